@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import { allDoors } from '../../doors/index.js';
+import { describeConfig } from '../../server/config.js';
+import { startServer } from '../../server/start.js';
+
+interface ServeOptions {
+  port?: string;
+  host?: string;
+  dataDir?: string;
+  config?: string;
+  publicUrl?: string;
+  helpConfig?: boolean;
+}
+
+/** `pairgate serve`: runs the server until SIGINT or SIGTERM. */
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run the pairgate server (embedded SQLite by default); prints the URL it listens on first')
+    .option('-p, --port <port>', 'TCP port, 0 for any free port (PAIRGATE_PORT, default 8080)')
+    .option('-H, --host <address>', 'address to listen on (PAIRGATE_HOST, default 127.0.0.1)')
+    .option('-d, --data-dir <dir>', 'folder for the database (PAIRGATE_DATA_DIR, default ./.pairgate)')
+    .option('-c, --config <file>', 'configuration file in dotenv syntax (KEY=value); the environment overrides it')
+    .option('--public-url <url>', 'base URL clients reach this server at (PAIRGATE_PUBLIC_URL)')
+    .option('--help-config', 'list every configuration key with its default and exit')
+    .addHelpText('after', '\nEvery setting is an environment variable or a line of the --config file; see --help-config.')
+    .action(async (options: ServeOptions) => {
+      const sections = allDoors.flatMap((door) => (door.configSchema ? [door.configSchema] : []));
+      if (options.helpConfig) {
+        console.log(describeConfig(sections));
+        return;
+      }
+      const overrides: Record<string, unknown> = {};
+      if (options.port !== undefined) overrides.PAIRGATE_PORT = options.port;
+      if (options.host !== undefined) overrides.PAIRGATE_HOST = options.host;
+      if (options.dataDir !== undefined) overrides.PAIRGATE_DATA_DIR = options.dataDir;
+      if (options.publicUrl !== undefined) overrides.PAIRGATE_PUBLIC_URL = options.publicUrl;
+      const server = await startServer(
+        { ...(options.config ? { file: options.config } : {}), env: process.env, overrides },
+        allDoors,
+        // Logs go to standard error so that standard output starts with the URL line.
+        process.stderr,
+      );
+      // The first line of standard output, always: scripts and tests read the URL from it.
+      process.stdout.write(`pairgate listening on ${server.url}\n`);
+      const stop = (signal: string): void => {
+        server.app.log.info({ signal }, 'shutting down');
+        server.close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            console.error(`pairgate: shutdown failed: ${String(error)}`);
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+}

@@ -1,0 +1,14 @@
+import type { Command } from 'commander';
+import { packageVersion } from '../../server/version.js';
+
+/** `pairgate version`: the version, the Node.js version and the platform. */
+export function registerVersionCommand(program: Command): void {
+  program
+    .command('version')
+    .description('print the pairgate version, the Node.js version and the platform')
+    .option('--json', 'print as JSON')
+    .action((options: { json?: boolean }) => {
+      const info = { pairgate: packageVersion(), node: process.versions.node, platform: `${process.platform}-${process.arch}` };
+      console.log(options.json ? JSON.stringify(info) : `pairgate ${info.pairgate} (node ${info.node}, ${info.platform})`);
+    });
+}

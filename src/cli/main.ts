@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { registerServeCommand } from './commands/serve.js';
+import { registerVersionCommand } from './commands/version.js';
+import { packageVersion } from '../server/version.js';
+import { reportCliError } from './output.js';
+
+/**
+ * The `pairgate` command. Each sub-command lives in its own file under commands/ and registers
+ * itself here with one line.
+ */
+export function buildProgram(): Command {
+  const program = new Command('pairgate')
+    .description('pairgate: pair two parties that do not trust each other yet, with a person approving it.')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: true });
+  registerServeCommand(program);
+  registerVersionCommand(program);
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode;
+      return;
+    }
+    process.exitCode = reportCliError(error);
+  }
+}
+
+await main();

@@ -1,0 +1,200 @@
+import { randomInt } from 'node:crypto';
+import { CheckCharacter } from './check-character.js';
+import { ConfigError } from './errors.js';
+import { hashToken } from './ids.js';
+
+/**
+ * Human codes: the one module that makes and reads every code a person types or reads out.
+ *
+ * A code format is an alphabet, a number of random symbols, an optional grouping for display and an
+ * optional check character. Reading is forgiving (case, spaces, dashes and look-alike characters are
+ * normalised) and strict (a wrong length, a foreign character or a failed check character is caught
+ * before any request reaches a server).
+ */
+
+/** A named alphabet with its look-alike mappings. */
+export interface Alphabet {
+  /** Name used in configuration. */
+  readonly name: string;
+  /** The symbols, in the case codes are displayed. */
+  readonly symbols: string;
+  /** Whether input case is ignored (symbols are then all of one case). */
+  readonly caseInsensitive: boolean;
+  /** Characters a person may type for a symbol (after case folding), e.g. `o` for `0`. */
+  readonly lookAlikes: Readonly<Record<string, string>>;
+}
+
+/** The alphabets pairgate ships. */
+export const ALPHABETS = {
+  /** Crockford's base32 in lower case: no i, l, o, u; o reads as 0, i and l read as 1. */
+  base32: {
+    name: 'base32',
+    symbols: '0123456789abcdefghjkmnpqrstvwxyz',
+    caseInsensitive: true,
+    lookAlikes: { o: '0', i: '1', l: '1' },
+  },
+  /** RFC 8628's base-20 consonants (no vowels, so no words), upper case. */
+  base20: {
+    name: 'base20',
+    symbols: 'BCDFGHJKLMNPQRSTVWXZ',
+    caseInsensitive: true,
+    lookAlikes: {},
+  },
+  /** Decimal digits; o reads as 0, i and l read as 1. */
+  digits: {
+    name: 'digits',
+    symbols: '0123456789',
+    caseInsensitive: true,
+    lookAlikes: { o: '0', i: '1', l: '1' },
+  },
+  /** The relay's alphabet from seed 000: 1-9 and a-z without o (34 symbols, no check character). */
+  relay34: {
+    name: 'relay34',
+    symbols: '123456789abcdefghijklmnpqrstuvwxyz',
+    caseInsensitive: true,
+    lookAlikes: {},
+  },
+} as const satisfies Record<string, Alphabet>;
+
+/** Name of a shipped alphabet. */
+export type AlphabetName = keyof typeof ALPHABETS;
+
+/** How a door's codes look. */
+export interface CodeFormatOptions {
+  /** Alphabet name or object. */
+  alphabet: AlphabetName | Alphabet;
+  /** Number of random symbols (not counting the check character). */
+  length: number;
+  /** Symbols per group when displayed; 0 = no grouping. */
+  groupSize?: number;
+  /** Separator between groups when displayed. */
+  separator?: string;
+  /** Append a check character that catches single typos and neighbour swaps. */
+  checkCharacter?: boolean;
+}
+
+/** Why a typed code was rejected before any look-up. */
+export type CodeProblem = 'empty' | 'wrong_length' | 'bad_character' | 'check_failed';
+
+/** Result of reading a typed code. */
+export type ParsedCode =
+  | { ok: true; code: string }
+  | { ok: false; problem: CodeProblem; message: string; position?: number };
+
+/** A code format: generates, normalises, checks and formats codes. */
+export class CodeFormat {
+  readonly alphabet: Alphabet;
+  readonly length: number;
+  readonly groupSize: number;
+  readonly separator: string;
+  readonly checker: CheckCharacter | undefined;
+  private readonly indexOf: Map<string, number>;
+
+  constructor(options: CodeFormatOptions) {
+    this.alphabet = typeof options.alphabet === 'string' ? ALPHABETS[options.alphabet] : options.alphabet;
+    if (!this.alphabet) throw new ConfigError('alphabet', `unknown alphabet "${String(options.alphabet)}"`);
+    if (!Number.isInteger(options.length) || options.length < 1 || options.length > 64) {
+      throw new ConfigError('length', 'a code length must be an integer from 1 to 64');
+    }
+    this.length = options.length;
+    this.groupSize = options.groupSize ?? 0;
+    this.separator = options.separator ?? '-';
+    this.indexOf = new Map([...this.alphabet.symbols].map((symbol, index) => [symbol, index]));
+    if (options.checkCharacter) {
+      this.checker = CheckCharacter.forAlphabetSize(this.alphabet.symbols.length);
+      if (!this.checker) {
+        throw new ConfigError(
+          'checkCharacter',
+          `no check character exists for an alphabet of ${this.alphabet.symbols.length} symbols`,
+        );
+      }
+    }
+  }
+
+  /** Symbols in a stored code, check character included. */
+  get totalLength(): number {
+    return this.length + (this.checker ? 1 : 0);
+  }
+
+  /** Entropy of a code in bits (the check character adds none). */
+  get entropyBits(): number {
+    return this.length * Math.log2(this.alphabet.symbols.length);
+  }
+
+  /** Number of distinct codes. */
+  get space(): number {
+    return this.alphabet.symbols.length ** this.length;
+  }
+
+  /** A fresh code in canonical form (no separators), from the CSPRNG. */
+  generate(): string {
+    const symbols = this.alphabet.symbols;
+    const indexes: number[] = [];
+    for (let i = 0; i < this.length; i++) indexes.push(randomInt(symbols.length));
+    if (this.checker) indexes.push(this.checker.compute(indexes));
+    return indexes.map((index) => symbols[index]).join('');
+  }
+
+  /** The code grouped for display, e.g. `BCDF-GHJK`. */
+  format(code: string): string {
+    if (!this.groupSize) return code;
+    const groups: string[] = [];
+    for (let i = 0; i < code.length; i += this.groupSize) groups.push(code.slice(i, i + this.groupSize));
+    return groups.join(this.separator);
+  }
+
+  /** Case folding, separator removal and look-alike mapping; no validation. */
+  normalise(input: string): string {
+    let text = input.normalize('NFKC').replace(/[\s\-_.·–—]/g, '');
+    if (this.alphabet.caseInsensitive) {
+      const upper = this.alphabet.symbols === this.alphabet.symbols.toUpperCase();
+      text = upper ? text.toUpperCase() : text.toLowerCase();
+    }
+    let out = '';
+    for (const char of text) {
+      const folded = this.alphabet.caseInsensitive ? char.toLowerCase() : char;
+      const mapped = this.indexOf.has(char) ? char : this.alphabet.lookAlikes[folded];
+      out += mapped ?? char;
+    }
+    return out;
+  }
+
+  /** Reads what a person typed: the canonical code, or why it cannot be one. */
+  parse(input: string): ParsedCode {
+    const code = this.normalise(input);
+    if (code.length === 0) return { ok: false, problem: 'empty', message: 'Enter the code.' };
+    for (let i = 0; i < code.length; i++) {
+      if (!this.indexOf.has(code[i]!)) {
+        return {
+          ok: false,
+          problem: 'bad_character',
+          position: i + 1,
+          message: `"${code[i]}" (character ${i + 1}) cannot appear in a code. Check the code and type it again.`,
+        };
+      }
+    }
+    if (code.length !== this.totalLength) {
+      return {
+        ok: false,
+        problem: 'wrong_length',
+        message: `A code has ${this.totalLength} characters; this one has ${code.length}.`,
+      };
+    }
+    if (this.checker && !this.checker.verify([...code].map((symbol) => this.indexOf.get(symbol)!))) {
+      return {
+        ok: false,
+        problem: 'check_failed',
+        message: 'This code has a typo: a character is wrong or two are swapped. Check it and type it again.',
+      };
+    }
+    return { ok: true, code };
+  }
+}
+
+/**
+ * The hash under which a grant's code is stored and looked up. The kind is part of it so that the
+ * same code in two doors never collides, and stores never hold a live code in clear.
+ */
+export function hashCode(kind: string, canonicalCode: string): string {
+  return hashToken(`${kind}:${canonicalCode}`);
+}

@@ -1,0 +1,45 @@
+import type { FastifyInstance, FastifyBaseLogger } from 'fastify';
+import type { Clock } from '../core/clock.js';
+import type { CodeGuard } from '../engine/code-guard.js';
+import type { GrantEngine } from '../engine/grant-engine.js';
+import type { MigrationSet } from '../store/durable-schema.js';
+import type { Stores } from '../store/ports.js';
+import type { ConfigSection } from '../server/config-schema.js';
+import type { Config } from '../server/config.js';
+import type { ErrorShape } from '../server/error-shapes.js';
+
+/** What the server hands each door: the engine, the store ports and the shared helpers. */
+export interface DoorContext {
+  config: Config;
+  engine: GrantEngine;
+  /** Store ports (never an adapter): ephemeral entries, durable Kysely, the notifier. */
+  stores: Pick<Stores, 'ephemeral' | 'db' | 'notifier'>;
+  codeGuard: CodeGuard;
+  clock: Clock;
+  logger: FastifyBaseLogger;
+  /** Base URL clients reach this server at, without a trailing slash. */
+  publicUrl(): string;
+  /** Makes every error of the routes of `instance` render in `shape` (a door's wire format). */
+  useErrorShape(instance: FastifyInstance, shape: ErrorShape): void;
+  /** Aborted when the server shuts down: long waits and streams end on it. */
+  shutdownSignal: AbortSignal;
+}
+
+/**
+ * A door: a thin mapping of one wire format onto the grant engine. Doors are listed in
+ * src/doors/index.ts; adding one is one line there.
+ */
+export interface Door {
+  /** Short name, also the metrics label. */
+  name: string;
+  /** Its configuration keys (validated with every other key at start-up). */
+  configSchema?: ConfigSection;
+  /** Its durable tables. */
+  migrations?: MigrationSet;
+  /** Whether the door serves in this configuration (e.g. the relay only when enabled). */
+  enabled?(config: Config): boolean;
+  /** Checks of the door's configuration that a schema cannot express (e.g. the brute-force budget). */
+  checkConfig?(config: Config): void;
+  /** Registers routes, inside an encapsulated plugin of its own. */
+  register(app: FastifyInstance, ctx: DoorContext): Promise<void>;
+}

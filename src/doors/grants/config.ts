@@ -1,0 +1,13 @@
+import { Type } from 'typebox';
+
+/** Configuration of the generic grant API (`/api/v1/grants`). */
+export const grantsConfigSchema = Type.Object({
+  PAIRGATE_GRANTS_ENABLED: Type.Boolean({ default: true, description: 'Serve the generic grant API at /api/v1/grants.' }),
+  PAIRGATE_GRANTS_CODE_ALPHABET: Type.Union([Type.Literal('base32'), Type.Literal('base20'), Type.Literal('digits')], {
+    default: 'base32',
+    description: 'Alphabet of generic grant codes.',
+  }),
+  PAIRGATE_GRANTS_CODE_LENGTH: Type.Integer({ minimum: 4, maximum: 32, default: 8, description: 'Random characters in a generic grant code.' }),
+  PAIRGATE_GRANTS_CODE_CHECK: Type.Boolean({ default: true, description: 'Append a check character that catches typos before any look-up.' }),
+  PAIRGATE_GRANTS_CREATE_PER_MINUTE: Type.Integer({ minimum: 1, default: 120, description: 'Grant creations per client IP per minute.' }),
+});

@@ -1,0 +1,149 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { CodeFormat } from '../../core/codes.js';
+import { assertWithinBudget } from '../../core/brute-force.js';
+import { NotFoundError, RateLimitedError } from '../../core/errors.js';
+import { configSection } from '../../server/config.js';
+import type { Door, DoorContext } from '../door.js';
+import { requestedWaitSeconds, streamGrant, waitForGrant } from '../shared/waiting.js';
+import { grantsConfigSchema } from './config.js';
+import { grantView, PAIR_KIND, type PairRequest, type PairResult } from './grant-views.js';
+import {
+  CodeParams,
+  CodeView,
+  CreatedGrantView,
+  CreateGrantBody,
+  DecisionBody,
+  ErrorView,
+  GrantIdParams,
+  GrantView,
+  RedeemBody,
+  RedeemedView,
+  WaitQuery,
+} from './schemas.js';
+
+function codeFormatOf(ctx: { config: DoorContext['config'] }): CodeFormat {
+  const cfg = configSection(ctx.config, grantsConfigSchema);
+  return new CodeFormat({
+    alphabet: cfg.PAIRGATE_GRANTS_CODE_ALPHABET,
+    length: cfg.PAIRGATE_GRANTS_CODE_LENGTH,
+    checkCharacter: cfg.PAIRGATE_GRANTS_CODE_CHECK,
+    groupSize: 4,
+  });
+}
+
+const notFound = (): NotFoundError => new NotFoundError('No live grant has this id.', 'grant_not_found');
+const codeNotFound = (): NotFoundError => new NotFoundError('No live request has this code. Check the code, or ask for a new one.', 'code_not_found');
+
+/**
+ * The generic grant API: the engine as plain HTTP, for programs that want a person to approve
+ * something and for the SDK. Create -> read out the code -> the approver looks it up and approves
+ * or refuses -> the creator, waiting by long-poll or events, redeems it once with its secret.
+ */
+export const grantsDoor: Door = {
+  name: 'grants',
+  configSchema: grantsConfigSchema,
+  enabled: (config) => configSection(config, grantsConfigSchema).PAIRGATE_GRANTS_ENABLED,
+  checkConfig(config) {
+    const format = codeFormatOf({ config });
+    assertWithinBudget('PAIRGATE_GRANTS_CODE_LENGTH', {
+      entropyBits: format.entropyBits,
+      liveCodes: config.PAIRGATE_MAX_LIVE_CODES,
+      ttlSeconds: config.PAIRGATE_GRANT_TTL_SECONDS,
+      attemptsPerSecond: Math.min(
+        (config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE / 60) * config.PAIRGATE_ATTACKER_ADDRESSES,
+        (config.PAIRGATE_CODE_MISSES_PER_HOUR / 3600) * config.PAIRGATE_ATTACKER_ADDRESSES,
+      ),
+    }, config.PAIRGATE_BRUTE_FORCE_BUDGET);
+  },
+  async register(app: FastifyInstance, ctx: DoorContext) {
+    const api = app.withTypeProvider<TypeBoxTypeProvider>();
+    const cfg = configSection(ctx.config, grantsConfigSchema);
+    const format = codeFormatOf(ctx);
+    const maxWait = ctx.config.PAIRGATE_WAIT_MAX_SECONDS;
+    const lookupLimit = { max: ctx.config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE, timeWindow: 60_000 };
+    const tags = ['grants'];
+
+    api.post('/api/v1/grants', {
+      schema: { tags, summary: 'Create a grant a person will approve by its code.', body: CreateGrantBody, response: { 201: CreatedGrantView, 400: ErrorView, 429: ErrorView } },
+      config: { rateLimit: { max: cfg.PAIRGATE_GRANTS_CREATE_PER_MINUTE, timeWindow: 60_000 } },
+    }, async (request, reply) => {
+      const live = await ctx.engine.countLive(PAIR_KIND);
+      if (live >= ctx.config.PAIRGATE_MAX_LIVE_CODES) {
+        throw new RateLimitedError(30, 'Too many requests are waiting for approval. Try again shortly.');
+      }
+      const ttl = Math.min(request.body.ttl ?? ctx.config.PAIRGATE_GRANT_TTL_SECONDS, ctx.config.PAIRGATE_GRANT_TTL_SECONDS);
+      const { grant, code, secret } = await ctx.engine.create<PairRequest>({
+        kind: PAIR_KIND,
+        request: { label: request.body.label, data: request.body.data ?? {} },
+        ttlMs: ttl * 1000,
+        codeFormat: format,
+        withSecret: true,
+      });
+      const base = `${ctx.publicUrl()}/api/v1/grants/${grant.id}`;
+      return reply.code(201).send({
+        ...grantView(grant as never, 'pending'),
+        code: format.format(code!),
+        secret: secret!,
+        waitUrl: `${base}?wait=${maxWait}`,
+        eventsUrl: `${base}/events`,
+      });
+    });
+
+    api.get('/api/v1/grants/:id', {
+      schema: { tags, summary: 'Read a grant; with wait, answer when it changes.', params: GrantIdParams, querystring: WaitQuery, response: { 200: GrantView, 404: ErrorView } },
+    }, async (request) => {
+      const seconds = requestedWaitSeconds(request, maxWait);
+      const grant = await waitForGrant<PairRequest, PairResult>(ctx, request, request.params.id, seconds, request.query.since);
+      if (!grant) throw notFound();
+      return grantView(grant, ctx.engine.stateOf(grant));
+    });
+
+    api.get('/api/v1/grants/:id/events', {
+      schema: { tags, summary: 'Server-sent events: a `state` event now and on every change.', params: GrantIdParams, response: { 404: ErrorView } },
+    }, async (request, reply) => {
+      if (!(await ctx.engine.get(request.params.id))) throw notFound();
+      await streamGrant<PairRequest, PairResult>(ctx, request, reply, request.params.id, (grant) => grantView(grant, ctx.engine.stateOf(grant)), maxWait * 5);
+    });
+
+    api.post('/api/v1/grants/:id/redeem', {
+      schema: { tags, summary: 'Redeem an approved grant with its secret; works once.', params: GrantIdParams, body: RedeemBody, response: { 200: RedeemedView, 404: ErrorView, 409: ErrorView } },
+    }, async (request) => {
+      const grant = await ctx.engine.findBySecret<PairRequest, PairResult>(PAIR_KIND, request.body.secret);
+      // The same answer for a wrong secret and a wrong id: neither is revealed.
+      if (!grant || grant.id !== request.params.id) throw notFound();
+      const redeemed = await ctx.engine.redeem<PairRequest, PairResult>(grant.id);
+      return { id: redeemed.id, state: redeemed.state, approvedBy: redeemed.result?.decidedBy ?? '', note: redeemed.result?.note ?? null };
+    });
+
+    const findLive = async (ip: string, code: string) => {
+      await ctx.codeGuard.assertAllowed(PAIR_KIND, ip);
+      const grant = await ctx.engine.findByCode<PairRequest, PairResult>(PAIR_KIND, format, code);
+      if (!grant) {
+        await ctx.codeGuard.recordMiss(PAIR_KIND, ip);
+        throw codeNotFound();
+      }
+      return grant;
+    };
+
+    api.get('/api/v1/codes/:code', {
+      schema: { tags, summary: 'What a code asks, for the person about to decide.', params: CodeParams, response: { 200: CodeView, 400: ErrorView, 404: ErrorView, 429: ErrorView } },
+      config: { rateLimit: lookupLimit },
+    }, async (request) => {
+      const grant = await findLive(request.ip, request.params.code);
+      return { label: grant.request.label, data: grant.request.data, state: ctx.engine.stateOf(grant), expiresAt: new Date(grant.expiresAt).toISOString() };
+    });
+
+    for (const decision of ['approve', 'refuse'] as const) {
+      api.post(`/api/v1/codes/:code/${decision}`, {
+        schema: { tags, summary: `${decision === 'approve' ? 'Approve' : 'Refuse'} the request a code names; the code is spent.`, params: CodeParams, body: DecisionBody, response: { 200: GrantView, 400: ErrorView, 404: ErrorView, 409: ErrorView, 429: ErrorView } },
+        config: { rateLimit: lookupLimit },
+      }, async (request) => {
+        const grant = await findLive(request.ip, request.params.code);
+        const result: PairResult = { decidedBy: request.ip, note: request.body?.note ?? null };
+        const decided = decision === 'approve' ? await ctx.engine.approve(grant.id, result) : await ctx.engine.refuse(grant.id, result);
+        return grantView(decided as never, decided.state);
+      });
+    }
+  },
+};

@@ -1,0 +1,5 @@
+import type { Door } from './door.js';
+import { grantsDoor } from './grants/grants-door.js';
+
+/** Every door pairgate serves; adding a door is one line here. */
+export const allDoors: readonly Door[] = [grantsDoor];

@@ -1,0 +1,236 @@
+import type { Clock } from '../core/clock.js';
+import { hashCode, type CodeFormat } from '../core/codes.js';
+import { InvalidRequestError, NotFoundError, UnavailableError } from '../core/errors.js';
+import type { Grant, GrantPatch, GrantState } from '../core/grant.js';
+import { effectiveState, transition, type GrantEvent } from '../core/grant-machine.js';
+import { hashToken, randomId, randomToken } from '../core/ids.js';
+import { CodeTakenError, type GrantNotifier, type GrantStore } from '../store/ports.js';
+
+/** What a door asks for when it creates a grant. */
+export interface CreateGrantInput<Request> {
+  kind: string;
+  request: Request;
+  ttlMs: number;
+  /** Give the grant a human code in this format. */
+  codeFormat?: CodeFormat;
+  /** Give the grant a secret (returned once, stored hashed), e.g. a device code. */
+  withSecret?: boolean;
+  /** A chosen id (e.g. a session name); random otherwise. */
+  id?: string;
+}
+
+/** A new grant with its code and secret in clear: the only time they exist outside a hash. */
+export interface CreatedGrant<Request> {
+  grant: Grant<Request>;
+  code?: string;
+  secret?: string;
+}
+
+/** Something to tell about each grant event (metrics, audit). */
+export interface GrantObserver {
+  created?(grant: Grant): void;
+  transitioned?(grant: Grant, from: GrantState): void;
+}
+
+/** How often a compare-and-set is retried when another writer wins the race. */
+const CAS_RETRIES = 8;
+/** How often a fresh code is drawn when the first ones are taken. */
+const CODE_RETRIES = 10;
+
+/**
+ * The grant engine: creates grants, moves them through the state machine with compare-and-set,
+ * publishes every change and lets clients wait for the next one. Doors use it instead of the store.
+ */
+export class GrantEngine {
+  private readonly observers: GrantObserver[] = [];
+
+  constructor(
+    private readonly grants: GrantStore,
+    private readonly notifier: GrantNotifier,
+    readonly clock: Clock,
+  ) {}
+
+  /** Registers an observer of creations and transitions. */
+  observe(observer: GrantObserver): void {
+    this.observers.push(observer);
+  }
+
+  /** Creates a pending grant, with a unique live code and a secret when asked. */
+  async create<Request>(input: CreateGrantInput<Request>): Promise<CreatedGrant<Request>> {
+    const secret = input.withSecret ? randomToken() : undefined;
+    const base = {
+      kind: input.kind,
+      request: input.request,
+      ttlMs: input.ttlMs,
+      id: input.id ?? randomId(),
+      secretHash: secret ? hashToken(secret) : null,
+    };
+    if (!input.codeFormat) {
+      const grant = await this.grants.create(base, this.clock.now());
+      this.tellCreated(grant);
+      return { grant, ...(secret ? { secret } : {}) };
+    }
+    for (let attempt = 0; attempt < CODE_RETRIES; attempt++) {
+      const code = input.codeFormat.generate();
+      try {
+        const grant = await this.grants.create({ ...base, codeHash: hashCode(input.kind, code) }, this.clock.now());
+        this.tellCreated(grant);
+        return { grant, code, ...(secret ? { secret } : {}) };
+      } catch (error) {
+        if (!(error instanceof CodeTakenError)) throw error;
+      }
+    }
+    // Ten collisions in a row means the live codes fill the space: the brute-force budget check at
+    // start-up should have refused such a configuration.
+    throw new UnavailableError('No free code could be found; try again shortly.', 'code_space_exhausted');
+  }
+
+  /** The live grant with this id. */
+  get<Request, Result>(id: string): Promise<Grant<Request, Result> | undefined> {
+    return this.grants.findById<Request, Result>(id, this.clock.now());
+  }
+
+  /** The live grant with this id, or a 404. */
+  async require<Request, Result>(id: string, message = 'This request does not exist or has expired.'): Promise<Grant<Request, Result>> {
+    const grant = await this.get<Request, Result>(id);
+    if (!grant) throw new NotFoundError(message, 'grant_not_found');
+    return grant;
+  }
+
+  /**
+   * Reads a typed code in `format` and finds its live grant of `kind`. A malformed code is a 400 that
+   * says what is wrong (no look-up is made); an unknown one is undefined.
+   */
+  async findByCode<Request, Result>(kind: string, format: CodeFormat, input: string): Promise<Grant<Request, Result> | undefined> {
+    const parsed = format.parse(input);
+    if (!parsed.ok) throw new InvalidRequestError(parsed.message, { problem: parsed.problem }, `code_${parsed.problem}`);
+    return this.grants.findByCode<Request, Result>(kind, hashCode(kind, parsed.code), this.clock.now());
+  }
+
+  /** The live grant of `kind` whose secret is `secret`. */
+  findBySecret<Request, Result>(kind: string, secret: string): Promise<Grant<Request, Result> | undefined> {
+    return this.grants.findBySecret<Request, Result>(kind, hashToken(secret), this.clock.now());
+  }
+
+  /** Approves a pending grant, recording `result`. */
+  approve<Result>(id: string, result?: Result): Promise<Grant<unknown, Result>> {
+    return this.move(id, 'approve', result);
+  }
+
+  /** Refuses a pending grant, recording `result` (e.g. a reason). */
+  refuse<Result>(id: string, result?: Result): Promise<Grant<unknown, Result>> {
+    return this.move(id, 'refuse', result);
+  }
+
+  /**
+   * Redeems an approved grant: of any number of concurrent callers exactly one gets it. The others,
+   * and callers for a grant in another state, get the typed error of the state machine.
+   */
+  async redeem<Request, Result>(id: string): Promise<Grant<Request, Result>> {
+    const redeemed = await this.grants.redeem<Request, Result>(id, this.clock.now());
+    if (redeemed) {
+      await this.changed(redeemed, 'approved');
+      return redeemed;
+    }
+    const current = await this.require<Request, Result>(id);
+    transition(current, 'redeem', this.clock.now()); // throws the precise reason
+    throw new UnavailableError('The request changed while being redeemed; try again.', 'grant_busy');
+  }
+
+  /**
+   * Applies a door's own change (e.g. updating what is shown, extending a session) with
+   * compare-and-set, re-reading and re-deciding when another writer got there first.
+   */
+  async update<Request, Result>(
+    id: string,
+    decide: (grant: Grant<Request, Result>) => GrantPatch<Request, Result>,
+  ): Promise<Grant<Request, Result>> {
+    for (let attempt = 0; attempt < CAS_RETRIES; attempt++) {
+      const current = await this.require<Request, Result>(id);
+      const patch = decide(current);
+      const next = await this.grants.update<Request, Result>(id, current.version, patch, this.clock.now());
+      if (next) {
+        await this.changed(next, current.state);
+        return next;
+      }
+    }
+    throw new UnavailableError('The request is being changed by someone else; try again.', 'grant_busy');
+  }
+
+  /** Live grants of `kind`. */
+  countLive(kind: string): Promise<number> {
+    return this.grants.countLive(kind, this.clock.now());
+  }
+
+  /** Counts a failed look-up or confirmation of the grant's code; returns the new count. */
+  recordFailedAttempt(id: string): Promise<number> {
+    return this.grants.recordFailedAttempt(id, this.clock.now());
+  }
+
+  /** Removes a grant (its owner ended it); waiters learn that it is gone. */
+  async remove(id: string): Promise<boolean> {
+    const current = await this.get(id);
+    const removed = await this.grants.delete(id);
+    if (removed) await this.notifier.publish({ id, version: (current?.version ?? 0) + 1 });
+    return removed;
+  }
+
+  /**
+   * Waits until grant `id` has a version above `sinceVersion`, it expires, or `timeoutMs` passes;
+   * returns the grant as it then is (undefined once gone). Subscribes before reading, so a change
+   * between the read and the wait is never missed.
+   */
+  async waitForChange<Request, Result>(
+    id: string,
+    sinceVersion: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<Grant<Request, Result> | undefined> {
+    let wake: () => void = () => {};
+    const woken = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    const unsubscribe = this.notifier.subscribe(id, (change) => {
+      if (change.version > sinceVersion) wake();
+    });
+    const onAbort = (): void => wake();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const current = await this.get<Request, Result>(id);
+      if (!current || current.version > sinceVersion || signal?.aborted) return current;
+      // Wake at expiry too, so a waiter learns that nobody decided in time.
+      const untilExpiry = Math.max(0, current.expiresAt - this.clock.now()) + 5;
+      timer = setTimeout(wake, Math.min(timeoutMs, untilExpiry));
+      await woken;
+      return await this.get<Request, Result>(id);
+    } finally {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      unsubscribe();
+    }
+  }
+
+  /** The state of a grant at this instant, expiry applied. */
+  stateOf(grant: Pick<Grant, 'state' | 'expiresAt'>): GrantState {
+    return effectiveState(grant, this.clock.now());
+  }
+
+  /** Deletes expired grants; returns how many of each kind went. */
+  async sweep(): Promise<Record<string, number>> {
+    return this.grants.sweepExpired(this.clock.now());
+  }
+
+  private async move<Result>(id: string, event: GrantEvent, result?: Result): Promise<Grant<unknown, Result>> {
+    return this.update<unknown, Result>(id, (grant) => transition(grant, event, this.clock.now(), result));
+  }
+
+  private async changed(grant: Grant, from: GrantState): Promise<void> {
+    await this.notifier.publish({ id: grant.id, version: grant.version });
+    if (grant.state !== from) for (const observer of this.observers) observer.transitioned?.(grant, from);
+  }
+
+  private tellCreated(grant: Grant): void {
+    for (const observer of this.observers) observer.created?.(grant);
+  }
+}

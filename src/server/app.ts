@@ -1,0 +1,151 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { systemClock, type Clock } from '../core/clock.js';
+import { RateLimitedError } from '../core/errors.js';
+import type { Door, DoorContext } from '../doors/door.js';
+import { CodeGuard } from '../engine/code-guard.js';
+import { GrantEngine } from '../engine/grant-engine.js';
+import type { Stores } from '../store/ports.js';
+import type { Config } from './config.js';
+import { installErrorHandlers } from './error-handler.js';
+import { installHealthRoutes } from './health-routes.js';
+import { loggerOptions } from './logger.js';
+import { ServerMetrics, installMetrics } from './metrics.js';
+import { packageVersion } from './version.js';
+
+/** What buildApp needs: validated configuration, opened stores and the doors to serve. */
+export interface AppOptions {
+  config: Config;
+  stores: Stores;
+  doors: readonly Door[];
+  clock?: Clock;
+  /** Log to this stream instead of stdout (tests pass a sink). */
+  logStream?: NodeJS.WritableStream;
+  /** Set when the listening URL becomes known (port 0), for the public URL default. */
+  listenUrl?: () => string | undefined;
+}
+
+/** What the server exposes to its own plugins and to tests. */
+export interface PairgateServices {
+  config: Config;
+  engine: GrantEngine;
+  stores: Stores;
+  metrics: ServerMetrics;
+  codeGuard: CodeGuard;
+  publicUrl(): string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    pairgate: PairgateServices;
+  }
+}
+
+/** The strict content security policy of every page: no inline script, not framable. */
+const CSP_DIRECTIVES = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:', 'https:'],
+  connectSrc: ["'self'"],
+  fontSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  baseUri: ["'none'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+};
+
+/**
+ * Builds the Fastify app: plugins (security headers, rate limit, forms, OpenAPI, metrics), health
+ * routes and every enabled door. It does not listen: tests use `inject` or `listen` on port 0.
+ */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config, stores } = options;
+  const clock = options.clock ?? systemClock;
+  const app = Fastify({
+    logger: { ...loggerOptions(config.PAIRGATE_LOG_LEVEL), ...(options.logStream ? { stream: options.logStream } : {}) } as never,
+    bodyLimit: config.PAIRGATE_BODY_LIMIT,
+    trustProxy: config.PAIRGATE_TRUST_PROXY ? config.PAIRGATE_TRUST_PROXY.split(',').map((s) => s.trim()) : false,
+    requestIdHeader: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const engine = new GrantEngine(stores.grants, stores.notifier, clock);
+  const metrics = new ServerMetrics();
+  metrics.observe(engine);
+  const codeGuard = new CodeGuard(stores.ephemeral, clock, {
+    missesPerHour: config.PAIRGATE_CODE_MISSES_PER_HOUR,
+    attemptsPerCode: config.PAIRGATE_CODE_ATTEMPTS_PER_CODE,
+  });
+  const publicUrl = (): string =>
+    (config.PAIRGATE_PUBLIC_URL || options.listenUrl?.() || `http://${config.PAIRGATE_HOST}:${config.PAIRGATE_PORT}`).replace(/\/+$/, '');
+  app.decorate('pairgate', { config, engine, stores, metrics, codeGuard, publicUrl });
+
+  const shutdown = new AbortController();
+  let shuttingDown = false;
+  app.addHook('preClose', async () => {
+    shuttingDown = true;
+    shutdown.abort();
+  });
+
+  installErrorHandlers(app);
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
+    crossOriginEmbedderPolicy: false,
+    crossOriginResourcePolicy: { policy: 'same-site' },
+  });
+  await app.register(rateLimit, {
+    global: true,
+    max: config.PAIRGATE_RATE_LIMIT_MAX,
+    timeWindow: config.PAIRGATE_RATE_LIMIT_WINDOW_SECONDS * 1000,
+    errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
+  });
+  await app.register(formbody, { bodyLimit: config.PAIRGATE_BODY_LIMIT });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'pairgate', version: packageVersion(), description: 'Pairing and authorization server: one grant engine, many doors.' },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  if (config.PAIRGATE_METRICS) installMetrics(app, metrics, config.PAIRGATE_METRICS_TOKEN);
+  installHealthRoutes(app, stores, () => shuttingDown);
+
+  const context: DoorContext = {
+    config,
+    engine,
+    stores,
+    codeGuard,
+    clock,
+    logger: app.log,
+    publicUrl,
+    shutdownSignal: shutdown.signal,
+    useErrorShape(instance, shape) {
+      instance.addHook('onRoute', (route) => {
+        route.config = { ...(route.config ?? {}), errorShape: route.config?.errorShape ?? shape };
+      });
+    },
+  };
+  for (const door of options.doors) {
+    if (door.enabled && !door.enabled(config)) continue;
+    await app.register(async (instance) => door.register(instance, context));
+  }
+
+  const sweeper = setInterval(() => {
+    const now = clock.now();
+    engine.sweep().then((counts) => metrics.countExpired(counts), (error: unknown) => app.log.warn({ err: error }, 'grant sweep failed'));
+    stores.sweepEphemeral(now).catch((error: unknown) => app.log.warn({ err: error }, 'ephemeral sweep failed'));
+  }, config.PAIRGATE_SWEEP_SECONDS * 1000);
+  sweeper.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(sweeper);
+  });
+  return app;
+}

@@ -1,0 +1,39 @@
+import { Type, type Static, type TObject, type TProperties } from 'typebox';
+
+/**
+ * The core configuration keys, with their defaults and meaning: the one place they are documented.
+ * Doors declare their own sections (`src/doors/<door>/config.ts`) in the same shape; the loader
+ * merges every section into one schema, so every key is validated at start-up.
+ */
+export const coreConfigSchema = Type.Object({
+  PAIRGATE_HOST: Type.String({ default: '127.0.0.1', description: 'Address to listen on (0.0.0.0 for every interface).' }),
+  PAIRGATE_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'TCP port; 0 picks a free one.' }),
+  PAIRGATE_DATA_DIR: Type.String({ minLength: 1, default: './.pairgate', description: 'Folder of the embedded SQLite database and other state.' }),
+  PAIRGATE_PUBLIC_URL: Type.String({ default: '', description: 'Base URL clients use to reach this server (https://pair.example.com); default: the listening URL.' }),
+  PAIRGATE_LOG_LEVEL: Type.Union(
+    [Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')],
+    { default: 'info', description: 'Log level.' },
+  ),
+  PAIRGATE_TRUST_PROXY: Type.String({ default: '', description: 'Comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed; empty = none.' }),
+  PAIRGATE_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 64 * 1024, description: 'Largest request body in bytes.' }),
+  PAIRGATE_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600, description: 'Requests per client IP per window, all routes together.' }),
+  PAIRGATE_RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 60, description: 'Window of the global rate limit in seconds.' }),
+  PAIRGATE_CODE_LOOKUPS_PER_MINUTE: Type.Integer({ minimum: 1, default: 30, description: 'Code look-ups per client IP per minute on every door (the brute-force rate).' }),
+  PAIRGATE_CODE_MISSES_PER_HOUR: Type.Integer({ minimum: 1, default: 60, description: 'Failed code look-ups per client IP per hour before that IP is refused.' }),
+  PAIRGATE_CODE_ATTEMPTS_PER_CODE: Type.Integer({ minimum: 1, default: 5, description: 'Wrong confirmations of one code before it is burned.' }),
+  PAIRGATE_BRUTE_FORCE_BUDGET: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.001, description: 'Largest accepted chance that an attacker guesses any live code within its lifetime.' }),
+  PAIRGATE_ATTACKER_ADDRESSES: Type.Integer({ minimum: 1, default: 1000, description: 'Addresses an attacker is assumed to control when the brute-force chance is computed.' }),
+  PAIRGATE_MAX_LIVE_CODES: Type.Integer({ minimum: 1, default: 1000, description: 'Live codes per door the budget is computed for; creation beyond it is refused.' }),
+  PAIRGATE_WAIT_MAX_SECONDS: Type.Integer({ minimum: 1, maximum: 300, default: 60, description: 'Longest long-poll or wait a client may ask for.' }),
+  PAIRGATE_GRANT_TTL_SECONDS: Type.Integer({ minimum: 10, maximum: 86400, default: 600, description: 'Lifetime of a generic grant (the /api/v1/grants door).' }),
+  PAIRGATE_SWEEP_SECONDS: Type.Integer({ minimum: 1, default: 30, description: 'How often expired grants and entries are deleted.' }),
+  PAIRGATE_SHUTDOWN_GRACE_SECONDS: Type.Integer({ minimum: 0, default: 10, description: 'How long shutdown waits for requests in flight.' }),
+  PAIRGATE_METRICS: Type.Boolean({ default: true, description: 'Serve Prometheus metrics at /metrics.' }),
+  PAIRGATE_METRICS_TOKEN: Type.String({ default: '', description: 'Bearer token required for /metrics; empty = open (bind to a private address then).' }),
+});
+
+/** The core keys as typed values. */
+export type CoreConfig = Static<typeof coreConfigSchema>;
+
+/** A door's configuration section. */
+export type ConfigSection = TObject<TProperties>;

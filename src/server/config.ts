@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { Type, type Static } from 'typebox';
+import { Value } from 'typebox/value';
+import { ConfigError } from '../core/errors.js';
+import { coreConfigSchema, type ConfigSection, type CoreConfig } from './config-schema.js';
+
+/** Every configuration value, core keys typed; doors read theirs with `configSection`. */
+export type Config = CoreConfig & Record<string, unknown>;
+
+/** Where configuration comes from, in rising precedence: file, environment, explicit overrides. */
+export interface ConfigSources {
+  /** Path of a dotenv-syntax file (`KEY=value`, `#` comments, quotes). */
+  file?: string;
+  /** Environment variables (usually `process.env`). */
+  env?: Record<string, string | undefined>;
+  /** Values set by command-line flags or tests. */
+  overrides?: Record<string, unknown>;
+}
+
+/** Reads a dotenv-syntax file, naming the file in the error when it cannot be read. */
+export function readConfigFile(path: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError('--config', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  return parseEnv(text) as Record<string, string>;
+}
+
+/** Merges sections into one schema; a key declared twice is a programming error. */
+export function mergeSections(sections: readonly ConfigSection[]): ConfigSection {
+  const properties: Record<string, unknown> = {};
+  for (const section of sections) {
+    for (const [key, schema] of Object.entries(section.properties)) {
+      if (key in properties) throw new Error(`configuration key ${key} is declared twice`);
+      properties[key] = schema;
+    }
+  }
+  return Type.Object(properties as never);
+}
+
+function describeExpected(schema: Record<string, unknown>): string {
+  if (schema.anyOf) return `one of ${(schema.anyOf as { const: unknown }[]).map((s) => JSON.stringify(s.const)).join(', ')}`;
+  const parts = [String(schema.type ?? 'value')];
+  if (schema.minimum !== undefined) parts.push(`>= ${String(schema.minimum)}`);
+  if (schema.exclusiveMinimum !== undefined) parts.push(`> ${String(schema.exclusiveMinimum)}`);
+  if (schema.maximum !== undefined) parts.push(`<= ${String(schema.maximum)}`);
+  if (schema.minLength !== undefined) parts.push(`at least ${String(schema.minLength)} characters`);
+  if (schema.pattern !== undefined) parts.push(`matching ${String(schema.pattern)}`);
+  return parts.join(' ');
+}
+
+/**
+ * Loads and validates the configuration: every key of every section from the file, the environment
+ * and the overrides, converted to its type, defaults applied. The first bad value stops start-up
+ * with a ConfigError naming the key, what was given and what is expected.
+ */
+export function loadConfig(sections: readonly ConfigSection[], sources: ConfigSources = {}): Config {
+  const schema = mergeSections([coreConfigSchema, ...sections]);
+  const fromFile = sources.file ? readConfigFile(sources.file) : {};
+  const env = sources.env ?? {};
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(schema.properties)) {
+    const value = sources.overrides?.[key] ?? env[key] ?? fromFile[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+    // An explicitly empty string is a value for string keys (e.g. "no public URL").
+    else if (value === '' && (schema.properties[key] as { type?: string }).type === 'string') raw[key] = '';
+  }
+  const converted = Value.Convert(schema, Value.Default(schema, raw));
+  for (const error of Value.Errors(schema, converted)) {
+    const key = error.instancePath.replace(/^\//, '').split('/')[0] || String((error.params as { requiredProperties?: string[] }).requiredProperties?.[0] ?? '?');
+    const given = raw[key];
+    const expected = describeExpected((schema.properties[key] ?? {}) as Record<string, unknown>);
+    throw new ConfigError(key, `expected ${expected}, got ${given === undefined ? 'nothing' : JSON.stringify(given)}`);
+  }
+  return converted as Config;
+}
+
+/** The values of one section, typed by its schema. */
+export function configSection<Section extends ConfigSection>(config: Config, section: Section): Static<Section> {
+  const values: Record<string, unknown> = {};
+  for (const key of Object.keys(section.properties)) values[key] = config[key];
+  return values as Static<Section>;
+}
+
+/** A list of every key with its default and meaning, for `pairgate serve --help-config`. */
+export function describeConfig(sections: readonly ConfigSection[]): string {
+  const schema = mergeSections([coreConfigSchema, ...sections]);
+  return Object.entries(schema.properties)
+    .map(([key, value]) => {
+      const s = value as { default?: unknown; description?: string };
+      return `${key}=${s.default === undefined ? '' : String(s.default)}\n    ${s.description ?? ''}`;
+    })
+    .join('\n');
+}

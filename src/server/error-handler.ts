@@ -1,0 +1,82 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  InvalidRequestError,
+  NotFoundError,
+  PairgateError,
+  PayloadTooLargeError,
+  RateLimitedError,
+  UnavailableError,
+  isPairgateError,
+} from '../core/errors.js';
+import { pairgateErrorShape, type ErrorShape } from './error-shapes.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The wire shape errors of this route are rendered in. */
+    errorShape?: ErrorShape;
+  }
+}
+
+/** Network failures of a backing store: the request can be retried once it is back. */
+const STORE_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P03', '08006', '08001']);
+
+function validationMessage(error: FastifyError): string {
+  const first = error.validation?.[0];
+  if (!first) return error.message;
+  const where = `${error.validationContext ?? 'request'}${first.instancePath ? first.instancePath.replace(/\//g, '.') : ''}`;
+  const params = first.params as Record<string, unknown>;
+  if (first.keyword === 'required') return `${where}: "${String(params.missingProperty)}" is required.`;
+  if (first.keyword === 'additionalProperties') return `${where}: "${String(params.additionalProperty)}" is not an accepted field.`;
+  return `${where} ${first.message ?? 'is invalid'}.`;
+}
+
+/** Turns anything thrown into a PairgateError; the flag says whether it was unexpected. */
+export function toPairgateError(error: unknown): { error: PairgateError; unexpected: boolean } {
+  if (isPairgateError(error)) return { error, unexpected: false };
+  const fastifyError = error as FastifyError & { statusCode?: number; code?: string };
+  if (fastifyError.validation) return { error: new InvalidRequestError(validationMessage(fastifyError), undefined, 'validation_failed'), unexpected: false };
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { error: new PayloadTooLargeError(), unexpected: false };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { error: new PairgateError('unsupported_media_type', 415, 'This content type is not accepted; send JSON or a form.'), unexpected: false };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { error: new InvalidRequestError('The JSON body is empty.', undefined, 'invalid_json'), unexpected: false };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { error: new InvalidRequestError('The body is not valid JSON.', undefined, 'invalid_json'), unexpected: false };
+  }
+  if (fastifyError instanceof SyntaxError || fastifyError.name === 'SyntaxError') {
+    return { error: new InvalidRequestError('The body is not valid JSON.', undefined, 'invalid_json'), unexpected: false };
+  }
+  if (fastifyError.code && STORE_DOWN_CODES.has(fastifyError.code)) {
+    return { error: new UnavailableError('A backing store is unreachable. Try again shortly.', 'store_unavailable'), unexpected: false };
+  }
+  const status = fastifyError.statusCode;
+  if (status === 429) return { error: new RateLimitedError(60), unexpected: false };
+  if (status && status >= 400 && status < 500) {
+    const code = (fastifyError.code ?? 'bad_request').toLowerCase().replace(/^fst_err_/, '');
+    return { error: new PairgateError(code, status, fastifyError.message), unexpected: false };
+  }
+  return { error: new PairgateError('internal_error', 500, 'Something went wrong on our side. It has been logged.'), unexpected: true };
+}
+
+/** Sends `error` in the route's wire shape, with Retry-After for 429 and 503. */
+export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
+  const { error, unexpected } = toPairgateError(thrown);
+  if (unexpected) request.log.error({ err: thrown }, 'unexpected error');
+  else if (error.status >= 500) request.log.warn({ code: error.code }, error.message);
+  const retryAfter = error.details?.retryAfterSeconds;
+  if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
+  else if (error.status === 503) reply.header('retry-after', '5');
+  const shape = request.routeOptions?.config?.errorShape ?? pairgateErrorShape;
+  return reply.code(error.status).type('application/json; charset=utf-8').send(shape(error));
+}
+
+/** Installs the error and not-found handlers of the whole server. */
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new NotFoundError(`There is nothing at ${request.method} ${request.url.split('?')[0]}.`, 'route_not_found')),
+  );
+}

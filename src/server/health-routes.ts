@@ -1,0 +1,27 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { Stores } from '../store/ports.js';
+
+const HealthReply = Type.Object({ status: Type.String() });
+const ReadyReply = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) });
+
+/** `GET /healthz` (the process runs) and `GET /readyz` (its stores answer). */
+export function installHealthRoutes(app: FastifyInstance, stores: Pick<Stores, 'ping'>, isShuttingDown: () => boolean): void {
+  app.get('/healthz', {
+    schema: { tags: ['health'], summary: 'Liveness: the process is up.', response: { 200: HealthReply } },
+    config: { rateLimit: false },
+  }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', {
+    schema: { tags: ['health'], summary: 'Readiness: the stores answer and the server is not shutting down.', response: { 200: ReadyReply, 503: ReadyReply } },
+    config: { rateLimit: false },
+  }, async (_request, reply) => {
+    if (isShuttingDown()) return reply.code(503).send({ status: 'shutting_down', checks: {} });
+    try {
+      await stores.ping();
+      return { status: 'ready', checks: { stores: 'ok' } };
+    } catch (error) {
+      return reply.code(503).send({ status: 'not_ready', checks: { stores: (error as Error).message || 'unreachable' } });
+    }
+  });
+}

@@ -1,0 +1,61 @@
+import type {} from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { UnauthorizedError } from '../core/errors.js';
+import { constantTimeEqual } from '../core/ids.js';
+import type { GrantEngine } from '../engine/grant-engine.js';
+
+/** The metrics of one server (a registry per app, so tests can build many). */
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly grants = new Counter({
+    name: 'pairgate_grants_total',
+    help: 'Grant events by door: created, approved, refused, redeemed, expired.',
+    labelNames: ['door', 'event'] as const,
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: 'pairgate_http_request_duration_seconds',
+    help: 'Request latency by route pattern and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
+    registers: [this.registry],
+  });
+  readonly waiting = new Gauge({
+    name: 'pairgate_waiting_clients',
+    help: 'Clients waiting for a grant change (long-poll and event streams).',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'pairgate_' });
+  }
+
+  /** Counts the engine's grant events. */
+  observe(engine: GrantEngine): void {
+    engine.observe({
+      created: (grant) => this.grants.inc({ door: grant.kind, event: 'created' }),
+      transitioned: (grant) => this.grants.inc({ door: grant.kind, event: grant.state }),
+    });
+  }
+
+  /** Counts grants the sweeper found expired. */
+  countExpired(counts: Record<string, number>): void {
+    for (const [door, n] of Object.entries(counts)) this.grants.inc({ door, event: 'expired' }, n);
+  }
+}
+
+/** Adds request timing and `GET /metrics` (optionally behind a bearer token). */
+export function installMetrics(app: FastifyInstance, metrics: ServerMetrics, token: string): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions?.url;
+    if (!route || route === '/metrics') return;
+    metrics.latency.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+    if (token && !constantTimeEqual(request.headers.authorization ?? '', `Bearer ${token}`)) {
+      throw new UnauthorizedError('A metrics token is required.', 'metrics_token_required');
+    }
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+}

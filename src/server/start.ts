@@ -1,0 +1,64 @@
+import type { FastifyInstance } from 'fastify';
+import type { Door } from '../doors/door.js';
+import { buildApp } from './app.js';
+import { loadConfig, type Config, type ConfigSources } from './config.js';
+import { openStores } from './open-stores.js';
+
+/** A running server. */
+export interface RunningServer {
+  app: FastifyInstance;
+  config: Config;
+  /** The URL it listens on, with the real port. */
+  url: string;
+  /** Stops accepting, lets requests in flight finish (up to the grace period), closes the stores. */
+  close(): Promise<void>;
+}
+
+/** Validates every door's configuration; the first problem stops start-up. */
+export function checkConfig(config: Config, doors: readonly Door[]): void {
+  for (const door of doors) {
+    if (door.enabled && !door.enabled(config)) continue;
+    door.checkConfig?.(config);
+  }
+}
+
+/** Loads configuration, opens the stores, builds the app and listens. */
+export async function startServer(sources: ConfigSources, doors: readonly Door[], logStream?: NodeJS.WritableStream): Promise<RunningServer> {
+  const config = loadConfig(doors.flatMap((door) => (door.configSchema ? [door.configSchema] : [])), sources);
+  checkConfig(config, doors);
+  const stores = await openStores(config, doors);
+  // Known only once listening (port 0); the app reads it for its default public URL.
+  const listening: { url?: string } = {};
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({ config, stores, doors, ...(logStream ? { logStream } : {}), listenUrl: () => listening.url });
+    await app.listen({ host: config.PAIRGATE_HOST, port: config.PAIRGATE_PORT, listenTextResolver: (address) => `listening on ${address}` });
+  } catch (error) {
+    await stores.close();
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PAIRGATE_PORT;
+  const host = config.PAIRGATE_HOST.includes(':') ? `[${config.PAIRGATE_HOST}]` : config.PAIRGATE_HOST;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  listening.url = url;
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    config,
+    url,
+    close() {
+      closing ??= (async () => {
+        const grace = config.PAIRGATE_SHUTDOWN_GRACE_SECONDS * 1000;
+        const timer = setTimeout(() => app.server.closeAllConnections(), grace);
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(timer);
+          await stores.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}

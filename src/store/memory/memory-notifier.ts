@@ -1,0 +1,37 @@
+import type { GrantChange, GrantNotifier } from '../ports.js';
+
+/** Wake-ups within one process: a map from grant id to its listeners. */
+export class MemoryNotifier implements GrantNotifier {
+  private readonly listeners = new Map<string, Set<(change: GrantChange) => void>>();
+
+  subscribe(id: string, listener: (change: GrantChange) => void): () => void {
+    let set = this.listeners.get(id);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(id, set);
+    }
+    set.add(listener);
+    return () => {
+      const current = this.listeners.get(id);
+      if (!current) return;
+      current.delete(listener);
+      if (current.size === 0) this.listeners.delete(id);
+    };
+  }
+
+  /** Delivers a change to local listeners; adapters that span nodes call this on receipt too. */
+  deliver(change: GrantChange): void {
+    const set = this.listeners.get(change.id);
+    if (!set) return;
+    for (const listener of [...set]) listener(change);
+  }
+
+  async publish(change: GrantChange): Promise<void> {
+    this.deliver(change);
+  }
+
+  /** Number of grants with at least one waiter (for metrics). */
+  get watchedGrants(): number {
+    return this.listeners.size;
+  }
+}

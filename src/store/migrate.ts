@@ -1,0 +1,21 @@
+import { Migrator, type Kysely } from 'kysely';
+import type { MigrationSet } from './durable-schema.js';
+
+/**
+ * Applies every pending migration, in name order. Fails with the name of the migration that broke,
+ * so a start-up error says which.
+ */
+export async function migrateToLatest(db: Kysely<unknown>, migrations: MigrationSet): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: 'pairgate_migrations',
+    migrationLockTableName: 'pairgate_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((result) => result.status === 'Error');
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${reason}`);
+  }
+}

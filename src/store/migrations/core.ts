@@ -1,0 +1,47 @@
+import { sql, type Kysely } from 'kysely';
+import type { MigrationSet } from '../durable-schema.js';
+
+/**
+ * Tables of the grant engine and the ephemeral store. Column types are the portable subset of
+ * SQLite and PostgreSQL (text, bigint, integer) so one migration serves both dialects. Times are
+ * milliseconds since the epoch.
+ */
+export const coreMigrations: MigrationSet = {
+  '2026112200_core_grants': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('grants')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('kind', 'text', (col) => col.notNull())
+        .addColumn('state', 'text', (col) => col.notNull())
+        .addColumn('code_hash', 'text')
+        .addColumn('secret_hash', 'text')
+        .addColumn('request', 'text', (col) => col.notNull())
+        .addColumn('result', 'text')
+        .addColumn('attempts', 'integer', (col) => col.notNull().defaultTo(0))
+        .addColumn('version', 'integer', (col) => col.notNull())
+        .addColumn('created_at', 'bigint', (col) => col.notNull())
+        .addColumn('updated_at', 'bigint', (col) => col.notNull())
+        .addColumn('expires_at', 'bigint', (col) => col.notNull())
+        .execute();
+      // A code hash names at most one grant, live or expired; create() clears an expired holder.
+      await db.schema.createIndex('grants_code_hash').unique().on('grants').column('code_hash')
+        .where(sql.ref('code_hash'), 'is not', null).execute();
+      await db.schema.createIndex('grants_secret_hash').on('grants').columns(['kind', 'secret_hash']).execute();
+      await db.schema.createIndex('grants_expires_at').on('grants').column('expires_at').execute();
+      await db.schema.createIndex('grants_kind').on('grants').columns(['kind', 'expires_at']).execute();
+
+      await db.schema
+        .createTable('ephemeral')
+        .addColumn('key', 'text', (col) => col.primaryKey())
+        .addColumn('value', 'text', (col) => col.notNull())
+        .addColumn('expires_at', 'bigint', (col) => col.notNull())
+        .execute();
+      await db.schema.createIndex('ephemeral_expires_at').on('ephemeral').column('expires_at').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('ephemeral').execute();
+      await db.schema.dropTable('grants').execute();
+    },
+  },
+};

@@ -1,0 +1,107 @@
+import type { Grant, GrantPatch, NewGrant } from '../core/grant.js';
+import type { DurableDb } from './durable-schema.js';
+
+/**
+ * The store ports: what doors and the engine may use. Adapters (SQLite, PostgreSQL, Redis) implement
+ * them and must pass the contract suite in test/store/contract/. Every method that reads a grant
+ * takes `now` and never returns one whose `expiresAt` has passed.
+ */
+
+/** Thrown by `GrantStore.create` when the code hash is taken by a live grant. */
+export class CodeTakenError extends Error {
+  constructor() {
+    super('code already in use by a live grant');
+  }
+}
+
+/** Thrown by `GrantStore.create` when the id is taken. */
+export class IdTakenError extends Error {
+  constructor() {
+    super('id already in use');
+  }
+}
+
+/** Grants: ephemeral, single-use, compare-and-set. */
+export interface GrantStore {
+  /**
+   * Stores a new pending grant. Throws CodeTakenError when a live grant holds the same code hash
+   * (an expired one holding it is replaced), IdTakenError when the id is taken.
+   */
+  create<Request>(grant: NewGrant<Request> & { id: string }, now: number): Promise<Grant<Request>>;
+  /** The live grant with this id. */
+  findById<Request, Result>(id: string, now: number): Promise<Grant<Request, Result> | undefined>;
+  /** The live grant of `kind` whose code hashes to `codeHash`. */
+  findByCode<Request, Result>(kind: string, codeHash: string, now: number): Promise<Grant<Request, Result> | undefined>;
+  /** The live grant of `kind` whose secret hashes to `secretHash`. */
+  findBySecret<Request, Result>(kind: string, secretHash: string, now: number): Promise<Grant<Request, Result> | undefined>;
+  /**
+   * Applies `patch` if the grant is live and still at `expectedVersion`; returns the new grant, or
+   * undefined when another writer got there first (or it expired).
+   */
+  update<Request, Result>(
+    id: string,
+    expectedVersion: number,
+    patch: GrantPatch<Request, Result>,
+    now: number,
+  ): Promise<Grant<Request, Result> | undefined>;
+  /**
+   * Moves an approved, live grant to redeemed, atomically: of any number of concurrent callers,
+   * exactly one gets the grant, the others undefined.
+   */
+  redeem<Request, Result>(id: string, now: number): Promise<Grant<Request, Result> | undefined>;
+  /** Adds one failed attempt to the grant and returns the new count (0 if it is gone). */
+  recordFailedAttempt(id: string, now: number): Promise<number>;
+  /** Deletes every grant expired at `now`; returns how many of each kind went. */
+  sweepExpired(now: number): Promise<Record<string, number>>;
+  /** Live grants of a kind (for capacity checks and metrics). */
+  countLive(kind: string, now: number): Promise<number>;
+  /** Deletes a grant outright (e.g. when its owner removes it). */
+  delete(id: string): Promise<boolean>;
+}
+
+/** A grant change, as published to waiters. */
+export interface GrantChange {
+  id: string;
+  version: number;
+}
+
+/** Wake-ups: every transition is published; waiters on any node learn of it at once. */
+export interface GrantNotifier {
+  /** Calls `listener` on every change of grant `id` until the returned function is called. */
+  subscribe(id: string, listener: (change: GrantChange) => void): () => void;
+  /** Tells every subscriber of `change.id` (on every node) that it changed. */
+  publish(change: GrantChange): Promise<void>;
+}
+
+/** Ephemeral key-value data with a lifetime: attempt counters, announcements, nonces. */
+export interface EphemeralStore {
+  /** Adds one to `key` (created at 0 with lifetime `ttlMs`); returns the new value and when it resets. */
+  increment(key: string, ttlMs: number, now: number): Promise<{ count: number; resetAt: number }>;
+  /** Stores `value` under `key` for `ttlMs`. */
+  set(key: string, value: string, ttlMs: number, now: number): Promise<void>;
+  /** Stores `value` only if `key` is absent; true when it was stored. */
+  setIfAbsent(key: string, value: string, ttlMs: number, now: number): Promise<boolean>;
+  /** The live value of `key`. */
+  get(key: string, now: number): Promise<string | undefined>;
+  /** Reads and deletes `key` atomically (single use). */
+  take(key: string, now: number): Promise<string | undefined>;
+  /** Deletes `key`. */
+  delete(key: string): Promise<void>;
+  /** Live entries whose key starts with `prefix`. */
+  list(prefix: string, now: number): Promise<{ key: string; value: string; expiresAt: number }[]>;
+}
+
+/** Everything a pairgate process stores, behind ports. */
+export interface Stores {
+  grants: GrantStore;
+  notifier: GrantNotifier;
+  ephemeral: EphemeralStore;
+  /** Durable data: Kysely over a portable schema (SQLite or PostgreSQL underneath). */
+  db: DurableDb;
+  /** Removes expired ephemeral entries; returns how many. */
+  sweepEphemeral(now: number): Promise<number>;
+  /** Whether the backing services answer (for /readyz). */
+  ping(): Promise<void>;
+  /** Releases connections and timers. */
+  close(): Promise<void>;
+}

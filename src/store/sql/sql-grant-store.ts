@@ -1,0 +1,147 @@
+import { sql } from 'kysely';
+import type { Grant, GrantPatch, NewGrant } from '../../core/grant.js';
+import type { DurableDb } from '../durable-schema.js';
+import { rowToGrant, type GrantRow } from '../grant-rows.js';
+import { CodeTakenError, IdTakenError, type GrantStore } from '../ports.js';
+
+/** Which unique constraint an insert broke, as told by the dialect's error. */
+export type UniqueViolation = (error: unknown) => 'code' | 'id' | undefined;
+
+/**
+ * Grants in a SQL table through Kysely: one implementation for SQLite and PostgreSQL. Every write
+ * is a single conditional statement (`UPDATE ... WHERE version = ? RETURNING`), so compare-and-set
+ * and single-use redemption hold under concurrent callers without application locks.
+ */
+export class SqlGrantStore implements GrantStore {
+  constructor(
+    private readonly db: DurableDb,
+    private readonly uniqueViolation: UniqueViolation,
+  ) {}
+
+  async create<Request>(grant: NewGrant<Request> & { id: string }, now: number): Promise<Grant<Request>> {
+    const row: GrantRow = {
+      id: grant.id,
+      kind: grant.kind,
+      state: 'pending',
+      code_hash: grant.codeHash ?? null,
+      secret_hash: grant.secretHash ?? null,
+      request: JSON.stringify(grant.request ?? null),
+      result: null,
+      attempts: 0,
+      version: 1,
+      created_at: now,
+      updated_at: now,
+      expires_at: now + grant.ttlMs,
+    };
+    try {
+      if (row.code_hash !== null) {
+        // An expired grant may still hold the code until the sweeper runs: free it first.
+        await this.db.deleteFrom('grants').where('code_hash', '=', row.code_hash).where('expires_at', '<=', now).execute();
+      }
+      const inserted = await this.db.insertInto('grants').values(row).returningAll().executeTakeFirstOrThrow();
+      return rowToGrant<Request, never>(inserted);
+    } catch (error) {
+      const which = this.uniqueViolation(error);
+      if (which === 'code') throw new CodeTakenError();
+      if (which === 'id') throw new IdTakenError();
+      throw error;
+    }
+  }
+
+  async findById<Request, Result>(id: string, now: number): Promise<Grant<Request, Result> | undefined> {
+    const row = await this.db.selectFrom('grants').selectAll().where('id', '=', id).where('expires_at', '>', now).executeTakeFirst();
+    return row ? rowToGrant<Request, Result>(row) : undefined;
+  }
+
+  async findByCode<Request, Result>(kind: string, codeHash: string, now: number): Promise<Grant<Request, Result> | undefined> {
+    const row = await this.db
+      .selectFrom('grants')
+      .selectAll()
+      .where('code_hash', '=', codeHash)
+      .where('kind', '=', kind)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    return row ? rowToGrant<Request, Result>(row) : undefined;
+  }
+
+  async findBySecret<Request, Result>(kind: string, secretHash: string, now: number): Promise<Grant<Request, Result> | undefined> {
+    const row = await this.db
+      .selectFrom('grants')
+      .selectAll()
+      .where('kind', '=', kind)
+      .where('secret_hash', '=', secretHash)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    return row ? rowToGrant<Request, Result>(row) : undefined;
+  }
+
+  async update<Request, Result>(
+    id: string,
+    expectedVersion: number,
+    patch: GrantPatch<Request, Result>,
+    now: number,
+  ): Promise<Grant<Request, Result> | undefined> {
+    const set: Partial<GrantRow> & { version: ReturnType<typeof sql> } = {
+      version: sql`version + 1`,
+      updated_at: now,
+    } as never;
+    if (patch.state !== undefined) set.state = patch.state;
+    if (patch.request !== undefined) set.request = JSON.stringify(patch.request);
+    if (patch.result !== undefined) set.result = patch.result === null ? null : JSON.stringify(patch.result);
+    if (patch.expiresAt !== undefined) set.expires_at = patch.expiresAt;
+    if (patch.codeHash !== undefined) set.code_hash = patch.codeHash;
+    const row = await this.db
+      .updateTable('grants')
+      .set(set as never)
+      .where('id', '=', id)
+      .where('version', '=', expectedVersion)
+      .where('expires_at', '>', now)
+      .returningAll()
+      .executeTakeFirst();
+    return row ? rowToGrant<Request, Result>(row) : undefined;
+  }
+
+  async redeem<Request, Result>(id: string, now: number): Promise<Grant<Request, Result> | undefined> {
+    const row = await this.db
+      .updateTable('grants')
+      .set({ state: 'redeemed', version: sql`version + 1`, updated_at: now, code_hash: null } as never)
+      .where('id', '=', id)
+      .where('state', '=', 'approved')
+      .where('expires_at', '>', now)
+      .returningAll()
+      .executeTakeFirst();
+    return row ? rowToGrant<Request, Result>(row) : undefined;
+  }
+
+  async recordFailedAttempt(id: string, now: number): Promise<number> {
+    const row = await this.db
+      .updateTable('grants')
+      .set({ attempts: sql`attempts + 1`, updated_at: now } as never)
+      .where('id', '=', id)
+      .returning('attempts')
+      .executeTakeFirst();
+    return row ? Number(row.attempts) : 0;
+  }
+
+  async sweepExpired(now: number): Promise<Record<string, number>> {
+    const rows = await this.db.deleteFrom('grants').where('expires_at', '<=', now).returning('kind').execute();
+    const counts: Record<string, number> = {};
+    for (const { kind } of rows) counts[kind] = (counts[kind] ?? 0) + 1;
+    return counts;
+  }
+
+  async countLive(kind: string, now: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('grants')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('kind', '=', kind)
+      .where('expires_at', '>', now)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('grants').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+}

@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../../src/core/clock.js';
+import type { Door } from '../../src/doors/door.js';
+import { allDoors } from '../../src/doors/index.js';
+import { buildApp } from '../../src/server/app.js';
+import { loadConfig, type Config } from '../../src/server/config.js';
+import { openStores } from '../../src/server/open-stores.js';
+
+/** A test server: the real app on real SQLite in a temporary folder. */
+export interface TestApp {
+  app: FastifyInstance;
+  config: Config;
+  /** Log lines the server wrote (to check that secrets stay out). */
+  logs: string[];
+  /** Base URL after `listen()`. */
+  url: string;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the app with `env` on top of the defaults, a fresh data folder and every door (or `doors`).
+ * Use `app.inject` for speed, or `listen()` for real sockets.
+ */
+export async function createTestApp(env: Record<string, string> = {}, options: { doors?: readonly Door[]; clock?: Clock } = {}): Promise<TestApp> {
+  const doors = options.doors ?? allDoors;
+  const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-test-'));
+  const config = loadConfig(doors.flatMap((door) => (door.configSchema ? [door.configSchema] : [])), {
+    env: { PAIRGATE_DATA_DIR: dataDir, PAIRGATE_LOG_LEVEL: 'info', PAIRGATE_PORT: '0', ...env },
+  });
+  const stores = await openStores(config, doors);
+  const logs: string[] = [];
+  const logStream = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  let url = '';
+  const app = await buildApp({ config, stores, doors, logStream, listenUrl: () => url || undefined, ...(options.clock ? { clock: options.clock } : {}) });
+  const testApp: TestApp = {
+    app,
+    config,
+    logs,
+    get url() {
+      return url;
+    },
+    async listen() {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const address = app.server.address();
+      url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+      return url;
+    },
+    async close() {
+      await app.close();
+      await stores.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return testApp;
+}

@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CodeFormat, hashCode } from '../../../src/core/codes.js';
+import { ManualClock } from '../../../src/core/clock.js';
+import { randomId } from '../../../src/core/ids.js';
+import { GrantEngine } from '../../../src/engine/grant-engine.js';
+import { CodeTakenError, type Stores } from '../../../src/store/ports.js';
+
+/**
+ * The contract every store adapter passes: call it from a test file with a factory that opens the
+ * adapter (SQLite, PostgreSQL, Redis, ...). Each adapter must behave identically.
+ */
+export function grantStoreContract(name: string, open: () => Promise<Stores>, skip?: string): void {
+  describe.skipIf(Boolean(skip))(`grant store contract: ${name}${skip ? ` (skipped: ${skip})` : ''}`, () => {
+    let stores: Stores;
+    const clock = new ManualClock(Date.now());
+    beforeAll(async () => {
+      stores = await open();
+    });
+    afterAll(async () => {
+      await stores?.close();
+    });
+    const engine = (): GrantEngine => new GrantEngine(stores.grants, stores.notifier, clock);
+    const kind = (): string => `test-${randomId(6)}`;
+
+    it('creates a pending grant and finds it by id, code and secret', async () => {
+      const k = kind();
+      const format = new CodeFormat({ alphabet: 'base32', length: 8, checkCharacter: true });
+      const { grant, code, secret } = await engine().create({ kind: k, request: { a: 1 }, ttlMs: 60_000, codeFormat: format, withSecret: true });
+      expect(grant.state).toBe('pending');
+      expect(grant.version).toBe(1);
+      expect((await engine().get(grant.id))?.request).toEqual({ a: 1 });
+      expect((await engine().findByCode(k, format, code!))?.id).toBe(grant.id);
+      expect((await engine().findBySecret(k, secret!))?.id).toBe(grant.id);
+      expect(await engine().findByCode(`${k}-other`, format, code!)).toBeUndefined();
+      expect(await engine().findBySecret(k, 'wrong-secret-value')).toBeUndefined();
+      // Nothing in clear: the store holds hashes only.
+      expect(grant.codeHash).not.toContain(code!);
+      expect(grant.secretHash).not.toBe(secret);
+    });
+
+    it('never returns an expired grant', async () => {
+      const k = kind();
+      const format = new CodeFormat({ alphabet: 'digits', length: 6 });
+      const { grant, code, secret } = await engine().create({ kind: k, request: {}, ttlMs: 1_000, codeFormat: format, withSecret: true });
+      clock.advance(1_000);
+      expect(await engine().get(grant.id)).toBeUndefined();
+      expect(await engine().findByCode(k, format, code!)).toBeUndefined();
+      expect(await engine().findBySecret(k, secret!)).toBeUndefined();
+      await expect(engine().approve(grant.id)).rejects.toMatchObject({ status: 404 });
+      expect(await stores.grants.redeem(grant.id, clock.now())).toBeUndefined();
+      const swept = await stores.grants.sweepExpired(clock.now());
+      expect(swept[k]).toBe(1);
+    });
+
+    it('keeps codes unique among live grants and reuses the code of an expired one', async () => {
+      const k = kind();
+      const codeHash = hashCode(k, 'abc123');
+      const first = await stores.grants.create({ id: randomId(), kind: k, request: {}, ttlMs: 1_000, codeHash }, clock.now());
+      await expect(stores.grants.create({ id: randomId(), kind: k, request: {}, ttlMs: 1_000, codeHash }, clock.now())).rejects.toBeInstanceOf(CodeTakenError);
+      clock.advance(1_001);
+      const second = await stores.grants.create({ id: randomId(), kind: k, request: {}, ttlMs: 1_000, codeHash }, clock.now());
+      expect(second.id).not.toBe(first.id);
+      expect((await stores.grants.findByCode(k, codeHash, clock.now()))?.id).toBe(second.id);
+    });
+
+    it('allocates distinct codes for many grants in a small code space', async () => {
+      const k = kind();
+      const format = new CodeFormat({ alphabet: 'digits', length: 3 }); // 1000 codes
+      const created = await Promise.all(Array.from({ length: 200 }, () => engine().create({ kind: k, request: {}, ttlMs: 60_000, codeFormat: format })));
+      expect(new Set(created.map((c) => c.code)).size).toBe(200);
+    });
+
+    it('redeems once under 50 concurrent callers', async () => {
+      const { grant } = await engine().create({ kind: kind(), request: {}, ttlMs: 60_000 });
+      await engine().approve(grant.id, { token: 't' });
+      const outcomes = await Promise.allSettled(Array.from({ length: 50 }, () => engine().redeem(grant.id)));
+      const winners = outcomes.filter((o) => o.status === 'fulfilled');
+      expect(winners).toHaveLength(1);
+      expect((winners[0] as PromiseFulfilledResult<{ state: string; result: unknown }>).value).toMatchObject({ state: 'redeemed', result: { token: 't' } });
+      for (const loser of outcomes.filter((o) => o.status === 'rejected')) {
+        expect((loser as PromiseRejectedResult).reason).toMatchObject({ status: 409, code: 'grant_redeemed' });
+      }
+    });
+
+    it('lets exactly one of 50 concurrent deciders approve or refuse', async () => {
+      const { grant } = await engine().create({ kind: kind(), request: {}, ttlMs: 60_000 });
+      const outcomes = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => (i % 2 ? engine().approve(grant.id, { i }) : engine().refuse(grant.id, { i }))));
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      const final = await engine().get(grant.id);
+      expect(final?.version).toBe(2);
+    });
+
+    it('refuses illegal transitions with typed errors', async () => {
+      const { grant } = await engine().create({ kind: kind(), request: {}, ttlMs: 60_000 });
+      await expect(engine().redeem(grant.id)).rejects.toMatchObject({ code: 'grant_pending', status: 409 });
+      await engine().refuse(grant.id);
+      await expect(engine().approve(grant.id)).rejects.toMatchObject({ code: 'grant_refused' });
+    });
+
+    it('compare-and-set rejects a stale version', async () => {
+      const { grant } = await engine().create({ kind: kind(), request: { n: 0 }, ttlMs: 60_000 });
+      const next = await stores.grants.update(grant.id, grant.version, { request: { n: 1 } }, clock.now());
+      expect(next?.version).toBe(grant.version + 1);
+      expect(await stores.grants.update(grant.id, grant.version, { request: { n: 2 } }, clock.now())).toBeUndefined();
+      expect((await engine().get(grant.id))?.request).toEqual({ n: 1 });
+    });
+
+    it('spends the code on approval', async () => {
+      const k = kind();
+      const format = new CodeFormat({ alphabet: 'base20', length: 8 });
+      const { grant, code } = await engine().create({ kind: k, request: {}, ttlMs: 60_000, codeFormat: format });
+      await engine().approve(grant.id);
+      expect(await engine().findByCode(k, format, code!)).toBeUndefined();
+    });
+
+    it('counts failed attempts', async () => {
+      const { grant } = await engine().create({ kind: kind(), request: {}, ttlMs: 60_000 });
+      expect(await engine().recordFailedAttempt(grant.id)).toBe(1);
+      expect(await engine().recordFailedAttempt(grant.id)).toBe(2);
+      expect((await engine().get(grant.id))?.attempts).toBe(2);
+      expect(await engine().recordFailedAttempt('no-such-grant')).toBe(0);
+    });
+
+    it('wakes a waiter on change, and at expiry', async () => {
+      const realClock = { now: () => Date.now() };
+      const live = new GrantEngine(stores.grants, stores.notifier, realClock);
+      const { grant } = await live.create({ kind: kind(), request: {}, ttlMs: 60_000 });
+      const started = Date.now();
+      const waiting = live.waitForChange(grant.id, grant.version, 10_000);
+      setTimeout(() => void live.approve(grant.id, { ok: true }), 50);
+      const woken = await waiting;
+      expect(woken?.state).toBe('approved');
+      expect(Date.now() - started).toBeLessThan(5_000);
+
+      const short = await live.create({ kind: kind(), request: {}, ttlMs: 300 });
+      const gone = await live.waitForChange(short.grant.id, short.grant.version, 10_000);
+      expect(gone).toBeUndefined();
+    });
+
+    it('answers a waiter at once when the change already happened', async () => {
+      const { grant } = await engine().create({ kind: kind(), request: {}, ttlMs: 60_000 });
+      await engine().approve(grant.id);
+      const result = await engine().waitForChange(grant.id, grant.version, 10_000);
+      expect(result?.state).toBe('approved');
+    });
+
+    it('ephemeral store: counters, set-if-absent, single-use take, expiry, prefix listing', async () => {
+      const prefix = `t:${randomId(6)}:`;
+      const e = stores.ephemeral;
+      const counts = await Promise.all(Array.from({ length: 20 }, () => e.increment(`${prefix}n`, 1_000, clock.now())));
+      expect(counts.map((c) => c.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      clock.advance(1_001);
+      expect((await e.increment(`${prefix}n`, 1_000, clock.now())).count).toBe(1);
+      expect(await e.setIfAbsent(`${prefix}a`, 'x', 1_000, clock.now())).toBe(true);
+      expect(await e.setIfAbsent(`${prefix}a`, 'y', 1_000, clock.now())).toBe(false);
+      const takes = await Promise.all(Array.from({ length: 10 }, () => e.take(`${prefix}a`, clock.now())));
+      expect(takes.filter((t) => t === 'x')).toHaveLength(1);
+      await e.set(`${prefix}b`, 'v', 500, clock.now());
+      expect((await e.list(prefix, clock.now())).map((x) => x.key)).toEqual([`${prefix}b`, `${prefix}n`]);
+      clock.advance(600);
+      expect(await e.get(`${prefix}b`, clock.now())).toBeUndefined();
+    });
+  });
+}
