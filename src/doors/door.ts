@@ -7,6 +7,7 @@ import type { Stores } from '../store/ports.js';
 import type { ConfigSection } from '../server/config-schema.js';
 import type { Config } from '../server/config.js';
 import type { ErrorShape } from '../server/error-shapes.js';
+import type { Pages } from '../web/pages.js';
 
 /** What the server hands each door: the engine, the store ports and the shared helpers. */
 export interface DoorContext {
@@ -17,6 +18,8 @@ export interface DoorContext {
   codeGuard: CodeGuard;
   clock: Clock;
   logger: FastifyBaseLogger;
+  /** Server-rendered pages: templates with automatic escaping, CSRF tokens, static assets. */
+  pages: Pages;
   /** Base URL clients reach this server at, without a trailing slash. */
   publicUrl(): string;
   /** Makes every error of the routes of `instance` render in `shape` (a door's wire format). */

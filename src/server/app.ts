@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -11,6 +12,7 @@ import type { Door, DoorContext } from '../doors/door.js';
 import { CodeGuard } from '../engine/code-guard.js';
 import { GrantEngine } from '../engine/grant-engine.js';
 import type { Stores } from '../store/ports.js';
+import { Pages } from '../web/pages.js';
 import type { Config } from './config.js';
 import { installErrorHandlers } from './error-handler.js';
 import { installHealthRoutes } from './health-routes.js';
@@ -108,6 +110,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
   });
   await app.register(formbody, { bodyLimit: config.PAIRGATE_BODY_LIMIT });
+  await app.register(cookie);
+  // Cookies are Secure when clients reach the server over https (behind a TLS proxy, say).
+  const pages = new Pages(publicUrl().startsWith('https:'));
+  pages.installStatic(app);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -124,6 +130,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     stores,
     codeGuard,
     clock,
+    pages,
     logger: app.log,
     publicUrl,
     shutdownSignal: shutdown.signal,

@@ -1,0 +1,96 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import nunjucks from 'nunjucks';
+import { ForbiddenError } from '../core/errors.js';
+import { constantTimeEqual, randomToken } from '../core/ids.js';
+
+/** Folder of the templates (src/web/templates, also when running from dist/). */
+const TEMPLATE_DIR = fileURLToPath(new URL('../../src/web/templates/', import.meta.url));
+/** Folder of the static assets served at /static/. */
+const STATIC_DIR = fileURLToPath(new URL('../../src/web/static/', import.meta.url));
+
+/** Name of the CSRF cookie (double-submit: the form carries the same value). */
+export const CSRF_COOKIE = 'pg_csrf';
+/** Name of the form field that carries the CSRF token. */
+export const CSRF_FIELD = '_csrf';
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+};
+
+/**
+ * Server-rendered pages: Nunjucks with automatic escaping (a value is HTML only if marked safe),
+ * one layout, static assets from a fixed list, and CSRF tokens for every form. Pages carry no inline
+ * script, so the strict CSP of the server holds.
+ */
+export class Pages {
+  private readonly env: nunjucks.Environment;
+
+  constructor(private readonly secureCookies: boolean) {
+    this.env = new nunjucks.Environment(new nunjucks.FileSystemLoader(TEMPLATE_DIR, { noCache: false }), {
+      autoescape: true,
+      throwOnUndefined: false,
+      trimBlocks: true,
+      lstripBlocks: true,
+    });
+  }
+
+  /** The Nunjucks environment, for doors that add filters (e.g. a sanitised markdown filter). */
+  get environment(): nunjucks.Environment {
+    return this.env;
+  }
+
+  /**
+   * The CSRF token of this browser, set as a SameSite=Strict HttpOnly cookie when absent. Forms put
+   * it in a hidden `_csrf` field; `verifyCsrf` compares the two.
+   */
+  csrfToken(request: FastifyRequest, reply: FastifyReply): string {
+    const existing = request.cookies?.[CSRF_COOKIE];
+    if (existing && /^[A-Za-z0-9_-]{43}$/.test(existing)) return existing;
+    const token = randomToken();
+    reply.setCookie(CSRF_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'strict', secure: this.secureCookies });
+    // Make the token visible to a render in this same request.
+    (request.cookies as Record<string, string>)[CSRF_COOKIE] = token;
+    return token;
+  }
+
+  /** Throws 403 unless the form's `_csrf` field equals the browser's CSRF cookie. */
+  verifyCsrf(request: FastifyRequest): void {
+    const cookie = request.cookies?.[CSRF_COOKIE] ?? '';
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const field = typeof body[CSRF_FIELD] === 'string' ? (body[CSRF_FIELD] as string) : '';
+    if (!cookie || !field || !constantTimeEqual(cookie, field)) {
+      throw new ForbiddenError('This form has expired or did not come from this site. Reload the page and try again.', 'csrf_failed');
+    }
+  }
+
+  /** Renders `template` (relative to src/web/templates) with `data`, adding the CSRF token. */
+  render(request: FastifyRequest, reply: FastifyReply, template: string, data: Record<string, unknown> = {}, status = 200): FastifyReply {
+    const html = this.env.render(template, { lang: 'en', ...data, csrfToken: this.csrfToken(request, reply), csrfField: CSRF_FIELD });
+    return reply
+      .code(status)
+      .header('cache-control', 'no-store')
+      .type('text/html; charset=utf-8')
+      .send(html);
+  }
+
+  /** Serves the files of src/web/static at /static/<name> (a fixed list read at start-up). */
+  installStatic(app: FastifyInstance): void {
+    const files = new Map<string, { body: Buffer; type: string }>();
+    for (const name of readdirSync(STATIC_DIR)) {
+      const extension = name.slice(name.lastIndexOf('.'));
+      const type = CONTENT_TYPES[extension];
+      if (type) files.set(name, { body: readFileSync(`${STATIC_DIR}${name}`), type });
+    }
+    app.get<{ Params: { name: string } }>('/static/:name', { schema: { hide: true }, config: { rateLimit: false } }, async (request, reply) => {
+      const file = files.get(request.params.name);
+      if (!file) return reply.code(404).type('text/plain').send('not found');
+      return reply.header('cache-control', 'public, max-age=3600').type(file.type).send(file.body);
+    });
+  }
+}
