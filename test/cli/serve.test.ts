@@ -1,0 +1,69 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const cli = join(process.cwd(), 'dist/cli/main.js');
+
+beforeAll(() => {
+  // The CLI tests run the compiled command, as a user would; `npm test` builds first.
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+}, 120_000);
+
+function run(args: string[]): { status: number; stdout: string; stderr: string } {
+  try {
+    const stdout = execFileSync('node', [cli, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return { status: 0, stdout, stderr: '' };
+  } catch (error) {
+    const e = error as { status: number; stdout: string; stderr: string };
+    return { status: e.status, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('pairgate CLI', () => {
+  it('serve --port 0 prints the real URL as its first line and serves it; SIGTERM stops it cleanly', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-serve-'));
+    const child = spawn('node', [cli, 'serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const firstLine = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`exited ${code}`)));
+    });
+    const match = /^pairgate listening on (http:\/\/127\.0\.0\.1:(\d+))$/.exec(firstLine);
+    expect(match, firstLine).not.toBeNull();
+    expect(Number(match![2])).toBeGreaterThan(0);
+    expect(await (await fetch(`${match![1]}/healthz`)).json()).toEqual({ status: 'ok' });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('stops with a message naming the bad key', () => {
+    const result = run(['serve', '--port', 'eighty', '--data-dir', mkdtempSync(join(tmpdir(), 'pairgate-bad-'))]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/PAIRGATE_PORT: expected integer/);
+  });
+
+  it('reads a dotenv config file with --config', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pairgate-cfg-'));
+    writeFileSync(join(dir, 'pairgate.config'), 'PAIRGATE_LOG_LEVEL=noisy\n');
+    const result = run(['serve', '--config', join(dir, 'pairgate.config'), '--data-dir', dir]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/PAIRGATE_LOG_LEVEL: expected one of/);
+  });
+
+  it('has --help everywhere and a version command', () => {
+    expect(run(['--help']).stdout).toMatch(/Usage: pairgate/);
+    expect(run(['serve', '--help']).stdout).toMatch(/--data-dir/);
+    expect(run(['serve', '--help-config']).stdout).toMatch(/PAIRGATE_BRUTE_FORCE_BUDGET=0.001/);
+    expect(run(['version']).stdout).toMatch(/^pairgate \d+\.\d+\.\d+ \(node/);
+    expect(JSON.parse(run(['version', '--json']).stdout)).toHaveProperty('pairgate');
+  });
+
+  it('says what to do on an unknown command', () => {
+    const result = run(['frobnicate']);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/unknown command/);
+  });
+});

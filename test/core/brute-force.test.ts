@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { assertWithinBudget, formatProbability, guessProbability, maxLiveCodes } from '../../src/core/brute-force.js';
+
+describe('brute-force arithmetic', () => {
+  it('matches the closed form for small numbers', () => {
+    // 10 bits = 1024 codes, 1 live, 1 guess: 1/1024.
+    expect(guessProbability({ entropyBits: 10, liveCodes: 1, ttlSeconds: 1, attemptsPerSecond: 1 })).toBeCloseTo(1 / 1024, 12);
+    // 2 guesses against 1 live in 4: 1 - (3/4)^2.
+    expect(guessProbability({ entropyBits: 2, liveCodes: 1, ttlSeconds: 2, attemptsPerSecond: 1 })).toBeCloseTo(1 - 0.75 ** 2, 12);
+  });
+
+  it('grows with live codes, time and rate, and shrinks with entropy', () => {
+    const base = { entropyBits: 34.6, liveCodes: 1000, ttlSeconds: 600, attemptsPerSecond: 10 };
+    const p = guessProbability(base);
+    expect(guessProbability({ ...base, liveCodes: 2000 })).toBeGreaterThan(p);
+    expect(guessProbability({ ...base, ttlSeconds: 1200 })).toBeGreaterThan(p);
+    expect(guessProbability({ ...base, attemptsPerSecond: 20 })).toBeGreaterThan(p);
+    expect(guessProbability({ ...base, entropyBits: 40 })).toBeLessThan(p);
+    // RFC 8628's example: base-20, 8 chars, is about 2^34.6 codes.
+    expect(p).toBeGreaterThan(1e-4);
+    expect(p).toBeLessThan(1e-3);
+  });
+
+  it('keeps tiny probabilities from rounding to zero', () => {
+    expect(guessProbability({ entropyBits: 128, liveCodes: 1, ttlSeconds: 1, attemptsPerSecond: 1 })).toBeGreaterThan(0);
+  });
+
+  it('is 0 with no attempts and 1 when every code is live', () => {
+    expect(guessProbability({ entropyBits: 10, liveCodes: 5, ttlSeconds: 0, attemptsPerSecond: 1 })).toBe(0);
+    expect(guessProbability({ entropyBits: 1, liveCodes: 2, ttlSeconds: 1, attemptsPerSecond: 1 })).toBe(1);
+    expect(() => guessProbability({ entropyBits: -1, liveCodes: 1, ttlSeconds: 1, attemptsPerSecond: 1 })).toThrow(RangeError);
+  });
+
+  it('inverts: maxLiveCodes stays within the budget and one more exceeds it', () => {
+    const scenario = { entropyBits: 30, ttlSeconds: 600, attemptsPerSecond: 5 };
+    const budget = 1e-3;
+    const max = maxLiveCodes(scenario, budget);
+    expect(guessProbability({ ...scenario, liveCodes: max })).toBeLessThanOrEqual(budget);
+    expect(guessProbability({ ...scenario, liveCodes: max + 2 })).toBeGreaterThan(budget);
+  });
+
+  it('refuses a configuration over budget, naming the key', () => {
+    expect(() => assertWithinBudget('CODE_LENGTH', { entropyBits: 12, liveCodes: 100, ttlSeconds: 600, attemptsPerSecond: 1 }, 1e-3)).toThrow(/CODE_LENGTH: .*above the budget/);
+    expect(assertWithinBudget('K', { entropyBits: 64, liveCodes: 100, ttlSeconds: 600, attemptsPerSecond: 1 }, 1e-3)).toBeLessThan(1e-3);
+  });
+
+  it('formats probabilities for people', () => {
+    expect(formatProbability(1 / 2_400_000)).toBe('1 in 2.40 million');
+    expect(formatProbability(0.001)).toBe('1 in 1,000');
+    expect(formatProbability(0)).toBe('0');
+  });
+});

@@ -1,0 +1,123 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ALPHABETS, CodeFormat, hashCode, type AlphabetName } from '../../src/core/codes.js';
+import { CheckCharacter } from '../../src/core/check-character.js';
+
+const withCheck: AlphabetName[] = ['base32', 'base20', 'digits'];
+
+describe('codes', () => {
+  it('generates codes of the right length and alphabet that parse back', () => {
+    for (const alphabet of Object.keys(ALPHABETS) as AlphabetName[]) {
+      const format = new CodeFormat({ alphabet, length: 8, checkCharacter: withCheck.includes(alphabet) });
+      for (let i = 0; i < 200; i++) {
+        const code = format.generate();
+        expect(code).toHaveLength(format.totalLength);
+        for (const char of code) expect(ALPHABETS[alphabet].symbols).toContain(char);
+        expect(format.parse(code)).toEqual({ ok: true, code });
+      }
+    }
+  });
+
+  it('states the entropy in bits', () => {
+    expect(new CodeFormat({ alphabet: 'base20', length: 8 }).entropyBits).toBeCloseTo(34.58, 2);
+    expect(new CodeFormat({ alphabet: 'base32', length: 8, checkCharacter: true }).entropyBits).toBe(40);
+    expect(new CodeFormat({ alphabet: 'relay34', length: 6 }).entropyBits).toBeCloseTo(30.525, 3);
+    expect(new CodeFormat({ alphabet: 'digits', length: 6 }).space).toBe(1_000_000);
+  });
+
+  it('normalises case, separators and look-alikes', () => {
+    const base32 = new CodeFormat({ alphabet: 'base32', length: 8, groupSize: 4 });
+    expect(base32.parse(' AB1O-IL0Z ')).toEqual({ ok: true, code: 'ab10110z' });
+    expect(base32.format('ab10110z')).toBe('ab10-110z');
+    const base20 = new CodeFormat({ alphabet: 'base20', length: 8, groupSize: 4 });
+    expect(base20.parse('bcdf-ghjk')).toEqual({ ok: true, code: 'BCDFGHJK' });
+    expect(base20.parse('BCDF GHJK')).toEqual({ ok: true, code: 'BCDFGHJK' });
+    const digits = new CodeFormat({ alphabet: 'digits', length: 6 });
+    expect(digits.parse('12 34 5O')).toEqual({ ok: true, code: '123450' });
+  });
+
+  it('says what is wrong with a malformed code', () => {
+    const format = new CodeFormat({ alphabet: 'base20', length: 8 });
+    expect(format.parse('')).toMatchObject({ ok: false, problem: 'empty' });
+    expect(format.parse('BCDFGHJ')).toMatchObject({ ok: false, problem: 'wrong_length' });
+    expect(format.parse('BCDFGHJA')).toMatchObject({ ok: false, problem: 'bad_character', position: 8 });
+    const relay = new CodeFormat({ alphabet: 'relay34', length: 6 });
+    expect(relay.parse('7auu8o')).toMatchObject({ ok: false, problem: 'bad_character' });
+    expect(relay.parse('7AUU83')).toEqual({ ok: true, code: '7auu83' });
+  });
+
+  it('refuses a check character where none exists for the alphabet size', () => {
+    expect(() => new CodeFormat({ alphabet: 'relay34', length: 6, checkCharacter: true })).toThrow(/no check character/);
+    expect(() => new CodeFormat({ alphabet: 'digits', length: 0 })).toThrow(/length/);
+  });
+
+  for (const alphabet of withCheck) {
+    const format = new CodeFormat({ alphabet, length: 8, checkCharacter: true });
+    const symbols = ALPHABETS[alphabet].symbols;
+    const codeArb = fc.array(fc.integer({ min: 0, max: symbols.length - 1 }), { minLength: 8, maxLength: 8 }).map((indexes) => {
+      const checker = format.checker!;
+      return [...indexes, checker.compute(indexes)].map((i) => symbols[i]).join('');
+    });
+
+    it(`${alphabet}: the check character catches every single mistyped character`, () => {
+      fc.assert(
+        fc.property(codeArb, fc.nat(8), fc.integer({ min: 1, max: symbols.length - 1 }), (code, position, shift) => {
+          const index = symbols.indexOf(code[position]!);
+          const typo = code.slice(0, position) + symbols[(index + shift) % symbols.length] + code.slice(position + 1);
+          expect(format.parse(typo)).toMatchObject({ ok: false, problem: 'check_failed' });
+        }),
+        { numRuns: 2000 },
+      );
+    });
+
+    it(`${alphabet}: the check character catches every swap of two different neighbours`, () => {
+      fc.assert(
+        fc.property(codeArb, fc.nat(7), (code, position) => {
+          fc.pre(code[position] !== code[position + 1]);
+          const swapped = code.slice(0, position) + code[position + 1] + code[position] + code.slice(position + 2);
+          expect(format.parse(swapped)).toMatchObject({ ok: false, problem: 'check_failed' });
+        }),
+        { numRuns: 2000 },
+      );
+    });
+  }
+
+  it('check characters exist for sizes that factor into usable fields, and are exhaustive for small codes', () => {
+    for (const size of [3, 4, 5, 7, 8, 10, 12, 15, 16, 20, 28, 31, 32, 64]) expect(CheckCharacter.forAlphabetSize(size), `size ${size}`).toBeDefined();
+    for (const size of [2, 6, 9, 34]) expect(CheckCharacter.forAlphabetSize(size), `size ${size}`).toBeUndefined();
+    // Exhaustive over all 2-symbol codes of base-20: every substitution and swap is caught.
+    const checker = CheckCharacter.forAlphabetSize(20)!;
+    for (let a = 0; a < 20; a++) {
+      for (let b = 0; b < 20; b++) {
+        const code = [a, b, checker.compute([a, b])];
+        expect(checker.verify(code)).toBe(true);
+        for (let pos = 0; pos < 3; pos++) {
+          for (let v = 0; v < 20; v++) {
+            if (v === code[pos]) continue;
+            const typo = [...code];
+            typo[pos] = v;
+            expect(checker.verify(typo)).toBe(false);
+          }
+        }
+        if (a !== b) expect(checker.verify([b, a, code[2]!])).toBe(false);
+        if (b !== code[2]) expect(checker.verify([a, code[2]!, b])).toBe(false);
+      }
+    }
+  });
+
+  it('round-trips any generated code through format and parse', () => {
+    const format = new CodeFormat({ alphabet: 'base20', length: 8, groupSize: 4, checkCharacter: true });
+    fc.assert(
+      fc.property(fc.constant(null), fc.boolean(), () => {
+        const code = format.generate();
+        expect(format.parse(format.format(code).toLowerCase())).toEqual({ ok: true, code });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('hashes codes per kind, never equal to the code', () => {
+    expect(hashCode('a', 'x')).not.toBe(hashCode('b', 'x'));
+    expect(hashCode('a', 'x')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+});

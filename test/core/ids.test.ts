@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { constantTimeEqual, hashToken, randomId, randomToken } from '../../src/core/ids.js';
+import { ConfigError, NotFoundError, PairgateError, RateLimitedError, isPairgateError } from '../../src/core/errors.js';
+
+describe('ids and tokens', () => {
+  it('makes 128-bit ids and 256-bit tokens, never repeating', () => {
+    const ids = new Set(Array.from({ length: 10_000 }, () => randomId()));
+    expect(ids.size).toBe(10_000);
+    expect(Buffer.from(randomId(), 'base64url')).toHaveLength(16);
+    expect(Buffer.from(randomToken(), 'base64url')).toHaveLength(32);
+  });
+
+  it('hashes deterministically and one-way', () => {
+    const token = randomToken();
+    expect(hashToken(token)).toBe(hashToken(token));
+    expect(hashToken(token)).not.toContain(token);
+    expect(hashToken('a')).not.toBe(hashToken('b'));
+  });
+
+  it('compares secrets exactly', () => {
+    expect(constantTimeEqual('secret', 'secret')).toBe(true);
+    expect(constantTimeEqual('secret', 'secreT')).toBe(false);
+    expect(constantTimeEqual('secret', 'secret2')).toBe(false);
+    expect(constantTimeEqual('', '')).toBe(true);
+  });
+});
+
+describe('errors', () => {
+  it('carry a stable code, a status and a message', () => {
+    const error = new NotFoundError('gone', 'code_not_found');
+    expect(error).toBeInstanceOf(PairgateError);
+    expect(isPairgateError(error)).toBe(true);
+    expect(isPairgateError(new Error('x'))).toBe(false);
+    expect([error.code, error.status, error.message, error.name]).toEqual(['code_not_found', 404, 'gone', 'NotFoundError']);
+    expect(new RateLimitedError(7).details).toEqual({ retryAfterSeconds: 7 });
+    expect(new ConfigError('PAIRGATE_PORT', 'bad').message).toBe('PAIRGATE_PORT: bad');
+  });
+});

@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+
+describe('server basics', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ PAIRGATE_RATE_LIMIT_MAX: '1000' });
+  });
+  afterAll(() => t.close());
+
+  it('answers /healthz and /readyz', async () => {
+    expect((await t.app.inject('/healthz')).json()).toEqual({ status: 'ok' });
+    const ready = await t.app.inject('/readyz');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toMatchObject({ status: 'ready', checks: { stores: 'ok' } });
+  });
+
+  it('serves the OpenAPI document built from the route schemas, and the docs page', async () => {
+    const doc = (await t.app.inject('/docs/json')).json();
+    expect(doc.openapi).toBe('3.1.0');
+    expect(doc.paths['/api/v1/grants'].post.requestBody.content['application/json'].schema.properties.label).toMatchObject({ type: 'string', maxLength: 200 });
+    expect(doc.paths['/api/v1/grants/{id}'].get.responses['200']).toBeDefined();
+    const page = await t.app.inject('/docs/');
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+  });
+
+  it('counts grant events and request latency in /metrics', async () => {
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/grants', payload: { label: 'metrics' } });
+    expect(created.statusCode).toBe(201);
+    await t.app.inject({ method: 'POST', url: `/api/v1/codes/${created.json().code}/approve`, payload: {} });
+    const metrics = (await t.app.inject('/metrics')).body;
+    expect(metrics).toMatch(/pairgate_grants_total\{door="pair",event="created"\} [1-9]/);
+    expect(metrics).toMatch(/pairgate_grants_total\{door="pair",event="approved"\} [1-9]/);
+    expect(metrics).toMatch(/pairgate_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/grants",status="201"\} [1-9]/);
+  });
+
+  it('sends security headers with a strict CSP', async () => {
+    const response = await t.app.inject('/healthz');
+    const csp = String(response.headers['content-security-policy']);
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  describe('bad input: clear 4xx with a machine code, never 5xx', () => {
+    const cases: { name: string; request: Parameters<TestApp['app']['inject']>[0]; status: number; error: string }[] = [
+      { name: 'malformed JSON', request: { method: 'POST', url: '/api/v1/grants', headers: { 'content-type': 'application/json' }, payload: '{"label":' }, status: 400, error: 'invalid_json' },
+      { name: 'empty JSON body', request: { method: 'POST', url: '/api/v1/grants', headers: { 'content-type': 'application/json' }, payload: '' }, status: 400, error: 'invalid_json' },
+      { name: 'wrong type', request: { method: 'POST', url: '/api/v1/grants', payload: { label: { nested: true } } }, status: 400, error: 'validation_failed' },
+      { name: 'missing field', request: { method: 'POST', url: '/api/v1/grants', payload: {} }, status: 400, error: 'validation_failed' },
+      { name: 'unknown field', request: { method: 'POST', url: '/api/v1/grants', payload: { label: 'x', admin: true } }, status: 400, error: 'validation_failed' },
+      { name: 'over-long field', request: { method: 'POST', url: '/api/v1/grants', payload: { label: 'x'.repeat(201) } }, status: 400, error: 'validation_failed' },
+      { name: 'huge body', request: { method: 'POST', url: '/api/v1/grants', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ label: 'x'.repeat(200_000) }) }, status: 413, error: 'payload_too_large' },
+      { name: 'unsupported media type', request: { method: 'POST', url: '/api/v1/grants', headers: { 'content-type': 'application/xml' }, payload: '<a/>' }, status: 415, error: 'unsupported_media_type' },
+      { name: 'unknown route', request: { method: 'GET', url: '/no/such/thing' }, status: 404, error: 'route_not_found' },
+      { name: 'bad id', request: { method: 'GET', url: '/api/v1/grants/%00%00' }, status: 400, error: 'validation_failed' },
+      { name: 'unknown grant', request: { method: 'GET', url: '/api/v1/grants/AAAAAAAAAAAAAAAAAAAAAA' }, status: 404, error: 'grant_not_found' },
+      { name: 'negative wait', request: { method: 'GET', url: '/api/v1/grants/AAAAAAAAAAAAAAAAAAAAAA?wait=-1' }, status: 400, error: 'validation_failed' },
+      { name: 'mistyped code', request: { method: 'GET', url: '/api/v1/codes/abcd-efgh-j' }, status: 400, error: 'code_check_failed' },
+      { name: 'code with a foreign character', request: { method: 'GET', url: '/api/v1/codes/abcd-efgh-!' }, status: 400, error: 'code_bad_character' },
+    ];
+    for (const c of cases) {
+      it(c.name, async () => {
+        const response = await t.app.inject(c.request);
+        expect(response.statusCode, response.body).toBe(c.status);
+        const body = response.json();
+        expect(body.error).toBe(c.error);
+        expect(typeof body.message).toBe('string');
+        expect(body.message.length).toBeGreaterThan(5);
+      });
+    }
+  });
+});
+
+describe('rate limits', () => {
+  it('answers 429 with Retry-After and a machine code once the global limit is spent', async () => {
+    const t = await createTestApp({ PAIRGATE_RATE_LIMIT_MAX: '5' });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++) statuses.push((await t.app.inject('/api/v1/grants/AAAAAAAAAAAAAAAAAAAAAA')).statusCode);
+      expect(statuses.slice(0, 5)).toEqual([404, 404, 404, 404, 404]);
+      const limited = await t.app.inject('/api/v1/grants/AAAAAAAAAAAAAAAAAAAAAA');
+      expect(limited.statusCode).toBe(429);
+      expect(limited.json()).toMatchObject({ error: 'rate_limited' });
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('refuses an address that misses too many codes, even with fresh codes', async () => {
+    const t = await createTestApp({ PAIRGATE_CODE_MISSES_PER_HOUR: '3' });
+    try {
+      const { code } = (await t.app.inject({ method: 'POST', url: '/api/v1/grants', payload: { label: 'x' } })).json();
+      const format = await import('../../src/core/codes.js');
+      const f = new format.CodeFormat({ alphabet: 'base32', length: 8, checkCharacter: true });
+      for (let i = 0; i < 3; i++) expect((await t.app.inject(`/api/v1/codes/${f.generate()}`)).statusCode).toBe(404);
+      const blocked = await t.app.inject(`/api/v1/codes/${code}`);
+      expect(blocked.statusCode).toBe(429);
+      expect(blocked.json().message).toMatch(/Too many wrong codes/);
+      // Another address is not affected.
+      const other = await t.app.inject({ url: `/api/v1/codes/${code}`, remoteAddress: '127.0.0.9' });
+      expect(other.statusCode).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+});

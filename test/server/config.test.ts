@@ -1,0 +1,56 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/core/errors.js';
+import { allDoors } from '../../src/doors/index.js';
+import { loadConfig } from '../../src/server/config.js';
+import { checkConfig } from '../../src/server/start.js';
+
+const sections = allDoors.flatMap((door) => (door.configSchema ? [door.configSchema] : []));
+
+describe('configuration', () => {
+  it('applies defaults', () => {
+    const config = loadConfig(sections, { env: {} });
+    expect(config.PAIRGATE_PORT).toBe(8080);
+    expect(config.PAIRGATE_HOST).toBe('127.0.0.1');
+    expect(config.PAIRGATE_METRICS).toBe(true);
+  });
+
+  it('reads a dotenv file, the environment overriding it and flags overriding both', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pairgate-config-'));
+    const file = join(dir, 'pairgate.config');
+    writeFileSync(file, '# comment\nPAIRGATE_PORT=9000\nPAIRGATE_PUBLIC_URL="https://pair.example.com"\nPAIRGATE_LOG_LEVEL=warn\n');
+    const config = loadConfig(sections, { file, env: { PAIRGATE_LOG_LEVEL: 'error' } });
+    expect(config.PAIRGATE_PORT).toBe(9000);
+    expect(config.PAIRGATE_PUBLIC_URL).toBe('https://pair.example.com');
+    expect(config.PAIRGATE_LOG_LEVEL).toBe('error');
+    expect(loadConfig(sections, { file, overrides: { PAIRGATE_PORT: '0' } }).PAIRGATE_PORT).toBe(0);
+  });
+
+  it('names the bad key and what is expected', () => {
+    const bad = (env: Record<string, string>): ConfigError => {
+      try {
+        loadConfig(sections, { env });
+      } catch (error) {
+        return error as ConfigError;
+      }
+      throw new Error('no error');
+    };
+    expect(bad({ PAIRGATE_PORT: 'eighty' })).toMatchObject({ key: 'PAIRGATE_PORT', code: 'config_invalid' });
+    expect(bad({ PAIRGATE_PORT: 'eighty' }).message).toMatch(/PAIRGATE_PORT: expected integer >= 0 <= 65535, got "eighty"/);
+    expect(bad({ PAIRGATE_PORT: '70000' }).key).toBe('PAIRGATE_PORT');
+    expect(bad({ PAIRGATE_LOG_LEVEL: 'loud' }).message).toMatch(/PAIRGATE_LOG_LEVEL: expected one of "fatal"/);
+    expect(bad({ PAIRGATE_METRICS: 'maybe' }).key).toBe('PAIRGATE_METRICS');
+  });
+
+  it('says which file cannot be read', () => {
+    expect(() => loadConfig(sections, { file: '/nonexistent/pairgate.config' })).toThrow(/cannot read \/nonexistent\/pairgate.config: ENOENT/);
+  });
+
+  it('refuses codes that would break the brute-force budget', () => {
+    const config = loadConfig(sections, { env: { PAIRGATE_GRANTS_CODE_LENGTH: '4', PAIRGATE_GRANTS_CODE_ALPHABET: 'digits' } });
+    expect(() => checkConfig(config, allDoors)).toThrow(/PAIRGATE_GRANTS_CODE_LENGTH: .* above the budget/);
+    expect(() => checkConfig(loadConfig(sections, { env: {} }), allDoors)).not.toThrow();
+  });
+});
