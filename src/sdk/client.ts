@@ -1,0 +1,130 @@
+import { PairgateApiError, toApiError } from './errors.js';
+
+/** A grant as the generic API shows it to its creator. */
+export interface GrantView {
+  id: string;
+  kind: string;
+  state: 'pending' | 'approved' | 'refused' | 'redeemed' | 'expired';
+  version: number;
+  label: string;
+  data: Record<string, string>;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/** A new grant: the code to read out and the secret to redeem it with (shown once). */
+export interface CreatedGrant extends GrantView {
+  code: string;
+  secret: string;
+  waitUrl: string;
+  eventsUrl: string;
+}
+
+/** What the person holding a code sees before deciding. */
+export interface CodeView {
+  label: string;
+  data: Record<string, string>;
+  state: string;
+  expiresAt: string;
+}
+
+/** Options of the client. */
+export interface ClientOptions {
+  /** Base URL of the server, e.g. `http://127.0.0.1:8080`. */
+  baseUrl: string;
+  /** Per-request timeout in milliseconds (long-polls add their wait). Default 15 s. */
+  timeoutMs?: number;
+  /** A fetch implementation (default: the global one). */
+  fetch?: typeof fetch;
+}
+
+/**
+ * The typed client of a pairgate server, used by the CLI, the tests and third parties. Errors are
+ * PairgateApiError with the server's machine code.
+ */
+export class PairgateClient {
+  readonly baseUrl: string;
+  private readonly timeoutMs: number;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(options: ClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  /** Sends a request and parses a JSON answer; throws PairgateApiError on a non-2xx answer. */
+  async request<T>(method: string, path: string, body?: unknown, extraTimeoutMs = 0, headers: Record<string, string> = {}): Promise<T> {
+    let response: Response;
+    try {
+      response = await this.fetchImpl(`${this.baseUrl}${path}`, {
+        method,
+        headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(this.timeoutMs + extraTimeoutMs),
+        redirect: 'manual',
+      });
+    } catch (error) {
+      const reason = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+      throw new PairgateApiError(0, 'network_error', `Cannot reach ${this.baseUrl} (${reason}). Check the address and that the server runs.`);
+    }
+    if (!response.ok) throw await toApiError(response);
+    return (await response.json()) as T;
+  }
+
+  /** Liveness of the server. */
+  health(): Promise<{ status: string }> {
+    return this.request('GET', '/healthz');
+  }
+
+  /** Creates a grant for a person to approve by its code. */
+  createGrant(input: { label: string; ttl?: number; data?: Record<string, string> }): Promise<CreatedGrant> {
+    return this.request('POST', '/api/v1/grants', input);
+  }
+
+  /** Reads a grant; with `waitSeconds`, answers when it changes past `since` (or its current version). */
+  getGrant(id: string, options: { waitSeconds?: number; since?: number } = {}): Promise<GrantView> {
+    const query = new URLSearchParams();
+    if (options.waitSeconds) query.set('wait', String(options.waitSeconds));
+    if (options.since !== undefined) query.set('since', String(options.since));
+    const suffix = query.size ? `?${query}` : '';
+    return this.request('GET', `/api/v1/grants/${encodeURIComponent(id)}${suffix}`, undefined, (options.waitSeconds ?? 0) * 1000);
+  }
+
+  /** Waits until the grant is decided, expired or `maxSeconds` passed; returns its last view. */
+  async waitForDecision(id: string, maxSeconds = 600, onChange?: (view: GrantView) => void): Promise<GrantView> {
+    const deadline = Date.now() + maxSeconds * 1000;
+    let view = await this.getGrant(id);
+    while (view.state === 'pending' && Date.now() < deadline) {
+      const wait = Math.max(1, Math.min(55, Math.ceil((deadline - Date.now()) / 1000)));
+      try {
+        view = await this.getGrant(id, { waitSeconds: wait, since: view.version });
+      } catch (error) {
+        if (error instanceof PairgateApiError && error.code === 'grant_not_found') return { ...view, state: 'expired' };
+        throw error;
+      }
+      onChange?.(view);
+    }
+    return view;
+  }
+
+  /** What a code asks. */
+  lookupCode(code: string): Promise<CodeView> {
+    return this.request('GET', `/api/v1/codes/${encodeURIComponent(code)}`);
+  }
+
+  /** Approves the request a code names. */
+  approveCode(code: string, note?: string): Promise<GrantView> {
+    return this.request('POST', `/api/v1/codes/${encodeURIComponent(code)}/approve`, note === undefined ? {} : { note });
+  }
+
+  /** Refuses the request a code names. */
+  refuseCode(code: string, note?: string): Promise<GrantView> {
+    return this.request('POST', `/api/v1/codes/${encodeURIComponent(code)}/refuse`, note === undefined ? {} : { note });
+  }
+
+  /** Redeems an approved grant with its secret; works once. */
+  redeem(id: string, secret: string): Promise<{ id: string; state: string; approvedBy: string; note: string | null }> {
+    return this.request('POST', `/api/v1/grants/${encodeURIComponent(id)}/redeem`, { secret });
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * An error answer from a pairgate server, with the server's stable machine code. Programs branch on
+ * `code`; people read `message`.
+ */
+export class PairgateApiError extends Error {
+  constructor(
+    /** HTTP status. */
+    readonly status: number,
+    /** Stable machine code (e.g. `code_not_found`), or `network_error` when nothing answered. */
+    readonly code: string,
+    message: string,
+    /** The whole error body, for door-specific fields. */
+    readonly body?: unknown,
+  ) {
+    super(message);
+    this.name = 'PairgateApiError';
+  }
+}
+
+/** Reads an error body in any of the doors' shapes into a PairgateApiError. */
+export async function toApiError(response: Response): Promise<PairgateApiError> {
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch {
+    body = undefined;
+  }
+  const b = (body ?? {}) as Record<string, unknown>;
+  const code = String(b.error ?? b.Error ?? b.code ?? `http_${response.status}`);
+  const message = String(b.message ?? b.error_description ?? b.Description ?? b.error ?? response.statusText);
+  return new PairgateApiError(response.status, code, message, body);
+}

@@ -1,0 +1,3 @@
+/** The pairgate SDK: typed clients of each door. */
+export * from './client.js';
+export * from './errors.js';
