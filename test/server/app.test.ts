@@ -1,3 +1,4 @@
+import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 
@@ -46,7 +47,7 @@ describe('server basics', () => {
   });
 
   describe('bad input: clear 4xx with a machine code, never 5xx', () => {
-    const cases: { name: string; request: Parameters<TestApp['app']['inject']>[0]; status: number; error: string }[] = [
+    const cases: { name: string; request: InjectOptions; status: number; error: string }[] = [
       { name: 'malformed JSON', request: { method: 'POST', url: '/api/v1/grants', headers: { 'content-type': 'application/json' }, payload: '{"label":' }, status: 400, error: 'invalid_json' },
       { name: 'empty JSON body', request: { method: 'POST', url: '/api/v1/grants', headers: { 'content-type': 'application/json' }, payload: '' }, status: 400, error: 'invalid_json' },
       { name: 'wrong type', request: { method: 'POST', url: '/api/v1/grants', payload: { label: { nested: true } } }, status: 400, error: 'validation_failed' },

@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 
+/** Reads a JSON answer for assertions. */
+async function json(response: Response | Promise<Response>): Promise<any> {
+  return (await response).json();
+}
+
 async function post(url: string, body: unknown): Promise<Response> {
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 }
@@ -15,10 +20,10 @@ describe('generic grant API over real sockets', () => {
   afterAll(() => t.close());
 
   it('create -> look up by code -> approve -> redeem once', async () => {
-    const created = await (await post(`${base}/api/v1/grants`, { label: 'Pair the TV', data: { room: 'living' } })).json();
+    const created = await json(post(`${base}/api/v1/grants`, { label: 'Pair the TV', data: { room: 'living' } }));
     expect(created).toMatchObject({ state: 'pending', label: 'Pair the TV', version: 1 });
     expect(created.code).toMatch(/^[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]$/);
-    const view = await (await fetch(`${base}/api/v1/codes/${created.code.toUpperCase()}`)).json();
+    const view = await json(fetch(`${base}/api/v1/codes/${created.code.toUpperCase()}`));
     expect(view).toMatchObject({ label: 'Pair the TV', data: { room: 'living' }, state: 'pending' });
     expect(view.id).toBeUndefined(); // the code's holder never learns the id or the secret
     const approved = await post(`${base}/api/v1/codes/${created.code}/approve`, { note: 'ok' });
@@ -29,15 +34,15 @@ describe('generic grant API over real sockets', () => {
     expect((await post(`${base}/api/v1/grants/${created.id}/redeem`, { secret: 'x'.repeat(43) })).status).toBe(404);
     const redeemed = await post(`${base}/api/v1/grants/${created.id}/redeem`, { secret: created.secret });
     expect(redeemed.status).toBe(200);
-    expect(await redeemed.json()).toMatchObject({ state: 'redeemed', note: 'ok' });
+    expect(await json(redeemed)).toMatchObject({ state: 'redeemed', note: 'ok' });
     // Only the secret's holder gets this far, so it may learn why: already redeemed.
     const again = await post(`${base}/api/v1/grants/${created.id}/redeem`, { secret: created.secret });
     expect(again.status).toBe(409);
-    expect((await again.json()).error).toBe('grant_redeemed');
+    expect((await json(again)).error).toBe('grant_redeemed');
   });
 
   it('redeems once when 50 clients race', async () => {
-    const created = await (await post(`${base}/api/v1/grants`, { label: 'race' })).json();
+    const created = await json(post(`${base}/api/v1/grants`, { label: 'race' }));
     await post(`${base}/api/v1/codes/${created.code}/approve`, {});
     const statuses = await Promise.all(Array.from({ length: 50 }, async () => (await post(`${base}/api/v1/grants/${created.id}/redeem`, { secret: created.secret })).status));
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
@@ -45,27 +50,27 @@ describe('generic grant API over real sockets', () => {
   });
 
   it('long-poll: a waiting client wakes within milliseconds of the approval', async () => {
-    const created = await (await post(`${base}/api/v1/grants`, { label: 'wait' })).json();
+    const created = await json(post(`${base}/api/v1/grants`, { label: 'wait' }));
     const started = performance.now();
     const waiting = fetch(`${base}/api/v1/grants/${created.id}?wait=30`).then(async (r) => ({ at: performance.now(), body: await r.json() }));
     await new Promise((resolve) => setTimeout(resolve, 200));
     const approvedAt = performance.now();
     await post(`${base}/api/v1/codes/${created.code}/approve`, {});
-    const { at, body } = await waiting;
+    const { at, body } = (await waiting) as { at: number; body: any };
     expect(body.state).toBe('approved');
     expect(at - started).toBeGreaterThanOrEqual(150); // it really waited
     expect(at - approvedAt).toBeLessThan(1_000); // and woke on the change, not at the 30 s timeout
   });
 
   it('long-poll honours Prefer: wait and answers at once when asked for a version already passed', async () => {
-    const created = await (await post(`${base}/api/v1/grants`, { label: 'prefer' })).json();
+    const created = await json(post(`${base}/api/v1/grants`, { label: 'prefer' }));
     await post(`${base}/api/v1/codes/${created.code}/refuse`, {});
     const response = await fetch(`${base}/api/v1/grants/${created.id}?since=1`, { headers: { prefer: 'wait=30' } });
-    expect((await response.json()).state).toBe('refused');
+    expect((await json(response)).state).toBe('refused');
   });
 
   it('server-sent events: the current state at once, then every change', async () => {
-    const created = await (await post(`${base}/api/v1/grants`, { label: 'sse' })).json();
+    const created = await json(post(`${base}/api/v1/grants`, { label: 'sse' }));
     const response = await fetch(`${base}/api/v1/grants/${created.id}/events`);
     expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
     const reader = response.body!.getReader();
@@ -86,7 +91,7 @@ describe('generic grant API over real sockets', () => {
   });
 
   it('keeps codes and secrets out of the logs', async () => {
-    const created = await (await post(`${base}/api/v1/grants`, { label: 'logs' })).json();
+    const created = await json(post(`${base}/api/v1/grants`, { label: 'logs' }));
     await fetch(`${base}/api/v1/codes/${created.code}`);
     await post(`${base}/api/v1/grants/${created.id}/redeem`, { secret: created.secret });
     const logs = t.logs.join('');
