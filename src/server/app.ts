@@ -108,6 +108,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     max: config.PAIRGATE_RATE_LIMIT_MAX,
     timeWindow: config.PAIRGATE_RATE_LIMIT_WINDOW_SECONDS * 1000,
     errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
+    // With Redis the counts are shared, so a limit holds across every node.
+    ...(stores.rateLimit ? { redis: stores.rateLimit.redis, nameSpace: stores.rateLimit.nameSpace } : {}),
   });
   await app.register(formbody, { bodyLimit: config.PAIRGATE_BODY_LIMIT });
   await app.register(cookie);

@@ -1,4 +1,5 @@
 import type { Grant, GrantPatch, NewGrant } from '../core/grant.js';
+import type { Redis } from 'ioredis';
 import type { DurableDb } from './durable-schema.js';
 
 /**
@@ -100,6 +101,11 @@ export interface Stores {
   db: DurableDb;
   /** Removes expired ephemeral entries; returns how many. */
   sweepEphemeral(now: number): Promise<number>;
+  /**
+   * Where the HTTP rate limit counts, when not in process memory: a Redis client and key prefix
+   * (@fastify/rate-limit's Redis store), so limits hold across every node.
+   */
+  rateLimit?: { redis: Redis; nameSpace: string };
   /** Whether the backing services answer (for /readyz). */
   ping(): Promise<void>;
   /** Releases connections and timers. */

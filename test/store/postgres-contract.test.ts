@@ -10,8 +10,14 @@ afterAll(async () => {
   for (const drop of drops) await drop();
 });
 
-grantStoreContract('postgres (grants, ephemeral and LISTEN/NOTIFY in PostgreSQL)', async () => {
-  const database = await createTestDatabase();
-  drops.push(() => database.drop());
+let database: { url: string } | undefined;
+const open = async () => {
+  if (!database) {
+    const created = await createTestDatabase();
+    drops.push(() => created.drop());
+    database = created;
+  }
   return openPostgresStores({ url: database.url, migrations: coreMigrations });
-}, skip);
+};
+
+grantStoreContract('postgres (grants, ephemeral and LISTEN/NOTIFY in PostgreSQL)', open, skip, { openPeer: open });

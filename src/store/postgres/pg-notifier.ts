@@ -4,6 +4,7 @@ import { randomId } from '../../core/ids.js';
 import type { DurableDb } from '../durable-schema.js';
 import { MemoryNotifier } from '../memory/memory-notifier.js';
 import type { GrantChange, GrantNotifier } from '../ports.js';
+import { encodeChange, parseChange } from '../grant-change-message.js';
 
 /** The channel grant changes travel on; NOTIFY is scoped to one database, so nodes of one database share it. */
 export const PG_GRANT_CHANNEL = 'pairgate_grants';
@@ -49,7 +50,7 @@ export class PgNotifier implements GrantNotifier {
     client.on('end', lost);
     client.on('notification', (message) => {
       if (message.channel !== PG_GRANT_CHANNEL || !message.payload) return;
-      const change = parseMessage(message.payload);
+      const change = parseChange(message.payload);
       if (change && change.node !== this.nodeId) this.local.deliver({ id: change.id, version: change.version });
     });
     try {
@@ -84,7 +85,7 @@ export class PgNotifier implements GrantNotifier {
 
   async publish(change: GrantChange): Promise<void> {
     this.local.deliver(change);
-    const payload = JSON.stringify({ node: this.nodeId, id: change.id, version: change.version });
+    const payload = encodeChange(this.nodeId, change);
     await sql`select pg_notify(${PG_GRANT_CHANNEL}, ${payload})`.execute(this.db);
   }
 
@@ -99,16 +100,5 @@ export class PgNotifier implements GrantNotifier {
       client.removeAllListeners('end');
       await client.end().catch(() => {});
     }
-  }
-}
-
-/** A received change, or undefined when the payload is not one of ours. */
-export function parseMessage(payload: string): (GrantChange & { node: string }) | undefined {
-  try {
-    const value = JSON.parse(payload) as { node?: unknown; id?: unknown; version?: unknown };
-    if (typeof value.node !== 'string' || typeof value.id !== 'string' || typeof value.version !== 'number') return undefined;
-    return { node: value.node, id: value.id, version: value.version };
-  } catch {
-    return undefined;
   }
 }

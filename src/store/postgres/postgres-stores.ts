@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import type { Database, MigrationSet } from '../durable-schema.js';
+import { MemoryNotifier } from '../memory/memory-notifier.js';
 import { migrateToLatest } from '../migrate.js';
 import type { Stores } from '../ports.js';
 import { SqlEphemeralStore } from '../sql/sql-ephemeral-store.js';
@@ -15,6 +16,11 @@ export interface PostgresStoreOptions {
   migrations: MigrationSet;
   /** Largest number of pooled connections of this node. */
   poolSize?: number;
+  /**
+   * Wake other nodes through LISTEN/NOTIFY (default true). Off when Redis carries grants and
+   * wake-ups: then no listening connection is held.
+   */
+  notify?: boolean;
 }
 
 /**
@@ -56,7 +62,8 @@ export async function openPostgresStores(options: PostgresStoreOptions): Promise
   // An idle pooled connection that dies emits 'error' on the pool: without a listener, a crash.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const notifier = new PgNotifier(options.url, db);
+  const notify = options.notify ?? true;
+  const notifier = notify ? new PgNotifier(options.url, db) : undefined;
   try {
     await sql`select 1`.execute(db);
   } catch (error) {
@@ -65,9 +72,9 @@ export async function openPostgresStores(options: PostgresStoreOptions): Promise
   }
   try {
     await migrateToLatest(db as Kysely<unknown>, { ...options.migrations, ...postgresMigrations });
-    await notifier.start();
+    await notifier?.start();
   } catch (error) {
-    await notifier.close();
+    await notifier?.close();
     await db.destroy().catch(() => {});
     throw error;
   }
@@ -75,15 +82,15 @@ export async function openPostgresStores(options: PostgresStoreOptions): Promise
   return {
     db,
     grants: new SqlGrantStore(db, pgUniqueViolation),
-    notifier,
+    notifier: notifier ?? new MemoryNotifier(),
     ephemeral,
     sweepEphemeral: (now) => ephemeral.sweep(now),
     async ping() {
       await sql`select 1`.execute(db);
-      if (!notifier.connected) throw new Error('PostgreSQL listener is reconnecting');
+      if (notifier && !notifier.connected) throw new Error('PostgreSQL listener is reconnecting');
     },
     async close() {
-      await notifier.close();
+      await notifier?.close();
       await db.destroy();
     },
   };
