@@ -51,9 +51,12 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** The error start-up fails with when `service` at `url` does not answer. */
+/** The error start-up fails with when `service` at `url` does not answer or refuses us. */
 export function unreachableAtStart(service: string, url: string, cause: unknown): UnavailableError {
-  const reason = cause instanceof Error ? (cause as NodeJS.ErrnoException).code ?? cause.message : String(cause);
-  const error = new UnavailableError(`cannot reach ${service} at ${redactUrl(url)}: ${reason || 'no answer'}`, 'store_unavailable');
+  const { code, message } = (cause ?? {}) as { code?: unknown; message?: unknown };
+  const text = typeof message === 'string' ? message.trim() : '';
+  const codeText = typeof code === 'string' || typeof code === 'number' ? String(code) : '';
+  const reason = [text, codeText && !text.includes(codeText) ? `(${codeText})` : ''].filter(Boolean).join(' ') || 'no answer';
+  const error = new UnavailableError(`cannot use ${service} at ${redactUrl(url)}: ${reason}`, 'store_unavailable');
   return Object.assign(error, { cause });
 }

@@ -39,7 +39,11 @@ export async function openRedisStores(options: RedisStoreOptions): Promise<Redis
   // The subscriber queues its SUBSCRIBE until connected and re-subscribes after each reconnect.
   const subscriber = new Redis(options.url, { ...COMMAND_OPTIONS, enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
   // Without 'error' listeners ioredis prints every failed reconnect; the state is read by ping().
-  redis.on('error', () => {});
+  // The last one says why a start failed better than "Connection is closed".
+  let lastError: unknown;
+  redis.on('error', (error: unknown) => {
+    lastError = error;
+  });
   subscriber.on('error', () => {});
   const notifier = new RedisNotifier(redis, subscriber, options.prefix);
   try {
@@ -49,7 +53,7 @@ export async function openRedisStores(options: RedisStoreOptions): Promise<Redis
   } catch (error) {
     redis.disconnect();
     subscriber.disconnect();
-    throw unreachableAtStart('Redis', options.url, error);
+    throw unreachableAtStart('Redis', options.url, lastError ?? error);
   }
   const ephemeral = new RedisEphemeralStore(redis, options.prefix);
   return {
