@@ -89,18 +89,29 @@ async function approvalLatency(pairgate, count) {
   return p99;
 }
 
+async function heapUsedMiB(base) {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return Number(/^pairgate_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? 0) / 1024 / 1024;
+}
+
 async function memoryPerLiveGrants(count) {
   const server = await startPairgate();
   try {
-    const before = await rssMiB(server.pid);
+    const rssBefore = await rssMiB(server.pid);
+    const heapBefore = await heapUsedMiB(server.url);
     const batch = 100;
     for (let made = 0; made < count; made += batch) {
       await Promise.all(Array.from({ length: Math.min(batch, count - made) }, () => createGrant(server.url)));
-      if (made % 20000 === 0) process.stderr.write(`  ${made}/${count} live grants\r`);
+      if (made % 10000 === 0) process.stderr.write(`  ${made}/${count} live grants\r`);
     }
-    const after = await rssMiB(server.pid);
-    const per100k = ((after - before) / count) * 100_000;
-    console.log(`\nresident memory: ${before.toFixed(0)} MiB empty, ${after.toFixed(0)} MiB with ${count} live grants -> ${per100k.toFixed(1)} MiB per 100k live grants (grants live in SQLite; RSS counts its page cache)`);
+    const rssAfter = await rssMiB(server.pid);
+    const heapAfter = await heapUsedMiB(server.url);
+    const scale = 100_000 / count;
+    console.log(
+      `\nmemory with ${count} live grants: resident ${rssBefore.toFixed(0)} -> ${rssAfter.toFixed(0)} MiB ` +
+        `(${((rssAfter - rssBefore) * scale).toFixed(0)} MiB per 100k), JS heap in use ${heapBefore.toFixed(0)} -> ${heapAfter.toFixed(0)} MiB ` +
+        `(${((heapAfter - heapBefore) * scale).toFixed(0)} MiB per 100k). Grants live in SQLite, so resident memory includes its page cache and uncollected garbage.`,
+    );
   } finally {
     await server.stop();
   }
