@@ -120,7 +120,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       info: { title: 'pairgate', version: packageVersion(), description: 'Pairing and authorization server: one grant engine, many doors.' },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    // Swagger UI sets style attributes from script; the docs page alone allows inline styles
+    // (never inline script), and stays unframable.
+    transformStaticCSP: (header) => `${header.replace("style-src 'self' https:", "style-src 'self' 'unsafe-inline'")}; frame-ancestors 'none'`,
+  });
   if (config.PAIRGATE_METRICS) installMetrics(app, metrics, config.PAIRGATE_METRICS_TOKEN);
   installHealthRoutes(app, stores, () => shuttingDown);
 
