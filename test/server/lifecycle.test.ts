@@ -6,8 +6,8 @@ describe('server lifecycle', () => {
   it('answers waiting clients and ends event streams when shutting down', async () => {
     const t = await createTestApp();
     const base = await t.listen();
-    const created = await (await fetch(`${base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"label":"x"}' })).json();
-    const longPoll = fetch(`${base}/api/v1/grants/${created.id}?wait=60`).then((r) => r.json());
+    const created = (await (await fetch(`${base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"label":"x"}' })).json()) as any;
+    const longPoll = fetch(`${base}/api/v1/grants/${created.id}?wait=60`).then((r) => r.json() as Promise<any>);
     const stream = await fetch(`${base}/api/v1/grants/${created.id}/events`);
     const streamText = stream.text();
     await new Promise((resolve) => setTimeout(resolve, 100));
