@@ -1,7 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -16,6 +15,7 @@ import { Pages } from '../web/pages.js';
 import type { Config } from './config.js';
 import { installErrorHandlers } from './error-handler.js';
 import { installHealthRoutes } from './health-routes.js';
+import { installSecurityHeaders } from './security-headers.js';
 import { loggerOptions } from './logger.js';
 import { ServerMetrics, installMetrics } from './metrics.js';
 import { packageVersion } from './version.js';
@@ -48,19 +48,6 @@ declare module 'fastify' {
   }
 }
 
-/** The strict content security policy of every page: no inline script, not framable. */
-const CSP_DIRECTIVES = {
-  defaultSrc: ["'self'"],
-  scriptSrc: ["'self'"],
-  styleSrc: ["'self'"],
-  imgSrc: ["'self'", 'data:', 'https:'],
-  connectSrc: ["'self'"],
-  fontSrc: ["'self'"],
-  objectSrc: ["'none'"],
-  baseUri: ["'none'"],
-  formAction: ["'self'"],
-  frameAncestors: ["'none'"],
-};
 
 /**
  * Builds the Fastify app: plugins (security headers, rate limit, forms, OpenAPI, metrics), health
@@ -98,11 +85,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   installErrorHandlers(app);
-  await app.register(helmet, {
-    contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
-    crossOriginEmbedderPolicy: false,
-    crossOriginResourcePolicy: { policy: 'same-site' },
-  });
+  installSecurityHeaders(app);
   await app.register(rateLimit, {
     global: true,
     max: config.PAIRGATE_RATE_LIMIT_MAX,
@@ -122,7 +105,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       info: { title: 'pairgate', version: packageVersion(), description: 'Pairing and authorization server: one grant engine, many doors.' },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    // Swagger UI sets style attributes from script; the docs page alone allows inline styles
+    // (never inline script), and stays unframable.
+    transformStaticCSP: (header) => `${header.replace("style-src 'self' https:", "style-src 'self' 'unsafe-inline'")}; frame-ancestors 'none'`,
+  });
   if (config.PAIRGATE_METRICS) installMetrics(app, metrics, config.PAIRGATE_METRICS_TOKEN);
   installHealthRoutes(app, stores, () => shuttingDown);
 
