@@ -13,6 +13,7 @@ import { GrantEngine } from '../engine/grant-engine.js';
 import type { Stores } from '../store/ports.js';
 import { Pages } from '../web/pages.js';
 import type { Config } from './config.js';
+import { ephemeralRateLimitStore } from './ephemeral-rate-limit-store.js';
 import { installErrorHandlers } from './error-handler.js';
 import { installHealthRoutes } from './health-routes.js';
 import { installSecurityHeaders } from './security-headers.js';
@@ -91,8 +92,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     max: config.PAIRGATE_RATE_LIMIT_MAX,
     timeWindow: config.PAIRGATE_RATE_LIMIT_WINDOW_SECONDS * 1000,
     errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
-    // With Redis the counts are shared, so a limit holds across every node.
-    ...(stores.rateLimit ? { redis: stores.rateLimit.redis, nameSpace: stores.rateLimit.nameSpace } : {}),
+    // Counts shared by every node (Redis, or the ephemeral store), so a limit holds across them.
+    ...(stores.rateLimit?.kind === 'redis' ? { redis: stores.rateLimit.redis, nameSpace: stores.rateLimit.nameSpace } : {}),
+    ...(stores.rateLimit?.kind === 'ephemeral' ? { store: ephemeralRateLimitStore(stores.ephemeral, clock) } : {}),
   });
   await app.register(formbody, { bodyLimit: config.PAIRGATE_BODY_LIMIT });
   await app.register(cookie);

@@ -102,10 +102,11 @@ export interface Stores {
   /** Removes expired ephemeral entries; returns how many. */
   sweepEphemeral(now: number): Promise<number>;
   /**
-   * Where the HTTP rate limit counts, when not in process memory: a Redis client and key prefix
-   * (@fastify/rate-limit's Redis store), so limits hold across every node.
+   * Where the HTTP rate limit counts, so limits hold across every node: `redis` in Redis
+   * (@fastify/rate-limit's Redis store, under the key prefix `nameSpace`), `ephemeral` in the
+   * ephemeral store (PostgreSQL without Redis). Absent: in process memory (one node).
    */
-  rateLimit?: { redis: Redis; nameSpace: string };
+  rateLimit?: { kind: 'redis'; redis: Redis; nameSpace: string } | { kind: 'ephemeral' };
   /** Whether the backing services answer (for /readyz). */
   ping(): Promise<void>;
   /** Releases connections and timers. */

@@ -110,8 +110,7 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`two pairgate n
     expect(await json(await fetch(`${a.url}/api/v1/grants/${grants[0]!.id}`))).toMatchObject({ state: 'redeemed' });
   });
 
-  // Without Redis the HTTP rate limit counts per node (docs/scaling.md says so).
-  if (setup.withRedis) it('counts the rate limit across both nodes', async () => {
+  it('counts the rate limit across both nodes', async () => {
     const probe = await fetch(`${a.url}/api/v1/grants/no-such-grant-id`);
     const remaining = Number(probe.headers.get('x-ratelimit-remaining'));
     expect(remaining).toBeGreaterThan(4);

@@ -84,6 +84,8 @@ export async function openPostgresStores(options: PostgresStoreOptions): Promise
     grants: new SqlGrantStore(db, pgUniqueViolation),
     notifier: notifier ?? new MemoryNotifier(),
     ephemeral,
+    // Nodes sharing only PostgreSQL share their rate counts there too.
+    ...(notify ? { rateLimit: { kind: 'ephemeral' as const } } : {}),
     sweepEphemeral: (now) => ephemeral.sweep(now),
     async ping() {
       await sql`select 1`.execute(db);

@@ -14,7 +14,7 @@ export interface RedisStoreOptions {
 }
 
 /** What Redis serves: the ephemeral ports, plus the client the HTTP rate limit counts in. */
-export type RedisStores = Omit<Stores, 'db'> & Required<Pick<Stores, 'rateLimit'>>;
+export type RedisStores = Omit<Stores, 'db'> & { rateLimit: { kind: 'redis'; redis: Redis; nameSpace: string } };
 
 /**
  * Connection behaviour: commands fail at once while Redis is away (no offline queue, one retry of
@@ -60,7 +60,7 @@ export async function openRedisStores(options: RedisStoreOptions): Promise<Redis
     grants: new RedisGrantStore(redis, options.prefix),
     ephemeral,
     notifier,
-    rateLimit: { redis, nameSpace: `${options.prefix}rl:` },
+    rateLimit: { kind: 'redis', redis, nameSpace: `${options.prefix}rl:` },
     sweepEphemeral: (now) => ephemeral.sweep(now),
     async ping() {
       await redis.ping();

@@ -50,7 +50,8 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
       expect((await stores.grants.sweepExpired(clock.now()))[k]).toBeUndefined();
     });
 
-    it.skipIf(!options.openPeer)('shares grants with another node and wakes a waiter there within milliseconds', async () => {
+    // Only adapters that serve many nodes have a peer to test with (SQLite serves one).
+    if (options.openPeer) it('shares grants with another node and wakes a waiter there within milliseconds', async () => {
       const peer = await options.openPeer!();
       try {
         const realClock = { now: () => Date.now() };
