@@ -16,6 +16,7 @@ const UNREACHABLE_CODES = new Set([
 const UNREACHABLE_MESSAGES = [
   /Connection terminated/i, // pg: the server went away mid-query
   /timeout exceeded when trying to connect/i, // pg pool
+  /Query read timeout/i, // pg query_timeout
   /Client has encountered a connection error/i, // pg
   /enableOfflineQueue/i, // ioredis: disconnected and the offline queue is off (fail fast)
   /Connection is closed/i, // ioredis

@@ -56,6 +56,8 @@ export async function openPostgresStores(options: PostgresStoreOptions): Promise
     max: options.poolSize ?? 10,
     // Fail fast when PostgreSQL is away, so requests get a 503 instead of hanging.
     connectionTimeoutMillis: 3_000,
+    // A server that vanished without closing the socket (a partition) would hold a query forever.
+    query_timeout: 10_000,
     idleTimeoutMillis: 30_000,
     keepAlive: true,
   });
