@@ -37,7 +37,8 @@ export interface GrantStore {
   findBySecret<Request, Result>(kind: string, secretHash: string, now: number): Promise<Grant<Request, Result> | undefined>;
   /**
    * Applies `patch` if the grant is live and still at `expectedVersion`; returns the new grant, or
-   * undefined when another writer got there first (or it expired).
+   * undefined when another writer got there first (or it expired). A new code hash held by another
+   * live grant throws CodeTakenError (an expired holder gives it up).
    */
   update<Request, Result>(
     id: string,

@@ -28,6 +28,8 @@ const COMMAND_OPTIONS: RedisOptions = {
   connectTimeout: 3_000,
   commandTimeout: 3_000,
   retryStrategy: (times) => Math.min(100 * times, 2_000),
+  // How long a closing socket may linger; its timer also held the process 2 s after a failed start.
+  disconnectTimeout: 300,
 };
 
 /**

@@ -163,6 +163,22 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
       expect((await engine().get(grant.id))?.request).toEqual({ n: 1 });
     });
 
+    it('moves a grant to a new code only when no live grant holds it', async () => {
+      const k = kind();
+      const [codeA, codeB, codeC] = ['a1', 'b2', 'c3'].map((c) => hashCode(k, c)) as [string, string, string];
+      const a = await stores.grants.create({ id: randomId(), kind: k, request: {}, ttlMs: 60_000, codeHash: codeA }, clock.now());
+      const b = await stores.grants.create({ id: randomId(), kind: k, request: {}, ttlMs: 60_000, codeHash: codeB }, clock.now());
+      await expect(stores.grants.update(a.id, a.version, { codeHash: codeB }, clock.now())).rejects.toBeInstanceOf(CodeTakenError);
+      expect((await stores.grants.findByCode(k, codeB, clock.now()))?.id).toBe(b.id);
+      const moved = await stores.grants.update(a.id, a.version, { codeHash: codeC }, clock.now());
+      expect(moved?.codeHash).toBe(codeC);
+      expect(await stores.grants.findByCode(k, codeA, clock.now())).toBeUndefined();
+      expect((await stores.grants.findByCode(k, codeC, clock.now()))?.id).toBe(a.id);
+      // The old code is free again.
+      const c = await stores.grants.create({ id: randomId(), kind: k, request: {}, ttlMs: 60_000, codeHash: codeA }, clock.now());
+      expect((await stores.grants.findByCode(k, codeA, clock.now()))?.id).toBe(c.id);
+    });
+
     it('spends the code on approval', async () => {
       const k = kind();
       const format = new CodeFormat({ alphabet: 'base20', length: 8 });
