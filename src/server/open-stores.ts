@@ -2,8 +2,7 @@ import type { Door } from '../doors/door.js';
 import type { MigrationSet } from '../store/durable-schema.js';
 import { coreMigrations } from '../store/migrations/core.js';
 import type { Stores } from '../store/ports.js';
-import { openPostgresStores } from '../store/postgres/postgres-stores.js';
-import { openRedisStores } from '../store/redis/redis-stores.js';
+import type { RedisStores } from '../store/redis/redis-stores.js';
 import { openSqliteStores } from '../store/sqlite/sqlite-stores.js';
 import type { Config } from './config.js';
 
@@ -24,18 +23,29 @@ export function allMigrations(doors: readonly Door[]): MigrationSet {
  * nowhere else.
  * - Durable data: PostgreSQL when PAIRGATE_DATABASE_URL is set, else SQLite in the data folder.
  * - Grants, ephemeral entries, wake-ups and rate limits: Redis when PAIRGATE_REDIS_URL is set;
- *   otherwise the durable database holds grants and entries (PostgreSQL wakes other nodes with
- *   LISTEN/NOTIFY) and rate limits count in process memory.
+ *   otherwise the durable database holds them: PostgreSQL wakes other nodes with LISTEN/NOTIFY and
+ *   counts rate limits in its ephemeral table; SQLite (one node) wakes and counts in process.
  * A service that does not answer fails start-up with its URL, password redacted.
  */
 export async function openStores(config: Config, doors: readonly Door[]): Promise<Stores> {
   const migrations = allMigrations(doors);
-  const durable = config.PAIRGATE_DATABASE_URL
-    ? await openPostgresStores({ url: config.PAIRGATE_DATABASE_URL, migrations, poolSize: config.PAIRGATE_DATABASE_POOL_SIZE, notify: !config.PAIRGATE_REDIS_URL })
-    : await openSqliteStores({ dataDir: config.PAIRGATE_DATA_DIR, migrations });
+  // pg and ioredis load only when configured: the embedded default starts without them.
+  let durable: Stores;
+  if (config.PAIRGATE_DATABASE_URL) {
+    const { openPostgresStores } = await import('../store/postgres/postgres-stores.js');
+    durable = await openPostgresStores({
+      url: config.PAIRGATE_DATABASE_URL,
+      migrations,
+      poolSize: config.PAIRGATE_DATABASE_POOL_SIZE,
+      notify: !config.PAIRGATE_REDIS_URL,
+    });
+  } else {
+    durable = await openSqliteStores({ dataDir: config.PAIRGATE_DATA_DIR, migrations });
+  }
   if (!config.PAIRGATE_REDIS_URL) return durable;
-  let redis: Awaited<ReturnType<typeof openRedisStores>>;
+  let redis: RedisStores;
   try {
+    const { openRedisStores } = await import('../store/redis/redis-stores.js');
     redis = await openRedisStores({ url: config.PAIRGATE_REDIS_URL, prefix: config.PAIRGATE_REDIS_PREFIX });
   } catch (error) {
     await durable.close();

@@ -17,14 +17,17 @@ export interface RedisStoreOptions {
 export type RedisStores = Omit<Stores, 'db'> & { rateLimit: { kind: 'redis'; redis: Redis; nameSpace: string } };
 
 /**
- * Connection behaviour: commands fail at once while Redis is away (no offline queue, one retry of
- * a command caught by a disconnect, a command timeout), so requests get a 503 instead of waiting,
- * while the client keeps reconnecting in the background and service resumes by itself.
+ * Connection behaviour: commands fail at once while Redis is away (no offline queue, a command
+ * timeout), so requests get a 503 instead of waiting, while the client keeps reconnecting in the
+ * background and service resumes by itself. A command caught by a disconnect is never sent again:
+ * its script may have run with the reply lost, and running a redemption or a counter twice would
+ * be wrong; the caller gets a 503 and may retry knowingly.
  */
 const COMMAND_OPTIONS: RedisOptions = {
   lazyConnect: true,
   enableOfflineQueue: false,
-  maxRetriesPerRequest: 1,
+  maxRetriesPerRequest: 0,
+  autoResendUnfulfilledCommands: false,
   connectTimeout: 3_000,
   commandTimeout: 3_000,
   retryStrategy: (times) => Math.min(100 * times, 2_000),
@@ -39,7 +42,13 @@ const COMMAND_OPTIONS: RedisOptions = {
 export async function openRedisStores(options: RedisStoreOptions): Promise<RedisStores> {
   const redis = new Redis(options.url, COMMAND_OPTIONS);
   // The subscriber queues its SUBSCRIBE until connected and re-subscribes after each reconnect.
-  const subscriber = new Redis(options.url, { ...COMMAND_OPTIONS, enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
+  const subscriber = new Redis(options.url, {
+    ...COMMAND_OPTIONS,
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: null,
+    autoResendUnfulfilledCommands: true,
+    commandTimeout: undefined,
+  });
   // Without 'error' listeners ioredis prints every failed reconnect; the state is read by ping().
   // The last one says why a start failed better than "Connection is closed".
   let lastError: unknown;
