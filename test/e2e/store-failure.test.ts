@@ -117,6 +117,24 @@ async function expectUnavailable(node: NodeProcess): Promise<void> {
   expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
 }
 
+/**
+ * After the outage: a grant made on `a`, a long-poll on `a`, the approval on `b`: the waiter wakes at
+ * once, so the node's subscriber (Redis) or listener (PostgreSQL) came back by itself.
+ */
+async function expectCrossNodeWakeUp(a: NodeProcess, b: NodeProcess): Promise<void> {
+  const created = await createGrant(a);
+  expect(created.status).toBe(201);
+  const { id, code } = created.body as { id: string; code: string };
+  const polling = fetch(`${a.url}/api/v1/grants/${id}?wait=30`).then(async (response) => ({ at: Date.now(), body: (await response.json()) as Record<string, unknown> }));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const approvedAt = Date.now();
+  const approval = await fetch(`${b.url}/api/v1/codes/${encodeURIComponent(code)}/approve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  expect(approval.status).toBe(200);
+  const woken = await polling;
+  expect(woken.body).toMatchObject({ id, state: 'approved' });
+  expect(woken.at - approvedAt).toBeLessThan(1_000);
+}
+
 describe('store failures', () => {
   const cleanups: (() => Promise<unknown>)[] = [];
   afterAll(async () => {
@@ -147,16 +165,18 @@ describe('store failures', () => {
     const port = await freePort();
     let redis = await startRedis(port);
     cleanups.push(() => stopRedis(redis));
-    const node = await startNode({ PAIRGATE_REDIS_URL: `redis://127.0.0.1:${port}`, PAIRGATE_REDIS_PREFIX: 'failure-test:' });
-    cleanups.push(() => node.stop());
+    const env = { PAIRGATE_REDIS_URL: `redis://127.0.0.1:${port}`, PAIRGATE_REDIS_PREFIX: 'failure-test:' };
+    const [node, other] = await Promise.all([startNode(env), startNode(env)]);
+    cleanups.push(() => node.stop(), () => other.stop());
     expect((await createGrant(node)).status).toBe(201);
 
     await stopRedis(redis);
     await expectUnavailable(node);
 
     redis = await startRedis(port);
-    await until('service resumed', async () => (await fetch(`${node.url}/readyz`)).status === 200);
+    for (const n of [node, other]) await until('service resumed', async () => (await fetch(`${n.url}/readyz`)).status === 200);
     expect((await createGrant(node)).status).toBe(201);
+    await expectCrossNodeWakeUp(node, other);
     expect(node.child.exitCode).toBeNull();
   }, 60_000);
 
@@ -170,8 +190,10 @@ describe('store failures', () => {
     cleanups.push(() => proxy.cut());
     const viaProxy = new URL(database.url);
     viaProxy.port = String(proxy.port);
+    // Node A reaches PostgreSQL through the proxy that is cut; node B directly.
     const node = await startNode({ PAIRGATE_DATABASE_URL: viaProxy.toString() });
-    cleanups.push(() => node.stop());
+    const other = await startNode({ PAIRGATE_DATABASE_URL: database.url });
+    cleanups.push(() => node.stop(), () => other.stop());
     expect((await createGrant(node)).status).toBe(201);
 
     await proxy.cut();
@@ -180,6 +202,7 @@ describe('store failures', () => {
     await proxy.open();
     await until('service resumed', async () => (await fetch(`${node.url}/readyz`)).status === 200);
     expect((await createGrant(node)).status).toBe(201);
+    await expectCrossNodeWakeUp(node, other);
     expect(node.child.exitCode).toBeNull();
   }, 60_000);
 });
