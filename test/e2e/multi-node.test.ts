@@ -110,6 +110,18 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`two pairgate n
     expect(await json(await fetch(`${a.url}/api/v1/grants/${grants[0]!.id}`))).toMatchObject({ state: 'redeemed' });
   });
 
+  it('stops promptly on SIGTERM while a client is long-polling, answering it first', async () => {
+    const grant = await create(b, 'shutdown');
+    const polling = fetch(`${b.url}/api/v1/grants/${grant.id}?wait=30`).then(async (response) => ({ status: response.status, body: await json(response) }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    expect(await b.stop()).toBe(0);
+    // Well under the 10 s grace period: the answered long-poll's connection does not hold the close.
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await polling).toMatchObject({ status: 200, body: { id: grant.id, state: 'pending' } });
+    b = await startNode(env);
+  });
+
   it('counts the rate limit across both nodes', async () => {
     const probe = await fetch(`${a.url}/api/v1/grants/no-such-grant-id`);
     const remaining = Number(probe.headers.get('x-ratelimit-remaining'));
