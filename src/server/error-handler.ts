@@ -18,7 +18,6 @@ declare module 'fastify' {
   }
 }
 
-
 function validationMessage(error: FastifyError): string {
   const first = error.validation?.[0];
   if (!first) return error.message;
