@@ -2,6 +2,7 @@
 // in the same run, so the ratios hold on a noisy machine. Prints req/s, p50/p99 and the ratio to
 // the baseline for grant creation, look-up by code and the wait endpoint; the approval-to-waiter
 // latency over 1000 grants; and resident memory per 100k live grants.
+import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { load, percentile, row, rssMiB } from './lib/measure.js';
 import { startBaseline, startPairgate } from './lib/servers.js';
@@ -12,12 +13,23 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     waiters: { type: 'string', default: '1000' },
     'live-grants': { type: 'string', default: '100000' },
+    store: { type: 'string' },
+    nodes: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
   console.log('usage: npm run bench -- [--duration S] [--connections N] [--waiters N] [--live-grants N]');
+  console.log('       npm run bench -- --store sqlite,postgres,redis [--nodes 2]   (the stores side by side: bench/stores.js)');
   process.exit(0);
+}
+if (args.store || args.nodes) {
+  // The store comparison has a harness of its own; hand the options over.
+  const passed = ['--duration', args.duration, '--connections', args.connections];
+  if (args.store) passed.push('--store', args.store);
+  if (args.nodes) passed.push('--nodes', args.nodes);
+  const result = spawnSync(process.execPath, [new URL('./stores.js', import.meta.url).pathname, ...passed], { stdio: 'inherit' });
+  process.exit(result.status ?? 1);
 }
 const duration = Number(args.duration);
 const connections = Number(args.connections);
