@@ -1,5 +1,7 @@
 import type { Door } from './door.js';
+import { accessDoor } from './access/access-door.js';
+import { accountsDoor } from './accounts/accounts-door.js';
 import { grantsDoor } from './grants/grants-door.js';
 
 /** Every door pairgate serves; adding a door is one line here. */
-export const allDoors: readonly Door[] = [grantsDoor];
+export const allDoors: readonly Door[] = [grantsDoor, accountsDoor, accessDoor];

@@ -1,0 +1,92 @@
+import type { FastifyInstance } from 'fastify';
+import { ConfigError } from '../../core/errors.js';
+import { configSection, type Config } from '../../server/config.js';
+import { packageVersion } from '../../server/version.js';
+import type { Door, DoorContext } from '../door.js';
+import { installAccessInfoRoute } from './access-info-route.js';
+import { apiMeta, withToken, type AccessEnv } from './access-env.js';
+import { installAccessesPage } from './accesses-page.js';
+import { AppAccesses } from './app-accesses.js';
+import { installAuthPageRoutes } from './auth-page-routes.js';
+import { accessConfigSchema } from './config.js';
+import { installCreateAccessRoute } from './create-access-route.js';
+import { installIntrospectionRoute } from './introspection-route.js';
+import { accessMigrations } from './migrations.js';
+import { installPollAccessRoute } from './poll-access-route.js';
+import { pryvApiErrorShape, pryvRegisterErrorShape } from './pryv-errors.js';
+import { parseReturnOrigins } from './return-url.js';
+import { installServiceInfoRoute } from './service-info-route.js';
+
+function checkApiTemplate(config: Config): void {
+  const template = configSection(config, accessConfigSchema).PAIRGATE_ACCESS_API_TEMPLATE;
+  if (!template) return;
+  if (!/^https?:\/\/[^@/]+/.test(template) || !template.includes('{username}')) {
+    throw new ConfigError('PAIRGATE_ACCESS_API_TEMPLATE', 'expected an http(s) URL containing {username}, e.g. https://{username}.example.com/');
+  }
+}
+
+/**
+ * The access door: a third-party app asks a user for permissions, Pryv-wire-compatible (the `pryv`
+ * npm library works against it unchanged). The auth request is a grant of kind `access`; the
+ * user's decision on pairgate's consent page is its only way to change state. App accesses and
+ * their hashed tokens are durable; resource servers check tokens with access-info or RFC 7662.
+ * Needs the accounts door (users and sessions).
+ */
+export const accessDoor: Door = {
+  name: 'access',
+  configSchema: accessConfigSchema,
+  migrations: accessMigrations,
+  enabled: (config) => configSection(config, accessConfigSchema).PAIRGATE_ACCESS_ENABLED,
+  checkConfig(config) {
+    parseReturnOrigins(configSection(config, accessConfigSchema).PAIRGATE_ACCESS_RETURN_ORIGINS);
+    checkApiTemplate(config);
+  },
+  async register(app: FastifyInstance, ctx: DoorContext) {
+    const cfg = configSection(ctx.config, accessConfigSchema);
+    const accesses = new AppAccesses(ctx.stores.db);
+    const apiTemplate = (): string => cfg.PAIRGATE_ACCESS_API_TEMPLATE || `${ctx.publicUrl()}/{username}/`;
+    const env: AccessEnv = {
+      ctx,
+      cfg,
+      accesses,
+      returnOrigins: parseReturnOrigins(cfg.PAIRGATE_ACCESS_RETURN_ORIGINS),
+      consent: {
+        ctx,
+        accesses,
+        maxPerUser: cfg.PAIRGATE_ACCESS_MAX_PER_USER,
+        apiEndpoint: (username, token) => withToken(apiTemplate().replace('{username}', encodeURIComponent(username)), token),
+      },
+      authPageUrl: () => `${ctx.publicUrl()}/access/auth`,
+      trustedAuthUrls: () => [`${ctx.publicUrl()}/access/auth`, ...cfg.PAIRGATE_ACCESS_TRUSTED_AUTH_URLS.split(',').map((s) => s.trim()).filter(Boolean)],
+      apiTemplate,
+      serviceInfo: () => {
+        const base = ctx.publicUrl();
+        return {
+          name: cfg.PAIRGATE_ACCESS_SERVICE_NAME,
+          access: `${base}/access/`,
+          api: apiTemplate(),
+          register: `${base}/`,
+          home: cfg.PAIRGATE_ACCESS_HOME_URL || `${base}/`,
+          support: cfg.PAIRGATE_ACCESS_SUPPORT_URL,
+          terms: cfg.PAIRGATE_ACCESS_TERMS_URL,
+          version: packageVersion(),
+          serial: '1',
+        };
+      },
+    };
+    // The Pryv register API and the user API each render errors in their own Pryv shape.
+    await app.register(async (register) => {
+      ctx.useErrorShape(register, pryvRegisterErrorShape);
+      installServiceInfoRoute(register, env);
+      installCreateAccessRoute(register, env);
+      installPollAccessRoute(register, env);
+    });
+    await app.register(async (userApi) => {
+      ctx.useErrorShape(userApi, pryvApiErrorShape(() => apiMeta(ctx.clock.now())));
+      installAccessInfoRoute(userApi, env);
+    });
+    installIntrospectionRoute(app, env);
+    installAuthPageRoutes(app, env);
+    installAccessesPage(app, env);
+  },
+};

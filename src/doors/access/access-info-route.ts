@@ -1,0 +1,63 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { UnauthorizedError } from '../../core/errors.js';
+import { apiMeta, type AccessEnv } from './access-env.js';
+
+/** The token of a request: `Authorization: <token>` or `Bearer <token>` (Pryv sends it raw), or `?auth=`. */
+export function tokenOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header === 'string' && header.trim()) return header.trim().replace(/^Bearer\s+/i, '');
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  return typeof query.auth === 'string' && query.auth ? query.auth : undefined;
+}
+
+const invalidToken = (): UnauthorizedError => new UnauthorizedError('The access token is missing, invalid, expired or revoked.', 'invalid-access-token');
+
+const AccessInfoView = Type.Object(
+  {
+    type: Type.Literal('app'),
+    name: Type.String({ description: 'The app id.' }),
+    permissions: Type.Array(Type.Object({}, { additionalProperties: true })),
+    user: Type.Object({ username: Type.String() }),
+    expires: Type.Union([Type.Number(), Type.Null()], { description: 'Seconds since the epoch, or null.' }),
+    meta: Type.Object({}, { additionalProperties: true }),
+  },
+  { additionalProperties: true },
+);
+
+/**
+ * `GET /<username>/access-info`: what a token opens, for resource servers and the `pryv` library's
+ * `Connection.accessInfo()`. 401 (Pryv's `invalid-access-token`) for an unknown, revoked or
+ * expired token, or one of another user, without saying which.
+ */
+export function installAccessInfoRoute(app: FastifyInstance, env: AccessEnv): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  api.get('/:username/access-info', {
+    schema: {
+      tags: ['access'],
+      summary: 'What an app token opens (Pryv access-info). Token in Authorization (raw or Bearer).',
+      params: Type.Object({ username: Type.String({ maxLength: 60 }) }),
+      querystring: Type.Object({ auth: Type.Optional(Type.String({ maxLength: 200 })) }),
+      response: { 200: AccessInfoView, 401: Type.Object({ error: Type.Object({ id: Type.String(), message: Type.String() }), meta: Type.Object({}, { additionalProperties: true }) }) },
+    },
+  }, async (request) => {
+    const token = tokenOf(request);
+    const now = env.ctx.clock.now();
+    const found = token ? await env.accesses.findByToken(token, now) : undefined;
+    if (!found || found.username !== request.params.username.toLowerCase()) throw invalidToken();
+    const { access } = found;
+    return {
+      id: access.id,
+      type: 'app' as const,
+      name: access.appId,
+      deviceName: access.deviceName,
+      permissions: access.permissions as never,
+      user: { username: found.username },
+      created: access.createdAt / 1000,
+      modified: access.updatedAt / 1000,
+      expires: access.expiresAt === null ? null : access.expiresAt / 1000,
+      meta: apiMeta(now),
+    };
+  });
+}

@@ -1,0 +1,86 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { NotFoundError } from '../../core/errors.js';
+import { currentUser, requireUser, signInUrl } from '../accounts/accounts.js';
+import { pickLang, translator } from '../accounts/i18n.js';
+import { renderPage } from '../accounts/page-helpers.js';
+import type { AccessEnv } from './access-env.js';
+import type { AppAccess } from './app-accesses.js';
+import { permissionLines } from './permission-lines.js';
+
+const AccessIdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{10,64}$' }) });
+const AccessView = Type.Object({
+  id: Type.String(),
+  appId: Type.String(),
+  deviceName: Type.Union([Type.String(), Type.Null()]),
+  permissions: Type.Array(Type.Object({}, { additionalProperties: true })),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+  expiresAt: Type.Union([Type.String(), Type.Null()]),
+});
+const ErrorView = Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true });
+
+function accessView(access: AppAccess) {
+  return {
+    id: access.id,
+    appId: access.appId,
+    deviceName: access.deviceName,
+    permissions: access.permissions as never[],
+    createdAt: new Date(access.createdAt).toISOString(),
+    updatedAt: new Date(access.updatedAt).toISOString(),
+    expiresAt: access.expiresAt === null ? null : new Date(access.expiresAt).toISOString(),
+  };
+}
+
+/**
+ * The signed-in user's app accesses: a page that lists them with a Revoke button each, and the
+ * same as JSON (`GET /api/v1/accesses`, `DELETE /api/v1/accesses/:id`). Revoking deletes the access
+ * and every token of it at once.
+ */
+export function installAccessesPage(app: FastifyInstance, env: AccessEnv): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const pages = env.ctx.pages;
+
+  api.get('/account/accesses', {
+    schema: { tags: ['access'], summary: 'The page of your app accesses.', querystring: Type.Object({ lang: Type.Optional(Type.String({ maxLength: 35 })), revoked: Type.Optional(Type.String({ maxLength: 5 })) }), response: { 200: Type.String() } },
+  }, async (request, reply) => {
+    const user = await currentUser(request);
+    if (!user) return reply.redirect(signInUrl('/account/accesses'), 303);
+    const lang = pickLang(request);
+    const t = translator(lang);
+    const accesses = (await env.accesses.listForUser(user.id)).map((access) => ({
+      id: access.id,
+      appId: access.appId,
+      deviceName: access.deviceName,
+      created: new Date(access.createdAt).toISOString().slice(0, 10),
+      lines: permissionLines(access.permissions, t),
+    }));
+    return renderPage(pages, request, reply, 'access/accesses.njk', { title: t('accesses.title'), accesses, revoked: request.query.revoked === '1' }, { lang, user });
+  });
+
+  api.post('/account/accesses/:id/revoke', {
+    schema: { tags: ['access'], summary: 'Revoke one of your app accesses (form).', params: AccessIdParams, body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) }) },
+  }, async (request, reply) => {
+    const user = await currentUser(request);
+    if (!user) return reply.redirect(signInUrl('/account/accesses'), 303);
+    pages.verifyCsrf(request);
+    await env.accesses.revoke(user.id, request.params.id);
+    return reply.redirect(`/account/accesses?revoked=1&lang=${pickLang(request)}`, 303);
+  });
+
+  api.get('/api/v1/accesses', {
+    schema: { tags: ['access'], summary: 'Your app accesses (session cookie).', response: { 200: Type.Object({ accesses: Type.Array(AccessView) }), 401: ErrorView } },
+  }, async (request) => {
+    const user = await requireUser(request);
+    return { accesses: (await env.accesses.listForUser(user.id)).map(accessView) };
+  });
+
+  api.delete('/api/v1/accesses/:id', {
+    schema: { tags: ['access'], summary: 'Revoke one of your app accesses (session cookie).', params: AccessIdParams, response: { 204: Type.Null(), 401: ErrorView, 404: ErrorView } },
+  }, async (request, reply) => {
+    const user = await requireUser(request);
+    if (!(await env.accesses.revoke(user.id, request.params.id))) throw new NotFoundError('You have no app access with this id.', 'access_not_found');
+    return reply.code(204).send(null);
+  });
+}

@@ -1,0 +1,130 @@
+import { hashToken, randomId, randomToken } from '../../core/ids.js';
+import type { DurableDb } from '../../store/durable-schema.js';
+import type { AppAccessRow } from './access-rows.js';
+import type { Permission } from './permissions.js';
+import './access-rows.js';
+import '../accounts/account-rows.js';
+
+/** An app's access to a user's account. */
+export interface AppAccess {
+  id: string;
+  userId: string;
+  appId: string;
+  deviceName: string | null;
+  permissions: Permission[];
+  createdAt: number;
+  updatedAt: number;
+  expiresAt: number | null;
+}
+
+/** What a token opens: the access and the username it belongs to. */
+export interface TokenAccess {
+  access: AppAccess;
+  username: string;
+  tokenCreatedAt: number;
+}
+
+function toAccess(row: AppAccessRow): AppAccess {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    appId: row.app_id,
+    deviceName: row.device_name === '' ? null : row.device_name,
+    permissions: JSON.parse(row.permissions) as Permission[],
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+  };
+}
+
+/**
+ * App accesses and their tokens (durable). Tokens are 256-bit random and stored as SHA-256 only:
+ * the clear token is handed out once, through the poll answer or the redirect.
+ */
+export class AppAccesses {
+  constructor(private readonly db: DurableDb) {}
+
+  /** The user's accesses, newest first. */
+  async listForUser(userId: string): Promise<AppAccess[]> {
+    const rows = await this.db.selectFrom('app_accesses').selectAll().where('user_id', '=', userId).orderBy('created_at', 'desc').execute();
+    return rows.map(toAccess);
+  }
+
+  /** How many accesses the user holds. */
+  async countForUser(userId: string): Promise<number> {
+    const row = await this.db.selectFrom('app_accesses').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  /** The user's access for this app and device, if any. */
+  async findForApp(userId: string, appId: string, deviceName: string | null): Promise<AppAccess | undefined> {
+    const row = await this.db.selectFrom('app_accesses').selectAll().where('user_id', '=', userId).where('app_id', '=', appId).where('device_name', '=', deviceName ?? '').executeTakeFirst();
+    return row ? toAccess(row) : undefined;
+  }
+
+  /** Creates an access with a first token; returns both (the token in clear, this once). */
+  async create(input: { userId: string; appId: string; deviceName: string | null; permissions: Permission[]; expiresAt: number | null }, now: number): Promise<{ access: AppAccess; token: string }> {
+    const row: AppAccessRow = {
+      id: randomId(),
+      user_id: input.userId,
+      app_id: input.appId,
+      device_name: input.deviceName ?? '',
+      permissions: JSON.stringify(input.permissions),
+      created_at: now,
+      updated_at: now,
+      expires_at: input.expiresAt,
+    };
+    const token = randomToken();
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('app_accesses').values(row).execute();
+      await trx.insertInto('app_access_tokens').values({ token_hash: hashToken(token), access_id: row.id, created_at: now }).execute();
+    });
+    return { access: toAccess(row), token };
+  }
+
+  /** Replaces an access's permissions (and expiry) in place and adds a token for the new holder. */
+  async update(id: string, permissions: Permission[], expiresAt: number | null, now: number): Promise<string> {
+    await this.db.updateTable('app_accesses').set({ permissions: JSON.stringify(permissions), expires_at: expiresAt, updated_at: now }).where('id', '=', id).execute();
+    return this.addToken(id, now);
+  }
+
+  /** A further token for an existing access (the same app signing in again elsewhere). */
+  async addToken(accessId: string, now: number): Promise<string> {
+    const token = randomToken();
+    await this.db.insertInto('app_access_tokens').values({ token_hash: hashToken(token), access_id: accessId, created_at: now }).execute();
+    return token;
+  }
+
+  /** Withdraws one token (when the request it was made for could not be completed). */
+  async dropToken(token: string): Promise<void> {
+    await this.db.deleteFrom('app_access_tokens').where('token_hash', '=', hashToken(token)).execute();
+  }
+
+  /** Deletes a user's access and all its tokens; false when the user has no such access. */
+  async revoke(userId: string, accessId: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const owned = await trx.selectFrom('app_accesses').select('id').where('id', '=', accessId).where('user_id', '=', userId).executeTakeFirst();
+      if (!owned) return false;
+      await trx.deleteFrom('app_access_tokens').where('access_id', '=', accessId).execute();
+      await trx.deleteFrom('app_accesses').where('id', '=', accessId).execute();
+      return true;
+    });
+  }
+
+  /** The live access a token opens (unknown, revoked or expired: undefined). */
+  async findByToken(token: string, now: number): Promise<TokenAccess | undefined> {
+    if (!/^[A-Za-z0-9_-]{20,200}$/.test(token)) return undefined;
+    const row = await this.db
+      .selectFrom('app_access_tokens')
+      .innerJoin('app_accesses', 'app_accesses.id', 'app_access_tokens.access_id')
+      .innerJoin('users', 'users.id', 'app_accesses.user_id')
+      .selectAll('app_accesses')
+      .select(['users.username as username', 'app_access_tokens.created_at as token_created_at'])
+      .where('app_access_tokens.token_hash', '=', hashToken(token))
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const access = toAccess(row);
+    if (access.expiresAt !== null && access.expiresAt <= now) return undefined;
+    return { access, username: row.username, tokenCreatedAt: Number(row.token_created_at) };
+  }
+}

@@ -1,0 +1,176 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { isPairgateError } from '../../core/errors.js';
+import { currentUser } from '../accounts/accounts.js';
+import { isLang, pickLang, translator, type Lang } from '../accounts/i18n.js';
+import { renderPage } from '../accounts/page-helpers.js';
+import type { User } from '../accounts/users.js';
+import { accountsOf } from '../accounts/accounts.js';
+import type { AccessEnv } from './access-env.js';
+import type { AccessGrant, AccessRequest, AccessResult } from './access-request.js';
+import { acceptAccess, checkAccess, refuseAccess, returnRedirect } from './consent.js';
+import { descriptionOf, renderDescription } from './markdown.js';
+import { allowFormTarget } from './page-security.js';
+import { permissionLines } from './permission-lines.js';
+
+const KEY_PATTERN = /^[a-zA-Z0-9_-]{10,200}$/;
+const HtmlPage = { 200: Type.String({ description: 'An HTML page.' }) };
+const tags = ['access'];
+
+const AuthQuery = Type.Object({
+  key: Type.Optional(Type.String({ maxLength: 200 })),
+  poll: Type.Optional(Type.String({ maxLength: 2048 })),
+  pollUrl: Type.Optional(Type.String({ maxLength: 2048 })),
+  lang: Type.Optional(Type.String({ maxLength: 35 })),
+  oauthState: Type.Optional(Type.String({ maxLength: 500 })),
+  returnURL: Type.Optional(Type.String({ maxLength: 2048 })),
+  requestingAppId: Type.Optional(Type.String({ maxLength: 200 })),
+  domain: Type.Optional(Type.String({ maxLength: 300 })),
+});
+
+/**
+ * The auth page (the seed's app-web-auth3): sign in, check the request against the user's existing
+ * accesses, show the consent screen, and close or redirect. Only the signed-in user's decision on
+ * this page changes a request's state. The returnURL always comes from the stored request, never
+ * from the page's query, so the page cannot be turned into an open redirect.
+ */
+export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { ctx } = env;
+  const pages = ctx.pages;
+
+  /** The key named by the query: `key`, or the last segment of a `poll`/`pollUrl` of this server. */
+  const keyFrom = (query: { key?: string | undefined; poll?: string | undefined; pollUrl?: string | undefined }): string | undefined => {
+    if (query.key && KEY_PATTERN.test(query.key)) return query.key;
+    const prefix = `${ctx.publicUrl()}/access/`;
+    for (const poll of [query.poll, query.pollUrl]) {
+      if (poll?.startsWith(prefix) && KEY_PATTERN.test(poll.slice(prefix.length))) return poll.slice(prefix.length);
+    }
+    return undefined;
+  };
+
+  const langOf = (request: FastifyRequest, grant?: AccessGrant): Lang => {
+    const fromRequest = grant && isLang(grant.request.lang.slice(0, 2)) ? grant.request.lang.slice(0, 2) : undefined;
+    return pickLang(request, fromRequest);
+  };
+
+  const message = (request: FastifyRequest, reply: FastifyReply, lang: Lang, key: string, status: number) => {
+    const t = translator(lang);
+    return renderPage(pages, request, reply, 'account/message.njk', { title: t('error.title'), message: t(key) }, { status, lang });
+  };
+
+  const authPath = (key: string, lang: Lang): string => `/access/auth?key=${encodeURIComponent(key)}&lang=${lang}`;
+
+  const signInForm = (request: FastifyRequest, reply: FastifyReply, grant: AccessGrant, lang: Lang, extra: Record<string, unknown> = {}, status = 200) => {
+    allowFormTarget(reply, grant.request.returnURL);
+    const t = translator(lang);
+    return renderPage(pages, request, reply, 'account/signin.njk', {
+      action: '/access/auth/signin',
+      key: grant.id,
+      next: authPath(grant.id, lang),
+      intro: t('consent.asks', { app: grant.request.requestingAppId }).replace(/:$/, '.'),
+      ...extra,
+    }, { status, lang, user: null });
+  };
+
+  /** Ends the flow: redirect to the app, or the page that says the window can be closed. */
+  const finish = (request: FastifyRequest, reply: FastifyReply, grant: AccessGrant, lang: Lang, user: User) => {
+    const target = returnRedirect(grant);
+    if (target) return reply.header('cache-control', 'no-store').redirect(target, 303);
+    const t = translator(lang);
+    const result = grant.result;
+    const text = result?.status === 'ACCEPTED' ? t('done.accepted', { app: grant.request.requestingAppId })
+      : result?.status === 'ERROR' ? t('done.error', { message: result.message })
+        : t('done.refused', { app: grant.request.requestingAppId });
+    return renderPage(pages, request, reply, 'access/done.njk', { title: t('done.title'), text, outcome: result?.status ?? 'REFUSED' }, { lang, user });
+  };
+
+  /** Signed in: accept at once when an access already matches, else show the consent screen. */
+  const proceed = async (request: FastifyRequest, reply: FastifyReply, grant: AccessGrant, lang: Lang, user: User) => {
+    const check = await checkAccess(env.consent, user, grant.request);
+    if (check.matchingAccess) return finish(request, reply, await acceptAccess(env.consent, grant, user, check), lang, user);
+    const t = translator(lang);
+    const description = descriptionOf(grant.request.clientData);
+    allowFormTarget(reply, grant.request.returnURL);
+    return renderPage(pages, request, reply, 'access/consent.njk', {
+      title: t('consent.title'),
+      key: grant.id,
+      appId: grant.request.requestingAppId,
+      deviceName: grant.request.deviceName,
+      descriptionHtml: description ? renderDescription(description) : null,
+      permissions: permissionLines(check.checkedPermissions, t),
+      updating: Boolean(check.mismatchingAccess),
+    }, { lang, user });
+  };
+
+  /** The live, still pending grant, or the page that says why not. */
+  const pendingGrant = async (request: FastifyRequest, reply: FastifyReply, key: string | undefined): Promise<AccessGrant | FastifyReply> => {
+    const grant = key ? ((await ctx.engine.get<AccessRequest, AccessResult>(key)) as AccessGrant | undefined) : undefined;
+    if (!grant || ctx.engine.stateOf(grant) === 'expired') return message(request, reply, pickLang(request), 'error.unknownKey', 404);
+    if (ctx.engine.stateOf(grant) !== 'pending') return message(request, reply, langOf(request, grant), 'error.decided', 409);
+    return grant;
+  };
+  const isReply = (value: AccessGrant | FastifyReply): value is FastifyReply => !('kind' in value && 'request' in value && 'version' in value);
+
+  api.get('/access/auth', { schema: { tags, summary: 'The auth page an app opens: sign in, then consent.', querystring: AuthQuery, response: HtmlPage } }, async (request, reply) => {
+    const found = await pendingGrant(request, reply, keyFrom(request.query));
+    if (isReply(found)) return found;
+    const lang = langOf(request, found);
+    const user = await currentUser(request);
+    if (!user) return signInForm(request, reply, found, lang);
+    return proceed(request, reply, found, lang, user);
+  });
+
+  const csrfValid = (request: FastifyRequest): boolean => {
+    try {
+      pages.verifyCsrf(request);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  api.post('/access/auth/signin', {
+    schema: { tags, summary: 'Sign in on the auth page, then continue to consent.', body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })), key: Type.String({ maxLength: 200 }), login: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: HtmlPage },
+  }, async (request, reply) => {
+    const found = await pendingGrant(request, reply, KEY_PATTERN.test(request.body.key) ? request.body.key : undefined);
+    if (isReply(found)) return found;
+    const lang = langOf(request, found);
+    const t = translator(lang);
+    if (!csrfValid(request)) return signInForm(request, reply, found, lang, { login: request.body.login, error: t('error.csrf_failed') }, 403);
+    const accounts = accountsOf(request);
+    try {
+      const user = await accounts.signIn(request.body.login, request.body.password, request.ip);
+      await accounts.parts.sessions.start(reply, user.id, ctx.clock.now());
+      allowFormTarget(reply, found.request.returnURL);
+      return reply.redirect(authPath(found.id, lang), 303);
+    } catch (error) {
+      if (!isPairgateError(error) || (error.status !== 401 && error.status !== 429)) throw error;
+      if (error.status === 429) reply.header('retry-after', String(error.details?.retryAfterSeconds ?? 60));
+      return signInForm(request, reply, found, lang, { login: request.body.login, error: t(error.status === 429 ? 'signin.limited' : 'signin.failed') }, error.status);
+    }
+  });
+
+  api.post('/access/auth/decide', {
+    schema: { tags, summary: 'The signed-in user accepts or refuses an auth request.', body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })), key: Type.String({ maxLength: 200 }), decision: Type.Union([Type.Literal('accept'), Type.Literal('refuse')]) }), response: HtmlPage },
+  }, async (request, reply) => {
+    const found = await pendingGrant(request, reply, KEY_PATTERN.test(request.body.key) ? request.body.key : undefined);
+    if (isReply(found)) return found;
+    const lang = langOf(request, found);
+    const user = await currentUser(request);
+    if (!user) return signInForm(request, reply, found, lang, {}, 401);
+    if (!csrfValid(request)) return message(request, reply, lang, 'error.csrf_failed', 403);
+    try {
+      const decided = request.body.decision === 'accept'
+        ? await acceptAccess(env.consent, found, user, await checkAccess(env.consent, user, found.request))
+        : await refuseAccess(env.consent, found);
+      return finish(request, reply, decided, lang, user);
+    } catch (error) {
+      // Decided or expired between the page and the click: the engine's compare-and-set said no.
+      if (isPairgateError(error) && error.status === 409) return message(request, reply, lang, 'error.decided', 409);
+      if (isPairgateError(error) && (error.status === 404 || error.status === 410)) return message(request, reply, lang, 'error.unknownKey', 404);
+      throw error;
+    }
+  });
+}

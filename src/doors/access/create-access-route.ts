@@ -1,0 +1,95 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type Static } from 'typebox';
+import { InvalidRequestError, RateLimitedError } from '../../core/errors.js';
+import { randomId } from '../../core/ids.js';
+import type { AccessEnv } from './access-env.js';
+import { ACCESS_KIND, needSigninView, type AccessGrant, type AccessRequest } from './access-request.js';
+import { parsePermissions, PermissionSchema } from './permissions.js';
+import { checkReturnUrl } from './return-url.js';
+
+/** The body of an auth request (Pryv's fields; unknown extra fields are ignored, as Pryv does). */
+export const CreateAccessBody = Type.Object(
+  {
+    requestingAppId: Type.String({ maxLength: 200, description: 'The app id, 6 to 99 characters once trimmed.' }),
+    requestedPermissions: Type.Array(PermissionSchema, { minItems: 1, maxItems: 100 }),
+    languageCode: Type.Optional(Type.String({ maxLength: 5, description: 'Language of the auth page (en, fr); default en.' })),
+    returnURL: Type.Optional(Type.Union([Type.String({ maxLength: 2048 }), Type.Null(), Type.Boolean()], { description: 'Where the browser goes after the decision (http(s)); null or false = none (popup).' })),
+    oauthState: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()], { description: 'Set for OAuth mode: the redirect carries state, code and poll.' })),
+    clientData: Type.Optional(Type.Union([Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 50 }), Type.Null()])),
+    authUrl: Type.Optional(Type.Union([Type.String({ maxLength: 2048 }), Type.Null()], { description: 'An auth page to use; must start with a trusted URL.' })),
+    serviceInfo: Type.Optional(Type.Union([Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: true }), Type.Null()])),
+    deviceName: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+    referer: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+    expireAfter: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 10 * 365 * 86400 }), Type.Null()], { description: 'Lifetime of the access in seconds once granted.' })),
+  },
+  { additionalProperties: true },
+);
+type CreateAccessBody = Static<typeof CreateAccessBody>;
+
+/** A Pryv answer: status and code, the rest as the state has it. */
+export const PryvStateView = Type.Object({ status: Type.String(), code: Type.Integer() }, { additionalProperties: true });
+/** A Pryv error body. */
+export const PryvErrorView = Type.Object({ id: Type.String(), message: Type.String() }, { additionalProperties: true });
+
+/** Largest clientData, serialised: it is shown on the consent page and stored with the request. */
+const MAX_CLIENT_DATA = 16 * 1024;
+
+/** Turns a valid body into what the grant keeps; throws a 400 for what the schema cannot say. */
+export function readAccessRequest(env: AccessEnv, body: CreateAccessBody, key: string): AccessRequest {
+  const appId = body.requestingAppId.trim();
+  if (appId.length < 6 || appId.length > 99) throw new InvalidRequestError('requestingAppId must have 6 to 99 characters.', { field: 'requestingAppId' }, 'invalid_app_id');
+  const requestedPermissions = parsePermissions(body.requestedPermissions);
+  if (body.clientData && JSON.stringify(body.clientData).length > MAX_CLIENT_DATA) {
+    throw new InvalidRequestError(`clientData must be at most ${MAX_CLIENT_DATA} bytes of JSON.`, { field: 'clientData' }, 'invalid_client_data');
+  }
+  if (body.returnURL === true) throw new InvalidRequestError('returnURL must be a URL, null or false.', { field: 'returnURL' }, 'invalid_return_url');
+  const returnURL = typeof body.returnURL === 'string' && body.returnURL !== '' ? checkReturnUrl(body.returnURL, appId, env.returnOrigins) : null;
+  let authBase = env.authPageUrl();
+  if (typeof body.authUrl === 'string' && body.authUrl !== '') {
+    if (!env.trustedAuthUrls().some((prefix) => body.authUrl!.startsWith(prefix))) {
+      throw new InvalidRequestError('authUrl does not start with a trusted auth URL of this server.', { field: 'authUrl' }, 'untrusted_auth_url');
+    }
+    authBase = body.authUrl;
+  }
+  const lang = (body.languageCode ?? 'en').trim() || 'en';
+  const poll = `${env.ctx.publicUrl()}/access/${key}`;
+  const oauthState = typeof body.oauthState === 'string' ? body.oauthState : null;
+  const query = new URLSearchParams({ lang, key, requestingAppId: appId, returnURL: returnURL ?? '', domain: new URL(env.ctx.publicUrl()).host, poll, oauthState: oauthState ?? '' });
+  const join = authBase.includes('?') ? '&' : '?';
+  return {
+    requestingAppId: appId,
+    requestedPermissions,
+    lang,
+    returnURL,
+    oauthState,
+    clientData: body.clientData ?? null,
+    serviceInfo: body.serviceInfo ?? env.serviceInfo(),
+    deviceName: body.deviceName ?? null,
+    referer: body.referer ?? null,
+    expireAfter: body.expireAfter ?? null,
+    url: `${authBase}${join}${query.toString().replace(/\+/g, '%20')}`,
+    authUrl: `${authBase}${join}poll=${encodeURIComponent(poll)}`,
+    poll,
+    pollRateMs: env.cfg.PAIRGATE_ACCESS_POLL_RATE_MS,
+  };
+}
+
+/** `POST /access` and `POST /access/` (the pryv library adds the slash): start an auth request. */
+export function installCreateAccessRoute(app: FastifyInstance, env: AccessEnv): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const options = {
+    schema: { tags: ['access'], summary: 'An app asks a user for permissions: answers NEED_SIGNIN with the auth page URL and the poll URL.', body: CreateAccessBody, response: { 201: PryvStateView, 400: PryvErrorView, 429: PryvErrorView } },
+    config: { rateLimit: { max: env.cfg.PAIRGATE_ACCESS_CREATE_PER_MINUTE, timeWindow: 60_000 } },
+  };
+  for (const path of ['/access', '/access/']) {
+    api.post(path, options, async (request, reply) => {
+    if ((await env.ctx.engine.countLive(ACCESS_KIND)) >= env.ctx.config.PAIRGATE_MAX_LIVE_CODES * 10) {
+      throw new RateLimitedError(30, 'Too many auth requests are waiting. Try again shortly.');
+    }
+    const key = randomId();
+    const { grant } = await env.ctx.engine.create<AccessRequest>({ kind: ACCESS_KIND, id: key, request: readAccessRequest(env, request.body, key), ttlMs: env.cfg.PAIRGATE_ACCESS_TTL_SECONDS * 1000 });
+    return reply.code(201).send(needSigninView(grant as AccessGrant) as never);
+    });
+  }
+}

@@ -1,0 +1,69 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { UnauthorizedError } from '../../core/errors.js';
+import { constantTimeEqual } from '../../core/ids.js';
+import type { AccessEnv } from './access-env.js';
+import { permissionsScope } from './permissions.js';
+
+const IntrospectionBody = Type.Object(
+  { token: Type.String({ maxLength: 500 }), token_type_hint: Type.Optional(Type.String({ maxLength: 50 })) },
+  { additionalProperties: true },
+);
+
+const IntrospectionView = Type.Object(
+  {
+    active: Type.Boolean(),
+    scope: Type.Optional(Type.String()),
+    client_id: Type.Optional(Type.String()),
+    username: Type.Optional(Type.String()),
+    sub: Type.Optional(Type.String()),
+    token_type: Type.Optional(Type.String()),
+    iat: Type.Optional(Type.Integer()),
+    exp: Type.Optional(Type.Integer()),
+    permissions: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * `POST /access/introspect`: RFC 7662 token introspection of app tokens, for resource servers.
+ * With PAIRGATE_ACCESS_INTROSPECTION_SECRET set, callers must present it as a Bearer token. An
+ * unknown, revoked or expired token is `{active: false}` and nothing more, as the RFC asks.
+ */
+export function installIntrospectionRoute(app: FastifyInstance, env: AccessEnv): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  api.post('/access/introspect', {
+    schema: {
+      tags: ['access'],
+      summary: 'RFC 7662 introspection of an app token (form or JSON body with `token`).',
+      body: IntrospectionBody,
+      response: { 200: IntrospectionView, 401: Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true }) },
+    },
+    config: { rateLimit: { max: 600, timeWindow: 60_000 } },
+  }, async (request, reply) => {
+    const secret = env.cfg.PAIRGATE_ACCESS_INTROSPECTION_SECRET;
+    if (secret) {
+      const presented = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
+      if (!constantTimeEqual(presented, secret)) {
+        reply.header('www-authenticate', 'Bearer realm="pairgate-introspection"');
+        throw new UnauthorizedError('Present the introspection secret as a Bearer token.', 'introspection_unauthorized');
+      }
+    }
+    reply.header('cache-control', 'no-store');
+    const found = await env.accesses.findByToken(request.body.token, env.ctx.clock.now());
+    if (!found) return { active: false };
+    const { access } = found;
+    return {
+      active: true,
+      scope: permissionsScope(access.permissions),
+      client_id: access.appId,
+      username: found.username,
+      sub: found.username,
+      token_type: 'Bearer',
+      iat: Math.floor(found.tokenCreatedAt / 1000),
+      ...(access.expiresAt !== null ? { exp: Math.floor(access.expiresAt / 1000) } : {}),
+      permissions: access.permissions as never,
+    };
+  });
+}

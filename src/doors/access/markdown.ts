@@ -1,0 +1,30 @@
+import MarkdownIt from 'markdown-it';
+
+/**
+ * The app's description, rendered from markdown for the consent page. Raw HTML is off (it shows as
+ * text), links and images may only point to http(s) (no `javascript:`, `data:`...), and links open
+ * without handing the page to the target. What comes out is safe to insert unescaped.
+ */
+const markdown = new MarkdownIt({ html: false, linkify: true, typographer: false });
+markdown.validateLink = (url: string): boolean => /^https?:\/\//i.test(url.trim());
+const defaultLinkOpen = markdown.renderer.rules.link_open ?? ((tokens, idx, options, _env, self) => self.renderToken(tokens, idx, options));
+markdown.renderer.rules.link_open = (tokens, idx, options, env, self) => {
+  tokens[idx]!.attrSet('rel', 'noopener noreferrer nofollow');
+  tokens[idx]!.attrSet('target', '_blank');
+  return defaultLinkOpen(tokens, idx, options, env, self);
+};
+
+/** Longest description rendered (the rest is cut). */
+const MAX_DESCRIPTION = 4000;
+
+/** Renders the app description markdown to safe HTML. */
+export function renderDescription(source: string): string {
+  return markdown.render(source.slice(0, MAX_DESCRIPTION));
+}
+
+/** The description of `clientData` (`clientData['app-web-auth:description'].content`), if it is text. */
+export function descriptionOf(clientData: Record<string, unknown> | null): string | undefined {
+  const entry = clientData?.['app-web-auth:description'];
+  const content = entry && typeof entry === 'object' ? (entry as Record<string, unknown>).content : undefined;
+  return typeof content === 'string' && content.trim() ? content : undefined;
+}

@@ -1,0 +1,48 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { NotFoundError } from '../../core/errors.js';
+import { requestedWaitSeconds, waitForGrant } from '../shared/waiting.js';
+import type { AccessEnv } from './access-env.js';
+import { pollView, type AccessGrant, type AccessRequest, type AccessResult } from './access-request.js';
+import { PryvErrorView, PryvStateView } from './create-access-route.js';
+
+/** An auth request key in a path. */
+export const KeyParams = Type.Object({ key: Type.String({ pattern: '^[a-zA-Z0-9_-]{10,200}$' }) });
+
+const unknownKey = (): NotFoundError => new NotFoundError('This auth request does not exist or has expired.', 'unknown_key');
+
+/**
+ * `GET /access/:key`: the request's state, the HTTP status equal to the body's `code`. With
+ * `?wait=<s>` or `Prefer: wait=<s>` (beyond Pryv) it answers the instant the user decides. Once a
+ * decided request has been read, it stays readable for a short while, then is gone.
+ */
+export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const maxWait = env.ctx.config.PAIRGATE_WAIT_MAX_SECONDS;
+  const decidedTtlMs = env.cfg.PAIRGATE_ACCESS_DECIDED_TTL_SECONDS * 1000;
+  api.get('/access/:key', {
+    schema: {
+      tags: ['access'],
+      summary: 'Poll an auth request: 201 NEED_SIGNIN, 200 ACCEPTED, 403 REFUSED or ERROR, 404 unknown.',
+      params: KeyParams,
+      querystring: Type.Object({ wait: Type.Optional(Type.Number({ minimum: 0, description: 'Seconds to wait for the decision (bounded by the server).' })) }),
+      response: { 200: PryvStateView, 201: PryvStateView, 403: PryvStateView, 404: PryvErrorView },
+    },
+  }, async (request, reply) => {
+    const seconds = requestedWaitSeconds(request, maxWait);
+    let grant = (await waitForGrant<AccessRequest, AccessResult>(env.ctx, request, request.params.key, seconds)) as AccessGrant | undefined;
+    if (!grant) throw unknownKey();
+    const state = env.ctx.engine.stateOf(grant);
+    if (state === 'expired') throw unknownKey();
+    if (state !== 'pending') {
+      const until = env.ctx.clock.now() + decidedTtlMs;
+      // First read of a decision: from now on it lives only a short while.
+      if (grant.expiresAt > until) {
+        grant = (await env.ctx.engine.update<AccessRequest, AccessResult>(grant.id, (current) => (current.expiresAt > until ? { expiresAt: until } : {})).catch(() => grant)) as AccessGrant;
+      }
+    }
+    const view = pollView(grant, state);
+    return reply.code(view.status as 200).header('cache-control', 'no-store').send(view.body as never);
+  });
+}

@@ -1,0 +1,74 @@
+import { ConfigError, InvalidRequestError } from '../../core/errors.js';
+
+/** Allowed returnURL origins per app id (apps not listed may use any http(s) URL). */
+export type ReturnOrigins = ReadonlyMap<string, ReadonlySet<string>>;
+
+/** Parses PAIRGATE_ACCESS_RETURN_ORIGINS (a JSON object app id -> origins). */
+export function parseReturnOrigins(raw: string): ReturnOrigins {
+  const map = new Map<string, Set<string>>();
+  if (!raw.trim()) return map;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('PAIRGATE_ACCESS_RETURN_ORIGINS', 'expected a JSON object {"app-id": ["https://origin"]}');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError('PAIRGATE_ACCESS_RETURN_ORIGINS', 'expected a JSON object {"app-id": ["https://origin"]}');
+  for (const [appId, origins] of Object.entries(parsed)) {
+    if (!Array.isArray(origins)) throw new ConfigError('PAIRGATE_ACCESS_RETURN_ORIGINS', `the value of "${appId}" must be a list of origins`);
+    const set = new Set<string>();
+    for (const origin of origins) {
+      let url: URL;
+      try {
+        url = new URL(String(origin));
+      } catch {
+        throw new ConfigError('PAIRGATE_ACCESS_RETURN_ORIGINS', `"${String(origin)}" is not a URL`);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError('PAIRGATE_ACCESS_RETURN_ORIGINS', `"${String(origin)}" is not http(s)`);
+      set.add(url.origin);
+    }
+    map.set(appId, set);
+  }
+  return map;
+}
+
+/**
+ * Checks an app's returnURL: an absolute http(s) URL without credentials, from an allowed origin
+ * when the app has a list. Anything else is a 400: pairgate never redirects where it should not.
+ */
+export function checkReturnUrl(value: string, appId: string, allowed: ReturnOrigins): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidRequestError('returnURL must be an absolute http(s) URL.', { field: 'returnURL' }, 'invalid_return_url');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidRequestError('returnURL must be an http or https URL.', { field: 'returnURL' }, 'invalid_return_url');
+  if (url.username || url.password) throw new InvalidRequestError('returnURL must not carry credentials.', { field: 'returnURL' }, 'invalid_return_url');
+  const origins = allowed.get(appId);
+  if (origins && !origins.has(url.origin)) throw new InvalidRequestError(`returnURL ${url.origin} is not an allowed origin for this app.`, { field: 'returnURL' }, 'return_url_not_allowed');
+  return value;
+}
+
+/** Query parameter pairs encoded with encodeURIComponent (space = %20, as Pryv's parser decodes). */
+function encodePairs(params: Record<string, string | null | undefined>): string {
+  return Object.entries(params)
+    .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
+    .map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`)
+    .join('&');
+}
+
+/**
+ * `returnURL` with `params` appended, every value URL-encoded. A returnURL ending in `#` gets them
+ * in the fragment (Pryv's convention for single-page apps); otherwise they join the query, before
+ * any fragment.
+ */
+export function appendReturnParams(returnURL: string, params: Record<string, string | null | undefined>): string {
+  const encoded = encodePairs(params);
+  if (returnURL.endsWith('#')) return returnURL + encoded;
+  const hashAt = returnURL.indexOf('#');
+  const base = hashAt < 0 ? returnURL : returnURL.slice(0, hashAt);
+  const fragment = hashAt < 0 ? '' : returnURL.slice(hashAt);
+  const separator = base.endsWith('?') || base.endsWith('&') ? '' : base.includes('?') ? '&' : '?';
+  return `${base}${separator}${encoded}${fragment}`;
+}

@@ -1,0 +1,26 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { AccessEnv } from './access-env.js';
+
+/** The service info document (Pryv clients start here). */
+export const ServiceInfoView = Type.Object(
+  {
+    name: Type.String(),
+    access: Type.String({ description: 'Where auth requests are posted (POST <access>, trailing slash accepted).' }),
+    api: Type.String({ description: 'The user API URL, with {username}.' }),
+    register: Type.String(),
+    home: Type.String(),
+    support: Type.String(),
+    terms: Type.String(),
+    version: Type.String(),
+    serial: Type.String(),
+  },
+  { additionalProperties: true },
+);
+
+/** `GET /service/info` and `GET /<username>/service/info` (the Connection's default service). */
+export function installServiceInfoRoute(app: FastifyInstance, env: AccessEnv): void {
+  const schema = { tags: ['access'], summary: 'The service info document of Pryv clients.', response: { 200: ServiceInfoView } };
+  app.get('/service/info', { schema }, async () => env.serviceInfo());
+  app.get('/:username/service/info', { schema: { ...schema, params: Type.Object({ username: Type.String({ maxLength: 60 }) }) } }, async () => env.serviceInfo());
+}

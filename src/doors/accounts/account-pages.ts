@@ -1,0 +1,133 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { isPairgateError } from '../../core/errors.js';
+import type { DoorContext } from '../door.js';
+import { currentUser, safeNext, type Accounts } from './accounts.js';
+import { pickLang, translator } from './i18n.js';
+import { renderPage } from './page-helpers.js';
+
+/** Form fields are strings; the CSRF token and the language ride along in every form. */
+const FormBase = { _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) };
+const PageQuery = Type.Object({ lang: Type.Optional(Type.String({ maxLength: 35 })), next: Type.Optional(Type.String({ maxLength: 2000 })) });
+const HtmlPage = { 200: Type.String({ description: 'An HTML page.' }) };
+const tags = ['accounts'];
+
+/** A known pairgate error's message in the page's language (the catalog has one per code). */
+function errorMessage(error: unknown, t: (key: string) => string): string | undefined {
+  if (!isPairgateError(error) || error.status >= 500) return undefined;
+  const key = `error.${error.code}`;
+  const translated = t(key);
+  return translated === key ? error.message : translated;
+}
+
+/**
+ * The account pages: sign in, sign out, register, ask for a reset link and set a new password.
+ * Every form carries the CSRF token; bad input re-renders the form with the reason and a 4xx.
+ */
+export function installAccountPages(app: FastifyInstance, ctx: DoorContext, accounts: Accounts, registration: boolean): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const pages = ctx.pages;
+  const csrfOk = (request: FastifyRequest): boolean => {
+    try {
+      pages.verifyCsrf(request);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const csrfFailed = (request: FastifyRequest, reply: FastifyReply, template: string, data: Record<string, unknown> = {}) =>
+    renderPage(pages, request, reply, template, { ...data, error: translator(pickLang(request))('error.csrf_failed') }, { status: 403 });
+
+  api.get('/account', { schema: { tags, summary: 'Your account: the app accesses page, or sign-in.', hide: true } }, async (request, reply) =>
+    reply.redirect((await currentUser(request)) ? '/account/accesses' : '/account/signin', 303));
+
+  api.get('/account/signin', { schema: { tags, summary: 'The sign-in page.', querystring: PageQuery, response: HtmlPage } }, async (request, reply) =>
+    renderPage(pages, request, reply, 'account/signin.njk', { next: safeNext(request.query.next, '') }));
+
+  api.post('/account/signin', {
+    schema: { tags, summary: 'Sign in with username or e-mail and password; sets the session cookie.', body: Type.Object({ ...FormBase, login: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: HtmlPage },
+  }, async (request, reply) => {
+    const next = safeNext(request.body.next, '');
+    if (!csrfOk(request)) return csrfFailed(request, reply, 'account/signin.njk', { next, login: request.body.login });
+    const t = translator(pickLang(request));
+    try {
+      const user = await accounts.signIn(request.body.login, request.body.password, request.ip);
+      await accounts.parts.sessions.start(reply, user.id, ctx.clock.now());
+      return reply.redirect(next || '/account/accesses', 303);
+    } catch (error) {
+      if (!isPairgateError(error) || (error.status !== 401 && error.status !== 429)) throw error;
+      const message = error.status === 429 ? t('signin.limited') : t('signin.failed');
+      if (error.status === 429) reply.header('retry-after', String(error.details?.retryAfterSeconds ?? 60));
+      return renderPage(pages, request, reply, 'account/signin.njk', { next, login: request.body.login, error: message }, { status: error.status, user: null });
+    }
+  });
+
+  api.post('/account/signout', { schema: { tags, summary: 'Sign out: ends the session.', body: Type.Object(FormBase) } }, async (request, reply) => {
+    if (!csrfOk(request)) return csrfFailed(request, reply, 'account/message.njk', { title: translator(pickLang(request))('error.title') });
+    await accounts.parts.sessions.end(request, reply);
+    return reply.redirect('/account/signin', 303);
+  });
+
+  api.get('/account/register', { schema: { tags, summary: 'The registration page.', querystring: PageQuery, response: HtmlPage } }, async (request, reply) =>
+    renderPage(pages, request, reply, 'account/register.njk', { closed: !registration, next: safeNext(request.query.next, '') }));
+
+  api.post('/account/register', {
+    schema: { tags, summary: 'Create an account, then sign in.', body: Type.Object({ ...FormBase, email: Type.String({ maxLength: 300 }), username: Type.String({ maxLength: 100 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: HtmlPage },
+    config: { rateLimit: { max: 20, timeWindow: 3_600_000 } },
+  }, async (request, reply) => {
+    const { email, username } = request.body;
+    const next = safeNext(request.body.next, '');
+    if (!registration) return renderPage(pages, request, reply, 'account/register.njk', { closed: true }, { status: 403 });
+    if (!csrfOk(request)) return csrfFailed(request, reply, 'account/register.njk', { email, username, next });
+    try {
+      const user = await accounts.register(request.body);
+      await accounts.parts.sessions.start(reply, user.id, ctx.clock.now());
+      return reply.redirect(next || '/account/accesses', 303);
+    } catch (error) {
+      const message = errorMessage(error, translator(pickLang(request)));
+      if (!message || !isPairgateError(error)) throw error;
+      return renderPage(pages, request, reply, 'account/register.njk', { email, username, next, error: message }, { status: error.status, user: null });
+    }
+  });
+
+  api.get('/account/reset', { schema: { tags, summary: 'Ask for a password-reset link.', querystring: PageQuery, response: HtmlPage } }, async (request, reply) =>
+    renderPage(pages, request, reply, 'account/reset-request.njk'));
+
+  api.post('/account/reset', {
+    schema: { tags, summary: 'Mail a reset link if the account exists; the answer is the same either way.', body: Type.Object({ ...FormBase, login: Type.String({ maxLength: 300 }) }), response: HtmlPage },
+    config: { rateLimit: { max: 10, timeWindow: 3_600_000 } },
+  }, async (request, reply) => {
+    if (!csrfOk(request)) return csrfFailed(request, reply, 'account/reset-request.njk');
+    const lang = pickLang(request);
+    const t = translator(lang);
+    await accounts.requestReset(request.body.login, (user, token, minutes) => {
+      const link = `${ctx.publicUrl()}/account/reset/confirm?token=${encodeURIComponent(token)}&lang=${lang}`;
+      return { subject: t('mail.subject'), text: t('mail.body', { username: user.username, minutes, link }) };
+    }, request.log);
+    return renderPage(pages, request, reply, 'account/reset-request.njk', { sent: true });
+  });
+
+  const TokenQuery = Type.Object({ token: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 35 })) });
+  api.get('/account/reset/confirm', { schema: { tags, summary: 'The form to set a new password, from the mailed link.', querystring: TokenQuery, response: HtmlPage } }, async (request, reply) => {
+    const token = request.query.token ?? '';
+    const live = /^[A-Za-z0-9_-]{20,100}$/.test(token) && (await accounts.parts.resets.isLive(token, ctx.clock.now()));
+    return renderPage(pages, request, reply, 'account/reset.njk', live ? { token } : { invalid: true }, { status: live ? 200 : 404 });
+  });
+
+  api.post('/account/reset/confirm', {
+    schema: { tags, summary: 'Set a new password with a reset token; the token works once.', body: Type.Object({ ...FormBase, token: Type.String({ maxLength: 100 }), password: Type.String({ maxLength: 1024 }) }), response: HtmlPage },
+    config: { rateLimit: { max: 20, timeWindow: 3_600_000 } },
+  }, async (request, reply) => {
+    const { token } = request.body;
+    if (!csrfOk(request)) return csrfFailed(request, reply, 'account/reset.njk', { token });
+    try {
+      const done = await accounts.resetPassword(token, request.body.password);
+      return renderPage(pages, request, reply, 'account/reset.njk', done ? { done: true } : { invalid: true }, { status: done ? 200 : 404, user: null });
+    } catch (error) {
+      const message = errorMessage(error, translator(pickLang(request)));
+      if (!message || !isPairgateError(error)) throw error;
+      return renderPage(pages, request, reply, 'account/reset.njk', { token, error: message }, { status: error.status });
+    }
+  });
+}

@@ -1,0 +1,50 @@
+import type { FastifyInstance } from 'fastify';
+import { configSection } from '../../server/config.js';
+import type { Door, DoorContext } from '../door.js';
+import { installAccountPages } from './account-pages.js';
+import { Accounts, registerAccounts } from './accounts.js';
+import { accountsConfigSchema } from './config.js';
+import { Mailer } from './mailer.js';
+import { accountsMigrations } from './migrations.js';
+import { PasswordResets } from './password-resets.js';
+import { Sessions } from './sessions.js';
+import { SignInLimits } from './sign-in-limits.js';
+import { UserStore } from './users.js';
+
+/**
+ * Accounts: the people who sign in to pairgate's pages (the access door's consent, and any other
+ * door through `requireUser`). Users, sessions and reset tokens are durable tables; failure
+ * counters live in the ephemeral store.
+ */
+export const accountsDoor: Door = {
+  name: 'accounts',
+  configSchema: accountsConfigSchema,
+  migrations: accountsMigrations,
+  async register(app: FastifyInstance, ctx: DoorContext) {
+    const cfg = configSection(ctx.config, accountsConfigSchema);
+    const users = new UserStore(ctx.stores.db);
+    const accounts = new Accounts({
+      users,
+      sessions: new Sessions(ctx.stores.db, users, cfg.PAIRGATE_SESSION_TTL_SECONDS * 1000, ctx.publicUrl().startsWith('https:')),
+      limits: new SignInLimits(ctx.stores.ephemeral, ctx.clock, {
+        perAccount: cfg.PAIRGATE_SIGNIN_FAILURES_PER_ACCOUNT,
+        perIp: cfg.PAIRGATE_SIGNIN_FAILURES_PER_IP,
+        windowMs: cfg.PAIRGATE_SIGNIN_WINDOW_SECONDS * 1000,
+      }),
+      resets: new PasswordResets(ctx.stores.db, cfg.PAIRGATE_RESET_TTL_SECONDS * 1000),
+      mailer: new Mailer({ smtpUrl: cfg.PAIRGATE_SMTP_URL, from: cfg.PAIRGATE_MAIL_FROM, dataDir: ctx.config.PAIRGATE_DATA_DIR, logger: ctx.logger }),
+      clock: ctx.clock,
+      scryptCost: cfg.PAIRGATE_SCRYPT_COST,
+      resetTtlMs: cfg.PAIRGATE_RESET_TTL_SECONDS * 1000,
+    });
+    registerAccounts(app.pairgate, accounts);
+    installAccountPages(app, ctx, accounts, cfg.PAIRGATE_ACCOUNTS_REGISTRATION);
+
+    const sweeper = setInterval(() => {
+      const now = ctx.clock.now();
+      Promise.all([accounts.parts.sessions.sweep(now), accounts.parts.resets.sweep(now)]).catch((error: unknown) => ctx.logger.warn({ err: error }, 'account sweep failed'));
+    }, Math.max(60, ctx.config.PAIRGATE_SWEEP_SECONDS) * 1000);
+    sweeper.unref();
+    app.addHook('onClose', async () => clearInterval(sweeper));
+  },
+};

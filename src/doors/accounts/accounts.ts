@@ -1,0 +1,129 @@
+import type { FastifyRequest } from 'fastify';
+import type { Clock } from '../../core/clock.js';
+import { UnauthorizedError } from '../../core/errors.js';
+import type { Mailer } from './mailer.js';
+import { dummyHash, hashPassword, verifyPassword } from './passwords.js';
+import type { PasswordResets } from './password-resets.js';
+import type { Sessions } from './sessions.js';
+import type { SignInLimits } from './sign-in-limits.js';
+import { validatePassword, validateRegistration, type User, type UserStore } from './users.js';
+
+/** Everything accounts are made of, wired once per server. */
+export interface AccountParts {
+  users: UserStore;
+  sessions: Sessions;
+  limits: SignInLimits;
+  resets: PasswordResets;
+  mailer: Mailer;
+  clock: Clock;
+  scryptCost: number;
+  resetTtlMs: number;
+}
+
+/**
+ * Accounts: registration, sign-in (username or e-mail) with failure budgets and no user
+ * enumeration, and password reset by a mailed one-time link. The pages of this door and of every
+ * other door use it; other doors reach it through `requireUser(request)`.
+ */
+export class Accounts {
+  private dummy: Promise<string> | undefined;
+
+  constructor(readonly parts: AccountParts) {}
+
+  /** Registers a person; 400 for bad input, 409 when the name or e-mail is taken. */
+  async register(input: { username: string; email: string; password: string }): Promise<User> {
+    const { username, email } = validateRegistration(input);
+    const passwordHash = await hashPassword(input.password, this.parts.scryptCost);
+    return this.parts.users.create({ username, email, passwordHash }, this.parts.clock.now());
+  }
+
+  /**
+   * Checks a sign-in. An unknown name costs one scrypt of a dummy hash, like a wrong password,
+   * and both get the same 401; failures count against the name typed and the client IP.
+   */
+  async signIn(login: string, password: string, ip: string): Promise<User> {
+    await this.parts.limits.assertAllowed(login, ip);
+    const user = login.length <= 254 && password.length <= 1024 ? await this.parts.users.findByLogin(login) : undefined;
+    this.dummy ??= dummyHash(this.parts.scryptCost);
+    const ok = await verifyPassword(password.slice(0, 1024), user?.passwordHash ?? (await this.dummy));
+    if (!user || !ok) {
+      await this.parts.limits.recordFailure(login, ip);
+      throw new UnauthorizedError('Wrong username or password.', 'signin_failed');
+    }
+    const { passwordHash: _hidden, ...visible } = user;
+    return visible;
+  }
+
+  /**
+   * Mails a reset link when `login` names an account. It returns before the mail is sent and does
+   * the same work whichever way, so neither the answer nor its timing says whether it exists.
+   */
+  async requestReset(login: string, compose: (user: User, token: string, minutes: number) => { subject: string; text: string }, logger: { warn(obj: object, msg: string): void }): Promise<void> {
+    const user = await this.parts.users.findByLogin(login);
+    if (!user) return;
+    const token = await this.parts.resets.issue(user.id, this.parts.clock.now());
+    const mail = compose(user, token, Math.round(this.parts.resetTtlMs / 60_000));
+    this.parts.mailer.send({ to: user.email, ...mail }).catch((error: unknown) => logger.warn({ err: { message: (error as Error).message } }, 'password reset mail could not be sent'));
+  }
+
+  /** Sets a new password with a reset token (once); ends every session of the account. */
+  async resetPassword(token: string, password: string): Promise<boolean> {
+    validatePassword(password);
+    const userId = await this.parts.resets.spend(token, this.parts.clock.now());
+    if (!userId) return false;
+    await this.parts.users.setPasswordHash(userId, await hashPassword(password, this.parts.scryptCost));
+    await this.parts.sessions.endAll(userId);
+    return true;
+  }
+}
+
+/**
+ * The accounts of each running server, keyed by the server's `pairgate` services object, which
+ * every encapsulated door plugin shares: this is how `requireUser(request)` needs nothing else.
+ */
+const registry = new WeakMap<object, Accounts>();
+
+/** Records the accounts of the server `services` belongs to (done by the accounts door). */
+export function registerAccounts(services: object, accounts: Accounts): void {
+  registry.set(services, accounts);
+}
+
+/** The accounts of the server that received `request`. */
+export function accountsOf(request: FastifyRequest): Accounts {
+  const accounts = registry.get(request.server.pairgate);
+  if (!accounts) throw new Error('the accounts door is not enabled on this server');
+  return accounts;
+}
+
+/** The signed-in user of `request`, if any. */
+export async function currentUser(request: FastifyRequest): Promise<User | undefined> {
+  const accounts = accountsOf(request);
+  return accounts.parts.sessions.current(request, accounts.parts.clock.now());
+}
+
+/**
+ * For other doors: the signed-in user of `request`, or a 401 `sign_in_required`. Pages that want
+ * to send the person to the sign-in page instead use `currentUser` and `signInUrl`.
+ */
+export async function requireUser(request: FastifyRequest): Promise<User> {
+  const user = await currentUser(request);
+  if (!user) throw new UnauthorizedError('Sign in first.', 'sign_in_required');
+  return user;
+}
+
+/** The sign-in page that comes back to `next` (a local path) afterwards. */
+export function signInUrl(next: string): string {
+  return `/account/signin?next=${encodeURIComponent(next)}`;
+}
+
+/** `next` when it is a path on this server, else `fallback`: sign-in never redirects elsewhere. */
+export function safeNext(next: unknown, fallback = '/account/accesses'): string {
+  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.includes('\\')) return fallback;
+  try {
+    const url = new URL(next, 'http://local.invalid');
+    if (url.origin !== 'http://local.invalid') return fallback;
+    return `${url.pathname}${url.search}`;
+  } catch {
+    return fallback;
+  }
+}

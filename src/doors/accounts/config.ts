@@ -1,0 +1,14 @@
+import { Type } from 'typebox';
+
+/** Configuration of accounts: sign-in, sessions, registration and password reset. */
+export const accountsConfigSchema = Type.Object({
+  PAIRGATE_ACCOUNTS_REGISTRATION: Type.Boolean({ default: true, description: 'Let anyone register an account at /account/register.' }),
+  PAIRGATE_SESSION_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 30 * 86400, default: 7 * 86400, description: 'Lifetime of a sign-in session (cookie and server record).' }),
+  PAIRGATE_SCRYPT_COST: Type.Integer({ minimum: 10, maximum: 20, default: 15, description: 'log2 of the scrypt cost parameter N for password hashes (15 = 32768).' }),
+  PAIRGATE_SIGNIN_FAILURES_PER_ACCOUNT: Type.Integer({ minimum: 1, default: 10, description: 'Failed sign-ins per account name per window before it is refused for the rest of the window.' }),
+  PAIRGATE_SIGNIN_FAILURES_PER_IP: Type.Integer({ minimum: 1, default: 30, description: 'Failed sign-ins per client IP per window before that IP is refused for the rest of the window.' }),
+  PAIRGATE_SIGNIN_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 900, description: 'Window of the sign-in failure limits in seconds.' }),
+  PAIRGATE_RESET_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 86400, default: 3600, description: 'Lifetime of a password-reset link.' }),
+  PAIRGATE_SMTP_URL: Type.String({ default: '', description: 'SMTP server for mail (smtp://user:pass@host:587); empty = write mail to <data dir>/outbox.' }),
+  PAIRGATE_MAIL_FROM: Type.String({ default: 'pairgate <no-reply@localhost>', description: 'Sender of the mail pairgate sends.' }),
+});

@@ -1,0 +1,199 @@
+import type { FastifyRequest } from 'fastify';
+
+/**
+ * The message catalog of the account and access pages, in English and French. Pages pick the
+ * language from `?lang=`, then the browser's Accept-Language, then English; `t(key, params)`
+ * fills `{name}` placeholders (the template escapes the result).
+ */
+
+/** Languages the pages are translated into. */
+export const LANGUAGES = ['en', 'fr'] as const;
+/** One of LANGUAGES. */
+export type Lang = (typeof LANGUAGES)[number];
+
+const en = {
+  'nav.accesses': 'App accesses',
+  'nav.signout': 'Sign out',
+  'nav.signedInAs': 'Signed in as {username}',
+  'lang.other': 'Français',
+  'signin.title': 'Sign in',
+  'signin.intro': 'Sign in to continue.',
+  'signin.login': 'Username or e-mail',
+  'signin.password': 'Password',
+  'signin.submit': 'Sign in',
+  'signin.failed': 'Wrong username or password.',
+  'signin.limited': 'Too many failed sign-ins. Try again later.',
+  'signin.register': 'Create an account',
+  'signin.forgot': 'Forgot your password?',
+  'register.title': 'Create an account',
+  'register.username': 'Username',
+  'register.usernameHint': '5 to 60 characters: a-z, 0-9 and -.',
+  'register.email': 'E-mail',
+  'register.password': 'Password',
+  'register.passwordHint': 'At least 8 characters.',
+  'register.submit': 'Create the account',
+  'register.closed': 'Registration is closed on this server.',
+  'register.signin': 'I already have an account',
+  'error.account_exists': 'This username or e-mail address is already registered.',
+  'error.invalid_username': 'The username must be 5 to 60 characters of a-z, 0-9 and -, and not a reserved word.',
+  'error.invalid_email': 'The e-mail address is not valid.',
+  'error.invalid_password': 'The password must have 8 to 200 characters.',
+  'error.csrf_failed': 'This form has expired or did not come from this site. Reload the page and try again.',
+  'reset.title': 'Reset your password',
+  'reset.intro': 'Enter your username or e-mail. We will send a link to choose a new password.',
+  'reset.login': 'Username or e-mail',
+  'reset.submit': 'Send the link',
+  'reset.sent': 'If an account matches, a link to reset its password has been sent to its e-mail address.',
+  'reset.newTitle': 'Choose a new password',
+  'reset.newPassword': 'New password',
+  'reset.change': 'Change the password',
+  'reset.invalid': 'This link is invalid, already used or expired. Ask for a new one.',
+  'reset.done': 'Your password has been changed. Sign in with the new one.',
+  'mail.subject': 'Reset your password',
+  'mail.body': 'Someone asked to reset the password of the account "{username}".\n\nTo choose a new password, open this link within {minutes} minutes:\n\n{link}\n\nIf it was not you, ignore this mail: nothing changes.\n',
+  'consent.title': 'Allow access?',
+  'consent.asks': '{app} asks for access to your account, to:',
+  'consent.update': 'This app already has access with other permissions; accepting replaces them.',
+  'consent.description': 'What the app says about itself',
+  'consent.accept': 'Accept',
+  'consent.refuse': 'Refuse',
+  'consent.device': 'Device: {device}',
+  'level.read': 'read',
+  'level.contribute': 'contribute to',
+  'level.manage': 'manage',
+  'level.create-only': 'create in',
+  'perm.all': 'all data',
+  'perm.tag': 'data tagged "{tag}"',
+  'perm.feature': 'The app will not be allowed to use: {feature}',
+  'done.title': 'Done',
+  'done.accepted': 'Access granted to {app}. You can close this window.',
+  'done.refused': 'Access refused to {app}. You can close this window.',
+  'done.error': 'The access could not be granted: {message}',
+  'error.title': 'Something went wrong',
+  'error.unknownKey': 'This request does not exist or has expired. Go back to the app and start again.',
+  'error.decided': 'This request has already been answered. Go back to the app and start again.',
+  'error.back': 'Back',
+  'accesses.title': 'App accesses',
+  'accesses.none': 'No app has access to your account.',
+  'accesses.revoke': 'Revoke',
+  'accesses.revoked': 'The access was revoked.',
+  'accesses.granted': 'Granted {date}',
+  'accesses.permissions': 'Permissions',
+} as const;
+
+/** A message key. */
+export type MessageKey = keyof typeof en;
+
+const fr: Record<MessageKey, string> = {
+  'nav.accesses': 'Accès des applications',
+  'nav.signout': 'Se déconnecter',
+  'nav.signedInAs': 'Connecté en tant que {username}',
+  'lang.other': 'English',
+  'signin.title': 'Connexion',
+  'signin.intro': 'Connectez-vous pour continuer.',
+  'signin.login': "Nom d'utilisateur ou e-mail",
+  'signin.password': 'Mot de passe',
+  'signin.submit': 'Se connecter',
+  'signin.failed': "Nom d'utilisateur ou mot de passe incorrect.",
+  'signin.limited': 'Trop de connexions échouées. Réessayez plus tard.',
+  'signin.register': 'Créer un compte',
+  'signin.forgot': 'Mot de passe oublié ?',
+  'register.title': 'Créer un compte',
+  'register.username': "Nom d'utilisateur",
+  'register.usernameHint': '5 à 60 caractères : a-z, 0-9 et -.',
+  'register.email': 'E-mail',
+  'register.password': 'Mot de passe',
+  'register.passwordHint': 'Au moins 8 caractères.',
+  'register.submit': 'Créer le compte',
+  'register.closed': "L'inscription est fermée sur ce serveur.",
+  'register.signin': "J'ai déjà un compte",
+  'error.account_exists': "Ce nom d'utilisateur ou cette adresse e-mail est déjà enregistré.",
+  'error.invalid_username': "Le nom d'utilisateur doit avoir 5 à 60 caractères parmi a-z, 0-9 et -, et ne pas être un mot réservé.",
+  'error.invalid_email': "L'adresse e-mail n'est pas valide.",
+  'error.invalid_password': 'Le mot de passe doit avoir 8 à 200 caractères.',
+  'error.csrf_failed': "Ce formulaire a expiré ou ne vient pas de ce site. Rechargez la page et réessayez.",
+  'reset.title': 'Réinitialiser le mot de passe',
+  'reset.intro': "Saisissez votre nom d'utilisateur ou votre e-mail. Nous enverrons un lien pour choisir un nouveau mot de passe.",
+  'reset.login': "Nom d'utilisateur ou e-mail",
+  'reset.submit': 'Envoyer le lien',
+  'reset.sent': 'Si un compte correspond, un lien de réinitialisation a été envoyé à son adresse e-mail.',
+  'reset.newTitle': 'Choisir un nouveau mot de passe',
+  'reset.newPassword': 'Nouveau mot de passe',
+  'reset.change': 'Changer le mot de passe',
+  'reset.invalid': 'Ce lien est invalide, déjà utilisé ou expiré. Demandez-en un nouveau.',
+  'reset.done': 'Votre mot de passe a été changé. Connectez-vous avec le nouveau.',
+  'mail.subject': 'Réinitialisation de votre mot de passe',
+  'mail.body': "Quelqu'un a demandé à réinitialiser le mot de passe du compte « {username} ».\n\nPour choisir un nouveau mot de passe, ouvrez ce lien dans les {minutes} minutes :\n\n{link}\n\nSi ce n'était pas vous, ignorez ce message : rien ne change.\n",
+  'consent.title': "Autoriser l'accès ?",
+  'consent.asks': '{app} demande un accès à votre compte, pour :',
+  'consent.update': "Cette application a déjà un accès avec d'autres permissions ; accepter les remplace.",
+  'consent.description': "Ce que l'application dit d'elle-même",
+  'consent.accept': 'Accepter',
+  'consent.refuse': 'Refuser',
+  'consent.device': 'Appareil : {device}',
+  'level.read': 'lire',
+  'level.contribute': 'contribuer à',
+  'level.manage': 'gérer',
+  'level.create-only': 'créer dans',
+  'perm.all': 'toutes les données',
+  'perm.tag': 'les données marquées « {tag} »',
+  'perm.feature': "L'application n'aura pas le droit d'utiliser : {feature}",
+  'done.title': 'Terminé',
+  'done.accepted': 'Accès accordé à {app}. Vous pouvez fermer cette fenêtre.',
+  'done.refused': 'Accès refusé à {app}. Vous pouvez fermer cette fenêtre.',
+  'done.error': "L'accès n'a pas pu être accordé : {message}",
+  'error.title': 'Un problème est survenu',
+  'error.unknownKey': "Cette demande n'existe pas ou a expiré. Revenez à l'application et recommencez.",
+  'error.decided': "Cette demande a déjà reçu une réponse. Revenez à l'application et recommencez.",
+  'error.back': 'Retour',
+  'accesses.title': 'Accès des applications',
+  'accesses.none': "Aucune application n'a accès à votre compte.",
+  'accesses.revoke': 'Révoquer',
+  'accesses.revoked': "L'accès a été révoqué.",
+  'accesses.granted': 'Accordé le {date}',
+  'accesses.permissions': 'Permissions',
+};
+
+const CATALOG: Record<Lang, Record<MessageKey, string>> = { en, fr };
+
+/** True for a supported language code. */
+export function isLang(value: unknown): value is Lang {
+  return typeof value === 'string' && (LANGUAGES as readonly string[]).includes(value);
+}
+
+/** The language of a request: `?lang=` (or `preferred`), then Accept-Language, then English. */
+export function pickLang(request: FastifyRequest, preferred?: string): Lang {
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  const body = (request.body ?? {}) as Record<string, unknown>;
+  for (const candidate of [query.lang, body.lang, preferred]) {
+    const short = typeof candidate === 'string' ? candidate.slice(0, 2).toLowerCase() : undefined;
+    if (isLang(short)) return short;
+  }
+  const header = request.headers['accept-language'];
+  if (typeof header === 'string') {
+    const ranked = header
+      .split(',')
+      .map((part) => {
+        const [tag = '', ...params] = part.trim().split(';');
+        const q = params.map((p) => /^q=([\d.]+)$/.exec(p.trim())?.[1]).find(Boolean);
+        return { lang: tag.slice(0, 2).toLowerCase(), q: q === undefined ? 1 : Number(q) };
+      })
+      .filter((entry) => entry.q > 0)
+      .sort((a, b) => b.q - a.q);
+    for (const entry of ranked) if (isLang(entry.lang)) return entry.lang;
+  }
+  return 'en';
+}
+
+/** A translator for `lang`: unknown keys fall back to English, then to the key itself. */
+export function translator(lang: Lang): (key: string, params?: Record<string, unknown>) => string {
+  return (key, params) => {
+    const template = CATALOG[lang][key as MessageKey] ?? en[key as MessageKey] ?? key;
+    return template.replace(/\{(\w+)\}/g, (whole, name: string) => (params && name in params ? String(params[name]) : whole));
+  };
+}
+
+/** Template data for a page in `lang`: the translator and the language switch. */
+export function pageLocals(lang: Lang): { lang: Lang; t: ReturnType<typeof translator>; otherLang: Lang } {
+  return { lang, t: translator(lang), otherLang: lang === 'en' ? 'fr' : 'en' };
+}

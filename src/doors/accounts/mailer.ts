@@ -1,0 +1,42 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import nodemailer, { type Transporter } from 'nodemailer';
+import { randomId } from '../../core/ids.js';
+
+/** A mail to send. */
+export interface Mail {
+  to: string;
+  subject: string;
+  text: string;
+}
+
+/**
+ * Sends mail with nodemailer: over SMTP when a URL is configured, otherwise into `<data dir>/outbox`
+ * as .eml files (mode 0600) with a log line that names the file and never the content, since the
+ * content may carry a reset link.
+ */
+export class Mailer {
+  private readonly transport: Transporter;
+  private readonly outbox: string | undefined;
+
+  constructor(private readonly options: { smtpUrl: string; from: string; dataDir: string; logger: FastifyBaseLogger }) {
+    if (options.smtpUrl) {
+      this.transport = nodemailer.createTransport(options.smtpUrl);
+    } else {
+      this.transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+      this.outbox = join(options.dataDir, 'outbox');
+    }
+  }
+
+  /** Sends `mail`; failures are logged (without content) and re-thrown. */
+  async send(mail: Mail): Promise<void> {
+    const info = await this.transport.sendMail({ from: this.options.from, to: mail.to, subject: mail.subject, text: mail.text });
+    if (this.outbox) {
+      mkdirSync(this.outbox, { recursive: true, mode: 0o700 });
+      const file = join(this.outbox, `${Date.now()}-${randomId(6)}.eml`);
+      writeFileSync(file, (info as unknown as { message: Buffer }).message, { mode: 0o600 });
+      this.options.logger.info({ file, subject: mail.subject }, 'mail written to the outbox (no SMTP configured)');
+    }
+  }
+}

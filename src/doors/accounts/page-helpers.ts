@@ -1,0 +1,34 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Pages } from '../../web/pages.js';
+import { currentUser } from './accounts.js';
+import { pageLocals, pickLang, type Lang } from './i18n.js';
+import type { User } from './users.js';
+
+/** Options of a page render. */
+export interface PageOptions {
+  status?: number;
+  /** The signed-in user when the caller already knows it (null = nobody); looked up otherwise. */
+  user?: User | null;
+  /** The page's language when the caller already chose it. */
+  lang?: Lang;
+}
+
+/** The current URL (path and query) with `lang` replaced: the target of the language switch. */
+export function languageSwitchUrl(request: FastifyRequest, lang: Lang): string | null {
+  // A page that answers a form has no address of its own to reload in another language.
+  if (request.method !== 'GET') return null;
+  const url = new URL(request.url, 'http://local.invalid');
+  url.searchParams.set('lang', lang);
+  return `${url.pathname}${url.search}`;
+}
+
+/**
+ * Renders an account or access page: the translator, the language switch and the signed-in user
+ * (for the navigation) are added to `data`.
+ */
+export async function renderPage(pages: Pages, request: FastifyRequest, reply: FastifyReply, template: string, data: Record<string, unknown> = {}, options: PageOptions = {}): Promise<FastifyReply> {
+  const lang = options.lang ?? pickLang(request);
+  const user = options.user === undefined ? await currentUser(request) : options.user;
+  const locals = pageLocals(lang);
+  return pages.render(request, reply, template, { ...locals, switchUrl: languageSwitchUrl(request, locals.otherLang), user, ...data }, options.status ?? 200);
+}

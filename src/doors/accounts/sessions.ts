@@ -1,0 +1,55 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { hashToken, randomToken } from '../../core/ids.js';
+import type { DurableDb } from '../../store/durable-schema.js';
+import type { UserStore, User } from './users.js';
+import './account-rows.js';
+
+/** Name of the session cookie. */
+export const SESSION_COOKIE = 'pg_session';
+
+/**
+ * Sign-in sessions: a 256-bit random token in a Secure (over https), HttpOnly, SameSite=Lax cookie;
+ * the table holds only its SHA-256. Lax, not Strict, because a person arrives at the auth page by a
+ * link from the app's site and must be recognised there.
+ */
+export class Sessions {
+  constructor(
+    private readonly db: DurableDb,
+    private readonly users: UserStore,
+    private readonly ttlMs: number,
+    private readonly secureCookies: boolean,
+  ) {}
+
+  /** Starts a session for `userId` and sets its cookie. */
+  async start(reply: FastifyReply, userId: string, now: number): Promise<void> {
+    const token = randomToken();
+    await this.db.insertInto('account_sessions').values({ token_hash: hashToken(token), user_id: userId, created_at: now, expires_at: now + this.ttlMs }).execute();
+    reply.setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.secureCookies, maxAge: Math.floor(this.ttlMs / 1000) });
+  }
+
+  /** The signed-in user of this request, if any. */
+  async current(request: FastifyRequest, now: number): Promise<User | undefined> {
+    const token = request.cookies?.[SESSION_COOKIE];
+    if (!token || !/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
+    const row = await this.db.selectFrom('account_sessions').select(['user_id', 'expires_at']).where('token_hash', '=', hashToken(token)).executeTakeFirst();
+    if (!row || Number(row.expires_at) <= now) return undefined;
+    return this.users.findById(row.user_id);
+  }
+
+  /** Ends this request's session and clears the cookie. */
+  async end(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const token = request.cookies?.[SESSION_COOKIE];
+    if (token) await this.db.deleteFrom('account_sessions').where('token_hash', '=', hashToken(token)).execute();
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+  }
+
+  /** Ends every session of a user (after a password reset). */
+  async endAll(userId: string): Promise<void> {
+    await this.db.deleteFrom('account_sessions').where('user_id', '=', userId).execute();
+  }
+
+  /** Deletes expired sessions. */
+  async sweep(now: number): Promise<void> {
+    await this.db.deleteFrom('account_sessions').where('expires_at', '<=', now).execute();
+  }
+}

@@ -1,0 +1,89 @@
+import { ConflictError, InvalidRequestError } from '../../core/errors.js';
+import { randomId } from '../../core/ids.js';
+import type { DurableDb } from '../../store/durable-schema.js';
+import type { UserRow } from './account-rows.js';
+import './account-rows.js';
+
+/** A registered person, as the rest of pairgate sees it (never the password hash). */
+export interface User {
+  id: string;
+  username: string;
+  email: string;
+  createdAt: number;
+}
+
+/** Usernames: lowercase letters, digits and hyphens, 5-60 characters, not starting or ending with `-`. */
+export const USERNAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{3,58})[a-z0-9]$/;
+/** A pragmatic e-mail check: one @, no spaces, a dot in the domain. */
+const EMAIL_PATTERN = /^[^\s@]{1,64}@[^\s@]+\.[^\s@]{2,}$/;
+/** Shortest accepted password. */
+export const MIN_PASSWORD_LENGTH = 8;
+/** Longest accepted password (scrypt takes any length; this bounds the work per request). */
+export const MAX_PASSWORD_LENGTH = 200;
+
+/**
+ * Names that would collide with pairgate's own top-level paths: a user's API endpoint is
+ * `<base>/<username>/`, so these can never be usernames.
+ */
+const RESERVED = new Set(['access', 'account', 'accounts', 'static', 'service', 'docs', 'api', 'metrics', 'healthz', 'readyz', 'admin', 'oauth', 'device', 'register', 'reset', 'signin', 'login', 'users']);
+
+function toUser(row: UserRow): User {
+  return { id: row.id, username: row.username, email: row.email, createdAt: Number(row.created_at) };
+}
+
+/** Checks registration input; throws a 400 naming the field at fault. */
+export function validateRegistration(input: { username: string; email: string; password: string }): { username: string; email: string } {
+  const username = input.username.trim().toLowerCase();
+  const email = input.email.trim().toLowerCase();
+  if (!USERNAME_PATTERN.test(username) || RESERVED.has(username)) {
+    throw new InvalidRequestError('The username must be 5 to 60 characters of a-z, 0-9 and -, and not a reserved word.', { field: 'username' }, 'invalid_username');
+  }
+  if (email.length > 254 || !EMAIL_PATTERN.test(email)) throw new InvalidRequestError('The e-mail address is not valid.', { field: 'email' }, 'invalid_email');
+  validatePassword(input.password);
+  return { username, email };
+}
+
+/** Throws a 400 unless the password has an acceptable length. */
+export function validatePassword(password: string): void {
+  if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
+    throw new InvalidRequestError(`The password must have ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters.`, { field: 'password' }, 'invalid_password');
+  }
+}
+
+/** The users table. */
+export class UserStore {
+  constructor(private readonly db: DurableDb) {}
+
+  /** Creates a user; a taken username or e-mail is one 409 that does not say which. */
+  async create(input: { username: string; email: string; passwordHash: string }, now: number): Promise<User> {
+    const row: UserRow = { id: randomId(), username: input.username, email: input.email, password_hash: input.passwordHash, created_at: now };
+    try {
+      await this.db.insertInto('users').values(row).execute();
+    } catch (error) {
+      if (/unique|duplicate/i.test(String((error as Error).message))) {
+        throw new ConflictError('This username or e-mail address is already registered.', 'account_exists');
+      }
+      throw error;
+    }
+    return toUser(row);
+  }
+
+  /** The user by username, or by e-mail when `login` contains `@` (the seed turns e-mail into username first). */
+  async findByLogin(login: string): Promise<(User & { passwordHash: string }) | undefined> {
+    const value = login.trim().toLowerCase();
+    if (!value || value.length > 254) return undefined;
+    const row = await this.db.selectFrom('users').selectAll().where(value.includes('@') ? 'email' : 'username', '=', value).executeTakeFirst();
+    return row ? { ...toUser(row), passwordHash: row.password_hash } : undefined;
+  }
+
+  /** The user with this id. */
+  async findById(id: string): Promise<User | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toUser(row) : undefined;
+  }
+
+  /** Replaces a user's password hash. */
+  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
+    await this.db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute();
+  }
+}

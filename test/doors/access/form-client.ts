@@ -1,0 +1,93 @@
+/**
+ * A small browser stand-in over real sockets: keeps cookies, reads the CSRF token out of each
+ * page and posts forms the way the pages do, without following redirects (tests look at them).
+ */
+export class FormClient {
+  readonly cookies = new Map<string, string>();
+  lastCsrf = '';
+
+  constructor(readonly base: string, readonly headers: Record<string, string> = {}) {}
+
+  private cookieHeader(): string {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+
+  private remember(response: Response): void {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair = ''] = line.split(';');
+      const at = pair.indexOf('=');
+      const name = pair.slice(0, at).trim();
+      const value = pair.slice(at + 1).trim();
+      if (value === '' || /expires=Thu, 01 Jan 1970/i.test(line)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  /** GET a path (or absolute URL); returns status, body and the redirect target. */
+  async get(path: string): Promise<{ status: number; text: string; location: string | null; headers: Headers }> {
+    const response = await fetch(path.startsWith('http') ? path : `${this.base}${path}`, { redirect: 'manual', headers: { ...this.headers, cookie: this.cookieHeader() } });
+    this.remember(response);
+    const text = await response.text();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(text)?.[1];
+    if (csrf) this.lastCsrf = csrf;
+    return { status: response.status, text, location: response.headers.get('location'), headers: response.headers };
+  }
+
+  /** POST a form (urlencoded) with the last CSRF token unless `_csrf` is given. */
+  async post(path: string, fields: Record<string, string>): Promise<{ status: number; text: string; location: string | null; headers: Headers }> {
+    const body = new URLSearchParams({ _csrf: this.lastCsrf, ...fields });
+    const response = await fetch(`${this.base}${path}`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { ...this.headers, 'content-type': 'application/x-www-form-urlencoded', cookie: this.cookieHeader() },
+      body,
+    });
+    this.remember(response);
+    const text = await response.text();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(text)?.[1];
+    if (csrf) this.lastCsrf = csrf;
+    return { status: response.status, text, location: response.headers.get('location'), headers: response.headers };
+  }
+
+  /** Registers (and so signs in) an account. */
+  async register(username: string, password = 'correct horse battery', email = `${username}@example.test`): Promise<void> {
+    await this.get('/account/register');
+    const result = await this.post('/account/register', { username, email, password });
+    if (result.status !== 303) throw new Error(`register failed: ${result.status} ${result.text.slice(0, 500)}`);
+  }
+
+  /** Signs in on the account page. */
+  async signIn(login: string, password: string): Promise<{ status: number; text: string; location: string | null }> {
+    await this.get('/account/signin');
+    return this.post('/account/signin', { login, password });
+  }
+
+  /** Opens the auth page of `key` and decides (the user must be signed in). */
+  async decide(key: string, decision: 'accept' | 'refuse'): Promise<{ status: number; text: string; location: string | null }> {
+    const page = await this.get(`/access/auth?key=${key}`);
+    if (page.status !== 200 || !page.text.includes('/access/auth/decide')) throw new Error(`no consent screen: ${page.status} ${page.location ?? ''} ${page.text.slice(0, 300)}`);
+    return this.post('/access/auth/decide', { key, decision });
+  }
+}
+
+/** POSTs JSON and returns status and parsed body. */
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** GETs JSON and returns status and parsed body. */
+export async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(url, { headers });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** A typical auth request body. */
+export function authRequest(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    requestingAppId: 'test-app-id',
+    requestedPermissions: [{ streamId: 'diary', level: 'read', defaultName: 'Diary' }],
+    languageCode: 'en',
+    ...overrides,
+  };
+}
