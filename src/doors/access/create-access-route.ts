@@ -8,20 +8,22 @@ import { ACCESS_KIND, needSigninView, type AccessGrant, type AccessRequest } fro
 import { parsePermissions, PermissionSchema } from './permissions.js';
 import { checkReturnUrl } from './return-url.js';
 
+// Null (and false) come first in each union: the server coerces types, and a string branch tried
+// first would turn null into "" and false into "false".
 /** The body of an auth request (Pryv's fields; unknown extra fields are ignored, as Pryv does). */
 export const CreateAccessBody = Type.Object(
   {
     requestingAppId: Type.String({ maxLength: 200, description: 'The app id, 6 to 99 characters once trimmed.' }),
     requestedPermissions: Type.Array(PermissionSchema, { minItems: 1, maxItems: 100 }),
     languageCode: Type.Optional(Type.String({ maxLength: 5, description: 'Language of the auth page (en, fr); default en.' })),
-    returnURL: Type.Optional(Type.Union([Type.String({ maxLength: 2048 }), Type.Null(), Type.Boolean()], { description: 'Where the browser goes after the decision (http(s)); null or false = none (popup).' })),
-    oauthState: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()], { description: 'Set for OAuth mode: the redirect carries state, code and poll.' })),
-    clientData: Type.Optional(Type.Union([Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 50 }), Type.Null()])),
-    authUrl: Type.Optional(Type.Union([Type.String({ maxLength: 2048 }), Type.Null()], { description: 'An auth page to use; must start with a trusted URL.' })),
-    serviceInfo: Type.Optional(Type.Union([Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: true }), Type.Null()])),
-    deviceName: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
-    referer: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
-    expireAfter: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 10 * 365 * 86400 }), Type.Null()], { description: 'Lifetime of the access in seconds once granted.' })),
+    returnURL: Type.Optional(Type.Union([Type.Null(), Type.Boolean(), Type.String({ maxLength: 2048 })], { description: 'Where the browser goes after the decision (http(s)); null or false = none (popup).' })),
+    oauthState: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 500 })], { description: 'Set for OAuth mode: the redirect carries state, code and poll.' })),
+    clientData: Type.Optional(Type.Union([Type.Null(), Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 50 })])),
+    authUrl: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 2048 })], { description: 'An auth page to use; must start with a trusted URL.' })),
+    serviceInfo: Type.Optional(Type.Union([Type.Null(), Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: true })])),
+    deviceName: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 200 })])),
+    referer: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 200 })])),
+    expireAfter: Type.Optional(Type.Union([Type.Null(), Type.Integer({ minimum: 1, maximum: 10 * 365 * 86400 })], { description: 'Lifetime of the access in seconds once granted.' })),
   },
   { additionalProperties: true },
 );

@@ -1,0 +1,306 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/core/clock.js';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { authRequest, FormClient, getJson, postJson } from './form-client.js';
+
+const FAST = { PAIRGATE_SCRYPT_COST: '10' };
+
+/** Reads the query parameters of a redirect target the way Pryv's own parser does. */
+function pryvParams(url: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  url.replace(/[?#&]+([^=&]+)=([^&]*)/g, (_m, key: string, value: string) => {
+    out[key] = decodeURIComponent(value);
+    return '';
+  });
+  return out;
+}
+
+describe('access door API over real sockets', () => {
+  let t: TestApp;
+  let base: string;
+  beforeAll(async () => {
+    t = await createTestApp({ ...FAST, PAIRGATE_ACCESS_MAX_PER_USER: '3', PAIRGATE_ACCESS_TRUSTED_AUTH_URLS: 'https://auth.trusted.example/', PAIRGATE_ACCESS_RETURN_ORIGINS: '{"locked-app-id":["https://locked.example"]}' });
+    base = await t.listen();
+  });
+  afterAll(() => t.close());
+
+  it('serves the service info at /service/info and /<username>/service/info', async () => {
+    const info = await getJson(`${base}/service/info`);
+    expect(info.status).toBe(200);
+    expect(info.body).toMatchObject({ name: 'pairgate', access: `${base}/access/`, api: `${base}/{username}/`, register: `${base}/` });
+    for (const key of ['home', 'support', 'terms', 'version']) expect(info.body).toHaveProperty(key);
+    expect((await getJson(`${base}/someone/service/info`)).body).toEqual(info.body);
+  });
+
+  it('POST /access and POST /access/ answer 201 NEED_SIGNIN with every field, URLs encoded', async () => {
+    for (const path of ['/access', '/access/']) {
+      const { status, body } = await postJson(`${base}${path}`, authRequest({ returnURL: 'https://app.example/cb?x=1&', oauthState: null, clientData: { a: 1 }, deviceName: 'Laptop', referer: 'tests', expireAfter: 3600, languageCode: 'fr' }));
+      expect(status).toBe(201);
+      expect(body).toMatchObject({ status: 'NEED_SIGNIN', code: 201, requestingAppId: 'test-app-id', returnURL: 'https://app.example/cb?x=1&', poll_rate_ms: 1000, clientData: { a: 1 }, lang: 'fr', deviceName: 'Laptop', referer: 'tests', expireAfter: 3600, oauthState: null });
+      for (const key of ['requestedPermissions', 'url', 'authUrl', 'poll', 'serviceInfo']) expect(body).toHaveProperty(key);
+      const key = String(body.key);
+      expect(key).toMatch(/^[a-zA-Z0-9_-]{10,200}$/);
+      expect(Buffer.from(key, 'base64url').length).toBeGreaterThanOrEqual(16);
+      expect(body.poll).toBe(`${base}/access/${key}`);
+      expect(body.authUrl).toBe(`${base}/access/auth?poll=${encodeURIComponent(String(body.poll))}`);
+      const url = new URL(String(body.url));
+      expect(url.origin + url.pathname).toBe(`${base}/access/auth`);
+      expect(Object.fromEntries(url.searchParams)).toMatchObject({ lang: 'fr', key, requestingAppId: 'test-app-id', returnURL: 'https://app.example/cb?x=1&', poll: body.poll, oauthState: '' });
+      expect(String(body.url)).toContain(`returnURL=${encodeURIComponent('https://app.example/cb?x=1&')}`);
+    }
+  });
+
+  it('polls a pending request: 201 NEED_SIGNIN with the request; unknown keys 404 in Pryv shape', async () => {
+    const created = await postJson(`${base}/access`, authRequest());
+    const polled = await getJson(String(created.body.poll));
+    expect(polled.status).toBe(201);
+    expect(polled.body).toEqual(created.body);
+    const unknown = await getJson(`${base}/access/AAAAAAAAAAAAAAAAAAAAAA`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ id: 'unknown_key', error: { id: 'unknown_key' } });
+    expect(typeof unknown.body.message).toBe('string');
+  });
+
+  const bad: [string, unknown, string][] = [
+    ['bad JSON', '{"requestingAppId": ', 'invalid_json'],
+    ['a wrong type for requestedPermissions', authRequest({ requestedPermissions: { streamId: 'x', level: 'read' } }), 'validation_failed'],
+    ['a wrong type for requestingAppId', authRequest({ requestingAppId: { id: 'x' } }), 'validation_failed'],
+    ['a wrong type for clientData', authRequest({ clientData: 'text' }), 'validation_failed'],
+    ['a too short app id', authRequest({ requestingAppId: '  abc  ' }), 'invalid_app_id'],
+    ['an over-long app id', authRequest({ requestingAppId: 'a'.repeat(100) }), 'invalid_app_id'],
+    ['an over-long deviceName', authRequest({ deviceName: 'd'.repeat(201) }), 'validation_failed'],
+    ['an over-long languageCode', authRequest({ languageCode: 'english' }), 'validation_failed'],
+    ['over-large clientData', authRequest({ clientData: { big: 'x'.repeat(20_000) } }), 'invalid_client_data'],
+    ['an unknown level', authRequest({ requestedPermissions: [{ streamId: 'diary', level: 'admin' }] }), 'validation_failed'],
+    ['a permission with two subjects', authRequest({ requestedPermissions: [{ streamId: 'diary', tag: 't', level: 'read' }] }), 'invalid_permissions'],
+    ['a stream permission without level', authRequest({ requestedPermissions: [{ streamId: 'diary' }] }), 'invalid_permissions'],
+    ['no permissions', authRequest({ requestedPermissions: [] }), 'validation_failed'],
+    ['an untrusted authUrl', authRequest({ authUrl: 'https://evil.example/auth' }), 'untrusted_auth_url'],
+    ['a javascript: returnURL', authRequest({ returnURL: 'javascript:alert(1)//' }), 'invalid_return_url'],
+    ['an ftp returnURL', authRequest({ returnURL: 'ftp://files.example/' }), 'invalid_return_url'],
+    ['a relative returnURL', authRequest({ returnURL: '/relative?' }), 'invalid_return_url'],
+    ['a returnURL with credentials', authRequest({ returnURL: 'https://user:pw@app.example/?' }), 'invalid_return_url'],
+    ['a returnURL outside the app\'s allowed origins', authRequest({ requestingAppId: 'locked-app-id', returnURL: 'https://other.example/?' }), 'return_url_not_allowed'],
+    ['serviceInfo without a name', authRequest({ serviceInfo: { access: 'x' } }), 'validation_failed'],
+  ];
+  for (const [what, body, code] of bad) {
+    it(`answers 400 ${code} for ${what}`, async () => {
+      const { status, body: answer } = await postJson(`${base}/access`, body);
+      expect(status).toBe(400);
+      expect(answer).toMatchObject({ id: code, error: { id: code } });
+      expect(String(answer.message).length).toBeGreaterThan(10);
+    });
+  }
+
+  it('accepts a trusted authUrl and allowed return origins; false and null returnURL mean none', async () => {
+    const trusted = await postJson(`${base}/access`, authRequest({ authUrl: 'https://auth.trusted.example/page', returnURL: false }));
+    expect(trusted.status).toBe(201);
+    expect(String(trusted.body.url)).toMatch(/^https:\/\/auth\.trusted\.example\/page\?lang=en&key=/);
+    expect(trusted.body.returnURL).toBeNull();
+    const locked = await postJson(`${base}/access`, authRequest({ requestingAppId: 'locked-app-id', returnURL: 'https://locked.example/cb?' }));
+    expect(locked.status).toBe(201);
+  });
+
+  it('accept: 200 ACCEPTED with username, token, apiEndpoint; the token works at access-info and introspection until revoked', async () => {
+    const user = new FormClient(base);
+    await user.register('acceptor');
+    const created = await postJson(`${base}/access`, authRequest({ requestedPermissions: [{ streamId: '*', level: 'manage' }, { tag: 'health', level: 'read' }, { feature: 'selfRevoke', setting: 'forbidden' }] }));
+    const page = await user.get(`/access/auth?key=${String(created.body.key)}`);
+    expect(page.text).toContain('manage all data');
+    expect(page.text).toContain('read data tagged &quot;health&quot;');
+    expect((await user.post('/access/auth/decide', { key: String(created.body.key), decision: 'accept' })).status).toBe(200);
+    const polled = await getJson(String(created.body.poll));
+    expect(polled.status).toBe(200);
+    expect(polled.body).toMatchObject({ status: 'ACCEPTED', code: 200, username: 'acceptor' });
+    const token = String(polled.body.token);
+    expect(polled.body.apiEndpoint).toBe(`${base.replace('://', `://${token}@`)}/acceptor/`);
+
+    for (const authorization of [token, `Bearer ${token}`]) {
+      const info = await getJson(`${base}/acceptor/access-info`, { authorization });
+      expect(info.status).toBe(200);
+      expect(info.body).toMatchObject({ type: 'app', name: 'test-app-id', user: { username: 'acceptor' }, expires: null });
+      expect((info.body.meta as Record<string, unknown>).serverTime).toBeTypeOf('number');
+    }
+    expect((await getJson(`${base}/someone-else/access-info`, { authorization: token })).status).toBe(401);
+    const wrong = await getJson(`${base}/acceptor/access-info`, { authorization: 'x'.repeat(43) });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body).toMatchObject({ error: { id: 'invalid-access-token' } });
+
+    const introspect = async (value: string) => (await fetch(`${base}/access/introspect`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: value }) })).json() as Promise<Record<string, unknown>>;
+    expect(await introspect(token)).toMatchObject({ active: true, client_id: 'test-app-id', username: 'acceptor', token_type: 'Bearer', scope: 'manage:* tag:read:health feature:selfRevoke:forbidden' });
+    expect(await introspect('nope')).toEqual({ active: false });
+
+    const list = await user.get('/api/v1/accesses');
+    const accesses = (JSON.parse(list.text) as { accesses: { id: string }[] }).accesses;
+    expect(accesses).toHaveLength(1);
+    const revoke = await fetch(`${base}/api/v1/accesses/${accesses[0]!.id}`, { method: 'DELETE', headers: { cookie: [...user.cookies].map(([k, v]) => `${k}=${v}`).join('; ') } });
+    expect(revoke.status).toBe(204);
+    expect((await getJson(`${base}/acceptor/access-info`, { authorization: token })).status).toBe(401);
+    expect(await introspect(token)).toEqual({ active: false });
+  });
+
+  it('refuse: 403 REFUSED; a refused key cannot be accepted later', async () => {
+    const user = new FormClient(base);
+    await user.register('refuser');
+    const created = await postJson(`${base}/access`, authRequest());
+    const key = String(created.body.key);
+    expect((await user.decide(key, 'refuse')).status).toBe(200);
+    const polled = await getJson(String(created.body.poll));
+    expect(polled.status).toBe(403);
+    expect(polled.body).toEqual({ status: 'REFUSED', reasonID: 'REFUSED_BY_USER', message: expect.any(String), code: 403 });
+    // The consent page is gone, and a replayed accept (form still open in another tab) is turned down.
+    expect((await user.get(`/access/auth?key=${key}`)).status).toBe(409);
+    const replay = await user.post('/access/auth/decide', { key, decision: 'accept' });
+    expect(replay.status).toBe(409);
+    expect((await getJson(String(created.body.poll))).body.status).toBe('REFUSED');
+    expect(JSON.parse((await user.get('/api/v1/accesses')).text).accesses).toHaveLength(0);
+  });
+
+  it('ERROR: beyond the per-user limit the request ends in 403 ERROR', async () => {
+    const user = new FormClient(base);
+    await user.register('collector');
+    for (let i = 0; i < 3; i++) {
+      const created = await postJson(`${base}/access`, authRequest({ requestingAppId: `collector-app-${i}` }));
+      await user.decide(String(created.body.key), 'accept');
+    }
+    const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'collector-app-3' }));
+    await user.decide(String(created.body.key), 'accept');
+    const polled = await getJson(String(created.body.poll));
+    expect(polled.status).toBe(403);
+    expect(polled.body).toMatchObject({ status: 'ERROR', id: 'too_many_accesses', code: 403 });
+    expect(typeof polled.body.message).toBe('string');
+    expect(typeof polled.body.detail).toBe('string');
+  });
+
+  it('matching access: accepted at once without the screen (order-insensitive); mismatching: consent, then updated in place', async () => {
+    const user = new FormClient(base);
+    await user.register('repeater');
+    const perms = [{ streamId: 'diary', level: 'read' }, { streamId: 'notes', level: 'contribute' }];
+    const first = await postJson(`${base}/access`, authRequest({ requestingAppId: 'repeat-app', requestedPermissions: perms }));
+    await user.decide(String(first.body.key), 'accept');
+    const firstToken = String((await getJson(String(first.body.poll))).body.token);
+
+    const second = await postJson(`${base}/access`, authRequest({ requestingAppId: 'repeat-app', requestedPermissions: [...perms].reverse() }));
+    const page = await user.get(`/access/auth?key=${String(second.body.key)}`);
+    expect(page.text).not.toContain('/access/auth/decide'); // no consent screen
+    expect(page.text).toContain('data-outcome="ACCEPTED"');
+    const secondToken = String((await getJson(String(second.body.poll))).body.token);
+    expect(secondToken).not.toBe(firstToken);
+    for (const token of [firstToken, secondToken]) expect((await getJson(`${base}/repeater/access-info`, { authorization: token })).status).toBe(200);
+
+    const third = await postJson(`${base}/access`, authRequest({ requestingAppId: 'repeat-app', requestedPermissions: [{ streamId: 'diary', level: 'manage' }] }));
+    const consent = await user.get(`/access/auth?key=${String(third.body.key)}`);
+    expect(consent.text).toContain('already has access with other permissions');
+    await user.post('/access/auth/decide', { key: String(third.body.key), decision: 'accept' });
+    const accesses = JSON.parse((await user.get('/api/v1/accesses')).text).accesses as { permissions: unknown[] }[];
+    expect(accesses).toHaveLength(1); // updated, not duplicated
+    expect(accesses[0]!.permissions).toEqual([{ streamId: 'diary', level: 'manage', name: 'diary' }]);
+  });
+
+  it('redirects to the returnURL with every prYv parameter URL-encoded, and in OAuth mode with state/code/poll', async () => {
+    const user = new FormClient(base);
+    await user.register('redirected');
+    const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'redirect-app', returnURL: 'https://app.example/cb?keep=1&' }));
+    const done = await user.decide(String(created.body.key), 'accept');
+    expect(done.status).toBe(303);
+    const location = done.location!;
+    expect(location.startsWith('https://app.example/cb?keep=1&prYvkey=')).toBe(true);
+    const params = pryvParams(location);
+    const polled = (await getJson(String(created.body.poll))).body;
+    expect(params).toMatchObject({ keep: '1', prYvkey: created.body.key, prYvstatus: 'ACCEPTED', prYvusername: 'redirected', prYvtoken: polled.token, prYvapiEndpoint: polled.apiEndpoint, prYvpoll: created.body.poll, prYvlang: 'en' });
+    expect(location).toContain(`prYvapiEndpoint=${encodeURIComponent(String(polled.apiEndpoint))}`);
+    expect(location).not.toContain('prYvapiEndpoint=http://');
+
+    const oauth = await postJson(`${base}/access`, authRequest({ requestingAppId: 'redirect-app-2', returnURL: 'https://app.example/oauth', oauthState: 'st&te=1 ?#' }));
+    const oauthDone = await user.decide(String(oauth.body.key), 'refuse');
+    const url = new URL(oauthDone.location!);
+    expect(url.origin + url.pathname).toBe('https://app.example/oauth');
+    expect(Object.fromEntries(url.searchParams)).toEqual({ error: 'access_denied', state: 'st&te=1 ?#', poll: oauth.body.poll });
+
+    const oauthOk = await postJson(`${base}/access`, authRequest({ requestingAppId: 'redirect-app-3', returnURL: 'https://app.example/oauth#frag', oauthState: 'xyz' }));
+    const okUrl = new URL((await user.decide(String(oauthOk.body.key), 'accept')).location!);
+    expect(Object.fromEntries(okUrl.searchParams)).toEqual({ state: 'xyz', code: oauthOk.body.key, poll: oauthOk.body.poll });
+    expect(okUrl.hash).toBe('#frag');
+  });
+
+  it('long-poll: ?wait= and Prefer: wait= answer the instant the user decides', async () => {
+    const user = new FormClient(base);
+    await user.register('waiter');
+    for (const style of ['query', 'header'] as const) {
+      const created = await postJson(`${base}/access`, authRequest({ requestingAppId: `wait-app-${style}` }));
+      const started = performance.now();
+      const poll = String(created.body.poll);
+      const waiting = (style === 'query' ? fetch(`${poll}?wait=30`) : fetch(poll, { headers: { prefer: 'wait=30' } })).then(async (r) => ({ at: performance.now(), status: r.status, body: (await r.json()) as Record<string, unknown> }));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const decidedAt = performance.now();
+      await user.decide(String(created.body.key), 'accept');
+      const { at, status, body } = await waiting;
+      expect(status).toBe(200);
+      expect(body.status).toBe('ACCEPTED');
+      expect(at - started).toBeGreaterThanOrEqual(250);
+      expect(at - decidedAt).toBeLessThan(2_000);
+    }
+  });
+
+  it('the consent form is refused without the CSRF token and without a session', async () => {
+    const user = new FormClient(base);
+    await user.register('csrf-user');
+    const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'csrf-app-id' }));
+    const key = String(created.body.key);
+    await user.get(`/access/auth?key=${key}`);
+    expect((await user.post('/access/auth/decide', { key, decision: 'accept', _csrf: 'forged-token-forged-token-forged-token-abc' })).status).toBe(403);
+    const stranger = new FormClient(base);
+    await stranger.get('/account/signin');
+    expect((await stranger.post('/access/auth/decide', { key, decision: 'accept' })).status).toBe(401);
+    expect((await getJson(String(created.body.poll))).status).toBe(201);
+  });
+});
+
+describe('access door with a controlled clock', () => {
+  const clock = new ManualClock(Date.now());
+  let t: TestApp;
+  let base: string;
+  beforeAll(async () => {
+    t = await createTestApp({ ...FAST, PAIRGATE_ACCESS_TTL_SECONDS: '600', PAIRGATE_ACCESS_DECIDED_TTL_SECONDS: '120' }, { clock });
+    base = await t.listen();
+  });
+  afterAll(() => t.close());
+
+  it('an expired key is 404 and cannot be accepted later', async () => {
+    const user = new FormClient(base);
+    await user.register('late-user');
+    const created = await postJson(`${base}/access`, authRequest());
+    const key = String(created.body.key);
+    await user.get(`/access/auth?key=${key}`); // the consent screen is open...
+    clock.advance(601_000); // ...while the request expires
+    expect((await user.post('/access/auth/decide', { key, decision: 'accept' })).status).toBe(404);
+    expect((await getJson(String(created.body.poll))).status).toBe(404);
+    expect(JSON.parse((await user.get('/api/v1/accesses')).text).accesses).toHaveLength(0);
+  });
+
+  it('a decided request stays readable for a while after its first read, then is gone', async () => {
+    const user = new FormClient(base);
+    await user.register('reader-user');
+    const created = await postJson(`${base}/access`, authRequest());
+    await user.decide(String(created.body.key), 'accept');
+    clock.advance(300_000); // unread decisions wait for their reader
+    expect((await getJson(String(created.body.poll))).status).toBe(200);
+    clock.advance(100_000);
+    expect((await getJson(String(created.body.poll))).status).toBe(200);
+    clock.advance(21_000);
+    expect((await getJson(String(created.body.poll))).status).toBe(404);
+  });
+
+  it('an access with expireAfter stops working when it expires', async () => {
+    const user = new FormClient(base);
+    await user.register('expiring-user');
+    const created = await postJson(`${base}/access`, authRequest({ expireAfter: 60 }));
+    await user.decide(String(created.body.key), 'accept');
+    const token = String((await getJson(String(created.body.poll))).body.token);
+    const info = await getJson(`${base}/expiring-user/access-info`, { authorization: token });
+    expect(info.status).toBe(200);
+    expect(info.body.expires).toBeCloseTo(clock.now() / 1000 + 60, 0);
+    clock.advance(61_000);
+    expect((await getJson(`${base}/expiring-user/access-info`, { authorization: token })).status).toBe(401);
+  });
+});
