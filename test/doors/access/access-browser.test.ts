@@ -1,0 +1,233 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { missingProgram } from '../../helpers/system.js';
+import { authRequest, getJson, postJson } from './form-client.js';
+
+const skip = missingProgram('chromium', 'the access door browser tests');
+
+describe.skipIf(skip)('access door pages in Chromium', () => {
+  let t: TestApp;
+  let base: string;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let smtp: SMTPServer;
+  let appServer: Server;
+  let appBase: string;
+  const mails: string[] = [];
+  const appHits: string[] = [];
+  const consoleProblems: string[] = [];
+  const password = 'browser password 1';
+
+  const watch = (target: Page): Page => {
+    target.on('console', (message) => {
+      const text = message.text();
+      // Error statuses are part of the flows (401 wrong password, 404 used link, no favicon); CSP
+      // violations and script errors are not.
+      const expectedStatus = text.startsWith('Failed to load resource');
+      if (/Content Security Policy|Refused to/i.test(text) || (message.type() === 'error' && !expectedStatus)) consoleProblems.push(`${target.url()}: ${text}`);
+    });
+    target.on('pageerror', (error) => consoleProblems.push(`${target.url()}: ${error.message}`));
+    target.setDefaultTimeout(10_000);
+    return target;
+  };
+
+  beforeAll(async () => {
+    smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onData(stream, _session, callback) {
+        let text = '';
+        stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        stream.on('end', () => {
+          mails.push(text);
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    const smtpPort = (smtp.server.address() as AddressInfo).port;
+    // The third-party app's own site: where returnURL leads.
+    appServer = createServer((request, response) => {
+      appHits.push(request.url ?? '');
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>app</title><p>back in the app</p>');
+    });
+    await new Promise<void>((resolve) => appServer.listen(0, '127.0.0.1', resolve));
+    appBase = `http://127.0.0.1:${(appServer.address() as AddressInfo).port}`;
+    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10', PAIRGATE_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, PAIRGATE_MAIL_FROM: 'pairgate <noreply@pairgate.test>' });
+    base = await t.listen();
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    context = await browser.newContext();
+    page = watch(await context.newPage());
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => (appServer ? appServer.close(() => resolve()) : resolve()));
+  });
+
+  const startRequest = async (overrides: Record<string, unknown> = {}) => (await postJson(`${base}/access`, authRequest(overrides))).body;
+
+  it('registers with a labelled, keyboard-usable form', async () => {
+    await page.goto(`${base}/account/register`);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('email'); // focus starts in the form
+    await page.getByLabel('E-mail').fill('browser@example.test');
+    await page.getByLabel('Username').fill('browser-user');
+    await page.getByLabel('Password').fill(password);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${base}/account/accesses`);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('App accesses');
+    expect(await page.textContent('body')).toContain('No app has access to your account.');
+  });
+
+  it('consent accept: the screen lists the permissions, Accept (by keyboard) grants and the app learns it by polling', async () => {
+    const request = await startRequest({ requestingAppId: 'browser-app-1', requestedPermissions: [{ streamId: 'diary', level: 'read', defaultName: 'My diary' }, { streamId: '*', level: 'contribute' }] });
+    await page.goto(String(request.url));
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Allow access?');
+    const items = await page.locator('ul.permissions li').allTextContents();
+    expect(items).toEqual(['read My diary', 'contribute to all data']);
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Accept');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#outcome[data-outcome="ACCEPTED"]');
+    expect(await page.textContent('#outcome')).toContain('Access granted to browser-app-1');
+    const polled = await getJson(String(request.poll));
+    expect(polled.body).toMatchObject({ status: 'ACCEPTED', username: 'browser-user' });
+  });
+
+  it('consent refuse: the app learns REFUSED', async () => {
+    const request = await startRequest({ requestingAppId: 'browser-app-2' });
+    await page.goto(String(request.url));
+    await page.getByRole('button', { name: 'Refuse' }).click();
+    await page.waitForSelector('#outcome[data-outcome="REFUSED"]');
+    expect((await getJson(String(request.poll))).body).toMatchObject({ status: 'REFUSED', code: 403 });
+  });
+
+  it('a matching access skips the consent screen', async () => {
+    const request = await startRequest({ requestingAppId: 'browser-app-1', requestedPermissions: [{ streamId: '*', level: 'contribute' }, { streamId: 'diary', level: 'read' }] });
+    await page.goto(String(request.url));
+    await page.waitForSelector('#outcome[data-outcome="ACCEPTED"]');
+    expect(await page.locator('form[action="/access/auth/decide"]').count()).toBe(0);
+    expect((await getJson(String(request.poll))).body.status).toBe('ACCEPTED');
+  });
+
+  it('redirects to the returnURL with URL-encoded prYv parameters', async () => {
+    const request = await startRequest({ requestingAppId: 'browser-app-3', returnURL: `${appBase}/cb?from=pair%20gate&` });
+    await page.goto(String(request.url));
+    await page.getByRole('button', { name: 'Accept' }).click();
+    await page.waitForURL((url) => url.href.startsWith(`${appBase}/cb`));
+    const landed = new URL(page.url());
+    const polled = (await getJson(String(request.poll))).body;
+    expect(Object.fromEntries(landed.searchParams)).toMatchObject({ from: 'pair gate', prYvkey: request.key, prYvstatus: 'ACCEPTED', prYvusername: 'browser-user', prYvtoken: polled.token, prYvapiEndpoint: polled.apiEndpoint, prYvpoll: request.poll });
+    expect(appHits.filter((hit) => hit.startsWith('/cb')).at(-1)).toContain(`prYvapiEndpoint=${encodeURIComponent(String(polled.apiEndpoint))}`);
+  });
+
+  it('signs in on the auth page (fresh browser), and a matching access with returnURL goes straight back to the app', async () => {
+    const fresh = await browser.newContext({ locale: 'fr-FR' });
+    const other = watch(await fresh.newPage());
+    const request = await startRequest({ requestingAppId: 'browser-app-3', returnURL: `${appBase}/again?`, languageCode: 'fr' });
+    await other.goto(String(request.url));
+    expect(await other.getAttribute('html', 'lang')).toBe('fr');
+    expect(await other.getByRole('heading', { level: 1 }).textContent()).toBe('Connexion');
+    await other.getByLabel("Nom d'utilisateur ou e-mail").fill('browser-user');
+    await other.getByLabel('Mot de passe').fill('not the password');
+    await other.getByRole('button', { name: 'Se connecter' }).click();
+    await other.waitForSelector('#form-error');
+    expect(await other.textContent('#form-error')).toBe("Nom d'utilisateur ou mot de passe incorrect.");
+    await other.getByLabel('Mot de passe').fill(password);
+    await other.getByRole('button', { name: 'Se connecter' }).click();
+    await other.waitForURL((url) => url.href.startsWith(`${appBase}/again`));
+    expect(new URL(other.url()).searchParams.get('prYvstatus')).toBe('ACCEPTED');
+    await fresh.close();
+  });
+
+  it('resets a password through a real SMTP receiver', async () => {
+    const fresh = await browser.newContext();
+    const other = watch(await fresh.newPage());
+    await other.goto(`${base}/account/reset`);
+    await other.getByLabel('Username or e-mail').fill('browser@example.test');
+    await other.getByRole('button', { name: 'Send the link' }).click();
+    await other.waitForSelector('p[role="status"]');
+    const deadline = Date.now() + 10_000;
+    while (mails.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(mails).toHaveLength(1);
+    const mail = mails[0]!.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+    expect(mail).toMatch(/^To: browser@example\.test/m);
+    const link = /(http:\/\/\S+\/account\/reset\/confirm\?token=[A-Za-z0-9_-]+&lang=en)/.exec(mail)?.[1];
+    expect(link).toBeDefined();
+    await other.goto(link!);
+    await other.getByLabel('New password').fill('a brand new password');
+    await other.getByRole('button', { name: 'Change the password' }).click();
+    await other.waitForSelector('text=Your password has been changed');
+    await other.goto(link!);
+    expect(await other.textContent('p[role="alert"]')).toContain('already used or expired');
+    await other.goto(`${base}/account/signin`);
+    await other.getByLabel('Username or e-mail').fill('browser-user');
+    await other.getByLabel('Password').fill('a brand new password');
+    await other.getByRole('button', { name: 'Sign in' }).click();
+    await other.waitForURL(`${base}/account/accesses`);
+    expect(await other.locator('ul.accesses > li').count()).toBe(2);
+    await fresh.close();
+  });
+
+  it('renders an XSS attempt in the app description inert, keeping harmless markdown', async () => {
+    const fresh = await browser.newContext();
+    const other = watch(await fresh.newPage());
+    await other.goto(`${base}/account/signin`);
+    await other.getByLabel('Username or e-mail').fill('browser-user');
+    await other.getByLabel('Password').fill('a brand new password');
+    await other.getByRole('button', { name: 'Sign in' }).click();
+    await other.waitForURL(`${base}/account/accesses`);
+    const attack = [
+      '**Bold claim** and a [good link](https://example.org/about).',
+      '<script>window.__xss = 1</script>',
+      '<img src=x onerror="window.__xss = 2">',
+      '[click me](javascript:window.__xss=3)',
+      '![pic](javascript:window.__xss=4)',
+      '"><svg onload="window.__xss=5">',
+    ].join('\n\n');
+    const request = await startRequest({ requestingAppId: 'xss-app-id', clientData: { 'app-web-auth:description': { type: 'note/txt', content: attack } } });
+    await other.goto(String(request.url));
+    const description = other.locator('section.description');
+    expect(await description.locator('strong').textContent()).toBe('Bold claim');
+    expect(await description.locator('a').count()).toBe(1);
+    expect(await description.locator('a').getAttribute('href')).toBe('https://example.org/about');
+    expect(await description.locator('a').getAttribute('rel')).toContain('noopener');
+    expect(await description.locator('script, img, svg, [onerror], [onload]').count()).toBe(0);
+    expect(await description.textContent()).toContain('<script>window.__xss = 1</script>'); // shown as text
+    await other.getByRole('button', { name: 'Refuse' }).click();
+    await other.waitForSelector('#outcome');
+    expect(await other.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    await fresh.close();
+  });
+
+  it('revokes an access from the accesses page', async () => {
+    // The password reset ended every session of the account: sign in again.
+    await page.goto(`${base}/account/accesses`);
+    await page.waitForURL(/\/account\/signin/);
+    await page.getByLabel('Username or e-mail').fill('browser-user');
+    await page.getByLabel('Password').fill('a brand new password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${base}/account/accesses`);
+    const before = await page.locator('ul.accesses > li').count();
+    await page.locator('ul.accesses > li').first().getByRole('button', { name: 'Revoke' }).click();
+    await page.waitForSelector('text=The access was revoked.');
+    expect(await page.locator('ul.accesses > li').count()).toBe(before - 1);
+  });
+
+  it('pages cannot be framed and logged no CSP violation or script error', async () => {
+    const response = await page.goto(`${base}/account/accesses`);
+    expect(response?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(response?.headers()['content-security-policy']).not.toContain('unsafe-inline');
+    expect(consoleProblems).toEqual([]);
+  });
+});
