@@ -86,7 +86,7 @@ export function installCreateAccessRoute(app: FastifyInstance, env: AccessEnv): 
   };
   for (const path of ['/access', '/access/']) {
     api.post(path, options, async (request, reply) => {
-    if ((await env.ctx.engine.countLive(ACCESS_KIND)) >= env.ctx.config.PAIRGATE_MAX_LIVE_CODES * 10) {
+    if ((await env.ctx.engine.countLive(ACCESS_KIND)) >= env.cfg.PAIRGATE_ACCESS_MAX_PENDING) {
       throw new RateLimitedError(30, 'Too many auth requests are waiting. Try again shortly.');
     }
     const key = randomId();
