@@ -1,40 +1,26 @@
 // Benchmark of the access door: POST /access and polling throughput (against GET /healthz measured
-// in the same run as the baseline), and the approval-to-poll latency of the wait extension versus
-// plain 1000 ms polling. Runs the built server in this process on a temporary data folder.
+// in the same run as the baseline: a bare Fastify server), and the approval-to-poll latency of the wait extension versus
+// plain 1000 ms polling. pairgate runs as `pairgate serve` in a child process (bench/lib/servers.js).
 //
-//   npm run build && node bench/access.js [--seconds 3] [--samples 20]
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import autocannon from 'autocannon';
-import { allDoors } from '../dist/doors/index.js';
-import { startServer } from '../dist/server/start.js';
+//   npm run build && node bench/access.js [--duration S] [--connections N] [--samples N]
+import { parseArgs } from 'node:util';
+import { load, percentile, row } from './lib/measure.js';
+import { startBaseline, startPairgate } from './lib/servers.js';
 
-const arg = (name, fallback) => {
-  const at = process.argv.indexOf(`--${name}`);
-  return at > 0 ? Number(process.argv[at + 1]) : fallback;
-};
-const seconds = arg('seconds', 3);
-const samples = Math.min(arg('samples', 20), 200);
-
-const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-bench-'));
-const server = await startServer({
-  env: {
-    PAIRGATE_DATA_DIR: dataDir,
-    PAIRGATE_PORT: '0',
-    PAIRGATE_LOG_LEVEL: 'warn',
-    PAIRGATE_RATE_LIMIT_MAX: '100000000',
-    PAIRGATE_ACCESS_CREATE_PER_MINUTE: '100000000',
-    PAIRGATE_ACCESS_MAX_PENDING: '10000000',
-    PAIRGATE_SCRYPT_COST: '12',
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '50' },
+    samples: { type: 'string', default: '20' },
   },
-}, allDoors);
-const base = server.url;
-const body = JSON.stringify({ requestingAppId: 'bench-app-id', requestedPermissions: [{ streamId: 'diary', level: 'read' }] });
-
-const run = (options) => new Promise((resolve, reject) => {
-  autocannon({ connections: 20, duration: seconds, ...options }, (error, result) => (error ? reject(error) : resolve(result)));
 });
+const duration = Number(args.duration);
+const connections = Number(args.connections);
+const samples = Math.min(Number(args.samples), 200);
+
+const pairgate = await startPairgate({ PAIRGATE_ACCESS_CREATE_PER_MINUTE: '100000000', PAIRGATE_ACCESS_MAX_PENDING: '10000000', PAIRGATE_SCRYPT_COST: '12' });
+const bare = await startBaseline();
+const base = pairgate.url;
 
 // A signed-in browser stand-in: cookies and the CSRF token of the last page.
 const cookies = new Map();
@@ -94,25 +80,28 @@ async function latency(style, index) {
   return Math.max(0, learnedAt - approvedAt);
 }
 
-const stats = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const pick = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  return { mean: values.reduce((a, b) => a + b, 0) / values.length, p50: pick(0.5), p95: pick(0.95) };
-};
+const stats = (values) => ({ mean: values.reduce((a, b) => a + b, 0) / values.length, p50: percentile(values, 50), p95: percentile(values, 95) });
 
 try {
-  const baseline = await run({ url: `${base}/healthz` });
-  const create = await run({ url: `${base}/access`, method: 'POST', headers: { 'content-type': 'application/json' }, body });
-  const pending = await createRequest('bench-poll-app');
-  const poll = await run({ url: pending.poll });
+  const body = { requestingAppId: 'bench-app-id', requestedPermissions: [{ streamId: 'diary', level: 'read' }] };
+  console.log(`access door (${duration} s each, ${connections} connections; server in a child process)`);
+  const barePost = await load({ url: `${bare.url}/x`, method: 'POST', body, duration, connections });
+  const bareGet = await load({ url: `${bare.url}/x`, duration, connections });
+  console.log(row('bare fastify POST (baseline)', barePost));
+  console.log(row('bare fastify GET (baseline)', bareGet));
+  console.log(row('POST /access (auth request)', await load({ url: `${base}/access`, method: 'POST', body, duration, connections }), barePost));
+  const keys = await Promise.all(Array.from({ length: 200 }, (_, i) => createRequest(`bench-poll-app-${i}`).then((r) => r.key)));
+  let next = 0;
+  const poll = await load({ url: base, duration, connections, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/access/${keys[next++ % keys.length]}` }) }] });
+  // Pending polls answer 201, which autocannon counts as 2xx.
+  console.log(row('GET /access/:key (poll, pending)', poll, bareGet));
 
   await page('/account/register');
   const registered = await page('/account/register', { username: 'bench-user', email: 'bench@example.test', password: 'bench password 1' });
   if (registered !== 303) throw new Error(`could not register the bench user (${registered})`);
-
   const waitLatencies = [];
   const plainLatencies = [];
-  // Samples run a few at a time so the 1000 ms poller's sleep does not dominate the run time.
+  // Samples run five at a time so the 1000 ms poller's sleep does not dominate the run time.
   for (let i = 0; i < samples; i += 5) {
     const batch = Array.from({ length: Math.min(5, samples - i) }, (_, j) => i + j);
     const results = await Promise.all(batch.flatMap((index) => [latency('wait', index), latency('plain', index)]));
@@ -120,16 +109,11 @@ try {
   }
   const wait = stats(waitLatencies);
   const plain = stats(plainLatencies);
-  const rps = (result) => result.requests.average;
-  const line = (name, value, unit, extra = '') => console.log(`${name.padEnd(44)} ${value.toFixed(1).padStart(10)} ${unit}${extra}`);
-  console.log(`access door benchmark (${seconds} s per load run, 20 connections, ${samples} latency samples, SQLite)`);
-  line('GET /healthz (baseline)', rps(baseline), 'req/s');
-  line('POST /access', rps(create), 'req/s', `  ratio to baseline ${(rps(create) / rps(baseline)).toFixed(2)}, p99 ${create.latency.p99} ms, non-2xx ${create.non2xx}`);
-  line('GET /access/:key (pending, 201)', rps(poll), 'req/s', `  ratio to baseline ${(rps(poll) / rps(baseline)).toFixed(2)}, p99 ${poll.latency.p99} ms`);
-  line('approval -> poll, ?wait= long-poll (mean)', wait.mean, 'ms', `  p50 ${wait.p50.toFixed(1)}, p95 ${wait.p95.toFixed(1)}`);
-  line('approval -> poll, 1000 ms polling (mean)', plain.mean, 'ms', `  p50 ${plain.p50.toFixed(1)}, p95 ${plain.p95.toFixed(1)}`);
-  console.log(`long-poll learns of an approval ${(plain.mean / Math.max(wait.mean, 0.1)).toFixed(0)}x sooner than 1000 ms polling`);
+  console.log(`\napproval -> the app learns it (${samples} approvals each, approved at a random point of the cycle)`);
+  console.log(`  ?wait= long-poll        mean ${wait.mean.toFixed(1).padStart(7)} ms  p50 ${wait.p50.toFixed(1).padStart(7)} ms  p95 ${wait.p95.toFixed(1).padStart(7)} ms`);
+  console.log(`  1000 ms polling         mean ${plain.mean.toFixed(1).padStart(7)} ms  p50 ${plain.p50.toFixed(1).padStart(7)} ms  p95 ${plain.p95.toFixed(1).padStart(7)} ms`);
+  console.log(`  long-poll learns ${(plain.mean / Math.max(wait.mean, 0.1)).toFixed(0)}x sooner on average`);
 } finally {
-  await server.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await pairgate.stop();
+  await bare.stop();
 }
