@@ -223,6 +223,21 @@ describe('access door API over real sockets', () => {
     expect(okUrl.hash).toBe('#frag');
   });
 
+  it('the auth page finds the request from authUrl\'s poll parameter, and sign-out ends the session', async () => {
+    const user = new FormClient(base);
+    await user.register('poll-param-user');
+    const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'poll-param-app' }));
+    const page = await user.get(String(created.body.authUrl).replace(base, ''));
+    expect(page.status).toBe(200);
+    expect(page.text).toContain(`name="key" value="${String(created.body.key)}"`);
+    // A poll URL of another server is not followed.
+    expect((await user.get(`/access/auth?poll=${encodeURIComponent(`https://evil.example/access/${String(created.body.key)}`)}`)).status).toBe(404);
+    expect((await user.post('/account/signout', {})).location).toBe('/account/signin');
+    expect((await user.get('/api/v1/accesses')).status).toBe(401);
+    const signIn = await user.get(`/access/auth?key=${String(created.body.key)}`);
+    expect(signIn.text).toContain('action="/access/auth/signin"');
+  });
+
   it('long-poll: ?wait= and Prefer: wait= answer the instant the user decides', async () => {
     const user = new FormClient(base);
     await user.register('waiter');
@@ -253,6 +268,24 @@ describe('access door API over real sockets', () => {
     await stranger.get('/account/signin');
     expect((await stranger.post('/access/auth/decide', { key, decision: 'accept' })).status).toBe(401);
     expect((await getJson(String(created.body.poll))).status).toBe(201);
+  });
+});
+
+describe('access door with an API URL template', () => {
+  it('puts the token in the user part of the configured API URL', async () => {
+    const t = await createTestApp({ ...FAST, PAIRGATE_ACCESS_API_TEMPLATE: 'https://{username}.api.example/' });
+    const base = await t.listen();
+    try {
+      expect((await getJson(`${base}/service/info`)).body.api).toBe('https://{username}.api.example/');
+      const user = new FormClient(base);
+      await user.register('templated');
+      const created = await postJson(`${base}/access`, authRequest());
+      await user.decide(String(created.body.key), 'accept');
+      const polled = (await getJson(String(created.body.poll))).body;
+      expect(polled.apiEndpoint).toBe(`https://${String(polled.token)}@templated.api.example/`);
+    } finally {
+      await t.close();
+    }
   });
 });
 
