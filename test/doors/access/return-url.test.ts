@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../src/core/errors.js';
+import { checkPermissions, parsePermissions, samePermissions } from '../../../src/doors/access/permissions.js';
+import { appendReturnParams, checkReturnUrl, parseReturnOrigins } from '../../../src/doors/access/return-url.js';
+import { renderDescription } from '../../../src/doors/access/markdown.js';
+
+describe('return URLs', () => {
+  it('appends encoded parameters to the query, before a fragment, or into a trailing #', () => {
+    const params = { prYvkey: 'k', prYvapiEndpoint: 'https://tok@host/u/', prYvmessage: 'a b&c=d' };
+    expect(appendReturnParams('https://app.example/cb', params)).toBe('https://app.example/cb?prYvkey=k&prYvapiEndpoint=https%3A%2F%2Ftok%40host%2Fu%2F&prYvmessage=a%20b%26c%3Dd');
+    expect(appendReturnParams('https://app.example/cb?x=1', { a: '1' })).toBe('https://app.example/cb?x=1&a=1');
+    expect(appendReturnParams('https://app.example/cb?', { a: '1' })).toBe('https://app.example/cb?a=1');
+    expect(appendReturnParams('https://app.example/cb?x=1&', { a: '1' })).toBe('https://app.example/cb?x=1&a=1');
+    expect(appendReturnParams('https://app.example/cb#section', { a: '1' })).toBe('https://app.example/cb?a=1#section');
+    expect(appendReturnParams('https://app.example/#', { a: '1', b: null })).toBe('https://app.example/#a=1');
+  });
+
+  it('accepts only http(s) without credentials, and the configured origins of an app', () => {
+    const allowed = parseReturnOrigins('{"locked-app":["https://good.example:8443/any/path"]}');
+    expect(checkReturnUrl('https://good.example:8443/cb?', 'locked-app', allowed)).toBe('https://good.example:8443/cb?');
+    expect(() => checkReturnUrl('https://good.example/cb?', 'locked-app', allowed)).toThrow(/not an allowed origin/);
+    expect(checkReturnUrl('http://anything.example/', 'free-app', allowed)).toBe('http://anything.example/');
+    for (const bad of ['javascript:alert(1)', 'data:text/html,x', 'file:///etc/passwd', '//evil.example/', 'https://u:p@evil.example/']) {
+      expect(() => checkReturnUrl(bad, 'free-app', allowed)).toThrow();
+    }
+  });
+
+  it('refuses a bad origins configuration at start-up', () => {
+    for (const bad of ['not json', '["x"]', '{"app":"https://x"}', '{"app":["ftp://x"]}', '{"app":["nope"]}']) expect(() => parseReturnOrigins(bad)).toThrow(ConfigError);
+    expect(parseReturnOrigins('').size).toBe(0);
+  });
+});
+
+describe('permissions', () => {
+  it('match as sets: order, names and duplicates do not matter; levels and subjects do', () => {
+    const a = parsePermissions([{ streamId: 'a', level: 'read', defaultName: 'A' }, { tag: 't', level: 'manage' }]);
+    const b = parsePermissions([{ tag: 't', level: 'manage' }, { streamId: 'a', level: 'read', name: 'Other' }, { streamId: 'a', level: 'read' }]);
+    expect(samePermissions(a, b)).toBe(true);
+    expect(samePermissions(a, parsePermissions([{ streamId: 'a', level: 'contribute' }, { tag: 't', level: 'manage' }]))).toBe(false);
+    expect(samePermissions(a, parsePermissions([{ streamId: 'a', level: 'read' }]))).toBe(false);
+  });
+
+  it('checkPermissions drops duplicates and makes display names unique', () => {
+    const checked = checkPermissions(parsePermissions([
+      { streamId: 'a', level: 'read', defaultName: 'Notes' },
+      { streamId: 'b', level: 'read', defaultName: 'Notes' },
+      { streamId: 'a', level: 'read', defaultName: 'Notes' },
+      { feature: 'selfRevoke', setting: 'forbidden' },
+    ]));
+    expect(checked).toEqual([
+      { streamId: 'a', level: 'read', defaultName: 'Notes', name: 'Notes' },
+      { streamId: 'b', level: 'read', defaultName: 'Notes', name: 'Notes (2)' },
+      { feature: 'selfRevoke', setting: 'forbidden' },
+    ]);
+  });
+});
+
+describe('description markdown', () => {
+  it('keeps formatting and http(s) links, and renders HTML and other schemes as text', () => {
+    const html = renderDescription('**b** [ok](https://x.example) [no](javascript:alert(1)) <script>x()</script> ![i](data:image/png;base64,AAAA)');
+    expect(html).toContain('<strong>b</strong>');
+    expect(html).toContain('<a href="https://x.example" rel="noopener noreferrer nofollow" target="_blank">ok</a>');
+    expect(html).not.toMatch(/<script|href="javascript|src="data/);
+    expect(html).toContain('&lt;script&gt;');
+  });
+});
