@@ -86,7 +86,15 @@ export const accessDoor: Door = {
       installAccessInfoRoute(userApi, env);
     });
     installIntrospectionRoute(app, env);
-    installAuthPageRoutes(app, env);
+    await app.register(async (authPages) => {
+      // The auth pages are opened as popups by the apps' sites. The server-wide COOP same-origin would
+      // cut the popup from its opener, and a cut-off popup can neither see that it is one nor close
+      // itself when the user is done. Framing stays forbidden (CSP frame-ancestors 'none').
+      authPages.addHook('onRequest', async (_request, reply) => {
+        reply.header('cross-origin-opener-policy', 'unsafe-none');
+      });
+      installAuthPageRoutes(authPages, env);
+    });
     installAccessesPage(app, env);
   },
 };

@@ -64,7 +64,12 @@ export function installAccessesPage(app: FastifyInstance, env: AccessEnv): void 
   }, async (request, reply) => {
     const user = await currentUser(request);
     if (!user) return reply.redirect(signInUrl('/account/accesses'), 303);
-    pages.verifyCsrf(request);
+    try {
+      pages.verifyCsrf(request);
+    } catch {
+      const t = translator(pickLang(request));
+      return renderPage(pages, request, reply, 'account/message.njk', { title: t('error.title'), message: t('error.csrf_failed'), back: '/account/accesses' }, { status: 403, user });
+    }
     await env.accesses.revoke(user.id, request.params.id);
     return reply.redirect(`/account/accesses?revoked=1&lang=${pickLang(request)}`, 303);
   });

@@ -170,7 +170,14 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
       // Decided or expired between the page and the click: the engine's compare-and-set said no.
       if (isPairgateError(error) && error.status === 409) return message(request, reply, lang, 'error.decided', 409);
       if (isPairgateError(error) && (error.status === 404 || error.status === 410)) return message(request, reply, lang, 'error.unknownKey', 404);
-      throw error;
+      // Anything else (a store failure while granting): the app learns ERROR instead of waiting for
+      // a decision that will never come; the details go to the log only.
+      request.log.error({ err: error }, 'accepting an auth request failed');
+      const failed = await ctx.engine
+        .refuse(found.id, { status: 'ERROR', id: 'internal_error', message: 'The access could not be granted.', detail: 'Try again later.' } satisfies AccessResult)
+        .catch(() => undefined);
+      if (!failed) throw error;
+      return finish(request, reply, failed as AccessGrant, lang, user);
     }
   });
 }

@@ -24,6 +24,12 @@ describe('access door API over real sockets', () => {
   });
   afterAll(() => t.close());
 
+  it('documents its routes in the OpenAPI document', async () => {
+    const doc = await getJson(`${base}/docs/json`);
+    const paths = Object.keys(doc.body.paths as Record<string, unknown>);
+    for (const path of ['/access', '/access/', '/access/{key}', '/service/info', '/{username}/access-info', '/access/introspect', '/access/auth', '/account/signin', '/account/register', '/account/reset', '/account/accesses']) expect(paths).toContain(path);
+  });
+
   it('serves the service info at /service/info and /<username>/service/info', async () => {
     const info = await getJson(`${base}/service/info`);
     expect(info.status).toBe(200);
@@ -268,6 +274,30 @@ describe('access door API over real sockets', () => {
     await stranger.get('/account/signin');
     expect((await stranger.post('/access/auth/decide', { key, decision: 'accept' })).status).toBe(401);
     expect((await getJson(String(created.body.poll))).status).toBe(201);
+  });
+});
+
+describe('access door when granting fails', () => {
+  it('ends the request in ERROR (the app stops waiting) when the access cannot be stored', async () => {
+    const t = await createTestApp(FAST);
+    const base = await t.listen();
+    try {
+      const user = new FormClient(base);
+      await user.register('unlucky-user');
+      const created = await postJson(`${base}/access`, authRequest());
+      await user.get(`/access/auth?key=${String(created.body.key)}`);
+      // The store breaks between the consent screen and the click.
+      await t.app.pairgate.stores.db.schema.dropTable('app_access_tokens').execute();
+      const done = await user.post('/access/auth/decide', { key: String(created.body.key), decision: 'accept' });
+      expect(done.status).toBe(200);
+      expect(done.text).toContain('data-outcome="ERROR"');
+      const polled = await getJson(String(created.body.poll));
+      expect(polled.status).toBe(403);
+      expect(polled.body).toMatchObject({ status: 'ERROR', id: 'internal_error', code: 403 });
+      expect(JSON.stringify(polled.body)).not.toMatch(/app_access_tokens|SQLITE/i);
+    } finally {
+      await t.close();
+    }
   });
 });
 

@@ -224,6 +224,20 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
     expect(await page.locator('ul.accesses > li').count()).toBe(before - 1);
   });
 
+  it('the app\'s popup closes itself once the user decides (no returnURL), and the app learns it by polling', async () => {
+    const request = await startRequest({ requestingAppId: 'popup-app-id' });
+    await page.goto(`${appBase}/opener`);
+    const [popup] = await Promise.all([
+      page.waitForEvent('popup'),
+      page.evaluate(`window.open(${JSON.stringify(String(request.url))}, 'pryv-auth', 'width=420,height=640') && true`),
+    ]);
+    watch(popup);
+    await popup.getByRole('button', { name: 'Accept' }).click();
+    await popup.waitForEvent('close', { timeout: 10_000 });
+    expect(popup.isClosed()).toBe(true);
+    expect((await getJson(String(request.poll))).body.status).toBe('ACCEPTED');
+  });
+
   it('pages cannot be framed and logged no CSP violation or script error', async () => {
     const response = await page.goto(`${base}/account/accesses`);
     expect(response?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
