@@ -244,6 +244,18 @@ describe('access door API over real sockets', () => {
     expect(signIn.text).toContain('action="/access/auth/signin"');
   });
 
+  it('a new user registers from the auth page and comes back to the consent screen', async () => {
+    const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'newcomer-app' }));
+    const visitor = new FormClient(base);
+    const signIn = await visitor.get(`/access/auth?key=${String(created.body.key)}`);
+    const registerLink = /href="(\/account\/register\?[^"]+)"/.exec(signIn.text)![1]!.replace(/&amp;/g, '&');
+    await visitor.get(registerLink);
+    const registered = await visitor.post('/account/register', { username: 'newcomer', email: 'newcomer@example.test', password: 'newcomer password', next: new URL(registerLink, base).searchParams.get('next')! });
+    expect(registered.location).toBe(`/access/auth?key=${String(created.body.key)}&lang=en`);
+    const consent = await visitor.get(registered.location!);
+    expect(consent.text).toContain('/access/auth/decide');
+  });
+
   it('long-poll: ?wait= and Prefer: wait= answer the instant the user decides', async () => {
     const user = new FormClient(base);
     await user.register('waiter');

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/core/errors.js';
 import { checkPermissions, parsePermissions, samePermissions } from '../../../src/doors/access/permissions.js';
@@ -13,6 +14,18 @@ describe('return URLs', () => {
     expect(appendReturnParams('https://app.example/cb?x=1&', { a: '1' })).toBe('https://app.example/cb?x=1&a=1');
     expect(appendReturnParams('https://app.example/cb#section', { a: '1' })).toBe('https://app.example/cb?a=1#section');
     expect(appendReturnParams('https://app.example/#', { a: '1', b: null })).toBe('https://app.example/#a=1');
+  });
+
+  it('any values survive the trip: the app reads back exactly what was sent', () => {
+    fc.assert(fc.property(
+      fc.dictionary(fc.stringMatching(/^prYv[a-zA-Z]{1,10}$/), fc.string({ unit: 'grapheme', maxLength: 40 }), { maxKeys: 6 }),
+      fc.constantFrom('https://app.example/cb', 'https://app.example/cb?x=1', 'https://app.example/cb?', 'https://app.example/cb#frag'),
+      (params, returnURL) => {
+        const target = new URL(appendReturnParams(returnURL, params));
+        for (const [name, value] of Object.entries(params)) expect(target.searchParams.get(name)).toBe(value);
+        expect(target.origin + target.pathname).toBe('https://app.example/cb');
+      },
+    ), { numRuns: 300 });
   });
 
   it('accepts only http(s) without credentials, and the configured origins of an app', () => {
