@@ -142,7 +142,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     const accounts = accountsOf(request);
     try {
       const user = await accounts.signIn(request.body.login, request.body.password, request.ip);
-      await accounts.parts.sessions.start(reply, user.id, ctx.clock.now());
+      await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now());
       allowFormTarget(reply, found.request.returnURL);
       return reply.redirect(authPath(found.id, lang), 303);
     } catch (error) {

@@ -53,7 +53,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     const t = translator(pickLang(request));
     try {
       const user = await accounts.signIn(request.body.login, request.body.password, request.ip);
-      await accounts.parts.sessions.start(reply, user.id, ctx.clock.now());
+      await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now());
       return reply.redirect(next || '/account/accesses', 303);
     } catch (error) {
       if (!isPairgateError(error) || (error.status !== 401 && error.status !== 429)) throw error;
@@ -82,7 +82,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/register.njk', { email, username, next });
     try {
       const user = await accounts.register(request.body);
-      await accounts.parts.sessions.start(reply, user.id, ctx.clock.now());
+      await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now());
       return reply.redirect(next || '/account/accesses', 303);
     } catch (error) {
       const message = errorMessage(error, translator(pickLang(request)));

@@ -20,8 +20,13 @@ export class Sessions {
     private readonly secureCookies: boolean,
   ) {}
 
-  /** Starts a session for `userId` and sets its cookie. */
-  async start(reply: FastifyReply, userId: string, now: number): Promise<void> {
+  /**
+   * Starts a session for `userId` and sets its cookie. A session the browser already had is ended
+   * first: a sign-in always gets a fresh token (no session fixation).
+   */
+  async start(request: FastifyRequest, reply: FastifyReply, userId: string, now: number): Promise<void> {
+    const previous = request.cookies?.[SESSION_COOKIE];
+    if (previous) await this.db.deleteFrom('account_sessions').where('token_hash', '=', hashToken(previous)).execute();
     const token = randomToken();
     await this.db.insertInto('account_sessions').values({ token_hash: hashToken(token), user_id: userId, created_at: now, expires_at: now + this.ttlMs }).execute();
     reply.setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.secureCookies, maxAge: Math.floor(this.ttlMs / 1000) });

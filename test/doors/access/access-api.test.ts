@@ -160,6 +160,10 @@ describe('access door API over real sockets', () => {
     expect(replay.status).toBe(409);
     expect((await getJson(String(created.body.poll))).body.status).toBe('REFUSED');
     expect(JSON.parse((await user.get('/api/v1/accesses')).text).accesses).toHaveLength(0);
+    // Pryv's POST /access/:key (anyone may set the state) does not exist here.
+    const other = await postJson(`${base}/access`, authRequest());
+    expect((await postJson(String(other.body.poll), { status: 'ACCEPTED', username: 'x', token: 'y' })).status).toBe(404);
+    expect((await getJson(String(other.body.poll))).body.status).toBe('NEED_SIGNIN');
   });
 
   it('ERROR: beyond the per-user limit the request ends in 403 ERROR', async () => {

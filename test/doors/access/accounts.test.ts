@@ -76,6 +76,18 @@ describe('accounts over real sockets', () => {
     expect(again.text).toContain('already registered');
   });
 
+  it('a sign-in replaces the session the browser had (no fixation)', async () => {
+    const browser = newClient();
+    await browser.register('fixation-user', 'the right password');
+    const before = browser.cookies.get('pg_session');
+    expect((await browser.signIn('fixation-user', 'the right password')).status).toBe(303);
+    const after = browser.cookies.get('pg_session');
+    expect(after).toBeDefined();
+    expect(after).not.toBe(before);
+    const stale = await fetch(`${base}/api/v1/accesses`, { headers: { cookie: `pg_session=${before}` } });
+    expect(stale.status).toBe(401);
+  });
+
   it('refuses forms without the CSRF token', async () => {
     const client = newClient();
     await client.get('/account/signin');
