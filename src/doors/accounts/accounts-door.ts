@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { ConfigError } from '../../core/errors.js';
 import { configSection } from '../../server/config.js';
 import type { Door, DoorContext } from '../door.js';
 import { installAccountPages } from './account-pages.js';
@@ -20,6 +21,10 @@ export const accountsDoor: Door = {
   name: 'accounts',
   configSchema: accountsConfigSchema,
   migrations: accountsMigrations,
+  checkConfig(config) {
+    const smtp = configSection(config, accountsConfigSchema).PAIRGATE_SMTP_URL;
+    if (smtp && !/^smtps?:\/\/[^/]+/.test(smtp)) throw new ConfigError('PAIRGATE_SMTP_URL', 'expected smtp://host:port or smtps://user:pass@host:port, or empty for the outbox folder');
+  },
   async register(app: FastifyInstance, ctx: DoorContext) {
     const cfg = configSection(ctx.config, accountsConfigSchema);
     const users = new UserStore(ctx.stores.db);

@@ -44,6 +44,20 @@ describe('return URLs', () => {
   });
 });
 
+describe('configuration checks', () => {
+  it('stops start-up on a bad SMTP URL, origins list or API template, naming the key', async () => {
+    const { accountsDoor } = await import('../../../src/doors/accounts/accounts-door.js');
+    const { accessDoor } = await import('../../../src/doors/access/access-door.js');
+    const { loadConfig } = await import('../../../src/server/config.js');
+    const load = (env: Record<string, string>) => loadConfig([accountsDoor.configSchema!, accessDoor.configSchema!], { env });
+    expect(() => accountsDoor.checkConfig!(load({ PAIRGATE_SMTP_URL: 'http://mail.example' }))).toThrow(/PAIRGATE_SMTP_URL/);
+    expect(() => accountsDoor.checkConfig!(load({ PAIRGATE_SMTP_URL: 'smtp://mail.example:587' }))).not.toThrow();
+    expect(() => accessDoor.checkConfig!(load({ PAIRGATE_ACCESS_RETURN_ORIGINS: '{bad' }))).toThrow(/PAIRGATE_ACCESS_RETURN_ORIGINS/);
+    expect(() => accessDoor.checkConfig!(load({ PAIRGATE_ACCESS_API_TEMPLATE: 'https://api.example/' }))).toThrow(/PAIRGATE_ACCESS_API_TEMPLATE/);
+    expect(() => accessDoor.checkConfig!(load({ PAIRGATE_ACCESS_API_TEMPLATE: 'https://{username}.api.example/' }))).not.toThrow();
+  });
+});
+
 describe('permissions', () => {
   it('match as sets: order, names and duplicates do not matter; levels and subjects do', () => {
     const a = parsePermissions([{ streamId: 'a', level: 'read', defaultName: 'A' }, { tag: 't', level: 'manage' }]);
