@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { NotFoundError } from '../../core/errors.js';
-import { requestedWaitSeconds, waitForGrant } from '../shared/waiting.js';
+import { requestedWaitSeconds, streamGrant, waitForGrant } from '../shared/waiting.js';
 import type { AccessEnv } from './access-env.js';
 import { pollView, type AccessGrant, type AccessRequest, type AccessResult } from './access-request.js';
 import { PryvErrorView, PryvStateView } from './create-access-route.js';
@@ -44,5 +44,20 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
     }
     const view = pollView(grant, state);
     return reply.code(view.status as 200).header('cache-control', 'no-store').send(view.body as never);
+  });
+
+  api.get('/access/:key/events', {
+    schema: {
+      tags: ['access'],
+      summary: 'Push (beyond Pryv): server-sent `state` events with the poll body, now and on every change, until decided.',
+      params: KeyParams,
+      response: { 404: PryvErrorView },
+    },
+  }, async (request, reply) => {
+    const grant = await env.ctx.engine.get<AccessRequest, AccessResult>(request.params.key);
+    if (!grant || env.ctx.engine.stateOf(grant) === 'expired') throw unknownKey();
+    await streamGrant<AccessRequest, AccessResult>(env.ctx, request, reply, grant.id, (current) => pollView(current as AccessGrant, env.ctx.engine.stateOf(current)).body, maxWait * 5,
+      // For the app, an accepted request is as final as a refused one.
+      (current) => env.ctx.engine.stateOf(current) !== 'pending');
   });
 }

@@ -56,7 +56,8 @@ export async function waitForGrant<Request, Result>(
 
 /**
  * Server-sent events: sends `render(grant)` as a `state` event now and on every change, and ends
- * the stream when the grant is final or gone (`gone` event), after `maxSeconds`, or at shutdown.
+ * the stream when the grant is final (or `done(grant)` says so) or gone (`gone` event), after
+ * `maxSeconds`, or at shutdown.
  */
 export async function streamGrant<Request, Result>(
   ctx: DoorContext,
@@ -65,6 +66,7 @@ export async function streamGrant<Request, Result>(
   id: string,
   render: (grant: Grant<Request, Result>) => unknown,
   maxSeconds: number,
+  done: (grant: Grant<Request, Result>) => boolean = () => false,
 ): Promise<void> {
   const first = await ctx.engine.get<Request, Result>(id);
   if (!first) return; // the caller answers 404 before streaming
@@ -94,7 +96,7 @@ export async function streamGrant<Request, Result>(
       // No change in this round: a comment keeps proxies from closing an idle stream.
       raw.write(': keep-alive\n\n');
     }
-    if (isFinal(ctx.engine.stateOf(grant))) break;
+    if (isFinal(ctx.engine.stateOf(grant)) || done(grant)) break;
     const left = deadline - Date.now();
     if (left <= 0) break;
     grant = await waitForGrant<Request, Result>(ctx, request, id, Math.min(left / 1000, 25), grant.version);

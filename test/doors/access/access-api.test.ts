@@ -279,6 +279,30 @@ describe('access door API over real sockets', () => {
     }
   });
 
+  it('push: /access/:key/events streams NEED_SIGNIN, then ACCEPTED, then ends', async () => {
+    const user = new FormClient(base);
+    await user.register('pushed-user');
+    const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'push-app-id' }));
+    const response = await fetch(`${String(created.body.poll)}/events`);
+    expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const readUntil = async (needle: string) => {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += decoder.decode(value);
+      }
+    };
+    await readUntil('"status":"NEED_SIGNIN"');
+    await user.decide(String(created.body.key), 'accept');
+    await readUntil('"status":"ACCEPTED"');
+    expect(text).toContain('"username":"pushed-user"');
+    expect((await reader.read()).done).toBe(true); // decided: the stream ends
+    expect((await fetch(`${base}/access/AAAAAAAAAAAAAAAAAAAAAA/events`)).status).toBe(404);
+  });
+
   it('the consent form is refused without the CSRF token and without a session', async () => {
     const user = new FormClient(base);
     await user.register('csrf-user');
