@@ -303,6 +303,18 @@ describe('access door API over real sockets', () => {
     expect((await fetch(`${base}/access/AAAAAAAAAAAAAAAAAAAAAA/events`)).status).toBe(404);
   });
 
+  it('keeps keys, tokens, passwords and session cookies out of the logs', async () => {
+    const user = new FormClient(base);
+    await user.register('logged-user', 'a logged password');
+    const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'log-app-id', returnURL: 'https://app.example/cb?' }));
+    const done = await user.decide(String(created.body.key), 'accept');
+    const token = new URL(done.location!).searchParams.get('prYvtoken')!;
+    await getJson(`${base}/logged-user/access-info`, { authorization: token });
+    const logs = t.logs.join('');
+    expect(logs).toContain('/access/:key'); // requests are logged by route pattern
+    for (const secret of [String(created.body.key), token, 'a logged password', user.cookies.get('pg_session')!]) expect(logs).not.toContain(secret);
+  });
+
   it('the consent form is refused without the CSRF token and without a session', async () => {
     const user = new FormClient(base);
     await user.register('csrf-user');
