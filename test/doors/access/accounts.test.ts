@@ -41,6 +41,26 @@ function resetLink(mail: string): string {
   return match[1]!;
 }
 
+describe('accounts behind https', () => {
+  it('marks the session and CSRF cookies Secure when the public URL is https', async () => {
+    const t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10', PAIRGATE_PUBLIC_URL: 'https://pair.example' });
+    const base = await t.listen();
+    try {
+      const client = new FormClient(base);
+      const page = await client.get('/account/register');
+      expect(page.headers.getSetCookie().find((line) => line.startsWith('pg_csrf='))).toMatch(/; Secure/i);
+      const response = await fetch(`${base}/account/register`, {
+        method: 'POST', redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `pg_csrf=${client.cookies.get('pg_csrf')}` },
+        body: new URLSearchParams({ _csrf: client.lastCsrf, username: 'secure-user', email: 'secure@example.test', password: 'long enough password' }),
+      });
+      expect(response.headers.getSetCookie().find((line) => line.startsWith('pg_session='))).toMatch(/; Secure/i);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('accounts over real sockets', () => {
   // Each simulated person comes from an address of their own (the server trusts the loopback proxy).
   let nextAddress = 1;
