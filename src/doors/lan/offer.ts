@@ -96,12 +96,12 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
   const server = tls.createServer({ key: session.keyPem, cert: session.certPem, minVersion: 'TLSv1.2' });
   let announcer: Announcer | undefined;
   let plainAnnouncer: Announcer | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  const timeout: { timer?: NodeJS.Timeout } = {};
   // Filled in once own-IP discovery has run; a joiner that is faster gets none.
   let selfAddresses: string[] = [];
 
   const stopListening = async () => {
-    if (timer) clearTimeout(timer);
+    clearTimeout(timeout.timer);
     const stopping = [announcer?.stop(), plainAnnouncer?.stop()];
     announcer = plainAnnouncer = undefined;
     await Promise.all(stopping);
@@ -209,8 +209,8 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
       }
     }
   }
-  timer = setTimeout(() => end(new ListenerClosedError(`No device paired within ${Math.round(timeoutMs / 1000)} s.`, 'lan_offer_timeout')), timeoutMs);
-  timer.unref();
+  timeout.timer = setTimeout(() => end(new ListenerClosedError(`No device paired within ${Math.round(timeoutMs / 1000)} s.`, 'lan_offer_timeout')), timeoutMs);
+  timeout.timer.unref();
 
   return {
     connectionString,
