@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { isIP } from 'node:net';
 import { resolveConfigDir } from '../../doors/lan/config-dir.js';
 import type { DiscoveryOptions } from '../../doors/lan/discovery.js';
+import { unicastProblem } from '../../doors/lan/ip-addresses.js';
 import type { Progress } from '../../doors/lan/payload.js';
 import type { PairingResult } from '../../doors/lan/offer.js';
 import { InvalidRequestError } from '../../core/errors.js';
@@ -57,7 +58,10 @@ export function discoveryOf(options: CommonLanOptions): DiscoveryOptions {
 /** Addresses given with a repeatable `--address`, checked. */
 export function addressesOf(values: string[] | undefined): string[] | undefined {
   if (!values || values.length === 0) return undefined;
-  for (const value of values) if (!isIP(value)) throw new InvalidRequestError(`--address: "${value}" is not an IP address.`);
+  for (const value of values) {
+    const problem = unicastProblem(value);
+    if (problem) throw new InvalidRequestError(`--address: ${problem}.`);
+  }
   return values;
 }
 

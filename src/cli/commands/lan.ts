@@ -29,6 +29,7 @@ interface OfferCliOptions extends CommonLanOptions {
 }
 
 interface JoinCliOptions extends CommonLanOptions {
+  dialTimeout: string;
   payload?: string;
   out?: string;
   timeout: string;
@@ -121,6 +122,7 @@ export function registerLanCommand(program: Command): void {
     .option('--out <dir>', 'where a payload sent by the other device goes', '.')
     .option('--timeout <seconds>', 'how long multicast discovery may look for the device when its addresses fail', '15')
     .option('--max-size <bytes>', 'largest payload accepted from the other device (default 1 GiB)')
+    .option('--dial-timeout <ms>', 'how long to wait for each address of the string', '5000')
     .option('--name <name>', 'this device\'s name, shown to the other device')
     .option('--no-discovery', 'do not fall back to multicast discovery')
     .addOption(jsonOption)
@@ -131,6 +133,7 @@ export function registerLanCommand(program: Command): void {
         deviceName: options.name,
         discovery: options.discovery === false ? false : discoveryOf(options),
         discoveryTimeoutMs: intOption(options.timeout, '--timeout', 1, 3600)! * 1000,
+        dialTimeoutMs: intOption(options.dialTimeout, '--dial-timeout', 100, 120_000),
         payloadPath: options.payload,
         outDir: options.out,
         maxPayloadBytes: intOption(options.maxSize, '--max-size', 0, Number.MAX_SAFE_INTEGER),

@@ -159,6 +159,9 @@ export async function startAnnouncer(options: DiscoveryOptions & { announcement:
       socket.close();
     }
   }
+  if (sockets.length === 0) {
+    throw new Error(`no interface to multicast on${errors.length ? ` (${errors.join('; ')})` : ' (no IPv4 interface is up)'}`);
+  }
   const round = () => {
     const roundErrors: string[] = [];
     for (const socket of sockets) {

@@ -185,29 +185,38 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
 
   const port = await listenTls(server, options.port ?? 0, options.host);
   let ownIp: OwnIpReport | undefined;
-  let addresses = options.addresses;
-  if (!addresses) {
-    ownIp = await discoverOwnAddresses({ log });
-    addresses = ownIp.addresses;
-  }
-  const info: ConnectionInfo = { addresses, port, keySha256: session.spkiSha256, secret, deviceId: device.deviceId, name: device.name };
-  const describe = describeConnection(info);
-  selfAddresses = addresses;
-  const connectionString = encodeConnectionString(info);
-
-  if (options.discovery !== false) {
-    try {
-      announcer = await startAnnouncer({ ...(options.discovery ?? {}), announcement: { deviceId: device.deviceId, port }, secret });
-    } catch (error) {
-      log(`Multicast announcements are off: ${(error as Error).message}`);
+  let connectionString: string;
+  let describe: ReturnType<typeof describeConnection>;
+  try {
+    let addresses = options.addresses;
+    if (!addresses) {
+      ownIp = await discoverOwnAddresses({ log });
+      addresses = ownIp.addresses;
     }
-    if (options.announcePlain) {
+    const info: ConnectionInfo = { addresses, port, keySha256: session.spkiSha256, secret, deviceId: device.deviceId, name: device.name };
+    describe = describeConnection(info);
+    selfAddresses = addresses;
+    connectionString = encodeConnectionString(info);
+
+    if (options.discovery !== false) {
       try {
-        plainAnnouncer = await startAnnouncer({ ...(options.discovery ?? {}), announcement: { deviceId: device.deviceId, port, name: device.name } });
+        announcer = await startAnnouncer({ ...(options.discovery ?? {}), announcement: { deviceId: device.deviceId, port }, secret });
       } catch (error) {
-        log(`Plain announcements are off: ${(error as Error).message}`);
+        log(`Multicast announcements are off: ${(error as Error).message}`);
+      }
+      if (options.announcePlain) {
+        try {
+          plainAnnouncer = await startAnnouncer({ ...(options.discovery ?? {}), announcement: { deviceId: device.deviceId, port, name: device.name } });
+        } catch (error) {
+          log(`Plain announcements are off: ${(error as Error).message}`);
+        }
       }
     }
+  } catch (error) {
+    // Nothing may keep listening when the offer could not be made.
+    state = 'closed';
+    await stopListening();
+    throw error;
   }
   timeout.timer = setTimeout(() => end(new ListenerClosedError(`No device paired within ${Math.round(timeoutMs / 1000)} s.`, 'lan_offer_timeout')), timeoutMs);
   timeout.timer.unref();

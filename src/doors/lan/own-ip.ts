@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { isPrivateAddress } from './ip-addresses.js';
+import { isPrivateAddress, unicastProblem } from './ip-addresses.js';
 
 /**
  * Own-IP discovery, the seed's three stages, each reported:
@@ -49,7 +49,9 @@ export function preferredOutboundAddress(family: 4 | 6 = 4): Promise<{ address?:
     socket.once('error', (error) => done({ error: error.message }));
     socket.connect(53, family === 4 ? ROUTE_PROBE_V4 : ROUTE_PROBE_V6, () => {
       try {
-        done({ address: socket.address().address });
+        const address = socket.address().address;
+        // Without a route some kernels leave the socket unbound instead of failing the connect.
+        done(unicastProblem(address) ? { error: `no usable source address (got ${address})` } : { address });
       } catch (error) {
         done({ error: (error as Error).message });
       }
