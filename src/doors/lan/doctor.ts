@@ -116,7 +116,9 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     try {
       outcome = await withTimeout(body(), checkTimeoutMs, title);
     } catch (error) {
-      outcome = { status: 'fail', summary: `${title} failed`, error: (error as Error).message || String(error) };
+      // fetch hides the socket error in `cause`; the person needs it.
+      const cause = (error as { cause?: { message?: string } }).cause?.message;
+      outcome = { status: 'fail', summary: `${title} failed`, error: `${(error as Error).message || String(error)}${cause ? `: ${cause}` : ''}` };
     }
     const check: DoctorCheck = { name, title, ...outcome, durationMs: Math.round(performance.now() - started) };
     checks.push(check);
