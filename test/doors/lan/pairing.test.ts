@@ -91,7 +91,8 @@ describe('lan offer and join on loopback (real TLS)', () => {
       const redirected = encodeConnectionString({ ...info, port: mitmPort });
       await expect(join(redirected, { configDir: deviceDir('victim'), discovery: false })).rejects.toMatchObject({ code: 'lan_key_mismatch' });
       expect(relayed).toBeLessThanOrEqual(1);
-      expect(offer.failures()).toBe(0);
+      // The relay's own upstream connection never proves the secret: at most that one failure.
+      expect(offer.failures()).toBeLessThanOrEqual(1);
       // The real device still pairs.
       const joined = await join(offer.connectionString, { configDir: deviceDir('real'), discovery: false });
       expect(joined.peer.name).toBe('laptop');
