@@ -110,6 +110,7 @@ export function registerLanCommand(program: Command): void {
         console.log(`Connection string: ${offer.connectionString}`);
         stderrLog(`Listening on port ${offer.port}, addresses ${offer.description.addresses.join(', ') || '(none: the other device finds this one by multicast)'}.`);
         stderrLog(`On the other device run: pairgate lan join <connection string>   (waiting up to ${timeout} s; Ctrl-C to stop)`);
+        stderrLog(`Diagnostics while waiting: curl http://127.0.0.1:${offer.port}/diagnostics`);
       }
       const result = await offer.result;
       emit(options.json, pairingJson(result), pairingText(result));

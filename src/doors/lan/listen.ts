@@ -1,11 +1,10 @@
-import type { AddressInfo } from 'node:net';
-import tls from 'node:tls';
+import type { AddressInfo, Server } from 'node:net';
 
 /**
- * Starts a TLS server on all addresses: `::` with IPv4 mapped (dual stack), or 0.0.0.0 where the
+ * Starts a (TLS or sniffing) server on all addresses: `::` with IPv4 mapped (dual stack), or 0.0.0.0 where the
  * host has no IPv6. `host` narrows it (tests bind to loopback).
  */
-export async function listenTls(server: tls.Server, port: number, host?: string): Promise<number> {
+export async function listenTls(server: Server, port: number, host?: string): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       if (!host && (error.code === 'EAFNOSUPPORT' || error.code === 'EADDRNOTAVAIL')) {

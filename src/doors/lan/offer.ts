@@ -6,6 +6,7 @@ import { startAnnouncer, type Announcer, type DiscoveryOptions } from './discove
 import { FramedChannel } from './frames.js';
 import { ListenerClosedError, ProtocolError } from './lan-errors.js';
 import { listenTls, plainAddress } from './listen.js';
+import { sniffingServer } from './protocol-sniffer.js';
 import { discoverOwnAddresses, type OwnIpReport } from './own-ip.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
 import { channelBinding, NONCE_BYTES, newNonce, proofMatches, secretProof } from './secret-proof.js';
@@ -106,7 +107,7 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
     announcer = plainAnnouncer = undefined;
     await Promise.all(stopping);
     // Resolves once the paired connection (if any) has ended too.
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => front.close(() => resolve()));
   };
   const end = (error: Error) => {
     if (state !== 'listening') return;
@@ -183,8 +184,22 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
     })();
   });
 
-  const port = await listenTls(server, options.port ?? 0, options.host);
   let ownIp: OwnIpReport | undefined;
+  // The port also answers `GET /diagnostics` to loopback callers (never the secret).
+  const front = sniffingServer(server, () => ({
+    state,
+    port,
+    addresses: selfAddresses,
+    deviceId: device.deviceId,
+    name: device.name,
+    keySha256: session.spkiSha256.toString('base64url'),
+    failures,
+    maxFailures,
+    pendingHandshakes: pending.size,
+    discovery: announcer ? { sent: announcer.sent(), errors: announcer.errors() } : 'off',
+    ...(ownIp ? { ownIp } : {}),
+  }));
+  const port = await listenTls(front, options.port ?? 0, options.host);
   let connectionString: string;
   let describe: ReturnType<typeof describeConnection>;
   try {

@@ -155,6 +155,21 @@ describe('lan offer and join on loopback (real TLS)', () => {
     await expect(join(offer.connectionString, { configDir: deviceDir('second'), discovery: false, dialTimeoutMs: 1000 })).rejects.toMatchObject({ code: 'lan_peer_unreachable' });
   });
 
+  it('answers GET /diagnostics on the same port to loopback callers, without the secret', async () => {
+    const { offer, secret } = await offerOnLoopback({ maxFailures: 3 });
+    const wrong = encodeConnectionString({ ...decodeConnectionString(offer.connectionString), secret: randomBytes(32) });
+    await expect(join(wrong, { configDir: deviceDir('guess'), discovery: false })).rejects.toMatchObject({ code: 'lan_wrong_secret' });
+    await expect.poll(() => offer.failures()).toBe(1);
+    const response = await fetch(`http://127.0.0.1:${offer.port}/diagnostics`);
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(JSON.parse(text)).toMatchObject({ state: 'listening', port: offer.port, addresses: ['127.0.0.1'], failures: 1, maxFailures: 3, name: 'laptop' });
+    expect(text).not.toContain(secret.toString('base64url'));
+    expect((await fetch(`http://127.0.0.1:${offer.port}/other`)).status).toBe(404);
+    // The same port still pairs over TLS.
+    expect((await join(offer.connectionString, { configDir: deviceDir('ok'), discovery: false })).peer.name).toBe('laptop');
+  });
+
   it('closes the listener at its timeout', async () => {
     const { offer } = await offerOnLoopback({ timeoutMs: 300 });
     await expect(offer.result).rejects.toMatchObject({ code: 'lan_offer_timeout' });
