@@ -4,7 +4,7 @@ import { FramedChannel } from './frames.js';
 import { ListenerClosedError, ProtocolError } from './lan-errors.js';
 import { listenTls, plainAddress } from './listen.js';
 import type { PairingResult } from './offer.js';
-import { DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
+import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
 import { dialFirst } from './pinned-dial.js';
 import { exchange, type ExchangeResult } from './session.js';
 import { certificatePin } from './tls-identity.js';
@@ -54,6 +54,7 @@ export interface TrustedListener {
 
 /** Waits for one trusted peer to connect (others are refused and logged). */
 export async function listenForTrustedPeer(options: TrustedSessionOptions & { host?: string; port?: number; timeoutMs?: number }): Promise<TrustedListener> {
+  checkPayloadOptions(options.payloadPath, options.outDir);
   const log = options.log ?? (() => undefined);
   const device = await loadDeviceIdentity(options.configDir);
   const peers = new TrustedPeerStore(options.configDir);
@@ -111,6 +112,7 @@ export async function listenForTrustedPeer(options: TrustedSessionOptions & { ho
 
 /** Connects to a trusted peer (by id, key pin or name) over mutual TLS pinned to its stored key. */
 export async function connectToTrustedPeer(selector: string, options: TrustedSessionOptions & { addresses?: string[]; port?: number; dialTimeoutMs?: number }): Promise<PairingResult> {
+  checkPayloadOptions(options.payloadPath, options.outDir);
   const log = options.log ?? (() => undefined);
   const device = await loadDeviceIdentity(options.configDir);
   const peers = new TrustedPeerStore(options.configDir);

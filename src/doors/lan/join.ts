@@ -5,7 +5,7 @@ import { FramedChannel } from './frames.js';
 import { bySubnet } from './ip-addresses.js';
 import { PeerUnreachableError, PinMismatchError, ProtocolError, WrongSecretError } from './lan-errors.js';
 import type { PairingResult } from './offer.js';
-import { DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
+import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
 import { dialFirst, label, type PinnedConnection } from './pinned-dial.js';
 import { channelBinding, NONCE_BYTES, newNonce, proofMatches, secretProof } from './secret-proof.js';
 import { exchange } from './session.js';
@@ -75,6 +75,7 @@ export async function join(connection: string | ConnectionInfo, options: JoinOpt
   const started = performance.now();
   const log = options.log ?? (() => undefined);
   const info = typeof connection === 'string' ? decodeConnectionString(connection) : connection;
+  checkPayloadOptions(options.payloadPath, options.outDir);
   const device = await loadDeviceIdentity(options.configDir, options.deviceName);
   const { socket, address, via } = await locate(info, options, log);
   const channel = new FramedChannel(socket);

@@ -8,7 +8,7 @@ import { ListenerClosedError, ProtocolError } from './lan-errors.js';
 import { listenTls, plainAddress } from './listen.js';
 import { sniffingServer } from './protocol-sniffer.js';
 import { discoverOwnAddresses, type OwnIpReport } from './own-ip.js';
-import { DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
+import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
 import { channelBinding, NONCE_BYTES, newNonce, proofMatches, secretProof } from './secret-proof.js';
 import { exchange, type ExchangeResult } from './session.js';
 import { createTlsIdentity } from './tls-identity.js';
@@ -82,6 +82,7 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
   const timeoutMs = options.timeoutMs ?? 300_000;
   const maxFailures = options.maxFailures ?? 5;
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+  checkPayloadOptions(options.payloadPath, options.outDir);
   const device = await loadDeviceIdentity(options.configDir, options.deviceName);
   const peers = new TrustedPeerStore(options.configDir);
   const session = await createTlsIdentity(`${device.name} pairing`, Math.ceil(timeoutMs / 1000) + 600);

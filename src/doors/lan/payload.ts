@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { FramedChannel } from './frames.js';
+import { InvalidRequestError } from '../../core/errors.js';
 import { ProtocolError } from './lan-errors.js';
 
 /**
@@ -28,6 +29,31 @@ export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 ** 3;
 export function safeFileName(name: string): string {
   const cleaned = basename(name.replace(/\\/g, '/')).replace(/[^\p{L}\p{N} ._-]/gu, '_').replace(/^[.\s]+/, '').slice(0, 100);
   return cleaned || 'payload.bin';
+}
+
+/**
+ * Checks before any connection that the payload to send is a readable file and the folder for a
+ * received one exists, so a typo fails at once instead of in the middle of a pairing.
+ */
+export function checkPayloadOptions(payloadPath: string | undefined, outDir: string | undefined): void {
+  if (payloadPath) {
+    let isFile = false;
+    try {
+      isFile = statSync(payloadPath).isFile();
+    } catch {
+      isFile = false;
+    }
+    if (!isFile) throw new InvalidRequestError(`The payload ${payloadPath} is not a readable file.`, undefined, 'lan_bad_payload');
+  }
+  if (outDir !== undefined) {
+    let isDir = false;
+    try {
+      isDir = statSync(outDir).isDirectory();
+    } catch {
+      isDir = false;
+    }
+    if (!isDir) throw new InvalidRequestError(`The output folder ${outDir} does not exist.`, undefined, 'lan_bad_payload');
+  }
 }
 
 /** Sends the file at `path`, or announces that there is none. */
