@@ -155,6 +155,14 @@ describe('lan offer and join on loopback (real TLS)', () => {
     await expect(join(offer.connectionString, { configDir: deviceDir('second'), discovery: false, dialTimeoutMs: 1000 })).rejects.toMatchObject({ code: 'lan_peer_unreachable' });
   });
 
+  it('dials addresses in our own subnets first: an address outside them is not even tried when one inside answers', async () => {
+    const { offer } = await offerOnLoopback({ addresses: ['10.255.255.1', '127.0.0.1'] });
+    const lines: string[] = [];
+    const joined = await join(offer.connectionString, { configDir: deviceDir('subnet'), discovery: false, dialTimeoutMs: 5000, log: (l) => lines.push(l) });
+    expect(joined.address).toBe('127.0.0.1');
+    expect(lines.filter((l) => l.startsWith('Dialling'))).toEqual([`Dialling 127.0.0.1:${offer.port}...`]);
+  });
+
   it('answers GET /diagnostics on the same port to loopback callers, without the secret', async () => {
     const { offer, secret } = await offerOnLoopback({ maxFailures: 3 });
     const wrong = encodeConnectionString({ ...decodeConnectionString(offer.connectionString), secret: randomBytes(32) });
