@@ -93,6 +93,18 @@ describe.skipIf(skip !== undefined)(`lan between two hosts in network namespaces
     await offer.exit;
   });
 
+  it('lan nearby on one host lists an offer that announces itself on the other', async () => {
+    const h = hosts!;
+    const offer = inNamespace(h.a, ['lan', 'offer', '--config-dir', join(root, 'a4'), '--name', 'kitchen-pc', '--json', '--announce', '--timeout', '30']);
+    const shown = await offer.first as { deviceId: string; port: number };
+    const nearby = inNamespace(h.b, ['lan', 'nearby', '--json', '--seconds', '2']);
+    expect(await nearby.exit).toBe(0);
+    const { devices } = JSON.parse(nearby.stdout[0]!) as { devices: { name: string; address: string; port: number; deviceId: string }[] };
+    expect(devices).toEqual([{ deviceId: shown.deviceId, name: 'kitchen-pc', address: h.addressA, port: shown.port }]);
+    offer.child.kill();
+    await offer.exit;
+  });
+
   it('doctor completes every check with an interface down, and reports it', async () => {
     const h = hosts!;
     const healthy = inNamespace(h.a, ['doctor', '--json', '--multicast-wait', '600']);
