@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,9 +14,13 @@ const exec = promisify(execFile);
 
 const skip = unmetRequirement(process.getuid?.() === 0, 'network namespaces need root') ?? missingProgram('ip', 'network namespaces (iproute2)');
 
+const children: ChildProcess[] = [];
+
 /** Runs the CLI inside a namespace; resolves the first JSON line and the whole run. */
 function inNamespace(ns: string, args: string[], stdin?: string) {
+  // `ip netns exec` execs node in place, so killing the child kills node.
   const child = spawn('ip', ['netns', 'exec', ns, 'node', cli, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  children.push(child);
   child.stdin.end(stdin ?? '');
   const stdout: string[] = [];
   let stderr = '';
@@ -47,6 +51,7 @@ describe.skipIf(skip !== undefined)(`lan between two hosts in network namespaces
     hosts = createHostPair(40 + (process.pid % 150));
   }, 120_000);
   afterAll(() => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill();
     hosts?.remove();
   });
 
