@@ -34,6 +34,8 @@ export interface GrantObserver {
 
 /** How often a compare-and-set is retried when another writer wins the race. */
 const CAS_RETRIES = 8;
+/** How long a live-grant count is reused. */
+const LIVE_COUNT_MAX_AGE_MS = 1_000;
 /** How often a fresh code is drawn when the first ones are taken. */
 const CODE_RETRIES = 10;
 
@@ -43,6 +45,7 @@ const CODE_RETRIES = 10;
  */
 export class GrantEngine {
   private readonly observers: GrantObserver[] = [];
+  private readonly liveCounts = new Map<string, { count: number; at: number }>();
 
   constructor(
     private readonly grants: GrantStore,
@@ -157,9 +160,17 @@ export class GrantEngine {
     throw new UnavailableError('The request is being changed by someone else; try again.', 'grant_busy');
   }
 
-  /** Live grants of `kind`. */
-  countLive(kind: string): Promise<number> {
-    return this.grants.countLive(kind, this.clock.now());
+  /**
+   * Live grants of `kind`, for capacity checks. Counting is a scan, so the figure is reused for a
+   * second and bumped by this node's own creations meanwhile: an estimate, never far below truth.
+   */
+  async countLive(kind: string): Promise<number> {
+    const now = this.clock.now();
+    const cached = this.liveCounts.get(kind);
+    if (cached && now - cached.at < LIVE_COUNT_MAX_AGE_MS) return cached.count;
+    const count = await this.grants.countLive(kind, now);
+    this.liveCounts.set(kind, { count, at: now });
+    return count;
   }
 
   /** Counts a failed look-up or confirmation of the grant's code; returns the new count. */
@@ -231,6 +242,8 @@ export class GrantEngine {
   }
 
   private tellCreated(grant: Grant): void {
+    const cached = this.liveCounts.get(grant.kind);
+    if (cached) cached.count++;
     for (const observer of this.observers) observer.created?.(grant);
   }
 }

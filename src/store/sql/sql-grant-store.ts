@@ -4,6 +4,9 @@ import type { DurableDb } from '../durable-schema.js';
 import { rowToGrant, type GrantRow } from '../grant-rows.js';
 import { CodeTakenError, IdTakenError, type GrantStore } from '../ports.js';
 
+/** Inserts one grant row and returns the stored row; an adapter may batch these. */
+export type GrantRowInserter = (row: GrantRow) => Promise<GrantRow>;
+
 /** Which unique constraint an insert broke, as told by the dialect's error. */
 export type UniqueViolation = (error: unknown) => 'code' | 'id' | undefined;
 
@@ -16,6 +19,8 @@ export class SqlGrantStore implements GrantStore {
   constructor(
     private readonly db: DurableDb,
     private readonly uniqueViolation: UniqueViolation,
+    /** How rows are inserted; by default one Kysely statement each. */
+    private readonly insertRow: GrantRowInserter = (row) => db.insertInto('grants').values(row).returningAll().executeTakeFirstOrThrow(),
   ) {}
 
   async create<Request>(grant: NewGrant<Request> & { id: string }, now: number): Promise<Grant<Request>> {
@@ -34,18 +39,29 @@ export class SqlGrantStore implements GrantStore {
       expires_at: now + grant.ttlMs,
     };
     try {
-      if (row.code_hash !== null) {
-        // An expired grant may still hold the code until the sweeper runs: free it first.
-        await this.db.deleteFrom('grants').where('code_hash', '=', row.code_hash).where('expires_at', '<=', now).execute();
-      }
-      const inserted = await this.db.insertInto('grants').values(row).returningAll().executeTakeFirstOrThrow();
-      return rowToGrant<Request, never>(inserted);
+      return await this.insert<Request>(row);
     } catch (error) {
-      const which = this.uniqueViolation(error);
-      if (which === 'code') throw new CodeTakenError();
-      if (which === 'id') throw new IdTakenError();
-      throw error;
+      if (this.uniqueViolation(error) !== 'code' || row.code_hash === null) throw this.translate(error);
+      // An expired grant may still hold the code until the sweeper runs: free it and try once more.
+      const freed = await this.db.deleteFrom('grants').where('code_hash', '=', row.code_hash).where('expires_at', '<=', now).executeTakeFirst();
+      if (Number(freed.numDeletedRows) === 0) throw new CodeTakenError();
+      try {
+        return await this.insert<Request>(row);
+      } catch (retryError) {
+        throw this.translate(retryError);
+      }
     }
+  }
+
+  private async insert<Request>(row: GrantRow): Promise<Grant<Request>> {
+    return rowToGrant<Request, never>(await this.insertRow(row));
+  }
+
+  private translate(error: unknown): unknown {
+    const which = this.uniqueViolation(error);
+    if (which === 'code') return new CodeTakenError();
+    if (which === 'id') return new IdTakenError();
+    return error;
   }
 
   async findById<Request, Result>(id: string, now: number): Promise<Grant<Request, Result> | undefined> {
@@ -90,15 +106,24 @@ export class SqlGrantStore implements GrantStore {
     if (patch.result !== undefined) set.result = patch.result === null ? null : JSON.stringify(patch.result);
     if (patch.expiresAt !== undefined) set.expires_at = patch.expiresAt;
     if (patch.codeHash !== undefined) set.code_hash = patch.codeHash;
-    const row = await this.db
-      .updateTable('grants')
-      .set(set as never)
-      .where('id', '=', id)
-      .where('version', '=', expectedVersion)
-      .where('expires_at', '>', now)
-      .returningAll()
-      .executeTakeFirst();
-    return row ? rowToGrant<Request, Result>(row) : undefined;
+    if (patch.codeHash) {
+      // As in create: an expired holder of the new code gives it up; a live one makes this a conflict.
+      await this.db.deleteFrom('grants').where('code_hash', '=', patch.codeHash).where('expires_at', '<=', now).where('id', '!=', id).execute();
+    }
+    try {
+      const row = await this.db
+        .updateTable('grants')
+        .set(set as never)
+        .where('id', '=', id)
+        .where('version', '=', expectedVersion)
+        .where('expires_at', '>', now)
+        .returningAll()
+        .executeTakeFirst();
+      return row ? rowToGrant<Request, Result>(row) : undefined;
+    } catch (error) {
+      if (this.uniqueViolation(error) === 'code') throw new CodeTakenError();
+      throw error;
+    }
   }
 
   async redeem<Request, Result>(id: string, now: number): Promise<Grant<Request, Result> | undefined> {

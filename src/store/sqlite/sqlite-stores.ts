@@ -8,6 +8,8 @@ import { MemoryNotifier } from '../memory/memory-notifier.js';
 import type { Stores } from '../ports.js';
 import { SqlEphemeralStore } from '../sql/sql-ephemeral-store.js';
 import { SqlGrantStore, type UniqueViolation } from '../sql/sql-grant-store.js';
+import type { GrantRow } from '../grant-rows.js';
+import { BatchedInsert } from './batched-insert.js';
 
 /** Stores of the embedded default: one SQLite file (WAL) and an in-process notifier. */
 export type SqliteStores = Stores;
@@ -27,6 +29,32 @@ const sqliteUniqueViolation: UniqueViolation = (error) => {
   return undefined;
 };
 
+/** A row whose key order fixes the parameter order of the compiled insert. */
+const SAMPLE_ROW: GrantRow = {
+  id: '', kind: '', state: '', code_hash: null, secret_hash: null, request: '', result: null,
+  attempts: 0, version: 0, created_at: 0, updated_at: 0, expires_at: 0,
+};
+
+/** Prepared statements kept per SQL text: Kysely prepares on every query, which costs more than the query. */
+const STATEMENT_CACHE_SIZE = 256;
+
+/** The database as Kysely's dialect sees it, with prepared statements reused by SQL text. */
+function withStatementCache(sqlite: BetterSqlite3.Database): { prepare(sql: string): BetterSqlite3.Statement; close(): void } {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    prepare(sql: string) {
+      let statement = cache.get(sql);
+      if (!statement) {
+        statement = sqlite.prepare(sql);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+        cache.set(sql, statement);
+      }
+      return statement;
+    },
+    close: () => sqlite.close(),
+  };
+}
+
 /** Opens (creating if needed) the SQLite database, applies migrations and returns the stores. */
 export async function openSqliteStores(options: SqliteStoreOptions): Promise<SqliteStores> {
   let filename = ':memory:';
@@ -41,12 +69,18 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   await migrateToLatest(db as Kysely<unknown>, options.migrations);
   const ephemeral = new SqlEphemeralStore(db);
+  // Kysely builds the insert once; better-sqlite3 runs it in group commits.
+  const insertSql = db.insertInto('grants').values(SAMPLE_ROW).returningAll().compile();
+  const insertStatement = sqlite.prepare(insertSql.sql);
+  const columns = Object.keys(SAMPLE_ROW) as (keyof GrantRow)[];
+  const batch = new BatchedInsert<GrantRow>(sqlite, (row) => insertStatement.get(columns.map((column) => row[column])));
+  const insertRow = async (row: GrantRow): Promise<GrantRow> => (await batch.insert(row)) as GrantRow;
   return {
     db,
-    grants: new SqlGrantStore(db, sqliteUniqueViolation),
+    grants: new SqlGrantStore(db, sqliteUniqueViolation, insertRow),
     notifier: new MemoryNotifier(),
     ephemeral,
     sweepEphemeral: (now) => ephemeral.sweep(now),

@@ -1,0 +1,68 @@
+// Helpers of the benchmarks: start pairgate or a bare Fastify baseline in a child process (so each
+// gets its own core while autocannon runs in this one) and stop it again.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Environment that lifts pairgate's rate limits so the benchmark measures throughput, not limits. */
+export const UNLIMITED = {
+  PAIRGATE_LOG_LEVEL: 'warn',
+  PAIRGATE_RATE_LIMIT_MAX: '100000000',
+  PAIRGATE_CODE_LOOKUPS_PER_MINUTE: '100000000',
+  PAIRGATE_CODE_MISSES_PER_HOUR: '100000000',
+  PAIRGATE_GRANTS_CREATE_PER_MINUTE: '100000000',
+  PAIRGATE_MAX_LIVE_CODES: '10000000',
+  PAIRGATE_BRUTE_FORCE_BUDGET: '1',
+};
+
+function waitForUrl(child, pattern) {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      const match = pattern.exec(line);
+      if (match) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+}
+
+/** A stop function: SIGTERM, wait for the exit, then `cleanup`. */
+function stopper(child, cleanup = () => {}) {
+  return async () => {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+    cleanup();
+  };
+}
+
+/** Starts `pairgate serve` on a free port with a fresh data folder; returns {url, pid, stop}. */
+export async function startPairgate(env = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-bench-'));
+  const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'serve', '--port', '0', '--data-dir', dataDir], {
+    env: { ...process.env, ...UNLIMITED, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await waitForUrl(child, /^pairgate listening on (\S+)$/);
+  return {
+    url,
+    pid: child.pid,
+    stop: stopper(child, () => rmSync(dataDir, { recursive: true, force: true })),
+  };
+}
+
+/** Starts the bare baseline: Fastify with one JSON route per shape, nothing else. */
+export async function startBaseline() {
+  const child = spawn(process.execPath, [join(root, 'bench/lib/bare-server.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await waitForUrl(child, /^bare listening on (\S+)$/);
+  return {
+    url,
+    pid: child.pid,
+    stop: stopper(child),
+  };
+}

@@ -1,0 +1,49 @@
+import type BetterSqlite3 from 'better-sqlite3';
+
+/**
+ * Group commit for SQLite inserts. A commit, not the insert, is what costs (one WAL append and
+ * its bookkeeping), so inserts that arrive in the same turn of the event loop are written in one
+ * transaction, each in a savepoint of its own so that one failing row (a taken code) fails alone.
+ * Every caller still learns its own outcome.
+ */
+export class BatchedInsert<Row> {
+  private queue: { row: Row; resolve: (value: unknown) => void; reject: (error: unknown) => void }[] = [];
+  private readonly writeAll: (rows: Row[]) => ({ ok: true; value: unknown } | { ok: false; error: unknown })[];
+
+  constructor(sqlite: BetterSqlite3.Database, insertOne: (row: Row) => unknown) {
+    const guarded = sqlite.transaction(insertOne);
+    this.writeAll = sqlite.transaction((rows: Row[]) =>
+      rows.map((row) => {
+        try {
+          return { ok: true as const, value: guarded(row) };
+        } catch (error) {
+          return { ok: false as const, error };
+        }
+      }),
+    );
+  }
+
+  /** Queues `row`; resolves with what `insertOne` returned once its transaction committed. */
+  insert(row: Row): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ row, resolve, reject });
+      if (this.queue.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.queue;
+    this.queue = [];
+    let outcomes: ReturnType<typeof this.writeAll>;
+    try {
+      outcomes = this.writeAll(batch.map((entry) => entry.row));
+    } catch (error) {
+      for (const entry of batch) entry.reject(error);
+      return;
+    }
+    outcomes.forEach((outcome, i) => {
+      if (outcome.ok) batch[i]!.resolve(outcome.value);
+      else batch[i]!.reject(outcome.error);
+    });
+  }
+}
