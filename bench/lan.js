@@ -1,4 +1,4 @@
-// Benchmark of the lan door, run against the build: `npm run build && node bench/lan.js [runs]`.
+// Benchmark of the lan door, run against the build: `npm run bench:lan [-- runs]`.
 // Prints the median over N runs (default 20) of
 //   - join -> authenticated channel: from the start of `join` (string decoded, TLS dial with the
 //     pinned key, mutual HMAC proof of the secret) to the offer's welcome, on loopback;
@@ -15,14 +15,11 @@ import { findPeer, startAnnouncer } from '../dist/doors/lan/discovery.js';
 import { join } from '../dist/doors/lan/join.js';
 import { startOffer } from '../dist/doors/lan/offer.js';
 import { createTlsIdentity } from '../dist/doors/lan/tls-identity.js';
+import { percentile } from './lib/measure.js';
 
 const runs = Number(process.argv[2] ?? 20);
 const root = mkdtempSync(joinPath(tmpdir(), 'pairgate-bench-lan-'));
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
+const median = (values) => percentile(values, 50);
 const ms = (value) => `${value.toFixed(1)} ms`;
 
 async function tlsBaseline() {
