@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
+import net from 'node:net';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeConnectionString, encodeConnectionString } from '../../../src/doors/lan/connection-string.js';
@@ -176,6 +177,26 @@ describe('lan offer and join on loopback (real TLS)', () => {
     expect((await fetch(`http://127.0.0.1:${offer.port}/other`)).status).toBe(404);
     // The same port still pairs over TLS.
     expect((await join(offer.connectionString, { configDir: deviceDir('ok'), discovery: false })).peer.name).toBe('laptop');
+  });
+
+  it('survives garbage: plain TCP noise, malformed and oversized frames are refused and counted, then pairing works', async () => {
+    const { offer } = await offerOnLoopback({ maxFailures: 5 });
+    // Not TLS at all: closed by the first-byte check, not a pairing attempt.
+    await new Promise<void>((resolve) => {
+      const noise = net.connect(offer.port, '127.0.0.1', () => noise.write(randomBytes(64)));
+      noise.on('close', () => resolve());
+      noise.on('error', () => undefined);
+    });
+    const malformed = await rawJoiner(offer);
+    malformed.socket.write(Buffer.concat([Buffer.from([1, 0, 0, 0, 5]), Buffer.from('{oops')]));
+    await expect.poll(() => offer.failures()).toBe(1);
+    const oversized = await rawJoiner(offer);
+    oversized.socket.write(Buffer.from([1, 0xff, 0xff, 0xff, 0xff]));
+    await expect.poll(() => offer.failures()).toBe(2);
+    const wrongType = await rawJoiner(offer);
+    wrongType.channel.send({ t: 'proof', proof: 'AAAA' });
+    await expect.poll(() => offer.failures()).toBe(3);
+    expect((await join(offer.connectionString, { configDir: deviceDir('after-noise'), discovery: false })).peer.name).toBe('laptop');
   });
 
   it('closes the listener at its timeout', async () => {
