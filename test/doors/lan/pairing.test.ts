@@ -156,6 +156,12 @@ describe('lan offer and join on loopback (real TLS)', () => {
     await expect(join(offer.connectionString, { configDir: deviceDir('second'), discovery: false, dialTimeoutMs: 1000 })).rejects.toMatchObject({ code: 'lan_peer_unreachable' });
   });
 
+  it('pairs over IPv6 loopback too', async () => {
+    const { offer } = await offerOnLoopback({ addresses: ['::1'], host: '::1' });
+    const joined = await join(offer.connectionString, { configDir: deviceDir('v6'), discovery: false });
+    expect(joined.address).toBe('::1');
+  });
+
   it('dials addresses in our own subnets first: an address outside them is not even tried when one inside answers', async () => {
     const { offer } = await offerOnLoopback({ addresses: ['10.255.255.1', '127.0.0.1'] });
     const lines: string[] = [];
