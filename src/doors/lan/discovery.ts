@@ -44,8 +44,10 @@ export interface DiscoveryOptions {
 /** What an announcement says. */
 export interface Announcement {
   deviceId: string;
-  /** TCP port of the announcer's listener. */
+  /** TCP port of the announcer's listener (0 for a joiner, which has none). */
   port: number;
+  /** `join`: a joining device looking for its peer (authenticated kind only); default an offer. */
+  role?: 'offer' | 'join';
   /** Device name (plain announcements only: an authenticated one needs none). */
   name?: string;
 }
@@ -75,7 +77,7 @@ export function encodeAnnouncement(announcement: Announcement, instanceId: Buffe
   header[4] = secret ? KIND_AUTH : KIND_PLAIN;
   instanceId.copy(header, 5, 0, 8);
   const body = Buffer.from(JSON.stringify(secret
-    ? { d: announcement.deviceId, p: announcement.port }
+    ? { d: announcement.deviceId, p: announcement.port, ...(announcement.role === 'join' ? { r: 'j' } : {}) }
     : { d: announcement.deviceId, p: announcement.port, n: announcement.name ?? '' }));
   const unsigned = Buffer.concat([header, body]);
   const packet = secret ? Buffer.concat([unsigned, createHmac('sha256', discoveryKey(secret)).update(unsigned).digest()]) : unsigned;
@@ -110,14 +112,17 @@ export function decodeAnnouncement(packet: Buffer, address: string, secret?: Buf
   } catch {
     return undefined;
   }
-  const b = parsed as { d?: unknown; p?: unknown; n?: unknown } | null;
+  const b = parsed as { d?: unknown; p?: unknown; n?: unknown; r?: unknown } | null;
   if (!b || typeof b.d !== 'string' || !/^[A-Za-z0-9_-]{22}$/.test(b.d)) return undefined;
-  if (typeof b.p !== 'number' || !Number.isInteger(b.p) || b.p < 1 || b.p > 65535) return undefined;
+  const role = kind === KIND_AUTH && b.r === 'j' ? 'join' : 'offer';
+  const minPort = role === 'join' ? 0 : 1;
+  if (typeof b.p !== 'number' || !Number.isInteger(b.p) || b.p < minPort || b.p > 65535) return undefined;
   // eslint-disable-next-line no-control-regex
   const name = typeof b.n === 'string' ? b.n.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').slice(0, 64) : undefined;
   return {
     deviceId: b.d,
     port: b.p,
+    role,
     ...(name !== undefined ? { name } : {}),
     address,
     authenticated: kind === KIND_AUTH,
@@ -232,23 +237,41 @@ export async function listenForAnnouncements(options: DiscoveryOptions & {
 }
 
 /**
- * Waits for an authenticated announcement of `deviceId`; resolves with where it came from, or
- * undefined after `timeoutMs`.
+ * Waits for an authenticated offer announcement of `deviceId`; resolves with where it came from,
+ * or undefined after `timeoutMs`. When `self` is given, this device announces itself as a joiner
+ * meanwhile (both sides multicast), so the offering side can report that the joiner's packets
+ * reach it even when its TCP connections do not.
  */
-export async function findPeer(options: DiscoveryOptions & { secret: Buffer; deviceId: string; timeoutMs: number }): Promise<ReceivedAnnouncement | undefined> {
+export async function findPeer(options: DiscoveryOptions & { secret: Buffer; deviceId: string; timeoutMs: number; self?: string }): Promise<ReceivedAnnouncement | undefined> {
+  // Announce first, so the offer hears us before we could possibly dial it.
+  let announcer: Announcer | undefined;
+  if (options.self) {
+    try {
+      announcer = await startAnnouncer({ ...options, announcement: { deviceId: options.self, port: 0, role: 'join' }, secret: options.secret });
+    } catch {
+      // Listening alone still finds the peer.
+    }
+  }
   let finish: (value: ReceivedAnnouncement | undefined) => void = () => undefined;
   const found = new Promise<ReceivedAnnouncement | undefined>((resolve) => { finish = resolve; });
-  const listener = await listenForAnnouncements({
-    ...options,
-    onAnnouncement: (announcement) => {
-      if (announcement.deviceId === options.deviceId) finish(announcement);
-    },
-  });
+  let listener: AnnouncementListener;
+  try {
+    listener = await listenForAnnouncements({
+      ...options,
+      onAnnouncement: (announcement) => {
+        if (announcement.deviceId === options.deviceId && announcement.role === 'offer') finish(announcement);
+      },
+    });
+  } catch (error) {
+    await announcer?.stop();
+    throw error;
+  }
   const timer = setTimeout(() => finish(undefined), options.timeoutMs);
   try {
     return await found;
   } finally {
     clearTimeout(timer);
+    await announcer?.stop();
     await listener.stop();
   }
 }

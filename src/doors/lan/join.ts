@@ -44,7 +44,7 @@ export interface JoinResult extends PairingResult {
   authenticatedMs: number;
 }
 
-async function locate(info: ConnectionInfo, options: JoinOptions, log: (line: string) => void): Promise<PinnedConnection & { via: JoinResult['via'] }> {
+async function locate(info: ConnectionInfo, options: JoinOptions, self: string, log: (line: string) => void): Promise<PinnedConnection & { via: JoinResult['via'] }> {
   const dialTimeoutMs = options.dialTimeoutMs ?? 5000;
   const { local, other } = bySubnet(info.addresses);
   let failure: Error | undefined;
@@ -61,7 +61,7 @@ async function locate(info: ConnectionInfo, options: JoinOptions, log: (line: st
   if (options.discovery === false) throw failure ?? new PeerUnreachableError('The connection string has no address and discovery is off.');
   const discoveryTimeoutMs = options.discoveryTimeoutMs ?? 15_000;
   log(`Looking for "${info.name}" by multicast discovery (up to ${Math.round(discoveryTimeoutMs / 1000)} s)...`);
-  const found = await findPeer({ ...options.discovery, secret: info.secret, deviceId: info.deviceId, timeoutMs: discoveryTimeoutMs });
+  const found = await findPeer({ ...options.discovery, secret: info.secret, deviceId: info.deviceId, timeoutMs: discoveryTimeoutMs, self });
   if (!found) {
     if (failure instanceof PinMismatchError) throw failure;
     throw new PeerUnreachableError(`Cannot reach "${info.name}": ${failure ? `${failure.message} ` : ''}Multicast discovery heard nothing from it either. Are both devices on the same network?`);
@@ -77,7 +77,7 @@ export async function join(connection: string | ConnectionInfo, options: JoinOpt
   const info = typeof connection === 'string' ? decodeConnectionString(connection) : connection;
   checkPayloadOptions(options.payloadPath, options.outDir);
   const device = await loadDeviceIdentity(options.configDir, options.deviceName);
-  const { socket, address, via } = await locate(info, options, log);
+  const { socket, address, via } = await locate(info, options, device.deviceId, log);
   const channel = new FramedChannel(socket);
   try {
     const joinNonce = newNonce();

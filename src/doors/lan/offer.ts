@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import tls from 'node:tls';
 import { encodeConnectionString, describeConnection, type ConnectionInfo } from './connection-string.js';
 import { loadDeviceIdentity } from './device-identity.js';
-import { startAnnouncer, type Announcer, type DiscoveryOptions } from './discovery.js';
+import { listenForAnnouncements, startAnnouncer, type Announcer, type AnnouncementListener, type DiscoveryOptions } from './discovery.js';
 import { FramedChannel } from './frames.js';
 import { ListenerClosedError, ProtocolError } from './lan-errors.js';
 import { listenTls, plainAddress } from './listen.js';
@@ -98,14 +98,16 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
   const server = tls.createServer({ key: session.keyPem, cert: session.certPem, minVersion: 'TLSv1.2' });
   let announcer: Announcer | undefined;
   let plainAnnouncer: Announcer | undefined;
+  let joinerListener: AnnouncementListener | undefined;
   const timeout: { timer?: NodeJS.Timeout } = {};
   // Filled in once own-IP discovery has run; a joiner that is faster gets none.
   let selfAddresses: string[] = [];
 
   const stopListening = async () => {
     clearTimeout(timeout.timer);
-    const stopping = [announcer?.stop(), plainAnnouncer?.stop()];
+    const stopping = [announcer?.stop(), plainAnnouncer?.stop(), joinerListener?.stop()];
     announcer = plainAnnouncer = undefined;
+    joinerListener = undefined;
     await Promise.all(stopping);
     // Resolves once the paired connection (if any) has ended too.
     await new Promise<void>((resolve) => front.close(() => resolve()));
@@ -219,6 +221,21 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
         announcer = await startAnnouncer({ ...(options.discovery ?? {}), announcement: { deviceId: device.deviceId, port }, secret });
       } catch (error) {
         log(`Multicast announcements are off: ${(error as Error).message}`);
+      }
+      try {
+        // Hear joiners that look for us: proof that multicast works when their TCP does not.
+        const heard = new Set<string>();
+        joinerListener = await listenForAnnouncements({
+          ...(options.discovery ?? {}),
+          secret,
+          onAnnouncement: (a) => {
+            if (a.role !== 'join' || heard.has(a.address) || state !== 'listening') return;
+            heard.add(a.address);
+            log(`A device holding this connection string is looking for us from ${a.address} (multicast reaches us; if it cannot connect, check that TCP port ${port} is open).`);
+          },
+        });
+      } catch (error) {
+        log(`Not listening for joiners' announcements: ${(error as Error).message}`);
       }
       if (options.announcePlain) {
         try {

@@ -22,6 +22,15 @@ describe('discovery packets', () => {
     expect(decodeAnnouncement(packet, '10.0.0.2')).toBeUndefined();
   });
 
+  it('joiner announcements (port 0) exist only in the authenticated kind and are never taken for an offer', () => {
+    const joinPacket = encodeAnnouncement({ deviceId, port: 0, role: 'join' }, instance, secret);
+    expect(decodeAnnouncement(joinPacket, '10.0.0.5', secret)).toMatchObject({ role: 'join', port: 0 });
+    const plainPortZero = encodeAnnouncement({ deviceId, port: 0, name: 'x' }, instance);
+    expect(decodeAnnouncement(plainPortZero, '10.0.0.5')).toBeUndefined();
+    const offerPortZero = encodeAnnouncement({ deviceId, port: 0 }, instance, secret);
+    expect(decodeAnnouncement(offerPortZero, '10.0.0.5', secret)).toBeUndefined();
+  });
+
   it('any changed byte of an authenticated announcement makes it ignored', () => {
     const packet = encodeAnnouncement({ deviceId, port: 4242 }, instance, secret);
     fc.assert(fc.property(fc.nat({ max: packet.length - 1 }), fc.integer({ min: 1, max: 255 }), (index, flip) => {
@@ -54,8 +63,11 @@ describe('discovery over real multicast on loopback', () => {
   it('finds the announcer holding the same secret and ignores one with another secret', async () => {
     const secret = randomBytes(32);
     const stranger = await startAnnouncer({ ...loopback, announcement: { deviceId, port: 1111 }, secret: randomBytes(32) });
+    // Another joiner of the same string, announcing itself, is not an offer.
+    const otherJoiner = await startAnnouncer({ ...loopback, announcement: { deviceId, port: 0, role: 'join' }, secret });
     try {
       expect(await findPeer({ ...loopback, secret, deviceId, timeoutMs: 600 })).toBeUndefined();
+      await otherJoiner.stop();
       const real = await startAnnouncer({ ...loopback, announcement: { deviceId, port: 2222 }, secret });
       try {
         const started = performance.now();

@@ -80,6 +80,8 @@ describe.skipIf(skip !== undefined)(`lan between two hosts in network namespaces
     expect(code).toBe(0);
     expect(JSON.parse(joined.stdout[0]!)).toMatchObject({ via: 'discovery', address: h.addressA });
     expect(await offer.exit).toBe(0);
+    // Both sides multicast: the offer heard the joiner look for it.
+    expect(offer.stderr()).toContain(`is looking for us from ${h.addressB}`);
   });
 
   it('a stranger without the secret is not found by discovery: announcements from another offer are ignored', async () => {
