@@ -1,13 +1,12 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, ensureBuilt } from '../helpers/node-process.js';
 
-const cli = join(process.cwd(), 'dist/cli/main.js');
-const exec = promisify(execFile);
+const cli = CLI;
 const children: ChildProcess[] = [];
 
 /** Starts the CLI and resolves its first stdout line as JSON, keeping all output. */
@@ -42,8 +41,8 @@ async function run(args: string[], input?: string): Promise<{ code: number; stdo
 
 describe('pairgate lan / peers (two processes of the real CLI on loopback)', () => {
   let root: string;
-  beforeAll(async () => {
-    if (!existsSync(cli)) await exec('npx', ['tsc', '-p', 'tsconfig.build.json']);
+  beforeAll(() => {
+    ensureBuilt();
     root = mkdtempSync(join(tmpdir(), 'pairgate-lan-cli-'));
   }, 120_000);
   afterAll(() => {

@@ -1,16 +1,15 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, ensureBuilt } from '../../helpers/node-process.js';
 import { decodeConnectionString } from '../../../src/doors/lan/connection-string.js';
 import { missingProgram, unmetRequirement } from '../../helpers/system.js';
 import { createHostPair, setLinkDown, type HostPair } from './netns.js';
 
-const cli = join(process.cwd(), 'dist/cli/main.js');
-const exec = promisify(execFile);
+const cli = CLI;
 
 const skip = unmetRequirement(process.getuid?.() === 0, 'network namespaces need root') ?? missingProgram('ip', 'network namespaces (iproute2)');
 
@@ -45,8 +44,8 @@ function inNamespace(ns: string, args: string[], stdin?: string) {
 describe.skipIf(skip !== undefined)(`lan between two hosts in network namespaces${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let hosts: HostPair | undefined;
   let root: string;
-  beforeAll(async () => {
-    if (!existsSync(cli)) await exec('npx', ['tsc', '-p', 'tsconfig.build.json']);
+  beforeAll(() => {
+    ensureBuilt();
     root = mkdtempSync(join(tmpdir(), 'pairgate-netns-'));
     hosts = createHostPair(40 + (process.pid % 150));
   }, 120_000);
