@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { registerDoctorCommand } from './commands/doctor.js';
 import { registerGrantCommand } from './commands/grant.js';
+import { registerLanCommand } from './commands/lan.js';
+import { registerPeersCommand } from './commands/peers.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerVersionCommand } from './commands/version.js';
 import { packageVersion } from '../server/version.js';
@@ -16,7 +19,10 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: true });
+  registerDoctorCommand(program);
   registerGrantCommand(program);
+  registerLanCommand(program);
+  registerPeersCommand(program);
   registerServeCommand(program);
   registerVersionCommand(program);
   return program;

@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { formatDoctorReport, runDoctor } from '../../doors/lan/doctor.js';
+import { discoveryOf, intOption, jsonOption, stderrLog, withDiscovery, type CommonLanOptions } from './lan-cli-support.js';
+
+/**
+ * `pairgate doctor`: network diagnostics for local pairing. Every check runs, in series, even after
+ * one fails; each is logged on stderr as it runs; the report goes to stdout (text or --json); the
+ * exit code is 1 when a check failed.
+ */
+export function registerDoctorCommand(program: Command): void {
+  withDiscovery(program.command('doctor'))
+    .description('check interfaces, own addresses, listener, self-reach, multicast, DNS and the pairgate server')
+    .option('-s, --server <url>', 'also check DNS and reachability of this pairgate server (PAIRGATE_SERVER)')
+    .option('--port <port>', 'port for the test listener (default: random)')
+    .option('--multicast-wait <ms>', 'how long to listen for multicast', '1500')
+    .option('--quiet', 'do not log checks on stderr as they run')
+    .addOption(jsonOption)
+    .action(async (options: CommonLanOptions & { server?: string; port?: string; multicastWait: string; quiet?: boolean }) => {
+      const server = options.server ?? process.env.PAIRGATE_SERVER;
+      const report = await runDoctor({
+        ...(server ? { server } : {}),
+        port: intOption(options.port, '--port', 0, 65535),
+        discovery: discoveryOf(options),
+        multicastWaitMs: intOption(options.multicastWait, '--multicast-wait', 100, 60_000),
+        log: options.quiet ? undefined : stderrLog,
+      });
+      console.log(options.json ? JSON.stringify(report, null, 2) : formatDoctorReport(report));
+      if (!report.ok) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,130 @@
+import { Option, type Command } from 'commander';
+import { isIP } from 'node:net';
+import { resolveConfigDir } from '../../doors/lan/config-dir.js';
+import type { DiscoveryOptions } from '../../doors/lan/discovery.js';
+import { unicastProblem } from '../../doors/lan/ip-addresses.js';
+import type { Progress } from '../../doors/lan/payload.js';
+import type { PairingResult } from '../../doors/lan/offer.js';
+import { InvalidRequestError } from '../../core/errors.js';
+
+/** Options and output helpers shared by `pairgate lan`, `pairgate peers` and `pairgate doctor`. */
+
+/** Options every lan command takes. */
+export interface CommonLanOptions {
+  configDir?: string;
+  json?: boolean;
+  discoveryPort?: string;
+  discoveryGroup?: string;
+  discoveryInterface?: string;
+  discovery?: boolean;
+}
+
+/** Adds `--config-dir`. */
+export function withConfigDir(command: Command): Command {
+  return command.option('--config-dir <dir>', 'where the device identity and trusted peers live (PAIRGATE_CONFIG_DIR, default ~/.config/pairgate)');
+}
+
+/** Adds the multicast discovery options. */
+export function withDiscovery(command: Command): Command {
+  return command
+    .option('--discovery-port <port>', 'UDP port of multicast discovery', '47390')
+    .option('--discovery-group <ip>', 'IPv4 multicast group of discovery', '239.255.70.71')
+    .option('--discovery-interface <ip>', 'multicast only on the interface with this IPv4 address (default: every interface)');
+}
+
+/** A positive integer option, or a clear error naming it. */
+export function intOption(value: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidRequestError(`${name} must be a whole number from ${min} to ${max}.`);
+  return n;
+}
+
+/** The configuration dir from the options. */
+export function configDirOf(options: CommonLanOptions): string {
+  return resolveConfigDir(options.configDir);
+}
+
+/** Discovery options from the command line. */
+export function discoveryOf(options: CommonLanOptions): DiscoveryOptions {
+  if (options.discoveryInterface && isIP(options.discoveryInterface) !== 4) throw new InvalidRequestError('--discovery-interface must be an IPv4 address.');
+  return {
+    port: intOption(options.discoveryPort, '--discovery-port', 1, 65535),
+    group: options.discoveryGroup,
+    ...(options.discoveryInterface ? { interfaceAddress: options.discoveryInterface } : {}),
+  };
+}
+
+/** Addresses given with a repeatable `--address`, checked. */
+export function addressesOf(values: string[] | undefined): string[] | undefined {
+  if (!values || values.length === 0) return undefined;
+  for (const value of values) {
+    const problem = unicastProblem(value);
+    if (problem) throw new InvalidRequestError(`--address: ${problem}.`);
+  }
+  return values;
+}
+
+/** Collects a repeatable option. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** A `--json` option. */
+export const jsonOption = new Option('--json', 'print JSON (one object per line) instead of text');
+
+/** Log lines for a person: stderr, so stdout stays clean for the string or JSON. */
+export function stderrLog(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function humanBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/** A progress bar on stderr, redrawn at most every 200 ms (a line per 25% when stderr is not a terminal). */
+export function progressBar(): Progress {
+  let last = 0;
+  let lastQuarter = -1;
+  return (direction, done, total, name) => {
+    const fraction = total === 0 ? 1 : done / total;
+    const verb = direction === 'send' ? 'Sending' : 'Receiving';
+    if (process.stderr.isTTY) {
+      const now = Date.now();
+      if (now - last < 200 && done < total) return;
+      last = now;
+      const width = 30;
+      const filled = Math.round(fraction * width);
+      process.stderr.write(`\r${verb} ${name} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor(fraction * 100)}% ${humanBytes(done)}/${humanBytes(total)}${done >= total ? '\n' : ''}`);
+      return;
+    }
+    const quarter = Math.floor(fraction * 4);
+    if (quarter === lastQuarter) return;
+    lastQuarter = quarter;
+    process.stderr.write(`${verb} ${name}: ${quarter * 25}% (${humanBytes(done)} of ${humanBytes(total)})\n`);
+  };
+}
+
+/** What pairing produced, for JSON output (no secret in it). */
+export function pairingJson(result: PairingResult & { via?: string; authenticatedMs?: number }): Record<string, unknown> {
+  return {
+    event: 'paired',
+    peer: result.trusted,
+    address: result.address,
+    ...(result.via ? { via: result.via } : {}),
+    ...(result.authenticatedMs !== undefined ? { authenticatedMs: Math.round(result.authenticatedMs) } : {}),
+    ...(result.sent ? { sent: result.sent } : {}),
+    ...(result.received ? { received: result.received } : {}),
+  };
+}
+
+/** What pairing produced, for a person. */
+export function pairingText(result: PairingResult): string {
+  const lines = [`Paired with "${result.trusted.name}" at ${result.address} (key ${result.trusted.keySha256.slice(0, 16)}...).`];
+  if (result.sent) lines.push(`Sent ${result.sent.name} (${humanBytes(result.sent.size)}).`);
+  if (result.received) lines.push(`Received ${result.received.name} (${humanBytes(result.received.size)}) into ${result.received.path}.`);
+  return lines.join('\n');
+}

@@ -1,0 +1,205 @@
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { InvalidRequestError } from '../../core/errors.js';
+import { connectToTrustedPeer, DEFAULT_CONNECT_PORT, listenForTrustedPeer } from '../../doors/lan/connect.js';
+import { decodeConnectionString, describeConnection } from '../../doors/lan/connection-string.js';
+import { scanNearby } from '../../doors/lan/discovery.js';
+import { join } from '../../doors/lan/join.js';
+import { startOffer } from '../../doors/lan/offer.js';
+import { qrForTerminal, writeQrFile } from '../../doors/lan/qr.js';
+import {
+  addressesOf, collect, configDirOf, discoveryOf, intOption, jsonOption, pairingJson, pairingText, progressBar,
+  stderrLog, withConfigDir, withDiscovery, type CommonLanOptions,
+} from './lan-cli-support.js';
+
+interface OfferCliOptions extends CommonLanOptions {
+  payload?: string;
+  out?: string;
+  timeout: string;
+  maxFailures: string;
+  maxSize?: string;
+  address?: string[];
+  port?: string;
+  bind?: string;
+  name?: string;
+  qr: boolean;
+  qrPng?: string;
+  qrSvg?: string;
+  announce?: boolean;
+}
+
+interface JoinCliOptions extends CommonLanOptions {
+  dialTimeout: string;
+  payload?: string;
+  out?: string;
+  timeout: string;
+  maxSize?: string;
+  name?: string;
+}
+
+interface ConnectCliOptions extends CommonLanOptions {
+  listen?: boolean;
+  address?: string[];
+  port?: string;
+  bind?: string;
+  timeout: string;
+  payload?: string;
+  out?: string;
+  maxSize?: string;
+}
+
+function emit(json: boolean | undefined, value: Record<string, unknown>, text: string): void {
+  console.log(json ? JSON.stringify(value) : text);
+}
+
+/** The connection string from the argument, or from stdin for `-` (keeps the secret out of `ps`). */
+function connectionArgument(value: string): string {
+  const text = value === '-' ? readFileSync(0, 'utf8') : value;
+  return text.trim();
+}
+
+/**
+ * `pairgate lan`: pair two devices on one network by QR code or connection string (`offer`,
+ * `join`), list devices that announce themselves (`nearby`), and talk again to a device paired
+ * before (`connect`). Peer to peer: no pairgate server is involved.
+ */
+export function registerLanCommand(program: Command): void {
+  const lan = program.command('lan').description('pair two devices on one network by QR code, peer to peer');
+
+  withDiscovery(withConfigDir(lan.command('offer')))
+    .description('listen for one device, show the QR code and connection string, pair, exchange a payload')
+    .option('--payload <file>', 'a file to send to the device that joins')
+    .option('--out <dir>', 'where a payload sent by the other device goes', '.')
+    .option('--timeout <seconds>', 'stop waiting after this long', '300')
+    .option('--max-failures <n>', 'stop after this many failed attempts (wrong secret, bad protocol)', '5')
+    .option('--max-size <bytes>', 'largest payload accepted from the other device (default 1 GiB)')
+    .option('--address <ip>', 'put this address in the string instead of discovering our own (repeatable)', collect)
+    .option('--port <port>', 'TCP port to listen on (default: random)')
+    .option('--bind <ip>', 'listen on this address only (default: all addresses)')
+    .option('--name <name>', 'this device\'s name, shown to the other device')
+    .option('--no-qr', 'do not draw the QR code in the terminal')
+    .option('--qr-png <file>', 'also write the QR code as a PNG image')
+    .option('--qr-svg <file>', 'also write the QR code as an SVG image')
+    .option('--no-discovery', 'do not send multicast announcements')
+    .option('--announce', 'also announce this device by name to `pairgate lan nearby` (without the secret)')
+    .addOption(jsonOption)
+    .action(async (options: OfferCliOptions) => {
+      const timeout = intOption(options.timeout, '--timeout', 1, 86_400)!;
+      const offer = await startOffer({
+        configDir: configDirOf(options),
+        deviceName: options.name,
+        addresses: addressesOf(options.address),
+        host: options.bind,
+        port: intOption(options.port, '--port', 0, 65535),
+        timeoutMs: timeout * 1000,
+        maxFailures: intOption(options.maxFailures, '--max-failures', 1, 1000),
+        maxPayloadBytes: intOption(options.maxSize, '--max-size', 0, Number.MAX_SAFE_INTEGER),
+        payloadPath: options.payload,
+        outDir: options.out,
+        discovery: options.discovery === false ? false : discoveryOf(options),
+        announcePlain: options.announce,
+        log: stderrLog,
+        onProgress: progressBar(),
+      });
+      if (options.qrPng) await writeQrFile(options.qrPng, offer.connectionString, 'png');
+      if (options.qrSvg) await writeQrFile(options.qrSvg, offer.connectionString, 'svg');
+      if (options.json) {
+        console.log(JSON.stringify({ event: 'offer', connectionString: offer.connectionString, ...offer.description, ...(offer.ownIp ? { ownIp: offer.ownIp } : {}) }));
+      } else {
+        if (options.qr) console.log(await qrForTerminal(offer.connectionString));
+        console.log(`Connection string: ${offer.connectionString}`);
+        stderrLog(`Listening on port ${offer.port}, addresses ${offer.description.addresses.join(', ') || '(none: the other device finds this one by multicast)'}.`);
+        stderrLog(`On the other device run: pairgate lan join <connection string>   (waiting up to ${timeout} s; Ctrl-C to stop)`);
+        stderrLog(`Diagnostics while waiting: curl http://127.0.0.1:${offer.port}/diagnostics`);
+      }
+      const result = await offer.result;
+      emit(options.json, pairingJson(result), pairingText(result));
+    });
+
+  withDiscovery(withConfigDir(lan.command('join')))
+    .description('pair with the device whose connection string (QR code text) is given; "-" reads it from stdin')
+    .argument('<connection-string>', 'the pg1:... string shown by `pairgate lan offer`, or - to read it from stdin')
+    .option('--payload <file>', 'a file to send to the offering device')
+    .option('--out <dir>', 'where a payload sent by the other device goes', '.')
+    .option('--timeout <seconds>', 'how long multicast discovery may look for the device when its addresses fail', '15')
+    .option('--max-size <bytes>', 'largest payload accepted from the other device (default 1 GiB)')
+    .option('--dial-timeout <ms>', 'how long to wait for each address of the string', '5000')
+    .option('--name <name>', 'this device\'s name, shown to the other device')
+    .option('--no-discovery', 'do not fall back to multicast discovery')
+    .addOption(jsonOption)
+    .action(async (value: string, options: JoinCliOptions) => {
+      const info = decodeConnectionString(connectionArgument(value));
+      const result = await join(info, {
+        configDir: configDirOf(options),
+        deviceName: options.name,
+        discovery: options.discovery === false ? false : discoveryOf(options),
+        discoveryTimeoutMs: intOption(options.timeout, '--timeout', 1, 3600)! * 1000,
+        dialTimeoutMs: intOption(options.dialTimeout, '--dial-timeout', 100, 120_000),
+        payloadPath: options.payload,
+        outDir: options.out,
+        maxPayloadBytes: intOption(options.maxSize, '--max-size', 0, Number.MAX_SAFE_INTEGER),
+        log: stderrLog,
+        onProgress: progressBar(),
+      });
+      emit(options.json, pairingJson(result), pairingText(result));
+    });
+
+  withDiscovery(lan.command('nearby'))
+    .description('list devices on this network that announce themselves (advisory: pair with the QR code)')
+    .option('--seconds <n>', 'how long to listen', '3')
+    .addOption(jsonOption)
+    .action(async (options: CommonLanOptions & { seconds: string }) => {
+      const devices = await scanNearby({ ...discoveryOf(options), durationMs: intOption(options.seconds, '--seconds', 1, 600)! * 1000 });
+      if (options.json) {
+        console.log(JSON.stringify({ devices: devices.map(({ deviceId, name, address, port }) => ({ deviceId, name, address, port })) }));
+        return;
+      }
+      if (devices.length === 0) console.log('No device announced itself. (Only `pairgate lan offer --announce` does.)');
+      for (const d of devices) console.log(`${d.name ?? '(no name)'}  ${d.address} port ${d.port}  id ${d.deviceId}`);
+    });
+
+  withConfigDir(lan.command('connect'))
+    .description('talk again to a trusted peer over mutual TLS pinned to its stored key (no QR code); --listen waits for one')
+    .argument('[peer]', 'the peer: its device id, key pin (or a 6+ character prefix) or name')
+    .option('--listen', 'wait for a trusted peer to connect instead of dialling')
+    .option('--address <ip>', 'dial this address instead of the stored ones (repeatable)', collect)
+    .option('--port <port>', `TCP port (default ${DEFAULT_CONNECT_PORT})`)
+    .option('--bind <ip>', 'with --listen: listen on this address only')
+    .option('--timeout <seconds>', 'with --listen: stop waiting after this long', '300')
+    .option('--payload <file>', 'a file to send')
+    .option('--out <dir>', 'where a received payload goes', '.')
+    .option('--max-size <bytes>', 'largest payload accepted (default 1 GiB)')
+    .addOption(jsonOption)
+    .action(async (peer: string | undefined, options: ConnectCliOptions) => {
+      const common = {
+        configDir: configDirOf(options),
+        payloadPath: options.payload,
+        outDir: options.out,
+        maxPayloadBytes: intOption(options.maxSize, '--max-size', 0, Number.MAX_SAFE_INTEGER),
+        log: stderrLog,
+        onProgress: progressBar(),
+      };
+      const port = intOption(options.port, '--port', options.listen ? 0 : 1, 65535);
+      if (options.listen) {
+        if (peer) throw new InvalidRequestError('Give either a peer to dial or --listen, not both.');
+        const listener = await listenForTrustedPeer({ ...common, host: options.bind, port, timeoutMs: intOption(options.timeout, '--timeout', 1, 86_400)! * 1000 });
+        if (options.json) console.log(JSON.stringify({ event: 'listening', port: listener.port }));
+        else stderrLog(`Waiting for a trusted peer on port ${listener.port}...`);
+        const result = await listener.result;
+        emit(options.json, pairingJson(result), pairingText(result).replace(/^Paired with/, 'Connected with'));
+        return;
+      }
+      if (!peer) throw new InvalidRequestError('Name the peer to connect to (see "pairgate peers list"), or use --listen.');
+      const result = await connectToTrustedPeer(peer, { ...common, addresses: addressesOf(options.address), port });
+      emit(options.json, pairingJson(result), pairingText(result).replace(/^Paired with/, 'Connected with'));
+    });
+
+  lan.command('inspect')
+    .description('show what a connection string holds, without its secret; "-" reads it from stdin')
+    .argument('<connection-string>')
+    .addOption(jsonOption)
+    .action((value: string, options: { json?: boolean }) => {
+      const described = describeConnection(decodeConnectionString(connectionArgument(value)));
+      emit(options.json, described, `Device "${described.name}" (id ${described.deviceId})\nAddresses: ${described.addresses.join(', ') || '(none)'}\nPort: ${described.port}\nKey pin (SPKI SHA-256): ${described.keySha256}`);
+    });
+}

@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { TrustedPeerStore } from '../../doors/lan/trusted-peers.js';
+import { configDirOf, jsonOption, withConfigDir, type CommonLanOptions } from './lan-cli-support.js';
+
+/** `pairgate peers list|remove`: the devices this one paired with over `pairgate lan`. */
+export function registerPeersCommand(program: Command): void {
+  const peers = program.command('peers').description('list or remove trusted peers (devices paired with `pairgate lan`)');
+
+  withConfigDir(peers.command('list'))
+    .description('list trusted peers, most recently seen first')
+    .addOption(jsonOption)
+    .action((options: CommonLanOptions) => {
+      const list = new TrustedPeerStore(configDirOf(options)).list();
+      if (options.json) {
+        console.log(JSON.stringify({ peers: list }));
+        return;
+      }
+      if (list.length === 0) console.log('No trusted peers yet. Pair with "pairgate lan offer" and "pairgate lan join".');
+      for (const p of list) console.log(`${p.name}  id ${p.deviceId}  key ${p.keySha256}  addresses ${p.addresses.join(', ') || '-'}  last seen ${p.lastSeenAt}`);
+    });
+
+  withConfigDir(peers.command('remove'))
+    .description('stop trusting a peer (by device id, key pin or a 6+ character prefix, or name)')
+    .argument('<peer>')
+    .addOption(jsonOption)
+    .action((selector: string, options: CommonLanOptions) => {
+      const removed = new TrustedPeerStore(configDirOf(options)).remove(selector);
+      console.log(options.json ? JSON.stringify({ removed }) : `Removed "${removed.name}" (id ${removed.deviceId}).`);
+    });
+}

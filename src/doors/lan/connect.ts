@@ -1,0 +1,135 @@
+import tls from 'node:tls';
+import { loadDeviceIdentity } from './device-identity.js';
+import { FramedChannel } from './frames.js';
+import { ListenerClosedError, ProtocolError } from './lan-errors.js';
+import { listenTls, plainAddress } from './listen.js';
+import type { PairingResult } from './offer.js';
+import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
+import { dialFirst } from './pinned-dial.js';
+import { exchange, type ExchangeResult } from './session.js';
+import { certificatePin } from './tls-identity.js';
+import { TrustedPeerStore } from './trusted-peers.js';
+
+/**
+ * Connections between devices that paired before: mutual TLS with each side's long-lived device
+ * key, each pinned to the key stored in the other's trusted-peer store. No QR code, no secret.
+ */
+
+/** Default TCP port of `lan connect --listen`. */
+export const DEFAULT_CONNECT_PORT = 47391;
+
+/** Options shared by both ends. */
+export interface TrustedSessionOptions {
+  configDir: string;
+  payloadPath?: string;
+  outDir?: string;
+  maxPayloadBytes?: number;
+  log?: (line: string) => void;
+  onProgress?: Progress;
+}
+
+function exchangeOptions(options: TrustedSessionOptions) {
+  return {
+    payloadPath: options.payloadPath,
+    outDir: options.outDir ?? process.cwd(),
+    maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+    timeoutMs: 30_000,
+    onProgress: options.onProgress,
+  };
+}
+
+/** The peer must say it is the device whose key TLS just proved. */
+function checkClaim(exchanged: ExchangeResult, keySha256: string, deviceId: string): void {
+  if (exchanged.peer.keySha256 !== keySha256 || exchanged.peer.deviceId !== deviceId) {
+    throw new ProtocolError('The peer claimed another identity than its TLS key.');
+  }
+}
+
+/** A listener that accepts one trusted peer. */
+export interface TrustedListener {
+  port: number;
+  result: Promise<PairingResult>;
+  close(): Promise<void>;
+}
+
+/** Waits for one trusted peer to connect (others are refused and logged). */
+export async function listenForTrustedPeer(options: TrustedSessionOptions & { host?: string; port?: number; timeoutMs?: number }): Promise<TrustedListener> {
+  checkPayloadOptions(options.payloadPath, options.outDir);
+  const log = options.log ?? (() => undefined);
+  const device = await loadDeviceIdentity(options.configDir);
+  const peers = new TrustedPeerStore(options.configDir);
+  let settle: { resolve: (r: PairingResult) => void; reject: (e: Error) => void } | undefined;
+  const result = new Promise<PairingResult>((resolve, reject) => { settle = { resolve, reject }; });
+  result.catch(() => undefined);
+  let busy = false;
+  const server = tls.createServer({ key: device.keyPem, cert: device.certPem, minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false });
+  const timeout: { timer?: NodeJS.Timeout } = {};
+  const close = () => new Promise<void>((resolve) => { clearTimeout(timeout.timer); server.close(() => resolve()); });
+  server.on('tlsClientError', (error, socket) => log(`A TLS handshake from ${plainAddress(socket.remoteAddress)} failed: ${error.message}`));
+  server.on('secureConnection', (socket) => {
+    const address = plainAddress(socket.remoteAddress);
+    const channel = new FramedChannel(socket);
+    const raw = socket.getPeerCertificate().raw;
+    const pin = raw ? certificatePin(raw).toString('base64url') : '';
+    const peer = pin ? peers.byKey(pin) : undefined;
+    if (!peer) {
+      log(`Refused ${address}: its key is not a trusted peer's.`);
+      return channel.refuse('lan_not_trusted', 'This device does not trust your key. Pair first with "pairgate lan offer/join".');
+    }
+    if (busy) return channel.refuse('lan_listener_closed', 'Busy with another peer.');
+    busy = true;
+    void (async () => {
+      try {
+        const exchanged = await exchange(channel, device, [], exchangeOptions(options));
+        checkClaim(exchanged, pin, peer.deviceId);
+        const trusted = peers.save({ deviceId: peer.deviceId, name: exchanged.peer.name, keySha256: pin, addresses: [address, ...exchanged.peer.addresses, ...peer.addresses] });
+        channel.close();
+        void close();
+        settle?.resolve({ ...exchanged, trusted, address });
+      } catch (error) {
+        channel.refuse('lan_protocol_error', 'The exchange failed.');
+        busy = false;
+        log(`The session with ${address} failed: ${(error as Error).message}`);
+      }
+    })();
+  });
+  const port = await listenTls(server, options.port ?? DEFAULT_CONNECT_PORT, options.host);
+  const timeoutMs = options.timeoutMs ?? 300_000;
+  timeout.timer = setTimeout(() => {
+    void close();
+    settle?.reject(new ListenerClosedError(`No trusted peer connected within ${Math.round(timeoutMs / 1000)} s.`, 'lan_listen_timeout'));
+  }, timeoutMs);
+  timeout.timer.unref();
+  return {
+    port,
+    result,
+    close: async () => {
+      settle?.reject(new ListenerClosedError('The listener was closed.'));
+      await close();
+    },
+  };
+}
+
+/** Connects to a trusted peer (by id, key pin or name) over mutual TLS pinned to its stored key. */
+export async function connectToTrustedPeer(selector: string, options: TrustedSessionOptions & { addresses?: string[]; port?: number; dialTimeoutMs?: number }): Promise<PairingResult> {
+  checkPayloadOptions(options.payloadPath, options.outDir);
+  const log = options.log ?? (() => undefined);
+  const device = await loadDeviceIdentity(options.configDir);
+  const peers = new TrustedPeerStore(options.configDir);
+  const peer = peers.find(selector);
+  const addresses = options.addresses?.length ? options.addresses : peer.addresses;
+  const port = options.port ?? DEFAULT_CONNECT_PORT;
+  log(`Connecting to "${peer.name}" at ${addresses.join(', ')} port ${port}...`);
+  const { socket, address } = await dialFirst(addresses, port, Buffer.from(peer.keySha256, 'base64url'), options.dialTimeoutMs ?? 5000, device);
+  const channel = new FramedChannel(socket);
+  try {
+    const exchanged = await exchange(channel, device, [], exchangeOptions(options));
+    checkClaim(exchanged, peer.keySha256, peer.deviceId);
+    const trusted = peers.save({ deviceId: peer.deviceId, name: exchanged.peer.name, keySha256: peer.keySha256, addresses: [address, ...peer.addresses] });
+    channel.close();
+    return { ...exchanged, trusted, address };
+  } catch (error) {
+    socket.destroy();
+    throw error;
+  }
+}

@@ -1,0 +1,234 @@
+import { randomBytes } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { hostname, networkInterfaces } from 'node:os';
+import tls from 'node:tls';
+import { DEFAULT_DISCOVERY_PORT, DEFAULT_GROUP, listenForAnnouncements, startAnnouncer, type DiscoveryOptions } from './discovery.js';
+import { listenTls } from './listen.js';
+import { callSelf, discoverOwnAddresses, startEchoListener } from './own-ip.js';
+import { createTlsIdentity } from './tls-identity.js';
+
+/**
+ * `pairgate doctor`: network diagnostics for local pairing, after the seed's list. Every check runs
+ * in series and none stops the rest: an error is caught, recorded as that check's result, logged as
+ * it happens, kept in memory, and the next check runs. The report is plain data (JSON-safe) so the
+ * CLI can print it and the support agent can send it.
+ */
+
+/** How a check ended. */
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
+
+/** One check's result. */
+export interface DoctorCheck {
+  name: string;
+  title: string;
+  status: CheckStatus;
+  summary: string;
+  /** Facts found (addresses, interfaces, ports...). */
+  details?: unknown;
+  /** The error text when something threw. */
+  error?: string;
+  durationMs: number;
+}
+
+/** The whole report. */
+export interface DoctorReport {
+  version: 1;
+  startedAt: string;
+  finishedAt: string;
+  host: { hostname: string; platform: string; node: string };
+  /** False when any check failed. */
+  ok: boolean;
+  counts: Record<CheckStatus, number>;
+  checks: DoctorCheck[];
+}
+
+/** Options of the diagnostics. */
+export interface DoctorOptions {
+  /** Port for the test listener (default random). */
+  port?: number;
+  discovery?: DiscoveryOptions;
+  /** How long to listen for multicast (default 1.5 s). */
+  multicastWaitMs?: number;
+  /** A pairgate server to check (DNS and /healthz), if configured. */
+  server?: string;
+  /** Longest time one check may take (default 8 s). */
+  checkTimeoutMs?: number;
+  /** Hears each check as it starts and ends. */
+  log?: (line: string, check?: DoctorCheck) => void;
+}
+
+type CheckOutcome = Omit<DoctorCheck, 'name' | 'title' | 'durationMs'>;
+
+interface InterfaceState {
+  name: string;
+  state: string;
+  addresses: string[];
+}
+
+/** Every interface with its link state: /sys/class/net on Linux (down ones included), else the addresses Node sees. */
+export function interfaceStates(): InterfaceState[] {
+  const addresses = networkInterfaces();
+  const byName = new Map<string, InterfaceState>();
+  try {
+    for (const name of readdirSync('/sys/class/net')) {
+      let state = 'unknown';
+      try {
+        state = readFileSync(`/sys/class/net/${name}/operstate`, 'utf8').trim();
+      } catch {
+        // Some virtual interfaces have no operstate.
+      }
+      byName.set(name, { name, state, addresses: [] });
+    }
+  } catch {
+    // Not Linux: the interfaces Node lists are the ones that are up.
+  }
+  for (const [name, entries] of Object.entries(addresses)) {
+    const item = byName.get(name) ?? { name, state: 'up', addresses: [] };
+    item.addresses = (entries ?? []).map((e) => e.cidr ?? e.address);
+    byName.set(name, item);
+  }
+  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms); }),
+  ]);
+}
+
+/** Runs every check, in series, and returns the report. Never throws. */
+export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
+  const log = options.log ?? (() => undefined);
+  const checkTimeoutMs = options.checkTimeoutMs ?? 8000;
+  const startedAt = new Date();
+  const checks: DoctorCheck[] = [];
+  // Shared between checks; a failed earlier check leaves them empty and later checks say so.
+  let ownAddresses: string[] = [];
+  let listener: { server: tls.Server; port: number } | undefined;
+
+  const run = async (name: string, title: string, body: () => Promise<CheckOutcome>) => {
+    log(`checking ${title}...`);
+    const started = performance.now();
+    let outcome: CheckOutcome;
+    try {
+      outcome = await withTimeout(body(), checkTimeoutMs, title);
+    } catch (error) {
+      // fetch hides the socket error in `cause`; the person needs it.
+      const cause = (error as { cause?: { message?: string } }).cause?.message;
+      outcome = { status: 'fail', summary: `${title} failed`, error: `${(error as Error).message || String(error)}${cause ? `: ${cause}` : ''}` };
+    }
+    const check: DoctorCheck = { name, title, ...outcome, durationMs: Math.round(performance.now() - started) };
+    checks.push(check);
+    log(`[${check.status}] ${title}: ${check.summary}${check.error ? ` (${check.error})` : ''}`, check);
+  };
+
+  await run('interfaces', 'network interfaces', async () => {
+    const states = interfaceStates();
+    const up = states.filter((i) => i.state === 'up' || (i.state === 'unknown' && i.addresses.length > 0));
+    const down = states.filter((i) => i.state === 'down' || i.state === 'lowerlayerdown' || i.state === 'dormant');
+    const usable = up.filter((i) => i.name !== 'lo' && i.addresses.some((a) => !a.startsWith('127.') && !a.startsWith('::1')));
+    if (usable.length === 0) return { status: 'fail', summary: `no network interface besides loopback is up${down.length ? `; down: ${down.map((i) => i.name).join(', ')}` : ''}`, details: states };
+    if (down.length) return { status: 'warn', summary: `up: ${usable.map((i) => i.name).join(', ')}; down: ${down.map((i) => i.name).join(', ')}`, details: states };
+    return { status: 'ok', summary: `up: ${usable.map((i) => i.name).join(', ')}`, details: states };
+  });
+
+  await run('own-addresses', 'own IP addresses', async () => {
+    const report = await discoverOwnAddresses({ log: (line) => log(`  ${line}`) });
+    ownAddresses = report.addresses;
+    if (report.addresses.length) return { status: 'ok', summary: report.addresses.join(', '), details: report.stages };
+    return { status: 'warn', summary: 'no address could be confirmed; pairing has to rely on multicast discovery', details: report.stages };
+  });
+
+  await run('listener', 'pairing listener port', async () => {
+    const identity = await createTlsIdentity('pairgate doctor', 600);
+    const server = tls.createServer({ key: identity.keyPem, cert: identity.certPem, minVersion: 'TLSv1.2' }, (socket) => socket.end());
+    const port = await listenTls(server, options.port ?? 0);
+    listener = { server, port };
+    return { status: 'ok', summary: `a TLS listener can listen on port ${port} (all addresses)`, details: { port } };
+  });
+
+  await run('self-reach', 'reaching own addresses', async () => {
+    const targets = ownAddresses.length ? ownAddresses : interfaceStates().flatMap((i) => i.addresses.map((a) => a.split('/')[0]!)).filter((a) => !a.startsWith('127.') && a !== '::1' && !a.startsWith('fe80'));
+    if (targets.length === 0) return { status: 'fail', summary: 'there is no own address to call' };
+    const echo = await startEchoListener();
+    try {
+      const results = await Promise.all(targets.map(async (address) => ({ address, problem: await callSelf(address, echo.port, 1500) })));
+      const reached = results.filter((r) => !r.problem);
+      const details = { port: echo.port, listenerPort: listener?.port, results };
+      if (reached.length === targets.length) return { status: 'ok', summary: `reached ${reached.map((r) => r.address).join(', ')}`, details };
+      if (reached.length > 0) return { status: 'warn', summary: `reached ${reached.length} of ${targets.length} addresses`, details };
+      return { status: 'fail', summary: `could not reach any own address (${results.map((r) => `${r.address}: ${r.problem}`).join('; ')})`, details };
+    } finally {
+      await echo.close();
+    }
+  });
+
+  await run('multicast', 'multicast discovery (find and be found)', async () => {
+    const discovery = { ...options.discovery };
+    const group = discovery.group ?? DEFAULT_GROUP;
+    const port = discovery.port ?? DEFAULT_DISCOVERY_PORT;
+    const secret = randomBytes(32);
+    const deviceId = randomBytes(16).toString('base64url');
+    const heard: { address: string; deviceId: string; name?: string; authenticated: boolean }[] = [];
+    let ownEcho = false;
+    const receiver = await listenForAnnouncements({
+      ...discovery,
+      onAnnouncement: (a) => { heard.push({ address: a.address, deviceId: a.deviceId, ...(a.name ? { name: a.name } : {}), authenticated: a.authenticated }); },
+    });
+    const own = await listenForAnnouncements({ ...discovery, secret, onAnnouncement: (a) => { if (a.deviceId === deviceId) ownEcho = true; } });
+    const announcer = await startAnnouncer({ ...discovery, announcement: { deviceId, port: listener?.port ?? 1 }, secret, intervalMs: 250 });
+    await new Promise((resolve) => setTimeout(resolve, options.multicastWaitMs ?? 1500));
+    const sent = announcer.sent();
+    const sendErrors = announcer.errors();
+    await announcer.stop();
+    await own.stop();
+    await receiver.stop();
+    const others = heard.filter((h) => h.deviceId !== deviceId);
+    const details = { group, port, sent, sendErrors, membershipErrors: receiver.errors, ownAnnouncementReceived: ownEcho, othersHeard: others };
+    if (!ownEcho) return { status: 'fail', summary: `sent ${sent} announcements but received none of them back${sendErrors.length ? `: ${sendErrors.join('; ')}` : ''}`, details };
+    return { status: 'ok', summary: `can send and receive on ${group}:${port}; heard ${others.length} other device${others.length === 1 ? '' : 's'}`, details };
+  });
+
+  const server = options.server;
+  await run('dns', 'DNS', async () => {
+    if (!server) return { status: 'skip', summary: 'no pairgate server configured' };
+    const host = new URL(server).hostname.replace(/^\[|\]$/g, '');
+    const found = await lookup(host, { all: true });
+    return { status: 'ok', summary: `${host} resolves to ${found.map((f) => f.address).join(', ')}`, details: found };
+  });
+
+  await run('server', 'pairgate server reachability', async () => {
+    if (!server) return { status: 'skip', summary: 'no pairgate server configured' };
+    const url = `${server.replace(/\/+$/, '')}/healthz`;
+    const response = await fetch(url, { signal: AbortSignal.timeout(Math.min(checkTimeoutMs, 5000)) });
+    if (!response.ok) return { status: 'fail', summary: `${url} answered ${response.status}` };
+    return { status: 'ok', summary: `${url} answered ${response.status}` };
+  });
+
+  if (listener) await new Promise<void>((resolve) => listener!.server.close(() => resolve()));
+
+  const counts: Record<CheckStatus, number> = { ok: 0, warn: 0, fail: 0, skip: 0 };
+  for (const check of checks) counts[check.status]++;
+  return {
+    version: 1,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    host: { hostname: hostname(), platform: `${process.platform}-${process.arch}`, node: process.versions.node },
+    ok: counts.fail === 0,
+    counts,
+    checks,
+  };
+}
+
+/** The report as text for a person. */
+export function formatDoctorReport(report: DoctorReport): string {
+  const lines = [`pairgate doctor on ${report.host.hostname} (${report.host.platform}, node ${report.host.node})`];
+  for (const check of report.checks) {
+    lines.push(`  ${check.status.toUpperCase().padEnd(4)}  ${check.title}: ${check.summary}${check.error ? `\n        error: ${check.error}` : ''}`);
+  }
+  lines.push(`${report.counts.ok} ok, ${report.counts.warn} warnings, ${report.counts.fail} failed, ${report.counts.skip} skipped.`);
+  return lines.join('\n');
+}

@@ -1,0 +1,182 @@
+import type { Duplex } from 'node:stream';
+import { ListenerClosedError, PinMismatchError, ProtocolError, WrongSecretError } from './lan-errors.js';
+
+/**
+ * Framing of the lan protocol over one TLS socket: 1 type byte, a 4-byte big-endian length, the
+ * body. Type 1 is a JSON control message (at most 16 KiB), type 2 a chunk of payload bytes (at
+ * most 256 KiB). A peer that sends anything larger or unknown is cut off: the reader never buffers
+ * more than one frame.
+ */
+
+const JSON_FRAME = 1;
+const DATA_FRAME = 2;
+const HEADER = 5;
+/** Largest JSON control message. */
+export const MAX_JSON_FRAME = 16 * 1024;
+/** Largest data chunk. */
+export const MAX_DATA_FRAME = 256 * 1024;
+
+/** A control message: `t` names its type. */
+export interface ControlMessage {
+  t: string;
+  [key: string]: unknown;
+}
+
+/** One received frame. */
+export type Frame = { kind: 'json'; message: ControlMessage } | { kind: 'data'; data: Buffer };
+
+// Remote text shown to a person: no control characters, bounded length.
+// eslint-disable-next-line no-control-regex
+const clean = (text: unknown): string => String(text ?? '').replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').slice(0, 300);
+
+/** The error a remote `{t: 'error'}` message stands for. */
+export function remoteError(message: ControlMessage): Error {
+  const text = `The other device refused: ${clean(message.message)}`;
+  switch (message.code) {
+    case 'lan_wrong_secret': return new WrongSecretError(text);
+    case 'lan_key_mismatch': return new PinMismatchError(text);
+    case 'lan_already_paired':
+    case 'lan_listener_closed':
+    case 'lan_not_trusted': return new ListenerClosedError(text, String(message.code));
+    default: return new ProtocolError(text);
+  }
+}
+
+/** A framed, message-oriented view of a socket. */
+export class FramedChannel {
+  private buffer: Buffer = Buffer.alloc(0);
+  private readonly queue: Frame[] = [];
+  private waiter: { resolve: (frame: Frame) => void; reject: (error: Error) => void } | undefined;
+  private failure: Error | undefined;
+
+  constructor(readonly socket: Duplex) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (error) => this.fail(new ProtocolError(`The connection failed: ${error.message}`)));
+    socket.on('close', () => this.fail(new ProtocolError('The other device closed the connection.')));
+  }
+
+  /** Sends a control message. */
+  send(message: ControlMessage): void {
+    const body = Buffer.from(JSON.stringify(message), 'utf8');
+    if (body.length > MAX_JSON_FRAME) throw new ProtocolError('control message too large');
+    this.socket.write(Buffer.concat([header(JSON_FRAME, body.length), body]));
+  }
+
+  /** Sends a chunk of payload bytes, waiting while the socket's buffer is full. */
+  async sendData(chunk: Buffer): Promise<void> {
+    for (let offset = 0; offset < chunk.length; offset += MAX_DATA_FRAME) {
+      const part = chunk.subarray(offset, offset + MAX_DATA_FRAME);
+      const ok = this.socket.write(Buffer.concat([header(DATA_FRAME, part.length), part]));
+      if (!ok) await new Promise<void>((resolve, reject) => {
+        const onClose = () => reject(this.failure ?? new ProtocolError('The other device closed the connection.'));
+        this.socket.once('drain', () => { this.socket.off('close', onClose); resolve(); });
+        this.socket.once('close', onClose);
+      });
+    }
+  }
+
+  /** The next frame, or a ProtocolError after `timeoutMs` or when the connection ends. */
+  receive(timeoutMs: number): Promise<Frame> {
+    const ready = this.queue.shift();
+    if (ready) {
+      if (this.queue.length <= 64) this.socket.resume();
+      return Promise.resolve(ready);
+    }
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<Frame>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        reject(new ProtocolError(`The other device did not answer within ${Math.round(timeoutMs / 1000)} s.`));
+      }, timeoutMs);
+      this.waiter = {
+        resolve: (frame) => { clearTimeout(timer); resolve(frame); },
+        reject: (error) => { clearTimeout(timer); reject(error); },
+      };
+    });
+  }
+
+  /** The next frame, which must be the control message `type`; a remote error message throws. */
+  async expect(type: string, timeoutMs: number): Promise<ControlMessage> {
+    const frame = await this.receive(timeoutMs);
+    if (frame.kind !== 'json') throw new ProtocolError(`Expected "${type}", got payload bytes.`);
+    if (frame.message.t === 'error') throw remoteError(frame.message);
+    if (frame.message.t !== type) throw new ProtocolError(`Expected "${type}", got "${clean(frame.message.t)}".`);
+    return frame.message;
+  }
+
+  /** Sends an error message (best effort) and closes. */
+  refuse(code: string, message: string): void {
+    try {
+      this.send({ t: 'error', code, message });
+    } catch {
+      // The socket may already be gone; closing is what matters.
+    }
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    while (this.buffer.length >= HEADER) {
+      const type = this.buffer[0]!;
+      const length = this.buffer.readUInt32BE(1);
+      const limit = type === JSON_FRAME ? MAX_JSON_FRAME : type === DATA_FRAME ? MAX_DATA_FRAME : -1;
+      if (limit < 0 || length > limit) {
+        this.fail(new ProtocolError(limit < 0 ? `Unknown frame type ${type}.` : 'A frame exceeded the size limit.'));
+        this.socket.destroy();
+        return;
+      }
+      if (this.buffer.length < HEADER + length) return;
+      const body = this.buffer.subarray(HEADER, HEADER + length);
+      this.buffer = this.buffer.subarray(HEADER + length);
+      let frame: Frame;
+      if (type === JSON_FRAME) {
+        let message: unknown;
+        try {
+          message = JSON.parse(body.toString('utf8'));
+        } catch {
+          message = undefined;
+        }
+        if (!message || typeof message !== 'object' || typeof (message as ControlMessage).t !== 'string') {
+          this.fail(new ProtocolError('A malformed control message arrived.'));
+          this.socket.destroy();
+          return;
+        }
+        frame = { kind: 'json', message: message as ControlMessage };
+      } else {
+        frame = { kind: 'data', data: Buffer.from(body) };
+      }
+      const waiter = this.waiter;
+      if (waiter) {
+        this.waiter = undefined;
+        waiter.resolve(frame);
+      } else {
+        this.queue.push(frame);
+        // Bounded: a peer that floods frames nobody reads is paused until they are read.
+        if (this.queue.length > 64) this.socket.pause();
+      }
+    }
+    if (this.queue.length <= 64) this.socket.resume();
+  }
+
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.reject(error);
+  }
+}
+
+function header(type: number, length: number): Buffer {
+  const h = Buffer.alloc(HEADER);
+  h[0] = type;
+  h.writeUInt32BE(length, 1);
+  return h;
+}

@@ -1,0 +1,118 @@
+import { decodeConnectionString, type ConnectionInfo } from './connection-string.js';
+import { loadDeviceIdentity } from './device-identity.js';
+import { findPeer, type DiscoveryOptions } from './discovery.js';
+import { FramedChannel } from './frames.js';
+import { bySubnet } from './ip-addresses.js';
+import { PeerUnreachableError, PinMismatchError, ProtocolError, WrongSecretError } from './lan-errors.js';
+import type { PairingResult } from './offer.js';
+import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
+import { dialFirst, label, type PinnedConnection } from './pinned-dial.js';
+import { channelBinding, NONCE_BYTES, newNonce, proofMatches, secretProof } from './secret-proof.js';
+import { exchange } from './session.js';
+import { TrustedPeerStore } from './trusted-peers.js';
+
+/**
+ * The joining side of pairing: read the connection string, dial the offering device pinned by its
+ * key (addresses in our own subnets first, then the rest, then multicast discovery), prove the
+ * secret both ways, exchange identities and payloads, store the peer as trusted.
+ */
+
+/** Options of a join. */
+export interface JoinOptions {
+  configDir: string;
+  deviceName?: string;
+  /** Per-dial timeout (default 5 s). */
+  dialTimeoutMs?: number;
+  /** Multicast fallback (default on); false turns it off. */
+  discovery?: DiscoveryOptions | false;
+  /** How long to look for the device by multicast (default 15 s). */
+  discoveryTimeoutMs?: number;
+  payloadPath?: string;
+  outDir?: string;
+  maxPayloadBytes?: number;
+  /** Addresses of this device to tell the peer (default none: the peer sees where we came from). */
+  selfAddresses?: string[];
+  log?: (line: string) => void;
+  onProgress?: Progress;
+}
+
+/** The outcome of a join. */
+export interface JoinResult extends PairingResult {
+  /** How the device was found. */
+  via: 'address' | 'discovery';
+  /** Milliseconds from the start of the join to the authenticated channel. */
+  authenticatedMs: number;
+}
+
+async function locate(info: ConnectionInfo, options: JoinOptions, self: string, log: (line: string) => void): Promise<PinnedConnection & { via: JoinResult['via'] }> {
+  const dialTimeoutMs = options.dialTimeoutMs ?? 5000;
+  const { local, other } = bySubnet(info.addresses);
+  let failure: Error | undefined;
+  for (const group of [local, other]) {
+    if (group.length === 0) continue;
+    log(`Dialling ${group.map((a) => label(a, info.port)).join(', ')}...`);
+    try {
+      return { ...(await dialFirst(group, info.port, info.keySha256, dialTimeoutMs)), via: 'address' };
+    } catch (error) {
+      failure = error as Error;
+      log(failure.message);
+    }
+  }
+  if (options.discovery === false) throw failure ?? new PeerUnreachableError('The connection string has no address and discovery is off.');
+  const discoveryTimeoutMs = options.discoveryTimeoutMs ?? 15_000;
+  log(`Looking for "${info.name}" by multicast discovery (up to ${Math.round(discoveryTimeoutMs / 1000)} s)...`);
+  const found = await findPeer({ ...options.discovery, secret: info.secret, deviceId: info.deviceId, timeoutMs: discoveryTimeoutMs, self });
+  if (!found) {
+    if (failure instanceof PinMismatchError) throw failure;
+    throw new PeerUnreachableError(`Cannot reach "${info.name}": ${failure ? `${failure.message} ` : ''}Multicast discovery heard nothing from it either. Are both devices on the same network?`);
+  }
+  log(`Discovery found it at ${label(found.address, found.port)}.`);
+  return { ...(await dialFirst([found.address], found.port, info.keySha256, dialTimeoutMs)), via: 'discovery' };
+}
+
+/** Pairs with the device of `connection` (a string or its decoded form). */
+export async function join(connection: string | ConnectionInfo, options: JoinOptions): Promise<JoinResult> {
+  const started = performance.now();
+  const log = options.log ?? (() => undefined);
+  const info = typeof connection === 'string' ? decodeConnectionString(connection) : connection;
+  checkPayloadOptions(options.payloadPath, options.outDir);
+  const device = await loadDeviceIdentity(options.configDir, options.deviceName);
+  const { socket, address, via } = await locate(info, options, device.deviceId, log);
+  const channel = new FramedChannel(socket);
+  try {
+    const joinNonce = newNonce();
+    const binding = channelBinding(socket);
+    channel.send({ t: 'hello', v: 1, nonce: joinNonce.toString('base64url') });
+    const challenge = await channel.expect('challenge', 10_000);
+    const offerNonce = Buffer.from(String(challenge.nonce ?? ''), 'base64url');
+    if (offerNonce.length !== NONCE_BYTES) throw new ProtocolError('The challenge carried no valid nonce.');
+    const expected = secretProof(info.secret, 'offer', offerNonce, joinNonce, binding);
+    if (!proofMatches(expected, Buffer.from(String(challenge.proof ?? ''), 'base64url'))) {
+      channel.refuse('lan_wrong_secret', 'Your proof of the secret is wrong.');
+      throw new WrongSecretError('The device that answered could not prove it holds the secret of this connection string.');
+    }
+    channel.send({ t: 'proof', proof: secretProof(info.secret, 'join', offerNonce, joinNonce, binding).toString('base64url') });
+    await channel.expect('welcome', 10_000);
+    const authenticatedMs = performance.now() - started;
+    log(`Authenticated channel to "${info.name}" at ${label(address, info.port)} after ${Math.round(authenticatedMs)} ms.`);
+    const exchanged = await exchange(channel, device, options.selfAddresses ?? [], {
+      payloadPath: options.payloadPath,
+      outDir: options.outDir ?? process.cwd(),
+      maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+      timeoutMs: 30_000,
+      onProgress: options.onProgress,
+    });
+    if (exchanged.peer.deviceId !== info.deviceId) throw new ProtocolError('The device changed its id during pairing.');
+    const trusted = new TrustedPeerStore(options.configDir).save({
+      deviceId: exchanged.peer.deviceId,
+      name: exchanged.peer.name,
+      keySha256: exchanged.peer.keySha256,
+      addresses: [address, ...exchanged.peer.addresses],
+    });
+    channel.close();
+    return { ...exchanged, trusted, address, via, authenticatedMs };
+  } catch (error) {
+    socket.destroy();
+    throw error;
+  }
+}

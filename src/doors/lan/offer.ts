@@ -1,0 +1,269 @@
+import { randomBytes } from 'node:crypto';
+import tls from 'node:tls';
+import { encodeConnectionString, describeConnection, type ConnectionInfo } from './connection-string.js';
+import { loadDeviceIdentity } from './device-identity.js';
+import { listenForAnnouncements, startAnnouncer, type Announcer, type AnnouncementListener, type DiscoveryOptions } from './discovery.js';
+import { FramedChannel } from './frames.js';
+import { ListenerClosedError, ProtocolError } from './lan-errors.js';
+import { listenTls, plainAddress } from './listen.js';
+import { sniffingServer } from './protocol-sniffer.js';
+import { discoverOwnAddresses, type OwnIpReport } from './own-ip.js';
+import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
+import { channelBinding, NONCE_BYTES, newNonce, proofMatches, secretProof } from './secret-proof.js';
+import { exchange, type ExchangeResult } from './session.js';
+import { createTlsIdentity } from './tls-identity.js';
+import { TrustedPeerStore, type TrustedPeer } from './trusted-peers.js';
+
+/**
+ * The offering side of pairing: a TLS listener with a fresh key, a connection string (the QR
+ * code) that pins that key and carries a fresh secret, and the rules that keep it safe: every
+ * joiner must prove the secret before anything else, failures are counted and end the listener
+ * after `maxFailures`, the first authenticated peer wins and everyone else is refused, and the
+ * listener closes at its timeout.
+ */
+
+/** Options of an offer. */
+export interface OfferOptions {
+  configDir: string;
+  deviceName?: string;
+  /** Addresses to put in the string (default: own-IP discovery). */
+  addresses?: string[];
+  /** Bind address (default all addresses). */
+  host?: string;
+  port?: number;
+  /** How long to wait for a peer (default 5 min). */
+  timeoutMs?: number;
+  /** Failed attempts before the listener gives up (default 5). */
+  maxFailures?: number;
+  /** How long one joiner may take to prove the secret (default 10 s). */
+  handshakeTimeoutMs?: number;
+  payloadPath?: string;
+  outDir?: string;
+  maxPayloadBytes?: number;
+  /** Authenticated multicast announcements (default on); false turns them off. */
+  discovery?: DiscoveryOptions | false;
+  /** Also send plain announcements that `lan nearby` lists. */
+  announcePlain?: boolean;
+  log?: (line: string) => void;
+  onProgress?: Progress;
+}
+
+/** The outcome of a successful pairing. */
+export interface PairingResult extends ExchangeResult {
+  /** The peer as stored in the trusted-peer store. */
+  trusted: TrustedPeer;
+  /** Where the peer was reached (or came from). */
+  address: string;
+}
+
+/** A running offer. */
+export interface Offer {
+  /** The connection string: holds the secret, show it only to the peer. */
+  connectionString: string;
+  /** The same without the secret. */
+  description: ReturnType<typeof describeConnection>;
+  port: number;
+  /** Own-IP discovery, when it chose the addresses. */
+  ownIp?: OwnIpReport;
+  /** Failed attempts so far. */
+  failures(): number;
+  /** Settles when a peer paired, or the offer ended (timeout, too many failures, close). */
+  result: Promise<PairingResult>;
+  /** Stops listening; `result` rejects if no peer paired yet. */
+  close(): Promise<void>;
+}
+
+/** Most joiners proving the secret at the same time; more are cut off at once. */
+const MAX_PENDING = 8;
+
+/** Starts an offer. */
+export async function startOffer(options: OfferOptions): Promise<Offer> {
+  const log = options.log ?? (() => undefined);
+  const timeoutMs = options.timeoutMs ?? 300_000;
+  const maxFailures = options.maxFailures ?? 5;
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+  checkPayloadOptions(options.payloadPath, options.outDir);
+  const device = await loadDeviceIdentity(options.configDir, options.deviceName);
+  const peers = new TrustedPeerStore(options.configDir);
+  const session = await createTlsIdentity(`${device.name} pairing`, Math.ceil(timeoutMs / 1000) + 600);
+  const secret = randomBytes(32);
+
+  let state: 'listening' | 'paired' | 'closed' = 'listening';
+  let failures = 0;
+  const pending = new Set<FramedChannel>();
+  let settle: { resolve: (r: PairingResult) => void; reject: (e: Error) => void } | undefined;
+  const result = new Promise<PairingResult>((resolve, reject) => { settle = { resolve, reject }; });
+  result.catch(() => undefined);
+
+  const server = tls.createServer({ key: session.keyPem, cert: session.certPem, minVersion: 'TLSv1.2' });
+  let announcer: Announcer | undefined;
+  let plainAnnouncer: Announcer | undefined;
+  let joinerListener: AnnouncementListener | undefined;
+  const timeout: { timer?: NodeJS.Timeout } = {};
+  // Filled in once own-IP discovery has run; a joiner that is faster gets none.
+  let selfAddresses: string[] = [];
+
+  const stopListening = async () => {
+    clearTimeout(timeout.timer);
+    const stopping = [announcer?.stop(), plainAnnouncer?.stop(), joinerListener?.stop()];
+    announcer = plainAnnouncer = undefined;
+    joinerListener = undefined;
+    await Promise.all(stopping);
+    // Resolves once the paired connection (if any) has ended too.
+    await new Promise<void>((resolve) => front.close(() => resolve()));
+  };
+  const end = (error: Error) => {
+    if (state !== 'listening') return;
+    state = 'closed';
+    for (const channel of pending) channel.refuse('lan_listener_closed', 'The pairing listener closed.');
+    void stopListening().finally(() => settle?.reject(error));
+  };
+  const countFailure = (address: string, reason: string) => {
+    failures++;
+    log(`Refused ${address}: ${reason} (failed attempt ${failures} of ${maxFailures}).`);
+    if (failures >= maxFailures) end(new ListenerClosedError(`Stopped after ${failures} failed attempts to pair.`, 'lan_too_many_failures'));
+  };
+
+  server.on('tlsClientError', (error, socket) => {
+    log(`A TLS handshake from ${plainAddress(socket.remoteAddress)} failed: ${error.message}`);
+  });
+  server.on('secureConnection', (socket) => {
+    const address = plainAddress(socket.remoteAddress);
+    const channel = new FramedChannel(socket);
+    if (state !== 'listening') return channel.refuse('lan_already_paired', 'This device has already paired with another device.');
+    if (pending.size >= MAX_PENDING) return channel.refuse('lan_listener_closed', 'Too many devices are trying at once.');
+    pending.add(channel);
+    void (async () => {
+      let proven = false;
+      try {
+        const hello = await channel.expect('hello', handshakeTimeoutMs);
+        const joinNonce = Buffer.from(String(hello.nonce ?? ''), 'base64url');
+        if (joinNonce.length !== NONCE_BYTES) throw new ProtocolError('The hello carried no valid nonce.');
+        const offerNonce = newNonce();
+        const binding = channelBinding(socket);
+        channel.send({
+          t: 'challenge',
+          nonce: offerNonce.toString('base64url'),
+          proof: secretProof(secret, 'offer', offerNonce, joinNonce, binding).toString('base64url'),
+        });
+        const answer = await channel.expect('proof', handshakeTimeoutMs);
+        const expected = secretProof(secret, 'join', offerNonce, joinNonce, binding);
+        if (!proofMatches(expected, Buffer.from(String(answer.proof ?? ''), 'base64url'))) {
+          pending.delete(channel);
+          channel.refuse('lan_wrong_secret', 'Wrong pairing secret.');
+          countFailure(address, 'wrong secret');
+          return;
+        }
+        pending.delete(channel);
+        if (state !== 'listening') return channel.refuse('lan_already_paired', 'This device has already paired with another device.');
+        // First authenticated peer wins: stop listening and turn away everyone still trying.
+        state = 'paired';
+        proven = true;
+        for (const other of pending) other.refuse('lan_already_paired', 'This device has already paired with another device.');
+        pending.clear();
+        void stopListening();
+        channel.send({ t: 'welcome' });
+        log(`Paired with a device at ${address}: the secret was proven both ways.`);
+        const exchanged = await exchange(channel, device, selfAddresses, {
+          payloadPath: options.payloadPath,
+          outDir: options.outDir ?? process.cwd(),
+          maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+          timeoutMs: Math.max(handshakeTimeoutMs, 30_000),
+          onProgress: options.onProgress,
+        });
+        const trusted = peers.save({ deviceId: exchanged.peer.deviceId, name: exchanged.peer.name, keySha256: exchanged.peer.keySha256, addresses: [address, ...exchanged.peer.addresses] });
+        channel.close();
+        settle?.resolve({ ...exchanged, trusted, address });
+      } catch (error) {
+        pending.delete(channel);
+        if (proven) {
+          channel.refuse('lan_protocol_error', 'The exchange failed.');
+          settle?.reject(error as Error);
+          return;
+        }
+        channel.refuse((error as { code?: string }).code ?? 'lan_protocol_error', 'Pairing failed.');
+        if (state === 'listening') countFailure(address, (error as Error).message);
+      }
+    })();
+  });
+
+  let ownIp: OwnIpReport | undefined;
+  // The port also answers `GET /diagnostics` to loopback callers (never the secret).
+  const front = sniffingServer(server, () => ({
+    state,
+    port,
+    addresses: selfAddresses,
+    deviceId: device.deviceId,
+    name: device.name,
+    keySha256: session.spkiSha256.toString('base64url'),
+    failures,
+    maxFailures,
+    pendingHandshakes: pending.size,
+    discovery: announcer ? { sent: announcer.sent(), errors: announcer.errors() } : 'off',
+    ...(ownIp ? { ownIp } : {}),
+  }));
+  const port = await listenTls(front, options.port ?? 0, options.host);
+  let connectionString: string;
+  let describe: ReturnType<typeof describeConnection>;
+  try {
+    let addresses = options.addresses;
+    if (!addresses) {
+      ownIp = await discoverOwnAddresses({ log });
+      addresses = ownIp.addresses;
+    }
+    const info: ConnectionInfo = { addresses, port, keySha256: session.spkiSha256, secret, deviceId: device.deviceId, name: device.name };
+    describe = describeConnection(info);
+    selfAddresses = addresses;
+    connectionString = encodeConnectionString(info);
+
+    if (options.discovery !== false) {
+      try {
+        announcer = await startAnnouncer({ ...(options.discovery ?? {}), announcement: { deviceId: device.deviceId, port }, secret });
+      } catch (error) {
+        log(`Multicast announcements are off: ${(error as Error).message}`);
+      }
+      try {
+        // Hear joiners that look for us: proof that multicast works when their TCP does not.
+        const heard = new Set<string>();
+        joinerListener = await listenForAnnouncements({
+          ...(options.discovery ?? {}),
+          secret,
+          onAnnouncement: (a) => {
+            if (a.role !== 'join' || heard.has(a.address) || state !== 'listening') return;
+            heard.add(a.address);
+            log(`A device holding this connection string is looking for us from ${a.address} (multicast reaches us; if it cannot connect, check that TCP port ${port} is open).`);
+          },
+        });
+      } catch (error) {
+        log(`Not listening for joiners' announcements: ${(error as Error).message}`);
+      }
+      if (options.announcePlain) {
+        try {
+          plainAnnouncer = await startAnnouncer({ ...(options.discovery ?? {}), announcement: { deviceId: device.deviceId, port, name: device.name } });
+        } catch (error) {
+          log(`Plain announcements are off: ${(error as Error).message}`);
+        }
+      }
+    }
+  } catch (error) {
+    // Nothing may keep listening when the offer could not be made.
+    state = 'closed';
+    await stopListening();
+    throw error;
+  }
+  timeout.timer = setTimeout(() => end(new ListenerClosedError(`No device paired within ${Math.round(timeoutMs / 1000)} s.`, 'lan_offer_timeout')), timeoutMs);
+  timeout.timer.unref();
+
+  return {
+    connectionString,
+    description: describe,
+    port,
+    ...(ownIp ? { ownIp } : {}),
+    failures: () => failures,
+    result,
+    close: async () => {
+      end(new ListenerClosedError('The offer was closed.'));
+      await stopListening();
+    },
+  };
+}

@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { FramedChannel } from './frames.js';
+import { InvalidRequestError } from '../../core/errors.js';
+import { ProtocolError } from './lan-errors.js';
+
+/**
+ * Sending and receiving the payload (a file or a config blob) over an authenticated channel, with
+ * progress reports, a size limit, an integrity check and a safe file name on the receiving side.
+ */
+
+/** Called as bytes move: `done` of `total`. */
+export type Progress = (direction: 'send' | 'receive', done: number, total: number, name: string) => void;
+
+/** What was sent or received. */
+export interface PayloadInfo {
+  name: string;
+  size: number;
+  sha256: string;
+  /** Where the receiver wrote it. */
+  path?: string;
+}
+
+/** Default limit of a received payload: 1 GiB. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 ** 3;
+
+/** A file name from the other device made harmless: no folders, no leading dot, no odd characters. */
+export function safeFileName(name: string): string {
+  const cleaned = basename(name.replace(/\\/g, '/')).replace(/[^\p{L}\p{N} ._-]/gu, '_').replace(/^[.\s]+/, '').slice(0, 100);
+  return cleaned || 'payload.bin';
+}
+
+/**
+ * Checks before any connection that the payload to send is a readable file and the folder for a
+ * received one exists, so a typo fails at once instead of in the middle of a pairing.
+ */
+export function checkPayloadOptions(payloadPath: string | undefined, outDir: string | undefined): void {
+  if (payloadPath) {
+    let isFile = false;
+    try {
+      isFile = statSync(payloadPath).isFile();
+    } catch {
+      isFile = false;
+    }
+    if (!isFile) throw new InvalidRequestError(`The payload ${payloadPath} is not a readable file.`, undefined, 'lan_bad_payload');
+  }
+  if (outDir !== undefined) {
+    let isDir = false;
+    try {
+      isDir = statSync(outDir).isDirectory();
+    } catch {
+      isDir = false;
+    }
+    if (!isDir) throw new InvalidRequestError(`The output folder ${outDir} does not exist.`, undefined, 'lan_bad_payload');
+  }
+}
+
+/** Sends the file at `path`, or announces that there is none. */
+export async function sendPayload(channel: FramedChannel, path: string | undefined, onProgress?: Progress): Promise<PayloadInfo | undefined> {
+  if (!path) {
+    channel.send({ t: 'payload', none: true });
+    return undefined;
+  }
+  const size = statSync(path).size;
+  const name = safeFileName(path);
+  channel.send({ t: 'payload', name, size });
+  const hash = createHash('sha256');
+  let sent = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 128 * 1024 })) {
+    const bytes = chunk as Buffer;
+    hash.update(bytes);
+    await channel.sendData(bytes);
+    sent += bytes.length;
+    onProgress?.('send', sent, size, name);
+  }
+  if (sent !== size) throw new ProtocolError(`The file ${name} changed while it was being sent.`);
+  const sha256 = hash.digest('hex');
+  channel.send({ t: 'payload-end', sha256 });
+  return { name, size, sha256 };
+}
+
+function freePath(dir: string, name: string): string {
+  let candidate = join(dir, name);
+  for (let n = 1; existsSync(candidate); n++) {
+    const dot = name.lastIndexOf('.');
+    candidate = join(dir, dot > 0 ? `${name.slice(0, dot)} (${n})${name.slice(dot)}` : `${name} (${n})`);
+  }
+  return candidate;
+}
+
+/** Receives the other side's payload into `outDir` (never outside it). */
+export async function receivePayload(
+  channel: FramedChannel,
+  options: { outDir: string; maxBytes: number; timeoutMs: number; onProgress?: Progress },
+): Promise<PayloadInfo | undefined> {
+  const header = await channel.expect('payload', options.timeoutMs);
+  if (header.none === true) return undefined;
+  const size = header.size;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new ProtocolError('The payload header has no valid size.');
+  if (size > options.maxBytes) throw new ProtocolError(`The payload is ${size} bytes, over the limit of ${options.maxBytes}.`);
+  const name = safeFileName(String(header.name ?? ''));
+  const path = freePath(options.outDir, name);
+  const partial = `${path}.partial`;
+  const out = createWriteStream(partial, { mode: 0o600 });
+  const hash = createHash('sha256');
+  let received = 0;
+  try {
+    while (received < size) {
+      const frame = await channel.receive(options.timeoutMs);
+      if (frame.kind !== 'data') throw new ProtocolError('The payload ended early.');
+      received += frame.data.length;
+      if (received > size) throw new ProtocolError('The payload is longer than announced.');
+      hash.update(frame.data);
+      if (!out.write(frame.data)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+      options.onProgress?.('receive', received, size, name);
+    }
+    const end = await channel.expect('payload-end', options.timeoutMs);
+    const sha256 = hash.digest('hex');
+    if (end.sha256 !== sha256) throw new ProtocolError('The payload was damaged in transit (checksum mismatch).');
+    await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    renameSync(partial, path);
+    return { name, size, sha256, path };
+  } catch (error) {
+    out.destroy();
+    try {
+      unlinkSync(partial);
+    } catch {
+      // Already gone.
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,81 @@
+import { isIPv6 } from 'node:net';
+import tls from 'node:tls';
+import { PeerUnreachableError, PinMismatchError } from './lan-errors.js';
+import { certificatePin } from './tls-identity.js';
+
+/**
+ * Dialling a device pinned by its key: TLS >= 1.2 to every address at once, no CA, and only a
+ * certificate whose public key hashes to the pin is accepted. The first pinned connection wins;
+ * the others are closed.
+ */
+
+/** A pinned connection and the address that answered. */
+export interface PinnedConnection {
+  socket: tls.TLSSocket;
+  address: string;
+}
+
+/** Our own certificate for mutual TLS (`lan connect`). */
+export interface ClientCertificate {
+  keyPem: string;
+  certPem: string;
+}
+
+/** Connects to one address; rejects with PinMismatchError when the key is not the pinned one. */
+export function dialPinned(address: string, port: number, pin: Buffer, timeoutMs: number, client?: ClientCertificate): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      host: address,
+      port,
+      minVersion: 'TLSv1.2',
+      // No CA: the pin below is the whole check.
+      rejectUnauthorized: false,
+      ...(client ? { key: client.keyPem, cert: client.certPem } : {}),
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new PeerUnreachableError(`${label(address, port)}: no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new PeerUnreachableError(`${label(address, port)}: ${error.message}`));
+    });
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      const raw = socket.getPeerCertificate().raw;
+      if (!raw || !certificatePin(raw).equals(pin)) {
+        socket.destroy();
+        reject(new PinMismatchError());
+        return;
+      }
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+  });
+}
+
+/** `[::1]:port` or `10.0.0.2:port`. */
+export function label(address: string, port: number): string {
+  return isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/**
+ * Dials every address in parallel; the first pinned connection wins. When none works, throws
+ * PinMismatchError if any address answered with another key, else PeerUnreachableError listing
+ * why each failed.
+ */
+export async function dialFirst(addresses: readonly string[], port: number, pin: Buffer, timeoutMs: number, client?: ClientCertificate): Promise<PinnedConnection> {
+  if (addresses.length === 0) throw new PeerUnreachableError('There is no address to try.');
+  const attempts = addresses.map((address) => dialPinned(address, port, pin, timeoutMs, client).then((socket) => ({ socket, address })));
+  try {
+    const winner = await Promise.any(attempts);
+    // Close the losers that still connect later.
+    for (const attempt of attempts) void attempt.then((c) => { if (c.socket !== winner.socket) c.socket.destroy(); }, () => undefined);
+    return winner;
+  } catch (error) {
+    const errors = (error as AggregateError).errors as Error[];
+    const mismatch = errors.find((e) => e instanceof PinMismatchError);
+    if (mismatch) throw mismatch;
+    throw new PeerUnreachableError(`No address answered: ${errors.map((e) => e.message).join('; ')}.`);
+  }
+}

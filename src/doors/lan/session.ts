@@ -1,0 +1,81 @@
+import type { DeviceIdentity } from './device-identity.js';
+import type { FramedChannel } from './frames.js';
+import { unicastProblem } from './ip-addresses.js';
+import { nameProblem } from './connection-string.js';
+import { ProtocolError } from './lan-errors.js';
+import { receivePayload, sendPayload, type PayloadInfo, type Progress } from './payload.js';
+
+/**
+ * What two devices do once their channel is authenticated (by the pairing secret or by pinned
+ * device keys): tell each other who they are, exchange payloads both ways at once, say goodbye.
+ */
+
+/** How a device describes itself to its peer. */
+export interface PeerIdentity {
+  deviceId: string;
+  name: string;
+  /** SPKI SHA-256 of its long-lived device key, base64url. */
+  keySha256: string;
+  addresses: string[];
+}
+
+/** Options of the exchange. */
+export interface ExchangeOptions {
+  /** A file to send, if any. */
+  payloadPath?: string;
+  /** Where a received payload goes. */
+  outDir: string;
+  maxPayloadBytes: number;
+  /** Longest silence from the other side. */
+  timeoutMs: number;
+  onProgress?: Progress;
+}
+
+/** The outcome of the exchange. */
+export interface ExchangeResult {
+  peer: PeerIdentity;
+  sent?: PayloadInfo;
+  received?: PayloadInfo;
+}
+
+function bytesField(value: unknown, bytes: number, what: string): string {
+  if (typeof value !== 'string' || Buffer.from(value, 'base64url').length !== bytes || Buffer.from(value, 'base64url').toString('base64url') !== value) {
+    throw new ProtocolError(`The other device sent an invalid ${what}.`);
+  }
+  return value;
+}
+
+/** Checks an identity message from the other side. */
+export function readPeerIdentity(message: Record<string, unknown>): PeerIdentity {
+  const name = typeof message.name === 'string' ? message.name : '';
+  const problem = nameProblem(name);
+  if (problem) throw new ProtocolError(`The other device sent an invalid name: ${problem}.`);
+  const addresses = Array.isArray(message.addresses) ? message.addresses.filter((a): a is string => typeof a === 'string' && !unicastProblem(a)).slice(0, 8) : [];
+  return {
+    deviceId: bytesField(message.deviceId, 16, 'device id'),
+    name,
+    keySha256: bytesField(message.keySha256, 32, 'key pin'),
+    addresses,
+  };
+}
+
+/** Runs the exchange on an authenticated channel. */
+export async function exchange(channel: FramedChannel, self: DeviceIdentity, selfAddresses: string[], options: ExchangeOptions): Promise<ExchangeResult> {
+  channel.send({ t: 'identity', deviceId: self.deviceId, name: self.name, keySha256: self.spkiSha256.toString('base64url'), addresses: selfAddresses });
+  const sending = sendPayload(channel, options.payloadPath, options.onProgress).then((sent) => {
+    channel.send({ t: 'done' });
+    return sent;
+  });
+  // Keep a failed send from becoming an unhandled rejection while we are still reading.
+  sending.catch(() => undefined);
+  const peer = readPeerIdentity(await channel.expect('identity', options.timeoutMs));
+  const received = await receivePayload(channel, {
+    outDir: options.outDir,
+    maxBytes: options.maxPayloadBytes,
+    timeoutMs: options.timeoutMs,
+    onProgress: options.onProgress,
+  });
+  await channel.expect('done', options.timeoutMs);
+  const sent = await sending;
+  return { peer, ...(sent ? { sent } : {}), ...(received ? { received } : {}) };
+}

@@ -1,0 +1,212 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join as joinPath } from 'node:path';
+import net from 'node:net';
+import tls from 'node:tls';
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeConnectionString, encodeConnectionString } from '../../../src/doors/lan/connection-string.js';
+import { FramedChannel } from '../../../src/doors/lan/frames.js';
+import { join } from '../../../src/doors/lan/join.js';
+import type { Offer } from '../../../src/doors/lan/offer.js';
+import { dialPinned } from '../../../src/doors/lan/pinned-dial.js';
+import { channelBinding, newNonce, secretProof } from '../../../src/doors/lan/secret-proof.js';
+import { loadDeviceIdentity } from '../../../src/doors/lan/device-identity.js';
+import { createTlsIdentity } from '../../../src/doors/lan/tls-identity.js';
+import { TrustedPeerStore } from '../../../src/doors/lan/trusted-peers.js';
+import { deviceDir, loopbackOffer } from './lan-fixtures.js';
+
+const offers: Offer[] = [];
+afterEach(async () => {
+  await Promise.all(offers.splice(0).map((o) => o.close()));
+});
+
+async function offerOnLoopback(overrides: Parameters<typeof loopbackOffer>[0] = {}) {
+  const made = await loopbackOffer(overrides);
+  offers.push(made.offer);
+  return made;
+}
+
+/** A hand-driven joiner: pinned TLS, then the protocol one message at a time. */
+async function rawJoiner(offer: Offer) {
+  const info = decodeConnectionString(offer.connectionString);
+  const socket = await dialPinned('127.0.0.1', info.port, info.keySha256, 2000);
+  return { socket, channel: new FramedChannel(socket), info };
+}
+
+describe('lan offer and join on loopback (real TLS)', () => {
+  it('pairs, transfers a file both checked by SHA-256, and stores each side as a trusted peer', async () => {
+    const payloadDir = deviceDir('payload');
+    const payload = randomBytes(700_000);
+    const file = joinPath(payloadDir, 'settings.json');
+    writeFileSync(file, payload);
+    const offerDir = deviceDir('offer');
+    const second = await offerOnLoopback({ payloadPath: file, configDir: offerDir });
+    const joinDir = deviceDir('join');
+    const joinLogs: string[] = [];
+    const progress: number[] = [];
+    const joined = await join(second.offer.connectionString, {
+      configDir: joinDir, deviceName: 'phone', outDir: joinDir, discovery: false,
+      log: (line) => joinLogs.push(line), onProgress: (_d, done) => progress.push(done),
+    });
+    const offered = await second.offer.result;
+    expect(joined.via).toBe('address');
+    expect(joined.received?.size).toBe(payload.length);
+    expect(readFileSync(joined.received!.path!).equals(payload)).toBe(true);
+    expect(joined.received!.sha256).toBe(createHash('sha256').update(payload).digest('hex'));
+    expect(progress.at(-1)).toBe(payload.length);
+    expect(offered.sent?.size).toBe(payload.length);
+    expect(offered.peer.name).toBe('phone');
+    expect(joined.peer.name).toBe('laptop');
+    // Each side pinned the other's long-lived device key.
+    const joinPeers = new TrustedPeerStore(joinDir).list();
+    const offerPeers = new TrustedPeerStore(offerDir).list();
+    expect(joinPeers.map((p) => p.name)).toEqual(['laptop']);
+    expect(offerPeers.map((p) => p.name)).toEqual(['phone']);
+    expect(joinPeers[0]!.keySha256).toBe((await loadDeviceIdentity(offerDir)).spkiSha256.toString('base64url'));
+    expect(offerPeers[0]!.keySha256).toBe((await loadDeviceIdentity(joinDir)).spkiSha256.toString('base64url'));
+    expect(offerPeers[0]!.addresses).toContain('127.0.0.1');
+    // The secret appears nowhere but in the string itself.
+    const everything = [...second.logs, ...joinLogs, readFileSync(joinPath(joinDir, 'peers.json'), 'utf8'), readFileSync(joinPath(offerDir, 'peers.json'), 'utf8')].join('\n');
+    const secret = second.secret;
+    expect(everything).not.toContain(secret.toString('base64url'));
+    expect(everything).not.toContain(secret.toString('hex'));
+    expect(second.logs.join('\n')).toMatch(/Paired with a device at 127.0.0.1/);
+  });
+
+  it('refuses a man in the middle that presents another key, and the offer is not harmed', async () => {
+    const { offer } = await offerOnLoopback();
+    const info = decodeConnectionString(offer.connectionString);
+    // The attacker terminates TLS with its own key and relays to the real offer.
+    const mitmKey = await createTlsIdentity('mitm', 600);
+    let relayed = 0;
+    const mitm = tls.createServer({ key: mitmKey.keyPem, cert: mitmKey.certPem }, (client) => {
+      relayed++;
+      const upstream = tls.connect({ host: '127.0.0.1', port: info.port, rejectUnauthorized: false });
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => mitm.listen(0, '127.0.0.1', () => resolve()));
+    const mitmPort = (mitm.address() as { port: number }).port;
+    try {
+      const redirected = encodeConnectionString({ ...info, port: mitmPort });
+      await expect(join(redirected, { configDir: deviceDir('victim'), discovery: false })).rejects.toMatchObject({ code: 'lan_key_mismatch' });
+      expect(relayed).toBeLessThanOrEqual(1);
+      // The relay's own upstream connection never proves the secret: at most that one failure.
+      expect(offer.failures()).toBeLessThanOrEqual(1);
+      // The real device still pairs.
+      const joined = await join(offer.connectionString, { configDir: deviceDir('real'), discovery: false });
+      expect(joined.peer.name).toBe('laptop');
+    } finally {
+      mitm.close();
+    }
+  });
+
+  it('refuses a wrong secret, counts it, and stops after N failures', async () => {
+    const { offer } = await offerOnLoopback({ maxFailures: 2 });
+    const info = decodeConnectionString(offer.connectionString);
+    const wrong = encodeConnectionString({ ...info, secret: randomBytes(32) });
+    await expect(join(wrong, { configDir: deviceDir('guess1'), discovery: false })).rejects.toMatchObject({ code: 'lan_wrong_secret' });
+    await expect.poll(() => offer.failures()).toBe(1);
+    await expect(join(wrong, { configDir: deviceDir('guess2'), discovery: false })).rejects.toMatchObject({ code: 'lan_wrong_secret' });
+    await expect(offer.result).rejects.toMatchObject({ code: 'lan_too_many_failures' });
+    expect(offer.failures()).toBe(2);
+    // The listener is closed: even the right secret gets nowhere now.
+    await expect(join(offer.connectionString, { configDir: deviceDir('late'), discovery: false, dialTimeoutMs: 1000 })).rejects.toMatchObject({ code: 'lan_peer_unreachable' });
+  });
+
+  it('refuses a joiner that sends a wrong proof after seeing a correct offer proof, and counts it', async () => {
+    const { offer } = await offerOnLoopback();
+    const { channel } = await rawJoiner(offer);
+    channel.send({ t: 'hello', v: 1, nonce: newNonce().toString('base64url') });
+    await channel.expect('challenge', 2000);
+    channel.send({ t: 'proof', proof: randomBytes(32).toString('base64url') });
+    await expect(channel.expect('welcome', 2000)).rejects.toMatchObject({ code: 'lan_wrong_secret' });
+    expect(offer.failures()).toBe(1);
+  });
+
+  it('refuses a replayed proof: a proof computed for one session fails in the next', async () => {
+    const { offer, secret } = await offerOnLoopback();
+    // Session 1: a correct proof is made (as an eavesdropper would have seen it) but held back.
+    const first = await rawJoiner(offer);
+    const nonce1 = newNonce();
+    first.channel.send({ t: 'hello', v: 1, nonce: nonce1.toString('base64url') });
+    const challenge1 = await first.channel.expect('challenge', 2000);
+    const recorded = secretProof(secret, 'join', Buffer.from(String(challenge1.nonce), 'base64url'), nonce1, channelBinding(first.socket));
+    first.socket.destroy();
+    await expect.poll(() => offer.failures()).toBe(1);
+    // Session 2: the recorded proof, even with the same joiner nonce, is refused.
+    const second = await rawJoiner(offer);
+    second.channel.send({ t: 'hello', v: 1, nonce: nonce1.toString('base64url') });
+    await second.channel.expect('challenge', 2000);
+    second.channel.send({ t: 'proof', proof: recorded.toString('base64url') });
+    await expect(second.channel.expect('welcome', 2000)).rejects.toMatchObject({ code: 'lan_wrong_secret' });
+    expect(offer.failures()).toBe(2);
+  });
+
+  it('lets the first authenticated peer win and refuses a second peer, connected or late', async () => {
+    const { offer } = await offerOnLoopback();
+    const early = await rawJoiner(offer);
+    const joined = await join(offer.connectionString, { configDir: deviceDir('first'), discovery: false });
+    expect(joined.peer.name).toBe('laptop');
+    // The peer that connected first but had not proven anything is turned away.
+    early.channel.send({ t: 'hello', v: 1, nonce: newNonce().toString('base64url') });
+    await expect(early.channel.expect('challenge', 2000)).rejects.toMatchObject({ code: expect.stringMatching(/lan_already_paired|lan_protocol_error/) });
+    await offer.result;
+    await expect(join(offer.connectionString, { configDir: deviceDir('second'), discovery: false, dialTimeoutMs: 1000 })).rejects.toMatchObject({ code: 'lan_peer_unreachable' });
+  });
+
+  it('pairs over IPv6 loopback too', async () => {
+    const { offer } = await offerOnLoopback({ addresses: ['::1'], host: '::1' });
+    const joined = await join(offer.connectionString, { configDir: deviceDir('v6'), discovery: false });
+    expect(joined.address).toBe('::1');
+  });
+
+  it('dials addresses in our own subnets first: an address outside them is not even tried when one inside answers', async () => {
+    const { offer } = await offerOnLoopback({ addresses: ['10.255.255.1', '127.0.0.1'] });
+    const lines: string[] = [];
+    const joined = await join(offer.connectionString, { configDir: deviceDir('subnet'), discovery: false, dialTimeoutMs: 5000, log: (l) => lines.push(l) });
+    expect(joined.address).toBe('127.0.0.1');
+    expect(lines.filter((l) => l.startsWith('Dialling'))).toEqual([`Dialling 127.0.0.1:${offer.port}...`]);
+  });
+
+  it('answers GET /diagnostics on the same port to loopback callers, without the secret', async () => {
+    const { offer, secret } = await offerOnLoopback({ maxFailures: 3 });
+    const wrong = encodeConnectionString({ ...decodeConnectionString(offer.connectionString), secret: randomBytes(32) });
+    await expect(join(wrong, { configDir: deviceDir('guess'), discovery: false })).rejects.toMatchObject({ code: 'lan_wrong_secret' });
+    await expect.poll(() => offer.failures()).toBe(1);
+    const response = await fetch(`http://127.0.0.1:${offer.port}/diagnostics`);
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(JSON.parse(text)).toMatchObject({ state: 'listening', port: offer.port, addresses: ['127.0.0.1'], failures: 1, maxFailures: 3, name: 'laptop' });
+    expect(text).not.toContain(secret.toString('base64url'));
+    expect((await fetch(`http://127.0.0.1:${offer.port}/other`)).status).toBe(404);
+    // The same port still pairs over TLS.
+    expect((await join(offer.connectionString, { configDir: deviceDir('ok'), discovery: false })).peer.name).toBe('laptop');
+  });
+
+  it('survives garbage: plain TCP noise, malformed and oversized frames are refused and counted, then pairing works', async () => {
+    const { offer } = await offerOnLoopback({ maxFailures: 5 });
+    // Not TLS at all: closed by the first-byte check, not a pairing attempt.
+    await new Promise<void>((resolve) => {
+      const noise = net.connect(offer.port, '127.0.0.1', () => noise.write(randomBytes(64)));
+      noise.on('close', () => resolve());
+      noise.on('error', () => undefined);
+    });
+    const malformed = await rawJoiner(offer);
+    malformed.socket.write(Buffer.concat([Buffer.from([1, 0, 0, 0, 5]), Buffer.from('{oops')]));
+    await expect.poll(() => offer.failures()).toBe(1);
+    const oversized = await rawJoiner(offer);
+    oversized.socket.write(Buffer.from([1, 0xff, 0xff, 0xff, 0xff]));
+    await expect.poll(() => offer.failures()).toBe(2);
+    const wrongType = await rawJoiner(offer);
+    wrongType.channel.send({ t: 'proof', proof: 'AAAA' });
+    await expect.poll(() => offer.failures()).toBe(3);
+    expect((await join(offer.connectionString, { configDir: deviceDir('after-noise'), discovery: false })).peer.name).toBe('laptop');
+  });
+
+  it('closes the listener at its timeout', async () => {
+    const { offer } = await offerOnLoopback({ timeoutMs: 300 });
+    await expect(offer.result).rejects.toMatchObject({ code: 'lan_offer_timeout' });
+  });
+});

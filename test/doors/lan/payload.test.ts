@@ -1,0 +1,65 @@
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FramedChannel } from '../../../src/doors/lan/frames.js';
+import { checkPayloadOptions, receivePayload, safeFileName, sendPayload } from '../../../src/doors/lan/payload.js';
+
+const sockets: net.Socket[] = [];
+afterEach(() => { for (const s of sockets.splice(0)) s.destroy(); });
+
+/** Two framed ends of a real loopback TCP connection. */
+async function pair(): Promise<[FramedChannel, FramedChannel]> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  const other = await accepted;
+  server.close();
+  sockets.push(client, other);
+  return [new FramedChannel(client), new FramedChannel(other)];
+}
+
+describe('payload transfer', () => {
+  it('names from the other device cannot leave the output folder or hide', () => {
+    expect(safeFileName('../../etc/passwd')).toBe('passwd');
+    expect(safeFileName('..\\..\\boot.ini')).toBe('boot.ini');
+    expect(safeFileName('.bashrc')).toBe('bashrc');
+    expect(safeFileName('')).toBe('payload.bin');
+    expect(safeFileName('..')).toBe('payload.bin');
+    expect(safeFileName('a\u0000b\u001b.txt')).toBe('a_b_.txt');
+  });
+
+  it('refuses a payload over the limit and one whose checksum does not match, leaving no file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pairgate-payload-'));
+    const file = join(dir, 'big.bin');
+    writeFileSync(file, Buffer.alloc(5000, 1));
+    const out = mkdtempSync(join(tmpdir(), 'pairgate-out-'));
+    const [a, b] = await pair();
+    void sendPayload(a, file).catch(() => undefined);
+    await expect(receivePayload(b, { outDir: out, maxBytes: 4000, timeoutMs: 2000 })).rejects.toThrow(/over the limit/);
+
+    const [c, d] = await pair();
+    c.send({ t: 'payload', name: 'x.txt', size: 3 });
+    await c.sendData(Buffer.from('abc'));
+    c.send({ t: 'payload-end', sha256: '0'.repeat(64) });
+    await expect(receivePayload(d, { outDir: out, maxBytes: 4000, timeoutMs: 2000 })).rejects.toThrow(/checksum/);
+    expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('cuts off a peer that sends an oversized or unknown frame', async () => {
+    const [a, b] = await pair();
+    const header = Buffer.alloc(5);
+    header[0] = 1;
+    header.writeUInt32BE(10 * 1024 * 1024, 1);
+    a.socket.write(header);
+    await expect(b.receive(2000)).rejects.toThrow(/size limit/);
+  });
+
+  it('checks the payload file and output folder before anything starts', () => {
+    expect(() => checkPayloadOptions('/nonexistent/file', undefined)).toThrow(/not a readable file/);
+    expect(() => checkPayloadOptions(undefined, '/nonexistent/dir')).toThrow(/does not exist/);
+    expect(() => checkPayloadOptions(undefined, tmpdir())).not.toThrow();
+  });
+});

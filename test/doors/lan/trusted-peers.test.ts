@@ -1,0 +1,44 @@
+import { statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { loadDeviceIdentity } from '../../../src/doors/lan/device-identity.js';
+import { certificatePin } from '../../../src/doors/lan/tls-identity.js';
+import { TrustedPeerStore } from '../../../src/doors/lan/trusted-peers.js';
+import { deviceDir } from './lan-fixtures.js';
+
+const peer = (name: string) => ({ deviceId: randomBytes(16).toString('base64url'), name, keySha256: randomBytes(32).toString('base64url'), addresses: ['10.0.0.2'] });
+
+describe('trusted peers and device identity', () => {
+  it('saves, finds by id, key, key prefix or name, keeps the first pairing time, removes', () => {
+    const dir = deviceDir('peers');
+    const store = new TrustedPeerStore(dir);
+    const phone = peer('phone');
+    const first = store.save(phone, new Date('2026-01-01T00:00:00Z'));
+    store.save(peer('tablet'), new Date('2026-01-02T00:00:00Z'));
+    const again = store.save({ ...phone, addresses: ['10.0.0.9', '10.0.0.9'] }, new Date('2026-01-03T00:00:00Z'));
+    expect(again.pairedAt).toBe(first.pairedAt);
+    expect(again.addresses).toEqual(['10.0.0.9']);
+    expect(store.list().map((p) => p.name)).toEqual(['phone', 'tablet']);
+    expect(store.find(phone.deviceId).name).toBe('phone');
+    expect(store.find(phone.keySha256.slice(0, 8)).name).toBe('phone');
+    expect(store.find('tablet').name).toBe('tablet');
+    expect(() => store.find('abc')).toThrow(/No trusted peer matches "abc"/);
+    expect(statSync(store.path).mode & 0o777).toBe(0o600);
+    store.remove('phone');
+    expect(store.list().map((p) => p.name)).toEqual(['tablet']);
+  });
+
+  it('keeps one long-lived device identity per config dir, private key file 0600', async () => {
+    const dir = deviceDir('identity');
+    const made = await loadDeviceIdentity(dir, 'desk');
+    const loaded = await loadDeviceIdentity(dir);
+    expect(loaded.deviceId).toBe(made.deviceId);
+    expect(loaded.spkiSha256.equals(made.spkiSha256)).toBe(true);
+    expect(certificatePin(loaded.certPem).equals(made.spkiSha256)).toBe(true);
+    expect(statSync(`${dir}/device.json`).mode & 0o777).toBe(0o600);
+    const renamed = await loadDeviceIdentity(dir, 'desk 2');
+    expect(renamed.name).toBe('desk 2');
+    expect(renamed.deviceId).toBe(made.deviceId);
+    await expect(loadDeviceIdentity(dir, 'bad\u0007name')).rejects.toThrow(/control characters/);
+  });
+});
