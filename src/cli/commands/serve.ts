@@ -1,7 +1,14 @@
 import type { Command } from 'commander';
-import { allDoors } from '../../doors/index.js';
-import { describeConfig } from '../../server/config.js';
-import { startServer } from '../../server/start.js';
+
+/** The server and every door, loaded only when `serve` runs: other commands start faster without them. */
+async function loadServer() {
+  const [{ allDoors }, { describeConfig }, { startServer }] = await Promise.all([
+    import('../../doors/index.js'),
+    import('../../server/config.js'),
+    import('../../server/start.js'),
+  ]);
+  return { allDoors, describeConfig, startServer };
+}
 
 interface ServeOptions {
   port?: string;
@@ -25,6 +32,7 @@ export function registerServeCommand(program: Command): void {
     .option('--help-config', 'list every configuration key with its default and exit')
     .addHelpText('after', '\nEvery setting is an environment variable or a line of the --config file; see --help-config.')
     .action(async (options: ServeOptions) => {
+      const { allDoors, describeConfig, startServer } = await loadServer();
       const sections = allDoors.flatMap((door) => (door.configSchema ? [door.configSchema] : []));
       if (options.helpConfig) {
         console.log(describeConfig(sections));
