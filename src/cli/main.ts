@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { registerBoxCommand } from './commands/box.js';
 import { registerGrantCommand } from './commands/grant.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerVersionCommand } from './commands/version.js';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: true });
+  registerBoxCommand(program);
   registerGrantCommand(program);
   registerServeCommand(program);
   registerVersionCommand(program);

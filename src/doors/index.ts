@@ -1,5 +1,6 @@
 import type { Door } from './door.js';
 import { grantsDoor } from './grants/grants-door.js';
+import { registryDoor } from './registry/registry-door.js';
 
 /** Every door pairgate serves; adding a door is one line here. */
-export const allDoors: readonly Door[] = [grantsDoor];
+export const allDoors: readonly Door[] = [grantsDoor, registryDoor];

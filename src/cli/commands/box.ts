@@ -1,0 +1,85 @@
+import type { Command } from 'commander';
+import { defaultBoxDir, initBoxIdentity, loadBoxIdentity } from '../../doors/registry/box-identity.js';
+import { keepAnnouncing, localIPv4, RegistryClient, type AnnouncementBody } from '../../sdk/registry.js';
+
+const DEFAULT_REGISTRY = process.env.PAIRGATE_SERVER ?? 'http://127.0.0.1:8080';
+
+interface DirOption {
+  dir?: string;
+}
+
+function boxDir(options: DirOption): string {
+  return options.dir ?? defaultBoxDir();
+}
+
+/**
+ * `pairgate box`: the home-box side of the registry and DNS doors. `init` makes the box's key and
+ * self-signed certificate (its fingerprint is its identity), `id` prints it, `announce` keeps the
+ * box listed in a registry, `cert` gets a real certificate by ACME DNS-01.
+ */
+export function registerBoxCommand(program: Command): void {
+  const box = program.command('box').description('a home box: identity (key + self-signed certificate), registry announcements, DNS zone, ACME certificate');
+  const dirOption = ['-d, --dir <dir>', 'identity folder (PAIRGATE_BOX_DIR, default ~/.pairgate/box)'] as const;
+
+  box
+    .command('init')
+    .description('make the box key and self-signed certificate (kept if present) and print the fingerprint')
+    .option(...dirOption)
+    .option('-n, --name <name>', 'common name of the certificate', 'pairgate box')
+    .option('--force', 'replace an existing identity (a new fingerprint: DNS names and pins of the old one stop working)')
+    .option('--json', 'print JSON')
+    .action(async (options: DirOption & { name: string; force?: boolean; json?: boolean }) => {
+      const identity = await initBoxIdentity(boxDir(options), { name: options.name, force: options.force ?? false });
+      if (options.json) console.log(JSON.stringify({ fingerprint: identity.fingerprint, legacyFingerprint: identity.legacyFingerprint, dir: identity.dir }));
+      else console.log(identity.fingerprint);
+    });
+
+  box
+    .command('id')
+    .description('print the box fingerprint (SHA-256 of the key, base32, 52 characters)')
+    .option(...dirOption)
+    .option('--legacy', 'print the Project Link form instead (SHA-1 of the certificate, 40 hex)')
+    .option('--json', 'print JSON')
+    .action((options: DirOption & { legacy?: boolean; json?: boolean }) => {
+      const identity = loadBoxIdentity(boxDir(options));
+      if (options.json) console.log(JSON.stringify({ fingerprint: identity.fingerprint, legacyFingerprint: identity.legacyFingerprint, dir: identity.dir }));
+      else console.log(options.legacy ? identity.legacyFingerprint : identity.fingerprint);
+    });
+
+  box
+    .command('announce')
+    .description('announce the box to a registry every 60 s and whenever its local address changes (Ctrl-C to stop)')
+    .option(...dirOption)
+    .option('-s, --server <url>', 'registry (PAIRGATE_SERVER)', DEFAULT_REGISTRY)
+    .option('--local-origin <url>', 'the URL browsers on the network reach the box at (default https://<local IPv4>:<port>)')
+    .option('--port <port>', 'port of the box for the default local origin', '443')
+    .option('--tunnel-origin <url>', 'a tunnelled URL of the box')
+    .option('--name <name>', 'a name people recognise')
+    .option('--interval <seconds>', 're-announce period', '60')
+    .option('--once', 'announce once and exit')
+    .action(async (options: DirOption & { server: string; localOrigin?: string; port: string; tunnelOrigin?: string; name?: string; interval: string; once?: boolean }) => {
+      const identity = loadBoxIdentity(boxDir(options));
+      const client = new RegistryClient({ baseUrl: options.server });
+      const body = (): AnnouncementBody => ({
+        fingerprint: identity.fingerprint,
+        local_origin: options.localOrigin ?? `https://${localIPv4() ?? '127.0.0.1'}:${options.port}`,
+        tunnel_origin: options.tunnelOrigin ?? null,
+        ...(options.name ? { name: options.name } : {}),
+      });
+      if (options.once) {
+        await client.announce(identity, body());
+        console.log(`announced ${identity.fingerprint} to ${client.baseUrl}`);
+        return;
+      }
+      const stop = keepAnnouncing(client, identity, body, {
+        intervalMs: Number(options.interval) * 1000,
+        onAnnounce: (announced) => console.log(`announced ${identity.fingerprint} (${'local_origin' in announced ? announced.local_origin : ''})`),
+        onError: (error) => console.error(`pairgate: announce failed: ${error instanceof Error ? error.message : String(error)}`),
+      });
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      stop();
+    });
+}
