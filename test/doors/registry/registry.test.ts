@@ -148,7 +148,7 @@ describe('registry behind a trusted proxy and in privacy mode', () => {
   let t: TestApp;
   let base: string;
   beforeAll(async () => {
-    t = await createTestApp({ PAIRGATE_TRUST_PROXY: '127.0.0.1', PAIRGATE_REGISTRY_PRIVATE: 'true', PAIRGATE_DNS_ZONE: 'box.example.test', PAIRGATE_REGISTRY_LEGACY_FINGERPRINT: 'true' });
+    t = await createTestApp({ PAIRGATE_TRUST_PROXY: '127.0.0.1', PAIRGATE_REGISTRY_PRIVATE: 'true', PAIRGATE_DNS_ZONE: 'box.example.test', PAIRGATE_DNS_PORT: '0', PAIRGATE_DNS_UPDATE_PORT: '-1', PAIRGATE_REGISTRY_LEGACY_FINGERPRINT: 'true' });
     base = await t.listen();
   });
   afterAll(() => t.close());
