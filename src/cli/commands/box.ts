@@ -1,4 +1,8 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { obtainCertificate } from '../../doors/dns/acme-dns01.js';
+import { DnsUpdateClient } from '../../sdk/dns-update.js';
 import { defaultBoxDir, initBoxIdentity, loadBoxIdentity } from '../../doors/registry/box-identity.js';
 import { keepAnnouncing, localIPv4, RegistryClient, type AnnouncementBody } from '../../sdk/registry.js';
 
@@ -81,5 +85,43 @@ export function registerBoxCommand(program: Command): void {
         process.once('SIGTERM', resolve);
       });
       stop();
+    });
+
+  box
+    .command('cert')
+    .description('get a real certificate for local.<fp>.<zone> (and the mirror names) by ACME DNS-01 through the update API')
+    .option(...dirOption)
+    .requiredOption('-z, --zone <zone>', 'the DNS zone of the pairgate server (PAIRGATE_DNS_ZONE there)')
+    .requiredOption('-u, --update-api <url>', 'the DNS update API (https://host:port)')
+    .option('--update-ca <file>', 'PEM certificate to trust for the update API (its self-signed one, or a private CA)')
+    .option('--acme-directory <url>', 'ACME directory', 'https://acme-v02.api.letsencrypt.org/directory')
+    .option('--acme-ca <file>', 'PEM certificate to trust for the ACME server itself (test CAs such as pebble)')
+    .option('--dns-server <host:port>', 'check that challenges are visible on this DNS server (default: the system resolver)')
+    .option('--email <address>', 'contact address of the ACME account')
+    .option('--labels <list>', 'comma-separated labels under <fp>.<zone> to certify', 'local,a,b')
+    .option('--timeout <seconds>', 'how long to wait for each challenge record to be visible', '60')
+    .option('-o, --out <dir>', 'where to write cert.key and cert.pem (default: the identity folder)')
+    .action(async (options: DirOption & { zone: string; updateApi: string; updateCa?: string; acmeDirectory: string; acmeCa?: string; dnsServer?: string; email?: string; labels: string; timeout: string; out?: string }) => {
+      const identity = loadBoxIdentity(boxDir(options));
+      const zone = options.zone.toLowerCase().replace(/\.$/, '');
+      const names = options.labels.split(',').map((label) => label.trim()).filter(Boolean).map((label) => `${label}.${identity.fingerprint}.${zone}`);
+      const updates = new DnsUpdateClient({ baseUrl: options.updateApi, box: identity, ...(options.updateCa ? { ca: readFileSync(options.updateCa, 'utf8') } : {}) });
+      const accountFile = join(identity.dir, 'acme-account.key');
+      const obtained = await obtainCertificate({
+        directoryUrl: options.acmeDirectory,
+        names,
+        updates,
+        ...(options.dnsServer ? { dnsServer: options.dnsServer } : {}),
+        ...(existsSync(accountFile) ? { accountKeyPem: readFileSync(accountFile, 'utf8') } : {}),
+        ...(options.email ? { email: options.email } : {}),
+        ...(options.acmeCa ? { acmeCa: readFileSync(options.acmeCa, 'utf8') } : {}),
+        propagationTimeoutMs: Number(options.timeout) * 1000,
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      writeFileSync(accountFile, obtained.accountKeyPem, { mode: 0o600 });
+      const out = options.out ?? identity.dir;
+      writeFileSync(join(out, 'cert.key'), obtained.keyPem, { mode: 0o600 });
+      writeFileSync(join(out, 'cert.pem'), obtained.chainPem);
+      console.log(`certificate for ${names.join(', ')} written to ${join(out, 'cert.pem')} (key ${join(out, 'cert.key')})`);
     });
 }

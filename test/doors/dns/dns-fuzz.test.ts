@@ -118,7 +118,7 @@ describe('DNS server under malformed input', () => {
     const out = await send([both.subarray(0, 1), both.subarray(1, 30), both.subarray(30)]);
     const first = dnsPacket.streamDecode(out);
     const second = dnsPacket.streamDecode(out.subarray(2 + out.readUInt16BE(0)));
-    expect(first.rcode).toBe('NXDOMAIN');
+    expect((first.flags ?? 0) & 0xf).toBe(3); // NXDOMAIN
     expect(second.answers?.[0]?.type).toBe('SOA');
     await stillAnswers();
   }, 30_000);
