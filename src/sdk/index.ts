@@ -3,3 +3,4 @@ export * from './client.js';
 export * from './errors.js';
 export * from './registry.js';
 export * from './dns-update.js';
+export * from './box-discovery.js';

@@ -2,6 +2,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { obtainCertificate } from '../../doors/dns/acme-dns01.js';
+import { createServer as createHttpsServer } from 'node:https';
+import { advertiseBox } from '../../doors/registry/mdns.js';
 import { DnsUpdateClient } from '../../sdk/dns-update.js';
 import { defaultBoxDir, initBoxIdentity, loadBoxIdentity } from '../../doors/registry/box-identity.js';
 import { keepAnnouncing, localIPv4, RegistryClient, type AnnouncementBody } from '../../sdk/registry.js';
@@ -123,5 +125,41 @@ export function registerBoxCommand(program: Command): void {
       writeFileSync(join(out, 'cert.key'), obtained.keyPem, { mode: 0o600 });
       writeFileSync(join(out, 'cert.pem'), obtained.chainPem);
       console.log(`certificate for ${names.join(', ')} written to ${join(out, 'cert.pem')} (key ${join(out, 'cert.key')})`);
+    });
+
+  box
+    .command('advertise')
+    .description('advertise the box on the local network by mDNS (_pairgate._tcp), optionally serving HTTPS with its certificate (Ctrl-C to stop)')
+    .option(...dirOption)
+    .option('-p, --port <port>', 'HTTPS port of the box (0 with --serve: any free port)', '443')
+    .option('--serve', 'serve HTTPS with the box certificate on --port (answers {fingerprint, name} at /)')
+    .option('-H, --host <address>', 'address --serve listens on', '0.0.0.0')
+    .option('--name <name>', 'a name people recognise', 'pairgate box')
+    .option('--address <list>', 'comma-separated addresses to advertise (default: the non-internal IPv4 ones)')
+    .option('--mdns-interface <address>', 'interface address for mDNS (e.g. 127.0.0.1 to stay on loopback)')
+    .option('--mdns-port <port>', 'mDNS UDP port', '5353')
+    .action(async (options: DirOption & { port: string; serve?: boolean; host: string; name: string; address?: string; mdnsInterface?: string; mdnsPort: string }) => {
+      const identity = loadBoxIdentity(boxDir(options));
+      let port = Number(options.port);
+      let server: ReturnType<typeof createHttpsServer> | undefined;
+      if (options.serve) {
+        server = createHttpsServer({ key: identity.keyPem, cert: identity.certPem }, (_request, response) => {
+          response.setHeader('content-type', 'application/json');
+          response.end(JSON.stringify({ fingerprint: identity.fingerprint, name: options.name }));
+        });
+        await new Promise<void>((resolve) => server!.listen(port, options.host, resolve));
+        port = (server.address() as { port: number }).port;
+      }
+      const advert = advertiseBox(
+        { fingerprint: identity.fingerprint, port, name: options.name, ...(options.address ? { addresses: options.address.split(',').map((a) => a.trim()) } : {}) },
+        { port: Number(options.mdnsPort), ...(options.mdnsInterface ? { interface: options.mdnsInterface } : {}) },
+      );
+      console.log(`advertising ${identity.fingerprint} on port ${port}`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await advert.stop();
+      server?.close();
     });
 }
