@@ -76,9 +76,20 @@ describe('pairgate box', () => {
     const ping = (await (await fetch(`${url}/ping`)).json()) as { message: string }[];
     expect(JSON.parse(ping[0]!.message)).toMatchObject({ local_origin: 'https://192.168.1.9:4443' });
 
+    // With the DNS zone: the local IP is published under the first mirror name, which is announced.
+    const withDns = await run(['box', 'announce', '--once', '--dir', boxDir, '--server', url, '--zone', 'box.example.test', '--update-api', updateApi,
+      '--update-ca', join(dataDir, 'dns-update-tls', 'cert.pem'), '--port', '4443']);
+    expect(withDns.status, withDns.stderr).toBe(0);
+    const fingerprint = (await run(['box', 'id', '--dir', boxDir])).stdout.trim();
+    const mirror = `a.${fingerprint}.box.example.test`;
+    const pinged = (await (await fetch(`${url}/ping`)).json()) as { message: string }[];
+    expect(JSON.parse(pinged[0]!.message)).toMatchObject({ local_origin: `https://${mirror}:4443` });
+    const [address] = await resolver.resolve4(mirror);
+    expect(await resolver.resolve4(`local.${fingerprint}.box.example.test`)).toEqual([address]);
+
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     await expect(resolver.resolveSoa('box.example.test')).rejects.toBeDefined();
-  }, 30_000);
+  }, 60_000);
 });

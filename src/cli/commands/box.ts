@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { obtainCertificate } from '../../doors/dns/acme-dns01.js';
 import { createServer as createHttpsServer } from 'node:https';
 import { advertiseBox } from '../../doors/registry/mdns.js';
+import { MirrorRecords } from '../../doors/dns/mirror-records.js';
 import { DnsUpdateClient } from '../../sdk/dns-update.js';
 import { defaultBoxDir, initBoxIdentity, loadBoxIdentity } from '../../doors/registry/box-identity.js';
 import { keepAnnouncing, localIPv4, RegistryClient, type AnnouncementBody } from '../../sdk/registry.js';
@@ -63,20 +64,40 @@ export function registerBoxCommand(program: Command): void {
     .option('--name <name>', 'a name people recognise')
     .option('--interval <seconds>', 're-announce period', '60')
     .option('--once', 'announce once and exit')
-    .action(async (options: DirOption & { server: string; localOrigin?: string; port: string; tunnelOrigin?: string; name?: string; interval: string; once?: boolean }) => {
+    .option('--zone <zone>', 'with --update-api: publish the local IP as local.<fp>.<zone> and rotating mirror names, and announce the mirror name')
+    .option('--update-api <url>', 'the DNS update API (https://host:port) for --zone')
+    .option('--update-ca <file>', 'PEM certificate to trust for the update API')
+    .action(async (options: DirOption & { server: string; localOrigin?: string; port: string; tunnelOrigin?: string; name?: string; interval: string; once?: boolean; zone?: string; updateApi?: string; updateCa?: string }) => {
       const identity = loadBoxIdentity(boxDir(options));
       const client = new RegistryClient({ baseUrl: options.server });
+      if (Boolean(options.zone) !== Boolean(options.updateApi)) throw new Error('--zone and --update-api go together');
+      const mirrors = options.zone && options.updateApi
+        ? new MirrorRecords(new DnsUpdateClient({ baseUrl: options.updateApi, box: identity, ...(options.updateCa ? { ca: readFileSync(options.updateCa, 'utf8') } : {}) }), {
+          fingerprint: identity.fingerprint,
+          zone: options.zone.toLowerCase().replace(/\.$/, ''),
+          stateFile: join(identity.dir, 'mirror-state.json'),
+        })
+        : undefined;
+      // With DNS, the announced origin is the mirror name holding the current address (re-published
+      // when the address changes); without, the address itself.
+      let origin = '';
+      const refresh = async (): Promise<void> => {
+        const ip = localIPv4() ?? '127.0.0.1';
+        origin = mirrors ? `https://${(await mirrors.publish(ip)).name}:${options.port}` : `https://${ip}:${options.port}`;
+      };
       const body = (): AnnouncementBody => ({
         fingerprint: identity.fingerprint,
-        local_origin: options.localOrigin ?? `https://${localIPv4() ?? '127.0.0.1'}:${options.port}`,
+        local_origin: options.localOrigin ?? origin,
         tunnel_origin: options.tunnelOrigin ?? null,
         ...(options.name ? { name: options.name } : {}),
       });
+      await refresh();
       if (options.once) {
         await client.announce(identity, body());
         console.log(`announced ${identity.fingerprint} to ${client.baseUrl}`);
         return;
       }
+      const watcher = setInterval(() => void refresh().catch((error: unknown) => console.error(`pairgate: DNS update failed: ${error instanceof Error ? error.message : String(error)}`)), 5_000);
       const stop = keepAnnouncing(client, identity, body, {
         intervalMs: Number(options.interval) * 1000,
         onAnnounce: (announced) => console.log(`announced ${identity.fingerprint} (${'local_origin' in announced ? announced.local_origin : ''})`),
@@ -86,6 +107,7 @@ export function registerBoxCommand(program: Command): void {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      clearInterval(watcher);
       stop();
     });
 
