@@ -45,6 +45,15 @@ export function zoneSettings(config: Config): ZoneSettings {
   };
 }
 
+/** A listener that cannot bind, as a start-up error naming the key to change. */
+function listenError(key: string, host: string, port: number, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EACCES') return new ConfigError(key, `cannot listen on ${host}:${port}: ports below 1024 need root or CAP_NET_BIND_SERVICE; choose another port`);
+  if (code === 'EADDRINUSE') return new ConfigError(key, `${host}:${port} is already in use`);
+  if (code === 'EADDRNOTAVAIL') return new ConfigError(key, `${host} is not an address of this machine`);
+  return error;
+}
+
 /** The update API's TLS key and certificate: configured files, or a self-signed pair kept in the data folder. */
 async function updateTls(config: Config): Promise<{ key: string; cert: string }> {
   const cfg = configSection(config, dnsConfigSchema);
@@ -97,6 +106,8 @@ export const dnsDoor: Door = {
       logger,
       tcpIdleMs: cfg.PAIRGATE_DNS_TCP_IDLE_SECONDS * 1000,
       maxTcpConnections: cfg.PAIRGATE_DNS_MAX_TCP_CONNECTIONS,
+    }).catch((error: unknown) => {
+      throw listenError('PAIRGATE_DNS_PORT', cfg.PAIRGATE_DNS_HOST, cfg.PAIRGATE_DNS_PORT, error);
     });
     let updateApi: RunningUpdateApi | undefined;
     let updateCertPem: string | undefined;
@@ -116,6 +127,8 @@ export const dnsDoor: Door = {
           maxRecordsPerBox: cfg.PAIRGATE_DNS_MAX_RECORDS_PER_BOX,
           defaultTtl: cfg.PAIRGATE_DNS_TTL,
           minTtl: cfg.PAIRGATE_DNS_MIN_TTL,
+        }).catch((error: unknown) => {
+          throw listenError('PAIRGATE_DNS_UPDATE_PORT', cfg.PAIRGATE_DNS_UPDATE_HOST, cfg.PAIRGATE_DNS_UPDATE_PORT, error);
         });
       }
     } catch (error) {

@@ -98,4 +98,8 @@ describe('authoritative DNS server (node:dns Resolver against our port)', () => 
       await second.t.close();
     }
   });
+
+  it('a DNS port in use stops start-up with a message naming the key', async () => {
+    await expect(createDnsApp({ PAIRGATE_DNS_PORT: String(runtime.dns.port) })).rejects.toThrow(/PAIRGATE_DNS_PORT: 127\.0\.0\.1:\d+ is already in use/);
+  });
 });
