@@ -61,7 +61,7 @@ export class DnsUpdateClient {
           }
           const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) resolve(json as T);
-          else reject(new PairgateApiError(status, String(json.error ?? `http_${status}`), String(json.message ?? text), json));
+          else reject(new PairgateApiError(status, String(json.reason ?? json.error ?? `http_${status}`), String(json.message ?? text), json));
         });
       });
       req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -82,6 +82,14 @@ export class DnsUpdateClient {
     if (filter.type) query.set('type', filter.type);
     if (filter.value !== undefined) query.set('value', filter.value);
     return this.send('DELETE', `/v1/dns/${dnsPath(name)}${query.size ? `?${query}` : ''}`);
+  }
+
+  /**
+   * Announces the box to the registry over this mutual-TLS connection (the alternative to a JWS):
+   * the client certificate proves the fingerprint.
+   */
+  register(body: { client: string; message: string } | { fingerprint: string; local_origin: string; tunnel_origin?: string | null; name?: string }): Promise<{ status: 'registered' }> {
+    return this.send('POST', '/register', body);
   }
 
   /** The records at and under `name`. */

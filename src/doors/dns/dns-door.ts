@@ -10,7 +10,10 @@ import { DnsResponder, type ZoneSettings } from './dns-answer.js';
 import { dnsMigrations, DnsRecords } from './dns-records.js';
 import { isValidName, normaliseName } from './dns-names.js';
 import { startDnsServer, type RunningDnsServer } from './dns-server.js';
-import { startUpdateApi, type RunningUpdateApi } from './update-api.js';
+import { clientCertificateIds, startUpdateApi, type RunningUpdateApi } from './update-api.js';
+import { Announcements } from '../registry/announcements.js';
+import { registryConfigSchema } from '../registry/config.js';
+import { registerMtlsRoute } from '../registry/register-route.js';
 
 /** The listeners the DNS door started, for tests and diagnostics. */
 export interface DnsRuntime {
@@ -43,6 +46,22 @@ export function zoneSettings(config: Config): ZoneSettings {
     ttl: cfg.PAIRGATE_DNS_TTL,
     negativeTtl: cfg.PAIRGATE_DNS_NEGATIVE_TTL,
   };
+}
+
+/** The registry's mutual-TLS `POST /register` on the update listener, when the registry door is on. */
+function mtlsRegistry(instance: FastifyInstance, ctx: DoorContext): void {
+  const reg = configSection(ctx.config, registryConfigSchema);
+  if (!reg.PAIRGATE_REGISTRY_ENABLED) return;
+  registerMtlsRoute(instance, {
+    announcements: new Announcements(ctx.stores.ephemeral, reg.PAIRGATE_REGISTRY_TTL_SECONDS * 1000),
+    perMinute: reg.PAIRGATE_REGISTRY_REGISTER_PER_MINUTE,
+    maxPerIp: reg.PAIRGATE_REGISTRY_MAX_PER_IP,
+    allowLegacy: reg.PAIRGATE_REGISTRY_LEGACY_FINGERPRINT,
+    privateMode: reg.PAIRGATE_REGISTRY_PRIVATE,
+    dnsZone: configSection(ctx.config, dnsConfigSchema).PAIRGATE_DNS_ZONE,
+    clock: ctx.clock,
+    certificateOf: clientCertificateIds,
+  });
 }
 
 /** A listener that cannot bind, as a start-up error naming the key to change. */
@@ -127,6 +146,7 @@ export const dnsDoor: Door = {
           maxRecordsPerBox: cfg.PAIRGATE_DNS_MAX_RECORDS_PER_BOX,
           defaultTtl: cfg.PAIRGATE_DNS_TTL,
           minTtl: cfg.PAIRGATE_DNS_MIN_TTL,
+          extraRoutes: (instance) => mtlsRegistry(instance, ctx),
         }).catch((error: unknown) => {
           throw listenError('PAIRGATE_DNS_UPDATE_PORT', cfg.PAIRGATE_DNS_UPDATE_HOST, cfg.PAIRGATE_DNS_UPDATE_PORT, error);
         });

@@ -1,12 +1,13 @@
 import type { TLSSocket } from 'node:tls';
-import Fastify, { type FastifyBaseLogger, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { X509Certificate } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Clock } from '../../core/clock.js';
 import { InvalidRequestError, RateLimitedError, UnauthorizedError } from '../../core/errors.js';
 import { installErrorHandlers } from '../../server/error-handler.js';
-import { spkiFingerprint } from '../registry/fingerprint.js';
+import { legacyFingerprint, spkiFingerprint } from '../registry/fingerprint.js';
 import type { DnsRecords } from './dns-records.js';
 import { inZone, isValidName, nameFromReversedLabels, ownerOf } from './dns-names.js';
 import { validateRecord } from './record-validation.js';
@@ -24,6 +25,8 @@ export interface UpdateApiOptions {
   maxRecordsPerBox: number;
   defaultTtl: number;
   minTtl: number;
+  /** Further routes on this listener (e.g. the registry's mutual-TLS POST /register). */
+  extraRoutes?: (app: FastifyInstance) => void;
 }
 
 /** A running update API. */
@@ -64,6 +67,14 @@ export function clientFingerprint(request: FastifyRequest): string | undefined {
   const cert = typeof socket.getPeerX509Certificate === 'function' ? socket.getPeerX509Certificate() : undefined;
   if (!cert) return undefined;
   return spkiFingerprint(cert.publicKey.export({ type: 'spki', format: 'der' }));
+}
+
+/** Both fingerprints of the connection's client certificate (for the mutual-TLS registry route). */
+export function clientCertificateIds(request: FastifyRequest): { fingerprint: string; legacy: string } | undefined {
+  const socket = request.raw.socket as TLSSocket;
+  const cert: X509Certificate | undefined = typeof socket.getPeerX509Certificate === 'function' ? socket.getPeerX509Certificate() : undefined;
+  if (!cert) return undefined;
+  return { fingerprint: spkiFingerprint(cert.publicKey.export({ type: 'spki', format: 'der' })), legacy: legacyFingerprint(cert.raw) };
 }
 
 /**
@@ -137,6 +148,8 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
     const filter = { ...(request.query.type ? { type: request.query.type } : {}), ...(request.query.value !== undefined ? { value: request.query.value } : {}) };
     return { deleted: await records.remove(name, filter, clock.now()) };
   });
+
+  options.extraRoutes?.(app as unknown as FastifyInstance);
 
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();

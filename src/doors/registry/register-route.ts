@@ -1,9 +1,11 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { RateLimitedError } from '../../core/errors.js';
+import { InvalidRequestError, RateLimitedError, UnauthorizedError } from '../../core/errors.js';
 import type { DoorContext } from '../door.js';
 import { verifyAnnouncement } from './announce-signature.js';
 import type { Announcements } from './announcements.js';
+import { fingerprintForm } from './fingerprint.js';
+import { registryErrorShape } from './registry-errors.js';
 import { RegisterBody, RegisteredView, RegistryErrorView } from './schemas.js';
 
 declare module 'fastify' {
@@ -76,17 +78,56 @@ export function registerRoute(app: FastifyInstance, ctx: DoorContext, options: R
       allowLegacy: options.allowLegacy,
       ephemeral: ctx.stores.ephemeral,
     });
-    const publicIp = request.ip;
-    if (!(await options.announcements.has(publicIp, client, now))) {
-      const present = await options.announcements.list(publicIp, now);
-      if (present.length >= options.maxPerIp) throw new RateLimitedError(60, 'Too many boxes are announced behind this address.');
+    await storeAnnouncement(options, request.ip, client, message, now);
+    return { status: 'registered' as const };
+  });
+}
+
+/** Stores an authenticated announcement behind `publicIp`, within the per-IP cap. */
+export async function storeAnnouncement(options: Pick<RegisterRouteOptions, 'announcements' | 'maxPerIp' | 'privateMode' | 'dnsZone'>, publicIp: string, client: string, message: string, now: number): Promise<void> {
+  if (!(await options.announcements.has(publicIp, client, now))) {
+    const present = await options.announcements.list(publicIp, now);
+    if (present.length >= options.maxPerIp) throw new RateLimitedError(60, 'Too many boxes are announced behind this address.');
+  }
+  await options.announcements.put({
+    public_ip: publicIp,
+    client,
+    message: options.privateMode ? privateMessage(client, options.dnsZone) : message,
+    timestamp: now,
+  }, now);
+}
+
+/** The fingerprints of a TLS client certificate (both forms), as the mTLS listener saw them. */
+export interface ClientCertificateIds {
+  fingerprint: string;
+  legacy: string;
+}
+
+/**
+ * `POST /register` over mutual TLS (the alternative to the JWS): served on the DNS update API's
+ * listener, which asks every client for its certificate; `client` must be that certificate's
+ * fingerprint (or its legacy SHA-1 form where accepted). The caller's IP is the socket's.
+ */
+export function registerMtlsRoute(
+  app: FastifyInstance,
+  options: Omit<RegisterRouteOptions, 'maxSkewSeconds'> & { clock: { now(): number }; certificateOf: (request: FastifyRequest) => ClientCertificateIds | undefined },
+): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  api.post('/register', {
+    schema: { body: RegisterBody, response: { 200: RegisteredView, 400: RegistryErrorView, 401: RegistryErrorView, 429: RegistryErrorView } },
+    config: { errorShape: registryErrorShape, rateLimit: { max: options.perMinute, timeWindow: 60_000 } },
+  }, async (request) => {
+    const { client, message } = normaliseAnnouncement(request.body);
+    const ids = options.certificateOf(request);
+    if (!ids) throw new UnauthorizedError('Present the box certificate as a TLS client certificate.', 'client_certificate_required');
+    const form = fingerprintForm(client);
+    if (form === 'legacy-sha1' && !options.allowLegacy) {
+      throw new InvalidRequestError('Legacy (SHA-1) fingerprints are not accepted by this registry.', undefined, 'legacy_fingerprint_disabled');
     }
-    await options.announcements.put({
-      public_ip: publicIp,
-      client,
-      message: options.privateMode ? privateMessage(client, options.dnsZone) : message,
-      timestamp: now,
-    }, now);
+    if (client !== (form === 'legacy-sha1' ? ids.legacy : ids.fingerprint)) {
+      throw new UnauthorizedError('The announcement names another box than the client certificate.', 'fingerprint_mismatch');
+    }
+    await storeAnnouncement(options, request.ip, client, message, options.clock.now());
     return { status: 'registered' as const };
   });
 }

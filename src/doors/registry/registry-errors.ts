@@ -12,6 +12,7 @@ export const REGISTRY_ERRNOS: Readonly<Record<string, number>> = {
   payload_too_large: 103,
   unsupported_media_type: 104,
   unauthorized: 110,
+  client_certificate_required: 118,
   signature_missing: 111,
   signature_invalid: 112,
   fingerprint_mismatch: 113,

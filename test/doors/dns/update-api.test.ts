@@ -117,4 +117,13 @@ describe('DNS update API (HTTPS with client certificates)', () => {
     expect(await resolver.resolve4(first.name)).toEqual(['192.168.1.10']);
     expect(await resolver.resolve4(`local.${box.fingerprint}.${ZONE}`, { ttl: true })).toEqual([{ address: '192.168.1.77', ttl: 600 }]);
   });
+
+  it('registry over mutual TLS: the client certificate proves the fingerprint; another box\'s is refused', async () => {
+    const registered = await api.register({ fingerprint: mine.fingerprint, local_origin: 'https://192.168.1.44' });
+    expect(registered).toEqual({ status: 'registered' });
+    const ping = await t.app.inject({ method: 'GET', url: '/ping', remoteAddress: '127.0.0.1' });
+    expect(ping.json().map((e: any) => e.client)).toContain(mine.fingerprint);
+    expect(await failure(api.register({ client: theirs.fingerprint, message: 'not mine' }))).toEqual({ status: 401, code: 'fingerprint_mismatch' });
+    expect(await failure(api.register({ client: mine.legacyFingerprint, message: 'legacy' }))).toEqual({ status: 400, code: 'legacy_fingerprint_disabled' });
+  });
 });
