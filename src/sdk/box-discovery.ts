@@ -29,9 +29,11 @@ export class PinStore {
   constructor(private readonly file: string) {
     this.pins = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, Pin>) : {};
   }
+  /** The pin of a box, if it was seen before. */
   get(fingerprint: string): Pin | undefined {
     return this.pins[fingerprint];
   }
+  /** Pins a box (written to the file at once). */
   set(pin: Pin): void {
     this.pins[pin.fingerprint] = pin;
     mkdirSync(dirname(this.file), { recursive: true });

@@ -14,8 +14,9 @@ export interface BoxIdentity extends KeyAndCertificate {
   dir: string;
 }
 
-/** File names inside the identity folder. */
+/** File name of the box key inside the identity folder. */
 export const BOX_KEY_FILE = 'box.key';
+/** File name of the box certificate inside the identity folder. */
 export const BOX_CERT_FILE = 'box.crt';
 
 /** The default identity folder: $PAIRGATE_BOX_DIR, else ~/.pairgate/box. */

@@ -30,21 +30,28 @@ export const StructuredRegisterBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** Either announcement form. */
 export const RegisterBody = Type.Union([MozillaRegisterBody, StructuredRegisterBody]);
+/** An announcement as received. */
 export type RegisterBody = Static<typeof RegisterBody>;
 
+/** The answer to a stored announcement. */
 export const RegisteredView = Type.Object({ status: Type.Literal('registered') });
 
+/** A stored announcement, as /ping lists it. */
 export const Announcement = Type.Object({
   public_ip: Type.String(),
   client: Type.String(),
   message: Type.String(),
   timestamp: Type.Integer({ description: 'When the box last announced, milliseconds since the epoch.' }),
 });
+/** A stored announcement. */
 export type Announcement = Static<typeof Announcement>;
 
+/** The answer of GET /ping. */
 export const PingView = Type.Array(Announcement);
 
+/** The registry's error body (Mozilla's shape plus message and reason). */
 export const RegistryErrorView = Type.Object(
   { code: Type.Integer(), errno: Type.Integer(), error: Type.String(), message: Type.String(), reason: Type.String() },
   { additionalProperties: true },
