@@ -76,13 +76,29 @@ const SINGLE_VALUED: ReadonlySet<RecordType> = new Set(['A', 'AAAA', 'CNAME']);
  */
 export class DnsRecords {
   private lastChange = 0;
+  /** Look-ups of the last `cacheMs`, by name: the DNS server answers hot names without the database. */
+  private readonly cache = new Map<string, { at: number; records: DnsRecord[] }>();
 
-  constructor(private readonly db: DurableDb) {}
+  /**
+   * @param cacheMs how long a look-up is reused (default 1 s). Writes through this instance drop the
+   *   name at once; with several nodes another node's write shows within this time (far below any TTL).
+   */
+  constructor(
+    private readonly db: DurableDb,
+    private readonly cacheMs = 1000,
+  ) {}
 
   /** Records of `name` (any type). */
   async atName(name: string): Promise<DnsRecord[]> {
+    const now = Date.now();
+    const cached = this.cache.get(name);
+    if (cached && now - cached.at < this.cacheMs) return cached.records;
     const rows = await this.db.selectFrom('dns_records').select(['name', 'type', 'value', 'ttl', 'owner', 'updated_at']).where('name', '=', name).orderBy('created_at').execute();
-    return rows.map(toRecord);
+    const records = rows.map(toRecord);
+    // Bounded: queries for random names must not grow memory without limit.
+    if (this.cache.size >= 10_000) this.cache.clear();
+    if (this.cacheMs > 0) this.cache.set(name, { at: now, records });
+    return records;
   }
 
   /** Every record of a box. */
@@ -111,6 +127,7 @@ export class DnsRecords {
       }).execute();
     });
     this.touch(now);
+    this.cache.delete(record.name);
     return { ...record, updatedAt: now };
   }
 
@@ -121,6 +138,7 @@ export class DnsRecords {
     if (filter.value !== undefined) query = query.where('value', '=', filter.value);
     const result = await query.executeTakeFirst();
     const count = Number(result.numDeletedRows);
+    this.cache.delete(name);
     if (count > 0) this.touch(now);
     return count;
   }
