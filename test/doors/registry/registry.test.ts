@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
 import { initBoxIdentity, type BoxIdentity } from '../../../src/doors/registry/box-identity.js';
-import { signAnnouncement } from '../../../src/sdk/registry.js';
+import { RegistryClient, signAnnouncement } from '../../../src/sdk/registry.js';
+import { PairgateApiError } from '../../../src/sdk/errors.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { httpFrom } from '../../helpers/http-from.js';
 
@@ -130,6 +131,19 @@ describe('registry over real sockets', () => {
     expect(page.text).not.toMatch(/<script/);
     const other = await httpFrom(ELSEWHERE, `${base}/boxes`);
     expect(other.text).not.toContain(kitchen.fingerprint);
+  });
+
+  it('the SDK client announces and finds boxes, and reports refusals with the machine code', async () => {
+    // The SDK signs with the wall clock; the test clock ran ahead by about three minutes, within the accepted skew.
+    expect(Math.abs(clock.now() - Date.now())).toBeLessThan(280_000);
+    const client = new RegistryClient({ baseUrl: base });
+    const b = await box('sdk');
+    await client.announce(b, { fingerprint: b.fingerprint, local_origin: 'https://192.168.3.3:8443', name: 'SDK box' });
+    const found = (await client.findBoxes()).find((f) => f.client === b.fingerprint);
+    expect(found).toMatchObject({ localOrigin: 'https://192.168.3.3:8443', tunnelOrigin: null, name: 'SDK box', public_ip: HOME });
+    const error = await client.announce(kitchen, { client: b.fingerprint, message: 'x' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PairgateApiError);
+    expect(error).toMatchObject({ status: 401, code: 'fingerprint_mismatch' });
   });
 
   it('the registry is rate limited per address', async () => {
