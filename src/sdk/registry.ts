@@ -61,7 +61,17 @@ export function readBoxMessage(entry: PingEntry): FoundBox {
     // An opaque message: the box is listed without URLs.
   }
   const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
-  return { ...entry, localOrigin: text(parsed.local_origin) ?? text(parsed.origin), tunnelOrigin: text(parsed.tunnel_origin), name: text(parsed.name) };
+  // A message is whatever the box said: only plain http(s) URLs are handed on as origins.
+  const origin = (value: unknown): string | null => {
+    if (typeof value !== 'string') return null;
+    try {
+      const url = new URL(value);
+      return url.protocol === 'https:' || url.protocol === 'http:' ? url.origin : null;
+    } catch {
+      return null;
+    }
+  };
+  return { ...entry, localOrigin: origin(parsed.local_origin) ?? origin(parsed.origin), tunnelOrigin: origin(parsed.tunnel_origin), name: text(parsed.name) };
 }
 
 /** The first non-internal IPv4 address of this machine (what a box announces as its local address). */
