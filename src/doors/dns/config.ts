@@ -21,6 +21,7 @@ export const dnsConfigSchema = Type.Object({
   PAIRGATE_DNS_NEGATIVE_TTL: Type.Integer({ minimum: 0, maximum: 86400, default: 60, description: 'How long resolvers cache NXDOMAIN and empty answers (SOA MINIMUM).' }),
   PAIRGATE_DNS_TCP_IDLE_SECONDS: Type.Integer({ minimum: 1, maximum: 300, default: 10, description: 'A DNS TCP connection idle (or stuck in a truncated frame) this long is closed.' }),
   PAIRGATE_DNS_MAX_TCP_CONNECTIONS: Type.Integer({ minimum: 1, default: 256, description: 'Concurrent DNS TCP connections; more are closed at once.' }),
+  PAIRGATE_DNS_UDP_PER_SECOND: Type.Integer({ minimum: 0, default: 200, description: 'UDP answers per source address per second; beyond it truncated answers send resolvers to TCP (0 = unlimited).' }),
   PAIRGATE_DNS_MAX_RECORDS_PER_BOX: Type.Integer({ minimum: 1, maximum: 10000, default: 64, description: 'Records one box may hold.' }),
   PAIRGATE_DNS_UPDATE_HOST: Type.String({ default: '127.0.0.1', description: 'Address the update API (HTTPS, client certificates) listens on.' }),
   PAIRGATE_DNS_UPDATE_PORT: Type.Integer({ minimum: -1, maximum: 65535, default: 8443, description: 'Port of the update API; 0 picks a free one; -1 = off.' }),

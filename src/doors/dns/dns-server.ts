@@ -15,6 +15,12 @@ export interface DnsServerOptions {
   logger?: Pick<FastifyBaseLogger, 'debug' | 'warn'>;
   tcpIdleMs?: number;
   maxTcpConnections?: number;
+  /**
+   * UDP answers per source address per second (0 = unlimited). Beyond it, every second query gets
+   * a bare truncated answer (TC) so a real resolver retries over TCP, the rest are dropped: a
+   * spoofed source cannot turn the server into an amplifier (response rate limiting).
+   */
+  udpPerSecond?: number;
 }
 
 /** A running DNS server. */
@@ -77,7 +83,24 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
   const port = udpSocket.address().port;
 
   udpSocket.on('error', (error) => logger?.warn({ err: error }, 'dns udp socket error'));
+  const udpPerSecond = options.udpPerSecond ?? 0;
+  let rateWindow = { second: 0, counts: new Map<string, number>() };
   udpSocket.on('message', (message, remote) => {
+    if (udpPerSecond > 0) {
+      const second = Math.floor(Date.now() / 1000);
+      if (second !== rateWindow.second) rateWindow = { second, counts: new Map() };
+      const count = (rateWindow.counts.get(remote.address) ?? 0) + 1;
+      rateWindow.counts.set(remote.address, count);
+      if (count > udpPerSecond) {
+        if ((count - udpPerSecond) % 2 === 1 && message.length >= 12 && !(message[2]! & 0x80)) {
+          const slip = Buffer.alloc(12);
+          message.copy(slip, 0, 0, 2);
+          slip.writeUInt16BE(0x8000 | 0x0200 | (message.readUInt16BE(2) & 0x7900), 2);
+          udpSocket.send(slip, remote.port, remote.address, () => undefined);
+        }
+        return;
+      }
+    }
     handler(message, 'udp').then(
       (answer) => {
         if (answer) udpSocket.send(answer, remote.port, remote.address, (error) => error && logger?.debug({ err: error }, 'dns udp send failed'));

@@ -30,7 +30,7 @@ describe('DNS server under malformed input', () => {
   let t: TestApp;
   let runtime: DnsRuntime;
   beforeAll(async () => {
-    ({ t, runtime } = await createDnsApp({ PAIRGATE_DNS_TCP_IDLE_SECONDS: '1' }));
+    ({ t, runtime } = await createDnsApp({ PAIRGATE_DNS_TCP_IDLE_SECONDS: '1', PAIRGATE_DNS_UDP_PER_SECOND: '0' }));
   });
   afterAll(() => t.close());
 
@@ -122,4 +122,38 @@ describe('DNS server under malformed input', () => {
     expect(second.answers?.[0]?.type).toBe('SOA');
     await stillAnswers();
   }, 30_000);
+});
+
+describe('DNS response rate limiting', () => {
+  it('beyond the per-source UDP rate, half the queries get a truncated answer (retry over TCP) and half nothing; TCP still answers', async () => {
+    const { t, runtime } = await createDnsApp({ PAIRGATE_DNS_UDP_PER_SECOND: '20' });
+    try {
+      const socket = createSocket('udp4');
+      await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+      const answers: Buffer[] = [];
+      socket.on('message', (m) => answers.push(m));
+      // Aligned to the start of a second, so the burst falls in one window.
+      await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 20));
+      for (let i = 0; i < 60; i++) socket.send(dnsPacket.encode({ type: 'query', id: i + 1, questions: [{ type: 'SOA', name: ZONE }] }), runtime.dns.port, '127.0.0.1');
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      socket.close();
+      const full = answers.filter((a) => !(a.readUInt16BE(2) & 0x0200));
+      const truncated = answers.filter((a) => a.readUInt16BE(2) & 0x0200);
+      expect(full.length).toBe(20);
+      expect(truncated.length).toBe(20);
+      expect(truncated.every((a) => a.length === 12)).toBe(true);
+      // A resolver that follows TC gets its answer over TCP.
+      const tcp = await new Promise<Buffer>((resolve, reject) => {
+        const conn = connect(runtime.dns.port, '127.0.0.1', () => conn.write(dnsPacket.streamEncode({ type: 'query', id: 99, questions: [{ type: 'SOA', name: ZONE }] })));
+        conn.once('data', (d: Buffer) => {
+          conn.destroy();
+          resolve(d);
+        });
+        conn.once('error', reject);
+      });
+      expect(dnsPacket.streamDecode(tcp).answers?.[0]?.type).toBe('SOA');
+    } finally {
+      await t.close();
+    }
+  });
 });
