@@ -27,5 +27,5 @@ export const dnsConfigSchema = Type.Object({
   PAIRGATE_DNS_UPDATE_PORT: Type.Integer({ minimum: -1, maximum: 65535, default: 8443, description: 'Port of the update API; 0 picks a free one; -1 = off.' }),
   PAIRGATE_DNS_UPDATE_TLS_CERT: Type.String({ default: '', description: 'PEM certificate (chain) of the update API; empty = a self-signed one kept in the data folder.' }),
   PAIRGATE_DNS_UPDATE_TLS_KEY: Type.String({ default: '', description: 'PEM private key of the update API (with PAIRGATE_DNS_UPDATE_TLS_CERT).' }),
-  PAIRGATE_DNS_UPDATES_PER_MINUTE: Type.Integer({ minimum: 1, default: 120, description: 'Update API requests per box (client certificate) per minute.' }),
+  PAIRGATE_DNS_UPDATES_PER_MINUTE: Type.Integer({ minimum: 1, default: 120, description: 'Update API requests per client IP per minute (keys are free to make, addresses are not).' }),
 });

@@ -101,7 +101,8 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
   await app.register(rateLimit, {
     max: options.perMinute,
     timeWindow: 60_000,
-    keyGenerator: (request) => request.boxFingerprint ?? request.ip,
+    // Per address, not per certificate: anyone can make new keys, nobody many addresses.
+    keyGenerator: (request) => request.ip,
     errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
   });
 

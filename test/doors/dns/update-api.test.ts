@@ -127,3 +127,21 @@ describe('DNS update API (HTTPS with client certificates)', () => {
     expect(await failure(api.register({ client: mine.legacyFingerprint, message: 'legacy' }))).toEqual({ status: 400, code: 'legacy_fingerprint_disabled' });
   });
 });
+
+describe('DNS update API rate limit', () => {
+  it('counts per client address, so fresh keys do not buy more requests', async () => {
+    const { t, runtime } = await createDnsApp({ PAIRGATE_DNS_UPDATES_PER_MINUTE: '4' });
+    try {
+      const boxes = await Promise.all([newBox('r1'), newBox('r2'), newBox('r3')]);
+      const results: { status: number; code: string }[] = [];
+      for (let i = 0; i < 6; i++) {
+        const box = boxes[i % boxes.length]!;
+        results.push(await updateClient(runtime, box).list(`${box.fingerprint}.${ZONE}`).then(() => ({ status: 200, code: 'ok' }), (error: PairgateApiError) => ({ status: error.status, code: error.code })));
+      }
+      expect(results.slice(0, 4).every((r) => r.status === 200)).toBe(true);
+      expect(results.slice(4)).toEqual([{ status: 429, code: 'rate_limited' }, { status: 429, code: 'rate_limited' }]);
+    } finally {
+      await t.close();
+    }
+  });
+});
