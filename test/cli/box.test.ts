@@ -26,8 +26,8 @@ async function run(args: string[], env: Record<string, string> = {}): Promise<{ 
 describe('pairgate box', () => {
   it('has --help on box and every sub-command', async () => {
     const help = (await run(['box', '--help'])).stdout;
-    for (const sub of ['init', 'id', 'announce', 'cert', 'advertise']) expect(help).toMatch(new RegExp(`^  ${sub} `, 'm'));
-    const subHelps = await Promise.all(['init', 'id', 'announce', 'cert', 'advertise'].map(async (sub) => ({ sub, result: await run(['box', sub, '--help']) })));
+    for (const sub of ['init', 'id', 'announce', 'cert', 'advertise', 'dns']) expect(help).toMatch(new RegExp(`^  ${sub} `, 'm'));
+    const subHelps = await Promise.all(['init', 'id', 'announce', 'cert', 'advertise', 'dns set'].map(async (sub) => ({ sub, result: await run(['box', ...sub.split(' '), '--help']) })));
     for (const { sub, result } of subHelps) {
       expect(result.status, sub).toBe(0);
       expect(result.stdout).toMatch(new RegExp(`Usage: pairgate box ${sub}`));
@@ -86,6 +86,17 @@ describe('pairgate box', () => {
     expect(JSON.parse(pinged[0]!.message)).toMatchObject({ local_origin: `https://${mirror}:4443` });
     const [address] = await resolver.resolve4(mirror);
     expect(await resolver.resolve4(`local.${fingerprint}.box.example.test`)).toEqual([address]);
+
+    // box dns set / list / delete through the update API.
+    const dnsArgs = ['--dir', boxDir, '--zone', 'box.example.test', '--update-api', updateApi, '--update-ca', join(dataDir, 'dns-update-tls', 'cert.pem')];
+    const set = await run(['box', 'dns', 'set', 'nas', 'A', '10.9.8.7', '--ttl', '120', ...dnsArgs]);
+    expect(set.status, set.stderr).toBe(0);
+    expect(await resolver.resolve4(`nas.${fingerprint}.box.example.test`, { ttl: true })).toEqual([{ address: '10.9.8.7', ttl: 120 }]);
+    expect((await run(['box', 'dns', 'list', ...dnsArgs])).stdout).toContain(`nas.${fingerprint}.box.example.test\t120\tA\t10.9.8.7`);
+    const badIp = await run(['box', 'dns', 'set', 'nas', 'A', '10.9.8.700', ...dnsArgs]);
+    expect(badIp.status).toBe(2);
+    expect(badIp.stderr).toMatch(/IPv4 .*\[invalid_ip\]/);
+    expect((await run(['box', 'dns', 'delete', 'nas', ...dnsArgs])).stdout).toMatch(/deleted 1 record/);
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');

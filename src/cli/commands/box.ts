@@ -184,4 +184,48 @@ export function registerBoxCommand(program: Command): void {
       await advert.stop();
       server?.close();
     });
+
+  const dns = box.command('dns').description('read and change the records of <fp>.<zone> through the update API (mutual TLS with the box certificate)');
+  const dnsOptions = (command: Command): Command =>
+    command
+      .option(...dirOption)
+      .requiredOption('-z, --zone <zone>', 'the DNS zone of the pairgate server')
+      .requiredOption('-u, --update-api <url>', 'the DNS update API (https://host:port)')
+      .option('--update-ca <file>', 'PEM certificate to trust for the update API');
+  type DnsOptions = DirOption & { zone: string; updateApi: string; updateCa?: string };
+  const dnsTarget = (options: DnsOptions, label?: string) => {
+    const identity = loadBoxIdentity(boxDir(options));
+    const base = `${identity.fingerprint}.${options.zone.toLowerCase().replace(/\.$/, '')}`;
+    const name = !label || label === '@' ? base : `${label.toLowerCase().replace(/\.$/, '')}.${base}`;
+    const client = new DnsUpdateClient({ baseUrl: options.updateApi, box: identity, ...(options.updateCa ? { ca: readFileSync(options.updateCa, 'utf8') } : {}) });
+    return { client, name };
+  };
+
+  dnsOptions(dns.command('list').description('list the box records'))
+    .option('--json', 'print JSON')
+    .action(async (options: DnsOptions & { json?: boolean }) => {
+      const { client, name } = dnsTarget(options);
+      const records = await client.list(name);
+      if (options.json) console.log(JSON.stringify(records));
+      else for (const r of records) console.log(`${r.name}\t${r.ttl}\t${r.type}\t${r.value}`);
+    });
+
+  dnsOptions(dns.command('set <label> <type> <value>').description('set a record at <label>.<fp>.<zone> (@ for <fp>.<zone>); type A, AAAA, CNAME or TXT'))
+    .option('--ttl <seconds>', 'TTL (default: the server\'s)')
+    .action(async (label: string, type: string, value: string, options: DnsOptions & { ttl?: string }) => {
+      const upper = type.toUpperCase();
+      if (!['A', 'AAAA', 'CNAME', 'TXT'].includes(upper)) throw new Error(`unknown record type ${type}: use A, AAAA, CNAME or TXT`);
+      const { client, name } = dnsTarget(options, label);
+      const record = await client.set(name, upper as 'A', value, options.ttl === undefined ? undefined : Number(options.ttl));
+      console.log(`${record.name}\t${record.ttl}\t${record.type}\t${record.value}`);
+    });
+
+  dnsOptions(dns.command('delete <label>').description('delete the records at <label>.<fp>.<zone> (only of --type / --value when given)'))
+    .option('--type <type>', 'only this type')
+    .option('--value <value>', 'only this value')
+    .action(async (label: string, options: DnsOptions & { type?: string; value?: string }) => {
+      const { client, name } = dnsTarget(options, label);
+      const result = await client.remove(name, { ...(options.type ? { type: options.type.toUpperCase() as 'A' } : {}), ...(options.value !== undefined ? { value: options.value } : {}) });
+      console.log(`deleted ${result.deleted} record(s) at ${name}`);
+    });
 }

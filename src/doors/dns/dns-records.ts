@@ -76,6 +76,7 @@ const SINGLE_VALUED: ReadonlySet<RecordType> = new Set(['A', 'AAAA', 'CNAME']);
  */
 export class DnsRecords {
   private lastChange = 0;
+  private serialReadAt = 0;
   /** Look-ups of the last `cacheMs`, by name: the DNS server answers hot names without the database. */
   private readonly cache = new Map<string, { at: number; records: DnsRecord[] }>();
 
@@ -143,11 +144,17 @@ export class DnsRecords {
     return count;
   }
 
-  /** SOA serial: seconds of the last change (so secondaries see every change), at least 1. */
+  /**
+   * SOA serial: seconds of the last change (so secondaries see every change), at least 1. Re-read
+   * from the store at most every `cacheMs`, so nodes sharing a database converge on changes made
+   * elsewhere; it never goes down.
+   */
   async serial(): Promise<number> {
-    if (this.lastChange === 0) {
+    const now = Date.now();
+    if (now - this.serialReadAt >= Math.max(this.cacheMs, 1)) {
+      this.serialReadAt = now;
       const row = await this.db.selectFrom('dns_records').select((eb) => eb.fn.max('updated_at').as('latest')).executeTakeFirst();
-      this.lastChange = Number(row?.latest ?? 0) || 1000;
+      this.lastChange = Math.max(this.lastChange, Number(row?.latest ?? 0) || 1000);
     }
     return Math.max(1, Math.floor(this.lastChange / 1000)) >>> 0;
   }
