@@ -38,6 +38,8 @@ export class DnsResponder {
   constructor(
     private readonly records: DnsRecords,
     private readonly settings: ZoneSettings,
+    /** Told of unexpected failures (answered SERVFAIL), e.g. to log them. */
+    private readonly onError: (error: unknown) => void = () => undefined,
   ) {}
 
   /** The wire answer to one wire query, or undefined when nothing should be sent. */
@@ -52,6 +54,16 @@ export class DnsResponder {
     } catch {
       return bareReply(id, flags, RCODE.FORMERR);
     }
+    try {
+      return await this.answer(packet, id, flags, transport);
+    } catch (error) {
+      // A name that decodes but cannot be encoded again, a store failure...: SERVFAIL, never silence.
+      this.onError(error);
+      return bareReply(id, flags, RCODE.SERVFAIL);
+    }
+  }
+
+  private async answer(packet: Packet, id: number, flags: number, transport: 'udp' | 'tcp'): Promise<Buffer> {
     const opcode = (flags >> 11) & 0xf;
     if (opcode !== 0) return bareReply(id, flags, RCODE.NOTIMP);
     const questions = packet.questions ?? [];

@@ -116,8 +116,8 @@ export const dnsDoor: Door = {
     const cfg = configSection(ctx.config, dnsConfigSchema);
     const settings = zoneSettings(ctx.config);
     const records = new DnsRecords(ctx.stores.db);
-    const responder = new DnsResponder(records, settings);
     const logger = ctx.logger.child({ door: 'dns' });
+    const responder = new DnsResponder(records, settings, (error) => logger.warn({ err: error }, 'dns query answered SERVFAIL'));
     const dns = await startDnsServer({
       host: cfg.PAIRGATE_DNS_HOST,
       port: cfg.PAIRGATE_DNS_PORT,
