@@ -2,6 +2,7 @@
 // in the same run, so the ratios hold on a noisy machine. Prints req/s, p50/p99 and the ratio to
 // the baseline for grant creation, look-up by code and the wait endpoint; the approval-to-waiter
 // latency over 1000 grants; and resident memory per 100k live grants.
+import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { load, percentile, row, rssMiB } from './lib/measure.js';
 import { startBaseline, startPairgate } from './lib/servers.js';
@@ -12,12 +13,23 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     waiters: { type: 'string', default: '1000' },
     'live-grants': { type: 'string', default: '100000' },
+    store: { type: 'string' },
+    nodes: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
   console.log('usage: npm run bench -- [--duration S] [--connections N] [--waiters N] [--live-grants N]');
+  console.log('       npm run bench -- --store sqlite,postgres,redis [--nodes 2]   (the stores side by side: bench/stores.js)');
   process.exit(0);
+}
+if (args.store || args.nodes) {
+  // The store comparison has a harness of its own; hand the options over.
+  const passed = ['--duration', args.duration, '--connections', args.connections];
+  if (args.store) passed.push('--store', args.store);
+  if (args.nodes) passed.push('--nodes', args.nodes);
+  const result = spawnSync(process.execPath, [new URL('./stores.js', import.meta.url).pathname, ...passed], { stdio: 'inherit' });
+  process.exit(result.status ?? 1);
 }
 const duration = Number(args.duration);
 const connections = Number(args.connections);
@@ -89,18 +101,29 @@ async function approvalLatency(pairgate, count) {
   return p99;
 }
 
+async function heapUsedMiB(base) {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return Number(/^pairgate_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? 0) / 1024 / 1024;
+}
+
 async function memoryPerLiveGrants(count) {
   const server = await startPairgate();
   try {
-    const before = await rssMiB(server.pid);
+    const rssBefore = await rssMiB(server.pid);
+    const heapBefore = await heapUsedMiB(server.url);
     const batch = 100;
     for (let made = 0; made < count; made += batch) {
       await Promise.all(Array.from({ length: Math.min(batch, count - made) }, () => createGrant(server.url)));
-      if (made % 20000 === 0) process.stderr.write(`  ${made}/${count} live grants\r`);
+      if (made % 10000 === 0) process.stderr.write(`  ${made}/${count} live grants\r`);
     }
-    const after = await rssMiB(server.pid);
-    const per100k = ((after - before) / count) * 100_000;
-    console.log(`\nresident memory: ${before.toFixed(0)} MiB empty, ${after.toFixed(0)} MiB with ${count} live grants -> ${per100k.toFixed(1)} MiB per 100k live grants (grants live in SQLite; RSS counts its page cache)`);
+    const rssAfter = await rssMiB(server.pid);
+    const heapAfter = await heapUsedMiB(server.url);
+    const scale = 100_000 / count;
+    console.log(
+      `\nmemory with ${count} live grants: resident ${rssBefore.toFixed(0)} -> ${rssAfter.toFixed(0)} MiB ` +
+        `(${((rssAfter - rssBefore) * scale).toFixed(0)} MiB per 100k), JS heap in use ${heapBefore.toFixed(0)} -> ${heapAfter.toFixed(0)} MiB ` +
+        `(${((heapAfter - heapBefore) * scale).toFixed(0)} MiB per 100k). Grants live in SQLite, so resident memory includes its page cache and uncollected garbage.`,
+    );
   } finally {
     await server.stop();
   }

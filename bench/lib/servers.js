@@ -31,6 +31,16 @@ function waitForUrl(child, pattern) {
   });
 }
 
+/** A stop function: SIGTERM, wait for the exit, then `cleanup`. */
+function stopper(child, cleanup = () => {}) {
+  return async () => {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+    cleanup();
+  };
+}
+
 /** Starts `pairgate serve` on a free port with a fresh data folder; returns {url, pid, stop}. */
 export async function startPairgate(env = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-bench-'));
@@ -42,12 +52,7 @@ export async function startPairgate(env = {}) {
   return {
     url,
     pid: child.pid,
-    async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+    stop: stopper(child, () => rmSync(dataDir, { recursive: true, force: true })),
   };
 }
 
@@ -58,10 +63,6 @@ export async function startBaseline() {
   return {
     url,
     pid: child.pid,
-    async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
+    stop: stopper(child),
   };
 }

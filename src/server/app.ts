@@ -1,7 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -14,8 +13,10 @@ import { GrantEngine } from '../engine/grant-engine.js';
 import type { Stores } from '../store/ports.js';
 import { Pages } from '../web/pages.js';
 import type { Config } from './config.js';
+import { ephemeralRateLimitStore } from './ephemeral-rate-limit-store.js';
 import { installErrorHandlers } from './error-handler.js';
 import { installHealthRoutes } from './health-routes.js';
+import { installSecurityHeaders } from './security-headers.js';
 import { loggerOptions } from './logger.js';
 import { ServerMetrics, installMetrics } from './metrics.js';
 import { packageVersion } from './version.js';
@@ -48,19 +49,6 @@ declare module 'fastify' {
   }
 }
 
-/** The strict content security policy of every page: no inline script, not framable. */
-const CSP_DIRECTIVES = {
-  defaultSrc: ["'self'"],
-  scriptSrc: ["'self'"],
-  styleSrc: ["'self'"],
-  imgSrc: ["'self'", 'data:', 'https:'],
-  connectSrc: ["'self'"],
-  fontSrc: ["'self'"],
-  objectSrc: ["'none'"],
-  baseUri: ["'none'"],
-  formAction: ["'self'"],
-  frameAncestors: ["'none'"],
-};
 
 /**
  * Builds the Fastify app: plugins (security headers, rate limit, forms, OpenAPI, metrics), health
@@ -96,18 +84,25 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     shuttingDown = true;
     shutdown.abort();
   });
+  // Closing drops the connections idle at that instant; one whose answer (a long-poll, an event
+  // stream) ends later would stay open as keep-alive and hold the close until its timeout, which a
+  // slower store (a network round-trip to PostgreSQL or Redis) makes likely. Drop each as it goes idle.
+  app.server.on('request', (_request, response) => {
+    response.once('finish', () => {
+      if (shuttingDown) setImmediate(() => app.server.closeIdleConnections());
+    });
+  });
 
   installErrorHandlers(app);
-  await app.register(helmet, {
-    contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
-    crossOriginEmbedderPolicy: false,
-    crossOriginResourcePolicy: { policy: 'same-site' },
-  });
+  installSecurityHeaders(app);
   await app.register(rateLimit, {
     global: true,
     max: config.PAIRGATE_RATE_LIMIT_MAX,
     timeWindow: config.PAIRGATE_RATE_LIMIT_WINDOW_SECONDS * 1000,
     errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
+    // Counts shared by every node (Redis, or the ephemeral store), so a limit holds across them.
+    ...(stores.rateLimit?.kind === 'redis' ? { redis: stores.rateLimit.redis, nameSpace: stores.rateLimit.nameSpace } : {}),
+    ...(stores.rateLimit?.kind === 'ephemeral' ? { store: ephemeralRateLimitStore(stores.ephemeral, clock) } : {}),
   });
   await app.register(formbody, { bodyLimit: config.PAIRGATE_BODY_LIMIT });
   await app.register(cookie);
@@ -120,7 +115,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       info: { title: 'pairgate', version: packageVersion(), description: 'Pairing and authorization server: one grant engine, many doors.' },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    // Swagger UI sets style attributes from script; the docs page alone allows inline styles
+    // (never inline script), and stays unframable.
+    transformStaticCSP: (header) => `${header.replace("style-src 'self' https:", "style-src 'self' 'unsafe-inline'")}; frame-ancestors 'none'`,
+  });
   if (config.PAIRGATE_METRICS) installMetrics(app, metrics, config.PAIRGATE_METRICS_TOKEN);
   installHealthRoutes(app, stores, () => shuttingDown);
 

@@ -9,6 +9,10 @@ export const coreConfigSchema = Type.Object({
   PAIRGATE_HOST: Type.String({ default: '127.0.0.1', description: 'Address to listen on (0.0.0.0 for every interface).' }),
   PAIRGATE_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'TCP port; 0 picks a free one.' }),
   PAIRGATE_DATA_DIR: Type.String({ minLength: 1, default: './.pairgate', description: 'Folder of the embedded SQLite database and other state.' }),
+  PAIRGATE_DATABASE_URL: Type.String({ pattern: '^$|^postgres(ql)?://', default: '', description: 'postgres://user:password@host:5432/db: durable data (and, without Redis, grants and wake-ups) in PostgreSQL instead of SQLite; needed for more than one node.' }),
+  PAIRGATE_DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'PostgreSQL connections per node.' }),
+  PAIRGATE_REDIS_URL: Type.String({ pattern: '^$|^rediss?://', default: '', description: 'redis://[:password@]host:6379[/db]: grants, ephemeral entries, wake-ups and rate limits in Redis, shared by every node.' }),
+  PAIRGATE_REDIS_PREFIX: Type.String({ default: 'pairgate:', description: 'Prefix of every Redis key and channel of this deployment.' }),
   PAIRGATE_PUBLIC_URL: Type.String({ default: '', description: 'Base URL clients use to reach this server (https://pair.example.com); default: the listening URL.' }),
   PAIRGATE_LOG_LEVEL: Type.Union(
     [Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')],

@@ -71,7 +71,8 @@ export function loadConfig(sections: readonly ConfigSection[], sources: ConfigSo
   const converted = Value.Convert(schema, Value.Default(schema, raw));
   for (const error of Value.Errors(schema, converted)) {
     const key = error.instancePath.replace(/^\//, '').split('/')[0] || String((error.params as { requiredProperties?: string[] }).requiredProperties?.[0] ?? '?');
-    const given = raw[key];
+    // A URL's password must not reach the terminal or a log through this message.
+    const given = typeof raw[key] === 'string' ? (raw[key] as string).replace(/(\/\/[^:/@\s]*:)[^@\s]*@/, '$1[redacted]@') : raw[key];
     const expected = describeExpected((schema.properties[key] ?? {}) as Record<string, unknown>);
     throw new ConfigError(key, `expected ${expected}, got ${given === undefined ? 'nothing' : JSON.stringify(given)}`);
   }

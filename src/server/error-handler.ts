@@ -8,6 +8,7 @@ import {
   UnavailableError,
   isPairgateError,
 } from '../core/errors.js';
+import { isStoreUnreachable } from '../store/store-errors.js';
 import { pairgateErrorShape, type ErrorShape } from './error-shapes.js';
 
 declare module 'fastify' {
@@ -16,9 +17,6 @@ declare module 'fastify' {
     errorShape?: ErrorShape;
   }
 }
-
-/** Network failures of a backing store: the request can be retried once it is back. */
-const STORE_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P03', '08006', '08001']);
 
 function validationMessage(error: FastifyError): string {
   const first = error.validation?.[0];
@@ -49,7 +47,9 @@ export function toPairgateError(error: unknown): { error: PairgateError; unexpec
   if (fastifyError instanceof SyntaxError || fastifyError.name === 'SyntaxError') {
     return { error: new InvalidRequestError('The body is not valid JSON.', undefined, 'invalid_json'), unexpected: false };
   }
-  if (fastifyError.code && STORE_DOWN_CODES.has(fastifyError.code)) {
+  // A backing store that is unreachable (socket errors, PostgreSQL shutdown codes, ioredis failing
+  // fast): the request can be retried once it is back.
+  if (isStoreUnreachable(error)) {
     return { error: new UnavailableError('A backing store is unreachable. Try again shortly.', 'store_unavailable'), unexpected: false };
   }
   const status = fastifyError.statusCode;

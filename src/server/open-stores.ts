@@ -2,6 +2,7 @@ import type { Door } from '../doors/door.js';
 import type { MigrationSet } from '../store/durable-schema.js';
 import { coreMigrations } from '../store/migrations/core.js';
 import type { Stores } from '../store/ports.js';
+import type { RedisStores } from '../store/redis/redis-stores.js';
 import { openSqliteStores } from '../store/sqlite/sqlite-stores.js';
 import type { Config } from './config.js';
 
@@ -19,8 +20,49 @@ export function allMigrations(doors: readonly Door[]): MigrationSet {
 
 /**
  * Opens the stores the configuration names: the wiring of adapters to ports happens here and
- * nowhere else. The embedded default is SQLite in the data folder.
+ * nowhere else.
+ * - Durable data: PostgreSQL when PAIRGATE_DATABASE_URL is set, else SQLite in the data folder.
+ * - Grants, ephemeral entries, wake-ups and rate limits: Redis when PAIRGATE_REDIS_URL is set;
+ *   otherwise the durable database holds them: PostgreSQL wakes other nodes with LISTEN/NOTIFY and
+ *   counts rate limits in its ephemeral table; SQLite (one node) wakes and counts in process.
+ * A service that does not answer fails start-up with its URL, password redacted.
  */
 export async function openStores(config: Config, doors: readonly Door[]): Promise<Stores> {
-  return openSqliteStores({ dataDir: config.PAIRGATE_DATA_DIR, migrations: allMigrations(doors) });
+  const migrations = allMigrations(doors);
+  // pg and ioredis load only when configured: the embedded default starts without them.
+  let durable: Stores;
+  if (config.PAIRGATE_DATABASE_URL) {
+    const { openPostgresStores } = await import('../store/postgres/postgres-stores.js');
+    durable = await openPostgresStores({
+      url: config.PAIRGATE_DATABASE_URL,
+      migrations,
+      poolSize: config.PAIRGATE_DATABASE_POOL_SIZE,
+      notify: !config.PAIRGATE_REDIS_URL,
+    });
+  } else {
+    durable = await openSqliteStores({ dataDir: config.PAIRGATE_DATA_DIR, migrations });
+  }
+  if (!config.PAIRGATE_REDIS_URL) return durable;
+  let redis: RedisStores;
+  try {
+    const { openRedisStores } = await import('../store/redis/redis-stores.js');
+    redis = await openRedisStores({ url: config.PAIRGATE_REDIS_URL, prefix: config.PAIRGATE_REDIS_PREFIX });
+  } catch (error) {
+    await durable.close();
+    throw error;
+  }
+  return {
+    db: durable.db,
+    grants: redis.grants,
+    ephemeral: redis.ephemeral,
+    notifier: redis.notifier,
+    rateLimit: redis.rateLimit,
+    sweepEphemeral: (now) => redis.sweepEphemeral(now),
+    async ping() {
+      await Promise.all([durable.ping(), redis.ping()]);
+    },
+    async close() {
+      await Promise.allSettled([redis.close(), durable.close()]);
+    },
+  };
 }

@@ -1,4 +1,5 @@
 import type { Grant, GrantPatch, NewGrant } from '../core/grant.js';
+import type { Redis } from 'ioredis';
 import type { DurableDb } from './durable-schema.js';
 
 /**
@@ -36,7 +37,8 @@ export interface GrantStore {
   findBySecret<Request, Result>(kind: string, secretHash: string, now: number): Promise<Grant<Request, Result> | undefined>;
   /**
    * Applies `patch` if the grant is live and still at `expectedVersion`; returns the new grant, or
-   * undefined when another writer got there first (or it expired).
+   * undefined when another writer got there first (or it expired). A new code hash held by another
+   * live grant throws CodeTakenError (an expired holder gives it up).
    */
   update<Request, Result>(
     id: string,
@@ -100,6 +102,12 @@ export interface Stores {
   db: DurableDb;
   /** Removes expired ephemeral entries; returns how many. */
   sweepEphemeral(now: number): Promise<number>;
+  /**
+   * Where the HTTP rate limit counts, so limits hold across every node: `redis` in Redis
+   * (@fastify/rate-limit's Redis store, under the key prefix `nameSpace`), `ephemeral` in the
+   * ephemeral store (PostgreSQL without Redis). Absent: in process memory (one node).
+   */
+  rateLimit?: { kind: 'redis'; redis: Redis; nameSpace: string } | { kind: 'ephemeral' };
   /** Whether the backing services answer (for /readyz). */
   ping(): Promise<void>;
   /** Releases connections and timers. */

@@ -42,6 +42,10 @@ describe('configuration', () => {
     expect(bad({ PAIRGATE_PORT: '70000' }).key).toBe('PAIRGATE_PORT');
     expect(bad({ PAIRGATE_LOG_LEVEL: 'loud' }).message).toMatch(/PAIRGATE_LOG_LEVEL: expected one of "fatal"/);
     expect(bad({ PAIRGATE_METRICS: 'maybe' }).key).toBe('PAIRGATE_METRICS');
+    const withPassword = bad({ PAIRGATE_DATABASE_URL: 'mysql://app:hunter2@db/pairgate' });
+    expect(withPassword.key).toBe('PAIRGATE_DATABASE_URL');
+    expect(withPassword.message).not.toContain('hunter2');
+    expect(withPassword.message).toContain('mysql://app:[redacted]@db/pairgate');
   });
 
   it('says which file cannot be read', () => {

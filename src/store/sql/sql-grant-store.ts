@@ -106,15 +106,24 @@ export class SqlGrantStore implements GrantStore {
     if (patch.result !== undefined) set.result = patch.result === null ? null : JSON.stringify(patch.result);
     if (patch.expiresAt !== undefined) set.expires_at = patch.expiresAt;
     if (patch.codeHash !== undefined) set.code_hash = patch.codeHash;
-    const row = await this.db
-      .updateTable('grants')
-      .set(set as never)
-      .where('id', '=', id)
-      .where('version', '=', expectedVersion)
-      .where('expires_at', '>', now)
-      .returningAll()
-      .executeTakeFirst();
-    return row ? rowToGrant<Request, Result>(row) : undefined;
+    if (patch.codeHash) {
+      // As in create: an expired holder of the new code gives it up; a live one makes this a conflict.
+      await this.db.deleteFrom('grants').where('code_hash', '=', patch.codeHash).where('expires_at', '<=', now).where('id', '!=', id).execute();
+    }
+    try {
+      const row = await this.db
+        .updateTable('grants')
+        .set(set as never)
+        .where('id', '=', id)
+        .where('version', '=', expectedVersion)
+        .where('expires_at', '>', now)
+        .returningAll()
+        .executeTakeFirst();
+      return row ? rowToGrant<Request, Result>(row) : undefined;
+    } catch (error) {
+      if (this.uniqueViolation(error) === 'code') throw new CodeTakenError();
+      throw error;
+    }
   }
 
   async redeem<Request, Result>(id: string, now: number): Promise<Grant<Request, Result> | undefined> {

@@ -5,11 +5,20 @@ import { randomId } from '../../../src/core/ids.js';
 import { GrantEngine } from '../../../src/engine/grant-engine.js';
 import { CodeTakenError, type Stores } from '../../../src/store/ports.js';
 
+/** Options of the contract run. */
+export interface ContractOptions {
+  /**
+   * Opens a second instance on the same backing service, as another node would: adapters that
+   * serve many nodes must share grants and wake-ups across them.
+   */
+  openPeer?: () => Promise<Stores>;
+}
+
 /**
  * The contract every store adapter passes: call it from a test file with a factory that opens the
  * adapter (SQLite, PostgreSQL, Redis, ...). Each adapter must behave identically.
  */
-export function grantStoreContract(name: string, open: () => Promise<Stores>, skip?: string): void {
+export function grantStoreContract(name: string, open: () => Promise<Stores>, skip?: string, options: ContractOptions = {}): void {
   describe.skipIf(Boolean(skip))(`grant store contract: ${name}${skip ? ` (skipped: ${skip})` : ''}`, () => {
     let stores: Stores;
     const clock = new ManualClock(Date.now());
@@ -20,6 +29,55 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
       await stores?.close();
     });
     const engine = (): GrantEngine => new GrantEngine(stores.grants, stores.notifier, clock);
+
+    it('counts live grants of a kind, deletes one with its code, and extends an expiry', async () => {
+      const k = kind();
+      const format = new CodeFormat({ alphabet: 'digits', length: 6 });
+      const a = await engine().create({ kind: k, request: {}, ttlMs: 1_000, codeFormat: format });
+      const b = await engine().create({ kind: k, request: {}, ttlMs: 60_000, codeFormat: format, withSecret: true });
+      expect(await stores.grants.countLive(k, clock.now())).toBe(2);
+      const extended = await stores.grants.update(a.grant.id, a.grant.version, { expiresAt: clock.now() + 5_000 }, clock.now());
+      expect(extended?.expiresAt).toBe(clock.now() + 5_000);
+      clock.advance(1_500);
+      expect((await engine().findByCode(k, format, a.code!))?.id).toBe(a.grant.id);
+      expect(await stores.grants.countLive(k, clock.now())).toBe(2);
+      expect(await stores.grants.delete(b.grant.id)).toBe(true);
+      expect(await stores.grants.delete(b.grant.id)).toBe(false);
+      expect(await engine().findByCode(k, format, b.code!)).toBeUndefined();
+      expect(await engine().findBySecret(k, b.secret!)).toBeUndefined();
+      expect(await stores.grants.countLive(k, clock.now())).toBe(1);
+      // Nothing expired yet: the extended grant outlives its first expiry.
+      expect((await stores.grants.sweepExpired(clock.now()))[k]).toBeUndefined();
+    });
+
+    // Only adapters that serve many nodes have a peer to test with (SQLite serves one).
+    if (options.openPeer) it('shares grants with another node and wakes a waiter there within milliseconds', async () => {
+      const peer = await options.openPeer!();
+      try {
+        const realClock = { now: () => Date.now() };
+        const here = new GrantEngine(stores.grants, stores.notifier, realClock);
+        const there = new GrantEngine(peer.grants, peer.notifier, realClock);
+        const k = kind();
+        const format = new CodeFormat({ alphabet: 'base32', length: 8 });
+        const { grant, code } = await here.create({ kind: k, request: { from: 'here' }, ttlMs: 60_000, codeFormat: format });
+        const found = await there.findByCode(k, format, code!);
+        expect(found?.id).toBe(grant.id);
+        const waiting = here.waitForChange(grant.id, grant.version, 10_000);
+        // Let the waiter subscribe before the other node decides.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const approvedAt = Date.now();
+        await there.approve(grant.id, { by: 'there' });
+        const woken = await waiting;
+        const latency = Date.now() - approvedAt;
+        expect(woken?.state).toBe('approved');
+        expect(woken?.result).toEqual({ by: 'there' });
+        expect(latency).toBeLessThan(500);
+        const counts = await Promise.all([here, there].map((e) => e.redeem(grant.id).then(() => 1, () => 0)));
+        expect(counts.reduce((a, b) => a + b, 0)).toBe(1);
+      } finally {
+        await peer.close();
+      }
+    });
     const kind = (): string => `test-${randomId(6)}`;
 
     it('creates a pending grant and finds it by id, code and secret', async () => {
@@ -103,6 +161,22 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
       expect(next?.version).toBe(grant.version + 1);
       expect(await stores.grants.update(grant.id, grant.version, { request: { n: 2 } }, clock.now())).toBeUndefined();
       expect((await engine().get(grant.id))?.request).toEqual({ n: 1 });
+    });
+
+    it('moves a grant to a new code only when no live grant holds it', async () => {
+      const k = kind();
+      const [codeA, codeB, codeC] = ['a1', 'b2', 'c3'].map((c) => hashCode(k, c)) as [string, string, string];
+      const a = await stores.grants.create({ id: randomId(), kind: k, request: {}, ttlMs: 60_000, codeHash: codeA }, clock.now());
+      const b = await stores.grants.create({ id: randomId(), kind: k, request: {}, ttlMs: 60_000, codeHash: codeB }, clock.now());
+      await expect(stores.grants.update(a.id, a.version, { codeHash: codeB }, clock.now())).rejects.toBeInstanceOf(CodeTakenError);
+      expect((await stores.grants.findByCode(k, codeB, clock.now()))?.id).toBe(b.id);
+      const moved = await stores.grants.update(a.id, a.version, { codeHash: codeC }, clock.now());
+      expect(moved?.codeHash).toBe(codeC);
+      expect(await stores.grants.findByCode(k, codeA, clock.now())).toBeUndefined();
+      expect((await stores.grants.findByCode(k, codeC, clock.now()))?.id).toBe(a.id);
+      // The old code is free again.
+      const c = await stores.grants.create({ id: randomId(), kind: k, request: {}, ttlMs: 60_000, codeHash: codeA }, clock.now());
+      expect((await stores.grants.findByCode(k, codeA, clock.now()))?.id).toBe(c.id);
     });
 
     it('spends the code on approval', async () => {

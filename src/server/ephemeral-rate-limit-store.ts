@@ -1,0 +1,37 @@
+import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import type { Clock } from '../core/clock.js';
+import type { EphemeralStore } from '../store/ports.js';
+
+/** Key prefix of the rate counters in the ephemeral store. */
+const PREFIX = 'rl:';
+
+/**
+ * A @fastify/rate-limit store that counts in the ephemeral store port, for nodes that share
+ * PostgreSQL but no Redis: every node increments the same row (one atomic upsert), so a limit holds
+ * across them. The counters expire with their window and the ephemeral sweep removes them.
+ */
+export function ephemeralRateLimitStore(ephemeral: EphemeralStore, clock: Clock): FastifyRateLimitStoreCtor {
+  class EphemeralRateLimitStore implements FastifyRateLimitStore {
+    private readonly prefix: string;
+
+    // The plugin constructs the global store with its options; children get their key prefix.
+    constructor(options: unknown) {
+      this.prefix = typeof options === 'string' ? options : PREFIX;
+    }
+
+    incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number): void {
+      const now = clock.now();
+      ephemeral.increment(`${this.prefix}${key}`, timeWindow, now).then(
+        ({ count, resetAt }) => callback(null, { current: count, ttl: Math.max(0, resetAt - now) }),
+        (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+      );
+    }
+
+    child(routeOptions: { method?: unknown; url?: unknown; routeInfo?: { method?: string; url?: string } }): FastifyRateLimitStore {
+      const method = routeOptions.routeInfo?.method ?? String(routeOptions.method ?? '');
+      const url = routeOptions.routeInfo?.url ?? String(routeOptions.url ?? '');
+      return new EphemeralRateLimitStore(`${this.prefix}${method}${url}-`);
+    }
+  }
+  return EphemeralRateLimitStore as unknown as FastifyRateLimitStoreCtor;
+}

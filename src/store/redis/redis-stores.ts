@@ -1,0 +1,86 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Stores } from '../ports.js';
+import { unreachableAtStart } from '../store-errors.js';
+import { RedisEphemeralStore } from './redis-ephemeral-store.js';
+import { RedisGrantStore } from './redis-grant-store.js';
+import { RedisNotifier } from './redis-notifier.js';
+
+/** Options of the Redis store. */
+export interface RedisStoreOptions {
+  /** `redis://[:password@]host:6379[/db]` or `rediss://` for TLS. */
+  url: string;
+  /** Every key and channel starts with it, so several deployments (or test runs) share one Redis. */
+  prefix: string;
+}
+
+/** What Redis serves: the ephemeral ports, plus the client the HTTP rate limit counts in. */
+export type RedisStores = Omit<Stores, 'db'> & { rateLimit: { kind: 'redis'; redis: Redis; nameSpace: string } };
+
+/**
+ * Connection behaviour: commands fail at once while Redis is away (no offline queue, a command
+ * timeout), so requests get a 503 instead of waiting, while the client keeps reconnecting in the
+ * background and service resumes by itself. A command caught by a disconnect is never sent again:
+ * its script may have run with the reply lost, and running a redemption or a counter twice would
+ * be wrong; the caller gets a 503 and may retry knowingly.
+ */
+const COMMAND_OPTIONS: RedisOptions = {
+  lazyConnect: true,
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  autoResendUnfulfilledCommands: false,
+  connectTimeout: 3_000,
+  commandTimeout: 3_000,
+  retryStrategy: (times) => Math.min(100 * times, 2_000),
+  // How long a closing socket may linger; its timer also held the process 2 s after a failed start.
+  disconnectTimeout: 300,
+};
+
+/**
+ * Opens Redis: a command connection and a subscriber connection. Fails with the (password-
+ * redacted) URL when Redis does not answer.
+ */
+export async function openRedisStores(options: RedisStoreOptions): Promise<RedisStores> {
+  const redis = new Redis(options.url, COMMAND_OPTIONS);
+  // The subscriber queues its SUBSCRIBE until connected and re-subscribes after each reconnect.
+  const subscriber = new Redis(options.url, {
+    ...COMMAND_OPTIONS,
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: null,
+    autoResendUnfulfilledCommands: true,
+    commandTimeout: undefined,
+  });
+  // Without 'error' listeners ioredis prints every failed reconnect; the state is read by ping().
+  // The last one says why a start failed better than "Connection is closed".
+  let lastError: unknown;
+  redis.on('error', (error: unknown) => {
+    lastError = error;
+  });
+  subscriber.on('error', () => {});
+  const notifier = new RedisNotifier(redis, subscriber, options.prefix);
+  try {
+    await redis.connect();
+    await subscriber.connect();
+    await notifier.start();
+  } catch (error) {
+    redis.disconnect();
+    subscriber.disconnect();
+    throw unreachableAtStart('Redis', options.url, lastError ?? error);
+  }
+  const ephemeral = new RedisEphemeralStore(redis, options.prefix);
+  return {
+    grants: new RedisGrantStore(redis, options.prefix),
+    ephemeral,
+    notifier,
+    rateLimit: { kind: 'redis', redis, nameSpace: `${options.prefix}rl:` },
+    sweepEphemeral: (now) => ephemeral.sweep(now),
+    async ping() {
+      await redis.ping();
+      if (subscriber.status !== 'ready') throw new Error(`Redis subscriber is ${subscriber.status}`);
+    },
+    async close() {
+      await Promise.allSettled([redis.quit(), subscriber.quit()]);
+      redis.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { browserSkipReason, launchBrowser, watchProblems } from '../helpers/browser.js';
+
+const skip = browserSkipReason();
+
+describe.skipIf(Boolean(skip))(`API docs page in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let t: TestApp;
+  let browser: Browser;
+  beforeAll(async () => {
+    t = await createTestApp();
+    await t.listen();
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('renders the OpenAPI document at /docs without CSP violations', async () => {
+    const page = await browser.newPage();
+    const problems = watchProblems(page);
+    await page.goto(`${t.url}/docs`);
+    await page.getByText('/api/v1/grants', { exact: false }).first().waitFor({ timeout: 15_000 });
+    expect(await page.title()).toMatch(/Swagger UI/i);
+    expect(problems.filter((p) => /Content Security Policy|Refused/.test(p))).toEqual([]);
+    await page.close();
+  });
+});

@@ -1,0 +1,32 @@
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { missingProgram } from './system.js';
+
+/** Where Debian's chromium lives. */
+export const CHROMIUM = process.env.PAIRGATE_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Why browser tests cannot run here (undefined when they can); throws under CI=true. */
+export function browserSkipReason(): string | undefined {
+  return missingProgram(CHROMIUM.includes('/') ? CHROMIUM.split('/').pop()! : CHROMIUM, 'browser tests of the pages');
+}
+
+/**
+ * Launches headless Chromium with the flags this machine needs (no sandbox as root, no background
+ * networking: the network is closed and its attempts would only add noise).
+ */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** Collects console errors and CSP violations of a page, to assert that there were none. */
+export function watchProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+  return problems;
+}

@@ -1,0 +1,96 @@
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { randomId } from '../../src/core/ids.js';
+import { unmetRequirement } from './system.js';
+
+/**
+ * The PostgreSQL and Redis that CI runs (127.0.0.1:5432 trust auth, 127.0.0.1:6379). Each test
+ * gets its own database / key prefix, so parallel runs never collide, and removes it afterwards.
+ * A service that does not answer skips the test with the reason locally and fails it under CI=true.
+ */
+
+/** Administrative URL of PostgreSQL (a database the tests may create others from). */
+export const PG_ADMIN_URL = process.env.PAIRGATE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/** URL of the shared Redis. */
+export const REDIS_URL = process.env.PAIRGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Undefined when PostgreSQL answers, else the reason to skip (throws under CI). */
+export async function postgresMissing(): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 2_000 });
+  client.on('error', () => {});
+  let ok = false;
+  try {
+    await client.connect();
+    await client.query('select 1');
+    ok = true;
+  } catch {
+    ok = false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+  return unmetRequirement(ok, `PostgreSQL does not answer at ${PG_ADMIN_URL}`);
+}
+
+/** Undefined when Redis answers, else the reason to skip (throws under CI). */
+export async function redisMissing(): Promise<string | undefined> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: 2_000 });
+  redis.on('error', () => {});
+  let ok = false;
+  try {
+    await redis.connect();
+    ok = (await redis.ping()) === 'PONG';
+  } catch {
+    ok = false;
+  } finally {
+    redis.disconnect();
+  }
+  return unmetRequirement(ok, `Redis does not answer at ${REDIS_URL}`);
+}
+
+/** A fresh database of its own: its URL and a function that drops it. */
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `pairgate_test_${randomId(9).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+/** A key prefix of its own and a function that deletes every key under it. */
+export function createTestPrefix(): { prefix: string; cleanup(): Promise<void> } {
+  const prefix = `pairgate-test:${randomId(9)}:`;
+  return {
+    prefix,
+    async cleanup() {
+      const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+      redis.on('error', () => {});
+      try {
+        let cursor = '0';
+        do {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000);
+          cursor = next;
+          if (keys.length > 0) await redis.del(...keys);
+        } while (cursor !== '0');
+      } finally {
+        redis.disconnect();
+      }
+    },
+  };
+}

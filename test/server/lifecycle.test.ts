@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/core/clock.js';
+import { createTestApp } from '../helpers/app.js';
+
+describe('server lifecycle', () => {
+  it('answers waiting clients and ends event streams when shutting down', async () => {
+    const t = await createTestApp();
+    const base = await t.listen();
+    const created = (await (await fetch(`${base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"label":"x"}' })).json()) as any;
+    const longPoll = fetch(`${base}/api/v1/grants/${created.id}?wait=60`).then((r) => r.json() as Promise<any>);
+    const stream = await fetch(`${base}/api/v1/grants/${created.id}/events`);
+    const streamText = stream.text();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    await t.close();
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await longPoll).state).toBe('pending');
+    expect(await streamText).toContain('event: state');
+  });
+
+  it('reports not ready while shutting down', async () => {
+    const t = await createTestApp();
+    const closing = t.app.close();
+    const ready = await t.app.inject('/readyz');
+    expect(ready.statusCode).toBe(503);
+    await closing;
+    await t.close();
+  });
+
+  it('sweeps expired grants and counts them as expired per door', async () => {
+    const clock = new ManualClock(Date.now());
+    const t = await createTestApp({}, { clock });
+    try {
+      const created = await t.app.inject({ method: 'POST', url: '/api/v1/grants', payload: { label: 'x', ttl: 10 } });
+      expect(created.statusCode).toBe(201);
+      clock.advance(10_001);
+      expect((await t.app.inject(`/api/v1/grants/${created.json().id}`)).statusCode).toBe(404);
+      const swept = await t.app.pairgate.engine.sweep();
+      t.app.pairgate.metrics.countExpired(swept);
+      expect(swept).toEqual({ pair: 1 });
+      expect((await t.app.inject('/metrics')).body).toMatch(/pairgate_grants_total\{door="pair",event="expired"\} 1/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('can require a token for /metrics', async () => {
+    const t = await createTestApp({ PAIRGATE_METRICS_TOKEN: 's3cret-metrics-token' });
+    try {
+      expect((await t.app.inject('/metrics')).statusCode).toBe(401);
+      expect((await t.app.inject({ url: '/metrics', headers: { authorization: 'Bearer s3cret-metrics-token' } })).statusCode).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
