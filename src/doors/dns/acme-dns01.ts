@@ -61,6 +61,8 @@ export async function waitForTxt(resolver: Resolver | typeof import('node:dns/pr
  */
 export async function obtainCertificate(options: AcmeDns01Options): Promise<ObtainedCertificate> {
   const log = options.log ?? (() => undefined);
+  // acme-client has one shared axios instance and no per-client TLS option: trusting a test CA is
+  // process-wide (the CLI runs one certificate order per process).
   if (options.acmeCa) acme.axios.defaults.httpsAgent = new Agent({ ca: options.acmeCa });
   const accountKey = options.accountKeyPem ?? (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
   const certKey = await acme.crypto.createPrivateEcdsaKey('P-256');
