@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { registerBoxCommand } from './commands/box.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerGrantCommand } from './commands/grant.js';
 import { registerLanCommand } from './commands/lan.js';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: true });
+  registerBoxCommand(program);
   registerDoctorCommand(program);
   registerGrantCommand(program);
   registerLanCommand(program);

@@ -1,7 +1,9 @@
 import type { Door } from './door.js';
 import { accessDoor } from './access/access-door.js';
 import { accountsDoor } from './accounts/accounts-door.js';
+import { dnsDoor } from './dns/dns-door.js';
 import { grantsDoor } from './grants/grants-door.js';
+import { registryDoor } from './registry/registry-door.js';
 
 /** Every door pairgate serves; adding a door is one line here. */
-export const allDoors: readonly Door[] = [grantsDoor, accountsDoor, accessDoor];
+export const allDoors: readonly Door[] = [grantsDoor, accountsDoor, accessDoor, registryDoor, dnsDoor];

@@ -2,3 +2,6 @@
 export * from './client.js';
 export * from './errors.js';
 export * from './doctor.js';
+export * from './registry.js';
+export * from './dns-update.js';
+export * from './box-discovery.js';

@@ -1,0 +1,231 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { obtainCertificate } from '../../doors/dns/acme-dns01.js';
+import { createServer as createHttpsServer } from 'node:https';
+import { advertiseBox } from '../../doors/registry/mdns.js';
+import { MirrorRecords } from '../../doors/dns/mirror-records.js';
+import { DnsUpdateClient } from '../../sdk/dns-update.js';
+import { defaultBoxDir, initBoxIdentity, loadBoxIdentity } from '../../doors/registry/box-identity.js';
+import { keepAnnouncing, localIPv4, RegistryClient, type AnnouncementBody } from '../../sdk/registry.js';
+
+const DEFAULT_REGISTRY = process.env.PAIRGATE_SERVER ?? 'http://127.0.0.1:8080';
+
+interface DirOption {
+  dir?: string;
+}
+
+function boxDir(options: DirOption): string {
+  return options.dir ?? defaultBoxDir();
+}
+
+/**
+ * `pairgate box`: the home-box side of the registry and DNS doors. `init` makes the box's key and
+ * self-signed certificate (its fingerprint is its identity), `id` prints it, `announce` keeps the
+ * box listed in a registry, `cert` gets a real certificate by ACME DNS-01.
+ */
+export function registerBoxCommand(program: Command): void {
+  const box = program.command('box').description('a home box: identity (key + self-signed certificate), registry announcements, DNS zone, ACME certificate');
+  const dirOption = ['-d, --dir <dir>', 'identity folder (PAIRGATE_BOX_DIR, default ~/.pairgate/box)'] as const;
+
+  box
+    .command('init')
+    .description('make the box key and self-signed certificate (kept if present) and print the fingerprint')
+    .option(...dirOption)
+    .option('-n, --name <name>', 'common name of the certificate', 'pairgate box')
+    .option('--force', 'replace an existing identity (a new fingerprint: DNS names and pins of the old one stop working)')
+    .option('--json', 'print JSON')
+    .action(async (options: DirOption & { name: string; force?: boolean; json?: boolean }) => {
+      const identity = await initBoxIdentity(boxDir(options), { name: options.name, force: options.force ?? false });
+      if (options.json) console.log(JSON.stringify({ fingerprint: identity.fingerprint, legacyFingerprint: identity.legacyFingerprint, dir: identity.dir }));
+      else console.log(identity.fingerprint);
+    });
+
+  box
+    .command('id')
+    .description('print the box fingerprint (SHA-256 of the key, base32, 52 characters)')
+    .option(...dirOption)
+    .option('--legacy', 'print the Project Link form instead (SHA-1 of the certificate, 40 hex)')
+    .option('--json', 'print JSON')
+    .action((options: DirOption & { legacy?: boolean; json?: boolean }) => {
+      const identity = loadBoxIdentity(boxDir(options));
+      if (options.json) console.log(JSON.stringify({ fingerprint: identity.fingerprint, legacyFingerprint: identity.legacyFingerprint, dir: identity.dir }));
+      else console.log(options.legacy ? identity.legacyFingerprint : identity.fingerprint);
+    });
+
+  box
+    .command('announce')
+    .description('announce the box to a registry every 60 s and whenever its local address changes (Ctrl-C to stop)')
+    .option(...dirOption)
+    .option('-s, --server <url>', 'registry (PAIRGATE_SERVER)', DEFAULT_REGISTRY)
+    .option('--local-origin <url>', 'the URL browsers on the network reach the box at (default https://<local IPv4>:<port>)')
+    .option('--port <port>', 'port of the box for the default local origin', '443')
+    .option('--tunnel-origin <url>', 'a tunnelled URL of the box')
+    .option('--name <name>', 'a name people recognise')
+    .option('--interval <seconds>', 're-announce period', '60')
+    .option('--once', 'announce once and exit')
+    .option('--zone <zone>', 'with --update-api: publish the local IP as local.<fp>.<zone> and rotating mirror names, and announce the mirror name')
+    .option('--update-api <url>', 'the DNS update API (https://host:port) for --zone')
+    .option('--update-ca <file>', 'PEM certificate to trust for the update API')
+    .action(async (options: DirOption & { server: string; localOrigin?: string; port: string; tunnelOrigin?: string; name?: string; interval: string; once?: boolean; zone?: string; updateApi?: string; updateCa?: string }) => {
+      const identity = loadBoxIdentity(boxDir(options));
+      const client = new RegistryClient({ baseUrl: options.server });
+      if (Boolean(options.zone) !== Boolean(options.updateApi)) throw new Error('--zone and --update-api go together');
+      const mirrors = options.zone && options.updateApi
+        ? new MirrorRecords(new DnsUpdateClient({ baseUrl: options.updateApi, box: identity, ...(options.updateCa ? { ca: readFileSync(options.updateCa, 'utf8') } : {}) }), {
+          fingerprint: identity.fingerprint,
+          zone: options.zone.toLowerCase().replace(/\.$/, ''),
+          stateFile: join(identity.dir, 'mirror-state.json'),
+        })
+        : undefined;
+      // With DNS, the announced origin is the mirror name holding the current address (re-published
+      // when the address changes); without, the address itself.
+      let origin = '';
+      const refresh = async (): Promise<void> => {
+        const ip = localIPv4() ?? '127.0.0.1';
+        origin = mirrors ? `https://${(await mirrors.publish(ip)).name}:${options.port}` : `https://${ip}:${options.port}`;
+      };
+      const body = (): AnnouncementBody => ({
+        fingerprint: identity.fingerprint,
+        local_origin: options.localOrigin ?? origin,
+        tunnel_origin: options.tunnelOrigin ?? null,
+        ...(options.name ? { name: options.name } : {}),
+      });
+      await refresh();
+      if (options.once) {
+        await client.announce(identity, body());
+        console.log(`announced ${identity.fingerprint} to ${client.baseUrl}`);
+        return;
+      }
+      const watcher = setInterval(() => void refresh().catch((error: unknown) => console.error(`pairgate: DNS update failed: ${error instanceof Error ? error.message : String(error)}`)), 5_000);
+      const stop = keepAnnouncing(client, identity, body, {
+        intervalMs: Number(options.interval) * 1000,
+        onAnnounce: (announced) => console.log(`announced ${identity.fingerprint} (${'local_origin' in announced ? announced.local_origin : ''})`),
+        onError: (error) => console.error(`pairgate: announce failed: ${error instanceof Error ? error.message : String(error)}`),
+      });
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      clearInterval(watcher);
+      stop();
+    });
+
+  box
+    .command('cert')
+    .description('get a real certificate for local.<fp>.<zone> (and the mirror names) by ACME DNS-01 through the update API')
+    .option(...dirOption)
+    .requiredOption('-z, --zone <zone>', 'the DNS zone of the pairgate server (PAIRGATE_DNS_ZONE there)')
+    .requiredOption('-u, --update-api <url>', 'the DNS update API (https://host:port)')
+    .option('--update-ca <file>', 'PEM certificate to trust for the update API (its self-signed one, or a private CA)')
+    .option('--acme-directory <url>', 'ACME directory', 'https://acme-v02.api.letsencrypt.org/directory')
+    .option('--acme-ca <file>', 'PEM certificate to trust for the ACME server itself (test CAs such as pebble)')
+    .option('--dns-server <host:port>', 'check that challenges are visible on this DNS server (default: the system resolver)')
+    .option('--email <address>', 'contact address of the ACME account')
+    .option('--labels <list>', 'comma-separated labels under <fp>.<zone> to certify', 'local,a,b')
+    .option('--timeout <seconds>', 'how long to wait for each challenge record to be visible', '60')
+    .option('-o, --out <dir>', 'where to write cert.key and cert.pem (default: the identity folder)')
+    .action(async (options: DirOption & { zone: string; updateApi: string; updateCa?: string; acmeDirectory: string; acmeCa?: string; dnsServer?: string; email?: string; labels: string; timeout: string; out?: string }) => {
+      const identity = loadBoxIdentity(boxDir(options));
+      const zone = options.zone.toLowerCase().replace(/\.$/, '');
+      const names = options.labels.split(',').map((label) => label.trim()).filter(Boolean).map((label) => `${label}.${identity.fingerprint}.${zone}`);
+      const updates = new DnsUpdateClient({ baseUrl: options.updateApi, box: identity, ...(options.updateCa ? { ca: readFileSync(options.updateCa, 'utf8') } : {}) });
+      const accountFile = join(identity.dir, 'acme-account.key');
+      const obtained = await obtainCertificate({
+        directoryUrl: options.acmeDirectory,
+        names,
+        updates,
+        ...(options.dnsServer ? { dnsServer: options.dnsServer } : {}),
+        ...(existsSync(accountFile) ? { accountKeyPem: readFileSync(accountFile, 'utf8') } : {}),
+        ...(options.email ? { email: options.email } : {}),
+        ...(options.acmeCa ? { acmeCa: readFileSync(options.acmeCa, 'utf8') } : {}),
+        propagationTimeoutMs: Number(options.timeout) * 1000,
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      writeFileSync(accountFile, obtained.accountKeyPem, { mode: 0o600 });
+      const out = options.out ?? identity.dir;
+      writeFileSync(join(out, 'cert.key'), obtained.keyPem, { mode: 0o600 });
+      writeFileSync(join(out, 'cert.pem'), obtained.chainPem);
+      console.log(`certificate for ${names.join(', ')} written to ${join(out, 'cert.pem')} (key ${join(out, 'cert.key')})`);
+    });
+
+  box
+    .command('advertise')
+    .description('advertise the box on the local network by mDNS (_pairgate._tcp), optionally serving HTTPS with its certificate (Ctrl-C to stop)')
+    .option(...dirOption)
+    .option('-p, --port <port>', 'HTTPS port of the box (0 with --serve: any free port)', '443')
+    .option('--serve', 'serve HTTPS with the box certificate on --port (answers {fingerprint, name} at /)')
+    .option('-H, --host <address>', 'address --serve listens on', '0.0.0.0')
+    .option('--name <name>', 'a name people recognise', 'pairgate box')
+    .option('--address <list>', 'comma-separated addresses to advertise (default: the non-internal IPv4 ones)')
+    .option('--mdns-interface <address>', 'interface address for mDNS (e.g. 127.0.0.1 to stay on loopback)')
+    .option('--mdns-port <port>', 'mDNS UDP port', '5353')
+    .action(async (options: DirOption & { port: string; serve?: boolean; host: string; name: string; address?: string; mdnsInterface?: string; mdnsPort: string }) => {
+      const identity = loadBoxIdentity(boxDir(options));
+      let port = Number(options.port);
+      let server: ReturnType<typeof createHttpsServer> | undefined;
+      if (options.serve) {
+        server = createHttpsServer({ key: identity.keyPem, cert: identity.certPem }, (_request, response) => {
+          response.setHeader('content-type', 'application/json');
+          response.end(JSON.stringify({ fingerprint: identity.fingerprint, name: options.name }));
+        });
+        await new Promise<void>((resolve) => server!.listen(port, options.host, resolve));
+        port = (server.address() as { port: number }).port;
+      }
+      const advert = advertiseBox(
+        { fingerprint: identity.fingerprint, port, name: options.name, ...(options.address ? { addresses: options.address.split(',').map((a) => a.trim()) } : {}) },
+        { port: Number(options.mdnsPort), ...(options.mdnsInterface ? { interface: options.mdnsInterface } : {}) },
+      );
+      console.log(`advertising ${identity.fingerprint} on port ${port}`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await advert.stop();
+      server?.close();
+    });
+
+  const dns = box.command('dns').description('read and change the records of <fp>.<zone> through the update API (mutual TLS with the box certificate)');
+  const dnsOptions = (command: Command): Command =>
+    command
+      .option(...dirOption)
+      .requiredOption('-z, --zone <zone>', 'the DNS zone of the pairgate server')
+      .requiredOption('-u, --update-api <url>', 'the DNS update API (https://host:port)')
+      .option('--update-ca <file>', 'PEM certificate to trust for the update API');
+  type DnsOptions = DirOption & { zone: string; updateApi: string; updateCa?: string };
+  const dnsTarget = (options: DnsOptions, label?: string) => {
+    const identity = loadBoxIdentity(boxDir(options));
+    const base = `${identity.fingerprint}.${options.zone.toLowerCase().replace(/\.$/, '')}`;
+    const name = !label || label === '@' ? base : `${label.toLowerCase().replace(/\.$/, '')}.${base}`;
+    const client = new DnsUpdateClient({ baseUrl: options.updateApi, box: identity, ...(options.updateCa ? { ca: readFileSync(options.updateCa, 'utf8') } : {}) });
+    return { client, name };
+  };
+
+  dnsOptions(dns.command('list').description('list the box records'))
+    .option('--json', 'print JSON')
+    .action(async (options: DnsOptions & { json?: boolean }) => {
+      const { client, name } = dnsTarget(options);
+      const records = await client.list(name);
+      if (options.json) console.log(JSON.stringify(records));
+      else for (const r of records) console.log(`${r.name}\t${r.ttl}\t${r.type}\t${r.value}`);
+    });
+
+  dnsOptions(dns.command('set <label> <type> <value>').description('set a record at <label>.<fp>.<zone> (@ for <fp>.<zone>); type A, AAAA, CNAME or TXT'))
+    .option('--ttl <seconds>', 'TTL (default: the server\'s)')
+    .action(async (label: string, type: string, value: string, options: DnsOptions & { ttl?: string }) => {
+      const upper = type.toUpperCase();
+      if (!['A', 'AAAA', 'CNAME', 'TXT'].includes(upper)) throw new Error(`unknown record type ${type}: use A, AAAA, CNAME or TXT`);
+      const { client, name } = dnsTarget(options, label);
+      const record = await client.set(name, upper as 'A', value, options.ttl === undefined ? undefined : Number(options.ttl));
+      console.log(`${record.name}\t${record.ttl}\t${record.type}\t${record.value}`);
+    });
+
+  dnsOptions(dns.command('delete <label>').description('delete the records at <label>.<fp>.<zone> (only of --type / --value when given)'))
+    .option('--type <type>', 'only this type')
+    .option('--value <value>', 'only this value')
+    .action(async (label: string, options: DnsOptions & { type?: string; value?: string }) => {
+      const { client, name } = dnsTarget(options, label);
+      const result = await client.remove(name, { ...(options.type ? { type: options.type.toUpperCase() as 'A' } : {}), ...(options.value !== undefined ? { value: options.value } : {}) });
+      console.log(`deleted ${result.deleted} record(s) at ${name}`);
+    });
+}

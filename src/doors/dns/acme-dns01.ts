@@ -1,0 +1,103 @@
+import { Agent } from 'node:https';
+import { Resolver } from 'node:dns/promises';
+import acme from 'acme-client';
+
+/** What the ACME flow needs to set and remove challenge TXT records (DnsUpdateClient in the SDK). */
+export interface TxtUpdater {
+  set(name: string, type: 'TXT', value: string, ttl?: number): Promise<unknown>;
+  remove(name: string, filter: { type?: 'TXT'; value?: string }): Promise<unknown>;
+}
+
+/** Options of obtainCertificate. */
+export interface AcmeDns01Options {
+  /** ACME directory, e.g. https://acme-v02.api.letsencrypt.org/directory. */
+  directoryUrl: string;
+  /** Names of the certificate (the first is the main one). */
+  names: string[];
+  /** Sets and removes `_acme-challenge` TXT records (through the update API). */
+  updates: TxtUpdater;
+  /** The DNS server asked whether a TXT is visible (host:port, e.g. pairgate's); default: the system resolver. */
+  dnsServer?: string;
+  /** The ACME account key (PEM); a new one is made when absent (returned so it can be kept). */
+  accountKeyPem?: string;
+  email?: string;
+  /** PEM certificate(s) trusted for the ACME server's own TLS (a test CA such as pebble's). */
+  acmeCa?: string;
+  /** How long to wait for a TXT to become visible. Default 60 s. */
+  propagationTimeoutMs?: number;
+  /** Progress lines for a person. */
+  log?: (line: string) => void;
+}
+
+/** A certificate obtained: key and full chain, PEM. */
+export interface ObtainedCertificate {
+  keyPem: string;
+  chainPem: string;
+  accountKeyPem: string;
+}
+
+/** TTL of challenge records: short, they live a minute. */
+const CHALLENGE_TTL = 60;
+
+/** Waits until `resolver` answers `value` among the TXT values of `name`. */
+export async function waitForTxt(resolver: Resolver | typeof import('node:dns/promises'), name: string, value: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+    try {
+      const records = await resolver.resolveTxt(name);
+      if (records.some((chunks) => chunks.join('') === value)) return;
+    } catch {
+      // NXDOMAIN / NODATA until the record is there.
+    }
+    if (Date.now() + delay > deadline) throw new Error(`the TXT record ${name} did not become visible within ${Math.round(timeoutMs / 1000)} s`);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
+
+/**
+ * Gets a certificate for `names` by ACME DNS-01 (acme-client): for each challenge it sets
+ * `_acme-challenge.<name>` TXT through the update API, waits until the DNS server answers it, lets
+ * the CA validate, then removes the TXT (also on failure) and returns the key and the chain.
+ */
+export async function obtainCertificate(options: AcmeDns01Options): Promise<ObtainedCertificate> {
+  const log = options.log ?? (() => undefined);
+  // acme-client has one shared axios instance and no per-client TLS option: trusting a test CA is
+  // process-wide (the CLI runs one certificate order per process).
+  if (options.acmeCa) acme.axios.defaults.httpsAgent = new Agent({ ca: options.acmeCa });
+  const accountKey = options.accountKeyPem ?? (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
+  const certKey = await acme.crypto.createPrivateEcdsaKey('P-256');
+  // No common name: a CN is limited to 64 characters and `local.<52-char fp>.<zone>` is longer; the
+  // names go in subjectAltName, which is what clients check.
+  const [, csr] = await acme.crypto.createCsr({ altNames: options.names }, certKey);
+  let resolver: Resolver | typeof import('node:dns/promises');
+  if (options.dnsServer) {
+    const own = new Resolver({ timeout: 2000, tries: 1 });
+    own.setServers([options.dnsServer]);
+    resolver = own;
+  } else {
+    resolver = await import('node:dns/promises');
+  }
+  const client = new acme.Client({ directoryUrl: options.directoryUrl, accountKey, backoffAttempts: 20, backoffMin: 200, backoffMax: 3000 });
+  const chainPem = await client.auto({
+    csr,
+    ...(options.email ? { email: options.email } : {}),
+    termsOfServiceAgreed: true,
+    challengePriority: ['dns-01'],
+    // acme-client's own check asks the system resolver; we wait on the authoritative server instead.
+    skipChallengeVerification: true,
+    challengeCreateFn: async (authz, challenge, keyAuthorization) => {
+      if (challenge.type !== 'dns-01') throw new Error(`unexpected challenge type ${challenge.type}`);
+      const name = `_acme-challenge.${authz.identifier.value}`;
+      log(`setting TXT ${name}`);
+      await options.updates.set(name, 'TXT', keyAuthorization, CHALLENGE_TTL);
+      await waitForTxt(resolver, name, keyAuthorization, options.propagationTimeoutMs ?? 60_000);
+      log(`TXT ${name} is visible`);
+    },
+    challengeRemoveFn: async (authz, _challenge, keyAuthorization) => {
+      const name = `_acme-challenge.${authz.identifier.value}`;
+      await options.updates.remove(name, { type: 'TXT', value: keyAuthorization });
+      log(`removed TXT ${name}`);
+    },
+  });
+  return { keyPem: certKey.toString(), chainPem, accountKeyPem: accountKey };
+}

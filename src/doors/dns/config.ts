@@ -1,0 +1,31 @@
+import { Type } from 'typebox';
+
+/**
+ * Configuration of the DNS door: pairgate's authoritative DNS server for one zone and the update
+ * API (HTTPS with client certificates) boxes change their records through. Both run inside
+ * `pairgate serve` when PAIRGATE_DNS_ZONE is set, and stop with it.
+ */
+export const dnsConfigSchema = Type.Object({
+  PAIRGATE_DNS_ZONE: Type.String({
+    default: '',
+    pattern: '^$|^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$',
+    description: 'The zone pairgate is authoritative for (e.g. box.example.com); boxes own <fingerprint>.<zone>. Empty = DNS server and update API off.',
+  }),
+  PAIRGATE_DNS_HOST: Type.String({ default: '127.0.0.1', description: 'Address the DNS server listens on (UDP and TCP); 0.0.0.0 for every interface.' }),
+  PAIRGATE_DNS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 53, description: 'DNS port, UDP and TCP (53 in production; needs CAP_NET_BIND_SERVICE); 0 picks a free one.' }),
+  PAIRGATE_DNS_NS: Type.String({ default: '', description: 'Comma-separated name servers of the zone (NS records, first = SOA MNAME); default ns1.<zone>.' }),
+  PAIRGATE_DNS_NS_ADDRESSES: Type.String({ default: '', description: 'Comma-separated IPv4/IPv6 addresses answered for name servers inside the zone (glue).' }),
+  PAIRGATE_DNS_HOSTMASTER: Type.String({ default: '', description: 'SOA RNAME (mailbox as a name, e.g. hostmaster.example.com); default hostmaster.<zone>.' }),
+  PAIRGATE_DNS_TTL: Type.Integer({ minimum: 1, maximum: 604800, default: 600, description: 'TTL of records a box sets without one, and of SOA/NS.' }),
+  PAIRGATE_DNS_MIN_TTL: Type.Integer({ minimum: 0, maximum: 86400, default: 30, description: 'Smallest TTL a box may set (mirror records use small ones).' }),
+  PAIRGATE_DNS_NEGATIVE_TTL: Type.Integer({ minimum: 0, maximum: 86400, default: 60, description: 'How long resolvers cache NXDOMAIN and empty answers (SOA MINIMUM).' }),
+  PAIRGATE_DNS_TCP_IDLE_SECONDS: Type.Integer({ minimum: 1, maximum: 300, default: 10, description: 'A DNS TCP connection idle (or stuck in a truncated frame) this long is closed.' }),
+  PAIRGATE_DNS_MAX_TCP_CONNECTIONS: Type.Integer({ minimum: 1, default: 256, description: 'Concurrent DNS TCP connections; more are closed at once.' }),
+  PAIRGATE_DNS_UDP_PER_SECOND: Type.Integer({ minimum: 0, default: 200, description: 'UDP answers per source address per second; beyond it truncated answers send resolvers to TCP (0 = unlimited).' }),
+  PAIRGATE_DNS_MAX_RECORDS_PER_BOX: Type.Integer({ minimum: 1, maximum: 10000, default: 64, description: 'Records one box may hold.' }),
+  PAIRGATE_DNS_UPDATE_HOST: Type.String({ default: '127.0.0.1', description: 'Address the update API (HTTPS, client certificates) listens on.' }),
+  PAIRGATE_DNS_UPDATE_PORT: Type.Integer({ minimum: -1, maximum: 65535, default: 8443, description: 'Port of the update API; 0 picks a free one; -1 = off.' }),
+  PAIRGATE_DNS_UPDATE_TLS_CERT: Type.String({ default: '', description: 'PEM certificate (chain) of the update API; empty = a self-signed one kept in the data folder.' }),
+  PAIRGATE_DNS_UPDATE_TLS_KEY: Type.String({ default: '', description: 'PEM private key of the update API (with PAIRGATE_DNS_UPDATE_TLS_CERT).' }),
+  PAIRGATE_DNS_UPDATES_PER_MINUTE: Type.Integer({ minimum: 1, default: 120, description: 'Update API requests per client IP per minute (keys are free to make, addresses are not).' }),
+});

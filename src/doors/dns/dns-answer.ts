@@ -1,0 +1,172 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import dnsPacket, { type Answer, type Packet, type Question } from 'dns-packet';
+import type { DnsRecord, DnsRecords } from './dns-records.js';
+import { inZone, normaliseName } from './dns-names.js';
+
+/** How the zone answers: names, TTLs and where its records are. */
+export interface ZoneSettings {
+  zone: string;
+  nameServers: string[];
+  nameServerAddresses: string[];
+  hostmaster: string;
+  ttl: number;
+  negativeTtl: number;
+}
+
+const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
+/** Largest UDP answer: 512 without EDNS, else the client's size capped at 1232 (DNS flag day 2020). */
+const UDP_PLAIN = 512;
+const UDP_EDNS_MAX = 1232;
+/** Longest CNAME chain followed inside the zone. */
+const MAX_CHAIN = 8;
+
+/** A header-only answer (FORMERR, NOTIMP...) to a query whose id is known. */
+function bareReply(id: number, flags: number, rcode: number): Buffer {
+  const out = Buffer.alloc(12);
+  out.writeUInt16BE(id, 0);
+  out.writeUInt16BE(0x8000 | (flags & 0x7800) | (flags & 0x0100) | rcode, 2);
+  return out;
+}
+
+/**
+ * Answers DNS queries for the zone from the durable records: SOA and NS at the apex; A, AAAA, CNAME
+ * and TXT under `<fp>.<zone>` (CNAMEs inside the zone followed); NXDOMAIN with the SOA for names
+ * that do not exist, NOERROR with the SOA for names without the asked type; REFUSED outside the
+ * zone. Malformed input gets FORMERR when its header can be read, and no answer otherwise.
+ */
+export class DnsResponder {
+  constructor(
+    private readonly records: DnsRecords,
+    private readonly settings: ZoneSettings,
+    /** Told of unexpected failures (answered SERVFAIL), e.g. to log them. */
+    private readonly onError: (error: unknown) => void = () => undefined,
+  ) {}
+
+  /** The wire answer to one wire query, or undefined when nothing should be sent. */
+  async respond(query: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> {
+    if (query.length < 12) return undefined;
+    const id = query.readUInt16BE(0);
+    const flags = query.readUInt16BE(2);
+    if (flags & 0x8000) return undefined; // a response: never answer it (no reflection loops)
+    let packet: Packet;
+    try {
+      packet = dnsPacket.decode(query);
+    } catch {
+      return bareReply(id, flags, RCODE.FORMERR);
+    }
+    try {
+      return await this.answer(packet, id, flags, transport);
+    } catch (error) {
+      // A name that decodes but cannot be encoded again, a store failure...: SERVFAIL, never silence.
+      this.onError(error);
+      return bareReply(id, flags, RCODE.SERVFAIL);
+    }
+  }
+
+  private async answer(packet: Packet, id: number, flags: number, transport: 'udp' | 'tcp'): Promise<Buffer> {
+    const opcode = (flags >> 11) & 0xf;
+    if (opcode !== 0) return bareReply(id, flags, RCODE.NOTIMP);
+    const questions = packet.questions ?? [];
+    if (questions.length !== 1) return bareReply(id, flags, RCODE.FORMERR);
+    const question = questions[0]!;
+    const opt = (packet.additionals ?? []).find((rr) => rr.type === 'OPT') as { udpPayloadSize?: number } | undefined;
+    const limit = transport === 'tcp' ? 65535 : opt ? Math.min(UDP_EDNS_MAX, Math.max(UDP_PLAIN, opt.udpPayloadSize ?? UDP_PLAIN)) : UDP_PLAIN;
+
+    const result = await this.resolve(question);
+    const response: Packet = {
+      id,
+      type: 'response',
+      flags: (result.authoritative ? dnsPacket.AUTHORITATIVE_ANSWER : 0) | (flags & dnsPacket.RECURSION_DESIRED) | result.rcode,
+      questions: [question],
+      answers: result.answers,
+      authorities: result.authorities,
+      additionals: [...result.additionals, ...(opt ? [{ type: 'OPT', name: '.', udpPayloadSize: UDP_EDNS_MAX, flags: 0 } as Answer] : [])],
+    };
+    let wire = dnsPacket.encode(response);
+    if (wire.length > limit) {
+      // Too big for this transport: say so (TC) and let the client retry over TCP.
+      wire = dnsPacket.encode({ ...response, flags: (response.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE, answers: [], authorities: [], additionals: opt ? [{ type: 'OPT', name: '.', udpPayloadSize: UDP_EDNS_MAX, flags: 0 } as Answer] : [] });
+    }
+    return wire;
+  }
+
+  private soa(serial: number): Answer {
+    const { zone, nameServers, hostmaster, ttl, negativeTtl } = this.settings;
+    return {
+      type: 'SOA',
+      name: zone,
+      ttl: Math.min(ttl, negativeTtl),
+      data: { mname: nameServers[0]!, rname: hostmaster, serial, refresh: 3600, retry: 600, expire: 604800, minimum: negativeTtl },
+    } as Answer;
+  }
+
+  private toAnswer(asked: string, record: DnsRecord): Answer {
+    return { type: record.type, name: asked, ttl: record.ttl, data: record.value } as Answer;
+  }
+
+  /** The answer sections for one question. */
+  async resolve(question: Question): Promise<{ rcode: number; authoritative: boolean; answers: Answer[]; authorities: Answer[]; additionals: Answer[] }> {
+    const { zone, nameServers, nameServerAddresses, ttl } = this.settings;
+    const name = normaliseName(question.name);
+    const qtype = question.type as string;
+    const none = { answers: [] as Answer[], authorities: [] as Answer[], additionals: [] as Answer[] };
+    if ((question.class ?? 'IN') !== 'IN' && question.class !== 'ANY') return { rcode: RCODE.REFUSED, authoritative: false, ...none };
+    if (!inZone(name, zone)) return { rcode: RCODE.REFUSED, authoritative: false, ...none };
+    const serial = await this.records.serial();
+    const answers: Answer[] = [];
+    const additionals: Answer[] = [];
+
+    if (name === zone) {
+      if (qtype === 'SOA' || qtype === 'ANY') answers.push(this.soa(serial));
+      if (qtype === 'NS' || qtype === 'ANY') {
+        for (const ns of nameServers) answers.push({ type: 'NS', name: question.name, ttl, data: ns } as Answer);
+        for (const ns of nameServers.filter((n) => inZone(n, zone))) additionals.push(...this.glue(ns));
+      }
+      return { rcode: RCODE.NOERROR, authoritative: true, answers, authorities: answers.length ? [] : [this.soa(serial)], additionals };
+    }
+    if (nameServers.includes(name) && nameServerAddresses.length > 0) {
+      const glue = this.glue(name).filter((rr) => qtype === 'ANY' || rr.type === qtype);
+      return { rcode: RCODE.NOERROR, authoritative: true, answers: glue, authorities: glue.length ? [] : [this.soa(serial)], additionals };
+    }
+
+    let current = name;
+    let asked = question.name;
+    for (let depth = 0; depth <= MAX_CHAIN; depth++) {
+      const records = await this.records.atName(current);
+      if (records.length === 0) {
+        if (depth > 0) break; // the chain leaves the records we hold: the resolver continues
+        const exists = await this.hasNamesUnder(current);
+        return { rcode: exists ? RCODE.NOERROR : RCODE.NXDOMAIN, authoritative: true, answers: [], authorities: [this.soa(serial)], additionals: [] };
+      }
+      const cname = records.find((r) => r.type === 'CNAME');
+      const matching = records.filter((r) => qtype === 'ANY' || r.type === qtype);
+      if (matching.length > 0 || !cname) {
+        answers.push(...matching.map((r) => this.toAnswer(asked, r)));
+        break;
+      }
+      answers.push(this.toAnswer(asked, cname));
+      const target = normaliseName(cname.value);
+      if (!inZone(target, zone) || answers.some((a) => normaliseName(a.name) === target)) break;
+      current = target;
+      asked = target;
+    }
+    return { rcode: RCODE.NOERROR, authoritative: true, answers, authorities: answers.length ? [] : [this.soa(serial)], additionals };
+  }
+
+  private glue(ns: string): Answer[] {
+    return this.settings.nameServerAddresses.flatMap((address): Answer[] => {
+      if (isIPv4(address)) return [{ type: 'A', name: ns, ttl: this.settings.ttl, data: address } as Answer];
+      if (isIPv6(address)) return [{ type: 'AAAA', name: ns, ttl: this.settings.ttl, data: address } as Answer];
+      return [];
+    });
+  }
+
+  /** An empty non-terminal (e.g. `<fp>.<zone>` when only `local.<fp>.<zone>` exists) exists: NOERROR, not NXDOMAIN. */
+  private async hasNamesUnder(name: string): Promise<boolean> {
+    const labels = name.slice(0, -this.settings.zone.length - 1).split('.');
+    const owner = labels[labels.length - 1]!;
+    if (!/^[a-z2-7]{52}$/.test(owner)) return false;
+    const records = await this.records.ofOwner(owner);
+    return records.some((r) => r.name.endsWith(`.${name}`));
+  }
+}

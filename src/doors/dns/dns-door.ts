@@ -1,0 +1,166 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { ConfigError } from '../../core/errors.js';
+import { configSection, type Config } from '../../server/config.js';
+import { createSelfSigned } from '../registry/self-signed.js';
+import type { Door, DoorContext } from '../door.js';
+import { dnsConfigSchema } from './config.js';
+import { DnsResponder, type ZoneSettings } from './dns-answer.js';
+import { dnsMigrations, DnsRecords } from './dns-records.js';
+import { isValidName, normaliseName } from './dns-names.js';
+import { startDnsServer, type RunningDnsServer } from './dns-server.js';
+import { clientCertificateIds, startUpdateApi, type RunningUpdateApi } from './update-api.js';
+import { Announcements } from '../registry/announcements.js';
+import { registryConfigSchema } from '../registry/config.js';
+import { registerMtlsRoute } from '../registry/register-route.js';
+
+/** The listeners the DNS door started, for tests and diagnostics. */
+export interface DnsRuntime {
+  dns: RunningDnsServer;
+  updateApi: RunningUpdateApi | undefined;
+  /** PEM certificate the update API presents (what boxes pin or trust). */
+  updateCertPem: string | undefined;
+  records: DnsRecords;
+}
+
+/** Keyed by the app's shared services object (the same in every encapsulated plugin). */
+const runtimes = new WeakMap<object, DnsRuntime>();
+
+/** The DNS listeners of a built app (`app.pairgate`), when the door runs. */
+export function dnsRuntimeOf(services: object): DnsRuntime | undefined {
+  return runtimes.get(services);
+}
+
+/** Zone settings from the configuration, defaults filled in. */
+export function zoneSettings(config: Config): ZoneSettings {
+  const cfg = configSection(config, dnsConfigSchema);
+  const zone = normaliseName(cfg.PAIRGATE_DNS_ZONE);
+  const list = (value: string) => value.split(',').map((s) => normaliseName(s.trim())).filter(Boolean);
+  const nameServers = list(cfg.PAIRGATE_DNS_NS);
+  return {
+    zone,
+    nameServers: nameServers.length ? nameServers : [`ns1.${zone}`],
+    nameServerAddresses: cfg.PAIRGATE_DNS_NS_ADDRESSES.split(',').map((s) => s.trim()).filter(Boolean),
+    hostmaster: normaliseName(cfg.PAIRGATE_DNS_HOSTMASTER) || `hostmaster.${zone}`,
+    ttl: cfg.PAIRGATE_DNS_TTL,
+    negativeTtl: cfg.PAIRGATE_DNS_NEGATIVE_TTL,
+  };
+}
+
+/** The registry's mutual-TLS `POST /register` on the update listener, when the registry door is on. */
+function mtlsRegistry(instance: FastifyInstance, ctx: DoorContext): void {
+  const reg = configSection(ctx.config, registryConfigSchema);
+  if (!reg.PAIRGATE_REGISTRY_ENABLED) return;
+  registerMtlsRoute(instance, {
+    announcements: new Announcements(ctx.stores.ephemeral, reg.PAIRGATE_REGISTRY_TTL_SECONDS * 1000),
+    perMinute: reg.PAIRGATE_REGISTRY_REGISTER_PER_MINUTE,
+    maxPerIp: reg.PAIRGATE_REGISTRY_MAX_PER_IP,
+    allowLegacy: reg.PAIRGATE_REGISTRY_LEGACY_FINGERPRINT,
+    privateMode: reg.PAIRGATE_REGISTRY_PRIVATE,
+    dnsZone: configSection(ctx.config, dnsConfigSchema).PAIRGATE_DNS_ZONE,
+    clock: ctx.clock,
+    certificateOf: clientCertificateIds,
+  });
+}
+
+/** A listener that cannot bind, as a start-up error naming the key to change. */
+function listenError(key: string, host: string, port: number, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EACCES') return new ConfigError(key, `cannot listen on ${host}:${port}: ports below 1024 need root or CAP_NET_BIND_SERVICE; choose another port`);
+  if (code === 'EADDRINUSE') return new ConfigError(key, `${host}:${port} is already in use`);
+  if (code === 'EADDRNOTAVAIL') return new ConfigError(key, `${host} is not an address of this machine`);
+  return error;
+}
+
+/** The update API's TLS key and certificate: configured files, or a self-signed pair kept in the data folder. */
+async function updateTls(config: Config): Promise<{ key: string; cert: string }> {
+  const cfg = configSection(config, dnsConfigSchema);
+  if (cfg.PAIRGATE_DNS_UPDATE_TLS_CERT || cfg.PAIRGATE_DNS_UPDATE_TLS_KEY) {
+    return { key: readFileSync(cfg.PAIRGATE_DNS_UPDATE_TLS_KEY, 'utf8'), cert: readFileSync(cfg.PAIRGATE_DNS_UPDATE_TLS_CERT, 'utf8') };
+  }
+  const dir = join(config.PAIRGATE_DATA_DIR, 'dns-update-tls');
+  const keyFile = join(dir, 'key.pem');
+  const certFile = join(dir, 'cert.pem');
+  if (!existsSync(keyFile) || !existsSync(certFile)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const zone = normaliseName(cfg.PAIRGATE_DNS_ZONE);
+    const made = await createSelfSigned({ commonName: `pairgate dns update ${zone}`, altNames: ['localhost', '127.0.0.1', '::1', cfg.PAIRGATE_DNS_UPDATE_HOST, zone].filter((n, i, all) => n && n !== '0.0.0.0' && all.indexOf(n) === i) });
+    writeFileSync(keyFile, made.keyPem, { mode: 0o600 });
+    writeFileSync(certFile, made.certPem);
+  }
+  return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') };
+}
+
+/**
+ * The DNS door: an authoritative DNS server for PAIRGATE_DNS_ZONE (UDP and TCP) and the update API
+ * (HTTPS with client certificates) through which each box manages `<fingerprint>.<zone>`. Both are
+ * extra listeners that start with the app and stop when it closes.
+ */
+export const dnsDoor: Door = {
+  name: 'dns',
+  configSchema: dnsConfigSchema,
+  migrations: dnsMigrations,
+  enabled: (config) => configSection(config, dnsConfigSchema).PAIRGATE_DNS_ZONE !== '',
+  checkConfig(config) {
+    const cfg = configSection(config, dnsConfigSchema);
+    const settings = zoneSettings(config);
+    if (!isValidName(settings.zone)) throw new ConfigError('PAIRGATE_DNS_ZONE', `expected a DNS name, got ${JSON.stringify(cfg.PAIRGATE_DNS_ZONE)}`);
+    for (const ns of settings.nameServers) if (!isValidName(ns)) throw new ConfigError('PAIRGATE_DNS_NS', `not a DNS name: ${JSON.stringify(ns)}`);
+    if (Boolean(cfg.PAIRGATE_DNS_UPDATE_TLS_CERT) !== Boolean(cfg.PAIRGATE_DNS_UPDATE_TLS_KEY)) {
+      throw new ConfigError('PAIRGATE_DNS_UPDATE_TLS_KEY', 'set both PAIRGATE_DNS_UPDATE_TLS_CERT and PAIRGATE_DNS_UPDATE_TLS_KEY, or neither');
+    }
+  },
+  async register(app: FastifyInstance, ctx: DoorContext) {
+    dnsDoor.checkConfig!(ctx.config);
+    const cfg = configSection(ctx.config, dnsConfigSchema);
+    const settings = zoneSettings(ctx.config);
+    const records = new DnsRecords(ctx.stores.db);
+    const logger = ctx.logger.child({ door: 'dns' });
+    const responder = new DnsResponder(records, settings, (error) => logger.warn({ err: error }, 'dns query answered SERVFAIL'));
+    const dns = await startDnsServer({
+      host: cfg.PAIRGATE_DNS_HOST,
+      port: cfg.PAIRGATE_DNS_PORT,
+      handler: (query, transport) => responder.respond(query, transport),
+      logger,
+      tcpIdleMs: cfg.PAIRGATE_DNS_TCP_IDLE_SECONDS * 1000,
+      maxTcpConnections: cfg.PAIRGATE_DNS_MAX_TCP_CONNECTIONS,
+      udpPerSecond: cfg.PAIRGATE_DNS_UDP_PER_SECOND,
+    }).catch((error: unknown) => {
+      throw listenError('PAIRGATE_DNS_PORT', cfg.PAIRGATE_DNS_HOST, cfg.PAIRGATE_DNS_PORT, error);
+    });
+    let updateApi: RunningUpdateApi | undefined;
+    let updateCertPem: string | undefined;
+    try {
+      if (cfg.PAIRGATE_DNS_UPDATE_PORT >= 0) {
+        const tls = await updateTls(ctx.config);
+        updateCertPem = tls.cert;
+        updateApi = await startUpdateApi({
+          host: cfg.PAIRGATE_DNS_UPDATE_HOST,
+          port: cfg.PAIRGATE_DNS_UPDATE_PORT,
+          tls,
+          zone: settings.zone,
+          records,
+          clock: ctx.clock,
+          logger,
+          perMinute: cfg.PAIRGATE_DNS_UPDATES_PER_MINUTE,
+          maxRecordsPerBox: cfg.PAIRGATE_DNS_MAX_RECORDS_PER_BOX,
+          defaultTtl: cfg.PAIRGATE_DNS_TTL,
+          minTtl: cfg.PAIRGATE_DNS_MIN_TTL,
+          extraRoutes: (instance) => mtlsRegistry(instance, ctx),
+        }).catch((error: unknown) => {
+          throw listenError('PAIRGATE_DNS_UPDATE_PORT', cfg.PAIRGATE_DNS_UPDATE_HOST, cfg.PAIRGATE_DNS_UPDATE_PORT, error);
+        });
+      }
+    } catch (error) {
+      await dns.close();
+      throw error;
+    }
+    logger.info({ zone: settings.zone, host: dns.host, port: dns.port, updateApi: updateApi?.url ?? null }, 'dns server listening');
+    runtimes.set(app.pairgate, { dns, updateApi, updateCertPem, records });
+    app.addHook('onClose', async () => {
+      runtimes.delete(app.pairgate);
+      await Promise.all([dns.close(), updateApi?.close()]);
+    });
+  },
+};

@@ -1,0 +1,42 @@
+import { FINGERPRINT_PATTERN } from '../registry/fingerprint.js';
+
+/**
+ * Names inside the zone. Names are kept lower case without the trailing dot; a box owns
+ * `<fingerprint>.<zone>` and every name under it.
+ */
+
+/** Lower case, without a trailing dot. */
+export function normaliseName(name: string): string {
+  return name.toLowerCase().replace(/\.$/, '');
+}
+
+const LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/;
+
+/** A syntactically valid host name (labels of letters, digits, `-` and `_`; <= 253 characters). */
+export function isValidName(name: string): boolean {
+  const n = normaliseName(name);
+  return n.length > 0 && n.length <= 253 && n.split('.').every((label) => LABEL.test(label));
+}
+
+/** Whether `name` is `zone` or under it. */
+export function inZone(name: string, zone: string): boolean {
+  return name === zone || name.endsWith(`.${zone}`);
+}
+
+/** The fingerprint owning `name` (its label right above the zone), or undefined. */
+export function ownerOf(name: string, zone: string): string | undefined {
+  if (!name.endsWith(`.${zone}`)) return undefined;
+  const labels = name.slice(0, -zone.length - 1).split('.');
+  const fp = labels[labels.length - 1]!;
+  return FINGERPRINT_PATTERN.test(fp) ? fp : undefined;
+}
+
+/** Mozilla's update paths name a record by its labels reversed: `test/example/box/<fp>/local`. */
+export function nameFromReversedLabels(path: string): string {
+  return normaliseName(path.split('/').filter((label) => label.length > 0).reverse().join('.'));
+}
+
+/** The reversed-labels path of a name. */
+export function reversedLabelsOf(name: string): string {
+  return normaliseName(name).split('.').reverse().join('/');
+}

@@ -1,0 +1,166 @@
+import type { Kysely } from 'kysely';
+import { randomId } from '../../core/ids.js';
+import type { DurableDb, MigrationSet } from '../../store/durable-schema.js';
+
+/** Record types a box may set. */
+export const RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'TXT'] as const;
+/** A record type a box may set. */
+export type RecordType = (typeof RECORD_TYPES)[number];
+
+/** A record of the zone. */
+export interface DnsRecord {
+  /** Lower case, no trailing dot, always under `<owner>.<zone>`. */
+  name: string;
+  type: RecordType;
+  value: string;
+  ttl: number;
+  /** Fingerprint of the box that owns it. */
+  owner: string;
+  updatedAt: number;
+}
+
+/** The `dns_records` table row. */
+export interface DnsRecordRow {
+  id: string;
+  name: string;
+  type: string;
+  value: string;
+  ttl: number;
+  owner: string;
+  created_at: number | string;
+  updated_at: number | string;
+}
+
+declare module '../../store/durable-schema.js' {
+  interface Database {
+    dns_records: DnsRecordRow;
+  }
+}
+
+/** The durable table of DNS records (portable SQLite/PostgreSQL column types; times in ms). */
+export const dnsMigrations: MigrationSet = {
+  '2026112210_dns_records': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('dns_records')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('name', 'text', (col) => col.notNull())
+        .addColumn('type', 'text', (col) => col.notNull())
+        .addColumn('value', 'text', (col) => col.notNull())
+        .addColumn('ttl', 'integer', (col) => col.notNull())
+        .addColumn('owner', 'text', (col) => col.notNull())
+        .addColumn('created_at', 'bigint', (col) => col.notNull())
+        .addColumn('updated_at', 'bigint', (col) => col.notNull())
+        .execute();
+      await db.schema.createIndex('dns_records_name').on('dns_records').columns(['name', 'type']).execute();
+      await db.schema.createIndex('dns_records_unique').unique().on('dns_records').columns(['name', 'type', 'value']).execute();
+      await db.schema.createIndex('dns_records_owner').on('dns_records').column('owner').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('dns_records').execute();
+    },
+  },
+};
+
+function toRecord(row: Pick<DnsRecordRow, 'name' | 'type' | 'value' | 'ttl' | 'owner' | 'updated_at'>): DnsRecord {
+  return { name: row.name, type: row.type as RecordType, value: row.value, ttl: Number(row.ttl), owner: row.owner, updatedAt: Number(row.updated_at) };
+}
+
+/** Types of which a name holds one value: setting one replaces the previous value. */
+const SINGLE_VALUED: ReadonlySet<RecordType> = new Set(['A', 'AAAA', 'CNAME']);
+
+/**
+ * The records of the zone, in the durable store (they survive restarts). A/AAAA/CNAME hold one value
+ * per name (a box points a name at its one current address); TXT holds several (ACME may need two
+ * challenges at one name).
+ */
+export class DnsRecords {
+  private lastChange = 0;
+  private serialReadAt = 0;
+  /** Look-ups of the last `cacheMs`, by name: the DNS server answers hot names without the database. */
+  private readonly cache = new Map<string, { at: number; records: DnsRecord[] }>();
+
+  /**
+   * @param cacheMs how long a look-up is reused (default 1 s). Writes through this instance drop the
+   *   name at once; with several nodes another node's write shows within this time (far below any TTL).
+   */
+  constructor(
+    private readonly db: DurableDb,
+    private readonly cacheMs = 1000,
+  ) {}
+
+  /** Records of `name` (any type). */
+  async atName(name: string): Promise<DnsRecord[]> {
+    const now = Date.now();
+    const cached = this.cache.get(name);
+    if (cached && now - cached.at < this.cacheMs) return cached.records;
+    const rows = await this.db.selectFrom('dns_records').select(['name', 'type', 'value', 'ttl', 'owner', 'updated_at']).where('name', '=', name).orderBy('created_at').execute();
+    const records = rows.map(toRecord);
+    // Bounded: queries for random names must not grow memory without limit.
+    if (this.cache.size >= 10_000) this.cache.clear();
+    if (this.cacheMs > 0) this.cache.set(name, { at: now, records });
+    return records;
+  }
+
+  /** Every record of a box. */
+  async ofOwner(owner: string): Promise<DnsRecord[]> {
+    const rows = await this.db.selectFrom('dns_records').select(['name', 'type', 'value', 'ttl', 'owner', 'updated_at']).where('owner', '=', owner).orderBy('name').orderBy('type').orderBy('created_at').execute();
+    return rows.map(toRecord);
+  }
+
+  /** Sets a record: replaces the value of a single-valued type, adds a TXT value (or refreshes its TTL). */
+  async put(record: Omit<DnsRecord, 'updatedAt'>, now: number): Promise<DnsRecord> {
+    await this.db.transaction().execute(async (trx) => {
+      if (SINGLE_VALUED.has(record.type)) {
+        await trx.deleteFrom('dns_records').where('name', '=', record.name).where('type', '=', record.type).execute();
+      } else {
+        await trx.deleteFrom('dns_records').where('name', '=', record.name).where('type', '=', record.type).where('value', '=', record.value).execute();
+      }
+      await trx.insertInto('dns_records').values({
+        id: randomId(),
+        name: record.name,
+        type: record.type,
+        value: record.value,
+        ttl: record.ttl,
+        owner: record.owner,
+        created_at: now,
+        updated_at: now,
+      }).execute();
+    });
+    this.touch(now);
+    this.cache.delete(record.name);
+    return { ...record, updatedAt: now };
+  }
+
+  /** Deletes the records of `name`, of one type and value when given; returns how many went. */
+  async remove(name: string, filter: { type?: RecordType; value?: string }, now: number): Promise<number> {
+    let query = this.db.deleteFrom('dns_records').where('name', '=', name);
+    if (filter.type) query = query.where('type', '=', filter.type);
+    if (filter.value !== undefined) query = query.where('value', '=', filter.value);
+    const result = await query.executeTakeFirst();
+    const count = Number(result.numDeletedRows);
+    this.cache.delete(name);
+    if (count > 0) this.touch(now);
+    return count;
+  }
+
+  /**
+   * SOA serial: seconds of the last change (so secondaries see every change), at least 1. Re-read
+   * from the store at most every `cacheMs`, so nodes sharing a database converge on changes made
+   * elsewhere; it never goes down.
+   */
+  async serial(): Promise<number> {
+    const now = Date.now();
+    if (now - this.serialReadAt >= Math.max(this.cacheMs, 1)) {
+      this.serialReadAt = now;
+      const row = await this.db.selectFrom('dns_records').select((eb) => eb.fn.max('updated_at').as('latest')).executeTakeFirst();
+      this.lastChange = Math.max(this.lastChange, Number(row?.latest ?? 0) || 1000);
+    }
+    return Math.max(1, Math.floor(this.lastChange / 1000)) >>> 0;
+  }
+
+  private touch(now: number): void {
+    // The serial only grows, even if the clock steps back.
+    this.lastChange = Math.max(now, this.lastChange + 1000);
+  }
+}

@@ -1,0 +1,173 @@
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { FastifyBaseLogger } from 'fastify';
+
+/** Answers one wire query (see DnsResponder). */
+export type DnsHandler = (query: Buffer, transport: 'udp' | 'tcp') => Promise<Buffer | undefined>;
+
+/** Settings of the listeners. */
+export interface DnsServerOptions {
+  host: string;
+  /** 0 picks a free port; UDP and TCP then share the number found. */
+  port: number;
+  handler: DnsHandler;
+  logger?: Pick<FastifyBaseLogger, 'debug' | 'warn'>;
+  tcpIdleMs?: number;
+  maxTcpConnections?: number;
+  /**
+   * UDP answers per source address per second (0 = unlimited). Beyond it, every second query gets
+   * a bare truncated answer (TC) so a real resolver retries over TCP, the rest are dropped: a
+   * spoofed source cannot turn the server into an amplifier (response rate limiting).
+   */
+  udpPerSecond?: number;
+}
+
+/** A running DNS server. */
+export interface RunningDnsServer {
+  host: string;
+  /** The port UDP and TCP listen on. */
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Largest DNS message over TCP (16-bit length prefix). */
+const MAX_TCP_MESSAGE = 65535;
+
+function bindUdp(host: string, port: number): Promise<UdpSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+    socket.once('error', reject);
+    socket.bind(port, host, () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+  });
+}
+
+function listenTcp(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Serves DNS over UDP (dgram) and TCP (net, RFC 1035 length-prefixed frames, several queries per
+ * connection). Nothing a client sends can crash it: every handler failure is caught and logged,
+ * oversize or stalled TCP frames end the connection, idle connections are closed.
+ */
+export async function startDnsServer(options: DnsServerOptions): Promise<RunningDnsServer> {
+  const { host, handler, logger } = options;
+  const idleMs = options.tcpIdleMs ?? 10_000;
+  const maxConnections = options.maxTcpConnections ?? 256;
+
+  let udp: UdpSocket | undefined;
+  const tcp = createServer({ allowHalfOpen: false });
+  // With port 0, find a number free for both protocols.
+  for (let attempt = 0; ; attempt++) {
+    udp = await bindUdp(host, options.port);
+    const port = udp.address().port;
+    try {
+      await listenTcp(tcp, host, port);
+      break;
+    } catch (error) {
+      udp.close();
+      if (options.port !== 0 || attempt >= 10) throw error;
+    }
+  }
+  const udpSocket = udp;
+  const port = udpSocket.address().port;
+
+  udpSocket.on('error', (error) => logger?.warn({ err: error }, 'dns udp socket error'));
+  const udpPerSecond = options.udpPerSecond ?? 0;
+  let rateWindow = { second: 0, counts: new Map<string, number>() };
+  udpSocket.on('message', (message, remote) => {
+    if (udpPerSecond > 0) {
+      const second = Math.floor(Date.now() / 1000);
+      if (second !== rateWindow.second) rateWindow = { second, counts: new Map() };
+      const count = (rateWindow.counts.get(remote.address) ?? 0) + 1;
+      rateWindow.counts.set(remote.address, count);
+      if (count > udpPerSecond) {
+        if ((count - udpPerSecond) % 2 === 1 && message.length >= 12 && !(message[2]! & 0x80)) {
+          const slip = Buffer.alloc(12);
+          message.copy(slip, 0, 0, 2);
+          slip.writeUInt16BE(0x8000 | 0x0200 | (message.readUInt16BE(2) & 0x7900), 2);
+          udpSocket.send(slip, remote.port, remote.address, () => undefined);
+        }
+        return;
+      }
+    }
+    handler(message, 'udp').then(
+      (answer) => {
+        if (answer) udpSocket.send(answer, remote.port, remote.address, (error) => error && logger?.debug({ err: error }, 'dns udp send failed'));
+      },
+      (error: unknown) => logger?.warn({ err: error }, 'dns query failed'),
+    );
+  });
+
+  const connections = new Set<Socket>();
+  tcp.on('connection', (socket) => {
+    if (connections.size >= maxConnections) {
+      socket.destroy();
+      return;
+    }
+    connections.add(socket);
+    socket.setTimeout(idleMs, () => socket.destroy());
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => connections.delete(socket));
+    let pending: Buffer = Buffer.alloc(0);
+    // Answers go out in query order even when look-ups finish out of order.
+    let queue: Promise<void> = Promise.resolve();
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      if (pending.length > MAX_TCP_MESSAGE + 2) {
+        socket.destroy();
+        return;
+      }
+      while (pending.length >= 2) {
+        const length = pending.readUInt16BE(0);
+        if (length === 0) {
+          socket.destroy();
+          return;
+        }
+        if (pending.length < 2 + length) break; // a partial frame: wait for the rest (or the idle timeout)
+        const frame = pending.subarray(2, 2 + length);
+        pending = pending.subarray(2 + length);
+        const answered = handler(Buffer.from(frame), 'tcp').catch((error: unknown) => {
+          logger?.warn({ err: error }, 'dns query failed');
+          return undefined;
+        });
+        queue = queue.then(async () => {
+          const answer = await answered;
+          if (!answer || socket.destroyed) return;
+          const prefix = Buffer.alloc(2);
+          prefix.writeUInt16BE(answer.length, 0);
+          socket.write(Buffer.concat([prefix, answer]));
+        });
+      }
+    });
+  });
+  tcp.on('error', (error) => logger?.warn({ err: error }, 'dns tcp server error'));
+
+  let closing: Promise<void> | undefined;
+  return {
+    host,
+    port,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        for (const socket of connections) socket.destroy();
+        let open = 2;
+        const done = (): void => {
+          if (--open === 0) resolve();
+        };
+        udpSocket.close(done);
+        tcp.close(() => done());
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
+
+/** What mirror records need of an update client (DnsUpdateClient in the SDK). */
+export interface RecordSetter {
+  set(name: string, type: 'A' | 'AAAA', value: string, ttl?: number): Promise<unknown>;
+}
+
+/** What the box remembers between runs: the address published and the mirror in use. */
+export interface MirrorState {
+  ip: string | null;
+  active: number;
+}
+
+/** Settings of the mirror publisher. */
+export interface MirrorOptions {
+  fingerprint: string;
+  zone: string;
+  /** Labels of the mirror names under `<fp>.<zone>` (two or more). Default `a`, `b`. */
+  mirrors?: string[];
+  /** Label of the main name. Default `local`. */
+  main?: string;
+  /** TTL of the mirror records: short, so a mirror can be reused soon after it was left. Default 60 s. */
+  mirrorTtl?: number;
+  /** File the state is kept in (so a restart continues the rotation). */
+  stateFile?: string;
+}
+
+/**
+ * Mirror records (Project Link step 6). The box keeps its main A record (`local.<fp>.<zone>`) and
+ * two or more mirror names (`a.<fp>`, `b.<fp>`). When its local IP changes it writes the new address
+ * to the *next* mirror and announces that name, so a resolver that cached the old mirror keeps its
+ * (now stale but expiring) answer while browsers are sent to a name no cache has seen yet: no
+ * downtime waiting for caches. The main record is updated too (the original did not re-publish at
+ * all: foxbox #348).
+ */
+export class MirrorRecords {
+  private state: MirrorState;
+  private readonly mirrors: string[];
+  private readonly main: string;
+
+  constructor(
+    private readonly client: RecordSetter,
+    private readonly options: MirrorOptions,
+  ) {
+    this.mirrors = options.mirrors ?? ['a', 'b'];
+    if (this.mirrors.length < 2) throw new Error('mirror records need at least two mirror names');
+    this.main = options.main ?? 'local';
+    this.state = { ip: null, active: 0 };
+    if (options.stateFile && existsSync(options.stateFile)) {
+      try {
+        this.state = JSON.parse(readFileSync(options.stateFile, 'utf8')) as MirrorState;
+      } catch {
+        // A damaged state file: start the rotation over.
+      }
+    }
+  }
+
+  private name(label: string): string {
+    return `${label}.${this.options.fingerprint}.${this.options.zone}`;
+  }
+
+  /** The name browsers should use now (the active mirror). */
+  get currentName(): string {
+    return this.name(this.mirrors[this.state.active % this.mirrors.length]!);
+  }
+
+  /** The main name. */
+  get mainName(): string {
+    return this.name(this.main);
+  }
+
+  /**
+   * Publishes `ip`: nothing when it is already published, else the next mirror and the main record.
+   * Returns the name to announce and whether anything changed.
+   */
+  async publish(ip: string): Promise<{ name: string; changed: boolean }> {
+    if (this.state.ip === ip) return { name: this.currentName, changed: false };
+    const type = isIPv6(ip) ? 'AAAA' : 'A';
+    const next = this.state.ip === null ? this.state.active % this.mirrors.length : (this.state.active + 1) % this.mirrors.length;
+    await this.client.set(this.name(this.mirrors[next]!), type, ip, this.options.mirrorTtl ?? 60);
+    await this.client.set(this.mainName, type, ip);
+    this.state = { ip, active: next };
+    if (this.options.stateFile) writeFileSync(this.options.stateFile, JSON.stringify(this.state));
+    return { name: this.currentName, changed: true };
+  }
+}

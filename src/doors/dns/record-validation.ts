@@ -1,0 +1,54 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import { InvalidRequestError } from '../../core/errors.js';
+import type { DnsRecords, RecordType } from './dns-records.js';
+import { inZone, isValidName, normaliseName } from './dns-names.js';
+
+/** Longest TXT value: one DNS character-string. */
+export const MAX_TXT_BYTES = 255;
+/** TXT values one name may hold. */
+export const MAX_TXT_PER_NAME = 8;
+/** Longest CNAME chain looked through for loops. */
+const MAX_CHAIN = 16;
+
+const invalid = (message: string, code: string): InvalidRequestError => new InvalidRequestError(message, undefined, code);
+
+/**
+ * Checks a record a box wants to set and returns its canonical value: IP addresses must parse, TXT
+ * fits one character-string, a CNAME target is a valid name that does not lead back to the name
+ * (loop) and a CNAME never shares its name with other data (RFC 1034 3.6.2).
+ */
+export async function validateRecord(records: DnsRecords, zone: string, name: string, type: RecordType, rawValue: string): Promise<string> {
+  const existing = await records.atName(name);
+  if (type === 'CNAME' ? existing.some((r) => r.type !== 'CNAME') : existing.some((r) => r.type === 'CNAME')) {
+    throw invalid('A CNAME cannot share its name with other records; delete them first.', 'cname_conflict');
+  }
+  switch (type) {
+    case 'A':
+      if (!isIPv4(rawValue)) throw invalid('An A record needs an IPv4 address.', 'invalid_ip');
+      return rawValue;
+    case 'AAAA':
+      if (!isIPv6(rawValue)) throw invalid('An AAAA record needs an IPv6 address.', 'invalid_ip');
+      return rawValue.toLowerCase();
+    case 'TXT': {
+      if (Buffer.byteLength(rawValue, 'utf8') > MAX_TXT_BYTES) throw invalid(`A TXT value is at most ${MAX_TXT_BYTES} bytes.`, 'txt_too_long');
+      if ([...rawValue].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)) throw invalid('A TXT value cannot hold control characters.', 'invalid_txt');
+      const txt = existing.filter((r) => r.type === 'TXT' && r.value !== rawValue);
+      if (txt.length >= MAX_TXT_PER_NAME) throw invalid(`A name holds at most ${MAX_TXT_PER_NAME} TXT values.`, 'too_many_records');
+      return rawValue;
+    }
+    case 'CNAME': {
+      const target = normaliseName(rawValue);
+      if (!isValidName(target)) throw invalid('A CNAME target must be a valid host name.', 'invalid_cname');
+      if (target === name) throw invalid('A CNAME cannot point at itself.', 'cname_loop');
+      // Follow the chain inside the zone: if it comes back to `name`, the new record would loop.
+      let current = target;
+      for (let depth = 0; depth < MAX_CHAIN && inZone(current, zone); depth++) {
+        const next = (await records.atName(current)).find((r) => r.type === 'CNAME');
+        if (!next) break;
+        current = normaliseName(next.value);
+        if (current === name) throw invalid('This CNAME would make a loop.', 'cname_loop');
+      }
+      return target;
+    }
+  }
+}

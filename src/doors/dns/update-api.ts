@@ -1,0 +1,160 @@
+import type { TLSSocket } from 'node:tls';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { X509Certificate } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Clock } from '../../core/clock.js';
+import { InvalidRequestError, RateLimitedError, UnauthorizedError } from '../../core/errors.js';
+import { installErrorHandlers } from '../../server/error-handler.js';
+import { legacyFingerprint, spkiFingerprint } from '../registry/fingerprint.js';
+import type { DnsRecords } from './dns-records.js';
+import { inZone, isValidName, nameFromReversedLabels, ownerOf } from './dns-names.js';
+import { validateRecord } from './record-validation.js';
+
+/** Settings of the update API. */
+export interface UpdateApiOptions {
+  host: string;
+  port: number;
+  tls: { key: string; cert: string };
+  zone: string;
+  records: DnsRecords;
+  clock: Clock;
+  logger: FastifyBaseLogger;
+  perMinute: number;
+  maxRecordsPerBox: number;
+  defaultTtl: number;
+  minTtl: number;
+  /** Further routes on this listener (e.g. the registry's mutual-TLS POST /register). */
+  extraRoutes?: (app: FastifyInstance) => void;
+}
+
+/** A running update API. */
+export interface RunningUpdateApi {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Fingerprint of the client certificate of this TLS connection (the box calling). */
+    boxFingerprint?: string;
+  }
+}
+
+const RecordBody = Type.Object(
+  {
+    type: Type.Union([Type.Literal('A'), Type.Literal('AAAA'), Type.Literal('CNAME'), Type.Literal('TXT')]),
+    value: Type.String({ minLength: 1, maxLength: 1000 }),
+    ttl: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400 })),
+  },
+  { additionalProperties: false },
+);
+const DeleteQuery = Type.Object({
+  type: Type.Optional(Type.Union([Type.Literal('A'), Type.Literal('AAAA'), Type.Literal('CNAME'), Type.Literal('TXT')])),
+  value: Type.Optional(Type.String({ maxLength: 1000 })),
+});
+const RecordView = Type.Object({ name: Type.String(), type: Type.String(), value: Type.String(), ttl: Type.Integer() });
+const PathParams = Type.Object({ '*': Type.String({ maxLength: 300 }) });
+const ErrorView = Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true });
+
+/** The fingerprint of the connection's client certificate, or undefined when there is none. */
+export function clientFingerprint(request: FastifyRequest): string | undefined {
+  const socket = request.raw.socket as TLSSocket;
+  // The TLS handshake proved the client holds the certificate's key (CertificateVerify), even though
+  // the chain is not checked: a self-signed box certificate is its whole identity.
+  const cert = typeof socket.getPeerX509Certificate === 'function' ? socket.getPeerX509Certificate() : undefined;
+  if (!cert) return undefined;
+  return spkiFingerprint(cert.publicKey.export({ type: 'spki', format: 'der' }));
+}
+
+/** Both fingerprints of the connection's client certificate (for the mutual-TLS registry route). */
+export function clientCertificateIds(request: FastifyRequest): { fingerprint: string; legacy: string } | undefined {
+  const socket = request.raw.socket as TLSSocket;
+  const cert: X509Certificate | undefined = typeof socket.getPeerX509Certificate === 'function' ? socket.getPeerX509Certificate() : undefined;
+  if (!cert) return undefined;
+  return { fingerprint: spkiFingerprint(cert.publicKey.export({ type: 'spki', format: 'der' })), legacy: legacyFingerprint(cert.raw) };
+}
+
+/**
+ * The update API: HTTPS that asks for a client certificate (any, self-signed included); the
+ * certificate's fingerprint owns `<fp>.<zone>` and everything under it. Mozilla-compatible paths
+ * name a record by its labels reversed: `POST /v1/dns/test/example/box/<fp>/local` with
+ * `{type, value}` sets it, `DELETE` the same path removes it, `GET` lists the records at and under it.
+ */
+export async function startUpdateApi(options: UpdateApiOptions): Promise<RunningUpdateApi> {
+  const { zone, records, clock } = options;
+  const app = Fastify({
+    https: { key: options.tls.key, cert: options.tls.cert, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
+    loggerInstance: options.logger,
+    bodyLimit: 8 * 1024,
+    requestIdHeader: false,
+    forceCloseConnections: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  installErrorHandlers(app);
+  app.addHook('onRequest', async (request) => {
+    const fingerprint = clientFingerprint(request);
+    if (fingerprint) request.boxFingerprint = fingerprint;
+  });
+  await app.register(rateLimit, {
+    max: options.perMinute,
+    timeWindow: 60_000,
+    // Per address, not per certificate: anyone can make new keys, nobody many addresses.
+    keyGenerator: (request) => request.ip,
+    errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
+  });
+
+  /** The record name of the path, checked to be in the caller's subtree. */
+  const ownedName = (request: { boxFingerprint?: string; params: { '*': string } }): { name: string; owner: string } => {
+    const owner = request.boxFingerprint;
+    if (!owner) throw new UnauthorizedError('Present the box certificate as a TLS client certificate.', 'client_certificate_required');
+    const name = nameFromReversedLabels(request.params['*']);
+    if (!isValidName(name)) throw new InvalidRequestError('The path is not a valid DNS name (labels reversed, separated by /).', undefined, 'invalid_name');
+    if (!inZone(name, zone) || name === zone) throw new InvalidRequestError(`The name ${name} is not under the zone ${zone}.`, undefined, 'name_outside_zone');
+    if (ownerOf(name, zone) !== owner) throw new UnauthorizedError(`This certificate owns only ${owner}.${zone} and the names under it.`, 'not_owner');
+    return { name, owner };
+  };
+  const view = (r: { name: string; type: string; value: string; ttl: number }) => ({ name: r.name, type: r.type, value: r.value, ttl: r.ttl });
+
+  app.get('/v1/dns/*', {
+    schema: { params: PathParams, response: { 200: Type.Object({ records: Type.Array(RecordView) }), 400: ErrorView, 401: ErrorView } },
+  }, async (request) => {
+    const { name, owner } = ownedName(request);
+    const all = await records.ofOwner(owner);
+    return { records: all.filter((r) => r.name === name || r.name.endsWith(`.${name}`)).map(view) };
+  });
+
+  app.post('/v1/dns/*', {
+    schema: { params: PathParams, body: RecordBody, response: { 200: RecordView, 400: ErrorView, 401: ErrorView } },
+  }, async (request) => {
+    const { name, owner } = ownedName(request);
+    const { type } = request.body;
+    const ttl = request.body.ttl ?? options.defaultTtl;
+    if (ttl < options.minTtl) throw new InvalidRequestError(`The TTL must be at least ${options.minTtl} s.`, undefined, 'invalid_ttl');
+    const value = await validateRecord(records, zone, name, type, request.body.value);
+    const held = await records.ofOwner(owner);
+    const replaces = held.some((r) => r.name === name && r.type === type && (type !== 'TXT' || r.value === value));
+    if (!replaces && held.length >= options.maxRecordsPerBox) {
+      throw new InvalidRequestError(`A box holds at most ${options.maxRecordsPerBox} records.`, undefined, 'too_many_records');
+    }
+    return view(await records.put({ name, type, value, ttl, owner }, clock.now()));
+  });
+
+  app.delete('/v1/dns/*', {
+    schema: { params: PathParams, querystring: DeleteQuery, response: { 200: Type.Object({ deleted: Type.Integer() }), 400: ErrorView, 401: ErrorView } },
+  }, async (request) => {
+    const { name } = ownedName(request);
+    const filter = { ...(request.query.type ? { type: request.query.type } : {}), ...(request.query.value !== undefined ? { value: request.query.value } : {}) };
+    return { deleted: await records.remove(name, filter, clock.now()) };
+  });
+
+  options.extraRoutes?.(app as unknown as FastifyInstance);
+
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return { url: `https://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`, port, close: () => app.close() };
+}

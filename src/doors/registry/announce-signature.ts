@@ -1,0 +1,100 @@
+import { createHash, createPublicKey, X509Certificate, type JsonWebKey } from 'node:crypto';
+import { compactVerify, decodeProtectedHeader, EmbeddedJWK } from 'jose';
+import { InvalidRequestError, UnauthorizedError } from '../../core/errors.js';
+import type { EphemeralStore } from '../../store/ports.js';
+import { fingerprintForm, legacyFingerprint, spkiFingerprint } from './fingerprint.js';
+
+/**
+ * Authentication of an announcement (the original registry had none): the request carries
+ * `Authorization: JWS <compact JWS>` signed by the box key, whose protected header embeds the public
+ * key (`jwk`) and whose payload binds the exact body and a moment:
+ *
+ *     {"purpose": "pairgate-register", "sha256": <base64url SHA-256 of the body bytes>,
+ *      "iat": <seconds>, "jti": <random, single use>}
+ *
+ * The fingerprint of the embedded key (SPKI SHA-256, base32) must equal the announced `client`. For a
+ * legacy (SHA-1 of the certificate) fingerprint the header must also carry the certificate (`x5c`)
+ * whose key is the signing key.
+ */
+
+/** The `purpose` claim of a registry announcement. */
+export const ANNOUNCE_PURPOSE = 'pairgate-register';
+
+/** Signature algorithms accepted (what box keys may be). */
+const ALGORITHMS = ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'RS256', 'PS256'];
+
+/** What verifying an announcement needs. */
+export interface AnnounceCheck {
+  /** `Authorization` header value. */
+  authorization: string | undefined;
+  /** The raw body bytes the signature covers. */
+  rawBody: string;
+  /** The fingerprint the body announces. */
+  client: string;
+  now: number;
+  maxSkewSeconds: number;
+  allowLegacy: boolean;
+  /** Remembers `jti`s so a captured announcement cannot be replayed (from another IP). */
+  ephemeral: EphemeralStore;
+}
+
+const unauthorized = (message: string, code: string): UnauthorizedError => new UnauthorizedError(message, code);
+
+/** Verifies the signature of an announcement; throws 401 with a machine code when it fails. */
+export async function verifyAnnouncement(check: AnnounceCheck): Promise<void> {
+  const match = /^JWS\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(check.authorization?.trim() ?? '');
+  if (!match) throw unauthorized('Sign the announcement with the box key: Authorization: JWS <compact JWS>.', 'signature_missing');
+  const jws = match[1]!;
+  const form = fingerprintForm(check.client);
+  if (!form) throw new InvalidRequestError('client must be a box fingerprint (52 base32 characters).', undefined, 'validation_failed');
+  if (form === 'legacy-sha1' && !check.allowLegacy) {
+    throw new InvalidRequestError('Legacy (SHA-1) fingerprints are not accepted by this registry.', undefined, 'legacy_fingerprint_disabled');
+  }
+
+  let payloadBytes: Uint8Array;
+  let jwk: JsonWebKey;
+  let x5c: string[] | undefined;
+  try {
+    const header = decodeProtectedHeader(jws);
+    if (!header.jwk || typeof header.jwk !== 'object') throw new Error('no jwk');
+    jwk = header.jwk as JsonWebKey;
+    x5c = Array.isArray(header.x5c) ? header.x5c : undefined;
+    const verified = await compactVerify(jws, EmbeddedJWK, { algorithms: ALGORITHMS });
+    payloadBytes = verified.payload;
+  } catch {
+    throw unauthorized('The signature of the announcement does not verify.', 'signature_invalid');
+  }
+
+  let spki: Buffer;
+  try {
+    spki = createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'der' });
+  } catch {
+    throw unauthorized('The signing key cannot be read.', 'signature_invalid');
+  }
+  let owner = spkiFingerprint(spki);
+  if (form === 'legacy-sha1') {
+    try {
+      const cert = new X509Certificate(Buffer.from(x5c?.[0] ?? '', 'base64'));
+      if (!cert.publicKey.export({ type: 'spki', format: 'der' }).equals(spki)) throw new Error('key differs');
+      owner = legacyFingerprint(cert.raw);
+    } catch {
+      throw unauthorized('A legacy fingerprint needs the box certificate (x5c) of the signing key.', 'signature_invalid');
+    }
+  }
+  if (owner !== check.client) throw unauthorized('The announcement is signed by another box than `client`.', 'fingerprint_mismatch');
+
+  let claims: { purpose?: unknown; sha256?: unknown; iat?: unknown; jti?: unknown };
+  try {
+    claims = JSON.parse(new TextDecoder().decode(payloadBytes)) as typeof claims;
+  } catch {
+    throw unauthorized('The signed payload is not JSON.', 'signature_invalid');
+  }
+  if (claims.purpose !== ANNOUNCE_PURPOSE) throw unauthorized('The signature is not for a registry announcement.', 'signature_invalid');
+  const bodyHash = createHash('sha256').update(check.rawBody, 'utf8').digest('base64url');
+  if (claims.sha256 !== bodyHash) throw unauthorized('The signature covers another body.', 'body_mismatch');
+  const iat = typeof claims.iat === 'number' ? claims.iat : NaN;
+  if (!(Math.abs(check.now / 1000 - iat) <= check.maxSkewSeconds)) throw unauthorized('The signature is too old or from the future; check the clock.', 'signature_expired');
+  if (typeof claims.jti !== 'string' || claims.jti.length < 16 || claims.jti.length > 128) throw unauthorized('The signature needs a random jti.', 'signature_invalid');
+  const fresh = await check.ephemeral.setIfAbsent(`registry-jti|${owner}|${claims.jti}`, '1', check.maxSkewSeconds * 2000, check.now);
+  if (!fresh) throw unauthorized('This announcement was already used.', 'signature_replayed');
+}

@@ -1,0 +1,133 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { InvalidRequestError, RateLimitedError, UnauthorizedError } from '../../core/errors.js';
+import type { DoorContext } from '../door.js';
+import { verifyAnnouncement } from './announce-signature.js';
+import type { Announcements } from './announcements.js';
+import { fingerprintForm } from './fingerprint.js';
+import { registryErrorShape } from './registry-errors.js';
+import { RegisterBody, RegisteredView, RegistryErrorView } from './schemas.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The body exactly as received, for routes whose signature covers it. */
+    rawBody?: string;
+  }
+}
+
+/** Settings of the register route. */
+export interface RegisterRouteOptions {
+  announcements: Announcements;
+  perMinute: number;
+  maxPerIp: number;
+  maxSkewSeconds: number;
+  allowLegacy: boolean;
+  /** Privacy mode: keep nothing of what the box said about its local addresses. */
+  privateMode: boolean;
+  /** The DNS zone boxes own names under, for the registry-mediated name in privacy mode. */
+  dnsZone: string;
+}
+
+/** `{client, message}` of either body form. */
+export function normaliseAnnouncement(body: RegisterBody): { client: string; message: string } {
+  if ('client' in body) return { client: body.client, message: body.message };
+  return {
+    client: body.fingerprint,
+    message: JSON.stringify({ local_origin: body.local_origin, tunnel_origin: body.tunnel_origin ?? null, ...(body.name ? { name: body.name } : {}) }),
+  };
+}
+
+/** What privacy mode keeps of an announcement: that a box is here and its name under the zone. */
+export function privateMessage(client: string, dnsZone: string): string {
+  return JSON.stringify({ private: true, origin: dnsZone && client.length === 52 ? `https://local.${client}.${dnsZone}` : null });
+}
+
+/**
+ * `POST /register`: a box announces its URLs to the browsers behind the same public IP. The caller's
+ * IP is `request.ip`, which honours X-Forwarded-For only from PAIRGATE_TRUST_PROXY.
+ */
+export function registerRoute(app: FastifyInstance, ctx: DoorContext, options: RegisterRouteOptions): void {
+  // The signature covers the exact bytes of the body, so keep them next to the parsed value.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    request.rawBody = body as string;
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  api.post('/register', {
+    schema: {
+      tags: ['registry'],
+      summary: 'A box announces its URLs to the browsers behind the same public IP; signed by the box key (Authorization: JWS ...).',
+      body: RegisterBody,
+      response: { 200: RegisteredView, 400: RegistryErrorView, 401: RegistryErrorView, 429: RegistryErrorView },
+    },
+    config: { rateLimit: { max: options.perMinute, timeWindow: 60_000 } },
+  }, async (request) => {
+    const { client, message } = normaliseAnnouncement(request.body);
+    const now = ctx.clock.now();
+    await verifyAnnouncement({
+      authorization: request.headers.authorization,
+      rawBody: request.rawBody ?? '',
+      client,
+      now,
+      maxSkewSeconds: options.maxSkewSeconds,
+      allowLegacy: options.allowLegacy,
+      ephemeral: ctx.stores.ephemeral,
+    });
+    await storeAnnouncement(options, request.ip, client, message, now);
+    return { status: 'registered' as const };
+  });
+}
+
+/** Stores an authenticated announcement behind `publicIp`, within the per-IP cap. */
+export async function storeAnnouncement(options: Pick<RegisterRouteOptions, 'announcements' | 'maxPerIp' | 'privateMode' | 'dnsZone'>, publicIp: string, client: string, message: string, now: number): Promise<void> {
+  if (!(await options.announcements.has(publicIp, client, now))) {
+    const present = await options.announcements.list(publicIp, now);
+    if (present.length >= options.maxPerIp) throw new RateLimitedError(60, 'Too many boxes are announced behind this address.');
+  }
+  await options.announcements.put({
+    public_ip: publicIp,
+    client,
+    message: options.privateMode ? privateMessage(client, options.dnsZone) : message,
+    timestamp: now,
+  }, now);
+}
+
+/** The fingerprints of a TLS client certificate (both forms), as the mTLS listener saw them. */
+export interface ClientCertificateIds {
+  fingerprint: string;
+  legacy: string;
+}
+
+/**
+ * `POST /register` over mutual TLS (the alternative to the JWS): served on the DNS update API's
+ * listener, which asks every client for its certificate; `client` must be that certificate's
+ * fingerprint (or its legacy SHA-1 form where accepted). The caller's IP is the socket's.
+ */
+export function registerMtlsRoute(
+  app: FastifyInstance,
+  options: Omit<RegisterRouteOptions, 'maxSkewSeconds'> & { clock: { now(): number }; certificateOf: (request: FastifyRequest) => ClientCertificateIds | undefined },
+): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  api.post('/register', {
+    schema: { body: RegisterBody, response: { 200: RegisteredView, 400: RegistryErrorView, 401: RegistryErrorView, 429: RegistryErrorView } },
+    config: { errorShape: registryErrorShape, rateLimit: { max: options.perMinute, timeWindow: 60_000 } },
+  }, async (request) => {
+    const { client, message } = normaliseAnnouncement(request.body);
+    const ids = options.certificateOf(request);
+    if (!ids) throw new UnauthorizedError('Present the box certificate as a TLS client certificate.', 'client_certificate_required');
+    const form = fingerprintForm(client);
+    if (form === 'legacy-sha1' && !options.allowLegacy) {
+      throw new InvalidRequestError('Legacy (SHA-1) fingerprints are not accepted by this registry.', undefined, 'legacy_fingerprint_disabled');
+    }
+    if (client !== (form === 'legacy-sha1' ? ids.legacy : ids.fingerprint)) {
+      throw new UnauthorizedError('The announcement names another box than the client certificate.', 'fingerprint_mismatch');
+    }
+    await storeAnnouncement(options, request.ip, client, message, options.clock.now());
+    return { status: 'registered' as const };
+  });
+}

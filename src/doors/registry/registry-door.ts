@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify';
+import { configSection } from '../../server/config.js';
+import type { Door, DoorContext } from '../door.js';
+import { Announcements } from './announcements.js';
+import { boxesPage } from './boxes-page.js';
+import { registryConfigSchema } from './config.js';
+import { pingRoute } from './ping-route.js';
+import { registerRoute } from './register-route.js';
+import { registryErrorShape } from './registry-errors.js';
+
+/**
+ * The box registry (Mozilla Project Link's registration server, authenticated): boxes announce their
+ * URLs signed with their key; browsers ask which boxes share their public IP.
+ */
+export const registryDoor: Door = {
+  name: 'registry',
+  configSchema: registryConfigSchema,
+  enabled: (config) => configSection(config, registryConfigSchema).PAIRGATE_REGISTRY_ENABLED,
+  async register(app: FastifyInstance, ctx: DoorContext) {
+    const cfg = configSection(ctx.config, registryConfigSchema);
+    ctx.useErrorShape(app, registryErrorShape);
+    const announcements = new Announcements(ctx.stores.ephemeral, cfg.PAIRGATE_REGISTRY_TTL_SECONDS * 1000);
+    registerRoute(app, ctx, {
+      announcements,
+      perMinute: cfg.PAIRGATE_REGISTRY_REGISTER_PER_MINUTE,
+      maxPerIp: cfg.PAIRGATE_REGISTRY_MAX_PER_IP,
+      maxSkewSeconds: cfg.PAIRGATE_REGISTRY_MAX_CLOCK_SKEW_SECONDS,
+      allowLegacy: cfg.PAIRGATE_REGISTRY_LEGACY_FINGERPRINT,
+      privateMode: cfg.PAIRGATE_REGISTRY_PRIVATE,
+      dnsZone: typeof ctx.config.PAIRGATE_DNS_ZONE === 'string' ? ctx.config.PAIRGATE_DNS_ZONE : '',
+    });
+    pingRoute(app, ctx, announcements, cfg.PAIRGATE_REGISTRY_PING_PER_MINUTE);
+    boxesPage(app, ctx, announcements, cfg.PAIRGATE_REGISTRY_TTL_SECONDS, cfg.PAIRGATE_REGISTRY_PING_PER_MINUTE);
+  },
+};

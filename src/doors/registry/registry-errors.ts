@@ -1,0 +1,42 @@
+import { STATUS_CODES } from 'node:http';
+import type { ErrorShape } from '../../server/error-shapes.js';
+
+/**
+ * Stable numeric error numbers of the registry (`errno`), in the style of Mozilla's services: a
+ * number per machine code, never reused. Unknown codes map to 999.
+ */
+export const REGISTRY_ERRNOS: Readonly<Record<string, number>> = {
+  invalid_request: 100,
+  validation_failed: 101,
+  invalid_json: 102,
+  payload_too_large: 103,
+  unsupported_media_type: 104,
+  unauthorized: 110,
+  client_certificate_required: 118,
+  signature_missing: 111,
+  signature_invalid: 112,
+  fingerprint_mismatch: 113,
+  signature_expired: 114,
+  signature_replayed: 115,
+  body_mismatch: 116,
+  legacy_fingerprint_disabled: 117,
+  too_many_boxes: 120,
+  rate_limited: 130,
+  route_not_found: 140,
+  store_unavailable: 150,
+  internal_error: 999,
+};
+
+/**
+ * The registry's wire shape, Mozilla's `{code, errno, error}`: `code` the HTTP status, `errno` a
+ * stable number, `error` the status text; pairgate adds `message` (for people) and `reason` (the
+ * machine code, the same as on the other doors).
+ */
+export const registryErrorShape: ErrorShape = (error) => ({
+  code: error.status,
+  errno: REGISTRY_ERRNOS[error.code] ?? 999,
+  error: STATUS_CODES[error.status] ?? 'Error',
+  message: error.message,
+  reason: error.code,
+  ...(error.details ?? {}),
+});

@@ -1,0 +1,58 @@
+import { Type, type Static } from 'typebox';
+
+/** Wire schemas of the registry; the OpenAPI document is generated from them. */
+
+const Fingerprint = Type.String({
+  minLength: 40,
+  maxLength: 52,
+  pattern: '^([a-z2-7]{52}|[0-9a-f]{40})$',
+  description: 'Box fingerprint: SHA-256 of the key (SPKI), base32 lower case, 52 characters (or the legacy 40-hex SHA-1 of the certificate where accepted).',
+});
+const Origin = Type.String({ maxLength: 500, pattern: '^https?://[^\\s<>"]+$', description: 'An http(s) origin.' });
+
+/** Mozilla Project Link's announcement: `message` is opaque, usually JSON with local_origin and tunnel_origin. */
+export const MozillaRegisterBody = Type.Object(
+  {
+    client: Fingerprint,
+    message: Type.String({ maxLength: 2000, description: 'What browsers on the same network are told, usually JSON {"local_origin", "tunnel_origin"}.' }),
+  },
+  { additionalProperties: false },
+);
+
+/** The structured announcement. */
+export const StructuredRegisterBody = Type.Object(
+  {
+    fingerprint: Fingerprint,
+    local_origin: Origin,
+    tunnel_origin: Type.Optional(Type.Union([Origin, Type.Null()])),
+    name: Type.Optional(Type.String({ maxLength: 100, description: 'A name people recognise.' })),
+  },
+  { additionalProperties: false },
+);
+
+/** Either announcement form. */
+export const RegisterBody = Type.Union([MozillaRegisterBody, StructuredRegisterBody]);
+/** An announcement as received. */
+export type RegisterBody = Static<typeof RegisterBody>;
+
+/** The answer to a stored announcement. */
+export const RegisteredView = Type.Object({ status: Type.Literal('registered') });
+
+/** A stored announcement, as /ping lists it. */
+export const Announcement = Type.Object({
+  public_ip: Type.String(),
+  client: Type.String(),
+  message: Type.String(),
+  timestamp: Type.Integer({ description: 'When the box last announced, milliseconds since the epoch.' }),
+});
+/** A stored announcement. */
+export type Announcement = Static<typeof Announcement>;
+
+/** The answer of GET /ping. */
+export const PingView = Type.Array(Announcement);
+
+/** The registry's error body (Mozilla's shape plus message and reason). */
+export const RegistryErrorView = Type.Object(
+  { code: Type.Integer(), errno: Type.Integer(), error: Type.String(), message: Type.String(), reason: Type.String() },
+  { additionalProperties: true },
+);

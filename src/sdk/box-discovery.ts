@@ -1,0 +1,107 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { request } from 'node:https';
+import { connect, type PeerCertificate } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { discoverBoxes, type DiscoveredBox, type MdnsOptions } from '../doors/registry/mdns.js';
+import { spkiFingerprint } from '../doors/registry/fingerprint.js';
+
+export type { DiscoveredBox, MdnsOptions } from '../doors/registry/mdns.js';
+
+/** A pinned box: the certificate seen on first use. */
+export interface Pin {
+  fingerprint: string;
+  certPem: string;
+  firstSeen: string;
+}
+
+/** Thrown when a box presents another key than the one pinned (or than it advertised). */
+export class PinMismatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PinMismatchError';
+  }
+}
+
+/** Pins by box fingerprint, in a JSON file (trust on first use, then only that certificate's key). */
+export class PinStore {
+  private pins: Record<string, Pin>;
+  constructor(private readonly file: string) {
+    this.pins = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, Pin>) : {};
+  }
+  /** The pin of a box, if it was seen before. */
+  get(fingerprint: string): Pin | undefined {
+    return this.pins[fingerprint];
+  }
+  /** Pins a box (written to the file at once). */
+  set(pin: Pin): void {
+    this.pins[pin.fingerprint] = pin;
+    mkdirSync(dirname(this.file), { recursive: true });
+    writeFileSync(this.file, JSON.stringify(this.pins, null, 2), { mode: 0o600 });
+  }
+}
+
+function pemOf(cert: X509Certificate): string {
+  return cert.toString();
+}
+
+/** The certificate a TLS server presents (not verified: the caller compares fingerprints). */
+export function fetchPeerCertificate(host: string, port: number, timeoutMs = 5000): Promise<X509Certificate> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port, rejectUnauthorized: false, timeout: timeoutMs });
+    socket.once('secureConnect', () => {
+      const cert = socket.getPeerX509Certificate();
+      socket.end();
+      if (cert) resolve(cert);
+      else reject(new Error('the box presented no certificate'));
+    });
+    socket.once('timeout', () => socket.destroy(new Error('timeout')));
+    socket.once('error', reject);
+  });
+}
+
+/**
+ * Trust on first use: connects to the box, checks that its certificate's key has the fingerprint it
+ * advertised and, when the box was seen before, the pinned one; pins it the first time. Returns the
+ * pin and whether it is new.
+ */
+export async function trustOnFirstUse(box: Pick<DiscoveredBox, 'fingerprint' | 'addresses' | 'port'>, pins: PinStore): Promise<{ pin: Pin; firstUse: boolean }> {
+  const cert = await fetchPeerCertificate(box.addresses[0]!, box.port);
+  const fingerprint = spkiFingerprint(cert.publicKey.export({ type: 'spki', format: 'der' }));
+  if (fingerprint !== box.fingerprint) throw new PinMismatchError(`the box advertised ${box.fingerprint} but presents the key ${fingerprint}`);
+  const pinned = pins.get(fingerprint);
+  if (pinned) return { pin: pinned, firstUse: false };
+  const pin: Pin = { fingerprint, certPem: pemOf(cert), firstSeen: new Date().toISOString() };
+  pins.set(pin);
+  return { pin, firstUse: true };
+}
+
+/**
+ * A GET to a pinned box: TLS is accepted only when the server's key has the pinned fingerprint (the
+ * host name is not checked: the key is the identity).
+ */
+export function pinnedGet(url: string, pin: Pin, timeoutMs = 5000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      ca: pin.certPem,
+      agent: false,
+      timeout: timeoutMs,
+      checkServerIdentity: (_host: string, cert: PeerCertificate) => {
+        const key = new X509Certificate(cert.raw).publicKey.export({ type: 'spki', format: 'der' });
+        return spkiFingerprint(key) === pin.fingerprint ? undefined : new PinMismatchError('the box presents another key than the pinned one');
+      },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Finds boxes on the local network by mDNS (`_pairgate._tcp`), without any server. */
+export function findBoxesByMdns(timeoutMs = 2000, options: MdnsOptions = {}): Promise<DiscoveredBox[]> {
+  return discoverBoxes(timeoutMs, options);
+}

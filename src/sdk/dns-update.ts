@@ -1,0 +1,99 @@
+import { request } from 'node:https';
+import { PairgateApiError } from './errors.js';
+import type { BoxKeys } from './registry.js';
+
+/** A record as the update API shows it. */
+export interface DnsRecordView {
+  name: string;
+  type: 'A' | 'AAAA' | 'CNAME' | 'TXT';
+  value: string;
+  ttl: number;
+}
+
+/** Options of the DNS update client. */
+export interface DnsUpdateClientOptions {
+  /** Base URL of the update API, e.g. `https://dns.example.com:8443`. */
+  baseUrl: string;
+  /** The box key and certificate, presented as the TLS client certificate. */
+  box: BoxKeys;
+  /** PEM certificate(s) to trust for the server (default: the system roots). */
+  ca?: string;
+  timeoutMs?: number;
+}
+
+/** The reversed-labels path of a name: `local.<fp>.box.example.test` -> `test/example/box/<fp>/local`. */
+export function dnsPath(name: string): string {
+  return name.toLowerCase().replace(/\.$/, '').split('.').reverse().map(encodeURIComponent).join('/');
+}
+
+/**
+ * Client of the DNS update API: HTTPS with the box certificate as client certificate, which is what
+ * proves the box owns `<fingerprint>.<zone>`.
+ */
+export class DnsUpdateClient {
+  readonly baseUrl: string;
+  constructor(private readonly options: DnsUpdateClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+  }
+
+  private send<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const url = new URL(`${this.baseUrl}${path}`);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise<T>((resolve, reject) => {
+      const req = request(url, {
+        method,
+        key: this.options.box.keyPem,
+        cert: this.options.box.certPem,
+        ...(this.options.ca ? { ca: this.options.ca } : {}),
+        headers: { accept: 'application/json', ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
+        timeout: this.options.timeoutMs ?? 15_000,
+        agent: false,
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: Record<string, unknown> = {};
+          try {
+            json = JSON.parse(text) as Record<string, unknown>;
+          } catch {
+            // not JSON: reported below by status
+          }
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) resolve(json as T);
+          else reject(new PairgateApiError(status, String(json.reason ?? json.error ?? `http_${status}`), String(json.message ?? text), json));
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (error) => reject(new PairgateApiError(0, 'network_error', `Cannot reach ${this.baseUrl} (${(error as NodeJS.ErrnoException).code ?? error.message}).`)));
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  }
+
+  /** Sets a record (replacing the A/AAAA/CNAME of the name; adding a TXT value). */
+  set(name: string, type: DnsRecordView['type'], value: string, ttl?: number): Promise<DnsRecordView> {
+    return this.send('POST', `/v1/dns/${dnsPath(name)}`, { type, value, ...(ttl === undefined ? {} : { ttl }) });
+  }
+
+  /** Deletes the records of a name (only of `type`, and `value`, when given). */
+  remove(name: string, filter: { type?: DnsRecordView['type']; value?: string } = {}): Promise<{ deleted: number }> {
+    const query = new URLSearchParams();
+    if (filter.type) query.set('type', filter.type);
+    if (filter.value !== undefined) query.set('value', filter.value);
+    return this.send('DELETE', `/v1/dns/${dnsPath(name)}${query.size ? `?${query}` : ''}`);
+  }
+
+  /**
+   * Announces the box to the registry over this mutual-TLS connection (the alternative to a JWS):
+   * the client certificate proves the fingerprint.
+   */
+  register(body: { client: string; message: string } | { fingerprint: string; local_origin: string; tunnel_origin?: string | null; name?: string }): Promise<{ status: 'registered' }> {
+    return this.send('POST', '/register', body);
+  }
+
+  /** The records at and under `name`. */
+  async list(name: string): Promise<DnsRecordView[]> {
+    return (await this.send<{ records: DnsRecordView[] }>('GET', `/v1/dns/${dnsPath(name)}`)).records;
+  }
+}

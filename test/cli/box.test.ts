@@ -1,0 +1,106 @@
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { Resolver } from 'node:dns/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const cli = join(process.cwd(), 'dist/cli/main.js');
+
+beforeAll(() => {
+  if (!existsSync(cli)) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+}, 120_000);
+
+async function run(args: string[], env: Record<string, string> = {}): Promise<{ status: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)('node', [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+    return { status: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { status: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('pairgate box', () => {
+  it('has --help on box and every sub-command', async () => {
+    const help = (await run(['box', '--help'])).stdout;
+    for (const sub of ['init', 'id', 'announce', 'cert', 'advertise', 'dns']) expect(help).toMatch(new RegExp(`^  ${sub} `, 'm'));
+    const subHelps = await Promise.all(['init', 'id', 'announce', 'cert', 'advertise', 'dns set'].map(async (sub) => ({ sub, result: await run(['box', ...sub.split(' '), '--help']) })));
+    for (const { sub, result } of subHelps) {
+      expect(result.status, sub).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`Usage: pairgate box ${sub}`));
+    }
+  }, 60_000);
+
+  it('init prints the fingerprint; id prints it again (and the legacy form); no identity is a clear error', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'pairgate-cli-box-')), 'box');
+    const missing = await run(['box', 'id', '--dir', dir]);
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toMatch(/pairgate box init/);
+    const init = await run(['box', 'init', '--dir', dir]);
+    expect(init.status, init.stderr).toBe(0);
+    const fingerprint = init.stdout.trim();
+    expect(fingerprint).toMatch(/^[a-z2-7]{52}$/);
+    expect((await run(['box', 'id'], { PAIRGATE_BOX_DIR: dir })).stdout.trim()).toBe(fingerprint);
+    expect((await run(['box', 'id', '--dir', dir, '--legacy'])).stdout.trim()).toMatch(/^[0-9a-f]{40}$/);
+    expect(JSON.parse((await run(['box', 'id', '--dir', dir, '--json'])).stdout)).toMatchObject({ fingerprint, dir });
+  }, 60_000);
+
+  it('serve runs the DNS server and the update API when a zone is set; box announce --once registers; SIGTERM stops all', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-cli-dns-'));
+    const child = spawn('node', [cli, 'serve', '--port', '0', '--data-dir', dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PAIRGATE_DNS_ZONE: 'box.example.test', PAIRGATE_DNS_PORT: '0', PAIRGATE_DNS_UPDATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'info' },
+    });
+    const dnsLine = new Promise<{ port: number; updateApi: string }>((resolve) => {
+      createInterface({ input: child.stderr! }).on('line', (line) => {
+        if (line.includes('dns server listening')) resolve(JSON.parse(line) as { port: number; updateApi: string });
+      });
+    });
+    const url = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', (line) => resolve(line.replace('pairgate listening on ', '')));
+      child.once('exit', (code) => reject(new Error(`exited ${code}`)));
+    });
+    const { port, updateApi } = await dnsLine;
+    expect(updateApi).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const resolver = new Resolver({ timeout: 2000, tries: 1 });
+    resolver.setServers([`127.0.0.1:${port}`]);
+    expect((await resolver.resolveSoa('box.example.test')).nsname).toBe('ns1.box.example.test');
+
+    const boxDir = join(dataDir, 'box');
+    await run(['box', 'init', '--dir', boxDir]);
+    const announced = await run(['box', 'announce', '--once', '--dir', boxDir, '--server', url, '--local-origin', 'https://192.168.1.9:4443']);
+    expect(announced.status, announced.stderr).toBe(0);
+    const ping = (await (await fetch(`${url}/ping`)).json()) as { message: string }[];
+    expect(JSON.parse(ping[0]!.message)).toMatchObject({ local_origin: 'https://192.168.1.9:4443' });
+
+    // With the DNS zone: the local IP is published under the first mirror name, which is announced.
+    const withDns = await run(['box', 'announce', '--once', '--dir', boxDir, '--server', url, '--zone', 'box.example.test', '--update-api', updateApi,
+      '--update-ca', join(dataDir, 'dns-update-tls', 'cert.pem'), '--port', '4443']);
+    expect(withDns.status, withDns.stderr).toBe(0);
+    const fingerprint = (await run(['box', 'id', '--dir', boxDir])).stdout.trim();
+    const mirror = `a.${fingerprint}.box.example.test`;
+    const pinged = (await (await fetch(`${url}/ping`)).json()) as { message: string }[];
+    expect(JSON.parse(pinged[0]!.message)).toMatchObject({ local_origin: `https://${mirror}:4443` });
+    const [address] = await resolver.resolve4(mirror);
+    expect(await resolver.resolve4(`local.${fingerprint}.box.example.test`)).toEqual([address]);
+
+    // box dns set / list / delete through the update API.
+    const dnsArgs = ['--dir', boxDir, '--zone', 'box.example.test', '--update-api', updateApi, '--update-ca', join(dataDir, 'dns-update-tls', 'cert.pem')];
+    const set = await run(['box', 'dns', 'set', 'nas', 'A', '10.9.8.7', '--ttl', '120', ...dnsArgs]);
+    expect(set.status, set.stderr).toBe(0);
+    expect(await resolver.resolve4(`nas.${fingerprint}.box.example.test`, { ttl: true })).toEqual([{ address: '10.9.8.7', ttl: 120 }]);
+    expect((await run(['box', 'dns', 'list', ...dnsArgs])).stdout).toContain(`nas.${fingerprint}.box.example.test\t120\tA\t10.9.8.7`);
+    const badIp = await run(['box', 'dns', 'set', 'nas', 'A', '10.9.8.700', ...dnsArgs]);
+    expect(badIp.status).toBe(2);
+    expect(badIp.stderr).toMatch(/IPv4 .*\[invalid_ip\]/);
+    expect((await run(['box', 'dns', 'delete', 'nas', ...dnsArgs])).stdout).toMatch(/deleted 1 record/);
+
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    await expect(resolver.resolveSoa('box.example.test')).rejects.toBeDefined();
+  }, 60_000);
+});

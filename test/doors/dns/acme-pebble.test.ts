@@ -1,0 +1,163 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer, request } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BoxIdentity } from '../../../src/doors/registry/box-identity.js';
+import { initBoxIdentity } from '../../../src/doors/registry/box-identity.js';
+import { createSelfSigned } from '../../../src/doors/registry/self-signed.js';
+import type { DnsRuntime } from '../../../src/doors/dns/dns-door.js';
+import type { TestApp } from '../../helpers/app.js';
+import { missingProgram } from '../../helpers/system.js';
+import { createDnsApp, resolverFor, ZONE } from './dns-helpers.js';
+
+const cli = join(process.cwd(), 'dist/cli/main.js');
+const skip = missingProgram('pebble', 'the ACME DNS-01 test against a real ACME server');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** GET over HTTPS trusting `ca`, optionally sending `servername` (SNI + the name checked). */
+function httpsGet(url: string, ca: string | undefined, servername?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ...(ca ? { ca } : {}), ...(servername ? { servername } : {}), agent: false, timeout: 5000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end();
+  });
+}
+
+function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('node', [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += String(d)));
+    child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe.skipIf(Boolean(skip))('pairgate box cert: ACME DNS-01 against pebble pointed at our DNS server', () => {
+  let t: TestApp;
+  let runtime: DnsRuntime;
+  let pebble: ChildProcess | undefined;
+  let dir: string;
+  let box: BoxIdentity;
+  let pebbleTls: { keyPem: string; certPem: string };
+  let directory: string;
+  let management: string;
+
+  beforeAll(async () => {
+    if (!existsSync(cli)) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+    ({ t, runtime } = await createDnsApp());
+    dir = mkdtempSync(join(tmpdir(), 'pairgate-acme-'));
+    box = await initBoxIdentity(join(dir, 'box'), { name: 'acme box' });
+    // Pebble needs a TLS certificate for its own API: a self-signed one, trusted by the client below.
+    pebbleTls = await createSelfSigned({ commonName: 'pebble test', altNames: ['localhost', '127.0.0.1'] });
+    writeFileSync(join(dir, 'pebble.key'), pebbleTls.keyPem);
+    writeFileSync(join(dir, 'pebble.crt'), pebbleTls.certPem);
+    writeFileSync(join(dir, 'update-ca.pem'), runtime.updateCertPem!);
+    const [apiPort, managementPort] = [await freePort(), await freePort()];
+    writeFileSync(join(dir, 'pebble.json'), JSON.stringify({
+      pebble: {
+        listenAddress: `127.0.0.1:${apiPort}`,
+        managementListenAddress: `127.0.0.1:${managementPort}`,
+        certificate: join(dir, 'pebble.crt'),
+        privateKey: join(dir, 'pebble.key'),
+        httpPort: 5002,
+        tlsPort: 5001,
+        ocspResponderURL: '',
+        externalAccountBindingRequired: false,
+      },
+    }));
+    directory = `https://127.0.0.1:${apiPort}/dir`;
+    management = `https://127.0.0.1:${managementPort}`;
+    pebble = spawn('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${runtime.dns.port}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // No artificial sleeps; no random nonce rejections (a real CA does not do them).
+      env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_VA_ALWAYS_VALID: '0' },
+    });
+    pebble.stdout!.resume();
+    pebble.stderr!.resume();
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        if ((await httpsGet(directory, pebbleTls.certPem)).status === 200) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error('pebble did not start');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    pebble?.kill('SIGTERM');
+    await t?.close();
+  });
+
+  it('sets the challenge TXT through the update API, gets a certificate, removes the TXT; HTTPS with it is trusted via pebble\'s root', async () => {
+    const result = await run([
+      'box', 'cert',
+      '--dir', join(dir, 'box'),
+      '--zone', ZONE,
+      '--update-api', runtime.updateApi!.url,
+      '--update-ca', join(dir, 'update-ca.pem'),
+      '--acme-directory', directory,
+      '--acme-ca', join(dir, 'pebble.crt'),
+      '--dns-server', `127.0.0.1:${runtime.dns.port}`,
+      '--labels', 'local,a',
+      '--timeout', '20',
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/setting TXT _acme-challenge\.local\./);
+    expect(result.stderr).toMatch(/removed TXT _acme-challenge\.local\./);
+    const name = `local.${box.fingerprint}.${ZONE}`;
+    const keyPem = readFileSync(join(dir, 'box', 'cert.key'), 'utf8');
+    const chainPem = readFileSync(join(dir, 'box', 'cert.pem'), 'utf8');
+    const leaf = new X509Certificate(chainPem);
+    expect(leaf.subjectAltName).toContain(`DNS:${name}`);
+    expect(leaf.subjectAltName).toContain(`DNS:a.${box.fingerprint}.${ZONE}`);
+
+    // The challenge records are gone.
+    const resolver = resolverFor(runtime.dns.port);
+    await expect(resolver.resolveTxt(`_acme-challenge.${name}`)).rejects.toMatchObject({ code: 'ENOTFOUND' });
+
+    // Serve HTTPS with the certificate; a client trusting only pebble's root accepts it for the name.
+    const root = (await httpsGet(`${management}/roots/0`, pebbleTls.certPem)).body;
+    expect(root).toMatch(/BEGIN CERTIFICATE/);
+    const server = createHttpsServer({ key: keyPem, cert: chainPem }, (_req, res) => res.end('hello from the box'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const answer = await httpsGet(`https://127.0.0.1:${port}/`, root, name);
+      expect(answer).toEqual({ status: 200, body: 'hello from the box' });
+      // The same server is not trusted without pebble's root, nor under another name.
+      await expect(httpsGet(`https://127.0.0.1:${port}/`, undefined, name)).rejects.toThrow();
+      await expect(httpsGet(`https://127.0.0.1:${port}/`, root, `other.${box.fingerprint}.${ZONE}`)).rejects.toThrow(/altnames|Hostname/i);
+    } finally {
+      server.close();
+    }
+  }, 120_000);
+});
+

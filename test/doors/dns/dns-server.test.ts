@@ -1,0 +1,105 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BoxIdentity } from '../../../src/doors/registry/box-identity.js';
+import type { DnsRuntime } from '../../../src/doors/dns/dns-door.js';
+import { missingProgram } from '../../helpers/system.js';
+import type { TestApp } from '../../helpers/app.js';
+import { createDnsApp, newBox, resolverFor, updateClient, ZONE } from './dns-helpers.js';
+
+async function errorCode(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'resolved';
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? String(error);
+  }
+}
+
+describe('authoritative DNS server (node:dns Resolver against our port)', () => {
+  let t: TestApp;
+  let runtime: DnsRuntime;
+  let box: BoxIdentity;
+  let base: string;
+  beforeAll(async () => {
+    ({ t, runtime } = await createDnsApp());
+    box = await newBox('dns');
+    base = `${box.fingerprint}.${ZONE}`;
+    const api = updateClient(runtime, box);
+    await api.set(`local.${base}`, 'A', '192.168.1.20');
+    await api.set(`local.${base}`, 'AAAA', 'FD00::20');
+    await api.set(`a.${base}`, 'A', '192.168.1.20', 60);
+    await api.set(`_acme-challenge.local.${base}`, 'TXT', 'challenge-one');
+    await api.set(`_acme-challenge.local.${base}`, 'TXT', 'challenge-two');
+    await api.set(`www.${base}`, 'CNAME', `local.${base}`);
+  });
+  afterAll(() => t.close());
+
+  it('answers A, AAAA, TXT and CNAME under <fp>.<zone> with their TTLs', async () => {
+    const resolver = resolverFor(runtime.dns.port);
+    expect(await resolver.resolve4(`local.${base}`, { ttl: true })).toEqual([{ address: '192.168.1.20', ttl: 600 }]);
+    expect(await resolver.resolve4(`a.${base}`, { ttl: true })).toEqual([{ address: '192.168.1.20', ttl: 60 }]);
+    expect(await resolver.resolve6(`local.${base}`)).toEqual(['fd00::20']);
+    expect((await resolver.resolveTxt(`_acme-challenge.local.${base}`)).map((chunks) => chunks.join('')).sort()).toEqual(['challenge-one', 'challenge-two']);
+    expect(await resolver.resolveCname(`www.${base}`)).toEqual([`local.${base}`]);
+    // An A question on the CNAME name follows the chain inside the zone.
+    expect(await resolver.resolve4(`www.${base}`)).toEqual(['192.168.1.20']);
+    // Case does not matter.
+    expect(await resolver.resolve4(`LOCAL.${base.toUpperCase()}`)).toEqual(['192.168.1.20']);
+  });
+
+  it('answers SOA and NS at the apex', async () => {
+    const resolver = resolverFor(runtime.dns.port);
+    const soa = await resolver.resolveSoa(ZONE);
+    expect(soa).toMatchObject({ nsname: `ns1.${ZONE}`, hostmaster: `hostmaster.${ZONE}`, minttl: 60 });
+    expect(soa.serial).toBeGreaterThan(1_700_000_000);
+    expect(await resolver.resolveNs(ZONE)).toEqual([`ns1.${ZONE}`]);
+  });
+
+  it('NXDOMAIN for unknown names, NODATA for names without the type, REFUSED outside the zone', async () => {
+    const resolver = resolverFor(runtime.dns.port);
+    expect(await errorCode(resolver.resolve4(`nothing.${base}`))).toBe('ENOTFOUND');
+    expect(await errorCode(resolver.resolve4(`x.${ZONE}`))).toBe('ENOTFOUND');
+    expect(await errorCode(resolver.resolveTxt(`local.${base}`))).toBe('ENODATA');
+    // <fp>.<zone> holds no record but names exist under it: an empty non-terminal, not NXDOMAIN.
+    expect(await errorCode(resolver.resolve4(base))).toBe('ENODATA');
+    expect(await errorCode(resolver.resolve4('example.com'))).toBe('EREFUSED');
+  });
+
+  it('dig sees the same over UDP and TCP, with the SOA in the authority section of NXDOMAIN', async (context) => {
+    const skip = missingProgram('dig', 'checking DNS answers with a real resolver client');
+    if (skip) return context.skip(skip);
+    // Asynchronous: the server answers from this same process.
+    const dig = async (...args: string[]) => (await promisify(execFile)('dig', ['@127.0.0.1', '-p', String(runtime.dns.port), '+time=2', '+tries=1', ...args], { encoding: 'utf8' })).stdout;
+    expect((await dig('+short', `local.${base}`, 'A')).trim()).toBe('192.168.1.20');
+    expect((await dig('+short', '+tcp', `local.${base}`, 'AAAA')).trim()).toBe('fd00::20');
+    const nx = await dig('+norecurse', `missing.${base}`, 'A');
+    expect(nx).toMatch(/status: NXDOMAIN/);
+    expect(nx).toMatch(/flags: qr aa/);
+    expect(nx).toMatch(new RegExp(`AUTHORITY SECTION:\\n${ZONE.replace(/\./g, '\\.')}\\.\\s+60\\s+IN\\s+SOA\\s+ns1\\.${ZONE.replace(/\./g, '\\.')}\\.`));
+    const soa = await dig('+tcp', ZONE, 'SOA');
+    expect(soa).toMatch(/status: NOERROR/);
+    expect(await dig('+short', `_acme-challenge.local.${base}`, 'TXT')).toContain('"challenge-one"');
+  });
+
+  it('records are durable: a restarted server answers them', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-dns-durable-'));
+    const first = await createDnsApp({ PAIRGATE_DATA_DIR: dataDir });
+    const other = await newBox('durable');
+    await updateClient(first.runtime, other).set(`local.${other.fingerprint}.${ZONE}`, 'A', '10.1.2.3');
+    await first.t.app.close();
+    const second = await createDnsApp({ PAIRGATE_DATA_DIR: dataDir });
+    try {
+      expect(await resolverFor(second.runtime.dns.port).resolve4(`local.${other.fingerprint}.${ZONE}`)).toEqual(['10.1.2.3']);
+    } finally {
+      await second.t.close();
+    }
+  });
+
+  it('a DNS port in use stops start-up with a message naming the key', async () => {
+    await expect(createDnsApp({ PAIRGATE_DNS_PORT: String(runtime.dns.port) })).rejects.toThrow(/PAIRGATE_DNS_PORT: 127\.0\.0\.1:\d+ is already in use/);
+  });
+});

@@ -1,0 +1,147 @@
+import { request } from 'node:https';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BoxIdentity } from '../../../src/doors/registry/box-identity.js';
+import type { DnsRuntime } from '../../../src/doors/dns/dns-door.js';
+import { MirrorRecords } from '../../../src/doors/dns/mirror-records.js';
+import { PairgateApiError } from '../../../src/sdk/errors.js';
+import type { DnsUpdateClient } from '../../../src/sdk/dns-update.js';
+import type { TestApp } from '../../helpers/app.js';
+import { createDnsApp, newBox, resolverFor, updateClient, ZONE } from './dns-helpers.js';
+
+async function failure(promise: Promise<unknown>): Promise<{ status: number; code: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof PairgateApiError) return { status: error.status, code: error.code };
+    throw error;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('DNS update API (HTTPS with client certificates)', () => {
+  let t: TestApp;
+  let runtime: DnsRuntime;
+  let mine: BoxIdentity;
+  let theirs: BoxIdentity;
+  let api: DnsUpdateClient;
+  let base: string;
+  beforeAll(async () => {
+    ({ t, runtime } = await createDnsApp({ PAIRGATE_DNS_MAX_RECORDS_PER_BOX: '12' }));
+    [mine, theirs] = await Promise.all([newBox('mine'), newBox('theirs')]);
+    api = updateClient(runtime, mine);
+    base = `${mine.fingerprint}.${ZONE}`;
+  });
+  afterAll(() => t.close());
+
+  it('Mozilla paths: POST sets, GET lists, DELETE removes; answered by DNS at once', async () => {
+    const set = await api.set(`local.${base}`, 'A', '192.168.1.30');
+    expect(set).toEqual({ name: `local.${base}`, type: 'A', value: '192.168.1.30', ttl: 600 });
+    // Setting an A again replaces it (one address per name).
+    await api.set(`local.${base}`, 'A', '192.168.1.31');
+    expect(await resolverFor(runtime.dns.port).resolve4(`local.${base}`)).toEqual(['192.168.1.31']);
+    expect(await api.list(base)).toEqual([{ name: `local.${base}`, type: 'A', value: '192.168.1.31', ttl: 600 }]);
+    expect(await api.remove(`local.${base}`, { type: 'A' })).toEqual({ deleted: 1 });
+    expect(await api.list(base)).toEqual([]);
+  });
+
+  it('401 without a client certificate, and for another box\'s names', async () => {
+    const anonymous = await new Promise<number>((resolve, reject) => {
+      const req = request(`${runtime.updateApi!.url}/v1/dns/test/example/box/${mine.fingerprint}/local`, { method: 'GET', ca: runtime.updateCertPem, agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(anonymous).toBe(401);
+    const foreign = updateClient(runtime, theirs);
+    expect(await failure(foreign.set(`local.${base}`, 'A', '6.6.6.6'))).toEqual({ status: 401, code: 'not_owner' });
+    expect(await failure(foreign.list(base))).toEqual({ status: 401, code: 'not_owner' });
+    expect(await failure(foreign.remove(`local.${base}`))).toEqual({ status: 401, code: 'not_owner' });
+    // Names that are in the zone but belong to no box: not owned either.
+    expect(await failure(api.set(`www.${ZONE}`, 'A', '1.2.3.4'))).toEqual({ status: 401, code: 'not_owner' });
+    // A box that looks like a suffix match must not pass: <fp> must be the label above the zone.
+    expect(await failure(api.set(`${mine.fingerprint}.evil.${ZONE}`, 'A', '1.2.3.4'))).toEqual({ status: 401, code: 'not_owner' });
+  });
+
+  it('400 for invalid values and names outside the zone', async () => {
+    expect(await failure(api.set(`local.${base}`, 'A', '300.1.1.1'))).toEqual({ status: 400, code: 'invalid_ip' });
+    expect(await failure(api.set(`local.${base}`, 'A', 'fd00::1'))).toEqual({ status: 400, code: 'invalid_ip' });
+    expect(await failure(api.set(`local.${base}`, 'AAAA', '10.0.0.1'))).toEqual({ status: 400, code: 'invalid_ip' });
+    expect(await failure(api.set(`t.${base}`, 'TXT', 'x'.repeat(256)))).toEqual({ status: 400, code: 'txt_too_long' });
+    expect(await failure(api.set(`t.${base}`, 'TXT', 'line\nbreak'))).toEqual({ status: 400, code: 'invalid_txt' });
+    expect(await failure(api.set(`c.${base}`, 'CNAME', 'not a name!'))).toEqual({ status: 400, code: 'invalid_cname' });
+    expect(await failure(api.set(`c.${base}`, 'CNAME', `c.${base}`))).toEqual({ status: 400, code: 'cname_loop' });
+    await api.set(`one.${base}`, 'CNAME', `two.${base}`);
+    await api.set(`two.${base}`, 'CNAME', `three.${base}`);
+    expect(await failure(api.set(`three.${base}`, 'CNAME', `one.${base}`))).toEqual({ status: 400, code: 'cname_loop' });
+    expect(await failure(api.set(`one.${base}`, 'A', '10.0.0.1'))).toEqual({ status: 400, code: 'cname_conflict' });
+    expect(await failure(api.set(`local.${mine.fingerprint}.other.test`, 'A', '10.0.0.1'))).toEqual({ status: 400, code: 'name_outside_zone' });
+    expect(await failure(api.set(`local.${base}`, 'MX' as 'A', '10.0.0.1'))).toMatchObject({ status: 400 });
+    expect(await failure(api.set(`local.${base}`, 'A', '10.0.0.1', 5))).toEqual({ status: 400, code: 'invalid_ttl' });
+    // A CNAME loop is never served (and DNS stays up).
+    expect(await resolverFor(runtime.dns.port).resolveCname(`one.${base}`)).toEqual([`two.${base}`]);
+  });
+
+  it('a box holds a bounded number of records', async () => {
+    const box = await newBox('greedy');
+    const greedy = updateClient(runtime, box);
+    let refused: { status: number; code: string } | undefined;
+    for (let i = 0; i < 14 && !refused; i++) {
+      try {
+        await greedy.set(`n${i}.${box.fingerprint}.${ZONE}`, 'A', '10.0.0.1');
+      } catch (error) {
+        refused = { status: (error as PairgateApiError).status, code: (error as PairgateApiError).code };
+      }
+    }
+    expect(refused).toEqual({ status: 400, code: 'too_many_records' });
+  });
+
+  it('mirror records: a new local IP goes to the next mirror and the main name; the old mirror keeps its answer', async () => {
+    const box = await newBox('mirror');
+    const stateFile = join(mkdtempSync(join(tmpdir(), 'pairgate-mirror-')), 'mirror.json');
+    const mirrors = new MirrorRecords(updateClient(runtime, box), { fingerprint: box.fingerprint, zone: ZONE, stateFile });
+    const resolver = resolverFor(runtime.dns.port);
+    const first = await mirrors.publish('192.168.1.10');
+    expect(first).toEqual({ name: `a.${box.fingerprint}.${ZONE}`, changed: true });
+    expect(await mirrors.publish('192.168.1.10')).toEqual({ name: first.name, changed: false });
+    expect(await resolver.resolve4(first.name, { ttl: true })).toEqual([{ address: '192.168.1.10', ttl: 60 }]);
+
+    // The IP changes: published under b, while a still answers the old address until it expires.
+    const moved = await new MirrorRecords(updateClient(runtime, box), { fingerprint: box.fingerprint, zone: ZONE, stateFile }).publish('192.168.1.77');
+    expect(moved).toEqual({ name: `b.${box.fingerprint}.${ZONE}`, changed: true });
+    expect(await resolver.resolve4(moved.name)).toEqual(['192.168.1.77']);
+    expect(await resolver.resolve4(first.name)).toEqual(['192.168.1.10']);
+    expect(await resolver.resolve4(`local.${box.fingerprint}.${ZONE}`, { ttl: true })).toEqual([{ address: '192.168.1.77', ttl: 600 }]);
+  });
+
+  it('registry over mutual TLS: the client certificate proves the fingerprint; another box\'s is refused', async () => {
+    const registered = await api.register({ fingerprint: mine.fingerprint, local_origin: 'https://192.168.1.44' });
+    expect(registered).toEqual({ status: 'registered' });
+    const ping = await t.app.inject({ method: 'GET', url: '/ping', remoteAddress: '127.0.0.1' });
+    expect(ping.json().map((e: any) => e.client)).toContain(mine.fingerprint);
+    expect(await failure(api.register({ client: theirs.fingerprint, message: 'not mine' }))).toEqual({ status: 401, code: 'fingerprint_mismatch' });
+    expect(await failure(api.register({ client: mine.legacyFingerprint, message: 'legacy' }))).toEqual({ status: 400, code: 'legacy_fingerprint_disabled' });
+  });
+});
+
+describe('DNS update API rate limit', () => {
+  it('counts per client address, so fresh keys do not buy more requests', async () => {
+    const { t, runtime } = await createDnsApp({ PAIRGATE_DNS_UPDATES_PER_MINUTE: '4' });
+    try {
+      const boxes = await Promise.all([newBox('r1'), newBox('r2'), newBox('r3')]);
+      const results: { status: number; code: string }[] = [];
+      for (let i = 0; i < 6; i++) {
+        const box = boxes[i % boxes.length]!;
+        results.push(await updateClient(runtime, box).list(`${box.fingerprint}.${ZONE}`).then(() => ({ status: 200, code: 'ok' }), (error: PairgateApiError) => ({ status: error.status, code: error.code })));
+      }
+      expect(results.slice(0, 4).every((r) => r.status === 200)).toBe(true);
+      expect(results.slice(4)).toEqual([{ status: 429, code: 'rate_limited' }, { status: 429, code: 'rate_limited' }]);
+    } finally {
+      await t.close();
+    }
+  });
+});

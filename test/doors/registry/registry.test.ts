@@ -1,0 +1,196 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/core/clock.js';
+import { initBoxIdentity, type BoxIdentity } from '../../../src/doors/registry/box-identity.js';
+import { RegistryClient, signAnnouncement } from '../../../src/sdk/registry.js';
+import { PairgateApiError } from '../../../src/sdk/errors.js';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { httpFrom } from '../../helpers/http-from.js';
+
+/** Two "networks": callers from 127.0.0.1 and from 127.0.0.2 have different public IPs. */
+const HOME = '127.0.0.1';
+const ELSEWHERE = '127.0.0.2';
+
+async function box(name: string): Promise<BoxIdentity> {
+  return initBoxIdentity(join(mkdtempSync(join(tmpdir(), 'pairgate-reg-')), name), { name });
+}
+
+describe('registry over real sockets', () => {
+  let t: TestApp;
+  let base: string;
+  let kitchen: BoxIdentity;
+  let attic: BoxIdentity;
+  const clock = new ManualClock(Date.now());
+
+  async function announce(from: string, identity: BoxIdentity, body: unknown, sign: BoxIdentity = identity, options: { withCertificate?: boolean } = {}) {
+    const raw = JSON.stringify(body);
+    const authorization = await signAnnouncement(sign, raw, { now: clock.now(), ...options });
+    return httpFrom(from, `${base}/register`, { method: 'POST', body: raw, headers: { authorization } });
+  }
+
+  beforeAll(async () => {
+    t = await createTestApp({ PAIRGATE_REGISTRY_REGISTER_PER_MINUTE: '20', PAIRGATE_RATE_LIMIT_MAX: '10000' }, { clock });
+    base = await t.listen();
+    [kitchen, attic] = await Promise.all([box('kitchen'), box('attic')]);
+  });
+  afterAll(() => t.close());
+
+  it('register (Mozilla shape) then ping from the same address lists the box; another address sees nothing', async () => {
+    const message = JSON.stringify({ local_origin: 'https://192.168.1.20:4443', tunnel_origin: null });
+    const registered = await announce(HOME, kitchen, { client: kitchen.fingerprint, message });
+    expect(registered.status, registered.text).toBe(200);
+    expect(registered.json).toEqual({ status: 'registered' });
+
+    const home = await httpFrom(HOME, `${base}/ping`);
+    expect(home.status).toBe(200);
+    expect(home.headers['access-control-allow-origin']).toBe('*');
+    expect(home.json).toEqual([{ public_ip: HOME, client: kitchen.fingerprint, message, timestamp: clock.now() }]);
+
+    const other = await httpFrom(ELSEWHERE, `${base}/ping`);
+    expect(other.status).toBe(200);
+    expect(other.json).toEqual([]);
+  });
+
+  it('the structured form, from another address, is listed only there', async () => {
+    const res = await announce(ELSEWHERE, attic, { fingerprint: attic.fingerprint, local_origin: 'https://10.0.0.5', name: 'Attic box' });
+    expect(res.status, res.text).toBe(200);
+    const there = await httpFrom(ELSEWHERE, `${base}/ping`);
+    expect(there.json).toHaveLength(1);
+    expect(there.json[0].client).toBe(attic.fingerprint);
+    expect(JSON.parse(there.json[0].message)).toEqual({ local_origin: 'https://10.0.0.5', tunnel_origin: null, name: 'Attic box' });
+    const home = await httpFrom(HOME, `${base}/ping`);
+    expect(home.json.map((e: any) => e.client)).toEqual([kitchen.fingerprint]);
+  });
+
+  it('a box cannot announce a foreign fingerprint, nor without or with a broken signature', async () => {
+    const foreign = await announce(HOME, kitchen, { client: attic.fingerprint, message: 'evil' }, kitchen);
+    expect(foreign.status).toBe(401);
+    expect(foreign.json).toMatchObject({ code: 401, errno: 113, error: 'Unauthorized', reason: 'fingerprint_mismatch' });
+
+    const unsigned = await httpFrom(HOME, `${base}/register`, { method: 'POST', body: JSON.stringify({ client: kitchen.fingerprint, message: 'x' }) });
+    expect(unsigned.status).toBe(401);
+    expect(unsigned.json.reason).toBe('signature_missing');
+
+    // A valid signature over another body (a captured header reused with changed content).
+    const authorization = await signAnnouncement(kitchen, JSON.stringify({ client: kitchen.fingerprint, message: 'a' }), { now: clock.now() });
+    const swapped = await httpFrom(HOME, `${base}/register`, { method: 'POST', body: JSON.stringify({ client: kitchen.fingerprint, message: 'b' }), headers: { authorization } });
+    expect(swapped.status).toBe(401);
+    expect(swapped.json.reason).toBe('body_mismatch');
+
+    // The same signed request twice: the second is a replay.
+    const raw = JSON.stringify({ client: kitchen.fingerprint, message: 'once' });
+    const once = await signAnnouncement(kitchen, raw, { now: clock.now() });
+    expect((await httpFrom(HOME, `${base}/register`, { method: 'POST', body: raw, headers: { authorization: once } })).status).toBe(200);
+    const replay = await httpFrom(ELSEWHERE, `${base}/register`, { method: 'POST', body: raw, headers: { authorization: once } });
+    expect(replay.status).toBe(401);
+    expect(replay.json.reason).toBe('signature_replayed');
+
+    // A stale signature.
+    const stale = await signAnnouncement(kitchen, raw, { now: clock.now() - 3_600_000 });
+    expect((await httpFrom(HOME, `${base}/register`, { method: 'POST', body: raw, headers: { authorization: stale } })).json.reason).toBe('signature_expired');
+
+    // Garbage in the header and in the body: 4xx, never 5xx.
+    expect((await httpFrom(HOME, `${base}/register`, { method: 'POST', body: raw, headers: { authorization: 'JWS a.b.c' } })).status).toBe(401);
+    const badJson = await httpFrom(HOME, `${base}/register`, { method: 'POST', body: '{"client":', headers: { authorization: once } });
+    expect(badJson.status).toBe(400);
+    expect(badJson.json).toMatchObject({ code: 400, errno: 102, reason: 'invalid_json' });
+    const badFp = await announce(HOME, kitchen, { client: 'NOT-A-FINGERPRINT', message: 'x' });
+    expect(badFp.status).toBe(400);
+    expect(badFp.json.code).toBe(400);
+  });
+
+  it('legacy SHA-1 fingerprints are refused unless configured', async () => {
+    const res = await announce(HOME, kitchen, { client: kitchen.legacyFingerprint, message: 'legacy' }, kitchen, { withCertificate: true });
+    expect(res.status).toBe(400);
+    expect(res.json.reason).toBe('legacy_fingerprint_disabled');
+  });
+
+  it('announcements expire after 120 s; re-announcing keeps a box listed', async () => {
+    clock.advance(61_000);
+    const again = await announce(HOME, kitchen, { client: kitchen.fingerprint, message: 'refreshed' });
+    expect(again.status).toBe(200);
+    clock.advance(61_000); // the attic box announced 122 s ago, the kitchen 61 s ago
+    expect((await httpFrom(ELSEWHERE, `${base}/ping`)).json).toEqual([]);
+    expect((await httpFrom(HOME, `${base}/ping`)).json.map((e: any) => e.message)).toEqual(['refreshed']);
+    clock.advance(60_000);
+    expect((await httpFrom(HOME, `${base}/ping`)).json).toEqual([]);
+  });
+
+  it('the boxes page lists the boxes behind the visitor with safe links only', async () => {
+    const evil = await box('evil');
+    await announce(HOME, kitchen, { client: kitchen.fingerprint, message: JSON.stringify({ local_origin: 'https://192.168.1.20', name: '<b>Kitchen</b>' }) });
+    await announce(HOME, evil, { client: evil.fingerprint, message: JSON.stringify({ local_origin: 'javascript:alert(1)', name: 'Evil' }) });
+    const page = await httpFrom(HOME, `${base}/boxes`);
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.text).toContain('href="https://192.168.1.20/"');
+    expect(page.text).toContain('&lt;b&gt;Kitchen&lt;/b&gt;');
+    expect(page.text).not.toContain('javascript:');
+    expect(page.text).not.toMatch(/<script/);
+    const other = await httpFrom(ELSEWHERE, `${base}/boxes`);
+    expect(other.text).not.toContain(kitchen.fingerprint);
+  });
+
+  it('the SDK client announces and finds boxes, and reports refusals with the machine code', async () => {
+    // The SDK signs with the wall clock; the test clock ran ahead by about three minutes, within the accepted skew.
+    expect(Math.abs(clock.now() - Date.now())).toBeLessThan(280_000);
+    const client = new RegistryClient({ baseUrl: base });
+    const b = await box('sdk');
+    await client.announce(b, { fingerprint: b.fingerprint, local_origin: 'https://192.168.3.3:8443', name: 'SDK box' });
+    const found = (await client.findBoxes()).find((f) => f.client === b.fingerprint);
+    expect(found).toMatchObject({ localOrigin: 'https://192.168.3.3:8443', tunnelOrigin: null, name: 'SDK box', public_ip: HOME });
+    const error = await client.announce(kitchen, { client: b.fingerprint, message: 'x' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PairgateApiError);
+    expect(error).toMatchObject({ status: 401, code: 'fingerprint_mismatch' });
+  });
+
+  it('the registry is rate limited per address', async () => {
+    let limited: any;
+    for (let i = 0; i < 25 && !limited; i++) {
+      const res = await announce(ELSEWHERE, attic, { client: attic.fingerprint, message: `n${i}` });
+      if (res.status === 429) limited = res;
+    }
+    expect(limited, 'no 429 within 25 announcements').toBeDefined();
+    expect(limited.json).toMatchObject({ code: 429, errno: 130, reason: 'rate_limited' });
+    expect(limited.headers['retry-after']).toBeDefined();
+  });
+});
+
+describe('registry behind a trusted proxy and in privacy mode', () => {
+  let t: TestApp;
+  let base: string;
+  beforeAll(async () => {
+    t = await createTestApp({ PAIRGATE_TRUST_PROXY: '127.0.0.1', PAIRGATE_REGISTRY_PRIVATE: 'true', PAIRGATE_DNS_ZONE: 'box.example.test', PAIRGATE_DNS_PORT: '0', PAIRGATE_DNS_UPDATE_PORT: '-1', PAIRGATE_REGISTRY_LEGACY_FINGERPRINT: 'true' });
+    base = await t.listen();
+  });
+  afterAll(() => t.close());
+
+  it('X-Forwarded-For counts from the trusted proxy only; privacy mode keeps no local address', async () => {
+    const b = await box('proxied');
+    const raw = JSON.stringify({ client: b.fingerprint, message: JSON.stringify({ local_origin: 'https://192.168.7.7' }) });
+    const authorization = await signAnnouncement(b, raw);
+    const res = await httpFrom(HOME, `${base}/register`, { method: 'POST', body: raw, headers: { authorization, 'x-forwarded-for': '203.0.113.9' } });
+    expect(res.status, res.text).toBe(200);
+    const viaProxy = await httpFrom(HOME, `${base}/ping`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
+    expect(viaProxy.json).toHaveLength(1);
+    expect(viaProxy.json[0].public_ip).toBe('203.0.113.9');
+    expect(JSON.parse(viaProxy.json[0].message)).toEqual({ private: true, origin: `https://local.${b.fingerprint}.box.example.test` });
+    expect(viaProxy.text).not.toContain('192.168.7.7');
+    // The proxy's own address and an untrusted caller claiming the IP see nothing.
+    expect((await httpFrom(HOME, `${base}/ping`)).json).toEqual([]);
+    expect((await httpFrom(ELSEWHERE, `${base}/ping`, { headers: { 'x-forwarded-for': '203.0.113.9' } })).json).toEqual([]);
+  });
+
+  it('accepts a legacy fingerprint with the certificate when configured', async () => {
+    const b = await box('legacy');
+    const raw = JSON.stringify({ client: b.legacyFingerprint, message: 'old box' });
+    const withCert = await signAnnouncement(b, raw, { withCertificate: true });
+    expect((await httpFrom(ELSEWHERE, `${base}/register`, { method: 'POST', body: raw, headers: { authorization: withCert } })).status).toBe(200);
+    const raw2 = JSON.stringify({ client: b.legacyFingerprint, message: 'old box 2' });
+    const withoutCert = await signAnnouncement(b, raw2);
+    const refused = await httpFrom(ELSEWHERE, `${base}/register`, { method: 'POST', body: raw2, headers: { authorization: withoutCert } });
+    expect(refused.status).toBe(401);
+  });
+});

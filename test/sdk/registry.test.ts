@@ -1,0 +1,43 @@
+import { createServer } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { keepAnnouncing, readBoxMessage, RegistryClient, type AnnouncementBody } from '../../src/sdk/registry.js';
+import { createSelfSigned } from '../../src/doors/registry/self-signed.js';
+
+describe('SDK registry helpers', () => {
+  it('readBoxMessage hands on only http(s) origins', () => {
+    const entry = { public_ip: '1.2.3.4', client: 'c', timestamp: 1 };
+    expect(readBoxMessage({ ...entry, message: JSON.stringify({ local_origin: 'https://10.0.0.1:4443/x', name: 'Box' }) })).toMatchObject({ localOrigin: 'https://10.0.0.1:4443', name: 'Box' });
+    expect(readBoxMessage({ ...entry, message: JSON.stringify({ local_origin: 'javascript:alert(1)' }) }).localOrigin).toBeNull();
+    expect(readBoxMessage({ ...entry, message: 'not json' })).toMatchObject({ localOrigin: null, tunnelOrigin: null, name: null });
+  });
+
+  it('keepAnnouncing announces at once, again when the announcement changes, and on its period', async () => {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += String(c)));
+      req.on('end', () => {
+        seen.push((JSON.parse(body) as { local_origin: string }).local_origin);
+        res.setHeader('content-type', 'application/json');
+        res.end('{"status":"registered"}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const keys = await createSelfSigned({ commonName: 'announcer' });
+    let origin = 'https://10.0.0.1';
+    const body = (): AnnouncementBody => ({ fingerprint: 'a'.repeat(52), local_origin: origin });
+    const stop = keepAnnouncing(new RegistryClient({ baseUrl: url }), keys, body, { intervalMs: 600, checkMs: 50 });
+    try {
+      await expect.poll(() => seen.length, { timeout: 2000 }).toBe(1);
+      origin = 'https://10.0.0.2'; // the local IP changed
+      await expect.poll(() => seen.at(-1), { timeout: 2000 }).toBe('https://10.0.0.2');
+      const changedAt = seen.length;
+      await expect.poll(() => seen.length, { timeout: 3000 }).toBeGreaterThan(changedAt); // the periodic re-announcement
+      expect(seen.slice(0, 2)).toEqual(['https://10.0.0.1', 'https://10.0.0.2']);
+    } finally {
+      stop();
+      server.close();
+    }
+  });
+});
