@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { registerGrantCommand } from './commands/grant.js';
+import { registerJoinCommand } from './commands/join.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerSessionCommand } from './commands/session.js';
 import { registerVersionCommand } from './commands/version.js';
 import { packageVersion } from '../server/version.js';
 import { reportCliError } from './output.js';
@@ -17,7 +19,9 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: true });
   registerGrantCommand(program);
+  registerJoinCommand(program);
   registerServeCommand(program);
+  registerSessionCommand(program);
   registerVersionCommand(program);
   return program;
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { allDoors } from '../../doors/index.js';
-import { describeConfig } from '../../server/config.js';
+import { describeConfig, readConfigFile } from '../../server/config.js';
 import { startServer } from '../../server/start.js';
 
 interface ServeOptions {
@@ -10,6 +10,7 @@ interface ServeOptions {
   config?: string;
   publicUrl?: string;
   helpConfig?: boolean;
+  relayOnly?: boolean;
 }
 
 /** `pairgate serve`: runs the server until SIGINT or SIGTERM. */
@@ -22,6 +23,7 @@ export function registerServeCommand(program: Command): void {
     .option('-d, --data-dir <dir>', 'folder for the database (PAIRGATE_DATA_DIR, default ./.pairgate)')
     .option('-c, --config <file>', 'configuration file in dotenv syntax (KEY=value); the environment overrides it')
     .option('--public-url <url>', 'base URL clients reach this server at (PAIRGATE_PUBLIC_URL)')
+    .option('--relay-only', 'serve only the support relay, at / (PAIRGATE_RELAY_ONLY)')
     .option('--help-config', 'list every configuration key with its default and exit')
     .addHelpText('after', '\nEvery setting is an environment variable or a line of the --config file; see --help-config.')
     .action(async (options: ServeOptions) => {
@@ -35,9 +37,13 @@ export function registerServeCommand(program: Command): void {
       if (options.host !== undefined) overrides.PAIRGATE_HOST = options.host;
       if (options.dataDir !== undefined) overrides.PAIRGATE_DATA_DIR = options.dataDir;
       if (options.publicUrl !== undefined) overrides.PAIRGATE_PUBLIC_URL = options.publicUrl;
+      // Relay-only: the relay door alone (health, metrics and docs stay), mounted at /.
+      const fileValues = options.config ? readConfigFile(options.config) : {};
+      const relayOnly = options.relayOnly || /^(true|1|yes)$/i.test(process.env.PAIRGATE_RELAY_ONLY ?? fileValues.PAIRGATE_RELAY_ONLY ?? '');
+      if (relayOnly) overrides.PAIRGATE_RELAY_ONLY = true;
       const server = await startServer(
         { ...(options.config ? { file: options.config } : {}), env: process.env, overrides },
-        allDoors,
+        relayOnly ? allDoors.filter((door) => door.name === 'support-relay') : allDoors,
         // Logs go to standard error so that standard output starts with the URL line.
         process.stderr,
       );
