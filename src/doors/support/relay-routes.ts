@@ -91,9 +91,15 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
   });
 
   // The page where a person types the code; a GET form (no state changes), answered with the 302.
-  api.get('/', { schema: { tags, summary: 'The page where a person types the code.', hide: true } }, async (request, reply) =>
-    ctx.pages.render(request, reply, 'support/relay-home.njk', { action: `${prefix}/go` }),
-  );
+  // The form's answer is a redirect to an origin on another site, and CSP's form-action governs
+  // redirects after a submission: this page alone lets forms lead to http(s) origins.
+  const formAction = `form-action 'self' https:${rules.allowHttp ? ' http:' : ''}`;
+  const homePage = (request: FastifyRequest, reply: FastifyReply, data: Record<string, unknown>, status = 200): FastifyReply => {
+    const csp = reply.getHeader('content-security-policy');
+    if (typeof csp === 'string') reply.header('content-security-policy', csp.replace(/form-action [^;]*/, formAction));
+    return ctx.pages.render(request, reply, 'support/relay-home.njk', { action: `${prefix}/go`, ...data }, status);
+  };
+  api.get('/', { schema: { tags, summary: 'The page where a person types the code.', hide: true } }, async (request, reply) => homePage(request, reply, {}));
   api.get('/go', {
     schema: { tags, summary: 'The page form: redirect to the origin of a typed code.', hide: true, querystring: RelayGoQuery },
     config: { rateLimit: lookupLimit },
@@ -106,7 +112,7 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
       const status = (error as PairgateError).status;
       if (status === 429) reply.header('retry-after', String((error as PairgateError).details?.retryAfterSeconds ?? 60));
       const message = status === 404 ? 'No session has this code, or it has expired. Check the code, or ask your supporter for a new one.' : error.message;
-      return ctx.pages.render(request, reply, 'support/relay-home.njk', { action: `${prefix}/go`, error: message, code: request.query.code ?? '' }, status);
+      return homePage(request, reply, { error: message, code: request.query.code ?? '' }, status);
     }
   });
 }
