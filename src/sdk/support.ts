@@ -125,6 +125,8 @@ async function expectJson<T>(response: Response): Promise<T> {
  */
 export class SessionChannel extends EventEmitter {
   private endedReason: string | undefined;
+  /** Events not yet consumed by `next` (a message may arrive in the same packet as the upgrade). */
+  private readonly backlog: ChannelEvent[] = [];
 
   constructor(readonly socket: WebSocket) {
     super();
@@ -135,6 +137,8 @@ export class SessionChannel extends EventEmitter {
       } catch {
         return;
       }
+      this.backlog.push(event);
+      if (this.backlog.length > 1000) this.backlog.shift();
       if (event.type === 'ended') {
         this.endedReason = String(event.reason ?? 'ended');
         this.emit('ended', this.endedReason);
@@ -175,12 +179,26 @@ export class SessionChannel extends EventEmitter {
     this.socket.close(1000);
   }
 
-  /** Resolves with the next event that `match` accepts, or rejects after `timeoutMs` or on close. */
+  /**
+   * Resolves with the first event not yet taken by `next` that `match` accepts (from the backlog or
+   * still to come; earlier events are dropped), or rejects after `timeoutMs` or on close.
+   */
   next(match: (event: ChannelEvent) => boolean, timeoutMs = 15_000): Promise<ChannelEvent> {
+    const index = this.backlog.findIndex(match);
+    if (index >= 0) {
+      const [event] = this.backlog.splice(0, index + 1).slice(-1);
+      return Promise.resolve(event!);
+    }
+    this.backlog.length = 0;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => finish(new Error(`no matching message within ${timeoutMs} ms`)), timeoutMs);
       const onEvent = (event: ChannelEvent): void => {
-        if (match(event)) finish(undefined, event);
+        // Taken from the backlog as it is consumed, so a later `next` does not see it again.
+        const at = this.backlog.indexOf(event);
+        if (match(event)) {
+          this.backlog.splice(0, at + 1);
+          finish(undefined, event);
+        }
       };
       const onClose = (): void => finish(new Error('the session channel closed'));
       const finish = (error?: Error, event?: ChannelEvent): void => {
@@ -200,8 +218,10 @@ export class SessionChannel extends EventEmitter {
   }
 }
 
-async function openSocket(url: string, headers: Record<string, string> = {}): Promise<WebSocket> {
+async function openChannel(url: string, headers: Record<string, string> = {}): Promise<SessionChannel> {
   const socket = new WebSocket(url, { headers, handshakeTimeout: 10_000 });
+  // Listening from the start: the server's first message may come with the upgrade itself.
+  const channel = new SessionChannel(socket);
   let status = 0;
   socket.once('unexpected-response', (_request, response) => {
     status = response.statusCode ?? 0;
@@ -214,7 +234,7 @@ async function openSocket(url: string, headers: Record<string, string> = {}): Pr
     if (status === 404) throw new PairgateApiError(404, 'session_not_found', 'No live session is there: it has ended or expired.');
     throw new PairgateApiError(status, 'network_error', `Cannot open the session channel at ${new URL(url).origin} (${status ? `HTTP ${status}` : (error as Error).message}).`);
   }
-  return socket;
+  return channel;
 }
 
 /** Options of the origin client. */
@@ -301,7 +321,7 @@ export class SupportOriginClient {
   /** Opens the supporter's end of the session channel; the first event is the session's state. */
   async attach(id: string): Promise<SessionChannel> {
     const url = `${this.baseUrl.replace(/^http/, 'ws')}/session/${encodeURIComponent(id)}/channel`;
-    return new SessionChannel(await openSocket(url, { authorization: this.authorization }));
+    return openChannel(url, { authorization: this.authorization });
   }
 }
 
@@ -351,7 +371,7 @@ export async function confirmPairing(pairingUrl: string, decision: 'accept' | 'd
 
 /** Opens the agent's end of the session channel and presents the credential; resolves once welcomed. */
 export async function connectAgent(meshServer: string, credential: string | undefined, agentName = 'pairgate-join'): Promise<SessionChannel> {
-  const channel = new SessionChannel(await openSocket(meshServer));
+  const channel = await openChannel(meshServer);
   const welcomed = channel.next((event) => event.type === 'welcome' || event.type === 'error', 15_000);
   channel.socket.send(JSON.stringify({ type: 'hello', credential, agent: agentName }));
   const answer = await welcomed.catch((error: Error) => ({ type: 'error', code: 'network_error', message: error.message }) as ChannelEvent);

@@ -131,7 +131,7 @@ describe('support relay limits', () => {
       expect((await postJson(`${relay.url}/pairing/`, { url: ORIGIN })).status).toBe(200);
       const limited = await postJson(`${relay.url}/pairing/`, { url: ORIGIN });
       expect(limited.status).toBe(429);
-      const body = await limited.json();
+      const body = await json(limited);
       expect(body).toMatchObject({ success: false, code: 'rate_limited' });
       expect(typeof body.message).toBe('string');
       expect(body.wait_seconds).toBeGreaterThanOrEqual(1);
