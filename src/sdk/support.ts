@@ -154,6 +154,12 @@ export class SessionChannel extends EventEmitter {
     return this.endedReason;
   }
 
+  /** Calls `handler` for every event: first those already received and not taken, then each new one. */
+  onEvent(handler: (event: ChannelEvent) => void): void {
+    for (const event of this.backlog.splice(0)) handler(event);
+    this.on('event', handler);
+  }
+
   /** Whether the socket is open. */
   get open(): boolean {
     return this.socket.readyState === WebSocket.OPEN;

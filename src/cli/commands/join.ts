@@ -51,7 +51,7 @@ async function runSession(channel: SessionChannel, input: LineInput, supporter: 
         finish(0, 'Session ended.');
       }, 2_000).unref();
     };
-    channel.on('event', (event) => {
+    channel.onEvent((event) => {
       if (event.type === 'message' && event.from === 'supporter') console.log(`${supporter}: ${String(event.text)}`);
       else if (event.type === 'error') console.error(`pairgate: ${String(event.message)}`);
     });

@@ -49,7 +49,7 @@ async function chat(channel: SessionChannel): Promise<number> {
       channel.close();
       resolve(code);
     };
-    channel.on('event', (event) => {
+    channel.onEvent((event) => {
       if (event.type === 'state') {
         if (event.state === 'connected') console.log('Agent connected. Type a message and press Enter; /end ends the session.');
         else if (event.state === 'waiting') console.log('Waiting for the person to enter the code and confirm...');
