@@ -179,3 +179,46 @@ describe('agent losing its server', () => {
     }
   });
 });
+
+describe('pairgate serve --relay-only', () => {
+  it('serves the relay alone at / (plus health), nothing else; a dotenv config file works too', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-relay-only-'));
+    const relay = run(['serve', '--relay-only', '--port', '0', '--data-dir', dataDir]);
+    try {
+      const url = (await relay.waitFor(/http:\/\/127\.0\.0\.1:\d+/));
+      const published = await fetch(`${url}/pairing/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: 'https://origin.example/pairing' }) });
+      expect(published.status).toBe(200);
+      const { code } = (await published.json()) as { code: string };
+      const redirect = await fetch(`${url}/pairing/${code}`, { redirect: 'manual' });
+      expect(redirect.headers.get('location')).toBe(`https://origin.example/pairing/${code}`);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${url}/`)).status).toBe(200);
+      expect((await fetch(`${url}/session`)).status).toBe(404);
+      expect((await fetch(`${url}/api/v1/grants`, { method: 'POST' })).status).toBe(404);
+      expect((await fetch(`${url}/relay/`)).status).toBe(404);
+    } finally {
+      relay.child.kill('SIGTERM');
+      await relay.exited;
+    }
+    // The seed's plexus.config, as a dotenv file: an origin with pairing on.
+    writeFileSync(join(dataDir, 'plexus.config'), [
+      '# Publish all sessions on a pairing service',
+      'PLEXUS_PAIRING_URL=https://pc-assist.app/pairing/',
+      'PLEXUS_PAIRING_TTL=600',
+      'PLEXUS_COMPANY_NAME="The great PC support"',
+      'PLEXUS_AUTH_USER=support',
+      'PLEXUS_AUTH_PASS=1234',
+    ].join('\n'));
+    const origin = run(['serve', '--config', join(dataDir, 'plexus.config'), '--port', '0', '--data-dir', dataDir]);
+    try {
+      const url = await origin.waitFor(/http:\/\/127\.0\.0\.1:\d+/);
+      const missing = await fetch(`${url}/session`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from('support:1234').toString('base64')}`, 'content-type': 'application/json' }, body: '{"id":"x"}' });
+      expect(await missing.json()).toMatchObject({ Code: 'supporter_required' }); // pairing is on: the file was read
+    } finally {
+      origin.child.kill('SIGTERM');
+      await origin.exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
