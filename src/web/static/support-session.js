@@ -1,6 +1,7 @@
 // The session page of the support door: holds the session channel (a WebSocket to the origin) for
 // the person being helped, shows its state and the messages, and ends it on request. No inline
 // script: the page's CSP allows only this file.
+/* global location, WebSocket */
 (function () {
   const root = document.getElementById('support-session');
   if (!root) return;
@@ -32,7 +33,7 @@
     let message;
     try {
       message = JSON.parse(event.data);
-    } catch (_error) {
+    } catch {
       return;
     }
     if (message.type === 'welcome') show('Session connected. Your supporter can now help you.');

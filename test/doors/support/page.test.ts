@@ -61,7 +61,7 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     await expect.poll(() => page.locator('#question').textContent()).toBe('Do you really want to grant access to Thorsten of The great PC support?');
     expect(await page.locator('#supporter-name').textContent()).toBe('Thorsten');
     expect(await page.locator('#company-name').textContent()).toBe('The great PC support');
-    await expect.poll(() => page.locator('img.logo').evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('img.logo').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
     expect(served).toEqual(expect.arrayContaining([LOGO, AVATAR]));
 
     const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
