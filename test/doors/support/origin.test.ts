@@ -178,6 +178,14 @@ describe('support origin over real sockets', () => {
     for (const secret of [created.PairingCode!, body.AgentCredential, created.AgentMSH.split(':').pop()!]) expect(logs).not.toContain(secret);
   });
 
+  it('a code is confirmed once when 20 agents race', async () => {
+    const created = await sdk.createSession({ id: 'race', supporterName: 'T', supporterAvatar: AVATAR });
+    const answers = await Promise.all(Array.from({ length: 20 }, () => postJson(`${origin.url}/pairing/${created.PairingCode}/confirm`, {})));
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.every((s) => s === 200 || s === 404 || s === 409)).toBe(true);
+  });
+
   it('decline: the code is spent and the session shows declined', async () => {
     const created = await sdk.createSession({ id: 'decline-me', supporterName: 'T', supporterAvatar: AVATAR });
     const declined = await postJson(`${origin.url}/pairing/${created.PairingCode}/confirm`, { Decision: 'decline' });
