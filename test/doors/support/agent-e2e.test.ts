@@ -147,6 +147,20 @@ describe('agent and supporter end to end (two processes)', () => {
     expect((await sdk.getSession('decline-cli')).State).toBe('declined');
   });
 
+  it('Ctrl-C in the agent ends the session cleanly for both sides', async () => {
+    const created = await sdk.createSession({ id: 'ctrl-c', supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    const supporter = await sdk.attach('ctrl-c');
+    const agent = run(['join', created.PairingCode!, '--relay', `${server.url}/relay`, '--yes']);
+    await agent.waitFor(/is live\./);
+    await supporter.next((e) => e.type === 'state' && e.state === 'connected');
+    const ended = supporter.next((e) => e.type === 'ended');
+    agent.child.kill('SIGINT');
+    expect((await ended).reason).toBe('agent');
+    expect(await agent.exited).toBe(0);
+    expect(agent.out()).toMatch(/Session ended\./);
+    await expect(sdk.getSession('ctrl-c')).rejects.toMatchObject({ status: 404 });
+  });
+
   it('session attach (a process) sees the agent connect and chats', async () => {
     const created = await sdk.createSession({ id: 'attach-cli', supporterName: 'Thorsten', supporterAvatar: AVATAR });
     const attach = run(['session', 'attach', 'attach-cli', '--server', server.url, '--user', ADMIN.user, '--password', ADMIN.password]);
