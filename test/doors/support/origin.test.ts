@@ -253,6 +253,20 @@ describe('support origin over real sockets', () => {
     await expect(connectAgent(confirmation.MeshServer, confirmation.AgentCredential)).rejects.toMatchObject({ status: 404 });
   });
 
+  it('the session ends at its TTL: both sockets are told, and its code is dead', async () => {
+    const { connectAgent, confirmPairing } = await import('../../../src/sdk/support.js');
+    const created = await sdk.createSession({ id: 'short-lived', ttl: 10, supporterName: 'T', supporterAvatar: AVATAR });
+    const supporter = await sdk.attach('short-lived');
+    const confirmation = await confirmPairing(`${origin.url}/pairing/${created.PairingCode}`);
+    const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+    const started = Date.now();
+    const [a, s] = await Promise.all([agent.next((e) => e.type === 'ended', 15_000), supporter.next((e) => e.type === 'ended', 15_000)]);
+    expect(a.reason).toBe('expired');
+    expect(s.reason).toBe('expired');
+    expect(Date.now() - started).toBeLessThan(11_000);
+    await expect(sdk.getSession('short-lived')).rejects.toMatchObject({ status: 404 });
+  }, 20_000);
+
   it('a supporter socket needs credentials', async () => {
     await sdk.createSession({ id: 'ws-auth', supporterName: 'T', supporterAvatar: AVATAR });
     const stranger = new SupportOriginClient({ baseUrl: origin.url, user: 'support', password: 'wrong' });
