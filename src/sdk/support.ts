@@ -292,6 +292,11 @@ export class SupportOriginClient {
     return expectJson(await send(`${this.baseUrl}/session`, { method: 'POST', headers, body, timeoutMs: this.timeoutMs }));
   }
 
+  /** A new pairing code (and agent token) for a session still waiting, e.g. when its code expired. */
+  async newCode(id: string): Promise<CreatedSession> {
+    return expectJson(await send(`${this.baseUrl}/session/${encodeURIComponent(id)}/code`, { method: 'POST', headers: { authorization: this.authorization, accept: 'application/json' }, timeoutMs: this.timeoutMs }));
+  }
+
   /** Reads a session; with `waitSeconds`, answers when it changes past `since` (or its current version). */
   async getSession(id: string, options: { waitSeconds?: number; since?: number } = {}): Promise<SessionInfo> {
     const query = new URLSearchParams();

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { hashCode } from '../../core/codes.js';
-import { BadGatewayError, InvalidRequestError, NotFoundError, RateLimitedError } from '../../core/errors.js';
+import { BadGatewayError, ConflictError, InvalidRequestError, NotFoundError, RateLimitedError } from '../../core/errors.js';
 import { constantTimeEqual, hashToken, randomId } from '../../core/ids.js';
 import { configSection } from '../../server/config.js';
 import { IdTakenError } from '../../store/ports.js';
@@ -116,6 +116,38 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     throw new InvalidRequestError(`The session id ${request.id} is in use.`, undefined, 'session_id_taken');
   };
 
+  /** Publishes the session on the relay and stores the relay's code (hashed) as its pairing grant. */
+  const issueCode = async (session: SessionGrant, pairingGrantId: string, token: string): Promise<{ code: string; pairingUrl: string }> => {
+    try {
+      const published = await publishOnRelay(cfg.PLEXUS_PAIRING_URL, `${ctx.publicUrl()}/pairing`, cfg.PAIRGATE_SUPPORT_RELAY_TIMEOUT_SECONDS * 1000);
+      const ttlMs = Math.min(cfg.PLEXUS_PAIRING_TTL * 1000, session.expiresAt - ctx.clock.now());
+      await ctx.engine.create<PairingRequest>({ kind: PAIRING_KIND, id: pairingGrantId, request: { sessionGrantId: session.id, sealedToken: sealToken(token, published.code, pairingGrantId) }, ttlMs });
+      try {
+        await ctx.engine.update(pairingGrantId, () => ({ codeHash: hashCode(PAIRING_KIND, published.code) }));
+      } catch {
+        throw new BadGatewayError('The pairing relay handed out a code that is already live here; no code was issued.', 'relay_code_taken');
+      }
+      return { code: published.code, pairingUrl: published.pairingUrl };
+    } catch (error) {
+      await ctx.engine.remove(pairingGrantId).catch(() => false);
+      throw error;
+    }
+  };
+
+  /** The 201 body of session creation (and of a new code). */
+  const createdView = (session: SessionGrant, token: string, pairing: { code: string; pairingUrl: string } | undefined) => {
+    const base = ctx.publicUrl();
+    const id = session.request.id;
+    return {
+      ID: id,
+      SessionURL: `${base}/session/${id}`,
+      AgentMSH: `${base}/config/${id}:${token}`,
+      AgentConfig: agentConfig(base, session.request, token),
+      ExpiresAt: new Date(session.expiresAt).toISOString(),
+      ...(pairing ? { PairingCode: pairing.code, PairingURL: pairing.pairingUrl, PairingUrl: pairing.pairingUrl } : {}),
+    };
+  };
+
   api.post('/session', {
     schema: { tags, summary: 'Create a support session (basic auth); publishes it on the relay when pairing is on.', body: CreateSessionBody, response: { 201: CreatedSessionView, ...errors, 413: PlexusErrorView, 415: PlexusErrorView, 502: PlexusErrorView } },
     config: { rateLimit: { max: 60, timeWindow: 60_000 } },
@@ -158,32 +190,31 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     let pairing: { code: string; pairingUrl: string } | undefined;
     if (pairingGrantId) {
       try {
-        const published = await publishOnRelay(cfg.PLEXUS_PAIRING_URL, `${ctx.publicUrl()}/pairing`, cfg.PAIRGATE_SUPPORT_RELAY_TIMEOUT_SECONDS * 1000);
-        const ttlMs = Math.min(cfg.PLEXUS_PAIRING_TTL * 1000, session.expiresAt - ctx.clock.now());
-        await ctx.engine.create<PairingRequest>({ kind: PAIRING_KIND, id: pairingGrantId, request: { sessionGrantId: session.id, sealedToken: sealToken(token, published.code, pairingGrantId) }, ttlMs });
-        try {
-          await ctx.engine.update(pairingGrantId, () => ({ codeHash: hashCode(PAIRING_KIND, published.code) }));
-        } catch {
-          throw new BadGatewayError('The pairing relay handed out a code that is already live here; no session was created.', 'relay_code_taken');
-        }
-        pairing = { code: published.code, pairingUrl: published.pairingUrl };
+        pairing = await issueCode(session, pairingGrantId, token);
       } catch (error) {
         // Nothing half made: the session and its pairing grant go, and the id is free again.
-        await ctx.engine.remove(pairingGrantId).catch(() => false);
         await ctx.engine.remove(session.id).catch(() => false);
         throw error;
       }
     }
     await ctx.stores.ephemeral.set(`${INDEX_PREFIX}${id}`, session.id, ttl * 1000, ctx.clock.now());
-    const base = ctx.publicUrl();
-    return reply.code(201).send({
-      ID: id,
-      SessionURL: `${base}/session/${id}`,
-      AgentMSH: `${base}/config/${id}:${token}`,
-      AgentConfig: agentConfig(base, session.request, token),
-      ExpiresAt: new Date(session.expiresAt).toISOString(),
-      ...(pairing ? { PairingCode: pairing.code, PairingURL: pairing.pairingUrl, PairingUrl: pairing.pairingUrl } : {}),
-    });
+    return reply.code(201).send(createdView(session, token, pairing));
+  });
+
+  api.post('/session/:id/code', {
+    schema: { tags, summary: 'A new pairing code (and agent token) for a session still waiting, e.g. when its code expired (basic auth).', params: SessionIdParams, response: { 201: CreatedSessionView, ...errors, 409: PlexusErrorView, 502: PlexusErrorView } },
+    config: { rateLimit: { max: 60, timeWindow: 60_000 } },
+  }, async (request, reply) => {
+    const session = await authorizedSession(request, reply, request.params.id);
+    if (!pairingOn) throw new ConflictError('Pairing codes are off on this server (PLEXUS_PAIRING_URL is not set).', 'pairing_off');
+    if (ctx.engine.stateOf(session) !== 'pending') throw new ConflictError('This session was already confirmed or declined; it takes no new code.', 'session_not_waiting');
+    // The old code dies first; the token changes too, since only its hash is kept.
+    if (session.request.pairingGrantId) await ctx.engine.remove(session.request.pairingGrantId);
+    const token = agentToken();
+    const pairingGrantId = randomId();
+    const updated = await ctx.engine.update<SessionRequest, SessionResult>(session.id, (current) => ({ request: { ...current.request, tokenHash: hashToken(token), pairingGrantId } }));
+    const pairing = await issueCode(updated, pairingGrantId, token);
+    return reply.code(201).send(createdView(updated, token, pairing));
   });
 
   api.get('/session', {

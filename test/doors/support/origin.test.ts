@@ -28,7 +28,8 @@ describe('support origin over real sockets', () => {
   let sdk: SupportOriginClient;
   beforeAll(async () => {
     relay = await startRelay();
-    origin = await startOrigin(relay.url);
+    // Many look-ups from one address in this suite (the race alone makes 20): a roomier per-minute limit.
+    origin = await startOrigin(relay.url, { PAIRGATE_CODE_LOOKUPS_PER_MINUTE: '600' });
     sdk = new SupportOriginClient({ baseUrl: origin.url, ...ADMIN });
   });
   afterAll(async () => {
@@ -337,6 +338,15 @@ describe('support origin: relay failures and code expiry', () => {
       expect((await postJson(`${origin.url}/pairing/${long.PairingCode}/confirm`, {})).status).toBe(404);
       // The session itself lives on (waiting), only its code is gone.
       expect((await sdk.getSession('long')).State).toBe('waiting');
+      // The supporter asks for a new code: it works, the old code and agent link do not.
+      const renewed = await sdk.newCode('long');
+      expect(renewed.PairingCode).not.toBe(long.PairingCode);
+      expect(renewed.PairingUrl).toBe(renewed.PairingURL);
+      expect((await info(renewed.PairingCode!)).status).toBe(200);
+      expect((await fetch(long.AgentMSH)).status).toBe(404);
+      expect((await fetch(renewed.AgentMSH)).status).toBe(200);
+      expect((await postJson(`${origin.url}/pairing/${renewed.PairingCode}/confirm`, {})).status).toBe(200);
+      await expect(sdk.newCode('long')).rejects.toMatchObject({ status: 409, code: 'session_not_waiting' });
     } finally {
       await origin.close();
       await relay.close();
