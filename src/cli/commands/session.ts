@@ -108,6 +108,12 @@ export function registerSessionCommand(program: Command): void {
       else printCreated(created);
     });
 
+  withServer(session.command('code <id>'))
+    .description('a new pairing code for a session still waiting (its code expired)')
+    .action(async (id: string, options: ServerOptions) => {
+      printCreated(await client(options).newCode(id));
+    });
+
   withServer(session.command('show <id>'))
     .description('show the state of a session')
     .action(async (id: string, options: ServerOptions) => {
