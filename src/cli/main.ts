@@ -3,9 +3,11 @@ import { Command, CommanderError } from 'commander';
 import { registerBoxCommand } from './commands/box.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerGrantCommand } from './commands/grant.js';
+import { registerJoinCommand } from './commands/join.js';
 import { registerLanCommand } from './commands/lan.js';
 import { registerPeersCommand } from './commands/peers.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerSessionCommand } from './commands/session.js';
 import { registerVersionCommand } from './commands/version.js';
 import { packageVersion } from '../server/version.js';
 import { reportCliError } from './output.js';
@@ -23,9 +25,11 @@ export function buildProgram(): Command {
   registerBoxCommand(program);
   registerDoctorCommand(program);
   registerGrantCommand(program);
+  registerJoinCommand(program);
   registerLanCommand(program);
   registerPeersCommand(program);
   registerServeCommand(program);
+  registerSessionCommand(program);
   registerVersionCommand(program);
   return program;
 }

@@ -5,3 +5,4 @@ export * from './doctor.js';
 export * from './registry.js';
 export * from './dns-update.js';
 export * from './box-discovery.js';
+export * from './support.js';

@@ -2,12 +2,12 @@ import type { Command } from 'commander';
 
 /** The server and every door, loaded only when `serve` runs: other commands start faster without them. */
 async function loadServer() {
-  const [{ allDoors }, { describeConfig }, { startServer }] = await Promise.all([
+  const [{ allDoors }, { describeConfig, readConfigFile }, { startServer }] = await Promise.all([
     import('../../doors/index.js'),
     import('../../server/config.js'),
     import('../../server/start.js'),
   ]);
-  return { allDoors, describeConfig, startServer };
+  return { allDoors, describeConfig, readConfigFile, startServer };
 }
 
 interface ServeOptions {
@@ -17,6 +17,7 @@ interface ServeOptions {
   config?: string;
   publicUrl?: string;
   helpConfig?: boolean;
+  relayOnly?: boolean;
 }
 
 /** `pairgate serve`: runs the server until SIGINT or SIGTERM. */
@@ -29,10 +30,11 @@ export function registerServeCommand(program: Command): void {
     .option('-d, --data-dir <dir>', 'folder for the database (PAIRGATE_DATA_DIR, default ./.pairgate)')
     .option('-c, --config <file>', 'configuration file in dotenv syntax (KEY=value); the environment overrides it')
     .option('--public-url <url>', 'base URL clients reach this server at (PAIRGATE_PUBLIC_URL)')
+    .option('--relay-only', 'serve only the support relay, at / (PAIRGATE_RELAY_ONLY)')
     .option('--help-config', 'list every configuration key with its default and exit')
     .addHelpText('after', '\nEvery setting is an environment variable or a line of the --config file; see --help-config.')
     .action(async (options: ServeOptions) => {
-      const { allDoors, describeConfig, startServer } = await loadServer();
+      const { allDoors, describeConfig, readConfigFile, startServer } = await loadServer();
       const sections = allDoors.flatMap((door) => (door.configSchema ? [door.configSchema] : []));
       if (options.helpConfig) {
         console.log(describeConfig(sections));
@@ -43,9 +45,13 @@ export function registerServeCommand(program: Command): void {
       if (options.host !== undefined) overrides.PAIRGATE_HOST = options.host;
       if (options.dataDir !== undefined) overrides.PAIRGATE_DATA_DIR = options.dataDir;
       if (options.publicUrl !== undefined) overrides.PAIRGATE_PUBLIC_URL = options.publicUrl;
+      // Relay-only: the relay door alone (health, metrics and docs stay), mounted at /.
+      const fileValues = options.config ? readConfigFile(options.config) : {};
+      const relayOnly = options.relayOnly || /^(true|1|yes)$/i.test(process.env.PAIRGATE_RELAY_ONLY ?? fileValues.PAIRGATE_RELAY_ONLY ?? '');
+      if (relayOnly) overrides.PAIRGATE_RELAY_ONLY = true;
       const server = await startServer(
         { ...(options.config ? { file: options.config } : {}), env: process.env, overrides },
-        allDoors,
+        relayOnly ? allDoors.filter((door) => door.name === 'support-relay') : allDoors,
         // Logs go to standard error so that standard output starts with the URL line.
         process.stderr,
       );

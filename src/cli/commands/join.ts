@@ -1,0 +1,138 @@
+import type { Command } from 'commander';
+import { relayCodeFormat } from '../../doors/support/relay-code.js';
+import { PairgateApiError } from '../../sdk/errors.js';
+import { confirmPairing, connectAgent, fetchPairingInfo, SupportRelayClient, type SessionChannel } from '../../sdk/support.js';
+import { isYes, LineInput } from '../line-input.js';
+import { networkReport } from '../network-report.js';
+
+const DEFAULT_RELAY = process.env.PAIRGATE_RELAY_URL ?? 'http://127.0.0.1:8080/relay';
+
+/** Says what went wrong with a code, for a person, by the server's machine code. */
+function explain(error: unknown): string {
+  if (!(error instanceof PairgateApiError)) return error instanceof Error ? error.message : String(error);
+  switch (error.code) {
+    case 'code_not_found':
+      return 'No session has this code, or it has expired. Check the code, or ask your supporter for a new one.';
+    case 'rate_limited':
+      return `Too many attempts from your address. ${error.message}`;
+    case 'code_burned':
+    case 'grant_approved':
+    case 'grant_refused':
+      return 'This code can no longer be confirmed (it was used already, or too many wrong attempts). Ask your supporter for a new code.';
+    case 'network_error':
+      return error.message;
+    default:
+      return `${error.message} [${error.code}]`;
+  }
+}
+
+function fail(message: string, exitCode = 1): void {
+  console.error(`pairgate: ${message}`);
+  process.exitCode = exitCode;
+}
+
+/** Runs the chat until the session ends, the connection is lost, the person quits or presses Ctrl-C. */
+async function runSession(channel: SessionChannel, input: LineInput, supporter: string): Promise<number> {
+  return new Promise<number>((resolve) => {
+    let done = false;
+    const finish = (code: number, message: string, toStderr = false): void => {
+      if (done) return;
+      done = true;
+      (toStderr ? console.error : console.log)(message);
+      input.close();
+      resolve(code);
+    };
+    const quit = (): void => {
+      if (done) return;
+      channel.end();
+      // The server answers with `ended`; if it does not within a moment, close anyway.
+      setTimeout(() => {
+        channel.close();
+        finish(0, 'Session ended.');
+      }, 2_000).unref();
+    };
+    channel.onEvent((event) => {
+      if (event.type === 'message' && event.from === 'supporter') console.log(`${supporter}: ${String(event.text)}`);
+      else if (event.type === 'error') console.error(`pairgate: ${String(event.message)}`);
+    });
+    channel.on('ended', (reason: string) => {
+      const why = reason === 'supporter' || reason === 'deleted' ? 'The supporter ended the session.' : reason === 'expired' ? 'The session has expired.' : 'Session ended.';
+      finish(0, why);
+    });
+    channel.on('close', ({ lost }: { lost: boolean }) => {
+      if (lost) finish(1, 'pairgate: the connection to the supporter\'s server was lost. The session is no longer live.', true);
+    });
+    process.once('SIGINT', quit);
+    input.stream((line) => {
+      const text = line.trim();
+      if (!text) return;
+      if (text === '/quit' || text === '/end') quit();
+      else if (text === '/diag') {
+        channel.sendDiagnostics(networkReport());
+        console.log('Network diagnostics sent to your supporter.');
+      } else channel.say(text);
+    }, quit);
+  });
+}
+
+/**
+ * `pairgate join [CODE]`: the agent of the support door (the seed's PC Assist app). Asks for the
+ * code, resolves it through the relay, shows who is asking and asks to confirm, then holds the
+ * session until it ends.
+ */
+export function registerJoinCommand(program: Command): void {
+  program
+    .command('join [code]')
+    .description('let a supporter help you: enter the code they read out, confirm, and chat')
+    .option('-r, --relay <url>', 'the pairing relay (PAIRGATE_RELAY_URL)', DEFAULT_RELAY)
+    .option('-y, --yes', 'confirm without asking (for scripts)')
+    .action(async (typed: string | undefined, options: { relay: string; yes?: boolean }) => {
+      const input = new LineInput();
+      try {
+        // The alphabet and length catch a mistyped code before any request is made.
+        let code: string | undefined;
+        for (let tries = 0; tries < 3 && !code; tries++) {
+          const raw = typed ?? (await input.ask('Pairing code (6 characters): '));
+          if (raw === undefined) return fail('no code given.', 2);
+          const parsed = relayCodeFormat.parse(raw);
+          if (parsed.ok) code = parsed.code;
+          else {
+            console.error(`pairgate: ${parsed.message}`);
+            if (typed !== undefined) return fail('the code on the command line is not a valid code.', 2);
+          }
+        }
+        if (!code) return fail('no valid code after three tries.', 2);
+
+        const relay = new SupportRelayClient(options.relay);
+        let pairingUrl: string;
+        let info;
+        try {
+          pairingUrl = await relay.resolve(code);
+          info = await fetchPairingInfo(pairingUrl);
+        } catch (error) {
+          return fail(explain(error));
+        }
+        const who = `${info.SupporterName}${info.CompanyName ? ` of ${info.CompanyName}` : ''}`;
+        console.log(`Supporter: ${info.SupporterName}`);
+        if (info.CompanyName) console.log(`Company:   ${info.CompanyName}`);
+        const yes = options.yes || isYes(await input.ask(`Do you really want to grant access to ${who}? [y/N] `));
+        if (!yes) {
+          await confirmPairing(pairingUrl, 'decline').catch(() => undefined);
+          console.log('Declined. Nobody was given access.');
+          return;
+        }
+        let channel: SessionChannel;
+        try {
+          const confirmation = await confirmPairing(pairingUrl, 'accept');
+          channel = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+        } catch (error) {
+          return fail(explain(error));
+        }
+        console.log(`Connected: the session with ${who} is live.`);
+        console.log('Type a message and press Enter. /diag shares your network diagnostics, /quit (or Ctrl-C) ends the session.');
+        process.exitCode = await runSession(channel, input, info.SupporterName);
+      } finally {
+        input.close();
+      }
+    });
+}

@@ -1,0 +1,145 @@
+import type { Command } from 'commander';
+import { SupportOriginClient, type CreatedSession, type SessionChannel } from '../../sdk/support.js';
+import { LineInput } from '../line-input.js';
+
+interface ServerOptions {
+  server: string;
+  user?: string;
+  password?: string;
+}
+
+function client(options: ServerOptions): SupportOriginClient {
+  const user = options.user ?? process.env.PLEXUS_AUTH_USER ?? '';
+  const password = options.password ?? process.env.PLEXUS_AUTH_PASS ?? '';
+  if (!user || !password) throw new Error('give the supporter credentials: --user and --password (or PLEXUS_AUTH_USER and PLEXUS_AUTH_PASS).');
+  return new SupportOriginClient({ baseUrl: options.server, user, password });
+}
+
+/** The code spaced out in a box, so it reads well on the phone. */
+export function bigCode(code: string): string {
+  const spaced = [...code].join('  ');
+  const line = '─'.repeat(spaced.length + 6);
+  return `  ┌${line}┐\n  │   ${spaced}   │\n  └${line}┘`;
+}
+
+function printCreated(session: CreatedSession): void {
+  console.log(`Session ${session.ID} created; it expires at ${session.ExpiresAt}.`);
+  if (session.PairingCode) {
+    const relay = (session.PairingURL ?? '').replace(/\/pairing\/[^/]+$/, '');
+    console.log('\nPairing code (read it to the person on the phone):\n');
+    console.log(bigCode(session.PairingCode));
+    console.log(`\nThey type it at ${relay}/ or run: pairgate join ${session.PairingCode} --relay ${relay}`);
+    console.log(`Pairing URL: ${session.PairingURL}`);
+  } else {
+    console.log(`No pairing relay is configured: give the agent its configuration, ${session.AgentMSH}`);
+  }
+  console.log(`\nWait for the agent and chat: pairgate session attach ${session.ID}`);
+}
+
+/** Chats on the supporter's end of a session until it ends, the input ends or Ctrl-C (which detaches). */
+async function chat(channel: SessionChannel): Promise<number> {
+  const input = new LineInput();
+  return new Promise<number>((resolve) => {
+    let done = false;
+    const finish = (code: number, message: string): void => {
+      if (done) return;
+      done = true;
+      console.log(message);
+      input.close();
+      channel.close();
+      resolve(code);
+    };
+    channel.onEvent((event) => {
+      if (event.type === 'state') {
+        if (event.state === 'connected') console.log('Agent connected. Type a message and press Enter; /end ends the session.');
+        else if (event.state === 'waiting') console.log('Waiting for the person to enter the code and confirm...');
+        else if (event.state === 'confirmed') console.log('Confirmed; waiting for the agent to connect...');
+        else if (event.state === 'declined') console.log('The person declined.');
+        else console.log(`Session state: ${String(event.state)}`);
+      } else if (event.type === 'message') console.log(`agent> ${String(event.text)}`);
+      else if (event.type === 'diagnostics') console.log(`Diagnostics from the agent:\n${JSON.stringify(event.report, null, 2)}`);
+      else if (event.type === 'error') console.error(`pairgate: ${String(event.message)}`);
+    });
+    channel.on('ended', (reason: string) => finish(0, `Session ended (${reason}).`));
+    channel.on('close', ({ lost }: { lost: boolean }) => {
+      if (lost) finish(1, 'Connection to the server lost.');
+    });
+    process.once('SIGINT', () => finish(0, 'Detached; the session goes on.'));
+    input.stream((line) => {
+      const text = line.trim();
+      if (!text) return;
+      if (text === '/end') channel.end();
+      else channel.say(text);
+    }, () => finish(0, 'Input ended; detached, the session goes on.'));
+  });
+}
+
+/**
+ * `pairgate session`: the supporter's side of the support door. `create` prints the pairing code
+ * big and clear; `attach` waits for the agent and chats.
+ */
+export function registerSessionCommand(program: Command): void {
+  const session = program.command('session').description('remote support: create a session, read out its code, chat with the person');
+  const withServer = (command: Command): Command =>
+    command
+      .option('-s, --server <url>', 'the support origin (PAIRGATE_SERVER)', process.env.PAIRGATE_SERVER ?? 'http://127.0.0.1:8080')
+      .option('-u, --user <name>', 'supporter user (PLEXUS_AUTH_USER)')
+      .option('-p, --password <password>', 'supporter password (PLEXUS_AUTH_PASS)');
+
+  withServer(session.command('create'))
+    .description('create a session and print its pairing code')
+    .option('--id <id>', 'session id (random when absent)')
+    .option('--ttl <seconds>', 'session lifetime in seconds')
+    .option('--supporter-name <name>', 'your name, shown to the person before they confirm')
+    .option('--supporter-avatar <url>', 'public URL of your picture')
+    .option('--session-user <name>', 'a login for this session alone')
+    .option('--session-password <password>', 'its password')
+    .option('--json', 'print the server\'s JSON answer')
+    .action(async (options: ServerOptions & { id?: string; ttl?: string; supporterName?: string; supporterAvatar?: string; sessionUser?: string; sessionPassword?: string; json?: boolean }) => {
+      if (options.ttl !== undefined && !/^\d+$/.test(options.ttl)) throw new Error('--ttl must be a whole number of seconds.');
+      const created = await client(options).createSession({
+        ...(options.id ? { id: options.id } : {}),
+        ...(options.ttl ? { ttl: Number(options.ttl) } : {}),
+        ...(options.supporterName ? { supporterName: options.supporterName } : {}),
+        ...(options.supporterAvatar ? { supporterAvatar: options.supporterAvatar } : {}),
+        ...(options.sessionUser ? { username: options.sessionUser, password: options.sessionPassword ?? '' } : {}),
+      });
+      if (options.json) console.log(JSON.stringify(created, null, 2));
+      else printCreated(created);
+    });
+
+  withServer(session.command('code <id>'))
+    .description('a new pairing code for a session still waiting (its code expired)')
+    .action(async (id: string, options: ServerOptions) => {
+      printCreated(await client(options).newCode(id));
+    });
+
+  withServer(session.command('show <id>'))
+    .description('show the state of a session')
+    .action(async (id: string, options: ServerOptions) => {
+      const info = await client(options).getSession(id);
+      console.log(`${info.ID}: ${info.State}, expires at ${info.ExpiresAt}`);
+    });
+
+  withServer(session.command('list'))
+    .description('list live sessions')
+    .action(async (options: ServerOptions) => {
+      const sessions = await client(options).listSessions();
+      if (sessions.length === 0) console.log('No live sessions.');
+      for (const info of sessions) console.log(`${info.ID}\t${info.State}\t${info.ExpiresAt}`);
+    });
+
+  withServer(session.command('delete <id>'))
+    .description('end and remove a session')
+    .action(async (id: string, options: ServerOptions) => {
+      await client(options).deleteSession(id);
+      console.log(`Session ${id} ended.`);
+    });
+
+  withServer(session.command('attach <id>'))
+    .description('wait for the agent and chat (/end ends the session, Ctrl-C detaches)')
+    .action(async (id: string, options: ServerOptions) => {
+      const channel = await client(options).attach(id);
+      process.exitCode = await chat(channel);
+    });
+}

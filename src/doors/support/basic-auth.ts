@@ -1,0 +1,52 @@
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { UnauthorizedError } from '../../core/errors.js';
+import { constantTimeEqual } from '../../core/ids.js';
+
+const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number }) => Promise<Buffer>;
+const SCRYPT = { N: 16384, r: 8, p: 1 };
+
+/** The realm named in WWW-Authenticate. */
+export const REALM = 'pairgate support';
+
+/** User and password of a Basic Authorization header, or undefined. */
+export function basicCredentials(request: FastifyRequest): { user: string; password: string } | undefined {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string' || !/^Basic\s+/i.test(header)) return undefined;
+  const decoded = Buffer.from(header.replace(/^Basic\s+/i, ''), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** Throws 401 with `WWW-Authenticate: Basic realm="..."`. */
+export function challenge(reply: FastifyReply, message = 'Sign in with the supporter credentials (HTTP Basic).'): never {
+  reply.header('www-authenticate', `Basic realm="${REALM}", charset="UTF-8"`);
+  throw new UnauthorizedError(message, 'unauthorized');
+}
+
+/** True when the header carries `user`/`password` (both compared in constant time). */
+export function matchesAdmin(given: { user: string; password: string } | undefined, user: string, password: string): boolean {
+  if (!given || !user || !password) return false;
+  // Both comparisons run, so the time does not tell which one failed.
+  const userOk = constantTimeEqual(given.user, user);
+  const passwordOk = constantTimeEqual(given.password, password);
+  return userOk && passwordOk;
+}
+
+/** A scrypt hash of a session password: `scrypt$<salt>$<hash>`. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const hash = await scryptAsync(password, salt, 32, SCRYPT);
+  return `scrypt$${salt.toString('base64url')}$${hash.toString('base64url')}`;
+}
+
+/** Checks a password against a `hashPassword` hash, in constant time. */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [scheme, salt, hash] = stored.split('$');
+  if (scheme !== 'scrypt' || !salt || !hash) return false;
+  const expected = Buffer.from(hash, 'base64url');
+  const actual = await scryptAsync(password, Buffer.from(salt, 'base64url'), expected.length, SCRYPT);
+  return timingSafeEqual(actual, expected);
+}

@@ -1,0 +1,290 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { hashCode } from '../../core/codes.js';
+import { BadGatewayError, ConflictError, InvalidRequestError, NotFoundError, RateLimitedError } from '../../core/errors.js';
+import { constantTimeEqual, hashToken, randomId } from '../../core/ids.js';
+import { configSection } from '../../server/config.js';
+import { IdTakenError } from '../../store/ports.js';
+import type { DoorContext } from '../door.js';
+import { requestedWaitSeconds, waitForGrant } from '../shared/waiting.js';
+import { basicCredentials, challenge, hashPassword, matchesAdmin, verifyPassword } from './basic-auth.js';
+import { supportConfigSchema } from './config.js';
+import { PAIRING_KIND, SESSION_KIND } from './relay-code.js';
+import { publishOnRelay } from './relay-client.js';
+import { sealToken } from './sealed-token.js';
+import type { SessionHub } from './session-channel.js';
+import {
+  agentConfig,
+  agentToken,
+  mshFile,
+  newMeshIdHex,
+  sessionGrantId,
+  sessionState,
+  type SessionGrant,
+  type SessionRequest,
+  type SessionResult,
+} from './session-model.js';
+import { CreatedSessionView, CreateSessionBody, PlexusErrorView, RefParams, SessionIdParams, SessionListView, SessionView, SessionWaitQuery } from './schemas.js';
+
+/** What a pairing grant holds: its session and the agent token sealed under the code. */
+export interface PairingRequest {
+  sessionGrantId: string;
+  sealedToken: string;
+}
+
+/** Ephemeral index of live sessions, for the listing (grants have no listing of their own). */
+const INDEX_PREFIX = 'support:session:';
+
+/** True for an absolute http(s) URL. */
+export function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+/** Splits `<id>:<token>` (the tail of AgentMSH and MeshServer). */
+export function splitRef(ref: string): { id: string; token: string } | undefined {
+  const colon = ref.lastIndexOf(':');
+  if (colon <= 0) return undefined;
+  return { id: ref.slice(0, colon), token: ref.slice(colon + 1) };
+}
+
+/**
+ * The origin's session routes (Plexus): create a session (publishing it on the relay when pairing
+ * is on), read, list and delete sessions, the agent configuration file, and the two sides of the
+ * session channel.
+ */
+export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorContext, hub: SessionHub): Promise<void> {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const cfg = configSection(ctx.config, supportConfigSchema);
+  const pairingOn = cfg.PLEXUS_PAIRING_URL !== '';
+  const tags = ['support origin'];
+  const errors = { 400: PlexusErrorView, 401: PlexusErrorView, 404: PlexusErrorView, 429: PlexusErrorView };
+
+  const view = (grant: SessionGrant) => ({
+    ID: grant.request.id,
+    State: sessionState(ctx.engine.stateOf(grant), grant.result),
+    Version: grant.version,
+    SessionURL: `${ctx.publicUrl()}/session/${grant.request.id}`,
+    SupporterName: grant.request.supporterName,
+    SupporterAvatar: grant.request.supporterAvatar,
+    Pairing: grant.request.pairingGrantId !== null,
+    CreatedAt: new Date(grant.createdAt).toISOString(),
+    ExpiresAt: new Date(grant.expiresAt).toISOString(),
+    ConfirmedAt: grant.result?.confirmedAt ? new Date(grant.result.confirmedAt).toISOString() : null,
+    ConnectedAt: grant.result?.connected && grant.result.connectedAt ? new Date(grant.result.connectedAt).toISOString() : null,
+  });
+
+  const requireAdmin = (request: FastifyRequest, reply: FastifyReply): void => {
+    if (!matchesAdmin(basicCredentials(request), cfg.PLEXUS_AUTH_USER, cfg.PLEXUS_AUTH_PASS)) challenge(reply);
+  };
+
+  /** The live session `id`, for the admin or the session's own login; 401 before 404, so ids do not leak. */
+  const authorizedSession = async (request: FastifyRequest, reply: FastifyReply, id: string): Promise<SessionGrant> => {
+    const given = basicCredentials(request);
+    const admin = matchesAdmin(given, cfg.PLEXUS_AUTH_USER, cfg.PLEXUS_AUTH_PASS);
+    const grant = await ctx.engine.get<SessionRequest, SessionResult>(sessionGrantId(id));
+    if (!admin) {
+      const own = grant?.request.username && grant.request.passwordHash && given
+        && constantTimeEqual(given.user, grant.request.username) && (await verifyPassword(given.password, grant.request.passwordHash));
+      if (!own) challenge(reply);
+    }
+    if (!grant) throw new NotFoundError(`No live session has the id ${id}.`, 'session_not_found');
+    return grant;
+  };
+
+  /** Creates the session grant; an id held by an expired, not yet swept session is reclaimed. */
+  const createSessionGrant = async (request: SessionRequest, ttlMs: number): Promise<SessionGrant> => {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const { grant } = await ctx.engine.create<SessionRequest>({ kind: SESSION_KIND, id: sessionGrantId(request.id), request, ttlMs });
+        return grant as SessionGrant;
+      } catch (error) {
+        if (!(error instanceof IdTakenError)) throw error;
+        if (attempt === 0 && !(await ctx.engine.get(sessionGrantId(request.id)))) {
+          await ctx.engine.remove(sessionGrantId(request.id));
+          continue;
+        }
+        // 400 as the spec prefers (documented in docs/support.md), with its own machine code.
+        throw new InvalidRequestError(`The session id ${request.id} is in use. Choose another id, or delete that session first.`, undefined, 'session_id_taken');
+      }
+    }
+    throw new InvalidRequestError(`The session id ${request.id} is in use.`, undefined, 'session_id_taken');
+  };
+
+  /** Publishes the session on the relay and stores the relay's code (hashed) as its pairing grant. */
+  const issueCode = async (session: SessionGrant, pairingGrantId: string, token: string): Promise<{ code: string; pairingUrl: string }> => {
+    try {
+      const published = await publishOnRelay(cfg.PLEXUS_PAIRING_URL, `${ctx.publicUrl()}/pairing`, cfg.PAIRGATE_SUPPORT_RELAY_TIMEOUT_SECONDS * 1000);
+      const ttlMs = Math.min(cfg.PLEXUS_PAIRING_TTL * 1000, session.expiresAt - ctx.clock.now());
+      await ctx.engine.create<PairingRequest>({ kind: PAIRING_KIND, id: pairingGrantId, request: { sessionGrantId: session.id, sealedToken: sealToken(token, published.code, pairingGrantId) }, ttlMs });
+      try {
+        await ctx.engine.update(pairingGrantId, () => ({ codeHash: hashCode(PAIRING_KIND, published.code) }));
+      } catch {
+        throw new BadGatewayError('The pairing relay handed out a code that is already live here; no code was issued.', 'relay_code_taken');
+      }
+      return { code: published.code, pairingUrl: published.pairingUrl };
+    } catch (error) {
+      await ctx.engine.remove(pairingGrantId).catch(() => false);
+      throw error;
+    }
+  };
+
+  /** The 201 body of session creation (and of a new code). */
+  const createdView = (session: SessionGrant, token: string, pairing: { code: string; pairingUrl: string } | undefined) => {
+    const base = ctx.publicUrl();
+    const id = session.request.id;
+    return {
+      ID: id,
+      SessionURL: `${base}/session/${id}`,
+      AgentMSH: `${base}/config/${id}:${token}`,
+      AgentConfig: agentConfig(base, session.request, token),
+      ExpiresAt: new Date(session.expiresAt).toISOString(),
+      ...(pairing ? { PairingCode: pairing.code, PairingURL: pairing.pairingUrl, PairingUrl: pairing.pairingUrl } : {}),
+    };
+  };
+
+  api.post('/session', {
+    schema: { tags, summary: 'Create a support session (basic auth); publishes it on the relay when pairing is on.', body: CreateSessionBody, response: { 201: CreatedSessionView, ...errors, 413: PlexusErrorView, 415: PlexusErrorView, 502: PlexusErrorView } },
+    config: { rateLimit: { max: 60, timeWindow: 60_000 } },
+  }, async (request, reply) => {
+    requireAdmin(request, reply);
+    const body = request.body ?? {};
+    const supporterName = (body.supporter_name ?? '').trim();
+    const supporterAvatar = (body.supporter_avatar ?? '').trim();
+    if (pairingOn && (!supporterName || !supporterAvatar)) {
+      throw new InvalidRequestError('supporter_name and supporter_avatar are required when pairing is on.', undefined, 'supporter_required');
+    }
+    if (supporterAvatar && !isHttpUrl(supporterAvatar)) {
+      throw new InvalidRequestError('supporter_avatar must be an absolute http(s) URL.', undefined, 'supporter_avatar_invalid');
+    }
+    const ttl = body.ttl ?? cfg.PAIRGATE_SUPPORT_DEFAULT_TTL;
+    if (ttl > cfg.PAIRGATE_SUPPORT_MAX_TTL) {
+      throw new InvalidRequestError(`ttl must be from 10 to ${cfg.PAIRGATE_SUPPORT_MAX_TTL} seconds.`, undefined, 'ttl_invalid');
+    }
+    if ((body.username === undefined) !== (body.password === undefined)) {
+      throw new InvalidRequestError('username and password go together.', undefined, 'credentials_incomplete');
+    }
+    if ((await ctx.engine.countLive(SESSION_KIND)) >= cfg.PAIRGATE_SUPPORT_MAX_SESSIONS) {
+      throw new RateLimitedError(30, 'Too many sessions are live. End one, or try again shortly.');
+    }
+    const id = body.id ?? randomId(9);
+    const token = agentToken();
+    const pairingGrantId = pairingOn ? randomId() : null;
+    const session = await createSessionGrant({
+      id,
+      supporterName,
+      supporterAvatar,
+      username: body.username ?? null,
+      passwordHash: body.password !== undefined ? await hashPassword(body.password) : null,
+      tokenHash: hashToken(token),
+      meshName: `pairgate/${id}/${randomId(4).slice(0, 5)}`,
+      meshIdHex: newMeshIdHex(),
+      pairingGrantId,
+    }, ttl * 1000);
+
+    let pairing: { code: string; pairingUrl: string } | undefined;
+    if (pairingGrantId) {
+      try {
+        pairing = await issueCode(session, pairingGrantId, token);
+      } catch (error) {
+        // Nothing half made: the session and its pairing grant go, and the id is free again.
+        await ctx.engine.remove(session.id).catch(() => false);
+        throw error;
+      }
+    }
+    await ctx.stores.ephemeral.set(`${INDEX_PREFIX}${id}`, session.id, ttl * 1000, ctx.clock.now());
+    return reply.code(201).send(createdView(session, token, pairing));
+  });
+
+  api.post('/session/:id/code', {
+    schema: { tags, summary: 'A new pairing code (and agent token) for a session still waiting, e.g. when its code expired (basic auth).', params: SessionIdParams, response: { 201: CreatedSessionView, ...errors, 409: PlexusErrorView, 502: PlexusErrorView } },
+    config: { rateLimit: { max: 60, timeWindow: 60_000 } },
+  }, async (request, reply) => {
+    const session = await authorizedSession(request, reply, request.params.id);
+    if (!pairingOn) throw new ConflictError('Pairing codes are off on this server (PLEXUS_PAIRING_URL is not set).', 'pairing_off');
+    if (ctx.engine.stateOf(session) !== 'pending') throw new ConflictError('This session was already confirmed or declined; it takes no new code.', 'session_not_waiting');
+    // The old code dies first; the token changes too, since only its hash is kept.
+    if (session.request.pairingGrantId) await ctx.engine.remove(session.request.pairingGrantId);
+    const token = agentToken();
+    const pairingGrantId = randomId();
+    const updated = await ctx.engine.update<SessionRequest, SessionResult>(session.id, (current) => ({ request: { ...current.request, tokenHash: hashToken(token), pairingGrantId } }));
+    const pairing = await issueCode(updated, pairingGrantId, token);
+    return reply.code(201).send(createdView(updated, token, pairing));
+  });
+
+  api.get('/session', {
+    schema: { tags, summary: 'List live sessions (basic auth).', response: { 200: SessionListView, 401: PlexusErrorView } },
+  }, async (request, reply) => {
+    requireAdmin(request, reply);
+    const entries = await ctx.stores.ephemeral.list(INDEX_PREFIX, ctx.clock.now());
+    const grants = await Promise.all(entries.map((entry) => ctx.engine.get<SessionRequest, SessionResult>(entry.value)));
+    return { Sessions: grants.filter((grant): grant is SessionGrant => Boolean(grant)).map(view) };
+  });
+
+  api.get('/session/:id', {
+    schema: { tags, summary: 'State of a session (basic auth); with wait, answers on the next change.', params: SessionIdParams, querystring: SessionWaitQuery, response: { 200: SessionView, ...errors } },
+  }, async (request, reply) => {
+    const grant = await authorizedSession(request, reply, request.params.id);
+    const seconds = requestedWaitSeconds(request, ctx.config.PAIRGATE_WAIT_MAX_SECONDS);
+    const latest = seconds > 0 ? await waitForGrant<SessionRequest, SessionResult>(ctx, request, grant.id, seconds, request.query.since) : grant;
+    if (!latest) throw new NotFoundError(`The session ${request.params.id} has ended.`, 'session_not_found');
+    return view(latest);
+  });
+
+  api.delete('/session/:id', {
+    schema: { tags, summary: 'End and remove a session (basic auth); its code dies with it.', params: SessionIdParams, response: { 204: Type.Null(), ...errors } },
+  }, async (request, reply) => {
+    const grant = await authorizedSession(request, reply, request.params.id);
+    await hub.end(grant.id, 'deleted');
+    await ctx.stores.ephemeral.delete(`${INDEX_PREFIX}${grant.request.id}`);
+    return reply.code(204).send(null);
+  });
+
+  /** The live session a `<id>:<token>` reference names, or a 404 that says nothing more. */
+  const sessionByRef = async (ref: string): Promise<SessionGrant> => {
+    const parts = splitRef(ref);
+    const grant = parts ? await ctx.engine.get<SessionRequest, SessionResult>(sessionGrantId(parts.id)) : undefined;
+    if (!parts || !grant || !constantTimeEqual(hashToken(parts.token), grant.request.tokenHash)) {
+      throw new NotFoundError('No live session has this agent link.', 'session_not_found');
+    }
+    return grant;
+  };
+
+  api.get('/config/:ref', {
+    schema: { tags, summary: 'The agent configuration (.msh key=value file) of AgentMSH.', params: RefParams, response: { 200: Type.String({ description: 'MeshName=...\\nMeshServer=...' }), 404: PlexusErrorView } },
+  }, async (request, reply) => {
+    const grant = await sessionByRef(request.params.ref);
+    const token = splitRef(request.params.ref)!.token;
+    return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(mshFile(agentConfig(ctx.publicUrl(), grant.request, token)));
+  });
+
+  // The agent's side of the session channel: the token in the URL picks the session before the
+  // upgrade; the credential from the confirmation comes in the first message.
+  const agentSessions = new WeakMap<FastifyRequest, SessionGrant>();
+  app.get<{ Params: { ref: string } }>('/agent/:ref', {
+    websocket: true,
+    schema: { hide: true, params: RefParams },
+    preValidation: async (request) => {
+      agentSessions.set(request, await sessionByRef(request.params.ref));
+    },
+  }, (socket, request) => {
+    hub.acceptAgent(socket, agentSessions.get(request)!);
+  });
+
+  // The supporter's side: basic auth (admin or the session's own login) before the upgrade.
+  const supporterSessions = new WeakMap<FastifyRequest, SessionGrant>();
+  app.get<{ Params: { id: string } }>('/session/:id/channel', {
+    websocket: true,
+    schema: { hide: true, params: SessionIdParams },
+    preValidation: async (request, reply) => {
+      supporterSessions.set(request, await authorizedSession(request, reply, request.params.id));
+    },
+  }, async (socket, request) => {
+    await hub.acceptSupporter(socket, supporterSessions.get(request)!);
+  });
+}

@@ -1,0 +1,159 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { ForbiddenError, InvalidRequestError, NotFoundError, isPairgateError } from '../../core/errors.js';
+import type { Grant } from '../../core/grant.js';
+import { randomToken, hashToken } from '../../core/ids.js';
+import { configSection } from '../../server/config.js';
+import type { DoorContext } from '../door.js';
+import { supportConfigSchema } from './config.js';
+import type { PairingRequest } from './origin-session-routes.js';
+import { PAIRING_KIND, relayCodeFormat } from './relay-code.js';
+import { openToken } from './sealed-token.js';
+import type { SessionHub } from './session-channel.js';
+import type { SessionRequest, SessionResult, SessionGrant } from './session-model.js';
+import { ConfirmBody, ConfirmedView, PairingCodeParams, PairingInfoView, PlexusErrorView } from './schemas.js';
+
+type PairingGrant = Grant<PairingRequest, { reason: string }>;
+
+/** The origin's answer for an unknown or expired code, as in the spec. */
+const codeNotFound = (): NotFoundError => new NotFoundError('Code not found', 'code_not_found');
+
+/** True when a browser navigated here (it wants the page, not the JSON). */
+function wantsHtml(request: FastifyRequest): boolean {
+  const accept = request.headers.accept ?? '';
+  return /text\/html/.test(accept) && !/^application\/json/.test(accept);
+}
+
+/**
+ * The origin's pairing routes: `GET /pairing/:code` (the pairing info as JSON for agents, the
+ * confirmation page for browsers that the relay redirected here) and `POST /pairing/:code/confirm`
+ * (the person's yes or no). Every look-up is rate limited and counted per address; a code confirmed
+ * wrongly too often, or declined, is burned.
+ */
+export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorContext, hub: SessionHub): Promise<void> {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const cfg = configSection(ctx.config, supportConfigSchema);
+  const lookupLimit = { max: ctx.config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE, timeWindow: 60_000 };
+  const tags = ['support origin'];
+
+  /** The live pairing grant and session of a typed code; a miss counts against the address. */
+  const find = async (ip: string, typed: string): Promise<{ pairing: PairingGrant; session: SessionGrant; code: string; token: string }> => {
+    await ctx.codeGuard.assertAllowed(PAIRING_KIND, ip);
+    const pairing = await ctx.engine.findByCode<PairingRequest, { reason: string }>(PAIRING_KIND, relayCodeFormat, typed);
+    const session = pairing ? await ctx.engine.get<SessionRequest, SessionResult>(pairing.request.sessionGrantId) : undefined;
+    const parsed = relayCodeFormat.parse(typed);
+    const token = pairing && parsed.ok ? openToken(pairing.request.sealedToken, parsed.code, pairing.id) : undefined;
+    if (!pairing || !session || !parsed.ok || !token) {
+      await ctx.codeGuard.recordMiss(PAIRING_KIND, ip);
+      throw codeNotFound();
+    }
+    return { pairing, session, code: parsed.code, token };
+  };
+
+  const info = (session: SessionGrant, token: string) => ({
+    AgentMSH: `${ctx.publicUrl()}/config/${session.request.id}:${token}`,
+    ExpiresAt: new Date(session.expiresAt).toISOString(),
+    CompanyName: cfg.PLEXUS_COMPANY_NAME,
+    CompanyLogo: cfg.PLEXUS_COMPANY_LOGO,
+    SupporterName: session.request.supporterName,
+    SupporterAvatar: session.request.supporterAvatar,
+  });
+
+  /** Renders an error as a page for browsers (the JSON routes keep the Plexus shape). */
+  const errorPage = (request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply => {
+    if (!isPairgateError(error)) throw error;
+    if (typeof error.details?.retryAfterSeconds === 'number') reply.header('retry-after', String(error.details.retryAfterSeconds));
+    const message = error.status === 404 ? 'No session has this code, or it has expired. Ask your supporter for a new code.' : error.message;
+    return ctx.pages.render(request, reply, 'error.njk', { title: 'This code does not work', message }, error.status);
+  };
+
+  api.get('/pairing/:code', {
+    schema: { tags, summary: 'Who asks: the pairing info of a code (JSON), or the confirmation page for browsers.', params: PairingCodeParams, response: { 200: PairingInfoView, 400: PlexusErrorView, 404: PlexusErrorView, 429: PlexusErrorView } },
+    config: { rateLimit: lookupLimit },
+  }, async (request, reply) => {
+    if (!wantsHtml(request)) {
+      const { session, token } = await find(request.ip, request.params.code);
+      return info(session, token);
+    }
+    try {
+      const { session, code, pairing } = await find(request.ip, request.params.code);
+      return await ctx.pages.render(request, reply, 'support/confirm.njk', {
+        supporterName: session.request.supporterName,
+        supporterAvatar: session.request.supporterAvatar,
+        companyName: cfg.PLEXUS_COMPANY_NAME,
+        companyLogo: cfg.PLEXUS_COMPANY_LOGO,
+        expiresAt: new Date(pairing.expiresAt).toISOString().replace('T', ' ').slice(0, 19) + ' UTC',
+        action: `/pairing/${code}/confirm`,
+      });
+    } catch (error) {
+      return errorPage(request, reply, error);
+    }
+  });
+
+  /** Counts a wrong confirmation of a found code; burns the code once the budget is spent. */
+  const wrongConfirmation = async (pairing: PairingGrant, error: Error): Promise<never> => {
+    const attempts = await ctx.engine.recordFailedAttempt(pairing.id);
+    if (ctx.codeGuard.exhausted(attempts)) {
+      await ctx.engine.refuse(pairing.id, { reason: 'too many wrong confirmations' }).catch(() => undefined);
+      throw new ForbiddenError('This code was confirmed wrongly too often and no longer works. Ask your supporter for a new code.', 'code_burned');
+    }
+    throw error;
+  };
+
+  api.post('/pairing/:code/confirm', {
+    schema: { tags, summary: 'Confirm (or decline) a code: the session starts; the answer carries the agent\'s session credential.', params: PairingCodeParams, body: ConfirmBody, response: { 200: ConfirmedView, 400: PlexusErrorView, 403: PlexusErrorView, 404: PlexusErrorView, 409: PlexusErrorView, 429: PlexusErrorView } },
+    config: { rateLimit: lookupLimit },
+  }, async (request, reply) => {
+    const fromPage = /^application\/x-www-form-urlencoded/.test(request.headers['content-type'] ?? '');
+    try {
+      const { pairing, session, token } = await find(request.ip, request.params.code);
+      const raw = (fromPage ? request.body?.decision : request.body?.Decision ?? request.body?.decision) ?? 'accept';
+      const decision = raw.toLowerCase();
+      if (fromPage) {
+        // A form post needs this browser's CSRF token: another site cannot confirm on its behalf.
+        try {
+          ctx.pages.verifyCsrf(request);
+        } catch (error) {
+          await wrongConfirmation(pairing, error as Error);
+        }
+      }
+      if (!['accept', 'yes', 'decline', 'no'].includes(decision)) {
+        await wrongConfirmation(pairing, new InvalidRequestError('Decision must be "accept" or "decline".', undefined, 'decision_invalid'));
+      }
+      if (decision === 'decline' || decision === 'no') {
+        // The code is spent and the supporter learns at once that the person said no.
+        await ctx.engine.refuse(pairing.id, { reason: 'declined' });
+        await ctx.engine.refuse<SessionResult>(session.id, { credentialHash: null, confirmedAt: ctx.clock.now(), connected: false, connectedAt: null, declined: true }).catch(() => undefined);
+        await hub.broadcastState(session.id);
+        if (fromPage) return await ctx.pages.render(request, reply, 'support/done.njk', { title: 'Declined', message: 'Nobody was given access. You can close this page.' });
+        throw new ForbiddenError('The session was declined; nobody was given access.', 'declined');
+      }
+      // Approving the pairing grant spends the code (compare-and-set: one confirmation wins).
+      await ctx.engine.approve(pairing.id, { reason: 'confirmed' });
+      const credential = randomToken();
+      const confirmed = await ctx.engine.approve<SessionResult>(session.id, { credentialHash: hashToken(credential), confirmedAt: ctx.clock.now(), connected: false, connectedAt: null });
+      await hub.broadcastState(session.id);
+      const channelPath = `/agent/${session.request.id}:${token}`;
+      if (fromPage) {
+        return await ctx.pages.render(request, reply, 'support/session.njk', {
+          channel: channelPath,
+          credential,
+          supporterName: session.request.supporterName,
+          companyName: cfg.PLEXUS_COMPANY_NAME,
+        });
+      }
+      return {
+        SessionID: session.request.id,
+        State: 'confirmed',
+        MeshServer: `${ctx.publicUrl().replace(/^http/, 'ws')}${channelPath}`,
+        AgentCredential: credential,
+        ExpiresAt: new Date(confirmed.expiresAt).toISOString(),
+        SupporterName: session.request.supporterName,
+        CompanyName: cfg.PLEXUS_COMPANY_NAME,
+      };
+    } catch (error) {
+      if (fromPage) return errorPage(request, reply, error);
+      throw error;
+    }
+  });
+}

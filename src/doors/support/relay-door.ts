@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+import { assertWithinBudget } from '../../core/brute-force.js';
+import { configSection, type Config } from '../../server/config.js';
+import type { Door, DoorContext } from '../door.js';
+import { relayConfigSchema } from './config.js';
+import { relayCodeFormat } from './relay-code.js';
+import { registerRelayRoutes } from './relay-routes.js';
+
+/** Guesses per second the rate limits let an attacker make on one door's code look-ups. */
+export function attackerGuessRate(config: Config): number {
+  return Math.min(
+    (config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE / 60) * config.PAIRGATE_ATTACKER_ADDRESSES,
+    (config.PAIRGATE_CODE_MISSES_PER_HOUR / 3600) * config.PAIRGATE_ATTACKER_ADDRESSES,
+  );
+}
+
+/** Path the relay is mounted at: `/` alone, its prefix (default `/relay`) beside other doors. */
+export function relayPrefix(config: Config): string {
+  const cfg = configSection(config, relayConfigSchema);
+  return cfg.PAIRGATE_RELAY_ONLY ? '' : cfg.PAIRGATE_RELAY_PREFIX;
+}
+
+/**
+ * The relay of the support door (the seed's pc-assist.app): a public directory that maps a short
+ * code to an origin's pairing URL and knows nothing else. It is its own door so it can run alone
+ * (`pairgate serve --relay-only`) or beside the origin under `/relay`.
+ */
+export const supportRelayDoor: Door = {
+  name: 'support-relay',
+  configSchema: relayConfigSchema,
+  enabled: (config) => configSection(config, relayConfigSchema).PAIRGATE_RELAY_ENABLED,
+  checkConfig(config) {
+    const cfg = configSection(config, relayConfigSchema);
+    // Six symbols of 34 are only 30.5 bits: the relay holds few live codes so the chance stays in budget.
+    assertWithinBudget('PAIRGATE_RELAY_MAX_LIVE_CODES', {
+      entropyBits: relayCodeFormat.entropyBits,
+      liveCodes: cfg.PAIRGATE_RELAY_MAX_LIVE_CODES,
+      ttlSeconds: cfg.PAIRGATE_RELAY_CODE_TTL,
+      attemptsPerSecond: attackerGuessRate(config),
+    }, config.PAIRGATE_BRUTE_FORCE_BUDGET);
+  },
+  async register(app: FastifyInstance, ctx: DoorContext) {
+    const prefix = relayPrefix(ctx.config);
+    await app.register(async (instance) => registerRelayRoutes(instance, ctx, prefix), { prefix });
+  },
+};

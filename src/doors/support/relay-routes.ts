@@ -1,0 +1,118 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { NotFoundError, RateLimitedError, UnauthorizedError, isPairgateError, type PairgateError } from '../../core/errors.js';
+import { constantTimeEqual, hashToken } from '../../core/ids.js';
+import { configSection } from '../../server/config.js';
+import type { DoorContext } from '../door.js';
+import { relayConfigSchema } from './config.js';
+import { RELAY_KIND, relayCodeFormat } from './relay-code.js';
+import { checkOriginUrl, splitList } from './relay-url.js';
+import { PublishBody, PublishedView, RelayCodeParams, RelayErrorView, RelayGoQuery } from './relay-schemas.js';
+import { relayErrorShape } from './wire-errors.js';
+
+/** What a relay entry holds: the origin's pairing base URL, nothing else about the session. */
+interface RelayEntry {
+  url: string;
+}
+
+/** The relay's answer for an unknown or expired code, word for word as in the original. */
+export const RELAY_NOT_FOUND = 'no session with this code or session has expired';
+
+/**
+ * The relay routes, mounted at `prefix` ('' when the relay serves alone). `POST /pairing/` maps a
+ * fresh code to an origin URL; `GET /pairing/:code` redirects to it; `GET /` is the page where a
+ * person types the code.
+ */
+export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext, prefix: string): Promise<void> {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const cfg = configSection(ctx.config, relayConfigSchema);
+  ctx.useErrorShape(app, relayErrorShape);
+  const rules = {
+    allowHttp: cfg.PAIRGATE_RELAY_ALLOW_HTTP,
+    allowedHosts: splitList(cfg.PAIRGATE_RELAY_ALLOWED_HOSTS).map((host) => host.toLowerCase()),
+    maxLength: cfg.PAIRGATE_RELAY_MAX_URL_LENGTH,
+  };
+  // Keys are compared by hash, in constant time, so configuration values never meet request bytes directly.
+  const apiKeyHashes = splitList(cfg.PAIRGATE_RELAY_API_KEYS).map(hashToken);
+  const lookupLimit = { max: ctx.config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE, timeWindow: 60_000 };
+  const tags = ['support relay'];
+  const publicBase = (): string => `${ctx.publicUrl()}${prefix}`;
+
+  const checkApiKey = (request: FastifyRequest): void => {
+    if (apiKeyHashes.length === 0) return;
+    const header = request.headers.authorization;
+    const given = typeof header === 'string' && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '') : request.headers['x-api-key'];
+    const hash = typeof given === 'string' && given ? hashToken(given) : '';
+    if (!hash || !apiKeyHashes.some((known) => constantTimeEqual(known, hash))) {
+      throw new UnauthorizedError('This relay needs an API key to publish (Authorization: Bearer <key>).', 'api_key_required');
+    }
+  };
+
+  const publish = async (request: FastifyRequest<{ Body: { url?: string } }>, reply: FastifyReply) => {
+    checkApiKey(request);
+    const url = checkOriginUrl(request.body?.url, rules);
+    if ((await ctx.engine.countLive(RELAY_KIND)) >= cfg.PAIRGATE_RELAY_MAX_LIVE_CODES) {
+      throw new RateLimitedError(30, 'Too many codes are live on this relay. Try again shortly.');
+    }
+    const { code } = await ctx.engine.create<RelayEntry>({
+      kind: RELAY_KIND,
+      request: { url },
+      ttlMs: cfg.PAIRGATE_RELAY_CODE_TTL * 1000,
+      codeFormat: relayCodeFormat,
+    });
+    return reply.code(200).send({ success: true as const, code: code!, pairing_url: `${publicBase()}/pairing/${code!}`, redirect_url: `${url}/${code!}` });
+  };
+  const publishRoute = {
+    schema: { tags, summary: 'Publish an origin: get a code that redirects to <url>/<code>.', body: PublishBody, response: { 200: PublishedView, 400: RelayErrorView, 401: RelayErrorView, 403: RelayErrorView, 413: RelayErrorView, 415: RelayErrorView, 429: RelayErrorView } },
+    bodyLimit: cfg.PAIRGATE_RELAY_BODY_LIMIT,
+    config: { rateLimit: { max: cfg.PAIRGATE_RELAY_CREATE_MAX, timeWindow: cfg.PAIRGATE_RELAY_CREATE_WINDOW_SECONDS * 1000 } },
+  };
+  api.post('/pairing/', publishRoute, publish);
+  api.post('/pairing', publishRoute, publish);
+
+  /** The redirect target of a typed code; counts misses per address. */
+  const resolve = async (ip: string, typed: string): Promise<string> => {
+    await ctx.codeGuard.assertAllowed(RELAY_KIND, ip);
+    const parsed = relayCodeFormat.parse(typed);
+    const entry = await ctx.engine.findByCode<RelayEntry, never>(RELAY_KIND, relayCodeFormat, typed);
+    if (!entry || !parsed.ok) {
+      await ctx.codeGuard.recordMiss(RELAY_KIND, ip);
+      throw new NotFoundError(RELAY_NOT_FOUND, 'code_not_found');
+    }
+    return `${entry.request.url}/${parsed.code}`;
+  };
+
+  api.get('/pairing/:code', {
+    schema: { tags, summary: 'Redirect (302) to the origin URL of a code.', params: RelayCodeParams, response: { 400: RelayErrorView, 404: RelayErrorView, 429: RelayErrorView } },
+    config: { rateLimit: lookupLimit },
+  }, async (request, reply) => {
+    const target = await resolve(request.ip, request.params.code);
+    return (reply as FastifyReply).code(302).header('cache-control', 'no-store').redirect(target);
+  });
+
+  // The page where a person types the code; a GET form (no state changes), answered with the 302.
+  // The form's answer is a redirect to an origin on another site, and CSP's form-action governs
+  // redirects after a submission: this page alone lets forms lead to http(s) origins.
+  const formAction = `form-action 'self' https:${rules.allowHttp ? ' http:' : ''}`;
+  const homePage = (request: FastifyRequest, reply: FastifyReply, data: Record<string, unknown>, status = 200): FastifyReply => {
+    const csp = reply.getHeader('content-security-policy');
+    if (typeof csp === 'string') reply.header('content-security-policy', csp.replace(/form-action [^;]*/, formAction));
+    return ctx.pages.render(request, reply, 'support/relay-home.njk', { action: `${prefix}/go`, ...data }, status);
+  };
+  api.get('/', { schema: { tags, summary: 'The page where a person types the code.', hide: true } }, async (request, reply) => homePage(request, reply, {}));
+  api.get('/go', {
+    schema: { tags, summary: 'The page form: redirect to the origin of a typed code.', hide: true, querystring: RelayGoQuery },
+    config: { rateLimit: lookupLimit },
+  }, async (request, reply) => {
+    try {
+      const target = await resolve(request.ip, request.query.code ?? '');
+      return await (reply as FastifyReply).code(302).header('cache-control', 'no-store').redirect(target);
+    } catch (error) {
+      if (!isPairgateError(error)) throw error;
+      const status = (error as PairgateError).status;
+      if (status === 429) reply.header('retry-after', String((error as PairgateError).details?.retryAfterSeconds ?? 60));
+      const message = status === 404 ? 'No session has this code, or it has expired. Check the code, or ask your supporter for a new one.' : error.message;
+      return homePage(request, reply, { error: message, code: request.query.code ?? '' }, status);
+    }
+  });
+}

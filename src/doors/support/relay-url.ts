@@ -1,0 +1,52 @@
+import { InvalidRequestError, ForbiddenError } from '../../core/errors.js';
+
+/** What the relay accepts as an origin's pairing base URL. */
+export interface OriginUrlRules {
+  allowHttp: boolean;
+  /** Lower-case `host` or `host:port` entries; empty = any host. */
+  allowedHosts: readonly string[];
+  maxLength: number;
+}
+
+/**
+ * Checks an origin's pairing base URL before the relay will redirect people to it: absolute,
+ * http(s) (https unless allowed), no credentials, query or fragment (the code is appended as a path
+ * segment), within the length limit and, when configured, on an allowed host. Returns it without a
+ * trailing slash. The relay redirects only to URLs that passed here: it is a directory of origins,
+ * not an open redirector for arbitrary schemes.
+ */
+export function checkOriginUrl(raw: unknown, rules: OriginUrlRules): string {
+  if (typeof raw !== 'string' || raw.trim() === '') {
+    throw new InvalidRequestError('"url" is required: the absolute URL of the origin\'s pairing endpoint.', undefined, 'url_missing');
+  }
+  if (raw.length > rules.maxLength) {
+    throw new InvalidRequestError(`"url" is longer than ${rules.maxLength} characters.`, undefined, 'url_too_long');
+  }
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new InvalidRequestError('"url" is not an absolute URL.', undefined, 'url_invalid');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new InvalidRequestError(`"url" must be an http(s) URL, not ${url.protocol}.`, undefined, 'url_scheme');
+  }
+  if (url.protocol === 'http:' && !rules.allowHttp) {
+    throw new InvalidRequestError('"url" must use https.', undefined, 'url_not_https');
+  }
+  if (url.username || url.password) {
+    throw new InvalidRequestError('"url" must not carry credentials.', undefined, 'url_credentials');
+  }
+  if (url.search || url.hash || raw.includes('?') || raw.includes('#')) {
+    throw new InvalidRequestError('"url" must not have a query or fragment.', undefined, 'url_query');
+  }
+  if (rules.allowedHosts.length > 0 && !rules.allowedHosts.includes(url.host.toLowerCase()) && !rules.allowedHosts.includes(url.hostname.toLowerCase())) {
+    throw new ForbiddenError(`Origins on ${url.host} may not publish on this relay.`, 'origin_not_allowed');
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+/** Splits a comma-separated configuration list. */
+export function splitList(value: string): string[] {
+  return value.split(',').map((item) => item.trim()).filter(Boolean);
+}

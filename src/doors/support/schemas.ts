@@ -1,0 +1,93 @@
+import { Type } from 'typebox';
+
+/** Wire schemas of the support origin (Plexus's PascalCase JSON); OpenAPI is generated from them. */
+
+/** Session ids: what the seed uses (`helping-joe`), safe in paths and `.msh` files, never a `:`. */
+export const SESSION_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
+
+export const CreateSessionBody = Type.Object(
+  {
+    id: Type.Optional(Type.String({ pattern: SESSION_ID_PATTERN, description: 'Session id (letters, digits, . _ -; up to 64); random when absent.' })),
+    ttl: Type.Optional(Type.Integer({ minimum: 10, description: 'Session lifetime in seconds (at most PAIRGATE_SUPPORT_MAX_TTL).' })),
+    username: Type.Optional(Type.String({ maxLength: 200, description: 'The session\'s own login (may read, attach to and end this session).' })),
+    password: Type.Optional(Type.String({ maxLength: 200, description: 'Password of `username`; stored as a scrypt hash.' })),
+    supporter_name: Type.Optional(Type.String({ maxLength: 200, description: 'Shown to the person before they confirm; required when pairing is on.' })),
+    supporter_avatar: Type.Optional(Type.String({ maxLength: 2000, description: 'Public http(s) URL of the supporter\'s picture; required when pairing is on.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const AgentConfigView = Type.Object({
+  ServerID: Type.String(),
+  MeshName: Type.String(),
+  MeshType: Type.Integer(),
+  MeshID: Type.String(),
+  MeshIDHex: Type.String(),
+  MeshServer: Type.String({ description: 'WebSocket URL of the session channel for the agent.' }),
+});
+
+export const CreatedSessionView = Type.Object({
+  ID: Type.String(),
+  SessionURL: Type.String(),
+  AgentMSH: Type.String({ description: 'URL of the agent configuration file.' }),
+  AgentConfig: AgentConfigView,
+  ExpiresAt: Type.String(),
+  PairingCode: Type.Optional(Type.String({ description: 'The code to read out (when pairing is on).' })),
+  PairingURL: Type.Optional(Type.String({ description: 'The relay URL of the code (original spelling).' })),
+  PairingUrl: Type.Optional(Type.String({ description: 'The same value, as the seed\'s example spells it.' })),
+});
+
+export const SessionView = Type.Object({
+  ID: Type.String(),
+  State: Type.Union([Type.Literal('waiting'), Type.Literal('confirmed'), Type.Literal('connected'), Type.Literal('declined'), Type.Literal('expired')]),
+  Version: Type.Integer({ description: 'Pass as `since` with `wait` to be answered on the next change.' }),
+  SessionURL: Type.String(),
+  SupporterName: Type.String(),
+  SupporterAvatar: Type.String(),
+  Pairing: Type.Boolean({ description: 'Whether the session has a pairing code.' }),
+  CreatedAt: Type.String(),
+  ExpiresAt: Type.String(),
+  ConfirmedAt: Type.Union([Type.String(), Type.Null()]),
+  ConnectedAt: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const SessionListView = Type.Object({ Sessions: Type.Array(SessionView) });
+
+export const SessionIdParams = Type.Object({ id: Type.String({ pattern: SESSION_ID_PATTERN }) });
+export const RefParams = Type.Object({ ref: Type.String({ minLength: 3, maxLength: 200 }) });
+export const PairingCodeParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const SessionWaitQuery = Type.Object({
+  wait: Type.Optional(Type.Number({ minimum: 0, description: 'Seconds to wait for a change (bounded by the server).' })),
+  since: Type.Optional(Type.Integer({ minimum: 0, description: 'Answer once the version exceeds this one.' })),
+});
+
+export const PairingInfoView = Type.Object({
+  AgentMSH: Type.String(),
+  ExpiresAt: Type.String(),
+  CompanyName: Type.String(),
+  CompanyLogo: Type.String(),
+  SupporterName: Type.String(),
+  SupporterAvatar: Type.String(),
+});
+
+export const ConfirmBody = Type.Object(
+  {
+    Decision: Type.Optional(Type.String({ maxLength: 20, description: '`accept` (default) or `decline`.' })),
+    decision: Type.Optional(Type.String({ maxLength: 20, description: 'The page form\'s field.' })),
+    _csrf: Type.Optional(Type.String({ maxLength: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfirmedView = Type.Object({
+  SessionID: Type.String(),
+  State: Type.String(),
+  MeshServer: Type.String({ description: 'Open a WebSocket here and send {"type":"hello","credential":AgentCredential}.' }),
+  AgentCredential: Type.Optional(Type.String({ description: 'The agent\'s session credential; shown once.' })),
+  ExpiresAt: Type.String(),
+  SupporterName: Type.String(),
+  CompanyName: Type.String(),
+});
+
+export const PlexusErrorView = Type.Object({ Error: Type.String(), Description: Type.String(), Code: Type.String() });

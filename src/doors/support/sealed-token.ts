@@ -1,0 +1,35 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+
+/**
+ * The agent token under the pairing code. The pairing info (`GET /pairing/:code`) must carry
+ * AgentMSH, whose URL holds the agent token, yet the origin stores no token in clear. So the token
+ * is sealed (AES-256-GCM) under a key derived (HKDF-SHA-256) from the pairing code, which is itself
+ * stored only as a hash: whoever holds the code can open it, which is exactly who may read the
+ * pairing info. The token alone does not let an agent in; the session credential from the
+ * confirmation is needed too.
+ */
+
+function keyOf(code: string, salt: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', code, salt, 'pairgate support agent token', 32));
+}
+
+/** Seals `token` under `code`; `salt` binds it to one session. */
+export function sealToken(token: string, code: string, salt: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', keyOf(code, salt), iv);
+  const body = Buffer.concat([cipher.update(token, 'utf8'), cipher.final()]);
+  return [iv, cipher.getAuthTag(), body].map((part) => part.toString('base64url')).join('.');
+}
+
+/** Opens a sealed token with the code; undefined when the code or the seal is wrong. */
+export function openToken(sealed: string, code: string, salt: string): string | undefined {
+  const [iv, tag, body] = sealed.split('.').map((part) => Buffer.from(part, 'base64url'));
+  if (!iv || !tag || !body) return undefined;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', keyOf(code, salt), iv);
+    decipher.setAuthTag(tag);
+    return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}

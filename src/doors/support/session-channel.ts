@@ -1,0 +1,201 @@
+import type { WebSocket } from 'ws';
+import { constantTimeEqual, hashToken } from '../../core/ids.js';
+import type { DoorContext } from '../door.js';
+import { sessionState, type SessionGrant, type SessionRequest, type SessionResult } from './session-model.js';
+
+/** Longest chat message, in characters. */
+export const MAX_TEXT = 4000;
+/** Largest diagnostics report, in bytes of JSON. */
+export const MAX_REPORT = 32 * 1024;
+
+/** Close codes of the session channel (4000-4999 are the application's). */
+export const CLOSE = { ended: 4000, unauthorized: 4001, helloTimeout: 4008, duplicate: 4009, badMessage: 4400 } as const;
+
+interface Room {
+  agent: WebSocket | undefined;
+  supporters: Set<WebSocket>;
+  expiry: NodeJS.Timeout | undefined;
+}
+
+function send(socket: WebSocket | undefined, message: unknown): void {
+  if (socket && socket.readyState === 1) socket.send(JSON.stringify(message));
+}
+
+function parse(data: unknown): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(String(data)) as unknown;
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The session channel: after confirmation the agent holds a WebSocket to the session and the
+ * supporter one (or more) to its supporter side. This hub relays their text messages and the
+ * agent's diagnostics report, tells supporters every state change at once, and ends the session
+ * when either side asks, when it is deleted, or at its expiry. Messages go between sockets of one
+ * process; the state itself lives in the engine, so waiters on other nodes still see it.
+ */
+export class SessionHub {
+  private readonly rooms = new Map<string, Room>();
+
+  constructor(private readonly ctx: DoorContext, private readonly helloMs: number) {
+    ctx.shutdownSignal.addEventListener('abort', () => {
+      for (const room of this.rooms.values()) {
+        if (room.expiry) clearTimeout(room.expiry);
+        for (const socket of [room.agent, ...room.supporters]) socket?.close(1001, 'server shutting down');
+      }
+      this.rooms.clear();
+    }, { once: true });
+  }
+
+  private room(session: SessionGrant): Room {
+    let room = this.rooms.get(session.id);
+    if (!room) {
+      room = { agent: undefined, supporters: new Set(), expiry: undefined };
+      const left = Math.min(2_147_000_000, Math.max(0, session.expiresAt - this.ctx.clock.now()));
+      room.expiry = setTimeout(() => void this.end(session.id, 'expired'), left);
+      room.expiry.unref();
+      this.rooms.set(session.id, room);
+    }
+    return room;
+  }
+
+  /** Whether an agent socket is open on session `grantId` here. */
+  agentConnected(grantId: string): boolean {
+    return this.rooms.get(grantId)?.agent?.readyState === 1;
+  }
+
+  /** Sends the session's current state to its supporters. */
+  async broadcastState(grantId: string): Promise<void> {
+    const room = this.rooms.get(grantId);
+    if (!room || room.supporters.size === 0) return;
+    const grant = await this.ctx.engine.get<SessionRequest, SessionResult>(grantId);
+    if (!grant) return;
+    const state = sessionState(this.ctx.engine.stateOf(grant), grant.result);
+    for (const socket of room.supporters) send(socket, { type: 'state', state });
+  }
+
+  /**
+   * Ends session `grantId`: tells every socket why, closes them, and removes the session and its
+   * pairing code, so nothing of it stays usable.
+   */
+  async end(grantId: string, reason: 'supporter' | 'agent' | 'expired' | 'deleted'): Promise<void> {
+    const room = this.rooms.get(grantId);
+    this.rooms.delete(grantId);
+    if (room) {
+      if (room.expiry) clearTimeout(room.expiry);
+      for (const socket of [room.agent, ...room.supporters]) {
+        send(socket, { type: 'ended', reason });
+        socket?.close(CLOSE.ended, `session ended (${reason})`);
+      }
+    }
+    const grant = await this.ctx.engine.get<SessionRequest, SessionResult>(grantId);
+    if (grant?.request.pairingGrantId) await this.ctx.engine.remove(grant.request.pairingGrantId);
+    await this.ctx.engine.remove(grantId);
+  }
+
+  /**
+   * Serves an agent socket: the first message must be `{"type":"hello","credential":"..."}` within
+   * the hello time; then `message`, `diagnostics` and `end` messages are accepted.
+   */
+  acceptAgent(socket: WebSocket, session: SessionGrant): void {
+    let authed = false;
+    const timer = setTimeout(() => socket.close(CLOSE.helloTimeout, 'no hello in time'), this.helloMs);
+    let chain: Promise<void> = Promise.resolve();
+    socket.on('message', (data) => {
+      chain = chain.then(() => (authed ? this.fromAgent(session.id, socket, data) : this.agentHello(socket, session, data).then((ok) => {
+        authed = ok;
+      }))).catch((error: unknown) => {
+        this.ctx.logger.warn({ err: error }, 'session channel: agent message failed');
+        send(socket, { type: 'error', code: 'internal_error', message: 'The message could not be handled.' });
+      });
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      if (!authed) return;
+      const room = this.rooms.get(session.id);
+      if (room?.agent !== socket) return;
+      room.agent = undefined;
+      void this.setConnected(session.id, false).then(() => this.broadcastState(session.id)).catch(() => undefined);
+    });
+    socket.once('message', () => clearTimeout(timer));
+  }
+
+  private async agentHello(socket: WebSocket, initial: SessionGrant, data: unknown): Promise<boolean> {
+    const hello = parse(data);
+    const refuse = (code: number, message: string): false => {
+      send(socket, { type: 'error', code: code === CLOSE.duplicate ? 'agent_already_connected' : 'unauthorized', message });
+      socket.close(code, message);
+      return false;
+    };
+    if (hello?.type !== 'hello') return refuse(CLOSE.unauthorized, 'The first message must be a hello with the session credential.');
+    let session = await this.ctx.engine.get<SessionRequest, SessionResult>(initial.id);
+    if (!session) return refuse(CLOSE.unauthorized, 'This session has ended or expired.');
+    const state = this.ctx.engine.stateOf(session);
+    if (session.request.pairingGrantId) {
+      // Pairing is on: only the holder of the credential the confirmation returned may join.
+      const credential = typeof hello.credential === 'string' ? hello.credential : '';
+      const expected = session.result?.credentialHash ?? '';
+      if (state !== 'approved' || !credential || !expected || !constantTimeEqual(hashToken(credential), expected)) {
+        return refuse(CLOSE.unauthorized, 'The session credential is wrong, or the session was not confirmed.');
+      }
+    } else if (state === 'pending') {
+      // No pairing codes: like the original, the agent token of AgentMSH is the invitation.
+      session = (await this.ctx.engine.approve<SessionResult>(session.id, { credentialHash: null, confirmedAt: this.ctx.clock.now(), connected: false, connectedAt: null })) as SessionGrant;
+    } else if (state !== 'approved') {
+      return refuse(CLOSE.unauthorized, 'This session cannot be joined any more.');
+    }
+    const room = this.room(session);
+    if (room.agent && room.agent.readyState === 1) return refuse(CLOSE.duplicate, 'An agent is already connected to this session.');
+    room.agent = socket;
+    await this.setConnected(session.id, true);
+    send(socket, { type: 'welcome', session: session.request.id, supporterName: session.request.supporterName, expiresAt: new Date(session.expiresAt).toISOString() });
+    await this.broadcastState(session.id);
+    return true;
+  }
+
+  private async fromAgent(grantId: string, socket: WebSocket, data: unknown): Promise<void> {
+    const message = parse(data);
+    const room = this.rooms.get(grantId);
+    if (!room || room.agent !== socket) return;
+    if (message?.type === 'message' && typeof message.text === 'string' && message.text.length > 0 && message.text.length <= MAX_TEXT) {
+      const out = { type: 'message', from: 'agent', text: message.text, at: new Date(this.ctx.clock.now()).toISOString() };
+      for (const supporter of room.supporters) send(supporter, out);
+    } else if (message?.type === 'diagnostics' && message.report && typeof message.report === 'object' && JSON.stringify(message.report).length <= MAX_REPORT) {
+      for (const supporter of room.supporters) send(supporter, { type: 'diagnostics', report: message.report, at: new Date(this.ctx.clock.now()).toISOString() });
+    } else if (message?.type === 'end') {
+      await this.end(grantId, 'agent');
+    } else {
+      send(socket, { type: 'error', code: 'bad_message', message: `Messages are JSON: message (text up to ${MAX_TEXT} characters), diagnostics (report up to ${MAX_REPORT} bytes) or end.` });
+    }
+  }
+
+  /** Serves a supporter socket (already authenticated): state now and on change, messages, end. */
+  async acceptSupporter(socket: WebSocket, session: SessionGrant): Promise<void> {
+    const room = this.room(session);
+    room.supporters.add(socket);
+    socket.on('close', () => room.supporters.delete(socket));
+    socket.on('message', (data) => {
+      const message = parse(data);
+      if (message?.type === 'message' && typeof message.text === 'string' && message.text.length > 0 && message.text.length <= MAX_TEXT) {
+        send(room.agent, { type: 'message', from: 'supporter', text: message.text, at: new Date(this.ctx.clock.now()).toISOString() });
+      } else if (message?.type === 'end') {
+        void this.end(session.id, 'supporter').catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: end failed'));
+      } else {
+        send(socket, { type: 'error', code: 'bad_message', message: `Messages are JSON: message (text up to ${MAX_TEXT} characters) or end.` });
+      }
+    });
+    const current = await this.ctx.engine.get<SessionRequest, SessionResult>(session.id);
+    send(socket, { type: 'state', state: current ? sessionState(this.ctx.engine.stateOf(current), current.result) : 'expired' });
+  }
+
+  private async setConnected(grantId: string, connected: boolean): Promise<void> {
+    const grant = await this.ctx.engine.get<SessionRequest, SessionResult>(grantId);
+    if (!grant || grant.result?.connected === connected) return;
+    await this.ctx.engine.update<SessionRequest, SessionResult>(grantId, (current) => ({
+      result: { ...(current.result ?? { credentialHash: null, confirmedAt: this.ctx.clock.now(), connectedAt: null }), connected, connectedAt: connected ? this.ctx.clock.now() : (current.result?.connectedAt ?? null) },
+    }));
+  }
+}

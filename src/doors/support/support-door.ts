@@ -1,0 +1,68 @@
+import type { FastifyInstance } from 'fastify';
+import multipart from '@fastify/multipart';
+import websocket from '@fastify/websocket';
+import { assertWithinBudget } from '../../core/brute-force.js';
+import { ConfigError } from '../../core/errors.js';
+import { configSection, type Config } from '../../server/config.js';
+import type { Door, DoorContext } from '../door.js';
+import { relayConfigSchema, supportConfigSchema } from './config.js';
+import { registerSessionRoutes, isHttpUrl } from './origin-session-routes.js';
+import { registerPairingRoutes } from './pairing-routes.js';
+import { relayCodeFormat } from './relay-code.js';
+import { attackerGuessRate } from './relay-door.js';
+import { SessionHub } from './session-channel.js';
+import { plexusErrorShape } from './wire-errors.js';
+
+/** Whether the origin serves: `on`, or `auto` with supporter credentials configured; never relay-only. */
+export function originEnabled(config: Config): boolean {
+  if (configSection(config, relayConfigSchema).PAIRGATE_RELAY_ONLY) return false;
+  const cfg = configSection(config, supportConfigSchema);
+  if (cfg.PAIRGATE_SUPPORT_ORIGIN === 'off') return false;
+  if (cfg.PAIRGATE_SUPPORT_ORIGIN === 'on') return true;
+  return cfg.PLEXUS_AUTH_USER !== '' && cfg.PLEXUS_AUTH_PASS !== '';
+}
+
+/**
+ * The support door's origin (the seed's Plexus server): a supporter creates a session and gets a
+ * short code from the relay to read out on the phone; the person's agent (or browser) looks the
+ * code up here, sees who asks, confirms, and holds the session channel with the supporter.
+ */
+export const supportDoor: Door = {
+  name: 'support',
+  configSchema: supportConfigSchema,
+  enabled: originEnabled,
+  checkConfig(config) {
+    const cfg = configSection(config, supportConfigSchema);
+    if (!cfg.PLEXUS_AUTH_USER || !cfg.PLEXUS_AUTH_PASS) {
+      throw new ConfigError('PLEXUS_AUTH_USER', 'PLEXUS_AUTH_USER and PLEXUS_AUTH_PASS are required when the support origin is on');
+    }
+    if (cfg.PLEXUS_PAIRING_URL && !isHttpUrl(cfg.PLEXUS_PAIRING_URL)) {
+      throw new ConfigError('PLEXUS_PAIRING_URL', `expected an absolute http(s) URL, got ${JSON.stringify(cfg.PLEXUS_PAIRING_URL)}`);
+    }
+    if (cfg.PLEXUS_COMPANY_LOGO && !isHttpUrl(cfg.PLEXUS_COMPANY_LOGO)) {
+      throw new ConfigError('PLEXUS_COMPANY_LOGO', `expected an absolute http(s) URL, got ${JSON.stringify(cfg.PLEXUS_COMPANY_LOGO)}`);
+    }
+    if (cfg.PAIRGATE_SUPPORT_DEFAULT_TTL > cfg.PAIRGATE_SUPPORT_MAX_TTL) {
+      throw new ConfigError('PAIRGATE_SUPPORT_DEFAULT_TTL', `must not exceed PAIRGATE_SUPPORT_MAX_TTL (${cfg.PAIRGATE_SUPPORT_MAX_TTL})`);
+    }
+    // The origin's codes are the relay's (30.5 bits): one live per session, for PLEXUS_PAIRING_TTL.
+    if (cfg.PLEXUS_PAIRING_URL) {
+      assertWithinBudget('PAIRGATE_SUPPORT_MAX_SESSIONS', {
+        entropyBits: relayCodeFormat.entropyBits,
+        liveCodes: cfg.PAIRGATE_SUPPORT_MAX_SESSIONS,
+        ttlSeconds: cfg.PLEXUS_PAIRING_TTL,
+        attemptsPerSecond: attackerGuessRate(config),
+      }, config.PAIRGATE_BRUTE_FORCE_BUDGET);
+    }
+  },
+  async register(app: FastifyInstance, ctx: DoorContext) {
+    const cfg = configSection(ctx.config, supportConfigSchema);
+    ctx.useErrorShape(app, plexusErrorShape);
+    // The seed's curl sends multipart fields (-F); files are refused, fields become the body.
+    await app.register(multipart, { attachFieldsToBody: 'keyValues', limits: { files: 0, fields: 20, fieldSize: 4096, parts: 20 } });
+    await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+    const hub = new SessionHub(ctx, cfg.PAIRGATE_SUPPORT_HELLO_SECONDS * 1000);
+    await registerSessionRoutes(app, ctx, hub);
+    await registerPairingRoutes(app, ctx, hub);
+  },
+};

@@ -1,0 +1,394 @@
+import { EventEmitter, once } from 'node:events';
+import WebSocket from 'ws';
+import { PairgateApiError } from './errors.js';
+
+/**
+ * Typed clients of the support door: the origin (supporter side: sessions and the supporter's end of
+ * the session channel), the relay (publishing and resolving codes) and the agent (pairing info,
+ * confirmation, the agent's end of the session channel). Used by `pairgate session` and
+ * `pairgate join`, the tests and third parties. Errors are PairgateApiError with the server's
+ * machine code (`Code` of the origin's `{Error, Description, Code}`, `code` of the relay's).
+ */
+
+/** What creating a session asks for (the seed's form fields). */
+export interface CreateSessionInput {
+  id?: string;
+  ttl?: number;
+  username?: string;
+  password?: string;
+  supporterName?: string;
+  supporterAvatar?: string;
+}
+
+/** The origin's answer to session creation (201). */
+export interface CreatedSession {
+  ID: string;
+  SessionURL: string;
+  AgentMSH: string;
+  AgentConfig: { ServerID: string; MeshName: string; MeshType: number; MeshID: string; MeshIDHex: string; MeshServer: string };
+  ExpiresAt: string;
+  PairingCode?: string;
+  PairingURL?: string;
+  PairingUrl?: string;
+}
+
+/** A session's state as its supporter sees it. */
+export type SessionState = 'waiting' | 'confirmed' | 'connected' | 'declined' | 'expired';
+
+/** A session as `GET /session/:id` shows it. */
+export interface SessionInfo {
+  ID: string;
+  State: SessionState;
+  Version: number;
+  SessionURL: string;
+  SupporterName: string;
+  SupporterAvatar: string;
+  Pairing: boolean;
+  CreatedAt: string;
+  ExpiresAt: string;
+  ConfirmedAt: string | null;
+  ConnectedAt: string | null;
+}
+
+/** What the person holding a code is shown before confirming. */
+export interface PairingInfo {
+  AgentMSH: string;
+  ExpiresAt: string;
+  CompanyName: string;
+  CompanyLogo: string;
+  SupporterName: string;
+  SupporterAvatar: string;
+}
+
+/** The answer to a confirmation: where the session channel is and the credential to present. */
+export interface Confirmation {
+  SessionID: string;
+  State: string;
+  MeshServer: string;
+  AgentCredential?: string;
+  ExpiresAt: string;
+  SupporterName: string;
+  CompanyName: string;
+}
+
+/** What the relay answers when an origin publishes. */
+export interface RelayPublication {
+  success: true;
+  code: string;
+  pairing_url: string;
+  redirect_url: string;
+}
+
+/** A message of the session channel. */
+export interface ChannelEvent {
+  type: 'welcome' | 'state' | 'message' | 'diagnostics' | 'ended' | 'error' | string;
+  state?: SessionState;
+  from?: 'agent' | 'supporter';
+  text?: string;
+  report?: Record<string, unknown>;
+  reason?: string;
+  code?: string;
+  message?: string;
+  [key: string]: unknown;
+}
+
+async function errorOf(response: Response): Promise<PairgateApiError> {
+  let body: Record<string, unknown> = {};
+  try {
+    body = (await response.json()) as Record<string, unknown>;
+  } catch {
+    // not JSON: the status says enough
+  }
+  const code = String(body.Code ?? body.code ?? `http_${response.status}`);
+  const message = String(body.Description ?? body.message ?? body.error ?? response.statusText);
+  return new PairgateApiError(response.status, code, message, body);
+}
+
+async function send(url: string, init: RequestInit & { timeoutMs?: number }): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, signal: AbortSignal.timeout(init.timeoutMs ?? 15_000), redirect: 'manual' });
+  } catch (error) {
+    const reason = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+    throw new PairgateApiError(0, 'network_error', `Cannot reach ${new URL(url).origin} (${reason}). Check the address and your connection.`);
+  }
+}
+
+async function expectJson<T>(response: Response): Promise<T> {
+  if (!response.ok) throw await errorOf(response);
+  return (await response.json()) as T;
+}
+
+/**
+ * One end of a session channel (a WebSocket). Emits `event` for every message, `ended` when the
+ * session ends (with the reason) and `close` when the socket closes (with `lost` true when it
+ * closed without the session ending).
+ */
+export class SessionChannel extends EventEmitter {
+  private endedReason: string | undefined;
+  /** Events not yet consumed by `next` (a message may arrive in the same packet as the upgrade). */
+  private readonly backlog: ChannelEvent[] = [];
+
+  constructor(readonly socket: WebSocket) {
+    super();
+    socket.on('message', (data) => {
+      let event: ChannelEvent;
+      try {
+        event = JSON.parse(String(data)) as ChannelEvent;
+      } catch {
+        return;
+      }
+      this.backlog.push(event);
+      if (this.backlog.length > 1000) this.backlog.shift();
+      if (event.type === 'ended') {
+        this.endedReason = String(event.reason ?? 'ended');
+        this.emit('ended', this.endedReason);
+      }
+      this.emit('event', event);
+    });
+    socket.on('close', (code, reason) => this.emit('close', { code, reason: String(reason), lost: this.endedReason === undefined }));
+    socket.on('error', () => undefined); // a failing socket also closes; 'close' tells
+  }
+
+  /** Why the session ended, once it has. */
+  get ended(): string | undefined {
+    return this.endedReason;
+  }
+
+  /** Calls `handler` for every event: first those already received and not taken, then each new one. */
+  onEvent(handler: (event: ChannelEvent) => void): void {
+    for (const event of this.backlog.splice(0)) handler(event);
+    this.on('event', handler);
+  }
+
+  /** Whether the socket is open. */
+  get open(): boolean {
+    return this.socket.readyState === WebSocket.OPEN;
+  }
+
+  /** Sends a text message to the other side. */
+  say(text: string): void {
+    this.sendJson({ type: 'message', text });
+  }
+
+  /** Sends a diagnostics report (agent side). */
+  sendDiagnostics(report: Record<string, unknown>): void {
+    this.sendJson({ type: 'diagnostics', report });
+  }
+
+  /** Ends the session for both sides. */
+  end(): void {
+    this.sendJson({ type: 'end' });
+  }
+
+  /** Closes this socket only. */
+  close(): void {
+    this.socket.close(1000);
+  }
+
+  /**
+   * Resolves with the first event not yet taken by `next` that `match` accepts (from the backlog or
+   * still to come; earlier events are dropped), or rejects after `timeoutMs` or on close.
+   */
+  next(match: (event: ChannelEvent) => boolean, timeoutMs = 15_000): Promise<ChannelEvent> {
+    const index = this.backlog.findIndex(match);
+    if (index >= 0) {
+      const [event] = this.backlog.splice(0, index + 1).slice(-1);
+      return Promise.resolve(event!);
+    }
+    this.backlog.length = 0;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => finish(new Error(`no matching message within ${timeoutMs} ms`)), timeoutMs);
+      const onEvent = (event: ChannelEvent): void => {
+        // Taken from the backlog as it is consumed, so a later `next` does not see it again.
+        const at = this.backlog.indexOf(event);
+        if (match(event)) {
+          this.backlog.splice(0, at + 1);
+          finish(undefined, event);
+        }
+      };
+      const onClose = (): void => finish(new Error('the session channel closed'));
+      const finish = (error?: Error, event?: ChannelEvent): void => {
+        clearTimeout(timer);
+        this.off('event', onEvent);
+        this.off('close', onClose);
+        if (error) reject(error);
+        else resolve(event!);
+      };
+      this.on('event', onEvent);
+      this.on('close', onClose);
+    });
+  }
+
+  private sendJson(message: unknown): void {
+    if (this.open) this.socket.send(JSON.stringify(message));
+  }
+}
+
+async function openChannel(url: string, headers: Record<string, string> = {}): Promise<SessionChannel> {
+  const socket = new WebSocket(url, { headers, handshakeTimeout: 10_000 });
+  // Listening from the start: the server's first message may come with the upgrade itself.
+  const channel = new SessionChannel(socket);
+  let status = 0;
+  socket.once('unexpected-response', (_request, response) => {
+    status = response.statusCode ?? 0;
+    socket.terminate();
+  });
+  try {
+    await once(socket, 'open');
+  } catch (error) {
+    if (status === 401) throw new PairgateApiError(401, 'unauthorized', 'The server refused the credentials.');
+    if (status === 404) throw new PairgateApiError(404, 'session_not_found', 'No live session is there: it has ended or expired.');
+    throw new PairgateApiError(status, 'network_error', `Cannot open the session channel at ${new URL(url).origin} (${status ? `HTTP ${status}` : (error as Error).message}).`);
+  }
+  return channel;
+}
+
+/** Options of the origin client. */
+export interface SupportOriginOptions {
+  /** Base URL of the origin, e.g. `https://support.example.com`. */
+  baseUrl: string;
+  user: string;
+  password: string;
+  timeoutMs?: number;
+}
+
+/** The supporter's client of an origin: sessions and the supporter's end of the session channel. */
+export class SupportOriginClient {
+  readonly baseUrl: string;
+  private readonly authorization: string;
+  private readonly timeoutMs: number;
+
+  constructor(options: SupportOriginOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.authorization = `Basic ${Buffer.from(`${options.user}:${options.password}`).toString('base64')}`;
+    this.timeoutMs = options.timeoutMs ?? 15_000;
+  }
+
+  /**
+   * Creates a session. `encoding` picks the body: JSON (default), an urlencoded form or multipart
+   * (what `curl -F` sends).
+   */
+  async createSession(input: CreateSessionInput, encoding: 'json' | 'form' | 'multipart' = 'json'): Promise<CreatedSession> {
+    const fields: Record<string, string> = {};
+    if (input.id !== undefined) fields.id = input.id;
+    if (input.ttl !== undefined) fields.ttl = String(input.ttl);
+    if (input.username !== undefined) fields.username = input.username;
+    if (input.password !== undefined) fields.password = input.password;
+    if (input.supporterName !== undefined) fields.supporter_name = input.supporterName;
+    if (input.supporterAvatar !== undefined) fields.supporter_avatar = input.supporterAvatar;
+    let body: string | FormData;
+    const headers: Record<string, string> = { authorization: this.authorization, accept: 'application/json' };
+    if (encoding === 'json') {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify({ ...fields, ...(input.ttl !== undefined ? { ttl: input.ttl } : {}) });
+    } else if (encoding === 'form') {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(fields).toString();
+    } else {
+      const form = new FormData();
+      for (const [key, value] of Object.entries(fields)) form.append(key, value);
+      body = form;
+    }
+    return expectJson(await send(`${this.baseUrl}/session`, { method: 'POST', headers, body, timeoutMs: this.timeoutMs }));
+  }
+
+  /** A new pairing code (and agent token) for a session still waiting, e.g. when its code expired. */
+  async newCode(id: string): Promise<CreatedSession> {
+    return expectJson(await send(`${this.baseUrl}/session/${encodeURIComponent(id)}/code`, { method: 'POST', headers: { authorization: this.authorization, accept: 'application/json' }, timeoutMs: this.timeoutMs }));
+  }
+
+  /** Reads a session; with `waitSeconds`, answers when it changes past `since` (or its current version). */
+  async getSession(id: string, options: { waitSeconds?: number; since?: number } = {}): Promise<SessionInfo> {
+    const query = new URLSearchParams();
+    if (options.waitSeconds) query.set('wait', String(options.waitSeconds));
+    if (options.since !== undefined) query.set('since', String(options.since));
+    const url = `${this.baseUrl}/session/${encodeURIComponent(id)}${query.size ? `?${query}` : ''}`;
+    return expectJson(await send(url, { headers: { authorization: this.authorization, accept: 'application/json' }, timeoutMs: this.timeoutMs + (options.waitSeconds ?? 0) * 1000 }));
+  }
+
+  /** Waits (by long-poll) until the session is in one of `states` or `maxSeconds` pass; returns its last view. */
+  async waitForState(id: string, states: readonly SessionState[], maxSeconds = 600): Promise<SessionInfo> {
+    const deadline = Date.now() + maxSeconds * 1000;
+    let info = await this.getSession(id);
+    while (!states.includes(info.State) && Date.now() < deadline) {
+      const wait = Math.max(1, Math.min(55, Math.ceil((deadline - Date.now()) / 1000)));
+      info = await this.getSession(id, { waitSeconds: wait, since: info.Version });
+    }
+    return info;
+  }
+
+  /** Live sessions. */
+  async listSessions(): Promise<SessionInfo[]> {
+    const body = await expectJson<{ Sessions: SessionInfo[] }>(await send(`${this.baseUrl}/session`, { headers: { authorization: this.authorization, accept: 'application/json' }, timeoutMs: this.timeoutMs }));
+    return body.Sessions;
+  }
+
+  /** Ends and removes a session; its code dies with it. */
+  async deleteSession(id: string): Promise<void> {
+    const response = await send(`${this.baseUrl}/session/${encodeURIComponent(id)}`, { method: 'DELETE', headers: { authorization: this.authorization }, timeoutMs: this.timeoutMs });
+    if (!response.ok) throw await errorOf(response);
+  }
+
+  /** Opens the supporter's end of the session channel; the first event is the session's state. */
+  async attach(id: string): Promise<SessionChannel> {
+    const url = `${this.baseUrl.replace(/^http/, 'ws')}/session/${encodeURIComponent(id)}/channel`;
+    return openChannel(url, { authorization: this.authorization });
+  }
+}
+
+/** The client of a relay (the public pairing directory). */
+export class SupportRelayClient {
+  readonly baseUrl: string;
+
+  /** `baseUrl` is where the relay is mounted: `https://relay.example` or `http://host:8080/relay`. */
+  constructor(baseUrl: string, private readonly timeoutMs = 15_000) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+  }
+
+  /** Publishes an origin's pairing URL; answers the code and its URLs. */
+  async publish(originPairingUrl: string, apiKey?: string): Promise<RelayPublication> {
+    return expectJson(await send(`${this.baseUrl}/pairing/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+      body: JSON.stringify({ url: originPairingUrl }),
+      timeoutMs: this.timeoutMs,
+    }));
+  }
+
+  /** Where a code leads: the origin URL the relay redirects to. */
+  async resolve(code: string): Promise<string> {
+    const response = await send(`${this.baseUrl}/pairing/${encodeURIComponent(code)}`, { headers: { accept: 'application/json' }, timeoutMs: this.timeoutMs });
+    const location = response.headers.get('location');
+    if (response.status >= 300 && response.status < 400 && location) return new URL(location, response.url || this.baseUrl).href;
+    if (!response.ok) throw await errorOf(response);
+    throw new PairgateApiError(response.status, 'relay_bad_answer', 'The relay answered without a redirect.');
+  }
+}
+
+/** What the person is shown for a code, from the origin URL the relay redirected to. */
+export async function fetchPairingInfo(pairingUrl: string, timeoutMs = 15_000): Promise<PairingInfo> {
+  return expectJson(await send(pairingUrl, { headers: { accept: 'application/json' }, timeoutMs }));
+}
+
+/** Confirms (or declines) the code at `pairingUrl`. */
+export async function confirmPairing(pairingUrl: string, decision: 'accept' | 'decline' = 'accept', timeoutMs = 15_000): Promise<Confirmation> {
+  return expectJson(await send(`${pairingUrl.replace(/\/+$/, '')}/confirm`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ Decision: decision }),
+    timeoutMs,
+  }));
+}
+
+/** Opens the agent's end of the session channel and presents the credential; resolves once welcomed. */
+export async function connectAgent(meshServer: string, credential: string | undefined, agentName = 'pairgate-join'): Promise<SessionChannel> {
+  const channel = await openChannel(meshServer);
+  const welcomed = channel.next((event) => event.type === 'welcome' || event.type === 'error', 15_000);
+  channel.socket.send(JSON.stringify({ type: 'hello', credential, agent: agentName }));
+  const answer = await welcomed.catch((error: Error) => ({ type: 'error', code: 'network_error', message: error.message }) as ChannelEvent);
+  if (answer.type !== 'welcome') {
+    channel.close();
+    throw new PairgateApiError(401, String(answer.code ?? 'unauthorized'), String(answer.message ?? 'The session refused the agent.'));
+  }
+  return channel;
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { supportDoor } from '../../../src/doors/support/support-door.js';
+import { supportRelayDoor } from '../../../src/doors/support/relay-door.js';
+import { loadConfig } from '../../../src/server/config.js';
+import { checkConfig } from '../../../src/server/start.js';
+
+const doors = [supportDoor, supportRelayDoor];
+const load = (env: Record<string, string>) => loadConfig(doors.map((door) => door.configSchema!), { env });
+const BASE = { PLEXUS_AUTH_USER: 'support', PLEXUS_AUTH_PASS: '1234' };
+
+describe('support configuration', () => {
+  it('the origin is on when its credentials are set (auto), off in relay-only mode', () => {
+    expect(supportDoor.enabled!(load({}))).toBe(false);
+    expect(supportDoor.enabled!(load(BASE))).toBe(true);
+    expect(supportDoor.enabled!(load({ ...BASE, PAIRGATE_SUPPORT_ORIGIN: 'off' }))).toBe(false);
+    expect(supportDoor.enabled!(load({ ...BASE, PAIRGATE_RELAY_ONLY: 'true' }))).toBe(false);
+    expect(() => checkConfig(load({ PAIRGATE_SUPPORT_ORIGIN: 'on' }), doors)).toThrow(/PLEXUS_AUTH_USER: .*required/);
+  });
+
+  it('refuses bad values naming the key', () => {
+    expect(() => checkConfig(load({ ...BASE, PLEXUS_PAIRING_URL: 'ftp://relay.example/pairing/' }), doors)).toThrow(/PLEXUS_PAIRING_URL: expected an absolute http\(s\) URL/);
+    expect(() => checkConfig(load({ ...BASE, PLEXUS_COMPANY_LOGO: 'logo.png' }), doors)).toThrow(/PLEXUS_COMPANY_LOGO/);
+    expect(() => load({ PLEXUS_PAIRING_TTL: 'ten' })).toThrow(/PLEXUS_PAIRING_TTL: expected integer/);
+    expect(() => checkConfig(load({ ...BASE, PAIRGATE_SUPPORT_DEFAULT_TTL: '90000' }), doors)).toThrow(/PAIRGATE_SUPPORT_DEFAULT_TTL/);
+  });
+
+  it('checks the brute-force budget of the origin\'s codes when pairing is on', () => {
+    const pairing = { ...BASE, PLEXUS_PAIRING_URL: 'https://relay.example/pairing/' };
+    expect(() => checkConfig(load(pairing), doors)).not.toThrow();
+    expect(() => checkConfig(load({ ...pairing, PAIRGATE_SUPPORT_MAX_SESSIONS: '100000' }), doors)).toThrow(/PAIRGATE_SUPPORT_MAX_SESSIONS: codes of 30\.5 bits/);
+    // Without pairing there are no codes to guess.
+    expect(() => checkConfig(load({ ...BASE, PAIRGATE_SUPPORT_MAX_SESSIONS: '100000' }), doors)).not.toThrow();
+  });
+});

@@ -1,0 +1,56 @@
+import { createServer } from 'node:net';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { supportRelayDoor } from '../../../src/doors/support/relay-door.js';
+
+/** Supporter credentials of the test origins. */
+export const ADMIN = { user: 'support', password: '1234' };
+/** The Authorization header of ADMIN. */
+export const ADMIN_AUTH = `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toString('base64')}`;
+
+/** Relay settings for tests: plain http on loopback, a creation limit that tests do not hit by accident. */
+export const RELAY_TEST_ENV = { PAIRGATE_RELAY_ALLOW_HTTP: 'true', PAIRGATE_RELAY_CREATE_MAX: '1000', PAIRGATE_RELAY_CREATE_WINDOW_SECONDS: '60' };
+
+/** A free TCP port on loopback (for a server whose own URL must be in its configuration). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A relay alone (relay-only, at /), listening. */
+export async function startRelay(env: Record<string, string> = {}): Promise<TestApp> {
+  const relay = await createTestApp({ ...RELAY_TEST_ENV, PAIRGATE_RELAY_ONLY: 'true', ...env }, { doors: [supportRelayDoor] });
+  await relay.listen();
+  return relay;
+}
+
+/** An origin (every door; its own relay at /relay stays unused) publishing on `relayUrl`. */
+export async function startOrigin(relayUrl: string, env: Record<string, string> = {}, options: Parameters<typeof createTestApp>[1] = {}): Promise<TestApp> {
+  const origin = await createTestApp({
+    PLEXUS_AUTH_USER: ADMIN.user,
+    PLEXUS_AUTH_PASS: ADMIN.password,
+    PLEXUS_PAIRING_URL: relayUrl ? `${relayUrl}/pairing/` : '',
+    PLEXUS_COMPANY_NAME: 'The great PC support',
+    PLEXUS_COMPANY_LOGO: 'https://img.example/logo.png',
+    ...RELAY_TEST_ENV,
+    ...env,
+  }, options);
+  await origin.listen();
+  return origin;
+}
+
+/** Reads a JSON answer for assertions. */
+export async function json(response: Response | Promise<Response>): Promise<any> {
+  return (await response).json();
+}
+
+/** POSTs JSON. */
+export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+}

@@ -1,0 +1,108 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SupportOriginClient } from '../../../src/sdk/support.js';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { browserSkipReason, launchBrowser, watchProblems } from '../../helpers/browser.js';
+import { ADMIN, freePort, RELAY_TEST_ENV } from './helpers.js';
+
+const skip = browserSkipReason();
+const LOGO = 'https://logo.example/logo.svg';
+const AVATAR = 'https://avatars.example/thorsten.svg';
+const SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><circle cx="32" cy="32" r="30" fill="#1f5fd6"/></svg>';
+
+/** Serves the logo and avatar from the test itself: the browser never goes beyond loopback. */
+async function routeImages(page: Page): Promise<string[]> {
+  const served: string[] = [];
+  await page.route(/^https:\/\/(logo|avatars)\.example\//, async (route) => {
+    served.push(route.request().url());
+    await route.fulfill({ status: 200, contentType: 'image/svg+xml', body: SVG });
+  });
+  return served;
+}
+
+describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let t: TestApp;
+  let url: string;
+  let browser: Browser;
+  let sdk: SupportOriginClient;
+  beforeAll(async () => {
+    // One process serves the origin and, at /relay, the relay it publishes on.
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    t = await createTestApp({
+      ...RELAY_TEST_ENV,
+      PAIRGATE_PUBLIC_URL: url,
+      PLEXUS_AUTH_USER: ADMIN.user,
+      PLEXUS_AUTH_PASS: ADMIN.password,
+      PLEXUS_PAIRING_URL: `${url}/relay/pairing/`,
+      PLEXUS_COMPANY_NAME: 'The great PC support',
+      PLEXUS_COMPANY_LOGO: LOGO,
+    });
+    await t.app.listen({ host: '127.0.0.1', port });
+    sdk = new SupportOriginClient({ baseUrl: url, ...ADMIN });
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('type code -> see supporter, company and logo -> confirm -> session connected, without CSP violations', async () => {
+    const created = await sdk.createSession({ id: 'browser-joe', ttl: 600, supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    const supporter = await sdk.attach('browser-joe');
+    const page = await browser.newPage();
+    const problems = watchProblems(page);
+    const served = await routeImages(page);
+
+    await page.goto(`${url}/relay/`);
+    await page.getByLabel('Pairing code').fill(created.PairingCode!.toUpperCase());
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL(`${url}/pairing/${created.PairingCode}`);
+    await expect.poll(() => page.locator('#question').textContent()).toBe('Do you really want to grant access to Thorsten of The great PC support?');
+    expect(await page.locator('#supporter-name').textContent()).toBe('Thorsten');
+    expect(await page.locator('#company-name').textContent()).toBe('The great PC support');
+    await expect.poll(() => page.locator('img.logo').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
+    expect(served).toEqual(expect.arrayContaining([LOGO, AVATAR]));
+
+    const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/Session connected/);
+    await connected;
+    expect((await sdk.getSession('browser-joe')).State).toBe('connected');
+
+    // Chat both ways through the page.
+    supporter.say('Hello from Thorsten');
+    await expect.poll(() => page.locator('#messages').textContent()).toContain('Supporter: Hello from Thorsten');
+    const fromPage = supporter.next((e) => e.type === 'message');
+    await page.getByLabel('Message').fill('Hi Thorsten');
+    await page.getByRole('button', { name: 'Send' }).click();
+    expect(await fromPage).toMatchObject({ from: 'agent', text: 'Hi Thorsten' });
+
+    // The supporter ends it; the page says so.
+    supporter.end();
+    await expect.poll(() => page.locator('#status').textContent()).toBe('The session has ended.');
+    expect(problems.filter((p) => /Content Security Policy|Refused/i.test(p))).toEqual([]);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('a wrong code shows a clear error; Cancel declines', async () => {
+    const page = await browser.newPage();
+    const problems = watchProblems(page);
+    await routeImages(page);
+    await page.goto(`${url}/relay/`);
+    await page.getByLabel('Pairing code').fill('zzzzzz');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await expect.poll(() => page.locator('#code-error').textContent()).toMatch(/No session has this code/);
+
+    const created = await sdk.createSession({ id: 'browser-no', supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    await page.getByLabel('Pairing code').fill(created.PairingCode!);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Declined');
+    expect((await sdk.getSession('browser-no')).State).toBe('declined');
+    // The 404 of the wrong code is logged by Chromium as a failed resource; nothing else may appear.
+    expect(problems.filter((p) => !/status of 404/.test(p))).toEqual([]);
+    await page.close();
+  });
+});
