@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
+import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -106,6 +107,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(formbody, { bodyLimit: config.PAIRGATE_BODY_LIMIT });
   await app.register(cookie);
+  // WebSocket upgrades are handled server-wide (the plugin listens for every upgrade), so it is
+  // registered once here; doors declare `{ websocket: true }` routes. Frames over 64 KiB are refused.
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  // Only JSON and forms are accepted as bodies: anything else is a clear 415.
+  app.removeContentTypeParser('text/plain');
   // Cookies are Secure when clients reach the server over https (behind a TLS proxy, say).
   const pages = new Pages(publicUrl().startsWith('https:'));
   pages.installStatic(app);

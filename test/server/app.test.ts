@@ -56,6 +56,7 @@ describe('server basics', () => {
       { name: 'over-long field', request: { method: 'POST', url: '/api/v1/grants', payload: { label: 'x'.repeat(201) } }, status: 400, error: 'validation_failed' },
       { name: 'huge body', request: { method: 'POST', url: '/api/v1/grants', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ label: 'x'.repeat(200_000) }) }, status: 413, error: 'payload_too_large' },
       { name: 'unsupported media type', request: { method: 'POST', url: '/api/v1/grants', headers: { 'content-type': 'application/xml' }, payload: '<a/>' }, status: 415, error: 'unsupported_media_type' },
+      { name: 'plain text body', request: { method: 'POST', url: '/api/v1/grants', headers: { 'content-type': 'text/plain' }, payload: 'label=x' }, status: 415, error: 'unsupported_media_type' },
       { name: 'unknown route', request: { method: 'GET', url: '/no/such/thing' }, status: 404, error: 'route_not_found' },
       { name: 'bad id', request: { method: 'GET', url: '/api/v1/grants/%00%00' }, status: 400, error: 'validation_failed' },
       { name: 'unknown grant', request: { method: 'GET', url: '/api/v1/grants/AAAAAAAAAAAAAAAAAAAAAA' }, status: 404, error: 'grant_not_found' },

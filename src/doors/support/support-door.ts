@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
-import websocket from '@fastify/websocket';
 import { assertWithinBudget } from '../../core/brute-force.js';
 import { ConfigError } from '../../core/errors.js';
 import { configSection, type Config } from '../../server/config.js';
@@ -60,7 +59,6 @@ export const supportDoor: Door = {
     ctx.useErrorShape(app, plexusErrorShape);
     // The seed's curl sends multipart fields (-F); files are refused, fields become the body.
     await app.register(multipart, { attachFieldsToBody: 'keyValues', limits: { files: 0, fields: 20, fieldSize: 4096, parts: 20 } });
-    await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
     const hub = new SessionHub(ctx, cfg.PAIRGATE_SUPPORT_HELLO_SECONDS * 1000);
     await registerSessionRoutes(app, ctx, hub);
     await registerPairingRoutes(app, ctx, hub);

@@ -82,7 +82,7 @@ describe('support relay over real sockets', () => {
     }
   });
 
-  it('refuses over-long bodies (413), bad JSON (400) and a body that is not JSON or a form (400)', async () => {
+  it('refuses over-long bodies (413), bad JSON (400) and a body that is not JSON or a form (415)', async () => {
     const big = await postJson(`${strict.url}/pairing/`, { url: ORIGIN, padding: 'x'.repeat(10_000) });
     expect(big.status).toBe(413);
     expect(await big.json()).toMatchObject({ success: false, code: 'payload_too_large' });
@@ -90,8 +90,8 @@ describe('support relay over real sockets', () => {
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ success: false, code: 'invalid_json' });
     const text = await fetch(`${strict.url}/pairing/`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: ORIGIN });
-    expect(text.status).toBe(400);
-    expect(await text.json()).toMatchObject({ success: false, code: 'validation_failed' });
+    expect(text.status).toBe(415);
+    expect(await text.json()).toMatchObject({ success: false, code: 'unsupported_media_type' });
     const xml = await fetch(`${strict.url}/pairing/`, { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<url/>' });
     expect(xml.status).toBe(415);
     expect(await xml.json()).toMatchObject({ success: false, code: 'unsupported_media_type' });
