@@ -5,7 +5,7 @@ import { browserSkipReason, launchBrowser, watchProblems } from '../helpers/brow
 
 const skip = browserSkipReason();
 
-describe.skipIf(Boolean(skip))(`API docs page in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe.skipIf(Boolean(skip))(`home and API docs pages in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let t: TestApp;
   let browser: Browser;
   beforeAll(async () => {
@@ -25,6 +25,19 @@ describe.skipIf(Boolean(skip))(`API docs page in Chromium${skip ? ` (skipped: ${
     await page.getByText('/api/v1/grants', { exact: false }).first().waitFor({ timeout: 15_000 });
     expect(await page.title()).toMatch(/Swagger UI/i);
     expect(problems.filter((p) => /Content Security Policy|Refused/.test(p))).toEqual([]);
+    await page.close();
+  });
+
+  it('the home page links to the doors, and the relay link leads to the code page', async () => {
+    const page = await browser.newPage();
+    const problems = watchProblems(page);
+    await page.goto(`${t.url}/`);
+    const links = await page.locator('ul.links a').allTextContents();
+    expect(links).toEqual(['Enter a support code', 'Your account', 'Boxes on your network', 'API documentation']);
+    await page.getByRole('link', { name: 'Enter a support code' }).click();
+    await page.waitForURL(`${t.url}/relay/`);
+    expect(await page.locator('input').count()).toBeGreaterThan(0);
+    expect(problems).toEqual([]);
     await page.close();
   });
 });

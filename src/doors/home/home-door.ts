@@ -1,0 +1,30 @@
+import type { Door } from '../door.js';
+
+/** A link on the home page, shown when its door serves. */
+interface HomeLink {
+  href: string;
+  title: string;
+  text: string;
+}
+
+/** The links of the home page for this configuration (a door that is off is not offered). */
+function homeLinks(config: Record<string, unknown>): HomeLink[] {
+  const links: HomeLink[] = [];
+  if (config.PAIRGATE_RELAY_ENABLED !== false) {
+    const prefix = String(config.PAIRGATE_RELAY_PREFIX ?? '/relay').replace(/\/+$/, '');
+    links.push({ href: `${prefix}/`, title: 'Enter a support code', text: 'Someone on the phone gave you a code: type it to see who is asking before you let them in.' });
+  }
+  links.push({ href: '/account', title: 'Your account', text: 'Sign in to see and revoke the apps you gave access to.' });
+  links.push({ href: '/boxes', title: 'Boxes on your network', text: 'Home boxes that announced themselves from your network.' });
+  links.push({ href: '/docs', title: 'API documentation', text: 'Every endpoint, generated from the server’s own schemas.' });
+  return links;
+}
+
+/** The home page at `/`: where a person who opens the server's address can go next. */
+export const homeDoor: Door = {
+  name: 'home',
+  async register(app, ctx) {
+    const links = homeLinks(ctx.config);
+    app.get('/', { schema: { hide: true } }, async (request, reply) => ctx.pages.render(request, reply, 'home/home.njk', { links }));
+  },
+};
