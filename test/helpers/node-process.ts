@@ -24,25 +24,31 @@ export interface NodeProcess {
   stop(): Promise<number | null>;
 }
 
+/** Spawns `pairgate serve --port 0` in a fresh data folder; collects its standard error. */
+function spawnServe(env: Record<string, string>) {
+  const child = spawn('node', [CLI, 'serve', '--port', '0'], {
+    env: { ...process.env, PAIRGATE_DATA_DIR: mkdtempSync(join(tmpdir(), 'pairgate-node-')), PAIRGATE_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let collected = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    collected += chunk.toString();
+  });
+  return { child, stderr: () => collected };
+}
+
 /**
  * Starts `node dist/cli/main.js serve --port 0` with `env` on top of a quiet default and resolves
  * with its URL (the first line of standard output), or rejects with its standard error when it exits
  * first or takes longer than `timeoutMs`.
  */
 export async function startNode(env: Record<string, string>, timeoutMs = 20_000): Promise<NodeProcess> {
-  const child = spawn('node', [CLI, 'serve', '--port', '0'], {
-    env: { ...process.env, PAIRGATE_DATA_DIR: mkdtempSync(join(tmpdir(), 'pairgate-node-')), PAIRGATE_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
+  const { child, stderr } = spawnServe(env);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`pairgate did not start within ${timeoutMs} ms: ${stderr}`));
+      reject(new Error(`pairgate did not start within ${timeoutMs} ms: ${stderr()}`));
     }, timeoutMs);
     createInterface({ input: child.stdout! }).once('line', (line) => {
       clearTimeout(timer);
@@ -52,13 +58,13 @@ export async function startNode(env: Record<string, string>, timeoutMs = 20_000)
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`pairgate exited with ${code}: ${stderr}`));
+      reject(new Error(`pairgate exited with ${code}: ${stderr()}`));
     });
   });
   return {
     url,
     child,
-    stderr: () => stderr,
+    stderr,
     async kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
@@ -72,16 +78,9 @@ export async function startNode(env: Record<string, string>, timeoutMs = 20_000)
 
 /** Runs `pairgate serve` expecting it to fail; resolves with its exit code and standard error. */
 export async function failingStart(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn('node', [CLI, 'serve', '--port', '0'], {
-    env: { ...process.env, PAIRGATE_DATA_DIR: mkdtempSync(join(tmpdir(), 'pairgate-node-')), PAIRGATE_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
+  const { child, stderr } = spawnServe(env);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   clearTimeout(timer);
-  return { code, stderr };
+  return { code, stderr: stderr() };
 }
