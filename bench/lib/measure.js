@@ -1,16 +1,17 @@
 // Measurement helpers: autocannon runs and percentiles.
 import autocannon from 'autocannon';
 
-/** Runs autocannon and returns {rps, p50, p99, errors, non2xx}. */
-export async function load({ url, method = 'GET', body, requests, duration, connections }) {
-  const result = await autocannon({
+/** Runs autocannon (after a one-second warm-up, so the JIT has compiled the route) and returns {rps, p50, p99, errors, non2xx}. */
+export async function load({ url, method = 'GET', body, requests, duration, connections, warmup = 1 }) {
+  const options = {
     url,
     method,
-    duration,
     connections,
     ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
     ...(requests ? { requests } : {}),
-  });
+  };
+  if (warmup > 0) await autocannon({ ...options, duration: warmup });
+  const result = await autocannon({ ...options, duration });
   return {
     rps: result.requests.average,
     p50: result.latency.p50,

@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { CheckCharacter } from './check-character.js';
 import { ConfigError } from './errors.js';
 import { hashToken } from './ids.js';
@@ -81,6 +81,24 @@ export type ParsedCode =
   | { ok: true; code: string }
   | { ok: false; problem: CodeProblem; message: string; position?: number };
 
+/**
+ * `count` independent uniform draws from [0, size), size <= 256, from one read of the CSPRNG:
+ * rejection sampling (bytes at or above the largest multiple of `size` are thrown away) keeps every
+ * symbol equally likely, which `byte % size` alone would not.
+ */
+function uniformIndexes(size: number, count: number): number[] {
+  const limit = 256 - (256 % size);
+  const indexes: number[] = [];
+  while (indexes.length < count) {
+    // Draw a little more than needed so that one read almost always suffices.
+    for (const byte of randomBytes(count * 2)) {
+      if (byte < limit) indexes.push(byte % size);
+      if (indexes.length === count) break;
+    }
+  }
+  return indexes;
+}
+
 /** A code format: generates, normalises, checks and formats codes. */
 export class CodeFormat {
   readonly alphabet: Alphabet;
@@ -93,6 +111,10 @@ export class CodeFormat {
   constructor(options: CodeFormatOptions) {
     this.alphabet = typeof options.alphabet === 'string' ? ALPHABETS[options.alphabet] : options.alphabet;
     if (!this.alphabet) throw new ConfigError('alphabet', `unknown alphabet "${String(options.alphabet)}"`);
+    const size = this.alphabet.symbols.length;
+    if (size < 2 || size > 256 || new Set(this.alphabet.symbols).size !== size) {
+      throw new ConfigError('alphabet', 'an alphabet needs 2 to 256 distinct symbols');
+    }
     if (!Number.isInteger(options.length) || options.length < 1 || options.length > 64) {
       throw new ConfigError('length', 'a code length must be an integer from 1 to 64');
     }
@@ -129,8 +151,7 @@ export class CodeFormat {
   /** A fresh code in canonical form (no separators), from the CSPRNG. */
   generate(): string {
     const symbols = this.alphabet.symbols;
-    const indexes: number[] = [];
-    for (let i = 0; i < this.length; i++) indexes.push(randomInt(symbols.length));
+    const indexes = uniformIndexes(symbols.length, this.length);
     if (this.checker) indexes.push(this.checker.compute(indexes));
     return indexes.map((index) => symbols[index]).join('');
   }

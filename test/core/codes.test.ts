@@ -116,6 +116,27 @@ describe('codes', () => {
     );
   });
 
+  it('draws every symbol equally often (chi-square), including alphabets that do not divide 256', () => {
+    for (const alphabet of ['digits', 'base20', 'relay34'] as const) {
+      const format = new CodeFormat({ alphabet, length: 8 });
+      const symbols = ALPHABETS[alphabet].symbols;
+      const counts = new Map<string, number>();
+      const draws = 4000;
+      for (let i = 0; i < draws; i++) for (const char of format.generate()) counts.set(char, (counts.get(char) ?? 0) + 1);
+      const expected = (draws * 8) / symbols.length;
+      let chiSquare = 0;
+      for (const symbol of symbols) chiSquare += ((counts.get(symbol) ?? 0) - expected) ** 2 / expected;
+      // With k-1 degrees of freedom the statistic stays under 2k except with negligible probability;
+      // a modulo bias (byte % 34) would push relay34 far beyond it.
+      expect(chiSquare, alphabet).toBeLessThan(2 * symbols.length);
+    }
+  });
+
+  it('refuses an alphabet with repeated or too few symbols', () => {
+    expect(() => new CodeFormat({ alphabet: { name: 'x', symbols: 'aab', caseInsensitive: true, lookAlikes: {} }, length: 4 })).toThrow(/distinct symbols/);
+    expect(() => new CodeFormat({ alphabet: { name: 'x', symbols: 'a', caseInsensitive: true, lookAlikes: {} }, length: 4 })).toThrow(/distinct symbols/);
+  });
+
   it('hashes codes per kind, never equal to the code', () => {
     expect(hashCode('a', 'x')).not.toBe(hashCode('b', 'x'));
     expect(hashCode('a', 'x')).toMatch(/^[A-Za-z0-9_-]{43}$/);

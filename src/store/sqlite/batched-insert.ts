@@ -3,16 +3,18 @@ import type BetterSqlite3 from 'better-sqlite3';
 /**
  * Group commit for SQLite inserts. A commit, not the insert, is what costs (one WAL append and
  * its bookkeeping), so inserts that arrive in the same turn of the event loop are written in one
- * transaction, each in a savepoint of its own so that one failing row (a taken code) fails alone.
- * Every caller still learns its own outcome.
+ * transaction. When a row fails (a taken code), the batch is written again with a savepoint per
+ * row, so that only that row fails. Every caller learns its own outcome.
  */
 export class BatchedInsert<Row> {
   private queue: { row: Row; resolve: (value: unknown) => void; reject: (error: unknown) => void }[] = [];
-  private readonly writeAll: (rows: Row[]) => ({ ok: true; value: unknown } | { ok: false; error: unknown })[];
+  private readonly writeAll: (rows: Row[]) => unknown[];
+  private readonly writeEachGuarded: (rows: Row[]) => ({ ok: true; value: unknown } | { ok: false; error: unknown })[];
 
   constructor(sqlite: BetterSqlite3.Database, insertOne: (row: Row) => unknown) {
+    this.writeAll = sqlite.transaction((rows: Row[]) => rows.map(insertOne));
     const guarded = sqlite.transaction(insertOne);
-    this.writeAll = sqlite.transaction((rows: Row[]) =>
+    this.writeEachGuarded = sqlite.transaction((rows: Row[]) =>
       rows.map((row) => {
         try {
           return { ok: true as const, value: guarded(row) };
@@ -34,9 +36,18 @@ export class BatchedInsert<Row> {
   private flush(): void {
     const batch = this.queue;
     this.queue = [];
-    let outcomes: ReturnType<typeof this.writeAll>;
+    const rows = batch.map((entry) => entry.row);
     try {
-      outcomes = this.writeAll(batch.map((entry) => entry.row));
+      // The common case: every row goes in, one transaction, no savepoints.
+      this.writeAll(rows).forEach((value, i) => batch[i]!.resolve(value));
+      return;
+    } catch {
+      // Some row failed (a taken code, say) and the whole transaction rolled back: write again,
+      // each row in a savepoint of its own, so that only the failing rows fail.
+    }
+    let outcomes: ReturnType<typeof this.writeEachGuarded>;
+    try {
+      outcomes = this.writeEachGuarded(rows);
     } catch (error) {
       for (const entry of batch) entry.reject(error);
       return;

@@ -121,6 +121,18 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
       expect((await stores.grants.findByCode(k, codeHash, clock.now()))?.id).toBe(second.id);
     });
 
+    it('gives a code to exactly one of several concurrent creators, without failing the others', async () => {
+      const k = kind();
+      const taken = hashCode(k, 'same-code');
+      const outcomes = await Promise.allSettled([
+        ...Array.from({ length: 5 }, () => stores.grants.create({ id: randomId(), kind: k, request: {}, ttlMs: 60_000, codeHash: taken }, clock.now())),
+        ...Array.from({ length: 5 }, (_, i) => stores.grants.create({ id: randomId(), kind: k, request: {}, ttlMs: 60_000, codeHash: hashCode(k, `other-${i}`) }, clock.now())),
+      ]);
+      expect(outcomes.slice(0, 5).filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      for (const loser of outcomes.slice(0, 5).filter((o) => o.status === 'rejected')) expect((loser as PromiseRejectedResult).reason).toBeInstanceOf(CodeTakenError);
+      expect(outcomes.slice(5).every((o) => o.status === 'fulfilled')).toBe(true);
+    });
+
     it('allocates distinct codes for many grants in a small code space', async () => {
       const k = kind();
       const format = new CodeFormat({ alphabet: 'digits', length: 3 }); // 1000 codes
