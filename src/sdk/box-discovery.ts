@@ -4,7 +4,7 @@ import { request } from 'node:https';
 import { connect, type PeerCertificate } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { discoverBoxes, type DiscoveredBox, type MdnsOptions } from '../doors/registry/mdns.js';
-import { spkiFingerprint } from '../doors/registry/fingerprint.js';
+import { spkiFingerprint } from '../core/fingerprint.js';
 
 export type { DiscoveredBox, MdnsOptions } from '../doors/registry/mdns.js';
 

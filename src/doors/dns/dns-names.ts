@@ -1,4 +1,4 @@
-import { FINGERPRINT_PATTERN } from '../registry/fingerprint.js';
+import { FINGERPRINT_PATTERN } from '../../core/fingerprint.js';
 
 /**
  * Names inside the zone. Names are kept lower case without the trailing dot; a box owns

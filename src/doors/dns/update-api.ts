@@ -7,7 +7,7 @@ import { Type } from 'typebox';
 import type { Clock } from '../../core/clock.js';
 import { InvalidRequestError, RateLimitedError, UnauthorizedError } from '../../core/errors.js';
 import { installErrorHandlers } from '../../server/error-handler.js';
-import { legacyFingerprint, spkiFingerprint } from '../registry/fingerprint.js';
+import { legacyFingerprint, spkiFingerprint } from '../../core/fingerprint.js';
 import type { DnsRecords } from './dns-records.js';
 import { inZone, isValidName, nameFromReversedLabels, ownerOf } from './dns-names.js';
 import { validateRecord } from './record-validation.js';

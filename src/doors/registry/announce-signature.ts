@@ -2,7 +2,7 @@ import { createHash, createPublicKey, X509Certificate, type JsonWebKey } from 'n
 import { compactVerify, decodeProtectedHeader, EmbeddedJWK } from 'jose';
 import { InvalidRequestError, UnauthorizedError } from '../../core/errors.js';
 import type { EphemeralStore } from '../../store/ports.js';
-import { fingerprintForm, legacyFingerprint, spkiFingerprint } from './fingerprint.js';
+import { fingerprintForm, legacyFingerprint, spkiFingerprint } from '../../core/fingerprint.js';
 
 /**
  * Authentication of an announcement (the original registry had none): the request carries

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { certificateFingerprints } from './fingerprint.js';
+import { certificateFingerprints } from '../../core/fingerprint.js';
 import { createSelfSigned, type KeyAndCertificate } from './self-signed.js';
 
 /** A box's identity: its key, its self-signed certificate and the fingerprints derived from them. */

@@ -4,7 +4,7 @@ import { InvalidRequestError, RateLimitedError, UnauthorizedError } from '../../
 import type { DoorContext } from '../door.js';
 import { verifyAnnouncement } from './announce-signature.js';
 import type { Announcements } from './announcements.js';
-import { fingerprintForm } from './fingerprint.js';
+import { fingerprintForm } from '../../core/fingerprint.js';
 import { registryErrorShape } from './registry-errors.js';
 import { RegisterBody, RegisteredView, RegistryErrorView } from './schemas.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { initBoxIdentity, loadBoxIdentity } from '../../../src/doors/registry/box-identity.js';
-import { base32Lower, certificateFingerprints, fingerprintForm, FINGERPRINT_PATTERN, spkiFingerprint } from '../../../src/doors/registry/fingerprint.js';
+import { base32Lower, certificateFingerprints, fingerprintForm, FINGERPRINT_PATTERN, spkiFingerprint } from '../../../src/core/fingerprint.js';
 
 describe('fingerprints', () => {
   it('base32 is RFC 4648 lower case without padding (test vectors)', () => {
