@@ -12,7 +12,7 @@ export const supportConfigSchema = Type.Object({
   PLEXUS_PAIRING_URL: Type.String({ default: '', description: 'Relay endpoint sessions are published on (e.g. https://relay.example/pairing/); empty = no pairing codes.' }),
   PLEXUS_PAIRING_TTL: Type.Integer({ minimum: 10, maximum: 86400, default: 600, description: 'Seconds a pairing code lives (never longer than its session).' }),
   PLEXUS_COMPANY_NAME: Type.String({ maxLength: 200, default: '', description: 'Company name shown to the person before they confirm.' }),
-  PLEXUS_COMPANY_LOGO: Type.String({ maxLength: 2000, default: '', description: 'Public http(s) URL of a logo shown to the person before they confirm.' }),
+  PLEXUS_COMPANY_LOGO: Type.String({ maxLength: 2000, default: '', description: 'Public https URL of a logo shown to the person before they confirm.' }),
   PLEXUS_AUTH_USER: Type.String({ default: '', description: 'Basic-auth user allowed to create and manage sessions.' }),
   PLEXUS_AUTH_PASS: Type.String({ default: '', description: 'Basic-auth password of PLEXUS_AUTH_USER.' }),
   PAIRGATE_SUPPORT_DEFAULT_TTL: Type.Integer({ minimum: 10, maximum: 604800, default: 3600, description: 'Session lifetime in seconds when the creator gives no ttl.' }),

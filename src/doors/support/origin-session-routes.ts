@@ -36,6 +36,14 @@ export interface PairingRequest {
 /** Ephemeral index of live sessions, for the listing (grants have no listing of their own). */
 const INDEX_PREFIX = 'support:session:';
 
+/**
+ * True for an absolute https URL: pictures (avatar, logo) must be, because the pages load images
+ * over https only (CSP `img-src 'self' data: https:`), so an http picture would never show.
+ */
+export function isHttpsUrl(value: string): boolean {
+  return isHttpUrl(value) && value.toLowerCase().startsWith('https:');
+}
+
 /** True for an absolute http(s) URL. */
 export function isHttpUrl(value: string): boolean {
   try {
@@ -159,8 +167,8 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     if (pairingOn && (!supporterName || !supporterAvatar)) {
       throw new InvalidRequestError('supporter_name and supporter_avatar are required when pairing is on.', undefined, 'supporter_required');
     }
-    if (supporterAvatar && !isHttpUrl(supporterAvatar)) {
-      throw new InvalidRequestError('supporter_avatar must be an absolute http(s) URL.', undefined, 'supporter_avatar_invalid');
+    if (supporterAvatar && !isHttpsUrl(supporterAvatar)) {
+      throw new InvalidRequestError('supporter_avatar must be an absolute https URL (pages load pictures over https only).', undefined, 'supporter_avatar_invalid');
     }
     const ttl = body.ttl ?? cfg.PAIRGATE_SUPPORT_DEFAULT_TTL;
     if (ttl > cfg.PAIRGATE_SUPPORT_MAX_TTL) {

@@ -12,7 +12,7 @@ export const CreateSessionBody = Type.Object(
     username: Type.Optional(Type.String({ maxLength: 200, description: 'The session\'s own login (may read, attach to and end this session).' })),
     password: Type.Optional(Type.String({ maxLength: 200, description: 'Password of `username`; stored as a scrypt hash.' })),
     supporter_name: Type.Optional(Type.String({ maxLength: 200, description: 'Shown to the person before they confirm; required when pairing is on.' })),
-    supporter_avatar: Type.Optional(Type.String({ maxLength: 2000, description: 'Public http(s) URL of the supporter\'s picture; required when pairing is on.' })),
+    supporter_avatar: Type.Optional(Type.String({ maxLength: 2000, description: 'Public https URL of the supporter\'s picture; required when pairing is on.' })),
   },
   { additionalProperties: false },
 );

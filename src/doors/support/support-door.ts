@@ -5,7 +5,7 @@ import { ConfigError } from '../../core/errors.js';
 import { configSection, type Config } from '../../server/config.js';
 import type { Door, DoorContext } from '../door.js';
 import { relayConfigSchema, supportConfigSchema } from './config.js';
-import { registerSessionRoutes, isHttpUrl } from './origin-session-routes.js';
+import { registerSessionRoutes, isHttpUrl, isHttpsUrl } from './origin-session-routes.js';
 import { registerPairingRoutes } from './pairing-routes.js';
 import { relayCodeFormat } from './relay-code.js';
 import { attackerGuessRate } from './relay-door.js';
@@ -38,8 +38,8 @@ export const supportDoor: Door = {
     if (cfg.PLEXUS_PAIRING_URL && !isHttpUrl(cfg.PLEXUS_PAIRING_URL)) {
       throw new ConfigError('PLEXUS_PAIRING_URL', `expected an absolute http(s) URL, got ${JSON.stringify(cfg.PLEXUS_PAIRING_URL)}`);
     }
-    if (cfg.PLEXUS_COMPANY_LOGO && !isHttpUrl(cfg.PLEXUS_COMPANY_LOGO)) {
-      throw new ConfigError('PLEXUS_COMPANY_LOGO', `expected an absolute http(s) URL, got ${JSON.stringify(cfg.PLEXUS_COMPANY_LOGO)}`);
+    if (cfg.PLEXUS_COMPANY_LOGO && !isHttpsUrl(cfg.PLEXUS_COMPANY_LOGO)) {
+      throw new ConfigError('PLEXUS_COMPANY_LOGO', `expected an absolute https URL (pages load pictures over https only), got ${JSON.stringify(cfg.PLEXUS_COMPANY_LOGO)}`);
     }
     if (cfg.PAIRGATE_SUPPORT_DEFAULT_TTL > cfg.PAIRGATE_SUPPORT_MAX_TTL) {
       throw new ConfigError('PAIRGATE_SUPPORT_DEFAULT_TTL', `must not exceed PAIRGATE_SUPPORT_MAX_TTL (${cfg.PAIRGATE_SUPPORT_MAX_TTL})`);

@@ -140,6 +140,7 @@ describe('support origin over real sockets', () => {
       [{ id: 'a:b', supporter_name: 'A', supporter_avatar: AVATAR }, 'validation_failed'],
       [{ id: '../x', supporter_name: 'A', supporter_avatar: AVATAR }, 'validation_failed'],
       [{ id: 'av', supporter_name: 'A', supporter_avatar: 'javascript:alert(1)' }, 'supporter_avatar_invalid'],
+      [{ id: 'av-http', supporter_name: 'A', supporter_avatar: 'http://avatars.example/a.png' }, 'supporter_avatar_invalid'],
       [{ id: 'extra', supporter_name: 'A', supporter_avatar: AVATAR, admin: true }, 'validation_failed'],
       [{ id: 'half', supporter_name: 'A', supporter_avatar: AVATAR, username: 'u' }, 'credentials_incomplete'],
     ];
