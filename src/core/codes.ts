@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from './random-pool.js';
 import { CheckCharacter } from './check-character.js';
 import { ConfigError } from './errors.js';
 import { hashToken } from './ids.js';
@@ -91,7 +91,7 @@ function uniformIndexes(size: number, count: number): number[] {
   const indexes: number[] = [];
   while (indexes.length < count) {
     // Draw a little more than needed so that one read almost always suffices.
-    for (const byte of randomBytes(count * 2)) {
+    for (const byte of randomBytesPooled(count * 2)) {
       if (byte < limit) indexes.push(byte % size);
       if (indexes.length === count) break;
     }

@@ -1,4 +1,5 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { randomBytesPooled } from './random-pool.js';
 
 /**
  * Ids, tokens and their hashes. Every value that grants something is drawn from the operating
@@ -7,12 +8,12 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** A random id of `bytes` bytes (default 16 = 128 bits), base64url without padding. */
 export function randomId(bytes = 16): string {
-  return randomBytes(bytes).toString('base64url');
+  return randomBytesPooled(bytes).toString('base64url');
 }
 
 /** A random bearer token (256 bits), base64url. */
 export function randomToken(bytes = 32): string {
-  return randomBytes(bytes).toString('base64url');
+  return randomBytesPooled(bytes).toString('base64url');
 }
 
 /** SHA-256 of a token, base64url: what the stores keep instead of the token. */

@@ -1,3 +1,4 @@
+import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,3 +9,25 @@ import { grantStoreContract } from './contract/grant-store-contract.js';
 grantStoreContract('sqlite (file, WAL)', () =>
   openSqliteStores({ dataDir: mkdtempSync(join(tmpdir(), 'pairgate-contract-')), migrations: coreMigrations }),
 );
+
+describe('sqlite data folder', () => {
+  it('belongs to one server: a second one is refused with a clear error, and the first keeps working', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-owner-'));
+    const first = await openSqliteStores({ dataDir, migrations: coreMigrations });
+    try {
+      await expect(openSqliteStores({ dataDir, migrations: coreMigrations })).rejects.toMatchObject({
+        code: 'data_dir_in_use',
+        message: expect.stringContaining(dataDir),
+      });
+      await first.ping();
+      const second = openSqliteStores({ dataDir, migrations: coreMigrations });
+      await first.close();
+      // Once the first has closed, the folder is free again.
+      await expect(second).rejects.toMatchObject({ code: 'data_dir_in_use' });
+      const third = await openSqliteStores({ dataDir, migrations: coreMigrations });
+      await third.close();
+    } finally {
+      await first.close().catch(() => {});
+    }
+  });
+});

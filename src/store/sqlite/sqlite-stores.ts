@@ -6,10 +6,11 @@ import type { Database, MigrationSet } from '../durable-schema.js';
 import { migrateToLatest } from '../migrate.js';
 import { MemoryNotifier } from '../memory/memory-notifier.js';
 import type { Stores } from '../ports.js';
-import { SqlEphemeralStore } from '../sql/sql-ephemeral-store.js';
-import { SqlGrantStore, type UniqueViolation } from '../sql/sql-grant-store.js';
+import type { UniqueViolation } from '../sql/sql-grant-store.js';
 import type { GrantRow } from '../grant-rows.js';
+import { UnavailableError } from '../../core/errors.js';
 import { BatchedInsert } from './batched-insert.js';
+import { SqliteEphemeralStore, SqliteGrantStore } from './sqlite-grant-store.js';
 
 /** Stores of the embedded default: one SQLite file (WAL) and an in-process notifier. */
 export type SqliteStores = Stores;
@@ -55,6 +56,33 @@ function withStatementCache(sqlite: BetterSqlite3.Database): { prepare(sql: stri
   };
 }
 
+/**
+ * Makes this process the only user of the database file. One server owns its data folder: with the
+ * lock held for the connection's life, SQLite skips the shared-memory index and the file locks it
+ * would otherwise take around every statement (two system calls per read), and a second server
+ * pointed at the same folder fails at once with a clear error instead of queueing behind the first.
+ * The locking mode must be set before WAL is switched on for SQLite to keep the WAL index in memory.
+ */
+function takeOwnership(sqlite: BetterSqlite3.Database, dataDir: string): void {
+  sqlite.pragma('locking_mode = EXCLUSIVE');
+  sqlite.pragma('busy_timeout = 0');
+  try {
+    sqlite.pragma('journal_mode = WAL');
+    // A write transaction takes the exclusive lock, which then stays until the connection closes.
+    sqlite.exec('BEGIN EXCLUSIVE; COMMIT');
+  } catch (error) {
+    sqlite.close();
+    if ((error as { code?: string }).code?.startsWith('SQLITE_BUSY')) {
+      throw new UnavailableError(
+        `The data folder ${dataDir} is in use by another pairgate server. Stop it, or give this one its own folder with --data-dir.`,
+        'data_dir_in_use',
+      );
+    }
+    throw error;
+  }
+  sqlite.pragma('busy_timeout = 5000');
+}
+
 /** Opens (creating if needed) the SQLite database, applies migrations and returns the stores. */
 export async function openSqliteStores(options: SqliteStoreOptions): Promise<SqliteStores> {
   let filename = ':memory:';
@@ -63,15 +91,14 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
     filename = join(options.dataDir, 'pairgate.db');
   }
   const sqlite = new BetterSqlite3(filename);
-  // WAL lets readers run beside the one writer; NORMAL syncs at checkpoints, safe against crashes of
-  // the process (not of the OS mid-checkpoint), the usual trade for an embedded server.
-  sqlite.pragma('journal_mode = WAL');
+  takeOwnership(sqlite, options.dataDir);
+  // NORMAL syncs at checkpoints, safe against crashes of the process (not of the OS mid-checkpoint),
+  // the usual trade for an embedded server.
   sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   await migrateToLatest(db as Kysely<unknown>, options.migrations);
-  const ephemeral = new SqlEphemeralStore(db);
+  const ephemeral = new SqliteEphemeralStore(db, sqlite);
   // Kysely builds the insert once; better-sqlite3 runs it in group commits.
   const insertSql = db.insertInto('grants').values(SAMPLE_ROW).returningAll().compile();
   const insertStatement = sqlite.prepare(insertSql.sql);
@@ -80,7 +107,7 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
   const insertRow = async (row: GrantRow): Promise<GrantRow> => (await batch.insert(row)) as GrantRow;
   return {
     db,
-    grants: new SqlGrantStore(db, sqliteUniqueViolation, insertRow),
+    grants: new SqliteGrantStore(db, sqlite, sqliteUniqueViolation, insertRow),
     notifier: new MemoryNotifier(),
     ephemeral,
     sweepEphemeral: (now) => ephemeral.sweep(now),
