@@ -11,6 +11,16 @@ export function randomId(bytes = 16): string {
   return randomBytesPooled(bytes).toString('base64url');
 }
 
+/**
+ * A random id (128 bits, as `randomId`) behind the creation time: 12 hex digits of milliseconds.
+ * Ids made later sort after earlier ones, so a database appends new rows to the end of its id index
+ * instead of writing into a random page of it for each one (a third of the cost of creating a
+ * grant in SQLite). The time is not secret; the 128 random bits keep the id unguessable.
+ */
+export function timeOrderedId(now = Date.now()): string {
+  return Math.max(0, Math.floor(now)).toString(16).padStart(12, '0') + randomId();
+}
+
 /** A random bearer token (256 bits), base64url. */
 export function randomToken(bytes = 32): string {
   return randomBytesPooled(bytes).toString('base64url');

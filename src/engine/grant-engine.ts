@@ -3,7 +3,7 @@ import { hashCode, type CodeFormat } from '../core/codes.js';
 import { InvalidRequestError, NotFoundError, UnavailableError } from '../core/errors.js';
 import type { Grant, GrantPatch, GrantState } from '../core/grant.js';
 import { effectiveState, transition, type GrantEvent } from '../core/grant-machine.js';
-import { hashToken, randomId, randomToken } from '../core/ids.js';
+import { constantTimeEqual, hashToken, randomToken, timeOrderedId } from '../core/ids.js';
 import { CodeTakenError, type GrantNotifier, type GrantStore } from '../store/ports.js';
 
 /** What a door asks for when it creates a grant. */
@@ -65,7 +65,7 @@ export class GrantEngine {
       kind: input.kind,
       request: input.request,
       ttlMs: input.ttlMs,
-      id: input.id ?? randomId(),
+      id: input.id ?? timeOrderedId(this.clock.now()),
       secretHash: secret ? hashToken(secret) : null,
     };
     if (!input.codeFormat) {
@@ -110,9 +110,17 @@ export class GrantEngine {
     return this.grants.findByCode<Request, Result>(kind, hashCode(kind, parsed.code), this.clock.now());
   }
 
-  /** The live grant of `kind` whose secret is `secret`. */
-  findBySecret<Request, Result>(kind: string, secret: string): Promise<Grant<Request, Result> | undefined> {
-    return this.grants.findBySecret<Request, Result>(kind, hashToken(secret), this.clock.now());
+  /**
+   * The live grant `id` of `kind`, if `secret` is its secret. The grant is found by its id and the
+   * secret's hash compared in constant time, so no index of secrets exists to be probed.
+   */
+  async findWithSecret<Request, Result>(kind: string, id: string, secret: string): Promise<Grant<Request, Result> | undefined> {
+    const presented = hashToken(secret);
+    const grant = await this.get<Request, Result>(id);
+    const stored = grant?.kind === kind ? grant.secretHash : null;
+    // Compare even without a stored hash, so that the time taken does not say which check failed.
+    const matches = constantTimeEqual(stored ?? presented, presented) && stored !== null;
+    return matches ? grant : undefined;
   }
 
   /** Approves a pending grant, recording `result`. */

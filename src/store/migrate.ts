@@ -4,6 +4,11 @@ import type { MigrationSet } from './durable-schema.js';
 /**
  * Applies every pending migration, in name order. Fails with the name of the migration that broke,
  * so a start-up error says which.
+ *
+ * Each door migrates tables of its own, so a server that starts with fewer doors (`--relay-only`)
+ * and later with all of them, or an upgrade that brings a door whose migrations are named before
+ * ones already run, must still apply them: pending migrations run even when named before the last
+ * one applied.
  */
 export async function migrateToLatest(db: Kysely<unknown>, migrations: MigrationSet): Promise<void> {
   const migrator = new Migrator({
@@ -11,6 +16,7 @@ export async function migrateToLatest(db: Kysely<unknown>, migrations: Migration
     provider: { getMigrations: async () => migrations },
     migrationTableName: 'pairgate_migrations',
     migrationLockTableName: 'pairgate_migrations_lock',
+    allowUnorderedMigrations: true,
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

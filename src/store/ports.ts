@@ -33,8 +33,6 @@ export interface GrantStore {
   findById<Request, Result>(id: string, now: number): Promise<Grant<Request, Result> | undefined>;
   /** The live grant of `kind` whose code hashes to `codeHash`. */
   findByCode<Request, Result>(kind: string, codeHash: string, now: number): Promise<Grant<Request, Result> | undefined>;
-  /** The live grant of `kind` whose secret hashes to `secretHash`. */
-  findBySecret<Request, Result>(kind: string, secretHash: string, now: number): Promise<Grant<Request, Result> | undefined>;
   /**
    * Applies `patch` if the grant is live and still at `expectedVersion`; returns the new grant, or
    * undefined when another writer got there first (or it expired). A new code hash held by another

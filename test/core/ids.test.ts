@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { constantTimeEqual, hashToken, randomId, randomToken } from '../../src/core/ids.js';
+import { constantTimeEqual, hashToken, randomId, randomToken, timeOrderedId } from '../../src/core/ids.js';
 import { ConfigError, NotFoundError, PairgateError, RateLimitedError, isPairgateError } from '../../src/core/errors.js';
 
 describe('ids and tokens', () => {
@@ -8,6 +8,17 @@ describe('ids and tokens', () => {
     expect(ids.size).toBe(10_000);
     expect(Buffer.from(randomId(), 'base64url')).toHaveLength(16);
     expect(Buffer.from(randomToken(), 'base64url')).toHaveLength(32);
+  });
+
+  it('makes time-ordered ids that sort by creation and keep 128 random bits', () => {
+    const earlier = timeOrderedId(1_700_000_000_000);
+    const later = timeOrderedId(1_700_000_000_001);
+    expect(earlier < later).toBe(true);
+    expect(earlier.slice(0, 12)).toBe((1_700_000_000_000).toString(16).padStart(12, '0'));
+    expect(Buffer.from(earlier.slice(12), 'base64url')).toHaveLength(16);
+    expect(earlier).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{22}$/);
+    const sameInstant = new Set(Array.from({ length: 1_000 }, () => timeOrderedId(1_700_000_000_000)));
+    expect(sameInstant.size).toBe(1_000);
   });
 
   it('hashes deterministically and one-way', () => {

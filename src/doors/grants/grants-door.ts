@@ -109,9 +109,9 @@ export const grantsDoor: Door = {
     api.post('/api/v1/grants/:id/redeem', {
       schema: { tags, summary: 'Redeem an approved grant with its secret; works once.', params: GrantIdParams, body: RedeemBody, response: { 200: RedeemedView, 404: ErrorView, 409: ErrorView } },
     }, async (request) => {
-      const grant = await ctx.engine.findBySecret<PairRequest, PairResult>(PAIR_KIND, request.body.secret);
+      const grant = await ctx.engine.findWithSecret<PairRequest, PairResult>(PAIR_KIND, request.params.id, request.body.secret);
       // The same answer for a wrong secret and a wrong id: neither is revealed.
-      if (!grant || grant.id !== request.params.id) throw notFound();
+      if (!grant) throw notFound();
       const redeemed = await ctx.engine.redeem<PairRequest, PairResult>(grant.id);
       return { id: redeemed.id, state: redeemed.state, approvedBy: redeemed.result?.decidedBy ?? '', note: redeemed.result?.note ?? null };
     });

@@ -44,4 +44,14 @@ export const coreMigrations: MigrationSet = {
       await db.schema.dropTable('grants').execute();
     },
   },
+  '2026112300_core_grants_no_secret_index': {
+    // Secrets are checked on the grant their id names, never searched for: the index only cost
+    // a random page write per new grant.
+    async up(db: Kysely<unknown>) {
+      await db.schema.dropIndex('grants_secret_hash').ifExists().execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.createIndex('grants_secret_hash').on('grants').columns(['kind', 'secret_hash']).execute();
+    },
+  },
 };

@@ -10,7 +10,8 @@ const SWEEP_LIMIT = 1_000;
  * Grants in Redis. Layout under the prefix P:
  * - `P g:<id>`: a hash per grant (request and result as JSON strings, never re-encoded by Lua),
  *   expiring with the grant (PX);
- * - `P c:<codeHash>` and `P s:<secretHash>`: the id of the grant that holds the code or secret (PX);
+ * - `P c:<codeHash>`: the id of the grant that holds the code (PX); a secret is checked by id, so
+ *   no secret has an index;
  * - `P k:<kind>`: a sorted set of ids by expiry, for live counts and exact expiry counts;
  * - `P kinds`: the kinds that have grants.
  * Writes are Lua scripts (see redis-scripts.ts). Reads compare `expiresAt` with the caller's `now`,
@@ -65,11 +66,6 @@ export class RedisGrantStore implements GrantStore {
   async findByCode<Request, Result>(kind: string, codeHash: string, now: number): Promise<Grant<Request, Result> | undefined> {
     const grant = await this.findByIndex<Request, Result>(`${this.prefix}c:${codeHash}`, now);
     return grant && grant.kind === kind && grant.codeHash === codeHash ? grant : undefined;
-  }
-
-  async findBySecret<Request, Result>(kind: string, secretHash: string, now: number): Promise<Grant<Request, Result> | undefined> {
-    const grant = await this.findByIndex<Request, Result>(`${this.prefix}s:${secretHash}`, now);
-    return grant && grant.kind === kind && grant.secretHash === secretHash ? grant : undefined;
   }
 
   private async findByIndex<Request, Result>(indexKey: string, now: number): Promise<Grant<Request, Result> | undefined> {

@@ -17,9 +17,8 @@ import type { Redis } from 'ioredis';
 const DROP_GRANT = `
 local function drop(P, gid)
   local g = P .. 'g:' .. gid
-  local f = redis.call('HMGET', g, 'kind', 'code', 'secret')
+  local f = redis.call('HMGET', g, 'kind', 'code')
   if f[2] and redis.call('GET', P .. 'c:' .. f[2]) == gid then redis.call('DEL', P .. 'c:' .. f[2]) end
-  if f[3] and redis.call('GET', P .. 's:' .. f[3]) == gid then redis.call('DEL', P .. 's:' .. f[3]) end
   if f[1] then redis.call('ZREM', P .. 'k:' .. f[1], gid) end
   return redis.call('DEL', g)
 end
@@ -50,17 +49,14 @@ if code ~= '' then
   redis.call('HSET', KEYS[1], 'code', code)
   redis.call('SET', P .. 'c:' .. code, id, 'PX', ttl)
 end
-if secret ~= '' then
-  redis.call('HSET', KEYS[1], 'secret', secret)
-  redis.call('SET', P .. 's:' .. secret, id, 'PX', ttl)
-end
+if secret ~= '' then redis.call('HSET', KEYS[1], 'secret', secret) end
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('ZADD', P .. 'k:' .. kind, ARGV[8], id)
 redis.call('SADD', P .. 'kinds', kind)
 return 'ok'
 `;
 
-/** KEYS: index key (code or secret). ARGV: prefix. The grant the index names, as HGETALL. */
+/** KEYS: index key (a code's). ARGV: prefix. The grant the index names, as HGETALL. */
 const FIND_BY_INDEX = `
 local id = redis.call('GET', KEYS[1])
 if not id then return false end
@@ -75,7 +71,7 @@ return redis.call('HGETALL', ARGV[1] .. 'g:' .. id)
 const UPDATE = `
 local P, id, now = ARGV[1], ARGV[2], tonumber(ARGV[4])
 local g = KEYS[1]
-local cur = redis.call('HMGET', g, 'version', 'expires', 'kind', 'code', 'secret')
+local cur = redis.call('HMGET', g, 'version', 'expires', 'kind', 'code')
 if not cur[1] or cur[1] ~= ARGV[3] or tonumber(cur[2]) <= now then return false end
 local codeOp, newCode = ARGV[6], ARGV[7]
 if codeOp == 'set' and newCode ~= cur[4] then
@@ -105,7 +101,6 @@ if ARGV[5] ~= '' then
   redis.call('PEXPIRE', g, px)
   local code = redis.call('HGET', g, 'code')
   if code and redis.call('GET', P .. 'c:' .. code) == id then redis.call('PEXPIRE', P .. 'c:' .. code, px) end
-  if cur[5] and redis.call('GET', P .. 's:' .. cur[5]) == id then redis.call('PEXPIRE', P .. 's:' .. cur[5], px) end
   redis.call('ZADD', P .. 'k:' .. cur[3], expires, id)
 end
 return redis.call('HGETALL', g)

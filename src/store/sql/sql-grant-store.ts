@@ -80,17 +80,6 @@ export class SqlGrantStore implements GrantStore {
     return row ? rowToGrant<Request, Result>(row) : undefined;
   }
 
-  async findBySecret<Request, Result>(kind: string, secretHash: string, now: number): Promise<Grant<Request, Result> | undefined> {
-    const row = await this.db
-      .selectFrom('grants')
-      .selectAll()
-      .where('kind', '=', kind)
-      .where('secret_hash', '=', secretHash)
-      .where('expires_at', '>', now)
-      .executeTakeFirst();
-    return row ? rowToGrant<Request, Result>(row) : undefined;
-  }
-
   async update<Request, Result>(
     id: string,
     expectedVersion: number,

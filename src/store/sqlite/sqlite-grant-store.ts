@@ -14,14 +14,12 @@ const C = '\u0000c';
 export class SqliteGrantStore extends SqlGrantStore {
   private readonly byId: CompiledStatement<GrantRow>;
   private readonly byCode: CompiledStatement<GrantRow>;
-  private readonly bySecret: CompiledStatement<GrantRow>;
 
   constructor(db: DurableDb, sqlite: BetterSqlite3.Database, uniqueViolation: UniqueViolation, insertRow: GrantRowInserter) {
     super(db, uniqueViolation, insertRow);
     const live = db.selectFrom('grants').selectAll();
     this.byId = new CompiledStatement(sqlite, live.where('id', '=', A).where('expires_at', '>', B as never), [A, B]);
     this.byCode = new CompiledStatement(sqlite, live.where('code_hash', '=', A).where('kind', '=', B).where('expires_at', '>', C as never), [A, B, C]);
-    this.bySecret = new CompiledStatement(sqlite, live.where('kind', '=', A).where('secret_hash', '=', B).where('expires_at', '>', C as never), [A, B, C]);
   }
 
   override async findById<Request, Result>(id: string, now: number): Promise<Grant<Request, Result> | undefined> {
@@ -31,11 +29,6 @@ export class SqliteGrantStore extends SqlGrantStore {
 
   override async findByCode<Request, Result>(kind: string, codeHash: string, now: number): Promise<Grant<Request, Result> | undefined> {
     const row = this.byCode.get([codeHash, kind, now]);
-    return row ? rowToGrant<Request, Result>(row) : undefined;
-  }
-
-  override async findBySecret<Request, Result>(kind: string, secretHash: string, now: number): Promise<Grant<Request, Result> | undefined> {
-    const row = this.bySecret.get([kind, secretHash, now]);
     return row ? rowToGrant<Request, Result>(row) : undefined;
   }
 }

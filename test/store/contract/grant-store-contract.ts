@@ -44,7 +44,7 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
       expect(await stores.grants.delete(b.grant.id)).toBe(true);
       expect(await stores.grants.delete(b.grant.id)).toBe(false);
       expect(await engine().findByCode(k, format, b.code!)).toBeUndefined();
-      expect(await engine().findBySecret(k, b.secret!)).toBeUndefined();
+      expect(await engine().findWithSecret(k, b.grant.id, b.secret!)).toBeUndefined();
       expect(await stores.grants.countLive(k, clock.now())).toBe(1);
       // Nothing expired yet: the extended grant outlives its first expiry.
       expect((await stores.grants.sweepExpired(clock.now()))[k]).toBeUndefined();
@@ -88,9 +88,14 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
       expect(grant.version).toBe(1);
       expect((await engine().get(grant.id))?.request).toEqual({ a: 1 });
       expect((await engine().findByCode(k, format, code!))?.id).toBe(grant.id);
-      expect((await engine().findBySecret(k, secret!))?.id).toBe(grant.id);
+      expect((await engine().findWithSecret(k, grant.id, secret!))?.id).toBe(grant.id);
       expect(await engine().findByCode(`${k}-other`, format, code!)).toBeUndefined();
-      expect(await engine().findBySecret(k, 'wrong-secret-value')).toBeUndefined();
+      expect(await engine().findWithSecret(k, grant.id, 'wrong-secret-value')).toBeUndefined();
+      expect(await engine().findWithSecret(`${k}-other`, grant.id, secret!)).toBeUndefined();
+      // A grant made without a secret matches no secret, not even an empty one.
+      const plain = await engine().create({ kind: k, request: {}, ttlMs: 60_000 });
+      expect(await engine().findWithSecret(k, plain.grant.id, '')).toBeUndefined();
+      expect(await engine().findWithSecret(k, plain.grant.id, secret!)).toBeUndefined();
       // Nothing in clear: the store holds hashes only.
       expect(grant.codeHash).not.toContain(code!);
       expect(grant.secretHash).not.toBe(secret);
@@ -103,7 +108,7 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
       clock.advance(1_000);
       expect(await engine().get(grant.id)).toBeUndefined();
       expect(await engine().findByCode(k, format, code!)).toBeUndefined();
-      expect(await engine().findBySecret(k, secret!)).toBeUndefined();
+      expect(await engine().findWithSecret(k, grant.id, secret!)).toBeUndefined();
       await expect(engine().approve(grant.id)).rejects.toMatchObject({ status: 404 });
       expect(await stores.grants.redeem(grant.id, clock.now())).toBeUndefined();
       const swept = await stores.grants.sweepExpired(clock.now());
