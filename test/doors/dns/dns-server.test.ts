@@ -90,7 +90,7 @@ describe('authoritative DNS server (node:dns Resolver against our port)', () => 
     const first = await createDnsApp({ PAIRGATE_DATA_DIR: dataDir });
     const other = await newBox('durable');
     await updateClient(first.runtime, other).set(`local.${other.fingerprint}.${ZONE}`, 'A', '10.1.2.3');
-    await first.t.app.close();
+    await first.t.close();
     const second = await createDnsApp({ PAIRGATE_DATA_DIR: dataDir });
     try {
       expect(await resolverFor(second.runtime.dns.port).resolve4(`local.${other.fingerprint}.${ZONE}`)).toEqual(['10.1.2.3']);
