@@ -47,10 +47,19 @@ export class ServerMetrics {
 
 /** Adds request timing and `GET /metrics` (optionally behind a bearer token). */
 export function installMetrics(app: FastifyInstance, metrics: ServerMetrics, token: string): void {
+  // prom-client hashes the labels of every observation; the few combinations a server sees are
+  // looked up once and their series kept.
+  const series = new Map<string, Histogram.Internal<'method' | 'route' | 'status'>>();
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions?.url;
     if (!route || route === '/metrics') return;
-    metrics.latency.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    const key = `${request.method} ${reply.statusCode} ${route}`;
+    let child = series.get(key);
+    if (!child) {
+      child = metrics.latency.labels({ method: request.method, route, status: String(reply.statusCode) });
+      series.set(key, child);
+    }
+    child.observe(reply.elapsedTime / 1000);
   });
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
     if (token && !constantTimeEqual(request.headers.authorization ?? '', `Bearer ${token}`)) {
