@@ -1,5 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Bindings, ChildLoggerOptions } from 'pino';
+import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import websocket from '@fastify/websocket';
@@ -19,7 +18,7 @@ import { ephemeralRateLimitStore } from './ephemeral-rate-limit-store.js';
 import { installErrorHandlers } from './error-handler.js';
 import { installHealthRoutes } from './health-routes.js';
 import { installSecurityHeaders } from './security-headers.js';
-import { loggerOptions } from './logger.js';
+import { loggerOptions, requestLogger } from './logger.js';
 import { ServerMetrics, installMetrics } from './metrics.js';
 import { packageVersion } from './version.js';
 
@@ -54,14 +53,6 @@ declare module 'fastify' {
 
 /** How often connections that went idle are closed while the server shuts down. */
 const IDLE_CLOSE_CHECK_MS = 20;
-
-/**
- * The logger of each request. Fastify always passes an options object, which sends pino down its
- * slow path (it rebuilds redaction for the child); without options pino only adds the request id.
- */
-function requestLogger(logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
-  return Object.keys(options).length > 0 ? logger.child(bindings, options) : logger.child(bindings);
-}
 
 /**
  * Builds the Fastify app: plugins (security headers, rate limit, forms, OpenAPI, metrics), health

@@ -1,5 +1,8 @@
-import type { FastifyRequest } from 'fastify';
-import type { LoggerOptions } from 'pino';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { Bindings, ChildLoggerOptions, Logger, LoggerOptions } from 'pino';
+
+/** Fields whose values are secrets wherever they appear in a log object. */
+const SECRET_FIELDS = ['password', 'secret', 'token', 'code', 'key', 'jwt_secret', 'access_token', 'refresh_token', 'device_code'];
 
 /**
  * Log options: secrets never reach a log. Requests are logged by route pattern
@@ -10,20 +13,13 @@ export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
     redact: {
+      // Each secret field at the top of a log object and one level down (`*.` alone skips the top).
       paths: [
         'req.headers.authorization',
         'req.headers.cookie',
-        '*.password',
-        '*.secret',
-        '*.token',
-        '*.code',
-        '*.key',
-        '*.jwt_secret',
-        '*.access_token',
-        '*.refresh_token',
-        '*.device_code',
         'headers.authorization',
         'headers.cookie',
+        ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`]),
       ],
       censor: '[redacted]',
     },
@@ -37,4 +33,63 @@ export function loggerOptions(level: string): LoggerOptions {
       },
     },
   };
+}
+
+/** The log methods of a request logger, most severe first. */
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+type LevelName = (typeof LEVELS)[number];
+type LogMethod = (...args: unknown[]) => void;
+
+/**
+ * A request's logger that becomes a real pino child (with the request id bound) only when a line
+ * at an enabled level is written. Fastify makes a logger for every request, and binding the id
+ * (serialising it for every line to come) costs more than a small request's handler; most requests
+ * never log a line above the configured level, so they never pay for it.
+ */
+export class LazyRequestLogger {
+  private real: FastifyBaseLogger | undefined;
+  declare readonly fatal: LogMethod;
+  declare readonly error: LogMethod;
+  declare readonly warn: LogMethod;
+  declare readonly info: LogMethod;
+  declare readonly debug: LogMethod;
+  declare readonly trace: LogMethod;
+
+  constructor(
+    private readonly parent: Logger,
+    private readonly bindings: Bindings,
+    private readonly options: ChildLoggerOptions,
+  ) {}
+
+  get level(): string {
+    return this.parent.level;
+  }
+
+  silent(): void {}
+
+  child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
+    return this.materialise().child(bindings, options);
+  }
+
+  private materialise(): FastifyBaseLogger {
+    this.real ??= Object.keys(this.options).length > 0 ? this.parent.child(this.bindings, this.options) : this.parent.child(this.bindings);
+    return this.real;
+  }
+
+  static {
+    for (const level of LEVELS) {
+      Object.defineProperty(LazyRequestLogger.prototype, level, {
+        value(this: LazyRequestLogger, ...args: unknown[]): void {
+          if (!this.parent.isLevelEnabled(level)) return;
+          (this.materialise()[level as LevelName] as LogMethod)(...args);
+        },
+      });
+    }
+  }
+}
+
+/** Fastify's `childLoggerFactory`: a lazy logger per request (see LazyRequestLogger). */
+export function requestLogger(logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
+  // Fastify's logger is the pino instance it made from our options, with pino's whole interface.
+  return new LazyRequestLogger(logger as Logger, bindings, options) as unknown as FastifyBaseLogger;
 }

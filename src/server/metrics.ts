@@ -50,16 +50,19 @@ export function installMetrics(app: FastifyInstance, metrics: ServerMetrics, tok
   // prom-client hashes the labels of every observation; the few combinations a server sees are
   // looked up once and their series kept.
   const series = new Map<string, Histogram.Internal<'method' | 'route' | 'status'>>();
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook, not an async one: no promise per request on every route.
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions?.url;
-    if (!route || route === '/metrics') return;
-    const key = `${request.method} ${reply.statusCode} ${route}`;
-    let child = series.get(key);
-    if (!child) {
-      child = metrics.latency.labels({ method: request.method, route, status: String(reply.statusCode) });
-      series.set(key, child);
+    if (route && route !== '/metrics') {
+      const key = `${request.method} ${reply.statusCode} ${route}`;
+      let child = series.get(key);
+      if (!child) {
+        child = metrics.latency.labels({ method: request.method, route, status: String(reply.statusCode) });
+        series.set(key, child);
+      }
+      child.observe(reply.elapsedTime / 1000);
     }
-    child.observe(reply.elapsedTime / 1000);
+    done();
   });
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
     if (token && !constantTimeEqual(request.headers.authorization ?? '', `Bearer ${token}`)) {

@@ -36,14 +36,29 @@ describe('server basics', () => {
     expect(metrics).toMatch(/pairgate_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/grants",status="201"\} [1-9]/);
   });
 
-  it('sends security headers with a strict CSP', async () => {
-    const response = await t.app.inject('/healthz');
-    const csp = String(response.headers['content-security-policy']);
-    expect(csp).toContain("default-src 'self'");
-    expect(csp).toContain("script-src 'self'");
-    expect(csp).toContain("frame-ancestors 'none'");
-    expect(csp).not.toContain('unsafe-inline');
-    expect(response.headers['x-content-type-options']).toBe('nosniff');
+  it('sends pages a strict CSP and helmet\'s headers', async () => {
+    for (const url of ['/', '/no/such/page']) {
+      const response = await t.app.inject(url);
+      const csp = String(response.headers['content-security-policy']);
+      expect(csp).toContain("default-src 'self'");
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).not.toContain('unsafe-inline');
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+      expect(response.headers['referrer-policy']).toBe('no-referrer');
+      expect(response.headers['cross-origin-opener-policy']).toBe('same-origin');
+    }
+  });
+
+  it('sends machine answers (API, health) the REST set: nothing may load, nothing is cached', async () => {
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/grants', payload: { label: 'headers' } });
+    for (const response of [created, await t.app.inject('/healthz'), await t.app.inject('/api/v1/grants/unknown-grant-id')]) {
+      expect(response.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(response.headers['cache-control']).toBe('no-store');
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+      expect(response.headers['x-frame-options']).toBe('DENY');
+      expect(response.headers['strict-transport-security']).toContain('max-age=');
+    }
   });
 
   describe('bad input: clear 4xx with a machine code, never 5xx', () => {

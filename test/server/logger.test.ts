@@ -1,0 +1,60 @@
+import pino from 'pino';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { LazyRequestLogger, loggerOptions } from '../../src/server/logger.js';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+
+function sink(): { lines: () => Record<string, unknown>[]; stream: Writable } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      chunks.push(String(chunk));
+      done();
+    },
+  });
+  return { stream, lines: () => chunks.join('').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>) };
+}
+
+describe('LazyRequestLogger', () => {
+  it('binds the request id and keeps redaction when a line is written', () => {
+    const out = sink();
+    const parent = pino(loggerOptions('info'), out.stream);
+    const logger = new LazyRequestLogger(parent, { reqId: 'req-7' }, {});
+    logger.warn({ token: 'hunter2', note: 'kept' }, 'something odd');
+    const [line] = out.lines();
+    expect(line).toMatchObject({ reqId: 'req-7', msg: 'something odd', note: 'kept', token: '[redacted]', level: 40 });
+  });
+
+  it('builds no child logger for lines below the level, and one child for all lines above it', () => {
+    const out = sink();
+    const parent = pino(loggerOptions('warn'), out.stream);
+    const child = vi.spyOn(parent, 'child');
+    const logger = new LazyRequestLogger(parent, { reqId: 'req-8' }, {});
+    logger.info('not written');
+    logger.debug('not written');
+    expect(child).not.toHaveBeenCalled();
+    logger.error('one');
+    logger.warn('two');
+    expect(child).toHaveBeenCalledTimes(1);
+    expect(out.lines().map((line) => [line.msg, line.reqId])).toEqual([['one', 'req-8'], ['two', 'req-8']]);
+  });
+});
+
+describe('request logs of the server', () => {
+  let t: TestApp;
+  afterEach(() => t.close());
+
+  it('log each request by route pattern with its request id, code and secret left out', async () => {
+    t = await createTestApp();
+    const created = (await t.app.inject({ method: 'POST', url: '/api/v1/grants', payload: { label: 'logged' } })).json<{ code: string; secret: string }>();
+    await t.app.inject(`/api/v1/codes/${created.code}`);
+    const lines = t.logs.join('').trim().split('\n').map((line) => JSON.parse(line) as { reqId?: string; req?: { route?: string }; msg?: string });
+    const incoming = lines.find((line) => line.req?.route === '/api/v1/codes/:code');
+    expect(incoming?.reqId).toMatch(/^req-/);
+    const text = t.logs.join('');
+    expect(text).not.toContain(created.code);
+    expect(text).not.toContain(created.secret);
+    // The completion line carries the same request id as the incoming one.
+    expect(lines.filter((line) => line.reqId === incoming?.reqId).map((line) => line.msg)).toEqual(['incoming request', 'request completed']);
+  });
+});
