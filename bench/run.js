@@ -43,35 +43,36 @@ async function createGrant(base, label = 'bench') {
   return json(await fetch(`${base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label }) }));
 }
 
+/**
+ * One load shape, run against the bare baseline and then pairgate, so that both servers get the
+ * same requests from the same client: paths that change per request cost autocannon more than a
+ * fixed one, and that cost must not count against either server.
+ */
+async function pair(name, bare, pairgate, shape) {
+  const baseline = await load({ ...shape(bare.url), duration, connections });
+  const measured = await load({ ...shape(pairgate.url), duration, connections });
+  console.log(row(`  bare fastify, same requests`, baseline));
+  console.log(row(name, measured, baseline));
+  return measured.rps / baseline.rps;
+}
+
+/** Requests to `path(i)` on `url`, a new path for each request. */
+function paths(url, path) {
+  let next = 0;
+  return { url, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: path(next++) }) }] };
+}
+
 async function throughput(pairgate, bare) {
   console.log(`\nthroughput (${duration} s each, ${connections} connections; server on one core, autocannon in another process)`);
-  const bareGet = await load({ url: `${bare.url}/x`, duration, connections });
-  const barePost = await load({ url: `${bare.url}/x`, method: 'POST', body: { label: 'bench' }, duration, connections });
-  console.log(row('bare fastify GET (baseline)', bareGet));
-  console.log(row('bare fastify POST (baseline)', barePost));
-
-  const create = await load({ url: `${pairgate.url}/api/v1/grants`, method: 'POST', body: { label: 'bench' }, duration, connections });
-  console.log(row('POST /api/v1/grants (create)', create, barePost));
+  console.log('each pairgate route follows the bare Fastify baseline run with the same requests; the ratio compares the two');
+  const create = await pair('POST /api/v1/grants (create)', bare, pairgate, (url) => ({ url: `${url}/api/v1/grants`, method: 'POST', body: { label: 'bench' } }));
 
   const codes = await Promise.all(Array.from({ length: 200 }, () => createGrant(pairgate.url).then((g) => g.code)));
-  let next = 0;
-  const lookup = await load({
-    url: pairgate.url,
-    duration,
-    connections,
-    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/api/v1/codes/${codes[next++ % codes.length]}` }) }],
-  });
-  console.log(row('GET /api/v1/codes/:code (look-up)', lookup, bareGet));
+  const lookup = await pair('GET /api/v1/codes/:code (look-up)', bare, pairgate, (url) => paths(url, (i) => `/api/v1/codes/${codes[i % codes.length]}`));
 
   const ids = await Promise.all(Array.from({ length: 200 }, () => createGrant(pairgate.url).then((g) => g.id)));
-  const wait = await load({
-    url: pairgate.url,
-    duration,
-    connections,
-    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/api/v1/grants/${ids[next++ % ids.length]}?wait=0` }) }],
-  });
-  console.log(row('GET /api/v1/grants/:id (wait endpoint)', wait, bareGet));
-  return { create: create.rps / barePost.rps, lookup: lookup.rps / bareGet.rps };
+  await pair('GET /api/v1/grants/:id (wait endpoint)', bare, pairgate, (url) => paths(url, (i) => `/api/v1/grants/${ids[i % ids.length]}?wait=0`));
+  return { create, lookup };
 }
 
 async function approvalLatency(pairgate, count) {
