@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { Clock } from '../../core/clock.js';
-import { UnauthorizedError } from '../../core/errors.js';
+import { ForbiddenError, UnauthorizedError } from '../../core/errors.js';
 import type { Mailer } from './mailer.js';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.js';
 import type { PasswordResets } from './password-resets.js';
@@ -101,11 +101,33 @@ export async function currentUser(request: FastifyRequest): Promise<User | undef
   return accounts.parts.sessions.current(request, accounts.parts.clock.now());
 }
 
+/** Methods that change nothing, which any site may cause a browser to send. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
- * For other doors: the signed-in user of `request`, or a 401 `sign_in_required`. Pages that want
- * to send the person to the sign-in page instead use `currentUser` and `signInUrl`.
+ * Throws 403 `csrf_failed` when a browser says that a state-changing request comes from another
+ * site. The session cookie is SameSite=Lax and no CORS is granted, so such a request should never
+ * carry it; this checks the browser's own word as well (Fetch Metadata, then Origin), after OWASP's
+ * CSRF cheat sheet. Programs that send neither header (curl, the SDK) are not affected.
+ */
+export function assertSameSite(request: FastifyRequest): void {
+  if (SAFE_METHODS.has(request.method)) return;
+  const site = request.headers['sec-fetch-site'];
+  const origin = request.headers.origin;
+  let foreign: boolean;
+  if (typeof site === 'string') foreign = site !== 'same-origin' && site !== 'none';
+  else if (typeof origin === 'string') foreign = origin === 'null' || !URL.canParse(origin) || new URL(origin).host !== request.host;
+  else foreign = false;
+  if (foreign) throw new ForbiddenError('This request came from another site. Use pairgate\'s own pages to change your account.', 'csrf_failed');
+}
+
+/**
+ * For other doors: the signed-in user of `request`, or a 401 `sign_in_required`; for requests that
+ * change something, a 403 `csrf_failed` when a browser says they come from another site. Pages
+ * that want to send the person to the sign-in page instead use `currentUser` and `signInUrl`.
  */
 export async function requireUser(request: FastifyRequest): Promise<User> {
+  assertSameSite(request);
   const user = await currentUser(request);
   if (!user) throw new UnauthorizedError('Sign in first.', 'sign_in_required');
   return user;

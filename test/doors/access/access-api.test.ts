@@ -139,8 +139,18 @@ describe('access door API over real sockets', () => {
     const list = await user.get('/api/v1/accesses');
     const accesses = (JSON.parse(list.text) as { accesses: { id: string }[] }).accesses;
     expect(accesses).toHaveLength(1);
-    const revoke = await fetch(`${base}/api/v1/accesses/${accesses[0]!.id}`, { method: 'DELETE', headers: { cookie: [...user.cookies].map(([k, v]) => `${k}=${v}`).join('; ') } });
-    expect(revoke.status).toBe(204);
+    const cookie = [...user.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const revokeFrom = (headers: Record<string, string>) => fetch(`${base}/api/v1/accesses/${accesses[0]!.id}`, { method: 'DELETE', headers: { cookie, ...headers } });
+    // A browser that says the request comes from another site is refused, whatever the cookie.
+    for (const foreign of [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'https://evil.example' }, { origin: 'null' }]) {
+      const refused = await revokeFrom(foreign);
+      expect(refused.status).toBe(403);
+      expect(await refused.json()).toMatchObject({ error: 'csrf_failed' });
+    }
+    expect(JSON.parse((await user.get('/api/v1/accesses')).text).accesses).toHaveLength(1);
+    // Its own origin, or a program that sends no browser headers, may revoke.
+    expect((await revokeFrom({ origin: base, 'sec-fetch-site': 'same-origin' })).status).toBe(204);
+    expect((await revokeFrom({})).status).toBe(404);
     expect((await getJson(`${base}/acceptor/access-info`, { authorization: token })).status).toBe(401);
     expect(await introspect(token)).toEqual({ active: false });
   });
