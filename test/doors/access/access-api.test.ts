@@ -142,7 +142,8 @@ describe('access door API over real sockets', () => {
     const cookie = [...user.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     const revokeFrom = (headers: Record<string, string>) => fetch(`${base}/api/v1/accesses/${accesses[0]!.id}`, { method: 'DELETE', headers: { cookie, ...headers } });
     // A browser that says the request comes from another site is refused, whatever the cookie.
-    for (const foreign of [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'https://evil.example' }, { origin: 'null' }]) {
+    const foreignHeaders: Record<string, string>[] = [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'https://evil.example' }, { origin: 'null' }];
+    for (const foreign of foreignHeaders) {
       const refused = await revokeFrom(foreign);
       expect(refused.status).toBe(403);
       expect(await refused.json()).toMatchObject({ error: 'csrf_failed' });
