@@ -10,6 +10,7 @@ import { startBaseline, startPairgate } from './lib/servers.js';
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
     waiters: { type: 'string', default: '1000' },
     'live-grants': { type: 'string', default: '100000' },
@@ -19,7 +20,8 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log('usage: npm run bench -- [--duration S] [--connections N] [--waiters N] [--live-grants N]');
+  console.log('usage: npm run bench -- [--duration S] [--rounds N] [--connections N] [--waiters N] [--live-grants N]');
+  console.log('       each throughput figure is the median of N rounds (default 3), baseline and pairgate alternating');
   console.log('       npm run bench -- --store sqlite,postgres,redis [--nodes 2]   (the stores side by side: bench/stores.js)');
   process.exit(0);
 }
@@ -32,6 +34,7 @@ if (args.store || args.nodes) {
   process.exit(result.status ?? 1);
 }
 const duration = Number(args.duration);
+const rounds = Math.max(1, Number(args.rounds));
 const connections = Number(args.connections);
 
 async function json(response) {
@@ -43,17 +46,29 @@ async function createGrant(base, label = 'bench') {
   return json(await fetch(`${base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label }) }));
 }
 
+/** The run whose req/s is the median of `runs`. */
+function median(runs) {
+  return [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)];
+}
+
 /**
  * One load shape, run against the bare baseline and then pairgate, so that both servers get the
  * same requests from the same client: paths that change per request cost autocannon more than a
- * fixed one, and that cost must not count against either server.
+ * fixed one, and that cost must not count against either server. The two alternate for `rounds`
+ * rounds and the medians are compared, since a shared machine's speed drifts from second to second.
  */
 async function pair(name, bare, pairgate, shape) {
-  const baseline = await load({ ...shape(bare.url), duration, connections });
-  const measured = await load({ ...shape(pairgate.url), duration, connections });
+  const baselines = [];
+  const measured = [];
+  for (let round = 0; round < rounds; round++) {
+    baselines.push(await load({ ...shape(bare.url), duration, connections }));
+    measured.push(await load({ ...shape(pairgate.url), duration, connections }));
+  }
+  const baseline = median(baselines);
+  const result = median(measured);
   console.log(row(`  bare fastify, same requests`, baseline));
-  console.log(row(name, measured, baseline));
-  return measured.rps / baseline.rps;
+  console.log(row(name, result, baseline));
+  return result.rps / baseline.rps;
 }
 
 /** Requests to `path(i)` on `url`, a new path for each request. */
@@ -63,7 +78,7 @@ function paths(url, path) {
 }
 
 async function throughput(pairgate, bare) {
-  console.log(`\nthroughput (${duration} s each, ${connections} connections; server on one core, autocannon in another process)`);
+  console.log(`\nthroughput (median of ${rounds} rounds of ${duration} s, ${connections} connections; server on one core, autocannon in another process)`);
   console.log('each pairgate route follows the bare Fastify baseline run with the same requests; the ratio compares the two');
   const create = await pair('POST /api/v1/grants (create)', bare, pairgate, (url) => ({ url: `${url}/api/v1/grants`, method: 'POST', body: { label: 'bench' } }));
 
