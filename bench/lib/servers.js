@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -41,19 +42,50 @@ function stopper(child, cleanup = () => {}) {
   };
 }
 
-/** Starts `pairgate serve` on a free port with a fresh data folder; returns {url, pid, stop}. */
-export async function startPairgate(env = {}) {
+/**
+ * Starts `pairgate serve` on a free port with a fresh data folder; returns {url, pid, stop}, and with
+ * `inspect` a `collectGarbage()` that runs a full GC in the server (through its inspector, on
+ * loopback), so that memory is measured without the garbage a load leaves behind.
+ */
+export async function startPairgate(env = {}, { inspect = false } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-bench-'));
-  const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'serve', '--port', '0', '--data-dir', dataDir], {
+  const child = spawn(process.execPath, [...(inspect ? ['--inspect=127.0.0.1:0'] : []), join(root, 'dist/cli/main.js'), 'serve', '--port', '0', '--data-dir', dataDir], {
     env: { ...process.env, ...UNLIMITED, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', inspect ? 'pipe' : 'inherit'],
   });
+  const inspector = inspect ? inspectorUrl(child) : undefined;
   const url = await waitForUrl(child, /^pairgate listening on (\S+)$/);
   return {
     url,
     pid: child.pid,
+    collectGarbage: async () => collectGarbage(await inspector),
     stop: stopper(child, () => rmSync(dataDir, { recursive: true, force: true })),
   };
+}
+
+/** The inspector's WebSocket URL from the child's standard error (which is passed on). */
+function inspectorUrl(child) {
+  return new Promise((resolve) => {
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      const match = /Debugger listening on (ws:\S+)/.exec(line);
+      if (match) resolve(match[1]);
+      else if (!/Debugger|For help, see/.test(line)) process.stderr.write(`${line}\n`);
+    });
+  });
+}
+
+/** Asks the inspector at `url` for a full garbage collection and waits until it is done. */
+function collectGarbage(url) {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url);
+    socket.once('error', reject);
+    socket.once('open', () => socket.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })));
+    socket.on('message', (data) => {
+      if (JSON.parse(String(data)).id !== 1) return;
+      socket.close();
+      resolve();
+    });
+  });
 }
 
 /** Starts the bare baseline: Fastify with one JSON route per shape, nothing else. */
