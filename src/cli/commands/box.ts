@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { obtainCertificate } from '../../doors/dns/acme-dns01.js';
 import { createServer as createHttpsServer } from 'node:https';
 import { advertiseBox } from '../../doors/registry/mdns.js';
 import { MirrorRecords } from '../../doors/dns/mirror-records.js';
@@ -131,6 +130,8 @@ export function registerBoxCommand(program: Command): void {
       const names = options.labels.split(',').map((label) => label.trim()).filter(Boolean).map((label) => `${label}.${identity.fingerprint}.${zone}`);
       const updates = new DnsUpdateClient({ baseUrl: options.updateApi, box: identity, ...(options.updateCa ? { ca: readFileSync(options.updateCa, 'utf8') } : {}) });
       const accountFile = join(identity.dir, 'acme-account.key');
+      // acme-client (and its axios) loads only for this command: every other one, `serve` included, starts without it.
+      const { obtainCertificate } = await import('../../doors/dns/acme-dns01.js');
       const obtained = await obtainCertificate({
         directoryUrl: options.acmeDirectory,
         names,
