@@ -1,9 +1,11 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { InvalidRequestError } from '../../core/errors.js';
 import { createServer as createHttpsServer } from 'node:https';
 import { advertiseBox } from '../../doors/registry/mdns.js';
 import { MirrorRecords } from '../../doors/dns/mirror-records.js';
+import { renewalDecision } from '../../doors/dns/certificate-renewal.js';
 import { DnsUpdateClient } from '../../sdk/dns-update.js';
 import { defaultBoxDir, initBoxIdentity, loadBoxIdentity } from '../../doors/registry/box-identity.js';
 import { keepAnnouncing, localIPv4, RegistryClient, type AnnouncementBody } from '../../sdk/registry.js';
@@ -124,10 +126,24 @@ export function registerBoxCommand(program: Command): void {
     .option('--labels <list>', 'comma-separated labels under <fp>.<zone> to certify', 'local,a,b')
     .option('--timeout <seconds>', 'how long to wait for each challenge record to be visible', '60')
     .option('-o, --out <dir>', 'where to write cert.key and cert.pem (default: the identity folder)')
-    .action(async (options: DirOption & { zone: string; updateApi: string; updateCa?: string; acmeDirectory: string; acmeCa?: string; dnsServer?: string; email?: string; labels: string; timeout: string; out?: string }) => {
+    .option('--renew-within <days>', 'only when the certificate there is missing, lacks a name, or expires within this many days (run daily: cron, systemd timer)')
+    .addHelpText('after', '\nRenewal: run `pairgate box cert ... --renew-within 30` every day; it does nothing until the certificate nears its end.')
+    .action(async (options: DirOption & { zone: string; updateApi: string; updateCa?: string; acmeDirectory: string; acmeCa?: string; dnsServer?: string; email?: string; labels: string; timeout: string; out?: string; renewWithin?: string }) => {
       const identity = loadBoxIdentity(boxDir(options));
       const zone = options.zone.toLowerCase().replace(/\.$/, '');
       const names = options.labels.split(',').map((label) => label.trim()).filter(Boolean).map((label) => `${label}.${identity.fingerprint}.${zone}`);
+      const out = options.out ?? identity.dir;
+      if (options.renewWithin !== undefined) {
+        const days = Number(options.renewWithin);
+        if (!Number.isFinite(days) || days < 0) throw new InvalidRequestError('--renew-within takes a number of days (0 or more).');
+        const certFile = join(out, 'cert.pem');
+        const decision = renewalDecision(existsSync(certFile) ? readFileSync(certFile, 'utf8') : undefined, names, days);
+        if (!decision.renew) {
+          console.log(`certificate ${certFile} is valid until ${decision.validTo.toISOString()}, more than ${days} days: nothing to do`);
+          return;
+        }
+        process.stderr.write(`renewing: ${decision.reason}\n`);
+      }
       const updates = new DnsUpdateClient({ baseUrl: options.updateApi, box: identity, ...(options.updateCa ? { ca: readFileSync(options.updateCa, 'utf8') } : {}) });
       const accountFile = join(identity.dir, 'acme-account.key');
       // acme-client (and its axios) loads only for this command: every other one, `serve` included, starts without it.
@@ -144,9 +160,12 @@ export function registerBoxCommand(program: Command): void {
         log: (line) => process.stderr.write(`${line}\n`),
       });
       writeFileSync(accountFile, obtained.accountKeyPem, { mode: 0o600 });
-      const out = options.out ?? identity.dir;
-      writeFileSync(join(out, 'cert.key'), obtained.keyPem, { mode: 0o600 });
-      writeFileSync(join(out, 'cert.pem'), obtained.chainPem);
+      // Each file is written beside its final name and renamed over it, so a server reloading them
+      // (or a crash mid-way) never sees half a file.
+      writeFileSync(join(out, 'cert.key.new'), obtained.keyPem, { mode: 0o600 });
+      writeFileSync(join(out, 'cert.pem.new'), obtained.chainPem);
+      renameSync(join(out, 'cert.key.new'), join(out, 'cert.key'));
+      renameSync(join(out, 'cert.pem.new'), join(out, 'cert.pem'));
       console.log(`certificate for ${names.join(', ')} written to ${join(out, 'cert.pem')} (key ${join(out, 'cert.key')})`);
     });
 

@@ -78,6 +78,17 @@ export async function obtainCertificate(options: AcmeDns01Options): Promise<Obta
     resolver = await import('node:dns/promises');
   }
   const client = new acme.Client({ directoryUrl: options.directoryUrl, accountKey, backoffAttempts: 20, backoffMin: 200, backoffMax: 3000 });
+  if (options.accountKeyPem) {
+    // A renewal: find the account this key already has. Registering again would answer "exists"
+    // and make acme-client send an account update that strict servers refuse (RFC 8555 wants a
+    // POST-as-GET). On a server where the key has no account yet, registration below makes one.
+    try {
+      await client.createAccount({ onlyReturnExisting: true });
+      log('using the existing ACME account');
+    } catch {
+      log('no ACME account for this key on this server yet: registering');
+    }
+  }
   const chainPem = await client.auto({
     csr,
     ...(options.email ? { email: options.email } : {}),

@@ -158,6 +158,29 @@ describe.skipIf(Boolean(skip))('pairgate box cert: ACME DNS-01 against pebble po
     } finally {
       server.close();
     }
-  }, 120_000);
+
+    // Renewal, as a daily timer runs it: nothing to do while far from the end...
+    const certArgs = [
+      'box', 'cert', '--dir', join(dir, 'box'), '--zone', ZONE, '--update-api', runtime.updateApi!.url,
+      '--update-ca', join(dir, 'update-ca.pem'), '--acme-directory', directory, '--acme-ca', join(dir, 'pebble.crt'),
+      '--dns-server', `127.0.0.1:${runtime.dns.port}`, '--labels', 'local,a', '--timeout', '20',
+    ];
+    const kept = await run([...certArgs, '--renew-within', '1']);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(kept.stdout).toMatch(/is valid until .*: nothing to do/);
+    expect(readFileSync(join(dir, 'box', 'cert.pem'), 'utf8')).toBe(chainPem);
+    // ...a new certificate once within the margin (pebble's lifetime is far below 100 years).
+    const renewed = await run([...certArgs, '--renew-within', '36500']);
+    expect(renewed.code, renewed.stderr).toBe(0);
+    expect(renewed.stderr).toMatch(/renewing: the certificate expires on .*, within 36500 days/);
+    const next = readFileSync(join(dir, 'box', 'cert.pem'), 'utf8');
+    expect(next).not.toBe(chainPem);
+    expect(new X509Certificate(next).subjectAltName).toContain(`DNS:${name}`);
+    expect(readFileSync(join(dir, 'box', 'cert.key'), 'utf8')).not.toBe(keyPem);
+    // A bad margin is a clear error, not a new certificate.
+    const bad = await run([...certArgs, '--renew-within', 'soon']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--renew-within takes a number of days/);
+  }, 180_000);
 });
 

@@ -1,0 +1,39 @@
+import { X509Certificate } from 'node:crypto';
+
+/** Whether a certificate on disk can stay, and why not when it cannot. */
+export type RenewalDecision =
+  | { renew: false; validTo: Date }
+  | { renew: true; reason: string };
+
+const DAY_MS = 86_400_000;
+
+/** The DNS names a certificate covers (its subject alternative names), lower case. */
+function dnsNames(certificate: X509Certificate): Set<string> {
+  const names = (certificate.subjectAltName ?? '').split(',').map((entry) => entry.trim());
+  return new Set(names.filter((entry) => entry.startsWith('DNS:')).map((entry) => entry.slice(4).toLowerCase()));
+}
+
+/**
+ * Decides whether the certificate chain `chainPem` (its first certificate, the leaf) must be
+ * renewed: it must if it cannot be read, lacks one of `names`, or expires within `withinDays` of
+ * `now`. ACME clients renew with about a third of the lifetime left (30 days for Let's Encrypt's
+ * 90); running `pairgate box cert --renew-within 30` daily does the same.
+ */
+export function renewalDecision(chainPem: string | undefined, names: readonly string[], withinDays: number, now = Date.now()): RenewalDecision {
+  if (chainPem === undefined) return { renew: true, reason: 'no certificate yet' };
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(chainPem);
+  } catch {
+    return { renew: true, reason: 'the certificate file cannot be read' };
+  }
+  const covered = dnsNames(leaf);
+  const missing = names.filter((name) => !covered.has(name.toLowerCase()));
+  if (missing.length > 0) return { renew: true, reason: `the certificate does not cover ${missing.join(', ')}` };
+  const validTo = new Date(leaf.validTo);
+  const daysLeft = (validTo.getTime() - now) / DAY_MS;
+  if (daysLeft < withinDays) {
+    return { renew: true, reason: daysLeft <= 0 ? `the certificate expired on ${validTo.toISOString()}` : `the certificate expires on ${validTo.toISOString()}, within ${withinDays} days` };
+  }
+  return { renew: false, validTo };
+}
