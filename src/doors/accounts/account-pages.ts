@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
 import type { DoorContext } from '../door.js';
-import { currentUser, safeNext, type Accounts } from './accounts.js';
+import { currentUser, safeNext, signInUrl, type Accounts } from './accounts.js';
 import { pickLang, translator } from './i18n.js';
 import { renderPage } from './page-helpers.js';
 
@@ -22,7 +22,8 @@ function errorMessage(error: unknown, t: (key: string) => string): string | unde
 }
 
 /**
- * The account pages: sign in, sign out, register, ask for a reset link and set a new password.
+ * The account pages: sign in, sign out, register, change the password, ask for a reset link and
+ * set a new password.
  * Every form carries the CSRF token; bad input re-renders the form with the reason and a 4xx.
  */
 export function installAccountPages(app: FastifyInstance, ctx: DoorContext, accounts: Accounts, registration: boolean): void {
@@ -89,6 +90,32 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
       if (!message || !isPairgateError(error)) throw error;
       return renderPage(pages, request, reply, 'account/register.njk', { email, username, next, error: message }, { status: error.status, user: null });
     }
+  });
+
+  api.get('/account/password', { schema: { tags, summary: 'The form to change your password (signed in).', querystring: PageQuery, response: HtmlPage } }, async (request, reply) => {
+    const user = await currentUser(request);
+    if (!user) return reply.redirect(signInUrl('/account/password'), 303);
+    return renderPage(pages, request, reply, 'account/password.njk', {}, { user });
+  });
+
+  api.post('/account/password', {
+    schema: { tags, summary: 'Change your password: the current one, then the new one; signs out every other session.', body: Type.Object({ ...FormBase, current: Type.String({ maxLength: 1024 }), password: Type.String({ maxLength: 1024 }) }), response: HtmlPage },
+    config: { rateLimit: { max: 20, timeWindow: 3_600_000 } },
+  }, async (request, reply) => {
+    const user = await currentUser(request);
+    if (!user) return reply.redirect(signInUrl('/account/password'), 303);
+    if (!csrfOk(request)) return csrfFailed(request, reply, 'account/password.njk');
+    try {
+      await accounts.changePassword(user, request.body.current, request.body.password, request.ip);
+    } catch (error) {
+      const message = errorMessage(error, translator(pickLang(request)));
+      if (!message || !isPairgateError(error)) throw error;
+      if (error.status === 429) reply.header('retry-after', String(error.details?.retryAfterSeconds ?? 60));
+      return renderPage(pages, request, reply, 'account/password.njk', { error: message }, { status: error.status, user });
+    }
+    // Every session ended with the old password; this browser gets a fresh one.
+    await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now());
+    return renderPage(pages, request, reply, 'account/password.njk', { done: true }, { user });
   });
 
   api.get('/account/reset', { schema: { tags, summary: 'Ask for a password-reset link.', querystring: PageQuery, response: HtmlPage } }, async (request, reply) =>

@@ -66,6 +66,24 @@ export class Accounts {
     this.parts.mailer.send({ to: user.email, ...mail }).catch((error: unknown) => logger.warn({ err: { message: (error as Error).message } }, 'password reset mail could not be sent'));
   }
 
+  /**
+   * Changes the password of signed-in `user` after checking `current`, which counts against the
+   * same failure budgets as a sign-in (a stolen session must not become a way to guess the
+   * password). Ends every session of the account; the caller starts a new one for this browser.
+   */
+  async changePassword(user: User, current: string, next: string, ip: string): Promise<void> {
+    await this.parts.limits.assertAllowed(user.username, ip);
+    const stored = await this.parts.users.findByLogin(user.username);
+    const ok = stored !== undefined && current.length <= 1024 && (await verifyPassword(current, stored.passwordHash));
+    if (!ok) {
+      await this.parts.limits.recordFailure(user.username, ip);
+      throw new UnauthorizedError('The current password is wrong.', 'current_password_wrong');
+    }
+    validatePassword(next);
+    await this.parts.users.setPasswordHash(user.id, await hashPassword(next, this.parts.scryptCost));
+    await this.parts.sessions.endAll(user.id);
+  }
+
   /** Sets a new password with a reset token (once); ends every session of the account. */
   async resetPassword(token: string, password: string): Promise<boolean> {
     validatePassword(password);

@@ -238,6 +238,26 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
     expect((await getJson(String(request.poll))).body.status).toBe('ACCEPTED');
   });
 
+  it('changes the password from the account menu, by keyboard-usable labelled fields', async () => {
+    await page.goto(`${base}/account/accesses`);
+    await page.getByRole('link', { name: 'Password' }).click();
+    await page.waitForURL(`${base}/account/password`);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Change your password');
+    expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe('current');
+    await page.getByLabel('Current password').fill('not it');
+    await page.getByLabel('New password').fill('the password after');
+    await page.getByRole('button', { name: 'Change the password' }).click();
+    expect(await page.textContent('p[role="alert"]')).toContain('The current password is wrong.');
+    await page.getByLabel('Current password').fill('a brand new password');
+    await page.getByLabel('New password').fill('the password after');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('text=Your password has been changed.');
+    // Still signed in on this browser, with the new password.
+    await page.getByRole('link', { name: 'App accesses' }).first().click();
+    await page.waitForURL(/\/account\/accesses/);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('App accesses');
+  });
+
   it('pages cannot be framed and logged no CSP violation or script error', async () => {
     const response = await page.goto(`${base}/account/accesses`);
     expect(response?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");

@@ -211,6 +211,52 @@ describe('accounts over real sockets', () => {
     expect((await asker.post('/account/reset/confirm', { token: new URL(late).searchParams.get('token')!, password: 'too late password' })).status).toBe(404);
   });
 
+  it('changes the password when signed in: the current one is checked and budgeted, other sessions end', async () => {
+    const browser = newClient();
+    const otherDevice = newClient();
+    await browser.register('changer-user', 'the old password');
+    expect((await otherDevice.signIn('changer-user', 'the old password')).status).toBe(303);
+    // Signed out, the page sends the person to sign in first.
+    const anonymous = await newClient().get('/account/password');
+    expect(anonymous.status).toBe(303);
+    expect(anonymous.location).toBe('/account/signin?next=%2Faccount%2Fpassword');
+
+    const page = await browser.get('/account/password');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('autocomplete="current-password"');
+    const wrong = await browser.post('/account/password', { current: 'not the password', password: 'the new password' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.text).toContain('The current password is wrong.');
+    const tooShort = await browser.post('/account/password', { current: 'the old password', password: 'short' });
+    expect(tooShort.status).toBe(400);
+    expect(tooShort.text).toContain('8 to 200 characters');
+    expect((await browser.post('/account/password', { current: 'the old password', password: 'the new password', _csrf: '' })).status).toBe(403);
+
+    const sessionBefore = browser.cookies.get('pg_session');
+    const done = await browser.post('/account/password', { current: 'the old password', password: 'the new password' });
+    expect(done.status).toBe(200);
+    expect(done.text).toContain('Your password has been changed.');
+    // This browser stays signed in on a fresh session; the other device and the old session are out.
+    expect(browser.cookies.get('pg_session')).not.toBe(sessionBefore);
+    expect((await browser.get('/api/v1/accesses')).status).toBe(200);
+    expect((await otherDevice.get('/api/v1/accesses')).status).toBe(401);
+    expect((await fetch(`${base}/api/v1/accesses`, { headers: { cookie: `pg_session=${sessionBefore}` } })).status).toBe(401);
+    expect((await newClient().signIn('changer-user', 'the old password')).status).toBe(401);
+    expect((await newClient().signIn('changer-user', 'the new password')).status).toBe(303);
+  });
+
+  it('wrong current passwords count against the sign-in budget of the account', async () => {
+    const browser = newClient();
+    await browser.register('guessed-user', 'the real password');
+    await browser.get('/account/password');
+    // The account allows 3 failures (PAIRGATE_SIGNIN_FAILURES_PER_ACCOUNT): a stolen session cannot guess on.
+    for (let i = 0; i < 3; i++) expect((await browser.post('/account/password', { current: `guess ${i}`, password: 'a new password' })).status).toBe(401);
+    const limited = await browser.post('/account/password', { current: 'the real password', password: 'a new password' });
+    expect(limited.status).toBe(429);
+    expect(limited.text).toContain('Too many attempts');
+    expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+  });
+
   it('concurrent uses of one reset link: exactly one succeeds', async () => {
     const owner = newClient();
     await owner.register('racer-user', 'the old password', 'racer@example.test');
