@@ -22,8 +22,8 @@ function errorMessage(error: unknown, t: (key: string) => string): string | unde
 }
 
 /**
- * The account pages: sign in, sign out, register, change the password, ask for a reset link and
- * set a new password.
+ * The account pages: sign in, sign out, register, change the password, delete the account, ask for
+ * a reset link and set a new password.
  * Every form carries the CSRF token; bad input re-renders the form with the reason and a 4xx.
  */
 export function installAccountPages(app: FastifyInstance, ctx: DoorContext, accounts: Accounts, registration: boolean): void {
@@ -116,6 +116,31 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     // Every session ended with the old password; this browser gets a fresh one.
     await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now());
     return renderPage(pages, request, reply, 'account/password.njk', { done: true }, { user });
+  });
+
+  api.get('/account/delete', { schema: { tags, summary: 'The form to delete your account (signed in).', querystring: PageQuery, response: HtmlPage } }, async (request, reply) => {
+    const user = await currentUser(request);
+    if (!user) return reply.redirect(signInUrl('/account/delete'), 303);
+    return renderPage(pages, request, reply, 'account/delete.njk', {}, { user });
+  });
+
+  api.post('/account/delete', {
+    schema: { tags, summary: 'Delete your account, its app accesses and their tokens; asks for the password.', body: Type.Object({ ...FormBase, password: Type.String({ maxLength: 1024 }) }), response: HtmlPage },
+    config: { rateLimit: { max: 20, timeWindow: 3_600_000 } },
+  }, async (request, reply) => {
+    const user = await currentUser(request);
+    if (!user) return reply.redirect(signInUrl('/account/delete'), 303);
+    if (!csrfOk(request)) return csrfFailed(request, reply, 'account/delete.njk');
+    try {
+      await accounts.deleteAccount(user, request.body.password, request.ip);
+    } catch (error) {
+      const message = errorMessage(error, translator(pickLang(request)));
+      if (!message || !isPairgateError(error)) throw error;
+      if (error.status === 429) reply.header('retry-after', String(error.details?.retryAfterSeconds ?? 60));
+      return renderPage(pages, request, reply, 'account/delete.njk', { error: message }, { status: error.status, user });
+    }
+    await accounts.parts.sessions.end(request, reply);
+    return renderPage(pages, request, reply, 'account/delete.njk', { done: true }, { user: null });
   });
 
   api.get('/account/reset', { schema: { tags, summary: 'Ask for a password-reset link.', querystring: PageQuery, response: HtmlPage } }, async (request, reply) =>

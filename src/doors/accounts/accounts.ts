@@ -72,16 +72,30 @@ export class Accounts {
    * password). Ends every session of the account; the caller starts a new one for this browser.
    */
   async changePassword(user: User, current: string, next: string, ip: string): Promise<void> {
+    await this.confirmPassword(user, current, ip);
+    validatePassword(next);
+    await this.parts.users.setPasswordHash(user.id, await hashPassword(next, this.parts.scryptCost));
+    await this.parts.sessions.endAll(user.id);
+  }
+
+  /**
+   * Deletes the account of signed-in `user` after checking its password (budgeted like a
+   * sign-in): with it go its sessions, reset links, app accesses and their tokens.
+   */
+  async deleteAccount(user: User, password: string, ip: string): Promise<void> {
+    await this.confirmPassword(user, password, ip);
+    await this.parts.users.delete(user.id);
+  }
+
+  /** Throws 401 `current_password_wrong` (counted as a failed sign-in) unless `password` is the user's. */
+  private async confirmPassword(user: User, password: string, ip: string): Promise<void> {
     await this.parts.limits.assertAllowed(user.username, ip);
     const stored = await this.parts.users.findByLogin(user.username);
-    const ok = stored !== undefined && current.length <= 1024 && (await verifyPassword(current, stored.passwordHash));
+    const ok = stored !== undefined && password.length <= 1024 && (await verifyPassword(password, stored.passwordHash));
     if (!ok) {
       await this.parts.limits.recordFailure(user.username, ip);
       throw new UnauthorizedError('The current password is wrong.', 'current_password_wrong');
     }
-    validatePassword(next);
-    await this.parts.users.setPasswordHash(user.id, await hashPassword(next, this.parts.scryptCost));
-    await this.parts.sessions.endAll(user.id);
   }
 
   /** Sets a new password with a reset token (once); ends every session of the account. */

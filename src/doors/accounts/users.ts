@@ -82,6 +82,15 @@ export class UserStore {
     return row ? toUser(row) : undefined;
   }
 
+  /**
+   * Deletes a user. Their sessions, reset links, app accesses and access tokens go with them
+   * (foreign keys ON DELETE CASCADE). True when the user existed.
+   */
+  async delete(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
   /** Replaces a user's password hash. */
   async setPasswordHash(id: string, passwordHash: string): Promise<void> {
     await this.db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute();

@@ -156,6 +156,36 @@ describe('access door API over real sockets', () => {
     expect(await introspect(token)).toEqual({ active: false });
   });
 
+  it('deleting an account (password asked) takes its accesses and tokens with it; the name is free again', async () => {
+    const user = new FormClient(base);
+    await user.register('leaver-user', 'the leaver password');
+    const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'leaver-app-id' }));
+    expect((await user.decide(String(created.body.key), 'accept')).status).toBe(200);
+    const token = String((await getJson(String(created.body.poll))).body.token);
+    expect((await getJson(`${base}/leaver-user/access-info`, { authorization: token })).status).toBe(200);
+    const session = user.cookies.get('pg_session');
+
+    expect((await new FormClient(base).get('/account/delete')).location).toBe('/account/signin?next=%2Faccount%2Fdelete');
+    const page = await user.get('/account/delete');
+    expect(page.text).toContain('It cannot be undone.');
+    const wrong = await user.post('/account/delete', { password: 'not the password' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.text).toContain('The current password is wrong.');
+    expect((await user.post('/account/delete', { password: 'the leaver password', _csrf: '' })).status).toBe(403);
+    expect((await getJson(`${base}/leaver-user/access-info`, { authorization: token })).status).toBe(200);
+
+    const deleted = await user.post('/account/delete', { password: 'the leaver password' });
+    expect(deleted.status).toBe(200);
+    expect(deleted.text).toContain('Your account has been deleted.');
+    expect(user.cookies.has('pg_session')).toBe(false);
+    // Everything of the account is gone: the app's token, the session, the sign-in.
+    expect((await getJson(`${base}/leaver-user/access-info`, { authorization: token })).status).toBe(401);
+    expect((await fetch(`${base}/api/v1/accesses`, { headers: { cookie: `pg_session=${session}` } })).status).toBe(401);
+    expect((await new FormClient(base).signIn('leaver-user', 'the leaver password')).status).toBe(401);
+    // The username and e-mail can be registered again.
+    await new FormClient(base).register('leaver-user', 'another password');
+  });
+
   it('refuse: 403 REFUSED; a refused key cannot be accepted later', async () => {
     const user = new FormClient(base);
     await user.register('refuser');

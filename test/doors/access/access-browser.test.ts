@@ -252,6 +252,12 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
     await page.getByLabel('New password').fill('the password after');
     await page.keyboard.press('Enter');
     await page.waitForSelector('text=Your password has been changed.');
+    await page.goto(`${base}/account/password`);
+    await page.getByRole('link', { name: 'Delete your account' }).click();
+    await page.waitForURL(/\/account\/delete/);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Delete your account');
+    expect(await page.getByRole('button', { name: 'Delete my account' }).count()).toBe(1);
+    expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe('password');
     // Still signed in on this browser, with the new password.
     await page.getByRole('link', { name: 'App accesses' }).first().click();
     await page.waitForURL(/\/account\/accesses/);
