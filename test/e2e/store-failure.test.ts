@@ -127,12 +127,14 @@ async function expectCrossNodeWakeUp(a: NodeProcess, b: NodeProcess): Promise<vo
   const { id, code } = created.body as { id: string; code: string };
   const polling = fetch(`${a.url}/api/v1/grants/${id}?wait=30`).then(async (response) => ({ at: Date.now(), body: (await response.json()) as Record<string, unknown> }));
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const approvedAt = Date.now();
   const approval = await fetch(`${b.url}/api/v1/codes/${encodeURIComponent(code)}/approve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  const approvedAt = Date.now();
   expect(approval.status).toBe(200);
   const woken = await polling;
   expect(woken.body).toMatchObject({ id, state: 'approved' });
-  expect(woken.at - approvedAt).toBeLessThan(1_000);
+  // Without a working subscriber the waiter would answer only at its 30 s timeout; a loaded CI
+  // machine can take a second to pass the wake-up along, so the bound is generous but far below it.
+  expect(woken.at - approvedAt).toBeLessThan(3_000);
 }
 
 describe('store failures', () => {
