@@ -2,11 +2,13 @@ import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { X509Certificate } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Clock } from '../../core/clock.js';
 import { InvalidRequestError, RateLimitedError, UnauthorizedError } from '../../core/errors.js';
 import { installErrorHandlers } from '../../server/error-handler.js';
+import { packageVersion } from '../../server/version.js';
 import { legacyFingerprint, spkiFingerprint } from '../../core/fingerprint.js';
 import type { DnsRecords } from './dns-records.js';
 import { inZone, isValidName, nameFromReversedLabels, ownerOf } from './dns-names.js';
@@ -98,6 +100,20 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
     const fingerprint = clientFingerprint(request);
     if (fingerprint) request.boxFingerprint = fingerprint;
   });
+  // Its own OpenAPI document, at /docs/json on this listener: the routes live here, not on the main
+  // server, so the main /docs cannot show them.
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'pairgate DNS update API',
+        version: packageVersion(),
+        description: `Records under ${zone}, set by the boxes that own them. Present the box certificate as the TLS client certificate: its SPKI fingerprint <fp> owns <fp>.${zone} and every name under it. A, AAAA and CNAME replace the name's value; TXT records add up (up to 8). Paths name a record by its labels reversed (Mozilla's convention): /v1/dns/${zone.split('.').reverse().join('/')}/<fp>/local is local.<fp>.${zone}.`,
+      },
+      tags: [{ name: 'dns', description: 'records of a box' }],
+    },
+  });
+  app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(rateLimit, {
     max: options.perMinute,
     timeWindow: 60_000,
@@ -119,7 +135,7 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
   const view = (r: { name: string; type: string; value: string; ttl: number }) => ({ name: r.name, type: r.type, value: r.value, ttl: r.ttl });
 
   app.get('/v1/dns/*', {
-    schema: { params: PathParams, response: { 200: Type.Object({ records: Type.Array(RecordView) }), 400: ErrorView, 401: ErrorView } },
+    schema: { tags: ['dns'], summary: 'List the records at this name and under it.', params: PathParams, response: { 200: Type.Object({ records: Type.Array(RecordView) }), 400: ErrorView, 401: ErrorView } },
   }, async (request) => {
     const { name, owner } = ownedName(request);
     const all = await records.ofOwner(owner);
@@ -127,7 +143,7 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
   });
 
   app.post('/v1/dns/*', {
-    schema: { params: PathParams, body: RecordBody, response: { 200: RecordView, 400: ErrorView, 401: ErrorView } },
+    schema: { tags: ['dns'], summary: 'Set a record at this name (A, AAAA and CNAME replace the value there; TXT records add up).', params: PathParams, body: RecordBody, response: { 200: RecordView, 400: ErrorView, 401: ErrorView } },
   }, async (request) => {
     const { name, owner } = ownedName(request);
     const { type } = request.body;
@@ -143,7 +159,7 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
   });
 
   app.delete('/v1/dns/*', {
-    schema: { params: PathParams, querystring: DeleteQuery, response: { 200: Type.Object({ deleted: Type.Integer() }), 400: ErrorView, 401: ErrorView } },
+    schema: { tags: ['dns'], summary: 'Remove the records at this name (of a type, or with a value, when given).', params: PathParams, querystring: DeleteQuery, response: { 200: Type.Object({ deleted: Type.Integer() }), 400: ErrorView, 401: ErrorView } },
   }, async (request) => {
     const { name } = ownedName(request);
     const filter = { ...(request.query.type ? { type: request.query.type } : {}), ...(request.query.value !== undefined ? { value: request.query.value } : {}) };

@@ -47,6 +47,29 @@ describe('DNS update API (HTTPS with client certificates)', () => {
     expect(await api.list(base)).toEqual([]);
   });
 
+  it('describes itself in an OpenAPI document on its own listener, readable without a certificate', async () => {
+    const document = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${runtime.updateApi!.url}/docs/json`, { ca: runtime.updateCertPem, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(document.status).toBe(200);
+    const openapi = JSON.parse(document.body) as { openapi: string; info: { title: string; description: string }; paths: Record<string, Record<string, { summary?: string }>> };
+    expect(openapi.openapi).toBe('3.1.0');
+    expect(openapi.info.title).toBe('pairgate DNS update API');
+    expect(openapi.info.description).toContain(`/v1/dns/test/example/box/<fp>/local is local.<fp>.${ZONE}`);
+    const records = Object.entries(openapi.paths).find(([path]) => path.startsWith('/v1/dns/'))?.[1];
+    expect(Object.keys(records ?? {}).sort()).toEqual(['delete', 'get', 'post']);
+    expect(records?.post?.summary).toMatch(/^Set a record/);
+    // The registry's mutual-TLS route on this listener is documented too.
+    expect(Object.keys(openapi.paths)).toContain('/register');
+  });
+
   it('401 without a client certificate, and for another box\'s names', async () => {
     const anonymous = await new Promise<number>((resolve, reject) => {
       const req = request(`${runtime.updateApi!.url}/v1/dns/test/example/box/${mine.fingerprint}/local`, { method: 'GET', ca: runtime.updateCertPem, agent: false }, (res) => {
