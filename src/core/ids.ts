@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { randomBytesPooled } from './random-pool.js';
 
 /**
@@ -28,7 +28,8 @@ export function randomToken(bytes = 32): string {
 
 /** SHA-256 of a token, base64url: what the stores keep instead of the token. */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('base64url');
+  // The one-shot hash: half the cost of a Hash object, and every code look-up and redeem pays it.
+  return hash('sha256', token, 'base64url');
 }
 
 /** Compares two strings in time that depends only on their lengths. */
