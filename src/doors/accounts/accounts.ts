@@ -137,12 +137,12 @@ export async function currentUser(request: FastifyRequest): Promise<User | undef
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * Throws 403 `csrf_failed` when a browser says that a state-changing request comes from another
- * site. The session cookie is SameSite=Lax and no CORS is granted, so such a request should never
+ * Throws 403 `csrf_failed` when a browser says that a state-changing request does not come from
+ * this origin (another site, or a sibling subdomain of the same site). The session cookie is SameSite=Lax and no CORS is granted, so such a request should never
  * carry it; this checks the browser's own word as well (Fetch Metadata, then Origin), after OWASP's
  * CSRF cheat sheet. Programs that send neither header (curl, the SDK) are not affected.
  */
-export function assertSameSite(request: FastifyRequest): void {
+export function assertSameOrigin(request: FastifyRequest): void {
   if (SAFE_METHODS.has(request.method)) return;
   const site = request.headers['sec-fetch-site'];
   const origin = request.headers.origin;
@@ -159,7 +159,7 @@ export function assertSameSite(request: FastifyRequest): void {
  * that want to send the person to the sign-in page instead use `currentUser` and `signInUrl`.
  */
 export async function requireUser(request: FastifyRequest): Promise<User> {
-  assertSameSite(request);
+  assertSameOrigin(request);
   const user = await currentUser(request);
   if (!user) throw new UnauthorizedError('Sign in first.', 'sign_in_required');
   return user;
