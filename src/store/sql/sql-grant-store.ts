@@ -1,43 +1,26 @@
-import { sql } from 'kysely';
 import type { Grant, GrantPatch, NewGrant } from '../../core/grant.js';
 import type { DurableDb } from '../durable-schema.js';
 import { rowToGrant, type GrantRow } from '../grant-rows.js';
 import { CodeTakenError, IdTakenError, type GrantStore } from '../ports.js';
-
-/** Inserts one grant row and returns the stored row; an adapter may batch these. */
-export type GrantRowInserter = (row: GrantRow) => Promise<GrantRow>;
+import { countByKind, countLiveQuery, deleteQuery, failedAttemptQuery, liveByIdQuery, newGrantRow, redeemQuery, sweepQuery, updateQuery } from './grant-queries.js';
 
 /** Which unique constraint an insert broke, as told by the dialect's error. */
 export type UniqueViolation = (error: unknown) => 'code' | 'id' | undefined;
 
 /**
- * Grants in a SQL table through Kysely: one implementation for SQLite and PostgreSQL. Every write
- * is a single conditional statement (`UPDATE ... WHERE version = ? RETURNING`), so compare-and-set
- * and single-use redemption hold under concurrent callers without application locks.
+ * Grants in a SQL table through Kysely, for servers that share the database (PostgreSQL): code
+ * uniqueness is the database's unique index, and every write is a single conditional statement
+ * (`UPDATE ... WHERE version = ? RETURNING`), so compare-and-set and single-use redemption hold
+ * across nodes without application locks.
  */
 export class SqlGrantStore implements GrantStore {
   constructor(
     private readonly db: DurableDb,
     private readonly uniqueViolation: UniqueViolation,
-    /** How rows are inserted; by default one Kysely statement each. */
-    private readonly insertRow: GrantRowInserter = (row) => db.insertInto('grants').values(row).returningAll().executeTakeFirstOrThrow(),
   ) {}
 
   async create<Request>(grant: NewGrant<Request> & { id: string }, now: number): Promise<Grant<Request>> {
-    const row: GrantRow = {
-      id: grant.id,
-      kind: grant.kind,
-      state: 'pending',
-      code_hash: grant.codeHash ?? null,
-      secret_hash: grant.secretHash ?? null,
-      request: JSON.stringify(grant.request ?? null),
-      result: null,
-      attempts: 0,
-      version: 1,
-      created_at: now,
-      updated_at: now,
-      expires_at: now + grant.ttlMs,
-    };
+    const row = newGrantRow(grant, now);
     try {
       return await this.insert<Request>(row);
     } catch (error) {
@@ -54,7 +37,7 @@ export class SqlGrantStore implements GrantStore {
   }
 
   private async insert<Request>(row: GrantRow): Promise<Grant<Request>> {
-    return rowToGrant<Request, never>(await this.insertRow(row));
+    return rowToGrant<Request, never>(await this.db.insertInto('grants').values(row).returningAll().executeTakeFirstOrThrow());
   }
 
   private translate(error: unknown): unknown {
@@ -65,7 +48,7 @@ export class SqlGrantStore implements GrantStore {
   }
 
   async findById<Request, Result>(id: string, now: number): Promise<Grant<Request, Result> | undefined> {
-    const row = await this.db.selectFrom('grants').selectAll().where('id', '=', id).where('expires_at', '>', now).executeTakeFirst();
+    const row = await liveByIdQuery(this.db, id, now).executeTakeFirst();
     return row ? rowToGrant<Request, Result>(row) : undefined;
   }
 
@@ -86,28 +69,12 @@ export class SqlGrantStore implements GrantStore {
     patch: GrantPatch<Request, Result>,
     now: number,
   ): Promise<Grant<Request, Result> | undefined> {
-    const set: Partial<GrantRow> & { version: ReturnType<typeof sql> } = {
-      version: sql`version + 1`,
-      updated_at: now,
-    } as never;
-    if (patch.state !== undefined) set.state = patch.state;
-    if (patch.request !== undefined) set.request = JSON.stringify(patch.request);
-    if (patch.result !== undefined) set.result = patch.result === null ? null : JSON.stringify(patch.result);
-    if (patch.expiresAt !== undefined) set.expires_at = patch.expiresAt;
-    if (patch.codeHash !== undefined) set.code_hash = patch.codeHash;
     if (patch.codeHash) {
       // As in create: an expired holder of the new code gives it up; a live one makes this a conflict.
       await this.db.deleteFrom('grants').where('code_hash', '=', patch.codeHash).where('expires_at', '<=', now).where('id', '!=', id).execute();
     }
     try {
-      const row = await this.db
-        .updateTable('grants')
-        .set(set as never)
-        .where('id', '=', id)
-        .where('version', '=', expectedVersion)
-        .where('expires_at', '>', now)
-        .returningAll()
-        .executeTakeFirst();
+      const row = await updateQuery(this.db, id, expectedVersion, patch, now).executeTakeFirst();
       return row ? rowToGrant<Request, Result>(row) : undefined;
     } catch (error) {
       if (this.uniqueViolation(error) === 'code') throw new CodeTakenError();
@@ -116,46 +83,26 @@ export class SqlGrantStore implements GrantStore {
   }
 
   async redeem<Request, Result>(id: string, now: number): Promise<Grant<Request, Result> | undefined> {
-    const row = await this.db
-      .updateTable('grants')
-      .set({ state: 'redeemed', version: sql`version + 1`, updated_at: now, code_hash: null } as never)
-      .where('id', '=', id)
-      .where('state', '=', 'approved')
-      .where('expires_at', '>', now)
-      .returningAll()
-      .executeTakeFirst();
+    const row = await redeemQuery(this.db, id, now).executeTakeFirst();
     return row ? rowToGrant<Request, Result>(row) : undefined;
   }
 
   async recordFailedAttempt(id: string, now: number): Promise<number> {
-    const row = await this.db
-      .updateTable('grants')
-      .set({ attempts: sql`attempts + 1`, updated_at: now } as never)
-      .where('id', '=', id)
-      .returning('attempts')
-      .executeTakeFirst();
+    const row = await failedAttemptQuery(this.db, id, now).executeTakeFirst();
     return row ? Number(row.attempts) : 0;
   }
 
   async sweepExpired(now: number): Promise<Record<string, number>> {
-    const rows = await this.db.deleteFrom('grants').where('expires_at', '<=', now).returning('kind').execute();
-    const counts: Record<string, number> = {};
-    for (const { kind } of rows) counts[kind] = (counts[kind] ?? 0) + 1;
-    return counts;
+    return countByKind(await sweepQuery(this.db, now).execute());
   }
 
   async countLive(kind: string, now: number): Promise<number> {
-    const row = await this.db
-      .selectFrom('grants')
-      .select((eb) => eb.fn.countAll().as('n'))
-      .where('kind', '=', kind)
-      .where('expires_at', '>', now)
-      .executeTakeFirstOrThrow();
+    const row = await countLiveQuery(this.db, kind, now).executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
   async delete(id: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('grants').where('id', '=', id).executeTakeFirst();
+    const result = await deleteQuery(this.db, id).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
 }

@@ -1,48 +1,170 @@
-import type BetterSqlite3 from 'better-sqlite3';
-import type { Grant } from '../../core/grant.js';
+import type { Grant, GrantPatch, NewGrant } from '../../core/grant.js';
 import type { DurableDb } from '../durable-schema.js';
 import { rowToGrant, type GrantRow } from '../grant-rows.js';
-import { SqlGrantStore, type GrantRowInserter, type UniqueViolation } from '../sql/sql-grant-store.js';
-import { SqlEphemeralStore } from '../sql/sql-ephemeral-store.js';
+import { CodeTakenError, IdTakenError, type GrantStore } from '../ports.js';
+import { countByKind, countLiveQuery, deleteQuery, failedAttemptQuery, liveByIdQuery, newGrantRow, redeemQuery, sweepQuery, updateQuery } from '../sql/grant-queries.js';
+import { CodeIndex, codeKey } from './code-index.js';
 import { CompiledStatement } from './compiled-statement.js';
+import { deepFreeze, ReadCache } from './read-cache.js';
+import type { StatementCache } from './statement-cache.js';
 
 const A = '\u0000a';
 const B = '\u0000b';
-const C = '\u0000c';
 
-/** The SQL grant store with its look-ups run as statements compiled once (SQLite only). */
-export class SqliteGrantStore extends SqlGrantStore {
+/**
+ * Grants kept in the read cache. A grant lives minutes and is read many times meanwhile (waits,
+ * look-ups, the page that shows it), so the recent ones are what is read; about a kilobyte each.
+ */
+export const GRANT_CACHE_SIZE = 10_000;
+
+/** Writes a new grant row; the SQLite store batches these into group commits. */
+export type GrantRowWriter = (row: GrantRow) => Promise<void>;
+
+/**
+ * Grants in SQLite, for the embedded default. The process is the database's only writer (see
+ * `takeOwnership`), which lets it keep two things in memory exactly:
+ * - which grant holds each live code (`CodeIndex`), instead of a database index whose random keys
+ *   dirtied a random page on every insert;
+ * - the grants read recently (`ReadCache`), so the look-ups, waits and pages that read a grant
+ *   many times in its short life do not go to SQLite each time.
+ * Every statement but the batched insert runs synchronously, in the same turn as the decisions
+ * about the code index and the cache around it, so no other request can come between them.
+ */
+export class SqliteGrantStore implements GrantStore {
   private readonly byId: CompiledStatement<GrantRow>;
-  private readonly byCode: CompiledStatement<GrantRow>;
+  /** Grants by id, frozen: callers share them. */
+  private readonly cache = new ReadCache<string, Grant<unknown, unknown>>(GRANT_CACHE_SIZE);
+  private readonly codes = new CodeIndex();
+  /** Ids whose insert is queued but not yet committed: their codes are taken though not yet readable. */
+  private readonly inserting = new Set<string>();
 
-  constructor(db: DurableDb, sqlite: BetterSqlite3.Database, uniqueViolation: UniqueViolation, insertRow: GrantRowInserter) {
-    super(db, uniqueViolation, insertRow);
-    const live = db.selectFrom('grants').selectAll();
-    this.byId = new CompiledStatement(sqlite, live.where('id', '=', A).where('expires_at', '>', B as never), [A, B]);
-    this.byCode = new CompiledStatement(sqlite, live.where('code_hash', '=', A).where('kind', '=', B).where('expires_at', '>', C as never), [A, B, C]);
+  constructor(
+    private readonly db: DurableDb,
+    private readonly statements: StatementCache,
+    private readonly writeRow: GrantRowWriter,
+  ) {
+    this.byId = new CompiledStatement(statements.sqlite, liveByIdQuery(db, A, B as never), [A, B]);
+    // The index is rebuilt from the table. An expired grant may share its code with the live one
+    // that took it over; reading in order of expiry leaves the live one holding it.
+    const holders = statements.all(db.selectFrom('grants').select(['id', 'code_hash']).where('code_hash', 'is not', null).orderBy('expires_at'));
+    for (const { id, code_hash } of holders) this.codes.hold(code_hash!, id);
   }
 
-  override async findById<Request, Result>(id: string, now: number): Promise<Grant<Request, Result> | undefined> {
-    const row = this.byId.get([id, now]);
-    return row ? rowToGrant<Request, Result>(row) : undefined;
+  async create<Request>(grant: NewGrant<Request> & { id: string }, now: number): Promise<Grant<Request>> {
+    const row = newGrantRow(grant, now);
+    if (row.code_hash !== null) this.claimCode(row.code_hash, row.id, now);
+    this.inserting.add(row.id);
+    try {
+      await this.writeRow(row);
+    } catch (error) {
+      if (row.code_hash !== null) this.codes.release(row.code_hash, row.id);
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new IdTakenError();
+      throw error;
+    } finally {
+      this.inserting.delete(row.id);
+    }
+    // The creator reads its grant next (to wait on it, to show it): keep it. Nobody else knows the
+    // id yet, so no write can have come between the commit and this.
+    const created = deepFreeze(rowToGrant<Request, never>(row));
+    this.cache.fill(created.id, created as Grant<unknown, unknown>);
+    return created;
   }
 
-  override async findByCode<Request, Result>(kind: string, codeHash: string, now: number): Promise<Grant<Request, Result> | undefined> {
-    const row = this.byCode.get([codeHash, kind, now]);
-    return row ? rowToGrant<Request, Result>(row) : undefined;
-  }
-}
-
-/** The SQL ephemeral store with its read run as a statement compiled once (SQLite only). */
-export class SqliteEphemeralStore extends SqlEphemeralStore {
-  private readonly byKey: CompiledStatement<{ value: string }>;
-
-  constructor(db: DurableDb, sqlite: BetterSqlite3.Database) {
-    super(db);
-    this.byKey = new CompiledStatement(sqlite, db.selectFrom('ephemeral').select('value').where('key', '=', A).where('expires_at', '>', B as never), [A, B]);
+  async findById<Request, Result>(id: string, now: number): Promise<Grant<Request, Result> | undefined> {
+    return this.read<Request, Result>(id, now);
   }
 
-  override async get(key: string, now: number): Promise<string | undefined> {
-    return this.byKey.get([key, now])?.value;
+  async findByCode<Request, Result>(kind: string, codeHash: string, now: number): Promise<Grant<Request, Result> | undefined> {
+    const id = this.codes.holder(codeHash);
+    const grant = id === undefined ? undefined : this.read<Request, Result>(id, now);
+    // The index keys on part of the hash: the grant must hold the whole of it.
+    return grant && grant.codeHash === codeHash && grant.kind === kind ? grant : undefined;
+  }
+
+  async update<Request, Result>(id: string, expectedVersion: number, patch: GrantPatch<Request, Result>, now: number): Promise<Grant<Request, Result> | undefined> {
+    const before = this.read(id, now);
+    if (!before || before.version !== expectedVersion) return undefined;
+    const newCode = patch.codeHash !== undefined && patch.codeHash !== before.codeHash ? patch.codeHash : undefined;
+    if (newCode) this.claimCode(newCode, id, now);
+    const row = this.write(id, () => this.statements.first(updateQuery(this.db, id, expectedVersion, patch, now)));
+    if (!row) {
+      if (newCode) this.codes.release(newCode, id);
+      return undefined;
+    }
+    if (newCode !== undefined && before.codeHash !== null) this.codes.release(before.codeHash, id);
+    return rowToGrant<Request, Result>(row);
+  }
+
+  async redeem<Request, Result>(id: string, now: number): Promise<Grant<Request, Result> | undefined> {
+    const before = this.read(id, now);
+    const row = this.write(id, () => this.statements.first(redeemQuery(this.db, id, now)));
+    if (!row) return undefined;
+    if (before?.codeHash) this.codes.release(before.codeHash, id);
+    return rowToGrant<Request, Result>(row);
+  }
+
+  async recordFailedAttempt(id: string, now: number): Promise<number> {
+    const row = this.write(id, () => this.statements.first(failedAttemptQuery(this.db, id, now)));
+    return row ? Number(row.attempts) : 0;
+  }
+
+  async sweepExpired(now: number): Promise<Record<string, number>> {
+    const rows = this.statements.all(sweepQuery(this.db, now));
+    for (const { id, code_hash } of rows) {
+      this.cache.invalidate(id);
+      if (code_hash !== null) this.codes.release(code_hash, id);
+    }
+    return countByKind(rows);
+  }
+
+  async countLive(kind: string, now: number): Promise<number> {
+    return Number(this.statements.first(countLiveQuery(this.db, kind, now))?.n ?? 0);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const before = this.read(id, Number.NEGATIVE_INFINITY);
+    const deleted = this.write(id, () => this.statements.run(deleteQuery(this.db, id))) > 0;
+    if (deleted && before?.codeHash) this.codes.release(before.codeHash, id);
+    return deleted;
+  }
+
+  /** Codes held in the index (for tests). */
+  get liveCodes(): number {
+    return this.codes.size;
+  }
+
+  /**
+   * Takes `codeHash` for grant `id`, or throws CodeTakenError when a live grant (or one being
+   * inserted) holds it. An expired holder gives it up; its row keeps the old hash until the sweep.
+   */
+  private claimCode(codeHash: string, id: string, now: number): void {
+    const holderId = this.codes.holder(codeHash);
+    if (holderId !== undefined && holderId !== id) {
+      if (this.inserting.has(holderId)) throw new CodeTakenError();
+      const holder = this.read(holderId, now);
+      if (holder?.codeHash && codeKey(holder.codeHash) === codeKey(codeHash)) throw new CodeTakenError();
+    }
+    this.codes.hold(codeHash, id);
+  }
+
+  /** The live grant `id`, from the cache or else SQLite (and then cached). */
+  private read<Request, Result>(id: string, now: number): Grant<Request, Result> | undefined {
+    let grant = this.cache.get(id);
+    if (!grant) {
+      const row = this.byId.get([id, Number.NEGATIVE_INFINITY]);
+      if (!row) return undefined;
+      grant = deepFreeze(rowToGrant(row));
+      this.cache.fill(id, grant);
+    }
+    return grant.expiresAt > now ? (grant as Grant<Request, Result>) : undefined;
+  }
+
+  /** Runs a write to grant `id`, then forgets what the cache held for it. */
+  private write<T>(id: string, statement: () => T): T {
+    try {
+      return statement();
+    } finally {
+      this.cache.invalidate(id);
+    }
   }
 }

@@ -6,11 +6,13 @@ import type { Database, MigrationSet } from '../durable-schema.js';
 import { migrateToLatest } from '../migrate.js';
 import { MemoryNotifier } from '../memory/memory-notifier.js';
 import type { Stores } from '../ports.js';
-import type { UniqueViolation } from '../sql/sql-grant-store.js';
 import type { GrantRow } from '../grant-rows.js';
 import { UnavailableError } from '../../core/errors.js';
 import { BatchedInsert } from './batched-insert.js';
-import { SqliteEphemeralStore, SqliteGrantStore } from './sqlite-grant-store.js';
+import { SqliteEphemeralStore } from './sqlite-ephemeral-store.js';
+import { SqliteGrantStore } from './sqlite-grant-store.js';
+import { sqliteMigrations } from './sqlite-migrations.js';
+import { StatementCache } from './statement-cache.js';
 
 /** Stores of the embedded default: one SQLite file (WAL) and an in-process notifier. */
 export type SqliteStores = Stores;
@@ -22,39 +24,11 @@ export interface SqliteStoreOptions {
   migrations: MigrationSet;
 }
 
-const sqliteUniqueViolation: UniqueViolation = (error) => {
-  const { code, message } = error as { code?: string; message?: string };
-  if (code !== 'SQLITE_CONSTRAINT_UNIQUE' && code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') return undefined;
-  if (message?.includes('code_hash')) return 'code';
-  if (message?.includes('grants.id')) return 'id';
-  return undefined;
-};
-
 /** A row whose key order fixes the parameter order of the compiled insert. */
 const SAMPLE_ROW: GrantRow = {
   id: '', kind: '', state: '', code_hash: null, secret_hash: null, request: '', result: null,
   attempts: 0, version: 0, created_at: 0, updated_at: 0, expires_at: 0,
 };
-
-/** Prepared statements kept per SQL text: Kysely prepares on every query, which costs more than the query. */
-const STATEMENT_CACHE_SIZE = 256;
-
-/** The database as Kysely's dialect sees it, with prepared statements reused by SQL text. */
-function withStatementCache(sqlite: BetterSqlite3.Database): { prepare(sql: string): BetterSqlite3.Statement; close(): void } {
-  const cache = new Map<string, BetterSqlite3.Statement>();
-  return {
-    prepare(sql: string) {
-      let statement = cache.get(sql);
-      if (!statement) {
-        statement = sqlite.prepare(sql);
-        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-        cache.set(sql, statement);
-      }
-      return statement;
-    },
-    close: () => sqlite.close(),
-  };
-}
 
 /**
  * Makes this process the only user of the database file. One server owns its data folder: with the
@@ -96,18 +70,21 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
   // the usual trade for an embedded server.
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  await migrateToLatest(db as Kysely<unknown>, options.migrations);
-  const ephemeral = new SqliteEphemeralStore(db, sqlite);
-  // Kysely builds the insert once; better-sqlite3 runs it in group commits.
-  const insertSql = db.insertInto('grants').values(SAMPLE_ROW).returningAll().compile();
-  const insertStatement = sqlite.prepare(insertSql.sql);
+  const statements = new StatementCache(sqlite);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: { prepare: (sql) => statements.prepare(sql), close: () => sqlite.close() } }) });
+  await migrateToLatest(db as Kysely<unknown>, { ...options.migrations, ...sqliteMigrations });
+  const ephemeral = new SqliteEphemeralStore(db, statements);
+  // Kysely builds the insert once; better-sqlite3 runs it in group commits. Nothing is returned:
+  // the row written is the row the store already has.
+  const insertStatement = sqlite.prepare(db.insertInto('grants').values(SAMPLE_ROW).compile().sql);
   const columns = Object.keys(SAMPLE_ROW) as (keyof GrantRow)[];
-  const batch = new BatchedInsert<GrantRow>(sqlite, (row) => insertStatement.get(columns.map((column) => row[column])));
-  const insertRow = async (row: GrantRow): Promise<GrantRow> => (await batch.insert(row)) as GrantRow;
+  const batch = new BatchedInsert<GrantRow>(sqlite, (row) => insertStatement.run(columns.map((column) => row[column])));
+  const writeRow = async (row: GrantRow): Promise<void> => {
+    await batch.insert(row);
+  };
   return {
     db,
-    grants: new SqliteGrantStore(db, sqlite, sqliteUniqueViolation, insertRow),
+    grants: new SqliteGrantStore(db, statements, writeRow),
     notifier: new MemoryNotifier(),
     ephemeral,
     sweepEphemeral: (now) => ephemeral.sweep(now),

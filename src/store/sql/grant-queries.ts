@@ -1,0 +1,96 @@
+import { sql } from 'kysely';
+import type { GrantPatch, NewGrant } from '../../core/grant.js';
+import type { DurableDb } from '../durable-schema.js';
+import type { GrantRow } from '../grant-rows.js';
+
+/**
+ * The grant store's SQL, written once with Kysely and run by each SQL adapter its own way: the
+ * shared store awaits Kysely, the SQLite store runs the same compiled queries synchronously. Every
+ * write is one conditional statement, so compare-and-set and single-use hold without locks.
+ */
+
+/** The row of a new pending grant. */
+export function newGrantRow(grant: NewGrant & { id: string }, now: number): GrantRow {
+  return {
+    id: grant.id,
+    kind: grant.kind,
+    state: 'pending',
+    code_hash: grant.codeHash ?? null,
+    secret_hash: grant.secretHash ?? null,
+    request: JSON.stringify(grant.request ?? null),
+    result: null,
+    attempts: 0,
+    version: 1,
+    created_at: now,
+    updated_at: now,
+    expires_at: now + grant.ttlMs,
+  };
+}
+
+/** The live grant `id`. */
+export function liveByIdQuery(db: DurableDb, id: string, now: number) {
+  return db.selectFrom('grants').selectAll().where('id', '=', id).where('expires_at', '>', now);
+}
+
+/** Applies `patch` to grant `id` if it is live and at `expectedVersion`; returns the new row. */
+export function updateQuery<Request, Result>(db: DurableDb, id: string, expectedVersion: number, patch: GrantPatch<Request, Result>, now: number) {
+  const set: Record<string, unknown> = { version: sql`version + 1`, updated_at: now };
+  if (patch.state !== undefined) set.state = patch.state;
+  if (patch.request !== undefined) set.request = JSON.stringify(patch.request);
+  if (patch.result !== undefined) set.result = patch.result === null ? null : JSON.stringify(patch.result);
+  if (patch.expiresAt !== undefined) set.expires_at = patch.expiresAt;
+  if (patch.codeHash !== undefined) set.code_hash = patch.codeHash;
+  return db
+    .updateTable('grants')
+    .set(set as never)
+    .where('id', '=', id)
+    .where('version', '=', expectedVersion)
+    .where('expires_at', '>', now)
+    .returningAll();
+}
+
+/** Moves grant `id` from approved to redeemed if it is live, spending its code; returns the new row. */
+export function redeemQuery(db: DurableDb, id: string, now: number) {
+  return db
+    .updateTable('grants')
+    .set({ state: 'redeemed', version: sql`version + 1`, updated_at: now, code_hash: null } as never)
+    .where('id', '=', id)
+    .where('state', '=', 'approved')
+    .where('expires_at', '>', now)
+    .returningAll();
+}
+
+/** Adds a failed attempt to grant `id`; returns the new count. */
+export function failedAttemptQuery(db: DurableDb, id: string, now: number) {
+  return db
+    .updateTable('grants')
+    .set({ attempts: sql`attempts + 1`, updated_at: now } as never)
+    .where('id', '=', id)
+    .returning('attempts');
+}
+
+/** Deletes the grants expired at `now`; returns what the stores need to forget them. */
+export function sweepQuery(db: DurableDb, now: number) {
+  return db.deleteFrom('grants').where('expires_at', '<=', now).returning(['id', 'kind', 'code_hash']);
+}
+
+/** Counts the live grants of `kind`. */
+export function countLiveQuery(db: DurableDb, kind: string, now: number) {
+  return db
+    .selectFrom('grants')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('kind', '=', kind)
+    .where('expires_at', '>', now);
+}
+
+/** Deletes grant `id`. */
+export function deleteQuery(db: DurableDb, id: string) {
+  return db.deleteFrom('grants').where('id', '=', id);
+}
+
+/** Swept rows counted by kind. */
+export function countByKind(rows: readonly { kind: string }[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { kind } of rows) counts[kind] = (counts[kind] ?? 0) + 1;
+  return counts;
+}

@@ -1,0 +1,51 @@
+/**
+ * A bounded map of recent reads, for stores whose process is the only writer of the data underneath
+ * (SQLite with its exclusive lock). Filled only by reads, which better-sqlite3 makes synchronous, and
+ * emptied for a key after every write to it: a cached value is therefore always what the database
+ * held at a moment no later write has passed, and a write is visible to every read that starts after
+ * the write has returned. Eviction is first in, first out: entries live minutes at most, so recency
+ * tracking on every hit would cost more than it saves.
+ */
+export class ReadCache<Key, Value> {
+  private readonly entries = new Map<Key, Value>();
+
+  /** @param capacity entries kept; the oldest fill goes first when it is reached. */
+  constructor(private readonly capacity: number) {}
+
+  /** The cached value, or undefined when `key` was never filled or was invalidated. */
+  get(key: Key): Value | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Remembers what a read of `key` returned. */
+  fill(key: Key, value: Value): void {
+    if (this.entries.size >= this.capacity && !this.entries.has(key)) {
+      this.entries.delete(this.entries.keys().next().value as Key);
+    }
+    this.entries.set(key, value);
+  }
+
+  /** Forgets `key`: called after each write to it. */
+  invalidate(key: Key): void {
+    this.entries.delete(key);
+  }
+
+  /** Forgets everything (a write whose keys are not known, e.g. a sweep by time). */
+  clear(): void {
+    this.entries.clear();
+  }
+
+  /** Entries held now (for tests and metrics). */
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/** Freezes a value and everything it holds, so that a cached object cannot be changed by a caller. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}

@@ -1,0 +1,176 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { hashCode } from '../../src/core/codes.js';
+import { randomId } from '../../src/core/ids.js';
+import { coreMigrations } from '../../src/store/migrations/core.js';
+import { CodeTakenError, type Stores } from '../../src/store/ports.js';
+import { codeKey } from '../../src/store/sqlite/code-index.js';
+import type { SqliteGrantStore } from '../../src/store/sqlite/sqlite-grant-store.js';
+import { openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
+
+const KIND = 'test';
+const folder = (): string => mkdtempSync(join(tmpdir(), 'pairgate-sqlite-store-'));
+const open = (dataDir: string): Promise<Stores> => openSqliteStores({ dataDir, migrations: coreMigrations });
+const create = (stores: Stores, code: string, now: number, ttlMs = 60_000) =>
+  stores.grants.create({ id: randomId(), kind: KIND, request: { label: code }, ttlMs, codeHash: hashCode(KIND, code) }, now);
+
+describe('sqlite grant store: codes held in memory', () => {
+  it('has no index of code hashes in the database, and rebuilds which grant holds each code after a restart', async () => {
+    const dataDir = folder();
+    const now = Date.now();
+    let stores = await open(dataDir);
+    const live = await create(stores, 'live-1', now);
+    await create(stores, 'short-1', now, 1_000);
+    await stores.close();
+
+    const file = new BetterSqlite3(join(dataDir, 'pairgate.db'), { readonly: true });
+    const indexes = file.prepare(`select name from sqlite_master where type = 'index' and tbl_name = 'grants'`).pluck().all();
+    file.close();
+    expect(indexes).not.toContain('grants_code_hash');
+
+    stores = await open(dataDir);
+    try {
+      expect((await stores.grants.findByCode(KIND, hashCode(KIND, 'live-1'), now))?.id).toBe(live.id);
+      // Still taken after the restart...
+      await expect(create(stores, 'live-1', now)).rejects.toBeInstanceOf(CodeTakenError);
+      // ...while the code of a grant that expired meanwhile is free again.
+      const later = now + 2_000;
+      const reused = await create(stores, 'short-1', later);
+      expect((await stores.grants.findByCode(KIND, hashCode(KIND, 'short-1'), later))?.id).toBe(reused.id);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('gives an expired grant\'s code to its new holder across a restart, even before the sweep', async () => {
+    const dataDir = folder();
+    const now = Date.now();
+    let stores = await open(dataDir);
+    await create(stores, 'shared', now, 1_000);
+    const taker = await create(stores, 'shared', now + 2_000);
+    await stores.close();
+    stores = await open(dataDir);
+    try {
+      expect((await stores.grants.findByCode(KIND, hashCode(KIND, 'shared'), now + 2_000))?.id).toBe(taker.id);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('forgets the codes of swept, deleted and redeemed grants', async () => {
+    const stores = await open(folder());
+    const grants = stores.grants as SqliteGrantStore;
+    const now = Date.now();
+    try {
+      const held = grants.liveCodes;
+      await create(stores, 'to-sweep', now, 1_000);
+      const deleted = await create(stores, 'to-delete', now);
+      const redeemed = await create(stores, 'to-redeem', now);
+      expect(grants.liveCodes).toBe(held + 3);
+      await stores.grants.sweepExpired(now + 1_000);
+      await stores.grants.delete(deleted.id);
+      const approved = await stores.grants.update(redeemed.id, redeemed.version, { state: 'approved' }, now);
+      await stores.grants.redeem(approved!.id, now);
+      expect(grants.liveCodes).toBe(held);
+      expect(await stores.grants.findByCode(KIND, hashCode(KIND, 'to-redeem'), now)).toBeUndefined();
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('keys codes on 48 bits of their hash, and checks the whole hash on a look-up', async () => {
+    expect(codeKey('AAAAAAAB-rest')).toBe(1);
+    expect(codeKey('________')).toBe(2 ** 48 - 1);
+    const stores = await open(folder());
+    try {
+      const now = Date.now();
+      const grant = await create(stores, 'whole', now);
+      const sameKey = `${grant.codeHash!.slice(0, 8)}${'A'.repeat(35)}`;
+      expect(await stores.grants.findByCode(KIND, sameKey, now)).toBeUndefined();
+      // A different hash with the same key counts as taken: the creator draws another code.
+      await expect(stores.grants.create({ id: randomId(), kind: KIND, request: {}, ttlMs: 1_000, codeHash: sameKey }, now)).rejects.toBeInstanceOf(CodeTakenError);
+    } finally {
+      await stores.close();
+    }
+  });
+});
+
+describe('sqlite grant store: read cache', () => {
+  it('answers every read after a write with the write, whatever the cache held', async () => {
+    const stores = await open(folder());
+    const now = Date.now();
+    try {
+      const grant = await create(stores, 'cached', now);
+      const read = () => stores.grants.findById<{ label: string }, { by: string }>(grant.id, now);
+      expect((await read())?.version).toBe(1);
+      await stores.grants.update(grant.id, 1, { request: { label: 'changed' } }, now);
+      expect((await read())?.request).toEqual({ label: 'changed' });
+      expect(await stores.grants.recordFailedAttempt(grant.id, now)).toBe(1);
+      expect((await read())?.attempts).toBe(1);
+      await stores.grants.update(grant.id, 2, { state: 'approved', result: { by: 'me' } }, now);
+      expect(await read()).toMatchObject({ state: 'approved', result: { by: 'me' }, version: 3 });
+      await stores.grants.redeem(grant.id, now);
+      expect((await read())?.state).toBe('redeemed');
+      await stores.grants.delete(grant.id);
+      expect(await read()).toBeUndefined();
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('never answers an expired grant from the cache', async () => {
+    const stores = await open(folder());
+    const now = Date.now();
+    try {
+      const grant = await create(stores, 'expiring', now, 1_000);
+      expect(await stores.grants.findById(grant.id, now)).toBeDefined();
+      expect(await stores.grants.findById(grant.id, now + 1_000)).toBeUndefined();
+      expect(await stores.grants.findByCode(KIND, grant.codeHash!, now + 1_000)).toBeUndefined();
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('hands out frozen grants, so that no caller can change what the next one reads', async () => {
+    const stores = await open(folder());
+    try {
+      const grant = await create(stores, 'frozen', Date.now());
+      const read = await stores.grants.findById<{ label: string }, never>(grant.id, Date.now());
+      expect(() => {
+        (read as { state: string }).state = 'approved';
+      }).toThrow(TypeError);
+      expect(() => {
+        read!.request.label = 'changed';
+      }).toThrow(TypeError);
+      expect((await stores.grants.findById<{ label: string }, never>(grant.id, Date.now()))?.request.label).toBe('frozen');
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('caches absent ephemeral keys until they are written', async () => {
+    const stores = await open(folder());
+    const now = Date.now();
+    try {
+      expect(await stores.ephemeral.get('k', now)).toBeUndefined();
+      await stores.ephemeral.increment('k', 60_000, now);
+      expect(await stores.ephemeral.get('k', now)).toBe('1');
+      await stores.ephemeral.increment('k', 60_000, now);
+      expect(await stores.ephemeral.get('k', now)).toBe('2');
+      expect(await stores.ephemeral.get('k', now + 60_000)).toBeUndefined();
+      await stores.ephemeral.set('k', 'v', 1_000, now);
+      expect(await stores.ephemeral.get('k', now)).toBe('v');
+      expect(await stores.ephemeral.take('k', now)).toBe('v');
+      expect(await stores.ephemeral.get('k', now)).toBeUndefined();
+      expect(await stores.ephemeral.setIfAbsent('k', 'w', 1_000, now)).toBe(true);
+      expect(await stores.ephemeral.get('k', now)).toBe('w');
+      await stores.ephemeral.delete('k');
+      expect(await stores.ephemeral.get('k', now)).toBeUndefined();
+    } finally {
+      await stores.close();
+    }
+  });
+});
