@@ -1,26 +1,34 @@
 import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { UnauthorizedError } from '../core/errors.js';
 import { constantTimeEqual } from '../core/ids.js';
 import type { GrantEngine } from '../engine/grant-engine.js';
+import { LatencyHistogram } from './latency-histogram.js';
 
 /** The metrics of one server (a registry per app, so tests can build many). */
 export class ServerMetrics {
   readonly registry = new Registry();
+  /** Grant events counted by `door event`, handed to the counter when metrics are read. */
+  private readonly grantEvents = new Map<string, { door: string; event: string; count: number }>();
   readonly grants = new Counter({
     name: 'pairgate_grants_total',
     help: 'Grant events by door: created, approved, refused, redeemed, expired.',
     labelNames: ['door', 'event'] as const,
     registers: [this.registry],
+    // Counting happens on every new grant: a map increment there, and prom-client's labelled
+    // counter (which validates and hashes the labels) only once per scrape.
+    collect: () => {
+      this.grants.reset();
+      for (const { door, event, count } of this.grantEvents.values()) this.grants.inc({ door, event }, count);
+    },
   });
-  readonly latency = new Histogram({
-    name: 'pairgate_http_request_duration_seconds',
-    help: 'Request latency by route pattern and status.',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
-    registers: [this.registry],
-  });
+  readonly latency = new LatencyHistogram(
+    'pairgate_http_request_duration_seconds',
+    'Request latency by route pattern and status.',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
+    this.registry,
+  );
   readonly waiting = new Gauge({
     name: 'pairgate_waiting_clients',
     help: 'Clients waiting for a grant change (long-poll and event streams).',
@@ -34,14 +42,21 @@ export class ServerMetrics {
   /** Counts the engine's grant events. */
   observe(engine: GrantEngine): void {
     engine.observe({
-      created: (grant) => this.grants.inc({ door: grant.kind, event: 'created' }),
-      transitioned: (grant) => this.grants.inc({ door: grant.kind, event: grant.state }),
+      created: (grant) => this.countGrantEvent(grant.kind, 'created'),
+      transitioned: (grant) => this.countGrantEvent(grant.kind, grant.state),
     });
   }
 
   /** Counts grants the sweeper found expired. */
   countExpired(counts: Record<string, number>): void {
-    for (const [door, n] of Object.entries(counts)) this.grants.inc({ door, event: 'expired' }, n);
+    for (const [door, n] of Object.entries(counts)) this.countGrantEvent(door, 'expired', n);
+  }
+
+  private countGrantEvent(door: string, event: string, n = 1): void {
+    const key = `${door} ${event}`;
+    const entry = this.grantEvents.get(key);
+    if (entry) entry.count += n;
+    else this.grantEvents.set(key, { door, event, count: n });
   }
 }
 
@@ -51,7 +66,7 @@ export function installMetrics(app: FastifyInstance, metrics: ServerMetrics, tok
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions?.url;
     if (route && route !== '/metrics') {
-      metrics.latency.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+      metrics.latency.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     }
     done();
   });
