@@ -1,6 +1,7 @@
 import type { Door } from './door.js';
 import { accessDoor } from './access/access-door.js';
 import { accountsDoor } from './accounts/accounts-door.js';
+import { deviceDoor } from './device/device-door.js';
 import { dnsDoor } from './dns/dns-door.js';
 import { grantsDoor } from './grants/grants-door.js';
 import { homeDoor } from './home/home-door.js';
@@ -9,4 +10,4 @@ import { supportDoor } from './support/support-door.js';
 import { supportRelayDoor } from './support/relay-door.js';
 
 /** Every door pairgate serves; adding a door is one line here. */
-export const allDoors: readonly Door[] = [grantsDoor, accountsDoor, accessDoor, supportDoor, supportRelayDoor, registryDoor, dnsDoor, homeDoor];
+export const allDoors: readonly Door[] = [grantsDoor, accountsDoor, accessDoor, deviceDoor, supportDoor, supportRelayDoor, registryDoor, dnsDoor, homeDoor];

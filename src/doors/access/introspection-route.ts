@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { UnauthorizedError } from '../../core/errors.js';
 import { constantTimeEqual } from '../../core/ids.js';
 import type { AccessEnv } from './access-env.js';
+import type { AppAccesses } from './app-accesses.js';
 import { permissionsScope } from './permissions.js';
 
 const IntrospectionBody = Type.Object(
@@ -11,7 +12,8 @@ const IntrospectionBody = Type.Object(
   { additionalProperties: true },
 );
 
-const IntrospectionView = Type.Object(
+/** The RFC 7662 answer about an app token (also served by the device door's /oauth/introspect). */
+export const IntrospectionView = Type.Object(
   {
     active: Type.Boolean(),
     scope: Type.Optional(Type.String()),
@@ -25,6 +27,27 @@ const IntrospectionView = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/**
+ * The RFC 7662 answer about app token `token`: `{active: false}` and nothing more for an unknown,
+ * revoked or expired one. Shared with the device door, whose introspection covers both doors' tokens.
+ */
+export async function introspectAppToken(accesses: AppAccesses, token: string, now: number): Promise<Static<typeof IntrospectionView>> {
+  const found = await accesses.findByToken(token, now);
+  if (!found) return { active: false };
+  const { access } = found;
+  return {
+    active: true,
+    scope: permissionsScope(access.permissions),
+    client_id: access.appId,
+    username: found.username,
+    sub: found.username,
+    token_type: 'Bearer',
+    iat: Math.floor(found.tokenCreatedAt / 1000),
+    ...(access.expiresAt !== null ? { exp: Math.floor(access.expiresAt / 1000) } : {}),
+    permissions: access.permissions as never,
+  };
+}
 
 /**
  * `POST /access/introspect`: RFC 7662 token introspection of app tokens, for resource servers.
@@ -51,19 +74,6 @@ export function installIntrospectionRoute(app: FastifyInstance, env: AccessEnv):
       }
     }
     reply.header('cache-control', 'no-store');
-    const found = await env.accesses.findByToken(request.body.token, env.ctx.clock.now());
-    if (!found) return { active: false };
-    const { access } = found;
-    return {
-      active: true,
-      scope: permissionsScope(access.permissions),
-      client_id: access.appId,
-      username: found.username,
-      sub: found.username,
-      token_type: 'Bearer',
-      iat: Math.floor(found.tokenCreatedAt / 1000),
-      ...(access.expiresAt !== null ? { exp: Math.floor(access.expiresAt / 1000) } : {}),
-      permissions: access.permissions as never,
-    };
+    return introspectAppToken(env.accesses, request.body.token, env.ctx.clock.now());
   });
 }

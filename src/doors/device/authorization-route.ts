@@ -1,0 +1,89 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { hashToken } from '../../core/ids.js';
+import { clientIdOf } from './client-auth.js';
+import { grantedScope, requireClient } from './clients.js';
+import { DEVICE_KIND, deviceCodeOf, USER_CODE_FORMAT, type DeviceRequest } from './device-grant.js';
+import { NO_STORE, type DeviceEnv } from './device-env.js';
+import { OAuthError } from './oauth-errors.js';
+
+/** The body of a device authorization request (RFC 8628 §3.1); unknown fields are ignored. */
+const DeviceAuthorizationBody = Type.Object(
+  {
+    client_id: Type.Optional(Type.String({ maxLength: 200 })),
+    scope: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  { additionalProperties: true },
+);
+
+/** The device authorization response (RFC 8628 §3.2). */
+const DeviceAuthorizationView = Type.Object({
+  device_code: Type.String(),
+  user_code: Type.String(),
+  verification_uri: Type.String(),
+  verification_uri_complete: Type.String(),
+  expires_in: Type.Integer(),
+  interval: Type.Integer(),
+});
+
+/** An OAuth error body. */
+export const OAuthErrorView = Type.Object({ error: Type.String(), error_description: Type.String() }, { additionalProperties: true });
+
+/** The ephemeral key that remembers a device code after its grant is gone, to answer expired_token. */
+export function issuedKey(deviceCode: string): string {
+  return `device:issued:${hashToken(deviceCode)}`;
+}
+
+/** How long after expiry an old device code is still told `expired_token` rather than `invalid_grant`. */
+export const EXPIRED_MEMORY_MS = 3_600_000;
+
+/**
+ * `POST /oauth/device_authorization`: a registered client asks for a device code and a user code.
+ * The authorization is a grant of kind `device` with the user code (stored hashed, unique among
+ * live ones) and a 256-bit secret that forms the device code with the grant id. Where the request
+ * came from (address, user agent, time) is kept to be shown on the consent screen.
+ */
+export function installAuthorizationRoute(app: FastifyInstance, env: DeviceEnv): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { ctx, cfg } = env;
+  api.post('/oauth/device_authorization', {
+    schema: {
+      tags: ['device'],
+      summary: 'Device authorization request (RFC 8628 §3.1): form with client_id and scope.',
+      body: DeviceAuthorizationBody,
+      response: { 200: DeviceAuthorizationView, 400: OAuthErrorView, 401: OAuthErrorView, 429: OAuthErrorView },
+    },
+    config: { rateLimit: { max: cfg.PAIRGATE_DEVICE_AUTHORIZATIONS_PER_MINUTE, timeWindow: 60_000 } },
+  }, async (request, reply) => {
+    const client = requireClient(env.clients, clientIdOf(request, request.body.client_id));
+    const scope = grantedScope(client, request.body.scope);
+    if ((await ctx.engine.countLive(DEVICE_KIND)) >= cfg.PAIRGATE_DEVICE_MAX_PENDING) {
+      throw new OAuthError('rate_limited', 'Too many device authorizations are waiting. Try again shortly.', 429, { retryAfterSeconds: 30 });
+    }
+    const now = ctx.clock.now();
+    const userAgent = request.headers['user-agent'];
+    const deviceRequest: DeviceRequest = {
+      clientId: client.id,
+      clientName: client.name,
+      scope,
+      ip: request.ip,
+      userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 300) : '',
+      requestedAt: now,
+    };
+    const ttlMs = cfg.PAIRGATE_DEVICE_EXPIRES_IN_SECONDS * 1000;
+    const { grant, code, secret } = await ctx.engine.create<DeviceRequest>({ kind: DEVICE_KIND, request: deviceRequest, ttlMs, codeFormat: USER_CODE_FORMAT, withSecret: true });
+    const deviceCode = deviceCodeOf(grant.id, secret!);
+    await ctx.stores.ephemeral.set(issuedKey(deviceCode), client.id, ttlMs + EXPIRED_MEMORY_MS, now);
+    const userCode = USER_CODE_FORMAT.format(code!);
+    const verificationUri = `${ctx.publicUrl()}/device`;
+    return reply.headers(NO_STORE).send({
+      device_code: deviceCode,
+      user_code: userCode,
+      verification_uri: verificationUri,
+      verification_uri_complete: `${verificationUri}?user_code=${encodeURIComponent(userCode)}`,
+      expires_in: cfg.PAIRGATE_DEVICE_EXPIRES_IN_SECONDS,
+      interval: cfg.PAIRGATE_DEVICE_INTERVAL_SECONDS,
+    });
+  });
+}

@@ -1,0 +1,27 @@
+import type { FastifyRequest } from 'fastify';
+import { OAuthError } from './oauth-errors.js';
+
+/**
+ * The client_id of a request from a public client: the form's `client_id` (RFC 6749 §2.3.1,
+ * `none` authentication), or the user part of HTTP Basic for clients configured that way (its
+ * password is ignored: these clients have no secret). Both present and different is a 400; none
+ * is a 401 `invalid_client`.
+ */
+export function clientIdOf(request: FastifyRequest, fromBody: string | undefined): string {
+  let fromBasic: string | undefined;
+  const header = request.headers.authorization;
+  const basic = typeof header === 'string' ? /^Basic\s+([A-Za-z0-9+/=]{1,1000})$/i.exec(header.trim()) : null;
+  if (basic) {
+    const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    try {
+      fromBasic = decodeURIComponent((colon < 0 ? decoded : decoded.slice(0, colon)).replace(/\+/g, ' '));
+    } catch {
+      throw new OAuthError('invalid_client', 'The Basic credentials are not well-formed.', 401);
+    }
+  }
+  if (fromBody && fromBasic && fromBody !== fromBasic) throw new OAuthError('invalid_request', 'client_id in the body and in the Authorization header differ.');
+  const clientId = fromBody || fromBasic;
+  if (!clientId) throw new OAuthError('invalid_client', 'client_id is required (this server has public clients: send it in the form).', 401);
+  return clientId;
+}

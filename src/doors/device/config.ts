@@ -1,0 +1,19 @@
+import { Type } from 'typebox';
+
+/** Configuration of the device door (OAuth 2.0 Device Authorization Grant, RFC 8628). */
+export const deviceConfigSchema = Type.Object({
+  PAIRGATE_DEVICE_ENABLED: Type.Boolean({ default: true, description: 'Serve the device door (RFC 8628: /oauth/device_authorization, /oauth/token, /device and the RFC 8414 metadata). It also needs clients in PAIRGATE_DEVICE_CLIENTS.' }),
+  PAIRGATE_DEVICE_CLIENTS: Type.String({
+    default: '',
+    description: 'JSON object of the OAuth clients allowed to use the device grant, client_id -> display name or {"name": "...", "scopes": ["..."]}, e.g. {"tv-app":"Living-room TV","cli":{"name":"pairgate CLI","scopes":["read","write"]}}. They are public clients (no secret). With "scopes", a client may ask for those only (and gets all of them when it asks for none).',
+  }),
+  PAIRGATE_DEVICE_EXPIRES_IN_SECONDS: Type.Integer({ minimum: 60, maximum: 3600, default: 600, description: 'Lifetime of a device code and its user code (expires_in).' }),
+  PAIRGATE_DEVICE_INTERVAL_SECONDS: Type.Integer({ minimum: 1, maximum: 60, default: 5, description: 'Seconds a device waits between token polls (interval); faster polls get slow_down and the interval of that request grows by 5 s.' }),
+  PAIRGATE_DEVICE_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 366 * 86400, default: 3600, description: 'Lifetime of an access token issued by the device door (expires_in of the token answer).' }),
+  PAIRGATE_DEVICE_LONG_POLL: Type.Boolean({ default: false, description: 'Beyond RFC 8628: hold a token request whose authorization is pending until the person decides (up to PAIRGATE_DEVICE_LONG_POLL_SECONDS), so the device learns of the approval within milliseconds. Off by default, for clients with short HTTP timeouts.' }),
+  PAIRGATE_DEVICE_LONG_POLL_SECONDS: Type.Integer({ minimum: 1, maximum: 300, default: 20, description: 'Longest hold of a token request when PAIRGATE_DEVICE_LONG_POLL is on (also bounded by PAIRGATE_WAIT_MAX_SECONDS); a client may ask for less with `Prefer: wait=<s>`.' }),
+  PAIRGATE_DEVICE_AUTHORIZATIONS_PER_MINUTE: Type.Integer({ minimum: 1, default: 30, description: 'Device authorization requests per client IP per minute.' }),
+  PAIRGATE_DEVICE_MAX_PENDING: Type.Integer({ minimum: 1, default: 1000, description: 'Device authorizations waiting at once (live user codes); beyond it new ones get 429. The brute-force budget is computed with this figure.' }),
+  PAIRGATE_DEVICE_CODE_MISSES_PER_SESSION: Type.Integer({ minimum: 1, default: 10, description: 'Wrong user codes one browser session (the signed-in account, else the browser) may type per hour on /device before it is refused; the per-IP budget is PAIRGATE_CODE_MISSES_PER_HOUR.' }),
+  PAIRGATE_DEVICE_INTROSPECTION_SECRET: Type.String({ default: '', description: 'Bearer secret resource servers present to /oauth/introspect; empty = open (still rate limited).' }),
+});

@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify';
+import { assertWithinBudget } from '../../core/brute-force.js';
+import { configSection } from '../../server/config.js';
+import { AppAccesses } from '../access/app-accesses.js';
+import type { Door, DoorContext } from '../door.js';
+import { installAuthorizationRoute } from './authorization-route.js';
+import { parseDeviceClients } from './clients.js';
+import { CodeBudget } from './code-budget.js';
+import { deviceConfigSchema } from './config.js';
+import { USER_CODE_FORMAT } from './device-grant.js';
+import type { DeviceEnv } from './device-env.js';
+import { DeviceTokens } from './device-tokens.js';
+import { installIntrospectionRoute } from './introspection-route.js';
+import { installMetadataRoute } from './metadata-route.js';
+import { deviceMigrations } from './migrations.js';
+import { oauthErrorShape } from './oauth-errors.js';
+import { PollPacing } from './poll-pacing.js';
+import { installRevocationRoute } from './revocation-route.js';
+import { installTokenRoute } from './token-route.js';
+import { installVerificationPages } from './verification-pages.js';
+
+/**
+ * The device door: the OAuth 2.0 Device Authorization Grant (RFC 8628), so stock OAuth clients
+ * pair a TV, a CLI or a kiosk with a person's account. Each device authorization is a grant of
+ * kind `device` with a user code (base-20, `XXXX-XXXX`) and a secret (the device code); the
+ * person decides on /device after signing in with the accounts door; the device's token request
+ * redeems the grant once for an access token stored hashed in `device_access_tokens`. Metadata
+ * (RFC 8414), introspection (RFC 7662) and revocation (RFC 7009) come with it.
+ */
+export const deviceDoor: Door = {
+  name: 'device',
+  configSchema: deviceConfigSchema,
+  migrations: deviceMigrations,
+  enabled: (config) => configSection(config, deviceConfigSchema).PAIRGATE_DEVICE_ENABLED,
+  checkConfig(config) {
+    const cfg = configSection(config, deviceConfigSchema);
+    parseDeviceClients(cfg.PAIRGATE_DEVICE_CLIENTS);
+    // User codes are short: refuse to start when the live ones could be guessed within budget.
+    assertWithinBudget('PAIRGATE_DEVICE_MAX_PENDING', {
+      entropyBits: USER_CODE_FORMAT.entropyBits,
+      liveCodes: cfg.PAIRGATE_DEVICE_MAX_PENDING,
+      ttlSeconds: cfg.PAIRGATE_DEVICE_EXPIRES_IN_SECONDS,
+      attemptsPerSecond: Math.min(
+        (config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE / 60) * config.PAIRGATE_ATTACKER_ADDRESSES,
+        (config.PAIRGATE_CODE_MISSES_PER_HOUR / 3600) * config.PAIRGATE_ATTACKER_ADDRESSES,
+      ),
+    }, config.PAIRGATE_BRUTE_FORCE_BUDGET);
+  },
+  async register(app: FastifyInstance, ctx: DoorContext) {
+    const cfg = configSection(ctx.config, deviceConfigSchema);
+    const tokens = new DeviceTokens(ctx.stores.db);
+    const env: DeviceEnv = {
+      ctx,
+      cfg,
+      clients: parseDeviceClients(cfg.PAIRGATE_DEVICE_CLIENTS),
+      tokens,
+      pacing: new PollPacing(ctx.stores.ephemeral, ctx.clock, cfg.PAIRGATE_DEVICE_INTERVAL_SECONDS),
+      appAccesses: new AppAccesses(ctx.stores.db),
+    };
+    // The OAuth endpoints speak OAuth's error shape; the pages render their own errors.
+    await app.register(async (oauth) => {
+      ctx.useErrorShape(oauth, oauthErrorShape);
+      installMetadataRoute(oauth, env);
+      installAuthorizationRoute(oauth, env);
+      installTokenRoute(oauth, env);
+      installIntrospectionRoute(oauth, env);
+      installRevocationRoute(oauth, env);
+    });
+    const budget = new CodeBudget(ctx.codeGuard, ctx.stores.ephemeral, ctx.clock, cfg.PAIRGATE_DEVICE_CODE_MISSES_PER_SESSION);
+    installVerificationPages(app, env, budget);
+
+    const sweeper = setInterval(() => {
+      tokens.sweep(ctx.clock.now()).catch((error: unknown) => ctx.logger.warn({ err: error }, 'device token sweep failed'));
+    }, Math.max(60, ctx.config.PAIRGATE_SWEEP_SECONDS) * 1000);
+    sweeper.unref();
+    app.addHook('onClose', async () => clearInterval(sweeper));
+  },
+};

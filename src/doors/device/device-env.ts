@@ -1,0 +1,21 @@
+import type { Static } from 'typebox';
+import type { AppAccesses } from '../access/app-accesses.js';
+import type { DoorContext } from '../door.js';
+import type { DeviceClients } from './clients.js';
+import type { deviceConfigSchema } from './config.js';
+import type { DeviceTokens } from './device-tokens.js';
+import type { PollPacing } from './poll-pacing.js';
+
+/** Everything the device door's routes share, built once at registration. */
+export interface DeviceEnv {
+  ctx: DoorContext;
+  cfg: Static<typeof deviceConfigSchema>;
+  clients: DeviceClients;
+  tokens: DeviceTokens;
+  pacing: PollPacing;
+  /** The access door's app tokens, which introspection and revocation also answer for. */
+  appAccesses: AppAccesses;
+}
+
+/** Answers with tokens or token errors must not be cached (RFC 6749 §5.1). */
+export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;

@@ -1,0 +1,69 @@
+import { translator, type Lang } from '../accounts/i18n.js';
+
+/**
+ * The device pages' own messages, in the languages of the account pages (English and French).
+ * Keys not here (sign-in, navigation) come from the accounts catalog.
+ */
+const en = {
+  'device.title': 'Connect a device',
+  'device.intro': 'Enter the code shown on your device (TV, command line, kiosk...).',
+  'device.code': 'Code',
+  'device.continue': 'Continue',
+  'device.wrongCode': 'No device is waiting with this code. Check it and type it again: codes expire after a few minutes.',
+  'device.limited': 'Too many wrong codes. Try again in {minutes} minutes.',
+  'device.signinIntro': 'Sign in to connect {client}.',
+  'device.consentTitle': 'Connect {client}?',
+  'device.asks': '{client} asks for access to your account.',
+  'device.scopes': 'It asks for:',
+  'device.noScope': 'Basic access, no particular scope.',
+  'device.origin': 'Where the request came from',
+  'device.ip': 'Address: {ip}',
+  'device.userAgent': 'Software: {userAgent}',
+  'device.time': 'Time: {time}',
+  'device.warning': 'Only approve if you started this on your own device just now. If not, deny: someone may be trying to get into your account.',
+  'device.approve': 'Approve',
+  'device.deny': 'Deny',
+  'device.approved': '{client} is connected. You can return to your device.',
+  'device.denied': 'You denied access to {client}. Nothing was connected.',
+  'device.unknown': 'This request does not exist or has expired. Start again on your device.',
+  'device.decided': 'This request has already been answered. Start again on your device if needed.',
+} as const;
+
+type DeviceKey = keyof typeof en;
+
+const fr: Record<DeviceKey, string> = {
+  'device.title': 'Connecter un appareil',
+  'device.intro': 'Saisissez le code affiché sur votre appareil (télévision, ligne de commande, borne...).',
+  'device.code': 'Code',
+  'device.continue': 'Continuer',
+  'device.wrongCode': "Aucun appareil n'attend avec ce code. Vérifiez-le et saisissez-le à nouveau : les codes expirent après quelques minutes.",
+  'device.limited': 'Trop de codes erronés. Réessayez dans {minutes} minutes.',
+  'device.signinIntro': 'Connectez-vous pour connecter {client}.',
+  'device.consentTitle': 'Connecter {client} ?',
+  'device.asks': '{client} demande un accès à votre compte.',
+  'device.scopes': 'Il demande :',
+  'device.noScope': 'Un accès de base, sans portée particulière.',
+  'device.origin': "D'où vient la demande",
+  'device.ip': 'Adresse : {ip}',
+  'device.userAgent': 'Logiciel : {userAgent}',
+  'device.time': 'Heure : {time}',
+  'device.warning': "N'approuvez que si vous venez de lancer cette connexion sur votre propre appareil. Sinon, refusez : quelqu'un essaie peut-être d'accéder à votre compte.",
+  'device.approve': 'Approuver',
+  'device.deny': 'Refuser',
+  'device.approved': '{client} est connecté. Vous pouvez revenir à votre appareil.',
+  'device.denied': "Vous avez refusé l'accès à {client}. Rien n'a été connecté.",
+  'device.unknown': "Cette demande n'existe pas ou a expiré. Recommencez sur votre appareil.",
+  'device.decided': 'Cette demande a déjà reçu une réponse. Recommencez sur votre appareil si besoin.',
+};
+
+const CATALOG: Record<Lang, Record<DeviceKey, string>> = { en, fr };
+
+/** A translator for the device pages: this door's keys first, then the accounts catalog. */
+export function deviceTranslator(lang: Lang): (key: string, params?: Record<string, unknown>) => string {
+  const shared = translator(lang);
+  return (key, params) => {
+    const template = CATALOG[lang][key as DeviceKey] ?? en[key as DeviceKey];
+    if (template === undefined) return shared(key, params);
+    return template.replace(/\{(\w+)\}/g, (whole, name: string) => (params && name in params ? String(params[name]) : whole));
+  };
+}

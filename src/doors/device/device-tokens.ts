@@ -1,0 +1,65 @@
+import { hashToken, randomToken } from '../../core/ids.js';
+import type { DurableDb } from '../../store/durable-schema.js';
+import './device-rows.js';
+import '../accounts/account-rows.js';
+
+/** What an access token of the device door opens. */
+export interface DeviceToken {
+  clientId: string;
+  userId: string;
+  username: string;
+  scope: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** Tokens are base64url of 256 random bits: anything else is not looked up. */
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * Access tokens of the device door (durable): 256 bits from the CSPRNG, handed out once in the
+ * token answer and stored as SHA-256 only, so a copy of the database opens nothing.
+ */
+export class DeviceTokens {
+  constructor(private readonly db: DurableDb) {}
+
+  /** Issues a token; returns it in clear (the only time it exists outside a hash). */
+  async issue(input: { clientId: string; userId: string; scope: string; grantId: string; ttlMs: number }, now: number): Promise<string> {
+    const token = randomToken();
+    await this.db.insertInto('device_access_tokens').values({
+      token_hash: hashToken(token),
+      client_id: input.clientId,
+      user_id: input.userId,
+      scope: input.scope,
+      grant_id: input.grantId,
+      created_at: now,
+      expires_at: now + input.ttlMs,
+    }).execute();
+    return token;
+  }
+
+  /** The live token `token` (unknown, revoked or expired: undefined). */
+  async find(token: string, now: number): Promise<DeviceToken | undefined> {
+    if (!TOKEN_PATTERN.test(token)) return undefined;
+    const row = await this.db
+      .selectFrom('device_access_tokens')
+      .innerJoin('users', 'users.id', 'device_access_tokens.user_id')
+      .select(['device_access_tokens.client_id', 'device_access_tokens.user_id', 'device_access_tokens.scope', 'device_access_tokens.created_at', 'device_access_tokens.expires_at', 'users.username'])
+      .where('device_access_tokens.token_hash', '=', hashToken(token))
+      .executeTakeFirst();
+    if (!row || Number(row.expires_at) <= now) return undefined;
+    return { clientId: row.client_id, userId: row.user_id, username: row.username, scope: row.scope, createdAt: Number(row.created_at), expiresAt: Number(row.expires_at) };
+  }
+
+  /** Deletes token `token`; true when it existed. */
+  async revoke(token: string): Promise<boolean> {
+    if (!TOKEN_PATTERN.test(token)) return false;
+    const result = await this.db.deleteFrom('device_access_tokens').where('token_hash', '=', hashToken(token)).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** Deletes expired tokens. */
+  async sweep(now: number): Promise<void> {
+    await this.db.deleteFrom('device_access_tokens').where('expires_at', '<=', now).execute();
+  }
+}

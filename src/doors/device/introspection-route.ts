@@ -1,0 +1,58 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { constantTimeEqual } from '../../core/ids.js';
+import { introspectAppToken, IntrospectionView } from '../access/introspection-route.js';
+import { OAuthErrorView } from './authorization-route.js';
+import { NO_STORE, type DeviceEnv } from './device-env.js';
+import { OAuthError } from './oauth-errors.js';
+
+const IntrospectionBody = Type.Object(
+  {
+    token: Type.String({ maxLength: 500 }),
+    token_type_hint: Type.Optional(Type.String({ maxLength: 50 })),
+    client_id: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: true },
+);
+
+/**
+ * `POST /oauth/introspect` (RFC 7662): what an access token of the device door, or of the access
+ * door, opens. With PAIRGATE_DEVICE_INTROSPECTION_SECRET set, callers (resource servers) present it
+ * as a Bearer token. Unknown, revoked and expired tokens are all `{active: false}`, nothing more.
+ */
+export function installIntrospectionRoute(app: FastifyInstance, env: DeviceEnv): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  api.post('/oauth/introspect', {
+    schema: {
+      tags: ['device'],
+      summary: 'RFC 7662 introspection of a device-door or access-door access token (form with `token`).',
+      body: IntrospectionBody,
+      response: { 200: IntrospectionView, 400: OAuthErrorView, 401: OAuthErrorView },
+    },
+    config: { rateLimit: { max: 600, timeWindow: 60_000 } },
+  }, async (request, reply) => {
+    reply.headers(NO_STORE);
+    const secret = env.cfg.PAIRGATE_DEVICE_INTROSPECTION_SECRET;
+    if (secret) {
+      const presented = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
+      if (!constantTimeEqual(presented, secret)) {
+        reply.header('www-authenticate', 'Bearer realm="pairgate-introspection"');
+        throw new OAuthError('invalid_client', 'Present the introspection secret as a Bearer token.', 401);
+      }
+    }
+    const now = env.ctx.clock.now();
+    const token = await env.tokens.find(request.body.token, now);
+    if (!token) return introspectAppToken(env.appAccesses, request.body.token, now);
+    return {
+      active: true,
+      scope: token.scope,
+      client_id: token.clientId,
+      username: token.username,
+      sub: token.username,
+      token_type: 'Bearer',
+      iat: Math.floor(token.createdAt / 1000),
+      exp: Math.floor(token.expiresAt / 1000),
+    };
+  });
+}

@@ -1,0 +1,40 @@
+import { PairgateError } from '../../core/errors.js';
+import type { ErrorShape } from '../../server/error-shapes.js';
+
+/**
+ * An OAuth error (RFC 6749 §5.2, RFC 8628 §3.5): its `code` is the OAuth `error` value itself,
+ * so the machine code a client reads is the one the standards name.
+ */
+export class OAuthError extends PairgateError {
+  constructor(error: string, description: string, status = 400, details?: Record<string, unknown>) {
+    super(error, status, description, details);
+  }
+}
+
+/** Machine codes that already are OAuth `error` values and go out unchanged. */
+const OAUTH_CODES = new Set([
+  'invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope',
+  'authorization_pending', 'slow_down', 'access_denied', 'expired_token', 'unsupported_token_type', 'invalid_token',
+]);
+
+/**
+ * pairgate's errors in the OAuth shape `{error, error_description}` that stock clients parse.
+ * Errors raised outside the door's own code (a field missing or of the wrong type, a body too
+ * large or not a form, an unknown route) become `invalid_request`, as RFC 6749 asks for a
+ * malformed request; 429 stays `rate_limited` with Retry-After, 503 is `temporarily_unavailable`
+ * and 5xx `server_error` (RFC 6749 §4.1.2.1). The original code rides along in `pairgate_error`.
+ */
+export const oauthErrorShape: ErrorShape = (error) => {
+  let code: string;
+  if (OAUTH_CODES.has(error.code)) code = error.code;
+  else if (error.status === 429) code = 'rate_limited';
+  else if (error.status === 503) code = 'temporarily_unavailable';
+  else if (error.status >= 500) code = 'server_error';
+  else code = 'invalid_request';
+  return {
+    error: code,
+    error_description: error.message,
+    ...(code !== error.code ? { pairgate_error: error.code } : {}),
+    ...(typeof error.details?.interval === 'number' ? { interval: error.details.interval } : {}),
+  };
+};

@@ -1,0 +1,57 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { OAuthErrorView } from './authorization-route.js';
+import { clientIdOf } from './client-auth.js';
+import { NO_STORE, type DeviceEnv } from './device-env.js';
+import { OAuthError } from './oauth-errors.js';
+
+const RevocationBody = Type.Object(
+  {
+    token: Type.String({ maxLength: 500 }),
+    token_type_hint: Type.Optional(Type.String({ maxLength: 50 })),
+    client_id: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: true },
+);
+
+const notYours = (): OAuthError => new OAuthError('unauthorized_client', 'This token was not issued to this client.');
+
+/**
+ * `POST /oauth/revoke` (RFC 7009): a client withdraws one of its access tokens, from the device
+ * door or the access door (whose client is the app id). The token must have been issued to the
+ * client naming itself (else 400 `unauthorized_client`); an unknown, expired or already revoked
+ * token is a 200 like a revoked one, as the RFC asks, once the client is known. The hint is ignored:
+ * both kinds are access tokens.
+ */
+export function installRevocationRoute(app: FastifyInstance, env: DeviceEnv): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  api.post('/oauth/revoke', {
+    schema: {
+      tags: ['device'],
+      summary: 'RFC 7009 revocation of an access token (form with `token` and `client_id`).',
+      body: RevocationBody,
+      response: { 200: Type.Null(), 400: OAuthErrorView, 401: OAuthErrorView },
+    },
+    config: { rateLimit: { max: 120, timeWindow: 60_000 } },
+  }, async (request, reply) => {
+    reply.headers(NO_STORE);
+    const clientId = clientIdOf(request, request.body.client_id);
+    const now = env.ctx.clock.now();
+    const { token } = request.body;
+    const deviceToken = await env.tokens.find(token, now);
+    if (deviceToken) {
+      if (deviceToken.clientId !== clientId) throw notYours();
+      await env.tokens.revoke(token);
+      return reply.code(200).send(null);
+    }
+    const appToken = await env.appAccesses.findByToken(token, now);
+    if (appToken) {
+      if (appToken.access.appId !== clientId) throw notYours();
+      await env.appAccesses.dropToken(token);
+      return reply.code(200).send(null);
+    }
+    if (!env.clients.has(clientId)) throw new OAuthError('invalid_client', 'Unknown client_id.', 401);
+    return reply.code(200).send(null);
+  });
+}

@@ -1,0 +1,116 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { isPairgateError } from '../../core/errors.js';
+import { requestedWaitSeconds, waitForGrant } from '../shared/waiting.js';
+import { issuedKey, OAuthErrorView } from './authorization-route.js';
+import { clientIdOf } from './client-auth.js';
+import { requireClient } from './clients.js';
+import { DEVICE_GRANT_TYPE, DEVICE_KIND, parseDeviceCode, type DeviceGrant, type DeviceRequest, type DeviceResult } from './device-grant.js';
+import { NO_STORE, type DeviceEnv } from './device-env.js';
+import { OAuthError } from './oauth-errors.js';
+
+/** The body of a token request; only the device grant is served here. */
+const TokenBody = Type.Object(
+  {
+    grant_type: Type.String({ maxLength: 200 }),
+    device_code: Type.Optional(Type.String({ maxLength: 500 })),
+    client_id: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: true },
+);
+
+/** A successful token answer (RFC 6749 §5.1). */
+const TokenView = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer(),
+  scope: Type.String(),
+});
+
+const invalidGrant = (why: string): OAuthError => new OAuthError('invalid_grant', why);
+const expired = (): OAuthError => new OAuthError('expired_token', 'The device code has expired: start a new device authorization.');
+const pending = (): OAuthError => new OAuthError('authorization_pending', 'The person has not decided yet: keep polling at the interval.');
+const denied = (): OAuthError => new OAuthError('access_denied', 'The person denied the authorization request.');
+
+/**
+ * `POST /oauth/token` with `grant_type=urn:ietf:params:oauth:grant-type:device_code` (RFC 8628
+ * §3.4, §3.5). The device code is the grant id and secret; the secret is checked in constant time.
+ * Approved: the engine's single-use redeem picks exactly one of any number of concurrent callers,
+ * which gets a fresh access token. Pending: `authorization_pending`, or `slow_down` for a poll
+ * sooner than the interval; with PAIRGATE_DEVICE_LONG_POLL the answer waits for the decision.
+ */
+export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { ctx, cfg } = env;
+  const longPollMax = Math.min(cfg.PAIRGATE_DEVICE_LONG_POLL_SECONDS, ctx.config.PAIRGATE_WAIT_MAX_SECONDS);
+
+  /** Seconds to hold a pending request: none unless enabled; a client may ask for less with `Prefer: wait=`. */
+  const holdSeconds = (request: FastifyRequest): number => {
+    if (!cfg.PAIRGATE_DEVICE_LONG_POLL) return 0;
+    const prefer = request.headers.prefer;
+    return typeof prefer === 'string' && /wait=/i.test(prefer) ? requestedWaitSeconds(request, longPollMax) : longPollMax;
+  };
+
+  /** Redeems an approved grant and issues the token; losers of the race learn the code is spent. */
+  const issue = async (grant: DeviceGrant) => {
+    let redeemed: DeviceGrant;
+    try {
+      redeemed = await ctx.engine.redeem<DeviceRequest, DeviceResult>(grant.id);
+    } catch (error) {
+      if (isPairgateError(error) && (error.code === 'grant_expired' || error.code === 'grant_not_found')) throw expired();
+      if (isPairgateError(error) && error.status === 409) throw invalidGrant('The device code has already been used.');
+      throw error;
+    }
+    const result = redeemed.result;
+    if (result?.status !== 'approved') throw denied();
+    const ttlMs = cfg.PAIRGATE_DEVICE_TOKEN_TTL_SECONDS * 1000;
+    const accessToken = await env.tokens.issue({ clientId: redeemed.request.clientId, userId: result.userId, scope: redeemed.request.scope, grantId: redeemed.id, ttlMs }, ctx.clock.now());
+    return { access_token: accessToken, token_type: 'Bearer' as const, expires_in: cfg.PAIRGATE_DEVICE_TOKEN_TTL_SECONDS, scope: redeemed.request.scope };
+  };
+
+  /** The answer for `grant` as it is now (never for a pending one). */
+  const settle = async (grant: DeviceGrant) => {
+    const state = ctx.engine.stateOf(grant);
+    if (state === 'approved') return issue(grant);
+    if (state === 'refused') throw denied();
+    if (state === 'redeemed') throw invalidGrant('The device code has already been used.');
+    throw expired();
+  };
+
+  api.post('/oauth/token', {
+    schema: {
+      tags: ['device'],
+      summary: 'Token request with the device code (RFC 8628 §3.4); errors as RFC 8628 §3.5.',
+      body: TokenBody,
+      response: { 200: TokenView, 400: OAuthErrorView, 401: OAuthErrorView, 429: OAuthErrorView },
+    },
+  }, async (request, reply) => {
+    reply.headers(NO_STORE);
+    const body = request.body;
+    if (body.grant_type !== DEVICE_GRANT_TYPE) throw new OAuthError('unsupported_grant_type', `This server issues tokens for grant_type=${DEVICE_GRANT_TYPE} only.`);
+    const client = requireClient(env.clients, clientIdOf(request, body.client_id));
+    if (!body.device_code) throw new OAuthError('invalid_request', 'device_code is required.');
+    const parsed = parseDeviceCode(body.device_code);
+    if (!parsed) throw invalidGrant('Unknown device code.');
+    let grant = await ctx.engine.findWithSecret<DeviceRequest, DeviceResult>(DEVICE_KIND, parsed.id, parsed.secret);
+    if (!grant) {
+      // Gone from the store: a code this server issued (to this client) has expired; any other is unknown.
+      const issuedTo = await ctx.stores.ephemeral.get(issuedKey(body.device_code), ctx.clock.now());
+      if (issuedTo === client.id) throw expired();
+      throw invalidGrant('Unknown device code.');
+    }
+    // A device code works only for the client it was issued to (RFC 6749 §5.2).
+    if (grant.request.clientId !== client.id) throw invalidGrant('This device code was issued to another client.');
+    if (ctx.engine.stateOf(grant) !== 'pending') return settle(grant);
+    await env.pacing.check(grant.id, grant.expiresAt);
+    const seconds = holdSeconds(request);
+    if (seconds > 0) {
+      const after = (await waitForGrant<DeviceRequest, DeviceResult>(ctx, request, grant.id, seconds)) as DeviceGrant | undefined;
+      if (!after) throw expired();
+      grant = after;
+      if (ctx.engine.stateOf(grant) !== 'pending') return settle(grant);
+    }
+    throw pending();
+  });
+}

@@ -1,0 +1,191 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { isPairgateError } from '../../core/errors.js';
+import { hashToken } from '../../core/ids.js';
+import { CSRF_COOKIE } from '../../web/pages.js';
+import { accountsOf, currentUser } from '../accounts/accounts.js';
+import { pickLang, type Lang } from '../accounts/i18n.js';
+import { renderPage } from '../accounts/page-helpers.js';
+import type { User } from '../accounts/users.js';
+import type { CodeBudget } from './code-budget.js';
+import { DEVICE_KIND, USER_CODE_FORMAT, type DeviceGrant, type DeviceRequest, type DeviceResult } from './device-grant.js';
+import type { DeviceEnv } from './device-env.js';
+import { deviceTranslator } from './device-i18n.js';
+
+const HtmlPage = { 200: Type.String({ description: 'An HTML page.' }) };
+const tags = ['device'];
+/** Grant ids as the engine makes them (creation time, then 128 random bits). */
+const GRANT_ID = /^[0-9a-f]{12}[A-Za-z0-9_-]{22}$/;
+const FormBase = { _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) };
+
+/**
+ * The verification pages (RFC 8628 §3.3): the person types the user code, signs in with their
+ * pairgate account, sees which client asks for which scopes and where the request came from, and
+ * approves or denies. Every form carries the CSRF token. Wrong codes are counted per address and
+ * per session. Once the right code is typed, the consent screen is reachable only from this browser
+ * (a ticket keyed by its CSRF cookie), so the request id alone, should it leak, opens nothing.
+ */
+export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, budget: CodeBudget): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { ctx } = env;
+  const pages = ctx.pages;
+
+  const csrfValid = (request: FastifyRequest): boolean => {
+    try {
+      pages.verifyCsrf(request);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  const ticketKey = (request: FastifyRequest, grantId: string): string | undefined => {
+    const browser = request.cookies?.[CSRF_COOKIE];
+    return browser ? `device:ticket:${hashToken(`${browser}:${grantId}`)}` : undefined;
+  };
+
+  const render = (request: FastifyRequest, reply: FastifyReply, lang: Lang, template: string, data: Record<string, unknown>, status = 200, user?: User | null) =>
+    renderPage(pages, request, reply, template, { t: deviceTranslator(lang), ...data }, { status, lang, ...(user !== undefined ? { user } : {}) });
+
+  const message = (request: FastifyRequest, reply: FastifyReply, lang: Lang, key: string, status: number) => {
+    const t = deviceTranslator(lang);
+    return render(request, reply, lang, 'account/message.njk', { title: t('device.title'), message: t(key), back: `/device?lang=${lang}` }, status);
+  };
+
+  const codeForm = (request: FastifyRequest, reply: FastifyReply, lang: Lang, data: Record<string, unknown> = {}, status = 200) =>
+    render(request, reply, lang, 'device/code.njk', { title: deviceTranslator(lang)('device.title'), ...data }, status);
+
+  const consentPath = (grantId: string, lang: Lang): string => `/device/consent?request=${encodeURIComponent(grantId)}&lang=${lang}`;
+
+  /** The pending device grant this browser typed the code of, or the page that says why not. */
+  const ticketedGrant = async (request: FastifyRequest, reply: FastifyReply, lang: Lang, grantId: string): Promise<DeviceGrant | FastifyReply> => {
+    const key = GRANT_ID.test(grantId) ? ticketKey(request, grantId) : undefined;
+    const ticket = key ? await ctx.stores.ephemeral.get(key, ctx.clock.now()) : undefined;
+    const grant = ticket ? await ctx.engine.get<DeviceRequest, DeviceResult>(grantId) : undefined;
+    if (!grant || grant.kind !== DEVICE_KIND || ctx.engine.stateOf(grant) === 'expired') return message(request, reply, lang, 'device.unknown', 404);
+    if (ctx.engine.stateOf(grant) !== 'pending') return message(request, reply, lang, 'device.decided', 409);
+    return grant;
+  };
+  const isGrant = (value: DeviceGrant | FastifyReply): value is DeviceGrant => 'kind' in value && 'version' in value;
+
+  const signInForm = (request: FastifyRequest, reply: FastifyReply, lang: Lang, grant: DeviceGrant, extra: Record<string, unknown> = {}, status = 200) =>
+    render(request, reply, lang, 'account/signin.njk', {
+      action: '/device/signin',
+      key: grant.id,
+      intro: deviceTranslator(lang)('device.signinIntro', { client: grant.request.clientName }),
+      ...extra,
+    }, status, null);
+
+  const consent = (request: FastifyRequest, reply: FastifyReply, lang: Lang, grant: DeviceGrant, user: User) => {
+    const t = deviceTranslator(lang);
+    const r = grant.request;
+    return render(request, reply, lang, 'device/consent.njk', {
+      title: t('device.consentTitle', { client: r.clientName }),
+      key: grant.id,
+      clientName: r.clientName,
+      clientId: r.clientId,
+      scopes: r.scope ? r.scope.split(' ') : [],
+      ip: r.ip,
+      userAgent: r.userAgent,
+      time: new Date(r.requestedAt).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'),
+    }, 200, user);
+  };
+
+  api.get('/device', {
+    schema: { tags, summary: 'The verification page: type the code your device shows (`?user_code=` fills it in).', querystring: Type.Object({ user_code: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 35 })) }), response: HtmlPage },
+  }, async (request, reply) => {
+    const lang = pickLang(request);
+    // Shown, never looked up: the person confirms by pressing Continue (RFC 8628 §5.4).
+    const typed = request.query.user_code ?? '';
+    const normalised = USER_CODE_FORMAT.parse(typed);
+    return codeForm(request, reply, lang, { userCode: normalised.ok ? USER_CODE_FORMAT.format(normalised.code) : typed });
+  });
+
+  api.post('/device', {
+    schema: { tags, summary: 'Look up a typed user code (form); counted against the wrong-code budgets.', body: Type.Object({ ...FormBase, user_code: Type.String({ maxLength: 100 }) }), response: HtmlPage },
+    config: { rateLimit: { max: ctx.config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE, timeWindow: 60_000 } },
+  }, async (request, reply) => {
+    const lang = pickLang(request);
+    const t = deviceTranslator(lang);
+    const userCode = request.body.user_code;
+    if (!csrfValid(request)) return codeForm(request, reply, lang, { userCode, error: t('error.csrf_failed') }, 403);
+    const user = await currentUser(request);
+    let grant: DeviceGrant | undefined;
+    try {
+      await budget.assertAllowed(request, user);
+      grant = await ctx.engine.findByCode<DeviceRequest, DeviceResult>(DEVICE_KIND, USER_CODE_FORMAT, userCode);
+    } catch (error) {
+      if (!isPairgateError(error) || (error.status !== 400 && error.status !== 429)) throw error;
+      if (error.status === 429) {
+        const seconds = Number(error.details?.retryAfterSeconds ?? 3600);
+        reply.header('retry-after', String(seconds));
+        return codeForm(request, reply, lang, { userCode, error: t('device.limited', { minutes: Math.ceil(seconds / 60) }) }, 429);
+      }
+      // Malformed (wrong length, a letter that cannot be in a code): said at once, not counted.
+      return codeForm(request, reply, lang, { userCode, error: error.message }, 400);
+    }
+    if (!grant) {
+      await budget.recordMiss(request, user);
+      return codeForm(request, reply, lang, { userCode, error: t('device.wrongCode') }, 404);
+    }
+    const key = ticketKey(request, grant.id)!;
+    await ctx.stores.ephemeral.set(key, '1', Math.max(1, grant.expiresAt - ctx.clock.now()), ctx.clock.now());
+    return reply.redirect(consentPath(grant.id, lang), 303);
+  });
+
+  api.get('/device/consent', {
+    schema: { tags, summary: 'Sign in if needed, then the consent screen of the request whose code this browser typed.', querystring: Type.Object({ request: Type.String({ maxLength: 100 }), lang: Type.Optional(Type.String({ maxLength: 35 })) }), response: HtmlPage },
+  }, async (request, reply) => {
+    const lang = pickLang(request);
+    const found = await ticketedGrant(request, reply, lang, request.query.request);
+    if (!isGrant(found)) return found;
+    const user = await currentUser(request);
+    if (!user) return signInForm(request, reply, lang, found);
+    return consent(request, reply, lang, found, user);
+  });
+
+  api.post('/device/signin', {
+    schema: { tags, summary: 'Sign in on the way to the consent screen (form).', body: Type.Object({ ...FormBase, key: Type.String({ maxLength: 100 }), login: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: HtmlPage },
+  }, async (request, reply) => {
+    const lang = pickLang(request);
+    const t = deviceTranslator(lang);
+    const found = await ticketedGrant(request, reply, lang, request.body.key);
+    if (!isGrant(found)) return found;
+    if (!csrfValid(request)) return signInForm(request, reply, lang, found, { login: request.body.login, error: t('error.csrf_failed') }, 403);
+    const accounts = accountsOf(request);
+    try {
+      const user = await accounts.signIn(request.body.login, request.body.password, request.ip);
+      await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now());
+      return reply.redirect(consentPath(found.id, lang), 303);
+    } catch (error) {
+      if (!isPairgateError(error) || (error.status !== 401 && error.status !== 429)) throw error;
+      if (error.status === 429) reply.header('retry-after', String(error.details?.retryAfterSeconds ?? 60));
+      return signInForm(request, reply, lang, found, { login: request.body.login, error: t(error.status === 429 ? 'signin.limited' : 'signin.failed') }, error.status);
+    }
+  });
+
+  api.post('/device/decide', {
+    schema: { tags, summary: 'The signed-in person approves or denies the device (form).', body: Type.Object({ ...FormBase, key: Type.String({ maxLength: 100 }), decision: Type.Union([Type.Literal('approve'), Type.Literal('deny')]) }), response: HtmlPage },
+  }, async (request, reply) => {
+    const lang = pickLang(request);
+    const t = deviceTranslator(lang);
+    const found = await ticketedGrant(request, reply, lang, request.body.key);
+    if (!isGrant(found)) return found;
+    const user = await currentUser(request);
+    if (!user) return signInForm(request, reply, lang, found, {}, 401);
+    if (!csrfValid(request)) return message(request, reply, lang, 'error.csrf_failed', 403);
+    const approve = request.body.decision === 'approve';
+    try {
+      if (approve) await ctx.engine.approve<DeviceResult>(found.id, { status: 'approved', userId: user.id, username: user.username });
+      else await ctx.engine.refuse<DeviceResult>(found.id, { status: 'denied', username: user.username });
+    } catch (error) {
+      // Decided or expired between the page and the click: the engine's compare-and-set said no.
+      if (isPairgateError(error) && error.status === 409) return message(request, reply, lang, 'device.decided', 409);
+      if (isPairgateError(error) && (error.status === 404 || error.status === 410)) return message(request, reply, lang, 'device.unknown', 404);
+      throw error;
+    }
+    const text = t(approve ? 'device.approved' : 'device.denied', { client: found.request.clientName });
+    return render(request, reply, lang, 'device/done.njk', { title: t('device.title'), text, outcome: approve ? 'approved' : 'denied' }, 200, user);
+  });
+}

@@ -1,0 +1,217 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/core/clock.js';
+import type { User } from '../../../src/doors/accounts/users.js';
+import { DEVICE_GRANT_TYPE } from '../../../src/doors/device/device-grant.js';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { approve, authorize, createUser, deny, DEVICE_ENV, grantIdOf, pollToken, postForm } from './device-helpers.js';
+
+const USER_CODE = /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/;
+
+describe('device door OAuth endpoints (inject, manual clock)', () => {
+  let t: TestApp;
+  let clock: ManualClock;
+  let alice: User;
+  beforeAll(async () => {
+    clock = new ManualClock(Date.now());
+    t = await createTestApp({ ...DEVICE_ENV, PAIRGATE_PUBLIC_URL: 'https://pair.example' }, { clock });
+    alice = await createUser(t.app, 'alice-device');
+  });
+  afterAll(() => t.close());
+
+  /** Moves past the poll interval (and a little more). */
+  const pass = (seconds: number): void => clock.advance(seconds * 1000 + 10);
+
+  it('publishes RFC 8414 metadata with every endpoint', async () => {
+    const response = await t.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({
+      issuer: 'https://pair.example',
+      device_authorization_endpoint: 'https://pair.example/oauth/device_authorization',
+      token_endpoint: 'https://pair.example/oauth/token',
+      introspection_endpoint: 'https://pair.example/oauth/introspect',
+      revocation_endpoint: 'https://pair.example/oauth/revoke',
+      grant_types_supported: [DEVICE_GRANT_TYPE],
+      token_endpoint_auth_methods_supported: ['none'],
+      scopes_supported: ['read', 'write'],
+    });
+  });
+
+  it('answers a device authorization with codes, URIs, expires_in and interval', async () => {
+    const { status, body, headers } = await authorize(t.app);
+    expect(status).toBe(200);
+    expect(headers['cache-control']).toBe('no-store');
+    expect(body).toMatchObject({ verification_uri: 'https://pair.example/device', expires_in: 600, interval: 5 });
+    expect(String(body.user_code)).toMatch(USER_CODE);
+    expect(body.verification_uri_complete).toBe(`https://pair.example/device?user_code=${String(body.user_code)}`);
+    const secret = String(body.device_code).split('.')[1]!;
+    expect(Buffer.from(secret, 'base64url').length * 8).toBeGreaterThanOrEqual(128);
+    // Stored hashed: the grant holds neither the device code's secret nor the user code in clear.
+    const grant = await t.app.pairgate.engine.get(grantIdOf(String(body.device_code)));
+    expect(JSON.stringify(grant)).not.toContain(secret);
+    expect(JSON.stringify(grant)).not.toContain(String(body.user_code).replace('-', ''));
+    expect(grant?.request).toMatchObject({ clientId: 'tv-app', clientName: 'Living-room TV', scope: '', userAgent: 'DeviceTest/1.0' });
+  });
+
+  it('grants scopes within the client registration; no scope means all of them', async () => {
+    expect((await authorize(t.app, 'cli', 'read')).status).toBe(200);
+    const all = await authorize(t.app, 'cli');
+    expect((await t.app.pairgate.engine.get<{ scope: string }, unknown>(grantIdOf(String(all.body.device_code))))?.request.scope).toBe('read write');
+    const bad = await authorize(t.app, 'cli', 'read admin');
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ error: 'invalid_scope' });
+    expect(String(bad.body.error_description)).toContain('admin');
+    expect((await authorize(t.app, 'cli', 'read "x"')).body.error).toBe('invalid_scope');
+  });
+
+  it('refuses unknown or missing clients with 401 invalid_client in the OAuth shape', async () => {
+    const unknown = await authorize(t.app, 'nobody');
+    expect(unknown.status).toBe(401);
+    expect(unknown.body).toEqual({ error: 'invalid_client', error_description: expect.any(String) });
+    const missing = await postForm(t.app, '/oauth/device_authorization', { scope: 'read' });
+    expect(missing.status).toBe(401);
+    expect(missing.body.error).toBe('invalid_client');
+    // HTTP Basic with the client id works; a different one in the body is a 400.
+    const basic = await postForm(t.app, '/oauth/device_authorization', {}, { authorization: `Basic ${Buffer.from('tv-app:').toString('base64')}` });
+    expect(basic.status).toBe(200);
+    const clash = await postForm(t.app, '/oauth/device_authorization', { client_id: 'cli' }, { authorization: `Basic ${Buffer.from('tv-app:').toString('base64')}` });
+    expect(clash.body.error).toBe('invalid_request');
+  });
+
+  it('answers bad input with a clear 4xx and a stable code, never a 5xx', async () => {
+    const cases: { payload: string; type: string; url: string; status: number; code: string }[] = [
+      { url: '/oauth/device_authorization', type: 'application/json', payload: JSON.stringify({ client_id: { a: 1 } }), status: 400, code: 'invalid_request' },
+      { url: '/oauth/device_authorization', type: 'application/json', payload: '{"client_id":', status: 400, code: 'invalid_request' },
+      { url: '/oauth/device_authorization', type: 'text/plain', payload: 'client_id=tv-app', status: 415, code: 'invalid_request' },
+      { url: '/oauth/device_authorization', type: 'application/x-www-form-urlencoded', payload: `client_id=tv-app&scope=${'x'.repeat(3000)}`, status: 400, code: 'invalid_request' },
+      { url: '/oauth/device_authorization', type: 'application/x-www-form-urlencoded', payload: `client_id=tv-app&pad=${'x'.repeat(100_000)}`, status: 413, code: 'invalid_request' },
+      { url: '/oauth/token', type: 'application/x-www-form-urlencoded', payload: 'device_code=abc&client_id=tv-app', status: 400, code: 'invalid_request' },
+      { url: '/oauth/token', type: 'application/x-www-form-urlencoded', payload: `grant_type=${encodeURIComponent(DEVICE_GRANT_TYPE)}&client_id=tv-app`, status: 400, code: 'invalid_request' },
+      { url: '/oauth/token', type: 'application/x-www-form-urlencoded', payload: `grant_type=${encodeURIComponent(DEVICE_GRANT_TYPE)}&client_id=tv-app&device_code=${'a'.repeat(600)}`, status: 400, code: 'invalid_request' },
+      { url: '/oauth/token', type: 'application/json', payload: JSON.stringify({ grant_type: DEVICE_GRANT_TYPE, client_id: 'tv-app', device_code: ['a', 'b'] }), status: 400, code: 'invalid_request' },
+      { url: '/oauth/introspect', type: 'application/x-www-form-urlencoded', payload: 'token_type_hint=access_token', status: 400, code: 'invalid_request' },
+      { url: '/oauth/revoke', type: 'application/x-www-form-urlencoded', payload: 'client_id=tv-app', status: 400, code: 'invalid_request' },
+    ];
+    for (const c of cases) {
+      const response = await t.app.inject({ method: 'POST', url: c.url, headers: { 'content-type': c.type }, payload: c.payload });
+      expect({ url: c.url, payload: c.payload.slice(0, 60), status: response.statusCode }).toEqual({ url: c.url, payload: c.payload.slice(0, 60), status: c.status });
+      expect(response.json()).toMatchObject({ error: c.code, error_description: expect.any(String) });
+    }
+  });
+
+  it('token requests: unsupported_grant_type, invalid_grant for unknown, malformed or foreign codes', async () => {
+    const wrongType = await postForm(t.app, '/oauth/token', { grant_type: 'authorization_code', code: 'x', client_id: 'tv-app' });
+    expect(wrongType).toMatchObject({ status: 400, body: { error: 'unsupported_grant_type' } });
+    const { body } = await authorize(t.app);
+    const deviceCode = String(body.device_code);
+    expect((await pollToken(t.app, 'not-a-device-code')).body.error).toBe('invalid_grant');
+    const [id, secret] = deviceCode.split('.') as [string, string];
+    const forged = `${id}.${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`;
+    expect((await pollToken(t.app, forged)).body.error).toBe('invalid_grant');
+    expect((await pollToken(t.app, `${'0'.repeat(12)}${'A'.repeat(22)}.${secret}`)).body.error).toBe('invalid_grant');
+    const foreign = await pollToken(t.app, deviceCode, 'cli');
+    expect(foreign).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    expect((await pollToken(t.app, deviceCode, 'nobody'))).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
+  });
+
+  it('pending: authorization_pending; faster than the interval: slow_down and the interval grows by 5 s', async () => {
+    const { body } = await authorize(t.app);
+    const deviceCode = String(body.device_code);
+    const first = await pollToken(t.app, deviceCode);
+    expect(first).toMatchObject({ status: 400, body: { error: 'authorization_pending' } });
+    expect(first.headers['cache-control']).toBe('no-store');
+    clock.advance(1000);
+    expect((await pollToken(t.app, deviceCode)).body).toMatchObject({ error: 'slow_down', interval: 10 });
+    pass(5);
+    expect((await pollToken(t.app, deviceCode)).body).toMatchObject({ error: 'slow_down', interval: 15 });
+    pass(15);
+    expect((await pollToken(t.app, deviceCode)).body.error).toBe('authorization_pending');
+    pass(10);
+    expect((await pollToken(t.app, deviceCode)).body).toMatchObject({ error: 'slow_down', interval: 20 });
+    pass(20);
+    expect((await pollToken(t.app, deviceCode)).body.error).toBe('authorization_pending');
+  });
+
+  it('approved: one token, then invalid_grant; the token is introspectable and revocable', async () => {
+    const { body } = await authorize(t.app, 'cli', 'read');
+    const deviceCode = String(body.device_code);
+    expect((await pollToken(t.app, deviceCode, 'cli')).body.error).toBe('authorization_pending');
+    await approve(t.app, deviceCode, alice);
+    const token = await pollToken(t.app, deviceCode, 'cli');
+    expect(token.status).toBe(200);
+    expect(token.headers['cache-control']).toBe('no-store');
+    expect(token.headers.pragma).toBe('no-cache');
+    expect(token.body).toEqual({ access_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), token_type: 'Bearer', expires_in: 3600, scope: 'read' });
+    expect((await pollToken(t.app, deviceCode, 'cli')).body.error).toBe('invalid_grant');
+    const accessToken = String(token.body.access_token);
+    const rows = await t.app.pairgate.stores.db.selectFrom('device_access_tokens').selectAll().execute();
+    expect(JSON.stringify(rows)).not.toContain(accessToken);
+
+    const introspected = await postForm(t.app, '/oauth/introspect', { token: accessToken });
+    expect(introspected.body).toMatchObject({ active: true, client_id: 'cli', username: 'alice-device', sub: 'alice-device', scope: 'read', token_type: 'Bearer' });
+    expect(Number(introspected.body.exp) - Number(introspected.body.iat)).toBe(3600);
+    expect((await postForm(t.app, '/oauth/introspect', { token: 'x'.repeat(43) })).body).toEqual({ active: false });
+
+    expect(await postForm(t.app, '/oauth/revoke', { token: accessToken, client_id: 'tv-app' })).toMatchObject({ status: 400, body: { error: 'unauthorized_client' } });
+    expect((await postForm(t.app, '/oauth/revoke', { token: accessToken, client_id: 'cli', token_type_hint: 'access_token' })).status).toBe(200);
+    expect((await postForm(t.app, '/oauth/introspect', { token: accessToken })).body).toEqual({ active: false });
+    // Revoking again, or an unknown token, is still a 200; an unknown client is not.
+    expect((await postForm(t.app, '/oauth/revoke', { token: accessToken, client_id: 'cli' })).status).toBe(200);
+    expect(await postForm(t.app, '/oauth/revoke', { token: 'whatever', client_id: 'nobody' })).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
+  });
+
+  it('tokens expire after their lifetime', async () => {
+    const { body } = await authorize(t.app);
+    await approve(t.app, String(body.device_code), alice);
+    const accessToken = String((await pollToken(t.app, String(body.device_code))).body.access_token);
+    expect((await postForm(t.app, '/oauth/introspect', { token: accessToken })).body.active).toBe(true);
+    clock.advance(3600_000);
+    expect((await postForm(t.app, '/oauth/introspect', { token: accessToken })).body).toEqual({ active: false });
+  });
+
+  it('denied: access_denied on every poll', async () => {
+    const { body } = await authorize(t.app);
+    await deny(t.app, String(body.device_code), alice);
+    expect(await pollToken(t.app, String(body.device_code))).toMatchObject({ status: 400, body: { error: 'access_denied' } });
+    pass(5);
+    expect((await pollToken(t.app, String(body.device_code))).body.error).toBe('access_denied');
+  });
+
+  it('expired: expired_token, also once the grant is swept; approval is then impossible', async () => {
+    const { body } = await authorize(t.app);
+    const deviceCode = String(body.device_code);
+    clock.advance(600_000);
+    expect(await pollToken(t.app, deviceCode)).toMatchObject({ status: 400, body: { error: 'expired_token' } });
+    await t.app.pairgate.engine.sweep();
+    expect((await pollToken(t.app, deviceCode)).body.error).toBe('expired_token');
+    // ...but only for the client it was issued to.
+    expect((await pollToken(t.app, deviceCode, 'cli')).body.error).toBe('invalid_grant');
+    await expect(approve(t.app, deviceCode, alice)).rejects.toThrow();
+  });
+
+  it('50 concurrent token requests after approval: exactly one access token', async () => {
+    const { body } = await authorize(t.app);
+    const deviceCode = String(body.device_code);
+    await approve(t.app, deviceCode, alice);
+    const answers = await Promise.all(Array.from({ length: 50 }, () => pollToken(t.app, deviceCode)));
+    const statuses = answers.map((answer) => answer.status);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(1);
+    expect(answers.filter((answer) => answer.status !== 200).every((answer) => answer.status === 400 && answer.body.error === 'invalid_grant')).toBe(true);
+    const rows = await t.app.pairgate.stores.db.selectFrom('device_access_tokens').selectAll().where('grant_id', '=', grantIdOf(deviceCode)).execute();
+    expect(rows).toHaveLength(1);
+  });
+
+  it('lists its routes in the OpenAPI document and counts its grants in the metrics', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, unknown> };
+    for (const path of ['/.well-known/oauth-authorization-server', '/oauth/device_authorization', '/oauth/token', '/oauth/introspect', '/oauth/revoke', '/device', '/device/consent', '/device/signin', '/device/decide']) expect(Object.keys(doc.paths)).toContain(path);
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/pairgate_grants_total\{door="device",event="created"\} \d+/);
+  });
+
+  it('keeps device and user codes out of the logs', async () => {
+    const { body } = await authorize(t.app);
+    await pollToken(t.app, String(body.device_code));
+    const logs = t.logs.join('');
+    expect(logs).not.toContain(String(body.device_code).split('.')[1]);
+    expect(logs).not.toContain(String(body.user_code));
+  });
+});

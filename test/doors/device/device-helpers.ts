@@ -1,0 +1,57 @@
+import type { FastifyInstance } from 'fastify';
+import { UserStore } from '../../../src/doors/accounts/users.js';
+import type { User } from '../../../src/doors/accounts/users.js';
+import { DEVICE_GRANT_TYPE } from '../../../src/doors/device/device-grant.js';
+
+/** Clients every device test registers. */
+export const CLIENTS = JSON.stringify({
+  'tv-app': 'Living-room TV',
+  cli: { name: 'pairgate CLI', scopes: ['read', 'write'] },
+});
+
+/** Configuration of device tests (fast password hashing, the clients above). */
+export const DEVICE_ENV = { PAIRGATE_SCRYPT_COST: '10', PAIRGATE_DEVICE_CLIENTS: CLIENTS };
+
+/** An inject answer, parsed. */
+export interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+  headers: Record<string, unknown>;
+}
+
+/** POSTs a form to `url` by inject. */
+export async function postForm(app: FastifyInstance, url: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Answer> {
+  const response = await app.inject({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, payload: new URLSearchParams(fields).toString() });
+  return { status: response.statusCode, body: response.body ? (response.json() as Record<string, unknown>) : {}, headers: response.headers };
+}
+
+/** Starts a device authorization for `client_id`. */
+export async function authorize(app: FastifyInstance, clientId = 'tv-app', scope?: string): Promise<Answer> {
+  return postForm(app, '/oauth/device_authorization', { client_id: clientId, ...(scope !== undefined ? { scope } : {}) }, { 'user-agent': 'DeviceTest/1.0' });
+}
+
+/** A token request with the device code. */
+export async function pollToken(app: FastifyInstance, deviceCode: string, clientId = 'tv-app'): Promise<Answer> {
+  return postForm(app, '/oauth/token', { grant_type: DEVICE_GRANT_TYPE, device_code: deviceCode, client_id: clientId });
+}
+
+/** The grant id inside a device code. */
+export function grantIdOf(deviceCode: string): string {
+  return deviceCode.split('.')[0]!;
+}
+
+/** Creates an account directly in the store (the pages are tested elsewhere). */
+export async function createUser(app: FastifyInstance, username: string): Promise<User> {
+  const users = new UserStore(app.pairgate.stores.db);
+  return users.create({ username, email: `${username}@example.test`, passwordHash: 'not-a-real-hash' }, Date.now());
+}
+
+/** Approves the device authorization of `deviceCode` as `user`, through the engine. */
+export async function approve(app: FastifyInstance, deviceCode: string, user: User): Promise<void> {
+  await app.pairgate.engine.approve(grantIdOf(deviceCode), { status: 'approved', userId: user.id, username: user.username });
+}
+
+/** Denies it, through the engine. */
+export async function deny(app: FastifyInstance, deviceCode: string, user: User): Promise<void> {
+  await app.pairgate.engine.refuse(grantIdOf(deviceCode), { status: 'denied', username: user.username });
+}

@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { FormClient } from '../access/form-client.js';
+import { DEVICE_ENV } from './device-helpers.js';
+import { DEVICE_GRANT_TYPE } from '../../../src/doors/device/device-grant.js';
+
+/** POSTs a form over the socket and parses the JSON answer. */
+async function postForm(url: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(fields) });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+describe('device verification pages over real sockets', () => {
+  let t: TestApp;
+  let base: string;
+  const password = 'correct horse battery';
+  beforeAll(async () => {
+    t = await createTestApp({ ...DEVICE_ENV, PAIRGATE_DEVICE_CODE_MISSES_PER_SESSION: '3' });
+    base = await t.listen();
+    const owner = new FormClient(base);
+    await owner.register('device-owner', password);
+  });
+  afterAll(() => t.close());
+
+  const startDevice = async (clientId = 'cli', scope = 'read write') =>
+    (await postForm(`${base}/oauth/device_authorization`, { client_id: clientId, scope }, { 'user-agent': 'SmartTV/2.1 (pages test)' })).body as { device_code: string; user_code: string; verification_uri_complete: string };
+  const token = (deviceCode: string, clientId = 'cli') => postForm(`${base}/oauth/token`, { grant_type: DEVICE_GRANT_TYPE, device_code: deviceCode, client_id: clientId });
+
+  /** Types the code (any case, any separators), signs in, and returns the consent page. */
+  const reachConsent = async (browser: FormClient, userCode: string) => {
+    const form = await browser.get(`/device`);
+    expect(form.status).toBe(200);
+    expect(form.headers.get('content-security-policy')).toContain("default-src 'self'");
+    const typed = await browser.post('/device', { user_code: userCode.toLowerCase().replace('-', ' ') });
+    expect(typed.status).toBe(303);
+    const signin = await browser.get(typed.location!);
+    expect(signin.status).toBe(200);
+    expect(signin.text).toContain('action="/device/signin"');
+    const key = /name="key" value="([^"]+)"/.exec(signin.text)![1]!;
+    const signedIn = await browser.post('/device/signin', { key, login: 'device-owner', password });
+    expect(signedIn.status).toBe(303);
+    const consent = await browser.get(signedIn.location!);
+    expect(consent.status).toBe(200);
+    return { key, consent: consent.text };
+  };
+
+  it('prefills ?user_code= and shows, never looks it up, until the person continues', async () => {
+    const device = await startDevice();
+    const page = await new FormClient(base).get(`/device?user_code=${device.user_code.toLowerCase()}`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain(`value="${device.user_code}"`);
+    expect(await t.app.pairgate.engine.get(device.device_code.split('.')[0]!)).toMatchObject({ state: 'pending' });
+  });
+
+  it('code -> sign in -> consent (client, scopes, origin) -> approve -> the device gets its token', async () => {
+    const device = await startDevice();
+    const browser = new FormClient(base);
+    const { key, consent } = await reachConsent(browser, device.user_code);
+    expect(consent).toContain('pairgate CLI');
+    expect(consent).toContain('<code id="client-id">cli</code>');
+    expect(consent).toContain('<li><code>read</code></li>');
+    expect(consent).toContain('<li><code>write</code></li>');
+    expect(consent).toContain('127.0.0.1');
+    expect(consent).toContain('SmartTV/2.1 (pages test)');
+    expect(consent).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC/);
+    expect((await token(device.device_code)).body.error).toBe('authorization_pending');
+    const done = await browser.post('/device/decide', { key, decision: 'approve' });
+    expect(done.status).toBe(200);
+    expect(done.text).toContain('data-outcome="approved"');
+    const answer = await token(device.device_code);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ token_type: 'Bearer', scope: 'read write' });
+    // The code is spent: typing it again finds nothing.
+    expect((await browser.post('/device', { user_code: device.user_code })).status).toBe(404);
+  });
+
+  it('deny: the device learns access_denied', async () => {
+    const device = await startDevice('tv-app', '');
+    const browser = new FormClient(base);
+    const { key, consent } = await reachConsent(browser, device.user_code);
+    expect(consent).toContain('Living-room TV');
+    expect(consent).toContain('Basic access, no particular scope.');
+    const done = await browser.post('/device/decide', { key, decision: 'deny' });
+    expect(done.text).toContain('data-outcome="denied"');
+    expect((await token(device.device_code, 'tv-app')).body.error).toBe('access_denied');
+    // A second decision is refused: the request has been answered.
+    expect((await browser.post('/device/decide', { key, decision: 'approve' })).status).toBe(409);
+  });
+
+  it('a signed-in person goes straight from the code to the consent screen, in French when asked', async () => {
+    const browser = new FormClient(base);
+    await browser.signIn('device-owner', password);
+    const device = await startDevice();
+    await browser.get('/device?lang=fr');
+    const typed = await browser.post('/device', { user_code: device.user_code, lang: 'fr' });
+    const consent = await browser.get(typed.location!);
+    expect(consent.text).toContain('Connecter pairgate CLI ?');
+    expect(consent.text).toContain('action="/device/decide"');
+  });
+
+  it('the consent screen opens only in the browser that typed the code', async () => {
+    const device = await startDevice();
+    const browser = new FormClient(base);
+    const { key } = await reachConsent(browser, device.user_code);
+    const other = new FormClient(base);
+    await other.signIn('device-owner', password);
+    expect((await other.get(`/device/consent?request=${key}`)).status).toBe(404);
+    expect((await other.post('/device/decide', { key, decision: 'approve' })).status).toBe(404);
+    expect(await t.app.pairgate.engine.get(key)).toMatchObject({ state: 'pending' });
+  });
+
+  it('forms need the CSRF token', async () => {
+    const device = await startDevice();
+    const browser = new FormClient(base);
+    await browser.get('/device');
+    expect((await browser.post('/device', { user_code: device.user_code, _csrf: 'forged' })).status).toBe(403);
+    const { key } = await reachConsent(browser, device.user_code);
+    expect((await browser.post('/device/decide', { key, decision: 'approve', _csrf: 'forged' })).status).toBe(403);
+    expect(await t.app.pairgate.engine.get(key)).toMatchObject({ state: 'pending' });
+  });
+
+  it('malformed codes are said at once; wrong codes are counted per session, then refused with 429', async () => {
+    const browser = new FormClient(base);
+    await browser.get('/device');
+    const malformed = await browser.post('/device', { user_code: 'BCD' });
+    expect(malformed.status).toBe(400);
+    expect(malformed.text).toContain('A code has 8 characters');
+    expect((await browser.post('/device', { user_code: 'AAAA-BBBB' })).status).toBe(400);
+    for (let i = 0; i < 3; i++) {
+      const wrong = await browser.post('/device', { user_code: 'BCDF-GHJK' });
+      expect(wrong.status).toBe(404);
+      expect(wrong.text).toContain('No device is waiting with this code.');
+    }
+    const limited = await browser.post('/device', { user_code: 'BCDF-GHJK' });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+    // Even the right code is refused now, from this session.
+    const device = await startDevice();
+    expect((await browser.post('/device', { user_code: device.user_code })).status).toBe(429);
+  });
+});
+
+describe('device verification pages: the per-address budget', () => {
+  let t: TestApp;
+  let base: string;
+  beforeAll(async () => {
+    t = await createTestApp({ ...DEVICE_ENV, PAIRGATE_CODE_MISSES_PER_HOUR: '4' });
+    base = await t.listen();
+  });
+  afterAll(() => t.close());
+
+  it('wrong codes from one address across fresh browsers are refused once its budget is spent', async () => {
+    for (let i = 0; i < 4; i++) {
+      const browser = new FormClient(base);
+      await browser.get('/device');
+      expect((await browser.post('/device', { user_code: 'BCDF-GHJK' })).status).toBe(404);
+    }
+    const fresh = new FormClient(base);
+    await fresh.get('/device');
+    expect((await fresh.post('/device', { user_code: 'BCDF-GHJK' })).status).toBe(429);
+  });
+});
