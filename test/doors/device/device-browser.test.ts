@@ -1,0 +1,95 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { browserSkipReason, launchBrowser } from '../../helpers/browser.js';
+import { FormClient } from '../access/form-client.js';
+import { DEVICE_ENV } from './device-helpers.js';
+
+const skip = browserSkipReason();
+
+describe.skipIf(Boolean(skip))(`device verification page in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let t: TestApp;
+  let base: string;
+  let browser: Browser;
+  const password = 'chromium password 1';
+
+  beforeAll(async () => {
+    t = await createTestApp(DEVICE_ENV);
+    base = await t.listen();
+    await new FormClient(base).register('chromium-owner', password);
+    browser = await launchBrowser();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  /** A page whose console errors and CSP violations are collected (a failed resource load is a flow's status, not a problem). */
+  const open = async (): Promise<{ page: Page; problems: string[] }> => {
+    const page = await (await browser.newContext()).newPage();
+    page.setDefaultTimeout(10_000);
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      const text = message.text();
+      if (/Content Security Policy|Refused to/i.test(text) || (message.type() === 'error' && !text.startsWith('Failed to load resource'))) problems.push(text);
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+    return { page, problems };
+  };
+
+  const startDevice = async (clientId: string, scope: string) => {
+    const response = await fetch(`${base}/oauth/device_authorization`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'KioskOS/3 (chromium test)' }, body: new URLSearchParams({ client_id: clientId, scope }) });
+    return (await response.json()) as { device_code: string; user_code: string; verification_uri: string; verification_uri_complete: string };
+  };
+  const token = async (deviceCode: string, clientId: string) => {
+    const response = await fetch(`${base}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: deviceCode, client_id: clientId }) });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+
+  it('type the code, sign in, see the client and scopes, approve: the device gets its token', async () => {
+    const device = await startDevice('cli', 'read write');
+    const { page, problems } = await open();
+    await page.goto(device.verification_uri);
+    // Typed the way people do: lower case, a space instead of the dash.
+    await page.getByLabel('Code').fill(device.user_code.toLowerCase().replace('-', ' '));
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByLabel('Username or e-mail').fill('chromium-owner');
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Connect pairgate CLI?' }).waitFor();
+    expect(await page.locator('#client-id').textContent()).toBe('cli');
+    expect(await page.locator('#scopes li').allTextContents()).toEqual(['read', 'write']);
+    expect(await page.locator('#origin-ip').textContent()).toContain('127.0.0.1');
+    expect(await page.locator('#origin-agent').textContent()).toContain('KioskOS/3 (chromium test)');
+    expect(await page.locator('#origin-time').textContent()).toMatch(/UTC/);
+    expect((await token(device.device_code, 'cli')).body.error).toBe('authorization_pending');
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.locator('#outcome[data-outcome="approved"]').waitFor();
+    expect(await page.locator('#outcome').textContent()).toContain('pairgate CLI is connected');
+    const answer = await token(device.device_code, 'cli');
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ token_type: 'Bearer', scope: 'read write' });
+    expect(problems).toEqual([]);
+  });
+
+  it('the complete URI fills the code in; a wrong code is said; deny tells the device access_denied', async () => {
+    const device = await startDevice('tv-app', '');
+    const { page, problems } = await open();
+    await page.goto(`${base}/device`);
+    await page.getByLabel('Code').fill('BCDF-GHJK');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('alert').filter({ hasText: 'No device is waiting with this code.' }).waitFor();
+    await page.goto(device.verification_uri_complete);
+    expect(await page.getByLabel('Code').inputValue()).toBe(device.user_code);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByLabel('Username or e-mail').fill('chromium-owner');
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Connect Living-room TV?' }).waitFor();
+    expect(await page.locator('#scopes').textContent()).toContain('Basic access');
+    await page.getByRole('button', { name: 'Deny' }).click();
+    await page.locator('#outcome[data-outcome="denied"]').waitFor();
+    expect((await token(device.device_code, 'tv-app')).body.error).toBe('access_denied');
+    expect(problems).toEqual([]);
+  });
+});
