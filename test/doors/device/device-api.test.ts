@@ -13,7 +13,8 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
   let alice: User;
   beforeAll(async () => {
     clock = new ManualClock(Date.now());
-    t = await createTestApp({ ...DEVICE_ENV, PAIRGATE_PUBLIC_URL: 'https://pair.example' }, { clock });
+    // Limits high enough for the hostile-input sweep; the limits themselves are tested below.
+    t = await createTestApp({ ...DEVICE_ENV, PAIRGATE_PUBLIC_URL: 'https://pair.example', PAIRGATE_DEVICE_AUTHORIZATIONS_PER_MINUTE: '100000', PAIRGATE_RATE_LIMIT_MAX: '100000', PAIRGATE_CODE_LOOKUPS_PER_MINUTE: '100000' }, { clock });
     alice = await createUser(t.app, 'alice-device');
   });
   afterAll(() => t.close());
@@ -95,6 +96,29 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
       const response = await t.app.inject({ method: 'POST', url: c.url, headers: { 'content-type': c.type }, payload: c.payload });
       expect({ url: c.url, payload: c.payload.slice(0, 60), status: response.statusCode }).toEqual({ url: c.url, payload: c.payload.slice(0, 60), status: c.status });
       expect(response.json()).toMatchObject({ error: c.code, error_description: expect.any(String) });
+    }
+  });
+
+  it('hostile values in every field of every device endpoint: a 4xx, never a 5xx', async () => {
+    const { body } = await authorize(t.app);
+    const valid: Record<string, Record<string, unknown>> = {
+      '/oauth/device_authorization': { client_id: 'tv-app', scope: 'read' },
+      '/oauth/token': { grant_type: DEVICE_GRANT_TYPE, device_code: body.device_code, client_id: 'tv-app' },
+      '/oauth/introspect': { token: 'x'.repeat(43) },
+      '/oauth/revoke': { token: 'x'.repeat(43), client_id: 'tv-app' },
+      '/device': { user_code: 'BCDF-GHJK', _csrf: 'x' },
+      '/device/signin': { key: 'k', login: 'a', password: 'b', _csrf: 'x' },
+      '/device/decide': { key: 'k', decision: 'approve', _csrf: 'x' },
+    };
+    const hostile: unknown[] = [{}, [], 12, true, null, 'x'.repeat(5000), { $ne: null }, '%00', '\u0000', '../../etc/passwd'];
+    for (const [url, fields] of Object.entries(valid)) {
+      for (const field of Object.keys(fields)) {
+        for (const value of hostile) {
+          const payload = JSON.stringify({ ...fields, [field]: value });
+          const response = await t.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload });
+          expect(response.statusCode, `${url} ${field}=${JSON.stringify(value).slice(0, 30)}`).toBeLessThan(500);
+        }
+      }
     }
   });
 
@@ -213,5 +237,32 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
     const logs = t.logs.join('');
     expect(logs).not.toContain(String(body.device_code).split('.')[1]);
     expect(logs).not.toContain(String(body.user_code));
+  });
+});
+
+describe('device door limits', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ ...DEVICE_ENV, PAIRGATE_DEVICE_AUTHORIZATIONS_PER_MINUTE: '2', PAIRGATE_DEVICE_MAX_PENDING: '3' });
+  });
+  afterAll(() => t.close());
+
+  it('device authorizations per address are limited: 429 rate_limited with Retry-After, in the OAuth shape', async () => {
+    expect((await authorize(t.app)).status).toBe(200);
+    expect((await authorize(t.app)).status).toBe(200);
+    const limited = await authorize(t.app);
+    expect(limited.status).toBe(429);
+    expect(limited.body).toMatchObject({ error: 'rate_limited', error_description: expect.any(String) });
+    expect(String(limited.headers['retry-after'])).toMatch(/^\d+$/);
+  });
+
+  it('beyond PAIRGATE_DEVICE_MAX_PENDING waiting authorizations, new ones get 429', async () => {
+    // Two are waiting from the test above; a third, then a request from another address (whose
+    // per-address limit is untouched), so the count of waiting authorizations is what stops it.
+    await t.app.pairgate.engine.create({ kind: 'device', request: {}, ttlMs: 60_000 });
+    const response = await t.app.inject({ method: 'POST', url: '/oauth/device_authorization', remoteAddress: '10.0.0.8', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'client_id=tv-app' });
+    expect(response.statusCode).toBe(429);
+    expect(response.json()).toMatchObject({ error: 'rate_limited' });
+    expect(response.headers['retry-after']).toBe('30');
   });
 });
