@@ -38,6 +38,11 @@ export class DeviceTokens {
     return token;
   }
 
+  /** Whether the account `userId` still exists. */
+  async userExists(userId: string): Promise<boolean> {
+    return (await this.db.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst()) !== undefined;
+  }
+
   /** The live token `token` (unknown, revoked or expired: undefined). */
   async find(token: string, now: number): Promise<DeviceToken | undefined> {
     if (!TOKEN_PATTERN.test(token)) return undefined;

@@ -65,7 +65,14 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
     const result = redeemed.result;
     if (result?.status !== 'approved') throw denied();
     const ttlMs = cfg.PAIRGATE_DEVICE_TOKEN_TTL_SECONDS * 1000;
-    const accessToken = await env.tokens.issue({ clientId: redeemed.request.clientId, userId: result.userId, scope: redeemed.request.scope, grantId: redeemed.id, ttlMs }, ctx.clock.now());
+    let accessToken: string;
+    try {
+      accessToken = await env.tokens.issue({ clientId: redeemed.request.clientId, userId: result.userId, scope: redeemed.request.scope, grantId: redeemed.id, ttlMs }, ctx.clock.now());
+    } catch (error) {
+      // The account that approved was deleted in between (the token's foreign key refuses it).
+      if (!(await env.tokens.userExists(result.userId))) throw denied();
+      throw error;
+    }
     return { access_token: accessToken, token_type: 'Bearer' as const, expires_in: cfg.PAIRGATE_DEVICE_TOKEN_TTL_SECONDS, scope: redeemed.request.scope };
   };
 

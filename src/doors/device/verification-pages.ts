@@ -73,6 +73,8 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
     render(request, reply, lang, 'account/signin.njk', {
       action: '/device/signin',
       key: grant.id,
+      // Someone without an account registers and comes back to this consent screen.
+      next: consentPath(grant.id, lang),
       intro: deviceTranslator(lang)('device.signinIntro', { client: grant.request.clientName }),
       ...extra,
     }, status, null);

@@ -212,6 +212,14 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
     await expect(approve(t.app, deviceCode, alice)).rejects.toThrow();
   });
 
+  it('an account deleted between approval and the token request: access_denied, no token', async () => {
+    const { body } = await authorize(t.app);
+    const doomed = await createUser(t.app, 'doomed-device');
+    await approve(t.app, String(body.device_code), doomed);
+    await t.app.pairgate.stores.db.deleteFrom('users').where('id', '=', doomed.id).execute();
+    expect(await pollToken(t.app, String(body.device_code))).toMatchObject({ status: 400, body: { error: 'access_denied' } });
+  });
+
   it('50 concurrent token requests after approval: exactly one access token', async () => {
     const { body } = await authorize(t.app);
     const deviceCode = String(body.device_code);

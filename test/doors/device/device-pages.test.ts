@@ -98,6 +98,22 @@ describe('device verification pages over real sockets', () => {
     expect(consent.text).toContain('action="/device/decide"');
   });
 
+  it('someone without an account registers from the sign-in form and comes back to the consent screen', async () => {
+    const device = await startDevice();
+    const browser = new FormClient(base);
+    await browser.get('/device');
+    const typed = await browser.post('/device', { user_code: device.user_code });
+    const signin = await browser.get(typed.location!);
+    const registerLink = /href="(\/account\/register[^"]+)"/.exec(signin.text)![1]!.replace(/&amp;/g, '&');
+    await browser.get(registerLink);
+    const next = new URL(registerLink, base).searchParams.get('next')!;
+    const registered = await browser.post('/account/register', { username: 'device-newcomer', email: 'newcomer@example.test', password, next });
+    expect(registered.status).toBe(303);
+    expect(registered.location).toBe(typed.location);
+    const consent = await browser.get(registered.location!);
+    expect(consent.text).toContain('action="/device/decide"');
+  });
+
   it('the consent screen opens only in the browser that typed the code', async () => {
     const device = await startDevice();
     const browser = new FormClient(base);
