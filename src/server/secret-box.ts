@@ -1,0 +1,78 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../core/errors.js';
+
+/**
+ * Secrets at rest under a server key: AES-256-GCM with a fresh 96-bit nonce per value, for secrets
+ * pairgate must use again in clear (an HMAC key it verifies signatures with, a bot token it calls
+ * with), which a hash cannot serve. A copy of the database without the key opens nothing.
+ *
+ * Sealed form: `v1.<nonce>.<tag>.<ciphertext>` (base64url). `context` is bound as additional
+ * authenticated data, so a sealed value copied into another row or column does not open there.
+ */
+export class SecretBox {
+  private readonly key: Buffer;
+
+  constructor(key: Buffer) {
+    if (key.length !== 32) throw new Error('a SecretBox key has 32 bytes');
+    this.key = Buffer.from(key);
+  }
+
+  /** Seals `plaintext`, bound to `context` (e.g. `table:column:row id`). */
+  seal(plaintext: string, context: string): string {
+    const nonce = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, nonce);
+    cipher.setAAD(Buffer.from(context, 'utf8'));
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return ['v1', nonce, cipher.getAuthTag(), body].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join('.');
+  }
+
+  /** Opens a sealed value; undefined when it was not sealed under this key and context. */
+  open(sealed: string, context: string): string | undefined {
+    const [version, nonce, tag, body, extra] = sealed.split('.');
+    if (version !== 'v1' || nonce === undefined || tag === undefined || body === undefined || extra !== undefined) return undefined;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(nonce, 'base64url'));
+      decipher.setAAD(Buffer.from(context, 'utf8'));
+      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** Name of the key file kept in the data folder when no key is configured. */
+export const SECRET_KEY_FILE = 'secret-box.key';
+
+/**
+ * The server key: `configured` (32 bytes, base64 or base64url, from the configuration key named
+ * `keyName`) when set; otherwise the key file in `dataDir`, created on first use with mode 0600.
+ * Several nodes sharing one database must share the key, so they should set it in configuration.
+ */
+export function loadSecretKey(configured: string, dataDir: string, keyName: string): Buffer {
+  if (configured) {
+    const key = Buffer.from(configured.trim(), 'base64');
+    if (key.length !== 32) throw new ConfigError(keyName, 'expected 32 random bytes in base64 (e.g. `openssl rand -base64 32`)');
+    return key;
+  }
+  const path = join(dataDir, SECRET_KEY_FILE);
+  try {
+    const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
+    if (key.length !== 32) throw new ConfigError(keyName, `${path} does not hold 32 bytes in base64`);
+    return key;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const key = randomBytes(32);
+  try {
+    // 'wx': never overwrite a key another process wrote in between (that would orphan its secrets).
+    writeFileSync(path, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+    return key;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadSecretKey('', dataDir, keyName);
+    throw error;
+  }
+}
