@@ -1,0 +1,73 @@
+import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../../core/errors.js';
+import type { ChatKit } from './chat-kit.js';
+import type { ChatCaller } from './connector.js';
+import type { Installation } from './installations.js';
+
+/** What a command answers: a text for the person, and facts for programs. */
+export interface CommandAnswer {
+  text: string;
+  data: Record<string, unknown>;
+}
+
+/** The page where members make link tokens. */
+export const LINK_PAGE_PATH = '/integrations';
+
+/**
+ * The commands every connector offers (`link <token>`, `unlink`, `status`, `help`), written once
+ * against the kit; connectors only map them onto their wire format. Failures are PairgateErrors
+ * with stable codes, which each connector renders in its own error shape.
+ */
+export class ChatCommands {
+  constructor(private readonly kit: ChatKit) {}
+
+  private minutes(): number {
+    return Math.max(1, Math.round(this.kit.cfg.PAIRGATE_INSTALL_LINK_TOKEN_TTL_SECONDS / 60));
+  }
+
+  /**
+   * Links the caller to the account that made `typed`. The token must be live, unspent and made
+   * for this organization and connector; a wrong one counts against the caller's and the
+   * installation's budgets (a malformed one, told apart by its check character, does not).
+   */
+  async link(installation: Installation, caller: ChatCaller, typed: string | undefined): Promise<CommandAnswer> {
+    if (!typed || typed.trim() === '') throw new InvalidRequestError('Give the link token: link <token>. Create one in pairgate first.', { field: 'token' }, 'link_token_missing');
+    if (typed.length > 64) throw new InvalidRequestError('This is not a link token.', { field: 'token' }, 'link_token_malformed');
+    await this.kit.budget.assertAllowed(installation.id, caller.externalUserId);
+    const outcome = await this.kit.tokens.spend(typed, installation.orgId, installation.connector, { externalUserId: caller.externalUserId, installationId: installation.id });
+    if (!outcome.ok) {
+      if (outcome.reason === 'malformed') throw new InvalidRequestError(outcome.message, { field: 'token' }, 'link_token_malformed');
+      if (outcome.reason === 'used') throw new ConflictError('This link token has already been used. Create a new one in pairgate.', 'link_token_used');
+      await this.kit.budget.recordMiss(installation.id, caller.externalUserId);
+      throw new NotFoundError(`This link token is unknown or has expired (they live ${this.minutes()} minutes). Create a new one in pairgate.`, 'link_token_unknown');
+    }
+    const maker = outcome.grant.request;
+    // The maker may have left the organization since making the token.
+    if (!(await this.kit.orgs.membership(installation.orgId, maker.userId))) throw new ForbiddenError('The account that made this token is no longer a member of the organization.', 'not_a_member');
+    await this.kit.links.link({ orgId: installation.orgId, connector: installation.connector, externalUserId: caller.externalUserId }, maker.userId, installation.id, caller.externalUsername, this.kit.ctx.clock.now());
+    return { text: `Linked to the pairgate account ${maker.username}.`, data: { linked: true, username: maker.username } };
+  }
+
+  /** Removes the caller's link, if any. */
+  async unlink(installation: Installation, caller: ChatCaller): Promise<CommandAnswer> {
+    const removed = await this.kit.links.unlink({ orgId: installation.orgId, connector: installation.connector, externalUserId: caller.externalUserId });
+    return { text: removed ? 'Unlinked from your pairgate account.' : 'You were not linked to a pairgate account.', data: { linked: false, unlinked: removed } };
+  }
+
+  /** Says which pairgate account the caller is linked to. */
+  async status(installation: Installation, caller: ChatCaller): Promise<CommandAnswer> {
+    const link = await this.kit.links.find({ orgId: installation.orgId, connector: installation.connector, externalUserId: caller.externalUserId });
+    if (!link) return { text: `Not linked. Create a link token at ${this.kit.ctx.publicUrl()}${LINK_PAGE_PATH}, then run link <token>.`, data: { linked: false } };
+    return { text: `Linked to the pairgate account ${link.username} since ${new Date(link.linkedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC.`, data: { linked: true, username: link.username, linked_at: new Date(link.linkedAt).toISOString() } };
+  }
+
+  /** The list of commands, under `prefix` (e.g. `/pairgate`). */
+  help(prefix: string): CommandAnswer {
+    const lines = [
+      `${prefix} link <token>: link your chat account to your pairgate account (make the token at ${this.kit.ctx.publicUrl()}${LINK_PAGE_PATH}; it works once, for ${this.minutes()} minutes)`,
+      `${prefix} unlink: remove the link`,
+      `${prefix} status: say which pairgate account you are linked to`,
+      `${prefix} help: this list`,
+    ];
+    return { text: lines.join('\n'), data: { commands: ['link', 'unlink', 'status', 'help'] } };
+  }
+}

@@ -1,0 +1,53 @@
+import type { Static } from 'typebox';
+import { ConflictError, ExpiredError, NotFoundError } from '../../core/errors.js';
+import type { DoorContext } from '../door.js';
+import type { ChatLinks } from './chat-links.js';
+import type { installConfigSchema } from './config.js';
+import { isUsable, type InstallFacts, type Installation, type Installations } from './installations.js';
+import type { LinkBudget } from './link-budget.js';
+import type { LinkTokens } from './link-tokens.js';
+import type { Organization, Organizations } from './organizations.js';
+
+/**
+ * What connectors share, built once at registration: the stores of organizations, installations,
+ * links and link tokens, the budgets, and the steps every connector goes through (load an
+ * installation for a call, install).
+ */
+export class ChatKit {
+  constructor(
+    readonly ctx: DoorContext,
+    readonly cfg: Static<typeof installConfigSchema>,
+    readonly orgs: Organizations,
+    readonly installations: Installations,
+    readonly links: ChatLinks,
+    readonly tokens: LinkTokens,
+    readonly budget: LinkBudget,
+  ) {}
+
+  /** Installation `id` of `connector`, any state; 404 `installation_not_found` when there is none. */
+  async installation(connector: string, id: string): Promise<Installation> {
+    const installation = await this.installations.find(connector, id);
+    if (!installation) throw new NotFoundError('No installation has this id.', 'installation_not_found');
+    return installation;
+  }
+
+  /**
+   * Throws unless calls may use `installation` now: 410 `installation_rotated` (a newer setup
+   * replaced it), 410 `installation_expired` (set up but not installed in time), 409
+   * `installation_not_installed` (only the install callback may use a setup before it is installed).
+   * Called after the signature is checked, so only the secret's holder learns the state.
+   */
+  assertUsable(installation: Installation, forInstall: boolean): void {
+    if (installation.state === 'rotated') throw new ExpiredError('This installation was replaced by a newer setup; its secret no longer works.', 'installation_rotated');
+    if (!isUsable(installation, this.ctx.clock.now())) throw new ExpiredError('This setup expired before it was installed. Run the setup again in pairgate.', 'installation_expired');
+    if (!forInstall && installation.state !== 'installed') throw new ConflictError('This installation is not installed yet.', 'installation_not_installed');
+  }
+
+  /** Links `installation` to the chat server that installed it; returns its organization. */
+  async install(installation: Installation, facts: InstallFacts): Promise<{ installation: Installation; organization: Organization }> {
+    const installed = await this.installations.markInstalled(installation.id, facts, this.ctx.clock.now());
+    const organization = await this.orgs.find(installed.orgId);
+    if (!organization) throw new NotFoundError('The organization of this installation no longer exists.', 'organization_not_found');
+    return { installation: installed, organization };
+  }
+}

@@ -1,0 +1,55 @@
+import type { DurableDb } from '../../store/durable-schema.js';
+import './install-rows.js';
+import '../accounts/account-rows.js';
+
+/** A chat user's link to a pairgate account. */
+export interface ChatLink {
+  userId: string;
+  username: string;
+  externalUsername: string | null;
+  linkedAt: number;
+}
+
+/** Who a chat user is, within one organization's installation of one connector. */
+export interface ChatUserRef {
+  orgId: string;
+  connector: string;
+  externalUserId: string;
+}
+
+/**
+ * Links between chat users and pairgate accounts (durable), one per chat user per organization and
+ * connector: linking again replaces the previous link. Deleting the account or the organization
+ * deletes its links (foreign keys).
+ */
+export class ChatLinks {
+  constructor(private readonly db: DurableDb) {}
+
+  /** Links `ref` to `userId`, replacing any earlier link of that chat user. */
+  async link(ref: ChatUserRef, userId: string, installationId: string, externalUsername: string | null, now: number): Promise<void> {
+    await this.db
+      .insertInto('chat_links')
+      .values({ org_id: ref.orgId, connector: ref.connector, external_user_id: ref.externalUserId, user_id: userId, installation_id: installationId, external_username: externalUsername, linked_at: now })
+      .onConflict((oc) => oc.columns(['org_id', 'connector', 'external_user_id']).doUpdateSet({ user_id: userId, installation_id: installationId, external_username: externalUsername, linked_at: now }))
+      .execute();
+  }
+
+  /** The link of `ref`, if any. */
+  async find(ref: ChatUserRef): Promise<ChatLink | undefined> {
+    const row = await this.db
+      .selectFrom('chat_links')
+      .innerJoin('users', 'users.id', 'chat_links.user_id')
+      .select(['chat_links.user_id', 'users.username', 'chat_links.external_username', 'chat_links.linked_at'])
+      .where('chat_links.org_id', '=', ref.orgId)
+      .where('chat_links.connector', '=', ref.connector)
+      .where('chat_links.external_user_id', '=', ref.externalUserId)
+      .executeTakeFirst();
+    return row ? { userId: row.user_id, username: row.username, externalUsername: row.external_username, linkedAt: Number(row.linked_at) } : undefined;
+  }
+
+  /** Removes the link of `ref`; true when there was one. */
+  async unlink(ref: ChatUserRef): Promise<boolean> {
+    const result = await this.db.deleteFrom('chat_links').where('org_id', '=', ref.orgId).where('connector', '=', ref.connector).where('external_user_id', '=', ref.externalUserId).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+}

@@ -1,0 +1,53 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TObject } from 'typebox';
+import type { ChatKit } from './chat-kit.js';
+import type { Installation } from './installations.js';
+
+/** The chat user a verified call acts for. */
+export interface ChatCaller {
+  /** The user's id on the chat server (stable; names change). */
+  externalUserId: string;
+  /** The user's name there, for messages only. */
+  externalUsername: string | null;
+}
+
+/** A call whose signature checked out, for a usable installation. */
+export interface VerifiedCall {
+  installation: Installation;
+  caller: ChatCaller | null;
+}
+
+/**
+ * A chat connector: how one chat backend (Mattermost, a signed webhook, later Slack or Telegram)
+ * installs pairgate and lets its users link their accounts. Everything backend-specific lives in
+ * the connector's own folder; adding one is that folder plus one line in `connectors.ts`. The
+ * shared parts (setup and rotation of installations and their sealed secrets, one-time link
+ * tokens, links, their budgets, the link/unlink/status/help commands) are the `ChatKit`.
+ */
+export interface Connector {
+  /** Path segment and stored name: `/api/v1/integrations/<name>/setup`. Lower-case letters and digits. */
+  readonly name: string;
+  /** Name shown to people, e.g. `Mattermost`. */
+  readonly displayName: string;
+  /**
+   * The app description an admin gets from a setup, without `expires_at` (which the kit adds):
+   * e.g. the manifest link, the secret under the name the chat backend gives it, and the command
+   * to run there. Called once per setup, the only time the secret is shown.
+   */
+  describe(installationId: string, secret: string, baseUrl: string): Record<string, string>;
+  /** What a person types in the chat to spend link token `token` (shown next to the token). */
+  linkCommand(token: string): string;
+  /** The TypeBox schema of what `describe` answers (for the OpenAPI document). */
+  readonly setupSchema: TObject;
+  /**
+   * Verifies a call from the chat backend for installation `installationId` (its signature with
+   * the installation's secret, which `kit.installations.secretOf` unseals): the caller, or a
+   * 4xx PairgateError with a stable code.
+   */
+  verifyCall(request: FastifyRequest, installationId: string, kit: ChatKit, options?: { forInstall?: boolean }): Promise<VerifiedCall>;
+  /**
+   * Registers the connector's callback routes (install, commands or bindings, its own error
+   * shape) inside an encapsulated plugin of its own. Routes call `verifyCall` first, then the kit.
+   */
+  register(app: FastifyInstance, kit: ChatKit): Promise<void> | void;
+}

@@ -1,0 +1,69 @@
+import type { FastifyInstance } from 'fastify';
+import { assertWithinBudget } from '../../core/brute-force.js';
+import { configSection } from '../../server/config.js';
+import { loadSecretKey, SecretBox } from '../../server/secret-box.js';
+import type { Door, DoorContext } from '../door.js';
+import { ChatKit } from './chat-kit.js';
+import { ChatLinks } from './chat-links.js';
+import { installConfigSchema } from './config.js';
+import { allConnectors } from './connectors.js';
+import { installIntegrationPages } from './install-pages.js';
+import { Installations } from './installations.js';
+import { installIntegrationRoutes } from './integration-routes.js';
+import { LinkBudget } from './link-budget.js';
+import { LINK_TOKEN_FORMAT, LinkTokens } from './link-tokens.js';
+import { installMigrations } from './migrations.js';
+import { installOrganizationRoutes } from './organization-routes.js';
+import { Organizations } from './organizations.js';
+
+/**
+ * The install door: pairgate inside chat workspaces. Organizations (admins and members, the
+ * accounts door's users) set up a chat connector, which gives a manifest or webhook URL and a
+ * secret shown once and kept sealed under the server key; the chat server's install callback,
+ * signed with that secret, links it to the organization. Members then make one-time link tokens
+ * (grants of kind `install-link`, spent by the engine's single approval) and link their chat
+ * account with `/pairgate link <token>`. Connectors (Mattermost first) live in their own folders.
+ */
+export const installDoor: Door = {
+  name: 'install',
+  configSchema: installConfigSchema,
+  migrations: installMigrations,
+  enabled: (config) => configSection(config, installConfigSchema).PAIRGATE_INSTALL_ENABLED,
+  checkConfig(config) {
+    const cfg = configSection(config, installConfigSchema);
+    loadSecretKey(cfg.PAIRGATE_INSTALL_SECRET_KEY, config.PAIRGATE_DATA_DIR, 'PAIRGATE_INSTALL_SECRET_KEY');
+    // Tokens are typed: refuse to start when the live ones could be guessed within budget. Guesses
+    // arrive through signed calls of one installation, bounded by its hourly budget.
+    assertWithinBudget('PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS', {
+      entropyBits: LINK_TOKEN_FORMAT.entropyBits,
+      liveCodes: cfg.PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS,
+      ttlSeconds: cfg.PAIRGATE_INSTALL_LINK_TOKEN_TTL_SECONDS,
+      attemptsPerSecond: cfg.PAIRGATE_INSTALL_LINK_MISSES_PER_INSTALLATION / 3600,
+    }, config.PAIRGATE_BRUTE_FORCE_BUDGET);
+  },
+  async register(app: FastifyInstance, ctx: DoorContext) {
+    const cfg = configSection(ctx.config, installConfigSchema);
+    const box = new SecretBox(loadSecretKey(cfg.PAIRGATE_INSTALL_SECRET_KEY, ctx.config.PAIRGATE_DATA_DIR, 'PAIRGATE_INSTALL_SECRET_KEY'));
+    const orgs = new Organizations(ctx.stores.db);
+    const installations = new Installations(ctx.stores.db, box);
+    const kit = new ChatKit(
+      ctx,
+      cfg,
+      orgs,
+      installations,
+      new ChatLinks(ctx.stores.db),
+      new LinkTokens(ctx.engine, cfg.PAIRGATE_INSTALL_LINK_TOKEN_TTL_SECONDS * 1000, cfg.PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS),
+      new LinkBudget(ctx.stores.ephemeral, ctx.clock, cfg.PAIRGATE_INSTALL_LINK_MISSES_PER_HOUR, cfg.PAIRGATE_INSTALL_LINK_MISSES_PER_INSTALLATION),
+    );
+    installOrganizationRoutes(app, kit);
+    installIntegrationRoutes(app, kit, allConnectors);
+    installIntegrationPages(app, kit, allConnectors);
+    for (const connector of allConnectors) await connector.register(app, kit);
+
+    const sweeper = setInterval(() => {
+      installations.sweep(ctx.clock.now()).catch((error: unknown) => ctx.logger.warn({ err: error }, 'installation sweep failed'));
+    }, Math.max(60, ctx.config.PAIRGATE_SWEEP_SECONDS) * 1000);
+    sweeper.unref();
+    app.addHook('onClose', async () => clearInterval(sweeper));
+  },
+};

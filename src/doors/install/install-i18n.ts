@@ -1,0 +1,79 @@
+import { translator, type Lang } from '../accounts/i18n.js';
+
+/**
+ * The integrations page's own messages, in the languages of the account pages (English and
+ * French). Keys not here (navigation, errors) come from the accounts catalog.
+ */
+const en = {
+  'install.title': 'Organizations and chat',
+  'install.intro': 'Install pairgate into your chat workspace, and link your chat account to this pairgate account.',
+  'install.none': 'You are not a member of any organization yet.',
+  'install.create': 'Create an organization',
+  'install.orgName': 'Organization name',
+  'install.createSubmit': 'Create',
+  'install.role': 'Your role: {role}',
+  'install.members': 'Members',
+  'install.addMember': 'Add a member',
+  'install.username': 'Username',
+  'install.roleLabel': 'Role',
+  'install.addSubmit': 'Add',
+  'install.setupTitle': 'Chat installations',
+  'install.setup': 'Set up {connector}',
+  'install.setupNote': 'A new setup replaces the previous one: its secret stops working.',
+  'install.installed': '{connector}: installed on {site}',
+  'install.pending': '{connector}: set up, waiting to be installed until {until}',
+  'install.linkTitle': 'Link your chat account',
+  'install.linkToken': 'Create a {connector} link token',
+  'install.setupDoneTitle': 'Set up {connector}',
+  'install.setupDoneIntro': 'Copy the secret now: it is shown only once. Then, in {connector}, run the install command as a system admin and paste the secret when asked.',
+  'install.expires': 'Expires unless installed: {time}',
+  'install.tokenTitle': 'Your link token',
+  'install.tokenIntro': 'In {connector}, run this command within {minutes} minutes. The token works once.',
+  'install.back': 'Back to the organizations',
+  'install.created': 'The organization was created.',
+  'install.added': 'The member was added.',
+} as const;
+
+type InstallKey = keyof typeof en;
+
+const fr: Record<InstallKey, string> = {
+  'install.title': 'Organisations et messagerie',
+  'install.intro': 'Installez pairgate dans votre messagerie d\'équipe et liez votre compte de messagerie à ce compte pairgate.',
+  'install.none': 'Vous n\'êtes encore membre d\'aucune organisation.',
+  'install.create': 'Créer une organisation',
+  'install.orgName': 'Nom de l\'organisation',
+  'install.createSubmit': 'Créer',
+  'install.role': 'Votre rôle : {role}',
+  'install.members': 'Membres',
+  'install.addMember': 'Ajouter un membre',
+  'install.username': 'Nom d\'utilisateur',
+  'install.roleLabel': 'Rôle',
+  'install.addSubmit': 'Ajouter',
+  'install.setupTitle': 'Installations de messagerie',
+  'install.setup': 'Configurer {connector}',
+  'install.setupNote': 'Une nouvelle configuration remplace la précédente : son secret cesse de fonctionner.',
+  'install.installed': '{connector} : installé sur {site}',
+  'install.pending': '{connector} : configuré, en attente d\'installation jusqu\'au {until}',
+  'install.linkTitle': 'Lier votre compte de messagerie',
+  'install.linkToken': 'Créer un jeton de liaison {connector}',
+  'install.setupDoneTitle': 'Configurer {connector}',
+  'install.setupDoneIntro': 'Copiez le secret maintenant : il n\'est montré qu\'une fois. Puis, dans {connector}, lancez la commande d\'installation en administrateur système et collez le secret quand il est demandé.',
+  'install.expires': 'Expire s\'il n\'est pas installé : {time}',
+  'install.tokenTitle': 'Votre jeton de liaison',
+  'install.tokenIntro': 'Dans {connector}, lancez cette commande dans les {minutes} minutes. Le jeton ne sert qu\'une fois.',
+  'install.back': 'Retour aux organisations',
+  'install.created': 'L\'organisation a été créée.',
+  'install.added': 'Le membre a été ajouté.',
+};
+
+const CATALOG: Record<Lang, Record<InstallKey, string>> = { en, fr };
+
+/** A translator for the integrations pages: this door's keys first, then the accounts catalog. */
+export function installTranslator(lang: Lang): (key: string, params?: Record<string, unknown>) => string {
+  const shared = translator(lang);
+  return (key, params) => {
+    const template = CATALOG[lang][key as InstallKey] ?? en[key as InstallKey];
+    if (template === undefined) return shared(key, params);
+    return template.replace(/\{(\w+)\}/g, (whole, name: string) => (params && name in params ? String(params[name]) : whole));
+  };
+}

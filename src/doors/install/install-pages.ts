@@ -1,0 +1,153 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { isPairgateError } from '../../core/errors.js';
+import { assertSameOrigin, currentUser, signInUrl } from '../accounts/accounts.js';
+import { pickLang, type Lang } from '../accounts/i18n.js';
+import { renderPage } from '../accounts/page-helpers.js';
+import type { User } from '../accounts/users.js';
+import type { ChatKit } from './chat-kit.js';
+import { LINK_PAGE_PATH } from './chat-commands.js';
+import type { Connector } from './connector.js';
+import { installTranslator } from './install-i18n.js';
+import { makeLinkToken, runSetup } from './integration-routes.js';
+import { ORG_ID_PATTERN } from './organizations.js';
+import { roleAllows, ROLES, RoleSchema } from './roles.js';
+
+const tags = ['install'];
+const HtmlPage = { 200: Type.String({ description: 'An HTML page.' }) };
+const FormBase = { _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) };
+const OrgParams = Type.Object({ org: Type.String({ pattern: ORG_ID_PATTERN }) });
+
+/** `setup_key` -> `Setup key`, for the generic rendering of a connector's setup answer. */
+function labelOf(key: string): string {
+  const words = key.replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/**
+ * The integrations page (`/integrations`), for signed-in people: their organizations, creating
+ * one, adding members (admins), "Set up <connector>" (admins; shows the secret once) and making a
+ * link token (members). Every form carries the CSRF token and is also checked for a cross-site
+ * origin; answers that show a secret are never cached. Connectors are listed from the registry,
+ * so a new one appears here without a change to the page.
+ */
+export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, connectors: readonly Connector[]): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const pages = kit.ctx.pages;
+
+  const render = (request: FastifyRequest, reply: FastifyReply, lang: Lang, template: string, data: Record<string, unknown>, user: User, status = 200) =>
+    renderPage(pages, request, reply, template, { t: installTranslator(lang), ...data }, { status, lang, user });
+
+  const message = (request: FastifyRequest, reply: FastifyReply, lang: Lang, user: User, text: string, status: number) => {
+    const t = installTranslator(lang);
+    return render(request, reply, lang, 'account/message.njk', { title: t('install.title'), message: text, back: `${LINK_PAGE_PATH}?lang=${lang}` }, user, status);
+  };
+
+  /**
+   * Runs a form action for the signed-in user: sign-in redirect, CSRF and origin checks, and a
+   * page (never a 5xx) for the 4xx errors the action throws.
+   */
+  const formAction = async (request: FastifyRequest, reply: FastifyReply, action: (user: User, lang: Lang) => Promise<FastifyReply>) => {
+    const lang = pickLang(request);
+    const user = await currentUser(request);
+    if (!user) return reply.redirect(signInUrl(LINK_PAGE_PATH), 303);
+    try {
+      pages.verifyCsrf(request);
+      assertSameOrigin(request);
+      return await action(user, lang);
+    } catch (error) {
+      if (isPairgateError(error) && error.status < 500) {
+        const text = error.code === 'csrf_failed' ? installTranslator(lang)('error.csrf_failed') : error.message;
+        return message(request, reply, lang, user, text, error.status);
+      }
+      throw error;
+    }
+  };
+
+  api.get(LINK_PAGE_PATH, {
+    schema: { tags, summary: 'Your organizations, their chat installations and your link tokens (page).', querystring: Type.Object({ lang: Type.Optional(Type.String({ maxLength: 35 })), done: Type.Optional(Type.String({ maxLength: 20 })) }), response: HtmlPage },
+  }, async (request, reply) => {
+    const user = await currentUser(request);
+    if (!user) return reply.redirect(signInUrl(LINK_PAGE_PATH), 303);
+    const lang = pickLang(request);
+    const t = installTranslator(lang);
+    const now = kit.ctx.clock.now();
+    const orgs = await Promise.all((await kit.orgs.listFor(user.id)).map(async (org) => {
+      const admin = roleAllows(org.role, 'integrations:write');
+      const installations = admin ? (await Promise.all(connectors.map(async (connector) => {
+        const current = await kit.installations.current(org.id, connector.name, now);
+        if (!current) return undefined;
+        return current.state === 'installed'
+          ? t('install.installed', { connector: connector.displayName, site: current.siteUrl ?? '' })
+          : t('install.pending', { connector: connector.displayName, until: new Date(current.expiresAt ?? now).toISOString().slice(0, 16).replace('T', ' ') + ' UTC' });
+      }))).filter((line) => line !== undefined) : [];
+      return {
+        id: org.id,
+        name: org.name,
+        role: org.role,
+        admin,
+        canAddMembers: roleAllows(org.role, 'members:write'),
+        members: admin ? await kit.orgs.members(org.id) : [],
+        installations,
+      };
+    }));
+    const done = request.query.done === 'created' ? t('install.created') : request.query.done === 'added' ? t('install.added') : '';
+    return render(request, reply, lang, 'install/integrations.njk', {
+      title: t('install.title'),
+      orgs,
+      connectors: connectors.map((connector) => ({ name: connector.name, displayName: connector.displayName })),
+      roles: ROLES,
+      done,
+    }, user);
+  });
+
+  api.post(`${LINK_PAGE_PATH}/orgs`, {
+    schema: { tags, summary: 'Create an organization (form).', body: Type.Object({ ...FormBase, name: Type.String({ maxLength: 200 }) }), response: HtmlPage },
+  }, async (request, reply) => formAction(request, reply, async (user, lang) => {
+    await kit.orgs.create(request.body.name, user.id, kit.ctx.clock.now());
+    return reply.redirect(`${LINK_PAGE_PATH}?done=created&lang=${lang}`, 303);
+  }));
+
+  api.post(`${LINK_PAGE_PATH}/orgs/:org/members`, {
+    schema: { tags, summary: 'Add a member to an organization you administer (form).', params: OrgParams, body: Type.Object({ ...FormBase, username: Type.String({ maxLength: 100 }), role: Type.Optional(RoleSchema) }), response: HtmlPage },
+  }, async (request, reply) => formAction(request, reply, async (user, lang) => {
+    await kit.orgs.require(request.params.org, user.id, 'members:write');
+    await kit.orgs.addMember(request.params.org, request.body.username, request.body.role ?? 'member', kit.ctx.clock.now());
+    return reply.redirect(`${LINK_PAGE_PATH}?done=added&lang=${lang}`, 303);
+  }));
+
+  for (const connector of connectors) {
+    api.post(`${LINK_PAGE_PATH}/orgs/:org/${connector.name}/setup`, {
+      schema: { tags, summary: `Set up ${connector.displayName} (form, admin): shows the secret once.`, params: OrgParams, body: Type.Object(FormBase), response: HtmlPage },
+    }, async (request, reply) => formAction(request, reply, async (user, lang) => {
+      const t = installTranslator(lang);
+      const { expires_at: expiresAt, ...answer } = await runSetup(kit, connector, user, request.params.org);
+      const fields = Object.entries(answer).map(([key, value]) => ({ key, label: labelOf(key), value }));
+      reply.header('pragma', 'no-cache');
+      return render(request, reply, lang, 'install/setup.njk', {
+        title: t('install.setupDoneTitle', { connector: connector.displayName }),
+        connector: connector.displayName,
+        fields,
+        expires: new Date(expiresAt!).toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+      }, user);
+    }));
+
+    api.post(`${LINK_PAGE_PATH}/orgs/:org/${connector.name}/link-token`, {
+      schema: { tags, summary: `Make a one-time ${connector.displayName} link token (form, member).`, params: OrgParams, body: Type.Object(FormBase), response: HtmlPage },
+      config: { rateLimit: { max: 30, timeWindow: 60_000 } },
+    }, async (request, reply) => formAction(request, reply, async (user, lang) => {
+      const t = installTranslator(lang);
+      const made = await makeLinkToken(kit, connector, user, request.params.org);
+      reply.header('pragma', 'no-cache');
+      return render(request, reply, lang, 'install/link-token.njk', {
+        title: t('install.tokenTitle'),
+        connector: connector.displayName,
+        token: made.token,
+        command: connector.linkCommand(made.token),
+        minutes: Math.max(1, Math.round(made.expires_in / 60)),
+        orgName: made.org_name,
+      }, user);
+    }));
+  }
+}

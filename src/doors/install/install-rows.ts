@@ -1,0 +1,58 @@
+/** Row types of the install door's tables, merged into the durable schema. Times are ms since the epoch. */
+
+/** An organization: the unit that installs pairgate into a chat workspace. */
+export interface OrganizationRow {
+  id: string;
+  name: string;
+  created_at: number | string;
+}
+
+/** A member of an organization and its role (`admin` or `member`). */
+export interface OrganizationMemberRow {
+  org_id: string;
+  user_id: string;
+  role: string;
+  created_at: number | string;
+}
+
+/**
+ * An installation of one connector for one organization. Created by a setup (`pending`, with an
+ * expiry), linked by the chat server's install callback (`installed`), invalidated by the next
+ * setup (`rotated`). Secrets are sealed under the server key (SecretBox), never in clear.
+ */
+export interface InstallationRow {
+  id: string;
+  org_id: string;
+  connector: string;
+  state: string;
+  /** The shared secret the chat server signs with, sealed. */
+  secret_sealed: string;
+  created_at: number | string;
+  /** When an un-installed setup stops being usable; null once installed. */
+  expires_at: number | string | null;
+  installed_at: number | string | null;
+  site_url: string | null;
+  bot_user_id: string | null;
+  /** The bot's access token on the chat server, sealed; null when none was given. */
+  bot_token_sealed: string | null;
+}
+
+/** A chat user linked to a pairgate account, per organization and connector. */
+export interface ChatLinkRow {
+  org_id: string;
+  connector: string;
+  external_user_id: string;
+  user_id: string;
+  installation_id: string;
+  external_username: string | null;
+  linked_at: number | string;
+}
+
+declare module '../../store/durable-schema.js' {
+  interface Database {
+    organizations: OrganizationRow;
+    organization_members: OrganizationMemberRow;
+    chat_installations: InstallationRow;
+    chat_links: ChatLinkRow;
+  }
+}

@@ -1,0 +1,157 @@
+import { ConflictError } from '../../core/errors.js';
+import { randomId, randomToken } from '../../core/ids.js';
+import type { SecretBox } from '../../server/secret-box.js';
+import type { DurableDb } from '../../store/durable-schema.js';
+import type { InstallationRow } from './install-rows.js';
+import './install-rows.js';
+
+/** Installation ids (randomId: 128 bits, base64url); anything else is not looked up. */
+export const INSTALLATION_ID_PATTERN = '^[A-Za-z0-9_-]{22}$';
+const INSTALLATION_ID = new RegExp(INSTALLATION_ID_PATTERN);
+
+/** Where an installation is in its life. */
+export type InstallationState = 'pending' | 'installed' | 'rotated';
+
+/** An installation, secrets still sealed. */
+export interface Installation {
+  id: string;
+  orgId: string;
+  connector: string;
+  state: InstallationState;
+  createdAt: number;
+  expiresAt: number | null;
+  installedAt: number | null;
+  siteUrl: string | null;
+  botUserId: string | null;
+  hasBotToken: boolean;
+}
+
+/** What the chat server tells at install time. */
+export interface InstallFacts {
+  siteUrl: string;
+  botUserId: string | null;
+  botToken: string | null;
+}
+
+/** A fresh setup: the installation and its secret in clear (the only time it exists unsealed outside a call check). */
+export interface CreatedSetup {
+  installation: Installation;
+  secret: string;
+}
+
+function toInstallation(row: InstallationRow): Installation {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    connector: row.connector,
+    state: row.state as InstallationState,
+    createdAt: Number(row.created_at),
+    expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+    installedAt: row.installed_at === null ? null : Number(row.installed_at),
+    siteUrl: row.site_url,
+    botUserId: row.bot_user_id,
+    hasBotToken: row.bot_token_sealed !== null,
+  };
+}
+
+/** Context the secret of installation `id` is sealed under (a sealed value opens only in its own row and column). */
+const secretContext = (id: string): string => `chat_installations.secret_sealed:${id}`;
+const botTokenContext = (id: string): string => `chat_installations.bot_token_sealed:${id}`;
+
+/**
+ * Chat installations (durable). A setup makes a new installation with a fresh 256-bit secret and
+ * marks the organization's previous ones of that connector `rotated`, so their secret stops working
+ * at once. The secret is kept sealed under the server key, not hashed: checking an HMAC signature
+ * needs the key itself.
+ */
+export class Installations {
+  constructor(private readonly db: DurableDb, private readonly box: SecretBox) {}
+
+  /** Creates (or rotates to) a new installation of `connector` for `orgId`, expiring un-installed after `ttlMs`. */
+  async setup(orgId: string, connector: string, ttlMs: number, now: number): Promise<CreatedSetup> {
+    const id = randomId();
+    const secret = randomToken();
+    const row: InstallationRow = {
+      id,
+      org_id: orgId,
+      connector,
+      state: 'pending',
+      secret_sealed: this.box.seal(secret, secretContext(id)),
+      created_at: now,
+      expires_at: now + ttlMs,
+      installed_at: null,
+      site_url: null,
+      bot_user_id: null,
+      bot_token_sealed: null,
+    };
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('chat_installations').set({ state: 'rotated' }).where('org_id', '=', orgId).where('connector', '=', connector).where('state', '!=', 'rotated').execute();
+      await trx.insertInto('chat_installations').values(row).execute();
+    });
+    return { installation: toInstallation(row), secret };
+  }
+
+  /** The installation `id` of `connector` (any state). */
+  async find(connector: string, id: string): Promise<Installation | undefined> {
+    if (!INSTALLATION_ID.test(id)) return undefined;
+    const row = await this.db.selectFrom('chat_installations').selectAll().where('id', '=', id).where('connector', '=', connector).executeTakeFirst();
+    return row ? toInstallation(row) : undefined;
+  }
+
+  /** The secret of installation `id`, unsealed; undefined if it cannot be opened (another server key). */
+  async secretOf(id: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('chat_installations').select('secret_sealed').where('id', '=', id).executeTakeFirst();
+    return row ? this.box.open(row.secret_sealed, secretContext(id)) : undefined;
+  }
+
+  /** The bot token of installation `id`, unsealed (for calls back to the chat server). */
+  async botTokenOf(id: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('chat_installations').select('bot_token_sealed').where('id', '=', id).executeTakeFirst();
+    return row?.bot_token_sealed ? this.box.open(row.bot_token_sealed, botTokenContext(id)) : undefined;
+  }
+
+  /** The live installation of `connector` for `orgId` (pending and unexpired, or installed). */
+  async current(orgId: string, connector: string, now: number): Promise<Installation | undefined> {
+    const rows = await this.db.selectFrom('chat_installations').selectAll().where('org_id', '=', orgId).where('connector', '=', connector).where('state', '!=', 'rotated').execute();
+    return rows.map(toInstallation).find((inst) => isUsable(inst, now));
+  }
+
+  /**
+   * Links installation `id` to the chat server that called its install callback: stores the site,
+   * the bot user and the bot token (sealed). A second install from the same site updates them; one
+   * from another site is refused (a setup belongs to one chat server); a rotated or expired setup
+   * is refused by the conditional update itself, so a rotation racing the install cannot be lost.
+   */
+  async markInstalled(id: string, facts: InstallFacts, now: number): Promise<Installation> {
+    const current = await this.db.selectFrom('chat_installations').selectAll().where('id', '=', id).executeTakeFirst();
+    if (current?.state === 'installed' && current.site_url !== null && current.site_url !== facts.siteUrl) {
+      throw new ConflictError('This installation is linked to another chat server. Run a new setup for this one.', 'installation_site_mismatch');
+    }
+    const result = await this.db
+      .updateTable('chat_installations')
+      .set({
+        state: 'installed',
+        installed_at: now,
+        expires_at: null,
+        site_url: facts.siteUrl,
+        bot_user_id: facts.botUserId,
+        bot_token_sealed: facts.botToken ? this.box.seal(facts.botToken, botTokenContext(id)) : null,
+      })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('state', '=', 'installed'), eb.and([eb('state', '=', 'pending'), eb('expires_at', '>', now)])]))
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) throw new ConflictError('This setup was rotated or has expired. Run the setup again in pairgate.', 'installation_not_usable');
+    return toInstallation((await this.db.selectFrom('chat_installations').selectAll().where('id', '=', id).executeTakeFirstOrThrow()));
+  }
+
+  /** Deletes setups that expired without being installed (rotated ones stay, so their calls keep saying why they fail). */
+  async sweep(now: number): Promise<void> {
+    await this.db.deleteFrom('chat_installations').where('state', '=', 'pending').where('expires_at', '<=', now).execute();
+  }
+}
+
+/** Whether calls may use `installation` at `now`: not rotated, and installed or an unexpired setup. */
+export function isUsable(installation: Installation, now: number): boolean {
+  if (installation.state === 'installed') return true;
+  return installation.state === 'pending' && installation.expiresAt !== null && installation.expiresAt > now;
+}

@@ -1,0 +1,66 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { requireUser } from '../accounts/accounts.js';
+import type { User } from '../accounts/users.js';
+import type { ChatKit } from './chat-kit.js';
+import type { Connector } from './connector.js';
+import { chooseOrg } from './org-choice.js';
+import { ORG_ID_PATTERN } from './organizations.js';
+
+const tags = ['install'];
+const ErrorView = Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true });
+const OrgBody = Type.Object({ org_id: Type.Optional(Type.String({ pattern: ORG_ID_PATTERN })) });
+/** Answers that carry a secret must not be stored by any cache. */
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
+
+/** A setup: the connector's description of the app, with the secret shown this once. */
+export async function runSetup(kit: ChatKit, connector: Connector, user: User, orgId: string | undefined): Promise<Record<string, string>> {
+  const org = await chooseOrg(kit.orgs, user.id, orgId, 'integrations:write');
+  const { installation, secret } = await kit.installations.setup(org.id, connector.name, kit.cfg.PAIRGATE_INSTALL_SETUP_TTL_SECONDS * 1000, kit.ctx.clock.now());
+  kit.ctx.logger.info({ org: org.id, installation: installation.id, connector: connector.name }, 'chat installation set up');
+  return { ...connector.describe(installation.id, secret, kit.ctx.publicUrl()), expires_at: new Date(installation.expiresAt!).toISOString() };
+}
+
+/** A link token for the signed-in member, for `connector` in their organization. */
+export async function makeLinkToken(kit: ChatKit, connector: Connector, user: User, orgId: string | undefined): Promise<{ token: string; expires_at: string; expires_in: number; org_id: string; org_name: string }> {
+  const org = await chooseOrg(kit.orgs, user.id, orgId, 'links:write');
+  const { token, expiresAt } = await kit.tokens.create({ orgId: org.id, connector: connector.name, userId: user.id, username: user.username });
+  return { token, expires_at: new Date(expiresAt).toISOString(), expires_in: Math.round((expiresAt - kit.ctx.clock.now()) / 1000), org_id: org.id, org_name: org.name };
+}
+
+/**
+ * For each connector: `POST /api/v1/integrations/<name>/setup` (admins: `integrations:write`)
+ * creates or rotates the organization's installation and shows its secret once;
+ * `POST /api/v1/integrations/<name>/link-tokens` (members) makes a one-time link token.
+ */
+export function installIntegrationRoutes(app: FastifyInstance, kit: ChatKit, connectors: readonly Connector[]): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  for (const connector of connectors) {
+    api.post(`/api/v1/integrations/${connector.name}/setup`, {
+      schema: {
+        tags,
+        summary: `Set up ${connector.displayName} for your organization (admin): a new installation and its secret, shown once; an earlier one stops working.`,
+        body: Type.Optional(OrgBody),
+        response: { 201: Type.Object({ ...connector.setupSchema.properties, expires_at: Type.String({ description: 'When the setup expires unless installed.' }) }), 401: ErrorView, 403: ErrorView, 404: ErrorView },
+      },
+    }, async (request, reply) => {
+      const user = await requireUser(request);
+      // The answer's fields are the connector's own (its setupSchema); the schema above serializes them.
+      return reply.code(201).headers(NO_STORE).send((await runSetup(kit, connector, user, request.body?.org_id)) as never);
+    });
+
+    api.post(`/api/v1/integrations/${connector.name}/link-tokens`, {
+      schema: {
+        tags,
+        summary: `A one-time token to link your ${connector.displayName} account (member), valid for a few minutes.`,
+        body: Type.Optional(OrgBody),
+        response: { 201: Type.Object({ token: Type.String(), expires_at: Type.String(), expires_in: Type.Integer(), org_id: Type.String(), org_name: Type.String() }), 401: ErrorView, 403: ErrorView, 404: ErrorView, 429: ErrorView },
+      },
+      config: { rateLimit: { max: 30, timeWindow: 60_000 } },
+    }, async (request, reply) => {
+      const user = await requireUser(request);
+      return reply.code(201).headers(NO_STORE).send(await makeLinkToken(kit, connector, user, request.body?.org_id));
+    });
+  }
+}

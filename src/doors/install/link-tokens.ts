@@ -1,0 +1,74 @@
+import { CodeFormat } from '../../core/codes.js';
+import { isPairgateError, RateLimitedError } from '../../core/errors.js';
+import type { Grant } from '../../core/grant.js';
+import type { GrantEngine } from '../../engine/grant-engine.js';
+
+/** The grant kind of link tokens. */
+export const LINK_TOKEN_KIND = 'install-link';
+
+/**
+ * Link tokens: 10 symbols of Crockford base32 (50 bits from the CSPRNG) and a check character,
+ * shown as `xxxxx-xxxxx-x`: short enough to paste into a chat command or type, and read forgivingly
+ * (case, dashes, o/0, i/l/1). A typo is told apart from a wrong token before any look-up.
+ */
+export const LINK_TOKEN_FORMAT = new CodeFormat({ alphabet: 'base32', length: 10, groupSize: 5, checkCharacter: true });
+
+/** Who made a link token, and for what. */
+export interface LinkTokenRequest {
+  orgId: string;
+  connector: string;
+  userId: string;
+  username: string;
+}
+
+/** Which chat user spent it. */
+export interface LinkTokenResult {
+  externalUserId: string;
+  installationId: string;
+}
+
+/** A link token grant. */
+export type LinkTokenGrant = Grant<LinkTokenRequest, LinkTokenResult>;
+
+/** Why a token could not be spent. */
+export type SpendOutcome =
+  | { ok: true; grant: LinkTokenGrant }
+  | { ok: false; reason: 'malformed'; message: string }
+  | { ok: false; reason: 'unknown' | 'used' };
+
+/**
+ * Link tokens as grants of the engine: created pending with a human code (stored hashed), spent
+ * by the one approval the engine's compare-and-set allows, so of any number of concurrent
+ * `/pairgate link` calls with one token exactly one links. The approval also spends the code, and
+ * an expired grant is never returned, so a token works once and not after its TTL.
+ */
+export class LinkTokens {
+  constructor(private readonly engine: GrantEngine, private readonly ttlMs: number, private readonly maxLive: number) {}
+
+  /** Makes a token for `request`; returns it in clear (the only time) and when it expires. */
+  async create(request: LinkTokenRequest): Promise<{ token: string; expiresAt: number }> {
+    if ((await this.engine.countLive(LINK_TOKEN_KIND)) >= this.maxLive) throw new RateLimitedError(60, 'Too many link tokens are waiting. Try again in a minute.');
+    const created = await this.engine.create({ kind: LINK_TOKEN_KIND, request, ttlMs: this.ttlMs, codeFormat: LINK_TOKEN_FORMAT });
+    return { token: LINK_TOKEN_FORMAT.format(created.code!), expiresAt: created.grant.expiresAt };
+  }
+
+  /**
+   * Spends `typed` for the chat user of `orgId` / `connector`. A token of another organization or
+   * connector is `unknown` and left unspent: its owner may still use it where it belongs.
+   */
+  async spend(typed: string, orgId: string, connector: string, result: LinkTokenResult): Promise<SpendOutcome> {
+    const parsed = LINK_TOKEN_FORMAT.parse(typed);
+    if (!parsed.ok) return { ok: false, reason: 'malformed', message: parsed.message };
+    const grant = await this.engine.findByCode<LinkTokenRequest, LinkTokenResult>(LINK_TOKEN_KIND, LINK_TOKEN_FORMAT, parsed.code);
+    if (!grant || grant.request.orgId !== orgId || grant.request.connector !== connector) return { ok: false, reason: 'unknown' };
+    try {
+      const approved = await this.engine.approve<LinkTokenResult>(grant.id, result);
+      return { ok: true, grant: approved as LinkTokenGrant };
+    } catch (error) {
+      // Another call spent it first (409), or it expired in between (404/410).
+      if (isPairgateError(error) && error.status === 409) return { ok: false, reason: 'used' };
+      if (isPairgateError(error) && (error.status === 404 || error.status === 410)) return { ok: false, reason: 'unknown' };
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,69 @@
+import { errors, jwtVerify, type JWTPayload } from 'jose';
+import { PairgateError } from '../../../core/errors.js';
+
+/** Leeway for clocks that disagree a little (seconds). */
+const CLOCK_TOLERANCE_SECONDS = 30;
+
+/** A call token that was refused: 401 with a code that says why. */
+export class CallAuthError extends PairgateError {
+  constructor(code: string, message: string) {
+    super(code, 401, message);
+  }
+}
+
+/** The header Mattermost signs its calls in. */
+export const MATTERMOST_AUTH_HEADER = 'mattermost-app-authorization';
+
+/** The bearer token of a `Mattermost-App-Authorization` header; 401 when absent or malformed. */
+export function bearerOf(header: unknown): string {
+  if (typeof header !== 'string') throw new CallAuthError('jwt_missing', 'The Mattermost-App-Authorization header is missing.');
+  const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/i.exec(header.trim());
+  if (!match || header.length > 8192) throw new CallAuthError('jwt_malformed', 'The Mattermost-App-Authorization header must be "Bearer <JWT>".');
+  return match[1]!;
+}
+
+/**
+ * Verifies a Mattermost call token: HS256 with the installation's secret and nothing else (`none`,
+ * RS256 and any other algorithm are refused before the signature, so a public key or an unsigned
+ * token cannot pass), `exp` required and in the future, `nbf` past, `iat` (when given) not in the
+ * future nor older than `maxAgeSeconds`, and no lifetime longer than `maxAgeSeconds` (Mattermost
+ * signs for 15 minutes; a token made to live for a year is not its). `acting_user_id` is returned
+ * for the caller to compare with the body.
+ */
+export async function verifyCallJwt(token: string, secret: string, now: number, maxAgeSeconds: number): Promise<{ actingUserId: string | undefined; payload: JWTPayload }> {
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, new TextEncoder().encode(secret), {
+      algorithms: ['HS256'],
+      currentDate: new Date(now),
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      requiredClaims: ['exp'],
+    }));
+  } catch (error) {
+    throw mapJoseError(error);
+  }
+  const nowSeconds = Math.floor(now / 1000);
+  if (typeof payload.iat === 'number') {
+    if (payload.iat > nowSeconds + CLOCK_TOLERANCE_SECONDS) throw new CallAuthError('jwt_not_yet_valid', 'The call token is issued in the future.');
+    if (nowSeconds - payload.iat > maxAgeSeconds + CLOCK_TOLERANCE_SECONDS) throw new CallAuthError('jwt_too_old', 'The call token was issued too long ago.');
+  }
+  if (typeof payload.exp === 'number' && payload.exp - nowSeconds > maxAgeSeconds + CLOCK_TOLERANCE_SECONDS) {
+    throw new CallAuthError('jwt_lifetime_too_long', 'The call token lives longer than a Mattermost call token does.');
+  }
+  const acting = payload.acting_user_id;
+  if (acting !== undefined && typeof acting !== 'string') throw new CallAuthError('jwt_invalid', 'acting_user_id must be a string.');
+  return { actingUserId: acting, payload };
+}
+
+/** jose's reasons, as pairgate machine codes (all 401; never a 5xx for a bad token). */
+function mapJoseError(error: unknown): CallAuthError {
+  if (error instanceof errors.JWTExpired) return new CallAuthError('jwt_expired', 'The call token has expired.');
+  if (error instanceof errors.JOSEAlgNotAllowed) return new CallAuthError('jwt_algorithm_not_allowed', 'Call tokens must be signed with HS256.');
+  if (error instanceof errors.JWSSignatureVerificationFailed) return new CallAuthError('jwt_signature_invalid', 'The call token is not signed with this installation\'s secret.');
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf') return new CallAuthError('jwt_not_yet_valid', 'The call token is not valid yet.');
+    return new CallAuthError('jwt_invalid', `The call token's ${error.claim} claim is not acceptable.`);
+  }
+  if (error instanceof errors.JOSENotSupported) return new CallAuthError('jwt_algorithm_not_allowed', 'Call tokens must be signed with HS256.');
+  return new CallAuthError('jwt_invalid', 'The call token is not a valid JWT.');
+}

@@ -1,0 +1,138 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { InvalidRequestError } from '../../../core/errors.js';
+import type { ChatKit } from '../chat-kit.js';
+import { ChatCommands } from '../chat-commands.js';
+import type { Connector, VerifiedCall } from '../connector.js';
+import { bearerOf, CallAuthError, MATTERMOST_AUTH_HEADER, verifyCallJwt } from './call-jwt.js';
+import { CallRequestSchema, InstallationParams, type CallRequest } from './call-request.js';
+import { CallResponseSchema, mattermostErrorShape, ok } from './call-response.js';
+import { mattermostBindings } from './bindings.js';
+import { mattermostManifest } from './manifest.js';
+
+const NAME = 'mattermost';
+const tags = ['install'];
+
+/** The site URL Mattermost reports, checked (http or https, no credentials) and without a trailing slash. */
+function siteUrlOf(raw: string | undefined): string {
+  if (!raw || !URL.canParse(raw)) throw new InvalidRequestError('context.mattermost_site_url must be the http(s) URL of the Mattermost server.', { field: 'context.mattermost_site_url' }, 'invalid_site_url');
+  const url = new URL(raw);
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.search || url.hash) {
+    throw new InvalidRequestError('context.mattermost_site_url must be the http(s) URL of the Mattermost server.', { field: 'context.mattermost_site_url' }, 'invalid_site_url');
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+}
+
+/**
+ * Mattermost (Apps framework, HTTP app with JWT): the admin runs `/apps install http <manifest
+ * link>` and pastes the secret as the app's JWT secret; Mattermost then calls
+ * `/mattermost/<installation id>/...` with `Mattermost-App-Authorization: Bearer <JWT>` (HS256
+ * with that secret). Answers are Apps call responses, errors included.
+ */
+export const mattermostConnector: Connector = {
+  name: NAME,
+  displayName: 'Mattermost',
+  setupSchema: Type.Object({
+    manifest_link: Type.String({ description: 'The app manifest; run the install command with it.' }),
+    jwt_secret: Type.String({ description: 'The app\'s outgoing JWT secret, shown once: paste it when Mattermost asks.' }),
+    install_command: Type.String({ description: 'The command to run in Mattermost as a system admin.' }),
+  }),
+
+  linkCommand: (token) => `/pairgate link ${token}`,
+
+  describe(installationId, secret, baseUrl) {
+    const manifestLink = `${baseUrl}/mattermost/${installationId}/manifest.json`;
+    return { manifest_link: manifestLink, jwt_secret: secret, install_command: `/apps install http ${manifestLink}` };
+  },
+
+  async verifyCall(request: FastifyRequest, installationId: string, kit: ChatKit, options = {}): Promise<VerifiedCall> {
+    const installation = await kit.installation(NAME, installationId);
+    const token = bearerOf(request.headers[MATTERMOST_AUTH_HEADER]);
+    const secret = await kit.installations.secretOf(installation.id);
+    if (secret === undefined) {
+      // Sealed under another server key: a configuration problem of this server, said in its log.
+      kit.ctx.logger.warn({ installation: installation.id }, 'installation secret cannot be unsealed: was PAIRGATE_INSTALL_SECRET_KEY changed?');
+      throw new CallAuthError('jwt_signature_invalid', 'The call token is not signed with this installation\'s secret.');
+    }
+    const { actingUserId } = await verifyCallJwt(token, secret, kit.ctx.clock.now(), kit.cfg.PAIRGATE_INSTALL_JWT_MAX_AGE_SECONDS);
+    const body = request.body as CallRequest;
+    const bodyUser = body.context.acting_user?.id;
+    // The token names who acts; a body claiming someone else is a replay or a forgery.
+    if (actingUserId !== bodyUser) throw new CallAuthError('acting_user_mismatch', 'acting_user_id of the call token differs from context.acting_user.id.');
+    kit.assertUsable(installation, options.forInstall ?? false);
+    return { installation, caller: bodyUser ? { externalUserId: bodyUser, externalUsername: body.context.acting_user?.username ?? null } : null };
+  },
+
+  async register(app: FastifyInstance, kit: ChatKit) {
+    const commands = new ChatCommands(kit);
+    await app.register(async (scope) => {
+      kit.ctx.useErrorShape(scope, mattermostErrorShape);
+      const api = scope.withTypeProvider<TypeBoxTypeProvider>();
+      const callLimit = { rateLimit: { max: kit.cfg.PAIRGATE_INSTALL_CALLS_PER_MINUTE, timeWindow: 60_000 } };
+      const callSchema = (summary: string) => ({ tags, summary, params: InstallationParams, body: CallRequestSchema, response: { 200: CallResponseSchema } });
+      const withCaller = (call: VerifiedCall) => {
+        if (!call.caller) throw new InvalidRequestError('context.acting_user is required: expand acting_user.', { field: 'context.acting_user' }, 'acting_user_missing');
+        return call.caller;
+      };
+
+      api.get('/mattermost/:id/manifest.json', {
+        schema: { tags, summary: 'The Mattermost app manifest of an installation (public; nothing secret).', params: InstallationParams },
+        config: callLimit,
+      }, async (request, reply) => {
+        const installation = await kit.installation(NAME, request.params.id);
+        kit.assertUsable(installation, true);
+        return reply.header('cache-control', 'no-store').send(mattermostManifest(installation.id, kit.ctx.publicUrl()));
+      });
+
+      api.post('/mattermost/:id/install', { schema: callSchema('Mattermost on_install: links the installation to the organization.'), bodyLimit: 65_536, config: callLimit }, async (request) => {
+        const call = await mattermostConnector.verifyCall(request, request.params.id, kit, { forInstall: true });
+        const context = request.body.context;
+        const { organization } = await kit.install(call.installation, {
+          siteUrl: siteUrlOf(context.mattermost_site_url),
+          botUserId: context.bot_user_id ?? context.app?.bot_user_id ?? null,
+          botToken: context.bot_access_token ?? context.app?.bot_access_token ?? null,
+        });
+        return ok(`Installed and linked with organization ${organization.name}`);
+      });
+
+      api.post('/mattermost/:id/bindings', { schema: callSchema('Mattermost bindings: the /pairgate command.'), bodyLimit: 65_536, config: callLimit }, async (request) => {
+        const call = await mattermostConnector.verifyCall(request, request.params.id, kit);
+        return { type: 'ok' as const, data: mattermostBindings(call.installation.id) };
+      });
+
+      api.post('/mattermost/:id/ping', { schema: callSchema('Mattermost ping of one installation.'), bodyLimit: 65_536, config: callLimit }, async (request) => {
+        await mattermostConnector.verifyCall(request, request.params.id, kit, { forInstall: true });
+        return ok('pong');
+      });
+
+      api.post('/mattermost/:id/link', { schema: callSchema('/pairgate link <token>: links the acting user to the account that made the token.'), bodyLimit: 65_536, config: callLimit }, async (request) => {
+        const call = await mattermostConnector.verifyCall(request, request.params.id, kit);
+        const token = request.body.values?.token ?? undefined;
+        const answer = await commands.link(call.installation, withCaller(call), token ?? undefined);
+        return ok(answer.text, answer.data);
+      });
+
+      api.post('/mattermost/:id/unlink', { schema: callSchema('/pairgate unlink.'), bodyLimit: 65_536, config: callLimit }, async (request) => {
+        const call = await mattermostConnector.verifyCall(request, request.params.id, kit);
+        const answer = await commands.unlink(call.installation, withCaller(call));
+        return ok(answer.text, answer.data);
+      });
+
+      api.post('/mattermost/:id/status', { schema: callSchema('/pairgate status.'), bodyLimit: 65_536, config: callLimit }, async (request) => {
+        const call = await mattermostConnector.verifyCall(request, request.params.id, kit);
+        const answer = await commands.status(call.installation, withCaller(call));
+        return ok(answer.text, answer.data);
+      });
+
+      api.post('/mattermost/:id/help', { schema: callSchema('/pairgate help.'), bodyLimit: 65_536, config: callLimit }, async (request) => {
+        await mattermostConnector.verifyCall(request, request.params.id, kit);
+        const answer = commands.help('/pairgate');
+        return ok(answer.text, answer.data);
+      });
+
+      // The Apps framework pings `<root_url>/ping` when installing; the answer reveals nothing.
+      api.post('/ping', { schema: { tags, summary: 'Mattermost Apps ping of the root URL.', response: { 200: CallResponseSchema } }, bodyLimit: 65_536, config: callLimit }, async () => ok('pong'));
+    });
+  },
+};

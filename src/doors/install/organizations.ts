@@ -1,0 +1,120 @@
+import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../../core/errors.js';
+import { randomId } from '../../core/ids.js';
+import type { DurableDb } from '../../store/durable-schema.js';
+import { isRole, roleAllows, type Permission, type Role } from './roles.js';
+import './install-rows.js';
+import '../accounts/account-rows.js';
+
+/** An organization as its members see it. */
+export interface Organization {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+/** A membership: the organization and the member's role in it. */
+export interface Membership extends Organization {
+  role: Role;
+}
+
+/** A member of an organization. */
+export interface Member {
+  userId: string;
+  username: string;
+  role: Role;
+}
+
+/** Organization ids (randomId: 128 bits, base64url). Anything else is not looked up. */
+export const ORG_ID_PATTERN = '^[A-Za-z0-9_-]{22}$';
+const ORG_ID = new RegExp(ORG_ID_PATTERN);
+
+/** Checks and trims an organization name: 1 to 100 printable characters. */
+export function validateOrgName(name: string): string {
+  const trimmed = name.trim();
+  // eslint-disable-next-line no-control-regex
+  if (trimmed.length < 1 || trimmed.length > 100 || /[\u0000-\u001f\u007f]/.test(trimmed)) {
+    throw new InvalidRequestError('The organization name must have 1 to 100 characters, without control characters.', { field: 'name' }, 'invalid_org_name');
+  }
+  return trimmed;
+}
+
+/**
+ * Organizations and their members (durable). The first member of an organization is its creator,
+ * as admin; admins add others by username. Members are pairgate accounts.
+ */
+export class Organizations {
+  constructor(private readonly db: DurableDb) {}
+
+  /** Creates an organization with `creatorId` as its admin. */
+  async create(name: string, creatorId: string, now: number): Promise<Membership> {
+    const org = { id: randomId(), name: validateOrgName(name), created_at: now };
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('organizations').values(org).execute();
+      await trx.insertInto('organization_members').values({ org_id: org.id, user_id: creatorId, role: 'admin', created_at: now }).execute();
+    });
+    return { id: org.id, name: org.name, createdAt: now, role: 'admin' };
+  }
+
+  /** The organizations `userId` belongs to, oldest first. */
+  async listFor(userId: string): Promise<Membership[]> {
+    const rows = await this.db
+      .selectFrom('organization_members')
+      .innerJoin('organizations', 'organizations.id', 'organization_members.org_id')
+      .select(['organizations.id', 'organizations.name', 'organizations.created_at', 'organization_members.role'])
+      .where('organization_members.user_id', '=', userId)
+      .orderBy('organizations.created_at')
+      .orderBy('organizations.id')
+      .execute();
+    return rows.filter((row) => isRole(row.role)).map((row) => ({ id: row.id, name: row.name, createdAt: Number(row.created_at), role: row.role as Role }));
+  }
+
+  /** The membership of `userId` in `orgId`, if any. */
+  async membership(orgId: string, userId: string): Promise<Membership | undefined> {
+    if (!ORG_ID.test(orgId)) return undefined;
+    return (await this.listFor(userId)).find((org) => org.id === orgId);
+  }
+
+  /**
+   * The membership of `userId` in `orgId` when it grants `permission`. Not a member: 404 (whether
+   * the organization exists is none of their business); a member without the permission: 403.
+   */
+  async require(orgId: string, userId: string, permission: Permission): Promise<Membership> {
+    const membership = await this.membership(orgId, userId);
+    if (!membership) throw new NotFoundError('You are not a member of this organization.', 'organization_not_found');
+    if (!roleAllows(membership.role, permission)) throw new ForbiddenError(`Your role (${membership.role}) does not allow ${permission}.`, 'permission_denied');
+    return membership;
+  }
+
+  /** The organization `orgId`. */
+  async find(orgId: string): Promise<Organization | undefined> {
+    if (!ORG_ID.test(orgId)) return undefined;
+    const row = await this.db.selectFrom('organizations').selectAll().where('id', '=', orgId).executeTakeFirst();
+    return row ? { id: row.id, name: row.name, createdAt: Number(row.created_at) } : undefined;
+  }
+
+  /** The members of `orgId`, by username. */
+  async members(orgId: string): Promise<Member[]> {
+    const rows = await this.db
+      .selectFrom('organization_members')
+      .innerJoin('users', 'users.id', 'organization_members.user_id')
+      .select(['users.id', 'users.username', 'organization_members.role'])
+      .where('organization_members.org_id', '=', orgId)
+      .orderBy('users.username')
+      .execute();
+    return rows.filter((row) => isRole(row.role)).map((row) => ({ userId: row.id, username: row.username, role: row.role as Role }));
+  }
+
+  /** Adds the account `username` to `orgId` with `role`; 404 for an unknown account, 409 for a member. */
+  async addMember(orgId: string, username: string, role: Role, now: number): Promise<Member> {
+    const name = username.trim().toLowerCase();
+    const user = name.length <= 60 ? await this.db.selectFrom('users').select(['id', 'username']).where('username', '=', name).executeTakeFirst() : undefined;
+    if (!user) throw new NotFoundError('No account has this username.', 'user_not_found');
+    try {
+      await this.db.insertInto('organization_members').values({ org_id: orgId, user_id: user.id, role, created_at: now }).execute();
+    } catch (error) {
+      if (/unique|duplicate|primary key/i.test(String((error as Error).message))) throw new ConflictError('This account is already a member.', 'already_member');
+      throw error;
+    }
+    return { userId: user.id, username: user.username, role };
+  }
+}

@@ -1,0 +1,134 @@
+import { SignJWT } from 'jose';
+import type { Clock } from '../../../src/core/clock.js';
+import { FormClient } from '../access/form-client.js';
+
+/** Configuration of install tests: fast password hashing, limits out of the way of the sweeps. */
+export const INSTALL_ENV = {
+  PAIRGATE_SCRYPT_COST: '10',
+  PAIRGATE_RATE_LIMIT_MAX: '100000',
+  PAIRGATE_INSTALL_CALLS_PER_MINUTE: '100000',
+};
+
+/** An answer, parsed. */
+export interface Answer {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+/** A signed-in person over real sockets: pages through FormClient, JSON with the same cookies. */
+export class Member extends FormClient {
+  /** Registers (and signs in) `username`. */
+  static async create(base: string, username: string): Promise<Member> {
+    const member = new Member(base);
+    await member.register(username);
+    return member;
+  }
+
+  /** Sends JSON with this person's cookies (no Origin, as a program would). */
+  async json(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+    const cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    const response = await fetch(`${this.base}${path}`, {
+      method,
+      headers: { cookie, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, body: parsed, headers: response.headers };
+  }
+
+  /** Creates an organization; returns its id. */
+  async createOrg(name: string): Promise<string> {
+    const answer = await this.json('POST', '/api/v1/organizations', { name });
+    if (answer.status !== 201) throw new Error(`create org: ${answer.status} ${JSON.stringify(answer.body)}`);
+    return answer.body.id as string;
+  }
+
+  /** Adds `username` to `orgId`. */
+  async addMember(orgId: string, username: string, role = 'member'): Promise<Answer> {
+    return this.json('POST', `/api/v1/organizations/${orgId}/members`, { username, role });
+  }
+
+  /** Runs the Mattermost setup for `orgId`. */
+  async setup(orgId?: string, connector = 'mattermost'): Promise<Answer> {
+    return this.json('POST', `/api/v1/integrations/${connector}/setup`, orgId ? { org_id: orgId } : {});
+  }
+
+  /** Makes a link token for `orgId`. */
+  async linkToken(orgId?: string, connector = 'mattermost'): Promise<Answer> {
+    return this.json('POST', `/api/v1/integrations/${connector}/link-tokens`, orgId ? { org_id: orgId } : {});
+  }
+}
+
+/** The installation id inside a manifest link. */
+export function installationIdOf(manifestLink: string): string {
+  return /\/mattermost\/([^/]+)\/manifest\.json$/.exec(manifestLink)![1]!;
+}
+
+/** A Mattermost user, as `expand: {acting_user: "summary"}` gives it. */
+export interface MattermostUser {
+  id: string;
+  username: string;
+}
+
+/** A Mattermost-looking user id (26 lower-case base32 characters). */
+export function mattermostId(seed: string): string {
+  return (seed.replace(/[^a-z0-9]/g, '') + 'x'.repeat(26)).slice(0, 26);
+}
+
+/**
+ * Signs a call token the way the Mattermost Apps framework does: HS256 over the app's secret,
+ * `exp` 15 minutes ahead, `acting_user_id`. `overrides` bend it for the rejection tests.
+ */
+export async function mattermostJwt(secret: string, actingUserId: string | undefined, clock: Clock, overrides: { exp?: number; iat?: number; nbf?: number; alg?: string } = {}): Promise<string> {
+  const now = Math.floor(clock.now() / 1000);
+  const jwt = new SignJWT(actingUserId !== undefined ? { acting_user_id: actingUserId } : {}).setProtectedHeader({ alg: overrides.alg ?? 'HS256', typ: 'JWT' }).setExpirationTime(overrides.exp ?? now + 15 * 60);
+  if (overrides.iat !== undefined) jwt.setIssuedAt(overrides.iat);
+  if (overrides.nbf !== undefined) jwt.setNotBefore(overrides.nbf);
+  return jwt.sign(new TextEncoder().encode(secret));
+}
+
+/** A CallRequest body as Mattermost sends it. */
+export function callRequest(path: string, user: MattermostUser | undefined, extra: { values?: Record<string, unknown>; context?: Record<string, unknown>; raw_command?: string } = {}): Record<string, unknown> {
+  return {
+    path,
+    expand: { acting_user: 'summary' },
+    context: {
+      app_id: 'pairgate',
+      location: '/command',
+      mattermost_site_url: 'https://chat.example.test',
+      ...(user ? { acting_user: { id: user.id, username: user.username, roles: 'system_user' } } : {}),
+      ...extra.context,
+    },
+    ...(extra.values ? { values: extra.values } : {}),
+    ...(extra.raw_command ? { raw_command: extra.raw_command } : {}),
+  };
+}
+
+/** Plays Mattermost: calls `/mattermost/<id>/<call>` with a signed JWT over a real socket. */
+export class FakeMattermost {
+  constructor(readonly base: string, readonly clock: Clock, readonly siteUrl = 'https://chat.example.test') {}
+
+  /** A call with a token of `secret`; `token` replaces the whole header value when given. */
+  async call(installationId: string, call: string, secret: string, user: MattermostUser | undefined, extra: Parameters<typeof callRequest>[2] = {}, token?: string): Promise<Answer> {
+    const jwt = token ?? (await mattermostJwt(secret, user?.id, this.clock));
+    const body = callRequest(`/mattermost/${installationId}/${call}`, user, { ...extra, context: { mattermost_site_url: this.siteUrl, ...extra.context } });
+    const response = await fetch(`${this.base}/mattermost/${installationId}/${call}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'mattermost-app-authorization': `Bearer ${jwt}` },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: await response.json(), headers: response.headers };
+  }
+
+  /** The on_install call with the bot's id and token (expand app: all). */
+  async install(installationId: string, secret: string, admin: MattermostUser, botToken = 'bot-token-0123456789abcdefghij'): Promise<Answer> {
+    return this.call(installationId, 'install', secret, admin, { context: { bot_user_id: mattermostId('botpairgate'), bot_access_token: botToken, app: { app_id: 'pairgate', bot_user_id: mattermostId('botpairgate'), bot_access_token: botToken } } });
+  }
+}

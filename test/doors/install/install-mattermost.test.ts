@@ -1,0 +1,213 @@
+import { SignJWT, UnsecuredJWT, exportJWK, generateKeyPair } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/core/clock.js';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { FakeMattermost, INSTALL_ENV, installationIdOf, Member, mattermostId, mattermostJwt, type MattermostUser } from './install-helpers.js';
+
+describe('install door: Mattermost setup, manifest and signed calls (real sockets, manual clock)', () => {
+  let t: TestApp;
+  let base: string;
+  let clock: ManualClock;
+  let admin: Member;
+  let member: Member;
+  let orgId: string;
+  let mm: FakeMattermost;
+  const mmAdmin: MattermostUser = { id: mattermostId('sysadminuser'), username: 'sysadmin' };
+
+  beforeAll(async () => {
+    clock = new ManualClock(Date.now());
+    t = await createTestApp({ ...INSTALL_ENV, PAIRGATE_PUBLIC_URL: 'https://pair.example', PAIRGATE_SESSION_TTL_SECONDS: String(30 * 86400) }, { clock });
+    base = await t.listen();
+    admin = await Member.create(base, 'mm-admin');
+    member = await Member.create(base, 'mm-member');
+    orgId = await admin.createOrg('Acme');
+    await admin.addMember(orgId, 'mm-member');
+    mm = new FakeMattermost(base, clock);
+  });
+  afterAll(() => t.close());
+
+  /** A fresh setup of the org: installation id and secret. */
+  const setup = async () => {
+    const answer = await admin.setup(orgId);
+    expect(answer.status).toBe(201);
+    return { id: installationIdOf(answer.body.manifest_link), secret: answer.body.jwt_secret as string, body: answer.body };
+  };
+
+  it('setup answers the manifest link, the secret once, the install command and the expiry; not cached', async () => {
+    const answer = await admin.setup(orgId);
+    expect(answer.status).toBe(201);
+    expect(answer.headers.get('cache-control')).toBe('no-store');
+    const id = installationIdOf(answer.body.manifest_link);
+    expect(answer.body.manifest_link).toBe(`https://pair.example/mattermost/${id}/manifest.json`);
+    expect(answer.body.install_command).toBe(`/apps install http https://pair.example/mattermost/${id}/manifest.json`);
+    expect(Buffer.from(answer.body.jwt_secret, 'base64url').length).toBe(32);
+    expect(Date.parse(answer.body.expires_at) - clock.now()).toBe(24 * 3600 * 1000);
+    // Stored sealed: the row holds neither the secret nor anything that decodes to it.
+    const row = await t.app.pairgate.stores.db.selectFrom('chat_installations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    expect(JSON.stringify(row)).not.toContain(answer.body.jwt_secret);
+    expect(row.secret_sealed).toMatch(/^v1\./);
+    expect(t.logs.join('')).not.toContain(answer.body.jwt_secret);
+  });
+
+  it('only an admin may set up: a member gets 403, a stranger 404, nobody 401', async () => {
+    const byMember = await member.setup(orgId);
+    expect(byMember.status).toBe(403);
+    expect(byMember.body.error).toBe('permission_denied');
+    // Without org_id, the member's only organization is meant: still 403.
+    expect((await member.setup()).status).toBe(403);
+    const stranger = await Member.create(base, 'mm-stranger');
+    expect((await stranger.setup(orgId)).status).toBe(404);
+    expect((await stranger.setup()).body.error).toBe('organization_not_found');
+    const anonymous = await fetch(`${base}/api/v1/integrations/mattermost/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(anonymous.status).toBe(401);
+  });
+
+  it('the manifest is public, exactly as the spec says, and holds no secret', async () => {
+    const { id, secret } = await setup();
+    const response = await fetch(`${base}/mattermost/${id}/manifest.json`);
+    expect(response.status).toBe(200);
+    const manifest = (await response.json()) as Record<string, any>;
+    expect(manifest).toEqual({
+      app_id: 'pairgate',
+      version: expect.any(String),
+      display_name: 'pairgate',
+      description: expect.any(String),
+      homepage_url: 'https://pair.example',
+      requested_permissions: ['act_as_bot', 'act_as_user'],
+      requested_locations: ['/command', '/in_post', '/post_menu'],
+      on_install: { path: `/mattermost/${id}/install`, expand: { app: 'all', acting_user: 'summary' } },
+      bindings: { path: `/mattermost/${id}/bindings` },
+      http: { root_url: 'https://pair.example', use_jwt: true },
+    });
+    expect(manifest.app_id).toMatch(/^[A-Za-z0-9_.-]{3,32}$/);
+    expect(JSON.stringify(manifest)).not.toContain(secret);
+    expect((await fetch(`${base}/mattermost/AAAAAAAAAAAAAAAAAAAAAA/manifest.json`)).status).toBe(404);
+    expect((await fetch(`${base}/mattermost/not-an-id/manifest.json`)).status).toBe(404);
+  });
+
+  it('on_install links the installation, stores site, bot user and bot token sealed; ping and bindings answer', async () => {
+    const { id, secret } = await setup();
+    const botToken = 'bot-token-very-secret-0123456789';
+    const installed = await mm.install(id, secret, mmAdmin, botToken);
+    expect(installed.status).toBe(200);
+    expect(installed.body).toEqual({ type: 'ok', text: 'Installed and linked with organization Acme' });
+    const row = await t.app.pairgate.stores.db.selectFrom('chat_installations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ state: 'installed', org_id: orgId, site_url: 'https://chat.example.test', bot_user_id: mattermostId('botpairgate'), expires_at: null });
+    expect(JSON.stringify(row)).not.toContain(botToken);
+    expect(JSON.stringify(row)).not.toContain(secret);
+    expect(row.bot_token_sealed).toMatch(/^v1\./);
+    expect(t.logs.join('')).not.toContain(botToken);
+
+    expect((await mm.call(id, 'ping', secret, mmAdmin)).body).toMatchObject({ type: 'ok' });
+    const rootPing = await fetch(`${base}/ping`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(await rootPing.json()).toMatchObject({ type: 'ok' });
+
+    const bindings = await mm.call(id, 'bindings', secret, mmAdmin);
+    expect(bindings.status).toBe(200);
+    expect(bindings.body.type).toBe('ok');
+    expect(bindings.body.data).toHaveLength(1);
+    expect(bindings.body.data[0].location).toBe('/command');
+    const command = bindings.body.data[0].bindings[0];
+    expect(command).toMatchObject({ location: 'pairgate', label: 'pairgate' });
+    expect(command.bindings.map((b: any) => b.location)).toEqual(['link', 'unlink', 'status', 'help']);
+    for (const binding of command.bindings) {
+      const submit = binding.submit ?? binding.form?.submit;
+      expect(submit.path).toBe(`/mattermost/${id}/${binding.location}`);
+      expect(binding.submit && binding.form).toBeFalsy();
+    }
+    expect(command.bindings[0].form.fields).toEqual([expect.objectContaining({ name: 'token', type: 'text', is_required: true, position: 1 })]);
+
+    // A second install from the same site updates the link (a new bot token); another site is refused.
+    expect((await mm.install(id, secret, mmAdmin, 'bot-token-two-0123456789')).body.type).toBe('ok');
+    const again = await t.app.pairgate.stores.db.selectFrom('chat_installations').select('bot_token_sealed').where('id', '=', id).executeTakeFirstOrThrow();
+    expect(again.bot_token_sealed).not.toBe(row.bot_token_sealed);
+    const other = await new FakeMattermost(base, clock, 'https://other-chat.example.test').install(id, secret, mmAdmin);
+    expect(other.status).toBe(409);
+    expect(other.body).toMatchObject({ type: 'error', data: { error: 'installation_site_mismatch' } });
+  });
+
+  it('rotation: a new setup invalidates the old secret and installation at once', async () => {
+    const first = await setup();
+    expect((await mm.install(first.id, first.secret, mmAdmin)).status).toBe(200);
+    const second = await setup();
+    const old = await mm.call(first.id, 'bindings', first.secret, mmAdmin);
+    expect(old.status).toBe(410);
+    expect(old.body).toMatchObject({ type: 'error', data: { error: 'installation_rotated' } });
+    const oldInstall = await mm.install(first.id, first.secret, mmAdmin);
+    expect(oldInstall.body.data.error).toBe('installation_rotated');
+    // The new secret does not open the old installation, nor the old one the new.
+    expect((await mm.call(second.id, 'ping', first.secret, mmAdmin)).body.data.error).toBe('jwt_signature_invalid');
+    expect((await mm.install(second.id, second.secret, mmAdmin)).body.type).toBe('ok');
+    expect((await fetch(`${base}/mattermost/${first.id}/manifest.json`)).status).toBe(410);
+  });
+
+  it('an un-installed setup expires after 24 h: install then fails', async () => {
+    const { id, secret } = await setup();
+    // Calls other than install and ping wait for the install.
+    expect((await mm.call(id, 'bindings', secret, mmAdmin)).body.data.error).toBe('installation_not_installed');
+    clock.advance(24 * 3600 * 1000 + 1000);
+    const late = await mm.install(id, secret, mmAdmin);
+    expect(late.status).toBe(410);
+    expect(late.body).toMatchObject({ type: 'error', data: { error: 'installation_expired' } });
+  });
+
+  describe('call tokens: every rejection is a 401 call response', () => {
+    let id: string;
+    let secret: string;
+    beforeAll(async () => {
+      ({ id, secret } = await setup());
+      await mm.install(id, secret, mmAdmin);
+    });
+    const now = () => Math.floor(clock.now() / 1000);
+    const expectRejected = async (token: string | undefined, code: string, user: MattermostUser | null = mmAdmin) => {
+      const response = await fetch(`${base}/mattermost/${id}/status`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token !== undefined ? { 'mattermost-app-authorization': token } : {}) },
+        body: JSON.stringify({ path: `/mattermost/${id}/status`, context: { app_id: 'pairgate', ...(user ? { acting_user: { id: user.id, username: user.username } } : {}) } }),
+      });
+      const body = (await response.json()) as any;
+      expect(response.status, code).toBe(401);
+      expect(body, code).toMatchObject({ type: 'error', data: { error: code } });
+      expect(typeof body.text).toBe('string');
+    };
+
+    it('a good token passes', async () => {
+      expect((await mm.call(id, 'status', secret, mmAdmin)).status).toBe(200);
+    });
+    it('missing or malformed header', async () => {
+      await expectRejected(undefined, 'jwt_missing');
+      await expectRejected('Basic abc', 'jwt_malformed');
+      await expectRejected('Bearer not-a-jwt', 'jwt_malformed');
+      await expectRejected(`Bearer ${'a'.repeat(9000)}.b.c`, 'jwt_malformed');
+    });
+    it('alg none, RS256 and HS512 are refused', async () => {
+      const unsigned = new UnsecuredJWT({ acting_user_id: mmAdmin.id }).setExpirationTime(now() + 600).encode();
+      await expectRejected(`Bearer ${unsigned}`, 'jwt_algorithm_not_allowed');
+      const { privateKey, publicKey } = await generateKeyPair('RS256');
+      const rs = await new SignJWT({ acting_user_id: mmAdmin.id }).setProtectedHeader({ alg: 'RS256', jwk: await exportJWK(publicKey) }).setExpirationTime(now() + 600).sign(privateKey);
+      await expectRejected(`Bearer ${rs}`, 'jwt_algorithm_not_allowed');
+      await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock, { alg: 'HS512' })}`, 'jwt_algorithm_not_allowed');
+    });
+    it('a wrong secret, or a tampered payload', async () => {
+      await expectRejected(`Bearer ${await mattermostJwt('someone-elses-secret-0123456789abcdef', mmAdmin.id, clock)}`, 'jwt_signature_invalid');
+      const good = await mattermostJwt(secret, mmAdmin.id, clock);
+      const [header, , signature] = good.split('.');
+      const forged = Buffer.from(JSON.stringify({ acting_user_id: mattermostId('intruder'), exp: now() + 600 })).toString('base64url');
+      await expectRejected(`Bearer ${header}.${forged}.${signature}`, 'jwt_signature_invalid', { id: mattermostId('intruder'), username: 'x' });
+    });
+    it('expired, not yet valid, issued too long ago or in the future, living too long, no exp', async () => {
+      await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock, { exp: now() - 120 })}`, 'jwt_expired');
+      await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock, { nbf: now() + 600 })}`, 'jwt_not_yet_valid');
+      await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock, { iat: now() - 3600 })}`, 'jwt_too_old');
+      await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock, { iat: now() + 3600 })}`, 'jwt_not_yet_valid');
+      await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock, { exp: now() + 365 * 86400 })}`, 'jwt_lifetime_too_long');
+      const noExp = await new SignJWT({ acting_user_id: mmAdmin.id }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret));
+      await expectRejected(`Bearer ${noExp}`, 'jwt_invalid');
+    });
+    it('acting_user_id must equal context.acting_user.id', async () => {
+      await expectRejected(`Bearer ${await mattermostJwt(secret, mattermostId('someoneelse'), clock)}`, 'acting_user_mismatch');
+      await expectRejected(`Bearer ${await mattermostJwt(secret, undefined, clock)}`, 'acting_user_mismatch');
+      await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock)}`, 'acting_user_mismatch', null);
+    });
+  });
+});

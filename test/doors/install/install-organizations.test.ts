@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { INSTALL_ENV, Member } from './install-helpers.js';
+
+describe('install door: organizations and roles (real sockets)', () => {
+  let t: TestApp;
+  let base: string;
+  let admin: Member;
+  let bob: Member;
+  beforeAll(async () => {
+    t = await createTestApp(INSTALL_ENV);
+    base = await t.listen();
+    admin = await Member.create(base, 'org-admin');
+    bob = await Member.create(base, 'org-bob');
+  });
+  afterAll(() => t.close());
+
+  it('the creator of an organization is its admin; admins add members by username', async () => {
+    const created = await admin.json('POST', '/api/v1/organizations', { name: '  Acme Ops  ' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'Acme Ops', role: 'admin' });
+    const orgId = created.body.id as string;
+    expect((await admin.addMember(orgId, 'ORG-BOB')).status).toBe(201);
+    expect((await admin.addMember(orgId, 'org-bob')).body.error).toBe('already_member');
+    expect((await admin.addMember(orgId, 'nobody-here')).status).toBe(404);
+    const listed = await bob.json('GET', '/api/v1/organizations');
+    expect(listed.body.organizations).toEqual([expect.objectContaining({ id: orgId, name: 'Acme Ops', role: 'member' })]);
+    const members = await bob.json('GET', `/api/v1/organizations/${orgId}/members`);
+    expect(members.body.members.map((m: any) => `${m.username}:${m.role}`)).toEqual(['org-admin:admin', 'org-bob:member']);
+  });
+
+  it('a member cannot add members (403); a stranger sees no organization (404); nobody signed in gets 401', async () => {
+    const orgId = await admin.createOrg('Roles Inc');
+    await admin.addMember(orgId, 'org-bob');
+    const byMember = await bob.addMember(orgId, 'org-admin', 'admin');
+    expect(byMember.status).toBe(403);
+    expect(byMember.body.error).toBe('permission_denied');
+    const stranger = await Member.create(base, 'org-stranger');
+    expect((await stranger.json('GET', `/api/v1/organizations/${orgId}/members`)).status).toBe(404);
+    expect((await stranger.addMember(orgId, 'org-stranger', 'admin')).status).toBe(404);
+    const anonymous = await fetch(`${base}/api/v1/organizations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x' }) });
+    expect(anonymous.status).toBe(401);
+  });
+
+  it('a cross-site browser request is refused even with the session cookie', async () => {
+    const answer = await admin.json('POST', '/api/v1/organizations', { name: 'Evil' }, { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' });
+    expect(answer.status).toBe(403);
+    expect(answer.body.error).toBe('csrf_failed');
+  });
+
+  it('bad names and ids are clear 400s, never 5xx', async () => {
+    for (const name of ['', '   ', 'x'.repeat(101), 'tab\tname']) {
+      const answer = await admin.json('POST', '/api/v1/organizations', { name });
+      expect(answer.status, name).toBe(400);
+      expect(answer.body.error).toBe('invalid_org_name');
+    }
+    for (const body of ['{', '[]', '{"name": {}}', '{"nom": "x"}']) {
+      expect((await admin.json('POST', '/api/v1/organizations', body)).status).toBe(400);
+    }
+    expect((await admin.json('GET', '/api/v1/organizations/..%2F..%2Fetc/members')).status).toBe(400);
+    expect((await admin.json('POST', '/api/v1/organizations/AAAAAAAAAAAAAAAAAAAAAA/members', { username: 'org-bob', role: 'owner' })).status).toBe(400);
+  });
+
+  it('the page: create an organization and add a member through forms with the CSRF token', async () => {
+    const page = await admin.get('/integrations');
+    expect(page.status).toBe(200);
+    const created = await admin.post('/integrations/orgs', { name: 'Form Org' });
+    expect(created.status).toBe(303);
+    const after = await admin.get(created.location!);
+    expect(after.text).toContain('Form Org');
+    const orgId = /data-org="([^"]+)"[^>]*>\s*<h2[^>]*>Form Org</.exec(after.text)?.[1] ?? (await admin.json('GET', '/api/v1/organizations')).body.organizations.find((o: any) => o.name === 'Form Org').id;
+    const added = await admin.post(`/integrations/orgs/${orgId}/members`, { username: 'org-bob', role: 'member' });
+    expect(added.status).toBe(303);
+    expect((await bob.json('GET', '/api/v1/organizations')).body.organizations.map((o: any) => o.name)).toContain('Form Org');
+    // Without the CSRF token the form is refused.
+    const forged = await admin.post('/integrations/orgs', { name: 'Forged', _csrf: 'x'.repeat(43) });
+    expect(forged.status).toBe(403);
+    expect((await admin.json('GET', '/api/v1/organizations')).body.organizations.map((o: any) => o.name)).not.toContain('Forged');
+    // Signed out: the page sends to the sign-in page, which comes back here.
+    const anonymous = await fetch(`${base}/integrations`, { redirect: 'manual' });
+    expect(anonymous.status).toBe(303);
+    expect(anonymous.headers.get('location')).toBe('/account/signin?next=%2Fintegrations');
+  });
+
+  it('deleting an account removes its memberships', async () => {
+    const carol = await Member.create(base, 'org-carol');
+    const orgId = await carol.createOrg('Carol Co');
+    await carol.addMember(orgId, 'org-bob');
+    const user = await t.app.pairgate.stores.db.selectFrom('users').select('id').where('username', '=', 'org-carol').executeTakeFirstOrThrow();
+    await t.app.pairgate.stores.db.deleteFrom('users').where('id', '=', user.id).execute();
+    const rows = await t.app.pairgate.stores.db.selectFrom('organization_members').selectAll().where('org_id', '=', orgId).execute();
+    expect(rows.map((row) => row.role)).toEqual(['member']);
+  });
+});
