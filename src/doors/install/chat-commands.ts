@@ -62,11 +62,12 @@ export class ChatCommands {
 
   /** The list of commands, under `prefix` (e.g. `/pairgate`). */
   help(prefix: string): CommandAnswer {
+    const p = prefix ? `${prefix} ` : '';
     const lines = [
-      `${prefix} link <token>: link your chat account to your pairgate account (make the token at ${this.kit.ctx.publicUrl()}${LINK_PAGE_PATH}; it works once, for ${this.minutes()} minutes)`,
-      `${prefix} unlink: remove the link`,
-      `${prefix} status: say which pairgate account you are linked to`,
-      `${prefix} help: this list`,
+      `${p}link <token>: link your chat account to your pairgate account (make the token at ${this.kit.ctx.publicUrl()}${LINK_PAGE_PATH}; it works once, for ${this.minutes()} minutes)`,
+      `${p}unlink: remove the link`,
+      `${p}status: say which pairgate account you are linked to`,
+      `${p}help: this list`,
     ];
     return { text: lines.join('\n'), data: { commands: ['link', 'unlink', 'status', 'help'] } };
   }

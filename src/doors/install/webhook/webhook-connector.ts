@@ -1,0 +1,115 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { InvalidRequestError, NotFoundError } from '../../../core/errors.js';
+import type { ErrorShape } from '../../../server/error-shapes.js';
+import type { ChatKit } from '../chat-kit.js';
+import { ChatCommands } from '../chat-commands.js';
+import type { Connector, VerifiedCall } from '../connector.js';
+import { SignatureError, verifyWebhookSignature } from './webhook-signature.js';
+
+const NAME = 'webhook';
+const tags = ['install'];
+const BODY_LIMIT = 16_384;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The exact bytes of a webhook call's body, which its signature covers. */
+    webhookRawBody?: string;
+  }
+}
+
+const Params = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const CommandBody = Type.Object({
+  user_id: Type.String({ pattern: '^[A-Za-z0-9_.@:-]{1,128}$' }),
+  user_name: Type.Optional(Type.String({ maxLength: 128 })),
+  text: Type.String({ maxLength: 512 }),
+}, { additionalProperties: false });
+const InstallBody = Type.Object({ site_url: Type.String({ maxLength: 2048 }) }, { additionalProperties: false });
+const Answer = Type.Object({ ok: Type.Boolean(), text: Type.String(), data: Type.Optional(Type.Unknown()) });
+
+/** Errors as `{ok: false, error, text}` with the error's HTTP status. */
+const webhookErrorShape: ErrorShape = (error) => ({ ok: false, error: error.code, text: error.message });
+
+/**
+ * A generic chat connector: any chat or bot that can send a signed HTTP request (a slash command
+ * relayed by a small bot, an ops tool). The setup gives a command URL and a signing secret; calls
+ * carry `X-Pairgate-Timestamp` and `X-Pairgate-Signature: v1=<hex HMAC-SHA256 of
+ * "v1:<timestamp>:<body>">`, like Slack's request signing. It needs nothing outside this folder
+ * but its line in connectors.ts: the proof that the connector interface is enough.
+ */
+export const webhookConnector: Connector = {
+  name: NAME,
+  displayName: 'Signed webhook',
+  setupSchema: Type.Object({
+    install_url: Type.String({ description: 'POST a signed {"site_url": ...} here once, to link your chat or bot.' }),
+    command_url: Type.String({ description: 'POST signed {"user_id", "user_name", "text": "link <token>" | "unlink" | "status" | "help"} here.' }),
+    signing_secret: Type.String({ description: 'The HMAC-SHA256 key of the signatures, shown once.' }),
+  }),
+  linkCommand: (token) => `link ${token}`,
+
+  describe(installationId, secret, baseUrl) {
+    return { install_url: `${baseUrl}/webhook/${installationId}/install`, command_url: `${baseUrl}/webhook/${installationId}/command`, signing_secret: secret };
+  },
+
+  async verifyCall(request: FastifyRequest, installationId: string, kit: ChatKit, options = {}): Promise<VerifiedCall> {
+    const installation = await kit.installation(NAME, installationId);
+    const secret = await kit.installations.secretOf(installation.id);
+    if (secret === undefined) throw new SignatureError('signature_invalid', 'The signature does not match this installation\'s secret.');
+    verifyWebhookSignature(secret, request.headers, request.webhookRawBody ?? '', kit.ctx.clock.now());
+    kit.assertUsable(installation, options.forInstall ?? false);
+    const body = request.body as { user_id?: string; user_name?: string };
+    return { installation, caller: body.user_id ? { externalUserId: body.user_id, externalUsername: body.user_name ?? null } : null };
+  },
+
+  async register(app: FastifyInstance, kit: ChatKit) {
+    const commands = new ChatCommands(kit);
+    await app.register(async (scope) => {
+      kit.ctx.useErrorShape(scope, webhookErrorShape);
+      // Keep the exact bytes: the signature covers them, not a re-serialisation of the parsed JSON.
+      scope.removeContentTypeParser('application/json');
+      scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (request, body, done) => {
+        request.webhookRawBody = body as string;
+        try {
+          done(null, JSON.parse(body as string));
+        } catch {
+          done(new InvalidRequestError('The body is not valid JSON.', undefined, 'invalid_json'), undefined);
+        }
+      });
+      const api = scope.withTypeProvider<TypeBoxTypeProvider>();
+      const limit = { rateLimit: { max: kit.cfg.PAIRGATE_INSTALL_CALLS_PER_MINUTE, timeWindow: 60_000 } };
+
+      api.post('/webhook/:id/install', {
+        schema: { tags, summary: 'Signed webhook: link the installation to your chat or bot (once; again from the same site updates it).', params: Params, body: InstallBody, response: { 200: Answer } },
+        bodyLimit: BODY_LIMIT,
+        config: limit,
+      }, async (request) => {
+        const call = await webhookConnector.verifyCall(request, request.params.id, kit, { forInstall: true });
+        const site = request.body.site_url;
+        if (!URL.canParse(site) || !/^https?:$/.test(new URL(site).protocol)) throw new InvalidRequestError('site_url must be an http(s) URL.', { field: 'site_url' }, 'invalid_site_url');
+        const { organization } = await kit.install(call.installation, { siteUrl: new URL(site).origin, botUserId: null, botToken: null });
+        return { ok: true, text: `Installed and linked with organization ${organization.name}` };
+      });
+
+      api.post('/webhook/:id/command', {
+        schema: { tags, summary: 'Signed webhook: run `link <token>`, `unlink`, `status` or `help` for a chat user.', params: Params, body: CommandBody, response: { 200: Answer } },
+        bodyLimit: BODY_LIMIT,
+        config: limit,
+      }, async (request) => {
+        const call = await webhookConnector.verifyCall(request, request.params.id, kit);
+        const caller = call.caller!;
+        const [verb = '', ...rest] = request.body.text.trim().split(/\s+/);
+        let answer;
+        switch (verb.toLowerCase()) {
+          case 'link': answer = await commands.link(call.installation, caller, rest.join(' ')); break;
+          case 'unlink': answer = await commands.unlink(call.installation, caller); break;
+          case 'status': answer = await commands.status(call.installation, caller); break;
+          case 'help': case '': answer = commands.help(''); break;
+          default: throw new NotFoundError(`Unknown command "${verb.slice(0, 20)}". Try help.`, 'unknown_command');
+        }
+        return { ok: true, text: answer.text, data: answer.data };
+      });
+    });
+  },
+};
+

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/core/clock.js';
+import { signWebhook } from '../../../src/doors/install/webhook/webhook-signature.js';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { INSTALL_ENV, Member } from './install-helpers.js';
+
+describe('install door: the second connector, a signed webhook (real sockets)', () => {
+  let t: TestApp;
+  let base: string;
+  let clock: ManualClock;
+  let admin: Member;
+  let orgId: string;
+
+  beforeAll(async () => {
+    clock = new ManualClock(Date.now());
+    t = await createTestApp({ ...INSTALL_ENV, PAIRGATE_PUBLIC_URL: 'https://pair.example' }, { clock });
+    base = await t.listen();
+    admin = await Member.create(base, 'hook-admin');
+    orgId = await admin.createOrg('Hooks');
+  });
+  afterAll(() => t.close());
+
+  /** POSTs `body` to `url` (public URL rewritten to the test server), signed with `secret`. */
+  const signed = async (url: string, secret: string, body: unknown, options: { timestamp?: number; signature?: string } = {}) => {
+    const raw = JSON.stringify(body);
+    const timestamp = String(options.timestamp ?? Math.floor(clock.now() / 1000));
+    const response = await fetch(url.replace('https://pair.example', base), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-pairgate-timestamp': timestamp, 'x-pairgate-signature': options.signature ?? signWebhook(secret, timestamp, raw) },
+      body: raw,
+    });
+    return { status: response.status, body: (await response.json()) as any };
+  };
+
+  it('setup, signed install, then link / status / unlink through the shared commands', async () => {
+    const setup = await admin.setup(orgId, 'webhook');
+    expect(setup.status).toBe(201);
+    const { install_url: installUrl, command_url: commandUrl, signing_secret: secret } = setup.body;
+    expect(commandUrl).toMatch(/^https:\/\/pair\.example\/webhook\/[\w-]{22}\/command$/);
+    expect(Buffer.from(secret, 'base64url').length).toBe(32);
+
+    // Commands wait for the install.
+    expect((await signed(commandUrl, secret, { user_id: 'U1', text: 'status' })).body.error).toBe('installation_not_installed');
+    const installed = await signed(installUrl, secret, { site_url: 'https://bot.example.test/' });
+    expect(installed).toEqual({ status: 200, body: { ok: true, text: 'Installed and linked with organization Hooks' } });
+
+    const token = (await admin.linkToken(orgId, 'webhook')).body.token as string;
+    const linked = await signed(commandUrl, secret, { user_id: 'U1', user_name: 'ada', text: `  link   ${token} ` });
+    expect(linked).toEqual({ status: 200, body: { ok: true, text: 'Linked to the pairgate account hook-admin.', data: { linked: true, username: 'hook-admin' } } });
+    expect((await signed(commandUrl, secret, { user_id: 'U1', text: 'status' })).body.data).toMatchObject({ linked: true, username: 'hook-admin' });
+    expect((await signed(commandUrl, secret, { user_id: 'U2', text: `link ${token}` })).body.error).toBe('link_token_unknown');
+    expect((await signed(commandUrl, secret, { user_id: 'U1', text: 'unlink' })).body.data.unlinked).toBe(true);
+    expect((await signed(commandUrl, secret, { user_id: 'U1', text: 'help' })).body.text).toContain('link <token>');
+    expect((await signed(commandUrl, secret, { user_id: 'U1', text: 'sudo' })).status).toBe(404);
+
+    // A Mattermost token is not a webhook token: tokens belong to their connector.
+    const mattermostToken = (await admin.linkToken(orgId, 'mattermost')).body.token as string;
+    expect((await signed(commandUrl, secret, { user_id: 'U3', text: `link ${mattermostToken}` })).body.error).toBe('link_token_unknown');
+
+    // The secret is sealed at rest.
+    const row = await t.app.pairgate.stores.db.selectFrom('chat_installations').selectAll().where('connector', '=', 'webhook').executeTakeFirstOrThrow();
+    expect(JSON.stringify(row)).not.toContain(secret);
+  });
+
+  it('refuses unsigned, wrongly signed, replayed-late and tampered calls with 401', async () => {
+    const { command_url: commandUrl, install_url: installUrl, signing_secret: secret } = (await admin.setup(orgId, 'webhook')).body;
+    await signed(installUrl, secret, { site_url: 'https://bot.example.test' });
+    const body = { user_id: 'U9', text: 'status' };
+    expect((await signed(commandUrl, secret, body)).status).toBe(200);
+    expect((await signed(commandUrl, 'another-secret', body)).body.error).toBe('signature_invalid');
+    expect((await signed(commandUrl, secret, body, { timestamp: Math.floor(clock.now() / 1000) - 301 })).body.error).toBe('signature_expired');
+    expect((await signed(commandUrl, secret, body, { signature: signWebhook(secret, String(Math.floor(clock.now() / 1000)), JSON.stringify({ user_id: 'U8', text: 'status' })) })).body.error).toBe('signature_invalid');
+    const unsigned = await fetch(commandUrl.replace('https://pair.example', base), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(unsigned.status).toBe(401);
+    expect(((await unsigned.json()) as any).error).toBe('signature_missing');
+  });
+
+  it('hostile input: 4xx in the webhook shape, never 5xx', async () => {
+    const { command_url: commandUrl, signing_secret: secret } = (await admin.setup(orgId, 'webhook')).body;
+    const url = commandUrl.replace('https://pair.example', base);
+    for (const raw of ['{', '[]', 'null', '{"user_id": "x"}', '{"user_id": "../../", "text": "status"}', `{"user_id": "U1", "text": "${'x'.repeat(600)}"}`, '{"user_id": "U1", "text": "status", "extra": 1}']) {
+      const timestamp = String(Math.floor(clock.now() / 1000));
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-pairgate-timestamp': timestamp, 'x-pairgate-signature': signWebhook(secret, timestamp, raw) }, body: raw });
+      const text = await response.text();
+      expect(response.status, `${raw} -> ${text}`).toBeGreaterThanOrEqual(400);
+      expect(response.status, text).toBeLessThan(500);
+      expect(JSON.parse(text).ok).toBe(false);
+    }
+    for (const timestamp of ['abc', '-1', '1'.repeat(20), '']) {
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-pairgate-timestamp': timestamp, 'x-pairgate-signature': 'v1=00' }, body: '{"user_id":"U1","text":"status"}' });
+      expect(response.status).toBe(401);
+    }
+    const huge = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_id: 'U1', text: 'x'.repeat(20_000) }) });
+    expect(huge.status).toBe(413);
+  });
+
+  it('the setup page lists the webhook connector next to Mattermost without a change to the page', async () => {
+    const page = await admin.get('/integrations');
+    expect(page.text).toContain('Set up Signed webhook');
+    expect(page.text).toContain('Set up Mattermost');
+    const form = await admin.post(`/integrations/orgs/${orgId}/webhook/setup`, {});
+    expect(form.status).toBe(200);
+    expect(form.text).toMatch(/id="setup-signing_secret">[\w-]{43}</);
+    expect(form.text).toContain('id="setup-command_url"');
+  });
+});
