@@ -1,0 +1,100 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { browserSkipReason, launchBrowser } from '../../helpers/browser.js';
+import { FakeMattermost, INSTALL_ENV, installationIdOf, Member, mattermostId } from './install-helpers.js';
+
+const skip = browserSkipReason();
+
+describe.skipIf(Boolean(skip))(`install door pages in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let t: TestApp;
+  let base: string;
+  let browser: Browser;
+  const password = 'chromium password 1';
+  /** The installation the admin's test set up from what the page showed (the member's test links through it). */
+  let installed: { id: string; secret: string } | undefined;
+
+  beforeAll(async () => {
+    t = await createTestApp(INSTALL_ENV);
+    base = await t.listen();
+    const admin = new Member(base);
+    await admin.register('chromium-admin', password);
+    const member = new Member(base);
+    await member.register('chromium-member', password);
+    browser = await launchBrowser();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  /** A page whose console errors and CSP violations are collected. */
+  const open = async (): Promise<{ page: Page; problems: string[] }> => {
+    const page = await (await browser.newContext()).newPage();
+    page.setDefaultTimeout(10_000);
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      const text = message.text();
+      if (/Content Security Policy|Refused to/i.test(text) || (message.type() === 'error' && !text.startsWith('Failed to load resource'))) problems.push(text);
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+    return { page, problems };
+  };
+
+  const signIn = async (page: Page, username: string) => {
+    await page.goto(`${base}/integrations`);
+    await page.getByLabel('Username or e-mail').fill(username);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Organizations and chat' }).waitFor();
+  };
+
+  it('the admin creates an organization, adds a member and sets up Mattermost: manifest link, secret and install command', async () => {
+    const { page, problems } = await open();
+    await signIn(page, 'chromium-admin');
+    await page.getByLabel('Organization name').fill('Chromium Org');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.locator('#done').waitFor();
+    await page.getByRole('heading', { name: 'Chromium Org' }).waitFor();
+    await page.getByLabel('Username').fill('chromium-member');
+    await page.getByRole('button', { name: 'Add a member' }).click();
+    await page.locator('#done').waitFor();
+    expect(await page.locator('ul.members').textContent()).toContain('chromium-member');
+
+    await page.getByRole('button', { name: 'Set up Mattermost' }).click();
+    await page.getByRole('heading', { name: 'Set up Mattermost' }).waitFor();
+    const manifestLink = (await page.locator('#setup-manifest_link').textContent())!;
+    const secret = (await page.locator('#setup-jwt_secret').textContent())!;
+    const command = (await page.locator('#setup-install_command').textContent())!;
+    expect(manifestLink).toMatch(new RegExp(`^${base}/mattermost/[\\w-]{22}/manifest\\.json$`));
+    expect(secret).toMatch(/^[\w-]{43}$/);
+    expect(command).toBe(`/apps install http ${manifestLink}`);
+    expect(await page.locator('#setup-expires').textContent()).toContain('UTC');
+
+    // What the page showed works: Mattermost installs with it, and the page then says so.
+    const mm = new FakeMattermost(base, { now: () => Date.now() });
+    installed = { id: installationIdOf(manifestLink), secret };
+    const answer = await mm.install(installed.id, secret, { id: mattermostId('chromiumadmin'), username: 'admin' });
+    expect(answer.body.text).toBe('Installed and linked with organization Chromium Org');
+    await page.getByRole('link', { name: 'Back to the organizations' }).click();
+    expect(await page.locator('ul.installations').textContent()).toContain('Mattermost: installed on https://chat.example.test');
+    expect(problems).toEqual([]);
+  });
+
+  it('a member makes a link token and /pairgate link with it links their Mattermost account', async () => {
+    const { page, problems } = await open();
+    await signIn(page, 'chromium-member');
+    // A member sees no setup button, only the link token one.
+    expect(await page.getByRole('button', { name: 'Set up Mattermost' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Create a Mattermost link token' }).click();
+    await page.getByRole('heading', { name: 'Your link token' }).waitFor();
+    const token = (await page.locator('#link-token').textContent())!;
+    expect(token).toMatch(/^[0-9a-z]{5}-[0-9a-z]{5}-[0-9a-z]$/);
+    expect(await page.locator('#link-command').textContent()).toBe(`/pairgate link ${token}`);
+
+    const mm = new FakeMattermost(base, { now: () => Date.now() });
+    const linked = await mm.call(installed!.id, 'link', installed!.secret, { id: mattermostId('chromiummember'), username: 'member' }, { values: { token } });
+    expect(linked.body).toMatchObject({ type: 'ok', data: { linked: true, username: 'chromium-member' } });
+    expect(problems).toEqual([]);
+  });
+});
