@@ -3,12 +3,24 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidRequestError } from '../../core/errors.js';
 import { createServer as createHttpsServer } from 'node:https';
-import { advertiseBox } from '../../doors/registry/mdns.js';
-import { MirrorRecords } from '../../doors/dns/mirror-records.js';
-import { renewalDecision } from '../../doors/dns/certificate-renewal.js';
-import { DnsUpdateClient } from '../../sdk/dns-update.js';
-import { defaultBoxDir, initBoxIdentity, loadBoxIdentity } from '../../doors/registry/box-identity.js';
-import { keepAnnouncing, localIPv4, RegistryClient, type AnnouncementBody } from '../../sdk/registry.js';
+import type { AnnouncementBody } from '../../sdk/registry.js';
+
+/**
+ * The box's modules (X.509, mDNS, DNS updates, the registry client), loaded when a box command
+ * runs: they take about half a second to load, which every other command (`--help` included)
+ * would otherwise pay for.
+ */
+async function loadBox() {
+  const [identity, registry, dnsUpdate, mirrors, renewal, mdns] = await Promise.all([
+    import('../../doors/registry/box-identity.js'),
+    import('../../sdk/registry.js'),
+    import('../../sdk/dns-update.js'),
+    import('../../doors/dns/mirror-records.js'),
+    import('../../doors/dns/certificate-renewal.js'),
+    import('../../doors/registry/mdns.js'),
+  ]);
+  return { ...identity, ...registry, ...dnsUpdate, ...mirrors, ...renewal, ...mdns };
+}
 
 const DEFAULT_REGISTRY = process.env.PAIRGATE_SERVER ?? 'http://127.0.0.1:8080';
 
@@ -16,7 +28,7 @@ interface DirOption {
   dir?: string;
 }
 
-function boxDir(options: DirOption): string {
+function boxDir(options: DirOption, defaultBoxDir: () => string): string {
   return options.dir ?? defaultBoxDir();
 }
 
@@ -37,7 +49,8 @@ export function registerBoxCommand(program: Command): void {
     .option('--force', 'replace an existing identity (a new fingerprint: DNS names and pins of the old one stop working)')
     .option('--json', 'print JSON')
     .action(async (options: DirOption & { name: string; force?: boolean; json?: boolean }) => {
-      const identity = await initBoxIdentity(boxDir(options), { name: options.name, force: options.force ?? false });
+      const { defaultBoxDir, initBoxIdentity } = await loadBox();
+      const identity = await initBoxIdentity(boxDir(options, defaultBoxDir), { name: options.name, force: options.force ?? false });
       if (options.json) console.log(JSON.stringify({ fingerprint: identity.fingerprint, legacyFingerprint: identity.legacyFingerprint, dir: identity.dir }));
       else console.log(identity.fingerprint);
     });
@@ -48,8 +61,9 @@ export function registerBoxCommand(program: Command): void {
     .option(...dirOption)
     .option('--legacy', 'print the Project Link form instead (SHA-1 of the certificate, 40 hex)')
     .option('--json', 'print JSON')
-    .action((options: DirOption & { legacy?: boolean; json?: boolean }) => {
-      const identity = loadBoxIdentity(boxDir(options));
+    .action(async (options: DirOption & { legacy?: boolean; json?: boolean }) => {
+      const { defaultBoxDir, loadBoxIdentity } = await loadBox();
+      const identity = loadBoxIdentity(boxDir(options, defaultBoxDir));
       if (options.json) console.log(JSON.stringify({ fingerprint: identity.fingerprint, legacyFingerprint: identity.legacyFingerprint, dir: identity.dir }));
       else console.log(options.legacy ? identity.legacyFingerprint : identity.fingerprint);
     });
@@ -69,7 +83,8 @@ export function registerBoxCommand(program: Command): void {
     .option('--update-api <url>', 'the DNS update API (https://host:port) for --zone')
     .option('--update-ca <file>', 'PEM certificate to trust for the update API')
     .action(async (options: DirOption & { server: string; localOrigin?: string; port: string; tunnelOrigin?: string; name?: string; interval: string; once?: boolean; zone?: string; updateApi?: string; updateCa?: string }) => {
-      const identity = loadBoxIdentity(boxDir(options));
+      const { defaultBoxDir, loadBoxIdentity, RegistryClient, MirrorRecords, DnsUpdateClient, localIPv4, keepAnnouncing } = await loadBox();
+      const identity = loadBoxIdentity(boxDir(options, defaultBoxDir));
       const client = new RegistryClient({ baseUrl: options.server });
       if (Boolean(options.zone) !== Boolean(options.updateApi)) throw new Error('--zone and --update-api go together');
       const mirrors = options.zone && options.updateApi
@@ -129,7 +144,8 @@ export function registerBoxCommand(program: Command): void {
     .option('--renew-within <days>', 'only when the certificate there is missing, lacks a name, or expires within this many days (run daily: cron, systemd timer)')
     .addHelpText('after', '\nRenewal: run `pairgate box cert ... --renew-within 30` every day; it does nothing until the certificate nears its end.')
     .action(async (options: DirOption & { zone: string; updateApi: string; updateCa?: string; acmeDirectory: string; acmeCa?: string; dnsServer?: string; email?: string; labels: string; timeout: string; out?: string; renewWithin?: string }) => {
-      const identity = loadBoxIdentity(boxDir(options));
+      const { defaultBoxDir, loadBoxIdentity, renewalDecision, DnsUpdateClient } = await loadBox();
+      const identity = loadBoxIdentity(boxDir(options, defaultBoxDir));
       const zone = options.zone.toLowerCase().replace(/\.$/, '');
       const names = options.labels.split(',').map((label) => label.trim()).filter(Boolean).map((label) => `${label}.${identity.fingerprint}.${zone}`);
       const out = options.out ?? identity.dir;
@@ -181,7 +197,8 @@ export function registerBoxCommand(program: Command): void {
     .option('--mdns-interface <address>', 'interface address for mDNS (e.g. 127.0.0.1 to stay on loopback)')
     .option('--mdns-port <port>', 'mDNS UDP port', '5353')
     .action(async (options: DirOption & { port: string; serve?: boolean; host: string; name: string; address?: string; mdnsInterface?: string; mdnsPort: string }) => {
-      const identity = loadBoxIdentity(boxDir(options));
+      const { defaultBoxDir, loadBoxIdentity, advertiseBox } = await loadBox();
+      const identity = loadBoxIdentity(boxDir(options, defaultBoxDir));
       let port = Number(options.port);
       let server: ReturnType<typeof createHttpsServer> | undefined;
       if (options.serve) {
@@ -213,8 +230,9 @@ export function registerBoxCommand(program: Command): void {
       .requiredOption('-u, --update-api <url>', 'the DNS update API (https://host:port)')
       .option('--update-ca <file>', 'PEM certificate to trust for the update API');
   type DnsOptions = DirOption & { zone: string; updateApi: string; updateCa?: string };
-  const dnsTarget = (options: DnsOptions, label?: string) => {
-    const identity = loadBoxIdentity(boxDir(options));
+  const dnsTarget = async (options: DnsOptions, label?: string) => {
+    const { defaultBoxDir, loadBoxIdentity, DnsUpdateClient } = await loadBox();
+    const identity = loadBoxIdentity(boxDir(options, defaultBoxDir));
     const base = `${identity.fingerprint}.${options.zone.toLowerCase().replace(/\.$/, '')}`;
     const name = !label || label === '@' ? base : `${label.toLowerCase().replace(/\.$/, '')}.${base}`;
     const client = new DnsUpdateClient({ baseUrl: options.updateApi, box: identity, ...(options.updateCa ? { ca: readFileSync(options.updateCa, 'utf8') } : {}) });
@@ -224,7 +242,7 @@ export function registerBoxCommand(program: Command): void {
   dnsOptions(dns.command('list').description('list the box records'))
     .option('--json', 'print JSON')
     .action(async (options: DnsOptions & { json?: boolean }) => {
-      const { client, name } = dnsTarget(options);
+      const { client, name } = await dnsTarget(options);
       const records = await client.list(name);
       if (options.json) console.log(JSON.stringify(records));
       else for (const r of records) console.log(`${r.name}\t${r.ttl}\t${r.type}\t${r.value}`);
@@ -235,7 +253,7 @@ export function registerBoxCommand(program: Command): void {
     .action(async (label: string, type: string, value: string, options: DnsOptions & { ttl?: string }) => {
       const upper = type.toUpperCase();
       if (!['A', 'AAAA', 'CNAME', 'TXT'].includes(upper)) throw new Error(`unknown record type ${type}: use A, AAAA, CNAME or TXT`);
-      const { client, name } = dnsTarget(options, label);
+      const { client, name } = await dnsTarget(options, label);
       const record = await client.set(name, upper as 'A', value, options.ttl === undefined ? undefined : Number(options.ttl));
       console.log(`${record.name}\t${record.ttl}\t${record.type}\t${record.value}`);
     });
@@ -244,7 +262,7 @@ export function registerBoxCommand(program: Command): void {
     .option('--type <type>', 'only this type')
     .option('--value <value>', 'only this value')
     .action(async (label: string, options: DnsOptions & { type?: string; value?: string }) => {
-      const { client, name } = dnsTarget(options, label);
+      const { client, name } = await dnsTarget(options, label);
       const result = await client.remove(name, { ...(options.type ? { type: options.type.toUpperCase() as 'A' } : {}), ...(options.value !== undefined ? { value: options.value } : {}) });
       console.log(`deleted ${result.deleted} record(s) at ${name}`);
     });

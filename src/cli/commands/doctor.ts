@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { formatDoctorReport, runDoctor } from '../../doors/lan/doctor.js';
 import { discoveryOf, intOption, jsonOption, stderrLog, withDiscovery, type CommonLanOptions } from './lan-cli-support.js';
 
 /**
@@ -16,6 +15,8 @@ export function registerDoctorCommand(program: Command): void {
     .option('--quiet', 'do not log checks on stderr as they run')
     .addOption(jsonOption)
     .action(async (options: CommonLanOptions & { server?: string; port?: string; multicastWait: string; quiet?: boolean }) => {
+      // Loaded here: its checks pull in TLS identities that every other command would load for nothing.
+      const { formatDoctorReport, runDoctor } = await import('../../doors/lan/doctor.js');
       const server = options.server ?? process.env.PAIRGATE_SERVER;
       const report = await runDoctor({
         ...(server ? { server } : {}),

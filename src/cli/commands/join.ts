@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { relayCodeFormat } from '../../doors/support/relay-code.js';
 import { PairgateApiError } from '../../sdk/errors.js';
-import { confirmPairing, connectAgent, fetchPairingInfo, SupportRelayClient, type SessionChannel } from '../../sdk/support.js';
+import type { SessionChannel } from '../../sdk/support.js';
 import { isYes, LineInput } from '../line-input.js';
 import { networkReport } from '../network-report.js';
 
@@ -87,6 +87,8 @@ export function registerJoinCommand(program: Command): void {
     .option('-r, --relay <url>', 'the pairing relay (PAIRGATE_RELAY_URL)', DEFAULT_RELAY)
     .option('-y, --yes', 'confirm without asking (for scripts)')
     .action(async (typed: string | undefined, options: { relay: string; yes?: boolean }) => {
+      // The support client (and its WebSocket library) loads only for this command.
+      const { confirmPairing, connectAgent, fetchPairingInfo, SupportRelayClient } = await import('../../sdk/support.js');
       const input = new LineInput();
       try {
         // The alphabet and length catch a mistyped code before any request is made.

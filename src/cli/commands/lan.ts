@@ -1,16 +1,26 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { InvalidRequestError } from '../../core/errors.js';
-import { connectToTrustedPeer, DEFAULT_CONNECT_PORT, listenForTrustedPeer } from '../../doors/lan/connect.js';
 import { decodeConnectionString, describeConnection } from '../../doors/lan/connection-string.js';
-import { scanNearby } from '../../doors/lan/discovery.js';
-import { join } from '../../doors/lan/join.js';
-import { startOffer } from '../../doors/lan/offer.js';
-import { qrForTerminal, writeQrFile } from '../../doors/lan/qr.js';
+import { DEFAULT_CONNECT_PORT, scanNearby } from '../../doors/lan/discovery.js';
 import {
   addressesOf, collect, configDirOf, discoveryOf, intOption, jsonOption, pairingJson, pairingText, progressBar,
   stderrLog, withConfigDir, withDiscovery, type CommonLanOptions,
 } from './lan-cli-support.js';
+
+/**
+ * TLS pairing, the device identity (X.509) and QR codes, loaded when a lan command runs: a quarter
+ * of a second that `pairgate --help` and every other command would otherwise pay for.
+ */
+async function loadLan() {
+  const [connect, joining, offer, qr] = await Promise.all([
+    import('../../doors/lan/connect.js'),
+    import('../../doors/lan/join.js'),
+    import('../../doors/lan/offer.js'),
+    import('../../doors/lan/qr.js'),
+  ]);
+  return { ...connect, ...joining, ...offer, ...qr };
+}
 
 interface OfferCliOptions extends CommonLanOptions {
   payload?: string;
@@ -84,6 +94,7 @@ export function registerLanCommand(program: Command): void {
     .option('--announce', 'also announce this device by name to `pairgate lan nearby` (without the secret)')
     .addOption(jsonOption)
     .action(async (options: OfferCliOptions) => {
+      const { startOffer, writeQrFile, qrForTerminal } = await loadLan();
       const timeout = intOption(options.timeout, '--timeout', 1, 86_400)!;
       const offer = await startOffer({
         configDir: configDirOf(options),
@@ -129,6 +140,7 @@ export function registerLanCommand(program: Command): void {
     .addOption(jsonOption)
     .action(async (value: string, options: JoinCliOptions) => {
       const info = decodeConnectionString(connectionArgument(value));
+      const { join } = await loadLan();
       const result = await join(info, {
         configDir: configDirOf(options),
         deviceName: options.name,
@@ -171,6 +183,7 @@ export function registerLanCommand(program: Command): void {
     .option('--max-size <bytes>', 'largest payload accepted (default 1 GiB)')
     .addOption(jsonOption)
     .action(async (peer: string | undefined, options: ConnectCliOptions) => {
+      const { listenForTrustedPeer, connectToTrustedPeer } = await loadLan();
       const common = {
         configDir: configDirOf(options),
         payloadPath: options.payload,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { SupportOriginClient, type CreatedSession, type SessionChannel } from '../../sdk/support.js';
+import type { CreatedSession, SessionChannel, SupportOriginClient } from '../../sdk/support.js';
 import { LineInput } from '../line-input.js';
 
 interface ServerOptions {
@@ -8,10 +8,12 @@ interface ServerOptions {
   password?: string;
 }
 
-function client(options: ServerOptions): SupportOriginClient {
+/** The supporter's client; the support SDK (and its WebSocket library) loads only for session commands. */
+async function client(options: ServerOptions): Promise<SupportOriginClient> {
   const user = options.user ?? process.env.PLEXUS_AUTH_USER ?? '';
   const password = options.password ?? process.env.PLEXUS_AUTH_PASS ?? '';
   if (!user || !password) throw new Error('give the supporter credentials: --user and --password (or PLEXUS_AUTH_USER and PLEXUS_AUTH_PASS).');
+  const { SupportOriginClient } = await import('../../sdk/support.js');
   return new SupportOriginClient({ baseUrl: options.server, user, password });
 }
 
@@ -97,7 +99,7 @@ export function registerSessionCommand(program: Command): void {
     .option('--json', 'print the server\'s JSON answer')
     .action(async (options: ServerOptions & { id?: string; ttl?: string; supporterName?: string; supporterAvatar?: string; sessionUser?: string; sessionPassword?: string; json?: boolean }) => {
       if (options.ttl !== undefined && !/^\d+$/.test(options.ttl)) throw new Error('--ttl must be a whole number of seconds.');
-      const created = await client(options).createSession({
+      const created = await (await client(options)).createSession({
         ...(options.id ? { id: options.id } : {}),
         ...(options.ttl ? { ttl: Number(options.ttl) } : {}),
         ...(options.supporterName ? { supporterName: options.supporterName } : {}),
@@ -111,20 +113,20 @@ export function registerSessionCommand(program: Command): void {
   withServer(session.command('code <id>'))
     .description('a new pairing code for a session still waiting (its code expired)')
     .action(async (id: string, options: ServerOptions) => {
-      printCreated(await client(options).newCode(id));
+      printCreated(await (await client(options)).newCode(id));
     });
 
   withServer(session.command('show <id>'))
     .description('show the state of a session')
     .action(async (id: string, options: ServerOptions) => {
-      const info = await client(options).getSession(id);
+      const info = await (await client(options)).getSession(id);
       console.log(`${info.ID}: ${info.State}, expires at ${info.ExpiresAt}`);
     });
 
   withServer(session.command('list'))
     .description('list live sessions')
     .action(async (options: ServerOptions) => {
-      const sessions = await client(options).listSessions();
+      const sessions = await (await client(options)).listSessions();
       if (sessions.length === 0) console.log('No live sessions.');
       for (const info of sessions) console.log(`${info.ID}\t${info.State}\t${info.ExpiresAt}`);
     });
@@ -132,14 +134,14 @@ export function registerSessionCommand(program: Command): void {
   withServer(session.command('delete <id>'))
     .description('end and remove a session')
     .action(async (id: string, options: ServerOptions) => {
-      await client(options).deleteSession(id);
+      await (await client(options)).deleteSession(id);
       console.log(`Session ${id} ended.`);
     });
 
   withServer(session.command('attach <id>'))
     .description('wait for the agent and chat (/end ends the session, Ctrl-C detaches)')
     .action(async (id: string, options: ServerOptions) => {
-      const channel = await client(options).attach(id);
+      const channel = await (await client(options)).attach(id);
       process.exitCode = await chat(channel);
     });
 }

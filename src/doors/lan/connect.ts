@@ -8,6 +8,7 @@ import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from '.
 import { dialFirst } from './pinned-dial.js';
 import { exchange, type ExchangeResult } from './session.js';
 import { certificatePin } from './tls-identity.js';
+import { DEFAULT_CONNECT_PORT } from './discovery.js';
 import { TrustedPeerStore } from './trusted-peers.js';
 
 /**
@@ -15,8 +16,7 @@ import { TrustedPeerStore } from './trusted-peers.js';
  * key, each pinned to the key stored in the other's trusted-peer store. No QR code, no secret.
  */
 
-/** Default TCP port of `lan connect --listen`. */
-export const DEFAULT_CONNECT_PORT = 47391;
+export { DEFAULT_CONNECT_PORT };
 
 /** Options shared by both ends. */
 export interface TrustedSessionOptions {

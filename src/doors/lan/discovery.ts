@@ -25,6 +25,8 @@ export const MAX_PACKET_BYTES = 512;
 /** Default multicast group (organisation-local scope) and port. */
 export const DEFAULT_GROUP = '239.255.70.71';
 export const DEFAULT_DISCOVERY_PORT = 47390;
+/** Default TCP port of `lan connect --listen`, next to the discovery port (kept here, in a module that loads fast, for the CLI's help). */
+export const DEFAULT_CONNECT_PORT = 47391;
 
 const KIND_AUTH = 1;
 const KIND_PLAIN = 2;
