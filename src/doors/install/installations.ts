@@ -119,14 +119,12 @@ export class Installations {
   /**
    * Links installation `id` to the chat server that called its install callback: stores the site,
    * the bot user and the bot token (sealed). A second install from the same site updates them; one
-   * from another site is refused (a setup belongs to one chat server); a rotated or expired setup
-   * is refused by the conditional update itself, so a rotation racing the install cannot be lost.
+   * from another site is refused (a setup belongs to one chat server), and so is a rotated or
+   * expired setup (the call checks say which before this; here it is the race's last word).
    */
   async markInstalled(id: string, facts: InstallFacts, now: number): Promise<Installation> {
-    const current = await this.db.selectFrom('chat_installations').selectAll().where('id', '=', id).executeTakeFirst();
-    if (current?.state === 'installed' && current.site_url !== null && current.site_url !== facts.siteUrl) {
-      throw new ConflictError('This installation is linked to another chat server. Run a new setup for this one.', 'installation_site_mismatch');
-    }
+    // One conditional UPDATE decides, so neither a rotation nor another site's install racing this
+    // one can be overwritten: an installed row moves only for its own site, a setup only while live.
     const result = await this.db
       .updateTable('chat_installations')
       .set({
@@ -138,10 +136,17 @@ export class Installations {
         bot_token_sealed: facts.botToken ? this.box.seal(facts.botToken, botTokenContext(id)) : null,
       })
       .where('id', '=', id)
-      .where((eb) => eb.or([eb('state', '=', 'installed'), eb.and([eb('state', '=', 'pending'), eb('expires_at', '>', now)])]))
+      .where((eb) => eb.or([
+        eb.and([eb('state', '=', 'installed'), eb('site_url', '=', facts.siteUrl)]),
+        eb.and([eb('state', '=', 'pending'), eb('expires_at', '>', now)]),
+      ]))
       .executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) throw new ConflictError('This setup was rotated or has expired. Run the setup again in pairgate.', 'installation_not_usable');
-    return toInstallation((await this.db.selectFrom('chat_installations').selectAll().where('id', '=', id).executeTakeFirstOrThrow()));
+    const row = await this.db.selectFrom('chat_installations').selectAll().where('id', '=', id).executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0 || !row) {
+      if (row?.state === 'installed') throw new ConflictError('This installation is linked to another chat server. Run a new setup for this one.', 'installation_site_mismatch');
+      throw new ConflictError('This setup was rotated or has expired. Run the setup again in pairgate.', 'installation_not_usable');
+    }
+    return toInstallation(row);
   }
 
   /** Deletes setups that expired without being installed (rotated ones stay, so their calls keep saying why they fail). */

@@ -126,6 +126,17 @@ describe('install door: Mattermost setup, manifest and signed calls (real socket
     expect(other.body).toMatchObject({ type: 'error', data: { error: 'installation_site_mismatch' } });
   });
 
+  it('two chat servers installing one setup at once: one links, the other gets 409', async () => {
+    const { id, secret } = await setup();
+    const sites = Array.from({ length: 10 }, (_, i) => new FakeMattermost(base, clock, `https://chat${i}.example.test`));
+    const answers = await Promise.all(sites.map((site) => site.install(id, secret, mmAdmin)));
+    expect(answers.filter((answer) => answer.status === 200)).toHaveLength(1);
+    for (const answer of answers.filter((a) => a.status !== 200)) expect(answer.body.data.error).toBe('installation_site_mismatch');
+    const winner = sites[answers.findIndex((answer) => answer.status === 200)]!;
+    const row = await t.app.pairgate.stores.db.selectFrom('chat_installations').select('site_url').where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row.site_url).toBe(winner.siteUrl);
+  });
+
   it('rotation: a new setup invalidates the old secret and installation at once', async () => {
     const first = await setup();
     expect((await mm.install(first.id, first.secret, mmAdmin)).status).toBe(200);

@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../../src/core/clock.js';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
+import { FakeMattermost, INSTALL_ENV, installationIdOf, Member, mattermostId } from './install-helpers.js';
+
+const skip = await postgresMissing();
+
+/**
+ * The install door on PostgreSQL with two nodes sharing the database and the server key
+ * (PAIRGATE_INSTALL_SECRET_KEY): a setup made on one node is installed and used through the other,
+ * and one link token spent by concurrent calls over both nodes links once. A node with another key
+ * cannot open the sealed secrets, and says so as a refused signature, never a 5xx.
+ */
+describe.skipIf(Boolean(skip))(`install door on PostgreSQL, two nodes${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let a: TestApp;
+  let b: TestApp;
+  let c: TestApp;
+  let baseA: string;
+  let baseB: string;
+  let baseC: string;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const env = { ...INSTALL_ENV, PAIRGATE_DATABASE_URL: database.url, PAIRGATE_INSTALL_SECRET_KEY: randomBytes(32).toString('base64') };
+    a = await createTestApp(env);
+    baseA = await a.listen();
+    b = await createTestApp(env);
+    baseB = await b.listen();
+    c = await createTestApp({ ...env, PAIRGATE_INSTALL_SECRET_KEY: randomBytes(32).toString('base64') });
+    baseC = await c.listen();
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await c?.close();
+    await database?.drop();
+  });
+
+  it('set up on A, installed and linked through B; one link among concurrent calls over both nodes', async () => {
+    const admin = await Member.create(baseA, 'pg-admin');
+    const orgId = await admin.createOrg('Postgres Org');
+    const setup = await admin.setup(orgId);
+    const id = installationIdOf(setup.body.manifest_link);
+    const secret = setup.body.jwt_secret as string;
+    const mmA = new FakeMattermost(baseA, systemClock);
+    const mmB = new FakeMattermost(baseB, systemClock);
+    expect((await mmB.install(id, secret, { id: mattermostId('pgsysadmin'), username: 'sysadmin' })).body.type).toBe('ok');
+
+    const token = (await admin.linkToken(orgId)).body.token as string;
+    const users = Array.from({ length: 20 }, (_, i) => ({ id: mattermostId(`pgracer${i}x`), username: `racer${i}` }));
+    const answers = await Promise.all(users.map((user, i) => (i % 2 ? mmA : mmB).call(id, 'link', secret, user, { values: { token } })));
+    expect(answers.filter((answer) => answer.status === 200)).toHaveLength(1);
+    expect(answers.every((answer) => answer.status < 500)).toBe(true);
+
+    const mmC = new FakeMattermost(baseC, systemClock);
+    const refused = await mmC.call(id, 'status', secret, users[0]);
+    expect(refused.status).toBe(401);
+    expect(refused.body.data.error).toBe('jwt_signature_invalid');
+  });
+});
