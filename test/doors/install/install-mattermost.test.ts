@@ -215,6 +215,19 @@ describe('install door: Mattermost setup, manifest and signed calls (real socket
       const noExp = await new SignJWT({ acting_user_id: mmAdmin.id }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret));
       await expectRejected(`Bearer ${noExp}`, 'jwt_invalid');
     });
+    it('a call without the acting_user expand (the bindings call) is checked against context.acting_user_id', async () => {
+      const send = async (context: Record<string, unknown>) => {
+        const response = await fetch(`${base}/mattermost/${id}/bindings`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'mattermost-app-authorization': `Bearer ${await mattermostJwt(secret, mmAdmin.id, clock)}` },
+          body: JSON.stringify({ path: `/mattermost/${id}/bindings`, context: { app_id: 'pairgate', ...context } }),
+        });
+        return { status: response.status, body: (await response.json()) as any };
+      };
+      expect((await send({ acting_user_id: mmAdmin.id })).body.type).toBe('ok');
+      expect((await send({ acting_user_id: mattermostId('someoneelse') })).body.data.error).toBe('acting_user_mismatch');
+      expect((await send({ acting_user_id: mattermostId('someoneelse'), acting_user: { id: mmAdmin.id } })).body.data.error).toBe('acting_user_mismatch');
+    });
     it('acting_user_id must equal context.acting_user.id', async () => {
       await expectRejected(`Bearer ${await mattermostJwt(secret, mattermostId('someoneelse'), clock)}`, 'acting_user_mismatch');
       await expectRejected(`Bearer ${await mattermostJwt(secret, undefined, clock)}`, 'acting_user_mismatch');

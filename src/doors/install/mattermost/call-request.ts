@@ -20,7 +20,7 @@ export const CallRequestSchema = Type.Object({
     app_id: Type.Optional(Type.String({ maxLength: 64 })),
     location: Type.Optional(Type.String({ maxLength: 256 })),
     acting_user: Type.Optional(ActingUser),
-    acting_user_id: Type.Optional(Type.String({ maxLength: 64 })),
+    acting_user_id: Type.Optional(MattermostId),
     mattermost_site_url: Type.Optional(Type.String({ maxLength: 2048 })),
     bot_user_id: Type.Optional(Type.String({ maxLength: 64 })),
     bot_access_token: Type.Optional(Type.String({ maxLength: 1024 })),

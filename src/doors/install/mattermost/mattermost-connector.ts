@@ -57,11 +57,16 @@ export const mattermostConnector: Connector = {
     }
     const { actingUserId } = await verifyCallJwt(token, secret, kit.ctx.clock.now(), kit.cfg.PAIRGATE_INSTALL_JWT_MAX_AGE_SECONDS);
     const body = request.body as CallRequest;
-    const bodyUser = body.context.acting_user?.id;
+    // context.acting_user comes with `expand: {acting_user: ...}`; calls without that expand (the
+    // bindings call of the manifest) carry only context.acting_user_id. Both, when given, must agree.
+    const expanded = body.context.acting_user?.id;
+    const plain = body.context.acting_user_id;
+    if (expanded !== undefined && plain !== undefined && expanded !== plain) throw new CallAuthError('acting_user_mismatch', 'context.acting_user.id differs from context.acting_user_id.');
+    const bodyUser = expanded ?? plain;
     // The token names who acts; a body claiming someone else is a replay or a forgery.
     if (actingUserId !== bodyUser) throw new CallAuthError('acting_user_mismatch', 'acting_user_id of the call token differs from context.acting_user.id.');
     kit.assertUsable(installation, options.forInstall ?? false);
-    return { installation, caller: bodyUser ? { externalUserId: bodyUser, externalUsername: body.context.acting_user?.username ?? null } : null };
+    return { installation, caller: bodyUser ? { externalUserId: bodyUser, externalUsername: expanded !== undefined ? body.context.acting_user?.username ?? null : null } : null };
   },
 
   async register(app: FastifyInstance, kit: ChatKit) {
