@@ -130,6 +130,17 @@ describe('install door: linking chat users with one-time tokens (real sockets, m
     expect((await link(body.token, { id: mattermostId('innocentuser'), username: 'innocent' })).status).toBe(200);
   });
 
+  it('a token whose maker is gone when it is spent links nothing (403 not_a_member)', async () => {
+    const leaver = await Member.create(base, 'link-leaver');
+    await admin.addMember(orgId, 'link-leaver');
+    const { body } = await leaver.linkToken(orgId);
+    await t.app.pairgate.stores.db.deleteFrom('users').where('username', '=', 'link-leaver').execute();
+    const answer = await link(body.token, { id: mattermostId('leaverchat'), username: 'leaver' });
+    expect(answer.status).toBe(403);
+    expect(answer.body.data.error).toBe('not_a_member');
+    expect(await t.app.pairgate.stores.db.selectFrom('chat_links').selectAll().where('external_user_id', '=', mattermostId('leaverchat')).execute()).toEqual([]);
+  });
+
   it('link tokens: a stranger cannot make one for the organization; signed out is 401', async () => {
     const stranger = await Member.create(base, 'link-stranger');
     expect((await stranger.linkToken(orgId)).status).toBe(404);

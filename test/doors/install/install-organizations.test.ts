@@ -82,6 +82,13 @@ describe('install door: organizations and roles (real sockets)', () => {
     expect(anonymous.headers.get('location')).toBe('/account/signin?next=%2Fintegrations');
   });
 
+  it('the page speaks French with ?lang=fr', async () => {
+    const page = await admin.get('/integrations?lang=fr');
+    expect(page.text).toContain('<html lang="fr">');
+    expect(page.text).toContain('Organisations et messagerie');
+    expect(page.text).toContain('Configurer Mattermost');
+  });
+
   it('deleting an account removes its memberships', async () => {
     const carol = await Member.create(base, 'org-carol');
     const orgId = await carol.createOrg('Carol Co');

@@ -113,8 +113,7 @@ export const mattermostConnector: Connector = {
 
       api.post('/mattermost/:id/link', { schema: callSchema('/pairgate link <token>: links the acting user to the account that made the token.'), bodyLimit: 65_536, config: callLimit }, async (request) => {
         const call = await mattermostConnector.verifyCall(request, request.params.id, kit);
-        const token = request.body.values?.token ?? undefined;
-        const answer = await commands.link(call.installation, withCaller(call), token ?? undefined);
+        const answer = await commands.link(call.installation, withCaller(call), request.body.values?.token ?? undefined);
         return ok(answer.text, answer.data);
       });
 
