@@ -14,7 +14,7 @@ const OrgParams = Type.Object({ org: Type.String({ pattern: ORG_ID_PATTERN }) })
 
 /**
  * Organizations over JSON for signed-in users (session cookie; a browser's cross-site request is
- * refused by `requireUser`): create one (its creator is admin), list yours, list and add members.
+ * refused by `requireUser`): create one (its creator is admin), list yours, list, add and remove members.
  */
 export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -51,5 +51,15 @@ export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): v
     await orgs.require(request.params.org, user.id, 'members:write');
     const member = await orgs.addMember(request.params.org, request.body.username, request.body.role ?? 'member', kit.ctx.clock.now());
     return reply.code(201).send({ user_id: member.userId, username: member.username, role: member.role });
+  });
+
+  api.delete('/api/v1/organizations/:org/members/:username', {
+    schema: { tags, summary: 'Remove a member (admins; anyone may remove themselves). Their chat links in the organization go too.', params: Type.Object({ org: Type.String({ pattern: ORG_ID_PATTERN }), username: Type.String({ maxLength: 100 }) }), response: { 204: Type.Null(), 401: ErrorView, 403: ErrorView, 404: ErrorView, 409: ErrorView } },
+  }, async (request, reply) => {
+    const user = await requireUser(request);
+    const self = request.params.username.trim().toLowerCase() === user.username;
+    await orgs.require(request.params.org, user.id, self ? 'links:write' : 'members:write');
+    await orgs.removeMember(request.params.org, request.params.username);
+    return reply.code(204).send(null);
   });
 }

@@ -117,4 +117,22 @@ export class Organizations {
     }
     return { userId: user.id, username: user.username, role };
   }
+
+  /**
+   * Removes `username` from `orgId`, with their chat links in it (they no longer act for the
+   * organization). 404 when not a member; 409 `last_admin` rather than leave nobody to administer it.
+   */
+  async removeMember(orgId: string, username: string): Promise<void> {
+    const name = username.trim().toLowerCase();
+    const member = (await this.members(orgId)).find((candidate) => candidate.username === name);
+    if (!member) throw new NotFoundError('This account is not a member.', 'member_not_found');
+    await this.db.transaction().execute(async (trx) => {
+      if (member.role === 'admin') {
+        const admins = await trx.selectFrom('organization_members').select('user_id').where('org_id', '=', orgId).where('role', '=', 'admin').execute();
+        if (admins.length <= 1) throw new ConflictError('This is the last admin of the organization; add another admin first.', 'last_admin');
+      }
+      await trx.deleteFrom('chat_links').where('org_id', '=', orgId).where('user_id', '=', member.userId).execute();
+      await trx.deleteFrom('organization_members').where('org_id', '=', orgId).where('user_id', '=', member.userId).execute();
+    });
+  }
 }

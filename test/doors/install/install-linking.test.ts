@@ -141,6 +141,24 @@ describe('install door: linking chat users with one-time tokens (real sockets, m
     expect(await t.app.pairgate.stores.db.selectFrom('chat_links').selectAll().where('external_user_id', '=', mattermostId('leaverchat')).execute()).toEqual([]);
   });
 
+  it('removing a member removes their chat links in the organization; the last admin cannot go', async () => {
+    const dora = await Member.create(base, 'link-dora');
+    await admin.addMember(orgId, 'link-dora');
+    const mmDora = { id: mattermostId('doraonchat'), username: 'dora' };
+    expect((await link((await dora.linkToken(orgId)).body.token, mmDora)).status).toBe(200);
+    expect((await dora.json('DELETE', `/api/v1/organizations/${orgId}/members/link-alice`)).status).toBe(403);
+    expect((await admin.json('DELETE', `/api/v1/organizations/${orgId}/members/link-dora`)).status).toBe(204);
+    expect((await mm.call(inst.id, 'status', inst.secret, mmDora)).body.data.linked).toBe(false);
+    expect((await admin.json('DELETE', `/api/v1/organizations/${orgId}/members/link-dora`)).body.error).toBe('member_not_found');
+    const last = await admin.json('DELETE', `/api/v1/organizations/${orgId}/members/link-admin`);
+    expect(last.status).toBe(409);
+    expect(last.body.error).toBe('last_admin');
+    // A member may leave on their own.
+    const eve = await Member.create(base, 'link-eve');
+    await admin.addMember(orgId, 'link-eve');
+    expect((await eve.json('DELETE', `/api/v1/organizations/${orgId}/members/link-eve`)).status).toBe(204);
+  });
+
   it('link tokens: a stranger cannot make one for the organization; signed out is 401', async () => {
     const stranger = await Member.create(base, 'link-stranger');
     expect((await stranger.linkToken(orgId)).status).toBe(404);

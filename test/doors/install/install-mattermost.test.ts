@@ -182,6 +182,14 @@ describe('install door: Mattermost setup, manifest and signed calls (real socket
       expect(typeof body.text).toBe('string');
     };
 
+    it('neither the secret nor a call token reaches the log', async () => {
+      const token = await mattermostJwt(secret, mmAdmin.id, clock);
+      await mm.call(id, 'status', secret, mmAdmin, {}, token);
+      await mm.call(id, 'status', secret, mmAdmin, {}, `${token}x`);
+      const logs = t.logs.join('');
+      expect(logs).not.toContain(secret);
+      expect(logs).not.toContain(token.split('.')[2]!);
+    });
     it('a good token passes', async () => {
       expect((await mm.call(id, 'status', secret, mmAdmin)).status).toBe(200);
     });
