@@ -13,8 +13,8 @@ import type { Pages } from '../web/pages.js';
 export interface DoorContext {
   config: Config;
   engine: GrantEngine;
-  /** Store ports (never an adapter): ephemeral entries, durable Kysely, the notifier. */
-  stores: Pick<Stores, 'ephemeral' | 'db' | 'notifier'>;
+  /** Store ports (never an adapter): ephemeral entries, durable Kysely, the notifier, the bus between nodes. */
+  stores: Pick<Stores, 'ephemeral' | 'db' | 'notifier' | 'bus'>;
   codeGuard: CodeGuard;
   clock: Clock;
   logger: FastifyBaseLogger;

@@ -56,6 +56,7 @@ export async function openStores(config: Config, doors: readonly Door[]): Promis
     grants: redis.grants,
     ephemeral: redis.ephemeral,
     notifier: redis.notifier,
+    bus: redis.bus,
     rateLimit: redis.rateLimit,
     sweepEphemeral: (now) => redis.sweepEphemeral(now),
     async ping() {

@@ -73,6 +73,19 @@ export interface GrantNotifier {
   publish(change: GrantChange): Promise<void>;
 }
 
+/**
+ * Messages between the nodes of one deployment, by topic: what a socket held by one node says
+ * reaches the sockets of the same topic held by any node (a support session's chat, say, when the
+ * agent and the supporter are connected to different nodes). At most once, in the order one node
+ * sent them; a node that is cut off misses what was said meanwhile.
+ */
+export interface MessageBus {
+  /** Calls `listener` with every message broadcast on `topic` by any node, this one included, until the returned function is called. */
+  listen(topic: string, listener: (message: string) => void): () => void;
+  /** Sends `message` to the listeners of `topic` on every node (this one's at once). */
+  broadcast(topic: string, message: string): Promise<void>;
+}
+
 /** Ephemeral key-value data with a lifetime: attempt counters, announcements, nonces. */
 export interface EphemeralStore {
   /** Adds one to `key` (created at 0 with lifetime `ttlMs`); returns the new value and when it resets. */
@@ -95,6 +108,8 @@ export interface EphemeralStore {
 export interface Stores {
   grants: GrantStore;
   notifier: GrantNotifier;
+  /** Messages between nodes (the notifier's connection carries them too). */
+  bus: MessageBus;
   ephemeral: EphemeralStore;
   /** Durable data: Kysely over a portable schema (SQLite or PostgreSQL underneath). */
   db: DurableDb;

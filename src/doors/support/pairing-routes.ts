@@ -9,7 +9,6 @@ import { supportConfigSchema } from './config.js';
 import type { PairingRequest } from './origin-session-routes.js';
 import { PAIRING_KIND, relayCodeFormat } from './relay-code.js';
 import { openToken } from './sealed-token.js';
-import type { SessionHub } from './session-channel.js';
 import type { SessionRequest, SessionResult, SessionGrant } from './session-model.js';
 import { ConfirmBody, ConfirmedView, PairingCodeParams, PairingInfoView, PlexusErrorView } from './schemas.js';
 
@@ -30,7 +29,7 @@ function wantsHtml(request: FastifyRequest): boolean {
  * (the person's yes or no). Every look-up is rate limited and counted per address; a code confirmed
  * wrongly too often, or declined, is burned.
  */
-export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorContext, hub: SessionHub): Promise<void> {
+export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorContext): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const cfg = configSection(ctx.config, supportConfigSchema);
   const lookupLimit = { max: ctx.config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE, timeWindow: 60_000 };
@@ -124,7 +123,6 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
         // The code is spent and the supporter learns at once that the person said no.
         await ctx.engine.refuse(pairing.id, { reason: 'declined' });
         await ctx.engine.refuse<SessionResult>(session.id, { credentialHash: null, confirmedAt: ctx.clock.now(), connected: false, connectedAt: null, declined: true }).catch(() => undefined);
-        await hub.broadcastState(session.id);
         if (fromPage) return await ctx.pages.render(request, reply, 'support/done.njk', { title: 'Declined', message: 'Nobody was given access. You can close this page.' });
         throw new ForbiddenError('The session was declined; nobody was given access.', 'declined');
       }
@@ -132,7 +130,6 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
       await ctx.engine.approve(pairing.id, { reason: 'confirmed' });
       const credential = randomToken();
       const confirmed = await ctx.engine.approve<SessionResult>(session.id, { credentialHash: hashToken(credential), confirmedAt: ctx.clock.now(), connected: false, connectedAt: null });
-      await hub.broadcastState(session.id);
       const channelPath = `/agent/${session.request.id}:${token}`;
       if (fromPage) {
         return await ctx.pages.render(request, reply, 'support/session.njk', {

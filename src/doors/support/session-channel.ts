@@ -15,7 +15,17 @@ interface Room {
   agent: WebSocket | undefined;
   supporters: Set<WebSocket>;
   expiry: NodeJS.Timeout | undefined;
+  /** Stops listening to the session's topic on the bus and to its grant's changes. */
+  stop: () => void;
 }
+
+/** What travels on a session's bus topic between the nodes holding its sockets. */
+type HubMessage =
+  | { kind: 'to-supporters'; payload: Record<string, unknown> }
+  | { kind: 'to-agent'; payload: Record<string, unknown> }
+  | { kind: 'ended'; reason: EndReason };
+
+type EndReason = 'supporter' | 'agent' | 'expired' | 'deleted';
 
 function send(socket: WebSocket | undefined, message: unknown): void {
   if (socket && socket.readyState === 1) socket.send(JSON.stringify(message));
@@ -30,36 +40,79 @@ function parse(data: unknown): Record<string, unknown> | undefined {
   }
 }
 
+/** The bus topic of session `grantId`. */
+const topicOf = (grantId: string): string => `support:${grantId}`;
+
 /**
  * The session channel: after confirmation the agent holds a WebSocket to the session and the
  * supporter one (or more) to its supporter side. This hub relays their text messages and the
  * agent's diagnostics report, tells supporters every state change at once, and ends the session
- * when either side asks, when it is deleted, or at its expiry. Messages go between sockets of one
- * process; the state itself lives in the engine, so waiters on other nodes still see it.
+ * when either side asks, when it is deleted, or at its expiry.
+ *
+ * The two sides may be connected to different nodes: each node keeps a room for the sessions it
+ * holds sockets of, and messages between the sides travel on the session's topic of the message
+ * bus (in process, PostgreSQL NOTIFY or Redis pub/sub), so every node holding a socket of the
+ * session hands them on. State changes reach supporters through the engine's notifier, whichever
+ * node made them. One limit remains per node: a second agent is refused only by the node that
+ * holds the first.
  */
 export class SessionHub {
   private readonly rooms = new Map<string, Room>();
 
   constructor(private readonly ctx: DoorContext, private readonly helloMs: number) {
     ctx.shutdownSignal.addEventListener('abort', () => {
-      for (const room of this.rooms.values()) {
+      for (const [grantId, room] of this.rooms) {
+        room.stop();
         if (room.expiry) clearTimeout(room.expiry);
         for (const socket of [room.agent, ...room.supporters]) socket?.close(1001, 'server shutting down');
+        this.rooms.delete(grantId);
       }
-      this.rooms.clear();
     }, { once: true });
   }
 
   private room(session: SessionGrant): Room {
     let room = this.rooms.get(session.id);
     if (!room) {
-      room = { agent: undefined, supporters: new Set(), expiry: undefined };
+      const grantId = session.id;
+      const unlisten = this.ctx.stores.bus.listen(topicOf(grantId), (message) => this.fromBus(grantId, message));
+      const unsubscribe = this.ctx.stores.notifier.subscribe(grantId, () => {
+        void this.broadcastState(grantId).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: state broadcast failed'));
+      });
+      room = { agent: undefined, supporters: new Set(), expiry: undefined, stop: () => (unlisten(), unsubscribe()) };
       const left = Math.min(2_147_000_000, Math.max(0, session.expiresAt - this.ctx.clock.now()));
-      room.expiry = setTimeout(() => void this.end(session.id, 'expired'), left);
+      room.expiry = setTimeout(() => void this.end(grantId, 'expired').catch(() => undefined), left);
       room.expiry.unref();
-      this.rooms.set(session.id, room);
+      this.rooms.set(grantId, room);
     }
     return room;
+  }
+
+  /** Puts `message` on the session's topic: every node holding a socket of it (this one too) acts on it. */
+  private async publish(grantId: string, message: HubMessage): Promise<void> {
+    await this.ctx.stores.bus.broadcast(topicOf(grantId), JSON.stringify(message));
+  }
+
+  /** A message of the session's topic, from this node or another: hand it to the sockets held here. */
+  private fromBus(grantId: string, raw: string): void {
+    const room = this.rooms.get(grantId);
+    const message = parse(raw) as HubMessage | undefined;
+    if (!room || !message) return;
+    if (message.kind === 'to-supporters') for (const supporter of room.supporters) send(supporter, message.payload);
+    else if (message.kind === 'to-agent') send(room.agent, message.payload);
+    else if (message.kind === 'ended') this.closeRoom(grantId, message.reason);
+  }
+
+  /** Closes the sockets of session `grantId` held here, telling them why, and forgets the room. */
+  private closeRoom(grantId: string, reason: EndReason): void {
+    const room = this.rooms.get(grantId);
+    if (!room) return;
+    this.rooms.delete(grantId);
+    room.stop();
+    if (room.expiry) clearTimeout(room.expiry);
+    for (const socket of [room.agent, ...room.supporters]) {
+      send(socket, { type: 'ended', reason });
+      socket?.close(CLOSE.ended, `session ended (${reason})`);
+    }
   }
 
   /** Whether an agent socket is open on session `grantId` here. */
@@ -67,7 +120,7 @@ export class SessionHub {
     return this.rooms.get(grantId)?.agent?.readyState === 1;
   }
 
-  /** Sends the session's current state to its supporters. */
+  /** Sends the session's current state to its supporters connected here. */
   async broadcastState(grantId: string): Promise<void> {
     const room = this.rooms.get(grantId);
     if (!room || room.supporters.size === 0) return;
@@ -78,22 +131,21 @@ export class SessionHub {
   }
 
   /**
-   * Ends session `grantId`: tells every socket why, closes them, and removes the session and its
-   * pairing code, so nothing of it stays usable.
+   * Ends session `grantId`: tells every socket why on every node, closes them, and removes the
+   * session and its pairing code, so nothing of it stays usable.
    */
-  async end(grantId: string, reason: 'supporter' | 'agent' | 'expired' | 'deleted'): Promise<void> {
-    const room = this.rooms.get(grantId);
-    this.rooms.delete(grantId);
-    if (room) {
-      if (room.expiry) clearTimeout(room.expiry);
-      for (const socket of [room.agent, ...room.supporters]) {
-        send(socket, { type: 'ended', reason });
-        socket?.close(CLOSE.ended, `session ended (${reason})`);
-      }
+  async end(grantId: string, reason: EndReason): Promise<void> {
+    // The sockets here close at once; those of other nodes when the bus brings them the news, sent
+    // once the session is gone (whoever hears "ended" finds nothing left). The session goes even
+    // when the bus fails: its sockets elsewhere then close with their room's expiry.
+    this.closeRoom(grantId, reason);
+    try {
+      const grant = await this.ctx.engine.get<SessionRequest, SessionResult>(grantId);
+      if (grant?.request.pairingGrantId) await this.ctx.engine.remove(grant.request.pairingGrantId);
+      await this.ctx.engine.remove(grantId);
+    } finally {
+      await this.publish(grantId, { kind: 'ended', reason }).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: could not tell other nodes the session ended'));
     }
-    const grant = await this.ctx.engine.get<SessionRequest, SessionResult>(grantId);
-    if (grant?.request.pairingGrantId) await this.ctx.engine.remove(grant.request.pairingGrantId);
-    await this.ctx.engine.remove(grantId);
   }
 
   /**
@@ -118,7 +170,8 @@ export class SessionHub {
       const room = this.rooms.get(session.id);
       if (room?.agent !== socket) return;
       room.agent = undefined;
-      void this.setConnected(session.id, false).then(() => this.broadcastState(session.id)).catch(() => undefined);
+      // Supporters, here and on other nodes, hear of it through the grant's change.
+      void this.setConnected(session.id, false).catch(() => undefined);
     });
     socket.once('message', () => clearTimeout(timer));
   }
@@ -152,7 +205,6 @@ export class SessionHub {
     room.agent = socket;
     await this.setConnected(session.id, true);
     send(socket, { type: 'welcome', session: session.request.id, supporterName: session.request.supporterName, expiresAt: new Date(session.expiresAt).toISOString() });
-    await this.broadcastState(session.id);
     return true;
   }
 
@@ -162,9 +214,9 @@ export class SessionHub {
     if (!room || room.agent !== socket) return;
     if (message?.type === 'message' && typeof message.text === 'string' && message.text.length > 0 && message.text.length <= MAX_TEXT) {
       const out = { type: 'message', from: 'agent', text: message.text, at: new Date(this.ctx.clock.now()).toISOString() };
-      for (const supporter of room.supporters) send(supporter, out);
+      await this.publish(grantId, { kind: 'to-supporters', payload: out });
     } else if (message?.type === 'diagnostics' && message.report && typeof message.report === 'object' && JSON.stringify(message.report).length <= MAX_REPORT) {
-      for (const supporter of room.supporters) send(supporter, { type: 'diagnostics', report: message.report, at: new Date(this.ctx.clock.now()).toISOString() });
+      await this.publish(grantId, { kind: 'to-supporters', payload: { type: 'diagnostics', report: message.report, at: new Date(this.ctx.clock.now()).toISOString() } });
     } else if (message?.type === 'end') {
       await this.end(grantId, 'agent');
     } else {
@@ -180,7 +232,8 @@ export class SessionHub {
     socket.on('message', (data) => {
       const message = parse(data);
       if (message?.type === 'message' && typeof message.text === 'string' && message.text.length > 0 && message.text.length <= MAX_TEXT) {
-        send(room.agent, { type: 'message', from: 'supporter', text: message.text, at: new Date(this.ctx.clock.now()).toISOString() });
+        const out = { type: 'message', from: 'supporter', text: message.text, at: new Date(this.ctx.clock.now()).toISOString() };
+        void this.publish(session.id, { kind: 'to-agent', payload: out }).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: supporter message not relayed'));
       } else if (message?.type === 'end') {
         void this.end(session.id, 'supporter').catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: end failed'));
       } else {

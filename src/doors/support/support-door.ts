@@ -61,6 +61,6 @@ export const supportDoor: Door = {
     await app.register(multipart, { attachFieldsToBody: 'keyValues', limits: { files: 0, fields: 20, fieldSize: 4096, parts: 20 } });
     const hub = new SessionHub(ctx, cfg.PAIRGATE_SUPPORT_HELLO_SECONDS * 1000);
     await registerSessionRoutes(app, ctx, hub);
-    await registerPairingRoutes(app, ctx, hub);
+    await registerPairingRoutes(app, ctx);
   },
 };

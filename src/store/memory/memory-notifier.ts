@@ -1,8 +1,10 @@
-import type { GrantChange, GrantNotifier } from '../ports.js';
+import type { GrantChange, GrantNotifier, MessageBus } from '../ports.js';
+import { TopicListeners } from './topic-listeners.js';
 
-/** Wake-ups within one process: a map from grant id to its listeners. */
-export class MemoryNotifier implements GrantNotifier {
+/** Wake-ups and messages within one process: maps from grant id and from topic to their listeners. */
+export class MemoryNotifier implements GrantNotifier, MessageBus {
   private readonly listeners = new Map<string, Set<(change: GrantChange) => void>>();
+  private readonly topics = new TopicListeners();
 
   subscribe(id: string, listener: (change: GrantChange) => void): () => void {
     let set = this.listeners.get(id);
@@ -28,6 +30,14 @@ export class MemoryNotifier implements GrantNotifier {
 
   async publish(change: GrantChange): Promise<void> {
     this.deliver(change);
+  }
+
+  listen(topic: string, listener: (message: string) => void): () => void {
+    return this.topics.listen(topic, listener);
+  }
+
+  async broadcast(topic: string, message: string): Promise<void> {
+    this.topics.deliver(topic, message);
   }
 
   /** Number of grants with at least one waiter (for metrics). */

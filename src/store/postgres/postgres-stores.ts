@@ -65,7 +65,8 @@ export async function openPostgresStores(options: PostgresStoreOptions): Promise
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const notify = options.notify ?? true;
-  const notifier = notify ? new PgNotifier(options.url, db) : undefined;
+  const ephemeral = new SqlEphemeralStore(db);
+  const notifier = notify ? new PgNotifier(options.url, db, ephemeral) : undefined;
   try {
     await sql`select 1`.execute(db);
   } catch (error) {
@@ -80,11 +81,12 @@ export async function openPostgresStores(options: PostgresStoreOptions): Promise
     await db.destroy().catch(() => {});
     throw error;
   }
-  const ephemeral = new SqlEphemeralStore(db);
+  const local = notifier ? undefined : new MemoryNotifier();
   return {
     db,
     grants: new SqlGrantStore(db, pgUniqueViolation),
-    notifier: notifier ?? new MemoryNotifier(),
+    notifier: notifier ?? local!,
+    bus: notifier ?? local!,
     ephemeral,
     // Nodes sharing only PostgreSQL share their rate counts there too.
     ...(notify ? { rateLimit: { kind: 'ephemeral' as const } } : {}),

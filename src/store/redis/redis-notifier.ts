@@ -1,20 +1,24 @@
 import type { Redis } from 'ioredis';
 import { randomId } from '../../core/ids.js';
 import { MemoryNotifier } from '../memory/memory-notifier.js';
-import type { GrantChange, GrantNotifier } from '../ports.js';
+import { TopicListeners } from '../memory/topic-listeners.js';
+import type { GrantChange, GrantNotifier, MessageBus } from '../ports.js';
+import { encodeBusMessage, parseBusMessage } from '../bus-message.js';
 import { encodeChange, parseChange } from '../grant-change-message.js';
 
 /**
- * Wake-ups across nodes through Redis pub/sub. Publishing delivers to local listeners at once and
- * PUBLISHes on `P grants`; a dedicated subscriber connection (a subscribed connection can run no
- * other command) hands every message from another node to the local listeners. ioredis
- * re-subscribes by itself after a reconnect; changes published while it was away wake their
- * waiters at timeout or expiry instead.
+ * Wake-ups and bus messages across nodes through Redis pub/sub. Publishing delivers to local
+ * listeners at once and PUBLISHes on `P grants` (or `P bus`); a dedicated subscriber connection (a
+ * subscribed connection can run no other command) hands every message from another node to the
+ * local listeners. ioredis re-subscribes by itself after a reconnect; changes published while it
+ * was away wake their waiters at timeout or expiry instead, and bus messages are missed.
  */
-export class RedisNotifier implements GrantNotifier {
+export class RedisNotifier implements GrantNotifier, MessageBus {
   private readonly local = new MemoryNotifier();
+  private readonly topics = new TopicListeners();
   private readonly nodeId = randomId(8);
   readonly channel: string;
+  readonly busChannel: string;
 
   constructor(
     private readonly publisher: Redis,
@@ -22,16 +26,30 @@ export class RedisNotifier implements GrantNotifier {
     prefix: string,
   ) {
     this.channel = `${prefix}grants`;
+    this.busChannel = `${prefix}bus`;
     subscriber.on('message', (channel: string, payload: string) => {
-      if (channel !== this.channel) return;
-      const change = parseChange(payload);
-      if (change && change.node !== this.nodeId) this.local.deliver({ id: change.id, version: change.version });
+      if (channel === this.channel) {
+        const change = parseChange(payload);
+        if (change && change.node !== this.nodeId) this.local.deliver({ id: change.id, version: change.version });
+      } else if (channel === this.busChannel) {
+        const envelope = parseBusMessage(payload);
+        if (envelope && envelope.node !== this.nodeId && envelope.message !== undefined) this.topics.deliver(envelope.topic, envelope.message);
+      }
     });
   }
 
   /** Subscribes the dedicated connection; call once before use. */
   async start(): Promise<void> {
-    await this.subscriber.subscribe(this.channel);
+    await this.subscriber.subscribe(this.channel, this.busChannel);
+  }
+
+  listen(topic: string, listener: (message: string) => void): () => void {
+    return this.topics.listen(topic, listener);
+  }
+
+  async broadcast(topic: string, message: string): Promise<void> {
+    this.topics.deliver(topic, message);
+    await this.publisher.publish(this.busChannel, encodeBusMessage({ node: this.nodeId, topic, message }));
   }
 
   subscribe(id: string, listener: (change: GrantChange) => void): () => void {

@@ -71,6 +71,7 @@ export async function openRedisStores(options: RedisStoreOptions): Promise<Redis
     grants: new RedisGrantStore(redis, options.prefix),
     ephemeral,
     notifier,
+    bus: notifier,
     rateLimit: { kind: 'redis', redis, nameSpace: `${options.prefix}rl:` },
     sweepEphemeral: (now) => ephemeral.sweep(now),
     async ping() {

@@ -82,10 +82,12 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
   const writeRow = async (row: GrantRow): Promise<void> => {
     await batch.insert(row);
   };
+  const notifier = new MemoryNotifier();
   return {
     db,
     grants: new SqliteGrantStore(db, statements, writeRow),
-    notifier: new MemoryNotifier(),
+    notifier,
+    bus: notifier,
     ephemeral,
     sweepEphemeral: (now) => ephemeral.sweep(now),
     async ping() {

@@ -50,6 +50,44 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
       expect((await stores.grants.sweepExpired(clock.now()))[k]).toBeUndefined();
     });
 
+    it('the message bus delivers to this node at once, by topic, until a listener stops', async () => {
+      const topic = `t-${randomId(6)}`;
+      const heard: string[] = [];
+      const other: string[] = [];
+      const stop = stores.bus.listen(topic, (message) => heard.push(message));
+      stores.bus.listen(`${topic}-other`, (message) => other.push(message));
+      await stores.bus.broadcast(topic, 'one');
+      expect(heard).toEqual(['one']);
+      stop();
+      await stores.bus.broadcast(topic, 'two');
+      expect(heard).toEqual(['one']);
+      expect(other).toEqual([]);
+    });
+
+    if (options.openPeer) it('the message bus carries messages to another node, in order, large ones whole', async () => {
+      const peer = await options.openPeer!();
+      try {
+        const topic = `t-${randomId(6)}`;
+        const large = 'é'.repeat(20_000); // 40 KB of UTF-8: over PostgreSQL's NOTIFY limit
+        const sent = ['first', large, ...Array.from({ length: 20 }, (_, i) => `m${i}`)];
+        const heard: string[] = [];
+        const all = new Promise<void>((resolve) => {
+          peer.bus.listen(topic, (message) => {
+            heard.push(message);
+            if (heard.length === sent.length) resolve();
+          });
+        });
+        // Let the peer's subscription reach the server (Redis SUBSCRIBE is already on; LISTEN too).
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await Promise.all(sent.map((message) => stores.bus.broadcast(topic, message)));
+        await all;
+        expect(heard.length).toBe(sent.length);
+        expect(heard).toEqual(sent);
+      } finally {
+        await peer.close();
+      }
+    });
+
     // Only adapters that serve many nodes have a peer to test with (SQLite serves one).
     if (options.openPeer) it('shares grants with another node and wakes a waiter there within milliseconds', async () => {
       const peer = await options.openPeer!();

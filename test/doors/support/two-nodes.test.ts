@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { confirmPairing, connectAgent, SupportOriginClient } from '../../../src/sdk/support.js';
+import type { TestApp } from '../../helpers/app.js';
+import { createTestDatabase, createTestPrefix, postgresMissing, REDIS_URL, redisMissing } from '../../helpers/services.js';
+import { ADMIN, startOrigin, startRelay } from './helpers.js';
+
+const AVATAR = 'https://img.example/avatar.png';
+const pgMissing = await postgresMissing();
+const noRedis = pgMissing ?? (await redisMissing());
+
+/**
+ * A support session whose two sides are connected to different nodes of one deployment: the agent
+ * to A, the supporter to B. Messages, the diagnostics report (larger than a NOTIFY payload), state
+ * changes and the end cross between the nodes on the message bus and the notifier: PostgreSQL
+ * LISTEN/NOTIFY when the nodes share only PostgreSQL, Redis pub/sub when they share Redis.
+ */
+function twoNodeSession(name: string, skip: string | undefined, withRedis: boolean): void {
+  describe.skipIf(skip)(`support session across two nodes (${name})`, () => {
+    let database: Awaited<ReturnType<typeof createTestDatabase>>;
+    let prefix: ReturnType<typeof createTestPrefix>;
+    let relay: TestApp;
+    let a: TestApp;
+    let b: TestApp;
+    beforeAll(async () => {
+      database = await createTestDatabase();
+      prefix = createTestPrefix();
+      const env = { PAIRGATE_DATABASE_URL: database.url, ...(withRedis ? { PAIRGATE_REDIS_URL: REDIS_URL, PAIRGATE_REDIS_PREFIX: prefix.prefix } : {}) };
+      relay = await startRelay();
+      a = await startOrigin(relay.url, env);
+      b = await startOrigin(relay.url, env);
+    });
+    afterAll(async () => {
+      await Promise.allSettled([a?.close(), b?.close(), relay?.close()]);
+      await prefix?.cleanup();
+      await database?.drop();
+    });
+
+    it('agent on A, supporter on B: state, chat both ways, a 20 KB report, and the end reach the other node', async () => {
+      const onA = new SupportOriginClient({ baseUrl: a.url, ...ADMIN });
+      const onB = new SupportOriginClient({ baseUrl: b.url, ...ADMIN });
+      const created = await onA.createSession({ id: `split-${name}`, supporterName: 'T', supporterAvatar: AVATAR });
+      const supporter = await onB.attach(`split-${name}`);
+      expect((await supporter.next((e) => e.type === 'state')).state).toBe('waiting');
+
+      // Confirmed and joined on A; the supporter on B hears of each step.
+      const confirmed = supporter.next((e) => e.type === 'state' && e.state === 'confirmed');
+      const confirmation = await confirmPairing(`${a.url}/pairing/${created.PairingCode}`);
+      expect(confirmation.MeshServer.startsWith(a.url.replace(/^http/, 'ws'))).toBe(true);
+      await confirmed;
+      const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
+      const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+      await connected;
+
+      const toAgent = agent.next((e) => e.type === 'message');
+      supporter.say('Hello from node B');
+      expect(await toAgent).toMatchObject({ from: 'supporter', text: 'Hello from node B' });
+      const toSupporter = supporter.next((e) => e.type === 'message');
+      agent.say('Hello from node A: é ü 漢字');
+      expect(await toSupporter).toMatchObject({ from: 'agent', text: 'Hello from node A: é ü 漢字' });
+
+      // Larger than PostgreSQL's 8000-byte NOTIFY payload: it must still arrive whole.
+      const report = { hostname: 'pc-of-joe', logs: Array.from({ length: 200 }, (_, i) => `line ${i} ${'x'.repeat(80)}`) };
+      const diagnostics = supporter.next((e) => e.type === 'diagnostics');
+      agent.sendDiagnostics(report);
+      expect((await diagnostics).report).toEqual(report);
+
+      // Messages in a burst keep their order.
+      const texts = Array.from({ length: 20 }, (_, i) => `burst ${i}`);
+      for (const text of texts) agent.say(text);
+      const received: string[] = [];
+      for (let i = 0; i < texts.length; i++) received.push(String((await supporter.next((e) => e.type === 'message')).text));
+      expect(received).toEqual(texts);
+
+      // Ended on B (where the supporter is): the agent on A is told and its socket closes.
+      const agentEnded = agent.next((e) => e.type === 'ended');
+      const supporterEnded = supporter.next((e) => e.type === 'ended');
+      await onB.deleteSession(`split-${name}`);
+      expect((await agentEnded).reason).toBe('deleted');
+      expect((await supporterEnded).reason).toBe('deleted');
+      await expect(onA.getSession(`split-${name}`)).rejects.toMatchObject({ status: 404 });
+    }, 30_000);
+
+    it('the agent ends it on A: the supporter on B is told', async () => {
+      const onA = new SupportOriginClient({ baseUrl: a.url, ...ADMIN });
+      const onB = new SupportOriginClient({ baseUrl: b.url, ...ADMIN });
+      const created = await onB.createSession({ id: `agent-ends-${name}`, supporterName: 'T', supporterAvatar: AVATAR });
+      const supporter = await onB.attach(`agent-ends-${name}`);
+      const confirmation = await confirmPairing(`${b.url}/pairing/${created.PairingCode}`);
+      // The same deployment reached through the other node (as a load balancer would send it).
+      const agent = await connectAgent(confirmation.MeshServer.replace(b.url.replace(/^http/, 'ws'), a.url.replace(/^http/, 'ws')), confirmation.AgentCredential);
+      const ended = supporter.next((e) => e.type === 'ended');
+      agent.end();
+      expect((await ended).reason).toBe('agent');
+      await expect(onA.getSession(`agent-ends-${name}`)).rejects.toMatchObject({ status: 404 });
+    }, 30_000);
+  });
+}
+
+twoNodeSession('postgresql', pgMissing, false);
+twoNodeSession('redis', noRedis, true);
