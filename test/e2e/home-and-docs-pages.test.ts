@@ -33,7 +33,12 @@ describe.skipIf(Boolean(skip))(`home and API docs pages in Chromium${skip ? ` (s
     const problems = watchProblems(page);
     await page.goto(`${t.url}/`);
     const links = await page.locator('ul.links a').allTextContents();
-    expect(links).toEqual(['Enter a support code', 'Your account', 'Boxes on your network', 'API documentation']);
+    expect(links).toEqual(['Enter a support code', 'Your account', 'Connect a device', 'Chat integrations', 'Boxes on your network', 'API documentation']);
+    // Every link leads to a page that answers (a door switched off would not be offered).
+    for (const href of await page.locator('ul.links a').evaluateAll((anchors) => anchors.map((a) => a.getAttribute('href')))) {
+      const response = await page.request.get(`${t.url}${href}`);
+      expect({ href, status: response.status() }).toEqual({ href, status: 200 });
+    }
     await page.getByRole('link', { name: 'Enter a support code' }).click();
     await page.waitForURL(`${t.url}/relay/`);
     expect(await page.locator('input').count()).toBeGreaterThan(0);

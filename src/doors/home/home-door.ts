@@ -15,6 +15,12 @@ function homeLinks(config: Record<string, unknown>): HomeLink[] {
     links.push({ href: `${prefix}/`, title: 'Enter a support code', text: 'Someone on the phone gave you a code: type it to see who is asking before you let them in.' });
   }
   links.push({ href: '/account', title: 'Your account', text: 'Sign in to see and revoke the apps you gave access to.' });
+  if (config.PAIRGATE_DEVICE_ENABLED !== false) {
+    links.push({ href: '/device', title: 'Connect a device', text: 'A TV, a command line or a kiosk shows a code: type it to let it use your account.' });
+  }
+  if (config.PAIRGATE_INSTALL_ENABLED !== false) {
+    links.push({ href: '/integrations', title: 'Chat integrations', text: 'Organizations: set up Mattermost, and link your chat account to pairgate.' });
+  }
   links.push({ href: '/boxes', title: 'Boxes on your network', text: 'Home boxes that announced themselves from your network.' });
   links.push({ href: '/docs', title: 'API documentation', text: 'Every endpoint, generated from the server’s own schemas.' });
   return links;
