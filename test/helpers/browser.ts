@@ -30,3 +30,19 @@ export function watchProblems(page: Page): string[] {
   page.on('pageerror', (error) => problems.push(error.message));
   return problems;
 }
+
+/**
+ * A page in a fresh context (its own cookies) whose console errors, CSP reports and page errors are
+ * collected. A failed resource load is left out: flows that answer 4xx on purpose log one.
+ */
+export async function newWatchedPage(browser: Browser): Promise<{ page: Page; problems: string[] }> {
+  const page = await (await browser.newContext()).newPage();
+  page.setDefaultTimeout(10_000);
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    const text = message.text();
+    if (/Content Security Policy|Refused to/i.test(text) || (message.type() === 'error' && !text.startsWith('Failed to load resource'))) problems.push(text);
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+  return { page, problems };
+}

@@ -1,7 +1,7 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { browserSkipReason, launchBrowser } from '../../helpers/browser.js';
+import { browserSkipReason, launchBrowser, newWatchedPage } from '../../helpers/browser.js';
 import { FormClient } from '../access/form-client.js';
 import { DEVICE_ENV } from './device-helpers.js';
 
@@ -24,18 +24,7 @@ describe.skipIf(Boolean(skip))(`device verification page in Chromium${skip ? ` (
     await t?.close();
   });
 
-  /** A page whose console errors and CSP violations are collected (a failed resource load is a flow's status, not a problem). */
-  const open = async (): Promise<{ page: Page; problems: string[] }> => {
-    const page = await (await browser.newContext()).newPage();
-    page.setDefaultTimeout(10_000);
-    const problems: string[] = [];
-    page.on('console', (message) => {
-      const text = message.text();
-      if (/Content Security Policy|Refused to/i.test(text) || (message.type() === 'error' && !text.startsWith('Failed to load resource'))) problems.push(text);
-    });
-    page.on('pageerror', (error) => problems.push(error.message));
-    return { page, problems };
-  };
+  const open = () => newWatchedPage(browser);
 
   const startDevice = async (clientId: string, scope: string) => {
     const response = await fetch(`${base}/oauth/device_authorization`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'KioskOS/3 (chromium test)' }, body: new URLSearchParams({ client_id: clientId, scope }) });

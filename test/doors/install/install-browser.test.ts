@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { browserSkipReason, launchBrowser } from '../../helpers/browser.js';
+import { browserSkipReason, launchBrowser, newWatchedPage } from '../../helpers/browser.js';
 import { FakeMattermost, INSTALL_ENV, installationIdOf, Member, mattermostId } from './install-helpers.js';
 
 const skip = browserSkipReason();
@@ -28,18 +28,7 @@ describe.skipIf(Boolean(skip))(`install door pages in Chromium${skip ? ` (skippe
     await t?.close();
   });
 
-  /** A page whose console errors and CSP violations are collected. */
-  const open = async (): Promise<{ page: Page; problems: string[] }> => {
-    const page = await (await browser.newContext()).newPage();
-    page.setDefaultTimeout(10_000);
-    const problems: string[] = [];
-    page.on('console', (message) => {
-      const text = message.text();
-      if (/Content Security Policy|Refused to/i.test(text) || (message.type() === 'error' && !text.startsWith('Failed to load resource'))) problems.push(text);
-    });
-    page.on('pageerror', (error) => problems.push(error.message));
-    return { page, problems };
-  };
+  const open = () => newWatchedPage(browser);
 
   const signIn = async (page: Page, username: string) => {
     await page.goto(`${base}/integrations`);
