@@ -42,7 +42,7 @@ function spawnServe(env: Record<string, string>) {
  * with its URL (the first line of standard output), or rejects with its standard error when it exits
  * first or takes longer than `timeoutMs`.
  */
-export async function startNode(env: Record<string, string>, timeoutMs = 20_000): Promise<NodeProcess> {
+export async function startNode(env: Record<string, string>, timeoutMs = 45_000): Promise<NodeProcess> {
   const { child, stderr } = spawnServe(env);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {

@@ -63,7 +63,8 @@ async function serve(): Promise<{ url: string; proc: Running; stop: () => Promis
     PAIRGATE_RELAY_CREATE_MAX: '100',
     PAIRGATE_LOG_LEVEL: 'warn',
   });
-  await proc.waitFor(/^pairgate listening on /m);
+  // A loaded machine (CI running test files side by side) can take long to start a process.
+  await proc.waitFor(/^pairgate listening on /m, 45_000);
   return {
     url,
     proc,
