@@ -32,7 +32,7 @@ function fail(message: string, exitCode = 1): void {
 }
 
 /** Runs the chat until the session ends, the connection is lost, the person quits or presses Ctrl-C. */
-async function runSession(channel: SessionChannel, input: LineInput, supporter: string): Promise<number> {
+async function runSession(channel: SessionChannel, input: LineInput, supporter: string, greeting: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     let done = false;
     const finish = (code: number, message: string, toStderr = false): void => {
@@ -63,6 +63,9 @@ async function runSession(channel: SessionChannel, input: LineInput, supporter: 
       if (lost) finish(1, 'pairgate: the connection to the supporter\'s server was lost. The session is no longer live.', true);
     });
     process.once('SIGINT', quit);
+    // Said only now: whoever reads "live" may press Ctrl-C at once, and before the listener above
+    // a SIGINT would kill the process without ending the session.
+    for (const line of greeting) console.log(line);
     input.stream((line) => {
       const text = line.trim();
       if (!text) return;
@@ -130,9 +133,10 @@ export function registerJoinCommand(program: Command): void {
         } catch (error) {
           return fail(explain(error));
         }
-        console.log(`Connected: the session with ${who} is live.`);
-        console.log('Type a message and press Enter. /diag shares your network diagnostics, /quit (or Ctrl-C) ends the session.');
-        process.exitCode = await runSession(channel, input, info.SupporterName);
+        process.exitCode = await runSession(channel, input, info.SupporterName, [
+          `Connected: the session with ${who} is live.`,
+          'Type a message and press Enter. /diag shares your network diagnostics, /quit (or Ctrl-C) ends the session.',
+        ]);
       } finally {
         input.close();
       }
