@@ -127,6 +127,10 @@ export class Organizations {
     const member = (await this.members(orgId)).find((candidate) => candidate.username === name);
     if (!member) throw new NotFoundError('This account is not a member.', 'member_not_found');
     await this.db.transaction().execute(async (trx) => {
+      // Two admins removing each other at once must not both succeed. Writing the organization's
+      // row first (a write that changes nothing) makes concurrent removals in one organization wait
+      // for each other, on PostgreSQL as on SQLite, so the count below sees the other's removal.
+      await trx.updateTable('organizations').set((eb) => ({ name: eb.ref('name') })).where('id', '=', orgId).execute();
       if (member.role === 'admin') {
         const admins = await trx.selectFrom('organization_members').select('user_id').where('org_id', '=', orgId).where('role', '=', 'admin').execute();
         if (admins.length <= 1) throw new ConflictError('This is the last admin of the organization; add another admin first.', 'last_admin');

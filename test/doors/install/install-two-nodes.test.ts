@@ -59,4 +59,22 @@ describe.skipIf(Boolean(skip))(`install door on PostgreSQL, two nodes${skip ? ` 
     expect(refused.status).toBe(401);
     expect(refused.body.data.error).toBe('jwt_signature_invalid');
   });
+
+  it('two admins removing each other at once, on two nodes: one goes, the other stays (never no admin)', async () => {
+    for (let round = 0; round < 5; round++) {
+      const first = await Member.create(baseA, `pg-duel-a${round}`);
+      const second = await Member.create(baseB, `pg-duel-b${round}`);
+      const orgId = await first.createOrg(`Duel ${round}`);
+      expect((await first.addMember(orgId, `pg-duel-b${round}`, 'admin')).status).toBe(201);
+      const answers = await Promise.all([
+        first.json('DELETE', `/api/v1/organizations/${orgId}/members/pg-duel-b${round}`),
+        second.json('DELETE', `/api/v1/organizations/${orgId}/members/pg-duel-a${round}`),
+      ]);
+      expect(answers.map((answer) => answer.status).sort()).toEqual([204, 409]);
+      const remaining = answers[0]!.status === 204 ? first : second;
+      const members = await remaining.json('GET', `/api/v1/organizations/${orgId}/members`);
+      expect(members.status).toBe(200);
+      expect((members.body.members as { role: string }[]).filter((member) => member.role === 'admin')).toHaveLength(1);
+    }
+  });
 });
