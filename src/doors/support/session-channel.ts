@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import { constantTimeEqual, hashToken } from '../../core/ids.js';
 import type { DoorContext } from '../door.js';
+import { AgentLeases } from './agent-lease.js';
 import { sessionState, type SessionGrant, type SessionRequest, type SessionResult } from './session-model.js';
 
 /** Longest chat message, in characters. */
@@ -53,13 +54,14 @@ const topicOf = (grantId: string): string => `support:${grantId}`;
  * holds sockets of, and messages between the sides travel on the session's topic of the message
  * bus (in process, PostgreSQL NOTIFY or Redis pub/sub), so every node holding a socket of the
  * session hands them on. State changes reach supporters through the engine's notifier, whichever
- * node made them. One limit remains per node: a second agent is refused only by the node that
- * holds the first.
+ * node made them, and a lease in the ephemeral store keeps a session to one agent across nodes.
  */
 export class SessionHub {
   private readonly rooms = new Map<string, Room>();
+  private readonly leases: AgentLeases;
 
   constructor(private readonly ctx: DoorContext, private readonly helloMs: number) {
+    this.leases = new AgentLeases(ctx.stores.ephemeral, ctx.clock);
     ctx.shutdownSignal.addEventListener('abort', () => {
       for (const [grantId, room] of this.rooms) {
         room.stop();
@@ -202,6 +204,15 @@ export class SessionHub {
     }
     const room = this.room(session);
     if (room.agent && room.agent.readyState === 1) return refuse(CLOSE.duplicate, 'An agent is already connected to this session.');
+    // The check above covers this node; the lease covers the others (and two hellos here at once).
+    const release = await this.leases.acquire(session.id);
+    if (!release) return refuse(CLOSE.duplicate, 'An agent is already connected to this session.');
+    if (socket.readyState !== 1 || this.rooms.get(session.id) !== room) {
+      // Gone while the lease was taken: the socket closed, or the session ended.
+      release();
+      return socket.readyState === 1 ? refuse(CLOSE.unauthorized, 'This session has ended or expired.') : false;
+    }
+    socket.once('close', release);
     room.agent = socket;
     await this.setConnected(session.id, true);
     send(socket, { type: 'welcome', session: session.request.id, supporterName: session.request.supporterName, expiresAt: new Date(session.expiresAt).toISOString() });

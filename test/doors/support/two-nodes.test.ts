@@ -80,6 +80,29 @@ function twoNodeSession(name: string, skip: string | undefined, withRedis: boole
       await expect(onA.getSession(`split-${name}`)).rejects.toMatchObject({ status: 404 });
     }, 30_000);
 
+    it('one agent per session across nodes: a second agent on B is refused while the first is on A, and welcome once it left', async () => {
+      const onA = new SupportOriginClient({ baseUrl: a.url, ...ADMIN });
+      const created = await onA.createSession({ id: `one-agent-${name}`, supporterName: 'T', supporterAvatar: AVATAR });
+      const confirmation = await confirmPairing(`${a.url}/pairing/${created.PairingCode}`);
+      const onNode = (base: string) => confirmation.MeshServer.replace(a.url.replace(/^http/, 'ws'), base.replace(/^http/, 'ws'));
+      const first = await connectAgent(onNode(a.url), confirmation.AgentCredential);
+      await expect(connectAgent(onNode(b.url), confirmation.AgentCredential)).rejects.toMatchObject({ code: 'agent_already_connected' });
+      await expect(connectAgent(onNode(a.url), confirmation.AgentCredential)).rejects.toMatchObject({ code: 'agent_already_connected' });
+      first.close();
+      // The lease goes back when the socket closes; the next agent may come in on the other node.
+      let second: Awaited<ReturnType<typeof connectAgent>> | undefined;
+      for (let attempt = 0; attempt < 50 && !second; attempt++) {
+        second = await connectAgent(onNode(b.url), confirmation.AgentCredential).catch(async (error: { code?: string }) => {
+          if (error.code !== 'agent_already_connected') throw error;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          return undefined;
+        });
+      }
+      expect(second).toBeDefined();
+      second!.close();
+      await onA.deleteSession(`one-agent-${name}`);
+    }, 30_000);
+
     it('the agent ends it on A: the supporter on B is told', async () => {
       const onA = new SupportOriginClient({ baseUrl: a.url, ...ADMIN });
       const onB = new SupportOriginClient({ baseUrl: b.url, ...ADMIN });
