@@ -3,6 +3,7 @@ import { assertWithinBudget } from '../../core/brute-force.js';
 import { configSection } from '../../server/config.js';
 import { AppAccesses } from '../access/app-accesses.js';
 import type { Door, DoorContext } from '../door.js';
+import { attackerGuessRate } from '../shared/attacker-guess-rate.js';
 import { installAuthorizationRoute } from './authorization-route.js';
 import { parseDeviceClients } from './clients.js';
 import { CodeBudget } from './code-budget.js';
@@ -40,10 +41,7 @@ export const deviceDoor: Door = {
       entropyBits: USER_CODE_FORMAT.entropyBits,
       liveCodes: cfg.PAIRGATE_DEVICE_MAX_PENDING,
       ttlSeconds: cfg.PAIRGATE_DEVICE_EXPIRES_IN_SECONDS,
-      attemptsPerSecond: Math.min(
-        (config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE / 60) * config.PAIRGATE_ATTACKER_ADDRESSES,
-        (config.PAIRGATE_CODE_MISSES_PER_HOUR / 3600) * config.PAIRGATE_ATTACKER_ADDRESSES,
-      ),
+      attemptsPerSecond: attackerGuessRate(config),
     }, config.PAIRGATE_BRUTE_FORCE_BUDGET);
   },
   async register(app: FastifyInstance, ctx: DoorContext) {

@@ -5,6 +5,7 @@ import { assertWithinBudget } from '../../core/brute-force.js';
 import { NotFoundError, RateLimitedError } from '../../core/errors.js';
 import { configSection } from '../../server/config.js';
 import type { Door, DoorContext } from '../door.js';
+import { attackerGuessRate } from '../shared/attacker-guess-rate.js';
 import { requestedWaitSeconds, streamGrant, waitForGrant } from '../shared/waiting.js';
 import { grantsConfigSchema } from './config.js';
 import { grantView, PAIR_KIND, type PairRequest, type PairResult } from './grant-views.js';
@@ -50,10 +51,7 @@ export const grantsDoor: Door = {
       entropyBits: format.entropyBits,
       liveCodes: config.PAIRGATE_MAX_LIVE_CODES,
       ttlSeconds: config.PAIRGATE_GRANT_TTL_SECONDS,
-      attemptsPerSecond: Math.min(
-        (config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE / 60) * config.PAIRGATE_ATTACKER_ADDRESSES,
-        (config.PAIRGATE_CODE_MISSES_PER_HOUR / 3600) * config.PAIRGATE_ATTACKER_ADDRESSES,
-      ),
+      attemptsPerSecond: attackerGuessRate(config),
     }, config.PAIRGATE_BRUTE_FORCE_BUDGET);
   },
   async register(app: FastifyInstance, ctx: DoorContext) {

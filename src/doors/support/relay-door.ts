@@ -2,17 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { assertWithinBudget } from '../../core/brute-force.js';
 import { configSection, type Config } from '../../server/config.js';
 import type { Door, DoorContext } from '../door.js';
+import { attackerGuessRate } from '../shared/attacker-guess-rate.js';
 import { relayConfigSchema } from './config.js';
 import { relayCodeFormat } from './relay-code.js';
 import { registerRelayRoutes } from './relay-routes.js';
-
-/** Guesses per second the rate limits let an attacker make on one door's code look-ups. */
-export function attackerGuessRate(config: Config): number {
-  return Math.min(
-    (config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE / 60) * config.PAIRGATE_ATTACKER_ADDRESSES,
-    (config.PAIRGATE_CODE_MISSES_PER_HOUR / 3600) * config.PAIRGATE_ATTACKER_ADDRESSES,
-  );
-}
 
 /** Path the relay is mounted at: `/` alone, its prefix (default `/relay`) beside other doors. */
 export function relayPrefix(config: Config): string {

@@ -8,7 +8,7 @@ import { relayConfigSchema, supportConfigSchema } from './config.js';
 import { registerSessionRoutes, isHttpUrl, isHttpsUrl } from './origin-session-routes.js';
 import { registerPairingRoutes } from './pairing-routes.js';
 import { relayCodeFormat } from './relay-code.js';
-import { attackerGuessRate } from './relay-door.js';
+import { attackerGuessRate } from '../shared/attacker-guess-rate.js';
 import { SessionHub } from './session-channel.js';
 import { plexusErrorShape } from './wire-errors.js';
 
