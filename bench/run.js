@@ -61,13 +61,15 @@ async function pair(name, bare, pairgate, shape) {
   const baselines = [];
   const measured = [];
   for (let round = 0; round < rounds; round++) {
-    baselines.push(await load({ ...shape(bare.url), duration, connections }));
-    measured.push(await load({ ...shape(pairgate.url), duration, connections }));
+    baselines.push(await load({ ...shape(bare.url), duration, connections, pid: bare.pid }));
+    measured.push(await load({ ...shape(pairgate.url), duration, connections, pid: pairgate.pid }));
   }
   const baseline = median(baselines);
   const result = median(measured);
   console.log(row(`  bare fastify, same requests`, baseline));
   console.log(row(name, result, baseline));
+  // The same comparison by server CPU per request (one core's capacity), steadier on a busy machine.
+  console.log(`  ${''.padEnd(32)} by server CPU per request: ${((baseline.cpuUs / result.cpuUs) * 100).toFixed(0)}% of bare`);
   return result.rps / baseline.rps;
 }
 

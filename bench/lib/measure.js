@@ -1,9 +1,24 @@
 // Measurement helpers: autocannon runs and percentiles.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import autocannon from 'autocannon';
 
-/** Runs autocannon (after a one-second warm-up, so the JIT has compiled the route) and returns {rps, p50, p99, errors, non2xx}. */
-export async function load({ url, method = 'GET', body, requests, duration, connections, warmup = 1 }) {
+/** Clock ticks per second of /proc's CPU times. */
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** CPU seconds (user + system) process `pid` has used so far, from /proc. */
+export function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/**
+ * Runs autocannon (after a one-second warm-up, so the JIT has compiled the route) and returns
+ * {rps, p50, p99, errors, non2xx}; with the server's `pid`, also `cpuUs`: the server's CPU time per
+ * request, which moves less than req/s when other work shares the machine.
+ */
+export async function load({ url, method = 'GET', body, requests, duration, connections, warmup = 1, pid }) {
   const options = {
     url,
     method,
@@ -12,8 +27,11 @@ export async function load({ url, method = 'GET', body, requests, duration, conn
     ...(requests ? { requests } : {}),
   };
   if (warmup > 0) await autocannon({ ...options, duration: warmup });
+  const cpuBefore = pid ? cpuSeconds(pid) : 0;
   const result = await autocannon({ ...options, duration });
+  const cpuUs = pid && result.requests.total > 0 ? ((cpuSeconds(pid) - cpuBefore) * 1e6) / result.requests.total : undefined;
   return {
+    cpuUs,
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -40,7 +58,8 @@ export async function rssMiB(pid) {
 export function row(name, m, baseline) {
   const ratio = baseline ? `${((m.rps / baseline.rps) * 100).toFixed(0)}%` : '-';
   const flags = m.errors || m.non2xx ? `  (errors ${m.errors}, non-2xx ${m.non2xx})` : '';
-  return `${name.padEnd(34)} ${m.rps.toFixed(0).padStart(8)} req/s  p50 ${String(m.p50).padStart(4)} ms  p99 ${String(m.p99).padStart(4)} ms  vs bare ${ratio.padStart(5)}${flags}`;
+  const cpu = m.cpuUs === undefined ? '' : `  server CPU ${m.cpuUs.toFixed(0).padStart(4)} us/req`;
+  return `${name.padEnd(34)} ${m.rps.toFixed(0).padStart(8)} req/s  p50 ${String(m.p50).padStart(4)} ms  p99 ${String(m.p99).padStart(4)} ms  vs bare ${ratio.padStart(5)}${cpu}${flags}`;
 }
 
 /**
