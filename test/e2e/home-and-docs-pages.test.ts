@@ -9,7 +9,7 @@ describe.skipIf(Boolean(skip))(`home and API docs pages in Chromium${skip ? ` (s
   let t: TestApp;
   let browser: Browser;
   beforeAll(async () => {
-    t = await createTestApp();
+    t = await createTestApp({ PAIRGATE_DEVICE_CLIENTS: JSON.stringify({ tv: 'Living room TV' }) });
     await t.listen();
     browser = await launchBrowser();
   });
@@ -38,6 +38,15 @@ describe.skipIf(Boolean(skip))(`home and API docs pages in Chromium${skip ? ` (s
     for (const href of await page.locator('ul.links a').evaluateAll((anchors) => anchors.map((a) => a.getAttribute('href')))) {
       const response = await page.request.get(`${t.url}${href}`);
       expect({ href, status: response.status() }).toEqual({ href, status: 200 });
+    }
+    // Without a registered device client, the device page is not offered: nothing could use it.
+    const bare = await createTestApp();
+    try {
+      const home = await (await fetch(`${await bare.listen()}/`)).text();
+      expect(home).not.toContain('Connect a device');
+      expect(home).toContain('Chat integrations');
+    } finally {
+      await bare.close();
     }
     await page.getByRole('link', { name: 'Enter a support code' }).click();
     await page.waitForURL(`${t.url}/relay/`);
