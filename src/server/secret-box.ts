@@ -46,17 +46,20 @@ export class SecretBox {
 /** Name of the key file kept in the data folder when no key is configured. */
 export const SECRET_KEY_FILE = 'secret-box.key';
 
+/** A configured server key (32 bytes in base64 or base64url); a ConfigError naming `keyName` otherwise. */
+export function parseSecretKey(configured: string, keyName: string): Buffer {
+  const key = Buffer.from(configured.trim(), 'base64');
+  if (key.length !== 32) throw new ConfigError(keyName, 'expected 32 random bytes in base64 (e.g. `openssl rand -base64 32`)');
+  return key;
+}
+
 /**
  * The server key: `configured` (32 bytes, base64 or base64url, from the configuration key named
  * `keyName`) when set; otherwise the key file in `dataDir`, created on first use with mode 0600.
  * Several nodes sharing one database must share the key, so they should set it in configuration.
  */
 export function loadSecretKey(configured: string, dataDir: string, keyName: string): Buffer {
-  if (configured) {
-    const key = Buffer.from(configured.trim(), 'base64');
-    if (key.length !== 32) throw new ConfigError(keyName, 'expected 32 random bytes in base64 (e.g. `openssl rand -base64 32`)');
-    return key;
-  }
+  if (configured) return parseSecretKey(configured, keyName);
   const path = join(dataDir, SECRET_KEY_FILE);
   try {
     const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');

@@ -2,11 +2,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
-import { currentUser } from '../accounts/accounts.js';
+import { currentUser, signInFromForm } from '../accounts/accounts.js';
 import { isLang, pickLang, translator, type Lang } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
 import type { User } from '../accounts/users.js';
-import { accountsOf } from '../accounts/accounts.js';
 import type { AccessEnv } from './access-env.js';
 import type { AccessGrant, AccessRequest, AccessResult } from './access-request.js';
 import { acceptAccess, checkAccess, refuseAccess, returnRedirect } from './consent.js';
@@ -139,17 +138,10 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     const lang = langOf(request, found);
     const t = translator(lang);
     if (!csrfValid(request)) return signInForm(request, reply, found, lang, { login: request.body.login, error: t('error.csrf_failed') }, 403);
-    const accounts = accountsOf(request);
-    try {
-      const user = await accounts.signIn(request.body.login, request.body.password, request.ip);
-      await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now());
-      allowFormTarget(reply, found.request.returnURL);
-      return reply.redirect(authPath(found.id, lang), 303);
-    } catch (error) {
-      if (!isPairgateError(error) || (error.status !== 401 && error.status !== 429)) throw error;
-      if (error.status === 429) reply.header('retry-after', String(error.details?.retryAfterSeconds ?? 60));
-      return signInForm(request, reply, found, lang, { login: request.body.login, error: t(error.status === 429 ? 'signin.limited' : 'signin.failed') }, error.status);
-    }
+    const refused = await signInFromForm(request, reply, request.body.login, request.body.password);
+    if (refused) return signInForm(request, reply, found, lang, { login: request.body.login, error: t(refused.messageKey) }, refused.status);
+    allowFormTarget(reply, found.request.returnURL);
+    return reply.redirect(authPath(found.id, lang), 303);
   });
 
   api.post('/access/auth/decide', {

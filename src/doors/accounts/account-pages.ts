@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
 import type { DoorContext } from '../door.js';
-import { currentUser, safeNext, signInUrl, type Accounts } from './accounts.js';
+import { currentUser, safeNext, signInFromForm, signInUrl, type Accounts } from './accounts.js';
 import { pickLang, translator } from './i18n.js';
 import { renderPage } from './page-helpers.js';
 
@@ -52,16 +52,9 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     const next = safeNext(request.body.next, '');
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/signin.njk', { next, login: request.body.login });
     const t = translator(pickLang(request));
-    try {
-      const user = await accounts.signIn(request.body.login, request.body.password, request.ip);
-      await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now());
-      return reply.redirect(next || '/account/accesses', 303);
-    } catch (error) {
-      if (!isPairgateError(error) || (error.status !== 401 && error.status !== 429)) throw error;
-      const message = error.status === 429 ? t('signin.limited') : t('signin.failed');
-      if (error.status === 429) reply.header('retry-after', String(error.details?.retryAfterSeconds ?? 60));
-      return renderPage(pages, request, reply, 'account/signin.njk', { next, login: request.body.login, error: message }, { status: error.status, user: null });
-    }
+    const refused = await signInFromForm(request, reply, request.body.login, request.body.password);
+    if (!refused) return reply.redirect(next || '/account/accesses', 303);
+    return renderPage(pages, request, reply, 'account/signin.njk', { next, login: request.body.login, error: t(refused.messageKey) }, { status: refused.status, user: null });
   });
 
   api.post('/account/signout', { schema: { tags, summary: 'Sign out: ends the session.', body: Type.Object(FormBase) } }, async (request, reply) => {

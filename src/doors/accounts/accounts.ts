@@ -1,6 +1,6 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../core/clock.js';
-import { ForbiddenError, UnauthorizedError } from '../../core/errors.js';
+import { ForbiddenError, isPairgateError, UnauthorizedError } from '../../core/errors.js';
 import type { Mailer } from './mailer.js';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.js';
 import type { PasswordResets } from './password-resets.js';
@@ -131,6 +131,33 @@ export function accountsOf(request: FastifyRequest): Accounts {
 export async function currentUser(request: FastifyRequest): Promise<User | undefined> {
   const accounts = accountsOf(request);
   return accounts.parts.sessions.current(request, accounts.parts.clock.now());
+}
+
+/** A sign-in that a form refused: its status and the message key the form shows. */
+export interface SignInRefusal {
+  status: 401 | 429;
+  messageKey: 'signin.failed' | 'signin.limited';
+}
+
+/**
+ * Signs in from a form (any door's sign-in form) and starts the session on `reply`. A wrong password
+ * or a spent sign-in budget is a refusal for the form to show (429 also sets Retry-After), not an
+ * error; anything else throws. Undefined when signed in.
+ */
+export async function signInFromForm(request: FastifyRequest, reply: FastifyReply, login: string, password: string): Promise<SignInRefusal | undefined> {
+  const accounts = accountsOf(request);
+  try {
+    const user = await accounts.signIn(login, password, request.ip);
+    await accounts.parts.sessions.start(request, reply, user.id, accounts.parts.clock.now());
+    return undefined;
+  } catch (error) {
+    if (!isPairgateError(error) || (error.status !== 401 && error.status !== 429)) throw error;
+    if (error.status === 429) {
+      reply.header('retry-after', String(error.details?.retryAfterSeconds ?? 60));
+      return { status: 429, messageKey: 'signin.limited' };
+    }
+    return { status: 401, messageKey: 'signin.failed' };
+  }
 }
 
 /** Methods that change nothing, which any site may cause a browser to send. */

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
 import { hashToken } from '../../core/ids.js';
 import { CSRF_COOKIE } from '../../web/pages.js';
-import { accountsOf, currentUser } from '../accounts/accounts.js';
+import { currentUser, signInFromForm } from '../accounts/accounts.js';
 import { pickLang, type Lang } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
 import type { User } from '../accounts/users.js';
@@ -155,16 +155,9 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
     const found = await ticketedGrant(request, reply, lang, request.body.key);
     if (!isGrant(found)) return found;
     if (!csrfValid(request)) return signInForm(request, reply, lang, found, { login: request.body.login, error: t('error.csrf_failed') }, 403);
-    const accounts = accountsOf(request);
-    try {
-      const user = await accounts.signIn(request.body.login, request.body.password, request.ip);
-      await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now());
-      return reply.redirect(consentPath(found.id, lang), 303);
-    } catch (error) {
-      if (!isPairgateError(error) || (error.status !== 401 && error.status !== 429)) throw error;
-      if (error.status === 429) reply.header('retry-after', String(error.details?.retryAfterSeconds ?? 60));
-      return signInForm(request, reply, lang, found, { login: request.body.login, error: t(error.status === 429 ? 'signin.limited' : 'signin.failed') }, error.status);
-    }
+    const refused = await signInFromForm(request, reply, request.body.login, request.body.password);
+    if (refused) return signInForm(request, reply, lang, found, { login: request.body.login, error: t(refused.messageKey) }, refused.status);
+    return reply.redirect(consentPath(found.id, lang), 303);
   });
 
   api.post('/device/decide', {

@@ -1,20 +1,11 @@
 import type { Door } from '../door.js';
+import { parseDeviceClients } from '../device/clients.js';
 
 /** A link on the home page, shown when its door serves. */
 interface HomeLink {
   href: string;
   title: string;
   text: string;
-}
-
-/** Whether `PAIRGATE_DEVICE_CLIENTS` (a JSON object, checked at start-up by the device door) names a client. */
-function hasDeviceClients(value: unknown): boolean {
-  try {
-    const clients = JSON.parse(String(value ?? '') || '{}') as unknown;
-    return typeof clients === 'object' && clients !== null && Object.keys(clients).length > 0;
-  } catch {
-    return false;
-  }
 }
 
 /** The links of the home page for this configuration (a door that is off is not offered). */
@@ -26,7 +17,7 @@ function homeLinks(config: Record<string, unknown>): HomeLink[] {
   }
   links.push({ href: '/account', title: 'Your account', text: 'Sign in to see and revoke the apps you gave access to.' });
   // Devices can ask only once a client is registered: before that, the page would lead nowhere.
-  if (config.PAIRGATE_DEVICE_ENABLED !== false && hasDeviceClients(config.PAIRGATE_DEVICE_CLIENTS)) {
+  if (config.PAIRGATE_DEVICE_ENABLED !== false && parseDeviceClients(String(config.PAIRGATE_DEVICE_CLIENTS ?? '')).size > 0) {
     links.push({ href: '/device', title: 'Connect a device', text: 'A TV, a command line or a kiosk shows a code: type it to let it use your account.' });
   }
   if (config.PAIRGATE_INSTALL_ENABLED !== false) {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { assertWithinBudget } from '../../core/brute-force.js';
 import { configSection } from '../../server/config.js';
-import { loadSecretKey, SecretBox } from '../../server/secret-box.js';
+import { loadSecretKey, parseSecretKey, SecretBox } from '../../server/secret-box.js';
 import type { Door, DoorContext } from '../door.js';
 import { ChatKit } from './chat-kit.js';
 import { ChatLinks } from './chat-links.js';
@@ -31,7 +31,8 @@ export const installDoor: Door = {
   enabled: (config) => configSection(config, installConfigSchema).PAIRGATE_INSTALL_ENABLED,
   checkConfig(config) {
     const cfg = configSection(config, installConfigSchema);
-    loadSecretKey(cfg.PAIRGATE_INSTALL_SECRET_KEY, config.PAIRGATE_DATA_DIR, 'PAIRGATE_INSTALL_SECRET_KEY');
+    // A configured key is checked here; the key file, when none is, is read (or made) once, in register.
+    if (cfg.PAIRGATE_INSTALL_SECRET_KEY) parseSecretKey(cfg.PAIRGATE_INSTALL_SECRET_KEY, 'PAIRGATE_INSTALL_SECRET_KEY');
     // Tokens are typed: refuse to start when the live ones could be guessed within budget. Guesses
     // arrive through signed calls of one installation, bounded by its hourly budget.
     assertWithinBudget('PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS', {

@@ -117,13 +117,8 @@ export class SessionHub {
     }
   }
 
-  /** Whether an agent socket is open on session `grantId` here. */
-  agentConnected(grantId: string): boolean {
-    return this.rooms.get(grantId)?.agent?.readyState === 1;
-  }
-
-  /** Sends the session's current state to its supporters connected here. */
-  async broadcastState(grantId: string): Promise<void> {
+  /** Sends the session's current state to its supporters connected here (on every change of its grant). */
+  private async broadcastState(grantId: string): Promise<void> {
     const room = this.rooms.get(grantId);
     if (!room || room.supporters.size === 0) return;
     const grant = await this.ctx.engine.get<SessionRequest, SessionResult>(grantId);

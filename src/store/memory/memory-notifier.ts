@@ -1,31 +1,18 @@
 import type { GrantChange, GrantNotifier, MessageBus } from '../ports.js';
-import { TopicListeners } from './topic-listeners.js';
+import { KeyedListeners } from './keyed-listeners.js';
 
-/** Wake-ups and messages within one process: maps from grant id and from topic to their listeners. */
+/** Wake-ups and messages within one process: listeners by grant id and by topic. */
 export class MemoryNotifier implements GrantNotifier, MessageBus {
-  private readonly listeners = new Map<string, Set<(change: GrantChange) => void>>();
-  private readonly topics = new TopicListeners();
+  private readonly grants = new KeyedListeners<GrantChange>();
+  private readonly topics = new KeyedListeners<string>();
 
   subscribe(id: string, listener: (change: GrantChange) => void): () => void {
-    let set = this.listeners.get(id);
-    if (!set) {
-      set = new Set();
-      this.listeners.set(id, set);
-    }
-    set.add(listener);
-    return () => {
-      const current = this.listeners.get(id);
-      if (!current) return;
-      current.delete(listener);
-      if (current.size === 0) this.listeners.delete(id);
-    };
+    return this.grants.listen(id, listener);
   }
 
   /** Delivers a change to local listeners; adapters that span nodes call this on receipt too. */
   deliver(change: GrantChange): void {
-    const set = this.listeners.get(change.id);
-    if (!set) return;
-    for (const listener of [...set]) listener(change);
+    this.grants.deliver(change.id, change);
   }
 
   async publish(change: GrantChange): Promise<void> {
@@ -42,6 +29,6 @@ export class MemoryNotifier implements GrantNotifier, MessageBus {
 
   /** Number of grants with at least one waiter (for metrics). */
   get watchedGrants(): number {
-    return this.listeners.size;
+    return this.grants.size;
   }
 }

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { randomId } from '../../core/ids.js';
 import type { DurableDb } from '../durable-schema.js';
 import { MemoryNotifier } from '../memory/memory-notifier.js';
-import { TopicListeners } from '../memory/topic-listeners.js';
+import { KeyedListeners } from '../memory/keyed-listeners.js';
 import type { EphemeralStore, GrantChange, GrantNotifier, MessageBus } from '../ports.js';
 import { encodeBusMessage, parseBusMessage, type BusEnvelope } from '../bus-message.js';
 import { encodeChange, parseChange } from '../grant-change-message.js';
@@ -30,7 +30,7 @@ const RECONNECT_MS = 500;
  */
 export class PgNotifier implements GrantNotifier, MessageBus {
   private readonly local = new MemoryNotifier();
-  private readonly topics = new TopicListeners();
+  private readonly topics = new KeyedListeners<string>();
   private readonly nodeId = randomId(8);
   /** Bus messages go out one after another, so other nodes receive them in the order they were sent. */
   private outbox: Promise<void> = Promise.resolve();

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { randomId } from '../../core/ids.js';
 import { MemoryNotifier } from '../memory/memory-notifier.js';
-import { TopicListeners } from '../memory/topic-listeners.js';
+import { KeyedListeners } from '../memory/keyed-listeners.js';
 import type { GrantChange, GrantNotifier, MessageBus } from '../ports.js';
 import { encodeBusMessage, parseBusMessage } from '../bus-message.js';
 import { encodeChange, parseChange } from '../grant-change-message.js';
@@ -15,7 +15,7 @@ import { encodeChange, parseChange } from '../grant-change-message.js';
  */
 export class RedisNotifier implements GrantNotifier, MessageBus {
   private readonly local = new MemoryNotifier();
-  private readonly topics = new TopicListeners();
+  private readonly topics = new KeyedListeners<string>();
   private readonly nodeId = randomId(8);
   readonly channel: string;
   readonly busChannel: string;
