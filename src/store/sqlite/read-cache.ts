@@ -1,16 +1,22 @@
+import { FifoMap } from 'toad-cache';
+
 /**
  * A bounded map of recent reads, for stores whose process is the only writer of the data underneath
  * (SQLite with its exclusive lock). Filled only by reads, which better-sqlite3 makes synchronous, and
  * emptied for a key after every write to it: a cached value is therefore always what the database
  * held at a moment no later write has passed, and a write is visible to every read that starts after
  * the write has returned. Eviction is first in, first out: entries live minutes at most, so recency
- * tracking on every hit would cost more than it saves.
+ * tracking on every hit would cost more than it saves. The queue is toad-cache's linked FIFO: a
+ * plain Map evicting its first key (`keys().next()`) walks over every entry deleted since the Map
+ * last compacted, thousands of them, and that walk cost a quarter of creating a grant.
  */
 export class ReadCache<Key, Value> {
-  private readonly entries = new Map<Key, Value>();
+  private readonly entries: FifoMap<Value>;
 
   /** @param capacity entries kept; the oldest fill goes first when it is reached. */
-  constructor(private readonly capacity: number) {}
+  constructor(capacity: number) {
+    this.entries = new FifoMap<Value>(capacity, 0);
+  }
 
   /** The cached value, or undefined when `key` was never filled or was invalidated. */
   get(key: Key): Value | undefined {
@@ -19,9 +25,6 @@ export class ReadCache<Key, Value> {
 
   /** Remembers what a read of `key` returned. */
   fill(key: Key, value: Value): void {
-    if (this.entries.size >= this.capacity && !this.entries.has(key)) {
-      this.entries.delete(this.entries.keys().next().value as Key);
-    }
     this.entries.set(key, value);
   }
 

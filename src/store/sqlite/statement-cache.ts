@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Compilable } from 'kysely';
+import { FifoMap } from 'toad-cache';
 
 /** Prepared statements kept per SQL text. */
 const STATEMENT_CACHE_SIZE = 256;
@@ -11,7 +12,8 @@ const STATEMENT_CACHE_SIZE = 256;
  * holds) needs no lock to stay consistent with them.
  */
 export class StatementCache {
-  private readonly statements = new Map<string, BetterSqlite3.Statement>();
+  /** First in, first out (a plain Map evicting its first key walks over its deleted entries). */
+  private readonly statements = new FifoMap<BetterSqlite3.Statement>(STATEMENT_CACHE_SIZE, 0);
 
   constructor(readonly sqlite: BetterSqlite3.Database) {}
 
@@ -20,7 +22,6 @@ export class StatementCache {
     let statement = this.statements.get(sql);
     if (!statement) {
       statement = this.sqlite.prepare(sql);
-      if (this.statements.size >= STATEMENT_CACHE_SIZE) this.statements.delete(this.statements.keys().next().value as string);
       this.statements.set(sql, statement);
     }
     return statement;
