@@ -22,6 +22,8 @@ describe('install door: the second connector, a signed webhook (real sockets)', 
 
   /** POSTs `body` to `url` (public URL rewritten to the test server), signed with `secret`. */
   const signed = async (url: string, secret: string, body: unknown, options: { timestamp?: number; signature?: string } = {}) => {
+    // A second passes between calls, as between a person's commands: a signature is accepted once.
+    clock.advance(1000);
     const raw = JSON.stringify(body);
     const timestamp = String(options.timestamp ?? Math.floor(clock.now() / 1000));
     const response = await fetch(url.replace('https://pair.example', base), {
@@ -73,6 +75,33 @@ describe('install door: the second connector, a signed webhook (real sockets)', 
     const unsigned = await fetch(commandUrl.replace('https://pair.example', base), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect(unsigned.status).toBe(401);
     expect(((await unsigned.json()) as any).error).toBe('signature_missing');
+  });
+
+  it('a signature is accepted once: the same signed call again is 409 signature_replayed and does nothing', async () => {
+    const { command_url: commandUrl, install_url: installUrl, signing_secret: secret } = (await admin.setup(orgId, 'webhook')).body;
+    await signed(installUrl, secret, { site_url: 'https://bot.example.test' });
+    const token = (await admin.linkToken(orgId, 'webhook')).body.token as string;
+    const url = commandUrl.replace('https://pair.example', base);
+    const send = async (raw: string, timestamp: string) => {
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-pairgate-timestamp': timestamp, 'x-pairgate-signature': signWebhook(secret, timestamp, raw) }, body: raw });
+      return { status: response.status, body: (await response.json()) as any };
+    };
+    const link = JSON.stringify({ user_id: 'U7', text: `link ${token}` });
+    const unlink = JSON.stringify({ user_id: 'U7', text: 'unlink' });
+    const at = String(Math.floor(clock.now() / 1000));
+    expect((await send(link, at)).body.data.linked).toBe(true);
+    const unlinked = await send(unlink, at);
+    expect(unlinked.body.data.unlinked).toBe(true);
+    // The captured unlink played again (after a new link) is refused, and the new link stays.
+    clock.advance(1000);
+    const relinkToken = (await admin.linkToken(orgId, 'webhook')).body.token as string;
+    expect((await send(JSON.stringify({ user_id: 'U7', text: `link ${relinkToken}` }), String(Math.floor(clock.now() / 1000)))).body.data.linked).toBe(true);
+    const replayed = await send(unlink, at);
+    expect(replayed).toEqual({ status: 409, body: { ok: false, error: 'signature_replayed', text: expect.stringContaining('already received') } });
+    expect((await signed(commandUrl, secret, { user_id: 'U7', text: 'status' })).body.data.linked).toBe(true);
+    // Signed afresh, the same command goes through.
+    clock.advance(1000);
+    expect((await send(unlink, String(Math.floor(clock.now() / 1000)))).body.data.unlinked).toBe(true);
   });
 
   it('hostile input: 4xx in the webhook shape, never 5xx', async () => {

@@ -2,11 +2,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { InvalidRequestError, NotFoundError } from '../../../core/errors.js';
+import { hashToken } from '../../../core/ids.js';
 import type { ErrorShape } from '../../../server/error-shapes.js';
 import type { ChatKit } from '../chat-kit.js';
 import { ChatCommands } from '../chat-commands.js';
 import type { Connector, VerifiedCall } from '../connector.js';
-import { SignatureError, verifyWebhookSignature } from './webhook-signature.js';
+import { ReplayedCallError, SEEN_SIGNATURE_TTL_MS, SIGNATURE_HEADER, SignatureError, verifyWebhookSignature } from './webhook-signature.js';
 
 const NAME = 'webhook';
 const tags = ['install'];
@@ -56,7 +57,12 @@ export const webhookConnector: Connector = {
     const installation = await kit.installation(NAME, installationId);
     const secret = await kit.installations.secretOf(installation.id);
     if (secret === undefined) throw new SignatureError('signature_invalid', 'The signature does not match this installation\'s secret.');
-    verifyWebhookSignature(secret, request.headers, request.webhookRawBody ?? '', kit.ctx.clock.now());
+    const now = kit.ctx.clock.now();
+    verifyWebhookSignature(secret, request.headers, request.webhookRawBody ?? '', now);
+    // A captured call passes the signature check for minutes: remember each signature (one atomic
+    // count, shared by every node) and refuse it the second time.
+    const seen = await kit.ctx.stores.ephemeral.increment(`webhook-seen:${installation.id}:${hashToken(String(request.headers[SIGNATURE_HEADER]))}`, SEEN_SIGNATURE_TTL_MS, now);
+    if (seen.count > 1) throw new ReplayedCallError();
     kit.assertUsable(installation, options.forInstall ?? false);
     const body = request.body as { user_id?: string; user_name?: string };
     return { installation, caller: body.user_id ? { externalUserId: body.user_id, externalUsername: body.user_name ?? null } : null };

@@ -9,6 +9,19 @@ export const SIGNATURE_HEADER = 'x-pairgate-signature';
 /** How far a signature's time may be from ours: replays older than this are refused. */
 export const MAX_SKEW_SECONDS = 300;
 
+/**
+ * How long a received signature is remembered, so the same call cannot be played twice: as long as
+ * its timestamp can pass the skew check (up to MAX_SKEW_SECONDS either side of receipt).
+ */
+export const SEEN_SIGNATURE_TTL_MS = 2 * MAX_SKEW_SECONDS * 1000;
+
+/** A call whose exact signature was already received: 409, nothing done a second time. */
+export class ReplayedCallError extends PairgateError {
+  constructor() {
+    super('signature_replayed', 409, 'This signed call was already received. Sign every call afresh (a new timestamp).');
+  }
+}
+
 /** A refused signature: 401 with a code that says why. */
 export class SignatureError extends PairgateError {
   constructor(code: string, message: string) {
