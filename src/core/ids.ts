@@ -32,14 +32,11 @@ export function hashToken(token: string): string {
   return hash('sha256', token, 'base64url');
 }
 
-/** Compares two strings in time that depends only on their lengths. */
+/**
+ * Compares two strings in constant time. Both sides are hashed (SHA-256) first, so the comparison
+ * always runs over 32 bytes: neither where the strings first differ nor how long the expected one
+ * is (an admin password, a shared secret) shows in the time taken.
+ */
 export function constantTimeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'utf8');
-  const right = Buffer.from(b, 'utf8');
-  if (left.length !== right.length) {
-    // Compare against itself so the time spent does not reveal where a prefix stopped matching.
-    timingSafeEqual(left, left);
-    return false;
-  }
-  return timingSafeEqual(left, right);
+  return timingSafeEqual(hash('sha256', a, 'buffer'), hash('sha256', b, 'buffer'));
 }
