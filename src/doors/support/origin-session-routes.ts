@@ -8,6 +8,7 @@ import { configSection } from '../../server/config.js';
 import { IdTakenError } from '../../store/ports.js';
 import type { DoorContext } from '../door.js';
 import { requestedWaitSeconds, waitForGrant } from '../shared/waiting.js';
+import { AuthFailureBudget } from './auth-budget.js';
 import { basicCredentials, challenge, hashPassword, matchesAdmin, verifyPassword } from './basic-auth.js';
 import { supportConfigSchema } from './config.js';
 import { PAIRING_KIND, SESSION_KIND } from './relay-code.js';
@@ -87,20 +88,43 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     ConnectedAt: grant.result?.connected && grant.result.connectedAt ? new Date(grant.result.connectedAt).toISOString() : null,
   });
 
-  const requireAdmin = (request: FastifyRequest, reply: FastifyReply): void => {
-    if (!matchesAdmin(basicCredentials(request), cfg.PLEXUS_AUTH_USER, cfg.PLEXUS_AUTH_PASS)) challenge(reply);
+  const authBudget = new AuthFailureBudget(ctx.stores.ephemeral, ctx.clock, {
+    perIp: cfg.PAIRGATE_SUPPORT_AUTH_FAILURES_PER_IP,
+    perSession: cfg.PAIRGATE_SUPPORT_AUTH_FAILURES_PER_SESSION,
+    windowMs: cfg.PAIRGATE_SUPPORT_AUTH_WINDOW_SECONDS * 1000,
+  });
+
+  // Only credentials that were presented and wrong count as failures: a browser asks first without
+  // any, and learns from the 401 that it must.
+  const requireAdmin = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    await authBudget.assertIpAllowed(request.ip);
+    const given = basicCredentials(request);
+    if (matchesAdmin(given, cfg.PLEXUS_AUTH_USER, cfg.PLEXUS_AUTH_PASS)) return;
+    if (given) await authBudget.recordFailure(request.ip);
+    challenge(reply);
   };
 
-  /** The live session `id`, for the admin or the session's own login; 401 before 404, so ids do not leak. */
+  /**
+   * The live session `id`, for the admin or the session's own login; 401 before 404, so ids do not
+   * leak. Wrong credentials count per address and per id; a spent budget is refused before any
+   * scrypt runs.
+   */
   const authorizedSession = async (request: FastifyRequest, reply: FastifyReply, id: string): Promise<SessionGrant> => {
+    await authBudget.assertIpAllowed(request.ip);
     const given = basicCredentials(request);
-    const admin = matchesAdmin(given, cfg.PLEXUS_AUTH_USER, cfg.PLEXUS_AUTH_PASS);
-    const grant = await ctx.engine.get<SessionRequest, SessionResult>(sessionGrantId(id));
-    if (!admin) {
-      const own = grant?.request.username && grant.request.passwordHash && given
+    if (!matchesAdmin(given, cfg.PLEXUS_AUTH_USER, cfg.PLEXUS_AUTH_PASS)) {
+      if (!given) challenge(reply);
+      await authBudget.assertSessionAllowed(id);
+      const grant = await ctx.engine.get<SessionRequest, SessionResult>(sessionGrantId(id));
+      const own = grant?.request.username && grant.request.passwordHash
         && constantTimeEqual(given.user, grant.request.username) && (await verifyPassword(given.password, grant.request.passwordHash));
-      if (!own) challenge(reply);
+      if (!own) {
+        await authBudget.recordFailure(request.ip, id);
+        challenge(reply);
+      }
+      return grant;
     }
+    const grant = await ctx.engine.get<SessionRequest, SessionResult>(sessionGrantId(id));
     if (!grant) throw new NotFoundError(`No live session has the id ${id}.`, 'session_not_found');
     return grant;
   };
@@ -160,7 +184,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     schema: { tags, summary: 'Create a support session (basic auth); publishes it on the relay when pairing is on.', body: CreateSessionBody, response: { 201: CreatedSessionView, ...errors, 413: PlexusErrorView, 415: PlexusErrorView, 502: PlexusErrorView } },
     config: { rateLimit: { max: 60, timeWindow: 60_000 } },
   }, async (request, reply) => {
-    requireAdmin(request, reply);
+    await requireAdmin(request, reply);
     const body = request.body ?? {};
     const supporterName = (body.supporter_name ?? '').trim();
     const supporterAvatar = (body.supporter_avatar ?? '').trim();
@@ -228,7 +252,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   api.get('/session', {
     schema: { tags, summary: 'List live sessions (basic auth).', response: { 200: SessionListView, 401: PlexusErrorView } },
   }, async (request, reply) => {
-    requireAdmin(request, reply);
+    await requireAdmin(request, reply);
     const entries = await ctx.stores.ephemeral.list(INDEX_PREFIX, ctx.clock.now());
     const grants = await Promise.all(entries.map((entry) => ctx.engine.get<SessionRequest, SessionResult>(entry.value)));
     return { Sessions: grants.filter((grant): grant is SessionGrant => Boolean(grant)).map(view) };

@@ -1,4 +1,6 @@
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { createServer } from 'node:net';
+import { WebSocket } from 'ws';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { supportRelayDoor } from '../../../src/doors/support/relay-door.js';
 
@@ -53,4 +55,60 @@ export async function json(response: Response | Promise<Response>): Promise<any>
 /** POSTs JSON. */
 export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+}
+
+/** An answer read whole: status, headers and body text. */
+export interface RawAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/**
+ * An HTTP request sent from `localAddress`, another loopback address (127.0.0.2, ...), so the server
+ * sees another client IP: per-address budgets are tested with real sockets, not a forged header.
+ */
+export function requestFrom(localAddress: string, url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: init.method ?? 'GET', headers: init.headers ?? {}, localAddress }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
+    });
+    request.on('error', reject);
+    request.end(init.body);
+  });
+}
+
+/** The Authorization header of `user`:`password`. */
+export function basicAuth(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
+/**
+ * Opens a WebSocket (the `ws` package, as agents and the CLI use) and tells how the upgrade went:
+ * 101 with the open socket, or the HTTP status and body the server refused it with.
+ */
+export function upgrade(url: string, options: { headers?: Record<string, string>; origin?: string; localAddress?: string } = {}): Promise<{ status: number; body: string; socket?: WebSocket }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, {
+      headers: options.headers ?? {},
+      ...(options.origin ? { origin: options.origin } : {}),
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      handshakeTimeout: 10_000,
+    });
+    socket.once('open', () => resolve({ status: 101, body: '', socket }));
+    socket.once('unexpected-response', (_request, response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => {
+        socket.terminate();
+        resolve({ status: response.statusCode ?? 0, body });
+      });
+    });
+    // After a refusal, terminate() makes ws report an error too: the promise is settled by then.
+    socket.on('error', reject);
+  });
 }
