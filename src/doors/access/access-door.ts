@@ -8,6 +8,7 @@ import { apiMeta, withToken, type AccessEnv } from './access-env.js';
 import { installAccessesPage } from './accesses-page.js';
 import { AppAccesses } from './app-accesses.js';
 import { installAuthPageRoutes } from './auth-page-routes.js';
+import { parseTrustedAuthUrls } from './auth-url.js';
 import { accessConfigSchema } from './config.js';
 import { installCreateAccessRoute } from './create-access-route.js';
 import { installIntrospectionRoute } from './introspection-route.js';
@@ -40,10 +41,12 @@ export const accessDoor: Door = {
   checkConfig(config) {
     parseReturnOrigins(configSection(config, accessConfigSchema).PAIRGATE_ACCESS_RETURN_ORIGINS);
     checkApiTemplate(config);
+    parseTrustedAuthUrls(configSection(config, accessConfigSchema).PAIRGATE_ACCESS_TRUSTED_AUTH_URLS);
   },
   async register(app: FastifyInstance, ctx: DoorContext) {
     const cfg = configSection(ctx.config, accessConfigSchema);
     const accesses = new AppAccesses(ctx.stores.db);
+    const trustedAuthUrls = parseTrustedAuthUrls(cfg.PAIRGATE_ACCESS_TRUSTED_AUTH_URLS);
     const apiTemplate = (): string => cfg.PAIRGATE_ACCESS_API_TEMPLATE || `${ctx.publicUrl()}/{username}/`;
     const env: AccessEnv = {
       ctx,
@@ -57,7 +60,7 @@ export const accessDoor: Door = {
         apiEndpoint: (username, token) => withToken(apiTemplate().replace('{username}', encodeURIComponent(username)), token),
       },
       authPageUrl: () => `${ctx.publicUrl()}/access/auth`,
-      trustedAuthUrls: () => [`${ctx.publicUrl()}/access/auth`, ...cfg.PAIRGATE_ACCESS_TRUSTED_AUTH_URLS.split(',').map((s) => s.trim()).filter(Boolean)],
+      trustedAuthUrls: () => [`${ctx.publicUrl()}/access/auth`, ...trustedAuthUrls],
       apiTemplate,
       serviceInfo: () => {
         const base = ctx.publicUrl();

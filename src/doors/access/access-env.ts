@@ -13,7 +13,7 @@ export interface AccessEnv {
   accesses: AppAccesses;
   consent: ConsentDeps;
   returnOrigins: ReturnOrigins;
-  /** URL prefixes an auth request may name as authUrl (pairgate's auth page first). */
+  /** URLs under which an auth request may name its authUrl (pairgate's auth page first); see auth-url.ts. */
   trustedAuthUrls(): string[];
   /** pairgate's own auth page. */
   authPageUrl(): string;

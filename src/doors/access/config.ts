@@ -12,7 +12,7 @@ export const accessConfigSchema = Type.Object({
   PAIRGATE_ACCESS_POLL_RATE_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 1000, description: 'poll_rate_ms suggested to polling clients.' }),
   PAIRGATE_ACCESS_CREATE_PER_MINUTE: Type.Integer({ minimum: 1, default: 60, description: 'Auth requests per client IP per minute.' }),
   PAIRGATE_ACCESS_MAX_PENDING: Type.Integer({ minimum: 1, default: 10000, description: 'Auth requests waiting at once; beyond it new ones get 429 (keys are 128-bit, so this bounds storage, not guessing).' }),
-  PAIRGATE_ACCESS_TRUSTED_AUTH_URLS: Type.String({ default: '', description: 'Comma-separated URL prefixes an auth request may name as `authUrl`; pairgate\'s own auth page is always trusted.' }),
+  PAIRGATE_ACCESS_TRUSTED_AUTH_URLS: Type.String({ default: '', description: 'Comma-separated http(s) URLs (no query or fragment) under which an auth request may name its `authUrl`: same origin, and a path equal to or under the trusted path on a segment boundary; pairgate\'s own auth page is always trusted.' }),
   PAIRGATE_ACCESS_RETURN_ORIGINS: Type.String({ default: '', description: 'JSON object app id -> list of allowed returnURL origins, e.g. {"my-app-id":["https://app.example"]}; apps not listed may return to any http(s) URL.' }),
   PAIRGATE_ACCESS_API_TEMPLATE: Type.String({ default: '', description: 'The user API URL with {username}, e.g. https://{username}.example.com/; default: <public URL>/{username}/. The token goes in the user part.' }),
   PAIRGATE_ACCESS_MAX_PER_USER: Type.Integer({ minimum: 1, default: 200, description: 'App accesses one user may hold; beyond it an accept ends in ERROR.' }),

@@ -4,6 +4,7 @@ import { Type, type Static } from 'typebox';
 import { InvalidRequestError, RateLimitedError } from '../../core/errors.js';
 import { randomId } from '../../core/ids.js';
 import type { AccessEnv } from './access-env.js';
+import { trustedAuthUrl } from './auth-url.js';
 import { ACCESS_KIND, needSigninView, type AccessGrant, type AccessRequest } from './access-request.js';
 import { parsePermissions, PermissionSchema } from './permissions.js';
 import { checkReturnUrl } from './return-url.js';
@@ -19,7 +20,7 @@ export const CreateAccessBody = Type.Object(
     returnURL: Type.Optional(Type.Union([Type.Null(), Type.Boolean(), Type.String({ maxLength: 2048 })], { description: 'Where the browser goes after the decision (http(s)); null or false = none (popup).' })),
     oauthState: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 500 })], { description: 'Set for OAuth mode: the redirect carries state, code and poll.' })),
     clientData: Type.Optional(Type.Union([Type.Null(), Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 50 })])),
-    authUrl: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 2048 })], { description: 'An auth page to use; must start with a trusted URL.' })),
+    authUrl: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 2048 })], { description: 'An auth page to use; must lie under a trusted auth URL (same origin, path under the trusted path).' })),
     serviceInfo: Type.Optional(Type.Union([Type.Null(), Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: true })])),
     deviceName: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 200 })])),
     referer: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 200 })])),
@@ -49,10 +50,9 @@ export function readAccessRequest(env: AccessEnv, body: CreateAccessBody, key: s
   const returnURL = typeof body.returnURL === 'string' && body.returnURL !== '' ? checkReturnUrl(body.returnURL, appId, env.returnOrigins) : null;
   let authBase = env.authPageUrl();
   if (typeof body.authUrl === 'string' && body.authUrl !== '') {
-    if (!env.trustedAuthUrls().some((prefix) => body.authUrl!.startsWith(prefix))) {
-      throw new InvalidRequestError('authUrl does not start with a trusted auth URL of this server.', { field: 'authUrl' }, 'untrusted_auth_url');
-    }
-    authBase = body.authUrl;
+    const trusted = trustedAuthUrl(body.authUrl, env.trustedAuthUrls());
+    if (!trusted) throw new InvalidRequestError('authUrl is not under a trusted auth URL of this server (same origin, path under the trusted one).', { field: 'authUrl' }, 'untrusted_auth_url');
+    authBase = trusted;
   }
   const lang = (body.languageCode ?? 'en').trim() || 'en';
   const poll = `${env.ctx.publicUrl()}/access/${key}`;

@@ -19,7 +19,7 @@ describe('access door API over real sockets', () => {
   let t: TestApp;
   let base: string;
   beforeAll(async () => {
-    t = await createTestApp({ ...FAST, PAIRGATE_ACCESS_MAX_PER_USER: '3', PAIRGATE_ACCESS_TRUSTED_AUTH_URLS: 'https://auth.trusted.example/', PAIRGATE_ACCESS_RETURN_ORIGINS: '{"locked-app-id":["https://locked.example"]}' });
+    t = await createTestApp({ ...FAST, PAIRGATE_ACCESS_MAX_PER_USER: '3', PAIRGATE_ACCESS_TRUSTED_AUTH_URLS: 'https://auth.trusted.example/,https://good.example.com,https://pages.example.org/auth', PAIRGATE_ACCESS_RETURN_ORIGINS: '{"locked-app-id":["https://locked.example"]}' });
     base = await t.listen();
   });
   afterAll(() => t.close());
@@ -82,6 +82,12 @@ describe('access door API over real sockets', () => {
     ['a stream permission without level', authRequest({ requestedPermissions: [{ streamId: 'diary' }] }), 'invalid_permissions'],
     ['no permissions', authRequest({ requestedPermissions: [] }), 'validation_failed'],
     ['an untrusted authUrl', authRequest({ authUrl: 'https://evil.example/auth' }), 'untrusted_auth_url'],
+    // A trusted entry without a trailing slash is an origin, not a string prefix.
+    ['an authUrl on a look-alike host', authRequest({ authUrl: 'https://good.example.com.evil.net/auth' }), 'untrusted_auth_url'],
+    ['an authUrl with the trusted host as credentials', authRequest({ authUrl: 'https://good.example.com@evil.net/' }), 'untrusted_auth_url'],
+    ['an authUrl on another port', authRequest({ authUrl: 'https://good.example.com:8443/' }), 'untrusted_auth_url'],
+    ['an authUrl on a sibling path', authRequest({ authUrl: 'https://pages.example.org/authority' }), 'untrusted_auth_url'],
+    ['an authUrl climbing out of the trusted path', authRequest({ authUrl: 'https://pages.example.org/auth/../evil' }), 'untrusted_auth_url'],
     ['a javascript: returnURL', authRequest({ returnURL: 'javascript:alert(1)//' }), 'invalid_return_url'],
     ['an ftp returnURL', authRequest({ returnURL: 'ftp://files.example/' }), 'invalid_return_url'],
     ['a relative returnURL', authRequest({ returnURL: '/relative?' }), 'invalid_return_url'],
@@ -102,6 +108,11 @@ describe('access door API over real sockets', () => {
     const trusted = await postJson(`${base}/access`, authRequest({ authUrl: 'https://auth.trusted.example/page', returnURL: false }));
     expect(trusted.status).toBe(201);
     expect(String(trusted.body.url)).toMatch(/^https:\/\/auth\.trusted\.example\/page\?lang=en&key=/);
+    for (const [authUrl, expected] of [['https://good.example.com/sign-in', 'https://good.example.com/sign-in?'], ['https://pages.example.org/auth/page.html', 'https://pages.example.org/auth/page.html?'], ['https://pages.example.org/auth', 'https://pages.example.org/auth?']]) {
+      const answer = await postJson(`${base}/access`, authRequest({ authUrl }));
+      expect(answer.status, authUrl).toBe(201);
+      expect(String(answer.body.url).startsWith(`${expected!}lang=en&key=`)).toBe(true);
+    }
     expect(trusted.body.returnURL).toBeNull();
     const locked = await postJson(`${base}/access`, authRequest({ requestingAppId: 'locked-app-id', returnURL: 'https://locked.example/cb?' }));
     expect(locked.status).toBe(201);

@@ -4,6 +4,7 @@ import { ConfigError } from '../../../src/core/errors.js';
 import { checkPermissions, parsePermissions, samePermissions } from '../../../src/doors/access/permissions.js';
 import { appendReturnParams, checkReturnUrl, parseReturnOrigins } from '../../../src/doors/access/return-url.js';
 import { renderDescription } from '../../../src/doors/access/markdown.js';
+import { parseTrustedAuthUrls, trustedAuthUrl } from '../../../src/doors/access/auth-url.js';
 
 describe('return URLs', () => {
   it('appends encoded parameters to the query, before a fragment, or into a trailing #', () => {
@@ -44,6 +45,50 @@ describe('return URLs', () => {
   });
 });
 
+describe('trusted auth URLs', () => {
+  const trustedUrls = ['https://good.example.com', 'https://pages.example.org/auth', 'https://spa.example.net/app/'];
+
+  it('admit the same origin with a path under the trusted one, on a segment boundary', () => {
+    for (const good of ['https://good.example.com', 'https://good.example.com/', 'https://good.example.com/any/page?x=1', 'https://GOOD.example.com:443/p', 'https://pages.example.org/auth', 'https://pages.example.org/auth/', 'https://pages.example.org/auth/page.html', 'https://spa.example.net/app/', 'https://spa.example.net/app/x']) {
+      expect(trustedAuthUrl(good, trustedUrls), good).toBeDefined();
+    }
+    // What is handed on is the parsed URL, what a browser will open.
+    expect(trustedAuthUrl('https://pages.example.org/auth/x/../page', trustedUrls)).toBe('https://pages.example.org/auth/page');
+  });
+
+  it('refuse look-alike hosts, other origins, credentials, sibling paths and dot segments', () => {
+    const evil = [
+      'https://good.example.com.evil.net/',
+      'https://good.example.com.evil.net/auth',
+      'https://good.example.com@evil.net/',
+      'https://good.example.com:pw@evil.net/',
+      'https://user@good.example.com/',
+      'https://good.example.com:8443/',
+      'http://good.example.com/',
+      'https://evil.good.example.com/',
+      'https://pages.example.org/authority',
+      'https://pages.example.org/auth.evil',
+      'https://pages.example.org/auth/../evil',
+      'https://pages.example.org/auth/%2e%2e/evil',
+      'https://pages.example.org\\@evil.net/auth',
+      'https://pages.example.org/',
+      'https://spa.example.net/app',
+      'https://spa.example.net/application',
+      'javascript:alert(1)//https://good.example.com',
+      '//good.example.com/',
+      'not a url',
+    ];
+    for (const bad of evil) expect(trustedAuthUrl(bad, trustedUrls), bad).toBeUndefined();
+  });
+
+  it('are checked at start-up: absolute http(s), no credentials, query or fragment', () => {
+    expect(parseTrustedAuthUrls(' https://a.example/auth , https://b.example ,')).toEqual(['https://a.example/auth', 'https://b.example']);
+    for (const bad of ['auth.example.com', 'ftp://a.example/', 'https://u:p@a.example/', 'https://a.example/auth?x=1', 'https://a.example/auth#f', 'https://a.example/?']) {
+      expect(() => parseTrustedAuthUrls(bad), bad).toThrow(/PAIRGATE_ACCESS_TRUSTED_AUTH_URLS/);
+    }
+  });
+});
+
 describe('configuration checks', () => {
   it('stops start-up on a bad SMTP URL, origins list or API template, naming the key', async () => {
     const { accountsDoor } = await import('../../../src/doors/accounts/accounts-door.js');
@@ -55,6 +100,7 @@ describe('configuration checks', () => {
     expect(() => accessDoor.checkConfig!(load({ PAIRGATE_ACCESS_RETURN_ORIGINS: '{bad' }))).toThrow(/PAIRGATE_ACCESS_RETURN_ORIGINS/);
     expect(() => accessDoor.checkConfig!(load({ PAIRGATE_ACCESS_API_TEMPLATE: 'https://api.example/' }))).toThrow(/PAIRGATE_ACCESS_API_TEMPLATE/);
     expect(() => accessDoor.checkConfig!(load({ PAIRGATE_ACCESS_API_TEMPLATE: 'https://{username}.api.example/' }))).not.toThrow();
+    expect(() => accessDoor.checkConfig!(load({ PAIRGATE_ACCESS_TRUSTED_AUTH_URLS: 'auth.example.com' }))).toThrow(/PAIRGATE_ACCESS_TRUSTED_AUTH_URLS/);
   });
 });
 
