@@ -8,11 +8,21 @@ import { discoveryKey } from './secret-proof.js';
  *
  *   magic (4) | kind (1) | instance id (8) | JSON body | HMAC-SHA256 (32, authenticated kind only)
  *
- * - authenticated (kind 1): sent by an offering device after the QR code was shown; the HMAC is
- *   keyed by a key derived from the pairing secret, so only a holder of the QR code can make or
- *   check one. Packets with a bad HMAC are ignored: a stranger cannot pose as the peer.
+ * - authenticated (kind 3): sent by an offering device after the QR code was shown (and by a
+ *   joiner looking for it); the HMAC is keyed by a key derived from the pairing secret, so only a
+ *   holder of the QR code can make or check one. Packets with a bad HMAC are ignored: a stranger
+ *   cannot pose as the peer. The authenticated body also carries when it was sent (`t`) and the
+ *   address it was sent from (`a`): anyone on the network hears these packets, and without those
+ *   a copy sent again later or from another machine would point the joiner somewhere else. A packet
+ *   whose time is more than `MAX_ANNOUNCEMENT_SKEW_MS` away from the receiver's clock, or that
+ *   arrives from another address than the one it names, is refused.
  * - plain (kind 2): "I am here" for `pairgate lan nearby`, before any secret is shared. Advisory
  *   only: the pairing is still confirmed by the connection string.
+ * - kind 1 is the first authenticated kind (no time, no address). It is still read, so a joiner
+ *   can find an offer of an older pairgate, but never sent: the secret is fresh per offer, so no
+ *   kind 1 packet exists under the secret of an offer made by this version, and the joiner dials
+ *   every announcer it hears until one holds the pinned key (`discovery-dial.ts`), so a replayed
+ *   one costs a dial, not the pairing.
  *
  * The magic number and size limit (Syncthing's discovery does the same) drop foreign and oversized
  * packets cheaply; the instance id lets a process ignore its own packets.
@@ -27,9 +37,17 @@ export const DEFAULT_GROUP = '239.255.70.71';
 export const DEFAULT_DISCOVERY_PORT = 47390;
 /** Default TCP port of `lan connect --listen`, next to the discovery port (kept here, in a module that loads fast, for the CLI's help). */
 export const DEFAULT_CONNECT_PORT = 47391;
+/**
+ * How far an authenticated announcement's time may be from the receiver's clock, either way. Short,
+ * so a recorded packet is soon worthless; not shorter, because the two devices' clocks are set
+ * independently (a phone and a laptop are usually within seconds of each other, not always).
+ */
+export const MAX_ANNOUNCEMENT_SKEW_MS = 60_000;
 
-const KIND_AUTH = 1;
+/** The first authenticated kind: read (older offers send it), never sent. */
+const KIND_AUTH_V1 = 1;
 const KIND_PLAIN = 2;
+const KIND_AUTH = 3;
 const MAC_BYTES = 32;
 const HEADER_BYTES = 13;
 
@@ -60,7 +78,27 @@ export interface ReceivedAnnouncement extends Announcement {
   address: string;
   authenticated: boolean;
   instanceId: string;
+  /** Authenticated kind 1 (an older pairgate): neither time nor address is vouched for. */
+  legacy?: true;
 }
+
+/** What makes an authenticated announcement: the key material, when it is sent and from where. */
+export interface AnnouncementAuth {
+  secret: Buffer;
+  /** Milliseconds since the epoch, on the sender's clock. */
+  sentAt: number;
+  /** The IPv4 address the packet leaves from (the receiver checks it against the source). */
+  from: string;
+}
+
+/**
+ * Why a packet was not taken. `stale` and `wrong_source` are said only of packets whose HMAC
+ * checked out: a copy of a real announcement, or two clocks far apart.
+ */
+export type RefusalReason = 'foreign' | 'stale' | 'wrong_source';
+
+/** The outcome of reading one packet. */
+export type AnnouncementVerdict = { ok: true; announcement: ReceivedAnnouncement } | { ok: false; reason: RefusalReason };
 
 /** The IPv4 addresses to multicast on. */
 export function multicastInterfaces(options: DiscoveryOptions): string[] {
@@ -72,64 +110,92 @@ export function multicastInterfaces(options: DiscoveryOptions): string[] {
   return found;
 }
 
-/** Builds one packet. */
-export function encodeAnnouncement(announcement: Announcement, instanceId: Buffer, secret?: Buffer): Buffer {
+/** Builds one packet: authenticated when `auth` is given, else plain. */
+export function encodeAnnouncement(announcement: Announcement, instanceId: Buffer, auth?: AnnouncementAuth): Buffer {
   const header = Buffer.alloc(HEADER_BYTES);
   header.writeUInt32BE(DISCOVERY_MAGIC, 0);
-  header[4] = secret ? KIND_AUTH : KIND_PLAIN;
+  header[4] = auth ? KIND_AUTH : KIND_PLAIN;
   instanceId.copy(header, 5, 0, 8);
-  const body = Buffer.from(JSON.stringify(secret
-    ? { d: announcement.deviceId, p: announcement.port, ...(announcement.role === 'join' ? { r: 'j' } : {}) }
+  const body = Buffer.from(JSON.stringify(auth
+    ? { d: announcement.deviceId, p: announcement.port, ...(announcement.role === 'join' ? { r: 'j' } : {}), t: Math.floor(auth.sentAt), a: plainIpv4(auth.from) }
     : { d: announcement.deviceId, p: announcement.port, n: announcement.name ?? '' }));
   const unsigned = Buffer.concat([header, body]);
-  const packet = secret ? Buffer.concat([unsigned, createHmac('sha256', discoveryKey(secret)).update(unsigned).digest()]) : unsigned;
+  const packet = auth ? Buffer.concat([unsigned, createHmac('sha256', discoveryKey(auth.secret)).update(unsigned).digest()]) : unsigned;
   if (packet.length > MAX_PACKET_BYTES) throw new RangeError('announcement too large');
   return packet;
 }
 
+/** `::ffff:10.0.0.2` is `10.0.0.2`: a dual-stack socket may report either. */
+function plainIpv4(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+const FOREIGN = { ok: false, reason: 'foreign' } as const;
+
 /**
- * Reads one packet; undefined for anything foreign, oversized, malformed or (when `secret` is
- * given) not authenticated by it. Never throws: packets come from anyone on the network.
+ * Reads one packet and says why it is refused: anything foreign, oversized, malformed or (when
+ * `secret` is given) not authenticated by it is `foreign`; an authenticated one sent more than
+ * `MAX_ANNOUNCEMENT_SKEW_MS` away from `now` is `stale`, one arriving from another address than it
+ * names `wrong_source`. Never throws: packets come from anyone on the network.
  */
-export function decodeAnnouncement(packet: Buffer, address: string, secret?: Buffer): ReceivedAnnouncement | undefined {
-  if (packet.length > MAX_PACKET_BYTES || packet.length < HEADER_BYTES + 2) return undefined;
-  if (packet.readUInt32BE(0) !== DISCOVERY_MAGIC) return undefined;
+export function checkAnnouncement(packet: Buffer, address: string, secret?: Buffer, now: number = Date.now()): AnnouncementVerdict {
+  if (packet.length > MAX_PACKET_BYTES || packet.length < HEADER_BYTES + 2) return FOREIGN;
+  if (packet.readUInt32BE(0) !== DISCOVERY_MAGIC) return FOREIGN;
   const kind = packet[4];
+  const authenticated = kind === KIND_AUTH || kind === KIND_AUTH_V1;
   let body: Buffer;
-  if (kind === KIND_AUTH) {
-    if (!secret || packet.length < HEADER_BYTES + 2 + MAC_BYTES) return undefined;
+  if (authenticated) {
+    if (!secret || packet.length < HEADER_BYTES + 2 + MAC_BYTES) return FOREIGN;
     const unsigned = packet.subarray(0, packet.length - MAC_BYTES);
     const mac = packet.subarray(packet.length - MAC_BYTES);
     const expected = createHmac('sha256', discoveryKey(secret)).update(unsigned).digest();
-    if (!timingSafeEqual(mac, expected)) return undefined;
+    if (!timingSafeEqual(mac, expected)) return FOREIGN;
     body = unsigned.subarray(HEADER_BYTES);
   } else if (kind === KIND_PLAIN) {
     body = packet.subarray(HEADER_BYTES);
   } else {
-    return undefined;
+    return FOREIGN;
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
   } catch {
-    return undefined;
+    return FOREIGN;
   }
-  const b = parsed as { d?: unknown; p?: unknown; n?: unknown; r?: unknown } | null;
-  if (!b || typeof b.d !== 'string' || !/^[A-Za-z0-9_-]{22}$/.test(b.d)) return undefined;
-  const role = kind === KIND_AUTH && b.r === 'j' ? 'join' : 'offer';
+  const b = parsed as { d?: unknown; p?: unknown; n?: unknown; r?: unknown; t?: unknown; a?: unknown } | null;
+  if (!b || typeof b.d !== 'string' || !/^[A-Za-z0-9_-]{22}$/.test(b.d)) return FOREIGN;
+  const role = authenticated && b.r === 'j' ? 'join' : 'offer';
   const minPort = role === 'join' ? 0 : 1;
-  if (typeof b.p !== 'number' || !Number.isInteger(b.p) || b.p < minPort || b.p > 65535) return undefined;
+  if (typeof b.p !== 'number' || !Number.isInteger(b.p) || b.p < minPort || b.p > 65535) return FOREIGN;
+  if (kind === KIND_AUTH) {
+    if (typeof b.t !== 'number' || !Number.isSafeInteger(b.t) || typeof b.a !== 'string') return FOREIGN;
+    if (Math.abs(now - b.t) > MAX_ANNOUNCEMENT_SKEW_MS) return { ok: false, reason: 'stale' };
+    if (b.a !== plainIpv4(address)) return { ok: false, reason: 'wrong_source' };
+  }
   // eslint-disable-next-line no-control-regex
   const name = typeof b.n === 'string' ? b.n.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').slice(0, 64) : undefined;
   return {
-    deviceId: b.d,
-    port: b.p,
-    role,
-    ...(name !== undefined ? { name } : {}),
-    address,
-    authenticated: kind === KIND_AUTH,
-    instanceId: packet.subarray(5, 13).toString('hex'),
+    ok: true,
+    announcement: {
+      deviceId: b.d,
+      port: b.p,
+      role,
+      ...(name !== undefined ? { name } : {}),
+      address,
+      authenticated,
+      instanceId: packet.subarray(5, 13).toString('hex'),
+      ...(kind === KIND_AUTH_V1 ? { legacy: true as const } : {}),
+    },
   };
+}
+
+/**
+ * Reads one packet; undefined for anything `checkAnnouncement` refuses (foreign, oversized,
+ * malformed, not authenticated by `secret` when given, stale, from the wrong address).
+ */
+export function decodeAnnouncement(packet: Buffer, address: string, secret?: Buffer, now: number = Date.now()): ReceivedAnnouncement | undefined {
+  const verdict = checkAnnouncement(packet, address, secret, now);
+  return verdict.ok ? verdict.announcement : undefined;
 }
 
 /** A running announcer. */
@@ -141,12 +207,19 @@ export interface Announcer {
   stop(): Promise<void>;
 }
 
-/** Multicasts `announcement` every interval on every interface until stopped. */
+/**
+ * Multicasts `announcement` every interval on every interface until stopped. With a `secret`, each
+ * packet is authenticated and stamped afresh with the time and the address of the interface it
+ * leaves from.
+ */
 export async function startAnnouncer(options: DiscoveryOptions & { announcement: Announcement; secret?: Buffer; instanceId?: Buffer }): Promise<Announcer> {
   const group = options.group ?? DEFAULT_GROUP;
   const port = options.port ?? DEFAULT_DISCOVERY_PORT;
-  const packet = encodeAnnouncement(options.announcement, options.instanceId ?? randomBytes(8), options.secret);
-  const sockets: dgram.Socket[] = [];
+  const instanceId = options.instanceId ?? randomBytes(8);
+  const secret = options.secret;
+  // Fails now, not at the first round, when the announcement cannot fit.
+  encodeAnnouncement(options.announcement, instanceId, secret ? { secret, sentAt: Date.now(), from: '255.255.255.255' } : undefined);
+  const sockets: { socket: dgram.Socket; address: string }[] = [];
   let errors: string[] = [];
   let sent = 0;
   for (const address of multicastInterfaces(options)) {
@@ -155,12 +228,13 @@ export async function startAnnouncer(options: DiscoveryOptions & { announcement:
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);
+        // Bound to the interface's address, so the packet's source is the address it names.
         socket.bind(0, address, () => { socket.off('error', reject); resolve(); });
       });
       socket.setMulticastInterface(address);
       socket.setMulticastTTL(1);
       socket.setMulticastLoopback(true);
-      sockets.push(socket);
+      sockets.push({ socket, address });
     } catch (error) {
       errors.push(`${address}: ${(error as Error).message}`);
       socket.close();
@@ -171,7 +245,9 @@ export async function startAnnouncer(options: DiscoveryOptions & { announcement:
   }
   const round = () => {
     const roundErrors: string[] = [];
-    for (const socket of sockets) {
+    const sentAt = Date.now();
+    for (const { socket, address } of sockets) {
+      const packet = encodeAnnouncement(options.announcement, instanceId, secret ? { secret, sentAt, from: address } : undefined);
       socket.send(packet, port, group, (error) => {
         if (error) roundErrors.push(error.message);
         else sent++;
@@ -187,15 +263,25 @@ export async function startAnnouncer(options: DiscoveryOptions & { announcement:
     errors: () => [...errors],
     stop: async () => {
       clearInterval(timer);
-      await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      await Promise.all(sockets.map(({ socket }) => new Promise<void>((resolve) => socket.close(() => resolve()))));
     },
   };
+}
+
+/** Authenticated announcements refused so far, by reason. */
+export interface RefusedCounts {
+  /** Sent more than `MAX_ANNOUNCEMENT_SKEW_MS` from now: an old copy, or clocks far apart. */
+  stale: number;
+  /** Arrived from another address than the one they name: a copy sent by someone else. */
+  wrongSource: number;
 }
 
 /** A running listener. */
 export interface AnnouncementListener {
   /** Interfaces whose group membership failed, with why. */
   errors: string[];
+  /** Authenticated announcements refused as stale or from the wrong address (only with a secret). */
+  refused(): RefusedCounts;
   stop(): Promise<void>;
 }
 
@@ -211,9 +297,16 @@ export async function listenForAnnouncements(options: DiscoveryOptions & {
   const group = options.group ?? DEFAULT_GROUP;
   const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
   const errors: string[] = [];
+  const refused: RefusedCounts = { stale: 0, wrongSource: 0 };
   socket.on('message', (packet, rinfo) => {
-    const announcement = decodeAnnouncement(packet, rinfo.address, options.secret);
-    if (!announcement || announcement.instanceId === options.ignoreInstance) return;
+    const verdict = checkAnnouncement(packet, rinfo.address, options.secret);
+    if (!verdict.ok) {
+      if (verdict.reason === 'stale') refused.stale++;
+      else if (verdict.reason === 'wrong_source') refused.wrongSource++;
+      return;
+    }
+    const announcement = verdict.announcement;
+    if (announcement.instanceId === options.ignoreInstance) return;
     if (options.secret && !announcement.authenticated) return;
     options.onAnnouncement(announcement);
   });
@@ -235,16 +328,24 @@ export async function listenForAnnouncements(options: DiscoveryOptions & {
     socket.close();
     throw new Error(`Cannot join multicast group ${group} on any interface${errors.length ? ` (${errors.join('; ')})` : ' (no IPv4 interface is up)'}.`);
   }
-  return { errors, stop: () => new Promise<void>((resolve) => socket.close(() => resolve())) };
+  return { errors, refused: () => ({ ...refused }), stop: () => new Promise<void>((resolve) => socket.close(() => resolve())) };
+}
+
+/** A running watch for one device's offer announcements. */
+export interface PeerWatch {
+  /** Authenticated announcements refused so far (stale, or from the wrong address). */
+  refused(): RefusedCounts;
+  stop(): Promise<void>;
 }
 
 /**
- * Waits for an authenticated offer announcement of `deviceId`; resolves with where it came from,
- * or undefined after `timeoutMs`. When `self` is given, this device announces itself as a joiner
- * meanwhile (both sides multicast), so the offering side can report that the joiner's packets
- * reach it even when its TCP connections do not.
+ * Listens for authenticated offer announcements of `deviceId` and calls `onOffer` for every one
+ * heard (the same announcer every interval: callers keep what they already tried). When `self` is
+ * given, this device announces itself as a joiner meanwhile (both sides multicast), so the
+ * offering side can report that the joiner's packets reach it even when its TCP connections do
+ * not.
  */
-export async function findPeer(options: DiscoveryOptions & { secret: Buffer; deviceId: string; timeoutMs: number; self?: string }): Promise<ReceivedAnnouncement | undefined> {
+export async function watchPeer(options: DiscoveryOptions & { secret: Buffer; deviceId: string; self?: string; onOffer: (announcement: ReceivedAnnouncement) => void }): Promise<PeerWatch> {
   // Announce first, so the offer hears us before we could possibly dial it.
   let announcer: Announcer | undefined;
   if (options.self) {
@@ -254,27 +355,42 @@ export async function findPeer(options: DiscoveryOptions & { secret: Buffer; dev
       // Listening alone still finds the peer.
     }
   }
-  let finish: (value: ReceivedAnnouncement | undefined) => void = () => undefined;
-  const found = new Promise<ReceivedAnnouncement | undefined>((resolve) => { finish = resolve; });
   let listener: AnnouncementListener;
   try {
     listener = await listenForAnnouncements({
       ...options,
       onAnnouncement: (announcement) => {
-        if (announcement.deviceId === options.deviceId && announcement.role === 'offer') finish(announcement);
+        if (announcement.deviceId === options.deviceId && announcement.role === 'offer') options.onOffer(announcement);
       },
     });
   } catch (error) {
     await announcer?.stop();
     throw error;
   }
+  return {
+    refused: () => listener.refused(),
+    stop: async () => {
+      await announcer?.stop();
+      await listener.stop();
+    },
+  };
+}
+
+/**
+ * Waits for the first authenticated offer announcement of `deviceId`; resolves with where it came
+ * from, or undefined after `timeoutMs`. A joiner should not stop at the first (an announcer may
+ * hold the secret without being the device): `dialByDiscovery` dials every one it hears.
+ */
+export async function findPeer(options: DiscoveryOptions & { secret: Buffer; deviceId: string; timeoutMs: number; self?: string }): Promise<ReceivedAnnouncement | undefined> {
+  let finish: (value: ReceivedAnnouncement | undefined) => void = () => undefined;
+  const found = new Promise<ReceivedAnnouncement | undefined>((resolve) => { finish = resolve; });
+  const watch = await watchPeer({ ...options, onOffer: (announcement) => finish(announcement) });
   const timer = setTimeout(() => finish(undefined), options.timeoutMs);
   try {
     return await found;
   } finally {
     clearTimeout(timer);
-    await announcer?.stop();
-    await listener.stop();
+    await watch.stop();
   }
 }
 

@@ -1,9 +1,10 @@
 import { decodeConnectionString, type ConnectionInfo } from './connection-string.js';
 import { loadDeviceIdentity } from './device-identity.js';
-import { findPeer, type DiscoveryOptions } from './discovery.js';
+import { dialByDiscovery } from './discovery-dial.js';
+import type { DiscoveryOptions } from './discovery.js';
 import { FramedChannel } from './frames.js';
 import { bySubnet } from './ip-addresses.js';
-import { PeerUnreachableError, PinMismatchError, ProtocolError, WrongSecretError } from './lan-errors.js';
+import { PeerUnreachableError, ProtocolError, WrongSecretError } from './lan-errors.js';
 import type { PairingResult } from './offer.js';
 import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
 import { dialFirst, label, type PinnedConnection } from './pinned-dial.js';
@@ -13,8 +14,8 @@ import { TrustedPeerStore } from './trusted-peers.js';
 
 /**
  * The joining side of pairing: read the connection string, dial the offering device pinned by its
- * key (addresses in our own subnets first, then the rest, then multicast discovery), prove the
- * secret both ways, exchange identities and payloads, store the peer as trusted.
+ * key (addresses in our own subnets first, then the rest, then every device that multicast
+ * discovery hears announcing it, until one holds the pinned key), prove the secret both ways, exchange identities and payloads, store the peer as trusted.
  */
 
 /** Options of a join. */
@@ -61,13 +62,20 @@ async function locate(info: ConnectionInfo, options: JoinOptions, self: string, 
   if (options.discovery === false) throw failure ?? new PeerUnreachableError('The connection string has no address and discovery is off.');
   const discoveryTimeoutMs = options.discoveryTimeoutMs ?? 15_000;
   log(`Looking for "${info.name}" by multicast discovery (up to ${Math.round(discoveryTimeoutMs / 1000)} s)...`);
-  const found = await findPeer({ ...options.discovery, secret: info.secret, deviceId: info.deviceId, timeoutMs: discoveryTimeoutMs, self });
-  if (!found) {
-    if (failure instanceof PinMismatchError) throw failure;
-    throw new PeerUnreachableError(`Cannot reach "${info.name}": ${failure ? `${failure.message} ` : ''}Multicast discovery heard nothing from it either. Are both devices on the same network?`);
-  }
-  log(`Discovery found it at ${label(found.address, found.port)}.`);
-  return { ...(await dialFirst([found.address], found.port, info.keySha256, dialTimeoutMs)), via: 'discovery' };
+  const found = await dialByDiscovery({
+    discovery: options.discovery ?? {},
+    secret: info.secret,
+    deviceId: info.deviceId,
+    pin: info.keySha256,
+    self,
+    timeoutMs: discoveryTimeoutMs,
+    dialTimeoutMs,
+    name: info.name,
+    ...(failure ? { earlier: failure } : {}),
+    log,
+  });
+  log(`Discovery found it at ${label(found.address, found.socket.remotePort ?? info.port)}.`);
+  return { ...found, via: 'discovery' };
 }
 
 /** Pairs with the device of `connection` (a string or its decoded form). */

@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  DISCOVERY_MAGIC, MAX_PACKET_BYTES, decodeAnnouncement, encodeAnnouncement, findPeer, scanNearby, startAnnouncer,
+  DISCOVERY_MAGIC, MAX_ANNOUNCEMENT_SKEW_MS, MAX_PACKET_BYTES, checkAnnouncement, decodeAnnouncement, encodeAnnouncement, findPeer, scanNearby, startAnnouncer, watchPeer,
 } from '../../../src/doors/lan/discovery.js';
+import { discoveryKey } from '../../../src/doors/lan/secret-proof.js';
 
 // Multicast stays on the loopback interface, on a port of its own per test file run.
 const loopback = { interfaceAddress: '127.0.0.1', port: 40000 + (process.pid % 20000), intervalMs: 100 };
@@ -13,30 +14,59 @@ const deviceId = randomBytes(16).toString('base64url');
 describe('discovery packets', () => {
   const secret = randomBytes(32);
   const instance = randomBytes(8);
+  const now = Date.now();
+  const from = '10.0.0.2';
+  const auth = { secret, sentAt: now, from };
 
   it('authenticated announcements decode only under the right secret', () => {
-    const packet = encodeAnnouncement({ deviceId, port: 4242 }, instance, secret);
+    const packet = encodeAnnouncement({ deviceId, port: 4242 }, instance, auth);
     expect(packet.readUInt32BE(0)).toBe(DISCOVERY_MAGIC);
-    expect(decodeAnnouncement(packet, '10.0.0.2', secret)).toMatchObject({ deviceId, port: 4242, address: '10.0.0.2', authenticated: true, instanceId: instance.toString('hex') });
-    expect(decodeAnnouncement(packet, '10.0.0.2', randomBytes(32))).toBeUndefined();
-    expect(decodeAnnouncement(packet, '10.0.0.2')).toBeUndefined();
+    expect(decodeAnnouncement(packet, from, secret, now)).toMatchObject({ deviceId, port: 4242, address: from, authenticated: true, instanceId: instance.toString('hex') });
+    expect(decodeAnnouncement(packet, from, secret, now)?.legacy).toBeUndefined();
+    expect(decodeAnnouncement(packet, from, randomBytes(32), now)).toBeUndefined();
+    expect(decodeAnnouncement(packet, from, undefined, now)).toBeUndefined();
+  });
+
+  it('an authenticated announcement is refused when old, from the future, or from another address than it names', () => {
+    const packet = encodeAnnouncement({ deviceId, port: 4242 }, instance, auth);
+    expect(checkAnnouncement(packet, from, secret, now + MAX_ANNOUNCEMENT_SKEW_MS)).toMatchObject({ ok: true });
+    // The same bytes replayed later: stale.
+    expect(checkAnnouncement(packet, from, secret, now + MAX_ANNOUNCEMENT_SKEW_MS + 1)).toEqual({ ok: false, reason: 'stale' });
+    expect(checkAnnouncement(packet, from, secret, now - MAX_ANNOUNCEMENT_SKEW_MS - 1)).toEqual({ ok: false, reason: 'stale' });
+    // The same bytes sent by another machine: wrong source.
+    expect(checkAnnouncement(packet, '10.0.0.66', secret, now)).toEqual({ ok: false, reason: 'wrong_source' });
+    // A dual-stack socket reporting the mapped form is the same address.
+    expect(checkAnnouncement(packet, `::ffff:${from}`, secret, now)).toMatchObject({ ok: true });
+    // Without the secret it says nothing more than "foreign".
+    expect(checkAnnouncement(packet, '10.0.0.66', randomBytes(32), now + 3_600_000)).toEqual({ ok: false, reason: 'foreign' });
+  });
+
+  it('the first authenticated kind (older offers: no time, no address) is still read, and flagged', () => {
+    const header = Buffer.alloc(13);
+    header.writeUInt32BE(DISCOVERY_MAGIC, 0);
+    header[4] = 1;
+    instance.copy(header, 5);
+    const unsigned = Buffer.concat([header, Buffer.from(JSON.stringify({ d: deviceId, p: 4242 }))]);
+    const v1 = Buffer.concat([unsigned, createHmac('sha256', discoveryKey(secret)).update(unsigned).digest()]);
+    expect(decodeAnnouncement(v1, '10.0.0.9', secret, now)).toMatchObject({ deviceId, port: 4242, authenticated: true, legacy: true });
+    expect(decodeAnnouncement(v1, '10.0.0.9', randomBytes(32), now)).toBeUndefined();
   });
 
   it('joiner announcements (port 0) exist only in the authenticated kind and are never taken for an offer', () => {
-    const joinPacket = encodeAnnouncement({ deviceId, port: 0, role: 'join' }, instance, secret);
-    expect(decodeAnnouncement(joinPacket, '10.0.0.5', secret)).toMatchObject({ role: 'join', port: 0 });
+    const joinPacket = encodeAnnouncement({ deviceId, port: 0, role: 'join' }, instance, { ...auth, from: '10.0.0.5' });
+    expect(decodeAnnouncement(joinPacket, '10.0.0.5', secret, now)).toMatchObject({ role: 'join', port: 0 });
     const plainPortZero = encodeAnnouncement({ deviceId, port: 0, name: 'x' }, instance);
     expect(decodeAnnouncement(plainPortZero, '10.0.0.5')).toBeUndefined();
-    const offerPortZero = encodeAnnouncement({ deviceId, port: 0 }, instance, secret);
-    expect(decodeAnnouncement(offerPortZero, '10.0.0.5', secret)).toBeUndefined();
+    const offerPortZero = encodeAnnouncement({ deviceId, port: 0 }, instance, { ...auth, from: '10.0.0.5' });
+    expect(decodeAnnouncement(offerPortZero, '10.0.0.5', secret, now)).toBeUndefined();
   });
 
   it('any changed byte of an authenticated announcement makes it ignored', () => {
-    const packet = encodeAnnouncement({ deviceId, port: 4242 }, instance, secret);
+    const packet = encodeAnnouncement({ deviceId, port: 4242 }, instance, auth);
     fc.assert(fc.property(fc.nat({ max: packet.length - 1 }), fc.integer({ min: 1, max: 255 }), (index, flip) => {
       const tampered = Buffer.from(packet);
       tampered[index]! ^= flip;
-      expect(decodeAnnouncement(tampered, '10.0.0.2', secret)).toBeUndefined();
+      expect(decodeAnnouncement(tampered, from, secret, now)).toBeUndefined();
     }), { numRuns: 300 });
   });
 
@@ -80,6 +110,36 @@ describe('discovery over real multicast on loopback', () => {
       }
     } finally {
       await stranger.stop();
+    }
+  });
+
+  it('a replayed stale announcement and a fresh copy sent from another address are ignored', async () => {
+    const secret = randomBytes(32);
+    const offers: string[] = [];
+    const watch = await watchPeer({ ...loopback, secret, deviceId, onOffer: (a) => offers.push(`${a.address}:${a.port}`) });
+    // The real offer's packets, as anyone on the network hears them: one recorded two minutes ago,
+    // one just now.
+    const recorded = encodeAnnouncement({ deviceId, port: 5555 }, randomBytes(8), { secret, sentAt: Date.now() - 2 * MAX_ANNOUNCEMENT_SKEW_MS, from: '127.0.0.1' });
+    const fresh = encodeAnnouncement({ deviceId, port: 5555 }, randomBytes(8), { secret, sentAt: Date.now(), from: '127.0.0.1' });
+    const replayer = dgram.createSocket('udp4');
+    const elsewhere = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => replayer.bind(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => elsewhere.bind(0, '127.0.0.2', resolve));
+    try {
+      for (let i = 0; i < 5; i++) {
+        replayer.send(recorded, loopback.port, '127.0.0.1');
+        elsewhere.send(fresh, loopback.port, '127.0.0.1');
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      }
+      await expect.poll(() => watch.refused(), { timeout: 2000 }).toEqual({ stale: 5, wrongSource: 5 });
+      expect(offers).toEqual([]);
+      // The same fresh bytes from the address they name are taken.
+      replayer.send(fresh, loopback.port, '127.0.0.1');
+      await expect.poll(() => offers, { timeout: 2000 }).toEqual(['127.0.0.1:5555']);
+    } finally {
+      replayer.close();
+      elsewhere.close();
+      await watch.stop();
     }
   });
 
