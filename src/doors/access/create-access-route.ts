@@ -6,6 +6,7 @@ import { randomId } from '../../core/ids.js';
 import type { AccessEnv } from './access-env.js';
 import { trustedAuthUrl } from './auth-url.js';
 import { ACCESS_KIND, needSigninView, type AccessGrant, type AccessRequest } from './access-request.js';
+import { countPendingFrom } from './pending-per-address.js';
 import { parsePermissions, PermissionSchema } from './permissions.js';
 import { checkReturnUrl } from './return-url.js';
 
@@ -86,12 +87,16 @@ export function installCreateAccessRoute(app: FastifyInstance, env: AccessEnv): 
   };
   for (const path of ['/access', '/access/']) {
     api.post(path, options, async (request, reply) => {
-    if ((await env.ctx.engine.countLive(ACCESS_KIND)) >= env.cfg.PAIRGATE_ACCESS_MAX_PENDING) {
-      throw new RateLimitedError(30, 'Too many auth requests are waiting. Try again shortly.');
-    }
-    const key = randomId();
-    const { grant } = await env.ctx.engine.create<AccessRequest>({ kind: ACCESS_KIND, id: key, request: readAccessRequest(env, request.body, key), ttlMs: env.cfg.PAIRGATE_ACCESS_TTL_SECONDS * 1000 });
-    return reply.code(201).send(needSigninView(grant as AccessGrant) as never);
+      const key = randomId();
+      // A malformed request is a 400 before it counts against any limit.
+      const accessRequest = readAccessRequest(env, request.body, key);
+      const ttlMs = env.cfg.PAIRGATE_ACCESS_TTL_SECONDS * 1000;
+      if ((await env.ctx.engine.countLive(ACCESS_KIND)) >= env.cfg.PAIRGATE_ACCESS_MAX_PENDING) {
+        throw new RateLimitedError(30, 'Too many auth requests are waiting. Try again shortly.');
+      }
+      await countPendingFrom(env.ctx.stores.ephemeral, request.ip, env.cfg.PAIRGATE_ACCESS_MAX_PENDING_PER_IP, ttlMs, env.ctx.clock.now());
+      const { grant } = await env.ctx.engine.create<AccessRequest>({ kind: ACCESS_KIND, id: key, request: accessRequest, ttlMs });
+      return reply.code(201).send(needSigninView(grant as AccessGrant) as never);
     });
   }
 }
