@@ -5,6 +5,7 @@ import { constantTimeEqual, hashToken } from '../../core/ids.js';
 import { configSection } from '../../server/config.js';
 import type { DoorContext } from '../door.js';
 import { relayConfigSchema } from './config.js';
+import { RelayAddressCap } from './relay-address-cap.js';
 import { RELAY_KIND, relayCodeFormat } from './relay-code.js';
 import { checkOriginUrl, splitList } from './relay-url.js';
 import { PublishBody, PublishedView, RelayCodeParams, RelayErrorView, RelayGoQuery } from './relay-schemas.js';
@@ -37,6 +38,11 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
   const lookupLimit = { max: ctx.config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE, timeWindow: 60_000 };
   const tags = ['support relay'];
   const publicBase = (): string => `${ctx.publicUrl()}${prefix}`;
+  const ttlMs = cfg.PAIRGATE_RELAY_CODE_TTL * 1000;
+  // A cap that is not below the relay's own can never bind: such a relay skips the bookkeeping.
+  const addressCap = cfg.PAIRGATE_RELAY_MAX_LIVE_CODES_PER_IP < cfg.PAIRGATE_RELAY_MAX_LIVE_CODES
+    ? new RelayAddressCap(ctx.stores.ephemeral, ctx.clock, cfg.PAIRGATE_RELAY_MAX_LIVE_CODES_PER_IP)
+    : undefined;
 
   const checkApiKey = (request: FastifyRequest): void => {
     if (apiKeyHashes.length === 0) return;
@@ -54,12 +60,15 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
     if ((await ctx.engine.countLive(RELAY_KIND)) >= cfg.PAIRGATE_RELAY_MAX_LIVE_CODES) {
       throw new RateLimitedError(30, 'Too many codes are live on this relay. Try again shortly.');
     }
-    const { code } = await ctx.engine.create<RelayEntry>({
-      kind: RELAY_KIND,
-      request: { url },
-      ttlMs: cfg.PAIRGATE_RELAY_CODE_TTL * 1000,
-      codeFormat: relayCodeFormat,
-    });
+    const release = await addressCap?.take(request.ip, ttlMs);
+    let code: string | undefined;
+    try {
+      ({ code } = await ctx.engine.create<RelayEntry>({ kind: RELAY_KIND, request: { url }, ttlMs, codeFormat: relayCodeFormat }));
+    } catch (error) {
+      // No code, so no slot: the address gets it back.
+      await release?.().catch(() => undefined);
+      throw error;
+    }
     return reply.code(200).send({ success: true as const, code: code!, pairing_url: `${publicBase()}/pairing/${code!}`, redirect_url: `${url}/${code!}` });
   };
   const publishRoute = {

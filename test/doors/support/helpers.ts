@@ -9,8 +9,11 @@ export const ADMIN = { user: 'support', password: '1234' };
 /** The Authorization header of ADMIN. */
 export const ADMIN_AUTH = `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toString('base64')}`;
 
-/** Relay settings for tests: plain http on loopback, a creation limit that tests do not hit by accident. */
-export const RELAY_TEST_ENV = { PAIRGATE_RELAY_ALLOW_HTTP: 'true', PAIRGATE_RELAY_CREATE_MAX: '1000', PAIRGATE_RELAY_CREATE_WINDOW_SECONDS: '60' };
+/**
+ * Relay settings for tests: plain http on loopback, creation and per-address limits that tests (all
+ * from 127.0.0.1) do not hit by accident.
+ */
+export const RELAY_TEST_ENV = { PAIRGATE_RELAY_ALLOW_HTTP: 'true', PAIRGATE_RELAY_CREATE_MAX: '1000', PAIRGATE_RELAY_CREATE_WINDOW_SECONDS: '60', PAIRGATE_RELAY_MAX_LIVE_CODES_PER_IP: '1000' };
 
 /** A free TCP port on loopback (for a server whose own URL must be in its configuration). */
 export async function freePort(): Promise<number> {

@@ -354,6 +354,28 @@ describe('support origin: relay failures and code expiry', () => {
     }
   });
 
+  it('at most PAIRGATE_SUPPORT_MAX_SESSIONS live sessions: 429 beyond, with Retry-After; ending one makes room', async () => {
+    const relay = await startRelay();
+    const clock = new ManualClock(Date.now());
+    const origin = await startOrigin(relay.url, { PAIRGATE_SUPPORT_MAX_SESSIONS: '2' }, { clock });
+    try {
+      for (const id of ['one', 'two']) expect((await session(origin, { id, supporter_name: 'T', supporter_avatar: AVATAR })).status).toBe(201);
+      const full = await session(origin, { id: 'three', supporter_name: 'T', supporter_avatar: AVATAR });
+      expect(full.status).toBe(429);
+      expect(full.headers.get('retry-after')).toBe('30');
+      expect(await full.json()).toEqual({ Error: 'Too Many Requests', Description: expect.stringContaining('Too many sessions are live'), Code: 'rate_limited' });
+      // Nothing was made of the refused one, on the origin or the relay.
+      const sdk = new SupportOriginClient({ baseUrl: origin.url, ...ADMIN });
+      expect((await sdk.listSessions()).map((s) => s.ID).sort()).toEqual(['one', 'two']);
+      await sdk.deleteSession('one');
+      clock.advance(1_500); // the engine reuses a live count for up to a second
+      expect((await session(origin, { id: 'three', supporter_name: 'T', supporter_avatar: AVATAR })).status).toBe(201);
+    } finally {
+      await origin.close();
+      await relay.close();
+    }
+  });
+
   it('an address that misses too often is refused, even for a live code', async () => {
     const relay = await startRelay();
     const origin = await startOrigin(relay.url, { PAIRGATE_CODE_MISSES_PER_HOUR: '2', PAIRGATE_BRUTE_FORCE_BUDGET: '1' });

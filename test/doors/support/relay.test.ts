@@ -5,7 +5,7 @@ import { supportRelayDoor } from '../../../src/doors/support/relay-door.js';
 import { loadConfig } from '../../../src/server/config.js';
 import { checkConfig } from '../../../src/server/start.js';
 import type { TestApp } from '../../helpers/app.js';
-import { json, postJson, startRelay } from './helpers.js';
+import { json, postJson, RELAY_TEST_ENV, requestFrom, startRelay } from './helpers.js';
 
 const ORIGIN = 'https://origin.example/pairing';
 const RELAY34 = new RegExp(`^[${ALPHABETS.relay34.symbols}]{6}$`);
@@ -176,6 +176,49 @@ describe('support relay limits', () => {
       expect((await fetch(`${relay.url}/pairing/${code}`, { redirect: 'manual' })).status).toBe(302);
       clock.advance(2_000);
       expect((await fetch(`${relay.url}/pairing/${code}`, { redirect: 'manual' })).status).toBe(404);
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('at most PAIRGATE_RELAY_MAX_LIVE_CODES live codes: 429 {success, message, wait_seconds} beyond, free again when one expires', async () => {
+    const clock = new ManualClock(Date.now());
+    const { createTestApp } = await import('../../helpers/app.js');
+    const relay = await createTestApp({ ...RELAY_TEST_ENV, PAIRGATE_RELAY_ONLY: 'true', PAIRGATE_RELAY_MAX_LIVE_CODES: '3', PAIRGATE_RELAY_CODE_TTL: '60' }, { doors: [supportRelayDoor], clock });
+    await relay.listen();
+    try {
+      for (let i = 0; i < 3; i++) expect((await postJson(`${relay.url}/pairing/`, { url: ORIGIN })).status).toBe(200);
+      // From another address too: the relay as a whole is full.
+      const full = await requestFrom('127.0.0.2', `${relay.url}/pairing/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: ORIGIN }) });
+      expect(full.status).toBe(429);
+      expect(full.headers['retry-after']).toBe('30');
+      expect(JSON.parse(full.body)).toEqual({ success: false, message: expect.stringContaining('Too many codes are live'), wait_seconds: 30, code: 'rate_limited' });
+      clock.advance(61_000);
+      expect((await postJson(`${relay.url}/pairing/`, { url: ORIGIN })).status).toBe(200);
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('one address holds at most PAIRGATE_RELAY_MAX_LIVE_CODES_PER_IP live codes; other addresses are not affected', async () => {
+    const clock = new ManualClock(Date.now());
+    const { createTestApp } = await import('../../helpers/app.js');
+    const relay = await createTestApp({ ...RELAY_TEST_ENV, PAIRGATE_RELAY_ONLY: 'true', PAIRGATE_RELAY_MAX_LIVE_CODES_PER_IP: '2', PAIRGATE_RELAY_CODE_TTL: '600' }, { doors: [supportRelayDoor], clock });
+    await relay.listen();
+    const publishFrom = (address: string) => requestFrom(address, `${relay.url}/pairing/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: ORIGIN }) });
+    try {
+      expect((await publishFrom('127.0.0.2')).status).toBe(200);
+      clock.advance(100_000);
+      expect((await publishFrom('127.0.0.2')).status).toBe(200);
+      const capped = await publishFrom('127.0.0.2');
+      expect(capped.status).toBe(429);
+      // The wait is until the address's oldest code expires (600 s after it was made, 100 s ago).
+      expect(capped.headers['retry-after']).toBe('500');
+      expect(JSON.parse(capped.body)).toEqual({ success: false, message: expect.stringContaining('holds 2 live codes'), wait_seconds: 500, code: 'too_many_live_codes' });
+      expect((await publishFrom('127.0.0.3')).status).toBe(200);
+      clock.advance(501_000);
+      expect((await publishFrom('127.0.0.2')).status).toBe(200);
+      expect((await publishFrom('127.0.0.2')).status).toBe(429);
     } finally {
       await relay.close();
     }
