@@ -15,6 +15,7 @@ import { PAIRING_KIND, SESSION_KIND } from './relay-code.js';
 import { publishOnRelay } from './relay-client.js';
 import { sealToken } from './sealed-token.js';
 import type { SessionHub } from './session-channel.js';
+import { assertSameOriginUpgrade } from './websocket-origin.js';
 import {
   agentConfig,
   agentToken,
@@ -295,12 +296,16 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(mshFile(agentConfig(ctx.publicUrl(), grant.request, token)));
   });
 
+  // Both sides of the channel refuse upgrades from pages of other sites, before anything else.
+  const sameOrigin = async (request: FastifyRequest): Promise<void> => assertSameOriginUpgrade(request, ctx.publicUrl());
+
   // The agent's side of the session channel: the token in the URL picks the session before the
   // upgrade; the credential from the confirmation comes in the first message.
   const agentSessions = new WeakMap<FastifyRequest, SessionGrant>();
   app.get<{ Params: { ref: string } }>('/agent/:ref', {
     websocket: true,
     schema: { hide: true, params: RefParams },
+    onRequest: sameOrigin,
     preValidation: async (request) => {
       agentSessions.set(request, await sessionByRef(request.params.ref));
     },
@@ -313,6 +318,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   app.get<{ Params: { id: string } }>('/session/:id/channel', {
     websocket: true,
     schema: { hide: true, params: SessionIdParams },
+    onRequest: sameOrigin,
     preValidation: async (request, reply) => {
       supporterSessions.set(request, await authorizedSession(request, reply, request.params.id));
     },
