@@ -31,7 +31,7 @@ const AuthQuery = Type.Object({
 /**
  * The auth page (the seed's app-web-auth3): sign in, check the request against the user's existing
  * accesses, show the consent screen, and close or redirect. Only the signed-in user's decision on
- * this page changes a request's state. The returnURL always comes from the stored request, never
+ * this page (a POST with the CSRF token, never a visit) changes a request's state. The returnURL always comes from the stored request, never
  * from the page's query, so the page cannot be turned into an open redirect.
  */
 export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): void {
@@ -85,21 +85,30 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     return renderPage(pages, request, reply, 'access/done.njk', { title: t('done.title'), text, outcome: result?.status ?? 'REFUSED' }, { lang, user });
   };
 
-  /** Signed in: accept at once when an access already matches, else show the consent screen. */
+  /**
+   * Signed in: the consent screen. It is shown even when an access of the same app, device and
+   * permissions exists (Pryv accepts those at once, without a screen): anyone may start a request
+   * naming a real app's public id, permissions and device, and send its auth URL to a signed-in
+   * user; accepting on a mere visit (a top-level GET carries the SameSite=Lax session cookie) would
+   * hand a token to whoever polls the request, without the user doing anything. So every token
+   * needs the user's click, a POST with the CSRF token; for a matching access the screen is the
+   * compact "asks again" variant (no description), one click away from the app.
+   */
   const proceed = async (request: FastifyRequest, reply: FastifyReply, grant: AccessGrant, lang: Lang, user: User) => {
     const check = await checkAccess(env.consent, user, grant.request);
-    if (check.matchingAccess) return finish(request, reply, await acceptAccess(env.consent, grant, user, check), lang, user);
     const t = translator(lang);
-    const description = descriptionOf(grant.request.clientData);
+    const again = check.matchingAccess !== undefined;
+    const { requestingAppId: app, deviceName: device } = grant.request;
+    const description = again ? undefined : descriptionOf(grant.request.clientData);
     allowFormTarget(reply, grant.request.returnURL);
     return renderPage(pages, request, reply, 'access/consent.njk', {
-      title: t('consent.title'),
+      title: again ? t(device ? 'consent.againOnDevice' : 'consent.again', { app, device }) : t('consent.title'),
       key: grant.id,
-      appId: grant.request.requestingAppId,
-      deviceName: grant.request.deviceName,
+      appId: app,
+      deviceName: device,
       descriptionHtml: description ? renderDescription(description) : null,
       permissions: permissionLines(check.checkedPermissions, t),
-      updating: Boolean(check.mismatchingAccess),
+      updating: check.mismatchingAccess !== undefined,
     }, { lang, user });
   };
 

@@ -234,29 +234,78 @@ describe('access door API over real sockets', () => {
     expect(typeof polled.body.detail).toBe('string');
   });
 
-  it('matching access: accepted at once without the screen (order-insensitive); mismatching: consent, then updated in place', async () => {
+  it('matching access: a compact one-click screen, then a further token (order-insensitive); mismatching: consent, then updated in place', async () => {
     const user = new FormClient(base);
     await user.register('repeater');
     const perms = [{ streamId: 'diary', level: 'read' }, { streamId: 'notes', level: 'contribute' }];
-    const first = await postJson(`${base}/access`, authRequest({ requestingAppId: 'repeat-app', requestedPermissions: perms }));
-    await user.decide(String(first.body.key), 'accept');
+    const first = await postJson(`${base}/access`, authRequest({ requestingAppId: 'repeat-app', requestedPermissions: perms, deviceName: 'Work laptop', clientData: { 'app-web-auth:description': { type: 'note/txt', content: 'The repeat app.' } } }));
+    const firstPage = await user.get(`/access/auth?key=${String(first.body.key)}`);
+    expect(firstPage.text).toContain('Allow access?');
+    expect(firstPage.text).toContain('The repeat app.');
+    await user.post('/access/auth/decide', { key: String(first.body.key), decision: 'accept' });
     const firstToken = String((await getJson(String(first.body.poll))).body.token);
 
-    const second = await postJson(`${base}/access`, authRequest({ requestingAppId: 'repeat-app', requestedPermissions: [...perms].reverse() }));
+    const second = await postJson(`${base}/access`, authRequest({ requestingAppId: 'repeat-app', requestedPermissions: [...perms].reverse(), deviceName: 'Work laptop', clientData: { 'app-web-auth:description': { type: 'note/txt', content: 'The repeat app.' } } }));
     const page = await user.get(`/access/auth?key=${String(second.body.key)}`);
-    expect(page.text).not.toContain('/access/auth/decide'); // no consent screen
-    expect(page.text).toContain('data-outcome="ACCEPTED"');
+    // Not accepted on the visit: the compact screen asks for one click.
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('<h1>repeat-app on Work laptop asks again for the access it already has</h1>');
+    expect(page.text).toContain('action="/access/auth/decide"');
+    expect(page.text).not.toContain('The repeat app.'); // compact: no description
+    expect(page.text).not.toContain('data-outcome');
+    expect((await getJson(String(second.body.poll))).body.status).toBe('NEED_SIGNIN');
+    const done = await user.post('/access/auth/decide', { key: String(second.body.key), decision: 'accept' });
+    expect(done.text).toContain('data-outcome="ACCEPTED"');
     const secondToken = String((await getJson(String(second.body.poll))).body.token);
     expect(secondToken).not.toBe(firstToken);
     for (const token of [firstToken, secondToken]) expect((await getJson(`${base}/repeater/access-info`, { authorization: token })).status).toBe(200);
+    expect(JSON.parse((await user.get('/api/v1/accesses')).text).accesses).toHaveLength(1); // a further token, not a second access
 
-    const third = await postJson(`${base}/access`, authRequest({ requestingAppId: 'repeat-app', requestedPermissions: [{ streamId: 'diary', level: 'manage' }] }));
+    // In French, and without a device name.
+    const noDevice = await postJson(`${base}/access`, authRequest({ requestingAppId: 'repeat-app-2', requestedPermissions: perms, languageCode: 'fr' }));
+    await user.decide(String(noDevice.body.key), 'accept');
+    const again = await postJson(`${base}/access`, authRequest({ requestingAppId: 'repeat-app-2', requestedPermissions: perms, languageCode: 'fr' }));
+    expect((await user.get(`/access/auth?key=${String(again.body.key)}`)).text).toContain("<h1>repeat-app-2 demande à nouveau l&#39;accès qu&#39;elle a déjà</h1>");
+
+    const third = await postJson(`${base}/access`, authRequest({ requestingAppId: 'repeat-app', requestedPermissions: [{ streamId: 'diary', level: 'manage' }], deviceName: 'Work laptop' }));
     const consent = await user.get(`/access/auth?key=${String(third.body.key)}`);
     expect(consent.text).toContain('already has access with other permissions');
     await user.post('/access/auth/decide', { key: String(third.body.key), decision: 'accept' });
-    const accesses = JSON.parse((await user.get('/api/v1/accesses')).text).accesses as { permissions: unknown[] }[];
+    const accesses = (JSON.parse((await user.get('/api/v1/accesses')).text).accesses as { appId: string; permissions: unknown[] }[]).filter((access) => access.appId === 'repeat-app');
     expect(accesses).toHaveLength(1); // updated, not duplicated
     expect(accesses[0]!.permissions).toEqual([{ streamId: 'diary', level: 'manage', name: 'diary' }]);
+  });
+
+  it('an auth URL opened by a signed-in browser issues no token by itself, even for an access the user already granted', async () => {
+    // The victim uses a real app, on a named device.
+    const victim = new FormClient(base);
+    await victim.register('victim-user');
+    const real = { requestingAppId: 'real-notes-app', requestedPermissions: [{ streamId: 'notes', level: 'manage', defaultName: 'Notes' }], deviceName: "Victim's phone" };
+    const genuine = await postJson(`${base}/access`, authRequest(real));
+    await victim.decide(String(genuine.body.key), 'accept');
+    const tokenRows = async () => (await t.app.pairgate.stores.db.selectFrom('app_access_tokens').select('token_hash').execute()).length;
+    const rowsBefore = await tokenRows();
+
+    // The attacker starts the same request, keeps the poll URL, and gets the victim to open the
+    // auth URL (a link, a redirect, an image, an iframe: all GETs carrying the Lax cookie).
+    const attack = await postJson(`${base}/access`, authRequest({ ...real, returnURL: 'https://attacker.example/cb?' }));
+    for (const url of [String(attack.body.authUrl), String(attack.body.url)]) {
+      const visit = await victim.get(url);
+      expect(visit.status).toBe(200);
+      expect(visit.location).toBeNull(); // no redirect to the attacker's returnURL with a token
+      expect(visit.text).toContain('asks again for the access it already has');
+      expect(visit.text).not.toMatch(/<script(?![^>]*src="\/static\/)/); // no inline script that could submit the form
+    }
+    const polled = await getJson(`${String(attack.body.poll)}?wait=1`);
+    expect(polled.status).toBe(201);
+    expect(polled.body.status).toBe('NEED_SIGNIN');
+    expect(polled.body).not.toHaveProperty('token');
+    expect(await tokenRows()).toBe(rowsBefore);
+    // A cross-site POST without the form's CSRF token is refused too.
+    const forged = await fetch(`${base}/access/auth/decide`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: [...victim.cookies].map(([k, v]) => `${k}=${v}`).join('; '), origin: 'https://attacker.example' }, body: new URLSearchParams({ key: String(attack.body.key), decision: 'accept' }) });
+    expect(forged.status).toBe(403);
+    expect((await getJson(String(attack.body.poll))).body.status).toBe('NEED_SIGNIN');
+    expect(await tokenRows()).toBe(rowsBefore);
   });
 
   it('redirects to the returnURL with every prYv parameter URL-encoded, and in OAuth mode with state/code/poll', async () => {

@@ -112,11 +112,20 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
     expect((await getJson(String(request.poll))).body).toMatchObject({ status: 'REFUSED', code: 403 });
   });
 
-  it('a matching access skips the consent screen', async () => {
+  it('a matching access asks for one click on a compact screen; the auth URL alone issues nothing', async () => {
     const request = await startRequest({ requestingAppId: 'browser-app-1', requestedPermissions: [{ streamId: '*', level: 'contribute' }, { streamId: 'diary', level: 'read' }] });
-    await page.goto(String(request.url));
+    // Opened as a link from elsewhere would be: a plain navigation carrying the session cookie.
+    await page.goto(String(request.authUrl));
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('browser-app-1 asks again for the access it already has');
+    expect(await page.locator('section.description').count()).toBe(0);
+    // Nothing on the page submits by itself: after a while the request is still waiting.
+    await page.waitForTimeout(1_000);
+    expect(page.url()).toBe(String(request.authUrl));
+    expect((await getJson(String(request.poll))).body.status).toBe('NEED_SIGNIN');
+    // One deliberate click (here the keyboard: Accept has the focus).
+    expect(await page.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Accept');
+    await page.keyboard.press('Enter');
     await page.waitForSelector('#outcome[data-outcome="ACCEPTED"]');
-    expect(await page.locator('form[action="/access/auth/decide"]').count()).toBe(0);
     expect((await getJson(String(request.poll))).body.status).toBe('ACCEPTED');
   });
 
@@ -131,7 +140,7 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
     expect(appHits.filter((hit) => hit.startsWith('/cb')).at(-1)).toContain(`prYvapiEndpoint=${encodeURIComponent(String(polled.apiEndpoint))}`);
   });
 
-  it('signs in on the auth page (fresh browser), and a matching access with returnURL goes straight back to the app', async () => {
+  it('signs in on the auth page (fresh browser), and a matching access with returnURL goes back to the app after one click', async () => {
     const fresh = await browser.newContext({ locale: 'fr-FR' });
     const other = watch(await fresh.newPage());
     const request = await startRequest({ requestingAppId: 'browser-app-3', returnURL: `${appBase}/again?`, languageCode: 'fr' });
@@ -145,6 +154,10 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
     expect(await other.textContent('#form-error')).toBe("Nom d'utilisateur ou mot de passe incorrect.");
     await other.getByLabel('Mot de passe').fill(password);
     await other.getByRole('button', { name: 'Se connecter' }).click();
+    await other.waitForSelector('h1:has-text("demande à nouveau")');
+    expect(await other.getByRole('heading', { level: 1 }).textContent()).toBe("browser-app-3 demande à nouveau l'accès qu'elle a déjà");
+    expect((await getJson(String(request.poll))).body.status).toBe('NEED_SIGNIN');
+    await other.getByRole('button', { name: 'Accepter' }).click();
     await other.waitForURL((url) => url.href.startsWith(`${appBase}/again`));
     expect(new URL(other.url()).searchParams.get('prYvstatus')).toBe('ACCEPTED');
     await fresh.close();

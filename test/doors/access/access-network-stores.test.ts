@@ -50,12 +50,16 @@ describe.skipIf(skip)('access door on PostgreSQL and Redis, two nodes', () => {
     for (const base of [baseA, baseB]) {
       expect((await getJson(`${base}/two-node-user/access-info`, { authorization: String(body.token) })).body).toMatchObject({ type: 'app', name: 'two-node-app' });
     }
-    // A matching request on node A is accepted at once for the session made on node B.
+    // A matching request on node A is recognised for the session made on node B: the compact
+    // screen, and one click adds a token to the same access.
     const again = await postJson(`${baseA}/access`, authRequest({ requestingAppId: 'two-node-app' }));
     const signedIn = new FormClient(baseA);
     for (const [name, value] of user.cookies) signedIn.cookies.set(name, value);
     const page = await signedIn.get(`/access/auth?key=${String(again.body.key)}`);
-    expect(page.text).toContain('data-outcome="ACCEPTED"');
+    expect(page.text).toContain('asks again for the access it already has');
+    expect((await getJson(String(again.body.poll))).body.status).toBe('NEED_SIGNIN');
+    expect((await signedIn.post('/access/auth/decide', { key: String(again.body.key), decision: 'accept' })).text).toContain('data-outcome="ACCEPTED"');
+    expect((await getJson(String(again.body.poll))).body.status).toBe('ACCEPTED');
     expect(JSON.parse((await user.get('/api/v1/accesses')).text).accesses).toHaveLength(1);
   });
 
