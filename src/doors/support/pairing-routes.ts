@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { ForbiddenError, InvalidRequestError, NotFoundError, isPairgateError } from '../../core/errors.js';
+import { ForbiddenError, InvalidRequestError, NotFoundError, PairgateError, isPairgateError } from '../../core/errors.js';
 import type { Grant } from '../../core/grant.js';
 import { randomToken, hashToken } from '../../core/ids.js';
 import { configSection } from '../../server/config.js';
@@ -16,6 +16,18 @@ type PairingGrant = Grant<PairingRequest, { reason: string }>;
 
 /** The origin's answer for an unknown or expired code, as in the spec. */
 const codeNotFound = (): NotFoundError => new NotFoundError('Code not found', 'code_not_found');
+
+/**
+ * The form encodings: a page of any site can post them (and no body at all) without asking the
+ * server first, so the confirmation takes them only with this browser's CSRF token. JSON cannot be
+ * sent across sites without a CORS preflight, which this server never grants.
+ */
+const FORM_TYPES: readonly string[] = ['application/x-www-form-urlencoded', 'multipart/form-data'];
+
+/** The media type of the request's body, lower case, without parameters ('' when none). */
+function mediaType(request: FastifyRequest): string {
+  return (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
 
 /** True when a browser navigated here (it wants the page, not the JSON). */
 function wantsHtml(request: FastifyRequest): boolean {
@@ -100,10 +112,18 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
   };
 
   api.post('/pairing/:code/confirm', {
-    schema: { tags, summary: 'Confirm (or decline) a code: the session starts; the answer carries the agent\'s session credential.', params: PairingCodeParams, body: ConfirmBody, response: { 200: ConfirmedView, 400: PlexusErrorView, 403: PlexusErrorView, 404: PlexusErrorView, 409: PlexusErrorView, 429: PlexusErrorView } },
+    schema: { tags, summary: 'Confirm (or decline) a code: the session starts; the answer carries the agent\'s session credential.', params: PairingCodeParams, body: ConfirmBody, response: { 200: ConfirmedView, 400: PlexusErrorView, 403: PlexusErrorView, 404: PlexusErrorView, 409: PlexusErrorView, 415: PlexusErrorView, 429: PlexusErrorView } },
     config: { rateLimit: lookupLimit },
+    // Before the body is read: only JSON or a form with its CSRF token can confirm. A body of any
+    // other type, or none, is what another site's page could send on its own.
+    onRequest: async (request) => {
+      const type = mediaType(request);
+      if (type !== 'application/json' && !FORM_TYPES.includes(type)) {
+        throw new PairgateError('unsupported_media_type', 415, 'Confirm with a JSON body ({"Decision": "accept"}) or the confirmation page\'s form.');
+      }
+    },
   }, async (request, reply) => {
-    const fromPage = /^application\/x-www-form-urlencoded/.test(request.headers['content-type'] ?? '');
+    const fromPage = FORM_TYPES.includes(mediaType(request));
     try {
       const { pairing, session, token } = await find(request.ip, request.params.code);
       const raw = (fromPage ? request.body?.decision : request.body?.Decision ?? request.body?.decision) ?? 'accept';

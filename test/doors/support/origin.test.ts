@@ -212,6 +212,39 @@ describe('support origin over real sockets', () => {
     expect((await sdk.getSession('csrf-me')).State).toBe('waiting');
   });
 
+  it('confirm takes JSON, or a form (urlencoded or multipart) with this browser\'s CSRF token; other bodies, or none, are 415', async () => {
+    const created = await sdk.createSession({ id: 'csrf-types', supporterName: 'T', supporterAvatar: AVATAR });
+    const confirmUrl = `${origin.url}/pairing/${created.PairingCode}/confirm`;
+    // What another site's page can send by itself: no effect on the code or the session.
+    const forged = new FormData();
+    forged.set('decision', 'accept');
+    const multipart = await fetch(confirmUrl, { method: 'POST', body: forged });
+    expect(multipart.status).toBe(403);
+    expect(await multipart.text()).toContain('did not come from this site');
+    for (const init of [
+      { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'decision=accept' },
+      { method: 'POST' },
+      { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<decision>accept</decision>' },
+    ] as RequestInit[]) {
+      const response = await fetch(confirmUrl, init);
+      expect(response.status, JSON.stringify(init)).toBe(415);
+      expect(await response.json()).toEqual({ Error: 'Unsupported Media Type', Description: expect.any(String), Code: 'unsupported_media_type' });
+    }
+    expect((await sdk.getSession('csrf-types')).State).toBe('waiting');
+    // The page's own form, sent as multipart with the cookie and field the page handed out, confirms.
+    const page = await fetch(`${origin.url}/pairing/${created.PairingCode}`, { headers: { accept: 'text/html' } });
+    const cookie = /pg_csrf=[^;]+/.exec(page.headers.get('set-cookie') ?? '')?.[0];
+    const token = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1];
+    expect(cookie && token).toBeTruthy();
+    const form = new FormData();
+    form.set('decision', 'accept');
+    form.set('_csrf', token!);
+    const confirmed = await fetch(confirmUrl, { method: 'POST', headers: { cookie: cookie! }, body: form });
+    expect(confirmed.status).toBe(200);
+    expect(await confirmed.text()).toContain('data-channel');
+    expect((await sdk.getSession('csrf-types')).State).toBe('confirmed');
+  });
+
   it('GET, list and DELETE a session; its code dies with it', async () => {
     const created = await sdk.createSession({ id: 'delete-me', supporterName: 'T', supporterAvatar: AVATAR });
     expect((await sdk.getSession('delete-me')).State).toBe('waiting');
