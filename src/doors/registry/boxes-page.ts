@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { DoorContext } from '../door.js';
 import type { Announcements } from './announcements.js';
+import { publicNetworkOf } from './public-network.js';
 import type { Announcement } from './schemas.js';
 
 /** A box as the page shows it. */
@@ -39,13 +40,13 @@ export function boxLinks(announcement: Announcement): BoxLink {
   return { client: announcement.client, name, links };
 }
 
-/** `GET /boxes`: the page listing the boxes behind the visitor's public IP, with links to them. */
+/** `GET /boxes`: the page listing the boxes on the visitor's public network (IPv4 address or IPv6 /64), with links to them. */
 export function boxesPage(app: FastifyInstance, ctx: DoorContext, announcements: Announcements, ttlSeconds: number, perMinute: number): void {
   app.get('/boxes', {
     schema: { tags: ['registry'], summary: 'Page: the boxes behind your public IP, with links to them.', produces: ['text/html'] },
     config: { rateLimit: { max: perMinute, timeWindow: 60_000 } },
   }, async (request, reply) => {
     const boxes = (await announcements.list(request.ip, ctx.clock.now())).map(boxLinks);
-    return ctx.pages.render(request, reply, 'registry/boxes.njk', { boxes, publicIp: request.ip, ttlSeconds });
+    return ctx.pages.render(request, reply, 'registry/boxes.njk', { boxes, publicIp: publicNetworkOf(request.ip), ttlSeconds });
   });
 }

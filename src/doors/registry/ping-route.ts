@@ -14,8 +14,8 @@ const OPEN_CORS = {
 } as const;
 
 /**
- * `GET /ping`: the boxes announced behind the caller's own public IP, and nothing about any other
- * address (the address is never a parameter). CORS is open.
+ * `GET /ping`: the boxes announced on the caller's own public network (its IPv4 address, or its
+ * IPv6 /64), and nothing about any other (the address is never a parameter). CORS is open.
  */
 export function pingRoute(app: FastifyInstance, ctx: DoorContext, announcements: Announcements, perMinute: number): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { InvalidRequestError, RateLimitedError, UnauthorizedError } from '../../core/errors.js';
+import { InvalidRequestError, UnauthorizedError } from '../../core/errors.js';
 import type { DoorContext } from '../door.js';
 import { verifyAnnouncement } from './announce-signature.js';
 import type { Announcements } from './announcements.js';
 import { fingerprintForm } from '../../core/fingerprint.js';
-import { registryErrorShape } from './registry-errors.js';
+import { registryErrorShape, TooManyBoxesError } from './registry-errors.js';
 import { RegisterBody, RegisteredView, RegistryErrorView } from './schemas.js';
 
 declare module 'fastify' {
@@ -83,14 +83,18 @@ export function registerRoute(app: FastifyInstance, ctx: DoorContext, options: R
   });
 }
 
-/** Stores an authenticated announcement behind `publicIp`, within the per-IP cap. */
-export async function storeAnnouncement(options: Pick<RegisterRouteOptions, 'announcements' | 'maxPerIp' | 'privateMode' | 'dnsZone'>, publicIp: string, client: string, message: string, now: number): Promise<void> {
-  if (!(await options.announcements.has(publicIp, client, now))) {
-    const present = await options.announcements.list(publicIp, now);
-    if (present.length >= options.maxPerIp) throw new RateLimitedError(60, 'Too many boxes are announced behind this address.');
+/**
+ * Stores an authenticated announcement made from `callerIp`, within the cap of boxes per public
+ * network (a box already listed may always refresh its entry).
+ */
+export async function storeAnnouncement(options: Pick<RegisterRouteOptions, 'announcements' | 'maxPerIp' | 'privateMode' | 'dnsZone'>, callerIp: string, client: string, message: string, now: number): Promise<void> {
+  if (!(await options.announcements.has(callerIp, client, now))) {
+    const present = await options.announcements.list(callerIp, now);
+    if (present.length >= options.maxPerIp) {
+      throw new TooManyBoxesError(options.maxPerIp, Math.max(1, Math.ceil(options.announcements.untilFirstExpiry(present, now) / 1000)));
+    }
   }
-  await options.announcements.put({
-    public_ip: publicIp,
+  await options.announcements.put(callerIp, {
     client,
     message: options.privateMode ? privateMessage(client, options.dnsZone) : message,
     timestamp: now,

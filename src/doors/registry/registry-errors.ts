@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { PairgateError } from '../../core/errors.js';
 import type { ErrorShape } from '../../server/error-shapes.js';
 
 /**
@@ -40,3 +41,15 @@ export const registryErrorShape: ErrorShape = (error) => ({
   reason: error.code,
   ...(error.details ?? {}),
 });
+
+/**
+ * 429 `too_many_boxes` (errno 120): the public network already lists PAIRGATE_REGISTRY_MAX_PER_IP
+ * boxes. Told apart from `rate_limited` (130), which is about how often one address calls: here
+ * waiting a minute does not help, a place frees up only when a box stops announcing, so
+ * Retry-After says when the oldest announcement expires.
+ */
+export class TooManyBoxesError extends PairgateError {
+  constructor(maxPerNetwork: number, retryAfterSeconds: number) {
+    super('too_many_boxes', 429, `This network already lists ${maxPerNetwork} boxes, the most it may; a place frees up when one stops announcing.`, { retryAfterSeconds });
+  }
+}

@@ -1,0 +1,31 @@
+import { decode as decodeIp, encode as encodeIp } from '@leichtgewicht/ip-codec';
+import { isIPv4, isIPv6 } from 'node:net';
+
+/**
+ * The public network a caller is on, as the registry groups boxes and browsers: an IPv4 address
+ * whole (the home router's one address, shared by everything behind it), an IPv6 address by its
+ * /64 prefix. Behind one IPv6 router every device has addresses of its own in the same /64, and
+ * changes them (privacy addresses, RFC 8981), so keying by the whole address almost never put a
+ * browser with its box. An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, what a dual-stack socket
+ * reports for an IPv4 caller) is that IPv4 address.
+ */
+
+/** Bits of an IPv6 address that name the network (the rest names the interface). */
+export const IPV6_NETWORK_BITS = 64;
+
+/**
+ * `203.0.113.9` for IPv4 (and `::ffff:203.0.113.9`), `2001:db8:1:2::/64` for any IPv6 address in
+ * that /64. Anything that is not an IP address (a proxy's odd X-Forwarded-For) is kept as given,
+ * so it still only matches itself.
+ */
+export function publicNetworkOf(ip: string): string {
+  // A zone (fe80::1%eth0) names the local interface, nothing public.
+  const address = ip.includes('%') ? ip.slice(0, ip.indexOf('%')) : ip;
+  if (isIPv4(address)) return address;
+  if (!isIPv6(address)) return ip;
+  const bytes = Buffer.from(encodeIp(address));
+  const mapped = bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+  if (mapped) return decodeIp(bytes.subarray(12));
+  bytes.fill(0, IPV6_NETWORK_BITS / 8);
+  return `${decodeIp(bytes)}/${IPV6_NETWORK_BITS}`;
+}
