@@ -128,7 +128,9 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
     if (!owner) throw new UnauthorizedError('Present the box certificate as a TLS client certificate.', 'client_certificate_required');
     const name = nameFromReversedLabels(request.params['*']);
     if (!isValidName(name)) throw new InvalidRequestError('The path is not a valid DNS name (labels reversed, separated by /).', undefined, 'invalid_name');
-    if (!inZone(name, zone) || name === zone) throw new InvalidRequestError(`The name ${name} is not under the zone ${zone}.`, undefined, 'name_outside_zone');
+    // Outside the zone is outside the caller's subtree too: 401 as for another box's names (the
+    // spec's rule), with a code of its own saying which.
+    if (!inZone(name, zone) || name === zone) throw new UnauthorizedError(`The name ${name} is not under the zone ${zone}; this certificate owns only ${owner}.${zone} and the names under it.`, 'name_outside_zone');
     if (ownerOf(name, zone) !== owner) throw new UnauthorizedError(`This certificate owns only ${owner}.${zone} and the names under it.`, 'not_owner');
     return { name, owner };
   };
