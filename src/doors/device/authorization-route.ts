@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { hashToken } from '../../core/ids.js';
 import { clientIdOf } from './client-auth.js';
-import { grantedScope, requireClient } from './clients.js';
+import { grantedScope } from './clients.js';
 import { DEVICE_KIND, deviceCodeOf, USER_CODE_FORMAT, type DeviceRequest } from './device-grant.js';
 import { NO_STORE, type DeviceEnv } from './device-env.js';
 import { OAuthError } from './oauth-errors.js';
@@ -56,7 +56,7 @@ export function installAuthorizationRoute(app: FastifyInstance, env: DeviceEnv):
     },
     config: { rateLimit: { max: cfg.PAIRGATE_DEVICE_AUTHORIZATIONS_PER_MINUTE, timeWindow: 60_000 } },
   }, async (request, reply) => {
-    const client = requireClient(env.clients, clientIdOf(request, request.body.client_id));
+    const client = await env.clients.require(clientIdOf(request, request.body.client_id));
     const scope = grantedScope(client, request.body.scope);
     if ((await ctx.engine.countLive(DEVICE_KIND)) >= cfg.PAIRGATE_DEVICE_MAX_PENDING) {
       throw new OAuthError('rate_limited', 'Too many device authorizations are waiting. Try again shortly.', 429, { retryAfterSeconds: 30 });
@@ -66,6 +66,7 @@ export function installAuthorizationRoute(app: FastifyInstance, env: DeviceEnv):
     const deviceRequest: DeviceRequest = {
       clientId: client.id,
       clientName: client.name,
+      ...(client.registration !== undefined ? { clientRegistration: client.registration } : {}),
       scope,
       ip: request.ip,
       userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 300) : '',

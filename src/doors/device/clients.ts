@@ -1,5 +1,9 @@
 import { ConfigError } from '../../core/errors.js';
+import { CLIENT_ID_RULE, CLIENT_NAME_MAX, isClientId, isClientName, isScopeList, isScopeToken, MAX_CLIENT_SCOPES } from './client-rules.js';
 import { OAuthError } from './oauth-errors.js';
+
+/** Where a client's registration comes from. */
+export type DeviceClientSource = 'config' | 'api';
 
 /** A client registered for the device grant. Public: it has no secret (RFC 8628 §3.1 allows it). */
 export interface DeviceClient {
@@ -8,15 +12,19 @@ export interface DeviceClient {
   name: string;
   /** Scopes it may ask for; undefined = any. */
   scopes: readonly string[] | undefined;
+  /** PAIRGATE_DEVICE_CLIENTS, or the admin API. */
+  source: DeviceClientSource;
+  /**
+   * Which registration of this client_id (random, made when the admin API creates it; none for a
+   * configured client). A device authorization remembers it, so one started before the client was
+   * deleted does not come back to life when a client of the same id is registered again.
+   */
+  registration: string | undefined;
 }
 
-/** The registered clients by client_id. */
+/** The configured clients by client_id. */
 export type DeviceClients = ReadonlyMap<string, DeviceClient>;
 
-/** client_id as configured: printable ASCII without spaces or quotes, so it is safe in logs and forms. */
-const CLIENT_ID_PATTERN = /^[A-Za-z0-9._~:@/+-]{1,100}$/;
-/** One scope token (RFC 6749 §3.3: NQCHAR = %x21 / %x23-5B / %x5D-7E), bounded in length. */
-const SCOPE_TOKEN_PATTERN = /^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/;
 const KEY = 'PAIRGATE_DEVICE_CLIENTS';
 const EXAMPLE = 'expected a JSON object {"client-id": "Display name"} or {"client-id": {"name": "Display name", "scopes": ["read"]}}';
 
@@ -32,24 +40,22 @@ export function parseDeviceClients(raw: string): DeviceClients {
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(KEY, EXAMPLE);
   for (const [id, value] of Object.entries(parsed)) {
-    if (!CLIENT_ID_PATTERN.test(id)) throw new ConfigError(KEY, `client_id "${id}" must be 1 to 100 characters of A-Z a-z 0-9 . _ ~ : @ / + -`);
+    if (!isClientId(id)) throw new ConfigError(KEY, `client_id "${id}" must be ${CLIENT_ID_RULE}`);
     const entry = typeof value === 'string' ? { name: value } : value;
     if (!entry || typeof entry !== 'object' || Array.isArray(entry)) throw new ConfigError(KEY, `the value of "${id}": ${EXAMPLE}`);
     const { name, scopes } = entry as { name?: unknown; scopes?: unknown };
-    if (typeof name !== 'string' || !name.trim() || name.length > 100) throw new ConfigError(KEY, `"${id}" needs a display name of 1 to 100 characters`);
-    if (scopes !== undefined && (!Array.isArray(scopes) || !scopes.every((scope) => typeof scope === 'string' && SCOPE_TOKEN_PATTERN.test(scope)))) {
-      throw new ConfigError(KEY, `the scopes of "${id}" must be a list of scope tokens (no spaces, quotes or backslashes)`);
+    if (typeof name !== 'string' || !isClientName(name)) throw new ConfigError(KEY, `"${id}" needs a display name of 1 to ${CLIENT_NAME_MAX} characters`);
+    if (scopes !== undefined && (!Array.isArray(scopes) || !isScopeList(scopes))) {
+      throw new ConfigError(KEY, `the scopes of "${id}" must be a list of at most ${MAX_CLIENT_SCOPES} scope tokens (no spaces, quotes or backslashes)`);
     }
-    clients.set(id, { id, name: name.trim(), scopes: scopes === undefined ? undefined : [...new Set(scopes as string[])] });
+    clients.set(id, { id, name: name.trim(), scopes: scopes === undefined ? undefined : [...new Set(scopes as string[])], source: 'config', registration: undefined });
   }
   return clients;
 }
 
-/** The registered client `clientId`, or 401 `invalid_client` (RFC 6749 §5.2). */
-export function requireClient(clients: DeviceClients, clientId: string): DeviceClient {
-  const client = clients.get(clientId);
-  if (!client) throw new OAuthError('invalid_client', 'Unknown client_id: register the client in PAIRGATE_DEVICE_CLIENTS.', 401);
-  return client;
+/** 401 `invalid_client` (RFC 6749 §5.2) for a client_id no one registered. */
+export function unknownClient(): OAuthError {
+  return new OAuthError('invalid_client', 'Unknown client_id: register the client (PAIRGATE_DEVICE_CLIENTS or the admin API, /api/v1/device/clients).', 401);
 }
 
 /**
@@ -57,12 +63,12 @@ export function requireClient(clients: DeviceClients, clientId: string): DeviceC
  * must be one the client may ask for (else 400 `invalid_scope`); no scope asked means every scope the
  * client is registered with ('' when it has no list).
  */
-export function grantedScope(client: DeviceClient, requested: string | undefined): string {
+export function grantedScope(client: Pick<DeviceClient, 'scopes'>, requested: string | undefined): string {
   const tokens = [...new Set((requested ?? '').split(' ').filter(Boolean))];
   if (tokens.length === 0) return (client.scopes ?? []).join(' ');
   if (tokens.length > 50) throw new OAuthError('invalid_scope', 'At most 50 scopes may be asked for.');
   for (const token of tokens) {
-    if (!SCOPE_TOKEN_PATTERN.test(token)) throw new OAuthError('invalid_scope', 'A scope token has a character RFC 6749 does not allow, or is too long.');
+    if (!isScopeToken(token)) throw new OAuthError('invalid_scope', 'A scope token has a character RFC 6749 does not allow, or is too long.');
     if (client.scopes && !client.scopes.includes(token)) throw new OAuthError('invalid_scope', `This client may not ask for the scope "${token}".`);
   }
   return tokens.join(' ');

@@ -1,11 +1,14 @@
 import { Type } from 'typebox';
 
+/** The shortest admin token accepted: a bearer secret that guards client registration must not be guessable. */
+export const ADMIN_TOKEN_MIN_LENGTH = 32;
+
 /** Configuration of the device door (OAuth 2.0 Device Authorization Grant, RFC 8628). */
 export const deviceConfigSchema = Type.Object({
-  PAIRGATE_DEVICE_ENABLED: Type.Boolean({ default: true, description: 'Serve the device door (RFC 8628: /oauth/device_authorization, /oauth/token, /device and the RFC 8414 metadata). It also needs clients in PAIRGATE_DEVICE_CLIENTS.' }),
+  PAIRGATE_DEVICE_ENABLED: Type.Boolean({ default: true, description: 'Serve the device door (RFC 8628: /oauth/device_authorization, /oauth/token, /device and the RFC 8414 metadata). It also needs clients, in PAIRGATE_DEVICE_CLIENTS or registered through the admin API (PAIRGATE_DEVICE_ADMIN_TOKEN).' }),
   PAIRGATE_DEVICE_CLIENTS: Type.String({
     default: '',
-    description: 'JSON object of the OAuth clients allowed to use the device grant, client_id -> display name or {"name": "...", "scopes": ["..."]}, e.g. {"tv-app":"Living-room TV","cli":{"name":"pairgate CLI","scopes":["read","write"]}}. They are public clients (no secret). With "scopes", a client may ask for those only (and gets all of them when it asks for none).',
+    description: 'JSON object of the OAuth clients allowed to use the device grant, client_id -> display name or {"name": "...", "scopes": ["..."]}, e.g. {"tv-app":"Living-room TV","cli":{"name":"pairgate CLI","scopes":["read","write"]}}. They are public clients (no secret). With "scopes", a client may ask for those only (and gets all of them when it asks for none). The admin API lists these but cannot change or delete them.',
   }),
   PAIRGATE_DEVICE_EXPIRES_IN_SECONDS: Type.Integer({ minimum: 60, maximum: 3600, default: 600, description: 'Lifetime of a device code and its user code (expires_in).' }),
   PAIRGATE_DEVICE_INTERVAL_SECONDS: Type.Integer({ minimum: 1, maximum: 60, default: 5, description: 'Seconds a device waits between token polls (interval); faster polls get slow_down and the interval of that request grows by 5 s.' }),
@@ -15,5 +18,9 @@ export const deviceConfigSchema = Type.Object({
   PAIRGATE_DEVICE_AUTHORIZATIONS_PER_MINUTE: Type.Integer({ minimum: 1, default: 30, description: 'Device authorization requests per client IP per minute.' }),
   PAIRGATE_DEVICE_MAX_PENDING: Type.Integer({ minimum: 1, default: 1000, description: 'Device authorizations waiting at once (live user codes); beyond it new ones get 429. The brute-force budget is computed with this figure.' }),
   PAIRGATE_DEVICE_CODE_MISSES_PER_SESSION: Type.Integer({ minimum: 1, default: 10, description: 'Wrong user codes one browser session (the signed-in account, else the browser) may type per hour on /device before it is refused; the per-IP budget is PAIRGATE_CODE_MISSES_PER_HOUR.' }),
+  PAIRGATE_DEVICE_ADMIN_TOKEN: Type.String({
+    default: '',
+    description: `Bearer secret (at least ${ADMIN_TOKEN_MIN_LENGTH} characters, e.g. \`openssl rand -base64 32\`) of the device client admin API, /api/v1/device/clients, which registers clients beside those of PAIRGATE_DEVICE_CLIENTS; empty = the admin API is off (404).`,
+  }),
   PAIRGATE_DEVICE_INTROSPECTION_SECRET: Type.String({ default: '', description: 'Bearer secret resource servers present to /oauth/introspect; empty = open (still rate limited).' }),
 });

@@ -4,10 +4,14 @@ import { configSection } from '../../server/config.js';
 import { AppAccesses } from '../access/app-accesses.js';
 import type { Door, DoorContext } from '../door.js';
 import { attackerGuessRate } from '../shared/attacker-guess-rate.js';
+import { ConfigError } from '../../core/errors.js';
+import { DeviceAdminAuth } from './admin-auth.js';
 import { installAuthorizationRoute } from './authorization-route.js';
+import { installClientAdminRoutes } from './client-admin-routes.js';
+import { DeviceClientRegistry } from './client-registry.js';
 import { parseDeviceClients } from './clients.js';
 import { CodeBudget } from './code-budget.js';
-import { deviceConfigSchema } from './config.js';
+import { ADMIN_TOKEN_MIN_LENGTH, deviceConfigSchema } from './config.js';
 import { USER_CODE_FORMAT } from './device-grant.js';
 import type { DeviceEnv } from './device-env.js';
 import { DeviceTokens } from './device-tokens.js';
@@ -26,7 +30,8 @@ import { installVerificationPages } from './verification-pages.js';
  * kind `device` with a user code (base-20, `XXXX-XXXX`) and a secret (the device code); the
  * person decides on /device after signing in with the accounts door; the device's token request
  * redeems the grant once for an access token stored hashed in `device_access_tokens`. Metadata
- * (RFC 8414), introspection (RFC 7662) and revocation (RFC 7009) come with it.
+ * (RFC 8414), introspection (RFC 7662) and revocation (RFC 7009) come with it. Clients come from
+ * PAIRGATE_DEVICE_CLIENTS and from the admin API (/api/v1/device/clients, table `device_clients`).
  */
 export const deviceDoor: Door = {
   name: 'device',
@@ -36,6 +41,10 @@ export const deviceDoor: Door = {
   checkConfig(config) {
     const cfg = configSection(config, deviceConfigSchema);
     parseDeviceClients(cfg.PAIRGATE_DEVICE_CLIENTS);
+    const adminToken = cfg.PAIRGATE_DEVICE_ADMIN_TOKEN;
+    if (adminToken && (adminToken.length < ADMIN_TOKEN_MIN_LENGTH || /\s/.test(adminToken))) {
+      throw new ConfigError('PAIRGATE_DEVICE_ADMIN_TOKEN', `expected a secret of at least ${ADMIN_TOKEN_MIN_LENGTH} characters without spaces (e.g. openssl rand -base64 32), or empty to leave the admin API off`);
+    }
     // User codes are short: refuse to start when the live ones could be guessed within budget.
     assertWithinBudget('PAIRGATE_DEVICE_MAX_PENDING', {
       entropyBits: USER_CODE_FORMAT.entropyBits,
@@ -50,7 +59,7 @@ export const deviceDoor: Door = {
     const env: DeviceEnv = {
       ctx,
       cfg,
-      clients: parseDeviceClients(cfg.PAIRGATE_DEVICE_CLIENTS),
+      clients: new DeviceClientRegistry(parseDeviceClients(cfg.PAIRGATE_DEVICE_CLIENTS), ctx.stores.db),
       tokens,
       pacing: new PollPacing(ctx.stores.ephemeral, ctx.clock, cfg.PAIRGATE_DEVICE_INTERVAL_SECONDS),
       appAccesses: new AppAccesses(ctx.stores.db),
@@ -66,6 +75,9 @@ export const deviceDoor: Door = {
     });
     const budget = new CodeBudget(ctx.codeGuard, ctx.stores.ephemeral, ctx.clock, cfg.PAIRGATE_DEVICE_CODE_MISSES_PER_SESSION);
     installVerificationPages(app, env, budget);
+    // The admin API speaks pairgate's error shape, behind its own token check.
+    const adminAuth = new DeviceAdminAuth(cfg.PAIRGATE_DEVICE_ADMIN_TOKEN, ctx.stores.ephemeral, ctx.clock);
+    await app.register(async (admin) => installClientAdminRoutes(admin, env, adminAuth));
 
     const sweeper = setInterval(() => {
       tokens.sweep(ctx.clock.now()).catch((error: unknown) => ctx.logger.warn({ err: error }, 'device token sweep failed'));

@@ -1,7 +1,7 @@
 import type { Static } from 'typebox';
 import type { AppAccesses } from '../access/app-accesses.js';
 import type { DoorContext } from '../door.js';
-import type { DeviceClients } from './clients.js';
+import type { DeviceClientRegistry } from './client-registry.js';
 import type { deviceConfigSchema } from './config.js';
 import type { DeviceTokens } from './device-tokens.js';
 import type { PollPacing } from './poll-pacing.js';
@@ -10,7 +10,8 @@ import type { PollPacing } from './poll-pacing.js';
 export interface DeviceEnv {
   ctx: DoorContext;
   cfg: Static<typeof deviceConfigSchema>;
-  clients: DeviceClients;
+  /** Configured and API-registered clients (the latter read from the database at each look-up). */
+  clients: DeviceClientRegistry;
   tokens: DeviceTokens;
   pacing: PollPacing;
   /** The access door's app tokens, which introspection and revocation also answer for. */

@@ -15,6 +15,8 @@ export const USER_CODE_FORMAT = new CodeFormat({ alphabet: 'base20', length: 8, 
 export interface DeviceRequest {
   clientId: string;
   clientName: string;
+  /** The client's registration when it came from the admin API (DeviceClient.registration). */
+  clientRegistration?: string;
   /** The granted scope, space-separated ('' for none). */
   scope: string;
   /** Client address and user agent of the device_authorization request, and when it came (ms). */

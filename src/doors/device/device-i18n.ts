@@ -27,6 +27,7 @@ const en = {
   'device.denied': 'You denied access to {client}. Nothing was connected.',
   'device.unknown': 'This request does not exist or has expired. Start again on your device.',
   'device.decided': 'This request has already been answered. Start again on your device if needed.',
+  'device.clientGone': 'The app that asked for this is no longer registered on this server, so it cannot be connected. Nothing was changed.',
 } as const;
 
 type DeviceKey = keyof typeof en;
@@ -54,6 +55,7 @@ const fr: Record<DeviceKey, string> = {
   'device.denied': "Vous avez refusé l'accès à {client}. Rien n'a été connecté.",
   'device.unknown': "Cette demande n'existe pas ou a expiré. Recommencez sur votre appareil.",
   'device.decided': 'Cette demande a déjà reçu une réponse. Recommencez sur votre appareil si besoin.',
+  'device.clientGone': "L'application qui a fait cette demande n'est plus enregistrée sur ce serveur : elle ne peut pas être connectée. Rien n'a été modifié.",
 };
 
 const CATALOG: Record<Lang, Record<DeviceKey, string>> = { en, fr };

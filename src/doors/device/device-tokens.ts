@@ -9,6 +9,8 @@ export interface DeviceToken {
   userId: string;
   username: string;
   scope: string;
+  /** The client's registration it was issued under (undefined for a configured client). */
+  registration: string | undefined;
   createdAt: number;
   expiresAt: number;
 }
@@ -24,7 +26,7 @@ export class DeviceTokens {
   constructor(private readonly db: DurableDb) {}
 
   /** Issues a token; returns it in clear (the only time it exists outside a hash). */
-  async issue(input: { clientId: string; userId: string; scope: string; grantId: string; ttlMs: number }, now: number): Promise<string> {
+  async issue(input: { clientId: string; registration: string | undefined; userId: string; scope: string; grantId: string; ttlMs: number }, now: number): Promise<string> {
     const token = randomToken();
     await this.db.insertInto('device_access_tokens').values({
       token_hash: hashToken(token),
@@ -32,6 +34,7 @@ export class DeviceTokens {
       user_id: input.userId,
       scope: input.scope,
       grant_id: input.grantId,
+      registration_id: input.registration ?? null,
       created_at: now,
       expires_at: now + input.ttlMs,
     }).execute();
@@ -49,11 +52,11 @@ export class DeviceTokens {
     const row = await this.db
       .selectFrom('device_access_tokens')
       .innerJoin('users', 'users.id', 'device_access_tokens.user_id')
-      .select(['device_access_tokens.client_id', 'device_access_tokens.user_id', 'device_access_tokens.scope', 'device_access_tokens.created_at', 'device_access_tokens.expires_at', 'users.username'])
+      .select(['device_access_tokens.client_id', 'device_access_tokens.user_id', 'device_access_tokens.scope', 'device_access_tokens.registration_id', 'device_access_tokens.created_at', 'device_access_tokens.expires_at', 'users.username'])
       .where('device_access_tokens.token_hash', '=', hashToken(token))
       .executeTakeFirst();
     if (!row || Number(row.expires_at) <= now) return undefined;
-    return { clientId: row.client_id, userId: row.user_id, username: row.username, scope: row.scope, createdAt: Number(row.created_at), expiresAt: Number(row.expires_at) };
+    return { clientId: row.client_id, userId: row.user_id, username: row.username, scope: row.scope, registration: row.registration_id ?? undefined, createdAt: Number(row.created_at), expiresAt: Number(row.expires_at) };
   }
 
   /** Deletes token `token`; true when it existed. */
@@ -61,6 +64,12 @@ export class DeviceTokens {
     if (!TOKEN_PATTERN.test(token)) return false;
     const result = await this.db.deleteFrom('device_access_tokens').where('token_hash', '=', hashToken(token)).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
+  }
+
+  /** Deletes every token issued to client `clientId`; returns how many there were. */
+  async revokeForClient(clientId: string): Promise<number> {
+    const result = await this.db.deleteFrom('device_access_tokens').where('client_id', '=', clientId).executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   /** Deletes expired tokens. */

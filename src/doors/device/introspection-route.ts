@@ -42,7 +42,10 @@ export function installIntrospectionRoute(app: FastifyInstance, env: DeviceEnv):
       }
     }
     const now = env.ctx.clock.now();
-    const token = await env.tokens.find(request.body.token, now);
+    const found = await env.tokens.find(request.body.token, now);
+    // A token is active only while the client it was issued to is registered as it was then: a
+    // deleted client's tokens (also one registered again under the same id) open nothing.
+    const token = found && (await env.clients.isCurrent(found.clientId, found.registration)) ? found : undefined;
     if (!token) return introspectAppToken(env.appAccesses, request.body.token, now);
     return {
       active: true,

@@ -28,11 +28,12 @@ const MetadataView = Type.Object(
  * fetched the document from. Public facts only, so any site may read it (CORS `*`).
  */
 export function installMetadataRoute(app: FastifyInstance, env: DeviceEnv): void {
-  const scopes = [...new Set([...env.clients.values()].flatMap((client) => client.scopes ?? []))];
   app.get('/.well-known/oauth-authorization-server', {
     schema: { tags: ['device'], summary: 'OAuth 2.0 authorization server metadata (RFC 8414).', response: { 200: MetadataView } },
   }, async (_request, reply) => {
     const base = env.ctx.publicUrl();
+    // Read each time: clients registered through the admin API on any node count at once.
+    const scopes = await env.clients.scopesSupported();
     reply.header('access-control-allow-origin', '*').header('cache-control', 'public, max-age=300');
     return {
       issuer: base,

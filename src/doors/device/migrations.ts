@@ -1,7 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { MigrationSet } from '../../store/durable-schema.js';
 
-/** The device door's access tokens (hashed); after the accounts tables they refer to. */
+/**
+ * The device door's access tokens (hashed), after the accounts tables they refer to; then the
+ * clients registered through the admin API.
+ */
 export const deviceMigrations: MigrationSet = {
   '2026120112_device_access_tokens': {
     async up(db: Kysely<unknown>) {
@@ -21,6 +24,30 @@ export const deviceMigrations: MigrationSet = {
     },
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('device_access_tokens').execute();
+    },
+  },
+  '2026120114_device_clients': {
+    async up(db: Kysely<unknown>) {
+      // No foreign key from the tokens: configured clients have no row. Deleting a client deletes
+      // its tokens in code (DeviceClientRegistry.delete).
+      await db.schema
+        .createTable('device_clients')
+        .addColumn('client_id', 'text', (col) => col.primaryKey())
+        .addColumn('name', 'text', (col) => col.notNull())
+        .addColumn('scopes', 'text')
+        .addColumn('registration_id', 'text', (col) => col.notNull())
+        .addColumn('created_at', 'bigint', (col) => col.notNull())
+        .addColumn('updated_at', 'bigint', (col) => col.notNull())
+        .execute();
+      // A token is active only while the registration it was issued under is the client's current
+      // one (null: a configured client, which has none).
+      await db.schema.alterTable('device_access_tokens').addColumn('registration_id', 'text').execute();
+      await db.schema.createIndex('device_access_tokens_client').on('device_access_tokens').column('client_id').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropIndex('device_access_tokens_client').execute();
+      await db.schema.alterTable('device_access_tokens').dropColumn('registration_id').execute();
+      await db.schema.dropTable('device_clients').execute();
     },
   },
 };

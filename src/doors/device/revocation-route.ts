@@ -51,7 +51,7 @@ export function installRevocationRoute(app: FastifyInstance, env: DeviceEnv): vo
       await env.appAccesses.dropToken(token);
       return reply.code(200).send(null);
     }
-    if (!env.clients.has(clientId)) throw new OAuthError('invalid_client', 'Unknown client_id.', 401);
+    if (!(await env.clients.find(clientId))) throw new OAuthError('invalid_client', 'Unknown client_id.', 401);
     return reply.code(200).send(null);
   });
 }

@@ -5,7 +5,7 @@ import { isPairgateError } from '../../core/errors.js';
 import { requestedWaitSeconds, waitForGrant } from '../shared/waiting.js';
 import { issuedKey, OAuthErrorView } from './authorization-route.js';
 import { clientIdOf } from './client-auth.js';
-import { requireClient } from './clients.js';
+import type { DeviceClient } from './clients.js';
 import { DEVICE_GRANT_TYPE, DEVICE_KIND, parseDeviceCode, type DeviceGrant, type DeviceRequest, type DeviceResult } from './device-grant.js';
 import { NO_STORE, type DeviceEnv } from './device-env.js';
 import { OAuthError } from './oauth-errors.js';
@@ -32,6 +32,18 @@ const invalidGrant = (why: string): OAuthError => new OAuthError('invalid_grant'
 const expired = (): OAuthError => new OAuthError('expired_token', 'The device code has expired: start a new device authorization.');
 const pending = (): OAuthError => new OAuthError('authorization_pending', 'The person has not decided yet: keep polling at the interval.');
 const denied = (): OAuthError => new OAuthError('access_denied', 'The person denied the authorization request.');
+
+/**
+ * The scope of a device authorization must still be one the client may ask for: an admin who
+ * narrowed the client's scopes (PUT on the admin API) after the device asked does not want the
+ * wider token issued.
+ */
+function assertScopeStillAllowed(client: Pick<DeviceClient, 'scopes'>, scope: string): void {
+  const allowed = client.scopes;
+  if (!allowed) return;
+  const dropped = scope.split(' ').filter((token) => token && !allowed.includes(token));
+  if (dropped.length > 0) throw new OAuthError('invalid_scope', `This client may no longer ask for the scope "${dropped[0]}": start a new device authorization.`);
+}
 
 /**
  * `POST /oauth/token` with `grant_type=urn:ietf:params:oauth:grant-type:device_code` (RFC 8628
@@ -67,7 +79,7 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
     const ttlMs = cfg.PAIRGATE_DEVICE_TOKEN_TTL_SECONDS * 1000;
     let accessToken: string;
     try {
-      accessToken = await env.tokens.issue({ clientId: redeemed.request.clientId, userId: result.userId, scope: redeemed.request.scope, grantId: redeemed.id, ttlMs }, ctx.clock.now());
+      accessToken = await env.tokens.issue({ clientId: redeemed.request.clientId, registration: redeemed.request.clientRegistration, userId: result.userId, scope: redeemed.request.scope, grantId: redeemed.id, ttlMs }, ctx.clock.now());
     } catch (error) {
       // The account that approved was deleted in between (the token's foreign key refuses it).
       if (!(await env.tokens.userExists(result.userId))) throw denied();
@@ -96,7 +108,7 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
     reply.headers(NO_STORE);
     const body = request.body;
     if (body.grant_type !== DEVICE_GRANT_TYPE) throw new OAuthError('unsupported_grant_type', `This server issues tokens for grant_type=${DEVICE_GRANT_TYPE} only.`);
-    const client = requireClient(env.clients, clientIdOf(request, body.client_id));
+    const client = await env.clients.require(clientIdOf(request, body.client_id));
     if (!body.device_code) throw new OAuthError('invalid_request', 'device_code is required.');
     const parsed = parseDeviceCode(body.device_code);
     if (!parsed) throw invalidGrant('Unknown device code.');
@@ -109,6 +121,9 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
     }
     // A device code works only for the client it was issued to (RFC 6749 §5.2).
     if (grant.request.clientId !== client.id) throw invalidGrant('This device code was issued to another client.');
+    // A client deleted and registered again under the same id is a new client: older codes are not its.
+    if (grant.request.clientRegistration !== client.registration) throw invalidGrant('This device code was issued to an earlier registration of this client.');
+    assertScopeStillAllowed(client, grant.request.scope);
     if (ctx.engine.stateOf(grant) !== 'pending') return settle(grant);
     await env.pacing.check(grant.id, grant.expiresAt);
     const seconds = holdSeconds(request);

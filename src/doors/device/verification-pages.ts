@@ -58,14 +58,21 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
 
   const consentPath = (grantId: string, lang: Lang): string => `/device/consent?request=${encodeURIComponent(grantId)}&lang=${lang}`;
 
-  /** The pending device grant this browser typed the code of, or the page that says why not. */
+  /**
+   * The pending device grant this browser typed the code of, or the page that says why not. The
+   * client is looked up again (it may have been deleted or renamed through the admin API since the
+   * device asked): the person is shown its name as registered now, and cannot approve a client that
+   * is gone.
+   */
   const ticketedGrant = async (request: FastifyRequest, reply: FastifyReply, lang: Lang, grantId: string): Promise<DeviceGrant | FastifyReply> => {
     const key = GRANT_ID.test(grantId) ? ticketKey(request, grantId) : undefined;
     const ticket = key ? await ctx.stores.ephemeral.get(key, ctx.clock.now()) : undefined;
     const grant = ticket ? await ctx.engine.get<DeviceRequest, DeviceResult>(grantId) : undefined;
     if (!grant || grant.kind !== DEVICE_KIND || ctx.engine.stateOf(grant) === 'expired') return message(request, reply, lang, 'device.unknown', 404);
     if (ctx.engine.stateOf(grant) !== 'pending') return message(request, reply, lang, 'device.decided', 409);
-    return grant;
+    const client = await env.clients.find(grant.request.clientId);
+    if (!client || client.registration !== grant.request.clientRegistration) return message(request, reply, lang, 'device.clientGone', 410);
+    return { ...grant, request: { ...grant.request, clientName: client.name } };
   };
   const isGrant = (value: DeviceGrant | FastifyReply): value is DeviceGrant => 'kind' in value && 'version' in value;
 

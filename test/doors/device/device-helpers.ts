@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { UserStore } from '../../../src/doors/accounts/users.js';
 import type { User } from '../../../src/doors/accounts/users.js';
 import { DEVICE_GRANT_TYPE } from '../../../src/doors/device/device-grant.js';
+import { FormClient } from '../access/form-client.js';
 
 /** Clients every device test registers. */
 export const CLIENTS = JSON.stringify({
@@ -54,4 +55,39 @@ export async function approve(app: FastifyInstance, deviceCode: string, user: Us
 /** Denies it, through the engine. */
 export async function deny(app: FastifyInstance, deviceCode: string, user: User): Promise<void> {
   await app.pairgate.engine.refuse(grantIdOf(deviceCode), { status: 'denied', username: user.username });
+}
+
+/** The admin token device admin tests configure (PAIRGATE_DEVICE_ADMIN_TOKEN). */
+export const ADMIN_TOKEN = 'test-admin-token-0123456789-abcdefghij';
+
+/** A call of the device client admin API over a real socket; `token` null sends no Authorization. */
+export async function adminCall(base: string, method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const response = await fetch(`${base}/api/v1/device/clients${path}`, {
+    method,
+    headers: { ...(token !== null ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: response.headers };
+}
+
+/**
+ * A person in a browser (real sockets): types `userCode` on /device, signs in as `login`, and
+ * decides on the consent screen. Returns the consent page and the decision's page; when the consent
+ * screen is not reached, the page shown instead (`consent` undefined).
+ */
+export async function decideInBrowser(base: string, userCode: string, login: string, password: string, decision: 'approve' | 'deny' = 'approve'): Promise<{ consent?: string; done?: string; stopped?: { status: number; text: string } }> {
+  const browser = new FormClient(base);
+  await browser.get('/device');
+  const typed = await browser.post('/device', { user_code: userCode });
+  if (typed.status !== 303) return { stopped: typed };
+  const signin = await browser.get(typed.location!);
+  if (signin.status !== 200) return { stopped: signin };
+  const key = /name="key" value="([^"]+)"/.exec(signin.text)![1]!;
+  const signedIn = await browser.post('/device/signin', { key, login, password });
+  if (signedIn.status !== 303) return { stopped: signedIn };
+  const consent = await browser.get(signedIn.location!);
+  if (consent.status !== 200) return { stopped: consent };
+  const done = await browser.post('/device/decide', { key, decision });
+  return { consent: consent.text, done: done.text };
 }

@@ -14,8 +14,8 @@ const configOf = (env: Record<string, string>) => loadConfig(allDoors.flatMap((d
 describe('device door configuration and parts', () => {
   it('reads clients as names or {name, scopes}', () => {
     const clients = parseDeviceClients('{"tv":"TV","cli":{"name":" CLI ","scopes":["read","read","write"]}}');
-    expect(clients.get('tv')).toEqual({ id: 'tv', name: 'TV', scopes: undefined });
-    expect(clients.get('cli')).toEqual({ id: 'cli', name: 'CLI', scopes: ['read', 'write'] });
+    expect(clients.get('tv')).toEqual({ id: 'tv', name: 'TV', scopes: undefined, source: 'config', registration: undefined });
+    expect(clients.get('cli')).toEqual({ id: 'cli', name: 'CLI', scopes: ['read', 'write'], source: 'config', registration: undefined });
     expect(parseDeviceClients('  ').size).toBe(0);
   });
 
