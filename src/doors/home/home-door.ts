@@ -1,4 +1,5 @@
 import type { Door } from '../door.js';
+import { DeviceClientRegistry } from '../device/client-registry.js';
 import { parseDeviceClients } from '../device/clients.js';
 
 /** A link on the home page, shown when its door serves. */
@@ -8,8 +9,11 @@ interface HomeLink {
   text: string;
 }
 
-/** The links of the home page for this configuration (a door that is off is not offered). */
-function homeLinks(config: Record<string, unknown>): HomeLink[] {
+/**
+ * The links of the home page for this configuration (a door that is off is not offered);
+ * `deviceClients` says whether a device client is registered.
+ */
+function homeLinks(config: Record<string, unknown>, deviceClients: boolean): HomeLink[] {
   const links: HomeLink[] = [];
   if (config.PAIRGATE_RELAY_ENABLED !== false) {
     const prefix = String(config.PAIRGATE_RELAY_PREFIX ?? '/relay').replace(/\/+$/, '');
@@ -17,7 +21,7 @@ function homeLinks(config: Record<string, unknown>): HomeLink[] {
   }
   links.push({ href: '/account', title: 'Your account', text: 'Sign in to see and revoke the apps you gave access to.' });
   // Devices can ask only once a client is registered: before that, the page would lead nowhere.
-  if (config.PAIRGATE_DEVICE_ENABLED !== false && parseDeviceClients(String(config.PAIRGATE_DEVICE_CLIENTS ?? '')).size > 0) {
+  if (deviceClients) {
     links.push({ href: '/device', title: 'Connect a device', text: 'A TV, a command line or a kiosk shows a code: type it to let it use your account.' });
   }
   if (config.PAIRGATE_INSTALL_ENABLED !== false) {
@@ -32,7 +36,14 @@ function homeLinks(config: Record<string, unknown>): HomeLink[] {
 export const homeDoor: Door = {
   name: 'home',
   async register(app, ctx) {
-    const links = homeLinks(ctx.config);
-    app.get('/', { schema: { hide: true } }, async (request, reply) => ctx.pages.render(request, reply, 'home/home.njk', { links }));
+    // `=== true`: the device door's keys are loaded (so are its tables) and it serves. Clients
+    // registered through its admin API may appear or go at any time, on any node: asked per request.
+    const deviceClients = ctx.config.PAIRGATE_DEVICE_ENABLED === true
+      ? new DeviceClientRegistry(parseDeviceClients(String(ctx.config.PAIRGATE_DEVICE_CLIENTS ?? '')), ctx.stores.db)
+      : undefined;
+    app.get('/', { schema: { hide: true } }, async (request, reply) => {
+      const links = homeLinks(ctx.config, (await deviceClients?.anyRegistered()) ?? false);
+      return ctx.pages.render(request, reply, 'home/home.njk', { links });
+    });
   },
 };
