@@ -15,6 +15,7 @@ import { PAIRING_KIND, SESSION_KIND } from './relay-code.js';
 import { publishOnRelay } from './relay-client.js';
 import { sealToken } from './sealed-token.js';
 import type { SessionHub } from './session-channel.js';
+import type { SessionMemories, SessionMemory } from './session-memory.js';
 import { assertSameOriginUpgrade } from './websocket-origin.js';
 import {
   agentConfig,
@@ -63,12 +64,23 @@ export function splitRef(ref: string): { id: string; token: string } | undefined
   return { id: ref.slice(0, colon), token: ref.slice(colon + 1) };
 }
 
+/** A session found for a route: live (its grant), or expired (what is remembered of it). */
+type KnownSession =
+  | { grant: SessionGrant; memory?: undefined; login: Login }
+  | { grant?: undefined; memory: SessionMemory; login: Login };
+
+/** A session's own login (the seed's `username`/`password`), password as a scrypt hash. */
+interface Login {
+  username: string | null;
+  passwordHash: string | null;
+}
+
 /**
  * The origin's session routes (Plexus): create a session (publishing it on the relay when pairing
  * is on), read, list and delete sessions, the agent configuration file, and the two sides of the
  * session channel.
  */
-export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorContext, hub: SessionHub): Promise<void> {
+export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorContext, hub: SessionHub, memories: SessionMemories): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const cfg = configSection(ctx.config, supportConfigSchema);
   const pairingOn = cfg.PLEXUS_PAIRING_URL !== '';
@@ -89,6 +101,22 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     ConnectedAt: grant.result?.connected && grant.result.connectedAt ? new Date(grant.result.connectedAt).toISOString() : null,
   });
 
+  // What is remembered of an expired session: what it was created with (its later confirmation and
+  // connection went with its grant).
+  const expiredView = (memory: SessionMemory) => ({
+    ID: memory.id,
+    State: 'expired' as const,
+    Version: memory.version,
+    SessionURL: `${ctx.publicUrl()}/session/${memory.id}`,
+    SupporterName: memory.supporterName,
+    SupporterAvatar: memory.supporterAvatar,
+    Pairing: memory.pairing,
+    CreatedAt: new Date(memory.createdAt).toISOString(),
+    ExpiresAt: new Date(memory.expiresAt).toISOString(),
+    ConfirmedAt: null,
+    ConnectedAt: null,
+  });
+
   const authBudget = new AuthFailureBudget(ctx.stores.ephemeral, ctx.clock, {
     perIp: cfg.PAIRGATE_SUPPORT_AUTH_FAILURES_PER_IP,
     perSession: cfg.PAIRGATE_SUPPORT_AUTH_FAILURES_PER_SESSION,
@@ -105,30 +133,44 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     challenge(reply);
   };
 
+  /** Session `id`: live, or (with `withExpired`) expired and still remembered. */
+  const lookUp = async (id: string, withExpired: boolean): Promise<KnownSession | undefined> => {
+    const grant = await ctx.engine.get<SessionRequest, SessionResult>(sessionGrantId(id));
+    if (grant) return { grant, login: grant.request };
+    const memory = withExpired ? await memories.expired(sessionGrantId(id)) : undefined;
+    return memory ? { memory, login: memory } : undefined;
+  };
+
   /**
-   * The live session `id`, for the admin or the session's own login; 401 before 404, so ids do not
-   * leak. Wrong credentials count per address and per id; a spent budget is refused before any
-   * scrypt runs.
+   * Session `id` (live, or also expired with `withExpired`), for the admin or the session's own
+   * login; 401 before 404, so ids do not leak. Wrong credentials count per address and per id; a
+   * spent budget is refused before any scrypt runs.
    */
-  const authorizedSession = async (request: FastifyRequest, reply: FastifyReply, id: string): Promise<SessionGrant> => {
+  const authorize = async (request: FastifyRequest, reply: FastifyReply, id: string, withExpired: boolean): Promise<KnownSession> => {
     await authBudget.assertIpAllowed(request.ip);
     const given = basicCredentials(request);
-    if (!matchesAdmin(given, cfg.PLEXUS_AUTH_USER, cfg.PLEXUS_AUTH_PASS)) {
+    const admin = matchesAdmin(given, cfg.PLEXUS_AUTH_USER, cfg.PLEXUS_AUTH_PASS);
+    if (!admin) {
       if (!given) challenge(reply);
       await authBudget.assertSessionAllowed(id);
-      const grant = await ctx.engine.get<SessionRequest, SessionResult>(sessionGrantId(id));
-      const own = grant?.request.username && grant.request.passwordHash
-        && constantTimeEqual(given.user, grant.request.username) && (await verifyPassword(given.password, grant.request.passwordHash));
+    }
+    const known = await lookUp(id, withExpired);
+    if (!admin) {
+      const login = known?.login;
+      const own = login?.username && login.passwordHash && given
+        && constantTimeEqual(given.user, login.username) && (await verifyPassword(given.password, login.passwordHash));
       if (!own) {
         await authBudget.recordFailure(request.ip, id);
         challenge(reply);
       }
-      return grant;
     }
-    const grant = await ctx.engine.get<SessionRequest, SessionResult>(sessionGrantId(id));
-    if (!grant) throw new NotFoundError(`No live session has the id ${id}.`, 'session_not_found');
-    return grant;
+    if (!known) throw new NotFoundError(`No live session has the id ${id}.`, 'session_not_found');
+    return known;
   };
+
+  /** The live session `id`, as `authorize` lets through. */
+  const authorizedSession = async (request: FastifyRequest, reply: FastifyReply, id: string): Promise<SessionGrant> =>
+    (await authorize(request, reply, id, false)).grant!;
 
   /** Creates the session grant; an id held by an expired, not yet swept session is reclaimed. */
   const createSessionGrant = async (request: SessionRequest, ttlMs: number): Promise<SessionGrant> => {
@@ -231,6 +273,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
       }
     }
     await ctx.stores.ephemeral.set(`${INDEX_PREFIX}${id}`, session.id, ttl * 1000, ctx.clock.now());
+    await memories.remember(session);
     return reply.code(201).send(createdView(session, token, pairing));
   });
 
@@ -262,19 +305,25 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   api.get('/session/:id', {
     schema: { tags, summary: 'State of a session (basic auth); with wait, answers on the next change.', params: SessionIdParams, querystring: SessionWaitQuery, response: { 200: SessionView, ...errors } },
   }, async (request, reply) => {
-    const grant = await authorizedSession(request, reply, request.params.id);
+    const known = await authorize(request, reply, request.params.id, true);
+    // Expired is final: answered at once, whatever the wait.
+    if (!known.grant) return expiredView(known.memory);
     const seconds = requestedWaitSeconds(request, ctx.config.PAIRGATE_WAIT_MAX_SECONDS);
-    const latest = seconds > 0 ? await waitForGrant<SessionRequest, SessionResult>(ctx, request, grant.id, seconds, request.query.since) : grant;
-    if (!latest) throw new NotFoundError(`The session ${request.params.id} has ended.`, 'session_not_found');
-    return view(latest);
+    const latest = seconds > 0 ? await waitForGrant<SessionRequest, SessionResult>(ctx, request, known.grant.id, seconds, request.query.since) : known.grant;
+    if (latest) return view(latest);
+    // Gone during the wait: expired (remembered), or ended.
+    const memory = await memories.expired(known.grant.id);
+    if (memory) return expiredView(memory);
+    throw new NotFoundError(`The session ${request.params.id} has ended.`, 'session_not_found');
   });
 
   api.delete('/session/:id', {
-    schema: { tags, summary: 'End and remove a session (basic auth); its code dies with it.', params: SessionIdParams, response: { 204: Type.Null(), ...errors } },
+    schema: { tags, summary: 'End and remove a session (basic auth); its code dies with it. An expired session is forgotten.', params: SessionIdParams, response: { 204: Type.Null(), ...errors } },
   }, async (request, reply) => {
-    const grant = await authorizedSession(request, reply, request.params.id);
-    await hub.end(grant.id, 'deleted');
-    await ctx.stores.ephemeral.delete(`${INDEX_PREFIX}${grant.request.id}`);
+    const known = await authorize(request, reply, request.params.id, true);
+    if (known.grant) await hub.end(known.grant.id, 'deleted');
+    else await memories.forget(known.memory.grantId);
+    await ctx.stores.ephemeral.delete(`${INDEX_PREFIX}${request.params.id}`);
     return reply.code(204).send(null);
   });
 

@@ -2,6 +2,7 @@ import type { WebSocket } from 'ws';
 import { constantTimeEqual, hashToken } from '../../core/ids.js';
 import type { DoorContext } from '../door.js';
 import { AgentLeases } from './agent-lease.js';
+import type { SessionMemories } from './session-memory.js';
 import { sessionState, type SessionGrant, type SessionRequest, type SessionResult } from './session-model.js';
 
 /** Longest chat message, in characters. */
@@ -60,7 +61,7 @@ export class SessionHub {
   private readonly rooms = new Map<string, Room>();
   private readonly leases: AgentLeases;
 
-  constructor(private readonly ctx: DoorContext, private readonly helloMs: number) {
+  constructor(private readonly ctx: DoorContext, private readonly helloMs: number, private readonly memories: SessionMemories) {
     this.leases = new AgentLeases(ctx.stores.ephemeral, ctx.clock);
     ctx.shutdownSignal.addEventListener('abort', () => {
       for (const [grantId, room] of this.rooms) {
@@ -129,7 +130,8 @@ export class SessionHub {
 
   /**
    * Ends session `grantId`: tells every socket why on every node, closes them, and removes the
-   * session and its pairing code, so nothing of it stays usable.
+   * session and its pairing code, so nothing of it stays usable. Only a session that reached its
+   * expiry is still answered as `expired` afterwards; one ended sooner is forgotten.
    */
   async end(grantId: string, reason: EndReason): Promise<void> {
     // The sockets here close at once; those of other nodes when the bus brings them the news, sent
@@ -140,6 +142,7 @@ export class SessionHub {
       const grant = await this.ctx.engine.get<SessionRequest, SessionResult>(grantId);
       if (grant?.request.pairingGrantId) await this.ctx.engine.remove(grant.request.pairingGrantId);
       await this.ctx.engine.remove(grantId);
+      if (reason !== 'expired') await this.memories.forget(grantId);
     } finally {
       await this.publish(grantId, { kind: 'ended', reason }).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: could not tell other nodes the session ended'));
     }

@@ -10,6 +10,7 @@ import { registerPairingRoutes } from './pairing-routes.js';
 import { relayCodeFormat } from './relay-code.js';
 import { attackerGuessRate } from '../shared/attacker-guess-rate.js';
 import { SessionHub } from './session-channel.js';
+import { SessionMemories } from './session-memory.js';
 import { plexusErrorShape } from './wire-errors.js';
 
 /** Whether the origin serves: `on`, or `auto` with supporter credentials configured; never relay-only. */
@@ -59,8 +60,9 @@ export const supportDoor: Door = {
     ctx.useErrorShape(app, plexusErrorShape);
     // The seed's curl sends multipart fields (-F); files are refused, fields become the body.
     await app.register(multipart, { attachFieldsToBody: 'keyValues', limits: { files: 0, fields: 20, fieldSize: 4096, parts: 20 } });
-    const hub = new SessionHub(ctx, cfg.PAIRGATE_SUPPORT_HELLO_SECONDS * 1000);
-    await registerSessionRoutes(app, ctx, hub);
+    const memories = new SessionMemories(ctx.stores.ephemeral, ctx.clock);
+    const hub = new SessionHub(ctx, cfg.PAIRGATE_SUPPORT_HELLO_SECONDS * 1000, memories);
+    await registerSessionRoutes(app, ctx, hub, memories);
     await registerPairingRoutes(app, ctx);
   },
 };

@@ -294,12 +294,16 @@ describe('support origin over real sockets', () => {
     const supporter = await sdk.attach('short-lived');
     const confirmation = await confirmPairing(`${origin.url}/pairing/${created.PairingCode}`);
     const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+    await supporter.next((e) => e.type === 'state' && e.state === 'connected');
     const started = Date.now();
+    // A long-poll running across the expiry is answered with it.
+    const polled = sdk.getSession('short-lived', { waitSeconds: 20, since: (await sdk.getSession('short-lived')).Version });
     const [a, s] = await Promise.all([agent.next((e) => e.type === 'ended', 15_000), supporter.next((e) => e.type === 'ended', 15_000)]);
     expect(a.reason).toBe('expired');
     expect(s.reason).toBe('expired');
     expect(Date.now() - started).toBeLessThan(11_000);
-    await expect(sdk.getSession('short-lived')).rejects.toMatchObject({ status: 404 });
+    expect(await polled).toMatchObject({ ID: 'short-lived', State: 'expired' });
+    expect((await sdk.getSession('short-lived')).State).toBe('expired');
   }, 20_000);
 
   it('a supporter socket needs credentials', async () => {
@@ -381,6 +385,44 @@ describe('support origin: relay failures and code expiry', () => {
       expect((await fetch(renewed.AgentMSH)).status).toBe(200);
       expect((await postJson(`${origin.url}/pairing/${renewed.PairingCode}/confirm`, {})).status).toBe(200);
       await expect(sdk.newCode('long')).rejects.toMatchObject({ status: 409, code: 'session_not_waiting' });
+    } finally {
+      await origin.close();
+      await relay.close();
+    }
+  });
+
+  it('an expired session answers State expired (to its own login too) for an hour, then 404; one ended sooner is 404 at once', async () => {
+    const relay = await startRelay();
+    const clock = new ManualClock(Date.now());
+    const origin = await startOrigin(relay.url, {}, { clock });
+    try {
+      const sdk = new SupportOriginClient({ baseUrl: origin.url, ...ADMIN });
+      const own = new SupportOriginClient({ baseUrl: origin.url, user: 'own', password: 'pw' });
+      for (const id of ['fading', 'forget-me', 'ended']) await sdk.createSession({ id, ttl: 30, supporterName: 'T', supporterAvatar: AVATAR, username: 'own', password: 'pw' });
+      await sdk.deleteSession('ended');
+      clock.advance(31_000);
+      const expired = await sdk.getSession('fading');
+      expect(expired).toMatchObject({ ID: 'fading', State: 'expired', SupporterName: 'T', Pairing: true, ConfirmedAt: null, ConnectedAt: null });
+      expect(Date.parse(expired.ExpiresAt)).toBeLessThanOrEqual(clock.now());
+      // Final: a long-poll is answered at once.
+      const started = Date.now();
+      expect((await sdk.getSession('fading', { waitSeconds: 20, since: expired.Version })).State).toBe('expired');
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect((await own.getSession('fading')).State).toBe('expired');
+      await expect(new SupportOriginClient({ baseUrl: origin.url, user: 'own', password: 'wrong' }).getSession('fading')).rejects.toMatchObject({ status: 401 });
+      // Only its state is left: not listed, no channel, no new code.
+      expect(await sdk.listSessions()).toEqual([]);
+      await expect(sdk.attach('fading')).rejects.toMatchObject({ status: 404 });
+      await expect(sdk.newCode('fading')).rejects.toMatchObject({ status: 404 });
+      // Deleted before its expiry: it ended, it did not expire.
+      await expect(sdk.getSession('ended')).rejects.toMatchObject({ status: 404, code: 'session_not_found' });
+      // Deleting an expired session forgets it; its id makes a new, live session.
+      await sdk.deleteSession('forget-me');
+      await expect(sdk.getSession('forget-me')).rejects.toMatchObject({ status: 404 });
+      await sdk.createSession({ id: 'forget-me', ttl: 600, supporterName: 'New', supporterAvatar: AVATAR });
+      expect(await sdk.getSession('forget-me')).toMatchObject({ State: 'waiting', SupporterName: 'New' });
+      clock.advance(3_600_000);
+      await expect(sdk.getSession('fading')).rejects.toMatchObject({ status: 404, code: 'session_not_found' });
     } finally {
       await origin.close();
       await relay.close();
