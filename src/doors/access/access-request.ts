@@ -1,10 +1,16 @@
 import type { Grant, GrantState } from '../../core/grant.js';
+import type { AccessKey } from './access-key.js';
 import type { Permission } from './permissions.js';
+import { openOutcome } from './sealed-result.js';
 
 /** The grant kind of auth requests. */
 export const ACCESS_KIND = 'access';
 
-/** What an app asked for, as kept in the grant (the 201 body is rebuilt from it). */
+/**
+ * What an app asked for, as kept in the grant (the 201 body is rebuilt from it). The URLs that
+ * hold the key (`url`, `authUrl`, `poll`) are not stored: the key's secret exists only with the
+ * app (and the browser it sends to the auth page), so they are rebuilt from the key presented.
+ */
 export interface AccessRequest {
   requestingAppId: string;
   requestedPermissions: Permission[];
@@ -16,33 +22,65 @@ export interface AccessRequest {
   deviceName: string | null;
   referer: string | null;
   expireAfter: number | null;
-  url: string;
-  authUrl: string;
-  poll: string;
+  /** The auth page the app's `url` and `authUrl` lead to (pairgate's own, or a trusted one). */
+  authBase: string;
+  /** `<public URL>/access/`: the poll URL is this plus the key. */
+  pollBase: string;
+  /** The public URL's host (`domain` of Pryv's `url`). */
+  domain: string;
   pollRateMs: number;
 }
 
-/** What the user's decision produced. */
-export type AccessResult =
-  | { status: 'ACCEPTED'; username: string; token: string; apiEndpoint: string }
+/** An accepted request, as the app reads it: the token in clear. */
+export interface AcceptedOutcome {
+  status: 'ACCEPTED';
+  username: string;
+  token: string;
+  apiEndpoint: string;
+}
+
+/** What the user's decision produced, in clear: what the poll, the redirect and the page show. */
+export type AccessOutcome =
+  | AcceptedOutcome
   | { status: 'REFUSED'; reasonID: string; message: string }
   | { status: 'ERROR'; id: string; message: string; detail: string };
+
+/**
+ * What the grant stores of the decision: the outcome, except that an accepted one is sealed under
+ * the key's secret (`sealed-result.ts`), so the token is never stored in clear.
+ */
+export type AccessResult =
+  | { status: 'ACCEPTED'; sealed: string }
+  | Exclude<AccessOutcome, AcceptedOutcome>;
 
 /** An auth request grant. */
 export type AccessGrant = Grant<AccessRequest, AccessResult>;
 
+/** The request's URLs that carry `key`: the auth page (`url`, `authUrl`) and the poll URL. */
+export function requestUrls(request: AccessRequest, key: AccessKey): { url: string; authUrl: string; poll: string } {
+  const poll = `${request.pollBase}${key.value}`;
+  const query = new URLSearchParams({ lang: request.lang, key: key.value, requestingAppId: request.requestingAppId, returnURL: request.returnURL ?? '', domain: request.domain, poll, oauthState: request.oauthState ?? '' });
+  const join = request.authBase.includes('?') ? '&' : '?';
+  return {
+    url: `${request.authBase}${join}${query.toString().replace(/\+/g, '%20')}`,
+    authUrl: `${request.authBase}${join}poll=${encodeURIComponent(poll)}`,
+    poll,
+  };
+}
+
 /** The Pryv NEED_SIGNIN body: the request as the app sent it, with its key and URLs. */
-export function needSigninView(grant: AccessGrant): Record<string, unknown> {
+export function needSigninView(grant: AccessGrant, key: AccessKey): Record<string, unknown> {
   const r = grant.request;
+  const { url, authUrl, poll } = requestUrls(r, key);
   return {
     status: 'NEED_SIGNIN',
     code: 201,
-    key: grant.id,
+    key: key.value,
     requestingAppId: r.requestingAppId,
     requestedPermissions: r.requestedPermissions,
-    url: r.url,
-    authUrl: r.authUrl,
-    poll: r.poll,
+    url,
+    authUrl,
+    poll,
     returnURL: r.returnURL,
     oauthState: r.oauthState,
     poll_rate_ms: r.pollRateMs,
@@ -55,18 +93,30 @@ export function needSigninView(grant: AccessGrant): Record<string, unknown> {
   };
 }
 
-/** The poll answer for a grant in `state`: the HTTP status and the Pryv body (its `code` = the status). */
-export function pollView(grant: AccessGrant, state: GrantState): { status: number; body: Record<string, unknown> } {
+/**
+ * The decision in clear, the accepted token opened with the key's secret. Undefined while pending;
+ * an accepted result that does not open (it cannot, for a key whose secret was checked) reads as
+ * an ERROR rather than leaking anything.
+ */
+export function outcomeOf(grant: AccessGrant, key: AccessKey): AccessOutcome | undefined {
   const result = grant.result;
-  if (state === 'approved' && result?.status === 'ACCEPTED') {
-    return { status: 200, body: { status: 'ACCEPTED', username: result.username, token: result.token, apiEndpoint: result.apiEndpoint, code: 200 } };
+  if (!result) return undefined;
+  if (result.status !== 'ACCEPTED') return result;
+  return openOutcome(result.sealed, grant.id, key.secret) ?? { status: 'ERROR', id: 'internal_error', message: 'The access could not be read.', detail: 'Start the request again.' };
+}
+
+/** The poll answer for a grant in `state`: the HTTP status and the Pryv body (its `code` = the status). */
+export function pollView(grant: AccessGrant, state: GrantState, key: AccessKey): { status: number; body: Record<string, unknown> } {
+  const outcome = state === 'approved' || state === 'refused' ? outcomeOf(grant, key) : undefined;
+  if (state === 'approved' && outcome?.status === 'ACCEPTED') {
+    return { status: 200, body: { status: 'ACCEPTED', username: outcome.username, token: outcome.token, apiEndpoint: outcome.apiEndpoint, code: 200 } };
   }
-  if (state === 'refused' && result?.status === 'ERROR') {
-    return { status: 403, body: { status: 'ERROR', id: result.id, message: result.message, detail: result.detail, code: 403 } };
+  if (outcome?.status === 'ERROR') {
+    return { status: 403, body: { status: 'ERROR', id: outcome.id, message: outcome.message, detail: outcome.detail, code: 403 } };
   }
   if (state === 'refused') {
-    const refused = result?.status === 'REFUSED' ? result : undefined;
+    const refused = outcome?.status === 'REFUSED' ? outcome : undefined;
     return { status: 403, body: { status: 'REFUSED', reasonID: refused?.reasonID ?? 'REASON_UNDEFINED', message: refused?.message ?? 'The request was refused.', code: 403 } };
   }
-  return { status: 201, body: needSigninView(grant) };
+  return { status: 201, body: needSigninView(grant, key) };
 }

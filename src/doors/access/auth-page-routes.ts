@@ -7,13 +7,13 @@ import { isLang, pickLang, translator, type Lang } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
 import type { User } from '../accounts/users.js';
 import type { AccessEnv } from './access-env.js';
-import type { AccessGrant, AccessRequest, AccessResult } from './access-request.js';
-import { acceptAccess, checkAccess, refuseAccess, returnRedirect } from './consent.js';
+import { findAccessRequest, KEY_PATTERN, parseAccessKey, type AccessKey } from './access-key.js';
+import type { AccessGrant, AccessResult } from './access-request.js';
+import { acceptAccess, checkAccess, refuseAccess, returnRedirect, type Decided } from './consent.js';
 import { descriptionOf, renderDescription } from './markdown.js';
 import { allowFormTarget } from './page-security.js';
 import { permissionLines } from './permission-lines.js';
 
-const KEY_PATTERN = /^[a-zA-Z0-9_-]{10,200}$/;
 const HtmlPage = { 200: Type.String({ description: 'An HTML page.' }) };
 const tags = ['access'];
 
@@ -28,11 +28,20 @@ const AuthQuery = Type.Object({
   domain: Type.Optional(Type.String({ maxLength: 300 })),
 });
 
+/** A pending request found by its whole key. */
+interface Found {
+  grant: AccessGrant;
+  key: AccessKey;
+}
+
 /**
  * The auth page (the seed's app-web-auth3): sign in, check the request against the user's existing
  * accesses, show the consent screen, and close or redirect. Only the signed-in user's decision on
- * this page (a POST with the CSRF token, never a visit) changes a request's state. The returnURL always comes from the stored request, never
- * from the page's query, so the page cannot be turned into an open redirect.
+ * this page (a POST with the CSRF token, never a visit) changes a request's state. The returnURL
+ * always comes from the stored request, never from the page's query, so the page cannot be turned
+ * into an open redirect. The page is reached with the app's whole key (id and secret), and every
+ * form carries it on: accepting seals the token under the key's secret, which the server does not
+ * keep.
  */
 export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -40,11 +49,11 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
   const pages = ctx.pages;
 
   /** The key named by the query: `key`, or the last segment of a `poll`/`pollUrl` of this server. */
-  const keyFrom = (query: { key?: string | undefined; poll?: string | undefined; pollUrl?: string | undefined }): string | undefined => {
-    if (query.key && KEY_PATTERN.test(query.key)) return query.key;
+  const keyFrom = (query: { key?: string | undefined; poll?: string | undefined; pollUrl?: string | undefined }): AccessKey | undefined => {
+    if (query.key && KEY_PATTERN.test(query.key)) return parseAccessKey(query.key);
     const prefix = `${ctx.publicUrl()}/access/`;
     for (const poll of [query.poll, query.pollUrl]) {
-      if (poll?.startsWith(prefix) && KEY_PATTERN.test(poll.slice(prefix.length))) return poll.slice(prefix.length);
+      if (poll?.startsWith(prefix) && KEY_PATTERN.test(poll.slice(prefix.length))) return parseAccessKey(poll.slice(prefix.length));
     }
     return undefined;
   };
@@ -59,30 +68,30 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     return renderPage(pages, request, reply, 'account/message.njk', { title: t('error.title'), message: t(key) }, { status, lang });
   };
 
-  const authPath = (key: string, lang: Lang): string => `/access/auth?key=${encodeURIComponent(key)}&lang=${lang}`;
+  const authPath = (key: AccessKey, lang: Lang): string => `/access/auth?key=${encodeURIComponent(key.value)}&lang=${lang}`;
 
-  const signInForm = (request: FastifyRequest, reply: FastifyReply, grant: AccessGrant, lang: Lang, extra: Record<string, unknown> = {}, status = 200) => {
-    allowFormTarget(reply, grant.request.returnURL);
+  const signInForm = (request: FastifyRequest, reply: FastifyReply, found: Found, lang: Lang, extra: Record<string, unknown> = {}, status = 200) => {
+    allowFormTarget(reply, found.grant.request.returnURL);
     const t = translator(lang);
     return renderPage(pages, request, reply, 'account/signin.njk', {
       action: '/access/auth/signin',
-      key: grant.id,
-      next: authPath(grant.id, lang),
-      intro: t('consent.asks', { app: grant.request.requestingAppId }).replace(/:$/, '.'),
+      key: found.key.value,
+      next: authPath(found.key, lang),
+      intro: t('consent.asks', { app: found.grant.request.requestingAppId }).replace(/:$/, '.'),
       ...extra,
     }, { status, lang, user: null });
   };
 
   /** Ends the flow: redirect to the app, or the page that says the window can be closed. */
-  const finish = (request: FastifyRequest, reply: FastifyReply, grant: AccessGrant, lang: Lang, user: User) => {
-    const target = returnRedirect(grant);
+  const finish = (request: FastifyRequest, reply: FastifyReply, decided: Decided, key: AccessKey, lang: Lang, user: User) => {
+    const target = returnRedirect(decided, key);
     if (target) return reply.header('cache-control', 'no-store').redirect(target, 303);
     const t = translator(lang);
-    const result = grant.result;
-    const text = result?.status === 'ACCEPTED' ? t('done.accepted', { app: grant.request.requestingAppId })
-      : result?.status === 'ERROR' ? t('done.error', { message: result.message })
+    const { grant, outcome } = decided;
+    const text = outcome.status === 'ACCEPTED' ? t('done.accepted', { app: grant.request.requestingAppId })
+      : outcome.status === 'ERROR' ? t('done.error', { message: outcome.message })
         : t('done.refused', { app: grant.request.requestingAppId });
-    return renderPage(pages, request, reply, 'access/done.njk', { title: t('done.title'), text, outcome: result?.status ?? 'REFUSED' }, { lang, user });
+    return renderPage(pages, request, reply, 'access/done.njk', { title: t('done.title'), text, outcome: outcome.status }, { lang, user });
   };
 
   /**
@@ -94,7 +103,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
    * needs the user's click, a POST with the CSRF token; for a matching access the screen is the
    * compact "asks again" variant (no description), one click away from the app.
    */
-  const proceed = async (request: FastifyRequest, reply: FastifyReply, grant: AccessGrant, lang: Lang, user: User) => {
+  const proceed = async (request: FastifyRequest, reply: FastifyReply, { grant, key }: Found, lang: Lang, user: User) => {
     const check = await checkAccess(env.consent, user, grant.request);
     const t = translator(lang);
     const again = check.matchingAccess !== undefined;
@@ -103,7 +112,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     allowFormTarget(reply, grant.request.returnURL);
     return renderPage(pages, request, reply, 'access/consent.njk', {
       title: again ? t(device ? 'consent.againOnDevice' : 'consent.again', { app, device }) : t('consent.title'),
-      key: grant.id,
+      key: key.value,
       appId: app,
       deviceName: device,
       descriptionHtml: description ? renderDescription(description) : null,
@@ -112,19 +121,21 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     }, { lang, user });
   };
 
-  /** The live, still pending grant, or the page that says why not. */
-  const pendingGrant = async (request: FastifyRequest, reply: FastifyReply, key: string | undefined): Promise<AccessGrant | FastifyReply> => {
-    const grant = key ? ((await ctx.engine.get<AccessRequest, AccessResult>(key)) as AccessGrant | undefined) : undefined;
-    if (!grant || ctx.engine.stateOf(grant) === 'expired') return message(request, reply, pickLang(request), 'error.unknownKey', 404);
+  /** The live, still pending grant the key names (its secret checked), or the page that says why not. */
+  const pendingGrant = async (request: FastifyRequest, reply: FastifyReply, key: AccessKey | undefined): Promise<Found | FastifyReply> => {
+    const grant = await findAccessRequest(ctx.engine, key);
+    // A wrong secret gets the page an unknown key gets.
+    if (!grant || !key || ctx.engine.stateOf(grant) === 'expired') return message(request, reply, pickLang(request), 'error.unknownKey', 404);
     if (ctx.engine.stateOf(grant) !== 'pending') return message(request, reply, langOf(request, grant), 'error.decided', 409);
-    return grant;
+    return { grant, key };
   };
-  const isReply = (value: AccessGrant | FastifyReply): value is FastifyReply => !('kind' in value && 'request' in value && 'version' in value);
+  const isReply = (value: Found | FastifyReply): value is FastifyReply => !('grant' in value && 'key' in value);
+  const bodyKey = (value: string): AccessKey | undefined => (KEY_PATTERN.test(value) ? parseAccessKey(value) : undefined);
 
   api.get('/access/auth', { schema: { tags, summary: 'The auth page an app opens: sign in, then consent.', querystring: AuthQuery, response: HtmlPage } }, async (request, reply) => {
     const found = await pendingGrant(request, reply, keyFrom(request.query));
     if (isReply(found)) return found;
-    const lang = langOf(request, found);
+    const lang = langOf(request, found.grant);
     const user = await currentUser(request);
     if (!user) return signInForm(request, reply, found, lang);
     return proceed(request, reply, found, lang, user);
@@ -142,31 +153,32 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
   api.post('/access/auth/signin', {
     schema: { tags, summary: 'Sign in on the auth page, then continue to consent.', body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })), key: Type.String({ maxLength: 200 }), login: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: HtmlPage },
   }, async (request, reply) => {
-    const found = await pendingGrant(request, reply, KEY_PATTERN.test(request.body.key) ? request.body.key : undefined);
+    const found = await pendingGrant(request, reply, bodyKey(request.body.key));
     if (isReply(found)) return found;
-    const lang = langOf(request, found);
+    const lang = langOf(request, found.grant);
     const t = translator(lang);
     if (!csrfValid(request)) return signInForm(request, reply, found, lang, { login: request.body.login, error: t('error.csrf_failed') }, 403);
     const refused = await signInFromForm(request, reply, request.body.login, request.body.password);
     if (refused) return signInForm(request, reply, found, lang, { login: request.body.login, error: t(refused.messageKey) }, refused.status);
-    allowFormTarget(reply, found.request.returnURL);
-    return reply.redirect(authPath(found.id, lang), 303);
+    allowFormTarget(reply, found.grant.request.returnURL);
+    return reply.redirect(authPath(found.key, lang), 303);
   });
 
   api.post('/access/auth/decide', {
     schema: { tags, summary: 'The signed-in user accepts or refuses an auth request.', body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })), key: Type.String({ maxLength: 200 }), decision: Type.Union([Type.Literal('accept'), Type.Literal('refuse')]) }), response: HtmlPage },
   }, async (request, reply) => {
-    const found = await pendingGrant(request, reply, KEY_PATTERN.test(request.body.key) ? request.body.key : undefined);
+    const found = await pendingGrant(request, reply, bodyKey(request.body.key));
     if (isReply(found)) return found;
-    const lang = langOf(request, found);
+    const { grant, key } = found;
+    const lang = langOf(request, grant);
     const user = await currentUser(request);
     if (!user) return signInForm(request, reply, found, lang, {}, 401);
     if (!csrfValid(request)) return message(request, reply, lang, 'error.csrf_failed', 403);
     try {
       const decided = request.body.decision === 'accept'
-        ? await acceptAccess(env.consent, found, user, await checkAccess(env.consent, user, found.request))
-        : await refuseAccess(env.consent, found);
-      return finish(request, reply, decided, lang, user);
+        ? await acceptAccess(env.consent, grant, key, user, await checkAccess(env.consent, user, grant.request))
+        : await refuseAccess(env.consent, grant);
+      return finish(request, reply, decided, key, lang, user);
     } catch (error) {
       // Decided or expired between the page and the click: the engine's compare-and-set said no.
       if (isPairgateError(error) && error.status === 409) return message(request, reply, lang, 'error.decided', 409);
@@ -174,11 +186,10 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
       // Anything else (a store failure while granting): the app learns ERROR instead of waiting for
       // a decision that will never come; the details go to the log only.
       request.log.error({ err: error }, 'accepting an auth request failed');
-      const failed = await ctx.engine
-        .refuse(found.id, { status: 'ERROR', id: 'internal_error', message: 'The access could not be granted.', detail: 'Try again later.' } satisfies AccessResult)
-        .catch(() => undefined);
+      const outcome = { status: 'ERROR', id: 'internal_error', message: 'The access could not be granted.', detail: 'Try again later.' } satisfies AccessResult;
+      const failed = await ctx.engine.refuse(grant.id, outcome).catch(() => undefined);
       if (!failed) throw error;
-      return finish(request, reply, failed as AccessGrant, lang, user);
+      return finish(request, reply, { grant: failed as AccessGrant, outcome }, key, lang, user);
     }
   });
 }

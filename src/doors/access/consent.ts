@@ -1,9 +1,11 @@
 import type { DoorContext } from '../door.js';
 import type { User } from '../accounts/users.js';
-import type { AccessGrant, AccessRequest, AccessResult } from './access-request.js';
+import type { AccessKey } from './access-key.js';
+import { requestUrls, type AcceptedOutcome, type AccessGrant, type AccessOutcome, type AccessRequest, type AccessResult } from './access-request.js';
 import type { AppAccess, AppAccesses } from './app-accesses.js';
 import { checkPermissions, samePermissions, type Permission } from './permissions.js';
 import { appendReturnParams } from './return-url.js';
+import { sealOutcome } from './sealed-result.js';
 
 /** What the consent flow needs. */
 export interface ConsentDeps {
@@ -29,14 +31,21 @@ export async function checkAccess(deps: ConsentDeps, user: User, request: Access
   return samePermissions(existing.permissions, checkedPermissions) ? { checkedPermissions, matchingAccess: existing } : { checkedPermissions, mismatchingAccess: existing };
 }
 
+/** A decided request, and its outcome in clear (for the page and the redirect; the grant holds it sealed). */
+export interface Decided {
+  grant: AccessGrant;
+  outcome: AccessOutcome;
+}
+
 /**
  * Accepts: a token on the matching access, or the mismatching access updated in place, or a new
- * access; then the grant moves to ACCEPTED with username, token and apiEndpoint. The grant is
- * re-checked by the engine's compare-and-set, so a refused or expired request cannot be accepted:
- * the new token is withdrawn and the engine's error goes up. Over the per-user limit the request
- * ends in ERROR instead.
+ * access; then the grant moves to ACCEPTED with username, token and apiEndpoint, sealed under the
+ * secret of `key` (the key the user's page carries), so the grant never holds the token in clear.
+ * The grant is re-checked by the engine's compare-and-set, so a refused or expired request cannot
+ * be accepted: the new token is withdrawn and the engine's error goes up. Over the per-user limit
+ * the request ends in ERROR instead.
  */
-export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, user: User, check: AccessCheck): Promise<AccessGrant> {
+export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, key: AccessKey, user: User, check: AccessCheck): Promise<Decided> {
   const { ctx, accesses } = deps;
   const request = grant.request;
   const now = ctx.clock.now();
@@ -48,14 +57,15 @@ export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, user: 
     token = await accesses.update(check.mismatchingAccess.id, check.checkedPermissions, expiresAt, now);
   } else {
     if ((await accesses.countForUser(user.id)) >= deps.maxPerUser) {
-      const result: AccessResult = { status: 'ERROR', id: 'too_many_accesses', message: 'This account has reached its number of app accesses.', detail: 'Revoke an app access you no longer use, then try again.' };
-      return (await ctx.engine.refuse(grant.id, result)) as AccessGrant;
+      const outcome = { status: 'ERROR', id: 'too_many_accesses', message: 'This account has reached its number of app accesses.', detail: 'Revoke an app access you no longer use, then try again.' } satisfies AccessResult;
+      return { grant: (await ctx.engine.refuse(grant.id, outcome)) as AccessGrant, outcome };
     }
     token = (await accesses.create({ userId: user.id, appId: request.requestingAppId, deviceName: request.deviceName, permissions: check.checkedPermissions, expiresAt }, now)).token;
   }
-  const result: AccessResult = { status: 'ACCEPTED', username: user.username, token, apiEndpoint: deps.apiEndpoint(user.username, token) };
+  const outcome: AcceptedOutcome = { status: 'ACCEPTED', username: user.username, token, apiEndpoint: deps.apiEndpoint(user.username, token) };
+  const stored: AccessResult = { status: 'ACCEPTED', sealed: sealOutcome(outcome, grant.id, key.secret) };
   try {
-    return (await ctx.engine.approve(grant.id, result)) as AccessGrant;
+    return { grant: (await ctx.engine.approve(grant.id, stored)) as AccessGrant, outcome };
   } catch (error) {
     await accesses.dropToken(token);
     throw error;
@@ -63,28 +73,30 @@ export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, user: 
 }
 
 /** Refuses: the grant moves to REFUSED (Pryv's reason id for a person's refusal). */
-export async function refuseAccess(deps: ConsentDeps, grant: AccessGrant): Promise<AccessGrant> {
-  const result: AccessResult = { status: 'REFUSED', reasonID: 'REFUSED_BY_USER', message: 'The user refused to give access.' };
-  return (await deps.ctx.engine.refuse(grant.id, result)) as AccessGrant;
+export async function refuseAccess(deps: ConsentDeps, grant: AccessGrant): Promise<Decided> {
+  const outcome = { status: 'REFUSED', reasonID: 'REFUSED_BY_USER', message: 'The user refused to give access.' } satisfies AccessResult;
+  return { grant: (await deps.ctx.engine.refuse(grant.id, outcome)) as AccessGrant, outcome };
 }
 
 /**
  * Where to send the browser once the request is decided, or undefined when the app gave no
  * returnURL (the page then says it can be closed). OAuth mode (`oauthState` set) answers
- * `state`/`code`/`poll`; Pryv mode the `prYv*` parameters. Every value is URL-encoded.
+ * `state`/`code`/`poll`; Pryv mode the `prYv*` parameters. Every value is URL-encoded. The key
+ * and poll URL are the app's own (rebuilt from the key the page carried); the returnURL is the
+ * one stored with the request.
  */
-export function returnRedirect(grant: AccessGrant): string | undefined {
+export function returnRedirect({ grant, outcome }: Decided, key: AccessKey): string | undefined {
   const request = grant.request;
-  const result = grant.result;
-  if (!request.returnURL || !result) return undefined;
+  if (!request.returnURL) return undefined;
+  const { poll } = requestUrls(request, key);
   if (request.oauthState !== null) {
-    if (result.status === 'ACCEPTED') return appendReturnParams(request.returnURL, { state: request.oauthState, code: grant.id, poll: request.poll });
-    return appendReturnParams(request.returnURL, { error: 'access_denied', state: request.oauthState, poll: request.poll });
+    if (outcome.status === 'ACCEPTED') return appendReturnParams(request.returnURL, { state: request.oauthState, code: key.value, poll });
+    return appendReturnParams(request.returnURL, { error: 'access_denied', state: request.oauthState, poll });
   }
-  const common = { prYvkey: grant.id, prYvstatus: result.status, prYvpoll: request.poll, prYvlang: request.lang };
-  if (result.status === 'ACCEPTED') {
-    return appendReturnParams(request.returnURL, { ...common, prYvusername: result.username, prYvtoken: result.token, prYvapiEndpoint: result.apiEndpoint });
+  const common = { prYvkey: key.value, prYvstatus: outcome.status, prYvpoll: poll, prYvlang: request.lang };
+  if (outcome.status === 'ACCEPTED') {
+    return appendReturnParams(request.returnURL, { ...common, prYvusername: outcome.username, prYvtoken: outcome.token, prYvapiEndpoint: outcome.apiEndpoint });
   }
-  if (result.status === 'REFUSED') return appendReturnParams(request.returnURL, { ...common, prYvreasonID: result.reasonID, prYvmessage: result.message });
-  return appendReturnParams(request.returnURL, { ...common, prYvid: result.id, prYvmessage: result.message });
+  if (outcome.status === 'REFUSED') return appendReturnParams(request.returnURL, { ...common, prYvreasonID: outcome.reasonID, prYvmessage: outcome.message });
+  return appendReturnParams(request.returnURL, { ...common, prYvid: outcome.id, prYvmessage: outcome.message });
 }

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { InvalidRequestError, RateLimitedError } from '../../core/errors.js';
-import { randomId } from '../../core/ids.js';
 import type { AccessEnv } from './access-env.js';
+import { accessKey, newAccessRequestId } from './access-key.js';
 import { trustedAuthUrl } from './auth-url.js';
 import { ACCESS_KIND, needSigninView, type AccessGrant, type AccessRequest } from './access-request.js';
 import { countPendingFrom } from './pending-per-address.js';
@@ -40,7 +40,7 @@ export const PryvErrorView = Type.Object({ id: Type.String(), message: Type.Stri
 const MAX_CLIENT_DATA = 16 * 1024;
 
 /** Turns a valid body into what the grant keeps; throws a 400 for what the schema cannot say. */
-export function readAccessRequest(env: AccessEnv, body: CreateAccessBody, key: string): AccessRequest {
+export function readAccessRequest(env: AccessEnv, body: CreateAccessBody): AccessRequest {
   const appId = body.requestingAppId.trim();
   if (appId.length < 6 || appId.length > 99) throw new InvalidRequestError('requestingAppId must have 6 to 99 characters.', { field: 'requestingAppId' }, 'invalid_app_id');
   const requestedPermissions = parsePermissions(body.requestedPermissions);
@@ -56,24 +56,21 @@ export function readAccessRequest(env: AccessEnv, body: CreateAccessBody, key: s
     authBase = trusted;
   }
   const lang = (body.languageCode ?? 'en').trim() || 'en';
-  const poll = `${env.ctx.publicUrl()}/access/${key}`;
-  const oauthState = typeof body.oauthState === 'string' ? body.oauthState : null;
-  const query = new URLSearchParams({ lang, key, requestingAppId: appId, returnURL: returnURL ?? '', domain: new URL(env.ctx.publicUrl()).host, poll, oauthState: oauthState ?? '' });
-  const join = authBase.includes('?') ? '&' : '?';
+  const publicUrl = env.ctx.publicUrl();
   return {
     requestingAppId: appId,
     requestedPermissions,
     lang,
     returnURL,
-    oauthState,
+    oauthState: typeof body.oauthState === 'string' ? body.oauthState : null,
     clientData: body.clientData ?? null,
     serviceInfo: body.serviceInfo ?? env.serviceInfo(),
     deviceName: body.deviceName ?? null,
     referer: body.referer ?? null,
     expireAfter: body.expireAfter ?? null,
-    url: `${authBase}${join}${query.toString().replace(/\+/g, '%20')}`,
-    authUrl: `${authBase}${join}poll=${encodeURIComponent(poll)}`,
-    poll,
+    authBase,
+    pollBase: `${publicUrl}/access/`,
+    domain: new URL(publicUrl).host,
     pollRateMs: env.cfg.PAIRGATE_ACCESS_POLL_RATE_MS,
   };
 }
@@ -87,16 +84,16 @@ export function installCreateAccessRoute(app: FastifyInstance, env: AccessEnv): 
   };
   for (const path of ['/access', '/access/']) {
     api.post(path, options, async (request, reply) => {
-      const key = randomId();
       // A malformed request is a 400 before it counts against any limit.
-      const accessRequest = readAccessRequest(env, request.body, key);
+      const accessRequest = readAccessRequest(env, request.body);
       const ttlMs = env.cfg.PAIRGATE_ACCESS_TTL_SECONDS * 1000;
       if ((await env.ctx.engine.countLive(ACCESS_KIND)) >= env.cfg.PAIRGATE_ACCESS_MAX_PENDING) {
         throw new RateLimitedError(30, 'Too many auth requests are waiting. Try again shortly.');
       }
       await countPendingFrom(env.ctx.stores.ephemeral, request.ip, env.cfg.PAIRGATE_ACCESS_MAX_PENDING_PER_IP, ttlMs, env.ctx.clock.now());
-      const { grant } = await env.ctx.engine.create<AccessRequest>({ kind: ACCESS_KIND, id: key, request: accessRequest, ttlMs });
-      return reply.code(201).send(needSigninView(grant as AccessGrant) as never);
+      // The secret is stored hashed: the key (id + secret) exists in clear only in this answer.
+      const { grant, secret } = await env.ctx.engine.create<AccessRequest>({ kind: ACCESS_KIND, id: newAccessRequestId(), request: accessRequest, ttlMs, withSecret: true });
+      return reply.code(201).send(needSigninView(grant as AccessGrant, accessKey(grant.id, secret!)) as never);
     });
   }
 }

@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { NotFoundError } from '../../core/errors.js';
 import { requestedWaitSeconds, streamGrant, waitForGrant } from '../shared/waiting.js';
 import type { AccessEnv } from './access-env.js';
+import { findAccessRequest, parseAccessKey } from './access-key.js';
 import { pollView, type AccessGrant, type AccessRequest, type AccessResult } from './access-request.js';
 import { PryvErrorView, PryvStateView } from './create-access-route.js';
 
@@ -15,7 +16,9 @@ const unknownKey = (): NotFoundError => new NotFoundError('This auth request doe
 /**
  * `GET /access/:key`: the request's state, the HTTP status equal to the body's `code`. With
  * `?wait=<s>` or `Prefer: wait=<s>` (beyond Pryv) it answers the instant the user decides. Once a
- * decided request has been read, it stays readable for a short while, then is gone.
+ * decided request has been read, it stays readable for a short while, then is gone. The key's
+ * secret is checked first (a wrong one is the same 404 as an unknown key), and it opens the
+ * sealed token.
  */
 export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -31,7 +34,11 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
     },
   }, async (request, reply) => {
     const seconds = requestedWaitSeconds(request, maxWait);
-    let grant = (await waitForGrant<AccessRequest, AccessResult>(env.ctx, request, request.params.key, seconds)) as AccessGrant | undefined;
+    const key = parseAccessKey(request.params.key);
+    let grant = await findAccessRequest(env.ctx.engine, key);
+    if (!grant || !key) throw unknownKey();
+    // The secret was checked on this grant; waiting follows the same id.
+    if (seconds > 0) grant = (await waitForGrant<AccessRequest, AccessResult>(env.ctx, request, grant.id, seconds)) as AccessGrant | undefined;
     if (!grant) throw unknownKey();
     const state = env.ctx.engine.stateOf(grant);
     if (state === 'expired') throw unknownKey();
@@ -42,7 +49,7 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
         grant = (await env.ctx.engine.update<AccessRequest, AccessResult>(grant.id, (current) => (current.expiresAt > until ? { expiresAt: until } : {})).catch(() => grant)) as AccessGrant;
       }
     }
-    const view = pollView(grant, state);
+    const view = pollView(grant, state, key);
     return reply.code(view.status as 200).header('cache-control', 'no-store').send(view.body as never);
   });
 
@@ -54,9 +61,10 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
       response: { 404: PryvErrorView },
     },
   }, async (request, reply) => {
-    const grant = await env.ctx.engine.get<AccessRequest, AccessResult>(request.params.key);
-    if (!grant || env.ctx.engine.stateOf(grant) === 'expired') throw unknownKey();
-    await streamGrant<AccessRequest, AccessResult>(env.ctx, request, reply, grant.id, (current) => pollView(current as AccessGrant, env.ctx.engine.stateOf(current)).body, maxWait * 5,
+    const key = parseAccessKey(request.params.key);
+    const grant = await findAccessRequest(env.ctx.engine, key);
+    if (!grant || !key || env.ctx.engine.stateOf(grant) === 'expired') throw unknownKey();
+    await streamGrant<AccessRequest, AccessResult>(env.ctx, request, reply, grant.id, (current) => pollView(current as AccessGrant, env.ctx.engine.stateOf(current), key).body, maxWait * 5,
       // For the app, an accepted request is as final as a refused one.
       (current) => env.ctx.engine.stateOf(current) !== 'pending');
   });

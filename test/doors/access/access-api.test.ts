@@ -1,4 +1,7 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import { ManualClock } from '../../../src/core/clock.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { authRequest, FormClient, getJson, postJson } from './form-client.js';
@@ -306,6 +309,67 @@ describe('access door API over real sockets', () => {
     expect(forged.status).toBe(403);
     expect((await getJson(String(attack.body.poll))).body.status).toBe('NEED_SIGNIN');
     expect(await tokenRows()).toBe(rowsBefore);
+  });
+
+  it('the token is never stored in clear: a copy of the database holds neither it nor the poll key\'s secret', async () => {
+    const user = new FormClient(base);
+    await user.register('dumped-user');
+    const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'dump-app-id' }));
+    const key = String(created.body.key);
+    const secret = key.slice(22);
+    expect(secret.length).toBeGreaterThanOrEqual(43); // 256 bits after the 22-character id
+    await user.decide(key, 'accept');
+    /** Every byte of the data folder (the SQLite file, its WAL and shared memory) as text. */
+    const dump = () => {
+      const dir = String(t.config.PAIRGATE_DATA_DIR);
+      return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => readFileSync(join(entry.parentPath, entry.name)).toString('latin1')).join('\n');
+    };
+    const rowsOf = async () => JSON.stringify((await sql`select * from grants where id = ${key.slice(0, 22)}`.execute(t.app.pairgate.stores.db)).rows);
+    const before = dump();
+    const row = await rowsOf();
+    expect(row).toMatch(/ACCEPTED\W+sealed\W+v1\./); // the decision is there, sealed
+    // The app reads the token with its key...
+    const polled = await getJson(String(created.body.poll));
+    expect(polled.body.status).toBe('ACCEPTED');
+    const token = String(polled.body.token);
+    // ...which nothing stored could have told: not the token, its apiEndpoint, nor the secret.
+    for (const text of [before, row, dump(), await rowsOf()]) {
+      expect(text.includes(token)).toBe(false);
+      expect(text.includes(secret)).toBe(false);
+      expect(text.includes(String(created.body.poll))).toBe(false);
+    }
+    expect(before.includes('dump-app-id')).toBe(true); // the dump is readable: the check would see the token
+  });
+
+  it('a key with a wrong secret is the same 404 as an unknown key, on the poll, the stream and the auth page', async () => {
+    const user = new FormClient(base);
+    await user.register('wrong-secret-user');
+    const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'secret-app-id' }));
+    const key = String(created.body.key);
+    const unknown = await getJson(`${base}/access/${'B'.repeat(key.length)}`);
+    expect(unknown.status).toBe(404);
+    const flip = (c: string) => (c === 'A' ? 'B' : 'A');
+    const wrongKeys = [
+      key.slice(0, 22), // the id alone
+      `${key.slice(0, 22)}${'A'.repeat(43)}`,
+      `${key.slice(0, -1)}${flip(key.at(-1)!)}`, // one character off
+      `${key}A`,
+    ];
+    for (const wrong of wrongKeys) {
+      const polled = await getJson(`${base}/access/${wrong}?wait=1`);
+      expect(polled.status, wrong).toBe(404);
+      expect(polled.body).toEqual(unknown.body);
+      expect((await fetch(`${base}/access/${wrong}/events`)).status).toBe(404);
+      const page = await user.get(`/access/auth?key=${wrong}`);
+      expect(page.status).toBe(404);
+      expect(page.text).toContain('does not exist or has expired');
+      await user.get(`/access/auth?key=${key}`);
+      expect((await user.post('/access/auth/decide', { key: wrong, decision: 'accept' })).status).toBe(404);
+    }
+    expect((await getJson(String(created.body.poll))).body.status).toBe('NEED_SIGNIN');
+    expect((await user.decide(key, 'accept')).text).toContain('data-outcome="ACCEPTED"');
+    expect((await getJson(`${base}/access/${wrongKeys[1]!}`)).status).toBe(404); // decided: still nothing for a wrong secret
+    expect((await getJson(String(created.body.poll))).body.status).toBe('ACCEPTED');
   });
 
   it('redirects to the returnURL with every prYv parameter URL-encoded, and in OAuth mode with state/code/poll', async () => {

@@ -5,6 +5,8 @@ import { checkPermissions, parsePermissions, samePermissions } from '../../../sr
 import { appendReturnParams, checkReturnUrl, parseReturnOrigins } from '../../../src/doors/access/return-url.js';
 import { renderDescription } from '../../../src/doors/access/markdown.js';
 import { parseTrustedAuthUrls, trustedAuthUrl } from '../../../src/doors/access/auth-url.js';
+import { accessKey, newAccessRequestId, parseAccessKey } from '../../../src/doors/access/access-key.js';
+import { openOutcome, sealOutcome } from '../../../src/doors/access/sealed-result.js';
 
 describe('return URLs', () => {
   it('appends encoded parameters to the query, before a fragment, or into a trailing #', () => {
@@ -86,6 +88,29 @@ describe('trusted auth URLs', () => {
     for (const bad of ['auth.example.com', 'ftp://a.example/', 'https://u:p@a.example/', 'https://a.example/auth?x=1', 'https://a.example/auth#f', 'https://a.example/?']) {
       expect(() => parseTrustedAuthUrls(bad), bad).toThrow(/PAIRGATE_ACCESS_TRUSTED_AUTH_URLS/);
     }
+  });
+});
+
+describe('auth request keys and sealed results', () => {
+  it('a key is the 22-character id followed by the secret, in Pryv\'s key syntax', () => {
+    const id = newAccessRequestId();
+    expect(id).toMatch(/^[a-zA-Z0-9_-]{22}$/);
+    const key = accessKey(id, 'S'.repeat(43));
+    expect(key.value).toMatch(/^[a-zA-Z0-9_-]{10,200}$/);
+    expect(parseAccessKey(key.value)).toEqual(key);
+    for (const bad of [id, id.slice(0, 10), `${id}.secret`, `${id}${'s'.repeat(200)}`, '', 'a b'.repeat(10)]) expect(parseAccessKey(bad), bad).toBeUndefined();
+  });
+
+  it('an accepted outcome opens only with its secret, and only for its own request', () => {
+    const outcome = { status: 'ACCEPTED' as const, username: 'someone', token: 'T'.repeat(43), apiEndpoint: `https://${'T'.repeat(43)}@api.example/someone/` };
+    const sealed = sealOutcome(outcome, 'grant-id-one', 'the secret');
+    expect(sealed).not.toContain('T'.repeat(10));
+    expect(sealed).not.toContain('someone');
+    expect(openOutcome(sealed, 'grant-id-one', 'the secret')).toEqual(outcome);
+    expect(openOutcome(sealed, 'grant-id-one', 'the secreT')).toBeUndefined();
+    expect(openOutcome(sealed, 'grant-id-two', 'the secret')).toBeUndefined();
+    expect(openOutcome(`${sealed.slice(0, -2)}AA`, 'grant-id-one', 'the secret')).toBeUndefined();
+    expect(sealOutcome(outcome, 'grant-id-one', 'the secret')).not.toBe(sealed); // a fresh nonce each time
   });
 });
 
