@@ -31,10 +31,34 @@ function fail(message: string, exitCode = 1): void {
   process.exitCode = exitCode;
 }
 
-/** Runs the chat until the session ends, the connection is lost, the person quits or presses Ctrl-C. */
-async function runSession(channel: SessionChannel, input: LineInput, supporter: string, greeting: string[]): Promise<number> {
+/**
+ * Runs the chat until the session ends, the connection is lost, the person quits or presses Ctrl-C.
+ * `server` is the supporter's server, which the diagnostics also check.
+ */
+async function runSession(channel: SessionChannel, input: LineInput, supporter: string, server: string, greeting: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     let done = false;
+    let diagnosing = false;
+    // The doctor takes a few seconds (multicast, reaching itself): the chat goes on meanwhile.
+    const shareDiagnostics = (): void => {
+      if (diagnosing) {
+        console.log('The network diagnostics are still running.');
+        return;
+      }
+      diagnosing = true;
+      console.log('Running the network diagnostics (a few seconds)...');
+      networkReport({ server })
+        .then((report) => {
+          if (done) return;
+          channel.sendDiagnostics(report);
+          const counts = report.counts as Record<string, number> | undefined;
+          console.log(`Network diagnostics sent to your supporter${counts ? ` (${counts.ok} ok, ${counts.warn} warnings, ${counts.fail} failed)` : ''}.`);
+        })
+        .catch((error: unknown) => console.error(`pairgate: the network diagnostics failed: ${error instanceof Error ? error.message : String(error)}`))
+        .finally(() => {
+          diagnosing = false;
+        });
+    };
     const finish = (code: number, message: string, toStderr = false): void => {
       if (done) return;
       done = true;
@@ -70,10 +94,8 @@ async function runSession(channel: SessionChannel, input: LineInput, supporter: 
       const text = line.trim();
       if (!text) return;
       if (text === '/quit' || text === '/end') quit();
-      else if (text === '/diag') {
-        channel.sendDiagnostics(networkReport());
-        console.log('Network diagnostics sent to your supporter.');
-      } else channel.say(text);
+      else if (text === '/diag') shareDiagnostics();
+      else channel.say(text);
     }, quit);
   });
 }
@@ -133,9 +155,11 @@ export function registerJoinCommand(program: Command): void {
         } catch (error) {
           return fail(explain(error));
         }
-        process.exitCode = await runSession(channel, input, info.SupporterName, [
+        // The supporter's server: the pairing URL is `<server>/pairing/<code>`.
+        const server = pairingUrl.replace(/\/pairing\/[^/]*$/, '');
+        process.exitCode = await runSession(channel, input, info.SupporterName, server, [
           `Connected: the session with ${who} is live.`,
-          'Type a message and press Enter. /diag shares your network diagnostics, /quit (or Ctrl-C) ends the session.',
+          'Type a message and press Enter. /diag shares a network diagnostics report (host name, network addresses, connectivity checks) with your supporter, /quit (or Ctrl-C) ends the session.',
         ]);
       } finally {
         input.close();

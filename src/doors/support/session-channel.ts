@@ -2,13 +2,9 @@ import type { WebSocket } from 'ws';
 import { constantTimeEqual, hashToken } from '../../core/ids.js';
 import type { DoorContext } from '../door.js';
 import { AgentLeases } from './agent-lease.js';
+import { MAX_REPORT, MAX_TEXT } from './channel-limits.js';
 import type { SessionMemories } from './session-memory.js';
 import { sessionState, type SessionGrant, type SessionRequest, type SessionResult } from './session-model.js';
-
-/** Longest chat message, in characters. */
-export const MAX_TEXT = 4000;
-/** Largest diagnostics report, in bytes of JSON. */
-export const MAX_REPORT = 32 * 1024;
 
 /** Close codes of the session channel (4000-4999 are the application's). */
 export const CLOSE = { ended: 4000, unauthorized: 4001, helloTimeout: 4008, duplicate: 4009, badMessage: 4400 } as const;
@@ -229,7 +225,7 @@ export class SessionHub {
     } else if (message?.type === 'end') {
       await this.end(grantId, 'agent');
     } else {
-      send(socket, { type: 'error', code: 'bad_message', message: `Messages are JSON: message (text up to ${MAX_TEXT} characters), diagnostics (report up to ${MAX_REPORT} bytes) or end.` });
+      send(socket, { type: 'error', code: 'bad_message', message: `Messages are JSON: message (text up to ${MAX_TEXT} characters), diagnostics (report up to ${MAX_REPORT} characters of JSON) or end.` });
     }
   }
 

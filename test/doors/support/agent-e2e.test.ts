@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SupportOriginClient } from '../../../src/sdk/support.js';
@@ -117,15 +117,26 @@ describe('agent and supporter end to end (two processes)', () => {
     const fromAgent = supporter.next((e) => e.type === 'message');
     agent.child.stdin!.write('Hi, my printer is broken\n');
     expect(await fromAgent).toMatchObject({ from: 'agent', text: 'Hi, my printer is broken' });
-    const report = supporter.next((e) => e.type === 'diagnostics');
+    // /diag shares the doctor's report, which also checks the supporter's server.
+    const report = supporter.next((e) => e.type === 'diagnostics', 45_000);
     agent.child.stdin!.write('/diag\n');
-    expect((await report).report).toMatchObject({ hostname: expect.any(String), platform: process.platform, interfaces: expect.any(Object) });
+    await agent.waitFor(/Running the network diagnostics/);
+    const shared = (await report).report as { version: number; host: { hostname: string }; checks: { name: string; status: string; summary: string }[] };
+    expect(shared).toMatchObject({ version: 1, host: { hostname: hostname() }, counts: expect.any(Object) });
+    expect(shared.checks.map((check) => check.name)).toEqual(['interfaces', 'own-addresses', 'listener', 'self-reach', 'multicast', 'dns', 'server']);
+    expect(shared.checks.find((check) => check.name === 'server')).toMatchObject({ status: 'ok', summary: `${server.url}/healthz answered 200` });
+    // No hardware identifiers: none of this machine's MAC addresses.
+    const json = JSON.stringify(shared);
+    const macs = Object.values(networkInterfaces()).flatMap((entries) => (entries ?? []).map((entry) => entry.mac)).filter((mac) => mac !== '00:00:00:00:00:00');
+    for (const mac of macs) expect(json.toLowerCase()).not.toContain(mac.toLowerCase());
+    expect(json).not.toMatch(/"mac"/);
+    await agent.waitFor(/Network diagnostics sent to your supporter \(\d+ ok, \d+ warnings, \d+ failed\)\./);
 
     supporter.end();
     await agent.waitFor(/The supporter ended the session\./);
     expect(await agent.exited).toBe(0);
     await expect(sdk.getSession('helping-joe')).rejects.toMatchObject({ status: 404 });
-  });
+  }, 90_000);
 
   it('clear messages: mistyped code (no request), unknown code, declined', async () => {
     const typo = run(['join', 'ab0', '--relay', `${server.url}/relay`]);
