@@ -37,8 +37,10 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
     const key = parseAccessKey(request.params.key);
     let grant = await findAccessRequest(env.ctx.engine, key);
     if (!grant || !key) throw unknownKey();
-    // The secret was checked on this grant; waiting follows the same id.
-    if (seconds > 0) grant = (await waitForGrant<AccessRequest, AccessResult>(env.ctx, request, grant.id, seconds)) as AccessGrant | undefined;
+    // The secret was checked on this grant; waiting follows the same id. Only a pending request is
+    // worth waiting for: to the engine an accepted one is not final yet, and the waiter would sit
+    // out its whole wait on an answer it could have at once.
+    if (seconds > 0 && env.ctx.engine.stateOf(grant) === 'pending') grant = (await waitForGrant<AccessRequest, AccessResult>(env.ctx, request, grant.id, seconds)) as AccessGrant | undefined;
     if (!grant) throw unknownKey();
     const state = env.ctx.engine.stateOf(grant);
     if (state === 'expired') throw unknownKey();
