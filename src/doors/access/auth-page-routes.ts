@@ -7,7 +7,7 @@ import { isLang, pickLang, translator, type Lang } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
 import type { User } from '../accounts/users.js';
 import type { AccessEnv } from './access-env.js';
-import { findAccessRequest, KEY_PATTERN, parseAccessKey, type AccessKey } from './access-key.js';
+import { findAccessRequest, parseAccessKey, type AccessKey } from './access-key.js';
 import type { AccessGrant, AccessResult } from './access-request.js';
 import { acceptAccess, checkAccess, refuseAccess, returnRedirect, type Decided } from './consent.js';
 import { descriptionOf, renderDescription } from './markdown.js';
@@ -50,10 +50,12 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
 
   /** The key named by the query: `key`, or the last segment of a `poll`/`pollUrl` of this server. */
   const keyFrom = (query: { key?: string | undefined; poll?: string | undefined; pollUrl?: string | undefined }): AccessKey | undefined => {
-    if (query.key && KEY_PATTERN.test(query.key)) return parseAccessKey(query.key);
+    const fromKey = query.key ? parseAccessKey(query.key) : undefined;
+    if (fromKey) return fromKey;
     const prefix = `${ctx.publicUrl()}/access/`;
     for (const poll of [query.poll, query.pollUrl]) {
-      if (poll?.startsWith(prefix) && KEY_PATTERN.test(poll.slice(prefix.length))) return parseAccessKey(poll.slice(prefix.length));
+      const fromPoll = poll?.startsWith(prefix) ? parseAccessKey(poll.slice(prefix.length)) : undefined;
+      if (fromPoll) return fromPoll;
     }
     return undefined;
   };
@@ -130,7 +132,6 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     return { grant, key };
   };
   const isReply = (value: Found | FastifyReply): value is FastifyReply => !('grant' in value && 'key' in value);
-  const bodyKey = (value: string): AccessKey | undefined => (KEY_PATTERN.test(value) ? parseAccessKey(value) : undefined);
 
   api.get('/access/auth', { schema: { tags, summary: 'The auth page an app opens: sign in, then consent.', querystring: AuthQuery, response: HtmlPage } }, async (request, reply) => {
     const found = await pendingGrant(request, reply, keyFrom(request.query));
@@ -153,7 +154,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
   api.post('/access/auth/signin', {
     schema: { tags, summary: 'Sign in on the auth page, then continue to consent.', body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })), key: Type.String({ maxLength: 200 }), login: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: HtmlPage },
   }, async (request, reply) => {
-    const found = await pendingGrant(request, reply, bodyKey(request.body.key));
+    const found = await pendingGrant(request, reply, parseAccessKey(request.body.key));
     if (isReply(found)) return found;
     const lang = langOf(request, found.grant);
     const t = translator(lang);
@@ -167,7 +168,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
   api.post('/access/auth/decide', {
     schema: { tags, summary: 'The signed-in user accepts or refuses an auth request.', body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })), key: Type.String({ maxLength: 200 }), decision: Type.Union([Type.Literal('accept'), Type.Literal('refuse')]) }), response: HtmlPage },
   }, async (request, reply) => {
-    const found = await pendingGrant(request, reply, bodyKey(request.body.key));
+    const found = await pendingGrant(request, reply, parseAccessKey(request.body.key));
     if (isReply(found)) return found;
     const { grant, key } = found;
     const lang = langOf(request, grant);

@@ -4,12 +4,12 @@ import { Type } from 'typebox';
 import { NotFoundError } from '../../core/errors.js';
 import { requestedWaitSeconds, streamGrant, waitForGrant } from '../shared/waiting.js';
 import type { AccessEnv } from './access-env.js';
-import { findAccessRequest, parseAccessKey } from './access-key.js';
+import { findAccessRequest, KEY_PATTERN, parseAccessKey } from './access-key.js';
 import { pollView, type AccessGrant, type AccessRequest, type AccessResult } from './access-request.js';
 import { PryvErrorView, PryvStateView } from './create-access-route.js';
 
 /** An auth request key in a path. */
-export const KeyParams = Type.Object({ key: Type.String({ pattern: '^[a-zA-Z0-9_-]{10,200}$' }) });
+export const KeyParams = Type.Object({ key: Type.String({ pattern: KEY_PATTERN.source }) });
 
 const unknownKey = (): NotFoundError => new NotFoundError('This auth request does not exist or has expired.', 'unknown_key');
 
