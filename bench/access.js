@@ -18,7 +18,7 @@ const duration = Number(args.duration);
 const connections = Number(args.connections);
 const samples = Math.min(Number(args.samples), 200);
 
-const pairgate = await startPairgate({ PAIRGATE_ACCESS_CREATE_PER_MINUTE: '100000000', PAIRGATE_ACCESS_MAX_PENDING: '10000000', PAIRGATE_SCRYPT_COST: '12' });
+const pairgate = await startPairgate({ PAIRGATE_ACCESS_CREATE_PER_MINUTE: '100000000', PAIRGATE_ACCESS_MAX_PENDING: '10000000', PAIRGATE_ACCESS_MAX_PENDING_PER_IP: '10000000', PAIRGATE_SCRYPT_COST: '12' });
 const bare = await startBaseline();
 const base = pairgate.url;
 
