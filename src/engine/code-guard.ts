@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { RateLimitedError } from '../core/errors.js';
 import type { EphemeralStore } from '../store/ports.js';
+import { FailureBudget, type BudgetCounter } from './failure-budget.js';
 
 /** Limits of the code guard. */
 export interface CodeGuardLimits {
@@ -14,34 +15,37 @@ const HOUR_MS = 3_600_000;
 
 /**
  * The attempt budget on code look-ups, shared by every door: an address that misses too often is
- * refused for the rest of the hour (on every node, since the counters live in the ephemeral store),
- * and a code confirmed wrongly too often is burned by its door.
+ * refused for the rest of the hour (on every node, since the counters live in the ephemeral store;
+ * exactly, even for guesses sent at once: see FailureBudget), and a code confirmed wrongly too
+ * often is burned by its door.
  */
 export class CodeGuard {
+  readonly budget: FailureBudget;
+
   constructor(
-    private readonly ephemeral: EphemeralStore,
-    private readonly clock: Clock,
+    ephemeral: EphemeralStore,
+    clock: Clock,
     readonly limits: CodeGuardLimits,
-  ) {}
-
-  private key(scope: string, address: string): string {
-    return `miss:${scope}:${address}`;
+  ) {
+    this.budget = new FailureBudget(ephemeral, clock, HOUR_MS);
   }
 
-  /** Throws a 429 when `address` has spent its misses on `scope` (a door or flow). */
-  async assertAllowed(scope: string, address: string): Promise<void> {
-    const now = this.clock.now();
-    const entries = await this.ephemeral.get(this.key(scope, address), now);
-    if (entries !== undefined && Number(entries) >= this.limits.missesPerHour) {
-      const [entry] = await this.ephemeral.list(this.key(scope, address), now);
-      const retryAfter = Math.max(1, Math.ceil(((entry?.expiresAt ?? now + HOUR_MS) - now) / 1000));
-      throw new RateLimitedError(retryAfter, `Too many wrong codes from your address. Try again in ${retryAfter} s.`);
-    }
+  /** The counter of `address`'s misses on `scope` (a door or flow), for budgets combining several. */
+  counter(scope: string, address: string): BudgetCounter {
+    return { key: `miss:${scope}:${address}`, limit: this.limits.missesPerHour };
   }
 
-  /** Counts a miss by `address` on `scope`. */
-  async recordMiss(scope: string, address: string): Promise<void> {
-    await this.ephemeral.increment(this.key(scope, address), HOUR_MS, this.clock.now());
+  /**
+   * Runs `lookup` for `address` unless it has spent its misses on `scope` (429), and counts a miss
+   * when it finds nothing. A lookup that throws (a malformed code) is not counted.
+   */
+  lookup<T>(scope: string, address: string, lookup: () => Promise<T | undefined>): Promise<T | undefined> {
+    return this.budget.run([this.counter(scope, address)], lookup, (found) => found === undefined, CodeGuard.refusal);
+  }
+
+  /** The 429 of an address out of misses. */
+  static refusal(retryAfter: number): RateLimitedError {
+    return new RateLimitedError(retryAfter, `Too many wrong codes from your address. Try again in ${retryAfter} s.`);
   }
 
   /** True when a code with `attempts` failed confirmations must be burned. */

@@ -42,14 +42,13 @@ export class Accounts {
    * and both get the same 401; failures count against the name typed and the client IP.
    */
   async signIn(login: string, password: string, ip: string): Promise<User> {
-    await this.parts.limits.assertAllowed(login, ip);
-    const user = login.length <= 254 && password.length <= 1024 ? await this.parts.users.findByLogin(login) : undefined;
-    this.dummy ??= dummyHash(this.parts.scryptCost);
-    const ok = await verifyPassword(password.slice(0, 1024), user?.passwordHash ?? (await this.dummy));
-    if (!user || !ok) {
-      await this.parts.limits.recordFailure(login, ip);
-      throw new UnauthorizedError('Wrong username or password.', 'signin_failed');
-    }
+    const user = await this.parts.limits.check(login, ip, async () => {
+      const found = login.length <= 254 && password.length <= 1024 ? await this.parts.users.findByLogin(login) : undefined;
+      this.dummy ??= dummyHash(this.parts.scryptCost);
+      const matches = await verifyPassword(password.slice(0, 1024), found?.passwordHash ?? (await this.dummy));
+      return found && matches ? found : undefined;
+    });
+    if (!user) throw new UnauthorizedError('Wrong username or password.', 'signin_failed');
     const { passwordHash: _hidden, ...visible } = user;
     return visible;
   }
@@ -89,13 +88,11 @@ export class Accounts {
 
   /** Throws 401 `current_password_wrong` (counted as a failed sign-in) unless `password` is the user's. */
   private async confirmPassword(user: User, password: string, ip: string): Promise<void> {
-    await this.parts.limits.assertAllowed(user.username, ip);
-    const stored = await this.parts.users.findByLogin(user.username);
-    const ok = stored !== undefined && password.length <= 1024 && (await verifyPassword(password, stored.passwordHash));
-    if (!ok) {
-      await this.parts.limits.recordFailure(user.username, ip);
-      throw new UnauthorizedError('The current password is wrong.', 'current_password_wrong');
-    }
+    const confirmed = await this.parts.limits.check(user.username, ip, async () => {
+      const stored = await this.parts.users.findByLogin(user.username);
+      return stored !== undefined && password.length <= 1024 && (await verifyPassword(password, stored.passwordHash)) ? stored : undefined;
+    });
+    if (!confirmed) throw new UnauthorizedError('The current password is wrong.', 'current_password_wrong');
   }
 
   /** Sets a new password with a reset token (once); ends every session of the account. */

@@ -2,6 +2,7 @@ import { RateLimitedError } from '../../core/errors.js';
 import { hashToken } from '../../core/ids.js';
 import type { Clock } from '../../core/clock.js';
 import type { EphemeralStore } from '../../store/ports.js';
+import { FailureBudget, type BudgetCounter } from '../../engine/failure-budget.js';
 
 /** Limits of failed sign-ins. */
 export interface SignInLimitOptions {
@@ -12,40 +13,35 @@ export interface SignInLimitOptions {
 
 /**
  * Failed sign-in budgets, per account name and per client IP, in the ephemeral store (so every
- * node shares them). The account counter is keyed by the name typed, whether or not it exists, so
- * a refusal never tells an attacker that an account exists.
+ * node shares them; a FailureBudget keeps them exact under guesses sent at once). The account
+ * counter is keyed by the name typed, whether or not it exists, so a refusal never tells an
+ * attacker that an account exists.
  */
 export class SignInLimits {
+  private readonly budget: FailureBudget;
+
   constructor(
-    private readonly ephemeral: EphemeralStore,
-    private readonly clock: Clock,
+    ephemeral: EphemeralStore,
+    clock: Clock,
     private readonly options: SignInLimitOptions,
-  ) {}
+  ) {
+    this.budget = new FailureBudget(ephemeral, clock, options.windowMs);
+  }
 
-  private keys(login: string, ip: string): { account: string; ip: string } {
+  private counters(login: string, ip: string): BudgetCounter[] {
     // The typed name is hashed: the store never holds names people typed (they may be passwords).
-    return { account: `signin:acct:${hashToken(login.trim().toLowerCase())}`, ip: `signin:ip:${ip}` };
+    return [
+      { key: `signin:acct:${hashToken(login.trim().toLowerCase())}`, limit: this.options.perAccount },
+      { key: `signin:ip:${ip}`, limit: this.options.perIp },
+    ];
   }
 
-  /** Throws 429 when the account name or the IP has spent its failures. */
-  async assertAllowed(login: string, ip: string): Promise<void> {
-    const now = this.clock.now();
-    const keys = this.keys(login, ip);
-    for (const [key, max] of [[keys.account, this.options.perAccount], [keys.ip, this.options.perIp]] as const) {
-      const value = await this.ephemeral.get(key, now);
-      if (value !== undefined && Number(value) >= max) {
-        // list() matches by prefix: pick the exact key for its reset time.
-        const entry = (await this.ephemeral.list(key, now)).find((candidate) => candidate.key === key);
-        throw new RateLimitedError(Math.max(1, Math.ceil(((entry?.expiresAt ?? now + this.options.windowMs) - now) / 1000)), 'Too many failed sign-ins. Try again later.');
-      }
-    }
-  }
-
-  /** Counts a failure against both budgets. */
-  async recordFailure(login: string, ip: string): Promise<void> {
-    const now = this.clock.now();
-    const keys = this.keys(login, ip);
-    await this.ephemeral.increment(keys.account, this.options.windowMs, now);
-    await this.ephemeral.increment(keys.ip, this.options.windowMs, now);
+  /**
+   * Runs `check` (a password check: what it proves, undefined when wrong) unless the account name
+   * or the IP has spent its failures (429), and counts a failure against both when it fails.
+   */
+  check<T>(login: string, ip: string, check: () => Promise<T | undefined>): Promise<T | undefined> {
+    return this.budget.run(this.counters(login, ip), check, (proved) => proved === undefined, (retryAfter) =>
+      new RateLimitedError(retryAfter, 'Too many failed sign-ins. Try again later.'));
   }
 }

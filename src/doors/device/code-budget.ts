@@ -1,26 +1,21 @@
 import type { FastifyRequest } from 'fastify';
-import type { Clock } from '../../core/clock.js';
 import { RateLimitedError } from '../../core/errors.js';
 import { hashToken } from '../../core/ids.js';
 import type { CodeGuard } from '../../engine/code-guard.js';
-import type { EphemeralStore } from '../../store/ports.js';
 import { CSRF_COOKIE } from '../../web/pages.js';
 import type { User } from '../accounts/users.js';
 import { DEVICE_KIND } from './device-grant.js';
 
-const HOUR_MS = 3_600_000;
-
 /**
- * The budget of wrong user codes on /device: per client address (the shared code guard, whose
- * figure the brute-force budget is computed with) and per browser session (the signed-in account,
- * else the browser's CSRF cookie), so one person behind a shared address is stopped early and a
- * signed-in attacker cannot spread guesses over addresses. Counters live in the ephemeral store.
+ * The budget of wrong user codes on /device: per client address (the shared code guard's counter,
+ * whose figure the brute-force budget is computed with) and per browser session (the signed-in
+ * account, else the browser's CSRF cookie), so one person behind a shared address is stopped early
+ * and a signed-in attacker cannot spread guesses over addresses. Counters live in the ephemeral
+ * store; the guard's FailureBudget keeps them exact under concurrent guesses.
  */
 export class CodeBudget {
   constructor(
     private readonly guard: CodeGuard,
-    private readonly ephemeral: EphemeralStore,
-    private readonly clock: Clock,
     private readonly perSession: number,
   ) {}
 
@@ -30,22 +25,12 @@ export class CodeBudget {
     return `device:miss:${hashToken(who)}`;
   }
 
-  /** Throws 429 when the address or the session has spent its wrong codes. */
-  async assertAllowed(request: FastifyRequest, user: User | undefined): Promise<void> {
-    await this.guard.assertAllowed(DEVICE_KIND, request.ip);
-    const now = this.clock.now();
-    const key = this.sessionKey(request, user);
-    const count = Number((await this.ephemeral.get(key, now)) ?? 0);
-    if (count >= this.perSession) {
-      const entry = (await this.ephemeral.list(key, now)).find((candidate) => candidate.key === key);
-      const retryAfter = Math.max(1, Math.ceil(((entry?.expiresAt ?? now + HOUR_MS) - now) / 1000));
-      throw new RateLimitedError(retryAfter, `Too many wrong codes. Try again in ${retryAfter} s.`);
-    }
-  }
-
-  /** Counts a wrong code against both budgets. */
-  async recordMiss(request: FastifyRequest, user: User | undefined): Promise<void> {
-    await this.guard.recordMiss(DEVICE_KIND, request.ip);
-    await this.ephemeral.increment(this.sessionKey(request, user), HOUR_MS, this.clock.now());
+  /**
+   * Runs `lookup` unless the address or the session has spent its wrong codes (429), counting a
+   * wrong code against both when it finds nothing; a malformed code (the lookup throws) is not counted.
+   */
+  lookup<T>(request: FastifyRequest, user: User | undefined, lookup: () => Promise<T | undefined>): Promise<T | undefined> {
+    const counters = [this.guard.counter(DEVICE_KIND, request.ip), { key: this.sessionKey(request, user), limit: this.perSession }];
+    return this.guard.budget.run(counters, lookup, (found) => found === undefined, (retryAfter) => new RateLimitedError(retryAfter, `Too many wrong codes. Try again in ${retryAfter} s.`));
   }
 }

@@ -73,7 +73,7 @@ export const deviceDoor: Door = {
       installIntrospectionRoute(oauth, env);
       installRevocationRoute(oauth, env);
     });
-    const budget = new CodeBudget(ctx.codeGuard, ctx.stores.ephemeral, ctx.clock, cfg.PAIRGATE_DEVICE_CODE_MISSES_PER_SESSION);
+    const budget = new CodeBudget(ctx.codeGuard, cfg.PAIRGATE_DEVICE_CODE_MISSES_PER_SESSION);
     installVerificationPages(app, env, budget);
     // The admin API speaks pairgate's error shape, behind its own token check.
     const adminAuth = new DeviceAdminAuth(cfg.PAIRGATE_DEVICE_ADMIN_TOKEN, ctx.stores.ephemeral, ctx.clock);

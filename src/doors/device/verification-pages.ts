@@ -122,8 +122,7 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
     const user = await currentUser(request);
     let grant: DeviceGrant | undefined;
     try {
-      await budget.assertAllowed(request, user);
-      grant = await ctx.engine.findByCode<DeviceRequest, DeviceResult>(DEVICE_KIND, USER_CODE_FORMAT, userCode);
+      grant = await budget.lookup(request, user, () => ctx.engine.findByCode<DeviceRequest, DeviceResult>(DEVICE_KIND, USER_CODE_FORMAT, userCode));
     } catch (error) {
       if (!isPairgateError(error) || (error.status !== 400 && error.status !== 429)) throw error;
       if (error.status === 429) {
@@ -135,7 +134,6 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
       return codeForm(request, reply, lang, { userCode, error: error.message }, 400);
     }
     if (!grant) {
-      await budget.recordMiss(request, user);
       return codeForm(request, reply, lang, { userCode, error: t('device.wrongCode') }, 404);
     }
     const key = ticketKey(request, grant.id)!;

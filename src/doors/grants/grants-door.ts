@@ -115,12 +115,8 @@ export const grantsDoor: Door = {
     });
 
     const findLive = async (ip: string, code: string) => {
-      await ctx.codeGuard.assertAllowed(PAIR_KIND, ip);
-      const grant = await ctx.engine.findByCode<PairRequest, PairResult>(PAIR_KIND, format, code);
-      if (!grant) {
-        await ctx.codeGuard.recordMiss(PAIR_KIND, ip);
-        throw codeNotFound();
-      }
+      const grant = await ctx.codeGuard.lookup(PAIR_KIND, ip, () => ctx.engine.findByCode<PairRequest, PairResult>(PAIR_KIND, format, code));
+      if (!grant) throw codeNotFound();
       return grant;
     };
 

@@ -32,12 +32,13 @@ export class ChatCommands {
   async link(installation: Installation, caller: ChatCaller, typed: string | undefined): Promise<CommandAnswer> {
     if (!typed || typed.trim() === '') throw new InvalidRequestError('Give the link token: link <token>. Create one in pairgate first.', { field: 'token' }, 'link_token_missing');
     if (typed.length > 64) throw new InvalidRequestError('This is not a link token.', { field: 'token' }, 'link_token_malformed');
-    await this.kit.budget.assertAllowed(installation.id, caller.externalUserId);
-    const outcome = await this.kit.tokens.spend(typed, installation.orgId, installation.connector, { externalUserId: caller.externalUserId, installationId: installation.id });
+    const outcome = await this.kit.budget.run(installation.id, caller.externalUserId,
+      () => this.kit.tokens.spend(typed, installation.orgId, installation.connector, { externalUserId: caller.externalUserId, installationId: installation.id }),
+      // A malformed token (told apart by its check character) or a spent one guesses nothing.
+      (result) => !result.ok && result.reason === 'unknown');
     if (!outcome.ok) {
       if (outcome.reason === 'malformed') throw new InvalidRequestError(outcome.message, { field: 'token' }, 'link_token_malformed');
       if (outcome.reason === 'used') throw new ConflictError('This link token has already been used. Create a new one in pairgate.', 'link_token_used');
-      await this.kit.budget.recordMiss(installation.id, caller.externalUserId);
       throw new NotFoundError(`This link token is unknown or has expired (they live ${this.minutes()} minutes). Create a new one in pairgate.`, 'link_token_unknown');
     }
     const maker = outcome.grant.request;

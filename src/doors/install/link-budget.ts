@@ -2,6 +2,7 @@ import type { Clock } from '../../core/clock.js';
 import { RateLimitedError } from '../../core/errors.js';
 import { hashToken } from '../../core/ids.js';
 import type { EphemeralStore } from '../../store/ports.js';
+import { FailureBudget, type BudgetCounter } from '../../engine/failure-budget.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -11,42 +12,34 @@ const HOUR_MS = 3_600_000;
  * user and per installation (which bounds an attacker holding many chat accounts). Only calls
  * signed with the installation's secret get here, and a token found through another organization's
  * installation is never spent nor confirmed, so guessing from an installation of one's own is
- * useless. Counters live in the ephemeral store, so they hold across nodes.
+ * useless. Counters live in the ephemeral store, so they hold across nodes, and a FailureBudget
+ * keeps them exact under guesses sent at once.
  */
 export class LinkBudget {
+  private readonly budget: FailureBudget;
+
   constructor(
-    private readonly ephemeral: EphemeralStore,
-    private readonly clock: Clock,
+    ephemeral: EphemeralStore,
+    clock: Clock,
     private readonly perUser: number,
     private readonly perInstallation: number,
-  ) {}
-
-  private keys(installationId: string, externalUserId: string): { user: string; installation: string } {
-    return {
-      user: `install:miss:user:${hashToken(`${installationId}:${externalUserId}`)}`,
-      installation: `install:miss:inst:${installationId}`,
-    };
+  ) {
+    this.budget = new FailureBudget(ephemeral, clock, HOUR_MS);
   }
 
-  /** Throws 429 when the chat user or the installation has spent its wrong tokens. */
-  async assertAllowed(installationId: string, externalUserId: string): Promise<void> {
-    const now = this.clock.now();
-    const { user, installation } = this.keys(installationId, externalUserId);
-    for (const [key, limit] of [[user, this.perUser], [installation, this.perInstallation]] as const) {
-      const count = Number((await this.ephemeral.get(key, now)) ?? 0);
-      if (count >= limit) {
-        const entry = (await this.ephemeral.list(key, now)).find((candidate) => candidate.key === key);
-        const retryAfter = Math.max(1, Math.ceil(((entry?.expiresAt ?? now + HOUR_MS) - now) / 1000));
-        throw new RateLimitedError(retryAfter, `Too many wrong link tokens. Try again in ${Math.ceil(retryAfter / 60)} minutes.`);
-      }
-    }
+  private counters(installationId: string, externalUserId: string): BudgetCounter[] {
+    return [
+      { key: `install:miss:user:${hashToken(`${installationId}:${externalUserId}`)}`, limit: this.perUser },
+      { key: `install:miss:inst:${installationId}`, limit: this.perInstallation },
+    ];
   }
 
-  /** Counts a wrong token against both budgets. */
-  async recordMiss(installationId: string, externalUserId: string): Promise<void> {
-    const now = this.clock.now();
-    const { user, installation } = this.keys(installationId, externalUserId);
-    await this.ephemeral.increment(user, HOUR_MS, now);
-    await this.ephemeral.increment(installation, HOUR_MS, now);
+  /**
+   * Runs `attempt` (spending a typed token) unless the chat user or the installation has spent its
+   * wrong tokens (429), and counts a wrong token against both when `wrong(result)` says so.
+   */
+  run<T>(installationId: string, externalUserId: string, attempt: () => Promise<T>, wrong: (result: T) => boolean): Promise<T> {
+    return this.budget.run(this.counters(installationId, externalUserId), attempt, wrong, (retryAfter) =>
+      new RateLimitedError(retryAfter, `Too many wrong link tokens. Try again in ${Math.ceil(retryAfter / 60)} minutes.`));
   }
 }

@@ -49,16 +49,15 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
 
   /** The live pairing grant and session of a typed code; a miss counts against the address. */
   const find = async (ip: string, typed: string): Promise<{ pairing: PairingGrant; session: SessionGrant; code: string; token: string }> => {
-    await ctx.codeGuard.assertAllowed(PAIRING_KIND, ip);
-    const pairing = await ctx.engine.findByCode<PairingRequest, { reason: string }>(PAIRING_KIND, relayCodeFormat, typed);
-    const session = pairing ? await ctx.engine.get<SessionRequest, SessionResult>(pairing.request.sessionGrantId) : undefined;
-    const parsed = relayCodeFormat.parse(typed);
-    const token = pairing && parsed.ok ? openToken(pairing.request.sealedToken, parsed.code, pairing.id) : undefined;
-    if (!pairing || !session || !parsed.ok || !token) {
-      await ctx.codeGuard.recordMiss(PAIRING_KIND, ip);
-      throw codeNotFound();
-    }
-    return { pairing, session, code: parsed.code, token };
+    const found = await ctx.codeGuard.lookup(PAIRING_KIND, ip, async () => {
+      const pairing = await ctx.engine.findByCode<PairingRequest, { reason: string }>(PAIRING_KIND, relayCodeFormat, typed);
+      const session = pairing ? await ctx.engine.get<SessionRequest, SessionResult>(pairing.request.sessionGrantId) : undefined;
+      const parsed = relayCodeFormat.parse(typed);
+      const token = pairing && parsed.ok ? openToken(pairing.request.sealedToken, parsed.code, pairing.id) : undefined;
+      return pairing && session && parsed.ok && token ? { pairing, session, code: parsed.code, token } : undefined;
+    });
+    if (!found) throw codeNotFound();
+    return found;
   };
 
   const info = (session: SessionGrant, token: string) => ({

@@ -81,14 +81,13 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
 
   /** The redirect target of a typed code; counts misses per address. */
   const resolve = async (ip: string, typed: string): Promise<string> => {
-    await ctx.codeGuard.assertAllowed(RELAY_KIND, ip);
-    const parsed = relayCodeFormat.parse(typed);
-    const entry = await ctx.engine.findByCode<RelayEntry, never>(RELAY_KIND, relayCodeFormat, typed);
-    if (!entry || !parsed.ok) {
-      await ctx.codeGuard.recordMiss(RELAY_KIND, ip);
-      throw new NotFoundError(RELAY_NOT_FOUND, 'code_not_found');
-    }
-    return `${entry.request.url}/${parsed.code}`;
+    const found = await ctx.codeGuard.lookup(RELAY_KIND, ip, async () => {
+      const parsed = relayCodeFormat.parse(typed);
+      const entry = await ctx.engine.findByCode<RelayEntry, never>(RELAY_KIND, relayCodeFormat, typed);
+      return entry && parsed.ok ? `${entry.request.url}/${parsed.code}` : undefined;
+    });
+    if (!found) throw new NotFoundError(RELAY_NOT_FOUND, 'code_not_found');
+    return found;
   };
 
   api.get('/pairing/:code', {

@@ -1,0 +1,77 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/core/clock.js';
+import { CodeFormat } from '../../src/core/codes.js';
+import { grantsConfigSchema } from '../../src/doors/grants/config.js';
+import { FailureBudget } from '../../src/engine/failure-budget.js';
+import { configSection } from '../../src/server/config.js';
+import { coreMigrations } from '../../src/store/migrations/core.js';
+import type { Stores } from '../../src/store/ports.js';
+import { openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+
+const refuse = (retryAfter: number) => Object.assign(new Error('refused'), { retryAfter });
+const settle = <T>(promises: Promise<T>[]) => Promise.allSettled(promises);
+
+describe('FailureBudget (real SQLite ephemeral store)', () => {
+  let stores: Stores;
+  const clock = new ManualClock(Date.now());
+  beforeAll(async () => {
+    stores = await openSqliteStores({ dataDir: mkdtempSync(join(tmpdir(), 'pairgate-budget-')), migrations: coreMigrations });
+  });
+  afterAll(() => stores.close());
+
+  it('50 wrong guesses sent at once: exactly the limit are tried, the rest refused before trying', async () => {
+    const budget = new FailureBudget(stores.ephemeral, clock, 60_000);
+    let tried = 0;
+    const guess = () => budget.run([{ key: 'burst', limit: 5 }], async () => {
+      tried++;
+      await new Promise((resolve) => setTimeout(resolve, 5)); // a look-up that takes a moment
+      return undefined;
+    }, (found) => found === undefined, refuse);
+    const outcomes = await settle(Array.from({ length: 50 }, guess));
+    expect(tried).toBe(5);
+    expect(outcomes.filter((o) => o.status === 'rejected')).toHaveLength(45);
+    expect(await stores.ephemeral.get('burst', clock.now())).toBe('5');
+    // Spent: the next one is refused at once, with the seconds left of the window.
+    await expect(guess()).rejects.toMatchObject({ retryAfter: 60 });
+  });
+
+  it('successes are not counted; an attempt that throws is not counted; the window ends', async () => {
+    const budget = new FailureBudget(stores.ephemeral, clock, 60_000);
+    const counters = [{ key: 'mixed-a', limit: 2 }, { key: 'mixed-b', limit: 10 }];
+    for (let i = 0; i < 5; i++) expect(await budget.run(counters, async () => 'hit', (r) => r === undefined, refuse)).toBe('hit');
+    await expect(budget.run(counters, async () => { throw new Error('malformed'); }, () => true, refuse)).rejects.toThrow('malformed');
+    expect(await stores.ephemeral.get('mixed-a', clock.now())).toBeUndefined();
+    await budget.run(counters, async () => undefined, (r) => r === undefined, refuse);
+    await budget.run(counters, async () => undefined, (r) => r === undefined, refuse);
+    // Either counter being spent refuses; both were counted.
+    expect(await stores.ephemeral.get('mixed-b', clock.now())).toBe('2');
+    await expect(budget.run(counters, async () => 'hit', () => false, refuse)).rejects.toThrow('refused');
+    clock.advance(60_001);
+    expect(await budget.run(counters, async () => 'hit', () => false, refuse)).toBe('hit');
+  });
+});
+
+describe('code look-ups under a burst of wrong guesses (real sockets)', () => {
+  let t: TestApp;
+  let base: string;
+  beforeAll(async () => {
+    t = await createTestApp({ PAIRGATE_CODE_MISSES_PER_HOUR: '5', PAIRGATE_CODE_LOOKUPS_PER_MINUTE: '1000', PAIRGATE_RATE_LIMIT_MAX: '10000' });
+    base = await t.listen();
+  });
+  afterAll(() => t.close());
+
+  it('40 wrong codes sent at once from one address: 5 answered 404, 35 refused 429', async () => {
+    // Well-formed codes (a malformed one is a 400 and guesses nothing), none of them live.
+    const cfg = configSection(t.config, grantsConfigSchema);
+    const format = new CodeFormat({ alphabet: cfg.PAIRGATE_GRANTS_CODE_ALPHABET, length: cfg.PAIRGATE_GRANTS_CODE_LENGTH, checkCharacter: cfg.PAIRGATE_GRANTS_CODE_CHECK, groupSize: 4 });
+    const statuses = await Promise.all(Array.from({ length: 40 }, () =>
+      fetch(`${base}/api/v1/codes/${format.format(format.generate())}`).then((response) => response.status)));
+    const count = (status: number) => statuses.filter((s) => s === status).length;
+    expect(count(404)).toBe(5);
+    expect(count(429)).toBe(35);
+  });
+});
