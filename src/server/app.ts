@@ -20,6 +20,7 @@ import { installHealthRoutes } from './health-routes.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { loggerOptions, requestLogger } from './logger.js';
 import { ServerMetrics, installMetrics } from './metrics.js';
+import { SECURITY_SCHEMES } from './openapi-security.js';
 import { packageVersion } from './version.js';
 
 /** What buildApp needs: validated configuration, opened stores and the doors to serve. */
@@ -123,6 +124,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'pairgate', version: packageVersion(), description: 'Pairing and authorization server: one grant engine, many doors.' },
+      components: { securitySchemes: SECURITY_SCHEMES },
     },
   });
   await app.register(swaggerUi, {

@@ -21,6 +21,10 @@ describe('server basics', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.paths['/api/v1/grants'].post.requestBody.content['application/json'].schema.properties.label).toMatchObject({ type: 'string', maxLength: 200 });
     expect(doc.paths['/api/v1/grants/{id}'].get.responses['200']).toBeDefined();
+    // Routes that want credentials say which kind, against schemes the document declares.
+    expect(doc.components.securitySchemes).toMatchObject({ bearerSecret: { type: 'http', scheme: 'bearer' }, basicAuth: { type: 'http', scheme: 'basic' } });
+    expect(doc.paths['/api/v1/device/clients'].get.security).toEqual([{ bearerSecret: [] }]);
+    expect(doc.paths['/api/v1/grants'].post.security).toBeUndefined();
     const page = await t.app.inject('/docs/');
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toMatch(/text\/html/);

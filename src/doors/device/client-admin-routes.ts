@@ -5,6 +5,7 @@ import type { DeviceAdminAuth } from './admin-auth.js';
 import { ClientIdSchema, ClientNameSchema, ScopeListSchema } from './client-rules.js';
 import type { RegisteredClient } from './client-registry.js';
 import type { DeviceEnv } from './device-env.js';
+import { BEARER_SECRET } from '../../server/openapi-security.js';
 
 const tags = ['device'];
 const AUTH = 'Needs `Authorization: Bearer <PAIRGATE_DEVICE_ADMIN_TOKEN>` (404 device_admin_disabled while that key is empty).';
@@ -55,12 +56,12 @@ export function installClientAdminRoutes(app: FastifyInstance, env: DeviceEnv, a
   app.addHook('preValidation', (request, reply) => auth.authenticate(request, reply));
 
   api.get('/api/v1/device/clients', {
-    schema: { tags, summary: 'List the device clients, configured and registered through the API.', description: AUTH, response: { 200: Type.Object({ clients: Type.Array(ClientView) }), ...Errors } },
+    schema: { tags, summary: 'List the device clients, configured and registered through the API.', description: AUTH, security: BEARER_SECRET, response: { 200: Type.Object({ clients: Type.Array(ClientView) }), ...Errors } },
     config: rateLimit,
   }, async () => ({ clients: (await clients.list()).map(viewOf) }));
 
   api.get('/api/v1/device/clients/:clientId', {
-    schema: { tags, summary: 'One device client.', description: AUTH, params: ClientParams, response: { 200: ClientView, ...Errors } },
+    schema: { tags, summary: 'One device client.', description: AUTH, security: BEARER_SECRET, params: ClientParams, response: { 200: ClientView, ...Errors } },
     config: rateLimit,
   }, async (request) => viewOf(await clients.get(request.params.clientId)));
 
@@ -68,6 +69,7 @@ export function installClientAdminRoutes(app: FastifyInstance, env: DeviceEnv, a
     schema: {
       tags,
       summary: 'Register a device client, or replace the name and scopes of one registered through the API (201 created, 200 replaced).',
+      security: BEARER_SECRET,
       description: `${AUTH} A client of PAIRGATE_DEVICE_CLIENTS cannot be changed here (409 device_client_in_config). Replacing keeps the client's pending authorizations and tokens; a pending one whose scope the client may no longer ask for gets invalid_scope at the token endpoint.`,
       params: ClientParams,
       body: ClientBody,
@@ -84,6 +86,7 @@ export function installClientAdminRoutes(app: FastifyInstance, env: DeviceEnv, a
     schema: {
       tags,
       summary: 'Delete a device client registered through the API: its pending device codes fail with invalid_client and its access tokens are revoked.',
+      security: BEARER_SECRET,
       description: `${AUTH} A client of PAIRGATE_DEVICE_CLIENTS cannot be deleted here (409 device_client_in_config).`,
       params: ClientParams,
       response: { 204: Type.Null(), ...Errors, 409: ErrorView },

@@ -29,6 +29,7 @@ import {
   type SessionResult,
 } from './session-model.js';
 import { CreatedSessionView, CreateSessionBody, PlexusErrorView, RefParams, SessionIdParams, SessionListView, SessionView, SessionWaitQuery } from './schemas.js';
+import { BASIC_AUTH } from '../../server/openapi-security.js';
 
 /** What a pairing grant holds: its session and the agent token sealed under the code. */
 export interface PairingRequest {
@@ -224,7 +225,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   };
 
   api.post('/session', {
-    schema: { tags, summary: 'Create a support session (basic auth); publishes it on the relay when pairing is on.', body: CreateSessionBody, response: { 201: CreatedSessionView, ...errors, 413: PlexusErrorView, 415: PlexusErrorView, 502: PlexusErrorView } },
+    schema: { tags, security: BASIC_AUTH, summary: 'Create a support session (basic auth); publishes it on the relay when pairing is on.', body: CreateSessionBody, response: { 201: CreatedSessionView, ...errors, 413: PlexusErrorView, 415: PlexusErrorView, 502: PlexusErrorView } },
     config: { rateLimit: { max: 60, timeWindow: 60_000 } },
   }, async (request, reply) => {
     await requireAdmin(request, reply);
@@ -278,7 +279,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   });
 
   api.post('/session/:id/code', {
-    schema: { tags, summary: 'A new pairing code (and agent token) for a session still waiting, e.g. when its code expired (basic auth).', params: SessionIdParams, response: { 201: CreatedSessionView, ...errors, 409: PlexusErrorView, 502: PlexusErrorView } },
+    schema: { tags, security: BASIC_AUTH, summary: 'A new pairing code (and agent token) for a session still waiting, e.g. when its code expired (basic auth).', params: SessionIdParams, response: { 201: CreatedSessionView, ...errors, 409: PlexusErrorView, 502: PlexusErrorView } },
     config: { rateLimit: { max: 60, timeWindow: 60_000 } },
   }, async (request, reply) => {
     const session = await authorizedSession(request, reply, request.params.id);
@@ -294,7 +295,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   });
 
   api.get('/session', {
-    schema: { tags, summary: 'List live sessions (basic auth).', response: { 200: SessionListView, 401: PlexusErrorView } },
+    schema: { tags, security: BASIC_AUTH, summary: 'List live sessions (basic auth).', response: { 200: SessionListView, 401: PlexusErrorView } },
   }, async (request, reply) => {
     await requireAdmin(request, reply);
     const entries = await ctx.stores.ephemeral.list(INDEX_PREFIX, ctx.clock.now());
@@ -303,7 +304,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   });
 
   api.get('/session/:id', {
-    schema: { tags, summary: 'State of a session (basic auth); with wait, answers on the next change.', params: SessionIdParams, querystring: SessionWaitQuery, response: { 200: SessionView, ...errors } },
+    schema: { tags, security: BASIC_AUTH, summary: 'State of a session (basic auth); with wait, answers on the next change.', params: SessionIdParams, querystring: SessionWaitQuery, response: { 200: SessionView, ...errors } },
   }, async (request, reply) => {
     const known = await authorize(request, reply, request.params.id, true);
     // Expired is final: answered at once, whatever the wait.
@@ -318,7 +319,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   });
 
   api.delete('/session/:id', {
-    schema: { tags, summary: 'End and remove a session (basic auth); its code dies with it. An expired session is forgotten.', params: SessionIdParams, response: { 204: Type.Null(), ...errors } },
+    schema: { tags, security: BASIC_AUTH, summary: 'End and remove a session (basic auth); its code dies with it. An expired session is forgotten.', params: SessionIdParams, response: { 204: Type.Null(), ...errors } },
   }, async (request, reply) => {
     const known = await authorize(request, reply, request.params.id, true);
     if (known.grant) await hub.end(known.grant.id, 'deleted');

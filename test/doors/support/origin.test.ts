@@ -125,6 +125,11 @@ describe('support origin over real sockets', () => {
     }
     expect((await fetch(`${origin.url}/session`)).status).toBe(401);
     expect((await fetch(`${origin.url}/session/enc-json`, { method: 'DELETE' })).status).toBe(401);
+    // The OpenAPI document says so: every session route takes Basic credentials.
+    const doc = (await origin.app.inject('/docs/json')).json();
+    for (const [path, method] of [['/session', 'post'], ['/session', 'get'], ['/session/{id}', 'get'], ['/session/{id}', 'delete']] as const) {
+      expect(doc.paths[path][method].security, `${method} ${path}`).toEqual([{ basicAuth: [] }]);
+    }
   });
 
   it('400s: missing supporter fields, bad ttl, bad id, bad avatar, unknown fields', async () => {
