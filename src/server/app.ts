@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import websocket from '@fastify/websocket';
@@ -21,6 +21,7 @@ import { installSecurityHeaders } from './security-headers.js';
 import { loggerOptions, requestLogger } from './logger.js';
 import { ServerMetrics, installMetrics } from './metrics.js';
 import { SECURITY_SCHEMES } from './openapi-security.js';
+import { publicNetworkOf } from './public-network.js';
 import { packageVersion } from './version.js';
 
 /** What buildApp needs: validated configuration, opened stores and the doors to serve. */
@@ -101,8 +102,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   installErrorHandlers(app);
   installSecurityHeaders(app);
+  // Every per-address limit and budget counts by the caller's network (an IPv6 /64, not one of its
+  // 2^64 addresses): see publicNetworkOf.
+  app.decorateRequest('clientNetwork', {
+    getter(this: FastifyRequest) {
+      return publicNetworkOf(this.ip);
+    },
+  });
   await app.register(rateLimit, {
     global: true,
+    keyGenerator: (request) => request.clientNetwork,
     max: config.PAIRGATE_RATE_LIMIT_MAX,
     timeWindow: config.PAIRGATE_RATE_LIMIT_WINDOW_SECONDS * 1000,
     errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),

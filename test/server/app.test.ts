@@ -129,4 +129,26 @@ describe('rate limits', () => {
       await t.close();
     }
   });
+
+  it('counts an IPv6 caller by its /64: another address of the same network shares its budgets', async () => {
+    const t = await createTestApp({ PAIRGATE_CODE_MISSES_PER_HOUR: '3', PAIRGATE_RATE_LIMIT_MAX: '6' });
+    try {
+      const { CodeFormat } = await import('../../src/core/codes.js');
+      const f = new CodeFormat({ alphabet: 'base32', length: 8, checkCharacter: true });
+      const lookUp = (remoteAddress: string) => t.app.inject({ url: `/api/v1/codes/${f.generate()}`, remoteAddress });
+      for (const address of ['2001:db8:1:2::1', '2001:db8:1:2:0:a:b:c', '2001:db8:1:2:ffff:ffff:ffff:fffe']) expect((await lookUp(address)).statusCode).toBe(404);
+      // A fresh address in the same /64 is the same caller: its misses are spent.
+      expect((await lookUp('2001:db8:1:2:dead:beef:0:1')).statusCode).toBe(429);
+      // Another /64, and an IPv4 caller, are not.
+      expect((await lookUp('2001:db8:1:3::1')).statusCode).toBe(404);
+      expect((await lookUp('203.0.113.5')).statusCode).toBe(404);
+      // The global per-address limit counts the same way: 6 requests from 6 addresses of one /64.
+      const read = (remoteAddress: string) => t.app.inject({ url: '/api/v1/grants/AAAAAAAAAAAAAAAAAAAAAA', remoteAddress });
+      for (let i = 1; i <= 6; i++) expect((await read(`2001:db8:1:2::7${i}`)).statusCode).toBe(404);
+      expect((await read('2001:db8:1:2::79')).statusCode).toBe(429);
+      expect((await read('2001:db8:9:9::79')).statusCode).toBe(404);
+    } finally {
+      await t.close();
+    }
+  });
 });

@@ -99,7 +99,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     if (!user) return reply.redirect(signInUrl('/account/password'), 303);
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/password.njk');
     try {
-      await accounts.changePassword(user, request.body.current, request.body.password, request.ip);
+      await accounts.changePassword(user, request.body.current, request.body.password, request.clientNetwork);
     } catch (error) {
       const message = errorMessage(error, translator(pickLang(request)));
       if (!message || !isPairgateError(error)) throw error;
@@ -125,7 +125,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     if (!user) return reply.redirect(signInUrl('/account/delete'), 303);
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/delete.njk');
     try {
-      await accounts.deleteAccount(user, request.body.password, request.ip);
+      await accounts.deleteAccount(user, request.body.password, request.clientNetwork);
     } catch (error) {
       const message = errorMessage(error, translator(pickLang(request)));
       if (!message || !isPairgateError(error)) throw error;

@@ -144,7 +144,7 @@ export interface SignInRefusal {
 export async function signInFromForm(request: FastifyRequest, reply: FastifyReply, login: string, password: string): Promise<SignInRefusal | undefined> {
   const accounts = accountsOf(request);
   try {
-    const user = await accounts.signIn(login, password, request.ip);
+    const user = await accounts.signIn(login, password, request.clientNetwork);
     await accounts.parts.sessions.start(request, reply, user.id, accounts.parts.clock.now());
     return undefined;
   } catch (error) {

@@ -33,7 +33,7 @@ export class DeviceAdminAuth {
       throw new NotFoundError('The device client admin API is off: set PAIRGATE_DEVICE_ADMIN_TOKEN (a secret of at least 32 characters) to turn it on.', 'device_admin_disabled');
     }
     const now = this.clock.now();
-    const key = DeviceAdminAuth.failuresKey(request.ip);
+    const key = DeviceAdminAuth.failuresKey(request.clientNetwork);
     const failures = Number((await this.ephemeral.get(key, now)) ?? 0);
     if (failures >= ADMIN_FAILURES_PER_HOUR) {
       const entry = (await this.ephemeral.list(key, now)).find((candidate) => candidate.key === key);

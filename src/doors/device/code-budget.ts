@@ -21,7 +21,7 @@ export class CodeBudget {
 
   /** The session's counter key; hashed so the store never holds a cookie value. */
   private sessionKey(request: FastifyRequest, user: User | undefined): string {
-    const who = user ? `user:${user.id}` : `browser:${request.cookies?.[CSRF_COOKIE] ?? request.ip}`;
+    const who = user ? `user:${user.id}` : `browser:${request.cookies?.[CSRF_COOKIE] ?? request.clientNetwork}`;
     return `device:miss:${hashToken(who)}`;
   }
 
@@ -30,7 +30,7 @@ export class CodeBudget {
    * wrong code against both when it finds nothing; a malformed code (the lookup throws) is not counted.
    */
   lookup<T>(request: FastifyRequest, user: User | undefined, lookup: () => Promise<T | undefined>): Promise<T | undefined> {
-    const counters = [this.guard.counter(DEVICE_KIND, request.ip), { key: this.sessionKey(request, user), limit: this.perSession }];
+    const counters = [this.guard.counter(DEVICE_KIND, request.clientNetwork), { key: this.sessionKey(request, user), limit: this.perSession }];
     return this.guard.budget.run(counters, lookup, (found) => found === undefined, (retryAfter) => new RateLimitedError(retryAfter, `Too many wrong codes. Try again in ${retryAfter} s.`));
   }
 }

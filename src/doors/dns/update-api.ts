@@ -118,7 +118,7 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
     max: options.perMinute,
     timeWindow: 60_000,
     // Per address, not per certificate: anyone can make new keys, nobody many addresses.
-    keyGenerator: (request) => request.ip,
+    keyGenerator: (request) => request.clientNetwork,
     errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
   });
 

@@ -124,7 +124,7 @@ export const grantsDoor: Door = {
       schema: { tags, summary: 'What a code asks, for the person about to decide.', params: CodeParams, response: { 200: CodeView, 400: ErrorView, 404: ErrorView, 429: ErrorView } },
       config: { rateLimit: lookupLimit },
     }, async (request) => {
-      const grant = await findLive(request.ip, request.params.code);
+      const grant = await findLive(request.clientNetwork, request.params.code);
       return { label: grant.request.label, data: grant.request.data, state: ctx.engine.stateOf(grant), expiresAt: new Date(grant.expiresAt).toISOString() };
     });
 
@@ -133,7 +133,7 @@ export const grantsDoor: Door = {
         schema: { tags, summary: `${decision === 'approve' ? 'Approve' : 'Refuse'} the request a code names; the code is spent.`, params: CodeParams, body: DecisionBody, response: { 200: GrantView, 400: ErrorView, 404: ErrorView, 409: ErrorView, 429: ErrorView } },
         config: { rateLimit: lookupLimit },
       }, async (request) => {
-        const grant = await findLive(request.ip, request.params.code);
+        const grant = await findLive(request.clientNetwork, request.params.code);
         const result: PairResult = { decidedBy: request.ip, note: request.body?.note ?? null };
         const decided = decision === 'approve' ? await ctx.engine.approve(grant.id, result) : await ctx.engine.refuse(grant.id, result);
         return grantView(decided as never, decided.state);

@@ -1,5 +1,5 @@
 import type { EphemeralStore } from '../../store/ports.js';
-import { publicNetworkOf } from './public-network.js';
+import { publicNetworkOf } from '../../server/public-network.js';
 import type { Announcement } from './schemas.js';
 
 /**

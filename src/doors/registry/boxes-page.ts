@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { DoorContext } from '../door.js';
 import type { Announcements } from './announcements.js';
-import { publicNetworkOf } from './public-network.js';
+import { publicNetworkOf } from '../../server/public-network.js';
 import type { Announcement } from './schemas.js';
 
 /** A box as the page shows it. */

@@ -127,10 +127,10 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   // Only credentials that were presented and wrong count as failures: a browser asks first without
   // any, and learns from the 401 that it must.
   const requireAdmin = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    await authBudget.assertIpAllowed(request.ip);
+    await authBudget.assertIpAllowed(request.clientNetwork);
     const given = basicCredentials(request);
     if (matchesAdmin(given, cfg.PLEXUS_AUTH_USER, cfg.PLEXUS_AUTH_PASS)) return;
-    if (given) await authBudget.recordFailure(request.ip);
+    if (given) await authBudget.recordFailure(request.clientNetwork);
     challenge(reply);
   };
 
@@ -148,7 +148,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
    * spent budget is refused before any scrypt runs.
    */
   const authorize = async (request: FastifyRequest, reply: FastifyReply, id: string, withExpired: boolean): Promise<KnownSession> => {
-    await authBudget.assertIpAllowed(request.ip);
+    await authBudget.assertIpAllowed(request.clientNetwork);
     const given = basicCredentials(request);
     const admin = matchesAdmin(given, cfg.PLEXUS_AUTH_USER, cfg.PLEXUS_AUTH_PASS);
     if (!admin) {
@@ -161,7 +161,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
       const own = login?.username && login.passwordHash && given
         && constantTimeEqual(given.user, login.username) && (await verifyPassword(given.password, login.passwordHash));
       if (!own) {
-        await authBudget.recordFailure(request.ip, id);
+        await authBudget.recordFailure(request.clientNetwork, id);
         challenge(reply);
       }
     }

@@ -82,11 +82,11 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
     config: { rateLimit: lookupLimit },
   }, async (request, reply) => {
     if (!wantsHtml(request)) {
-      const { session, token } = await find(request.ip, request.params.code);
+      const { session, token } = await find(request.clientNetwork, request.params.code);
       return info(session, token);
     }
     try {
-      const { session, code, pairing } = await find(request.ip, request.params.code);
+      const { session, code, pairing } = await find(request.clientNetwork, request.params.code);
       return await ctx.pages.render(request, reply, 'support/confirm.njk', {
         supporterName: session.request.supporterName,
         supporterAvatar: session.request.supporterAvatar,
@@ -124,7 +124,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
   }, async (request, reply) => {
     const fromPage = FORM_TYPES.includes(mediaType(request));
     try {
-      const { pairing, session, token } = await find(request.ip, request.params.code);
+      const { pairing, session, token } = await find(request.clientNetwork, request.params.code);
       const raw = (fromPage ? request.body?.decision : request.body?.Decision ?? request.body?.decision) ?? 'accept';
       const decision = raw.toLowerCase();
       if (fromPage) {

@@ -60,7 +60,7 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
     if ((await ctx.engine.countLive(RELAY_KIND)) >= cfg.PAIRGATE_RELAY_MAX_LIVE_CODES) {
       throw new RateLimitedError(30, 'Too many codes are live on this relay. Try again shortly.');
     }
-    const release = await addressCap?.take(request.ip, ttlMs);
+    const release = await addressCap?.take(request.clientNetwork, ttlMs);
     let code: string | undefined;
     try {
       ({ code } = await ctx.engine.create<RelayEntry>({ kind: RELAY_KIND, request: { url }, ttlMs, codeFormat: relayCodeFormat }));
@@ -94,7 +94,7 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
     schema: { tags, summary: 'Redirect (302) to the origin URL of a code.', params: RelayCodeParams, response: { 400: RelayErrorView, 404: RelayErrorView, 429: RelayErrorView } },
     config: { rateLimit: lookupLimit },
   }, async (request, reply) => {
-    const target = await resolve(request.ip, request.params.code);
+    const target = await resolve(request.clientNetwork, request.params.code);
     return (reply as FastifyReply).code(302).header('cache-control', 'no-store').redirect(target);
   });
 
@@ -113,7 +113,7 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
     config: { rateLimit: lookupLimit },
   }, async (request, reply) => {
     try {
-      const target = await resolve(request.ip, request.query.code ?? '');
+      const target = await resolve(request.clientNetwork, request.query.code ?? '');
       return await (reply as FastifyReply).code(302).header('cache-control', 'no-store').redirect(target);
     } catch (error) {
       if (!isPairgateError(error)) throw error;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
 import { initBoxIdentity, type BoxIdentity } from '../../../src/doors/registry/box-identity.js';
-import { publicNetworkOf } from '../../../src/doors/registry/public-network.js';
+import { publicNetworkOf } from '../../../src/server/public-network.js';
 import { signAnnouncement } from '../../../src/sdk/registry.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { httpFrom } from '../../helpers/http-from.js';

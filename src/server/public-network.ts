@@ -2,11 +2,13 @@ import { decode as decodeIp, encode as encodeIp } from '@leichtgewicht/ip-codec'
 import { isIPv4, isIPv6 } from 'node:net';
 
 /**
- * The public network a caller is on, as the registry groups boxes and browsers: an IPv4 address
- * whole (the home router's one address, shared by everything behind it), an IPv6 address by its
- * /64 prefix. Behind one IPv6 router every device has addresses of its own in the same /64, and
- * changes them (privacy addresses, RFC 8981), so keying by the whole address almost never put a
- * browser with its box. An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, what a dual-stack socket
+ * The public network a caller is on: what every per-address limit and budget counts by, and how
+ * the registry groups boxes and browsers. An IPv4 address whole (the home router's one address,
+ * shared by everything behind it), an IPv6 address by its /64 prefix: a host on IPv6 is given a
+ * whole /64 and may use any address in it, so counting by address would hand an attacker 2^64
+ * budgets. Behind one IPv6 router every device has addresses of its own in the same /64, and
+ * changes them (privacy addresses, RFC 8981), so keying by the whole address would almost never put
+ * a browser with its box. An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, what a dual-stack socket
  * reports for an IPv4 caller) is that IPv4 address.
  */
 
@@ -28,4 +30,11 @@ export function publicNetworkOf(ip: string): string {
   if (mapped) return decodeIp(bytes.subarray(12));
   bytes.fill(0, IPV6_NETWORK_BITS / 8);
   return `${decodeIp(bytes)}/${IPV6_NETWORK_BITS}`;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** `publicNetworkOf(request.ip)`: the key of every per-address limit and budget. */
+    readonly clientNetwork: string;
+  }
 }
