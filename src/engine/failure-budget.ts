@@ -9,8 +9,8 @@ export interface BudgetCounter {
   limit: number;
 }
 
-/** What a refused attempt is told: the seconds until the spent counter's window ends. */
-export type Refusal = (retryAfterSeconds: number) => Error;
+/** What a refused attempt is told, given the seconds until the spent counter's window ends. */
+export type Refusal = (retryAfterSeconds: number, spent: BudgetCounter) => Error;
 
 /**
  * Failure budgets (wrong codes, wrong passwords, wrong tokens) that hold under concurrency. The
@@ -64,7 +64,7 @@ export class FailureBudget {
       if (failures + ahead[i]! < counter.limit) continue;
       // list() matches by prefix: pick the exact key for its reset time.
       const entry = (await this.ephemeral.list(counter.key, now)).find((candidate) => candidate.key === counter.key);
-      throw refuse(Math.max(1, Math.ceil(((entry?.expiresAt ?? now + this.windowMs) - now) / 1000)));
+      throw refuse(Math.max(1, Math.ceil(((entry?.expiresAt ?? now + this.windowMs) - now) / 1000)), counter);
     }
   }
 

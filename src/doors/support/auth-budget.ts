@@ -1,5 +1,6 @@
 import type { Clock } from '../../core/clock.js';
 import { PairgateError } from '../../core/errors.js';
+import { FailureBudget, type BudgetCounter } from '../../engine/failure-budget.js';
 import type { EphemeralStore } from '../../store/ports.js';
 
 /** Limits of wrong supporter credentials. */
@@ -27,45 +28,36 @@ export const AUTH_FAILURES_CODE = 'auth_failures_exceeded';
  * login is under attack.
  */
 export class AuthFailureBudget {
+  private readonly budget: FailureBudget;
+
   constructor(
-    private readonly ephemeral: EphemeralStore,
-    private readonly clock: Clock,
+    ephemeral: EphemeralStore,
+    clock: Clock,
     private readonly limits: AuthFailureLimits,
-  ) {}
+  ) {
+    this.budget = new FailureBudget(ephemeral, clock, limits.windowMs);
+  }
 
   // `|` never appears in an address or a session id, so one key is never the prefix of another's.
-  private static ipKey(ip: string): string {
-    return `support:authfail:ip|${ip}|`;
+  private ipCounter(ip: string): BudgetCounter {
+    return { key: `support:authfail:ip|${ip}|`, limit: this.limits.perIp };
   }
 
-  private static sessionKey(id: string): string {
-    return `support:authfail:session|${id}|`;
+  private sessionCounter(id: string): BudgetCounter {
+    return { key: `support:authfail:session|${id}|`, limit: this.limits.perSession };
   }
 
-  /** Throws 429 (with Retry-After) once `ip` has spent its failures. */
-  async assertIpAllowed(ip: string): Promise<void> {
-    await this.assertBelow(AuthFailureBudget.ipKey(ip), this.limits.perIp, 'Too many wrong supporter credentials from your address.');
-  }
-
-  /** Throws 429 (with Retry-After) once session id `id` has had too many wrong credentials. */
-  async assertSessionAllowed(id: string): Promise<void> {
-    await this.assertBelow(AuthFailureBudget.sessionKey(id), this.limits.perSession, 'Too many wrong credentials for this session.');
-  }
-
-  /** Counts wrong credentials from `ip`, and against session id `id` when given. */
-  async recordFailure(ip: string, id?: string): Promise<void> {
-    const now = this.clock.now();
-    await this.ephemeral.increment(AuthFailureBudget.ipKey(ip), this.limits.windowMs, now);
-    if (id !== undefined) await this.ephemeral.increment(AuthFailureBudget.sessionKey(id), this.limits.windowMs, now);
-  }
-
-  private async assertBelow(key: string, max: number, message: string): Promise<void> {
-    const now = this.clock.now();
-    const value = await this.ephemeral.get(key, now);
-    if (value === undefined || Number(value) < max) return;
-    // Only a refusal pays for the reset time (list matches by prefix: pick the exact key).
-    const entry = (await this.ephemeral.list(key, now)).find((candidate) => candidate.key === key);
-    const retryAfter = Math.max(1, Math.ceil(((entry?.expiresAt ?? now + this.limits.windowMs) - now) / 1000));
-    throw new PairgateError(AUTH_FAILURES_CODE, 429, `${message} Try again in ${retryAfter} s.`, { retryAfterSeconds: retryAfter });
+  /**
+   * Runs `check` (true when the credentials presented are right) unless `ip`, or session id
+   * `sessionId` when given, has spent its failures (429 with Retry-After, before `check` runs: no
+   * comparison, no scrypt). A wrong answer counts against both when credentials were presented
+   * (`presented`); a request without any (a browser's first try) is never counted.
+   */
+  check<T extends { ok: boolean }>(ip: string, sessionId: string | undefined, presented: boolean, check: () => Promise<T>): Promise<T> {
+    const counters = sessionId === undefined ? [this.ipCounter(ip)] : [this.ipCounter(ip), this.sessionCounter(sessionId)];
+    return this.budget.run(counters, check, (outcome) => presented && !outcome.ok, (retryAfter, spent) => {
+      const what = spent === counters[0] ? 'Too many wrong supporter credentials from your address.' : 'Too many wrong credentials for this session.';
+      return new PairgateError(AUTH_FAILURES_CODE, 429, `${what} Try again in ${retryAfter} s.`, { retryAfterSeconds: retryAfter });
+    });
   }
 }

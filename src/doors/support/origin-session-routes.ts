@@ -127,11 +127,9 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   // Only credentials that were presented and wrong count as failures: a browser asks first without
   // any, and learns from the 401 that it must.
   const requireAdmin = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    await authBudget.assertIpAllowed(request.clientNetwork);
     const given = basicCredentials(request);
-    if (matchesAdmin(given, cfg.PLEXUS_AUTH_USER, cfg.PLEXUS_AUTH_PASS)) return;
-    if (given) await authBudget.recordFailure(request.clientNetwork);
-    challenge(reply);
+    const { ok } = await authBudget.check(request.clientNetwork, undefined, given !== undefined, async () => ({ ok: matchesAdmin(given, cfg.PLEXUS_AUTH_USER, cfg.PLEXUS_AUTH_PASS) }));
+    if (!ok) challenge(reply);
   };
 
   /** Session `id`: live, or (with `withExpired`) expired and still remembered. */
@@ -148,26 +146,24 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
    * spent budget is refused before any scrypt runs.
    */
   const authorize = async (request: FastifyRequest, reply: FastifyReply, id: string, withExpired: boolean): Promise<KnownSession> => {
-    await authBudget.assertIpAllowed(request.clientNetwork);
     const given = basicCredentials(request);
     const admin = matchesAdmin(given, cfg.PLEXUS_AUTH_USER, cfg.PLEXUS_AUTH_PASS);
-    if (!admin) {
-      if (!given) challenge(reply);
-      await authBudget.assertSessionAllowed(id);
-    }
-    const known = await lookUp(id, withExpired);
-    if (!admin) {
-      const login = known?.login;
-      const own = login?.username && login.passwordHash && given
-        && constantTimeEqual(given.user, login.username) && (await verifyPassword(given.password, login.passwordHash));
-      if (!own) {
-        await authBudget.recordFailure(request.clientNetwork, id);
-        challenge(reply);
-      }
-    }
+    // The admin's credentials skip the session's budget (they are no session's password); a request
+    // without credentials is asked for them (after the address's budget), counted nowhere.
+    const { ok, known } = await authBudget.check(request.clientNetwork, admin || !given ? undefined : id, given !== undefined, async () => {
+      if (!admin && !given) return { ok: false, known: undefined };
+      const found = await lookUp(id, withExpired);
+      if (admin) return { ok: true, known: found };
+      const login = found?.login;
+      const own = Boolean(login?.username && login.passwordHash && given
+        && constantTimeEqual(given.user, login.username) && (await verifyPassword(given.password, login.passwordHash)));
+      return { ok: own, known: found };
+    });
+    if (!ok) challenge(reply);
     if (!known) throw new NotFoundError(`No live session has the id ${id}.`, 'session_not_found');
     return known;
   };
+
 
   /** The live session `id`, as `authorize` lets through. */
   const authorizedSession = async (request: FastifyRequest, reply: FastifyReply, id: string): Promise<SessionGrant> =>

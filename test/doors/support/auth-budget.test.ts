@@ -80,4 +80,12 @@ describe('support origin: attempt budget on the supporter credentials', () => {
     for (let i = 0; i < 5; i++) expect((await requestFrom('127.0.0.12', `${origin.url}/session`)).status).toBe(401);
     expect((await requestFrom('127.0.0.12', `${origin.url}/session`, { headers: { authorization: ADMIN_AUTH } })).status).toBe(200);
   });
+
+  it('wrong passwords sent all at once cannot overshoot the budget: 3 are checked, the rest refused unchecked', async () => {
+    const sdk = new SupportOriginClient({ baseUrl: origin.url, ...ADMIN });
+    await sdk.createSession({ id: 'burst-guarded', ttl: 600, supporterName: 'Thorsten', supporterAvatar: AVATAR, username: OWN.user, password: OWN.password });
+    const statuses = await Promise.all(Array.from({ length: 30 }, () => getSession('127.0.0.13', 'burst-guarded', basicAuth(OWN.user, 'wrong')).then((r) => r.status)));
+    expect(statuses.filter((status) => status === 401)).toHaveLength(3);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(27);
+  });
 });
