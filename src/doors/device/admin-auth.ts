@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../core/clock.js';
 import { NotFoundError, RateLimitedError, UnauthorizedError } from '../../core/errors.js';
 import { constantTimeEqual, hashToken } from '../../core/ids.js';
+import { FailureBudget } from '../../engine/failure-budget.js';
 import type { EphemeralStore } from '../../store/ports.js';
 
 /** Wrong admin tokens one address may present per hour; past it every attempt from it is refused. */
@@ -16,15 +17,14 @@ const HOUR_MS = 3_600_000;
  * guesser that a guess was right. A request without any token is not a guess and is not counted.
  */
 export class DeviceAdminAuth {
+  private readonly budget: FailureBudget;
+
   constructor(
     private readonly token: string,
-    private readonly ephemeral: EphemeralStore,
-    private readonly clock: Clock,
-  ) {}
-
-  /** The failure counter of an address; hashed so that the key has a fixed shape for any address. */
-  private static failuresKey(address: string): string {
-    return `device:admin-fail:${hashToken(address)}`;
+    ephemeral: EphemeralStore,
+    clock: Clock,
+  ) {
+    this.budget = new FailureBudget(ephemeral, clock, HOUR_MS);
   }
 
   /** Throws 404 (off), 429 (budget spent) or 401 (no token, wrong token) unless the request may go on. */
@@ -32,22 +32,19 @@ export class DeviceAdminAuth {
     if (!this.token) {
       throw new NotFoundError('The device client admin API is off: set PAIRGATE_DEVICE_ADMIN_TOKEN (a secret of at least 32 characters) to turn it on.', 'device_admin_disabled');
     }
-    const now = this.clock.now();
-    const key = DeviceAdminAuth.failuresKey(request.clientNetwork);
-    const failures = Number((await this.ephemeral.get(key, now)) ?? 0);
-    if (failures >= ADMIN_FAILURES_PER_HOUR) {
-      const entry = (await this.ephemeral.list(key, now)).find((candidate) => candidate.key === key);
-      const retryAfter = Math.max(1, Math.ceil(((entry?.expiresAt ?? now + HOUR_MS) - now) / 1000));
-      throw new RateLimitedError(retryAfter, `Too many wrong admin tokens from this address. Try again in ${retryAfter} s.`);
-    }
     const header = request.headers.authorization;
     const presented = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
-    if (presented !== undefined && constantTimeEqual(presented, this.token)) return;
+    // The counter is keyed by the hash of the address, so its key has one shape for any address.
+    const counter = { key: `device:admin-fail:${hashToken(request.clientNetwork)}`, limit: ADMIN_FAILURES_PER_HOUR };
+    const right = await this.budget.run([counter], async () => presented !== undefined && constantTimeEqual(presented, this.token),
+      // A request without any token is not a guess.
+      (ok) => !ok && presented !== undefined,
+      (retryAfter) => new RateLimitedError(retryAfter, `Too many wrong admin tokens from this address. Try again in ${retryAfter} s.`));
+    if (right) return;
     reply.header('www-authenticate', 'Bearer realm="pairgate-device-admin"');
     if (presented === undefined) {
       throw new UnauthorizedError('Present PAIRGATE_DEVICE_ADMIN_TOKEN as "Authorization: Bearer <token>".', 'device_admin_unauthorized');
     }
-    await this.ephemeral.increment(key, HOUR_MS, now);
     throw new UnauthorizedError('This admin token is not the one configured (PAIRGATE_DEVICE_ADMIN_TOKEN).', 'device_admin_unauthorized');
   }
 }
