@@ -67,6 +67,9 @@ describe('install door: linking chat users with one-time tokens (real sockets, m
 
     const unlinked = await mm.call(inst.id, 'unlink', inst.secret, mmAlice);
     expect(unlinked.body).toMatchObject({ type: 'ok', data: { linked: false, unlinked: true } });
+    // A second later, as between a person's commands: the same unlink within one second is the
+    // same call (one call token), refused as a replay (install-mattermost-replay.test.ts).
+    clock.advance(1000);
     expect((await mm.call(inst.id, 'unlink', inst.secret, mmAlice)).body.data.unlinked).toBe(false);
     expect((await mm.call(inst.id, 'status', inst.secret, mmAlice)).body.data.linked).toBe(false);
     const help = await mm.call(inst.id, 'help', inst.secret, mmAlice);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/core/clock.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
-import { FakeMattermost, INSTALL_ENV, installationIdOf, Member, mattermostId } from './install-helpers.js';
+import { FakeMattermost, INSTALL_ENV, installationIdOf, Member, mattermostId, mattermostJwt } from './install-helpers.js';
 
 const skip = await postgresMissing();
 
@@ -58,6 +58,26 @@ describe.skipIf(Boolean(skip))(`install door on PostgreSQL, two nodes${skip ? ` 
     const refused = await mmC.call(id, 'status', secret, users[0]);
     expect(refused.status).toBe(401);
     expect(refused.body.data.error).toBe('jwt_signature_invalid');
+  });
+
+  it('a link call played again on the other node is refused (409 call_replayed): the nodes share the record', async () => {
+    const admin = await Member.create(baseA, 'pg-replay-admin');
+    const orgId = await admin.createOrg('Replay Org');
+    const setup = await admin.setup(orgId);
+    const id = installationIdOf(setup.body.manifest_link);
+    const secret = setup.body.jwt_secret as string;
+    const user = { id: mattermostId('pgreplayer'), username: 'replayer' };
+    expect((await new FakeMattermost(baseA, systemClock).install(id, secret, user)).body.type).toBe('ok');
+    const jwt = await mattermostJwt(secret, user.id, systemClock);
+    const token = (await admin.linkToken(orgId)).body.token as string;
+    const [first, second] = [new FakeMattermost(baseA, systemClock), new FakeMattermost(baseB, systemClock)];
+    expect((await first.call(id, 'link', secret, user, { values: { token } }, jwt)).body.data.linked).toBe(true);
+    const replayed = await second.call(id, 'link', secret, user, { values: { token } }, jwt);
+    expect(replayed.status).toBe(409);
+    expect(replayed.body.data.error).toBe('call_replayed');
+    // Sent at once to both nodes, one identical unlink runs and the other is refused.
+    const answers = await Promise.all([first, second].map((node) => node.call(id, 'unlink', secret, user, {}, jwt)));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 409]);
   });
 
   it('two admins removing each other at once, on two nodes: one goes, the other stays (never no admin)', async () => {

@@ -2,7 +2,7 @@ import { errors, jwtVerify, type JWTPayload } from 'jose';
 import { PairgateError } from '../../../core/errors.js';
 
 /** Leeway for clocks that disagree a little (seconds). */
-const CLOCK_TOLERANCE_SECONDS = 30;
+export const CLOCK_TOLERANCE_SECONDS = 30;
 
 /** A call token that was refused: 401 with a code that says why. */
 export class CallAuthError extends PairgateError {
@@ -28,9 +28,9 @@ export function bearerOf(header: unknown): string {
  * token cannot pass), `exp` required and in the future, `nbf` past, `iat` (when given) not in the
  * future nor older than `maxAgeSeconds`, and no lifetime longer than `maxAgeSeconds` (Mattermost
  * signs for 15 minutes; a token made to live for a year is not its). `acting_user_id` is returned
- * for the caller to compare with the body.
+ * for the caller to compare with the body, and `exp` (as `expiresAt`, ms) for the replay memory.
  */
-export async function verifyCallJwt(token: string, secret: string, now: number, maxAgeSeconds: number): Promise<{ actingUserId: string | undefined; payload: JWTPayload }> {
+export async function verifyCallJwt(token: string, secret: string, now: number, maxAgeSeconds: number): Promise<{ actingUserId: string | undefined; expiresAt: number; payload: JWTPayload }> {
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, new TextEncoder().encode(secret), {
@@ -52,7 +52,8 @@ export async function verifyCallJwt(token: string, secret: string, now: number, 
   }
   const acting = payload.acting_user_id;
   if (acting !== undefined && typeof acting !== 'string') throw new CallAuthError('jwt_invalid', 'acting_user_id must be a string.');
-  return { actingUserId: acting, payload };
+  // `exp` is required, and jose has checked that it is a number.
+  return { actingUserId: acting, expiresAt: (payload.exp as number) * 1000, payload };
 }
 
 /** jose's reasons, as pairgate machine codes (all 401; never a 5xx for a bad token). */

@@ -7,12 +7,21 @@ import { ChatCommands } from '../chat-commands.js';
 import type { Connector, VerifiedCall } from '../connector.js';
 import { bearerOf, CallAuthError, MATTERMOST_AUTH_HEADER, verifyCallJwt } from './call-jwt.js';
 import { CallRequestSchema, InstallationParams, type CallRequest } from './call-request.js';
+import { refuseReplayedCall } from './call-replay.js';
 import { CallResponseSchema, mattermostErrorShape, ok } from './call-response.js';
 import { mattermostBindings } from './bindings.js';
 import { mattermostManifest } from './manifest.js';
 
 const NAME = 'mattermost';
 const tags = ['install'];
+const BODY_LIMIT = 65_536;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The exact bytes of a Mattermost call's body (part of a state-changing call's replay fingerprint). */
+    mattermostRawBody?: string;
+  }
+}
 
 /** The site URL Mattermost reports, checked (http or https, no credentials) and without a trailing slash. */
 function siteUrlOf(raw: string | undefined): string {
@@ -22,6 +31,46 @@ function siteUrlOf(raw: string | undefined): string {
     throw new InvalidRequestError('context.mattermost_site_url must be the http(s) URL of the Mattermost server.', { field: 'context.mattermost_site_url' }, 'invalid_site_url');
   }
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+}
+
+/** How a route wants its call checked. */
+interface CallChecks {
+  /** The install callback (and ping) may use a setup not installed yet. */
+  forInstall?: boolean;
+  /** A call that changes something (`link`, `unlink`): refused the second time it arrives identical. */
+  once?: string;
+}
+
+/**
+ * Checks a Mattermost call: the installation exists, the JWT (HS256 with its secret, time limits),
+ * the acting user of the token against the body's, then the installation's state; for a
+ * state-changing call, that the same call was not received before (`refuseReplayedCall`).
+ */
+async function verifyMattermostCall(request: FastifyRequest, installationId: string, kit: ChatKit, options: CallChecks = {}): Promise<VerifiedCall> {
+  const installation = await kit.installation(NAME, installationId);
+  const token = bearerOf(request.headers[MATTERMOST_AUTH_HEADER]);
+  const secret = await kit.installations.secretOf(installation.id);
+  if (secret === undefined) {
+    // Sealed under another server key: a configuration problem of this server, said in its log.
+    kit.ctx.logger.warn({ installation: installation.id }, 'installation secret cannot be unsealed: was PAIRGATE_INSTALL_SECRET_KEY changed?');
+    throw new CallAuthError('jwt_signature_invalid', 'The call token is not signed with this installation\'s secret.');
+  }
+  const now = kit.ctx.clock.now();
+  const { actingUserId, expiresAt } = await verifyCallJwt(token, secret, now, kit.cfg.PAIRGATE_INSTALL_JWT_MAX_AGE_SECONDS);
+  const body = request.body as CallRequest;
+  // context.acting_user comes with `expand: {acting_user: ...}`; calls without that expand (the
+  // bindings call of the manifest) carry only context.acting_user_id. Both, when given, must agree.
+  const expanded = body.context.acting_user?.id;
+  const plain = body.context.acting_user_id;
+  if (expanded !== undefined && plain !== undefined && expanded !== plain) throw new CallAuthError('acting_user_mismatch', 'context.acting_user.id differs from context.acting_user_id.');
+  const bodyUser = expanded ?? plain;
+  // The token names who acts; a body claiming someone else is a replay or a forgery.
+  if (actingUserId !== bodyUser) throw new CallAuthError('acting_user_mismatch', 'acting_user_id of the call token differs from context.acting_user.id.');
+  kit.assertUsable(installation, options.forInstall ?? false);
+  // The token covers neither the body nor the route and lives 15 minutes: a captured link or
+  // unlink call could be played again. Remember each one until its token expires.
+  if (options.once) await refuseReplayedCall(kit.ctx.stores.ephemeral, { installationId: installation.id, jwt: token, call: options.once, rawBody: request.mattermostRawBody ?? '', expiresAt }, now);
+  return { installation, caller: bodyUser ? { externalUserId: bodyUser, externalUsername: expanded !== undefined ? body.context.acting_user?.username ?? null : null } : null };
 }
 
 /**
@@ -46,33 +95,22 @@ export const mattermostConnector: Connector = {
     return { manifest_link: manifestLink, jwt_secret: secret, install_command: `/apps install http ${manifestLink}` };
   },
 
-  async verifyCall(request: FastifyRequest, installationId: string, kit: ChatKit, options = {}): Promise<VerifiedCall> {
-    const installation = await kit.installation(NAME, installationId);
-    const token = bearerOf(request.headers[MATTERMOST_AUTH_HEADER]);
-    const secret = await kit.installations.secretOf(installation.id);
-    if (secret === undefined) {
-      // Sealed under another server key: a configuration problem of this server, said in its log.
-      kit.ctx.logger.warn({ installation: installation.id }, 'installation secret cannot be unsealed: was PAIRGATE_INSTALL_SECRET_KEY changed?');
-      throw new CallAuthError('jwt_signature_invalid', 'The call token is not signed with this installation\'s secret.');
-    }
-    const { actingUserId } = await verifyCallJwt(token, secret, kit.ctx.clock.now(), kit.cfg.PAIRGATE_INSTALL_JWT_MAX_AGE_SECONDS);
-    const body = request.body as CallRequest;
-    // context.acting_user comes with `expand: {acting_user: ...}`; calls without that expand (the
-    // bindings call of the manifest) carry only context.acting_user_id. Both, when given, must agree.
-    const expanded = body.context.acting_user?.id;
-    const plain = body.context.acting_user_id;
-    if (expanded !== undefined && plain !== undefined && expanded !== plain) throw new CallAuthError('acting_user_mismatch', 'context.acting_user.id differs from context.acting_user_id.');
-    const bodyUser = expanded ?? plain;
-    // The token names who acts; a body claiming someone else is a replay or a forgery.
-    if (actingUserId !== bodyUser) throw new CallAuthError('acting_user_mismatch', 'acting_user_id of the call token differs from context.acting_user.id.');
-    kit.assertUsable(installation, options.forInstall ?? false);
-    return { installation, caller: bodyUser ? { externalUserId: bodyUser, externalUsername: expanded !== undefined ? body.context.acting_user?.username ?? null : null } : null };
+  verifyCall(request: FastifyRequest, installationId: string, kit: ChatKit, options = {}): Promise<VerifiedCall> {
+    return verifyMattermostCall(request, installationId, kit, options);
   },
 
   async register(app: FastifyInstance, kit: ChatKit) {
     const commands = new ChatCommands(kit);
     await app.register(async (scope) => {
       kit.ctx.useErrorShape(scope, mattermostErrorShape);
+      // Fastify's own JSON parser (same limits and prototype-poisoning checks), keeping the exact
+      // bytes for the replay fingerprint of link and unlink.
+      const parseJson = scope.getDefaultJsonParser(scope.initialConfig.onProtoPoisoning ?? 'error', scope.initialConfig.onConstructorPoisoning ?? 'error');
+      scope.removeContentTypeParser('application/json');
+      scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (request, body, done) => {
+        request.mattermostRawBody = body as string;
+        parseJson(request, body as string, done);
+      });
       const api = scope.withTypeProvider<TypeBoxTypeProvider>();
       const callLimit = { rateLimit: { max: kit.cfg.PAIRGATE_INSTALL_CALLS_PER_MINUTE, timeWindow: 60_000 } };
       const callSchema = (summary: string) => ({ tags, summary, params: InstallationParams, body: CallRequestSchema, response: { 200: CallResponseSchema } });
@@ -90,8 +128,8 @@ export const mattermostConnector: Connector = {
         return reply.header('cache-control', 'no-store').send(mattermostManifest(installation.id, kit.ctx.publicUrl()));
       });
 
-      api.post('/mattermost/:id/install', { schema: callSchema('Mattermost on_install: links the installation to the organization.'), bodyLimit: 65_536, config: callLimit }, async (request) => {
-        const call = await mattermostConnector.verifyCall(request, request.params.id, kit, { forInstall: true });
+      api.post('/mattermost/:id/install', { schema: callSchema('Mattermost on_install: links the installation to the organization.'), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
+        const call = await verifyMattermostCall(request, request.params.id, kit, { forInstall: true });
         const context = request.body.context;
         const { organization } = await kit.install(call.installation, {
           siteUrl: siteUrlOf(context.mattermost_site_url),
@@ -101,42 +139,42 @@ export const mattermostConnector: Connector = {
         return ok(`Installed and linked with organization ${organization.name}`);
       });
 
-      api.post('/mattermost/:id/bindings', { schema: callSchema('Mattermost bindings: the /pairgate command.'), bodyLimit: 65_536, config: callLimit }, async (request) => {
-        const call = await mattermostConnector.verifyCall(request, request.params.id, kit);
+      api.post('/mattermost/:id/bindings', { schema: callSchema('Mattermost bindings: the /pairgate command.'), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
+        const call = await verifyMattermostCall(request, request.params.id, kit);
         return { type: 'ok' as const, data: mattermostBindings(call.installation.id) };
       });
 
-      api.post('/mattermost/:id/ping', { schema: callSchema('Mattermost ping of one installation.'), bodyLimit: 65_536, config: callLimit }, async (request) => {
-        await mattermostConnector.verifyCall(request, request.params.id, kit, { forInstall: true });
+      api.post('/mattermost/:id/ping', { schema: callSchema('Mattermost ping of one installation.'), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
+        await verifyMattermostCall(request, request.params.id, kit, { forInstall: true });
         return ok('pong');
       });
 
-      api.post('/mattermost/:id/link', { schema: callSchema('/pairgate link <token>: links the acting user to the account that made the token.'), bodyLimit: 65_536, config: callLimit }, async (request) => {
-        const call = await mattermostConnector.verifyCall(request, request.params.id, kit);
+      api.post('/mattermost/:id/link', { schema: callSchema('/pairgate link <token>: links the acting user to the account that made the token.'), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
+        const call = await verifyMattermostCall(request, request.params.id, kit, { once: 'link' });
         const answer = await commands.link(call.installation, withCaller(call), request.body.values?.token ?? undefined);
         return ok(answer.text, answer.data);
       });
 
-      api.post('/mattermost/:id/unlink', { schema: callSchema('/pairgate unlink.'), bodyLimit: 65_536, config: callLimit }, async (request) => {
-        const call = await mattermostConnector.verifyCall(request, request.params.id, kit);
+      api.post('/mattermost/:id/unlink', { schema: callSchema('/pairgate unlink.'), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
+        const call = await verifyMattermostCall(request, request.params.id, kit, { once: 'unlink' });
         const answer = await commands.unlink(call.installation, withCaller(call));
         return ok(answer.text, answer.data);
       });
 
-      api.post('/mattermost/:id/status', { schema: callSchema('/pairgate status.'), bodyLimit: 65_536, config: callLimit }, async (request) => {
-        const call = await mattermostConnector.verifyCall(request, request.params.id, kit);
+      api.post('/mattermost/:id/status', { schema: callSchema('/pairgate status.'), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
+        const call = await verifyMattermostCall(request, request.params.id, kit);
         const answer = await commands.status(call.installation, withCaller(call));
         return ok(answer.text, answer.data);
       });
 
-      api.post('/mattermost/:id/help', { schema: callSchema('/pairgate help.'), bodyLimit: 65_536, config: callLimit }, async (request) => {
-        await mattermostConnector.verifyCall(request, request.params.id, kit);
+      api.post('/mattermost/:id/help', { schema: callSchema('/pairgate help.'), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
+        await verifyMattermostCall(request, request.params.id, kit);
         const answer = commands.help('/pairgate');
         return ok(answer.text, answer.data);
       });
 
       // The Apps framework pings `<root_url>/ping` when installing; the answer reveals nothing.
-      api.post('/ping', { schema: { tags, summary: 'Mattermost Apps ping of the root URL.', response: { 200: CallResponseSchema } }, bodyLimit: 65_536, config: callLimit }, async () => ok('pong'));
+      api.post('/ping', { schema: { tags, summary: 'Mattermost Apps ping of the root URL.', response: { 200: CallResponseSchema } }, bodyLimit: BODY_LIMIT, config: callLimit }, async () => ok('pong'));
     });
   },
 };
