@@ -243,6 +243,46 @@ async function openChannel(url: string, headers: Record<string, string> = {}): P
   return channel;
 }
 
+/** States a session never leaves: waiting for any other state after one of them is pointless. */
+export const FINAL_SESSION_STATES: readonly SessionState[] = ['declined', 'expired'];
+
+/** True for `declined` and `expired`. */
+export function isFinalSessionState(state: SessionState): boolean {
+  return FINAL_SESSION_STATES.includes(state);
+}
+
+/**
+ * `waitForState` gave up because the session reached a final state it was not waiting for: code
+ * `session_declined` or `session_expired`, status 409 (as the server's own refusals of a move from a
+ * final state), and the session as last seen.
+ */
+export class SessionFinalStateError extends PairgateApiError {
+  /** The final state reached. */
+  readonly state: SessionState;
+
+  constructor(
+    /** The session as last seen. */
+    readonly session: SessionInfo,
+    /** The states that were waited for. */
+    readonly wanted: readonly SessionState[],
+  ) {
+    const what = session.State === 'declined' ? 'was declined (the person refused it)' : session.State === 'expired' ? 'has expired (it reached its lifetime)' : `is ${session.State}`;
+    super(409, `session_${session.State}`, `The session ${session.ID} ${what}${wanted.length ? `; it will not become ${wanted.join(' or ')}` : ''}.`, session);
+    this.name = 'SessionFinalStateError';
+    this.state = session.State;
+  }
+}
+
+/** Longest long-poll `waitForState` asks for (below the usual 60 s of proxies and of the server's maximum). */
+const MAX_POLL_SECONDS = 55;
+/** First pause after a long-poll answered at once with nothing changed; it doubles up to the maximum. */
+const MIN_POLL_PAUSE_MS = 1_000;
+const MAX_POLL_PAUSE_MS = 15_000;
+
+function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}
+
 /** Options of the origin client. */
 export interface SupportOriginOptions {
   /** Base URL of the origin, e.g. `https://support.example.com`. */
@@ -306,15 +346,47 @@ export class SupportOriginClient {
     return expectJson(await send(url, { headers: { authorization: this.authorization, accept: 'application/json' }, timeoutMs: this.timeoutMs + (options.waitSeconds ?? 0) * 1000 }));
   }
 
-  /** Waits (by long-poll) until the session is in one of `states` or `maxSeconds` pass; returns its last view. */
+  /**
+   * Waits (by long-poll) until the session is in one of `states`, and returns it as it then is.
+   *
+   * - A final state not asked for (`declined`, `expired`: the session can never move on from it)
+   *   rejects at once with {@link SessionFinalStateError} (code `session_declined` or
+   *   `session_expired`), which carries the session as last seen. Ask for a final state in
+   *   `states` to have it returned instead.
+   * - A session that ends or is deleted while waiting (the server forgets it: 404) rejects with the
+   *   server's PairgateApiError, `session_not_found`; so do wrong credentials and the rest.
+   * - After `maxSeconds`, returns the session as last seen, in whatever state it is.
+   *
+   * A long-poll answered at once with nothing changed (a proxy dropping `wait`, a server with a
+   * short maximum) is not sent again at once: the pause before the next one doubles from 1 s up to
+   * 15 s while that lasts, so a wait never turns into a stream of requests.
+   */
   async waitForState(id: string, states: readonly SessionState[], maxSeconds = 600): Promise<SessionInfo> {
     const deadline = Date.now() + maxSeconds * 1000;
     let info = await this.getSession(id);
-    while (!states.includes(info.State) && Date.now() < deadline) {
-      const wait = Math.max(1, Math.min(55, Math.ceil((deadline - Date.now()) / 1000)));
-      info = await this.getSession(id, { waitSeconds: wait, since: info.Version });
+    let pauseMs = MIN_POLL_PAUSE_MS;
+    for (;;) {
+      if (states.includes(info.State)) return info;
+      if (isFinalSessionState(info.State)) throw new SessionFinalStateError(info, states);
+      const left = deadline - Date.now();
+      if (left <= 0) return info;
+      const waitSeconds = Math.max(1, Math.min(MAX_POLL_SECONDS, Math.ceil(left / 1000)));
+      const askedAt = Date.now();
+      const next = await this.getSession(id, { waitSeconds, since: info.Version });
+      const changed = next.Version !== info.Version || next.State !== info.State;
+      info = next;
+      if (changed) {
+        pauseMs = MIN_POLL_PAUSE_MS;
+        continue;
+      }
+      const tookMs = Date.now() - askedAt;
+      if (tookMs >= pauseMs) {
+        pauseMs = MIN_POLL_PAUSE_MS; // the server did wait: the next long-poll may go at once
+        continue;
+      }
+      await sleep(Math.min(pauseMs - tookMs, deadline - Date.now()));
+      pauseMs = Math.min(pauseMs * 2, MAX_POLL_PAUSE_MS);
     }
-    return info;
   }
 
   /** Live sessions. */
