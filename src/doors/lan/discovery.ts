@@ -16,8 +16,9 @@ import { discoveryKey } from './secret-proof.js';
  *   a copy sent again later or from another machine would point the joiner somewhere else. A packet
  *   whose time is more than `MAX_ANNOUNCEMENT_SKEW_MS` away from the receiver's clock, or that
  *   arrives from another address than the one it names, is refused.
- * - plain (kind 2): "I am here" for `pairgate lan nearby`, before any secret is shared. Advisory
- *   only: the pairing is still confirmed by the connection string.
+ * - plain (kind 2): "I am here" for `pairgate lan nearby`, before any secret is shared; `c: 1` says
+ *   the offer takes a short pairing code. Advisory only: the pairing is still confirmed by the
+ *   connection string or the code's PAKE, never by the announcement.
  * - kind 1 is the first authenticated kind (no time, no address). It is still read, so a joiner
  *   can find an offer of an older pairgate, but never sent: the secret is fresh per offer, so no
  *   kind 1 packet exists under the secret of an offer made by this version, and the joiner dials
@@ -70,6 +71,8 @@ export interface Announcement {
   role?: 'offer' | 'join';
   /** Device name (plain announcements only: an authenticated one needs none). */
   name?: string;
+  /** The offer accepts a short pairing code (`lan offer --code`; plain announcements only). */
+  code?: boolean;
 }
 
 /** An announcement as received. */
@@ -118,7 +121,7 @@ export function encodeAnnouncement(announcement: Announcement, instanceId: Buffe
   instanceId.copy(header, 5, 0, 8);
   const body = Buffer.from(JSON.stringify(auth
     ? { d: announcement.deviceId, p: announcement.port, ...(announcement.role === 'join' ? { r: 'j' } : {}), t: Math.floor(auth.sentAt), a: plainIpv4(auth.from) }
-    : { d: announcement.deviceId, p: announcement.port, n: announcement.name ?? '' }));
+    : { d: announcement.deviceId, p: announcement.port, n: announcement.name ?? '', ...(announcement.code ? { c: 1 } : {}) }));
   const unsigned = Buffer.concat([header, body]);
   const packet = auth ? Buffer.concat([unsigned, createHmac('sha256', discoveryKey(auth.secret)).update(unsigned).digest()]) : unsigned;
   if (packet.length > MAX_PACKET_BYTES) throw new RangeError('announcement too large');
@@ -162,7 +165,7 @@ export function checkAnnouncement(packet: Buffer, address: string, secret?: Buff
   } catch {
     return FOREIGN;
   }
-  const b = parsed as { d?: unknown; p?: unknown; n?: unknown; r?: unknown; t?: unknown; a?: unknown } | null;
+  const b = parsed as { d?: unknown; p?: unknown; n?: unknown; r?: unknown; t?: unknown; a?: unknown; c?: unknown } | null;
   if (!b || typeof b.d !== 'string' || !/^[A-Za-z0-9_-]{22}$/.test(b.d)) return FOREIGN;
   const role = authenticated && b.r === 'j' ? 'join' : 'offer';
   const minPort = role === 'join' ? 0 : 1;
@@ -181,6 +184,7 @@ export function checkAnnouncement(packet: Buffer, address: string, secret?: Buff
       port: b.p,
       role,
       ...(name !== undefined ? { name } : {}),
+      ...(!authenticated && b.c === 1 ? { code: true } : {}),
       address,
       authenticated,
       instanceId: packet.subarray(5, 13).toString('hex'),

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { ListenerClosedError, PinMismatchError, ProtocolError, WrongSecretError } from './lan-errors.js';
+import { ChannelBindingError, ListenerClosedError, PinMismatchError, ProtocolError, WrongCodeError, WrongSecretError } from './lan-errors.js';
 
 /**
  * Framing of the lan protocol over one TLS socket: 1 type byte, a 4-byte big-endian length, the
@@ -35,6 +35,10 @@ export function remoteError(message: ControlMessage): Error {
   switch (message.code) {
     case 'lan_wrong_secret': return new WrongSecretError(text);
     case 'lan_key_mismatch': return new PinMismatchError(text);
+    case 'lan_wrong_code': return new WrongCodeError(text);
+    case 'lan_channel_binding_mismatch': return new ChannelBindingError(text);
+    case 'lan_too_many_failures':
+    case 'lan_offer_timeout':
     case 'lan_already_paired':
     case 'lan_listener_closed':
     case 'lan_not_trusted': return new ListenerClosedError(text, String(message.code));

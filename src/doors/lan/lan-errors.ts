@@ -26,6 +26,44 @@ export class WrongSecretError extends UnauthorizedError {
   }
 }
 
+/** The other device could not prove it knows the short pairing code (a wrong code, or an impostor). */
+export class WrongCodeError extends UnauthorizedError {
+  constructor(message = 'Wrong pairing code: the other device does not know the same code.') {
+    super(message, 'lan_wrong_code');
+  }
+}
+
+/**
+ * The code was proven, but not over this TLS connection: something in the middle terminates TLS
+ * on each side and forwards the messages (a relay). Nothing is exchanged with it.
+ */
+export class ChannelBindingError extends ForbiddenError {
+  constructor(message = 'The pairing code was proven over another TLS connection than ours: a device in the middle is relaying the connection. Refusing it.') {
+    super(message, 'lan_channel_binding_mismatch');
+  }
+}
+
+/** A short pairing code that cannot be one (wrong length, not digits). */
+export class BadCodeError extends InvalidRequestError {
+  constructor(message: string) {
+    super(message, { field: 'code' }, 'lan_bad_code');
+  }
+}
+
+/** No device offering a pairing code (or none matching `--device`) announced itself in time. */
+export class DeviceNotFoundError extends PairgateError {
+  constructor(message: string) {
+    super('lan_device_not_found', 504, message);
+  }
+}
+
+/** Several devices offer a pairing code and none was named: the user must pick one (`--device`). */
+export class AmbiguousDeviceError extends ConflictError {
+  constructor(message: string) {
+    super(message, 'lan_ambiguous_device');
+  }
+}
+
 /** The listener already paired with someone, or stopped after its timeout or too many failures. */
 export class ListenerClosedError extends ConflictError {
   constructor(message: string, code = 'lan_listener_closed') {

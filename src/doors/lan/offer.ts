@@ -3,11 +3,13 @@ import tls from 'node:tls';
 import { encodeConnectionString, describeConnection, type ConnectionInfo } from './connection-string.js';
 import { loadDeviceIdentity } from './device-identity.js';
 import { listenForAnnouncements, startAnnouncer, type Announcer, type AnnouncementListener, type DiscoveryOptions } from './discovery.js';
-import { FramedChannel } from './frames.js';
+import { proveCodeAsOffer } from './code-pake.js';
+import { FramedChannel, remoteError } from './frames.js';
 import { ListenerClosedError, ProtocolError } from './lan-errors.js';
 import { listenTls, plainAddress } from './listen.js';
 import { sniffingServer } from './protocol-sniffer.js';
 import { discoverOwnAddresses, type OwnIpReport } from './own-ip.js';
+import { formatPairingCode, newPairingCode } from './pairing-code.js';
 import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
 import { channelBinding, NONCE_BYTES, newNonce, proofMatches, secretProof } from './secret-proof.js';
 import { exchange, type ExchangeResult } from './session.js';
@@ -19,7 +21,8 @@ import { TrustedPeerStore, type TrustedPeer } from './trusted-peers.js';
  * code) that pins that key and carries a fresh secret, and the rules that keep it safe: every
  * joiner must prove the secret before anything else, failures are counted and end the listener
  * after `maxFailures`, the first authenticated peer wins and everyone else is refused, and the
- * listener closes at its timeout.
+ * listener closes at its timeout. With `code`, a joiner may instead prove a short pairing code by
+ * a PAKE bound to the TLS connection (`code-pake.ts`); each wrong code is one failed attempt.
  */
 
 /** Options of an offer. */
@@ -44,6 +47,12 @@ export interface OfferOptions {
   discovery?: DiscoveryOptions | false;
   /** Also send plain announcements that `lan nearby` lists. */
   announcePlain?: boolean;
+  /**
+   * Also accept a short pairing code (`lan offer --code`): a joiner that knows `Offer.code` pairs
+   * without the connection string. Implies plain announcements (when discovery is on), so that
+   * `lan nearby` and `lan join --code` find this device.
+   */
+  code?: boolean;
   log?: (line: string) => void;
   onProgress?: Progress;
 }
@@ -65,6 +74,8 @@ export interface Offer {
   port: number;
   /** Own-IP discovery, when it chose the addresses. */
   ownIp?: OwnIpReport;
+  /** With `code`: the short pairing code to show, e.g. `1234-5678` (a secret, like the string). */
+  code?: string;
   /** Failed attempts so far. */
   failures(): number;
   /** Settles when a peer paired, or the offer ended (timeout, too many failures, close). */
@@ -87,6 +98,7 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
   const peers = new TrustedPeerStore(options.configDir);
   const session = await createTlsIdentity(`${device.name} pairing`, Math.ceil(timeoutMs / 1000) + 600);
   const secret = randomBytes(32);
+  const pairingCode = options.code ? newPairingCode() : undefined;
 
   let state: 'listening' | 'paired' | 'closed' = 'listening';
   let failures = 0;
@@ -95,7 +107,14 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
   const result = new Promise<PairingResult>((resolve, reject) => { settle = { resolve, reject }; });
   result.catch(() => undefined);
 
-  const server = tls.createServer({ key: session.keyPem, cert: session.certPem, minVersion: 'TLSv1.2' });
+  const server = tls.createServer({
+    key: session.keyPem,
+    cert: session.certPem,
+    minVersion: 'TLSv1.2',
+    // A code joiner presents its device certificate: its key is bound into the PAKE and pinned
+    // afterwards. Any certificate is taken here; the PAKE decides.
+    ...(pairingCode ? { requestCert: true, rejectUnauthorized: false } : {}),
+  });
   let announcer: Announcer | undefined;
   let plainAnnouncer: Announcer | undefined;
   let joinerListener: AnnouncementListener | undefined;
@@ -135,24 +154,42 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
     pending.add(channel);
     void (async () => {
       let proven = false;
+      // Set when the joiner proved the code: its device key pin, which its identity must repeat.
+      let codeJoinerPin: Buffer | undefined;
       try {
-        const hello = await channel.expect('hello', handshakeTimeoutMs);
-        const joinNonce = Buffer.from(String(hello.nonce ?? ''), 'base64url');
-        if (joinNonce.length !== NONCE_BYTES) throw new ProtocolError('The hello carried no valid nonce.');
-        const offerNonce = newNonce();
-        const binding = channelBinding(socket);
-        channel.send({
-          t: 'challenge',
-          nonce: offerNonce.toString('base64url'),
-          proof: secretProof(secret, 'offer', offerNonce, joinNonce, binding).toString('base64url'),
-        });
-        const answer = await channel.expect('proof', handshakeTimeoutMs);
-        const expected = secretProof(secret, 'join', offerNonce, joinNonce, binding);
-        if (!proofMatches(expected, Buffer.from(String(answer.proof ?? ''), 'base64url'))) {
-          pending.delete(channel);
-          channel.refuse('lan_wrong_secret', 'Wrong pairing secret.');
-          countFailure(address, 'wrong secret');
-          return;
+        const first = await channel.receive(handshakeTimeoutMs);
+        if (first.kind !== 'json') throw new ProtocolError('Expected "hello", got payload bytes.');
+        const hello = first.message;
+        if (hello.t === 'error') throw remoteError(hello);
+        if (hello.t === 'code-hello' && pairingCode) {
+          const outcome = await proveCodeAsOffer(channel, socket, pairingCode, session.spkiSha256, handshakeTimeoutMs);
+          if (!outcome.ok) {
+            pending.delete(channel);
+            channel.refuse(outcome.error.code, outcome.error.message);
+            countFailure(address, outcome.error.code === 'lan_wrong_code' ? 'wrong pairing code' : 'the code was proven over another TLS connection (a relay)');
+            return;
+          }
+          codeJoinerPin = outcome.joinSpki;
+        } else {
+          if (hello.t === 'code-hello') throw new ProtocolError('A pairing code was tried, but this offer takes none (it was started without --code).');
+          if (hello.t !== 'hello') throw new ProtocolError(`Expected "hello", got "${String(hello.t).slice(0, 40)}".`);
+          const joinNonce = Buffer.from(String(hello.nonce ?? ''), 'base64url');
+          if (joinNonce.length !== NONCE_BYTES) throw new ProtocolError('The hello carried no valid nonce.');
+          const offerNonce = newNonce();
+          const binding = channelBinding(socket);
+          channel.send({
+            t: 'challenge',
+            nonce: offerNonce.toString('base64url'),
+            proof: secretProof(secret, 'offer', offerNonce, joinNonce, binding).toString('base64url'),
+          });
+          const answer = await channel.expect('proof', handshakeTimeoutMs);
+          const expected = secretProof(secret, 'join', offerNonce, joinNonce, binding);
+          if (!proofMatches(expected, Buffer.from(String(answer.proof ?? ''), 'base64url'))) {
+            pending.delete(channel);
+            channel.refuse('lan_wrong_secret', 'Wrong pairing secret.');
+            countFailure(address, 'wrong secret');
+            return;
+          }
         }
         pending.delete(channel);
         if (state !== 'listening') return channel.refuse('lan_already_paired', 'This device has already paired with another device.');
@@ -163,7 +200,7 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
         pending.clear();
         void stopListening();
         channel.send({ t: 'welcome' });
-        log(`Paired with a device at ${address}: the secret was proven both ways.`);
+        log(`Paired with a device at ${address}: the ${codeJoinerPin ? 'pairing code' : 'secret'} was proven both ways.`);
         const exchanged = await exchange(channel, device, selfAddresses, {
           payloadPath: options.payloadPath,
           outDir: options.outDir ?? process.cwd(),
@@ -171,6 +208,10 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
           timeoutMs: Math.max(handshakeTimeoutMs, 30_000),
           onProgress: options.onProgress,
         });
+        // A code joiner's TLS key was bound into the PAKE: the key it asks us to trust must be that one.
+        if (codeJoinerPin && exchanged.peer.keySha256 !== codeJoinerPin.toString('base64url')) {
+          throw new ProtocolError('The other device named another key than the one it proved the code with.');
+        }
         const trusted = peers.save({ deviceId: exchanged.peer.deviceId, name: exchanged.peer.name, keySha256: exchanged.peer.keySha256, addresses: [address, ...exchanged.peer.addresses] });
         channel.close();
         settle?.resolve({ ...exchanged, trusted, address });
@@ -237,9 +278,9 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
       } catch (error) {
         log(`Not listening for joiners' announcements: ${(error as Error).message}`);
       }
-      if (options.announcePlain) {
+      if (options.announcePlain || pairingCode) {
         try {
-          plainAnnouncer = await startAnnouncer({ ...(options.discovery ?? {}), announcement: { deviceId: device.deviceId, port, name: device.name } });
+          plainAnnouncer = await startAnnouncer({ ...(options.discovery ?? {}), announcement: { deviceId: device.deviceId, port, name: device.name, ...(pairingCode ? { code: true } : {}) } });
         } catch (error) {
           log(`Plain announcements are off: ${(error as Error).message}`);
         }
@@ -259,6 +300,7 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
     description: describe,
     port,
     ...(ownIp ? { ownIp } : {}),
+    ...(pairingCode ? { code: formatPairingCode(pairingCode) } : {}),
     failures: () => failures,
     result,
     close: async () => {

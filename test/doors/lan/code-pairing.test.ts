@@ -1,0 +1,155 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { afterEach, describe, expect, it } from 'vitest';
+import { joinWithCode } from '../../../src/doors/lan/code-join.js';
+import { scanNearby } from '../../../src/doors/lan/discovery.js';
+import { join } from '../../../src/doors/lan/join.js';
+import { loadDeviceIdentity } from '../../../src/doors/lan/device-identity.js';
+import type { Offer } from '../../../src/doors/lan/offer.js';
+import { parsePairingCode } from '../../../src/doors/lan/pairing-code.js';
+import { createTlsIdentity } from '../../../src/doors/lan/tls-identity.js';
+import { TrustedPeerStore } from '../../../src/doors/lan/trusted-peers.js';
+import { deviceDir, loopbackOffer } from './lan-fixtures.js';
+
+// Multicast on the loopback interface, on a port of its own (other lan test files use theirs).
+const loopback = { interfaceAddress: '127.0.0.1', port: 40000 + ((process.pid + 5_003) % 20000), intervalMs: 100 };
+
+const cleanups: (() => Promise<void> | void)[] = [];
+const offers: Offer[] = [];
+afterEach(async () => {
+  await Promise.all(offers.splice(0).map((o) => o.close()));
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function codeOffer(overrides: Parameters<typeof loopbackOffer>[0] = {}) {
+  const made = await loopbackOffer({ code: true, handshakeTimeoutMs: 5000, ...overrides });
+  offers.push(made.offer);
+  expect(made.offer.code).toMatch(/^\d{4}-\d{4}$/);
+  return made;
+}
+
+/** The offer's code with its last digit changed: always wrong. */
+function wrongCode(code: string): string {
+  const last = Number(code.at(-1));
+  return `${code.slice(0, -1)}${(last + 1) % 10}`;
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+    return undefined;
+  } catch (error) {
+    return (error as { code?: string }).code ?? (error as Error).message;
+  }
+}
+
+/**
+ * A man in the middle that terminates TLS on each side: its own certificate towards the joiner,
+ * its own TLS client connection (and client certificate) to the offer, forwarding every byte.
+ */
+async function relay(offerPort: number): Promise<{ port: number; forwarded: () => number }> {
+  const front = await createTlsIdentity('relay', 600);
+  const back = await createTlsIdentity('relay client', 600);
+  let forwarded = 0;
+  const sockets: net.Socket[] = [];
+  const server = tls.createServer({ key: front.keyPem, cert: front.certPem, requestCert: true, rejectUnauthorized: false }, (joiner) => {
+    const upstream = tls.connect({ host: '127.0.0.1', port: offerPort, rejectUnauthorized: false, key: back.keyPem, cert: back.certPem });
+    sockets.push(joiner, upstream);
+    joiner.on('data', (chunk: Buffer) => { forwarded += chunk.length; upstream.write(chunk); });
+    upstream.on('data', (chunk: Buffer) => { forwarded += chunk.length; joiner.write(chunk); });
+    joiner.on('close', () => upstream.destroy());
+    upstream.on('close', () => joiner.destroy());
+    joiner.on('error', () => undefined);
+    upstream.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => {
+    for (const socket of sockets) socket.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { port: (server.address() as net.AddressInfo).port, forwarded: () => forwarded };
+}
+
+describe('lan pairing by short code (SRP-6a bound to TLS, real sockets on loopback)', () => {
+  it('formats and reads codes forgivingly, refusing what cannot be one', () => {
+    expect(parsePairingCode('1234-5678')).toBe('12345678');
+    expect(parsePairingCode(' 1234 567o ')).toBe('12345670');
+    for (const bad of ['1234-567', '1234-56789', '1234-567x', '']) {
+      expect(() => parsePairingCode(bad)).toThrow(expect.objectContaining({ code: 'lan_bad_code' }));
+    }
+  });
+
+  it('pairs with the right code and each side stores the other pinned by its device key', async () => {
+    const offerDir = deviceDir('code-offer');
+    const { offer, logs } = await codeOffer({ configDir: offerDir });
+    const joinDir = deviceDir('code-join');
+    const joined = await joinWithCode(offer.code!, { configDir: joinDir, deviceName: 'phone', address: '127.0.0.1', port: offer.port, outDir: joinDir });
+    const offered = await offer.result;
+    expect(joined.peer.name).toBe('laptop');
+    expect(offered.peer.name).toBe('phone');
+    const offerDevice = await loadDeviceIdentity(offerDir);
+    const joinDevice = await loadDeviceIdentity(joinDir);
+    expect(new TrustedPeerStore(joinDir).find('laptop').keySha256).toBe(offerDevice.spkiSha256.toString('base64url'));
+    expect(new TrustedPeerStore(offerDir).find('phone').keySha256).toBe(joinDevice.spkiSha256.toString('base64url'));
+    expect(logs.join('\n')).toContain('the pairing code was proven both ways');
+    // The code is not logged.
+    expect(logs.join('\n')).not.toContain(offer.code!.replace('-', ''));
+  });
+
+  it('refuses a wrong code with lan_wrong_code, counts it, and the offer stops after --max-failures', async () => {
+    const { offer, logs } = await codeOffer({ maxFailures: 3 });
+    const wrong = wrongCode(offer.code!);
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const code = await codeOf(joinWithCode(wrong, { configDir: deviceDir('code-wrong'), address: '127.0.0.1', port: offer.port, dialTimeoutMs: 2000 }));
+      expect(code).toBe('lan_wrong_code');
+      expect(offer.failures()).toBe(attempt);
+    }
+    expect(await codeOf(offer.result)).toBe('lan_too_many_failures');
+    expect(logs.filter((l) => l.includes('wrong pairing code'))).toHaveLength(3);
+    // Even the right code now finds nobody.
+    const late = await codeOf(joinWithCode(offer.code!, { configDir: deviceDir('code-late'), address: '127.0.0.1', port: offer.port, dialTimeoutMs: 1000 }));
+    expect(late).toBe('lan_peer_unreachable');
+  });
+
+  it('fails on both sides through a TLS-terminating relay that forwards the PAKE byte for byte', async () => {
+    const { offer, logs } = await codeOffer({ maxFailures: 1 });
+    const middle = await relay(offer.port);
+    const joinDir = deviceDir('code-relayed');
+    const code = await codeOf(joinWithCode(offer.code!, { configDir: joinDir, address: '127.0.0.1', port: middle.port, dialTimeoutMs: 2000 }));
+    expect(code).toBe('lan_channel_binding_mismatch');
+    // The relay did forward the SRP exchange (two 384-byte values and more)...
+    expect(middle.forwarded()).toBeGreaterThan(1000);
+    // ...and the offer refused it itself, counting the attempt, and stored nobody.
+    expect(offer.failures()).toBe(1);
+    expect(await codeOf(offer.result)).toBe('lan_too_many_failures');
+    expect(logs.join('\n')).toContain('a relay');
+    expect(new TrustedPeerStore(joinDir).list()).toHaveLength(0);
+  });
+
+  it('still pairs by its connection string (the code is an extra way in)', async () => {
+    const { offer } = await codeOffer();
+    const joinDir = deviceDir('code-qr');
+    const joined = await join(offer.connectionString, { configDir: joinDir, outDir: joinDir, discovery: false });
+    expect(joined.peer.name).toBe('laptop');
+    await offer.result;
+  });
+
+  it('is listed by lan nearby as taking a code, and a join by code finds it by name', async () => {
+    const { offer } = await codeOffer({ discovery: loopback, deviceName: 'den-laptop' });
+    const nearby = await scanNearby({ ...loopback, durationMs: 600 });
+    const listed = nearby.find((d) => d.name === 'den-laptop');
+    expect(listed).toMatchObject({ port: offer.port, code: true, address: '127.0.0.1' });
+    const joinDir = deviceDir('code-nearby');
+    const joined = await joinWithCode(offer.code!, { configDir: joinDir, outDir: joinDir, device: 'den-laptop', discovery: loopback, discoveryTimeoutMs: 5000 });
+    expect(joined.via).toBe('discovery');
+    expect(joined.peer.deviceId).toBe(listed!.deviceId);
+    await offer.result;
+  });
+
+  it('asks which device when several offer a code, and says when none does', async () => {
+    await codeOffer({ discovery: loopback, deviceName: 'first', configDir: deviceDir('code-a') });
+    await codeOffer({ discovery: loopback, deviceName: 'second', configDir: deviceDir('code-b') });
+    expect(await codeOf(joinWithCode('1234-5678', { configDir: deviceDir('code-which'), discovery: loopback, discoveryTimeoutMs: 5000 }))).toBe('lan_ambiguous_device');
+    expect(await codeOf(joinWithCode('1234-5678', { configDir: deviceDir('code-none'), device: 'nobody', discovery: loopback, discoveryTimeoutMs: 500 }))).toBe('lan_device_not_found');
+  });
+});
