@@ -11,6 +11,8 @@ export class PairgateApiError extends Error {
     message: string,
     /** The whole error body, for door-specific fields. */
     readonly body?: unknown,
+    /** Seconds to wait before trying again, from the answer's Retry-After (429, 503), when it had one. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'PairgateApiError';
@@ -28,5 +30,17 @@ export async function toApiError(response: Response): Promise<PairgateApiError> 
   const b = (body ?? {}) as Record<string, unknown>;
   const code = String(b.error ?? b.Error ?? b.code ?? `http_${response.status}`);
   const message = String(b.message ?? b.error_description ?? b.Description ?? b.error ?? response.statusText);
-  return new PairgateApiError(response.status, code, message, body);
+  return new PairgateApiError(response.status, code, message, body, retryAfterOf(response.headers.get('retry-after')));
+}
+
+/**
+ * Seconds of a Retry-After header: a number of seconds, or an HTTP date (seconds from now, at least
+ * 0); undefined when absent or unreadable.
+ */
+export function retryAfterOf(header: string | null | undefined): number | undefined {
+  if (!header) return undefined;
+  const trimmed = header.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
 }

@@ -1,6 +1,7 @@
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import { PairgateApiError } from './errors.js';
+import type { IncomingMessage } from 'node:http';
+import { PairgateApiError, retryAfterOf } from './errors.js';
 
 /**
  * Typed clients of the support door: the origin (supporter side: sessions and the supporter's end of
@@ -92,16 +93,30 @@ export interface ChannelEvent {
   [key: string]: unknown;
 }
 
-async function errorOf(response: Response): Promise<PairgateApiError> {
-  let body: Record<string, unknown> = {};
+/**
+ * The typed error of a refusal from its status and parsed body (any of the door's shapes: the
+ * origin's `{Error, Description, Code}`, the relay's `{success, error | message, code}`); `fallback`
+ * gives the code and message when the body has none (not JSON, or empty).
+ */
+function refusalError(status: number, body: Record<string, unknown>, fallback: { code: string; message: string }, retryAfter: string | null | undefined): PairgateApiError {
+  const code = typeof body.Code === 'string' ? body.Code : typeof body.code === 'string' ? body.code : fallback.code;
+  const message = [body.Description, body.message, body.error].find((value): value is string => typeof value === 'string') ?? fallback.message;
+  return new PairgateApiError(status, code, message, body, retryAfterOf(retryAfter));
+}
+
+/** Parses an error body; anything but a JSON object reads as `{}` (the status then says enough). */
+function parseBody(text: string): Record<string, unknown> {
   try {
-    body = (await response.json()) as Record<string, unknown>;
+    const body: unknown = JSON.parse(text);
+    return body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
   } catch {
-    // not JSON: the status says enough
+    return {};
   }
-  const code = String(body.Code ?? body.code ?? `http_${response.status}`);
-  const message = String(body.Description ?? body.message ?? body.error ?? response.statusText);
-  return new PairgateApiError(response.status, code, message, body);
+}
+
+async function errorOf(response: Response): Promise<PairgateApiError> {
+  const body = parseBody(await response.text().catch(() => ''));
+  return refusalError(response.status, body, { code: `http_${response.status}`, message: response.statusText }, response.headers.get('retry-after'));
 }
 
 async function send(url: string, init: RequestInit & { timeoutMs?: number }): Promise<Response> {
@@ -224,22 +239,72 @@ export class SessionChannel extends EventEmitter {
   }
 }
 
+/** Most of a refused upgrade's body that is read: the server's refusals are a few hundred bytes. */
+const MAX_REFUSAL_BYTES = 16 * 1024;
+/** How long the body of a refused upgrade is waited for before the status alone is reported. */
+const REFUSAL_READ_MS = 5_000;
+
+/** What a refusal without a usable body means, by status (the server's own codes for these two). */
+function refusalFallback(status: number, url: string): { code: string; message: string } {
+  if (status === 401) return { code: 'unauthorized', message: 'The server refused the credentials.' };
+  if (status === 404) return { code: 'session_not_found', message: 'No live session is there: it has ended or expired.' };
+  return { code: `http_${status}`, message: `The server at ${new URL(url).origin} refused the session channel (HTTP ${status}).` };
+}
+
+/**
+ * Reads the HTTP answer that refused an upgrade (403 `origin_not_allowed`, 429
+ * `auth_failures_exceeded`, 401, 404 ...) into the typed error, with the server's code, message and
+ * Retry-After: the caller must be able to tell "wait 15 minutes" from "wrong password" from "no such
+ * session". Bounded in size and time, so a server that never finishes its answer cannot hold the
+ * caller.
+ */
+function refusalOf(response: IncomingMessage, url: string): Promise<PairgateApiError> {
+  const status = response.statusCode ?? 0;
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const finish = (): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(refusalError(status, parseBody(Buffer.concat(chunks).toString('utf8')), refusalFallback(status, url), response.headers['retry-after']));
+    };
+    const timer = setTimeout(finish, REFUSAL_READ_MS);
+    response.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_REFUSAL_BYTES) {
+        chunks.length = 0; // too long to be one of the server's answers: the status alone speaks
+        finish();
+      } else chunks.push(chunk);
+    });
+    response.once('end', finish);
+    response.once('error', finish);
+    response.once('close', finish);
+  });
+}
+
 async function openChannel(url: string, headers: Record<string, string> = {}): Promise<SessionChannel> {
   const socket = new WebSocket(url, { headers, handshakeTimeout: 10_000 });
   // Listening from the start: the server's first message may come with the upgrade itself.
   const channel = new SessionChannel(socket);
-  let status = 0;
-  socket.once('unexpected-response', (_request, response) => {
-    status = response.statusCode ?? 0;
-    socket.terminate();
+  await new Promise<void>((resolve, reject) => {
+    let refused = false;
+    socket.once('open', () => resolve());
+    // With this listener, ws leaves a refused upgrade's answer to us (without it, only "Unexpected
+    // server response: 429" would reach the caller, and the server's machine code would be lost).
+    socket.once('unexpected-response', (_request, response) => {
+      refused = true;
+      void refusalOf(response, url).then((error) => {
+        socket.terminate();
+        reject(error);
+      });
+    });
+    socket.once('error', (error) => {
+      if (refused) return; // terminate() after a refusal reports an error too; the refusal says more
+      reject(new PairgateApiError(0, 'network_error', `Cannot open the session channel at ${new URL(url).origin} (${error.message}).`));
+    });
   });
-  try {
-    await once(socket, 'open');
-  } catch (error) {
-    if (status === 401) throw new PairgateApiError(401, 'unauthorized', 'The server refused the credentials.');
-    if (status === 404) throw new PairgateApiError(404, 'session_not_found', 'No live session is there: it has ended or expired.');
-    throw new PairgateApiError(status, 'network_error', `Cannot open the session channel at ${new URL(url).origin} (${status ? `HTTP ${status}` : (error as Error).message}).`);
-  }
   return channel;
 }
 
