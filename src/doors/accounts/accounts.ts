@@ -39,14 +39,17 @@ export class Accounts {
 
   /**
    * Checks a sign-in. An unknown name costs one scrypt of a dummy hash, like a wrong password,
-   * and both get the same 401; failures count against the name typed and the client IP.
+   * and both get the same 401; failures count against the account (by id, whichever of its names
+   * was typed) or, for a name that names none, against the name typed; and against the client IP.
    */
   async signIn(login: string, password: string, ip: string): Promise<User> {
-    const user = await this.parts.limits.check(login, ip, async () => {
-      const found = login.length <= 254 && password.length <= 1024 ? await this.parts.users.findByLogin(login) : undefined;
+    // Looked up before the budget, which is keyed by the account. Known or not, this is the same
+    // one indexed read, so the order reveals nothing; a spent budget still refuses before scrypt.
+    const found = login.length <= 254 ? await this.parts.users.findByLogin(login) : undefined;
+    const user = await this.parts.limits.check(found ? { accountId: found.id } : { unknownLogin: login }, ip, async () => {
       this.dummy ??= dummyHash(this.parts.scryptCost);
       const matches = await verifyPassword(password.slice(0, 1024), found?.passwordHash ?? (await this.dummy));
-      return found && matches ? found : undefined;
+      return found && matches && password.length <= 1024 ? found : undefined;
     });
     if (!user) throw new UnauthorizedError('Wrong username or password.', 'signin_failed');
     const { passwordHash: _hidden, ...visible } = user;
@@ -88,7 +91,7 @@ export class Accounts {
 
   /** Throws 401 `current_password_wrong` (counted as a failed sign-in) unless `password` is the user's. */
   private async confirmPassword(user: User, password: string, ip: string): Promise<void> {
-    const confirmed = await this.parts.limits.check(user.username, ip, async () => {
+    const confirmed = await this.parts.limits.check({ accountId: user.id }, ip, async () => {
       const stored = await this.parts.users.findByLogin(user.username);
       return stored !== undefined && password.length <= 1024 && (await verifyPassword(password, stored.passwordHash)) ? stored : undefined;
     });

@@ -12,10 +12,21 @@ export interface SignInLimitOptions {
 }
 
 /**
- * Failed sign-in budgets, per account name and per client IP, in the ephemeral store (so every
- * node shares them; a FailureBudget keeps them exact under guesses sent at once). The account
- * counter is keyed by the name typed, whether or not it exists, so a refusal never tells an
- * attacker that an account exists.
+ * Whom a sign-in attempt counts against: an existing account by its id, whichever of its names
+ * (username or e-mail, in any case) was typed, or a login that names no account, as typed.
+ */
+export type SignInSubject = { accountId: string } | { unknownLogin: string };
+
+/**
+ * Failed sign-in budgets, per account and per client IP, in the ephemeral store (so every node
+ * shares them; a FailureBudget keeps them exact under guesses sent at once).
+ *
+ * An existing account has one counter, keyed by its id: keyed by the name typed, its username and
+ * its e-mail would each get a budget, doubling the guesses allowed. A login that names no account
+ * is counted by the name typed, with the same limit, so a refusal (429) never tells an attacker
+ * that an account exists. What a shared counter does tell: once one of an account's names is
+ * spent, its other name is refused too, so someone who spends a username's budget can learn which
+ * e-mail belongs to it. That is the price of one budget per account (the spec's "per account").
  */
 export class SignInLimits {
   private readonly budget: FailureBudget;
@@ -28,20 +39,22 @@ export class SignInLimits {
     this.budget = new FailureBudget(ephemeral, clock, options.windowMs);
   }
 
-  private counters(login: string, ip: string): BudgetCounter[] {
-    // The typed name is hashed: the store never holds names people typed (they may be passwords).
+  private counters(subject: SignInSubject, ip: string): BudgetCounter[] {
+    // A typed name is hashed: the store never holds names people typed (they may be passwords).
+    const account = 'accountId' in subject ? `signin:user:${subject.accountId}` : `signin:name:${hashToken(subject.unknownLogin.trim().toLowerCase())}`;
     return [
-      { key: `signin:acct:${hashToken(login.trim().toLowerCase())}`, limit: this.options.perAccount },
+      { key: account, limit: this.options.perAccount },
       { key: `signin:ip:${ip}`, limit: this.options.perIp },
     ];
   }
 
   /**
-   * Runs `check` (a password check: what it proves, undefined when wrong) unless the account name
-   * or the IP has spent its failures (429), and counts a failure against both when it fails.
+   * Runs `check` (a password check: what it proves, undefined when wrong) unless the subject's
+   * counter or the IP's has spent its failures (429), and counts a failure against both when it
+   * fails. Look the account up before: the counter depends on whether it exists.
    */
-  check<T>(login: string, ip: string, check: () => Promise<T | undefined>): Promise<T | undefined> {
-    return this.budget.run(this.counters(login, ip), check, (proved) => proved === undefined, (retryAfter) =>
+  check<T>(subject: SignInSubject, ip: string, check: () => Promise<T | undefined>): Promise<T | undefined> {
+    return this.budget.run(this.counters(subject, ip), check, (proved) => proved === undefined, (retryAfter) =>
       new RateLimitedError(retryAfter, 'Too many failed sign-ins. Try again later.'));
   }
 }

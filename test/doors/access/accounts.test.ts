@@ -174,6 +174,19 @@ describe('accounts over real sockets', () => {
     expect((await newClient().signIn('limited-user', 'the right password')).status).toBe(303);
   });
 
+  it('counts failures by the username and by the e-mail against one budget per account', async () => {
+    await newClient().register('two-names', 'the right password', 'two.names@example.test');
+    // Each guess from a network of its own: only the account's budget (3) is at stake.
+    expect((await newClient().signIn('two-names', 'guess 1')).status).toBe(401);
+    expect((await newClient().signIn('Two.Names@Example.test', 'guess 2')).status).toBe(401);
+    expect((await newClient().signIn('two.names@example.test', 'guess 3')).status).toBe(401);
+    // Counted by the name typed, the username would have 2 failures left: it has none.
+    expect((await newClient().signIn('two-names', 'the right password')).status).toBe(429);
+    expect((await newClient().signIn('two.names@example.test', 'the right password')).status).toBe(429);
+    // A name that names no account keeps a budget of its own, by the name typed.
+    expect((await newClient().signIn('two-names-not', 'guess')).status).toBe(401);
+  });
+
   it('resets a password by a mailed single-use, expiring link; the answer never says whether the account exists', async () => {
     const owner = newClient();
     await owner.register('forgetful', 'the old password', 'forgetful@example.test');
@@ -261,6 +274,8 @@ describe('accounts over real sockets', () => {
     expect(limited.status).toBe(429);
     expect(limited.text).toContain('Too many attempts');
     expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+    // The same budget as a sign-in, whichever name is typed there.
+    expect((await newClient().signIn('guessed-user@example.test', 'the real password')).status).toBe(429);
   });
 
   it('concurrent uses of one reset link: exactly one succeeds', async () => {
