@@ -146,7 +146,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/reset-request.njk');
     const lang = pickLang(request);
     const t = translator(lang);
-    await accounts.requestReset(request.body.login, (user, token, minutes) => {
+    accounts.requestReset(reply, request.body.login, (user, token, minutes) => {
       const link = `${ctx.publicUrl()}/account/reset/confirm?token=${encodeURIComponent(token)}&lang=${lang}`;
       return { subject: t('mail.subject'), text: t('mail.body', { username: user.username, minutes, link }) };
     }, request.log);

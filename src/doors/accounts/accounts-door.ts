@@ -3,6 +3,7 @@ import { ConfigError } from '../../core/errors.js';
 import { configSection } from '../../server/config.js';
 import type { Door, DoorContext } from '../door.js';
 import { installAccountPages } from './account-pages.js';
+import { AfterAnswer } from './after-answer.js';
 import { Accounts, registerAccounts } from './accounts.js';
 import { accountsConfigSchema } from './config.js';
 import { Mailer } from './mailer.js';
@@ -38,6 +39,7 @@ export const accountsDoor: Door = {
       }),
       resets: new PasswordResets(ctx.stores.db, cfg.PAIRGATE_RESET_TTL_SECONDS * 1000),
       mailer: new Mailer({ smtpUrl: cfg.PAIRGATE_SMTP_URL, from: cfg.PAIRGATE_MAIL_FROM, dataDir: ctx.config.PAIRGATE_DATA_DIR, logger: ctx.logger }),
+      afterAnswer: new AfterAnswer(ctx.logger),
       clock: ctx.clock,
       scryptCost: cfg.PAIRGATE_SCRYPT_COST,
       resetTtlMs: cfg.PAIRGATE_RESET_TTL_SECONDS * 1000,
@@ -50,6 +52,10 @@ export const accountsDoor: Door = {
       Promise.all([accounts.parts.sessions.sweep(now), accounts.parts.resets.sweep(now)]).catch((error: unknown) => ctx.logger.warn({ err: error }, 'account sweep failed'));
     }, Math.max(60, ctx.config.PAIRGATE_SWEEP_SECONDS) * 1000);
     sweeper.unref();
-    app.addHook('onClose', async () => clearInterval(sweeper));
+    app.addHook('onClose', async () => {
+      clearInterval(sweeper);
+      // Reset requests already answered still owe their mail; the stores close after this hook.
+      await accounts.parts.afterAnswer.close(ctx.config.PAIRGATE_SHUTDOWN_GRACE_SECONDS * 1000);
+    });
   },
 };

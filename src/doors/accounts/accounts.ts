@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../core/clock.js';
 import { ForbiddenError, isPairgateError, UnauthorizedError } from '../../core/errors.js';
+import type { AfterAnswer } from './after-answer.js';
 import type { Mailer } from './mailer.js';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.js';
 import type { PasswordResets } from './password-resets.js';
@@ -15,9 +16,19 @@ export interface AccountParts {
   limits: SignInLimits;
   resets: PasswordResets;
   mailer: Mailer;
+  /** Where reset requests do their work, after their answer. */
+  afterAnswer: AfterAnswer;
   clock: Clock;
   scryptCost: number;
   resetTtlMs: number;
+}
+
+/** Writes the reset mail of `user` with the clear `token`, valid `minutes`. */
+export type ComposeResetMail = (user: User, token: string, minutes: number) => { subject: string; text: string };
+
+/** Where a reset request logs (the request's logger, still usable after the answer). */
+export interface ResetLogger {
+  warn(obj: object, msg: string): void;
 }
 
 /**
@@ -57,15 +68,23 @@ export class Accounts {
   }
 
   /**
-   * Mails a reset link when `login` names an account. It returns before the mail is sent and does
-   * the same work whichever way, so neither the answer nor its timing says whether it exists.
+   * Mails a reset link when `login` names an account. Nothing is done before the answer on `reply`
+   * has gone out: the look-up, the token and the mail all run after it (`AfterAnswer`), so the
+   * answer, its status and the work done before it are the same whether the account exists.
+   * Doing equal work either way was the other choice, but a mail cannot be imitated for a name
+   * that has no address, and every later change would have to keep the two paths level.
    */
-  async requestReset(login: string, compose: (user: User, token: string, minutes: number) => { subject: string; text: string }, logger: { warn(obj: object, msg: string): void }): Promise<void> {
+  requestReset(reply: FastifyReply, login: string, compose: ComposeResetMail, logger: ResetLogger): void {
+    this.parts.afterAnswer.afterReply(reply, () => this.mailResetLink(login, compose, logger));
+  }
+
+  /** The work of a reset request, done after its answer (see `requestReset`). */
+  private async mailResetLink(login: string, compose: ComposeResetMail, logger: ResetLogger): Promise<void> {
     const user = await this.parts.users.findByLogin(login);
     if (!user) return;
     const token = await this.parts.resets.issue(user.id, this.parts.clock.now());
     const mail = compose(user, token, Math.round(this.parts.resetTtlMs / 60_000));
-    this.parts.mailer.send({ to: user.email, ...mail }).catch((error: unknown) => logger.warn({ err: { message: (error as Error).message } }, 'password reset mail could not be sent'));
+    this.parts.afterAnswer.track(this.parts.mailer.send({ to: user.email, ...mail }).catch((error: unknown) => logger.warn({ err: { message: (error as Error).message } }, 'password reset mail could not be sent')));
   }
 
   /**
@@ -120,8 +139,8 @@ export function registerAccounts(services: object, accounts: Accounts): void {
   registry.set(services, accounts);
 }
 
-/** The accounts of the server that received `request`. */
-export function accountsOf(request: FastifyRequest): Accounts {
+/** The accounts of the server that received `request` (or of `{ server }`, for tests and tools). */
+export function accountsOf(request: Pick<FastifyRequest, 'server'>): Accounts {
   const accounts = registry.get(request.server.pairgate);
   if (!accounts) throw new Error('the accounts door is not enabled on this server');
   return accounts;

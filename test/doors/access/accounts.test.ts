@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
 import { dummyHash, hashPassword, verifyPassword } from '../../../src/doors/accounts/passwords.js';
-import { safeNext } from '../../../src/doors/accounts/accounts.js';
+import { accountsOf, safeNext } from '../../../src/doors/accounts/accounts.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { FormClient } from './form-client.js';
 
@@ -199,7 +199,7 @@ describe('accounts over real sockets', () => {
     expect(unknown.status).toBe(200);
     const sentText = (text: string) => /role="status" class="ok">([^<]+)</.exec(text)?.[1];
     expect(sentText(unknown.text)).toBe(sentText(known.text));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await accountsOf({ server: t.app }).parts.afterAnswer.idle();
     const mails = outboxMails(t.config.PAIRGATE_DATA_DIR);
     expect(mails.length).toBe(before + 1);
     const mail = mails.at(-1)!;
@@ -223,7 +223,7 @@ describe('accounts over real sockets', () => {
     // Expiry: a link older than its lifetime is refused.
     await asker.get('/account/reset');
     await asker.post('/account/reset', { login: 'forgetful' });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await accountsOf({ server: t.app }).parts.afterAnswer.idle();
     const late = resetLink(outboxMails(t.config.PAIRGATE_DATA_DIR).at(-1)!);
     clock.advance(601_000);
     expect((await asker.get(late.replace(base, ''))).status).toBe(404);
@@ -284,7 +284,7 @@ describe('accounts over real sockets', () => {
     const asker = newClient();
     await asker.get('/account/reset');
     await asker.post('/account/reset', { login: 'racer-user' });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await accountsOf({ server: t.app }).parts.afterAnswer.idle();
     const token = new URL(resetLink(outboxMails(t.config.PAIRGATE_DATA_DIR).at(-1)!)).searchParams.get('token')!;
     const statuses = await Promise.all(Array.from({ length: 8 }, (_, i) => asker.post('/account/reset/confirm', { token, password: `racing password ${i}` }).then((r) => r.status)));
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
