@@ -13,13 +13,14 @@ import {
  * of a second that `pairgate --help` and every other command would otherwise pay for.
  */
 async function loadLan() {
-  const [connect, joining, offer, qr] = await Promise.all([
+  const [connect, joining, codeJoining, offer, qr] = await Promise.all([
     import('../../doors/lan/connect.js'),
     import('../../doors/lan/join.js'),
+    import('../../doors/lan/code-join.js'),
     import('../../doors/lan/offer.js'),
     import('../../doors/lan/qr.js'),
   ]);
-  return { ...connect, ...joining, ...offer, ...qr };
+  return { ...connect, ...joining, ...codeJoining, ...offer, ...qr };
 }
 
 interface OfferCliOptions extends CommonLanOptions {
@@ -36,6 +37,7 @@ interface OfferCliOptions extends CommonLanOptions {
   qrPng?: string;
   qrSvg?: string;
   announce?: boolean;
+  code?: boolean;
 }
 
 interface JoinCliOptions extends CommonLanOptions {
@@ -45,6 +47,10 @@ interface JoinCliOptions extends CommonLanOptions {
   timeout: string;
   maxSize?: string;
   name?: string;
+  code?: string;
+  device?: string;
+  address?: string[];
+  port?: string;
 }
 
 interface ConnectCliOptions extends CommonLanOptions {
@@ -92,6 +98,7 @@ export function registerLanCommand(program: Command): void {
     .option('--qr-svg <file>', 'also write the QR code as an SVG image')
     .option('--no-discovery', 'do not send multicast announcements')
     .option('--announce', 'also announce this device by name to `pairgate lan nearby` (without the secret)')
+    .option('--code', 'also accept a short pairing code (8 digits, shown): pair with `lan join --code` from a device that found this one by `lan nearby`; implies --announce')
     .addOption(jsonOption)
     .action(async (options: OfferCliOptions) => {
       const { startOffer, writeQrFile, qrForTerminal } = await loadLan();
@@ -109,17 +116,22 @@ export function registerLanCommand(program: Command): void {
         outDir: options.out,
         discovery: options.discovery === false ? false : discoveryOf(options),
         announcePlain: options.announce,
+        code: options.code,
         log: stderrLog,
         onProgress: progressBar(),
       });
       if (options.qrPng) await writeQrFile(options.qrPng, offer.connectionString, 'png');
       if (options.qrSvg) await writeQrFile(options.qrSvg, offer.connectionString, 'svg');
       if (options.json) {
-        console.log(JSON.stringify({ event: 'offer', connectionString: offer.connectionString, ...offer.description, ...(offer.ownIp ? { ownIp: offer.ownIp } : {}) }));
+        console.log(JSON.stringify({ event: 'offer', connectionString: offer.connectionString, ...(offer.code ? { code: offer.code } : {}), ...offer.description, ...(offer.ownIp ? { ownIp: offer.ownIp } : {}) }));
       } else {
         if (options.qr) console.log(await qrForTerminal(offer.connectionString));
         console.log(`Connection string: ${offer.connectionString}`);
         stderrLog(`Listening on port ${offer.port}, addresses ${offer.description.addresses.join(', ') || '(none: the other device finds this one by multicast)'}.`);
+        if (offer.code) {
+          console.log(`Pairing code: ${offer.code}`);
+          stderrLog(`On the other device run: pairgate lan join --code ${offer.code} --device "${offer.description.name}"   (or the connection string)`);
+        }
         stderrLog(`On the other device run: pairgate lan join <connection string>   (waiting up to ${timeout} s; Ctrl-C to stop)`);
         stderrLog(`Diagnostics while waiting: curl http://127.0.0.1:${offer.port}/diagnostics`);
       }
@@ -128,17 +140,46 @@ export function registerLanCommand(program: Command): void {
     });
 
   withDiscovery(withConfigDir(lan.command('join')))
-    .description('pair with the device whose connection string (QR code text) is given; "-" reads it from stdin')
-    .argument('<connection-string>', 'the pg1:... string shown by `pairgate lan offer`, or - to read it from stdin')
+    .description('pair with the device whose connection string (QR code text) is given ("-" reads it from stdin), or with --code')
+    .argument('[connection-string]', 'the pg1:... string shown by `pairgate lan offer`, or - to read it from stdin')
+    .option('--code <code>', 'pair by the short code shown by `pairgate lan offer --code` instead (- reads it from stdin)')
+    .option('--device <name-or-id>', 'with --code: the device to pair with, as `pairgate lan nearby` lists it (needed when several offer a code)')
+    .option('--address <ip>', 'with --code: dial this address instead of looking for announcements (with --port)', collect)
+    .option('--port <port>', 'with --code and --address: the offer\'s TCP port')
     .option('--payload <file>', 'a file to send to the offering device')
     .option('--out <dir>', 'where a payload sent by the other device goes', '.')
-    .option('--timeout <seconds>', 'how long multicast discovery may look for the device when its addresses fail', '15')
+    .option('--timeout <seconds>', 'how long multicast discovery may look for the device (when the string\'s addresses fail, or with --code)', '15')
     .option('--max-size <bytes>', 'largest payload accepted from the other device (default 1 GiB)')
     .option('--dial-timeout <ms>', 'how long to wait for each address of the string', '5000')
     .option('--name <name>', 'this device\'s name, shown to the other device')
     .option('--no-discovery', 'do not fall back to multicast discovery')
     .addOption(jsonOption)
-    .action(async (value: string, options: JoinCliOptions) => {
+    .action(async (value: string | undefined, options: JoinCliOptions) => {
+      if (options.code !== undefined) {
+        if (value !== undefined) throw new InvalidRequestError('Give either a connection string or --code, not both.');
+        const address = addressesOf(options.address);
+        if (address && address.length > 1) throw new InvalidRequestError('--code takes one --address.');
+        if ((address === undefined) !== (options.port === undefined)) throw new InvalidRequestError('--address and --port go together.');
+        if (!address && options.discovery === false) throw new InvalidRequestError('With --no-discovery, --code needs --address and --port.');
+        const { joinWithCode } = await loadLan();
+        const result = await joinWithCode(connectionArgument(options.code), {
+          configDir: configDirOf(options),
+          deviceName: options.name,
+          device: options.device,
+          ...(address ? { address: address[0]!, port: intOption(options.port, '--port', 1, 65535)! } : {}),
+          discovery: discoveryOf(options),
+          discoveryTimeoutMs: intOption(options.timeout, '--timeout', 1, 3600)! * 1000,
+          dialTimeoutMs: intOption(options.dialTimeout, '--dial-timeout', 100, 120_000),
+          payloadPath: options.payload,
+          outDir: options.out,
+          maxPayloadBytes: intOption(options.maxSize, '--max-size', 0, Number.MAX_SAFE_INTEGER),
+          log: stderrLog,
+          onProgress: progressBar(),
+        });
+        emit(options.json, pairingJson(result), pairingText(result));
+        return;
+      }
+      if (value === undefined) throw new InvalidRequestError('Give the connection string (or - to read it from stdin), or --code.');
       const info = decodeConnectionString(connectionArgument(value));
       const { join } = await loadLan();
       const result = await join(info, {
@@ -157,17 +198,17 @@ export function registerLanCommand(program: Command): void {
     });
 
   withDiscovery(lan.command('nearby'))
-    .description('list devices on this network that announce themselves (advisory: pair with the QR code)')
+    .description('list devices on this network that announce themselves (advisory: pair with the QR code or, when listed, the short code)')
     .option('--seconds <n>', 'how long to listen', '3')
     .addOption(jsonOption)
     .action(async (options: CommonLanOptions & { seconds: string }) => {
       const devices = await scanNearby({ ...discoveryOf(options), durationMs: intOption(options.seconds, '--seconds', 1, 600)! * 1000 });
       if (options.json) {
-        console.log(JSON.stringify({ devices: devices.map(({ deviceId, name, address, port }) => ({ deviceId, name, address, port })) }));
+        console.log(JSON.stringify({ devices: devices.map(({ deviceId, name, address, port, code }) => ({ deviceId, name, address, port, code: code === true })) }));
         return;
       }
-      if (devices.length === 0) console.log('No device announced itself. (Only `pairgate lan offer --announce` does.)');
-      for (const d of devices) console.log(`${d.name ?? '(no name)'}  ${d.address} port ${d.port}  id ${d.deviceId}`);
+      if (devices.length === 0) console.log('No device announced itself. (Only `pairgate lan offer --announce` or `--code` does.)');
+      for (const d of devices) console.log(`${d.name ?? '(no name)'}  ${d.address} port ${d.port}  id ${d.deviceId}${d.code ? '  takes a code: pairgate lan join --code <code> --device ' + d.deviceId : ''}`);
     });
 
   withConfigDir(lan.command('connect'))
