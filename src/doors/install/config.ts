@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 export const installConfigSchema = Type.Object({
   PAIRGATE_INSTALL_ENABLED: Type.Boolean({ default: true, description: 'Serve the install door: organizations, chat installations (Mattermost Apps, signed webhooks) and the linking of chat users to pairgate accounts.' }),
   PAIRGATE_INSTALL_SECRET_KEY: Type.String({ default: '', description: 'Server key (32 random bytes, base64: `openssl rand -base64 32`) under which installation secrets and bot tokens are encrypted (AES-256-GCM). Empty: a key file `secret-box.key` is created in PAIRGATE_DATA_DIR. Nodes sharing a database must share this key.' }),
-  PAIRGATE_INSTALL_SETUP_TTL_SECONDS: Type.Integer({ minimum: 300, maximum: 30 * 86400, default: 86400, description: 'How long a setup (manifest link and secret) waits to be installed before it expires.' }),
+  PAIRGATE_INSTALL_SETUP_TTL_SECONDS: Type.Integer({ minimum: 300, maximum: 30 * 86400, default: 86400, description: 'How long a setup (manifest link and secret) waits to be installed before it expires; also how long an installation replaced by a newer setup is kept (its calls answer 410) when the newer one is not installed.' }),
   PAIRGATE_INSTALL_LINK_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 30, maximum: 3600, default: 300, description: 'Lifetime of a one-time link token (`/pairgate link <token>`).' }),
   PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS: Type.Integer({ minimum: 1, default: 10000, description: 'Link tokens alive at once; beyond it new ones get 429. The brute-force budget is computed with this figure.' }),
   PAIRGATE_INSTALL_LINK_MISSES_PER_HOUR: Type.Integer({ minimum: 1, default: 10, description: 'Wrong link tokens one chat user may try per hour before being refused.' }),

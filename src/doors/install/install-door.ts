@@ -61,8 +61,10 @@ export const installDoor: Door = {
     installIntegrationPages(app, kit, allConnectors);
     for (const connector of allConnectors) await connector.register(app, kit);
 
+    // Rotated installations are kept one setup TTL: the time their replacement has to be installed.
+    const keepRotatedMs = cfg.PAIRGATE_INSTALL_SETUP_TTL_SECONDS * 1000;
     const sweeper = setInterval(() => {
-      installations.sweep(ctx.clock.now()).catch((error: unknown) => ctx.logger.warn({ err: error }, 'installation sweep failed'));
+      installations.sweep(ctx.clock.now(), keepRotatedMs).catch((error: unknown) => ctx.logger.warn({ err: error }, 'installation sweep failed'));
     }, Math.max(60, ctx.config.PAIRGATE_SWEEP_SECONDS) * 1000);
     sweeper.unref();
     app.addHook('onClose', async () => clearInterval(sweeper));

@@ -18,7 +18,8 @@ export interface OrganizationMemberRow {
 /**
  * An installation of one connector for one organization. Created by a setup (`pending`, with an
  * expiry), linked by the chat server's install callback (`installed`), invalidated by the next
- * setup (`rotated`). Secrets are sealed under the server key (SecretBox), never in clear.
+ * setup (`rotated`), deleted once a newer setup is installed or a setup TTL after its rotation.
+ * Secrets are sealed under the server key (SecretBox), never in clear.
  */
 export interface InstallationRow {
   id: string;
@@ -33,8 +34,10 @@ export interface InstallationRow {
   installed_at: number | string | null;
   site_url: string | null;
   bot_user_id: string | null;
-  /** The bot's access token on the chat server, sealed; null when none was given. */
+  /** The bot's access token on the chat server, sealed; null when none was given, and once rotated. */
   bot_token_sealed: string | null;
+  /** When a newer setup replaced it; null unless `rotated`. */
+  rotated_at: number | string | null;
 }
 
 /** A chat user linked to a pairgate account, per organization and connector. */

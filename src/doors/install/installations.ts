@@ -24,6 +24,8 @@ export interface Installation {
   siteUrl: string | null;
   botUserId: string | null;
   hasBotToken: boolean;
+  /** When a newer setup replaced it (rotated ones only). */
+  rotatedAt: number | null;
 }
 
 /** What the chat server tells at install time. */
@@ -51,6 +53,7 @@ function toInstallation(row: InstallationRow): Installation {
     siteUrl: row.site_url,
     botUserId: row.bot_user_id,
     hasBotToken: row.bot_token_sealed !== null,
+    rotatedAt: row.rotated_at === null ? null : Number(row.rotated_at),
   };
 }
 
@@ -63,6 +66,14 @@ const botTokenContext = (id: string): string => `chat_installations.bot_token_se
  * marks the organization's previous ones of that connector `rotated`, so their secret stops working
  * at once. The secret is kept sealed under the server key, not hashed: checking an HMAC signature
  * needs the key itself.
+ *
+ * Rotated installations are kept only while they help: their calls answer 410
+ * `installation_rotated` (not a bare 404) while the admin installs the new setup. They are deleted,
+ * sealed secret and all, as soon as a newer installation of the same organization and connector is
+ * installed (the replacement works; nothing should call them), and otherwise by the sweep, once a
+ * setup TTL has passed since their rotation (by then the setup that replaced them was installed or
+ * has expired). Their bot token is dropped at rotation: a rotated installation never calls its chat
+ * server.
  */
 export class Installations {
   constructor(private readonly db: DurableDb, private readonly box: SecretBox) {}
@@ -83,9 +94,10 @@ export class Installations {
       site_url: null,
       bot_user_id: null,
       bot_token_sealed: null,
+      rotated_at: null,
     };
     await this.db.transaction().execute(async (trx) => {
-      await trx.updateTable('chat_installations').set({ state: 'rotated' }).where('org_id', '=', orgId).where('connector', '=', connector).where('state', '!=', 'rotated').execute();
+      await trx.updateTable('chat_installations').set({ state: 'rotated', rotated_at: now, bot_token_sealed: null }).where('org_id', '=', orgId).where('connector', '=', connector).where('state', '!=', 'rotated').execute();
       await trx.insertInto('chat_installations').values(row).execute();
     });
     return { installation: toInstallation(row), secret };
@@ -120,38 +132,48 @@ export class Installations {
    * Links installation `id` to the chat server that called its install callback: stores the site,
    * the bot user and the bot token (sealed). A second install from the same site updates them; one
    * from another site is refused (a setup belongs to one chat server), and so is a rotated or
-   * expired setup (the call checks say which before this; here it is the race's last word).
+   * expired setup (the call checks say which before this; here it is the race's last word). The
+   * installations this one superseded (rotated, same organization and connector) are deleted in
+   * the same transaction.
    */
   async markInstalled(id: string, facts: InstallFacts, now: number): Promise<Installation> {
-    // One conditional UPDATE decides, so neither a rotation nor another site's install racing this
-    // one can be overwritten: an installed row moves only for its own site, a setup only while live.
-    const result = await this.db
-      .updateTable('chat_installations')
-      .set({
-        state: 'installed',
-        installed_at: now,
-        expires_at: null,
-        site_url: facts.siteUrl,
-        bot_user_id: facts.botUserId,
-        bot_token_sealed: facts.botToken ? this.box.seal(facts.botToken, botTokenContext(id)) : null,
-      })
-      .where('id', '=', id)
-      .where((eb) => eb.or([
-        eb.and([eb('state', '=', 'installed'), eb('site_url', '=', facts.siteUrl)]),
-        eb.and([eb('state', '=', 'pending'), eb('expires_at', '>', now)]),
-      ]))
-      .executeTakeFirst();
-    const row = await this.db.selectFrom('chat_installations').selectAll().where('id', '=', id).executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0 || !row) {
-      if (row?.state === 'installed') throw new ConflictError('This installation is linked to another chat server. Run a new setup for this one.', 'installation_site_mismatch');
-      throw new ConflictError('This setup was rotated or has expired. Run the setup again in pairgate.', 'installation_not_usable');
-    }
-    return toInstallation(row);
+    return this.db.transaction().execute(async (trx) => {
+      // One conditional UPDATE decides, so neither a rotation nor another site's install racing this
+      // one can be overwritten: an installed row moves only for its own site, a setup only while live.
+      const result = await trx
+        .updateTable('chat_installations')
+        .set({
+          state: 'installed',
+          installed_at: now,
+          expires_at: null,
+          site_url: facts.siteUrl,
+          bot_user_id: facts.botUserId,
+          bot_token_sealed: facts.botToken ? this.box.seal(facts.botToken, botTokenContext(id)) : null,
+        })
+        .where('id', '=', id)
+        .where((eb) => eb.or([
+          eb.and([eb('state', '=', 'installed'), eb('site_url', '=', facts.siteUrl)]),
+          eb.and([eb('state', '=', 'pending'), eb('expires_at', '>', now)]),
+        ]))
+        .executeTakeFirst();
+      const row = await trx.selectFrom('chat_installations').selectAll().where('id', '=', id).executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0 || !row) {
+        if (row?.state === 'installed') throw new ConflictError('This installation is linked to another chat server. Run a new setup for this one.', 'installation_site_mismatch');
+        throw new ConflictError('This setup was rotated or has expired. Run the setup again in pairgate.', 'installation_not_usable');
+      }
+      // Only a setup rotates the others, so every rotated one of this organization and connector is older.
+      await trx.deleteFrom('chat_installations').where('org_id', '=', row.org_id).where('connector', '=', row.connector).where('state', '=', 'rotated').execute();
+      return toInstallation(row);
+    });
   }
 
-  /** Deletes setups that expired without being installed (rotated ones stay, so their calls keep saying why they fail). */
-  async sweep(now: number): Promise<void> {
+  /**
+   * Deletes setups that expired without being installed, and installations rotated `keepRotatedMs`
+   * ago or longer (until then their calls say why they fail: 410 `installation_rotated`).
+   */
+  async sweep(now: number, keepRotatedMs: number): Promise<void> {
     await this.db.deleteFrom('chat_installations').where('state', '=', 'pending').where('expires_at', '<=', now).execute();
+    await this.db.deleteFrom('chat_installations').where('state', '=', 'rotated').where('rotated_at', '<=', now - keepRotatedMs).execute();
   }
 }
 

@@ -1,7 +1,10 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { MigrationSet } from '../../store/durable-schema.js';
 
-/** The install door's tables: organizations and members, chat installations, chat user links. */
+/**
+ * The install door's tables: organizations and members, chat installations, chat user links; then
+ * when an installation was rotated, so that rotated ones can be deleted (they were kept forever).
+ */
 export const installMigrations: MigrationSet = {
   '2026120113_install_organizations': {
     async up(db: Kysely<unknown>) {
@@ -54,6 +57,18 @@ export const installMigrations: MigrationSet = {
       await db.schema.dropTable('chat_installations').execute();
       await db.schema.dropTable('organization_members').execute();
       await db.schema.dropTable('organizations').execute();
+    },
+  },
+  '2026120200_install_rotated_at': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('chat_installations').addColumn('rotated_at', 'bigint').execute();
+      // Rows rotated before this migration: when is unknown, so from now. They are swept one setup
+      // TTL later, or as soon as their organization installs a newer setup of the connector. A
+      // rotated installation never calls its chat server, so its bot token goes at once.
+      await sql`update chat_installations set rotated_at = ${Date.now()}, bot_token_sealed = null where state = 'rotated'`.execute(db);
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('chat_installations').dropColumn('rotated_at').execute();
     },
   },
 };
