@@ -106,7 +106,7 @@ describe.skipIf(skip !== undefined)(`lan between two hosts in network namespaces
     const nearby = inNamespace(h.b, ['lan', 'nearby', '--json', '--seconds', '2']);
     expect(await nearby.exit).toBe(0);
     const { devices } = JSON.parse(nearby.stdout[0]!) as { devices: { name: string; address: string; port: number; deviceId: string }[] };
-    expect(devices).toEqual([{ deviceId: shown.deviceId, name: 'kitchen-pc', address: h.addressA, port: shown.port }]);
+    expect(devices).toEqual([{ deviceId: shown.deviceId, name: 'kitchen-pc', address: h.addressA, port: shown.port, code: false }]);
     offer.child.kill();
     await offer.exit;
   });
