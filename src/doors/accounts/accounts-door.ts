@@ -9,6 +9,7 @@ import { accountsConfigSchema } from './config.js';
 import { Mailer } from './mailer.js';
 import { accountsMigrations } from './migrations.js';
 import { PasswordResets } from './password-resets.js';
+import { ResetMailBudget } from './reset-mail-budget.js';
 import { Sessions } from './sessions.js';
 import { SignInLimits } from './sign-in-limits.js';
 import { UserStore } from './users.js';
@@ -39,6 +40,7 @@ export const accountsDoor: Door = {
       }),
       resets: new PasswordResets(ctx.stores.db, cfg.PAIRGATE_RESET_TTL_SECONDS * 1000),
       mailer: new Mailer({ smtpUrl: cfg.PAIRGATE_SMTP_URL, from: cfg.PAIRGATE_MAIL_FROM, dataDir: ctx.config.PAIRGATE_DATA_DIR, logger: ctx.logger }),
+      resetMailBudget: new ResetMailBudget(ctx.stores.ephemeral, ctx.clock, cfg.PAIRGATE_RESET_MAILS_PER_HOUR),
       afterAnswer: new AfterAnswer(ctx.logger),
       clock: ctx.clock,
       scryptCost: cfg.PAIRGATE_SCRYPT_COST,

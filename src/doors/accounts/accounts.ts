@@ -5,6 +5,7 @@ import type { AfterAnswer } from './after-answer.js';
 import type { Mailer } from './mailer.js';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.js';
 import type { PasswordResets } from './password-resets.js';
+import type { ResetMailBudget } from './reset-mail-budget.js';
 import type { Sessions } from './sessions.js';
 import type { SignInLimits } from './sign-in-limits.js';
 import { validatePassword, validateRegistration, type User, type UserStore } from './users.js';
@@ -16,6 +17,8 @@ export interface AccountParts {
   limits: SignInLimits;
   resets: PasswordResets;
   mailer: Mailer;
+  /** Reset mails per account per hour. */
+  resetMailBudget: ResetMailBudget;
   /** Where reset requests do their work, after their answer. */
   afterAnswer: AfterAnswer;
   clock: Clock;
@@ -28,6 +31,7 @@ export type ComposeResetMail = (user: User, token: string, minutes: number) => {
 
 /** Where a reset request logs (the request's logger, still usable after the answer). */
 export interface ResetLogger {
+  info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
 }
 
@@ -68,9 +72,10 @@ export class Accounts {
   }
 
   /**
-   * Mails a reset link when `login` names an account. Nothing is done before the answer on `reply`
-   * has gone out: the look-up, the token and the mail all run after it (`AfterAnswer`), so the
-   * answer, its status and the work done before it are the same whether the account exists.
+   * Mails a reset link when `login` names an account, within the account's hourly budget of reset
+   * mails. Nothing is done before the answer on `reply` has gone out: the look-up, the budget, the
+   * token and the mail all run after it (`AfterAnswer`), so the answer, its status and the work
+   * done before it are the same whether the account exists, and whether its budget is spent.
    * Doing equal work either way was the other choice, but a mail cannot be imitated for a name
    * that has no address, and every later change would have to keep the two paths level.
    */
@@ -82,6 +87,11 @@ export class Accounts {
   private async mailResetLink(login: string, compose: ComposeResetMail, logger: ResetLogger): Promise<void> {
     const user = await this.parts.users.findByLogin(login);
     if (!user) return;
+    if (!(await this.parts.resetMailBudget.take(user.id))) {
+      // No login, address or id in the line: a log reader learns only that someone was refused.
+      logger.info({}, 'password reset mail not sent: the account has had its reset mails for this hour');
+      return;
+    }
     const token = await this.parts.resets.issue(user.id, this.parts.clock.now());
     const mail = compose(user, token, Math.round(this.parts.resetTtlMs / 60_000));
     this.parts.afterAnswer.track(this.parts.mailer.send({ to: user.email, ...mail }).catch((error: unknown) => logger.warn({ err: { message: (error as Error).message } }, 'password reset mail could not be sent')));

@@ -24,7 +24,7 @@ describe('password reset requests', () => {
   let t: TestApp;
   let base: string;
   beforeAll(async () => {
-    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10', PAIRGATE_TRUST_PROXY: '127.0.0.1' }, { clock });
+    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10', PAIRGATE_TRUST_PROXY: '127.0.0.1', PAIRGATE_RESET_MAILS_PER_HOUR: '2' }, { clock });
     base = await t.listen();
   });
   afterAll(() => t.close());
@@ -33,8 +33,12 @@ describe('password reset requests', () => {
   const mailsTo = (address: string) => outboxMails(t.config.PAIRGATE_DATA_DIR).filter((mail) => mail.includes(`To: ${address}`)).length;
   const resetRows = async () => Number((await t.app.pairgate.stores.db.selectFrom('password_resets').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
   const sentText = (text: string) => /role="status" class="ok">([^<]+)</.exec(text)?.[1];
-  /** Everything a reset request's work leaves behind: reset tokens and mails. */
-  const traces = async () => ({ tokens: await resetRows(), mails: outboxMails(t.config.PAIRGATE_DATA_DIR).length });
+  /** Everything a reset request's work leaves behind: reset tokens, mails, reset-mail budgets. */
+  const traces = async () => ({
+    tokens: await resetRows(),
+    mails: outboxMails(t.config.PAIRGATE_DATA_DIR).length,
+    budgets: (await t.app.pairgate.stores.ephemeral.list('reset:', clock.now())).length,
+  });
   const askReset = async (login: string, client = newClient()) => {
     await client.get('/account/reset');
     return client.post('/account/reset', { login });
@@ -57,8 +61,8 @@ describe('password reset requests', () => {
       expect(sentText(known.text)).toBeDefined();
       expect(unknown.text).toBe(known.text); // the same browser: even the CSRF token is the same
 
-      // The work done before answering: no token, no mail, for the account that exists or not;
-      // and one job queued by each answer (once its response closed).
+      // The work done before answering: no token, no mail, no budget counted, for the account
+      // that exists or not; and one job queued by each answer (once its response closed).
       expect(await traces()).toEqual(before);
       for (let turn = 0; turn < 100 && work().queued < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
       expect(work().queued).toBe(3);
@@ -66,7 +70,38 @@ describe('password reset requests', () => {
       release();
     }
     await work().idle();
-    expect(await traces()).toEqual({ tokens: before.tokens + 1, mails: before.mails + 1 });
+    expect(await traces()).toEqual({ tokens: before.tokens + 1, mails: before.mails + 1, budgets: before.budgets + 1 });
     expect(mailsTo('quiet@example.test')).toBe(1);
+  });
+
+  it('mails an account at most PAIRGATE_RESET_MAILS_PER_HOUR links an hour, whichever name is typed, with the same answer', async () => {
+    await newClient().register('bombed-user', 'the right password', 'bombed@example.test');
+    await newClient().register('bystander', 'the right password', 'bystander@example.test');
+    const answers = [];
+    for (const login of ['bombed-user', 'bombed@example.test', 'BOMBED-USER', ' Bombed@Example.test ', 'bombed-user', 'nobody-bombed']) answers.push(await askReset(login));
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      expect(sentText(answer.text)).toBe(sentText(answers[0]!.text));
+    }
+    await work().idle();
+    // Two mails (the budget), not five, and no token for the requests beyond it.
+    expect(mailsTo('bombed@example.test')).toBe(2);
+    const bombedTokens = await t.app.pairgate.stores.db.selectFrom('password_resets').innerJoin('users', 'users.id', 'password_resets.user_id').select('token_hash').where('users.username', '=', 'bombed-user').execute();
+    expect(bombedTokens).toHaveLength(2);
+    // The log says a mail was held back, and not for whom.
+    const log = t.logs.join('');
+    expect(log).toContain('password reset mail not sent');
+    expect(log).not.toMatch(/bombed/i);
+
+    // Another account has a budget of its own.
+    await askReset('bystander');
+    await work().idle();
+    expect(mailsTo('bystander@example.test')).toBe(1);
+
+    // An hour later the account may be mailed again.
+    clock.advance(3_601_000);
+    await askReset('bombed@example.test');
+    await work().idle();
+    expect(mailsTo('bombed@example.test')).toBe(3);
   });
 });
