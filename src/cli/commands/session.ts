@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CreatedSession, SessionChannel, SupportOriginClient } from '../../sdk/support.js';
 import { LineInput } from '../line-input.js';
+import { terminalSafe } from '../terminal-text.js';
 
 interface ServerOptions {
   server: string;
@@ -38,8 +39,12 @@ function printCreated(session: CreatedSession): void {
   console.log(`\nWait for the agent and chat: pairgate session attach ${session.ID}`);
 }
 
-/** Chats on the supporter's end of a session until it ends, the input ends or Ctrl-C (which detaches). */
-async function chat(channel: SessionChannel): Promise<number> {
+/**
+ * Chats on the supporter's end of a session until it ends, the input ends or Ctrl-C (which
+ * detaches). `showReport` turns the agent's diagnostics report into what is printed. What the agent
+ * sends is printed terminal-safe: it comes from the other side of the session.
+ */
+async function chat(channel: SessionChannel, showReport: (report: unknown) => string): Promise<number> {
   const input = new LineInput();
   return new Promise<number>((resolve) => {
     let done = false;
@@ -58,8 +63,8 @@ async function chat(channel: SessionChannel): Promise<number> {
         else if (event.state === 'confirmed') console.log('Confirmed; waiting for the agent to connect...');
         else if (event.state === 'declined') console.log('The person declined.');
         else console.log(`Session state: ${String(event.state)}`);
-      } else if (event.type === 'message') console.log(`agent> ${String(event.text)}`);
-      else if (event.type === 'diagnostics') console.log(`Diagnostics from the agent:\n${JSON.stringify(event.report, null, 2)}`);
+      } else if (event.type === 'message') console.log(`agent> ${terminalSafe(String(event.text))}`);
+      else if (event.type === 'diagnostics') console.log(`Diagnostics from the agent:\n${showReport(event.report)}`);
       else if (event.type === 'error') console.error(`pairgate: ${String(event.message)}`);
     });
     channel.on('ended', (reason: string) => finish(0, `Session ended (${reason}).`));
@@ -140,8 +145,11 @@ export function registerSessionCommand(program: Command): void {
 
   withServer(session.command('attach <id>'))
     .description('wait for the agent and chat (/end ends the session, Ctrl-C detaches)')
-    .action(async (id: string, options: ServerOptions) => {
+    .option('--json', 'print the agent\'s diagnostics report as JSON, with every check\'s details, instead of as text')
+    .action(async (id: string, options: ServerOptions & { json?: boolean }) => {
+      // The text format is the doctor's, whose module loads TLS identities: only for this command.
+      const { agentReportJson, formatAgentReport } = await import('../agent-report.js');
       const channel = await (await client(options)).attach(id);
-      process.exitCode = await chat(channel);
+      process.exitCode = await chat(channel, options.json ? agentReportJson : formatAgentReport);
     });
 }

@@ -1,0 +1,75 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { confirmPairing, connectAgent, SupportOriginClient } from '../../src/sdk/support.js';
+import type { TestApp } from '../helpers/app.js';
+import { CLI, ensureBuilt } from '../helpers/node-process.js';
+import { ADMIN, startOrigin, startRelay } from '../doors/support/helpers.js';
+import { SAMPLE_TEXT, sampleReport } from './sample-report.js';
+
+const AVATAR = 'https://avatars.example/thorsten.png';
+
+beforeAll(() => ensureBuilt(), 120_000);
+
+/** `pairgate session attach` (the built CLI) with its standard output collected. */
+function attach(origin: TestApp, id: string, ...extra: string[]): { child: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null>; waitFor: (text: string) => Promise<void> } {
+  const child = spawn(process.execPath, [CLI, 'session', 'attach', id, '--server', origin.url, '--user', ADMIN.user, '--password', ADMIN.password, ...extra], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (chunk) => (out += String(chunk)));
+  child.stderr!.on('data', (chunk) => (err += String(chunk)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const waitFor = async (text: string): Promise<void> => {
+    await expect.poll(() => out.includes(text) || child.exitCode !== null, { timeout: 15_000, interval: 20 }).toBe(true);
+    expect(out, err).toContain(text);
+  };
+  return { child, out: () => out, err: () => err, exited, waitFor };
+}
+
+describe('pairgate session attach prints the agent\'s diagnostics report', () => {
+  let relay: TestApp;
+  let origin: TestApp;
+  let sdk: SupportOriginClient;
+  beforeAll(async () => {
+    relay = await startRelay();
+    origin = await startOrigin(relay.url);
+    sdk = new SupportOriginClient({ baseUrl: origin.url, ...ADMIN });
+  });
+  afterAll(async () => {
+    await origin?.close();
+    await relay?.close();
+  });
+
+  /** A session with `pairgate session attach` on it and an agent connected. */
+  async function connected(id: string, ...extra: string[]) {
+    const created = await sdk.createSession({ id, supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    const supporter = attach(origin, id, ...extra);
+    await supporter.waitFor('Waiting for the person to enter the code');
+    const confirmation = await confirmPairing(`${origin.url}/pairing/${created.PairingCode}`);
+    const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+    await supporter.waitFor('Agent connected.');
+    return { supporter, agent };
+  }
+
+  it('as text, as pairgate doctor prints its own; the agent\'s messages are terminal-safe', async () => {
+    const { supporter, agent } = await connected('attach-report');
+    agent.sendDiagnostics(sampleReport() as unknown as Record<string, unknown>);
+    await supporter.waitFor('attach with --json.');
+    expect(supporter.out()).toContain(`Diagnostics from the agent:\n${SAMPLE_TEXT}\n`);
+    expect(supporter.out()).not.toContain('"checks"');
+    agent.say('look: \u001b[2Jcleared?');
+    await supporter.waitFor('agent> look: \uFFFD[2Jcleared?\n');
+    agent.end();
+    expect(await supporter.exited).toBe(0);
+  });
+
+  it('with --json, as the JSON the agent sent, every check\'s details included', async () => {
+    const { supporter, agent } = await connected('attach-report-json', '--json');
+    agent.sendDiagnostics(sampleReport() as unknown as Record<string, unknown>);
+    await supporter.waitFor('2026-01-01T00:00:03.000Z');
+    await supporter.waitFor('\n}\n');
+    const printed = supporter.out().split('Diagnostics from the agent:\n')[1]!;
+    expect(JSON.parse(printed.slice(0, printed.indexOf('\n}\n') + 2))).toEqual(sampleReport());
+    agent.end();
+    expect(await supporter.exited).toBe(0);
+  });
+});
