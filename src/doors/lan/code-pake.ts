@@ -93,10 +93,10 @@ export async function proveCodeAsOffer(channel: FramedChannel, socket: TLSSocket
     if (error instanceof ProtocolError) throw error;
     throw new ProtocolError('The other device sent an invalid SRP value.');
   }
-  try {
-    server.checkM1(field(proof, 'M1', 1, 128));
-  } catch (error) {
-    if (error instanceof ProtocolError) throw error;
+  // Compared here, in constant time: the library's checkM1 compares hex strings, and how long a
+  // comparison takes must not tell a guesser how much of M1 was right.
+  const expectedM1 = server._M1;
+  if (!expectedM1 || !same(expectedM1, field(proof, 'M1', 1, 128))) {
     return { ok: false, error: new WrongCodeError('Wrong pairing code.') };
   }
   const sessionKey = server.computeK();

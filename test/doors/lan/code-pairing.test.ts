@@ -1,7 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
+import { SRP, SrpServer } from 'fast-srp-hap';
 import { afterEach, describe, expect, it } from 'vitest';
 import { joinWithCode } from '../../../src/doors/lan/code-join.js';
+import { bindingMac, peerPin, proveCodeAsJoiner } from '../../../src/doors/lan/code-pake.js';
+import { FramedChannel } from '../../../src/doors/lan/frames.js';
+import { exchange } from '../../../src/doors/lan/session.js';
 import { scanNearby } from '../../../src/doors/lan/discovery.js';
 import { join } from '../../../src/doors/lan/join.js';
 import { loadDeviceIdentity } from '../../../src/doors/lan/device-identity.js';
@@ -151,5 +156,66 @@ describe('lan pairing by short code (SRP-6a bound to TLS, real sockets on loopba
     await codeOffer({ discovery: loopback, deviceName: 'second', configDir: deviceDir('code-b') });
     expect(await codeOf(joinWithCode('1234-5678', { configDir: deviceDir('code-which'), discovery: loopback, discoveryTimeoutMs: 5000 }))).toBe('lan_ambiguous_device');
     expect(await codeOf(joinWithCode('1234-5678', { configDir: deviceDir('code-none'), device: 'nobody', discovery: loopback, discoveryTimeoutMs: 500 }))).toBe('lan_device_not_found');
+  });
+
+  it('refuses a code joiner that asks to be trusted under another key than the one it proved the code with', async () => {
+    const { offer, dir } = await codeOffer();
+    const device = await loadDeviceIdentity(deviceDir('code-liar'), 'liar');
+    const socket = tls.connect({ host: '127.0.0.1', port: offer.port, rejectUnauthorized: false, key: device.keyPem, cert: device.certPem });
+    await new Promise((resolve) => socket.once('secureConnect', resolve));
+    const channel = new FramedChannel(socket);
+    await proveCodeAsJoiner(channel, socket, parsePairingCode(offer.code!), device.spkiSha256, 5000);
+    await channel.expect('welcome', 5000);
+    const exchanged = exchange(channel, { ...device, spkiSha256: randomBytes(32) }, [], { outDir: deviceDir('code-liar-out'), maxPayloadBytes: 1000, timeoutMs: 5000 });
+    expect(await codeOf(offer.result)).toBe('lan_protocol_error');
+    await codeOf(exchanged);
+    expect(new TrustedPeerStore(dir).list()).toHaveLength(0);
+    socket.destroy();
+  });
+
+  it('tells a code joiner that an offer without --code takes none, and counts it', async () => {
+    const { offer, logs } = await loopbackOffer({ handshakeTimeoutMs: 5000 });
+    offers.push(offer);
+    const code = await codeOf(joinWithCode('1234-5678', { configDir: deviceDir('code-noncode'), address: '127.0.0.1', port: offer.port }));
+    expect(code).toBe('lan_protocol_error');
+    expect(offer.failures()).toBe(1);
+    expect(logs.join('\n')).toContain('this offer takes none');
+  });
+
+  describe('the joiner checks the offer too', () => {
+    /** A hand-rolled offer running SRP with `code`; `bind` decides what it sends as its binding MAC. */
+    async function fakeOffer(code: string, bind: 'right' | 'wrong'): Promise<number> {
+      const identity = await createTlsIdentity('fake offer', 600);
+      const server = tls.createServer({ key: identity.keyPem, cert: identity.certPem, requestCert: true, rejectUnauthorized: false }, (socket) => {
+        const channel = new FramedChannel(socket);
+        void (async () => {
+          await channel.expect('code-hello', 5000);
+          const salt = randomBytes(16);
+          const srp = new SrpServer(SRP.params.hap, salt, Buffer.from('pairgate-lan-code'), Buffer.from(code), randomBytes(32));
+          channel.send({ t: 'srp-start', salt: salt.toString('base64url'), B: srp.computeB().toString('base64url') });
+          const proof = await channel.expect('srp-proof', 5000);
+          srp.setA(Buffer.from(String(proof.A), 'base64url'));
+          // An impostor does not check M1 (it cannot know whether its guess was right before the joiner does).
+          const mac = bind === 'right'
+            ? bindingMac(srp.computeK(), 'offer', socket, { offerSpki: identity.spkiSha256, joinSpki: peerPin(socket)! })
+            : randomBytes(32);
+          channel.send({ t: 'srp-verify', M2: srp.computeM2().toString('base64url'), bind: mac.toString('base64url') });
+          channel.send({ t: 'welcome' });
+        })().catch(() => socket.destroy());
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      cleanups.push(() => new Promise<void>((resolve) => { server.close(() => resolve()); }));
+      return (server.address() as net.AddressInfo).port;
+    }
+
+    it('an impostor that does not know the code fails M2: lan_wrong_code', async () => {
+      const port = await fakeOffer('11112222', 'right');
+      expect(await codeOf(joinWithCode('3333-4444', { configDir: deviceDir('code-imp'), address: '127.0.0.1', port }))).toBe('lan_wrong_code');
+    });
+
+    it('an offer that knows the code but sends a MAC for another channel: lan_channel_binding_mismatch', async () => {
+      const port = await fakeOffer('33334444', 'wrong');
+      expect(await codeOf(joinWithCode('3333-4444', { configDir: deviceDir('code-bind'), address: '127.0.0.1', port }))).toBe('lan_channel_binding_mismatch');
+    });
   });
 });
