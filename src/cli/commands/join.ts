@@ -3,6 +3,7 @@ import { relayCodeFormat } from '../../doors/support/relay-code.js';
 import { PairgateApiError } from '../../sdk/errors.js';
 import type { SessionChannel } from '../../sdk/support.js';
 import { isYes, LineInput } from '../line-input.js';
+import { terminalSafe } from '../terminal-text.js';
 import { networkReport } from '../network-report.js';
 
 const DEFAULT_RELAY = process.env.PAIRGATE_RELAY_URL ?? 'http://127.0.0.1:8080/relay';
@@ -76,8 +77,8 @@ async function runSession(channel: SessionChannel, input: LineInput, supporter: 
       }, 2_000).unref();
     };
     channel.onEvent((event) => {
-      if (event.type === 'message' && event.from === 'supporter') console.log(`${supporter}: ${String(event.text)}`);
-      else if (event.type === 'error') console.error(`pairgate: ${String(event.message)}`);
+      if (event.type === 'message' && event.from === 'supporter') console.log(`${supporter}: ${terminalSafe(String(event.text))}`);
+      else if (event.type === 'error') console.error(`pairgate: ${terminalSafe(String(event.message))}`);
     });
     channel.on('ended', (reason: string) => {
       const why = reason === 'supporter' || reason === 'deleted' ? 'The supporter ended the session.' : reason === 'expired' ? 'The session has expired.' : 'Session ended.';
@@ -139,9 +140,12 @@ export function registerJoinCommand(program: Command): void {
         } catch (error) {
           return fail(explain(error));
         }
-        const who = `${info.SupporterName}${info.CompanyName ? ` of ${info.CompanyName}` : ''}`;
-        console.log(`Supporter: ${info.SupporterName}`);
-        if (info.CompanyName) console.log(`Company:   ${info.CompanyName}`);
+        // Names come from the supporter's server: printed so that they cannot drive the terminal.
+        const supporterName = terminalSafe(info.SupporterName);
+        const companyName = info.CompanyName ? terminalSafe(info.CompanyName) : '';
+        const who = `${supporterName}${companyName ? ` of ${companyName}` : ''}`;
+        console.log(`Supporter: ${supporterName}`);
+        if (companyName) console.log(`Company:   ${companyName}`);
         const yes = options.yes || isYes(await input.ask(`Do you really want to grant access to ${who}? [y/N] `));
         if (!yes) {
           await confirmPairing(pairingUrl, 'decline').catch(() => undefined);
@@ -157,7 +161,7 @@ export function registerJoinCommand(program: Command): void {
         }
         // The supporter's server: the pairing URL is `<server>/pairing/<code>`.
         const server = pairingUrl.replace(/\/pairing\/[^/]*$/, '');
-        process.exitCode = await runSession(channel, input, info.SupporterName, server, [
+        process.exitCode = await runSession(channel, input, supporterName, server, [
           `Connected: the session with ${who} is live.`,
           'Type a message and press Enter. /diag shares a network diagnostics report (host name, network addresses, connectivity checks) with your supporter, /quit (or Ctrl-C) ends the session.',
         ]);

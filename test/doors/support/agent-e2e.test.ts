@@ -114,6 +114,10 @@ describe('agent and supporter end to end (two processes)', () => {
 
     supporter.say('Hello Joe, I am Thorsten.');
     await agent.waitFor(/^Thorsten: Hello Joe, I am Thorsten\.$/m);
+    // What the supporter sends cannot drive the person's terminal: escapes print as U+FFFD.
+    supporter.say('\u001b]0;owned\u0007\u001b[2Jclear?');
+    await agent.waitFor(/^Thorsten: \uFFFD\]0;owned\uFFFD\uFFFD\[2Jclear\?$/m);
+    expect(agent.out()).not.toContain('\u001b');
     const fromAgent = supporter.next((e) => e.type === 'message');
     agent.child.stdin!.write('Hi, my printer is broken\n');
     expect(await fromAgent).toMatchObject({ from: 'agent', text: 'Hi, my printer is broken' });
