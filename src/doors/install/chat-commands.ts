@@ -9,6 +9,9 @@ export interface CommandAnswer {
   data: Record<string, unknown>;
 }
 
+/** A call that reached an installation whose organization was deleted meanwhile: the same 404 as once it is gone. */
+const organizationGone = (): NotFoundError => new NotFoundError('This installation no longer exists: its organization was deleted in pairgate.', 'installation_not_found');
+
 /** The page where members make link tokens. */
 export const LINK_PAGE_PATH = '/integrations';
 
@@ -39,12 +42,14 @@ export class ChatCommands {
     if (!outcome.ok) {
       if (outcome.reason === 'malformed') throw new InvalidRequestError(outcome.message, { field: 'token' }, 'link_token_malformed');
       if (outcome.reason === 'used') throw new ConflictError('This link token has already been used. Create a new one in pairgate.', 'link_token_used');
+      if (outcome.reason === 'gone') throw organizationGone();
       throw new NotFoundError(`This link token is unknown or has expired (they live ${this.minutes()} minutes). Create a new one in pairgate.`, 'link_token_unknown');
     }
     const maker = outcome.grant.request;
+    const linked = await this.kit.links.link({ orgId: installation.orgId, connector: installation.connector, externalUserId: caller.externalUserId }, maker.userId, installation.id, caller.externalUsername, this.kit.ctx.clock.now());
+    if (linked === 'organization_gone') throw organizationGone();
     // The maker may have left the organization since making the token.
-    if (!(await this.kit.orgs.membership(installation.orgId, maker.userId))) throw new ForbiddenError('The account that made this token is no longer a member of the organization.', 'not_a_member');
-    await this.kit.links.link({ orgId: installation.orgId, connector: installation.connector, externalUserId: caller.externalUserId }, maker.userId, installation.id, caller.externalUsername, this.kit.ctx.clock.now());
+    if (linked === 'not_a_member') throw new ForbiddenError('The account that made this token is no longer a member of the organization.', 'not_a_member');
     return { text: `Linked to the pairgate account ${maker.username}.`, data: { linked: true, username: maker.username } };
   }
 

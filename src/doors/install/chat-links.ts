@@ -1,4 +1,5 @@
 import type { DurableDb } from '../../store/durable-schema.js';
+import { lockOrganization } from './organizations.js';
 import './install-rows.js';
 import '../accounts/account-rows.js';
 
@@ -9,6 +10,9 @@ export interface ChatLink {
   externalUsername: string | null;
   linkedAt: number;
 }
+
+/** What became of a link: made, or refused because the organization or the membership is gone. */
+export type LinkOutcome = 'linked' | 'organization_gone' | 'not_a_member';
 
 /** Who a chat user is, within one organization's installation of one connector. */
 export interface ChatUserRef {
@@ -25,13 +29,30 @@ export interface ChatUserRef {
 export class ChatLinks {
   constructor(private readonly db: DurableDb) {}
 
-  /** Links `ref` to `userId`, replacing any earlier link of that chat user. */
-  async link(ref: ChatUserRef, userId: string, installationId: string, externalUsername: string | null, now: number): Promise<void> {
-    await this.db
-      .insertInto('chat_links')
-      .values({ org_id: ref.orgId, connector: ref.connector, external_user_id: ref.externalUserId, user_id: userId, installation_id: installationId, external_username: externalUsername, linked_at: now })
-      .onConflict((oc) => oc.columns(['org_id', 'connector', 'external_user_id']).doUpdateSet({ user_id: userId, installation_id: installationId, external_username: externalUsername, linked_at: now }))
-      .execute();
+  /**
+   * Links `ref` to `userId`, replacing any earlier link of that chat user, if the organization
+   * still exists and `userId` is still its member. Decided in one transaction that locks the
+   * organization, so a link cannot outlive a removal of the member or a deletion of the
+   * organization running at the same time.
+   */
+  async link(ref: ChatUserRef, userId: string, installationId: string, externalUsername: string | null, now: number): Promise<LinkOutcome> {
+    return this.db.transaction().execute(async (trx) => {
+      if (!(await lockOrganization(trx, ref.orgId))) return 'organization_gone';
+      const member = await trx.selectFrom('organization_members').select('user_id').where('org_id', '=', ref.orgId).where('user_id', '=', userId).executeTakeFirst();
+      if (!member) return 'not_a_member';
+      await trx
+        .insertInto('chat_links')
+        .values({ org_id: ref.orgId, connector: ref.connector, external_user_id: ref.externalUserId, user_id: userId, installation_id: installationId, external_username: externalUsername, linked_at: now })
+        .onConflict((oc) => oc.columns(['org_id', 'connector', 'external_user_id']).doUpdateSet({ user_id: userId, installation_id: installationId, external_username: externalUsername, linked_at: now }))
+        .execute();
+      return 'linked';
+    });
+  }
+
+  /** How many chat users are linked in `orgId`, every connector. */
+  async countIn(orgId: string): Promise<number> {
+    const row = await this.db.selectFrom('chat_links').select((eb) => eb.fn.countAll<number | string>().as('n')).where('org_id', '=', orgId).executeTakeFirst();
+    return Number(row?.n ?? 0);
   }
 
   /** The link of `ref`, if any. */

@@ -47,13 +47,14 @@ export const installDoor: Door = {
     const box = new SecretBox(loadSecretKey(cfg.PAIRGATE_INSTALL_SECRET_KEY, ctx.config.PAIRGATE_DATA_DIR, 'PAIRGATE_INSTALL_SECRET_KEY'));
     const orgs = new Organizations(ctx.stores.db);
     const installations = new Installations(ctx.stores.db, box);
+    const organizationExists = async (orgId: string) => (await orgs.find(orgId)) !== undefined;
     const kit = new ChatKit(
       ctx,
       cfg,
       orgs,
       installations,
       new ChatLinks(ctx.stores.db),
-      new LinkTokens(ctx.engine, cfg.PAIRGATE_INSTALL_LINK_TOKEN_TTL_SECONDS * 1000, cfg.PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS),
+      new LinkTokens(ctx.engine, cfg.PAIRGATE_INSTALL_LINK_TOKEN_TTL_SECONDS * 1000, cfg.PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS, organizationExists),
       new LinkBudget(ctx.stores.ephemeral, ctx.clock, cfg.PAIRGATE_INSTALL_LINK_MISSES_PER_HOUR, cfg.PAIRGATE_INSTALL_LINK_MISSES_PER_INSTALLATION),
     );
     installOrganizationRoutes(app, kit);

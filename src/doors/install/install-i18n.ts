@@ -32,6 +32,18 @@ const en = {
   'install.back': 'Back to the organizations',
   'install.created': 'The organization was created.',
   'install.added': 'The member was added.',
+  'install.deleteButton': 'Delete this organization',
+  'install.deleteTitle': 'Delete {name}',
+  'install.deleteIntro': 'Deleting the organization {name} removes, at once and for good:',
+  'install.deleteMembers': 'its list of members ({count}); their pairgate accounts stay',
+  'install.deleteInstallations': 'its chat installations ({count}), with their secrets and bot tokens: pairgate refuses their calls from then on, so uninstall the pairgate app from the chat as well',
+  'install.deleteLinks': 'the links between chat users and pairgate accounts ({count})',
+  'install.deleteTokens': 'its link tokens not used yet: they no longer link anything',
+  'install.deleteConfirm': 'To confirm, type the name of the organization: {name}',
+  'install.deleteSubmit': 'Delete it for good',
+  'install.deleteCancel': 'Keep it',
+  'install.deleteMismatch': 'This is not the name of the organization. Type it exactly as shown, capitals included.',
+  'install.deleted': 'The organization was deleted.',
 } as const;
 
 type InstallKey = keyof typeof en;
@@ -64,6 +76,18 @@ const fr: Record<InstallKey, string> = {
   'install.back': 'Retour aux organisations',
   'install.created': 'L\'organisation a été créée.',
   'install.added': 'Le membre a été ajouté.',
+  'install.deleteButton': 'Supprimer cette organisation',
+  'install.deleteTitle': 'Supprimer {name}',
+  'install.deleteIntro': 'Supprimer l\'organisation {name} retire, aussitôt et pour de bon :',
+  'install.deleteMembers': 'sa liste de membres ({count}) ; leurs comptes pairgate restent',
+  'install.deleteInstallations': 'ses installations de messagerie ({count}), avec leurs secrets et jetons de bot : pairgate refuse ensuite leurs appels, désinstallez donc aussi l\'application pairgate de la messagerie',
+  'install.deleteLinks': 'les liaisons entre comptes de messagerie et comptes pairgate ({count})',
+  'install.deleteTokens': 'ses jetons de liaison pas encore utilisés : ils ne lient plus rien',
+  'install.deleteConfirm': 'Pour confirmer, tapez le nom de l\'organisation : {name}',
+  'install.deleteSubmit': 'La supprimer pour de bon',
+  'install.deleteCancel': 'La garder',
+  'install.deleteMismatch': 'Ce n\'est pas le nom de l\'organisation. Tapez-le exactement comme affiché, majuscules comprises.',
+  'install.deleted': 'L\'organisation a été supprimée.',
 };
 
 const CATALOG: Record<Lang, Record<InstallKey, string>> = { en, fr };

@@ -11,7 +11,8 @@ import { LINK_PAGE_PATH } from './chat-commands.js';
 import type { Connector } from './connector.js';
 import { installTranslator } from './install-i18n.js';
 import { makeLinkToken, runSetup } from './integration-routes.js';
-import { ORG_ID_PATTERN } from './organizations.js';
+import { confirmsName, deleteOrganization, deletionSummary } from './organization-deletion.js';
+import { ORG_ID_PATTERN, type Membership } from './organizations.js';
 import { roleAllows, ROLES, RoleSchema } from './roles.js';
 
 const tags = ['install'];
@@ -27,10 +28,11 @@ function labelOf(key: string): string {
 
 /**
  * The integrations page (`/integrations`), for signed-in people: their organizations, creating
- * one, adding members (admins), "Set up <connector>" (admins; shows the secret once) and making a
- * link token (members). Every form carries the CSRF token and is also checked for a cross-site
- * origin; answers that show a secret are never cached. Connectors are listed from the registry,
- * so a new one appears here without a change to the page.
+ * one, adding members (admins), "Set up <connector>" (admins; shows the secret once), making a
+ * link token (members) and deleting an organization (admins, after a page that says what goes
+ * and asks them to type its name). Every form carries the CSRF token and is also checked for a
+ * cross-site origin; answers that show a secret are never cached. Connectors are listed from the
+ * registry, so a new one appears here without a change to the page.
  */
 export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, connectors: readonly Connector[]): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -45,16 +47,19 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
   };
 
   /**
-   * Runs a form action for the signed-in user: sign-in redirect, CSRF and origin checks, and a
-   * page (never a 5xx) for the 4xx errors the action throws.
+   * Runs a form action for the signed-in user: sign-in redirect, CSRF and origin checks (unless
+   * `form` is false: a page that only shows), and a page (never a 5xx) for the 4xx errors the
+   * action throws.
    */
-  const formAction = async (request: FastifyRequest, reply: FastifyReply, action: (user: User, lang: Lang) => Promise<FastifyReply>) => {
+  const formAction = async (request: FastifyRequest, reply: FastifyReply, action: (user: User, lang: Lang) => Promise<FastifyReply>, form = true) => {
     const lang = pickLang(request);
     const user = await currentUser(request);
     if (!user) return reply.redirect(signInUrl(LINK_PAGE_PATH), 303);
     try {
-      pages.verifyCsrf(request);
-      assertSameOrigin(request);
+      if (form) {
+        pages.verifyCsrf(request);
+        assertSameOrigin(request);
+      }
       return await action(user, lang);
     } catch (error) {
       if (isPairgateError(error) && error.status < 500) {
@@ -88,11 +93,14 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
         role: org.role,
         admin,
         canAddMembers: roleAllows(org.role, 'members:write'),
+        canDelete: roleAllows(org.role, 'organization:delete'),
         members: admin ? await kit.orgs.members(org.id) : [],
         installations,
       };
     }));
-    const done = request.query.done === 'created' ? t('install.created') : request.query.done === 'added' ? t('install.added') : '';
+    const doneKeys: Record<string, string> = { created: 'install.created', added: 'install.added', deleted: 'install.deleted' };
+    const doneKey = request.query.done === undefined ? undefined : doneKeys[request.query.done];
+    const done = doneKey ? t(doneKey) : '';
     return render(request, reply, lang, 'install/integrations.njk', {
       title: t('install.title'),
       orgs,
@@ -115,6 +123,29 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
     await kit.orgs.require(request.params.org, user.id, 'members:write');
     await kit.orgs.addMember(request.params.org, request.body.username, request.body.role ?? 'member', kit.ctx.clock.now());
     return reply.redirect(`${LINK_PAGE_PATH}?done=added&lang=${lang}`, 303);
+  }));
+
+  /** The confirmation page of deleting `org`: what goes, and the name to type (`error` after a wrong one). */
+  const deletePage = async (request: FastifyRequest, reply: FastifyReply, lang: Lang, user: User, org: Membership, error = '', status = 200) => {
+    const t = installTranslator(lang);
+    const summary = await deletionSummary(kit, org, connectors);
+    return render(request, reply, lang, 'install/delete.njk', { title: t('install.deleteTitle', { name: org.name }), org: { id: org.id, name: org.name }, summary, error }, user, status);
+  };
+
+  api.get(`${LINK_PAGE_PATH}/orgs/:org/delete`, {
+    schema: { tags, summary: 'Delete an organization you administer: the confirmation page (what goes; type the name).', params: OrgParams, querystring: Type.Object({ lang: Type.Optional(Type.String({ maxLength: 35 })) }), response: HtmlPage },
+  }, async (request, reply) => formAction(request, reply, async (user, lang) => {
+    const org = await kit.orgs.require(request.params.org, user.id, 'organization:delete');
+    return deletePage(request, reply, lang, user, org);
+  }, false));
+
+  api.post(`${LINK_PAGE_PATH}/orgs/:org/delete`, {
+    schema: { tags, summary: 'Delete an organization you administer (form): its name typed to confirm.', params: OrgParams, body: Type.Object({ ...FormBase, name: Type.String({ maxLength: 200 }) }), response: HtmlPage },
+  }, async (request, reply) => formAction(request, reply, async (user, lang) => {
+    const org = await kit.orgs.require(request.params.org, user.id, 'organization:delete');
+    if (!confirmsName(org.name, request.body.name)) return deletePage(request, reply, lang, user, org, installTranslator(lang)('install.deleteMismatch'), 400);
+    await deleteOrganization(kit, user, org.id);
+    return reply.redirect(`${LINK_PAGE_PATH}?done=deleted&lang=${lang}`, 303);
   }));
 
   for (const connector of connectors) {

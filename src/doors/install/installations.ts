@@ -1,8 +1,9 @@
-import { ConflictError } from '../../core/errors.js';
+import { ConflictError, NotFoundError } from '../../core/errors.js';
 import { randomId, randomToken } from '../../core/ids.js';
 import type { SecretBox } from '../../server/secret-box.js';
 import type { DurableDb } from '../../store/durable-schema.js';
 import type { InstallationRow } from './install-rows.js';
+import { lockOrganization } from './organizations.js';
 import './install-rows.js';
 
 /** Installation ids (randomId: 128 bits, base64url); anything else is not looked up. */
@@ -97,6 +98,8 @@ export class Installations {
       rotated_at: null,
     };
     await this.db.transaction().execute(async (trx) => {
+      // Not for an organization deleted meanwhile (its deletion would miss this row).
+      if (!(await lockOrganization(trx, orgId))) throw new NotFoundError('This organization no longer exists.', 'organization_not_found');
       await trx.updateTable('chat_installations').set({ state: 'rotated', rotated_at: now, bot_token_sealed: null }).where('org_id', '=', orgId).where('connector', '=', connector).where('state', '!=', 'rotated').execute();
       await trx.insertInto('chat_installations').values(row).execute();
     });
@@ -157,8 +160,10 @@ export class Installations {
         ]))
         .executeTakeFirst();
       const row = await trx.selectFrom('chat_installations').selectAll().where('id', '=', id).executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0 || !row) {
-        if (row?.state === 'installed') throw new ConflictError('This installation is linked to another chat server. Run a new setup for this one.', 'installation_site_mismatch');
+      // Deleted meanwhile, with its organization or as a superseded one.
+      if (!row) throw new NotFoundError('No installation has this id.', 'installation_not_found');
+      if (Number(result.numUpdatedRows) === 0) {
+        if (row.state === 'installed') throw new ConflictError('This installation is linked to another chat server. Run a new setup for this one.', 'installation_site_mismatch');
         throw new ConflictError('This setup was rotated or has expired. Run the setup again in pairgate.', 'installation_not_usable');
       }
       // Only a setup rotates the others, so every rotated one of this organization and connector is older.

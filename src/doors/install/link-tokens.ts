@@ -30,11 +30,14 @@ export interface LinkTokenResult {
 /** A link token grant. */
 export type LinkTokenGrant = Grant<LinkTokenRequest, LinkTokenResult>;
 
-/** Why a token could not be spent. */
+/**
+ * Why a token could not be spent: `gone` when its organization was deleted (the token stays
+ * unspent and links nothing; it expires with its TTL).
+ */
 export type SpendOutcome =
   | { ok: true; grant: LinkTokenGrant }
   | { ok: false; reason: 'malformed'; message: string }
-  | { ok: false; reason: 'unknown' | 'used' };
+  | { ok: false; reason: 'unknown' | 'used' | 'gone' };
 
 /**
  * Link tokens as grants of the engine: created pending with a human code (stored hashed), spent
@@ -43,7 +46,13 @@ export type SpendOutcome =
  * an expired grant is never returned, so a token works once and not after its TTL.
  */
 export class LinkTokens {
-  constructor(private readonly engine: GrantEngine, private readonly ttlMs: number, private readonly maxLive: number) {}
+  constructor(
+    private readonly engine: GrantEngine,
+    private readonly ttlMs: number,
+    private readonly maxLive: number,
+    /** Whether an organization still exists: a deleted one's tokens are grants still alive in the engine. */
+    private readonly organizationExists: (orgId: string) => Promise<boolean>,
+  ) {}
 
   /** Makes a token for `request`; returns it in clear (the only time) and when it expires. */
   async create(request: LinkTokenRequest): Promise<{ token: string; expiresAt: number }> {
@@ -54,13 +63,17 @@ export class LinkTokens {
 
   /**
    * Spends `typed` for the chat user of `orgId` / `connector`. A token of another organization or
-   * connector is `unknown` and left unspent: its owner may still use it where it belongs.
+   * connector is `unknown` and left unspent: its owner may still use it where it belongs. A token
+   * of an organization deleted since it was made is `gone`, also unspent: deleting an organization
+   * does not hunt its tokens down in the grant store (Redis has no query by organization, and one
+   * made while the deletion ran would be missed), it makes them useless here.
    */
   async spend(typed: string, orgId: string, connector: string, result: LinkTokenResult): Promise<SpendOutcome> {
     const parsed = LINK_TOKEN_FORMAT.parse(typed);
     if (!parsed.ok) return { ok: false, reason: 'malformed', message: parsed.message };
     const grant = await this.engine.findByCode<LinkTokenRequest, LinkTokenResult>(LINK_TOKEN_KIND, LINK_TOKEN_FORMAT, parsed.code);
     if (!grant || grant.request.orgId !== orgId || grant.request.connector !== connector) return { ok: false, reason: 'unknown' };
+    if (!(await this.organizationExists(grant.request.orgId))) return { ok: false, reason: 'gone' };
     try {
       const approved = await this.engine.approve<LinkTokenResult>(grant.id, result);
       return { ok: true, grant: approved as LinkTokenGrant };

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requireUser } from '../accounts/accounts.js';
 import type { ChatKit } from './chat-kit.js';
+import { deleteOrganization } from './organization-deletion.js';
 import { ORG_ID_PATTERN } from './organizations.js';
 import { RoleSchema } from './roles.js';
 
@@ -14,7 +15,8 @@ const OrgParams = Type.Object({ org: Type.String({ pattern: ORG_ID_PATTERN }) })
 
 /**
  * Organizations over JSON for signed-in users (session cookie; a browser's cross-site request is
- * refused by `requireUser`): create one (its creator is admin), list yours, list, add and remove members.
+ * refused by `requireUser`): create one (its creator is admin), list yours, list, add and remove
+ * members, delete one you administer.
  */
 export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -60,6 +62,21 @@ export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): v
     const self = request.params.username.trim().toLowerCase() === user.username;
     await orgs.require(request.params.org, user.id, self ? 'links:write' : 'members:write');
     await orgs.removeMember(request.params.org, request.params.username);
+    return reply.code(204).send(null);
+  });
+
+  // No typed confirmation here: a program names the organization by its id, which is no slip of
+  // the hand; the page asks a person to type the name.
+  api.delete('/api/v1/organizations/:org', {
+    schema: {
+      tags,
+      summary: 'Delete an organization you administer: its memberships, chat installations (secrets and bot tokens) and chat links go, in one transaction; its link tokens stop working and its installations\' calls get 404. The accounts stay.',
+      params: OrgParams,
+      response: { 204: Type.Null(), 401: ErrorView, 403: ErrorView, 404: ErrorView },
+    },
+  }, async (request, reply) => {
+    const user = await requireUser(request);
+    await deleteOrganization(kit, user, request.params.org);
     return reply.code(204).send(null);
   });
 }

@@ -24,6 +24,35 @@ export interface Member {
   role: Role;
 }
 
+/** What deleting an organization removed. */
+export interface DeletedOrganization {
+  name: string;
+  members: number;
+  installations: number;
+  links: number;
+}
+
+/**
+ * Writes organization `orgId`'s row without changing it, inside transaction `trx`: every write
+ * scoped to one organization (adding or removing a member, linking a chat user, a setup, deleting
+ * the organization) does this first, so concurrent ones wait for each other, on PostgreSQL as on
+ * SQLite, and none can insert a row for an organization deleted meanwhile. False when the
+ * organization no longer exists.
+ */
+export async function lockOrganization(trx: DurableDb, orgId: string): Promise<boolean> {
+  const result = await trx.updateTable('organizations').set((eb) => ({ name: eb.ref('name') })).where('id', '=', orgId).executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Not a member: 404, whether the organization exists or not (none of their business). */
+const notAMember = (): NotFoundError => new NotFoundError('You are not a member of this organization.', 'organization_not_found');
+
+/** Not a member: 404; a member whose role lacks `permission`: 403. */
+function assertAllowed(role: Role | undefined, permission: Permission): asserts role is Role {
+  if (!role) throw notAMember();
+  if (!roleAllows(role, permission)) throw new ForbiddenError(`Your role (${role}) does not allow ${permission}.`, 'permission_denied');
+}
+
 /** Organization ids (randomId: 128 bits, base64url). Anything else is not looked up. */
 export const ORG_ID_PATTERN = '^[A-Za-z0-9_-]{22}$';
 const ORG_ID = new RegExp(ORG_ID_PATTERN);
@@ -40,7 +69,8 @@ export function validateOrgName(name: string): string {
 
 /**
  * Organizations and their members (durable). The first member of an organization is its creator,
- * as admin; admins add others by username. Members are pairgate accounts.
+ * as admin; admins add others by username, and may delete the organization. Members are pairgate
+ * accounts.
  */
 export class Organizations {
   constructor(private readonly db: DurableDb) {}
@@ -80,9 +110,8 @@ export class Organizations {
    */
   async require(orgId: string, userId: string, permission: Permission): Promise<Membership> {
     const membership = await this.membership(orgId, userId);
-    if (!membership) throw new NotFoundError('You are not a member of this organization.', 'organization_not_found');
-    if (!roleAllows(membership.role, permission)) throw new ForbiddenError(`Your role (${membership.role}) does not allow ${permission}.`, 'permission_denied');
-    return membership;
+    assertAllowed(membership?.role, permission);
+    return membership!;
   }
 
   /** The organization `orgId`. */
@@ -110,7 +139,10 @@ export class Organizations {
     const user = name.length <= 60 ? await this.db.selectFrom('users').select(['id', 'username']).where('username', '=', name).executeTakeFirst() : undefined;
     if (!user) throw new NotFoundError('No account has this username.', 'user_not_found');
     try {
-      await this.db.insertInto('organization_members').values({ org_id: orgId, user_id: user.id, role, created_at: now }).execute();
+      await this.db.transaction().execute(async (trx) => {
+        if (!(await lockOrganization(trx, orgId))) throw new NotFoundError('This organization no longer exists.', 'organization_not_found');
+        await trx.insertInto('organization_members').values({ org_id: orgId, user_id: user.id, role, created_at: now }).execute();
+      });
     } catch (error) {
       if (/unique|duplicate|primary key/i.test(String((error as Error).message))) throw new ConflictError('This account is already a member.', 'already_member');
       throw error;
@@ -127,16 +159,40 @@ export class Organizations {
     const member = (await this.members(orgId)).find((candidate) => candidate.username === name);
     if (!member) throw new NotFoundError('This account is not a member.', 'member_not_found');
     await this.db.transaction().execute(async (trx) => {
-      // Two admins removing each other at once must not both succeed. Writing the organization's
-      // row first (a write that changes nothing) makes concurrent removals in one organization wait
-      // for each other, on PostgreSQL as on SQLite, so the count below sees the other's removal.
-      await trx.updateTable('organizations').set((eb) => ({ name: eb.ref('name') })).where('id', '=', orgId).execute();
+      // Two admins removing each other at once must not both succeed: locking the organization
+      // makes concurrent removals in it wait for each other, so the count below sees the other's.
+      if (!(await lockOrganization(trx, orgId))) throw new NotFoundError('This account is not a member.', 'member_not_found');
       if (member.role === 'admin') {
         const admins = await trx.selectFrom('organization_members').select('user_id').where('org_id', '=', orgId).where('role', '=', 'admin').execute();
         if (admins.length <= 1) throw new ConflictError('This is the last admin of the organization; add another admin first.', 'last_admin');
       }
       await trx.deleteFrom('chat_links').where('org_id', '=', orgId).where('user_id', '=', member.userId).execute();
       await trx.deleteFrom('organization_members').where('org_id', '=', orgId).where('user_id', '=', member.userId).execute();
+    });
+  }
+
+  /**
+   * Deletes `orgId` for `byUserId`, who must hold `organization:delete` (checked again inside the
+   * transaction, after the lock, so a concurrent removal of that admin is seen). In one
+   * transaction: its chat links, its chat installations (sealed secrets and bot tokens with them),
+   * its memberships, then the organization. Everything scoped to it locks it first, so nothing can
+   * be added to it meanwhile; what was in flight and comes after finds it gone (a 404, never a
+   * dangling row). Its link tokens are grants, not rows: spending one checks that the organization
+   * still exists. The accounts of its members are not touched.
+   */
+  async delete(orgId: string, byUserId: string): Promise<DeletedOrganization> {
+    if (!ORG_ID.test(orgId)) throw notAMember();
+    return this.db.transaction().execute(async (trx) => {
+      if (!(await lockOrganization(trx, orgId))) throw notAMember();
+      const organization = await trx.selectFrom('organizations').select('name').where('id', '=', orgId).executeTakeFirstOrThrow();
+      const caller = await trx.selectFrom('organization_members').select('role').where('org_id', '=', orgId).where('user_id', '=', byUserId).executeTakeFirst();
+      assertAllowed(caller && isRole(caller.role) ? caller.role : undefined, 'organization:delete');
+      // Children first: the foreign keys would cascade, but saying it here does not depend on them.
+      const links = await trx.deleteFrom('chat_links').where('org_id', '=', orgId).executeTakeFirst();
+      const installations = await trx.deleteFrom('chat_installations').where('org_id', '=', orgId).executeTakeFirst();
+      const members = await trx.deleteFrom('organization_members').where('org_id', '=', orgId).executeTakeFirst();
+      await trx.deleteFrom('organizations').where('id', '=', orgId).execute();
+      return { name: organization.name, members: Number(members.numDeletedRows), installations: Number(installations.numDeletedRows), links: Number(links.numDeletedRows) };
     });
   }
 }

@@ -6,14 +6,15 @@ export const ROLES = ['admin', 'member'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Permissions a role may hold. */
-export type Permission = 'integrations:write' | 'members:write' | 'links:write';
+export type Permission = 'integrations:write' | 'members:write' | 'links:write' | 'organization:delete';
 
 /**
- * What each role may do. Admins set up chat installations and manage members; every member (admins
- * included) may link their own chat account. Kept as data so a new role is one line.
+ * What each role may do. Admins set up chat installations, manage members and may delete the
+ * organization; every member (admins included) may link their own chat account. Kept as data so a
+ * new role is one line.
  */
 const GRANTS: Record<Role, readonly Permission[]> = {
-  admin: ['integrations:write', 'members:write', 'links:write'],
+  admin: ['integrations:write', 'members:write', 'links:write', 'organization:delete'],
   member: ['links:write'],
 };
 
