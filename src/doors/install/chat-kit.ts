@@ -32,6 +32,16 @@ export class ChatKit {
   }
 
   /**
+   * Installation `id` of `connector` and its secret, unsealed (undefined when this server's key
+   * cannot open it), for checking a call's signature; 404 `installation_not_found` when there is none.
+   */
+  async installationWithSecret(connector: string, id: string): Promise<{ installation: Installation; secret: string | undefined }> {
+    const found = await this.installations.findWithSecret(connector, id);
+    if (!found) throw new NotFoundError('No installation has this id.', 'installation_not_found');
+    return found;
+  }
+
+  /**
    * Throws unless calls may use `installation` now: 410 `installation_rotated` (a newer setup
    * replaced it), 410 `installation_expired` (set up but not installed in time), 409
    * `installation_not_installed` (only the install callback may use a setup before it is installed).

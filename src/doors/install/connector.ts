@@ -41,7 +41,7 @@ export interface Connector {
   readonly setupSchema: TObject;
   /**
    * Verifies a call from the chat backend for installation `installationId` (its signature with
-   * the installation's secret, which `kit.installations.secretOf` unseals): the caller, or a
+   * the installation's secret, which `kit.installationWithSecret` finds and unseals): the caller, or a
    * 4xx PairgateError with a stable code.
    */
   verifyCall(request: FastifyRequest, installationId: string, kit: ChatKit, options?: { forInstall?: boolean }): Promise<VerifiedCall>;

@@ -113,10 +113,15 @@ export class Installations {
     return row ? toInstallation(row) : undefined;
   }
 
-  /** The secret of installation `id`, unsealed; undefined if it cannot be opened (another server key). */
-  async secretOf(id: string): Promise<string | undefined> {
-    const row = await this.db.selectFrom('chat_installations').select('secret_sealed').where('id', '=', id).executeTakeFirst();
-    return row ? this.box.open(row.secret_sealed, secretContext(id)) : undefined;
+  /**
+   * The installation `id` of `connector` with its secret unsealed (undefined if it cannot be opened:
+   * another server key), read in one go: read apart, the row could be deleted in between (its
+   * organization deleted, or a newer installation installed) and the secret look unopenable.
+   */
+  async findWithSecret(connector: string, id: string): Promise<{ installation: Installation; secret: string | undefined } | undefined> {
+    if (!INSTALLATION_ID.test(id)) return undefined;
+    const row = await this.db.selectFrom('chat_installations').selectAll().where('id', '=', id).where('connector', '=', connector).executeTakeFirst();
+    return row ? { installation: toInstallation(row), secret: this.box.open(row.secret_sealed, secretContext(id)) } : undefined;
   }
 
   /** The bot token of installation `id`, unsealed (for calls back to the chat server). */

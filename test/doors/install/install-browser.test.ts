@@ -73,8 +73,9 @@ describe.skipIf(Boolean(skip))(`install door pages in Chromium${skip ? ` (skippe
   it('a member makes a link token and /pairgate link with it links their Mattermost account', async () => {
     const { page, problems } = await open();
     await signIn(page, 'chromium-member');
-    // A member sees no setup button, only the link token one.
+    // A member sees no setup button, only the link token one, and no delete button.
     expect(await page.getByRole('button', { name: 'Set up Mattermost' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Delete this organization' }).count()).toBe(0);
     await page.getByRole('button', { name: 'Create a Mattermost link token' }).click();
     await page.getByRole('heading', { name: 'Your link token' }).waitFor();
     const token = (await page.locator('#link-token').textContent())!;
@@ -84,6 +85,37 @@ describe.skipIf(Boolean(skip))(`install door pages in Chromium${skip ? ` (skippe
     const mm = new FakeMattermost(base, { now: () => Date.now() });
     const linked = await mm.call(installed!.id, 'link', installed!.secret, { id: mattermostId('chromiummember'), username: 'member' }, { values: { token } });
     expect(linked.body).toMatchObject({ type: 'ok', data: { linked: true, username: 'chromium-member' } });
+    expect(problems).toEqual([]);
+  });
+
+  it('the admin deletes an organization: the button opens a page that says what goes, a wrong name is refused, the name deletes', async () => {
+    const { page, problems } = await open();
+    await signIn(page, 'chromium-admin');
+    await page.getByLabel('Organization name').fill('Doomed Org');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.locator('#done').waitFor();
+    const section = page.locator('section.org', { has: page.getByRole('heading', { name: 'Doomed Org', exact: true }) });
+    await section.getByRole('button', { name: 'Set up Mattermost' }).click();
+    await page.getByRole('heading', { name: 'Set up Mattermost' }).waitFor();
+    await page.getByRole('link', { name: 'Back to the organizations' }).click();
+
+    await section.getByRole('button', { name: 'Delete this organization' }).click();
+    await page.getByRole('heading', { name: 'Delete Doomed Org' }).waitFor();
+    expect(await page.locator('#delete-installations').textContent()).toContain('Mattermost');
+    // Nothing is deleted by the first button: "Keep it" goes back to an intact list.
+    await page.getByRole('link', { name: 'Keep it' }).click();
+    await section.waitFor();
+    await section.getByRole('button', { name: 'Delete this organization' }).click();
+
+    await page.getByLabel('To confirm, type the name of the organization: Doomed Org').fill('doomed org');
+    await page.getByRole('button', { name: 'Delete it for good' }).click();
+    expect(await page.getByRole('alert').textContent()).toContain('This is not the name of the organization');
+    await page.getByLabel('To confirm, type the name of the organization: Doomed Org').fill('Doomed Org');
+    await page.getByRole('button', { name: 'Delete it for good' }).click();
+    expect(await page.locator('#done').textContent()).toBe('The organization was deleted.');
+    expect(await page.getByRole('heading', { name: 'Doomed Org', exact: true }).count()).toBe(0);
+    // The other organization is still there.
+    await page.getByRole('heading', { name: 'Chromium Org', exact: true }).waitFor();
     expect(problems).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { SignJWT } from 'jose';
 import type { Clock } from '../../../src/core/clock.js';
+import { signWebhook } from '../../../src/doors/install/webhook/webhook-signature.js';
 import { FormClient } from '../access/form-client.js';
 
 /** Configuration of install tests: fast password hashing, limits out of the way of the sweeps. */
@@ -131,4 +132,19 @@ export class FakeMattermost {
   async install(installationId: string, secret: string, admin: MattermostUser, botToken = 'bot-token-0123456789abcdefghij'): Promise<Answer> {
     return this.call(installationId, 'install', secret, admin, { context: { bot_user_id: mattermostId('botpairgate'), bot_access_token: botToken, app: { app_id: 'pairgate', bot_user_id: mattermostId('botpairgate'), bot_access_token: botToken } } });
   }
+}
+
+/**
+ * Calls a signed webhook URL from a setup (`install_url`, `command_url`) on the server at `base`
+ * (whatever address the URL names), signed with `secret` at `clock`'s time.
+ */
+export async function webhookCall(base: string, url: string, secret: string, body: unknown, clock: Clock): Promise<Answer> {
+  const raw = JSON.stringify(body);
+  const timestamp = String(Math.floor(clock.now() / 1000));
+  const response = await fetch(`${base}${new URL(url).pathname}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-pairgate-timestamp': timestamp, 'x-pairgate-signature': signWebhook(secret, timestamp, raw) },
+    body: raw,
+  });
+  return { status: response.status, body: await response.json(), headers: response.headers };
 }

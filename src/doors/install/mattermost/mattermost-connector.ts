@@ -47,9 +47,8 @@ interface CallChecks {
  * state-changing call, that the same call was not received before (`refuseReplayedCall`).
  */
 async function verifyMattermostCall(request: FastifyRequest, installationId: string, kit: ChatKit, options: CallChecks = {}): Promise<VerifiedCall> {
-  const installation = await kit.installation(NAME, installationId);
+  const { installation, secret } = await kit.installationWithSecret(NAME, installationId);
   const token = bearerOf(request.headers[MATTERMOST_AUTH_HEADER]);
-  const secret = await kit.installations.secretOf(installation.id);
   if (secret === undefined) {
     // Sealed under another server key: a configuration problem of this server, said in its log.
     kit.ctx.logger.warn({ installation: installation.id }, 'installation secret cannot be unsealed: was PAIRGATE_INSTALL_SECRET_KEY changed?');

@@ -54,8 +54,7 @@ export const webhookConnector: Connector = {
   },
 
   async verifyCall(request: FastifyRequest, installationId: string, kit: ChatKit, options = {}): Promise<VerifiedCall> {
-    const installation = await kit.installation(NAME, installationId);
-    const secret = await kit.installations.secretOf(installation.id);
+    const { installation, secret } = await kit.installationWithSecret(NAME, installationId);
     if (secret === undefined) throw new SignatureError('signature_invalid', 'The signature does not match this installation\'s secret.');
     const now = kit.ctx.clock.now();
     verifyWebhookSignature(secret, request.headers, request.webhookRawBody ?? '', now);
