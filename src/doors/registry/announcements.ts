@@ -1,5 +1,6 @@
 import type { EphemeralStore } from '../../store/ports.js';
 import { publicNetworkOf } from '../../server/public-network.js';
+import { NumberedSlots } from '../shared/numbered-slots.js';
 import type { Announcement } from './schemas.js';
 
 /**
@@ -34,10 +35,32 @@ export class Announcements {
     return (await this.store.get(`${Announcements.prefix(publicNetworkOf(callerIp))}${client}`, now)) !== undefined;
   }
 
-  /** Milliseconds from `now` until the oldest of `announcements` expires (when a place frees up). */
-  untilFirstExpiry(announcements: readonly Announcement[], now: number): number {
-    const oldest = Math.min(...announcements.map((a) => a.timestamp));
-    return Math.max(0, oldest + this.ttlMs - now);
+  /**
+   * Claims one of the `cap` places of the public network of `callerIp` for `client` until `now` +
+   * TTL, before its announcement is written with the same `now` (so place and entry expire at the
+   * same instant). A box that holds a place renews it and is never refused; a new box takes a free
+   * numbered slot (`NumberedSlots`: set-if-absent, so boxes announcing at once, through any nodes
+   * sharing the ephemeral store, never get more than `cap` places). Counting the entries and then
+   * writing, as before, let a burst of new boxes all read the same count and pass.
+   *
+   * Returns, when the network is full, the milliseconds until its first place frees up.
+   */
+  async claim(callerIp: string, client: string, cap: number, now: number): Promise<{ ok: true } | { ok: false; retryAfterMs: number }> {
+    const network = publicNetworkOf(callerIp);
+    const slots = new NumberedSlots(this.store, 'registry-slot|', cap);
+    const held = await slots.held(network, now);
+    const own = held.find((slot) => slot.value === client);
+    if (own) {
+      await slots.renew(own.key, client, this.ttlMs, now);
+      return { ok: true };
+    }
+    const taken = await slots.take(network, client, this.ttlMs, now, { held });
+    if (taken.ok) return { ok: true };
+    // Listed without a place: an entry written by a node that predates places. Refusing would drop
+    // a listed box; it takes a place at a later refresh once one frees up.
+    if (await this.has(callerIp, client, now)) return { ok: true };
+    const firstFree = Math.min(...taken.held.map((slot) => slot.expiresAt));
+    return { ok: false, retryAfterMs: Math.max(0, firstFree - now) };
   }
 
   /**

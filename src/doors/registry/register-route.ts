@@ -85,15 +85,12 @@ export function registerRoute(app: FastifyInstance, ctx: DoorContext, options: R
 
 /**
  * Stores an authenticated announcement made from `callerIp`, within the cap of boxes per public
- * network (a box already listed may always refresh its entry).
+ * network: the box claims its place first (exact under concurrency, see `Announcements.claim`;
+ * a box already listed may always refresh its entry).
  */
 export async function storeAnnouncement(options: Pick<RegisterRouteOptions, 'announcements' | 'maxPerIp' | 'privateMode' | 'dnsZone'>, callerIp: string, client: string, message: string, now: number): Promise<void> {
-  if (!(await options.announcements.has(callerIp, client, now))) {
-    const present = await options.announcements.list(callerIp, now);
-    if (present.length >= options.maxPerIp) {
-      throw new TooManyBoxesError(options.maxPerIp, Math.max(1, Math.ceil(options.announcements.untilFirstExpiry(present, now) / 1000)));
-    }
-  }
+  const claim = await options.announcements.claim(callerIp, client, options.maxPerIp, now);
+  if (!claim.ok) throw new TooManyBoxesError(options.maxPerIp, Math.max(1, Math.ceil(claim.retryAfterMs / 1000)));
   await options.announcements.put(callerIp, {
     client,
     message: options.privateMode ? privateMessage(client, options.dnsZone) : message,

@@ -1,0 +1,101 @@
+import { randomInt } from 'node:crypto';
+import type { EphemeralStore } from '../../store/ports.js';
+
+/** A slot held in the ephemeral store: its key, its number, who holds it and until when. */
+export interface HeldSlot {
+  key: string;
+  slot: number;
+  value: string;
+  expiresAt: number;
+}
+
+/** What `take` found: the slot it took, or (when none was free) the slots held then. */
+export type SlotTaken = { ok: true; key: string } | { ok: false; held: HeldSlot[] };
+
+/** How hard `take` tries before it believes the slots full. */
+export interface TakeOptions {
+  /**
+   * Random slot numbers tried with set-if-absent before listing the scope. Worth it for large caps,
+   * where a listing reads up to `cap` entries while a random slot is nearly always free; 0 (the
+   * default) lists first, which small caps prefer since the listing is short and tells who holds what.
+   */
+  randomProbes?: number;
+  /** A listing already made at `now` (the caller needed it anyway), so the first round reuses it. */
+  held?: HeldSlot[];
+}
+
+// A taken-from-under-us round means another request took each slot the listing showed free; it
+// cannot recur more often than there are slots, but a bound keeps a misbehaving store from looping.
+const MAX_ROUNDS = 16;
+
+/**
+ * A cap of `cap` holders per scope made exact under concurrency, on one node or many: each holder
+ * takes a numbered slot (`<prefix><scope>|<n>`, n below the cap) in the ephemeral store with
+ * set-if-absent, which the SQL and Redis stores do atomically, so two requests at once never get
+ * the same slot and there are never more than `cap` live slots. A slot lives exactly as long as
+ * what it counts (the caller gives the TTL and `now`), so nothing has to give it back on expiry.
+ *
+ * A count followed by a write, by contrast, lets every request of a burst read the same count and
+ * pass. A request that finds every free slot taken by others before it lists again; it is refused
+ * only when a listing shows all `cap` slots live, so of N requests at once exactly `cap` (less what
+ * was held) succeed.
+ */
+export class NumberedSlots {
+  constructor(
+    private readonly store: EphemeralStore,
+    /** Namespace of this cap's keys; ends with `|`. */
+    private readonly prefix: string,
+    private readonly cap: number,
+  ) {}
+
+  // `|` occurs in no scope (an address, a network, a name of ours), so one scope's prefix never
+  // covers another's keys.
+  private scopePrefix(scope: string): string {
+    return `${this.prefix}${scope}|`;
+  }
+
+  /** The key of slot `n` of `scope`. */
+  keyOf(scope: string, n: number): string {
+    return `${this.scopePrefix(scope)}${n}`;
+  }
+
+  /** The live slots of `scope` at `now`. */
+  async held(scope: string, now: number): Promise<HeldSlot[]> {
+    const prefix = this.scopePrefix(scope);
+    const entries = await this.store.list(prefix, now);
+    return entries.map((entry) => ({ key: entry.key, slot: Number(entry.key.slice(prefix.length)), value: entry.value, expiresAt: entry.expiresAt }));
+  }
+
+  /** Takes a free slot of `scope` for `value`, alive `ttlMs` from `now`; see `SlotTaken`. */
+  async take(scope: string, value: string, ttlMs: number, now: number, options: TakeOptions = {}): Promise<SlotTaken> {
+    for (let probe = 0; probe < (options.randomProbes ?? 0); probe++) {
+      const key = this.keyOf(scope, randomInt(this.cap));
+      if (await this.store.setIfAbsent(key, value, ttlMs, now)) return { ok: true, key };
+    }
+    let held = options.held ?? (await this.held(scope, now));
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      if (held.length >= this.cap) return { ok: false, held };
+      const used = new Set(held.map((slot) => slot.slot));
+      const free: number[] = [];
+      for (let n = 0; n < this.cap; n++) if (!used.has(n)) free.push(n);
+      // Requests at once start at different free slots, so most take one in their first try.
+      const start = randomInt(free.length);
+      for (let i = 0; i < free.length; i++) {
+        const key = this.keyOf(scope, free[(start + i) % free.length]!);
+        if (await this.store.setIfAbsent(key, value, ttlMs, now)) return { ok: true, key };
+      }
+      held = await this.held(scope, now);
+    }
+    return { ok: false, held };
+  }
+
+  /** Extends slot `key`, held by `value`, to `ttlMs` from `now` (a holder that lives on). */
+  renew(key: string, value: string, ttlMs: number, now: number): Promise<void> {
+    return this.store.set(key, value, ttlMs, now);
+  }
+
+  /** Gives slot `key` back (what it counted was not made after all, or is gone early). */
+  release(key: string): Promise<void> {
+    return this.store.delete(key);
+  }
+}

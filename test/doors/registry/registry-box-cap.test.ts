@@ -1,0 +1,129 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBoxIdentity, type BoxIdentity } from '../../../src/doors/registry/box-identity.js';
+import { signAnnouncement } from '../../../src/sdk/registry.js';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { httpFrom, type HttpAnswer } from '../../helpers/http-from.js';
+import { createTestDatabase, createTestPrefix, postgresMissing, REDIS_URL, redisMissing } from '../../helpers/services.js';
+
+const CAP = 4;
+const pgSkip = await postgresMissing();
+const redisSkip = await redisMissing();
+
+const ENV = {
+  PAIRGATE_TRUST_PROXY: '127.0.0.1',
+  PAIRGATE_REGISTRY_MAX_PER_IP: String(CAP),
+  PAIRGATE_REGISTRY_REGISTER_PER_MINUTE: '10000',
+  PAIRGATE_REGISTRY_PING_PER_MINUTE: '10000',
+  PAIRGATE_RATE_LIMIT_MAX: '100000',
+};
+
+async function newBoxes(count: number, tag: string): Promise<BoxIdentity[]> {
+  const folder = mkdtempSync(join(tmpdir(), 'pairgate-boxcap-'));
+  return Promise.all(Array.from({ length: count }, (_, i) => initBoxIdentity(join(folder, `${tag}${i}`), { name: `${tag}${i}` })));
+}
+
+/** A signed announcement of `identity` from `network` (X-Forwarded-For through the trusted proxy). */
+async function announce(base: string, network: string, identity: BoxIdentity): Promise<HttpAnswer> {
+  const raw = JSON.stringify({ client: identity.fingerprint, message: 'hi' });
+  const authorization = await signAnnouncement(identity, raw, { now: Date.now() });
+  return httpFrom('127.0.0.1', `${base}/register`, { method: 'POST', body: raw, headers: { authorization, 'x-forwarded-for': network } });
+}
+
+async function listed(base: string, network: string): Promise<string[]> {
+  const answer = await httpFrom('127.0.0.1', `${base}/ping`, { headers: { 'x-forwarded-for': network } });
+  return (answer.json as { client: string }[]).map((box) => box.client);
+}
+
+const setups = [
+  { name: 'one node on SQLite', nodes: 1, env: async () => ({ env: {}, cleanup: async () => {} }), skip: undefined },
+  {
+    name: 'two nodes sharing PostgreSQL',
+    nodes: 2,
+    skip: pgSkip,
+    env: async () => {
+      const database = await createTestDatabase();
+      return { env: { PAIRGATE_DATABASE_URL: database.url }, cleanup: () => database.drop() };
+    },
+  },
+  {
+    name: 'two nodes sharing PostgreSQL and Redis',
+    nodes: 2,
+    skip: pgSkip ?? redisSkip,
+    env: async () => {
+      const database = await createTestDatabase();
+      const { prefix, cleanup } = createTestPrefix();
+      return {
+        env: { PAIRGATE_DATABASE_URL: database.url, PAIRGATE_REDIS_URL: REDIS_URL, PAIRGATE_REDIS_PREFIX: prefix },
+        cleanup: async () => {
+          await cleanup();
+          await database.drop();
+        },
+      };
+    },
+  },
+];
+
+/**
+ * The per-network cap of the registry under a burst: new boxes of one network announcing at once,
+ * over real sockets (and alternately through two nodes sharing their stores), get exactly CAP
+ * places; the rest 429 too_many_boxes (errno 120). Counting the entries and then writing let the
+ * whole burst through.
+ */
+for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`registry box cap under concurrency, ${setup.name}${setup.skip ? ` (skipped: ${setup.skip})` : ''}`, () => {
+  const nodes: TestApp[] = [];
+  const bases: string[] = [];
+  let cleanup: () => Promise<void> = async () => {};
+
+  beforeAll(async () => {
+    const made = await setup.env();
+    cleanup = made.cleanup;
+    for (let i = 0; i < setup.nodes; i++) {
+      const node = await createTestApp({ ...ENV, ...made.env });
+      nodes.push(node);
+      bases.push(await node.listen());
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const node of nodes) await node.close();
+    await cleanup();
+  });
+
+  const baseFor = (i: number) => bases[i % bases.length]!;
+
+  it('of 16 new boxes announcing at once from one network, exactly CAP are listed; the rest get 429 errno 120', async () => {
+    const network = '203.0.113.50';
+    const boxes = await newBoxes(16, 'burst');
+    const answers = await Promise.all(boxes.map((box, i) => announce(baseFor(i), network, box)));
+    const accepted = boxes.filter((_, i) => answers[i]!.status === 200).map((box) => box.fingerprint);
+    expect(accepted).toHaveLength(CAP);
+    for (const answer of answers.filter((a) => a.status !== 200)) {
+      expect(answer.status, answer.text).toBe(429);
+      expect(answer.json).toMatchObject({ code: 429, errno: 120, reason: 'too_many_boxes' });
+      expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0);
+    }
+    for (const base of bases) expect((await listed(base, network)).sort()).toEqual([...accepted].sort());
+  });
+
+  it('a full network: listed boxes refreshing at once with a burst of new ones are all accepted, the new ones all refused', async () => {
+    const network = '2001:db8:77:1::1';
+    const listedBoxes = await newBoxes(CAP, 'held');
+    for (const [i, box] of listedBoxes.entries()) expect((await announce(baseFor(i), network, box)).status).toBe(200);
+    const newcomers = await newBoxes(8, 'late');
+    const mixed = [...listedBoxes, ...newcomers];
+    // Each listed box refreshes from another address of its /64, interleaved with the newcomers.
+    const answers = await Promise.all(mixed.map((box, i) => announce(baseFor(i), `2001:db8:77:1::${(i + 2).toString(16)}`, box)));
+    expect(answers.slice(0, CAP).map((a) => a.status)).toEqual(Array(CAP).fill(200));
+    expect(answers.slice(CAP).map((a) => a.status)).toEqual(Array(newcomers.length).fill(429));
+    expect((await listed(baseFor(1), network)).sort()).toEqual(listedBoxes.map((box) => box.fingerprint).sort());
+  });
+
+  it('another network has places of its own during the burst', async () => {
+    const boxes = await newBoxes(CAP * 2, 'two');
+    const answers = await Promise.all(boxes.map((box, i) => announce(baseFor(i), i % 2 ? '198.51.100.21' : '198.51.100.22', box)));
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(CAP * 2);
+  });
+});
