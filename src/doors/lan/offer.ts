@@ -249,7 +249,8 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
   try {
     let addresses = options.addresses;
     if (!addresses) {
-      ownIp = await discoverOwnAddresses({ log });
+      // Confirmed on this very port, so a firewall rule against it shows here, not at the joiner.
+      ownIp = await discoverOwnAddresses({ log, listenerPort: port });
       addresses = ownIp.addresses;
     }
     const info: ConnectionInfo = { addresses, port, keySha256: session.spkiSha256, secret, deviceId: device.deviceId, name: device.name };

@@ -1,11 +1,16 @@
 import net from 'node:net';
+import { networkInterfaces } from 'node:os';
 import type tls from 'node:tls';
+import { ownIpProbeAnswer } from './own-ip.js';
 
 /**
  * One port for two things: the pairing TLS listener, and `GET /diagnostics` in plain HTTP for
  * whoever sits on the same machine. The first byte tells them apart (a TLS handshake record starts
  * with 0x16). Diagnostics answer only loopback callers: they name addresses and the device, which
- * the network at large need not learn. Anything else is closed.
+ * the network at large need not learn. The own-IP probe line (`own-ip.ts`) is answered too, so
+ * own-IP discovery confirms an address on this very port; only calls from one of this machine's
+ * own addresses get an answer (a self-call comes from one), so strangers learn nothing from it.
+ * Anything else is closed.
  */
 
 const TLS_HANDSHAKE = 0x16;
@@ -13,6 +18,13 @@ const TLS_HANDSHAKE = 0x16;
 function isLoopback(address: string | undefined): boolean {
   const a = (address ?? '').replace(/^::ffff:/, '');
   return a === '::1' || a.startsWith('127.');
+}
+
+/** Loopback, or an address of one of this machine's interfaces: where a self-call comes from. */
+function isOwnAddress(address: string | undefined): boolean {
+  if (isLoopback(address)) return true;
+  const a = (address ?? '').replace(/^::ffff:/, '').replace(/%.*$/, '');
+  return Object.values(networkInterfaces()).some((entries) => (entries ?? []).some((e) => e.address.replace(/%.*$/, '') === a));
 }
 
 /** A plain TCP server that hands TLS connections to `tlsServer` and answers `GET /diagnostics`. */
@@ -26,6 +38,12 @@ export function sniffingServer(tlsServer: tls.Server, diagnostics: () => unknown
         socket.pause();
         socket.unshift(first);
         tlsServer.emit('connection', socket);
+        return;
+      }
+      const probeAnswer = ownIpProbeAnswer(first);
+      if (probeAnswer) {
+        if (isOwnAddress(socket.remoteAddress)) socket.end(probeAnswer);
+        else socket.destroy();
         return;
       }
       const line = first.subarray(0, 64).toString('latin1');
