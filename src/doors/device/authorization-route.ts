@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { hashToken } from '../../core/ids.js';
 import { clientIdOf } from './client-auth.js';
+import { MAX_SCOPE_PARAMETER_LENGTH } from './client-rules.js';
 import { grantedScope } from './clients.js';
 import { DEVICE_KIND, deviceCodeOf, USER_CODE_FORMAT, type DeviceRequest } from './device-grant.js';
 import { NO_STORE, type DeviceEnv } from './device-env.js';
@@ -12,7 +13,7 @@ import { OAuthError } from './oauth-errors.js';
 const DeviceAuthorizationBody = Type.Object(
   {
     client_id: Type.Optional(Type.String({ maxLength: 200 })),
-    scope: Type.Optional(Type.String({ maxLength: 2000 })),
+    scope: Type.Optional(Type.String({ maxLength: MAX_SCOPE_PARAMETER_LENGTH })),
   },
   { additionalProperties: true },
 );

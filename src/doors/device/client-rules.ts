@@ -12,10 +12,20 @@ export const CLIENT_ID_PATTERN = '^[A-Za-z0-9._~:@/+-]{1,100}$';
 /** What a client_id may be, said to people (configuration errors, the API's documentation). */
 export const CLIENT_ID_RULE = '1 to 100 characters of A-Z a-z 0-9 . _ ~ : @ / + -';
 
+/** The longest scope token, in characters. */
+export const SCOPE_TOKEN_MAX = 100;
 /** One scope token (RFC 6749 §3.3: NQCHAR = %x21 / %x23-5B / %x5D-7E), bounded in length. */
-export const SCOPE_TOKEN_PATTERN = '^[\\x21\\x23-\\x5B\\x5D-\\x7E]{1,100}$';
-/** The most scope tokens one client may be registered with. */
+export const SCOPE_TOKEN_PATTERN = `^[\\x21\\x23-\\x5B\\x5D-\\x7E]{1,${SCOPE_TOKEN_MAX}}$`;
+/**
+ * The most scope tokens one client may be registered with, and the most one request may ask for:
+ * the same figure, so a client can always ask for everything it is registered with.
+ */
 export const MAX_CLIENT_SCOPES = 100;
+/**
+ * The longest `scope` parameter a request may send: every scope of the largest registration at the
+ * longest, space-separated (so the schema never refuses what the scope rules accept).
+ */
+export const MAX_SCOPE_PARAMETER_LENGTH = MAX_CLIENT_SCOPES * (SCOPE_TOKEN_MAX + 1);
 
 /** The longest display name, in characters (code points, as JSON Schema counts them). */
 export const CLIENT_NAME_MAX = 100;

@@ -66,7 +66,7 @@ export function unknownClient(): OAuthError {
 export function grantedScope(client: Pick<DeviceClient, 'scopes'>, requested: string | undefined): string {
   const tokens = [...new Set((requested ?? '').split(' ').filter(Boolean))];
   if (tokens.length === 0) return (client.scopes ?? []).join(' ');
-  if (tokens.length > 50) throw new OAuthError('invalid_scope', 'At most 50 scopes may be asked for.');
+  if (tokens.length > MAX_CLIENT_SCOPES) throw new OAuthError('invalid_scope', `At most ${MAX_CLIENT_SCOPES} scopes may be asked for.`);
   for (const token of tokens) {
     if (!isScopeToken(token)) throw new OAuthError('invalid_scope', 'A scope token has a character RFC 6749 does not allow, or is too long.');
     if (client.scopes && !client.scopes.includes(token)) throw new OAuthError('invalid_scope', `This client may not ask for the scope "${token}".`);

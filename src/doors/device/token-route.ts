@@ -104,6 +104,11 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
       body: TokenBody,
       response: { 200: TokenView, 400: OAuthErrorView, 401: OAuthErrorView, 429: OAuthErrorView },
     },
+    // A limit of its own, per client network (the global key generator): slow_down paces each device
+    // code, but nothing paced requests with unknown, spent or garbage codes, each a store read, short
+    // of the much larger global limit. Not per client_id across networks: client_ids are public, so
+    // anyone could spend a client's quota and lock out every one of its devices.
+    config: { rateLimit: { max: cfg.PAIRGATE_DEVICE_TOKEN_REQUESTS_PER_MINUTE, timeWindow: 60_000 } },
   }, async (request, reply) => {
     reply.headers(NO_STORE);
     const body = request.body;

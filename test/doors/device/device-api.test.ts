@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
 import type { User } from '../../../src/doors/accounts/users.js';
 import { DEVICE_GRANT_TYPE } from '../../../src/doors/device/device-grant.js';
+import { MAX_SCOPE_PARAMETER_LENGTH } from '../../../src/doors/device/client-rules.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { approve, authorize, createUser, deny, DEVICE_ENV, grantIdOf, pollToken, postForm } from './device-helpers.js';
 
@@ -83,7 +84,7 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
       { url: '/oauth/device_authorization', type: 'application/json', payload: JSON.stringify({ client_id: { a: 1 } }), status: 400, code: 'invalid_request' },
       { url: '/oauth/device_authorization', type: 'application/json', payload: '{"client_id":', status: 400, code: 'invalid_request' },
       { url: '/oauth/device_authorization', type: 'text/plain', payload: 'client_id=tv-app', status: 415, code: 'invalid_request' },
-      { url: '/oauth/device_authorization', type: 'application/x-www-form-urlencoded', payload: `client_id=tv-app&scope=${'x'.repeat(3000)}`, status: 400, code: 'invalid_request' },
+      { url: '/oauth/device_authorization', type: 'application/x-www-form-urlencoded', payload: `client_id=tv-app&scope=${'x'.repeat(MAX_SCOPE_PARAMETER_LENGTH + 1)}`, status: 400, code: 'invalid_request' },
       { url: '/oauth/device_authorization', type: 'application/x-www-form-urlencoded', payload: `client_id=tv-app&pad=${'x'.repeat(100_000)}`, status: 413, code: 'invalid_request' },
       { url: '/oauth/token', type: 'application/x-www-form-urlencoded', payload: 'device_code=abc&client_id=tv-app', status: 400, code: 'invalid_request' },
       { url: '/oauth/token', type: 'application/x-www-form-urlencoded', payload: `grant_type=${encodeURIComponent(DEVICE_GRANT_TYPE)}&client_id=tv-app`, status: 400, code: 'invalid_request' },
