@@ -1,7 +1,10 @@
+import type { Clock } from '../../core/clock.js';
 import { CodeFormat } from '../../core/codes.js';
 import { isPairgateError, RateLimitedError } from '../../core/errors.js';
 import type { Grant } from '../../core/grant.js';
 import type { GrantEngine } from '../../engine/grant-engine.js';
+import type { EphemeralStore } from '../../store/ports.js';
+import { NumberedSlots } from '../shared/numbered-slots.js';
 
 /** The grant kind of link tokens. */
 export const LINK_TOKEN_KIND = 'install-link';
@@ -39,25 +42,61 @@ export type SpendOutcome =
   | { ok: false; reason: 'malformed'; message: string }
   | { ok: false; reason: 'unknown' | 'used' | 'gone' };
 
+// Above this cap a creation first tries a few random slots, nearly always free, rather than list
+// up to `maxLive` slots; at or below it the listing is short.
+const LIST_FIRST_UP_TO = 64;
+const RANDOM_PROBES = 4;
+
 /**
  * Link tokens as grants of the engine: created pending with a human code (stored hashed), spent
  * by the one approval the engine's compare-and-set allows, so of any number of concurrent
  * `/pairgate link` calls with one token exactly one links. The approval also spends the code, and
  * an expired grant is never returned, so a token works once and not after its TTL.
+ *
+ * At most `maxLive` tokens live at once, exactly, across nodes: the brute-force budget is computed
+ * with that figure, so a burst must not pass it. Each token holds a numbered slot in the ephemeral
+ * store (`NumberedSlots`, taken with set-if-absent) that expires with it. The engine's live count,
+ * cached for a second and then compared, let every request of a burst pass on one reading.
  */
 export class LinkTokens {
+  private readonly slots: NumberedSlots;
+
   constructor(
     private readonly engine: GrantEngine,
+    ephemeral: EphemeralStore,
+    private readonly clock: Clock,
     private readonly ttlMs: number,
     private readonly maxLive: number,
     /** Whether an organization still exists: a deleted one's tokens are grants still alive in the engine. */
     private readonly organizationExists: (orgId: string) => Promise<boolean>,
-  ) {}
+  ) {
+    this.slots = new NumberedSlots(ephemeral, 'install|link-slot|', maxLive);
+  }
 
-  /** Makes a token for `request`; returns it in clear (the only time) and when it expires. */
+  /**
+   * Makes a token for `request`; returns it in clear (the only time) and when it expires. 429 when
+   * `maxLive` tokens are alive, with the wait until the first of them expires.
+   */
   async create(request: LinkTokenRequest): Promise<{ token: string; expiresAt: number }> {
-    if ((await this.engine.countLive(LINK_TOKEN_KIND)) >= this.maxLive) throw new RateLimitedError(60, 'Too many link tokens are waiting. Try again in a minute.');
-    const created = await this.engine.create({ kind: LINK_TOKEN_KIND, request, ttlMs: this.ttlMs, codeFormat: LINK_TOKEN_FORMAT });
+    const now = this.clock.now();
+    // The slot is taken before the grant exists, so it must not lapse first: it is given a second
+    // more, then set to end with the grant.
+    const taken = await this.slots.take('all', '1', this.ttlMs + 1000, now, { randomProbes: this.maxLive > LIST_FIRST_UP_TO ? RANDOM_PROBES : 0 });
+    if (!taken.ok) {
+      const firstFree = Math.min(...taken.held.map((slot) => slot.expiresAt));
+      const wait = Math.max(1, Math.ceil((firstFree - now) / 1000));
+      throw new RateLimitedError(wait, `Too many link tokens are waiting. Try again in ${wait} s.`);
+    }
+    let created;
+    try {
+      created = await this.engine.create({ kind: LINK_TOKEN_KIND, request, ttlMs: this.ttlMs, codeFormat: LINK_TOKEN_FORMAT });
+    } catch (error) {
+      // No token was made: its place goes back (a failure here is not worth masking the first).
+      await this.slots.release(taken.key).catch(() => {});
+      throw error;
+    }
+    const after = this.clock.now();
+    await this.slots.renew(taken.key, created.grant.id, Math.max(1, created.grant.expiresAt - after), after);
     return { token: LINK_TOKEN_FORMAT.format(created.code!), expiresAt: created.grant.expiresAt };
   }
 

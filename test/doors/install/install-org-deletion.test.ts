@@ -140,7 +140,7 @@ describe('install door: deleting an organization (real sockets, manual clock)', 
     const orgs = new Organizations(db());
     const installations = new Installations(db(), new SecretBox(loadSecretKey('', t.config.PAIRGATE_DATA_DIR, 'PAIRGATE_INSTALL_SECRET_KEY')));
     const links = new ChatLinks(db());
-    const tokens = new LinkTokens(t.app.pairgate.engine, 300_000, 10_000, async (orgId) => (await orgs.find(orgId)) !== undefined);
+    const tokens = new LinkTokens(t.app.pairgate.engine, t.app.pairgate.stores.ephemeral, clock, 300_000, 10_000, async (orgId) => (await orgs.find(orgId)) !== undefined);
     const kit = new ChatKit(ctx, cfg, orgs, installations, links, tokens, new LinkBudget(t.app.pairgate.stores.ephemeral, clock, 10, 200));
 
     // The call's checks ran: it holds the installation as it was, then the deletion commits.
