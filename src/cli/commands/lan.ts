@@ -117,6 +117,8 @@ export function registerLanCommand(program: Command): void {
         discovery: options.discovery === false ? false : discoveryOf(options),
         announcePlain: options.announce,
         code: options.code,
+        // GET /diagnostics checks the server too when one is configured, as `pairgate doctor` does.
+        ...(process.env.PAIRGATE_SERVER ? { server: process.env.PAIRGATE_SERVER } : {}),
         log: stderrLog,
         onProgress: progressBar(),
       });
@@ -133,7 +135,7 @@ export function registerLanCommand(program: Command): void {
           stderrLog(`On the other device run: pairgate lan join --code ${offer.code} --device "${offer.description.name}"   (or the connection string)`);
         }
         stderrLog(`On the other device run: pairgate lan join <connection string>   (waiting up to ${timeout} s; Ctrl-C to stop)`);
-        stderrLog(`Diagnostics while waiting: curl http://127.0.0.1:${offer.port}/diagnostics`);
+        stderrLog(`Diagnostics while waiting: curl http://127.0.0.1:${offer.port}/diagnostics   (with the doctor's checks, up to 10 s; ?doctor=0 for the state alone)`);
       }
       const result = await offer.result;
       emit(options.json, pairingJson(result), pairingText(result));

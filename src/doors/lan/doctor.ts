@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { readdirSync, readFileSync } from 'node:fs';
+import type net from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import tls from 'node:tls';
 import { DEFAULT_DISCOVERY_PORT, DEFAULT_GROUP, listenForAnnouncements, startAnnouncer, type DiscoveryOptions } from './discovery.js';
 import { listenTls } from './listen.js';
 import { callSelf, discoverOwnAddresses, startEchoListener } from './own-ip.js';
+import { sniffingServer } from './protocol-sniffer.js';
 import { createTlsIdentity } from './tls-identity.js';
 
 /**
@@ -47,13 +49,26 @@ export interface DoctorReport {
 export interface DoctorOptions {
   /** Port for the test listener (default random). */
   port?: number;
-  discovery?: DiscoveryOptions;
+  /**
+   * A pairing listener that is already running (a `lan offer` answering `GET /diagnostics`): the
+   * listener check reports it instead of opening a test listener, and own-IP discovery and the
+   * self-reach check call it on its port, so what they find is what a joiner meets.
+   */
+  listener?: { port: number };
+  /** Multicast options; false skips the multicast check (an offer with discovery off). */
+  discovery?: DiscoveryOptions | false;
   /** How long to listen for multicast (default 1.5 s). */
   multicastWaitMs?: number;
   /** A pairgate server to check (DNS and /healthz), if configured. */
   server?: string;
   /** Longest time one check may take (default 8 s). */
   checkTimeoutMs?: number;
+  /**
+   * Longest time the whole report may take (default none): a check never runs past it, and the
+   * checks left when it is reached are reported as skipped. A check cut short may still finish its
+   * work in the background (its sockets close on their own limits).
+   */
+  deadlineMs?: number;
   /** Hears each check as it starts and ends. */
   log?: (line: string, check?: DoctorCheck) => void;
 }
@@ -104,17 +119,26 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   const log = options.log ?? (() => undefined);
   const checkTimeoutMs = options.checkTimeoutMs ?? 8000;
   const startedAt = new Date();
+  const deadline = options.deadlineMs === undefined ? Infinity : performance.now() + options.deadlineMs;
   const checks: DoctorCheck[] = [];
   // Shared between checks; a failed earlier check leaves them empty and later checks say so.
   let ownAddresses: string[] = [];
-  let listener: { server: tls.Server; port: number } | undefined;
+  // The running pairing listener, or the test listener this run opens (and closes: `server`).
+  let listener: { server?: net.Server; port: number } | undefined = options.listener ? { port: options.listener.port } : undefined;
 
   const run = async (name: string, title: string, body: () => Promise<CheckOutcome>) => {
-    log(`checking ${title}...`);
     const started = performance.now();
+    const left = deadline - started;
     let outcome: CheckOutcome;
+    if (left <= 0) {
+      outcome = { status: 'skip', summary: `not run: the report's time limit (${options.deadlineMs} ms) was reached` };
+      checks.push({ name, title, ...outcome, durationMs: 0 });
+      log(`[skip] ${title}: ${outcome.summary}`, checks[checks.length - 1]);
+      return;
+    }
+    log(`checking ${title}...`);
     try {
-      outcome = await withTimeout(body(), checkTimeoutMs, title);
+      outcome = await withTimeout(body(), Math.round(Math.min(checkTimeoutMs, left)), title);
     } catch (error) {
       // fetch hides the socket error in `cause`; the person needs it.
       const cause = (error as { cause?: { message?: string } }).cause?.message;
@@ -136,15 +160,18 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   });
 
   await run('own-addresses', 'own IP addresses', async () => {
-    const report = await discoverOwnAddresses({ log: (line) => log(`  ${line}`) });
+    const report = await discoverOwnAddresses({ log: (line) => log(`  ${line}`), ...(listener ? { listenerPort: listener.port } : {}) });
     ownAddresses = report.addresses;
     if (report.addresses.length) return { status: 'ok', summary: report.addresses.join(', '), details: report.stages };
     return { status: 'warn', summary: 'no address could be confirmed; pairing has to rely on multicast discovery', details: report.stages };
   });
 
   await run('listener', 'pairing listener port', async () => {
+    if (listener) return { status: 'ok', summary: `the pairing listener is running on port ${listener.port}`, details: { port: listener.port, running: true } };
     const identity = await createTlsIdentity('pairgate doctor', 600);
-    const server = tls.createServer({ key: identity.keyPem, cert: identity.certPem, minVersion: 'TLSv1.2' }, (socket) => socket.end());
+    const tlsServer = tls.createServer({ key: identity.keyPem, cert: identity.certPem, minVersion: 'TLSv1.2' }, (socket) => socket.end());
+    // Fronted like an offer's port, so the self-reach check below calls this port, not another one.
+    const server = sniffingServer(tlsServer, () => ({ doctor: 'test listener' }));
     const port = await listenTls(server, options.port ?? 0);
     listener = { server, port };
     return { status: 'ok', summary: `a TLS listener can listen on port ${port} (all addresses)`, details: { port } };
@@ -153,20 +180,23 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   await run('self-reach', 'reaching own addresses', async () => {
     const targets = ownAddresses.length ? ownAddresses : interfaceStates().flatMap((i) => i.addresses.map((a) => a.split('/')[0]!)).filter((a) => !a.startsWith('127.') && a !== '::1' && !a.startsWith('fe80'));
     if (targets.length === 0) return { status: 'fail', summary: 'there is no own address to call' };
-    const echo = await startEchoListener();
+    // The listener's own port when there is one (a firewall rule on it shows), else an echo listener.
+    const echo = listener ? undefined : await startEchoListener();
+    const port = listener?.port ?? echo!.port;
     try {
-      const results = await Promise.all(targets.map(async (address) => ({ address, problem: await callSelf(address, echo.port, 1500) })));
+      const results = await Promise.all(targets.map(async (address) => ({ address, problem: await callSelf(address, port, 1500) })));
       const reached = results.filter((r) => !r.problem);
-      const details = { port: echo.port, listenerPort: listener?.port, results };
+      const details = { port, listenerPort: listener?.port, results };
       if (reached.length === targets.length) return { status: 'ok', summary: `reached ${reached.map((r) => r.address).join(', ')}`, details };
       if (reached.length > 0) return { status: 'warn', summary: `reached ${reached.length} of ${targets.length} addresses`, details };
       return { status: 'fail', summary: `could not reach any own address (${results.map((r) => `${r.address}: ${r.problem}`).join('; ')})`, details };
     } finally {
-      await echo.close();
+      await echo?.close();
     }
   });
 
   await run('multicast', 'multicast discovery (find and be found)', async () => {
+    if (options.discovery === false) return { status: 'skip', summary: 'multicast discovery is off for this listener' };
     const discovery = { ...options.discovery };
     const group = discovery.group ?? DEFAULT_GROUP;
     const port = discovery.port ?? DEFAULT_DISCOVERY_PORT;
@@ -208,7 +238,8 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     return { status: 'ok', summary: `${url} answered ${response.status}` };
   });
 
-  if (listener) await new Promise<void>((resolve) => listener!.server.close(() => resolve()));
+  const opened = listener?.server;
+  if (opened) await new Promise<void>((resolve) => opened.close(() => resolve()));
 
   const counts: Record<CheckStatus, number> = { ok: 0, warn: 0, fail: 0, skip: 0 };
   for (const check of checks) counts[check.status]++;

@@ -8,6 +8,7 @@ import { FramedChannel, remoteError } from './frames.js';
 import { ListenerClosedError, ProtocolError } from './lan-errors.js';
 import { listenTls, plainAddress } from './listen.js';
 import { sniffingServer } from './protocol-sniffer.js';
+import { runDoctor, type DoctorReport } from './doctor.js';
 import { discoverOwnAddresses, type OwnIpReport } from './own-ip.js';
 import { formatPairingCode, newPairingCode } from './pairing-code.js';
 import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
@@ -53,6 +54,10 @@ export interface OfferOptions {
    * `lan nearby` and `lan join --code` find this device.
    */
   code?: boolean;
+  /** A pairgate server whose DNS and `/healthz` `GET /diagnostics` also checks (as `pairgate doctor --server`). */
+  server?: string;
+  /** Longest time `GET /diagnostics` spends on the doctor's checks (default 10 s). */
+  diagnosticsTimeoutMs?: number;
   log?: (line: string) => void;
   onProgress?: Progress;
 }
@@ -83,6 +88,9 @@ export interface Offer {
   /** Stops listening; `result` rejects if no peer paired yet. */
   close(): Promise<void>;
 }
+
+/** Default bound of `GET /diagnostics`: the doctor's checks, each limited further below. */
+const DIAGNOSTICS_TIMEOUT_MS = 10_000;
 
 /** Most joiners proving the secret at the same time; more are cut off at once. */
 const MAX_PENDING = 8;
@@ -229,8 +237,7 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
   });
 
   let ownIp: OwnIpReport | undefined;
-  // The port also answers `GET /diagnostics` to loopback callers (never the secret).
-  const front = sniffingServer(server, () => ({
+  const listenerState = () => ({
     state,
     port,
     addresses: selfAddresses,
@@ -242,7 +249,29 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
     pendingHandshakes: pending.size,
     discovery: announcer ? { sent: announcer.sent(), errors: announcer.errors() } : 'off',
     ...(ownIp ? { ownIp } : {}),
-  }));
+  });
+  // One doctor run at a time: callers asking meanwhile share it, so a burst of requests cannot
+  // pile up listeners and multicast sockets.
+  let doctorRun: Promise<DoctorReport> | undefined;
+  const diagnosticsTimeoutMs = options.diagnosticsTimeoutMs ?? DIAGNOSTICS_TIMEOUT_MS;
+  // The port also answers `GET /diagnostics` to loopback callers (never the secret): the listener's
+  // state and the doctor's checks. The doctor is handed this listener, so it probes this port (the
+  // sniffer answers those probes itself, with no further diagnostics: no recursion) instead of
+  // opening a second one, and its run is bounded by `diagnosticsTimeoutMs`.
+  const front = sniffingServer(server, async ({ doctor }) => {
+    if (!doctor) return listenerState();
+    doctorRun ??= runDoctor({
+      listener: { port },
+      discovery: options.discovery ?? {},
+      ...(options.server ? { server: options.server } : {}),
+      deadlineMs: diagnosticsTimeoutMs,
+      checkTimeoutMs: Math.min(4000, diagnosticsTimeoutMs),
+      multicastWaitMs: 1000,
+    }).finally(() => { doctorRun = undefined; });
+    const report = await doctorRun;
+    // The state after the checks, so it is no older than they are.
+    return { ...listenerState(), doctor: report };
+  });
   const port = await listenTls(front, options.port ?? 0, options.host);
   let connectionString: string;
   let describe: ReturnType<typeof describeConnection>;

@@ -27,8 +27,17 @@ function isOwnAddress(address: string | undefined): boolean {
   return Object.values(networkInterfaces()).some((entries) => (entries ?? []).some((e) => e.address.replace(/%.*$/, '') === a));
 }
 
-/** A plain TCP server that hands TLS connections to `tlsServer` and answers `GET /diagnostics`. */
-export function sniffingServer(tlsServer: tls.Server, diagnostics: () => unknown): net.Server {
+/** What a diagnostics request asks for. */
+export interface DiagnosticsRequest {
+  /** False for `GET /diagnostics?doctor=0`: the listener's state alone, at once. */
+  doctor: boolean;
+}
+
+/**
+ * A plain TCP server that hands TLS connections to `tlsServer`, answers own-IP probes and
+ * `GET /diagnostics` (with what `diagnostics` returns or resolves to; it must bound its own time).
+ */
+export function sniffingServer(tlsServer: tls.Server, diagnostics: (request: DiagnosticsRequest) => unknown): net.Server {
   return net.createServer((socket) => {
     socket.on('error', () => undefined);
     socket.setTimeout(10_000, () => socket.destroy());
@@ -47,9 +56,20 @@ export function sniffingServer(tlsServer: tls.Server, diagnostics: () => unknown
         return;
       }
       const line = first.subarray(0, 64).toString('latin1');
-      if (isLoopback(socket.remoteAddress) && /^GET \/diagnostics[ ?]/.test(line)) {
-        const body = JSON.stringify(diagnostics());
-        socket.end(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`);
+      const diagnosticsPath = /^GET \/diagnostics(\?[^ ]*)? /.exec(line);
+      if (isLoopback(socket.remoteAddress) && diagnosticsPath) {
+        const doctor = !/[?&]doctor=0(&|$)/.test(diagnosticsPath[1] ?? '');
+        void (async () => {
+          let status = '200 OK';
+          let body: string;
+          try {
+            body = JSON.stringify(await diagnostics({ doctor }));
+          } catch (error) {
+            status = '500 Internal Server Error';
+            body = JSON.stringify({ error: 'lan_diagnostics_failed', message: (error as Error).message });
+          }
+          socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`);
+        })();
         return;
       }
       if (/^[A-Z]+ /.test(line)) socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');

@@ -5,6 +5,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeConnectionString, encodeConnectionString } from '../../../src/doors/lan/connection-string.js';
+import type { DoctorReport } from '../../../src/doors/lan/doctor.js';
 import { FramedChannel } from '../../../src/doors/lan/frames.js';
 import { join } from '../../../src/doors/lan/join.js';
 import type { Offer } from '../../../src/doors/lan/offer.js';
@@ -175,14 +176,46 @@ describe('lan offer and join on loopback (real TLS)', () => {
     const wrong = encodeConnectionString({ ...decodeConnectionString(offer.connectionString), secret: randomBytes(32) });
     await expect(join(wrong, { configDir: deviceDir('guess'), discovery: false })).rejects.toMatchObject({ code: 'lan_wrong_secret' });
     await expect.poll(() => offer.failures()).toBe(1);
-    const response = await fetch(`http://127.0.0.1:${offer.port}/diagnostics`);
+    const started = performance.now();
+    // Two callers at once share one doctor run.
+    const [response, other] = await Promise.all([fetch(`http://127.0.0.1:${offer.port}/diagnostics`), fetch(`http://127.0.0.1:${offer.port}/diagnostics`)]);
     expect(response.status).toBe(200);
     const text = await response.text();
-    expect(JSON.parse(text)).toMatchObject({ state: 'listening', port: offer.port, addresses: ['127.0.0.1'], failures: 1, maxFailures: 3, name: 'laptop' });
+    const body = JSON.parse(text) as { doctor: DoctorReport };
+    expect(body).toMatchObject({ state: 'listening', port: offer.port, addresses: ['127.0.0.1'], failures: 1, maxFailures: 3, name: 'laptop' });
     expect(text).not.toContain(secret.toString('base64url'));
+    // The doctor's checks, run against this very listener rather than a listener of their own.
+    expect(body.doctor.checks.map((c) => c.name)).toEqual(['interfaces', 'own-addresses', 'listener', 'self-reach', 'multicast', 'dns', 'server']);
+    const check = (name: string) => body.doctor.checks.find((c) => c.name === name)!;
+    expect(check('listener')).toMatchObject({ status: 'ok', details: { port: offer.port, running: true } });
+    expect(check('self-reach').details).toMatchObject({ port: offer.port });
+    expect(check('multicast')).toMatchObject({ status: 'skip' });
+    expect(((await other.json()) as { doctor: DoctorReport }).doctor.startedAt).toBe(body.doctor.startedAt);
+    expect(performance.now() - started).toBeLessThan(11_000);
+    // ?doctor=0: the listener's state alone.
+    const quick = await (await fetch(`http://127.0.0.1:${offer.port}/diagnostics?doctor=0`)).json() as Record<string, unknown>;
+    expect(quick).toMatchObject({ state: 'listening', port: offer.port });
+    expect(quick.doctor).toBeUndefined();
     expect((await fetch(`http://127.0.0.1:${offer.port}/other`)).status).toBe(404);
     // The same port still pairs over TLS.
     expect((await join(offer.connectionString, { configDir: deviceDir('ok'), discovery: false })).peer.name).toBe('laptop');
+  });
+
+  it('bounds the doctor run of GET /diagnostics: a slow check is cut at the time limit and the checks after it are skipped', async () => {
+    // The multicast check listens for 1 s, longer than the 300 ms limit.
+    const discovery = { interfaceAddress: '127.0.0.1', port: 42000 + (process.pid % 20000) };
+    const { offer } = await offerOnLoopback({ diagnosticsTimeoutMs: 300, discovery });
+    const started = performance.now();
+    const body = await (await fetch(`http://127.0.0.1:${offer.port}/diagnostics`)).json() as { state: string; doctor: DoctorReport };
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(body.state).toBe('listening');
+    expect(body.doctor.checks.map((c) => [c.name, c.status])).toEqual([
+      ['interfaces', expect.any(String)], ['own-addresses', expect.any(String)], ['listener', 'ok'], ['self-reach', expect.any(String)],
+      ['multicast', 'fail'], ['dns', 'skip'], ['server', 'skip'],
+    ]);
+    expect(body.doctor.checks.at(-1)!.summary).toContain('time limit');
+    // The pairing port is unharmed.
+    expect((await join(offer.connectionString, { configDir: deviceDir('after-diag'), discovery: false })).peer.name).toBe('laptop');
   });
 
   it('survives garbage: plain TCP noise, malformed and oversized frames are refused and counted, then pairing works', async () => {
