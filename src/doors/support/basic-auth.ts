@@ -50,3 +50,19 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const actual = await scryptAsync(password, Buffer.from(salt, 'base64url'), expected.length, SCRYPT);
   return timingSafeEqual(actual, expected);
 }
+
+/** A hash of a random password, made once (lazily): what a login that is not there is checked against. */
+let dummyHash: Promise<string> | undefined;
+
+/**
+ * Checks `password` against `stored`, or, when there is nothing to check it against (a username
+ * that is not the session's login, a session without one, an id no session has), against a dummy
+ * hash and answers false. Every refusal of credentials thus costs one scrypt, as a wrong password
+ * does, so the time taken tells neither a session's login name nor whether it exists.
+ */
+export async function verifyPasswordOrDummy(password: string, stored: string | undefined): Promise<boolean> {
+  if (stored !== undefined) return verifyPassword(password, stored);
+  dummyHash ??= hashPassword(randomBytes(16).toString('base64url'));
+  await verifyPassword(password, await dummyHash);
+  return false;
+}

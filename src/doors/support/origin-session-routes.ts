@@ -9,7 +9,7 @@ import { IdTakenError } from '../../store/ports.js';
 import type { DoorContext } from '../door.js';
 import { requestedWaitSeconds, waitForGrant } from '../shared/waiting.js';
 import { AuthFailureBudget } from './auth-budget.js';
-import { basicCredentials, challenge, hashPassword, matchesAdmin, verifyPassword } from './basic-auth.js';
+import { basicCredentials, challenge, hashPassword, matchesAdmin, verifyPasswordOrDummy } from './basic-auth.js';
 import { supportConfigSchema } from './config.js';
 import { PAIRING_KIND, SESSION_KIND } from './relay-code.js';
 import { publishOnRelay } from './relay-client.js';
@@ -143,7 +143,8 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   /**
    * Session `id` (live, or also expired with `withExpired`), for the admin or the session's own
    * login; 401 before 404, so ids do not leak. Wrong credentials count per address and per id; a
-   * spent budget is refused before any scrypt runs.
+   * spent budget is refused before any scrypt runs. Credentials other than the admin's always cost
+   * one scrypt (the session's hash, else a dummy one), whatever the username and the id.
    */
   const authorize = async (request: FastifyRequest, reply: FastifyReply, id: string, withExpired: boolean): Promise<KnownSession> => {
     const given = basicCredentials(request);
@@ -155,8 +156,10 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
       const found = await lookUp(id, withExpired);
       if (admin) return { ok: true, known: found };
       const login = found?.login;
-      const own = Boolean(login?.username && login.passwordHash && given
-        && constantTimeEqual(given.user, login.username) && (await verifyPassword(given.password, login.passwordHash)));
+      // The right username alone runs no cheaper path: without it the password is checked against
+      // a dummy hash, so a wrong username costs one scrypt like a wrong password.
+      const ownHash = login?.username && login.passwordHash && given && constantTimeEqual(given.user, login.username) ? login.passwordHash : undefined;
+      const own = await verifyPasswordOrDummy(given?.password ?? '', ownHash);
       return { ok: own, known: found };
     });
     if (!ok) challenge(reply);
