@@ -1,4 +1,5 @@
 import { PairgateApiError, toApiError } from './errors.js';
+import { LongPollPacer, longPollSeconds } from './long-poll.js';
 
 /** A grant as the generic API shows it to its creator. */
 export interface GrantView {
@@ -91,19 +92,29 @@ export class PairgateClient {
     return this.request('GET', `/api/v1/grants/${encodeURIComponent(id)}${suffix}`, undefined, (options.waitSeconds ?? 0) * 1000);
   }
 
-  /** Waits until the grant is decided, expired or `maxSeconds` passed; returns its last view. */
+  /**
+   * Waits (by long-poll) until the grant is decided, expired or `maxSeconds` passed; returns its last
+   * view. `onChange` is told of every view that differs from the one before. A long-poll answered at
+   * once with nothing changed (a proxy dropping `wait`) is sent again only after a pause, 1 s
+   * doubling up to 15 s, never in a tight loop (the same pacing as the support SDK's `waitForState`).
+   */
   async waitForDecision(id: string, maxSeconds = 600, onChange?: (view: GrantView) => void): Promise<GrantView> {
     const deadline = Date.now() + maxSeconds * 1000;
     let view = await this.getGrant(id);
+    const pacer = new LongPollPacer();
     while (view.state === 'pending' && Date.now() < deadline) {
-      const wait = Math.max(1, Math.min(55, Math.ceil((deadline - Date.now()) / 1000)));
+      const askedAt = Date.now();
+      let next: GrantView;
       try {
-        view = await this.getGrant(id, { waitSeconds: wait, since: view.version });
+        next = await this.getGrant(id, { waitSeconds: longPollSeconds(deadline), since: view.version });
       } catch (error) {
         if (error instanceof PairgateApiError && error.code === 'grant_not_found') return { ...view, state: 'expired' };
         throw error;
       }
-      onChange?.(view);
+      const changed = next.version !== view.version || next.state !== view.state;
+      view = next;
+      if (changed) onChange?.(view);
+      if (view.state === 'pending') await pacer.after(changed, Date.now() - askedAt, deadline);
     }
     return view;
   }

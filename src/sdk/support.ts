@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import type { IncomingMessage } from 'node:http';
 import { PairgateApiError, retryAfterOf } from './errors.js';
+import { LongPollPacer, longPollSeconds } from './long-poll.js';
 
 /**
  * Typed clients of the support door: the origin (supporter side: sessions and the supporter's end of
@@ -338,16 +339,6 @@ export class SessionFinalStateError extends PairgateApiError {
   }
 }
 
-/** Longest long-poll `waitForState` asks for (below the usual 60 s of proxies and of the server's maximum). */
-const MAX_POLL_SECONDS = 55;
-/** First pause after a long-poll answered at once with nothing changed; it doubles up to the maximum. */
-const MIN_POLL_PAUSE_MS = 1_000;
-const MAX_POLL_PAUSE_MS = 15_000;
-
-function sleep(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
-}
-
 /** Options of the origin client. */
 export interface SupportOriginOptions {
   /** Base URL of the origin, e.g. `https://support.example.com`. */
@@ -429,28 +420,16 @@ export class SupportOriginClient {
   async waitForState(id: string, states: readonly SessionState[], maxSeconds = 600): Promise<SessionInfo> {
     const deadline = Date.now() + maxSeconds * 1000;
     let info = await this.getSession(id);
-    let pauseMs = MIN_POLL_PAUSE_MS;
+    const pacer = new LongPollPacer();
     for (;;) {
       if (states.includes(info.State)) return info;
       if (isFinalSessionState(info.State)) throw new SessionFinalStateError(info, states);
-      const left = deadline - Date.now();
-      if (left <= 0) return info;
-      const waitSeconds = Math.max(1, Math.min(MAX_POLL_SECONDS, Math.ceil(left / 1000)));
+      if (deadline - Date.now() <= 0) return info;
       const askedAt = Date.now();
-      const next = await this.getSession(id, { waitSeconds, since: info.Version });
+      const next = await this.getSession(id, { waitSeconds: longPollSeconds(deadline), since: info.Version });
       const changed = next.Version !== info.Version || next.State !== info.State;
       info = next;
-      if (changed) {
-        pauseMs = MIN_POLL_PAUSE_MS;
-        continue;
-      }
-      const tookMs = Date.now() - askedAt;
-      if (tookMs >= pauseMs) {
-        pauseMs = MIN_POLL_PAUSE_MS; // the server did wait: the next long-poll may go at once
-        continue;
-      }
-      await sleep(Math.min(pauseMs - tookMs, deadline - Date.now()));
-      pauseMs = Math.min(pauseMs * 2, MAX_POLL_PAUSE_MS);
+      await pacer.after(changed, Date.now() - askedAt, deadline);
     }
   }
 

@@ -1,9 +1,9 @@
-import { createServer, request as httpRequest, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { confirmPairing, SessionFinalStateError, SupportOriginClient } from '../../src/sdk/support.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { ADMIN, RELAY_TEST_ENV, startRelay } from '../doors/support/helpers.js';
+import { waitDroppingProxy } from './wait-dropping-proxy.js';
 
 const AVATAR = 'https://avatars.example/thorsten.png';
 
@@ -27,26 +27,6 @@ async function countingOrigin(relayUrl: string, options: Parameters<typeof creat
   });
   await origin.listen();
   return { origin, reads: (id) => counts.get(id) ?? 0 };
-}
-
-/**
- * A pass-through HTTP proxy to `target` that drops the `wait` parameter, as a misconfigured proxy or
- * cache may: every long-poll then comes back at once, unchanged.
- */
-async function waitDroppingProxy(target: string): Promise<{ url: string; server: Server }> {
-  const server = createServer((request, response) => {
-    const url = new URL(request.url ?? '/', target);
-    url.searchParams.delete('wait');
-    const forwarded = httpRequest(url, { method: request.method, headers: { ...request.headers, host: url.host } }, (answer) => {
-      response.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(response);
-    });
-    forwarded.on('error', () => response.destroy());
-    request.pipe(forwarded);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  return { url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`, server };
 }
 
 describe('SDK waitForState: stops at a final state it was not asked for, and never busy-loops', () => {

@@ -1,0 +1,46 @@
+/**
+ * Pacing shared by the SDK's long-poll loops (`PairgateClient.waitForDecision`,
+ * `SupportOriginClient.waitForState`): a long-poll normally holds until something changes, but one
+ * answered at once with nothing changed (a proxy or cache that drops `wait`, a server with a short
+ * maximum) must not be sent again at once, or a wait turns into a stream of requests.
+ */
+
+/** Longest long-poll to ask for (below the usual 60 s of proxies and of the server's maximum). */
+export const MAX_LONG_POLL_SECONDS = 55;
+/** First pause after a long-poll answered early with nothing changed; it doubles up to the maximum. */
+export const MIN_POLL_PAUSE_MS = 1_000;
+/** Longest pause between two such long-polls. */
+export const MAX_POLL_PAUSE_MS = 15_000;
+
+/** Resolves after `ms` (at once for 0 or less). */
+export function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}
+
+/** The `wait` to ask for with `deadline` (epoch ms) ahead: at least 1 s, at most {@link MAX_LONG_POLL_SECONDS}. */
+export function longPollSeconds(deadline: number): number {
+  return Math.max(1, Math.min(MAX_LONG_POLL_SECONDS, Math.ceil((deadline - Date.now()) / 1000)));
+}
+
+/**
+ * Decides the pause before the next long-poll of one wait. After a change, or a long-poll the
+ * server did hold for at least the current pause, the next one may go at once; after one answered
+ * sooner with nothing changed, the pause (1 s, doubling up to 15 s while that lasts) is waited out
+ * first, never past the wait's deadline.
+ */
+export class LongPollPacer {
+  private pauseMs = MIN_POLL_PAUSE_MS;
+
+  /**
+   * Call after each long-poll answer with whether anything changed and how long it took (ms);
+   * resolves when the next long-poll may be sent.
+   */
+  async after(changed: boolean, tookMs: number, deadline: number): Promise<void> {
+    if (changed || tookMs >= this.pauseMs) {
+      this.pauseMs = MIN_POLL_PAUSE_MS;
+      return;
+    }
+    await sleep(Math.min(this.pauseMs - tookMs, deadline - Date.now()));
+    this.pauseMs = Math.min(this.pauseMs * 2, MAX_POLL_PAUSE_MS);
+  }
+}

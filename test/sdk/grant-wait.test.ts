@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PairgateClient, type GrantView } from '../../src/sdk/client.js';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { waitDroppingProxy } from './wait-dropping-proxy.js';
+
+describe('SDK waitForDecision: a long-poll answered at once, unchanged, is not re-sent in a tight loop', () => {
+  let t: TestApp;
+  const reads = new Map<string, number>();
+  const readsOf = (id: string): number => reads.get(id) ?? 0;
+  let sdk: PairgateClient;
+  let proxy: Awaited<ReturnType<typeof waitDroppingProxy>>;
+  beforeAll(async () => {
+    t = await createTestApp();
+    // Every GET /api/v1/grants/:id the SDK sends reaches this hook on the real server, however answered.
+    t.app.addHook('onRequest', async (request) => {
+      if (request.method === 'GET' && request.routeOptions.url === '/api/v1/grants/:id') {
+        const { id } = request.params as { id: string };
+        reads.set(id, readsOf(id) + 1);
+      }
+    });
+    await t.listen();
+    sdk = new PairgateClient({ baseUrl: t.url });
+    proxy = await waitDroppingProxy(t.url);
+  });
+  afterAll(async () => {
+    proxy?.server.close();
+    await t?.close();
+  });
+
+  it('nothing changes for 3 s behind a proxy that drops wait: a few requests (pauses of 1 s, then 2 s), not hundreds', async () => {
+    const created = await sdk.createGrant({ label: 'proxied, undecided' });
+    const proxied = new PairgateClient({ baseUrl: proxy.url });
+    const changes: GrantView[] = [];
+    const started = Date.now();
+    const view = await proxied.waitForDecision(created.id, 3, (seen) => changes.push(seen));
+    expect(view).toMatchObject({ id: created.id, state: 'pending' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_900);
+    // The first read, then long-polls at about 0 s, 1 s and 3 s. Before, each immediate answer was
+    // sent again at once until the deadline (or the rate limit's 429).
+    expect(readsOf(created.id)).toBeLessThanOrEqual(4);
+    expect(changes).toEqual([]);
+  }, 10_000);
+
+  it('a decision while waiting behind that proxy is still seen at the next request, within the pause', async () => {
+    const created = await sdk.createGrant({ label: 'proxied, approved' });
+    const proxied = new PairgateClient({ baseUrl: proxy.url });
+    const changes: GrantView[] = [];
+    const waiting = proxied.waitForDecision(created.id, 30, (seen) => changes.push(seen));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await sdk.approveCode(created.code);
+    expect(await waiting).toMatchObject({ id: created.id, state: 'approved' });
+    expect(readsOf(created.id)).toBeLessThanOrEqual(5);
+    expect(changes.map((seen) => seen.state)).toEqual(['approved']);
+  }, 10_000);
+
+  it('without the proxy the long-poll holds: one long-poll ends the wait when the grant is refused', async () => {
+    const created = await sdk.createGrant({ label: 'direct' });
+    const waiting = sdk.waitForDecision(created.id, 30);
+    await expect.poll(() => readsOf(created.id)).toBe(2); // the first read and the long-poll
+    await sdk.refuseCode(created.code);
+    expect(await waiting).toMatchObject({ state: 'refused' });
+    expect(readsOf(created.id)).toBe(2);
+  });
+});
