@@ -52,7 +52,8 @@ describe('SDK waitForState: stops at a final state it was not asked for, and nev
     const declinedAt = Date.now();
     await expect(confirmPairing(`${origin.url}/pairing/${created.PairingCode}`, 'decline')).rejects.toMatchObject({ status: 403, code: 'declined' });
     const error = await outcome;
-    expect(Date.now() - declinedAt).toBeLessThan(2_000);
+    // Promptly: far sooner than the 30 s asked for (generous, for a loaded machine).
+    expect(Date.now() - declinedAt).toBeLessThan(10_000);
     expect(error).toBeInstanceOf(SessionFinalStateError);
     expect(error).toMatchObject({ status: 409, code: 'session_declined', state: 'declined', wanted: ['connected'], session: { ID: 'wait-declined', State: 'declined' } });
     expect((error as Error).message).toMatch(/wait-declined was declined.*will not become connected/);
@@ -77,7 +78,7 @@ describe('SDK waitForState: stops at a final state it was not asked for, and nev
     const deletedAt = Date.now();
     await sdk.deleteSession('wait-deleted');
     expect(await outcome).toMatchObject({ status: 404, code: 'session_not_found' });
-    expect(Date.now() - deletedAt).toBeLessThan(2_000);
+    expect(Date.now() - deletedAt).toBeLessThan(10_000);
     expect(reads('wait-deleted')).toBe(2);
   });
 
@@ -99,7 +100,7 @@ describe('SDK waitForState: stops at a final state it was not asked for, and nev
     const error = await sdk.waitForState('wait-expiring', ['connected'], 30).then(() => undefined, (failure: unknown) => failure);
     expect(error).toBeInstanceOf(SessionFinalStateError);
     expect(error).toMatchObject({ code: 'session_expired', state: 'expired', session: { State: 'expired' } });
-    expect(Date.now() - started).toBeLessThan(12_000);
+    expect(Date.now() - started).toBeLessThan(25_000);
     // The first read and the long-poll the expiry answered. Before, GET /session/:id kept answering
     // `expired` at once for an hour, and each answer was polled again.
     expect(reads('wait-expiring')).toBeLessThanOrEqual(3);
@@ -122,7 +123,7 @@ describe('SDK waitForState: stops at a final state it was not asked for, and nev
       const confirmedAt = Date.now();
       await confirmPairing(`${origin.url}/pairing/${created.PairingCode}`);
       expect(await waiting).toMatchObject({ State: 'confirmed' });
-      expect(Date.now() - confirmedAt).toBeLessThan(3_000);
+      expect(Date.now() - confirmedAt).toBeLessThan(10_000);
       expect(reads('wait-proxied') - before).toBeLessThanOrEqual(4);
     } finally {
       proxy.server.close();
@@ -141,7 +142,7 @@ describe('SDK waitForState on an expired session (engine clock)', () => {
       clock.advance(31_000);
       const started = Date.now();
       await expect(sdk.waitForState('long-gone', ['connected'], 30)).rejects.toMatchObject({ code: 'session_expired', state: 'expired' });
-      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(Date.now() - started).toBeLessThan(10_000);
       expect(reads('long-gone')).toBe(1);
       expect(await sdk.waitForState('long-gone', ['connected', 'expired'], 30)).toMatchObject({ State: 'expired' });
     } finally {
