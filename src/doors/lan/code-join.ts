@@ -1,10 +1,9 @@
-import tls from 'node:tls';
 import { InvalidRequestError } from '../../core/errors.js';
+import { proveAtAnyEndpoint, type CodeEndpoint } from './code-dial.js';
 import { proveCodeAsJoiner } from './code-pake.js';
-import { loadDeviceIdentity, type DeviceIdentity } from './device-identity.js';
+import { loadDeviceIdentity } from './device-identity.js';
 import { listenForAnnouncements, type DiscoveryOptions, type ReceivedAnnouncement } from './discovery.js';
-import { FramedChannel } from './frames.js';
-import { AmbiguousDeviceError, DeviceNotFoundError, PeerUnreachableError, ProtocolError } from './lan-errors.js';
+import { AmbiguousDeviceError, DeviceNotFoundError, ProtocolError } from './lan-errors.js';
 import type { JoinResult } from './join.js';
 import { parsePairingCode } from './pairing-code.js';
 import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
@@ -50,8 +49,11 @@ export interface CodeJoinOptions {
 export interface CodeOffer {
   deviceId: string;
   name: string;
+  /** Where it was heard first. */
   address: string;
   port: number;
+  /** Every address and port it was heard announcing from so far, first heard first. */
+  endpoints: CodeEndpoint[];
 }
 
 /** After the first code offer is heard, how much longer to listen for others (two announcement rounds). */
@@ -76,7 +78,9 @@ export async function findCodeOffer(options: { discovery?: DiscoveryOptions; dev
     onAnnouncement: (a) => {
       if (a.authenticated || !a.code || a.role !== 'offer') return;
       if (options.device !== undefined && !matches(a, options.device)) return;
-      if (!heard.has(a.deviceId)) heard.set(a.deviceId, { deviceId: a.deviceId, name: a.name ?? '', address: a.address, port: a.port });
+      const known = heard.get(a.deviceId);
+      if (!known) heard.set(a.deviceId, { deviceId: a.deviceId, name: a.name ?? '', address: a.address, port: a.port, endpoints: [{ address: a.address, port: a.port }] });
+      else if (!known.endpoints.some((e) => e.address === a.address && e.port === a.port)) known.endpoints.push({ address: a.address, port: a.port });
       if (options.device !== undefined) finish();
       else settle ??= setTimeout(finish, SETTLE_MS);
     },
@@ -99,26 +103,6 @@ export async function findCodeOffer(options: { discovery?: DiscoveryOptions; dev
   throw new AmbiguousDeviceError(`Several devices offer a pairing code: ${found.map((f) => `"${f.name}" (id ${f.deviceId})`).join(', ')}. Pick one with --device.`);
 }
 
-/** TLS to `address` without a pin (the PAKE authenticates), presenting this device's certificate. */
-function dialForCode(address: string, port: number, device: DeviceIdentity, timeoutMs: number): Promise<tls.TLSSocket> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: address, port, minVersion: 'TLSv1.2', rejectUnauthorized: false, key: device.keyPem, cert: device.certPem });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new PeerUnreachableError(`${label(address, port)}: no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.once('error', (error) => {
-      clearTimeout(timer);
-      reject(new PeerUnreachableError(`${label(address, port)}: ${error.message}`));
-    });
-    socket.once('secureConnect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-  });
-}
-
 /** Pairs with the device offering `code` (as typed: `1234-5678`, `12345678`, `1234 5678`). */
 export async function joinWithCode(code: string, options: CodeJoinOptions): Promise<JoinResult> {
   const started = performance.now();
@@ -127,10 +111,10 @@ export async function joinWithCode(code: string, options: CodeJoinOptions): Prom
   checkPayloadOptions(options.payloadPath, options.outDir);
   if ((options.address === undefined) !== (options.port === undefined)) throw new InvalidRequestError('Give both an address and a port, or neither.');
   const device = await loadDeviceIdentity(options.configDir, options.deviceName);
-  let target: { address: string; port: number; deviceId?: string; name?: string };
+  let target: { address: string; port: number; endpoints: CodeEndpoint[]; deviceId?: string; name?: string };
   let via: JoinResult['via'];
   if (options.address !== undefined && options.port !== undefined) {
-    target = { address: options.address, port: options.port };
+    target = { address: options.address, port: options.port, endpoints: [{ address: options.address, port: options.port }] };
     via = 'address';
   } else {
     const timeoutMs = options.discoveryTimeoutMs ?? 15_000;
@@ -139,14 +123,33 @@ export async function joinWithCode(code: string, options: CodeJoinOptions): Prom
     log(`Found "${target.name}" at ${label(target.address, target.port)}; proving the code.`);
     via = 'discovery';
   }
-  const socket = await dialForCode(target.address, target.port, device, options.dialTimeoutMs ?? 5000);
-  const channel = new FramedChannel(socket);
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+  const chosen = target.deviceId;
+  // Every address the device announces is dialled, not only the first heard: one may be dead,
+  // filtered, or an impostor's. Whichever completes the PAKE is the one paired with.
+  const { channel, socket, endpoint } = await proveAtAnyEndpoint({
+    endpoints: target.endpoints,
+    ...(chosen !== undefined ? {
+      more: (add: (e: CodeEndpoint) => void) => listenForAnnouncements({
+        ...(options.discovery ?? {}),
+        onAnnouncement: (a) => {
+          if (!a.authenticated && a.code && a.role === 'offer' && a.deviceId === chosen) add({ address: a.address, port: a.port });
+        },
+      }),
+    } : {}),
+    device,
+    dialTimeoutMs: options.dialTimeoutMs ?? 5000,
+    // With discovery, one more announcement round or two; an address given is all there is.
+    waitMoreMs: chosen !== undefined ? SETTLE_MS : 0,
+    prove: async (channel, socket) => {
+      await proveCodeAsJoiner(channel, socket, canonical, device.spkiSha256, handshakeTimeoutMs);
+      await channel.expect('welcome', handshakeTimeoutMs);
+    },
+    log,
+  });
   try {
-    const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
-    await proveCodeAsJoiner(channel, socket, canonical, device.spkiSha256, handshakeTimeoutMs);
-    await channel.expect('welcome', handshakeTimeoutMs);
     const authenticatedMs = performance.now() - started;
-    log(`Authenticated channel to ${label(target.address, target.port)} after ${Math.round(authenticatedMs)} ms: the code was proven both ways.`);
+    log(`Authenticated channel to ${label(endpoint.address, endpoint.port)} after ${Math.round(authenticatedMs)} ms: the code was proven both ways.`);
     const exchanged = await exchange(channel, device, options.selfAddresses ?? [], {
       payloadPath: options.payloadPath,
       outDir: options.outDir ?? process.cwd(),
@@ -160,10 +163,10 @@ export async function joinWithCode(code: string, options: CodeJoinOptions): Prom
       deviceId: exchanged.peer.deviceId,
       name: exchanged.peer.name,
       keySha256: exchanged.peer.keySha256,
-      addresses: [target.address, ...exchanged.peer.addresses],
+      addresses: [endpoint.address, ...exchanged.peer.addresses],
     });
     channel.close();
-    return { ...exchanged, trusted, address: target.address, via, authenticatedMs };
+    return { ...exchanged, trusted, address: endpoint.address, via, authenticatedMs };
   } catch (error) {
     socket.destroy();
     throw error;

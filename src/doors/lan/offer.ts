@@ -160,12 +160,20 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
     if (state !== 'listening') return channel.refuse('lan_already_paired', 'This device has already paired with another device.');
     if (pending.size >= MAX_PENDING) return channel.refuse('lan_listener_closed', 'Too many devices are trying at once.');
     pending.add(channel);
+    // A joiner that closes before its first message made no guess: a code joiner dials every
+    // address a device announces and drops the connections it does not need (`code-dial.ts`).
+    // Counting those would spend the failure limit on nothing; a joiner that stays silent until the
+    // handshake timeout still counts (it held a slot).
+    let spoke = false;
+    let closedSilent = false;
+    socket.once('close', () => { if (!spoke) closedSilent = true; });
     void (async () => {
       let proven = false;
       // Set when the joiner proved the code: its device key pin, which its identity must repeat.
       let codeJoinerPin: Buffer | undefined;
       try {
         const first = await channel.receive(handshakeTimeoutMs);
+        spoke = true;
         if (first.kind !== 'json') throw new ProtocolError('Expected "hello", got payload bytes.');
         const hello = first.message;
         if (hello.t === 'error') throw remoteError(hello);
@@ -231,7 +239,8 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
           return;
         }
         channel.refuse((error as { code?: string }).code ?? 'lan_protocol_error', 'Pairing failed.');
-        if (state === 'listening') countFailure(address, (error as Error).message);
+        if (closedSilent) log(`A device at ${address} connected and left without trying (not counted).`);
+        else if (state === 'listening') countFailure(address, (error as Error).message);
       }
     })();
   });

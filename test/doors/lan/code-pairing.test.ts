@@ -7,7 +7,7 @@ import { joinWithCode } from '../../../src/doors/lan/code-join.js';
 import { bindingMac, peerPin, proveCodeAsJoiner } from '../../../src/doors/lan/code-pake.js';
 import { FramedChannel } from '../../../src/doors/lan/frames.js';
 import { exchange } from '../../../src/doors/lan/session.js';
-import { scanNearby } from '../../../src/doors/lan/discovery.js';
+import { scanNearby, startAnnouncer } from '../../../src/doors/lan/discovery.js';
 import { join } from '../../../src/doors/lan/join.js';
 import { loadDeviceIdentity } from '../../../src/doors/lan/device-identity.js';
 import type { Offer } from '../../../src/doors/lan/offer.js';
@@ -156,6 +156,70 @@ describe('lan pairing by short code (SRP-6a bound to TLS, real sockets on loopba
     await codeOffer({ discovery: loopback, deviceName: 'second', configDir: deviceDir('code-b') });
     expect(await codeOf(joinWithCode('1234-5678', { configDir: deviceDir('code-which'), discovery: loopback, discoveryTimeoutMs: 5000 }))).toBe('lan_ambiguous_device');
     expect(await codeOf(joinWithCode('1234-5678', { configDir: deviceDir('code-none'), device: 'nobody', discovery: loopback, discoveryTimeoutMs: 500 }))).toBe('lan_device_not_found');
+  });
+
+  describe('dials every address the chosen device announces', () => {
+    /** A port free a moment ago. */
+    async function freePort(): Promise<number> {
+      const server = net.createServer();
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+      const { port } = server.address() as net.AddressInfo;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      return port;
+    }
+
+    /** Plain code announcements of `deviceId` named `name`, sent from `from` (a loopback address) for `port`. */
+    async function announceAs(deviceId: string, name: string, from: string, port: number): Promise<void> {
+      const announcer = await startAnnouncer({ ...loopback, interfaceAddress: from, announcement: { deviceId, port, name, code: true } });
+      cleanups.push(() => announcer.stop());
+      // Heard before the real offer starts announcing.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+
+    it('an announcement from a dead address heard first does not stop the join: the real one pairs', async () => {
+      const dir = deviceDir('code-multi');
+      const { deviceId } = await loadDeviceIdentity(dir, 'multi');
+      // The offer will listen on 127.0.0.1 only, so its port is dead on 127.0.0.2, announced from there first.
+      const port = await freePort();
+      await announceAs(deviceId, 'multi', '127.0.0.2', port);
+      const { offer } = await codeOffer({ configDir: dir, deviceName: 'multi', discovery: loopback, port });
+      const joinDir = deviceDir('code-multi-join');
+      const lines: string[] = [];
+      const joined = await joinWithCode(offer.code!, { configDir: joinDir, outDir: joinDir, device: 'multi', discovery: loopback, discoveryTimeoutMs: 5000, dialTimeoutMs: 1000, log: (l) => lines.push(l) });
+      expect(joined.address).toBe('127.0.0.1');
+      expect(joined.peer.deviceId).toBe(deviceId);
+      expect(lines.join('\n')).toContain(`127.0.0.2:${offer.port}`);
+      expect(offer.failures()).toBe(0);
+      await offer.result;
+    });
+
+    it('an impostor announcing the same device first gets one wrong guess, and the join pairs with the real offer', async () => {
+      const dir = deviceDir('code-twin');
+      // Another offer under the same device id and name (a copied identity), with another code, heard first.
+      const impostor = await codeOffer({ configDir: dir, deviceName: 'twin', discovery: loopback });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const { offer } = await codeOffer({ configDir: dir, deviceName: 'twin', discovery: loopback });
+      const joinDir = deviceDir('code-twin-join');
+      const joined = await joinWithCode(offer.code!, { configDir: joinDir, outDir: joinDir, device: 'twin', discovery: loopback, discoveryTimeoutMs: 5000 });
+      expect(joined.peer.name).toBe('twin');
+      await offer.result;
+      expect(offer.failures()).toBe(0);
+      // Tried first: one wrong guess, no more.
+      expect(impostor.offer.failures()).toBe(1);
+    });
+
+    it('a wrong code costs the offer one attempt, not one per address it announces', async () => {
+      const dir = deviceDir('code-typo');
+      const { deviceId } = await loadDeviceIdentity(dir, 'typo');
+      // On every address (dual stack), so 127.0.0.1 and 127.0.0.2 both reach the same listener.
+      const { offer } = await codeOffer({ configDir: dir, deviceName: 'typo', discovery: loopback, host: undefined, maxFailures: 5 });
+      await announceAs(deviceId, 'typo', '127.0.0.2', offer.port);
+      const lines: string[] = [];
+      const code = await codeOf(joinWithCode(wrongCode(offer.code!), { configDir: deviceDir('code-typo-join'), device: 'typo', discovery: loopback, discoveryTimeoutMs: 5000, log: (l) => lines.push(l) }));
+      expect(code).toBe('lan_wrong_code');
+      expect(offer.failures()).toBe(1);
+      expect(lines.join('\n')).toContain('same listener that refused the code');
+    });
   });
 
   it('refuses a code joiner that asks to be trusted under another key than the one it proved the code with', async () => {

@@ -209,11 +209,12 @@ describe('lan offer and join on loopback (real TLS)', () => {
     const body = await (await fetch(`http://127.0.0.1:${offer.port}/diagnostics`)).json() as { state: string; doctor: DoctorReport };
     expect(performance.now() - started).toBeLessThan(2000);
     expect(body.state).toBe('listening');
-    expect(body.doctor.checks.map((c) => [c.name, c.status])).toEqual([
-      ['interfaces', expect.any(String)], ['own-addresses', expect.any(String)], ['listener', 'ok'], ['self-reach', expect.any(String)],
-      ['multicast', 'fail'], ['dns', 'skip'], ['server', 'skip'],
-    ]);
-    expect(body.doctor.checks.at(-1)!.summary).toContain('time limit');
+    expect(body.doctor.checks.map((c) => c.name)).toEqual(['interfaces', 'own-addresses', 'listener', 'self-reach', 'multicast', 'dns', 'server']);
+    // Where the limit falls depends on the machine's speed; the multicast check alone outlasts it.
+    const multicast = body.doctor.checks[4]!;
+    if (multicast.status === 'fail') expect(multicast.error).toContain('did not finish within');
+    else expect(multicast.summary).toContain('time limit');
+    expect(body.doctor.checks.slice(5).map((c) => [c.status, c.summary.includes('time limit')])).toEqual([['skip', true], ['skip', true]]);
     // The pairing port is unharmed.
     expect((await join(offer.connectionString, { configDir: deviceDir('after-diag'), discovery: false })).peer.name).toBe('laptop');
   });
@@ -236,6 +237,18 @@ describe('lan offer and join on loopback (real TLS)', () => {
     wrongType.channel.send({ t: 'proof', proof: 'AAAA' });
     await expect.poll(() => offer.failures()).toBe(3);
     expect((await join(offer.connectionString, { configDir: deviceDir('after-noise'), discovery: false })).peer.name).toBe('laptop');
+  });
+
+  it('does not count a connection closed before its first message (no guess was made), but logs it', async () => {
+    const { offer, logs } = await offerOnLoopback({ maxFailures: 1 });
+    const silent = await rawJoiner(offer);
+    const pending = async () => ((await (await fetch(`http://127.0.0.1:${offer.port}/diagnostics?doctor=0`)).json()) as { pendingHandshakes: number }).pendingHandshakes;
+    // Once the offer holds it as a joiner (TLS done on its side too), it leaves without a word.
+    await expect.poll(pending).toBe(1);
+    silent.socket.destroy();
+    await expect.poll(() => logs.some((l) => l.includes('left without trying'))).toBe(true);
+    expect(offer.failures()).toBe(0);
+    expect((await join(offer.connectionString, { configDir: deviceDir('after-silent'), discovery: false })).peer.name).toBe('laptop');
   });
 
   it('closes the listener at its timeout', async () => {

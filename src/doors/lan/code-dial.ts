@@ -1,0 +1,177 @@
+import tls from 'node:tls';
+import { peerPin } from './code-pake.js';
+import type { DeviceIdentity } from './device-identity.js';
+import { FramedChannel } from './frames.js';
+import { PeerUnreachableError } from './lan-errors.js';
+import { label } from './pinned-dial.js';
+
+/**
+ * Reaching a code offer at every address it announces (`lan join --code`), as the QR path's
+ * `discovery-dial.ts` does: a device on several networks (or with a stale or filtered address)
+ * announces from each, and an impostor may announce the same device first. So every endpoint heard
+ * is dialled (TLS without a pin, at once), and the code is proven over the connections one at a
+ * time, in the order they connected, until one completes the PAKE. One at a time because each
+ * proof is a counted attempt at the offer and costs a fraction of a second of CPU on each side.
+ *
+ * After a wrong code, other endpoints presenting the *same* TLS key are not tried: they are the same
+ * listener, which has already said the code is wrong, and trying again would only spend more of the
+ * offer's failure limit on a typo. An impostor cannot present the offer's key (it lacks the private
+ * key), so it cannot make the joiner skip the real offer this way.
+ */
+
+/** Where an offer taking a code was heard. */
+export interface CodeEndpoint {
+  address: string;
+  port: number;
+}
+
+/** Most endpoints dialled in one join: each one that answers may cost the user one guess against an impostor. */
+export const MAX_CODE_ENDPOINTS = 8;
+
+/** Options of `proveAtAnyEndpoint`. */
+export interface CodeDialOptions {
+  /** Endpoints heard so far, in the order heard. */
+  endpoints: CodeEndpoint[];
+  /** Starts hearing further endpoints (more announcements); stopped when this settles. */
+  more?: (add: (endpoint: CodeEndpoint) => void) => Promise<{ stop(): Promise<void> }>;
+  /** This device: its certificate is the TLS client certificate the PAKE binds. */
+  device: DeviceIdentity;
+  dialTimeoutMs: number;
+  /** When every endpoint known has failed, how long to wait for another before giving up. */
+  waitMoreMs: number;
+  /** Proves the code over one connection (PAKE and welcome); throws why not. */
+  prove: (channel: FramedChannel, socket: tls.TLSSocket) => Promise<void>;
+  log: (line: string) => void;
+}
+
+/** A connection over which the code was proven. */
+export interface ProvenConnection {
+  channel: FramedChannel;
+  socket: tls.TLSSocket;
+  endpoint: CodeEndpoint;
+}
+
+/** TLS to `address` without a pin (the PAKE authenticates), presenting this device's certificate. */
+export function dialForCode(address: string, port: number, device: DeviceIdentity, timeoutMs: number): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: address, port, minVersion: 'TLSv1.2', rejectUnauthorized: false, key: device.keyPem, cert: device.certPem });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new PeerUnreachableError(`${label(address, port)}: no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new PeerUnreachableError(`${label(address, port)}: ${error.message}`));
+    });
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+  });
+}
+
+/** The error that says most: a wrong code, then a relay, then anything else, then unreachable. */
+function bestError(errors: Error[]): Error {
+  const rank = (e: Error) => {
+    const code = (e as { code?: string }).code;
+    if (code === 'lan_wrong_code') return 0;
+    if (code === 'lan_channel_binding_mismatch') return 1;
+    if (code !== 'lan_peer_unreachable') return 2;
+    return 3;
+  };
+  const sorted = [...errors].sort((a, b) => rank(a) - rank(b));
+  if (sorted.length === 0) return new PeerUnreachableError('No address of the device was heard.');
+  if (rank(sorted[0]!) < 3) return sorted[0]!;
+  return new PeerUnreachableError(`No announced address of the device answered: ${errors.map((e) => e.message).join('; ')}.`);
+}
+
+/**
+ * Dials every endpoint (those given and those `more` adds, up to MAX_CODE_ENDPOINTS) and proves the
+ * code over the connections one at a time; resolves with the first over which it was proven. Throws
+ * the most telling error (wrong code, relay, ..., unreachable) once every endpoint failed and no new
+ * one was heard within `waitMoreMs`.
+ */
+export async function proveAtAnyEndpoint(options: CodeDialOptions): Promise<ProvenConnection> {
+  const tried = new Set<string>();
+  const connected: { socket: tls.TLSSocket; endpoint: CodeEndpoint }[] = [];
+  const wrongCodePins = new Set<string>();
+  const errors: Error[] = [];
+  let dialling = 0;
+  let proving = false;
+  let settled = false;
+  let grace: NodeJS.Timeout | undefined;
+  let settle: { resolve: (c: ProvenConnection) => void; reject: (e: Error) => void } | undefined;
+  const outcome = new Promise<ProvenConnection>((resolve, reject) => { settle = { resolve, reject }; });
+
+  const finish = (result: ProvenConnection | Error) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(grace);
+    for (const waiting of connected.splice(0)) waiting.socket.destroy();
+    if (result instanceof Error) settle?.reject(result);
+    else settle?.resolve(result);
+  };
+  // Nothing left to try: wait a moment for another announced endpoint, then give up.
+  const idle = () => {
+    if (settled || dialling > 0 || proving || connected.length > 0 || grace) return;
+    grace = setTimeout(() => finish(bestError(errors)), options.waitMoreMs);
+  };
+  const next = () => {
+    if (settled || proving) return;
+    const item = connected.shift();
+    if (!item) return idle();
+    const where = label(item.endpoint.address, item.endpoint.port);
+    const pin = peerPin(item.socket)?.toString('base64url');
+    if (pin && wrongCodePins.has(pin)) {
+      options.log(`${where} is the same listener that refused the code; not trying it again.`);
+      item.socket.destroy();
+      return next();
+    }
+    proving = true;
+    const channel = new FramedChannel(item.socket);
+    options.prove(channel, item.socket).then(() => {
+      proving = false;
+      finish({ channel, socket: item.socket, endpoint: item.endpoint });
+    }, (error: Error) => {
+      proving = false;
+      errors.push(error);
+      if (pin && (error as { code?: string }).code === 'lan_wrong_code') wrongCodePins.add(pin);
+      item.socket.destroy();
+      if (!settled) options.log(`${where}: ${error.message}`);
+      next();
+    });
+  };
+  const add = (endpoint: CodeEndpoint) => {
+    const where = label(endpoint.address, endpoint.port);
+    if (settled || tried.has(where) || tried.size >= MAX_CODE_ENDPOINTS) return;
+    tried.add(where);
+    clearTimeout(grace);
+    grace = undefined;
+    dialling++;
+    if (tried.size > 1) options.log(`Also dialling ${where}...`);
+    dialForCode(endpoint.address, endpoint.port, options.device, options.dialTimeoutMs).then((socket) => {
+      dialling--;
+      if (settled) {
+        socket.destroy();
+        return;
+      }
+      connected.push({ socket, endpoint });
+      next();
+    }, (error: Error) => {
+      dialling--;
+      errors.push(error);
+      if (!settled) options.log(error.message);
+      idle();
+    });
+  };
+
+  const watcher = options.more ? await options.more(add) : undefined;
+  for (const endpoint of options.endpoints) add(endpoint);
+  idle();
+  try {
+    return await outcome;
+  } finally {
+    await watcher?.stop();
+  }
+}
