@@ -160,12 +160,15 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
     if (state !== 'listening') return channel.refuse('lan_already_paired', 'This device has already paired with another device.');
     if (pending.size >= MAX_PENDING) return channel.refuse('lan_listener_closed', 'Too many devices are trying at once.');
     pending.add(channel);
-    // A joiner that closes before its first message made no guess: a code joiner dials every
-    // address a device announces and drops the connections it does not need (`code-dial.ts`).
-    // Counting those would spend the failure limit on nothing; a joiner that stays silent until the
-    // handshake timeout still counts (it held a slot).
+    // A connection that never sends its first message made no guess: a code joiner dials every
+    // address a device announces, proves the code over one and drops or leaves waiting the others
+    // (`code-dial.ts`), which on a slow machine can outlast the handshake timeout. The failure limit
+    // counts guesses, so neither leaving silently nor timing out silently counts; the timeout
+    // alone frees the slot.
     let spoke = false;
     let closedSilent = false;
+    // Any bytes, even a malformed frame, are an attempt; only a connection that sent none is not.
+    socket.once('data', () => { spoke = true; });
     socket.once('close', () => { if (!spoke) closedSilent = true; });
     void (async () => {
       let proven = false;
@@ -239,7 +242,7 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
           return;
         }
         channel.refuse((error as { code?: string }).code ?? 'lan_protocol_error', 'Pairing failed.');
-        if (closedSilent) log(`A device at ${address} connected and left without trying (not counted).`);
+        if (!spoke) log(`A device at ${address} connected and ${closedSilent ? 'left' : 'stayed silent'} without trying (not counted).`);
         else if (state === 'listening') countFailure(address, (error as Error).message);
       }
     })();
