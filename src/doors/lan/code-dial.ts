@@ -3,7 +3,7 @@ import { peerPin } from './code-pake.js';
 import type { DeviceIdentity } from './device-identity.js';
 import { FramedChannel } from './frames.js';
 import { PeerUnreachableError } from './lan-errors.js';
-import { label } from './pinned-dial.js';
+import { dialTls, label } from './pinned-dial.js';
 
 /**
  * Reaching a code offer at every address it announces (`lan join --code`), as the QR path's
@@ -53,22 +53,7 @@ export interface ProvenConnection {
 
 /** TLS to `address` without a pin (the PAKE authenticates), presenting this device's certificate. */
 export function dialForCode(address: string, port: number, device: DeviceIdentity, timeoutMs: number): Promise<tls.TLSSocket> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: address, port, minVersion: 'TLSv1.2', rejectUnauthorized: false, key: device.keyPem, cert: device.certPem });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new PeerUnreachableError(`${label(address, port)}: no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.once('error', (error) => {
-      clearTimeout(timer);
-      reject(new PeerUnreachableError(`${label(address, port)}: ${error.message}`));
-    });
-    socket.once('secureConnect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-  });
+  return dialTls(address, port, timeoutMs, device);
 }
 
 /** The error that says most: a wrong code, then a relay, then anything else, then unreachable. */

@@ -21,14 +21,17 @@ export interface ClientCertificate {
   certPem: string;
 }
 
-/** Connects to one address; rejects with PinMismatchError when the key is not the pinned one. */
-export function dialPinned(address: string, port: number, pin: Buffer, timeoutMs: number, client?: ClientCertificate): Promise<tls.TLSSocket> {
+/**
+ * TLS >= 1.2 to one address, no CA (the caller checks the peer: a pin, or a PAKE over the
+ * connection), presenting `client` when given; PeerUnreachableError when nothing answers in time.
+ */
+export function dialTls(address: string, port: number, timeoutMs: number, client?: ClientCertificate): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
       host: address,
       port,
       minVersion: 'TLSv1.2',
-      // No CA: the pin below is the whole check.
+      // No CA: what the caller checks once connected is the whole check.
       rejectUnauthorized: false,
       ...(client ? { key: client.keyPem, cert: client.certPem } : {}),
     });
@@ -42,16 +45,21 @@ export function dialPinned(address: string, port: number, pin: Buffer, timeoutMs
     });
     socket.once('secureConnect', () => {
       clearTimeout(timer);
-      const raw = socket.getPeerCertificate().raw;
-      if (!raw || !certificatePin(raw).equals(pin)) {
-        socket.destroy();
-        reject(new PinMismatchError());
-        return;
-      }
       socket.removeAllListeners('error');
       resolve(socket);
     });
   });
+}
+
+/** Connects to one address; rejects with PinMismatchError when the key is not the pinned one. */
+export async function dialPinned(address: string, port: number, pin: Buffer, timeoutMs: number, client?: ClientCertificate): Promise<tls.TLSSocket> {
+  const socket = await dialTls(address, port, timeoutMs, client);
+  const raw = socket.getPeerCertificate().raw;
+  if (!raw || !certificatePin(raw).equals(pin)) {
+    socket.destroy();
+    throw new PinMismatchError();
+  }
+  return socket;
 }
 
 /** `[::1]:port` or `10.0.0.2:port`. */
