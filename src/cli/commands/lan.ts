@@ -157,37 +157,10 @@ export function registerLanCommand(program: Command): void {
     .option('--no-discovery', 'do not fall back to multicast discovery')
     .addOption(jsonOption)
     .action(async (value: string | undefined, options: JoinCliOptions) => {
-      if (options.code !== undefined) {
-        if (value !== undefined) throw new InvalidRequestError('Give either a connection string or --code, not both.');
-        const address = addressesOf(options.address);
-        if (address && address.length > 1) throw new InvalidRequestError('--code takes one --address.');
-        if ((address === undefined) !== (options.port === undefined)) throw new InvalidRequestError('--address and --port go together.');
-        if (!address && options.discovery === false) throw new InvalidRequestError('With --no-discovery, --code needs --address and --port.');
-        const { joinWithCode } = await loadLan();
-        const result = await joinWithCode(connectionArgument(options.code), {
-          configDir: configDirOf(options),
-          deviceName: options.name,
-          device: options.device,
-          ...(address ? { address: address[0]!, port: intOption(options.port, '--port', 1, 65535)! } : {}),
-          discovery: discoveryOf(options),
-          discoveryTimeoutMs: intOption(options.timeout, '--timeout', 1, 3600)! * 1000,
-          dialTimeoutMs: intOption(options.dialTimeout, '--dial-timeout', 100, 120_000),
-          payloadPath: options.payload,
-          outDir: options.out,
-          maxPayloadBytes: intOption(options.maxSize, '--max-size', 0, Number.MAX_SAFE_INTEGER),
-          log: stderrLog,
-          onProgress: progressBar(),
-        });
-        emit(options.json, pairingJson(result), pairingText(result));
-        return;
-      }
-      if (value === undefined) throw new InvalidRequestError('Give the connection string (or - to read it from stdin), or --code.');
-      const info = decodeConnectionString(connectionArgument(value));
-      const { join } = await loadLan();
-      const result = await join(info, {
+      // What a join by string and a join by code share.
+      const joinOptions = () => ({
         configDir: configDirOf(options),
         deviceName: options.name,
-        discovery: options.discovery === false ? false : discoveryOf(options),
         discoveryTimeoutMs: intOption(options.timeout, '--timeout', 1, 3600)! * 1000,
         dialTimeoutMs: intOption(options.dialTimeout, '--dial-timeout', 100, 120_000),
         payloadPath: options.payload,
@@ -196,6 +169,26 @@ export function registerLanCommand(program: Command): void {
         log: stderrLog,
         onProgress: progressBar(),
       });
+      if (options.code !== undefined) {
+        if (value !== undefined) throw new InvalidRequestError('Give either a connection string or --code, not both.');
+        const address = addressesOf(options.address);
+        if (address && address.length > 1) throw new InvalidRequestError('--code takes one --address.');
+        if ((address === undefined) !== (options.port === undefined)) throw new InvalidRequestError('--address and --port go together.');
+        if (!address && options.discovery === false) throw new InvalidRequestError('With --no-discovery, --code needs --address and --port.');
+        const { joinWithCode } = await loadLan();
+        const result = await joinWithCode(connectionArgument(options.code), {
+          ...joinOptions(),
+          device: options.device,
+          ...(address ? { address: address[0]!, port: intOption(options.port, '--port', 1, 65535)! } : {}),
+          discovery: discoveryOf(options),
+        });
+        emit(options.json, pairingJson(result), pairingText(result));
+        return;
+      }
+      if (value === undefined) throw new InvalidRequestError('Give the connection string (or - to read it from stdin), or --code.');
+      const info = decodeConnectionString(connectionArgument(value));
+      const { join } = await loadLan();
+      const result = await join(info, { ...joinOptions(), discovery: options.discovery === false ? false : discoveryOf(options) });
       emit(options.json, pairingJson(result), pairingText(result));
     });
 
