@@ -26,6 +26,17 @@ export interface DoorContext {
   useErrorShape(instance: FastifyInstance, shape: ErrorShape): void;
   /** Aborted when the server shuts down: long waits and streams end on it. */
   shutdownSignal: AbortSignal;
+  /** The doors serving in this configuration (for the home page's links). */
+  doors: readonly Door[];
+}
+
+/** A link the home page offers to a door's page for people. */
+export interface HomeLink {
+  href: string;
+  title: string;
+  text: string;
+  /** Position on the page, lowest first. */
+  order: number;
 }
 
 /**
@@ -45,4 +56,9 @@ export interface Door {
   checkConfig?(config: Config): void;
   /** Registers routes, inside an encapsulated plugin of its own. */
   register(app: FastifyInstance, ctx: DoorContext): Promise<void>;
+  /**
+   * The links this door offers on the home page, asked on every view (so a door may offer a page
+   * only while it leads somewhere); none when absent.
+   */
+  homeLinks?(ctx: DoorContext): readonly HomeLink[] | Promise<readonly HomeLink[]>;
 }

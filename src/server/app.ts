@@ -146,7 +146,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (config.PAIRGATE_METRICS) installMetrics(app, metrics, config.PAIRGATE_METRICS_TOKEN);
   installHealthRoutes(app, stores, () => shuttingDown);
 
+  const serving = options.doors.filter((door) => !door.enabled || door.enabled(config));
   const context: DoorContext = {
+    doors: serving,
     config,
     engine,
     stores,
@@ -162,10 +164,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       });
     },
   };
-  for (const door of options.doors) {
-    if (door.enabled && !door.enabled(config)) continue;
-    await app.register(async (instance) => door.register(instance, context));
-  }
+  for (const door of serving) await app.register(async (instance) => door.register(instance, context));
 
   const sweeper = setInterval(() => {
     const now = clock.now();

@@ -38,6 +38,13 @@ export const deviceDoor: Door = {
   configSchema: deviceConfigSchema,
   migrations: deviceMigrations,
   enabled: (config) => configSection(config, deviceConfigSchema).PAIRGATE_DEVICE_ENABLED,
+  // Devices can ask only once a client is registered (in the configuration, or through the admin
+  // API on any node, hence asked per view): before that, the page would lead nowhere.
+  async homeLinks(ctx) {
+    const clients = new DeviceClientRegistry(parseDeviceClients(configSection(ctx.config, deviceConfigSchema).PAIRGATE_DEVICE_CLIENTS), ctx.stores.db);
+    if (!(await clients.anyRegistered())) return [];
+    return [{ order: 30, href: '/device', title: 'Connect a device', text: 'A TV, a command line or a kiosk shows a code: type it to let it use your account.' }];
+  },
   checkConfig(config) {
     const cfg = configSection(config, deviceConfigSchema);
     parseDeviceClients(cfg.PAIRGATE_DEVICE_CLIENTS);

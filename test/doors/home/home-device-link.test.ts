@@ -43,3 +43,23 @@ describe('home page: /device is offered once a device client exists, configured 
     }
   });
 });
+
+describe('home page: each serving door offers its own pages', () => {
+  it('in the doors\' order; a door that is off (registry, install, relay) offers none', async () => {
+    const all = await createTestApp();
+    const fewer = await createTestApp({ PAIRGATE_REGISTRY_ENABLED: 'false', PAIRGATE_INSTALL_ENABLED: 'false', PAIRGATE_RELAY_ENABLED: 'false' });
+    try {
+      const titles = (page: string) => [...page.matchAll(/href="([^"]+)"/g)].map((match) => match[1]).filter((href) => !href!.startsWith('/static/'));
+      const full = await home(await all.listen());
+      expect(titles(full)).toEqual(expect.arrayContaining(['/relay/', '/account', '/integrations', '/boxes', '/docs']));
+      expect(full.indexOf('Enter a support code')).toBeLessThan(full.indexOf('Your account'));
+      expect(full.indexOf('Boxes on your network')).toBeLessThan(full.indexOf('API documentation'));
+      const reduced = await home(await fewer.listen());
+      for (const gone of ['/relay/', '/integrations', '/boxes']) expect(titles(reduced)).not.toContain(gone);
+      expect(titles(reduced)).toEqual(expect.arrayContaining(['/account', '/docs']));
+    } finally {
+      await all.close();
+      await fewer.close();
+    }
+  });
+});
