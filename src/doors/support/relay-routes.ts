@@ -9,6 +9,7 @@ import { RelayAddressCap } from './relay-address-cap.js';
 import { RELAY_KIND, relayCodeFormat } from './relay-code.js';
 import { checkOriginUrl, splitList } from './relay-url.js';
 import { PublishBody, PublishedView, RelayCodeParams, RelayErrorView, RelayGoQuery } from './relay-schemas.js';
+import { NumberedSlots } from '../shared/numbered-slots.js';
 import { relayErrorShape } from './wire-errors.js';
 
 /** What a relay entry holds: the origin's pairing base URL, nothing else about the session. */
@@ -44,6 +45,8 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
     ? new RelayAddressCap(ctx.stores.ephemeral, ctx.clock, cfg.PAIRGATE_RELAY_MAX_LIVE_CODES_PER_IP)
     : undefined;
 
+  const totalSlots = new NumberedSlots(ctx.stores.ephemeral, 'relay|total|', cfg.PAIRGATE_RELAY_MAX_LIVE_CODES);
+
   const checkApiKey = (request: FastifyRequest): void => {
     if (apiKeyHashes.length === 0) return;
     const header = request.headers.authorization;
@@ -57,15 +60,23 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
   const publish = async (request: FastifyRequest<{ Body: { url?: string } }>, reply: FastifyReply) => {
     checkApiKey(request);
     const url = checkOriginUrl(request.body?.url, rules);
-    if ((await ctx.engine.countLive(RELAY_KIND)) >= cfg.PAIRGATE_RELAY_MAX_LIVE_CODES) {
-      throw new RateLimitedError(30, 'Too many codes are live on this relay. Try again shortly.');
+    // The relay's cap is what its brute-force budget was computed with: held exactly, even by a
+    // burst on several nodes (a slot per live code, for the code's lifetime; relay codes are never
+    // removed early).
+    const now = ctx.clock.now();
+    const total = await totalSlots.take('all', '1', ttlMs, now, { randomProbes: 4 });
+    if (!total.ok) {
+      const firstFree = Math.min(...total.held.map((slot) => slot.expiresAt), now + ttlMs);
+      throw new RateLimitedError(Math.max(1, Math.ceil((firstFree - now) / 1000)), 'Too many codes are live on this relay. Try again shortly.');
     }
-    const release = await addressCap?.take(request.clientNetwork, ttlMs);
+    let release: (() => Promise<void>) | undefined;
     let code: string | undefined;
     try {
+      release = await addressCap?.take(request.clientNetwork, ttlMs);
       ({ code } = await ctx.engine.create<RelayEntry>({ kind: RELAY_KIND, request: { url }, ttlMs, codeFormat: relayCodeFormat }));
     } catch (error) {
-      // No code, so no slot: the address gets it back.
+      // No code, so no slot: the relay and the address get theirs back.
+      await totalSlots.release(total.key).catch(() => undefined);
       await release?.().catch(() => undefined);
       throw error;
     }

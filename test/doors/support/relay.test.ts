@@ -191,10 +191,25 @@ describe('support relay limits', () => {
       // From another address too: the relay as a whole is full.
       const full = await requestFrom('127.0.0.2', `${relay.url}/pairing/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: ORIGIN }) });
       expect(full.status).toBe(429);
-      expect(full.headers['retry-after']).toBe('30');
-      expect(JSON.parse(full.body)).toEqual({ success: false, message: expect.stringContaining('Too many codes are live'), wait_seconds: 30, code: 'rate_limited' });
+      // The wait is until the first live code expires.
+      expect(full.headers['retry-after']).toBe('60');
+      expect(JSON.parse(full.body)).toEqual({ success: false, message: expect.stringContaining('Too many codes are live'), wait_seconds: 60, code: 'rate_limited' });
       clock.advance(61_000);
       expect((await postJson(`${relay.url}/pairing/`, { url: ORIGIN })).status).toBe(200);
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('the relay\'s cap holds for a burst: 12 publishes at once from 12 addresses, cap 3: exactly 3 codes', async () => {
+    const { createTestApp } = await import('../../helpers/app.js');
+    const relay = await createTestApp({ ...RELAY_TEST_ENV, PAIRGATE_RELAY_ONLY: 'true', PAIRGATE_RELAY_MAX_LIVE_CODES: '3', PAIRGATE_RELAY_CODE_TTL: '60' }, { doors: [supportRelayDoor] });
+    await relay.listen();
+    try {
+      const statuses = await Promise.all(Array.from({ length: 12 }, (_, i) =>
+        requestFrom(`127.0.1.${i + 1}`, `${relay.url}/pairing/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: ORIGIN }) }).then((r) => r.status)));
+      expect(statuses.filter((status) => status === 200)).toHaveLength(3);
+      expect(statuses.filter((status) => status === 429)).toHaveLength(9);
     } finally {
       await relay.close();
     }
