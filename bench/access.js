@@ -12,8 +12,14 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '5' },
     connections: { type: 'string', default: '50' },
     samples: { type: 'string', default: '20' },
+    help: { type: 'boolean', default: false },
   },
 });
+if (args.help) {
+  console.log('usage: npm run bench:access -- [--duration S] [--connections N] [--samples N]');
+  console.log('       auth request and poll throughput against a bare Fastify baseline; approval-to-app latency, long-poll vs 1 s polling');
+  process.exit(0);
+}
 const duration = Number(args.duration);
 const connections = Number(args.connections);
 const samples = Math.min(Number(args.samples), 200);

@@ -17,7 +17,15 @@ import { startOffer } from '../dist/doors/lan/offer.js';
 import { createTlsIdentity } from '../dist/doors/lan/tls-identity.js';
 import { percentile } from './lib/measure.js';
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log('usage: npm run bench:lan [-- RUNS]   (default 20): join and discovery medians against their baselines');
+  process.exit(0);
+}
 const runs = Number(process.argv[2] ?? 20);
+if (!Number.isInteger(runs) || runs < 1) {
+  console.error(`bench:lan: RUNS must be a whole number of runs, not "${process.argv[2]}"`);
+  process.exit(2);
+}
 const root = mkdtempSync(joinPath(tmpdir(), 'pairgate-bench-lan-'));
 const median = (values) => percentile(values, 50);
 const ms = (value) => `${value.toFixed(1)} ms`;
