@@ -21,7 +21,7 @@ export const supportConfigSchema = Type.Object({
   PAIRGATE_SUPPORT_RELAY_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 60, default: 5, description: 'How long the origin waits for the relay when publishing a session.' }),
   PAIRGATE_SUPPORT_HELLO_SECONDS: Type.Integer({ minimum: 1, maximum: 60, default: 10, description: 'How long a new session-channel socket may take to present its credential.' }),
   PAIRGATE_SUPPORT_AUTH_FAILURES_PER_IP: Type.Integer({ minimum: 1, default: 30, description: 'Wrong supporter credentials (admin or a session\'s own login) per client IP per window before that IP is refused (429) for the rest of the window.' }),
-  PAIRGATE_SUPPORT_AUTH_FAILURES_PER_SESSION: Type.Integer({ minimum: 1, default: 10, description: 'Wrong passwords of one session\'s own login per window before that login is refused (429) for the rest of the window; the admin still gets in.' }),
+  PAIRGATE_SUPPORT_AUTH_FAILURES_PER_SESSION: Type.Integer({ minimum: 1, default: 10, description: 'Wrong credentials tried on one session id per window (whatever the login, whether or not the session exists) before that id is refused (429) for the rest of the window; the admin still gets in.' }),
   PAIRGATE_SUPPORT_AUTH_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 900, description: 'Window of the supporter credential failure limits in seconds.' }),
 });
 
