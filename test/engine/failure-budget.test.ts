@@ -11,6 +11,7 @@ import { coreMigrations } from '../../src/store/migrations/core.js';
 import type { Stores } from '../../src/store/ports.js';
 import { openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { storeSetups } from '../helpers/services.js';
 
 const refuse = (retryAfter: number) => Object.assign(new Error('refused'), { retryAfter });
 const settle = <T>(promises: Promise<T>[]) => Promise.allSettled(promises);
@@ -55,23 +56,36 @@ describe('FailureBudget (real SQLite ephemeral store)', () => {
   });
 });
 
-describe('code look-ups under a burst of wrong guesses (real sockets)', () => {
+// The stores where the race is real: on SQLite every count is read and written in one turn of the
+// event loop, so only PostgreSQL and Redis (a round-trip between reading and counting) show it.
+const setups = (await storeSetups()).filter((setup) => setup.nodes === 2).map((setup) => ({ ...setup, name: setup.name.replace('two nodes sharing', 'one node on') }));
+
+for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`code look-ups under a burst of wrong guesses, ${setup.name}${setup.skip ? ` (skipped: ${setup.skip})` : ''}`, () => {
   let t: TestApp;
   let base: string;
+  let cleanup: () => Promise<void>;
   beforeAll(async () => {
-    t = await createTestApp({ PAIRGATE_CODE_MISSES_PER_HOUR: '5', PAIRGATE_CODE_LOOKUPS_PER_MINUTE: '1000', PAIRGATE_RATE_LIMIT_MAX: '10000' });
+    const made = await setup.env();
+    cleanup = made.cleanup;
+    t = await createTestApp({ ...made.env, PAIRGATE_CODE_MISSES_PER_HOUR: '5', PAIRGATE_CODE_LOOKUPS_PER_MINUTE: '1000', PAIRGATE_RATE_LIMIT_MAX: '10000' });
     base = await t.listen();
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await t?.close();
+    await cleanup?.();
+  });
 
-  it('40 wrong codes sent at once from one address: 5 answered 404, 35 refused 429', async () => {
+  it('40 wrong codes sent at once from one address: at most 5 are tried (404), the rest refused 429 (all 40 were tried before)', async () => {
     // Well-formed codes (a malformed one is a 400 and guesses nothing), none of them live.
     const cfg = configSection(t.config, grantsConfigSchema);
     const format = new CodeFormat({ alphabet: cfg.PAIRGATE_GRANTS_CODE_ALPHABET, length: cfg.PAIRGATE_GRANTS_CODE_LENGTH, checkCharacter: cfg.PAIRGATE_GRANTS_CODE_CHECK, groupSize: 4 });
     const statuses = await Promise.all(Array.from({ length: 40 }, () =>
       fetch(`${base}/api/v1/codes/${format.format(format.generate())}`).then((response) => response.status)));
     const count = (status: number) => statuses.filter((s) => s === status).length;
-    expect(count(404)).toBe(5);
-    expect(count(429)).toBe(35);
+    // Never more than the budget; near the limit an attempt still running counts as a miss to be, so
+    // a refusal may come one or two early, never late.
+    expect(count(404)).toBeGreaterThanOrEqual(1);
+    expect(count(404)).toBeLessThanOrEqual(5);
+    expect(count(404) + count(429)).toBe(40);
   });
 });

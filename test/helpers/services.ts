@@ -94,3 +94,48 @@ export function createTestPrefix(): { prefix: string; cleanup(): Promise<void> }
     },
   };
 }
+
+/** One way to run nodes: how many, the environment they share (and its removal), or why it is skipped. */
+export interface StoreSetup {
+  name: string;
+  nodes: number;
+  skip: string | undefined;
+  env(): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }>;
+}
+
+/**
+ * The setups a cap or a race is tested on: one node on SQLite, two nodes sharing PostgreSQL, and two
+ * sharing PostgreSQL and Redis (each with its own database and key prefix).
+ */
+export async function storeSetups(): Promise<StoreSetup[]> {
+  const pgSkip = await postgresMissing();
+  const redisSkip = await redisMissing();
+  return [
+    { name: 'one node on SQLite', nodes: 1, skip: undefined, env: async () => ({ env: {}, cleanup: async () => {} }) },
+    {
+      name: 'two nodes sharing PostgreSQL',
+      nodes: 2,
+      skip: pgSkip,
+      env: async () => {
+        const database = await createTestDatabase();
+        return { env: { PAIRGATE_DATABASE_URL: database.url }, cleanup: () => database.drop() };
+      },
+    },
+    {
+      name: 'two nodes sharing PostgreSQL and Redis',
+      nodes: 2,
+      skip: pgSkip ?? redisSkip,
+      env: async () => {
+        const database = await createTestDatabase();
+        const { prefix, cleanup } = createTestPrefix();
+        return {
+          env: { PAIRGATE_DATABASE_URL: database.url, PAIRGATE_REDIS_URL: REDIS_URL, PAIRGATE_REDIS_PREFIX: prefix },
+          cleanup: async () => {
+            await cleanup();
+            await database.drop();
+          },
+        };
+      },
+    },
+  ];
+}

@@ -4,9 +4,9 @@ import { proveCodeAsJoiner } from './code-pake.js';
 import { loadDeviceIdentity } from './device-identity.js';
 import { listenForAnnouncements, type DiscoveryOptions, type ReceivedAnnouncement } from './discovery.js';
 import { AmbiguousDeviceError, DeviceNotFoundError, ProtocolError } from './lan-errors.js';
-import type { JoinResult } from './join.js';
+import type { JoinOptions, JoinResult } from './join.js';
 import { parsePairingCode } from './pairing-code.js';
-import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
+import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES } from './payload.js';
 import { label } from './pinned-dial.js';
 import { exchange } from './session.js';
 import { TrustedPeerStore } from './trusted-peers.js';
@@ -20,10 +20,8 @@ import { TrustedPeerStore } from './trusted-peers.js';
  * answers must still prove the code.
  */
 
-/** Options of a join by code. */
-export interface CodeJoinOptions {
-  configDir: string;
-  deviceName?: string;
+/** Options of a join by code: a join's, with the device to pick and where to look for it. */
+export interface CodeJoinOptions extends Omit<JoinOptions, 'discovery'> {
   /** Which announcing device: its name, device id or a 6+ character id prefix (as `lan nearby` lists it). */
   device?: string;
   /** Dial this address instead of looking for announcements (with `port`). */
@@ -31,18 +29,8 @@ export interface CodeJoinOptions {
   port?: number;
   /** Where to listen for plain announcements. */
   discovery?: DiscoveryOptions;
-  /** How long to look for the device (default 15 s). */
-  discoveryTimeoutMs?: number;
-  /** TLS connection timeout (default 5 s). */
-  dialTimeoutMs?: number;
   /** How long each PAKE step may take (default 10 s). */
   handshakeTimeoutMs?: number;
-  payloadPath?: string;
-  outDir?: string;
-  maxPayloadBytes?: number;
-  selfAddresses?: string[];
-  log?: (line: string) => void;
-  onProgress?: Progress;
 }
 
 /** A code offer heard on the network. */

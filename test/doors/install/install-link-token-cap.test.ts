@@ -1,42 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NumberedSlots } from '../../../src/doors/shared/numbered-slots.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { createTestDatabase, createTestPrefix, postgresMissing, REDIS_URL, redisMissing } from '../../helpers/services.js';
+import { storeSetups } from '../../helpers/services.js';
 import { INSTALL_ENV, Member, type Answer } from './install-helpers.js';
 
 const CAP = 6;
 const BURST = 24;
-const pgSkip = await postgresMissing();
-const redisSkip = await redisMissing();
 
-const setups = [
-  { name: 'one node on SQLite', nodes: 1, skip: undefined, env: async () => ({ env: {}, cleanup: async () => {} }) },
-  {
-    name: 'two nodes sharing PostgreSQL',
-    nodes: 2,
-    skip: pgSkip,
-    env: async () => {
-      const database = await createTestDatabase();
-      return { env: { PAIRGATE_DATABASE_URL: database.url }, cleanup: () => database.drop() };
-    },
-  },
-  {
-    name: 'two nodes sharing PostgreSQL and Redis',
-    nodes: 2,
-    skip: pgSkip ?? redisSkip,
-    env: async () => {
-      const database = await createTestDatabase();
-      const { prefix, cleanup } = createTestPrefix();
-      return {
-        env: { PAIRGATE_DATABASE_URL: database.url, PAIRGATE_REDIS_URL: REDIS_URL, PAIRGATE_REDIS_PREFIX: prefix },
-        cleanup: async () => {
-          await cleanup();
-          await database.drop();
-        },
-      };
-    },
-  },
-];
+const setups = await storeSetups();
 
 /**
  * PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS under a burst, over real sockets: of BURST requests at once

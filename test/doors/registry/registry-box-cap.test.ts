@@ -6,11 +6,9 @@ import { initBoxIdentity, type BoxIdentity } from '../../../src/doors/registry/b
 import { signAnnouncement } from '../../../src/sdk/registry.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { httpFrom, type HttpAnswer } from '../../helpers/http-from.js';
-import { createTestDatabase, createTestPrefix, postgresMissing, REDIS_URL, redisMissing } from '../../helpers/services.js';
+import { storeSetups } from '../../helpers/services.js';
 
 const CAP = 4;
-const pgSkip = await postgresMissing();
-const redisSkip = await redisMissing();
 
 const ENV = {
   PAIRGATE_TRUST_PROXY: '127.0.0.1',
@@ -37,34 +35,7 @@ async function listed(base: string, network: string): Promise<string[]> {
   return (answer.json as { client: string }[]).map((box) => box.client);
 }
 
-const setups = [
-  { name: 'one node on SQLite', nodes: 1, env: async () => ({ env: {}, cleanup: async () => {} }), skip: undefined },
-  {
-    name: 'two nodes sharing PostgreSQL',
-    nodes: 2,
-    skip: pgSkip,
-    env: async () => {
-      const database = await createTestDatabase();
-      return { env: { PAIRGATE_DATABASE_URL: database.url }, cleanup: () => database.drop() };
-    },
-  },
-  {
-    name: 'two nodes sharing PostgreSQL and Redis',
-    nodes: 2,
-    skip: pgSkip ?? redisSkip,
-    env: async () => {
-      const database = await createTestDatabase();
-      const { prefix, cleanup } = createTestPrefix();
-      return {
-        env: { PAIRGATE_DATABASE_URL: database.url, PAIRGATE_REDIS_URL: REDIS_URL, PAIRGATE_REDIS_PREFIX: prefix },
-        cleanup: async () => {
-          await cleanup();
-          await database.drop();
-        },
-      };
-    },
-  },
-];
+const setups = await storeSetups();
 
 /**
  * The per-network cap of the registry under a burst: new boxes of one network announcing at once,
