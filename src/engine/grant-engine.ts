@@ -197,7 +197,8 @@ export class GrantEngine {
   /**
    * Waits until grant `id` has a version above `sinceVersion`, it expires, or `timeoutMs` passes;
    * returns the grant as it then is (undefined once gone). Subscribes before reading, so a change
-   * between the read and the wait is never missed.
+   * between the read and the wait is never missed. A wake-up that finds the grant unchanged (the
+   * notifier's `MISSED_CHANGES` after a reconnect, when nothing did change) waits on.
    */
   async waitForChange<Request, Result>(
     id: string,
@@ -206,9 +207,14 @@ export class GrantEngine {
     signal?: AbortSignal,
   ): Promise<Grant<Request, Result> | undefined> {
     let wake: () => void = () => {};
-    const woken = new Promise<void>((resolve) => {
-      wake = resolve;
-    });
+    let woken = Promise.resolve();
+    const rearm = (): void => {
+      woken = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    };
+    rearm();
+    let timedOut = false;
     const unsubscribe = this.notifier.subscribe(id, (change) => {
       if (change.version > sinceVersion) wake();
     });
@@ -216,13 +222,20 @@ export class GrantEngine {
     signal?.addEventListener('abort', onAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
     try {
-      const current = await this.get<Request, Result>(id);
+      let current = await this.get<Request, Result>(id);
       if (!current || current.version > sinceVersion || signal?.aborted) return current;
       // Wake at expiry too, so a waiter learns that nobody decided in time.
       const untilExpiry = Math.max(0, current.expiresAt - this.clock.now()) + 5;
-      timer = setTimeout(wake, Math.min(timeoutMs, untilExpiry));
-      await woken;
-      return await this.get<Request, Result>(id);
+      timer = setTimeout(() => {
+        timedOut = true;
+        wake();
+      }, Math.min(timeoutMs, untilExpiry));
+      for (;;) {
+        await woken;
+        rearm();
+        current = await this.get<Request, Result>(id);
+        if (timedOut || signal?.aborted || !current || current.version > sinceVersion) return current;
+      }
     } finally {
       if (timer) clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);

@@ -62,12 +62,23 @@ export interface GrantStore {
 /** A grant change, as published to waiters. */
 export interface GrantChange {
   id: string;
+  /** The version the grant reached, or `MISSED_CHANGES`. */
   version: number;
 }
 
+/**
+ * The version of a change delivered when changes may have been missed (a node's listening
+ * connection to PostgreSQL or Redis dropped and came back): higher than any real version, so every
+ * waiter wakes, and each reads its grant again to see whether anything did change.
+ */
+export const MISSED_CHANGES = Number.POSITIVE_INFINITY;
+
 /** Wake-ups: every transition is published; waiters on any node learn of it at once. */
 export interface GrantNotifier {
-  /** Calls `listener` on every change of grant `id` until the returned function is called. */
+  /**
+   * Calls `listener` on every change of grant `id` until the returned function is called, and with
+   * version `MISSED_CHANGES` when changes may have been missed.
+   */
   subscribe(id: string, listener: (change: GrantChange) => void): () => void;
   /** Tells every subscriber of `change.id` (on every node) that it changed. */
   publish(change: GrantChange): Promise<void>;

@@ -38,6 +38,11 @@ export class KeyedListeners<Event> {
     }
   }
 
+  /** Calls the listeners of every key with `eventOf(key)`, as `deliver` does for one. */
+  deliverToAll(eventOf: (key: string) => Event): void {
+    for (const key of [...this.listeners.keys()]) this.deliver(key, eventOf(key));
+  }
+
   /** Whether any listener is on `key` here (what nobody listens to need not be fetched). */
   has(key: string): boolean {
     return this.listeners.has(key);

@@ -1,4 +1,4 @@
-import type { GrantChange, GrantNotifier, MessageBus } from '../ports.js';
+import { MISSED_CHANGES, type GrantChange, type GrantNotifier, type MessageBus } from '../ports.js';
 import { KeyedListeners } from './keyed-listeners.js';
 
 /** Wake-ups and messages within one process: listeners by grant id and by topic. */
@@ -13,6 +13,15 @@ export class MemoryNotifier implements GrantNotifier, MessageBus {
   /** Delivers a change to local listeners; adapters that span nodes call this on receipt too. */
   deliver(change: GrantChange): void {
     this.grants.deliver(change.id, change);
+  }
+
+  /**
+   * Wakes every local subscriber to read its grant again, with version `MISSED_CHANGES`: called by
+   * the adapters that span nodes when their listening connection comes back, since the changes
+   * other nodes published meanwhile never arrived.
+   */
+  resync(): void {
+    this.grants.deliverToAll((id) => ({ id, version: MISSED_CHANGES }));
   }
 
   async publish(change: GrantChange): Promise<void> {

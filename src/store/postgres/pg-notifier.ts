@@ -17,6 +17,9 @@ export const PG_NOTIFY_MAX_BYTES = 7_900;
 /** How long a large bus message stays readable in the ephemeral table. */
 const LARGE_MESSAGE_TTL_MS = 60_000;
 
+/** The `application_name` of the listening connection. */
+export const PG_LISTENER_NAME = 'pairgate-listener';
+
 /** How long to wait before connecting the listener again after it lost PostgreSQL. */
 const RECONNECT_MS = 500;
 
@@ -25,8 +28,9 @@ const RECONNECT_MS = 500;
  * PostgreSQL and no Redis. One dedicated connection listens (a pooled one cannot: LISTEN belongs to a session) and
  * hands each change to the local listeners; publishing is `pg_notify` on any pooled connection.
  * Each message names the node that sent it, so a node does not wake its own waiters twice.
- * While PostgreSQL is away the listener reconnects by itself; waiters whose change fell in that gap
- * wake at their timeout or expiry instead, and `connected` is false (so /readyz says not ready).
+ * While PostgreSQL is away the listener reconnects by itself and `connected` is false (so /readyz
+ * says not ready); once it listens again every local waiter reads its grant again, since changes
+ * notified in the gap never arrived. Bus messages sent in the gap are missed.
  */
 export class PgNotifier implements GrantNotifier, MessageBus {
   private readonly local = new MemoryNotifier();
@@ -51,7 +55,8 @@ export class PgNotifier implements GrantNotifier, MessageBus {
 
   /** Connects the listener; fails when PostgreSQL does not answer. */
   async start(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.connectionString, connectionTimeoutMillis: 5_000, keepAlive: true });
+    // Named, so that an operator (and a test) can tell the listening connection in pg_stat_activity.
+    const client = new pg.Client({ connectionString: this.connectionString, connectionTimeoutMillis: 5_000, keepAlive: true, application_name: PG_LISTENER_NAME });
     const lost = (): void => {
       if (this.client !== client) return;
       this.client = undefined;
@@ -95,7 +100,10 @@ export class PgNotifier implements GrantNotifier, MessageBus {
     if (this.closed || this.reconnectTimer) return;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
-      this.start().catch(() => this.scheduleReconnect());
+      this.start().then(
+        () => this.local.resync(),
+        () => this.scheduleReconnect(),
+      );
     }, RECONNECT_MS);
     this.reconnectTimer.unref();
   }

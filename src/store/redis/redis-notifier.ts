@@ -11,12 +11,15 @@ import { encodeChange, parseChange } from '../grant-change-message.js';
  * listeners at once and PUBLISHes on `P grants` (or `P bus`); a dedicated subscriber connection (a
  * subscribed connection can run no other command) hands every message from another node to the
  * local listeners. ioredis re-subscribes by itself after a reconnect; changes published while it
- * was away wake their waiters at timeout or expiry instead, and bus messages are missed.
+ * was away never arrive, so once subscribed again every local waiter reads its grant again (see
+ * `MemoryNotifier.resync`). Bus messages sent meanwhile are missed.
  */
 export class RedisNotifier implements GrantNotifier, MessageBus {
   private readonly local = new MemoryNotifier();
   private readonly topics = new KeyedListeners<string>();
   private readonly nodeId = randomId(8);
+  /** Set once subscribed: later 'ready' events are reconnects. */
+  private started = false;
   readonly channel: string;
   readonly busChannel: string;
 
@@ -36,11 +39,30 @@ export class RedisNotifier implements GrantNotifier, MessageBus {
         if (envelope && envelope.node !== this.nodeId && envelope.message !== undefined) this.topics.deliver(envelope.topic, envelope.message);
       }
     });
+    subscriber.on('ready', () => {
+      if (this.started) void this.resubscribed();
+    });
+  }
+
+  /**
+   * After a reconnect: waits until Redis confirms the subscription (ioredis sends its own SUBSCRIBE
+   * as it turns ready, and Redis answers in order), then wakes the local waiters, whose changes
+   * may have been published while nobody here listened.
+   */
+  private async resubscribed(): Promise<void> {
+    try {
+      await this.subscriber.subscribe(this.channel, this.busChannel);
+    } catch {
+      // Dropped again: the next 'ready' tries again.
+      return;
+    }
+    this.local.resync();
   }
 
   /** Subscribes the dedicated connection; call once before use. */
   async start(): Promise<void> {
     await this.subscriber.subscribe(this.channel, this.busChannel);
+    this.started = true;
   }
 
   listen(topic: string, listener: (message: string) => void): () => void {

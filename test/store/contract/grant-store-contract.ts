@@ -12,6 +12,11 @@ export interface ContractOptions {
    * serve many nodes must share grants and wake-ups across them.
    */
   openPeer?: () => Promise<Stores>;
+  /**
+   * Drops the listening connections (PostgreSQL LISTEN, Redis SUBSCRIBE) of the nodes on the
+   * backing service and resolves once they are gone, before any has come back.
+   */
+  dropListeners?: () => Promise<void>;
 }
 
 /**
@@ -116,6 +121,30 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
         await peer.close();
       }
     });
+    // A change notified while a node's listener was away never reaches it: the node reads its
+    // waiters' grants again once it listens again, instead of leaving them until their timeout.
+    if (options.openPeer && options.dropListeners) it('wakes a waiter whose change was notified while its listening connection was down, once it is back', async () => {
+      const peer = await options.openPeer!();
+      try {
+        const realClock = { now: () => Date.now() };
+        const here = new GrantEngine(stores.grants, stores.notifier, realClock);
+        const there = new GrantEngine(peer.grants, peer.notifier, realClock);
+        const { grant } = await there.create({ kind: kind(), request: {}, ttlMs: 60_000 });
+        const timeoutMs = 20_000;
+        const started = Date.now();
+        const waiting = here.waitForChange(grant.id, grant.version, timeoutMs);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await options.dropListeners!();
+        await there.approve(grant.id, { by: 'there' });
+        const woken = await waiting;
+        expect(woken?.state).toBe('approved');
+        // Without the re-read on reconnect the waiter would answer only at its timeout.
+        expect(Date.now() - started).toBeLessThan(timeoutMs / 2);
+      } finally {
+        await peer.close();
+      }
+    });
+
     const kind = (): string => `test-${randomId(6)}`;
 
     it('creates a pending grant and finds it by id, code and secret', async () => {
