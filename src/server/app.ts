@@ -57,6 +57,24 @@ declare module 'fastify' {
 const IDLE_CLOSE_CHECK_MS = 20;
 
 /**
+ * Node's HTTP server options that bound how long a client may take to send a request. Fastify's
+ * default turns Node's request timeout off, which lets a client hold a connection open forever by
+ * sending a body a byte at a time (slowloris); Node then checks for late requests every 30 s, so a
+ * short timeout is checked more often. Answers are not bounded: long-polls and event streams last
+ * as long as they need.
+ */
+export function requestTimeouts(seconds: number): { requestTimeout: number; http: { headersTimeout: number; connectionsCheckingInterval: number } } {
+  const requestTimeout = seconds * 1000;
+  return {
+    requestTimeout,
+    http: {
+      headersTimeout: Math.min(requestTimeout, 60_000),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(requestTimeout / 4))),
+    },
+  };
+}
+
+/**
  * Builds the Fastify app: plugins (security headers, rate limit, forms, OpenAPI, metrics), health
  * routes and every enabled door. It does not listen: tests use `inject` or `listen` on port 0.
  */
@@ -66,6 +84,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { ...loggerOptions(config.PAIRGATE_LOG_LEVEL), ...(options.logStream ? { stream: options.logStream } : {}) } as never,
     bodyLimit: config.PAIRGATE_BODY_LIMIT,
+    ...requestTimeouts(config.PAIRGATE_REQUEST_TIMEOUT_SECONDS),
     trustProxy: config.PAIRGATE_TRUST_PROXY ? config.PAIRGATE_TRUST_PROXY.split(',').map((s) => s.trim()) : false,
     requestIdHeader: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },

@@ -20,6 +20,12 @@ export const coreConfigSchema = Type.Object({
   ),
   PAIRGATE_TRUST_PROXY: Type.String({ default: '', description: 'Comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed; empty = none.' }),
   PAIRGATE_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 64 * 1024, description: 'Largest request body in bytes.' }),
+  PAIRGATE_REQUEST_TIMEOUT_SECONDS: Type.Integer({
+    minimum: 1,
+    maximum: 3600,
+    default: 30,
+    description: 'Time a client has to send a whole request, headers and body; a slower one gets 408 and is disconnected. Answers may take longer (long-polls, event streams).',
+  }),
   PAIRGATE_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600, description: 'Requests per client IP per window, all routes together.' }),
   PAIRGATE_RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 60, description: 'Window of the global rate limit in seconds.' }),
   PAIRGATE_CODE_LOOKUPS_PER_MINUTE: Type.Integer({ minimum: 1, default: 30, description: 'Code look-ups per client IP per minute on every door (the brute-force rate).' }),
