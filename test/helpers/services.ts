@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { randomId } from '../../src/core/ids.js';
+import { PG_LISTENER_NAME } from '../../src/store/postgres/pg-notifier.js';
+import { subscriberName } from '../../src/store/redis/redis-stores.js';
 import { unmetRequirement } from './system.js';
 
 /**
@@ -93,6 +95,42 @@ export function createTestPrefix(): { prefix: string; cleanup(): Promise<void> }
       }
     },
   };
+}
+
+/**
+ * Ends the LISTEN connections of the nodes on database `url` (as a network cut would) and resolves
+ * once they are gone, before any comes back (a listener reconnects 500 ms after it noticed).
+ */
+export async function dropPgListeners(url: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    const listeners = 'from pg_stat_activity where datname = current_database() and application_name = $1';
+    const { rowCount } = await admin.query(`select pg_terminate_backend(pid) ${listeners}`, [PG_LISTENER_NAME]);
+    if (!rowCount) throw new Error('no listening connection to drop');
+    for (let i = 0; i < 100; i++) {
+      const { rows } = await admin.query<{ n: string }>(`select count(*) as n ${listeners}`, [PG_LISTENER_NAME]);
+      if (Number(rows[0]!.n) === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    throw new Error('the listening connections did not go');
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Kills the Redis subscriber connections of the nodes with key `prefix`; ioredis reconnects them after 100 ms. */
+export async function dropRedisSubscribers(prefix: string): Promise<void> {
+  const admin = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  admin.on('error', () => {});
+  try {
+    const clients = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
+    const ids = [...clients.matchAll(/^id=(\d+) .*\bname=(\S*)/gm)].filter((match) => match[2] === subscriberName(prefix)).map((match) => match[1]!);
+    if (ids.length === 0) throw new Error(`no subscriber named ${subscriberName(prefix)} to drop`);
+    for (const id of ids) await admin.call('CLIENT', 'KILL', 'ID', id);
+  } finally {
+    admin.disconnect();
+  }
 }
 
 /** One way to run nodes: how many, the environment they share (and its removal), or why it is skipped. */

@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
 import { constantTimeEqual, hashToken } from '../../core/ids.js';
+import { MISSED_CHANGES } from '../../store/ports.js';
 import type { DoorContext } from '../door.js';
 import { AgentLeases } from './agent-lease.js';
 import { MAX_REPORT, MAX_TEXT } from './channel-limits.js';
@@ -74,8 +75,9 @@ export class SessionHub {
     if (!room) {
       const grantId = session.id;
       const unlisten = this.ctx.stores.bus.listen(topicOf(grantId), (message) => this.fromBus(grantId, message));
-      const unsubscribe = this.ctx.stores.notifier.subscribe(grantId, () => {
-        void this.broadcastState(grantId).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: state broadcast failed'));
+      const unsubscribe = this.ctx.stores.notifier.subscribe(grantId, (change) => {
+        const work = change.version === MISSED_CHANGES ? this.recheck(grantId) : this.broadcastState(grantId);
+        void work.catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: state broadcast failed'));
       });
       room = { agent: undefined, supporters: new Set(), expiry: undefined, stop: () => (unlisten(), unsubscribe()) };
       const left = Math.min(2_147_000_000, Math.max(0, session.expiresAt - this.ctx.clock.now()));
@@ -112,6 +114,17 @@ export class SessionHub {
       send(socket, { type: 'ended', reason });
       socket?.close(CLOSE.ended, `session ended (${reason})`);
     }
+  }
+
+  /**
+   * After this node may have missed messages (its listening connection came back): a session that
+   * ended meanwhile on another node, whose "ended" never arrived, has its sockets here closed; the
+   * others get the current state.
+   */
+  private async recheck(grantId: string): Promise<void> {
+    const grant = await this.ctx.engine.get<SessionRequest, SessionResult>(grantId);
+    if (!grant) this.closeRoom(grantId, 'deleted');
+    else await this.broadcastState(grantId);
   }
 
   /** Sends the session's current state to its supporters connected here (on every change of its grant). */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { confirmPairing, connectAgent, SupportOriginClient } from '../../../src/sdk/support.js';
 import type { TestApp } from '../../helpers/app.js';
-import { createTestDatabase, createTestPrefix, postgresMissing, REDIS_URL, redisMissing } from '../../helpers/services.js';
+import { createTestDatabase, createTestPrefix, dropPgListeners, dropRedisSubscribers, postgresMissing, REDIS_URL, redisMissing } from '../../helpers/services.js';
 import { ADMIN, startOrigin, startRelay } from './helpers.js';
 
 const AVATAR = 'https://img.example/avatar.png';
@@ -101,6 +101,18 @@ function twoNodeSession(name: string, skip: string | undefined, withRedis: boole
       expect(second).toBeDefined();
       second!.close();
       await onA.deleteSession(`one-agent-${name}`);
+    }, 30_000);
+
+    it('ended on B while A was cut from the bus: the agent on A is told once A listens again', async () => {
+      const onB = new SupportOriginClient({ baseUrl: b.url, ...ADMIN });
+      const created = await onB.createSession({ id: `cut-${name}`, supporterName: 'T', supporterAvatar: AVATAR });
+      const confirmation = await confirmPairing(`${b.url}/pairing/${created.PairingCode}`);
+      const agent = await connectAgent(confirmation.MeshServer.replace(b.url.replace(/^http/, 'ws'), a.url.replace(/^http/, 'ws')), confirmation.AgentCredential);
+      const ended = agent.next((e) => e.type === 'ended', 20_000);
+      // Both nodes' listening connections drop: B's "ended" and the grant's removal never reach A.
+      await (withRedis ? dropRedisSubscribers(prefix.prefix) : dropPgListeners(database.url));
+      await onB.deleteSession(`cut-${name}`);
+      expect((await ended).reason).toBe('deleted');
     }, 30_000);
 
     it('the agent ends it on A: the supporter on B is told', async () => {
