@@ -21,7 +21,10 @@ export function buildProgram(): Command {
     .description('pairgate: pair two parties that do not trust each other yet, with a person approving it.')
     .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError('(run with --help for usage)')
-    .configureHelp({ sortSubcommands: true });
+    .configureHelp({ sortSubcommands: true })
+    // Set before the sub-commands are added, so that they inherit it: their usage errors then
+    // reach main() instead of exiting from inside commander.
+    .exitOverride();
   registerBoxCommand(program);
   registerDoctorCommand(program);
   registerGrantCommand(program);
@@ -36,12 +39,13 @@ export function buildProgram(): Command {
 
 async function main(): Promise<void> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(process.argv);
   } catch (error) {
     if (error instanceof CommanderError) {
-      process.exitCode = error.exitCode;
+      // Commander has printed its message (unknown command or option, missing argument): a usage
+      // error, so 2 like every other bad input (reportCliError); --help and --version stay 0.
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
       return;
     }
     process.exitCode = reportCliError(error);

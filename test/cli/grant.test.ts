@@ -38,6 +38,13 @@ describe('pairgate grant (CLI through the SDK, against a real server)', () => {
     expect(output.join('\n')).toContain('Approved: go ahead.');
   });
 
+  it('tells the approver which server to use when it is not the default one', async () => {
+    const created = await exec('node', [cli, 'grant', 'create', '--label', 'Open the door', '--no-wait', '--server', server]);
+    expect(created.stdout).toMatch(new RegExp(`Ask the approver to run: pairgate grant approve \\S+ --server ${server.replace(/[.:/]/g, '\\$&')}$`, 'm'));
+    const byDefault = await exec('node', [cli, 'grant', 'create', '--label', 'Open the door', '--no-wait'], { env: { ...process.env, PAIRGATE_SERVER: server } });
+    expect(byDefault.stdout).toMatch(/Ask the approver to run: pairgate grant approve \S+$/m);
+  });
+
   it('explains a mistyped code and an unreachable server', async () => {
     const typo = await exec('node', [cli, 'grant', 'approve', 'abcd-efgh-j', '--server', server]).catch((e: { stderr: string; code: number }) => e);
     expect((typo as { code: number }).code).toBe(2);

@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { InvalidRequestError } from '../../core/errors.js';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AnnouncementBody } from '../../sdk/registry.js';
+import { httpUrlOption, readOptionFile } from '../options.js';
+import { intOption } from './lan-cli-support.js';
 
 /**
  * The box's modules (X.509, mDNS, DNS updates, the registry client), loaded when a box command
@@ -30,6 +32,16 @@ interface DirOption {
 
 function boxDir(options: DirOption, defaultBoxDir: () => string): string {
   return options.dir ?? defaultBoxDir();
+}
+
+/** The URL of the DNS update API, checked. */
+function updateApiOption(value: string): string {
+  return httpUrlOption(value, '--update-api', 'https://pair.example.com:8443');
+}
+
+/** The CA of `--update-ca`, read (an unreadable file is a one-line error naming the option). */
+function updateCaOption(file: string | undefined): { ca: string } | Record<string, never> {
+  return file ? { ca: readOptionFile(file, '--update-ca') } : {};
 }
 
 /**
@@ -73,22 +85,30 @@ export function registerBoxCommand(program: Command): void {
     .description('announce the box to a registry every 60 s and whenever its local address changes (Ctrl-C to stop)')
     .option(...dirOption)
     .option('-s, --server <url>', 'registry (PAIRGATE_SERVER)', DEFAULT_REGISTRY)
-    .option('--local-origin <url>', 'the URL browsers on the network reach the box at (default https://<local IPv4>:<port>)')
+    .option('--local-origin <url>', 'the URL browsers on the network reach the box at (default: https://<local IPv4>:<port>)')
     .option('--port <port>', 'port of the box for the default local origin', '443')
     .option('--tunnel-origin <url>', 'a tunnelled URL of the box')
     .option('--name <name>', 'a name people recognise')
-    .option('--interval <seconds>', 're-announce period', '60')
+    .option('--interval <seconds>', 're-announce period; keep it below the registry\'s PAIRGATE_REGISTRY_TTL_SECONDS (120 by default)', '60')
     .option('--once', 'announce once and exit')
     .option('--zone <zone>', 'with --update-api: publish the local IP as local.<fp>.<zone> and rotating mirror names, and announce the mirror name')
     .option('--update-api <url>', 'the DNS update API (https://host:port) for --zone')
     .option('--update-ca <file>', 'PEM certificate to trust for the update API')
+    .addHelpText('after', `
+Examples:
+  $ pairgate box announce --server https://pair.example.com --port 4443 --name Kitchen
+  $ pairgate box announce --once --server https://pair.example.com`)
     .action(async (options: DirOption & { server: string; localOrigin?: string; port: string; tunnelOrigin?: string; name?: string; interval: string; once?: boolean; zone?: string; updateApi?: string; updateCa?: string }) => {
+      const server = httpUrlOption(options.server, '--server (or PAIRGATE_SERVER)', 'https://pair.example.com');
+      const port = intOption(options.port, '--port', 1, 65535)!;
+      const intervalSeconds = intOption(options.interval, '--interval', 1, 86_400)!;
+      if (Boolean(options.zone) !== Boolean(options.updateApi)) throw new InvalidRequestError('--zone and --update-api go together: give both, or neither.');
+      const updateApi = options.updateApi === undefined ? undefined : updateApiOption(options.updateApi);
       const { defaultBoxDir, loadBoxIdentity, RegistryClient, MirrorRecords, DnsUpdateClient, localIPv4, keepAnnouncing } = await loadBox();
       const identity = loadBoxIdentity(boxDir(options, defaultBoxDir));
-      const client = new RegistryClient({ baseUrl: options.server });
-      if (Boolean(options.zone) !== Boolean(options.updateApi)) throw new Error('--zone and --update-api go together');
-      const mirrors = options.zone && options.updateApi
-        ? new MirrorRecords(new DnsUpdateClient({ baseUrl: options.updateApi, box: identity, ...(options.updateCa ? { ca: readFileSync(options.updateCa, 'utf8') } : {}) }), {
+      const client = new RegistryClient({ baseUrl: server });
+      const mirrors = options.zone && updateApi
+        ? new MirrorRecords(new DnsUpdateClient({ baseUrl: updateApi, box: identity, ...updateCaOption(options.updateCa) }), {
           fingerprint: identity.fingerprint,
           zone: options.zone.toLowerCase().replace(/\.$/, ''),
           stateFile: join(identity.dir, 'mirror-state.json'),
@@ -99,7 +119,7 @@ export function registerBoxCommand(program: Command): void {
       let origin = '';
       const refresh = async (): Promise<void> => {
         const ip = localIPv4() ?? '127.0.0.1';
-        origin = mirrors ? `https://${(await mirrors.publish(ip)).name}:${options.port}` : `https://${ip}:${options.port}`;
+        origin = mirrors ? `https://${(await mirrors.publish(ip)).name}:${port}` : `https://${ip}:${port}`;
       };
       const body = (): AnnouncementBody => ({
         fingerprint: identity.fingerprint,
@@ -115,7 +135,7 @@ export function registerBoxCommand(program: Command): void {
       }
       const watcher = setInterval(() => void refresh().catch((error: unknown) => console.error(`pairgate: DNS update failed: ${error instanceof Error ? error.message : String(error)}`)), 5_000);
       const stop = keepAnnouncing(client, identity, body, {
-        intervalMs: Number(options.interval) * 1000,
+        intervalMs: intervalSeconds * 1000,
         onAnnounce: (announced) => console.log(`announced ${identity.fingerprint} (${'local_origin' in announced ? announced.local_origin : ''})`),
         onError: (error) => console.error(`pairgate: announce failed: ${error instanceof Error ? error.message : String(error)}`),
       });
@@ -144,6 +164,9 @@ export function registerBoxCommand(program: Command): void {
     .option('--renew-within <days>', 'only when the certificate there is missing, lacks a name, or expires within this many days (run daily: cron, systemd timer)')
     .addHelpText('after', '\nRenewal: run `pairgate box cert ... --renew-within 30` every day; it does nothing until the certificate nears its end.')
     .action(async (options: DirOption & { zone: string; updateApi: string; updateCa?: string; acmeDirectory: string; acmeCa?: string; dnsServer?: string; email?: string; labels: string; timeout: string; out?: string; renewWithin?: string }) => {
+      const updateApi = updateApiOption(options.updateApi);
+      httpUrlOption(options.acmeDirectory, '--acme-directory', 'https://acme-v02.api.letsencrypt.org/directory');
+      const timeoutSeconds = intOption(options.timeout, '--timeout', 1, 3600)!;
       const { defaultBoxDir, loadBoxIdentity, renewalDecision, DnsUpdateClient } = await loadBox();
       const identity = loadBoxIdentity(boxDir(options, defaultBoxDir));
       const zone = options.zone.toLowerCase().replace(/\.$/, '');
@@ -160,7 +183,7 @@ export function registerBoxCommand(program: Command): void {
         }
         process.stderr.write(`renewing: ${decision.reason}\n`);
       }
-      const updates = new DnsUpdateClient({ baseUrl: options.updateApi, box: identity, ...(options.updateCa ? { ca: readFileSync(options.updateCa, 'utf8') } : {}) });
+      const updates = new DnsUpdateClient({ baseUrl: updateApi, box: identity, ...updateCaOption(options.updateCa) });
       const accountFile = join(identity.dir, 'acme-account.key');
       // acme-client (and its axios) loads only for this command: every other one, `serve` included, starts without it.
       const { obtainCertificate } = await import('../../doors/dns/acme-dns01.js');
@@ -171,8 +194,8 @@ export function registerBoxCommand(program: Command): void {
         ...(options.dnsServer ? { dnsServer: options.dnsServer } : {}),
         ...(existsSync(accountFile) ? { accountKeyPem: readFileSync(accountFile, 'utf8') } : {}),
         ...(options.email ? { email: options.email } : {}),
-        ...(options.acmeCa ? { acmeCa: readFileSync(options.acmeCa, 'utf8') } : {}),
-        propagationTimeoutMs: Number(options.timeout) * 1000,
+        ...(options.acmeCa ? { acmeCa: readOptionFile(options.acmeCa, '--acme-ca') } : {}),
+        propagationTimeoutMs: timeoutSeconds * 1000,
         log: (line) => process.stderr.write(`${line}\n`),
       });
       writeFileSync(accountFile, obtained.accountKeyPem, { mode: 0o600 });
@@ -196,10 +219,12 @@ export function registerBoxCommand(program: Command): void {
     .option('--address <list>', 'comma-separated addresses to advertise (default: the non-internal IPv4 ones)')
     .option('--mdns-interface <address>', 'interface address for mDNS (e.g. 127.0.0.1 to stay on loopback)')
     .option('--mdns-port <port>', 'mDNS UDP port', '5353')
+    .addHelpText('after', '\nExample:\n  $ pairgate box advertise --port 4443 --serve --name Kitchen')
     .action(async (options: DirOption & { port: string; serve?: boolean; host: string; name: string; address?: string; mdnsInterface?: string; mdnsPort: string }) => {
+      let port = intOption(options.port, '--port', options.serve ? 0 : 1, 65535)!;
+      const mdnsPort = intOption(options.mdnsPort, '--mdns-port', 1, 65535)!;
       const { defaultBoxDir, loadBoxIdentity, advertiseBox } = await loadBox();
       const identity = loadBoxIdentity(boxDir(options, defaultBoxDir));
-      let port = Number(options.port);
       let server: ReturnType<typeof createHttpsServer> | undefined;
       if (options.serve) {
         server = createHttpsServer({ key: identity.keyPem, cert: identity.certPem }, (_request, response) => {
@@ -211,7 +236,7 @@ export function registerBoxCommand(program: Command): void {
       }
       const advert = advertiseBox(
         { fingerprint: identity.fingerprint, port, name: options.name, ...(options.address ? { addresses: options.address.split(',').map((a) => a.trim()) } : {}) },
-        { port: Number(options.mdnsPort), ...(options.mdnsInterface ? { interface: options.mdnsInterface } : {}) },
+        { port: mdnsPort, ...(options.mdnsInterface ? { interface: options.mdnsInterface } : {}) },
       );
       console.log(`advertising ${identity.fingerprint} on port ${port}`);
       await new Promise<void>((resolve) => {
@@ -231,11 +256,12 @@ export function registerBoxCommand(program: Command): void {
       .option('--update-ca <file>', 'PEM certificate to trust for the update API');
   type DnsOptions = DirOption & { zone: string; updateApi: string; updateCa?: string };
   const dnsTarget = async (options: DnsOptions, label?: string) => {
+    const updateApi = updateApiOption(options.updateApi);
     const { defaultBoxDir, loadBoxIdentity, DnsUpdateClient } = await loadBox();
     const identity = loadBoxIdentity(boxDir(options, defaultBoxDir));
     const base = `${identity.fingerprint}.${options.zone.toLowerCase().replace(/\.$/, '')}`;
     const name = !label || label === '@' ? base : `${label.toLowerCase().replace(/\.$/, '')}.${base}`;
-    const client = new DnsUpdateClient({ baseUrl: options.updateApi, box: identity, ...(options.updateCa ? { ca: readFileSync(options.updateCa, 'utf8') } : {}) });
+    const client = new DnsUpdateClient({ baseUrl: updateApi, box: identity, ...updateCaOption(options.updateCa) });
     return { client, name };
   };
 
@@ -249,12 +275,14 @@ export function registerBoxCommand(program: Command): void {
     });
 
   dnsOptions(dns.command('set <label> <type> <value>').description('set a record at <label>.<fp>.<zone> (@ for <fp>.<zone>); type A, AAAA, CNAME or TXT'))
-    .option('--ttl <seconds>', 'TTL (default: the server\'s)')
+    .option('--ttl <seconds>', 'TTL in seconds (default: the server\'s PAIRGATE_DNS_TTL, 600; at least its PAIRGATE_DNS_MIN_TTL, 30)')
+    .addHelpText('after', '\nExample:\n  $ pairgate box dns set www CNAME local.<fp>.box.example.com --ttl 300 --zone box.example.com --update-api https://pair.example.com:8443')
     .action(async (label: string, type: string, value: string, options: DnsOptions & { ttl?: string }) => {
       const upper = type.toUpperCase();
-      if (!['A', 'AAAA', 'CNAME', 'TXT'].includes(upper)) throw new Error(`unknown record type ${type}: use A, AAAA, CNAME or TXT`);
+      if (!['A', 'AAAA', 'CNAME', 'TXT'].includes(upper)) throw new InvalidRequestError(`unknown record type ${type}: use A, AAAA, CNAME or TXT.`);
+      const ttl = intOption(options.ttl, '--ttl', 0, 2_147_483_647);
       const { client, name } = await dnsTarget(options, label);
-      const record = await client.set(name, upper as 'A', value, options.ttl === undefined ? undefined : Number(options.ttl));
+      const record = await client.set(name, upper as 'A', value, ttl);
       console.log(`${record.name}\t${record.ttl}\t${record.type}\t${record.value}`);
     });
 

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { PairgateClient } from '../../sdk/client.js';
+import { intOption } from './lan-cli-support.js';
+import { httpUrlOption } from '../options.js';
 
 const DEFAULT_SERVER = process.env.PAIRGATE_SERVER ?? 'http://127.0.0.1:8080';
 
 function client(options: { server: string }): PairgateClient {
-  return new PairgateClient({ baseUrl: options.server });
+  return new PairgateClient({ baseUrl: httpUrlOption(options.server, '--server (or PAIRGATE_SERVER)', 'http://127.0.0.1:8080') });
 }
 
 /**
@@ -18,18 +20,27 @@ export function registerGrantCommand(program: Command): void {
   grant
     .command('create')
     .description('create a grant, print its code, wait for the decision and redeem it')
-    .requiredOption('-l, --label <text>', 'what the approver is shown')
-    .option('--ttl <seconds>', 'lifetime in seconds')
-    .option('--no-wait', 'print the code and exit without waiting')
+    .requiredOption('-l, --label <text>', 'what the approver is shown (1-200 characters)')
+    .option('--ttl <seconds>', 'lifetime in seconds, 10 or more (default, and the most the server grants: its PAIRGATE_GRANT_TTL_SECONDS, 600 unless set)')
+    .option('--no-wait', 'print the code and exit without waiting (with --json, the answer holds the id and secret to redeem it)')
     .option('--json', 'print JSON instead of text')
     .option(...serverOption)
+    .addHelpText('after', `
+Examples:
+  $ pairgate grant create --label "Let the printer in"
+  $ pairgate grant create --label "Deploy v2" --ttl 300 --server https://pair.example.com
+
+Exit code: 0 when approved, 1 when refused or expired, 2 for bad input.`)
     .action(async (options: { label: string; ttl?: string; wait: boolean; json?: boolean; server: string }) => {
+      const ttl = intOption(options.ttl, '--ttl', 10, 86_400);
       const api = client(options);
-      const created = await api.createGrant({ label: options.label, ...(options.ttl ? { ttl: Number(options.ttl) } : {}) });
+      const created = await api.createGrant({ label: options.label, ...(ttl !== undefined ? { ttl } : {}) });
       if (options.json) console.log(JSON.stringify(options.wait ? { id: created.id, code: created.code, expiresAt: created.expiresAt } : created));
       else {
+        // The approver's command names this server unless it is the one they reach by default.
+        const server = options.server === DEFAULT_SERVER ? '' : ` --server ${options.server}`;
         console.log(`Code: ${created.code.toUpperCase()}`);
-        console.log(`Expires at ${created.expiresAt}. Ask the approver to run: pairgate grant approve ${created.code}`);
+        console.log(`Expires at ${created.expiresAt}. Ask the approver to run: pairgate grant approve ${created.code}${server}`);
       }
       if (!options.wait) return;
       if (!options.json) process.stderr.write('Waiting for the decision... (Ctrl-C to stop)\n');
@@ -47,6 +58,7 @@ export function registerGrantCommand(program: Command): void {
     .command('show <code>')
     .description('show what a code asks')
     .option(...serverOption)
+    .addHelpText('after', '\nExample:\n  $ pairgate grant show 4GJD-A6F4-T')
     .action(async (code: string, options: { server: string }) => {
       const view = await client(options).lookupCode(code);
       console.log(`${view.label}\n${Object.entries(view.data).map(([k, v]) => `  ${k}: ${v}`).join('\n')}`.trimEnd());
@@ -57,8 +69,9 @@ export function registerGrantCommand(program: Command): void {
     grant
       .command(`${decision} <code>`)
       .description(`${decision} the request a code names`)
-      .option('-n, --note <text>', 'a note passed to the requester')
+      .option('-n, --note <text>', 'a note passed to the requester (up to 500 characters)')
       .option(...serverOption)
+      .addHelpText('after', `\nExample:\n  $ pairgate grant ${decision} 4GJD-A6F4-T --note "${decision === 'approve' ? 'go ahead' : 'not today'}"`)
       .action(async (code: string, options: { note?: string; server: string }) => {
         const api = client(options);
         const view = decision === 'approve' ? await api.approveCode(code, options.note) : await api.refuseCode(code, options.note);

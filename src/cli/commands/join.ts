@@ -5,6 +5,7 @@ import type { SessionChannel } from '../../sdk/support.js';
 import { isYes, LineInput } from '../line-input.js';
 import { terminalSafe } from '../terminal-text.js';
 import { networkReport } from '../network-report.js';
+import { httpUrlOption } from '../options.js';
 
 const DEFAULT_RELAY = process.env.PAIRGATE_RELAY_URL ?? 'http://127.0.0.1:8080/relay';
 
@@ -112,7 +113,14 @@ export function registerJoinCommand(program: Command): void {
     .description('let a supporter help you: enter the code they read out, confirm, and chat')
     .option('-r, --relay <url>', 'the pairing relay (PAIRGATE_RELAY_URL)', DEFAULT_RELAY)
     .option('-y, --yes', 'confirm without asking (for scripts)')
+    .addHelpText('after', `
+Without a code, it asks for one. In the session, lines are messages, /diag shares a network
+diagnostics report with the supporter, /quit (or Ctrl-C) ends it.
+
+Example:
+  $ pairgate join 7auu83 --relay https://support.example.com/relay`)
     .action(async (typed: string | undefined, options: { relay: string; yes?: boolean }) => {
+      httpUrlOption(options.relay, '--relay (or PAIRGATE_RELAY_URL)', 'https://support.example.com/relay');
       // The support client (and its WebSocket library) loads only for this command.
       const { confirmPairing, connectAgent, fetchPairingInfo, SupportRelayClient } = await import('../../sdk/support.js');
       const input = new LineInput();

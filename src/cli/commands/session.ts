@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { InvalidRequestError } from '../../core/errors.js';
+import { httpUrlOption } from '../options.js';
 import type { CreatedSession, SessionChannel, SupportOriginClient } from '../../sdk/support.js';
 import { LineInput } from '../line-input.js';
 import { terminalSafe } from '../terminal-text.js';
@@ -13,9 +15,10 @@ interface ServerOptions {
 async function client(options: ServerOptions): Promise<SupportOriginClient> {
   const user = options.user ?? process.env.PLEXUS_AUTH_USER ?? '';
   const password = options.password ?? process.env.PLEXUS_AUTH_PASS ?? '';
-  if (!user || !password) throw new Error('give the supporter credentials: --user and --password (or PLEXUS_AUTH_USER and PLEXUS_AUTH_PASS).');
+  if (!user || !password) throw new InvalidRequestError('give the supporter credentials: --user and --password (or PLEXUS_AUTH_USER and PLEXUS_AUTH_PASS).');
+  const baseUrl = httpUrlOption(options.server, '--server (or PAIRGATE_SERVER)', 'https://support.example.com');
   const { SupportOriginClient } = await import('../../sdk/support.js');
-  return new SupportOriginClient({ baseUrl: options.server, user, password });
+  return new SupportOriginClient({ baseUrl, user, password });
 }
 
 /** The code spaced out in a box, so it reads well on the phone. */
@@ -89,21 +92,25 @@ export function registerSessionCommand(program: Command): void {
   const session = program.command('session').description('remote support: create a session, read out its code, chat with the person');
   const withServer = (command: Command): Command =>
     command
-      .option('-s, --server <url>', 'the support origin (PAIRGATE_SERVER)', process.env.PAIRGATE_SERVER ?? 'http://127.0.0.1:8080')
-      .option('-u, --user <name>', 'supporter user (PLEXUS_AUTH_USER)')
-      .option('-p, --password <password>', 'supporter password (PLEXUS_AUTH_PASS)');
+      .option('-s, --server <url>', 'the support origin: the pairgate server with PLEXUS_AUTH_USER set (PAIRGATE_SERVER)', process.env.PAIRGATE_SERVER ?? 'http://127.0.0.1:8080')
+      .option('-u, --user <name>', 'supporter user, required (PLEXUS_AUTH_USER)')
+      .option('-p, --password <password>', 'supporter password, required (PLEXUS_AUTH_PASS)');
 
   withServer(session.command('create'))
     .description('create a session and print its pairing code')
-    .option('--id <id>', 'session id (random when absent)')
-    .option('--ttl <seconds>', 'session lifetime in seconds')
-    .option('--supporter-name <name>', 'your name, shown to the person before they confirm')
-    .option('--supporter-avatar <url>', 'public URL of your picture')
-    .option('--session-user <name>', 'a login for this session alone')
-    .option('--session-password <password>', 'its password')
+    .option('--id <id>', 'session id: letters, digits, ".", "_", "-", up to 64 (default: random)')
+    .option('--ttl <seconds>', 'session lifetime in seconds, 10 or more (default: the server\'s PAIRGATE_SUPPORT_DEFAULT_TTL, 3600; at most its PAIRGATE_SUPPORT_MAX_TTL, 86400)')
+    .option('--supporter-name <name>', 'your name, shown to the person before they confirm (required when the server hands out pairing codes)')
+    .option('--supporter-avatar <url>', 'http(s) URL of your picture (required likewise)')
+    .option('--session-user <name>', 'a login for this session alone (it may show, attach to and delete it)')
+    .option('--session-password <password>', 'the password of --session-user')
     .option('--json', 'print the server\'s JSON answer')
+    .addHelpText('after', `
+Example:
+  $ pairgate session create --supporter-name Thorsten --supporter-avatar https://example.com/me.png \\
+      --server https://support.example.com --user support --password 1234`)
     .action(async (options: ServerOptions & { id?: string; ttl?: string; supporterName?: string; supporterAvatar?: string; sessionUser?: string; sessionPassword?: string; json?: boolean }) => {
-      if (options.ttl !== undefined && !/^\d+$/.test(options.ttl)) throw new Error('--ttl must be a whole number of seconds.');
+      if (options.ttl !== undefined && !/^\d+$/.test(options.ttl)) throw new InvalidRequestError('--ttl must be a whole number of seconds.');
       const created = await (await client(options)).createSession({
         ...(options.id ? { id: options.id } : {}),
         ...(options.ttl ? { ttl: Number(options.ttl) } : {}),

@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import { InvalidRequestError } from '../core/errors.js';
+
+/**
+ * Checks of option values that several commands share. Each throws InvalidRequestError (exit code
+ * 2) with one line naming the option and saying what it takes, before any request is made.
+ */
+
+/**
+ * `value` when it is an absolute http(s) URL; otherwise an error naming `name` (the option, and
+ * the environment variable its default comes from) with an example of what it takes.
+ */
+export function httpUrlOption(value: string, name: string, example: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new InvalidRequestError(`${name}: "${value}" is not an http:// or https:// URL (e.g. ${example}).`);
+  }
+  return value;
+}
+
+/** The text of a file named by an option, or an error naming the option and the file. */
+export function readOptionFile(path: string, name: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new InvalidRequestError(`${name}: cannot read ${path} (${code}).`);
+  }
+}

@@ -1,0 +1,85 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const cli = join(process.cwd(), 'dist/cli/main.js');
+
+beforeAll(() => {
+  if (!existsSync(cli)) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+}, 120_000);
+
+async function run(args: string[], env: Record<string, string> = {}): Promise<{ status: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)('node', [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 20_000 });
+    return { status: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { status: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** Exit code 2, one line on stderr matching `message`, and no stack trace. */
+async function expectBadInput(args: string[], message: RegExp, env: Record<string, string> = {}): Promise<void> {
+  const result = await run(args, env);
+  expect(result.status, `${args.join(' ')}: ${result.stderr}`).toBe(2);
+  expect(result.stderr).toMatch(message);
+  expect(result.stderr.trim().split('\n'), result.stderr).toHaveLength(1);
+  expect(result.stderr).not.toMatch(/^\s+at /m);
+}
+
+describe('the CLI on bad input: one line saying what to do, exit code 2, no stack trace', () => {
+  let boxDir: string;
+  beforeAll(async () => {
+    boxDir = join(mkdtempSync(join(tmpdir(), 'pairgate-cli-bad-')), 'box');
+    expect((await run(['box', 'init', '--dir', boxDir])).status).toBe(0);
+  }, 60_000);
+
+  it('usage errors of sub-commands exit 2 (commander exited 1 from inside them)', async () => {
+    const missing = await run(['grant', 'create']);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/required option '-l, --label <text>' not specified/);
+    expect((await run(['grant', 'approve'])).status).toBe(2);
+    expect((await run(['lan', 'join', '--bogus'])).status).toBe(2);
+    expect((await run(['box', 'dns'])).status).toBe(2);
+    expect((await run(['bogus'])).status).toBe(2);
+    const help = await run(['grant', 'create', '--help']);
+    expect(help.status).toBe(0);
+    expect((await run(['--version'])).status).toBe(0);
+  }, 60_000);
+
+  it('URLs that are not http(s) are named before any request', async () => {
+    await expectBadInput(['grant', 'show', 'abcd', '--server', 'notaurl'], /--server \(or PAIRGATE_SERVER\): "notaurl" is not an http:\/\/ or https:\/\/ URL/);
+    await expectBadInput(['grant', 'create', '--label', 'x', '--no-wait'], /PAIRGATE_SERVER\): "ftp:\/\/x" is not/, { PAIRGATE_SERVER: 'ftp://x' });
+    await expectBadInput(['session', 'list', '-u', 'a', '-p', 'b', '--server', 'notaurl'], /--server .*"notaurl" is not an http/);
+    await expectBadInput(['join', 'abcdef', '--relay', 'relay.example'], /--relay \(or PAIRGATE_RELAY_URL\): "relay.example" is not an http/);
+    await expectBadInput(['doctor', '--server', 'notaurl'], /--server: "notaurl" is not an http/);
+    await expectBadInput(['box', 'announce', '--once', '--dir', boxDir, '--server', 'notaurl'], /--server .*"notaurl" is not an http/);
+    await expectBadInput(['box', 'dns', 'list', '--dir', boxDir, '-z', 'z.test', '-u', 'notaurl'], /--update-api: "notaurl" is not an http/);
+  }, 60_000);
+
+  it('numbers, record types, option pairs and files are checked with the option named', async () => {
+    await expectBadInput(['grant', 'create', '--label', 'x', '--ttl', 'abc', '--server', 'http://127.0.0.1:9'], /--ttl must be a whole number from 10 to 86400/);
+    await expectBadInput(['session', 'create', '-u', 'a', '-p', 'b', '--ttl', 'x'], /--ttl must be a whole number of seconds/);
+    await expectBadInput(['session', 'list'], /give the supporter credentials: --user and --password/, { PLEXUS_AUTH_USER: '', PLEXUS_AUTH_PASS: '' });
+    await expectBadInput(['box', 'announce', '--dir', boxDir, '--interval', 'abc'], /--interval must be a whole number/);
+    await expectBadInput(['box', 'announce', '--dir', boxDir, '--once', '--zone', 'z.test'], /--zone and --update-api go together/);
+    await expectBadInput(['box', 'advertise', '--dir', boxDir, '--port', 'abc'], /--port must be a whole number from 1 to 65535/);
+    await expectBadInput(['box', 'advertise', '--dir', boxDir, '--serve', '--port', '99999'], /--port must be a whole number from 0 to 65535/);
+    await expectBadInput(['box', 'cert', '--dir', boxDir, '-z', 'z.test', '-u', 'https://127.0.0.1:9', '--timeout', 'soon'], /--timeout must be a whole number/);
+    await expectBadInput(['box', 'dns', 'set', 'x', 'MX', '1', '--dir', boxDir, '-z', 'z.test', '-u', 'https://127.0.0.1:9'], /unknown record type MX: use A, AAAA, CNAME or TXT/);
+    await expectBadInput(['box', 'dns', 'set', 'x', 'A', '10.0.0.1', '--ttl', 'long', '--dir', boxDir, '-z', 'z.test', '-u', 'https://127.0.0.1:9'], /--ttl must be a whole number/);
+    await expectBadInput(['box', 'dns', 'list', '--dir', boxDir, '-z', 'z.test', '-u', 'https://127.0.0.1:9', '--update-ca', join(boxDir, 'missing.pem')], /--update-ca: cannot read .*missing\.pem \(ENOENT\)/);
+  }, 60_000);
+
+  it('help texts state what --json prints and give examples', async () => {
+    expect((await run(['doctor', '--help'])).stdout).toMatch(/--json\s+print the report as one JSON document/);
+    for (const command of [['grant', 'create'], ['grant', 'approve'], ['session', 'create'], ['join'], ['doctor'], ['box', 'announce'], ['box', 'advertise'], ['box', 'dns', 'set']]) {
+      const help = await run([...command, '--help']);
+      expect(help.status).toBe(0);
+      expect(help.stdout, command.join(' ')).toMatch(/^Examples?:\n {2}\$ pairgate /m);
+    }
+  }, 60_000);
+});
