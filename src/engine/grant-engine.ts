@@ -46,6 +46,8 @@ const CODE_RETRIES = 10;
 export class GrantEngine {
   private readonly observers: GrantObserver[] = [];
   private readonly liveCounts = new Map<string, { count: number; at: number }>();
+  /** Creations of each kind started here and not finished: not in any count read from the store yet. */
+  private readonly creating = new Map<string, number>();
 
   constructor(
     private readonly grants: GrantStore,
@@ -60,6 +62,18 @@ export class GrantEngine {
 
   /** Creates a pending grant, with a unique live code and a secret when asked. */
   async create<Request>(input: CreateGrantInput<Request>): Promise<CreatedGrant<Request>> {
+    // Counted as live from now (see countLive): a door checks its cap, then creates, in one turn.
+    this.creating.set(input.kind, (this.creating.get(input.kind) ?? 0) + 1);
+    try {
+      return await this.createCounted(input);
+    } finally {
+      const left = this.creating.get(input.kind)! - 1;
+      if (left === 0) this.creating.delete(input.kind);
+      else this.creating.set(input.kind, left);
+    }
+  }
+
+  private async createCounted<Request>(input: CreateGrantInput<Request>): Promise<CreatedGrant<Request>> {
     const secret = input.withSecret ? randomToken() : undefined;
     const base = {
       kind: input.kind,
@@ -169,16 +183,22 @@ export class GrantEngine {
   }
 
   /**
-   * Live grants of `kind`, for capacity checks. Counting is a scan, so the figure is reused for a
-   * second and bumped by this node's own creations meanwhile: an estimate, never far below truth.
+   * Live grants of `kind`, for capacity checks. Counting is a scan, so the figure read from the
+   * store is reused for a second, bumped by each creation this node finishes, plus the creations it
+   * has started and not finished (a group commit holds dozens): grants that expire or go meanwhile
+   * still count until the next read, so the figure is never below what this node knows. A door that
+   * checks its cap and then starts the creation in the same turn of the event loop keeps its cap
+   * exactly on one node; other nodes' creations since the last read are not seen (up to a second's
+   * worth).
    */
   async countLive(kind: string): Promise<number> {
     const now = this.clock.now();
-    const cached = this.liveCounts.get(kind);
-    if (cached && now - cached.at < LIVE_COUNT_MAX_AGE_MS) return cached.count;
-    const count = await this.grants.countLive(kind, now);
-    this.liveCounts.set(kind, { count, at: now });
-    return count;
+    let cached = this.liveCounts.get(kind);
+    if (!cached || now - cached.at >= LIVE_COUNT_MAX_AGE_MS) {
+      cached = { count: await this.grants.countLive(kind, now), at: now };
+      this.liveCounts.set(kind, cached);
+    }
+    return cached.count + (this.creating.get(kind) ?? 0);
   }
 
   /** Counts a failed look-up or confirmation of the grant's code; returns the new count. */

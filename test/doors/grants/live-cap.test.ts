@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/core/clock.js';
+import { createTestApp } from '../../helpers/app.js';
+
+/**
+ * PAIRGATE_MAX_LIVE_CODES: the number of live codes the brute-force budget was computed for. On one
+ * node it holds exactly, also for creations that arrive together (they share one group commit, so
+ * none is in the database when the others check the cap).
+ */
+describe('live code cap of the generic grant API', () => {
+  const create = (base: string) =>
+    fetch(`${base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"label":"cap"}' });
+
+  it('20 creations at once against a cap of 5: exactly 5 are made, the others are 429 rate_limited', async () => {
+    const t = await createTestApp({ PAIRGATE_MAX_LIVE_CODES: '5' });
+    try {
+      const base = await t.listen();
+      const answers = await Promise.all(Array.from({ length: 20 }, () => create(base)));
+      const statuses = answers.map((answer) => answer.status).sort();
+      expect(statuses.filter((status) => status === 201)).toHaveLength(5);
+      expect(statuses.filter((status) => status === 429)).toHaveLength(15);
+      const refused = (await answers.find((answer) => answer.status === 429)!.json()) as { error: string };
+      expect(refused.error).toBe('rate_limited');
+      // Still 5 a moment later, when the count is read from the database again.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      expect((await create(base)).status).toBe(429);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('an expired grant frees its place once the count is read again', async () => {
+    const clock = new ManualClock(Date.now());
+    const t = await createTestApp({ PAIRGATE_MAX_LIVE_CODES: '2' }, { clock });
+    try {
+      const inject = (ttl: number) => t.app.inject({ method: 'POST', url: '/api/v1/grants', payload: { label: 'cap', ttl } });
+      expect((await inject(10)).statusCode).toBe(201);
+      expect((await inject(600)).statusCode).toBe(201);
+      expect((await inject(600)).statusCode).toBe(429);
+      clock.advance(11_000);
+      expect((await inject(600)).statusCode).toBe(201);
+      expect((await inject(600)).statusCode).toBe(429);
+    } finally {
+      await t.close();
+    }
+  });
+});
