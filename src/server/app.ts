@@ -15,6 +15,7 @@ import type { Stores } from '../store/ports.js';
 import { Pages } from '../web/pages.js';
 import type { Config } from './config.js';
 import { ephemeralRateLimitStore } from './ephemeral-rate-limit-store.js';
+import { startBackups, type BackupSchedule } from './backups.js';
 import { installErrorHandlers } from './error-handler.js';
 import { installHealthRoutes } from './health-routes.js';
 import { installSecurityHeaders } from './security-headers.js';
@@ -49,6 +50,8 @@ export interface PairgateServices {
 declare module 'fastify' {
   interface FastifyInstance {
     pairgate: PairgateServices;
+    /** The copies of the embedded database, when PAIRGATE_BACKUP_DIR is set. */
+    backups: BackupSchedule | undefined;
   }
 }
 
@@ -184,6 +187,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   };
   for (const door of serving) await app.register(async (instance) => door.register(instance, context));
+
+  const backups = startBackups(config, stores, app.log);
+  app.addHook('onClose', async () => backups?.stop());
+  app.decorate('backups', backups);
 
   const sweeper = setInterval(() => {
     const now = clock.now();

@@ -38,6 +38,12 @@ export const coreConfigSchema = Type.Object({
   PAIRGATE_GRANT_TTL_SECONDS: Type.Integer({ minimum: 10, maximum: 86400, default: 600, description: 'Lifetime of a generic grant (the /api/v1/grants door).' }),
   PAIRGATE_SWEEP_SECONDS: Type.Integer({ minimum: 1, default: 30, description: 'How often expired grants and entries are deleted.' }),
   PAIRGATE_SHUTDOWN_GRACE_SECONDS: Type.Integer({ minimum: 0, default: 10, description: 'How long shutdown waits for requests in flight.' }),
+  PAIRGATE_BACKUP_DIR: Type.String({
+    default: '',
+    description: 'Folder for copies of the embedded database (SQLite), made at start-up and then every PAIRGATE_BACKUP_INTERVAL_HOURS; empty = none. Not with PostgreSQL (use pg_dump).',
+  }),
+  PAIRGATE_BACKUP_INTERVAL_HOURS: Type.Number({ exclusiveMinimum: 0, maximum: 8760, default: 24, description: 'Hours between two copies in PAIRGATE_BACKUP_DIR.' }),
+  PAIRGATE_BACKUP_KEEP: Type.Integer({ minimum: 1, maximum: 1000, default: 7, description: 'Copies kept in PAIRGATE_BACKUP_DIR; older ones are deleted.' }),
   PAIRGATE_METRICS: Type.Boolean({ default: true, description: 'Serve Prometheus metrics at /metrics.' }),
   PAIRGATE_METRICS_TOKEN: Type.String({ default: '', description: 'Bearer token required for /metrics; empty = open (bind to a private address then).' }),
 });

@@ -59,6 +59,7 @@ export async function openStores(config: Config, doors: readonly Door[]): Promis
     bus: redis.bus,
     rateLimit: redis.rateLimit,
     sweepEphemeral: (now) => redis.sweepEphemeral(now),
+    ...(durable.backup ? { backup: durable.backup } : {}),
     async ping() {
       await Promise.all([durable.ping(), redis.ping()]);
     },

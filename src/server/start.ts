@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Door } from '../doors/door.js';
 import { buildApp } from './app.js';
+import { checkBackupConfig } from './backups.js';
 import { loadConfig, type Config, type ConfigSources } from './config.js';
 import { openStores } from './open-stores.js';
 
@@ -14,8 +15,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Validates every door's configuration; the first problem stops start-up. */
+/** Validates the server's and every door's configuration; the first problem stops start-up. */
 export function checkConfig(config: Config, doors: readonly Door[]): void {
+  checkBackupConfig(config);
   for (const door of doors) {
     if (door.enabled && !door.enabled(config)) continue;
     door.checkConfig?.(config);

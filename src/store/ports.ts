@@ -132,6 +132,11 @@ export interface Stores {
    * ephemeral store (PostgreSQL without Redis). Absent: in process memory (one node).
    */
   rateLimit?: { kind: 'redis'; redis: Redis; nameSpace: string } | { kind: 'ephemeral' };
+  /**
+   * Writes a consistent copy of the durable database to the file `destination` while serving goes
+   * on. Only the embedded database has it: PostgreSQL has its own tools (pg_dump).
+   */
+  backup?(destination: string): Promise<void>;
   /** Whether the backing services answer (for /readyz). */
   ping(): Promise<void>;
   /** Releases connections and timers. */

@@ -90,6 +90,11 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
     bus: notifier,
     ephemeral,
     sweepEphemeral: (now) => ephemeral.sweep(now),
+    async backup(destination) {
+      // SQLite's online backup, a few hundred pages per turn of the event loop: requests go on
+      // meanwhile, and a page they change is copied again, so the copy is one consistent state.
+      await sqlite.backup(destination);
+    },
     async ping() {
       sqlite.prepare('select 1').get();
     },
