@@ -1,11 +1,20 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { sql, type Compilable } from 'kysely';
 import type { DurableDb } from '../durable-schema.js';
 import { SqlEphemeralStore } from '../sql/sql-ephemeral-store.js';
 import { CompiledStatement } from './compiled-statement.js';
 import { ReadCache } from './read-cache.js';
 import type { StatementCache } from './statement-cache.js';
 
-const A = '\u0000a';
-
+// Sentinels: the values the statements are compiled with; each marks where an argument goes.
+const KEY = '\u0000key';
+const VALUE = '\u0000value';
+const EXPIRES = '\u0000expires';
+const NOW = '\u0000now';
+const END = '\u0000end';
+const SENTINELS = [KEY, VALUE, EXPIRES, NOW, END] as const;
+/** Arguments in the order of SENTINELS; a statement uses those it names. */
+type Args = readonly [key: string, value: string, expiresAt: number, now: number, end: string];
 
 /** Ephemeral entries (and known absences, e.g. an address with no failed look-ups) in the read cache. */
 export const EPHEMERAL_CACHE_SIZE = 10_000;
@@ -13,21 +22,112 @@ export const EPHEMERAL_CACHE_SIZE = 10_000;
 /** An ephemeral entry as cached: its value and end, or null when the key was read and absent. */
 type CachedEntry = { value: string; expiresAt: number } | null;
 
+/** A row of the ephemeral table as SQLite returns it. */
+interface EphemeralRow {
+  key: string;
+  value: string;
+  expires_at: number;
+}
+
 /**
- * The SQL ephemeral store for SQLite: a key is read with a statement compiled once, and answered
- * from memory until it is next written (this process is the database's only writer). Absences are
- * cached too: the code guard reads the failure count of every address that looks a code up, and
- * most have none.
+ * A Kysely query compiled once and prepared once, run with its arguments placed where the
+ * sentinels were. Like `CompiledStatement`, but for every kind of statement (rows, one row, none):
+ * the prefix listing returns several rows.
+ */
+class EphemeralStatement {
+  private readonly statement: BetterSqlite3.Statement;
+  private readonly order: number[];
+
+  constructor(sqlite: BetterSqlite3.Database, query: Compilable) {
+    const compiled = query.compile();
+    this.statement = sqlite.prepare(compiled.sql);
+    this.order = compiled.parameters.map((parameter) => {
+      const index = (SENTINELS as readonly unknown[]).indexOf(parameter);
+      if (index < 0) throw new Error(`compiled query has a parameter that is not a sentinel: ${String(parameter)}`);
+      return index;
+    });
+  }
+
+  private bind(args: Args): unknown[] {
+    return this.order.map((index) => args[index]);
+  }
+
+  first<Row>(args: Args): Row | undefined {
+    return this.statement.get(this.bind(args)) as Row | undefined;
+  }
+
+  all<Row>(args: Args): Row[] {
+    return this.statement.all(this.bind(args)) as Row[];
+  }
+
+  run(args: Args): number {
+    return this.statement.run(this.bind(args)).changes;
+  }
+}
+
+/** The ephemeral store's statements, written with Kysely as in `SqlEphemeralStore` and compiled once. */
+function ephemeralStatements(db: DurableDb, sqlite: BetterSqlite3.Database) {
+  const expires = EXPIRES as unknown as number;
+  const now = NOW as unknown as number;
+  const prepare = (query: Compilable) => new EphemeralStatement(sqlite, query);
+  return {
+    increment: prepare(
+      db.insertInto('ephemeral')
+        .values({ key: KEY, value: VALUE, expires_at: expires })
+        .onConflict((oc) =>
+          oc.column('key').doUpdateSet({
+            value: sql`CASE WHEN ephemeral.expires_at <= ${now} THEN ${VALUE} ELSE CAST(CAST(ephemeral.value AS integer) + 1 AS text) END`,
+            expires_at: sql`CASE WHEN ephemeral.expires_at <= ${now} THEN ${expires} ELSE ephemeral.expires_at END`,
+          } as never),
+        )
+        .returning(['value', 'expires_at']),
+    ),
+    set: prepare(
+      db.insertInto('ephemeral')
+        .values({ key: KEY, value: VALUE, expires_at: expires })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value: VALUE, expires_at: expires })),
+    ),
+    // Takes over only an expired holder of the key.
+    setIfAbsent: prepare(
+      db.insertInto('ephemeral')
+        .values({ key: KEY, value: VALUE, expires_at: expires })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value: VALUE, expires_at: expires }).where('ephemeral.expires_at', '<=', now)),
+    ),
+    take: prepare(db.deleteFrom('ephemeral').where('key', '=', KEY).returning(['value', 'expires_at'])),
+    delete: prepare(db.deleteFrom('ephemeral').where('key', '=', KEY)),
+    list: prepare(
+      db.selectFrom('ephemeral')
+        .selectAll()
+        .where('key', '>=', KEY)
+        .where('key', '<', END)
+        .where('expires_at', '>', now)
+        .orderBy('key'),
+    ),
+  };
+}
+
+/**
+ * The SQL ephemeral store for SQLite: every statement is compiled once and run synchronously (the
+ * rate limits, budgets and caps of every request run one or two of them, and building and
+ * compiling a Kysely query each time, then its asynchronous driver round trip, cost more than the
+ * statement); a write waits through Kysely only while a door's transaction is open (`writing`). A
+ * key is answered from memory until it is next written (this process is the
+ * database's only writer). Absences are cached too: the code guard reads the failure count of
+ * every address that looks a code up, and most have none. The statements say what
+ * `SqlEphemeralStore` says (the store contract runs against both); only the sweep, rare, is its.
  */
 export class SqliteEphemeralStore extends SqlEphemeralStore {
   private readonly byKey: CompiledStatement<{ value: string; expires_at: number }>;
   private readonly entries = new ReadCache<string, CachedEntry>(EPHEMERAL_CACHE_SIZE);
+  private readonly statements: ReturnType<typeof ephemeralStatements>;
+  private readonly sqlite: BetterSqlite3.Database;
 
   constructor(db: DurableDb, statements: StatementCache) {
     super(db);
+    this.sqlite = statements.sqlite;
     // Expired entries are read too (and answered as absent by their time), so one read serves until the next write.
-    this.byKey = new CompiledStatement(statements.sqlite, db.selectFrom('ephemeral').select(['value', 'expires_at']).where('key', '=', A), [A]);
-
+    this.byKey = new CompiledStatement(statements.sqlite, db.selectFrom('ephemeral').select(['value', 'expires_at']).where('key', '=', KEY), [KEY]);
+    this.statements = ephemeralStatements(db, statements.sqlite);
   }
 
   override async get(key: string, now: number): Promise<string | undefined> {
@@ -41,23 +141,43 @@ export class SqliteEphemeralStore extends SqlEphemeralStore {
   }
 
   override async increment(key: string, ttlMs: number, now: number): Promise<{ count: number; resetAt: number }> {
-    return this.writing(key, () => super.increment(key, ttlMs, now));
+    return this.writing(
+      key,
+      () => {
+        const row = this.statements.increment.first<EphemeralRow>([key, '1', now + ttlMs, now, ''])!;
+        return { count: Number(row.value), resetAt: Number(row.expires_at) };
+      },
+      () => super.increment(key, ttlMs, now),
+    );
   }
 
   override async set(key: string, value: string, ttlMs: number, now: number): Promise<void> {
-    return this.writing(key, () => super.set(key, value, ttlMs, now));
+    return this.writing(key, () => void this.statements.set.run([key, value, now + ttlMs, now, '']), () => super.set(key, value, ttlMs, now));
   }
 
   override async setIfAbsent(key: string, value: string, ttlMs: number, now: number): Promise<boolean> {
-    return this.writing(key, () => super.setIfAbsent(key, value, ttlMs, now));
+    // No row changed: a live holder kept the key.
+    return this.writing(key, () => this.statements.setIfAbsent.run([key, value, now + ttlMs, now, '']) > 0, () => super.setIfAbsent(key, value, ttlMs, now));
   }
 
   override async take(key: string, now: number): Promise<string | undefined> {
-    return this.writing(key, () => super.take(key, now));
+    return this.writing(
+      key,
+      () => {
+        const row = this.statements.take.first<EphemeralRow>([key, '', 0, now, '']);
+        return row && Number(row.expires_at) > now ? row.value : undefined;
+      },
+      () => super.take(key, now),
+    );
   }
 
   override async delete(key: string): Promise<void> {
-    return this.writing(key, () => super.delete(key));
+    return this.writing(key, () => void this.statements.delete.run([key, '', 0, 0, '']), () => super.delete(key));
+  }
+
+  override async list(prefix: string, now: number): Promise<{ key: string; value: string; expiresAt: number }[]> {
+    const rows = this.statements.list.all<EphemeralRow>([prefix, '', 0, now, `${prefix}\uffff`]);
+    return rows.map((row) => ({ key: row.key, value: row.value, expiresAt: Number(row.expires_at) }));
   }
 
   override async sweep(now: number): Promise<number> {
@@ -70,10 +190,15 @@ export class SqliteEphemeralStore extends SqlEphemeralStore {
     }
   }
 
-  /** Runs a write to `key`, then forgets what was cached for it. */
-  private async writing<T>(key: string, write: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a write to `key`, then forgets what was cached for it. The write runs now, unless a
+   * transaction of a door (Kysely's, which holds the connection across awaits) is open: run now,
+   * it would join that transaction and vanish if it rolled back, so it goes through Kysely, which
+   * runs it once the transaction has ended.
+   */
+  private async writing<T>(key: string, now: () => T, afterTransaction: () => Promise<T>): Promise<T> {
     try {
-      return await write();
+      return this.sqlite.inTransaction ? await afterTransaction() : now();
     } finally {
       this.entries.invalidate(key);
     }
