@@ -188,7 +188,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   };
   for (const door of serving) await app.register(async (instance) => door.register(instance, context));
 
-  const backups = startBackups(config, stores, app.log);
+  const backups = startBackups(config, stores, app.log, {
+    copied: (at) => {
+      metrics.backups.inc({ outcome: 'ok' });
+      metrics.lastBackup.set(at.getTime() / 1000);
+    },
+    failed: () => metrics.backups.inc({ outcome: 'failed' }),
+  });
   app.addHook('onClose', async () => backups?.stop());
   app.decorate('backups', backups);
 

@@ -13,6 +13,12 @@ export interface BackupLog {
   warn(details: Record<string, unknown>, message: string): void;
 }
 
+/** Where each copy's outcome is counted (the server's metrics). */
+export interface BackupMetrics {
+  copied(at: Date): void;
+  failed(): void;
+}
+
 /** A running schedule of copies. */
 export interface BackupSchedule {
   /** Makes one copy now (and prunes); resolves with its path. */
@@ -44,26 +50,28 @@ export function checkBackupConfig(config: Config): void {
  * install door's secrets (PAIRGATE_INSTALL_SECRET_KEY, or `secret-box.key` in the data folder) is
  * not in the copy: keep it apart from the copies, and with them.
  */
-export function startBackups(config: Config, stores: Stores, log: BackupLog): BackupSchedule | undefined {
+export function startBackups(config: Config, stores: Stores, log: BackupLog, metrics?: BackupMetrics): BackupSchedule | undefined {
   const dir = config.PAIRGATE_BACKUP_DIR;
   const backup = stores.backup;
   if (!dir || !backup) return undefined;
   let running: Promise<string> | undefined;
   let lastMs = 0;
   const copy = async (): Promise<string> => {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
     // Two copies within a millisecond would share a name: the later one takes the next.
     lastMs = Math.max(Date.now(), lastMs + 1);
     const final = join(dir, copyName(new Date(lastMs)));
     const partial = `${final}.partial`;
     try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
       await backup(partial);
       await chmod(partial, 0o600);
       await rename(partial, final);
     } catch (error) {
-      await rm(partial, { force: true });
+      metrics?.failed();
+      await rm(partial, { force: true }).catch(() => undefined);
       throw error;
     }
+    metrics?.copied(new Date(lastMs));
     await prune(dir, config.PAIRGATE_BACKUP_KEEP);
     return final;
   };

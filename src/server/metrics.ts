@@ -34,6 +34,18 @@ export class ServerMetrics {
     help: 'Clients waiting for a grant change (long-poll and event streams).',
     registers: [this.registry],
   });
+  /** Copies of the embedded database (PAIRGATE_BACKUP_DIR), so that an alert can fire when they stop. */
+  readonly backups = new Counter({
+    name: 'pairgate_backups_total',
+    help: 'Copies of the embedded database by outcome (ok, failed).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly lastBackup = new Gauge({
+    name: 'pairgate_backup_last_success_timestamp_seconds',
+    help: 'When the last copy of the embedded database was made (Unix time); absent before the first.',
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'pairgate_' });

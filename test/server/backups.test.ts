@@ -39,6 +39,10 @@ describe('copies of the embedded database (PAIRGATE_BACKUP_DIR, real SQLite)', (
       expect(copiesIn(backupDir)).toEqual([second, third].map((path) => path.slice(backupDir.length + 1)));
       expect(readdirSync(backupDir).some((name) => name.endsWith('.partial'))).toBe(false);
       expect(statSync(third).mode & 0o777).toBe(0o600);
+      const metrics = (await t.app.inject('/metrics')).body;
+      expect(metrics).toMatch(/^pairgate_backups_total\{outcome="ok"\} 3$/m);
+      const last = Number(/^pairgate_backup_last_success_timestamp_seconds (\S+)$/m.exec(metrics)?.[1]);
+      expect(Math.abs(last - Date.now() / 1000)).toBeLessThan(60);
 
       const copy = new Database(third, { readonly: true });
       try {
@@ -60,6 +64,21 @@ describe('copies of the embedded database (PAIRGATE_BACKUP_DIR, real SQLite)', (
       } finally {
         await restored.close();
       }
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a copy that fails is logged and counted, and the server goes on serving', async () => {
+    const blocker = join(mkdtempSync(join(tmpdir(), 'pairgate-backups-')), 'a-file');
+    writeFileSync(blocker, 'not a folder');
+    const t = await createTestApp({ PAIRGATE_BACKUP_DIR: join(blocker, 'copies') });
+    try {
+      await expect(t.app.backups!.runOnce()).rejects.toThrow();
+      expect((await t.app.inject({ method: 'POST', url: '/api/v1/grants', payload: { label: 'still serving' } })).statusCode).toBe(201);
+      expect((await t.app.inject('/metrics')).body).toMatch(/^pairgate_backups_total\{outcome="failed"\} [12]$/m);
+      for (let i = 0; i < 100 && !t.logs.some((line) => line.includes('database copy failed')); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(t.logs.some((line) => line.includes('database copy failed'))).toBe(true);
     } finally {
       await t.close();
     }
