@@ -76,7 +76,7 @@ describe('the CLI on bad input: one line saying what to do, exit code 2, no stac
 
   it('help texts state what --json prints and give examples', async () => {
     expect((await run(['doctor', '--help'])).stdout).toMatch(/--json\s+print the report as one JSON document/);
-    for (const command of [['grant', 'create'], ['grant', 'approve'], ['session', 'create'], ['join'], ['doctor'], ['box', 'announce'], ['box', 'advertise'], ['box', 'dns', 'set']]) {
+    for (const command of [['grant', 'create'], ['grant', 'approve'], ['session', 'create'], ['join'], ['doctor'], ['box', 'announce'], ['box', 'advertise'], ['box', 'dns', 'set'], ['serve'], ['lan', 'offer'], ['lan', 'join']]) {
       const help = await run([...command, '--help']);
       expect(help.status).toBe(0);
       expect(help.stdout, command.join(' ')).toMatch(/^Examples?:\n {2}\$ pairgate /m);

@@ -21,7 +21,7 @@ export interface CommonLanOptions {
 
 /** Adds `--config-dir`. */
 export function withConfigDir(command: Command): Command {
-  return command.option('--config-dir <dir>', 'where the device identity and trusted peers live (PAIRGATE_CONFIG_DIR, default ~/.config/pairgate)');
+  return command.option('--config-dir <dir>', 'where the device identity and trusted peers live (PAIRGATE_CONFIG_DIR, default: $XDG_CONFIG_HOME/pairgate, else ~/.config/pairgate)');
 }
 
 /** Adds the multicast discovery options. */

@@ -88,7 +88,7 @@ export function registerLanCommand(program: Command): void {
     .option('--out <dir>', 'where a payload sent by the other device goes', '.')
     .option('--timeout <seconds>', 'stop waiting after this long', '300')
     .option('--max-failures <n>', 'stop after this many failed attempts (wrong secret, bad protocol)', '5')
-    .option('--max-size <bytes>', 'largest payload accepted from the other device (default 1 GiB)')
+    .option('--max-size <bytes>', 'largest payload accepted from the other device (default: 1 GiB)')
     .option('--address <ip>', 'put this address in the string instead of discovering our own (repeatable)', collect)
     .option('--port <port>', 'TCP port to listen on (default: random)')
     .option('--bind <ip>', 'listen on this address only (default: all addresses)')
@@ -100,6 +100,10 @@ export function registerLanCommand(program: Command): void {
     .option('--announce', 'also announce this device by name to `pairgate lan nearby` (without the secret)')
     .option('--code', 'also accept a short pairing code (8 digits, shown): pair with `lan join --code` from a device that found this one by `lan nearby`; implies --announce')
     .addOption(jsonOption)
+    .addHelpText('after', `
+Examples:
+  $ pairgate lan offer --payload wifi.conf
+  $ pairgate lan offer --code --name attic`)
     .action(async (options: OfferCliOptions) => {
       const { startOffer, writeQrFile, qrForTerminal } = await loadLan();
       const timeout = intOption(options.timeout, '--timeout', 1, 86_400)!;
@@ -151,11 +155,15 @@ export function registerLanCommand(program: Command): void {
     .option('--payload <file>', 'a file to send to the offering device')
     .option('--out <dir>', 'where a payload sent by the other device goes', '.')
     .option('--timeout <seconds>', 'how long multicast discovery may look for the device (when the string\'s addresses fail, or with --code)', '15')
-    .option('--max-size <bytes>', 'largest payload accepted from the other device (default 1 GiB)')
+    .option('--max-size <bytes>', 'largest payload accepted from the other device (default: 1 GiB)')
     .option('--dial-timeout <ms>', 'how long to wait for each address of the string', '5000')
     .option('--name <name>', 'this device\'s name, shown to the other device')
     .option('--no-discovery', 'do not fall back to multicast discovery')
     .addOption(jsonOption)
+    .addHelpText('after', `
+Examples:
+  $ pairgate lan join -                       # paste the string shown by lan offer, then Ctrl-D
+  $ pairgate lan join --code 4821-0937 --device attic`)
     .action(async (value: string | undefined, options: JoinCliOptions) => {
       // What a join by string and a join by code share.
       const joinOptions = () => ({
@@ -211,12 +219,12 @@ export function registerLanCommand(program: Command): void {
     .argument('[peer]', 'the peer: its device id, key pin (or a 6+ character prefix) or name')
     .option('--listen', 'wait for a trusted peer to connect instead of dialling')
     .option('--address <ip>', 'dial this address instead of the stored ones (repeatable)', collect)
-    .option('--port <port>', `TCP port (default ${DEFAULT_CONNECT_PORT})`)
+    .option('--port <port>', `TCP port (default: ${DEFAULT_CONNECT_PORT})`)
     .option('--bind <ip>', 'with --listen: listen on this address only')
     .option('--timeout <seconds>', 'with --listen: stop waiting after this long', '300')
     .option('--payload <file>', 'a file to send')
     .option('--out <dir>', 'where a received payload goes', '.')
-    .option('--max-size <bytes>', 'largest payload accepted (default 1 GiB)')
+    .option('--max-size <bytes>', 'largest payload accepted (default: 1 GiB)')
     .addOption(jsonOption)
     .action(async (peer: string | undefined, options: ConnectCliOptions) => {
       const { listenForTrustedPeer, connectToTrustedPeer } = await loadLan();

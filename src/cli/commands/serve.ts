@@ -32,7 +32,13 @@ export function registerServeCommand(program: Command): void {
     .option('--public-url <url>', 'base URL clients reach this server at (PAIRGATE_PUBLIC_URL)')
     .option('--relay-only', 'serve only the support relay, at / (PAIRGATE_RELAY_ONLY)')
     .option('--help-config', 'list every configuration key with its default and exit')
-    .addHelpText('after', '\nEvery setting is an environment variable or a line of the --config file; see --help-config.')
+    .addHelpText('after', `
+Every setting is an environment variable or a line of the --config file; see --help-config. The
+environment overrides the file; these flags override both.
+
+Examples:
+  $ pairgate serve --port 0 --data-dir /tmp/pg
+  $ PAIRGATE_LOG_LEVEL=warn pairgate serve --config pairgate.env --public-url https://pair.example.com`)
     .action(async (options: ServeOptions) => {
       const { allDoors, describeConfig, readConfigFile, startServer } = await loadServer();
       const sections = allDoors.flatMap((door) => (door.configSchema ? [door.configSchema] : []));
