@@ -13,8 +13,11 @@ export interface DnsServerOptions {
   port: number;
   handler: DnsHandler;
   logger?: Pick<FastifyBaseLogger, 'debug' | 'warn'>;
+  /** How long a TCP connection may stay silent, and how long one query's frame may take to arrive whole. */
   tcpIdleMs?: number;
   maxTcpConnections?: number;
+  /** TCP connections one source address may hold at once (default: an eighth of maxTcpConnections, at least 1). */
+  maxTcpPerAddress?: number;
   /**
    * UDP answers per source address per second (0 = unlimited). Beyond it, every second query gets
    * a bare truncated answer (TC) so a real resolver retries over TCP, the rest are dropped: a
@@ -110,19 +113,44 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
   });
 
   const connections = new Set<Socket>();
+  // One source must not take every connection (RFC 7766 section 6.2.2): a client sending a byte
+  // now and then would otherwise hold them all.
+  const maxPerAddress = options.maxTcpPerAddress ?? Math.max(1, Math.floor(maxConnections / 8));
+  const perAddress = new Map<string, number>();
   tcp.on('connection', (socket) => {
-    if (connections.size >= maxConnections) {
+    const address = socket.remoteAddress ?? '';
+    const held = perAddress.get(address) ?? 0;
+    if (connections.size >= maxConnections || held >= maxPerAddress) {
       socket.destroy();
       return;
     }
     connections.add(socket);
+    perAddress.set(address, held + 1);
     socket.setTimeout(idleMs, () => socket.destroy());
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => connections.delete(socket));
+    // A frame must arrive whole within the idle time from its first byte, however it trickles in:
+    // the idle timeout alone restarts with every byte.
+    let frameDeadline: NodeJS.Timeout | undefined;
+    socket.on('close', () => {
+      clearTimeout(frameDeadline);
+      connections.delete(socket);
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
+    });
     let pending: Buffer = Buffer.alloc(0);
     // Answers go out in query order even when look-ups finish out of order.
     let queue: Promise<void> = Promise.resolve();
     socket.on('data', (chunk: Buffer) => {
+      onFrames(chunk);
+      if (pending.length === 0) {
+        clearTimeout(frameDeadline);
+        frameDeadline = undefined;
+      } else {
+        frameDeadline ??= setTimeout(() => socket.destroy(), idleMs);
+      }
+    });
+    const onFrames = (chunk: Buffer): void => {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       if (pending.length > MAX_TCP_MESSAGE + 2) {
         socket.destroy();
@@ -149,7 +177,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
           socket.write(Buffer.concat([prefix, answer]));
         });
       }
-    });
+    };
   });
   tcp.on('error', (error) => logger?.warn({ err: error }, 'dns tcp server error'));
 

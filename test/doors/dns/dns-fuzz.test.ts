@@ -1,5 +1,5 @@
 import { createSocket } from 'node:dgram';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import dnsPacket from 'dns-packet';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -124,6 +124,63 @@ describe('DNS server under malformed input', () => {
     expect(second.answers?.[0]?.type).toBe('SOA');
     await stillAnswers();
   }, 30_000);
+});
+
+describe('DNS over TCP against slow and greedy clients', () => {
+  let t: TestApp;
+  let runtime: DnsRuntime;
+  beforeAll(async () => {
+    // An eighth of 16: two connections per source address.
+    ({ t, runtime } = await createDnsApp({ PAIRGATE_DNS_TCP_IDLE_SECONDS: '1', PAIRGATE_DNS_MAX_TCP_CONNECTIONS: '16' }));
+  });
+  afterAll(() => t.close());
+
+  /** Connects from `localAddress`; resolves with the socket once connected, and whether the server hung up within `ms`. */
+  function open(localAddress: string, ms: number): Promise<{ socket: Socket; closedWithin: Promise<boolean> }> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ port: runtime.dns.port, host: '127.0.0.1', localAddress });
+      socket.on('error', () => undefined);
+      socket.once('connect', () => {
+        const closedWithin = new Promise<boolean>((done) => {
+          const timer = setTimeout(() => done(false), ms);
+          socket.once('close', () => {
+            clearTimeout(timer);
+            done(true);
+          });
+        });
+        resolve({ socket, closedWithin });
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  it('a frame trickling in a byte at a time is cut one idle time after its first byte', async () => {
+    const { socket, closedWithin } = await open('127.0.0.1', 6_000);
+    // A 60-byte frame, a byte every 200 ms: each byte restarts the idle timer, the frame would take 12 s.
+    socket.write(Buffer.from([0, 60]));
+    const trickle = setInterval(() => socket.writable && socket.write(Buffer.from([7])), 200);
+    try {
+      expect(await closedWithin).toBe(true);
+    } finally {
+      clearInterval(trickle);
+      socket.destroy();
+    }
+  });
+
+  it('one source address holds at most its share of the connections; another address still gets one', async () => {
+    const first = await open('127.0.0.1', 500);
+    const second = await open('127.0.0.1', 500);
+    const third = await open('127.0.0.1', 500);
+    const elsewhere = await open('127.0.0.2', 500);
+    try {
+      expect(await third.closedWithin).toBe(true);
+      expect(await first.closedWithin).toBe(false);
+      expect(await second.closedWithin).toBe(false);
+      expect(await elsewhere.closedWithin).toBe(false);
+    } finally {
+      for (const { socket } of [first, second, third, elsewhere]) socket.destroy();
+    }
+  });
 });
 
 describe('DNS response rate limiting', () => {
