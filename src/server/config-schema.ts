@@ -13,7 +13,12 @@ export const coreConfigSchema = Type.Object({
   PAIRGATE_DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'PostgreSQL connections per node.' }),
   PAIRGATE_REDIS_URL: Type.String({ pattern: '^$|^rediss?://', default: '', description: 'redis://[:password@]host:6379[/db]: grants, ephemeral entries, wake-ups and rate limits in Redis, shared by every node.' }),
   PAIRGATE_REDIS_PREFIX: Type.String({ default: 'pairgate:', description: 'Prefix of every Redis key and channel of this deployment.' }),
-  PAIRGATE_PUBLIC_URL: Type.String({ default: '', description: 'Base URL clients use to reach this server (https://pair.example.com); default: the listening URL.' }),
+  PAIRGATE_PUBLIC_URL: Type.String({
+    pattern: '^$|^https?://[^\\s/?#]+(/[^\\s?#]*)?$',
+    expected: 'an http(s) URL without query or fragment, such as https://pair.example.com',
+    default: '',
+    description: 'Base URL clients use to reach this server (https://pair.example.com); default: the listening URL.',
+  }),
   PAIRGATE_LOG_LEVEL: Type.Union(
     [Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')],
     { default: 'info', description: 'Log level.' },

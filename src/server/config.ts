@@ -42,6 +42,8 @@ export function mergeSections(sections: readonly ConfigSection[]): ConfigSection
 }
 
 function describeExpected(schema: Record<string, unknown>): string {
+  // A key may say in words what a pattern says in a regular expression.
+  if (typeof schema.expected === 'string') return schema.expected;
   if (schema.anyOf) return `one of ${(schema.anyOf as { const: unknown }[]).map((s) => JSON.stringify(s.const)).join(', ')}`;
   const parts = [String(schema.type ?? 'value')];
   if (schema.minimum !== undefined) parts.push(`>= ${String(schema.minimum)}`);
@@ -91,8 +93,10 @@ export function describeConfig(sections: readonly ConfigSection[]): string {
   const schema = mergeSections([coreConfigSchema, ...sections]);
   return Object.entries(schema.properties)
     .map(([key, value]) => {
-      const s = value as { default?: unknown; description?: string };
-      return `${key}=${s.default === undefined ? '' : String(s.default)}\n    ${s.description ?? ''}`;
+      const s = value as { default?: unknown; description?: string; anyOf?: unknown };
+      // The allowed values of a key that takes a few, which its description need not repeat.
+      const choices = s.anyOf ? ` (${describeExpected(s as Record<string, unknown>)})` : '';
+      return `${key}=${s.default === undefined ? '' : String(s.default)}\n    ${s.description ?? ''}${choices}`;
     })
     .join('\n');
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import { allDoors } from '../../src/doors/index.js';
-import { loadConfig } from '../../src/server/config.js';
+import { describeConfig, loadConfig } from '../../src/server/config.js';
 import { checkConfig } from '../../src/server/start.js';
 
 const sections = allDoors.flatMap((door) => (door.configSchema ? [door.configSchema] : []));
@@ -46,6 +46,21 @@ describe('configuration', () => {
     expect(withPassword.key).toBe('PAIRGATE_DATABASE_URL');
     expect(withPassword.message).not.toContain('hunter2');
     expect(withPassword.message).toContain('mysql://app:[redacted]@db/pairgate');
+  });
+
+  it('refuses a public URL that is no http(s) URL, saying in words what it expects', () => {
+    for (const bad of ['notaurl', 'ftp://pair.example.com', 'https://pair.example.com/?x=1', 'https://pair example.com']) {
+      expect(() => loadConfig(sections, { env: { PAIRGATE_PUBLIC_URL: bad } })).toThrow(/PAIRGATE_PUBLIC_URL: expected an http\(s\) URL .*such as https:\/\/pair\.example\.com/);
+    }
+    for (const good of ['', 'https://pair.example.com', 'http://127.0.0.1:8080/', 'https://example.com/pairgate']) {
+      expect(loadConfig(sections, { env: { PAIRGATE_PUBLIC_URL: good } }).PAIRGATE_PUBLIC_URL).toBe(good);
+    }
+  });
+
+  it('lists every key for --help-config, with the values a key of a few choices takes', () => {
+    const listing = describeConfig(sections);
+    expect(listing).toMatch(/^PAIRGATE_GRANTS_CODE_ALPHABET=base32\n .*\(one of "base32", "base20", "digits"\)$/m);
+    expect(listing).toMatch(/^PAIRGATE_REQUEST_TIMEOUT_SECONDS=30$/m);
   });
 
   it('says which file cannot be read', () => {

@@ -41,6 +41,15 @@ describe('generic grant API over real sockets', () => {
     expect((await json(again)).error).toBe('grant_redeemed');
   });
 
+  it('a decision needs no body: a bare POST approves (the note is optional)', async () => {
+    const created = await json(post(`${base}/api/v1/grants`, { label: 'bare' }));
+    const approved = await fetch(`${base}/api/v1/codes/${created.code}/approve`, { method: 'POST' });
+    expect(approved.status).toBe(200);
+    expect(await json(approved)).toMatchObject({ state: 'approved' });
+    const other = await json(post(`${base}/api/v1/grants`, { label: 'bare' }));
+    expect((await fetch(`${base}/api/v1/codes/${other.code}/refuse`, { method: 'POST' })).status).toBe(200);
+  });
+
   it('redeems once when 50 clients race', async () => {
     const created = await json(post(`${base}/api/v1/grants`, { label: 'race' }));
     await post(`${base}/api/v1/codes/${created.code}/approve`, {});
