@@ -1,4 +1,4 @@
-import { PairgateApiError, toApiError } from './errors.js';
+import { PairgateApiError, toApiError, networkFailureReason } from './errors.js';
 import { LongPollPacer, longPollSeconds } from './long-poll.js';
 
 /** A grant as the generic API shows it to its creator. */
@@ -66,7 +66,7 @@ export class PairgateClient {
         redirect: 'manual',
       });
     } catch (error) {
-      const reason = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+      const reason = networkFailureReason(error);
       throw new PairgateApiError(0, 'network_error', `Cannot reach ${this.baseUrl} (${reason}). Check the address and that the server runs.`);
     }
     if (!response.ok) throw await toApiError(response);

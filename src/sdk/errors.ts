@@ -19,6 +19,18 @@ export class PairgateApiError extends Error {
   }
 }
 
+/**
+ * Why a fetch got no answer, in a word or a phrase: the system's code (ECONNREFUSED, ENOTFOUND),
+ * else what undici said (e.g. "bad port" for a port browsers refuse), else "timed out".
+ */
+export function networkFailureReason(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  if (typeof cause?.message === 'string' && cause.message) return cause.message;
+  const name = (error as Error).name;
+  return name === 'TimeoutError' || name === 'AbortError' ? 'timed out' : (error as Error).message || name;
+}
+
 /** Reads an error body in any of the doors' shapes into a PairgateApiError. */
 export async function toApiError(response: Response): Promise<PairgateApiError> {
   let body: unknown;

@@ -2,7 +2,7 @@ import { createPublicKey, randomBytes, createHash, X509Certificate } from 'node:
 import { networkInterfaces } from 'node:os';
 import { CompactSign, importPKCS8, type JWK } from 'jose';
 import { ANNOUNCE_PURPOSE } from '../doors/registry/announce-signature.js';
-import { PairgateApiError, toApiError } from './errors.js';
+import { PairgateApiError, toApiError, networkFailureReason } from './errors.js';
 
 /** The key and certificate of a box, PEM (see `pairgate box init`). */
 export interface BoxKeys {
@@ -114,7 +114,7 @@ export class RegistryClient {
         redirect: 'manual',
       });
     } catch (error) {
-      const reason = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+      const reason = networkFailureReason(error);
       throw new PairgateApiError(0, 'network_error', `Cannot reach ${this.baseUrl} (${reason}).`);
     }
     if (!response.ok) {

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import type { IncomingMessage } from 'node:http';
-import { PairgateApiError, retryAfterOf } from './errors.js';
+import { PairgateApiError, retryAfterOf, networkFailureReason } from './errors.js';
 import { LongPollPacer, longPollSeconds } from './long-poll.js';
 
 /**
@@ -124,7 +124,7 @@ async function send(url: string, init: RequestInit & { timeoutMs?: number }): Pr
   try {
     return await fetch(url, { ...init, signal: AbortSignal.timeout(init.timeoutMs ?? 15_000), redirect: 'manual' });
   } catch (error) {
-    const reason = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+    const reason = networkFailureReason(error);
     throw new PairgateApiError(0, 'network_error', `Cannot reach ${new URL(url).origin} (${reason}). Check the address and your connection.`);
   }
 }

@@ -50,6 +50,6 @@ describe('pairgate grant (CLI through the SDK, against a real server)', () => {
     expect((typo as { code: number }).code).toBe(2);
     expect((typo as { stderr: string }).stderr).toMatch(/typo.*\[code_check_failed\]/);
     const down = await exec('node', [cli, 'grant', 'show', 'abcd', '--server', 'http://127.0.0.1:1']).catch((e: { stderr: string }) => e);
-    expect((down as { stderr: string }).stderr).toMatch(/Cannot reach http:\/\/127.0.0.1:1 .*Check the address/);
+    expect((down as { stderr: string }).stderr).toMatch(/Cannot reach http:\/\/127.0.0.1:1 \(bad port\)\. Check the address/);
   });
 });
