@@ -21,6 +21,9 @@ describe('server basics', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.paths['/api/v1/grants'].post.requestBody.content['application/json'].schema.properties.label).toMatchObject({ type: 'string', maxLength: 200 });
     expect(doc.paths['/api/v1/grants/{id}'].get.responses['200']).toBeDefined();
+    // Both spellings of the long-poll are documented.
+    const waitParameters = doc.paths['/api/v1/grants/{id}'].get.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`);
+    expect(waitParameters).toEqual(expect.arrayContaining(['query:wait', 'query:since', 'header:prefer']));
     // Routes that want credentials say which kind, against schemes the document declares.
     expect(doc.components.securitySchemes).toMatchObject({ bearerSecret: { type: 'http', scheme: 'bearer' }, basicAuth: { type: 'http', scheme: 'basic' } });
     expect(doc.paths['/api/v1/device/clients'].get.security).toEqual([{ bearerSecret: [] }]);

@@ -20,6 +20,7 @@ import {
   GrantView,
   RedeemBody,
   RedeemedView,
+  WaitHeaders,
   WaitQuery,
 } from './schemas.js';
 
@@ -89,7 +90,7 @@ export const grantsDoor: Door = {
     });
 
     api.get('/api/v1/grants/:id', {
-      schema: { tags, summary: 'Read a grant; with wait, answer when it changes.', params: GrantIdParams, querystring: WaitQuery, response: { 200: GrantView, 404: ErrorView } },
+      schema: { tags, summary: 'Read a grant; with wait, answer when it changes.', params: GrantIdParams, querystring: WaitQuery, headers: WaitHeaders, response: { 200: GrantView, 404: ErrorView } },
     }, async (request) => {
       const seconds = requestedWaitSeconds(request, maxWait);
       const grant = await waitForGrant<PairRequest, PairResult>(ctx, request, request.params.id, seconds, request.query.since);

@@ -8,7 +8,7 @@ export const CodeParams = Type.Object({ code: Type.String({ minLength: 1, maxLen
 export const CreateGrantBody = Type.Object(
   {
     label: Type.String({ minLength: 1, maxLength: 200, description: 'What the approver is shown.' }),
-    ttl: Type.Optional(Type.Integer({ minimum: 10, maximum: 86400, description: 'Lifetime in seconds.' })),
+    ttl: Type.Optional(Type.Integer({ minimum: 10, maximum: 86400, description: 'Lifetime in seconds; one longer than the server allows (PAIRGATE_GRANT_TTL_SECONDS, 600 by default) is shortened to it, as expiresAt shows.' })),
     data: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 1000 }), { maxProperties: 20, description: 'Small string facts shown to the approver.' })),
   },
   { additionalProperties: false },
@@ -22,6 +22,11 @@ export const DecisionBody = Type.Object(
 export type DecisionBody = Static<typeof DecisionBody>;
 
 export const RedeemBody = Type.Object({ secret: Type.String({ minLength: 10, maxLength: 200 }) }, { additionalProperties: false });
+
+/** The long-poll's other spelling (RFC 7240), for clients that cannot change the URL. */
+export const WaitHeaders = Type.Object({
+  prefer: Type.Optional(Type.String({ maxLength: 200, description: 'wait=S: the same as ?wait=S (Prefer, RFC 7240).' })),
+});
 
 export const WaitQuery = Type.Object({
   wait: Type.Optional(Type.Number({ minimum: 0, description: 'Seconds to wait for a change (bounded by the server).' })),
