@@ -12,7 +12,7 @@ import { AuthFailureBudget } from './auth-budget.js';
 import { basicCredentials, challenge, hashPassword, matchesAdmin, verifyPasswordOrDummy } from './basic-auth.js';
 import { supportConfigSchema } from './config.js';
 import { PAIRING_KIND, SESSION_KIND } from './relay-code.js';
-import { publishOnRelay } from './relay-client.js';
+import { publishOnRelay, withConsequence } from './relay-client.js';
 import { sealToken } from './sealed-token.js';
 import type { SessionHub } from './session-channel.js';
 import type { SessionMemories, SessionMemory } from './session-memory.js';
@@ -200,7 +200,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
       try {
         await ctx.engine.update(pairingGrantId, () => ({ codeHash: hashCode(PAIRING_KIND, published.code) }));
       } catch {
-        throw new BadGatewayError('The pairing relay handed out a code that is already live here; no code was issued.', 'relay_code_taken');
+        throw new BadGatewayError('The pairing relay handed out a code that is already live here', 'relay_code_taken');
       }
       return { code: published.code, pairingUrl: published.pairingUrl };
     } catch (error) {
@@ -269,7 +269,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
       } catch (error) {
         // Nothing half made: the session and its pairing grant go, and the id is free again.
         await ctx.engine.remove(session.id).catch(() => false);
-        throw error;
+        throw withConsequence(error, 'no session was created.');
       }
     }
     await ctx.stores.ephemeral.set(`${INDEX_PREFIX}${id}`, session.id, ttl * 1000, ctx.clock.now());
@@ -289,7 +289,12 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     const token = agentToken();
     const pairingGrantId = randomId();
     const updated = await ctx.engine.update<SessionRequest, SessionResult>(session.id, (current) => ({ request: { ...current.request, tokenHash: hashToken(token), pairingGrantId } }));
-    const pairing = await issueCode(updated, pairingGrantId, token);
+    let pairing: { code: string; pairingUrl: string };
+    try {
+      pairing = await issueCode(updated, pairingGrantId, token);
+    } catch (error) {
+      throw withConsequence(error, 'the session is kept, without a code (its old code and agent token were replaced): ask for a new code again shortly.');
+    }
     return reply.code(201).send(createdView(updated, token, pairing));
   });
 

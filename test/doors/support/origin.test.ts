@@ -343,7 +343,13 @@ describe('support origin: relay failures and code expiry', () => {
       expect((await session(origin, { id: 'first', supporter_name: 'T', supporter_avatar: AVATAR })).status).toBe(201);
       const refused = await session(origin, { id: 'second', supporter_name: 'T', supporter_avatar: AVATAR });
       expect(refused.status).toBe(502);
-      expect(await refused.json()).toMatchObject({ Error: 'Bad Gateway', Code: 'relay_refused' });
+      expect(await refused.json()).toMatchObject({ Error: 'Bad Gateway', Code: 'relay_refused', Description: expect.stringMatching(/no session was created\.$/) });
+      // A new code refused: the message says the session is still there, and it is.
+      const newCode = await fetch(`${origin.url}/session/first/code`, { method: 'POST', headers: { authorization: ADMIN_AUTH } });
+      expect(newCode.status).toBe(502);
+      expect(((await newCode.json()) as { Description: string }).Description).toMatch(/refused to give a code .*; the session is kept/);
+      const sdk = new SupportOriginClient({ baseUrl: origin.url, ...ADMIN });
+      expect((await sdk.getSession('first')).ID).toBe('first');
     } finally {
       await origin.close();
       await relay.close();
