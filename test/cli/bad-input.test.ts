@@ -1,25 +1,12 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureCliBuilt, runCli } from '../helpers/cli.js';
 
-const cli = join(process.cwd(), 'dist/cli/main.js');
+beforeAll(ensureCliBuilt, 120_000);
 
-beforeAll(() => {
-  if (!existsSync(cli)) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-}, 120_000);
-
-async function run(args: string[], env: Record<string, string> = {}): Promise<{ status: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)('node', [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 20_000 });
-    return { status: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { status: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const run = (args: string[], env: Record<string, string> = {}) => runCli(args, env);
 
 /** Exit code 2, one line on stderr matching `message`, and no stack trace. */
 async function expectBadInput(args: string[], message: RegExp, env: Record<string, string> = {}): Promise<void> {

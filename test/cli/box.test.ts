@@ -1,27 +1,15 @@
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CLI, ensureCliBuilt, runCli } from '../helpers/cli.js';
 
-const cli = join(process.cwd(), 'dist/cli/main.js');
+beforeAll(ensureCliBuilt, 120_000);
 
-beforeAll(() => {
-  if (!existsSync(cli)) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-}, 120_000);
-
-async function run(args: string[], env: Record<string, string> = {}): Promise<{ status: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)('node', [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
-    return { status: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { status: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const run = (args: string[], env: Record<string, string> = {}) => runCli(args, env, 60_000);
 
 describe('pairgate box', () => {
   it('has --help on box and every sub-command', async () => {
@@ -50,7 +38,7 @@ describe('pairgate box', () => {
 
   it('serve runs the DNS server and the update API when a zone is set; box announce --once registers; SIGTERM stops all', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-cli-dns-'));
-    const child = spawn('node', [cli, 'serve', '--port', '0', '--data-dir', dataDir], {
+    const child = spawn('node', [CLI, 'serve', '--port', '0', '--data-dir', dataDir], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PAIRGATE_DNS_ZONE: 'box.example.test', PAIRGATE_DNS_PORT: '0', PAIRGATE_DNS_UPDATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'info' },
     });
