@@ -63,4 +63,18 @@ describe('sqlite ephemeral store', () => {
     await stores.ephemeral.delete('gone');
     expect(await stores.ephemeral.get('gone', now)).toBeUndefined();
   });
+
+  it('writes of one turn share a commit, yet one that fails fails alone', async () => {
+    const now = 3_000_000;
+    const results = await Promise.allSettled([
+      stores.ephemeral.set('batch|a', 'x', 1_000, now),
+      // NOT NULL: this write fails.
+      stores.ephemeral.set('batch|b', null as unknown as string, 1_000, now),
+      stores.ephemeral.increment('batch|c', 1_000, now),
+      stores.ephemeral.setIfAbsent('batch|a', 'y', 1_000, now),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect((results[3] as PromiseFulfilledResult<boolean>).value).toBe(false);
+    expect((await stores.ephemeral.list('batch|', now)).map((entry) => [entry.key, entry.value])).toEqual([['batch|a', 'x'], ['batch|c', '1']]);
+  });
 });

@@ -22,6 +22,18 @@ export const EPHEMERAL_CACHE_SIZE = 10_000;
 /** An ephemeral entry as cached: its value and end, or null when the key was read and absent. */
 type CachedEntry = { value: string; expiresAt: number } | null;
 
+/** A write waiting for the group commit, with the same write through Kysely and its promise's ends. */
+interface QueuedWrite {
+  key: string;
+  now: () => unknown;
+  afterTransaction: () => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** What a write of a group commit returned, or how it failed. */
+type WriteOutcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 /** A row of the ephemeral table as SQLite returns it. */
 interface EphemeralRow {
   key: string;
@@ -110,7 +122,7 @@ function ephemeralStatements(db: DurableDb, sqlite: BetterSqlite3.Database) {
  * The SQL ephemeral store for SQLite: every statement is compiled once and run synchronously (the
  * rate limits, budgets and caps of every request run one or two of them, and building and
  * compiling a Kysely query each time, then its asynchronous driver round trip, cost more than the
- * statement); a write waits through Kysely only while a door's transaction is open (`writing`). A
+ * statement), and the writes of one turn of the event loop share one commit (`flush`). A
  * key is answered from memory until it is next written (this process is the
  * database's only writer). Absences are cached too: the code guard reads the failure count of
  * every address that looks a code up, and most have none. The statements say what
@@ -121,10 +133,24 @@ export class SqliteEphemeralStore extends SqlEphemeralStore {
   private readonly entries = new ReadCache<string, CachedEntry>(EPHEMERAL_CACHE_SIZE);
   private readonly statements: ReturnType<typeof ephemeralStatements>;
   private readonly sqlite: BetterSqlite3.Database;
+  private queue: QueuedWrite[] = [];
+  private readonly commitAll: (writes: QueuedWrite[]) => WriteOutcome[];
+  private readonly commitEachGuarded: (writes: QueuedWrite[]) => WriteOutcome[];
 
   constructor(db: DurableDb, statements: StatementCache) {
     super(db);
     this.sqlite = statements.sqlite;
+    this.commitAll = this.sqlite.transaction((writes: QueuedWrite[]) => writes.map((write): WriteOutcome => ({ ok: true, value: write.now() })));
+    const guarded = this.sqlite.transaction((write: QueuedWrite) => write.now());
+    this.commitEachGuarded = this.sqlite.transaction((writes: QueuedWrite[]) =>
+      writes.map((write): WriteOutcome => {
+        try {
+          return { ok: true, value: guarded(write) };
+        } catch (error) {
+          return { ok: false, error };
+        }
+      }),
+    );
     // Expired entries are read too (and answered as absent by their time), so one read serves until the next write.
     this.byKey = new CompiledStatement(statements.sqlite, db.selectFrom('ephemeral').select(['value', 'expires_at']).where('key', '=', KEY), [KEY]);
     this.statements = ephemeralStatements(db, statements.sqlite);
@@ -191,16 +217,46 @@ export class SqliteEphemeralStore extends SqlEphemeralStore {
   }
 
   /**
-   * Runs a write to `key`, then forgets what was cached for it. The write runs now, unless a
-   * transaction of a door (Kysely's, which holds the connection across awaits) is open: run now,
-   * it would join that transaction and vanish if it rolled back, so it goes through Kysely, which
-   * runs it once the transaction has ended.
+   * Queues a write to `key` for the next group commit; resolves with what it returned once
+   * committed, after the cache has forgotten `key`. `afterTransaction` is the same write through
+   * Kysely, for a flush that finds a door's transaction open.
    */
-  private async writing<T>(key: string, now: () => T, afterTransaction: () => Promise<T>): Promise<T> {
-    try {
-      return this.sqlite.inTransaction ? await afterTransaction() : now();
-    } finally {
-      this.entries.invalidate(key);
+  private writing<T>(key: string, now: () => T, afterTransaction: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ key, now, afterTransaction, resolve: resolve as (value: unknown) => void, reject });
+      if (this.queue.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  /**
+   * Group commit: the writes queued in one turn of the event loop run in one transaction, as the
+   * commit (a WAL append and its bookkeeping) costs more than each write; when one fails, they run
+   * again each in a savepoint of its own, so that only it fails (as `BatchedInsert` does for new
+   * grants). Each write still runs alone against what the ones before it left, so set-if-absent and
+   * counters stay exact. While a door's transaction (Kysely's, which holds the connection across
+   * awaits) is open, a write run now would join it and vanish if it rolled back: the batch goes
+   * through Kysely instead, which runs each write once that transaction has ended.
+   */
+  private flush(): void {
+    const batch = this.queue;
+    this.queue = [];
+    if (this.sqlite.inTransaction) {
+      for (const write of batch) {
+        write.afterTransaction().finally(() => this.entries.invalidate(write.key)).then(write.resolve, write.reject);
+      }
+      return;
     }
+    let outcomes: WriteOutcome[];
+    try {
+      outcomes = this.commitAll(batch);
+    } catch {
+      try {
+        outcomes = this.commitEachGuarded(batch);
+      } catch (error) {
+        outcomes = batch.map(() => ({ ok: false, error }));
+      }
+    }
+    for (const write of batch) this.entries.invalidate(write.key);
+    outcomes.forEach((outcome, i) => (outcome.ok ? batch[i]!.resolve(outcome.value) : batch[i]!.reject(outcome.error)));
   }
 }
