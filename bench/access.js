@@ -1,6 +1,8 @@
 // Benchmark of the access door: POST /access and polling throughput (against GET /healthz measured
 // in the same run as the baseline: a bare Fastify server), and the approval-to-poll latency of the wait extension versus
 // plain 1000 ms polling. pairgate runs as `pairgate serve` in a child process (bench/lib/servers.js).
+// Each throughput row also gives the server's CPU time per request (from /proc), steadier than req/s
+// on a shared machine.
 //
 //   npm run build && node bench/access.js [--duration S] [--connections N] [--samples N]
 import { parseArgs } from 'node:util';
@@ -91,14 +93,14 @@ const stats = (values) => ({ mean: values.reduce((a, b) => a + b, 0) / values.le
 try {
   const body = { requestingAppId: 'bench-app-id', requestedPermissions: [{ streamId: 'diary', level: 'read' }] };
   console.log(`access door (${duration} s each, ${connections} connections; server in a child process)`);
-  const barePost = await load({ url: `${bare.url}/x`, method: 'POST', body, duration, connections });
-  const bareGet = await load({ url: `${bare.url}/x`, duration, connections });
+  const barePost = await load({ url: `${bare.url}/x`, method: 'POST', body, duration, connections, pid: bare.pid });
+  const bareGet = await load({ url: `${bare.url}/x`, duration, connections, pid: bare.pid });
   console.log(row('bare fastify POST (baseline)', barePost));
   console.log(row('bare fastify GET (baseline)', bareGet));
-  console.log(row('POST /access (auth request)', await load({ url: `${base}/access`, method: 'POST', body, duration, connections }), barePost));
+  console.log(row('POST /access (auth request)', await load({ url: `${base}/access`, method: 'POST', body, duration, connections, pid: pairgate.pid }), barePost));
   const keys = await Promise.all(Array.from({ length: 200 }, (_, i) => createRequest(`bench-poll-app-${i}`).then((r) => r.key)));
   let next = 0;
-  const poll = await load({ url: base, duration, connections, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/access/${keys[next++ % keys.length]}` }) }] });
+  const poll = await load({ url: base, duration, connections, pid: pairgate.pid, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/access/${keys[next++ % keys.length]}` }) }] });
   // Pending polls answer 201, which autocannon counts as 2xx.
   console.log(row('GET /access/:key (poll, pending)', poll, bareGet));
 

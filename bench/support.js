@@ -1,7 +1,8 @@
 // `node bench/support.js` (after `npm run build`): the support relay's code creation
 // (POST /pairing/) and redirect (GET /pairing/:code -> 302) throughput, as a ratio to a bare
 // Fastify baseline started in the same run (same shapes: a small JSON POST, a GET), so the ratios
-// hold on a noisy machine.
+// hold on a noisy machine; each row also gives the server's CPU time per request (from /proc), which
+// moves less than req/s when other work shares the machine.
 import { parseArgs } from 'node:util';
 import { load, row } from './lib/measure.js';
 import { startBaseline, startPairgate } from './lib/servers.js';
@@ -39,11 +40,11 @@ const bare = await startBaseline();
 const relay = await startPairgate(RELAY);
 try {
   console.log(`support relay throughput (${duration} s each, ${connections} connections; each server in its own process)`);
-  const barePost = await load({ url: `${bare.url}/pairing/`, method: 'POST', body: ORIGIN, duration, connections });
-  const bareGet = await load({ url: `${bare.url}/pairing/abcdef`, duration, connections });
+  const barePost = await load({ url: `${bare.url}/pairing/`, method: 'POST', body: ORIGIN, duration, connections, pid: bare.pid });
+  const bareGet = await load({ url: `${bare.url}/pairing/abcdef`, duration, connections, pid: bare.pid });
   console.log(row('bare fastify POST (baseline)', barePost));
   console.log(row('bare fastify GET (baseline)', bareGet));
-  const create = await load({ url: `${relay.url}/pairing/`, method: 'POST', body: ORIGIN, duration, connections });
+  const create = await load({ url: `${relay.url}/pairing/`, method: 'POST', body: ORIGIN, duration, connections, pid: relay.pid });
   console.log(row('POST /pairing/ (relay code)', create, barePost));
   const codes = await Promise.all(Array.from({ length: 200 }, () => publish(relay.url)));
   let next = 0;
@@ -51,6 +52,7 @@ try {
     url: relay.url,
     duration,
     connections,
+    pid: relay.pid,
     requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/pairing/${codes[next++ % codes.length]}` }) }],
   });
   // autocannon counts the 302 answers as non-2xx: here they should equal the requests made.
