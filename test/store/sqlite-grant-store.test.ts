@@ -174,3 +174,47 @@ describe('sqlite grant store: read cache', () => {
     }
   });
 });
+
+/**
+ * A door's Kysely transaction holds the one SQLite connection across awaits. The grant store's own
+ * writes (synchronous statements, group-committed inserts) must not run inside it meanwhile: a
+ * transaction that rolls back (a refused deletion, say) would take them with it, though their
+ * callers were told they were done.
+ */
+describe('sqlite grant store: writes while a door transaction is open', () => {
+  it('a grant created and a grant approved during a transaction that rolls back are still there', async () => {
+    const stores = await open(folder());
+    try {
+      const now = Date.now();
+      const existing = await create(stores, 'before-1', now);
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let begun: () => void = () => {};
+      const inside = new Promise<void>((resolve) => {
+        begun = resolve;
+      });
+      const transaction = stores.db.transaction().execute(async (trx) => {
+        await trx.selectFrom('grants').select('id').limit(1).execute();
+        begun();
+        await held;
+        throw new Error('refused: roll back');
+      });
+      await inside;
+      // Meanwhile, other requests write grants.
+      const created = create(stores, 'during-1', now);
+      const approved = stores.grants.update(existing.id, existing.version, { state: 'approved' }, now);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      release();
+      await expect(transaction).rejects.toThrow('refused: roll back');
+      const made = await created;
+      expect((await approved)?.state).toBe('approved');
+      // What the database holds (not the store's read cache).
+      const rows = await stores.db.selectFrom('grants').select(['id', 'state']).where('id', 'in', [made.id, existing.id]).execute();
+      expect(Object.fromEntries(rows.map((row) => [row.id, row.state]))).toEqual({ [made.id]: 'pending', [existing.id]: 'approved' });
+    } finally {
+      await stores.close();
+    }
+  });
+});

@@ -11,7 +11,7 @@ export class BatchedInsert<Row> {
   private readonly writeAll: (rows: Row[]) => unknown[];
   private readonly writeEachGuarded: (rows: Row[]) => ({ ok: true; value: unknown } | { ok: false; error: unknown })[];
 
-  constructor(sqlite: BetterSqlite3.Database, insertOne: (row: Row) => unknown) {
+  constructor(private readonly sqlite: BetterSqlite3.Database, insertOne: (row: Row) => unknown) {
     this.writeAll = sqlite.transaction((rows: Row[]) => rows.map(insertOne));
     const guarded = sqlite.transaction(insertOne);
     this.writeEachGuarded = sqlite.transaction((rows: Row[]) =>
@@ -34,6 +34,12 @@ export class BatchedInsert<Row> {
   }
 
   private flush(): void {
+    // A door's transaction holds the connection: written now, the batch would join it and be
+    // undone if it rolled back. It waits for its end (see outsideTransaction).
+    if (this.sqlite.inTransaction) {
+      setImmediate(() => this.flush());
+      return;
+    }
     const batch = this.queue;
     this.queue = [];
     const rows = batch.map((entry) => entry.row);

@@ -1,3 +1,4 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Grant, GrantPatch, NewGrant } from '../../core/grant.js';
 import type { DurableDb } from '../durable-schema.js';
 import { rowToGrant, type GrantRow } from '../grant-rows.js';
@@ -5,6 +6,7 @@ import { CodeTakenError, IdTakenError, type GrantStore } from '../ports.js';
 import { countByKind, countLiveQuery, deleteQuery, failedAttemptQuery, liveByIdQuery, newGrantRow, redeemQuery, sweepQuery, updateQuery } from '../sql/grant-queries.js';
 import { CodeIndex, codeKey } from './code-index.js';
 import { CompiledStatement } from './compiled-statement.js';
+import { outsideTransaction } from './outside-transaction.js';
 import { deepFreeze, ReadCache } from './read-cache.js';
 import type { StatementCache } from './statement-cache.js';
 
@@ -37,12 +39,14 @@ export class SqliteGrantStore implements GrantStore {
   private readonly codes = new CodeIndex();
   /** Ids whose insert is queued but not yet committed: their codes are taken though not yet readable. */
   private readonly inserting = new Set<string>();
+  private readonly sqlite: BetterSqlite3.Database;
 
   constructor(
     private readonly db: DurableDb,
     private readonly statements: StatementCache,
     private readonly writeRow: GrantRowWriter,
   ) {
+    this.sqlite = statements.sqlite;
     this.byId = new CompiledStatement(statements.sqlite, liveByIdQuery(db, A, B as never), [A, B]);
     // The index is rebuilt from the table. An expired grant may share its code with the live one
     // that took it over; reading in order of expiry leaves the live one holding it.
@@ -82,6 +86,7 @@ export class SqliteGrantStore implements GrantStore {
   }
 
   async update<Request, Result>(id: string, expectedVersion: number, patch: GrantPatch<Request, Result>, now: number): Promise<Grant<Request, Result> | undefined> {
+    if (this.sqlite.inTransaction) await outsideTransaction(this.sqlite);
     const before = this.read(id, now);
     if (!before || before.version !== expectedVersion) return undefined;
     const newCode = patch.codeHash !== undefined && patch.codeHash !== before.codeHash ? patch.codeHash : undefined;
@@ -96,6 +101,7 @@ export class SqliteGrantStore implements GrantStore {
   }
 
   async redeem<Request, Result>(id: string, now: number): Promise<Grant<Request, Result> | undefined> {
+    if (this.sqlite.inTransaction) await outsideTransaction(this.sqlite);
     const before = this.read(id, now);
     const row = this.write(id, () => this.statements.first(redeemQuery(this.db, id, now)));
     if (!row) return undefined;
@@ -104,11 +110,13 @@ export class SqliteGrantStore implements GrantStore {
   }
 
   async recordFailedAttempt(id: string, now: number): Promise<number> {
+    if (this.sqlite.inTransaction) await outsideTransaction(this.sqlite);
     const row = this.write(id, () => this.statements.first(failedAttemptQuery(this.db, id, now)));
     return row ? Number(row.attempts) : 0;
   }
 
   async sweepExpired(now: number): Promise<Record<string, number>> {
+    if (this.sqlite.inTransaction) await outsideTransaction(this.sqlite);
     const rows = this.statements.all(sweepQuery(this.db, now));
     for (const { id, code_hash } of rows) {
       this.cache.invalidate(id);
@@ -122,6 +130,7 @@ export class SqliteGrantStore implements GrantStore {
   }
 
   async delete(id: string): Promise<boolean> {
+    if (this.sqlite.inTransaction) await outsideTransaction(this.sqlite);
     const before = this.read(id, Number.NEGATIVE_INFINITY);
     const deleted = this.write(id, () => this.statements.run(deleteQuery(this.db, id))) > 0;
     if (deleted && before?.codeHash) this.codes.release(before.codeHash, id);
