@@ -1,49 +1,25 @@
-import { sql } from 'kysely';
 import type { DurableDb } from '../durable-schema.js';
 import type { EphemeralStore } from '../ports.js';
+import { deleteEntryQuery, incrementQuery, listQuery, prefixEnd, setIfAbsentQuery, setQuery, takeQuery } from './ephemeral-queries.js';
 
 /**
- * Ephemeral key-value entries in a SQL table, for one-node deployments. Each operation is one
- * statement (upserts with `ON CONFLICT`), so counters stay exact under concurrency. Expired rows are
- * ignored on read and removed by `sweep`.
+ * Ephemeral key-value entries in a SQL table (`ephemeral-queries.ts`: one statement each, so
+ * counters stay exact under concurrency). Expired rows are ignored on read and removed by `sweep`.
  */
 export class SqlEphemeralStore implements EphemeralStore {
   constructor(private readonly db: DurableDb) {}
 
   async increment(key: string, ttlMs: number, now: number): Promise<{ count: number; resetAt: number }> {
-    const row = await this.db
-      .insertInto('ephemeral')
-      .values({ key, value: '1', expires_at: now + ttlMs })
-      .onConflict((oc) =>
-        oc.column('key').doUpdateSet({
-          value: sql`CASE WHEN ephemeral.expires_at <= ${now} THEN '1' ELSE CAST(CAST(ephemeral.value AS integer) + 1 AS text) END`,
-          expires_at: sql`CASE WHEN ephemeral.expires_at <= ${now} THEN ${now + ttlMs} ELSE ephemeral.expires_at END`,
-        } as never),
-      )
-      .returning(['value', 'expires_at'])
-      .executeTakeFirstOrThrow();
+    const row = await incrementQuery(this.db, key, '1', now + ttlMs, now).executeTakeFirstOrThrow();
     return { count: Number(row.value), resetAt: Number(row.expires_at) };
   }
 
   async set(key: string, value: string, ttlMs: number, now: number): Promise<void> {
-    await this.db
-      .insertInto('ephemeral')
-      .values({ key, value, expires_at: now + ttlMs })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ value, expires_at: now + ttlMs }))
-      .execute();
+    await setQuery(this.db, key, value, now + ttlMs).execute();
   }
 
   async setIfAbsent(key: string, value: string, ttlMs: number, now: number): Promise<boolean> {
-    const row = await this.db
-      .insertInto('ephemeral')
-      .values({ key, value, expires_at: now + ttlMs })
-      // Take over only an expired holder of the key.
-      .onConflict((oc) =>
-        oc.column('key').doUpdateSet({ value, expires_at: now + ttlMs }).where('ephemeral.expires_at', '<=', now),
-      )
-      .returning('key')
-      .executeTakeFirst();
-    return row !== undefined;
+    return (await setIfAbsentQuery(this.db, key, value, now + ttlMs, now).executeTakeFirst()) !== undefined;
   }
 
   async get(key: string, now: number): Promise<string | undefined> {
@@ -52,23 +28,16 @@ export class SqlEphemeralStore implements EphemeralStore {
   }
 
   async take(key: string, now: number): Promise<string | undefined> {
-    const row = await this.db.deleteFrom('ephemeral').where('key', '=', key).returning(['value', 'expires_at']).executeTakeFirst();
+    const row = await takeQuery(this.db, key).executeTakeFirst();
     return row && Number(row.expires_at) > now ? row.value : undefined;
   }
 
   async delete(key: string): Promise<void> {
-    await this.db.deleteFrom('ephemeral').where('key', '=', key).execute();
+    await deleteEntryQuery(this.db, key).execute();
   }
 
   async list(prefix: string, now: number): Promise<{ key: string; value: string; expiresAt: number }[]> {
-    const rows = await this.db
-      .selectFrom('ephemeral')
-      .selectAll()
-      .where('key', '>=', prefix)
-      .where('key', '<', `${prefix}\uffff`)
-      .where('expires_at', '>', now)
-      .orderBy('key')
-      .execute();
+    const rows = await listQuery(this.db, prefix, prefixEnd(prefix), now).execute();
     return rows.map((row) => ({ key: row.key, value: row.value, expiresAt: Number(row.expires_at) }));
   }
 

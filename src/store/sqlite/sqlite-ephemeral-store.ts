@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { sql, type Compilable } from 'kysely';
+import type { Compilable } from 'kysely';
 import type { DurableDb } from '../durable-schema.js';
+import { deleteEntryQuery, incrementQuery, listQuery, prefixEnd, setIfAbsentQuery, setQuery, takeQuery } from '../sql/ephemeral-queries.js';
 import { SqlEphemeralStore } from '../sql/sql-ephemeral-store.js';
 import { CompiledStatement } from './compiled-statement.js';
 import { ReadCache } from './read-cache.js';
@@ -77,44 +78,18 @@ class EphemeralStatement {
   }
 }
 
-/** The ephemeral store's statements, written with Kysely as in `SqlEphemeralStore` and compiled once. */
+/** The ephemeral store's statements (`ephemeral-queries.ts`), compiled once with sentinels for their arguments. */
 function ephemeralStatements(db: DurableDb, sqlite: BetterSqlite3.Database) {
   const expires = EXPIRES as unknown as number;
   const now = NOW as unknown as number;
   const prepare = (query: Compilable) => new EphemeralStatement(sqlite, query);
   return {
-    increment: prepare(
-      db.insertInto('ephemeral')
-        .values({ key: KEY, value: VALUE, expires_at: expires })
-        .onConflict((oc) =>
-          oc.column('key').doUpdateSet({
-            value: sql`CASE WHEN ephemeral.expires_at <= ${now} THEN ${VALUE} ELSE CAST(CAST(ephemeral.value AS integer) + 1 AS text) END`,
-            expires_at: sql`CASE WHEN ephemeral.expires_at <= ${now} THEN ${expires} ELSE ephemeral.expires_at END`,
-          } as never),
-        )
-        .returning(['value', 'expires_at']),
-    ),
-    set: prepare(
-      db.insertInto('ephemeral')
-        .values({ key: KEY, value: VALUE, expires_at: expires })
-        .onConflict((oc) => oc.column('key').doUpdateSet({ value: VALUE, expires_at: expires })),
-    ),
-    // Takes over only an expired holder of the key.
-    setIfAbsent: prepare(
-      db.insertInto('ephemeral')
-        .values({ key: KEY, value: VALUE, expires_at: expires })
-        .onConflict((oc) => oc.column('key').doUpdateSet({ value: VALUE, expires_at: expires }).where('ephemeral.expires_at', '<=', now)),
-    ),
-    take: prepare(db.deleteFrom('ephemeral').where('key', '=', KEY).returning(['value', 'expires_at'])),
-    delete: prepare(db.deleteFrom('ephemeral').where('key', '=', KEY)),
-    list: prepare(
-      db.selectFrom('ephemeral')
-        .selectAll()
-        .where('key', '>=', KEY)
-        .where('key', '<', END)
-        .where('expires_at', '>', now)
-        .orderBy('key'),
-    ),
+    increment: prepare(incrementQuery(db, KEY, VALUE, expires, now)),
+    set: prepare(setQuery(db, KEY, VALUE, expires)),
+    setIfAbsent: prepare(setIfAbsentQuery(db, KEY, VALUE, expires, now)),
+    take: prepare(takeQuery(db, KEY)),
+    delete: prepare(deleteEntryQuery(db, KEY)),
+    list: prepare(listQuery(db, KEY, END, now)),
   };
 }
 
@@ -182,8 +157,8 @@ export class SqliteEphemeralStore extends SqlEphemeralStore {
   }
 
   override async setIfAbsent(key: string, value: string, ttlMs: number, now: number): Promise<boolean> {
-    // No row changed: a live holder kept the key.
-    return this.writing(key, () => this.statements.setIfAbsent.run([key, value, now + ttlMs, now, '']) > 0, () => super.setIfAbsent(key, value, ttlMs, now));
+    // No row came back: a live holder kept the key.
+    return this.writing(key, () => this.statements.setIfAbsent.first([key, value, now + ttlMs, now, '']) !== undefined, () => super.setIfAbsent(key, value, ttlMs, now));
   }
 
   override async take(key: string, now: number): Promise<string | undefined> {
@@ -202,7 +177,7 @@ export class SqliteEphemeralStore extends SqlEphemeralStore {
   }
 
   override async list(prefix: string, now: number): Promise<{ key: string; value: string; expiresAt: number }[]> {
-    const rows = this.statements.list.all<EphemeralRow>([prefix, '', 0, now, `${prefix}\uffff`]);
+    const rows = this.statements.list.all<EphemeralRow>([prefix, '', 0, now, prefixEnd(prefix)]);
     return rows.map((row) => ({ key: row.key, value: row.value, expiresAt: Number(row.expires_at) }));
   }
 

@@ -1,0 +1,63 @@
+import { sql } from 'kysely';
+import type { DurableDb } from '../durable-schema.js';
+
+/**
+ * The ephemeral store's SQL, written once with Kysely and run by each SQL adapter its own way (as
+ * `grant-queries.ts` is for grants): `SqlEphemeralStore` awaits Kysely, the SQLite store compiles
+ * each query once and runs it synchronously. Every operation is one statement (upserts with
+ * `ON CONFLICT`), so counters and set-if-absent stay exact under concurrency.
+ */
+
+/**
+ * Adds one to the counter `key` (starting it at `first` when absent or expired, with the end
+ * `expiresAt`); returns its value and end.
+ */
+export function incrementQuery(db: DurableDb, key: string, first: string, expiresAt: number, now: number) {
+  return db
+    .insertInto('ephemeral')
+    .values({ key, value: first, expires_at: expiresAt })
+    .onConflict((oc) =>
+      oc.column('key').doUpdateSet({
+        value: sql`CASE WHEN ephemeral.expires_at <= ${now} THEN ${first} ELSE CAST(CAST(ephemeral.value AS integer) + 1 AS text) END`,
+        expires_at: sql`CASE WHEN ephemeral.expires_at <= ${now} THEN ${expiresAt} ELSE ephemeral.expires_at END`,
+      } as never),
+    )
+    .returning(['value', 'expires_at']);
+}
+
+/** Sets `key` to `value` until `expiresAt`, whatever it held. */
+export function setQuery(db: DurableDb, key: string, value: string, expiresAt: number) {
+  return db
+    .insertInto('ephemeral')
+    .values({ key, value, expires_at: expiresAt })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value, expires_at: expiresAt }));
+}
+
+/** Sets `key` unless a live entry holds it (an expired one is taken over); returns the key when set. */
+export function setIfAbsentQuery(db: DurableDb, key: string, value: string, expiresAt: number, now: number) {
+  return db
+    .insertInto('ephemeral')
+    .values({ key, value, expires_at: expiresAt })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value, expires_at: expiresAt }).where('ephemeral.expires_at', '<=', now))
+    .returning('key');
+}
+
+/** Deletes `key`, returning what it held (the caller checks its end). */
+export function takeQuery(db: DurableDb, key: string) {
+  return db.deleteFrom('ephemeral').where('key', '=', key).returning(['value', 'expires_at']);
+}
+
+/** Deletes `key`. */
+export function deleteEntryQuery(db: DurableDb, key: string) {
+  return db.deleteFrom('ephemeral').where('key', '=', key);
+}
+
+/** The live entries whose keys are from `from` (included) to `to` (excluded), in key order. */
+export function listQuery(db: DurableDb, from: string, to: string, now: number) {
+  return db.selectFrom('ephemeral').selectAll().where('key', '>=', from).where('key', '<', to).where('expires_at', '>', now).orderBy('key');
+}
+
+/** The end of the key range of the keys that start with `prefix`. */
+export function prefixEnd(prefix: string): string {
+  return `${prefix}\uffff`;
+}
