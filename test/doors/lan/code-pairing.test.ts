@@ -195,16 +195,22 @@ describe('lan pairing by short code (SRP-6a bound to TLS, real sockets on loopba
 
     it('an impostor announcing the same device first gets one wrong guess, and the join pairs with the real offer', async () => {
       const dir = deviceDir('code-twin');
-      // Another offer under the same device id and name (a copied identity), with another code, heard first.
+      const { deviceId } = await loadDeviceIdentity(dir, 'twin');
+      // Another offer under the same device id and name (a copied identity), with another code: the
+      // only one the joiner hears at first. The real offer announces where the joiner does not listen,
+      // until the joiner has tried the impostor; then it is announced where the joiner hears it.
       const impostor = await codeOffer({ configDir: dir, deviceName: 'twin', discovery: loopback });
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const { offer } = await codeOffer({ configDir: dir, deviceName: 'twin', discovery: loopback });
+      const { offer } = await codeOffer({ configDir: dir, deviceName: 'twin', discovery: { ...loopback, port: loopback.port + 1 } });
       const joinDir = deviceDir('code-twin-join');
-      const joined = await joinWithCode(offer.code!, { configDir: joinDir, outDir: joinDir, device: 'twin', discovery: loopback, discoveryTimeoutMs: 5000 });
+      const joining = joinWithCode(offer.code!, { configDir: joinDir, outDir: joinDir, device: 'twin', discovery: loopback, discoveryTimeoutMs: 5000 });
+      for (let i = 0; i < 200 && impostor.offer.failures() === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+      expect(impostor.offer.failures()).toBe(1);
+      await announceAs(deviceId, 'twin', '127.0.0.1', offer.port);
+      const joined = await joining;
       expect(joined.peer.name).toBe('twin');
       await offer.result;
       expect(offer.failures()).toBe(0);
-      // Tried first: one wrong guess, no more.
+      // One wrong guess at the impostor, no more.
       expect(impostor.offer.failures()).toBe(1);
     });
 
