@@ -179,13 +179,18 @@ describe('lan pairing by short code (SRP-6a bound to TLS, real sockets on loopba
     it('an announcement from a dead address heard first does not stop the join: the real one pairs', async () => {
       const dir = deviceDir('code-multi');
       const { deviceId } = await loadDeviceIdentity(dir, 'multi');
-      // The offer will listen on 127.0.0.1 only, so its port is dead on 127.0.0.2, announced from there first.
+      // The offer will listen on 127.0.0.1 only, so its port is dead on 127.0.0.2, announced from there
+      // first. The offer's own announcements go where the joiner does not listen; once the joiner has
+      // tried the dead address, the offer is announced from 127.0.0.1 where it hears it.
       const port = await freePort();
       await announceAs(deviceId, 'multi', '127.0.0.2', port);
-      const { offer } = await codeOffer({ configDir: dir, deviceName: 'multi', discovery: loopback, port });
+      const { offer } = await codeOffer({ configDir: dir, deviceName: 'multi', discovery: { ...loopback, port: loopback.port + 1 }, port });
       const joinDir = deviceDir('code-multi-join');
       const lines: string[] = [];
-      const joined = await joinWithCode(offer.code!, { configDir: joinDir, outDir: joinDir, device: 'multi', discovery: loopback, discoveryTimeoutMs: 5000, dialTimeoutMs: 1000, log: (l) => lines.push(l) });
+      const joining = joinWithCode(offer.code!, { configDir: joinDir, outDir: joinDir, device: 'multi', discovery: loopback, discoveryTimeoutMs: 5000, dialTimeoutMs: 1000, log: (l) => lines.push(l) });
+      for (let i = 0; i < 200 && !lines.join('\n').includes(`127.0.0.2:${port}`); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+      await announceAs(deviceId, 'multi', '127.0.0.1', port);
+      const joined = await joining;
       expect(joined.address).toBe('127.0.0.1');
       expect(joined.peer.deviceId).toBe(deviceId);
       expect(lines.join('\n')).toContain(`127.0.0.2:${offer.port}`);
