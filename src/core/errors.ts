@@ -12,7 +12,15 @@ export class PairgateError extends Error {
   readonly details: Record<string, unknown> | undefined;
 
   constructor(code: string, status: number, message: string, details?: Record<string, unknown>) {
-    super(message);
+    // A client error is an answer, not a fault: nobody reads its stack, and capturing one costs
+    // microseconds on every refused request (each wrong guess of a code among them).
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (status < 500) Error.stackTraceLimit = 0;
+    try {
+      super(message);
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
     this.name = new.target.name;
     this.code = code;
     this.status = status;
