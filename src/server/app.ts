@@ -16,7 +16,7 @@ import { Pages } from '../web/pages.js';
 import type { Config } from './config.js';
 import { ephemeralRateLimitStore } from './ephemeral-rate-limit-store.js';
 import { startBackups, type BackupSchedule } from './backups.js';
-import { installErrorHandlers } from './error-handler.js';
+import { installErrorHandlers, schemaErrorFormatter } from './error-handler.js';
 import { installHealthRoutes } from './health-routes.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { loggerOptions, requestLogger } from './logger.js';
@@ -91,6 +91,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     trustProxy: config.PAIRGATE_TRUST_PROXY ? config.PAIRGATE_TRUST_PROXY.split(',').map((s) => s.trim()) : false,
     requestIdHeader: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    schemaErrorFormatter,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     childLoggerFactory: requestLogger,
