@@ -54,6 +54,11 @@ export interface Door {
   enabled?(config: Config): boolean;
   /** Checks of the door's configuration that a schema cannot express (e.g. the brute-force budget). */
   checkConfig?(config: Config): void;
+  /**
+   * Settings of the door that are allowed but risky on a server other machines reach, each a
+   * sentence saying what to set (logged as a warning at start-up; see `configWarnings`).
+   */
+  configWarnings?(config: Config): string[];
   /** Registers routes, inside an encapsulated plugin of its own. */
   register(app: FastifyInstance, ctx: DoorContext): Promise<void>;
   /**

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Door } from '../doors/door.js';
 import { buildApp } from './app.js';
 import { checkBackupConfig } from './backups.js';
+import { configWarnings } from './config-warnings.js';
 import { loadConfig, type Config, type ConfigSources } from './config.js';
 import { openStores } from './open-stores.js';
 
@@ -44,6 +45,7 @@ export async function startServer(sources: ConfigSources, doors: readonly Door[]
   const host = config.PAIRGATE_HOST.includes(':') ? `[${config.PAIRGATE_HOST}]` : config.PAIRGATE_HOST;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   listening.url = url;
+  for (const warning of configWarnings(config, doors)) app.log.warn(warning);
   let closing: Promise<void> | undefined;
   return {
     app,
