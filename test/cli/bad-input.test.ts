@@ -2,9 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureCliBuilt, runCli } from '../helpers/cli.js';
+import { ensureBuilt, runCli } from '../helpers/cli.js';
 
-beforeAll(ensureCliBuilt, 120_000);
+beforeAll(ensureBuilt, 120_000);
 
 const run = (args: string[], env: Record<string, string> = {}) => runCli(args, env);
 

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CLI, ensureCliBuilt, runCli } from '../helpers/cli.js';
+import { CLI, ensureBuilt, runCli } from '../helpers/cli.js';
 
-beforeAll(ensureCliBuilt, 120_000);
+beforeAll(ensureBuilt, 120_000);
 
 const run = (args: string[], env: Record<string, string> = {}) => runCli(args, env, 60_000);
 

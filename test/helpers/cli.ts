@@ -1,15 +1,8 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { CLI } from './node-process.js';
 
-/** The built CLI the tests run, as a user would (`node dist/cli/main.js`). */
-export const CLI = join(process.cwd(), 'dist/cli/main.js');
-
-/** Builds the CLI when a test file runs alone before any build (call from `beforeAll`, with a long timeout). */
-export function ensureCliBuilt(): void {
-  if (!existsSync(CLI)) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-}
+export { CLI, ensureBuilt } from './node-process.js';
 
 /** What a CLI run printed, and its exit status. */
 export interface CliRun {
