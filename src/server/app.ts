@@ -22,6 +22,7 @@ import { installSecurityHeaders } from './security-headers.js';
 import { loggerOptions, requestLogger } from './logger.js';
 import { ServerMetrics, installMetrics } from './metrics.js';
 import { SECURITY_SCHEMES } from './openapi-security.js';
+import { installOptionalBodies } from './optional-bodies.js';
 import { publicNetworkOf } from './public-network.js';
 import { packageVersion } from './version.js';
 
@@ -152,7 +153,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Cookies are Secure when clients reach the server over https (behind a TLS proxy, say).
   const pages = new Pages(publicUrl().startsWith('https:'));
   pages.installStatic(app);
+  const markOptionalBodies = installOptionalBodies(app);
   await app.register(swagger, {
+    transformObject: markOptionalBodies as never,
     openapi: {
       openapi: '3.1.0',
       info: { title: 'pairgate', version: packageVersion(), description: 'Pairing and authorization server: one grant engine, many doors.' },

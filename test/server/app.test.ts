@@ -24,6 +24,9 @@ describe('server basics', () => {
     // Both spellings of the long-poll are documented.
     const waitParameters = doc.paths['/api/v1/grants/{id}'].get.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`);
     expect(waitParameters).toEqual(expect.arrayContaining(['query:wait', 'query:since', 'header:prefer']));
+    // A decision's body (an optional note) may be left out; a creation's may not.
+    expect(doc.paths['/api/v1/codes/{code}/approve'].post.requestBody.required).toBe(false);
+    expect(doc.paths['/api/v1/grants'].post.requestBody.required).toBe(true);
     // Routes that want credentials say which kind, against schemes the document declares.
     expect(doc.components.securitySchemes).toMatchObject({ bearerSecret: { type: 'http', scheme: 'bearer' }, basicAuth: { type: 'http', scheme: 'basic' } });
     expect(doc.paths['/api/v1/device/clients'].get.security).toEqual([{ bearerSecret: [] }]);

@@ -132,11 +132,8 @@ export const grantsDoor: Door = {
     for (const decision of ['approve', 'refuse'] as const) {
       api.post(`/api/v1/codes/:code/${decision}`, {
         schema: { tags, summary: `${decision === 'approve' ? 'Approve' : 'Refuse'} the request a code names; the code is spent.`, params: CodeParams, body: DecisionBody, response: { 200: GrantView, 400: ErrorView, 404: ErrorView, 409: ErrorView, 429: ErrorView } },
-        config: { rateLimit: lookupLimit },
         // The note is optional, and so is the body that carries it: a bare POST decides too.
-        preValidation: async (request) => {
-          request.body ??= {};
-        },
+        config: { rateLimit: lookupLimit, optionalBody: true },
       }, async (request) => {
         const grant = await findLive(request.clientNetwork, request.params.code);
         const result: PairResult = { decidedBy: request.ip, note: request.body?.note ?? null };
