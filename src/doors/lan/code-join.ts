@@ -3,13 +3,11 @@ import { proveAtAnyEndpoint, type CodeEndpoint } from './code-dial.js';
 import { proveCodeAsJoiner } from './code-pake.js';
 import { loadDeviceIdentity } from './device-identity.js';
 import { listenForAnnouncements, type DiscoveryOptions, type ReceivedAnnouncement } from './discovery.js';
-import { AmbiguousDeviceError, DeviceNotFoundError, ProtocolError } from './lan-errors.js';
-import type { JoinOptions, JoinResult } from './join.js';
+import { AmbiguousDeviceError, DeviceNotFoundError } from './lan-errors.js';
+import { finishJoin, type JoinOptions, type JoinResult } from './join.js';
 import { parsePairingCode } from './pairing-code.js';
-import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES } from './payload.js';
+import { checkPayloadOptions } from './payload.js';
 import { label } from './pinned-dial.js';
-import { exchange } from './session.js';
-import { TrustedPeerStore } from './trusted-peers.js';
 
 /**
  * The joining side of pairing by short code (`lan join --code 1234-5678`): find the offer by its
@@ -138,23 +136,14 @@ export async function joinWithCode(code: string, options: CodeJoinOptions): Prom
   try {
     const authenticatedMs = performance.now() - started;
     log(`Authenticated channel to ${label(endpoint.address, endpoint.port)} after ${Math.round(authenticatedMs)} ms: the code was proven both ways.`);
-    const exchanged = await exchange(channel, device, options.selfAddresses ?? [], {
-      payloadPath: options.payloadPath,
-      outDir: options.outDir ?? process.cwd(),
-      maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
-      timeoutMs: 30_000,
-      onProgress: options.onProgress,
-    });
     // The announcement was advisory; a device that proved the code under another id is still a surprise worth stopping at.
-    if (target.deviceId !== undefined && exchanged.peer.deviceId !== target.deviceId) throw new ProtocolError('The device that proved the code is not the one that announced itself.');
-    const trusted = new TrustedPeerStore(options.configDir).save({
-      deviceId: exchanged.peer.deviceId,
-      name: exchanged.peer.name,
-      keySha256: exchanged.peer.keySha256,
-      addresses: [endpoint.address, ...exchanged.peer.addresses],
+    return await finishJoin(channel, device, options, {
+      address: endpoint.address,
+      via,
+      authenticatedMs,
+      deviceId: target.deviceId,
+      otherDevice: 'The device that proved the code is not the one that announced itself.',
     });
-    channel.close();
-    return { ...exchanged, trusted, address: endpoint.address, via, authenticatedMs };
   } catch (error) {
     socket.destroy();
     throw error;

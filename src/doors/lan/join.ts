@@ -1,5 +1,5 @@
 import { decodeConnectionString, type ConnectionInfo } from './connection-string.js';
-import { loadDeviceIdentity } from './device-identity.js';
+import { loadDeviceIdentity, type DeviceIdentity } from './device-identity.js';
 import { dialByDiscovery } from './discovery-dial.js';
 import type { DiscoveryOptions } from './discovery.js';
 import { FramedChannel } from './frames.js';
@@ -103,24 +103,38 @@ export async function join(connection: string | ConnectionInfo, options: JoinOpt
     await channel.expect('welcome', 10_000);
     const authenticatedMs = performance.now() - started;
     log(`Authenticated channel to "${info.name}" at ${label(address, info.port)} after ${Math.round(authenticatedMs)} ms.`);
-    const exchanged = await exchange(channel, device, options.selfAddresses ?? [], {
-      payloadPath: options.payloadPath,
-      outDir: options.outDir ?? process.cwd(),
-      maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
-      timeoutMs: 30_000,
-      onProgress: options.onProgress,
-    });
-    if (exchanged.peer.deviceId !== info.deviceId) throw new ProtocolError('The device changed its id during pairing.');
-    const trusted = new TrustedPeerStore(options.configDir).save({
-      deviceId: exchanged.peer.deviceId,
-      name: exchanged.peer.name,
-      keySha256: exchanged.peer.keySha256,
-      addresses: [address, ...exchanged.peer.addresses],
-    });
-    channel.close();
-    return { ...exchanged, trusted, address, via, authenticatedMs };
+    return await finishJoin(channel, device, options, { address, via, authenticatedMs, deviceId: info.deviceId, otherDevice: 'The device changed its id during pairing.' });
   } catch (error) {
     socket.destroy();
     throw error;
   }
+}
+
+/**
+ * The end of a join once the channel is authenticated (by the connection string's secret or by the
+ * code): exchange identities and the payload, check the peer is the device expected (`deviceId`,
+ * when known; `otherDevice` says why not), trust it, and close the channel.
+ */
+export async function finishJoin(
+  channel: FramedChannel,
+  device: DeviceIdentity,
+  options: JoinOptions,
+  reached: { address: string; via: JoinResult['via']; authenticatedMs: number; deviceId: string | undefined; otherDevice: string },
+): Promise<JoinResult> {
+  const exchanged = await exchange(channel, device, options.selfAddresses ?? [], {
+    payloadPath: options.payloadPath,
+    outDir: options.outDir ?? process.cwd(),
+    maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+    timeoutMs: 30_000,
+    onProgress: options.onProgress,
+  });
+  if (reached.deviceId !== undefined && exchanged.peer.deviceId !== reached.deviceId) throw new ProtocolError(reached.otherDevice);
+  const trusted = new TrustedPeerStore(options.configDir).save({
+    deviceId: exchanged.peer.deviceId,
+    name: exchanged.peer.name,
+    keySha256: exchanged.peer.keySha256,
+    addresses: [reached.address, ...exchanged.peer.addresses],
+  });
+  channel.close();
+  return { ...exchanged, trusted, address: reached.address, via: reached.via, authenticatedMs: reached.authenticatedMs };
 }
