@@ -2,16 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { fitReport } from '../../src/cli/network-report.js';
 import type { DoctorReport } from '../../src/doors/lan/doctor.js';
 import { MAX_REPORT } from '../../src/doors/support/channel-limits.js';
+import { sampleReport } from './sample-report.js';
 
 /** A doctor report with `devices` devices heard by the multicast check (a busy network). */
 function reportOf(devices: number): DoctorReport {
   const othersHeard = Array.from({ length: devices }, (_, i) => ({ address: `192.168.1.${i % 250}`, deviceId: `device-${i}-${'x'.repeat(20)}`, authenticated: false }));
   return {
-    version: 1,
-    startedAt: '2026-01-01T00:00:00.000Z',
-    finishedAt: '2026-01-01T00:00:03.000Z',
-    host: { hostname: 'pc-of-joe', platform: 'linux-x64', node: '20.0.0' },
-    ok: false,
+    ...sampleReport(),
     counts: { ok: 1, warn: 0, fail: 1, skip: 0 },
     checks: [
       { name: 'multicast', title: 'multicast discovery', status: 'ok', summary: `heard ${devices} other devices`, details: { othersHeard }, durationMs: 1500 },

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { confirmPairing, connectAgent, SupportOriginClient } from '../../src/sdk/support.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { confirmPairing, connectAgent } from '../../src/sdk/support.js';
 import type { TestApp } from '../helpers/app.js';
 import { CLI, ensureBuilt } from '../helpers/node-process.js';
-import { ADMIN, startOrigin, startRelay } from '../doors/support/helpers.js';
+import { ADMIN, useSupportServers } from '../doors/support/helpers.js';
 import { SAMPLE_TEXT, sampleReport } from './sample-report.js';
 
 const AVATAR = 'https://avatars.example/thorsten.png';
@@ -26,25 +26,14 @@ function attach(origin: TestApp, id: string, ...extra: string[]): { child: Child
 }
 
 describe('pairgate session attach prints the agent\'s diagnostics report', () => {
-  let relay: TestApp;
-  let origin: TestApp;
-  let sdk: SupportOriginClient;
-  beforeAll(async () => {
-    relay = await startRelay();
-    origin = await startOrigin(relay.url);
-    sdk = new SupportOriginClient({ baseUrl: origin.url, ...ADMIN });
-  });
-  afterAll(async () => {
-    await origin?.close();
-    await relay?.close();
-  });
+  const servers = useSupportServers();
 
   /** A session with `pairgate session attach` on it and an agent connected. */
   async function connected(id: string, ...extra: string[]) {
-    const created = await sdk.createSession({ id, supporterName: 'Thorsten', supporterAvatar: AVATAR });
-    const supporter = attach(origin, id, ...extra);
+    const created = await servers.sdk.createSession({ id, supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    const supporter = attach(servers.origin, id, ...extra);
     await supporter.waitFor('Waiting for the person to enter the code');
-    const confirmation = await confirmPairing(`${origin.url}/pairing/${created.PairingCode}`);
+    const confirmation = await confirmPairing(`${servers.origin.url}/pairing/${created.PairingCode}`);
     const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
     await supporter.waitFor('Agent connected.');
     return { supporter, agent };

@@ -1,8 +1,10 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { createServer } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 import { WebSocket } from 'ws';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { supportRelayDoor } from '../../../src/doors/support/relay-door.js';
+import { SupportOriginClient } from '../../../src/sdk/support.js';
 
 /** Supporter credentials of the test origins. */
 export const ADMIN = { user: 'support', password: '1234' };
@@ -48,6 +50,31 @@ export async function startOrigin(relayUrl: string, env: Record<string, string> 
   }, options);
   await origin.listen();
   return origin;
+}
+
+/** A relay, an origin publishing on it, and an SDK client of the origin as its supporter. */
+export interface SupportServers {
+  relay: TestApp;
+  origin: TestApp;
+  sdk: SupportOriginClient;
+}
+
+/**
+ * Starts a relay and an origin before the tests of the calling describe block and closes them
+ * after; the fields are there from the first test on.
+ */
+export function useSupportServers(): SupportServers {
+  const servers = {} as SupportServers;
+  beforeAll(async () => {
+    servers.relay = await startRelay();
+    servers.origin = await startOrigin(servers.relay.url);
+    servers.sdk = new SupportOriginClient({ baseUrl: servers.origin.url, ...ADMIN });
+  });
+  afterAll(async () => {
+    await servers.origin?.close();
+    await servers.relay?.close();
+  });
+  return servers;
 }
 
 /** Reads a JSON answer for assertions. */
