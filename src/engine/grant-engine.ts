@@ -17,6 +17,12 @@ export interface CreateGrantInput<Request> {
   withSecret?: boolean;
   /** A chosen id (e.g. a session name); random otherwise. */
   id?: string;
+  /**
+   * At most `max` live grants of this kind: when that many are live (or being created), `refuse()`
+   * is thrown instead. The count and this creation's place in it are taken in one step, so grants
+   * created at once on this node never pass the cap together (see countLive for other nodes).
+   */
+  capacity?: { max: number; refuse: () => Error };
 }
 
 /** A new grant with its code and secret in clear: the only time they exist outside a hash. */
@@ -46,6 +52,11 @@ const CODE_RETRIES = 10;
 export class GrantEngine {
   private readonly observers: GrantObserver[] = [];
   private readonly liveCounts = new Map<string, { count: number; at: number }>();
+  /**
+   * Counts of each kind being read from the store: callers meanwhile share the one read, and the
+   * creations finishing during it are added to what it returns (it may have missed them).
+   */
+  private readonly liveCountReads = new Map<string, { done: Promise<void>; finished: number }>();
   /** Creations of each kind started here and not finished: not in any count read from the store yet. */
   private readonly creating = new Map<string, number>();
 
@@ -62,8 +73,8 @@ export class GrantEngine {
 
   /** Creates a pending grant, with a unique live code and a secret when asked. */
   async create<Request>(input: CreateGrantInput<Request>): Promise<CreatedGrant<Request>> {
-    // Counted as live from now (see countLive): a door checks its cap, then creates, in one turn.
-    this.creating.set(input.kind, (this.creating.get(input.kind) ?? 0) + 1);
+    if (input.capacity) await this.reserve(input.kind, input.capacity);
+    else this.creating.set(input.kind, (this.creating.get(input.kind) ?? 0) + 1);
     try {
       return await this.createCounted(input);
     } finally {
@@ -183,22 +194,64 @@ export class GrantEngine {
   }
 
   /**
-   * Live grants of `kind`, for capacity checks. Counting is a scan, so the figure read from the
-   * store is reused for a second, bumped by each creation this node finishes, plus the creations it
-   * has started and not finished (a group commit holds dozens): grants that expire or go meanwhile
-   * still count until the next read, so the figure is never below what this node knows. A door that
-   * checks its cap and then starts the creation in the same turn of the event loop keeps its cap
-   * exactly on one node; other nodes' creations since the last read are not seen (up to a second's
-   * worth).
+   * Live grants of `kind`. Counting is a scan, so the figure read from the store is reused for a
+   * second (one read at a time, shared by all who ask meanwhile), bumped by each creation this node
+   * finishes, plus the creations it has started and not finished (a group commit holds dozens):
+   * grants that expire or go meanwhile still count until the next read, so the figure is never below
+   * what this node knows. Other nodes' creations since the last read are not seen (up to a second's
+   * worth). Caps are kept with `CreateGrantInput.capacity`, which checks and counts in one step;
+   * comparing this figure first only refuses early, before costly work.
    */
   async countLive(kind: string): Promise<number> {
-    const now = this.clock.now();
-    let cached = this.liveCounts.get(kind);
-    if (!cached || now - cached.at >= LIVE_COUNT_MAX_AGE_MS) {
-      cached = { count: await this.grants.countLive(kind, now), at: now };
-      this.liveCounts.set(kind, cached);
+    let live = this.freshLiveCount(kind);
+    while (live === undefined) {
+      await this.readLiveCount(kind);
+      live = this.freshLiveCount(kind);
     }
+    return live;
+  }
+
+  /**
+   * Counts this creation as live if fewer than `capacity.max` are, else throws `capacity.refuse()`.
+   * The check and the count's increment happen with no await between them: two creations can
+   * never both see the last free place.
+   */
+  private async reserve(kind: string, capacity: NonNullable<CreateGrantInput<unknown>['capacity']>): Promise<void> {
+    let live = this.freshLiveCount(kind);
+    while (live === undefined) {
+      await this.readLiveCount(kind);
+      live = this.freshLiveCount(kind);
+    }
+    if (live >= capacity.max) throw capacity.refuse();
+    this.creating.set(kind, (this.creating.get(kind) ?? 0) + 1);
+  }
+
+  /** The live count of `kind` if the one read from the store is recent enough, else undefined. */
+  private freshLiveCount(kind: string): number | undefined {
+    const cached = this.liveCounts.get(kind);
+    if (!cached || this.clock.now() - cached.at >= LIVE_COUNT_MAX_AGE_MS) return undefined;
     return cached.count + (this.creating.get(kind) ?? 0);
+  }
+
+  /**
+   * Reads the live count of `kind` from the store, once for all who ask meanwhile: a count is a
+   * scan, and on a store a round-trip away every request arriving during it would start another.
+   */
+  private readLiveCount(kind: string): Promise<void> {
+    const current = this.liveCountReads.get(kind);
+    if (current) return current.done;
+    const at = this.clock.now();
+    const reading = { finished: 0, done: Promise.resolve() };
+    reading.done = this.grants
+      .countLive(kind, at)
+      .then((count) => {
+        // A creation that finished during the read may be in it or not: counted twice rather than
+        // not at all, until the next read.
+        this.liveCounts.set(kind, { count: count + reading.finished, at });
+      })
+      .finally(() => this.liveCountReads.delete(kind));
+    this.liveCountReads.set(kind, reading);
+    return reading.done;
   }
 
   /** Counts a failed look-up or confirmation of the grant's code; returns the new count. */
@@ -285,6 +338,8 @@ export class GrantEngine {
   private tellCreated(grant: Grant): void {
     const cached = this.liveCounts.get(grant.kind);
     if (cached) cached.count++;
+    const reading = this.liveCountReads.get(grant.kind);
+    if (reading) reading.finished++;
     for (const observer of this.observers) observer.created?.(grant);
   }
 }

@@ -87,12 +87,11 @@ export function installCreateAccessRoute(app: FastifyInstance, env: AccessEnv): 
       // A malformed request is a 400 before it counts against any limit.
       const accessRequest = readAccessRequest(env, request.body);
       const ttlMs = env.cfg.PAIRGATE_ACCESS_TTL_SECONDS * 1000;
-      if ((await env.ctx.engine.countLive(ACCESS_KIND)) >= env.cfg.PAIRGATE_ACCESS_MAX_PENDING) {
-        throw new RateLimitedError(30, 'Too many auth requests are waiting. Try again shortly.');
-      }
       await countPendingFrom(env.ctx.stores.ephemeral, request.clientNetwork, env.cfg.PAIRGATE_ACCESS_MAX_PENDING_PER_IP, ttlMs, env.ctx.clock.now());
       // The secret is stored hashed: the key (id + secret) exists in clear only in this answer.
-      const { grant, secret } = await env.ctx.engine.create<AccessRequest>({ kind: ACCESS_KIND, id: newAccessRequestId(), request: accessRequest, ttlMs, withSecret: true });
+      const { grant, secret } = await env.ctx.engine.create<AccessRequest>({ kind: ACCESS_KIND, id: newAccessRequestId(), request: accessRequest, ttlMs, withSecret: true,
+        capacity: { max: env.cfg.PAIRGATE_ACCESS_MAX_PENDING, refuse: () => new RateLimitedError(30, 'Too many auth requests are waiting. Try again shortly.') },
+      });
       return reply.code(201).send(needSigninView(grant as AccessGrant, accessKey(grant.id, secret!)) as never);
     });
   }

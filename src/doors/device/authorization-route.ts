@@ -59,9 +59,6 @@ export function installAuthorizationRoute(app: FastifyInstance, env: DeviceEnv):
   }, async (request, reply) => {
     const client = await env.clients.require(clientIdOf(request, request.body.client_id));
     const scope = grantedScope(client, request.body.scope);
-    if ((await ctx.engine.countLive(DEVICE_KIND)) >= cfg.PAIRGATE_DEVICE_MAX_PENDING) {
-      throw new OAuthError('rate_limited', 'Too many device authorizations are waiting. Try again shortly.', 429, { retryAfterSeconds: 30 });
-    }
     const now = ctx.clock.now();
     const userAgent = request.headers['user-agent'];
     const deviceRequest: DeviceRequest = {
@@ -74,7 +71,9 @@ export function installAuthorizationRoute(app: FastifyInstance, env: DeviceEnv):
       requestedAt: now,
     };
     const ttlMs = cfg.PAIRGATE_DEVICE_EXPIRES_IN_SECONDS * 1000;
-    const { grant, code, secret } = await ctx.engine.create<DeviceRequest>({ kind: DEVICE_KIND, request: deviceRequest, ttlMs, codeFormat: USER_CODE_FORMAT, withSecret: true });
+    const { grant, code, secret } = await ctx.engine.create<DeviceRequest>({ kind: DEVICE_KIND, request: deviceRequest, ttlMs, codeFormat: USER_CODE_FORMAT, withSecret: true,
+      capacity: { max: cfg.PAIRGATE_DEVICE_MAX_PENDING, refuse: () => new OAuthError('rate_limited', 'Too many device authorizations are waiting. Try again shortly.', 429, { retryAfterSeconds: 30 }) },
+    });
     const deviceCode = deviceCodeOf(grant.id, secret!);
     await ctx.stores.ephemeral.set(issuedKey(deviceCode), client.id, ttlMs + EXPIRED_MEMORY_MS, now);
     const userCode = USER_CODE_FORMAT.format(code!);

@@ -34,6 +34,7 @@ function codeFormatOf(ctx: { config: DoorContext['config'] }): CodeFormat {
   });
 }
 
+const tooManyWaiting = (): RateLimitedError => new RateLimitedError(30, 'Too many requests are waiting for approval. Try again shortly.');
 const notFound = (): NotFoundError => new NotFoundError('No live grant has this id.', 'grant_not_found');
 const codeNotFound = (): NotFoundError => new NotFoundError('No live request has this code. Check the code, or ask for a new one.', 'code_not_found');
 
@@ -67,10 +68,6 @@ export const grantsDoor: Door = {
       schema: { tags, summary: 'Create a grant a person will approve by its code.', body: CreateGrantBody, response: { 201: CreatedGrantView, 400: ErrorView, 429: ErrorView } },
       config: { rateLimit: { max: cfg.PAIRGATE_GRANTS_CREATE_PER_MINUTE, timeWindow: 60_000 } },
     }, async (request, reply) => {
-      const live = await ctx.engine.countLive(PAIR_KIND);
-      if (live >= ctx.config.PAIRGATE_MAX_LIVE_CODES) {
-        throw new RateLimitedError(30, 'Too many requests are waiting for approval. Try again shortly.');
-      }
       const ttl = Math.min(request.body.ttl ?? ctx.config.PAIRGATE_GRANT_TTL_SECONDS, ctx.config.PAIRGATE_GRANT_TTL_SECONDS);
       const { grant, code, secret } = await ctx.engine.create<PairRequest>({
         kind: PAIR_KIND,
@@ -78,6 +75,7 @@ export const grantsDoor: Door = {
         ttlMs: ttl * 1000,
         codeFormat: format,
         withSecret: true,
+        capacity: { max: ctx.config.PAIRGATE_MAX_LIVE_CODES, refuse: tooManyWaiting },
       });
       const base = `${ctx.publicUrl()}/api/v1/grants/${grant.id}`;
       return reply.code(201).send({

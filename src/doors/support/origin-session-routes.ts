@@ -172,11 +172,13 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   const authorizedSession = async (request: FastifyRequest, reply: FastifyReply, id: string): Promise<SessionGrant> =>
     (await authorize(request, reply, id, false)).grant!;
 
+  const tooManySessions = (): RateLimitedError => new RateLimitedError(30, 'Too many sessions are live. End one, or try again shortly.');
+
   /** Creates the session grant; an id held by an expired, not yet swept session is reclaimed. */
   const createSessionGrant = async (request: SessionRequest, ttlMs: number): Promise<SessionGrant> => {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const { grant } = await ctx.engine.create<SessionRequest>({ kind: SESSION_KIND, id: sessionGrantId(request.id), request, ttlMs });
+        const { grant } = await ctx.engine.create<SessionRequest>({ kind: SESSION_KIND, id: sessionGrantId(request.id), request, ttlMs, capacity: { max: cfg.PAIRGATE_SUPPORT_MAX_SESSIONS, refuse: tooManySessions } });
         return grant as SessionGrant;
       } catch (error) {
         if (!(error instanceof IdTakenError)) throw error;
@@ -244,9 +246,8 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     if ((body.username === undefined) !== (body.password === undefined)) {
       throw new InvalidRequestError('username and password go together.', undefined, 'credentials_incomplete');
     }
-    if ((await ctx.engine.countLive(SESSION_KIND)) >= cfg.PAIRGATE_SUPPORT_MAX_SESSIONS) {
-      throw new RateLimitedError(30, 'Too many sessions are live. End one, or try again shortly.');
-    }
+    // Refused early, before the password is hashed; the creation checks again, exactly.
+    if ((await ctx.engine.countLive(SESSION_KIND)) >= cfg.PAIRGATE_SUPPORT_MAX_SESSIONS) throw tooManySessions();
     const id = body.id ?? randomId(9);
     const token = agentToken();
     const pairingGrantId = pairingOn ? randomId() : null;
