@@ -9,6 +9,7 @@ import type { Clock } from '../../core/clock.js';
 import { InvalidRequestError, RateLimitedError, UnauthorizedError } from '../../core/errors.js';
 import { installErrorHandlers } from '../../server/error-handler.js';
 import { packageVersion } from '../../server/version.js';
+import { publicNetworkOf } from '../../server/public-network.js';
 import { legacyFingerprint, spkiFingerprint } from '../../core/fingerprint.js';
 import type { DnsRecords } from './dns-records.js';
 import { inZone, isValidName, nameFromReversedLabels, ownerOf } from './dns-names.js';
@@ -96,6 +97,14 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   installErrorHandlers(app);
+  // This listener is a Fastify instance of its own, without the main app's decorations: without
+  // this, `request.clientNetwork` was undefined and every caller shared one rate-limit bucket, so
+  // one client could lock every box out of its records.
+  app.decorateRequest('clientNetwork', {
+    getter(this: FastifyRequest) {
+      return publicNetworkOf(this.ip);
+    },
+  });
   app.addHook('onRequest', async (request) => {
     const fingerprint = clientFingerprint(request);
     if (fingerprint) request.boxFingerprint = fingerprint;

@@ -171,4 +171,26 @@ describe('DNS update API rate limit', () => {
       await t.close();
     }
   });
+
+  it('one address spending its budget leaves another address its own (the update API is a listener of its own: the key must be the caller\'s network there too)', async () => {
+    const { t, runtime } = await createDnsApp({ PAIRGATE_DNS_UPDATES_PER_MINUTE: '3' });
+    try {
+      const statusFrom = (localAddress: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = request(`${runtime.updateApi!.url}/v1/dns/test/example/box`, { method: 'GET', ca: runtime.updateCertPem, agent: false, localAddress }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      const first: number[] = [];
+      for (let i = 0; i < 4; i++) first.push(await statusFrom('127.0.0.1'));
+      expect(first).toEqual([401, 401, 401, 429]);
+      // Another machine: not limited by the first one's requests.
+      expect(await statusFrom('127.0.0.2')).toBe(401);
+    } finally {
+      await t.close();
+    }
+  });
 });
