@@ -232,7 +232,10 @@ export function safeNext(next: unknown, fallback = '/account/accesses'): string 
   try {
     const url = new URL(next, 'http://local.invalid');
     if (url.origin !== 'http://local.invalid') return fallback;
-    return `${url.pathname}${url.search}`;
+    // Checked again after parsing: resolving dot segments turns `/.//evil` into `//evil`, which a
+    // browser reads as another host.
+    const path = `${url.pathname}${url.search}`;
+    return path.startsWith('//') || path.includes('\\') ? fallback : path;
   } catch {
     return fallback;
   }
