@@ -4,6 +4,7 @@ import { MISSED_CHANGES } from '../../store/ports.js';
 import type { DoorContext } from '../door.js';
 import { AgentLeases } from './agent-lease.js';
 import { MAX_REPORT, MAX_TEXT } from './channel-limits.js';
+import { DeliveredSeqs, SessionLog } from './session-log.js';
 import type { SessionMemories } from './session-memory.js';
 import { sessionState, type SessionGrant, type SessionRequest, type SessionResult } from './session-model.js';
 
@@ -14,15 +15,17 @@ interface Room {
   agent: WebSocket | undefined;
   supporters: Set<WebSocket>;
   expiry: NodeJS.Timeout | undefined;
+  /** The numbers of the session's logged messages handed on here (see SessionLog). */
+  delivered: DeliveredSeqs;
   /** Stops listening to the session's topic on the bus and to its grant's changes. */
   stop: () => void;
 }
 
 /** What travels on a session's bus topic between the nodes holding its sockets. */
-type HubMessage =
-  | { kind: 'to-supporters'; payload: Record<string, unknown> }
-  | { kind: 'to-agent'; payload: Record<string, unknown> }
-  | { kind: 'ended'; reason: EndReason };
+type HubMessage = LoggedHubMessage | { kind: 'ended'; reason: EndReason };
+
+/** A message between the sides: logged and numbered (`seq`) before it is broadcast. */
+type LoggedHubMessage = { kind: 'to-supporters' | 'to-agent'; payload: Record<string, unknown>; seq?: number };
 
 type EndReason = 'supporter' | 'agent' | 'expired' | 'deleted';
 
@@ -53,13 +56,17 @@ const topicOf = (grantId: string): string => `support:${grantId}`;
  * bus (in process, PostgreSQL NOTIFY or Redis pub/sub), so every node holding a socket of the
  * session hands them on. State changes reach supporters through the engine's notifier, whichever
  * node made them, and a lease in the ephemeral store keeps a session to one agent across nodes.
+ * The messages are also logged (SessionLog): a node that may have missed some while it was cut from
+ * the bus reads them from the log once it listens again.
  */
 export class SessionHub {
   private readonly rooms = new Map<string, Room>();
   private readonly leases: AgentLeases;
+  private readonly log: SessionLog;
 
   constructor(private readonly ctx: DoorContext, private readonly helloMs: number, private readonly memories: SessionMemories) {
     this.leases = new AgentLeases(ctx.stores.ephemeral, ctx.clock);
+    this.log = new SessionLog(ctx.stores.ephemeral);
     ctx.shutdownSignal.addEventListener('abort', () => {
       for (const [grantId, room] of this.rooms) {
         room.stop();
@@ -79,7 +86,10 @@ export class SessionHub {
         const work = change.version === MISSED_CHANGES ? this.recheck(grantId) : this.broadcastState(grantId);
         void work.catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: state broadcast failed'));
       });
-      room = { agent: undefined, supporters: new Set(), expiry: undefined, stop: () => (unlisten(), unsubscribe()) };
+      const delivered = new DeliveredSeqs(0);
+      room = { agent: undefined, supporters: new Set(), expiry: undefined, delivered, stop: () => (unlisten(), unsubscribe()) };
+      // What was said before this node held a socket of the session is history, not missed.
+      void this.log.last(grantId, this.ctx.clock.now()).then((last) => delivered.skipTo(last), () => undefined);
       const left = Math.min(2_147_000_000, Math.max(0, session.expiresAt - this.ctx.clock.now()));
       room.expiry = setTimeout(() => void this.end(grantId, 'expired').catch(() => undefined), left);
       room.expiry.unref();
@@ -93,14 +103,37 @@ export class SessionHub {
     await this.ctx.stores.bus.broadcast(topicOf(grantId), JSON.stringify(message));
   }
 
+  /** Logs a message between the sides for the session's life, then publishes it with its number. */
+  private async relay(session: SessionGrant, message: LoggedHubMessage): Promise<void> {
+    const now = this.ctx.clock.now();
+    const seq = await this.log.append(session.id, JSON.stringify(message), Math.max(1_000, session.expiresAt - now), now);
+    await this.publish(session.id, { ...message, seq });
+  }
+
+  /** Hands a message between the sides to the sockets here, unless it was handed on already. */
+  private deliver(room: Room, message: LoggedHubMessage): void {
+    if (message.seq !== undefined && !room.delivered.mark(message.seq)) return;
+    if (message.kind === 'to-supporters') for (const supporter of room.supporters) send(supporter, message.payload);
+    else send(room.agent, message.payload);
+  }
+
+  /** Hands on the logged messages of session `grantId` this node has not (it may have missed them). */
+  private async replay(grantId: string): Promise<void> {
+    const room = this.rooms.get(grantId);
+    if (!room) return;
+    for (const entry of await this.log.since(grantId, room.delivered.contiguous, this.ctx.clock.now())) {
+      const message = parse(entry.message) as LoggedHubMessage | undefined;
+      if (message && this.rooms.get(grantId) === room) this.deliver(room, { ...message, seq: entry.seq });
+    }
+  }
+
   /** A message of the session's topic, from this node or another: hand it to the sockets held here. */
   private fromBus(grantId: string, raw: string): void {
     const room = this.rooms.get(grantId);
     const message = parse(raw) as HubMessage | undefined;
     if (!room || !message) return;
-    if (message.kind === 'to-supporters') for (const supporter of room.supporters) send(supporter, message.payload);
-    else if (message.kind === 'to-agent') send(room.agent, message.payload);
-    else if (message.kind === 'ended') this.closeRoom(grantId, message.reason);
+    if (message.kind === 'ended') this.closeRoom(grantId, message.reason);
+    else if (message.kind === 'to-supporters' || message.kind === 'to-agent') this.deliver(room, message);
   }
 
   /** Closes the sockets of session `grantId` held here, telling them why, and forgets the room. */
@@ -119,12 +152,16 @@ export class SessionHub {
   /**
    * After this node may have missed messages (its listening connection came back): a session that
    * ended meanwhile on another node, whose "ended" never arrived, has its sockets here closed; the
-   * others get the current state.
+   * others get the current state and the messages sent meanwhile.
    */
   private async recheck(grantId: string): Promise<void> {
     const grant = await this.ctx.engine.get<SessionRequest, SessionResult>(grantId);
-    if (!grant) this.closeRoom(grantId, 'deleted');
-    else await this.broadcastState(grantId);
+    if (!grant) {
+      this.closeRoom(grantId, 'deleted');
+      return;
+    }
+    await this.broadcastState(grantId);
+    await this.replay(grantId);
   }
 
   /** Sends the session's current state to its supporters connected here (on every change of its grant). */
@@ -152,6 +189,7 @@ export class SessionHub {
       if (grant?.request.pairingGrantId) await this.ctx.engine.remove(grant.request.pairingGrantId);
       await this.ctx.engine.remove(grantId);
       if (reason !== 'expired') await this.memories.forget(grantId);
+      await this.log.forget(grantId, this.ctx.clock.now());
     } finally {
       await this.publish(grantId, { kind: 'ended', reason }).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: could not tell other nodes the session ended'));
     }
@@ -166,7 +204,7 @@ export class SessionHub {
     const timer = setTimeout(() => socket.close(CLOSE.helloTimeout, 'no hello in time'), this.helloMs);
     let chain: Promise<void> = Promise.resolve();
     socket.on('message', (data) => {
-      chain = chain.then(() => (authed ? this.fromAgent(session.id, socket, data) : this.agentHello(socket, session, data).then((ok) => {
+      chain = chain.then(() => (authed ? this.fromAgent(session, socket, data) : this.agentHello(socket, session, data).then((ok) => {
         authed = ok;
       }))).catch((error: unknown) => {
         this.ctx.logger.warn({ err: error }, 'session channel: agent message failed');
@@ -226,17 +264,17 @@ export class SessionHub {
     return true;
   }
 
-  private async fromAgent(grantId: string, socket: WebSocket, data: unknown): Promise<void> {
+  private async fromAgent(session: SessionGrant, socket: WebSocket, data: unknown): Promise<void> {
     const message = parse(data);
-    const room = this.rooms.get(grantId);
+    const room = this.rooms.get(session.id);
     if (!room || room.agent !== socket) return;
     if (message?.type === 'message' && typeof message.text === 'string' && message.text.length > 0 && message.text.length <= MAX_TEXT) {
       const out = { type: 'message', from: 'agent', text: message.text, at: new Date(this.ctx.clock.now()).toISOString() };
-      await this.publish(grantId, { kind: 'to-supporters', payload: out });
+      await this.relay(session, { kind: 'to-supporters', payload: out });
     } else if (message?.type === 'diagnostics' && message.report && typeof message.report === 'object' && JSON.stringify(message.report).length <= MAX_REPORT) {
-      await this.publish(grantId, { kind: 'to-supporters', payload: { type: 'diagnostics', report: message.report, at: new Date(this.ctx.clock.now()).toISOString() } });
+      await this.relay(session, { kind: 'to-supporters', payload: { type: 'diagnostics', report: message.report, at: new Date(this.ctx.clock.now()).toISOString() } });
     } else if (message?.type === 'end') {
-      await this.end(grantId, 'agent');
+      await this.end(session.id, 'agent');
     } else {
       send(socket, { type: 'error', code: 'bad_message', message: `Messages are JSON: message (text up to ${MAX_TEXT} characters), diagnostics (report up to ${MAX_REPORT} characters of JSON) or end.` });
     }
@@ -247,11 +285,13 @@ export class SessionHub {
     const room = this.room(session);
     room.supporters.add(socket);
     socket.on('close', () => room.supporters.delete(socket));
+    // One message after the other, so that they are numbered and arrive in the order sent.
+    let chain: Promise<void> = Promise.resolve();
     socket.on('message', (data) => {
       const message = parse(data);
       if (message?.type === 'message' && typeof message.text === 'string' && message.text.length > 0 && message.text.length <= MAX_TEXT) {
         const out = { type: 'message', from: 'supporter', text: message.text, at: new Date(this.ctx.clock.now()).toISOString() };
-        void this.publish(session.id, { kind: 'to-agent', payload: out }).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: supporter message not relayed'));
+        chain = chain.then(() => this.relay(session, { kind: 'to-agent', payload: out })).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: supporter message not relayed'));
       } else if (message?.type === 'end') {
         void this.end(session.id, 'supporter').catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: end failed'));
       } else {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sessionGrantId } from '../../../src/doors/support/session-model.js';
 import { confirmPairing, connectAgent, SupportOriginClient } from '../../../src/sdk/support.js';
 import type { TestApp } from '../../helpers/app.js';
 import { createTestDatabase, createTestPrefix, dropPgListeners, dropRedisSubscribers, postgresMissing, REDIS_URL, redisMissing } from '../../helpers/services.js';
@@ -113,6 +114,35 @@ function twoNodeSession(name: string, skip: string | undefined, withRedis: boole
       await (withRedis ? dropRedisSubscribers(prefix.prefix) : dropPgListeners(database.url));
       await onB.deleteSession(`cut-${name}`);
       expect((await ended).reason).toBe('deleted');
+    }, 30_000);
+
+    it('chat sent while B was cut from the bus reaches the supporter on B once B listens again, once', async () => {
+      const onA = new SupportOriginClient({ baseUrl: a.url, ...ADMIN });
+      const onB = new SupportOriginClient({ baseUrl: b.url, ...ADMIN });
+      const created = await onA.createSession({ id: `missed-${name}`, supporterName: 'T', supporterAvatar: AVATAR });
+      const supporter = await onB.attach(`missed-${name}`);
+      const confirmation = await confirmPairing(`${a.url}/pairing/${created.PairingCode}`);
+      const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
+      const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+      await connected;
+      const before = supporter.next((e) => e.type === 'message');
+      agent.say('before the cut');
+      expect((await before).text).toBe('before the cut');
+
+      // The listening connections drop; what the agent says now is broadcast to nobody on B.
+      await (withRedis ? dropRedisSubscribers(prefix.prefix) : dropPgListeners(database.url));
+      const missed = supporter.next((e) => e.type === 'message', 20_000);
+      agent.say('said during the cut');
+      expect((await missed).text).toBe('said during the cut');
+      // Handed on once: the next message is the next one said, not the replayed one again.
+      const after = supporter.next((e) => e.type === 'message');
+      agent.say('after the cut');
+      expect((await after).text).toBe('after the cut');
+      // The log lives as long as the session: ending it deletes what was said.
+      const logged = () => a.app.pairgate.stores.ephemeral.list(`support:log|${sessionGrantId(`missed-${name}`)}|`, Date.now());
+      expect(await logged()).toHaveLength(3);
+      await onA.deleteSession(`missed-${name}`);
+      expect(await logged()).toEqual([]);
     }, 30_000);
 
     it('the agent ends it on A: the supporter on B is told', async () => {
