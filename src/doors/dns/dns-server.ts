@@ -34,8 +34,10 @@ export interface RunningDnsServer {
   close(): Promise<void>;
 }
 
-/** Largest DNS message over TCP (16-bit length prefix). */
-const MAX_TCP_MESSAGE = 65535;
+/** Queries of one TCP connection answered at once; further frames wait unread. */
+const MAX_TCP_IN_FLIGHT = 32;
+/** Bytes of answers one TCP connection may have waiting to be sent before it is read no further. */
+const MAX_TCP_UNSENT = 64 * 1024;
 
 function bindUdp(host: string, port: number): Promise<UdpSocket> {
   return new Promise((resolve, reject) => {
@@ -61,7 +63,8 @@ function listenTcp(server: Server, host: string, port: number): Promise<void> {
 /**
  * Serves DNS over UDP (dgram) and TCP (net, RFC 1035 length-prefixed frames, several queries per
  * connection). Nothing a client sends can crash it: every handler failure is caught and logged,
- * oversize or stalled TCP frames end the connection, idle connections are closed.
+ * zero-length or stalled TCP frames end the connection, idle connections are closed, and a TCP
+ * connection is read only as fast as its answers leave.
  */
 export async function startDnsServer(options: DnsServerOptions): Promise<RunningDnsServer> {
   const { host, handler, logger } = options;
@@ -141,43 +144,56 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     let pending: Buffer = Buffer.alloc(0);
     // Answers go out in query order even when look-ups finish out of order.
     let queue: Promise<void> = Promise.resolve();
-    socket.on('data', (chunk: Buffer) => {
-      onFrames(chunk);
-      if (pending.length === 0) {
-        clearTimeout(frameDeadline);
-        frameDeadline = undefined;
-      } else {
-        frameDeadline ??= setTimeout(() => socket.destroy(), idleMs);
-      }
-    });
-    const onFrames = (chunk: Buffer): void => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      if (pending.length > MAX_TCP_MESSAGE + 2) {
-        socket.destroy();
-        return;
-      }
-      while (pending.length >= 2) {
+    let inFlight = 0;
+    // Reads only as fast as answers leave (RFC 7766 6.2.2): at most MAX_TCP_IN_FLIGHT queries are
+    // being answered and MAX_TCP_UNSENT bytes of answers wait to be sent; beyond that the frames
+    // stay unparsed and the socket paused. A client pipelining queries without reading the answers
+    // then holds one read's worth of memory, not tens of kilobytes of answers per query it sends,
+    // and its connection goes idle and is closed.
+    const pump = (): void => {
+      while (!socket.destroyed && inFlight < MAX_TCP_IN_FLIGHT && socket.writableLength <= MAX_TCP_UNSENT && pending.length >= 2) {
         const length = pending.readUInt16BE(0);
         if (length === 0) {
           socket.destroy();
           return;
         }
-        if (pending.length < 2 + length) break; // a partial frame: wait for the rest (or the idle timeout)
-        const frame = pending.subarray(2, 2 + length);
+        if (pending.length < 2 + length) break; // a partial frame: wait for the rest (or the frame deadline)
+        const frame = Buffer.from(pending.subarray(2, 2 + length));
         pending = pending.subarray(2 + length);
-        const answered = handler(Buffer.from(frame), 'tcp').catch((error: unknown) => {
+        inFlight++;
+        const answered = handler(frame, 'tcp').catch((error: unknown) => {
           logger?.warn({ err: error }, 'dns query failed');
           return undefined;
         });
         queue = queue.then(async () => {
           const answer = await answered;
-          if (!answer || socket.destroyed) return;
-          const prefix = Buffer.alloc(2);
-          prefix.writeUInt16BE(answer.length, 0);
-          socket.write(Buffer.concat([prefix, answer]));
+          inFlight--;
+          if (answer && !socket.destroyed) {
+            const prefix = Buffer.alloc(2);
+            prefix.writeUInt16BE(answer.length, 0);
+            socket.write(Buffer.concat([prefix, answer]));
+          }
+          pump();
         });
       }
+      if (socket.destroyed) return;
+      const backedUp = inFlight >= MAX_TCP_IN_FLIGHT || socket.writableLength > MAX_TCP_UNSENT;
+      if (backedUp) socket.pause();
+      else socket.resume();
+      // The frame deadline runs only while a frame is partly here: waiting on the client, not on us.
+      const partial = pending.length > 0 && (pending.length < 2 || pending.length < 2 + pending.readUInt16BE(0));
+      if (!partial) {
+        clearTimeout(frameDeadline);
+        frameDeadline = undefined;
+      } else {
+        frameDeadline ??= setTimeout(() => socket.destroy(), idleMs);
+      }
     };
+    socket.on('drain', pump);
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      pump();
+    });
   });
   tcp.on('error', (error) => logger?.warn({ err: error }, 'dns tcp server error'));
 
