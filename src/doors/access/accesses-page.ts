@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { NotFoundError } from '../../core/errors.js';
 import { currentUser, requireUser, signInUrl } from '../accounts/accounts.js';
+import { formFromThisSite } from '../accounts/form-guard.js';
 import { pickLang, translator } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
 import type { AccessEnv } from './access-env.js';
@@ -64,9 +65,7 @@ export function installAccessesPage(app: FastifyInstance, env: AccessEnv): void 
   }, async (request, reply) => {
     const user = await currentUser(request);
     if (!user) return reply.redirect(signInUrl('/account/accesses'), 303);
-    try {
-      pages.verifyCsrf(request);
-    } catch {
+    if (!formFromThisSite(pages, request)) {
       const t = translator(pickLang(request));
       return renderPage(pages, request, reply, 'account/message.njk', { title: t('error.title'), message: t('error.csrf_failed'), back: '/account/accesses' }, { status: 403, user });
     }

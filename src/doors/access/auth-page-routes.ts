@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
 import { currentUser, signInFromForm } from '../accounts/accounts.js';
+import { formFromThisSite } from '../accounts/form-guard.js';
 import { isLang, pickLang, translator, type Lang } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
 import type { User } from '../accounts/users.js';
@@ -142,14 +143,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     return proceed(request, reply, found, lang, user);
   });
 
-  const csrfValid = (request: FastifyRequest): boolean => {
-    try {
-      pages.verifyCsrf(request);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const csrfValid = (request: FastifyRequest): boolean => formFromThisSite(pages, request);
 
   api.post('/access/auth/signin', {
     schema: { tags, summary: 'Sign in on the auth page, then continue to consent.', body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })), key: Type.String({ maxLength: 200 }), login: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: HtmlPage },

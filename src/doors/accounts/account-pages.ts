@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
 import type { DoorContext } from '../door.js';
 import { currentUser, safeNext, signInFromForm, signInUrl, type Accounts } from './accounts.js';
+import { formFromThisSite } from './form-guard.js';
 import { pickLang, translator } from './i18n.js';
 import { renderPage } from './page-helpers.js';
 
@@ -29,14 +30,7 @@ function errorMessage(error: unknown, t: (key: string) => string): string | unde
 export function installAccountPages(app: FastifyInstance, ctx: DoorContext, accounts: Accounts, registration: boolean): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const pages = ctx.pages;
-  const csrfOk = (request: FastifyRequest): boolean => {
-    try {
-      pages.verifyCsrf(request);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const csrfOk = (request: FastifyRequest): boolean => formFromThisSite(pages, request);
   const csrfFailed = (request: FastifyRequest, reply: FastifyReply, template: string, data: Record<string, unknown> = {}) =>
     renderPage(pages, request, reply, template, { ...data, error: translator(pickLang(request))('error.csrf_failed') }, { status: 403 });
 

@@ -5,6 +5,7 @@ import { isPairgateError } from '../../core/errors.js';
 import { hashToken } from '../../core/ids.js';
 import { CSRF_COOKIE } from '../../web/pages.js';
 import { currentUser, signInFromForm } from '../accounts/accounts.js';
+import { formFromThisSite } from '../accounts/form-guard.js';
 import { pickLang, type Lang } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
 import type { User } from '../accounts/users.js';
@@ -31,14 +32,7 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
   const { ctx } = env;
   const pages = ctx.pages;
 
-  const csrfValid = (request: FastifyRequest): boolean => {
-    try {
-      pages.verifyCsrf(request);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const csrfValid = (request: FastifyRequest): boolean => formFromThisSite(pages, request);
 
   const ticketKey = (request: FastifyRequest, grantId: string): string | undefined => {
     const browser = request.cookies?.[CSRF_COOKIE];
