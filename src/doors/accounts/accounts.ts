@@ -100,13 +100,15 @@ export class Accounts {
   /**
    * Changes the password of signed-in `user` after checking `current`, which counts against the
    * same failure budgets as a sign-in (a stolen session must not become a way to guess the
-   * password). Ends every session of the account; the caller starts a new one for this browser.
+   * password). Ends every session and reset link of the account; the caller starts a new session
+   * for this browser.
    */
   async changePassword(user: User, current: string, next: string, ip: string): Promise<void> {
     await this.confirmPassword(user, current, ip);
     validatePassword(next);
     await this.parts.users.setPasswordHash(user.id, await hashPassword(next, this.parts.scryptCost));
     await this.parts.sessions.endAll(user.id);
+    await this.parts.resets.endAll(user.id);
   }
 
   /**
@@ -127,13 +129,14 @@ export class Accounts {
     if (!confirmed) throw new UnauthorizedError('The current password is wrong.', 'current_password_wrong');
   }
 
-  /** Sets a new password with a reset token (once); ends every session of the account. */
+  /** Sets a new password with a reset token (once); ends every session and every other reset link of the account. */
   async resetPassword(token: string, password: string): Promise<boolean> {
     validatePassword(password);
     const userId = await this.parts.resets.spend(token, this.parts.clock.now());
     if (!userId) return false;
     await this.parts.users.setPasswordHash(userId, await hashPassword(password, this.parts.scryptCost));
     await this.parts.sessions.endAll(userId);
+    await this.parts.resets.endAll(userId);
     return true;
   }
 }

@@ -31,6 +31,14 @@ export class PasswordResets {
     return row?.user_id;
   }
 
+  /**
+   * Deletes every token of `userId`, used or not: once the password has changed, a link mailed
+   * for the old one (perhaps to a mailbox someone else reads) must not set it again.
+   */
+  async endAll(userId: string): Promise<void> {
+    await this.db.deleteFrom('password_resets').where('user_id', '=', userId).execute();
+  }
+
   /** Deletes expired and used tokens. */
   async sweep(now: number): Promise<void> {
     await this.db.deleteFrom('password_resets').where('expires_at', '<=', now).execute();
