@@ -88,6 +88,19 @@ export class AppAccesses {
     return this.addToken(id, now);
   }
 
+  /**
+   * Puts back the permissions and expiry `previous` had, undoing an `update` made at `updatedAt`
+   * for a request that could not be accepted after all (refused or expired meanwhile); left alone
+   * when the access has changed again since.
+   */
+  async restore(previous: AppAccess, updatedAt: number): Promise<void> {
+    await this.db.updateTable('app_accesses')
+      .set({ permissions: JSON.stringify(previous.permissions), expires_at: previous.expiresAt, updated_at: previous.updatedAt })
+      .where('id', '=', previous.id)
+      .where('updated_at', '=', updatedAt)
+      .execute();
+  }
+
   /** A further token for an existing access (the same app signing in again elsewhere). */
   async addToken(accessId: string, now: number): Promise<string> {
     const token = randomToken();

@@ -42,7 +42,8 @@ export interface Decided {
  * access; then the grant moves to ACCEPTED with username, token and apiEndpoint, sealed under the
  * secret of `key` (the key the user's page carries), so the grant never holds the token in clear.
  * The grant is re-checked by the engine's compare-and-set, so a refused or expired request cannot
- * be accepted: the new token is withdrawn and the engine's error goes up. Over the per-user limit
+ * be accepted: the new token is withdrawn, an updated access gets its permissions back, and the
+ * engine's error goes up. Over the per-user limit
  * the request ends in ERROR instead.
  */
 export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, key: AccessKey, user: User, check: AccessCheck): Promise<Decided> {
@@ -67,7 +68,10 @@ export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, key: A
   try {
     return { grant: (await ctx.engine.approve(grant.id, stored)) as AccessGrant, outcome };
   } catch (error) {
+    // Refused or expired meanwhile: the access must be as if this accept never happened, or the
+    // app's existing tokens would keep the permissions of a request the user did not grant.
     await accesses.dropToken(token);
+    if (check.mismatchingAccess) await accesses.restore(check.mismatchingAccess, now);
     throw error;
   }
 }

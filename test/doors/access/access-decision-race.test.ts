@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { authRequest, FormClient, getJson, postJson } from './form-client.js';
+
+/**
+ * Accept and refuse of one auth request racing (two tabs, two people holding the link): the
+ * engine lets one decision win. An accept that loses must leave the user's accesses as they were:
+ * when the request differs from an access the app already has, accepting updates that access in
+ * place, and a lost accept must not leave it widened to what was asked.
+ */
+describe('an accept that loses the race to a refusal', () => {
+  let t: TestApp;
+  let base: string;
+  beforeAll(async () => {
+    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10' });
+    base = await t.listen();
+  });
+  afterAll(() => t.close());
+
+  it('leaves the existing access of the app unchanged; the app learns REFUSED', async () => {
+    const user = new FormClient(base);
+    await user.register('racing-user');
+    const narrow = [{ streamId: 'diary', level: 'read' }];
+    const first = await postJson(`${base}/access`, authRequest({ requestingAppId: 'racing-app', requestedPermissions: narrow }));
+    await user.decide(String(first.body.key), 'accept');
+    const before = JSON.parse((await user.get('/api/v1/accesses')).text).accesses as { permissions: unknown[]; expiresAt: string | null }[];
+
+    const wide = await postJson(`${base}/access`, authRequest({ requestingAppId: 'racing-app', requestedPermissions: [{ streamId: '*', level: 'manage' }], expireAfter: 60 }));
+    const key = String(wide.body.key);
+    expect((await user.get(`/access/auth?key=${key}`)).text).toContain('already has access with other permissions');
+    // The refusal (another tab) lands while this accept is under way, just before it is recorded.
+    const engine = t.app.pairgate.engine;
+    const approve = engine.approve.bind(engine);
+    engine.approve = (async (id: string, result: unknown) => {
+      await engine.refuse(id, { status: 'REFUSED', reasonID: 'REFUSED_BY_USER', message: 'The user refused to give access.' });
+      return approve(id, result as never);
+    }) as typeof engine.approve;
+    let done;
+    try {
+      done = await user.post('/access/auth/decide', { key, decision: 'accept' });
+    } finally {
+      engine.approve = approve;
+    }
+    expect(done.status).toBe(409);
+    expect((await getJson(String(wide.body.poll))).body.status).toBe('REFUSED');
+    const after = JSON.parse((await user.get('/api/v1/accesses')).text).accesses as { permissions: unknown[]; expiresAt: string | null }[];
+    expect(after).toHaveLength(1);
+    expect(after[0]!.permissions).toEqual(before[0]!.permissions);
+    expect(after[0]!.expiresAt).toEqual(before[0]!.expiresAt);
+  });
+});
