@@ -55,7 +55,10 @@ export const installDoor: Door = {
       orgs,
       installations,
       new ChatLinks(ctx.stores.db),
-      new LinkTokens(ctx.engine, ctx.stores.ephemeral, ctx.clock, cfg.PAIRGATE_INSTALL_LINK_TOKEN_TTL_SECONDS * 1000, cfg.PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS, organizationExists),
+      new LinkTokens(ctx.engine, ctx.stores.ephemeral, ctx.clock, cfg.PAIRGATE_INSTALL_LINK_TOKEN_TTL_SECONDS * 1000, cfg.PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS, organizationExists, {
+        perUser: cfg.PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS_PER_USER,
+        perNetwork: cfg.PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS_PER_IP,
+      }),
       new LinkBudget(ctx.stores.ephemeral, ctx.clock, cfg.PAIRGATE_INSTALL_LINK_MISSES_PER_HOUR, cfg.PAIRGATE_INSTALL_LINK_MISSES_PER_INSTALLATION),
     );
     installOrganizationRoutes(app, kit);

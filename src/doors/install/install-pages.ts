@@ -169,7 +169,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
       config: { rateLimit: { max: 30, timeWindow: 60_000 } },
     }, async (request, reply) => formAction(request, reply, async (user, lang) => {
       const t = installTranslator(lang);
-      const made = await makeLinkToken(kit, connector, user, request.params.org);
+      const made = await makeLinkToken(kit, connector, user, request.params.org, request.clientNetwork);
       reply.header('pragma', 'no-cache');
       return render(request, reply, lang, 'install/link-token.njk', {
         title: t('install.tokenTitle'),

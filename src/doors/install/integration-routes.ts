@@ -22,10 +22,10 @@ export async function runSetup(kit: ChatKit, connector: Connector, user: User, o
   return { ...connector.describe(installation.id, secret, kit.ctx.publicUrl()), expires_at: new Date(installation.expiresAt!).toISOString() };
 }
 
-/** A link token for the signed-in member, for `connector` in their organization. */
-export async function makeLinkToken(kit: ChatKit, connector: Connector, user: User, orgId: string | undefined): Promise<{ token: string; expires_at: string; expires_in: number; org_id: string; org_name: string }> {
+/** A link token for the signed-in member, for `connector` in their organization, asked from `network` (`request.clientNetwork`). */
+export async function makeLinkToken(kit: ChatKit, connector: Connector, user: User, orgId: string | undefined, network: string): Promise<{ token: string; expires_at: string; expires_in: number; org_id: string; org_name: string }> {
   const org = await chooseOrg(kit.orgs, user.id, orgId, 'links:write');
-  const { token, expiresAt } = await kit.tokens.create({ orgId: org.id, connector: connector.name, userId: user.id, username: user.username });
+  const { token, expiresAt } = await kit.tokens.create({ orgId: org.id, connector: connector.name, userId: user.id, username: user.username }, network);
   return { token, expires_at: new Date(expiresAt).toISOString(), expires_in: Math.round((expiresAt - kit.ctx.clock.now()) / 1000), org_id: org.id, org_name: org.name };
 }
 
@@ -60,7 +60,7 @@ export function installIntegrationRoutes(app: FastifyInstance, kit: ChatKit, con
       config: { rateLimit: { max: 30, timeWindow: 60_000 } },
     }, async (request, reply) => {
       const user = await requireUser(request);
-      return reply.code(201).headers(NO_STORE).send(await makeLinkToken(kit, connector, user, request.body?.org_id));
+      return reply.code(201).headers(NO_STORE).send(await makeLinkToken(kit, connector, user, request.body?.org_id, request.clientNetwork));
     });
   }
 }

@@ -1,6 +1,6 @@
 import type { Clock } from '../../core/clock.js';
 import { CodeFormat } from '../../core/codes.js';
-import { isPairgateError, RateLimitedError } from '../../core/errors.js';
+import { isPairgateError, PairgateError, RateLimitedError } from '../../core/errors.js';
 import type { Grant } from '../../core/grant.js';
 import type { GrantEngine } from '../../engine/grant-engine.js';
 import type { EphemeralStore } from '../../store/ports.js';
@@ -42,6 +42,19 @@ export type SpendOutcome =
   | { ok: false; reason: 'malformed'; message: string }
   | { ok: false; reason: 'unknown' | 'used' | 'gone' };
 
+/** 429: the account or the network asking already holds its share of the live link tokens. */
+export class TooManyLinkTokensError extends PairgateError {
+  constructor(holder: 'account' | 'network', max: number, retryAfterSeconds: number) {
+    super('too_many_link_tokens', 429, `This ${holder} already holds ${max} live link tokens, the most it may. Use one, or try again in ${retryAfterSeconds} s.`, { retryAfterSeconds });
+  }
+}
+
+/** The shares of the live cap: how many live tokens one account and one network may hold. */
+export interface LinkTokenShares {
+  perUser: number;
+  perNetwork: number;
+}
+
 // Above this cap a creation first tries a few random slots, nearly always free, rather than list
 // up to `maxLive` slots; at or below it the listing is short.
 const LIST_FIRST_UP_TO = 64;
@@ -60,6 +73,9 @@ const RANDOM_PROBES = 4;
  */
 export class LinkTokens {
   private readonly slots: NumberedSlots;
+  /** Undefined when the share is not below the cap: it could never bind, so nothing is kept. */
+  private readonly userSlots: NumberedSlots | undefined;
+  private readonly networkSlots: NumberedSlots | undefined;
 
   constructor(
     private readonly engine: GrantEngine,
@@ -69,34 +85,55 @@ export class LinkTokens {
     private readonly maxLive: number,
     /** Whether an organization still exists: a deleted one's tokens are grants still alive in the engine. */
     private readonly organizationExists: (orgId: string) => Promise<boolean>,
+    private readonly shares: LinkTokenShares = { perUser: maxLive, perNetwork: maxLive },
   ) {
     this.slots = new NumberedSlots(ephemeral, 'install|link-slot|', maxLive);
+    this.userSlots = shares.perUser < maxLive ? new NumberedSlots(ephemeral, 'install|link-user-slot|', shares.perUser) : undefined;
+    this.networkSlots = shares.perNetwork < maxLive ? new NumberedSlots(ephemeral, 'install|link-net-slot|', shares.perNetwork) : undefined;
+  }
+
+  /** Takes a place among `slots` of `scope`, or throws 429 `too_many_link_tokens` with the wait until one frees up. */
+  private async share(slots: NumberedSlots, scope: string, holder: 'account' | 'network', max: number, now: number): Promise<string> {
+    const taken = await slots.take(scope, '1', this.ttlMs + 1000, now);
+    if (taken.ok) return taken.key;
+    const firstFree = Math.min(...taken.held.map((slot) => slot.expiresAt));
+    throw new TooManyLinkTokensError(holder, max, Math.max(1, Math.ceil((firstFree - now) / 1000)));
   }
 
   /**
-   * Makes a token for `request`; returns it in clear (the only time) and when it expires. 429 when
-   * `maxLive` tokens are alive, with the wait until the first of them expires.
+   * Makes a token for `request`, asked from `network` (the caller's, `request.clientNetwork`);
+   * returns it in clear (the only time) and when it expires. 429 `too_many_link_tokens` when the
+   * account or the network holds its share of live tokens, 429 `rate_limited` when `maxLive` are
+   * alive, each with the wait until a place frees up.
    */
-  async create(request: LinkTokenRequest): Promise<{ token: string; expiresAt: number }> {
+  async create(request: LinkTokenRequest, network: string): Promise<{ token: string; expiresAt: number }> {
     const now = this.clock.now();
-    // The slot is taken before the grant exists, so it must not lapse first: it is given a second
-    // more, then set to end with the grant.
-    const taken = await this.slots.take('all', '1', this.ttlMs + 1000, now, { randomProbes: this.maxLive > LIST_FIRST_UP_TO ? RANDOM_PROBES : 0 });
-    if (!taken.ok) {
-      const firstFree = Math.min(...taken.held.map((slot) => slot.expiresAt));
-      const wait = Math.max(1, Math.ceil((firstFree - now) / 1000));
-      throw new RateLimitedError(wait, `Too many link tokens are waiting. Try again in ${wait} s.`);
-    }
+    // Places are taken before the grant exists, so they must not lapse first: each is given a
+    // second more, then set to end with the grant. The account's and the network's shares come
+    // first: the server-wide cap is what everyone shares, and the brute-force budget is computed
+    // with it, so without them one account (accounts are free) held every place for a token's
+    // lifetime, over and over, and no other organization could link anyone.
+    const held: { slots: NumberedSlots; key: string }[] = [];
     let created;
     try {
+      if (this.userSlots) held.push({ slots: this.userSlots, key: await this.share(this.userSlots, request.userId, 'account', this.shares.perUser, now) });
+      if (this.networkSlots) held.push({ slots: this.networkSlots, key: await this.share(this.networkSlots, network, 'network', this.shares.perNetwork, now) });
+      const taken = await this.slots.take('all', '1', this.ttlMs + 1000, now, { randomProbes: this.maxLive > LIST_FIRST_UP_TO ? RANDOM_PROBES : 0 });
+      if (!taken.ok) {
+        const firstFree = Math.min(...taken.held.map((slot) => slot.expiresAt));
+        const wait = Math.max(1, Math.ceil((firstFree - now) / 1000));
+        throw new RateLimitedError(wait, `Too many link tokens are waiting. Try again in ${wait} s.`);
+      }
+      held.push({ slots: this.slots, key: taken.key });
       created = await this.engine.create({ kind: LINK_TOKEN_KIND, request, ttlMs: this.ttlMs, codeFormat: LINK_TOKEN_FORMAT });
     } catch (error) {
-      // No token was made: its place goes back (a failure here is not worth masking the first).
-      await this.slots.release(taken.key).catch(() => {});
+      // No token was made: its places go back (a failure here is not worth masking the first).
+      await Promise.all(held.map(({ slots, key }) => slots.release(key).catch(() => {})));
       throw error;
     }
     const after = this.clock.now();
-    await this.slots.renew(taken.key, created.grant.id, Math.max(1, created.grant.expiresAt - after), after);
+    const left = Math.max(1, created.grant.expiresAt - after);
+    await Promise.all(held.map(({ slots, key }) => slots.renew(key, created.grant.id, left, after)));
     return { token: LINK_TOKEN_FORMAT.format(created.code!), expiresAt: created.grant.expiresAt };
   }
 

@@ -8,6 +8,10 @@ export const INSTALL_ENV = {
   PAIRGATE_SCRYPT_COST: '10',
   PAIRGATE_RATE_LIMIT_MAX: '100000',
   PAIRGATE_INSTALL_CALLS_PER_MINUTE: '100000',
+  // The shares of the live cap are tested on their own (install-link-token-shares.test.ts); not
+  // below the cap, they are not kept at all.
+  PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS_PER_USER: '1000000',
+  PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS_PER_IP: '1000000',
 };
 
 /** An answer, parsed. */
