@@ -145,6 +145,7 @@ export const dnsDoor: Door = {
           logger,
           perMinute: cfg.PAIRGATE_DNS_UPDATES_PER_MINUTE,
           maxRecordsPerBox: cfg.PAIRGATE_DNS_MAX_RECORDS_PER_BOX,
+          maxRecordsPerNetwork: cfg.PAIRGATE_DNS_MAX_RECORDS_PER_IP,
           defaultTtl: cfg.PAIRGATE_DNS_TTL,
           minTtl: cfg.PAIRGATE_DNS_MIN_TTL,
           extraRoutes: (instance) => mtlsRegistry(instance, ctx),

@@ -19,6 +19,9 @@ export interface DnsRecord {
   updatedAt: number;
 }
 
+/** A record being written: who owns it, and the network (`publicNetworkOf`) it was written from. */
+export type NewDnsRecord = Omit<DnsRecord, 'updatedAt'> & { network: string };
+
 /** The `dns_records` table row. */
 export interface DnsRecordRow {
   id: string;
@@ -29,6 +32,8 @@ export interface DnsRecordRow {
   owner: string;
   created_at: number | string;
   updated_at: number | string;
+  /** The network (IPv4 address or IPv6 /64) it was written from; null for rows older than the column. */
+  network: string | null;
 }
 
 declare module '../../store/durable-schema.js' {
@@ -58,6 +63,18 @@ export const dnsMigrations: MigrationSet = {
     },
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('dns_records').execute();
+    },
+  },
+  // Where each record was written from, so the records one network holds can be capped: box keys
+  // are free, so a cap per box alone bounds nothing.
+  '2026112211_dns_records_network': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('dns_records').addColumn('network', 'text').execute();
+      await db.schema.createIndex('dns_records_network').on('dns_records').column('network').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropIndex('dns_records_network').execute();
+      await db.schema.alterTable('dns_records').dropColumn('network').execute();
     },
   },
 };
@@ -108,8 +125,15 @@ export class DnsRecords {
     return rows.map(toRecord);
   }
 
+  /** How many records were written from `network` (and are still there). */
+  async countFromNetwork(network: string): Promise<number> {
+    const row = await this.db.selectFrom('dns_records').select((eb) => eb.fn.countAll<number | string>().as('n')).where('network', '=', network).executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
   /** Sets a record: replaces the value of a single-valued type, adds a TXT value (or refreshes its TTL). */
-  async put(record: Omit<DnsRecord, 'updatedAt'>, now: number): Promise<DnsRecord> {
+  async put(input: NewDnsRecord, now: number): Promise<DnsRecord> {
+    const { network, ...record } = input;
     await this.db.transaction().execute(async (trx) => {
       if (SINGLE_VALUED.has(record.type)) {
         await trx.deleteFrom('dns_records').where('name', '=', record.name).where('type', '=', record.type).execute();
@@ -125,6 +149,7 @@ export class DnsRecords {
         owner: record.owner,
         created_at: now,
         updated_at: now,
+        network,
       }).execute();
     });
     this.touch(now);

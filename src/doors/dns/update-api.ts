@@ -26,6 +26,8 @@ export interface UpdateApiOptions {
   logger: FastifyBaseLogger;
   perMinute: number;
   maxRecordsPerBox: number;
+  /** Records the boxes writing from one network (IPv4 address, IPv6 /64) may hold in all. */
+  maxRecordsPerNetwork: number;
   defaultTtl: number;
   minTtl: number;
   /** Further routes on this listener (e.g. the registry's mutual-TLS POST /register). */
@@ -166,7 +168,12 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
     if (!replaces && held.length >= options.maxRecordsPerBox) {
       throw new InvalidRequestError(`A box holds at most ${options.maxRecordsPerBox} records.`, undefined, 'too_many_records');
     }
-    return view(await records.put({ name, type, value, ttl, owner }, clock.now()));
+    // Keys are free, so the cap per box bounds nothing alone: the records written from one network
+    // are capped too (a record replaced in place adds nothing, so a box may always update its own).
+    if (!replaces && (await records.countFromNetwork(request.clientNetwork)) >= options.maxRecordsPerNetwork) {
+      throw new InvalidRequestError(`The boxes of this network hold ${options.maxRecordsPerNetwork} records, the most they may; delete some first.`, undefined, 'too_many_records_from_network');
+    }
+    return view(await records.put({ name, type, value, ttl, owner, network: request.clientNetwork }, clock.now()));
   });
 
   app.delete('/v1/dns/*', {
