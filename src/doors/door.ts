@@ -8,6 +8,7 @@ import type { ConfigSection } from '../server/config-schema.js';
 import type { Config } from '../server/config.js';
 import type { ErrorShape } from '../server/error-shapes.js';
 import type { Pages } from '../web/pages.js';
+import type { WaitSlots } from './shared/wait-slots.js';
 
 /** What the server hands each door: the engine, the store ports and the shared helpers. */
 export interface DoorContext {
@@ -26,6 +27,8 @@ export interface DoorContext {
   useErrorShape(instance: FastifyInstance, shape: ErrorShape): void;
   /** Aborted when the server shuts down: long waits and streams end on it. */
   shutdownSignal: AbortSignal;
+  /** Long-polls and event streams each client network holds open (PAIRGATE_WAITS_PER_CLIENT). */
+  waitSlots: WaitSlots;
   /** The doors serving in this configuration (for the home page's links). */
   doors: readonly Door[];
 }

@@ -24,6 +24,7 @@ import { ServerMetrics, installMetrics } from './metrics.js';
 import { SECURITY_SCHEMES } from './openapi-security.js';
 import { installOptionalBodies } from './optional-bodies.js';
 import { publicNetworkOf } from './public-network.js';
+import { WaitSlots } from '../doors/shared/wait-slots.js';
 import { packageVersion } from './version.js';
 
 /** What buildApp needs: validated configuration, opened stores and the doors to serve. */
@@ -184,6 +185,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger: app.log,
     publicUrl,
     shutdownSignal: shutdown.signal,
+    waitSlots: new WaitSlots(config.PAIRGATE_WAITS_PER_CLIENT),
     useErrorShape(instance, shape) {
       instance.addHook('onRoute', (route) => {
         route.config = { ...(route.config ?? {}), errorShape: route.config?.errorShape ?? shape };

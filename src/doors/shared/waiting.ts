@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { InvalidRequestError } from '../../core/errors.js';
+import { InvalidRequestError, RateLimitedError } from '../../core/errors.js';
 import type { Grant } from '../../core/grant.js';
 import { isFinal } from '../../core/grant-machine.js';
 import type { DoorContext } from '../door.js';
@@ -29,7 +29,7 @@ export function requestedWaitSeconds(request: FastifyRequest, max: number): numb
 /**
  * Long-poll: waits up to `seconds` for grant `id` to move past `sinceVersion` (when given) or past
  * the version it has now, and returns it as it then is. Ends early when the client goes away or the
- * server shuts down.
+ * server shuts down. A client holding all its wait slots (WaitSlots) gets the grant at once.
  */
 export async function waitForGrant<Request, Result>(
   ctx: DoorContext,
@@ -42,6 +42,17 @@ export async function waitForGrant<Request, Result>(
   if (!current || seconds <= 0) return current;
   const since = sinceVersion ?? current.version;
   if (current.version > since || isFinal(ctx.engine.stateOf(current))) return current;
+  const release = ctx.waitSlots.take(request.clientNetwork);
+  if (!release) return current;
+  try {
+    return await waitInSlot<Request, Result>(ctx, request, id, seconds, since);
+  } finally {
+    release();
+  }
+}
+
+/** The wait itself, for a caller holding a wait slot. */
+async function waitInSlot<Request, Result>(ctx: DoorContext, request: FastifyRequest, id: string, seconds: number, since: number): Promise<Grant<Request, Result> | undefined> {
   const abort = new AbortController();
   const onGone = (): void => abort.abort();
   request.raw.once('close', onGone);
@@ -57,7 +68,7 @@ export async function waitForGrant<Request, Result>(
 /**
  * Server-sent events: sends `render(grant)` as a `state` event now and on every change, and ends
  * the stream when the grant is final (or `done(grant)` says so) or gone (`gone` event), after
- * `maxSeconds`, or at shutdown.
+ * `maxSeconds`, or at shutdown. A client holding all its wait slots (WaitSlots) is refused (429).
  */
 export async function streamGrant<Request, Result>(
   ctx: DoorContext,
@@ -70,6 +81,25 @@ export async function streamGrant<Request, Result>(
 ): Promise<void> {
   const first = await ctx.engine.get<Request, Result>(id);
   if (!first) return; // the caller answers 404 before streaming
+  const release = ctx.waitSlots.take(request.clientNetwork);
+  if (!release) throw new RateLimitedError(5, 'This address holds too many open waits and streams. Close one, or try again shortly.');
+  try {
+    await streamTo(ctx, request, reply, id, first, render, maxSeconds, done);
+  } finally {
+    release();
+  }
+}
+
+async function streamTo<Request, Result>(
+  ctx: DoorContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  id: string,
+  first: Grant<Request, Result>,
+  render: (grant: Grant<Request, Result>) => unknown,
+  maxSeconds: number,
+  done: (grant: Grant<Request, Result>) => boolean,
+): Promise<void> {
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(200, {
@@ -99,7 +129,7 @@ export async function streamGrant<Request, Result>(
     if (isFinal(ctx.engine.stateOf(grant)) || done(grant)) break;
     const left = deadline - Date.now();
     if (left <= 0) break;
-    grant = await waitForGrant<Request, Result>(ctx, request, id, Math.min(left / 1000, 25), grant.version);
+    grant = await waitInSlot<Request, Result>(ctx, request, id, Math.min(left / 1000, 25), grant.version);
   }
   if (!grant && !closed) send('gone', { id });
   raw.end();

@@ -1,0 +1,63 @@
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+
+/**
+ * PAIRGATE_WAITS_PER_CLIENT over real sockets: one address holds at most that many long-polls and
+ * event streams at once. Beyond, a long-poll answers at once with the grant as it is, and an event
+ * stream is refused with 429; a slot is free again the moment its wait ends.
+ */
+describe('open waits per client', () => {
+  let t: TestApp;
+  let base: string;
+  beforeAll(async () => {
+    t = await createTestApp({ PAIRGATE_WAITS_PER_CLIENT: '3' });
+    base = await t.listen();
+  });
+  afterAll(() => t.close());
+
+  const createGrant = async () =>
+    (await (await fetch(`${base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"label":"slots"}' })).json()) as { id: string; code: string };
+  const longPoll = async (id: string, seconds: number) => {
+    const started = Date.now();
+    const answer = await fetch(`${base}/api/v1/grants/${id}?wait=${seconds}`);
+    return { status: answer.status, body: (await answer.json()) as { state: string }, ms: Date.now() - started };
+  };
+
+  it('three long-polls wait; a fourth answers at once; an event stream is refused; all free again after', async () => {
+    const grant = await createGrant();
+    const waiting = [longPoll(grant.id, 30), longPoll(grant.id, 30), longPoll(grant.id, 30)];
+    await new Promise((resolve) => setTimeout(resolve, 200)); // let the three arrive and wait
+
+    const fourth = await longPoll(grant.id, 30);
+    expect(fourth.status).toBe(200);
+    expect(fourth.body.state).toBe('pending');
+    expect(fourth.ms).toBeLessThan(5_000);
+
+    const stream = await fetch(`${base}/api/v1/grants/${grant.id}/events`);
+    expect(stream.status).toBe(429);
+    expect(await stream.json()).toMatchObject({ error: 'rate_limited' });
+    expect(stream.headers.get('retry-after')).toBe('5');
+
+    // The approval answers the three; their slots are free again.
+    expect((await fetch(`${base}/api/v1/codes/${grant.code}/approve`, { method: 'POST' })).status).toBe(200);
+    for (const answer of await Promise.all(waiting)) expect(answer.body.state).toBe('approved');
+    const other = await createGrant();
+    const waited = await longPoll(other.id, 1);
+    expect(waited.body.state).toBe('pending');
+    expect(waited.ms).toBeGreaterThanOrEqual(900);
+  });
+
+  it('a client that goes away gives its slot back', async () => {
+    const grant = await createGrant();
+    // Raw sockets, so that going away is a real close the server sees.
+    const { port } = new URL(base);
+    const sockets = [0, 1, 2].map(() => connect(Number(port), '127.0.0.1'));
+    for (const socket of sockets) socket.write(`GET /api/v1/grants/${grant.id}?wait=30 HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await longPoll(grant.id, 1)).ms).toBeLessThan(900);
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the server sees the sockets close
+    expect((await longPoll(grant.id, 1)).ms).toBeGreaterThanOrEqual(900);
+  });
+});
