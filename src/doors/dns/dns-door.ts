@@ -7,7 +7,7 @@ import { createSelfSigned } from '../registry/self-signed.js';
 import type { Door, DoorContext } from '../door.js';
 import { dnsConfigSchema } from './config.js';
 import { DnsResponder, type ZoneSettings } from './dns-answer.js';
-import { dnsMigrations, DnsRecords } from './dns-records.js';
+import { ACME_CHALLENGE_LIFETIME_MS, dnsMigrations, DnsRecords } from './dns-records.js';
 import { isValidName, normaliseName } from './dns-names.js';
 import { startDnsServer, type RunningDnsServer } from './dns-server.js';
 import { clientCertificateIds, startUpdateApi, type RunningUpdateApi } from './update-api.js';
@@ -159,7 +159,15 @@ export const dnsDoor: Door = {
     }
     logger.info({ zone: settings.zone, host: dns.host, port: dns.port, updateApi: updateApi?.url ?? null }, 'dns server listening');
     runtimes.set(app.pairgate, { dns, updateApi, updateCertPem, records });
+    const sweepChallenges = (): void => {
+      const now = ctx.clock.now();
+      records.removeStaleChallenges(now - ACME_CHALLENGE_LIFETIME_MS, now).catch((error: unknown) => logger.warn({ err: error }, 'dns: sweeping old ACME challenges failed'));
+    };
+    sweepChallenges();
+    const sweeper = setInterval(sweepChallenges, ctx.config.PAIRGATE_SWEEP_SECONDS * 1000);
+    sweeper.unref();
     app.addHook('onClose', async () => {
+      clearInterval(sweeper);
       runtimes.delete(app.pairgate);
       await Promise.all([dns.close(), updateApi?.close()]);
     });

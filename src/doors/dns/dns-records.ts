@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { randomId } from '../../core/ids.js';
 import type { DurableDb, MigrationSet } from '../../store/durable-schema.js';
 
@@ -83,6 +83,12 @@ function toRecord(row: Pick<DnsRecordRow, 'name' | 'type' | 'value' | 'ttl' | 'o
   return { name: row.name, type: row.type as RecordType, value: row.value, ttl: Number(row.ttl), owner: row.owner, updatedAt: Number(row.updated_at) };
 }
 
+/** The label under which ACME DNS-01 challenges are published (RFC 8555 §8.4). */
+export const ACME_CHALLENGE_LABEL = '_acme-challenge';
+
+/** How long an ACME challenge record is kept: validation takes minutes, so an hour-old one was left behind. */
+export const ACME_CHALLENGE_LIFETIME_MS = 3_600_000;
+
 /** Types of which a name holds one value: setting one replaces the previous value. */
 const SINGLE_VALUED: ReadonlySet<RecordType> = new Set(['A', 'AAAA', 'CNAME']);
 
@@ -166,6 +172,26 @@ export class DnsRecords {
     const count = Number(result.numDeletedRows);
     this.cache.delete(name);
     if (count > 0) this.touch(now);
+    return count;
+  }
+
+  /**
+   * Deletes the ACME challenges (`_acme-challenge.*` TXT) last written before `writtenBefore`. A
+   * client removes its challenge once validated; one that crashed first would otherwise leave it
+   * for ever, and a name holds at most a few TXT values, so enough leftovers block its renewals.
+   */
+  async removeStaleChallenges(writtenBefore: number, now: number): Promise<number> {
+    const result = await this.db.deleteFrom('dns_records')
+      .where('type', '=', 'TXT')
+      // Not LIKE: its `_` matches any character.
+      .where(sql<string>`substr(name, 1, ${ACME_CHALLENGE_LABEL.length + 1})`, '=', `${ACME_CHALLENGE_LABEL}.`)
+      .where('updated_at', '<', writtenBefore)
+      .executeTakeFirst();
+    const count = Number(result.numDeletedRows);
+    if (count > 0) {
+      this.cache.clear();
+      this.touch(now);
+    }
     return count;
   }
 
