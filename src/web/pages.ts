@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import nunjucks from 'nunjucks';
 import { ForbiddenError } from '../core/errors.js';
 import { constantTimeEqual, randomToken } from '../core/ids.js';
+import { isForeignFormPost } from './form-origin.js';
 
 /** Folder of the templates (src/web/templates, also when running from dist/). */
 const TEMPLATE_DIR = fileURLToPath(new URL('../../src/web/templates/', import.meta.url));
@@ -59,8 +60,15 @@ export class Pages {
     return token;
   }
 
-  /** Throws 403 unless the form's `_csrf` field equals the browser's CSRF cookie. */
+  /**
+   * Throws 403 unless the form comes from one of this server's own pages: the browser does not say
+   * it comes from another origin (`isForeignFormPost`), and its `_csrf` field equals the browser's
+   * CSRF cookie.
+   */
   verifyCsrf(request: FastifyRequest): void {
+    if (isForeignFormPost(request)) {
+      throw new ForbiddenError('This form did not come from this site. Open the page here and try again.', 'csrf_failed');
+    }
     const cookie = request.cookies?.[CSRF_COOKIE] ?? '';
     const body = (request.body ?? {}) as Record<string, unknown>;
     const field = typeof body[CSRF_FIELD] === 'string' ? (body[CSRF_FIELD] as string) : '';

@@ -244,7 +244,12 @@ describe('support origin over real sockets', () => {
     const form = new FormData();
     form.set('decision', 'accept');
     form.set('_csrf', token!);
-    const confirmed = await fetch(confirmUrl, { method: 'POST', headers: { cookie: cookie! }, body: form });
+    // The same cookie and field posted by a sibling subdomain (which can plant the cookie): the
+    // browser says where the form comes from, and that is refused.
+    const sibling = await fetch(confirmUrl, { method: 'POST', headers: { cookie: cookie!, 'sec-fetch-site': 'same-site' }, body: form });
+    expect(sibling.status).toBe(403);
+    expect((await sdk.getSession('csrf-types')).State).toBe('waiting');
+    const confirmed = await fetch(confirmUrl, { method: 'POST', headers: { cookie: cookie!, 'sec-fetch-site': 'same-origin' }, body: form });
     expect(confirmed.status).toBe(200);
     expect(await confirmed.text()).toContain('data-channel');
     expect((await sdk.getSession('csrf-types')).State).toBe('confirmed');
