@@ -16,7 +16,7 @@ import { Pages } from '../web/pages.js';
 import type { Config } from './config.js';
 import { ephemeralRateLimitStore } from './ephemeral-rate-limit-store.js';
 import { startBackups, type BackupSchedule } from './backups.js';
-import { installErrorHandlers, schemaErrorFormatter } from './error-handler.js';
+import { installErrorHandlers, schemaErrorFormatter, sendFrameworkError } from './error-handler.js';
 import { installHealthRoutes } from './health-routes.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { loggerOptions, requestLogger } from './logger.js';
@@ -94,6 +94,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestIdHeader: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     schemaErrorFormatter,
+    frameworkErrors: sendFrameworkError,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     childLoggerFactory: requestLogger,

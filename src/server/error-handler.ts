@@ -10,6 +10,10 @@ import {
 } from '../core/errors.js';
 import { isStoreUnreachable } from '../store/store-errors.js';
 import { pairgateErrorShape, type ErrorShape } from './error-shapes.js';
+import { securityHeaders } from './security-headers.js';
+
+/** The headers of an answer no route made (its path is unknown, so it may be shown as a page). */
+const PAGE_SECURITY_HEADERS = securityHeaders();
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -95,4 +99,22 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     sendError(request, reply, new NotFoundError(`There is nothing at ${request.method} ${request.url.split('?')[0]}.`, 'route_not_found')),
   );
+}
+
+/**
+ * Fastify's `frameworkErrors`: what its router refuses before any route runs (a malformed
+ * %-escape in the path, a path parameter over the router's length limit) is answered like every
+ * other error, in pairgate's shape with a machine code and the security headers, not in Fastify's
+ * own body.
+ */
+export function sendFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  reply.headers(PAGE_SECURITY_HEADERS);
+  switch (error.code) {
+    case 'FST_ERR_BAD_URL':
+      return sendError(request, reply, new InvalidRequestError('This address has a malformed %-escape. Check the link.', undefined, 'bad_url'));
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return sendError(request, reply, new PairgateError('uri_too_long', 414, 'A part of this address is too long to be anything here. Check the link.'));
+    default:
+      return sendError(request, reply, error);
+  }
 }

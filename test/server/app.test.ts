@@ -88,6 +88,10 @@ describe('server basics', () => {
       { name: 'negative wait', request: { method: 'GET', url: '/api/v1/grants/AAAAAAAAAAAAAAAAAAAAAA?wait=-1' }, status: 400, error: 'validation_failed' },
       { name: 'mistyped code', request: { method: 'GET', url: '/api/v1/codes/abcd-efgh-j' }, status: 400, error: 'code_check_failed' },
       { name: 'code with a foreign character', request: { method: 'GET', url: '/api/v1/codes/abcd-efgh-!' }, status: 400, error: 'code_bad_character' },
+      // Refused by the router before any route runs; answered in the same shape all the same.
+      { name: 'malformed %-escape in the path', request: { method: 'GET', url: '/api/v1/grants/%E0%A4%A' }, status: 400, error: 'bad_url' },
+      { name: 'path parameter over the router\'s limit', request: { method: 'GET', url: `/api/v1/grants/${'a'.repeat(150)}` }, status: 414, error: 'uri_too_long' },
+      { name: 'over-long key of an auth request (access door)', request: { method: 'GET', url: `/access/${'a'.repeat(150)}` }, status: 414, error: 'uri_too_long' },
     ];
     for (const c of cases) {
       it(c.name, async () => {
@@ -97,6 +101,7 @@ describe('server basics', () => {
         expect(body.error).toBe(c.error);
         expect(typeof body.message).toBe('string');
         expect(body.message.length).toBeGreaterThan(5);
+        expect(response.headers['content-security-policy']).toContain("frame-ancestors 'none'");
       });
     }
   });
