@@ -13,6 +13,7 @@ export type Lang = (typeof LANGUAGES)[number];
 
 const en = {
   'nav.accesses': 'App accesses',
+  'nav.devices': 'Devices',
   'nav.signout': 'Sign out',
   'nav.password': 'Password',
   'password.title': 'Change your password',
@@ -102,6 +103,7 @@ export type MessageKey = keyof typeof en;
 
 const fr: Record<MessageKey, string> = {
   'nav.accesses': 'Accès des applications',
+  'nav.devices': 'Appareils',
   'nav.signout': 'Se déconnecter',
   'nav.password': 'Mot de passe',
   'password.title': 'Changer votre mot de passe',

@@ -23,6 +23,7 @@ import { PollPacing } from './poll-pacing.js';
 import { installRevocationRoute } from './revocation-route.js';
 import { installTokenRoute } from './token-route.js';
 import { installVerificationPages } from './verification-pages.js';
+import { installDevicesPage } from './devices-page.js';
 
 /**
  * The device door: the OAuth 2.0 Device Authorization Grant (RFC 8628), so stock OAuth clients
@@ -87,6 +88,7 @@ export const deviceDoor: Door = {
     });
     const budget = new CodeBudget(ctx.codeGuard, cfg.PAIRGATE_DEVICE_CODE_MISSES_PER_SESSION);
     installVerificationPages(app, env, budget);
+    installDevicesPage(app, env);
     // The admin API speaks pairgate's error shape, behind its own token check.
     const adminAuth = new DeviceAdminAuth(cfg.PAIRGATE_DEVICE_ADMIN_TOKEN, ctx.stores.ephemeral, ctx.clock);
     await app.register(async (admin) => installClientAdminRoutes(admin, env, adminAuth));

@@ -28,6 +28,14 @@ const en = {
   'device.unknown': 'This request does not exist or has expired. Start again on your device.',
   'device.decided': 'This request has already been answered. Start again on your device if needed.',
   'device.clientGone': 'The app that asked for this is no longer registered on this server, so it cannot be connected. Nothing was changed.',
+  'devices.title': 'Connected devices',
+  'devices.intro': 'Devices you approved with a code. Disconnect any you do not recognise: it loses access at once.',
+  'devices.none': 'No device is connected to your account.',
+  'devices.connected': 'Connected {date} UTC',
+  'devices.expires': 'until {date} UTC',
+  'devices.scopes': 'Access it has',
+  'devices.revoke': 'Disconnect',
+  'devices.revoked': 'The device is disconnected.',
 } as const;
 
 type DeviceKey = keyof typeof en;
@@ -56,6 +64,14 @@ const fr: Record<DeviceKey, string> = {
   'device.unknown': "Cette demande n'existe pas ou a expiré. Recommencez sur votre appareil.",
   'device.decided': 'Cette demande a déjà reçu une réponse. Recommencez sur votre appareil si besoin.',
   'device.clientGone': "L'application qui a fait cette demande n'est plus enregistrée sur ce serveur : elle ne peut pas être connectée. Rien n'a été modifié.",
+  'devices.title': 'Appareils connectés',
+  'devices.intro': "Les appareils que vous avez approuvés avec un code. Déconnectez ceux que vous ne reconnaissez pas : ils perdent l'accès aussitôt.",
+  'devices.none': "Aucun appareil n'est connecté à votre compte.",
+  'devices.connected': 'Connecté le {date} UTC',
+  'devices.expires': "jusqu'au {date} UTC",
+  'devices.scopes': 'Accès accordé',
+  'devices.revoke': 'Déconnecter',
+  'devices.revoked': "L'appareil est déconnecté.",
 };
 
 const CATALOG: Record<Lang, Record<DeviceKey, string>> = { en, fr };

@@ -15,6 +15,16 @@ export interface DeviceToken {
   expiresAt: number;
 }
 
+/** A device connected to an account: one live access token, never the token itself. */
+export interface ConnectedDevice {
+  /** The id of the grant that issued the token: how the person names it to revoke it. */
+  id: string;
+  clientId: string;
+  scope: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
 /** Tokens are base64url of 256 random bits: anything else is not looked up. */
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
@@ -63,6 +73,26 @@ export class DeviceTokens {
   async revoke(token: string): Promise<boolean> {
     if (!TOKEN_PATTERN.test(token)) return false;
     const result = await this.db.deleteFrom('device_access_tokens').where('token_hash', '=', hashToken(token)).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** The live tokens account `userId` granted, newest first, each named by the grant that issued it. */
+  async listForUser(userId: string, now: number): Promise<ConnectedDevice[]> {
+    const rows = await this.db
+      .selectFrom('device_access_tokens')
+      .select(['grant_id', 'client_id', 'scope', 'created_at', 'expires_at'])
+      .where('user_id', '=', userId)
+      .where('expires_at', '>', now)
+      .orderBy('created_at', 'desc')
+      // Grant ids are time-ordered: issued in the same millisecond, the later grant still comes first.
+      .orderBy('grant_id', 'desc')
+      .execute();
+    return rows.map((row) => ({ id: row.grant_id, clientId: row.client_id, scope: row.scope, createdAt: Number(row.created_at), expiresAt: Number(row.expires_at) }));
+  }
+
+  /** Deletes the token of account `userId` issued by grant `id`; false when it has none such. */
+  async revokeForUser(userId: string, id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('device_access_tokens').where('user_id', '=', userId).where('grant_id', '=', id).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
 

@@ -1,0 +1,97 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { NotFoundError } from '../../core/errors.js';
+import { currentUser, requireUser, signInUrl } from '../accounts/accounts.js';
+import { formFromThisSite } from '../accounts/form-guard.js';
+import { pickLang } from '../accounts/i18n.js';
+import { renderPage } from '../accounts/page-helpers.js';
+import type { DeviceEnv } from './device-env.js';
+import { deviceTranslator } from './device-i18n.js';
+import type { ConnectedDevice } from './device-tokens.js';
+
+/** Where the page lives (also linked from the account pages' navigation). */
+export const DEVICES_PAGE_PATH = '/account/devices';
+
+const DeviceIdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{10,64}$' }) });
+const DeviceView = Type.Object({
+  id: Type.String(),
+  clientId: Type.String(),
+  clientName: Type.String(),
+  scope: Type.String(),
+  createdAt: Type.String(),
+  expiresAt: Type.String(),
+});
+const ErrorView = Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true });
+
+/**
+ * The devices a signed-in person connected through the device grant, each with a Revoke button
+ * (and the same as JSON: `GET /api/v1/device/tokens`, `DELETE /api/v1/device/tokens/:id`). Someone
+ * talked into approving a stranger's device can cut it off here at once, rather than waiting for
+ * its token to expire. Revoking deletes the token: the device's next call is refused.
+ */
+export function installDevicesPage(app: FastifyInstance, env: DeviceEnv): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const pages = env.ctx.pages;
+  // The account pages' navigation offers this page only where the device door serves.
+  pages.environment.addGlobal('devicesPage', DEVICES_PAGE_PATH);
+
+  /** The user's devices with their clients' names (a client deleted since shows its id). */
+  const named = async (devices: ConnectedDevice[]) =>
+    Promise.all(devices.map(async (device) => ({ ...device, clientName: (await env.clients.find(device.clientId))?.name ?? device.clientId })));
+
+  api.get(DEVICES_PAGE_PATH, {
+    schema: { tags: ['device'], summary: 'The page of your connected devices.', querystring: Type.Object({ lang: Type.Optional(Type.String({ maxLength: 35 })), revoked: Type.Optional(Type.String({ maxLength: 5 })) }), response: { 200: Type.String() } },
+  }, async (request, reply) => {
+    const user = await currentUser(request);
+    if (!user) return reply.redirect(signInUrl(DEVICES_PAGE_PATH), 303);
+    const lang = pickLang(request);
+    const t = deviceTranslator(lang);
+    const devices = (await named(await env.tokens.listForUser(user.id, env.ctx.clock.now()))).map((device) => ({
+      id: device.id,
+      clientName: device.clientName,
+      scopes: device.scope ? device.scope.split(' ') : [],
+      connected: new Date(device.createdAt).toISOString().slice(0, 16).replace('T', ' '),
+      expires: new Date(device.expiresAt).toISOString().slice(0, 16).replace('T', ' '),
+    }));
+    return renderPage(pages, request, reply, 'device/devices.njk', { t, title: t('devices.title'), devices, revoked: request.query.revoked === '1' }, { lang, user });
+  });
+
+  api.post(`${DEVICES_PAGE_PATH}/:id/revoke`, {
+    schema: { tags: ['device'], summary: 'Disconnect one of your devices (form).', params: DeviceIdParams, body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) }) },
+  }, async (request, reply) => {
+    const user = await currentUser(request);
+    if (!user) return reply.redirect(signInUrl(DEVICES_PAGE_PATH), 303);
+    if (!formFromThisSite(pages, request)) {
+      const t = deviceTranslator(pickLang(request));
+      return renderPage(pages, request, reply, 'account/message.njk', { title: t('error.title'), message: t('error.csrf_failed'), back: DEVICES_PAGE_PATH }, { status: 403, user });
+    }
+    await env.tokens.revokeForUser(user.id, request.params.id);
+    return reply.redirect(`${DEVICES_PAGE_PATH}?revoked=1&lang=${pickLang(request)}`, 303);
+  });
+
+  api.get('/api/v1/device/tokens', {
+    schema: { tags: ['device'], summary: 'Your connected devices (session cookie); never the tokens themselves.', response: { 200: Type.Object({ devices: Type.Array(DeviceView) }), 401: ErrorView } },
+  }, async (request) => {
+    const user = await requireUser(request);
+    const devices = await named(await env.tokens.listForUser(user.id, env.ctx.clock.now()));
+    return {
+      devices: devices.map((device) => ({
+        id: device.id,
+        clientId: device.clientId,
+        clientName: device.clientName,
+        scope: device.scope,
+        createdAt: new Date(device.createdAt).toISOString(),
+        expiresAt: new Date(device.expiresAt).toISOString(),
+      })),
+    };
+  });
+
+  api.delete('/api/v1/device/tokens/:id', {
+    schema: { tags: ['device'], summary: 'Disconnect one of your devices (session cookie).', params: DeviceIdParams, response: { 204: Type.Null(), 401: ErrorView, 404: ErrorView } },
+  }, async (request, reply) => {
+    const user = await requireUser(request);
+    if (!(await env.tokens.revokeForUser(user.id, request.params.id))) throw new NotFoundError('You have no connected device with this id.', 'device_not_found');
+    return reply.code(204).send(null);
+  });
+}
