@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import multipart from '@fastify/multipart';
 import { assertWithinBudget } from '../../core/brute-force.js';
 import { ConfigError } from '../../core/errors.js';
 import { configSection, type Config } from '../../server/config.js';
@@ -7,6 +6,7 @@ import type { Door, DoorContext } from '../door.js';
 import { relayConfigSchema, supportConfigSchema } from './config.js';
 import { registerSessionRoutes, isHttpUrl, isHttpsUrl } from './origin-session-routes.js';
 import { registerPairingRoutes } from './pairing-routes.js';
+import { acceptMultipartFields } from './multipart-fields.js';
 import { relayCodeFormat } from './relay-code.js';
 import { attackerGuessRate } from '../shared/attacker-guess-rate.js';
 import { SessionHub } from './session-channel.js';
@@ -59,7 +59,7 @@ export const supportDoor: Door = {
     const cfg = configSection(ctx.config, supportConfigSchema);
     ctx.useErrorShape(app, plexusErrorShape);
     // The seed's curl sends multipart fields (-F); files are refused, fields become the body.
-    await app.register(multipart, { attachFieldsToBody: 'keyValues', limits: { files: 0, fields: 20, fieldSize: 4096, parts: 20 } });
+    await acceptMultipartFields(app);
     const memories = new SessionMemories(ctx.stores.ephemeral, ctx.clock);
     const hub = new SessionHub(ctx, cfg.PAIRGATE_SUPPORT_HELLO_SECONDS * 1000, memories);
     await registerSessionRoutes(app, ctx, hub, memories);

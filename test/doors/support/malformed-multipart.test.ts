@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { ADMIN_AUTH, useSupportServers } from './helpers.js';
+
+/** Bodies that say they are multipart and are not: each a clear 400, never a 500. */
+const MALFORMED: Record<string, { type: string; body: string }> = {
+  'no boundary': { type: 'multipart/form-data', body: 'id=x' },
+  'not multipart at all': { type: 'multipart/form-data; boundary=abc', body: 'garbage' },
+  'cut off in a field': { type: 'multipart/form-data; boundary=abc', body: '--abc\r\nContent-Disposition: form-data; name="id"\r\n\r\nhelping' },
+};
+
+describe('support origin: malformed multipart bodies', () => {
+  const servers = useSupportServers();
+
+  it('POST /session (with or without credentials) and POST /pairing/:code/confirm answer 400 invalid_multipart, log no error', async () => {
+    const targets: { url: () => string; headers: Record<string, string> }[] = [
+      { url: () => `${servers.origin.url}/session`, headers: { authorization: ADMIN_AUTH } },
+      { url: () => `${servers.origin.url}/session`, headers: {} },
+      { url: () => `${servers.origin.url}/pairing/7auu83/confirm`, headers: {} },
+    ];
+    for (const target of targets) {
+      for (const [what, { type, body }] of Object.entries(MALFORMED)) {
+        const response = await fetch(target.url(), { method: 'POST', headers: { ...target.headers, 'content-type': type }, body });
+        expect({ what, url: target.url(), status: response.status }).toEqual({ what, url: target.url(), status: 400 });
+        expect(await response.json()).toEqual({ Error: 'Bad Request', Description: expect.any(String), Code: 'invalid_multipart' });
+      }
+    }
+    // Bad input is no server error: nothing at level error (50) or above.
+    expect(servers.origin.logs.filter((line) => /"level":(50|60)/.test(line))).toEqual([]);
+  });
+
+  it('a well-formed multipart body still works, and a file part is still 413', async () => {
+    const form = new FormData();
+    form.set('id', 'multipart-ok');
+    form.set('supporter_name', 'Thorsten');
+    form.set('supporter_avatar', 'https://img.example/a.png');
+    const created = await fetch(`${servers.origin.url}/session`, { method: 'POST', headers: { authorization: ADMIN_AUTH }, body: form });
+    expect(created.status).toBe(201);
+    expect(((await created.json()) as { ID: string }).ID).toBe('multipart-ok');
+    const withFile = new FormData();
+    withFile.set('supporter_name', 'T');
+    withFile.set('supporter_avatar', new Blob(['png']), 'a.png');
+    const refused = await fetch(`${servers.origin.url}/session`, { method: 'POST', headers: { authorization: ADMIN_AUTH }, body: withFile });
+    expect(refused.status).toBe(413);
+  });
+});
