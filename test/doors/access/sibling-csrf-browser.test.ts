@@ -1,10 +1,9 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { randomToken } from '../../../src/core/ids.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { missingProgram } from '../../helpers/system.js';
 import { authRequest, FormClient, getJson, postJson } from './form-client.js';
-import { launchSiteBrowser, SiblingSite, SITE_DOMAIN } from './sibling-site.js';
+import { useSiblingAttack } from './sibling-site.js';
 
 const skip = missingProgram('chromium', 'the cross-site request forgery tests of the account and access pages');
 
@@ -15,41 +14,17 @@ const skip = missingProgram('chromium', 'the cross-site request forgery tests of
  * tell its forms from pairgate's. The browser's own word (Fetch Metadata, Origin) does.
  */
 describe.skipIf(skip)('forms posted by a sibling subdomain, in Chromium', () => {
-  let t: TestApp;
-  let pairgate: string;
-  let browser: Browser;
+  const attack = useSiblingAttack({ PAIRGATE_SCRYPT_COST: '10' });
   let context: BrowserContext;
   let page: Page;
-  const evil = new SiblingSite();
-
-  beforeAll(async () => {
-    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10' });
-    const base = await t.listen();
-    pairgate = base.replace('127.0.0.1', `auth.${SITE_DOMAIN}`);
-    await evil.start();
-    browser = await launchSiteBrowser();
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await evil.stop();
-    await t?.close();
-  });
 
   /** A fresh victim browser, signed in to pairgate as `username`. */
   const signedInVictim = async (username: string) => {
-    context = await browser.newContext();
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    await page.goto(`${pairgate}/account/register`);
-    await page.fill('#username', username);
-    await page.fill('#email', `${username}@example.test`);
-    await page.fill('#password', 'victim password 1');
-    await page.click('button[type=submit]');
-    await page.waitForURL(/\/account\/accesses/);
+    ({ context, page } = await attack.victim(username));
   };
 
   it('a sibling cannot make a signed-in user accept an auth request (the attacker would poll the token)', async () => {
+    const { t, pairgate, evil } = attack;
     await signedInVictim('sibling-victim');
     const key = String((await postJson(`${t.url}/access`, authRequest({ requestingAppId: 'evil-app-id' }))).body.key);
     const planted = randomToken();
@@ -62,6 +37,7 @@ describe.skipIf(skip)('forms posted by a sibling subdomain, in Chromium', () => 
   });
 
   it('a sibling cannot sign a visitor in to the attacker\'s account (login CSRF)', async () => {
+    const { t, pairgate, evil } = attack;
     await new FormClient(t.url).register('sibling-attacker', 'attacker password 1');
     await signedInVictim('sibling-victim-2');
     const planted = randomToken();
@@ -74,6 +50,7 @@ describe.skipIf(skip)('forms posted by a sibling subdomain, in Chromium', () => 
   });
 
   it('pairgate\'s own forms still work in that browser', async () => {
+    const { t, pairgate } = attack;
     await signedInVictim('sibling-victim-3');
     const key = String((await postJson(`${t.url}/access`, authRequest({ requestingAppId: 'real-app-id' }))).body.key);
     await page.goto(`${pairgate}/access/auth?key=${key}`);

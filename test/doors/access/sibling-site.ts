@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
 
 /**
  * A hostile sibling of pairgate's host, for cross-site request forgery tests in Chromium:
@@ -59,4 +61,61 @@ export class SiblingSite {
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
+}
+
+/** What a sibling-attack test works with: pairgate, its address as `auth.<site>`, the attacker and a browser. */
+export interface SiblingAttack {
+  readonly t: TestApp;
+  /** pairgate's base URL under the shared site (`http://auth.pairgate.localhost:<port>`). */
+  readonly pairgate: string;
+  readonly evil: SiblingSite;
+  readonly browser: Browser;
+  /** A fresh victim browser context, registered and signed in to pairgate as `username`. */
+  victim(username: string): Promise<{ context: BrowserContext; page: Page }>;
+}
+
+/**
+ * Starts pairgate (with `env`), the attacker's sibling site and Chromium before the tests of the
+ * enclosing describe, and stops them after.
+ */
+export function useSiblingAttack(env: Record<string, string>): SiblingAttack {
+  let t: TestApp | undefined;
+  let pairgate = '';
+  let browser: Browser | undefined;
+  const evil = new SiblingSite();
+  beforeAll(async () => {
+    t = await createTestApp(env);
+    pairgate = (await t.listen()).replace('127.0.0.1', `auth.${SITE_DOMAIN}`);
+    await evil.start();
+    browser = await launchSiteBrowser();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await evil.stop();
+    await t?.close();
+  });
+  return {
+    get t() {
+      return t!;
+    },
+    get pairgate() {
+      return pairgate;
+    },
+    evil,
+    get browser() {
+      return browser!;
+    },
+    async victim(username) {
+      const context = await browser!.newContext();
+      const page = await context.newPage();
+      page.setDefaultTimeout(10_000);
+      await page.goto(`${pairgate}/account/register`);
+      await page.fill('#username', username);
+      await page.fill('#email', `${username}@example.test`);
+      await page.fill('#password', 'victim password 1');
+      await page.click('button[type=submit]');
+      await page.waitForURL(/\/account\/accesses/);
+      return { context, page };
+    },
+  };
 }

@@ -1,10 +1,8 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomToken } from '../../../src/core/ids.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { missingProgram } from '../../helpers/system.js';
 import { FormClient } from '../access/form-client.js';
-import { launchSiteBrowser, SiblingSite, SITE_DOMAIN } from '../access/sibling-site.js';
+import { useSiblingAttack } from '../access/sibling-site.js';
 import { authorize, DEVICE_ENV, pollToken } from './device-helpers.js';
 
 const skip = missingProgram('chromium', 'the cross-site request forgery tests of the device pages');
@@ -17,36 +15,12 @@ const skip = missingProgram('chromium', 'the cross-site request forgery tests of
  * comes from a sibling (`same-site`), which the forms must refuse.
  */
 describe.skipIf(skip)('device approval posted by a sibling subdomain, in Chromium', () => {
-  let t: TestApp;
-  let pairgate: string;
-  let browser: Browser;
-  const evil = new SiblingSite();
-
-  beforeAll(async () => {
-    t = await createTestApp(DEVICE_ENV);
-    const base = await t.listen();
-    pairgate = base.replace('127.0.0.1', `auth.${SITE_DOMAIN}`);
-    await evil.start();
-    browser = await launchSiteBrowser();
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await evil.stop();
-    await t?.close();
-  });
+  const attack = useSiblingAttack(DEVICE_ENV);
 
   it('a sibling cannot make a signed-in person approve the attacker\'s device', async () => {
+    const { t, pairgate, evil } = attack;
     // The victim, signed in to pairgate in their browser.
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    await page.goto(`${pairgate}/account/register`);
-    await page.fill('#username', 'device-victim');
-    await page.fill('#email', 'device-victim@example.test');
-    await page.fill('#password', 'victim password 1');
-    await page.click('button[type=submit]');
-    await page.waitForURL(/\/account\/accesses/);
+    const { context, page } = await attack.victim('device-victim');
 
     // The attacker's device asks, and the attacker types its code under a CSRF cookie they chose.
     const device = (await authorize(t.app)).body;
