@@ -1,9 +1,11 @@
+import type net from 'node:net';
 import tls from 'node:tls';
 import { loadDeviceIdentity } from './device-identity.js';
 import { FramedChannel } from './frames.js';
 import { ListenerClosedError, ProtocolError } from './lan-errors.js';
 import { listenTls, plainAddress } from './listen.js';
 import type { PairingResult } from './offer.js';
+import { unfinishedConnections } from './connection-limits.js';
 import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
 import { dialFirst } from './pinned-dial.js';
 import { exchange, type ExchangeResult } from './session.js';
@@ -52,8 +54,12 @@ export interface TrustedListener {
   close(): Promise<void>;
 }
 
-/** Waits for one trusted peer to connect (others are refused and logged). */
-export async function listenForTrustedPeer(options: TrustedSessionOptions & { host?: string; port?: number; timeoutMs?: number }): Promise<TrustedListener> {
+/**
+ * Waits for one trusted peer to connect (others are refused and logged). Connections that have not
+ * finished their TLS handshake are limited per address and in all (`connection-limits.ts`) and cut
+ * after `handshakeTimeoutMs` (default 10 s).
+ */
+export async function listenForTrustedPeer(options: TrustedSessionOptions & { host?: string; port?: number; timeoutMs?: number; handshakeTimeoutMs?: number }): Promise<TrustedListener> {
   checkPayloadOptions(options.payloadPath, options.outDir);
   const log = options.log ?? (() => undefined);
   const device = await loadDeviceIdentity(options.configDir);
@@ -62,11 +68,26 @@ export async function listenForTrustedPeer(options: TrustedSessionOptions & { ho
   const result = new Promise<PairingResult>((resolve, reject) => { settle = { resolve, reject }; });
   result.catch(() => undefined);
   let busy = false;
-  const server = tls.createServer({ key: device.keyPem, cert: device.certPem, minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false });
+  const server = tls.createServer({
+    key: device.keyPem, cert: device.certPem, minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false,
+    handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
+  });
+  const unfinished = unfinishedConnections({ log });
+  server.on('connection', (socket: net.Socket) => { unfinished.admit(socket); });
   const timeout: { timer?: NodeJS.Timeout } = {};
-  const close = () => new Promise<void>((resolve) => { clearTimeout(timeout.timer); server.close(() => resolve()); });
-  server.on('tlsClientError', (error, socket) => log(`A TLS handshake from ${plainAddress(socket.remoteAddress)} failed: ${error.message}`));
+  const close = () => new Promise<void>((resolve) => {
+    clearTimeout(timeout.timer);
+    server.close(() => resolve());
+    // close() waits for every connection: none left mid-handshake by a stranger may hold it.
+    unfinished.dropAll();
+  });
+  server.on('tlsClientError', (error, socket) => {
+    log(`A TLS handshake from ${plainAddress(socket.remoteAddress)} failed: ${error.message}`);
+    // Node reports a handshake timeout here but leaves the connection open: close it.
+    socket.destroy();
+  });
   server.on('secureConnection', (socket) => {
+    unfinished.finished(socket);
     const address = plainAddress(socket.remoteAddress);
     const channel = new FramedChannel(socket);
     const raw = socket.getPeerCertificate().raw;

@@ -169,7 +169,8 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   await run('listener', 'pairing listener port', async () => {
     if (listener) return { status: 'ok', summary: `the pairing listener is running on port ${listener.port}`, details: { port: listener.port, running: true } };
     const identity = await createTlsIdentity('pairgate doctor', 600);
-    const tlsServer = tls.createServer({ key: identity.keyPem, cert: identity.certPem, minVersion: 'TLSv1.2' }, (socket) => socket.end());
+    // A short handshake timeout: a handshake left hanging on this port must not hold it past the run.
+    const tlsServer = tls.createServer({ key: identity.keyPem, cert: identity.certPem, minVersion: 'TLSv1.2', handshakeTimeout: 5000 }, (socket) => socket.end());
     // Fronted like an offer's port, so the self-reach check below calls this port, not another one.
     const server = sniffingServer(tlsServer, () => ({ doctor: 'test listener' }));
     const port = await listenTls(server, options.port ?? 0);

@@ -92,7 +92,11 @@ export interface Offer {
 /** Default bound of `GET /diagnostics`: the doctor's checks, each limited further below. */
 const DIAGNOSTICS_TIMEOUT_MS = 10_000;
 
-/** Most joiners proving the secret at the same time; more are cut off at once. */
+/**
+ * Most joiners proving the secret at the same time. When all are taken, a newcomer takes the place
+ * of the oldest one that has not sent a byte yet (it made no guess, so the failure limit would never
+ * stop it holding the place); only when every one is mid-proof is the newcomer cut off.
+ */
 const MAX_PENDING = 8;
 
 /** Starts an offer. */
@@ -111,6 +115,13 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
   let state: 'listening' | 'paired' | 'closed' = 'listening';
   let failures = 0;
   const pending = new Set<FramedChannel>();
+  // The pending joiners that have not sent a byte yet, with their address, oldest first (a Map
+  // keeps insertion order).
+  const silent = new Map<FramedChannel, string>();
+  const release = (channel: FramedChannel) => {
+    pending.delete(channel);
+    silent.delete(channel);
+  };
   let settle: { resolve: (r: PairingResult) => void; reject: (e: Error) => void } | undefined;
   const result = new Promise<PairingResult>((resolve, reject) => { settle = { resolve, reject }; });
   result.catch(() => undefined);
@@ -119,6 +130,9 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
     key: session.keyPem,
     cert: session.certPem,
     minVersion: 'TLSv1.2',
+    // Node's default is two minutes: an unfinished handshake holds a socket and, until it ends, a
+    // place among the few that one address may hold (`connection-limits.ts`).
+    handshakeTimeout: handshakeTimeoutMs,
     // A code joiner presents its device certificate: its key is bound into the PAKE and pinned
     // afterwards. Any certificate is taken here; the PAKE decides.
     ...(pairingCode ? { requestCert: true, rejectUnauthorized: false } : {}),
@@ -152,14 +166,25 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
   };
 
   server.on('tlsClientError', (error, socket) => {
+    // The sniffer in front closes the connection (Node leaves it open).
     log(`A TLS handshake from ${plainAddress(socket.remoteAddress)} failed: ${error.message}`);
   });
   server.on('secureConnection', (socket) => {
     const address = plainAddress(socket.remoteAddress);
     const channel = new FramedChannel(socket);
     if (state !== 'listening') return channel.refuse('lan_already_paired', 'This device has already paired with another device.');
-    if (pending.size >= MAX_PENDING) return channel.refuse('lan_listener_closed', 'Too many devices are trying at once.');
+    if (pending.size >= MAX_PENDING) {
+      // Silent connections cost an attacker nothing and are never counted: without this, eight of
+      // them, reopened as each times out, would keep the device holding the string out for good.
+      const oldest = silent.entries().next();
+      if (oldest.done) return channel.refuse('lan_listener_closed', 'Too many devices are trying at once.');
+      const [idle, from] = oldest.value;
+      release(idle);
+      log(`Too many devices are trying at once: closed the oldest silent connection, from ${from}, for a new one.`);
+      idle.refuse('lan_listener_closed', 'Too many devices are trying at once.');
+    }
     pending.add(channel);
+    silent.set(channel, address);
     // A connection that never sends its first message made no guess: a code joiner dials every
     // address a device announces, proves the code over one and drops or leaves waiting the others
     // (`code-dial.ts`), which on a slow machine can outlast the handshake timeout. The failure limit
@@ -168,8 +193,8 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
     let spoke = false;
     let closedSilent = false;
     // Any bytes, even a malformed frame, are an attempt; only a connection that sent none is not.
-    socket.once('data', () => { spoke = true; });
-    socket.once('close', () => { if (!spoke) closedSilent = true; });
+    socket.once('data', () => { spoke = true; silent.delete(channel); });
+    socket.once('close', () => { silent.delete(channel); if (!spoke) closedSilent = true; });
     void (async () => {
       let proven = false;
       // Set when the joiner proved the code: its device key pin, which its identity must repeat.
@@ -183,7 +208,7 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
         if (hello.t === 'code-hello' && pairingCode) {
           const outcome = await proveCodeAsOffer(channel, socket, pairingCode, session.spkiSha256, handshakeTimeoutMs);
           if (!outcome.ok) {
-            pending.delete(channel);
+            release(channel);
             channel.refuse(outcome.error.code, outcome.error.message);
             countFailure(address, outcome.error.code === 'lan_wrong_code' ? 'wrong pairing code' : 'the code was proven over another TLS connection (a relay)');
             return;
@@ -204,19 +229,20 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
           const answer = await channel.expect('proof', handshakeTimeoutMs);
           const expected = secretProof(secret, 'join', offerNonce, joinNonce, binding);
           if (!proofMatches(expected, Buffer.from(String(answer.proof ?? ''), 'base64url'))) {
-            pending.delete(channel);
+            release(channel);
             channel.refuse('lan_wrong_secret', 'Wrong pairing secret.');
             countFailure(address, 'wrong secret');
             return;
           }
         }
-        pending.delete(channel);
+        release(channel);
         if (state !== 'listening') return channel.refuse('lan_already_paired', 'This device has already paired with another device.');
         // First authenticated peer wins: stop listening and turn away everyone still trying.
         state = 'paired';
         proven = true;
         for (const other of pending) other.refuse('lan_already_paired', 'This device has already paired with another device.');
         pending.clear();
+        silent.clear();
         void stopListening();
         channel.send({ t: 'welcome' });
         log(`Paired with a device at ${address}: the ${codeJoinerPin ? 'pairing code' : 'secret'} was proven both ways.`);
@@ -235,7 +261,7 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
         channel.close();
         settle?.resolve({ ...exchanged, trusted, address });
       } catch (error) {
-        pending.delete(channel);
+        release(channel);
         if (proven) {
           channel.refuse('lan_protocol_error', 'The exchange failed.');
           settle?.reject(error as Error);
@@ -283,7 +309,7 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
     const report = await doctorRun;
     // The state after the checks, so it is no older than they are.
     return { ...listenerState(), doctor: report };
-  });
+  }, { log });
   const port = await listenTls(front, options.port ?? 0, options.host);
   let connectionString: string;
   let describe: ReturnType<typeof describeConnection>;

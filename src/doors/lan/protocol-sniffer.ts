@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type tls from 'node:tls';
+import { unfinishedConnections, type ConnectionLimits } from './connection-limits.js';
 import { ownIpProbeAnswer } from './own-ip.js';
 
 /**
@@ -10,7 +11,8 @@ import { ownIpProbeAnswer } from './own-ip.js';
  * the network at large need not learn. The own-IP probe line (`own-ip.ts`) is answered too, so
  * own-IP discovery confirms an address on this very port; only calls from one of this machine's
  * own addresses get an answer (a self-call comes from one), so strangers learn nothing from it.
- * Anything else is closed.
+ * Anything else is closed. Connections that have not finished their TLS handshake are limited per
+ * address and in all (`connection-limits.ts`); the TLS server's `handshakeTimeout` bounds how long.
  */
 
 const TLS_HANDSHAKE = 0x16;
@@ -37,9 +39,15 @@ export interface DiagnosticsRequest {
  * A plain TCP server that hands TLS connections to `tlsServer`, answers own-IP probes and
  * `GET /diagnostics` (with what `diagnostics` returns or resolves to; it must bound its own time).
  */
-export function sniffingServer(tlsServer: tls.Server, diagnostics: (request: DiagnosticsRequest) => unknown): net.Server {
-  return net.createServer((socket) => {
+export function sniffingServer(tlsServer: tls.Server, diagnostics: (request: DiagnosticsRequest) => unknown, limits: ConnectionLimits = {}): net.Server {
+  const unfinished = unfinishedConnections(limits);
+  tlsServer.on('secureConnection', (socket) => unfinished.finished(socket));
+  // Node reports a failed or timed-out handshake (`handshakeTimeout`) here but leaves the
+  // connection open, for as long as the other side likes: close it.
+  tlsServer.on('tlsClientError', (_error, socket) => socket.destroy());
+  const front = net.createServer((socket) => {
     socket.on('error', () => undefined);
+    if (!unfinished.admit(socket)) return;
     socket.setTimeout(10_000, () => socket.destroy());
     socket.once('data', (first: Buffer) => {
       socket.setTimeout(0);
@@ -76,4 +84,13 @@ export function sniffingServer(tlsServer: tls.Server, diagnostics: (request: Dia
       else socket.destroy();
     });
   });
+  // close() waits for every connection to end: one left before or in its TLS handshake by someone
+  // on the network would hold it (and whoever awaits it: the doctor's report, an offer's end).
+  const close = front.close.bind(front);
+  front.close = (callback?: (error?: Error) => void) => {
+    const closing = close(callback);
+    unfinished.dropAll();
+    return closing;
+  };
+  return front;
 }
