@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
 import type { Clock } from '../../src/core/clock.js';
 import type { Door } from '../../src/doors/door.js';
 import { allDoors } from '../../src/doors/index.js';
@@ -62,4 +63,25 @@ export async function createTestApp(env: Record<string, string> = {}, options: {
     },
   };
   return testApp;
+}
+
+/**
+ * A test app listening on real sockets for the tests of the enclosing describe: built and listening
+ * before them, closed after them. Read `t` and `base` inside the tests.
+ */
+export function useListeningApp(env: Record<string, string> = {}, options: Parameters<typeof createTestApp>[1] = {}): { readonly t: TestApp; readonly base: string } {
+  let t: TestApp | undefined;
+  beforeAll(async () => {
+    t = await createTestApp(env, options);
+    await t.listen();
+  });
+  afterAll(() => t?.close());
+  return {
+    get t() {
+      return t!;
+    },
+    get base() {
+      return t!.url;
+    },
+  };
 }

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { useListeningApp } from '../../helpers/app.js';
 import { authRequest, FormClient, getJson, postJson } from './form-client.js';
 
 /**
@@ -9,15 +9,10 @@ import { authRequest, FormClient, getJson, postJson } from './form-client.js';
  * place, and a lost accept must not leave it widened to what was asked.
  */
 describe('an accept that loses the race to a refusal', () => {
-  let t: TestApp;
-  let base: string;
-  beforeAll(async () => {
-    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10' });
-    base = await t.listen();
-  });
-  afterAll(() => t.close());
+  const server = useListeningApp({ PAIRGATE_SCRYPT_COST: '10' });
 
   it('leaves the existing access of the app unchanged; the app learns REFUSED', async () => {
+    const { t, base } = server;
     const user = new FormClient(base);
     await user.register('racing-user');
     const narrow = [{ streamId: 'diary', level: 'read' }];

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { safeNext } from '../../../src/doors/accounts/accounts.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { useListeningApp } from '../../helpers/app.js';
 import { FormClient } from './form-client.js';
 
 /**
@@ -23,15 +23,10 @@ describe('sign-in and registration redirects', () => {
   });
 
   describe('over real sockets', () => {
-    let t: TestApp;
-    let base: string;
-    beforeAll(async () => {
-      t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10' });
-      base = await t.listen();
-    });
-    afterAll(() => t.close());
+    const server = useListeningApp({ PAIRGATE_SCRYPT_COST: '10' });
 
     it('a sign-in with a crafted next stays on this server', async () => {
+      const { base } = server;
       const owner = new FormClient(base);
       await owner.register('redirect-user', 'the right password');
       for (const next of EVIL) {
@@ -44,6 +39,7 @@ describe('sign-in and registration redirects', () => {
     });
 
     it('a registration with a crafted next stays on this server', async () => {
+      const { base } = server;
       let n = 0;
       for (const next of EVIL) {
         const client = new FormClient(base);

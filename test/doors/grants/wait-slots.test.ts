@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { useListeningApp } from '../../helpers/app.js';
 
 /**
  * PAIRGATE_WAITS_PER_CLIENT over real sockets: one address holds at most that many long-polls and
@@ -8,23 +8,18 @@ import { createTestApp, type TestApp } from '../../helpers/app.js';
  * stream is refused with 429; a slot is free again the moment its wait ends.
  */
 describe('open waits per client', () => {
-  let t: TestApp;
-  let base: string;
-  beforeAll(async () => {
-    t = await createTestApp({ PAIRGATE_WAITS_PER_CLIENT: '3' });
-    base = await t.listen();
-  });
-  afterAll(() => t.close());
+  const server = useListeningApp({ PAIRGATE_WAITS_PER_CLIENT: '3' });
 
   const createGrant = async () =>
-    (await (await fetch(`${base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"label":"slots"}' })).json()) as { id: string; code: string };
+    (await (await fetch(`${server.base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"label":"slots"}' })).json()) as { id: string; code: string };
   const longPoll = async (id: string, seconds: number) => {
     const started = Date.now();
-    const answer = await fetch(`${base}/api/v1/grants/${id}?wait=${seconds}`);
+    const answer = await fetch(`${server.base}/api/v1/grants/${id}?wait=${seconds}`);
     return { status: answer.status, body: (await answer.json()) as { state: string }, ms: Date.now() - started };
   };
 
   it('three long-polls wait; a fourth answers at once; an event stream is refused; all free again after', async () => {
+    const { base } = server;
     const grant = await createGrant();
     const waiting = [longPoll(grant.id, 30), longPoll(grant.id, 30), longPoll(grant.id, 30)];
     await new Promise((resolve) => setTimeout(resolve, 200)); // let the three arrive and wait
@@ -49,6 +44,7 @@ describe('open waits per client', () => {
   });
 
   it('a client that goes away gives its slot back', async () => {
+    const { base } = server;
     const grant = await createGrant();
     // Raw sockets, so that going away is a real close the server sees.
     const { port } = new URL(base);
