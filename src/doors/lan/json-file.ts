@@ -1,6 +1,6 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { writePrivateFile } from './private-file.js';
 
 /** Small JSON files that hold keys or trust: written whole (temp file + rename), mode 0600. */
 
@@ -18,7 +18,5 @@ export function readJsonFile(path: string): unknown {
 export function writeJsonFile(path: string, value: unknown): void {
   // 0700: the folder holds a private key.
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
-  renameSync(temp, path);
+  writePrivateFile(path, `${JSON.stringify(value, null, 2)}\n`);
 }
