@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, lstatSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { FramedChannel } from './frames.js';
 import { InvalidRequestError } from '../../core/errors.js';
@@ -80,13 +80,36 @@ export async function sendPayload(channel: FramedChannel, path: string | undefin
   return { name, size, sha256 };
 }
 
-function freePath(dir: string, name: string): string {
-  let candidate = join(dir, name);
-  for (let n = 1; existsSync(candidate); n++) {
-    const dot = name.lastIndexOf('.');
-    candidate = join(dir, dot > 0 ? `${name.slice(0, dot)} (${n})${name.slice(dot)}` : `${name} (${n})`);
+/** True when anything, a dangling link included, has this name. */
+function taken(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
   }
-  return candidate;
+}
+
+/**
+ * A name in `dir` free for the payload and its `.partial`, with that `.partial` created (0600)
+ * and opened. Created exclusively (O_EXCL), so a link or file someone planted at the name in a
+ * shared folder is never followed nor written: the payload takes the next name instead.
+ */
+function createPartial(dir: string, name: string): { path: string; partial: string; fd: number } {
+  const dot = name.lastIndexOf('.');
+  for (let n = 0; n < 1000; n++) {
+    const path = join(dir, n === 0 ? name : dot > 0 ? `${name.slice(0, dot)} (${n})${name.slice(dot)}` : `${name} (${n})`);
+    const partial = `${path}.partial`;
+    if (taken(path) || taken(partial)) continue;
+    try {
+      return { path, partial, fd: openSync(partial, 'wx', 0o600) };
+    } catch (error) {
+      // Taken meanwhile: try the next name.
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw new ProtocolError(`Cannot write the payload into ${dir}: ${(error as Error).message}`);
+    }
+  }
+  throw new ProtocolError(`Cannot find a free name for ${name} in ${dir}.`);
 }
 
 /** Receives the other side's payload into `outDir` (never outside it). */
@@ -100,19 +123,34 @@ export async function receivePayload(
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new ProtocolError('The payload header has no valid size.');
   if (size > options.maxBytes) throw new ProtocolError(`The payload is ${size} bytes, over the limit of ${options.maxBytes}.`);
   const name = safeFileName(String(header.name ?? ''));
-  const path = freePath(options.outDir, name);
-  const partial = `${path}.partial`;
-  const out = createWriteStream(partial, { mode: 0o600 });
+  const { path, partial, fd } = createPartial(options.outDir, name);
+  let out: ReturnType<typeof createWriteStream>;
+  try {
+    out = createWriteStream(partial, { fd });
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  // A failed write (a full disk) must end this transfer, not the process as an unhandled 'error'.
+  let writeError: Error | undefined;
+  out.on('error', (error) => { writeError = error; });
   const hash = createHash('sha256');
   let received = 0;
   try {
     while (received < size) {
       const frame = await channel.receive(options.timeoutMs);
+      if (writeError) throw new ProtocolError(`Cannot write the payload: ${writeError.message}`);
       if (frame.kind !== 'data') throw new ProtocolError('The payload ended early.');
       received += frame.data.length;
       if (received > size) throw new ProtocolError('The payload is longer than announced.');
       hash.update(frame.data);
-      if (!out.write(frame.data)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+      if (!out.write(frame.data)) {
+        await new Promise<void>((resolve, reject) => {
+          const onError = (error: Error) => reject(new ProtocolError(`Cannot write the payload: ${error.message}`));
+          out.once('error', onError);
+          out.once('drain', () => { out.off('error', onError); resolve(); });
+        });
+      }
       options.onProgress?.('receive', received, size, name);
     }
     const end = await channel.expect('payload-end', options.timeoutMs);

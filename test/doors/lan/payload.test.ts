@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +46,23 @@ describe('payload transfer', () => {
     c.send({ t: 'payload-end', sha256: '0'.repeat(64) });
     await expect(receivePayload(d, { outDir: out, maxBytes: 4000, timeoutMs: 2000 })).rejects.toThrow(/checksum/);
     expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('writes a received payload to a new file only: a link or folder planted at its .partial name is left alone', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'pairgate-out-'));
+    const victim = join(mkdtempSync(join(tmpdir(), 'pairgate-victim-')), 'bashrc');
+    writeFileSync(victim, 'original');
+    // Someone who may write to the output folder (a shared one) and guesses the name.
+    symlinkSync(victim, join(out, 'notes.txt.partial'));
+    mkdirSync(join(out, 'notes (1).txt.partial'));
+    const [a, b] = await pair();
+    const sent = join(mkdtempSync(join(tmpdir(), 'pairgate-payload-')), 'notes.txt');
+    writeFileSync(sent, 'from the peer');
+    void sendPayload(a, sent);
+    const received = await receivePayload(b, { outDir: out, maxBytes: 4000, timeoutMs: 2000 });
+    expect(readFileSync(victim, 'utf8')).toBe('original');
+    expect(received?.path).toBe(join(out, 'notes (2).txt'));
+    expect(readFileSync(received!.path!, 'utf8')).toBe('from the peer');
   });
 
   it('cuts off a peer that sends an oversized or unknown frame', async () => {
