@@ -7,3 +7,8 @@
 export const MAX_TEXT = 4000;
 /** Largest diagnostics report, in characters of JSON. */
 export const MAX_REPORT = 32 * 1024;
+/**
+ * Bytes the server may hold for one socket that its peer has not taken yet; beyond, the socket is
+ * cut off (a peer that reads nothing would otherwise make the server keep all that is sent to it).
+ */
+export const MAX_BUFFERED = 1024 * 1024;

@@ -3,8 +3,9 @@ import { constantTimeEqual, hashToken } from '../../core/ids.js';
 import { MISSED_CHANGES } from '../../store/ports.js';
 import type { DoorContext } from '../door.js';
 import { AgentLeases } from './agent-lease.js';
-import { MAX_REPORT, MAX_TEXT } from './channel-limits.js';
-import { DeliveredSeqs, SessionLog } from './session-log.js';
+import { MAX_BUFFERED, MAX_REPORT, MAX_TEXT } from './channel-limits.js';
+import { MessagePacer, type PacerLimits } from './message-pacer.js';
+import { DeliveredSeqs, LOG_KEEP, SessionLog } from './session-log.js';
 import type { SessionMemories } from './session-memory.js';
 import { sessionState, type SessionGrant, type SessionRequest, type SessionResult } from './session-model.js';
 
@@ -29,8 +30,16 @@ type LoggedHubMessage = { kind: 'to-supporters' | 'to-agent'; payload: Record<st
 
 type EndReason = 'supporter' | 'agent' | 'expired' | 'deleted';
 
+/**
+ * Sends `message` to `socket`, and cuts the socket off when it holds more than MAX_BUFFERED bytes
+ * not yet taken by its peer: a peer that reads nothing (a stalled or suspended client, or one
+ * doing it on purpose) would otherwise make the server keep everything sent to it, for the
+ * session's life. It can reconnect and read on.
+ */
 function send(socket: WebSocket | undefined, message: unknown): void {
-  if (socket && socket.readyState === 1) socket.send(JSON.stringify(message));
+  if (!socket || socket.readyState !== 1) return;
+  socket.send(JSON.stringify(message));
+  if (socket.bufferedAmount > MAX_BUFFERED) socket.terminate();
 }
 
 function parse(data: unknown): Record<string, unknown> | undefined {
@@ -64,7 +73,13 @@ export class SessionHub {
   private readonly leases: AgentLeases;
   private readonly log: SessionLog;
 
-  constructor(private readonly ctx: DoorContext, private readonly helloMs: number, private readonly memories: SessionMemories) {
+  constructor(
+    private readonly ctx: DoorContext,
+    private readonly helloMs: number,
+    private readonly memories: SessionMemories,
+    /** The pace of each socket's messages (see MessagePacer). */
+    private readonly pace: PacerLimits,
+  ) {
     this.leases = new AgentLeases(ctx.stores.ephemeral, ctx.clock);
     this.log = new SessionLog(ctx.stores.ephemeral);
     ctx.shutdownSignal.addEventListener('abort', () => {
@@ -121,7 +136,11 @@ export class SessionHub {
   private async replay(grantId: string): Promise<void> {
     const room = this.rooms.get(grantId);
     if (!room) return;
-    for (const entry of await this.log.since(grantId, room.delivered.contiguous, this.ctx.clock.now())) {
+    const entries = await this.log.since(grantId, room.delivered.contiguous, this.ctx.clock.now());
+    // The log keeps the latest LOG_KEEP messages: older ones missed here are gone, not a gap to wait for.
+    const newest = entries.at(-1)?.seq;
+    if (newest !== undefined) room.delivered.skipTo(newest - LOG_KEEP);
+    for (const entry of entries) {
       const message = parse(entry.message) as LoggedHubMessage | undefined;
       if (message && this.rooms.get(grantId) === room) this.deliver(room, { ...message, seq: entry.seq });
     }
@@ -202,14 +221,13 @@ export class SessionHub {
   acceptAgent(socket: WebSocket, session: SessionGrant): void {
     let authed = false;
     const timer = setTimeout(() => socket.close(CLOSE.helloTimeout, 'no hello in time'), this.helloMs);
-    let chain: Promise<void> = Promise.resolve();
-    socket.on('message', (data) => {
-      chain = chain.then(() => (authed ? this.fromAgent(session, socket, data) : this.agentHello(socket, session, data).then((ok) => {
-        authed = ok;
-      }))).catch((error: unknown) => {
-        this.ctx.logger.warn({ err: error }, 'session channel: agent message failed');
-        send(socket, { type: 'error', code: 'internal_error', message: 'The message could not be handled.' });
-      });
+    // One message after the other (the hello first), at the channel's pace.
+    new MessagePacer(socket, this.pace, async (data) => {
+      if (authed) await this.fromAgent(session, socket, data);
+      else authed = await this.agentHello(socket, session, data);
+    }, (error) => {
+      this.ctx.logger.warn({ err: error }, 'session channel: agent message failed');
+      send(socket, { type: 'error', code: 'internal_error', message: 'The message could not be handled.' });
     });
     socket.on('close', () => {
       clearTimeout(timer);
@@ -285,19 +303,19 @@ export class SessionHub {
     const room = this.room(session);
     room.supporters.add(socket);
     socket.on('close', () => room.supporters.delete(socket));
-    // One message after the other, so that they are numbered and arrive in the order sent.
-    let chain: Promise<void> = Promise.resolve();
-    socket.on('message', (data) => {
+    // One message after the other, so that they are numbered and arrive in the order sent, at the
+    // channel's pace.
+    new MessagePacer(socket, this.pace, async (data) => {
       const message = parse(data);
       if (message?.type === 'message' && typeof message.text === 'string' && message.text.length > 0 && message.text.length <= MAX_TEXT) {
         const out = { type: 'message', from: 'supporter', text: message.text, at: new Date(this.ctx.clock.now()).toISOString() };
-        chain = chain.then(() => this.relay(session, { kind: 'to-agent', payload: out })).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: supporter message not relayed'));
+        await this.relay(session, { kind: 'to-agent', payload: out }).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: supporter message not relayed'));
       } else if (message?.type === 'end') {
         void this.end(session.id, 'supporter').catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: end failed'));
       } else {
         send(socket, { type: 'error', code: 'bad_message', message: `Messages are JSON: message (text up to ${MAX_TEXT} characters) or end.` });
       }
-    });
+    }, (error) => this.ctx.logger.warn({ err: error }, 'session channel: supporter message failed'));
     const current = await this.ctx.engine.get<SessionRequest, SessionResult>(session.id);
     send(socket, { type: 'state', state: current ? sessionState(this.ctx.engine.stateOf(current), current.result) : 'expired' });
   }

@@ -3,6 +3,12 @@ import type { EphemeralStore } from '../../store/ports.js';
 /** Digits of a sequence number in a log key, so that keys sort in sequence order. */
 const SEQ_DIGITS = 10;
 
+/**
+ * How many of a session's latest messages the log keeps: enough for a node cut off from the bus
+ * for a moment to hand on what it missed, and at most LOG_KEEP times a report's size per session.
+ */
+export const LOG_KEEP = 200;
+
 /** One logged message of a session: its sequence number and what was sent. */
 export interface LoggedMessage {
   seq: number;
@@ -10,8 +16,8 @@ export interface LoggedMessage {
 }
 
 /**
- * The messages of a session's channel (chat both ways, diagnostics reports), numbered and kept in
- * the ephemeral store for the session's life. The message bus is fire-and-forget: a node whose
+ * The messages of a session's channel (chat both ways, diagnostics reports), numbered, the latest
+ * LOG_KEEP kept in the ephemeral store (never past the session's life). The message bus is fire-and-forget: a node whose
  * listening connection is down for a moment never hears what was broadcast meanwhile. With the log
  * it reads what it missed once it listens again (`since`), and the numbers let it drop what it had
  * already handed on. Ending a session deletes its log (`forget`): chat is not kept at rest longer
@@ -28,10 +34,19 @@ export class SessionLog {
     return `support:log|${grantId}|`;
   }
 
-  /** Numbers `message` and stores it for `ttlMs` (the session's time left); returns its number. */
+  private static entryKey(grantId: string, seq: number): string {
+    return `${SessionLog.prefix(grantId)}${String(seq).padStart(SEQ_DIGITS, '0')}`;
+  }
+
+  /**
+   * Numbers `message` and stores it for `ttlMs` (the session's time left); returns its number. The
+   * message LOG_KEEP before it goes: a session's log is bounded by its latest messages, not by how
+   * much was said over the session's life (a day by default, and an agent is anyone with the code).
+   */
   async append(grantId: string, message: string, ttlMs: number, now: number): Promise<number> {
     const { count: seq } = await this.ephemeral.increment(SessionLog.counterKey(grantId), ttlMs, now);
-    await this.ephemeral.set(`${SessionLog.prefix(grantId)}${String(seq).padStart(SEQ_DIGITS, '0')}`, message, ttlMs, now);
+    await this.ephemeral.set(SessionLog.entryKey(grantId, seq), message, ttlMs, now);
+    if (seq > LOG_KEEP) await this.ephemeral.delete(SessionLog.entryKey(grantId, seq - LOG_KEEP));
     return seq;
   }
 

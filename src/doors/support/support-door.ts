@@ -61,7 +61,8 @@ export const supportDoor: Door = {
     // The seed's curl sends multipart fields (-F); files are refused, fields become the body.
     await acceptMultipartFields(app);
     const memories = new SessionMemories(ctx.stores.ephemeral, ctx.clock);
-    const hub = new SessionHub(ctx, cfg.PAIRGATE_SUPPORT_HELLO_SECONDS * 1000, memories);
+    const perSecond = cfg.PAIRGATE_SUPPORT_CHANNEL_MESSAGES_PER_SECOND;
+    const hub = new SessionHub(ctx, cfg.PAIRGATE_SUPPORT_HELLO_SECONDS * 1000, memories, { perSecond, burst: perSecond * 5 });
     await registerSessionRoutes(app, ctx, hub, memories);
     await registerPairingRoutes(app, ctx);
   },
