@@ -132,7 +132,8 @@ export class DeviceClientRegistry {
   }
 
   /**
-   * Deletes client `clientId` and revokes the access tokens issued to it; returns how many. Its
+   * Deletes client `clientId` and revokes the access and refresh tokens issued to it; returns how
+   * many access tokens. Its
    * pending device authorizations then fail with `invalid_client` (the token endpoint finds no
    * client), and keep failing if a client of the same id is registered again (a new registration).
    * A configured client: 409 device_client_in_config; an unknown one: 404 device_client_not_found.
@@ -142,7 +143,8 @@ export class DeviceClientRegistry {
     const deleted = await this.db.deleteFrom('device_clients').where('client_id', '=', clientId).executeTakeFirst();
     if (Number(deleted.numDeletedRows) === 0) throw notFound(clientId);
     // A token whose issue races with this may escape the next statement; it is inactive all the
-    // same, since introspection asks for the client's current registration, and goes at expiry.
+    // same, since introspection asks for the client's current registration (and a refresh finds no
+    // client, or another registration), and goes at expiry.
     return tokens.revokeForClient(clientId);
   }
 }

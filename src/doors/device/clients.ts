@@ -73,3 +73,15 @@ export function grantedScope(client: Pick<DeviceClient, 'scopes'>, requested: st
   }
   return tokens.join(' ');
 }
+
+/**
+ * The scope of a device authorization (or of a refresh) must still be one the client may ask for:
+ * an admin who narrowed the client's scopes (PUT on the admin API) after the device asked does not
+ * want the wider token issued.
+ */
+export function assertScopeStillAllowed(client: Pick<DeviceClient, 'scopes'>, scope: string): void {
+  const allowed = client.scopes;
+  if (!allowed) return;
+  const dropped = scope.split(' ').filter((token) => token && !allowed.includes(token));
+  if (dropped.length > 0) throw new OAuthError('invalid_scope', `This client may no longer ask for the scope "${dropped[0]}": start a new device authorization.`);
+}

@@ -1,5 +1,6 @@
 import { hashToken, randomToken } from '../../core/ids.js';
 import type { DurableDb } from '../../store/durable-schema.js';
+import { DeviceRefreshTokens } from './refresh-tokens.js';
 import './device-rows.js';
 import '../accounts/account-rows.js';
 
@@ -15,13 +16,19 @@ export interface DeviceToken {
   expiresAt: number;
 }
 
-/** A device connected to an account: one live access token, never the token itself. */
+/**
+ * A device connected to an account: one device authorization (a token family), live while it holds
+ * a live access token or a live unused refresh token; never the tokens themselves.
+ */
 export interface ConnectedDevice {
-  /** The id of the grant that issued the token: how the person names it to revoke it. */
+  /** The id of the grant that started the family: how the person names it to disconnect it. */
   id: string;
   clientId: string;
+  /** The scope the person granted. */
   scope: string;
+  /** When the person connected it. */
   createdAt: number;
+  /** Until when it may call without the person: its last live token's expiry (a refresh token's, if it has one). */
   expiresAt: number;
 }
 
@@ -30,10 +37,17 @@ const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 /**
  * Access tokens of the device door (durable): 256 bits from the CSPRNG, handed out once in the
- * token answer and stored as SHA-256 only, so a copy of the database opens nothing.
+ * token answer and stored as SHA-256 only, so a copy of the database opens nothing. With the
+ * refresh tokens (`refresh`) they form one family per device authorization, named by its grant id:
+ * a device is listed, disconnected and revoked as a family.
  */
 export class DeviceTokens {
-  constructor(private readonly db: DurableDb) {}
+  /** The refresh tokens of the same families. */
+  readonly refresh: DeviceRefreshTokens;
+
+  constructor(private readonly db: DurableDb) {
+    this.refresh = new DeviceRefreshTokens(db);
+  }
 
   /** Issues a token; returns it in clear (the only time it exists outside a hash). */
   async issue(input: { clientId: string; registration: string | undefined; userId: string; scope: string; grantId: string; ttlMs: number }, now: number): Promise<string> {
@@ -76,34 +90,74 @@ export class DeviceTokens {
     return Number(result.numDeletedRows) > 0;
   }
 
-  /** The live tokens account `userId` granted, newest first, each named by the grant that issued it. */
+  /**
+   * The devices account `userId` connected, newest first: one per family with a live access token
+   * or a live unused refresh token. A device whose access token expired but which may still refresh
+   * is connected all the same, and a device that refreshed many times is still one device.
+   */
   async listForUser(userId: string, now: number): Promise<ConnectedDevice[]> {
-    const rows = await this.db
-      .selectFrom('device_access_tokens')
-      .select(['grant_id', 'client_id', 'scope', 'created_at', 'expires_at'])
-      .where('user_id', '=', userId)
-      .where('expires_at', '>', now)
-      .orderBy('created_at', 'desc')
-      // Grant ids are time-ordered: issued in the same millisecond, the later grant still comes first.
-      .orderBy('grant_id', 'desc')
-      .execute();
-    return rows.map((row) => ({ id: row.grant_id, clientId: row.client_id, scope: row.scope, createdAt: Number(row.created_at), expiresAt: Number(row.expires_at) }));
+    const [access, refresh] = await Promise.all([
+      this.db.selectFrom('device_access_tokens')
+        .select(['grant_id', 'client_id', 'scope', 'created_at', 'expires_at'])
+        .where('user_id', '=', userId)
+        .where('expires_at', '>', now)
+        .execute(),
+      this.db.selectFrom('device_refresh_tokens')
+        .select(['family', 'client_id', 'scope', 'connected_at', 'expires_at'])
+        .where('user_id', '=', userId)
+        .where('expires_at', '>', now)
+        .where('used_at', 'is', null)
+        .execute(),
+    ]);
+    const families = new Map<string, ConnectedDevice>();
+    // Refresh tokens first: they carry the scope granted and when the device was connected, which
+    // a narrowed access token (or one issued by a later refresh) does not.
+    for (const row of refresh) {
+      const known = families.get(row.family);
+      const expiresAt = Math.max(Number(row.expires_at), known?.expiresAt ?? 0);
+      families.set(row.family, { id: row.family, clientId: row.client_id, scope: row.scope, createdAt: Number(row.connected_at), expiresAt });
+    }
+    for (const row of access) {
+      const known = families.get(row.grant_id);
+      if (known) known.expiresAt = Math.max(known.expiresAt, Number(row.expires_at));
+      else families.set(row.grant_id, { id: row.grant_id, clientId: row.client_id, scope: row.scope, createdAt: Number(row.created_at), expiresAt: Number(row.expires_at) });
+    }
+    // Grant ids are time-ordered: connected in the same millisecond, the later grant still comes first.
+    return [...families.values()].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   }
 
-  /** Deletes the token of account `userId` issued by grant `id`; false when it has none such. */
+  /** Disconnects the device of account `userId` started by grant `id` (its access and refresh tokens); false when it has none such. */
   async revokeForUser(userId: string, id: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('device_access_tokens').where('user_id', '=', userId).where('grant_id', '=', id).executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+    const [access, refresh] = await Promise.all([
+      this.db.deleteFrom('device_access_tokens').where('user_id', '=', userId).where('grant_id', '=', id).executeTakeFirst(),
+      this.db.deleteFrom('device_refresh_tokens').where('user_id', '=', userId).where('family', '=', id).executeTakeFirst(),
+    ]);
+    return Number(access.numDeletedRows) + Number(refresh.numDeletedRows) > 0;
   }
 
-  /** Deletes every token issued to client `clientId`; returns how many there were. */
+  /**
+   * Ends family `family`: deletes its access tokens and its refresh tokens, used ones included (a
+   * family is revoked because one of its tokens leaked; nothing of it may be trusted again).
+   */
+  async revokeFamily(family: string): Promise<void> {
+    await Promise.all([
+      this.db.deleteFrom('device_access_tokens').where('grant_id', '=', family).execute(),
+      this.db.deleteFrom('device_refresh_tokens').where('family', '=', family).execute(),
+    ]);
+  }
+
+  /** Deletes every access and refresh token issued to client `clientId`; returns how many access tokens there were. */
   async revokeForClient(clientId: string): Promise<number> {
-    const result = await this.db.deleteFrom('device_access_tokens').where('client_id', '=', clientId).executeTakeFirst();
-    return Number(result.numDeletedRows);
+    const [access] = await Promise.all([
+      this.db.deleteFrom('device_access_tokens').where('client_id', '=', clientId).executeTakeFirst(),
+      this.db.deleteFrom('device_refresh_tokens').where('client_id', '=', clientId).execute(),
+    ]);
+    return Number(access.numDeletedRows);
   }
 
-  /** Deletes expired tokens. */
+  /** Deletes expired access and refresh tokens (used refresh tokens are kept until then, to recognise reuse). */
   async sweep(now: number): Promise<void> {
     await this.db.deleteFrom('device_access_tokens').where('expires_at', '<=', now).execute();
+    await this.db.deleteFrom('device_refresh_tokens').where('expires_at', '<=', now).execute();
   }
 }

@@ -19,7 +19,8 @@ const IntrospectionBody = Type.Object(
 /**
  * `POST /oauth/introspect` (RFC 7662): what an access token of the device door, or of the access
  * door, opens. With PAIRGATE_DEVICE_INTROSPECTION_SECRET set, callers (resource servers) present it
- * as a Bearer token. Unknown, revoked and expired tokens are all `{active: false}`, nothing more.
+ * as a Bearer token. Unknown, revoked and expired tokens are all `{active: false}`, nothing more;
+ * so are refresh tokens, which open nothing at a resource server (they are not in the access tables).
  */
 export function installIntrospectionRoute(app: FastifyInstance, env: DeviceEnv): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();

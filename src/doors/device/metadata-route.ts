@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { DEVICE_GRANT_TYPE } from './device-grant.js';
 import type { DeviceEnv } from './device-env.js';
+import { REFRESH_GRANT_TYPE } from './refresh-grant.js';
 
 /** The RFC 8414 metadata document (the fields this server has; others may be added). */
 const MetadataView = Type.Object(
@@ -41,7 +42,7 @@ export function installMetadataRoute(app: FastifyInstance, env: DeviceEnv): void
       token_endpoint: `${base}/oauth/token`,
       introspection_endpoint: `${base}/oauth/introspect`,
       revocation_endpoint: `${base}/oauth/revoke`,
-      grant_types_supported: [DEVICE_GRANT_TYPE],
+      grant_types_supported: env.cfg.PAIRGATE_DEVICE_REFRESH_TOKEN_TTL_SECONDS > 0 ? [DEVICE_GRANT_TYPE, REFRESH_GRANT_TYPE] : [DEVICE_GRANT_TYPE],
       // The device grant uses no authorization endpoint; RFC 8414 still requires the member.
       response_types_supported: [],
       token_endpoint_auth_methods_supported: ['none'],

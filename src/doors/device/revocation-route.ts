@@ -18,18 +18,20 @@ const RevocationBody = Type.Object(
 const notYours = (): OAuthError => new OAuthError('unauthorized_client', 'This token was not issued to this client.');
 
 /**
- * `POST /oauth/revoke` (RFC 7009): a client withdraws one of its access tokens, from the device
- * door or the access door (whose client is the app id). The token must have been issued to the
+ * `POST /oauth/revoke` (RFC 7009): a client withdraws one of its tokens: an access token of the
+ * device door or of the access door (whose client is the app id), which ends that token alone, or a
+ * refresh token of the device door, which ends its whole family (RFC 7009 §2.1: the access tokens
+ * it begot go too, and so does the device's connection). The token must have been issued to the
  * client naming itself (else 400 `unauthorized_client`); an unknown, expired or already revoked
- * token is a 200 like a revoked one, as the RFC asks, once the client is known. The hint is ignored:
- * both kinds are access tokens.
+ * token is a 200 like a revoked one, as the RFC asks, once the client is known. The hint only
+ * decides which kind is looked up first: every kind is looked for (RFC 7009 §2.1 allows a wrong hint).
  */
 export function installRevocationRoute(app: FastifyInstance, env: DeviceEnv): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   api.post('/oauth/revoke', {
     schema: {
       tags: ['device'],
-      summary: 'RFC 7009 revocation of an access token (form with `token` and `client_id`).',
+      summary: 'RFC 7009 revocation of an access token, or of a refresh token and its whole family (form with `token` and `client_id`).',
       body: RevocationBody,
       response: { 200: Type.Null(), 400: OAuthErrorView, 401: OAuthErrorView },
     },
@@ -39,12 +41,23 @@ export function installRevocationRoute(app: FastifyInstance, env: DeviceEnv): vo
     const clientId = clientIdOf(request, request.body.client_id);
     const now = env.ctx.clock.now();
     const { token } = request.body;
+    const revokeRefresh = async (): Promise<boolean> => {
+      // Used or expired, still its family's: the client wants the device cut off, and the family may
+      // hold live tokens (a newer refresh token, or an access token that outlives this one).
+      const refresh = await env.tokens.refresh.find(token);
+      if (!refresh) return false;
+      if (refresh.clientId !== clientId) throw notYours();
+      await env.tokens.revokeFamily(refresh.family);
+      return true;
+    };
+    if (request.body.token_type_hint === 'refresh_token' && (await revokeRefresh())) return reply.code(200).send(null);
     const deviceToken = await env.tokens.find(token, now);
     if (deviceToken) {
       if (deviceToken.clientId !== clientId) throw notYours();
       await env.tokens.revoke(token);
       return reply.code(200).send(null);
     }
+    if (request.body.token_type_hint !== 'refresh_token' && (await revokeRefresh())) return reply.code(200).send(null);
     const appToken = await env.appAccesses.findByToken(token, now);
     if (appToken) {
       if (appToken.access.appId !== clientId) throw notYours();

@@ -5,16 +5,20 @@ import { isPairgateError } from '../../core/errors.js';
 import { requestedWaitSeconds, waitForGrant } from '../shared/waiting.js';
 import { issuedKey, OAuthErrorView } from './authorization-route.js';
 import { clientIdOf } from './client-auth.js';
-import type { DeviceClient } from './clients.js';
+import { MAX_SCOPE_PARAMETER_LENGTH } from './client-rules.js';
+import { assertScopeStillAllowed } from './clients.js';
 import { DEVICE_GRANT_TYPE, DEVICE_KIND, parseDeviceCode, type DeviceGrant, type DeviceRequest, type DeviceResult } from './device-grant.js';
 import { NO_STORE, type DeviceEnv } from './device-env.js';
 import { OAuthError } from './oauth-errors.js';
+import { issueFamilyTokens, REFRESH_GRANT_TYPE, refreshTokens } from './refresh-grant.js';
 
-/** The body of a token request; only the device grant is served here. */
+/** The body of a token request: the device grant, or a refresh. */
 const TokenBody = Type.Object(
   {
     grant_type: Type.String({ maxLength: 200 }),
     device_code: Type.Optional(Type.String({ maxLength: 500 })),
+    refresh_token: Type.Optional(Type.String({ maxLength: 500 })),
+    scope: Type.Optional(Type.String({ maxLength: MAX_SCOPE_PARAMETER_LENGTH })),
     client_id: Type.Optional(Type.String({ maxLength: 200 })),
   },
   { additionalProperties: true },
@@ -26,6 +30,7 @@ const TokenView = Type.Object({
   token_type: Type.Literal('Bearer'),
   expires_in: Type.Integer(),
   scope: Type.String(),
+  refresh_token: Type.Optional(Type.String()),
 });
 
 const invalidGrant = (why: string): OAuthError => new OAuthError('invalid_grant', why);
@@ -34,28 +39,21 @@ const pending = (): OAuthError => new OAuthError('authorization_pending', 'The p
 const denied = (): OAuthError => new OAuthError('access_denied', 'The person denied the authorization request.');
 
 /**
- * The scope of a device authorization must still be one the client may ask for: an admin who
- * narrowed the client's scopes (PUT on the admin API) after the device asked does not want the
- * wider token issued.
- */
-function assertScopeStillAllowed(client: Pick<DeviceClient, 'scopes'>, scope: string): void {
-  const allowed = client.scopes;
-  if (!allowed) return;
-  const dropped = scope.split(' ').filter((token) => token && !allowed.includes(token));
-  if (dropped.length > 0) throw new OAuthError('invalid_scope', `This client may no longer ask for the scope "${dropped[0]}": start a new device authorization.`);
-}
-
-/**
  * `POST /oauth/token` with `grant_type=urn:ietf:params:oauth:grant-type:device_code` (RFC 8628
  * §3.4, §3.5). The device code is the grant id and secret; the secret is checked in constant time.
  * Approved: the engine's single-use redeem picks exactly one of any number of concurrent callers,
- * which gets a fresh access token. Pending: `authorization_pending`, or `slow_down` for a poll
- * sooner than the interval; with PAIRGATE_DEVICE_LONG_POLL the answer waits for the decision.
+ * which gets a fresh access token (and a refresh token, unless their lifetime is 0). Pending:
+ * `authorization_pending`, or `slow_down` for a poll sooner than the interval; with
+ * PAIRGATE_DEVICE_LONG_POLL the answer waits for the decision. With `grant_type=refresh_token`: a
+ * refresh with rotation (`refresh-grant.ts`), under the same per-network limit.
  */
 export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const { ctx, cfg } = env;
   const longPollMax = Math.min(cfg.PAIRGATE_DEVICE_LONG_POLL_SECONDS, ctx.config.PAIRGATE_WAIT_MAX_SECONDS);
+  // With a refresh token lifetime of 0 the door issues none, and honours none issued before.
+  const refreshing = cfg.PAIRGATE_DEVICE_REFRESH_TOKEN_TTL_SECONDS > 0;
+  const supported = refreshing ? `${DEVICE_GRANT_TYPE} and grant_type=${REFRESH_GRANT_TYPE} only` : `${DEVICE_GRANT_TYPE} only`;
 
   /** Seconds to hold a pending request: none unless enabled; a client may ask for less with `Prefer: wait=`. */
   const holdSeconds = (request: FastifyRequest): number => {
@@ -76,16 +74,16 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
     }
     const result = redeemed.result;
     if (result?.status !== 'approved') throw denied();
-    const ttlMs = cfg.PAIRGATE_DEVICE_TOKEN_TTL_SECONDS * 1000;
-    let accessToken: string;
+    const now = ctx.clock.now();
     try {
-      accessToken = await env.tokens.issue({ clientId: redeemed.request.clientId, registration: redeemed.request.clientRegistration, userId: result.userId, scope: redeemed.request.scope, grantId: redeemed.id, ttlMs }, ctx.clock.now());
+      // The device authorization starts a family: its id names every token that descends from it.
+      const { request } = redeemed;
+      return await issueFamilyTokens(env, { family: redeemed.id, clientId: request.clientId, registration: request.clientRegistration, userId: result.userId, grantedScope: request.scope, accessScope: request.scope, connectedAt: now }, now);
     } catch (error) {
       // The account that approved was deleted in between (the token's foreign key refuses it).
       if (!(await env.tokens.userExists(result.userId))) throw denied();
       throw error;
     }
-    return { access_token: accessToken, token_type: 'Bearer' as const, expires_in: cfg.PAIRGATE_DEVICE_TOKEN_TTL_SECONDS, scope: redeemed.request.scope };
   };
 
   /** The answer for `grant` as it is now (never for a pending one). */
@@ -100,7 +98,7 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
   api.post('/oauth/token', {
     schema: {
       tags: ['device'],
-      summary: 'Token request with the device code (RFC 8628 §3.4); errors as RFC 8628 §3.5.',
+      summary: 'Token request with the device code (RFC 8628 §3.4) or a refresh token (RFC 6749 §6, rotated); errors as RFC 8628 §3.5.',
       body: TokenBody,
       response: { 200: TokenView, 400: OAuthErrorView, 401: OAuthErrorView, 429: OAuthErrorView },
     },
@@ -112,7 +110,11 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
   }, async (request, reply) => {
     reply.headers(NO_STORE);
     const body = request.body;
-    if (body.grant_type !== DEVICE_GRANT_TYPE) throw new OAuthError('unsupported_grant_type', `This server issues tokens for grant_type=${DEVICE_GRANT_TYPE} only.`);
+    if (body.grant_type === REFRESH_GRANT_TYPE && refreshing) {
+      const client = await env.clients.require(clientIdOf(request, body.client_id));
+      return refreshTokens(env, client, body.refresh_token, body.scope);
+    }
+    if (body.grant_type !== DEVICE_GRANT_TYPE) throw new OAuthError('unsupported_grant_type', `This server issues tokens for grant_type=${supported}.`);
     const client = await env.clients.require(clientIdOf(request, body.client_id));
     if (!body.device_code) throw new OAuthError('invalid_request', 'device_code is required.');
     const parsed = parseDeviceCode(body.device_code);

@@ -32,7 +32,7 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
       token_endpoint: 'https://pair.example/oauth/token',
       introspection_endpoint: 'https://pair.example/oauth/introspect',
       revocation_endpoint: 'https://pair.example/oauth/revoke',
-      grant_types_supported: [DEVICE_GRANT_TYPE],
+      grant_types_supported: [DEVICE_GRANT_TYPE, 'refresh_token'],
       token_endpoint_auth_methods_supported: ['none'],
       scopes_supported: ['read', 'write'],
     });
@@ -165,7 +165,7 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
     expect(token.status).toBe(200);
     expect(token.headers['cache-control']).toBe('no-store');
     expect(token.headers.pragma).toBe('no-cache');
-    expect(token.body).toEqual({ access_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), token_type: 'Bearer', expires_in: 3600, scope: 'read' });
+    expect(token.body).toEqual({ access_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), token_type: 'Bearer', expires_in: 3600, scope: 'read', refresh_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
     expect((await pollToken(t.app, deviceCode, 'cli')).body.error).toBe('invalid_grant');
     const accessToken = String(token.body.access_token);
     const rows = await t.app.pairgate.stores.db.selectFrom('device_access_tokens').selectAll().execute();

@@ -91,3 +91,20 @@ export async function decideInBrowser(base: string, userCode: string, login: str
   const done = await browser.post('/device/decide', { key, decision });
   return { consent: consent.text, done: done.text };
 }
+
+/** A refresh (RFC 6749 §6) by inject; `scope` only when given. */
+export async function refreshToken(app: FastifyInstance, token: string, clientId = 'tv-app', scope?: string): Promise<Answer> {
+  return postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: token, client_id: clientId, ...(scope !== undefined ? { scope } : {}) });
+}
+
+/** Whether `token` introspects as active, by inject. */
+export async function isActive(app: FastifyInstance, token: string): Promise<boolean> {
+  return (await postForm(app, '/oauth/introspect', { token })).body.active === true;
+}
+
+/** Connects a device of `clientId` to `user` (authorize, approve through the engine, redeem): the token answer. */
+export async function connectDevice(app: FastifyInstance, user: User, clientId = 'tv-app', scope?: string): Promise<Answer> {
+  const device = await authorize(app, clientId, scope);
+  await approve(app, String(device.body.device_code), user);
+  return pollToken(app, String(device.body.device_code), clientId);
+}
