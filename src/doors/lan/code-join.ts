@@ -1,8 +1,8 @@
 import { InvalidRequestError } from '../../core/errors.js';
-import { proveAtAnyEndpoint, type CodeEndpoint } from './code-dial.js';
+import { MAX_CODE_ENDPOINTS, proveAtAnyEndpoint, type CodeEndpoint } from './code-dial.js';
 import { proveCodeAsJoiner } from './code-pake.js';
 import { loadDeviceIdentity } from './device-identity.js';
-import { listenForAnnouncements, type DiscoveryOptions, type ReceivedAnnouncement } from './discovery.js';
+import { listenForAnnouncements, MAX_NEARBY_DEVICES, MAX_NEARBY_PER_ADDRESS, type DiscoveryOptions, type ReceivedAnnouncement } from './discovery.js';
 import { AmbiguousDeviceError, DeviceNotFoundError } from './lan-errors.js';
 import { finishJoin, type JoinOptions, type JoinResult } from './join.js';
 import { parsePairingCode } from './pairing-code.js';
@@ -44,6 +44,8 @@ export interface CodeOffer {
 
 /** After the first code offer is heard, how much longer to listen for others (two announcement rounds). */
 const SETTLE_MS = 1200;
+/** Most devices named when several offer a code: the rest are counted. */
+const NAMED_IN_QUESTION = 10;
 
 function matches(announcement: ReceivedAnnouncement, selector: string): boolean {
   return announcement.deviceId === selector || announcement.name === selector || (selector.length >= 6 && announcement.deviceId.startsWith(selector));
@@ -55,7 +57,9 @@ function matches(announcement: ReceivedAnnouncement, selector: string): boolean 
  * others), or throws AmbiguousDeviceError naming them. DeviceNotFoundError after `timeoutMs`.
  */
 export async function findCodeOffer(options: { discovery?: DiscoveryOptions; device?: string; timeoutMs: number }): Promise<CodeOffer> {
+  // Bounded as `lan nearby` is: anyone can make up announcements, as many as they like.
   const heard = new Map<string, CodeOffer>();
+  const perAddress = new Map<string, number>();
   let finish: () => void = () => undefined;
   const done = new Promise<void>((resolve) => { finish = resolve; });
   let settle: NodeJS.Timeout | undefined;
@@ -65,8 +69,14 @@ export async function findCodeOffer(options: { discovery?: DiscoveryOptions; dev
       if (a.authenticated || !a.code || a.role !== 'offer') return;
       if (options.device !== undefined && !matches(a, options.device)) return;
       const known = heard.get(a.deviceId);
-      if (!known) heard.set(a.deviceId, { deviceId: a.deviceId, name: a.name ?? '', address: a.address, port: a.port, endpoints: [{ address: a.address, port: a.port }] });
-      else if (!known.endpoints.some((e) => e.address === a.address && e.port === a.port)) known.endpoints.push({ address: a.address, port: a.port });
+      if (!known) {
+        const fromAddress = perAddress.get(a.address) ?? 0;
+        if (heard.size >= MAX_NEARBY_DEVICES || fromAddress >= MAX_NEARBY_PER_ADDRESS) return;
+        perAddress.set(a.address, fromAddress + 1);
+        heard.set(a.deviceId, { deviceId: a.deviceId, name: a.name ?? '', address: a.address, port: a.port, endpoints: [{ address: a.address, port: a.port }] });
+      } else if (known.endpoints.length < MAX_CODE_ENDPOINTS && !known.endpoints.some((e) => e.address === a.address && e.port === a.port)) {
+        known.endpoints.push({ address: a.address, port: a.port });
+      }
       if (options.device !== undefined) finish();
       else settle ??= setTimeout(finish, SETTLE_MS);
     },
@@ -86,7 +96,9 @@ export async function findCodeOffer(options: { discovery?: DiscoveryOptions; dev
       ? `No device named or with the id "${options.device}" offered a pairing code within ${Math.round(options.timeoutMs / 1000)} s. Run "pairgate lan nearby" to see who announces itself.`
       : `No device offering a pairing code (pairgate lan offer --code) announced itself within ${Math.round(options.timeoutMs / 1000)} s.`);
   }
-  throw new AmbiguousDeviceError(`Several devices offer a pairing code: ${found.map((f) => `"${f.name}" (id ${f.deviceId})`).join(', ')}. Pick one with --device.`);
+  const named = found.slice(0, NAMED_IN_QUESTION).map((f) => `"${f.name}" (id ${f.deviceId})`).join(', ');
+  const more = found.length > NAMED_IN_QUESTION ? ` and ${found.length - NAMED_IN_QUESTION} more (see pairgate lan nearby)` : '';
+  throw new AmbiguousDeviceError(`Several devices offer a pairing code: ${named}${more}. Pick one with --device.`);
 }
 
 /** Pairs with the device offering `code` (as typed: `1234-5678`, `12345678`, `1234 5678`). */

@@ -175,8 +175,10 @@ export function checkAnnouncement(packet: Buffer, address: string, secret?: Buff
     if (Math.abs(now - b.t) > MAX_ANNOUNCEMENT_SKEW_MS) return { ok: false, reason: 'stale' };
     if (b.a !== plainIpv4(address)) return { ok: false, reason: 'wrong_source' };
   }
+  // Shown on a terminal by `lan nearby`: no control characters, and no bidirectional controls,
+  // which would show the rest of the line (address, id) in another order than it reads.
   // eslint-disable-next-line no-control-regex
-  const name = typeof b.n === 'string' ? b.n.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').slice(0, 64) : undefined;
+  const name = typeof b.n === 'string' ? b.n.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, ' ').slice(0, 64) : undefined;
   return {
     ok: true,
     announcement: {
@@ -398,13 +400,33 @@ export async function findPeer(options: DiscoveryOptions & { secret: Buffer; dev
   }
 }
 
-/** Listens for plain announcements for `durationMs` and lists the devices heard, one per device id. */
+/**
+ * Most devices `scanNearby` lists, and most from one source address. A plain announcement costs
+ * nothing to make up (any id, any name), so a flood of them must not grow the list (and the memory
+ * and output behind it) without end; devices heard first keep their place, and a flood from one
+ * address leaves room for the others.
+ */
+export const MAX_NEARBY_DEVICES = 256;
+export const MAX_NEARBY_PER_ADDRESS = 16;
+
+/**
+ * Listens for plain announcements for `durationMs` and lists the devices heard, one per device id
+ * and address, at most MAX_NEARBY_DEVICES of them and MAX_NEARBY_PER_ADDRESS per address.
+ */
 export async function scanNearby(options: DiscoveryOptions & { durationMs: number }): Promise<ReceivedAnnouncement[]> {
   const seen = new Map<string, ReceivedAnnouncement>();
+  const perAddress = new Map<string, number>();
   const listener = await listenForAnnouncements({
     ...options,
     onAnnouncement: (announcement) => {
-      if (!announcement.authenticated) seen.set(`${announcement.deviceId}@${announcement.address}`, announcement);
+      if (announcement.authenticated) return;
+      const key = `${announcement.deviceId}@${announcement.address}`;
+      if (!seen.has(key)) {
+        const fromAddress = perAddress.get(announcement.address) ?? 0;
+        if (seen.size >= MAX_NEARBY_DEVICES || fromAddress >= MAX_NEARBY_PER_ADDRESS) return;
+        perAddress.set(announcement.address, fromAddress + 1);
+      }
+      seen.set(key, announcement);
     },
   });
   await new Promise((resolve) => setTimeout(resolve, options.durationMs));

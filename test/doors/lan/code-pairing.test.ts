@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
 import { SRP, SrpServer } from 'fast-srp-hap';
@@ -7,7 +8,7 @@ import { joinWithCode } from '../../../src/doors/lan/code-join.js';
 import { bindingMac, peerPin, proveCodeAsJoiner } from '../../../src/doors/lan/code-pake.js';
 import { FramedChannel } from '../../../src/doors/lan/frames.js';
 import { exchange } from '../../../src/doors/lan/session.js';
-import { scanNearby, startAnnouncer } from '../../../src/doors/lan/discovery.js';
+import { encodeAnnouncement, scanNearby, startAnnouncer } from '../../../src/doors/lan/discovery.js';
 import { join } from '../../../src/doors/lan/join.js';
 import { loadDeviceIdentity } from '../../../src/doors/lan/device-identity.js';
 import type { Offer } from '../../../src/doors/lan/offer.js';
@@ -156,6 +157,35 @@ describe('lan pairing by short code (SRP-6a bound to TLS, real sockets on loopba
     await codeOffer({ discovery: loopback, deviceName: 'second', configDir: deviceDir('code-b') });
     expect(await codeOf(joinWithCode('1234-5678', { configDir: deviceDir('code-which'), discovery: loopback, discoveryTimeoutMs: 5000 }))).toBe('lan_ambiguous_device');
     expect(await codeOf(joinWithCode('1234-5678', { configDir: deviceDir('code-none'), device: 'nobody', discovery: loopback, discoveryTimeoutMs: 500 }))).toBe('lan_device_not_found');
+  });
+
+  it('a flood of made-up code offers keeps the list and the question bounded', async () => {
+    const flooders: dgram.Socket[] = [];
+    for (let host = 2; host < 22; host++) {
+      const socket = dgram.createSocket('udp4');
+      await new Promise<void>((resolve) => socket.bind(0, `127.0.1.${host}`, resolve));
+      flooders.push(socket);
+    }
+    cleanups.push(() => { for (const socket of flooders) socket.close(); });
+    let stop = false;
+    cleanups.push(() => { stop = true; });
+    const flood = async () => {
+      for (let round = 0; round < 60 && !stop; round++) {
+        for (const socket of flooders) {
+          const name = `fake-${round}-${'x'.repeat(50)}`;
+          socket.send(encodeAnnouncement({ deviceId: randomBytes(16).toString('base64url'), port: 1000 + round, name, code: true }, randomBytes(8)), loopback.port, '127.0.0.1');
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    const joining = codeOf(joinWithCode('1234-5678', { configDir: deviceDir('code-flood'), discovery: loopback, discoveryTimeoutMs: 5000 }).catch((error: Error) => {
+      // The question names the devices: at most a screenful of them.
+      expect(error.message.length).toBeLessThan(4000);
+      throw error;
+    }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await flood();
+    expect(await joining).toBe('lan_ambiguous_device');
   });
 
   describe('dials every address the chosen device announces', () => {

@@ -73,6 +73,9 @@ describe('discovery packets', () => {
   it('plain announcements carry a cleaned name; foreign, oversized and malformed packets are dropped', () => {
     const plain = encodeAnnouncement({ deviceId, port: 80, name: 'kitchen\u001b[31m' }, instance);
     expect(decodeAnnouncement(plain, '10.0.0.3')).toMatchObject({ name: 'kitchen [31m', authenticated: false });
+    // Bidirectional controls would show `lan nearby`'s line (address, id) in another order than it reads.
+    const reordering = encodeAnnouncement({ deviceId, port: 80, name: 'attic\u202e\u2066\u200fcellar' }, instance);
+    expect(decodeAnnouncement(reordering, '10.0.0.3')).toMatchObject({ name: 'attic   cellar' });
     const oversized = Buffer.concat([plain, Buffer.alloc(MAX_PACKET_BYTES)]);
     expect(decodeAnnouncement(oversized, '10.0.0.3')).toBeUndefined();
     const wrongMagic = Buffer.from(plain);
@@ -140,6 +143,41 @@ describe('discovery over real multicast on loopback', () => {
       replayer.close();
       elsewhere.close();
       await watch.stop();
+    }
+  });
+
+  it('lan nearby stays bounded under a flood of made-up devices: 16 per address, 256 in all, and still lists a real one', async () => {
+    const plain = await startAnnouncer({ ...loopback, announcement: { deviceId, port: 3333, name: 'printer' } });
+    const flooders: dgram.Socket[] = [];
+    let stop = false;
+    const flood = async () => {
+      for (let host = 2; host < 42; host++) {
+        const socket = dgram.createSocket('udp4');
+        await new Promise<void>((resolve) => socket.bind(0, `127.0.0.${host}`, resolve));
+        flooders.push(socket);
+      }
+      for (let round = 0; round < 40 && !stop; round++) {
+        for (const socket of flooders) {
+          const fake = encodeAnnouncement({ deviceId: randomBytes(16).toString('base64url'), port: 1000 + round, name: `fake ${round}`, code: true }, randomBytes(8));
+          socket.send(fake, loopback.port, '127.0.0.1');
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+    try {
+      const scanning = scanNearby({ ...loopback, durationMs: 1200 });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await flood();
+      const devices = await scanning;
+      expect(devices.length).toBeLessThanOrEqual(256);
+      const perAddress = new Map<string, number>();
+      for (const d of devices) perAddress.set(d.address, (perAddress.get(d.address) ?? 0) + 1);
+      expect(Math.max(...perAddress.values())).toBeLessThanOrEqual(16);
+      expect(devices.some((d) => d.name === 'printer')).toBe(true);
+    } finally {
+      stop = true;
+      for (const socket of flooders) socket.close();
+      await plain.stop();
     }
   });
 
