@@ -85,4 +85,22 @@ describe.skipIf(skip)('device door on PostgreSQL and Redis, two nodes', () => {
     expect(answers.filter((answer) => answer.status === 200)).toHaveLength(1);
     expect(answers.filter((answer) => answer.status !== 200).every((answer) => answer.body.error === 'invalid_grant')).toBe(true);
   });
+
+  it('refresh tokens on PostgreSQL: rotated on either node; 20 concurrent refreshes over both give exactly one success and end the family', async () => {
+    const device = (await postForm(`${baseA}/oauth/device_authorization`, { client_id: 'cli', scope: 'read' })).body as { device_code: string };
+    const owner = await b.app.pairgate.stores.db.selectFrom('users').select(['id', 'username']).where('username', '=', 'two-node-device').executeTakeFirstOrThrow();
+    await b.app.pairgate.engine.approve(device.device_code.split('.')[0]!, { status: 'approved', userId: owner.id, username: owner.username });
+    const issued = await token(baseB, device.device_code);
+    const refresh = (base: string, refreshToken: string) => postForm(`${base}/oauth/token`, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'cli' });
+    const rotated = await refresh(baseA, String(issued.body.refresh_token));
+    expect(rotated).toMatchObject({ status: 200, body: { scope: 'read', refresh_token: expect.any(String) } });
+    expect((await postForm(`${baseB}/oauth/introspect`, { token: String(rotated.body.access_token) })).body).toMatchObject({ active: true, username: 'two-node-device' });
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => refresh(i % 2 ? baseA : baseB, String(rotated.body.refresh_token))));
+    const won = answers.filter((answer) => answer.status === 200);
+    expect(won).toHaveLength(1);
+    expect(answers.filter((answer) => answer.status === 400 && answer.body.error === 'invalid_grant')).toHaveLength(19);
+    for (const accessToken of [issued.body.access_token, rotated.body.access_token, won[0]!.body.access_token]) {
+      expect((await postForm(`${baseA}/oauth/introspect`, { token: String(accessToken) })).body).toEqual({ active: false });
+    }
+  });
 });

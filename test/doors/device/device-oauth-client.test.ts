@@ -79,6 +79,33 @@ describe('a stock OAuth client (oauth4webapi) against the device door over a rea
     expect(await introspect(tokens.access_token)).toEqual({ active: false });
   });
 
+  it('refreshes with refreshTokenGrantRequest: a rotated refresh token each time, the spent one refused, and revoking one ends the device', async () => {
+    const as = await discover();
+    expect(as.grant_types_supported).toEqual(['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token']);
+    const authorization = await oauth.processDeviceAuthorizationResponse(as, client, await oauth.deviceAuthorizationRequest(as, client, none, { scope: 'read write' }, insecure));
+    await approveOnPages(authorization.user_code);
+    const tokens = await oauth.processDeviceCodeResponse(as, client, await oauth.deviceCodeGrantRequest(as, client, none, authorization.device_code, insecure));
+    expect(tokens.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    const refresh = async (refreshToken: string, parameters?: Record<string, string>) =>
+      oauth.processRefreshTokenResponse(as, client, await oauth.refreshTokenGrantRequest(as, client, none, refreshToken, { ...insecure, ...(parameters ? { additionalParameters: parameters } : {}) }));
+    const introspect = async (token: string) => oauth.processIntrospectionResponse(as, client, await oauth.introspectionRequest(as, client, none, token, insecure));
+    const refreshed = await refresh(tokens.refresh_token!, { scope: 'read' });
+    expect(refreshed).toMatchObject({ token_type: 'bearer', expires_in: 3600, scope: 'read' });
+    expect(refreshed.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
+    expect(await introspect(refreshed.access_token)).toMatchObject({ active: true, client_id: 'cli', username: 'oauth-owner', scope: 'read' });
+    const again = await refresh(refreshed.refresh_token!);
+    expect(again.scope).toBe('read write');
+
+    // Revoking the newest refresh token ends every token of the device.
+    await oauth.processRevocationResponse(await oauth.revocationRequest(as, client, none, again.refresh_token!, { ...insecure, additionalParameters: { token_type_hint: 'refresh_token' } }));
+    for (const token of [tokens.access_token, refreshed.access_token, again.access_token]) expect(await introspect(token)).toEqual({ active: false });
+    expect(await oauthErrorOf(refresh(again.refresh_token!))).toMatchObject({ error: 'invalid_grant', status: 400 });
+    // A spent one is refused the same way.
+    expect(await oauthErrorOf(refresh(tokens.refresh_token!))).toMatchObject({ error: 'invalid_grant', status: 400 });
+  });
+
   it('a client polling faster than the interval is told slow_down with the grown interval', async () => {
     const as = await discover();
     const authorization = await oauth.processDeviceAuthorizationResponse(as, client, await oauth.deviceAuthorizationRequest(as, client, none, {}, insecure));
