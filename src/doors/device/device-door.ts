@@ -30,7 +30,8 @@ import { installDevicesPage } from './devices-page.js';
  * pair a TV, a CLI or a kiosk with a person's account. Each device authorization is a grant of
  * kind `device` with a user code (base-20, `XXXX-XXXX`) and a secret (the device code); the
  * person decides on /device after signing in with the accounts door; the device's token request
- * redeems the grant once for an access token stored hashed in `device_access_tokens`. Metadata
+ * redeems the grant once for an access token stored hashed in `device_access_tokens`, and a refresh
+ * token (hashed in `device_refresh_tokens`, rotated at each use, reuse revoking the family). Metadata
  * (RFC 8414), introspection (RFC 7662) and revocation (RFC 7009) come with it. Clients come from
  * PAIRGATE_DEVICE_CLIENTS and from the admin API (/api/v1/device/clients, table `device_clients`).
  */

@@ -28,7 +28,9 @@ const ErrorView = Type.Object({ error: Type.String(), message: Type.String() }, 
  * The devices a signed-in person connected through the device grant, each with a Revoke button
  * (and the same as JSON: `GET /api/v1/device/tokens`, `DELETE /api/v1/device/tokens/:id`). Someone
  * talked into approving a stranger's device can cut it off here at once, rather than waiting for
- * its token to expire. Revoking deletes the token: the device's next call is refused.
+ * its tokens to expire. A device is a token family (one device authorization and every refresh
+ * since), listed once; revoking deletes all its access and refresh tokens: the device's next call
+ * and its next refresh are refused.
  */
 export function installDevicesPage(app: FastifyInstance, env: DeviceEnv): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
