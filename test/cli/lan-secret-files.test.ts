@@ -1,4 +1,4 @@
-import { chmodSync, lstatSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { runCli } from '../helpers/cli.js';
  * included: whoever reads one while the offer waits can pair in the intended device's place. They
  * must be readable by their owner only, like `device.json`.
  */
-describe('pairgate lan offer: files that hold the secret', () => {
+describe('pairgate lan: files that hold the secret, the device key or trust', () => {
   let root: string;
   beforeAll(() => {
     ensureBuilt();
@@ -40,5 +40,28 @@ describe('pairgate lan offer: files that hold the secret', () => {
     expect(statSync(svg).mode & 0o777).toBe(0o600);
     expect(lstatSync(png).isSymbolicLink()).toBe(false);
     expect(readFileSync(elsewhere, 'utf8')).toBe('untouched');
+  });
+
+  it('refuses a config folder that others may write to (they could plant a trusted peer or the device key), or that is not a folder', async () => {
+    const shared = join(root, 'shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o777);
+    // What someone else could have left there: a peer this device would then trust.
+    writeFileSync(join(shared, 'peers.json'), JSON.stringify({ version: 1, peers: [{ deviceId: 'AAAAAAAAAAAAAAAAAAAAAA', name: 'intruder', keySha256: 'B'.repeat(43), addresses: ['10.9.9.9'], pairedAt: '2020-01-01T00:00:00.000Z', lastSeenAt: '2020-01-01T00:00:00.000Z' }] }));
+    for (const args of [['peers', 'list', '--config-dir', shared], ['lan', 'connect', '--listen', '--port', '0', '--timeout', '1', '--config-dir', shared]]) {
+      const run = await runCli(args);
+      expect(run.status).toBe(2);
+      expect(run.stderr).toMatch(/others can write to it.*\[lan_unsafe_config_dir\]/);
+      expect(run.stdout).not.toMatch(/intruder/);
+    }
+    // Through the environment too.
+    const viaEnv = await runCli(['peers', 'list'], { PAIRGATE_CONFIG_DIR: shared });
+    expect(viaEnv.status).toBe(2);
+    const notAFolder = await runCli(['peers', 'list', '--config-dir', join(root, 'qr.svg')]);
+    expect(notAFolder.status).toBe(2);
+    expect(notAFolder.stderr).toMatch(/\[lan_unsafe_config_dir\]/);
+    // Its owner's own folder, 0700, is fine.
+    chmodSync(shared, 0o700);
+    expect((await runCli(['peers', 'list', '--config-dir', shared])).status).toBe(0);
   });
 });

@@ -1,14 +1,37 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { UnsafeConfigDirError } from './lan-errors.js';
 
 /**
  * The folder where a device keeps its lan identity and trusted peers: `--config-dir`, else
  * PAIRGATE_CONFIG_DIR, else $XDG_CONFIG_HOME/pairgate, else ~/.config/pairgate. Created 0700: it
  * holds a private key.
+ *
+ * What it holds is trusted as it is read (`peers.json` says whose key `lan connect` accepts,
+ * `device.json` is this device's key), so, as ssh does with `~/.ssh`, a folder that someone else
+ * may write to (group or world writable, or owned by another user than this one or root) is
+ * refused: pointed at a shared place such as /tmp, another user could have planted either file.
+ * Throws UnsafeConfigDirError (exit code 2) naming the folder and how to fix it.
  */
 export function resolveConfigDir(option?: string, env: NodeJS.ProcessEnv = process.env): string {
   const dir = option || env.PAIRGATE_CONFIG_DIR || join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'pairgate');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new UnsafeConfigDirError(`The config folder ${dir} cannot be used: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`);
+  }
+  const stat = statSync(dir);
+  if (!stat.isDirectory()) throw new UnsafeConfigDirError(`The config folder ${dir} is not a folder.`);
+  // Mode bits and owners mean nothing on Windows; elsewhere they are what keeps others out.
+  if (process.platform !== 'win32') {
+    const uid = process.getuid?.();
+    if ((stat.mode & 0o022) !== 0) {
+      throw new UnsafeConfigDirError(`The config folder ${dir} is not safe: others can write to it (mode ${(stat.mode & 0o777).toString(8)}), so they could plant a trusted peer or the device key. Run: chmod 700 ${dir}`);
+    }
+    if (uid !== undefined && stat.uid !== uid && stat.uid !== 0) {
+      throw new UnsafeConfigDirError(`The config folder ${dir} is not safe: it belongs to another user (uid ${stat.uid}), who could plant a trusted peer or the device key.`);
+    }
+  }
   return dir;
 }

@@ -85,6 +85,17 @@ export class PeerUnreachableError extends PairgateError {
   }
 }
 
+/**
+ * The config folder cannot be trusted with the device key and the trusted peers: it is not a
+ * folder, or someone else may write to it (another user could plant a `peers.json` that trusts
+ * their key, or a `device.json` whose key they know).
+ */
+export class UnsafeConfigDirError extends InvalidRequestError {
+  constructor(message: string) {
+    super(message, undefined, 'lan_unsafe_config_dir');
+  }
+}
+
 /** A trusted peer named on the command line is not in the trusted-peer store. */
 export class UnknownPeerError extends NotFoundError {
   constructor(peer: string) {
