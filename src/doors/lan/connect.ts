@@ -64,6 +64,8 @@ export async function listenForTrustedPeer(options: TrustedSessionOptions & { ho
   const log = options.log ?? (() => undefined);
   const device = await loadDeviceIdentity(options.configDir);
   const peers = new TrustedPeerStore(options.configDir);
+  // Read once now: a damaged file is a clear error at start, not a failure at each connection.
+  peers.list();
   let settle: { resolve: (r: PairingResult) => void; reject: (e: Error) => void } | undefined;
   const result = new Promise<PairingResult>((resolve, reject) => { settle = { resolve, reject }; });
   result.catch(() => undefined);

@@ -96,6 +96,13 @@ export class UnsafeConfigDirError extends InvalidRequestError {
   }
 }
 
+/** `peers.json` is not what this code writes (damaged, or edited by hand): nothing in it is trusted. */
+export class BadPeersFileError extends InvalidRequestError {
+  constructor(message: string) {
+    super(message, undefined, 'lan_bad_peers_file');
+  }
+}
+
 /** A trusted peer named on the command line is not in the trusted-peer store. */
 export class UnknownPeerError extends NotFoundError {
   constructor(peer: string) {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { readJsonFile, writeJsonFile } from './json-file.js';
-import { UnknownPeerError } from './lan-errors.js';
+import { BadPeersFileError, UnknownPeerError } from './lan-errors.js';
 
 /**
  * The trusted-peer store: devices this one paired with, pinned by the SPKI SHA-256 of their device
@@ -22,6 +22,15 @@ interface PeersFile {
   peers: TrustedPeer[];
 }
 
+const isString = (value: unknown): value is string => typeof value === 'string';
+
+/** True for an entry as `save` writes it. */
+function isTrustedPeer(value: unknown): value is TrustedPeer {
+  const p = value as Partial<TrustedPeer> | null;
+  return typeof p === 'object' && p !== null && isString(p.deviceId) && isString(p.name) && isString(p.keySha256)
+    && isString(p.pairedAt) && isString(p.lastSeenAt) && Array.isArray(p.addresses) && p.addresses.every(isString);
+}
+
 /** Reads and changes the trusted peers in one config dir. */
 export class TrustedPeerStore {
   readonly path: string;
@@ -30,11 +39,25 @@ export class TrustedPeerStore {
     this.path = join(configDir, 'peers.json');
   }
 
-  /** Every trusted peer, most recently seen first. */
+  /**
+   * Every trusted peer, most recently seen first. A file that is not what `save` writes (damaged,
+   * or edited by hand) throws BadPeersFileError naming it: it says whose keys are trusted, so it is
+   * neither half-read nor rewritten without the entries that could not be read.
+   */
   list(): TrustedPeer[] {
-    const file = readJsonFile(this.path) as PeersFile | undefined;
-    const peers = Array.isArray(file?.peers) ? file.peers : [];
-    return [...peers].sort((a, b) => b.lastSeenAt.localeCompare(a.lastSeenAt));
+    let file: unknown;
+    try {
+      file = readJsonFile(this.path);
+    } catch (error) {
+      throw new BadPeersFileError(`The trusted-peer file is damaged: ${(error as Error).message}. Fix or remove it (then pair again).`);
+    }
+    if (file === undefined) return [];
+    const peers = (file as Partial<PeersFile> | null)?.peers;
+    if (!Array.isArray(peers)) throw new BadPeersFileError(`The trusted-peer file ${this.path} is damaged: it has no list of peers. Fix or remove it (then pair again).`);
+    peers.forEach((peer, index) => {
+      if (!isTrustedPeer(peer)) throw new BadPeersFileError(`The trusted-peer file ${this.path} is damaged: peer ${index + 1} is not a valid entry. Fix or remove it (then pair again).`);
+    });
+    return [...(peers as TrustedPeer[])].sort((a, b) => b.lastSeenAt.localeCompare(a.lastSeenAt));
   }
 
   /** Adds or updates a peer (matched by device id), keeping when it was first paired. */

@@ -1,6 +1,8 @@
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { listenForTrustedPeer } from '../../../src/doors/lan/connect.js';
 import { loadDeviceIdentity } from '../../../src/doors/lan/device-identity.js';
 import { certificatePin } from '../../../src/doors/lan/tls-identity.js';
 import { TrustedPeerStore } from '../../../src/doors/lan/trusted-peers.js';
@@ -40,5 +42,23 @@ describe('trusted peers and device identity', () => {
     expect(renamed.name).toBe('desk 2');
     expect(renamed.deviceId).toBe(made.deviceId);
     await expect(loadDeviceIdentity(dir, 'bad\u0007name')).rejects.toThrow(/control characters/);
+  });
+
+  it('a damaged peers.json is refused with lan_bad_peers_file, naming it, by every use and before lan connect --listen starts', async () => {
+    const damaged = [
+      '{',
+      JSON.stringify({ version: 1, peers: 'none' }),
+      JSON.stringify({ version: 1, peers: [{ ...peer('ok'), pairedAt: 'x', lastSeenAt: 'x' }, { name: 'half', lastSeenAt: 5 }] }),
+      JSON.stringify({ version: 1, peers: [{ ...peer('no-addresses'), addresses: 'x', pairedAt: 'x', lastSeenAt: 'x' }] }),
+    ];
+    for (const content of damaged) {
+      const dir = deviceDir('damaged');
+      writeFileSync(join(dir, 'peers.json'), content);
+      const store = new TrustedPeerStore(dir);
+      for (const use of [() => store.list(), () => store.find('ok'), () => store.byKey('x'), () => store.save(peer('new'))]) {
+        expect(use).toThrow(expect.objectContaining({ code: 'lan_bad_peers_file', message: expect.stringContaining(join(dir, 'peers.json')) }));
+      }
+      await expect(listenForTrustedPeer({ configDir: dir, host: '127.0.0.1', port: 0 })).rejects.toMatchObject({ code: 'lan_bad_peers_file' });
+    }
   });
 });
