@@ -10,4 +10,5 @@ export const grantsConfigSchema = Type.Object({
   PAIRGATE_GRANTS_CODE_LENGTH: Type.Integer({ minimum: 4, maximum: 32, default: 8, description: 'Random characters in a generic grant code.' }),
   PAIRGATE_GRANTS_CODE_CHECK: Type.Boolean({ default: true, description: 'Append a check character that catches typos before any look-up.' }),
   PAIRGATE_GRANTS_CREATE_PER_MINUTE: Type.Integer({ minimum: 1, default: 120, description: 'Grant creations per client IP per minute.' }),
+  PAIRGATE_GRANTS_MAX_LIVE_PER_IP: Type.Integer({ minimum: 1, default: 100, description: 'Live grants one client IP (IPv6: /64) may hold at once, counted until each would expire, decided or not; beyond it 429 too_many_live_grants. No effect unless below PAIRGATE_MAX_LIVE_CODES.' }),
 });

@@ -9,6 +9,7 @@ import { attackerGuessRate } from '../shared/attacker-guess-rate.js';
 import { requestedWaitSeconds, streamGrant, waitForGrant } from '../shared/waiting.js';
 import { grantsConfigSchema } from './config.js';
 import { grantView, PAIR_KIND, type PairRequest, type PairResult } from './grant-views.js';
+import { LiveGrantsPerAddress } from './live-per-address.js';
 import {
   CodeParams,
   CodeView,
@@ -63,20 +64,33 @@ export const grantsDoor: Door = {
     const maxWait = ctx.config.PAIRGATE_WAIT_MAX_SECONDS;
     const lookupLimit = { max: ctx.config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE, timeWindow: 60_000 };
     const tags = ['grants'];
+    // So that no one address holds every live code; a cap not below the server's never binds.
+    const perAddress = cfg.PAIRGATE_GRANTS_MAX_LIVE_PER_IP < ctx.config.PAIRGATE_MAX_LIVE_CODES
+      ? new LiveGrantsPerAddress(ctx.stores.ephemeral, cfg.PAIRGATE_GRANTS_MAX_LIVE_PER_IP)
+      : undefined;
 
     api.post('/api/v1/grants', {
       schema: { tags, summary: 'Create a grant a person will approve by its code.', body: CreateGrantBody, response: { 201: CreatedGrantView, 400: ErrorView, 429: ErrorView } },
       config: { rateLimit: { max: cfg.PAIRGATE_GRANTS_CREATE_PER_MINUTE, timeWindow: 60_000 } },
     }, async (request, reply) => {
       const ttl = Math.min(request.body.ttl ?? ctx.config.PAIRGATE_GRANT_TTL_SECONDS, ctx.config.PAIRGATE_GRANT_TTL_SECONDS);
-      const { grant, code, secret } = await ctx.engine.create<PairRequest>({
-        kind: PAIR_KIND,
-        request: { label: request.body.label, data: request.body.data ?? {} },
-        ttlMs: ttl * 1000,
-        codeFormat: format,
-        withSecret: true,
-        capacity: { max: ctx.config.PAIRGATE_MAX_LIVE_CODES, refuse: tooManyWaiting },
-      });
+      const release = await perAddress?.take(request.clientNetwork, ttl * 1000, ctx.clock.now());
+      let created;
+      try {
+        created = await ctx.engine.create<PairRequest>({
+          kind: PAIR_KIND,
+          request: { label: request.body.label, data: request.body.data ?? {} },
+          ttlMs: ttl * 1000,
+          codeFormat: format,
+          withSecret: true,
+          capacity: { max: ctx.config.PAIRGATE_MAX_LIVE_CODES, refuse: tooManyWaiting },
+        });
+      } catch (error) {
+        // No grant, so no slot: the address gets its place back.
+        await release?.().catch(() => undefined);
+        throw error;
+      }
+      const { grant, code, secret } = created;
       const base = `${ctx.publicUrl()}/api/v1/grants/${grant.id}`;
       return reply.code(201).send({
         ...grantView(grant as never, 'pending'),

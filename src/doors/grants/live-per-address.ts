@@ -1,0 +1,38 @@
+import { PairgateError } from '../../core/errors.js';
+import type { EphemeralStore } from '../../store/ports.js';
+import { NumberedSlots } from '../shared/numbered-slots.js';
+
+/** Machine code of the 429 for an address that holds its most live grants. */
+export const LIVE_PER_ADDRESS_CODE = 'too_many_live_grants';
+
+/**
+ * The generic grant API's cap on live grants per client network. The server-wide cap
+ * (PAIRGATE_MAX_LIVE_CODES, what the brute-force budget is computed for) alone let one address
+ * fill it: at the creation rate allowed to one address (120 a minute) and the default lifetime
+ * (600 s) it holds 1200, and every other client was refused for as long as it went on.
+ *
+ * Each grant holds a numbered slot (`grants|live|<network>|<n>`) for its lifetime, taken with
+ * set-if-absent, so the cap holds under bursts and across nodes (NumberedSlots). A grant counts
+ * until it would expire, decided or not, as it does toward the server-wide cap.
+ */
+export class LiveGrantsPerAddress {
+  private readonly slots: NumberedSlots;
+
+  constructor(ephemeral: EphemeralStore, private readonly cap: number) {
+    this.slots = new NumberedSlots(ephemeral, 'grants|live|', cap);
+  }
+
+  /**
+   * Takes a slot for a grant of `ttlMs` created by `network`; returns the function that gives it
+   * back (for a grant that could not be made after all). Throws 429 `too_many_live_grants`, with
+   * the wait until the network's oldest grant expires, when it holds `cap` live grants.
+   */
+  async take(network: string, ttlMs: number, now: number): Promise<() => Promise<void>> {
+    // Two probes first: an address well below its cap takes a slot without listing its grants.
+    const taken = await this.slots.take(network, '1', ttlMs, now, { randomProbes: 2 });
+    if (taken.ok) return () => this.slots.release(taken.key);
+    const firstFree = taken.held.length ? Math.min(...taken.held.map((slot) => slot.expiresAt)) : now + 1000;
+    const wait = Math.max(1, Math.ceil((firstFree - now) / 1000));
+    throw new PairgateError(LIVE_PER_ADDRESS_CODE, 429, `Your address holds ${this.cap} live grants, the most this server allows one address. Try again in ${wait} s.`, { retryAfterSeconds: wait });
+  }
+}
