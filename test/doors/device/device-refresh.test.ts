@@ -4,6 +4,8 @@ import { hashToken } from '../../../src/core/ids.js';
 import { UserStore, type User } from '../../../src/doors/accounts/users.js';
 import { DEVICE_GRANT_TYPE } from '../../../src/doors/device/device-grant.js';
 import { DeviceTokens } from '../../../src/doors/device/device-tokens.js';
+import { allDoors } from '../../../src/doors/index.js';
+import { loadConfig } from '../../../src/server/config.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { FormClient } from '../access/form-client.js';
 import { ADMIN_TOKEN, adminCall, authorize, connectDevice, createUser, DEVICE_ENV, grantIdOf, isActive, pollToken, postForm, refreshToken } from './device-helpers.js';
@@ -229,6 +231,16 @@ describe('connected devices with refresh tokens: one entry per device, Disconnec
   });
 });
 
+describe('PAIRGATE_DEVICE_REFRESH_TOKEN_TTL_SECONDS', () => {
+  const configOf = (env: Record<string, string>) => loadConfig(allDoors.flatMap((door) => (door.configSchema ? [door.configSchema] : [])), { env });
+
+  it('is 30 days by default, 0 or more, at most 366 days; a bad value stops start-up naming the key', () => {
+    expect(configOf({}).PAIRGATE_DEVICE_REFRESH_TOKEN_TTL_SECONDS).toBe(2_592_000);
+    expect(configOf({ PAIRGATE_DEVICE_REFRESH_TOKEN_TTL_SECONDS: '0' }).PAIRGATE_DEVICE_REFRESH_TOKEN_TTL_SECONDS).toBe(0);
+    for (const bad of ['-1', '31622401', 'soon']) expect(() => configOf({ PAIRGATE_DEVICE_REFRESH_TOKEN_TTL_SECONDS: bad })).toThrow(/PAIRGATE_DEVICE_REFRESH_TOKEN_TTL_SECONDS/);
+  });
+});
+
 describe('PAIRGATE_DEVICE_REFRESH_TOKEN_TTL_SECONDS=0: no refresh tokens', () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -244,9 +256,11 @@ describe('PAIRGATE_DEVICE_REFRESH_TOKEN_TTL_SECONDS=0: no refresh tokens', () =>
     expect(answer.body).toMatchObject({ token_type: 'Bearer', expires_in: 3600 });
     const metadata = (await t.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })).json<{ grant_types_supported: string[] }>();
     expect(metadata.grant_types_supported).toEqual([DEVICE_GRANT_TYPE]);
-    const refused = await refreshToken(t.app, 'x'.repeat(43));
+    // Refresh tokens issued before the lifetime was set to 0 are refused too.
+    const earlier = await new DeviceTokens(t.app.pairgate.stores.db).refresh.issue({ family: 'earlier-family-0001', clientId: 'tv-app', registration: undefined, userId: alice.id, scope: '', connectedAt: Date.now(), ttlMs: DAY }, Date.now());
+    const refused = await refreshToken(t.app, earlier);
     expect(refused).toMatchObject({ status: 400, body: { error: 'unsupported_grant_type' } });
     expect(String(refused.body.error_description)).not.toContain('refresh_token');
-    expect(await t.app.pairgate.stores.db.selectFrom('device_refresh_tokens').select('token_hash').execute()).toEqual([]);
+    expect(await t.app.pairgate.stores.db.selectFrom('device_refresh_tokens').select('family').execute()).toEqual([{ family: 'earlier-family-0001' }]);
   });
 });
