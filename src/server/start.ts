@@ -3,6 +3,7 @@ import type { Door } from '../doors/door.js';
 import { buildApp } from './app.js';
 import { checkBackupConfig } from './backups.js';
 import { configWarnings } from './config-warnings.js';
+import { makeDataDir } from './data-dir.js';
 import { loadConfig, type Config, type ConfigSources } from './config.js';
 import { openStores } from './open-stores.js';
 
@@ -29,6 +30,7 @@ export function checkConfig(config: Config, doors: readonly Door[]): void {
 export async function startServer(sources: ConfigSources, doors: readonly Door[], logStream?: NodeJS.WritableStream): Promise<RunningServer> {
   const config = loadConfig(doors.flatMap((door) => (door.configSchema ? [door.configSchema] : [])), sources);
   checkConfig(config, doors);
+  makeDataDir(config.PAIRGATE_DATA_DIR);
   const stores = await openStores(config, doors);
   // Known only once listening (port 0); the app reads it for its default public URL.
   const listening: { url?: string } = {};

@@ -14,7 +14,7 @@ beforeAll(() => {
 
 function run(args: string[]): { status: number; stdout: string; stderr: string } {
   try {
-    const stdout = execFileSync('node', [cli, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout = execFileSync('node', [cli, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 });
     return { status: 0, stdout, stderr: '' };
   } catch (error) {
     const e = error as { status: number; stdout: string; stderr: string };
@@ -43,6 +43,21 @@ describe('pairgate CLI', () => {
     const result = run(['serve', '--port', 'eighty', '--data-dir', mkdtempSync(join(tmpdir(), 'pairgate-bad-'))]);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/PAIRGATE_PORT: expected integer/);
+  });
+
+  it('a data folder that cannot be made stops the start with a line naming it (never hangs)', () => {
+    const notAFolder = join(mkdtempSync(join(tmpdir(), 'pairgate-file-')), 'file');
+    writeFileSync(notAFolder, 'x');
+    for (const [dir, said] of [
+      ['/proc/pairgate-test/data', /PAIRGATE_DATA_DIR: cannot create \/proc\/pairgate-test/],
+      [join(notAFolder, 'data'), /PAIRGATE_DATA_DIR: .*file is not a folder/],
+    ] as const) {
+      const started = Date.now();
+      const result = run(['serve', '--port', '0', '--data-dir', dir]);
+      expect(result.status, result.stderr).toBe(2);
+      expect(result.stderr).toMatch(said);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    }
   });
 
   it('reads a dotenv config file with --config', () => {
