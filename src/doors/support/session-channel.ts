@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws';
+import { IllegalTransitionError } from '../../core/grant-machine.js';
 import { constantTimeEqual, hashToken } from '../../core/ids.js';
 import { MISSED_CHANGES } from '../../store/ports.js';
 import type { DoorContext } from '../door.js';
@@ -261,7 +262,13 @@ export class SessionHub {
       }
     } else if (state === 'pending') {
       // No pairing codes: like the original, the agent token of AgentMSH is the invitation.
-      session = (await this.ctx.engine.approve<SessionResult>(session.id, { credentialHash: null, confirmedAt: this.ctx.clock.now(), connected: false, connectedAt: null })) as SessionGrant;
+      try {
+        session = (await this.ctx.engine.approve<SessionResult>(session.id, { credentialHash: null, confirmedAt: this.ctx.clock.now(), connected: false, connectedAt: null })) as SessionGrant;
+      } catch (error) {
+        // Another agent's hello, here or on another node, approved it first: that agent joins.
+        if (!(error instanceof IllegalTransitionError)) throw error;
+        return refuse(CLOSE.duplicate, 'An agent is already connected to this session.');
+      }
     } else if (state !== 'approved') {
       return refuse(CLOSE.unauthorized, 'This session cannot be joined any more.');
     }

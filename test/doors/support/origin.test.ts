@@ -7,11 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
 import { SupportOriginClient } from '../../../src/sdk/support.js';
 import type { TestApp } from '../../helpers/app.js';
+import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
 import { missingProgram } from '../../helpers/system.js';
 import { ADMIN, ADMIN_AUTH, freePort, json, postJson, startOrigin, startRelay } from './helpers.js';
 
 const AVATAR = 'https://avatars.githubusercontent.com/u/16852023?v=4';
 const curlMissing = missingProgram('curl', 'the seed\'s exact curl call');
+const pgMissing = await postgresMissing();
 
 /** Runs curl (asynchronously: the server answers from this same process) and returns the status (printed last by -w) and the body. */
 async function curl(args: string[]): Promise<{ status: number; body: string }> {
@@ -499,6 +501,26 @@ describe('support origin: relay failures and code expiry', () => {
       agent.close();
     } finally {
       await origin.close();
+    }
+  });
+
+  it.each([['SQLite', false], ['PostgreSQL', true]] as const)('without PLEXUS_PAIRING_URL, on %s: of 10 agents joining at once with the token, one is welcome, the others are told another agent is connected', async (_name, onPostgres) => {
+    if (onPostgres && pgMissing) return;
+    const database = onPostgres ? await createTestDatabase() : undefined;
+    const origin = await startOrigin('', database ? { PAIRGATE_DATABASE_URL: database.url } : {});
+    try {
+      const created = await json(await session(origin, { id: 'plain-race' }));
+      const { connectAgent } = await import('../../../src/sdk/support.js');
+      const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => connectAgent(created.AgentConfig.MeshServer, undefined)));
+      const joined = outcomes.filter((o) => o.status === 'fulfilled');
+      expect(joined).toHaveLength(1);
+      for (const refused of outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected')) {
+        expect(refused.reason).toMatchObject({ code: 'agent_already_connected' });
+      }
+      (joined[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof connectAgent>>>).value.close();
+    } finally {
+      await origin.close();
+      await database?.drop();
     }
   });
 });
