@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import dgram from 'node:dgram';
 import { networkInterfaces } from 'node:os';
+import { terminalText } from './terminal-text.js';
 import { discoveryKey } from './secret-proof.js';
 
 /**
@@ -175,10 +176,8 @@ export function checkAnnouncement(packet: Buffer, address: string, secret?: Buff
     if (Math.abs(now - b.t) > MAX_ANNOUNCEMENT_SKEW_MS) return { ok: false, reason: 'stale' };
     if (b.a !== plainIpv4(address)) return { ok: false, reason: 'wrong_source' };
   }
-  // Shown on a terminal by `lan nearby`: no control characters, and no bidirectional controls,
-  // which would show the rest of the line (address, id) in another order than it reads.
-  // eslint-disable-next-line no-control-regex
-  const name = typeof b.n === 'string' ? b.n.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, ' ').slice(0, 64) : undefined;
+  // Shown on a terminal by `lan nearby`, before the address and id on the same line.
+  const name = typeof b.n === 'string' ? terminalText(b.n, 64) : undefined;
   return {
     ok: true,
     announcement: {

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { terminalText } from './terminal-text.js';
 import { ChannelBindingError, ListenerClosedError, PinMismatchError, ProtocolError, WrongCodeError, WrongSecretError } from './lan-errors.js';
 
 /**
@@ -25,9 +26,8 @@ export interface ControlMessage {
 /** One received frame. */
 export type Frame = { kind: 'json'; message: ControlMessage } | { kind: 'data'; data: Buffer };
 
-// Remote text shown to a person: no control characters, bounded length.
-// eslint-disable-next-line no-control-regex
-const clean = (text: unknown): string => String(text ?? '').replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').slice(0, 300);
+// Remote text shown to a person: nothing that steers the terminal, bounded length.
+const clean = (text: unknown): string => terminalText(text, 300);
 
 /** The error a remote `{t: 'error'}` message stands for. */
 export function remoteError(message: ControlMessage): Error {
