@@ -70,6 +70,14 @@ export function loadConfig(sections: readonly ConfigSection[], sources: ConfigSo
     // An explicitly empty string is a value for string keys (e.g. "no public URL").
     else if (value === '' && (schema.properties[key] as { type?: string }).type === 'string') raw[key] = '';
   }
+  // Conversion would truncate a fraction ("0.5" to 0, which turns some limits off) and read "1e3"
+  // or "0x10": an integer key takes whole decimal numbers only.
+  for (const [key, value] of Object.entries(raw)) {
+    const property = schema.properties[key] as Record<string, unknown>;
+    if (property.type === 'integer' && typeof value === 'string' && !/^\s*[+-]?\d+\s*$/.test(value)) {
+      throw new ConfigError(key, `expected ${describeExpected(property)}, got ${JSON.stringify(value)}`);
+    }
+  }
   const converted = Value.Convert(schema, Value.Default(schema, raw));
   for (const error of Value.Errors(schema, converted)) {
     const key = error.instancePath.replace(/^\//, '').split('/')[0] || String((error.params as { requiredProperties?: string[] }).requiredProperties?.[0] ?? '?');

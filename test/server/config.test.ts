@@ -40,6 +40,11 @@ describe('configuration', () => {
     expect(bad({ PAIRGATE_PORT: 'eighty' })).toMatchObject({ key: 'PAIRGATE_PORT', code: 'config_invalid' });
     expect(bad({ PAIRGATE_PORT: 'eighty' }).message).toMatch(/PAIRGATE_PORT: expected integer >= 0 <= 65535, got "eighty"/);
     expect(bad({ PAIRGATE_PORT: '70000' }).key).toBe('PAIRGATE_PORT');
+    // A fraction is refused, not truncated (0.5 would have read as 0, "no limit" for some keys).
+    expect(bad({ PAIRGATE_WAITS_PER_CLIENT: '0.5' }).message).toMatch(/PAIRGATE_WAITS_PER_CLIENT: expected integer >= 0, got "0.5"/);
+    expect(bad({ PAIRGATE_DEVICE_REFRESH_TOKEN_TTL_SECONDS: '1.5' }).key).toBe('PAIRGATE_DEVICE_REFRESH_TOKEN_TTL_SECONDS');
+    expect(bad({ PAIRGATE_PORT: '1e3' }).key).toBe('PAIRGATE_PORT');
+    expect(loadConfig(sections, { env: { PAIRGATE_PORT: ' 9000 ' } }).PAIRGATE_PORT).toBe(9000);
     expect(bad({ PAIRGATE_LOG_LEVEL: 'loud' }).message).toMatch(/PAIRGATE_LOG_LEVEL: expected one of "fatal"/);
     expect(bad({ PAIRGATE_METRICS: 'maybe' }).key).toBe('PAIRGATE_METRICS');
     const withPassword = bad({ PAIRGATE_DATABASE_URL: 'mysql://app:hunter2@db/pairgate' });
