@@ -11,8 +11,18 @@ const TEMPLATE_DIR = fileURLToPath(new URL('../../src/web/templates/', import.me
 /** Folder of the static assets served at /static/. */
 const STATIC_DIR = fileURLToPath(new URL('../../src/web/static/', import.meta.url));
 
-/** Name of the CSRF cookie (double-submit: the form carries the same value). */
+/** Name of the CSRF cookie (double-submit: the form carries the same value); see hostCookieName. */
 export const CSRF_COOKIE = 'pg_csrf';
+
+/**
+ * The name a cookie is set and read under: over https with the `__Host-` prefix, which browsers
+ * accept only from this very host (Secure, `Path=/`, no `Domain`). A sibling subdomain can set
+ * cookies for the whole site (cookie tossing); one it plants cannot carry this name, so it can
+ * neither fix a CSRF token nor sign a visitor in to an account of its own.
+ */
+export function hostCookieName(name: string, secure: boolean): string {
+  return secure ? `__Host-${name}` : name;
+}
 /** Name of the form field that carries the CSRF token. */
 export const CSRF_FIELD = '_csrf';
 
@@ -32,7 +42,11 @@ const CONTENT_TYPES: Record<string, string> = {
 export class Pages {
   private readonly env: nunjucks.Environment;
 
+  /** The CSRF cookie's name here (`__Host-pg_csrf` over https). */
+  readonly csrfCookie: string;
+
   constructor(private readonly secureCookies: boolean) {
+    this.csrfCookie = hostCookieName(CSRF_COOKIE, secureCookies);
     this.env = new nunjucks.Environment(new nunjucks.FileSystemLoader(TEMPLATE_DIR, { noCache: false }), {
       autoescape: true,
       throwOnUndefined: false,
@@ -51,13 +65,18 @@ export class Pages {
    * it in a hidden `_csrf` field; `verifyCsrf` compares the two.
    */
   csrfToken(request: FastifyRequest, reply: FastifyReply): string {
-    const existing = request.cookies?.[CSRF_COOKIE];
+    const existing = this.csrfCookieValue(request);
     if (existing && /^[A-Za-z0-9_-]{43}$/.test(existing)) return existing;
     const token = randomToken();
-    reply.setCookie(CSRF_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'strict', secure: this.secureCookies });
+    reply.setCookie(this.csrfCookie, token, { path: '/', httpOnly: true, sameSite: 'strict', secure: this.secureCookies });
     // Make the token visible to a render in this same request.
-    (request.cookies as Record<string, string>)[CSRF_COOKIE] = token;
+    (request.cookies as Record<string, string>)[this.csrfCookie] = token;
     return token;
+  }
+
+  /** This browser's CSRF cookie, if it sent one (under this server's name for it). */
+  csrfCookieValue(request: FastifyRequest): string | undefined {
+    return request.cookies?.[this.csrfCookie];
   }
 
   /**
@@ -69,7 +88,7 @@ export class Pages {
     if (isForeignFormPost(request)) {
       throw new ForbiddenError('This form did not come from this site. Open the page here and try again.', 'csrf_failed');
     }
-    const cookie = request.cookies?.[CSRF_COOKIE] ?? '';
+    const cookie = this.csrfCookieValue(request) ?? '';
     const body = (request.body ?? {}) as Record<string, unknown>;
     const field = typeof body[CSRF_FIELD] === 'string' ? (body[CSRF_FIELD] as string) : '';
     if (!cookie || !field || !constantTimeEqual(cookie, field)) {

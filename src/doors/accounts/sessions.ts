@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hashToken, randomToken } from '../../core/ids.js';
 import type { DurableDb } from '../../store/durable-schema.js';
+import { hostCookieName } from '../../web/pages.js';
 import type { UserStore, User } from './users.js';
 import './account-rows.js';
 
@@ -13,28 +14,33 @@ export const SESSION_COOKIE = 'pg_session';
  * link from the app's site and must be recognised there.
  */
 export class Sessions {
+  /** The cookie's name here: `__Host-pg_session` over https, so a sibling subdomain cannot plant one (see hostCookieName). */
+  private readonly cookie: string;
+
   constructor(
     private readonly db: DurableDb,
     private readonly users: UserStore,
     private readonly ttlMs: number,
     private readonly secureCookies: boolean,
-  ) {}
+  ) {
+    this.cookie = hostCookieName(SESSION_COOKIE, secureCookies);
+  }
 
   /**
    * Starts a session for `userId` and sets its cookie. A session the browser already had is ended
    * first: a sign-in always gets a fresh token (no session fixation).
    */
   async start(request: FastifyRequest, reply: FastifyReply, userId: string, now: number): Promise<void> {
-    const previous = request.cookies?.[SESSION_COOKIE];
+    const previous = request.cookies?.[this.cookie];
     if (previous) await this.db.deleteFrom('account_sessions').where('token_hash', '=', hashToken(previous)).execute();
     const token = randomToken();
     await this.db.insertInto('account_sessions').values({ token_hash: hashToken(token), user_id: userId, created_at: now, expires_at: now + this.ttlMs }).execute();
-    reply.setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.secureCookies, maxAge: Math.floor(this.ttlMs / 1000) });
+    reply.setCookie(this.cookie, token, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.secureCookies, maxAge: Math.floor(this.ttlMs / 1000) });
   }
 
   /** The signed-in user of this request, if any. */
   async current(request: FastifyRequest, now: number): Promise<User | undefined> {
-    const token = request.cookies?.[SESSION_COOKIE];
+    const token = request.cookies?.[this.cookie];
     if (!token || !/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
     const row = await this.db.selectFrom('account_sessions').select(['user_id', 'expires_at']).where('token_hash', '=', hashToken(token)).executeTakeFirst();
     if (!row || Number(row.expires_at) <= now) return undefined;
@@ -43,9 +49,10 @@ export class Sessions {
 
   /** Ends this request's session and clears the cookie. */
   async end(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const token = request.cookies?.[SESSION_COOKIE];
+    const token = request.cookies?.[this.cookie];
     if (token) await this.db.deleteFrom('account_sessions').where('token_hash', '=', hashToken(token)).execute();
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    // A __Host- cookie is only cleared by a Set-Cookie that is Secure too.
+    reply.clearCookie(this.cookie, { path: '/', secure: this.secureCookies });
   }
 
   /** Ends every session of a user (after a password reset). */

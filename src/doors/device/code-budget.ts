@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { RateLimitedError } from '../../core/errors.js';
 import { hashToken } from '../../core/ids.js';
 import type { CodeGuard } from '../../engine/code-guard.js';
-import { CSRF_COOKIE } from '../../web/pages.js';
+import type { Pages } from '../../web/pages.js';
 import type { User } from '../accounts/users.js';
 import { DEVICE_KIND } from './device-grant.js';
 
@@ -17,11 +17,12 @@ export class CodeBudget {
   constructor(
     private readonly guard: CodeGuard,
     private readonly perSession: number,
+    private readonly pages: Pages,
   ) {}
 
   /** The session's counter key; hashed so the store never holds a cookie value. */
   private sessionKey(request: FastifyRequest, user: User | undefined): string {
-    const who = user ? `user:${user.id}` : `browser:${request.cookies?.[CSRF_COOKIE] ?? request.clientNetwork}`;
+    const who = user ? `user:${user.id}` : `browser:${this.pages.csrfCookieValue(request) ?? request.clientNetwork}`;
     return `device:miss:${hashToken(who)}`;
   }
 

@@ -87,7 +87,7 @@ export const deviceDoor: Door = {
       installIntrospectionRoute(oauth, env);
       installRevocationRoute(oauth, env);
     });
-    const budget = new CodeBudget(ctx.codeGuard, cfg.PAIRGATE_DEVICE_CODE_MISSES_PER_SESSION);
+    const budget = new CodeBudget(ctx.codeGuard, cfg.PAIRGATE_DEVICE_CODE_MISSES_PER_SESSION, ctx.pages);
     installVerificationPages(app, env, budget);
     installDevicesPage(app, env);
     // The admin API speaks pairgate's error shape, behind its own token check.

@@ -3,7 +3,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
 import { hashToken } from '../../core/ids.js';
-import { CSRF_COOKIE } from '../../web/pages.js';
 import { currentUser, signInFromForm } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
 import { pickLang, type Lang } from '../accounts/i18n.js';
@@ -35,7 +34,7 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
   const csrfValid = (request: FastifyRequest): boolean => formFromThisSite(pages, request);
 
   const ticketKey = (request: FastifyRequest, grantId: string): string | undefined => {
-    const browser = request.cookies?.[CSRF_COOKIE];
+    const browser = pages.csrfCookieValue(request);
     return browser ? `device:ticket:${hashToken(`${browser}:${grantId}`)}` : undefined;
   };
 

@@ -42,19 +42,35 @@ function resetLink(mail: string): string {
 }
 
 describe('accounts behind https', () => {
-  it('marks the session and CSRF cookies Secure when the public URL is https', async () => {
+  it('names the session and CSRF cookies __Host- and marks them Secure; a sibling\'s tossed cookies of the plain names count for nothing', async () => {
     const t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10', PAIRGATE_PUBLIC_URL: 'https://pair.example' });
     const base = await t.listen();
     try {
       const client = new FormClient(base);
       const page = await client.get('/account/register');
-      expect(page.headers.getSetCookie().find((line) => line.startsWith('pg_csrf='))).toMatch(/; Secure/i);
-      const response = await fetch(`${base}/account/register`, {
+      expect(page.headers.getSetCookie().find((line) => line.startsWith('__Host-pg_csrf='))).toMatch(/; Path=\/;.*Secure/i);
+      const csrf = client.cookies.get('__Host-pg_csrf')!;
+      const register = (username: string, cookie: string, field = csrf) => fetch(`${base}/account/register`, {
         method: 'POST', redirect: 'manual',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `pg_csrf=${client.cookies.get('pg_csrf')}` },
-        body: new URLSearchParams({ _csrf: client.lastCsrf, username: 'secure-user', email: 'secure@example.test', password: 'long enough password' }),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+        body: new URLSearchParams({ _csrf: field, username, email: `${username}@example.test`, password: 'long enough password' }),
       });
-      expect(response.headers.getSetCookie().find((line) => line.startsWith('pg_session='))).toMatch(/; Secure/i);
+      const response = await register('secure-user', `__Host-pg_csrf=${csrf}`);
+      expect(response.status).toBe(303);
+      const session = response.headers.getSetCookie().find((line) => line.startsWith('__Host-pg_session='));
+      expect(session).toMatch(/; Path=\/;.*Secure/i);
+      expect(session).not.toMatch(/Domain=/i);
+      const token = /^__Host-pg_session=([^;]+)/.exec(session!)![1]!;
+      const signedIn = await fetch(`${base}/account/accesses`, { redirect: 'manual', headers: { cookie: `__Host-pg_session=${token}` } });
+      expect(signedIn.status).toBe(200);
+
+      // What a sibling subdomain can plant: the plain names. A tossed CSRF cookie does not pass the
+      // form check, and a tossed session (the attacker's own) signs nobody in.
+      const planted = 'A'.repeat(43);
+      expect((await register('tossed-csrf', `pg_csrf=${planted}`, planted)).status).toBe(403);
+      const tossed = await fetch(`${base}/account/accesses`, { redirect: 'manual', headers: { cookie: `pg_session=${token}` } });
+      expect(tossed.status).toBe(303);
+      expect(tossed.headers.get('location')).toMatch(/\/account\/signin/);
     } finally {
       await t.close();
     }
