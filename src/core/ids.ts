@@ -21,6 +21,11 @@ export function timeOrderedId(now = Date.now()): string {
   return Math.max(0, Math.floor(now)).toString(16).padStart(12, '0') + randomId();
 }
 
+/** Whether `text` has the shape of a `randomToken()` of 32 bytes (43 base64url characters): anything else need not be looked up. */
+export function isTokenShaped(text: string): boolean {
+  return /^[A-Za-z0-9_-]{43}$/.test(text);
+}
+
 /** A random bearer token (256 bits), base64url. */
 export function randomToken(bytes = 32): string {
   return randomBytesPooled(bytes).toString('base64url');

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import nunjucks from 'nunjucks';
 import { ForbiddenError } from '../core/errors.js';
-import { constantTimeEqual, randomToken } from '../core/ids.js';
+import { constantTimeEqual, isTokenShaped, randomToken } from '../core/ids.js';
 import { isForeignFormPost } from './form-origin.js';
 
 /** Folder of the templates (src/web/templates, also when running from dist/). */
@@ -66,7 +66,7 @@ export class Pages {
    */
   csrfToken(request: FastifyRequest, reply: FastifyReply): string {
     const existing = this.csrfCookieValue(request);
-    if (existing && /^[A-Za-z0-9_-]{43}$/.test(existing)) return existing;
+    if (existing && isTokenShaped(existing)) return existing;
     const token = randomToken();
     reply.setCookie(this.csrfCookie, token, { path: '/', httpOnly: true, sameSite: 'strict', secure: this.secureCookies });
     // Make the token visible to a render in this same request.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { constantTimeEqual, hashToken, randomId, randomToken, timeOrderedId } from '../../src/core/ids.js';
+import { constantTimeEqual, hashToken, isTokenShaped, randomId, randomToken, timeOrderedId } from '../../src/core/ids.js';
 import { ConfigError, NotFoundError, PairgateError, RateLimitedError, isPairgateError } from '../../src/core/errors.js';
 
 describe('ids and tokens', () => {
@@ -19,6 +19,11 @@ describe('ids and tokens', () => {
     expect(earlier).toMatch(/^[0-9a-f]{12}[A-Za-z0-9_-]{22}$/);
     const sameInstant = new Set(Array.from({ length: 1_000 }, () => timeOrderedId(1_700_000_000_000)));
     expect(sameInstant.size).toBe(1_000);
+  });
+
+  it('tells a token-shaped string (what randomToken makes) from anything else', () => {
+    for (let i = 0; i < 100; i++) expect(isTokenShaped(randomToken())).toBe(true);
+    for (const other of ['', 'x'.repeat(42), 'x'.repeat(44), `${'x'.repeat(42)}=`, `${'x'.repeat(42)}+`, `${'x'.repeat(42)}\n`, randomToken(16)]) expect(isTokenShaped(other)).toBe(false);
   });
 
   it('hashes deterministically and one-way', () => {

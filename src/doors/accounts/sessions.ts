@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { hashToken, randomToken } from '../../core/ids.js';
+import { hashToken, isTokenShaped, randomToken } from '../../core/ids.js';
 import type { DurableDb } from '../../store/durable-schema.js';
 import { hostCookieName } from '../../web/pages.js';
 import type { UserStore, User } from './users.js';
@@ -41,7 +41,7 @@ export class Sessions {
   /** The signed-in user of this request, if any. */
   async current(request: FastifyRequest, now: number): Promise<User | undefined> {
     const token = request.cookies?.[this.cookie];
-    if (!token || !/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
+    if (!token || !isTokenShaped(token)) return undefined;
     const row = await this.db.selectFrom('account_sessions').select(['user_id', 'expires_at']).where('token_hash', '=', hashToken(token)).executeTakeFirst();
     if (!row || Number(row.expires_at) <= now) return undefined;
     return this.users.findById(row.user_id);

@@ -1,4 +1,4 @@
-import { hashToken, randomToken } from '../../core/ids.js';
+import { hashToken, isTokenShaped, randomToken } from '../../core/ids.js';
 import type { DurableDb } from '../../store/durable-schema.js';
 import { DeviceRefreshTokens } from './refresh-tokens.js';
 import './device-rows.js';
@@ -32,8 +32,6 @@ export interface ConnectedDevice {
   expiresAt: number;
 }
 
-/** Tokens are base64url of 256 random bits: anything else is not looked up. */
-const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 /**
  * Access tokens of the device door (durable): 256 bits from the CSPRNG, handed out once in the
@@ -72,7 +70,7 @@ export class DeviceTokens {
 
   /** The live token `token` (unknown, revoked or expired: undefined). */
   async find(token: string, now: number): Promise<DeviceToken | undefined> {
-    if (!TOKEN_PATTERN.test(token)) return undefined;
+    if (!isTokenShaped(token)) return undefined;
     const row = await this.db
       .selectFrom('device_access_tokens')
       .innerJoin('users', 'users.id', 'device_access_tokens.user_id')
@@ -85,7 +83,7 @@ export class DeviceTokens {
 
   /** Deletes token `token`; true when it existed. */
   async revoke(token: string): Promise<boolean> {
-    if (!TOKEN_PATTERN.test(token)) return false;
+    if (!isTokenShaped(token)) return false;
     const result = await this.db.deleteFrom('device_access_tokens').where('token_hash', '=', hashToken(token)).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }

@@ -1,4 +1,4 @@
-import { hashToken, randomToken } from '../../core/ids.js';
+import { hashToken, isTokenShaped, randomToken } from '../../core/ids.js';
 import type { DurableDb } from '../../store/durable-schema.js';
 import './device-rows.js';
 import '../accounts/account-rows.js';
@@ -20,19 +20,8 @@ export interface RefreshToken {
   usedAt: number | undefined;
 }
 
-/** What a new refresh token of a family carries. */
-export interface RefreshTokenInput {
-  family: string;
-  clientId: string;
-  registration: string | undefined;
-  userId: string;
-  scope: string;
-  connectedAt: number;
-  ttlMs: number;
-}
-
-/** Tokens are base64url of 256 random bits: anything else is not looked up. */
-const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+/** What a new refresh token of a family carries, and how long it lives. */
+export type RefreshTokenInput = Pick<RefreshToken, 'family' | 'clientId' | 'registration' | 'userId' | 'scope' | 'connectedAt'> & { ttlMs: number };
 
 /**
  * Refresh tokens of the device door (RFC 6749 §6), durable: 256 bits from the CSPRNG, handed out
@@ -63,7 +52,7 @@ export class DeviceRefreshTokens {
 
   /** The refresh token `token`, used or not, expired or not; undefined when no such token is stored. */
   async find(token: string): Promise<RefreshToken | undefined> {
-    if (!TOKEN_PATTERN.test(token)) return undefined;
+    if (!isTokenShaped(token)) return undefined;
     const row = await this.db.selectFrom('device_refresh_tokens').selectAll().where('token_hash', '=', hashToken(token)).executeTakeFirst();
     if (!row) return undefined;
     return {
