@@ -10,9 +10,10 @@ import { encodeChange, parseChange } from '../grant-change-message.js';
  * Wake-ups and bus messages across nodes through Redis pub/sub. Publishing delivers to local
  * listeners at once and PUBLISHes on `P grants` (or `P bus`); a dedicated subscriber connection (a
  * subscribed connection can run no other command) hands every message from another node to the
- * local listeners. ioredis re-subscribes by itself after a reconnect; changes published while it
- * was away never arrive, so once subscribed again every local waiter reads its grant again (see
- * `MemoryNotifier.resync`). Bus messages sent meanwhile are missed.
+ * local listeners. After a reconnect it subscribes again (not ioredis: see openRedisStores); changes
+ * published while it was away never arrive, so once subscribed again every local waiter reads its
+ * grant again (see `MemoryNotifier.resync`). Bus messages sent meanwhile are missed here (the support
+ * door replays its own from a log).
  */
 export class RedisNotifier implements GrantNotifier, MessageBus {
   private readonly local = new MemoryNotifier();
@@ -45,9 +46,8 @@ export class RedisNotifier implements GrantNotifier, MessageBus {
   }
 
   /**
-   * After a reconnect: waits until Redis confirms the subscription (ioredis sends its own SUBSCRIBE
-   * as it turns ready, and Redis answers in order), then wakes the local waiters, whose changes
-   * may have been published while nobody here listened.
+   * After a reconnect: subscribes again and, once Redis confirms it, wakes the local waiters, whose
+   * changes may have been published while nobody here listened.
    */
   private async resubscribed(): Promise<void> {
     try {

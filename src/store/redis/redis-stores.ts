@@ -50,12 +50,15 @@ export function subscriberName(prefix: string): string {
  */
 export async function openRedisStores(options: RedisStoreOptions): Promise<RedisStores> {
   const redis = new Redis(options.url, COMMAND_OPTIONS);
-  // The subscriber queues its SUBSCRIBE until connected and re-subscribes after each reconnect.
+  // The subscriber queues its SUBSCRIBE until connected; the notifier subscribes again after each
+  // reconnect itself: ioredis's own re-subscription leaves its promise unhandled, and a connection
+  // closed before Redis answered it (a shutdown just after a reconnect) was an unhandled rejection.
   const subscriber = new Redis(options.url, {
     ...COMMAND_OPTIONS,
     enableOfflineQueue: true,
     maxRetriesPerRequest: null,
     autoResendUnfulfilledCommands: true,
+    autoResubscribe: false,
     commandTimeout: undefined,
     connectionName: subscriberName(options.prefix),
   });
