@@ -7,6 +7,7 @@ import { MAX_SCOPE_PARAMETER_LENGTH } from './client-rules.js';
 import { grantedScope } from './clients.js';
 import { DEVICE_KIND, deviceCodeOf, USER_CODE_FORMAT, type DeviceRequest } from './device-grant.js';
 import { NO_STORE, type DeviceEnv } from './device-env.js';
+import { OAUTH_BODY_TYPES } from './oauth-body.js';
 import { OAuthError } from './oauth-errors.js';
 
 /** The body of a device authorization request (RFC 8628 §3.1); unknown fields are ignored. */
@@ -51,6 +52,7 @@ export function installAuthorizationRoute(app: FastifyInstance, env: DeviceEnv):
   api.post('/oauth/device_authorization', {
     schema: {
       tags: ['device'],
+      consumes: OAUTH_BODY_TYPES,
       summary: 'Device authorization request (RFC 8628 §3.1): form with client_id and scope.',
       body: DeviceAuthorizationBody,
       response: { 200: DeviceAuthorizationView, 400: OAuthErrorView, 401: OAuthErrorView, 429: OAuthErrorView },

@@ -5,6 +5,7 @@ import { constantTimeEqual } from '../../core/ids.js';
 import { introspectAppToken, IntrospectionView } from '../access/introspection-route.js';
 import { OAuthErrorView } from './authorization-route.js';
 import { NO_STORE, type DeviceEnv } from './device-env.js';
+import { OAUTH_BODY_TYPES } from './oauth-body.js';
 import { OAuthError } from './oauth-errors.js';
 
 const IntrospectionBody = Type.Object(
@@ -27,6 +28,7 @@ export function installIntrospectionRoute(app: FastifyInstance, env: DeviceEnv):
   api.post('/oauth/introspect', {
     schema: {
       tags: ['device'],
+      consumes: OAUTH_BODY_TYPES,
       summary: 'RFC 7662 introspection of a device-door or access-door access token (form with `token`).',
       body: IntrospectionBody,
       response: { 200: IntrospectionView, 400: OAuthErrorView, 401: OAuthErrorView },

@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { OAuthErrorView } from './authorization-route.js';
 import { clientIdOf } from './client-auth.js';
 import { NO_STORE, type DeviceEnv } from './device-env.js';
+import { OAUTH_BODY_TYPES } from './oauth-body.js';
 import { OAuthError } from './oauth-errors.js';
 
 const RevocationBody = Type.Object(
@@ -31,6 +32,7 @@ export function installRevocationRoute(app: FastifyInstance, env: DeviceEnv): vo
   api.post('/oauth/revoke', {
     schema: {
       tags: ['device'],
+      consumes: OAUTH_BODY_TYPES,
       summary: 'RFC 7009 revocation of an access token, or of a refresh token and its whole family (form with `token` and `client_id`).',
       body: RevocationBody,
       response: { 200: Type.Null(), 400: OAuthErrorView, 401: OAuthErrorView },

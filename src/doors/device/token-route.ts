@@ -10,6 +10,7 @@ import { assertScopeStillAllowed } from './clients.js';
 import { DEVICE_GRANT_TYPE, DEVICE_KIND, parseDeviceCode, type DeviceGrant, type DeviceRequest, type DeviceResult } from './device-grant.js';
 import { NO_STORE, type DeviceEnv } from './device-env.js';
 import { OAuthError } from './oauth-errors.js';
+import { OAUTH_BODY_TYPES } from './oauth-body.js';
 import { issueFamilyTokens, REFRESH_GRANT_TYPE, refreshTokens } from './refresh-grant.js';
 
 /** The body of a token request: the device grant, or a refresh. */
@@ -98,6 +99,7 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
   api.post('/oauth/token', {
     schema: {
       tags: ['device'],
+      consumes: OAUTH_BODY_TYPES,
       summary: 'Token request with the device code (RFC 8628 §3.4) or a refresh token (RFC 6749 §6, rotated); errors as RFC 8628 §3.5.',
       body: TokenBody,
       response: { 200: TokenView, 400: OAuthErrorView, 401: OAuthErrorView, 429: OAuthErrorView },

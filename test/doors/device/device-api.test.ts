@@ -236,6 +236,11 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
   it('lists its routes in the OpenAPI document and counts its grants in the metrics', async () => {
     const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, unknown> };
     for (const path of ['/.well-known/oauth-authorization-server', '/oauth/device_authorization', '/oauth/token', '/oauth/introspect', '/oauth/revoke', '/device', '/device/consent', '/device/signin', '/device/decide']) expect(Object.keys(doc.paths)).toContain(path);
+    // The OAuth endpoints take forms, as the RFCs send them (and JSON).
+    for (const path of ['/oauth/device_authorization', '/oauth/token', '/oauth/introspect', '/oauth/revoke']) {
+      const body = (doc.paths[path] as { post: { requestBody: { content: Record<string, unknown> } } }).post.requestBody;
+      expect(Object.keys(body.content)).toEqual(['application/x-www-form-urlencoded', 'application/json']);
+    }
     const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toMatch(/pairgate_grants_total\{door="device",event="created"\} \d+/);
   });
