@@ -25,9 +25,4 @@ export class WaitSlots {
       else this.held.set(client, left);
     };
   }
-
-  /** Waits `client` holds now (for tests and metrics). */
-  heldBy(client: string): number {
-    return this.held.get(client) ?? 0;
-  }
 }
