@@ -1,10 +1,14 @@
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { UserStore } from '../../../src/doors/accounts/users.js';
+import { DeviceClientRegistry } from '../../../src/doors/device/client-registry.js';
+import { parseDeviceClients } from '../../../src/doors/device/clients.js';
+import { DeviceTokens } from '../../../src/doors/device/device-tokens.js';
+import type { DurableDb } from '../../../src/store/durable-schema.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { browserSkipReason, launchBrowser, newWatchedPage } from '../../helpers/browser.js';
 import { FormClient } from '../access/form-client.js';
-import { DEVICE_ENV } from './device-helpers.js';
+import { ADMIN_TOKEN, adminCall, CLIENTS, connectDevice, DEVICE_ENV } from './device-helpers.js';
 
 const skip = browserSkipReason();
 
@@ -109,5 +113,81 @@ describe('connected devices of an account', () => {
       await page.getByRole('heading', { name: 'Connected devices' }).waitFor();
       expect(problems).toEqual([]);
     });
+  });
+});
+
+/**
+ * The list names each device's client from one batched look-up of the registry (one query for the
+ * stored clients, the configured ones from memory), not one look-up per device, with the same
+ * names as before: configured and API-registered clients by name, a client no longer registered by
+ * its id.
+ */
+describe('connected devices of several clients', () => {
+  let t: TestApp;
+  let base: string;
+  beforeAll(async () => {
+    t = await createTestApp({ ...DEVICE_ENV, PAIRGATE_DEVICE_ADMIN_TOKEN: ADMIN_TOKEN, PAIRGATE_RATE_LIMIT_MAX: '100000', PAIRGATE_DEVICE_AUTHORIZATIONS_PER_MINUTE: '100000', PAIRGATE_DEVICE_TOKEN_REQUESTS_PER_MINUTE: '100000' });
+    base = await t.listen();
+  });
+  afterAll(() => t.close());
+
+  it('names every device of every client on the API and the page, with one registry look-up for all of them', async () => {
+    expect((await adminCall(base, 'PUT', '/set-top-box', { name: 'Set-top box' })).status).toBe(201);
+    expect((await adminCall(base, 'PUT', '/kiosk-1', { name: 'Lobby kiosk', scopes: ['read'] })).status).toBe(201);
+    const person = new FormClient(base);
+    await person.register('devices-many');
+    const user = (await new UserStore(t.app.pairgate.stores.db).findByLogin('devices-many'))!;
+    const plan: [string, string][] = [['tv-app', 'Living-room TV'], ['tv-app', 'Living-room TV'], ['cli', 'pairgate CLI'], ['set-top-box', 'Set-top box'], ['set-top-box', 'Set-top box'], ['kiosk-1', 'Lobby kiosk']];
+    for (const [clientId] of plan) expect((await connectDevice(t.app, user, clientId)).status).toBe(200);
+    // A token of a client that is registered nowhere (as after it left PAIRGATE_DEVICE_CLIENTS): shown by its id.
+    await new DeviceTokens(t.app.pairgate.stores.db).issue({ clientId: 'retired-app', registration: undefined, userId: user.id, scope: '', grantId: 'retired-app-grant-0001', ttlMs: 3_600_000 }, Date.now());
+    const expected = [...plan, ['retired-app', 'retired-app']].sort();
+
+    const find = vi.spyOn(DeviceClientRegistry.prototype, 'find');
+    const findMany = vi.spyOn(DeviceClientRegistry.prototype, 'findMany');
+    try {
+      const answer = await person.get('/api/v1/device/tokens');
+      expect(answer.status).toBe(200);
+      const devices = (JSON.parse(answer.text) as { devices: { clientId: string; clientName: string }[] }).devices;
+      expect(devices.map((device) => [device.clientId, device.clientName]).sort()).toEqual(expected);
+      expect(find).not.toHaveBeenCalled();
+      expect(findMany).toHaveBeenCalledTimes(1);
+
+      const page = await person.get('/account/devices');
+      expect(page.status).toBe(200);
+      for (const name of ['Living-room TV', 'pairgate CLI', 'Set-top box', 'Lobby kiosk', 'retired-app']) expect(page.text).toContain(name);
+      expect(page.text.match(/Set-top box/g)).toHaveLength(2);
+      expect(find).not.toHaveBeenCalled();
+      expect(findMany).toHaveBeenCalledTimes(2);
+    } finally {
+      find.mockRestore();
+      findMany.mockRestore();
+    }
+  });
+
+  it('findMany reads the stored clients in one query and answers as find does, id for id', async () => {
+    const db = t.app.pairgate.stores.db;
+    let queries = 0;
+    // Counts the statements the registry starts on the database.
+    const counted = new Proxy(db, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (property !== 'selectFrom' || typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          queries += 1;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    }) as DurableDb;
+    const registry = new DeviceClientRegistry(parseDeviceClients(CLIENTS), counted);
+    const ids = ['tv-app', 'set-top-box', 'kiosk-1', 'cli', 'set-top-box', 'nobody', 'not a client id!'];
+    const many = await registry.findMany(ids);
+    expect(queries).toBe(1);
+    for (const id of ids) expect(many.get(id)).toEqual(await registry.find(id));
+    expect([...many.keys()].sort()).toEqual(['cli', 'kiosk-1', 'set-top-box', 'tv-app']);
+    queries = 0;
+    expect([...(await registry.findMany(['tv-app', 'cli'])).keys()]).toEqual(['tv-app', 'cli']);
+    expect(await registry.findMany([])).toEqual(new Map());
+    expect(queries).toBe(0);
   });
 });
