@@ -9,7 +9,7 @@ const skip = browserSkipReason();
 const PHONE = { width: 360, height: 740 };
 
 /** How far the page reaches past the viewport's right edge, in CSS pixels (0 when it fits). */
-const overflow = (page: Page): Promise<number> => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+const overflow = (page: Page): Promise<number> => page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
 
 describe.skipIf(Boolean(skip))(`pages on a phone-width screen in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let t: TestApp;
