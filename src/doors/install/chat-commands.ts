@@ -21,7 +21,20 @@ export const LINK_PAGE_PATH = '/integrations';
  * with stable codes, which each connector renders in its own error shape.
  */
 export class ChatCommands {
-  constructor(private readonly kit: ChatKit) {}
+  /**
+   * @param prefix what a person types before a command in this chat (`/pairgate` in Mattermost;
+   *   empty for the webhook, whose sender decides): every answer that tells them what to run next
+   *   names the command as they must type it, or they try `link <token>` alone and nothing answers.
+   */
+  constructor(
+    private readonly kit: ChatKit,
+    private readonly prefix = '',
+  ) {}
+
+  /** A command as the person types it here. */
+  private command(words: string): string {
+    return this.prefix ? `${this.prefix} ${words}` : words;
+  }
 
   private minutes(): number {
     return Math.max(1, Math.round(this.kit.cfg.PAIRGATE_INSTALL_LINK_TOKEN_TTL_SECONDS / 60));
@@ -33,7 +46,7 @@ export class ChatCommands {
    * installation's budgets (a malformed one, told apart by its check character, does not).
    */
   async link(installation: Installation, caller: ChatCaller, typed: string | undefined): Promise<CommandAnswer> {
-    if (!typed || typed.trim() === '') throw new InvalidRequestError('Give the link token: link <token>. Create one in pairgate first.', { field: 'token' }, 'link_token_missing');
+    if (!typed || typed.trim() === '') throw new InvalidRequestError(`Give the link token: ${this.command('link <token>')}. Create one in pairgate first.`, { field: 'token' }, 'link_token_missing');
     if (typed.length > 64) throw new InvalidRequestError('This is not a link token.', { field: 'token' }, 'link_token_malformed');
     const outcome = await this.kit.budget.run(installation.id, caller.externalUserId,
       () => this.kit.tokens.spend(typed, installation.orgId, installation.connector, { externalUserId: caller.externalUserId, installationId: installation.id }),
@@ -62,18 +75,17 @@ export class ChatCommands {
   /** Says which pairgate account the caller is linked to. */
   async status(installation: Installation, caller: ChatCaller): Promise<CommandAnswer> {
     const link = await this.kit.links.find({ orgId: installation.orgId, connector: installation.connector, externalUserId: caller.externalUserId });
-    if (!link) return { text: `Not linked. Create a link token at ${this.kit.ctx.publicUrl()}${LINK_PAGE_PATH}, then run link <token>.`, data: { linked: false } };
+    if (!link) return { text: `Not linked. Create a link token at ${this.kit.ctx.publicUrl()}${LINK_PAGE_PATH}, then run ${this.command('link <token>')}.`, data: { linked: false } };
     return { text: `Linked to the pairgate account ${link.username} since ${new Date(link.linkedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC.`, data: { linked: true, username: link.username, linked_at: new Date(link.linkedAt).toISOString() } };
   }
 
-  /** The list of commands, under `prefix` (e.g. `/pairgate`). */
-  help(prefix: string): CommandAnswer {
-    const p = prefix ? `${prefix} ` : '';
+  /** The list of commands, as typed in this chat. */
+  help(): CommandAnswer {
     const lines = [
-      `${p}link <token>: link your chat account to your pairgate account (make the token at ${this.kit.ctx.publicUrl()}${LINK_PAGE_PATH}; it works once, for ${this.minutes()} minutes)`,
-      `${p}unlink: remove the link`,
-      `${p}status: say which pairgate account you are linked to`,
-      `${p}help: this list`,
+      `${this.command('link <token>')}: link your chat account to your pairgate account (make the token at ${this.kit.ctx.publicUrl()}${LINK_PAGE_PATH}; it works once, for ${this.minutes()} minutes)`,
+      `${this.command('unlink')}: remove the link`,
+      `${this.command('status')}: say which pairgate account you are linked to`,
+      `${this.command('help')}: this list`,
     ];
     return { text: lines.join('\n'), data: { commands: ['link', 'unlink', 'status', 'help'] } };
   }

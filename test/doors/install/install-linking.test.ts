@@ -56,6 +56,8 @@ describe('install door: linking chat users with one-time tokens (real sockets, m
 
     const before = await mm.call(inst.id, 'status', inst.secret, mmAlice);
     expect(before.body).toMatchObject({ type: 'ok', data: { linked: false } });
+    // It tells the person the command as Mattermost needs it typed, with its /pairgate prefix.
+    expect(before.body.text).toBe('Not linked. Create a link token at https://pair.example/integrations, then run /pairgate link <token>.');
     // Typed loosely: upper case, spaces instead of dashes.
     const linked = await link(made.body.token.toUpperCase().replace(/-/g, ' '));
     expect(linked.status).toBe(200);
@@ -120,7 +122,9 @@ describe('install door: linking chat users with one-time tokens (real sockets, m
     const typo = await link('abcde-fghjk-0', guesser);
     expect([400]).toContain(typo.status);
     expect(typo.body.data.error).toBe('link_token_malformed');
-    expect((await link('', guesser)).body.data.error).toBe('link_token_missing');
+    const missing = await link('', guesser);
+    expect(missing.body.data.error).toBe('link_token_missing');
+    expect(missing.body.text).toContain('/pairgate link <token>');
     expect((await link(null, guesser)).body.data.error).toBe('link_token_missing');
     // Valid-looking tokens (right check character) that nobody made: five misses, then 429.
     const { LINK_TOKEN_FORMAT } = await import('../../../src/doors/install/link-tokens.js');

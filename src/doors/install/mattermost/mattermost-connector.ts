@@ -99,7 +99,7 @@ export const mattermostConnector: Connector = {
   },
 
   async register(app: FastifyInstance, kit: ChatKit) {
-    const commands = new ChatCommands(kit);
+    const commands = new ChatCommands(kit, '/pairgate');
     await app.register(async (scope) => {
       kit.ctx.useErrorShape(scope, mattermostErrorShape);
       // Fastify's own JSON parser (same limits and prototype-poisoning checks), keeping the exact
@@ -168,7 +168,7 @@ export const mattermostConnector: Connector = {
 
       api.post('/mattermost/:id/help', { schema: callSchema('/pairgate help.'), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
         await verifyMattermostCall(request, request.params.id, kit);
-        const answer = commands.help('/pairgate');
+        const answer = commands.help();
         return ok(answer.text, answer.data);
       });
 

@@ -109,7 +109,7 @@ export const webhookConnector: Connector = {
           case 'link': answer = await commands.link(call.installation, caller, rest.join(' ')); break;
           case 'unlink': answer = await commands.unlink(call.installation, caller); break;
           case 'status': answer = await commands.status(call.installation, caller); break;
-          case 'help': case '': answer = commands.help(''); break;
+          case 'help': case '': answer = commands.help(); break;
           default: throw new NotFoundError(`Unknown command "${verb.slice(0, 20)}". Try help.`, 'unknown_command');
         }
         return { ok: true, text: answer.text, data: answer.data };
