@@ -1,4 +1,7 @@
+import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError } from '../../core/errors.js';
@@ -73,8 +76,22 @@ function listenError(key: string, host: string, port: number, error: unknown): u
   return error;
 }
 
-/** The update API's TLS key and certificate: configured files, or a self-signed pair kept in the data folder. */
-async function updateTls(config: Config): Promise<{ key: string; cert: string }> {
+/** The host of PAIRGATE_PUBLIC_URL (without IPv6 brackets), or undefined when it is not set. */
+function publicHost(config: Config): string | undefined {
+  if (!config.PAIRGATE_PUBLIC_URL) return undefined;
+  return new URL(config.PAIRGATE_PUBLIC_URL).hostname.replace(/^\[(.*)\]$/, '$1');
+}
+
+/**
+ * The update API's TLS key and certificate: configured files, or a self-signed pair kept in the data
+ * folder. Boxes reach the update API by the server's name (`--update-api https://pair.example.com:8443`),
+ * and TLS checks that name against the certificate even when the certificate is the trusted CA
+ * itself (`--update-ca`), so the self-signed one names the public URL's host and this machine's
+ * host name besides the loopback names; without them every box off this machine was refused
+ * (ERR_TLS_CERT_ALTNAME_INVALID). A pair made before is kept (boxes trust it); when it does not
+ * name the public host, `warnings` says so and what to do.
+ */
+async function updateTls(config: Config, warnings: string[]): Promise<{ key: string; cert: string }> {
   const cfg = configSection(config, dnsConfigSchema);
   if (cfg.PAIRGATE_DNS_UPDATE_TLS_CERT || cfg.PAIRGATE_DNS_UPDATE_TLS_KEY) {
     return { key: readFileSync(cfg.PAIRGATE_DNS_UPDATE_TLS_KEY, 'utf8'), cert: readFileSync(cfg.PAIRGATE_DNS_UPDATE_TLS_CERT, 'utf8') };
@@ -82,14 +99,21 @@ async function updateTls(config: Config): Promise<{ key: string; cert: string }>
   const dir = join(config.PAIRGATE_DATA_DIR, 'dns-update-tls');
   const keyFile = join(dir, 'key.pem');
   const certFile = join(dir, 'cert.pem');
+  const host = publicHost(config);
   if (!existsSync(keyFile) || !existsSync(certFile)) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const zone = normaliseName(cfg.PAIRGATE_DNS_ZONE);
-    const made = await createSelfSigned({ commonName: `pairgate dns update ${zone}`, altNames: ['localhost', '127.0.0.1', '::1', cfg.PAIRGATE_DNS_UPDATE_HOST, zone].filter((n, i, all) => n && n !== '0.0.0.0' && all.indexOf(n) === i) });
+    const names = ['localhost', '127.0.0.1', '::1', cfg.PAIRGATE_DNS_UPDATE_HOST, host, hostname(), zone];
+    const made = await createSelfSigned({ commonName: `pairgate dns update ${zone}`, altNames: names.filter((n, i, all): n is string => Boolean(n) && n !== '0.0.0.0' && n !== '::' && all.indexOf(n) === i) });
     writeFileSync(keyFile, made.keyPem, { mode: 0o600 });
     writeFileSync(certFile, made.certPem);
   }
-  return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') };
+  const cert = readFileSync(certFile, 'utf8');
+  const named = (certificate: X509Certificate, name: string): boolean => (isIP(name) ? certificate.checkIP(name) : certificate.checkHost(name)) !== undefined;
+  if (host && !named(new X509Certificate(cert), host)) {
+    warnings.push(`The update API's self-signed certificate ${certFile} does not name ${host} (the host of PAIRGATE_PUBLIC_URL), so boxes reaching https://${host}:${cfg.PAIRGATE_DNS_UPDATE_PORT} are refused by TLS: delete ${dir} and restart to make one that does, then give boxes the new cert.pem as --update-ca.`);
+  }
+  return { key: readFileSync(keyFile, 'utf8'), cert };
 }
 
 /**
@@ -133,7 +157,9 @@ export const dnsDoor: Door = {
     let updateCertPem: string | undefined;
     try {
       if (cfg.PAIRGATE_DNS_UPDATE_PORT >= 0) {
-        const tls = await updateTls(ctx.config);
+        const warnings: string[] = [];
+        const tls = await updateTls(ctx.config, warnings);
+        for (const warning of warnings) logger.warn(warning);
         updateCertPem = tls.cert;
         updateApi = await startUpdateApi({
           host: cfg.PAIRGATE_DNS_UPDATE_HOST,
