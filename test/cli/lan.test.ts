@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,11 +112,30 @@ describe('pairgate lan / peers (two processes of the real CLI on loopback)', () 
     const { certificatePin } = await import('../../src/doors/lan/tls-identity.js');
     const { TrustedPeerStore } = await import('../../src/doors/lan/trusted-peers.js');
     const { resolveConfigDir } = await import('../../src/doors/lan/config-dir.js');
-    new TrustedPeerStore(resolveConfigDir(intruder)).save({ deviceId: identity.deviceId, name: 'laptop', keySha256: certificatePin(identity.certPem).toString('base64url'), addresses: ['127.0.0.1'] });
+    await new TrustedPeerStore(resolveConfigDir(intruder)).save({ deviceId: identity.deviceId, name: 'laptop', keySha256: certificatePin(identity.certPem).toString('base64url'), addresses: ['127.0.0.1'] });
     const refused = await run(['lan', 'connect', 'laptop', '--config-dir', intruder, '--address', '127.0.0.1', '--port', String(port)]);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/does not trust your key.*\[lan_not_trusted\]/);
     listener.child.kill();
+  });
+
+  it('peers remove waits for another command changing peers.json, then says so (exit 1, lan_peers_file_busy)', async () => {
+    const dir = join(root, 'busy');
+    const { TrustedPeerStore } = await import('../../src/doors/lan/trusted-peers.js');
+    const { resolveConfigDir } = await import('../../src/doors/lan/config-dir.js');
+    const store = new TrustedPeerStore(resolveConfigDir(dir));
+    await store.save({ deviceId: 'id-laptop', name: 'laptop', keySha256: 'key-laptop', addresses: ['127.0.0.1'] });
+    // Held by a live process of this host (this one), as another pairgate command in the middle of a change.
+    writeFileSync(store.lockPath, JSON.stringify({ pid: process.pid, host: hostname(), token: 'other', since: new Date().toISOString() }));
+    const started = Date.now();
+    const busy = await run(['peers', 'remove', 'laptop', '--config-dir', dir]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(5000);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toContain(`is being changed by another pairgate command (process ${process.pid},`);
+    expect(busy.stderr).toMatch(/delete \S+peers\.json\.lock\. \[lan_peers_file_busy\]/);
+    expect(store.list().map((p) => p.name)).toEqual(['laptop']);
+    unlinkSync(store.lockPath);
+    expect((await run(['peers', 'remove', 'laptop', '--config-dir', dir])).stdout).toMatch(/Removed "laptop"/);
   });
 
   it('explains bad connection strings without echoing them, and the commands have --help', async () => {

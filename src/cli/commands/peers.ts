@@ -23,8 +23,8 @@ export function registerPeersCommand(program: Command): void {
     .description('stop trusting a peer (by device id, key pin or a 6+ character prefix, or name)')
     .argument('<peer>')
     .addOption(jsonOption)
-    .action((selector: string, options: CommonLanOptions) => {
-      const removed = new TrustedPeerStore(configDirOf(options)).remove(selector);
+    .action(async (selector: string, options: CommonLanOptions) => {
+      const removed = await new TrustedPeerStore(configDirOf(options)).remove(selector);
       console.log(options.json ? JSON.stringify({ removed }) : `Removed "${removed.name}" (id ${removed.deviceId}).`);
     });
 }

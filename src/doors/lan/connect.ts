@@ -105,7 +105,7 @@ export async function listenForTrustedPeer(options: TrustedSessionOptions & { ho
       try {
         const exchanged = await exchange(channel, device, [], exchangeOptions(options));
         checkClaim(exchanged, pin, peer.deviceId);
-        const trusted = peers.save({ deviceId: peer.deviceId, name: exchanged.peer.name, keySha256: pin, addresses: [address, ...exchanged.peer.addresses, ...peer.addresses] });
+        const trusted = await peers.save({ deviceId: peer.deviceId, name: exchanged.peer.name, keySha256: pin, addresses: [address, ...exchanged.peer.addresses, ...peer.addresses] });
         channel.close();
         void close();
         settle?.resolve({ ...exchanged, trusted, address });
@@ -148,7 +148,7 @@ export async function connectToTrustedPeer(selector: string, options: TrustedSes
   try {
     const exchanged = await exchange(channel, device, [], exchangeOptions(options));
     checkClaim(exchanged, peer.keySha256, peer.deviceId);
-    const trusted = peers.save({ deviceId: peer.deviceId, name: exchanged.peer.name, keySha256: peer.keySha256, addresses: [address, ...peer.addresses] });
+    const trusted = await peers.save({ deviceId: peer.deviceId, name: exchanged.peer.name, keySha256: peer.keySha256, addresses: [address, ...peer.addresses] });
     channel.close();
     return { ...exchanged, trusted, address };
   } catch (error) {

@@ -129,7 +129,7 @@ export async function finishJoin(
     onProgress: options.onProgress,
   });
   if (reached.deviceId !== undefined && exchanged.peer.deviceId !== reached.deviceId) throw new ProtocolError(reached.otherDevice);
-  const trusted = new TrustedPeerStore(options.configDir).save({
+  const trusted = await new TrustedPeerStore(options.configDir).save({
     deviceId: exchanged.peer.deviceId,
     name: exchanged.peer.name,
     keySha256: exchanged.peer.keySha256,

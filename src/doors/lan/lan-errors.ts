@@ -1,4 +1,4 @@
-import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError, PairgateError, UnauthorizedError } from '../../core/errors.js';
+import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError, PairgateError, UnauthorizedError, UnavailableError } from '../../core/errors.js';
 
 /**
  * Errors of the `lan` door. Each has a stable machine code so programs (and the tests) can tell a
@@ -107,5 +107,15 @@ export class BadPeersFileError extends InvalidRequestError {
 export class UnknownPeerError extends NotFoundError {
   constructor(peer: string) {
     super(`No trusted peer matches "${peer}". Run "pairgate peers list" to see them.`, 'lan_unknown_peer');
+  }
+}
+
+/**
+ * Another pairgate command kept `peers.json` locked for longer than this one would wait (a few
+ * seconds). Worth trying again: a 503, so the CLI exits 1, not 2.
+ */
+export class PeersFileBusyError extends UnavailableError {
+  constructor(message: string) {
+    super(message, 'lan_peers_file_busy');
   }
 }

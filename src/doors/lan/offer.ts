@@ -257,7 +257,7 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
         if (codeJoinerPin && exchanged.peer.keySha256 !== codeJoinerPin.toString('base64url')) {
           throw new ProtocolError('The other device named another key than the one it proved the code with.');
         }
-        const trusted = peers.save({ deviceId: exchanged.peer.deviceId, name: exchanged.peer.name, keySha256: exchanged.peer.keySha256, addresses: [address, ...exchanged.peer.addresses] });
+        const trusted = await peers.save({ deviceId: exchanged.peer.deviceId, name: exchanged.peer.name, keySha256: exchanged.peer.keySha256, addresses: [address, ...exchanged.peer.addresses] });
         channel.close();
         settle?.resolve({ ...exchanged, trusted, address });
       } catch (error) {

@@ -1,10 +1,19 @@
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { withFileLock, type LockHolder } from './file-lock.js';
 import { readJsonFile, writeJsonFile } from './json-file.js';
-import { BadPeersFileError, UnknownPeerError } from './lan-errors.js';
+import { BadPeersFileError, PeersFileBusyError, UnknownPeerError } from './lan-errors.js';
 
 /**
  * The trusted-peer store: devices this one paired with, pinned by the SPKI SHA-256 of their device
  * key. A JSON file (`peers.json`) in the config dir, mode 0600. It never holds a pairing secret.
+ *
+ * Several pairgate processes may change it at once (two `lan join`, a `lan connect --listen` and a
+ * `peers remove`): each change is a read, that one change and an atomic write under the lock
+ * `peers.json.lock` (`file-lock.ts`), so none writes back a list that misses another's change.
+ * Reading needs no lock: a write replaces the file by a rename, so a reader sees the old list or
+ * the new one, whole.
  */
 export interface TrustedPeer {
   deviceId: string;
@@ -31,12 +40,25 @@ function isTrustedPeer(value: unknown): value is TrustedPeer {
     && isString(p.pairedAt) && isString(p.lastSeenAt) && Array.isArray(p.addresses) && p.addresses.every(isString);
 }
 
+/** How long a change waits for another process's change to `peers.json`; for tests. */
+export interface TrustedPeerStoreOptions {
+  /** Wait for the lock at most this long, then fail with `lan_peers_file_busy`; default 5 s. */
+  lockTimeoutMs?: number;
+  /** Take over a lock this old even if its holder may be alive; default 10 s. */
+  staleLockMs?: number;
+}
+
 /** Reads and changes the trusted peers in one config dir. */
 export class TrustedPeerStore {
   readonly path: string;
+  /** The lock every change holds (see the module comment). */
+  readonly lockPath: string;
+  private readonly options: TrustedPeerStoreOptions;
 
-  constructor(configDir: string) {
+  constructor(configDir: string, options: TrustedPeerStoreOptions = {}) {
     this.path = join(configDir, 'peers.json');
+    this.lockPath = `${this.path}.lock`;
+    this.options = options;
   }
 
   /**
@@ -60,28 +82,27 @@ export class TrustedPeerStore {
     return [...(peers as TrustedPeer[])].sort((a, b) => b.lastSeenAt.localeCompare(a.lastSeenAt));
   }
 
-  /** Adds or updates a peer (matched by device id), keeping when it was first paired. */
-  save(peer: Omit<TrustedPeer, 'pairedAt' | 'lastSeenAt'>, now = new Date()): TrustedPeer {
-    const peers = this.list();
-    const existing = peers.find((p) => p.deviceId === peer.deviceId);
-    const saved: TrustedPeer = {
-      ...peer,
-      addresses: [...new Set(peer.addresses)].slice(0, 8),
-      pairedAt: existing?.pairedAt ?? now.toISOString(),
-      lastSeenAt: now.toISOString(),
-    };
-    this.write([saved, ...peers.filter((p) => p.deviceId !== peer.deviceId)]);
-    return saved;
+  /**
+   * Adds or updates a peer (matched by device id), keeping when it was first paired, under the lock
+   * (see the module comment). Throws BadPeersFileError for a damaged file, PeersFileBusyError
+   * when another process holds the lock for longer than the wait.
+   */
+  save(peer: Omit<TrustedPeer, 'pairedAt' | 'lastSeenAt'>, now = new Date()): Promise<TrustedPeer> {
+    return this.change((peers) => {
+      const existing = peers.find((p) => p.deviceId === peer.deviceId);
+      const saved: TrustedPeer = {
+        ...peer,
+        addresses: [...new Set(peer.addresses)].slice(0, 8),
+        pairedAt: existing?.pairedAt ?? now.toISOString(),
+        lastSeenAt: now.toISOString(),
+      };
+      return { peers: [saved, ...peers.filter((p) => p.deviceId !== peer.deviceId)], result: saved };
+    });
   }
 
   /** The peer with this device id, key pin (or a prefix of at least 6 characters) or exact name. */
   find(selector: string): TrustedPeer {
-    const peers = this.list();
-    const match = peers.find((p) => p.deviceId === selector || p.keySha256 === selector)
-      ?? (selector.length >= 6 ? peers.find((p) => p.keySha256.startsWith(selector) || p.deviceId.startsWith(selector)) : undefined)
-      ?? peers.find((p) => p.name === selector);
-    if (!match) throw new UnknownPeerError(selector);
-    return match;
+    return findIn(this.list(), selector);
   }
 
   /** The peer whose device key has this pin, if trusted. */
@@ -89,14 +110,51 @@ export class TrustedPeerStore {
     return this.list().find((p) => p.keySha256 === keySha256);
   }
 
-  /** Removes a peer; returns it. */
-  remove(selector: string): TrustedPeer {
-    const peer = this.find(selector);
-    this.write(this.list().filter((p) => p.deviceId !== peer.deviceId));
-    return peer;
+  /**
+   * Removes a peer, chosen as `find` does in the file as it is under the lock; returns it. Throws
+   * UnknownPeerError when none matches, and as `save` does.
+   */
+  remove(selector: string): Promise<TrustedPeer> {
+    return this.change((peers) => {
+      const peer = findIn(peers, selector);
+      return { peers: peers.filter((p) => p.deviceId !== peer.deviceId), result: peer };
+    });
   }
 
-  private write(peers: TrustedPeer[]): void {
-    writeJsonFile(this.path, { version: 1, peers } satisfies PeersFile);
+  /**
+   * Under the lock: reads the file as it is now, applies `apply` to it alone and writes the result
+   * (temporary file renamed over it, mode 0600). A refusal thrown by `apply` or by the read writes
+   * nothing. The lock is released either way.
+   */
+  private async change<T>(apply: (peers: TrustedPeer[]) => { peers: TrustedPeer[]; result: T }): Promise<T> {
+    // 0700, as writeJsonFile makes it: the lock file lives there too, so it must exist first.
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    return withFileLock(this.lockPath, () => {
+      const { peers, result } = apply(this.list());
+      writeJsonFile(this.path, { version: 1, peers } satisfies PeersFile);
+      return result;
+    }, {
+      timeoutMs: this.options.lockTimeoutMs,
+      staleMs: this.options.staleLockMs,
+      busyError: (holder, waitedMs) => new PeersFileBusyError(busyMessage(this.path, this.lockPath, holder, waitedMs)),
+    });
   }
+}
+
+/** The peer `selector` names in `peers` (see `find`). */
+function findIn(peers: TrustedPeer[], selector: string): TrustedPeer {
+  const match = peers.find((p) => p.deviceId === selector || p.keySha256 === selector)
+    ?? (selector.length >= 6 ? peers.find((p) => p.keySha256.startsWith(selector) || p.deviceId.startsWith(selector)) : undefined)
+    ?? peers.find((p) => p.name === selector);
+  if (!match) throw new UnknownPeerError(selector);
+  return match;
+}
+
+/** What the person is told when the lock stayed held: who holds it, and what to do. */
+function busyMessage(path: string, lockPath: string, holder: LockHolder | undefined, waitedMs: number): string {
+  const who = holder
+    ? `process ${holder.pid}${holder.host === hostname() ? '' : ` on ${holder.host}`}, since ${holder.since}`
+    : 'a process that did not say which';
+  return `The trusted-peer file ${path} is being changed by another pairgate command (${who}) and was still locked after ${(waitedMs / 1000).toFixed(1)} s. `
+    + `Try again when that command has finished; if no pairgate command is running, delete ${lockPath}.`;
 }

@@ -1,4 +1,4 @@
-import { statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -11,13 +11,13 @@ import { deviceDir } from './lan-fixtures.js';
 const peer = (name: string) => ({ deviceId: randomBytes(16).toString('base64url'), name, keySha256: randomBytes(32).toString('base64url'), addresses: ['10.0.0.2'] });
 
 describe('trusted peers and device identity', () => {
-  it('saves, finds by id, key, key prefix or name, keeps the first pairing time, removes', () => {
+  it('saves, finds by id, key, key prefix or name, keeps the first pairing time, removes', async () => {
     const dir = deviceDir('peers');
     const store = new TrustedPeerStore(dir);
     const phone = peer('phone');
-    const first = store.save(phone, new Date('2026-01-01T00:00:00Z'));
-    store.save(peer('tablet'), new Date('2026-01-02T00:00:00Z'));
-    const again = store.save({ ...phone, addresses: ['10.0.0.9', '10.0.0.9'] }, new Date('2026-01-03T00:00:00Z'));
+    const first = await store.save(phone, new Date('2026-01-01T00:00:00Z'));
+    await store.save(peer('tablet'), new Date('2026-01-02T00:00:00Z'));
+    const again = await store.save({ ...phone, addresses: ['10.0.0.9', '10.0.0.9'] }, new Date('2026-01-03T00:00:00Z'));
     expect(again.pairedAt).toBe(first.pairedAt);
     expect(again.addresses).toEqual(['10.0.0.9']);
     expect(store.list().map((p) => p.name)).toEqual(['phone', 'tablet']);
@@ -26,8 +26,11 @@ describe('trusted peers and device identity', () => {
     expect(store.find('tablet').name).toBe('tablet');
     expect(() => store.find('abc')).toThrow(/No trusted peer matches "abc"/);
     expect(statSync(store.path).mode & 0o777).toBe(0o600);
-    store.remove('phone');
+    await store.remove('phone');
     expect(store.list().map((p) => p.name)).toEqual(['tablet']);
+    await expect(store.remove('phone')).rejects.toMatchObject({ code: 'lan_unknown_peer' });
+    // Every change, done or refused, let go of its lock.
+    expect(existsSync(store.lockPath)).toBe(false);
   });
 
   it('keeps one long-lived device identity per config dir, private key file 0600', async () => {
@@ -55,9 +58,12 @@ describe('trusted peers and device identity', () => {
       const dir = deviceDir('damaged');
       writeFileSync(join(dir, 'peers.json'), content);
       const store = new TrustedPeerStore(dir);
-      for (const use of [() => store.list(), () => store.find('ok'), () => store.byKey('x'), () => store.save(peer('new'))]) {
-        expect(use).toThrow(expect.objectContaining({ code: 'lan_bad_peers_file', message: expect.stringContaining(join(dir, 'peers.json')) }));
-      }
+      const refusal = expect.objectContaining({ code: 'lan_bad_peers_file', message: expect.stringContaining(join(dir, 'peers.json')) });
+      for (const use of [() => store.list(), () => store.find('ok'), () => store.byKey('x')]) expect(use).toThrow(refusal);
+      await expect(store.save(peer('new'))).rejects.toEqual(refusal);
+      await expect(store.remove('ok')).rejects.toEqual(refusal);
+      expect(readFileSync(join(dir, 'peers.json'), 'utf8')).toBe(content);
+      expect(existsSync(store.lockPath)).toBe(false);
       await expect(listenForTrustedPeer({ configDir: dir, host: '127.0.0.1', port: 0 })).rejects.toMatchObject({ code: 'lan_bad_peers_file' });
     }
   });
