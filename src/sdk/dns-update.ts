@@ -26,6 +26,26 @@ export function dnsPath(name: string): string {
   return name.toLowerCase().replace(/\.$/, '').split('.').reverse().map(encodeURIComponent).join('/');
 }
 
+/** Node's codes for a server certificate that does not chain to what the client trusts. */
+const UNTRUSTED_CERTIFICATE = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE']);
+
+/**
+ * The error for a request that got no answer. A TLS refusal is told apart from a server that does
+ * not answer, with what to do about it: the update API usually has a self-signed certificate, so
+ * the first try without `--update-ca` fails this way, and "Cannot reach" sent people looking at
+ * the network. Codes: `tls_untrusted`, `tls_name_mismatch`, else `network_error` (status 0 for all).
+ */
+function connectionError(baseUrl: string, error: Error): PairgateApiError {
+  const code = (error as NodeJS.ErrnoException).code ?? error.message;
+  if (UNTRUSTED_CERTIFICATE.has(code)) {
+    return new PairgateApiError(0, 'tls_untrusted', `${baseUrl} presented a TLS certificate this client does not trust (${code}). Trust the update API's certificate (--update-ca FILE; a pairgate server without PAIRGATE_DNS_UPDATE_TLS_CERT keeps its self-signed one in <data dir>/dns-update-tls/cert.pem).`);
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return new PairgateApiError(0, 'tls_name_mismatch', `${baseUrl}: ${error.message} Use a name the certificate holds in --update-api, or give the server a certificate for this name.`);
+  }
+  return new PairgateApiError(0, 'network_error', `Cannot reach ${baseUrl} (${code}).`);
+}
+
 /**
  * Client of the DNS update API: HTTPS with the box certificate as client certificate, which is what
  * proves the box owns `<fingerprint>.<zone>`.
@@ -65,7 +85,7 @@ export class DnsUpdateClient {
         });
       });
       req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', (error) => reject(new PairgateApiError(0, 'network_error', `Cannot reach ${this.baseUrl} (${(error as NodeJS.ErrnoException).code ?? error.message}).`)));
+      req.on('error', (error) => reject(connectionError(this.baseUrl, error)));
       if (payload !== undefined) req.write(payload);
       req.end();
     });

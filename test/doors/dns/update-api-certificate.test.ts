@@ -3,7 +3,9 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createDnsApp } from './dns-helpers.js';
+import { DnsUpdateClient } from '../../../src/sdk/dns-update.js';
+import { PairgateApiError } from '../../../src/sdk/errors.js';
+import { createDnsApp, newBox, updateClient, ZONE } from './dns-helpers.js';
 
 /**
  * GET /docs/json on the update API at 127.0.0.1, the TLS name checked being `servername`: what a box
@@ -30,6 +32,19 @@ describe('the update API\'s self-signed certificate', () => {
       // A name the certificate does not hold is still refused: the check is TLS's own.
       await expect(fetchAs(url, 'elsewhere.example.test', runtime.updateCertPem!)).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
       expect(t.logs.join('')).not.toContain('does not name');
+
+      // The SDK (and so `pairgate box dns`) tells a TLS refusal from a server that does not answer.
+      const box = await newBox();
+      const untrusted = await new DnsUpdateClient({ baseUrl: url, box }).list(`${box.fingerprint}.${ZONE}`).catch((error: unknown) => error);
+      expect(untrusted).toBeInstanceOf(PairgateApiError);
+      expect(untrusted).toMatchObject({ status: 0, code: 'tls_untrusted' });
+      expect((untrusted as Error).message).toContain('--update-ca');
+      // 127.0.0.2 is this machine too, but not a name of the certificate.
+      const otherName = `https://127.0.0.2:${new URL(url).port}`;
+      const mismatch = await new DnsUpdateClient({ baseUrl: otherName, box, ca: runtime.updateCertPem! }).list(`${box.fingerprint}.${ZONE}`).catch((error: unknown) => error);
+      expect(mismatch).toMatchObject({ status: 0, code: 'tls_name_mismatch' });
+      expect((mismatch as Error).message).toContain('--update-api');
+      expect(await updateClient(runtime, box).list(`${box.fingerprint}.${ZONE}`)).toEqual([]);
     } finally {
       await t.close();
     }
