@@ -32,7 +32,9 @@ export function checkOriginUrl(raw: unknown, rules: OriginUrlRules): string {
     throw new InvalidRequestError(`"url" must be an http(s) URL, not ${url.protocol}.`, undefined, 'url_scheme');
   }
   if (url.protocol === 'http:' && !rules.allowHttp) {
-    throw new InvalidRequestError('"url" must use https.', undefined, 'url_not_https');
+    // Said to whoever runs the origin (pairgate's origin passes it on in its 502): on the one-machine
+    // setup of docs/support.md, forgetting this key is the usual cause, so name it.
+    throw new InvalidRequestError('"url" must use https: this relay takes http:// origins only with PAIRGATE_RELAY_ALLOW_HTTP=true.', undefined, 'url_not_https');
   }
   if (url.username || url.password) {
     throw new InvalidRequestError('"url" must not carry credentials.', undefined, 'url_credentials');

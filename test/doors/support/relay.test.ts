@@ -80,6 +80,8 @@ describe('support relay over real sockets', () => {
       expect(answer, JSON.stringify(body).slice(0, 80)).toMatchObject({ success: false, code });
       expect(typeof answer.error).toBe('string');
     }
+    // The refusal of an http origin names the key that allows it, which the origin's 502 passes on.
+    expect((await json(postJson(`${strict.url}/pairing/`, { url: 'http://origin.example/pairing' }))).error).toContain('PAIRGATE_RELAY_ALLOW_HTTP=true');
   });
 
   it('refuses over-long bodies (413), bad JSON (400) and a body that is not JSON or a form (415)', async () => {
