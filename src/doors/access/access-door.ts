@@ -38,11 +38,6 @@ export const accessDoor: Door = {
   configSchema: accessConfigSchema,
   migrations: accessMigrations,
   enabled: (config) => configSection(config, accessConfigSchema).PAIRGATE_ACCESS_ENABLED,
-  configWarnings(config) {
-    return configSection(config, accessConfigSchema).PAIRGATE_ACCESS_INTROSPECTION_SECRET
-      ? []
-      : ['/access/introspect answers anyone holding a token (RFC 7662 asks for authentication): set PAIRGATE_ACCESS_INTROSPECTION_SECRET and give it to your resource servers.'];
-  },
   checkConfig(config) {
     parseReturnOrigins(configSection(config, accessConfigSchema).PAIRGATE_ACCESS_RETURN_ORIGINS);
     checkApiTemplate(config);

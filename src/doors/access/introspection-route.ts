@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
-import { UnauthorizedError } from '../../core/errors.js';
-import { constantTimeEqual } from '../../core/ids.js';
+import { requireIntrospectionSecret } from '../shared/introspection-auth.js';
 import type { AccessEnv } from './access-env.js';
 import type { AppAccesses } from './app-accesses.js';
 import { permissionsScope } from './permissions.js';
@@ -51,8 +50,9 @@ export async function introspectAppToken(accesses: AppAccesses, token: string, n
 
 /**
  * `POST /access/introspect`: RFC 7662 token introspection of app tokens, for resource servers.
- * With PAIRGATE_ACCESS_INTROSPECTION_SECRET set, callers must present it as a Bearer token. An
- * unknown, revoked or expired token is `{active: false}` and nothing more, as the RFC asks.
+ * Callers present PAIRGATE_ACCESS_INTROSPECTION_SECRET as a Bearer token; while it is unset the
+ * endpoint is closed (401 `introspection_not_configured`), as RFC 7662 §2.1 requires callers to be
+ * authorized. An unknown, revoked or expired token is `{active: false}` and nothing more, as the RFC asks.
  */
 export function installIntrospectionRoute(app: FastifyInstance, env: AccessEnv): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -64,15 +64,10 @@ export function installIntrospectionRoute(app: FastifyInstance, env: AccessEnv):
       response: { 200: IntrospectionView, 401: Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true }) },
     },
     config: { rateLimit: { max: 600, timeWindow: 60_000 } },
+    // After the rate limit (an onRequest hook) and before the body is validated: a caller without
+    // the secret is counted, and learns nothing, not even what a valid body looks like.
+    preValidation: async (request, reply) => requireIntrospectionSecret(request, reply, env.cfg.PAIRGATE_ACCESS_INTROSPECTION_SECRET, 'PAIRGATE_ACCESS_INTROSPECTION_SECRET'),
   }, async (request, reply) => {
-    const secret = env.cfg.PAIRGATE_ACCESS_INTROSPECTION_SECRET;
-    if (secret) {
-      const presented = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
-      if (!constantTimeEqual(presented, secret)) {
-        reply.header('www-authenticate', 'Bearer realm="pairgate-introspection"');
-        throw new UnauthorizedError('Present the introspection secret as a Bearer token.', 'introspection_unauthorized');
-      }
-    }
     reply.header('cache-control', 'no-store');
     return introspectAppToken(env.accesses, request.body.token, env.ctx.clock.now());
   });

@@ -24,5 +24,5 @@ export const deviceConfigSchema = Type.Object({
     default: '',
     description: `Bearer secret (at least ${ADMIN_TOKEN_MIN_LENGTH} characters, e.g. \`openssl rand -base64 32\`) of the device client admin API, /api/v1/device/clients, which registers clients beside those of PAIRGATE_DEVICE_CLIENTS; empty = the admin API is off (404).`,
   }),
-  PAIRGATE_DEVICE_INTROSPECTION_SECRET: Type.String({ default: '', description: 'Bearer secret resource servers present to /oauth/introspect; empty = open (still rate limited).' }),
+  PAIRGATE_DEVICE_INTROSPECTION_SECRET: Type.String({ default: '', description: 'Bearer secret resource servers present to /oauth/introspect (RFC 7662) as "Authorization: Bearer <secret>", e.g. `openssl rand -base64 32`; a missing or wrong one is 401 invalid_client. Empty (the default) = introspection is closed: every call is 401 (introspection_not_configured). Device clients cannot introspect with their client_id: they are public.' }),
 });

@@ -47,11 +47,6 @@ export const deviceDoor: Door = {
     if (!(await clients.anyRegistered())) return [];
     return [{ order: 30, href: '/device', title: 'Connect a device', text: 'A TV, a command line or a kiosk shows a code: type it to let it use your account.' }];
   },
-  configWarnings(config) {
-    return configSection(config, deviceConfigSchema).PAIRGATE_DEVICE_INTROSPECTION_SECRET
-      ? []
-      : ['/oauth/introspect answers anyone holding a token (RFC 7662 asks for authentication): set PAIRGATE_DEVICE_INTROSPECTION_SECRET and give it to your resource servers.'];
-  },
   checkConfig(config) {
     const cfg = configSection(config, deviceConfigSchema);
     parseDeviceClients(cfg.PAIRGATE_DEVICE_CLIENTS);

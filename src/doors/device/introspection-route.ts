@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { constantTimeEqual } from '../../core/ids.js';
 import { introspectAppToken, IntrospectionView } from '../access/introspection-route.js';
+import { requireIntrospectionSecret } from '../shared/introspection-auth.js';
 import { OAuthErrorView } from './authorization-route.js';
 import { NO_STORE, type DeviceEnv } from './device-env.js';
 import { OAUTH_BODY_TYPES } from './oauth-body.js';
-import { OAuthError } from './oauth-errors.js';
 
 const IntrospectionBody = Type.Object(
   {
@@ -19,9 +18,11 @@ const IntrospectionBody = Type.Object(
 
 /**
  * `POST /oauth/introspect` (RFC 7662): what an access token of the device door, or of the access
- * door, opens. With PAIRGATE_DEVICE_INTROSPECTION_SECRET set, callers (resource servers) present it
- * as a Bearer token. Unknown, revoked and expired tokens are all `{active: false}`, nothing more;
- * so are refresh tokens, which open nothing at a resource server (they are not in the access tables).
+ * door, opens. Callers (resource servers) present PAIRGATE_DEVICE_INTROSPECTION_SECRET as a Bearer
+ * token; while it is unset the endpoint is closed (401 `invalid_client`, `pairgate_error`
+ * `introspection_not_configured`), as RFC 7662 §2.1 requires callers to be authorized. Unknown,
+ * revoked and expired tokens are all `{active: false}`, nothing more; so are refresh tokens, which
+ * open nothing at a resource server (they are not in the access tables).
  */
 export function installIntrospectionRoute(app: FastifyInstance, env: DeviceEnv): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -34,16 +35,13 @@ export function installIntrospectionRoute(app: FastifyInstance, env: DeviceEnv):
       response: { 200: IntrospectionView, 400: OAuthErrorView, 401: OAuthErrorView },
     },
     config: { rateLimit: { max: 600, timeWindow: 60_000 } },
-  }, async (request, reply) => {
-    reply.headers(NO_STORE);
-    const secret = env.cfg.PAIRGATE_DEVICE_INTROSPECTION_SECRET;
-    if (secret) {
-      const presented = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
-      if (!constantTimeEqual(presented, secret)) {
-        reply.header('www-authenticate', 'Bearer realm="pairgate-introspection"');
-        throw new OAuthError('invalid_client', 'Present the introspection secret as a Bearer token.', 401);
-      }
-    }
+    // After the rate limit (an onRequest hook) and before the body is validated: a caller without
+    // the secret is counted, and learns nothing, not even what a valid body looks like.
+    preValidation: async (request, reply) => {
+      reply.headers(NO_STORE);
+      requireIntrospectionSecret(request, reply, env.cfg.PAIRGATE_DEVICE_INTROSPECTION_SECRET, 'PAIRGATE_DEVICE_INTROSPECTION_SECRET');
+    },
+  }, async (request) => {
     const now = env.ctx.clock.now();
     const found = await env.tokens.find(request.body.token, now);
     // A token is active only while the client it was issued to is registered as it was then: a

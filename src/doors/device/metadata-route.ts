@@ -46,7 +46,8 @@ export function installMetadataRoute(app: FastifyInstance, env: DeviceEnv): void
       // The device grant uses no authorization endpoint; RFC 8414 still requires the member.
       response_types_supported: [],
       token_endpoint_auth_methods_supported: ['none'],
-      introspection_endpoint_auth_methods_supported: env.cfg.PAIRGATE_DEVICE_INTROSPECTION_SECRET ? ['bearer'] : ['none'],
+      // Introspection takes the secret as a Bearer token, and no one while it is unset (closed).
+      introspection_endpoint_auth_methods_supported: env.cfg.PAIRGATE_DEVICE_INTROSPECTION_SECRET ? ['bearer'] : [],
       revocation_endpoint_auth_methods_supported: ['none'],
       ...(scopes.length ? { scopes_supported: scopes } : {}),
       service_documentation: `${base}/docs`,

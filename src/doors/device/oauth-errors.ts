@@ -21,12 +21,15 @@ const OAUTH_CODES = new Set([
  * pairgate's errors in the OAuth shape `{error, error_description}` that stock clients parse.
  * Errors raised outside the door's own code (a field missing or of the wrong type, a body too
  * large or not a form, an unknown route) become `invalid_request`, as RFC 6749 asks for a
- * malformed request; 429 stays `rate_limited` with Retry-After, 503 is `temporarily_unavailable`
- * and 5xx `server_error` (RFC 6749 §4.1.2.1). The original code rides along in `pairgate_error`.
+ * malformed request; a 401 (the introspection secret missing or wrong) is `invalid_client`; 429
+ * stays `rate_limited` with Retry-After, 503 is `temporarily_unavailable` and 5xx `server_error`
+ * (RFC 6749 §4.1.2.1). The original code rides along in `pairgate_error`.
  */
 export const oauthErrorShape: ErrorShape = (error) => {
   let code: string;
   if (OAUTH_CODES.has(error.code)) code = error.code;
+  // RFC 6749 §5.2: a 401 is the client (here: a resource server) failing to authenticate.
+  else if (error.status === 401) code = 'invalid_client';
   else if (error.status === 429) code = 'rate_limited';
   else if (error.status === 503) code = 'temporarily_unavailable';
   else if (error.status >= 500) code = 'server_error';

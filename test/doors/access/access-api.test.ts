@@ -8,6 +8,9 @@ import { authRequest, FormClient, getJson, postJson } from './form-client.js';
 
 const FAST = { PAIRGATE_SCRYPT_COST: '10' };
 
+/** The introspection secret of the main suite: without one, /access/introspect refuses everyone. */
+const INTROSPECTION_SECRET = 'access-introspection-secret-0123456789';
+
 /** Reads the query parameters of a redirect target the way Pryv's own parser does. */
 function pryvParams(url: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -22,7 +25,7 @@ describe('access door API over real sockets', () => {
   let t: TestApp;
   let base: string;
   beforeAll(async () => {
-    t = await createTestApp({ ...FAST, PAIRGATE_ACCESS_MAX_PER_USER: '3', PAIRGATE_ACCESS_TRUSTED_AUTH_URLS: 'https://auth.trusted.example/,https://good.example.com,https://pages.example.org/auth', PAIRGATE_ACCESS_RETURN_ORIGINS: '{"locked-app-id":["https://locked.example"]}' });
+    t = await createTestApp({ ...FAST, PAIRGATE_ACCESS_INTROSPECTION_SECRET: INTROSPECTION_SECRET, PAIRGATE_ACCESS_MAX_PER_USER: '3', PAIRGATE_ACCESS_TRUSTED_AUTH_URLS: 'https://auth.trusted.example/,https://good.example.com,https://pages.example.org/auth', PAIRGATE_ACCESS_RETURN_ORIGINS: '{"locked-app-id":["https://locked.example"]}' });
     base = await t.listen();
   });
   afterAll(() => t.close());
@@ -146,9 +149,18 @@ describe('access door API over real sockets', () => {
     expect(wrong.status).toBe(401);
     expect(wrong.body).toMatchObject({ error: { id: 'invalid-access-token' } });
 
-    const introspect = async (value: string) => (await fetch(`${base}/access/introspect`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: value }) })).json() as Promise<Record<string, unknown>>;
+    const introspectAs = (value: string, headers: Record<string, string>) => fetch(`${base}/access/introspect`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams({ token: value }) });
+    const introspect = async (value: string) => (await introspectAs(value, { authorization: `Bearer ${INTROSPECTION_SECRET}` })).json() as Promise<Record<string, unknown>>;
     expect(await introspect(token)).toMatchObject({ active: true, client_id: 'test-app-id', username: 'acceptor', token_type: 'Bearer', scope: 'manage:* tag:read:health feature:selfRevoke:forbidden' });
     expect(await introspect('nope')).toEqual({ active: false });
+    // Without the secret, or with a wrong one (the app's own token included), nothing about the token.
+    const wrongHeaders: Record<string, string>[] = [{}, { authorization: 'Bearer nope' }, { authorization: `Bearer ${token}` }, { authorization: `Bearer ${INTROSPECTION_SECRET.slice(0, -1)}` }];
+    for (const headers of wrongHeaders) {
+      const refused = await introspectAs(token, headers);
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer realm="pairgate-introspection"/);
+      expect(await refused.json()).toMatchObject({ error: 'introspection_unauthorized', message: expect.stringContaining('PAIRGATE_ACCESS_INTROSPECTION_SECRET') });
+    }
 
     const list = await user.get('/api/v1/accesses');
     const accesses = (JSON.parse(list.text) as { accesses: { id: string }[] }).accesses;

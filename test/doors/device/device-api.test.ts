@@ -4,7 +4,7 @@ import type { User } from '../../../src/doors/accounts/users.js';
 import { DEVICE_GRANT_TYPE } from '../../../src/doors/device/device-grant.js';
 import { MAX_SCOPE_PARAMETER_LENGTH } from '../../../src/doors/device/client-rules.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { approve, authorize, createUser, deny, DEVICE_ENV, grantIdOf, pollToken, postForm } from './device-helpers.js';
+import { approve, authorize, createUser, deny, DEVICE_ENV, grantIdOf, INTROSPECTION_AUTH, introspect, pollToken, postForm } from './device-helpers.js';
 
 const USER_CODE = /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/;
 
@@ -34,6 +34,7 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
       revocation_endpoint: 'https://pair.example/oauth/revoke',
       grant_types_supported: [DEVICE_GRANT_TYPE, 'refresh_token'],
       token_endpoint_auth_methods_supported: ['none'],
+      introspection_endpoint_auth_methods_supported: ['bearer'],
       scopes_supported: ['read', 'write'],
     });
   });
@@ -94,7 +95,8 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
       { url: '/oauth/revoke', type: 'application/x-www-form-urlencoded', payload: 'client_id=tv-app', status: 400, code: 'invalid_request' },
     ];
     for (const c of cases) {
-      const response = await t.app.inject({ method: 'POST', url: c.url, headers: { 'content-type': c.type }, payload: c.payload });
+      // Introspection is closed to callers without the secret: they are refused before validation.
+      const response = await t.app.inject({ method: 'POST', url: c.url, headers: { 'content-type': c.type, ...(c.url === '/oauth/introspect' ? INTROSPECTION_AUTH : {}) }, payload: c.payload });
       expect({ url: c.url, payload: c.payload.slice(0, 60), status: response.statusCode }).toEqual({ url: c.url, payload: c.payload.slice(0, 60), status: c.status });
       expect(response.json()).toMatchObject({ error: c.code, error_description: expect.any(String) });
     }
@@ -116,7 +118,7 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
       for (const field of Object.keys(fields)) {
         for (const value of hostile) {
           const payload = JSON.stringify({ ...fields, [field]: value });
-          const response = await t.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload });
+          const response = await t.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json', ...(url === '/oauth/introspect' ? INTROSPECTION_AUTH : {}) }, payload });
           expect(response.statusCode, `${url} ${field}=${JSON.stringify(value).slice(0, 30)}`).toBeLessThan(500);
         }
       }
@@ -171,14 +173,14 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
     const rows = await t.app.pairgate.stores.db.selectFrom('device_access_tokens').selectAll().execute();
     expect(JSON.stringify(rows)).not.toContain(accessToken);
 
-    const introspected = await postForm(t.app, '/oauth/introspect', { token: accessToken });
+    const introspected = await introspect(t.app, accessToken);
     expect(introspected.body).toMatchObject({ active: true, client_id: 'cli', username: 'alice-device', sub: 'alice-device', scope: 'read', token_type: 'Bearer' });
     expect(Number(introspected.body.exp) - Number(introspected.body.iat)).toBe(3600);
-    expect((await postForm(t.app, '/oauth/introspect', { token: 'x'.repeat(43) })).body).toEqual({ active: false });
+    expect((await introspect(t.app, 'x'.repeat(43))).body).toEqual({ active: false });
 
     expect(await postForm(t.app, '/oauth/revoke', { token: accessToken, client_id: 'tv-app' })).toMatchObject({ status: 400, body: { error: 'unauthorized_client' } });
     expect((await postForm(t.app, '/oauth/revoke', { token: accessToken, client_id: 'cli', token_type_hint: 'access_token' })).status).toBe(200);
-    expect((await postForm(t.app, '/oauth/introspect', { token: accessToken })).body).toEqual({ active: false });
+    expect((await introspect(t.app, accessToken)).body).toEqual({ active: false });
     // Revoking again, or an unknown token, is still a 200; an unknown client is not.
     expect((await postForm(t.app, '/oauth/revoke', { token: accessToken, client_id: 'cli' })).status).toBe(200);
     expect(await postForm(t.app, '/oauth/revoke', { token: 'whatever', client_id: 'nobody' })).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
@@ -188,9 +190,9 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
     const { body } = await authorize(t.app);
     await approve(t.app, String(body.device_code), alice);
     const accessToken = String((await pollToken(t.app, String(body.device_code))).body.access_token);
-    expect((await postForm(t.app, '/oauth/introspect', { token: accessToken })).body.active).toBe(true);
+    expect((await introspect(t.app, accessToken)).body.active).toBe(true);
     clock.advance(3600_000);
-    expect((await postForm(t.app, '/oauth/introspect', { token: accessToken })).body).toEqual({ active: false });
+    expect((await introspect(t.app, accessToken)).body).toEqual({ active: false });
   });
 
   it('denied: access_denied on every poll', async () => {

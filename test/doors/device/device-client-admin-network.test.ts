@@ -4,14 +4,14 @@ import { DEVICE_GRANT_TYPE } from '../../../src/doors/device/device-grant.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { createTestDatabase, createTestPrefix, postgresMissing, REDIS_URL, redisMissing } from '../../helpers/services.js';
 import { FormClient } from '../access/form-client.js';
-import { ADMIN_TOKEN, adminCall, decideInBrowser } from './device-helpers.js';
+import { ADMIN_TOKEN, adminCall, decideInBrowser, INTROSPECTION_AUTH, INTROSPECTION_SECRET } from './device-helpers.js';
 
 const noPostgres = await postgresMissing();
 const noRedis = noPostgres ?? (await redisMissing());
 
 /** POSTs a form and parses the JSON answer. */
-async function postForm(url: string, fields: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) });
+async function postForm(url: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(fields) });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
@@ -39,6 +39,7 @@ describe.each([
     const env = {
       PAIRGATE_SCRYPT_COST: '10',
       PAIRGATE_DEVICE_ADMIN_TOKEN: ADMIN_TOKEN,
+      PAIRGATE_DEVICE_INTROSPECTION_SECRET: INTROSPECTION_SECRET,
       PAIRGATE_DATABASE_URL: database.url,
       ...(prefix ? { PAIRGATE_REDIS_URL: REDIS_URL, PAIRGATE_REDIS_PREFIX: prefix.prefix } : {}),
     };
@@ -73,12 +74,12 @@ describe.each([
     const answer = await token(baseB, device.device_code, 'shared-tv');
     expect(answer).toMatchObject({ status: 200, body: { scope: 'watch' } });
     const accessToken = String(answer.body.access_token);
-    expect((await postForm(`${baseA}/oauth/introspect`, { token: accessToken })).body).toMatchObject({ active: true, client_id: 'shared-tv' });
+    expect((await postForm(`${baseA}/oauth/introspect`, { token: accessToken }, INTROSPECTION_AUTH)).body).toMatchObject({ active: true, client_id: 'shared-tv' });
 
     const pending = (await postForm(`${baseA}/oauth/device_authorization`, { client_id: 'shared-tv' })).body as { device_code: string };
     expect((await adminCall(baseB, 'DELETE', '/shared-tv')).status).toBe(204);
     expect(await token(baseA, pending.device_code, 'shared-tv')).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
-    expect((await postForm(`${baseA}/oauth/introspect`, { token: accessToken })).body).toEqual({ active: false });
+    expect((await postForm(`${baseA}/oauth/introspect`, { token: accessToken }, INTROSPECTION_AUTH)).body).toEqual({ active: false });
     expect((await adminCall(baseA, 'GET', '/shared-tv')).status).toBe(404);
     expect(await (await fetch(`${baseA}/`)).text()).not.toContain('Connect a device');
   });

@@ -7,12 +7,12 @@ import { allDoors } from '../../../src/doors/index.js';
 import { loadConfig } from '../../../src/server/config.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { FormClient } from '../access/form-client.js';
-import { ADMIN_TOKEN, adminCall, decideInBrowser, DEVICE_ENV } from './device-helpers.js';
+import { ADMIN_TOKEN, adminCall, decideInBrowser, DEVICE_ENV, INTROSPECTION_AUTH } from './device-helpers.js';
 import { DEVICE_GRANT_TYPE } from '../../../src/doors/device/device-grant.js';
 
 /** POSTs a form over the socket and parses the JSON answer. */
-async function postForm(url: string, fields: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) });
+async function postForm(url: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(fields) });
   const text = await response.text();
   return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
@@ -33,7 +33,7 @@ describe('device client admin API over real sockets', () => {
   const startDevice = async (clientId: string, scope?: string) =>
     postForm(`${base}/oauth/device_authorization`, { client_id: clientId, ...(scope !== undefined ? { scope } : {}) });
   const token = (deviceCode: string, clientId: string) => postForm(`${base}/oauth/token`, { grant_type: DEVICE_GRANT_TYPE, device_code: deviceCode, client_id: clientId });
-  const introspect = async (accessToken: string) => (await postForm(`${base}/oauth/introspect`, { token: accessToken })).body;
+  const introspect = async (accessToken: string) => (await postForm(`${base}/oauth/introspect`, { token: accessToken }, INTROSPECTION_AUTH)).body;
 
   it('no token or a wrong one: 401 device_admin_unauthorized with WWW-Authenticate, before the body is even looked at', async () => {
     // Five wrong tokens in all: this address's budget (ADMIN_FAILURES_PER_HOUR) is tested apart.

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEVICE_GRANT_TYPE } from '../../../src/doors/device/device-grant.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { approve, createUser } from './device-helpers.js';
+import { approve, createUser, INTROSPECTION_AUTH, INTROSPECTION_SECRET } from './device-helpers.js';
 
 const BOTH = JSON.stringify({ 'tv-app': 'Living-room TV', kiosk: 'Lobby kiosk' });
 const KIOSK_ONLY = JSON.stringify({ kiosk: 'Lobby kiosk' });
@@ -23,7 +23,7 @@ describe('device door: a client removed from PAIRGATE_DEVICE_CLIENTS (at a resta
   });
 
   const start = async (clients: string): Promise<TestApp> => {
-    running = await createTestApp({ PAIRGATE_DATA_DIR: dataDir, PAIRGATE_SCRYPT_COST: '10', PAIRGATE_DEVICE_CLIENTS: clients });
+    running = await createTestApp({ PAIRGATE_DATA_DIR: dataDir, PAIRGATE_SCRYPT_COST: '10', PAIRGATE_DEVICE_CLIENTS: clients, PAIRGATE_DEVICE_INTROSPECTION_SECRET: INTROSPECTION_SECRET });
     await running.listen();
     return running;
   };
@@ -31,8 +31,8 @@ describe('device door: a client removed from PAIRGATE_DEVICE_CLIENTS (at a resta
     await running?.close();
     running = undefined;
   };
-  const post = async (t: TestApp, path: string, fields: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> => {
-    const response = await fetch(`${t.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+  const post = async (t: TestApp, path: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> => {
+    const response = await fetch(`${t.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(fields).toString() });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
 
@@ -47,14 +47,14 @@ describe('device door: a client removed from PAIRGATE_DEVICE_CLIENTS (at a resta
       const token = await post(t, '/oauth/token', { grant_type: DEVICE_GRANT_TYPE, client_id: client, device_code: String(started.body.device_code) });
       expect(token.status).toBe(200);
       tokens[clientId] = String(token.body.access_token);
-      expect((await post(t, '/oauth/introspect', { token: tokens[clientId] })).body).toMatchObject({ active: true, client_id: client });
+      expect((await post(t, '/oauth/introspect', { token: tokens[clientId] }, INTROSPECTION_AUTH)).body).toMatchObject({ active: true, client_id: client });
     }
     await stop();
 
     t = await start(KIOSK_ONLY);
-    expect((await post(t, '/oauth/introspect', { token: tokens['tv-app']! })).body).toEqual({ active: false });
-    expect((await post(t, '/oauth/introspect', { token: tokens['tv-app#2']! })).body).toEqual({ active: false });
-    expect((await post(t, '/oauth/introspect', { token: tokens.kiosk! })).body).toMatchObject({ active: true, client_id: 'kiosk', username: 'alice-restart' });
+    expect((await post(t, '/oauth/introspect', { token: tokens['tv-app']! }, INTROSPECTION_AUTH)).body).toEqual({ active: false });
+    expect((await post(t, '/oauth/introspect', { token: tokens['tv-app#2']! }, INTROSPECTION_AUTH)).body).toEqual({ active: false });
+    expect((await post(t, '/oauth/introspect', { token: tokens.kiosk! }, INTROSPECTION_AUTH)).body).toMatchObject({ active: true, client_id: 'kiosk', username: 'alice-restart' });
     // The row is still there (it goes when it expires and is swept), only no longer honoured.
     const rows = await t.app.pairgate.stores.db.selectFrom('device_access_tokens').select('client_id').execute();
     expect(rows.map((row) => row.client_id).sort()).toEqual(['kiosk', 'tv-app', 'tv-app']);
@@ -68,7 +68,7 @@ describe('device door: a client removed from PAIRGATE_DEVICE_CLIENTS (at a resta
     // client put back into the configuration finds its unexpired, unrevoked tokens active again: a
     // configured client has no registration id to tell its former self apart.
     t = await start(BOTH);
-    expect((await post(t, '/oauth/introspect', { token: tokens['tv-app#2']! })).body).toMatchObject({ active: true, client_id: 'tv-app' });
-    expect((await post(t, '/oauth/introspect', { token: tokens['tv-app']! })).body).toEqual({ active: false });
+    expect((await post(t, '/oauth/introspect', { token: tokens['tv-app#2']! }, INTROSPECTION_AUTH)).body).toMatchObject({ active: true, client_id: 'tv-app' });
+    expect((await post(t, '/oauth/introspect', { token: tokens['tv-app']! }, INTROSPECTION_AUTH)).body).toEqual({ active: false });
   });
 });

@@ -10,8 +10,14 @@ export const CLIENTS = JSON.stringify({
   cli: { name: 'pairgate CLI', scopes: ['read', 'write'] },
 });
 
-/** Configuration of device tests (fast password hashing, the clients above). */
-export const DEVICE_ENV = { PAIRGATE_SCRYPT_COST: '10', PAIRGATE_DEVICE_CLIENTS: CLIENTS };
+/** The introspection secret device tests configure: without one, /oauth/introspect refuses everyone. */
+export const INTROSPECTION_SECRET = 'test-introspection-secret-0123456789';
+
+/** The header a resource server sends to /oauth/introspect with that secret. */
+export const INTROSPECTION_AUTH = { authorization: `Bearer ${INTROSPECTION_SECRET}` };
+
+/** Configuration of device tests (fast password hashing, the clients above, the introspection secret). */
+export const DEVICE_ENV = { PAIRGATE_SCRYPT_COST: '10', PAIRGATE_DEVICE_CLIENTS: CLIENTS, PAIRGATE_DEVICE_INTROSPECTION_SECRET: INTROSPECTION_SECRET };
 
 /** An inject answer, parsed. */
 export interface Answer {
@@ -97,9 +103,14 @@ export async function refreshToken(app: FastifyInstance, token: string, clientId
   return postForm(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: token, client_id: clientId, ...(scope !== undefined ? { scope } : {}) });
 }
 
+/** Introspects `token` as a resource server holding the secret of DEVICE_ENV, by inject. */
+export async function introspect(app: FastifyInstance, token: string): Promise<Answer> {
+  return postForm(app, '/oauth/introspect', { token }, INTROSPECTION_AUTH);
+}
+
 /** Whether `token` introspects as active, by inject. */
 export async function isActive(app: FastifyInstance, token: string): Promise<boolean> {
-  return (await postForm(app, '/oauth/introspect', { token })).body.active === true;
+  return (await introspect(app, token)).body.active === true;
 }
 
 /** Connects a device of `clientId` to `user` (authorize, approve through the engine, redeem): the token answer. */

@@ -3,7 +3,7 @@ import { DEVICE_GRANT_TYPE } from '../../../src/doors/device/device-grant.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { createTestDatabase, createTestPrefix, postgresMissing, REDIS_URL, redisMissing } from '../../helpers/services.js';
 import { FormClient } from '../access/form-client.js';
-import { CLIENTS } from './device-helpers.js';
+import { CLIENTS, INTROSPECTION_AUTH, INTROSPECTION_SECRET } from './device-helpers.js';
 
 const skip = (await postgresMissing()) ?? (await redisMissing());
 
@@ -29,7 +29,7 @@ describe.skipIf(skip)('device door on PostgreSQL and Redis, two nodes', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     prefix = createTestPrefix();
-    const env = { PAIRGATE_SCRYPT_COST: '10', PAIRGATE_DEVICE_CLIENTS: CLIENTS, PAIRGATE_DEVICE_LONG_POLL: 'true', PAIRGATE_DATABASE_URL: database.url, PAIRGATE_REDIS_URL: REDIS_URL, PAIRGATE_REDIS_PREFIX: prefix.prefix };
+    const env = { PAIRGATE_SCRYPT_COST: '10', PAIRGATE_DEVICE_CLIENTS: CLIENTS, PAIRGATE_DEVICE_INTROSPECTION_SECRET: INTROSPECTION_SECRET, PAIRGATE_DEVICE_LONG_POLL: 'true', PAIRGATE_DATABASE_URL: database.url, PAIRGATE_REDIS_URL: REDIS_URL, PAIRGATE_REDIS_PREFIX: prefix.prefix };
     a = await createTestApp(env);
     baseA = await a.listen();
     b = await createTestApp(env);
@@ -66,9 +66,9 @@ describe.skipIf(skip)('device door on PostgreSQL and Redis, two nodes', () => {
     // Already redeemed on A: B says so too.
     expect((await token(baseB, device.device_code)).body.error).toBe('invalid_grant');
     const accessToken = String(answer.body.access_token);
-    for (const base of [baseA, baseB]) expect((await postForm(`${base}/oauth/introspect`, { token: accessToken })).body).toMatchObject({ active: true, username: 'two-node-device', scope: 'read' });
+    for (const base of [baseA, baseB]) expect((await postForm(`${base}/oauth/introspect`, { token: accessToken }, INTROSPECTION_AUTH)).body).toMatchObject({ active: true, username: 'two-node-device', scope: 'read' });
     expect((await postForm(`${baseB}/oauth/revoke`, { token: accessToken, client_id: 'cli' })).status).toBe(200);
-    expect((await postForm(`${baseA}/oauth/introspect`, { token: accessToken })).body).toEqual({ active: false });
+    expect((await postForm(`${baseA}/oauth/introspect`, { token: accessToken }, INTROSPECTION_AUTH)).body).toEqual({ active: false });
   });
 
   it('the poll pace is shared: polling A then B at once is slow_down', async () => {
@@ -94,13 +94,13 @@ describe.skipIf(skip)('device door on PostgreSQL and Redis, two nodes', () => {
     const refresh = (base: string, refreshToken: string) => postForm(`${base}/oauth/token`, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'cli' });
     const rotated = await refresh(baseA, String(issued.body.refresh_token));
     expect(rotated).toMatchObject({ status: 200, body: { scope: 'read', refresh_token: expect.any(String) } });
-    expect((await postForm(`${baseB}/oauth/introspect`, { token: String(rotated.body.access_token) })).body).toMatchObject({ active: true, username: 'two-node-device' });
+    expect((await postForm(`${baseB}/oauth/introspect`, { token: String(rotated.body.access_token) }, INTROSPECTION_AUTH)).body).toMatchObject({ active: true, username: 'two-node-device' });
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => refresh(i % 2 ? baseA : baseB, String(rotated.body.refresh_token))));
     const won = answers.filter((answer) => answer.status === 200);
     expect(won).toHaveLength(1);
     expect(answers.filter((answer) => answer.status === 400 && answer.body.error === 'invalid_grant')).toHaveLength(19);
     for (const accessToken of [issued.body.access_token, rotated.body.access_token, won[0]!.body.access_token]) {
-      expect((await postForm(`${baseA}/oauth/introspect`, { token: String(accessToken) })).body).toEqual({ active: false });
+      expect((await postForm(`${baseA}/oauth/introspect`, { token: String(accessToken) }, INTROSPECTION_AUTH)).body).toEqual({ active: false });
     }
   });
 });

@@ -8,7 +8,7 @@ import { allDoors } from '../../../src/doors/index.js';
 import { loadConfig } from '../../../src/server/config.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { FormClient } from '../access/form-client.js';
-import { ADMIN_TOKEN, adminCall, authorize, connectDevice, createUser, DEVICE_ENV, grantIdOf, isActive, pollToken, postForm, refreshToken } from './device-helpers.js';
+import { ADMIN_TOKEN, adminCall, authorize, connectDevice, createUser, DEVICE_ENV, grantIdOf, introspect, isActive, pollToken, postForm, refreshToken } from './device-helpers.js';
 
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 const DAY = 86_400_000;
@@ -42,7 +42,7 @@ describe('device door refresh tokens (RFC 6749 §6, rotation and reuse detection
     expect(stored[0]).toMatchObject({ token_hash: hashToken(refresh), client_id: 'cli', user_id: alice.id, scope: 'read', used_at: null });
     expect(Number(stored[0]!.expires_at)).toBe(clock.now() + 30 * DAY);
     expect(JSON.stringify(stored)).not.toContain(refresh);
-    expect((await postForm(t.app, '/oauth/introspect', { token: refresh })).body).toEqual({ active: false });
+    expect((await introspect(t.app, refresh)).body).toEqual({ active: false });
   });
 
   it('refreshing gives a working access token and a new refresh token of the same family; the old one is then refused, and that reuse ends the family', async () => {
@@ -54,7 +54,7 @@ describe('device door refresh tokens (RFC 6749 §6, rotation and reuse detection
     expect(second.headers['cache-control']).toBe('no-store');
     expect(second.body).toEqual({ access_token: expect.stringMatching(TOKEN), token_type: 'Bearer', expires_in: 3600, scope: 'read write', refresh_token: expect.stringMatching(TOKEN) });
     expect(second.body.refresh_token).not.toBe(firstRefresh);
-    expect((await postForm(t.app, '/oauth/introspect', { token: String(second.body.access_token) })).body).toMatchObject({ active: true, client_id: 'cli', username: 'alice-refresh', scope: 'read write', exp: Math.floor((clock.now() + 3_600_000) / 1000) });
+    expect((await introspect(t.app, String(second.body.access_token))).body).toMatchObject({ active: true, client_id: 'cli', username: 'alice-refresh', scope: 'read write', exp: Math.floor((clock.now() + 3_600_000) / 1000) });
     // The new access token carries the family, as the device authorization's did.
     const family = (await t.app.pairgate.stores.db.selectFrom('device_access_tokens').select('grant_id').where('token_hash', '=', hashToken(String(second.body.access_token))).executeTakeFirstOrThrow()).grant_id;
     expect((await t.app.pairgate.stores.db.selectFrom('device_access_tokens').select('grant_id').where('token_hash', '=', hashToken(String(first.body.access_token))).executeTakeFirstOrThrow()).grant_id).toBe(family);
@@ -88,7 +88,7 @@ describe('device door refresh tokens (RFC 6749 §6, rotation and reuse detection
     const connected = await connectDevice(t.app, alice, 'cli', 'read write');
     const narrower = await refreshToken(t.app, String(connected.body.refresh_token), 'cli', 'read');
     expect(narrower.body).toMatchObject({ scope: 'read' });
-    expect((await postForm(t.app, '/oauth/introspect', { token: String(narrower.body.access_token) })).body).toMatchObject({ active: true, scope: 'read' });
+    expect((await introspect(t.app, String(narrower.body.access_token))).body).toMatchObject({ active: true, scope: 'read' });
     const wider = await refreshToken(t.app, String(narrower.body.refresh_token), 'cli', 'read admin');
     expect(wider).toMatchObject({ status: 400, body: { error: 'invalid_scope' } });
     // A refused request does not spend the refresh token.

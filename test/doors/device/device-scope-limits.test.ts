@@ -4,7 +4,7 @@ import { parseDeviceClients } from '../../../src/doors/device/clients.js';
 import { DEVICE_GRANT_TYPE } from '../../../src/doors/device/device-grant.js';
 import type { User } from '../../../src/doors/accounts/users.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { approve, createUser } from './device-helpers.js';
+import { approve, createUser, INTROSPECTION_AUTH, INTROSPECTION_SECRET } from './device-helpers.js';
 
 /** `count` distinct scope tokens of the longest length. */
 const scopes = (count: number, prefix = 's'): string[] => Array.from({ length: count }, (_, i) => `${prefix}${i}`.padEnd(SCOPE_TOKEN_MAX, 'x'));
@@ -17,6 +17,7 @@ describe('device door: a request may ask for as many scopes as a client may be r
     t = await createTestApp({
       PAIRGATE_SCRYPT_COST: '10',
       PAIRGATE_DEVICE_CLIENTS: JSON.stringify({ wide: { name: 'Wide', scopes: wide }, open: 'Any scope' }),
+      PAIRGATE_DEVICE_INTROSPECTION_SECRET: INTROSPECTION_SECRET,
       PAIRGATE_RATE_LIMIT_MAX: '100000',
       PAIRGATE_DEVICE_AUTHORIZATIONS_PER_MINUTE: '1000',
     });
@@ -25,8 +26,8 @@ describe('device door: a request may ask for as many scopes as a client may be r
   });
   afterAll(() => t.close());
 
-  const post = async (path: string, fields: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> => {
-    const response = await fetch(`${t.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+  const post = async (path: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> => {
+    const response = await fetch(`${t.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(fields).toString() });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
 
@@ -43,7 +44,7 @@ describe('device door: a request may ask for as many scopes as a client may be r
     const token = await post('/oauth/token', { grant_type: DEVICE_GRANT_TYPE, client_id: 'wide', device_code: deviceCode });
     expect(token.status).toBe(200);
     expect(String(token.body.scope).split(' ')).toEqual(wide);
-    const introspected = await post('/oauth/introspect', { token: String(token.body.access_token) });
+    const introspected = await post('/oauth/introspect', { token: String(token.body.access_token) }, INTROSPECTION_AUTH);
     expect(introspected.body).toMatchObject({ active: true, client_id: 'wide', scope: wide.join(' ') });
   });
 

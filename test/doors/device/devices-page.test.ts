@@ -8,14 +8,14 @@ import type { DurableDb } from '../../../src/store/durable-schema.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { browserSkipReason, launchBrowser, newWatchedPage } from '../../helpers/browser.js';
 import { FormClient } from '../access/form-client.js';
-import { ADMIN_TOKEN, adminCall, CLIENTS, connectDevice, DEVICE_ENV } from './device-helpers.js';
+import { ADMIN_TOKEN, adminCall, CLIENTS, connectDevice, DEVICE_ENV, INTROSPECTION_AUTH } from './device-helpers.js';
 
 const skip = browserSkipReason();
 
 /** A device authorization started over the wire, its token fetched once someone decided. */
 function deviceClient(base: string) {
-  const form = (path: string, fields: Record<string, string>) =>
-    fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) });
+  const form = (path: string, fields: Record<string, string>, headers: Record<string, string> = {}) =>
+    fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(fields) });
   return {
     async start(clientId: string, scope: string) {
       return (await (await form('/oauth/device_authorization', { client_id: clientId, scope })).json()) as { device_code: string; user_code: string; verification_uri: string };
@@ -24,7 +24,7 @@ function deviceClient(base: string) {
       return (await (await form('/oauth/token', { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: deviceCode, client_id: clientId })).json()) as { access_token?: string };
     },
     async active(token: string) {
-      return ((await (await form('/oauth/introspect', { token })).json()) as { active: boolean }).active;
+      return ((await (await form('/oauth/introspect', { token }, INTROSPECTION_AUTH)).json()) as { active: boolean }).active;
     },
   };
 }
