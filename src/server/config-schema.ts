@@ -51,7 +51,7 @@ export const coreConfigSchema = Type.Object({
   PAIRGATE_BACKUP_INTERVAL_HOURS: Type.Number({ exclusiveMinimum: 0, maximum: 8760, default: 24, description: 'Hours between two copies in PAIRGATE_BACKUP_DIR.' }),
   PAIRGATE_BACKUP_KEEP: Type.Integer({ minimum: 1, maximum: 1000, default: 7, description: 'Copies kept in PAIRGATE_BACKUP_DIR; older ones are deleted.' }),
   PAIRGATE_METRICS: Type.Boolean({ default: true, description: 'Serve Prometheus metrics at /metrics.' }),
-  PAIRGATE_METRICS_TOKEN: Type.String({ default: '', description: 'Bearer token required for /metrics; empty = open (bind to a private address then).' }),
+  PAIRGATE_METRICS_TOKEN: Type.String({ default: '', description: 'Bearer token required for /metrics, at least 32 characters (e.g. `openssl rand -base64 32`); empty = open (bind to a private address then).' }),
 });
 
 /** The core keys as typed values. */

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Door } from '../doors/door.js';
 import { buildApp } from './app.js';
 import { checkBackupConfig } from './backups.js';
+import { assertBearerSecret } from './bearer-secret.js';
 import { configWarnings } from './config-warnings.js';
 import { makeDataDir } from './data-dir.js';
 import { loadConfig, type Config, type ConfigSources } from './config.js';
@@ -20,6 +21,7 @@ export interface RunningServer {
 /** Validates the server's and every door's configuration; the first problem stops start-up. */
 export function checkConfig(config: Config, doors: readonly Door[]): void {
   checkBackupConfig(config);
+  assertBearerSecret('PAIRGATE_METRICS_TOKEN', config.PAIRGATE_METRICS_TOKEN, 'to leave /metrics open (bind to a private address then)');
   for (const door of doors) {
     if (door.enabled && !door.enabled(config)) continue;
     door.checkConfig?.(config);

@@ -33,7 +33,7 @@ describe('start-up warnings about risky settings', () => {
     expect(warningsFor({
       PAIRGATE_HOST: '0.0.0.0',
       PAIRGATE_PUBLIC_URL: 'https://pair.example.com',
-      PAIRGATE_METRICS_TOKEN: 'metrics-token-0123456789',
+      PAIRGATE_METRICS_TOKEN: 'metrics-token-0123456789abcdefghijkl',
     })).toEqual([]);
   });
 

@@ -77,4 +77,19 @@ describe('configuration', () => {
     expect(() => checkConfig(config, allDoors)).toThrow(/PAIRGATE_GRANTS_CODE_LENGTH: .* above the budget/);
     expect(() => checkConfig(loadConfig(sections, { env: {} }), allDoors)).not.toThrow();
   });
+
+  it.each([
+    'PAIRGATE_METRICS_TOKEN',
+    'PAIRGATE_DEVICE_ADMIN_TOKEN',
+    'PAIRGATE_DEVICE_INTROSPECTION_SECRET',
+    'PAIRGATE_ACCESS_INTROSPECTION_SECRET',
+  ])('refuses a guessable bearer secret in %s: short, or with a space; takes a long one or none', (key) => {
+    const check = (value: string) => () => checkConfig(loadConfig(sections, { env: { [key]: value } }), allDoors);
+    for (const weak of ['secret', 'x'.repeat(31), `${'x'.repeat(20)} ${'y'.repeat(20)}`]) {
+      expect(check(weak)).toThrow(ConfigError);
+      expect(check(weak)).toThrow(new RegExp(`^${key}: expected a secret of at least 32 characters`));
+    }
+    expect(check('x'.repeat(32))).not.toThrow();
+    expect(check('')).not.toThrow();
+  });
 });

@@ -49,10 +49,10 @@ describe('server lifecycle', () => {
   });
 
   it('can require a token for /metrics', async () => {
-    const t = await createTestApp({ PAIRGATE_METRICS_TOKEN: 's3cret-metrics-token' });
+    const t = await createTestApp({ PAIRGATE_METRICS_TOKEN: 's3cret-metrics-token-0123456789abcdef' });
     try {
       expect((await t.app.inject('/metrics')).statusCode).toBe(401);
-      expect((await t.app.inject({ url: '/metrics', headers: { authorization: 'Bearer s3cret-metrics-token' } })).statusCode).toBe(200);
+      expect((await t.app.inject({ url: '/metrics', headers: { authorization: 'Bearer s3cret-metrics-token-0123456789abcdef' } })).statusCode).toBe(200);
     } finally {
       await t.close();
     }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ConfigError } from '../../core/errors.js';
 import { configSection, type Config } from '../../server/config.js';
+import { assertBearerSecret } from '../../server/bearer-secret.js';
 import { packageVersion } from '../../server/version.js';
 import type { Door, DoorContext } from '../door.js';
 import { installAccessInfoRoute } from './access-info-route.js';
@@ -42,6 +43,7 @@ export const accessDoor: Door = {
     parseReturnOrigins(configSection(config, accessConfigSchema).PAIRGATE_ACCESS_RETURN_ORIGINS);
     checkApiTemplate(config);
     parseTrustedAuthUrls(configSection(config, accessConfigSchema).PAIRGATE_ACCESS_TRUSTED_AUTH_URLS);
+    assertBearerSecret('PAIRGATE_ACCESS_INTROSPECTION_SECRET', configSection(config, accessConfigSchema).PAIRGATE_ACCESS_INTROSPECTION_SECRET, 'to keep introspection closed');
   },
   async register(app: FastifyInstance, ctx: DoorContext) {
     const cfg = configSection(ctx.config, accessConfigSchema);

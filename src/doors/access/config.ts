@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { BEARER_SECRET_MIN_LENGTH } from '../../server/bearer-secret.js';
 
 /** Configuration of the access door (Pryv-compatible auth requests). */
 export const accessConfigSchema = Type.Object({
@@ -17,5 +18,5 @@ export const accessConfigSchema = Type.Object({
   PAIRGATE_ACCESS_RETURN_ORIGINS: Type.String({ default: '', description: 'JSON object app id -> list of allowed returnURL origins, e.g. {"my-app-id":["https://app.example"]}; apps not listed may return to any http(s) URL.' }),
   PAIRGATE_ACCESS_API_TEMPLATE: Type.String({ default: '', description: 'The user API URL with {username}, e.g. https://{username}.example.com/; default: <public URL>/{username}/. The token goes in the user part.' }),
   PAIRGATE_ACCESS_MAX_PER_USER: Type.Integer({ minimum: 1, default: 200, description: 'App accesses one user may hold; beyond it an accept ends in ERROR.' }),
-  PAIRGATE_ACCESS_INTROSPECTION_SECRET: Type.String({ default: '', description: 'Bearer secret resource servers present to /access/introspect (RFC 7662) as "Authorization: Bearer <secret>", e.g. `openssl rand -base64 32`; a missing or wrong one is 401 introspection_unauthorized. Empty (the default) = introspection is closed: every call is 401 (introspection_not_configured).' }),
+  PAIRGATE_ACCESS_INTROSPECTION_SECRET: Type.String({ default: '', description: `Bearer secret resource servers present to /access/introspect (RFC 7662) as "Authorization: Bearer <secret>", at least ${BEARER_SECRET_MIN_LENGTH} characters, e.g. \`openssl rand -base64 32\`; a missing or wrong one is 401 introspection_unauthorized. Empty (the default) = introspection is closed: every call is 401 (introspection_not_configured).` }),
 });

@@ -1,7 +1,5 @@
 import { Type } from 'typebox';
-
-/** The shortest admin token accepted: a bearer secret that guards client registration must not be guessable. */
-export const ADMIN_TOKEN_MIN_LENGTH = 32;
+import { BEARER_SECRET_MIN_LENGTH } from '../../server/bearer-secret.js';
 
 /** Configuration of the device door (OAuth 2.0 Device Authorization Grant, RFC 8628). */
 export const deviceConfigSchema = Type.Object({
@@ -22,7 +20,7 @@ export const deviceConfigSchema = Type.Object({
   PAIRGATE_DEVICE_CODE_MISSES_PER_SESSION: Type.Integer({ minimum: 1, default: 10, description: 'Wrong user codes one browser session (the signed-in account, else the browser) may type per hour on /device before it is refused; the per-IP budget is PAIRGATE_CODE_MISSES_PER_HOUR.' }),
   PAIRGATE_DEVICE_ADMIN_TOKEN: Type.String({
     default: '',
-    description: `Bearer secret (at least ${ADMIN_TOKEN_MIN_LENGTH} characters, e.g. \`openssl rand -base64 32\`) of the device client admin API, /api/v1/device/clients, which registers clients beside those of PAIRGATE_DEVICE_CLIENTS; empty = the admin API is off (404).`,
+    description: `Bearer secret (at least ${BEARER_SECRET_MIN_LENGTH} characters, e.g. \`openssl rand -base64 32\`) of the device client admin API, /api/v1/device/clients, which registers clients beside those of PAIRGATE_DEVICE_CLIENTS; empty = the admin API is off (404).`,
   }),
-  PAIRGATE_DEVICE_INTROSPECTION_SECRET: Type.String({ default: '', description: 'Bearer secret resource servers present to /oauth/introspect (RFC 7662) as "Authorization: Bearer <secret>", e.g. `openssl rand -base64 32`; a missing or wrong one is 401 invalid_client. Empty (the default) = introspection is closed: every call is 401 (introspection_not_configured). Device clients cannot introspect with their client_id: they are public.' }),
+  PAIRGATE_DEVICE_INTROSPECTION_SECRET: Type.String({ default: '', description: `Bearer secret resource servers present to /oauth/introspect (RFC 7662) as "Authorization: Bearer <secret>", at least ${BEARER_SECRET_MIN_LENGTH} characters, e.g. \`openssl rand -base64 32\`; a missing or wrong one is 401 invalid_client. Empty (the default) = introspection is closed: every call is 401 (introspection_not_configured). Device clients cannot introspect with their client_id: they are public.` }),
 });

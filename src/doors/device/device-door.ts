@@ -4,14 +4,14 @@ import { configSection } from '../../server/config.js';
 import { AppAccesses } from '../access/app-accesses.js';
 import type { Door, DoorContext } from '../door.js';
 import { attackerGuessRate } from '../shared/attacker-guess-rate.js';
-import { ConfigError } from '../../core/errors.js';
+import { assertBearerSecret } from '../../server/bearer-secret.js';
 import { DeviceAdminAuth } from './admin-auth.js';
 import { installAuthorizationRoute } from './authorization-route.js';
 import { installClientAdminRoutes } from './client-admin-routes.js';
 import { DeviceClientRegistry } from './client-registry.js';
 import { parseDeviceClients } from './clients.js';
 import { CodeBudget } from './code-budget.js';
-import { ADMIN_TOKEN_MIN_LENGTH, deviceConfigSchema } from './config.js';
+import { deviceConfigSchema } from './config.js';
 import { USER_CODE_FORMAT } from './device-grant.js';
 import type { DeviceEnv } from './device-env.js';
 import { DeviceTokens } from './device-tokens.js';
@@ -50,10 +50,8 @@ export const deviceDoor: Door = {
   checkConfig(config) {
     const cfg = configSection(config, deviceConfigSchema);
     parseDeviceClients(cfg.PAIRGATE_DEVICE_CLIENTS);
-    const adminToken = cfg.PAIRGATE_DEVICE_ADMIN_TOKEN;
-    if (adminToken && (adminToken.length < ADMIN_TOKEN_MIN_LENGTH || /\s/.test(adminToken))) {
-      throw new ConfigError('PAIRGATE_DEVICE_ADMIN_TOKEN', `expected a secret of at least ${ADMIN_TOKEN_MIN_LENGTH} characters without spaces (e.g. openssl rand -base64 32), or empty to leave the admin API off`);
-    }
+    assertBearerSecret('PAIRGATE_DEVICE_ADMIN_TOKEN', cfg.PAIRGATE_DEVICE_ADMIN_TOKEN, 'to leave the admin API off');
+    assertBearerSecret('PAIRGATE_DEVICE_INTROSPECTION_SECRET', cfg.PAIRGATE_DEVICE_INTROSPECTION_SECRET, 'to keep introspection closed');
     // User codes are short: refuse to start when the live ones could be guessed within budget.
     assertWithinBudget('PAIRGATE_DEVICE_MAX_PENDING', {
       entropyBits: USER_CODE_FORMAT.entropyBits,
