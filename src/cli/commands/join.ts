@@ -34,6 +34,14 @@ function fail(message: string, exitCode = 1): void {
 }
 
 /**
+ * The exit code of a failed request, by README's rule for every command: 2 when the server refused
+ * what was typed (an unknown, spent or burned code: a 4xx), 1 when nothing usable answered.
+ */
+function exitCodeOf(error: unknown): number {
+  return error instanceof PairgateApiError && error.status >= 400 && error.status < 500 ? 2 : 1;
+}
+
+/**
  * Runs the chat until the session ends, the connection is lost, the person quits or presses Ctrl-C.
  * `server` is the supporter's server, which the diagnostics also check.
  */
@@ -146,7 +154,7 @@ Example:
           pairingUrl = await relay.resolve(code);
           info = await fetchPairingInfo(pairingUrl);
         } catch (error) {
-          return fail(explain(error));
+          return fail(explain(error), exitCodeOf(error));
         }
         // Names come from the supporter's server: printed so that they cannot drive the terminal.
         const supporterName = terminalSafe(info.SupporterName);
@@ -165,7 +173,7 @@ Example:
           const confirmation = await confirmPairing(pairingUrl, 'accept');
           channel = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
         } catch (error) {
-          return fail(explain(error));
+          return fail(explain(error), exitCodeOf(error));
         }
         // The supporter's server: the pairing URL is `<server>/pairing/<code>`.
         const server = pairingUrl.replace(/\/pairing\/[^/]*$/, '');

@@ -146,8 +146,9 @@ describe('agent and supporter end to end (two processes)', () => {
     const typo = run(['join', 'ab0', '--relay', `${server.url}/relay`]);
     expect(await typo.exited).toBe(2);
     expect(typo.err()).toMatch(/"0" \(character 3\) cannot appear in a code/);
+    // An unknown code is refused input (exit 2, as `grant approve` with one), not a failure to connect (1).
     const unknown = run(['join', 'zzzzzz', '--relay', `${server.url}/relay`]);
-    expect(await unknown.exited).toBe(1);
+    expect(await unknown.exited).toBe(2);
     expect(unknown.err()).toMatch(/No session has this code, or it has expired/);
     // Typed at the prompt: a typo first, then the right code, then "no".
     const created = await sdk.createSession({ id: 'decline-cli', supporterName: 'Thorsten', supporterAvatar: AVATAR });
