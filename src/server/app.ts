@@ -24,6 +24,7 @@ import { ServerMetrics, installMetrics } from './metrics.js';
 import { SECURITY_SCHEMES } from './openapi-security.js';
 import { installOptionalBodies } from './optional-bodies.js';
 import { publicNetworkOf } from './public-network.js';
+import { ROUTER_ANSWERS_DESCRIPTION, addSharedResponses } from './openapi-responses.js';
 import { WaitSlots } from '../doors/shared/wait-slots.js';
 import { packageVersion } from './version.js';
 
@@ -158,9 +159,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const markOptionalBodies = installOptionalBodies(app);
   await app.register(swagger, {
     transformObject: markOptionalBodies as never,
+    // Every route also lists the answers it gives without its handler deciding them (a body too
+    // large, a rate limit, ...), in its own error shape.
+    transform: addSharedResponses,
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'pairgate', version: packageVersion(), description: 'Pairing and authorization server: one grant engine, many doors.' },
+      info: { title: 'pairgate', version: packageVersion(), description: `Pairing and authorization server: one grant engine, many doors. ${ROUTER_ANSWERS_DESCRIPTION}` },
       components: { securitySchemes: SECURITY_SCHEMES },
     },
   });

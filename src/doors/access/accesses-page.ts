@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { NotFoundError } from '../../core/errors.js';
+import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { currentUser, requireUser, signInUrl } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
 import { pickLang, translator } from '../accounts/i18n.js';
@@ -44,7 +45,7 @@ export function installAccessesPage(app: FastifyInstance, env: AccessEnv): void 
   const pages = env.ctx.pages;
 
   api.get('/account/accesses', {
-    schema: { tags: ['access'], summary: 'The page of your app accesses.', querystring: Type.Object({ lang: Type.Optional(Type.String({ maxLength: 35 })), revoked: Type.Optional(Type.String({ maxLength: 5 })) }), response: { 200: Type.String() } },
+    schema: { tags: ['access'], summary: 'The page of your app accesses.', querystring: Type.Object({ lang: Type.Optional(Type.String({ maxLength: 35 })), revoked: Type.Optional(Type.String({ maxLength: 5 })) }), response: { 200: htmlPage('The page.'), 303: seeOther('Not signed in: to the sign-in page, which comes back here.') } },
   }, async (request, reply) => {
     const user = await currentUser(request);
     if (!user) return reply.redirect(signInUrl('/account/accesses'), 303);
@@ -61,7 +62,7 @@ export function installAccessesPage(app: FastifyInstance, env: AccessEnv): void 
   });
 
   api.post('/account/accesses/:id/revoke', {
-    schema: { tags: ['access'], summary: 'Revoke one of your app accesses (form).', params: AccessIdParams, body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) }) },
+    schema: { tags: ['access'], summary: 'Revoke one of your app accesses (form).', params: AccessIdParams, body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) }), response: { 303: seeOther('Revoked (or none of yours had this id): to the page of your app accesses; not signed in: to the sign-in page.'), 403: htmlPage('The form did not come from this site.') } },
   }, async (request, reply) => {
     const user = await currentUser(request);
     if (!user) return reply.redirect(signInUrl('/account/accesses'), 303);
@@ -81,7 +82,7 @@ export function installAccessesPage(app: FastifyInstance, env: AccessEnv): void 
   });
 
   api.delete('/api/v1/accesses/:id', {
-    schema: { tags: ['access'], summary: 'Revoke one of your app accesses (session cookie).', params: AccessIdParams, response: { 204: Type.Null(), 401: ErrorView, 404: ErrorView } },
+    schema: { tags: ['access'], summary: 'Revoke one of your app accesses (session cookie).', params: AccessIdParams, response: { 204: Type.Null(), 401: ErrorView, 403: ErrorView, 404: ErrorView } },
   }, async (request, reply) => {
     const user = await requireUser(request);
     if (!(await env.accesses.revoke(user.id, request.params.id))) throw new NotFoundError('You have no app access with this id.', 'access_not_found');

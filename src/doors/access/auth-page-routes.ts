@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
+import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { currentUser, signInFromForm } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
 import { isLang, pickLang, translator, type Lang } from '../accounts/i18n.js';
@@ -15,7 +16,10 @@ import { descriptionOf, renderDescription } from './markdown.js';
 import { allowFormTarget } from './page-security.js';
 import { permissionLines } from './permission-lines.js';
 
-const HtmlPage = { 200: Type.String({ description: 'An HTML page.' }) };
+/** The pages of a key that names no pending request. */
+const NotPending = { 404: htmlPage('The key is unknown, or the request expired.'), 409: htmlPage('The request was already decided.') };
+/** The sign-in form again, saying what went wrong. */
+const SignInAgain = htmlPage('The sign-in form again, saying what went wrong.');
 const tags = ['access'];
 
 const AuthQuery = Type.Object({
@@ -134,7 +138,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
   };
   const isReply = (value: Found | FastifyReply): value is FastifyReply => !('grant' in value && 'key' in value);
 
-  api.get('/access/auth', { schema: { tags, summary: 'The auth page an app opens: sign in, then consent.', querystring: AuthQuery, response: HtmlPage } }, async (request, reply) => {
+  api.get('/access/auth', { schema: { tags, summary: 'The auth page an app opens: sign in, then consent.', querystring: AuthQuery, response: { 200: htmlPage('The sign-in form, or the consent screen.'), ...NotPending } } }, async (request, reply) => {
     const found = await pendingGrant(request, reply, keyFrom(request.query));
     if (isReply(found)) return found;
     const lang = langOf(request, found.grant);
@@ -146,7 +150,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
   const csrfValid = (request: FastifyRequest): boolean => formFromThisSite(pages, request);
 
   api.post('/access/auth/signin', {
-    schema: { tags, summary: 'Sign in on the auth page, then continue to consent.', body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })), key: Type.String({ maxLength: 200 }), login: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: HtmlPage },
+    schema: { tags, summary: 'Sign in on the auth page, then continue to consent.', body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })), key: Type.String({ maxLength: 200 }), login: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 303: seeOther('Signed in: back to the auth page.'), 401: SignInAgain, 403: SignInAgain, 429: SignInAgain, ...NotPending } },
   }, async (request, reply) => {
     const found = await pendingGrant(request, reply, parseAccessKey(request.body.key));
     if (isReply(found)) return found;
@@ -160,7 +164,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
   });
 
   api.post('/access/auth/decide', {
-    schema: { tags, summary: 'The signed-in user accepts or refuses an auth request.', body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })), key: Type.String({ maxLength: 200 }), decision: Type.Union([Type.Literal('accept'), Type.Literal('refuse')]) }), response: HtmlPage },
+    schema: { tags, summary: 'The signed-in user accepts or refuses an auth request.', body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })), key: Type.String({ maxLength: 200 }), decision: Type.Union([Type.Literal('accept'), Type.Literal('refuse')]) }), response: { 200: htmlPage('Decided: the page that says the window can be closed.'), 303: seeOther('Decided: to the app\'s returnURL.'), 401: htmlPage('Not signed in: the sign-in form.'), 403: htmlPage('The form did not come from this site.'), ...NotPending } },
   }, async (request, reply) => {
     const found = await pendingGrant(request, reply, parseAccessKey(request.body.key));
     if (isReply(found)) return found;

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { NotFoundError } from '../../core/errors.js';
+import { eventStream } from '../../server/openapi-responses.js';
 import { requestedWaitSeconds, streamGrant, waitForGrant } from '../shared/waiting.js';
 import type { AccessEnv } from './access-env.js';
 import { findAccessRequest, KEY_PATTERN, parseAccessKey } from './access-key.js';
@@ -60,7 +61,7 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
       tags: ['access'],
       summary: 'Push (beyond Pryv): server-sent `state` events with the poll body, now and on every change, until decided.',
       params: KeyParams,
-      response: { 404: PryvErrorView },
+      response: { 200: eventStream('`state` events with the poll body, now and on every change, until decided.'), 404: PryvErrorView },
     },
   }, async (request, reply) => {
     const key = parseAccessKey(request.params.key);

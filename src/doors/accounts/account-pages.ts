@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
+import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import type { DoorContext } from '../door.js';
 import { currentUser, safeNext, signInFromForm, signInUrl, type Accounts } from './accounts.js';
 import { formFromThisSite } from './form-guard.js';
@@ -11,7 +12,11 @@ import { renderPage } from './page-helpers.js';
 /** Form fields are strings; the CSRF token and the language ride along in every form. */
 const FormBase = { _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) };
 const PageQuery = Type.Object({ lang: Type.Optional(Type.String({ maxLength: 35 })), next: Type.Optional(Type.String({ maxLength: 2000 })) });
-const HtmlPage = { 200: Type.String({ description: 'An HTML page.' }) };
+const HtmlPage = { 200: htmlPage('An HTML page.') };
+/** A form shown again with what went wrong, under the error's status. */
+const FormAgain = htmlPage('The form again, saying what went wrong.');
+/** A page for signed-in people, asked for by someone who is not. */
+const SignInFirst = seeOther('Not signed in: to the sign-in page, which comes back here.');
 const tags = ['accounts'];
 
 /** A known pairgate error's message in the page's language (the catalog has one per code). */
@@ -41,7 +46,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     renderPage(pages, request, reply, 'account/signin.njk', { next: safeNext(request.query.next, '') }));
 
   api.post('/account/signin', {
-    schema: { tags, summary: 'Sign in with username or e-mail and password; sets the session cookie.', body: Type.Object({ ...FormBase, login: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: HtmlPage },
+    schema: { tags, summary: 'Sign in with username or e-mail and password; sets the session cookie.', body: Type.Object({ ...FormBase, login: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 303: seeOther('Signed in: to `next`, or the app accesses page.'), 401: FormAgain, 403: FormAgain, 429: FormAgain } },
   }, async (request, reply) => {
     const next = safeNext(request.body.next, '');
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/signin.njk', { next, login: request.body.login });
@@ -51,7 +56,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     return renderPage(pages, request, reply, 'account/signin.njk', { next, login: request.body.login, error: t(refused.messageKey) }, { status: refused.status, user: null });
   });
 
-  api.post('/account/signout', { schema: { tags, summary: 'Sign out: ends the session.', body: Type.Object(FormBase) } }, async (request, reply) => {
+  api.post('/account/signout', { schema: { tags, summary: 'Sign out: ends the session.', body: Type.Object(FormBase), response: { 303: seeOther('Signed out: to the sign-in page.'), 403: htmlPage('The form did not come from this site.') } } }, async (request, reply) => {
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/message.njk', { title: translator(pickLang(request))('error.title') });
     await accounts.parts.sessions.end(request, reply);
     return reply.redirect('/account/signin', 303);
@@ -61,7 +66,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     renderPage(pages, request, reply, 'account/register.njk', { closed: !registration, next: safeNext(request.query.next, '') }));
 
   api.post('/account/register', {
-    schema: { tags, summary: 'Create an account, then sign in.', body: Type.Object({ ...FormBase, email: Type.String({ maxLength: 300 }), username: Type.String({ maxLength: 100 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: HtmlPage },
+    schema: { tags, summary: 'Create an account, then sign in.', body: Type.Object({ ...FormBase, email: Type.String({ maxLength: 300 }), username: Type.String({ maxLength: 100 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 303: seeOther('Registered and signed in: to `next`, or the app accesses page.'), 400: FormAgain, 403: htmlPage('Registration is closed, or the form did not come from this site.'), 409: FormAgain } },
     config: { rateLimit: { max: 20, timeWindow: 3_600_000 } },
   }, async (request, reply) => {
     const { email, username } = request.body;
@@ -79,14 +84,14 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     }
   });
 
-  api.get('/account/password', { schema: { tags, summary: 'The form to change your password (signed in).', querystring: PageQuery, response: HtmlPage } }, async (request, reply) => {
+  api.get('/account/password', { schema: { tags, summary: 'The form to change your password (signed in).', querystring: PageQuery, response: { ...HtmlPage, 303: SignInFirst } } }, async (request, reply) => {
     const user = await currentUser(request);
     if (!user) return reply.redirect(signInUrl('/account/password'), 303);
     return renderPage(pages, request, reply, 'account/password.njk', {}, { user });
   });
 
   api.post('/account/password', {
-    schema: { tags, summary: 'Change your password: the current one, then the new one; signs out every other session.', body: Type.Object({ ...FormBase, current: Type.String({ maxLength: 1024 }), password: Type.String({ maxLength: 1024 }) }), response: HtmlPage },
+    schema: { tags, summary: 'Change your password: the current one, then the new one; signs out every other session.', body: Type.Object({ ...FormBase, current: Type.String({ maxLength: 1024 }), password: Type.String({ maxLength: 1024 }) }), response: { 200: htmlPage('Changed: the form, saying so.'), 303: SignInFirst, 400: FormAgain, 401: FormAgain, 403: FormAgain, 429: FormAgain } },
     config: { rateLimit: { max: 20, timeWindow: 3_600_000 } },
   }, async (request, reply) => {
     const user = await currentUser(request);
@@ -105,14 +110,14 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     return renderPage(pages, request, reply, 'account/password.njk', { done: true }, { user });
   });
 
-  api.get('/account/delete', { schema: { tags, summary: 'The form to delete your account (signed in).', querystring: PageQuery, response: HtmlPage } }, async (request, reply) => {
+  api.get('/account/delete', { schema: { tags, summary: 'The form to delete your account (signed in).', querystring: PageQuery, response: { ...HtmlPage, 303: SignInFirst } } }, async (request, reply) => {
     const user = await currentUser(request);
     if (!user) return reply.redirect(signInUrl('/account/delete'), 303);
     return renderPage(pages, request, reply, 'account/delete.njk', {}, { user });
   });
 
   api.post('/account/delete', {
-    schema: { tags, summary: 'Delete your account, its app accesses and their tokens; asks for the password.', body: Type.Object({ ...FormBase, password: Type.String({ maxLength: 1024 }) }), response: HtmlPage },
+    schema: { tags, summary: 'Delete your account, its app accesses and their tokens; asks for the password.', body: Type.Object({ ...FormBase, password: Type.String({ maxLength: 1024 }) }), response: { 200: htmlPage('Deleted: a page saying so.'), 303: SignInFirst, 401: FormAgain, 403: FormAgain, 429: FormAgain } },
     config: { rateLimit: { max: 20, timeWindow: 3_600_000 } },
   }, async (request, reply) => {
     const user = await currentUser(request);
@@ -134,7 +139,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     renderPage(pages, request, reply, 'account/reset-request.njk'));
 
   api.post('/account/reset', {
-    schema: { tags, summary: 'Mail a reset link if the account exists; the answer is the same either way.', body: Type.Object({ ...FormBase, login: Type.String({ maxLength: 300 }) }), response: HtmlPage },
+    schema: { tags, summary: 'Mail a reset link if the account exists; the answer is the same either way.', body: Type.Object({ ...FormBase, login: Type.String({ maxLength: 300 }) }), response: { 200: htmlPage('A page saying a link was mailed if the account exists.'), 403: FormAgain } },
     config: { rateLimit: { max: 10, timeWindow: 3_600_000 } },
   }, async (request, reply) => {
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/reset-request.njk');
@@ -148,14 +153,14 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
   });
 
   const TokenQuery = Type.Object({ token: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 35 })) });
-  api.get('/account/reset/confirm', { schema: { tags, summary: 'The form to set a new password, from the mailed link.', querystring: TokenQuery, response: HtmlPage } }, async (request, reply) => {
+  api.get('/account/reset/confirm', { schema: { tags, summary: 'The form to set a new password, from the mailed link.', querystring: TokenQuery, response: { ...HtmlPage, 404: htmlPage('The link is unknown, used or expired.') } } }, async (request, reply) => {
     const token = request.query.token ?? '';
     const live = /^[A-Za-z0-9_-]{20,100}$/.test(token) && (await accounts.parts.resets.isLive(token, ctx.clock.now()));
     return renderPage(pages, request, reply, 'account/reset.njk', live ? { token } : { invalid: true }, { status: live ? 200 : 404 });
   });
 
   api.post('/account/reset/confirm', {
-    schema: { tags, summary: 'Set a new password with a reset token; the token works once.', body: Type.Object({ ...FormBase, token: Type.String({ maxLength: 100 }), password: Type.String({ maxLength: 1024 }) }), response: HtmlPage },
+    schema: { tags, summary: 'Set a new password with a reset token; the token works once.', body: Type.Object({ ...FormBase, token: Type.String({ maxLength: 100 }), password: Type.String({ maxLength: 1024 }) }), response: { 200: htmlPage('Set: a page saying so.'), 400: FormAgain, 403: FormAgain, 404: htmlPage('The link is unknown, used or expired.') } },
     config: { rateLimit: { max: 20, timeWindow: 3_600_000 } },
   }, async (request, reply) => {
     const { token } = request.body;

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { NotFoundError } from '../../core/errors.js';
+import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { currentUser, requireUser, signInUrl } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
 import { pickLang } from '../accounts/i18n.js';
@@ -48,7 +49,7 @@ export function installDevicesPage(app: FastifyInstance, env: DeviceEnv): void {
   };
 
   api.get(DEVICES_PAGE_PATH, {
-    schema: { tags: ['device'], summary: 'The page of your connected devices.', querystring: Type.Object({ lang: Type.Optional(Type.String({ maxLength: 35 })), revoked: Type.Optional(Type.String({ maxLength: 5 })) }), response: { 200: Type.String() } },
+    schema: { tags: ['device'], summary: 'The page of your connected devices.', querystring: Type.Object({ lang: Type.Optional(Type.String({ maxLength: 35 })), revoked: Type.Optional(Type.String({ maxLength: 5 })) }), response: { 200: htmlPage('The page.'), 303: seeOther('Not signed in: to the sign-in page, which comes back here.') } },
   }, async (request, reply) => {
     const user = await currentUser(request);
     if (!user) return reply.redirect(signInUrl(DEVICES_PAGE_PATH), 303);
@@ -65,7 +66,7 @@ export function installDevicesPage(app: FastifyInstance, env: DeviceEnv): void {
   });
 
   api.post(`${DEVICES_PAGE_PATH}/:id/revoke`, {
-    schema: { tags: ['device'], summary: 'Disconnect one of your devices (form).', params: DeviceIdParams, body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) }) },
+    schema: { tags: ['device'], summary: 'Disconnect one of your devices (form).', params: DeviceIdParams, body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) }), response: { 303: seeOther('Disconnected (or none of yours had this id): to the page of your devices; not signed in: to the sign-in page.'), 403: htmlPage('The form did not come from this site.') } },
   }, async (request, reply) => {
     const user = await currentUser(request);
     if (!user) return reply.redirect(signInUrl(DEVICES_PAGE_PATH), 303);
@@ -95,7 +96,7 @@ export function installDevicesPage(app: FastifyInstance, env: DeviceEnv): void {
   });
 
   api.delete('/api/v1/device/tokens/:id', {
-    schema: { tags: ['device'], summary: 'Disconnect one of your devices (session cookie).', params: DeviceIdParams, response: { 204: Type.Null(), 401: ErrorView, 404: ErrorView } },
+    schema: { tags: ['device'], summary: 'Disconnect one of your devices (session cookie).', params: DeviceIdParams, response: { 204: Type.Null(), 401: ErrorView, 403: ErrorView, 404: ErrorView } },
   }, async (request, reply) => {
     const user = await requireUser(request);
     if (!(await env.tokens.revokeForUser(user.id, request.params.id))) throw new NotFoundError('You have no connected device with this id.', 'device_not_found');

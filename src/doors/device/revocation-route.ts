@@ -19,13 +19,20 @@ const RevocationBody = Type.Object(
 const notYours = (): OAuthError => new OAuthError('unauthorized_client', 'This token was not issued to this client.');
 
 /**
+ * The answer's body: RFC 7009 §2.2 asks for 200 and says clients ignore the body; an empty JSON
+ * object (not an empty body, not `null`) also keeps working the clients that parse every answer.
+ */
+const Revoked = Type.Object({}, { additionalProperties: false, description: 'Revoked, or nothing to revoke (RFC 7009 §2.2): an empty object, which clients ignore.' });
+
+/**
  * `POST /oauth/revoke` (RFC 7009): a client withdraws one of its tokens: an access token of the
  * device door or of the access door (whose client is the app id), which ends that token alone, or a
  * refresh token of the device door, which ends its whole family (RFC 7009 §2.1: the access tokens
  * it begot go too, and so does the device's connection). The token must have been issued to the
  * client naming itself (else 400 `unauthorized_client`); an unknown, expired or already revoked
- * token is a 200 like a revoked one, as the RFC asks, once the client is known. The hint only
- * decides which kind is looked up first: every kind is looked for (RFC 7009 §2.1 allows a wrong hint).
+ * token is a 200 like a revoked one, as the RFC asks, once the client is known; the body is `{}`.
+ * The hint only decides which kind is looked up first: every kind is looked for (RFC 7009 §2.1
+ * allows a wrong hint).
  */
 export function installRevocationRoute(app: FastifyInstance, env: DeviceEnv): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -35,7 +42,7 @@ export function installRevocationRoute(app: FastifyInstance, env: DeviceEnv): vo
       consumes: OAUTH_BODY_TYPES,
       summary: 'RFC 7009 revocation of an access token, or of a refresh token and its whole family (form with `token` and `client_id`).',
       body: RevocationBody,
-      response: { 200: Type.Null(), 400: OAuthErrorView, 401: OAuthErrorView },
+      response: { 200: Revoked, 400: OAuthErrorView, 401: OAuthErrorView },
     },
     config: { rateLimit: { max: 120, timeWindow: 60_000 } },
   }, async (request, reply) => {
@@ -52,21 +59,21 @@ export function installRevocationRoute(app: FastifyInstance, env: DeviceEnv): vo
       await env.tokens.revokeFamily(refresh.family);
       return true;
     };
-    if (request.body.token_type_hint === 'refresh_token' && (await revokeRefresh())) return reply.code(200).send(null);
+    if (request.body.token_type_hint === 'refresh_token' && (await revokeRefresh())) return reply.code(200).send({});
     const deviceToken = await env.tokens.find(token, now);
     if (deviceToken) {
       if (deviceToken.clientId !== clientId) throw notYours();
       await env.tokens.revoke(token);
-      return reply.code(200).send(null);
+      return reply.code(200).send({});
     }
-    if (request.body.token_type_hint !== 'refresh_token' && (await revokeRefresh())) return reply.code(200).send(null);
+    if (request.body.token_type_hint !== 'refresh_token' && (await revokeRefresh())) return reply.code(200).send({});
     const appToken = await env.appAccesses.findByToken(token, now);
     if (appToken) {
       if (appToken.access.appId !== clientId) throw notYours();
       await env.appAccesses.dropToken(token);
-      return reply.code(200).send(null);
+      return reply.code(200).send({});
     }
     if (!(await env.clients.find(clientId))) throw new OAuthError('invalid_client', 'Unknown client_id.', 401);
-    return reply.code(200).send(null);
+    return reply.code(200).send({});
   });
 }

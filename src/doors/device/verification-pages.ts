@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
 import { hashToken } from '../../core/ids.js';
+import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { currentUser, signInFromForm } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
 import { pickLang, type Lang } from '../accounts/i18n.js';
@@ -13,7 +14,15 @@ import { DEVICE_KIND, USER_CODE_FORMAT, type DeviceGrant, type DeviceRequest, ty
 import type { DeviceEnv } from './device-env.js';
 import { deviceTranslator } from './device-i18n.js';
 
-const HtmlPage = { 200: Type.String({ description: 'An HTML page.' }) };
+const HtmlPage = { 200: htmlPage('An HTML page.') };
+/** The pages of a request this browser cannot decide (`ticketedGrant`). */
+const NotDecidable = {
+  404: htmlPage('This browser typed no code of a live request by this id.'),
+  409: htmlPage('The request was already decided.'),
+  410: htmlPage('The client that asked was deleted since.'),
+};
+/** A form again, saying what went wrong. */
+const FormAgain = htmlPage('The form again, saying what went wrong.');
 const tags = ['device'];
 /** Grant ids as the engine makes them (creation time, then 128 random bits). */
 const GRANT_ID = /^[0-9a-f]{12}[A-Za-z0-9_-]{22}$/;
@@ -105,7 +114,7 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
   });
 
   api.post('/device', {
-    schema: { tags, summary: 'Look up a typed user code (form); counted against the wrong-code budgets.', body: Type.Object({ ...FormBase, user_code: Type.String({ maxLength: 100 }) }), response: HtmlPage },
+    schema: { tags, summary: 'Look up a typed user code (form); counted against the wrong-code budgets.', body: Type.Object({ ...FormBase, user_code: Type.String({ maxLength: 100 }) }), response: { 303: seeOther('The right code: to the consent screen.'), 400: FormAgain, 403: FormAgain, 404: FormAgain, 429: FormAgain } },
     config: { rateLimit: { max: ctx.config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE, timeWindow: 60_000 } },
   }, async (request, reply) => {
     const lang = pickLang(request);
@@ -135,7 +144,7 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
   });
 
   api.get('/device/consent', {
-    schema: { tags, summary: 'Sign in if needed, then the consent screen of the request whose code this browser typed.', querystring: Type.Object({ request: Type.String({ maxLength: 100 }), lang: Type.Optional(Type.String({ maxLength: 35 })) }), response: HtmlPage },
+    schema: { tags, summary: 'Sign in if needed, then the consent screen of the request whose code this browser typed.', querystring: Type.Object({ request: Type.String({ maxLength: 100 }), lang: Type.Optional(Type.String({ maxLength: 35 })) }), response: { 200: htmlPage('The sign-in form, or the consent screen.'), ...NotDecidable } },
   }, async (request, reply) => {
     const lang = pickLang(request);
     const found = await ticketedGrant(request, reply, lang, request.query.request);
@@ -146,7 +155,7 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
   });
 
   api.post('/device/signin', {
-    schema: { tags, summary: 'Sign in on the way to the consent screen (form).', body: Type.Object({ ...FormBase, key: Type.String({ maxLength: 100 }), login: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: HtmlPage },
+    schema: { tags, summary: 'Sign in on the way to the consent screen (form).', body: Type.Object({ ...FormBase, key: Type.String({ maxLength: 100 }), login: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 303: seeOther('Signed in: to the consent screen.'), 401: FormAgain, 403: FormAgain, 429: FormAgain, ...NotDecidable } },
   }, async (request, reply) => {
     const lang = pickLang(request);
     const t = deviceTranslator(lang);
@@ -159,7 +168,7 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
   });
 
   api.post('/device/decide', {
-    schema: { tags, summary: 'The signed-in person approves or denies the device (form).', body: Type.Object({ ...FormBase, key: Type.String({ maxLength: 100 }), decision: Type.Union([Type.Literal('approve'), Type.Literal('deny')]) }), response: HtmlPage },
+    schema: { tags, summary: 'The signed-in person approves or denies the device (form).', body: Type.Object({ ...FormBase, key: Type.String({ maxLength: 100 }), decision: Type.Union([Type.Literal('approve'), Type.Literal('deny')]) }), response: { 200: htmlPage('Decided: a page saying so.'), 401: htmlPage('Not signed in: the sign-in form.'), 403: htmlPage('The form did not come from this site.'), ...NotDecidable } },
   }, async (request, reply) => {
     const lang = pickLang(request);
     const t = deviceTranslator(lang);

@@ -4,6 +4,7 @@ import { CodeFormat } from '../../core/codes.js';
 import { assertWithinBudget } from '../../core/brute-force.js';
 import { NotFoundError, RateLimitedError } from '../../core/errors.js';
 import { configSection } from '../../server/config.js';
+import { eventStream } from '../../server/openapi-responses.js';
 import type { Door, DoorContext } from '../door.js';
 import { attackerGuessRate } from '../shared/attacker-guess-rate.js';
 import { requestedWaitSeconds, streamGrant, waitForGrant } from '../shared/waiting.js';
@@ -111,7 +112,7 @@ export const grantsDoor: Door = {
     });
 
     api.get('/api/v1/grants/:id/events', {
-      schema: { tags, summary: 'Server-sent events: a `state` event now and on every change.', params: GrantIdParams, response: { 404: ErrorView } },
+      schema: { tags, summary: 'Server-sent events: a `state` event now and on every change.', params: GrantIdParams, response: { 200: eventStream('`state` events: the grant now and on every change, until it is final.'), 404: ErrorView } },
     }, async (request, reply) => {
       if (!(await ctx.engine.get(request.params.id))) throw notFound();
       await streamGrant<PairRequest, PairResult>(ctx, request, reply, request.params.id, (grant) => grantView(grant, ctx.engine.stateOf(grant)), maxWait * 5);

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
+import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { assertSameOrigin, currentUser, signInUrl } from '../accounts/accounts.js';
 import { pickLang, type Lang } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
@@ -16,7 +17,13 @@ import { ORG_ID_PATTERN, type Membership } from './organizations.js';
 import { roleAllows, ROLES, RoleSchema } from './roles.js';
 
 const tags = ['install'];
-const HtmlPage = { 200: Type.String({ description: 'An HTML page.' }) };
+const HtmlPage = { 200: htmlPage('An HTML page.') };
+/** A page saying why a form's action was refused (`formAction`), under the error's status. */
+const Refused = htmlPage('A page saying what went wrong.');
+/** Every form on an organization: it did not come from this site or your role does not allow it (403), or you are not a member (404). */
+const FormErrors = { 403: Refused, 404: Refused };
+/** Done: to the integrations page, or (not signed in) to the sign-in page. */
+const Done = seeOther('Done: to the integrations page; not signed in: to the sign-in page, which comes back there.');
 const FormBase = { _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) };
 const OrgParams = Type.Object({ org: Type.String({ pattern: ORG_ID_PATTERN }) });
 
@@ -71,7 +78,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
   };
 
   api.get(LINK_PAGE_PATH, {
-    schema: { tags, summary: 'Your organizations, their chat installations and your link tokens (page).', querystring: Type.Object({ lang: Type.Optional(Type.String({ maxLength: 35 })), done: Type.Optional(Type.String({ maxLength: 20 })) }), response: HtmlPage },
+    schema: { tags, summary: 'Your organizations, their chat installations and your link tokens (page).', querystring: Type.Object({ lang: Type.Optional(Type.String({ maxLength: 35 })), done: Type.Optional(Type.String({ maxLength: 20 })) }), response: { ...HtmlPage, 303: Done } },
   }, async (request, reply) => {
     const user = await currentUser(request);
     if (!user) return reply.redirect(signInUrl(LINK_PAGE_PATH), 303);
@@ -111,14 +118,14 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
   });
 
   api.post(`${LINK_PAGE_PATH}/orgs`, {
-    schema: { tags, summary: 'Create an organization (form).', body: Type.Object({ ...FormBase, name: Type.String({ maxLength: 200 }) }), response: HtmlPage },
+    schema: { tags, summary: 'Create an organization (form).', body: Type.Object({ ...FormBase, name: Type.String({ maxLength: 200 }) }), response: { 303: Done, 400: Refused, 403: Refused } },
   }, async (request, reply) => formAction(request, reply, async (user, lang) => {
     await kit.orgs.create(request.body.name, user.id, kit.ctx.clock.now());
     return reply.redirect(`${LINK_PAGE_PATH}?done=created&lang=${lang}`, 303);
   }));
 
   api.post(`${LINK_PAGE_PATH}/orgs/:org/members`, {
-    schema: { tags, summary: 'Add a member to an organization you administer (form).', params: OrgParams, body: Type.Object({ ...FormBase, username: Type.String({ maxLength: 100 }), role: Type.Optional(RoleSchema) }), response: HtmlPage },
+    schema: { tags, summary: 'Add a member to an organization you administer (form).', params: OrgParams, body: Type.Object({ ...FormBase, username: Type.String({ maxLength: 100 }), role: Type.Optional(RoleSchema) }), response: { 303: Done, ...FormErrors, 409: Refused } },
   }, async (request, reply) => formAction(request, reply, async (user, lang) => {
     await kit.orgs.require(request.params.org, user.id, 'members:write');
     await kit.orgs.addMember(request.params.org, request.body.username, request.body.role ?? 'member', kit.ctx.clock.now());
@@ -133,14 +140,14 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
   };
 
   api.get(`${LINK_PAGE_PATH}/orgs/:org/delete`, {
-    schema: { tags, summary: 'Delete an organization you administer: the confirmation page (what goes; type the name).', params: OrgParams, querystring: Type.Object({ lang: Type.Optional(Type.String({ maxLength: 35 })) }), response: HtmlPage },
+    schema: { tags, summary: 'Delete an organization you administer: the confirmation page (what goes; type the name).', params: OrgParams, querystring: Type.Object({ lang: Type.Optional(Type.String({ maxLength: 35 })) }), response: { ...HtmlPage, 303: Done, ...FormErrors } },
   }, async (request, reply) => formAction(request, reply, async (user, lang) => {
     const org = await kit.orgs.require(request.params.org, user.id, 'organization:delete');
     return deletePage(request, reply, lang, user, org);
   }, false));
 
   api.post(`${LINK_PAGE_PATH}/orgs/:org/delete`, {
-    schema: { tags, summary: 'Delete an organization you administer (form): its name typed to confirm.', params: OrgParams, body: Type.Object({ ...FormBase, name: Type.String({ maxLength: 200 }) }), response: HtmlPage },
+    schema: { tags, summary: 'Delete an organization you administer (form): its name typed to confirm.', params: OrgParams, body: Type.Object({ ...FormBase, name: Type.String({ maxLength: 200 }) }), response: { 303: Done, 400: htmlPage('The confirmation page again: the name typed is not the organization\'s.'), ...FormErrors } },
   }, async (request, reply) => formAction(request, reply, async (user, lang) => {
     const org = await kit.orgs.require(request.params.org, user.id, 'organization:delete');
     if (!confirmsName(org.name, request.body.name)) return deletePage(request, reply, lang, user, org, installTranslator(lang)('install.deleteMismatch'), 400);
@@ -150,7 +157,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
 
   for (const connector of connectors) {
     api.post(`${LINK_PAGE_PATH}/orgs/:org/${connector.name}/setup`, {
-      schema: { tags, summary: `Set up ${connector.displayName} (form, admin): shows the secret once.`, params: OrgParams, body: Type.Object(FormBase), response: HtmlPage },
+      schema: { tags, summary: `Set up ${connector.displayName} (form, admin): shows the secret once.`, params: OrgParams, body: Type.Object(FormBase), response: { 200: htmlPage('The setup, with its secret.'), 303: Done, ...FormErrors } },
     }, async (request, reply) => formAction(request, reply, async (user, lang) => {
       const t = installTranslator(lang);
       const { expires_at: expiresAt, ...answer } = await runSetup(kit, connector, user, request.params.org);
@@ -165,7 +172,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
     }));
 
     api.post(`${LINK_PAGE_PATH}/orgs/:org/${connector.name}/link-token`, {
-      schema: { tags, summary: `Make a one-time ${connector.displayName} link token (form, member).`, params: OrgParams, body: Type.Object(FormBase), response: HtmlPage },
+      schema: { tags, summary: `Make a one-time ${connector.displayName} link token (form, member).`, params: OrgParams, body: Type.Object(FormBase), response: { 200: htmlPage('The link token.'), 303: Done, ...FormErrors, 429: Refused } },
       config: { rateLimit: { max: 30, timeWindow: 60_000 } },
     }, async (request, reply) => formAction(request, reply, async (user, lang) => {
       const t = installTranslator(lang);

@@ -112,14 +112,19 @@ export const mattermostConnector: Connector = {
       });
       const api = scope.withTypeProvider<TypeBoxTypeProvider>();
       const callLimit = { rateLimit: { max: kit.cfg.PAIRGATE_INSTALL_CALLS_PER_MINUTE, timeWindow: 60_000 } };
-      const callSchema = (summary: string) => ({ tags, summary, params: InstallationParams, body: CallRequestSchema, response: { 200: CallResponseSchema } });
+      // Errors are call responses too (`mattermostErrorShape`) under their status: a bad call token
+      // (401), an unknown installation (404), one not installed yet (409, also a replayed link or
+      // unlink), one replaced by a newer setup or expired before its install (410).
+      const CallErrors = { 401: CallResponseSchema, 404: CallResponseSchema, 409: CallResponseSchema, 410: CallResponseSchema };
+      const callSchema = (summary: string, errors: Record<number, typeof CallResponseSchema> = CallErrors) =>
+        ({ tags, summary, params: InstallationParams, body: CallRequestSchema, response: { 200: CallResponseSchema, ...errors } });
       const withCaller = (call: VerifiedCall) => {
         if (!call.caller) throw new InvalidRequestError('context.acting_user is required: expand acting_user.', { field: 'context.acting_user' }, 'acting_user_missing');
         return call.caller;
       };
 
       api.get('/mattermost/:id/manifest.json', {
-        schema: { tags, summary: 'The Mattermost app manifest of an installation (public; nothing secret).', params: InstallationParams },
+        schema: { tags, summary: 'The Mattermost app manifest of an installation (public; nothing secret).', params: InstallationParams, response: { 200: Type.Unknown({ description: 'The app manifest.' }), 404: CallResponseSchema, 410: CallResponseSchema } },
         config: callLimit,
       }, async (request, reply) => {
         const installation = await kit.installation(NAME, request.params.id);
@@ -143,12 +148,12 @@ export const mattermostConnector: Connector = {
         return { type: 'ok' as const, data: mattermostBindings(call.installation.id) };
       });
 
-      api.post('/mattermost/:id/ping', { schema: callSchema('Mattermost ping of one installation.'), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
+      api.post('/mattermost/:id/ping', { schema: callSchema('Mattermost ping of one installation.', { 401: CallResponseSchema, 404: CallResponseSchema, 410: CallResponseSchema }), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
         await verifyMattermostCall(request, request.params.id, kit, { forInstall: true });
         return ok('pong');
       });
 
-      api.post('/mattermost/:id/link', { schema: callSchema('/pairgate link <token>: links the acting user to the account that made the token.'), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
+      api.post('/mattermost/:id/link', { schema: callSchema('/pairgate link <token>: links the acting user to the account that made the token.', { ...CallErrors, 403: CallResponseSchema }), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
         const call = await verifyMattermostCall(request, request.params.id, kit, { once: 'link' });
         const answer = await commands.link(call.installation, withCaller(call), request.body.values?.token ?? undefined);
         return ok(answer.text, answer.data);

@@ -28,6 +28,13 @@ const CommandBody = Type.Object({
 }, { additionalProperties: false });
 const InstallBody = Type.Object({ site_url: Type.String({ maxLength: 2048 }) }, { additionalProperties: false });
 const Answer = Type.Object({ ok: Type.Boolean(), text: Type.String(), data: Type.Optional(Type.Unknown()) });
+const Refusal = Type.Object({ ok: Type.Literal(false), error: Type.String(), text: Type.String() });
+/**
+ * A call's errors (`webhookErrorShape`): not signed, or not with this installation's secret (401);
+ * an unknown installation (404); a replayed call or one before the install (409); an installation
+ * replaced by a newer setup, or expired before its install (410).
+ */
+const CallErrors = { 401: Refusal, 404: Refusal, 409: Refusal, 410: Refusal };
 
 /** Errors as `{ok: false, error, text}` with the error's HTTP status. */
 const webhookErrorShape: ErrorShape = (error) => ({ ok: false, error: error.code, text: error.message });
@@ -85,7 +92,7 @@ export const webhookConnector: Connector = {
       const limit = { rateLimit: { max: kit.cfg.PAIRGATE_INSTALL_CALLS_PER_MINUTE, timeWindow: 60_000 } };
 
       api.post('/webhook/:id/install', {
-        schema: { tags, summary: 'Signed webhook: link the installation to your chat or bot (once; again from the same site updates it).', params: Params, body: InstallBody, response: { 200: Answer } },
+        schema: { tags, summary: 'Signed webhook: link the installation to your chat or bot (once; again from the same site updates it).', params: Params, body: InstallBody, response: { 200: Answer, ...CallErrors } },
         bodyLimit: BODY_LIMIT,
         config: limit,
       }, async (request) => {
@@ -97,7 +104,7 @@ export const webhookConnector: Connector = {
       });
 
       api.post('/webhook/:id/command', {
-        schema: { tags, summary: 'Signed webhook: run `link <token>`, `unlink`, `status` or `help` for a chat user.', params: Params, body: CommandBody, response: { 200: Answer } },
+        schema: { tags, summary: 'Signed webhook: run `link <token>`, `unlink`, `status` or `help` for a chat user.', params: Params, body: CommandBody, response: { 200: Answer, ...CallErrors, 403: Refusal } },
         bodyLimit: BODY_LIMIT,
         config: limit,
       }, async (request) => {

@@ -1,0 +1,187 @@
+import type { FastifySchema } from 'fastify';
+import type { SwaggerTransform } from '@fastify/swagger';
+import { InvalidRequestError, PairgateError, PayloadTooLargeError, RateLimitedError, UnavailableError } from '../core/errors.js';
+import { pairgateErrorShape, type ErrorShape } from './error-shapes.js';
+
+/**
+ * The answers a route gives without its handler deciding them, listed in the OpenAPI document
+ * next to the route's own (`schema.response`), so that a route documents every status it can
+ * answer once the router has chosen it. The rule (docs/architecture.md, "Schemas"):
+ *
+ * - 400 when the route validates something (a body, query, path parameters, headers) or reads a
+ *   body: the request does not match the schema, or its JSON is malformed;
+ * - 413 and 415 when the route reads a body (POST, PUT, PATCH, DELETE, OPTIONS): it is larger
+ *   than PAIRGATE_BODY_LIMIT, or neither JSON nor a form;
+ * - 429 and 503 when the route is under the rate limit (every route but the health probes and
+ *   the static files): too many requests from the caller's network, or a store (the limit's
+ *   counts, the route's own data) is unreachable.
+ *
+ * A status the route documents itself keeps its own description, and when that answer is a page
+ * (`htmlPage`) the shared JSON error is listed next to it. What the router answers before any
+ * route is chosen (404 `route_not_found`, 400 `bad_url`, 414 `uri_too_long`, and the 503 of a
+ * server shutting down) belongs to no route and is said once, in the document's description.
+ *
+ * These responses go into the document only, not into the route's runtime schema: Fastify would
+ * serialize every error through them, and a schema that drifted from a door's shape would drop
+ * fields from its errors.
+ */
+
+/** Methods whose body Fastify reads (so the content type, the size and the JSON can be refused). */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** What the OpenAPI document says of answers no route gives. */
+export const ROUTER_ANSWERS_DESCRIPTION =
+  'Besides the responses each operation lists, the server answers 404 `route_not_found` for a path it does not serve, ' +
+  '400 `bad_url` for a malformed %-escape, 414 `uri_too_long` for a path parameter too long to be anything, ' +
+  'and 503 while it shuts down.';
+
+const RETRY_AFTER = { 'retry-after': { type: 'integer', description: 'Seconds to wait before trying again.' } };
+
+/** One shared response: when it applies, the error it stands for, and what it says. */
+interface SharedResponse {
+  status: number;
+  applies(route: RouteFacts): boolean;
+  example(): PairgateError;
+  description: string;
+  headers?: Record<string, unknown>;
+}
+
+/** What decides which shared responses a route has. */
+interface RouteFacts {
+  readsBody: boolean;
+  validates: boolean;
+  rateLimited: boolean;
+}
+
+const SHARED: readonly SharedResponse[] = [
+  {
+    status: 400,
+    applies: (route) => route.validates || route.readsBody,
+    example: () => new InvalidRequestError('body: "name" is required.', undefined, 'validation_failed'),
+    description: 'The request does not match this operation\'s schema (`validation_failed`), or its JSON body is malformed (`invalid_json`).',
+  },
+  {
+    status: 413,
+    applies: (route) => route.readsBody,
+    example: () => new PayloadTooLargeError(),
+    description: 'The body is larger than the server accepts (PAIRGATE_BODY_LIMIT): `payload_too_large`.',
+  },
+  {
+    status: 415,
+    applies: (route) => route.readsBody,
+    example: () => new PairgateError('unsupported_media_type', 415, 'This content type is not accepted; send JSON or a form.'),
+    description: 'The body is neither JSON nor a form: `unsupported_media_type`.',
+  },
+  {
+    status: 429,
+    applies: (route) => route.rateLimited,
+    example: () => new RateLimitedError(60),
+    description: 'Too many requests from this network: `rate_limited`.',
+    headers: RETRY_AFTER,
+  },
+  {
+    status: 503,
+    applies: (route) => route.rateLimited,
+    example: () => new UnavailableError('A backing store is unreachable. Try again shortly.', 'store_unavailable'),
+    description: 'A backing store is unreachable (`store_unavailable`); service resumes by itself.',
+    headers: RETRY_AFTER,
+  },
+];
+
+/** A JSON schema describing `value` (the body an error shape renders), every field required. */
+function schemaOf(value: unknown): Record<string, unknown> {
+  if (value === null) return { type: 'null' };
+  if (Array.isArray(value)) return { type: 'array' };
+  switch (typeof value) {
+    case 'string':
+      return { type: 'string' };
+    case 'number':
+      return { type: Number.isInteger(value) ? 'integer' : 'number' };
+    case 'boolean':
+      return { type: 'boolean' };
+    case 'object': {
+      const entries = Object.entries(value as Record<string, unknown>);
+      return { type: 'object', properties: Object.fromEntries(entries.map(([key, field]) => [key, schemaOf(field)])), required: entries.map(([key]) => key) };
+    }
+    default:
+      return {};
+  }
+}
+
+/**
+ * The response `shared` stands for on a route whose errors take `shape`. The body's schema is
+ * read off the shape applied to an example error, so the document shows the shape the route
+ * really renders (pairgate's, OAuth's, Plexus's, ...) with no second description of each shape
+ * to keep in step with it.
+ */
+function sharedResponse(shared: SharedResponse, shape: ErrorShape): { description: string; headers?: Record<string, unknown>; body: unknown; schema: Record<string, unknown> } {
+  const body = shape(shared.example());
+  return { description: shared.description, ...(shared.headers ? { headers: shared.headers } : {}), body, schema: schemaOf(body) };
+}
+
+/** A response of a route's own schema, as far as merging reads it. */
+interface OwnResponse {
+  description?: string;
+  headers?: Record<string, unknown>;
+  content?: Record<string, unknown>;
+}
+
+/**
+ * `own` (a status the route documents itself) with `shared` added, or undefined to keep `own` as
+ * it is. A page's status (say 429, a form's own budget shown as a page) is also the shared JSON
+ * error (the rate limit before the form is read): both media types are listed.
+ */
+function merged(own: OwnResponse, shared: ReturnType<typeof sharedResponse>): OwnResponse | undefined {
+  if (!own.content || own.content['application/json']) return undefined;
+  return {
+    ...own,
+    description: `${own.description ?? ''} Or, in JSON: ${shared.description}`.trim(),
+    ...(shared.headers || own.headers ? { headers: { ...shared.headers, ...own.headers } } : {}),
+    content: { ...own.content, 'application/json': { schema: shared.schema, example: shared.body } },
+  };
+}
+
+/**
+ * @fastify/swagger's `transform`: the route's schema as the document shows it, with the shared
+ * responses that apply to it added (see the rule above). A route without a response schema keeps
+ * the "200 Default Response" swagger would have given it.
+ */
+export const addSharedResponses: SwaggerTransform = ({ schema, url, route }) => {
+  // Routes without a schema reach here too, whatever the type says.
+  if (!(schema as FastifySchema | undefined) || schema.hide) return { schema, url };
+  const methods = [route.method].flat();
+  const facts: RouteFacts = {
+    readsBody: methods.some((method) => BODY_METHODS.has(method.toUpperCase())),
+    validates: [schema.body, schema.querystring, schema.params, schema.headers].some((part) => part !== undefined),
+    rateLimited: route.config?.rateLimit !== false,
+  };
+  const shape = route.config?.errorShape ?? pairgateErrorShape;
+  const response: Record<string, unknown> = { ...((schema.response as Record<string, unknown> | undefined) ?? { 200: { description: 'Default Response' } }) };
+  for (const shared of SHARED) {
+    if (!shared.applies(facts)) continue;
+    const own = response[shared.status] as OwnResponse | undefined;
+    const { body, schema: bodySchema, ...described } = sharedResponse(shared, shape);
+    if (own === undefined) response[shared.status] = { ...described, ...bodySchema, examples: [body] };
+    else response[shared.status] = merged(own, { ...described, body, schema: bodySchema }) ?? own;
+  }
+  return { schema: { ...schema, response }, url };
+};
+
+/**
+ * A 303 See Other answer, in a route's `schema.response`: no body, the next page in `Location`.
+ * Forms answer it when they succeed (post/redirect/get), and pages when they send the visitor
+ * elsewhere first (to sign in, say).
+ */
+export function seeOther(description: string): { description: string; type: 'null'; headers: { location: { type: 'string'; description: string } } } {
+  return { description, type: 'null', headers: { location: { type: 'string', description: 'Where the browser goes next.' } } };
+}
+
+/** An HTML page, in a route's `schema.response` (a page, or a form shown again with what went wrong). */
+export function htmlPage(description: string): { description: string; content: { 'text/html': { schema: { type: 'string' } } } } {
+  return { description, content: { 'text/html': { schema: { type: 'string' } } } };
+}
+
+/** A server-sent events stream, in a route's `schema.response`. */
+export function eventStream(description: string): { description: string; content: { 'text/event-stream': { schema: { type: 'string' } } } } {
+  return { description, content: { 'text/event-stream': { schema: { type: 'string' } } } };
+}
