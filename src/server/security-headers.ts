@@ -42,7 +42,7 @@ export function securityHeaders(options: HelmetOptions = HELMET_OPTIONS): Record
 }
 
 /**
- * The headers of machine answers (JSON under `/api/`, health and metrics), after OWASP's REST
+ * The headers of machine answers (JSON under `/api/` and elsewhere, health and metrics), after OWASP's REST
  * security cheat sheet: nothing in them is ever rendered, so the page policy gives way to one that
  * allows nothing at all, and answers about grants and codes are never cached. Half as many headers
  * as a page's, which matters on the busiest routes (every header is validated and written).
@@ -57,6 +57,35 @@ export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 /** Paths whose answers are for programs, never rendered: they get the API headers. */
 const MACHINE_PATHS = /^\/(api\/|healthz$|readyz$|metrics$)/;
+/** Media types of data for programs: JSON (and its `+json` kinds) and event streams. */
+const MACHINE_TYPES = /^(application\/([\w.-]+\+)?json|text\/event-stream)$/;
+
+/** One entry of a route's `schema.response`, as far as telling data from pages needs. */
+interface DocumentedAnswer {
+  content?: Record<string, unknown>;
+  type?: unknown;
+}
+
+/**
+ * Whether a route answers programs only, by what its schema documents: every success (2xx, 3xx) is
+ * JSON or an event stream, and none is a page or a redirect. The JSON routes outside `/api/` that
+ * the specs fix (`/oauth/token`, `/access`, `/service/info`, `/mattermost/…`, the relay's
+ * `/pairing`) hand out tokens and keys too, so their answers need `no-store` as much as the API's.
+ * A route without a documented success, or with an HTML one, keeps the page set: the stricter
+ * policy would break a page, while the page set on data only misses `no-store`.
+ */
+export function answersMachineData(schema: { response?: unknown; produces?: readonly string[] } | undefined): boolean {
+  if (!schema?.response || typeof schema.response !== 'object') return false;
+  if (schema.produces?.some((type) => !MACHINE_TYPES.test(type))) return false;
+  const successes = Object.entries(schema.response as Record<string, DocumentedAnswer>).filter(([status]) => /^[23]/.test(status));
+  return successes.length > 0 && successes.every(([, answer]) => isMachineAnswer(answer));
+}
+
+function isMachineAnswer(answer: DocumentedAnswer): boolean {
+  if (answer.content) return Object.keys(answer.content).every((type) => MACHINE_TYPES.test(type));
+  // A 303 to the next page (`seeOther`) has no body: the browser goes on to a page.
+  return answer.type !== 'null';
+}
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -67,13 +96,14 @@ declare module 'fastify' {
 
 /**
  * Sends security headers on every answer: the full page set (helmet's choice, strict CSP) unless the
- * route is a machine path. The set is chosen once per route, when it is added; an answer without a
+ * route is a machine path or documents only data answers (`answersMachineData`). The set is chosen once per route, when it is added; an answer without a
  * route (404) gets the page set.
  */
 export function installSecurityHeaders(app: FastifyInstance): void {
   const pageHeaders = securityHeaders();
   app.addHook('onRoute', (route) => {
-    const headers = MACHINE_PATHS.test(route.url ?? '') ? API_SECURITY_HEADERS : pageHeaders;
+    const machine = MACHINE_PATHS.test(route.url ?? '') || answersMachineData(route.schema as Parameters<typeof answersMachineData>[0]);
+    const headers = machine ? API_SECURITY_HEADERS : pageHeaders;
     route.config = { ...(route.config ?? {}), securityHeaders: headers };
   });
   // A callback hook, not an async one: no promise per request on every route.

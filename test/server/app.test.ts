@@ -1,6 +1,8 @@
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { eventStream, htmlPage, seeOther } from '../../src/server/openapi-responses.js';
+import { answersMachineData } from '../../src/server/security-headers.js';
 
 describe('server basics', () => {
   let t: TestApp;
@@ -69,6 +71,32 @@ describe('server basics', () => {
       expect(response.headers['x-frame-options']).toBe('DENY');
       expect(response.headers['strict-transport-security']).toContain('max-age=');
     }
+  });
+
+  it('sends the REST set to JSON routes outside /api/ too (tokens, keys), and keeps the page set on pages and form posts', async () => {
+    // Public metadata says itself how long it may be cached; answers that can carry keys are never cached.
+    const metadata = [await t.app.inject('/service/info'), await t.app.inject('/.well-known/oauth-authorization-server')];
+    const keys = [await t.app.inject({ method: 'POST', url: '/oauth/token', payload: { grant_type: 'nonsense' } }), await t.app.inject({ method: 'POST', url: '/access', payload: {} })];
+    for (const response of [...metadata, ...keys]) {
+      expect(response.headers['content-type'], response.body).toMatch(/json/);
+      expect(response.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(response.headers['x-frame-options']).toBe('DENY');
+    }
+    for (const response of keys) expect(response.headers['cache-control']).toBe('no-store');
+    for (const response of [await t.app.inject('/device'), await t.app.inject('/account/signin'), await t.app.inject({ method: 'POST', url: '/account/signin', payload: {} })]) {
+      expect(String(response.headers['content-security-policy'])).toContain("default-src 'self'");
+    }
+  });
+
+  it('tells data routes from pages by what their schema documents', () => {
+    const json = { type: 'object' };
+    expect(answersMachineData({ response: { 200: json, 400: json } })).toBe(true);
+    expect(answersMachineData({ response: { 200: eventStream('events') } })).toBe(true);
+    expect(answersMachineData({ response: { 200: htmlPage('a page'), 400: json } })).toBe(false);
+    expect(answersMachineData({ response: { 303: seeOther('next'), 400: json } })).toBe(false);
+    expect(answersMachineData({ response: { 200: json }, produces: ['text/html'] })).toBe(false);
+    expect(answersMachineData({ response: { 404: json } })).toBe(false);
+    expect(answersMachineData(undefined)).toBe(false);
   });
 
   describe('bad input: clear 4xx with a machine code, never 5xx', () => {
