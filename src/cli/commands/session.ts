@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidRequestError } from '../../core/errors.js';
+import { PairgateApiError } from '../../sdk/errors.js';
 import { httpUrlOption } from '../options.js';
 import type { CreatedSession, SessionChannel, SupportOriginClient } from '../../sdk/support.js';
 import { LineInput } from '../line-input.js';
@@ -19,6 +20,12 @@ async function client(options: ServerOptions): Promise<SupportOriginClient> {
   const baseUrl = httpUrlOption(options.server, '--server (or PAIRGATE_SERVER)', 'https://support.example.com');
   const { SupportOriginClient } = await import('../../sdk/support.js');
   return new SupportOriginClient({ baseUrl, user, password });
+}
+
+/** What `session create` says when the supporter's name or picture is missing, in flags. */
+function supporterRequired(half: boolean): InvalidRequestError {
+  const what = '--supporter-name <your name> and --supporter-avatar <https URL of your picture>, which the person sees before confirming';
+  return new InvalidRequestError(half ? `--supporter-name and --supporter-avatar go together: give ${what}.` : `this server hands out pairing codes: give ${what}.`, undefined, 'supporter_required');
 }
 
 /** The code spaced out in a box, so it reads well on the phone. */
@@ -101,7 +108,7 @@ export function registerSessionCommand(program: Command): void {
     .option('--id <id>', 'session id: letters, digits, ".", "_", "-", up to 64 (default: random)')
     .option('--ttl <seconds>', 'session lifetime in seconds, 10 or more (default: the server\'s PAIRGATE_SUPPORT_DEFAULT_TTL, 3600; at most its PAIRGATE_SUPPORT_MAX_TTL, 86400)')
     .option('--supporter-name <name>', 'your name, shown to the person before they confirm (required when the server hands out pairing codes)')
-    .option('--supporter-avatar <url>', 'http(s) URL of your picture (required likewise)')
+    .option('--supporter-avatar <url>', 'https URL of your picture (required likewise; the two go together)')
     .option('--session-user <name>', 'a login for this session alone (it may show, attach to and delete it)')
     .option('--session-password <password>', 'the password of --session-user')
     .option('--json', 'print the server\'s JSON answer')
@@ -111,12 +118,20 @@ Example:
       --server https://support.example.com --user support --password 1234`)
     .action(async (options: ServerOptions & { id?: string; ttl?: string; supporterName?: string; supporterAvatar?: string; sessionUser?: string; sessionPassword?: string; json?: boolean }) => {
       if (options.ttl !== undefined && !/^\d+$/.test(options.ttl)) throw new InvalidRequestError('--ttl must be a whole number of seconds.');
+      // Whether the server hands out pairing codes (and so needs both) is known only by asking it;
+      // one without the other is wrong either way, so it is refused here, before any request.
+      if (Boolean(options.supporterName?.trim()) !== Boolean(options.supporterAvatar?.trim())) throw supporterRequired(true);
       const created = await (await client(options)).createSession({
         ...(options.id ? { id: options.id } : {}),
         ...(options.ttl ? { ttl: Number(options.ttl) } : {}),
         ...(options.supporterName ? { supporterName: options.supporterName } : {}),
         ...(options.supporterAvatar ? { supporterAvatar: options.supporterAvatar } : {}),
         ...(options.sessionUser ? { username: options.sessionUser, password: options.sessionPassword ?? '' } : {}),
+      }).catch((error: unknown) => {
+        // The server names its form fields; say which flags to pass instead.
+        if (error instanceof PairgateApiError && error.code === 'supporter_required') throw supporterRequired(false);
+        if (error instanceof PairgateApiError && error.code === 'supporter_avatar_invalid') throw new InvalidRequestError('--supporter-avatar must be an absolute https URL (pages load pictures over https only).', undefined, error.code);
+        throw error;
       });
       if (options.json) console.log(JSON.stringify(created, null, 2));
       else printCreated(created);

@@ -1,0 +1,50 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useListeningApp } from '../helpers/app.js';
+import { ensureBuilt, runCli } from '../helpers/cli.js';
+
+beforeAll(ensureBuilt, 120_000);
+
+const SUPPORTER = { PLEXUS_AUTH_USER: 'support', PLEXUS_AUTH_PASS: '1234' };
+const credentials = ['--user', SUPPORTER.PLEXUS_AUTH_USER, '--password', SUPPORTER.PLEXUS_AUTH_PASS];
+
+/** Exit code 2 and one line on stderr matching `message`, no stack trace. */
+function expectRefused(result: Awaited<ReturnType<typeof runCli>>, message: RegExp): void {
+  expect(result.status, result.stderr).toBe(2);
+  expect(result.stderr).toMatch(message);
+  expect(result.stderr.trim().split('\n'), result.stderr).toHaveLength(1);
+  expect(result.stdout).toBe('');
+}
+
+describe('pairgate session create names its flags when the supporter is missing', () => {
+  // Pairing on: the relay is never reached, the origin refuses before publishing.
+  const server = useListeningApp({ ...SUPPORTER, PLEXUS_PAIRING_URL: 'http://127.0.0.1:9/relay/pairing/' });
+
+  it('without --supporter-name and --supporter-avatar, on a server that hands out codes: the flags to pass, not the form fields', async () => {
+    const result = await runCli(['session', 'create', '--server', server.base, ...credentials]);
+    expectRefused(result, /^pairgate: this server hands out pairing codes: give --supporter-name <your name> and --supporter-avatar <https URL of your picture>, which the person sees before confirming\. \[supporter_required\]$/m);
+    expect(result.stderr).not.toMatch(/supporter_name|supporter_avatar /);
+  });
+
+  it('one without the other is refused before any request (nothing listens on the server given)', async () => {
+    for (const half of [['--supporter-name', 'Thorsten'], ['--supporter-avatar', 'https://example.com/me.png']]) {
+      const result = await runCli(['session', 'create', ...half, '--server', 'http://127.0.0.1:9', ...credentials]);
+      expectRefused(result, /^pairgate: --supporter-name and --supporter-avatar go together: give --supporter-name <your name> and --supporter-avatar <https URL of your picture>/m);
+    }
+  });
+
+  it('an avatar that is not an https URL is named by its flag', async () => {
+    const result = await runCli(['session', 'create', '--supporter-name', 'Thorsten', '--supporter-avatar', 'me.png', '--server', server.base, ...credentials]);
+    expectRefused(result, /^pairgate: --supporter-avatar must be an absolute https URL/m);
+  });
+});
+
+describe('pairgate session create on a server without pairing codes', () => {
+  const server = useListeningApp(SUPPORTER);
+
+  it('needs neither flag', async () => {
+    const result = await runCli(['session', 'create', '--id', 'no-pairing', '--server', server.base, ...credentials]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^Session no-pairing created/);
+    expect(result.stdout).toMatch(/No pairing relay is configured/);
+  });
+});
