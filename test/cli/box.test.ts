@@ -36,23 +36,47 @@ describe('pairgate box', () => {
     expect(JSON.parse((await run(['box', 'id', '--dir', dir, '--json'])).stdout)).toMatchObject({ fingerprint, dir });
   }, 60_000);
 
-  it('serve runs the DNS server and the update API when a zone is set; box announce --once registers; SIGTERM stops all', async () => {
+  it('init again keeps the identity and says so on stderr (stdout stays the fingerprint alone); --force makes a new one', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'pairgate-cli-box-')), 'box');
+    const first = await run(['box', 'init', '--dir', dir]);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stderr).toBe('');
+    const fingerprint = first.stdout.trim();
+    const again = await run(['box', 'init', '--dir', dir]);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toBe(`${fingerprint}\n`);
+    expect(again.stderr).toBe(`kept the existing identity in ${dir} (pairgate box init --force makes a new one, with a new fingerprint)\n`);
+    const json = await run(['box', 'init', '--dir', dir, '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ fingerprint, dir });
+    expect(json.stderr).toMatch(/^kept the existing identity/);
+    const forced = await run(['box', 'init', '--dir', dir, '--force']);
+    expect(forced.status, forced.stderr).toBe(0);
+    expect(forced.stderr).toBe('');
+    expect(forced.stdout.trim()).toMatch(/^[a-z2-7]{52}$/);
+    expect(forced.stdout.trim()).not.toBe(fingerprint);
+  }, 60_000);
+
+  it('serve runs the DNS server and the update API when a zone is set, printing their ports after the URL line; box announce --once registers; SIGTERM stops all', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-cli-dns-'));
     const child = spawn('node', [CLI, 'serve', '--port', '0', '--data-dir', dataDir], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PAIRGATE_DNS_ZONE: 'box.example.test', PAIRGATE_DNS_PORT: '0', PAIRGATE_DNS_UPDATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'info' },
+      // No info log: the ports picked for port 0 are read from standard output alone.
+      env: { ...process.env, PAIRGATE_DNS_ZONE: 'box.example.test', PAIRGATE_DNS_PORT: '0', PAIRGATE_DNS_UPDATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'warn' },
     });
-    const dnsLine = new Promise<{ port: number; updateApi: string }>((resolve) => {
-      createInterface({ input: child.stderr! }).on('line', (line) => {
-        if (line.includes('dns server listening')) resolve(JSON.parse(line) as { port: number; updateApi: string });
+    const lines = await new Promise<string[]>((resolve, reject) => {
+      const read: string[] = [];
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        read.push(line);
+        if (read.length === 3) resolve(read);
       });
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${read.join('\n')}`)));
     });
-    const url = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).once('line', (line) => resolve(line.replace('pairgate listening on ', '')));
-      child.once('exit', (code) => reject(new Error(`exited ${code}`)));
-    });
-    const { port, updateApi } = await dnsLine;
-    expect(updateApi).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const url = /^pairgate listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(lines[0]!)?.[1] ?? '';
+    expect(url, lines[0]).not.toBe('');
+    const port = Number(/^dns listening on udp\+tcp 127\.0\.0\.1:(\d+)$/.exec(lines[1]!)?.[1]);
+    expect(port, lines[1]).toBeGreaterThan(0);
+    const updateApi = /^dns update api listening on (https:\/\/127\.0\.0\.1:\d+)$/.exec(lines[2]!)?.[1] ?? '';
+    expect(updateApi, lines[2]).not.toBe('');
     const resolver = new Resolver({ timeout: 2000, tries: 1 });
     resolver.setServers([`127.0.0.1:${port}`]);
     expect((await resolver.resolveSoa('box.example.test')).nsname).toBe('ns1.box.example.test');

@@ -2,12 +2,13 @@ import type { Command } from 'commander';
 
 /** The server and every door, loaded only when `serve` runs: other commands start faster without them. */
 async function loadServer() {
-  const [{ allDoors }, { describeConfig, readConfigFile }, { startServer }] = await Promise.all([
+  const [{ allDoors }, { describeConfig, readConfigFile }, { startServer }, { dnsRuntimeOf }] = await Promise.all([
     import('../../doors/index.js'),
     import('../../server/config.js'),
     import('../../server/start.js'),
+    import('../../doors/dns/dns-door.js'),
   ]);
-  return { allDoors, describeConfig, readConfigFile, startServer };
+  return { allDoors, describeConfig, readConfigFile, startServer, dnsRuntimeOf };
 }
 
 interface ServeOptions {
@@ -24,7 +25,7 @@ interface ServeOptions {
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
-    .description('run the pairgate server (embedded SQLite by default); prints the URL it listens on first')
+    .description('run the pairgate server (embedded SQLite by default); prints the URL it listens on first, then the DNS listeners when a zone is set')
     .option('-p, --port <port>', 'TCP port, 0 for any free port (PAIRGATE_PORT, default 8080)')
     .option('-H, --host <address>', 'address to listen on (PAIRGATE_HOST, default 127.0.0.1)')
     .option('-d, --data-dir <dir>', 'folder for the database (PAIRGATE_DATA_DIR, default ./.pairgate)')
@@ -40,7 +41,7 @@ Examples:
   $ pairgate serve --port 0 --data-dir /tmp/pg
   $ PAIRGATE_LOG_LEVEL=warn pairgate serve --config pairgate.env --public-url https://pair.example.com`)
     .action(async (options: ServeOptions) => {
-      const { allDoors, describeConfig, readConfigFile, startServer } = await loadServer();
+      const { allDoors, describeConfig, readConfigFile, startServer, dnsRuntimeOf } = await loadServer();
       const sections = allDoors.flatMap((door) => (door.configSchema ? [door.configSchema] : []));
       if (options.helpConfig) {
         console.log(describeConfig(sections));
@@ -63,6 +64,13 @@ Examples:
       );
       // The first line of standard output, always: scripts and tests read the URL from it.
       process.stdout.write(`pairgate listening on ${server.url}\n`);
+      // Then the door's own listeners, with the ports picked for port 0.
+      const dns = dnsRuntimeOf(server.app.pairgate);
+      if (dns) {
+        const host = dns.dns.host.includes(':') ? `[${dns.dns.host}]` : dns.dns.host;
+        process.stdout.write(`dns listening on udp+tcp ${host}:${dns.dns.port}\n`);
+        if (dns.updateApi) process.stdout.write(`dns update api listening on ${dns.updateApi.url}\n`);
+      }
       const stop = (signal: string): void => {
         server.app.log.info({ signal }, 'shutting down');
         server.close().then(
