@@ -55,14 +55,18 @@ export function registerBoxCommand(program: Command): void {
 
   box
     .command('init')
-    .description('make the box key and self-signed certificate (kept if present) and print the fingerprint')
+    .description('make the box key and self-signed certificate (kept if present, saying so on stderr) and print the fingerprint')
     .option(...dirOption)
     .option('-n, --name <name>', 'common name of the certificate', 'pairgate box')
     .option('--force', 'replace an existing identity (a new fingerprint: DNS names and pins of the old one stop working)')
     .option('--json', 'print JSON')
     .action(async (options: DirOption & { name: string; force?: boolean; json?: boolean }) => {
-      const { defaultBoxDir, initBoxIdentity } = await loadBox();
-      const identity = await initBoxIdentity(boxDir(options, defaultBoxDir), { name: options.name, force: options.force ?? false });
+      const { defaultBoxDir, hasBoxIdentity, initBoxIdentity } = await loadBox();
+      const dir = boxDir(options, defaultBoxDir);
+      const kept = !options.force && hasBoxIdentity(dir);
+      const identity = await initBoxIdentity(dir, { name: options.name, force: options.force ?? false });
+      // Standard output stays the fingerprint alone (scripts read it); the note goes to stderr.
+      if (kept) process.stderr.write(`kept the existing identity in ${identity.dir} (pairgate box init --force makes a new one, with a new fingerprint)\n`);
       if (options.json) console.log(JSON.stringify({ fingerprint: identity.fingerprint, legacyFingerprint: identity.legacyFingerprint, dir: identity.dir }));
       else console.log(identity.fingerprint);
     });
