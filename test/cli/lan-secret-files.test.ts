@@ -64,4 +64,16 @@ describe('pairgate lan: files that hold the secret, the device key or trust', ()
     chmodSync(shared, 0o700);
     expect((await runCli(['peers', 'list', '--config-dir', shared])).status).toBe(0);
   });
+
+  it('refuses a damaged device.json (exit 2, lan_bad_device_file) and leaves it as it was: it is the key peers pin, never silently replaced', async () => {
+    const dir = join(root, 'damaged-device');
+    mkdirSync(dir, { mode: 0o700 });
+    const damaged = JSON.stringify({ deviceId: 'AAAAAAAAAAAAAAAAAAAAAA', name: 'desk' });
+    writeFileSync(join(dir, 'device.json'), damaged, { mode: 0o600 });
+    const run = await runCli(['lan', 'connect', '--listen', '--bind', '127.0.0.1', '--port', '0', '--timeout', '1', '--config-dir', dir]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(join(dir, 'device.json'));
+    expect(run.stderr).toMatch(/damaged: keyPem, certPem missing.*\[lan_bad_device_file\]/);
+    expect(readFileSync(join(dir, 'device.json'), 'utf8')).toBe(damaged);
+  });
 });

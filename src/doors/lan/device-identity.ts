@@ -1,8 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { nameProblem } from './connection-string.js';
 import { readJsonFile, writeJsonFile } from './json-file.js';
+import { BadDeviceFileError } from './lan-errors.js';
+import { createPrivateFile } from './private-file.js';
 import { certificatePin, createTlsIdentity, type TlsIdentity } from './tls-identity.js';
 
 /**
@@ -15,8 +18,19 @@ export interface DeviceIdentity extends TlsIdentity {
   name: string;
 }
 
+/** What `device.json` holds: the pin is not stored, it is computed from the certificate. */
+interface StoredIdentity {
+  deviceId: string;
+  name: string;
+  keyPem: string;
+  certPem: string;
+}
+
 const FILE = 'device.json';
 const VALID_SECONDS = 10 * 365 * 24 * 3600;
+/** How often a command that lost the creation race looks again when the file it lost to is gone. */
+const CREATE_ATTEMPTS = 3;
+const FIX = 'Restore it from a backup, or remove it to make a new key (every device paired with this one must then pair again).';
 
 /** A name for this device from the host name, made safe for the connection string. */
 export function defaultDeviceName(): string {
@@ -24,35 +38,79 @@ export function defaultDeviceName(): string {
   return name || 'pairgate device';
 }
 
-/** Loads the identity from `configDir`, making it on first use. `name` renames the device. */
+/**
+ * Loads the identity from `configDir`, making it on first use. `name` renames the device.
+ *
+ * Made once, whatever the number of commands started at once on a fresh folder: each that finds no
+ * `device.json` makes a key, but only one of them can create the file (`createPrivateFile`: a link,
+ * which fails when the file exists), and the others take the identity that one wrote. So every
+ * command uses the key on disk: a command that paired with a key of its own that was then
+ * overwritten would leave its peer pinning a key this device no longer has.
+ *
+ * Throws BadDeviceFileError (`lan_bad_device_file`) when `device.json` is not what this code
+ * writes (not JSON, a field missing, a certificate that cannot be read or that is not of the key),
+ * leaving it as it is: it is this device's key, which peers pin, so it is never silently replaced.
+ */
 export async function loadDeviceIdentity(configDir: string, name?: string): Promise<DeviceIdentity> {
   if (name !== undefined) {
     const problem = nameProblem(name);
     if (problem) throw new RangeError(problem);
   }
   const path = join(configDir, FILE);
-  const stored = readJsonFile(path) as Partial<DeviceIdentity & { spkiSha256: string }> | undefined;
-  if (stored?.deviceId && stored.keyPem && stored.certPem && stored.name) {
-    const identity: DeviceIdentity = {
-      deviceId: stored.deviceId,
-      name: stored.name,
-      keyPem: stored.keyPem,
-      certPem: stored.certPem,
-      spkiSha256: certificatePin(stored.certPem),
-    };
-    if (name !== undefined && name !== identity.name) {
-      identity.name = name;
-      save(path, identity);
-    }
-    return identity;
+  const identity = readIdentity(path) ?? await createIdentity(path, name ?? defaultDeviceName());
+  if (name !== undefined && name !== identity.name) {
+    // Only the name changes: a rename never replaces the key, so two commands renaming at once
+    // keep the same key whichever writes last (and a creation never replaces a file).
+    identity.name = name;
+    writeJsonFile(path, stored(identity));
   }
-  const deviceName = name ?? defaultDeviceName();
-  const tls = await createTlsIdentity(deviceName, VALID_SECONDS);
-  const identity: DeviceIdentity = { deviceId: randomBytes(16).toString('base64url'), name: deviceName, ...tls };
-  save(path, identity);
   return identity;
 }
 
-function save(path: string, identity: DeviceIdentity): void {
-  writeJsonFile(path, { deviceId: identity.deviceId, name: identity.name, keyPem: identity.keyPem, certPem: identity.certPem });
+/** Makes a fresh identity and stores it, unless another command stored one first: then that one. */
+async function createIdentity(path: string, name: string): Promise<DeviceIdentity> {
+  const fresh: DeviceIdentity = { deviceId: randomBytes(16).toString('base64url'), name, ...await createTlsIdentity(name, VALID_SECONDS) };
+  const data = `${JSON.stringify(stored(fresh), null, 2)}\n`;
+  // 0700, as writeJsonFile makes it: the folder holds a private key.
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
+    if (createPrivateFile(path, data)) return fresh;
+    // Another command created it while this one made its key: that identity is the one on disk.
+    const winner = readIdentity(path);
+    if (winner) return winner;
+    // Removed again in between (by hand): try to create it again.
+  }
+  // Something is at the name that reads as nothing: a symbolic link to a file that does not exist.
+  throw new BadDeviceFileError(`The device identity file ${path} cannot be created: something is at that name that cannot be read (a link to a missing file?). Remove it.`);
+}
+
+/** The identity stored at `path`, undefined when there is none; BadDeviceFileError when damaged. */
+function readIdentity(path: string): DeviceIdentity | undefined {
+  let file: unknown;
+  try {
+    file = readJsonFile(path);
+  } catch (error) {
+    throw new BadDeviceFileError(`The device identity file is damaged: ${(error as Error).message}. ${FIX}`);
+  }
+  if (file === undefined) return undefined;
+  const fields = file as Partial<Record<keyof StoredIdentity, unknown>> | null;
+  // Anything but an object (null, a list, a number) lacks them all.
+  const missing = (['deviceId', 'name', 'keyPem', 'certPem'] as const).filter((field) => typeof fields?.[field] !== 'string' || fields[field] === '');
+  if (missing.length > 0) throw new BadDeviceFileError(`The device identity file ${path} is damaged: ${missing.join(', ')} missing or not text. ${FIX}`);
+  const { deviceId, name, keyPem, certPem } = fields as StoredIdentity;
+  let spkiSha256: Buffer;
+  let keySpkiSha256: Buffer;
+  try {
+    spkiSha256 = certificatePin(certPem);
+    keySpkiSha256 = createHash('sha256').update(createPublicKey(keyPem).export({ type: 'spki', format: 'der' })).digest();
+  } catch (error) {
+    throw new BadDeviceFileError(`The device identity file ${path} is damaged: its key or certificate cannot be read (${(error as Error).message}). ${FIX}`);
+  }
+  // TLS would refuse the pair at every use; peers pin the certificate's key, so say it now.
+  if (!keySpkiSha256.equals(spkiSha256)) throw new BadDeviceFileError(`The device identity file ${path} is damaged: its certificate is not of its key. ${FIX}`);
+  return { deviceId, name, keyPem, certPem, spkiSha256 };
+}
+
+function stored(identity: DeviceIdentity): StoredIdentity {
+  return { deviceId: identity.deviceId, name: identity.name, keyPem: identity.keyPem, certPem: identity.certPem };
 }

@@ -119,3 +119,13 @@ export class PeersFileBusyError extends UnavailableError {
     super(message, 'lan_peers_file_busy');
   }
 }
+
+/**
+ * `device.json` is not what this code writes (damaged, or edited by hand). It is this device's key,
+ * which its peers pin, so it is refused rather than replaced by a new one.
+ */
+export class BadDeviceFileError extends InvalidRequestError {
+  constructor(message: string) {
+    super(message, undefined, 'lan_bad_device_file');
+  }
+}

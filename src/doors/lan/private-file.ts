@@ -1,10 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, linkSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 
 /**
  * Files that hold a secret or a key (the device identity, a QR code image of the connection
  * string): readable by their owner only, and written whole.
  */
+
+/** A fresh temporary name next to `path`, in the same folder so a rename or link stays on its file system. */
+const tempName = (path: string) => `${path}.${randomBytes(6).toString('hex')}.tmp`;
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Never created, or already renamed: nothing to remove.
+  }
+}
 
 /**
  * Replaces `path` with `data`, mode 0600: written to a fresh temporary file next to it (created
@@ -14,16 +25,68 @@ import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
  * followed.
  */
 export function writePrivateFile(path: string, data: string | Uint8Array): void {
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const temp = tempName(path);
   try {
     writeFileSync(temp, data, { mode: 0o600, flag: 'wx' });
     renameSync(temp, path);
   } catch (error) {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // Never created, or already renamed.
-    }
+    unlinkQuietly(temp);
     throw error;
   }
+}
+
+/** `link(2)` errors of a file system that has no hard links (FAT, some network shares). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/**
+ * Creates `path` with `data`, mode 0600, only if nothing is there yet; true when this call created
+ * it, false when a file (or link) was already at `path`, which is left as it was. Of any number of
+ * processes creating the same path at once, exactly one gets true, and every reader sees either no
+ * file or the whole of the winner's: the data is written to a fresh temporary file (0600), which is
+ * then hard-linked to `path`. link(2) fails when `path` exists, where a rename would replace it
+ * (the last writer would win), and unlike creating `path` itself with O_EXCL it publishes the file
+ * complete, never empty or half written.
+ *
+ * On a file system without hard links, `path` itself is created with O_EXCL and written in one
+ * write: still exactly one winner, but a reader in the instant between the two may find it empty.
+ */
+export function createPrivateFile(path: string, data: string | Uint8Array): boolean {
+  const temp = tempName(path);
+  try {
+    writeFileSync(temp, data, { mode: 0o600, flag: 'wx' });
+    linkSync(temp, path);
+    return true;
+  } catch (error) {
+    // Only the link's refusals mean "exists" or "no hard links here"; the temporary file's
+    // (a folder that cannot be written, a full disk) are the caller's to see.
+    const { code, syscall } = error as NodeJS.ErrnoException;
+    if (syscall !== 'link' || code === undefined) throw error;
+    if (code === 'EEXIST') return false;
+    if (NO_HARD_LINKS.has(code)) return createExclusive(path, data);
+    throw error;
+  } finally {
+    // The temporary name is only the way in: `path` keeps the file.
+    unlinkQuietly(temp);
+  }
+}
+
+/** O_EXCL creation of `path` itself (see createPrivateFile); false when it exists. */
+function createExclusive(path: string, data: string | Uint8Array): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  try {
+    writeFileSync(fd, data);
+  } catch (error) {
+    // Half a file would be taken for the winner's: remove it, so that a retry can create it.
+    closeSync(fd);
+    unlinkQuietly(path);
+    throw error;
+  }
+  closeSync(fd);
+  return true;
 }
