@@ -2,17 +2,24 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ForbiddenError, InvalidRequestError, NotFoundError, PairgateError, isPairgateError } from '../../core/errors.js';
 import type { Grant } from '../../core/grant.js';
-import { randomToken, hashToken } from '../../core/ids.js';
+import { constantTimeEqual, randomToken, hashToken } from '../../core/ids.js';
 import { configSection } from '../../server/config.js';
 import type { DoorContext } from '../door.js';
 import { supportConfigSchema } from './config.js';
-import type { PairingRequest } from './origin-session-routes.js';
+import { splitRef, type PairingRequest } from './origin-session-routes.js';
 import { PAIRING_KIND, relayCodeFormat } from './relay-code.js';
 import { openToken } from './sealed-token.js';
-import type { SessionRequest, SessionResult, SessionGrant } from './session-model.js';
-import { ConfirmBody, ConfirmedView, PairingCodeParams, PairingInfoView, PlexusErrorView } from './schemas.js';
+import { sessionGrantId, type SessionRequest, type SessionResult, type SessionGrant } from './session-model.js';
+import { ConfirmBody, ConfirmedView, PairingCodeParams, PairingInfoView, PlexusErrorView, RefParams } from './schemas.js';
 
 type PairingGrant = Grant<PairingRequest, { reason: string }>;
+
+/** The page form's answer to a confirmation, in the OpenAPI document. */
+const PAGE_REDIRECT = {
+  description: 'Confirmed from the page\'s form: to the session page (`/support/<id>:<token>`), the agent credential in the URL fragment.',
+  type: 'null',
+  headers: { location: { type: 'string', description: 'The session page, with `#credential=<AgentCredential>`.' } },
+} as const;
 
 /** The origin's answer for an unknown or expired code, as in the spec. */
 const codeNotFound = (): NotFoundError => new NotFoundError('Code not found', 'code_not_found');
@@ -23,6 +30,14 @@ const codeNotFound = (): NotFoundError => new NotFoundError('Code not found', 'c
  * sent across sites without a CORS preflight, which this server never grants.
  */
 const FORM_TYPES: readonly string[] = ['application/x-www-form-urlencoded', 'multipart/form-data'];
+
+/**
+ * The path of a session's page for the person being helped: `<id>:<token>` (the tail of AgentMSH)
+ * picks the session; the agent credential is never part of it.
+ */
+export function sessionPagePath(id: string, token: string): string {
+  return `/support/${id}:${token}`;
+}
 
 /** The media type of the request's body, lower case, without parameters ('' when none). */
 function mediaType(request: FastifyRequest): string {
@@ -78,7 +93,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
   };
 
   api.get('/pairing/:code', {
-    schema: { tags, summary: 'Who asks: the pairing info of a code (JSON), or the confirmation page for browsers.', params: PairingCodeParams, response: { 200: PairingInfoView, 400: PlexusErrorView, 404: PlexusErrorView, 429: PlexusErrorView } },
+    schema: { tags, summary: 'Who asks: the pairing info of a code (JSON), or the confirmation page for browsers.', params: PairingCodeParams, response: { 200: { description: 'The pairing info (JSON), or the confirmation page for browsers (Accept: text/html).', content: { 'application/json': { schema: PairingInfoView }, 'text/html': { schema: { type: 'string' } } } }, 400: PlexusErrorView, 404: PlexusErrorView, 429: PlexusErrorView } },
     config: { rateLimit: lookupLimit },
   }, async (request, reply) => {
     if (!wantsHtml(request)) {
@@ -111,7 +126,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
   };
 
   api.post('/pairing/:code/confirm', {
-    schema: { tags, summary: 'Confirm (or decline) a code: the session starts; the answer carries the agent\'s session credential.', params: PairingCodeParams, body: ConfirmBody, response: { 200: ConfirmedView, 400: PlexusErrorView, 403: PlexusErrorView, 404: PlexusErrorView, 409: PlexusErrorView, 415: PlexusErrorView, 429: PlexusErrorView } },
+    schema: { tags, summary: 'Confirm (or decline) a code: the session starts; the answer carries the agent\'s session credential.', params: PairingCodeParams, body: ConfirmBody, response: { 200: ConfirmedView, 303: PAGE_REDIRECT, 400: PlexusErrorView, 403: PlexusErrorView, 404: PlexusErrorView, 409: PlexusErrorView, 415: PlexusErrorView, 429: PlexusErrorView } },
     config: { rateLimit: lookupLimit },
     // Before the body is read: only JSON or a form with its CSRF token can confirm. A body of any
     // other type, or none, is what another site's page could send on its own.
@@ -151,12 +166,11 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
       const confirmed = await ctx.engine.approve<SessionResult>(session.id, { credentialHash: hashToken(credential), confirmedAt: ctx.clock.now(), connected: false, connectedAt: null });
       const channelPath = `/agent/${session.request.id}:${token}`;
       if (fromPage) {
-        return await ctx.pages.render(request, reply, 'support/session.njk', {
-          channel: channelPath,
-          credential,
-          supporterName: session.request.supporterName,
-          companyName: cfg.PLEXUS_COMPANY_NAME,
-        });
+        // Post/Redirect/Get: the session page is a GET the browser may reload (a reload of this
+        // answer would post the spent code again). The credential travels in the fragment, which
+        // the browser never sends to any server, log or Referer; the page keeps it in this tab's
+        // sessionStorage and takes it out of the address bar.
+        return reply.header('cache-control', 'no-store').redirect(`${sessionPagePath(session.request.id, token)}#credential=${credential}`, 303);
       }
       return {
         SessionID: session.request.id,
@@ -171,5 +185,38 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
       if (fromPage) return errorPage(request, reply, error);
       throw error;
     }
+  });
+
+  /** The live session `<id>:<token>` names, or undefined (unknown, wrong token, ended, expired). */
+  const sessionOfPage = async (ref: string): Promise<SessionGrant | undefined> => {
+    const parts = splitRef(ref);
+    const session = parts ? await ctx.engine.get<SessionRequest, SessionResult>(sessionGrantId(parts.id)) : undefined;
+    if (!parts || !session || !constantTimeEqual(hashToken(parts.token), session.request.tokenHash)) return undefined;
+    return ctx.engine.stateOf(session) === 'approved' ? session : undefined;
+  };
+
+  api.get('/support/:ref', {
+    schema: {
+      tags,
+      summary: 'The session page of the person being helped, where a confirmation in the browser leads; it may be reloaded, and reconnects while the session lives.',
+      params: RefParams,
+      response: {
+        200: { description: 'The session page; its script reads the agent credential from the fragment or this tab\'s sessionStorage.', content: { 'text/html': { schema: { type: 'string' } } } },
+        404: { description: 'The session has ended, expired or was never confirmed (or no session has this link): a page that says so.', content: { 'text/html': { schema: { type: 'string' } } } },
+      },
+    },
+  }, async (request, reply) => {
+    const session = await sessionOfPage(request.params.ref);
+    if (!session) {
+      return ctx.pages.render(request, reply, 'support/done.njk', {
+        title: 'This support session has ended',
+        message: 'The support session is over: it was ended, or it expired. If you still need help, call your supporter and ask for a new code.',
+      }, 404);
+    }
+    return ctx.pages.render(request, reply, 'support/session.njk', {
+      channel: `/agent/${request.params.ref}`,
+      supporterName: session.request.supporterName,
+      companyName: cfg.PLEXUS_COMPANY_NAME,
+    });
   });
 }

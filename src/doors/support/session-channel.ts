@@ -73,6 +73,8 @@ export class SessionHub {
   private readonly rooms = new Map<string, Room>();
   private readonly leases: AgentLeases;
   private readonly log: SessionLog;
+  /** The lease each accepted agent socket holds, given back when it closes. */
+  private readonly agentLeases = new WeakMap<WebSocket, () => void>();
 
   constructor(
     private readonly ctx: DoorContext,
@@ -232,12 +234,18 @@ export class SessionHub {
     });
     socket.on('close', () => {
       clearTimeout(timer);
-      if (!authed) return;
+      const release = this.agentLeases.get(socket);
+      this.agentLeases.delete(socket);
       const room = this.rooms.get(session.id);
-      if (room?.agent !== socket) return;
+      if (room?.agent !== socket) {
+        release?.();
+        return;
+      }
       room.agent = undefined;
-      // Supporters, here and on other nodes, hear of it through the grant's change.
-      void this.setConnected(session.id, false).catch(() => undefined);
+      // Supporters, here and on other nodes, hear of it through the grant's change. The lease goes
+      // only once the session says disconnected: an agent coming straight back (the session page
+      // reloaded) cannot be marked connected before this agent's departure is written.
+      void this.setConnected(session.id, false).catch(() => undefined).finally(() => release?.());
     });
     socket.once('message', () => clearTimeout(timer));
   }
@@ -282,7 +290,8 @@ export class SessionHub {
       release();
       return socket.readyState === 1 ? refuse(CLOSE.unauthorized, 'This session has ended or expired.') : false;
     }
-    socket.once('close', release);
+    // Given back by the socket's close handler (acceptAgent).
+    this.agentLeases.set(socket, release);
     room.agent = socket;
     await this.setConnected(session.id, true);
     send(socket, { type: 'welcome', session: session.request.id, supporterName: session.request.supporterName, expiresAt: new Date(session.expiresAt).toISOString() });

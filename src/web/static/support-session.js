@@ -1,7 +1,12 @@
 // The session page of the support door: holds the session channel (a WebSocket to the origin) for
 // the person being helped, shows its state and the messages, and ends it on request. No inline
 // script: the page's CSP allows only this file.
-/* global location, WebSocket */
+//
+// The agent credential arrives once, in the URL fragment of the redirect that follows the
+// confirmation (a fragment never reaches a server, a log or a Referer). It is kept in this tab's
+// sessionStorage and taken out of the address bar, so a reload, or the tab reopened, reconnects
+// while the session lives. It is forgotten when the session ends.
+/* global location, history, sessionStorage, WebSocket */
 (function () {
   const root = document.getElementById('support-session');
   if (!root) return;
@@ -10,9 +15,56 @@
   const form = document.getElementById('chat');
   const input = document.getElementById('message');
   const endButton = document.getElementById('end');
+  const channel = root.dataset.channel;
+  const storageKey = 'pairgate.support.credential:' + channel;
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const socket = new WebSocket(scheme + '//' + location.host + root.dataset.channel);
+  // Close codes of the channel (see session-channel.ts).
+  const ENDED = 4000;
+  const UNAUTHORIZED = 4001;
+  const DUPLICATE = 4009;
+  // Waits before each new try after a connection was lost (a reload's old socket may still hold
+  // the session for a moment; a server may restart); then the page asks for a reload.
+  const RETRY_MS = [300, 1000, 2000, 4000, 8000];
+
+  let socket;
   let ended = false;
+  let retries = 0;
+  let lastError = '';
+
+  function readStored() {
+    try {
+      return sessionStorage.getItem(storageKey) || '';
+    } catch {
+      return '';
+    }
+  }
+  function store(value) {
+    try {
+      sessionStorage.setItem(storageKey, value);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  function forget() {
+    try {
+      sessionStorage.removeItem(storageKey);
+    } catch {
+      // Storage unavailable: nothing was kept.
+    }
+  }
+
+  // The credential: from the fragment (just confirmed), else from this tab's storage (a reload).
+  let credential = '';
+  const fragment = /^#credential=([A-Za-z0-9_-]+)$/.exec(location.hash);
+  if (fragment) {
+    credential = fragment[1];
+    // Out of the address bar (and the history entry) once kept; without storage it stays, so
+    // that a reload still works.
+    if (store(credential)) history.replaceState(history.state, '', location.pathname + location.search);
+  } else {
+    credential = readStored();
+  }
 
   function show(text) {
     status.textContent = text;
@@ -25,41 +77,70 @@
     item.appendChild(document.createTextNode(text));
     list.appendChild(item);
   }
-
-  socket.addEventListener('open', function () {
-    socket.send(JSON.stringify({ type: 'hello', credential: root.dataset.credential, agent: 'browser' }));
-  });
-  socket.addEventListener('message', function (event) {
-    let message;
-    try {
-      message = JSON.parse(event.data);
-    } catch {
-      return;
-    }
-    if (message.type === 'welcome') show('Session connected. Your supporter can now help you.');
-    else if (message.type === 'message') add(message.from === 'agent' ? 'You' : 'Supporter', String(message.text));
-    else if (message.type === 'ended') {
-      ended = true;
-      show(message.reason === 'expired' ? 'The session has expired.' : 'The session has ended.');
-    } else if (message.type === 'error') show(String(message.message));
-  });
-  socket.addEventListener('close', function () {
-    if (!ended) show('The connection to the supporter was lost.');
+  function enable(on) {
     form.querySelectorAll('button, input').forEach(function (el) {
-      el.disabled = true;
+      el.disabled = !on;
     });
-  });
+  }
+  function finish(text) {
+    ended = true;
+    forget();
+    enable(false);
+    show(text);
+  }
+
+  function connect() {
+    lastError = '';
+    socket = new WebSocket(scheme + '//' + location.host + channel);
+    socket.addEventListener('open', function () {
+      socket.send(JSON.stringify({ type: 'hello', credential: credential, agent: 'browser' }));
+    });
+    socket.addEventListener('message', function (event) {
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (message.type === 'welcome') {
+        retries = 0;
+        enable(true);
+        show('Session connected. Your supporter can now help you.');
+      } else if (message.type === 'message') add(message.from === 'agent' ? 'You' : 'Supporter', String(message.text));
+      else if (message.type === 'ended') finish(message.reason === 'expired' ? 'The session has expired.' : 'The session has ended.');
+      else if (message.type === 'error') lastError = String(message.message);
+    });
+    socket.addEventListener('close', function (event) {
+      enable(false);
+      if (ended) return;
+      if (event.code === ENDED) return finish('The session has ended.');
+      if (event.code === UNAUTHORIZED) return finish(lastError || 'This support session has ended.');
+      if (retries >= RETRY_MS.length) {
+        show(event.code === DUPLICATE ? 'This session is open in another tab or window.' : 'The connection to the supporter was lost. Reload this page to try again.');
+        return;
+      }
+      show('The connection to the supporter was lost. Reconnecting…');
+      setTimeout(connect, RETRY_MS[retries++]);
+    });
+  }
+
   form.addEventListener('submit', function (event) {
     event.preventDefault();
     const text = input.value.trim();
-    if (!text || socket.readyState !== WebSocket.OPEN) return;
+    if (!text || !socket || socket.readyState !== WebSocket.OPEN) return;
     socket.send(JSON.stringify({ type: 'message', text: text }));
     add('You', text);
     input.value = '';
   });
   endButton.addEventListener('click', function () {
-    ended = true;
-    if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'end' }));
-    show('The session has ended.');
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'end' }));
+    finish('The session has ended.');
   });
+
+  if (!credential) {
+    // Opened in another tab, or the tab's storage was cleared: this tab cannot join the session.
+    finish('This tab does not hold the key to this session. Go back to the tab where you confirmed it; if it is closed, call your supporter.');
+    return;
+  }
+  connect();
 })();

@@ -251,10 +251,64 @@ describe('support origin over real sockets', () => {
     const sibling = await fetch(confirmUrl, { method: 'POST', headers: { cookie: cookie!, 'sec-fetch-site': 'same-site' }, body: form });
     expect(sibling.status).toBe(403);
     expect((await sdk.getSession('csrf-types')).State).toBe('waiting');
-    const confirmed = await fetch(confirmUrl, { method: 'POST', headers: { cookie: cookie!, 'sec-fetch-site': 'same-origin' }, body: form });
-    expect(confirmed.status).toBe(200);
-    expect(await confirmed.text()).toContain('data-channel');
+    const confirmed = await fetch(confirmUrl, { method: 'POST', headers: { cookie: cookie!, 'sec-fetch-site': 'same-origin' }, body: form, redirect: 'manual' });
+    expect(confirmed.status).toBe(303);
+    expect(confirmed.headers.get('location')).toMatch(/^\/support\/csrf-types:[A-Za-z]{20}#credential=[A-Za-z0-9_-]{43}$/);
     expect((await sdk.getSession('csrf-types')).State).toBe('confirmed');
+  });
+
+  it('the page\'s confirmation answers 303 to the session page (credential in the fragment only); a re-post of the spent code is the clear 404 page', async () => {
+    const created = await sdk.createSession({ id: 'prg', supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    const confirmUrl = `${origin.url}/pairing/${created.PairingCode}/confirm`;
+    const page = await fetch(`${origin.url}/pairing/${created.PairingCode}`, { headers: { accept: 'text/html' } });
+    const html = await page.text();
+    // Keyboard users start on Confirm; a screen reader reads the question with it.
+    expect(html).toMatch(/<button type="submit" name="decision" value="accept" autofocus aria-describedby="question question-note">Confirm<\/button>/);
+    const cookie = /pg_csrf=[^;]+/.exec(page.headers.get('set-cookie') ?? '')?.[0];
+    const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+    const post = () => fetch(confirmUrl, {
+      method: 'POST',
+      headers: { cookie: cookie!, 'sec-fetch-site': 'same-origin', 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: `decision=accept&_csrf=${token}`,
+      redirect: 'manual',
+    });
+    const confirmed = await post();
+    expect(confirmed.status).toBe(303);
+    expect(confirmed.headers.get('cache-control')).toBe('no-store');
+    const location = new URL(confirmed.headers.get('location')!, origin.url);
+    const ref = created.AgentMSH.split('/config/')[1]!;
+    expect(location.pathname).toBe(`/support/${ref}`);
+    expect(location.search).toBe('');
+    const credential = /^#credential=([A-Za-z0-9_-]{43})$/.exec(location.hash)?.[1];
+    expect(credential).toBeTruthy();
+    expect((await sdk.getSession('prg')).State).toBe('confirmed');
+
+    // The session page: no credential in it, the channel path; reloadable.
+    const sessionPage = await fetch(`${origin.url}${location.pathname}`, { headers: { accept: 'text/html' } });
+    expect(sessionPage.status).toBe(200);
+    const body = await sessionPage.text();
+    expect(body).toContain(`data-channel="/agent/${ref}"`);
+    expect(body).not.toContain(credential!);
+    expect(sessionPage.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(body).not.toMatch(/<script(?![^>]*\bsrc=)/);
+    // A wrong token finds nothing, and says the same as an ended session.
+    expect((await fetch(`${origin.url}/support/prg:${'x'.repeat(20)}`)).status).toBe(404);
+
+    // What a reload of the confirmation's answer used to do: post the spent code again.
+    const again = await post();
+    expect(again.status).toBe(404);
+    expect(await again.text()).toContain('No session has this code, or it has expired. Ask your supporter for a new code.');
+
+    // The session works with the credential of the fragment; once ended, its page says so plainly.
+    const { connectAgent } = await import('../../../src/sdk/support.js');
+    const agent = await connectAgent(`${origin.url.replace(/^http/, 'ws')}/agent/${ref}`, credential!);
+    expect((await sdk.getSession('prg')).State).toBe('connected');
+    agent.end();
+    await expect.poll(async () => (await fetch(`${origin.url}${location.pathname}`)).status).toBe(404);
+    expect(await (await fetch(`${origin.url}${location.pathname}`)).text()).toContain('This support session has ended');
+    // Nothing secret in the logs.
+    const logs = origin.logs.join('');
+    for (const secret of [credential!, ref.split(':')[1]!]) expect(logs).not.toContain(secret);
   });
 
   it('GET, list and DELETE a session; its code dies with it', async () => {

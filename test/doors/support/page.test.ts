@@ -86,6 +86,57 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     await page.close();
   });
 
+  it('confirm with the keyboard (focus starts on Confirm) -> reload -> the same session reconnects and chats; once ended, the page says so', async () => {
+    const created = await sdk.createSession({ id: 'browser-reload', ttl: 600, supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    const supporter = await sdk.attach('browser-reload');
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const problems = watchProblems(page);
+    await routeImages(page);
+    await page.goto(`${url}/pairing/${created.PairingCode}`);
+    await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Confirm');
+    expect(await page.evaluate('document.activeElement && document.activeElement.getAttribute(\'aria-describedby\')')).toBe('question question-note');
+
+    let connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/Session connected/);
+    await connected;
+    // Post/Redirect/Get: a page of its own, the credential gone from the address bar, kept in the tab.
+    const ref = created.AgentMSH.split('/config/')[1]!;
+    expect(page.url()).toBe(`${url}/support/${ref}`);
+    expect(await page.evaluate('Object.keys(sessionStorage)')).toEqual([`pairgate.support.credential:/agent/${ref}`]);
+
+    const disconnected = supporter.next((e) => e.type === 'state' && e.state === 'confirmed');
+    connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
+    await page.reload();
+    await disconnected;
+    await connected;
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/Session connected/);
+    expect(page.url()).toBe(`${url}/support/${ref}`);
+    expect((await sdk.getSession('browser-reload')).State).toBe('connected');
+    supporter.say('Still there after the reload?');
+    await expect.poll(() => page.locator('#messages').textContent()).toContain('Supporter: Still there after the reload?');
+    const fromPage = supporter.next((e) => e.type === 'message');
+    await page.getByLabel('Message').fill('Yes');
+    await page.getByRole('button', { name: 'Send' }).click();
+    expect(await fromPage).toMatchObject({ from: 'agent', text: 'Yes' });
+
+    // Another tab (no credential in its storage) cannot join, and says so.
+    const other = await context.newPage();
+    await other.goto(`${url}/support/${ref}`);
+    await expect.poll(() => other.locator('#status').textContent()).toMatch(/does not hold the key/);
+    await other.close();
+
+    supporter.end();
+    await expect.poll(() => page.locator('#status').textContent()).toBe('The session has ended.');
+    expect(await page.evaluate('Object.keys(sessionStorage)')).toEqual([]);
+    await page.reload();
+    expect(await page.locator('h1').textContent()).toBe('This support session has ended');
+    // The ended page's 404 is logged by Chromium as a failed resource; nothing else may appear.
+    expect(problems.filter((p) => !/status of 404/.test(p))).toEqual([]);
+    await context.close();
+  });
+
   it('a wrong code shows a clear error; Cancel declines', async () => {
     const page = await browser.newPage();
     const problems = watchProblems(page);
