@@ -131,7 +131,12 @@ interface Caller {
   csrf?: string;
   crossSite?: boolean;
   credentials?: boolean;
+  /** Asks for HTML first, as a browser's address bar does: routes that serve people a page then do. */
+  browser?: boolean;
 }
+
+/** The Accept header of a browser navigating to a page. */
+const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 
 /** A request `operation` accepts as far as its schemas go. */
 function validRequest(method: string, path: string, operation: DocOperation, caller: Caller): InjectOptions {
@@ -146,6 +151,7 @@ function validRequest(method: string, path: string, operation: DocOperation, cal
   const headers: Record<string, string> = {};
   if (caller.cookie) headers.cookie = caller.cookie;
   if (caller.crossSite) Object.assign(headers, { origin: 'https://elsewhere.example', 'sec-fetch-site': 'cross-site' });
+  if (caller.browser) headers.accept = BROWSER_ACCEPT;
   const scheme = Object.keys(operation.security?.[0] ?? {})[0];
   if (caller.credentials && scheme === 'bearerSecret') headers.authorization = `Bearer ${ADMIN_TOKEN}`;
   if (caller.credentials && scheme === 'basicAuth') headers.authorization = `Basic ${Buffer.from(`${PLEXUS.user}:${PLEXUS.pass}`).toString('base64')}`;
@@ -193,7 +199,7 @@ class Browser {
 
   /** GETs a page. */
   get(url: string): Promise<LightMyRequestResponse> {
-    return this.send({ method: 'GET', url });
+    return this.send({ method: 'GET', url, headers: { accept: BROWSER_ACCEPT } });
   }
 
   /** Posts a form with this browser's CSRF token. */
@@ -215,6 +221,8 @@ class Browser {
 }
 
 describe('every answer is a status its route documents in the OpenAPI document', () => {
+  /** Every HTML answer of the sweeps, with its content security policy. */
+  const pages: { url: string; status: number; policy: string }[] = [];
   let t: TestApp;
   let doc: OpenApiDocument & { paths: Record<string, Record<string, DocOperation>> };
   const answers: Answer[] = [];
@@ -255,6 +263,9 @@ describe('every answer is a status its route documents in the OpenAPI document',
     // when `inject` hands the answer back.
     t.app.addHook('onResponse', (request, reply, done) => {
       answers.push({ method: request.method, route: request.routeOptions.url, url: request.url, status: reply.statusCode });
+      if (/^text\/html/.test(String(reply.getHeader('content-type') ?? ''))) {
+        pages.push({ url: request.url, status: reply.statusCode, policy: String(reply.getHeader('content-security-policy') ?? '') });
+      }
       done();
     });
     doc = (await t.app.inject('/docs/json')).json();
@@ -263,9 +274,9 @@ describe('every answer is a status its route documents in the OpenAPI document',
   });
   afterAll(() => t.close());
 
-  it('documents every status of schema-valid requests, anonymous, signed in and from another site', async () => {
+  it('documents every status of schema-valid requests, anonymous, signed in, from another site and from a browser', async () => {
     answers.length = 0;
-    const callers: Caller[] = [{}, { credentials: true }, { credentials: true, crossSite: true }];
+    const callers: Caller[] = [{}, { credentials: true }, { credentials: true, crossSite: true }, { browser: true }];
     for (const caller of callers) {
       for (const [path, methods] of Object.entries(doc.paths)) {
         for (const [method, operation] of Object.entries(methods)) {
@@ -434,6 +445,14 @@ describe('every answer is a status its route documents in the OpenAPI document',
     expect(answers.length).toBeGreaterThan(1000);
     expect(undocumented(answers, doc)).toEqual([]);
   }, 120_000);
+
+  // A route is given the page or the API security headers by what its schema documents
+  // (answersMachineData): one that serves a page but documents only JSON would send its page
+  // under default-src 'none', unstyled and without its script.
+  it('sends every HTML answer of the sweeps with the page policy, never the API one', () => {
+    expect(pages.length).toBeGreaterThan(20);
+    expect(pages.filter((page) => !page.policy.includes("default-src 'self'"))).toEqual([]);
+  });
 });
 
 describe('every route documents its answer past the rate limit', () => {
