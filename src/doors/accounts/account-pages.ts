@@ -37,7 +37,8 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
   const pages = ctx.pages;
   const csrfOk = (request: FastifyRequest): boolean => formFromThisSite(pages, request);
   const csrfFailed = (request: FastifyRequest, reply: FastifyReply, template: string, data: Record<string, unknown> = {}) =>
-    renderPage(pages, request, reply, template, { ...data, error: translator(pickLang(request))('error.csrf_failed') }, { status: 403 });
+    // `csrf`: the error is the form's, not a field's (a one-field form then marks no field invalid).
+    renderPage(pages, request, reply, template, { ...data, error: translator(pickLang(request))('error.csrf_failed'), csrf: true }, { status: 403 });
 
   api.get('/account', { schema: { tags, summary: 'Your account: the app accesses page, or sign-in.', hide: true } }, async (request, reply) =>
     reply.redirect((await currentUser(request)) ? '/account/accesses' : '/account/signin', 303));

@@ -197,7 +197,13 @@ describe('access door API over real sockets', () => {
     const wrong = await user.post('/account/delete', { password: 'not the password' });
     expect(wrong.status).toBe(401);
     expect(wrong.text).toContain('The current password is wrong.');
-    expect((await user.post('/account/delete', { password: 'the leaver password', _csrf: '' })).status).toBe(403);
+    // The error is the password field's: tied to it, which has the focus.
+    expect(wrong.text).toMatch(/<input type="password" id="password" [^>]*autofocus aria-invalid="true" aria-describedby="form-error">/);
+    expect(wrong.text).toMatch(/id="form-error">The current password is wrong\.</);
+    const forged = await user.post('/account/delete', { password: 'the leaver password', _csrf: '' });
+    expect(forged.status).toBe(403);
+    // A form that did not come from this site is not the field's fault.
+    expect(forged.text).not.toContain('aria-invalid');
     expect((await getJson(`${base}/leaver-user/access-info`, { authorization: token })).status).toBe(200);
 
     const deleted = await user.post('/account/delete', { password: 'the leaver password' });

@@ -227,6 +227,10 @@ describe('accounts over real sockets', () => {
 
     const form = await asker.get(link.replace(base, ''));
     expect(form.status).toBe(200);
+    // A password too short: the error is tied to the one field, before its hint.
+    const short = await asker.post('/account/reset/confirm', { token, password: 'short' });
+    expect(short.status).toBe(400);
+    expect(short.text).toMatch(/<input type="password" id="password" [^>]*aria-describedby="form-error password-hint" required autofocus aria-invalid="true">/);
     const done = await asker.post('/account/reset/confirm', { token, password: 'the new password' });
     expect(done.status).toBe(200);
     expect(done.text).toContain('Your password has been changed');

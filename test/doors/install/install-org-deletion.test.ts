@@ -198,8 +198,9 @@ describe('install door: deleting an organization (real sockets, manual clock)', 
     for (const name of ['doomed page', 'Doomed', '', 'Doomed Page!']) {
       const wrong = await admin.post(`/integrations/orgs/${doomed.orgId}/delete`, { name });
       expect(wrong.status, name).toBe(400);
-      expect(wrong.text).toContain('id="form-error"');
-      expect(wrong.text).toContain('This is not the name of the organization');
+      // The error is the field's: next to it, and tied to it.
+      expect(wrong.text).toMatch(/<input type="text" id="confirm-name" [^>]*autofocus aria-invalid="true" aria-describedby="confirm-name-error">/);
+      expect(wrong.text).toMatch(/<p id="confirm-name-error" class="error" role="alert">This is not the name of the organization/);
     }
     const forged = await admin.post(`/integrations/orgs/${doomed.orgId}/delete`, { name: 'Doomed Page', _csrf: 'x'.repeat(43) });
     expect(forged.status).toBe(403);
