@@ -44,6 +44,11 @@ const en = {
   'install.deleteCancel': 'Keep it',
   'install.deleteMismatch': 'This is not the name of the organization. Type it exactly as shown, capitals included.',
   'install.deleted': 'The organization was deleted.',
+  'install.role.admin': 'admin',
+  'install.role.member': 'member',
+  'install.error.user_not_found': 'No account has this username.',
+  'install.error.already_member': 'This account is already a member.',
+  'install.error.invalid_org_name': 'The organization name must have 1 to 100 characters, without control characters.',
 } as const;
 
 type InstallKey = keyof typeof en;
@@ -88,6 +93,11 @@ const fr: Record<InstallKey, string> = {
   'install.deleteCancel': 'La garder',
   'install.deleteMismatch': 'Ce n\'est pas le nom de l\'organisation. Tapez-le exactement comme affiché, majuscules comprises.',
   'install.deleted': 'L\'organisation a été supprimée.',
+  'install.role.admin': 'administrateur',
+  'install.role.member': 'membre',
+  'install.error.user_not_found': 'Aucun compte n\'a ce nom d\'utilisateur.',
+  'install.error.already_member': 'Ce compte est déjà membre.',
+  'install.error.invalid_org_name': 'Le nom de l\'organisation doit avoir 1 à 100 caractères, sans caractères de contrôle.',
 };
 
 const CATALOG: Record<Lang, Record<InstallKey, string>> = { en, fr };

@@ -22,10 +22,23 @@ const HtmlPage = { 200: htmlPage('An HTML page.') };
 const Refused = htmlPage('A page saying what went wrong.');
 /** Every form on an organization: it did not come from this site or your role does not allow it (403), or you are not a member (404). */
 const FormErrors = { 403: Refused, 404: Refused };
+/** A field's refusal: the integrations page again, under the error's status. */
+const PageAgain = htmlPage('The integrations page again, the error next to the field and what was typed kept.');
 /** Done: to the integrations page, or (not signed in) to the sign-in page. */
 const Done = seeOther('Done: to the integrations page; not signed in: to the sign-in page, which comes back there.');
 const FormBase = { _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) };
 const OrgParams = Type.Object({ org: Type.String({ pattern: ORG_ID_PATTERN }) });
+
+/** Refusals of what was typed in a field of the integrations page, shown next to that field. */
+const FIELD_ERRORS: Record<string, 'name' | 'username'> = { invalid_org_name: 'name', user_not_found: 'username', already_member: 'username' };
+
+/** A form of the integrations page shown again: which one, what was typed and what went wrong. */
+interface FormAgain {
+  /** `create`, or the id of the organization whose add-member form it is. */
+  form: 'create' | { org: string };
+  values: Record<string, string>;
+  error: string;
+}
 
 /** `setup_key` -> `Setup key`, for the generic rendering of a connector's setup answer. */
 function labelOf(key: string): string {
@@ -77,14 +90,11 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
     }
   };
 
-  api.get(LINK_PAGE_PATH, {
-    schema: { tags, summary: 'Your organizations, their chat installations and your link tokens (page).', querystring: Type.Object({ lang: Type.Optional(Type.String({ maxLength: 35 })), done: Type.Optional(Type.String({ maxLength: 20 })) }), response: { ...HtmlPage, 303: Done } },
-  }, async (request, reply) => {
-    const user = await currentUser(request);
-    if (!user) return reply.redirect(signInUrl(LINK_PAGE_PATH), 303);
-    const lang = pickLang(request);
+  /** The integrations page; `again` shows a form again with its field's error and what was typed. */
+  const integrationsPage = async (request: FastifyRequest, reply: FastifyReply, lang: Lang, user: User, again?: FormAgain, status = 200) => {
     const t = installTranslator(lang);
     const now = kit.ctx.clock.now();
+    const againFor = (org: string) => (again && again.form !== 'create' && again.form.org === org ? again : undefined);
     const orgs = await Promise.all((await kit.orgs.listFor(user.id)).map(async (org) => {
       const admin = roleAllows(org.role, 'integrations:write');
       const installations = admin ? (await Promise.all(connectors.map(async (connector) => {
@@ -94,6 +104,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
           ? t('install.installed', { connector: connector.displayName, site: current.siteUrl ?? '' })
           : t('install.pending', { connector: connector.displayName, until: new Date(current.expiresAt ?? now).toISOString().slice(0, 16).replace('T', ' ') + ' UTC' });
       }))).filter((line) => line !== undefined) : [];
+      const memberForm = againFor(org.id);
       return {
         id: org.id,
         name: org.name,
@@ -103,33 +114,65 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
         canDelete: roleAllows(org.role, 'organization:delete'),
         members: admin ? await kit.orgs.members(org.id) : [],
         installations,
+        memberForm: { username: memberForm?.values.username ?? '', role: memberForm?.values.role ?? 'member', error: memberForm?.error ?? '' },
       };
     }));
     const doneKeys: Record<string, string> = { created: 'install.created', added: 'install.added', deleted: 'install.deleted' };
-    const doneKey = request.query.done === undefined ? undefined : doneKeys[request.query.done];
+    const query = (request.query ?? {}) as { done?: string };
+    const doneKey = again || query.done === undefined ? undefined : doneKeys[query.done];
     const done = doneKey ? t(doneKey) : '';
+    const createForm = again?.form === 'create' ? again : undefined;
     return render(request, reply, lang, 'install/integrations.njk', {
       title: t('install.title'),
       orgs,
       connectors: connectors.map((connector) => ({ name: connector.name, displayName: connector.displayName })),
       roles: ROLES,
       done,
-    }, user);
+      createForm: { name: createForm?.values.name ?? '', error: createForm?.error ?? '' },
+    }, user, status);
+  };
+
+  /**
+   * Runs `step`; a refusal of what was typed in a field (FIELD_ERRORS) shows the integrations page
+   * again, the error next to the field, in the page's language, and what was typed kept.
+   */
+  const orPageAgain = async (request: FastifyRequest, reply: FastifyReply, lang: Lang, user: User, form: FormAgain['form'], values: Record<string, string>, step: () => Promise<FastifyReply>) => {
+    try {
+      return await step();
+    } catch (error) {
+      if (!isPairgateError(error) || !(error.code in FIELD_ERRORS)) throw error;
+      const t = installTranslator(lang);
+      const key = `install.error.${error.code}`;
+      const translated = t(key);
+      return integrationsPage(request, reply, lang, user, { form, values, error: translated === key ? error.message : translated }, error.status);
+    }
+  };
+
+  api.get(LINK_PAGE_PATH, {
+    schema: { tags, summary: 'Your organizations, their chat installations and your link tokens (page).', querystring: Type.Object({ lang: Type.Optional(Type.String({ maxLength: 35 })), done: Type.Optional(Type.String({ maxLength: 20 })) }), response: { ...HtmlPage, 303: Done } },
+  }, async (request, reply) => {
+    const user = await currentUser(request);
+    if (!user) return reply.redirect(signInUrl(LINK_PAGE_PATH), 303);
+    return integrationsPage(request, reply, pickLang(request), user);
   });
 
   api.post(`${LINK_PAGE_PATH}/orgs`, {
-    schema: { tags, summary: 'Create an organization (form).', body: Type.Object({ ...FormBase, name: Type.String({ maxLength: 200 }) }), response: { 303: Done, 400: Refused, 403: Refused } },
-  }, async (request, reply) => formAction(request, reply, async (user, lang) => {
-    await kit.orgs.create(request.body.name, user.id, kit.ctx.clock.now());
-    return reply.redirect(`${LINK_PAGE_PATH}?done=created&lang=${lang}`, 303);
-  }));
+    schema: { tags, summary: 'Create an organization (form).', body: Type.Object({ ...FormBase, name: Type.String({ maxLength: 200 }) }), response: { 303: Done, 400: PageAgain, 403: Refused } },
+  }, async (request, reply) => formAction(request, reply, async (user, lang) =>
+    orPageAgain(request, reply, lang, user, 'create', { name: request.body.name }, async () => {
+      await kit.orgs.create(request.body.name, user.id, kit.ctx.clock.now());
+      return reply.redirect(`${LINK_PAGE_PATH}?done=created&lang=${lang}`, 303);
+    })));
 
   api.post(`${LINK_PAGE_PATH}/orgs/:org/members`, {
-    schema: { tags, summary: 'Add a member to an organization you administer (form).', params: OrgParams, body: Type.Object({ ...FormBase, username: Type.String({ maxLength: 100 }), role: Type.Optional(RoleSchema) }), response: { 303: Done, ...FormErrors, 409: Refused } },
+    schema: { tags, summary: 'Add a member to an organization you administer (form).', params: OrgParams, body: Type.Object({ ...FormBase, username: Type.String({ maxLength: 100 }), role: Type.Optional(RoleSchema) }), response: { 303: Done, ...FormErrors, 404: htmlPage('You are not a member of the organization (a page saying so), or no account has the username typed (the integrations page again, the error next to the field and what was typed kept).'), 409: PageAgain } },
   }, async (request, reply) => formAction(request, reply, async (user, lang) => {
     await kit.orgs.require(request.params.org, user.id, 'members:write');
-    await kit.orgs.addMember(request.params.org, request.body.username, request.body.role ?? 'member', kit.ctx.clock.now());
-    return reply.redirect(`${LINK_PAGE_PATH}?done=added&lang=${lang}`, 303);
+    const role = request.body.role ?? 'member';
+    return orPageAgain(request, reply, lang, user, { org: request.params.org }, { username: request.body.username, role }, async () => {
+      await kit.orgs.addMember(request.params.org, request.body.username, role, kit.ctx.clock.now());
+      return reply.redirect(`${LINK_PAGE_PATH}?done=added&lang=${lang}`, 303);
+    });
   }));
 
   /** The confirmation page of deleting `org`: what goes, and the name to type (`error` after a wrong one). */

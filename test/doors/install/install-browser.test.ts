@@ -88,6 +88,55 @@ describe.skipIf(Boolean(skip))(`install door pages in Chromium${skip ? ` (skippe
     expect(problems).toEqual([]);
   });
 
+  /** What the page says of the element with the focus: its id, aria-invalid, and the text of what describes it. */
+  const focused = (page: Page) => page.evaluate(`(() => {
+    const el = document.activeElement;
+    const described = (el.getAttribute('aria-describedby') || '').split(' ').map((id) => document.getElementById(id)?.textContent ?? '').join(' ');
+    return { id: el.id, invalid: el.getAttribute('aria-invalid'), described, value: el.value };
+  })()`) as Promise<{ id: string; invalid: string | null; described: string; value: string }>;
+  /** Computed styles of the element with `id` that tell whether it looks like the page's inputs. */
+  const looks = (page: Page, id: string) => page.evaluate(`(() => {
+    const style = getComputedStyle(document.getElementById(${JSON.stringify(id)}));
+    return { width: style.width, borderRadius: style.borderRadius, border: style.borderTopColor + ' ' + style.borderTopWidth, padding: style.paddingLeft, fontSize: style.fontSize };
+  })()`);
+
+  it('a username the server refuses comes back on the same page, next to its field, focused, with what was typed; the role list looks like the inputs and speaks French', async () => {
+    const { page, problems } = await open();
+    await signIn(page, 'chromium-admin');
+    await page.getByLabel('Organization name').fill('Typo Org');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.locator('#done').waitFor();
+    const section = page.locator('section.org', { has: page.getByRole('heading', { name: 'Typo Org', exact: true }) });
+    await section.getByLabel('Username').fill('chromium-membr');
+    await section.getByLabel('Role').selectOption('admin');
+    await section.getByRole('button', { name: 'Add a member' }).click();
+    await section.getByRole('alert').waitFor();
+    // The same page (no separate message page, no "Back" link), the field focused and tied to its error.
+    await page.getByRole('heading', { name: 'Organizations and chat' }).waitFor();
+    expect(await page.getByRole('link', { name: 'Back' }).count()).toBe(0);
+    const username = section.getByLabel('Username');
+    expect(await focused(page)).toEqual({ id: await username.getAttribute('id'), invalid: 'true', described: 'No account has this username.', value: 'chromium-membr' });
+    expect(await section.getByLabel('Role').inputValue()).toBe('admin');
+    // Corrected, it goes through, with the role chosen before.
+    await username.fill('chromium-member');
+    await section.getByRole('button', { name: 'Add a member' }).click();
+    await page.locator('#done').waitFor();
+    expect(await section.locator('ul.members').textContent()).toContain('chromium-member (admin)');
+
+    // The role list is styled as the text fields are.
+    const selectId = (await section.getByLabel('Role').getAttribute('id'))!;
+    const inputId = (await section.getByLabel('Username').getAttribute('id'))!;
+    expect(await looks(page, selectId)).toEqual(await looks(page, inputId));
+
+    // In French, the roles are named in French; the values sent stay admin/member.
+    await page.goto(`${base}/integrations?lang=fr`);
+    const fr = page.locator('section.org', { has: page.getByRole('heading', { name: 'Typo Org', exact: true }) });
+    expect(await fr.getByLabel('Rôle').locator('option').allTextContents()).toEqual(['administrateur', 'membre']);
+    expect(await Promise.all((await fr.getByLabel('Rôle').locator('option').all()).map((option) => option.getAttribute('value')))).toEqual(['admin', 'member']);
+    expect(await fr.locator('ul.members').textContent()).toContain('chromium-member (administrateur)');
+    expect(problems).toEqual([]);
+  });
+
   it('the admin deletes an organization: the button opens a page that says what goes, a wrong name is refused, the name deletes', async () => {
     const { page, problems } = await open();
     await signIn(page, 'chromium-admin');
@@ -110,6 +159,10 @@ describe.skipIf(Boolean(skip))(`install door pages in Chromium${skip ? ` (skippe
     await page.getByLabel('To confirm, type the name of the organization: Doomed Org').fill('doomed org');
     await page.getByRole('button', { name: 'Delete it for good' }).click();
     expect(await page.getByRole('alert').textContent()).toContain('This is not the name of the organization');
+    // The error is the field's: tied to it, and the field has the focus to type the name again.
+    const again = await focused(page);
+    expect(again).toMatchObject({ id: 'confirm-name', invalid: 'true', value: '' });
+    expect(again.described).toContain('This is not the name of the organization');
     await page.getByLabel('To confirm, type the name of the organization: Doomed Org').fill('Doomed Org');
     await page.getByRole('button', { name: 'Delete it for good' }).click();
     expect(await page.locator('#done').textContent()).toBe('The organization was deleted.');

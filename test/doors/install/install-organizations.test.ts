@@ -82,11 +82,54 @@ describe('install door: organizations and roles (real sockets)', () => {
     expect(anonymous.headers.get('location')).toBe('/account/signin?next=%2Fintegrations');
   });
 
+  it('the page: a refused field shows the same page again, the error next to the field (aria-invalid, aria-describedby) and what was typed kept', async () => {
+    const orgId = await admin.createOrg('Again Org');
+    const section = (html: string) => html.slice(html.indexOf(`data-org="${orgId}"`), html.indexOf('</section>', html.indexOf(`data-org="${orgId}"`)));
+    const unknown = await admin.post(`/integrations/orgs/${orgId}/members`, { username: 'nobody-typed', role: 'admin' });
+    expect(unknown.status).toBe(404);
+    expect(unknown.text).toContain('<h1>Organizations and chat</h1>');
+    expect(unknown.text).not.toContain('id="done"');
+    const form = section(unknown.text);
+    const input = /<input type="text" id="(member-\d+)" name="username"[^>]*>/.exec(form);
+    expect(input?.[0]).toContain('value="nobody-typed"');
+    expect(input?.[0]).toContain('aria-invalid="true"');
+    expect(input?.[0]).toContain(`aria-describedby="${input![1]}-error"`);
+    expect(input?.[0]).toContain('autofocus');
+    expect(form).toContain(`<p id="${input![1]}-error" class="error" role="alert">No account has this username.</p>`);
+    expect(form).toMatch(/<option value="admin" selected>admin<\/option><option value="member">member<\/option>/);
+    // Only that form is marked: the other organizations' forms and the create form are as usual.
+    expect(unknown.text.match(/aria-invalid/g)).toHaveLength(1);
+
+    await admin.addMember(orgId, 'org-bob');
+    const twice = await admin.post(`/integrations/orgs/${orgId}/members`, { username: 'org-bob' });
+    expect(twice.status).toBe(409);
+    expect(section(twice.text)).toContain('role="alert">This account is already a member.</p>');
+    expect(section(twice.text)).toMatch(/<option value="admin">admin<\/option><option value="member" selected>member<\/option>/);
+
+    const blank = await admin.post('/integrations/orgs', { name: '   ' });
+    expect(blank.status).toBe(400);
+    expect(blank.text).toMatch(/<input type="text" id="org-name" name="name" value=" {3}" maxlength="100" required autofocus aria-invalid="true" aria-describedby="org-name-error">/);
+    expect(blank.text).toContain('<p id="org-name-error" class="error" role="alert">The organization name must have 1 to 100 characters, without control characters.</p>');
+
+    // In French, the error and the role labels too (the values stay).
+    const french = await admin.post(`/integrations/orgs/${orgId}/members`, { username: 'personne', role: 'member', lang: 'fr' });
+    expect(french.status).toBe(404);
+    expect(section(french.text)).toContain('role="alert">Aucun compte n&#39;a ce nom d&#39;utilisateur.</p>');
+    expect(section(french.text)).toMatch(/<option value="admin">administrateur<\/option><option value="member" selected>membre<\/option>/);
+    // Errors that are not a field's still get their page: a member may not add anyone.
+    const byMember = await bob.post(`/integrations/orgs/${orgId}/members`, { username: 'org-admin' });
+    expect(byMember.status).toBe(403);
+    expect(byMember.text).not.toContain('aria-invalid');
+  });
+
   it('the page speaks French with ?lang=fr', async () => {
     const page = await admin.get('/integrations?lang=fr');
     expect(page.text).toContain('<html lang="fr">');
     expect(page.text).toContain('Organisations et messagerie');
     expect(page.text).toContain('Configurer Mattermost');
+    expect(page.text).toContain('Votre rôle : administrateur');
+    expect(page.text).toMatch(/<option value="admin">administrateur<\/option><option value="member" selected>membre<\/option>/);
+    expect(page.text).not.toMatch(/>(admin|member)<\/option>/);
   });
 
   it('deleting an account removes its memberships', async () => {
