@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, unlinkSync, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createExclusive } from './private-file.js';
 
 /**
  * A lock shared by processes over a small file in the config folder, so that two `pairgate`
@@ -94,25 +95,12 @@ export async function withFileLock<T>(lockPath: string, work: () => T, options: 
   }
 }
 
-/** Creates the lock file naming `holder`; false when a lock is already there. */
+/**
+ * Creates the lock file naming `holder`; false when a lock is already there. One that names no
+ * holder (a full disk) would only wait out its age, so a failed write takes it back at once.
+ */
 function tryCreate(path: string, holder: LockHolder): boolean {
-  let fd: number;
-  try {
-    fd = openSync(path, 'wx', 0o600);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  }
-  try {
-    writeSync(fd, JSON.stringify(holder));
-  } catch (error) {
-    // A lock that names no holder (a full disk) would only wait out its age: take it back now.
-    closeSync(fd);
-    unlinkIfPresent(path);
-    throw error;
-  }
-  closeSync(fd);
-  return true;
+  return createExclusive(path, JSON.stringify(holder));
 }
 
 /** The lock at `path` as it is now, or undefined when there is none. */

@@ -70,8 +70,12 @@ export function createPrivateFile(path: string, data: string | Uint8Array): bool
   }
 }
 
-/** O_EXCL creation of `path` itself (see createPrivateFile); false when it exists. */
-function createExclusive(path: string, data: string | Uint8Array): boolean {
+/**
+ * Creates `path` (mode 0600) holding `data`, with O_EXCL: false when it exists. A write that fails
+ * takes the half-written file away again. Readers may meet it empty for an instant (see
+ * createPrivateFile for a creation they never see half done).
+ */
+export function createExclusive(path: string, data: string | Uint8Array): boolean {
   let fd: number;
   try {
     fd = openSync(path, 'wx', 0o600);
