@@ -4,6 +4,7 @@ import { ForbiddenError, InvalidRequestError, NotFoundError, PairgateError, isPa
 import type { Grant } from '../../core/grant.js';
 import { constantTimeEqual, randomToken, hashToken } from '../../core/ids.js';
 import { configSection } from '../../server/config.js';
+import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import type { DoorContext } from '../door.js';
 import { supportConfigSchema } from './config.js';
 import { splitRef, type PairingRequest } from './origin-session-routes.js';
@@ -14,12 +15,18 @@ import { ConfirmBody, ConfirmedView, PairingCodeParams, PairingInfoView, PlexusE
 
 type PairingGrant = Grant<PairingRequest, { reason: string }>;
 
-/** The page form's answer to a confirmation, in the OpenAPI document. */
-const PAGE_REDIRECT = {
-  description: 'Confirmed from the page\'s form: to the session page (`/support/<id>:<token>`), the agent credential in the URL fragment.',
-  type: 'null',
-  headers: { location: { type: 'string', description: 'The session page, with `#credential=<AgentCredential>`.' } },
-} as const;
+/** The page form's answer to a decision, in the OpenAPI document. */
+const PAGE_REDIRECT = seeOther(
+  'Decided from the page\'s form (Post/Redirect/Get): confirmed, to the session page (`/support/<id>:<token>`), the agent credential in the URL fragment; '
+  + 'declined, to the page that says so (`/support/declined`).',
+);
+
+/**
+ * Where the page's form goes once the person declined: a page of its own, the same for every
+ * session (it holds nothing of the one declined), so a reload shows it again and a guessed URL
+ * learns nothing.
+ */
+export const DECLINED_PAGE_PATH = '/support/declined';
 
 /** The origin's answer for an unknown or expired code, as in the spec. */
 const codeNotFound = (): NotFoundError => new NotFoundError('Code not found', 'code_not_found');
@@ -157,7 +164,9 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
         // The code is spent and the supporter learns at once that the person said no.
         await ctx.engine.refuse(pairing.id, { reason: 'declined' });
         await ctx.engine.refuse<SessionResult>(session.id, { credentialHash: null, confirmedAt: ctx.clock.now(), connected: false, connectedAt: null, declined: true }).catch(() => undefined);
-        if (fromPage) return await ctx.pages.render(request, reply, 'support/done.njk', { title: 'Declined', message: 'Nobody was given access. You can close this page.' });
+        // Post/Redirect/Get, as for a confirmation: a reload of this answer would post the spent
+        // code again (the 404 page); the page it leads to may be reloaded.
+        if (fromPage) return reply.redirect(DECLINED_PAGE_PATH, 303);
         throw new ForbiddenError('The session was declined; nobody was given access.', 'declined');
       }
       // Approving the pairing grant spends the code (compare-and-set: one confirmation wins).
@@ -186,6 +195,10 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
       throw error;
     }
   });
+
+  api.get(DECLINED_PAGE_PATH, {
+    schema: { tags, summary: 'The page a decline in the browser leads to: nobody was given access. The same for every session; it may be reloaded.', response: { 200: htmlPage('The page that says the request was declined.') } },
+  }, async (request, reply) => ctx.pages.render(request, reply, 'support/done.njk', { title: 'Declined', message: 'Nobody was given access. You can close this page.' }));
 
   /** The live session `<id>:<token>` names, or undefined (unknown, wrong token, ended, expired). */
   const sessionOfPage = async (ref: string): Promise<SessionGrant | undefined> => {

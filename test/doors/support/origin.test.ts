@@ -311,6 +311,43 @@ describe('support origin over real sockets', () => {
     for (const secret of [credential!, ref.split(':')[1]!]) expect(logs).not.toContain(secret);
   });
 
+  it('declining on the page answers 303 to a reloadable declined page that names no session; a re-post of the spent code is the clear 404 page', async () => {
+    const created = await sdk.createSession({ id: 'prg-decline', supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    const confirmUrl = `${origin.url}/pairing/${created.PairingCode}/confirm`;
+    const page = await fetch(`${origin.url}/pairing/${created.PairingCode}`, { headers: { accept: 'text/html' } });
+    const html = await page.text();
+    const cookie = /pg_csrf=[^;]+/.exec(page.headers.get('set-cookie') ?? '')?.[0];
+    const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+    const post = () => fetch(confirmUrl, {
+      method: 'POST',
+      headers: { cookie: cookie!, 'sec-fetch-site': 'same-origin', 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: `decision=decline&_csrf=${token}`,
+      redirect: 'manual',
+    });
+    const declined = await post();
+    expect(declined.status).toBe(303);
+    expect(declined.headers.get('location')).toBe('/support/declined');
+    expect((await sdk.getSession('prg-decline')).State).toBe('declined');
+
+    // The page it leads to, and its reload: 200, the page policy, nothing of the session.
+    const ref = created.AgentMSH.split('/config/')[1]!;
+    for (let i = 0; i < 2; i++) {
+      const shown = await fetch(`${origin.url}/support/declined`, { headers: { accept: 'text/html' } });
+      expect(shown.status).toBe(200);
+      expect(shown.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(shown.headers.get('content-security-policy')).toContain("default-src 'self'");
+      const body = await shown.text();
+      expect(body).toContain('<h1>Declined</h1>');
+      expect(body).toContain('Nobody was given access.');
+      for (const secret of ['prg-decline', ref.split(':')[1]!, created.PairingCode!, 'Thorsten']) expect(body).not.toContain(secret);
+    }
+
+    // What a reload of the decline's answer used to do: post the spent code again.
+    const again = await post();
+    expect(again.status).toBe(404);
+    expect(await again.text()).toContain('No session has this code, or it has expired. Ask your supporter for a new code.');
+  });
+
   it('GET, list and DELETE a session; its code dies with it', async () => {
     const created = await sdk.createSession({ id: 'delete-me', supporterName: 'T', supporterAvatar: AVATAR });
     expect((await sdk.getSession('delete-me')).State).toBe('waiting');

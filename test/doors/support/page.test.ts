@@ -152,6 +152,12 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     await page.getByRole('button', { name: 'Cancel' }).click();
     await expect.poll(() => page.locator('h1').textContent()).toBe('Declined');
     expect((await sdk.getSession('browser-no')).State).toBe('declined');
+    // Post/Redirect/Get: the declined page is a GET of its own, and a reload shows it again
+    // (not the spent code's 404).
+    expect(page.url()).toBe(`${url}/support/declined`);
+    const reloaded = await page.reload();
+    expect(reloaded?.status()).toBe(200);
+    expect(await page.locator('h1').textContent()).toBe('Declined');
     // The 404 of the wrong code is logged by Chromium as a failed resource; nothing else may appear.
     expect(problems.filter((p) => !/status of 404/.test(p))).toEqual([]);
     await page.close();
