@@ -19,6 +19,7 @@ import { startBackups, type BackupSchedule } from './backups.js';
 import { installErrorHandlers, schemaErrorFormatter, sendFrameworkError } from './error-handler.js';
 import { installHealthRoutes } from './health-routes.js';
 import { installSecurityHeaders } from './security-headers.js';
+import { installShutdownRefusal } from './shutdown-refusal.js';
 import { loggerOptions, requestLogger } from './logger.js';
 import { ServerMetrics, installMetrics } from './metrics.js';
 import { SECURITY_SCHEMES } from './openapi-security.js';
@@ -96,7 +97,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     schemaErrorFormatter,
     frameworkErrors: sendFrameworkError,
-    return503OnClosing: true,
+    // Refused in pairgate's shape instead (installShutdownRefusal).
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     childLoggerFactory: requestLogger,
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -129,6 +131,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   installErrorHandlers(app);
   installSecurityHeaders(app);
+  installShutdownRefusal(app, () => shuttingDown);
   // Every per-address limit and budget counts by the caller's network (an IPv6 /64, not one of its
   // 2^64 addresses): see publicNetworkOf.
   app.decorateRequest('clientNetwork', {

@@ -14,7 +14,8 @@ export function installHealthRoutes(app: FastifyInstance, stores: Pick<Stores, '
 
   app.get('/readyz', {
     schema: { tags: ['health'], summary: 'Readiness: the stores answer and the server is not shutting down.', response: { 200: ReadyReply, 503: ReadyReply } },
-    config: { rateLimit: false },
+    // Says "shutting_down" itself, in the shape load balancers read.
+    config: { rateLimit: false, answersWhileShuttingDown: true },
   }, async (_request, reply) => {
     if (isShuttingDown()) return reply.code(503).send({ status: 'shutting_down', checks: {} });
     try {

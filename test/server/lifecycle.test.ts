@@ -23,6 +23,23 @@ describe('server lifecycle', () => {
     const closing = t.app.close();
     const ready = await t.app.inject('/readyz');
     expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toEqual({ status: 'shutting_down', checks: {} });
+    await closing;
+    await t.close();
+  });
+
+  it('refuses requests that arrive while shutting down in its own shape: code, Retry-After, security headers, connection closed', async () => {
+    const t = await createTestApp();
+    // Sent in the same turn as the close (as the readiness test above): once closed, inject itself refuses.
+    const closing = t.app.close();
+    const refusals = await Promise.all([t.app.inject({ method: 'POST', url: '/api/v1/grants', payload: { label: 'late' } }), t.app.inject('/account/signin')]);
+    for (const refused of refusals) {
+      expect(refused.statusCode, refused.body).toBe(503);
+      expect(refused.json()).toMatchObject({ error: 'shutting_down', message: expect.stringContaining('shutting down') });
+      expect(refused.headers['retry-after']).toBe('5');
+      expect(refused.headers.connection).toBe('close');
+      expect(refused.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    }
     await closing;
     await t.close();
   });

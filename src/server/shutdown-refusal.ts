@@ -1,0 +1,25 @@
+import type { FastifyInstance } from 'fastify';
+import { UnavailableError } from '../core/errors.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route answers while the server shuts down (readiness says so itself). */
+    answersWhileShuttingDown?: boolean;
+  }
+}
+
+/**
+ * Refuses the requests that arrive once shutting down has begun (on a kept-alive connection, or
+ * just before the listener closed): 503 `shutting_down` in the route's wire shape, with
+ * Retry-After and the security headers, and `connection: close`, so that the client's next try
+ * reaches another node or the restarted one. Requests already in flight are answered (the
+ * shutdown signal ends their waits). Fastify's own refusal (`return503OnClosing`) wrote a fixed
+ * body of its own, past the error handler and the headers.
+ */
+export function installShutdownRefusal(app: FastifyInstance, isShuttingDown: () => boolean): void {
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!isShuttingDown() || request.routeOptions.config?.answersWhileShuttingDown) return done();
+    reply.header('connection', 'close');
+    done(new UnavailableError('This server is shutting down. Try again in a moment.', 'shutting_down'));
+  });
+}
