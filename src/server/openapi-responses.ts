@@ -18,8 +18,9 @@ import { pairgateErrorShape, type ErrorShape } from './error-shapes.js';
  *
  * A status the route documents itself keeps its own description, and when that answer is a page
  * (`htmlPage`) the shared JSON error is listed next to it. What the router answers before any
- * route is chosen (404 `route_not_found`, 400 `bad_url`, 414 `uri_too_long`, and the 503 of a
- * server shutting down) belongs to no route and is said once, in the document's description.
+ * route is chosen (404 `route_not_found`, 400 `bad_url`, 414 `uri_too_long`) belongs to no route
+ * and is said once, in the document's description; so is the 503 `shutting_down` of the routes
+ * outside the rate limit (the health probes: `/readyz` says so in its own body).
  *
  * These responses go into the document only, not into the route's runtime schema: Fastify would
  * serialize every error through them, and a schema that drifted from a door's shape would drop
@@ -83,7 +84,7 @@ const SHARED: readonly SharedResponse[] = [
     status: 503,
     applies: (route) => route.rateLimited,
     example: () => new UnavailableError('A backing store is unreachable. Try again shortly.', 'store_unavailable'),
-    description: 'A backing store is unreachable (`store_unavailable`); service resumes by itself.',
+    description: 'A backing store is unreachable (`store_unavailable`; service resumes by itself), or the server is shutting down (`shutting_down`; the next try reaches another node or the restarted one).',
     headers: RETRY_AFTER,
   },
 ];
