@@ -8,6 +8,7 @@
 import { parseArgs } from 'node:util';
 import { load, percentile, row } from './lib/measure.js';
 import { startBaseline, startPairgate } from './lib/servers.js';
+import { pinningNote } from './lib/pinning.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -93,6 +94,7 @@ const stats = (values) => ({ mean: values.reduce((a, b) => a + b, 0) / values.le
 try {
   const body = { requestingAppId: 'bench-app-id', requestedPermissions: [{ streamId: 'diary', level: 'read' }] };
   console.log(`access door (${duration} s each, ${connections} connections; server in a child process)`);
+  console.log(pinningNote());
   const barePost = await load({ url: `${bare.url}/x`, method: 'POST', body, duration, connections, pid: bare.pid });
   const bareGet = await load({ url: `${bare.url}/x`, duration, connections, pid: bare.pid });
   console.log(row('bare fastify POST (baseline)', barePost));

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import dnsPacket from 'dns-packet';
 import { load, row } from './lib/measure.js';
 import { startBaseline, UNLIMITED } from './lib/servers.js';
+import { nodeCommand, pinningNote } from './lib/pinning.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const { initBoxIdentity } = await import(join(root, 'dist/doors/registry/box-identity.js'));
@@ -66,7 +67,8 @@ async function startPairgateWithDns() {
   const dnsPort = await freePort();
   const updatePort = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-bench-dns-'));
-  const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'serve', '--port', '0', '--data-dir', dataDir], {
+  const run = nodeCommand([join(root, 'dist/cli/main.js'), 'serve', '--port', '0', '--data-dir', dataDir]);
+  const child = spawn(run.command, run.args, {
     env: {
       ...process.env,
       ...UNLIMITED,
@@ -96,7 +98,8 @@ async function startPairgateWithDns() {
 }
 
 async function startBareDns() {
-  const child = spawn(process.execPath, [join(root, 'bench/lib/bare-dns.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const bareRun = nodeCommand([join(root, 'bench/lib/bare-dns.js')]);
+  const child = spawn(bareRun.command, bareRun.args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const [, port] = await lines(child.stdout, /^bare dns listening on (\d+)$/);
   return {
     port: Number(port),
@@ -160,6 +163,7 @@ try {
   await new RegistryClient({ baseUrl: pairgate.url }).announce(box, { fingerprint: box.fingerprint, local_origin: 'https://192.168.1.20' });
 
   const inflight = Number(args.inflight);
+  console.log(pinningNote());
   console.log(`\nDNS over UDP (${duration} s each, ${inflight} queries in flight)`);
   const bareQps = await dnsLoad(bareDns.port, name, duration, inflight);
   const qps = await dnsLoad(pairgate.dnsPort, name, duration, inflight);

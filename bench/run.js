@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { jsonClient, load, percentile, row, rssMiB } from './lib/measure.js';
 import { startBaseline, startPairgate } from './lib/servers.js';
+import { pinningNote } from './lib/pinning.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -80,7 +81,8 @@ function paths(url, path) {
 }
 
 async function throughput(pairgate, bare) {
-  console.log(`\nthroughput (median of ${rounds} rounds of ${duration} s, ${connections} connections; server on one core, autocannon in another process)`);
+  console.log(`\nthroughput (median of ${rounds} rounds of ${duration} s, ${connections} connections; autocannon in another process)`);
+  console.log(pinningNote());
   console.log('each pairgate route follows the bare Fastify baseline run with the same requests; the ratio compares the two');
   const create = await pair('POST /api/v1/grants (create)', bare, pairgate, (url) => ({ url: `${url}/api/v1/grants`, method: 'POST', body: { label: 'bench' } }));
 

@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { load, row } from './lib/measure.js';
 import { startBaseline, startPairgate } from './lib/servers.js';
+import { pinningNote } from './lib/pinning.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,6 +41,7 @@ const bare = await startBaseline();
 const relay = await startPairgate(RELAY);
 try {
   console.log(`support relay throughput (${duration} s each, ${connections} connections; each server in its own process)`);
+  console.log(pinningNote());
   const barePost = await load({ url: `${bare.url}/pairing/`, method: 'POST', body: ORIGIN, duration, connections, pid: bare.pid });
   const bareGet = await load({ url: `${bare.url}/pairing/abcdef`, duration, connections, pid: bare.pid });
   console.log(row('bare fastify POST (baseline)', barePost));

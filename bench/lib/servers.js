@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { nodeCommand } from './pinning.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -44,13 +45,15 @@ function stopper(child, cleanup = () => {}) {
 }
 
 /**
- * Starts `pairgate serve` on a free port with a fresh data folder; returns {url, pid, stop}, and with
+ * Starts `pairgate serve` on a free port with a fresh data folder, on the server CPU unless `pin` is
+ * false (see pinning.js); returns {url, pid, stop}, and with
  * `inspect` a `collectGarbage()` that runs a full GC in the server (through its inspector, on
  * loopback), so that memory is measured without the garbage a load leaves behind.
  */
-export async function startPairgate(env = {}, { inspect = false } = {}) {
+export async function startPairgate(env = {}, { inspect = false, pin = true } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-bench-'));
-  const child = spawn(process.execPath, [...(inspect ? ['--inspect=127.0.0.1:0'] : []), join(root, 'dist/cli/main.js'), 'serve', '--port', '0', '--data-dir', dataDir], {
+  const run = nodeCommand([...(inspect ? ['--inspect=127.0.0.1:0'] : []), join(root, 'dist/cli/main.js'), 'serve', '--port', '0', '--data-dir', dataDir], pin);
+  const child = spawn(run.command, run.args, {
     env: { ...process.env, ...UNLIMITED, ...env },
     stdio: ['ignore', 'pipe', inspect ? 'pipe' : 'inherit'],
   });
@@ -91,7 +94,8 @@ function collectGarbage(url) {
 
 /** Starts the bare baseline: Fastify with one JSON route per shape, nothing else. */
 export async function startBaseline() {
-  const child = spawn(process.execPath, [join(root, 'bench/lib/bare-server.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const run = nodeCommand([join(root, 'bench/lib/bare-server.js')]);
+  const child = spawn(run.command, run.args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await waitForUrl(child, /^bare listening on (\S+)$/);
   return {
     url,
