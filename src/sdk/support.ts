@@ -83,7 +83,9 @@ export interface RelayPublication {
 
 /** A message of the session channel. */
 export interface ChannelEvent {
-  type: 'welcome' | 'state' | 'message' | 'diagnostics' | 'ended' | 'error' | string;
+  type: 'welcome' | 'history' | 'state' | 'message' | 'diagnostics' | 'ended' | 'error' | string;
+  /** Of a `history` event: the messages said so far, oldest first. */
+  messages?: ChannelEvent[];
   state?: SessionState;
   from?: 'agent' | 'supporter';
   text?: string;
@@ -496,11 +498,21 @@ export async function confirmPairing(pairingUrl: string, decision: 'accept' | 'd
   }));
 }
 
+/** Options of `connectAgent`. */
+export interface ConnectAgentOptions {
+  /**
+   * Ask for the chat so far: right after the welcome, the server sends one `history` event whose
+   * `messages` are the latest messages both ways, oldest first; later events are only what is said
+   * after it. For an agent that shows the conversation after a reconnect.
+   */
+  history?: boolean;
+}
+
 /** Opens the agent's end of the session channel and presents the credential; resolves once welcomed. */
-export async function connectAgent(meshServer: string, credential: string | undefined, agentName = 'pairgate-join'): Promise<SessionChannel> {
+export async function connectAgent(meshServer: string, credential: string | undefined, agentName = 'pairgate-join', options: ConnectAgentOptions = {}): Promise<SessionChannel> {
   const channel = await openChannel(meshServer);
   const welcomed = channel.next((event) => event.type === 'welcome' || event.type === 'error', 15_000);
-  channel.socket.send(JSON.stringify({ type: 'hello', credential, agent: agentName }));
+  channel.socket.send(JSON.stringify({ type: 'hello', credential, agent: agentName, ...(options.history ? { history: true } : {}) }));
   const answer = await welcomed.catch((error: Error) => ({ type: 'error', code: 'network_error', message: error.message }) as ChannelEvent);
   if (answer.type !== 'welcome') {
     channel.close();

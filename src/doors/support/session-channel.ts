@@ -19,6 +19,11 @@ interface Room {
   expiry: NodeJS.Timeout | undefined;
   /** The numbers of the session's logged messages handed on here (see SessionLog). */
   delivered: DeliveredSeqs;
+  /**
+   * Messages for the agent held back while it is sent the history it asked for: sent after the
+   * history, those it already holds left out, so it gets every message once and in order.
+   */
+  agentBacklog: { seq: number | undefined; payload: Record<string, unknown> }[] | undefined;
   /** Stops listening to the session's topic on the bus and to its grant's changes. */
   stop: () => void;
 }
@@ -105,7 +110,7 @@ export class SessionHub {
         void work.catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: state broadcast failed'));
       });
       const delivered = new DeliveredSeqs(0);
-      room = { agent: undefined, supporters: new Set(), expiry: undefined, delivered, stop: () => (unlisten(), unsubscribe()) };
+      room = { agent: undefined, supporters: new Set(), expiry: undefined, delivered, agentBacklog: undefined, stop: () => (unlisten(), unsubscribe()) };
       // What was said before this node held a socket of the session is history, not missed.
       void this.log.last(grantId, this.ctx.clock.now()).then((last) => delivered.skipTo(last), () => undefined);
       const left = Math.min(2_147_000_000, Math.max(0, session.expiresAt - this.ctx.clock.now()));
@@ -132,7 +137,29 @@ export class SessionHub {
   private deliver(room: Room, message: LoggedHubMessage): void {
     if (message.seq !== undefined && !room.delivered.mark(message.seq)) return;
     if (message.kind === 'to-supporters') for (const supporter of room.supporters) send(supporter, message.payload);
+    else if (room.agentBacklog) room.agentBacklog.push({ seq: message.seq, payload: message.payload });
     else send(room.agent, message.payload);
+  }
+
+  /**
+   * Sends a joining agent the chat of the session so far (`history`), for a page that was reloaded
+   * or reopened: the latest LOG_KEEP messages both ways, oldest first, diagnostics reports left out.
+   * Then the messages held back meanwhile, those the history already holds left out.
+   */
+  private async sendHistory(grantId: string, room: Room, socket: WebSocket): Promise<void> {
+    try {
+      const entries = await this.log.since(grantId, 0, this.ctx.clock.now());
+      const messages: Record<string, unknown>[] = [];
+      for (const entry of entries) {
+        const logged = parse(entry.message) as LoggedHubMessage | undefined;
+        if (logged?.payload?.type === 'message') messages.push(logged.payload);
+      }
+      const upTo = entries.at(-1)?.seq ?? 0;
+      if (room.agent === socket) send(socket, { type: 'history', messages });
+      for (const held of room.agentBacklog ?? []) if (held.seq === undefined || held.seq > upTo) send(room.agent, held.payload);
+    } finally {
+      room.agentBacklog = undefined;
+    }
   }
 
   /** Hands on the logged messages of session `grantId` this node has not (it may have missed them). */
@@ -292,9 +319,15 @@ export class SessionHub {
     }
     // Given back by the socket's close handler (acceptAgent).
     this.agentLeases.set(socket, release);
+    // An agent asking for the history gets no message before it (see sendHistory).
+    if (hello.history === true) room.agentBacklog = [];
     room.agent = socket;
-    await this.setConnected(session.id, true);
-    send(socket, { type: 'welcome', session: session.request.id, supporterName: session.request.supporterName, expiresAt: new Date(session.expiresAt).toISOString() });
+    try {
+      await this.setConnected(session.id, true);
+      send(socket, { type: 'welcome', session: session.request.id, supporterName: session.request.supporterName, expiresAt: new Date(session.expiresAt).toISOString() });
+    } finally {
+      if (room.agentBacklog) await this.sendHistory(session.id, room, socket);
+    }
     return true;
   }
 

@@ -77,6 +77,9 @@
     item.appendChild(document.createTextNode(text));
     list.appendChild(item);
   }
+  function showMessage(message) {
+    add(message.from === 'agent' ? 'You' : 'Supporter', String(message.text));
+  }
   function enable(on) {
     form.querySelectorAll('button, input').forEach(function (el) {
       el.disabled = !on;
@@ -93,7 +96,8 @@
     lastError = '';
     socket = new WebSocket(scheme + '//' + location.host + channel);
     socket.addEventListener('open', function () {
-      socket.send(JSON.stringify({ type: 'hello', credential: credential, agent: 'browser' }));
+      // history: the chat so far, so that a reloaded page shows it again.
+      socket.send(JSON.stringify({ type: 'hello', credential: credential, agent: 'browser', history: true }));
     });
     socket.addEventListener('message', function (event) {
       let message;
@@ -106,7 +110,11 @@
         retries = 0;
         enable(true);
         show('Session connected. Your supporter can now help you.');
-      } else if (message.type === 'message') add(message.from === 'agent' ? 'You' : 'Supporter', String(message.text));
+      } else if (message.type === 'history' && Array.isArray(message.messages)) {
+        // Sent after each welcome: it replaces what the list shows (a reconnect would repeat it).
+        list.replaceChildren();
+        message.messages.forEach(showMessage);
+      } else if (message.type === 'message') showMessage(message);
       else if (message.type === 'ended') finish(message.reason === 'expired' ? 'The session has expired.' : 'The session has ended.');
       else if (message.type === 'error') lastError = String(message.message);
     });

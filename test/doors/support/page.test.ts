@@ -86,7 +86,7 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     await page.close();
   });
 
-  it('confirm with the keyboard (focus starts on Confirm) -> reload -> the same session reconnects and chats; once ended, the page says so', async () => {
+  it('confirm with the keyboard (focus starts on Confirm) -> chat -> reload -> the same session reconnects, shows the chat so far once and chats on; once ended, the page says so', async () => {
     const created = await sdk.createSession({ id: 'browser-reload', ttl: 600, supporterName: 'Thorsten', supporterAvatar: AVATAR });
     const supporter = await sdk.attach('browser-reload');
     const context = await browser.newContext();
@@ -106,16 +106,25 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     expect(page.url()).toBe(`${url}/support/${ref}`);
     expect(await page.evaluate('Object.keys(sessionStorage)')).toEqual([`pairgate.support.credential:/agent/${ref}`]);
 
+    // Chat before the reload: the reloaded page shows it again (the history the page asks for).
+    supporter.say('Before the reload');
+    await expect.poll(() => page.locator('#messages').textContent()).toContain('Supporter: Before the reload');
+    const heard = supporter.next((e) => e.type === 'message');
+    await page.getByLabel('Message').fill('Hello from the page');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await heard;
+
     const disconnected = supporter.next((e) => e.type === 'state' && e.state === 'confirmed');
     connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
     await page.reload();
     await disconnected;
     await connected;
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/Session connected/);
+    await expect.poll(() => page.locator('#messages li').allTextContents()).toEqual(['Supporter: Before the reload', 'You: Hello from the page']);
     expect(page.url()).toBe(`${url}/support/${ref}`);
     expect((await sdk.getSession('browser-reload')).State).toBe('connected');
     supporter.say('Still there after the reload?');
-    await expect.poll(() => page.locator('#messages').textContent()).toContain('Supporter: Still there after the reload?');
+    await expect.poll(() => page.locator('#messages li').allTextContents()).toEqual(['Supporter: Before the reload', 'You: Hello from the page', 'Supporter: Still there after the reload?']);
     const fromPage = supporter.next((e) => e.type === 'message');
     await page.getByLabel('Message').fill('Yes');
     await page.getByRole('button', { name: 'Send' }).click();

@@ -145,6 +145,39 @@ function twoNodeSession(name: string, skip: string | undefined, withRedis: boole
       expect(await logged()).toEqual([]);
     }, 30_000);
 
+    it('an agent rejoining on A with history while the supporter on B keeps talking: every message once, in order', async () => {
+      const onB = new SupportOriginClient({ baseUrl: b.url, ...ADMIN });
+      const created = await onB.createSession({ id: `history-${name}`, supporterName: 'T', supporterAvatar: AVATAR });
+      const supporter = await onB.attach(`history-${name}`);
+      const confirmation = await confirmPairing(`${a.url}/pairing/${created.PairingCode}`);
+      const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
+      const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+      await connected;
+      supporter.say('m0');
+      await agent.next((e) => e.type === 'message' && e.text === 'm0');
+      const disconnected = supporter.next((e) => e.type === 'state' && e.state === 'confirmed');
+      agent.close();
+      await disconnected;
+
+      // The store and the bus are a network away here: messages land in the log and cross the
+      // bus while the joining agent's hello is handled, before and after its history is read.
+      const texts = Array.from({ length: 60 }, (_, i) => `m${i + 1}`);
+      const joining = connectAgent(confirmation.MeshServer, confirmation.AgentCredential, 'browser', { history: true });
+      for (const text of texts) {
+        supporter.say(text);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      const again = await joining;
+      const transcript: string[] = [];
+      again.onEvent((event) => {
+        if (event.type === 'history') transcript.push(...event.messages!.map((m) => String(m.text)));
+        if (event.type === 'message') transcript.push(String(event.text));
+      });
+      await expect.poll(() => transcript.at(-1), { timeout: 10_000 }).toBe('m60');
+      expect(transcript).toEqual(['m0', ...texts]);
+      again.close();
+    }, 30_000);
+
     it('the agent ends it on A: the supporter on B is told', async () => {
       const onA = new SupportOriginClient({ baseUrl: a.url, ...ADMIN });
       const onB = new SupportOriginClient({ baseUrl: b.url, ...ADMIN });
