@@ -1,23 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { LOG_KEEP } from '../../../src/doors/support/session-log.js';
-import { confirmPairing, connectAgent, SupportOriginClient, type SessionChannel } from '../../../src/sdk/support.js';
 import type { TestApp } from '../../helpers/app.js';
-import { ADMIN, ADMIN_AUTH, startOrigin, startRelay, upgrade } from './helpers.js';
-
-const AVATAR = 'https://img.example/avatar.png';
-
-/** A session with a supporter attached (SDK) and an agent connected, on `origin`. */
-async function connectedSession(origin: TestApp, id: string): Promise<{ sdk: SupportOriginClient; supporter: SessionChannel; agent: SessionChannel }> {
-  const sdk = new SupportOriginClient({ baseUrl: origin.url, ...ADMIN });
-  const created = await sdk.createSession({ id, supporterName: 'T', supporterAvatar: AVATAR });
-  const supporter = await sdk.attach(id);
-  const confirmation = await confirmPairing(`${origin.url}/pairing/${created.PairingCode}`);
-  const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
-  const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
-  await connected;
-  return { sdk, supporter, agent };
-}
+import { ADMIN_AUTH, connectedSession, startOrigin, startRelay, upgrade } from './helpers.js';
 
 /** Resolves when `socket` closes, with its close code. */
 const closed = (socket: WebSocket): Promise<number> => new Promise((resolve) => socket.once('close', (code) => resolve(code)));

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { confirmPairing, connectAgent, SupportOriginClient, type ChannelEvent, type SessionChannel } from '../../../src/sdk/support.js';
+import { connectAgent, type ChannelEvent, type SessionChannel } from '../../../src/sdk/support.js';
 import type { TestApp } from '../../helpers/app.js';
-import { ADMIN, startOrigin, startRelay } from './helpers.js';
-
-const AVATAR = 'https://img.example/avatar.png';
+import { chatTranscript, connectedSession, startOrigin, startRelay } from './helpers.js';
 
 /** The `from` and `text` of chat events, for comparing transcripts. */
 const lines = (events: ChannelEvent[]): string[] => events.map((event) => `${event.from}: ${event.text}`);
@@ -11,27 +9,14 @@ const lines = (events: ChannelEvent[]): string[] => events.map((event) => `${eve
 describe('support channel: the chat so far for an agent that asks (a reloaded session page)', () => {
   let relay: TestApp;
   let origin: TestApp;
-  let sdk: SupportOriginClient;
   beforeAll(async () => {
     relay = await startRelay();
     origin = await startOrigin(relay.url, { PAIRGATE_SUPPORT_CHANNEL_MESSAGES_PER_SECOND: '1000' });
-    sdk = new SupportOriginClient({ baseUrl: origin.url, ...ADMIN });
   });
   afterAll(async () => {
     await origin?.close();
     await relay?.close();
   });
-
-  /** A confirmed session with its supporter attached and an agent connected (without history). */
-  async function session(id: string): Promise<{ supporter: SessionChannel; agent: SessionChannel; meshServer: string; credential: string | undefined }> {
-    const created = await sdk.createSession({ id, supporterName: 'T', supporterAvatar: AVATAR });
-    const supporter = await sdk.attach(id);
-    const confirmation = await confirmPairing(`${origin.url}/pairing/${created.PairingCode}`);
-    const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
-    const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
-    await connected;
-    return { supporter, agent, meshServer: confirmation.MeshServer, credential: confirmation.AgentCredential };
-  }
 
   /** Closes the agent's socket and waits until the session says it is gone (its lease is free again). */
   async function leave(supporter: SessionChannel, agent: SessionChannel): Promise<void> {
@@ -41,7 +26,7 @@ describe('support channel: the chat so far for an agent that asks (a reloaded se
   }
 
   it('after a reconnect, history holds both sides of the chat, oldest first, without diagnostics; then only new messages follow', async () => {
-    const { supporter, agent, meshServer, credential } = await session('history-basic');
+    const { supporter, agent, meshServer, credential } = await connectedSession(origin, 'history-basic');
     supporter.say('one');
     await agent.next((e) => e.type === 'message' && e.text === 'one');
     const heard = supporter.next((e) => e.type === 'diagnostics');
@@ -59,7 +44,7 @@ describe('support channel: the chat so far for an agent that asks (a reloaded se
   });
 
   it('an agent that does not ask gets no history, only what is said after it joined', async () => {
-    const { supporter, agent, meshServer, credential } = await session('history-not-asked');
+    const { supporter, agent, meshServer, credential } = await connectedSession(origin, 'history-not-asked');
     supporter.say('before');
     await agent.next((e) => e.type === 'message' && e.text === 'before');
     await leave(supporter, agent);
@@ -75,7 +60,7 @@ describe('support channel: the chat so far for an agent that asks (a reloaded se
   });
 
   it('messages said while the agent joins appear exactly once, in order, across the history and the live messages', async () => {
-    const { supporter, agent, meshServer, credential } = await session('history-race');
+    const { supporter, agent, meshServer, credential } = await connectedSession(origin, 'history-race');
     supporter.say('m0');
     await agent.next((e) => e.type === 'message' && e.text === 'm0');
     await leave(supporter, agent);
@@ -89,14 +74,8 @@ describe('support channel: the chat so far for an agent that asks (a reloaded se
       supporter.say(text);
       await new Promise((resolve) => setImmediate(resolve));
     }
-    const again = await joining;
-    const transcript: string[] = [];
-    again.onEvent((event) => {
-      if (event.type === 'history') transcript.push(...event.messages!.map((m) => String(m.text)));
-      if (event.type === 'message') transcript.push(String(event.text));
-    });
+    const transcript = chatTranscript(await joining);
     await expect.poll(() => transcript.at(-1), { timeout: 10_000 }).toBe('m40');
     expect(transcript).toEqual(['m0', ...texts]);
-    again.close();
   });
 });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { WebSocket } from 'ws';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { supportRelayDoor } from '../../../src/doors/support/relay-door.js';
-import { SupportOriginClient } from '../../../src/sdk/support.js';
+import { confirmPairing, connectAgent, SupportOriginClient, type SessionChannel } from '../../../src/sdk/support.js';
 
 /** Supporter credentials of the test origins. */
 export const ADMIN = { user: 'support', password: '1234' };
@@ -141,4 +141,39 @@ export function upgrade(url: string, options: { headers?: Record<string, string>
     // After a refusal, terminate() makes ws report an error too: the promise is settled by then.
     socket.on('error', reject);
   });
+}
+
+/** A confirmed session on `origin`: its supporter attached (SDK), an agent connected (no history asked). */
+export interface ConnectedSession {
+  sdk: SupportOriginClient;
+  supporter: SessionChannel;
+  agent: SessionChannel;
+  /** Where the agent joins, and its credential: to join again. */
+  meshServer: string;
+  credential: string | undefined;
+}
+
+/** Creates session `id` on `origin`, confirms it and connects an agent, waiting until the supporter sees it connected. */
+export async function connectedSession(origin: TestApp, id: string): Promise<ConnectedSession> {
+  const sdk = new SupportOriginClient({ baseUrl: origin.url, ...ADMIN });
+  const created = await sdk.createSession({ id, supporterName: 'T', supporterAvatar: 'https://img.example/avatar.png' });
+  const supporter = await sdk.attach(id);
+  const confirmation = await confirmPairing(`${origin.url}/pairing/${created.PairingCode}`);
+  const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
+  const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+  await connected;
+  return { sdk, supporter, agent, meshServer: confirmation.MeshServer, credential: confirmation.AgentCredential };
+}
+
+/**
+ * The chat an agent that asked for history is shown, kept up to date: the texts of the history,
+ * then of each message after it, in the order they arrive.
+ */
+export function chatTranscript(agent: SessionChannel): string[] {
+  const transcript: string[] = [];
+  agent.onEvent((event) => {
+    if (event.type === 'history') transcript.push(...(event.messages ?? []).map((message) => String(message.text)));
+    if (event.type === 'message') transcript.push(String(event.text));
+  });
+  return transcript;
 }

@@ -3,7 +3,7 @@ import { sessionGrantId } from '../../../src/doors/support/session-model.js';
 import { confirmPairing, connectAgent, SupportOriginClient } from '../../../src/sdk/support.js';
 import type { TestApp } from '../../helpers/app.js';
 import { createTestDatabase, createTestPrefix, dropPgListeners, dropRedisSubscribers, postgresMissing, REDIS_URL, redisMissing } from '../../helpers/services.js';
-import { ADMIN, startOrigin, startRelay } from './helpers.js';
+import { ADMIN, chatTranscript, startOrigin, startRelay } from './helpers.js';
 
 const AVATAR = 'https://img.example/avatar.png';
 const pgMissing = await postgresMissing();
@@ -168,11 +168,7 @@ function twoNodeSession(name: string, skip: string | undefined, withRedis: boole
         await new Promise((resolve) => setTimeout(resolve, 1));
       }
       const again = await joining;
-      const transcript: string[] = [];
-      again.onEvent((event) => {
-        if (event.type === 'history') transcript.push(...event.messages!.map((m) => String(m.text)));
-        if (event.type === 'message') transcript.push(String(event.text));
-      });
+      const transcript = chatTranscript(again);
       await expect.poll(() => transcript.at(-1), { timeout: 10_000 }).toBe('m60');
       expect(transcript).toEqual(['m0', ...texts]);
       again.close();
