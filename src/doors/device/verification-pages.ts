@@ -29,6 +29,23 @@ const GRANT_ID = /^[0-9a-f]{12}[A-Za-z0-9_-]{22}$/;
 const FormBase = { _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) };
 
 /**
+ * Why `typed` cannot be a user code, in the page's language (the engine's own message is English
+ * only), or undefined when it can.
+ */
+export function malformedCodeMessage(t: (key: string, params?: Record<string, unknown>) => string, typed: string): string | undefined {
+  const parsed = USER_CODE_FORMAT.parse(typed);
+  if (parsed.ok) return undefined;
+  if (parsed.problem === 'empty') return t('device.code_empty');
+  // Positions and lengths as the engine counts them (UTF-16 units of the normalised code).
+  const normalised = USER_CODE_FORMAT.normalise(typed);
+  if (parsed.problem === 'wrong_length') return t('device.code_wrong_length', { length: normalised.length });
+  if (parsed.problem === 'bad_character' && parsed.position !== undefined) {
+    return t('device.code_bad_character', { character: String.fromCodePoint(normalised.codePointAt(parsed.position - 1)!), position: parsed.position });
+  }
+  return undefined;
+}
+
+/**
  * The verification pages (RFC 8628 §3.3): the person types the user code, signs in with their
  * pairgate account, sees which client asks for which scopes and where the request came from, and
  * approves or denies. Every form carries the CSRF token. Wrong codes are counted per address and
@@ -133,7 +150,7 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
         return codeForm(request, reply, lang, { userCode, error: t('device.limited', { minutes: Math.ceil(seconds / 60) }) }, 429);
       }
       // Malformed (wrong length, a letter that cannot be in a code): said at once, not counted.
-      return codeForm(request, reply, lang, { userCode, error: error.message }, 400);
+      return codeForm(request, reply, lang, { userCode, error: malformedCodeMessage(t, userCode) ?? error.message }, 400);
     }
     if (!grant) {
       return codeForm(request, reply, lang, { userCode, error: t('device.wrongCode') }, 404);

@@ -135,12 +135,30 @@ describe('device verification pages over real sockets', () => {
     expect(await t.app.pairgate.engine.get(key)).toMatchObject({ state: 'pending' });
   });
 
+  it('a malformed code is said in the page\'s language, with the character that cannot be in a code', async () => {
+    const browser = new FormClient(base);
+    await browser.get('/device?lang=fr');
+    const cases: Array<[string, string]> = [
+      ['', 'Saisissez le code affiché sur votre appareil.'],
+      ['bcd-f', 'Un code a 8 lettres, sans compter le tiret ; celui-ci en a 4.'],
+      ['BCDF-GHAK', '« A » (caractère 7) ne peut pas figurer dans un code.'],
+    ];
+    for (const [typed, said] of cases) {
+      const page = await browser.post('/device', { user_code: typed, lang: 'fr' });
+      expect(page.status).toBe(400);
+      expect(page.text).toContain(said.replace(/'/g, '&#39;'));
+      expect(page.text).not.toMatch(/cannot appear|Enter the code|A code has/);
+    }
+    const english = await browser.post('/device', { user_code: 'bcdf ghak', lang: 'en' });
+    expect(english.text).toContain('&quot;A&quot; (character 7) cannot be in a code. Check the code and type it again.');
+  });
+
   it('malformed codes are said at once; wrong codes are counted per session, then refused with 429', async () => {
     const browser = new FormClient(base);
     await browser.get('/device');
     const malformed = await browser.post('/device', { user_code: 'BCD' });
     expect(malformed.status).toBe(400);
-    expect(malformed.text).toContain('A code has 8 characters');
+    expect(malformed.text).toContain('A code has 8 letters, not counting the dash; this one has 3.');
     expect((await browser.post('/device', { user_code: 'AAAA-BBBB' })).status).toBe(400);
     for (let i = 0; i < 3; i++) {
       const wrong = await browser.post('/device', { user_code: 'BCDF-GHJK' });
