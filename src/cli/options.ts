@@ -32,3 +32,14 @@ export function readOptionFile(path: string, name: string): string {
     throw new InvalidRequestError(`${name}: cannot read ${path} (${code}).`);
   }
 }
+
+/**
+ * A whole-number option from `min` to `max`, or an error naming it. Digits only: Number() would
+ * take "" (an unset shell variable) as 0, which for a port means "any free port".
+ */
+export function intOption(value: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidRequestError(`${name} must be a whole number from ${min} to ${max}.`);
+  return n;
+}

@@ -61,6 +61,15 @@ describe('the CLI on bad input: one line saying what to do, exit code 2, no stac
     await expectBadInput(['box', 'dns', 'list', '--dir', boxDir, '-z', 'z.test', '-u', 'https://127.0.0.1:9', '--update-ca', join(boxDir, 'missing.pem')], /--update-ca: cannot read .*missing\.pem \(ENOENT\)/);
   }, 60_000);
 
+  it('serve names the flag a bad port came from, and an empty one is no port rather than the default', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-cli-port-'));
+    await expectBadInput(['serve', '--port', 'eighty', '--data-dir', dataDir], /^pairgate: --port must be a whole number from 0 to 65535\./);
+    // `--port "$PORT"` with PORT unset: it used to listen on 8080 as if no --port had been given.
+    await expectBadInput(['serve', '--port', '', '--data-dir', dataDir], /--port must be a whole number from 0 to 65535/);
+    // Number() read "" as 0, so `--port ""` meant "any free port" to the commands taking 0.
+    await expectBadInput(['doctor', '--port', '', '--quiet'], /--port must be a whole number from 0 to 65535/);
+  }, 60_000);
+
   it('help texts state what --json prints and give examples', async () => {
     expect((await run(['doctor', '--help'])).stdout).toMatch(/--json\s+print the report as one JSON document/);
     for (const command of [['grant', 'create'], ['grant', 'approve'], ['session', 'create'], ['join'], ['doctor'], ['box', 'announce'], ['box', 'advertise'], ['box', 'dns', 'set'], ['serve'], ['lan', 'offer'], ['lan', 'join']]) {

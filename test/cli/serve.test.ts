@@ -12,9 +12,9 @@ beforeAll(() => {
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 }, 120_000);
 
-function run(args: string[]): { status: number; stdout: string; stderr: string } {
+function run(args: string[], env: Record<string, string> = {}): { status: number; stdout: string; stderr: string } {
   try {
-    const stdout = execFileSync('node', [cli, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 });
+    const stdout = execFileSync('node', [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 });
     return { status: 0, stdout, stderr: '' };
   } catch (error) {
     const e = error as { status: number; stdout: string; stderr: string };
@@ -40,7 +40,8 @@ describe('pairgate CLI', () => {
   });
 
   it('stops with a message naming the bad key', () => {
-    const result = run(['serve', '--port', 'eighty', '--data-dir', mkdtempSync(join(tmpdir(), 'pairgate-bad-'))]);
+    // A flag is checked by the CLI itself and named as typed (test/cli/bad-input.test.ts).
+    const result = run(['serve', '--data-dir', mkdtempSync(join(tmpdir(), 'pairgate-bad-'))], { PAIRGATE_PORT: 'eighty' });
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/PAIRGATE_PORT: expected integer/);
   });

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { PairgateClient } from '../../sdk/client.js';
-import { intOption } from './lan-cli-support.js';
-import { httpUrlOption } from '../options.js';
+import { httpUrlOption, intOption } from '../options.js';
 
 const DEFAULT_SERVER = process.env.PAIRGATE_SERVER ?? 'http://127.0.0.1:8080';
 

@@ -6,6 +6,7 @@ import { unicastProblem } from '../../doors/lan/ip-addresses.js';
 import type { Progress } from '../../doors/lan/payload.js';
 import type { PairingResult } from '../../doors/lan/offer.js';
 import { InvalidRequestError } from '../../core/errors.js';
+import { intOption } from '../options.js';
 
 /** Options and output helpers shared by `pairgate lan`, `pairgate peers` and `pairgate doctor`. */
 
@@ -32,13 +33,8 @@ export function withDiscovery(command: Command): Command {
     .option('--discovery-interface <ip>', 'multicast only on the interface with this IPv4 address (default: every interface)');
 }
 
-/** A positive integer option, or a clear error naming it. */
-export function intOption(value: string | undefined, name: string, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidRequestError(`${name} must be a whole number from ${min} to ${max}.`);
-  return n;
-}
+// Lives in ../options.ts, shared with commands that load nothing of the lan door (serve, grant).
+export { intOption };
 
 /** The configuration dir from the options. */
 export function configDirOf(options: CommonLanOptions): string {

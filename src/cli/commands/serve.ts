@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { intOption } from '../options.js';
 
 /** The server and every door, loaded only when `serve` runs: other commands start faster without them. */
 async function loadServer() {
@@ -48,7 +49,8 @@ Examples:
         return;
       }
       const overrides: Record<string, unknown> = {};
-      if (options.port !== undefined) overrides.PAIRGATE_PORT = options.port;
+      // Checked here so that the message names the flag typed, not the key it overrides.
+      if (options.port !== undefined) overrides.PAIRGATE_PORT = intOption(options.port, '--port', 0, 65535);
       if (options.host !== undefined) overrides.PAIRGATE_HOST = options.host;
       if (options.dataDir !== undefined) overrides.PAIRGATE_DATA_DIR = options.dataDir;
       if (options.publicUrl !== undefined) overrides.PAIRGATE_PUBLIC_URL = options.publicUrl;
