@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { hashToken } from '../../core/ids.js';
-import { clientIdOf } from './client-auth.js';
+import { basicChallenge, clientIdOf } from './client-auth.js';
 import { MAX_SCOPE_PARAMETER_LENGTH } from './client-rules.js';
 import { grantedScope } from './clients.js';
 import { DEVICE_KIND, deviceCodeOf, USER_CODE_FORMAT, type DeviceRequest } from './device-grant.js';
@@ -58,6 +58,7 @@ export function installAuthorizationRoute(app: FastifyInstance, env: DeviceEnv):
       response: { 200: DeviceAuthorizationView, 400: OAuthErrorView, 401: OAuthErrorView, 429: OAuthErrorView },
     },
     config: { rateLimit: { max: cfg.PAIRGATE_DEVICE_AUTHORIZATIONS_PER_MINUTE, timeWindow: 60_000 } },
+    onSend: basicChallenge,
   }, async (request, reply) => {
     const client = await env.clients.require(clientIdOf(request, request.body.client_id));
     const scope = grantedScope(client, request.body.scope);

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError } from './oauth-errors.js';
 
 /**
@@ -7,6 +7,22 @@ import { OAuthError } from './oauth-errors.js';
  * password is ignored: these clients have no secret). Both present and different is a 400; none
  * is a 401 `invalid_client`.
  */
+/** Whether the request names its client with HTTP Basic. */
+function usesBasic(request: FastifyRequest): boolean {
+  const header = request.headers.authorization;
+  return typeof header === 'string' && /^Basic(\s|$)/i.test(header.trim());
+}
+
+/**
+ * A route's onSend hook: a 401 to a client that came with HTTP Basic carries a Basic challenge, as
+ * RFC 6749 §5.2 requires ("MUST ... include the WWW-Authenticate response header field matching the
+ * authentication scheme used by the client"); stock clients read it to tell bad credentials apart.
+ */
+export function basicChallenge(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void): void {
+  if (reply.statusCode === 401 && usesBasic(request) && !reply.hasHeader('www-authenticate')) reply.header('www-authenticate', 'Basic realm="pairgate", charset="UTF-8"');
+  done(null, payload);
+}
+
 export function clientIdOf(request: FastifyRequest, fromBody: string | undefined): string {
   let fromBasic: string | undefined;
   const header = request.headers.authorization;

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { OAuthErrorView } from './authorization-route.js';
-import { clientIdOf } from './client-auth.js';
+import { basicChallenge, clientIdOf } from './client-auth.js';
 import { NO_STORE, type DeviceEnv } from './device-env.js';
 import { OAUTH_BODY_TYPES } from './oauth-body.js';
 import { OAuthError } from './oauth-errors.js';
@@ -45,6 +45,7 @@ export function installRevocationRoute(app: FastifyInstance, env: DeviceEnv): vo
       response: { 200: Revoked, 400: OAuthErrorView, 401: OAuthErrorView },
     },
     config: { rateLimit: { max: 120, timeWindow: 60_000 } },
+    onSend: basicChallenge,
   }, async (request, reply) => {
     reply.headers(NO_STORE);
     const clientId = clientIdOf(request, request.body.client_id);

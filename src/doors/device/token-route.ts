@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
 import { requestedWaitSeconds, waitForGrant } from '../shared/waiting.js';
 import { issuedKey, OAuthErrorView } from './authorization-route.js';
-import { clientIdOf } from './client-auth.js';
+import { basicChallenge, clientIdOf } from './client-auth.js';
 import { MAX_SCOPE_PARAMETER_LENGTH } from './client-rules.js';
 import { assertScopeStillAllowed } from './clients.js';
 import { DEVICE_GRANT_TYPE, DEVICE_KIND, parseDeviceCode, type DeviceGrant, type DeviceRequest, type DeviceResult } from './device-grant.js';
@@ -109,6 +109,7 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
     // of the much larger global limit. Not per client_id across networks: client_ids are public, so
     // anyone could spend a client's quota and lock out every one of its devices.
     config: { rateLimit: { max: cfg.PAIRGATE_DEVICE_TOKEN_REQUESTS_PER_MINUTE, timeWindow: 60_000 } },
+    onSend: basicChallenge,
   }, async (request, reply) => {
     reply.headers(NO_STORE);
     const body = request.body;

@@ -80,6 +80,25 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
     expect(clash.body.error).toBe('invalid_request');
   });
 
+  it('a 401 invalid_client to a client that came with HTTP Basic carries a Basic challenge (RFC 6749 §5.2)', async () => {
+    const nobody = { authorization: `Basic ${Buffer.from('nobody:').toString('base64')}` };
+    const form = { grant_type: DEVICE_GRANT_TYPE, device_code: 'abc.def' };
+    for (const [url, fields] of [['/oauth/device_authorization', {}], ['/oauth/token', form], ['/oauth/revoke', { token: 'x' }]] as const) {
+      const answer = await postForm(t.app, url, fields, nobody);
+      expect(answer.status, url).toBe(401);
+      expect(answer.body.error, url).toBe('invalid_client');
+      expect(answer.headers['www-authenticate'], url).toBe('Basic realm="pairgate", charset="UTF-8"');
+    }
+    // A client named in the form only was not challenged with a scheme it did not use.
+    const inForm = await authorize(t.app, 'nobody');
+    expect(inForm.status).toBe(401);
+    expect(inForm.headers['www-authenticate']).toBeUndefined();
+    // Basic credentials that are not even well-formed are a 401 with the challenge too.
+    const garbled = await postForm(t.app, '/oauth/device_authorization', {}, { authorization: `Basic ${Buffer.from('%zz:').toString('base64')}` });
+    expect(garbled.status).toBe(401);
+    expect(garbled.headers['www-authenticate']).toBe('Basic realm="pairgate", charset="UTF-8"');
+  });
+
   it('answers bad input with a clear 4xx and a stable code, never a 5xx', async () => {
     const cases: { payload: string; type: string; url: string; status: number; code: string }[] = [
       { url: '/oauth/device_authorization', type: 'application/json', payload: JSON.stringify({ client_id: { a: 1 } }), status: 400, code: 'invalid_request' },
