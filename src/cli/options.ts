@@ -43,3 +43,13 @@ export function intOption(value: string | undefined, name: string, min: number, 
   if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidRequestError(`${name} must be a whole number from ${min} to ${max}.`);
   return n;
 }
+
+/**
+ * `value` when it has `min` to `max` characters, counted as the server counts them (code points);
+ * otherwise an error naming the option, where the server would name a field of its request body.
+ */
+export function textOption(value: string, name: string, min: number, max: number): string {
+  const length = [...value].length;
+  if (length < min || length > max) throw new InvalidRequestError(`${name} takes ${min > 0 ? `${min} to ${max}` : `up to ${max}`} characters; this one has ${length}.`);
+  return value;
+}

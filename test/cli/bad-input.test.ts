@@ -61,6 +61,13 @@ describe('the CLI on bad input: one line saying what to do, exit code 2, no stac
     await expectBadInput(['box', 'dns', 'list', '--dir', boxDir, '-z', 'z.test', '-u', 'https://127.0.0.1:9', '--update-ca', join(boxDir, 'missing.pem')], /--update-ca: cannot read .*missing\.pem \(ENOENT\)/);
   }, 60_000);
 
+  it('texts too short or too long name the flag, not the request body field (body.label)', async () => {
+    const server = ['--server', 'http://127.0.0.1:9'];
+    await expectBadInput(['grant', 'create', '--label', '', '--no-wait', ...server], /^pairgate: --label takes 1 to 200 characters; this one has 0\./);
+    await expectBadInput(['grant', 'create', '--label', 'x'.repeat(201), '--no-wait', ...server], /--label takes 1 to 200 characters; this one has 201/);
+    await expectBadInput(['grant', 'approve', 'abcd-efgh-j', '--note', 'n'.repeat(501), ...server], /--note takes up to 500 characters; this one has 501/);
+  }, 60_000);
+
   it('serve names the flag a bad port came from, and an empty one is no port rather than the default', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-cli-port-'));
     await expectBadInput(['serve', '--port', 'eighty', '--data-dir', dataDir], /^pairgate: --port must be a whole number from 0 to 65535\./);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { PairgateClient } from '../../sdk/client.js';
-import { httpUrlOption, intOption } from '../options.js';
+import { httpUrlOption, intOption, textOption } from '../options.js';
 
 const DEFAULT_SERVER = process.env.PAIRGATE_SERVER ?? 'http://127.0.0.1:8080';
 
@@ -32,8 +32,9 @@ Examples:
 Exit code: 0 when approved, 1 when refused or expired, 2 for bad input.`)
     .action(async (options: { label: string; ttl?: string; wait: boolean; json?: boolean; server: string }) => {
       const ttl = intOption(options.ttl, '--ttl', 10, 86_400);
+      const label = textOption(options.label, '--label', 1, 200);
       const api = client(options);
-      const created = await api.createGrant({ label: options.label, ...(ttl !== undefined ? { ttl } : {}) });
+      const created = await api.createGrant({ label, ...(ttl !== undefined ? { ttl } : {}) });
       if (options.json) console.log(JSON.stringify(options.wait ? { id: created.id, code: created.code, expiresAt: created.expiresAt } : created));
       else {
         // The approver's command names this server unless it is the one they reach by default.
@@ -72,8 +73,9 @@ Exit code: 0 when approved, 1 when refused or expired, 2 for bad input.`)
       .option(...serverOption)
       .addHelpText('after', `\nExample:\n  $ pairgate grant ${decision} 4GJD-A6F4-T --note "${decision === 'approve' ? 'go ahead' : 'not today'}"`)
       .action(async (code: string, options: { note?: string; server: string }) => {
+        const note = options.note === undefined ? undefined : textOption(options.note, '--note', 0, 500);
         const api = client(options);
-        const view = decision === 'approve' ? await api.approveCode(code, options.note) : await api.refuseCode(code, options.note);
+        const view = decision === 'approve' ? await api.approveCode(code, note) : await api.refuseCode(code, note);
         console.log(`${decision === 'approve' ? 'Approved' : 'Refused'}: ${view.label}`);
       });
   }
