@@ -48,3 +48,14 @@ describe('pairgate session create on a server without pairing codes', () => {
     expect(result.stdout).toMatch(/No pairing relay is configured/);
   });
 });
+
+describe('pairgate session commands on a server whose support origin is off', () => {
+  const server = useListeningApp({});
+
+  it('say that the origin is off and what turns it on, not that there is nothing at /session', async () => {
+    for (const command of [['create'], ['list'], ['show', 'some-id']]) {
+      const result = await runCli(['session', ...command, '--server', server.base, ...credentials]);
+      expectRefused(result, /serves no support sessions: its support origin is off until PLEXUS_AUTH_USER and PLEXUS_AUTH_PASS are set there \(docs\/support\.md\)\. Check --server\. \[support_origin_off\]$/m);
+    }
+  });
+});

@@ -28,6 +28,29 @@ function supporterRequired(half: boolean): InvalidRequestError {
   return new InvalidRequestError(half ? `--supporter-name and --supporter-avatar go together: give ${what}.` : `this server hands out pairing codes: give ${what}.`, undefined, 'supporter_required');
 }
 
+/**
+ * A server without the support origin has no /session route and answers the engine's 404
+ * (`route_not_found`), which says nothing of why: the origin is off until its credentials are set.
+ */
+function explainNoSupportOrigin(error: unknown, server: string): unknown {
+  const body = error instanceof PairgateApiError ? (error.body as { error?: unknown } | undefined) : undefined;
+  if (body?.error !== 'route_not_found') return error;
+  return new InvalidRequestError(
+    `${server} serves no support sessions: its support origin is off until PLEXUS_AUTH_USER and PLEXUS_AUTH_PASS are set there (docs/support.md). Check --server.`,
+    undefined,
+    'support_origin_off',
+  );
+}
+
+/** `action` with a missing support origin explained (explainNoSupportOrigin). */
+function supportAction<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return (...args) =>
+    action(...args).catch((error: unknown) => {
+      const options = args.find((arg): arg is ServerOptions => typeof arg === 'object' && arg !== null && 'server' in arg);
+      throw options ? explainNoSupportOrigin(error, options.server) : error;
+    });
+}
+
 /** The code spaced out in a box, so it reads well on the phone. */
 export function bigCode(code: string): string {
   const spaced = [...code].join('  ');
@@ -116,7 +139,7 @@ export function registerSessionCommand(program: Command): void {
 Example:
   $ pairgate session create --supporter-name Thorsten --supporter-avatar https://example.com/me.png \\
       --server https://support.example.com --user support --password 1234`)
-    .action(async (options: ServerOptions & { id?: string; ttl?: string; supporterName?: string; supporterAvatar?: string; sessionUser?: string; sessionPassword?: string; json?: boolean }) => {
+    .action(supportAction(async (options: ServerOptions & { id?: string; ttl?: string; supporterName?: string; supporterAvatar?: string; sessionUser?: string; sessionPassword?: string; json?: boolean }) => {
       if (options.ttl !== undefined && !/^\d+$/.test(options.ttl)) throw new InvalidRequestError('--ttl must be a whole number of seconds.');
       // Whether the server hands out pairing codes (and so needs both) is known only by asking it;
       // one without the other is wrong either way, so it is refused here, before any request.
@@ -135,43 +158,43 @@ Example:
       });
       if (options.json) console.log(JSON.stringify(created, null, 2));
       else printCreated(created);
-    });
+    }));
 
   withServer(session.command('code <id>'))
     .description('a new pairing code for a session still waiting (its code expired)')
-    .action(async (id: string, options: ServerOptions) => {
+    .action(supportAction(async (id: string, options: ServerOptions) => {
       printCreated(await (await client(options)).newCode(id));
-    });
+    }));
 
   withServer(session.command('show <id>'))
     .description('show the state of a session')
-    .action(async (id: string, options: ServerOptions) => {
+    .action(supportAction(async (id: string, options: ServerOptions) => {
       const info = await (await client(options)).getSession(id);
       console.log(`${info.ID}: ${info.State}, expires at ${info.ExpiresAt}`);
-    });
+    }));
 
   withServer(session.command('list'))
     .description('list live sessions')
-    .action(async (options: ServerOptions) => {
+    .action(supportAction(async (options: ServerOptions) => {
       const sessions = await (await client(options)).listSessions();
       if (sessions.length === 0) console.log('No live sessions.');
       for (const info of sessions) console.log(`${info.ID}\t${info.State}\t${info.ExpiresAt}`);
-    });
+    }));
 
   withServer(session.command('delete <id>'))
     .description('end and remove a session')
-    .action(async (id: string, options: ServerOptions) => {
+    .action(supportAction(async (id: string, options: ServerOptions) => {
       await (await client(options)).deleteSession(id);
       console.log(`Session ${id} ended.`);
-    });
+    }));
 
   withServer(session.command('attach <id>'))
     .description('wait for the agent and chat (/end ends the session, Ctrl-C detaches)')
     .option('--json', 'print the agent\'s diagnostics report as JSON, with every check\'s details, instead of as text')
-    .action(async (id: string, options: ServerOptions & { json?: boolean }) => {
+    .action(supportAction(async (id: string, options: ServerOptions & { json?: boolean }) => {
       // The text format is the doctor's, whose module loads TLS identities: only for this command.
       const { agentReportJson, formatAgentReport } = await import('../agent-report.js');
       const channel = await (await client(options)).attach(id);
       process.exitCode = await chat(channel, options.json ? agentReportJson : formatAgentReport);
-    });
+    }));
 }
