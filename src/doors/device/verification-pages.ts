@@ -78,6 +78,23 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
   const consentPath = (grantId: string, lang: Lang): string => `/device/consent?request=${encodeURIComponent(grantId)}&lang=${lang}`;
 
   /**
+   * A request already answered (the page reloaded or gone back to after the click, the form sent
+   * again): the person who answered is told what they answered, not to start again; anyone else
+   * that it was answered.
+   */
+  const alreadyDecided = async (request: FastifyRequest, reply: FastifyReply, lang: Lang, grant: DeviceGrant) => {
+    const user = await currentUser(request);
+    const result = grant.result;
+    if (!user || !result || result.username !== user.username || (result.status === 'approved' && result.userId !== user.id)) {
+      return message(request, reply, lang, 'device.decided', 409);
+    }
+    const t = deviceTranslator(lang);
+    const approved = result.status === 'approved';
+    const text = t(approved ? 'device.alreadyApproved' : 'device.alreadyDenied', { client: grant.request.clientName });
+    return render(request, reply, lang, 'device/done.njk', { title: t('device.title'), text, outcome: approved ? 'approved' : 'denied' }, 409, user);
+  };
+
+  /**
    * The pending device grant this browser typed the code of, or the page that says why not. The
    * client is looked up again (it may have been deleted or renamed through the admin API since the
    * device asked): the person is shown its name as registered now, and cannot approve a client that
@@ -88,7 +105,7 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
     const ticket = key ? await ctx.stores.ephemeral.get(key, ctx.clock.now()) : undefined;
     const grant = ticket ? await ctx.engine.get<DeviceRequest, DeviceResult>(grantId) : undefined;
     if (!grant || grant.kind !== DEVICE_KIND || ctx.engine.stateOf(grant) === 'expired') return message(request, reply, lang, 'device.unknown', 404);
-    if (ctx.engine.stateOf(grant) !== 'pending') return message(request, reply, lang, 'device.decided', 409);
+    if (ctx.engine.stateOf(grant) !== 'pending') return alreadyDecided(request, reply, lang, grant);
     const client = await env.clients.find(grant.request.clientId);
     if (!client || client.registration !== grant.request.clientRegistration) return message(request, reply, lang, 'device.clientGone', 410);
     return { ...grant, request: { ...grant.request, clientName: client.name } };

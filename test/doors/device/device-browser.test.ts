@@ -81,4 +81,52 @@ describe.skipIf(Boolean(skip))(`device verification page in Chromium${skip ? ` (
     expect((await token(device.device_code, 'tv-app')).body.error).toBe('access_denied');
     expect(problems).toEqual([]);
   });
+
+  it('back, reload or the form sent again after answering: the person is told what they answered, not to start again', async () => {
+    const device = await startDevice('cli', 'read');
+    const { page } = await open();
+    await page.goto(device.verification_uri_complete);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByLabel('Username or e-mail').fill('chromium-owner');
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.locator('#outcome[data-outcome="approved"]').waitFor();
+    // The form sent again (reload of the POST answer).
+    const resent = await page.reload();
+    expect(resent?.status()).toBe(409);
+    await page.locator('#outcome[data-outcome="approved"]').waitFor();
+    expect(await page.locator('#outcome').textContent()).toBe('You already approved pairgate CLI: it is connected. You can return to your device.');
+    // Back to the consent screen, which the browser loads again; the device still gets its token once.
+    await page.goBack();
+    expect(page.url()).toContain('/device/consent');
+    await page.locator('#outcome[data-outcome="approved"]').waitFor();
+    expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    expect((await token(device.device_code, 'cli')).status).toBe(200);
+    await page.reload();
+    await page.locator('#outcome[data-outcome="approved"]').waitFor();
+
+    // Someone else signed in in that browser is only told the request was answered.
+    const denied = await startDevice('tv-app', '');
+    const other = await open();
+    await new FormClient(base).register('chromium-other', password);
+    await other.page.goto(denied.verification_uri_complete);
+    await other.page.getByRole('button', { name: 'Continue' }).click();
+    await other.page.getByLabel('Username or e-mail').fill('chromium-owner');
+    await other.page.getByLabel('Password').fill(password);
+    await other.page.getByRole('button', { name: 'Sign in' }).click();
+    await other.page.getByRole('button', { name: 'Deny' }).click();
+    await other.page.locator('#outcome[data-outcome="denied"]').waitFor();
+    await other.page.goBack();
+    expect(await other.page.locator('#outcome').textContent()).toBe('You already denied access to Living-room TV. Nothing was connected.');
+    await other.page.goto(`${base}/account/signin`);
+    await other.page.getByRole('button', { name: 'Sign out' }).click();
+    await other.page.goto(`${base}/account/signin`);
+    await other.page.getByLabel('Username or e-mail').fill('chromium-other');
+    await other.page.getByLabel('Password').fill(password);
+    await other.page.getByRole('button', { name: 'Sign in' }).click();
+    await other.page.waitForURL(/\/account\/accesses/);
+    await other.page.goto(`${base}/device/consent?request=${denied.device_code.split('.')[0]!}&lang=en`);
+    expect(await other.page.getByRole('alert').textContent()).toBe('This request has already been answered. Start again on your device if needed.');
+  });
 });
