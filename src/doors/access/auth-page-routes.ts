@@ -128,19 +128,28 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     }, { lang, user });
   };
 
-  /** The live, still pending grant the key names (its secret checked), or the page that says why not. */
-  const pendingGrant = async (request: FastifyRequest, reply: FastifyReply, key: AccessKey | undefined): Promise<Found | FastifyReply> => {
+  /**
+   * The live, still pending grant the key names (its secret checked), or undefined once the page
+   * that says why not is sent. (Not that page's reply: a Fastify reply is a thenable, which an async
+   * function resolves to undefined once it is sent.)
+   */
+  const pendingGrant = async (request: FastifyRequest, reply: FastifyReply, key: AccessKey | undefined): Promise<Found | undefined> => {
     const grant = await findAccessRequest(ctx.engine, key);
     // A wrong secret gets the page an unknown key gets.
-    if (!grant || !key || ctx.engine.stateOf(grant) === 'expired') return message(request, reply, pickLang(request), 'error.unknownKey', 404);
-    if (ctx.engine.stateOf(grant) !== 'pending') return message(request, reply, langOf(request, grant), 'error.decided', 409);
+    if (!grant || !key || ctx.engine.stateOf(grant) === 'expired') {
+      await message(request, reply, pickLang(request), 'error.unknownKey', 404);
+      return undefined;
+    }
+    if (ctx.engine.stateOf(grant) !== 'pending') {
+      await message(request, reply, langOf(request, grant), 'error.decided', 409);
+      return undefined;
+    }
     return { grant, key };
   };
-  const isReply = (value: Found | FastifyReply): value is FastifyReply => !('grant' in value && 'key' in value);
 
   api.get('/access/auth', { schema: { tags, summary: 'The auth page an app opens: sign in, then consent.', querystring: AuthQuery, response: { 200: htmlPage('The sign-in form, or the consent screen.'), ...NotPending } } }, async (request, reply) => {
     const found = await pendingGrant(request, reply, keyFrom(request.query));
-    if (isReply(found)) return found;
+    if (!found) return reply;
     const lang = langOf(request, found.grant);
     const user = await currentUser(request);
     if (!user) return signInForm(request, reply, found, lang);
@@ -153,7 +162,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     schema: { tags, summary: 'Sign in on the auth page, then continue to consent.', body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })), key: Type.String({ maxLength: 200 }), login: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 303: seeOther('Signed in: back to the auth page.'), 401: SignInAgain, 403: SignInAgain, 429: SignInAgain, ...NotPending } },
   }, async (request, reply) => {
     const found = await pendingGrant(request, reply, parseAccessKey(request.body.key));
-    if (isReply(found)) return found;
+    if (!found) return reply;
     const lang = langOf(request, found.grant);
     const t = translator(lang);
     if (!csrfValid(request)) return signInForm(request, reply, found, lang, { login: request.body.login, error: t('error.csrf_failed') }, 403);
@@ -167,7 +176,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     schema: { tags, summary: 'The signed-in user accepts or refuses an auth request.', body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })), key: Type.String({ maxLength: 200 }), decision: Type.Union([Type.Literal('accept'), Type.Literal('refuse')]) }), response: { 200: htmlPage('Decided: the page that says the window can be closed.'), 303: seeOther('Decided: to the app\'s returnURL.'), 401: htmlPage('Not signed in: the sign-in form.'), 403: htmlPage('The form did not come from this site.'), ...NotPending } },
   }, async (request, reply) => {
     const found = await pendingGrant(request, reply, parseAccessKey(request.body.key));
-    if (isReply(found)) return found;
+    if (!found) return reply;
     const { grant, key } = found;
     const lang = langOf(request, grant);
     const user = await currentUser(request);

@@ -95,22 +95,31 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
   };
 
   /**
-   * The pending device grant this browser typed the code of, or the page that says why not. The
-   * client is looked up again (it may have been deleted or renamed through the admin API since the
-   * device asked): the person is shown its name as registered now, and cannot approve a client that
-   * is gone.
+   * The pending device grant this browser typed the code of, or undefined once the page that says
+   * why not is sent. (Not that page's reply: a Fastify reply is a thenable, which an async function
+   * resolves to undefined once it is sent.) The client is looked up again (it may have been deleted
+   * or renamed through the admin API since the device asked): the person is shown its name as
+   * registered now, and cannot approve a client that is gone.
    */
-  const ticketedGrant = async (request: FastifyRequest, reply: FastifyReply, lang: Lang, grantId: string): Promise<DeviceGrant | FastifyReply> => {
+  const ticketedGrant = async (request: FastifyRequest, reply: FastifyReply, lang: Lang, grantId: string): Promise<DeviceGrant | undefined> => {
     const key = GRANT_ID.test(grantId) ? ticketKey(request, grantId) : undefined;
     const ticket = key ? await ctx.stores.ephemeral.get(key, ctx.clock.now()) : undefined;
     const grant = ticket ? await ctx.engine.get<DeviceRequest, DeviceResult>(grantId) : undefined;
-    if (!grant || grant.kind !== DEVICE_KIND || ctx.engine.stateOf(grant) === 'expired') return message(request, reply, lang, 'device.unknown', 404);
-    if (ctx.engine.stateOf(grant) !== 'pending') return alreadyDecided(request, reply, lang, grant);
+    if (!grant || grant.kind !== DEVICE_KIND || ctx.engine.stateOf(grant) === 'expired') {
+      await message(request, reply, lang, 'device.unknown', 404);
+      return undefined;
+    }
+    if (ctx.engine.stateOf(grant) !== 'pending') {
+      await alreadyDecided(request, reply, lang, grant);
+      return undefined;
+    }
     const client = await env.clients.find(grant.request.clientId);
-    if (!client || client.registration !== grant.request.clientRegistration) return message(request, reply, lang, 'device.clientGone', 410);
+    if (!client || client.registration !== grant.request.clientRegistration) {
+      await message(request, reply, lang, 'device.clientGone', 410);
+      return undefined;
+    }
     return { ...grant, request: { ...grant.request, clientName: client.name } };
   };
-  const isGrant = (value: DeviceGrant | FastifyReply): value is DeviceGrant => 'kind' in value && 'version' in value;
 
   const signInForm = (request: FastifyRequest, reply: FastifyReply, lang: Lang, grant: DeviceGrant, extra: Record<string, unknown> = {}, status = 200) =>
     render(request, reply, lang, 'account/signin.njk', {
@@ -182,7 +191,7 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
   }, async (request, reply) => {
     const lang = pickLang(request);
     const found = await ticketedGrant(request, reply, lang, request.query.request);
-    if (!isGrant(found)) return found;
+    if (!found) return reply;
     const user = await currentUser(request);
     if (!user) return signInForm(request, reply, lang, found);
     return consent(request, reply, lang, found, user);
@@ -194,7 +203,7 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
     const lang = pickLang(request);
     const t = deviceTranslator(lang);
     const found = await ticketedGrant(request, reply, lang, request.body.key);
-    if (!isGrant(found)) return found;
+    if (!found) return reply;
     if (!csrfValid(request)) return signInForm(request, reply, lang, found, { login: request.body.login, error: t('error.csrf_failed') }, 403);
     const refused = await signInFromForm(request, reply, request.body.login, request.body.password);
     if (refused) return signInForm(request, reply, lang, found, { login: request.body.login, error: t(refused.messageKey) }, refused.status);
@@ -207,7 +216,7 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
     const lang = pickLang(request);
     const t = deviceTranslator(lang);
     const found = await ticketedGrant(request, reply, lang, request.body.key);
-    if (!isGrant(found)) return found;
+    if (!found) return reply;
     const user = await currentUser(request);
     if (!user) return signInForm(request, reply, lang, found, {}, 401);
     if (!csrfValid(request)) return message(request, reply, lang, 'error.csrf_failed', 403);

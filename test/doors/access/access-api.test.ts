@@ -390,6 +390,20 @@ describe('access door API over real sockets', () => {
     expect((await getJson(String(created.body.poll))).body.status).toBe('ACCEPTED');
   });
 
+  it('the pages of an unknown or decided key log no error (they are answers, not failures)', async () => {
+    const user = new FormClient(base);
+    await user.register('no-error-log-user');
+    const created = await postJson(`${base}/access`, authRequest());
+    const key = String(created.body.key);
+    const errorsBefore = t.logs.filter((line) => /"level":50/.test(line)).length;
+    expect((await user.get(`/access/auth?key=${'B'.repeat(key.length)}`)).status).toBe(404);
+    expect((await user.decide(key, 'refuse')).status).toBe(200);
+    expect((await user.get(`/access/auth?key=${key}`)).status).toBe(409);
+    expect((await user.post('/access/auth/decide', { key, decision: 'accept' })).status).toBe(409);
+    expect((await user.post('/access/auth/signin', { key, login: 'no-error-log-user', password: 'x' })).status).toBe(409);
+    expect(t.logs.filter((line) => /"level":50/.test(line)).slice(errorsBefore)).toEqual([]);
+  });
+
   it('redirects to the returnURL with every prYv parameter URL-encoded, and in OAuth mode with state/code/poll', async () => {
     const user = new FormClient(base);
     await user.register('redirected');

@@ -125,6 +125,20 @@ describe('device verification pages over real sockets', () => {
     expect(await t.app.pairgate.engine.get(key)).toMatchObject({ state: 'pending' });
   });
 
+  it('the pages of a request this browser cannot decide log no error (they are answers, not failures)', async () => {
+    const device = await startDevice();
+    const browser = new FormClient(base);
+    const errorsBefore = t.logs.filter((line) => /"level":50/.test(line)).length;
+    await browser.get('/device');
+    expect((await browser.get(`/device/consent?request=${device.device_code.split('.')[0]!}`)).status).toBe(404);
+    const { key } = await reachConsent(browser, device.user_code);
+    expect((await browser.post('/device/decide', { key, decision: 'deny' })).status).toBe(200);
+    expect((await browser.get(`/device/consent?request=${key}`)).status).toBe(409);
+    expect((await browser.post('/device/decide', { key, decision: 'approve' })).status).toBe(409);
+    expect((await browser.post('/device/signin', { key, login: 'device-owner', password })).status).toBe(409);
+    expect(t.logs.filter((line) => /"level":50/.test(line)).slice(errorsBefore)).toEqual([]);
+  });
+
   it('forms need the CSRF token', async () => {
     const device = await startDevice();
     const browser = new FormClient(base);
