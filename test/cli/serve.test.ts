@@ -69,6 +69,25 @@ describe('pairgate CLI', () => {
     expect(result.stderr).toMatch(/PAIRGATE_LOG_LEVEL: expected one of/);
   });
 
+  it('refuses a --config line that is not KEY=value, which silently swallowed the setting after it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pairgate-cfg-'));
+    // Without the check, the port line was lost and the server started on the default 8080.
+    writeFileSync(join(dir, 'pairgate.config'), '# comment\nlisten on all interfaces\nPAIRGATE_PORT=0\n');
+    const result = run(['serve', '--config', join(dir, 'pairgate.config'), '--data-dir', dir]);
+    expect(result.status, result.stderr).toBe(2);
+    expect(result.stderr.trim()).toBe(`pairgate: --config: ${join(dir, 'pairgate.config')}: "listen on all interfaces" is not a KEY=value line (it hides the PAIRGATE_PORT line after it); fix it or comment it out with # [config_invalid]`);
+  });
+
+  it('warns of a --config key that no section declares (a typo is otherwise ignored without a word)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pairgate-cfg-'));
+    // The bad level stops the start after the warnings, so no server is left running.
+    writeFileSync(join(dir, 'pairgate.config'), 'PAIRGATE_PROT=0\nOTHER_PROGRAM_KEY=1\nPLEXUS_AUTH_USER=support\nPAIRGATE_LOG_LEVEL=noisy\n');
+    const result = run(['serve', '--config', join(dir, 'pairgate.config'), '--data-dir', dir]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^pairgate: warning: --config: .*: PAIRGATE_PROT is not a configuration key and is ignored \(misspelt\? see serve --help-config\)$/m);
+    expect(result.stderr).not.toMatch(/OTHER_PROGRAM_KEY|PLEXUS_AUTH_USER is not/);
+  });
+
   it('has --help everywhere and a version command', () => {
     expect(run(['--help']).stdout).toMatch(/Usage: pairgate/);
     expect(run(['serve', '--help']).stdout).toMatch(/--data-dir/);

@@ -1,15 +1,17 @@
 import type { Command } from 'commander';
+import { checkConfigFile } from '../config-file.js';
 import { intOption } from '../options.js';
 
 /** The server and every door, loaded only when `serve` runs: other commands start faster without them. */
 async function loadServer() {
-  const [{ allDoors }, { describeConfig, readConfigFile }, { startServer }, { dnsRuntimeOf }] = await Promise.all([
+  const [{ allDoors }, { describeConfig, readConfigFile }, { coreConfigSchema }, { startServer }, { dnsRuntimeOf }] = await Promise.all([
     import('../../doors/index.js'),
     import('../../server/config.js'),
+    import('../../server/config-schema.js'),
     import('../../server/start.js'),
     import('../../doors/dns/dns-door.js'),
   ]);
-  return { allDoors, describeConfig, readConfigFile, startServer, dnsRuntimeOf };
+  return { allDoors, describeConfig, readConfigFile, coreConfigSchema, startServer, dnsRuntimeOf };
 }
 
 interface ServeOptions {
@@ -42,7 +44,7 @@ Examples:
   $ pairgate serve --port 0 --data-dir /tmp/pg
   $ PAIRGATE_LOG_LEVEL=warn pairgate serve --config pairgate.env --public-url https://pair.example.com`)
     .action(async (options: ServeOptions) => {
-      const { allDoors, describeConfig, readConfigFile, startServer, dnsRuntimeOf } = await loadServer();
+      const { allDoors, describeConfig, readConfigFile, coreConfigSchema, startServer, dnsRuntimeOf } = await loadServer();
       const sections = allDoors.flatMap((door) => (door.configSchema ? [door.configSchema] : []));
       if (options.helpConfig) {
         console.log(describeConfig(sections));
@@ -54,8 +56,9 @@ Examples:
       if (options.host !== undefined) overrides.PAIRGATE_HOST = options.host;
       if (options.dataDir !== undefined) overrides.PAIRGATE_DATA_DIR = options.dataDir;
       if (options.publicUrl !== undefined) overrides.PAIRGATE_PUBLIC_URL = options.publicUrl;
-      // Relay-only: the relay door alone (health, metrics and docs stay), mounted at /.
       const fileValues = options.config ? readConfigFile(options.config) : {};
+      if (options.config) checkConfigFile(options.config, fileValues, [coreConfigSchema, ...sections]);
+      // Relay-only: the relay door alone (health, metrics and docs stay), mounted at /.
       const relayOnly = options.relayOnly || /^(true|1|yes)$/i.test(process.env.PAIRGATE_RELAY_ONLY ?? fileValues.PAIRGATE_RELAY_ONLY ?? '');
       if (relayOnly) overrides.PAIRGATE_RELAY_ONLY = true;
       const server = await startServer(
