@@ -187,10 +187,11 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
   });
 
   api.get('/device/consent', {
-    schema: { tags, summary: 'Sign in if needed, then the consent screen of the request whose code this browser typed.', querystring: Type.Object({ request: Type.String({ maxLength: 100 }), lang: Type.Optional(Type.String({ maxLength: 35 })) }), response: { 200: htmlPage('The sign-in form, or the consent screen.'), ...NotDecidable } },
+    schema: { tags, summary: 'Sign in if needed, then the consent screen of the request whose code this browser typed.', querystring: Type.Object({ request: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 35 })) }), response: { 200: htmlPage('The sign-in form, or the consent screen.'), ...NotDecidable } },
   }, async (request, reply) => {
     const lang = pickLang(request);
-    const found = await ticketedGrant(request, reply, lang, request.query.request);
+    // Without its request (a link cut short), the page that says the request is unknown, not a JSON error.
+    const found = await ticketedGrant(request, reply, lang, request.query.request ?? '');
     if (!found) return reply;
     const user = await currentUser(request);
     if (!user) return signInForm(request, reply, lang, found);

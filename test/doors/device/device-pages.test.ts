@@ -139,6 +139,13 @@ describe('device verification pages over real sockets', () => {
     expect(t.logs.filter((line) => /"level":50/.test(line)).slice(errorsBefore)).toEqual([]);
   });
 
+  it('the consent address cut short (no request) is the page that says the request is unknown, not a JSON error', async () => {
+    const page = await new FormClient(base).get('/device/consent?lang=fr');
+    expect(page.status).toBe(404);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(page.text).toContain("Cette demande n&#39;existe pas ou a expiré.");
+  });
+
   it('forms need the CSRF token', async () => {
     const device = await startDevice();
     const browser = new FormClient(base);
