@@ -1,6 +1,18 @@
 import { isPairgateError } from '../core/errors.js';
 import { PairgateApiError } from '../sdk/errors.js';
 
+const NOT_FROM_PAIRGATE = '; the answer has no pairgate error in it: check that the URL given is the pairgate server (or that a proxy in front of it passes requests on)';
+
+/**
+ * True when the answer held no error in any of pairgate's shapes and the SDK made a code of its
+ * status (`http_404`): every pairgate route answers one, so something else answered at that URL.
+ */
+function notFromPairgate(error: PairgateApiError): boolean {
+  const body = (typeof error.body === 'object' && error.body !== null ? error.body : {}) as Record<string, unknown>;
+  const shaped = ['error', 'Error', 'code', 'Code'].some((key) => typeof body[key] === 'string');
+  return /^http_\d+$/.test(error.code) && !shaped;
+}
+
 /**
  * Prints an error for a person: the message and, for pairgate errors, the machine code. Returns
  * the exit code: 2 for bad input or configuration, 1 otherwise.
@@ -11,7 +23,7 @@ export function reportCliError(error: unknown): number {
     return error.status >= 400 && error.status < 500 ? 2 : error.code === 'config_invalid' ? 2 : 1;
   }
   if (error instanceof PairgateApiError) {
-    console.error(`pairgate: ${error.message}${error.code !== 'network_error' ? ` [${error.code}]` : ''}`);
+    console.error(`pairgate: ${error.message}${error.code !== 'network_error' ? ` [${error.code}]` : ''}${notFromPairgate(error) ? NOT_FROM_PAIRGATE : ''}`);
     return error.status >= 400 && error.status < 500 ? 2 : 1;
   }
   const message = error instanceof Error ? error.message : String(error);

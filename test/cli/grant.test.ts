@@ -1,4 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
@@ -48,8 +50,29 @@ describe('pairgate grant (CLI through the SDK, against a real server)', () => {
   it('explains a mistyped code and an unreachable server', async () => {
     const typo = await exec('node', [cli, 'grant', 'approve', 'abcd-efgh-j', '--server', server]).catch((e: { stderr: string; code: number }) => e);
     expect((typo as { code: number }).code).toBe(2);
-    expect((typo as { stderr: string }).stderr).toMatch(/typo.*\[code_check_failed\]/);
+    expect((typo as { stderr: string }).stderr).toMatch(/typo.*\[code_check_failed\]$/m);
+    const missing = await exec('node', [cli, 'grant', 'show', 'abcd', '--server', `${server}/nowhere`]).catch((e: { stderr: string }) => e);
+    // pairgate's own 404 (route_not_found) is not mistaken for another server's.
+    expect((missing as { stderr: string }).stderr).toMatch(/There is nothing at GET \/nowhere\/api\/v1\/codes\/abcd\. \[route_not_found\]$/m);
     const down = await exec('node', [cli, 'grant', 'show', 'abcd', '--server', 'http://127.0.0.1:1']).catch((e: { stderr: string }) => e);
     expect((down as { stderr: string }).stderr).toMatch(/Cannot reach http:\/\/127.0.0.1:1 \(bad port\)\. Check the address/);
+  });
+});
+
+describe('pairgate grant against something that is not a pairgate server', () => {
+  let other: Server;
+  let url: string;
+  beforeAll(async () => {
+    // What a static file server, or a proxy with no route to pairgate, answers.
+    other = createServer((_request, response) => response.writeHead(404, 'File not found', { 'content-type': 'text/html' }).end('<h1>404</h1>'));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => other.close(() => resolve())));
+
+  it('says the answer is not pairgate\'s and to check the URL, not just "File not found"', async () => {
+    const result = await exec('node', [cli, 'grant', 'show', 'abcd-efgh-j', '--server', url]).catch((e: { stderr: string; code: number }) => e);
+    expect((result as { code: number }).code).toBe(2);
+    expect((result as { stderr: string }).stderr.trim()).toBe('pairgate: File not found [http_404]; the answer has no pairgate error in it: check that the URL given is the pairgate server (or that a proxy in front of it passes requests on)');
   });
 });
