@@ -65,7 +65,7 @@ const SHARED: readonly SharedResponse[] = [
     status: 413,
     applies: (route) => route.readsBody,
     example: () => new PayloadTooLargeError(),
-    description: 'The body is larger than the server accepts (PAIRGATE_BODY_LIMIT): `payload_too_large`.',
+    description: 'The body is larger than the server accepts (PAIRGATE_BODY_LIMIT; 8 KiB on the DNS update listener): `payload_too_large`.',
   },
   {
     status: 415,

@@ -8,6 +8,7 @@ import { Type } from 'typebox';
 import type { Clock } from '../../core/clock.js';
 import { InvalidRequestError, RateLimitedError, UnauthorizedError } from '../../core/errors.js';
 import { installErrorHandlers } from '../../server/error-handler.js';
+import { addSharedResponses } from '../../server/openapi-responses.js';
 import { packageVersion } from '../../server/version.js';
 import { publicNetworkOf } from '../../server/public-network.js';
 import { legacyFingerprint, spkiFingerprint } from '../../core/fingerprint.js';
@@ -114,6 +115,9 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
   // Its own OpenAPI document, at /docs/json on this listener: the routes live here, not on the main
   // server, so the main /docs cannot show them.
   await app.register(swagger, {
+    // The answers every route of this listener can give besides its own (400, 413, 429, 503), as
+    // on the main server.
+    transform: addSharedResponses,
     openapi: {
       openapi: '3.1.0',
       info: {
