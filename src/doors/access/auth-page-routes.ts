@@ -129,6 +129,21 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
   };
 
   /**
+   * A request already answered (the page gone back to or reloaded after the click, the form sent
+   * again): it says what the answer was, rather than "something went wrong, start again", which
+   * sent people who had just accepted back to the app for nothing. Only the key's holder gets here,
+   * and the key's holder may poll the answer anyway.
+   */
+  const alreadyDecided = async (request: FastifyRequest, reply: FastifyReply, grant: AccessGrant) => {
+    const lang = langOf(request, grant);
+    const t = translator(lang);
+    const status = grant.result?.status;
+    if (status !== 'ACCEPTED' && status !== 'REFUSED') return message(request, reply, lang, 'error.decided', 409);
+    const text = t(status === 'ACCEPTED' ? 'done.alreadyAccepted' : 'done.alreadyRefused', { app: grant.request.requestingAppId });
+    return renderPage(pages, request, reply, 'account/message.njk', { title: t('done.title'), message: text }, { status: 409, lang });
+  };
+
+  /**
    * The live, still pending grant the key names (its secret checked), or undefined once the page
    * that says why not is sent. (Not that page's reply: a Fastify reply is a thenable, which an async
    * function resolves to undefined once it is sent.)
@@ -141,7 +156,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
       return undefined;
     }
     if (ctx.engine.stateOf(grant) !== 'pending') {
-      await message(request, reply, langOf(request, grant), 'error.decided', 409);
+      await alreadyDecided(request, reply, grant);
       return undefined;
     }
     return { grant, key };

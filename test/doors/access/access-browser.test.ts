@@ -283,4 +283,28 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
     expect(response?.headers()['content-security-policy']).not.toContain('unsafe-inline');
     expect(consoleProblems).toEqual([]);
   });
+
+  it('back or reload after answering says what the answer was, not "something went wrong, start again"', async () => {
+    const accepted = await startRequest({ requestingAppId: 'browser-app-back' });
+    await page.goto(String(accepted.url));
+    await page.getByRole('button', { name: 'Accept' }).click();
+    await page.waitForSelector('#outcome[data-outcome="ACCEPTED"]');
+    const resent = await page.reload();
+    expect(resent?.status()).toBe(409);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Done');
+    expect(await page.getByRole('alert').textContent()).toBe('This request has already been answered: access was granted to browser-app-back. You can close this window.');
+    await page.goBack();
+    expect(page.url()).toContain('/access/auth?');
+    expect(await page.getByRole('alert').textContent()).toContain('access was granted to browser-app-back');
+    expect(await page.getByRole('button', { name: 'Accept' }).count()).toBe(0);
+
+    const refused = await startRequest({ requestingAppId: 'browser-app-back', languageCode: 'fr' });
+    await page.goto(String(refused.url));
+    await page.getByRole('button', { name: 'Refuser' }).click();
+    await page.waitForSelector('#outcome[data-outcome="REFUSED"]');
+    await page.goBack();
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Terminé');
+    expect(await page.getByRole('alert').textContent()).toBe("Cette demande a déjà reçu une réponse : l'accès a été refusé à browser-app-back. Pour le lui accorder, recommencez depuis l'application.");
+    expect((await getJson(String(refused.poll))).body).toMatchObject({ status: 'REFUSED' });
+  });
 });
