@@ -19,10 +19,17 @@ interface Answer {
   route: string | undefined;
   url: string;
   status: number;
+  /** The media type of the body (no parameters), '' when none was sent. */
+  contentType: string;
 }
 
 /** What is answered when no route is chosen: an unknown path (after reading its body: 413, 415), a malformed %-escape, too long a parameter. */
 const ROUTER_STATUSES = new Set([400, 404, 413, 414, 415]);
+
+/** The media type of a Content-Type header value, without its parameters ('' when there is none). */
+function mediaTypeOf(header: unknown): string {
+  return String(header ?? '').split(';')[0]!.trim().toLowerCase();
+}
 
 /** A Fastify route pattern as an OpenAPI path: `/a/:id` is `/a/{id}`. */
 function openApiPath(route: string): string {
@@ -30,8 +37,8 @@ function openApiPath(route: string): string {
 }
 
 /**
- * The answers whose status their route does not document, one line per route and status with an
- * example request. Routes absent from the document (hidden pages) are not checked; answers no
+ * The answers whose status their route does not document, or whose body's media type that status
+ * does not list, one line per route and status with an example request. Routes absent from the document (hidden pages) are not checked; answers no
  * route gave must be the router's own.
  */
 function undocumented(answers: readonly Answer[], doc: OpenApiDocument): string[] {
@@ -45,9 +52,15 @@ function undocumented(answers: readonly Answer[], doc: OpenApiDocument): string[
     const operation = doc.paths[openApiPath(answer.route)]?.[answer.method.toLowerCase()];
     if (!operation) continue;
     const documented = Object.keys(operation.responses ?? {});
-    if (documented.includes(String(answer.status))) continue;
-    const key = `${answer.method} ${answer.route} -> ${answer.status} (documents ${documented.join(', ')})`;
-    if (!found.has(key)) found.set(key, `${answer.method} ${answer.url.slice(0, 120)}`);
+    const response = operation.responses?.[String(answer.status)] as { content?: Record<string, unknown> } | undefined;
+    let key: string | undefined;
+    if (!response) key = `${answer.method} ${answer.route} -> ${answer.status} (documents ${documented.join(', ')})`;
+    else {
+      // A body of a media type the status does not document (a page where JSON is listed, say).
+      const types = Object.keys(response.content ?? {});
+      if (answer.contentType && types.length > 0 && !types.includes(answer.contentType)) key = `${answer.method} ${answer.route} -> ${answer.status} as ${answer.contentType} (documents ${types.join(', ')})`;
+    }
+    if (key && !found.has(key)) found.set(key, `${answer.method} ${answer.url.slice(0, 120)}`);
   }
   return [...found].map(([key, example]) => `${key}, e.g. ${example}`);
 }
@@ -262,7 +275,7 @@ describe('every answer is a status its route documents in the OpenAPI document',
     // A hook on the root reaches every route, the doors' included; a callback hook, so it has run
     // when `inject` hands the answer back.
     t.app.addHook('onResponse', (request, reply, done) => {
-      answers.push({ method: request.method, route: request.routeOptions.url, url: request.url, status: reply.statusCode });
+      answers.push({ method: request.method, route: request.routeOptions.url, url: request.url, status: reply.statusCode, contentType: mediaTypeOf(reply.getHeader('content-type')) });
       if (/^text\/html/.test(String(reply.getHeader('content-type') ?? ''))) {
         pages.push({ url: request.url, status: reply.statusCode, policy: String(reply.getHeader('content-security-policy') ?? '') });
       }
@@ -461,7 +474,7 @@ describe('every route documents its answer past the rate limit', () => {
   beforeAll(async () => {
     t = await createTestApp({ PAIRGATE_RATE_LIMIT_MAX: '1', PAIRGATE_BRUTE_FORCE_BUDGET: '1' });
     t.app.addHook('onResponse', (request, reply, done) => {
-      answers.push({ method: request.method, route: request.routeOptions.url, url: request.url, status: reply.statusCode });
+      answers.push({ method: request.method, route: request.routeOptions.url, url: request.url, status: reply.statusCode, contentType: mediaTypeOf(reply.getHeader('content-type')) });
       done();
     });
   });

@@ -99,8 +99,16 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
     return ctx.pages.render(request, reply, 'error.njk', { title: 'This code does not work', message }, error.status);
   };
 
+  /** An error of the code's look-up: JSON, or for browsers the page that says what went wrong (errorPage). */
+  const errorOrPage = (description: string) => ({ description, content: { 'application/json': { schema: PlexusErrorView }, 'text/html': { schema: { type: 'string' } } } });
+
   api.get('/pairing/:code', {
-    schema: { tags, summary: 'Who asks: the pairing info of a code (JSON), or the confirmation page for browsers.', params: PairingCodeParams, response: { 200: { description: 'The pairing info (JSON), or the confirmation page for browsers (Accept: text/html).', content: { 'application/json': { schema: PairingInfoView }, 'text/html': { schema: { type: 'string' } } } }, 400: PlexusErrorView, 404: PlexusErrorView, 429: PlexusErrorView } },
+    schema: { tags, summary: 'Who asks: the pairing info of a code (JSON), or the confirmation page for browsers.', params: PairingCodeParams, response: {
+      200: { description: 'The pairing info (JSON), or the confirmation page for browsers (Accept: text/html).', content: { 'application/json': { schema: PairingInfoView }, 'text/html': { schema: { type: 'string' } } } },
+      400: errorOrPage('The code is malformed.'),
+      404: errorOrPage('No live session has this code.'),
+      429: errorOrPage('Too many look-ups, or too many wrong codes, from this network.'),
+    } },
     config: { rateLimit: lookupLimit },
   }, async (request, reply) => {
     if (!wantsHtml(request)) {
