@@ -77,6 +77,16 @@ describe('the CLI on bad input: one line saying what to do, exit code 2, no stac
     await expectBadInput(['doctor', '--port', '', '--quiet'], /--port must be a whole number from 0 to 65535/);
   }, 60_000);
 
+  it('help texts fit 80 columns, examples aside', async () => {
+    const commands = [[], ['lan'], ['doctor'], ['join'], ['serve'], ['box', 'cert'], ['box', 'dns', 'set'], ['grant', 'create'], ['session', 'create']];
+    for (const command of commands) {
+      const help = (await run([...command, '--help'])).stdout;
+      // Examples are command lines, kept whole; everything else is wrapped.
+      const prose = help.split('\n').filter((line) => !/^ {2}\$ | {6}--/.test(line));
+      expect(prose.filter((line) => line.length > 80), command.join(' ')).toEqual([]);
+    }
+  }, 60_000);
+
   it('help texts state what --json prints and give examples', async () => {
     expect((await run(['doctor', '--help'])).stdout).toMatch(/--json\s+print the report as one JSON document/);
     for (const command of [['grant', 'create'], ['grant', 'approve'], ['session', 'create'], ['join'], ['doctor'], ['box', 'announce'], ['box', 'advertise'], ['box', 'dns', 'set'], ['serve'], ['lan', 'offer'], ['lan', 'join']]) {

@@ -166,7 +166,7 @@ Examples:
     .option('--timeout <seconds>', 'how long to wait for each challenge record to be visible', '60')
     .option('-o, --out <dir>', 'where to write cert.key and cert.pem (default: the identity folder)')
     .option('--renew-within <days>', 'only when the certificate there is missing, lacks a name, or expires within this many days (run daily: cron, systemd timer)')
-    .addHelpText('after', '\nRenewal: run `pairgate box cert ... --renew-within 30` every day; it does nothing until the certificate nears its end.')
+    .addHelpText('after', '\nRenewal: run `pairgate box cert ... --renew-within 30` every day; it does\nnothing until the certificate nears its end.')
     .action(async (options: DirOption & { zone: string; updateApi: string; updateCa?: string; acmeDirectory: string; acmeCa?: string; dnsServer?: string; email?: string; labels: string; timeout: string; out?: string; renewWithin?: string }) => {
       const updateApi = updateApiOption(options.updateApi);
       httpUrlOption(options.acmeDirectory, '--acme-directory', 'https://acme-v02.api.letsencrypt.org/directory');
@@ -280,7 +280,7 @@ Examples:
 
   dnsOptions(dns.command('set <label> <type> <value>').description('set a record at <label>.<fp>.<zone> (@ for <fp>.<zone>); type A, AAAA, CNAME or TXT'))
     .option('--ttl <seconds>', 'TTL in seconds (default: the server\'s PAIRGATE_DNS_TTL, 600; at least its PAIRGATE_DNS_MIN_TTL, 30)')
-    .addHelpText('after', '\nExample:\n  $ pairgate box dns set www CNAME local.<fp>.box.example.com --ttl 300 --zone box.example.com --update-api https://pair.example.com:8443')
+    .addHelpText('after', '\nExample:\n  $ pairgate box dns set www CNAME local.<fp>.box.example.com --ttl 300 \\\n      --zone box.example.com --update-api https://pair.example.com:8443')
     .action(async (label: string, type: string, value: string, options: DnsOptions & { ttl?: string }) => {
       const upper = type.toUpperCase();
       if (!['A', 'AAAA', 'CNAME', 'TXT'].includes(upper)) throw new InvalidRequestError(`unknown record type ${type}: use A, AAAA, CNAME or TXT.`);

@@ -16,7 +16,8 @@ export function registerDoctorCommand(program: Command): void {
     .option('--quiet', 'do not log checks on stderr as they run')
     .option('--json', 'print the report as one JSON document instead of text')
     .addHelpText('after', `
-Exit code: 0 when every check passed or warned, 1 when a check failed, 2 for bad input.
+Exit code: 0 when every check passed or warned, 1 when a check failed, 2 for bad
+input.
 
 Example:
   $ pairgate doctor --server https://pair.example.com --quiet`)

@@ -122,8 +122,9 @@ export function registerJoinCommand(program: Command): void {
     .option('-r, --relay <url>', 'the pairing relay (PAIRGATE_RELAY_URL)', DEFAULT_RELAY)
     .option('-y, --yes', 'confirm without asking (for scripts)')
     .addHelpText('after', `
-Without a code, it asks for one. In the session, lines are messages, /diag shares a network
-diagnostics report with the supporter, /quit (or Ctrl-C) ends it.
+Without a code, it asks for one. In the session, lines are messages, /diag
+shares a network diagnostics report with the supporter, /quit (or Ctrl-C) ends
+it.
 
 Example:
   $ pairgate join 7auu83 --relay https://support.example.com/relay`)

@@ -80,9 +80,12 @@ function connectionArgument(value: string): string {
  * before (`connect`). Peer to peer: no pairgate server is involved.
  */
 export function registerLanCommand(program: Command): void {
+  // Each sub-command has a summary short enough for this list to wrap at 80 columns (commander
+  // stops wrapping when the description column is narrower than 40); its own --help says it all.
   const lan = program.command('lan').description('pair two devices on one network by QR code, peer to peer');
 
   withDiscovery(withConfigDir(lan.command('offer')))
+    .summary('show a QR code, pair with one device')
     .description('listen for one device, show the QR code and connection string, pair, exchange a payload')
     .option('--payload <file>', 'a file to send to the device that joins')
     .option('--out <dir>', 'where a payload sent by the other device goes', '.')
@@ -146,6 +149,7 @@ Examples:
     });
 
   withDiscovery(withConfigDir(lan.command('join')))
+    .summary('pair with an offer: its string or code')
     .description('pair with the device whose connection string (QR code text) is given ("-" reads it from stdin), or with --code')
     .argument('[connection-string]', 'the pg1:... string shown by `pairgate lan offer`, or - to read it from stdin')
     .option('--code <code>', 'pair by the short code shown by `pairgate lan offer --code` instead (- reads it from stdin)')
@@ -201,6 +205,7 @@ Examples:
     });
 
   withDiscovery(lan.command('nearby'))
+    .summary('list devices announcing themselves')
     .description('list devices on this network that announce themselves (advisory: pair with the QR code or, when listed, the short code)')
     .option('--seconds <n>', 'how long to listen', '3')
     .addOption(jsonOption)
@@ -215,6 +220,7 @@ Examples:
     });
 
   withConfigDir(lan.command('connect'))
+    .summary('talk again to a trusted peer')
     .description('talk again to a trusted peer over mutual TLS pinned to its stored key (no QR code); --listen waits for one')
     .argument('[peer]', 'the peer: its device id, key pin (or a 6+ character prefix) or name')
     .option('--listen', 'wait for a trusted peer to connect instead of dialling')
@@ -252,6 +258,7 @@ Examples:
     });
 
   lan.command('inspect')
+    .summary('show what a connection string holds')
     .description('show what a connection string holds, without its secret; "-" reads it from stdin')
     .argument('<connection-string>')
     .addOption(jsonOption)

@@ -37,8 +37,8 @@ export function registerServeCommand(program: Command): void {
     .option('--relay-only', 'serve only the support relay, at / (PAIRGATE_RELAY_ONLY)')
     .option('--help-config', 'list every configuration key with its default and exit')
     .addHelpText('after', `
-Every setting is an environment variable or a line of the --config file; see --help-config. The
-environment overrides the file; these flags override both.
+Every setting is an environment variable or a line of the --config file; see
+--help-config. The environment overrides the file; these flags override both.
 
 Examples:
   $ pairgate serve --port 0 --data-dir /tmp/pg
