@@ -2,8 +2,8 @@ import MarkdownIt from 'markdown-it';
 
 /**
  * The app's description, rendered from markdown for the consent page. Raw HTML is off (it shows as
- * text), links and images may only point to http(s) (no `javascript:`, `data:`...), and links open
- * without handing the page to the target. What comes out is safe to insert unescaped.
+ * text), links may only point to http(s) (no `javascript:`, `data:`...) and open without handing
+ * the page to the target, and images show as their alt text (nothing is fetched). What comes out is safe to insert unescaped.
  */
 const markdown = new MarkdownIt({ html: false, linkify: true, typographer: false });
 markdown.validateLink = (url: string): boolean => /^https?:\/\//i.test(url.trim());
@@ -13,6 +13,11 @@ markdown.renderer.rules.link_open = (tokens, idx, options, env, self) => {
   tokens[idx]!.attrSet('target', '_blank');
   return defaultLinkOpen(tokens, idx, options, env, self);
 };
+
+// Images show as their text: the request's creator writes the description, and a picture fetched
+// from anywhere would tell them when and from where the person opened the consent screen (a
+// tracking pixel), or paint whatever they like on pairgate's page (a fake "verified" badge).
+markdown.renderer.rules.image = (tokens, idx) => markdown.utils.escapeHtml(tokens[idx]!.content);
 
 /** Longest description rendered (the rest is cut). */
 const MAX_DESCRIPTION = 4000;

@@ -161,4 +161,10 @@ describe('description markdown', () => {
     expect(html).not.toMatch(/<script|href="javascript|src="data/);
     expect(html).toContain('&lt;script&gt;');
   });
+
+  it('shows an image as its alt text and fetches nothing (no tracking pixel, no painted badge)', () => {
+    const html = renderDescription('Hi ![Verified <b>by</b> pairgate](https://tracker.example/pixel.png "t") and [![logo](https://x.example/l.png)](https://x.example)');
+    expect(html).not.toMatch(/<img|tracker\.example|l\.png/);
+    expect(html).toContain('Hi Verified &lt;b&gt;by&lt;/b&gt; pairgate and <a href="https://x.example" rel="noopener noreferrer nofollow" target="_blank">logo</a>');
+  });
 });
