@@ -29,11 +29,22 @@ describe('start-up warnings about risky settings', () => {
     expect(warningsFor({ PAIRGATE_HOST: '0.0.0.0', PAIRGATE_PUBLIC_URL: 'http://pair.example.com' })).toEqual(expect.arrayContaining([expect.stringMatching(/is http .*https/)]));
   });
 
+  it('an open support relay: anyone could make links on this server that redirect anywhere; quiet with an allow-list, API keys or no relay', () => {
+    const open = /support relay \(\/relay\) publishes codes for any https URL from anyone.*PAIRGATE_RELAY_ALLOWED_HOSTS.*PAIRGATE_RELAY_API_KEYS/;
+    expect(warningsFor({ PAIRGATE_HOST: '0.0.0.0' })).toEqual(expect.arrayContaining([expect.stringMatching(open)]));
+    expect(warningsFor({ PAIRGATE_HOST: '0.0.0.0', PAIRGATE_RELAY_ONLY: 'true' })).toEqual(expect.arrayContaining([expect.stringMatching(/support relay \(\/\) publishes/)]));
+    const quietSettings: Record<string, string>[] = [{ PAIRGATE_RELAY_ALLOWED_HOSTS: 'support.example.com' }, { PAIRGATE_RELAY_API_KEYS: 'relay-key-0123456789abcdefghijklmnop' }, { PAIRGATE_RELAY_ENABLED: 'false' }];
+    for (const quiet of quietSettings) {
+      expect(warningsFor({ PAIRGATE_HOST: '0.0.0.0', ...quiet }).filter((warning) => /support relay/.test(warning))).toEqual([]);
+    }
+  });
+
   it('none once those are set', () => {
     expect(warningsFor({
       PAIRGATE_HOST: '0.0.0.0',
       PAIRGATE_PUBLIC_URL: 'https://pair.example.com',
       PAIRGATE_METRICS_TOKEN: 'metrics-token-0123456789abcdefghijkl',
+      PAIRGATE_RELAY_ALLOWED_HOSTS: 'support.example.com',
     })).toEqual([]);
   });
 

@@ -33,6 +33,16 @@ export const supportRelayDoor: Door = {
       attemptsPerSecond: attackerGuessRate(config),
     }, config.PAIRGATE_BRUTE_FORCE_BUDGET);
   },
+  configWarnings(config) {
+    const cfg = configSection(config, relayConfigSchema);
+    if (cfg.PAIRGATE_RELAY_ALLOWED_HOSTS.trim() || cfg.PAIRGATE_RELAY_API_KEYS.trim()) return [];
+    // Anyone may publish any https URL: a code on this server's name then redirects wherever
+    // they like, which is what a phishing link needs.
+    return [
+      `The support relay (${relayPrefix(config) || '/'}) publishes codes for any https URL from anyone, so anyone can make a link on this server that redirects to a site of their choosing: ` +
+        'set PAIRGATE_RELAY_ALLOWED_HOSTS to your origins\' hosts, or PAIRGATE_RELAY_API_KEYS and give the keys to your origins (or PAIRGATE_RELAY_ENABLED=false if you run no relay).',
+    ];
+  },
   async register(app: FastifyInstance, ctx: DoorContext) {
     const prefix = relayPrefix(ctx.config);
     await app.register(async (instance) => registerRelayRoutes(instance, ctx, prefix), { prefix });
