@@ -5,7 +5,7 @@ import { NotFoundError } from '../../core/errors.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { currentUser, requireUser, signInUrl } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
-import { pickLang, translator } from '../accounts/i18n.js';
+import { askedLang, pickLang, translator } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
 import type { AccessEnv } from './access-env.js';
 import type { AppAccess } from './app-accesses.js';
@@ -48,7 +48,7 @@ export function installAccessesPage(app: FastifyInstance, env: AccessEnv): void 
     schema: { tags: ['access'], summary: 'The page of your app accesses.', querystring: Type.Object({ lang: Type.Optional(Type.String({ maxLength: 35 })), revoked: Type.Optional(Type.String({ maxLength: 5 })) }), response: { 200: htmlPage('The page.'), 303: seeOther('Not signed in: to the sign-in page, which comes back here.') } },
   }, async (request, reply) => {
     const user = await currentUser(request);
-    if (!user) return reply.redirect(signInUrl('/account/accesses'), 303);
+    if (!user) return reply.redirect(signInUrl('/account/accesses', askedLang(request)), 303);
     const lang = pickLang(request);
     const t = translator(lang);
     const accesses = (await env.accesses.listForUser(user.id)).map((access) => ({
@@ -65,7 +65,7 @@ export function installAccessesPage(app: FastifyInstance, env: AccessEnv): void 
     schema: { tags: ['access'], summary: 'Revoke one of your app accesses (form).', params: AccessIdParams, body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) }), response: { 303: seeOther('Revoked (or none of yours had this id): to the page of your app accesses; not signed in: to the sign-in page.'), 403: htmlPage('The form did not come from this site.') } },
   }, async (request, reply) => {
     const user = await currentUser(request);
-    if (!user) return reply.redirect(signInUrl('/account/accesses'), 303);
+    if (!user) return reply.redirect(signInUrl('/account/accesses', askedLang(request)), 303);
     if (!formFromThisSite(pages, request)) {
       const t = translator(pickLang(request));
       return renderPage(pages, request, reply, 'account/message.njk', { title: t('error.title'), message: t('error.csrf_failed'), back: '/account/accesses' }, { status: 403, user });

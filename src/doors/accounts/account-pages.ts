@@ -6,7 +6,7 @@ import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import type { DoorContext } from '../door.js';
 import { currentUser, safeNext, signInFromForm, signInUrl, type Accounts } from './accounts.js';
 import { formFromThisSite } from './form-guard.js';
-import { pickLang, translator } from './i18n.js';
+import { askedLang, pickLang, translator } from './i18n.js';
 import { renderPage } from './page-helpers.js';
 
 /** Form fields are strings; the CSRF token and the language ride along in every form. */
@@ -87,7 +87,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
 
   api.get('/account/password', { schema: { tags, summary: 'The form to change your password (signed in).', querystring: PageQuery, response: { ...HtmlPage, 303: SignInFirst } } }, async (request, reply) => {
     const user = await currentUser(request);
-    if (!user) return reply.redirect(signInUrl('/account/password'), 303);
+    if (!user) return reply.redirect(signInUrl('/account/password', askedLang(request)), 303);
     return renderPage(pages, request, reply, 'account/password.njk', {}, { user });
   });
 
@@ -96,7 +96,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     config: { rateLimit: { max: 20, timeWindow: 3_600_000 } },
   }, async (request, reply) => {
     const user = await currentUser(request);
-    if (!user) return reply.redirect(signInUrl('/account/password'), 303);
+    if (!user) return reply.redirect(signInUrl('/account/password', askedLang(request)), 303);
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/password.njk');
     try {
       await accounts.changePassword(user, request.body.current, request.body.password, request.clientNetwork);
@@ -113,7 +113,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
 
   api.get('/account/delete', { schema: { tags, summary: 'The form to delete your account (signed in).', querystring: PageQuery, response: { ...HtmlPage, 303: SignInFirst } } }, async (request, reply) => {
     const user = await currentUser(request);
-    if (!user) return reply.redirect(signInUrl('/account/delete'), 303);
+    if (!user) return reply.redirect(signInUrl('/account/delete', askedLang(request)), 303);
     return renderPage(pages, request, reply, 'account/delete.njk', {}, { user });
   });
 
@@ -122,7 +122,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     config: { rateLimit: { max: 20, timeWindow: 3_600_000 } },
   }, async (request, reply) => {
     const user = await currentUser(request);
-    if (!user) return reply.redirect(signInUrl('/account/delete'), 303);
+    if (!user) return reply.redirect(signInUrl('/account/delete', askedLang(request)), 303);
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/delete.njk');
     try {
       await accounts.deleteAccount(user, request.body.password, request.clientNetwork);

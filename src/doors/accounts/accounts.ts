@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../core/clock.js';
 import { ForbiddenError, isPairgateError, UnauthorizedError } from '../../core/errors.js';
 import type { AfterAnswer } from './after-answer.js';
+import type { Lang } from './i18n.js';
 import type { Mailer } from './mailer.js';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.js';
 import type { PasswordResets } from './password-resets.js';
@@ -224,9 +225,13 @@ export async function requireUser(request: FastifyRequest): Promise<User> {
   return user;
 }
 
-/** The sign-in page that comes back to `next` (a local path) afterwards. */
-export function signInUrl(next: string): string {
-  return `/account/signin?next=${encodeURIComponent(next)}`;
+/**
+ * The sign-in page that comes back to `next` (a local path) afterwards; with `lang` (the language the
+ * person asked for by `?lang=`), both pages keep it, rather than falling back to Accept-Language.
+ */
+export function signInUrl(next: string, lang?: Lang): string {
+  if (!lang) return `/account/signin?next=${encodeURIComponent(next)}`;
+  return `/account/signin?next=${encodeURIComponent(`${next}${next.includes('?') ? '&' : '?'}lang=${lang}`)}&lang=${lang}`;
 }
 
 /** `next` when it is a path on this server, else `fallback`: sign-in never redirects elsewhere. */

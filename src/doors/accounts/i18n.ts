@@ -199,6 +199,16 @@ export function isLang(value: unknown): value is Lang {
   return typeof value === 'string' && (LANGUAGES as readonly string[]).includes(value);
 }
 
+/** The language the request names itself (`?lang=`, or a form's `lang`), if any: the one to carry on to the next page. */
+export function askedLang(request: FastifyRequest): Lang | undefined {
+  for (const fields of [request.query, request.body]) {
+    const asked = fields && typeof fields === 'object' ? (fields as Record<string, unknown>).lang : undefined;
+    const short = typeof asked === 'string' ? asked.slice(0, 2).toLowerCase() : undefined;
+    if (isLang(short)) return short;
+  }
+  return undefined;
+}
+
 /** The language of a request: `?lang=` (or `preferred`), then Accept-Language, then English. */
 export function pickLang(request: FastifyRequest, preferred?: string): Lang {
   const query = (request.query ?? {}) as Record<string, unknown>;

@@ -5,7 +5,7 @@ import { NotFoundError } from '../../core/errors.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { currentUser, requireUser, signInUrl } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
-import { pickLang } from '../accounts/i18n.js';
+import { askedLang, pickLang } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
 import type { DeviceEnv } from './device-env.js';
 import { deviceTranslator } from './device-i18n.js';
@@ -52,7 +52,7 @@ export function installDevicesPage(app: FastifyInstance, env: DeviceEnv): void {
     schema: { tags: ['device'], summary: 'The page of your connected devices.', querystring: Type.Object({ lang: Type.Optional(Type.String({ maxLength: 35 })), revoked: Type.Optional(Type.String({ maxLength: 5 })) }), response: { 200: htmlPage('The page.'), 303: seeOther('Not signed in: to the sign-in page, which comes back here.') } },
   }, async (request, reply) => {
     const user = await currentUser(request);
-    if (!user) return reply.redirect(signInUrl(DEVICES_PAGE_PATH), 303);
+    if (!user) return reply.redirect(signInUrl(DEVICES_PAGE_PATH, askedLang(request)), 303);
     const lang = pickLang(request);
     const t = deviceTranslator(lang);
     const devices = (await named(await env.tokens.listForUser(user.id, env.ctx.clock.now()))).map((device) => ({
@@ -69,7 +69,7 @@ export function installDevicesPage(app: FastifyInstance, env: DeviceEnv): void {
     schema: { tags: ['device'], summary: 'Disconnect one of your devices (form).', params: DeviceIdParams, body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) }), response: { 303: seeOther('Disconnected (or none of yours had this id): to the page of your devices; not signed in: to the sign-in page.'), 403: htmlPage('The form did not come from this site.') } },
   }, async (request, reply) => {
     const user = await currentUser(request);
-    if (!user) return reply.redirect(signInUrl(DEVICES_PAGE_PATH), 303);
+    if (!user) return reply.redirect(signInUrl(DEVICES_PAGE_PATH, askedLang(request)), 303);
     if (!formFromThisSite(pages, request)) {
       const t = deviceTranslator(pickLang(request));
       return renderPage(pages, request, reply, 'account/message.njk', { title: t('error.title'), message: t('error.csrf_failed'), back: DEVICES_PAGE_PATH }, { status: 403, user });

@@ -250,6 +250,25 @@ describe('accounts over real sockets', () => {
     expect((await asker.post('/account/reset/confirm', { token: new URL(late).searchParams.get('token')!, password: 'too late password' })).status).toBe(404);
   });
 
+  it('a page asked for in French by someone signed out sends them to a French sign-in page, and back to it in French', async () => {
+    const owner = newClient();
+    await owner.register('french-visitor', 'correct horse battery');
+    for (const path of ['/account/devices', '/account/accesses', '/account/password', '/account/delete']) {
+      const visitor = newClient();
+      const sent = await visitor.get(`${path}?lang=fr`);
+      expect(sent.status, path).toBe(303);
+      expect(sent.location, path).toBe(`/account/signin?next=${encodeURIComponent(`${path}?lang=fr`)}&lang=fr`);
+      const signInPage = await visitor.get(sent.location!);
+      expect(signInPage.text, path).toContain('<html lang="fr">');
+      const next = /name="next" value="([^"]+)"/.exec(signInPage.text)![1]!.replace(/&amp;/g, '&');
+      const signedIn = await visitor.post('/account/signin', { login: 'french-visitor', password: 'correct horse battery', next, lang: 'fr' });
+      expect(signedIn.location, path).toBe(`${path}?lang=fr`);
+      expect((await visitor.get(signedIn.location!)).text, path).toContain('<html lang="fr">');
+    }
+    // Without ?lang= the address stays as it was (the sign-in page then follows Accept-Language).
+    expect((await newClient().get('/account/devices')).location).toBe('/account/signin?next=%2Faccount%2Fdevices');
+  });
+
   it('changes the password when signed in: the current one is checked and budgeted, other sessions end', async () => {
     const browser = newClient();
     const otherDevice = newClient();
