@@ -173,7 +173,8 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
       if (error.status === 429) {
         const seconds = Number(error.details?.retryAfterSeconds ?? 3600);
         reply.header('retry-after', String(seconds));
-        return codeForm(request, reply, lang, { userCode, error: t('device.limited', { minutes: Math.ceil(seconds / 60) }) }, 429);
+        const minutes = Math.ceil(seconds / 60);
+        return codeForm(request, reply, lang, { userCode, error: minutes <= 1 ? t('device.limitedOne') : t('device.limited', { minutes }) }, 429);
       }
       // Malformed (wrong length, a letter that cannot be in a code): said at once, not counted.
       return codeForm(request, reply, lang, { userCode, error: malformedCodeMessage(t, userCode) ?? error.message }, 400);

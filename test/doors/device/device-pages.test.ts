@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/core/clock.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { FormClient } from '../access/form-client.js';
 import { DEVICE_ENV } from './device-helpers.js';
@@ -213,5 +214,31 @@ describe('device verification pages: the per-address budget', () => {
     const fresh = new FormClient(base);
     await fresh.get('/device');
     expect((await fresh.post('/device', { user_code: 'BCDF-GHJK' })).status).toBe(429);
+  });
+});
+
+describe('device verification pages: how long a spent budget lasts, in words', () => {
+  let t: TestApp;
+  let base: string;
+  const clock = new ManualClock(Date.now());
+  beforeAll(async () => {
+    t = await createTestApp({ ...DEVICE_ENV, PAIRGATE_DEVICE_CODE_MISSES_PER_SESSION: '2' }, { clock });
+    base = await t.listen();
+  });
+  afterAll(() => t.close());
+
+  it('says "in 60 minutes", then "in a minute" (not "in 1 minutes") near the end of the hour', async () => {
+    const browser = new FormClient(base);
+    await browser.get('/device');
+    for (let i = 0; i < 2; i++) expect((await browser.post('/device', { user_code: 'BCDF-GHJK' })).status).toBe(404);
+    const limited = await browser.post('/device', { user_code: 'BCDF-GHJK' });
+    expect(limited.status).toBe(429);
+    expect(limited.text).toContain('Try again in 60 minutes.');
+    clock.advance(3_600_000 - 30_000);
+    const almost = await browser.post('/device', { user_code: 'BCDF-GHJK' });
+    expect(almost.status).toBe(429);
+    expect(Number(almost.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    expect(almost.text).toContain('Too many wrong codes. Try again in a minute.');
+    expect((await browser.post('/device', { user_code: 'BCDF-GHJK', lang: 'fr' })).text).toContain('Réessayez dans une minute.');
   });
 });
