@@ -54,4 +54,18 @@ describe.skipIf(Boolean(skip))(`pages on a phone-width screen in Chromium${skip 
     }
     expect(widths).toEqual(Object.fromEntries(Object.keys(widths).map((key) => [key, 0])));
   }, 60_000);
+
+  it('a consent page naming a long unbroken app id and device (set by whoever asks) still fits 360 px: long words wrap', async () => {
+    const page = await (await browser.newContext({ viewport: PHONE })).newPage();
+    page.setDefaultTimeout(10_000);
+    const request = await (await fetch(`${base}/access`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ requestingAppId: `app-${'x'.repeat(95)}`, requestedPermissions: [{ streamId: 'notes', level: 'read' }], deviceName: 'D'.repeat(200) }),
+    })).json() as { authUrl: string };
+    await page.goto(request.authUrl);
+    await page.getByRole('heading').first().waitFor();
+    expect(await page.content()).toContain('x'.repeat(95));
+    expect(await overflow(page)).toBe(0);
+  }, 60_000);
 });
