@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { assertSameOrigin, currentUser, signInUrl } from '../accounts/accounts.js';
-import { pickLang, type Lang } from '../accounts/i18n.js';
+import { askedLang, pickLang, type Lang } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
 import type { User } from '../accounts/users.js';
 import type { ChatKit } from './chat-kit.js';
@@ -74,7 +74,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
   const formAction = async (request: FastifyRequest, reply: FastifyReply, action: (user: User, lang: Lang) => Promise<FastifyReply>, form = true) => {
     const lang = pickLang(request);
     const user = await currentUser(request);
-    if (!user) return reply.redirect(signInUrl(LINK_PAGE_PATH), 303);
+    if (!user) return reply.redirect(signInUrl(LINK_PAGE_PATH, askedLang(request)), 303);
     try {
       if (form) {
         pages.verifyCsrf(request);
@@ -152,7 +152,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
     schema: { tags, summary: 'Your organizations, their chat installations and your link tokens (page).', querystring: Type.Object({ lang: Type.Optional(Type.String({ maxLength: 35 })), done: Type.Optional(Type.String({ maxLength: 20 })) }), response: { ...HtmlPage, 303: Done } },
   }, async (request, reply) => {
     const user = await currentUser(request);
-    if (!user) return reply.redirect(signInUrl(LINK_PAGE_PATH), 303);
+    if (!user) return reply.redirect(signInUrl(LINK_PAGE_PATH, askedLang(request)), 303);
     return integrationsPage(request, reply, pickLang(request), user);
   });
 

@@ -80,6 +80,11 @@ describe('install door: organizations and roles (real sockets)', () => {
     const anonymous = await fetch(`${base}/integrations`, { redirect: 'manual' });
     expect(anonymous.status).toBe(303);
     expect(anonymous.headers.get('location')).toBe('/account/signin?next=%2Fintegrations');
+    // In French, the sign-in page and the way back stay French.
+    const french = await fetch(`${base}/integrations?lang=fr`, { redirect: 'manual' });
+    expect(french.headers.get('location')).toBe(`/account/signin?next=${encodeURIComponent('/integrations?lang=fr')}&lang=fr`);
+    const frenchForm = await fetch(`${base}/integrations/orgs?lang=fr`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'name=x' });
+    expect(frenchForm.headers.get('location')).toBe(`/account/signin?next=${encodeURIComponent('/integrations?lang=fr')}&lang=fr`);
   });
 
   it('the page: a refused field shows the same page again, the error next to the field (aria-invalid, aria-describedby) and what was typed kept', async () => {
