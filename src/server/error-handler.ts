@@ -38,8 +38,25 @@ export function schemaErrorFormatter(errors: readonly { instancePath?: string; m
   }
 }
 
+/** One failure of a schema check, as Ajv reports it. */
+type ValidationFailure = NonNullable<FastifyError['validation']>[number];
+
+/** Whether `failure` is the null branch of a field that may be null, which failed because a value was given. */
+const isNullBranch = (failure: ValidationFailure): boolean => failure.keyword === 'type' && (failure.params as { type?: unknown }).type === 'null';
+
+/**
+ * The failure worth telling. For a field that may be a value or null, Ajv reports the null branch
+ * first: "must be null" for `-5` where a positive number was meant says nothing useful, so the
+ * other branch's failure at the same place ("must be >= 1") is told instead.
+ */
+function mostTelling(failures: readonly ValidationFailure[]): ValidationFailure | undefined {
+  const first = failures[0];
+  if (!first || !isNullBranch(first)) return first;
+  return failures.find((failure) => failure.instancePath === first.instancePath && !isNullBranch(failure) && failure.keyword !== 'anyOf' && failure.keyword !== 'oneOf') ?? first;
+}
+
 function validationMessage(error: FastifyError): string {
-  const first = error.validation?.[0];
+  const first = mostTelling(error.validation ?? []);
   if (!first) return error.message;
   const where = `${error.validationContext ?? 'request'}${first.instancePath ? first.instancePath.replace(/\//g, '.') : ''}`;
   const params = first.params as Record<string, unknown>;

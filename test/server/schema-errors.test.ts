@@ -17,6 +17,12 @@ describe('validation failures', () => {
       const answer = await t.app.inject({ method: 'POST', url: '/api/v1/grants', payload: { label: 'x', ttl: 1 } });
       expect(answer.statusCode).toBe(400);
       expect(answer.json()).toMatchObject({ error: 'validation_failed', message: expect.stringContaining('body.ttl must be >= 10') });
+      // A field that may be a number or null: what is wrong with the number is told, not "must be null".
+      const nullable = await t.app.inject({ method: 'POST', url: '/access', payload: { requestingAppId: 'schema-errors-app', requestedPermissions: [{ streamId: 'notes', level: 'read' }], expireAfter: -5 } });
+      expect(nullable.statusCode).toBe(400);
+      expect(nullable.json().message).toMatch(/expireAfter must be >= 1/);
+      const nullableType = await t.app.inject({ method: 'POST', url: '/access', payload: { requestingAppId: 'schema-errors-app', requestedPermissions: [{ streamId: 'notes', level: 'read' }], expireAfter: 'soon' } });
+      expect(nullableType.json().message).toMatch(/expireAfter must be integer/);
     } finally {
       await t.close();
     }
