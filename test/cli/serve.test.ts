@@ -2,8 +2,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
 
 const cli = join(process.cwd(), 'dist/cli/main.js');
 
@@ -86,6 +88,19 @@ describe('pairgate CLI', () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/^pairgate: warning: --config: .*: PAIRGATE_PROT is not a configuration key and is ignored \(misspelt\? see serve --help-config\)$/m);
     expect(result.stderr).not.toMatch(/OTHER_PROGRAM_KEY|PLEXUS_AUTH_USER is not/);
+  });
+
+  it('a port another program holds is said in words, with what to do (it was Node\'s listen EADDRINUSE)', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const result = await runCli(['serve', '--port', String(port), '--data-dir', mkdtempSync(join(tmpdir(), 'pairgate-busy-'))]);
+      expect(result.status, result.stderr).toBe(2);
+      expect(result.stderr.trim()).toBe(`pairgate: cannot listen on 127.0.0.1:${port}: another program already does (another pairgate?). Stop it, or choose another port (serve --port 0 picks a free one). [address_in_use]`);
+    } finally {
+      holder.close();
+    }
   });
 
   it('has --help everywhere and a version command', () => {

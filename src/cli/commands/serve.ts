@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { checkConfigFile } from '../config-file.js';
+import { explainListenError } from '../listen-errors.js';
 import { intOption } from '../options.js';
 
 /** The server and every door, loaded only when `serve` runs: other commands start faster without them. */
@@ -66,7 +67,9 @@ Examples:
         relayOnly ? allDoors.filter((door) => door.name === 'support-relay') : allDoors,
         // Logs go to standard error so that standard output starts with the URL line.
         process.stderr,
-      );
+      ).catch((error: unknown) => {
+        throw explainListenError(error);
+      });
       // The first line of standard output, always: scripts and tests read the URL from it.
       process.stdout.write(`pairgate listening on ${server.url}\n`);
       // Then the door's own listeners, with the ports picked for port 0.
