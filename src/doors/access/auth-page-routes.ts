@@ -110,6 +110,16 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
    * needs the user's click, a POST with the CSRF token; for a matching access the screen is the
    * compact "asks again" variant (no description), one click away from the app.
    */
+  /** The host (with a port that is not the scheme's) a return URL leads to, or null without one. */
+  const returnHostOf = (returnURL: string | null | undefined): string | null => {
+    if (!returnURL) return null;
+    try {
+      return new URL(returnURL).host || null;
+    } catch {
+      return null;
+    }
+  };
+
   const proceed = async (request: FastifyRequest, reply: FastifyReply, { grant, key }: Found, lang: Lang, user: User) => {
     const check = await checkAccess(env.consent, user, grant.request);
     const t = translator(lang);
@@ -122,6 +132,9 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
       key: key.value,
       appId: app,
       deviceName: device,
+      // Where the answer sends the person (and, in Pryv mode, the token): the app names it itself,
+      // so the person sees it before deciding.
+      returnHost: returnHostOf(grant.request.returnURL),
       descriptionHtml: description ? renderDescription(description) : null,
       permissions: permissionLines(check.checkedPermissions, t),
       updating: check.mismatchingAccess !== undefined,

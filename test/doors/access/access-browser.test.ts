@@ -96,6 +96,8 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Allow access?');
     const items = await page.locator('ul.permissions li').allTextContents();
     expect(items).toEqual(['read My diary', 'contribute to all data']);
+    // No returnURL: the page says nothing of going anywhere.
+    expect(await page.locator('#returns-to').count()).toBe(0);
     expect(await page.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Accept');
     await page.keyboard.press('Enter');
     await page.waitForSelector('#outcome[data-outcome="ACCEPTED"]');
@@ -132,6 +134,8 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
   it('redirects to the returnURL with URL-encoded prYv parameters', async () => {
     const request = await startRequest({ requestingAppId: 'browser-app-3', returnURL: `${appBase}/cb?from=pair%20gate&` });
     await page.goto(String(request.url));
+    // The app names where the answer goes: the person sees it before deciding.
+    expect(await page.textContent('#returns-to')).toBe(`After you answer, you go back to ${new URL(appBase).host}.`);
     await page.getByRole('button', { name: 'Accept' }).click();
     await page.waitForURL((url) => url.href.startsWith(`${appBase}/cb`));
     const landed = new URL(page.url());
@@ -156,6 +160,7 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
     await other.getByRole('button', { name: 'Se connecter' }).click();
     await other.waitForSelector('h1:has-text("demande à nouveau")');
     expect(await other.getByRole('heading', { level: 1 }).textContent()).toBe("browser-app-3 demande à nouveau l'accès qu'elle a déjà");
+    expect(await other.textContent('#returns-to')).toBe(`Après votre réponse, vous revenez sur ${new URL(appBase).host}.`);
     expect((await getJson(String(request.poll))).body.status).toBe('NEED_SIGNIN');
     await other.getByRole('button', { name: 'Accepter' }).click();
     await other.waitForURL((url) => url.href.startsWith(`${appBase}/again`));
