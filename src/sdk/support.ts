@@ -98,11 +98,14 @@ export interface ChannelEvent {
 
 /**
  * The typed error of a refusal from its status and parsed body (any of the door's shapes: the
- * origin's `{Error, Description, Code}`, the relay's `{success, error | message, code}`); `fallback`
- * gives the code and message when the body has none (not JSON, or empty).
+ * origin's `{Error, Description, Code}`, the relay's `{success, error | message, code}`, and the
+ * server's own `{error: <code>, message}` for what no door answered, e.g. an unknown route);
+ * `fallback` gives the code and message when the body has none (not JSON, or empty).
  */
 function refusalError(status: number, body: Record<string, unknown>, fallback: { code: string; message: string }, retryAfter: string | null | undefined): PairgateApiError {
-  const code = typeof body.Code === 'string' ? body.Code : typeof body.code === 'string' ? body.code : fallback.code;
+  // In the server's shape `error` is a machine code beside a `message`; in the relay's it is the message.
+  const serverCode = typeof body.error === 'string' && typeof body.message === 'string' && /^[a-z][a-z0-9_]*$/.test(body.error) ? body.error : undefined;
+  const code = typeof body.Code === 'string' ? body.Code : typeof body.code === 'string' ? body.code : (serverCode ?? fallback.code);
   const message = [body.Description, body.message, body.error].find((value): value is string => typeof value === 'string') ?? fallback.message;
   return new PairgateApiError(status, code, message, body, retryAfterOf(retryAfter));
 }

@@ -37,6 +37,13 @@ describe('SDK session channel: a refused upgrade reaches the caller with the ser
     expect(wrongLink).toMatchObject({ status: 404, code: 'session_not_found', message: 'No live session has this agent link.' });
   });
 
+  it('a path no door serves (a relay asked as an origin): the server\'s own code route_not_found, not http_404', async () => {
+    const notAnOrigin = new SupportOriginClient({ baseUrl: `${relay.url}/nothing-here`, ...ADMIN });
+    const error = await failureOf(notAnOrigin.listSessions());
+    expect(error).toMatchObject({ status: 404, code: 'route_not_found' });
+    expect(error.message).not.toBe('route_not_found');
+  });
+
   it('nothing listening: network_error, status 0', async () => {
     const port = await freePort();
     const nowhere = new SupportOriginClient({ baseUrl: `http://127.0.0.1:${port}`, ...ADMIN });
