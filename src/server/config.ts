@@ -24,7 +24,7 @@ export function readConfigFile(path: string): Record<string, string> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError('--config', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new ConfigError('--config', `cannot read ${path}: ${unreadable(error)}`);
   }
   return parseEnv(text) as Record<string, string>;
 }
@@ -41,17 +41,40 @@ export function mergeSections(sections: readonly ConfigSection[]): ConfigSection
   return Type.Object(properties as never);
 }
 
+/** What a number key takes, in words: "a whole number from 0 to 65535", "a number above 0". */
+function describeNumber(schema: Record<string, unknown>): string {
+  const noun = schema.type === 'integer' ? 'a whole number' : 'a number';
+  const { minimum: min, maximum: max, exclusiveMinimum: above } = schema;
+  if (min !== undefined && max !== undefined) return `${noun} from ${String(min)} to ${String(max)}`;
+  const parts = [noun];
+  if (min !== undefined) parts.push(`of at least ${String(min)}`);
+  if (above !== undefined) parts.push(`above ${String(above)}`);
+  if (max !== undefined) parts.push(`of at most ${String(max)}`);
+  return parts.join(' ');
+}
+
 function describeExpected(schema: Record<string, unknown>): string {
   // A key may say in words what a pattern says in a regular expression.
   if (typeof schema.expected === 'string') return schema.expected;
   if (schema.anyOf) return `one of ${(schema.anyOf as { const: unknown }[]).map((s) => JSON.stringify(s.const)).join(', ')}`;
-  const parts = [String(schema.type ?? 'value')];
-  if (schema.minimum !== undefined) parts.push(`>= ${String(schema.minimum)}`);
-  if (schema.exclusiveMinimum !== undefined) parts.push(`> ${String(schema.exclusiveMinimum)}`);
-  if (schema.maximum !== undefined) parts.push(`<= ${String(schema.maximum)}`);
-  if (schema.minLength !== undefined) parts.push(`at least ${String(schema.minLength)} characters`);
+  if (schema.type === 'integer' || schema.type === 'number') return describeNumber(schema);
+  if (schema.type === 'boolean') return 'true or false';
+  const parts = [schema.type === 'string' ? 'text' : 'a value'];
+  if (schema.minLength !== undefined) parts.push(`of at least ${String(schema.minLength)} characters`);
   if (schema.pattern !== undefined) parts.push(`matching ${String(schema.pattern)}`);
   return parts.join(' ');
+}
+
+/** Why a file could not be read, in words (with the system's code for a search). */
+function unreadable(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why: Record<string, string> = {
+    ENOENT: 'there is no such file',
+    EACCES: 'permission denied (check its owner and mode)',
+    EPERM: 'permission denied (check its owner and mode)',
+    EISDIR: 'it is a folder, not a file',
+  };
+  return code && why[code] ? `${why[code]} (${code})` : (code ?? String(error));
 }
 
 /**

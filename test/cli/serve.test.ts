@@ -45,7 +45,7 @@ describe('pairgate CLI', () => {
     // A flag is checked by the CLI itself and named as typed (test/cli/bad-input.test.ts).
     const result = run(['serve', '--data-dir', mkdtempSync(join(tmpdir(), 'pairgate-bad-'))], { PAIRGATE_PORT: 'eighty' });
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/PAIRGATE_PORT: expected integer/);
+    expect(result.stderr).toMatch(/PAIRGATE_PORT: expected a whole number/);
   });
 
   it('a data folder that cannot be made stops the start with a line naming it (never hangs)', () => {

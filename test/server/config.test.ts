@@ -38,10 +38,10 @@ describe('configuration', () => {
       throw new Error('no error');
     };
     expect(bad({ PAIRGATE_PORT: 'eighty' })).toMatchObject({ key: 'PAIRGATE_PORT', code: 'config_invalid' });
-    expect(bad({ PAIRGATE_PORT: 'eighty' }).message).toMatch(/PAIRGATE_PORT: expected integer >= 0 <= 65535, got "eighty"/);
+    expect(bad({ PAIRGATE_PORT: 'eighty' }).message).toMatch(/PAIRGATE_PORT: expected a whole number from 0 to 65535, got "eighty"/);
     expect(bad({ PAIRGATE_PORT: '70000' }).key).toBe('PAIRGATE_PORT');
     // A fraction is refused, not truncated (0.5 would have read as 0, "no limit" for some keys).
-    expect(bad({ PAIRGATE_WAITS_PER_CLIENT: '0.5' }).message).toMatch(/PAIRGATE_WAITS_PER_CLIENT: expected integer >= 0, got "0.5"/);
+    expect(bad({ PAIRGATE_WAITS_PER_CLIENT: '0.5' }).message).toMatch(/PAIRGATE_WAITS_PER_CLIENT: expected a whole number of at least 0, got "0.5"/);
     expect(bad({ PAIRGATE_DEVICE_REFRESH_TOKEN_TTL_SECONDS: '1.5' }).key).toBe('PAIRGATE_DEVICE_REFRESH_TOKEN_TTL_SECONDS');
     expect(bad({ PAIRGATE_PORT: '1e3' }).key).toBe('PAIRGATE_PORT');
     expect(loadConfig(sections, { env: { PAIRGATE_PORT: ' 9000 ' } }).PAIRGATE_PORT).toBe(9000);
@@ -69,7 +69,7 @@ describe('configuration', () => {
   });
 
   it('says which file cannot be read', () => {
-    expect(() => loadConfig(sections, { file: '/nonexistent/pairgate.config' })).toThrow(/cannot read \/nonexistent\/pairgate.config: ENOENT/);
+    expect(() => loadConfig(sections, { file: '/nonexistent/pairgate.config' })).toThrow(/cannot read \/nonexistent\/pairgate.config: there is no such file \(ENOENT\)/);
   });
 
   it('refuses codes that would break the brute-force budget', () => {

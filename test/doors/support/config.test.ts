@@ -21,7 +21,7 @@ describe('support configuration', () => {
     expect(() => checkConfig(load({ ...BASE, PLEXUS_PAIRING_URL: 'ftp://relay.example/pairing/' }), doors)).toThrow(/PLEXUS_PAIRING_URL: expected an absolute http\(s\) URL/);
     expect(() => checkConfig(load({ ...BASE, PLEXUS_COMPANY_LOGO: 'logo.png' }), doors)).toThrow(/PLEXUS_COMPANY_LOGO/);
     expect(() => checkConfig(load({ ...BASE, PLEXUS_COMPANY_LOGO: 'http://cdn.example/logo.png' }), doors)).toThrow(/PLEXUS_COMPANY_LOGO: expected an absolute https URL/);
-    expect(() => load({ PLEXUS_PAIRING_TTL: 'ten' })).toThrow(/PLEXUS_PAIRING_TTL: expected integer/);
+    expect(() => load({ PLEXUS_PAIRING_TTL: 'ten' })).toThrow(/PLEXUS_PAIRING_TTL: expected a whole number/);
     expect(() => checkConfig(load({ ...BASE, PAIRGATE_SUPPORT_DEFAULT_TTL: '90000' }), doors)).toThrow(/PAIRGATE_SUPPORT_DEFAULT_TTL/);
   });
 
