@@ -25,6 +25,24 @@ function run(args: string[], env: Record<string, string> = {}): { status: number
 }
 
 describe('pairgate CLI', () => {
+  it('a second serve on a data folder in use says so and what to do, and exits 2 (a setting to change)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-serve-twice-'));
+    const first = spawn('node', [cli, 'serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      await new Promise<string>((resolve, reject) => {
+        createInterface({ input: first.stdout! }).once('line', resolve);
+        first.once('exit', (code) => reject(new Error(`exited ${code}`)));
+      });
+      const second = run(['serve', '--port', '0', '--data-dir', dataDir]);
+      expect(second.status).toBe(2);
+      expect(second.stderr).toContain(`The data folder ${dataDir} is in use by another pairgate server. Stop it, or give this one its own folder with --data-dir. [data_dir_in_use]`);
+    } finally {
+      const exited = new Promise((resolve) => first.once('exit', resolve));
+      first.kill('SIGTERM');
+      await exited;
+    }
+  }, 30_000);
+
   it('serve --port 0 prints the real URL as its first line and serves it; SIGTERM stops it cleanly', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-serve-'));
     const child = spawn('node', [cli, 'serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -7,7 +7,7 @@ import { migrateToLatest } from '../migrate.js';
 import { MemoryNotifier } from '../memory/memory-notifier.js';
 import type { Stores } from '../ports.js';
 import type { GrantRow } from '../grant-rows.js';
-import { UnavailableError } from '../../core/errors.js';
+import { ConflictError } from '../../core/errors.js';
 import { BatchedInsert } from './batched-insert.js';
 import { SqliteEphemeralStore } from './sqlite-ephemeral-store.js';
 import { SqliteGrantStore } from './sqlite-grant-store.js';
@@ -47,7 +47,8 @@ function takeOwnership(sqlite: BetterSqlite3.Database, dataDir: string): void {
   } catch (error) {
     sqlite.close();
     if ((error as { code?: string }).code?.startsWith('SQLITE_BUSY')) {
-      throw new UnavailableError(
+      // A conflict the operator settles (a 4xx: `serve` exits 2, as for other settings to change).
+      throw new ConflictError(
         `The data folder ${dataDir} is in use by another pairgate server. Stop it, or give this one its own folder with --data-dir.`,
         'data_dir_in_use',
       );
