@@ -24,6 +24,12 @@ interface Room {
    * history, those it already holds left out, so it gets every message once and in order.
    */
   agentBacklog: { seq: number | undefined; payload: Record<string, unknown> }[] | undefined;
+  /**
+   * The numbers of the logged messages the agent socket got in its history: one of them arriving
+   * later on the bus (another node's NOTIFY can come after its log entry is readable) is not sent
+   * again. At most LOG_KEEP numbers, for the life of that socket.
+   */
+  agentHistorySeqs: Set<number> | undefined;
   /** Stops listening to the session's topic on the bus and to its grant's changes. */
   stop: () => void;
 }
@@ -110,7 +116,7 @@ export class SessionHub {
         void work.catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: state broadcast failed'));
       });
       const delivered = new DeliveredSeqs(0);
-      room = { agent: undefined, supporters: new Set(), expiry: undefined, delivered, agentBacklog: undefined, stop: () => (unlisten(), unsubscribe()) };
+      room = { agent: undefined, supporters: new Set(), expiry: undefined, delivered, agentBacklog: undefined, agentHistorySeqs: undefined, stop: () => (unlisten(), unsubscribe()) };
       // What was said before this node held a socket of the session is history, not missed.
       void this.log.last(grantId, this.ctx.clock.now()).then((last) => delivered.skipTo(last), () => undefined);
       const left = Math.min(2_147_000_000, Math.max(0, session.expiresAt - this.ctx.clock.now()));
@@ -137,6 +143,7 @@ export class SessionHub {
   private deliver(room: Room, message: LoggedHubMessage): void {
     if (message.seq !== undefined && !room.delivered.mark(message.seq)) return;
     if (message.kind === 'to-supporters') for (const supporter of room.supporters) send(supporter, message.payload);
+    else if (message.seq !== undefined && room.agentHistorySeqs?.has(message.seq)) return;
     else if (room.agentBacklog) room.agentBacklog.push({ seq: message.seq, payload: message.payload });
     else send(room.agent, message.payload);
   }
@@ -144,7 +151,8 @@ export class SessionHub {
   /**
    * Sends a joining agent the chat of the session so far (`history`), for a page that was reloaded
    * or reopened: the latest LOG_KEEP messages both ways, oldest first, diagnostics reports left out.
-   * Then the messages held back meanwhile, those the history already holds left out.
+   * Then the messages held back meanwhile, those the history already holds left out (by number:
+   * numbers may arrive out of order, and one taken by a message still being written is not in it).
    */
   private async sendHistory(grantId: string, room: Room, socket: WebSocket): Promise<void> {
     try {
@@ -154,9 +162,10 @@ export class SessionHub {
         const logged = parse(entry.message) as LoggedHubMessage | undefined;
         if (logged?.payload?.type === 'message') messages.push(logged.payload);
       }
-      const upTo = entries.at(-1)?.seq ?? 0;
-      if (room.agent === socket) send(socket, { type: 'history', messages });
-      for (const held of room.agentBacklog ?? []) if (held.seq === undefined || held.seq > upTo) send(room.agent, held.payload);
+      if (room.agent !== socket) return;
+      room.agentHistorySeqs = new Set(entries.map((entry) => entry.seq));
+      send(socket, { type: 'history', messages });
+      for (const held of room.agentBacklog ?? []) if (held.seq === undefined || !room.agentHistorySeqs.has(held.seq)) send(socket, held.payload);
     } finally {
       room.agentBacklog = undefined;
     }
@@ -320,6 +329,7 @@ export class SessionHub {
     // Given back by the socket's close handler (acceptAgent).
     this.agentLeases.set(socket, release);
     // An agent asking for the history gets no message before it (see sendHistory).
+    room.agentHistorySeqs = undefined;
     if (hello.history === true) room.agentBacklog = [];
     room.agent = socket;
     try {
