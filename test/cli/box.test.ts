@@ -25,8 +25,8 @@ describe('pairgate box', () => {
   it('init prints the fingerprint; id prints it again (and the legacy form); no identity is a clear error', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'pairgate-cli-box-')), 'box');
     const missing = await run(['box', 'id', '--dir', dir]);
-    expect(missing.status).not.toBe(0);
-    expect(missing.stderr).toMatch(/pairgate box init/);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/There is no box identity in .*: run `pairgate box init` first .*\[no_box_identity\]/);
     const init = await run(['box', 'init', '--dir', dir]);
     expect(init.status, init.stderr).toBe(0);
     const fingerprint = init.stdout.trim();

@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { NotFoundError } from '../../core/errors.js';
 import { certificateFingerprints } from '../../core/fingerprint.js';
 import { createSelfSigned, type KeyAndCertificate } from './self-signed.js';
 
@@ -31,7 +32,8 @@ export function hasBoxIdentity(dir: string): boolean {
 
 /** Reads the identity in `dir`; a missing identity tells the user how to make one. */
 export function loadBoxIdentity(dir: string): BoxIdentity {
-  if (!hasBoxIdentity(dir)) throw new Error(`no box identity in ${dir}; run \`pairgate box init\` first`);
+  // Something the user fixes (a 4xx: the CLI exits 2), with the command that does it.
+  if (!hasBoxIdentity(dir)) throw new NotFoundError(`There is no box identity in ${dir}: run \`pairgate box init\` first (or point --dir at the folder that holds it).`, 'no_box_identity');
   const keyPem = readFileSync(join(dir, BOX_KEY_FILE), 'utf8');
   const certPem = readFileSync(join(dir, BOX_CERT_FILE), 'utf8');
   const { fingerprint, legacy } = certificateFingerprints(certPem);
