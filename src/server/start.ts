@@ -36,11 +36,15 @@ export async function startServer(sources: ConfigSources, doors: readonly Door[]
   const stores = await openStores(config, doors);
   // Known only once listening (port 0); the app reads it for its default public URL.
   const listening: { url?: string } = {};
-  let app: FastifyInstance;
+  let app: FastifyInstance | undefined;
   try {
     app = await buildApp({ config, stores, doors, ...(logStream ? { logStream } : {}), listenUrl: () => listening.url });
     await app.listen({ host: config.PAIRGATE_HOST, port: config.PAIRGATE_PORT, listenTextResolver: (address) => `listening on ${address}` });
   } catch (error) {
+    // What the doors started (the DNS listeners, sweepers, timers) stops with the app, then the
+    // stores close: a caller that handles the failure (a test, a supervisor in-process) is left
+    // with nothing running.
+    await app?.close().catch(() => undefined);
     await stores.close();
     throw error;
   }

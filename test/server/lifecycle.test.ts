@@ -1,6 +1,13 @@
+import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
+import { allDoors } from '../../src/doors/index.js';
+import { startServer } from '../../src/server/start.js';
 import { createTestApp } from '../helpers/app.js';
+import { freePort } from '../doors/support/helpers.js';
 
 describe('server lifecycle', () => {
   it('answers waiting clients and ends event streams when shutting down', async () => {
@@ -17,6 +24,29 @@ describe('server lifecycle', () => {
     expect((await longPoll).state).toBe('pending');
     expect(await streamText).toContain('event: state');
   });
+
+  it('a start that cannot listen (its port taken) stops what the doors started: the DNS port is free again for the next try', async () => {
+    const taken: Server = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const busyPort = (taken.address() as { port: number }).port;
+    const dnsPort = await freePort();
+    const env = (port: number) => ({
+      PAIRGATE_PORT: String(port),
+      PAIRGATE_DATA_DIR: mkdtempSync(join(tmpdir(), 'pairgate-listen-fail-')),
+      PAIRGATE_LOG_LEVEL: 'silent',
+      PAIRGATE_DNS_ZONE: 'box.example.test',
+      PAIRGATE_DNS_PORT: String(dnsPort),
+      PAIRGATE_DNS_UPDATE_PORT: '0',
+    });
+    try {
+      await expect(startServer({ env: env(busyPort) }, allDoors)).rejects.toThrow();
+      // Without closing the app, its DNS listeners kept the port and this start failed.
+      const server = await startServer({ env: env(0) }, allDoors);
+      await server.close();
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  }, 30_000);
 
   it('reports not ready while shutting down', async () => {
     const t = await createTestApp();
