@@ -101,15 +101,6 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     return renderPage(pages, request, reply, 'access/done.njk', { title: t('done.title'), text, outcome: outcome.status }, { lang, user });
   };
 
-  /**
-   * Signed in: the consent screen. It is shown even when an access of the same app, device and
-   * permissions exists (Pryv accepts those at once, without a screen): anyone may start a request
-   * naming a real app's public id, permissions and device, and send its auth URL to a signed-in
-   * user; accepting on a mere visit (a top-level GET carries the SameSite=Lax session cookie) would
-   * hand a token to whoever polls the request, without the user doing anything. So every token
-   * needs the user's click, a POST with the CSRF token; for a matching access the screen is the
-   * compact "asks again" variant (no description), one click away from the app.
-   */
   /** The host (with a port that is not the scheme's) a return URL leads to, or null without one. */
   const returnHostOf = (returnURL: string | null | undefined): string | null => {
     if (!returnURL) return null;
@@ -120,6 +111,15 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     }
   };
 
+  /**
+   * Signed in: the consent screen. It is shown even when an access of the same app, device and
+   * permissions exists (Pryv accepts those at once, without a screen): anyone may start a request
+   * naming a real app's public id, permissions and device, and send its auth URL to a signed-in
+   * user; accepting on a mere visit (a top-level GET carries the SameSite=Lax session cookie) would
+   * hand a token to whoever polls the request, without the user doing anything. So every token
+   * needs the user's click, a POST with the CSRF token; for a matching access the screen is the
+   * compact "asks again" variant (no description), one click away from the app.
+   */
   const proceed = async (request: FastifyRequest, reply: FastifyReply, { grant, key }: Found, lang: Lang, user: User) => {
     const check = await checkAccess(env.consent, user, grant.request);
     const t = translator(lang);

@@ -334,10 +334,13 @@ export class SessionHub {
     room.agent = socket;
     try {
       await this.setConnected(session.id, true);
-      send(socket, { type: 'welcome', session: session.request.id, supporterName: session.request.supporterName, expiresAt: new Date(session.expiresAt).toISOString() });
-    } finally {
-      if (room.agentBacklog) await this.sendHistory(session.id, room, socket);
+    } catch (error) {
+      // No welcome, so no history: what was held back goes nowhere.
+      room.agentBacklog = undefined;
+      throw error;
     }
+    send(socket, { type: 'welcome', session: session.request.id, supporterName: session.request.supporterName, expiresAt: new Date(session.expiresAt).toISOString() });
+    if (room.agentBacklog) await this.sendHistory(session.id, room, socket);
     return true;
   }
 
