@@ -2,6 +2,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UnsafeConfigDirError } from './lan-errors.js';
+import { removeLeftoverTempFiles } from './private-file.js';
 
 /**
  * The folder where a device keeps its lan identity and trusted peers: `--config-dir`, else
@@ -13,6 +14,9 @@ import { UnsafeConfigDirError } from './lan-errors.js';
  * may write to (group or world writable, or owned by another user than this one or root) is
  * refused: pointed at a shared place such as /tmp, another user could have planted either file.
  * Throws UnsafeConfigDirError (exit code 2) naming the folder and how to fix it.
+ *
+ * A folder found safe is also rid of the temporary files (`<file>.<hex>.tmp`, over a minute old)
+ * that a command killed between writing and renaming left there (`removeLeftoverTempFiles`).
  */
 export function resolveConfigDir(option?: string, env: NodeJS.ProcessEnv = process.env): string {
   const dir = option || env.PAIRGATE_CONFIG_DIR || join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'pairgate');
@@ -33,5 +37,6 @@ export function resolveConfigDir(option?: string, env: NodeJS.ProcessEnv = proce
       throw new UnsafeConfigDirError(`The config folder ${dir} is not safe: it belongs to another user (uid ${stat.uid}), who could plant a trusted peer or the device key.`);
     }
   }
+  removeLeftoverTempFiles(dir);
   return dir;
 }

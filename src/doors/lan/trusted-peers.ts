@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { withFileLock, type LockHolder } from './file-lock.js';
 import { readJsonFile, writeJsonFile } from './json-file.js';
+import { removeLeftoverTempFiles } from './private-file.js';
 import { BadPeersFileError, PeersFileBusyError, UnknownPeerError } from './lan-errors.js';
 
 /**
@@ -130,6 +131,9 @@ export class TrustedPeerStore {
     // 0700, as writeJsonFile makes it: the lock file lives there too, so it must exist first.
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
     return withFileLock(this.lockPath, () => {
+      // The SDK's callers never open the folder through resolveConfigDir: a change is their
+      // natural point to clear what a killed writer left (see removeLeftoverTempFiles).
+      removeLeftoverTempFiles(dirname(this.path));
       const { peers, result } = apply(this.list());
       writeJsonFile(this.path, { version: 1, peers } satisfies PeersFile);
       return result;
