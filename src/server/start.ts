@@ -6,6 +6,7 @@ import { assertBearerSecret } from './bearer-secret.js';
 import { configWarnings } from './config-warnings.js';
 import { makeDataDir } from './data-dir.js';
 import { loadConfig, type Config, type ConfigSources } from './config.js';
+import { explainListenError, HTTP_LISTENER } from './listen-errors.js';
 import { openStores } from './open-stores.js';
 
 /** A running server. */
@@ -39,7 +40,11 @@ export async function startServer(sources: ConfigSources, doors: readonly Door[]
   let app: FastifyInstance | undefined;
   try {
     app = await buildApp({ config, stores, doors, ...(logStream ? { logStream } : {}), listenUrl: () => listening.url });
-    await app.listen({ host: config.PAIRGATE_HOST, port: config.PAIRGATE_PORT, listenTextResolver: (address) => `listening on ${address}` });
+    await app.listen({ host: config.PAIRGATE_HOST, port: config.PAIRGATE_PORT, listenTextResolver: (address) => `listening on ${address}` }).catch((error: unknown) => {
+      // Told in words with the setting to change (a port taken, one that needs privileges, a host
+      // not of this machine), for every caller: `serve`, a supervisor in-process, the tests.
+      throw explainListenError(error, { ...HTTP_LISTENER, host: config.PAIRGATE_HOST, port: config.PAIRGATE_PORT });
+    });
   } catch (error) {
     // What the doors started (the DNS listeners, sweepers, timers) stops with the app, then the
     // stores close: a caller that handles the failure (a test, a supervisor in-process) is left

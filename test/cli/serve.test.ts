@@ -115,7 +115,7 @@ describe('pairgate CLI', () => {
     try {
       const result = await runCli(['serve', '--port', String(port), '--data-dir', mkdtempSync(join(tmpdir(), 'pairgate-busy-'))]);
       expect(result.status, result.stderr).toBe(2);
-      expect(result.stderr.trim()).toBe(`pairgate: cannot listen on 127.0.0.1:${port}: another program already does (another pairgate?). Stop it, or choose another port (serve --port 0 picks a free one). [address_in_use]`);
+      expect(result.stderr.trim()).toBe(`pairgate: cannot listen on 127.0.0.1:${port}: another program already does (another pairgate?). Stop it, or choose another port with serve --port or PAIRGATE_PORT (0 picks a free one). [address_in_use]`);
     } finally {
       holder.close();
     }

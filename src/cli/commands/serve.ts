@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { checkConfigFile } from '../config-file.js';
-import { explainListenError } from '../listen-errors.js';
+import { explainListenError } from '../../server/listen-errors.js';
 import { intOption } from '../options.js';
 
 /** The server and every door, loaded only when `serve` runs: other commands start faster without them. */

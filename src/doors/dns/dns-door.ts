@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError } from '../../core/errors.js';
 import { configSection, type Config } from '../../server/config.js';
+import { explainListenError } from '../../server/listen-errors.js';
 import { createSelfSigned } from '../registry/self-signed.js';
 import type { Door, DoorContext } from '../door.js';
 import { dnsConfigSchema } from './config.js';
@@ -67,13 +68,10 @@ function mtlsRegistry(instance: FastifyInstance, ctx: DoorContext): void {
   });
 }
 
-/** A listener that cannot bind, as a start-up error naming the key to change. */
-function listenError(key: string, host: string, port: number, error: unknown): unknown {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'EACCES') return new ConfigError(key, `cannot listen on ${host}:${port}: ports below 1024 need root or CAP_NET_BIND_SERVICE; choose another port`);
-  if (code === 'EADDRINUSE') return new ConfigError(key, `${host}:${port} is already in use`);
-  if (code === 'EADDRNOTAVAIL') return new ConfigError(key, `${host} is not an address of this machine`);
-  return error;
+/** A listener that cannot bind, told in the server's words (explainListenError), naming the keys to change. */
+function listenError(key: 'PAIRGATE_DNS_PORT' | 'PAIRGATE_DNS_UPDATE_PORT', host: string, port: number, error: unknown): unknown {
+  const purpose = key === 'PAIRGATE_DNS_PORT' ? 'DNS (UDP and TCP)' : 'the DNS update API';
+  return explainListenError(error, { host, port, purpose, portSetting: key, hostSetting: key.replace(/_PORT$/, '_HOST') });
 }
 
 /** The host of PAIRGATE_PUBLIC_URL (without IPv6 brackets), or undefined when it is not set. */
