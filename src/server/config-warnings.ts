@@ -31,3 +31,72 @@ export function configWarnings(config: Config, doors: readonly Door[]): string[]
   }
   return warnings;
 }
+
+/**
+ * Keys that pairgate's own tooling reads from the environment, not the server: the CLI's clients
+ * (`grant`, `session`, `box`, `join`, `lan`), the benchmarks and the tests. A shell that exports
+ * them may well start `serve` too, so they are not unknown keys there.
+ * test/server/config-warnings.test.ts checks this list against what the code reads.
+ */
+export const TOOLING_ENV_KEYS: readonly string[] = [
+  'PAIRGATE_SERVER',
+  'PAIRGATE_RELAY_URL',
+  'PAIRGATE_BOX_DIR',
+  'PAIRGATE_CONFIG_DIR',
+  'PAIRGATE_BENCH_PIN',
+  'PAIRGATE_BENCH_PG_URL',
+  'PAIRGATE_BENCH_REDIS_URL',
+  'PAIRGATE_TEST_PG_URL',
+  'PAIRGATE_TEST_REDIS_URL',
+  'PAIRGATE_CHROMIUM',
+];
+
+/**
+ * One warning for each of `keys` that starts with one of `prefixes` and is not `known`: a misspelt
+ * key is otherwise ignored without a word, and the server runs on the default instead. A warning
+ * names the key and, when a known key is a slip of the finger away, that key; never the value,
+ * which may be a secret.
+ */
+export function unknownKeyWarnings(keys: Iterable<string>, known: readonly string[], prefixes: readonly string[]): string[] {
+  const knownSet = new Set(known);
+  const warnings: string[] = [];
+  for (const key of keys) {
+    if (knownSet.has(key) || !prefixes.some((prefix) => key.startsWith(prefix))) continue;
+    const near = closestKey(key, known);
+    warnings.push(`${key} is not a configuration key and is ignored (${near ? `did you mean ${near}?` : 'misspelt? see serve --help-config'})`);
+  }
+  return warnings;
+}
+
+/**
+ * The known key nearest to `key`, if it is close enough to be the one meant: one edit for a short
+ * name (PAIRGATE_PROT, PAIRGATE_PORT), up to three for long ones. Only the part after the shared
+ * prefix counts toward "short", or every key would be long.
+ */
+function closestKey(key: string, known: readonly string[]): string | undefined {
+  const name = key.slice(key.indexOf('_') + 1);
+  const allowed = Math.min(3, Math.max(1, Math.floor(name.length / 4)));
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of [...known].sort()) {
+    const distance = editDistance(key, candidate);
+    if (distance <= allowed && (!best || distance < best.distance)) best = { key: candidate, distance };
+  }
+  return best?.key;
+}
+
+/**
+ * Edits (insert, delete, replace, or swap two neighbours) turning `a` into `b`: the optimal string
+ * alignment distance, so a swap such as PROT for PORT counts one, as people make it.
+ */
+export function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let distance = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) distance = Math.min(distance, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = distance;
+    }
+  }
+  return rows[a.length]![b.length]!;
+}

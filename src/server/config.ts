@@ -18,15 +18,18 @@ export interface ConfigSources {
   overrides?: Record<string, unknown>;
 }
 
-/** Reads a dotenv-syntax file, naming the file in the error when it cannot be read. */
-export function readConfigFile(path: string): Record<string, string> {
-  let text: string;
+/** The text of a configuration file, naming the file in the error when it cannot be read. */
+export function readConfigText(path: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
     throw new ConfigError('--config', `cannot read ${path}: ${unreadable(error)}`);
   }
-  return parseEnv(text) as Record<string, string>;
+}
+
+/** Reads a dotenv-syntax file, naming the file in the error when it cannot be read. */
+export function readConfigFile(path: string): Record<string, string> {
+  return parseEnv(readConfigText(path)) as Record<string, string>;
 }
 
 /** Merges sections into one schema; a key declared twice is a programming error. */

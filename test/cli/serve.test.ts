@@ -95,7 +95,18 @@ describe('pairgate CLI', () => {
     writeFileSync(join(dir, 'pairgate.config'), '# comment\nlisten on all interfaces\nPAIRGATE_PORT=0\n');
     const result = run(['serve', '--config', join(dir, 'pairgate.config'), '--data-dir', dir]);
     expect(result.status, result.stderr).toBe(2);
-    expect(result.stderr.trim()).toBe(`pairgate: --config: ${join(dir, 'pairgate.config')}: "listen on all interfaces" is not a KEY=value line (it hides the PAIRGATE_PORT line after it); fix it or comment it out with # [config_invalid]`);
+    expect(result.stderr.trim()).toBe(`pairgate: --config: ${join(dir, 'pairgate.config')}, line 2: "listen on all interfaces" is not a KEY=value line; fix it or comment it out with # [config_invalid]`);
+  });
+
+  it('refuses a last --config line that is not KEY=value the same way, with or without a newline after it (parseEnv dropped it)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pairgate-cfg-'));
+    const file = join(dir, 'pairgate.config');
+    for (const end of ['', '\n']) {
+      writeFileSync(file, `PAIRGATE_PORT=0\nPAIRGATE_LOG_LEVEL${end}`);
+      const result = run(['serve', '--config', file, '--data-dir', dir]);
+      expect(result.status, result.stderr).toBe(2);
+      expect(result.stderr.trim()).toBe(`pairgate: --config: ${file}, line 2: "PAIRGATE_LOG_LEVEL" is not a KEY=value line; fix it or comment it out with # [config_invalid]`);
+    }
   });
 
   it('warns of a --config key that no section declares (a typo is otherwise ignored without a word)', () => {
@@ -104,8 +115,25 @@ describe('pairgate CLI', () => {
     writeFileSync(join(dir, 'pairgate.config'), 'PAIRGATE_PROT=0\nOTHER_PROGRAM_KEY=1\nPLEXUS_AUTH_USER=support\nPAIRGATE_LOG_LEVEL=noisy\n');
     const result = run(['serve', '--config', join(dir, 'pairgate.config'), '--data-dir', dir]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/^pairgate: warning: --config: .*: PAIRGATE_PROT is not a configuration key and is ignored \(misspelt\? see serve --help-config\)$/m);
+    expect(result.stderr).toMatch(/^pairgate: warning: --config: .*: PAIRGATE_PROT is not a configuration key and is ignored \(did you mean PAIRGATE_PORT\?\)$/m);
     expect(result.stderr).not.toMatch(/OTHER_PROGRAM_KEY|PLEXUS_AUTH_USER is not/);
+  });
+
+  it('warns of a PAIRGATE_ environment variable no section declares, with the key meant, never its value', () => {
+    const result = run(['serve', '--data-dir', mkdtempSync(join(tmpdir(), 'pairgate-env-'))], {
+      PAIRGATE_PROT: '8080',
+      PAIRGATE_METRICS_TOKN: 's3cr3t-0123456789abcdefghijklmnop',
+      // Read by pairgate's tooling (the benchmarks, the CLI's clients), not the server: no warning.
+      PAIRGATE_BENCH_PIN: '0',
+      PAIRGATE_SERVER: 'http://127.0.0.1:9',
+      // Stops the start after the warnings, so no server is left running.
+      PAIRGATE_LOG_LEVEL: 'noisy',
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^pairgate: warning: environment: PAIRGATE_PROT is not a configuration key and is ignored \(did you mean PAIRGATE_PORT\?\)$/m);
+    expect(result.stderr).toMatch(/^pairgate: warning: environment: PAIRGATE_METRICS_TOKN is not a configuration key and is ignored \(did you mean PAIRGATE_METRICS_TOKEN\?\)$/m);
+    expect(result.stderr).not.toContain('s3cr3t');
+    expect(result.stderr).not.toMatch(/PAIRGATE_BENCH_PIN|PAIRGATE_SERVER/);
   });
 
   it('a port another program holds is said in words, with what to do (it was Node\'s listen EADDRINUSE)', async () => {

@@ -1,11 +1,12 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { allDoors } from '../../src/doors/index.js';
 import { loadConfig } from '../../src/server/config.js';
-import { configWarnings, isLoopbackHost } from '../../src/server/config-warnings.js';
+import { coreConfigSchema } from '../../src/server/config-schema.js';
+import { configWarnings, editDistance, isLoopbackHost, TOOLING_ENV_KEYS, unknownKeyWarnings } from '../../src/server/config-warnings.js';
 import { startServer } from '../../src/server/start.js';
 
 const sections = allDoors.flatMap((door) => (door.configSchema ? [door.configSchema] : []));
@@ -63,5 +64,44 @@ describe('start-up warnings about risky settings', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('unknown configuration keys', () => {
+  const known = [coreConfigSchema, ...sections].flatMap((section) => Object.keys(section.properties));
+
+  it('counts edits as people make them: a swap of neighbours is one', () => {
+    expect(editDistance('PAIRGATE_PROT', 'PAIRGATE_PORT')).toBe(1);
+    expect(editDistance('PAIRGATE_POR', 'PAIRGATE_PORT')).toBe(1);
+    expect(editDistance('PAIRGATE_PORTT', 'PAIRGATE_PORT')).toBe(1);
+    expect(editDistance('PAIRGATE_HOST', 'PAIRGATE_PORT')).toBe(2);
+    expect(editDistance('', 'abc')).toBe(3);
+  });
+
+  it('names the key meant when one is close, and only then; never the value', () => {
+    expect(unknownKeyWarnings(['PAIRGATE_PROT', 'PAIRGATE_DATADIR', 'PAIRGATE_MAX_LIVE_CODE', 'PAIRGATE_NOTHING_LIKE_IT', 'PAIRGATE_PORT', 'HOME'], known, ['PAIRGATE_'])).toEqual([
+      'PAIRGATE_PROT is not a configuration key and is ignored (did you mean PAIRGATE_PORT?)',
+      'PAIRGATE_DATADIR is not a configuration key and is ignored (did you mean PAIRGATE_DATA_DIR?)',
+      'PAIRGATE_MAX_LIVE_CODE is not a configuration key and is ignored (did you mean PAIRGATE_MAX_LIVE_CODES?)',
+      'PAIRGATE_NOTHING_LIKE_IT is not a configuration key and is ignored (misspelt? see serve --help-config)',
+    ]);
+    // A short name is one slip from many others: two edits away is another key, not a typo.
+    expect(unknownKeyWarnings(['PAIRGATE_HOTT'], known, ['PAIRGATE_'])).toEqual(['PAIRGATE_HOTT is not a configuration key and is ignored (did you mean PAIRGATE_HOST?)']);
+    expect(unknownKeyWarnings(['PAIRGATE_PRTO'], known, ['PAIRGATE_'])[0]).toMatch(/misspelt\?/);
+  });
+
+  it('knows every PAIRGATE_ variable that pairgate\'s own tooling reads (src, bench, test, .ci), and nothing it no longer reads', () => {
+    const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true, recursive: true }).filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
+    const read = new Set<string>();
+    for (const file of ['src', 'bench', 'test', '.ci'].flatMap(files)) {
+      // process.env.X or env.X in code; $X or ${X} in shell scripts (a template's ${X} is no variable).
+      const reads = /\.(ts|js|mjs)$/.test(file) ? /(?:process\.env|\benv)(?:\.|\[')(PAIRGATE_[A-Z0-9_]+)/g : /\.sh$|\/run$/.test(file) ? /\$\{?(PAIRGATE_[A-Z0-9_]+)/g : undefined;
+      for (const match of reads ? readFileSync(file, 'utf8').matchAll(reads) : []) read.add(match[1]!);
+    }
+    expect([...read].filter((key) => !known.includes(key) && !TOOLING_ENV_KEYS.includes(key))).toEqual([]);
+    expect(TOOLING_ENV_KEYS.filter((key) => !read.has(key))).toEqual([]);
+    // A tooling key the server came to read would be known twice over.
+    expect(TOOLING_ENV_KEYS.filter((key) => known.includes(key))).toEqual([]);
+    expect(unknownKeyWarnings(TOOLING_ENV_KEYS, [...known, ...TOOLING_ENV_KEYS], ['PAIRGATE_'])).toEqual([]);
   });
 });

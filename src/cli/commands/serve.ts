@@ -2,17 +2,19 @@ import type { Command } from 'commander';
 import { checkConfigFile } from '../config-file.js';
 import { explainListenError } from '../../server/listen-errors.js';
 import { intOption } from '../options.js';
+import type { ConfigSection } from '../../server/config-schema.js';
+import { TOOLING_ENV_KEYS, unknownKeyWarnings } from '../../server/config-warnings.js';
 
 /** The server and every door, loaded only when `serve` runs: other commands start faster without them. */
 async function loadServer() {
-  const [{ allDoors }, { describeConfig, readConfigFile }, { coreConfigSchema }, { startServer }, { dnsRuntimeOf }] = await Promise.all([
+  const [{ allDoors }, { describeConfig, readConfigText }, { coreConfigSchema }, { startServer }, { dnsRuntimeOf }] = await Promise.all([
     import('../../doors/index.js'),
     import('../../server/config.js'),
     import('../../server/config-schema.js'),
     import('../../server/start.js'),
     import('../../doors/dns/dns-door.js'),
   ]);
-  return { allDoors, describeConfig, readConfigFile, coreConfigSchema, startServer, dnsRuntimeOf };
+  return { allDoors, describeConfig, readConfigText, coreConfigSchema, startServer, dnsRuntimeOf };
 }
 
 interface ServeOptions {
@@ -23,6 +25,19 @@ interface ServeOptions {
   publicUrl?: string;
   helpConfig?: boolean;
   relayOnly?: boolean;
+}
+
+/**
+ * Warns on stderr, before the start (a typo such as PAIRGATE_PROT leaves the default port, which
+ * may be taken), of each PAIRGATE_ variable of the environment that neither a configuration section
+ * nor pairgate's own tooling reads. PLEXUS_ ones are left alone: that prefix is shared with the
+ * Plexus programs whose wire formats pairgate serves, which may run from the same environment.
+ */
+function warnOfUnknownEnvKeys(env: NodeJS.ProcessEnv, sections: readonly ConfigSection[]): void {
+  const known = [...sections.flatMap((section) => Object.keys(section.properties)), ...TOOLING_ENV_KEYS];
+  for (const warning of unknownKeyWarnings(Object.keys(env), known, ['PAIRGATE_'])) {
+    console.error(`pairgate: warning: environment: ${warning}`);
+  }
 }
 
 /** `pairgate serve`: runs the server until SIGINT or SIGTERM. */
@@ -45,7 +60,7 @@ Examples:
   $ pairgate serve --port 0 --data-dir /tmp/pg
   $ PAIRGATE_LOG_LEVEL=warn pairgate serve --config pairgate.env --public-url https://pair.example.com`)
     .action(async (options: ServeOptions) => {
-      const { allDoors, describeConfig, readConfigFile, coreConfigSchema, startServer, dnsRuntimeOf } = await loadServer();
+      const { allDoors, describeConfig, readConfigText, coreConfigSchema, startServer, dnsRuntimeOf } = await loadServer();
       const sections = allDoors.flatMap((door) => (door.configSchema ? [door.configSchema] : []));
       if (options.helpConfig) {
         console.log(describeConfig(sections));
@@ -57,8 +72,9 @@ Examples:
       if (options.host !== undefined) overrides.PAIRGATE_HOST = options.host;
       if (options.dataDir !== undefined) overrides.PAIRGATE_DATA_DIR = options.dataDir;
       if (options.publicUrl !== undefined) overrides.PAIRGATE_PUBLIC_URL = options.publicUrl;
-      const fileValues = options.config ? readConfigFile(options.config) : {};
-      if (options.config) checkConfigFile(options.config, fileValues, [coreConfigSchema, ...sections]);
+      // Every door's keys, those of doors this start leaves out (--relay-only) too: they are known.
+      const fileValues = options.config ? checkConfigFile(options.config, readConfigText(options.config), [coreConfigSchema, ...sections]) : {};
+      warnOfUnknownEnvKeys(process.env, [coreConfigSchema, ...sections]);
       // Relay-only: the relay door alone (health, metrics and docs stay), mounted at /.
       const relayOnly = options.relayOnly || /^(true|1|yes)$/i.test(process.env.PAIRGATE_RELAY_ONLY ?? fileValues.PAIRGATE_RELAY_ONLY ?? '');
       if (relayOnly) overrides.PAIRGATE_RELAY_ONLY = true;
