@@ -47,6 +47,24 @@ describe('pairgate grant (CLI through the SDK, against a real server)', () => {
     expect(byDefault.stdout).toMatch(/Ask the approver to run: pairgate grant approve \S+$/m);
   });
 
+  it('says so when the server keeps the grant shorter than --ttl asked (the API caps it without an error)', async () => {
+    // The test server keeps grants at most 600 s (PAIRGATE_GRANT_TTL_SECONDS' default).
+    const capped = await exec('node', [cli, 'grant', 'create', '--label', 'Long job', '--ttl', '3600', '--no-wait', '--server', server]);
+    const expiresAt = /expires at (\S+Z)\.$/m.exec(capped.stdout)?.[1];
+    expect(capped.stdout).toMatch(/^Asked for 3600 s; this server keeps grants at most 600 s, so this one expires at \S+Z\.\nAsk the approver to run: pairgate grant approve \S+ --server /m);
+    expect(Date.parse(expiresAt!) - Date.now()).toBeLessThanOrEqual(600_000);
+    // With --json, standard output stays one JSON document and the note goes to standard error.
+    const json = await exec('node', [cli, 'grant', 'create', '--label', 'Long job', '--ttl', '3600', '--no-wait', '--json', '--server', server]);
+    expect(JSON.parse(json.stdout)).toHaveProperty('expiresAt');
+    expect(json.stderr).toMatch(/^Asked for 3600 s; this server keeps grants at most 600 s, so this one expires at \S+Z\.$/m);
+    // Within the maximum, or without --ttl, there is nothing to say.
+    for (const ttl of [['--ttl', '600'], ['--ttl', '30'], []]) {
+      const kept = await exec('node', [cli, 'grant', 'create', '--label', 'Short job', ...ttl, '--no-wait', '--server', server]);
+      expect(kept.stdout, ttl.join(' ')).toMatch(/^Expires at \S+Z\. Ask the approver to run/m);
+      expect(kept.stdout + kept.stderr).not.toMatch(/Asked for/);
+    }
+  });
+
   it('explains a mistyped code and an unreachable server', async () => {
     const typo = await exec('node', [cli, 'grant', 'approve', 'abcd-efgh-j', '--server', server]).catch((e: { stderr: string; code: number }) => e);
     expect((typo as { code: number }).code).toBe(2);

@@ -1,11 +1,23 @@
 import type { Command } from 'commander';
-import { PairgateClient } from '../../sdk/client.js';
+import { PairgateClient, type CreatedGrant } from '../../sdk/client.js';
 import { httpUrlOption, intOption, textOption } from '../options.js';
 
 const DEFAULT_SERVER = process.env.PAIRGATE_SERVER ?? 'http://127.0.0.1:8080';
 
 function client(options: { server: string }): PairgateClient {
   return new PairgateClient({ baseUrl: httpUrlOption(options.server, '--server (or PAIRGATE_SERVER)', 'http://127.0.0.1:8080') });
+}
+
+/**
+ * What to tell the person when the server keeps the grant for less than `--ttl` asked: the API
+ * shortens a lifetime beyond its maximum without an error (as OAuth servers do), which only the
+ * answer's createdAt and expiresAt show, and a grant that expires early is otherwise a surprise.
+ */
+export function ttlCapNote(askedSeconds: number | undefined, created: Pick<CreatedGrant, 'createdAt' | 'expiresAt'>): string | undefined {
+  if (askedSeconds === undefined) return undefined;
+  const keptSeconds = Math.round((Date.parse(created.expiresAt) - Date.parse(created.createdAt)) / 1000);
+  if (!(keptSeconds < askedSeconds)) return undefined;
+  return `Asked for ${askedSeconds} s; this server keeps grants at most ${keptSeconds} s, so this one expires at ${created.expiresAt}.`;
 }
 
 /**
@@ -35,12 +47,17 @@ Exit code: 0 when approved, 1 when refused or expired, 2 for bad input.`)
       const label = textOption(options.label, '--label', 1, 200);
       const api = client(options);
       const created = await api.createGrant({ label, ...(ttl !== undefined ? { ttl } : {}) });
-      if (options.json) console.log(JSON.stringify(options.wait ? { id: created.id, code: created.code, expiresAt: created.expiresAt } : created));
-      else {
+      const capped = ttlCapNote(ttl, created);
+      if (options.json) {
+        console.log(JSON.stringify(options.wait ? { id: created.id, code: created.code, expiresAt: created.expiresAt } : created));
+        // Standard output stays one JSON document; the person running it still reads the note.
+        if (capped) process.stderr.write(`${capped}\n`);
+      } else {
         // The approver's command names this server unless it is the one they reach by default.
         const server = options.server === DEFAULT_SERVER ? '' : ` --server ${options.server}`;
+        const approve = `Ask the approver to run: pairgate grant approve ${created.code}${server}`;
         console.log(`Code: ${created.code.toUpperCase()}`);
-        console.log(`Expires at ${created.expiresAt}. Ask the approver to run: pairgate grant approve ${created.code}${server}`);
+        console.log(capped ? `${capped}\n${approve}` : `Expires at ${created.expiresAt}. ${approve}`);
       }
       if (!options.wait) return;
       if (!options.json) process.stderr.write('Waiting for the decision... (Ctrl-C to stop)\n');
