@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -78,6 +78,24 @@ describe('pairgate lan / peers (two processes of the real CLI on loopback)', () 
       readFileSync(join(offerDir, 'peers.json'), 'utf8'), readFileSync(join(joinDir, 'peers.json'), 'utf8')].join('\n');
     expect(leaks).not.toContain(secret);
     expect(leaks).not.toContain(Buffer.from(secret, 'base64url').toString('hex'));
+  });
+
+  it('a join that cannot save the peer: each side says which device failed and what to do, exit 1, and neither keeps the other', async () => {
+    const offerDir = join(root, 'desk');
+    const joinDir = join(root, 'tablet');
+    // Something in the way of peers.json on the joiner (as a full disk or a read-only folder would be).
+    mkdirSync(join(joinDir, 'peers.json'), { recursive: true, mode: 0o700 });
+    chmodSync(joinDir, 0o700);
+    const offer = startJson(['lan', 'offer', '--config-dir', offerDir, '--name', 'desk', '--address', '127.0.0.1', '--bind', '127.0.0.1', '--no-discovery', '--json', '--timeout', '20']);
+    const connection = String((await offer.first).connectionString);
+    const joined = await run(['lan', 'join', '-', '--config-dir', joinDir, '--name', 'tablet', '--out', root, '--no-discovery'], connection);
+    expect(joined.code).toBe(1);
+    expect(joined.stderr).toContain('This device could not save "desk" as a trusted peer. The trusted-peer file is damaged');
+    expect(joined.stderr).toMatch(/"desk" was told, and takes this device back: neither trusts the other\. Then pair again\.\s*\[lan_trust_not_saved\]/);
+    expect(await offer.exit).toBe(1);
+    expect(offer.stderr.join('')).toMatch(/"tablet" did not complete the pairing\. It could not save this device as a trusted peer: its trusted-peer file is damaged \[lan_bad_peers_file\]\. So this device did not keep "tablet" as a trusted peer either: neither trusts the other\. Fix the problem on "tablet" \(it says what\), then pair again\.\s*\[lan_peer_not_saved\]/);
+    const listed = await run(['peers', 'list', '--json', '--config-dir', offerDir]);
+    expect((JSON.parse(listed.stdout) as { peers: unknown[] }).peers).toEqual([]);
   });
 
   it('connect: mutual TLS pinned to stored keys, a stranger refused, a removed peer unknown', async () => {

@@ -10,6 +10,7 @@ import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from '.
 import { dialFirst, label, type PinnedConnection } from './pinned-dial.js';
 import { channelBinding, NONCE_BYTES, newNonce, proofMatches, secretProof } from './secret-proof.js';
 import { exchange } from './session.js';
+import { commitTrust } from './trust-commit.js';
 import { TrustedPeerStore } from './trusted-peers.js';
 
 /**
@@ -113,7 +114,8 @@ export async function join(connection: string | ConnectionInfo, options: JoinOpt
 /**
  * The end of a join once the channel is authenticated (by the connection string's secret or by the
  * code): exchange identities and the payload, check the peer is the device expected (`deviceId`,
- * when known; `otherDevice` says why not), trust it, and close the channel.
+ * when known; `otherDevice` says why not), trust it once it trusts us too (`commitTrust`), and
+ * close the channel.
  */
 export async function finishJoin(
   channel: FramedChannel,
@@ -127,13 +129,16 @@ export async function finishJoin(
     maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
     timeoutMs: 30_000,
     onProgress: options.onProgress,
+    confirmTrust: true,
   });
   if (reached.deviceId !== undefined && exchanged.peer.deviceId !== reached.deviceId) throw new ProtocolError(reached.otherDevice);
-  const trusted = await new TrustedPeerStore(options.configDir).save({
-    deviceId: exchanged.peer.deviceId,
-    name: exchanged.peer.name,
-    keySha256: exchanged.peer.keySha256,
-    addresses: [reached.address, ...exchanged.peer.addresses],
+  // Kept only if the offer saved us too (`trust-commit.ts`): never a one-sided trust.
+  const trusted = await commitTrust(channel, {
+    store: new TrustedPeerStore(options.configDir),
+    peer: { deviceId: exchanged.peer.deviceId, name: exchanged.peer.name, keySha256: exchanged.peer.keySha256, addresses: [reached.address, ...exchanged.peer.addresses] },
+    self: device,
+    peerConfirms: exchanged.peerConfirmsTrust,
+    timeoutMs: 30_000,
   });
   channel.close();
   return { ...exchanged, trusted, address: reached.address, via: reached.via, authenticatedMs: reached.authenticatedMs };

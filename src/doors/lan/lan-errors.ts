@@ -1,4 +1,4 @@
-import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError, PairgateError, UnauthorizedError, UnavailableError } from '../../core/errors.js';
+import { BadGatewayError, ConflictError, ForbiddenError, InvalidRequestError, NotFoundError, PairgateError, UnauthorizedError, UnavailableError } from '../../core/errors.js';
 
 /**
  * Errors of the `lan` door. Each has a stable machine code so programs (and the tests) can tell a
@@ -127,5 +127,37 @@ export class PeersFileBusyError extends UnavailableError {
 export class BadDeviceFileError extends InvalidRequestError {
   constructor(message: string) {
     super(message, undefined, 'lan_bad_device_file');
+  }
+}
+
+/**
+ * Pairing could not be completed because this device could not save the other one as a trusted
+ * peer (a full disk, a folder it cannot write, `peers.json` locked or damaged). The message says
+ * why, what the other device was told, and what to fix before pairing again.
+ */
+export class TrustNotSavedError extends UnavailableError {
+  constructor(message: string) {
+    super(message, 'lan_trust_not_saved');
+  }
+}
+
+/**
+ * The other device could not save this one as a trusted peer, so this device took its own entry
+ * back: neither trusts the other (rather than this one alone).
+ */
+export class PeerNotSavedError extends BadGatewayError {
+  constructor(message: string) {
+    super(message, 'lan_peer_not_saved');
+  }
+}
+
+/**
+ * The connection ended (or went silent) before the other device said whether it saved this one,
+ * so this device did not keep it: better to pair again than to trust a device that may not trust
+ * back.
+ */
+export class TrustUnconfirmedError extends PairgateError {
+  constructor(message: string) {
+    super('lan_trust_unconfirmed', 504, message);
   }
 }

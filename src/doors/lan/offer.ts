@@ -15,6 +15,7 @@ import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from '.
 import { channelBinding, NONCE_BYTES, newNonce, proofMatches, secretProof } from './secret-proof.js';
 import { exchange, type ExchangeResult } from './session.js';
 import { createTlsIdentity } from './tls-identity.js';
+import { commitTrust } from './trust-commit.js';
 import { TrustedPeerStore, type TrustedPeer } from './trusted-peers.js';
 
 /**
@@ -252,12 +253,20 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
           maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
           timeoutMs: Math.max(handshakeTimeoutMs, 30_000),
           onProgress: options.onProgress,
+          confirmTrust: true,
         });
         // A code joiner's TLS key was bound into the PAKE: the key it asks us to trust must be that one.
         if (codeJoinerPin && exchanged.peer.keySha256 !== codeJoinerPin.toString('base64url')) {
           throw new ProtocolError('The other device named another key than the one it proved the code with.');
         }
-        const trusted = await peers.save({ deviceId: exchanged.peer.deviceId, name: exchanged.peer.name, keySha256: exchanged.peer.keySha256, addresses: [address, ...exchanged.peer.addresses] });
+        // Kept only if the joiner saved us too (`trust-commit.ts`): never a one-sided trust.
+        const trusted = await commitTrust(channel, {
+          store: peers,
+          peer: { deviceId: exchanged.peer.deviceId, name: exchanged.peer.name, keySha256: exchanged.peer.keySha256, addresses: [address, ...exchanged.peer.addresses] },
+          self: device,
+          peerConfirms: exchanged.peerConfirmsTrust,
+          timeoutMs: Math.max(handshakeTimeoutMs, 30_000),
+        });
         channel.close();
         settle?.resolve({ ...exchanged, trusted, address });
       } catch (error) {

@@ -10,6 +10,9 @@ import { receivePayload, sendPayload, type PayloadInfo, type Progress } from './
  * device keys): tell each other who they are, exchange payloads both ways at once, say goodbye.
  */
 
+/** The identity message's `trust` value of a side that confirms saving its peer (`trust-commit.ts`). */
+export const TRUST_CONFIRMATION = 'confirm-v1';
+
 /** How a device describes itself to its peer. */
 export interface PeerIdentity {
   deviceId: string;
@@ -29,11 +32,18 @@ export interface ExchangeOptions {
   /** Longest silence from the other side. */
   timeoutMs: number;
   onProgress?: Progress;
+  /**
+   * Pairing: tell the peer that this side will confirm saving it as a trusted peer before keeping
+   * it (`trust-commit.ts`). A peer that does not say so in turn is an older pairgate.
+   */
+  confirmTrust?: boolean;
 }
 
 /** The outcome of the exchange. */
 export interface ExchangeResult {
   peer: PeerIdentity;
+  /** The peer said it confirms saving this device (`confirmTrust`); false for an older pairgate. */
+  peerConfirmsTrust: boolean;
   sent?: PayloadInfo;
   received?: PayloadInfo;
 }
@@ -61,14 +71,19 @@ export function readPeerIdentity(message: Record<string, unknown>): PeerIdentity
 
 /** Runs the exchange on an authenticated channel. */
 export async function exchange(channel: FramedChannel, self: DeviceIdentity, selfAddresses: string[], options: ExchangeOptions): Promise<ExchangeResult> {
-  channel.send({ t: 'identity', deviceId: self.deviceId, name: self.name, keySha256: self.spkiSha256.toString('base64url'), addresses: selfAddresses });
+  channel.send({
+    t: 'identity', deviceId: self.deviceId, name: self.name, keySha256: self.spkiSha256.toString('base64url'), addresses: selfAddresses,
+    // A field older readers ignore: they neither send nor expect the confirmation.
+    ...(options.confirmTrust ? { trust: TRUST_CONFIRMATION } : {}),
+  });
   const sending = sendPayload(channel, options.payloadPath, options.onProgress).then((sent) => {
     channel.send({ t: 'done' });
     return sent;
   });
   // Keep a failed send from becoming an unhandled rejection while we are still reading.
   sending.catch(() => undefined);
-  const peer = readPeerIdentity(await channel.expect('identity', options.timeoutMs));
+  const identity = await channel.expect('identity', options.timeoutMs);
+  const peer = readPeerIdentity(identity);
   const received = await receivePayload(channel, {
     outDir: options.outDir,
     maxBytes: options.maxPayloadBytes,
@@ -77,5 +92,5 @@ export async function exchange(channel: FramedChannel, self: DeviceIdentity, sel
   });
   await channel.expect('done', options.timeoutMs);
   const sent = await sending;
-  return { peer, ...(sent ? { sent } : {}), ...(received ? { received } : {}) };
+  return { peer, peerConfirmsTrust: identity.trust === TRUST_CONFIRMATION, ...(sent ? { sent } : {}), ...(received ? { received } : {}) };
 }

@@ -41,6 +41,16 @@ function isTrustedPeer(value: unknown): value is TrustedPeer {
     && isString(p.pairedAt) && isString(p.lastSeenAt) && Array.isArray(p.addresses) && p.addresses.every(isString);
 }
 
+/** What `saveUndoable` did: the entry written, and the one it replaced (none for a new peer). */
+export interface PeerSave {
+  trusted: TrustedPeer;
+  previous: TrustedPeer | undefined;
+}
+
+/** True when `a` and `b` are the same entry, as written (addresses in order). */
+const samePeer = (a: TrustedPeer, b: TrustedPeer) => a.keySha256 === b.keySha256 && a.name === b.name && a.pairedAt === b.pairedAt
+  && a.lastSeenAt === b.lastSeenAt && a.addresses.join(' ') === b.addresses.join(' ');
+
 /** How long a change waits for another process's change to `peers.json`; for tests. */
 export interface TrustedPeerStoreOptions {
   /** Wait for the lock at most this long, then fail with `lan_peers_file_busy`; default 5 s. */
@@ -88,16 +98,36 @@ export class TrustedPeerStore {
    * (see the module comment). Throws BadPeersFileError for a damaged file, PeersFileBusyError
    * when another process holds the lock for longer than the wait.
    */
-  save(peer: Omit<TrustedPeer, 'pairedAt' | 'lastSeenAt'>, now = new Date()): Promise<TrustedPeer> {
+  async save(peer: Omit<TrustedPeer, 'pairedAt' | 'lastSeenAt'>, now = new Date()): Promise<TrustedPeer> {
+    return (await this.saveUndoable(peer, now)).trusted;
+  }
+
+  /** As `save`, also returning the entry it replaced, so that `undo` can put it back. */
+  saveUndoable(peer: Omit<TrustedPeer, 'pairedAt' | 'lastSeenAt'>, now = new Date()): Promise<PeerSave> {
     return this.change((peers) => {
-      const existing = peers.find((p) => p.deviceId === peer.deviceId);
-      const saved: TrustedPeer = {
+      const previous = peers.find((p) => p.deviceId === peer.deviceId);
+      const trusted: TrustedPeer = {
         ...peer,
         addresses: [...new Set(peer.addresses)].slice(0, 8),
-        pairedAt: existing?.pairedAt ?? now.toISOString(),
+        pairedAt: previous?.pairedAt ?? now.toISOString(),
         lastSeenAt: now.toISOString(),
       };
-      return { peers: [saved, ...peers.filter((p) => p.deviceId !== peer.deviceId)], result: saved };
+      return { peers: [trusted, ...peers.filter((p) => p.deviceId !== peer.deviceId)], result: { trusted, previous } };
+    });
+  }
+
+  /**
+   * Takes back `save` (a pairing the other device could not complete): the entry it replaced is
+   * put back, or, when there was none, the peer is removed. Only if the entry is still the one
+   * that save wrote: one changed since (the same device paired or connected again meanwhile) is
+   * newer news and stays. True when something was taken back. Throws as `save` does.
+   */
+  undo(save: PeerSave): Promise<boolean> {
+    return this.change((peers) => {
+      const current = peers.find((p) => p.deviceId === save.trusted.deviceId);
+      if (!current || !samePeer(current, save.trusted)) return { peers, result: false };
+      const others = peers.filter((p) => p.deviceId !== save.trusted.deviceId);
+      return { peers: save.previous ? [save.previous, ...others] : others, result: true };
     });
   }
 

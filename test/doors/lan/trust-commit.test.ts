@@ -1,0 +1,111 @@
+import { mkdirSync } from 'node:fs';
+import { join as joinPath } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeConnectionString } from '../../../src/doors/lan/connection-string.js';
+import { loadDeviceIdentity } from '../../../src/doors/lan/device-identity.js';
+import { FramedChannel } from '../../../src/doors/lan/frames.js';
+import { join } from '../../../src/doors/lan/join.js';
+import type { Offer } from '../../../src/doors/lan/offer.js';
+import { dialPinned } from '../../../src/doors/lan/pinned-dial.js';
+import { channelBinding, newNonce, secretProof } from '../../../src/doors/lan/secret-proof.js';
+import { exchange } from '../../../src/doors/lan/session.js';
+import { TrustedPeerStore } from '../../../src/doors/lan/trusted-peers.js';
+import { deviceDir, loopbackOffer } from './lan-fixtures.js';
+
+const offers: Offer[] = [];
+afterEach(async () => {
+  await Promise.all(offers.splice(0).map((o) => o.close()));
+});
+
+async function offerOnLoopback(configDir = deviceDir('offer')) {
+  const made = await loopbackOffer({ configDir });
+  offers.push(made.offer);
+  return { ...made, configDir };
+}
+
+/** A config folder whose peers.json cannot be written (a folder stands at its name). */
+function unsavable(label: string): string {
+  const dir = deviceDir(label);
+  mkdirSync(joinPath(dir, 'peers.json'));
+  return dir;
+}
+
+/** What a rejected promise was rejected with. */
+const failure = (promise: Promise<unknown>) => promise.then(() => { throw new Error('expected a failure'); }, (error: Error & { code?: string }) => error);
+
+const peerNames = (dir: string) => new TrustedPeerStore(dir).list().map((p) => p.name);
+
+describe('pairing keeps no one-sided trust when one side cannot save', () => {
+  it('the joiner cannot save: the offer takes the joiner back, and each side says which failed and what to do', async () => {
+    const { offer, configDir: offerDir } = await offerOnLoopback();
+    const joinDir = unsavable('join');
+    const joined = await failure(join(offer.connectionString, { configDir: joinDir, deviceName: 'phone', outDir: joinDir, discovery: false }));
+    const offered = await failure(offer.result);
+    expect(joined.code).toBe('lan_trust_not_saved');
+    expect(joined.message).toMatch(/^This device could not save "laptop" as a trusted peer\. The trusted-peer file is damaged/);
+    expect(joined.message).toContain('"laptop" was told, and takes this device back: neither trusts the other.');
+    expect(joined.message).toMatch(/Then pair again\.$/);
+    expect(offered.code).toBe('lan_peer_not_saved');
+    expect(offered.message).toBe('"phone" did not complete the pairing. It could not save this device as a trusted peer: its trusted-peer file is damaged [lan_bad_peers_file]. '
+      + 'So this device did not keep "phone" as a trusted peer either: neither trusts the other. Fix the problem on "phone" (it says what), then pair again.');
+    // Before, the offer kept "phone" and told its person "Paired".
+    expect(peerNames(offerDir)).toEqual([]);
+  });
+
+  it('the offer cannot save: the joiner takes the offer back', async () => {
+    const offerDir = unsavable('offer');
+    const { offer } = await offerOnLoopback(offerDir);
+    const joinDir = deviceDir('join');
+    const joined = await failure(join(offer.connectionString, { configDir: joinDir, deviceName: 'phone', outDir: joinDir, discovery: false }));
+    const offered = await failure(offer.result);
+    expect(offered.code).toBe('lan_trust_not_saved');
+    expect(offered.message).toContain('"phone" was told, and takes this device back');
+    expect(joined.code).toBe('lan_peer_not_saved');
+    expect(joined.message).toContain('"laptop" did not complete the pairing. It could not save this device as a trusted peer: its trusted-peer file is damaged [lan_bad_peers_file].');
+    expect(peerNames(joinDir)).toEqual([]);
+  });
+
+  it('pairing again with a device already trusted: a failure on the other side puts the earlier entry back, not nothing', async () => {
+    const offerDir = deviceDir('offer');
+    const joinDir = deviceDir('join');
+    const phone = await loadDeviceIdentity(joinDir, 'phone');
+    const store = new TrustedPeerStore(offerDir);
+    const earlier = await store.save({ deviceId: phone.deviceId, name: 'phone', keySha256: phone.spkiSha256.toString('base64url'), addresses: ['192.0.2.7'] }, new Date('2024-01-01T00:00:00Z'));
+    mkdirSync(joinPath(joinDir, 'peers.json'));
+    const { offer } = await offerOnLoopback(offerDir);
+    expect((await failure(join(offer.connectionString, { configDir: joinDir, outDir: joinDir, discovery: false }))).code).toBe('lan_trust_not_saved');
+    expect((await failure(offer.result)).code).toBe('lan_peer_not_saved');
+    expect(store.list()).toEqual([earlier]);
+  });
+
+  it('a joiner that ends the connection before confirming (here: it refuses the device id) leaves the offer trusting no one', async () => {
+    const { offer, configDir: offerDir } = await offerOnLoopback();
+    const joinDir = deviceDir('join');
+    const info = { ...decodeConnectionString(offer.connectionString), deviceId: Buffer.alloc(16, 7).toString('base64url') };
+    expect((await failure(join(info, { configDir: joinDir, deviceName: 'phone', outDir: joinDir, discovery: false }))).message).toBe('The device changed its id during pairing.');
+    const offered = await failure(offer.result);
+    expect(offered.code).toBe('lan_trust_unconfirmed');
+    expect(offered.message).toMatch(/^The connection to "phone" ended before it confirmed that it saved this device \(.*\), so this device did not keep "phone" as a trusted peer either/);
+    expect(peerNames(offerDir)).toEqual([]);
+    expect(peerNames(joinDir)).toEqual([]);
+  });
+
+  it('still pairs with an older pairgate, which neither sends nor expects the confirmation', async () => {
+    const { offer, configDir: offerDir } = await offerOnLoopback();
+    const info = decodeConnectionString(offer.connectionString);
+    const socket = await dialPinned('127.0.0.1', info.port, info.keySha256, 2000);
+    const channel = new FramedChannel(socket);
+    const joinNonce = newNonce();
+    channel.send({ t: 'hello', v: 1, nonce: joinNonce.toString('base64url') });
+    const challenge = await channel.expect('challenge', 2000);
+    const offerNonce = Buffer.from(String(challenge.nonce), 'base64url');
+    channel.send({ t: 'proof', proof: secretProof(info.secret, 'join', offerNonce, joinNonce, channelBinding(socket)).toString('base64url') });
+    await channel.expect('welcome', 2000);
+    const old = await loadDeviceIdentity(deviceDir('old'), 'old phone');
+    const exchanged = await exchange(channel, old, [], { outDir: deviceDir('out'), maxPayloadBytes: 1024, timeoutMs: 5000 });
+    expect(exchanged.peerConfirmsTrust).toBe(true); // the offer says it confirms; the old joiner ignores it
+    socket.end();
+    expect((await offer.result).trusted.name).toBe('old phone');
+    expect(peerNames(offerDir)).toEqual(['old phone']);
+  });
+});
