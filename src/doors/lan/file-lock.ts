@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync, unlinkSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readlinkSync, unlinkSync, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createExclusive } from './private-file.js';
@@ -21,7 +21,10 @@ import { createExclusive } from './private-file.js';
  *   atomic rename: milliseconds), so a lock that is old was left behind by a holder that died.
  * - Stale: the holder is a process of this host that no longer exists (so a crashed command's lock
  *   is taken over at once), or the lock is older than `staleMs` (a holder on another machine
- *   sharing the folder, or a process id already reused by another program).
+ *   sharing the folder, or a process id already reused by another program). "This host" is the
+ *   host name and, on Linux, the process-id namespace (`pidns`): a container started with the
+ *   host's network has its host name but numbers its processes apart, so there a live holder's id
+ *   looks gone (ESRCH); such a lock waits out its age instead.
  * - A stale lock is removed under a second lock, `<lock>.break`, after checking again that it is
  *   still the same lock (same token, or same inode and time when it had no content yet), so two
  *   waiters that judged it stale at once cannot remove each other's new lock. A `.break` lock is
@@ -42,6 +45,8 @@ export interface LockHolder {
   token: string;
   /** When it was taken (ISO 8601). */
   since: string;
+  /** Linux: the holder's process-id namespace (`pid:[4026531836]`), in which `pid` means something. */
+  pidns?: string;
 }
 
 /** How long to wait, when to take over, and what to throw when the wait is over. */
@@ -75,7 +80,7 @@ interface SeenLock {
 export async function withFileLock<T>(lockPath: string, work: () => T, options: FileLockOptions): Promise<T> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const staleMs = options.staleMs ?? DEFAULT_STALE_LOCK_MS;
-  const me: LockHolder = { pid: process.pid, host: hostname(), token: randomBytes(12).toString('base64url'), since: new Date().toISOString() };
+  const me = newHolder();
   const started = Date.now();
   while (!tryCreate(lockPath, me)) {
     // A lock released meanwhile, or stale and removed just now, is tried again at once: each of
@@ -93,6 +98,26 @@ export async function withFileLock<T>(lockPath: string, work: () => T, options: 
   } finally {
     release(lockPath, me.token);
   }
+}
+
+/** This process, as a lock file names it. */
+function newHolder(): LockHolder {
+  const pidns = ownPidNamespace();
+  return { pid: process.pid, host: hostname(), token: randomBytes(12).toString('base64url'), since: new Date().toISOString(), ...(pidns ? { pidns } : {}) };
+}
+
+let pidNamespace: string | null | undefined;
+
+/** This process's pid namespace on Linux (read once); undefined where there is none to read. */
+function ownPidNamespace(): string | undefined {
+  if (pidNamespace === undefined) {
+    try {
+      pidNamespace = readlinkSync('/proc/self/ns/pid');
+    } catch {
+      pidNamespace = null; // not Linux, or no /proc: the host name alone says "this host"
+    }
+  }
+  return pidNamespace ?? undefined;
 }
 
 /**
@@ -129,7 +154,8 @@ function inspect(path: string): SeenLock | undefined {
 function parseHolder(text: string): LockHolder | undefined {
   try {
     const value = JSON.parse(text) as Partial<LockHolder> | null;
-    if (value && Number.isSafeInteger(value.pid) && typeof value.host === 'string' && typeof value.token === 'string' && typeof value.since === 'string') return value as LockHolder;
+    if (value && Number.isSafeInteger(value.pid) && typeof value.host === 'string' && typeof value.token === 'string' && typeof value.since === 'string'
+      && (value.pidns === undefined || typeof value.pidns === 'string')) return value as LockHolder;
   } catch {
     // Not JSON: no holder to name.
   }
@@ -139,7 +165,9 @@ function parseHolder(text: string): LockHolder | undefined {
 /** True when the lock's holder is gone (see the module comment for the rule). */
 function isStale(seen: SeenLock, staleMs: number): boolean {
   const { holder } = seen;
-  if (holder && holder.host === hostname() && !processExists(holder.pid)) return true;
+  // A lock without pidns (an older pairgate, or no /proc) is taken to be of this namespace, as before.
+  const samePidNamespace = holder?.pidns === undefined || holder.pidns === ownPidNamespace();
+  if (holder && holder.host === hostname() && samePidNamespace && !processExists(holder.pid)) return true;
   // Either way: a lock "from the future" by that much means the clock moved, not a live holder.
   return Math.abs(Date.now() - seen.mtimeMs) > staleMs;
 }
@@ -161,7 +189,7 @@ function processExists(pid: number): boolean {
  */
 function breakStale(path: string, seen: SeenLock, staleMs: number): boolean {
   const breakPath = `${path}.break`;
-  const me: LockHolder = { pid: process.pid, host: hostname(), token: randomBytes(12).toString('base64url'), since: new Date().toISOString() };
+  const me = newHolder();
   if (!tryCreate(breakPath, me)) {
     const breaker = inspect(breakPath);
     if (breaker === undefined) return true;

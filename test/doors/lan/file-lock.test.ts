@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -54,6 +54,20 @@ describe('file lock shared by processes', () => {
     writeFileSync(lock, holderFile({ pid: await deadPid() }));
     expect(await attempt(lock, { timeoutMs: 0 })).toBe('locked');
     expect(existsSync(lock)).toBe(false);
+  });
+
+  it('does not take over at once a lock of this host name from another process-id namespace (a container), where the id means another process', async () => {
+    const lock = join(deviceDir('lock'), 'x.lock');
+    const dead = await deadPid();
+    writeFileSync(lock, holderFile({ pid: dead, pidns: 'pid:[1]' }));
+    expect(await attempt(lock, { staleMs: 2000 })).toMatchObject({ holder: { pid: dead, pidns: 'pid:[1]' } });
+    secondsAgo(lock, 3);
+    expect(await attempt(lock, { staleMs: 2000 })).toBe('locked');
+    // Of this namespace (as every lock this process takes says), or of an older pairgate that did not say: at once.
+    for (const pidns of existsSync('/proc/self/ns/pid') ? [readlinkSync('/proc/self/ns/pid'), undefined] : [undefined]) {
+      writeFileSync(lock, holderFile({ pid: dead, ...(pidns ? { pidns } : {}) }));
+      expect(await attempt(lock, { timeoutMs: 0 })).toBe('locked');
+    }
   });
 
   it('takes over a lock older than staleMs, whoever it names: a reused process id, another machine, no holder yet', async () => {
