@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import {
   InvalidRequestError,
   NotFoundError,
@@ -9,6 +9,9 @@ import {
   isPairgateError,
 } from '../core/errors.js';
 import { isStoreUnreachable } from '../store/store-errors.js';
+import { declaresLanguage, errorPageView, prefersHtml, servesPages, type Refusal } from '../web/error-page.js';
+import { requestedLanguage, type PageLanguage } from '../web/page-language.js';
+import { Pages } from '../web/pages.js';
 import { pairgateErrorShape, type ErrorShape } from './error-shapes.js';
 import { securityHeaders } from './security-headers.js';
 
@@ -19,8 +22,36 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The wire shape errors of this route are rendered in. */
     errorShape?: ErrorShape;
+    /**
+     * A page people open in a browser. A request refused before its handler runs (a form field
+     * the schema refuses, a body too large or of no accepted type, a rate limit, a shutdown) is
+     * answered with the error page to clients that ask for HTML first (`prefersHtml`), in the
+     * route's error shape to the others. Set when the route is added, from what its schema
+     * documents (`servesPages`); a page whose schema says nothing of it (a hidden one) sets it.
+     */
+    page?: boolean;
+    /** Set with `page`: the page is translated (it carries `lang`), so its error page follows the request's language. */
+    pageTranslated?: boolean;
   }
 }
+
+/**
+ * The page requests whose handler has started (the route's own preHandler hooks included): what
+ * they throw is the route's decision, answered in its shape as before; only what Fastify refused
+ * earlier becomes the error page.
+ */
+const handled = new WeakSet<FastifyRequest>();
+
+function markHandled(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  handled.add(request);
+  done();
+}
+
+/** Renders the error page. It sets no cookie, so whether cookies would be Secure does not matter. */
+let errorPages: Pages | undefined;
+
+/** The longest field name an error page repeats (the name of an unknown field is the sender's). */
+const MAX_FIELD_NAME = 60;
 
 /**
  * Fastify's schema error formatter, without the stack trace: a request that fails validation is
@@ -98,7 +129,56 @@ export function toPairgateError(error: unknown): { error: PairgateError; unexpec
   return { error: new PairgateError('internal_error', 500, 'Something went wrong on our side. It has been logged.'), unexpected: true };
 }
 
-/** Sends `error` in the route's wire shape, with Retry-After for 429 and 503. */
+/** The field a schema failure is about, and what is wrong with it. */
+function faultOf(failure: ValidationFailure): Pick<Refusal, 'field' | 'problem'> {
+  const params = failure.params as Record<string, unknown>;
+  const named = failure.keyword === 'required' ? params.missingProperty : failure.keyword === 'additionalProperties' ? params.additionalProperty : failure.instancePath.split('/').find(Boolean);
+  const problem = failure.keyword === 'required' ? 'missing' : failure.keyword === 'additionalProperties' ? 'unknown' : 'invalid';
+  return typeof named === 'string' && named ? { field: named.slice(0, MAX_FIELD_NAME), problem } : { problem };
+}
+
+/** What the error page says `error` of (for a schema failure, which part and field of the request). */
+function refusalOf(error: PairgateError, thrown: unknown): Refusal {
+  const retryAfter = error.details?.retryAfterSeconds;
+  const refusal: Refusal = { status: error.status, code: error.code, message: error.message, ...(typeof retryAfter === 'number' ? { retryAfterSeconds: retryAfter } : {}) };
+  const fastifyError = thrown as FastifyError;
+  const failure = fastifyError.validation ? mostTelling(fastifyError.validation) : undefined;
+  if (!failure) return refusal;
+  return { ...refusal, ...(fastifyError.validationContext ? { part: fastifyError.validationContext } : {}), ...faultOf(failure) };
+}
+
+/**
+ * Where the error page of a refused form leads back to: the form's page, when a page is served at
+ * the same address (`POST /device` and `GET /device`), in the language the person was reading.
+ * None for a page's own address (reloading it is the way back), nor when the address is what was
+ * refused.
+ */
+function formPageOf(request: FastifyRequest, refusal: Refusal, lang: PageLanguage | undefined): string | undefined {
+  const route = request.routeOptions.url;
+  const path = request.url.split('?')[0] ?? '';
+  if (request.method === 'GET' || request.method === 'HEAD' || !route || refusal.part === 'params' || !/^\/(?!\/)/.test(path)) return undefined;
+  if (!request.server.hasRoute({ method: 'GET', url: route })) return undefined;
+  return lang ? `${path}?lang=${lang}` : path;
+}
+
+/** Whether `request`'s error is answered with the error page: refused before its page's handler, for a browser. */
+function answersWithPage(request: FastifyRequest): boolean {
+  return request.routeOptions?.config?.page === true && !handled.has(request) && prefersHtml(request);
+}
+
+/** Sends the error page for `error`, in the page's language when it is translated, with the page security headers. */
+function sendErrorPage(request: FastifyRequest, reply: FastifyReply, error: PairgateError, thrown: unknown): FastifyReply {
+  const translated = request.routeOptions.config.pageTranslated === true;
+  const lang = translated ? requestedLanguage(request) : undefined;
+  const refusal = refusalOf(error, thrown);
+  reply.headers(PAGE_SECURITY_HEADERS);
+  return (errorPages ??= new Pages(false)).renderErrorPage(reply, errorPageView(refusal, lang ?? 'en', formPageOf(request, refusal, lang)), error.status);
+}
+
+/**
+ * Sends `error` in the route's wire shape, with Retry-After for 429 and 503; or, on a page refused
+ * before its handler ran, to a browser, as the error page (see `page`).
+ */
 export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
   const { error, unexpected } = toPairgateError(thrown);
   if (unexpected) request.log.error({ err: thrown }, 'unexpected error');
@@ -106,12 +186,27 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: 
   const retryAfter = error.details?.retryAfterSeconds;
   if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   else if (error.status === 503) reply.header('retry-after', '5');
+  if (answersWithPage(request)) return sendErrorPage(request, reply, error, thrown);
   const shape = request.routeOptions?.config?.errorShape ?? pairgateErrorShape;
   return reply.code(error.status).type('application/json; charset=utf-8').send(shape(error));
 }
 
-/** Installs the error and not-found handlers of the whole server. */
+/**
+ * Marks the pages as they are added (`page`, `pageTranslated`), with a first preHandler hook that
+ * tells their errors from the refusals before them.
+ */
+function markPages(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    if (!(route.config?.page ?? servesPages(route.schema as Parameters<typeof servesPages>[0]))) return;
+    route.config = { ...(route.config ?? {}), page: true, pageTranslated: declaresLanguage(route.schema as Parameters<typeof declaresLanguage>[0]) };
+    const own = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
+    route.preHandler = [markHandled, ...own];
+  });
+}
+
+/** Installs the error and not-found handlers of the whole server, and marks the pages (`page`). */
 export function installErrorHandlers(app: FastifyInstance): void {
+  markPages(app);
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
   app.setNotFoundHandler((request, reply) =>
     sendError(request, reply, new NotFoundError(`There is nothing at ${request.method} ${request.url.split('?')[0]}.`, 'route_not_found')),

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import nunjucks from 'nunjucks';
 import { ForbiddenError } from '../core/errors.js';
 import { constantTimeEqual, isTokenShaped, randomToken } from '../core/ids.js';
+import type { ErrorPageView } from './error-page.js';
 import { isForeignFormPost } from './form-origin.js';
 
 /** Folder of the templates (src/web/templates, also when running from dist/). */
@@ -104,6 +105,19 @@ export class Pages {
       .header('cache-control', 'no-store')
       .type('text/html; charset=utf-8')
       .send(html);
+  }
+
+  /**
+   * Renders the error page (error.njk) of a request refused before its page could answer it
+   * (`errorPageView`). The page holds no form, so unlike `render` it sets no CSRF cookie: a refusal
+   * (a rate limit, say) leaves the browser's cookies as they were.
+   */
+  renderErrorPage(reply: FastifyReply, view: ErrorPageView, status: number): FastifyReply {
+    return reply
+      .code(status)
+      .header('cache-control', 'no-store')
+      .type('text/html; charset=utf-8')
+      .send(this.env.render('error.njk', view));
   }
 
   /** Serves the files of src/web/static at /static/<name> (a fixed list read at start-up). */

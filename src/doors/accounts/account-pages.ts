@@ -40,7 +40,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     // `csrf`: the error is the form's, not a field's (a one-field form then marks no field invalid).
     renderPage(pages, request, reply, template, { ...data, error: translator(pickLang(request))('error.csrf_failed'), csrf: true }, { status: 403 });
 
-  api.get('/account', { schema: { tags, summary: 'Your account: the app accesses page, or sign-in.', hide: true } }, async (request, reply) =>
+  api.get('/account', { schema: { tags, summary: 'Your account: the app accesses page, or sign-in.', hide: true }, config: { page: true } }, async (request, reply) =>
     reply.redirect((await currentUser(request)) ? '/account/accesses' : '/account/signin', 303));
 
   api.get('/account/signin', { schema: { tags, summary: 'The sign-in page.', querystring: PageQuery, response: HtmlPage } }, async (request, reply) =>

@@ -16,7 +16,7 @@ async function homeLinks(ctx: DoorContext): Promise<HomeLink[]> {
 export const homeDoor: Door = {
   name: 'home',
   async register(app, ctx) {
-    app.get('/', { schema: { hide: true } }, async (request, reply) => {
+    app.get('/', { schema: { hide: true }, config: { page: true } }, async (request, reply) => {
       const links = await homeLinks(ctx);
       return ctx.pages.render(request, reply, 'home/home.njk', { links });
     });

@@ -118,10 +118,10 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
     if (typeof csp === 'string') reply.header('content-security-policy', csp.replace(/form-action [^;]*/, formAction));
     return ctx.pages.render(request, reply, 'support/relay-home.njk', { action: `${prefix}/go`, ...data }, status);
   };
-  api.get('/', { schema: { tags, summary: 'The page where a person types the code.', hide: true } }, async (request, reply) => homePage(request, reply, {}));
+  api.get('/', { schema: { tags, summary: 'The page where a person types the code.', hide: true }, config: { page: true } }, async (request, reply) => homePage(request, reply, {}));
   api.get('/go', {
     schema: { tags, summary: 'The page form: redirect to the origin of a typed code.', hide: true, querystring: RelayGoQuery },
-    config: { rateLimit: lookupLimit },
+    config: { rateLimit: lookupLimit, page: true },
   }, async (request, reply) => {
     try {
       const target = await resolve(request.clientNetwork, request.query.code ?? '');

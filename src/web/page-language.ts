@@ -1,0 +1,41 @@
+import type { FastifyRequest } from 'fastify';
+
+/** Languages pages can be shown in. */
+export const PAGE_LANGUAGES = ['en', 'fr'] as const;
+/** One of PAGE_LANGUAGES. */
+export type PageLanguage = (typeof PAGE_LANGUAGES)[number];
+
+/** The language `value` names (`fr`, `fr-CA`, `FR`), if it is one of PAGE_LANGUAGES. */
+function languageOf(value: unknown): PageLanguage | undefined {
+  const short = typeof value === 'string' ? value.slice(0, 2).toLowerCase() : undefined;
+  return (PAGE_LANGUAGES as readonly (string | undefined)[]).includes(short) ? (short as PageLanguage) : undefined;
+}
+
+/** The browser's first choice among PAGE_LANGUAGES by its Accept-Language header. */
+function acceptedLanguage(header: unknown): PageLanguage | undefined {
+  if (typeof header !== 'string') return undefined;
+  const ranked = header
+    .split(',')
+    .map((part) => {
+      const [tag = '', ...params] = part.trim().split(';');
+      const q = params.map((param) => /^q=([\d.]+)$/.exec(param.trim())?.[1]).find(Boolean);
+      return { lang: languageOf(tag), q: q === undefined ? 1 : Number(q) };
+    })
+    .filter((entry) => entry.lang && entry.q > 0)
+    .sort((a, b) => b.q - a.q);
+  return ranked[0]?.lang;
+}
+
+/**
+ * The language of a page answering `request`, chosen as the translated pages choose theirs: the
+ * `lang` the address or the form names (`?lang=fr`), then the browser's Accept-Language, then
+ * English. It reads the request as received, so a request refused for its query or its form still
+ * keeps the language it asked for.
+ */
+export function requestedLanguage(request: FastifyRequest): PageLanguage {
+  for (const fields of [request.query, request.body]) {
+    const asked = fields && typeof fields === 'object' ? languageOf((fields as Record<string, unknown>).lang) : undefined;
+    if (asked) return asked;
+  }
+  return acceptedLanguage(request.headers['accept-language']) ?? 'en';
+}
