@@ -10,6 +10,7 @@ import { registerServeCommand } from './commands/serve.js';
 import { registerSessionCommand } from './commands/session.js';
 import { registerVersionCommand } from './commands/version.js';
 import { packageVersion } from '../server/version.js';
+import { optionDescription } from './help-text.js';
 import { reportCliError } from './output.js';
 
 /**
@@ -21,7 +22,7 @@ export function buildProgram(): Command {
     .description('pairgate: pair two parties that do not trust each other yet, with a person approving it.')
     .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError('(run with --help for usage)')
-    .configureHelp({ sortSubcommands: true })
+    .configureHelp({ sortSubcommands: true, optionDescription })
     // Set before the sub-commands are added, so that they inherit it: their usage errors then
     // reach main() instead of exiting from inside commander.
     .exitOverride();

@@ -87,6 +87,33 @@ describe('the CLI on bad input: one line saying what to do, exit code 2, no stac
     }
   }, 60_000);
 
+  /** The indented lines under `title:` in a help text, up to the next line that is not. */
+  const section = (help: string, title: string): string => {
+    const lines = help.split('\n');
+    const start = lines.indexOf(`${title}:`);
+    if (start < 0) return '';
+    const end = lines.findIndex((line, index) => index > start && !line.startsWith(' '));
+    return lines.slice(start + 1, end < 0 ? undefined : end).join('\n');
+  };
+
+  it('every help text says a default one way, "(default: X)" or "(PAIRGATE_X, default: X)", within 80 columns', async () => {
+    /** The help of `command` and of every command under it. */
+    const helps = async (command: string[]): Promise<[string, string][]> => {
+      const help = (await run([...command, '--help'])).stdout;
+      const children = [...section(help, 'Commands').matchAll(/^ {2}([a-z][a-z-]*)/gm)].map((match) => match[1]!).filter((name) => name !== 'help');
+      return [[command.join(' '), help], ...(await Promise.all(children.map((child) => helps([...command, child])))).flat()];
+    };
+    const all = await helps([]);
+    expect(all.length).toBeGreaterThan(20);
+    for (const [command, help] of all) {
+      const options = section(help, 'Options').replace(/\s+/g, ' ');
+      // Commander's own '(default: "60")' and the hand-written '(default 8080)', '(120 by default)'.
+      expect(options.match(/default: "|[(,] default [^:]|by default\)|\) \(default:/g), command).toBeNull();
+      const prose = help.split('\n').filter((line) => !/^ {2}\$ | {6}--/.test(line));
+      expect(prose.filter((line) => line.length > 80), command).toEqual([]);
+    }
+  }, 120_000);
+
   it('help texts state what --json prints and give examples', async () => {
     expect((await run(['doctor', '--help'])).stdout).toMatch(/--json\s+print the report as one JSON document/);
     for (const command of [['grant', 'create'], ['grant', 'approve'], ['session', 'create'], ['join'], ['doctor'], ['box', 'announce'], ['box', 'advertise'], ['box', 'dns', 'set'], ['serve'], ['lan', 'offer'], ['lan', 'join']]) {

@@ -51,7 +51,7 @@ function updateCaOption(file: string | undefined): { ca: string } | Record<strin
  */
 export function registerBoxCommand(program: Command): void {
   const box = program.command('box').description('a home box: identity (key + self-signed certificate), registry announcements, DNS zone, ACME certificate');
-  const dirOption = ['-d, --dir <dir>', 'identity folder (PAIRGATE_BOX_DIR, default ~/.pairgate/box)'] as const;
+  const dirOption = ['-d, --dir <dir>', 'identity folder (PAIRGATE_BOX_DIR, default: ~/.pairgate/box)'] as const;
 
   box
     .command('init')
@@ -93,7 +93,7 @@ export function registerBoxCommand(program: Command): void {
     .option('--port <port>', 'port of the box for the default local origin', '443')
     .option('--tunnel-origin <url>', 'a tunnelled URL of the box')
     .option('--name <name>', 'a name people recognise')
-    .option('--interval <seconds>', 're-announce period; keep it below the registry\'s PAIRGATE_REGISTRY_TTL_SECONDS (120 by default)', '60')
+    .option('--interval <seconds>', 're-announce period; keep it below the registry\'s PAIRGATE_REGISTRY_TTL_SECONDS, 120 unless set', '60')
     .option('--once', 'announce once and exit')
     .option('--zone <zone>', 'with --update-api: publish the local IP as local.<fp>.<zone> and rotating mirror names, and announce the mirror name')
     .option('--update-api <url>', 'the DNS update API (https://host:port) for --zone')
@@ -216,7 +216,7 @@ Examples:
     .command('advertise')
     .description('advertise the box on the local network by mDNS (_pairgate._tcp), optionally serving HTTPS with its certificate (Ctrl-C to stop)')
     .option(...dirOption)
-    .option('-p, --port <port>', 'HTTPS port of the box (0 with --serve: any free port)', '443')
+    .option('-p, --port <port>', 'HTTPS port of the box; with --serve, 0 picks a free one', '443')
     .option('--serve', 'serve HTTPS with the box certificate on --port (answers {fingerprint, name} at /)')
     .option('-H, --host <address>', 'address --serve listens on', '0.0.0.0')
     .option('--name <name>', 'a name people recognise', 'pairgate box')

@@ -32,7 +32,7 @@ export function registerGrantCommand(program: Command): void {
     .command('create')
     .description('create a grant, print its code, wait for the decision and redeem it')
     .requiredOption('-l, --label <text>', 'what the approver is shown (1-200 characters)')
-    .option('--ttl <seconds>', 'lifetime in seconds, 10 or more (default, and the most the server grants: its PAIRGATE_GRANT_TTL_SECONDS, 600 unless set)')
+    .option('--ttl <seconds>', 'lifetime in seconds, 10 or more (default: the server\'s PAIRGATE_GRANT_TTL_SECONDS, 600; also the most it grants)')
     .option('--no-wait', 'print the code and exit without waiting (with --json, the answer holds the id and secret to redeem it)')
     .option('--json', 'print JSON instead of text')
     .option(...serverOption)

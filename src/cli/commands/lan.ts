@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { InvalidRequestError } from '../../core/errors.js';
 import { decodeConnectionString, describeConnection } from '../../doors/lan/connection-string.js';
@@ -88,9 +88,9 @@ export function registerLanCommand(program: Command): void {
     .summary('show a QR code, pair with one device')
     .description('listen for one device, show the QR code and connection string, pair, exchange a payload')
     .option('--payload <file>', 'a file to send to the device that joins')
-    .option('--out <dir>', 'where a payload sent by the other device goes', '.')
+    .addOption(new Option('--out <dir>', 'where a payload sent by the other device goes').default('.', 'the current folder'))
     .option('--timeout <seconds>', 'stop waiting after this long', '300')
-    .option('--max-failures <n>', 'stop after this many failed attempts (wrong secret, bad protocol)', '5')
+    .option('--max-failures <n>', 'stop after this many failed attempts: a wrong secret, a bad protocol', '5')
     .option('--max-size <bytes>', 'largest payload accepted from the other device (default: 1 GiB)')
     .option('--address <ip>', 'put this address in the string instead of discovering our own (repeatable)', collect)
     .option('--port <port>', 'TCP port to listen on (default: random)')
@@ -157,8 +157,8 @@ Examples:
     .option('--address <ip>', 'with --code: dial this address instead of looking for announcements (with --port)', collect)
     .option('--port <port>', 'with --code and --address: the offer\'s TCP port')
     .option('--payload <file>', 'a file to send to the offering device')
-    .option('--out <dir>', 'where a payload sent by the other device goes', '.')
-    .option('--timeout <seconds>', 'how long multicast discovery may look for the device (when the string\'s addresses fail, or with --code)', '15')
+    .addOption(new Option('--out <dir>', 'where a payload sent by the other device goes').default('.', 'the current folder'))
+    .option('--timeout <seconds>', 'how long multicast discovery may look for the device, when the string\'s addresses fail or with --code', '15')
     .option('--max-size <bytes>', 'largest payload accepted from the other device (default: 1 GiB)')
     .option('--dial-timeout <ms>', 'how long to wait for each address of the string', '5000')
     .option('--name <name>', 'this device\'s name, shown to the other device')
@@ -229,7 +229,7 @@ Examples:
     .option('--bind <ip>', 'with --listen: listen on this address only')
     .option('--timeout <seconds>', 'with --listen: stop waiting after this long', '300')
     .option('--payload <file>', 'a file to send')
-    .option('--out <dir>', 'where a received payload goes', '.')
+    .addOption(new Option('--out <dir>', 'where a received payload goes').default('.', 'the current folder'))
     .option('--max-size <bytes>', 'largest payload accepted (default: 1 GiB)')
     .addOption(jsonOption)
     .action(async (peer: string | undefined, options: ConnectCliOptions) => {

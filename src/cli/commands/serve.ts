@@ -45,9 +45,9 @@ export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description('run the pairgate server (embedded SQLite by default); prints the URL it listens on first, then the DNS listeners when a zone is set')
-    .option('-p, --port <port>', 'TCP port, 0 for any free port (PAIRGATE_PORT, default 8080)')
-    .option('-H, --host <address>', 'address to listen on (PAIRGATE_HOST, default 127.0.0.1)')
-    .option('-d, --data-dir <dir>', 'folder for the database (PAIRGATE_DATA_DIR, default ./.pairgate)')
+    .option('-p, --port <port>', 'TCP port, 0 for any free port (PAIRGATE_PORT, default: 8080)')
+    .option('-H, --host <address>', 'address to listen on (PAIRGATE_HOST, default: 127.0.0.1)')
+    .option('-d, --data-dir <dir>', 'folder for the database (PAIRGATE_DATA_DIR, default: ./.pairgate)')
     .option('-c, --config <file>', 'configuration file in dotenv syntax (KEY=value); the environment overrides it')
     .option('--public-url <url>', 'base URL clients reach this server at (PAIRGATE_PUBLIC_URL)')
     .option('--relay-only', 'serve only the support relay, at / (PAIRGATE_RELAY_ONLY)')
