@@ -175,6 +175,13 @@ function sendErrorPage(request: FastifyRequest, reply: FastifyReply, error: Pair
   return (errorPages ??= new Pages(false)).renderErrorPage(reply, errorPageView(refusal, lang ?? 'en', formPageOf(request, refusal, lang)), error.status);
 }
 
+/** The error page of an address no route answers, in the language the browser asks for. */
+function sendMissingPage(request: FastifyRequest, reply: FastifyReply, error: PairgateError): FastifyReply {
+  const refusal: Refusal = { status: error.status, code: error.code, message: error.message };
+  reply.headers(PAGE_SECURITY_HEADERS);
+  return (errorPages ??= new Pages(false)).renderErrorPage(reply, errorPageView(refusal, requestedLanguage(request)), error.status);
+}
+
 /**
  * Sends `error` in the route's wire shape, with Retry-After for 429 and 503; or, on a page refused
  * before its handler ran, to a browser, as the error page (see `page`).
@@ -208,9 +215,12 @@ function markPages(app: FastifyInstance): void {
 export function installErrorHandlers(app: FastifyInstance): void {
   markPages(app);
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
-  app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new NotFoundError(`There is nothing at ${request.method} ${request.url.split('?')[0]}.`, 'route_not_found')),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const error = new NotFoundError(`There is nothing at ${request.method} ${request.url.split('?')[0]}.`, 'route_not_found');
+    // A person who followed a broken link in a browser reads a page; a program gets the JSON.
+    if (prefersHtml(request)) return sendMissingPage(request, reply, error);
+    return sendError(request, reply, error);
+  });
 }
 
 /**

@@ -143,6 +143,29 @@ function merged(own: OwnResponse, shared: ReturnType<typeof sharedResponse>): Ow
 }
 
 /**
+ * `own` in the long form (`content` by media type): a status documented by its JSON schema alone
+ * becomes that schema under `application/json`, so that another media type can be listed beside it.
+ */
+function ownAsContent(own: OwnResponse, description: string): OwnResponse & { description: string } {
+  if (own.content) return { ...own, description: own.description ?? description };
+  const { description: ownDescription, headers, ...schema } = own as OwnResponse & Record<string, unknown>;
+  return { description: ownDescription ?? description, ...(headers ? { headers } : {}), content: { 'application/json': { schema } } };
+}
+
+/**
+ * A shared refusal of a page route, which a browser (asking for HTML first) gets as the error page
+ * and a program as JSON (see `page` in error-handler.ts): both media types are listed.
+ */
+function withErrorPage(response: OwnResponse & { description: string }): OwnResponse {
+  if (response.content?.['text/html']) return response;
+  return {
+    ...response,
+    description: `${response.description} A browser asking for HTML first gets the error page instead.`,
+    content: { ...response.content, 'text/html': { schema: { type: 'string' } } },
+  };
+}
+
+/**
  * @fastify/swagger's `transform`: the route's schema as the document shows it, with the shared
  * responses that apply to it added (see the rule above). A route without a response schema keeps
  * the "200 Default Response" swagger would have given it.
@@ -162,8 +185,8 @@ export const addSharedResponses: SwaggerTransform = ({ schema, url, route }) => 
     if (!shared.applies(facts)) continue;
     const own = response[shared.status] as OwnResponse | undefined;
     const { body, schema: bodySchema, ...described } = sharedResponse(shared, shape);
-    if (own === undefined) response[shared.status] = { ...described, ...bodySchema, examples: [body] };
-    else response[shared.status] = merged(own, { ...described, body, schema: bodySchema }) ?? own;
+    if (own === undefined) response[shared.status] = route.config?.page ? withErrorPage({ ...described, content: { 'application/json': { schema: bodySchema, example: body } } }) : { ...described, ...bodySchema, examples: [body] };
+    else response[shared.status] = merged(own, { ...described, body, schema: bodySchema }) ?? (route.config?.page ? withErrorPage(ownAsContent(own, described.description)) : own);
   }
   return { schema: { ...schema, response }, url };
 };

@@ -146,6 +146,11 @@ const WORDS = {
     fr: 'Une erreur est survenue de notre côté. Elle a été consignée. Réessayez dans un instant.',
   },
   refusedTitle: { en: 'This request was refused', fr: 'Cette requête a été refusée' },
+  notFoundTitle: { en: 'There is no page here', fr: 'Il n’y a pas de page ici' },
+  notFound: {
+    en: 'Nothing on this server answers at this address. Check the link, or open it again from where you found it.',
+    fr: 'Rien sur ce serveur ne répond à cette adresse. Vérifiez le lien, ou ouvrez-le à nouveau depuis l’endroit où vous l’avez trouvé.',
+  },
 } satisfies Record<string, Words>;
 
 /** The codes of a body no parser could read (pairgate's own words for them are for programs). */
@@ -186,6 +191,7 @@ function words(refusal: Refusal, lang: PageLanguage): { title: string; message: 
     case 503:
       return { title: say(WORDS.unavailableTitle, lang), message: say(WORDS.unavailable, lang) };
   }
+  if (refusal.code === 'route_not_found') return { title: say(WORDS.notFoundTitle, lang), message: say(WORDS.notFound, lang) };
   if (refusal.code === 'validation_failed') return schemaWords(refusal, lang);
   if (BODY_UNREADABLE.has(refusal.code)) return { title: say(WORDS.formTitle, lang), message: say(WORDS.formUnreadable, lang) };
   if (refusal.status >= 500) return { title: say(WORDS.brokenTitle, lang), message: say(WORDS.broken, lang) };

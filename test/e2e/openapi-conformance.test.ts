@@ -453,7 +453,11 @@ describe('every answer is a status its route documents in the OpenAPI document',
   it('documents every status the bad-input sweep gets, on every route', async () => {
     answers.length = 0;
     for (const op of sweptOperations(doc)) {
-      for (const request of hostileRequests(op, { bodyLimit: t.config.PAIRGATE_BODY_LIMIT })) await t.app.inject(request);
+      for (const request of hostileRequests(op, { bodyLimit: t.config.PAIRGATE_BODY_LIMIT })) {
+        await t.app.inject(request);
+        // The same from a browser: a page refused before its handler answers with the error page.
+        await t.app.inject({ ...request, headers: { ...request.headers, accept: BROWSER_ACCEPT } });
+      }
     }
     expect(answers.length).toBeGreaterThan(1000);
     expect(undocumented(answers, doc)).toEqual([]);
@@ -483,8 +487,14 @@ describe('every route documents its answer past the rate limit', () => {
   it('answers 429 where the document says it may', async () => {
     const doc: OpenApiDocument = (await t.app.inject('/docs/json')).json();
     // One request per network per window: every route under the global limit refuses the next.
-    for (const op of sweptOperations(doc)) await t.app.inject({ method: op.method as InjectOptions['method'], url: fillPath(op.path, 'abcdefghijklmnopqrstuv') });
+    for (const op of sweptOperations(doc)) {
+      const request = { method: op.method as InjectOptions['method'], url: fillPath(op.path, 'abcdefghijklmnopqrstuv') };
+      await t.app.inject(request);
+      await t.app.inject({ ...request, headers: { accept: BROWSER_ACCEPT } });
+    }
     expect(answers.filter((answer) => answer.status === 429).length).toBeGreaterThan(50);
+    // Pages refused by the rate limit answered browsers with the error page, documented as HTML.
+    expect(answers.filter((answer) => answer.status === 429 && answer.contentType === 'text/html').length).toBeGreaterThan(5);
     expect(undocumented(answers, doc)).toEqual([]);
   });
 });

@@ -97,6 +97,23 @@ describe('a page refused before its handler shows the error page to a browser, a
     expect(response.json().error).toBe('validation_failed');
   });
 
+  it('an address nothing answers: a 404 page to a browser, in its language; JSON to a program', async () => {
+    const page = await t.app.inject({ url: '/no/such/page?code=abcd', headers: { accept: BROWSER } });
+    expectPage(page, 404);
+    expect(page.body).toContain('<h1>There is no page here</h1>');
+    expect(alertOf(page.body)).toBe('Nothing on this server answers at this address. Check the link, or open it again from where you found it.');
+    // The address is not repeated: it may carry a code or a token.
+    expect(page.body).not.toContain('abcd');
+    const french = await t.app.inject({ url: '/plus/rien', headers: { accept: BROWSER, 'accept-language': 'fr-FR,fr;q=0.9' } });
+    expectPage(french, 404);
+    expect(french.body).toContain('<html lang="fr">');
+    expect(french.body).toContain('Il n’y a pas de page ici');
+    const program = await t.app.inject({ url: '/no/such/page', headers: { accept: 'application/json' } });
+    expect(program.statusCode).toBe(404);
+    expect(program.json().error).toBe('route_not_found');
+    expect((await t.app.inject({ url: '/no/such/page' })).json().error).toBe('route_not_found');
+  });
+
   it('what a page\'s handler decides is answered as before (the route\'s own refusal), not the error page', async () => {
     // Schema-valid, no CSRF token: the handler shows its own form again (or its own refusal).
     const response = await t.app.inject(form('/account/signin', { login: 'someone', password: 'secret' }));
