@@ -26,16 +26,21 @@ function acceptedLanguage(header: unknown): PageLanguage | undefined {
   return ranked[0]?.lang;
 }
 
-/**
- * The language of a page answering `request`, chosen as the translated pages choose theirs: the
- * `lang` the address or the form names (`?lang=fr`), then the browser's Accept-Language, then
- * English. It reads the request as received, so a request refused for its query or its form still
- * keeps the language it asked for.
- */
-export function requestedLanguage(request: FastifyRequest): PageLanguage {
+/** The language the request names itself (`?lang=`, or a form's `lang`), if any: the one to carry on to the next page. */
+export function askedLanguage(request: FastifyRequest): PageLanguage | undefined {
   for (const fields of [request.query, request.body]) {
     const asked = fields && typeof fields === 'object' ? languageOf((fields as Record<string, unknown>).lang) : undefined;
     if (asked) return asked;
   }
-  return acceptedLanguage(request.headers['accept-language']) ?? 'en';
+  return undefined;
+}
+
+/**
+ * The language of a page answering `request`, chosen as every translated page chooses it: the
+ * `lang` the address or the form names (`?lang=fr`), then `preferred` (a signed-in user's, say),
+ * then the browser's Accept-Language, then English. It reads the request as received, so a request
+ * refused for its query or its form still keeps the language it asked for.
+ */
+export function requestedLanguage(request: FastifyRequest, preferred?: string): PageLanguage {
+  return askedLanguage(request) ?? languageOf(preferred) ?? acceptedLanguage(request.headers['accept-language']) ?? 'en';
 }

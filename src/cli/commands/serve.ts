@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { checkConfigFile } from '../config-file.js';
-import { explainListenError } from '../../server/listen-errors.js';
 import { intOption } from '../options.js';
 import type { ConfigSection } from '../../server/config-schema.js';
 import { TOOLING_ENV_KEYS, unknownKeyWarnings } from '../../server/config-warnings.js';
@@ -83,9 +82,7 @@ Examples:
         relayOnly ? allDoors.filter((door) => door.name === 'support-relay') : allDoors,
         // Logs go to standard error so that standard output starts with the URL line.
         process.stderr,
-      ).catch((error: unknown) => {
-        throw explainListenError(error);
-      });
+      );
       // The first line of standard output, always: scripts and tests read the URL from it.
       process.stdout.write(`pairgate listening on ${server.url}\n`);
       // Then the door's own listeners, with the ports picked for port 0.

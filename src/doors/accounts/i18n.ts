@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { askedLanguage, PAGE_LANGUAGES, requestedLanguage } from '../../web/page-language.js';
 
 /**
  * The message catalog of the account and access pages, in English and French. Pages pick the
@@ -7,7 +8,7 @@ import type { FastifyRequest } from 'fastify';
  */
 
 /** Languages the pages are translated into. */
-export const LANGUAGES = ['en', 'fr'] as const;
+export const LANGUAGES = PAGE_LANGUAGES;
 /** One of LANGUAGES. */
 export type Lang = (typeof LANGUAGES)[number];
 
@@ -202,38 +203,10 @@ export function isLang(value: unknown): value is Lang {
 }
 
 /** The language the request names itself (`?lang=`, or a form's `lang`), if any: the one to carry on to the next page. */
-export function askedLang(request: FastifyRequest): Lang | undefined {
-  for (const fields of [request.query, request.body]) {
-    const asked = fields && typeof fields === 'object' ? (fields as Record<string, unknown>).lang : undefined;
-    const short = typeof asked === 'string' ? asked.slice(0, 2).toLowerCase() : undefined;
-    if (isLang(short)) return short;
-  }
-  return undefined;
-}
+export const askedLang: (request: FastifyRequest) => Lang | undefined = askedLanguage;
 
-/** The language of a request: `?lang=` (or `preferred`), then Accept-Language, then English. */
-export function pickLang(request: FastifyRequest, preferred?: string): Lang {
-  const query = (request.query ?? {}) as Record<string, unknown>;
-  const body = (request.body ?? {}) as Record<string, unknown>;
-  for (const candidate of [query.lang, body.lang, preferred]) {
-    const short = typeof candidate === 'string' ? candidate.slice(0, 2).toLowerCase() : undefined;
-    if (isLang(short)) return short;
-  }
-  const header = request.headers['accept-language'];
-  if (typeof header === 'string') {
-    const ranked = header
-      .split(',')
-      .map((part) => {
-        const [tag = '', ...params] = part.trim().split(';');
-        const q = params.map((p) => /^q=([\d.]+)$/.exec(p.trim())?.[1]).find(Boolean);
-        return { lang: tag.slice(0, 2).toLowerCase(), q: q === undefined ? 1 : Number(q) };
-      })
-      .filter((entry) => entry.q > 0)
-      .sort((a, b) => b.q - a.q);
-    for (const entry of ranked) if (isLang(entry.lang)) return entry.lang;
-  }
-  return 'en';
-}
+/** The language of a request: `?lang=`, then `preferred`, then Accept-Language, then English (one rule for every page: page-language.ts). */
+export const pickLang: (request: FastifyRequest, preferred?: string) => Lang = requestedLanguage;
 
 /** A translator for `lang`: unknown keys fall back to English, then to the key itself. */
 export function translator(lang: Lang): (key: string, params?: Record<string, unknown>) => string {

@@ -5,6 +5,7 @@ import type { Grant } from '../../core/grant.js';
 import { constantTimeEqual, randomToken, hashToken } from '../../core/ids.js';
 import { configSection } from '../../server/config.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
+import { prefersHtml } from '../../web/error-page.js';
 import type { DoorContext } from '../door.js';
 import { supportConfigSchema } from './config.js';
 import { splitRef, type PairingRequest } from './origin-session-routes.js';
@@ -51,11 +52,6 @@ function mediaType(request: FastifyRequest): string {
   return (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-/** True when a browser navigated here (it wants the page, not the JSON). */
-function wantsHtml(request: FastifyRequest): boolean {
-  const accept = request.headers.accept ?? '';
-  return /text\/html/.test(accept) && !/^application\/json/.test(accept);
-}
 
 /**
  * The origin's pairing routes: `GET /pairing/:code` (the pairing info as JSON for agents, the
@@ -111,7 +107,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
     } },
     config: { rateLimit: lookupLimit },
   }, async (request, reply) => {
-    if (!wantsHtml(request)) {
+    if (!prefersHtml(request)) {
       const { session, token } = await find(request.clientNetwork, request.params.code);
       return info(session, token);
     }
