@@ -4,6 +4,9 @@ import type { Bindings, ChildLoggerOptions, Logger, LoggerOptions } from 'pino';
 /** Fields whose values are secrets wherever they appear in a log object. */
 const SECRET_FIELDS = ['password', 'secret', 'token', 'code', 'key', 'jwt_secret', 'access_token', 'refresh_token', 'device_code'];
 
+/** Request headers that carry credentials (Basic and Bearer, session cookies, relay API keys, Mattermost's call JWT). */
+const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'mattermost-app-authorization'];
+
 /**
  * Log options: secrets never reach a log. Requests are logged by route pattern
  * (`/pairing/:code`), not by URL, so codes, keys and tokens in paths and query strings stay out;
@@ -15,10 +18,10 @@ export function loggerOptions(level: string): LoggerOptions {
     redact: {
       // Each secret field at the top of a log object and one level down (`*.` alone skips the top).
       paths: [
-        'req.headers.authorization',
-        'req.headers.cookie',
-        'headers.authorization',
-        'headers.cookie',
+        // A request's headers at the top of a log object and one level down: plugins log them
+        // there, e.g. @fastify/multipart at trace (`{busboyOptions: {headers}}`), which wrote the
+        // support API's Basic credentials in clear (test/e2e/log-secrets-sweep.test.ts).
+        ...SECRET_HEADERS.flatMap((header) => [`headers["${header}"]`, `*.headers["${header}"]`]),
         ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`]),
       ],
       censor: '[redacted]',
