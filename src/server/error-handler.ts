@@ -189,7 +189,8 @@ function sendMissingPage(request: FastifyRequest, reply: FastifyReply, error: Pa
 export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
   const { error, unexpected } = toPairgateError(thrown);
   if (unexpected) request.log.error({ err: thrown }, 'unexpected error');
-  else if (error.status >= 500) request.log.warn({ code: error.code }, error.message);
+  // `errorCode`, not `code`: a field named `code` is redacted (it is a pairing code elsewhere).
+  else if (error.status >= 500) request.log.warn({ errorCode: error.code }, error.message);
   const retryAfter = error.details?.retryAfterSeconds;
   if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   else if (error.status === 503) reply.header('retry-after', '5');

@@ -2,7 +2,10 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger, LoggerOptions } from 'pino';
 
 /** Fields whose values are secrets wherever they appear in a log object. */
-const SECRET_FIELDS = ['password', 'secret', 'token', 'code', 'key', 'jwt_secret', 'access_token', 'refresh_token', 'device_code'];
+const SECRET_FIELDS = [
+  'password', 'secret', 'token', 'code', 'key', 'jwt', 'jwt_secret', 'access_token', 'refresh_token', 'device_code', 'user_code',
+  'signing_secret', 'bot_access_token', '_csrf', 'AgentCredential',
+];
 
 /** Request headers that carry credentials (Basic and Bearer, session cookies, relay API keys, Mattermost's call JWT). */
 const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'mattermost-app-authorization'];

@@ -1,0 +1,49 @@
+import { Writable } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { UnavailableError } from '../../src/core/errors.js';
+import { sendError } from '../../src/server/error-handler.js';
+import { loggerOptions } from '../../src/server/logger.js';
+
+/** A logger with the server's options (redaction included), writing to `lines`. */
+function capturingLogger(lines: string[]) {
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return pino(loggerOptions('info'), stream);
+}
+
+/** A reply that records what is sent. */
+function recordingReply() {
+  const sent: { status?: number; body?: unknown } = {};
+  const reply = {
+    header: () => reply,
+    headers: () => reply,
+    code(status: number) {
+      sent.status = status;
+      return reply;
+    },
+    type: () => reply,
+    send(body: unknown) {
+      sent.body = body;
+      return reply;
+    },
+  };
+  return { reply: reply as unknown as FastifyReply, sent };
+}
+
+describe('the warning of a 5xx answer', () => {
+  it('names the machine code, which redaction keeps (a field named `code` is redacted as a pairing code)', () => {
+    const lines: string[] = [];
+    const request = { log: capturingLogger(lines), routeOptions: { config: {} }, headers: {} } as unknown as FastifyRequest;
+    const { reply, sent } = recordingReply();
+    sendError(request, reply, new UnavailableError('A backing store is unreachable. Try again shortly.', 'store_unavailable'));
+    expect(sent.status).toBe(503);
+    const logged = JSON.parse(lines.join('')) as Record<string, unknown>;
+    expect(logged).toMatchObject({ level: 40, errorCode: 'store_unavailable', msg: 'A backing store is unreachable. Try again shortly.' });
+  });
+});
