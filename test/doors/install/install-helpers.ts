@@ -91,11 +91,12 @@ export function mattermostId(seed: string): string {
  * Signs a call token the way the Mattermost Apps framework does: HS256 over the app's secret,
  * `exp` 15 minutes ahead, `acting_user_id`. `overrides` bend it for the rejection tests.
  */
-export async function mattermostJwt(secret: string, actingUserId: string | undefined, clock: Clock, overrides: { exp?: number; iat?: number; nbf?: number; alg?: string } = {}): Promise<string> {
+export async function mattermostJwt(secret: string, actingUserId: string | undefined, clock: Clock, overrides: { exp?: number; iat?: number; nbf?: number; alg?: string; aud?: string | string[] } = {}): Promise<string> {
   const now = Math.floor(clock.now() / 1000);
   const jwt = new SignJWT(actingUserId !== undefined ? { acting_user_id: actingUserId } : {}).setProtectedHeader({ alg: overrides.alg ?? 'HS256', typ: 'JWT' }).setExpirationTime(overrides.exp ?? now + 15 * 60);
   if (overrides.iat !== undefined) jwt.setIssuedAt(overrides.iat);
   if (overrides.nbf !== undefined) jwt.setNotBefore(overrides.nbf);
+  if (overrides.aud !== undefined) jwt.setAudience(overrides.aud);
   return jwt.sign(new TextEncoder().encode(secret));
 }
 

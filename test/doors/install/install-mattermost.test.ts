@@ -225,6 +225,12 @@ describe('install door: Mattermost setup, manifest and signed calls (real socket
       const noExp = await new SignJWT({ acting_user_id: mmAdmin.id }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret));
       await expectRejected(`Bearer ${noExp}`, 'jwt_invalid');
     });
+    it('a token meant for another recipient (aud) is refused; one naming pairgate, or none, passes', async () => {
+      await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock, { aud: 'https://other-app.example' })}`, 'jwt_audience_invalid');
+      await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock, { aud: ['other-app', 'another'] })}`, 'jwt_audience_invalid');
+      expect((await mm.call(id, 'status', secret, mmAdmin, {}, await mattermostJwt(secret, mmAdmin.id, clock, { aud: 'pairgate' }))).status).toBe(200);
+      expect((await mm.call(id, 'status', secret, mmAdmin, {}, await mattermostJwt(secret, mmAdmin.id, clock, { aud: ['other-app', 'https://pair.example'] }))).status).toBe(200);
+    });
     it('a call without the acting_user expand (the bindings call) is checked against context.acting_user_id', async () => {
       const send = async (context: Record<string, unknown>) => {
         const response = await fetch(`${base}/mattermost/${id}/bindings`, {

@@ -26,11 +26,12 @@ export function bearerOf(header: unknown): string {
  * Verifies a Mattermost call token: HS256 with the installation's secret and nothing else (`none`,
  * RS256 and any other algorithm are refused before the signature, so a public key or an unsigned
  * token cannot pass), `exp` required and in the future, `nbf` past, `iat` (when given) not in the
- * future nor older than `maxAgeSeconds`, and no lifetime longer than `maxAgeSeconds` (Mattermost
- * signs for 15 minutes; a token made to live for a year is not its). `acting_user_id` is returned
- * for the caller to compare with the body, and `exp` (as `expiresAt`, ms) for the replay memory.
+ * future nor older than `maxAgeSeconds`, no lifetime longer than `maxAgeSeconds` (Mattermost
+ * signs for 15 minutes; a token made to live for a year is not its), and an `aud` (when given)
+ * naming one of `audiences`. `acting_user_id` is returned for the caller to compare with the body,
+ * and `exp` (as `expiresAt`, ms) for the replay memory.
  */
-export async function verifyCallJwt(token: string, secret: string, now: number, maxAgeSeconds: number): Promise<{ actingUserId: string | undefined; expiresAt: number; payload: JWTPayload }> {
+export async function verifyCallJwt(token: string, secret: string, now: number, maxAgeSeconds: number, audiences: readonly string[]): Promise<{ actingUserId: string | undefined; expiresAt: number; payload: JWTPayload }> {
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, new TextEncoder().encode(secret), {
@@ -50,10 +51,20 @@ export async function verifyCallJwt(token: string, secret: string, now: number, 
   if (typeof payload.exp === 'number' && payload.exp - nowSeconds > maxAgeSeconds + CLOCK_TOLERANCE_SECONDS) {
     throw new CallAuthError('jwt_lifetime_too_long', 'The call token lives longer than a Mattermost call token does.');
   }
+  // Mattermost sends no `aud`; a token that names a recipient other than pairgate was made for
+  // that one, and RFC 7519 (4.1.3) says its other recipients must refuse it.
+  if (payload.aud !== undefined && !namesAudience(payload.aud, audiences)) {
+    throw new CallAuthError('jwt_audience_invalid', `The call token is meant for another recipient (aud); pairgate accepts none, or one of: ${audiences.join(', ')}.`);
+  }
   const acting = payload.acting_user_id;
   if (acting !== undefined && typeof acting !== 'string') throw new CallAuthError('jwt_invalid', 'acting_user_id must be a string.');
   // `exp` is required, and jose has checked that it is a number.
   return { actingUserId: acting, expiresAt: (payload.exp as number) * 1000, payload };
+}
+
+/** Whether a token's `aud` (a string or a list, as jose has checked) names one of `audiences`. */
+function namesAudience(aud: string | string[], audiences: readonly string[]): boolean {
+  return (Array.isArray(aud) ? aud : [aud]).some((named) => audiences.includes(named));
 }
 
 /** jose's reasons, as pairgate machine codes (all 401; never a 5xx for a bad token). */

@@ -10,7 +10,7 @@ import { CallRequestSchema, InstallationParams, type CallRequest } from './call-
 import { refuseReplayedCall } from './call-replay.js';
 import { CallResponseSchema, mattermostErrorShape, ok } from './call-response.js';
 import { mattermostBindings } from './bindings.js';
-import { mattermostManifest } from './manifest.js';
+import { MATTERMOST_APP_ID, mattermostManifest } from './manifest.js';
 
 const NAME = 'mattermost';
 const tags = ['install'];
@@ -55,7 +55,7 @@ async function verifyMattermostCall(request: FastifyRequest, installationId: str
     throw new CallAuthError('jwt_signature_invalid', 'The call token is not signed with this installation\'s secret.');
   }
   const now = kit.ctx.clock.now();
-  const { actingUserId, expiresAt } = await verifyCallJwt(token, secret, now, kit.cfg.PAIRGATE_INSTALL_JWT_MAX_AGE_SECONDS);
+  const { actingUserId, expiresAt } = await verifyCallJwt(token, secret, now, kit.cfg.PAIRGATE_INSTALL_JWT_MAX_AGE_SECONDS, [MATTERMOST_APP_ID, kit.ctx.publicUrl()]);
   const body = request.body as CallRequest;
   // context.acting_user comes with `expand: {acting_user: ...}`; calls without that expand (the
   // bindings call of the manifest) carry only context.acting_user_id. Both, when given, must agree.
