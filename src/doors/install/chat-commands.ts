@@ -2,6 +2,7 @@ import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } fro
 import type { ChatKit } from './chat-kit.js';
 import type { ChatCaller } from './connector.js';
 import type { Installation } from './installations.js';
+import { lifetimeText } from './lifetime.js';
 
 /** What a command answers: a text for the person, and facts for programs. */
 export interface CommandAnswer {
@@ -36,8 +37,9 @@ export class ChatCommands {
     return this.prefix ? `${this.prefix} ${words}` : words;
   }
 
-  private minutes(): number {
-    return Math.max(1, Math.round(this.kit.cfg.PAIRGATE_INSTALL_LINK_TOKEN_TTL_SECONDS / 60));
+  /** How long a link token lives, in words (`5 minutes`, `30 seconds`). */
+  private lifetime(): string {
+    return lifetimeText(this.kit.cfg.PAIRGATE_INSTALL_LINK_TOKEN_TTL_SECONDS);
   }
 
   /**
@@ -56,7 +58,9 @@ export class ChatCommands {
       if (outcome.reason === 'malformed') throw new InvalidRequestError(outcome.message, { field: 'token' }, 'link_token_malformed');
       if (outcome.reason === 'used') throw new ConflictError('This link token has already been used. Create a new one in pairgate.', 'link_token_used');
       if (outcome.reason === 'gone') throw organizationGone();
-      throw new NotFoundError(`This link token is unknown or has expired (they live ${this.minutes()} minutes). Create a new one in pairgate.`, 'link_token_unknown');
+      // A spent token is no longer found, like an expired one: say every case, so a person who
+      // pastes the same token twice knows why.
+      throw new NotFoundError(`This link token is unknown, already used or expired (a token works once, for ${this.lifetime()}). Create a new one in pairgate.`, 'link_token_unknown');
     }
     const maker = outcome.grant.request;
     const linked = await this.kit.links.link({ orgId: installation.orgId, connector: installation.connector, externalUserId: caller.externalUserId }, maker.userId, installation.id, caller.externalUsername, this.kit.ctx.clock.now());
@@ -82,7 +86,7 @@ export class ChatCommands {
   /** The list of commands, as typed in this chat. */
   help(): CommandAnswer {
     const lines = [
-      `${this.command('link <token>')}: link your chat account to your pairgate account (make the token at ${this.kit.ctx.publicUrl()}${LINK_PAGE_PATH}; it works once, for ${this.minutes()} minutes)`,
+      `${this.command('link <token>')}: link your chat account to your pairgate account (make the token at ${this.kit.ctx.publicUrl()}${LINK_PAGE_PATH}; it works once, for ${this.lifetime()})`,
       `${this.command('unlink')}: remove the link`,
       `${this.command('status')}: say which pairgate account you are linked to`,
       `${this.command('help')}: this list`,

@@ -12,6 +12,7 @@ import { LINK_PAGE_PATH } from './chat-commands.js';
 import type { Connector } from './connector.js';
 import { installTranslator } from './install-i18n.js';
 import { makeLinkToken, runSetup } from './integration-routes.js';
+import { lifetimeText } from './lifetime.js';
 import { confirmsName, deleteOrganization, deletionSummary } from './organization-deletion.js';
 import { ORG_ID_PATTERN, type Membership } from './organizations.js';
 import { roleAllows, ROLES, RoleSchema } from './roles.js';
@@ -40,10 +41,14 @@ interface FormAgain {
   error: string;
 }
 
-/** `setup_key` -> `Setup key`, for the generic rendering of a connector's setup answer. */
-function labelOf(key: string): string {
-  const words = key.replace(/_/g, ' ');
-  return words.charAt(0).toUpperCase() + words.slice(1);
+/** Words of a setup answer's keys that are written in capitals (`jwt_secret` is a "JWT secret", not a "Jwt secret"). */
+const ACRONYMS = new Set(['jwt', 'url', 'id', 'api', 'hmac']);
+
+/** `install_url` -> `Install URL`, for the generic rendering of a connector's setup answer. */
+export function labelOf(key: string): string {
+  const words = key.split('_').map((word) => (ACRONYMS.has(word) ? word.toUpperCase() : word));
+  const text = words.join(' ');
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /**
@@ -226,7 +231,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
         connector: connector.displayName,
         token: made.token,
         command: connector.linkCommand(made.token),
-        minutes: Math.max(1, Math.round(made.expires_in / 60)),
+        lifetime: lifetimeText(made.expires_in, lang),
         orgName: made.org_name,
       }, user);
     }));

@@ -3,6 +3,7 @@ import { RateLimitedError } from '../../core/errors.js';
 import { hashToken } from '../../core/ids.js';
 import type { EphemeralStore } from '../../store/ports.js';
 import { FailureBudget, type BudgetCounter } from '../../engine/failure-budget.js';
+import { lifetimeText } from './lifetime.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -40,6 +41,6 @@ export class LinkBudget {
    */
   run<T>(installationId: string, externalUserId: string, attempt: () => Promise<T>, wrong: (result: T) => boolean): Promise<T> {
     return this.budget.run(this.counters(installationId, externalUserId), attempt, wrong, (retryAfter) =>
-      new RateLimitedError(retryAfter, `Too many wrong link tokens. Try again in ${Math.ceil(retryAfter / 60)} minutes.`));
+      new RateLimitedError(retryAfter, `Too many wrong link tokens. Try again in ${lifetimeText(Math.ceil(retryAfter / 60) * 60)}.`));
   }
 }

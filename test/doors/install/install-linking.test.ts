@@ -84,6 +84,8 @@ describe('install door: linking chat users with one-time tokens (real sockets, m
     const again = await link(body.token, { id: mattermostId('secondperson'), username: 'second' });
     expect(again.status).toBe(404);
     expect(again.body).toMatchObject({ type: 'error', data: { error: 'link_token_unknown' } });
+    // The person who pasted it twice is told that a token works once, not only "unknown or expired".
+    expect(again.body.text).toBe('This link token is unknown, already used or expired (a token works once, for 5 minutes). Create a new one in pairgate.');
   });
 
   it('50 concurrent /pairgate link calls with one token: exactly one links', async () => {

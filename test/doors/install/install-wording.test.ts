@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/core/clock.js';
+import { labelOf } from '../../../src/doors/install/install-pages.js';
+import { lifetimeText } from '../../../src/doors/install/lifetime.js';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { FakeMattermost, INSTALL_ENV, installationIdOf, Member, mattermostId, type MattermostUser } from './install-helpers.js';
+
+describe('install door: what people read says the truth', () => {
+  it('a token lifetime in words: whole minutes, else seconds, never "1 minutes"', () => {
+    expect(lifetimeText(300)).toBe('5 minutes');
+    expect(lifetimeText(60)).toBe('1 minute');
+    expect(lifetimeText(30)).toBe('30 seconds');
+    expect(lifetimeText(90)).toBe('90 seconds');
+    expect(lifetimeText(3600)).toBe('60 minutes');
+    expect(lifetimeText(630)).toBe('10 minutes');
+    expect(lifetimeText(30, 'fr')).toBe('30 secondes');
+    expect(lifetimeText(60, 'fr')).toBe('1 minute');
+  });
+
+  it('setup fields are labelled with their acronyms in capitals', () => {
+    expect(labelOf('jwt_secret')).toBe('JWT secret');
+    expect(labelOf('manifest_link')).toBe('Manifest link');
+    expect(labelOf('install_url')).toBe('Install URL');
+    expect(labelOf('signing_secret')).toBe('Signing secret');
+  });
+
+  describe('with link tokens living 30 seconds', () => {
+    let t: TestApp;
+    let base: string;
+    let clock: ManualClock;
+    let admin: Member;
+    let orgId: string;
+    let mm: FakeMattermost;
+    let inst: { id: string; secret: string };
+    const mmUser: MattermostUser = { id: mattermostId('wordinguser'), username: 'wording' };
+
+    beforeAll(async () => {
+      clock = new ManualClock(Date.now());
+      t = await createTestApp({ ...INSTALL_ENV, PAIRGATE_INSTALL_LINK_TOKEN_TTL_SECONDS: '30' }, { clock });
+      base = await t.listen();
+      mm = new FakeMattermost(base, clock);
+      admin = await Member.create(base, 'wording-admin');
+      orgId = await admin.createOrg('Wording');
+      const answer = await admin.setup(orgId);
+      inst = { id: installationIdOf(answer.body.manifest_link), secret: answer.body.jwt_secret as string };
+      expect((await mm.install(inst.id, inst.secret, mmUser)).status).toBe(200);
+    });
+    afterAll(() => t.close());
+
+    it('the link token page says 30 seconds, in English and in French', async () => {
+      await admin.get('/integrations');
+      const page = await admin.post(`/integrations/orgs/${orgId}/mattermost/link-token`, {});
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('run this command within 30 seconds.');
+      await admin.get('/integrations?lang=fr');
+      const french = await admin.post(`/integrations/orgs/${orgId}/mattermost/link-token`, { lang: 'fr' });
+      expect(french.text).toContain('dans un délai de 30 secondes.');
+    });
+
+    it('the setup page labels the secret "JWT secret"', async () => {
+      await admin.get('/integrations');
+      const page = await admin.post(`/integrations/orgs/${orgId}/mattermost/setup`, {});
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('<dt>JWT secret</dt>');
+      // The setup replaced the installation: set it up again for the chat commands below.
+      const answer = await admin.setup(orgId);
+      inst = { id: installationIdOf(answer.body.manifest_link), secret: answer.body.jwt_secret as string };
+      expect((await mm.install(inst.id, inst.secret, mmUser)).status).toBe(200);
+    });
+
+    it('an expired token, and /pairgate help, say 30 seconds', async () => {
+      const { body } = await admin.linkToken(orgId);
+      clock.advance(31_000);
+      const late = await mm.call(inst.id, 'link', inst.secret, mmUser, { values: { token: body.token } });
+      expect(late.status).toBe(404);
+      expect(late.body.text).toContain('(a token works once, for 30 seconds)');
+      const help = await mm.call(inst.id, 'help', inst.secret, mmUser);
+      expect(help.body.text).toContain('it works once, for 30 seconds)');
+    });
+  });
+});
