@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
+import { isLoopbackHost } from '../../server/config-warnings.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { assertSameOrigin, currentUser, signInUrl } from '../accounts/accounts.js';
 import { askedLang, pickLang, type Lang } from '../accounts/i18n.js';
@@ -39,6 +40,11 @@ interface FormAgain {
   form: 'create' | { org: string };
   values: Record<string, string>;
   error: string;
+}
+
+/** Whether `url` names this machine only (localhost, 127.x, ::1), so no other machine can reach it. */
+function reachableFromHereOnly(url: string): boolean {
+  return isLoopbackHost(new URL(url).hostname.replace(/^\[|\]$/g, ''));
 }
 
 /** Words of a setup answer's keys that are written in capitals (`jwt_secret` is a "JWT secret", not a "Jwt secret"). */
@@ -210,11 +216,15 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
       const t = installTranslator(lang);
       const { expires_at: expiresAt, ...answer } = await runSetup(kit, connector, user, request.params.org);
       const fields = Object.entries(answer).map(([key, value]) => ({ key, label: labelOf(key), value }));
+      const publicUrl = kit.ctx.publicUrl();
       reply.header('pragma', 'no-cache');
       return render(request, reply, lang, 'install/setup.njk', {
         title: t('install.setupDoneTitle', { connector: connector.displayName }),
         connector: connector.displayName,
         fields,
+        // The chat server fetches these links: one naming this machine's loopback works for no one
+        // else, and the admin would learn it only from a failed install in the chat.
+        unreachable: reachableFromHereOnly(publicUrl) ? t('install.loopbackWarning', { connector: connector.displayName, url: publicUrl }) : '',
         expires: new Date(expiresAt!).toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
       }, user);
     }));

@@ -62,6 +62,8 @@ describe('install door: what people read says the truth', () => {
       const page = await admin.post(`/integrations/orgs/${orgId}/mattermost/setup`, {});
       expect(page.status).toBe(200);
       expect(page.text).toContain('<dt>JWT secret</dt>');
+      // No PAIRGATE_PUBLIC_URL: the links name the listening address, 127.0.0.1, and the page says so.
+      expect(page.text).toMatch(/These links name http:\/\/127\.0\.0\.1:\d+, which only this machine reaches: a Mattermost server elsewhere cannot fetch them\. Set PAIRGATE_PUBLIC_URL/);
       // The setup replaced the installation: set it up again for the chat commands below.
       const answer = await admin.setup(orgId);
       inst = { id: installationIdOf(answer.body.manifest_link), secret: answer.body.jwt_secret as string };
@@ -77,5 +79,20 @@ describe('install door: what people read says the truth', () => {
       const help = await mm.call(inst.id, 'help', inst.secret, mmUser);
       expect(help.body.text).toContain('it works once, for 30 seconds)');
     });
+  });
+
+  it('with PAIRGATE_PUBLIC_URL naming another machine, the setup page has no such warning', async () => {
+    const t = await createTestApp({ ...INSTALL_ENV, PAIRGATE_PUBLIC_URL: 'https://pair.example' });
+    try {
+      const admin = await Member.create(await t.listen(), 'public-admin');
+      const orgId = await admin.createOrg('Public');
+      await admin.get('/integrations');
+      const page = await admin.post(`/integrations/orgs/${orgId}/mattermost/setup`, {});
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('https://pair.example/mattermost/');
+      expect(page.text).not.toContain('setup-unreachable');
+    } finally {
+      await t.close();
+    }
   });
 });
