@@ -203,4 +203,14 @@ describe('install door: linking chat users with one-time tokens (real sockets, m
       expect(wrongType.status).toBeGreaterThanOrEqual(400);
     }
   });
+
+  it('a body not sent as JSON (a form, text) is refused with 415, saying to send JSON, in the call response shape', async () => {
+    const good = await mattermostJwt(inst.secret, mmAlice.id, clock);
+    const body = JSON.stringify({ context: { acting_user: { id: mmAlice.id } } });
+    for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
+      const response = await fetch(`${base}/mattermost/${inst.id}/status`, { method: 'POST', headers: { 'content-type': type, 'mattermost-app-authorization': `Bearer ${good}` }, body });
+      expect(response.status, type).toBe(415);
+      expect(await response.json()).toEqual({ type: 'error', text: `Mattermost calls are JSON: send the body with content-type: application/json (this one came as ${type}).`, data: { error: 'unsupported_media_type' } });
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { InvalidRequestError } from '../../../core/errors.js';
+import { InvalidRequestError, PairgateError } from '../../../core/errors.js';
 import type { ChatKit } from '../chat-kit.js';
 import { ChatCommands } from '../chat-commands.js';
 import type { Connector, VerifiedCall } from '../connector.js';
@@ -31,6 +31,12 @@ function siteUrlOf(raw: string | undefined): string {
     throw new InvalidRequestError('context.mattermost_site_url must be the http(s) URL of the Mattermost server.', { field: 'context.mattermost_site_url' }, 'invalid_site_url');
   }
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+}
+
+/** The media type a request names (without parameters, bounded), for a refusal that says what came. */
+function contentTypeOf(request: FastifyRequest): string {
+  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().slice(0, 100);
+  return type || 'no content type';
 }
 
 /** How a route wants its call checked. */
@@ -105,10 +111,15 @@ export const mattermostConnector: Connector = {
       // Fastify's own JSON parser (same limits and prototype-poisoning checks), keeping the exact
       // bytes for the replay fingerprint of link and unlink.
       const parseJson = scope.getDefaultJsonParser(scope.initialConfig.onProtoPoisoning ?? 'error', scope.initialConfig.onConstructorPoisoning ?? 'error');
-      scope.removeContentTypeParser('application/json');
+      // Mattermost sends JSON only: a form (curl's `-d` without a content type) would otherwise be
+      // parsed as one and refused for a missing `context`, which hides what is wrong.
+      scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (request, body, done) => {
         request.mattermostRawBody = body as string;
         parseJson(request, body as string, done);
+      });
+      scope.addContentTypeParser('*', { bodyLimit: BODY_LIMIT }, (request, _payload, done) => {
+        done(new PairgateError('unsupported_media_type', 415, `Mattermost calls are JSON: send the body with content-type: application/json (this one came as ${contentTypeOf(request)}).`));
       });
       const api = scope.withTypeProvider<TypeBoxTypeProvider>();
       const callLimit = { rateLimit: { max: kit.cfg.PAIRGATE_INSTALL_CALLS_PER_MINUTE, timeWindow: 60_000 } };
