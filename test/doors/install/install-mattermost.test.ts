@@ -80,6 +80,8 @@ describe('install door: Mattermost setup, manifest and signed calls (real socket
       http: { root_url: 'https://pair.example', use_jwt: true },
     });
     expect(manifest.app_id).toMatch(/^[A-Za-z0-9_.-]{3,32}$/);
+    // The admin consents to what the description says: it promises only what the app does.
+    expect(manifest.description).toBe('Link your Mattermost account to your pairgate account with a one-time token: /pairgate link <token>.');
     expect(JSON.stringify(manifest)).not.toContain(secret);
     expect((await fetch(`${base}/mattermost/AAAAAAAAAAAAAAAAAAAAAA/manifest.json`)).status).toBe(404);
     expect((await fetch(`${base}/mattermost/not-an-id/manifest.json`)).status).toBe(404);

@@ -18,7 +18,8 @@ export function mattermostManifest(installationId: string, baseUrl: string) {
     app_id: MATTERMOST_APP_ID,
     version: packageVersion(),
     display_name: 'pairgate',
-    description: 'Link your chat account to your pairgate account, and approve pairgate requests from chat.',
+    // Shown to the admin who consents to the install: it says what the app does today, no more.
+    description: 'Link your Mattermost account to your pairgate account with a one-time token: /pairgate link <token>.',
     homepage_url: baseUrl,
     requested_permissions: ['act_as_bot', 'act_as_user'],
     requested_locations: ['/command', '/in_post', '/post_menu'],
