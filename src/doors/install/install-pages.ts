@@ -15,7 +15,7 @@ import { installTranslator } from './install-i18n.js';
 import { makeLinkToken, runSetup } from './integration-routes.js';
 import { lifetimeText } from './lifetime.js';
 import { confirmsName, deleteOrganization, deletionSummary } from './organization-deletion.js';
-import { ORG_ID_PATTERN, type Membership } from './organizations.js';
+import { OrgNameInput, ORG_ID_PATTERN, type Membership } from './organizations.js';
 import { roleAllows, ROLES, RoleSchema } from './roles.js';
 
 const tags = ['install'];
@@ -168,7 +168,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
   });
 
   api.post(`${LINK_PAGE_PATH}/orgs`, {
-    schema: { tags, summary: 'Create an organization (form).', body: Type.Object({ ...FormBase, name: Type.String({ maxLength: 200 }) }), response: { 303: Done, 400: PageAgain, 403: Refused } },
+    schema: { tags, summary: 'Create an organization (form).', body: Type.Object({ ...FormBase, name: OrgNameInput }), response: { 303: Done, 400: PageAgain, 403: Refused } },
   }, async (request, reply) => formAction(request, reply, async (user, lang) =>
     orPageAgain(request, reply, lang, user, 'create', { name: request.body.name }, async () => {
       await kit.orgs.create(request.body.name, user.id, kit.ctx.clock.now());

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { requireUser } from '../accounts/accounts.js';
 import type { ChatKit } from './chat-kit.js';
 import { deleteOrganization } from './organization-deletion.js';
-import { ORG_ID_PATTERN } from './organizations.js';
+import { OrgNameInput, ORG_ID_PATTERN } from './organizations.js';
 import { RoleSchema } from './roles.js';
 
 const tags = ['install'];
@@ -23,7 +23,7 @@ export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): v
   const { orgs } = kit;
 
   api.post('/api/v1/organizations', {
-    schema: { tags, summary: 'Create an organization; you become its admin.', body: Type.Object({ name: Type.String({ maxLength: 200 }) }), response: { 201: OrgView, 400: ErrorView, 401: ErrorView, 403: ErrorView } },
+    schema: { tags, summary: 'Create an organization; you become its admin.', body: Type.Object({ name: OrgNameInput }), response: { 201: OrgView, 400: ErrorView, 401: ErrorView, 403: ErrorView } },
   }, async (request, reply) => {
     const user = await requireUser(request);
     const org = await orgs.create(request.body.name, user.id, kit.ctx.clock.now());

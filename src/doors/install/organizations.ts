@@ -1,3 +1,4 @@
+import { Type } from 'typebox';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../../core/errors.js';
 import { randomId } from '../../core/ids.js';
 import type { DurableDb } from '../../store/durable-schema.js';
@@ -56,6 +57,13 @@ function assertAllowed(role: Role | undefined, permission: Permission): asserts 
 /** Organization ids (randomId: 128 bits, base64url). Anything else is not looked up. */
 export const ORG_ID_PATTERN = '^[A-Za-z0-9_-]{22}$';
 const ORG_ID = new RegExp(ORG_ID_PATTERN);
+
+/**
+ * An organization name as a request carries it. The bound only keeps huge strings out: it is far
+ * above the rule (`checkOrgName`, 1 to 100 characters once trimmed), so a name too long is told
+ * that rule, not a second number from the schema.
+ */
+export const OrgNameInput = Type.String({ maxLength: 1000 });
 
 /** Checks and trims an organization name: 1 to 100 printable characters. */
 export function validateOrgName(name: string): string {
