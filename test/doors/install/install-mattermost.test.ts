@@ -146,6 +146,8 @@ describe('install door: Mattermost setup, manifest and signed calls (real socket
     const old = await mm.call(first.id, 'bindings', first.secret, mmAdmin);
     expect(old.status).toBe(410);
     expect(old.body).toMatchObject({ type: 'error', data: { error: 'installation_rotated' } });
+    // The admin who ran the old link is told what to do next.
+    expect(old.body.text).toContain('Install the newer setup, with the link and secret pairgate showed for it');
     const oldInstall = await mm.install(first.id, first.secret, mmAdmin);
     expect(oldInstall.body.data.error).toBe('installation_rotated');
     // The new secret does not open the old installation, nor the old one the new.
@@ -159,7 +161,9 @@ describe('install door: Mattermost setup, manifest and signed calls (real socket
   it('an un-installed setup expires after 24 h: install then fails', async () => {
     const { id, secret } = await setup();
     // Calls other than install and ping wait for the install.
-    expect((await mm.call(id, 'bindings', secret, mmAdmin)).body.data.error).toBe('installation_not_installed');
+    const early = await mm.call(id, 'bindings', secret, mmAdmin);
+    expect(early.body.data.error).toBe('installation_not_installed');
+    expect(early.body.text).toBe('This installation is not installed yet: run its install command first, with the secret pairgate showed at the setup.');
     clock.advance(24 * 3600 * 1000 + 1000);
     const late = await mm.install(id, secret, mmAdmin);
     expect(late.status).toBe(410);
