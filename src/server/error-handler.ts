@@ -86,13 +86,32 @@ function mostTelling(failures: readonly ValidationFailure[]): ValidationFailure 
   return failures.find((failure) => failure.instancePath === first.instancePath && !isNullBranch(failure) && failure.keyword !== 'anyOf' && failure.keyword !== 'oneOf') ?? first;
 }
 
+/**
+ * The values a field may take when its schema is a choice of constants (a union of literals, which
+ * Ajv checks branch by branch and reports as one "must be equal to constant" per branch, or an
+ * enum); undefined when the failure is of another kind or the branches differ in kind.
+ */
+function allowedValues(failures: readonly ValidationFailure[], failure: ValidationFailure): unknown[] | undefined {
+  if (failure.keyword === 'enum') return (failure.params as { allowedValues?: unknown[] }).allowedValues;
+  if (failure.keyword !== 'const') return undefined;
+  const here = failures.filter((other) => other.instancePath === failure.instancePath);
+  if (!here.every((other) => other.keyword === 'const' || other.keyword === 'anyOf')) return undefined;
+  return here.filter((other) => other.keyword === 'const').map((other) => (other.params as { allowedValue?: unknown }).allowedValue);
+}
+
 function validationMessage(error: FastifyError): string {
-  const first = mostTelling(error.validation ?? []);
+  const failures = error.validation ?? [];
+  const first = mostTelling(failures);
   if (!first) return error.message;
   const where = `${error.validationContext ?? 'request'}${first.instancePath ? first.instancePath.replace(/\//g, '.') : ''}`;
   const params = first.params as Record<string, unknown>;
   if (first.keyword === 'required') return `${where}: "${String(params.missingProperty)}" is required.`;
   if (first.keyword === 'additionalProperties') return `${where}: "${String(params.additionalProperty)}" is not an accepted field.`;
+  const allowed = allowedValues(failures, first);
+  if (allowed && allowed.length > 0) {
+    const listed = allowed.map((value) => JSON.stringify(value)).join(', ');
+    return `${where} must be ${allowed.length === 1 ? listed : `one of ${listed}`}.`;
+  }
   return `${where} ${first.message ?? 'is invalid'}.`;
 }
 

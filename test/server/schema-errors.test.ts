@@ -23,6 +23,10 @@ describe('validation failures', () => {
       expect(nullable.json().message).toMatch(/expireAfter must be >= 1/);
       const nullableType = await t.app.inject({ method: 'POST', url: '/access', payload: { requestingAppId: 'schema-errors-app', requestedPermissions: [{ streamId: 'notes', level: 'read' }], expireAfter: 'soon' } });
       expect(nullableType.json().message).toMatch(/expireAfter must be integer/);
+      // A choice of constants names the choices, not "must be equal to constant".
+      const level = await t.app.inject({ method: 'POST', url: '/access', payload: { requestingAppId: 'schema-errors-app', requestedPermissions: [{ streamId: 'notes', level: 'admin' }] } });
+      expect(level.statusCode).toBe(400);
+      expect(level.json().message).toMatch(/^body\.requestedPermissions\.0\.level must be one of "read", "create-only", "contribute", "manage"\.$/);
     } finally {
       await t.close();
     }
