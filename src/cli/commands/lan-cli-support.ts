@@ -51,9 +51,10 @@ export function discoveryOf(options: CommonLanOptions): DiscoveryOptions {
   };
 }
 
-/** Addresses given with a repeatable `--address`, checked. */
-export function addressesOf(values: string[] | undefined): string[] | undefined {
+/** Addresses given with a repeatable `--address`, checked; at most `max` of them (what fits in a connection string, say). */
+export function addressesOf(values: string[] | undefined, max = Infinity): string[] | undefined {
   if (!values || values.length === 0) return undefined;
+  if (values.length > max) throw new InvalidRequestError(`--address: at most ${max} addresses fit in a connection string; ${values.length} were given.`);
   for (const value of values) {
     const problem = unicastProblem(value);
     if (problem) throw new InvalidRequestError(`--address: ${problem}.`);

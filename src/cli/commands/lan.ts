@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { InvalidRequestError } from '../../core/errors.js';
 import { decodeConnectionString, describeConnection } from '../../doors/lan/connection-string.js';
 import { DEFAULT_CONNECT_PORT, scanNearby } from '../../doors/lan/discovery.js';
+import { MAX_ADDRESSES } from '../../doors/lan/ip-addresses.js';
 import {
   addressesOf, collect, configDirOf, discoveryOf, intOption, jsonOption, pairingJson, pairingText, progressBar,
   stderrLog, withConfigDir, withDiscovery, type CommonLanOptions,
@@ -113,7 +114,7 @@ Examples:
       const offer = await startOffer({
         configDir: configDirOf(options),
         deviceName: options.name,
-        addresses: addressesOf(options.address),
+        addresses: addressesOf(options.address, MAX_ADDRESSES),
         host: options.bind,
         port: intOption(options.port, '--port', 0, 65535),
         timeoutMs: timeout * 1000,

@@ -1,7 +1,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { UnsafeConfigDirError } from './lan-errors.js';
+import { ConfigDirNotWritableError, UnsafeConfigDirError } from './lan-errors.js';
 import { removeLeftoverTempFiles } from './private-file.js';
 
 /**
@@ -23,6 +23,8 @@ export function resolveConfigDir(option?: string, env: NodeJS.ProcessEnv = proce
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
+    const explained = explainConfigWriteError(dir, error);
+    if (explained !== error) throw explained;
     throw new UnsafeConfigDirError(`The config folder ${dir} cannot be used: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`);
   }
   const stat = statSync(dir);
@@ -39,4 +41,27 @@ export function resolveConfigDir(option?: string, env: NodeJS.ProcessEnv = proce
   }
   removeLeftoverTempFiles(dir);
   return dir;
+}
+
+/** What each refusal of a write means, in words. */
+const UNWRITABLE: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'it is on a read-only file system',
+};
+
+/**
+ * `error` told in words when it is the config folder `dir` refusing a write (a folder of another
+ * user, a mode without write permission, a read-only file system): ConfigDirNotWritableError
+ * (exit code 2) naming the folder and what to do. Any other error is returned as it is. Without
+ * this the person saw Node's `EACCES: permission denied, open '.../device.json.<hex>.tmp'`, which
+ * names a file they never heard of and no way out, and exited 1 as if nothing could be done.
+ */
+export function explainConfigWriteError(dir: string, error: unknown): unknown {
+  const reason = UNWRITABLE[String((error as NodeJS.ErrnoException | undefined)?.code)];
+  if (!reason) return error;
+  return new ConfigDirNotWritableError(
+    `Cannot write in the config folder ${dir} (${reason}), where this device's key and trusted peers are kept. `
+    + `Make it yours and writable (chown it to your user, chmod 700), or choose another folder with --config-dir or PAIRGATE_CONFIG_DIR.`,
+  );
 }

@@ -2,6 +2,8 @@ import { createHash, createPublicKey, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
+import { InvalidRequestError } from '../../core/errors.js';
+import { explainConfigWriteError } from './config-dir.js';
 import { nameProblem } from './connection-string.js';
 import { readJsonFile, writeJsonFile } from './json-file.js';
 import { BadDeviceFileError } from './lan-errors.js';
@@ -54,17 +56,23 @@ export function defaultDeviceName(): string {
 export async function loadDeviceIdentity(configDir: string, name?: string): Promise<DeviceIdentity> {
   if (name !== undefined) {
     const problem = nameProblem(name);
-    if (problem) throw new RangeError(problem);
+    // The person's input (`--name`): a refusal they can fix (exit code 2), not a crash (exit 1).
+    if (problem) throw new InvalidRequestError(`This device's name (--name) cannot be used: ${problem}.`, { field: 'name' }, 'lan_bad_name');
   }
   const path = join(configDir, FILE);
-  const identity = readIdentity(path) ?? await createIdentity(path, name ?? defaultDeviceName());
-  if (name !== undefined && name !== identity.name) {
-    // Only the name changes: a rename never replaces the key, so two commands renaming at once
-    // keep the same key whichever writes last (and a creation never replaces a file).
-    identity.name = name;
-    writeJsonFile(path, stored(identity));
+  try {
+    const identity = readIdentity(path) ?? await createIdentity(path, name ?? defaultDeviceName());
+    if (name !== undefined && name !== identity.name) {
+      // Only the name changes: a rename never replaces the key, so two commands renaming at once
+      // keep the same key whichever writes last (and a creation never replaces a file).
+      identity.name = name;
+      writeJsonFile(path, stored(identity));
+    }
+    return identity;
+  } catch (error) {
+    // A folder this user may not write: said as such, not as Node's EACCES on a temporary file.
+    throw explainConfigWriteError(configDir, error);
   }
-  return identity;
 }
 
 /** Makes a fresh identity and stores it, unless another command stored one first: then that one. */

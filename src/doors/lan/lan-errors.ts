@@ -96,6 +96,16 @@ export class UnsafeConfigDirError extends InvalidRequestError {
   }
 }
 
+/**
+ * The config folder (or a file in it) cannot be written: it belongs to someone else, its mode
+ * keeps this user out, or it is on a read-only file system. Fixed by the person (exit code 2).
+ */
+export class ConfigDirNotWritableError extends InvalidRequestError {
+  constructor(message: string) {
+    super(message, undefined, 'lan_config_dir_not_writable');
+  }
+}
+
 /** `peers.json` is not what this code writes (damaged, or edited by hand): nothing in it is trusted. */
 export class BadPeersFileError extends InvalidRequestError {
   constructor(message: string) {

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
+import { explainConfigWriteError } from './config-dir.js';
 import { withFileLock, type LockHolder } from './file-lock.js';
 import { readJsonFile, writeJsonFile } from './json-file.js';
 import { removeLeftoverTempFiles } from './private-file.js';
@@ -158,6 +159,16 @@ export class TrustedPeerStore {
    * nothing. The lock is released either way.
    */
   private async change<T>(apply: (peers: TrustedPeer[]) => { peers: TrustedPeer[]; result: T }): Promise<T> {
+    try {
+      return await this.changeLocked(apply);
+    } catch (error) {
+      // A folder this user may not write (the lock file is the first thing made in it): said as
+      // such, naming the folder, not as Node's EACCES on `peers.json.lock`.
+      throw explainConfigWriteError(dirname(this.path), error);
+    }
+  }
+
+  private async changeLocked<T>(apply: (peers: TrustedPeer[]) => { peers: TrustedPeer[]; result: T }): Promise<T> {
     // 0700, as writeJsonFile makes it: the lock file lives there too, so it must exist first.
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
     return withFileLock(this.lockPath, () => {

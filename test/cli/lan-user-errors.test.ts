@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, ensureBuilt } from '../helpers/node-process.js';
+
+/**
+ * What a person trips over with `pairgate lan` before any device is reached: a config folder they
+ * may not write, a device name, an address or a port that cannot be used. Each is said in words
+ * with what to change and a machine code, and exits 2 (the person can fix it), as README says;
+ * not Node's `EACCES: ... open '.../device.json.<hex>.tmp'` or `listen EADDRNOTAVAIL`, exit 1.
+ */
+
+interface Run { code: number; stdout: string; stderr: string }
+
+function run(args: string[], prefix: string[] = []): Promise<Run> {
+  const [command, ...rest] = [...prefix, 'node', CLI, ...args];
+  const child = spawn(command!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => { stdout += String(d); });
+  child.stderr.on('data', (d: Buffer) => { stderr += String(d); });
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr })));
+}
+
+/**
+ * A folder this test's commands may not write, and how to run them: as root (which writes
+ * anywhere) they run as nobody on a folder of root's (mode 0755, which the safety check accepts:
+ * root may own it); otherwise the folder is the user's own with mode 0500.
+ */
+function unwritableFolder(root: string): { dir: string; prefix: string[] } | undefined {
+  const dir = join(root, 'read-only');
+  mkdirSync(dir);
+  if (process.getuid?.() !== 0) {
+    chmodSync(dir, 0o500);
+    return { dir, prefix: [] };
+  }
+  if (!existsSync('/usr/bin/setpriv')) return undefined;
+  chmodSync(dir, 0o755);
+  return { dir, prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] };
+}
+
+describe('pairgate lan: input the person can fix exits 2, says what to do', () => {
+  let root: string;
+  const servers: Server[] = [];
+  beforeAll(() => {
+    ensureBuilt();
+    root = mkdtempSync(join(tmpdir(), 'pairgate-lan-user-errors-'));
+    // Others (nobody, below) must reach the folders in it.
+    chmodSync(root, 0o755);
+  }, 120_000);
+  afterAll(() => {
+    for (const server of servers) server.close();
+  });
+
+  it('a config folder that cannot be written: named, with what to do, lan_config_dir_not_writable, exit 2 (offer and peers remove)', async (context) => {
+    const folder = unwritableFolder(root);
+    if (!folder) return context.skip();
+    const offer = await run(['lan', 'offer', '--config-dir', folder.dir, '--no-qr', '--no-discovery', '--address', '127.0.0.1', '--bind', '127.0.0.1', '--timeout', '5'], folder.prefix);
+    expect(offer.stderr).toContain(`Cannot write in the config folder ${folder.dir} (permission denied)`);
+    expect(offer.stderr).toMatch(/choose another folder with --config-dir or PAIRGATE_CONFIG_DIR\. \[lan_config_dir_not_writable\]/);
+    expect(offer.stderr).not.toMatch(/EACCES|\.tmp/);
+    expect(offer.code).toBe(2);
+    const removed = await run(['peers', 'remove', 'abcdef', '--config-dir', folder.dir], folder.prefix);
+    expect(removed.stderr).toMatch(/Cannot write in the config folder .*\[lan_config_dir_not_writable\]/);
+    expect(removed.stderr).not.toContain('peers.json.lock');
+    expect(removed.code).toBe(2);
+  });
+
+  it('a device name that cannot be used: lan_bad_name, exit 2', async () => {
+    const result = await run(['lan', 'offer', '--config-dir', join(root, 'named'), '--name', '', '--no-qr', '--no-discovery', '--address', '127.0.0.1', '--bind', '127.0.0.1']);
+    expect(result.stderr).toMatch(/This device's name \(--name\) cannot be used: the device name is empty\. \[lan_bad_name\]/);
+    expect(result.code).toBe(2);
+  });
+
+  it('--bind an address this machine does not have: named, with the option, exit 2', async () => {
+    // 203.0.113.0/24 is for documentation: no machine has it.
+    const result = await run(['lan', 'offer', '--config-dir', join(root, 'bound'), '--bind', '203.0.113.77', '--no-qr', '--no-discovery', '--address', '127.0.0.1']);
+    expect(result.stderr).toMatch(/203\.0\.113\.77 is not an address of this machine\. Give one of its addresses with --bind.*\[address_not_available\]/);
+    expect(result.code).toBe(2);
+  });
+
+  it('a port another program holds: said so, with --port, exit 2', async () => {
+    const busy = createServer();
+    servers.push(busy);
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const { port } = busy.address() as AddressInfo;
+    const result = await run(['lan', 'connect', '--listen', '--config-dir', join(root, 'listening'), '--bind', '127.0.0.1', '--port', String(port), '--timeout', '5']);
+    expect(result.stderr).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} for pairing: another program already does.*choose another port with --port.*\\[address_in_use\\]`));
+    expect(result.code).toBe(2);
+  });
+
+  it('more --address than a connection string holds: exit 2 before anything starts', async () => {
+    const addresses = Array.from({ length: 9 }, (_, i) => ['--address', `10.0.0.${i + 1}`]).flat();
+    const result = await run(['lan', 'offer', '--config-dir', join(root, 'many'), '--no-qr', '--no-discovery', '--bind', '127.0.0.1', ...addresses]);
+    expect(result.stderr).toMatch(/--address: at most 8 addresses fit in a connection string; 9 were given\. \[invalid_request\]/);
+    expect(result.code).toBe(2);
+  });
+});
