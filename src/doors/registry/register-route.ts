@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { InvalidRequestError, UnauthorizedError } from '../../core/errors.js';
 import type { DoorContext } from '../door.js';
 import { verifyAnnouncement } from './announce-signature.js';
+import { checkAnnouncementBody } from './announcement-check.js';
 import type { Announcements } from './announcements.js';
 import { fingerprintForm } from '../../core/fingerprint.js';
 import { registryErrorShape, TooManyBoxesError } from './registry-errors.js';
@@ -66,6 +67,7 @@ export function registerRoute(app: FastifyInstance, ctx: DoorContext, options: R
       response: { 200: RegisteredView, 400: RegistryErrorView, 401: RegistryErrorView, 429: RegistryErrorView },
     },
     config: { rateLimit: { max: options.perMinute, timeWindow: 60_000 } },
+    preValidation: checkAnnouncementBody,
   }, async (request) => {
     const { client, message } = normaliseAnnouncement(request.body);
     const now = ctx.clock.now();
@@ -117,6 +119,7 @@ export function registerMtlsRoute(
   api.post('/register', {
     schema: { body: RegisterBody, response: { 200: RegisteredView, 400: RegistryErrorView, 401: RegistryErrorView, 429: RegistryErrorView } },
     config: { errorShape: registryErrorShape, rateLimit: { max: options.perMinute, timeWindow: 60_000 } },
+    preValidation: checkAnnouncementBody,
   }, async (request) => {
     const { client, message } = normaliseAnnouncement(request.body);
     const ids = options.certificateOf(request);

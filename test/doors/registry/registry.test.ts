@@ -64,6 +64,23 @@ describe('registry over real sockets', () => {
     expect(home.json.map((e: any) => e.client)).toEqual([kitchen.fingerprint]);
   });
 
+  it('a refused body names the field of its own form and what it takes (a bad local_origin was told that client is required)', async () => {
+    const refused = async (body: unknown) => {
+      // From an address of its own: the other tests spend HOME's announcements per minute.
+      const res = await announce('127.0.0.3', kitchen, body);
+      expect(res.status, res.text).toBe(400);
+      expect(res.json).toMatchObject({ code: 400, errno: 101, reason: 'validation_failed' });
+      return (res.json as { message: string }).message;
+    };
+    expect(await refused({ fingerprint: kitchen.fingerprint, local_origin: 'foo' })).toBe('body.local_origin: "foo" is not an http:// or https:// URL (e.g. https://192.168.1.20:4443).');
+    expect(await refused({ fingerprint: kitchen.fingerprint, local_origin: 'https://10.0.0.5', tunnel_origin: 'tunnel' })).toBe('body.tunnel_origin: "tunnel" is not an http:// or https:// URL, or null.');
+    expect(await refused({ fingerprint: 'ABC', local_origin: 'https://10.0.0.5' })).toMatch(/^body\.fingerprint: "ABC" is not a box fingerprint: 52 characters a-z and 2-7/);
+    expect(await refused({ client: kitchen.fingerprint.slice(1), message: 'x' })).toMatch(/^body\.client: ".{51}" is not a box fingerprint/);
+    expect(await refused({ fingerprint: kitchen.fingerprint })).toBe('body: "local_origin" is required.');
+    expect(await refused({ client: kitchen.fingerprint, message: 'x', local_origin: 'https://10.0.0.5' })).toBe('body: "local_origin" is not an accepted field of the form {client, message}.');
+    expect(await refused({ local_origin: 'https://10.0.0.5' })).toBe('body: give "client" and "message" (Project Link\'s form) or "fingerprint" and "local_origin" (the structured one).');
+  });
+
   it('a box cannot announce a foreign fingerprint, nor without or with a broken signature', async () => {
     const foreign = await announce(HOME, kitchen, { client: attic.fingerprint, message: 'evil' }, kitchen);
     expect(foreign.status).toBe(401);

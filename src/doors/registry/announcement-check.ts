@@ -1,0 +1,49 @@
+import { Value } from 'typebox/value';
+import { InvalidRequestError } from '../../core/errors.js';
+import { MozillaRegisterBody, StructuredRegisterBody } from './schemas.js';
+
+/** A value as quoted in a message: JSON, cut short. */
+function quoted(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+const FIELD_RULES: Readonly<Record<string, string>> = {
+  client: 'is not a box fingerprint: 52 characters a-z and 2-7 (what `pairgate box id` prints), or 40 hex digits (the legacy form)',
+  fingerprint: 'is not a box fingerprint: 52 characters a-z and 2-7 (what `pairgate box id` prints), or 40 hex digits (the legacy form)',
+  local_origin: 'is not an http:// or https:// URL (e.g. https://192.168.1.20:4443)',
+  tunnel_origin: 'is not an http:// or https:// URL, or null',
+};
+
+/**
+ * Why an announcement body is refused, in words, or undefined when it is not (or when the schema's
+ * own words do). The body is one of two forms (`RegisterBody`, an anyOf): the schema check reports
+ * the first form's failures, so a structured announcement with a bad `local_origin` was refused as
+ * `body: "client" is required`, about a field it had no reason to send. Here the form is chosen by
+ * its key (`client` or not) and that form's first failure is told, naming the field and what it
+ * takes.
+ */
+export function announcementBodyProblem(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const fields = body as Record<string, unknown>;
+  if (!('client' in fields) && !('fingerprint' in fields)) {
+    return 'body: give "client" and "message" (Project Link\'s form) or "fingerprint" and "local_origin" (the structured one).';
+  }
+  const [first] = Value.Errors('client' in fields ? MozillaRegisterBody : StructuredRegisterBody, body);
+  if (!first) return undefined;
+  if (first.keyword === 'required') return `body: "${String((first.params as { requiredProperties?: string[] }).requiredProperties?.[0])}" is required.`;
+  if (first.keyword === 'additionalProperties' || first.keyword === 'boolean') {
+    const extra = first.keyword === 'boolean' ? first.instancePath.slice(1) : String((first.params as { additionalProperties?: string[] }).additionalProperties?.[0]);
+    return `body: "${extra}" is not an accepted field${'client' in fields ? ' of the form {client, message}' : ' of the form {fingerprint, local_origin, tunnel_origin, name}'}.`;
+  }
+  const field = first.instancePath.split('/')[1] ?? '';
+  const rule = FIELD_RULES[field];
+  if (rule && typeof fields[field] === 'string') return `body.${field}: ${quoted(fields[field])} ${rule}.`;
+  return undefined;
+}
+
+/** A route's preValidation: refuses a body `announcementBodyProblem` explains (400 `validation_failed`). */
+export async function checkAnnouncementBody(request: { body: unknown }): Promise<void> {
+  const problem = announcementBodyProblem(request.body);
+  if (problem) throw new InvalidRequestError(problem, undefined, 'validation_failed');
+}
