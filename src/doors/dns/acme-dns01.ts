@@ -1,6 +1,8 @@
-import { Agent } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { Agent, request as httpsRequest } from 'node:https';
 import { Resolver } from 'node:dns/promises';
 import acme from 'acme-client';
+import { BadGatewayError, InvalidRequestError } from '../../core/errors.js';
 
 /** What the ACME flow needs to set and remove challenge TXT records (DnsUpdateClient in the SDK). */
 export interface TxtUpdater {
@@ -54,6 +56,61 @@ export async function waitForTxt(resolver: Resolver | typeof import('node:dns/pr
   }
 }
 
+/** Node's codes for a server certificate that does not chain to what the client trusts. */
+const UNTRUSTED_CERTIFICATE = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE']);
+
+/** How long the directory check waits for an answer. */
+const DIRECTORY_TIMEOUT_MS = 15_000;
+
+/** GET `url` (http or https, trusting `ca` when given): the status and body, or the connection error. */
+function getText(url: URL, ca: string | undefined): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
+    const req = send(url, { ...(ca ? { ca } : {}), agent: false, timeout: DIRECTORY_TIMEOUT_MS, headers: { accept: 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * Checks that `directoryUrl` answers an ACME directory before the order starts, and says what is
+ * wrong in words when it does not. acme-client answers a server it cannot reach (refused, unknown
+ * host, untrusted certificate) with "Cannot read properties of undefined (reading 'config')" after
+ * its retries, and the account step before it reported "no ACME account for this key", so a typo in
+ * `--acme-directory` or a missing `--acme-ca` read like a crash. Codes: `acme_unreachable` (502),
+ * `acme_tls_untrusted` and `acme_not_a_directory` (400: the options are to change).
+ */
+export async function checkAcmeDirectory(directoryUrl: string, ca?: string): Promise<void> {
+  let answer: { status: number; body: string };
+  try {
+    answer = await getText(new URL(directoryUrl), ca);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    if (UNTRUSTED_CERTIFICATE.has(code)) {
+      throw new InvalidRequestError(`The ACME server ${directoryUrl} presented a TLS certificate this machine does not trust (${code}). A test CA such as pebble needs its certificate given with --acme-ca FILE.`, undefined, 'acme_tls_untrusted');
+    }
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+      throw new InvalidRequestError(`The ACME server's certificate does not name the host of ${directoryUrl}: ${(error as Error).message}`, undefined, 'acme_tls_untrusted');
+    }
+    throw new BadGatewayError(`Cannot reach the ACME server at ${directoryUrl} (${code}). Check --acme-directory and that the server runs.`, 'acme_unreachable');
+  }
+  let directory: Record<string, unknown> | undefined;
+  try {
+    directory = JSON.parse(answer.body) as Record<string, unknown>;
+  } catch {
+    directory = undefined;
+  }
+  if (answer.status !== 200 || typeof directory?.newOrder !== 'string' || typeof directory.newNonce !== 'string') {
+    throw new InvalidRequestError(`${directoryUrl} answered ${answer.status} without an ACME directory (newNonce, newOrder). Give the directory URL itself with --acme-directory, e.g. https://acme-v02.api.letsencrypt.org/directory (pebble: https://<host>:14000/dir).`, undefined, 'acme_not_a_directory');
+  }
+}
+
 /**
  * Gets a certificate for `names` by ACME DNS-01 (acme-client): for each challenge it sets
  * `_acme-challenge.<name>` TXT through the update API, waits until the DNS server answers it, lets
@@ -61,6 +118,7 @@ export async function waitForTxt(resolver: Resolver | typeof import('node:dns/pr
  */
 export async function obtainCertificate(options: AcmeDns01Options): Promise<ObtainedCertificate> {
   const log = options.log ?? (() => undefined);
+  await checkAcmeDirectory(options.directoryUrl, options.acmeCa);
   // acme-client has one shared axios instance and no per-client TLS option: trusting a test CA is
   // process-wide (the CLI runs one certificate order per process).
   if (options.acmeCa) acme.axios.defaults.httpsAgent = new Agent({ ca: options.acmeCa });

@@ -9,6 +9,8 @@ export const dnsConfigSchema = Type.Object({
   PAIRGATE_DNS_ZONE: Type.String({
     default: '',
     pattern: '^$|^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$',
+    // Said in words where the pattern is refused: the regular expression told no one what to write.
+    expected: 'a DNS name in lower case without a trailing dot, such as box.example.com (or nothing, to turn DNS off)',
     description: 'The zone pairgate is authoritative for (e.g. box.example.com); boxes own <fingerprint>.<zone>. Empty = DNS server and update API off.',
   }),
   PAIRGATE_DNS_HOST: Type.String({ default: '127.0.0.1', description: 'Address the DNS server listens on (UDP and TCP); 0.0.0.0 for every interface.' }),

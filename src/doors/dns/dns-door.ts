@@ -10,6 +10,7 @@ import { explainListenError } from '../../server/listen-errors.js';
 import { createSelfSigned } from '../registry/self-signed.js';
 import type { Door, DoorContext } from '../door.js';
 import { dnsConfigSchema } from './config.js';
+import { readConfiguredTls } from './configured-tls.js';
 import { DnsResponder, type ZoneSettings } from './dns-answer.js';
 import { ACME_CHALLENGE_LIFETIME_MS, dnsMigrations, DnsRecords } from './dns-records.js';
 import { isValidName, normaliseName } from './dns-names.js';
@@ -92,7 +93,7 @@ function publicHost(config: Config): string | undefined {
 async function updateTls(config: Config, warnings: string[]): Promise<{ key: string; cert: string }> {
   const cfg = configSection(config, dnsConfigSchema);
   if (cfg.PAIRGATE_DNS_UPDATE_TLS_CERT || cfg.PAIRGATE_DNS_UPDATE_TLS_KEY) {
-    return { key: readFileSync(cfg.PAIRGATE_DNS_UPDATE_TLS_KEY, 'utf8'), cert: readFileSync(cfg.PAIRGATE_DNS_UPDATE_TLS_CERT, 'utf8') };
+    return readConfiguredTls(cfg.PAIRGATE_DNS_UPDATE_TLS_CERT, cfg.PAIRGATE_DNS_UPDATE_TLS_KEY);
   }
   const dir = join(config.PAIRGATE_DATA_DIR, 'dns-update-tls');
   const keyFile = join(dir, 'key.pem');

@@ -1,0 +1,62 @@
+import { createServer as createHttpsServer, type Server } from 'node:https';
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkAcmeDirectory } from '../../../src/doors/dns/acme-dns01.js';
+import { createSelfSigned } from '../../../src/doors/registry/self-signed.js';
+
+/** A port nothing listens on (taken, then freed). */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('checkAcmeDirectory: what is wrong with --acme-directory, said before the order (acme-client said "reading \'config\'")', () => {
+  let server: Server;
+  let base: string;
+  let certPem: string;
+
+  beforeAll(async () => {
+    const tls = await createSelfSigned({ commonName: 'acme test', altNames: ['127.0.0.1'] });
+    certPem = tls.certPem;
+    server = createHttpsServer({ key: tls.keyPem, cert: tls.certPem }, (request, response) => {
+      response.setHeader('content-type', 'application/json');
+      if (request.url === '/dir') response.end(JSON.stringify({ newNonce: `${base}/nonce`, newAccount: `${base}/account`, newOrder: `${base}/order` }));
+      else response.writeHead(404).end('{"detail":"not found"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('accepts a directory', async () => {
+    await expect(checkAcmeDirectory(`${base}/dir`, certPem)).resolves.toBeUndefined();
+  });
+
+  it('a server that does not answer: acme_unreachable (502, exit 1), naming the URL and the option', async () => {
+    const url = `https://127.0.0.1:${await closedPort()}/dir`;
+    await expect(checkAcmeDirectory(url)).rejects.toMatchObject({
+      code: 'acme_unreachable',
+      status: 502,
+      message: `Cannot reach the ACME server at ${url} (ECONNREFUSED). Check --acme-directory and that the server runs.`,
+    });
+  });
+
+  it('a certificate not trusted: acme_tls_untrusted (400, exit 2), pointing at --acme-ca', async () => {
+    await expect(checkAcmeDirectory(`${base}/dir`)).rejects.toMatchObject({ code: 'acme_tls_untrusted', status: 400, message: expect.stringContaining('--acme-ca FILE') });
+  });
+
+  it('a URL that is not the directory: acme_not_a_directory (400), with the status and an example', async () => {
+    await expect(checkAcmeDirectory(`${base}/directory`, certPem)).rejects.toMatchObject({
+      code: 'acme_not_a_directory',
+      status: 400,
+      message: expect.stringMatching(/answered 404 without an ACME directory .*--acme-directory, e\.g\. https:\/\/acme-v02/),
+    });
+  });
+});

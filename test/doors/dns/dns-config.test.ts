@@ -1,0 +1,51 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readConfiguredTls } from '../../../src/doors/dns/configured-tls.js';
+import { dnsConfigSchema } from '../../../src/doors/dns/config.js';
+import { createSelfSigned } from '../../../src/doors/registry/self-signed.js';
+import { loadConfig } from '../../../src/server/config.js';
+
+describe('PAIRGATE_DNS_ZONE refused in words', () => {
+  it.each(['box.example.com.', 'Box.Example.Com', 'bad zone!'])('%s: says what to write, not the regular expression', (zone) => {
+    expect(() => loadConfig([dnsConfigSchema], { env: { PAIRGATE_DNS_ZONE: zone } })).toThrow(
+      `PAIRGATE_DNS_ZONE: expected a DNS name in lower case without a trailing dot, such as box.example.com (or nothing, to turn DNS off), got ${JSON.stringify(zone)}`,
+    );
+  });
+});
+
+describe('readConfiguredTls: PAIRGATE_DNS_UPDATE_TLS_CERT and _KEY checked at start-up, naming the key at fault', () => {
+  let dir: string;
+  let cert: string;
+  let key: string;
+  let otherKey: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pairgate-dns-tls-'));
+    const pair = await createSelfSigned({ commonName: 'update api', altNames: ['localhost'] });
+    const other = await createSelfSigned({ commonName: 'other', altNames: ['localhost'] });
+    [cert, key, otherKey] = [join(dir, 'cert.pem'), join(dir, 'key.pem'), join(dir, 'other-key.pem')];
+    writeFileSync(cert, pair.certPem);
+    writeFileSync(key, pair.keyPem);
+    writeFileSync(otherKey, other.keyPem);
+  });
+
+  it('reads a matching pair', () => {
+    expect(readConfiguredTls(cert, key)).toMatchObject({ cert: expect.stringContaining('BEGIN CERTIFICATE'), key: expect.stringContaining('PRIVATE KEY') });
+  });
+
+  it('a missing file or a folder', () => {
+    expect(() => readConfiguredTls(join(dir, 'nope.pem'), key)).toThrow(`PAIRGATE_DNS_UPDATE_TLS_CERT: cannot read ${join(dir, 'nope.pem')}: there is no such file (ENOENT)`);
+    expect(() => readConfiguredTls(cert, dir)).toThrow(`PAIRGATE_DNS_UPDATE_TLS_KEY: cannot read ${dir}: it is a folder, not a file (EISDIR)`);
+  });
+
+  it('the two swapped, or a key of another certificate (config_invalid: exit 2)', () => {
+    expect(() => readConfiguredTls(key, cert)).toThrow(`PAIRGATE_DNS_UPDATE_TLS_CERT: ${key} is not a PEM certificate: it holds a private key (are the certificate and the key swapped?)`);
+    expect(() => readConfiguredTls(cert, cert)).toThrow(`PAIRGATE_DNS_UPDATE_TLS_KEY: ${cert} is not a PEM private key: it holds a certificate (are the certificate and the key swapped?)`);
+    expect(() => readConfiguredTls(cert, otherKey)).toThrow(expect.objectContaining({
+      code: 'config_invalid',
+      message: `PAIRGATE_DNS_UPDATE_TLS_KEY: ${otherKey} is not the key of the certificate ${cert} (PAIRGATE_DNS_UPDATE_TLS_CERT)`,
+    }));
+  });
+});
