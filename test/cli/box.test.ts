@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { Resolver } from 'node:dns/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,18 @@ import { CLI, ensureBuilt, runCli } from '../helpers/cli.js';
 beforeAll(ensureBuilt, 120_000);
 
 const run = (args: string[], env: Record<string, string> = {}) => runCli(args, env, 60_000);
+
+/** A port nothing listens on (taken, then freed). */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 describe('pairgate box', () => {
   it('has --help on box and every sub-command', async () => {
@@ -54,6 +67,46 @@ describe('pairgate box', () => {
     expect(forced.stderr).toBe('');
     expect(forced.stdout.trim()).toMatch(/^[a-z2-7]{52}$/);
     expect(forced.stdout.trim()).not.toBe(fingerprint);
+  }, 60_000);
+
+  it('wrong inputs are refused before any request, naming the option and what it takes (exit 2); an ACME server that does not answer is said so (exit 1)', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'pairgate-cli-box-')), 'box');
+    expect((await run(['box', 'init', '--dir', dir])).status).toBe(0);
+    const nothing = `https://127.0.0.1:${await closedPort()}`;
+    const dnsArgs = ['--dir', dir, '--zone', 'box.example.test'];
+
+    // The main server's http:// address given as the update API: Node's 'Protocol "http:" not supported', exit 1, before.
+    const http = await run(['box', 'dns', 'list', ...dnsArgs, '--update-api', 'http://127.0.0.1:8080']);
+    expect(http.status).toBe(2);
+    expect(http.stderr).toMatch(/^pairgate: --update-api: "http:\/\/127\.0\.0\.1:8080" is not https:\/\/: the DNS update API is the server's HTTPS listener .*PAIRGATE_DNS_UPDATE_PORT/);
+
+    // A key given as --update-ca: "a TLS certificate this client does not trust", exit 1, before.
+    const key = await run(['box', 'dns', 'list', ...dnsArgs, '--update-api', nothing, '--update-ca', join(dir, 'box.key')]);
+    expect(key.status).toBe(2);
+    expect(key.stderr).toContain(`--update-ca: ${join(dir, 'box.key')} holds a private key, not a certificate; give the update API's certificate, <data dir>/dns-update-tls/cert.pem`);
+
+    // "querystring.type must be equal to constant" from the server, before.
+    const type = await run(['box', 'dns', 'delete', 'www', '--type', 'MX', ...dnsArgs, '--update-api', nothing]);
+    expect(type.status).toBe(2);
+    expect(type.stderr).toBe('pairgate: --type: unknown record type MX: use A, AAAA, CNAME or TXT. [invalid_request]\n');
+
+    // 'body: "client" is required' from the registry, before.
+    const origin = await run(['box', 'announce', '--once', '--dir', dir, '--server', nothing, '--local-origin', 'foo']);
+    expect(origin.status).toBe(2);
+    expect(origin.stderr).toMatch(/^pairgate: --local-origin: "foo" is not an http:\/\/ or https:\/\/ URL/);
+
+    // --out that cannot be made: found before the order, not after it (the certificate was lost).
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    const certArgs = ['box', 'cert', '--dir', dir, '--zone', 'box.example.test', '--update-api', nothing, '--acme-directory', `${nothing}/dir`];
+    const out = await run([...certArgs, '--out', join(file, 'certs')]);
+    expect(out.status).toBe(2);
+    expect(out.stderr).toBe(`pairgate: --out: cannot make the folder ${join(file, 'certs')} (ENOTDIR). [invalid_request]\n`);
+
+    // "Cannot read properties of undefined (reading 'config')" from acme-client, after "no ACME account", before.
+    const acme = await run(certArgs);
+    expect(acme.status).toBe(1);
+    expect(acme.stderr).toBe(`pairgate: Cannot reach the ACME server at ${nothing}/dir (ECONNREFUSED). Check --acme-directory and that the server runs. [acme_unreachable]\n`);
   }, 60_000);
 
   it('serve runs the DNS server and the update API when a zone is set, printing their ports after the URL line; box announce --once registers; SIGTERM stops all', async () => {
@@ -105,6 +158,9 @@ describe('pairgate box', () => {
     expect(set.status, set.stderr).toBe(0);
     expect(await resolver.resolve4(`nas.${fingerprint}.box.example.test`, { ttl: true })).toEqual([{ address: '10.9.8.7', ttl: 120 }]);
     expect((await run(['box', 'dns', 'list', ...dnsArgs])).stdout).toContain(`nas.${fingerprint}.box.example.test\t120\tA\t10.9.8.7`);
+    // A full name, as `box dns list` prints it, is that name (it was put under <fp>.<zone> a second time).
+    const full = await run(['box', 'dns', 'set', `nas.${fingerprint}.box.example.test.`, 'A', '10.9.8.6', ...dnsArgs]);
+    expect(full.stdout).toBe(`nas.${fingerprint}.box.example.test\t600\tA\t10.9.8.6\n`);
     const badIp = await run(['box', 'dns', 'set', 'nas', 'A', '10.9.8.700', ...dnsArgs]);
     expect(badIp.status).toBe(2);
     expect(badIp.stderr).toMatch(/IPv4 .*\[invalid_ip\]/);

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidRequestError } from '../../core/errors.js';
@@ -34,14 +34,80 @@ function boxDir(options: DirOption, defaultBoxDir: () => string): string {
   return options.dir ?? defaultBoxDir();
 }
 
-/** The URL of the DNS update API, checked. */
+/**
+ * The URL of the DNS update API, checked. It is HTTPS only (the box proves its key with its TLS
+ * client certificate): an http:// URL, often the main server's, failed later with Node's
+ * 'Protocol "http:" not supported', which named neither the option nor the fix.
+ */
 function updateApiOption(value: string): string {
-  return httpUrlOption(value, '--update-api', 'https://pair.example.com:8443');
+  const url = httpUrlOption(value, '--update-api', 'https://pair.example.com:8443');
+  if (!url.startsWith('https:')) {
+    throw new InvalidRequestError(`--update-api: "${value}" is not https://: the DNS update API is the server's HTTPS listener with client certificates (PAIRGATE_DNS_UPDATE_PORT there, 8443 by default; e.g. https://pair.example.com:8443), not its http:// address.`);
+  }
+  return url;
 }
 
-/** The CA of `--update-ca`, read (an unreadable file is a one-line error naming the option). */
+/**
+ * The CA of `--update-ca`, read and checked to hold a PEM certificate: a key or another file given
+ * by mistake was otherwise reported as the server's certificate not being trusted, which sent
+ * people looking at the server.
+ */
 function updateCaOption(file: string | undefined): { ca: string } | Record<string, never> {
-  return file ? { ca: readOptionFile(file, '--update-ca') } : {};
+  return file ? { ca: pemCertificateOption(file, '--update-ca', 'the update API\'s certificate, <data dir>/dns-update-tls/cert.pem on a pairgate server without PAIRGATE_DNS_UPDATE_TLS_CERT') } : {};
+}
+
+/**
+ * The text of a PEM certificate file named by option `name`, or an error saying what the file
+ * holds instead and, in `expected`, which file is meant.
+ */
+function pemCertificateOption(file: string, name: string, expected: string): string {
+  const text = readOptionFile(file, name);
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+    const what = /PRIVATE KEY-----/.test(text) ? 'a private key, not a certificate' : 'no PEM certificate (-----BEGIN CERTIFICATE-----)';
+    throw new InvalidRequestError(`${name}: ${file} holds ${what}; give ${expected}.`);
+  }
+  return text;
+}
+
+/** An origin a box announces (`--local-origin`, `--tunnel-origin`), checked before any request. */
+function originOption(value: string | undefined, name: string): string | undefined {
+  return value === undefined ? undefined : httpUrlOption(value, name, 'https://192.168.1.20:4443');
+}
+
+const RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'TXT'] as const;
+type RecordType = (typeof RECORD_TYPES)[number];
+
+/** A record type given on the command line, in any case; an error lists the types there are. */
+function recordTypeOption(value: string, name: string): RecordType {
+  const upper = value.toUpperCase();
+  if (!(RECORD_TYPES as readonly string[]).includes(upper)) throw new InvalidRequestError(`${name}: unknown record type ${value}: use A, AAAA, CNAME or TXT.`);
+  return upper as RecordType;
+}
+
+/**
+ * The full name of a record given as `label` under `base` (`<fp>.<zone>`): a label relative to
+ * it, `@` for `base` itself, or the full name already (copied from `box dns list`, which prints
+ * full names), which would otherwise have been put under `base` a second time.
+ */
+function recordName(label: string | undefined, base: string): string {
+  const given = label?.toLowerCase().replace(/\.$/, '');
+  if (!given || given === '@' || given === base) return base;
+  return given.endsWith(`.${base}`) ? given : `${given}.${base}`;
+}
+
+/**
+ * Makes the folder certificates are written to before anything is asked of the CA: a missing one
+ * was found only after the order, so the certificate was lost (and counted against the CA's
+ * rate limits).
+ */
+function outputFolder(dir: string): string {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new InvalidRequestError(`--out: cannot make the folder ${dir} (${code}).`);
+  }
+  return dir;
 }
 
 /**
@@ -106,6 +172,8 @@ Examples:
       const server = httpUrlOption(options.server, '--server (or PAIRGATE_SERVER)', 'https://pair.example.com');
       const port = intOption(options.port, '--port', 1, 65535)!;
       const intervalSeconds = intOption(options.interval, '--interval', 1, 86_400)!;
+      const localOrigin = originOption(options.localOrigin, '--local-origin');
+      const tunnelOrigin = originOption(options.tunnelOrigin, '--tunnel-origin');
       if (Boolean(options.zone) !== Boolean(options.updateApi)) throw new InvalidRequestError('--zone and --update-api go together: give both, or neither.');
       const updateApi = options.updateApi === undefined ? undefined : updateApiOption(options.updateApi);
       const { defaultBoxDir, loadBoxIdentity, RegistryClient, MirrorRecords, DnsUpdateClient, localIPv4, keepAnnouncing } = await loadBox();
@@ -127,8 +195,8 @@ Examples:
       };
       const body = (): AnnouncementBody => ({
         fingerprint: identity.fingerprint,
-        local_origin: options.localOrigin ?? origin,
-        tunnel_origin: options.tunnelOrigin ?? null,
+        local_origin: localOrigin ?? origin,
+        tunnel_origin: tunnelOrigin ?? null,
         ...(options.name ? { name: options.name } : {}),
       });
       await refresh();
@@ -175,7 +243,7 @@ Examples:
       const identity = loadBoxIdentity(boxDir(options, defaultBoxDir));
       const zone = options.zone.toLowerCase().replace(/\.$/, '');
       const names = options.labels.split(',').map((label) => label.trim()).filter(Boolean).map((label) => `${label}.${identity.fingerprint}.${zone}`);
-      const out = options.out ?? identity.dir;
+      const out = outputFolder(options.out ?? identity.dir);
       if (options.renewWithin !== undefined) {
         const days = Number(options.renewWithin);
         if (!Number.isFinite(days) || days < 0) throw new InvalidRequestError('--renew-within takes a number of days (0 or more).');
@@ -198,7 +266,7 @@ Examples:
         ...(options.dnsServer ? { dnsServer: options.dnsServer } : {}),
         ...(existsSync(accountFile) ? { accountKeyPem: readFileSync(accountFile, 'utf8') } : {}),
         ...(options.email ? { email: options.email } : {}),
-        ...(options.acmeCa ? { acmeCa: readOptionFile(options.acmeCa, '--acme-ca') } : {}),
+        ...(options.acmeCa ? { acmeCa: pemCertificateOption(options.acmeCa, '--acme-ca', 'the certificate the ACME server\'s HTTPS presents (pebble\'s -config "certificate")') } : {}),
         propagationTimeoutMs: timeoutSeconds * 1000,
         log: (line) => process.stderr.write(`${line}\n`),
       });
@@ -263,8 +331,7 @@ Examples:
     const updateApi = updateApiOption(options.updateApi);
     const { defaultBoxDir, loadBoxIdentity, DnsUpdateClient } = await loadBox();
     const identity = loadBoxIdentity(boxDir(options, defaultBoxDir));
-    const base = `${identity.fingerprint}.${options.zone.toLowerCase().replace(/\.$/, '')}`;
-    const name = !label || label === '@' ? base : `${label.toLowerCase().replace(/\.$/, '')}.${base}`;
+    const name = recordName(label, `${identity.fingerprint}.${options.zone.toLowerCase().replace(/\.$/, '')}`);
     const client = new DnsUpdateClient({ baseUrl: updateApi, box: identity, ...updateCaOption(options.updateCa) });
     return { client, name };
   };
@@ -282,11 +349,10 @@ Examples:
     .option('--ttl <seconds>', 'TTL in seconds (default: the server\'s PAIRGATE_DNS_TTL, 600; at least its PAIRGATE_DNS_MIN_TTL, 30)')
     .addHelpText('after', '\nExample:\n  $ pairgate box dns set www CNAME local.<fp>.box.example.com --ttl 300 \\\n      --zone box.example.com --update-api https://pair.example.com:8443')
     .action(async (label: string, type: string, value: string, options: DnsOptions & { ttl?: string }) => {
-      const upper = type.toUpperCase();
-      if (!['A', 'AAAA', 'CNAME', 'TXT'].includes(upper)) throw new InvalidRequestError(`unknown record type ${type}: use A, AAAA, CNAME or TXT.`);
+      const upper = recordTypeOption(type, '<type>');
       const ttl = intOption(options.ttl, '--ttl', 0, 2_147_483_647);
       const { client, name } = await dnsTarget(options, label);
-      const record = await client.set(name, upper as 'A', value, ttl);
+      const record = await client.set(name, upper, value, ttl);
       console.log(`${record.name}\t${record.ttl}\t${record.type}\t${record.value}`);
     });
 
@@ -294,8 +360,9 @@ Examples:
     .option('--type <type>', 'only this type')
     .option('--value <value>', 'only this value')
     .action(async (label: string, options: DnsOptions & { type?: string; value?: string }) => {
+      const type = options.type === undefined ? undefined : recordTypeOption(options.type, '--type');
       const { client, name } = await dnsTarget(options, label);
-      const result = await client.remove(name, { ...(options.type ? { type: options.type.toUpperCase() as 'A' } : {}), ...(options.value !== undefined ? { value: options.value } : {}) });
+      const result = await client.remove(name, { ...(type ? { type } : {}), ...(options.value !== undefined ? { value: options.value } : {}) });
       console.log(`deleted ${result.deleted} record(s) at ${name}`);
     });
 }
