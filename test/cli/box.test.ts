@@ -107,6 +107,18 @@ describe('pairgate box', () => {
     const acme = await run(certArgs);
     expect(acme.status).toBe(1);
     expect(acme.stderr).toBe(`pairgate: Cannot reach the ACME server at ${nothing}/dir (ECONNREFUSED). Check --acme-directory and that the server runs. [acme_unreachable]\n`);
+
+    // advertise --serve on a port taken: an unhandled 'error' event and its stack trace, before.
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const taken = (holder.address() as { port: number }).port;
+    try {
+      const advertise = await run(['box', 'advertise', '--dir', dir, '--serve', '--host', '127.0.0.1', '--port', String(taken), '--mdns-interface', '127.0.0.1', '--mdns-port', String(await closedPort())]);
+      expect(advertise.status).toBe(2);
+      expect(advertise.stderr).toBe(`pairgate: cannot listen on 127.0.0.1:${taken} for the box's HTTPS (--serve): another program already does (another pairgate?). Stop it, or choose another port with --port (0 picks a free one). [address_in_use]\n`);
+    } finally {
+      holder.close();
+    }
   }, 60_000);
 
   it('serve runs the DNS server and the update API when a zone is set, printing their ports after the URL line; box announce --once registers; SIGTERM stops all', async () => {

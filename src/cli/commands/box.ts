@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { InvalidRequestError } from '../../core/errors.js';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AnnouncementBody } from '../../sdk/registry.js';
+import { explainListenError } from '../../server/listen-errors.js';
 import { httpUrlOption, readOptionFile } from '../options.js';
 import { intOption } from './lan-cli-support.js';
 
@@ -108,6 +109,18 @@ function outputFolder(dir: string): string {
     throw new InvalidRequestError(`--out: cannot make the folder ${dir} (${code}).`);
   }
   return dir;
+}
+
+/**
+ * Starts the box's HTTPS server (`advertise --serve`) and answers the port it listens on. A port
+ * taken or an address not of this machine is told in words naming the option to change: the
+ * listen error was an unhandled 'error' event, a stack trace.
+ */
+function listenBox(server: ReturnType<typeof createHttpsServer>, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error) => reject(explainListenError(error, { host, port, purpose: 'the box\'s HTTPS (--serve)', portSetting: '--port', hostSetting: '--host' })));
+    server.listen(port, host, () => resolve((server.address() as { port: number }).port));
+  });
 }
 
 /**
@@ -303,8 +316,7 @@ Examples:
           response.setHeader('content-type', 'application/json');
           response.end(JSON.stringify({ fingerprint: identity.fingerprint, name: options.name }));
         });
-        await new Promise<void>((resolve) => server!.listen(port, options.host, resolve));
-        port = (server.address() as { port: number }).port;
+        port = await listenBox(server, port, options.host);
       }
       const advert = advertiseBox(
         { fingerprint: identity.fingerprint, port, name: options.name, ...(options.address ? { addresses: options.address.split(',').map((a) => a.trim()) } : {}) },
