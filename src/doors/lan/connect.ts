@@ -2,8 +2,8 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { loadDeviceIdentity } from './device-identity.js';
 import { FramedChannel } from './frames.js';
-import { ListenerClosedError, ProtocolError } from './lan-errors.js';
-import { listenTls, plainAddress } from './listen.js';
+import { ListenerClosedError, PeerUnreachableError, ProtocolError } from './lan-errors.js';
+import { handshakeFailure, listenTls, peerAddress } from './listen.js';
 import type { PairingResult } from './offer.js';
 import { unfinishedConnections } from './connection-limits.js';
 import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
@@ -84,13 +84,13 @@ export async function listenForTrustedPeer(options: TrustedSessionOptions & { ho
     unfinished.dropAll();
   });
   server.on('tlsClientError', (error, socket) => {
-    log(`A TLS handshake from ${plainAddress(socket.remoteAddress)} failed: ${error.message}`);
+    log(handshakeFailure(peerAddress(socket), error));
     // Node reports a handshake timeout here but leaves the connection open: close it.
     socket.destroy();
   });
   server.on('secureConnection', (socket) => {
     unfinished.finished(socket);
-    const address = plainAddress(socket.remoteAddress);
+    const address = peerAddress(socket);
     const channel = new FramedChannel(socket);
     const raw = socket.getPeerCertificate().raw;
     const pin = raw ? certificatePin(raw).toString('base64url') : '';
@@ -143,7 +143,13 @@ export async function connectToTrustedPeer(selector: string, options: TrustedSes
   const addresses = options.addresses?.length ? options.addresses : peer.addresses;
   const port = options.port ?? DEFAULT_CONNECT_PORT;
   log(`Connecting to "${peer.name}" at ${addresses.join(', ')} port ${port}...`);
-  const { socket, address } = await dialFirst(addresses, port, Buffer.from(peer.keySha256, 'base64url'), options.dialTimeoutMs ?? 5000, device);
+  const { socket, address } = await dialFirst(addresses, port, Buffer.from(peer.keySha256, 'base64url'), options.dialTimeoutMs ?? 5000, device).catch((error: unknown) => {
+    // The device is there and nothing listens: the person forgot the other half, say which.
+    if (error instanceof PeerUnreachableError && error.portClosed) {
+      throw new PeerUnreachableError(`${error.message} Nothing listens there: run "pairgate lan connect --listen" on "${peer.name}" first${port === DEFAULT_CONNECT_PORT ? '' : ` (with --port ${port})`}, then connect again.`, true);
+    }
+    throw error;
+  });
   const channel = new FramedChannel(socket);
   try {
     const exchanged = await exchange(channel, device, [], exchangeOptions(options));

@@ -11,6 +11,13 @@ import { dialPinned, label, type PinnedConnection } from './pinned-dial.js';
  * or the time is up.
  */
 
+/**
+ * What a joiner is told when every address of the string answered "nothing listens on this port"
+ * and discovery heard nothing either: the device is there, its offer is not (the question "same
+ * network?" would send the person after the wrong problem).
+ */
+export const OFFER_ENDED = 'The device is there, but nothing listens on that port any more: its offer has ended (an offer stops once it has paired, at its --timeout, or with Ctrl-C). Start a new offer there and use its new string.';
+
 /** Most dials in flight at once; more candidates wait for the next announcement round. */
 const MAX_DIALS = 8;
 /** An announcer that could not be reached is dialled again when heard after this long. */
@@ -47,7 +54,8 @@ function failure(options: DiscoveryDialOptions, errors: Error[], candidates: num
   if (refused.wrongSource > 0) notes.push(`${refused.wrongSource} came from another address than the one they were signed for (copies sent by another machine).`);
   const earlier = options.earlier ? `${options.earlier.message} ` : '';
   if (candidates === 0) {
-    return new PeerUnreachableError(`Cannot reach "${options.name}": ${earlier}Multicast discovery heard nothing from it either. Are both devices on the same network?${notes.length ? ` ${notes.join(' ')}` : ''}`);
+    const closed = options.earlier instanceof PeerUnreachableError && options.earlier.portClosed;
+    return new PeerUnreachableError(`Cannot reach "${options.name}": ${earlier}Multicast discovery heard nothing from it either. ${closed ? OFFER_ENDED : 'Are both devices on the same network?'}${notes.length ? ` ${notes.join(' ')}` : ''}`, closed);
   }
   return new PeerUnreachableError(`Cannot reach "${options.name}": ${earlier}Discovery heard it, but no announced address answered: ${errors.map((e) => e.message).join('; ')}.`);
 }

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { terminalText } from './terminal-text.js';
-import { ChannelBindingError, ListenerClosedError, PinMismatchError, ProtocolError, WrongCodeError, WrongSecretError } from './lan-errors.js';
+import { ChannelBindingError, ConnectionLostError, ListenerClosedError, PinMismatchError, ProtocolError, WrongCodeError, WrongSecretError } from './lan-errors.js';
 
 /**
  * Framing of the lan protocol over one TLS socket: 1 type byte, a 4-byte big-endian length, the
@@ -16,6 +16,9 @@ const HEADER = 5;
 export const MAX_JSON_FRAME = 16 * 1024;
 /** Largest data chunk. */
 export const MAX_DATA_FRAME = 256 * 1024;
+
+/** Why a read or write ended when the other side closed the connection without a word. */
+const CLOSED = 'The other device closed the connection before it finished (was pairgate stopped there?). Try again.';
 
 /** A control message: `t` names its type. */
 export interface ControlMessage {
@@ -55,8 +58,10 @@ export class FramedChannel {
 
   constructor(readonly socket: Duplex) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (error) => this.fail(new ProtocolError(`The connection failed: ${error.message}`)));
-    socket.on('close', () => this.fail(new ProtocolError('The other device closed the connection.')));
+    // Lost, not malformed: the other side stopped or the network cut, which the person cannot
+    // fix by changing what they typed (exit code 1, where a ProtocolError exits 2).
+    socket.on('error', (error) => this.fail(new ConnectionLostError(`The connection to the other device was lost (${error.message}): was pairgate stopped there, or the network cut? Try again.`)));
+    socket.on('close', () => this.fail(new ConnectionLostError(CLOSED)));
   }
 
   /** Sends a control message. */
@@ -72,14 +77,14 @@ export class FramedChannel {
       const part = chunk.subarray(offset, offset + MAX_DATA_FRAME);
       const ok = this.socket.write(Buffer.concat([header(DATA_FRAME, part.length), part]));
       if (!ok) await new Promise<void>((resolve, reject) => {
-        const onClose = () => reject(this.failure ?? new ProtocolError('The other device closed the connection.'));
+        const onClose = () => reject(this.failure ?? new ConnectionLostError(CLOSED));
         this.socket.once('drain', () => { this.socket.off('close', onClose); resolve(); });
         this.socket.once('close', onClose);
       });
     }
   }
 
-  /** The next frame, or a ProtocolError after `timeoutMs` or when the connection ends. */
+  /** The next frame; a ProtocolError after `timeoutMs`, a ConnectionLostError when the connection ends. */
   receive(timeoutMs: number): Promise<Frame> {
     const ready = this.queue.shift();
     if (ready) {

@@ -1,6 +1,6 @@
 import { decodeConnectionString, type ConnectionInfo } from './connection-string.js';
 import { loadDeviceIdentity, type DeviceIdentity } from './device-identity.js';
-import { dialByDiscovery } from './discovery-dial.js';
+import { dialByDiscovery, OFFER_ENDED } from './discovery-dial.js';
 import type { DiscoveryOptions } from './discovery.js';
 import { FramedChannel } from './frames.js';
 import { bySubnet } from './ip-addresses.js';
@@ -60,7 +60,10 @@ async function locate(info: ConnectionInfo, options: JoinOptions, self: string, 
       log(failure.message);
     }
   }
-  if (options.discovery === false) throw failure ?? new PeerUnreachableError('The connection string has no address and discovery is off.');
+  if (options.discovery === false) {
+    if (failure instanceof PeerUnreachableError && failure.portClosed) throw new PeerUnreachableError(`${failure.message} ${OFFER_ENDED}`, true);
+    throw failure ?? new PeerUnreachableError('The connection string has no address and discovery is off.');
+  }
   const discoveryTimeoutMs = options.discoveryTimeoutMs ?? 15_000;
   log(`Looking for "${info.name}" by multicast discovery (up to ${Math.round(discoveryTimeoutMs / 1000)} s)...`);
   const found = await dialByDiscovery({
@@ -97,8 +100,10 @@ export async function join(connection: string | ConnectionInfo, options: JoinOpt
     if (offerNonce.length !== NONCE_BYTES) throw new ProtocolError('The challenge carried no valid nonce.');
     const expected = secretProof(info.secret, 'offer', offerNonce, joinNonce, binding);
     if (!proofMatches(expected, Buffer.from(String(challenge.proof ?? ''), 'base64url'))) {
-      channel.refuse('lan_wrong_secret', 'Your proof of the secret is wrong.');
-      throw new WrongSecretError('The device that answered could not prove it holds the secret of this connection string.');
+      // The device holds the pinned key, so it is most likely the offer itself and the secret
+      // here the one that is wrong: a string mistyped or cut, or one from an earlier offer.
+      channel.refuse('lan_wrong_secret', 'The connection string I hold has another secret than yours (mistyped, cut short, or from an earlier offer).');
+      throw new WrongSecretError(`The device at ${label(address, info.port)} holds another secret than this connection string: the string was mistyped or cut short, or it is from an earlier offer (each offer makes a fresh one). Copy the string again, or scan the QR code, from the offer running now.`);
     }
     channel.send({ t: 'proof', proof: secretProof(info.secret, 'join', offerNonce, joinNonce, binding).toString('base64url') });
     await channel.expect('welcome', 10_000);

@@ -78,9 +78,23 @@ export class ProtocolError extends InvalidRequestError {
   }
 }
 
-/** No address of the string (nor discovery) reached the device. */
-export class PeerUnreachableError extends PairgateError {
+/**
+ * The connection ended in the middle (the other device was stopped, with Ctrl-C say, or the
+ * network cut): nothing the person typed was wrong, so not a 4xx (exit code 1, "try again").
+ */
+export class ConnectionLostError extends PairgateError {
   constructor(message: string) {
+    super('lan_connection_lost', 502, message);
+  }
+}
+
+/**
+ * No address of the string (nor discovery) reached the device. `portClosed` when every address
+ * answered that nothing listens on the port (ECONNREFUSED): the device is there, but what was to
+ * listen (an offer, `lan connect --listen`) is not running, which the caller can say.
+ */
+export class PeerUnreachableError extends PairgateError {
+  constructor(message: string, readonly portClosed = false) {
     super('lan_peer_unreachable', 504, message);
   }
 }

@@ -1,4 +1,5 @@
-import type { AddressInfo, Server } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { explainListenError, type Listener } from '../../server/listen-errors.js';
 
 /**
@@ -42,4 +43,28 @@ function listenOn(server: Server, port: number, host: string | undefined): Promi
 /** The peer's address without the IPv4-mapped prefix. */
 export function plainAddress(address: string | undefined): string {
   return (address ?? '').replace(/^::ffff:/, '');
+}
+
+/**
+ * The address a TLS server's socket came from (as `plainAddress`), also once it has closed: Node
+ * forgets it on the TLS socket when the connection is gone, so a device that left in the middle of
+ * its handshake was logged as coming "from " nobody. The TCP socket beneath (`_parent`) still
+ * knows it: the connection limits asked it at once, and Node keeps the answer.
+ */
+export function peerAddress(socket: TLSSocket): string {
+  const beneath = (socket as unknown as { _parent?: Socket })._parent;
+  return plainAddress(socket.remoteAddress ?? beneath?.remoteAddress) || 'an unknown address';
+}
+
+/**
+ * The log line of a TLS handshake that failed (never counted as a failed attempt: no guess was
+ * made). One that the other side cut is what a device does when our key is not the one it pins,
+ * which is worth saying: its own error says "key mismatch", this side would otherwise only read
+ * "socket hang up".
+ */
+export function handshakeFailure(address: string, error: Error): string {
+  const cut = (error as NodeJS.ErrnoException).code === 'ECONNRESET' || /socket hang up/i.test(error.message);
+  return cut
+    ? `A device at ${address} left during the TLS handshake (not counted): a device that expects another key here does so (an old or mistyped connection string, say).`
+    : `A TLS handshake from ${address} failed (not counted): ${error.message}`;
 }

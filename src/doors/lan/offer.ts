@@ -6,7 +6,7 @@ import { listenForAnnouncements, startAnnouncer, type Announcer, type Announceme
 import { proveCodeAsOffer } from './code-pake.js';
 import { FramedChannel, remoteError } from './frames.js';
 import { ListenerClosedError, ProtocolError } from './lan-errors.js';
-import { listenTls, plainAddress } from './listen.js';
+import { handshakeFailure, listenTls, peerAddress } from './listen.js';
 import { sniffingServer } from './protocol-sniffer.js';
 import { runDoctor, type DoctorReport } from './doctor.js';
 import { discoverOwnAddresses, type OwnIpReport } from './own-ip.js';
@@ -100,6 +100,16 @@ const DIAGNOSTICS_TIMEOUT_MS = 10_000;
  */
 const MAX_PENDING = 8;
 
+/**
+ * Why a joiner failed, for the offer's log. A joiner checks the offer's proof first, so one whose
+ * string holds another secret refuses it with `lan_wrong_secret`: said here as what it means for
+ * this side, not in the joiner's words ("the other device refused: ...").
+ */
+function failureReason(error: Error): string {
+  if ((error as { code?: string }).code === 'lan_wrong_secret') return 'its connection string holds another secret (mistyped, cut short, or from an earlier offer)';
+  return error.message;
+}
+
 /** Starts an offer. */
 export async function startOffer(options: OfferOptions): Promise<Offer> {
   const log = options.log ?? (() => undefined);
@@ -163,15 +173,17 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
   const countFailure = (address: string, reason: string) => {
     failures++;
     log(`Refused ${address}: ${reason} (failed attempt ${failures} of ${maxFailures}).`);
-    if (failures >= maxFailures) end(new ListenerClosedError(`Stopped after ${failures} failed attempts to pair.`, 'lan_too_many_failures'));
+    if (failures >= maxFailures) {
+      end(new ListenerClosedError(`Stopped after ${failures} failed attempts to pair (a mistyped or old connection string or code, or someone else on the network guessing). Start a new offer, with a fresh secret${pairingCode ? ' and code' : ''}, when the other device is ready.`, 'lan_too_many_failures'));
+    }
   };
 
   server.on('tlsClientError', (error, socket) => {
     // The sniffer in front closes the connection (Node leaves it open).
-    log(`A TLS handshake from ${plainAddress(socket.remoteAddress)} failed: ${error.message}`);
+    log(handshakeFailure(peerAddress(socket), error));
   });
   server.on('secureConnection', (socket) => {
-    const address = plainAddress(socket.remoteAddress);
+    const address = peerAddress(socket);
     const channel = new FramedChannel(socket);
     if (state !== 'listening') return channel.refuse('lan_already_paired', 'This device has already paired with another device.');
     if (pending.size >= MAX_PENDING) {
@@ -278,7 +290,7 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
         }
         channel.refuse((error as { code?: string }).code ?? 'lan_protocol_error', 'Pairing failed.');
         if (!spoke) log(`A device at ${address} connected and ${closedSilent ? 'left' : 'stayed silent'} without trying (not counted).`);
-        else if (state === 'listening') countFailure(address, (error as Error).message);
+        else if (state === 'listening') countFailure(address, failureReason(error as Error));
       }
     })();
   });
@@ -369,7 +381,7 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
     await stopListening();
     throw error;
   }
-  timeout.timer = setTimeout(() => end(new ListenerClosedError(`No device paired within ${Math.round(timeoutMs / 1000)} s.`, 'lan_offer_timeout')), timeoutMs);
+  timeout.timer = setTimeout(() => end(new ListenerClosedError(`No device paired within ${Math.round(timeoutMs / 1000)} s, so the offer stopped (its string${pairingCode ? ' and code no longer work' : ' no longer works'}). Start a new one when the other device is ready (--timeout to wait longer).`, 'lan_offer_timeout')), timeoutMs);
   timeout.timer.unref();
 
   return {

@@ -41,7 +41,7 @@ export function dialTls(address: string, port: number, timeoutMs: number, client
     }, timeoutMs);
     socket.once('error', (error) => {
       clearTimeout(timer);
-      reject(new PeerUnreachableError(`${label(address, port)}: ${error.message}`));
+      reject(new PeerUnreachableError(`${label(address, port)}: ${error.message}`, (error as NodeJS.ErrnoException).code === 'ECONNREFUSED'));
     });
     socket.once('secureConnect', () => {
       clearTimeout(timer);
@@ -70,7 +70,7 @@ export function label(address: string, port: number): string {
 /**
  * Dials every address in parallel; the first pinned connection wins. When none works, throws
  * PinMismatchError if any address answered with another key, else PeerUnreachableError listing
- * why each failed.
+ * why each failed (`portClosed` when each said that nothing listens on the port).
  */
 export async function dialFirst(addresses: readonly string[], port: number, pin: Buffer, timeoutMs: number, client?: ClientCertificate): Promise<PinnedConnection> {
   if (addresses.length === 0) throw new PeerUnreachableError('There is no address to try.');
@@ -84,6 +84,7 @@ export async function dialFirst(addresses: readonly string[], port: number, pin:
     const errors = (error as AggregateError).errors as Error[];
     const mismatch = errors.find((e) => e instanceof PinMismatchError);
     if (mismatch) throw mismatch;
-    throw new PeerUnreachableError(`No address answered: ${errors.map((e) => e.message).join('; ')}.`);
+    const portClosed = errors.every((e) => e instanceof PeerUnreachableError && e.portClosed);
+    throw new PeerUnreachableError(`No address answered: ${errors.map((e) => e.message).join('; ')}.`, portClosed);
   }
 }

@@ -152,7 +152,7 @@ describe('lan offer and join on loopback (real TLS)', () => {
     expect(joined.peer.name).toBe('laptop');
     // The peer that connected first but had not proven anything is turned away.
     early.channel.send({ t: 'hello', v: 1, nonce: newNonce().toString('base64url') });
-    await expect(early.channel.expect('challenge', 2000)).rejects.toMatchObject({ code: expect.stringMatching(/lan_already_paired|lan_protocol_error/) });
+    await expect(early.channel.expect('challenge', 2000)).rejects.toMatchObject({ code: expect.stringMatching(/lan_already_paired|lan_protocol_error|lan_connection_lost/) });
     await offer.result;
     await expect(join(offer.connectionString, { configDir: deviceDir('second'), discovery: false, dialTimeoutMs: 1000 })).rejects.toMatchObject({ code: 'lan_peer_unreachable' });
   });
