@@ -103,6 +103,15 @@ describe('pairgate box', () => {
     expect(out.status).toBe(2);
     expect(out.stderr).toBe(`pairgate: --out: cannot make the folder ${join(file, 'certs')} (ENOTDIR). [invalid_request]\n`);
 
+    // A label the CA refuses, no label, a host name as --dns-server: exit 1 with the CA's or c-ares' words, before.
+    const label = await run([...certArgs, '--labels', 'local,bad!']);
+    expect(label.status).toBe(2);
+    expect(label.stderr).toBe('pairgate: --labels: "bad!" is not a host name label (letters, digits and -, e.g. local,a,b). [invalid_request]\n');
+    expect((await run([...certArgs, '--labels', ' , '])).stderr).toMatch(/^pairgate: --labels takes comma-separated labels/);
+    const dnsServer = await run([...certArgs, '--dns-server', 'ns1.example.test']);
+    expect(dnsServer.status).toBe(2);
+    expect(dnsServer.stderr).toMatch(/^pairgate: --dns-server: "ns1\.example\.test" is not an IP address with an optional port/);
+
     // "Cannot read properties of undefined (reading 'config')" from acme-client, after "no ACME account", before.
     const acme = await run(certArgs);
     expect(acme.status).toBe(1);

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidRequestError } from '../../core/errors.js';
@@ -109,6 +110,36 @@ function outputFolder(dir: string): string {
     throw new InvalidRequestError(`--out: cannot make the folder ${dir} (${code}).`);
   }
   return dir;
+}
+
+/** A label under `<fp>.<zone>`, as the update API takes it (letters, digits, `-`, `_`; dots between labels). */
+const LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
+
+/**
+ * The labels of `box cert --labels`, checked before the order: a label the CA refuses ("Order
+ * included DNS identifier with a value containing an illegal character") or none at all ("Order
+ * did not specify any identifiers") came back from the CA as exit 1.
+ */
+function labelsOption(value: string): string[] {
+  const labels = value.split(',').map((label) => label.trim().toLowerCase()).filter(Boolean);
+  if (labels.length === 0) throw new InvalidRequestError('--labels takes comma-separated labels under <fp>.<zone>, e.g. local,a,b.');
+  const bad = labels.find((label) => !LABEL.test(label) || label.startsWith('_'));
+  if (bad !== undefined) throw new InvalidRequestError(`--labels: "${bad}" is not a host name label (letters, digits and -, e.g. local,a,b).`);
+  return labels;
+}
+
+/**
+ * `--dns-server`, an IP address with an optional port (`127.0.0.1:53`, `[::1]:5353`): the resolver
+ * takes addresses only, and a host name came back as "Invalid IP address: ..." naming no option.
+ */
+function dnsServerOption(value: string): string {
+  const match = /^\[([^\]]+)\](?::(\d+))?$|^([^:]+)(?::(\d+))?$/.exec(value) ?? (isIP(value) === 6 ? [value, undefined, undefined, value] : null);
+  const host = match?.[1] ?? match?.[3];
+  const port = match?.[2] ?? match?.[4];
+  if (!host || !isIP(host) || (port !== undefined && (Number(port) < 1 || Number(port) > 65535))) {
+    throw new InvalidRequestError(`--dns-server: "${value}" is not an IP address with an optional port (e.g. 203.0.113.53:53, or [2001:db8::53]:53): give the address of the pairgate DNS server.`);
+  }
+  return value;
 }
 
 /**
@@ -252,10 +283,11 @@ Examples:
       const updateApi = updateApiOption(options.updateApi);
       httpUrlOption(options.acmeDirectory, '--acme-directory', 'https://acme-v02.api.letsencrypt.org/directory');
       const timeoutSeconds = intOption(options.timeout, '--timeout', 1, 3600)!;
+      const dnsServer = options.dnsServer === undefined ? undefined : dnsServerOption(options.dnsServer);
       const { defaultBoxDir, loadBoxIdentity, renewalDecision, DnsUpdateClient } = await loadBox();
       const identity = loadBoxIdentity(boxDir(options, defaultBoxDir));
       const zone = options.zone.toLowerCase().replace(/\.$/, '');
-      const names = options.labels.split(',').map((label) => label.trim()).filter(Boolean).map((label) => `${label}.${identity.fingerprint}.${zone}`);
+      const names = labelsOption(options.labels).map((label) => `${label}.${identity.fingerprint}.${zone}`);
       const out = outputFolder(options.out ?? identity.dir);
       if (options.renewWithin !== undefined) {
         const days = Number(options.renewWithin);
@@ -276,7 +308,7 @@ Examples:
         directoryUrl: options.acmeDirectory,
         names,
         updates,
-        ...(options.dnsServer ? { dnsServer: options.dnsServer } : {}),
+        ...(dnsServer ? { dnsServer } : {}),
         ...(existsSync(accountFile) ? { accountKeyPem: readFileSync(accountFile, 'utf8') } : {}),
         ...(options.email ? { email: options.email } : {}),
         ...(options.acmeCa ? { acmeCa: pemCertificateOption(options.acmeCa, '--acme-ca', 'the certificate the ACME server\'s HTTPS presents (pebble\'s -config "certificate")') } : {}),

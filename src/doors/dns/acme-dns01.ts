@@ -41,17 +41,31 @@ export interface ObtainedCertificate {
 /** TTL of challenge records: short, they live a minute. */
 const CHALLENGE_TTL = 60;
 
-/** Waits until `resolver` answers `value` among the TXT values of `name`. */
+/** Resolver codes of an answer that says the record is not there (yet), as opposed to no answer at all. */
+const NOT_THERE_YET = new Set(['ENOTFOUND', 'ENODATA']);
+
+/**
+ * Waits until `resolver` answers `value` among the TXT values of `name`. When it gives up, it says
+ * whether the DNS server answered at all: "did not become visible" alone, for a `--dns-server`
+ * nothing listens on, sent people looking at the update API.
+ */
 export async function waitForTxt(resolver: Resolver | typeof import('node:dns/promises'), name: string, value: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let unanswered: string | undefined;
   for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
     try {
       const records = await resolver.resolveTxt(name);
+      unanswered = undefined;
       if (records.some((chunks) => chunks.join('') === value)) return;
-    } catch {
-      // NXDOMAIN / NODATA until the record is there.
+    } catch (error) {
+      // NXDOMAIN / NODATA until the record is there; anything else is a server that does not answer.
+      const code = String((error as NodeJS.ErrnoException).code ?? (error as Error).message);
+      unanswered = NOT_THERE_YET.has(code) ? undefined : code;
     }
-    if (Date.now() + delay > deadline) throw new Error(`the TXT record ${name} did not become visible within ${Math.round(timeoutMs / 1000)} s`);
+    if (Date.now() + delay > deadline) {
+      const why = unanswered ? `: the DNS server asked gave no answer about it (${unanswered}); check --dns-server, the address of the pairgate DNS server` : '';
+      throw new Error(`the TXT record ${name} did not become visible within ${Math.round(timeoutMs / 1000)} s${why}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
 }

@@ -1,7 +1,8 @@
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkAcmeDirectory } from '../../../src/doors/dns/acme-dns01.js';
+import { Resolver } from 'node:dns/promises';
+import { checkAcmeDirectory, waitForTxt } from '../../../src/doors/dns/acme-dns01.js';
 import { createSelfSigned } from '../../../src/doors/registry/self-signed.js';
 
 /** A port nothing listens on (taken, then freed). */
@@ -58,5 +59,15 @@ describe('checkAcmeDirectory: what is wrong with --acme-directory, said before t
       status: 400,
       message: expect.stringMatching(/answered 404 without an ACME directory .*--acme-directory, e\.g\. https:\/\/acme-v02/),
     });
+  });
+});
+
+describe('waitForTxt gives up saying whether the DNS server answered at all', () => {
+  it('a --dns-server nothing listens on is named as the thing to check', async () => {
+    const resolver = new Resolver({ timeout: 200, tries: 1 });
+    resolver.setServers([`127.0.0.1:${await closedPort()}`]);
+    await expect(waitForTxt(resolver, '_acme-challenge.local.box.example.test', 'x', 300)).rejects.toThrow(
+      /^the TXT record _acme-challenge\.local\.box\.example\.test did not become visible within 0 s: the DNS server asked gave no answer about it \((ECONNREFUSED|ETIMEOUT)\); check --dns-server/,
+    );
   });
 });
