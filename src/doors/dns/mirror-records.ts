@@ -38,6 +38,8 @@ export class MirrorRecords {
   private state: MirrorState;
   private readonly mirrors: string[];
   private readonly main: string;
+  /** Whether this object has written the records of the current address (once per run: see `publish`). */
+  private confirmed = false;
 
   constructor(
     private readonly client: RecordSetter,
@@ -71,16 +73,27 @@ export class MirrorRecords {
   }
 
   /**
-   * Publishes `ip`: nothing when it is already published, else the next mirror and the main record.
+   * Publishes `ip`: the next mirror and the main record when it changed; when it did not, nothing,
+   * except at the first call of this object, which writes the active mirror and the main record
+   * again with the address they should hold. The state file is the box's, not the server's: the
+   * same box pointed at a new server (or a new zone, or after its records were deleted) found its
+   * address "already published" and announced a mirror name that answered nothing.
    * Returns the name to announce and whether anything changed.
    */
   async publish(ip: string): Promise<{ name: string; changed: boolean }> {
-    if (this.state.ip === ip) return { name: this.currentName, changed: false };
     const type = isIPv6(ip) ? 'AAAA' : 'A';
+    if (this.state.ip === ip) {
+      if (this.confirmed) return { name: this.currentName, changed: false };
+      await this.client.set(this.currentName, type, ip, this.options.mirrorTtl ?? 60);
+      await this.client.set(this.mainName, type, ip);
+      this.confirmed = true;
+      return { name: this.currentName, changed: false };
+    }
     const next = this.state.ip === null ? this.state.active % this.mirrors.length : (this.state.active + 1) % this.mirrors.length;
     await this.client.set(this.name(this.mirrors[next]!), type, ip, this.options.mirrorTtl ?? 60);
     await this.client.set(this.mainName, type, ip);
     this.state = { ip, active: next };
+    this.confirmed = true;
     if (this.options.stateFile) writeFileSync(this.options.stateFile, JSON.stringify(this.state));
     return { name: this.currentName, changed: true };
   }

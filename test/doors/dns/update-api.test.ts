@@ -143,6 +143,15 @@ describe('DNS update API (HTTPS with client certificates)', () => {
     expect(await resolver.resolve4(moved.name)).toEqual(['192.168.1.77']);
     expect(await resolver.resolve4(first.name)).toEqual(['192.168.1.10']);
     expect(await resolver.resolve4(`local.${box.fingerprint}.${ZONE}`, { ttl: true })).toEqual([{ address: '192.168.1.77', ttl: 600 }]);
+
+    // The records gone (another server, or deleted) while the box's state file says the address is
+    // published: the next run writes them again instead of announcing a name that answers nothing.
+    await updateClient(runtime, box).remove(moved.name);
+    await updateClient(runtime, box).remove(`local.${box.fingerprint}.${ZONE}`);
+    const again = await new MirrorRecords(updateClient(runtime, box), { fingerprint: box.fingerprint, zone: ZONE, stateFile }).publish('192.168.1.77');
+    expect(again).toEqual({ name: moved.name, changed: false });
+    expect(await updateClient(runtime, box).list(moved.name)).toEqual([{ name: moved.name, type: 'A', value: '192.168.1.77', ttl: 60 }]);
+    expect(await updateClient(runtime, box).list(`local.${box.fingerprint}.${ZONE}`)).toEqual([expect.objectContaining({ value: '192.168.1.77', ttl: 600 })]);
   });
 
   it('registry over mutual TLS: the client certificate proves the fingerprint; another box\'s is refused', async () => {
