@@ -14,6 +14,12 @@ function notFromPairgate(error: PairgateApiError): boolean {
 }
 
 /**
+ * Client-side refusals (no answer, status 0) the person fixes with an option, as they fix bad
+ * input: a certificate to trust (`--update-ca`), a name the certificate holds.
+ */
+const FIXED_BY_AN_OPTION = new Set(['tls_untrusted', 'tls_name_mismatch']);
+
+/**
  * Prints an error for a person: the message and, for pairgate errors, the machine code. Returns
  * the exit code: 2 for bad input or configuration, 1 otherwise.
  */
@@ -24,7 +30,7 @@ export function reportCliError(error: unknown): number {
   }
   if (error instanceof PairgateApiError) {
     console.error(`pairgate: ${error.message}${error.code !== 'network_error' ? ` [${error.code}]` : ''}${notFromPairgate(error) ? NOT_FROM_PAIRGATE : ''}`);
-    return error.status >= 400 && error.status < 500 ? 2 : 1;
+    return (error.status >= 400 && error.status < 500) || FIXED_BY_AN_OPTION.has(error.code) ? 2 : 1;
   }
   const message = error instanceof Error ? error.message : String(error);
   console.error(`pairgate: ${message}`);
