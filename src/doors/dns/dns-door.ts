@@ -130,6 +130,10 @@ export const dnsDoor: Door = {
     const settings = zoneSettings(config);
     if (!isValidName(settings.zone)) throw new ConfigError('PAIRGATE_DNS_ZONE', `expected a DNS name, got ${JSON.stringify(cfg.PAIRGATE_DNS_ZONE)}`);
     for (const ns of settings.nameServers) if (!isValidName(ns)) throw new ConfigError('PAIRGATE_DNS_NS', `not a DNS name: ${JSON.stringify(ns)}`);
+    // Glue answered for the zone's own name servers: a typo here would send resolvers nowhere.
+    for (const address of settings.nameServerAddresses) {
+      if (!isIP(address)) throw new ConfigError('PAIRGATE_DNS_NS_ADDRESSES', `expected comma-separated IPv4 or IPv6 addresses, such as 192.0.2.53,2001:db8::53; ${JSON.stringify(address)} is not one`);
+    }
     if (Boolean(cfg.PAIRGATE_DNS_UPDATE_TLS_CERT) !== Boolean(cfg.PAIRGATE_DNS_UPDATE_TLS_KEY)) {
       throw new ConfigError('PAIRGATE_DNS_UPDATE_TLS_KEY', 'set both PAIRGATE_DNS_UPDATE_TLS_CERT and PAIRGATE_DNS_UPDATE_TLS_KEY, or neither');
     }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readConfiguredTls } from '../../../src/doors/dns/configured-tls.js';
 import { dnsConfigSchema } from '../../../src/doors/dns/config.js';
+import { dnsDoor } from '../../../src/doors/dns/dns-door.js';
 import { createSelfSigned } from '../../../src/doors/registry/self-signed.js';
 import { loadConfig } from '../../../src/server/config.js';
 
@@ -11,6 +12,16 @@ describe('PAIRGATE_DNS_ZONE refused in words', () => {
   it.each(['box.example.com.', 'Box.Example.Com', 'bad zone!'])('%s: says what to write, not the regular expression', (zone) => {
     expect(() => loadConfig([dnsConfigSchema], { env: { PAIRGATE_DNS_ZONE: zone } })).toThrow(
       `PAIRGATE_DNS_ZONE: expected a DNS name in lower case without a trailing dot, such as box.example.com (or nothing, to turn DNS off), got ${JSON.stringify(zone)}`,
+    );
+  });
+});
+
+describe('PAIRGATE_DNS_NS_ADDRESSES (glue for the zone\'s name servers) checked at start-up', () => {
+  const config = (addresses: string) => loadConfig([dnsConfigSchema], { env: { PAIRGATE_DNS_ZONE: 'box.example.com', PAIRGATE_DNS_NS_ADDRESSES: addresses } });
+  it('takes IPv4 and IPv6 addresses, and refuses anything else naming the value', () => {
+    expect(() => dnsDoor.checkConfig!(config('192.0.2.53, 2001:db8::53'))).not.toThrow();
+    expect(() => dnsDoor.checkConfig!(config('192.0.2.53,notanip'))).toThrow(
+      expect.objectContaining({ code: 'config_invalid', message: expect.stringContaining('PAIRGATE_DNS_NS_ADDRESSES: expected comma-separated IPv4 or IPv6 addresses, such as 192.0.2.53,2001:db8::53; "notanip" is not one') }),
     );
   });
 });
