@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt } from '../helpers/node-process.js';
+import { CLI, ensureBuilt } from '../helpers/node-process.js';
 import { runCli } from '../helpers/cli.js';
 
 /**
@@ -28,17 +29,30 @@ describe('pairgate lan: files that hold the secret, the device key or trust', ()
     writeFileSync(elsewhere, 'untouched');
     chmodSync(elsewhere, 0o644);
     symlinkSync(elsewhere, png);
-    const run = await runCli(['lan', 'offer', '--config-dir', join(root, 'dev'), '--address', '127.0.0.1', '--bind', '127.0.0.1',
-      '--no-discovery', '--no-qr', '--timeout', '1', '--qr-png', png, '--qr-svg', svg], { PAIRGATE_CONFIG_DIR: '' });
-    // The offer timed out (nobody joined): exit 2, and the images were written before.
-    expect(run.status).toBe(2);
-    const secret = /Connection string: (pg1:\S+)/.exec(run.stdout)![1]!.split(':')[4]!;
-    expect(secret).toHaveLength(43);
-    expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
-    expect(readFileSync(svg, 'utf8')).toMatch(/<svg/);
-    expect(statSync(png).mode & 0o777).toBe(0o600);
-    expect(statSync(svg).mode & 0o777).toBe(0o600);
-    expect(lstatSync(png).isSymbolicLink()).toBe(false);
+    // Read while the offer waits: once it ends, it removes them (`lan-interrupt.test.ts`).
+    const offer = spawn('node', [CLI, 'lan', 'offer', '--config-dir', join(root, 'dev'), '--address', '127.0.0.1', '--bind', '127.0.0.1',
+      '--no-discovery', '--no-qr', '--timeout', '30', '--qr-png', png, '--qr-svg', svg], { env: { ...process.env, PAIRGATE_CONFIG_DIR: '' }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const stdout = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      offer.stdout.on('data', (d: Buffer) => {
+        text += String(d);
+        if (text.includes('\n')) resolve(text);
+      });
+      offer.once('exit', () => reject(new Error('the offer ended before it printed its string')));
+    });
+    try {
+      const secret = /Connection string: (pg1:\S+)/.exec(stdout)![1]!.split(':')[4]!;
+      expect(secret).toHaveLength(43);
+      expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+      expect(readFileSync(svg, 'utf8')).toMatch(/<svg/);
+      expect(statSync(png).mode & 0o777).toBe(0o600);
+      expect(statSync(svg).mode & 0o777).toBe(0o600);
+      expect(lstatSync(png).isSymbolicLink()).toBe(false);
+      expect(readFileSync(elsewhere, 'utf8')).toBe('untouched');
+    } finally {
+      offer.kill('SIGINT');
+      await new Promise((resolve) => offer.once('exit', resolve));
+    }
     expect(readFileSync(elsewhere, 'utf8')).toBe('untouched');
   });
 
@@ -57,7 +71,7 @@ describe('pairgate lan: files that hold the secret, the device key or trust', ()
     // Through the environment too.
     const viaEnv = await runCli(['peers', 'list'], { PAIRGATE_CONFIG_DIR: shared });
     expect(viaEnv.status).toBe(2);
-    const notAFolder = await runCli(['peers', 'list', '--config-dir', join(root, 'qr.svg')]);
+    const notAFolder = await runCli(['peers', 'list', '--config-dir', join(root, 'elsewhere.png')]);
     expect(notAFolder.status).toBe(2);
     expect(notAFolder.stderr).toMatch(/\[lan_unsafe_config_dir\]/);
     // Its owner's own folder, 0700, is fine.

@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { unlinkSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolveConfigDir } from '../../doors/lan/config-dir.js';
 import type { DiscoveryOptions } from '../../doors/lan/discovery.js';
@@ -124,4 +125,41 @@ export function pairingText(result: PairingResult): string {
   if (result.sent) lines.push(`Sent ${result.sent.name} (${humanBytes(result.sent.size)}).`);
   if (result.received) lines.push(`Received ${result.received.name} (${humanBytes(result.received.size)}) into ${result.received.path}.`);
   return lines.join('\n');
+}
+
+/** What to remove when the command is stopped by a signal (`cleanUpOnSignal`). */
+const cleanups: (() => string[])[] = [];
+
+/**
+ * Adds to what a lan command stopped by Ctrl-C (or SIGTERM) removes before it exits: files it made
+ * that only made sense while it ran (a half-received payload's `.partial`, the QR code images of
+ * an offer). Each cleanup returns the paths it removed, which the person is told of. Then the
+ * signal is raised again, so the shell sees the command end by it (exit status 130 for Ctrl-C).
+ */
+export function cleanUpOnSignal(cleanup: () => string[]): void {
+  if (cleanups.length === 0) {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        const removed = cleanups.flatMap((each) => each());
+        stderrLog(`\npairgate: stopped${signal === 'SIGINT' ? ' (Ctrl-C)' : ''}${removed.length ? `; removed ${removed.join(', ')}` : ''}.`);
+        process.kill(process.pid, signal);
+      });
+    }
+  }
+  cleanups.push(cleanup);
+}
+
+/** Removes the files in `paths` that exist; returns those it removed. */
+export function removeFiles(paths: (string | undefined)[]): string[] {
+  const removed: string[] = [];
+  for (const path of paths) {
+    if (!path) continue;
+    try {
+      unlinkSync(path);
+      removed.push(path);
+    } catch {
+      // Never written, or removed already.
+    }
+  }
+  return removed;
 }

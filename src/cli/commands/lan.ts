@@ -5,8 +5,8 @@ import { decodeConnectionString, describeConnection } from '../../doors/lan/conn
 import { DEFAULT_CONNECT_PORT, scanNearby } from '../../doors/lan/discovery.js';
 import { MAX_ADDRESSES } from '../../doors/lan/ip-addresses.js';
 import {
-  addressesOf, collect, configDirOf, discoveryOf, intOption, jsonOption, pairingJson, pairingText, progressBar,
-  stderrLog, withConfigDir, withDiscovery, type CommonLanOptions,
+  addressesOf, cleanUpOnSignal, collect, configDirOf, discoveryOf, intOption, jsonOption, pairingJson, pairingText, progressBar,
+  removeFiles, stderrLog, withConfigDir, withDiscovery, type CommonLanOptions,
 } from './lan-cli-support.js';
 
 /**
@@ -14,13 +14,16 @@ import {
  * of a second that `pairgate --help` and every other command would otherwise pay for.
  */
 async function loadLan() {
-  const [connect, joining, codeJoining, offer, qr] = await Promise.all([
+  const [connect, joining, codeJoining, offer, qr, payload] = await Promise.all([
     import('../../doors/lan/connect.js'),
     import('../../doors/lan/join.js'),
     import('../../doors/lan/code-join.js'),
     import('../../doors/lan/offer.js'),
     import('../../doors/lan/qr.js'),
+    import('../../doors/lan/payload.js'),
   ]);
+  // Ctrl-C in the middle of a transfer leaves no half-received file behind (`removePartialPayloads`).
+  cleanUpOnSignal(payload.removePartialPayloads);
   return { ...connect, ...joining, ...codeJoining, ...offer, ...qr };
 }
 
@@ -130,6 +133,10 @@ Examples:
         log: stderrLog,
         onProgress: progressBar(),
       });
+      // The images hold the secret of this offer alone: once it ends (paired, timed out, stopped
+      // with Ctrl-C) they are of no use to anyone, and a QR code scanned later would only fail.
+      const images = [options.qrPng, options.qrSvg];
+      cleanUpOnSignal(() => removeFiles(images));
       if (options.qrPng) await writeQrFile(options.qrPng, offer.connectionString, 'png');
       if (options.qrSvg) await writeQrFile(options.qrSvg, offer.connectionString, 'svg');
       if (options.json) {
@@ -145,7 +152,7 @@ Examples:
         stderrLog(`On the other device run: pairgate lan join <connection string>   (waiting up to ${timeout} s; Ctrl-C to stop)`);
         stderrLog(`Diagnostics while waiting: curl http://127.0.0.1:${offer.port}/diagnostics   (with the doctor's checks, up to 10 s; ?doctor=0 for the state alone)`);
       }
-      const result = await offer.result;
+      const result = await offer.result.finally(() => removeFiles(images));
       emit(options.json, pairingJson(result), pairingText(result));
     });
 

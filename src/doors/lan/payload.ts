@@ -22,6 +22,30 @@ export interface PayloadInfo {
   path?: string;
 }
 
+/**
+ * The `.partial` files of payloads being received now. A command stopped in the middle (Ctrl-C)
+ * removes them before it exits (`removePartialPayloads`): the `catch` below never runs then, and
+ * each would stay in the person's folder for good, half a file under a name they did not choose.
+ */
+const receiving = new Set<string>();
+
+/**
+ * Removes the `.partial` files of the payloads still being received, for a command about to exit
+ * on a signal; returns their paths. Synchronous, so it completes inside a signal handler.
+ */
+export function removePartialPayloads(): string[] {
+  const removed = [...receiving];
+  for (const partial of removed) {
+    try {
+      unlinkSync(partial);
+    } catch {
+      // Already renamed or removed.
+    }
+  }
+  receiving.clear();
+  return removed;
+}
+
 /** Default limit of a received payload: 1 GiB. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 ** 3;
 
@@ -80,6 +104,14 @@ export async function sendPayload(channel: FramedChannel, path: string | undefin
   return { name, size, sha256 };
 }
 
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone.
+  }
+}
+
 /** True when anything, a dangling link included, has this name. */
 function taken(path: string): boolean {
   try {
@@ -124,11 +156,14 @@ export async function receivePayload(
   if (size > options.maxBytes) throw new ProtocolError(`The payload is ${size} bytes, over the limit of ${options.maxBytes}.`);
   const name = safeFileName(String(header.name ?? ''));
   const { path, partial, fd } = createPartial(options.outDir, name);
+  receiving.add(partial);
   let out: ReturnType<typeof createWriteStream>;
   try {
     out = createWriteStream(partial, { fd });
   } catch (error) {
     closeSync(fd);
+    receiving.delete(partial);
+    unlinkQuietly(partial);
     throw error;
   }
   // A failed write (a full disk) must end this transfer, not the process as an unhandled 'error'.
@@ -161,11 +196,9 @@ export async function receivePayload(
     return { name, size, sha256, path };
   } catch (error) {
     out.destroy();
-    try {
-      unlinkSync(partial);
-    } catch {
-      // Already gone.
-    }
+    unlinkQuietly(partial);
     throw error;
+  } finally {
+    receiving.delete(partial);
   }
 }
