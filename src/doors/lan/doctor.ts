@@ -30,6 +30,8 @@ export interface DoctorCheck {
   details?: unknown;
   /** The error text when something threw. */
   error?: string;
+  /** For a warning or a failure: what the person can try (`checkHint`). */
+  hint?: string;
   durationMs: number;
 }
 
@@ -106,6 +108,21 @@ export function interfaceStates(): InterfaceState[] {
   return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/**
+ * What to try when a check warns or fails, by check name. A report that says only "multicast
+ * discovery: received none back" leaves the person with the diagnosis and no treatment; these are
+ * the usual causes on a home or office network, in the order worth checking.
+ */
+const HINTS: Record<string, string> = {
+  interfaces: 'Connect this device to the network the other device is on (Wi-Fi or cable). An interface that is down matters only if that network is behind it.',
+  'own-addresses': 'Pairing can still find this device by multicast discovery; if that fails too, check that a firewall lets incoming TCP connections reach pairgate.',
+  listener: 'Choose another port with --port (or leave it out for a random one).',
+  'self-reach': 'A firewall on this device drops incoming TCP connections: allow them for pairgate (a random port, or the one given with --port), or pair by multicast discovery.',
+  multicast: 'Multicast does not get through: Wi-Fi "client isolation" (guest networks often have it) or a firewall dropping UDP port 47390 (group 239.255.70.71). Pair by the QR code or connection string, whose addresses are dialled directly, or allow that traffic.',
+  dns: 'Check the server\'s name in --server (or PAIRGATE_SERVER) and this device\'s DNS settings.',
+  server: 'Check the URL given with --server (or PAIRGATE_SERVER), that the server is running (pairgate serve), and that no firewall or proxy is in the way.',
+};
+
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
@@ -144,7 +161,8 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
       const cause = (error as { cause?: { message?: string } }).cause?.message;
       outcome = { status: 'fail', summary: `${title} failed`, error: `${(error as Error).message || String(error)}${cause ? `: ${cause}` : ''}` };
     }
-    const check: DoctorCheck = { name, title, ...outcome, durationMs: Math.round(performance.now() - started) };
+    const hint = outcome.status === 'warn' || outcome.status === 'fail' ? HINTS[name] : undefined;
+    const check: DoctorCheck = { name, title, ...outcome, ...(hint ? { hint } : {}), durationMs: Math.round(performance.now() - started) };
     checks.push(check);
     log(`[${check.status}] ${title}: ${check.summary}${check.error ? ` (${check.error})` : ''}`, check);
   };
@@ -259,8 +277,9 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
 export function formatDoctorReport(report: DoctorReport): string {
   const lines = [`pairgate doctor on ${report.host.hostname} (${report.host.platform}, node ${report.host.node})`];
   for (const check of report.checks) {
-    lines.push(`  ${check.status.toUpperCase().padEnd(4)}  ${check.title}: ${check.summary}${check.error ? `\n        error: ${check.error}` : ''}`);
+    lines.push(`  ${check.status.toUpperCase().padEnd(4)}  ${check.title}: ${check.summary}${check.error ? `\n        error: ${check.error}` : ''}${check.hint ? `\n        try: ${check.hint}` : ''}`);
   }
-  lines.push(`${report.counts.ok} ok, ${report.counts.warn} warnings, ${report.counts.fail} failed, ${report.counts.skip} skipped.`);
+  const { ok, warn, fail, skip } = report.counts;
+  lines.push(`${ok} ok, ${warn} warning${warn === 1 ? '' : 's'}, ${fail} failed, ${skip} skipped.`);
   return lines.join('\n');
 }
