@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { InvalidRequestError } from '../../core/errors.js';
+import { LineInput } from '../line-input.js';
 import { decodeConnectionString, describeConnection } from '../../doors/lan/connection-string.js';
 import { DEFAULT_CONNECT_PORT, scanNearby } from '../../doors/lan/discovery.js';
 import { MAX_ADDRESSES } from '../../doors/lan/ip-addresses.js';
@@ -72,10 +73,21 @@ function emit(json: boolean | undefined, value: Record<string, unknown>, text: s
   console.log(json ? JSON.stringify(value) : text);
 }
 
-/** The connection string from the argument, or from stdin for `-` (keeps the secret out of `ps`). */
-function connectionArgument(value: string): string {
-  const text = value === '-' ? readFileSync(0, 'utf8') : value;
-  return text.trim();
+/**
+ * The connection string (or code) from the argument, or for `-` from stdin, which keeps the secret
+ * out of `ps`. At a terminal: the first line, after a prompt on stderr, so a person pastes and
+ * presses Enter (reading to the end of input left them before a silent command until they thought
+ * of Ctrl-D). From a pipe or file: all of it.
+ */
+async function secretArgument(value: string, what: string): Promise<string> {
+  if (value !== '-') return value.trim();
+  if (!process.stdin.isTTY) return readFileSync(0, 'utf8').trim();
+  const input = new LineInput(process.stdin, process.stderr);
+  try {
+    return (await input.ask(`Paste ${what}, then press Enter: `) ?? '').trim();
+  } finally {
+    input.close();
+  }
 }
 
 /**
@@ -174,7 +186,7 @@ Examples:
     .addOption(jsonOption)
     .addHelpText('after', `
 Examples:
-  $ pairgate lan join -                       # paste the string shown by lan offer, then Ctrl-D
+  $ pairgate lan join -                       # paste the string shown by lan offer, then Enter
   $ pairgate lan join --code 4821-0937 --device attic`)
     .action(async (value: string | undefined, options: JoinCliOptions) => {
       // What a join by string and a join by code share.
@@ -196,7 +208,7 @@ Examples:
         if ((address === undefined) !== (options.port === undefined)) throw new InvalidRequestError('--address and --port go together.');
         if (!address && options.discovery === false) throw new InvalidRequestError('With --no-discovery, --code needs --address and --port.');
         const { joinWithCode } = await loadLan();
-        const result = await joinWithCode(connectionArgument(options.code), {
+        const result = await joinWithCode(await secretArgument(options.code, 'the pairing code'), {
           ...joinOptions(),
           device: options.device,
           ...(address ? { address: address[0]!, port: intOption(options.port, '--port', 1, 65535)! } : {}),
@@ -206,7 +218,7 @@ Examples:
         return;
       }
       if (value === undefined) throw new InvalidRequestError('Give the connection string (or - to read it from stdin), or --code.');
-      const info = decodeConnectionString(connectionArgument(value));
+      const info = decodeConnectionString(await secretArgument(value, 'the connection string'));
       const { join } = await loadLan();
       const result = await join(info, { ...joinOptions(), discovery: options.discovery === false ? false : discoveryOf(options) });
       emit(options.json, pairingJson(result), pairingText(result));
@@ -270,8 +282,8 @@ Examples:
     .description('show what a connection string holds, without its secret; "-" reads it from stdin')
     .argument('<connection-string>')
     .addOption(jsonOption)
-    .action((value: string, options: { json?: boolean }) => {
-      const described = describeConnection(decodeConnectionString(connectionArgument(value)));
+    .action(async (value: string, options: { json?: boolean }) => {
+      const described = describeConnection(decodeConnectionString(await secretArgument(value, 'the connection string')));
       emit(options.json, described, `Device "${described.name}" (id ${described.deviceId})\nAddresses: ${described.addresses.join(', ') || '(none)'}\nPort: ${described.port}\nKey pin (SPKI SHA-256): ${described.keySha256}`);
     });
 }
