@@ -3,9 +3,37 @@ import { writePrivateFile } from './private-file.js';
 
 /** QR codes of a connection string: for the terminal, and as PNG or SVG files. */
 
-/** The QR code as text for a terminal (half-block characters, so it stays small). */
+/**
+ * Light modules around the code in the terminal. The standard asks for 4; the qrcode library's
+ * small terminal drawing gives 1, and on a dark terminal a camera then hardly tells the code from
+ * the background around it. 2 is what scanners need in practice and keeps the code narrow (an even
+ * number, so the half-block rows stay aligned).
+ */
+export const TERMINAL_QUIET_ZONE = 2;
+
+const LIGHT_BACKGROUND_DARK_TEXT = '\x1b[47m\x1b[30m';
+const RESET = '\x1b[0m';
+
+/**
+ * The QR code as text for a terminal: half-block characters (two modules per character, so it
+ * stays small), dark modules in black on a white background whatever the terminal's colours,
+ * with a quiet zone of `TERMINAL_QUIET_ZONE` modules.
+ */
 export async function qrForTerminal(text: string): Promise<string> {
-  return QRCode.toString(text, { type: 'terminal', small: true, errorCorrectionLevel: 'M' });
+  const { modules } = QRCode.create(text, { errorCorrectionLevel: 'M' });
+  const size = modules.size;
+  const dark = (x: number, y: number) => x >= 0 && y >= 0 && x < size && y < size && modules.data[y * size + x] === 1;
+  const lines: string[] = [];
+  for (let y = -TERMINAL_QUIET_ZONE; y < size + TERMINAL_QUIET_ZONE; y += 2) {
+    let line = '';
+    for (let x = -TERMINAL_QUIET_ZONE; x < size + TERMINAL_QUIET_ZONE; x++) {
+      const top = dark(x, y);
+      const bottom = dark(x, y + 1);
+      line += top && bottom ? '█' : top ? '▀' : bottom ? '▄' : ' ';
+    }
+    lines.push(`${LIGHT_BACKGROUND_DARK_TEXT}${line}${RESET}`);
+  }
+  return lines.join('\n');
 }
 
 /**
