@@ -31,6 +31,8 @@ function asDoctorReport(report: unknown): DoctorReport | undefined {
     status: text(check.status) as CheckStatus,
     summary: text(check.summary, ''),
     ...(check.error !== undefined ? { error: text(check.error) } : {}),
+    // What to try: for the supporter reading the report as much as for the person who ran it.
+    ...(check.hint !== undefined ? { hint: text(check.hint) } : {}),
     durationMs: typeof check.durationMs === 'number' ? check.durationMs : 0,
   }));
   const sent = isRecord(report.counts) ? report.counts : {};

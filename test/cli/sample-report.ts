@@ -12,7 +12,7 @@ export function sampleReport(): DoctorReport {
     checks: [
       { name: 'interfaces', title: 'network interfaces', status: 'ok', summary: 'up: eth0', details: [{ name: 'eth0', state: 'up', addresses: ['192.168.1.20/24'] }], durationMs: 3 },
       { name: 'own-addresses', title: 'own IP addresses', status: 'ok', summary: '192.168.1.20', durationMs: 40 },
-      { name: 'server', title: 'pairgate server reachability', status: 'fail', summary: 'pairgate server reachability failed', error: 'fetch failed: connect ECONNREFUSED 10.0.0.1:443', durationMs: 5 },
+      { name: 'server', title: 'pairgate server reachability', status: 'fail', summary: 'pairgate server reachability failed', error: 'fetch failed: connect ECONNREFUSED 10.0.0.1:443', hint: 'Check the URL given with --server.', durationMs: 5 },
       { name: 'dns', title: 'DNS', status: 'skip', summary: 'no pairgate server configured', durationMs: 0 },
     ],
   };
@@ -25,6 +25,7 @@ export const SAMPLE_TEXT = [
   '  OK    own IP addresses: 192.168.1.20',
   '  FAIL  pairgate server reachability: pairgate server reachability failed',
   '        error: fetch failed: connect ECONNREFUSED 10.0.0.1:443',
+  '        try: Check the URL given with --server.',
   '  SKIP  DNS: no pairgate server configured',
   '2 ok, 0 warnings, 1 failed, 1 skipped.',
   'Each check\'s details (interfaces and their addresses, devices heard...): attach with --json.',
