@@ -68,8 +68,8 @@ function describeExpected(schema: Record<string, unknown>): string {
   return parts.join(' ');
 }
 
-/** Why a file could not be read, in words (with the system's code for a search). */
-function unreadable(error: unknown): string {
+/** Why a file could not be read, in words (with the system's code for a search): for a setting naming a file. */
+export function unreadable(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   const why: Record<string, string> = {
     ENOENT: 'there is no such file',

@@ -1,18 +1,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../core/errors.js';
-
-/** Why a configured file could not be read, in words, with the system's code for a search. */
-function unreadable(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  const why: Record<string, string> = {
-    ENOENT: 'there is no such file',
-    EACCES: 'permission denied (check its owner and mode)',
-    EPERM: 'permission denied (check its owner and mode)',
-    EISDIR: 'it is a folder, not a file',
-  };
-  return code && why[code] ? `${why[code]} (${code})` : (code ?? String(error));
-}
+import { unreadable } from '../../server/config.js';
 
 function readSetting(key: string, path: string): string {
   try {
