@@ -7,22 +7,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ensureBuilt, runCli } from '../helpers/cli.js';
+import { freePort as closedPort } from '../helpers/ports.js';
 
 beforeAll(ensureBuilt, 120_000);
 
 const run = (args: string[], env: Record<string, string> = {}) => runCli(args, env, 60_000);
-
-/** A port nothing listens on (taken, then freed). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('pairgate box', () => {
   it('has --help on box and every sub-command', async () => {

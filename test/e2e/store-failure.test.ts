@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, postgresMissing } from '../helpers/services.js';
 import { ensureBuilt, failingStart, startNode, type NodeProcess } from '../helpers/node-process.js';
 import { missingProgram } from '../helpers/system.js';
+import { freePort } from '../helpers/ports.js';
 
 /**
  * What a node does when its stores go away: start-up fails naming the URL (password redacted);
@@ -14,15 +15,6 @@ import { missingProgram } from '../helpers/system.js';
 
 const redisSkip = missingProgram('redis-server', 'Redis failure tests');
 const pgSkip = await postgresMissing();
-
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === 'object' && address ? address.port : 0;
-}
 
 function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,21 +1,9 @@
 import { createServer as createHttpsServer, type Server } from 'node:https';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Resolver } from 'node:dns/promises';
 import { checkAcmeDirectory, waitForTxt } from '../../../src/doors/dns/acme-dns01.js';
 import { createSelfSigned } from '../../../src/doors/registry/self-signed.js';
-
-/** A port nothing listens on (taken, then freed). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort as closedPort } from '../../helpers/ports.js';
 
 describe('checkAcmeDirectory: what is wrong with --acme-directory, said before the order (acme-client said "reading \'config\'")', () => {
   let server: Server;

@@ -1,7 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
@@ -13,20 +12,10 @@ import type { DnsRuntime } from '../../../src/doors/dns/dns-door.js';
 import type { TestApp } from '../../helpers/app.js';
 import { missingProgram } from '../../helpers/system.js';
 import { createDnsApp, resolverFor, ZONE } from './dns-helpers.js';
+import { freePort } from '../../helpers/ports.js';
 
 const cli = join(process.cwd(), 'dist/cli/main.js');
 const skip = missingProgram('pebble', 'the ACME DNS-01 test against a real ACME server');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** GET over HTTPS trusting `ca`, optionally sending `servername` (SNI + the name checked). */
 function httpsGet(url: string, ca: string | undefined, servername?: string): Promise<{ status: number; body: string }> {

@@ -16,6 +16,7 @@ import { parsePairingCode } from '../../../src/doors/lan/pairing-code.js';
 import { createTlsIdentity } from '../../../src/doors/lan/tls-identity.js';
 import { TrustedPeerStore } from '../../../src/doors/lan/trusted-peers.js';
 import { deviceDir, loopbackOffer } from './lan-fixtures.js';
+import { freePort } from '../../helpers/ports.js';
 
 // Multicast on the loopback interface, on a port of its own (other lan test files use theirs).
 const loopback = { interfaceAddress: '127.0.0.1', port: 40000 + ((process.pid + 5_003) % 20000), intervalMs: 100 };
@@ -189,15 +190,6 @@ describe('lan pairing by short code (SRP-6a bound to TLS, real sockets on loopba
   });
 
   describe('dials every address the chosen device announces', () => {
-    /** A port free a moment ago. */
-    async function freePort(): Promise<number> {
-      const server = net.createServer();
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-      const { port } = server.address() as net.AddressInfo;
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      return port;
-    }
-
     /** Plain code announcements of `deviceId` named `name`, sent from `from` (a loopback address) for `port`. */
     async function announceAs(deviceId: string, name: string, from: string, port: number): Promise<void> {
       const announcer = await startAnnouncer({ ...loopback, interfaceAddress: from, announcement: { deviceId, port, name, code: true } });

@@ -8,6 +8,7 @@ import { encodeAnnouncement, MAX_ANNOUNCEMENT_SKEW_MS, startAnnouncer, type Anno
 import { join } from '../../../src/doors/lan/join.js';
 import { createTlsIdentity } from '../../../src/doors/lan/tls-identity.js';
 import { deviceDir, loopbackOffer } from './lan-fixtures.js';
+import { freePort as closedPort } from '../../helpers/ports.js';
 
 // Multicast on the loopback interface, on a port of its own (discovery.test.ts uses the pid's).
 const loopback = { interfaceAddress: '127.0.0.1', port: 40000 + ((process.pid + 10_007) % 20000), intervalMs: 100 };
@@ -24,15 +25,6 @@ async function impostorListener(): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
   return (server.address() as net.AddressInfo).port;
-}
-
-/** A port where nothing listens (connections are refused). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function announcer(deviceId: string, port: number, secret: Buffer): Promise<Announcer> {

@@ -1,10 +1,10 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 import { WebSocket } from 'ws';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { supportRelayDoor } from '../../../src/doors/support/relay-door.js';
 import { confirmPairing, connectAgent, SupportOriginClient, type SessionChannel } from '../../../src/sdk/support.js';
+export { freePort } from '../../helpers/ports.js';
 
 /** Supporter credentials of the test origins. */
 export const ADMIN = { user: 'support', password: '1234' };
@@ -16,19 +16,6 @@ export const ADMIN_AUTH = `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`
  * from 127.0.0.1) do not hit by accident.
  */
 export const RELAY_TEST_ENV = { PAIRGATE_RELAY_ALLOW_HTTP: 'true', PAIRGATE_RELAY_CREATE_MAX: '1000', PAIRGATE_RELAY_CREATE_WINDOW_SECONDS: '60', PAIRGATE_RELAY_MAX_LIVE_CODES_PER_IP: '1000' };
-
-/** A free TCP port on loopback (for a server whose own URL must be in its configuration). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A relay alone (relay-only, at /), listening. */
 export async function startRelay(env: Record<string, string> = {}): Promise<TestApp> {
