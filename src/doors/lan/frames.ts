@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { terminalText } from './terminal-text.js';
-import { ChannelBindingError, ConnectionLostError, ListenerClosedError, PinMismatchError, ProtocolError, WrongCodeError, WrongSecretError } from './lan-errors.js';
+import { ChannelBindingError, ConnectionLostError, ListenerClosedError, PeerTimeoutError, PinMismatchError, ProtocolError, WrongCodeError, WrongSecretError } from './lan-errors.js';
 
 /**
  * Framing of the lan protocol over one TLS socket: 1 type byte, a 4-byte big-endian length, the
@@ -84,7 +84,7 @@ export class FramedChannel {
     }
   }
 
-  /** The next frame; a ProtocolError after `timeoutMs`, a ConnectionLostError when the connection ends. */
+  /** The next frame; a PeerTimeoutError after `timeoutMs`, a ConnectionLostError when the connection ends. */
   receive(timeoutMs: number): Promise<Frame> {
     const ready = this.queue.shift();
     if (ready) {
@@ -95,7 +95,7 @@ export class FramedChannel {
     return new Promise<Frame>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiter = undefined;
-        reject(new ProtocolError(`The other device did not answer within ${Math.round(timeoutMs / 1000)} s.`));
+        reject(new PeerTimeoutError(Math.ceil(timeoutMs / 1000)));
       }, timeoutMs);
       this.waiter = {
         resolve: (frame) => { clearTimeout(timer); resolve(frame); },

@@ -79,6 +79,26 @@ export class ProtocolError extends InvalidRequestError {
 }
 
 /**
+ * The other device went silent for longer than this one waits for its next message: nothing the
+ * person typed was wrong (a 5xx, so exit code 1), the other side hangs or the network dropped.
+ */
+export class PeerTimeoutError extends PairgateError {
+  constructor(seconds: number) {
+    super('lan_timeout', 504, `The other device did not answer within ${seconds} s: check that pairgate still runs there and that both devices are still on the network, then try again.`);
+  }
+}
+
+/**
+ * A received file could not be written (a full disk, an I/O error): a failure of this machine,
+ * not of the other device nor of the person's input (a 5xx, so exit code 1).
+ */
+export class PayloadWriteError extends PairgateError {
+  constructor(dir: string, reason: string) {
+    super('lan_write_failed', 507, `Could not save the received file in ${dir} (${reason}). Free some space there, or choose another folder with --out, then pair again.`);
+  }
+}
+
+/**
  * The connection ended in the middle (the other device was stopped, with Ctrl-C say, or the
  * network cut): nothing the person typed was wrong, so not a 4xx (exit code 1, "try again").
  */

@@ -3,7 +3,7 @@ import { closeSync, createReadStream, createWriteStream, lstatSync, openSync, re
 import { basename, join } from 'node:path';
 import type { FramedChannel } from './frames.js';
 import { InvalidRequestError } from '../../core/errors.js';
-import { ProtocolError } from './lan-errors.js';
+import { PayloadWriteError, ProtocolError } from './lan-errors.js';
 
 /**
  * Sending and receiving the payload (a file or a config blob) over an authenticated channel, with
@@ -122,6 +122,21 @@ function taken(path: string): boolean {
   }
 }
 
+/** Errors of the file system that the person fixes on the folder itself (exit code 2). */
+const FOLDER_REFUSES = new Set(['EACCES', 'EPERM', 'EROFS']);
+
+/**
+ * Why a received file could not be written, in the person's terms: a folder this user may not
+ * write to is theirs to fix (`--out`); a full disk or an I/O error is the machine's (exit code 1).
+ * Neither is the other device's fault, so neither is a protocol error.
+ */
+function writeFailure(dir: string, error: NodeJS.ErrnoException): Error {
+  if (error.code !== undefined && FOLDER_REFUSES.has(error.code)) {
+    return new InvalidRequestError(`The output folder ${dir} cannot be written (${error.message}): choose another with --out.`, undefined, 'lan_bad_payload');
+  }
+  return new PayloadWriteError(dir, error.code === 'ENOSPC' || error.code === 'EDQUOT' ? 'the disk is full' : error.message);
+}
+
 /**
  * A name in `dir` free for the payload and its `.partial`, with that `.partial` created (0600)
  * and opened. Created exclusively (O_EXCL), so a link or file someone planted at the name in a
@@ -138,7 +153,7 @@ function createPartial(dir: string, name: string): { path: string; partial: stri
     } catch (error) {
       // Taken meanwhile: try the next name.
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      throw new ProtocolError(`Cannot write the payload into ${dir}: ${(error as Error).message}`);
+      throw writeFailure(dir, error as NodeJS.ErrnoException);
     }
   }
   throw new ProtocolError(`Cannot find a free name for ${name} in ${dir}.`);
@@ -174,14 +189,14 @@ export async function receivePayload(
   try {
     while (received < size) {
       const frame = await channel.receive(options.timeoutMs);
-      if (writeError) throw new ProtocolError(`Cannot write the payload: ${writeError.message}`);
+      if (writeError) throw writeFailure(options.outDir, writeError);
       if (frame.kind !== 'data') throw new ProtocolError('The payload ended early.');
       received += frame.data.length;
       if (received > size) throw new ProtocolError('The payload is longer than announced.');
       hash.update(frame.data);
       if (!out.write(frame.data)) {
         await new Promise<void>((resolve, reject) => {
-          const onError = (error: Error) => reject(new ProtocolError(`Cannot write the payload: ${error.message}`));
+          const onError = (error: Error) => reject(writeFailure(options.outDir, error));
           out.once('error', onError);
           out.once('drain', () => { out.off('error', onError); resolve(); });
         });
@@ -191,7 +206,7 @@ export async function receivePayload(
     const end = await channel.expect('payload-end', options.timeoutMs);
     const sha256 = hash.digest('hex');
     if (end.sha256 !== sha256) throw new ProtocolError('The payload was damaged in transit (checksum mismatch).');
-    await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(writeFailure(options.outDir, error)) : resolve())));
     renameSync(partial, path);
     return { name, size, sha256, path };
   } catch (error) {
