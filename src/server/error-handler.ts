@@ -115,8 +115,17 @@ function validationMessage(error: FastifyError): string {
   return `${where} ${first.message ?? 'is invalid'}.`;
 }
 
-/** Turns anything thrown into a PairgateError; the flag says whether it was unexpected. */
-export function toPairgateError(error: unknown): { error: PairgateError; unexpected: boolean } {
+/**
+ * What a 415 says to send instead: JSON or a form where the server reads forms (the main app), JSON
+ * alone where it does not (the DNS update API, a listener of its own).
+ */
+function unsupportedMediaMessage(request: FastifyRequest | undefined): string {
+  const forms = request?.server.hasContentTypeParser('application/x-www-form-urlencoded') ?? true;
+  return forms ? 'This content type is not accepted; send JSON or a form.' : 'This content type is not accepted; send JSON (content-type: application/json).';
+}
+
+/** Turns anything thrown into a PairgateError (in the words of `request`'s server); the flag says whether it was unexpected. */
+export function toPairgateError(error: unknown, request?: FastifyRequest): { error: PairgateError; unexpected: boolean } {
   if (isPairgateError(error)) return { error, unexpected: false };
   const fastifyError = error as FastifyError & { statusCode?: number; code?: string };
   if (fastifyError.validation) return { error: new InvalidRequestError(validationMessage(fastifyError), undefined, 'validation_failed'), unexpected: false };
@@ -124,7 +133,7 @@ export function toPairgateError(error: unknown): { error: PairgateError; unexpec
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { error: new PayloadTooLargeError(), unexpected: false };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { error: new PairgateError('unsupported_media_type', 415, 'This content type is not accepted; send JSON or a form.'), unexpected: false };
+      return { error: new PairgateError('unsupported_media_type', 415, unsupportedMediaMessage(request)), unexpected: false };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return { error: new InvalidRequestError('The JSON body is empty.', undefined, 'invalid_json'), unexpected: false };
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -206,7 +215,7 @@ function sendMissingPage(request: FastifyRequest, reply: FastifyReply, error: Pa
  * before its handler ran, to a browser, as the error page (see `page`).
  */
 export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
-  const { error, unexpected } = toPairgateError(thrown);
+  const { error, unexpected } = toPairgateError(thrown, request);
   if (unexpected) request.log.error({ err: thrown }, 'unexpected error');
   // `errorCode`, not `code`: a field named `code` is redacted (it is a pairing code elsewhere).
   else if (error.status >= 500) request.log.warn({ errorCode: error.code }, error.message);

@@ -100,7 +100,11 @@ describe('DNS update API: every answer is documented in its own OpenAPI document
     await send('POST', own, { box: mine, body: JSON.stringify({ type: 'A', value: 'not an address' }) });
     await send('POST', own, { box: mine, body: JSON.stringify({ type: 'A', value: '192.168.1.21', ttl: 1 }) });
     await send('POST', own, { box: mine, body: JSON.stringify({ type: 'A', value: '192.168.1.21', extra: true }) });
-    await send('POST', own, { box: mine, body: 'type=A', contentType: 'text/plain' });
+    const plain = await send('POST', own, { box: mine, body: 'type=A', contentType: 'text/plain' });
+    // This listener reads JSON alone: its 415 says so (the main app's offers a form too).
+    expect({ status: plain.status, body: JSON.parse(plain.body) as unknown }).toEqual({ status: 415, body: { error: 'unsupported_media_type', message: 'This content type is not accepted; send JSON (content-type: application/json).' } });
+    const form = await send('POST', own, { box: mine, body: 'type=A', contentType: 'application/x-www-form-urlencoded' });
+    expect(form.status).toBe(415);
     await send('POST', own, { box: mine, body: JSON.stringify({ type: 'TXT', value: 'x'.repeat(900) }).repeat(12) });
     for (let i = 0; i < 4; i++) await send('POST', own, { box: mine, body: JSON.stringify({ type: 'TXT', value: `note ${i}` }) }); // past the records per box
     await send('DELETE', `${own}?type=MX`, { box: mine });

@@ -100,6 +100,9 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   installErrorHandlers(app);
+  // JSON only: a text body was read as a string and refused as "body must be object"; a 415 says
+  // what to send instead.
+  app.removeContentTypeParser('text/plain');
   // This listener is a Fastify instance of its own, without the main app's decorations: without
   // this, `request.clientNetwork` was undefined and every caller shared one rate-limit bucket, so
   // one client could lock every box out of its records.
