@@ -154,7 +154,8 @@ Examples:
       if (options.json) {
         console.log(JSON.stringify({ event: 'offer', connectionString: offer.connectionString, ...(offer.code ? { code: offer.code } : {}), ...offer.description, ...(offer.ownIp ? { ownIp: offer.ownIp } : {}) }));
       } else {
-        if (options.qr) console.log(await qrForTerminal(offer.connectionString));
+        // Colours only for a terminal: in a file or a pipe they are escape bytes in the way.
+        if (options.qr) console.log(await qrForTerminal(offer.connectionString, { colours: process.stdout.isTTY === true }));
         console.log(`Connection string: ${offer.connectionString}`);
         stderrLog(`Listening on port ${offer.port}, addresses ${offer.description.addresses.join(', ') || '(none: the other device finds this one by multicast)'}.`);
         if (offer.code) {

@@ -17,9 +17,11 @@ const RESET = '\x1b[0m';
 /**
  * The QR code as text for a terminal: half-block characters (two modules per character, so it
  * stays small), dark modules in black on a white background whatever the terminal's colours,
- * with a quiet zone of `TERMINAL_QUIET_ZONE` modules.
+ * with a quiet zone of `TERMINAL_QUIET_ZONE` modules. `colours: false` leaves the colour codes out,
+ * for output that is not a terminal (a file, a pipe), where they would be stray escape bytes.
  */
-export async function qrForTerminal(text: string): Promise<string> {
+export async function qrForTerminal(text: string, options: { colours?: boolean } = {}): Promise<string> {
+  const [before, after] = options.colours === false ? ['', ''] : [LIGHT_BACKGROUND_DARK_TEXT, RESET];
   const { modules } = QRCode.create(text, { errorCorrectionLevel: 'M' });
   const size = modules.size;
   const dark = (x: number, y: number) => x >= 0 && y >= 0 && x < size && y < size && modules.data[y * size + x] === 1;
@@ -31,7 +33,7 @@ export async function qrForTerminal(text: string): Promise<string> {
       const bottom = dark(x, y + 1);
       line += top && bottom ? '█' : top ? '▀' : bottom ? '▄' : ' ';
     }
-    lines.push(`${LIGHT_BACKGROUND_DARK_TEXT}${line}${RESET}`);
+    lines.push(`${before}${line}${after}`);
   }
   return lines.join('\n');
 }

@@ -48,4 +48,10 @@ describe('lan offer: the QR code in the terminal', () => {
       expect(line.endsWith('\x1b[0m')).toBe(true);
     }
   });
+
+  it('leaves the colour codes out when asked (output that is not a terminal), drawing the same modules', async () => {
+    const plain = await qrForTerminal(text, { colours: false });
+    expect(plain).not.toContain('\x1b');
+    expect(plain).toBe((await qrForTerminal(text)).replace(ANSI, ''));
+  });
 });
