@@ -77,7 +77,8 @@ export interface DoctorOptions {
 
 type CheckOutcome = Omit<DoctorCheck, 'name' | 'title' | 'durationMs'>;
 
-interface InterfaceState {
+/** One network interface, its link state and its addresses (CIDR). */
+export interface InterfaceState {
   name: string;
   state: string;
   addresses: string[];
@@ -106,6 +107,22 @@ export function interfaceStates(): InterfaceState[] {
     byName.set(name, item);
   }
   return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * The interfaces check. An interface that is down and has no address (ifb0, an unused bridge,
+ * a cable never plugged in) is no sign of trouble when another one is up: only a down one that
+ * has an address (configured for a network it is not on now) warns. All stay in the details.
+ */
+export function interfacesCheck(states: InterfaceState[]): CheckOutcome {
+  const up = states.filter((i) => i.state === 'up' || (i.state === 'unknown' && i.addresses.length > 0));
+  const down = states.filter((i) => i.state === 'down' || i.state === 'lowerlayerdown' || i.state === 'dormant');
+  const usable = up.filter((i) => i.name !== 'lo' && i.addresses.some((a) => !a.startsWith('127.') && !a.startsWith('::1')));
+  const names = (list: InterfaceState[]) => list.map((i) => i.name).join(', ');
+  if (usable.length === 0) return { status: 'fail', summary: `no network interface besides loopback is up${down.length ? `; down: ${names(down)}` : ''}`, details: states };
+  const downWithAddress = down.filter((i) => i.addresses.length > 0);
+  if (downWithAddress.length) return { status: 'warn', summary: `up: ${names(usable)}; down: ${names(downWithAddress)}`, details: states };
+  return { status: 'ok', summary: `up: ${names(usable)}`, details: states };
 }
 
 /**
@@ -167,15 +184,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     log(`[${check.status}] ${title}: ${check.summary}${check.error ? ` (${check.error})` : ''}`, check);
   };
 
-  await run('interfaces', 'network interfaces', async () => {
-    const states = interfaceStates();
-    const up = states.filter((i) => i.state === 'up' || (i.state === 'unknown' && i.addresses.length > 0));
-    const down = states.filter((i) => i.state === 'down' || i.state === 'lowerlayerdown' || i.state === 'dormant');
-    const usable = up.filter((i) => i.name !== 'lo' && i.addresses.some((a) => !a.startsWith('127.') && !a.startsWith('::1')));
-    if (usable.length === 0) return { status: 'fail', summary: `no network interface besides loopback is up${down.length ? `; down: ${down.map((i) => i.name).join(', ')}` : ''}`, details: states };
-    if (down.length) return { status: 'warn', summary: `up: ${usable.map((i) => i.name).join(', ')}; down: ${down.map((i) => i.name).join(', ')}`, details: states };
-    return { status: 'ok', summary: `up: ${usable.map((i) => i.name).join(', ')}`, details: states };
-  });
+  await run('interfaces', 'network interfaces', async () => interfacesCheck(interfaceStates()));
 
   await run('own-addresses', 'own IP addresses', async () => {
     const report = await discoverOwnAddresses({ log: (line) => log(`  ${line}`), ...(listener ? { listenerPort: listener.port } : {}) });

@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { formatDoctorReport, runDoctor, type DoctorReport } from '../../../src/doors/lan/doctor.js';
+import { formatDoctorReport, interfacesCheck, runDoctor, type DoctorReport } from '../../../src/doors/lan/doctor.js';
 
 /**
  * `pairgate doctor` is for a person whose pairing does not work: a check that warns or fails says
@@ -28,5 +28,24 @@ describe('pairgate doctor: what to try', () => {
       counts: { ok: 1, warn: 1, fail: 0, skip: 0 }, checks: [],
     };
     expect(formatDoctorReport(report)).toMatch(/\n1 ok, 1 warning, 0 failed, 0 skipped\.$/);
+  });
+});
+
+describe('pairgate doctor: network interfaces', () => {
+  const eth0 = { name: 'eth0', state: 'up', addresses: ['192.168.1.20/24'] };
+  const lo = { name: 'lo', state: 'unknown', addresses: ['127.0.0.1/8'] };
+
+  it('does not warn of interfaces that are down and have no address (ifb0, ifb1) when one is up, and keeps them in the details', () => {
+    const states = [eth0, { name: 'ifb0', state: 'down', addresses: [] }, { name: 'ifb1', state: 'down', addresses: [] }, lo];
+    const outcome = interfacesCheck(states);
+    expect(outcome).toMatchObject({ status: 'ok', summary: 'up: eth0' });
+    expect(outcome.details).toEqual(states);
+  });
+
+  it('warns of a down interface that has an address, and fails when none but loopback is up', () => {
+    expect(interfacesCheck([eth0, { name: 'wlan0', state: 'down', addresses: ['10.0.0.5/24'] }, { name: 'ifb0', state: 'down', addresses: [] }]))
+      .toMatchObject({ status: 'warn', summary: 'up: eth0; down: wlan0' });
+    expect(interfacesCheck([lo, { name: 'ifb0', state: 'down', addresses: [] }]))
+      .toMatchObject({ status: 'fail', summary: 'no network interface besides loopback is up; down: ifb0' });
   });
 });
