@@ -117,6 +117,12 @@ describe('pairgate box', () => {
     } finally {
       holder.close();
     }
+
+    // An --mdns-interface address this machine does not have: multicast-dns only warned (ENODEV) and "advertising" was printed, before.
+    const foreign = await runCli(['box', 'advertise', '--dir', dir, '--mdns-interface', '192.0.2.77', '--mdns-port', String(await closedPort())], {}, 10_000);
+    expect(foreign.status).toBe(2);
+    expect(foreign.stdout).toBe('');
+    expect(foreign.stderr).toMatch(/^pairgate: --mdns-interface: 192\.0\.2\.77 is not an IPv4 address of this machine \(its addresses: [^)]*127\.0\.0\.1[^)]*\)\. Give one of them, or leave the option out to let the system choose\. \[invalid_request\]\n$/);
   }, 60_000);
 
   it('serve runs the DNS server and the update API when a zone is set, printing their ports after the URL line; box announce --once registers; SIGTERM stops all', async () => {

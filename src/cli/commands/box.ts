@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidRequestError } from '../../core/errors.js';
@@ -8,6 +9,19 @@ import type { AnnouncementBody } from '../../sdk/registry.js';
 import { explainListenError } from '../../server/listen-errors.js';
 import { httpUrlOption, readOptionFile } from '../options.js';
 import { intOption } from './lan-cli-support.js';
+
+/**
+ * `--mdns-interface`: an IPv4 address of this machine (mDNS here is IPv4 multicast). Checked up
+ * front because multicast-dns only emits a warning for an address no interface has (ENODEV) and
+ * the command would go on saying "advertising" while nothing is sent.
+ */
+function mdnsInterfaceOption(value: string): string {
+  const own = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address));
+  if (!own.includes(value.trim())) {
+    throw new InvalidRequestError(`--mdns-interface: ${value} is not an IPv4 address of this machine (its addresses: ${own.join(', ') || 'none'}). Give one of them, or leave the option out to let the system choose.`);
+  }
+  return value.trim();
+}
 
 /**
  * The box's modules (X.509, mDNS, DNS updates, the registry client), loaded when a box command
@@ -340,6 +354,7 @@ Examples:
     .action(async (options: DirOption & { port: string; serve?: boolean; host: string; name: string; address?: string; mdnsInterface?: string; mdnsPort: string }) => {
       let port = intOption(options.port, '--port', options.serve ? 0 : 1, 65535)!;
       const mdnsPort = intOption(options.mdnsPort, '--mdns-port', 1, 65535)!;
+      const mdnsInterface = options.mdnsInterface === undefined ? undefined : mdnsInterfaceOption(options.mdnsInterface);
       const { defaultBoxDir, loadBoxIdentity, advertiseBox } = await loadBox();
       const identity = loadBoxIdentity(boxDir(options, defaultBoxDir));
       let server: ReturnType<typeof createHttpsServer> | undefined;
@@ -352,7 +367,7 @@ Examples:
       }
       const advert = advertiseBox(
         { fingerprint: identity.fingerprint, port, name: options.name, ...(options.address ? { addresses: options.address.split(',').map((a) => a.trim()) } : {}) },
-        { port: mdnsPort, ...(options.mdnsInterface ? { interface: options.mdnsInterface } : {}) },
+        { port: mdnsPort, ...(mdnsInterface ? { interface: mdnsInterface } : {}) },
       );
       console.log(`advertising ${identity.fingerprint} on port ${port}`);
       await new Promise<void>((resolve) => {
