@@ -111,7 +111,7 @@ export function registerLanCommand(program: Command): void {
     .option('--address <ip>', 'put this address in the string instead of discovering our own (repeatable)', collect)
     .option('--port <port>', 'TCP port to listen on (default: random)')
     .option('--bind <ip>', 'listen on this address only (default: all addresses)')
-    .option('--name <name>', 'this device\'s name, shown to the other device')
+    .option('--name <name>', 'this device\'s name, shown to the other device; saved in device.json, so it renames this device for good')
     .option('--no-qr', 'do not draw the QR code in the terminal')
     .option('--qr-png <file>', 'also write the QR code as a PNG image')
     .option('--qr-svg <file>', 'also write the QR code as an SVG image')
@@ -182,7 +182,7 @@ Examples:
     .option('--timeout <seconds>', 'how long multicast discovery may look for the device, when the string\'s addresses fail or with --code', '15')
     .option('--max-size <bytes>', 'largest payload accepted from the other device (default: 1 GiB)')
     .option('--dial-timeout <ms>', 'how long to wait for each address of the string', '5000')
-    .option('--name <name>', 'this device\'s name, shown to the other device')
+    .option('--name <name>', 'this device\'s name, shown to the other device; saved in device.json, so it renames this device for good')
     .option('--no-discovery', 'do not fall back to multicast discovery')
     .addOption(jsonOption)
     .addHelpText('after', `

@@ -149,8 +149,10 @@ export class BadPeersFileError extends InvalidRequestError {
 
 /** A trusted peer named on the command line is not in the trusted-peer store. */
 export class UnknownPeerError extends NotFoundError {
-  constructor(peer: string) {
-    super(`No trusted peer matches "${peer}". Run "pairgate peers list" to see them.`, 'lan_unknown_peer');
+  /** `minPrefix`: said when `peer` is shorter, so a short prefix does not seem to name no one. */
+  constructor(peer: string, minPrefix?: number) {
+    const short = minPrefix !== undefined && peer.length < minPrefix ? ` (a key or device id prefix needs at least ${minPrefix} characters)` : '';
+    super(`No trusted peer matches "${peer}"${short}. Run "pairgate peers list" to see them.`, 'lan_unknown_peer');
   }
 }
 

@@ -186,12 +186,15 @@ export class TrustedPeerStore {
   }
 }
 
+/** Shortest key or id prefix that names a peer: shorter ones would too easily name the wrong one. */
+const MIN_PREFIX = 6;
+
 /** The peer `selector` names in `peers` (see `find`). */
 function findIn(peers: TrustedPeer[], selector: string): TrustedPeer {
   const match = peers.find((p) => p.deviceId === selector || p.keySha256 === selector)
-    ?? (selector.length >= 6 ? peers.find((p) => p.keySha256.startsWith(selector) || p.deviceId.startsWith(selector)) : undefined)
+    ?? (selector.length >= MIN_PREFIX ? peers.find((p) => p.keySha256.startsWith(selector) || p.deviceId.startsWith(selector)) : undefined)
     ?? peers.find((p) => p.name === selector);
-  if (!match) throw new UnknownPeerError(selector);
+  if (!match) throw new UnknownPeerError(selector, MIN_PREFIX);
   return match;
 }
 

@@ -25,6 +25,9 @@ describe('trusted peers and device identity', () => {
     expect(store.find(phone.keySha256.slice(0, 8)).name).toBe('phone');
     expect(store.find('tablet').name).toBe('tablet');
     expect(() => store.find('abc')).toThrow(/No trusted peer matches "abc"/);
+    // A prefix too short to be taken says the minimum, rather than seeming to match no one.
+    expect(() => store.find(phone.keySha256.slice(0, 5))).toThrow(`No trusted peer matches "${phone.keySha256.slice(0, 5)}" (a key or device id prefix needs at least 6 characters). Run "pairgate peers list" to see them.`);
+    expect(() => store.find('abcdefgh')).toThrow('No trusted peer matches "abcdefgh". Run "pairgate peers list" to see them.');
     expect(statSync(store.path).mode & 0o777).toBe(0o600);
     await store.remove('phone');
     expect(store.list().map((p) => p.name)).toEqual(['tablet']);
