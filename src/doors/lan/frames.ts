@@ -74,14 +74,29 @@ export class FramedChannel {
   /** Sends a chunk of payload bytes, waiting while the socket's buffer is full. */
   async sendData(chunk: Buffer): Promise<void> {
     for (let offset = 0; offset < chunk.length; offset += MAX_DATA_FRAME) {
+      // Lost already (the other side stopped while this one read its file): writing on would only
+      // wait for a drain that a closed socket never emits.
+      if (this.failure) throw this.failure;
       const part = chunk.subarray(offset, offset + MAX_DATA_FRAME);
       const ok = this.socket.write(Buffer.concat([header(DATA_FRAME, part.length), part]));
-      if (!ok) await new Promise<void>((resolve, reject) => {
-        const onClose = () => reject(this.failure ?? new ConnectionLostError(CLOSED));
-        this.socket.once('drain', () => { this.socket.off('close', onClose); resolve(); });
-        this.socket.once('close', onClose);
-      });
+      if (!ok) await this.drained();
     }
+  }
+
+  /**
+   * Resolves when the socket's buffer has drained; rejects when the connection is lost, also when it
+   * was lost before this was asked: a socket closed already emits neither 'drain' nor 'close' again,
+   * and waiting for them left the sender pending with nothing else to run (the process then ended
+   * with Node's code 13 for an unsettled await, instead of saying the connection was lost).
+   */
+  private drained(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.socket.destroyed) return Promise.reject(new ConnectionLostError(CLOSED));
+    return new Promise<void>((resolve, reject) => {
+      const onClose = () => reject(this.failure ?? new ConnectionLostError(CLOSED));
+      this.socket.once('drain', () => { this.socket.off('close', onClose); resolve(); });
+      this.socket.once('close', onClose);
+    });
   }
 
   /** The next frame; a PeerTimeoutError after `timeoutMs`, a ConnectionLostError when the connection ends. */
