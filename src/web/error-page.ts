@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { waitWords } from './duration-words.js';
 import type { PageLanguage } from './page-language.js';
 
 /**
@@ -159,14 +160,6 @@ const BODY_UNREADABLE = new Set(['invalid_json', 'invalid_multipart', 'invalid_c
 /** `{name}` placeholders of `words` in `lang`, filled from `values`. */
 function say(words: Words, lang: PageLanguage, values: Record<string, string> = {}): string {
   return words[lang].replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
-}
-
-/** A wait in words: 'a second', '30 seconds', 'a minute', '5 minutes'. */
-function waitWords(seconds: number, lang: PageLanguage): string {
-  const minutes = Math.ceil(seconds / 60);
-  if (seconds >= 60) return minutes === 1 ? (lang === 'fr' ? 'une minute' : 'a minute') : `${minutes} minutes`;
-  if (seconds <= 1) return lang === 'fr' ? 'une seconde' : 'a second';
-  return lang === 'fr' ? `${seconds} secondes` : `${seconds} seconds`;
 }
 
 /** What went wrong with a request's schema check, in words. */
