@@ -11,6 +11,7 @@ import { refuseReplayedCall } from './call-replay.js';
 import { CallResponseSchema, mattermostErrorShape, ok } from './call-response.js';
 import { mattermostBindings } from './bindings.js';
 import { MATTERMOST_APP_ID, mattermostManifest } from './manifest.js';
+import { answerUnknownCalls } from '../unknown-calls.js';
 
 const NAME = 'mattermost';
 const tags = ['install'];
@@ -37,6 +38,20 @@ function siteUrlOf(raw: string | undefined): string {
 function contentTypeOf(request: FastifyRequest): string {
   const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().slice(0, 100);
   return type || 'no content type';
+}
+
+/** The calls Mattermost POSTs to `/mattermost/<installation id>/<call>`. */
+const CALLS = ['install', 'bindings', 'ping', 'link', 'unlink', 'status', 'help'];
+
+/**
+ * What a caller of `method` `path` under `/mattermost` is told when no route answers: a call sent
+ * with the wrong method (a browser or curl's GET), or a path pairgate does not serve, with the ones it does.
+ */
+function unknownCallMessage(method: string, path: string): string {
+  const name = /^\/mattermost\/[^/]+\/([^/]+)$/.exec(path)?.[1];
+  if (name !== undefined && CALLS.includes(name)) return `Mattermost calls are POST requests: there is nothing at ${method} ${path}.`;
+  if (name === 'manifest.json') return `The app manifest is read with GET: there is nothing at ${method} ${path}.`;
+  return `pairgate has no Mattermost call at ${method} ${path}. It answers POST /mattermost/<installation id>/{${CALLS.join(',')}} and GET /mattermost/<installation id>/manifest.json (the link a setup shows).`;
 }
 
 /** How a route wants its call checked. */
@@ -106,6 +121,9 @@ export const mattermostConnector: Connector = {
 
   async register(app: FastifyInstance, kit: ChatKit) {
     const commands = new ChatCommands(kit, '/pairgate');
+    // A wrong method or path under /mattermost is answered as a call response too, so Mattermost
+    // shows its text rather than a bare failure.
+    await answerUnknownCalls(app, { prefix: '/mattermost', shape: mattermostErrorShape, bodyLimit: BODY_LIMIT, message: unknownCallMessage });
     await app.register(async (scope) => {
       kit.ctx.useErrorShape(scope, mattermostErrorShape);
       // Fastify's own JSON parser (same limits and prototype-poisoning checks), keeping the exact

@@ -7,6 +7,7 @@ import type { ErrorShape } from '../../../server/error-shapes.js';
 import type { ChatKit } from '../chat-kit.js';
 import { ChatCommands } from '../chat-commands.js';
 import type { Connector, VerifiedCall } from '../connector.js';
+import { answerUnknownCalls } from '../unknown-calls.js';
 import { ReplayedCallError, SEEN_SIGNATURE_TTL_MS, SIGNATURE_HEADER, SignatureError, verifyWebhookSignature } from './webhook-signature.js';
 
 const NAME = 'webhook';
@@ -38,6 +39,13 @@ const CallErrors = { 401: Refusal, 404: Refusal, 409: Refusal, 410: Refusal };
 
 /** Errors as `{ok: false, error, text}` with the error's HTTP status. */
 const webhookErrorShape: ErrorShape = (error) => ({ ok: false, error: error.code, text: error.message });
+
+/** What a caller of `method` `path` under `/webhook` is told when no route answers. */
+function unknownCallMessage(method: string, path: string): string {
+  const name = /^\/webhook\/[^/]+\/([^/]+)$/.exec(path)?.[1];
+  if (name === 'install' || name === 'command') return `Webhook calls are signed POST requests: there is nothing at ${method} ${path}.`;
+  return `pairgate has no webhook call at ${method} ${path}. It answers POST /webhook/<installation id>/install and POST /webhook/<installation id>/command (the install_url and command_url a setup shows).`;
+}
 
 /**
  * A generic chat connector: any chat or bot that can send a signed HTTP request (a slash command
@@ -76,6 +84,8 @@ export const webhookConnector: Connector = {
 
   async register(app: FastifyInstance, kit: ChatKit) {
     const commands = new ChatCommands(kit);
+    // A wrong method or path under /webhook is refused in the connector's shape, like its calls.
+    await answerUnknownCalls(app, { prefix: '/webhook', shape: webhookErrorShape, bodyLimit: BODY_LIMIT, message: unknownCallMessage });
     await app.register(async (scope) => {
       kit.ctx.useErrorShape(scope, webhookErrorShape);
       // Keep the exact bytes: the signature covers them, not a re-serialisation of the parsed JSON.
