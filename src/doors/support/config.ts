@@ -18,6 +18,7 @@ export const supportConfigSchema = Type.Object({
   PAIRGATE_SUPPORT_DEFAULT_TTL: Type.Integer({ minimum: 10, maximum: 604800, default: 3600, description: 'Session lifetime in seconds when the creator gives no ttl.' }),
   PAIRGATE_SUPPORT_MAX_TTL: Type.Integer({ minimum: 10, maximum: 604800, default: 86400, description: 'Longest session lifetime in seconds a creator may ask for.' }),
   PAIRGATE_SUPPORT_MAX_SESSIONS: Type.Integer({ minimum: 1, default: 100, description: 'Live sessions (and so live pairing codes) at once; creation beyond it is refused.' }),
+  PAIRGATE_SUPPORT_RELAY_API_KEY: Type.String({ default: '', description: 'API key sent to the relay (Authorization: Bearer) when publishing a session: one of the relay\'s PAIRGATE_RELAY_API_KEYS, when it requires them; empty = none sent.' }),
   PAIRGATE_SUPPORT_RELAY_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 60, default: 5, description: 'How long the origin waits for the relay when publishing a session.' }),
   PAIRGATE_SUPPORT_HELLO_SECONDS: Type.Integer({ minimum: 1, maximum: 60, default: 10, description: 'How long a new session-channel socket may take to present its credential.' }),
   PAIRGATE_SUPPORT_CHANNEL_MESSAGES_PER_SECOND: Type.Integer({ minimum: 1, maximum: 10000, default: 20, description: 'Messages a second one session-channel socket may send, after a burst of five seconds\' worth; faster senders are slowed down (the server stops reading them), nothing is dropped.' }),

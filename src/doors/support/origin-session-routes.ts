@@ -196,7 +196,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   /** Publishes the session on the relay and stores the relay's code (hashed) as its pairing grant. */
   const issueCode = async (session: SessionGrant, pairingGrantId: string, token: string): Promise<{ code: string; pairingUrl: string }> => {
     try {
-      const published = await publishOnRelay(cfg.PLEXUS_PAIRING_URL, `${ctx.publicUrl()}/pairing`, cfg.PAIRGATE_SUPPORT_RELAY_TIMEOUT_SECONDS * 1000);
+      const published = await publishOnRelay(cfg.PLEXUS_PAIRING_URL, `${ctx.publicUrl()}/pairing`, { timeoutMs: cfg.PAIRGATE_SUPPORT_RELAY_TIMEOUT_SECONDS * 1000, apiKey: cfg.PAIRGATE_SUPPORT_RELAY_API_KEY });
       const ttlMs = Math.min(cfg.PLEXUS_PAIRING_TTL * 1000, session.expiresAt - ctx.clock.now());
       await ctx.engine.create<PairingRequest>({ kind: PAIRING_KIND, id: pairingGrantId, request: { sessionGrantId: session.id, sealedToken: sealToken(token, published.code, pairingGrantId) }, ttlMs });
       try {

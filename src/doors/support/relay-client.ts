@@ -39,24 +39,89 @@ async function readAtMost(response: Response, max: number): Promise<string | und
 }
 
 /**
+ * A relay failure: what the relay did (the message), and what the person running the origin can
+ * do about it (`advice`, said after the consequence, see withConsequence), when that is known.
+ */
+export class RelayFailure extends BadGatewayError {
+  constructor(message: string, code: string, readonly advice = '') {
+    super(message, code);
+  }
+}
+
+/** What publishing needs besides the relay's address. */
+export interface PublishOptions {
+  timeoutMs: number;
+  /** Sent as `Authorization: Bearer <key>` when set: a relay with PAIRGATE_RELAY_API_KEYS needs one. */
+  apiKey?: string;
+}
+
+/**
+ * The relay's address as said in messages: without credentials or query, which may hold a key.
+ * The supporter reads it in a 502, and it is what to check in PLEXUS_PAIRING_URL.
+ */
+function shownUrl(relayUrl: string): string {
+  try {
+    const url = new URL(relayUrl);
+    return `${url.origin}${url.pathname}`;
+  } catch {
+    return 'PLEXUS_PAIRING_URL';
+  }
+}
+
+/** What PLEXUS_PAIRING_URL must name, in the words of the advice. */
+const PUBLISH_ADDRESS = 'PLEXUS_PAIRING_URL (on the supporter\'s pairgate server) must be the relay\'s publishing address, ending in /pairing/ (https://relay.example/pairing/, or https://host/relay/pairing/ for a relay beside other doors)';
+
+/** Why a request to the relay failed before any answer, in words, with what to check. */
+function unreachable(where: string, error: unknown, timeoutMs: number): RelayFailure {
+  const reason = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+  const check = `Check that the relay runs there. ${PUBLISH_ADDRESS}.`;
+  let said = reason;
+  let advice = check;
+  if (reason === 'TimeoutError') {
+    said = `no answer within ${timeoutMs / 1000} s`;
+    advice = `${check} PAIRGATE_SUPPORT_RELAY_TIMEOUT_SECONDS sets how long the server waits.`;
+  } else if (reason === 'ECONNREFUSED') said = 'ECONNREFUSED: nothing listens there';
+  else if (reason === 'ENOTFOUND' || reason === 'EAI_AGAIN') said = `${reason}: no such host name`;
+  else if (/SSL|TLS|EPROTO|CERT/i.test(reason)) {
+    said = `${reason}: no https exchange with it`;
+    advice = `Check whether the relay speaks http or https there (PLEXUS_PAIRING_URL), and that its certificate is trusted. ${check}`;
+  }
+  return new RelayFailure(`The pairing relay at ${where} cannot be reached (${said})`, 'relay_unreachable', advice);
+}
+
+/** The advice for a relay's refusal with HTTP `status` (and machine `code`, when it sent one). */
+function refusalAdvice(status: number, code: string, apiKeySent: boolean): string {
+  if (status === 404 || status === 405) return `Nothing publishes there: ${PUBLISH_ADDRESS}.`;
+  if (code === 'api_key_required' || status === 401) {
+    return apiKeySent
+      ? 'The relay does not accept this server\'s key: PAIRGATE_SUPPORT_RELAY_API_KEY must be one of the relay\'s PAIRGATE_RELAY_API_KEYS.'
+      : 'The relay takes sessions only with an API key: set PAIRGATE_SUPPORT_RELAY_API_KEY on the supporter\'s server to one of the relay\'s PAIRGATE_RELAY_API_KEYS.';
+  }
+  if (code === 'origin_not_allowed') return 'The relay\'s PAIRGATE_RELAY_ALLOWED_HOSTS must list the host of this server\'s PAIRGATE_PUBLIC_URL.';
+  return '';
+}
+
+/**
  * The origin's client of the relay: publishes `{"url": "<origin>/pairing"}` on PLEXUS_PAIRING_URL
  * and checks the answer. Any failure (down, slow, an error status, a malformed answer) is a
- * BadGatewayError (an answer over MAX_RELAY_ANSWER_BYTES too), so the caller can undo what it made and answer 502; its message says what the
- * relay did, and the caller adds what it means (`withConsequence`).
+ * RelayFailure (a BadGatewayError; an answer over MAX_RELAY_ANSWER_BYTES too), so the caller can
+ * undo what it made and answer 502; its message says what the relay did and where (the address
+ * without credentials or query), its advice what to check, and the caller adds what it means
+ * (`withConsequence`).
  */
-export async function publishOnRelay(relayUrl: string, originPairingBase: string, timeoutMs: number): Promise<Publication> {
+export async function publishOnRelay(relayUrl: string, originPairingBase: string, options: PublishOptions): Promise<Publication> {
+  const where = shownUrl(relayUrl);
   let response: Response;
   try {
     response = await fetch(relayUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}) },
       body: JSON.stringify({ url: originPairingBase }),
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: AbortSignal.timeout(options.timeoutMs),
       redirect: 'error',
     });
   } catch (error) {
-    const reason = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
-    throw new BadGatewayError(`The pairing relay cannot be reached (${reason})`, 'relay_unreachable');
+    throw unreachable(where, error, options.timeoutMs);
   }
   let text: string | undefined;
   try {
@@ -66,7 +131,7 @@ export async function publishOnRelay(relayUrl: string, originPairingBase: string
     text = '';
   }
   if (text === undefined) {
-    throw new BadGatewayError(`The pairing relay answered with more than ${MAX_RELAY_ANSWER_BYTES} bytes`, 'relay_bad_answer');
+    throw new RelayFailure(`The pairing relay at ${where} answered with more than ${MAX_RELAY_ANSWER_BYTES} bytes`, 'relay_bad_answer', `Is it a pairgate relay? ${PUBLISH_ADDRESS}.`);
   }
   let body: Record<string, unknown> = {};
   try {
@@ -76,19 +141,25 @@ export async function publishOnRelay(relayUrl: string, originPairingBase: string
     // handled below: a non-JSON answer is a bad answer
   }
   if (!response.ok || body.success !== true) {
-    const said = typeof body.error === 'string' ? body.error : typeof body.message === 'string' ? body.message : `HTTP ${response.status}`;
-    throw new BadGatewayError(`The pairing relay refused to give a code (${said.slice(0, 200)})`, 'relay_refused');
+    // A relay's error is {success: false, error, code}; another server's (a 404 of pairgate's
+    // engine, say) may carry only a machine code in `error`, so the status is said too.
+    const said = typeof body.error === 'string' ? body.error : typeof body.message === 'string' ? body.message : '';
+    const code = typeof body.code === 'string' ? body.code : typeof body.error === 'string' && /^[a-z_]+$/.test(body.error) ? body.error : '';
+    const what = said && said !== code ? `HTTP ${response.status}: ${said.slice(0, 200)}` : `HTTP ${response.status}`;
+    throw new RelayFailure(`The pairing relay at ${where} refused to give a code (${what})`, 'relay_refused', refusalAdvice(response.status, code, Boolean(options.apiKey)));
   }
   const parsed = relayCodeFormat.parse(typeof body.code === 'string' ? body.code : '');
   const pairingUrl = typeof body.pairing_url === 'string' ? body.pairing_url : '';
   const redirectUrl = typeof body.redirect_url === 'string' ? body.redirect_url : '';
   if (!parsed.ok || !/^https?:\/\//.test(pairingUrl) || !/^https?:\/\//.test(redirectUrl)) {
-    throw new BadGatewayError('The pairing relay answered without a usable code', 'relay_bad_answer');
+    throw new RelayFailure(`The pairing relay at ${where} answered without a usable code`, 'relay_bad_answer', `Is it a pairgate relay? ${PUBLISH_ADDRESS}.`);
   }
   return { code: parsed.code, pairingUrl, redirectUrl };
 }
 
 /** A relay failure's message completed with what it meant for the caller's request. */
 export function withConsequence(error: unknown, consequence: string): unknown {
-  return error instanceof BadGatewayError ? new BadGatewayError(`${error.message}; ${consequence}`, error.code) : error;
+  if (!(error instanceof BadGatewayError)) return error;
+  const advice = error instanceof RelayFailure && error.advice ? ` ${error.advice}` : '';
+  return new BadGatewayError(`${error.message}; ${consequence}${advice}`, error.code);
 }

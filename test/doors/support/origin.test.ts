@@ -434,6 +434,41 @@ describe('support origin: relay failures and code expiry', () => {
     }
   });
 
+  it('a relay that cannot be used says where it was looked for and what to check (PLEXUS_PAIRING_URL, the relay\'s API key)', async () => {
+    const deadPort = await freePort();
+    const down = await startOrigin(`http://127.0.0.1:${deadPort}`);
+    try {
+      const { Description } = await json(session(down, { supporter_name: 'T', supporter_avatar: AVATAR }));
+      expect(Description).toBe(`The pairing relay at http://127.0.0.1:${deadPort}/pairing/ cannot be reached (ECONNREFUSED: nothing listens there); no session was created. `
+        + 'Check that the relay runs there. PLEXUS_PAIRING_URL (on the supporter\'s pairgate server) must be the relay\'s publishing address, ending in /pairing/ (https://relay.example/pairing/, or https://host/relay/pairing/ for a relay beside other doors).');
+    } finally {
+      await down.close();
+    }
+    const relay = await startRelay({ PAIRGATE_RELAY_API_KEYS: 'relay-key-one' });
+    // The usual slip: a relay alone serves at /, not at /relay.
+    const misplaced = await startOrigin(`${relay.url}/relay`, { PAIRGATE_SUPPORT_RELAY_API_KEY: 'relay-key-one' });
+    const keyless = await startOrigin(relay.url);
+    const wrongKey = await startOrigin(relay.url, { PAIRGATE_SUPPORT_RELAY_API_KEY: 'not-the-key' });
+    const keyed = await startOrigin(relay.url, { PAIRGATE_SUPPORT_RELAY_API_KEY: 'relay-key-one' });
+    try {
+      const notThere = await json(session(misplaced, { supporter_name: 'T', supporter_avatar: AVATAR }));
+      expect(notThere).toMatchObject({ Code: 'relay_refused' });
+      expect(notThere.Description).toMatch(new RegExp(`^The pairing relay at ${relay.url}/relay/pairing/ refused to give a code \\(HTTP 404\\); no session was created\\. Nothing publishes there: PLEXUS_PAIRING_URL .*ending in /pairing/`));
+      const noKey = await json(session(keyless, { supporter_name: 'T', supporter_avatar: AVATAR }));
+      expect(noKey).toMatchObject({ Code: 'relay_refused' });
+      expect(noKey.Description).toMatch(/needs an API key.*; no session was created\. The relay takes sessions only with an API key: set PAIRGATE_SUPPORT_RELAY_API_KEY on the supporter's server to one of the relay's PAIRGATE_RELAY_API_KEYS\.$/);
+      expect((await json(session(wrongKey, { supporter_name: 'T', supporter_avatar: AVATAR }))).Description).toMatch(/does not accept this server's key: PAIRGATE_SUPPORT_RELAY_API_KEY must be one of the relay's PAIRGATE_RELAY_API_KEYS\.$/);
+      // With the key, the origin publishes: the relay's code is the session's.
+      const created = await session(keyed, { supporter_name: 'T', supporter_avatar: AVATAR });
+      expect(created.status).toBe(201);
+      const { PairingCode } = (await created.json()) as { PairingCode: string };
+      expect((await fetch(`${relay.url}/pairing/${PairingCode}`, { redirect: 'manual' })).headers.get('location')).toBe(`${keyed.url}/pairing/${PairingCode}`);
+    } finally {
+      for (const origin of [misplaced, keyless, wrongKey, keyed]) await origin.close();
+      await relay.close();
+    }
+  });
+
   it('a relay that refuses (429) or answers nonsense -> 502 as well', async () => {
     const relay = await startRelay({ PAIRGATE_RELAY_CREATE_MAX: '1' });
     const origin = await startOrigin(relay.url);
