@@ -116,7 +116,8 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
   const homePage = (request: FastifyRequest, reply: FastifyReply, data: Record<string, unknown>, status = 200): FastifyReply => {
     const csp = reply.getHeader('content-security-policy');
     if (typeof csp === 'string') reply.header('content-security-policy', csp.replace(/form-action [^;]*/, formAction));
-    return ctx.pages.render(request, reply, 'support/relay-home.njk', { action: `${prefix}/go`, ...data }, status);
+    // `pairgate join` asks a relay at 127.0.0.1 unless told which: the page names itself.
+    return ctx.pages.render(request, reply, 'support/relay-home.njk', { action: `${prefix}/go`, relayUrl: publicBase(), ...data }, status);
   };
   api.get('/', { schema: { tags, summary: 'The page where a person types the code.', hide: true }, config: { page: true } }, async (request, reply) => homePage(request, reply, {}));
   api.get('/go', {

@@ -104,6 +104,8 @@ describe('support relay over real sockets', () => {
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain('action="/go"');
+    // `pairgate join` alone asks a relay on 127.0.0.1: the page says which relay to name.
+    expect(html).toContain(`<code id="join-command">pairgate join --relay ${relay.url}</code>`);
     expect(page.headers.get('content-security-policy')).toMatch(/form-action 'self' https: http:/);
     const { code, redirect_url } = await json(postJson(`${relay.url}/pairing/`, { url: ORIGIN }));
     const go = await fetch(`${relay.url}/go?code=${code.toUpperCase()}`, { redirect: 'manual' });
@@ -111,7 +113,9 @@ describe('support relay over real sockets', () => {
     expect(go.headers.get('location')).toBe(redirect_url);
     const wrong = await fetch(`${relay.url}/go?code=zzzzzz`, { redirect: 'manual' });
     expect(wrong.status).toBe(404);
-    expect(await wrong.text()).toContain('No session has this code');
+    const wrongPage = await wrong.text();
+    expect(wrongPage).toContain('No session has this code');
+    expect(wrongPage).toContain(`pairgate join --relay ${relay.url}</code>`);
     const escaped = await fetch(`${relay.url}/go?code=${encodeURIComponent('<script>')}`, { redirect: 'manual' });
     expect(escaped.status).toBe(400);
     const body = await escaped.text();
