@@ -1,9 +1,24 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
-import { InvalidRequestError } from '../../core/errors.js';
+import { InvalidRequestError, PairgateError } from '../../core/errors.js';
 
 /** What a multipart body may hold: fields only, few and short. */
 const LIMITS = { files: 0, fields: 20, fieldSize: 4096, parts: 20 };
+
+/** How fields are sent, said in the refusals. */
+const HOW = 'send each field as text (curl -F name=value), or send JSON or an urlencoded form';
+
+/**
+ * The plugin's refusals (English of its own, `fst_` codes, a 406 for a field declared as JSON) in
+ * pairgate's words and codes: what was wrong and how to send it.
+ */
+const PLUGIN_REFUSALS: Record<string, () => PairgateError> = {
+  FST_FILES_LIMIT: () => new PairgateError('file_not_accepted', 413, `Files are not accepted here: ${HOW}, not name=@file.`),
+  FST_PARTS_LIMIT: () => new PairgateError('too_many_fields', 413, `The form has more than ${LIMITS.parts} fields: send only the fields this request takes.`),
+  FST_FIELDS_LIMIT: () => new PairgateError('too_many_fields', 413, `The form has more than ${LIMITS.fields} fields: send only the fields this request takes.`),
+  FST_PROTO_VIOLATION: () => new InvalidRequestError('A form field has a name that is not accepted (__proto__ or constructor): send only the fields this request takes.', undefined, 'validation_failed'),
+  FST_INVALID_JSON_FIELD_ERROR: () => new InvalidRequestError(`A form field was sent with the type application/json: ${HOW}.`, undefined, 'invalid_multipart'),
+};
 
 /** A field as @fastify/multipart hands it (a list when the name came more than once). */
 type PartField = { value?: unknown } | { value?: unknown }[];
@@ -16,8 +31,9 @@ type PartField = { value?: unknown } | { value?: unknown }[];
  * @fastify/multipart's own `attachFieldsToBody` lets the parser's errors through as they are: a
  * body that says it is multipart and is not (no boundary, no parts, cut off) threw
  * plain errors, answered 500 and logged as unexpected, for anyone, without credentials. The fields
- * are read here instead, and those errors are a 400 `invalid_multipart`; the plugin's own errors
- * (limits: 413; a field named `__proto__`: 400) keep their status.
+ * are read here instead, and those errors are a 400 `invalid_multipart`; the plugin's own refusals
+ * are said in pairgate's words (PLUGIN_REFUSALS: a file or too many fields 413, a field named
+ * `__proto__` or declared as JSON 400).
  */
 export async function acceptMultipartFields(app: FastifyInstance): Promise<void> {
   await app.register(multipart, { limits: LIMITS });
@@ -31,6 +47,8 @@ export async function acceptMultipartFields(app: FastifyInstance): Promise<void>
         if (part.type === 'file') await part.toBuffer();
       }
     } catch (error) {
+      const refusal = PLUGIN_REFUSALS[String((error as { code?: unknown }).code)];
+      if (refusal) throw refusal();
       if (typeof (error as { statusCode?: unknown }).statusCode === 'number') throw error;
       throw new InvalidRequestError('The multipart body is malformed: send form fields (curl -F name=value), JSON or an urlencoded form.', undefined, 'invalid_multipart');
     }

@@ -41,5 +41,27 @@ describe('support origin: malformed multipart bodies', () => {
     withFile.set('supporter_avatar', new Blob(['png']), 'a.png');
     const refused = await fetch(`${servers.origin.url}/session`, { method: 'POST', headers: { authorization: ADMIN_AUTH }, body: withFile });
     expect(refused.status).toBe(413);
+    expect(await refused.json()).toEqual({ Error: 'Payload Too Large', Description: 'Files are not accepted here: send each field as text (curl -F name=value), or send JSON or an urlencoded form, not name=@file.', Code: 'file_not_accepted' });
+  });
+
+  it('the multipart plugin\'s other refusals are said in words with pairgate\'s codes, not its own English and fst_ codes (nor a 406)', async () => {
+    const post = async (form: FormData) => {
+      const response = await fetch(`${servers.origin.url}/session`, { method: 'POST', headers: { authorization: ADMIN_AUTH }, body: form });
+      return { status: response.status, body: (await response.json()) as { Code: string; Description: string } };
+    };
+    const many = new FormData();
+    for (let i = 0; i < 25; i++) many.set(`field${i}`, 'x');
+    expect(await post(many)).toEqual({ status: 413, body: expect.objectContaining({ Code: 'too_many_fields', Description: 'The form has more than 20 fields: send only the fields this request takes.' }) });
+    const proto = new FormData();
+    proto.set('__proto__', 'x');
+    expect(await post(proto)).toEqual({ status: 400, body: expect.objectContaining({ Code: 'validation_failed', Description: expect.stringMatching(/^A form field has a name that is not accepted/) }) });
+    const jsonField = await fetch(`${servers.origin.url}/session`, {
+      method: 'POST',
+      headers: { authorization: ADMIN_AUTH, 'content-type': 'multipart/form-data; boundary=b' },
+      body: '--b\r\nContent-Disposition: form-data; name="id"\r\nContent-Type: application/json\r\n\r\n{bad\r\n--b--\r\n',
+    });
+    expect(jsonField.status).toBe(400);
+    expect(await jsonField.json()).toMatchObject({ Code: 'invalid_multipart', Description: expect.stringMatching(/sent with the type application\/json: send each field as text/) });
+    expect(servers.origin.logs.filter((line) => /"level":(50|60)/.test(line))).toEqual([]);
   });
 });
