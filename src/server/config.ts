@@ -1,35 +1,25 @@
-import { readFileSync } from 'node:fs';
-import { parseEnv } from 'node:util';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { ConfigError } from '../core/errors.js';
+import { readConfigFile, type ConfigFile } from './config-file.js';
 import { coreConfigSchema, type ConfigSection, type CoreConfig } from './config-schema.js';
+
+export { unreadable } from './config-file.js';
 
 /** Every configuration value, core keys typed; doors read theirs with `configSection`. */
 export type Config = CoreConfig & Record<string, unknown>;
 
 /** Where configuration comes from, in rising precedence: file, environment, explicit overrides. */
 export interface ConfigSources {
-  /** Path of a dotenv-syntax file (`KEY=value`, `#` comments, quotes). */
-  file?: string;
+  /**
+   * A dotenv-syntax file (`KEY=value`, `#` comments, quotes): its path, read and checked here, or
+   * the file as a caller already read it (`readConfigFile`), so both see the same text.
+   */
+  file?: string | ConfigFile;
   /** Environment variables (usually `process.env`). */
   env?: Record<string, string | undefined>;
   /** Values set by command-line flags or tests. */
   overrides?: Record<string, unknown>;
-}
-
-/** The text of a configuration file, naming the file in the error when it cannot be read. */
-export function readConfigText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError('--config', `cannot read ${path}: ${unreadable(error)}`);
-  }
-}
-
-/** Reads a dotenv-syntax file, naming the file in the error when it cannot be read. */
-export function readConfigFile(path: string): Record<string, string> {
-  return parseEnv(readConfigText(path)) as Record<string, string>;
 }
 
 /** Merges sections into one schema; a key declared twice is a programming error. */
@@ -68,16 +58,13 @@ function describeExpected(schema: Record<string, unknown>): string {
   return parts.join(' ');
 }
 
-/** Why a file could not be read, in words (with the system's code for a search): for a setting naming a file. */
-export function unreadable(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  const why: Record<string, string> = {
-    ENOENT: 'there is no such file',
-    EACCES: 'permission denied (check its owner and mode)',
-    EPERM: 'permission denied (check its owner and mode)',
-    EISDIR: 'it is a folder, not a file',
-  };
-  return code && why[code] ? `${why[code]} (${code})` : (code ?? String(error));
+/**
+ * The values of `file`, read now when given by its path: checked line by line for every caller, not
+ * only `serve`, so a line that is not KEY=value never loses the setting after it.
+ */
+function fileValues(file: ConfigSources['file']): Record<string, string> {
+  if (typeof file === 'string') return file ? readConfigFile(file).values : {};
+  return file?.values ?? {};
 }
 
 /**
@@ -87,7 +74,7 @@ export function unreadable(error: unknown): string {
  */
 export function loadConfig(sections: readonly ConfigSection[], sources: ConfigSources = {}): Config {
   const schema = mergeSections([coreConfigSchema, ...sections]);
-  const fromFile = sources.file ? readConfigFile(sources.file) : {};
+  const fromFile = fileValues(sources.file);
   const env = sources.env ?? {};
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(schema.properties)) {

@@ -109,6 +109,25 @@ describe('pairgate CLI', () => {
     }
   });
 
+  it('reads a --config file that starts with a byte-order mark (Notepad), its first key included', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pairgate-cfg-'));
+    const file = join(dir, 'pairgate.config');
+    // Was refused as '"\uFEFFPAIRGATE_LOG_LEVEL" is not a key', the mark invisible in the message.
+    writeFileSync(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('PAIRGATE_LOG_LEVEL=noisy\n')]));
+    const result = run(['serve', '--config', file, '--data-dir', dir]);
+    expect(result.status, result.stderr).toBe(2);
+    expect(result.stderr).toMatch(/^pairgate: PAIRGATE_LOG_LEVEL: expected one of/);
+  });
+
+  it('refuses a --config file that is not UTF-8, naming the line and saying to save it as UTF-8 (its accented value was replaced without a word)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pairgate-cfg-'));
+    const file = join(dir, 'pairgate.config');
+    writeFileSync(file, Buffer.from('PAIRGATE_PORT=0\nPAIRGATE_PUBLIC_URL=https://caf\xe9.example\n', 'latin1'));
+    const result = run(['serve', '--config', file, '--data-dir', dir]);
+    expect(result.status, result.stderr).toBe(2);
+    expect(result.stderr.trim()).toBe(`pairgate: --config: ${file}, line 2: byte 0xE9 is not UTF-8 text (the file is in another encoding, such as Latin-1 or Windows-1252): save it as UTF-8 (in most editors: Save As, Encoding: UTF-8) [config_invalid]`);
+  });
+
   it('warns of a --config key that no section declares (a typo is otherwise ignored without a word)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pairgate-cfg-'));
     // The bad level stops the start after the warnings, so no server is left running.

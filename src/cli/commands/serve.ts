@@ -1,19 +1,20 @@
 import type { Command } from 'commander';
-import { checkConfigFile } from '../config-file.js';
+import { warnOfUnknownFileKeys } from '../config-file.js';
 import { intOption } from '../options.js';
 import type { ConfigSection } from '../../server/config-schema.js';
 import { TOOLING_ENV_KEYS, unknownKeyWarnings } from '../../server/config-warnings.js';
 
 /** The server and every door, loaded only when `serve` runs: other commands start faster without them. */
 async function loadServer() {
-  const [{ allDoors }, { describeConfig, readConfigText }, { coreConfigSchema }, { startServer }, { dnsRuntimeOf }] = await Promise.all([
+  const [{ allDoors }, { describeConfig }, { readConfigFile }, { coreConfigSchema }, { startServer }, { dnsRuntimeOf }] = await Promise.all([
     import('../../doors/index.js'),
     import('../../server/config.js'),
+    import('../../server/config-file.js'),
     import('../../server/config-schema.js'),
     import('../../server/start.js'),
     import('../../doors/dns/dns-door.js'),
   ]);
-  return { allDoors, describeConfig, readConfigText, coreConfigSchema, startServer, dnsRuntimeOf };
+  return { allDoors, describeConfig, readConfigFile, coreConfigSchema, startServer, dnsRuntimeOf };
 }
 
 interface ServeOptions {
@@ -59,7 +60,7 @@ Examples:
   $ pairgate serve --port 0 --data-dir /tmp/pg
   $ PAIRGATE_LOG_LEVEL=warn pairgate serve --config pairgate.env --public-url https://pair.example.com`)
     .action(async (options: ServeOptions) => {
-      const { allDoors, describeConfig, readConfigText, coreConfigSchema, startServer, dnsRuntimeOf } = await loadServer();
+      const { allDoors, describeConfig, readConfigFile, coreConfigSchema, startServer, dnsRuntimeOf } = await loadServer();
       const sections = allDoors.flatMap((door) => (door.configSchema ? [door.configSchema] : []));
       if (options.helpConfig) {
         console.log(describeConfig(sections));
@@ -71,14 +72,17 @@ Examples:
       if (options.host !== undefined) overrides.PAIRGATE_HOST = options.host;
       if (options.dataDir !== undefined) overrides.PAIRGATE_DATA_DIR = options.dataDir;
       if (options.publicUrl !== undefined) overrides.PAIRGATE_PUBLIC_URL = options.publicUrl;
+      // Read once: the warnings, --relay-only and the values loaded all see the same text, even
+      // if the file changes meanwhile.
+      const file = options.config ? readConfigFile(options.config) : undefined;
       // Every door's keys, those of doors this start leaves out (--relay-only) too: they are known.
-      const fileValues = options.config ? checkConfigFile(options.config, readConfigText(options.config), [coreConfigSchema, ...sections]) : {};
+      if (file) warnOfUnknownFileKeys(file, [coreConfigSchema, ...sections]);
       warnOfUnknownEnvKeys(process.env, [coreConfigSchema, ...sections]);
       // Relay-only: the relay door alone (health, metrics and docs stay), mounted at /.
-      const relayOnly = options.relayOnly || /^(true|1|yes)$/i.test(process.env.PAIRGATE_RELAY_ONLY ?? fileValues.PAIRGATE_RELAY_ONLY ?? '');
+      const relayOnly = options.relayOnly || /^(true|1|yes)$/i.test(process.env.PAIRGATE_RELAY_ONLY ?? file?.values.PAIRGATE_RELAY_ONLY ?? '');
       if (relayOnly) overrides.PAIRGATE_RELAY_ONLY = true;
       const server = await startServer(
-        { ...(options.config ? { file: options.config } : {}), env: process.env, overrides },
+        { ...(file ? { file } : {}), env: process.env, overrides },
         relayOnly ? allDoors.filter((door) => door.name === 'support-relay') : allDoors,
         // Logs go to standard error so that standard output starts with the URL line.
         process.stderr,

@@ -1,0 +1,203 @@
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { ConfigError } from '../core/errors.js';
+
+/**
+ * A configuration file (`serve --config`, `ConfigSources.file`): read once, decoded, checked
+ * line by line and parsed, so every reader of a start (the unknown-key warnings, the values
+ * loaded) sees the same text even if the file changes meanwhile.
+ *
+ * The checks are for the mistakes a person makes writing one that the parser (util.parseEnv)
+ * lets pass without a word: a line that is not KEY=value is joined to the key of the next one
+ * ("garbage\nPAIRGATE_PORT"), so the setting written there is lost, or, on the last line, dropped;
+ * a file saved in another encoding than UTF-8 has its accented values silently replaced. Each
+ * line is read here the way parseEnv reads it, to name the one at fault.
+ */
+
+/** A configuration file as read: where it is and its values. */
+export interface ConfigFile {
+  path: string;
+  /** Every KEY=value of the file, as parseEnv reads it. */
+  values: Record<string, string>;
+}
+
+/** What a ConfigError about the file is filed under: the option that names it. */
+const SOURCE = '--config';
+
+/** A key as dotenv files write them; parseEnv's keys are anything before an `=`. */
+const KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+/** A line the parser would not read as a setting, a comment or an empty line. */
+interface BadLine {
+  /** 1-based, as editors count. */
+  number: number;
+  /** What is wrong, in words, without the value (it may be a secret). */
+  why: string;
+}
+
+/** parseEnv trims spaces only: a tab, or a line of blanks, is text to it. */
+const trimSpaces = (text: string): string => text.replace(/^ +| +$/g, '');
+
+/**
+ * What is wrong with `line` (with no `=` in it, or a bad key before the first one), or undefined
+ * when it is a setting, a comment or empty.
+ */
+function lineProblem(line: string): string | undefined {
+  if (line === '' || line.startsWith('#')) return undefined;
+  if (/^[ \t]+$/.test(line)) return 'holds only spaces or tabs: leave it empty';
+  if (/^[ \t]+#/.test(line)) return 'is a comment that does not start the line: remove the blanks before #';
+  const equal = line.indexOf('=');
+  // A YAML-style "KEY: value" would show its value: only what comes before the colon is told.
+  if (equal < 0) return `${JSON.stringify(line.replace(/:.*/, ': ...'))} is not a KEY=value line`;
+  const key = trimSpaces(trimSpaces(line.slice(0, equal)).replace(/^export /, ''));
+  if (!KEY.test(key)) return `${JSON.stringify(key)} is not a key (letters, digits and _, not starting with a digit)`;
+  return undefined;
+}
+
+/**
+ * The index of the last line of the setting that starts on line `index`: a value opened with a
+ * quote runs on to the line holding the same quote again, if any (parseEnv's multi-line values).
+ */
+function settingEnd(lines: readonly string[], index: number): number {
+  const value = trimSpaces(lines[index]!.slice(lines[index]!.indexOf('=') + 1));
+  const quote = value[0];
+  if (quote !== '"' && quote !== "'" && quote !== '`') return index;
+  if (value.indexOf(quote, 1) > 0) return index;
+  for (let next = index + 1; next < lines.length; next++) {
+    if (lines[next]!.includes(quote)) return next;
+  }
+  return index;
+}
+
+/** The first line of `text` that is not KEY=value, a comment or empty, if any. */
+function findBadLine(text: string): BadLine | undefined {
+  // parseEnv drops every \r, and then reads lines between \n.
+  const lines = text.replaceAll('\r', '').split('\n');
+  for (let index = 0; index < lines.length; index++) {
+    const why = lineProblem(lines[index]!);
+    if (why) return { number: index + 1, why };
+    if (lines[index]!.includes('=') && !lines[index]!.startsWith('#')) index = settingEnd(lines, index);
+  }
+  return undefined;
+}
+
+/**
+ * Refuses a file with a line that is not KEY=value, naming the file and the line, wherever the line
+ * is (parseEnv hides the setting after it, or drops it when it is the last).
+ */
+function checkLines(path: string, text: string): void {
+  const bad = findBadLine(text);
+  if (bad) throw new ConfigError(SOURCE, `${path}, line ${bad.number}: ${bad.why}; fix it or comment it out with #`);
+  // Should this reading and parseEnv's ever part (another Node), a key glued to a line before it
+  // still stops the start rather than losing a setting. A commented last line with an = in it and
+  // no newline after it comes back as a key "#..." of its own, which hides nothing.
+  const glued = Object.keys(parseEnv(text)).find((key) => !KEY.test(key) && !/^#[^\n]*$/.test(key));
+  if (glued !== undefined) throw new ConfigError(SOURCE, `${path}: a line before ${JSON.stringify(glued.split('\n').at(-1))} is not a KEY=value line; fix it or comment it out with #`);
+}
+
+/**
+ * The values of a configuration file's `text`, refusing a line that is not KEY=value (named by its
+ * number) rather than losing the setting after it.
+ */
+export function parseConfigText(path: string, text: string): ConfigFile {
+  checkLines(path, text);
+  return { path, values: parseEnv(text) as Record<string, string> };
+}
+
+/** The byte-order marks of UTF-16 and UTF-32, which editors on Windows call "Unicode". */
+const WIDE_MARKS: readonly { name: string; bytes: readonly number[] }[] = [
+  { name: 'UTF-32', bytes: [0xff, 0xfe, 0x00, 0x00] },
+  { name: 'UTF-32', bytes: [0x00, 0x00, 0xfe, 0xff] },
+  { name: 'UTF-16', bytes: [0xff, 0xfe] },
+  { name: 'UTF-16', bytes: [0xfe, 0xff] },
+];
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+const SAVE_AS_UTF8 = 'save it as UTF-8 (in most editors: Save As, Encoding: UTF-8)';
+
+/** Whether `bytes` are whole UTF-8 characters; with `more`, the last may be cut (its next bytes to come). */
+function isUtf8(bytes: Uint8Array, more = false): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: more });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The first byte of `line` that starts no UTF-8 character: the prefix is read a byte more each
+ * time (a line is short) until it fails, then the character it failed in is found by going back
+ * to the last point where the prefix was whole characters ("caf\xe9." fails at the dot, in the
+ * character 0xE9 started).
+ */
+function badByteOf(line: Uint8Array): number {
+  let end = 1;
+  while (end < line.length && isUtf8(line.subarray(0, end), true)) end++;
+  let start = end - 1;
+  while (start > 0 && !isUtf8(line.subarray(0, start))) start--;
+  return line[start] ?? 0;
+}
+
+/**
+ * The 1-based number and first bad byte of the first line of `bytes` that is not UTF-8. A newline
+ * byte is never part of a UTF-8 character, so the file is cut at them and each line decoded alone.
+ */
+function firstBadLine(bytes: Uint8Array): { line: number; byte: number } {
+  let start = 0;
+  for (let line = 1; start <= bytes.length; line++) {
+    const newline = bytes.indexOf(0x0a, start);
+    const end = newline < 0 ? bytes.length : newline;
+    const text = bytes.subarray(start, end);
+    try {
+      UTF8.decode(text);
+    } catch {
+      return { line, byte: badByteOf(text) };
+    }
+    start = end + 1;
+  }
+  return { line: 1, byte: bytes[0] ?? 0 };
+}
+
+/**
+ * The text of a configuration file's `bytes`: UTF-8, a leading byte-order mark dropped (Notepad
+ * writes one; parseEnv would make it part of the first key, which then is no key). Any other
+ * encoding is refused, naming the line, rather than read with its accented letters replaced.
+ */
+export function decodeConfigBytes(path: string, bytes: Uint8Array): string {
+  const wide = WIDE_MARKS.find((mark) => mark.bytes.every((byte, at) => bytes[at] === byte));
+  if (wide) throw new ConfigError(SOURCE, `${path} is saved as ${wide.name} text, not UTF-8: ${SAVE_AS_UTF8}`);
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    const bad = firstBadLine(bytes);
+    const hex = `0x${bad.byte.toString(16).toUpperCase().padStart(2, '0')}`;
+    throw new ConfigError(SOURCE, `${path}, line ${bad.line}: byte ${hex} is not UTF-8 text (the file is in another encoding, such as Latin-1 or Windows-1252): ${SAVE_AS_UTF8}`);
+  }
+}
+
+/** Why a file could not be read, in words (with the system's code for a search): for a setting naming a file. */
+export function unreadable(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why: Record<string, string> = {
+    ENOENT: 'there is no such file',
+    EACCES: 'permission denied (check its owner and mode)',
+    EPERM: 'permission denied (check its owner and mode)',
+    EISDIR: 'it is a folder, not a file',
+  };
+  return code && why[code] ? `${why[code]} (${code})` : (code ?? String(error));
+}
+
+/**
+ * Reads the configuration file at `path` once: decoded (`decodeConfigBytes`), checked line by
+ * line and parsed (`parseConfigText`); every problem is a ConfigError naming the file.
+ */
+export function readConfigFile(path: string): ConfigFile {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new ConfigError(SOURCE, `cannot read ${path}: ${unreadable(error)}`);
+  }
+  return parseConfigText(path, decodeConfigBytes(path, bytes));
+}
