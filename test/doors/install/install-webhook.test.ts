@@ -123,6 +123,19 @@ describe('install door: the second connector, a signed webhook (real sockets)', 
     expect(huge.status).toBe(413);
   });
 
+  it('a body that is not JSON is refused for its content type, not as a bad signature (signed rightly)', async () => {
+    // Bytes, so that fetch adds no content type of its own.
+    const { install_url: installUrl, signing_secret: secret } = (await admin.setup(orgId, 'webhook')).body;
+    const url = installUrl.replace('https://pair.example', base);
+    for (const [type, raw] of [['application/x-www-form-urlencoded', 'site_url=https%3A%2F%2Fbot.example'], ['text/plain', '{"site_url":"https://bot.example"}'], [undefined, 'site_url']] as const) {
+      clock.advance(1000);
+      const timestamp = String(Math.floor(clock.now() / 1000));
+      const response = await fetch(url, { method: 'POST', headers: { ...(type ? { 'content-type': type } : {}), 'x-pairgate-timestamp': timestamp, 'x-pairgate-signature': signWebhook(secret, timestamp, raw) }, body: new TextEncoder().encode(raw) });
+      expect(response.status, type).toBe(415);
+      expect(await response.json()).toEqual({ ok: false, error: 'unsupported_media_type', text: `Webhook calls are JSON: send the body with content-type: application/json (this one came as ${type ?? 'no content type'}).` });
+    }
+  });
+
   it('the setup page lists the webhook connector next to Mattermost without a change to the page', async () => {
     const page = await admin.get('/integrations');
     expect(page.text).toContain('Set up Signed webhook');

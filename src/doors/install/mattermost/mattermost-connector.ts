@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { InvalidRequestError, PairgateError } from '../../../core/errors.js';
+import { InvalidRequestError } from '../../../core/errors.js';
 import type { ChatKit } from '../chat-kit.js';
 import { ChatCommands } from '../chat-commands.js';
 import type { Connector, VerifiedCall } from '../connector.js';
@@ -11,6 +11,7 @@ import { refuseReplayedCall } from './call-replay.js';
 import { CallResponseSchema, mattermostErrorShape, ok } from './call-response.js';
 import { mattermostBindings } from './bindings.js';
 import { MATTERMOST_APP_ID, mattermostManifest } from './manifest.js';
+import { acceptJsonOnly } from '../json-only.js';
 import { answerUnknownCalls } from '../unknown-calls.js';
 
 const NAME = 'mattermost';
@@ -32,12 +33,6 @@ function siteUrlOf(raw: string | undefined): string {
     throw new InvalidRequestError('context.mattermost_site_url must be the http(s) URL of the Mattermost server.', { field: 'context.mattermost_site_url' }, 'invalid_site_url');
   }
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
-}
-
-/** The media type a request names (without parameters, bounded), for a refusal that says what came. */
-function contentTypeOf(request: FastifyRequest): string {
-  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().slice(0, 100);
-  return type || 'no content type';
 }
 
 /** The calls Mattermost POSTs to `/mattermost/<installation id>/<call>`. */
@@ -129,15 +124,10 @@ export const mattermostConnector: Connector = {
       // Fastify's own JSON parser (same limits and prototype-poisoning checks), keeping the exact
       // bytes for the replay fingerprint of link and unlink.
       const parseJson = scope.getDefaultJsonParser(scope.initialConfig.onProtoPoisoning ?? 'error', scope.initialConfig.onConstructorPoisoning ?? 'error');
-      // Mattermost sends JSON only: a form (curl's `-d` without a content type) would otherwise be
-      // parsed as one and refused for a missing `context`, which hides what is wrong.
-      scope.removeAllContentTypeParsers();
-      scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (request, body, done) => {
-        request.mattermostRawBody = body as string;
-        parseJson(request, body as string, done);
-      });
-      scope.addContentTypeParser('*', { bodyLimit: BODY_LIMIT }, (request, _payload, done) => {
-        done(new PairgateError('unsupported_media_type', 415, `Mattermost calls are JSON: send the body with content-type: application/json (this one came as ${contentTypeOf(request)}).`));
+      // Mattermost sends JSON only: anything else is a 415 that says so (`acceptJsonOnly`).
+      acceptJsonOnly(scope, BODY_LIMIT, 'Mattermost calls', (request, body, done) => {
+        request.mattermostRawBody = body;
+        parseJson(request, body, done);
       });
       const api = scope.withTypeProvider<TypeBoxTypeProvider>();
       const callLimit = { rateLimit: { max: kit.cfg.PAIRGATE_INSTALL_CALLS_PER_MINUTE, timeWindow: 60_000 } };

@@ -7,6 +7,7 @@ import type { ErrorShape } from '../../../server/error-shapes.js';
 import type { ChatKit } from '../chat-kit.js';
 import { ChatCommands } from '../chat-commands.js';
 import type { Connector, VerifiedCall } from '../connector.js';
+import { acceptJsonOnly } from '../json-only.js';
 import { answerUnknownCalls } from '../unknown-calls.js';
 import { ReplayedCallError, SEEN_SIGNATURE_TTL_MS, SIGNATURE_HEADER, SignatureError, verifyWebhookSignature } from './webhook-signature.js';
 
@@ -89,11 +90,12 @@ export const webhookConnector: Connector = {
     await app.register(async (scope) => {
       kit.ctx.useErrorShape(scope, webhookErrorShape);
       // Keep the exact bytes: the signature covers them, not a re-serialisation of the parsed JSON.
-      scope.removeContentTypeParser('application/json');
-      scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (request, body, done) => {
-        request.webhookRawBody = body as string;
+      // JSON only: a form would be read by the server's form parser and its signature, checked
+      // over no bytes, refused as invalid, when the content type is what is wrong.
+      acceptJsonOnly(scope, BODY_LIMIT, 'Webhook calls', (request, body, done) => {
+        request.webhookRawBody = body;
         try {
-          done(null, JSON.parse(body as string));
+          done(null, JSON.parse(body));
         } catch {
           done(new InvalidRequestError('The body is not valid JSON.', undefined, 'invalid_json'), undefined);
         }
