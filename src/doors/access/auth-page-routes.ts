@@ -9,6 +9,7 @@ import { isLang, pickLang, translator, type Lang } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
 import type { User } from '../accounts/users.js';
 import type { AccessEnv } from './access-env.js';
+import { accessTranslator } from './access-i18n.js';
 import { findAccessRequest, parseAccessKey, type AccessKey } from './access-key.js';
 import type { AccessGrant, AccessResult } from './access-request.js';
 import { acceptAccess, checkAccess, refuseAccess, returnRedirect, type Decided } from './consent.js';
@@ -79,12 +80,12 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
 
   const signInForm = (request: FastifyRequest, reply: FastifyReply, found: Found, lang: Lang, extra: Record<string, unknown> = {}, status = 200) => {
     allowFormTarget(reply, found.grant.request.returnURL);
-    const t = translator(lang);
+    const t = accessTranslator(lang);
     return renderPage(pages, request, reply, 'account/signin.njk', {
       action: '/access/auth/signin',
       key: found.key.value,
       next: authPath(found.key, lang),
-      intro: t('consent.asks', { app: found.grant.request.requestingAppId }).replace(/:$/, '.'),
+      intro: t('access.signinIntro', { app: found.grant.request.requestingAppId }),
       ...extra,
     }, { status, lang, user: null });
   };
