@@ -4,7 +4,7 @@ import type { AccessKey } from './access-key.js';
 import { requestUrls, type AcceptedOutcome, type AccessGrant, type AccessOutcome, type AccessRequest, type AccessResult } from './access-request.js';
 import type { AppAccess, AppAccesses } from './app-accesses.js';
 import { checkPermissions, samePermissions, type Permission } from './permissions.js';
-import { appendReturnParams } from './return-url.js';
+import { appendReturnParams, returnTarget } from './return-url.js';
 import { sealOutcome } from './sealed-result.js';
 
 /** What the consent flow needs. */
@@ -87,20 +87,21 @@ export async function refuseAccess(deps: ConsentDeps, grant: AccessGrant): Promi
  * returnURL (the page then says it can be closed). OAuth mode (`oauthState` set) answers
  * `state`/`code`/`poll`; Pryv mode the `prYv*` parameters. Every value is URL-encoded. The key
  * and poll URL are the app's own (rebuilt from the key the page carried); the returnURL is the
- * one stored with the request.
+ * one stored with the request, serialised as a browser reads it (`returnTarget`).
  */
 export function returnRedirect({ grant, outcome }: Decided, key: AccessKey): string | undefined {
   const request = grant.request;
   if (!request.returnURL) return undefined;
+  const returnURL = returnTarget(request.returnURL);
   const { poll } = requestUrls(request, key);
   if (request.oauthState !== null) {
-    if (outcome.status === 'ACCEPTED') return appendReturnParams(request.returnURL, { state: request.oauthState, code: key.value, poll });
-    return appendReturnParams(request.returnURL, { error: 'access_denied', state: request.oauthState, poll });
+    if (outcome.status === 'ACCEPTED') return appendReturnParams(returnURL, { state: request.oauthState, code: key.value, poll });
+    return appendReturnParams(returnURL, { error: 'access_denied', state: request.oauthState, poll });
   }
   const common = { prYvkey: key.value, prYvstatus: outcome.status, prYvpoll: poll, prYvlang: request.lang };
   if (outcome.status === 'ACCEPTED') {
-    return appendReturnParams(request.returnURL, { ...common, prYvusername: outcome.username, prYvtoken: outcome.token, prYvapiEndpoint: outcome.apiEndpoint });
+    return appendReturnParams(returnURL, { ...common, prYvusername: outcome.username, prYvtoken: outcome.token, prYvapiEndpoint: outcome.apiEndpoint });
   }
-  if (outcome.status === 'REFUSED') return appendReturnParams(request.returnURL, { ...common, prYvreasonID: outcome.reasonID, prYvmessage: outcome.message });
-  return appendReturnParams(request.returnURL, { ...common, prYvid: outcome.id, prYvmessage: outcome.message });
+  if (outcome.status === 'REFUSED') return appendReturnParams(returnURL, { ...common, prYvreasonID: outcome.reasonID, prYvmessage: outcome.message });
+  return appendReturnParams(returnURL, { ...common, prYvid: outcome.id, prYvmessage: outcome.message });
 }

@@ -50,6 +50,18 @@ export function checkReturnUrl(value: string, appId: string, allowed: ReturnOrig
   return value;
 }
 
+/**
+ * The returnURL as a browser reads it: its WHATWG serialisation, which the check above parsed. A
+ * redirect must not send the text as the app wrote it: a line break or a character beyond Latin-1
+ * in it cannot go into a Location header (Node refuses it, and the person who had just accepted got
+ * a 500), and "http:app.example" (parsed as http://app.example/) would be read by the browser as a
+ * path on pairgate itself. The serialisation has the same host, percent-encoded, and keeps an empty
+ * query or fragment (`?`, `#`), which decide where the parameters go.
+ */
+export function returnTarget(returnURL: string): string {
+  return new URL(returnURL).href;
+}
+
 /** Query parameter pairs encoded with encodeURIComponent (space = %20, as Pryv's parser decodes). */
 function encodePairs(params: Record<string, string | null | undefined>): string {
   return Object.entries(params)

@@ -25,7 +25,9 @@ describe('access door API over real sockets', () => {
   let t: TestApp;
   let base: string;
   beforeAll(async () => {
-    t = await createTestApp({ ...FAST, PAIRGATE_ACCESS_INTROSPECTION_SECRET: INTROSPECTION_SECRET, PAIRGATE_ACCESS_MAX_PER_USER: '3', PAIRGATE_ACCESS_TRUSTED_AUTH_URLS: 'https://auth.trusted.example/,https://good.example.com,https://pages.example.org/auth', PAIRGATE_ACCESS_RETURN_ORIGINS: '{"locked-app-id":["https://locked.example"]}' });
+    // The suite creates more auth requests than one address may in a minute (60 by default); the
+    // limits have their own suite (access-limits.test.ts).
+    t = await createTestApp({ ...FAST, PAIRGATE_ACCESS_CREATE_PER_MINUTE: '1000', PAIRGATE_ACCESS_INTROSPECTION_SECRET: INTROSPECTION_SECRET, PAIRGATE_ACCESS_MAX_PER_USER: '3', PAIRGATE_ACCESS_TRUSTED_AUTH_URLS: 'https://auth.trusted.example/,https://good.example.com,https://pages.example.org/auth', PAIRGATE_ACCESS_RETURN_ORIGINS: '{"locked-app-id":["https://locked.example"]}' });
     base = await t.listen();
   });
   afterAll(() => t.close());
@@ -430,6 +432,28 @@ describe('access door API over real sockets', () => {
     expect(okUrl.hash).toBe('#frag');
   });
 
+  it('redirects to the returnURL as a browser reads it: a line break, a character beyond Latin-1 or a missing // do not break the redirect', async () => {
+    const user = new FormClient(base);
+    await user.register('odd-return-user');
+    // Each was accepted by POST /access (WHATWG URL parses it) but sent as written: Node refused the
+    // first two in a Location header (a 500 after the access was granted), and a browser reads the
+    // third as a path on pairgate itself while the consent screen named app.example.
+    const cases: [string, string][] = [
+      ['https://app.example/c\nb?', 'https://app.example/cb?'],
+      ['https://app.example/café/日本?', 'https://app.example/caf%C3%A9/%E6%97%A5%E6%9C%AC?'],
+      ['http:app.example/cb?', 'http://app.example/cb?'],
+    ];
+    for (const [returnURL, expected] of cases) {
+      const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'odd-return-app', returnURL }));
+      expect(created.status, returnURL).toBe(201);
+      const consent = await user.get(`/access/auth?key=${String(created.body.key)}`);
+      expect(consent.text).toContain('you go back to app.example');
+      const done = await user.decide(String(created.body.key), 'accept');
+      expect(done.status, returnURL).toBe(303);
+      expect(done.location!.startsWith(`${expected}prYvkey=`), String(done.location)).toBe(true);
+    }
+  });
+
   it('the auth page finds the request from authUrl\'s poll parameter, and sign-out ends the session', async () => {
     const user = new FormClient(base);
     await user.register('poll-param-user');
@@ -443,6 +467,18 @@ describe('access door API over real sockets', () => {
     expect((await user.get('/api/v1/accesses')).status).toBe(401);
     const signIn = await user.get(`/access/auth?key=${String(created.body.key)}`);
     expect(signIn.text).toContain('action="/access/auth/signin"');
+  });
+
+  it('the sign-in form of the auth page says in a whole sentence who asks, in the request\'s language', async () => {
+    // It once borrowed the consent screen's "asks for access to your account, to:" and cut the
+    // colon: "..., to." in English, "..., pour ." in French, with nothing after.
+    for (const [lang, sentence] of [['en', 'signin-intro-app asks for access to your account. Sign in to continue.'], ['fr', 'signin-intro-app demande un accès à votre compte. Connectez-vous pour continuer.']] as const) {
+      const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'signin-intro-app', languageCode: lang }));
+      const page = await new FormClient(base).get(String(created.body.url).replace(base, ''));
+      expect(page.status).toBe(200);
+      const intro = /<p class="muted">([^<]*)<\/p>/.exec(page.text)?.[1]?.replace(/&#39;/g, "'");
+      expect(intro).toBe(sentence);
+    }
   });
 
   it('a new user registers from the auth page and comes back to the consent screen', async () => {
