@@ -1,4 +1,5 @@
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../../core/errors.js';
+import type { CodeProblem } from '../../core/codes.js';
 import type { ChatKit } from './chat-kit.js';
 import type { ChatCaller } from './connector.js';
 import type { Installation } from './installations.js';
@@ -15,6 +16,27 @@ const organizationGone = (): NotFoundError => new NotFoundError('This installati
 
 /** The page where members make link tokens. */
 export const LINK_PAGE_PATH = '/integrations';
+
+/** What a link token looks like, in the texts that help someone who typed one wrong. */
+const TOKEN_EXAMPLE = 'k7m2x-9qdp4-r';
+const TOKEN_LOOKS = `a link token has 11 letters and digits, like ${TOKEN_EXAMPLE} (dashes and spaces do not count)`;
+
+/**
+ * Why a typed link token cannot be one, in the words of the chat command (a link token, not the
+ * "code" of the shared code reader), with what to do.
+ */
+function malformedText(outcome: { problem: CodeProblem; length: number; character?: string }): string {
+  switch (outcome.problem) {
+    case 'check_failed':
+      return 'This link token has a typo: a character is wrong or two are swapped. Check it against the one pairgate showed and type it again.';
+    case 'bad_character':
+      return `"${outcome.character ?? '?'}" cannot appear in a link token: ${TOKEN_LOOKS}. Copy it again from pairgate.`;
+    case 'wrong_length':
+      return `This has ${outcome.length} letters and digits, but ${TOKEN_LOOKS}. Copy it again from pairgate.`;
+    default:
+      return `This is not a link token: ${TOKEN_LOOKS}.`;
+  }
+}
 
 /**
  * The commands every connector offers (`link <token>`, `unlink`, `status`, `help`), written once
@@ -37,6 +59,16 @@ export class ChatCommands {
     return this.prefix ? `${this.prefix} ${words}` : words;
   }
 
+  /** The page where members make link tokens, as a full address. */
+  private linkPage(): string {
+    return `${this.kit.ctx.publicUrl()}${LINK_PAGE_PATH}`;
+  }
+
+  /** 400 `link_token_malformed`: what was typed cannot be a link token (said before any look-up, counted as no guess). */
+  private malformed(text: string): InvalidRequestError {
+    return new InvalidRequestError(text, { field: 'token' }, 'link_token_malformed');
+  }
+
   /** How long a link token lives, in words (`5 minutes`, `30 seconds`). */
   private lifetime(): string {
     return lifetimeText(this.kit.cfg.PAIRGATE_INSTALL_LINK_TOKEN_TTL_SECONDS);
@@ -48,19 +80,24 @@ export class ChatCommands {
    * installation's budgets (a malformed one, told apart by its check character, does not).
    */
   async link(installation: Installation, caller: ChatCaller, typed: string | undefined): Promise<CommandAnswer> {
-    if (!typed || typed.trim() === '') throw new InvalidRequestError(`Give the link token: ${this.command('link <token>')}. Create one in pairgate first.`, { field: 'token' }, 'link_token_missing');
-    if (typed.length > 64) throw new InvalidRequestError('This is not a link token.', { field: 'token' }, 'link_token_malformed');
+    // Quotes or backticks around a token copied from a message are not part of it.
+    const token = (typed ?? '').trim().replace(/^[`'"‘“]+|[`'"’”]+$/g, '').trim();
+    if (token === '') throw new InvalidRequestError(`Give the link token: ${this.command('link <token>')}. Create one at ${this.linkPage()} first.`, { field: 'token' }, 'link_token_missing');
+    // The placeholder of the help text, typed as it is: say what goes there.
+    if (/^<[^>]*>$/.test(token)) throw new InvalidRequestError(`Replace ${token} with your link token: ${this.command(`link ${TOKEN_EXAMPLE}`)}, with the token pairgate showed you. Create one at ${this.linkPage()}.`, { field: 'token' }, 'link_token_missing');
+    if (token.length > 64) throw this.malformed(`This is not a link token: ${TOKEN_LOOKS}.`);
     const outcome = await this.kit.budget.run(installation.id, caller.externalUserId,
-      () => this.kit.tokens.spend(typed, installation.orgId, installation.connector, { externalUserId: caller.externalUserId, installationId: installation.id }),
+      () => this.kit.tokens.spend(token, installation.orgId, installation.connector, { externalUserId: caller.externalUserId, installationId: installation.id }),
       // A malformed token (told apart by its check character) or a spent one guesses nothing.
       (result) => !result.ok && result.reason === 'unknown');
     if (!outcome.ok) {
-      if (outcome.reason === 'malformed') throw new InvalidRequestError(outcome.message, { field: 'token' }, 'link_token_malformed');
-      if (outcome.reason === 'used') throw new ConflictError('This link token has already been used. Create a new one in pairgate.', 'link_token_used');
+      if (outcome.reason === 'malformed') throw this.malformed(malformedText(outcome));
+      if (outcome.reason === 'used') throw new ConflictError(`This link token has already been used. Create a new one at ${this.linkPage()}.`, 'link_token_used');
       if (outcome.reason === 'gone') throw organizationGone();
       // A spent token is no longer found, like an expired one: say every case, so a person who
       // pastes the same token twice knows why.
-      throw new NotFoundError(`This link token is unknown, already used or expired (a token works once, for ${this.lifetime()}). Create a new one in pairgate.`, 'link_token_unknown');
+      // One made for another organization or chat is not spent here and is said no differently.
+      throw new NotFoundError(`This link token is unknown here, already used or expired (a token works once, for ${this.lifetime()}, in the organization and chat it was made for). Create a new one at ${this.linkPage()}.`, 'link_token_unknown');
     }
     const maker = outcome.grant.request;
     const linked = await this.kit.links.link({ orgId: installation.orgId, connector: installation.connector, externalUserId: caller.externalUserId }, maker.userId, installation.id, caller.externalUsername, this.kit.ctx.clock.now());

@@ -1,5 +1,5 @@
 import type { Clock } from '../../core/clock.js';
-import { CodeFormat } from '../../core/codes.js';
+import { CodeFormat, type CodeProblem } from '../../core/codes.js';
 import { isPairgateError, PairgateError, RateLimitedError } from '../../core/errors.js';
 import type { Grant } from '../../core/grant.js';
 import type { GrantEngine } from '../../engine/grant-engine.js';
@@ -39,7 +39,7 @@ export type LinkTokenGrant = Grant<LinkTokenRequest, LinkTokenResult>;
  */
 export type SpendOutcome =
   | { ok: true; grant: LinkTokenGrant }
-  | { ok: false; reason: 'malformed'; message: string }
+  | { ok: false; reason: 'malformed'; problem: CodeProblem; length: number; character?: string }
   | { ok: false; reason: 'unknown' | 'used' | 'gone' };
 
 /** 429: the account or the network asking already holds its share of the live link tokens. */
@@ -146,7 +146,12 @@ export class LinkTokens {
    */
   async spend(typed: string, orgId: string, connector: string, result: LinkTokenResult): Promise<SpendOutcome> {
     const parsed = LINK_TOKEN_FORMAT.parse(typed);
-    if (!parsed.ok) return { ok: false, reason: 'malformed', message: parsed.message };
+    if (!parsed.ok) {
+      // What the person typed, as read (dashes and spaces dropped): its length and the character refused.
+      const read = LINK_TOKEN_FORMAT.normalise(typed);
+      const character = parsed.position === undefined ? undefined : read[parsed.position - 1];
+      return { ok: false, reason: 'malformed', problem: parsed.problem, length: read.length, ...(character === undefined ? {} : { character }) };
+    }
     const grant = await this.engine.findByCode<LinkTokenRequest, LinkTokenResult>(LINK_TOKEN_KIND, LINK_TOKEN_FORMAT, parsed.code);
     if (!grant || grant.request.orgId !== orgId || grant.request.connector !== connector) return { ok: false, reason: 'unknown' };
     if (!(await this.organizationExists(grant.request.orgId))) return { ok: false, reason: 'gone' };

@@ -85,7 +85,30 @@ describe('install door: linking chat users with one-time tokens (real sockets, m
     expect(again.status).toBe(404);
     expect(again.body).toMatchObject({ type: 'error', data: { error: 'link_token_unknown' } });
     // The person who pasted it twice is told that a token works once, not only "unknown or expired".
-    expect(again.body.text).toBe('This link token is unknown, already used or expired (a token works once, for 5 minutes). Create a new one in pairgate.');
+    expect(again.body.text).toBe('This link token is unknown here, already used or expired (a token works once, for 5 minutes, in the organization and chat it was made for). Create a new one at https://pair.example/integrations.');
+  });
+
+  it('a token typed wrong is told in the words of link tokens, with what to do, and guesses nothing', async () => {
+    const typist = { id: mattermostId('typisttypist'), username: 'typist' };
+    const looks = 'a link token has 11 letters and digits, like k7m2x-9qdp4-r (dashes and spaces do not count)';
+    const said = async (typed: string) => {
+      const answer = await link(typed, typist);
+      expect(answer.status, typed).toBe(400);
+      return answer.body;
+    };
+    expect(await said('abcde-fghjk-0')).toEqual({ type: 'error', text: 'This link token has a typo: a character is wrong or two are swapped. Check it against the one pairgate showed and type it again.', data: { error: 'link_token_malformed' } });
+    expect((await said('abcde-fghjk')).text).toBe(`This has 10 letters and digits, but ${looks}. Copy it again from pairgate.`);
+    expect((await said('abcde-fghjk-#')).text).toBe(`"#" cannot appear in a link token: ${looks}. Copy it again from pairgate.`);
+    expect((await said('x'.repeat(65))).text).toBe(`This is not a link token: ${looks}.`);
+    // The help text's placeholder, typed as it is.
+    expect(await said('<token>')).toEqual({ type: 'error', text: 'Replace <token> with your link token: /pairgate link k7m2x-9qdp4-r, with the token pairgate showed you. Create one at https://pair.example/integrations.', data: { error: 'link_token_missing' } });
+    expect((await said('  ')).text).toBe('Give the link token: /pairgate link <token>. Create one at https://pair.example/integrations first.');
+    // None of these counted as a wrong guess (the budget is 5 per hour): a real token still links.
+    const { body } = await alice.linkToken(orgId);
+    // Pasted from a message with backticks or quotes around it.
+    expect((await link(`\`${body.token}\``, typist)).status).toBe(200);
+    const quoted = (await alice.linkToken(orgId)).body.token as string;
+    expect((await link(`"${quoted}"`, { id: mattermostId('quotedquoted'), username: 'quoted' })).status).toBe(200);
   });
 
   it('50 concurrent /pairgate link calls with one token: exactly one links', async () => {
