@@ -75,7 +75,7 @@ describe('install door: what people read says the truth', () => {
       clock.advance(31_000);
       const late = await mm.call(inst.id, 'link', inst.secret, mmUser, { values: { token: body.token } });
       expect(late.status).toBe(404);
-      expect(late.body.text).toContain('(a token works once, for 30 seconds)');
+      expect(late.body.text).toContain('(a token works once, for 30 seconds, in the organization and chat it was made for)');
       const help = await mm.call(inst.id, 'help', inst.secret, mmUser);
       expect(help.body.text).toContain('it works once, for 30 seconds)');
     });
