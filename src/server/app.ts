@@ -18,6 +18,7 @@ import { ephemeralRateLimitStore } from './ephemeral-rate-limit-store.js';
 import { startBackups, type BackupSchedule } from './backups.js';
 import { installErrorHandlers, schemaErrorFormatter, sendFrameworkError } from './error-handler.js';
 import { installHealthRoutes } from './health-routes.js';
+import { installJsonBodyParser } from './json-body.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { installShutdownRefusal } from './shutdown-refusal.js';
 import { loggerOptions, requestLogger } from './logger.js';
@@ -156,6 +157,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   // Only JSON and forms are accepted as bodies: anything else is a clear 415.
   app.removeContentTypeParser('text/plain');
+  // A body refused for a __proto__ key is told so, not as "not valid JSON".
+  installJsonBodyParser(app);
   // Cookies are Secure when clients reach the server over https (behind a TLS proxy, say).
   const pages = new Pages(publicUrl().startsWith('https:'));
   pages.installStatic(app);

@@ -155,7 +155,7 @@ const WORDS = {
 } satisfies Record<string, Words>;
 
 /** The codes of a body no parser could read (pairgate's own words for them are for programs). */
-const BODY_UNREADABLE = new Set(['invalid_json', 'invalid_multipart', 'invalid_content_length']);
+const BODY_UNREADABLE = new Set(['invalid_json', 'body_forbidden_key', 'invalid_multipart', 'invalid_content_length']);
 
 /** `{name}` placeholders of `words` in `lang`, filled from `values`. */
 function say(words: Words, lang: PageLanguage, values: Record<string, string> = {}): string {

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { useListeningApp } from '../helpers/app.js';
+
+const FORBIDDEN = 'The JSON body holds a "__proto__" key or a "constructor" object with a "prototype" key, which pairgate refuses (they could alter the objects that read them). Send the body without them.';
+
+describe('a JSON body with a prototype key', () => {
+  const server = useListeningApp();
+  const inject = (payload: string) => server.t.app.inject({ method: 'POST', url: '/api/v1/grants', headers: { 'content-type': 'application/json' }, payload });
+
+  it('is refused with 400 body_forbidden_key saying why, not "not valid JSON" (which sent people looking for a syntax error)', async () => {
+    for (const payload of ['{"label":"a","__proto__":{"admin":true}}', '{"label":"a","data":{"__proto__":{"x":"1"}}}', '{"label":"a","constructor":{"prototype":{"admin":true}}}']) {
+      const response = await inject(payload);
+      expect(response.statusCode, payload).toBe(400);
+      expect(response.json(), payload).toEqual({ error: 'body_forbidden_key', message: FORBIDDEN });
+    }
+  });
+
+  it('leaves the other refusals and the bodies without such a key as they were', async () => {
+    expect((await inject('{"label":')).json()).toMatchObject({ error: 'invalid_json', message: 'The body is not valid JSON.' });
+    expect((await inject('{"__proto__":')).json()).toMatchObject({ error: 'invalid_json' });
+    expect((await inject('')).json()).toMatchObject({ error: 'invalid_json', message: 'The JSON body is empty.' });
+    // A key named constructor is only refused with a prototype in it.
+    const fine = await inject('{"label":"constructor","data":{"constructor":"x"}}');
+    expect(fine.statusCode, fine.body).toBe(201);
+  });
+
+  it('is refused the same way over a real socket', async () => {
+    const response = await fetch(`${server.base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"label":"a","__proto__":{}}' });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: 'body_forbidden_key', message: FORBIDDEN });
+  });
+});
