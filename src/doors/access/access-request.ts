@@ -15,6 +15,12 @@ export interface AccessRequest {
   requestingAppId: string;
   requestedPermissions: Permission[];
   lang: string;
+  /**
+   * False when the app named no `languageCode` (`lang` is then Pryv's default, `en`): the auth page
+   * follows the person's browser rather than English. Absent in requests made before it existed,
+   * which follow `lang`.
+   */
+  languageAsked?: boolean;
   returnURL: string | null;
   oauthState: string | null;
   clientData: Record<string, unknown> | null;
@@ -59,7 +65,9 @@ export type AccessGrant = Grant<AccessRequest, AccessResult>;
 /** The request's URLs that carry `key`: the auth page (`url`, `authUrl`) and the poll URL. */
 export function requestUrls(request: AccessRequest, key: AccessKey): { url: string; authUrl: string; poll: string } {
   const poll = `${request.pollBase}${key.value}`;
-  const query = new URLSearchParams({ lang: request.lang, key: key.value, requestingAppId: request.requestingAppId, returnURL: request.returnURL ?? '', domain: request.domain, poll, oauthState: request.oauthState ?? '' });
+  // An empty lang lets the auth page take the browser's language (Pryv's app-web-auth, on a trusted
+  // authUrl, takes its default).
+  const query = new URLSearchParams({ lang: request.languageAsked === false ? '' : request.lang, key: key.value, requestingAppId: request.requestingAppId, returnURL: request.returnURL ?? '', domain: request.domain, poll, oauthState: request.oauthState ?? '' });
   const join = request.authBase.includes('?') ? '&' : '?';
   return {
     url: `${request.authBase}${join}${query.toString().replace(/\+/g, '%20')}`,

@@ -66,8 +66,10 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     return undefined;
   };
 
+  /** The page's language: `?lang=`, then the app's languageCode when it named one, then the browser's. */
   const langOf = (request: FastifyRequest, grant?: AccessGrant): Lang => {
-    const fromRequest = grant && isLang(grant.request.lang.slice(0, 2)) ? grant.request.lang.slice(0, 2) : undefined;
+    const asked = grant && grant.request.languageAsked !== false ? grant.request.lang.slice(0, 2) : undefined;
+    const fromRequest = isLang(asked) ? asked : undefined;
     return pickLang(request, fromRequest);
   };
 

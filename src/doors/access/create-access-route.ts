@@ -17,7 +17,7 @@ export const CreateAccessBody = Type.Object(
   {
     requestingAppId: Type.String({ maxLength: 200, description: 'The app id, 6 to 99 characters once trimmed.' }),
     requestedPermissions: Type.Array(PermissionSchema, { minItems: 1, maxItems: 100 }),
-    languageCode: Type.Optional(Type.String({ maxLength: 5, description: 'Language of the auth page (en, fr); default en.' })),
+    languageCode: Type.Optional(Type.String({ maxLength: 5, description: 'Language of the auth page (en, fr). Without it the page takes the browser\'s language, and the answer\'s lang is en.' })),
     returnURL: Type.Optional(Type.Union([Type.Null(), Type.Boolean(), Type.String({ maxLength: 2048 })], { description: 'Where the browser goes after the decision (http(s)); null or false = none (popup).' })),
     oauthState: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 500 })], { description: 'Set for OAuth mode: the redirect carries state, code and poll.' })),
     clientData: Type.Optional(Type.Union([Type.Null(), Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 50 })])),
@@ -55,12 +55,14 @@ export function readAccessRequest(env: AccessEnv, body: CreateAccessBody): Acces
     if (!trusted) throw new InvalidRequestError('authUrl is not under a trusted auth URL of this server (same origin, path under the trusted one).', { field: 'authUrl' }, 'untrusted_auth_url');
     authBase = trusted;
   }
-  const lang = (body.languageCode ?? 'en').trim() || 'en';
+  const asked = (body.languageCode ?? '').trim();
+  const lang = asked || 'en';
   const publicUrl = env.ctx.publicUrl();
   return {
     requestingAppId: appId,
     requestedPermissions,
     lang,
+    languageAsked: asked !== '',
     returnURL,
     oauthState: typeof body.oauthState === 'string' ? body.oauthState : null,
     clientData: body.clientData ?? null,

@@ -481,6 +481,23 @@ describe('access door API over real sockets', () => {
     }
   });
 
+  it('without a languageCode the auth page speaks the browser\'s language (the answer still says lang en); with one, the app\'s', async () => {
+    const { languageCode: _omitted, ...unsaid } = authRequest({ requestingAppId: 'browser-lang-app' });
+    const created = await postJson(`${base}/access`, unsaid);
+    expect(created.body.lang).toBe('en');
+    expect(new URL(String(created.body.url)).searchParams.get('lang')).toBe('');
+    const french = new FormClient(base, { 'accept-language': 'fr-CH, fr;q=0.9, en;q=0.5' });
+    const page = await french.get(String(created.body.url).replace(base, ''));
+    expect(page.text).toContain('<html lang="fr"');
+    expect(page.text).toContain('Connectez-vous pour continuer.');
+    // Signed in, the consent screen keeps to it.
+    await french.register('browser-lang-user');
+    expect((await french.get(`/access/auth?key=${String(created.body.key)}`)).text).toContain('Autoriser');
+    // An app that names its language is obeyed, whatever the browser says.
+    const english = await postJson(`${base}/access`, authRequest({ requestingAppId: 'browser-lang-app', languageCode: 'en' }));
+    expect((await french.get(String(english.body.url).replace(base, ''))).text).toContain('<html lang="en"');
+  });
+
   it('a new user registers from the auth page and comes back to the consent screen', async () => {
     const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'newcomer-app' }));
     const visitor = new FormClient(base);
