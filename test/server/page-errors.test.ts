@@ -75,6 +75,14 @@ describe('a page refused before its handler shows the error page to a browser, a
     expect(response.body).toContain('This form was sent in a way this page does not accept');
   });
 
+  it('a body no parser reads as the form (bad JSON, or JSON with a __proto__ key): the page says the form could not be read', async () => {
+    for (const payload of ['{"login":', '{"login":"someone","__proto__":{}}']) {
+      const response = await t.app.inject({ method: 'POST', url: '/account/signin', headers: { accept: BROWSER, 'content-type': 'application/json' }, payload });
+      expectPage(response, 400);
+      expect(alertOf(response.body), payload).toBe('What your browser sent could not be read as this page’s form. Reload the page and send the form again.');
+    }
+  });
+
   it('a page without a language of its own (the relay\'s code form) stays in English', async () => {
     const response = await t.app.inject({ url: `/relay/go?code=${'x'.repeat(500)}`, headers: { accept: BROWSER, 'accept-language': 'fr' } });
     expectPage(response, 400);
