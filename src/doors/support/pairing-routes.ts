@@ -11,6 +11,7 @@ import { supportConfigSchema } from './config.js';
 import { splitRef, type PairingRequest } from './origin-session-routes.js';
 import { PAIRING_KIND, relayCodeFormat } from './relay-code.js';
 import { openToken } from './sealed-token.js';
+import { SpentCodes, type SpentHow } from './spent-codes.js';
 import { sessionGrantId, type SessionRequest, type SessionResult, type SessionGrant } from './session-model.js';
 import { ConfirmBody, ConfirmedView, PairingCodeParams, PairingInfoView, PlexusErrorView, RefParams } from './schemas.js';
 
@@ -28,6 +29,25 @@ const PAGE_REDIRECT = seeOther(
  * learns nothing.
  */
 export const DECLINED_PAGE_PATH = '/support/declined';
+
+/**
+ * What the page says of a code that was decided on already (SpentCodes): a person pressing Back
+ * after confirming is told where the session is, not to ask for a new code.
+ */
+const SPENT_PAGES: Record<SpentHow, { title: string; message: string }> = {
+  confirmed: {
+    title: 'This code was already used',
+    message: 'This code was confirmed already, and a code works only once. If you confirmed it in this browser, your support session is on the next page: press Forward, or go back to the tab where you confirmed it. Otherwise, ask your supporter for a new code.',
+  },
+  declined: {
+    title: 'This code was declined',
+    message: 'This code was declined, so nobody was given access, and it works no more. If you do want help, ask your supporter for a new code.',
+  },
+  burned: {
+    title: 'This code does not work',
+    message: 'This code was confirmed wrongly too often and no longer works. Ask your supporter for a new code.',
+  },
+};
 
 /** The origin's answer for an unknown or expired code, as in the spec. */
 const codeNotFound = (): NotFoundError => new NotFoundError('Code not found', 'code_not_found');
@@ -64,6 +84,10 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
   const cfg = configSection(ctx.config, supportConfigSchema);
   const lookupLimit = { max: ctx.config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE, timeWindow: 60_000 };
   const tags = ['support origin'];
+  const spent = new SpentCodes(ctx.stores.ephemeral, ctx.clock);
+  /** Notes how a code was decided (see SpentCodes); a failure to note it only costs a plainer page later. */
+  const noteSpent = (code: string, how: SpentHow, expiresAt: number): Promise<void> =>
+    spent.remember(code, how, expiresAt).catch((error: unknown) => ctx.logger.warn({ err: error }, 'support: could not note a spent pairing code'));
 
   /** The live pairing grant and session of a typed code; a miss counts against the address. */
   const find = async (ip: string, typed: string): Promise<{ pairing: PairingGrant; session: SessionGrant; code: string; token: string }> => {
@@ -87,10 +111,15 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
     SupporterAvatar: session.request.supporterAvatar,
   });
 
-  /** Renders an error as a page for browsers (the JSON routes keep the Plexus shape). */
-  const errorPage = (request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply => {
+  /**
+   * Renders an error as a page for browsers (the JSON routes keep the Plexus shape). A code not
+   * found that was decided on already (`typed`, see SpentCodes) is said to be used, or declined.
+   */
+  const errorPage = async (request: FastifyRequest, reply: FastifyReply, error: unknown, typed: string): Promise<FastifyReply> => {
     if (!isPairgateError(error)) throw error;
     if (typeof error.details?.retryAfterSeconds === 'number') reply.header('retry-after', String(error.details.retryAfterSeconds));
+    const how = error.code === 'code_not_found' ? await spent.how(typed).catch(() => undefined) : undefined;
+    if (how) return ctx.pages.render(request, reply, 'error.njk', SPENT_PAGES[how], error.status);
     const message = error.status === 404 ? 'No session has this code, or it has expired. Ask your supporter for a new code.' : error.message;
     return ctx.pages.render(request, reply, 'error.njk', { title: 'This code does not work', message }, error.status);
   };
@@ -122,15 +151,16 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
         action: `/pairing/${code}/confirm`,
       });
     } catch (error) {
-      return errorPage(request, reply, error);
+      return errorPage(request, reply, error, request.params.code);
     }
   });
 
   /** Counts a wrong confirmation of a found code; burns the code once the budget is spent. */
-  const wrongConfirmation = async (pairing: PairingGrant, error: Error): Promise<never> => {
+  const wrongConfirmation = async (pairing: PairingGrant, code: string, error: Error): Promise<never> => {
     const attempts = await ctx.engine.recordFailedAttempt(pairing.id);
     if (ctx.codeGuard.exhausted(attempts)) {
       await ctx.engine.refuse(pairing.id, { reason: 'too many wrong confirmations' }).catch(() => undefined);
+      await noteSpent(code, 'burned', pairing.expiresAt);
       throw new ForbiddenError('This code was confirmed wrongly too often and no longer works. Ask your supporter for a new code.', 'code_burned');
     }
     throw error;
@@ -150,7 +180,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
   }, async (request, reply) => {
     const fromPage = FORM_TYPES.includes(mediaType(request));
     try {
-      const { pairing, session, token } = await find(request.clientNetwork, request.params.code);
+      const { pairing, session, token, code } = await find(request.clientNetwork, request.params.code);
       const raw = (fromPage ? request.body?.decision : request.body?.Decision ?? request.body?.decision) ?? 'accept';
       const decision = raw.toLowerCase();
       if (fromPage) {
@@ -158,15 +188,16 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
         try {
           ctx.pages.verifyCsrf(request);
         } catch (error) {
-          await wrongConfirmation(pairing, error as Error);
+          await wrongConfirmation(pairing, code, error as Error);
         }
       }
       if (!['accept', 'yes', 'decline', 'no'].includes(decision)) {
-        await wrongConfirmation(pairing, new InvalidRequestError('Decision must be "accept" or "decline".', undefined, 'decision_invalid'));
+        await wrongConfirmation(pairing, code, new InvalidRequestError('Decision must be "accept" or "decline".', undefined, 'decision_invalid'));
       }
       if (decision === 'decline' || decision === 'no') {
         // The code is spent and the supporter learns at once that the person said no.
         await ctx.engine.refuse(pairing.id, { reason: 'declined' });
+        await noteSpent(code, 'declined', pairing.expiresAt);
         await ctx.engine.refuse<SessionResult>(session.id, { credentialHash: null, confirmedAt: ctx.clock.now(), connected: false, connectedAt: null, declined: true }).catch(() => undefined);
         // Post/Redirect/Get, as for a confirmation: a reload of this answer would post the spent
         // code again (the 404 page); the page it leads to may be reloaded.
@@ -175,6 +206,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
       }
       // Approving the pairing grant spends the code (compare-and-set: one confirmation wins).
       await ctx.engine.approve(pairing.id, { reason: 'confirmed' });
+      await noteSpent(code, 'confirmed', pairing.expiresAt);
       const credential = randomToken();
       const confirmed = await ctx.engine.approve<SessionResult>(session.id, { credentialHash: hashToken(credential), confirmedAt: ctx.clock.now(), connected: false, connectedAt: null });
       const channelPath = `/agent/${session.request.id}:${token}`;
@@ -195,7 +227,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
         CompanyName: cfg.PLEXUS_COMPANY_NAME,
       };
     } catch (error) {
-      if (fromPage) return errorPage(request, reply, error);
+      if (fromPage) return errorPage(request, reply, error, request.params.code);
       throw error;
     }
   });

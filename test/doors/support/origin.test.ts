@@ -294,10 +294,16 @@ describe('support origin over real sockets', () => {
     // A wrong token finds nothing, and says the same as an ended session.
     expect((await fetch(`${origin.url}/support/prg:${'x'.repeat(20)}`)).status).toBe(404);
 
-    // What a reload of the confirmation's answer used to do: post the spent code again.
+    // What a reload of the confirmation's answer used to do: post the spent code again. The page
+    // says the code was used and where the session is, not to ask for a new code.
     const again = await post();
     expect(again.status).toBe(404);
-    expect(await again.text()).toContain('No session has this code, or it has expired. Ask your supporter for a new code.');
+    const againPage = await again.text();
+    expect(againPage).toContain('<h1>This code was already used</h1>');
+    expect(againPage).toContain('your support session is on the next page: press Forward');
+    // A code never issued still gets the plain answer.
+    const never = await fetch(`${origin.url}/pairing/zzzzzz`, { headers: { accept: 'text/html' } });
+    expect(await never.text()).toContain('No session has this code, or it has expired. Ask your supporter for a new code.');
 
     // The session works with the credential of the fragment; once ended, its page says so plainly.
     const { connectAgent } = await import('../../../src/sdk/support.js');
@@ -345,7 +351,7 @@ describe('support origin over real sockets', () => {
     // What a reload of the decline's answer used to do: post the spent code again.
     const again = await post();
     expect(again.status).toBe(404);
-    expect(await again.text()).toContain('No session has this code, or it has expired. Ask your supporter for a new code.');
+    expect(await again.text()).toContain('This code was declined, so nobody was given access');
   });
 
   it('GET, list and DELETE a session; its code dies with it', async () => {
