@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { Resolver } from 'node:dns/promises';
 import { tmpdir } from 'node:os';
@@ -123,6 +124,27 @@ describe('pairgate box', () => {
     expect(foreign.status).toBe(2);
     expect(foreign.stdout).toBe('');
     expect(foreign.stderr).toMatch(/^pairgate: --mdns-interface: 192\.0\.2\.77 is not an IPv4 address of this machine \(its addresses: [^)]*127\.0\.0\.1[^)]*\)\. Give one of them, or leave the option out to let the system choose\. \[invalid_request\]\n$/);
+  }, 60_000);
+
+  it('box cert with a CA that stops answering after its directory: acme_unreachable naming the step (exit 1), no stack, nothing written', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'pairgate-cli-box-')), 'box');
+    expect((await run(['box', 'init', '--dir', dir])).status).toBe(0);
+    // A directory that answers, whose every other URL is a port nothing listens on: the CA went away mid-order.
+    const gone = `http://127.0.0.1:${await closedPort()}`;
+    const directory = createHttpServer((_request, response) => {
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ newNonce: `${gone}/nonce`, newAccount: `${gone}/account`, newOrder: `${gone}/order`, revokeCert: `${gone}/revoke`, keyChange: `${gone}/key` }));
+    });
+    await new Promise<void>((resolve) => directory.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(directory.address() as { port: number }).port}/dir`;
+    try {
+      const result = await run(['box', 'cert', '--dir', dir, '--zone', 'box.example.test', '--update-api', `https://127.0.0.1:${await closedPort()}`, '--acme-directory', url]);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toBe(`registering an ACME account with ${url}\npairgate: The ACME server ${url} stopped answering while registering the ACME account (ECONNREFUSED). Check that it runs and that this machine reaches it, then run the command again; no certificate was written. [acme_unreachable]\n`);
+      expect(existsSync(join(dir, 'acme-account.key'))).toBe(false);
+    } finally {
+      directory.close();
+    }
   }, 60_000);
 
   it('serve runs the DNS server and the update API when a zone is set, printing their ports after the URL line; box announce --once registers; SIGTERM stops all', async () => {

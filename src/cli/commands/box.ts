@@ -321,6 +321,7 @@ Examples:
       const obtained = await obtainCertificate({
         directoryUrl: options.acmeDirectory,
         names,
+        zone,
         updates,
         ...(dnsServer ? { dnsServer } : {}),
         ...(existsSync(accountFile) ? { accountKeyPem: readFileSync(accountFile, 'utf8') } : {}),
@@ -328,8 +329,9 @@ Examples:
         ...(options.acmeCa ? { acmeCa: pemCertificateOption(options.acmeCa, '--acme-ca', 'the certificate the ACME server\'s HTTPS presents (pebble\'s -config "certificate")') } : {}),
         propagationTimeoutMs: timeoutSeconds * 1000,
         log: (line) => process.stderr.write(`${line}\n`),
+        // Kept as soon as the CA knows it, so a retry after a failed order reuses the account.
+        onAccountKey: (pem) => writeFileSync(accountFile, pem, { mode: 0o600 }),
       });
-      writeFileSync(accountFile, obtained.accountKeyPem, { mode: 0o600 });
       // Each file is written beside its final name and renamed over it, so a server reloading them
       // (or a crash mid-way) never sees half a file.
       writeFileSync(join(out, 'cert.key.new'), obtained.keyPem, { mode: 0o600 });

@@ -1,8 +1,8 @@
-import { request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
 import { Resolver } from 'node:dns/promises';
 import acme from 'acme-client';
-import { BadGatewayError, InvalidRequestError } from '../../core/errors.js';
+import { BadGatewayError, InvalidRequestError, isPairgateError, PairgateError } from '../../core/errors.js';
 
 /** What the ACME flow needs to set and remove challenge TXT records (DnsUpdateClient in the SDK). */
 export interface TxtUpdater {
@@ -29,6 +29,14 @@ export interface AcmeDns01Options {
   propagationTimeoutMs?: number;
   /** Progress lines for a person. */
   log?: (line: string) => void;
+  /** The zone the names are under, named in what to check when the CA cannot see a challenge. */
+  zone?: string;
+  /**
+   * Called with a new account key once the CA has registered it, before the order: kept then, a
+   * retry after a failed order uses the same account instead of registering another (CAs limit
+   * new accounts per address: Let's Encrypt 10 per 3 hours).
+   */
+  onAccountKey?: (accountKeyPem: string) => void;
 }
 
 /** A certificate obtained: key and full chain, PEM. */
@@ -37,6 +45,12 @@ export interface ObtainedCertificate {
   chainPem: string;
   accountKeyPem: string;
 }
+
+/** Retries of an ACME request without an answer (or with a 5xx), and the first delay (then twice, three times...). */
+const ACME_RETRIES = 3;
+const ACME_RETRY_DELAY_S = 2;
+/** How long one ACME request may take. */
+const ACME_REQUEST_TIMEOUT_MS = 30_000;
 
 /** TTL of challenge records: short, they live a minute. */
 const CHALLENGE_TTL = 60;
@@ -63,8 +77,11 @@ export async function waitForTxt(resolver: Resolver | typeof import('node:dns/pr
       unanswered = NOT_THERE_YET.has(code) ? undefined : code;
     }
     if (Date.now() + delay > deadline) {
-      const why = unanswered ? `: the DNS server asked gave no answer about it (${unanswered}); check --dns-server, the address of the pairgate DNS server` : '';
-      throw new Error(`the TXT record ${name} did not become visible within ${Math.round(timeoutMs / 1000)} s${why}`);
+      const why = unanswered
+        ? `: the DNS server asked gave no answer about it (${unanswered}); check --dns-server, the address of the pairgate DNS server`
+        : ': check that --update-api and --dns-server (or the system resolver, without it) are the same pairgate server, or give it longer with --timeout';
+      // Nothing was asked of the CA yet: the order is given up, and no certificate written.
+      throw new PairgateError('acme_txt_not_visible', 504, `the TXT record ${name} did not become visible within ${Math.round(timeoutMs / 1000)} s${why}.`);
     }
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
@@ -125,17 +142,114 @@ export async function checkAcmeDirectory(directoryUrl: string, ca?: string): Pro
   }
 }
 
+/** The steps of an order, as a person is told which one failed. */
+type AcmeStep = 'account' | 'order' | 'challenge' | 'finalize';
+
+/** Per step: the machine code of a refusal, what was being done (for the message), and what to do. */
+const STEP_WORDS: Record<AcmeStep, { code: string; doing: string; refused: string; advice: string }> = {
+  account: { code: 'acme_account_refused', doing: 'registering the ACME account', refused: 'refused to register the ACME account', advice: 'Check --email and the CA\'s terms; a CA that needs external account binding is not supported.' },
+  order: { code: 'acme_order_refused', doing: 'placing the order', refused: 'refused the order', advice: 'Check --zone and --labels: the CA must accept every name (a public CA refuses names under a zone that is not a real, delegated domain), and it may limit how many certificates a name gets per week.' },
+  challenge: { code: 'acme_challenge_invalid', doing: 'validating the challenge', refused: 'could not validate the challenge', advice: '' },
+  finalize: { code: 'acme_finalize_refused', doing: 'issuing the certificate', refused: 'refused to issue the certificate', advice: 'Run the command again; if it fails again, the reason the CA gave says what to change.' },
+};
+
+/** Codes of a request that got no answer (Node, axios). */
+const NO_ANSWER = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ECONNABORTED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ERR_SOCKET_CONNECTION_TIMEOUT']);
+
 /**
- * Gets a certificate for `names` by ACME DNS-01 (acme-client): for each challenge it sets
+ * acme-client's error for a step, in words: which step failed, the CA's own reason, and what to do.
+ * acme-client throws bare Errors carrying the CA's detail ("Error retrieving TXT records for DNS
+ * challenge ...") or axios's ("connect ECONNREFUSED ..."), which named neither the step nor a fix.
+ * Errors already told in words (the update API's, a record that never showed) pass as they are.
+ * All are 502 (exit 1): the CA, not the command line, said no.
+ */
+function acmeStepError(step: AcmeStep, error: unknown, directoryUrl: string, watch: NoAnswerWatch, detail = '', advice = STEP_WORDS[step].advice): unknown {
+  if (isPairgateError(error) || toldInWords(error)) return error;
+  const words = STEP_WORDS[step];
+  // After its last retry of a request without an answer, acme-client throws a TypeError ("reading
+  // 'config'") that has lost the reason: the watch on the connections kept it.
+  const lost = error instanceof TypeError && /reading 'config'/.test(error.message);
+  const code = lost ? watch.lastFailure : (error as { code?: unknown }).code;
+  const answered = (error as { response?: unknown }).response !== undefined;
+  if (lost || (!answered && typeof code === 'string' && NO_ANSWER.has(code))) {
+    return new BadGatewayError(`The ACME server ${directoryUrl} stopped answering while ${words.doing}${detail} (${String(code ?? 'no answer')}). Check that it runs and that this machine reaches it, then run the command again; no certificate was written.`, 'acme_unreachable');
+  }
+  const reason = (error instanceof Error ? error.message : String(error)).replace(/\.$/, '') || 'no reason given';
+  return new BadGatewayError(`The ACME server ${words.refused}${detail}: ${reason}. ${advice}`.trim(), words.code);
+}
+
+/** An error of the update API's client (the SDK's PairgateApiError), which says what went wrong itself. */
+function toldInWords(error: unknown): error is Error & { code: string } {
+  return error instanceof Error && error.name === 'PairgateApiError';
+}
+
+/** Runs one step, turning its failure into acmeStepError's. */
+async function step<T>(name: AcmeStep, directoryUrl: string, watch: NoAnswerWatch, run: () => Promise<T>, detail = '', advice?: string): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw acmeStepError(name, error, directoryUrl, watch, detail, advice);
+  }
+}
+
+/** The last connection failure (ECONNREFUSED, ENOTFOUND...) of a request to the ACME server. */
+interface NoAnswerWatch {
+  lastFailure: string | undefined;
+}
+
+/**
+ * Gives acme-client's axios agents that note why a connection failed (trusting `ca` for HTTPS
+ * when given). acme-client has one shared axios instance and no per-client TLS option, so this is
+ * process-wide: the CLI runs one certificate order per process.
+ */
+function watchNoAnswer(ca: string | undefined): NoAnswerWatch {
+  const watch: NoAnswerWatch = { lastFailure: undefined };
+  const note = <T extends { once(event: 'error', listener: (error: NodeJS.ErrnoException) => void): unknown }>(socket: T): T => {
+    socket.once('error', (error) => (watch.lastFailure = error.code ?? error.message));
+    return socket;
+  };
+  class WatchedHttpAgent extends HttpAgent {
+    override createConnection(...args: Parameters<HttpAgent['createConnection']>): ReturnType<HttpAgent['createConnection']> {
+      return note(super.createConnection(...args)!);
+    }
+  }
+  class WatchedHttpsAgent extends Agent {
+    override createConnection(...args: Parameters<Agent['createConnection']>): ReturnType<Agent['createConnection']> {
+      return note(super.createConnection(...args)!);
+    }
+  }
+  acme.axios.defaults.httpAgent = new WatchedHttpAgent();
+  acme.axios.defaults.httpsAgent = new WatchedHttpsAgent(ca ? { ca } : {});
+  return watch;
+}
+
+/**
+ * What to do when the CA could not validate `record`: pairgate's own server had it (waitForTxt
+ * saw it there), so the CA, which asks public DNS from its own network, did not reach that server.
+ */
+function challengeAdvice(record: string, zone: string | undefined): string {
+  const where = zone ?? 'the zone';
+  return `pairgate's DNS server answered ${record} (checked before asking the CA), so the CA did not reach it: the CA looks the record up through public DNS. Check that ${where} is delegated to the pairgate DNS server (NS records for ${where} in its parent zone naming that server, and its address as glue when its name is inside the zone), that the server is reachable from the Internet on port 53, UDP and TCP, and that \`dig +trace TXT ${record}\` finds the record; then run the command again.`;
+}
+
+/**
+ * Gets a certificate for `names` by ACME DNS-01 (acme-client's steps, each named when it fails):
+ * registers or finds the account, places the order, and for each name sets
  * `_acme-challenge.<name>` TXT through the update API, waits until the DNS server answers it, lets
- * the CA validate, then removes the TXT (also on failure) and returns the key and the chain.
+ * the CA validate, then removes the TXT (also on failure); finally has the order issued and
+ * returns the key and the chain.
  */
 export async function obtainCertificate(options: AcmeDns01Options): Promise<ObtainedCertificate> {
   const log = options.log ?? (() => undefined);
-  await checkAcmeDirectory(options.directoryUrl, options.acmeCa);
-  // acme-client has one shared axios instance and no per-client TLS option: trusting a test CA is
-  // process-wide (the CLI runs one certificate order per process).
-  if (options.acmeCa) acme.axios.defaults.httpsAgent = new Agent({ ca: options.acmeCa });
+  const directoryUrl = options.directoryUrl;
+  await checkAcmeDirectory(directoryUrl, options.acmeCa);
+  const watch = watchNoAnswer(options.acmeCa);
+  // acme-client retries a request that got no answer (or a 5xx) 5 times, 5 to 25 s apart, and has
+  // no timeout: a CA gone mid-order kept the command silent for over a minute, or for ever. Fewer,
+  // shorter retries (a Retry-After the CA sends still wins) and a deadline per request.
+  const defaults = acme.axios.defaults as typeof acme.axios.defaults & { acmeSettings?: Record<string, unknown> };
+  defaults.acmeSettings = { ...defaults.acmeSettings, retryMaxAttempts: ACME_RETRIES, retryDefaultDelay: ACME_RETRY_DELAY_S };
+  acme.axios.defaults.timeout = ACME_REQUEST_TIMEOUT_MS;
   const accountKey = options.accountKeyPem ?? (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
   const certKey = await acme.crypto.createPrivateEcdsaKey('P-256');
   // No common name: a CN is limited to 64 characters and `local.<52-char fp>.<zone>` is longer; the
@@ -149,38 +263,81 @@ export async function obtainCertificate(options: AcmeDns01Options): Promise<Obta
   } else {
     resolver = await import('node:dns/promises');
   }
-  const client = new acme.Client({ directoryUrl: options.directoryUrl, accountKey, backoffAttempts: 20, backoffMin: 200, backoffMax: 3000 });
-  if (options.accountKeyPem) {
-    // A renewal: find the account this key already has. Registering again would answer "exists"
-    // and make acme-client send an account update that strict servers refuse (RFC 8555 wants a
-    // POST-as-GET). On a server where the key has no account yet, registration below makes one.
+  const client = new acme.Client({ directoryUrl, accountKey, backoffAttempts: 20, backoffMin: 200, backoffMax: 3000 });
+  await step('account', directoryUrl, watch, () => account(client, options, log));
+  if (!options.accountKeyPem) options.onAccountKey?.(accountKey);
+  log(`ordering a certificate for ${options.names.join(', ')}`);
+  const order = await step('order', directoryUrl, watch, () => client.createOrder({ identifiers: options.names.map((value) => ({ type: 'dns', value })) }));
+  const authorizations = await step('order', directoryUrl, watch, () => client.getAuthorizations(order));
+  const challenges = authorizations.map((authz) => satisfy(client, authz, options, resolver, watch, log));
+  const settled = await Promise.allSettled(challenges);
+  const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  const finalized = await step('finalize', directoryUrl, watch, () => client.finalizeOrder(order, csr));
+  const chainPem = await step('finalize', directoryUrl, watch, () => client.getCertificate(finalized));
+  return { keyPem: certKey.toString(), chainPem, accountKeyPem: accountKey };
+}
+
+/**
+ * Finds the account of a kept key, or registers one. Registering a kept key again would answer
+ * "exists" and make acme-client send an account update that strict servers refuse (RFC 8555 wants
+ * a POST-as-GET); on a server where the key has no account yet, registration makes one.
+ */
+async function account(client: acme.Client, options: AcmeDns01Options, log: (line: string) => void): Promise<void> {
+  if (!options.accountKeyPem) {
+    log(`registering an ACME account with ${options.directoryUrl}`);
+  } else {
     try {
       await client.createAccount({ onlyReturnExisting: true });
       log('using the existing ACME account');
-    } catch {
+      return;
+    } catch (error) {
+      // A CA that does not answer is no answer about the account: said as such by the caller.
+      if (error instanceof TypeError || NO_ANSWER.has(String((error as { code?: unknown }).code))) throw error;
       log('no ACME account for this key on this server yet: registering');
     }
   }
-  const chainPem = await client.auto({
-    csr,
-    ...(options.email ? { email: options.email } : {}),
-    termsOfServiceAgreed: true,
-    challengePriority: ['dns-01'],
-    // acme-client's own check asks the system resolver; we wait on the authoritative server instead.
-    skipChallengeVerification: true,
-    challengeCreateFn: async (authz, challenge, keyAuthorization) => {
-      if (challenge.type !== 'dns-01') throw new Error(`unexpected challenge type ${challenge.type}`);
-      const name = `_acme-challenge.${authz.identifier.value}`;
-      log(`setting TXT ${name}`);
+  await client.createAccount({ termsOfServiceAgreed: true, ...(options.email ? { contact: [`mailto:${options.email}`] } : {}) });
+}
+
+/**
+ * Satisfies one authorization by DNS-01: sets the TXT, waits until it is visible, has the CA
+ * validate it, and removes the TXT whatever happened (a failure to remove is only logged: the
+ * server deletes challenge records an hour after they were written).
+ */
+async function satisfy(client: acme.Client, authz: acme.Authorization, options: AcmeDns01Options, resolver: Resolver | typeof import('node:dns/promises'), watch: NoAnswerWatch, log: (line: string) => void): Promise<void> {
+  if (authz.status === 'valid') return;
+  const name = `_acme-challenge.${authz.identifier.value}`;
+  const challenge = authz.challenges.find((c) => c.type === 'dns-01');
+  if (!challenge) {
+    throw new BadGatewayError(`The ACME server offers no DNS-01 challenge for ${authz.identifier.value} (only ${authz.challenges.map((c) => c.type).join(', ') || 'none'}); pairgate box cert proves names by DNS-01 only: use a CA that offers it.`, 'acme_no_dns_challenge');
+  }
+  const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
+  let completed = false;
+  try {
+    log(`setting TXT ${name}`);
+    try {
       await options.updates.set(name, 'TXT', keyAuthorization, CHALLENGE_TTL);
-      await waitForTxt(resolver, name, keyAuthorization, options.propagationTimeoutMs ?? 60_000);
-      log(`TXT ${name} is visible`);
-    },
-    challengeRemoveFn: async (authz, _challenge, keyAuthorization) => {
-      const name = `_acme-challenge.${authz.identifier.value}`;
+    } catch (error) {
+      // Its code and status stay the update API's; the message says which step it was.
+      if (toldInWords(error)) error.message = `Setting the challenge record ${name} through the update API failed: ${error.message}`;
+      throw error;
+    }
+    await waitForTxt(resolver, name, keyAuthorization, options.propagationTimeoutMs ?? 60_000);
+    log(`TXT ${name} is visible`);
+    await step('challenge', options.directoryUrl, watch, async () => {
+      await client.completeChallenge(challenge);
+      completed = true;
+      await client.waitForValidStatus(challenge);
+    }, ` ${name}`, challengeAdvice(name, options.zone));
+  } finally {
+    try {
       await options.updates.remove(name, { type: 'TXT', value: keyAuthorization });
       log(`removed TXT ${name}`);
-    },
-  });
-  return { keyPem: certKey.toString(), chainPem, accountKeyPem: accountKey };
+    } catch (error) {
+      log(`could not remove TXT ${name} (${error instanceof Error ? error.message : String(error)}); the server deletes it within an hour`);
+    }
+    // An authorization left pending would be reused, half done, by the next order: give it up.
+    if (!completed) await client.deactivateAuthorization(authz).catch(() => undefined);
+  }
 }

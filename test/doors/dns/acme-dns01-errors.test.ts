@@ -57,5 +57,7 @@ describe('waitForTxt gives up saying whether the DNS server answered at all', ()
     await expect(waitForTxt(resolver, '_acme-challenge.local.box.example.test', 'x', 300)).rejects.toThrow(
       /^the TXT record _acme-challenge\.local\.box\.example\.test did not become visible within 0 s: the DNS server asked gave no answer about it \((ECONNREFUSED|ETIMEOUT)\); check --dns-server/,
     );
+    // A stable code (exit 1 in the CLI), not a bare Error.
+    await expect(waitForTxt(resolver, '_acme-challenge.local.box.example.test', 'x', 300)).rejects.toMatchObject({ code: 'acme_txt_not_visible', status: 504 });
   });
 });

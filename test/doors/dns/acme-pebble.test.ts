@@ -173,3 +173,90 @@ describe.skipIf(Boolean(skip))('pairgate box cert: ACME DNS-01 against pebble po
   }, 180_000);
 });
 
+
+describe.skipIf(Boolean(skip))('pairgate box cert: a CA that cannot see the challenge says which step failed and what to check', () => {
+  let t: TestApp;
+  let elsewhere: TestApp;
+  let runtime: DnsRuntime;
+  let pebble: ChildProcess | undefined;
+  let dir: string;
+  let box: BoxIdentity;
+  let directory: string;
+
+  beforeAll(async () => {
+    if (!existsSync(cli)) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+    ({ t, runtime } = await createDnsApp());
+    // The DNS server the CA asks is another one, without the box's records: as when the zone is not
+    // delegated to pairgate's server, or a firewall keeps the CA from it.
+    let other: DnsRuntime;
+    ({ t: elsewhere, runtime: other } = await createDnsApp());
+    dir = mkdtempSync(join(tmpdir(), 'pairgate-acme-invalid-'));
+    box = await initBoxIdentity(join(dir, 'box'), { name: 'acme box' });
+    const pebbleTls = await createSelfSigned({ commonName: 'pebble test', altNames: ['localhost', '127.0.0.1'] });
+    writeFileSync(join(dir, 'pebble.key'), pebbleTls.keyPem);
+    writeFileSync(join(dir, 'pebble.crt'), pebbleTls.certPem);
+    writeFileSync(join(dir, 'update-ca.pem'), runtime.updateCertPem!);
+    const [apiPort, managementPort] = [await freePort(), await freePort()];
+    writeFileSync(join(dir, 'pebble.json'), JSON.stringify({
+      pebble: {
+        listenAddress: `127.0.0.1:${apiPort}`,
+        managementListenAddress: `127.0.0.1:${managementPort}`,
+        certificate: join(dir, 'pebble.crt'),
+        privateKey: join(dir, 'pebble.key'),
+        httpPort: 5002,
+        tlsPort: 5001,
+        ocspResponderURL: '',
+        externalAccountBindingRequired: false,
+      },
+    }));
+    directory = `https://127.0.0.1:${apiPort}/dir`;
+    pebble = spawn('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${other.dns.port}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_VA_ALWAYS_VALID: '0' },
+    });
+    pebble.stdout!.resume();
+    pebble.stderr!.resume();
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        if ((await httpsGet(directory, pebbleTls.certPem)).status === 200) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error('pebble did not start');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    pebble?.kill('SIGTERM');
+    await t?.close();
+    await elsewhere?.close();
+  });
+
+  it('acme_challenge_invalid (exit 1): names the record and the delegation to check, removes the TXT, writes no certificate, keeps the account', async () => {
+    const args = [
+      'box', 'cert', '--dir', join(dir, 'box'), '--zone', ZONE, '--update-api', runtime.updateApi!.url,
+      '--update-ca', join(dir, 'update-ca.pem'), '--acme-directory', directory, '--acme-ca', join(dir, 'pebble.crt'),
+      '--dns-server', `127.0.0.1:${runtime.dns.port}`, '--labels', 'local', '--timeout', '20',
+    ];
+    const result = await run(args);
+    const record = `_acme-challenge.local.${box.fingerprint}.${ZONE}`;
+    expect(result.code, result.stderr).toBe(1);
+    // pairgate's server had it: the step that failed is the CA's look-up, and the message says so.
+    expect(result.stderr).toContain(`TXT ${record} is visible`);
+    expect(result.stderr).toContain(`pairgate: The ACME server could not validate the challenge ${record}: `);
+    expect(result.stderr).toContain(`Check that ${ZONE} is delegated to the pairgate DNS server`);
+    expect(result.stderr).toContain(`dig +trace TXT ${record}`);
+    expect(result.stderr).toMatch(/\[acme_challenge_invalid\]\n$/);
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+    expect(result.stderr).toContain(`removed TXT ${record}`);
+    await expect(resolverFor(runtime.dns.port).resolveTxt(record)).rejects.toMatchObject({ code: 'ENOTFOUND' });
+    expect(existsSync(join(dir, 'box', 'cert.pem'))).toBe(false);
+    // The account the CA registered is kept: a retry uses it rather than registering another.
+    expect(existsSync(join(dir, 'box', 'acme-account.key'))).toBe(true);
+    const again = await run(args);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('using the existing ACME account');
+  }, 120_000);
+});
