@@ -104,6 +104,9 @@ export class ChatCommands {
     if (linked === 'organization_gone') throw organizationGone();
     // The maker may have left the organization since making the token.
     if (linked === 'not_a_member') throw new ForbiddenError('The account that made this token is no longer a member of the organization.', 'not_a_member');
+    // Linking again replaces the link: say so when it was to another account, or the person
+    // believes both accounts are linked.
+    if (linked.replaced !== null) return { text: `Linked to the pairgate account ${maker.username}, in place of ${linked.replaced}.`, data: { linked: true, username: maker.username, replaced: linked.replaced } };
     return { text: `Linked to the pairgate account ${maker.username}.`, data: { linked: true, username: maker.username } };
   }
 

@@ -11,8 +11,12 @@ export interface ChatLink {
   linkedAt: number;
 }
 
-/** What became of a link: made, or refused because the organization or the membership is gone. */
-export type LinkOutcome = 'linked' | 'organization_gone' | 'not_a_member';
+/**
+ * What became of a link: made (with the pairgate account the chat user was linked to before, if
+ * another, which the answer names so a replaced link is not a surprise), or refused because the
+ * organization or the membership is gone.
+ */
+export type LinkOutcome = { linked: true; replaced: string | null } | 'organization_gone' | 'not_a_member';
 
 /** Who a chat user is, within one organization's installation of one connector. */
 export interface ChatUserRef {
@@ -30,7 +34,8 @@ export class ChatLinks {
   constructor(private readonly db: DurableDb) {}
 
   /**
-   * Links `ref` to `userId`, replacing any earlier link of that chat user, if the organization
+   * Links `ref` to `userId`, replacing any earlier link of that chat user (whose account it
+   * returns when it was another), if the organization
    * still exists and `userId` is still its member. Decided in one transaction that locks the
    * organization, so a link cannot outlive a removal of the member or a deletion of the
    * organization running at the same time.
@@ -40,12 +45,20 @@ export class ChatLinks {
       if (!(await lockOrganization(trx, ref.orgId))) return 'organization_gone';
       const member = await trx.selectFrom('organization_members').select('user_id').where('org_id', '=', ref.orgId).where('user_id', '=', userId).executeTakeFirst();
       if (!member) return 'not_a_member';
+      const before = await trx
+        .selectFrom('chat_links')
+        .innerJoin('users', 'users.id', 'chat_links.user_id')
+        .select(['chat_links.user_id', 'users.username'])
+        .where('chat_links.org_id', '=', ref.orgId)
+        .where('chat_links.connector', '=', ref.connector)
+        .where('chat_links.external_user_id', '=', ref.externalUserId)
+        .executeTakeFirst();
       await trx
         .insertInto('chat_links')
         .values({ org_id: ref.orgId, connector: ref.connector, external_user_id: ref.externalUserId, user_id: userId, installation_id: installationId, external_username: externalUsername, linked_at: now })
         .onConflict((oc) => oc.columns(['org_id', 'connector', 'external_user_id']).doUpdateSet({ user_id: userId, installation_id: installationId, external_username: externalUsername, linked_at: now }))
         .execute();
-      return 'linked';
+      return { linked: true, replaced: before && before.user_id !== userId ? before.username : null };
     });
   }
 

@@ -88,6 +88,21 @@ describe('install door: linking chat users with one-time tokens (real sockets, m
     expect(again.body.text).toBe('This link token is unknown here, already used or expired (a token works once, for 5 minutes, in the organization and chat it was made for). Create a new one at https://pair.example/integrations.');
   });
 
+  it('linking a chat user already linked replaces the link and says which account it replaced', async () => {
+    const switcher = { id: mattermostId('switcherswitcher'), username: 'switcher' };
+    expect((await link((await alice.linkToken(orgId)).body.token, switcher)).body.text).toBe('Linked to the pairgate account link-alice.');
+    // Again with the same account: nothing replaced, nothing said of it.
+    clock.advance(1000);
+    expect((await link((await alice.linkToken(orgId)).body.token, switcher)).body).toEqual({ type: 'ok', text: 'Linked to the pairgate account link-alice.', data: { linked: true, username: 'link-alice' } });
+    clock.advance(1000);
+    const replaced = await link((await admin.linkToken(orgId)).body.token, switcher);
+    expect(replaced.body).toEqual({ type: 'ok', text: 'Linked to the pairgate account link-admin, in place of link-alice.', data: { linked: true, username: 'link-admin', replaced: 'link-alice' } });
+    // One link per chat user: the new one.
+    const rows = await t.app.pairgate.stores.db.selectFrom('chat_links').select('user_id').where('external_user_id', '=', switcher.id).execute();
+    expect(rows).toHaveLength(1);
+    expect((await mm.call(inst.id, 'status', inst.secret, switcher)).body.data.username).toBe('link-admin');
+  });
+
   it('a token typed wrong is told in the words of link tokens, with what to do, and guesses nothing', async () => {
     const typist = { id: mattermostId('typisttypist'), username: 'typist' };
     const looks = 'a link token has 11 letters and digits, like k7m2x-9qdp4-r (dashes and spaces do not count)';
