@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { UnauthorizedError } from '../../core/errors.js';
@@ -12,7 +12,17 @@ export function tokenOf(request: FastifyRequest): string | undefined {
   return typeof query.auth === 'string' && query.auth ? query.auth : undefined;
 }
 
-const invalidToken = (): UnauthorizedError => new UnauthorizedError('The access token is missing, invalid, expired or revoked.', 'invalid-access-token');
+const invalidToken = (): UnauthorizedError => new UnauthorizedError('The access token is missing, invalid, expired or revoked: send a live app token of this user in the Authorization header (raw or "Bearer <token>").', 'invalid-access-token');
+
+/**
+ * A 401's challenge (RFC 6750 §3): `Bearer` with the realm, plus `error="invalid_token"` when a
+ * token was presented, so a generic HTTP client tells "no credentials" from "wrong credentials".
+ * The `pryv` library reads the body only.
+ */
+function bearerChallenge(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void): void {
+  if (reply.statusCode === 401) reply.header('www-authenticate', tokenOf(request) ? 'Bearer realm="pairgate", error="invalid_token"' : 'Bearer realm="pairgate"');
+  done(null, payload);
+}
 
 const AccessInfoView = Type.Object(
   {
@@ -29,7 +39,7 @@ const AccessInfoView = Type.Object(
 /**
  * `GET /<username>/access-info`: what a token opens, for resource servers and the `pryv` library's
  * `Connection.accessInfo()`. 401 (Pryv's `invalid-access-token`) for an unknown, revoked or
- * expired token, or one of another user, without saying which.
+ * expired token, or one of another user, without saying which, with a Bearer challenge.
  */
 export function installAccessInfoRoute(app: FastifyInstance, env: AccessEnv): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -41,6 +51,7 @@ export function installAccessInfoRoute(app: FastifyInstance, env: AccessEnv): vo
       querystring: Type.Object({ auth: Type.Optional(Type.String({ maxLength: 200 })) }),
       response: { 200: AccessInfoView, 401: Type.Object({ error: Type.Object({ id: Type.String(), message: Type.String() }), meta: Type.Object({}, { additionalProperties: true }) }) },
     },
+    onSend: bearerChallenge,
   }, async (request) => {
     const token = tokenOf(request);
     const now = env.ctx.clock.now();

@@ -150,6 +150,14 @@ describe('access door API over real sockets', () => {
     const wrong = await getJson(`${base}/acceptor/access-info`, { authorization: 'x'.repeat(43) });
     expect(wrong.status).toBe(401);
     expect(wrong.body).toMatchObject({ error: { id: 'invalid-access-token' } });
+    // RFC 6750 §3: a 401 says how to authenticate, and whether the token presented was the trouble.
+    const challenge = async (headers: Record<string, string>) => {
+      const answer = await fetch(`${base}/acceptor/access-info`, { headers });
+      expect(answer.status).toBe(401);
+      return answer.headers.get('www-authenticate');
+    };
+    expect(await challenge({ authorization: 'x'.repeat(43) })).toBe('Bearer realm="pairgate", error="invalid_token"');
+    expect(await challenge({})).toBe('Bearer realm="pairgate"');
 
     const introspectAs = (value: string, headers: Record<string, string>) => fetch(`${base}/access/introspect`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams({ token: value }) });
     const introspect = async (value: string) => (await introspectAs(value, { authorization: `Bearer ${INTROSPECTION_SECRET}` })).json() as Promise<Record<string, unknown>>;
