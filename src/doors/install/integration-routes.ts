@@ -44,6 +44,8 @@ export function installIntegrationRoutes(app: FastifyInstance, kit: ChatKit, con
         body: Type.Optional(OrgBody),
         response: { 201: Type.Object({ ...connector.setupSchema.properties, expires_at: Type.String({ description: 'When the setup expires unless installed.' }) }), 401: ErrorView, 403: ErrorView, 404: ErrorView },
       },
+      // No body at all means no org_id, as `{}` does (curl -X POST without -d).
+      config: { optionalBody: true },
     }, async (request, reply) => {
       const user = await requireUser(request);
       // The answer's fields are the connector's own (its setupSchema); the schema above serializes them.
@@ -57,7 +59,7 @@ export function installIntegrationRoutes(app: FastifyInstance, kit: ChatKit, con
         body: Type.Optional(OrgBody),
         response: { 201: Type.Object({ token: Type.String(), expires_at: Type.String(), expires_in: Type.Integer(), org_id: Type.String(), org_name: Type.String() }), 401: ErrorView, 403: ErrorView, 404: ErrorView, 429: ErrorView },
       },
-      config: { rateLimit: { max: 30, timeWindow: 60_000 } },
+      config: { rateLimit: { max: 30, timeWindow: 60_000 }, optionalBody: true },
     }, async (request, reply) => {
       const user = await requireUser(request);
       return reply.code(201).headers(NO_STORE).send(await makeLinkToken(kit, connector, user, request.body?.org_id, request.clientNetwork));

@@ -49,6 +49,17 @@ describe('install door: Mattermost setup, manifest and signed calls (real socket
     expect(t.logs.join('')).not.toContain(answer.body.jwt_secret);
   });
 
+  it('a setup and a link token need no body at all when the person is in one organization (curl -X POST without -d)', async () => {
+    const solo = await Member.create(base, 'mm-solo');
+    const soloOrg = await solo.createOrg('Solo');
+    const setup = await solo.json('POST', '/api/v1/integrations/mattermost/setup');
+    expect(setup.status).toBe(201);
+    expect(setup.body.manifest_link).toMatch(/\/mattermost\/[\w-]{22}\/manifest\.json$/);
+    const token = await solo.json('POST', '/api/v1/integrations/webhook/link-tokens');
+    expect(token.status).toBe(201);
+    expect(token.body.org_id).toBe(soloOrg);
+  });
+
   it('only an admin may set up: a member gets 403, a stranger 404, nobody 401', async () => {
     const byMember = await member.setup(orgId);
     expect(byMember.status).toBe(403);
