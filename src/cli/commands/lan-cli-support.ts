@@ -127,20 +127,24 @@ export function pairingText(result: PairingResult): string {
   return lines.join('\n');
 }
 
+/** The signals a lan command cleans up on. */
+export type StopSignal = 'SIGINT' | 'SIGTERM';
+
 /** What to remove when the command is stopped by a signal (`cleanUpOnSignal`). */
-const cleanups: (() => string[])[] = [];
+const cleanups: ((signal: StopSignal) => string[])[] = [];
 
 /**
  * Adds to what a lan command stopped by Ctrl-C (or SIGTERM) removes before it exits: files it made
  * that only made sense while it ran (a half-received payload's `.partial`, the QR code images of
- * an offer). Each cleanup returns the paths it removed, which the person is told of. Then the
+ * an offer), and tell the other device why the connection ends. Each cleanup returns the paths it
+ * removed, which the person is told of. Then the
  * signal is raised again, so the shell sees the command end by it (exit status 130 for Ctrl-C).
  */
-export function cleanUpOnSignal(cleanup: () => string[]): void {
+export function cleanUpOnSignal(cleanup: (signal: StopSignal) => string[]): void {
   if (cleanups.length === 0) {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => {
-        const removed = cleanups.flatMap((each) => each());
+        const removed = cleanups.flatMap((each) => each(signal));
         stderrLog(`\npairgate: stopped${signal === 'SIGINT' ? ' (Ctrl-C)' : ''}${removed.length ? `; removed ${removed.join(', ')}` : ''}.`);
         process.kill(process.pid, signal);
       });

@@ -15,15 +15,18 @@ import {
  * of a second that `pairgate --help` and every other command would otherwise pay for.
  */
 async function loadLan() {
-  const [connect, joining, codeJoining, offer, qr, payload] = await Promise.all([
+  const [connect, joining, codeJoining, offer, qr, payload, frames] = await Promise.all([
     import('../../doors/lan/connect.js'),
     import('../../doors/lan/join.js'),
     import('../../doors/lan/code-join.js'),
     import('../../doors/lan/offer.js'),
     import('../../doors/lan/qr.js'),
     import('../../doors/lan/payload.js'),
+    import('../../doors/lan/frames.js'),
   ]);
-  // Ctrl-C in the middle of a transfer leaves no half-received file behind (`removePartialPayloads`).
+  // Ctrl-C in the middle of an exchange: the other device is told this one was stopped (it says
+  // so rather than "connection lost"), and no half-received file is left behind.
+  cleanUpOnSignal((signal) => { frames.tellPeersStopped(signal); return []; });
   cleanUpOnSignal(payload.removePartialPayloads);
   return { ...connect, ...joining, ...codeJoining, ...offer, ...qr };
 }

@@ -125,7 +125,7 @@ export async function joinWithCode(code: string, options: CodeJoinOptions): Prom
   const chosen = target.deviceId;
   // Every address the device announces is dialled, not only the first heard: one may be dead,
   // filtered, or an impostor's. Whichever completes the PAKE is the one paired with.
-  const { channel, socket, endpoint } = await proveAtAnyEndpoint({
+  const { channel, endpoint } = await proveAtAnyEndpoint({
     endpoints: target.endpoints,
     ...(chosen !== undefined ? {
       more: (add: (e: CodeEndpoint) => void) => listenForAnnouncements({
@@ -157,7 +157,8 @@ export async function joinWithCode(code: string, options: CodeJoinOptions): Prom
       otherDevice: 'The device that proved the code is not the one that announced itself.',
     });
   } catch (error) {
-    socket.destroy();
+    // The offer is told what failed here (a full disk, a timeout), then the connection ends.
+    channel.endWith(error);
     throw error;
   }
 }

@@ -110,7 +110,7 @@ export async function listenForTrustedPeer(options: TrustedSessionOptions & { ho
         void close();
         settle?.resolve({ ...exchanged, trusted, address });
       } catch (error) {
-        channel.refuse('lan_protocol_error', 'The exchange failed.');
+        channel.endWith(error);
         busy = false;
         log(`The session with ${address} failed: ${(error as Error).message}`);
       }
@@ -158,7 +158,8 @@ export async function connectToTrustedPeer(selector: string, options: TrustedSes
     channel.close();
     return { ...exchanged, trusted, address };
   } catch (error) {
-    socket.destroy();
+    // The other device is told what failed here (a full disk, a timeout), then the connection ends.
+    channel.endWith(error);
     throw error;
   }
 }

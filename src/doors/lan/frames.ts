@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { terminalText } from './terminal-text.js';
 import { ChannelBindingError, ConnectionLostError, ListenerClosedError, PeerTimeoutError, PinMismatchError, ProtocolError, WrongCodeError, WrongSecretError } from './lan-errors.js';
+import { interruptedNotice, noticeForPeer, peerFailed, type PeerNotice } from './peer-failure.js';
 
 /**
  * Framing of the lan protocol over one TLS socket: 1 type byte, a 4-byte big-endian length, the
@@ -32,8 +33,21 @@ export type Frame = { kind: 'json'; message: ControlMessage } | { kind: 'data'; 
 // Remote text shown to a person: nothing that steers the terminal, bounded length.
 const clean = (text: unknown): string => terminalText(text, 300);
 
-/** The error a remote `{t: 'error'}` message stands for. */
+/** Errors made of the other device's word: this side does not answer them with its own. */
+const fromPeer = new WeakSet<Error>();
+
+/**
+ * The error a remote `{t: 'error'}` message stands for: a refusal of what this side sent (its
+ * secret, key, code; a listener that closed; a malformed message), or else the other device
+ * failing on its side (its disk full, its timeout, Ctrl-C there: `lan_peer_failed`, `peer-failure.ts`).
+ */
 export function remoteError(message: ControlMessage): Error {
+  const error = refusal(message) ?? peerFailed(message.code, message.message);
+  fromPeer.add(error);
+  return error;
+}
+
+function refusal(message: ControlMessage): Error | undefined {
   const text = `The other device refused: ${clean(message.message)}`;
   switch (message.code) {
     case 'lan_wrong_secret': return new WrongSecretError(text);
@@ -45,8 +59,22 @@ export function remoteError(message: ControlMessage): Error {
     case 'lan_already_paired':
     case 'lan_listener_closed':
     case 'lan_not_trusted': return new ListenerClosedError(text, String(message.code));
-    default: return new ProtocolError(text);
+    case 'lan_protocol_error': return new ProtocolError(text);
+    default: return undefined;
   }
+}
+
+/** Channels with a connection still open, told when the command is stopped (`tellPeersStopped`). */
+const live = new Set<FramedChannel>();
+
+/**
+ * Tells the device at the other end of every open channel that this command was stopped by
+ * `signal`, so its person reads that (`lan_peer_failed`, "stopped (Ctrl-C)") rather than a lost
+ * connection. Synchronous, for a signal handler: the frame is handed to the socket, which writes
+ * at once what the kernel takes (a few dozen bytes on an idle connection); best effort.
+ */
+export function tellPeersStopped(signal: 'SIGINT' | 'SIGTERM'): void {
+  for (const channel of live) channel.tell(interruptedNotice(signal));
 }
 
 /** A framed, message-oriented view of a socket. */
@@ -55,8 +83,16 @@ export class FramedChannel {
   private readonly queue: Frame[] = [];
   private waiter: { resolve: (frame: Frame) => void; reject: (error: Error) => void } | undefined;
   private failure: Error | undefined;
+  /** The other device's own error message, once one arrived: why the connection ends, whatever closes it. */
+  private peerError: Error | undefined;
+  /** Wakes a sender waiting for the socket to drain when that message arrives. */
+  private stopSending: ((error: Error) => void) | undefined;
+  /** This side said its last word (`refuse`, `tell`): it has nothing more to tell. */
+  private told = false;
 
   constructor(readonly socket: Duplex) {
+    live.add(this);
+    socket.once('close', () => live.delete(this));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     // Lost, not malformed: the other side stopped or the network cut, which the person cannot
     // fix by changing what they typed (exit code 1, where a ProtocolError exits 2).
@@ -75,7 +111,9 @@ export class FramedChannel {
   async sendData(chunk: Buffer): Promise<void> {
     for (let offset = 0; offset < chunk.length; offset += MAX_DATA_FRAME) {
       // Lost already (the other side stopped while this one read its file): writing on would only
-      // wait for a drain that a closed socket never emits.
+      // wait for a drain that a closed socket never emits. Or the other side said it failed (its
+      // disk is full): the rest of the file would be sent for nothing.
+      if (this.peerError) throw this.peerError;
       if (this.failure) throw this.failure;
       const part = chunk.subarray(offset, offset + MAX_DATA_FRAME);
       const ok = this.socket.write(Buffer.concat([header(DATA_FRAME, part.length), part]));
@@ -93,8 +131,17 @@ export class FramedChannel {
     if (this.failure) return Promise.reject(this.failure);
     if (this.socket.destroyed) return Promise.reject(new ConnectionLostError(CLOSED));
     return new Promise<void>((resolve, reject) => {
-      const onClose = () => reject(this.failure ?? new ConnectionLostError(CLOSED));
-      this.socket.once('drain', () => { this.socket.off('close', onClose); resolve(); });
+      const done = (error?: Error) => {
+        this.socket.off('close', onClose);
+        this.socket.off('drain', onDrain);
+        this.stopSending = undefined;
+        if (error) reject(error);
+        else resolve();
+      };
+      const onClose = () => done(this.failure ?? new ConnectionLostError(CLOSED));
+      const onDrain = () => done();
+      this.stopSending = done;
+      this.socket.once('drain', onDrain);
       this.socket.once('close', onClose);
     });
   }
@@ -130,13 +177,36 @@ export class FramedChannel {
 
   /** Sends an error message (best effort) and closes. */
   refuse(code: string, message: string): void {
+    this.tell({ code, message });
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  /** Sends an error message once (best effort), without closing. */
+  tell(notice: PeerNotice): void {
+    if (this.told || this.socket.destroyed) return;
+    this.told = true;
     try {
-      this.send({ t: 'error', code, message });
+      this.send({ t: 'error', code: notice.code, message: notice.message });
     } catch {
       // The socket may already be gone; closing is what matters.
     }
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  /**
+   * Ends the connection after `error` ended this side's part: tells the other device what failed
+   * here (`noticeForPeer`: its code and the kind of problem, never a path), so its person reads
+   * "the other device's disk is full" instead of a lost connection or a protocol error. Nothing is
+   * told back when the error is the other device's own word, or the connection is gone already.
+   */
+  endWith(error: unknown): void {
+    const lost = this.failure !== undefined && this.queue.length === 0 && this.socket.destroyed;
+    if (this.told || lost || (error instanceof Error && fromPeer.has(error)) || error instanceof ConnectionLostError) {
+      this.close();
+      return;
+    }
+    const notice = noticeForPeer(error);
+    this.refuse(notice.code, notice.message);
   }
 
   /** Closes the connection. */
@@ -173,6 +243,12 @@ export class FramedChannel {
           return;
         }
         frame = { kind: 'json', message: message as ControlMessage };
+        if (frame.message.t === 'error' && !this.peerError) {
+          // Kept apart from the queue: a sender busy writing a file reads nothing until it is
+          // sent, and must stop at once and say why when the connection then closes.
+          this.peerError = remoteError(frame.message);
+          this.stopSending?.(this.peerError);
+        }
       } else {
         frame = { kind: 'data', data: Buffer.from(body) };
       }
@@ -191,10 +267,11 @@ export class FramedChannel {
 
   private fail(error: Error): void {
     if (this.failure) return;
-    this.failure = error;
+    // The other device said why before it closed: that, not "the connection was lost".
+    this.failure = this.peerError ?? error;
     const waiter = this.waiter;
     this.waiter = undefined;
-    waiter?.reject(error);
+    waiter?.reject(this.failure);
   }
 }
 

@@ -111,7 +111,8 @@ export async function join(connection: string | ConnectionInfo, options: JoinOpt
     log(`Authenticated channel to "${info.name}" at ${label(address, info.port)} after ${Math.round(authenticatedMs)} ms.`);
     return await finishJoin(channel, device, options, { address, via, authenticatedMs, deviceId: info.deviceId, otherDevice: 'The device changed its id during pairing.' });
   } catch (error) {
-    socket.destroy();
+    // The offer is told what failed here (a full disk, a timeout), then the connection ends.
+    channel.endWith(error);
     throw error;
   }
 }

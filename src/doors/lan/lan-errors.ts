@@ -83,7 +83,7 @@ export class ProtocolError extends InvalidRequestError {
  * person typed was wrong (a 5xx, so exit code 1), the other side hangs or the network dropped.
  */
 export class PeerTimeoutError extends PairgateError {
-  constructor(seconds: number) {
+  constructor(readonly seconds: number) {
     super('lan_timeout', 504, `The other device did not answer within ${seconds} s: check that pairgate still runs there and that both devices are still on the network, then try again.`);
   }
 }
@@ -93,8 +93,30 @@ export class PeerTimeoutError extends PairgateError {
  * not of the other device nor of the person's input (a 5xx, so exit code 1).
  */
 export class PayloadWriteError extends PairgateError {
-  constructor(dir: string, reason: string) {
+  /** `errno`: the system's code (ENOSPC...), what the other device is told instead of the path. */
+  constructor(dir: string, reason: string, readonly errno?: string) {
     super('lan_write_failed', 507, `Could not save the received file in ${dir} (${reason}). Free some space there, or choose another folder with --out, then pair again.`);
+  }
+}
+
+/**
+ * The other device offered a file larger than this one accepts (`--max-size`): refused before a
+ * byte of it is written. The person here decides (a larger `--max-size`): exit code 2.
+ */
+export class PayloadOverLimitError extends PairgateError {
+  constructor(readonly size: number, readonly limit: number) {
+    super('lan_payload_too_large', 413, `The other device sends a file of ${size} bytes, over this device's limit of ${limit} (--max-size): run again with a larger --max-size to accept it.`);
+  }
+}
+
+/**
+ * The other device failed in the middle of the exchange and said why (its disk filled, it timed
+ * out, it was stopped): nothing went wrong on this device, nor in what the person typed here (a
+ * 5xx, so exit code 1). `peerCode` is the other device's own code (cleaned), also in the message.
+ */
+export class PeerFailedError extends BadGatewayError {
+  constructor(message: string, readonly peerCode: string) {
+    super(message, 'lan_peer_failed');
   }
 }
 

@@ -283,12 +283,12 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
         settle?.resolve({ ...exchanged, trusted, address });
       } catch (error) {
         release(channel);
+        // The other device is told what failed here (a full disk, a timeout), not "protocol error".
+        channel.endWith(error);
         if (proven) {
-          channel.refuse('lan_protocol_error', 'The exchange failed.');
           settle?.reject(error as Error);
           return;
         }
-        channel.refuse((error as { code?: string }).code ?? 'lan_protocol_error', 'Pairing failed.');
         if (!spoke) log(`A device at ${address} connected and ${closedSilent ? 'left' : 'stayed silent'} without trying (not counted).`);
         else if (state === 'listening') countFailure(address, failureReason(error as Error));
       }

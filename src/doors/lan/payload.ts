@@ -3,7 +3,7 @@ import { closeSync, createReadStream, createWriteStream, lstatSync, openSync, re
 import { basename, join } from 'node:path';
 import type { FramedChannel } from './frames.js';
 import { InvalidRequestError } from '../../core/errors.js';
-import { PayloadWriteError, ProtocolError } from './lan-errors.js';
+import { PayloadOverLimitError, PayloadWriteError, ProtocolError } from './lan-errors.js';
 
 /**
  * Sending and receiving the payload (a file or a config blob) over an authenticated channel, with
@@ -134,7 +134,7 @@ function writeFailure(dir: string, error: NodeJS.ErrnoException): Error {
   if (error.code !== undefined && FOLDER_REFUSES.has(error.code)) {
     return new InvalidRequestError(`The output folder ${dir} cannot be written (${error.message}): choose another with --out.`, undefined, 'lan_bad_payload');
   }
-  return new PayloadWriteError(dir, error.code === 'ENOSPC' || error.code === 'EDQUOT' ? 'the disk is full' : error.message);
+  return new PayloadWriteError(dir, error.code === 'ENOSPC' || error.code === 'EDQUOT' ? 'the disk is full' : error.message, error.code);
 }
 
 /**
@@ -156,7 +156,7 @@ function createPartial(dir: string, name: string): { path: string; partial: stri
       throw writeFailure(dir, error as NodeJS.ErrnoException);
     }
   }
-  throw new ProtocolError(`Cannot find a free name for ${name} in ${dir}.`);
+  throw new InvalidRequestError(`The output folder ${dir} already holds ${name} and 999 numbered copies of it: choose another with --out.`, undefined, 'lan_bad_payload');
 }
 
 /** Receives the other side's payload into `outDir` (never outside it). */
@@ -168,7 +168,7 @@ export async function receivePayload(
   if (header.none === true) return undefined;
   const size = header.size;
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new ProtocolError('The payload header has no valid size.');
-  if (size > options.maxBytes) throw new ProtocolError(`The payload is ${size} bytes, over the limit of ${options.maxBytes}.`);
+  if (size > options.maxBytes) throw new PayloadOverLimitError(size, options.maxBytes);
   const name = safeFileName(String(header.name ?? ''));
   const { path, partial, fd } = createPartial(options.outDir, name);
   receiving.add(partial);

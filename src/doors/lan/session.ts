@@ -13,6 +13,15 @@ import { receivePayload, sendPayload, type PayloadInfo, type Progress } from './
 /** The identity message's `trust` value of a side that confirms saving its peer (`trust-commit.ts`). */
 export const TRUST_CONFIRMATION = 'confirm-v1';
 
+/**
+ * The identity message's `receipt` value of a side that ends the exchange with `{t: 'received'}`
+ * once it has read all the other sent (its payload saved) and finished sending its own. Without
+ * it, a sender whose file the other device could not save (a full disk, over its --max-size)
+ * finished first and said "Sent", since nothing came back after its last byte; the other side's
+ * error now arrives in the receipt's place. Used when both sides say so (an older pairgate does not).
+ */
+export const RECEIPT = 'received-v1';
+
 /** How a device describes itself to its peer. */
 export interface PeerIdentity {
   deviceId: string;
@@ -72,7 +81,7 @@ export function readPeerIdentity(message: Record<string, unknown>): PeerIdentity
 /** Runs the exchange on an authenticated channel. */
 export async function exchange(channel: FramedChannel, self: DeviceIdentity, selfAddresses: string[], options: ExchangeOptions): Promise<ExchangeResult> {
   channel.send({
-    t: 'identity', deviceId: self.deviceId, name: self.name, keySha256: self.spkiSha256.toString('base64url'), addresses: selfAddresses,
+    t: 'identity', deviceId: self.deviceId, name: self.name, keySha256: self.spkiSha256.toString('base64url'), addresses: selfAddresses, receipt: RECEIPT,
     // A field older readers ignore: they neither send nor expect the confirmation.
     ...(options.confirmTrust ? { trust: TRUST_CONFIRMATION } : {}),
   });
@@ -92,5 +101,10 @@ export async function exchange(channel: FramedChannel, self: DeviceIdentity, sel
   });
   await channel.expect('done', options.timeoutMs);
   const sent = await sending;
+  if (identity.receipt === RECEIPT) {
+    // After our own 'done', so it never lands among our payload's frames.
+    channel.send({ t: 'received' });
+    await channel.expect('received', options.timeoutMs);
+  }
   return { peer, peerConfirmsTrust: identity.trust === TRUST_CONFIRMATION, ...(sent ? { sent } : {}), ...(received ? { received } : {}) };
 }

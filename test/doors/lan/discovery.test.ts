@@ -72,7 +72,8 @@ describe('discovery packets', () => {
 
   it('plain announcements carry a cleaned name; foreign, oversized and malformed packets are dropped', () => {
     const plain = encodeAnnouncement({ deviceId, port: 80, name: 'kitchen\u001b[31m' }, instance);
-    expect(decodeAnnouncement(plain, '10.0.0.3')).toMatchObject({ name: 'kitchen [31m', authenticated: false });
+    // An escape sequence goes whole, not only its ESC (which left "[31m" in the name).
+    expect(decodeAnnouncement(plain, '10.0.0.3')).toMatchObject({ name: 'kitchen', authenticated: false });
     // Bidirectional controls would show `lan nearby`'s line (address, id) in another order than it reads.
     const reordering = encodeAnnouncement({ deviceId, port: 80, name: 'attic\u202e\u2066\u200fcellar' }, instance);
     expect(decodeAnnouncement(reordering, '10.0.0.3')).toMatchObject({ name: 'attic   cellar' });

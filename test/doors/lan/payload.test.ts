@@ -38,7 +38,10 @@ describe('payload transfer', () => {
     const out = mkdtempSync(join(tmpdir(), 'pairgate-out-'));
     const [a, b] = await pair();
     void sendPayload(a, file).catch(() => undefined);
-    await expect(receivePayload(b, { outDir: out, maxBytes: 4000, timeoutMs: 2000 })).rejects.toThrow(/over the limit/);
+    await expect(receivePayload(b, { outDir: out, maxBytes: 4000, timeoutMs: 2000 })).rejects.toMatchObject({
+      code: 'lan_payload_too_large',
+      message: 'The other device sends a file of 5000 bytes, over this device\'s limit of 4000 (--max-size): run again with a larger --max-size to accept it.',
+    });
 
     const [c, d] = await pair();
     c.send({ t: 'payload', name: 'x.txt', size: 3 });

@@ -78,16 +78,35 @@ describe('pairing keeps no one-sided trust when one side cannot save', () => {
     expect(store.list()).toEqual([earlier]);
   });
 
-  it('a joiner that ends the connection before confirming (here: it refuses the device id) leaves the offer trusting no one', async () => {
+  it('a joiner that refuses before confirming (here: the device id) says so, and the offer trusts no one', async () => {
     const { offer, configDir: offerDir } = await offerOnLoopback();
     const joinDir = deviceDir('join');
     const info = { ...decodeConnectionString(offer.connectionString), deviceId: Buffer.alloc(16, 7).toString('base64url') };
     expect((await failure(join(info, { configDir: joinDir, deviceName: 'phone', outDir: joinDir, discovery: false }))).message).toBe('The device changed its id during pairing.');
     const offered = await failure(offer.result);
+    expect(offered.code).toBe('lan_protocol_error');
+    expect(offered.message).toBe('The other device refused: The device changed its id during pairing. So this device did not keep "phone" as a trusted peer either: neither trusts the other.');
+    expect(peerNames(offerDir)).toEqual([]);
+    expect(peerNames(joinDir)).toEqual([]);
+  });
+
+  it('a joiner that ends the connection before confirming, without a word, leaves the offer trusting no one', async () => {
+    const { offer, configDir: offerDir } = await offerOnLoopback();
+    const info = decodeConnectionString(offer.connectionString);
+    const socket = await dialPinned('127.0.0.1', info.port, info.keySha256, 2000);
+    const channel = new FramedChannel(socket);
+    const joinNonce = newNonce();
+    channel.send({ t: 'hello', v: 1, nonce: joinNonce.toString('base64url') });
+    const challenge = await channel.expect('challenge', 2000);
+    const offerNonce = Buffer.from(String(challenge.nonce), 'base64url');
+    channel.send({ t: 'proof', proof: secretProof(info.secret, 'join', offerNonce, joinNonce, channelBinding(socket)).toString('base64url') });
+    await channel.expect('welcome', 2000);
+    await exchange(channel, await loadDeviceIdentity(deviceDir('silent'), 'phone'), [], { outDir: deviceDir('silent-out'), maxPayloadBytes: 1024, timeoutMs: 5000, confirmTrust: true });
+    socket.destroy();
+    const offered = await failure(offer.result);
     expect(offered.code).toBe('lan_trust_unconfirmed');
     expect(offered.message).toMatch(/^The connection to "phone" ended before it confirmed that it saved this device \(.*\), so this device did not keep "phone" as a trusted peer either/);
     expect(peerNames(offerDir)).toEqual([]);
-    expect(peerNames(joinDir)).toEqual([]);
   });
 
   it('still pairs with an older pairgate, which neither sends nor expects the confirmation', async () => {
