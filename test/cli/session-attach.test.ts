@@ -62,3 +62,33 @@ describe('pairgate session attach prints the agent\'s diagnostics report', () =>
     expect(await supporter.exited).toBe(0);
   });
 });
+
+describe('pairgate session attach ends when there is nothing more to wait for', () => {
+  const servers = useSupportServers();
+
+  it('says how to get a new code while waiting, and ends (exit 1, saying so) when the person declines', async () => {
+    const created = await servers.sdk.createSession({ id: 'attach-declined', supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    const supporter = attach(servers.origin, 'attach-declined');
+    await supporter.waitFor('(if the code expires before they type it, get a new one: pairgate session code attach-declined)');
+    await expect(confirmPairing(`${servers.origin.url}/pairing/${created.PairingCode}`, 'decline')).rejects.toMatchObject({ code: 'declined' });
+    // It used to print "The person declined." and wait for ever.
+    expect(await supporter.exited).toBe(1);
+    expect(supporter.out()).toContain('The person declined: nobody was given access. If they want help after all, create a new session (pairgate session create).');
+  });
+
+  it('/end with the input ending right after waits for the end of the session, not "detached, the session goes on"', async () => {
+    const created = await servers.sdk.createSession({ id: 'attach-end', supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    const supporter = attach(servers.origin, 'attach-end');
+    await supporter.waitFor('Waiting for the person');
+    const confirmation = await confirmPairing(`${servers.origin.url}/pairing/${created.PairingCode}`);
+    const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+    await supporter.waitFor('Agent connected.');
+    const agentEnded = new Promise<string>((resolve) => agent.on('ended', resolve));
+    supporter.child.stdin!.end('/end\n');
+    expect(await supporter.exited).toBe(0);
+    expect(supporter.out()).toContain('Session ended (supporter).');
+    expect(supporter.out()).not.toContain('the session goes on');
+    expect(await agentEnded).toBe('supporter');
+    await expect(servers.sdk.getSession('attach-end')).rejects.toMatchObject({ status: 404 });
+  });
+});

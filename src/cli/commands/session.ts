@@ -72,15 +72,28 @@ function printCreated(session: CreatedSession): void {
   console.log(`\nWait for the agent and chat: pairgate session attach ${session.ID}`);
 }
 
+/** How long `/end` waits for the server to say the session ended before giving up. */
+const END_WAIT_MS = 10_000;
+
+/** What `chat` needs to know of the session besides its channel. */
+interface ChatSession {
+  id: string;
+  /** Whether the session has a pairing code (else the agent joins with AgentMSH). */
+  pairing: boolean;
+}
+
 /**
- * Chats on the supporter's end of a session until it ends, the input ends or Ctrl-C (which
- * detaches). `showReport` turns the agent's diagnostics report into what is printed. What the agent
- * sends is printed terminal-safe: it comes from the other side of the session.
+ * Chats on the supporter's end of a session until it ends, the person declines, the input ends or
+ * Ctrl-C (which detaches). `showReport` turns the agent's diagnostics report into what is printed.
+ * What the agent sends is printed terminal-safe: it comes from the other side of the session.
  */
-async function chat(channel: SessionChannel, showReport: (report: unknown) => string): Promise<number> {
+async function chat(channel: SessionChannel, session: ChatSession, showReport: (report: unknown) => string): Promise<number> {
   const input = new LineInput();
   return new Promise<number>((resolve) => {
     let done = false;
+    // After /end the session is ending: the input ending too (a pipe, Ctrl-D) must not say
+    // "detached, the session goes on" before the server says it ended.
+    let ending = false;
     const finish = (code: number, message: string): void => {
       if (done) return;
       done = true;
@@ -92,9 +105,13 @@ async function chat(channel: SessionChannel, showReport: (report: unknown) => st
     channel.onEvent((event) => {
       if (event.type === 'state') {
         if (event.state === 'connected') console.log('Agent connected. Type a message and press Enter; /end ends the session.');
-        else if (event.state === 'waiting') console.log('Waiting for the person to enter the code and confirm...');
-        else if (event.state === 'confirmed') console.log('Confirmed; waiting for the agent to connect...');
-        else if (event.state === 'declined') console.log('The person declined.');
+        else if (event.state === 'waiting') {
+          console.log(session.pairing
+            ? `Waiting for the person to enter the code and confirm... (if the code expires before they type it, get a new one: pairgate session code ${session.id})`
+            : 'Waiting for the agent to connect with the session\'s AgentMSH...');
+        } else if (event.state === 'confirmed') console.log('Confirmed; waiting for the agent to connect...');
+        // Final: the session never leaves it, so there is nothing more to wait for.
+        else if (event.state === 'declined') finish(1, 'The person declined: nobody was given access. If they want help after all, create a new session (pairgate session create).');
         else console.log(`Session state: ${String(event.state)}`);
       } else if (event.type === 'message') console.log(`agent> ${terminalSafe(String(event.text))}`);
       else if (event.type === 'diagnostics') console.log(`Diagnostics from the agent:\n${showReport(event.report)}`);
@@ -108,9 +125,14 @@ async function chat(channel: SessionChannel, showReport: (report: unknown) => st
     input.stream((line) => {
       const text = line.trim();
       if (!text) return;
-      if (text === '/end') channel.end();
-      else channel.say(text);
-    }, () => finish(0, 'Input ended; detached, the session goes on.'));
+      if (text === '/end') {
+        ending = true;
+        channel.end();
+        setTimeout(() => finish(1, `The server did not say that the session ended; see: pairgate session show ${session.id}`), END_WAIT_MS).unref();
+      } else channel.say(text);
+    }, () => {
+      if (!ending) finish(0, 'Input ended; detached, the session goes on.');
+    });
   });
 }
 
@@ -189,12 +211,15 @@ Example:
     }));
 
   withServer(session.command('attach <id>'))
-    .description('wait for the agent and chat (/end ends the session, Ctrl-C detaches)')
+    .description('wait for the agent and chat (/end ends the session, Ctrl-C detaches; it ends when the session ends, exit 0, or the person declines, exit 1)')
     .option('--json', 'print the agent\'s diagnostics report as JSON, with every check\'s details, instead of as text')
     .action(supportAction(async (id: string, options: ServerOptions & { json?: boolean }) => {
       // The text format is the doctor's, whose module loads TLS identities: only for this command.
       const { agentReportJson, formatAgentReport } = await import('../agent-report.js');
-      const channel = await (await client(options)).attach(id);
-      process.exitCode = await chat(channel, options.json ? agentReportJson : formatAgentReport);
+      const supporter = await client(options);
+      // Whether it has a pairing code decides what "waiting" means for it.
+      const { Pairing } = await supporter.getSession(id);
+      const channel = await supporter.attach(id);
+      process.exitCode = await chat(channel, { id, pairing: Pairing }, options.json ? agentReportJson : formatAgentReport);
     }));
 }
