@@ -5,6 +5,7 @@ import { OAuthErrorView } from './authorization-route.js';
 import { basicChallenge, clientIdOf } from './client-auth.js';
 import { NO_STORE, type DeviceEnv } from './device-env.js';
 import { OAUTH_BODY_TYPES } from './oauth-body.js';
+import { unknownClient } from './clients.js';
 import { OAuthError } from './oauth-errors.js';
 
 const RevocationBody = Type.Object(
@@ -29,7 +30,8 @@ const Revoked = Type.Object({}, { additionalProperties: false, description: 'Rev
  * device door or of the access door (whose client is the app id), which ends that token alone, or a
  * refresh token of the device door, which ends its whole family (RFC 7009 §2.1: the access tokens
  * it begot go too, and so does the device's connection). The token must have been issued to the
- * client naming itself (else 400 `unauthorized_client`); an unknown, expired or already revoked
+ * client naming itself (else 400 `unauthorized_client`, or 401 `invalid_client` for a device token
+ * and a client_id no one registered); an unknown, expired or already revoked
  * token is a 200 like a revoked one, as the RFC asks, once the client is known; the body is `{}`.
  * The hint only decides which kind is looked up first: every kind is looked for (RFC 7009 §2.1
  * allows a wrong hint).
@@ -51,19 +53,24 @@ export function installRevocationRoute(app: FastifyInstance, env: DeviceEnv): vo
     const clientId = clientIdOf(request, request.body.client_id);
     const now = env.ctx.clock.now();
     const { token } = request.body;
+    // A device token presented by another client: a client_id no one registered is told so (401,
+    // as when the token is unknown), not that the token is someone else's, which sent a client
+    // with a mistyped client_id hunting for a token problem. (An app id of the access door is no
+    // registered client, so an app token keeps the plain refusal.)
+    const refuseDeviceToken = async (): Promise<OAuthError> => ((await env.clients.find(clientId)) ? notYours() : unknownClient());
     const revokeRefresh = async (): Promise<boolean> => {
       // Used or expired, still its family's: the client wants the device cut off, and the family may
       // hold live tokens (a newer refresh token, or an access token that outlives this one).
       const refresh = await env.tokens.refresh.find(token);
       if (!refresh) return false;
-      if (refresh.clientId !== clientId) throw notYours();
+      if (refresh.clientId !== clientId) throw await refuseDeviceToken();
       await env.tokens.revokeFamily(refresh.family);
       return true;
     };
     if (request.body.token_type_hint === 'refresh_token' && (await revokeRefresh())) return reply.code(200).send({});
     const deviceToken = await env.tokens.find(token, now);
     if (deviceToken) {
-      if (deviceToken.clientId !== clientId) throw notYours();
+      if (deviceToken.clientId !== clientId) throw await refuseDeviceToken();
       await env.tokens.revoke(token);
       return reply.code(200).send({});
     }
@@ -74,7 +81,7 @@ export function installRevocationRoute(app: FastifyInstance, env: DeviceEnv): vo
       await env.appAccesses.dropToken(token);
       return reply.code(200).send({});
     }
-    if (!(await env.clients.find(clientId))) throw new OAuthError('invalid_client', 'Unknown client_id.', 401);
+    if (!(await env.clients.find(clientId))) throw unknownClient();
     return reply.code(200).send({});
   });
 }

@@ -198,6 +198,14 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
     expect((await introspect(t.app, 'x'.repeat(43))).body).toEqual({ active: false });
 
     expect(await postForm(t.app, '/oauth/revoke', { token: accessToken, client_id: 'tv-app' })).toMatchObject({ status: 400, body: { error: 'unauthorized_client' } });
+    // A client_id no one registered (a typo, say) is told that, not that the token is another's;
+    // named with HTTP Basic, it gets the Basic challenge (RFC 6749 §5.2).
+    const unregistered = await postForm(t.app, '/oauth/revoke', { token: accessToken, client_id: 'cli-typo' });
+    expect(unregistered).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
+    expect(String(unregistered.body.error_description)).toContain('register the client');
+    const basic = await postForm(t.app, '/oauth/revoke', { token: accessToken }, { authorization: `Basic ${Buffer.from('cli-typo:').toString('base64')}` });
+    expect(basic.status).toBe(401);
+    expect(basic.headers['www-authenticate']).toBe('Basic realm="pairgate", charset="UTF-8"');
     expect((await postForm(t.app, '/oauth/revoke', { token: accessToken, client_id: 'cli', token_type_hint: 'access_token' })).status).toBe(200);
     expect((await introspect(t.app, accessToken)).body).toEqual({ active: false });
     // Revoking again, or an unknown token, is still a 200; an unknown client is not.
