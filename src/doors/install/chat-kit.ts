@@ -24,10 +24,18 @@ export class ChatKit {
     readonly budget: LinkBudget,
   ) {}
 
+  /**
+   * 404 `installation_not_found`, said to whoever reads it in the chat (a user's command, an admin's
+   * install): why an installation can be gone, and how to get a working one.
+   */
+  installationNotFound(): NotFoundError {
+    return new NotFoundError(`pairgate has no installation with this id: it was never set up, or it was deleted (a newer setup was installed in its place, it expired before its install, or its organization was deleted). An admin of the organization can set up again at ${this.ctx.publicUrl()}/integrations and install the new setup.`, 'installation_not_found');
+  }
+
   /** Installation `id` of `connector`, any state; 404 `installation_not_found` when there is none. */
   async installation(connector: string, id: string): Promise<Installation> {
     const installation = await this.installations.find(connector, id);
-    if (!installation) throw new NotFoundError('No installation has this id.', 'installation_not_found');
+    if (!installation) throw this.installationNotFound();
     return installation;
   }
 
@@ -37,7 +45,7 @@ export class ChatKit {
    */
   async installationWithSecret(connector: string, id: string): Promise<{ installation: Installation; secret: string | undefined }> {
     const found = await this.installations.findWithSecret(connector, id);
-    if (!found) throw new NotFoundError('No installation has this id.', 'installation_not_found');
+    if (!found) throw this.installationNotFound();
     return found;
   }
 

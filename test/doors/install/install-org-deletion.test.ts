@@ -119,6 +119,10 @@ describe('install door: deleting an organization (real sockets, manual clock)', 
       expect(answer.body, call).toEqual({ type: 'error', text: expect.any(String), data: { error: 'installation_not_found' } });
     }
     expect((await fetch(`${base}/mattermost/${doomed.mattermost.id}/manifest.json`)).status).toBe(404);
+    // The person reading it in the chat is told why an installation can be gone, and what to do.
+    const said = (await mm.call(doomed.mattermost.id, 'status', doomed.mattermost.secret, mmMember)).body.text as string;
+    expect(said).toContain('its organization was deleted');
+    expect(said).toMatch(/An admin of the organization can set up again at http\S+\/integrations and install the new setup\.$/);
     // Not 410 installation_rotated any more: the rotated one went with the rest.
     const hook = await webhookCall(base, doomed.webhook.commandUrl, doomed.webhook.secret, { user_id: 'U1', text: 'status' }, clock);
     expect(hook).toMatchObject({ status: 404, body: { ok: false, error: 'installation_not_found' } });
