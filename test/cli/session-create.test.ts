@@ -59,3 +59,14 @@ describe('pairgate session commands on a server whose support origin is off', ()
     }
   });
 });
+
+describe('pairgate session commands with wrong supporter credentials', () => {
+  const server = useListeningApp(SUPPORTER);
+
+  it('name the flags to check (exit 2), not only the server\'s "sign in (HTTP Basic)"', async () => {
+    for (const command of [['create'], ['list'], ['show', 'some-id'], ['attach', 'some-id'], ['delete', 'some-id']]) {
+      const result = await runCli(['session', ...command, '--server', server.base, '--user', 'support', '--password', 'wrong']);
+      expectRefused(result, /^pairgate: the server refused these supporter credentials: check --user and --password \(the server's PLEXUS_AUTH_USER and PLEXUS_AUTH_PASS, or the session's own login\)\. \[unauthorized\]$/m);
+    }
+  });
+});

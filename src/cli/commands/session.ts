@@ -42,12 +42,25 @@ function explainNoSupportOrigin(error: unknown, server: string): unknown {
   );
 }
 
-/** `action` with a missing support origin explained (explainNoSupportOrigin). */
+/**
+ * The server's 401 says "sign in with the supporter credentials (HTTP Basic)", which a person at the
+ * command line did: say which flags (and server settings) to check, as bad input (exit 2).
+ */
+function explainRefusedCredentials(error: unknown): unknown {
+  if (!(error instanceof PairgateApiError) || error.status !== 401) return error;
+  return new InvalidRequestError(
+    'the server refused these supporter credentials: check --user and --password (the server\'s PLEXUS_AUTH_USER and PLEXUS_AUTH_PASS, or the session\'s own login).',
+    undefined,
+    'unauthorized',
+  );
+}
+
+/** `action` with a missing support origin (explainNoSupportOrigin) and refused credentials explained. */
 function supportAction<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return (...args) =>
     action(...args).catch((error: unknown) => {
       const options = args.find((arg): arg is ServerOptions => typeof arg === 'object' && arg !== null && 'server' in arg);
-      throw options ? explainNoSupportOrigin(error, options.server) : error;
+      throw explainRefusedCredentials(options ? explainNoSupportOrigin(error, options.server) : error);
     });
 }
 

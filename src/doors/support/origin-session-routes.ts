@@ -284,7 +284,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   }, async (request, reply) => {
     const session = await authorizedSession(request, reply, request.params.id);
     if (!pairingOn) throw new ConflictError('Pairing codes are off on this server (PLEXUS_PAIRING_URL is not set).', 'pairing_off');
-    if (ctx.engine.stateOf(session) !== 'pending') throw new ConflictError('This session was already confirmed or declined; it takes no new code.', 'session_not_waiting');
+    if (ctx.engine.stateOf(session) !== 'pending') throw new ConflictError('This session was already confirmed or declined; it takes no new code. To start over, delete it and create a new session.', 'session_not_waiting');
     // The old code dies first; the token changes too, since only its hash is kept.
     if (session.request.pairingGrantId) await ctx.engine.remove(session.request.pairingGrantId);
     const token = agentToken();

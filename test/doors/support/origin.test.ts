@@ -534,7 +534,7 @@ describe('support origin: relay failures and code expiry', () => {
       expect((await fetch(long.AgentMSH)).status).toBe(404);
       expect((await fetch(renewed.AgentMSH)).status).toBe(200);
       expect((await postJson(`${origin.url}/pairing/${renewed.PairingCode}/confirm`, {})).status).toBe(200);
-      await expect(sdk.newCode('long')).rejects.toMatchObject({ status: 409, code: 'session_not_waiting' });
+      await expect(sdk.newCode('long')).rejects.toMatchObject({ status: 409, code: 'session_not_waiting', message: expect.stringMatching(/To start over, delete it and create a new session\.$/) });
     } finally {
       await origin.close();
       await relay.close();
