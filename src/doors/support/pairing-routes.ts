@@ -49,6 +49,16 @@ const SPENT_PAGES: Record<SpentHow, { title: string; message: string }> = {
   },
 };
 
+/**
+ * How long a code has left, as a person reads it: a clock time in UTC means nothing to most people
+ * on the phone with their supporter, and the server cannot know their time zone.
+ */
+export function timeLeft(ms: number): string {
+  if (ms < 60_000) return 'in less than a minute';
+  const minutes = Math.floor(ms / 60_000);
+  return minutes === 1 ? 'in 1 minute' : `in ${minutes} minutes`;
+}
+
 /** The origin's answer for an unknown or expired code, as in the spec. */
 const codeNotFound = (): NotFoundError => new NotFoundError('Code not found', 'code_not_found');
 
@@ -147,7 +157,8 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
         supporterAvatar: session.request.supporterAvatar,
         companyName: cfg.PLEXUS_COMPANY_NAME,
         companyLogo: cfg.PLEXUS_COMPANY_LOGO,
-        expiresAt: new Date(pairing.expiresAt).toISOString().replace('T', ' ').slice(0, 19) + ' UTC',
+        expiresIn: timeLeft(pairing.expiresAt - ctx.clock.now()),
+        expiresAt: new Date(pairing.expiresAt).toISOString(),
         action: `/pairing/${code}/confirm`,
       });
     } catch (error) {

@@ -61,6 +61,8 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     await expect.poll(() => page.locator('#question').textContent()).toBe('Do you really want to grant access to Thorsten of The great PC support?');
     expect(await page.locator('#supporter-name').textContent()).toBe('Thorsten');
     expect(await page.locator('#company-name').textContent()).toBe('The great PC support');
+    // How long the code has left, not a clock time in UTC (PLEXUS_PAIRING_TTL is 600 s here).
+    expect(await page.locator('#question-note').textContent()).toMatch(/The code expires in [89] minutes\.$/);
     await expect.poll(() => page.locator('img.logo').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
     expect(served).toEqual(expect.arrayContaining([LOGO, AVATAR]));
 
