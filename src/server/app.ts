@@ -21,6 +21,7 @@ import { installHealthRoutes } from './health-routes.js';
 import { installJsonBodyParser } from './json-body.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { installShutdownRefusal } from './shutdown-refusal.js';
+import { trustedProxies } from './trust-proxy.js';
 import { loggerOptions, requestLogger } from './logger.js';
 import { ServerMetrics, installMetrics } from './metrics.js';
 import { SECURITY_SCHEMES } from './openapi-security.js';
@@ -93,7 +94,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger: { ...loggerOptions(config.PAIRGATE_LOG_LEVEL), ...(options.logStream ? { stream: options.logStream } : {}) } as never,
     bodyLimit: config.PAIRGATE_BODY_LIMIT,
     ...requestTimeouts(config.PAIRGATE_REQUEST_TIMEOUT_SECONDS),
-    trustProxy: config.PAIRGATE_TRUST_PROXY ? config.PAIRGATE_TRUST_PROXY.split(',').map((s) => s.trim()) : false,
+    trustProxy: trustedProxies(config.PAIRGATE_TRUST_PROXY),
     requestIdHeader: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     schemaErrorFormatter,

@@ -6,7 +6,14 @@ import { Type, type Static, type TObject, type TProperties } from 'typebox';
  * merges every section into one schema, so every key is validated at start-up.
  */
 export const coreConfigSchema = Type.Object({
-  PAIRGATE_HOST: Type.String({ default: '127.0.0.1', description: 'Address to listen on (0.0.0.0 for every interface).' }),
+  PAIRGATE_HOST: Type.String({
+    // One address or name: an IPv6 address has two colons or more, so exactly one is a port; an
+    // empty host made Node listen everywhere and the URL printed "http://:8080".
+    pattern: '^(?![^:]*:[^:]*$)[^\\s/\\[\\]@,]+$',
+    expected: 'one address of this machine (127.0.0.1, ::1, 0.0.0.0 for all of them) or its host name, alone: no brackets, scheme or port (the port is PAIRGATE_PORT)',
+    default: '127.0.0.1',
+    description: 'Address to listen on (0.0.0.0 for every interface).',
+  }),
   PAIRGATE_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'TCP port; 0 picks a free one.' }),
   PAIRGATE_DATA_DIR: Type.String({ minLength: 1, default: './.pairgate', description: 'Folder of the embedded SQLite database and other state.' }),
   PAIRGATE_DATABASE_URL: Type.String({ pattern: '^$|^postgres(ql)?://', default: '', description: 'postgres://user:password@host:5432/db: durable data (and, without Redis, grants and wake-ups) in PostgreSQL instead of SQLite; needed for more than one node.' }),

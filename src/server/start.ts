@@ -8,6 +8,7 @@ import { makeDataDir } from './data-dir.js';
 import { loadConfig, type Config, type ConfigSources } from './config.js';
 import { explainListenError, HTTP_LISTENER } from './listen-errors.js';
 import { openStores } from './open-stores.js';
+import { trustedProxies } from './trust-proxy.js';
 
 /** A running server. */
 export interface RunningServer {
@@ -22,6 +23,7 @@ export interface RunningServer {
 /** Validates the server's and every door's configuration; the first problem stops start-up. */
 export function checkConfig(config: Config, doors: readonly Door[]): void {
   checkBackupConfig(config);
+  trustedProxies(config.PAIRGATE_TRUST_PROXY);
   assertBearerSecret('PAIRGATE_METRICS_TOKEN', config.PAIRGATE_METRICS_TOKEN, 'to leave /metrics open (bind to a private address then)');
   for (const door of doors) {
     if (door.enabled && !door.enabled(config)) continue;

@@ -66,6 +66,12 @@ describe('pairgate CLI', () => {
     expect(result.stderr).toMatch(/PAIRGATE_PORT: expected a whole number/);
   });
 
+  it('a trusted proxy that is no address stops the start naming the key, exit 2 (was "invalid IP address: garbage", exit 1)', () => {
+    const result = run(['serve', '--port', '0', '--data-dir', mkdtempSync(join(tmpdir(), 'pairgate-bad-'))], { PAIRGATE_TRUST_PROXY: '127.0.0.1,garbage' });
+    expect(result.status, result.stderr).toBe(2);
+    expect(result.stderr).toMatch(/^pairgate: PAIRGATE_TRUST_PROXY: "garbage" is not an address or a CIDR range; expected the comma-separated addresses/);
+  });
+
   it('a data folder that cannot be made stops the start with a line naming it (never hangs)', () => {
     const notAFolder = join(mkdtempSync(join(tmpdir(), 'pairgate-file-')), 'file');
     writeFileSync(notAFolder, 'x');

@@ -6,6 +6,8 @@ import { ConfigError } from '../../src/core/errors.js';
 import { allDoors } from '../../src/doors/index.js';
 import { describeConfig, loadConfig } from '../../src/server/config.js';
 import { checkConfig } from '../../src/server/start.js';
+import { trustedProxies } from '../../src/server/trust-proxy.js';
+import { createTestApp } from '../helpers/app.js';
 
 const sections = allDoors.flatMap((door) => (door.configSchema ? [door.configSchema] : []));
 
@@ -59,6 +61,38 @@ describe('configuration', () => {
     }
     for (const good of ['', 'https://pair.example.com', 'http://127.0.0.1:8080/', 'https://example.com/pairgate']) {
       expect(loadConfig(sections, { env: { PAIRGATE_PUBLIC_URL: good } }).PAIRGATE_PUBLIC_URL).toBe(good);
+    }
+  });
+
+  it('refuses a listening host that is not one address or name alone (empty, a URL, a port, brackets), saying what it takes', () => {
+    // An empty host listened everywhere and printed "http://:8080"; the others failed a name look-up.
+    for (const bad of ['', '0.0.0.0 ', '[::1]', 'http://127.0.0.1', '127.0.0.1:8080', '127.0.0.1,::1']) {
+      expect(() => loadConfig(sections, { env: { PAIRGATE_HOST: bad } }), bad).toThrow(`PAIRGATE_HOST: expected one address of this machine (127.0.0.1, ::1, 0.0.0.0 for all of them) or its host name, alone: no brackets, scheme or port (the port is PAIRGATE_PORT), got ${JSON.stringify(bad)}`);
+    }
+    for (const good of ['127.0.0.1', '0.0.0.0', '::', '::1', 'fe80::1%eth0', 'localhost', 'pair.example.com']) {
+      expect(loadConfig(sections, { env: { PAIRGATE_HOST: good } }).PAIRGATE_HOST).toBe(good);
+    }
+  });
+
+  it('refuses a trusted proxy that is no address or range, naming the key (proxy-addr said "invalid IP address: x" and the start failed as unexpected)', () => {
+    const check = (value: string) => () => checkConfig(loadConfig(sections, { env: { PAIRGATE_TRUST_PROXY: value } }), allDoors);
+    const takes = 'expected the comma-separated addresses or CIDR ranges of your reverse proxies (127.0.0.1, 10.0.0.0/8, fd00::/8; or loopback, linklocal, uniquelocal), or nothing to believe none';
+    expect(check('127.0.0.1, garbage')).toThrow(`PAIRGATE_TRUST_PROXY: "garbage" is not an address or a CIDR range; ${takes}`);
+    expect(check('10.0.0.0/33')).toThrow(`PAIRGATE_TRUST_PROXY: "10.0.0.0/33" has a prefix length that is not 0 to 32; ${takes}`);
+    expect(check('fd00::/129')).toThrow(/"fd00::\/129" has a prefix length that is not 0 to 128/);
+    expect(check('10.0.0.0/8/8')).toThrow(/"10\.0\.0\.0\/8\/8" is not an address or a CIDR range/);
+    expect(check('true')).toThrow(`PAIRGATE_TRUST_PROXY: "true" would believe any client: name your proxies instead; ${takes}`);
+    for (const good of ['', '127.0.0.1', '127.0.0.1,', '10.0.0.0/8, ::1, fd00::/8', '10.0.0.0/255.0.0.0', 'loopback,uniquelocal']) expect(check(good), good).not.toThrow();
+  });
+
+  it('builds an app from a list of proxies with blanks around and a trailing comma (proxy-addr refused the blank entry)', async () => {
+    const t = await createTestApp({ PAIRGATE_TRUST_PROXY: ' loopback , ' });
+    try {
+      expect((await t.app.inject({ url: '/healthz', headers: { 'x-forwarded-for': '203.0.113.9' } })).statusCode).toBe(200);
+      expect(trustedProxies(' loopback , ')).toEqual(['loopback']);
+      expect(trustedProxies('')).toBe(false);
+    } finally {
+      await t.close();
     }
   });
 
