@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { Resolver } from 'node:dns/promises';
 import { tmpdir } from 'node:os';
@@ -8,9 +8,21 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ensureBuilt, runCli } from '../helpers/cli.js';
+import { createDnsApp, ZONE } from '../doors/dns/dns-helpers.js';
 import { freePort as closedPort } from '../helpers/ports.js';
 
 beforeAll(ensureBuilt, 120_000);
+
+/** An ACME directory that answers, whose every other URL is a port nothing listens on. */
+async function goneAcmeServer(): Promise<{ directory: Server; url: string }> {
+  const gone = `http://127.0.0.1:${await closedPort()}`;
+  const directory = createHttpServer((_request, response) => {
+    response.setHeader('content-type', 'application/json');
+    response.end(JSON.stringify({ newNonce: `${gone}/nonce`, newAccount: `${gone}/account`, newOrder: `${gone}/order`, revokeCert: `${gone}/revoke`, keyChange: `${gone}/key` }));
+  });
+  await new Promise<void>((resolve) => directory.listen(0, '127.0.0.1', resolve));
+  return { directory, url: `http://127.0.0.1:${(directory.address() as { port: number }).port}/dir` };
+}
 
 const run = (args: string[], env: Record<string, string> = {}) => runCli(args, env, 60_000);
 
@@ -130,20 +142,19 @@ describe('pairgate box', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'pairgate-cli-box-')), 'box');
     expect((await run(['box', 'init', '--dir', dir])).status).toBe(0);
     // A directory that answers, whose every other URL is a port nothing listens on: the CA went away mid-order.
-    const gone = `http://127.0.0.1:${await closedPort()}`;
-    const directory = createHttpServer((_request, response) => {
-      response.setHeader('content-type', 'application/json');
-      response.end(JSON.stringify({ newNonce: `${gone}/nonce`, newAccount: `${gone}/account`, newOrder: `${gone}/order`, revokeCert: `${gone}/revoke`, keyChange: `${gone}/key` }));
-    });
-    await new Promise<void>((resolve) => directory.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(directory.address() as { port: number }).port}/dir`;
+    const { directory, url } = await goneAcmeServer();
+    // A real update API (checked before the account and the order).
+    const { t, runtime } = await createDnsApp();
+    const caFile = join(dir, 'update-ca.pem');
+    writeFileSync(caFile, runtime.updateCertPem!);
     try {
-      const result = await run(['box', 'cert', '--dir', dir, '--zone', 'box.example.test', '--update-api', `https://127.0.0.1:${await closedPort()}`, '--acme-directory', url]);
+      const result = await run(['box', 'cert', '--dir', dir, '--zone', ZONE, '--update-api', runtime.updateApi!.url, '--update-ca', caFile, '--acme-directory', url]);
       expect(result.status).toBe(1);
       expect(result.stderr).toBe(`registering an ACME account with ${url}\npairgate: The ACME server ${url} stopped answering while registering the ACME account (ECONNREFUSED). Check that it runs and that this machine reaches it, then run the command again; no certificate was written. [acme_unreachable]\n`);
       expect(existsSync(join(dir, 'acme-account.key'))).toBe(false);
     } finally {
       directory.close();
+      await t.close();
     }
   }, 60_000);
 
@@ -203,6 +214,15 @@ describe('pairgate box', () => {
     expect(badIp.status).toBe(2);
     expect(badIp.stderr).toMatch(/IPv4 .*\[invalid_ip\]/);
     expect((await run(['box', 'dns', 'delete', 'nas', ...dnsArgs])).stdout).toMatch(/deleted 1 record/);
+
+    // box cert with a --zone that is not the server's: refused by the update API before the CA is
+    // asked for an account or an order (here the CA answers its directory only), not after an order.
+    const acme = await goneAcmeServer();
+    const wrongZone = await run(['box', 'cert', '--dir', boxDir, '--zone', 'other.example.test', '--update-api', updateApi,
+      '--update-ca', join(dataDir, 'dns-update-tls', 'cert.pem'), '--acme-directory', acme.url]);
+    acme.directory.close();
+    expect(wrongZone.status).toBe(2);
+    expect(wrongZone.stderr).toBe(`pairgate: before ordering, the update API was asked for ${fingerprint}.other.example.test: The name ${fingerprint}.other.example.test is not under the zone box.example.test; this certificate owns only ${fingerprint}.box.example.test and the names under it. [name_outside_zone]\n`);
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');

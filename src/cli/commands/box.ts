@@ -157,6 +157,20 @@ function dnsServerOption(value: string): string {
 }
 
 /**
+ * Asks the update API for the box's records before the CA is asked for anything but its directory: a wrong `--zone`
+ * (`name_outside_zone`), an untrusted certificate or an API that does not answer was found only
+ * when the first challenge was set, after an order the CA counts against its limits.
+ */
+async function checkUpdateApi(updates: { list(name: string): Promise<unknown> }, base: string): Promise<void> {
+  try {
+    await updates.list(base);
+  } catch (error) {
+    if (error instanceof Error) error.message = `before ordering, the update API was asked for ${base}: ${error.message}`;
+    throw error;
+  }
+}
+
+/**
  * Starts the box's HTTPS server (`advertise --serve`) and answers the port it listens on. A port
  * taken or an address not of this machine is told in words naming the option to change: the
  * listen error was an unhandled 'error' event, a stack trace.
@@ -322,6 +336,7 @@ Examples:
         directoryUrl: options.acmeDirectory,
         names,
         zone,
+        beforeOrder: () => checkUpdateApi(updates, `${identity.fingerprint}.${zone}`),
         updates,
         ...(dnsServer ? { dnsServer } : {}),
         ...(existsSync(accountFile) ? { accountKeyPem: readFileSync(accountFile, 'utf8') } : {}),

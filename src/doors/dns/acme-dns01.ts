@@ -37,6 +37,8 @@ export interface AcmeDns01Options {
    * new accounts per address: Let's Encrypt 10 per 3 hours).
    */
   onAccountKey?: (accountKeyPem: string) => void;
+  /** Run once the directory answered, before the account and the order (e.g. the update API's own check). */
+  beforeOrder?: () => Promise<void>;
 }
 
 /** A certificate obtained: key and full chain, PEM. */
@@ -243,6 +245,7 @@ export async function obtainCertificate(options: AcmeDns01Options): Promise<Obta
   const log = options.log ?? (() => undefined);
   const directoryUrl = options.directoryUrl;
   await checkAcmeDirectory(directoryUrl, options.acmeCa);
+  await options.beforeOrder?.();
   const watch = watchNoAnswer(options.acmeCa);
   // acme-client retries a request that got no answer (or a 5xx) 5 times, 5 to 25 s apart, and has
   // no timeout: a CA gone mid-order kept the command silent for over a minute, or for ever. Fewer,
