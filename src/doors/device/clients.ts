@@ -69,9 +69,24 @@ export function grantedScope(client: Pick<DeviceClient, 'scopes'>, requested: st
   if (tokens.length > MAX_CLIENT_SCOPES) throw new OAuthError('invalid_scope', `At most ${MAX_CLIENT_SCOPES} scopes may be asked for.`);
   for (const token of tokens) {
     if (!isScopeToken(token)) throw new OAuthError('invalid_scope', 'A scope token has a character RFC 6749 does not allow, or is too long.');
-    if (client.scopes && !client.scopes.includes(token)) throw new OAuthError('invalid_scope', `This client may not ask for the scope "${token}".`);
+    if (client.scopes && !client.scopes.includes(token)) throw new OAuthError('invalid_scope', `This client may not ask for the scope "${token}". ${scopesAllowed(client.scopes)}`);
   }
   return tokens.join(' ');
+}
+
+/** How many of a client's scopes a refusal names: the rest are in the metadata document. */
+const SCOPES_NAMED = 10;
+
+/**
+ * What a client refused a scope may ask for instead, so its developer fixes the request without
+ * hunting: the registered scopes (public anyway, in the metadata's `scopes_supported`), the first
+ * few of a long list, and a word on case, the usual slip ("READ" for "read").
+ */
+function scopesAllowed(scopes: readonly string[]): string {
+  if (scopes.length === 0) return 'It is registered with no scope: leave scope out.';
+  const named = scopes.slice(0, SCOPES_NAMED).join(' ');
+  const more = scopes.length > SCOPES_NAMED ? ` and ${scopes.length - SCOPES_NAMED} more (scopes_supported in /.well-known/oauth-authorization-server)` : '';
+  return `It may ask for: ${named}${more} (scopes are case-sensitive), or leave scope out to get all of them.`;
 }
 
 /**

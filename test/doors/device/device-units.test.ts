@@ -45,6 +45,10 @@ describe('device door configuration and parts', () => {
     expect(grantedScope(open, 'anything:goes')).toBe('anything:goes');
     expect(() => grantedScope(cli, 'admin')).toThrow(expect.objectContaining({ code: 'invalid_scope' }));
     expect(() => grantedScope(open, 'back\\slash')).toThrow(expect.objectContaining({ code: 'invalid_scope' }));
+    // A refusal names what the client may ask for: nothing, or the first ten of a long list.
+    expect(() => grantedScope({ scopes: [] }, 'read')).toThrow(expect.objectContaining({ message: 'This client may not ask for the scope "read". It is registered with no scope: leave scope out.' }));
+    const many = Array.from({ length: 12 }, (_, i) => `s${i}`);
+    expect(() => grantedScope({ scopes: many }, 'S0')).toThrow(expect.objectContaining({ message: expect.stringContaining('It may ask for: s0 s1 s2 s3 s4 s5 s6 s7 s8 s9 and 2 more (scopes_supported in /.well-known/oauth-authorization-server)') }));
   });
 
   it('user codes: base-20, XXXX-XXXX, read in any case with any separators', () => {
