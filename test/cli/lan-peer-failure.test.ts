@@ -127,7 +127,7 @@ describe('pairgate lan: the other device failed on its side', () => {
     const connection = String((await offer.first).connectionString);
     expect((await run(['lan', 'join', connection, '--config-dir', join(root, 'remote'), '--name', 'remote', '--no-discovery'])).code).toBe(0);
     expect(await offer.exit).toBe(0);
-    const listener = start(['lan', 'connect', '--listen', '--config-dir', join(root, 'tv'), '--bind', '127.0.0.1', '--port', '0', '--json', '--max-size', '10', '--out', root, '--timeout', '30']);
+    const listener = start(['lan', 'connect', '--listen', '--config-dir', join(root, 'tv'), '--bind', '127.0.0.1', '--port', '0', '--json', '--max-size', '10', '--out', root, '--timeout', '6']);
     const { port } = await listener.first as { port: number };
     const file = join(root, 'movie.mkv');
     writeFileSync(file, Buffer.alloc(2000, 1));
@@ -135,6 +135,10 @@ describe('pairgate lan: the other device failed on its side', () => {
     expect(sent.stderr).toContain('The other device stopped before the exchange finished: it accepts files of at most 10 bytes (its --max-size), and this one has 2000 (lan_payload_too_large there).');
     expect(sent.stderr).toMatch(/\[lan_peer_failed\]\n$/);
     expect(sent.code).toBe(1);
-    listener.child.kill();
+    // The listener waits on for another try; at its timeout it says why the last one failed,
+    // not that no peer connected.
+    expect(await listener.exit).toBe(2);
+    expect(listener.stderr.join('')).toContain('pairgate: No session with a trusted peer completed within 6 s, so the listener stopped. The last one failed, with "remote" at 127.0.0.1: '
+      + 'The other device sends a file of 2000 bytes, over this device\'s limit of 10 (--max-size): run again with a larger --max-size to accept it. [lan_listen_timeout]');
   }, 60_000);
 });

@@ -98,4 +98,11 @@ describe('pairgate lan: input the person can fix exits 2, says what to do', () =
     expect(result.stderr).toMatch(/--address: at most 8 addresses fit in a connection string; 9 were given\. \[invalid_request\]/);
     expect(result.code).toBe(2);
   });
+
+  it('lan connect --listen that no peer connects to: says it stopped and what to run on the other device, exit 2', async () => {
+    const result = await run(['lan', 'connect', '--listen', '--config-dir', join(root, 'lonely'), '--bind', '127.0.0.1', '--port', '0', '--timeout', '1']);
+    expect(result.stderr).toContain('pairgate: No trusted peer connected within 1 s, so the listener stopped. Run it again and, while it waits, "pairgate lan connect ');
+    expect(result.stderr).toMatch(/" on the other device \(--timeout to wait longer\)\. \[lan_listen_timeout\]\n$/);
+    expect(result.code).toBe(2);
+  });
 });

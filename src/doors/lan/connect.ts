@@ -70,6 +70,9 @@ export async function listenForTrustedPeer(options: TrustedSessionOptions & { ho
   const result = new Promise<PairingResult>((resolve, reject) => { settle = { resolve, reject }; });
   result.catch(() => undefined);
   let busy = false;
+  // Why the last session failed (the listener waits on for another): said again at the timeout,
+  // which otherwise claimed that no peer had connected.
+  let lastFailure: string | undefined;
   const server = tls.createServer({
     key: device.keyPem, cert: device.certPem, minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false,
     handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
@@ -112,7 +115,8 @@ export async function listenForTrustedPeer(options: TrustedSessionOptions & { ho
       } catch (error) {
         channel.endWith(error);
         busy = false;
-        log(`The session with ${address} failed: ${(error as Error).message}`);
+        lastFailure = `"${peer.name}" at ${address}: ${(error as Error).message}`;
+        log(`The session with ${lastFailure} Still waiting for a trusted peer.`);
       }
     })();
   });
@@ -120,7 +124,10 @@ export async function listenForTrustedPeer(options: TrustedSessionOptions & { ho
   const timeoutMs = options.timeoutMs ?? 300_000;
   timeout.timer = setTimeout(() => {
     void close();
-    settle?.reject(new ListenerClosedError(`No trusted peer connected within ${Math.round(timeoutMs / 1000)} s.`, 'lan_listen_timeout'));
+    const seconds = Math.round(timeoutMs / 1000);
+    settle?.reject(new ListenerClosedError(lastFailure
+      ? `No session with a trusted peer completed within ${seconds} s, so the listener stopped. The last one failed, with ${lastFailure}`
+      : `No trusted peer connected within ${seconds} s, so the listener stopped. Run it again and, while it waits, "pairgate lan connect ${device.name}" on the other device (--timeout to wait longer).`, 'lan_listen_timeout'));
   }, timeoutMs);
   timeout.timer.unref();
   return {
