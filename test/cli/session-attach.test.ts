@@ -76,13 +76,19 @@ describe('pairgate session attach ends when there is nothing more to wait for', 
     expect(supporter.out()).toContain('The person declined: nobody was given access. If they want help after all, create a new session (pairgate session create).');
   });
 
-  it('/end with the input ending right after waits for the end of the session, not "detached, the session goes on"', async () => {
+  it('a message too long is refused in words; /end with the input ending right after waits for the end of the session, not "detached, the session goes on"', async () => {
     const created = await servers.sdk.createSession({ id: 'attach-end', supporterName: 'Thorsten', supporterAvatar: AVATAR });
     const supporter = attach(servers.origin, 'attach-end');
     await supporter.waitFor('Waiting for the person');
     const confirmation = await confirmPairing(`${servers.origin.url}/pairing/${created.PairingCode}`);
     const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
     await supporter.waitFor('Agent connected.');
+    // A message longer than the channel takes is refused here, in words, and the chat goes on.
+    supporter.child.stdin!.write(`${'x'.repeat(4001)}\n`);
+    await expect.poll(() => supporter.err()).toContain('pairgate: that message has 4001 characters, more than the 4000 one message may hold; it was not sent. Split it into shorter ones.');
+    const heard = new Promise<unknown>((resolve) => agent.onEvent((event) => event.type === 'message' && resolve(event.text)));
+    supporter.child.stdin!.write('short one\n');
+    expect(await heard).toBe('short one');
     const agentEnded = new Promise<string>((resolve) => agent.on('ended', resolve));
     supporter.child.stdin!.end('/end\n');
     expect(await supporter.exited).toBe(0);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidRequestError } from '../../core/errors.js';
+import { MAX_TEXT } from '../../doors/support/channel-limits.js';
 import { PairgateApiError } from '../../sdk/errors.js';
 import { httpUrlOption } from '../options.js';
 import type { CreatedSession, SessionChannel, SupportOriginClient } from '../../sdk/support.js';
@@ -142,6 +143,10 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
         ending = true;
         channel.end();
         setTimeout(() => finish(1, `The server did not say that the session ended; see: pairgate session show ${session.id}`), END_WAIT_MS).unref();
+      } else if (text.length > MAX_TEXT) {
+        // The server would answer "Messages are JSON: message (text up to ...)", which is about
+        // the protocol, not what was typed.
+        console.error(`pairgate: that message has ${text.length} characters, more than the ${MAX_TEXT} one message may hold; it was not sent. Split it into shorter ones.`);
       } else channel.say(text);
     }, () => {
       if (!ending) finish(0, 'Input ended; detached, the session goes on.');
