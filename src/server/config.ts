@@ -78,10 +78,12 @@ export function loadConfig(sections: readonly ConfigSection[], sources: ConfigSo
   const env = sources.env ?? {};
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(schema.properties)) {
-    const value = sources.overrides?.[key] ?? env[key] ?? fromFile[key];
-    if (value !== undefined && value !== '') raw[key] = value;
-    // An explicitly empty string is a value for string keys (e.g. "no public URL").
-    else if (value === '' && (schema.properties[key] as { type?: string }).type === 'string') raw[key] = '';
+    // An explicitly empty string is a value for string keys (e.g. "no public URL"). For any other
+    // key it is no value: the next source's is taken (an empty PAIRGATE_PORT= in the environment,
+    // which compose files make of an unset variable, hid the file's port and gave the default).
+    const takesEmpty = (schema.properties[key] as { type?: string }).type === 'string';
+    const value = [sources.overrides?.[key], env[key], fromFile[key]].find((given) => given !== undefined && (takesEmpty || given !== ''));
+    if (value !== undefined) raw[key] = value;
   }
   // Conversion would truncate a fraction ("0.5" to 0, which turns some limits off) and read "1e3"
   // or "0x10": an integer key takes whole decimal numbers only.

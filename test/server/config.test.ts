@@ -30,6 +30,19 @@ describe('configuration', () => {
     expect(loadConfig(sections, { file, overrides: { PAIRGATE_PORT: '0' } }).PAIRGATE_PORT).toBe(0);
   });
 
+  it('an empty value of a key that is not text is no value: the next source\'s is taken, then the default', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pairgate-config-'));
+    const file = join(dir, 'pairgate.config');
+    writeFileSync(file, 'PAIRGATE_PORT=9000\nPAIRGATE_LOG_LEVEL=warn\nPAIRGATE_PUBLIC_URL=https://pair.example.com\n');
+    // The environment's empty port and level hid the file's and gave the defaults, 8080 and info.
+    const config = loadConfig(sections, { file, env: { PAIRGATE_PORT: '', PAIRGATE_LOG_LEVEL: '', PAIRGATE_PUBLIC_URL: '' } });
+    expect(config.PAIRGATE_PORT).toBe(9000);
+    expect(config.PAIRGATE_LOG_LEVEL).toBe('warn');
+    // Text keeps its explicit empty value ("no public URL").
+    expect(config.PAIRGATE_PUBLIC_URL).toBe('');
+    expect(loadConfig(sections, { env: { PAIRGATE_PORT: '' } }).PAIRGATE_PORT).toBe(8080);
+  });
+
   it('names the bad key and what is expected', () => {
     const bad = (env: Record<string, string>): ConfigError => {
       try {
