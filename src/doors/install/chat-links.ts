@@ -81,6 +81,18 @@ export class ChatLinks {
     return row ? { userId: row.user_id, username: row.username, externalUsername: row.external_username, linkedAt: Number(row.linked_at) } : undefined;
   }
 
+  /** The chat users linked to account `userId` in `orgId`, every connector, oldest first. */
+  async listForUser(orgId: string, userId: string): Promise<{ connector: string; externalUserId: string; externalUsername: string | null; linkedAt: number }[]> {
+    const rows = await this.db
+      .selectFrom('chat_links')
+      .select(['connector', 'external_user_id', 'external_username', 'linked_at'])
+      .where('org_id', '=', orgId)
+      .where('user_id', '=', userId)
+      .orderBy('linked_at')
+      .execute();
+    return rows.map((row) => ({ connector: row.connector, externalUserId: row.external_user_id, externalUsername: row.external_username, linkedAt: Number(row.linked_at) }));
+  }
+
   /** Removes the link of `ref`; true when there was one. */
   async unlink(ref: ChatUserRef): Promise<boolean> {
     const result = await this.db.deleteFrom('chat_links').where('org_id', '=', ref.orgId).where('connector', '=', ref.connector).where('external_user_id', '=', ref.externalUserId).executeTakeFirst();

@@ -42,6 +42,11 @@ interface FormAgain {
   error: string;
 }
 
+/** A time to the minute, as the page shows times: `2026-12-02 07:24 UTC`. */
+function minuteOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+}
+
 /** Whether `url` names this machine only (localhost, 127.x, ::1), so no other machine can reach it. */
 function reachableFromHereOnly(url: string): boolean {
   return isLoopbackHost(new URL(url).hostname.replace(/^\[|\]$/g, ''));
@@ -108,13 +113,21 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
     const againFor = (org: string) => (again && again.form !== 'create' && again.form.org === org ? again : undefined);
     const orgs = await Promise.all((await kit.orgs.listFor(user.id)).map(async (org) => {
       const admin = roleAllows(org.role, 'integrations:write');
-      const installations = admin ? (await Promise.all(connectors.map(async (connector) => {
-        const current = await kit.installations.current(org.id, connector.name, now);
-        if (!current) return undefined;
-        return current.state === 'installed'
-          ? t('install.installed', { connector: connector.displayName, site: current.siteUrl ?? '' })
-          : t('install.pending', { connector: connector.displayName, until: new Date(current.expiresAt ?? now).toISOString().slice(0, 16).replace('T', ' ') + ' UTC' });
-      }))).filter((line) => line !== undefined) : [];
+      const current = await Promise.all(connectors.map(async (connector) => ({ connector, current: await kit.installations.current(org.id, connector.name, now) })));
+      const installations = admin ? current.flatMap(({ connector, current: inst }) => {
+        if (!inst) return [];
+        return [inst.state === 'installed'
+          ? t('install.installed', { connector: connector.displayName, site: inst.siteUrl ?? '' })
+          : t('install.pending', { connector: connector.displayName, until: minuteOf(inst.expiresAt ?? now) })];
+      }) : [];
+      // A link token is of use only where its chat is installed: the others are said, not offered.
+      const installed = current.filter(({ current: inst }) => inst?.state === 'installed').map(({ connector }) => connector);
+      // What this person has linked here: the proof that `/pairgate link` worked, and what unlink would remove.
+      const links = (await kit.links.listForUser(org.id, user.id)).map((link) => t('install.linkedAs', {
+        connector: connectors.find((c) => c.name === link.connector)?.displayName ?? link.connector,
+        name: link.externalUsername ?? link.externalUserId,
+        time: minuteOf(link.linkedAt),
+      }));
       const memberForm = againFor(org.id);
       return {
         id: org.id,
@@ -125,6 +138,9 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
         canDelete: roleAllows(org.role, 'organization:delete'),
         members: admin ? await kit.orgs.members(org.id) : [],
         installations,
+        linkable: installed.map((connector) => ({ name: connector.name, displayName: connector.displayName })),
+        notInstalled: installed.length === 0 ? t(admin ? 'install.notInstalledAdmin' : 'install.notInstalled') : '',
+        links,
         memberForm: { username: memberForm?.values.username ?? '', role: memberForm?.values.role ?? 'member', error: memberForm?.error ?? '' },
       };
     }));

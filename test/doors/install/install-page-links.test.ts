@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/core/clock.js';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { FakeMattermost, INSTALL_ENV, installationIdOf, Member, mattermostId, type MattermostUser } from './install-helpers.js';
+
+describe('install door: the integrations page tells a member where they can link, and what they linked (real sockets)', () => {
+  let t: TestApp;
+  let base: string;
+  let clock: ManualClock;
+  let admin: Member;
+  let member: Member;
+  let orgId: string;
+  let mm: FakeMattermost;
+  const chatUser: MattermostUser = { id: mattermostId('pagelinkuser'), username: 'ada.chat' };
+
+  beforeAll(async () => {
+    clock = new ManualClock(Date.parse('2026-12-02T07:24:30Z'));
+    t = await createTestApp({ ...INSTALL_ENV }, { clock });
+    base = await t.listen();
+    mm = new FakeMattermost(base, clock);
+    admin = await Member.create(base, 'page-admin');
+    member = await Member.create(base, 'page-member');
+    orgId = await admin.createOrg('Page Org');
+    await admin.addMember(orgId, 'page-member');
+  });
+  afterAll(() => t.close());
+
+  /** The page's section of the organization. */
+  const section = async (who: Member, lang = 'en') => {
+    const page = await who.get(`/integrations?lang=${lang}`);
+    expect(page.status).toBe(200);
+    const start = page.text.indexOf(`data-org="${orgId}"`);
+    return page.text.slice(start, page.text.indexOf('</section>', start));
+  };
+
+  it('before any install, no link token is offered: the member is told to ask an admin, the admin what to do', async () => {
+    const forMember = await section(member);
+    expect(forMember).not.toContain('link-token');
+    expect(forMember).toContain('No chat is installed in this organization yet. Ask an admin of the organization to install pairgate in your chat; then you can link your chat account here.');
+    const forAdmin = await section(admin);
+    expect(forAdmin).not.toContain('link-token');
+    expect(forAdmin).toContain('No chat is installed in this organization yet: set one up above and run its install command in the chat; then members can link their chat accounts here.');
+    expect(await section(member, 'fr')).toContain('Aucune messagerie n&#39;est encore installée dans cette organisation.');
+    // A setup not installed yet offers nothing either.
+    const setup = await admin.setup(orgId);
+    expect(await section(member)).not.toContain('link-token');
+    expect((await mm.install(installationIdOf(setup.body.manifest_link), setup.body.jwt_secret, chatUser)).status).toBe(200);
+  });
+
+  it('once Mattermost is installed, its link token is offered, and only its own', async () => {
+    const forMember = await section(member);
+    expect(forMember).toContain(`action="/integrations/orgs/${orgId}/mattermost/link-token"`);
+    expect(forMember).toContain('Create a Mattermost link token');
+    expect(forMember).not.toContain(`/webhook/link-token`);
+    expect(forMember).not.toContain('No chat is installed');
+  });
+
+  it('after /pairgate link, the page says which chat account is linked and since when; after unlink, no more', async () => {
+    const setup = await admin.setup(orgId);
+    const inst = { id: installationIdOf(setup.body.manifest_link), secret: setup.body.jwt_secret as string };
+    expect((await mm.install(inst.id, inst.secret, chatUser)).status).toBe(200);
+    expect(await section(member)).not.toContain('is linked');
+    const token = (await member.linkToken(orgId)).body.token as string;
+    expect((await mm.call(inst.id, 'link', inst.secret, chatUser, { values: { token } })).status).toBe(200);
+    expect(await section(member)).toContain('<li>Mattermost: your chat account ada.chat is linked, since 2026-12-02 07:24 UTC</li>');
+    expect(await section(member, 'fr')).toContain('<li>Mattermost : votre compte de messagerie ada.chat est lié, depuis le 2026-12-02 07:24 UTC</li>');
+    // The admin's own list says nothing of the member's link.
+    expect(await section(admin)).not.toContain('is linked');
+    clock.advance(1000);
+    expect((await mm.call(inst.id, 'unlink', inst.secret, chatUser)).body.data.unlinked).toBe(true);
+    expect(await section(member)).not.toContain('is linked');
+  });
+});
