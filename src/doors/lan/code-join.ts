@@ -56,6 +56,12 @@ function matches(announcement: ReceivedAnnouncement, selector: string): boolean 
  * first that matches it; without, with the only one heard (waiting a moment after the first for
  * others), or throws AmbiguousDeviceError naming them. DeviceNotFoundError after `timeoutMs`.
  */
+/**
+ * What to try when no offer was heard: announcements are multicast, which a guest Wi-Fi, client
+ * isolation or a firewall may drop while TCP still works; the offer's address and port sidestep it.
+ */
+const NOT_HEARD = 'Check that the offer still runs on the same network (--timeout to look longer), or dial it directly with --address and --port (the offer prints both); "pairgate doctor" on each device checks that multicast works there.';
+
 export async function findCodeOffer(options: { discovery?: DiscoveryOptions; device?: string; timeoutMs: number }): Promise<CodeOffer> {
   // Bounded as `lan nearby` is: anyone can make up announcements, as many as they like.
   const heard = new Map<string, CodeOffer>();
@@ -93,8 +99,8 @@ export async function findCodeOffer(options: { discovery?: DiscoveryOptions; dev
   if (found.length === 1) return found[0]!;
   if (found.length === 0) {
     throw new DeviceNotFoundError(options.device !== undefined
-      ? `No device named or with the id "${options.device}" offered a pairing code within ${Math.round(options.timeoutMs / 1000)} s. Run "pairgate lan nearby" to see who announces itself.`
-      : `No device offering a pairing code (pairgate lan offer --code) announced itself within ${Math.round(options.timeoutMs / 1000)} s.`);
+      ? `No device named or with the id "${options.device}" offered a pairing code within ${Math.round(options.timeoutMs / 1000)} s. Run "pairgate lan nearby" to see who announces itself. ${NOT_HEARD}`
+      : `No device offering a pairing code (pairgate lan offer --code) announced itself within ${Math.round(options.timeoutMs / 1000)} s. ${NOT_HEARD}`);
   }
   const named = found.slice(0, NAMED_IN_QUESTION).map((f) => `"${f.name}" (id ${f.deviceId})`).join(', ');
   const more = found.length > NAMED_IN_QUESTION ? ` and ${found.length - NAMED_IN_QUESTION} more (see pairgate lan nearby)` : '';

@@ -40,6 +40,14 @@ describe('pairgate lan offer --code / join --code (two processes of the real CLI
     for (const child of children) if (child.exitCode === null) child.kill();
   });
 
+  it('no offer heard: says what to try (same network, --address and --port, pairgate doctor), exit 1', async () => {
+    const lonely = ['--discovery-interface', '127.0.0.1', '--discovery-port', String(40000 + ((process.pid + 13_003) % 20000))];
+    const result = await run(['lan', 'join', '--code', '1234-5678', '--config-dir', deviceDir('cli-code-lonely'), '--timeout', '1', ...lonely]);
+    expect(result.stderr).toContain('pairgate: No device offering a pairing code (pairgate lan offer --code) announced itself within 1 s. Check that the offer still runs on the same network (--timeout to look longer), '
+      + 'or dial it directly with --address and --port (the offer prints both); "pairgate doctor" on each device checks that multicast works there. [lan_device_not_found]');
+    expect(result.code).toBe(1);
+  });
+
   it('lists the offer in lan nearby, refuses a wrong code with exit 2, pairs with the right one by --device', async () => {
     const offerDir = deviceDir('cli-code-offer');
     const joinDir = deviceDir('cli-code-join');
