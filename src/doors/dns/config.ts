@@ -8,10 +8,12 @@ import { Type } from 'typebox';
 export const dnsConfigSchema = Type.Object({
   PAIRGATE_DNS_ZONE: Type.String({
     default: '',
-    pattern: '^$|^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$',
+    // Any case, and an optional trailing dot: DNS names are case-insensitive (RFC 4343) and
+    // `example.com.` is how zone files write them. The door uses the name lower case, without the dot.
+    pattern: '^$|^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?$',
     // Said in words where the pattern is refused: the regular expression told no one what to write.
-    expected: 'a DNS name in lower case without a trailing dot, such as box.example.com (or nothing, to turn DNS off)',
-    description: 'The zone pairgate is authoritative for (e.g. box.example.com); boxes own <fingerprint>.<zone>. Empty = DNS server and update API off.',
+    expected: 'a DNS name such as box.example.com (or nothing, to turn DNS off)',
+    description: 'The zone pairgate is authoritative for (e.g. box.example.com; case and a trailing dot do not matter); boxes own <fingerprint>.<zone>. Empty = DNS server and update API off.',
   }),
   PAIRGATE_DNS_HOST: Type.String({ default: '127.0.0.1', description: 'Address the DNS server listens on (UDP and TCP); 0.0.0.0 for every interface.' }),
   PAIRGATE_DNS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 53, description: 'DNS port, UDP and TCP (53 in production; needs CAP_NET_BIND_SERVICE); 0 picks a free one.' }),

@@ -90,11 +90,12 @@ export class DnsResponder {
     return wire;
   }
 
-  private soa(serial: number): Answer {
-    const { zone, nameServers, hostmaster, ttl, negativeTtl } = this.settings;
+  /** The zone's SOA, owned by `owner`: the question's own spelling when it asked for the apex. */
+  private soa(serial: number, owner = this.settings.zone): Answer {
+    const { nameServers, hostmaster, ttl, negativeTtl } = this.settings;
     return {
       type: 'SOA',
-      name: zone,
+      name: owner,
       ttl: Math.min(ttl, negativeTtl),
       data: { mname: nameServers[0]!, rname: hostmaster, serial, refresh: 3600, retry: 600, expire: 604800, minimum: negativeTtl },
     } as Answer;
@@ -117,7 +118,8 @@ export class DnsResponder {
     const additionals: Answer[] = [];
 
     if (name === zone) {
-      if (qtype === 'SOA' || qtype === 'ANY') answers.push(this.soa(serial));
+      // Answers at the apex keep the question's case, as for every other name (RFC 4343).
+      if (qtype === 'SOA' || qtype === 'ANY') answers.push(this.soa(serial, question.name));
       if (qtype === 'NS' || qtype === 'ANY') {
         for (const ns of nameServers) answers.push({ type: 'NS', name: question.name, ttl, data: ns } as Answer);
         for (const ns of nameServers.filter((n) => inZone(n, zone))) additionals.push(...this.glue(ns));

@@ -6,6 +6,7 @@ import { verifyAnnouncement } from './announce-signature.js';
 import { checkAnnouncementBody } from './announcement-check.js';
 import type { Announcements } from './announcements.js';
 import { fingerprintForm } from '../../core/fingerprint.js';
+import { normaliseName } from '../dns/dns-names.js';
 import { registryErrorShape, TooManyBoxesError } from './registry-errors.js';
 import { RegisterBody, RegisteredView, RegistryErrorView } from './schemas.js';
 
@@ -40,7 +41,9 @@ export function normaliseAnnouncement(body: RegisterBody): { client: string; mes
 
 /** What privacy mode keeps of an announcement: that a box is here and its name under the zone. */
 export function privateMessage(client: string, dnsZone: string): string {
-  return JSON.stringify({ private: true, origin: dnsZone && client.length === 52 ? `https://local.${client}.${dnsZone}` : null });
+  // The zone as the DNS door serves it (PAIRGATE_DNS_ZONE may be written in any case, with a trailing dot).
+  const zone = normaliseName(dnsZone);
+  return JSON.stringify({ private: true, origin: zone && client.length === 52 ? `https://local.${client}.${zone}` : null });
 }
 
 /**

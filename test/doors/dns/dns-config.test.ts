@@ -4,15 +4,21 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readConfiguredTls } from '../../../src/doors/dns/configured-tls.js';
 import { dnsConfigSchema } from '../../../src/doors/dns/config.js';
-import { dnsDoor } from '../../../src/doors/dns/dns-door.js';
+import { dnsDoor, zoneSettings } from '../../../src/doors/dns/dns-door.js';
 import { createSelfSigned } from '../../../src/doors/registry/self-signed.js';
 import { loadConfig } from '../../../src/server/config.js';
 
 describe('PAIRGATE_DNS_ZONE refused in words', () => {
-  it.each(['box.example.com.', 'Box.Example.Com', 'bad zone!'])('%s: says what to write, not the regular expression', (zone) => {
+  it.each(['bad zone!', 'box..example.com', '-box.example.com'])('%s: says what to write, not the regular expression', (zone) => {
     expect(() => loadConfig([dnsConfigSchema], { env: { PAIRGATE_DNS_ZONE: zone } })).toThrow(
-      `PAIRGATE_DNS_ZONE: expected a DNS name in lower case without a trailing dot, such as box.example.com (or nothing, to turn DNS off), got ${JSON.stringify(zone)}`,
+      `PAIRGATE_DNS_ZONE: expected a DNS name such as box.example.com (or nothing, to turn DNS off), got ${JSON.stringify(zone)}`,
     );
+  });
+
+  it.each(['box.example.com.', 'Box.Example.Com', 'BOX.EXAMPLE.COM.'])('%s is box.example.com: DNS names are case-insensitive, and zone files end them with a dot', (zone) => {
+    const config = loadConfig([dnsConfigSchema], { env: { PAIRGATE_DNS_ZONE: zone } });
+    expect(() => dnsDoor.checkConfig!(config)).not.toThrow();
+    expect(zoneSettings(config)).toMatchObject({ zone: 'box.example.com', nameServers: ['ns1.box.example.com'], hostmaster: 'hostmaster.box.example.com' });
   });
 });
 
