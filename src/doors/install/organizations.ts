@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../../core/errors.js';
 import { randomId } from '../../core/ids.js';
 import type { DurableDb } from '../../store/durable-schema.js';
-import { isRole, roleAllows, type Permission, type Role } from './roles.js';
+import { isRole, roleAllows, ROLES, type Permission, type Role } from './roles.js';
 import './install-rows.js';
 import '../accounts/account-rows.js';
 
@@ -48,10 +48,21 @@ export async function lockOrganization(trx: DurableDb, orgId: string): Promise<b
 /** Not a member: 404, whether the organization exists or not (none of their business). */
 const notAMember = (): NotFoundError => new NotFoundError('You are not a member of this organization.', 'organization_not_found');
 
+/** What each permission lets a person do, in the words of a refusal. */
+const PERMISSION_WORDS: Record<Permission, string> = {
+  'integrations:write': 'set up chat installations',
+  'members:write': 'add or remove other members',
+  'links:write': 'link chat accounts',
+  'organization:delete': 'delete the organization',
+};
+
 /** Not a member: 404; a member whose role lacks `permission`: 403. */
 function assertAllowed(role: Role | undefined, permission: Permission): asserts role is Role {
   if (!role) throw notAMember();
-  if (!roleAllows(role, permission)) throw new ForbiddenError(`Your role (${role}) does not allow ${permission}.`, 'permission_denied');
+  if (!roleAllows(role, permission)) {
+    const holders = ROLES.filter((other) => roleAllows(other, permission)).map((other) => `${other}s`).join(' or ');
+    throw new ForbiddenError(`Your role in this organization (${role}) does not allow you to ${PERMISSION_WORDS[permission]} (${permission}): ask one of its ${holders}.`, 'permission_denied');
+  }
 }
 
 /** Organization ids (randomId: 128 bits, base64url). Anything else is not looked up. */

@@ -35,6 +35,9 @@ describe('install door: organizations and roles (real sockets)', () => {
     const byMember = await bob.addMember(orgId, 'org-admin', 'admin');
     expect(byMember.status).toBe(403);
     expect(byMember.body.error).toBe('permission_denied');
+    // Said in words, with whom to ask.
+    expect(byMember.body.message).toBe('Your role in this organization (member) does not allow you to add or remove other members (members:write): ask one of its admins.');
+    expect((await bob.setup(orgId)).body.message).toBe('Your role in this organization (member) does not allow you to set up chat installations (integrations:write): ask one of its admins.');
     const stranger = await Member.create(base, 'org-stranger');
     expect((await stranger.json('GET', `/api/v1/organizations/${orgId}/members`)).status).toBe(404);
     expect((await stranger.addMember(orgId, 'org-stranger', 'admin')).status).toBe(404);
