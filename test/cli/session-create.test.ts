@@ -70,3 +70,26 @@ describe('pairgate session commands with wrong supporter credentials', () => {
     }
   });
 });
+
+describe('pairgate session create names its flags when one is wrong', () => {
+  const server = useListeningApp(SUPPORTER);
+
+  it('--ttl, --id and --session-user/--session-password are refused in the words of the flags, exit 2', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--ttl', '5'], /^pairgate: --ttl must be 10 seconds or more\. \[ttl_invalid\]$/m],
+      [['--ttl', '999999'], /^pairgate: --ttl must be from 10 to 86400 seconds\. \[ttl_invalid\]$/m],
+      [['--id', 'a/b'], /^pairgate: --id may hold letters, digits, "\.", "_" and "-", up to 64, and starts with a letter or digit\./m],
+      [['--id', '-x'], /^pairgate: --id may hold letters/m],
+      // A login without a password was created with an empty one: anyone knowing the name got in.
+      [['--session-user', 'bob'], /^pairgate: --session-user and --session-password go together .*\[credentials_incomplete\]$/m],
+      [['--session-password', 'secret'], /^pairgate: --session-user and --session-password go together/m],
+    ];
+    for (const [flags, message] of cases) {
+      const result = await runCli(['session', 'create', ...flags, '--server', server.base, ...credentials]);
+      expectRefused(result, message);
+      expect(result.stderr).not.toMatch(/body\./);
+    }
+    const list = await runCli(['session', 'list', '--server', server.base, ...credentials]);
+    expect(list.stdout).toBe('No live sessions.\n');
+  });
+});

@@ -181,6 +181,16 @@ Example:
       --server https://support.example.com --user support --password 1234`)
     .action(supportAction(async (options: ServerOptions & { id?: string; ttl?: string; supporterName?: string; supporterAvatar?: string; sessionUser?: string; sessionPassword?: string; json?: boolean }) => {
       if (options.ttl !== undefined && !/^\d+$/.test(options.ttl)) throw new InvalidRequestError('--ttl must be a whole number of seconds.');
+      // Checked here so the message names the flags (the server names its form fields and pattern).
+      if (options.ttl !== undefined && Number(options.ttl) < 10) throw new InvalidRequestError('--ttl must be 10 seconds or more.', undefined, 'ttl_invalid');
+      // The server's own pattern; its module (and TypeBox) loads only for this command.
+      const { SESSION_ID_PATTERN } = await import('../../doors/support/schemas.js');
+      if (options.id !== undefined && !new RegExp(SESSION_ID_PATTERN).test(options.id)) {
+        throw new InvalidRequestError('--id may hold letters, digits, ".", "_" and "-", up to 64, and starts with a letter or digit.');
+      }
+      if (Boolean(options.sessionUser) !== Boolean(options.sessionPassword)) {
+        throw new InvalidRequestError('--session-user and --session-password go together (a login for this session alone), and neither may be empty.', undefined, 'credentials_incomplete');
+      }
       // Whether the server hands out pairing codes (and so needs both) is known only by asking it;
       // one without the other is wrong either way, so it is refused here, before any request.
       if (Boolean(options.supporterName?.trim()) !== Boolean(options.supporterAvatar?.trim())) throw supporterRequired(true);
@@ -189,11 +199,12 @@ Example:
         ...(options.ttl ? { ttl: Number(options.ttl) } : {}),
         ...(options.supporterName ? { supporterName: options.supporterName } : {}),
         ...(options.supporterAvatar ? { supporterAvatar: options.supporterAvatar } : {}),
-        ...(options.sessionUser ? { username: options.sessionUser, password: options.sessionPassword ?? '' } : {}),
+        ...(options.sessionUser && options.sessionPassword ? { username: options.sessionUser, password: options.sessionPassword } : {}),
       }).catch((error: unknown) => {
         // The server names its form fields; say which flags to pass instead.
         if (error instanceof PairgateApiError && error.code === 'supporter_required') throw supporterRequired(false);
         if (error instanceof PairgateApiError && error.code === 'supporter_avatar_invalid') throw new InvalidRequestError('--supporter-avatar must be an absolute https URL (pages load pictures over https only).', undefined, error.code);
+        if (error instanceof PairgateApiError && error.code === 'ttl_invalid') throw new InvalidRequestError(error.message.replace(/^ttl\b/, '--ttl'), undefined, error.code);
         throw error;
       });
       if (options.json) console.log(JSON.stringify(created, null, 2));

@@ -246,6 +246,10 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     if ((body.username === undefined) !== (body.password === undefined)) {
       throw new InvalidRequestError('username and password go together.', undefined, 'credentials_incomplete');
     }
+    // An empty one would be a login anyone who knows (or guesses) the name can use.
+    if (body.username !== undefined && (body.username.trim() === '' || body.password === '')) {
+      throw new InvalidRequestError('username and password of the session\'s own login may not be empty.', undefined, 'credentials_incomplete');
+    }
     // Refused early, before the password is hashed; the creation checks again, exactly.
     if ((await ctx.engine.countLive(SESSION_KIND)) >= cfg.PAIRGATE_SUPPORT_MAX_SESSIONS) throw tooManySessions();
     const id = body.id ?? randomId(9);

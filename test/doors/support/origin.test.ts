@@ -150,6 +150,9 @@ describe('support origin over real sockets', () => {
       [{ id: 'av-http', supporter_name: 'A', supporter_avatar: 'http://avatars.example/a.png' }, 'supporter_avatar_invalid'],
       [{ id: 'extra', supporter_name: 'A', supporter_avatar: AVATAR, admin: true }, 'validation_failed'],
       [{ id: 'half', supporter_name: 'A', supporter_avatar: AVATAR, username: 'u' }, 'credentials_incomplete'],
+      // An empty password (or name) would be a login for anyone who knows the other half.
+      [{ id: 'empty-pass', supporter_name: 'A', supporter_avatar: AVATAR, username: 'u', password: '' }, 'credentials_incomplete'],
+      [{ id: 'empty-user', supporter_name: 'A', supporter_avatar: AVATAR, username: ' ', password: 'p' }, 'credentials_incomplete'],
     ];
     for (const [body, code] of cases) {
       const response = await session(origin, body);
