@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { DeviceAdminAuth } from './admin-auth.js';
+import { adminValidationError } from './client-admin-validation.js';
 import { ClientIdSchema, ClientNameSchema, ScopeListSchema } from './client-rules.js';
 import type { RegisteredClient } from './client-registry.js';
 import type { DeviceEnv } from './device-env.js';
@@ -48,7 +49,8 @@ function viewOf(client: RegisteredClient) {
  * (source `config`) but changing or deleting one is 409 device_client_in_config. `app` is an
  * encapsulated instance of its own: the token check runs as its preValidation hook, after the
  * per-route rate limit (onRequest) and before the body is validated, so a caller without the token
- * learns nothing but that. Errors are pairgate's `{error, message}`.
+ * learns nothing but that. Errors are pairgate's `{error, message}`; a refused client_id, name or
+ * scope says its rule in words (`client-admin-validation.ts`).
  */
 export function installClientAdminRoutes(app: FastifyInstance, env: DeviceEnv, auth: DeviceAdminAuth): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -63,6 +65,7 @@ export function installClientAdminRoutes(app: FastifyInstance, env: DeviceEnv, a
   api.get('/api/v1/device/clients/:clientId', {
     schema: { tags, summary: 'One device client.', description: AUTH, security: BEARER_SECRET, params: ClientParams, response: { 200: ClientView, ...Errors } },
     config: rateLimit,
+    schemaErrorFormatter: adminValidationError,
   }, async (request) => viewOf(await clients.get(request.params.clientId)));
 
   api.put('/api/v1/device/clients/:clientId', {
@@ -76,6 +79,7 @@ export function installClientAdminRoutes(app: FastifyInstance, env: DeviceEnv, a
       response: { 200: ClientView, 201: ClientView, ...Errors, 409: ErrorView },
     },
     config: rateLimit,
+    schemaErrorFormatter: adminValidationError,
   }, async (request, reply) => {
     const { client, created } = await clients.put(request.params.clientId, request.body, ctx.clock.now());
     request.log.info({ clientId: client.id, created }, 'device client registered');
@@ -92,6 +96,7 @@ export function installClientAdminRoutes(app: FastifyInstance, env: DeviceEnv, a
       response: { 204: Type.Null(), ...Errors, 409: ErrorView },
     },
     config: rateLimit,
+    schemaErrorFormatter: adminValidationError,
   }, async (request, reply) => {
     const revoked = await clients.delete(request.params.clientId, tokens);
     request.log.info({ clientId: request.params.clientId, revokedTokens: revoked }, 'device client deleted');

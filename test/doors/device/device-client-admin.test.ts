@@ -129,6 +129,23 @@ describe('device client admin API over real sockets', () => {
     }
     expect((await adminCall(base, 'GET', '/fine-id')).status).toBe(404);
 
+    // Each rule is said in words, not as the regular expression that checks it.
+    const said: [string, string, unknown, string][] = [
+      ['PUT', '/fine-id', { name: '   ' }, 'name must be 1 to 100 characters, not only spaces.'],
+      ['PUT', '/fine-id', { name: 'x'.repeat(101) }, 'name must be 1 to 100 characters, not only spaces.'],
+      ['PUT', '/fine-id', { name: 'TV', scopes: ['read', 'a b'] }, 'scopes[1] must be a scope token: 1 to 100 characters, without spaces, double quotes or backslashes (RFC 6749).'],
+      ['PUT', '/fine-id', { name: 'TV', scopes: Array.from({ length: 101 }, (_, i) => `s${i}`) }, 'scopes may hold at most 100 scope tokens.'],
+      ['PUT', `/${encodeURIComponent('a b')}`, { name: 'TV' }, 'client_id (in the path) must be 1 to 100 characters of A-Z a-z 0-9 . _ ~ : @ / + -.'],
+      ['GET', '/semi;colon', undefined, 'client_id (in the path) must be 1 to 100 characters of A-Z a-z 0-9 . _ ~ : @ / + -.'],
+      // The rest keeps the server's usual words.
+      ['PUT', '/fine-id', {}, 'body: "name" is required.'],
+      ['PUT', '/fine-id', { name: 'TV', extra: 1 }, 'body: "extra" is not an accepted field.'],
+    ];
+    for (const [method, path, body, message] of said) {
+      const answer = await adminCall(base, method, path, body);
+      expect({ path, body, status: answer.status, answer: answer.body }).toEqual({ path, body, status: 400, answer: { error: 'validation_failed', message } });
+    }
+
     // The API and the configuration parser accept and refuse the same registrations.
     const samples: { id: string; name: string; scopes?: string[] }[] = [
       { id: 'ok', name: 'Fine' }, { id: 'ok', name: ' padded ' }, { id: 'ok', name: '\t' }, { id: 'ok', name: '😀'.repeat(100) }, { id: 'ok', name: '😀'.repeat(101) },

@@ -1,0 +1,36 @@
+import type { FastifySchemaValidationError } from 'fastify';
+import { InvalidRequestError } from '../../core/errors.js';
+import { CLIENT_ID_RULE, CLIENT_NAME_MAX, MAX_CLIENT_SCOPES, SCOPE_TOKEN_MAX } from './client-rules.js';
+
+/** What a scope token may be, said to people. */
+const SCOPE_RULE = `1 to ${SCOPE_TOKEN_MAX} characters, without spaces, double quotes or backslashes (RFC 6749)`;
+
+/**
+ * The rule a refused field breaks, in words, for the fields whose schema says it with a regular
+ * expression (the generic message, "must match pattern "^[A-Za-z0-9._~:@/+-]{1,100}$"", tells an
+ * admin nothing) or a bound; undefined for the rest, which the generic message says well ("body:
+ * "name" is required.", "... is not an accepted field").
+ */
+function ruleBroken(error: FastifySchemaValidationError, where: string): string | undefined {
+  const path = error.instancePath;
+  if (where === 'params' && path === '/clientId') return `client_id (in the path) must be ${CLIENT_ID_RULE}.`;
+  if (where !== 'body') return undefined;
+  if (path === '/name' && error.keyword !== 'type') return `name must be 1 to ${CLIENT_NAME_MAX} characters, not only spaces.`;
+  if (path === '/scopes' && error.keyword === 'maxItems') return `scopes may hold at most ${MAX_CLIENT_SCOPES} scope tokens.`;
+  const scope = /^\/scopes\/(\d+)$/.exec(path);
+  if (scope && error.keyword !== 'type') return `scopes[${scope[1]!}] must be a scope token: ${SCOPE_RULE}.`;
+  return undefined;
+}
+
+/**
+ * The admin API routes' `schemaErrorFormatter`: a 400 `validation_failed` that says the rule in
+ * words where the schema's own message would quote a regular expression; otherwise a plain error,
+ * which the server's error handler words from the validation failures as on every route.
+ */
+export function adminValidationError(errors: FastifySchemaValidationError[], where: string): Error {
+  for (const error of errors) {
+    const rule = ruleBroken(error, where);
+    if (rule) return new InvalidRequestError(rule, undefined, 'validation_failed');
+  }
+  return new Error('validation failed');
+}
