@@ -133,7 +133,9 @@ describe('pairgate lan / peers (two processes of the real CLI on loopback)', () 
     await new TrustedPeerStore(resolveConfigDir(intruder)).save({ deviceId: identity.deviceId, name: 'laptop', keySha256: certificatePin(identity.certPem).toString('base64url'), addresses: ['127.0.0.1'] });
     const refused = await run(['lan', 'connect', 'laptop', '--config-dir', intruder, '--address', '127.0.0.1', '--port', String(port)]);
     expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toMatch(/does not trust your key.*\[lan_not_trusted\]/);
+    expect(refused.stderr).toContain('pairgate: The other device does not trust this one: it never paired with it, or removed it since ("pairgate peers remove"). '
+      + 'Pair the two again ("pairgate lan offer" on one, "pairgate lan join" on the other), then connect. [lan_not_trusted]');
+    expect(refused.code).toBe(2);
     listener.child.kill();
   });
 

@@ -33,6 +33,10 @@ export type Frame = { kind: 'json'; message: ControlMessage } | { kind: 'data'; 
 // Remote text shown to a person: nothing that steers the terminal, bounded length.
 const clean = (text: unknown): string => terminalText(text, 300);
 
+/** A trusted peer's listener that does not trust this device (any more). */
+const NOT_TRUSTED = 'The other device does not trust this one: it never paired with it, or removed it since ("pairgate peers remove"). '
+  + 'Pair the two again ("pairgate lan offer" on one, "pairgate lan join" on the other), then connect.';
+
 /** Errors made of the other device's word: this side does not answer them with its own. */
 const fromPeer = new WeakSet<Error>();
 
@@ -57,8 +61,10 @@ function refusal(message: ControlMessage): Error | undefined {
     case 'lan_too_many_failures':
     case 'lan_offer_timeout':
     case 'lan_already_paired':
-    case 'lan_listener_closed':
-    case 'lan_not_trusted': return new ListenerClosedError(text, String(message.code));
+    case 'lan_listener_closed': return new ListenerClosedError(text, String(message.code));
+    // In this side's words: the listener's own ("This device does not trust your key") read as
+    // if this device were the one that did not trust.
+    case 'lan_not_trusted': return new ListenerClosedError(NOT_TRUSTED, 'lan_not_trusted');
     case 'lan_protocol_error': return new ProtocolError(text);
     default: return undefined;
   }
