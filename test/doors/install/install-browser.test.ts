@@ -85,6 +85,9 @@ describe.skipIf(Boolean(skip))(`install door pages in Chromium${skip ? ` (skippe
     const mm = new FakeMattermost(base, { now: () => Date.now() });
     const linked = await mm.call(installed!.id, 'link', installed!.secret, { id: mattermostId('chromiummember'), username: 'member' }, { values: { token } });
     expect(linked.body).toMatchObject({ type: 'ok', data: { linked: true, username: 'chromium-member' } });
+    // Back on the page, the member sees the link made from the chat.
+    await page.getByRole('link', { name: 'Back to the organizations' }).click();
+    expect(await page.locator('ul.links').textContent()).toContain('Mattermost: your chat account member is linked, since');
     expect(problems).toEqual([]);
   });
 
