@@ -19,6 +19,14 @@ export interface ConfigFile {
   path: string;
   /** Every KEY=value of the file, as parseEnv reads it. */
   values: Record<string, string>;
+  /** Keys set on more than one line, with those lines (1-based): the last one counts. */
+  repeated?: readonly RepeatedKey[];
+}
+
+/** A key a file sets more than once. */
+export interface RepeatedKey {
+  key: string;
+  lines: readonly number[];
 }
 
 /** What a ConfigError about the file is filed under: the option that names it. */
@@ -49,7 +57,7 @@ function lineProblem(line: string): string | undefined {
   const equal = line.indexOf('=');
   // A YAML-style "KEY: value" would show its value: only what comes before the colon is told.
   if (equal < 0) return `${JSON.stringify(line.replace(/:.*/, ': ...'))} is not a KEY=value line`;
-  const key = trimSpaces(trimSpaces(line.slice(0, equal)).replace(/^export /, ''));
+  const key = keyOf(line);
   if (!KEY.test(key)) return `${JSON.stringify(key)} is not a key (letters, digits and _, not starting with a digit)`;
   return undefined;
 }
@@ -69,39 +77,59 @@ function settingEnd(lines: readonly string[], index: number): number {
   return index;
 }
 
-/** The first line of `text` that is not KEY=value, a comment or empty, if any. */
-function findBadLine(text: string): BadLine | undefined {
+/** The key of a setting line (`export KEY = value`), as parseEnv reads it. */
+function keyOf(line: string): string {
+  return trimSpaces(trimSpaces(line.slice(0, line.indexOf('='))).replace(/^export /, ''));
+}
+
+/** What reading `text` line by line finds: the first line that is not KEY=value, and the line of each setting's key. */
+interface LineScan {
+  bad?: BadLine;
+  /** Each key with the lines that set it, in order. */
+  keyLines: Map<string, number[]>;
+}
+
+/** Reads `text` line by line as parseEnv does, up to the first line that is not KEY=value, a comment or empty. */
+function scanLines(text: string): LineScan {
   // parseEnv drops every \r, and then reads lines between \n.
   const lines = text.replaceAll('\r', '').split('\n');
+  const keyLines = new Map<string, number[]>();
   for (let index = 0; index < lines.length; index++) {
     const why = lineProblem(lines[index]!);
-    if (why) return { number: index + 1, why };
-    if (lines[index]!.includes('=') && !lines[index]!.startsWith('#')) index = settingEnd(lines, index);
+    if (why) return { bad: { number: index + 1, why }, keyLines };
+    if (lines[index]!.includes('=') && !lines[index]!.startsWith('#')) {
+      const key = keyOf(lines[index]!);
+      keyLines.set(key, [...(keyLines.get(key) ?? []), index + 1]);
+      index = settingEnd(lines, index);
+    }
   }
-  return undefined;
+  return { keyLines };
 }
 
 /**
  * Refuses a file with a line that is not KEY=value, naming the file and the line, wherever the line
  * is (parseEnv hides the setting after it, or drops it when it is the last).
  */
-function checkLines(path: string, text: string): void {
-  const bad = findBadLine(text);
+function checkLines(path: string, text: string): LineScan {
+  const scan = scanLines(text);
+  const bad = scan.bad;
   if (bad) throw new ConfigError(SOURCE, `${path}, line ${bad.number}: ${bad.why}; fix it or comment it out with #`);
   // Should this reading and parseEnv's ever part (another Node), a key glued to a line before it
   // still stops the start rather than losing a setting. A commented last line with an = in it and
   // no newline after it comes back as a key "#..." of its own, which hides nothing.
   const glued = Object.keys(parseEnv(text)).find((key) => !KEY.test(key) && !/^#[^\n]*$/.test(key));
   if (glued !== undefined) throw new ConfigError(SOURCE, `${path}: a line before ${JSON.stringify(glued.split('\n').at(-1))} is not a KEY=value line; fix it or comment it out with #`);
+  return scan;
 }
 
 /**
  * The values of a configuration file's `text`, refusing a line that is not KEY=value (named by its
- * number) rather than losing the setting after it.
+ * number) rather than losing the setting after it, and the keys it sets more than once.
  */
 export function parseConfigText(path: string, text: string): ConfigFile {
-  checkLines(path, text);
-  return { path, values: parseEnv(text) as Record<string, string> };
+  const { keyLines } = checkLines(path, text);
+  const repeated = [...keyLines].filter(([, lines]) => lines.length > 1).map(([key, lines]) => ({ key, lines }));
+  return { path, values: parseEnv(text) as Record<string, string>, ...(repeated.length > 0 ? { repeated } : {}) };
 }
 
 /** The byte-order marks of UTF-16 and UTF-32, which editors on Windows call "Unicode". */

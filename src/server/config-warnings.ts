@@ -52,7 +52,7 @@ export const TOOLING_ENV_KEYS: readonly string[] = [
 ];
 
 /**
- * One warning for each of `keys` that starts with one of `prefixes` and is not `known`: a misspelt
+ * One warning for each of `keys` that starts with one of `prefixes` (in any case) and is not `known`: a misspelt
  * key is otherwise ignored without a word, and the server runs on the default instead. A warning
  * names the key and, when a known key is a slip of the finger away, that key; never the value,
  * which may be a secret.
@@ -61,9 +61,12 @@ export function unknownKeyWarnings(keys: Iterable<string>, known: readonly strin
   const knownSet = new Set(known);
   const warnings: string[] = [];
   for (const key of keys) {
-    if (knownSet.has(key) || !prefixes.some((prefix) => key.startsWith(prefix))) continue;
-    const near = closestKey(key, known);
-    warnings.push(`${key} is not a configuration key and is ignored (${near ? `did you mean ${near}?` : 'misspelt? see serve --help-config'})`);
+    // Keys are read in upper case only: pairgate_port=0 in a file was ignored without a word.
+    const upper = key.toUpperCase();
+    if (knownSet.has(key) || !prefixes.some((prefix) => upper.startsWith(prefix))) continue;
+    const near = closestKey(upper, known);
+    const hint = knownSet.has(upper) ? `keys are upper case: ${upper}` : near ? `did you mean ${near}?` : 'misspelt? see serve --help-config';
+    warnings.push(`${key} is not a configuration key and is ignored (${hint})`);
   }
   return warnings;
 }

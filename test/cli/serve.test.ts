@@ -137,10 +137,12 @@ describe('pairgate CLI', () => {
   it('warns of a --config key that no section declares (a typo is otherwise ignored without a word)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pairgate-cfg-'));
     // The bad level stops the start after the warnings, so no server is left running.
-    writeFileSync(join(dir, 'pairgate.config'), 'PAIRGATE_PROT=0\nOTHER_PROGRAM_KEY=1\nPLEXUS_AUTH_USER=support\nPAIRGATE_LOG_LEVEL=noisy\n');
+    writeFileSync(join(dir, 'pairgate.config'), 'PAIRGATE_LOG_LEVEL=info\nPAIRGATE_PROT=0\nOTHER_PROGRAM_KEY=1\nPLEXUS_AUTH_USER=support\npairgate_port=0\nPAIRGATE_LOG_LEVEL=noisy\n');
     const result = run(['serve', '--config', join(dir, 'pairgate.config'), '--data-dir', dir]);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/^pairgate: warning: --config: .*: PAIRGATE_PROT is not a configuration key and is ignored \(did you mean PAIRGATE_PORT\?\)$/m);
+    expect(result.stderr).toMatch(/^pairgate: warning: --config: .*: pairgate_port is not a configuration key and is ignored \(keys are upper case: PAIRGATE_PORT\)$/m);
+    expect(result.stderr).toMatch(/^pairgate: warning: --config: .*: PAIRGATE_LOG_LEVEL is set on lines 1 and 6: line 6 counts; remove the others$/m);
     expect(result.stderr).not.toMatch(/OTHER_PROGRAM_KEY|PLEXUS_AUTH_USER is not/);
   });
 

@@ -72,6 +72,15 @@ describe('configuration file lines', () => {
 
 });
 
+describe('keys a configuration file sets more than once', () => {
+  it('are listed with their lines, a value over several lines counted once', () => {
+    const file = parseConfigText('/etc/pairgate.env', 'A=1\nB="one\nA=not a key: in the value\ntwo"\nexport A=2\n# A=3\nB=3\n');
+    expect(file.values).toEqual({ A: '2', B: '3' });
+    expect(file.repeated).toEqual([{ key: 'A', lines: [1, 5] }, { key: 'B', lines: [2, 7] }]);
+    expect(parseConfigText('/etc/pairgate.env', 'A=1\nB=2\n').repeated).toBeUndefined();
+  });
+});
+
 describe('configuration file encoding', () => {
   const refusalOf = (bytes: Uint8Array): string => {
     try {

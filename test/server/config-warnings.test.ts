@@ -90,6 +90,14 @@ describe('unknown configuration keys', () => {
     expect(unknownKeyWarnings(['PAIRGATE_PRTO'], known, ['PAIRGATE_'])[0]).toMatch(/misspelt\?/);
   });
 
+  it('warns of a known key written in lower case, which is ignored (keys are read in upper case only)', () => {
+    expect(unknownKeyWarnings(['pairgate_port', 'Pairgate_Host', 'pairgate_prot', 'plexus_auth_user', 'other_key'], known, ['PAIRGATE_'])).toEqual([
+      'pairgate_port is not a configuration key and is ignored (keys are upper case: PAIRGATE_PORT)',
+      'Pairgate_Host is not a configuration key and is ignored (keys are upper case: PAIRGATE_HOST)',
+      'pairgate_prot is not a configuration key and is ignored (did you mean PAIRGATE_PORT?)',
+    ]);
+  });
+
   it('knows every PAIRGATE_ variable that pairgate\'s own tooling reads (src, bench, test, .ci), and nothing it no longer reads', () => {
     const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true, recursive: true }).filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
     const read = new Set<string>();

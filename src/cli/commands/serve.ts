@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { warnOfUnknownFileKeys } from '../config-file.js';
+import { warnOfFileKeys } from '../config-file.js';
 import { intOption } from '../options.js';
 import type { ConfigSection } from '../../server/config-schema.js';
 import { TOOLING_ENV_KEYS, unknownKeyWarnings } from '../../server/config-warnings.js';
@@ -76,7 +76,7 @@ Examples:
       // if the file changes meanwhile.
       const file = options.config ? readConfigFile(options.config) : undefined;
       // Every door's keys, those of doors this start leaves out (--relay-only) too: they are known.
-      if (file) warnOfUnknownFileKeys(file, [coreConfigSchema, ...sections]);
+      if (file) warnOfFileKeys(file, [coreConfigSchema, ...sections]);
       warnOfUnknownEnvKeys(process.env, [coreConfigSchema, ...sections]);
       // Relay-only: the relay door alone (health, metrics and docs stay), mounted at /.
       const relayOnly = options.relayOnly || /^(true|1|yes)$/i.test(process.env.PAIRGATE_RELAY_ONLY ?? file?.values.PAIRGATE_RELAY_ONLY ?? '');
