@@ -37,6 +37,10 @@ const clean = (text: unknown): string => terminalText(text, 300);
 const NOT_TRUSTED = 'The other device does not trust this one: it never paired with it, or removed it since ("pairgate peers remove"). '
   + 'Pair the two again ("pairgate lan offer" on one, "pairgate lan join" on the other), then connect.';
 
+/** An offer that paired with another device first (its own words, "This device has already paired", read as this one). */
+const ALREADY_PAIRED = 'The other device has just paired with another device that proved the secret first, and an offer pairs with one device only. '
+  + 'Start a new offer there to pair this one too.';
+
 /** Errors made of the other device's word: this side does not answer them with its own. */
 const fromPeer = new WeakSet<Error>();
 
@@ -58,9 +62,9 @@ function refusal(message: ControlMessage): Error | undefined {
     case 'lan_key_mismatch': return new PinMismatchError(text);
     case 'lan_wrong_code': return new WrongCodeError(text);
     case 'lan_channel_binding_mismatch': return new ChannelBindingError(text);
+    case 'lan_already_paired': return new ListenerClosedError(ALREADY_PAIRED, 'lan_already_paired');
     case 'lan_too_many_failures':
     case 'lan_offer_timeout':
-    case 'lan_already_paired':
     case 'lan_listener_closed': return new ListenerClosedError(text, String(message.code));
     // In this side's words: the listener's own ("This device does not trust your key") read as
     // if this device were the one that did not trust.

@@ -115,6 +115,20 @@ describe('lan: messages a person can act on', () => {
     expect(error.message).toMatch(/Try again\.$/);
   });
 
+  it('a device still proving when another paired first: told the other device paired with someone else, not "This device has already paired"', async () => {
+    const { offer } = await offerOnLoopback();
+    const info = decodeConnectionString(offer.connectionString);
+    const early = new FramedChannel(await dialPinned('127.0.0.1', info.port, info.keySha256, 2000));
+    await join(offer.connectionString, { configDir: deviceDir('first-wins'), discovery: false });
+    early.send({ t: 'hello', v: 1, nonce: newNonce().toString('base64url') });
+    const error = await failureOf(early.expect('challenge', 2000));
+    expect(error).toMatchObject({
+      code: 'lan_already_paired',
+      message: 'The other device has just paired with another device that proved the secret first, and an offer pairs with one device only. Start a new offer there to pair this one too.',
+    });
+    early.socket.destroy();
+  });
+
   it('an offer that times out or is guessed at says what to do next', async () => {
     const timedOut = await offerOnLoopback({ timeoutMs: 300 });
     const timeout = await failureOf(timedOut.offer.result);
