@@ -233,6 +233,13 @@ describe('install door: Mattermost setup, manifest and signed calls (real socket
       const forged = Buffer.from(JSON.stringify({ acting_user_id: mattermostId('intruder'), exp: now() + 600 })).toString('base64url');
       await expectRejected(`Bearer ${header}.${forged}.${signature}`, 'jwt_signature_invalid', { id: mattermostId('intruder'), username: 'x' });
     });
+    it('an install with another secret pasted tells the admin what went wrong and what to do', async () => {
+      // In an organization of its own: a setup of Acme would rotate the installation these tests call.
+      const fresh = await admin.setup(await admin.createOrg('Wrong Secret'));
+      const wrong = await mm.install(installationIdOf(fresh.body.manifest_link), 'a-secret-from-another-setup-0123456789', mmAdmin);
+      expect(wrong.status).toBe(401);
+      expect(wrong.body).toEqual({ type: 'error', text: 'The call token is not signed with this installation\'s secret: the JWT secret the app was installed with in Mattermost is not the one pairgate showed for this setup. A system admin installs the app again with that secret, or sets up again in pairgate for a new one.', data: { error: 'jwt_signature_invalid' } });
+    });
     it('expired, not yet valid, issued too long ago or in the future, living too long, no exp', async () => {
       await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock, { exp: now() - 120 })}`, 'jwt_expired');
       await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock, { nbf: now() + 600 })}`, 'jwt_not_yet_valid');

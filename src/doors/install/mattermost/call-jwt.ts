@@ -11,6 +11,12 @@ export class CallAuthError extends PairgateError {
   }
 }
 
+/**
+ * The refusal of a call signed with another secret. Whoever reads it in Mattermost can do nothing;
+ * the admin who pasted the secret at the install can: so it says what went wrong there.
+ */
+export const WRONG_SECRET_TEXT = 'The call token is not signed with this installation\'s secret: the JWT secret the app was installed with in Mattermost is not the one pairgate showed for this setup. A system admin installs the app again with that secret, or sets up again in pairgate for a new one.';
+
 /** The header Mattermost signs its calls in. */
 export const MATTERMOST_AUTH_HEADER = 'mattermost-app-authorization';
 
@@ -71,7 +77,7 @@ function namesAudience(aud: string | string[], audiences: readonly string[]): bo
 function mapJoseError(error: unknown): CallAuthError {
   if (error instanceof errors.JWTExpired) return new CallAuthError('jwt_expired', 'The call token has expired.');
   if (error instanceof errors.JOSEAlgNotAllowed) return new CallAuthError('jwt_algorithm_not_allowed', 'Call tokens must be signed with HS256.');
-  if (error instanceof errors.JWSSignatureVerificationFailed) return new CallAuthError('jwt_signature_invalid', 'The call token is not signed with this installation\'s secret.');
+  if (error instanceof errors.JWSSignatureVerificationFailed) return new CallAuthError('jwt_signature_invalid', WRONG_SECRET_TEXT);
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === 'nbf') return new CallAuthError('jwt_not_yet_valid', 'The call token is not valid yet.');
     return new CallAuthError('jwt_invalid', `The call token's ${error.claim} claim is not acceptable.`);

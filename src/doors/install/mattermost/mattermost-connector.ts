@@ -5,7 +5,7 @@ import { InvalidRequestError } from '../../../core/errors.js';
 import type { ChatKit } from '../chat-kit.js';
 import { ChatCommands } from '../chat-commands.js';
 import type { Connector, VerifiedCall } from '../connector.js';
-import { bearerOf, CallAuthError, MATTERMOST_AUTH_HEADER, verifyCallJwt } from './call-jwt.js';
+import { bearerOf, CallAuthError, MATTERMOST_AUTH_HEADER, verifyCallJwt, WRONG_SECRET_TEXT } from './call-jwt.js';
 import { CallRequestSchema, InstallationParams, type CallRequest } from './call-request.js';
 import { refuseReplayedCall } from './call-replay.js';
 import { CallResponseSchema, mattermostErrorShape, ok } from './call-response.js';
@@ -68,7 +68,7 @@ async function verifyMattermostCall(request: FastifyRequest, installationId: str
   if (secret === undefined) {
     // Sealed under another server key: a configuration problem of this server, said in its log.
     kit.ctx.logger.warn({ installation: installation.id }, 'installation secret cannot be unsealed: was PAIRGATE_INSTALL_SECRET_KEY changed?');
-    throw new CallAuthError('jwt_signature_invalid', 'The call token is not signed with this installation\'s secret.');
+    throw new CallAuthError('jwt_signature_invalid', WRONG_SECRET_TEXT);
   }
   const now = kit.ctx.clock.now();
   const { actingUserId, expiresAt } = await verifyCallJwt(token, secret, now, kit.cfg.PAIRGATE_INSTALL_JWT_MAX_AGE_SECONDS, [MATTERMOST_APP_ID, kit.ctx.publicUrl()]);
