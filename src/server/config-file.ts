@@ -212,6 +212,7 @@ export function unreadable(error: unknown): string {
     EACCES: 'permission denied (check its owner and mode)',
     EPERM: 'permission denied (check its owner and mode)',
     EISDIR: 'it is a folder, not a file',
+    ENOTDIR: 'a folder on its path is a file',
   };
   return code && why[code] ? `${why[code]} (${code})` : (code ?? String(error));
 }

@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
+import { unreadable } from './config-file.js';
 
 /**
  * Secrets at rest under a server key: AES-256-GCM with a fresh 96-bit nonce per value, for secrets
@@ -48,9 +49,23 @@ export const SECRET_KEY_FILE = 'secret-box.key';
 
 /** A configured server key (32 bytes in base64 or base64url); a ConfigError naming `keyName` otherwise. */
 export function parseSecretKey(configured: string, keyName: string): Buffer {
-  const key = Buffer.from(configured.trim(), 'base64');
-  if (key.length !== 32) throw new ConfigError(keyName, 'expected 32 random bytes in base64 (e.g. `openssl rand -base64 32`)');
-  return key;
+  const text = configured.trim();
+  const key = Buffer.from(text, 'base64');
+  if (key.length === 32) return key;
+  // Said without the value, a secret: its length and, for `openssl rand -hex 32`, what it looks like.
+  const hex = /^[0-9a-f]{64}$/i.test(text) ? ' (this one is 64 hex digits, `openssl rand -hex 32`: give the key in base64)' : ` (this one decodes to ${key.length} bytes)`;
+  throw new ConfigError(keyName, `expected 32 random bytes in base64 (e.g. \`openssl rand -base64 32\`)${hex}`);
+}
+
+/**
+ * The key file `path` could not be used: a ConfigError naming it, why, and what to do, never the
+ * raw system error (which named neither the file's purpose nor the setting).
+ */
+function keyFileError(keyName: string, path: string, doing: 'read' | 'create', error: unknown): ConfigError {
+  const fix = doing === 'read'
+    ? 'make it a file pairgate can read (it holds the key of the secrets already stored), or set ' + keyName + ' to that key'
+    : 'make the data folder writable by pairgate, or set ' + keyName + ' (`openssl rand -base64 32`)';
+  return new ConfigError(keyName, `cannot ${doing} the key file ${path}: ${unreadable(error)}; ${fix}`);
 }
 
 /**
@@ -61,21 +76,25 @@ export function parseSecretKey(configured: string, keyName: string): Buffer {
 export function loadSecretKey(configured: string, dataDir: string, keyName: string): Buffer {
   if (configured) return parseSecretKey(configured, keyName);
   const path = join(dataDir, SECRET_KEY_FILE);
+  let text: string | undefined;
   try {
-    const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw keyFileError(keyName, path, 'read', error);
+  }
+  if (text !== undefined) {
+    const key = Buffer.from(text.trim(), 'base64');
     if (key.length !== 32) throw new ConfigError(keyName, `${path} does not hold 32 bytes in base64`);
     return key;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  mkdirSync(dataDir, { recursive: true });
   const key = randomBytes(32);
   try {
+    mkdirSync(dataDir, { recursive: true });
     // 'wx': never overwrite a key another process wrote in between (that would orphan its secrets).
     writeFileSync(path, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
     return key;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadSecretKey('', dataDir, keyName);
-    throw error;
+    throw keyFileError(keyName, path, 'create', error);
   }
 }
