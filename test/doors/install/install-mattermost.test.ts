@@ -199,6 +199,7 @@ describe('install door: Mattermost setup, manifest and signed calls (real socket
       expect(response.status, code).toBe(401);
       expect(body, code).toMatchObject({ type: 'error', data: { error: code } });
       expect(typeof body.text).toBe('string');
+      return body.text as string;
     };
 
     it('neither the secret nor a call token reaches the log', async () => {
@@ -241,8 +242,10 @@ describe('install door: Mattermost setup, manifest and signed calls (real socket
       expect(wrong.body).toEqual({ type: 'error', text: 'The call token is not signed with this installation\'s secret: the JWT secret the app was installed with in Mattermost is not the one pairgate showed for this setup. A system admin installs the app again with that secret, or sets up again in pairgate for a new one.', data: { error: 'jwt_signature_invalid' } });
     });
     it('expired, not yet valid, issued too long ago or in the future, living too long, no exp', async () => {
-      await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock, { exp: now() - 120 })}`, 'jwt_expired');
-      await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock, { nbf: now() + 600 })}`, 'jwt_not_yet_valid');
+      // The admin is told the likely cause of a fresh token refused for its time: the clocks.
+      const clocks = 'If Mattermost just sent it, the clocks of the Mattermost server and of pairgate disagree: set both by NTP.';
+      expect(await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock, { exp: now() - 120 })}`, 'jwt_expired')).toBe(`The call token has expired. ${clocks}`);
+      expect(await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock, { nbf: now() + 600 })}`, 'jwt_not_yet_valid')).toBe(`The call token is not valid yet. ${clocks}`);
       await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock, { iat: now() - 3600 })}`, 'jwt_too_old');
       await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock, { iat: now() + 3600 })}`, 'jwt_not_yet_valid');
       await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock, { exp: now() + 365 * 86400 })}`, 'jwt_lifetime_too_long');

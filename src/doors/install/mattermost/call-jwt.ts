@@ -17,6 +17,12 @@ export class CallAuthError extends PairgateError {
  */
 export const WRONG_SECRET_TEXT = 'The call token is not signed with this installation\'s secret: the JWT secret the app was installed with in Mattermost is not the one pairgate showed for this setup. A system admin installs the app again with that secret, or sets up again in pairgate for a new one.';
 
+/**
+ * Added to the refusals of a token outside its time limits. Mattermost signs each call the moment
+ * it sends it: a fresh token that looks expired or early means the two servers' clocks disagree.
+ */
+const CLOCKS = 'If Mattermost just sent it, the clocks of the Mattermost server and of pairgate disagree: set both by NTP.';
+
 /** The header Mattermost signs its calls in. */
 export const MATTERMOST_AUTH_HEADER = 'mattermost-app-authorization';
 
@@ -51,8 +57,8 @@ export async function verifyCallJwt(token: string, secret: string, now: number, 
   }
   const nowSeconds = Math.floor(now / 1000);
   if (typeof payload.iat === 'number') {
-    if (payload.iat > nowSeconds + CLOCK_TOLERANCE_SECONDS) throw new CallAuthError('jwt_not_yet_valid', 'The call token is issued in the future.');
-    if (nowSeconds - payload.iat > maxAgeSeconds + CLOCK_TOLERANCE_SECONDS) throw new CallAuthError('jwt_too_old', 'The call token was issued too long ago.');
+    if (payload.iat > nowSeconds + CLOCK_TOLERANCE_SECONDS) throw new CallAuthError('jwt_not_yet_valid', `The call token is issued in the future. ${CLOCKS}`);
+    if (nowSeconds - payload.iat > maxAgeSeconds + CLOCK_TOLERANCE_SECONDS) throw new CallAuthError('jwt_too_old', `The call token was issued too long ago. ${CLOCKS}`);
   }
   if (typeof payload.exp === 'number' && payload.exp - nowSeconds > maxAgeSeconds + CLOCK_TOLERANCE_SECONDS) {
     throw new CallAuthError('jwt_lifetime_too_long', 'The call token lives longer than a Mattermost call token does.');
@@ -75,11 +81,11 @@ function namesAudience(aud: string | string[], audiences: readonly string[]): bo
 
 /** jose's reasons, as pairgate machine codes (all 401; never a 5xx for a bad token). */
 function mapJoseError(error: unknown): CallAuthError {
-  if (error instanceof errors.JWTExpired) return new CallAuthError('jwt_expired', 'The call token has expired.');
+  if (error instanceof errors.JWTExpired) return new CallAuthError('jwt_expired', `The call token has expired. ${CLOCKS}`);
   if (error instanceof errors.JOSEAlgNotAllowed) return new CallAuthError('jwt_algorithm_not_allowed', 'Call tokens must be signed with HS256.');
   if (error instanceof errors.JWSSignatureVerificationFailed) return new CallAuthError('jwt_signature_invalid', WRONG_SECRET_TEXT);
   if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.claim === 'nbf') return new CallAuthError('jwt_not_yet_valid', 'The call token is not valid yet.');
+    if (error.claim === 'nbf') return new CallAuthError('jwt_not_yet_valid', `The call token is not valid yet. ${CLOCKS}`);
     return new CallAuthError('jwt_invalid', `The call token's ${error.claim} claim is not acceptable.`);
   }
   if (error instanceof errors.JOSENotSupported) return new CallAuthError('jwt_algorithm_not_allowed', 'Call tokens must be signed with HS256.');
