@@ -215,6 +215,23 @@ describe('pairgate box', () => {
     expect(badIp.stderr).toMatch(/IPv4 .*\[invalid_ip\]/);
     expect((await run(['box', 'dns', 'delete', 'nas', ...dnsArgs])).stdout).toMatch(/deleted 1 record/);
 
+    // A CNAME target without its final dot, outside the zone: `local` was sent as is and served as
+    // the top-level name `local.`. Refused, showing both ways to write it.
+    const base = `${fingerprint}.box.example.test`;
+    const ambiguous = await run(['box', 'dns', 'set', 'www', 'CNAME', 'local', ...dnsArgs]);
+    expect(ambiguous.status).toBe(2);
+    expect(ambiguous.stderr).toBe(`pairgate: CNAME target "local" is ambiguous: write local.${base} for the name local under this box, or local. (with the final dot) for the name local itself. [cname_target_ambiguous]\n`);
+    expect((await run(['box', 'dns', 'set', 'docs', 'CNAME', 'example.org', ...dnsArgs])).stderr).toContain('write example.org.' + base + ' for the name example.org under this box, or example.org. (with the final dot)');
+    // Full names of the zone, @, and names with their final dot are taken as they are; the answer
+    // prints the target with its final dot, as it is meant (and as `set` takes it back).
+    const inZone = await run(['box', 'dns', 'set', 'www', 'CNAME', `local.${base}`, ...dnsArgs]);
+    expect(inZone.stdout).toBe(`www.${base}\t600\tCNAME\tlocal.${base}.\n`);
+    expect(await resolver.resolveCname(`www.${base}`)).toEqual([`local.${base}`]);
+    expect((await run(['box', 'dns', 'set', 'apex', 'CNAME', '@', ...dnsArgs])).stdout).toBe(`apex.${base}\t600\tCNAME\t${base}.\n`);
+    expect((await run(['box', 'dns', 'set', 'docs', 'CNAME', 'example.org.', ...dnsArgs])).stdout).toBe(`docs.${base}\t600\tCNAME\texample.org.\n`);
+    expect(await resolver.resolveCname(`docs.${base}`)).toEqual(['example.org']);
+    expect((await run(['box', 'dns', 'list', ...dnsArgs])).stdout).toContain(`docs.${base}\t600\tCNAME\texample.org.\n`);
+
     // box cert with a --zone that is not the server's: refused by the update API before the CA is
     // asked for an account or an order (here the CA answers its directory only), not after an order.
     const acme = await goneAcmeServer();

@@ -112,6 +112,27 @@ function recordName(label: string | undefined, base: string): string {
 }
 
 /**
+ * The target of `box dns set <label> CNAME <target>`, as a full name with its final dot. The label
+ * is relative to `<fp>.<zone>`, so a target could be read either way: `local` was sent as it was
+ * and served as the top-level name `local.`. Taken as they are: a name ending in a dot, a full
+ * name of the zone (as `box dns list` prints them), `@` for `base` itself; anything else is
+ * refused showing both ways to write it.
+ */
+function cnameTarget(value: string, base: string, zone: string): string {
+  const given = value.trim();
+  if (given === '@') return `${base}.`;
+  if (given.endsWith('.')) return given;
+  const lower = given.toLowerCase();
+  if (lower === zone || lower.endsWith(`.${zone}`)) return `${given}.`;
+  throw new InvalidRequestError(`CNAME target "${given}" is ambiguous: write ${given}.${base} for the name ${given} under this box, or ${given}. (with the final dot) for the name ${given} itself.`, undefined, 'cname_target_ambiguous');
+}
+
+/** A record as `box dns set` and `list` print it; a CNAME target with its final dot, as it is meant (a full name). */
+function recordLine(record: { name: string; ttl: number; type: string; value: string }): string {
+  return `${record.name}\t${record.ttl}\t${record.type}\t${record.type === 'CNAME' ? `${record.value.replace(/\.$/, '')}.` : record.value}`;
+}
+
+/**
  * Makes the folder certificates are written to before anything is asked of the CA: a missing one
  * was found only after the order, so the certificate was lost (and counted against the CA's
  * rate limits).
@@ -407,9 +428,11 @@ Examples:
     const updateApi = updateApiOption(options.updateApi);
     const { defaultBoxDir, loadBoxIdentity, DnsUpdateClient } = await loadBox();
     const identity = loadBoxIdentity(boxDir(options, defaultBoxDir));
-    const name = recordName(label, `${identity.fingerprint}.${options.zone.toLowerCase().replace(/\.$/, '')}`);
+    const zone = options.zone.toLowerCase().replace(/\.$/, '');
+    const base = `${identity.fingerprint}.${zone}`;
+    const name = recordName(label, base);
     const client = new DnsUpdateClient({ baseUrl: updateApi, box: identity, ...updateCaOption(options.updateCa) });
-    return { client, name };
+    return { client, name, base, zone };
   };
 
   dnsOptions(dns.command('list').description('list the box records'))
@@ -418,18 +441,28 @@ Examples:
       const { client, name } = await dnsTarget(options);
       const records = await client.list(name);
       if (options.json) console.log(JSON.stringify(records));
-      else for (const r of records) console.log(`${r.name}\t${r.ttl}\t${r.type}\t${r.value}`);
+      else for (const r of records) console.log(recordLine(r));
     });
 
   dnsOptions(dns.command('set <label> <type> <value>').description('set a record at <label>.<fp>.<zone> (@ for <fp>.<zone>); type A, AAAA, CNAME or TXT'))
     .option('--ttl <seconds>', 'TTL in seconds (default: the server\'s PAIRGATE_DNS_TTL, 600; at least its PAIRGATE_DNS_MIN_TTL, 30)')
-    .addHelpText('after', '\nExample:\n  $ pairgate box dns set www CNAME local.<fp>.box.example.com --ttl 300 \\\n      --zone box.example.com --update-api https://pair.example.com:8443')
+    .addHelpText('after', `
+A CNAME target is a full name: end it with a dot (example.org.), or give a
+name of the zone in full (local.<fp>.box.example.com), or @ for <fp>.<zone>.
+Any other name without its final dot (local, example.org) is refused, as it
+could be read under <fp>.<zone> or as it is.
+
+Examples:
+  $ pairgate box dns set local A 192.168.1.20 --zone box.example.com \\
+      --update-api https://pair.example.com:8443 --update-ca pair-update.pem
+  $ pairgate box dns set www CNAME local.<fp>.box.example.com --ttl 300 ...
+  $ pairgate box dns set docs CNAME example.org. ...`)
     .action(async (label: string, type: string, value: string, options: DnsOptions & { ttl?: string }) => {
       const upper = recordTypeOption(type, '<type>');
       const ttl = intOption(options.ttl, '--ttl', 0, 2_147_483_647);
-      const { client, name } = await dnsTarget(options, label);
-      const record = await client.set(name, upper, value, ttl);
-      console.log(`${record.name}\t${record.ttl}\t${record.type}\t${record.value}`);
+      const { client, name, base, zone } = await dnsTarget(options, label);
+      const record = await client.set(name, upper, upper === 'CNAME' ? cnameTarget(value, base, zone) : value, ttl);
+      console.log(recordLine(record));
     });
 
   dnsOptions(dns.command('delete <label>').description('delete the records at <label>.<fp>.<zone> (only of --type / --value when given)'))

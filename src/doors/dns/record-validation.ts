@@ -1,7 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { InvalidRequestError } from '../../core/errors.js';
 import type { DnsRecords, RecordType } from './dns-records.js';
-import { inZone, isValidName, normaliseName } from './dns-names.js';
+import { inZone, isValidName, normaliseName, ownerOf } from './dns-names.js';
 
 /** Longest TXT value: one DNS character-string. */
 export const MAX_TXT_BYTES = 255;
@@ -14,8 +14,9 @@ const invalid = (message: string, code: string): InvalidRequestError => new Inva
 
 /**
  * Checks a record a box wants to set and returns its canonical value: IP addresses must parse, TXT
- * fits one character-string, a CNAME target is a valid name that does not lead back to the name
- * (loop) and a CNAME never shares its name with other data (RFC 1034 3.6.2).
+ * fits one character-string, a CNAME target is a valid full name (one label without a final dot is
+ * refused as ambiguous) that does not lead back to the name (loop), and a CNAME never shares its
+ * name with other data (RFC 1034 3.6.2).
  */
 export async function validateRecord(records: DnsRecords, zone: string, name: string, type: RecordType, rawValue: string): Promise<string> {
   const existing = await records.atName(name);
@@ -39,6 +40,13 @@ export async function validateRecord(records: DnsRecords, zone: string, name: st
     case 'CNAME': {
       const target = normaliseName(rawValue);
       if (!isValidName(target)) throw invalid('A CNAME target must be a valid host name.', 'invalid_cname');
+      // A target is a full name, its final dot optional (`example.org` is `example.org.`, as every
+      // DNS hosting API takes it). One label alone is the exception: `local` was served as the
+      // top-level name `local.`, while the box surely meant its own `local.<fp>.<zone>`.
+      if (!rawValue.endsWith('.') && !target.includes('.')) {
+        const mine = `${target}.${ownerOf(name, zone) ?? '<fp>'}.${zone}`;
+        throw invalid(`The CNAME target "${rawValue}" is ambiguous: a target is a full name, and "${rawValue}" alone would be the top-level name "${target}.". Write ${mine} for this box's name ${target}, or "${target}." (with the final dot) if the top-level name is meant.`, 'cname_target_ambiguous');
+      }
       if (target === name) throw invalid('A CNAME cannot point at itself.', 'cname_loop');
       // Follow the chain inside the zone: if it comes back to `name`, the new record would loop.
       let current = target;

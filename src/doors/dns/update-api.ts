@@ -126,7 +126,7 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
       info: {
         title: 'pairgate DNS update API',
         version: packageVersion(),
-        description: `Records under ${zone}, set by the boxes that own them. Present the box certificate as the TLS client certificate: its SPKI fingerprint <fp> owns <fp>.${zone} and every name under it. A, AAAA and CNAME replace the name's value; TXT records add up (up to 8). Paths name a record by its labels reversed (Mozilla's convention): /v1/dns/${zone.split('.').reverse().join('/')}/<fp>/local is local.<fp>.${zone}.`,
+        description: `Records under ${zone}, set by the boxes that own them. Present the box certificate as the TLS client certificate: its SPKI fingerprint <fp> owns <fp>.${zone} and every name under it. A, AAAA and CNAME replace the name's value; TXT records add up (up to 8). A CNAME value is a full name, its final dot optional; one label alone (local) is refused as ambiguous (cname_target_ambiguous): write local.<fp>.${zone}, or local. for the top-level name. Paths name a record by its labels reversed (Mozilla's convention): /v1/dns/${zone.split('.').reverse().join('/')}/<fp>/local is local.<fp>.${zone}.`,
       },
       tags: [{ name: 'dns', description: 'records of a box' }],
     },

@@ -103,6 +103,15 @@ describe('DNS update API (HTTPS with client certificates)', () => {
     expect(await failure(api.set(`t.${base}`, 'TXT', 'line\nbreak'))).toEqual({ status: 400, code: 'invalid_txt' });
     expect(await failure(api.set(`c.${base}`, 'CNAME', 'not a name!'))).toEqual({ status: 400, code: 'invalid_cname' });
     expect(await failure(api.set(`c.${base}`, 'CNAME', `c.${base}`))).toEqual({ status: 400, code: 'cname_loop' });
+    // One label without a final dot was served as the top-level name `local.`; the box meant its own.
+    const ambiguous = await api.set(`c.${base}`, 'CNAME', 'local').catch((error: unknown) => error as PairgateApiError);
+    expect(ambiguous).toMatchObject({ status: 400, code: 'cname_target_ambiguous' });
+    expect((ambiguous as PairgateApiError).message).toBe(`The CNAME target "local" is ambiguous: a target is a full name, and "local" alone would be the top-level name "local.". Write local.${base} for this box's name local, or "local." (with the final dot) if the top-level name is meant.`);
+    // Full names, with or without their final dot, are taken as they are (stored without it).
+    expect(await api.set(`c.${base}`, 'CNAME', 'local.')).toMatchObject({ type: 'CNAME', value: 'local' });
+    expect(await api.set(`c.${base}`, 'CNAME', 'Example.ORG')).toMatchObject({ value: 'example.org' });
+    expect(await api.set(`c.${base}`, 'CNAME', 'example.org.')).toMatchObject({ value: 'example.org' });
+    expect(await resolverFor(runtime.dns.port).resolveCname(`c.${base}`)).toEqual(['example.org']);
     await api.set(`one.${base}`, 'CNAME', `two.${base}`);
     await api.set(`two.${base}`, 'CNAME', `three.${base}`);
     expect(await failure(api.set(`three.${base}`, 'CNAME', `one.${base}`))).toEqual({ status: 400, code: 'cname_loop' });
