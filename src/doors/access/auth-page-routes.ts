@@ -9,7 +9,7 @@ import { isLang, pickLang, translator, type Lang } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
 import type { User } from '../accounts/users.js';
 import type { AccessEnv } from './access-env.js';
-import { accessTranslator } from './access-i18n.js';
+import { accessTranslator, hasAccessMessage } from './access-i18n.js';
 import { findAccessRequest, parseAccessKey, type AccessKey } from './access-key.js';
 import type { AccessGrant, AccessResult } from './access-request.js';
 import { acceptAccess, checkAccess, refuseAccess, returnRedirect, type Decided } from './consent.js';
@@ -96,12 +96,16 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
   const finish = (request: FastifyRequest, reply: FastifyReply, decided: Decided, key: AccessKey, lang: Lang, user: User) => {
     const target = returnRedirect(decided, key);
     if (target) return reply.header('cache-control', 'no-store').redirect(target, 303);
-    const t = translator(lang);
+    const t = accessTranslator(lang);
     const { grant, outcome } = decided;
+    // An ERROR in the page's language with what to do; its English message (for the app) only
+    // for an id this door has no words for.
+    const errorKey = outcome.status === 'ERROR' ? `access.error.${outcome.id}` : '';
     const text = outcome.status === 'ACCEPTED' ? t('done.accepted', { app: grant.request.requestingAppId })
-      : outcome.status === 'ERROR' ? t('done.error', { message: outcome.message })
+      : outcome.status === 'ERROR' ? (hasAccessMessage(errorKey) ? t(errorKey) : t('done.error', { message: outcome.message }))
         : t('done.refused', { app: grant.request.requestingAppId });
-    return renderPage(pages, request, reply, 'access/done.njk', { title: t('done.title'), text, outcome: outcome.status }, { lang, user });
+    const manageLink = outcome.status === 'ERROR' && outcome.id === 'too_many_accesses';
+    return renderPage(pages, request, reply, 'access/done.njk', { title: t('done.title'), text, outcome: outcome.status, manageLink: manageLink ? t('access.manage') : null }, { lang, user });
   };
 
   /** The host (with a port that is not the scheme's) a return URL leads to, or null without one. */

@@ -263,6 +263,13 @@ describe('access door API over real sockets', () => {
     expect(polled.body).toMatchObject({ status: 'ERROR', id: 'too_many_accesses', code: 403 });
     expect(typeof polled.body.message).toBe('string');
     expect(typeof polled.body.detail).toBe('string');
+    // The person reads it in the page's language, with what to do and where (the app reads the
+    // English message): the page once said "L'accès n'a pas pu être accordé : This account has...".
+    const french = await postJson(`${base}/access`, authRequest({ requestingAppId: 'collector-app-4', languageCode: 'fr' }));
+    const page = await user.decide(String(french.body.key), 'accept');
+    expect(page.status).toBe(200);
+    expect(page.text.replace(/&#39;/g, "'")).toContain("votre compte a atteint le nombre d'accès d'applications que ce serveur permet. Révoquez-en un que vous n'utilisez plus");
+    expect(page.text).toContain('<a href="/account/accesses?lang=fr">Vos accès des applications</a>');
   });
 
   it('matching access: a compact one-click screen, then a further token (order-insensitive); mismatching: consent, then updated in place', async () => {

@@ -313,3 +313,57 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
     expect((await getJson(String(refused.poll))).body).toMatchObject({ status: 'REFUSED' });
   });
 });
+
+describe.skipIf(skip)('access door popup when the access cannot be granted', () => {
+  let t: TestApp;
+  let base: string;
+  let browser: Browser;
+  let opener: Server;
+  let openerUrl: string;
+
+  beforeAll(async () => {
+    opener = createServer((_request, response) => response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>app</title><p>the app</p>'));
+    await new Promise<void>((resolve) => opener.listen(0, '127.0.0.1', resolve));
+    openerUrl = `http://127.0.0.1:${(opener.address() as AddressInfo).port}/opener`;
+    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10', PAIRGATE_ACCESS_MAX_PER_USER: '1' });
+    base = await t.listen();
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await new Promise<void>((resolve) => (opener ? opener.close(() => resolve()) : resolve()));
+  });
+
+  it('stays open on ERROR, saying in the page\'s language what to do (it closed itself after 1.5 s, unread)', async () => {
+    const page = await (await browser.newContext({ locale: 'fr-FR' })).newPage();
+    page.setDefaultTimeout(15_000);
+    await page.goto(`${base}/account/register`);
+    await page.fill('input[name=email]', 'full@example.test');
+    await page.fill('input[name=username]', 'full-user');
+    await page.fill('input[name=password]', 'full user password');
+    await page.click('main button[type=submit]');
+    await page.waitForURL(/\/account\//);
+    // The account's one access, then a second request, which ends in ERROR.
+    for (const requestingAppId of ['first-app-id', 'second-app-id']) {
+      const request = (await postJson(`${base}/access`, authRequest({ requestingAppId, languageCode: 'fr' }))).body;
+      await page.goto(openerUrl);
+      const [popup] = await Promise.all([page.waitForEvent('popup'), page.evaluate(`window.open(${JSON.stringify(String(request.url))}, 'pryv-auth', 'width=420,height=640') && true`)]);
+      popup.setDefaultTimeout(15_000);
+      await popup.getByRole('button', { name: 'Accepter' }).click();
+      if (requestingAppId === 'first-app-id') {
+        await popup.waitForEvent('close');
+        continue;
+      }
+      await popup.waitForSelector('#outcome[data-outcome="ERROR"]');
+      // Three seconds: twice the delay after which a popup closes itself.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(popup.isClosed()).toBe(false);
+      expect(await popup.locator('#outcome').textContent()).toContain("Révoquez-en un que vous n'utilisez plus");
+      await popup.getByRole('link', { name: 'Vos accès des applications' }).click();
+      await popup.waitForURL(`${base}/account/accesses?lang=fr`);
+      expect((await getJson(String(request.poll))).body).toMatchObject({ status: 'ERROR', id: 'too_many_accesses' });
+    }
+  }, 90_000);
+});
