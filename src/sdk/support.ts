@@ -450,9 +450,13 @@ export class SupportOriginClient {
     if (!response.ok) throw await errorOf(response);
   }
 
-  /** Opens the supporter's end of the session channel; the first event is the session's state. */
-  async attach(id: string): Promise<SessionChannel> {
-    const url = `${this.baseUrl.replace(/^http/, 'ws')}/session/${encodeURIComponent(id)}/channel`;
+  /**
+   * Opens the supporter's end of the session channel; the first event is the session's state. With
+   * `history`, a `history` event follows it: the chat so far (both ways, the latest 200 messages),
+   * so a supporter attaching again sees what the person wrote meanwhile.
+   */
+  async attach(id: string, options: { history?: boolean } = {}): Promise<SessionChannel> {
+    const url = `${this.baseUrl.replace(/^http/, 'ws')}/session/${encodeURIComponent(id)}/channel${options.history ? '?history=true' : ''}`;
     return openChannel(url, { authorization: this.authorization });
   }
 }

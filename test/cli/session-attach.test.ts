@@ -98,3 +98,27 @@ describe('pairgate session attach ends when there is nothing more to wait for', 
     await expect(servers.sdk.getSession('attach-end')).rejects.toMatchObject({ status: 404 });
   });
 });
+
+describe('pairgate session attach again', () => {
+  const servers = useSupportServers();
+
+  it('shows the chat so far, with what the person wrote while nobody was attached', async () => {
+    const created = await servers.sdk.createSession({ id: 'attach-again', supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    const first = attach(servers.origin, 'attach-again');
+    await first.waitFor('Waiting for the person');
+    const confirmation = await confirmPairing(`${servers.origin.url}/pairing/${created.PairingCode}`);
+    const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+    await first.waitFor('Agent connected.');
+    first.child.stdin!.write('hello\n');
+    await agent.next((e) => e.type === 'message' && e.text === 'hello');
+    first.child.kill('SIGINT');
+    await first.exited;
+    agent.say('my printer is on fire');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const second = attach(servers.origin, 'attach-again');
+    await second.waitFor('The chat so far:\nyou> hello\nagent> my printer is on fire\n');
+    agent.end();
+    expect(await second.exited).toBe(0);
+  });
+});

@@ -127,6 +127,10 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
         // Final: the session never leaves it, so there is nothing more to wait for.
         else if (event.state === 'declined') finish(1, 'The person declined: nobody was given access. If they want help after all, create a new session (pairgate session create).');
         else console.log(`Session state: ${String(event.state)}`);
+      } else if (event.type === 'history' && Array.isArray(event.messages) && event.messages.length > 0) {
+        // What was said before this attach: the person may have written while nobody was attached.
+        console.log('The chat so far:');
+        for (const said of event.messages) console.log(`${said.from === 'agent' ? 'agent' : 'you'}> ${terminalSafe(String(said.text))}`);
       } else if (event.type === 'message') console.log(`agent> ${terminalSafe(String(event.text))}`);
       else if (event.type === 'diagnostics') console.log(`Diagnostics from the agent:\n${showReport(event.report)}`);
       else if (event.type === 'error') console.error(`pairgate: ${String(event.message)}`);
@@ -248,7 +252,7 @@ Example:
       const supporter = await client(options);
       // Whether it has a pairing code decides what "waiting" means for it.
       const { Pairing } = await supporter.getSession(id);
-      const channel = await supporter.attach(id);
+      const channel = await supporter.attach(id, { history: true });
       process.exitCode = await chat(channel, { id, pairing: Pairing }, options.json ? agentReportJson : formatAgentReport);
     }));
 }

@@ -28,7 +28,7 @@ import {
   type SessionRequest,
   type SessionResult,
 } from './session-model.js';
-import { CreatedSessionView, CreateSessionBody, PlexusErrorView, RefParams, SessionIdParams, SessionListView, SessionView, SessionWaitQuery } from './schemas.js';
+import { CreatedSessionView, CreateSessionBody, PlexusErrorView, RefParams, SessionIdParams, SessionListView, SessionView, SessionWaitQuery, SupporterChannelQuery } from './schemas.js';
 import { BASIC_AUTH } from '../../server/openapi-security.js';
 
 /** What a pairing grant holds: its session and the agent token sealed under the code. */
@@ -374,14 +374,14 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
 
   // The supporter's side: basic auth (admin or the session's own login) before the upgrade.
   const supporterSessions = new WeakMap<FastifyRequest, SessionGrant>();
-  app.get<{ Params: { id: string } }>('/session/:id/channel', {
+  app.get<{ Params: { id: string }; Querystring: { history?: boolean } }>('/session/:id/channel', {
     websocket: true,
-    schema: { hide: true, params: SessionIdParams },
+    schema: { hide: true, params: SessionIdParams, querystring: SupporterChannelQuery },
     onRequest: sameOrigin,
     preValidation: async (request, reply) => {
       supporterSessions.set(request, await authorizedSession(request, reply, request.params.id));
     },
   }, async (socket, request) => {
-    await hub.acceptSupporter(socket, supporterSessions.get(request)!);
+    await hub.acceptSupporter(socket, supporterSessions.get(request)!, { history: request.query.history === true });
   });
 }

@@ -62,6 +62,10 @@ export const SessionWaitQuery = Type.Object({
   since: Type.Optional(Type.Integer({ minimum: 0, description: 'Answer once the version exceeds this one.' })),
 });
 
+export const SupporterChannelQuery = Type.Object({
+  history: Type.Optional(Type.Boolean({ description: 'Send the chat so far after the state (a supporter who attaches again).' })),
+});
+
 export const PairingInfoView = Type.Object({
   AgentMSH: Type.String(),
   ExpiresAt: Type.String(),

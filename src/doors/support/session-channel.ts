@@ -30,6 +30,12 @@ interface Room {
    * again. At most LOG_KEEP numbers, for the life of that socket.
    */
   agentHistorySeqs: Set<number> | undefined;
+  /**
+   * Per supporter socket that asked for the history: the messages for supporters held back while
+   * it is sent, then the numbers it held (as agentBacklog and agentHistorySeqs for the agent).
+   */
+  supporterBacklogs: Map<WebSocket, { seq: number | undefined; payload: Record<string, unknown> }[]>;
+  supporterHistorySeqs: WeakMap<WebSocket, Set<number>>;
   /** Stops listening to the session's topic on the bus and to its grant's changes. */
   stop: () => void;
 }
@@ -116,7 +122,17 @@ export class SessionHub {
         void work.catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: state broadcast failed'));
       });
       const delivered = new DeliveredSeqs(0);
-      room = { agent: undefined, supporters: new Set(), expiry: undefined, delivered, agentBacklog: undefined, agentHistorySeqs: undefined, stop: () => (unlisten(), unsubscribe()) };
+      room = {
+        agent: undefined,
+        supporters: new Set(),
+        expiry: undefined,
+        delivered,
+        agentBacklog: undefined,
+        agentHistorySeqs: undefined,
+        supporterBacklogs: new Map(),
+        supporterHistorySeqs: new WeakMap(),
+        stop: () => (unlisten(), unsubscribe()),
+      };
       // What was said before this node held a socket of the session is history, not missed.
       void this.log.last(grantId, this.ctx.clock.now()).then((last) => delivered.skipTo(last), () => undefined);
       const left = Math.min(2_147_000_000, Math.max(0, session.expiresAt - this.ctx.clock.now()));
@@ -142,10 +158,46 @@ export class SessionHub {
   /** Hands a message between the sides to the sockets here, unless it was handed on already. */
   private deliver(room: Room, message: LoggedHubMessage): void {
     if (message.seq !== undefined && !room.delivered.mark(message.seq)) return;
-    if (message.kind === 'to-supporters') for (const supporter of room.supporters) send(supporter, message.payload);
+    if (message.kind === 'to-supporters') for (const supporter of room.supporters) this.toSupporter(room, supporter, message);
     else if (message.seq !== undefined && room.agentHistorySeqs?.has(message.seq)) return;
     else if (room.agentBacklog) room.agentBacklog.push({ seq: message.seq, payload: message.payload });
     else send(room.agent, message.payload);
+  }
+
+  /** Hands a message to one supporter socket: held back while it is sent the history, once only. */
+  private toSupporter(room: Room, supporter: WebSocket, message: LoggedHubMessage): void {
+    if (message.seq !== undefined && room.supporterHistorySeqs.get(supporter)?.has(message.seq)) return;
+    const backlog = room.supporterBacklogs.get(supporter);
+    if (backlog) backlog.push({ seq: message.seq, payload: message.payload });
+    else send(supporter, message.payload);
+  }
+
+  /** The chat messages (both ways) of the session's log, oldest first, and the numbers the log held. */
+  private async chatSoFar(grantId: string): Promise<{ messages: Record<string, unknown>[]; seqs: Set<number> }> {
+    const entries = await this.log.since(grantId, 0, this.ctx.clock.now());
+    const messages: Record<string, unknown>[] = [];
+    for (const entry of entries) {
+      const logged = parse(entry.message) as LoggedHubMessage | undefined;
+      if (logged?.payload?.type === 'message') messages.push(logged.payload);
+    }
+    return { messages, seqs: new Set(entries.map((entry) => entry.seq)) };
+  }
+
+  /**
+   * Sends a supporter who (re)attaches and asked for it the chat so far, so that what the person
+   * wrote while nobody was attached is not lost to them; then what was held back meanwhile, each
+   * message once (see sendHistory).
+   */
+  private async sendSupporterHistory(grantId: string, room: Room, socket: WebSocket): Promise<void> {
+    try {
+      const { messages, seqs } = await this.chatSoFar(grantId);
+      if (!room.supporters.has(socket)) return;
+      room.supporterHistorySeqs.set(socket, seqs);
+      send(socket, { type: 'history', messages });
+      for (const held of room.supporterBacklogs.get(socket) ?? []) if (held.seq === undefined || !seqs.has(held.seq)) send(socket, held.payload);
+    } finally {
+      room.supporterBacklogs.delete(socket);
+    }
   }
 
   /**
@@ -156,14 +208,9 @@ export class SessionHub {
    */
   private async sendHistory(grantId: string, room: Room, socket: WebSocket): Promise<void> {
     try {
-      const entries = await this.log.since(grantId, 0, this.ctx.clock.now());
-      const messages: Record<string, unknown>[] = [];
-      for (const entry of entries) {
-        const logged = parse(entry.message) as LoggedHubMessage | undefined;
-        if (logged?.payload?.type === 'message') messages.push(logged.payload);
-      }
+      const { messages, seqs } = await this.chatSoFar(grantId);
       if (room.agent !== socket) return;
-      room.agentHistorySeqs = new Set(entries.map((entry) => entry.seq));
+      room.agentHistorySeqs = seqs;
       send(socket, { type: 'history', messages });
       for (const held of room.agentBacklog ?? []) if (held.seq === undefined || !room.agentHistorySeqs.has(held.seq)) send(socket, held.payload);
     } finally {
@@ -360,11 +407,18 @@ export class SessionHub {
     }
   }
 
-  /** Serves a supporter socket (already authenticated): state now and on change, messages, end. */
-  async acceptSupporter(socket: WebSocket, session: SessionGrant): Promise<void> {
+  /**
+   * Serves a supporter socket (already authenticated): state now and on change, messages, end.
+   * With `history`, the chat so far follows the state (`{"type": "history", "messages": [...]}`).
+   */
+  async acceptSupporter(socket: WebSocket, session: SessionGrant, options: { history?: boolean } = {}): Promise<void> {
     const room = this.room(session);
+    if (options.history) room.supporterBacklogs.set(socket, []);
     room.supporters.add(socket);
-    socket.on('close', () => room.supporters.delete(socket));
+    socket.on('close', () => {
+      room.supporters.delete(socket);
+      room.supporterBacklogs.delete(socket);
+    });
     // One message after the other, so that they are numbered and arrive in the order sent, at the
     // channel's pace.
     new MessagePacer(socket, this.pace, async (data) => {
@@ -380,6 +434,7 @@ export class SessionHub {
     }, (error) => this.ctx.logger.warn({ err: error }, 'session channel: supporter message failed'));
     const current = await this.ctx.engine.get<SessionRequest, SessionResult>(session.id);
     send(socket, { type: 'state', state: current ? sessionState(this.ctx.engine.stateOf(current), current.result) : 'expired' });
+    if (options.history) await this.sendSupporterHistory(session.id, room, socket);
   }
 
   private async setConnected(grantId: string, connected: boolean): Promise<void> {

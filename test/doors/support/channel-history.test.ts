@@ -79,3 +79,61 @@ describe('support channel: the chat so far for an agent that asks (a reloaded se
     expect(transcript).toEqual(['m0', ...texts]);
   });
 });
+
+describe('support channel: the chat so far for a supporter who attaches again', () => {
+  let relay: TestApp;
+  let origin: TestApp;
+  beforeAll(async () => {
+    relay = await startRelay();
+    origin = await startOrigin(relay.url, { PAIRGATE_SUPPORT_CHANNEL_MESSAGES_PER_SECOND: '1000' });
+  });
+  afterAll(async () => {
+    await origin?.close();
+    await relay?.close();
+  });
+
+  it('with history: what the person wrote while nobody was attached comes after the state, both ways, oldest first; then only new messages', async () => {
+    const { sdk, supporter, agent } = await connectedSession(origin, 'supporter-history');
+    supporter.say('hello');
+    await agent.next((e) => e.type === 'message' && e.text === 'hello');
+    supporter.close();
+    // Nobody is attached: this used to reach no one, ever.
+    agent.say('are you still there?');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const again = await sdk.attach('supporter-history', { history: true });
+    const seen: ChannelEvent[] = [];
+    again.onEvent((event) => seen.push(event));
+    await expect.poll(() => seen.map((e) => e.type)).toEqual(['state', 'history']);
+    expect(seen[0]).toMatchObject({ state: 'connected' });
+    expect(lines(seen[1]!.messages!)).toEqual(['supporter: hello', 'agent: are you still there?']);
+    agent.say('good');
+    await expect.poll(() => seen.length).toBe(3);
+    expect(seen[2]).toMatchObject({ type: 'message', from: 'agent', text: 'good' });
+    again.close();
+
+    // Without asking, as before: the state, then what is said from then on.
+    const plain = await sdk.attach('supporter-history');
+    const plainSeen: ChannelEvent[] = [];
+    plain.onEvent((event) => plainSeen.push(event));
+    agent.say('after');
+    await expect.poll(() => plainSeen.map((e) => e.type)).toEqual(['state', 'message']);
+    plain.close();
+  });
+
+  it('messages the agent sends while the supporter attaches appear exactly once, in order', async () => {
+    const { sdk, supporter, agent } = await connectedSession(origin, 'supporter-history-race');
+    agent.say('m0');
+    await supporter.next((e) => e.type === 'message' && e.text === 'm0');
+    supporter.close();
+    const texts = Array.from({ length: 40 }, (_, i) => `m${i + 1}`);
+    const attaching = sdk.attach('supporter-history-race', { history: true });
+    for (const text of texts) {
+      agent.say(text);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const transcript = chatTranscript(await attaching);
+    await expect.poll(() => transcript.at(-1), { timeout: 10_000 }).toBe('m40');
+    expect(transcript).toEqual(['m0', ...texts]);
+  });
+});
