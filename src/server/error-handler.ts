@@ -137,8 +137,10 @@ export function toPairgateError(error: unknown, request?: FastifyRequest): { err
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return { error: new InvalidRequestError('The JSON body is empty.', undefined, 'invalid_json'), unexpected: false };
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { error: new InvalidRequestError('The body is not valid JSON.', undefined, 'invalid_json'), unexpected: false };
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      // Any body, JSON or form: "not valid JSON" sent people looking for a syntax error.
+      return { error: new InvalidRequestError('The body\'s length is not the one its Content-Length header says. Send the header with the length in bytes of the body as sent, or let the HTTP client set it.', undefined, 'invalid_content_length'), unexpected: false };
   }
   if (fastifyError instanceof SyntaxError || fastifyError.name === 'SyntaxError') {
     return { error: new InvalidRequestError('The body is not valid JSON.', undefined, 'invalid_json'), unexpected: false };

@@ -30,3 +30,15 @@ describe('a JSON body with a prototype key', () => {
     expect(await response.json()).toEqual({ error: 'body_forbidden_key', message: FORBIDDEN });
   });
 });
+
+describe('a body whose length is not its Content-Length', () => {
+  const server = useListeningApp();
+
+  it('is told so with 400 invalid_content_length, not "not valid JSON"', async () => {
+    for (const length of ['3', '30']) {
+      const response = await server.t.app.inject({ method: 'POST', url: '/api/v1/grants', headers: { 'content-type': 'application/json', 'content-length': length }, payload: '{"label":"abc"}' });
+      expect(response.statusCode, length).toBe(400);
+      expect(response.json(), length).toEqual({ error: 'invalid_content_length', message: 'The body\'s length is not the one its Content-Length header says. Send the header with the length in bytes of the body as sent, or let the HTTP client set it.' });
+    }
+  });
+});
