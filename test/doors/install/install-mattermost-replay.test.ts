@@ -100,7 +100,7 @@ describe('install door: replayed Mattermost calls (real sockets, manual clock)',
     const jwt = await mattermostJwt(inst.secret, user.id, clock);
     // Two links with two tokens, an unlink and a link again: four calls, one token, four bodies or routes.
     expect((await send('link', jwt, bodyOf('link', user, { token: await tokenOf(member) }))).body.data).toEqual({ linked: true, username: 'replay-member' });
-    expect((await send('link', jwt, bodyOf('link', user, { token: await tokenOf(admin) }))).body.data).toEqual({ linked: true, username: 'replay-admin' });
+    expect((await send('link', jwt, bodyOf('link', user, { token: await tokenOf(admin) }))).body.data).toEqual({ linked: true, username: 'replay-admin', replaced: 'replay-member' });
     expect((await send('unlink', jwt, bodyOf('unlink', user))).body.data).toEqual({ linked: false, unlinked: true });
     expect((await send('link', jwt, bodyOf('link', user, { token: await tokenOf(member) }))).body.data).toEqual({ linked: true, username: 'replay-member' });
     // The same person's unlink from another channel in that second is another call.
