@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +97,30 @@ describe('pairgate lan: input the person can fix exits 2, says what to do', () =
     const result = await run(['lan', 'offer', '--config-dir', join(root, 'many'), '--no-qr', '--no-discovery', '--bind', '127.0.0.1', ...addresses]);
     expect(result.stderr).toMatch(/--address: at most 8 addresses fit in a connection string; 9 were given\. \[invalid_request\]/);
     expect(result.code).toBe(2);
+  });
+
+  it('a --payload that is a folder or cannot be read, an --out that is a file: said before anything starts, with the option and what to do, exit 2', async (context) => {
+    const folder = await run(['lan', 'join', '--payload', root, '--code', '1234-5678', '--config-dir', join(root, 'folder-payload')]);
+    expect(folder.stderr).toBe(`pairgate: --payload ${root}: this is a folder; --payload sends one file (put several in an archive first). [lan_bad_payload]\n`);
+    expect(folder.code).toBe(2);
+    const notFolder = join(root, 'notes.txt');
+    writeFileSync(notFolder, 'x');
+    const out = await run(['lan', 'offer', '--out', notFolder, '--config-dir', join(root, 'out-file'), '--no-qr', '--no-discovery', '--bind', '127.0.0.1', '--timeout', '5']);
+    expect(out.stderr).toBe(`pairgate: --out ${notFolder}: this is not a folder; choose a folder for received files. [lan_bad_payload]\n`);
+    expect(out.code).toBe(2);
+    // A file this user may not read (as root, run as nobody on a file of root's mode 0600).
+    const secret = join(root, 'secret.key');
+    writeFileSync(secret, 'x', { mode: 0o600 });
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot && !existsSync('/usr/bin/setpriv')) return context.skip();
+    if (!asRoot) chmodSync(secret, 0o000);
+    const prefix = asRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+    const config = join(root, 'nobodys-config');
+    mkdirSync(config, { mode: 0o700 });
+    if (asRoot) chownSync(config, 65534, 65534);
+    const unreadable = await run(['lan', 'offer', '--payload', secret, '--config-dir', config, '--no-qr', '--no-discovery', '--bind', '127.0.0.1', '--timeout', '5'], prefix);
+    expect(unreadable.stderr).toBe(`pairgate: --payload ${secret}: this file cannot be read by you; fix its permissions, or send a copy you can read. [lan_bad_payload]\n`);
+    expect(unreadable.code).toBe(2);
   });
 
   it('lan connect --listen that no peer connects to: says it stopped and what to run on the other device, exit 2', async () => {

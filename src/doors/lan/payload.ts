@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, lstatSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { accessSync, closeSync, constants, createReadStream, createWriteStream, lstatSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { FramedChannel } from './frames.js';
 import { InvalidRequestError } from '../../core/errors.js';
@@ -56,28 +56,40 @@ export function safeFileName(name: string): string {
 }
 
 /**
- * Checks before any connection that the payload to send is a readable file and the folder for a
- * received one exists, so a typo fails at once instead of in the middle of a pairing.
+ * Checks before any connection that the payload to send is a file this user can read and the
+ * folder for a received one is a folder, so a typo fails at once (exit 2, saying which option)
+ * instead of in the middle of a pairing.
  */
 export function checkPayloadOptions(payloadPath: string | undefined, outDir: string | undefined): void {
   if (payloadPath) {
-    let isFile = false;
-    try {
-      isFile = statSync(payloadPath).isFile();
-    } catch {
-      isFile = false;
-    }
-    if (!isFile) throw new InvalidRequestError(`The payload ${payloadPath} is not a readable file.`, undefined, 'lan_bad_payload');
+    const problem = pathProblem(payloadPath, 'file');
+    if (problem) throw new InvalidRequestError(`--payload ${payloadPath}: ${problem}.`, undefined, 'lan_bad_payload');
   }
   if (outDir !== undefined) {
-    let isDir = false;
-    try {
-      isDir = statSync(outDir).isDirectory();
-    } catch {
-      isDir = false;
-    }
-    if (!isDir) throw new InvalidRequestError(`The output folder ${outDir} does not exist.`, undefined, 'lan_bad_payload');
+    // Not checked for writing: most exchanges bring no file, and an offer run in a folder it
+    // cannot write (its default --out) must still pair. A file that comes is refused then, and
+    // the sender told (`lan_bad_payload`).
+    const problem = pathProblem(outDir, 'folder');
+    if (problem) throw new InvalidRequestError(`--out ${outDir}: ${problem}.`, undefined, 'lan_bad_payload');
   }
+}
+
+/** What is wrong with `path` as the `kind` an option names, said with what to do; undefined when nothing. */
+function pathProblem(path: string, kind: 'file' | 'folder'): string | undefined {
+  let stats;
+  try {
+    stats = statSync(path);
+  } catch {
+    return kind === 'file' ? 'there is no such file; give the path of the file to send' : 'there is no such folder; create it, or choose another for received files';
+  }
+  if (kind === 'file' && !stats.isFile()) return `this is ${stats.isDirectory() ? 'a folder' : 'not a regular file'}; --payload sends one file (put several in an archive first)`;
+  if (kind === 'folder') return stats.isDirectory() ? undefined : 'this is not a folder; choose a folder for received files';
+  try {
+    accessSync(path, constants.R_OK);
+  } catch {
+    return 'this file cannot be read by you; fix its permissions, or send a copy you can read';
+  }
+  return undefined;
 }
 
 /** Sends the file at `path`, or announces that there is none. */

@@ -78,8 +78,12 @@ describe('payload transfer', () => {
   });
 
   it('checks the payload file and output folder before anything starts', () => {
-    expect(() => checkPayloadOptions('/nonexistent/file', undefined)).toThrow(/not a readable file/);
-    expect(() => checkPayloadOptions(undefined, '/nonexistent/dir')).toThrow(/does not exist/);
+    expect(() => checkPayloadOptions('/nonexistent/file', undefined)).toThrow('--payload /nonexistent/file: there is no such file; give the path of the file to send.');
+    expect(() => checkPayloadOptions(tmpdir(), undefined)).toThrow(`--payload ${tmpdir()}: this is a folder; --payload sends one file (put several in an archive first).`);
+    expect(() => checkPayloadOptions(undefined, '/nonexistent/dir')).toThrow('--out /nonexistent/dir: there is no such folder; create it, or choose another for received files.');
+    const file = join(mkdtempSync(join(tmpdir(), 'pairgate-out-')), 'a.txt');
+    writeFileSync(file, 'x');
+    expect(() => checkPayloadOptions(undefined, file)).toThrow(`--out ${file}: this is not a folder; choose a folder for received files.`);
     expect(() => checkPayloadOptions(undefined, tmpdir())).not.toThrow();
   });
 });
