@@ -210,6 +210,22 @@ describe('pairgate box', () => {
     // A full name, as `box dns list` prints it, is that name (it was put under <fp>.<zone> a second time).
     const full = await run(['box', 'dns', 'set', `nas.${fingerprint}.box.example.test.`, 'A', '10.9.8.6', ...dnsArgs]);
     expect(full.stdout).toBe(`nas.${fingerprint}.box.example.test\t600\tA\t10.9.8.6\n`);
+    // A full name of another box, or one ending in a dot outside the zone, is that name, and the
+    // update API says it is not this box's: it was put under <fp>.<zone> a second time and accepted.
+    const other = await run(['box', 'dns', 'set', 'local.aaaa.box.example.test', 'A', '10.9.8.5', ...dnsArgs]);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toBe(`pairgate: The name local.aaaa.box.example.test is not this box's: this certificate owns only ${fingerprint}.box.example.test and the names under it. [not_owner]\n`);
+    const outside = await run(['box', 'dns', 'set', 'nas.example.org.', 'A', '10.9.8.5', ...dnsArgs]);
+    expect(outside.status).toBe(2);
+    expect(outside.stderr).toMatch(/The name nas\.example\.org is not under the zone box\.example\.test.*\[name_outside_zone\]/);
+    // Told as the command's own words, not the update API's path or body fields.
+    const badLabel = await run(['box', 'dns', 'set', 'bad!', 'A', '10.9.8.5', ...dnsArgs]);
+    expect(badLabel.status).toBe(2);
+    expect(badLabel.stderr).toBe('pairgate: <label>: "bad!" is not a DNS name: labels of letters, digits, - and _ separated by dots (e.g. local, www, _acme-challenge.local), or @ for <fp>.<zone>. [invalid_request]\n');
+    const ttl = await run(['box', 'dns', 'set', 'nas', 'A', '10.9.8.5', '--ttl', '999999', ...dnsArgs]);
+    expect(ttl.status).toBe(2);
+    expect(ttl.stderr).toBe('pairgate: --ttl must be a whole number from 0 to 86400. [invalid_request]\n');
+    expect((await run(['box', 'dns', 'list', ...dnsArgs])).stdout).not.toContain('10.9.8.5');
     const badIp = await run(['box', 'dns', 'set', 'nas', 'A', '10.9.8.700', ...dnsArgs]);
     expect(badIp.status).toBe(2);
     expect(badIp.stderr).toMatch(/IPv4 .*\[invalid_ip\]/);

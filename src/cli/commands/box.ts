@@ -102,13 +102,20 @@ function recordTypeOption(value: string, name: string): RecordType {
 
 /**
  * The full name of a record given as `label` under `base` (`<fp>.<zone>`): a label relative to
- * it, `@` for `base` itself, or the full name already (copied from `box dns list`, which prints
- * full names), which would otherwise have been put under `base` a second time.
+ * it, `@` for `base` itself, or a full name as it is: one ending in a dot (absolute, as in a zone
+ * file) or in `.<zone>` (as `box dns list` prints them). Those were put under `base` once more
+ * (`local.other.<zone>` became `local.other.<zone>.<fp>.<zone>`), so a name of another box or
+ * zone was accepted, somewhere else; as it is, the update API says whose name it is.
  */
-function recordName(label: string | undefined, base: string): string {
-  const given = label?.toLowerCase().replace(/\.$/, '');
-  if (!given || given === '@' || given === base) return base;
-  return given.endsWith(`.${base}`) ? given : `${given}.${base}`;
+function recordName(label: string | undefined, base: string, zone: string): string {
+  const given = label?.trim().toLowerCase() ?? '';
+  if (given === '' || given === '@') return base;
+  const full = given.replace(/\.$/, '');
+  const name = given.endsWith('.') || full === zone || full.endsWith(`.${zone}`) ? full : `${full}.${base}`;
+  if (!LABEL.test(name) || name.length > 253) {
+    throw new InvalidRequestError(`<label>: "${label}" is not a DNS name: labels of letters, digits, - and _ separated by dots (e.g. local, www, _acme-challenge.local), or @ for <fp>.<zone>.`);
+  }
+  return name;
 }
 
 /**
@@ -430,7 +437,7 @@ Examples:
     const identity = loadBoxIdentity(boxDir(options, defaultBoxDir));
     const zone = options.zone.toLowerCase().replace(/\.$/, '');
     const base = `${identity.fingerprint}.${zone}`;
-    const name = recordName(label, base);
+    const name = recordName(label, base, zone);
     const client = new DnsUpdateClient({ baseUrl: updateApi, box: identity, ...updateCaOption(options.updateCa) });
     return { client, name, base, zone };
   };
@@ -445,7 +452,7 @@ Examples:
     });
 
   dnsOptions(dns.command('set <label> <type> <value>').description('set a record at <label>.<fp>.<zone> (@ for <fp>.<zone>); type A, AAAA, CNAME or TXT'))
-    .option('--ttl <seconds>', 'TTL in seconds (default: the server\'s PAIRGATE_DNS_TTL, 600; at least its PAIRGATE_DNS_MIN_TTL, 30)')
+    .option('--ttl <seconds>', 'TTL in seconds, up to 86400 (default: the server\'s PAIRGATE_DNS_TTL, 600; at least its PAIRGATE_DNS_MIN_TTL, 30)')
     .addHelpText('after', `
 A CNAME target is a full name: end it with a dot (example.org.), or give a
 name of the zone in full (local.<fp>.box.example.com), or @ for <fp>.<zone>.
@@ -459,7 +466,8 @@ Examples:
   $ pairgate box dns set docs CNAME example.org. ...`)
     .action(async (label: string, type: string, value: string, options: DnsOptions & { ttl?: string }) => {
       const upper = recordTypeOption(type, '<type>');
-      const ttl = intOption(options.ttl, '--ttl', 0, 2_147_483_647);
+      // The update API's own bounds, named as the option: it said "body.ttl must be <= 86400".
+      const ttl = intOption(options.ttl, '--ttl', 0, 86_400);
       const { client, name, base, zone } = await dnsTarget(options, label);
       const record = await client.set(name, upper, upper === 'CNAME' ? cnameTarget(value, base, zone) : value, ttl);
       console.log(recordLine(record));

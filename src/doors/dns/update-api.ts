@@ -149,7 +149,7 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
     // Outside the zone is outside the caller's subtree too: 401 as for another box's names (the
     // spec's rule), with a code of its own saying which.
     if (!inZone(name, zone) || name === zone) throw new UnauthorizedError(`The name ${name} is not under the zone ${zone}; this certificate owns only ${owner}.${zone} and the names under it.`, 'name_outside_zone');
-    if (ownerOf(name, zone) !== owner) throw new UnauthorizedError(`This certificate owns only ${owner}.${zone} and the names under it.`, 'not_owner');
+    if (ownerOf(name, zone) !== owner) throw new UnauthorizedError(`The name ${name} is not this box's: this certificate owns only ${owner}.${zone} and the names under it.`, 'not_owner');
     return { name, owner };
   };
   const view = (r: { name: string; type: string; value: string; ttl: number }) => ({ name: r.name, type: r.type, value: r.value, ttl: r.ttl });
