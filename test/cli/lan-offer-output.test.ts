@@ -18,4 +18,18 @@ describe('pairgate lan offer with its output redirected (not a terminal)', () =>
     expect(stdout).not.toContain('\x1b');
     expect(stdout).toMatch(/^Connection string: pg1:\S+$/m);
   }, 20_000);
+
+  it('with --code and --no-discovery, tells the other device to dial the address and port (nothing announces the offer for --device to find)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pairgate-lan-offer-out-'));
+    const child = spawn('node', [CLI, 'lan', 'offer', '--code', '--config-dir', dir, '--name', 'attic', '--address', '127.0.0.1', '--bind', '127.0.0.1', '--no-discovery', '--no-qr', '--timeout', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += String(d); });
+    child.stderr.on('data', (d: Buffer) => { stderr += String(d); });
+    await new Promise((resolve) => child.once('exit', resolve));
+    const code = /^Pairing code: (\d{4}-\d{4})$/m.exec(stdout)![1]!;
+    const port = /^Listening on port (\d+),/m.exec(stderr)![1]!;
+    expect(stderr).toContain(`On the other device run: pairgate lan join --code ${code} --address 127.0.0.1 --port ${port}   (or the connection string)`);
+    expect(stderr).not.toContain('--device');
+  }, 20_000);
 });

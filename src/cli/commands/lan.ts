@@ -163,7 +163,12 @@ Examples:
         stderrLog(`Listening on port ${offer.port}, addresses ${offer.description.addresses.join(', ') || '(none: the other device finds this one by multicast)'}.`);
         if (offer.code) {
           console.log(`Pairing code: ${offer.code}`);
-          stderrLog(`On the other device run: pairgate lan join --code ${offer.code} --device "${offer.description.name}"   (or the connection string)`);
+          // Without discovery nothing announces the offer, so --device would find nothing: the
+          // other device must dial it.
+          const where = options.discovery === false
+            ? `--address ${offer.description.addresses[0] ?? '<this device\'s address>'} --port ${offer.port}`
+            : `--device "${offer.description.name}"`;
+          stderrLog(`On the other device run: pairgate lan join --code ${offer.code} ${where}   (or the connection string)`);
         }
         stderrLog(`On the other device run: pairgate lan join <connection string>   (waiting up to ${timeout} s; Ctrl-C to stop)`);
         stderrLog(`Diagnostics while waiting: curl http://127.0.0.1:${offer.port}/diagnostics   (with the doctor's checks, up to 10 s; ?doctor=0 for the state alone)`);
