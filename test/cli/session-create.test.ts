@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useListeningApp } from '../helpers/app.js';
 import { ensureBuilt, runCli } from '../helpers/cli.js';
+import { useSupportServers } from '../doors/support/helpers.js';
 
 beforeAll(ensureBuilt, 120_000);
 
@@ -91,5 +92,18 @@ describe('pairgate session create names its flags when one is wrong', () => {
     }
     const list = await runCli(['session', 'list', '--server', server.base, ...credentials]);
     expect(list.stdout).toBe('No live sessions.\n');
+  });
+});
+
+describe('pairgate session code', () => {
+  const servers = useSupportServers();
+
+  it('says that it is a new code for the existing session, not that a session was created', async () => {
+    await servers.sdk.createSession({ id: 'renewed', supporterName: 'Thorsten', supporterAvatar: 'https://img.example/t.png' });
+    const result = await runCli(['session', 'code', 'renewed', '--server', servers.origin.url, ...credentials]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^New pairing code for session renewed \(its previous code no longer works\); the session expires at /);
+    expect(result.stdout).not.toMatch(/created/);
+    expect(result.stdout).toMatch(/pairgate join [1-9a-z]{6} --relay /);
   });
 });

@@ -72,8 +72,11 @@ export function bigCode(code: string): string {
   return `  ┌${line}┐\n  │   ${spaced}   │\n  └${line}┘`;
 }
 
-function printCreated(session: CreatedSession): void {
-  console.log(`Session ${session.ID} created; it expires at ${session.ExpiresAt}.`);
+/** Prints a session's code and what to do with it; `renewed` for a new code of an existing session. */
+function printCreated(session: CreatedSession, renewed = false): void {
+  console.log(renewed
+    ? `New pairing code for session ${session.ID} (its previous code no longer works); the session expires at ${session.ExpiresAt}.`
+    : `Session ${session.ID} created; it expires at ${session.ExpiresAt}.`);
   if (session.PairingCode) {
     const relay = (session.PairingURL ?? '').replace(/\/pairing\/[^/]+$/, '');
     console.log('\nPairing code (read it to the person on the phone):\n');
@@ -218,7 +221,7 @@ Example:
   withServer(session.command('code <id>'))
     .description('a new pairing code for a session still waiting (its code expired)')
     .action(supportAction(async (id: string, options: ServerOptions) => {
-      printCreated(await (await client(options)).newCode(id));
+      printCreated(await (await client(options)).newCode(id), true);
     }));
 
   withServer(session.command('show <id>'))
