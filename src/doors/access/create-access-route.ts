@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { InvalidRequestError, RateLimitedError } from '../../core/errors.js';
 import type { AccessEnv } from './access-env.js';
+import { accessValidationError } from './access-validation.js';
 import { accessKey, newAccessRequestId } from './access-key.js';
 import { trustedAuthUrl } from './auth-url.js';
 import { ACCESS_KIND, needSigninView, type AccessGrant, type AccessRequest } from './access-request.js';
@@ -83,6 +84,7 @@ export function installCreateAccessRoute(app: FastifyInstance, env: AccessEnv): 
   const options = {
     schema: { tags: ['access'], summary: 'An app asks a user for permissions: answers NEED_SIGNIN with the auth page URL and the poll URL.', body: CreateAccessBody, response: { 201: PryvStateView, 400: PryvErrorView, 429: PryvErrorView } },
     config: { rateLimit: { max: env.cfg.PAIRGATE_ACCESS_CREATE_PER_MINUTE, timeWindow: 60_000 } },
+    schemaErrorFormatter: accessValidationError,
   };
   for (const path of ['/access', '/access/']) {
     api.post(path, options, async (request, reply) => {

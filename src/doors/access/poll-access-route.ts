@@ -5,6 +5,7 @@ import { NotFoundError } from '../../core/errors.js';
 import { eventStream } from '../../server/openapi-responses.js';
 import { requestedWaitSeconds, streamGrant, waitForGrant } from '../shared/waiting.js';
 import type { AccessEnv } from './access-env.js';
+import { accessValidationError } from './access-validation.js';
 import { findAccessRequest, KEY_PATTERN, parseAccessKey } from './access-key.js';
 import { pollView, type AccessGrant, type AccessRequest, type AccessResult } from './access-request.js';
 import { PryvErrorView, PryvStateView } from './create-access-route.js';
@@ -33,6 +34,7 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
       querystring: Type.Object({ wait: Type.Optional(Type.Number({ minimum: 0, description: 'Seconds to wait for the decision (bounded by the server).' })) }),
       response: { 200: PryvStateView, 201: PryvStateView, 403: PryvStateView, 404: PryvErrorView },
     },
+    schemaErrorFormatter: accessValidationError,
   }, async (request, reply) => {
     const seconds = requestedWaitSeconds(request, maxWait);
     const key = parseAccessKey(request.params.key);
@@ -63,6 +65,7 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
       params: KeyParams,
       response: { 200: eventStream('`state` events with the poll body, now and on every change, until decided.'), 404: PryvErrorView },
     },
+    schemaErrorFormatter: accessValidationError,
   }, async (request, reply) => {
     const key = parseAccessKey(request.params.key);
     const grant = await findAccessRequest(env.ctx.engine, key);

@@ -73,6 +73,21 @@ describe('access door API over real sockets', () => {
     expect(unknown.status).toBe(404);
     expect(unknown.body).toMatchObject({ id: 'unknown_key', error: { id: 'unknown_key' } });
     expect(typeof unknown.body.message).toBe('string');
+    // A malformed key (a poll URL cut or pasted with a stray character) is told what to use, not
+    // the regular expression that refused it; on the stream too.
+    for (const path of ['/access/bad%20key', '/access/short', '/access/bad%20key/events']) {
+      const malformed = await getJson(`${base}${path}`);
+      expect(malformed.status, path).toBe(400);
+      expect(malformed.body).toMatchObject({ id: 'validation_failed', message: 'This is not an auth request key (10 to 200 characters of A-Z a-z 0-9 _ -): use the poll URL that POST /access answered, unchanged.' });
+    }
+  });
+
+  it('a requestedPermissions that is not a list says so, with an example (not "requestedPermissions.0 must be object")', async () => {
+    for (const requestedPermissions of ['diary', 42, ['diary']]) {
+      const { status, body } = await postJson(`${base}/access`, authRequest({ requestedPermissions }));
+      expect({ requestedPermissions, status }).toEqual({ requestedPermissions, status: 400 });
+      expect(body).toMatchObject({ id: 'validation_failed', message: 'requestedPermissions must be a list of permission objects, e.g. [{"streamId": "diary", "level": "read"}].' });
+    }
   });
 
   const bad: [string, unknown, string][] = [

@@ -1,0 +1,31 @@
+import type { FastifySchemaValidationError } from 'fastify';
+import { InvalidRequestError } from '../../core/errors.js';
+
+/**
+ * What a refused field of the access API breaks, in words, where the schema's own message would
+ * mislead: a key quoted as a regular expression, or a `requestedPermissions` sent as a single
+ * value, which the server's type coercion wraps in a list and then refuses as "requestedPermissions.0
+ * must be object". Undefined for the rest, which the generic message says well.
+ */
+function ruleBroken(error: FastifySchemaValidationError, where: string): string | undefined {
+  if (where === 'params' && error.instancePath === '/key') {
+    return 'This is not an auth request key (10 to 200 characters of A-Z a-z 0-9 _ -): use the poll URL that POST /access answered, unchanged.';
+  }
+  if (where === 'body' && error.keyword === 'type' && /^\/requestedPermissions(\/\d+)?$/.test(error.instancePath)) {
+    return 'requestedPermissions must be a list of permission objects, e.g. [{"streamId": "diary", "level": "read"}].';
+  }
+  return undefined;
+}
+
+/**
+ * The access routes' `schemaErrorFormatter`: a 400 `validation_failed` in words where the generic
+ * message would mislead (above); otherwise a plain error, which the server's error handler words
+ * from the validation failures as on every route.
+ */
+export function accessValidationError(errors: FastifySchemaValidationError[], where: string): Error {
+  for (const error of errors) {
+    const rule = ruleBroken(error, where);
+    if (rule) return new InvalidRequestError(rule, undefined, 'validation_failed');
+  }
+  return new Error('validation failed');
+}
