@@ -40,7 +40,7 @@ export const supportRelayDoor: Door = {
     // they like, which is what a phishing link needs.
     return [
       `The support relay (${relayPrefix(config) || '/'}) publishes codes for any https URL from anyone, so anyone can make a link on this server that redirects to a site of their choosing: ` +
-        'set PAIRGATE_RELAY_ALLOWED_HOSTS to your origins\' hosts, or PAIRGATE_RELAY_API_KEYS and give the keys to your origins (a pairgate origin sends its key with PAIRGATE_SUPPORT_RELAY_API_KEY) (or PAIRGATE_RELAY_ENABLED=false if you run no relay).',
+        'set PAIRGATE_RELAY_ALLOWED_HOSTS to your origins\' hosts, or PAIRGATE_RELAY_API_KEYS and give the keys to your origins, which send one with PAIRGATE_SUPPORT_RELAY_API_KEY (or PAIRGATE_RELAY_ENABLED=false if you run no relay).',
     ];
   },
   async register(app: FastifyInstance, ctx: DoorContext) {

@@ -13,6 +13,12 @@ import { SessionHub } from './session-channel.js';
 import { SessionMemories } from './session-memory.js';
 import { plexusErrorShape } from './wire-errors.js';
 
+/** Whether an absolute URL carries a user or password. */
+function hasCredentials(value: string): boolean {
+  const url = new URL(value);
+  return url.username !== '' || url.password !== '';
+}
+
 /** Whether the origin serves: `on`, or `auto` with supporter credentials configured; never relay-only. */
 export function originEnabled(config: Config): boolean {
   if (configSection(config, relayConfigSchema).PAIRGATE_RELAY_ONLY) return false;
@@ -38,6 +44,10 @@ export const supportDoor: Door = {
     }
     if (cfg.PLEXUS_PAIRING_URL && !isHttpUrl(cfg.PLEXUS_PAIRING_URL)) {
       throw new ConfigError('PLEXUS_PAIRING_URL', `expected an absolute http(s) URL, got ${JSON.stringify(cfg.PLEXUS_PAIRING_URL)}`);
+    }
+    if (cfg.PLEXUS_PAIRING_URL && hasCredentials(cfg.PLEXUS_PAIRING_URL)) {
+      // fetch refuses such a URL: every session would fail with the relay "unreachable".
+      throw new ConfigError('PLEXUS_PAIRING_URL', 'must not carry a user or password (user:password@): for a relay that takes API keys, set PAIRGATE_SUPPORT_RELAY_API_KEY');
     }
     if (cfg.PLEXUS_COMPANY_LOGO && !isHttpsUrl(cfg.PLEXUS_COMPANY_LOGO)) {
       throw new ConfigError('PLEXUS_COMPANY_LOGO', `expected an absolute https URL (pages load pictures over https only), got ${JSON.stringify(cfg.PLEXUS_COMPANY_LOGO)}`);

@@ -19,6 +19,8 @@ describe('support configuration', () => {
 
   it('refuses bad values naming the key', () => {
     expect(() => checkConfig(load({ ...BASE, PLEXUS_PAIRING_URL: 'ftp://relay.example/pairing/' }), doors)).toThrow(/PLEXUS_PAIRING_URL: expected an absolute http\(s\) URL/);
+    // fetch refuses a URL with credentials: each session failed with the relay "unreachable".
+    expect(() => checkConfig(load({ ...BASE, PLEXUS_PAIRING_URL: 'https://key:secret@relay.example/pairing/' }), doors)).toThrow(/PLEXUS_PAIRING_URL: must not carry a user or password .*PAIRGATE_SUPPORT_RELAY_API_KEY/);
     expect(() => checkConfig(load({ ...BASE, PLEXUS_COMPANY_LOGO: 'logo.png' }), doors)).toThrow(/PLEXUS_COMPANY_LOGO/);
     expect(() => checkConfig(load({ ...BASE, PLEXUS_COMPANY_LOGO: 'http://cdn.example/logo.png' }), doors)).toThrow(/PLEXUS_COMPANY_LOGO: expected an absolute https URL/);
     expect(() => load({ PLEXUS_PAIRING_TTL: 'ten' })).toThrow(/PLEXUS_PAIRING_TTL: expected a whole number/);
@@ -31,5 +33,10 @@ describe('support configuration', () => {
     expect(() => checkConfig(load({ ...pairing, PAIRGATE_SUPPORT_MAX_SESSIONS: '100000' }), doors)).toThrow(/PAIRGATE_SUPPORT_MAX_SESSIONS: codes of 30\.5 bits/);
     // Without pairing there are no codes to guess.
     expect(() => checkConfig(load({ ...BASE, PAIRGATE_SUPPORT_MAX_SESSIONS: '100000' }), doors)).not.toThrow();
+  });
+
+  it('the relay\'s start-up warning says how a pairgate origin sends the API key it asks for', () => {
+    const [warning] = supportRelayDoor.configWarnings!(load({}));
+    expect(warning).toMatch(/PAIRGATE_RELAY_API_KEYS and give the keys to your origins, which send one with PAIRGATE_SUPPORT_RELAY_API_KEY/);
   });
 });
