@@ -82,6 +82,30 @@ function keyOf(line: string): string {
   return trimSpaces(trimSpaces(line.slice(0, line.indexOf('='))).replace(/^export /, ''));
 }
 
+/**
+ * The part of the value of the setting on lines `index` to `end` that parseEnv drops without a
+ * word, if any: in a value without quotes, everything from a `#` on (a comment to it, even with no
+ * space before it: a password `abc#123` was read as `abc`); after a closing quote, anything but a
+ * comment. Said without the value, which may be a secret.
+ */
+function valueProblem(key: string, lines: readonly string[], index: number, end: number): BadLine | undefined {
+  const raw = lines[index]!.slice(lines[index]!.indexOf('=') + 1);
+  const value = trimSpaces(raw);
+  const quote = value[0];
+  if (quote === '"' || quote === "'" || quote === '`') {
+    const closing = end === index ? value.indexOf(quote, 1) : lines[end]!.indexOf(quote);
+    // A quote never closed is a value of one line, read as it stands (see settingEnd).
+    if (closing < 0) return undefined;
+    const after = (end === index ? value : lines[end]!).slice(closing + 1).trim();
+    if (after === '' || after.startsWith('#')) return undefined;
+    return { number: end + 1, why: `${key} has text after the quote that closes its value, which is dropped; put all of the value inside the quotes, or start a comment with #` };
+  }
+  const hash = raw.indexOf('#');
+  // "KEY=value # a comment" is one, as meant.
+  if (hash < 0 || (hash > 0 && /[ \t]/.test(raw[hash - 1]!))) return undefined;
+  return { number: index + 1, why: `the value of ${key} holds a # that is read as the start of a comment, so what follows it is dropped; put the value in quotes ("...") to keep the #, or a space before # for a comment` };
+}
+
 /** What reading `text` line by line finds: the first line that is not KEY=value, and the line of each setting's key. */
 interface LineScan {
   bad?: BadLine;
@@ -100,7 +124,10 @@ function scanLines(text: string): LineScan {
     if (lines[index]!.includes('=') && !lines[index]!.startsWith('#')) {
       const key = keyOf(lines[index]!);
       keyLines.set(key, [...(keyLines.get(key) ?? []), index + 1]);
-      index = settingEnd(lines, index);
+      const end = settingEnd(lines, index);
+      const lost = valueProblem(key, lines, index, end);
+      if (lost) return { bad: lost, keyLines };
+      index = end;
     }
   }
   return { keyLines };

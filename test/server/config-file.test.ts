@@ -72,6 +72,25 @@ describe('configuration file lines', () => {
 
 });
 
+describe('values parseEnv would cut short', () => {
+  it('refuses a # in a value without quotes, which cut it there (a password abc#123 was read as abc), never showing the value', () => {
+    const message = refusal('PAIRGATE_HOST=::\nPAIRGATE_METRICS_TOKEN=s3cr3t#0123456789abcdefghijklmnopqrstuv\n');
+    expect(message).toBe('--config: /etc/pairgate.env, line 2: the value of PAIRGATE_METRICS_TOKEN holds a # that is read as the start of a comment, so what follows it is dropped; put the value in quotes ("...") to keep the #, or a space before # for a comment; fix it or comment it out with #');
+    expect(message).not.toContain('s3cr3t');
+    expect(refusal('PAIRGATE_HOST=#all\n')).toMatch(/line 1: the value of PAIRGATE_HOST holds a # /);
+  });
+
+  it('refuses text after a closing quote, which was dropped, on the line the quote closes', () => {
+    expect(refusal('PAIRGATE_HOST="::"1\n')).toMatch(/, line 1: PAIRGATE_HOST has text after the quote that closes its value, which is dropped;/);
+    expect(refusal("A='it''s'\n")).toMatch(/, line 1: A has text after the quote/);
+    expect(refusal('A="one\ntwo" three\nB=1\n')).toMatch(/, line 2: A has text after the quote/);
+  });
+
+  it('accepts a # in quotes, a comment after a space or after the closing quote', () => {
+    expect(check('A="abc#123"\nB=8080 # the port\nC=\'x\' # c\nD= # nothing\nE="one\ntwo#" # c\nF=\n')).toEqual({ A: 'abc#123', B: '8080', C: 'x', D: '', E: 'one\ntwo#', F: '' });
+  });
+});
+
 describe('keys a configuration file sets more than once', () => {
   it('are listed with their lines, a value over several lines counted once', () => {
     const file = parseConfigText('/etc/pairgate.env', 'A=1\nB="one\nA=not a key: in the value\ntwo"\nexport A=2\n# A=3\nB=3\n');
