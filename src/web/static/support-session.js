@@ -25,6 +25,14 @@
   // Waits before each new try after a connection was lost (a reload's old socket may still hold
   // the session for a moment; a server may restart); then the page asks for a reload.
   const RETRY_MS = [300, 1000, 2000, 4000, 8000];
+  // What the page says once the session ended, by who ended it (the `ended` message's reason).
+  const YOU_ENDED = 'You ended the session. You can close this page.';
+  const ENDED_BY = {
+    supporter: 'Your supporter ended the session. You can close this page.',
+    deleted: 'Your supporter ended the session. You can close this page.',
+    agent: YOU_ENDED,
+    expired: 'The session has expired. If you still need help, call your supporter.',
+  };
 
   let socket;
   let ended = false;
@@ -115,7 +123,7 @@
         list.replaceChildren();
         message.messages.forEach(showMessage);
       } else if (message.type === 'message') showMessage(message);
-      else if (message.type === 'ended') finish(message.reason === 'expired' ? 'The session has expired.' : 'The session has ended.');
+      else if (message.type === 'ended') finish(ENDED_BY[message.reason] || 'The session has ended.');
       else if (message.type === 'error') lastError = String(message.message);
     });
     socket.addEventListener('close', function (event) {
@@ -142,7 +150,7 @@
   });
   endButton.addEventListener('click', function () {
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'end' }));
-    finish('The session has ended.');
+    finish(YOU_ENDED);
   });
 
   if (!credential) {

@@ -90,9 +90,9 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     await back;
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/Session connected/);
 
-    // The supporter ends it; the page says so.
+    // The supporter ends it; the page says who did, and that the page may be closed.
     supporter.end();
-    await expect.poll(() => page.locator('#status').textContent()).toBe('The session has ended.');
+    await expect.poll(() => page.locator('#status').textContent()).toBe('Your supporter ended the session. You can close this page.');
     expect(problems.filter((p) => /Content Security Policy|Refused/i.test(p))).toEqual([]);
     // The spent code's 404 (Back) is logged by Chromium as a failed resource; nothing else may appear.
     expect(problems.filter((p) => !/status of 404/.test(p))).toEqual([]);
@@ -150,13 +150,28 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     await other.close();
 
     supporter.end();
-    await expect.poll(() => page.locator('#status').textContent()).toBe('The session has ended.');
+    await expect.poll(() => page.locator('#status').textContent()).toBe('Your supporter ended the session. You can close this page.');
     expect(await page.evaluate('Object.keys(sessionStorage)')).toEqual([]);
     await page.reload();
     expect(await page.locator('h1').textContent()).toBe('This support session has ended');
     // The ended page's 404 is logged by Chromium as a failed resource; nothing else may appear.
     expect(problems.filter((p) => !/status of 404/.test(p))).toEqual([]);
     await context.close();
+  });
+
+  it('End session on the page ends it for the supporter too, and the page says who ended it', async () => {
+    const created = await sdk.createSession({ id: 'browser-end', ttl: 600, supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    const supporter = await sdk.attach('browser-end');
+    const page = await browser.newPage();
+    await routeImages(page);
+    await page.goto(`${url}/pairing/${created.PairingCode}`);
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/Session connected/);
+    const ended = new Promise<string>((resolve) => supporter.on('ended', resolve));
+    await page.getByRole('button', { name: 'End session' }).click();
+    expect(await page.locator('#status').textContent()).toBe('You ended the session. You can close this page.');
+    expect(await ended).toBe('agent');
+    await page.close();
   });
 
   it('a wrong code shows a clear error; Cancel declines', async () => {
