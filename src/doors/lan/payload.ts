@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { accessSync, closeSync, constants, createReadStream, createWriteStream, lstatSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { FramedChannel } from './frames.js';
+import { remoteError, type FramedChannel } from './frames.js';
 import { InvalidRequestError } from '../../core/errors.js';
 import { PayloadOverLimitError, PayloadWriteError, ProtocolError } from './lan-errors.js';
 
@@ -202,7 +202,11 @@ export async function receivePayload(
     while (received < size) {
       const frame = await channel.receive(options.timeoutMs);
       if (writeError) throw writeFailure(options.outDir, writeError);
-      if (frame.kind !== 'data') throw new ProtocolError('The payload ended early.');
+      if (frame.kind !== 'data') {
+        // The sender failed half-way (stopped with Ctrl-C, its file unreadable) and said so.
+        if (frame.message.t === 'error') throw remoteError(frame.message);
+        throw new ProtocolError('The payload ended early.');
+      }
       received += frame.data.length;
       if (received > size) throw new ProtocolError('The payload is longer than announced.');
       hash.update(frame.data);

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FramedChannel, remoteError } from '../../../src/doors/lan/frames.js';
 import { PayloadWriteError, PeerTimeoutError } from '../../../src/doors/lan/lan-errors.js';
 import { noticeForPeer } from '../../../src/doors/lan/peer-failure.js';
-import { sendPayload } from '../../../src/doors/lan/payload.js';
+import { receivePayload, sendPayload } from '../../../src/doors/lan/payload.js';
 import { reportCliError } from '../../../src/cli/output.js';
 
 /**
@@ -96,6 +96,17 @@ describe('lan: the other device failed on its side', () => {
     // then, the connection closed, still that word.
     await expect(sender.expect('identity', 1000)).rejects.toMatchObject({ code: 'lan_peer_failed' });
     await expect(sender.receive(1000)).rejects.toMatchObject({ code: 'lan_peer_failed' });
+  });
+
+  it('a sender stopped half-way through a file (Ctrl-C there): the receiver says so, not "the payload ended early", and keeps no .partial', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'pairgate-peer-failure-out-'));
+    const [sender, receiver] = await pair();
+    sender.send({ t: 'payload', name: 'movie.mkv', size: 1_000_000 });
+    await sender.sendData(Buffer.alloc(300_000, 1));
+    sender.tell({ code: 'lan_interrupted', message: 'it was stopped (Ctrl-C) before it finished' });
+    const error = await receivePayload(receiver, { outDir: out, maxBytes: 2_000_000, timeoutMs: 2000 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'lan_peer_failed', peerCode: 'lan_interrupted' });
+    expect(readdirSync(out)).toEqual([]);
   });
 
   it('endWith tells the other side what failed here, and answers nothing to the other side\'s own word', async () => {
