@@ -144,5 +144,9 @@ describe('install door: the second connector, a signed webhook (real sockets)', 
     expect(form.status).toBe(200);
     expect(form.text).toMatch(/id="setup-signing_secret">[\w-]{43}</);
     expect(form.text).toContain('id="setup-command_url"');
+    // The link token page names the chat as a chat, whatever the connector is called.
+    await admin.get('/integrations');
+    const token = await admin.post(`/integrations/orgs/${orgId}/webhook/link-token`, {});
+    expect(token.text).toContain('In your chat (Signed webhook), run this command within 5 minutes.');
   });
 });
