@@ -35,6 +35,9 @@ describe('pairgate box', () => {
       expect(result.status, sub).toBe(0);
       expect(result.stdout).toMatch(new RegExp(`Usage: pairgate box ${sub}`));
     }
+    // What a failed certificate order says, and how a CNAME target is read, are in the help.
+    expect(subHelps.find((h) => h.sub === 'cert')!.result.stdout).toMatch(/acme_challenge_invalid \(the CA cannot see the record: check that the zone is\s+delegated/);
+    expect(subHelps.find((h) => h.sub === 'dns set')!.result.stdout).toContain('A CNAME target is a full name: end it with a dot (example.org.)');
   }, 60_000);
 
   it('init prints the fingerprint; id prints it again (and the legacy form); no identity is a clear error', async () => {
@@ -200,6 +203,14 @@ describe('pairgate box', () => {
     expect(JSON.parse(pinged[0]!.message)).toMatchObject({ local_origin: `https://${mirror}:4443` });
     const [address] = await resolver.resolve4(mirror);
     expect(await resolver.resolve4(`local.${fingerprint}.box.example.test`)).toEqual([address]);
+
+    // A box without records is told so on stderr (an empty output read as a command that did nothing).
+    const emptyDir = join(dataDir, 'empty-box');
+    await run(['box', 'init', '--dir', emptyDir]);
+    const empty = await run(['box', 'dns', 'list', '--dir', emptyDir, '--zone', 'box.example.test', '--update-api', updateApi, '--update-ca', join(dataDir, 'dns-update-tls', 'cert.pem')]);
+    expect(empty.status, empty.stderr).toBe(0);
+    expect(empty.stdout).toBe('');
+    expect(empty.stderr).toMatch(/^no records at or under [a-z2-7]{52}\.box\.example\.test yet \(pairgate box dns set <label> <type> <value> adds one\)\n$/);
 
     // box dns set / list / delete through the update API.
     const dnsArgs = ['--dir', boxDir, '--zone', 'box.example.test', '--update-api', updateApi, '--update-ca', join(dataDir, 'dns-update-tls', 'cert.pem')];

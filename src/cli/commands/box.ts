@@ -334,7 +334,14 @@ Examples:
     .option('--timeout <seconds>', 'how long to wait for each challenge record to be visible', '60')
     .option('-o, --out <dir>', 'where to write cert.key and cert.pem (default: the identity folder)')
     .option('--renew-within <days>', 'only when the certificate there is missing, lacks a name, or expires within this many days (run daily: cron, systemd timer)')
-    .addHelpText('after', '\nRenewal: run `pairgate box cert ... --renew-within 30` every day; it does\nnothing until the certificate nears its end.')
+    .addHelpText('after', `
+Renewal: run \`pairgate box cert ... --renew-within 30\` every day; it does
+nothing until the certificate nears its end.
+
+A failed step is named with a code (exit 1): acme_unreachable, acme_account_refused,
+acme_order_refused, acme_txt_not_visible (not on --dns-server in --timeout),
+acme_challenge_invalid (the CA cannot see the record: check that the zone is
+delegated to the pairgate DNS server), acme_finalize_refused.`)
     .action(async (options: DirOption & { zone: string; updateApi: string; updateCa?: string; acmeDirectory: string; acmeCa?: string; dnsServer?: string; email?: string; labels: string; timeout: string; out?: string; renewWithin?: string }) => {
       const updateApi = updateApiOption(options.updateApi);
       httpUrlOption(options.acmeDirectory, '--acme-directory', 'https://acme-v02.api.letsencrypt.org/directory');
@@ -449,6 +456,8 @@ Examples:
       const records = await client.list(name);
       if (options.json) console.log(JSON.stringify(records));
       else for (const r of records) console.log(recordLine(r));
+      // Said on stderr (stdout stays the records, none): an empty output read as a command that did nothing.
+      if (!options.json && records.length === 0) process.stderr.write(`no records at or under ${name} yet (pairgate box dns set <label> <type> <value> adds one)\n`);
     });
 
   dnsOptions(dns.command('set <label> <type> <value>').description('set a record at <label>.<fp>.<zone> (@ for <fp>.<zone>); type A, AAAA, CNAME or TXT'))
