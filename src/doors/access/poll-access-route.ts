@@ -13,7 +13,14 @@ import { PryvErrorView, PryvStateView } from './create-access-route.js';
 /** An auth request key in a path. */
 export const KeyParams = Type.Object({ key: Type.String({ pattern: KEY_PATTERN.source }) });
 
-const unknownKey = (): NotFoundError => new NotFoundError('This auth request does not exist or has expired.', 'unknown_key');
+/**
+ * The one answer for a key that names nothing readable. It says the case an app's developer meets
+ * most and cannot guess, an answer read once and polled again later, and what to do.
+ */
+const unknownKey = (decidedTtlSeconds: number): NotFoundError => new NotFoundError(
+  `This auth request does not exist or has expired (an answered one stays readable ${decidedTtlSeconds} s after its first read). Start a new one with POST /access.`,
+  'unknown_key',
+);
 
 /**
  * `GET /access/:key`: the request's state, the HTTP status equal to the body's `code`. With
@@ -26,6 +33,7 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const maxWait = env.ctx.config.PAIRGATE_WAIT_MAX_SECONDS;
   const decidedTtlMs = env.cfg.PAIRGATE_ACCESS_DECIDED_TTL_SECONDS * 1000;
+  const notFound = (): NotFoundError => unknownKey(env.cfg.PAIRGATE_ACCESS_DECIDED_TTL_SECONDS);
   api.get('/access/:key', {
     schema: {
       tags: ['access'],
@@ -39,14 +47,14 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
     const seconds = requestedWaitSeconds(request, maxWait);
     const key = parseAccessKey(request.params.key);
     let grant = await findAccessRequest(env.ctx.engine, key);
-    if (!grant || !key) throw unknownKey();
+    if (!grant || !key) throw notFound();
     // The secret was checked on this grant; waiting follows the same id. Only a pending request is
     // worth waiting for: to the engine an accepted one is not final yet, and the waiter would sit
     // out its whole wait on an answer it could have at once.
     if (seconds > 0 && env.ctx.engine.stateOf(grant) === 'pending') grant = (await waitForGrant<AccessRequest, AccessResult>(env.ctx, request, grant.id, seconds)) as AccessGrant | undefined;
-    if (!grant) throw unknownKey();
+    if (!grant) throw notFound();
     const state = env.ctx.engine.stateOf(grant);
-    if (state === 'expired') throw unknownKey();
+    if (state === 'expired') throw notFound();
     if (state !== 'pending') {
       const until = env.ctx.clock.now() + decidedTtlMs;
       // First read of a decision: from now on it lives only a short while.
@@ -69,7 +77,7 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
   }, async (request, reply) => {
     const key = parseAccessKey(request.params.key);
     const grant = await findAccessRequest(env.ctx.engine, key);
-    if (!grant || !key || env.ctx.engine.stateOf(grant) === 'expired') throw unknownKey();
+    if (!grant || !key || env.ctx.engine.stateOf(grant) === 'expired') throw notFound();
     await streamGrant<AccessRequest, AccessResult>(env.ctx, request, reply, grant.id, (current) => pollView(current as AccessGrant, env.ctx.engine.stateOf(current), key).body, maxWait * 5,
       // For the app, an accepted request is as final as a refused one.
       (current) => env.ctx.engine.stateOf(current) !== 'pending');

@@ -687,7 +687,10 @@ describe('access door with a controlled clock', () => {
     clock.advance(100_000);
     expect((await getJson(String(created.body.poll))).status).toBe(200);
     clock.advance(21_000);
-    expect((await getJson(String(created.body.poll))).status).toBe(404);
+    const gone = await getJson(String(created.body.poll));
+    expect(gone.status).toBe(404);
+    // The app that polls again later learns why, and what to do.
+    expect(gone.body).toMatchObject({ id: 'unknown_key', message: 'This auth request does not exist or has expired (an answered one stays readable 120 s after its first read). Start a new one with POST /access.' });
   });
 
   it('an access with expireAfter stops working when it expires', async () => {
