@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { accessSync, closeSync, constants, createReadStream, createWriteStream, lstatSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { remoteError, type FramedChannel } from './frames.js';
-import { InvalidRequestError } from '../../core/errors.js';
+import { ConflictError, InvalidRequestError } from '../../core/errors.js';
 import { PayloadOverLimitError, PayloadWriteError, ProtocolError } from './lan-errors.js';
 
 /**
@@ -92,6 +92,14 @@ function pathProblem(path: string, kind: 'file' | 'folder'): string | undefined 
   return undefined;
 }
 
+/**
+ * Something on this machine wrote to the file being sent: not the other device's doing, nor a
+ * protocol fault; the person sends it again once it is left alone (exit 2).
+ */
+function fileChanged(path: string, size: number): Error {
+  return new ConflictError(`The file ${path} changed while it was being sent (it had ${size} bytes when sending began), so the other device was told to drop it. Send it again once nothing writes to it.`, 'lan_payload_changed');
+}
+
 /** Sends the file at `path`, or announces that there is none. */
 export async function sendPayload(channel: FramedChannel, path: string | undefined, onProgress?: Progress): Promise<PayloadInfo | undefined> {
   if (!path) {
@@ -105,12 +113,14 @@ export async function sendPayload(channel: FramedChannel, path: string | undefin
   let sent = 0;
   for await (const chunk of createReadStream(path, { highWaterMark: 128 * 1024 })) {
     const bytes = chunk as Buffer;
+    // Never more than announced: the receiver would take the excess for a fault of ours.
+    if (sent + bytes.length > size) throw fileChanged(path, size);
     hash.update(bytes);
     await channel.sendData(bytes);
     sent += bytes.length;
     onProgress?.('send', sent, size, name);
   }
-  if (sent !== size) throw new ProtocolError(`The file ${name} changed while it was being sent.`);
+  if (sent !== size) throw fileChanged(path, size);
   const sha256 = hash.digest('hex');
   channel.send({ t: 'payload-end', sha256 });
   return { name, size, sha256 };

@@ -57,6 +57,7 @@ export function noticeForPeer(error: unknown): PeerNotice {
   // Our own words about the protocol (what arrived, never a path): the other side shows them as before.
   if (code === 'lan_protocol_error') return { code, message: (error as Error).message };
   if (code === 'lan_bad_payload') return { code, message: 'it cannot write the file into its output folder' };
+  if (code === 'lan_payload_changed') return { code, message: 'the file it was sending changed on its disk in the middle' };
   if (code !== undefined && CONFIG[code]) return { code, message: CONFIG[code] };
   if (code !== undefined) return { code, message: `it failed (${code}); pairgate says why on that device` };
   const errno = (error as NodeJS.ErrnoException | undefined)?.code;
@@ -71,6 +72,7 @@ const ADVICE: Record<string, string> = {
   lan_payload_too_large: 'send a smaller file, or run it there with a larger --max-size, then try again',
   lan_timeout: 'check the network between the two devices, then try again',
   lan_interrupted: 'try again when pairgate runs there again',
+  lan_payload_changed: 'try again once nothing writes to that file there',
 };
 const DEFAULT_ADVICE = 'see what pairgate says on the other device, fix that, then try again';
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +106,25 @@ describe('lan: the other device failed on its side', () => {
     sender.tell({ code: 'lan_interrupted', message: 'it was stopped (Ctrl-C) before it finished' });
     const error = await receivePayload(receiver, { outDir: out, maxBytes: 2_000_000, timeoutMs: 2000 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'lan_peer_failed', peerCode: 'lan_interrupted' });
+    expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('a file that grows while it is sent: the sender says so (lan_payload_changed, exit 2), the receiver that the file changed there (lan_peer_failed)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pairgate-peer-failure-'));
+    const file = join(dir, 'log.txt');
+    writeFileSync(file, Buffer.alloc(100_000, 1));
+    const out = mkdtempSync(join(tmpdir(), 'pairgate-peer-failure-out-'));
+    const [sender, receiver] = await pair();
+    const sending = sendPayload(sender, file);
+    // Its size is read as sending starts; the file grows before it is read.
+    appendFileSync(file, Buffer.alloc(50_000, 2));
+    const sendError = await sending.catch((e: unknown) => e);
+    expect(sendError).toMatchObject({ code: 'lan_payload_changed', message: `The file ${file} changed while it was being sent (it had 100000 bytes when sending began), so the other device was told to drop it. Send it again once nothing writes to it.` });
+    expect(reported(sendError).exit).toBe(2);
+    sender.endWith(sendError);
+    const error = await receivePayload(receiver, { outDir: out, maxBytes: 1_000_000, timeoutMs: 2000 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'lan_peer_failed', peerCode: 'lan_payload_changed' });
+    expect((error as Error).message).toContain('the file it was sending changed on its disk in the middle (lan_payload_changed there). Nothing went wrong on this device: try again once nothing writes to that file there.');
     expect(readdirSync(out)).toEqual([]);
   });
 
