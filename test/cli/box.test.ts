@@ -95,6 +95,11 @@ describe('pairgate box', () => {
     expect(type.status).toBe(2);
     expect(type.stderr).toBe('pairgate: --type: unknown record type MX: use A, AAAA, CNAME or TXT. [invalid_request]\n');
 
+    // --update-ca alone was ignored in silence (the box announced its address, not a DNS name).
+    const caAlone = await run(['box', 'announce', '--once', '--dir', dir, '--server', nothing, '--update-ca', join(dir, 'box.crt')]);
+    expect(caAlone.status).toBe(2);
+    expect(caAlone.stderr).toBe('pairgate: --update-ca is the certificate of the update API: it goes with --zone and --update-api (to announce a DNS name), or not at all. [invalid_request]\n');
+
     // 'body: "client" is required' from the registry, before.
     const origin = await run(['box', 'announce', '--once', '--dir', dir, '--server', nothing, '--local-origin', 'foo']);
     expect(origin.status).toBe(2);

@@ -275,6 +275,8 @@ Examples:
       const localOrigin = originOption(options.localOrigin, '--local-origin');
       const tunnelOrigin = originOption(options.tunnelOrigin, '--tunnel-origin');
       if (Boolean(options.zone) !== Boolean(options.updateApi)) throw new InvalidRequestError('--zone and --update-api go together: give both, or neither.');
+      // Without them it was ignored in silence, and the box announced its IP address, not a DNS name.
+      if (options.updateCa && !options.updateApi) throw new InvalidRequestError('--update-ca is the certificate of the update API: it goes with --zone and --update-api (to announce a DNS name), or not at all.');
       const updateApi = options.updateApi === undefined ? undefined : updateApiOption(options.updateApi);
       const { defaultBoxDir, loadBoxIdentity, RegistryClient, MirrorRecords, DnsUpdateClient, localIPv4, keepAnnouncing } = await loadBox();
       const identity = loadBoxIdentity(boxDir(options, defaultBoxDir));
