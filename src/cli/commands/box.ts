@@ -424,6 +424,8 @@ delegated to the pairgate DNS server), acme_finalize_refused.`)
         { port: mdnsPort, ...(mdnsInterface ? { interface: mdnsInterface } : {}) },
       );
       console.log(`advertising ${identity.fingerprint} on port ${port}`);
+      // With --serve and port 0 the port was said, not that (and where) HTTPS was being served.
+      if (server) console.log(`serving HTTPS with the box certificate on ${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

@@ -36,13 +36,19 @@ describe('mDNS discovery between two processes, with trust on first use', () => 
     mdnsPort = await freeUdpPort();
     child = spawn('node', [cli, 'box', 'advertise', '--dir', dir, '--port', '0', '--serve', '--host', '127.0.0.1', '--address', '127.0.0.1',
       '--name', 'Kitchen box', '--mdns-interface', '127.0.0.1', '--mdns-port', String(mdnsPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).once('line', resolve);
+    const [line, serving] = await new Promise<string[]>((resolve, reject) => {
+      const lines: string[] = [];
+      createInterface({ input: child.stdout! }).on('line', (read) => {
+        lines.push(read);
+        if (lines.length === 2) resolve(lines);
+      });
       child.once('exit', (code) => reject(new Error(`advertise exited ${code}`)));
     });
-    const match = /^advertising ([a-z2-7]{52}) on port (\d+)$/.exec(line);
+    const match = /^advertising ([a-z2-7]{52}) on port (\d+)$/.exec(line!);
     expect(match, line).not.toBeNull();
     httpsPort = Number(match![2]);
+    // --serve says where it serves (with port 0, the port was all it said).
+    expect(serving).toBe(`serving HTTPS with the box certificate on 127.0.0.1:${httpsPort}`);
   }, 60_000);
 
   afterAll(() => {
