@@ -3,7 +3,7 @@ import { InvalidRequestError } from '../../core/errors.js';
 
 /**
  * What a refused field of the access API breaks, in words, where the schema's own message would
- * mislead: a key quoted as a regular expression, or a `requestedPermissions` sent as a single
+ * mislead: a key or an access id quoted as a regular expression, or a `requestedPermissions` sent as a single
  * value, which the server's type coercion wraps in a list and then refuses as "requestedPermissions.0
  * must be object". Undefined for the rest, which the generic message says well.
  */
@@ -11,6 +11,7 @@ function ruleBroken(error: FastifySchemaValidationError, where: string): string 
   if (where === 'params' && error.instancePath === '/key') {
     return 'This is not an auth request key (10 to 200 characters of A-Z a-z 0-9 _ -): use the poll URL that POST /access answered, unchanged.';
   }
+  if (where === 'params' && error.instancePath === '/id') return 'This is not an app access id: use the id of one of yours, from GET /api/v1/accesses.';
   if (where === 'body' && error.keyword === 'type' && /^\/requestedPermissions(\/\d+)?$/.test(error.instancePath)) {
     return 'requestedPermissions must be a list of permission objects, e.g. [{"streamId": "diary", "level": "read"}].';
   }

@@ -10,6 +10,7 @@ import { renderPage } from '../accounts/page-helpers.js';
 import type { AccessEnv } from './access-env.js';
 import type { AppAccess } from './app-accesses.js';
 import { permissionLines } from './permission-lines.js';
+import { accessValidationError } from './access-validation.js';
 
 const AccessIdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{10,64}$' }) });
 const AccessView = Type.Object({
@@ -83,6 +84,7 @@ export function installAccessesPage(app: FastifyInstance, env: AccessEnv): void 
 
   api.delete('/api/v1/accesses/:id', {
     schema: { tags: ['access'], summary: 'Revoke one of your app accesses (session cookie).', params: AccessIdParams, response: { 204: Type.Null(), 401: ErrorView, 403: ErrorView, 404: ErrorView } },
+    schemaErrorFormatter: accessValidationError,
   }, async (request, reply) => {
     const user = await requireUser(request);
     if (!(await env.accesses.revoke(user.id, request.params.id))) throw new NotFoundError('You have no app access with this id.', 'access_not_found');

@@ -1,7 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifySchemaValidationError } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { NotFoundError } from '../../core/errors.js';
+import { InvalidRequestError, NotFoundError } from '../../core/errors.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { currentUser, requireUser, signInUrl } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
@@ -15,6 +15,17 @@ import type { ConnectedDevice } from './device-tokens.js';
 export const DEVICES_PAGE_PATH = '/account/devices';
 
 const DeviceIdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{10,64}$' }) });
+
+/**
+ * The JSON route's `schemaErrorFormatter`: a malformed id is told where ids come from, not the
+ * regular expression that refused it; anything else keeps the server's words.
+ */
+function deviceIdError(errors: FastifySchemaValidationError[], where: string): Error {
+  if (where === 'params' && errors.some((error) => error.instancePath === '/id')) {
+    return new InvalidRequestError('This is not a device id: use the id of one of your devices, from GET /api/v1/device/tokens.', undefined, 'validation_failed');
+  }
+  return new Error('validation failed');
+}
 const DeviceView = Type.Object({
   id: Type.String(),
   clientId: Type.String(),
@@ -97,6 +108,7 @@ export function installDevicesPage(app: FastifyInstance, env: DeviceEnv): void {
 
   api.delete('/api/v1/device/tokens/:id', {
     schema: { tags: ['device'], summary: 'Disconnect one of your devices (session cookie).', params: DeviceIdParams, response: { 204: Type.Null(), 401: ErrorView, 403: ErrorView, 404: ErrorView } },
+    schemaErrorFormatter: deviceIdError,
   }, async (request, reply) => {
     const user = await requireUser(request);
     if (!(await env.tokens.revokeForUser(user.id, request.params.id))) throw new NotFoundError('You have no connected device with this id.', 'device_not_found');

@@ -203,6 +203,10 @@ describe('access door API over real sockets', () => {
     // Its own origin, or a program that sends no browser headers, may revoke.
     expect((await revokeFrom({ origin: base, 'sec-fetch-site': 'same-origin' })).status).toBe(204);
     expect((await revokeFrom({})).status).toBe(404);
+    // A malformed id is told where ids come from, not the regular expression that refused it.
+    const malformed = await fetch(`${base}/api/v1/accesses/not%20an%20id`, { method: 'DELETE', headers: { cookie } });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toEqual({ error: 'validation_failed', message: 'This is not an app access id: use the id of one of yours, from GET /api/v1/accesses.' });
     expect((await getJson(`${base}/acceptor/access-info`, { authorization: token })).status).toBe(401);
     expect(await introspect(token)).toEqual({ active: false });
   });

@@ -74,6 +74,10 @@ describe('connected devices of an account', () => {
     const remove = (client: FormClient, id: string) =>
       fetch(`${base}/api/v1/device/tokens/${id}`, { method: 'DELETE', headers: { cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ') } });
     expect((await remove(alice, bobDevice!.id)).status).toBe(404);
+    // A malformed id is told where ids come from, not the regular expression that refused it.
+    const malformed = await remove(alice, 'not%20an%20id');
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toEqual({ error: 'validation_failed', message: 'This is not a device id: use the id of one of your devices, from GET /api/v1/device/tokens.' });
     expect(await deviceClient(base).active(bobCli)).toBe(true);
     expect((await remove(alice, aliceDevices[0]!.id)).status).toBe(204);
     expect(await deviceClient(base).active(aliceCli)).toBe(false);
