@@ -226,12 +226,14 @@ function watchNoAnswer(ca: string | undefined): NoAnswerWatch {
 }
 
 /**
- * What to do when the CA could not validate `record`: pairgate's own server had it (waitForTxt
- * saw it there), so the CA, which asks public DNS from its own network, did not reach that server.
+ * What to do when the CA could not validate `record`: the record was there (waitForTxt saw it on
+ * `dnsServer`, pairgate's own server as a rule), so the CA, which asks public DNS from its own
+ * network, did not reach it there.
  */
-function challengeAdvice(record: string, zone: string | undefined): string {
+function challengeAdvice(record: string, zone: string | undefined, dnsServer: string | undefined): string {
   const where = zone ?? 'the zone';
-  return `pairgate's DNS server answered ${record} (checked before asking the CA), so the CA did not reach it: the CA looks the record up through public DNS. Check that ${where} is delegated to the pairgate DNS server (NS records for ${where} in its parent zone naming that server, and its address as glue when its name is inside the zone), that the server is reachable from the Internet on port 53, UDP and TCP, and that \`dig +trace TXT ${record}\` finds the record; then run the command again.`;
+  const checked = dnsServer ? `The DNS server at ${dnsServer} answered it` : 'The system resolver answered it';
+  return `${checked} before the CA was asked, so the CA, which looks the record up through public DNS, did not reach that server. Check that ${where} is delegated to the pairgate DNS server (NS records for ${where} in its parent zone naming that server, and its address as glue when its name is inside the zone), that the server is reachable from the Internet on port 53, UDP and TCP, and that \`dig +trace TXT ${record}\` finds the record; then run the command again.`;
 }
 
 /**
@@ -332,7 +334,7 @@ async function satisfy(client: acme.Client, authz: acme.Authorization, options: 
       await client.completeChallenge(challenge);
       completed = true;
       await client.waitForValidStatus(challenge);
-    }, ` ${name}`, challengeAdvice(name, options.zone));
+    }, ` ${name}`, challengeAdvice(name, options.zone, options.dnsServer));
   } finally {
     try {
       await options.updates.remove(name, { type: 'TXT', value: keyAuthorization });

@@ -246,7 +246,7 @@ describe.skipIf(Boolean(skip))('pairgate box cert: a CA that cannot see the chal
     // pairgate's server had it: the step that failed is the CA's look-up, and the message says so.
     expect(result.stderr).toContain(`TXT ${record} is visible`);
     expect(result.stderr).toContain(`pairgate: The ACME server could not validate the challenge ${record}: `);
-    expect(result.stderr).toContain(`Check that ${ZONE} is delegated to the pairgate DNS server`);
+    expect(result.stderr).toContain(`The DNS server at 127.0.0.1:${runtime.dns.port} answered it before the CA was asked, so the CA, which looks the record up through public DNS, did not reach that server. Check that ${ZONE} is delegated to the pairgate DNS server`);
     expect(result.stderr).toContain(`dig +trace TXT ${record}`);
     expect(result.stderr).toMatch(/\[acme_challenge_invalid\]\n$/);
     expect(result.stderr).not.toMatch(/^\s+at /m);
