@@ -72,12 +72,43 @@ describe('pairgate CLI', () => {
     expect(result.stderr).toMatch(/^pairgate: PAIRGATE_TRUST_PROXY: "garbage" is not an address or a CIDR range; expected the comma-separated addresses/);
   });
 
+  it('a value given by a flag and refused is told under the flag typed, not the key it overrode', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-bad-'));
+    const host = run(['serve', '--port', '0', '--host', '[::1]', '--data-dir', dataDir]);
+    expect(host.status, host.stderr).toBe(2);
+    expect(host.stderr).toMatch(/^pairgate: --host: expected one address of this machine .*, got "\[::1\]" \[config_invalid\]$/m);
+    const url = run(['serve', '--port', '0', '--public-url', 'pair.example.com', '--data-dir', dataDir]);
+    expect(url.stderr).toMatch(/^pairgate: --public-url: expected an http\(s\) URL/m);
+    // The same value from the environment is told under its key.
+    const env = run(['serve', '--port', '0', '--data-dir', dataDir], { PAIRGATE_HOST: '[::1]' });
+    expect(env.stderr).toMatch(/^pairgate: PAIRGATE_HOST: expected one address/m);
+  });
+
+  it('an empty PAIRGATE_RELAY_ONLY leaves the --config file\'s, as for every key (serve and the loaded configuration read it alike)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pairgate-cfg-'));
+    writeFileSync(join(dir, 'pairgate.config'), 'PAIRGATE_RELAY_ONLY=true\n');
+    const child = spawn('node', [cli, 'serve', '--port', '0', '--config', join(dir, 'pairgate.config'), '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PAIRGATE_RELAY_ONLY: '' } });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).once('line', resolve);
+        child.once('exit', (code) => reject(new Error(`exited ${String(code)}`)));
+      });
+      const url = /http:\/\/\S+/.exec(line)![0];
+      // Relay-only: the relay's own page at /, and no account pages.
+      expect((await fetch(`${url}/account/signin`)).status).toBe(404);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  });
+
   it('a data folder that cannot be made stops the start with a line naming it (never hangs)', () => {
     const notAFolder = join(mkdtempSync(join(tmpdir(), 'pairgate-file-')), 'file');
     writeFileSync(notAFolder, 'x');
     for (const [dir, said] of [
-      ['/proc/pairgate-test/data', /PAIRGATE_DATA_DIR: cannot create \/proc\/pairgate-test/],
-      [join(notAFolder, 'data'), /PAIRGATE_DATA_DIR: .*file is not a folder/],
+      // Named by the flag typed (it was PAIRGATE_DATA_DIR, a key not written anywhere).
+      ['/proc/pairgate-test/data', /--data-dir: cannot create \/proc\/pairgate-test/],
+      [join(notAFolder, 'data'), /--data-dir: .*file is not a folder/],
     ] as const) {
       const started = Date.now();
       const result = run(['serve', '--port', '0', '--data-dir', dir]);

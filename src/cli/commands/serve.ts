@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ConfigError } from '../../core/errors.js';
 import { warnOfFileKeys } from '../config-file.js';
 import { intOption } from '../options.js';
 import type { ConfigSection } from '../../server/config-schema.js';
@@ -40,6 +41,23 @@ function warnOfUnknownEnvKeys(env: NodeJS.ProcessEnv, sections: readonly ConfigS
   }
 }
 
+/** The flag that sets each key, to name it when a value it gave is refused. */
+const FLAG_OF: Readonly<Record<string, string>> = {
+  PAIRGATE_PORT: '--port',
+  PAIRGATE_HOST: '--host',
+  PAIRGATE_DATA_DIR: '--data-dir',
+  PAIRGATE_PUBLIC_URL: '--public-url',
+};
+
+/**
+ * `error`, naming the flag typed rather than the key it overrode when it is about that key's value
+ * (`serve --host [::1]` was told "PAIRGATE_HOST: expected ...", a key the person never wrote).
+ */
+function namingFlag(error: unknown, overrides: Record<string, unknown>): unknown {
+  if (!(error instanceof ConfigError) || !(error.key in overrides) || !FLAG_OF[error.key]) return error;
+  return new ConfigError(FLAG_OF[error.key]!, error.message.slice(error.key.length + 2));
+}
+
 /** `pairgate serve`: runs the server until SIGINT or SIGTERM. */
 export function registerServeCommand(program: Command): void {
   program
@@ -79,14 +97,18 @@ Examples:
       if (file) warnOfFileKeys(file, [coreConfigSchema, ...sections]);
       warnOfUnknownEnvKeys(process.env, [coreConfigSchema, ...sections]);
       // Relay-only: the relay door alone (health, metrics and docs stay), mounted at /.
-      const relayOnly = options.relayOnly || /^(true|1|yes)$/i.test(process.env.PAIRGATE_RELAY_ONLY ?? file?.values.PAIRGATE_RELAY_ONLY ?? '');
+      // Read as loadConfig reads it: an empty variable leaves the file's value.
+      const relayOnlySetting = [process.env.PAIRGATE_RELAY_ONLY, file?.values.PAIRGATE_RELAY_ONLY].find((value) => value !== undefined && value !== '');
+      const relayOnly = options.relayOnly || /^(true|1|yes)$/i.test(relayOnlySetting ?? '');
       if (relayOnly) overrides.PAIRGATE_RELAY_ONLY = true;
       const server = await startServer(
         { ...(file ? { file } : {}), env: process.env, overrides },
         relayOnly ? allDoors.filter((door) => door.name === 'support-relay') : allDoors,
         // Logs go to standard error so that standard output starts with the URL line.
         process.stderr,
-      );
+      ).catch((error: unknown) => {
+        throw namingFlag(error, overrides);
+      });
       // The first line of standard output, always: scripts and tests read the URL from it.
       process.stdout.write(`pairgate listening on ${server.url}\n`);
       // Then the door's own listeners, with the ports picked for port 0.
