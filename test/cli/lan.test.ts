@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -156,6 +156,15 @@ describe('pairgate lan / peers (two processes of the real CLI on loopback)', () 
     expect(store.list().map((p) => p.name)).toEqual(['laptop']);
     unlinkSync(store.lockPath);
     expect((await run(['peers', 'remove', 'laptop', '--config-dir', dir])).stdout).toMatch(/Removed "laptop"/);
+  });
+
+  it('peers list with a config folder that does not exist says so and creates nothing (a mistyped --config-dir)', async () => {
+    const missing = join(root, 'no-such-config');
+    const listed = await run(['peers', 'list', '--config-dir', missing]);
+    expect(listed.stdout).toBe(`No trusted peers yet: the config folder ${missing} does not exist (no pairing was made with it; check --config-dir or PAIRGATE_CONFIG_DIR).\n`);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse((await run(['peers', 'list', '--json', '--config-dir', missing])).stdout)).toEqual({ peers: [] });
+    expect(existsSync(missing)).toBe(false);
   });
 
   it('explains bad connection strings without echoing them, and the commands have --help', async () => {

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { configDirPath } from '../../doors/lan/config-dir.js';
 import { TrustedPeerStore } from '../../doors/lan/trusted-peers.js';
 import { configDirOf, jsonOption, withConfigDir, type CommonLanOptions } from './lan-cli-support.js';
 
@@ -10,6 +12,13 @@ export function registerPeersCommand(program: Command): void {
     .description('list trusted peers, most recently seen first')
     .addOption(jsonOption)
     .action((options: CommonLanOptions) => {
+      // Listing makes nothing: a mistyped --config-dir must not become a new, empty folder.
+      const path = configDirPath(options.configDir);
+      if (!existsSync(path)) {
+        if (options.json) console.log(JSON.stringify({ peers: [] }));
+        else console.log(`No trusted peers yet: the config folder ${path} does not exist (no pairing was made with it; check --config-dir or PAIRGATE_CONFIG_DIR).`);
+        return;
+      }
       const list = new TrustedPeerStore(configDirOf(options)).list();
       if (options.json) {
         console.log(JSON.stringify({ peers: list }));

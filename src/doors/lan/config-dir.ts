@@ -4,6 +4,11 @@ import { join } from 'node:path';
 import { ConfigDirNotWritableError, UnsafeConfigDirError } from './lan-errors.js';
 import { removeLeftoverTempFiles } from './private-file.js';
 
+/** Where the config folder is (see `resolveConfigDir`), without creating or checking it. */
+export function configDirPath(option?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return option || env.PAIRGATE_CONFIG_DIR || join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'pairgate');
+}
+
 /**
  * The folder where a device keeps its lan identity and trusted peers: `--config-dir`, else
  * PAIRGATE_CONFIG_DIR, else $XDG_CONFIG_HOME/pairgate, else ~/.config/pairgate. Created 0700: it
@@ -19,7 +24,7 @@ import { removeLeftoverTempFiles } from './private-file.js';
  * that a command killed between writing and renaming left there (`removeLeftoverTempFiles`).
  */
 export function resolveConfigDir(option?: string, env: NodeJS.ProcessEnv = process.env): string {
-  const dir = option || env.PAIRGATE_CONFIG_DIR || join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'pairgate');
+  const dir = configDirPath(option, env);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
