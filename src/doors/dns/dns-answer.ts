@@ -127,7 +127,8 @@ export class DnsResponder {
       return { rcode: RCODE.NOERROR, authoritative: true, answers, authorities: answers.length ? [] : [this.soa(serial)], additionals };
     }
     if (nameServers.includes(name) && nameServerAddresses.length > 0) {
-      const glue = this.glue(name).filter((rr) => qtype === 'ANY' || rr.type === qtype);
+      // Under the question's spelling, as every answer to the name asked.
+      const glue = this.glue(question.name).filter((rr) => qtype === 'ANY' || rr.type === qtype);
       return { rcode: RCODE.NOERROR, authoritative: true, answers: glue, authorities: glue.length ? [] : [this.soa(serial)], additionals };
     }
 

@@ -24,7 +24,7 @@ describe.skipIf(Boolean(skip))('PAIRGATE_DNS_ZONE in any case, with a trailing d
 
   beforeAll(async () => {
     // Refused at start-up before ("expected a DNS name in lower case without a trailing dot").
-    ({ t, runtime } = await createDnsApp({ PAIRGATE_DNS_ZONE: 'Box.Example.TEST.', PAIRGATE_REGISTRY_PRIVATE: 'true' }));
+    ({ t, runtime } = await createDnsApp({ PAIRGATE_DNS_ZONE: 'Box.Example.TEST.', PAIRGATE_REGISTRY_PRIVATE: 'true', PAIRGATE_DNS_NS_ADDRESSES: '192.0.2.53' }));
     box = await newBox('case');
     base = `${box.fingerprint}.box.example.test`;
     // The update API takes names in any case too.
@@ -46,6 +46,8 @@ describe.skipIf(Boolean(skip))('PAIRGATE_DNS_ZONE in any case, with a trailing d
     expect(soa).toMatch(/status: NOERROR/);
     expect(soa).toMatch(/^BOX\.EXAMPLE\.TEST\.\s+\d+\s+IN\s+SOA\s+ns1\.box\.example\.test\. hostmaster\.box\.example\.test\./m);
     expect(await dig(runtime.dns.port, 'EXAMPLE.TEST', 'SOA')).toMatch(/status: REFUSED/);
+    // The name server's own address (glue) too, under the name as asked.
+    expect(await dig(runtime.dns.port, 'NS1.Box.Example.Test', 'A')).toMatch(/^NS1\.Box\.Example\.Test\.\s+600\s+IN\s+A\s+192\.0\.2\.53$/m);
   });
 
   it('the registry\'s privacy mode names the box under the zone in lower case', async () => {
