@@ -91,7 +91,11 @@ export class DnsUpdateClient {
     });
   }
 
-  /** Sets a record (replacing the A/AAAA/CNAME of the name; adding a TXT value). */
+  /**
+   * Sets a record (replacing the A/AAAA/CNAME of the name; adding a TXT value). A CNAME `value` is
+   * a full name, its final dot optional; one label alone (`local`) is refused as ambiguous
+   * (`cname_target_ambiguous`): give `local.<fp>.<zone>`, or `local.` for the top-level name.
+   */
   set(name: string, type: DnsRecordView['type'], value: string, ttl?: number): Promise<DnsRecordView> {
     return this.send('POST', `/v1/dns/${dnsPath(name)}`, { type, value, ...(ttl === undefined ? {} : { ttl }) });
   }
