@@ -185,9 +185,10 @@ function dnsServerOption(value: string): string {
 }
 
 /**
- * Asks the update API for the box's records before the CA is asked for anything but its directory: a wrong `--zone`
- * (`name_outside_zone`), an untrusted certificate or an API that does not answer was found only
- * when the first challenge was set, after an order the CA counts against its limits.
+ * Asks the update API for the box's records before the CA is asked for anything but its
+ * directory: a wrong `--zone` (`name_outside_zone`), an untrusted certificate or an API that does
+ * not answer was found only when the first challenge was set, after an order the CA counts
+ * against its limits.
  */
 async function checkUpdateApi(updates: { list(name: string): Promise<unknown> }, base: string): Promise<void> {
   try {
