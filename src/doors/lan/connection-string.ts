@@ -95,7 +95,9 @@ function exactLength(bytes: Buffer, expected: number, name: string): Buffer {
  * BadConnectionStringError naming the field at fault.
  */
 export function decodeConnectionString(input: string): ConnectionInfo {
-  const text = input.trim();
+  // No field holds white space (each is base64url), so a string that a terminal, a mail or a
+  // chat wrapped over lines, or broke at its colons, is read as it was meant.
+  const text = input.replace(/\s+/g, '');
   if (text.length > MAX_CONNECTION_STRING_LENGTH) {
     throw new BadConnectionStringError(`The connection string is too long (${text.length} characters; at most ${MAX_CONNECTION_STRING_LENGTH}).`, 'length');
   }

@@ -71,6 +71,20 @@ describe('connection string', () => {
     }), { numRuns: 300 });
   });
 
+  it('reads a string wrapped over lines or with spaces in it (copied from a terminal, a mail, a chat)', () => {
+    fc.assert(fc.property(info, fc.array(fc.nat(), { minLength: 1, maxLength: 6 }), fc.constantFrom('\n', '\r\n', ' ', '\t', '  \n  '), (value, cuts, gap) => {
+      const text = encodeConnectionString(value);
+      const at = [...new Set(cuts.map((c) => c % text.length))].sort((a, b) => a - b);
+      let wrapped = '';
+      let from = 0;
+      for (const cut of at) { wrapped += text.slice(from, cut) + gap; from = cut; }
+      wrapped += text.slice(from);
+      const back = decodeConnectionString(`  ${wrapped}\n`);
+      expect(back.secret.equals(value.secret)).toBe(true);
+      expect(encodeConnectionString(back)).toBe(text);
+    }), { numRuns: 200 });
+  });
+
   it('ignores unknown trailing fields (forward compatible)', () => {
     fc.assert(fc.property(info, fc.array(fc.base64String().map((s) => Buffer.from(s).toString('base64url')), { minLength: 1, maxLength: 3 }), (value, extra) => {
       const text = `${encodeConnectionString(value)}:${extra.join(':')}`;
