@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifySchemaValidationError } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { InvalidRequestError, NotFoundError } from '../../core/errors.js';
+import { schemaErrorFormatter } from '../../server/error-handler.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { currentUser, requireUser, signInUrl } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
@@ -24,8 +25,9 @@ function deviceIdError(errors: FastifySchemaValidationError[], where: string): E
   if (where === 'params' && errors.some((error) => error.instancePath === '/id')) {
     return new InvalidRequestError('This is not a device id: use the id of one of your devices, from GET /api/v1/device/tokens.', undefined, 'validation_failed');
   }
-  return new Error('validation failed');
+  return schemaErrorFormatter(errors, where);
 }
+
 const DeviceView = Type.Object({
   id: Type.String(),
   clientId: Type.String(),
