@@ -9,6 +9,16 @@ import { ConfigError } from '../core/errors.js';
  * `--data-dir /proc/...` hung the start; made level by level, the first refusal is the answer.
  */
 export function makeDataDir(path: string): void {
+  makeFolder(path, 'PAIRGATE_DATA_DIR');
+}
+
+/**
+ * Makes the folder `path` that the setting `key` names, as `makeDataDir` does, or stops start-up
+ * with a line naming `key`: for the folder of database copies too, which was otherwise found not
+ * to be one only at the first copy, logged as Node's "EEXIST: file already exists, mkdir" while the
+ * server ran without copies.
+ */
+export function makeFolder(path: string, key: string): void {
   const missing: string[] = [];
   let existing = resolve(path);
   while (!existsSync(existing)) {
@@ -18,7 +28,7 @@ export function makeDataDir(path: string): void {
     existing = parent;
   }
   if (existsSync(existing) && !statSync(existing).isDirectory()) {
-    throw new ConfigError('PAIRGATE_DATA_DIR', `${existing} is not a folder; choose a folder this user may write to`);
+    throw new ConfigError(key, `${existing} is not a folder; choose a folder this user may write to`);
   }
   for (const dir of missing) {
     try {
@@ -26,7 +36,7 @@ export function makeDataDir(path: string): void {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') continue;
-      throw new ConfigError('PAIRGATE_DATA_DIR', `cannot create ${dir} (${code ?? String(error)}); choose a folder this user may write to`);
+      throw new ConfigError(key, `cannot create ${dir} (${code ?? String(error)}); choose a folder this user may write to`);
     }
   }
 }

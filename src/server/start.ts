@@ -4,7 +4,7 @@ import { buildApp } from './app.js';
 import { checkBackupConfig } from './backups.js';
 import { assertBearerSecret } from './bearer-secret.js';
 import { configWarnings } from './config-warnings.js';
-import { makeDataDir } from './data-dir.js';
+import { makeDataDir, makeFolder } from './data-dir.js';
 import { loadConfig, type Config, type ConfigSources } from './config.js';
 import { explainListenError, HTTP_LISTENER } from './listen-errors.js';
 import { openStores } from './open-stores.js';
@@ -36,6 +36,7 @@ export async function startServer(sources: ConfigSources, doors: readonly Door[]
   const config = loadConfig(doors.flatMap((door) => (door.configSchema ? [door.configSchema] : [])), sources);
   checkConfig(config, doors);
   makeDataDir(config.PAIRGATE_DATA_DIR);
+  if (config.PAIRGATE_BACKUP_DIR) makeFolder(config.PAIRGATE_BACKUP_DIR, 'PAIRGATE_BACKUP_DIR');
   const stores = await openStores(config, doors);
   // Known only once listening (port 0); the app reads it for its default public URL.
   const listening: { url?: string } = {};

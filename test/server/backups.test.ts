@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { allDoors } from '../../src/doors/index.js';
 import { copyName } from '../../src/server/backups.js';
 import { loadConfig } from '../../src/server/config.js';
-import { checkConfig } from '../../src/server/start.js';
+import { checkConfig, startServer } from '../../src/server/start.js';
 import { createTestApp } from '../helpers/app.js';
 
 const sections = allDoors.flatMap((door) => (door.configSchema ? [door.configSchema] : []));
@@ -96,6 +96,16 @@ describe('copies of the embedded database (PAIRGATE_BACKUP_DIR, real SQLite)', (
   it('refuses a backup folder with PostgreSQL, saying what to use instead', () => {
     const config = loadConfig(sections, { env: { PAIRGATE_BACKUP_DIR: '/tmp/x', PAIRGATE_DATABASE_URL: 'postgres://127.0.0.1/db' } });
     expect(() => checkConfig(config, allDoors)).toThrow(/PAIRGATE_BACKUP_DIR: .*pg_dump/);
+  });
+
+  it('a backup folder that is a file (or under one) stops the start naming the key, before anything runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pairgate-backups-'));
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    const env = { PAIRGATE_DATA_DIR: join(dir, 'data'), PAIRGATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'silent' };
+    // It started, and logged Node's "EEXIST: file already exists, mkdir" at each copy it could not make.
+    await expect(startServer({ env: { ...env, PAIRGATE_BACKUP_DIR: file } }, allDoors)).rejects.toThrow(`PAIRGATE_BACKUP_DIR: ${file} is not a folder; choose a folder this user may write to`);
+    await expect(startServer({ env: { ...env, PAIRGATE_BACKUP_DIR: join(file, 'copies') } }, allDoors)).rejects.toThrow(`PAIRGATE_BACKUP_DIR: ${file} is not a folder`);
   });
 
   it('names copies by the time they were made, in an order that sorts', () => {
