@@ -79,6 +79,8 @@ export interface RelayPublication {
   code: string;
   pairing_url: string;
   redirect_url: string;
+  /** Seconds until the code stops working; pairgate's relays add it to the original answer. */
+  expires_in?: number;
 }
 
 /** A message of the session channel. */

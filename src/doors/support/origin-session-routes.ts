@@ -197,7 +197,10 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   const issueCode = async (session: SessionGrant, pairingGrantId: string, token: string): Promise<{ code: string; pairingUrl: string }> => {
     try {
       const published = await publishOnRelay(cfg.PLEXUS_PAIRING_URL, `${ctx.publicUrl()}/pairing`, { timeoutMs: cfg.PAIRGATE_SUPPORT_RELAY_TIMEOUT_SECONDS * 1000, apiKey: cfg.PAIRGATE_SUPPORT_RELAY_API_KEY });
-      const ttlMs = Math.min(cfg.PLEXUS_PAIRING_TTL * 1000, session.expiresAt - ctx.clock.now());
+      // Never longer than its session, nor than the relay keeps it: past that, people typing it on
+      // the relay's page (or `pairgate join`) would be told it does not exist while the
+      // confirmation page still said it lives.
+      const ttlMs = Math.max(1_000, Math.min(cfg.PLEXUS_PAIRING_TTL * 1000, session.expiresAt - ctx.clock.now(), published.expiresInMs ?? Infinity));
       await ctx.engine.create<PairingRequest>({ kind: PAIRING_KIND, id: pairingGrantId, request: { sessionGrantId: session.id, sealedToken: sealToken(token, published.code, pairingGrantId) }, ttlMs });
       try {
         await ctx.engine.update(pairingGrantId, () => ({ codeHash: hashCode(PAIRING_KIND, published.code) }));

@@ -7,6 +7,8 @@ export interface Publication {
   code: string;
   pairingUrl: string;
   redirectUrl: string;
+  /** Milliseconds until the relay stops redirecting the code, when it said so (pairgate's relays do). */
+  expiresInMs: number | undefined;
 }
 
 /**
@@ -154,7 +156,9 @@ export async function publishOnRelay(relayUrl: string, originPairingBase: string
   if (!parsed.ok || !/^https?:\/\//.test(pairingUrl) || !/^https?:\/\//.test(redirectUrl)) {
     throw new RelayFailure(`The pairing relay at ${where} answered without a usable code`, 'relay_bad_answer', `Is it a pairgate relay? ${PUBLISH_ADDRESS}.`);
   }
-  return { code: parsed.code, pairingUrl, redirectUrl };
+  // Not in the original relay's answer: absent or unreadable, the origin keeps its own TTL.
+  const expiresIn = typeof body.expires_in === 'number' && Number.isFinite(body.expires_in) && body.expires_in > 0 ? body.expires_in : undefined;
+  return { code: parsed.code, pairingUrl, redirectUrl, expiresInMs: expiresIn === undefined ? undefined : expiresIn * 1000 };
 }
 
 /** A relay failure's message completed with what it meant for the caller's request. */

@@ -80,7 +80,7 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
       await release?.().catch(() => undefined);
       throw error;
     }
-    return reply.code(200).send({ success: true as const, code: code!, pairing_url: `${publicBase()}/pairing/${code!}`, redirect_url: `${url}/${code!}` });
+    return reply.code(200).send({ success: true as const, code: code!, pairing_url: `${publicBase()}/pairing/${code!}`, redirect_url: `${url}/${code!}`, expires_in: Math.floor(ttlMs / 1000) });
   };
   const publishRoute = {
     schema: { tags, summary: 'Publish an origin: get a code that redirects to <url>/<code>.', body: PublishBody, response: { 200: PublishedView, 400: RelayErrorView, 401: RelayErrorView, 403: RelayErrorView, 413: RelayErrorView, 415: RelayErrorView, 429: RelayErrorView } },

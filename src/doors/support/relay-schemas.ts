@@ -12,6 +12,7 @@ export const PublishedView = Type.Object({
   code: Type.String({ description: 'Six-character code to read out.' }),
   pairing_url: Type.String({ description: 'The relay URL of the code; it redirects (302) to redirect_url.' }),
   redirect_url: Type.String({ description: 'The origin URL of the code.' }),
+  expires_in: Type.Integer({ description: 'Seconds until the code stops working here; added to the original answer, so an origin never says a code lives longer than the relay keeps it (seconds from now, so the two machines\' clocks need not agree).' }),
 });
 
 export const RelayCodeParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 64 }) });

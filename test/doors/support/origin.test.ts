@@ -508,6 +508,26 @@ describe('support origin: relay failures and code expiry', () => {
     }
   });
 
+  it('the code never outlives the relay\'s (expires_in): a PLEXUS_PAIRING_TTL longer than the relay keeps codes is cut to it', async () => {
+    const relay = await startRelay({ PAIRGATE_RELAY_CODE_TTL: '60' });
+    const clock = new ManualClock(Date.now());
+    const origin = await startOrigin(relay.url, { PLEXUS_PAIRING_TTL: '3600' }, { clock });
+    try {
+      const created = await json(session(origin, { id: 'relay-short', ttl: 7200, supporter_name: 'T', supporter_avatar: AVATAR }));
+      const info = (code: string) => fetch(`${origin.url}/pairing/${code}`, { headers: { accept: 'application/json' } });
+      const page = await (await fetch(`${origin.url}/pairing/${created.PairingCode}`, { headers: { accept: 'text/html' } })).text();
+      // The confirmation page said an hour while the relay forgot the code after a minute.
+      expect(page).toMatch(/The code expires <time[^>]*>in (1 minute|less than a minute)<\/time>/);
+      clock.advance(59_000);
+      expect((await info(created.PairingCode)).status).toBe(200);
+      clock.advance(2_000);
+      expect((await info(created.PairingCode)).status).toBe(404);
+    } finally {
+      await origin.close();
+      await relay.close();
+    }
+  });
+
   it('the code expires at PLEXUS_PAIRING_TTL (engine clock), never later than its session', async () => {
     const relay = await startRelay();
     const clock = new ManualClock(Date.now());

@@ -27,7 +27,9 @@ describe('support relay over real sockets', () => {
     const response = await postJson(`${relay.url}/pairing/`, { url: ORIGIN });
     expect(response.status).toBe(200);
     const body = await json(response);
-    expect(Object.keys(body).sort()).toEqual(['code', 'pairing_url', 'redirect_url', 'success']);
+    expect(Object.keys(body).sort()).toEqual(['code', 'expires_in', 'pairing_url', 'redirect_url', 'success']);
+    // Added to the original answer: seconds (not a time, which needs the two clocks to agree).
+    expect(body.expires_in).toBe(600);
     expect(body.success).toBe(true);
     expect(body.code).toMatch(RELAY34);
     expect(body.pairing_url).toBe(`${relay.url}/pairing/${body.code}`);
