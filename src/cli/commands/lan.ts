@@ -82,14 +82,32 @@ function emit(json: boolean | undefined, value: Record<string, unknown>, text: s
  * presses Enter (reading to the end of input left them before a silent command until they thought
  * of Ctrl-D). From a pipe or file: all of it.
  */
-async function secretArgument(value: string, what: string): Promise<string> {
+async function secretArgument(value: string, what: string, complete?: (text: string) => boolean): Promise<string> {
   if (value !== '-') return value.trim();
   if (!process.stdin.isTTY) return readFileSync(0, 'utf8').trim();
   const input = new LineInput(process.stdin, process.stderr);
   try {
-    return (await input.ask(`Paste ${what}, then press Enter: `) ?? '').trim();
+    let text = (await input.ask(`Paste ${what}, then press Enter: `) ?? '').trim();
+    // A string copied from something that wrapped it (a narrow terminal, a mail) arrives as
+    // several lines: read on while it is cut short, until it is whole or an empty line says "done".
+    for (let more = 0; complete && text !== '' && !complete(text) && more < 16; more++) {
+      const line = (await input.ask('It seems cut short: paste the rest (or press Enter to use it as it is): '))?.trim();
+      if (!line) break;
+      text += line;
+    }
+    return text;
   } finally {
     input.close();
+  }
+}
+
+/** True when `text` reads as a whole connection string. */
+function wholeConnectionString(text: string): boolean {
+  try {
+    decodeConnectionString(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -227,7 +245,7 @@ Examples:
         return;
       }
       if (value === undefined) throw new InvalidRequestError('Give the connection string (or - to read it from stdin), or --code.');
-      const info = decodeConnectionString(await secretArgument(value, 'the connection string'));
+      const info = decodeConnectionString(await secretArgument(value, 'the connection string', wholeConnectionString));
       const { join } = await loadLan();
       const result = await join(info, { ...joinOptions(), discovery: options.discovery === false ? false : discoveryOf(options) });
       emit(options.json, pairingJson(result), pairingText(result));
@@ -292,7 +310,7 @@ Examples:
     .argument('<connection-string>')
     .addOption(jsonOption)
     .action(async (value: string, options: { json?: boolean }) => {
-      const described = describeConnection(decodeConnectionString(await secretArgument(value, 'the connection string')));
+      const described = describeConnection(decodeConnectionString(await secretArgument(value, 'the connection string', wholeConnectionString)));
       emit(options.json, described, `Device "${described.name}" (id ${described.deviceId})\nAddresses: ${described.addresses.join(', ') || '(none)'}\nPort: ${described.port}\nKey pin (SPKI SHA-256): ${described.keySha256}`);
     });
 }
