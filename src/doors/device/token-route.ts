@@ -7,11 +7,17 @@ import { issuedKey, OAuthErrorView } from './authorization-route.js';
 import { basicChallenge, clientIdOf } from './client-auth.js';
 import { MAX_SCOPE_PARAMETER_LENGTH } from './client-rules.js';
 import { assertScopeStillAllowed } from './clients.js';
-import { DEVICE_GRANT_TYPE, DEVICE_KIND, parseDeviceCode, type DeviceGrant, type DeviceRequest, type DeviceResult } from './device-grant.js';
+import { DEVICE_GRANT_TYPE, DEVICE_KIND, parseDeviceCode, USER_CODE_FORMAT, type DeviceGrant, type DeviceRequest, type DeviceResult } from './device-grant.js';
 import { NO_STORE, type DeviceEnv } from './device-env.js';
 import { OAuthError } from './oauth-errors.js';
 import { OAUTH_BODY_TYPES } from './oauth-body.js';
 import { issueFamilyTokens, REFRESH_GRANT_TYPE, refreshTokens } from './refresh-grant.js';
+
+/**
+ * The usual slip of a client's developer: polling with the short code the person types. It is
+ * told apart (a device code, `<id>.<secret>`, never parses as a user code) and named.
+ */
+const USER_CODE_SENT = 'This is the user code, which the person types on the verification page: send device_code, the long code of the device authorization answer.';
 
 /** The body of a token request: the device grant, or a refresh. */
 const TokenBody = Type.Object(
@@ -121,7 +127,7 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
     const client = await env.clients.require(clientIdOf(request, body.client_id));
     if (!body.device_code) throw new OAuthError('invalid_request', 'device_code is required.');
     const parsed = parseDeviceCode(body.device_code);
-    if (!parsed) throw invalidGrant('Unknown device code.');
+    if (!parsed) throw invalidGrant(USER_CODE_FORMAT.parse(body.device_code).ok ? USER_CODE_SENT : 'Unknown device code.');
     let grant = await ctx.engine.findWithSecret<DeviceRequest, DeviceResult>(DEVICE_KIND, parsed.id, parsed.secret);
     if (!grant) {
       // Gone from the store: a code this server issued (to this client) has expired; any other is unknown.

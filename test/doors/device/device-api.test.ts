@@ -151,7 +151,11 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
     expect(wrongType).toMatchObject({ status: 400, body: { error: 'unsupported_grant_type' } });
     const { body } = await authorize(t.app);
     const deviceCode = String(body.device_code);
-    expect((await pollToken(t.app, 'not-a-device-code')).body.error).toBe('invalid_grant');
+    expect((await pollToken(t.app, 'not-a-device-code')).body).toEqual({ error: 'invalid_grant', error_description: 'Unknown device code.' });
+    // The user code sent instead of the device code, as shown or typed, is named for what it is.
+    for (const userCode of [String(body.user_code), String(body.user_code).toLowerCase().replace('-', '')]) {
+      expect((await pollToken(t.app, userCode)).body).toEqual({ error: 'invalid_grant', error_description: 'This is the user code, which the person types on the verification page: send device_code, the long code of the device authorization answer.' });
+    }
     const [id, secret] = deviceCode.split('.') as [string, string];
     const forged = `${id}.${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`;
     expect((await pollToken(t.app, forged)).body.error).toBe('invalid_grant');
