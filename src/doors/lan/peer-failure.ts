@@ -70,7 +70,8 @@ const ADVICE: Record<string, string> = {
   lan_write_failed: 'free some space there, or give it another folder with --out, then try again',
   lan_bad_payload: 'give it a folder it can write with --out, then try again',
   lan_payload_too_large: 'send a smaller file, or run it there with a larger --max-size, then try again',
-  lan_timeout: 'check the network between the two devices, then try again',
+  // The silence may have been this device's (paused, asleep): not "nothing went wrong here".
+  lan_timeout: 'check the network between the two devices, and that this one was not paused or asleep, then try again',
   lan_interrupted: 'try again when pairgate runs there again',
   lan_payload_changed: 'try again once nothing writes to that file there',
 };
@@ -91,7 +92,7 @@ export function peerSentence(text: unknown): string {
 export function peerFailed(code: unknown, message: unknown): PeerFailedError {
   const peerCode = peerCodeOf(code);
   return new PeerFailedError(
-    `The other device stopped before the exchange finished: ${peerSentence(message)} (${peerCode} there). Nothing went wrong on this device: ${ADVICE[peerCode] ?? DEFAULT_ADVICE}.`,
+    `The other device stopped before the exchange finished: ${peerSentence(message)} (${peerCode} there). ${peerCode === 'lan_timeout' ? 'To fix it' : 'Nothing went wrong on this device'}: ${ADVICE[peerCode] ?? DEFAULT_ADVICE}.`,
     peerCode,
   );
 }

@@ -55,7 +55,7 @@ describe('lan: the other device failed on its side', () => {
   it('its timeout, and Ctrl-C there: each said, exit 1', () => {
     expect(reported(remoteError({ t: 'error', ...noticeForPeer(new PeerTimeoutError(30)) }))).toEqual({
       line: 'pairgate: The other device stopped before the exchange finished: it heard nothing from this device for 30 s and gave up (lan_timeout there). '
-        + 'Nothing went wrong on this device: check the network between the two devices, then try again. [lan_peer_failed]',
+        + 'To fix it: check the network between the two devices, and that this one was not paused or asleep, then try again. [lan_peer_failed]',
       exit: 1,
     });
     vi.restoreAllMocks();
