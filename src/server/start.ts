@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { ConfigError } from '../core/errors.js';
 import type { Door } from '../doors/door.js';
 import { buildApp } from './app.js';
 import { checkBackupConfig } from './backups.js';
@@ -24,6 +25,11 @@ export interface RunningServer {
 export function checkConfig(config: Config, doors: readonly Door[]): void {
   checkBackupConfig(config);
   trustedProxies(config.PAIRGATE_TRUST_PROXY);
+  // The schema's pattern lets through what no URL parser reads (a port above 65535, an unclosed
+  // IPv6 bracket); every link the server writes would then be one no browser opens.
+  if (config.PAIRGATE_PUBLIC_URL && !URL.canParse(config.PAIRGATE_PUBLIC_URL)) {
+    throw new ConfigError('PAIRGATE_PUBLIC_URL', `${JSON.stringify(config.PAIRGATE_PUBLIC_URL)} is not a URL a browser can open (a port above 65535? a bracket not closed?); expected an http(s) URL such as https://pair.example.com`);
+  }
   assertBearerSecret('PAIRGATE_METRICS_TOKEN', config.PAIRGATE_METRICS_TOKEN, 'to leave /metrics open (bind to a private address then)');
   for (const door of doors) {
     if (door.enabled && !door.enabled(config)) continue;

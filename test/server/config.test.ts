@@ -72,8 +72,13 @@ describe('configuration', () => {
     for (const bad of ['notaurl', 'ftp://pair.example.com', 'https://pair.example.com/?x=1', 'https://pair example.com']) {
       expect(() => loadConfig(sections, { env: { PAIRGATE_PUBLIC_URL: bad } })).toThrow(/PAIRGATE_PUBLIC_URL: expected an http\(s\) URL .*such as https:\/\/pair\.example\.com/);
     }
-    for (const good of ['', 'https://pair.example.com', 'http://127.0.0.1:8080/', 'https://example.com/pairgate']) {
+    for (const good of ['', 'https://pair.example.com', 'http://127.0.0.1:8080/', 'https://example.com/pairgate', 'https://[::1]:8443']) {
       expect(loadConfig(sections, { env: { PAIRGATE_PUBLIC_URL: good } }).PAIRGATE_PUBLIC_URL).toBe(good);
+      expect(() => checkConfig(loadConfig(sections, { env: { PAIRGATE_PUBLIC_URL: good } }), allDoors)).not.toThrow();
+    }
+    // What the pattern lets through but no URL parser reads: refused at start-up, not served as links.
+    for (const bad of ['https://pair.example.com:99999', 'https://[::1']) {
+      expect(() => checkConfig(loadConfig(sections, { env: { PAIRGATE_PUBLIC_URL: bad } }), allDoors), bad).toThrow(`PAIRGATE_PUBLIC_URL: ${JSON.stringify(bad)} is not a URL a browser can open (a port above 65535? a bracket not closed?); expected an http(s) URL such as https://pair.example.com`);
     }
   });
 
