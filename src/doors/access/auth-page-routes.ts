@@ -98,14 +98,23 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     if (target) return reply.header('cache-control', 'no-store').redirect(target, 303);
     const t = accessTranslator(lang);
     const { grant, outcome } = decided;
-    // An ERROR in the page's language with what to do; its English message (for the app) only
-    // for an id this door has no words for.
-    const errorKey = outcome.status === 'ERROR' ? `access.error.${outcome.id}` : '';
-    const text = outcome.status === 'ACCEPTED' ? t('done.accepted', { app: grant.request.requestingAppId })
-      : outcome.status === 'ERROR' ? (hasAccessMessage(errorKey) ? t(errorKey) : t('done.error', { message: outcome.message }))
-        : t('done.refused', { app: grant.request.requestingAppId });
-    const manageLink = outcome.status === 'ERROR' && outcome.id === 'too_many_accesses';
-    return renderPage(pages, request, reply, 'access/done.njk', { title: t('done.title'), text, outcome: outcome.status, manageLink: manageLink ? t('access.manage') : null }, { lang, user });
+    if (outcome.status === 'ERROR') return errorPage(request, reply, outcome, lang, { user });
+    const text = outcome.status === 'ACCEPTED' ? t('done.accepted', { app: grant.request.requestingAppId }) : t('done.refused', { app: grant.request.requestingAppId });
+    return renderPage(pages, request, reply, 'access/done.njk', { title: t('done.title'), text, outcome: outcome.status }, { lang, user });
+  };
+
+  /**
+   * The page of a request that ended in ERROR, when it ends and when it is reloaded: in the page's
+   * language with what to do (the app reads the English message of the poll, which is used only
+   * for an id this door has no words for), with a link to the person's accesses when revoking one
+   * is the way out.
+   */
+  const errorPage = (request: FastifyRequest, reply: FastifyReply, outcome: { id: string; message: string }, lang: Lang, options: { user?: User; status?: number }) => {
+    const t = accessTranslator(lang);
+    const key = `access.error.${outcome.id}`;
+    const text = hasAccessMessage(key) ? t(key) : t('done.error', { message: outcome.message });
+    const manageLink = outcome.id === 'too_many_accesses' ? t('access.manage') : null;
+    return renderPage(pages, request, reply, 'access/done.njk', { title: t('done.title'), text, outcome: 'ERROR', manageLink }, { lang, ...options });
   };
 
   /** The host (with a port that is not the scheme's) a return URL leads to, or null without one. */
@@ -158,6 +167,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     const lang = langOf(request, grant);
     const t = translator(lang);
     const status = grant.result?.status;
+    if (grant.result?.status === 'ERROR') return errorPage(request, reply, grant.result, lang, { status: 409 });
     if (status !== 'ACCEPTED' && status !== 'REFUSED') return message(request, reply, lang, 'error.decided', 409);
     const text = t(status === 'ACCEPTED' ? 'done.alreadyAccepted' : 'done.alreadyRefused', { app: grant.request.requestingAppId });
     return renderPage(pages, request, reply, 'account/message.njk', { title: t('done.title'), message: text }, { status: 409, lang });

@@ -289,6 +289,12 @@ describe('access door API over real sockets', () => {
     expect(page.status).toBe(200);
     expect(page.text.replace(/&#39;/g, "'")).toContain("votre compte a atteint le nombre d'accès d'applications que ce serveur permet. Révoquez-en un que vous n'utilisez plus");
     expect(page.text).toContain('<a href="/account/accesses?lang=fr">Vos accès des applications</a>');
+    // Reloaded (or gone back to), it says the same, not "already answered, start again", which
+    // would only end in the same ERROR.
+    const reloaded = await user.get(`/access/auth?key=${String(french.body.key)}`);
+    expect(reloaded.status).toBe(409);
+    expect(reloaded.text.replace(/&#39;/g, "'")).toContain("Révoquez-en un que vous n'utilisez plus");
+    expect(reloaded.text).toContain('<a href="/account/accesses?lang=fr">');
   });
 
   it('matching access: a compact one-click screen, then a further token (order-insensitive); mismatching: consent, then updated in place', async () => {
