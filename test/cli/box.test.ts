@@ -118,6 +118,10 @@ describe('pairgate box', () => {
     expect(label.status).toBe(2);
     expect(label.stderr).toBe('pairgate: --labels: "bad!" is not a host name label (letters, digits and -, e.g. local,a,b). [invalid_request]\n');
     expect((await run([...certArgs, '--labels', ' , '])).stderr).toMatch(/^pairgate: --labels takes comma-separated labels/);
+    // Refused by the CA after the directory and the update API were asked, exit 1, before.
+    const email = await run([...certArgs, '--email', 'not an email']);
+    expect(email.status).toBe(2);
+    expect(email.stderr).toBe('pairgate: --email: "not an email" is not an e-mail address (e.g. admin@example.com); the CA writes to it about the certificate. [invalid_request]\n');
     const dnsServer = await run([...certArgs, '--dns-server', 'ns1.example.test']);
     expect(dnsServer.status).toBe(2);
     expect(dnsServer.stderr).toMatch(/^pairgate: --dns-server: "ns1\.example\.test" is not an IP address with an optional port/);

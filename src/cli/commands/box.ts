@@ -350,6 +350,10 @@ delegated to the pairgate DNS server), acme_finalize_refused.`)
       httpUrlOption(options.acmeDirectory, '--acme-directory', 'https://acme-v02.api.letsencrypt.org/directory');
       const timeoutSeconds = intOption(options.timeout, '--timeout', 1, 3600)!;
       const dnsServer = options.dnsServer === undefined ? undefined : dnsServerOption(options.dnsServer);
+      // Checked here: the CA refused it only after the directory and the update API were asked (exit 1).
+      if (options.email !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s.]+$/.test(options.email)) {
+        throw new InvalidRequestError(`--email: "${options.email}" is not an e-mail address (e.g. admin@example.com); the CA writes to it about the certificate.`);
+      }
       const { defaultBoxDir, loadBoxIdentity, renewalDecision, DnsUpdateClient } = await loadBox();
       const identity = loadBoxIdentity(boxDir(options, defaultBoxDir));
       const zone = options.zone.toLowerCase().replace(/\.$/, '');

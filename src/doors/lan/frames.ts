@@ -74,6 +74,9 @@ function refusal(message: ControlMessage): Error | undefined {
   }
 }
 
+/** Failures of the trust commit, which has told the other side already (`trust-commit.ts`). */
+const SETTLED = new Set(['lan_trust_not_saved', 'lan_peer_not_saved', 'lan_trust_unconfirmed']);
+
 /** Channels with a connection still open, told when the command is stopped (`tellPeersStopped`). */
 const live = new Set<FramedChannel>();
 
@@ -211,7 +214,8 @@ export class FramedChannel {
    */
   endWith(error: unknown): void {
     const lost = this.failure !== undefined && this.queue.length === 0 && this.socket.destroyed;
-    if (this.told || lost || (error instanceof Error && fromPeer.has(error)) || error instanceof ConnectionLostError) {
+    const settled = SETTLED.has((error as { code?: unknown } | undefined)?.code as string);
+    if (this.told || lost || settled || (error instanceof Error && fromPeer.has(error)) || error instanceof ConnectionLostError) {
       this.close();
       return;
     }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FramedChannel, remoteError } from '../../../src/doors/lan/frames.js';
-import { PayloadWriteError, PeerTimeoutError } from '../../../src/doors/lan/lan-errors.js';
+import { PayloadWriteError, PeerTimeoutError, TrustNotSavedError } from '../../../src/doors/lan/lan-errors.js';
 import { noticeForPeer } from '../../../src/doors/lan/peer-failure.js';
 import { receivePayload, sendPayload } from '../../../src/doors/lan/payload.js';
 import { reportCliError } from '../../../src/cli/output.js';
@@ -137,5 +137,9 @@ describe('lan: the other device failed on its side', () => {
     c.endWith(theirs);
     const next = await d.receive(2000).catch((error: unknown) => error);
     expect(next).toMatchObject({ code: 'lan_connection_lost' });
+    // Nor a second word after the trust commit's own (it told the other side already).
+    const [e, f] = await pair();
+    e.endWith(new TrustNotSavedError('This device could not save "phone" as a trusted peer.'));
+    expect(await f.receive(2000).catch((error: unknown) => error)).toMatchObject({ code: 'lan_connection_lost' });
   });
 });
