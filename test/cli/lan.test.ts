@@ -174,10 +174,12 @@ describe('pairgate lan / peers (two processes of the real CLI on loopback)', () 
     expect(bad.stderr).not.toContain('pg1:AAAA:AA');
     const newer = await run(['lan', 'inspect', 'pg9:abc']);
     expect(newer.stderr).toMatch(/version 9.*Update pairgate/);
-    for (const command of [['lan', 'offer'], ['lan', 'join'], ['peers', 'remove'], ['doctor']]) {
+    for (const command of [['lan', 'offer'], ['lan', 'join'], ['lan', 'connect'], ['peers', 'remove'], ['doctor']]) {
       const help = await run([...command, '--help']);
       expect(help.code).toBe(0);
       expect(help.stdout).toMatch(/^Usage: pairgate /);
     }
+    // How the two halves of `lan connect` go together, which its options alone do not say.
+    expect((await run(['lan', 'connect', '--help'])).stdout).toContain('$ pairgate lan connect --listen                     # on one device, first');
   });
 });

@@ -279,6 +279,10 @@ Examples:
     .addOption(new Option('--out <dir>', 'where a received payload goes').default('.', 'the current folder'))
     .option('--max-size <bytes>', 'largest payload accepted (default: 1 GiB)')
     .addOption(jsonOption)
+    .addHelpText('after', `
+Examples:
+  $ pairgate lan connect --listen                     # on one device, first
+  $ pairgate lan connect laptop --payload notes.txt   # on the other: the peer as \`pairgate peers list\` names it`)
     .action(async (peer: string | undefined, options: ConnectCliOptions) => {
       const { listenForTrustedPeer, connectToTrustedPeer } = await loadLan();
       const common = {
