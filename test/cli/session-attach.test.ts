@@ -118,7 +118,16 @@ describe('pairgate session attach again', () => {
 
     const second = attach(servers.origin, 'attach-again');
     await second.waitFor('The chat so far:\nyou> hello\nagent> my printer is on fire\n');
-    agent.end();
+    expect(second.err()).toBe('');
+    // Said while the agent is away: said so, since it reaches the person only as history.
+    agent.close();
+    await second.waitFor('Confirmed; waiting for the agent to connect...');
+    second.child.stdin!.write('still there?\n');
+    await expect.poll(() => second.err()).toContain('pairgate: the person is not connected now: their session page shows this message once it connects');
+    const back = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential, 'browser', { history: true });
+    const history = await back.next((e) => e.type === 'history', 5000);
+    expect(history.messages!.map((m) => m.text)).toEqual(['hello', 'my printer is on fire', 'still there?']);
+    back.end();
     expect(await second.exited).toBe(0);
   });
 });

@@ -111,6 +111,8 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
     // After /end the session is ending: the input ending too (a pipe, Ctrl-D) must not say
     // "detached, the session goes on" before the server says it ended.
     let ending = false;
+    // Whether the agent is connected now: a message said without it reaches it only as history.
+    let agentConnected = false;
     const finish = (code: number, message: string): void => {
       if (done) return;
       done = true;
@@ -121,6 +123,7 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
     };
     channel.onEvent((event) => {
       if (event.type === 'state') {
+        agentConnected = event.state === 'connected';
         if (event.state === 'connected') console.log('Agent connected. Type a message and press Enter; /end ends the session.');
         else if (event.state === 'waiting') {
           console.log(session.pairing
@@ -154,7 +157,10 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
         // The server would answer "Messages are JSON: message (text up to ...)", which is about
         // the protocol, not what was typed.
         console.error(`pairgate: that message has ${text.length} characters, more than the ${MAX_TEXT} one message may hold; it was not sent. Split it into shorter ones.`);
-      } else channel.say(text);
+      } else {
+        channel.say(text);
+        if (!agentConnected) console.error('pairgate: the person is not connected now: their session page shows this message once it connects (pairgate join shows only what is said after it connected).');
+      }
     }, () => {
       if (!ending) finish(0, 'Input ended; detached, the session goes on.');
     });
