@@ -52,6 +52,16 @@ export const TOOLING_ENV_KEYS: readonly string[] = [
 ];
 
 /**
+ * Keys people set expecting a setting pairgate takes otherwise: the configuration file is named on
+ * the command line only (a variable naming it was ignored, and the server ran on its defaults).
+ */
+const MEANT_OTHERWISE: Readonly<Record<string, string>> = {
+  PAIRGATE_CONFIG: 'the configuration file is named with serve --config FILE',
+  PAIRGATE_CONFIG_FILE: 'the configuration file is named with serve --config FILE',
+  PAIRGATE_ENV_FILE: 'the configuration file is named with serve --config FILE',
+};
+
+/**
  * One warning for each of `keys` that starts with one of `prefixes` (in any case) and is not `known`: a misspelt
  * key is otherwise ignored without a word, and the server runs on the default instead. A warning
  * names the key and, when a known key is a slip of the finger away, that key; never the value,
@@ -65,7 +75,7 @@ export function unknownKeyWarnings(keys: Iterable<string>, known: readonly strin
     const upper = key.toUpperCase();
     if (knownSet.has(key) || !prefixes.some((prefix) => upper.startsWith(prefix))) continue;
     const near = closestKey(upper, known);
-    const hint = knownSet.has(upper) ? `keys are upper case: ${upper}` : near ? `did you mean ${near}?` : 'misspelt? see serve --help-config';
+    const hint = knownSet.has(upper) ? `keys are upper case: ${upper}` : MEANT_OTHERWISE[upper] ?? (near ? `did you mean ${near}?` : 'misspelt? see serve --help-config');
     warnings.push(`${key} is not a configuration key and is ignored (${hint})`);
   }
   return warnings;

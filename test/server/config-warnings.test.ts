@@ -98,6 +98,13 @@ describe('unknown configuration keys', () => {
     ]);
   });
 
+  it('says how the configuration file is named to one who set a variable for it (it was ignored, the server ran on defaults)', () => {
+    expect(unknownKeyWarnings(['PAIRGATE_CONFIG', 'PAIRGATE_CONFIG_FILE'], [...known, ...TOOLING_ENV_KEYS], ['PAIRGATE_'])).toEqual([
+      'PAIRGATE_CONFIG is not a configuration key and is ignored (the configuration file is named with serve --config FILE)',
+      'PAIRGATE_CONFIG_FILE is not a configuration key and is ignored (the configuration file is named with serve --config FILE)',
+    ]);
+  });
+
   it('knows every PAIRGATE_ variable that pairgate\'s own tooling reads (src, bench, test, .ci), and nothing it no longer reads', () => {
     const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true, recursive: true }).filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
     const read = new Set<string>();
