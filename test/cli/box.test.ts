@@ -267,6 +267,8 @@ describe('pairgate box', () => {
     expect((await run(['box', 'dns', 'set', 'docs', 'CNAME', 'example.org.', ...dnsArgs])).stdout).toBe(`docs.${base}\t600\tCNAME\texample.org.\n`);
     expect(await resolver.resolveCname(`docs.${base}`)).toEqual(['example.org']);
     expect((await run(['box', 'dns', 'list', ...dnsArgs])).stdout).toContain(`docs.${base}\t600\tCNAME\texample.org.\n`);
+    // The target as `list` prints it (with its final dot) names the record to delete.
+    expect((await run(['box', 'dns', 'delete', 'docs', '--type', 'CNAME', '--value', 'example.org.', ...dnsArgs])).stdout).toBe(`deleted 1 record(s) at docs.${base}\n`);
 
     // box cert with a --zone that is not the server's: refused by the update API before the CA is
     // asked for an account or an order (here the CA answers its directory only), not after an order.

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { randomId } from '../../core/ids.js';
 import type { DurableDb, MigrationSet } from '../../store/durable-schema.js';
+import { normaliseName } from './dns-names.js';
 
 /** Record types a box may set. */
 export const RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'TXT'] as const;
@@ -167,7 +168,12 @@ export class DnsRecords {
   async remove(name: string, filter: { type?: RecordType; value?: string }, now: number): Promise<number> {
     let query = this.db.deleteFrom('dns_records').where('name', '=', name);
     if (filter.type) query = query.where('type', '=', filter.type);
-    if (filter.value !== undefined) query = query.where('value', '=', filter.value);
+    if (filter.value !== undefined) {
+      // A CNAME is stored as a name (lower case, no final dot), and shown with its dot by `box dns
+      // list`: the value as written there, or in any case, names it too.
+      const value = filter.value;
+      query = query.where((eb) => eb.or([eb('value', '=', value), eb.and([eb('type', '=', 'CNAME'), eb('value', '=', normaliseName(value))])]));
+    }
     const result = await query.executeTakeFirst();
     const count = Number(result.numDeletedRows);
     this.cache.delete(name);
