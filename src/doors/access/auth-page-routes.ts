@@ -5,7 +5,7 @@ import { isPairgateError } from '../../core/errors.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { currentUser, signInFromForm } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
-import { isLang, pickLang, translator, type Lang } from '../accounts/i18n.js';
+import { pickLang, translator, type Lang } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
 import type { User } from '../accounts/users.js';
 import type { AccessEnv } from './access-env.js';
@@ -68,9 +68,8 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
 
   /** The page's language: `?lang=`, then the app's languageCode when it named one, then the browser's. */
   const langOf = (request: FastifyRequest, grant?: AccessGrant): Lang => {
-    const asked = grant && grant.request.languageAsked !== false ? grant.request.lang.slice(0, 2) : undefined;
-    const fromRequest = isLang(asked) ? asked : undefined;
-    return pickLang(request, fromRequest);
+    // pickLang reads a language code as people write it ("FR", "fr-CH"), and skips one it lacks.
+    return pickLang(request, grant && grant.request.languageAsked !== false ? grant.request.lang : undefined);
   };
 
   const message = (request: FastifyRequest, reply: FastifyReply, lang: Lang, key: string, status: number) => {

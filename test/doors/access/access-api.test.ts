@@ -536,6 +536,9 @@ describe('access door API over real sockets', () => {
     // An app that names its language is obeyed, whatever the browser says.
     const english = await postJson(`${base}/access`, authRequest({ requestingAppId: 'browser-lang-app', languageCode: 'en' }));
     expect((await french.get(String(english.body.url).replace(base, ''))).text).toContain('<html lang="en"');
+    // Written as people write it, and reached by authUrl (no lang in it), the app's language still holds.
+    const upper = await postJson(`${base}/access`, authRequest({ requestingAppId: 'browser-lang-app', languageCode: 'FR' }));
+    expect((await new FormClient(base, { 'accept-language': 'en' }).get(String(upper.body.authUrl).replace(base, ''))).text).toContain('<html lang="fr"');
   });
 
   it('a new user registers from the auth page and comes back to the consent screen', async () => {
