@@ -72,6 +72,16 @@ const ADVICE: Record<string, { code: string; words: (failure: Failure) => string
     code: 'address_not_available',
     words: ({ host, listener }) => `${host} is not a name this machine can look up. Give one of its addresses with ${listener.hostSetting} (0.0.0.0 for all of them).`,
   },
+  // The look-up refused the name itself (a label over 63 characters, say): it was Node's bare
+  // "getaddrinfo EINVAL <host>", exit 1.
+  EINVAL: {
+    code: 'address_not_available',
+    words: ({ host, listener }) => `${host} is not an address or a host name (each part of a name has at most 63 characters). Give one of this machine's addresses with ${listener.hostSetting} (0.0.0.0 for all of them).`,
+  },
+  EAI_AGAIN: {
+    code: 'address_not_available',
+    words: ({ host, listener }) => `the name servers did not answer a look-up of ${host}. Try again, or give one of this machine's addresses with ${listener.hostSetting} (0.0.0.0 for all of them), which needs no look-up.`,
+  },
 };
 
 /** The system calls of starting a listener, which tell a listen failure from any other (a data folder's EACCES, say). */
@@ -97,7 +107,9 @@ export function explainListenError(error: unknown, listener?: Listener): unknown
   if (typeof e.code !== 'string' || !(e.code in ADVICE)) return error;
   if (!listener && !LISTEN_CALLS.has(String(e.syscall))) return error;
   const chosen = listener ?? HTTP_LISTENER;
-  const host = chosen.host ?? String(e.address ?? e.hostname ?? '');
+  // A host of hundreds of characters (EINVAL) would fill the terminal twice: its start names it.
+  const given = chosen.host ?? String(e.address ?? e.hostname ?? '');
+  const host = given.length > 80 ? `${given.slice(0, 77)}...` : given;
   const port = chosen.port ?? (typeof e.port === 'number' ? e.port : 0);
   const advice = ADVICE[e.code]!;
   const where = `${placeOf(host, port)}${chosen.purpose ? ` for ${chosen.purpose}` : ''}`;

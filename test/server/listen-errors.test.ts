@@ -55,6 +55,16 @@ describe('a listener that cannot start is told in words, with the setting to cha
     expect(error.message).toBe('cannot listen on nowhere.invalid:8080: nowhere.invalid is not a name this machine can look up. Give one of its addresses with serve --host or PAIRGATE_HOST (0.0.0.0 for all of them).');
   });
 
+  it('a host name the look-up refuses outright, or cannot look up now, says so; a long one is cut', () => {
+    const long = 'a'.repeat(300);
+    const invalid = Object.assign(new Error(`getaddrinfo EINVAL ${long}`), { code: 'EINVAL', syscall: 'getaddrinfo', hostname: long });
+    const error = explainListenError(invalid, { ...HTTP_LISTENER, host: long, port: 8080 }) as PairgateError;
+    expect(error.code).toBe('address_not_available');
+    expect(error.message).toBe(`cannot listen on ${'a'.repeat(77)}...:8080: ${'a'.repeat(77)}... is not an address or a host name (each part of a name has at most 63 characters). Give one of this machine's addresses with serve --host or PAIRGATE_HOST (0.0.0.0 for all of them).`);
+    const later = Object.assign(new Error('getaddrinfo EAI_AGAIN pair.example.com'), { code: 'EAI_AGAIN', syscall: 'getaddrinfo', hostname: 'pair.example.com' });
+    expect((explainListenError(later, { ...HTTP_LISTENER, host: 'pair.example.com', port: 8080 }) as PairgateError).message).toBe('cannot listen on pair.example.com:8080: the name servers did not answer a look-up of pair.example.com. Try again, or give one of this machine\'s addresses with serve --host or PAIRGATE_HOST (0.0.0.0 for all of them), which needs no look-up.');
+  });
+
   it('leaves alone what is not a listen failure (a data folder EACCES), and what is explained already', () => {
     const folder = Object.assign(new Error('EACCES: permission denied, mkdir'), { code: 'EACCES', syscall: 'mkdir' });
     expect(explainListenError(folder)).toBe(folder);
