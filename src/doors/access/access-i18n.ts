@@ -13,6 +13,14 @@ const en = {
   'access.error.too_many_accesses': 'The access could not be granted: your account has reached the number of app accesses this server allows. Revoke one you no longer use, then start again from the app.',
   'access.error.internal_error': 'The access could not be granted: the server could not store it. Start again from the app in a moment.',
   'access.manage': 'Your app accesses',
+  'access.lifetime': 'This access ends {duration} after you accept.',
+  'access.about': 'about {duration}',
+  'unit.minute': '{n} minute',
+  'unit.minutes': '{n} minutes',
+  'unit.hour': '{n} hour',
+  'unit.hours': '{n} hours',
+  'unit.day': '{n} day',
+  'unit.days': '{n} days',
 } as const;
 
 type AccessKey = keyof typeof en;
@@ -22,6 +30,14 @@ const fr: Record<AccessKey, string> = {
   'access.error.too_many_accesses': "L'accès n'a pas pu être accordé : votre compte a atteint le nombre d'accès d'applications que ce serveur permet. Révoquez-en un que vous n'utilisez plus, puis recommencez depuis l'application.",
   'access.error.internal_error': "L'accès n'a pas pu être accordé : le serveur n'a pas pu l'enregistrer. Recommencez depuis l'application dans un moment.",
   'access.manage': 'Vos accès des applications',
+  'access.lifetime': 'Cet accès prend fin {duration} après votre accord.',
+  'access.about': 'environ {duration}',
+  'unit.minute': '{n} minute',
+  'unit.minutes': '{n} minutes',
+  'unit.hour': '{n} heure',
+  'unit.hours': '{n} heures',
+  'unit.day': '{n} jour',
+  'unit.days': '{n} jours',
 };
 
 const CATALOG: Record<Lang, Record<AccessKey, string>> = { en, fr };
@@ -39,4 +55,19 @@ export function accessTranslator(lang: Lang): (key: string, params?: Record<stri
     if (template === undefined) return shared(key, params);
     return template.replace(/\{(\w+)\}/g, (whole, name: string) => (params && name in params ? String(params[name]) : whole));
   };
+}
+
+/** The units a lifetime is said in, largest first, with their length in seconds. */
+const UNITS = [['day', 86_400], ['hour', 3600], ['minute', 60]] as const;
+
+/**
+ * A lifetime in seconds said to people in the largest unit it reaches ("2 days", "about 3 hours",
+ * "1 minute" for less than one): exact when it is a whole number of that unit, "about" otherwise.
+ * Both languages take the plural beyond 1.
+ */
+export function lifetimeText(seconds: number, t: (key: string, params?: Record<string, unknown>) => string): string {
+  const [unit, size] = UNITS.find(([, length]) => seconds >= length) ?? UNITS[UNITS.length - 1]!;
+  const n = Math.max(1, Math.round(seconds / size));
+  const duration = t(`unit.${unit}${n > 1 ? 's' : ''}`, { n });
+  return seconds === n * size ? duration : t('access.about', { duration });
 }

@@ -9,7 +9,7 @@ import { pickLang, translator, type Lang } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
 import type { User } from '../accounts/users.js';
 import type { AccessEnv } from './access-env.js';
-import { accessTranslator, hasAccessMessage } from './access-i18n.js';
+import { accessTranslator, hasAccessMessage, lifetimeText } from './access-i18n.js';
 import { findAccessRequest, parseAccessKey, type AccessKey } from './access-key.js';
 import type { AccessGrant, AccessResult } from './access-request.js';
 import { acceptAccess, checkAccess, refuseAccess, returnRedirect, type Decided } from './consent.js';
@@ -137,7 +137,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
    */
   const proceed = async (request: FastifyRequest, reply: FastifyReply, { grant, key }: Found, lang: Lang, user: User) => {
     const check = await checkAccess(env.consent, user, grant.request);
-    const t = translator(lang);
+    const t = accessTranslator(lang);
     const again = check.matchingAccess !== undefined;
     const { requestingAppId: app, deviceName: device } = grant.request;
     const description = again ? undefined : descriptionOf(grant.request.clientData);
@@ -152,6 +152,8 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
       returnHost: returnHostOf(grant.request.returnURL),
       descriptionHtml: description ? renderDescription(description) : null,
       permissions: permissionLines(check.checkedPermissions, t),
+      // The app may ask for an access that ends (expireAfter): part of what it asks for.
+      lifetime: grant.request.expireAfter ? t('access.lifetime', { duration: lifetimeText(grant.request.expireAfter, t) }) : null,
       updating: check.mismatchingAccess !== undefined,
     }, { lang, user });
   };

@@ -541,6 +541,25 @@ describe('access door API over real sockets', () => {
     expect((await new FormClient(base, { 'accept-language': 'en' }).get(String(upper.body.authUrl).replace(base, ''))).text).toContain('<html lang="fr"');
   });
 
+  it('the consent screen says when an access the app asks to end (expireAfter) ends, in the page\'s language', async () => {
+    const user = new FormClient(base);
+    await user.register('lifetime-user');
+    const cases: [number | undefined, string, string | undefined][] = [
+      [7200, 'en', 'This access ends 2 hours after you accept.'],
+      [86_400, 'fr', 'Cet accès prend fin 1 jour après votre accord.'],
+      [90_000, 'en', 'This access ends about 1 day after you accept.'],
+      [30, 'fr', 'Cet accès prend fin environ 1 minute après votre accord.'],
+      [undefined, 'en', undefined],
+    ];
+    for (const [expireAfter, languageCode, sentence] of cases) {
+      const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'lifetime-app', languageCode, ...(expireAfter ? { expireAfter } : {}) }));
+      const consent = await user.get(`/access/auth?key=${String(created.body.key)}`);
+      expect(consent.text).toContain('/access/auth/decide');
+      const said = /<p class="muted" id="lifetime">([^<]*)<\/p>/.exec(consent.text)?.[1]?.replace(/&#39;/g, "'");
+      expect(said, String(expireAfter)).toBe(sentence);
+    }
+  });
+
   it('a new user registers from the auth page and comes back to the consent screen', async () => {
     const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'newcomer-app' }));
     const visitor = new FormClient(base);
