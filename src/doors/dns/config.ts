@@ -19,7 +19,7 @@ export const dnsConfigSchema = Type.Object({
   PAIRGATE_DNS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 53, description: 'DNS port, UDP and TCP (53 in production; needs CAP_NET_BIND_SERVICE); 0 picks a free one.' }),
   PAIRGATE_DNS_NS: Type.String({ default: '', description: 'Comma-separated name servers of the zone (NS records, first = SOA MNAME); default ns1.<zone>.' }),
   PAIRGATE_DNS_NS_ADDRESSES: Type.String({ default: '', description: 'Comma-separated IPv4/IPv6 addresses answered for name servers inside the zone (glue).' }),
-  PAIRGATE_DNS_HOSTMASTER: Type.String({ default: '', description: 'SOA RNAME (mailbox as a name, e.g. hostmaster.example.com); default hostmaster.<zone>.' }),
+  PAIRGATE_DNS_HOSTMASTER: Type.String({ default: '', description: 'SOA RNAME, the zone\'s contact: an e-mail address without a dot before the @ (hostmaster@example.com) or the mailbox as a name (hostmaster.example.com); default hostmaster.<zone>.' }),
   PAIRGATE_DNS_TTL: Type.Integer({ minimum: 1, maximum: 604800, default: 600, description: 'TTL of records a box sets without one, and of NS records; the SOA gets the smaller of this and PAIRGATE_DNS_NEGATIVE_TTL, since resolvers cache a negative answer for the SOA TTL at most (RFC 2308).' }),
   PAIRGATE_DNS_MIN_TTL: Type.Integer({ minimum: 0, maximum: 86400, default: 30, description: 'Smallest TTL a box may set (mirror records use small ones).' }),
   PAIRGATE_DNS_NEGATIVE_TTL: Type.Integer({ minimum: 0, maximum: 86400, default: 60, description: 'How long resolvers cache NXDOMAIN and empty answers (SOA MINIMUM).' }),

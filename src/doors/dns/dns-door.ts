@@ -37,6 +37,16 @@ export function dnsRuntimeOf(services: object): DnsRuntime | undefined {
   return runtimes.get(services);
 }
 
+/**
+ * The SOA RNAME of PAIRGATE_DNS_HOSTMASTER: a name (`hostmaster.example.com`), or the e-mail
+ * address people write there (`hostmaster@example.com`), whose `@` becomes the first dot (RFC 1035
+ * 8). It went into the SOA as a label holding an `@`, which no one could write to.
+ */
+function mailboxName(value: string): string {
+  const at = value.indexOf('@');
+  return normaliseName(at < 0 ? value : `${value.slice(0, at)}.${value.slice(at + 1)}`);
+}
+
 /** Zone settings from the configuration, defaults filled in. */
 export function zoneSettings(config: Config): ZoneSettings {
   const cfg = configSection(config, dnsConfigSchema);
@@ -47,7 +57,7 @@ export function zoneSettings(config: Config): ZoneSettings {
     zone,
     nameServers: nameServers.length ? nameServers : [`ns1.${zone}`],
     nameServerAddresses: cfg.PAIRGATE_DNS_NS_ADDRESSES.split(',').map((s) => s.trim()).filter(Boolean),
-    hostmaster: normaliseName(cfg.PAIRGATE_DNS_HOSTMASTER) || `hostmaster.${zone}`,
+    hostmaster: mailboxName(cfg.PAIRGATE_DNS_HOSTMASTER) || `hostmaster.${zone}`,
     ttl: cfg.PAIRGATE_DNS_TTL,
     negativeTtl: cfg.PAIRGATE_DNS_NEGATIVE_TTL,
   };
@@ -130,6 +140,11 @@ export const dnsDoor: Door = {
     const settings = zoneSettings(config);
     if (!isValidName(settings.zone)) throw new ConfigError('PAIRGATE_DNS_ZONE', `expected a DNS name, got ${JSON.stringify(cfg.PAIRGATE_DNS_ZONE)}`);
     for (const ns of settings.nameServers) if (!isValidName(ns)) throw new ConfigError('PAIRGATE_DNS_NS', `not a DNS name: ${JSON.stringify(ns)}`);
+    // A dot in the part before the @ would need escaping in the SOA, which few tools read right.
+    const mailbox = cfg.PAIRGATE_DNS_HOSTMASTER.trim();
+    if (mailbox && (!isValidName(settings.hostmaster) || (mailbox.includes('@') && /[.@]/.test(mailbox.slice(0, mailbox.indexOf('@')))) || mailbox.split('@').length > 2)) {
+      throw new ConfigError('PAIRGATE_DNS_HOSTMASTER', `expected the zone's contact as an e-mail address without a dot before the @ (hostmaster@example.com) or as a name (hostmaster.example.com); ${JSON.stringify(mailbox)} is neither`);
+    }
     // Glue answered for the zone's own name servers: a typo here would send resolvers nowhere.
     for (const address of settings.nameServerAddresses) {
       if (!isIP(address)) throw new ConfigError('PAIRGATE_DNS_NS_ADDRESSES', `expected comma-separated IPv4 or IPv6 addresses, such as 192.0.2.53,2001:db8::53; ${JSON.stringify(address)} is not one`);

@@ -66,3 +66,17 @@ describe('readConfiguredTls: PAIRGATE_DNS_UPDATE_TLS_CERT and _KEY checked at st
     }));
   });
 });
+
+describe('PAIRGATE_DNS_HOSTMASTER as the e-mail address people write, or as a name', () => {
+  const config = (hostmaster: string) => loadConfig([dnsConfigSchema], { env: { PAIRGATE_DNS_ZONE: 'box.example.com', PAIRGATE_DNS_HOSTMASTER: hostmaster } });
+  it.each(['hostmaster@example.com', 'Hostmaster@Example.COM', 'hostmaster.example.com.'])('%s is the SOA RNAME hostmaster.example.com (an @ went into the SOA as it was)', (hostmaster) => {
+    expect(() => dnsDoor.checkConfig!(config(hostmaster))).not.toThrow();
+    expect(zoneSettings(config(hostmaster)).hostmaster).toBe('hostmaster.example.com');
+  });
+  it.each(['first.last@example.com', 'a@b@example.com', 'not a mailbox'])('%s is refused naming the key and both forms (config_invalid)', (hostmaster) => {
+    expect(() => dnsDoor.checkConfig!(config(hostmaster))).toThrow(expect.objectContaining({
+      code: 'config_invalid',
+      message: expect.stringContaining(`PAIRGATE_DNS_HOSTMASTER: expected the zone's contact as an e-mail address without a dot before the @ (hostmaster@example.com) or as a name (hostmaster.example.com); ${JSON.stringify(hostmaster)} is neither`),
+    }));
+  });
+});
