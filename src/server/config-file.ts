@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { ConfigError } from '../core/errors.js';
 
@@ -28,6 +28,9 @@ export interface RepeatedKey {
   key: string;
   lines: readonly number[];
 }
+
+/** A configuration file is a few KiB; a larger one is most likely another file (a database, a log). */
+const MAX_FILE_BYTES = 1024 * 1024;
 
 /** What a ConfigError about the file is filed under: the option that names it. */
 const SOURCE = '--config';
@@ -251,8 +254,14 @@ export function unreadable(error: unknown): string {
 export function readConfigFile(path: string): ConfigFile {
   let bytes: Uint8Array;
   try {
+    const kind = statSync(path);
+    // A device never ends (--config /dev/zero filled the memory until the process was killed);
+    // a pipe (--config <(...)) or a file is read.
+    if (kind.isCharacterDevice() || kind.isBlockDevice()) throw new ConfigError(SOURCE, `${path} is a device, not a file: give the path of the configuration file`);
+    if (kind.isFile() && kind.size > MAX_FILE_BYTES) throw new ConfigError(SOURCE, `${path} has ${kind.size} bytes, more than a configuration file's ${MAX_FILE_BYTES}: is it the right file?`);
     bytes = readFileSync(path);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     throw new ConfigError(SOURCE, `cannot read ${path}: ${unreadable(error)}`);
   }
   return parseConfigText(path, decodeConfigBytes(path, bytes));

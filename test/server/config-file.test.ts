@@ -160,6 +160,12 @@ describe('loading a configuration file', () => {
     expect(loadConfig(sections, { file }).PAIRGATE_PORT).toBe(9002);
   });
 
+  it('refuses a device (it was read until the memory ran out) and a file far larger than any configuration', () => {
+    expect(() => readConfigFile('/dev/zero')).toThrow('--config: /dev/zero is a device, not a file: give the path of the configuration file');
+    const big = fileWith(Buffer.alloc(1024 * 1024 + 1, 0x23));
+    expect(() => readConfigFile(big)).toThrow(`--config: ${big} has 1048577 bytes, more than a configuration file's 1048576: is it the right file?`);
+  });
+
   it('says which file cannot be read, and why', () => {
     expect(() => readConfigFile('/nonexistent/pairgate.env')).toThrow('--config: cannot read /nonexistent/pairgate.env: there is no such file (ENOENT)');
   });
