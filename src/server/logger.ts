@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
-import type { Bindings, ChildLoggerOptions, Logger, LoggerOptions } from 'pino';
+import { stdSerializers, type Bindings, type ChildLoggerOptions, type Logger, type LoggerOptions } from 'pino';
 
 /** Fields whose values are secrets wherever they appear in a log object. */
 const SECRET_FIELDS = [
@@ -9,6 +9,25 @@ const SECRET_FIELDS = [
 
 /** Request headers that carry credentials (Basic and Bearer, session cookies, relay API keys, Mattermost's call JWT). */
 const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'mattermost-app-authorization'];
+
+/**
+ * An error's `code` that is safe to log: Node's and libraries' error codes (`EEXIST`, `ERR_...`,
+ * `FST_...`, `SQLITE_...`) and pairgate's own snake_case codes. Anything else (a user code that
+ * found its way into a `code` field) stays out. No code alphabet reads as one of these: the
+ * RFC 8628 consonants have no E, the others are lower case or digits without underscores.
+ */
+const ERROR_CODE = /^(?:E[A-Z0-9]{2,}|(?:ERR|FST|SQLITE|UND_ERR)_[A-Z0-9_]+|[a-z]+(?:_[a-z0-9]+)+)$/;
+
+/**
+ * pino's error serializer, with the error's code kept as `errorCode`: the redaction below hides
+ * every `code` field (codes are secrets), which hid `EACCES` or `ENOSPC`, the one word an operator
+ * reading a failure needs.
+ */
+function serializeError(error: Error & { code?: unknown }): Record<string, unknown> {
+  const serialized = stdSerializers.err(error) as unknown as Record<string, unknown>;
+  if (typeof error?.code === 'string' && ERROR_CODE.test(error.code)) serialized.errorCode = error.code;
+  return serialized;
+}
 
 /**
  * Log options: secrets never reach a log. Requests are logged by route pattern
@@ -30,6 +49,7 @@ export function loggerOptions(level: string): LoggerOptions {
       censor: '[redacted]',
     },
     serializers: {
+      err: serializeError,
       req(request: FastifyRequest) {
         return {
           method: request.method,

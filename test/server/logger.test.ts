@@ -58,3 +58,23 @@ describe('request logs of the server', () => {
     expect(lines.filter((line) => line.reqId === incoming?.reqId).map((line) => line.msg)).toEqual(['incoming request', 'request completed']);
   });
 });
+
+describe('logged errors', () => {
+  it('keep a system or library error code as errorCode, while code fields stay redacted', () => {
+    const out = sink();
+    const logger = pino(loggerOptions('info'), out.stream);
+    const disk = Object.assign(new Error('write failed'), { code: 'ENOSPC' });
+    logger.error({ err: disk }, 'backup failed');
+    const [line] = out.lines() as [{ err: { errorCode?: string; code?: string; message: string } }];
+    expect(line.err).toMatchObject({ errorCode: 'ENOSPC', code: '[redacted]', message: 'write failed' });
+  });
+
+  it('never copy a code that could be a user code', () => {
+    const out = sink();
+    const logger = pino(loggerOptions('info'), out.stream);
+    for (const code of ['BCDF-GHJK', 'BCDFGHJK', 'k3m9-x2pq', '482913']) logger.error({ err: Object.assign(new Error('x'), { code }) }, 'odd');
+    const text = out.lines().map((line) => JSON.stringify(line)).join('\n');
+    expect(text).not.toContain('errorCode');
+    for (const code of ['BCDF-GHJK', 'BCDFGHJK', 'k3m9-x2pq', '482913']) expect(text).not.toContain(code);
+  });
+});
