@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { InvalidRequestError, UnauthorizedError } from '../../core/errors.js';
+import { jsonBodyParser } from '../../server/json-body.js';
 import type { DoorContext } from '../door.js';
 import { verifyAnnouncement } from './announce-signature.js';
 import { checkAnnouncementBody } from './announcement-check.js';
@@ -53,13 +54,11 @@ export function privateMessage(client: string, dnsZone: string): string {
 export function registerRoute(app: FastifyInstance, ctx: DoorContext, options: RegisterRouteOptions): void {
   // The signature covers the exact bytes of the body, so keep them next to the parsed value.
   app.removeContentTypeParser('application/json');
+  // The server's JSON parser, so a body poisoning a prototype is refused here as everywhere else.
+  const parseJson = jsonBodyParser(app);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     request.rawBody = body as string;
-    try {
-      done(null, JSON.parse(body as string));
-    } catch (error) {
-      done(error as Error, undefined);
-    }
+    parseJson(request, body as string, done);
   });
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   api.post('/register', {

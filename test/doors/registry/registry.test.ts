@@ -113,6 +113,12 @@ describe('registry over real sockets', () => {
     const badJson = await httpFrom(HOME, `${base}/register`, { method: 'POST', body: '{"client":', headers: { authorization: once } });
     expect(badJson.status).toBe(400);
     expect(badJson.json).toMatchObject({ code: 400, errno: 102, reason: 'invalid_json' });
+    // A body poisoning a prototype: refused as everywhere in pairgate, in the registry's shape.
+    const poisoned = await httpFrom(HOME, `${base}/register`, { method: 'POST', body: '{"client":"x","message":"m","__proto__":{"admin":true}}', headers: { authorization: once } });
+    expect(poisoned.status).toBe(400);
+    expect(poisoned.json).toMatchObject({ code: 400, reason: 'body_forbidden_key' });
+    const empty = await httpFrom(HOME, `${base}/register`, { method: 'POST', body: '', headers: { authorization: once, 'content-type': 'application/json' } });
+    expect(empty.status).toBe(400);
     const badFp = await announce(HOME, kitchen, { client: 'NOT-A-FINGERPRINT', message: 'x' });
     expect(badFp.status).toBe(400);
     expect(badFp.json.code).toBe(400);
