@@ -243,6 +243,17 @@ describe('install door: linking chat users with one-time tokens (real sockets, m
     }
   });
 
+  it('a JSON body poisoning a prototype is told so (body_forbidden_key), a malformed one invalid_json, both in the call response shape', async () => {
+    const good = await mattermostJwt(inst.secret, mmAlice.id, clock);
+    const send = (body: string) => fetch(`${base}/mattermost/${inst.id}/status`, { method: 'POST', headers: { 'content-type': 'application/json', 'mattermost-app-authorization': `Bearer ${good}` }, body });
+    const poisoned = await send('{"context":{"acting_user":{"id":"x"}},"__proto__":{"admin":true}}');
+    expect(poisoned.status).toBe(400);
+    expect(await poisoned.json()).toMatchObject({ type: 'error', data: { error: 'body_forbidden_key' } });
+    const malformed = await send('{"context":');
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ type: 'error', data: { error: 'invalid_json' } });
+  });
+
   it('a body not sent as JSON (a form, text) is refused with 415, saying to send JSON, in the call response shape', async () => {
     const good = await mattermostJwt(inst.secret, mmAlice.id, clock);
     const body = JSON.stringify({ context: { acting_user: { id: mmAlice.id } } });

@@ -123,6 +123,18 @@ describe('install door: the second connector, a signed webhook (real sockets)', 
     expect(huge.status).toBe(413);
   });
 
+  it('a signed JSON body poisoning a prototype is told so (body_forbidden_key), a malformed one invalid_json', async () => {
+    const { install_url: installUrl, signing_secret: secret } = (await admin.setup(orgId, 'webhook')).body;
+    const url = installUrl.replace('https://pair.example', base);
+    for (const [raw, code] of [['{"site_url":"https://bot.example","__proto__":{"admin":true}}', 'body_forbidden_key'], ['{"site_url":', 'invalid_json']] as const) {
+      clock.advance(1000);
+      const timestamp = String(Math.floor(clock.now() / 1000));
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-pairgate-timestamp': timestamp, 'x-pairgate-signature': signWebhook(secret, timestamp, raw) }, body: raw });
+      expect(response.status, code).toBe(400);
+      expect(await response.json()).toMatchObject({ ok: false, error: code });
+    }
+  });
+
   it('a body that is not JSON is refused for its content type, not as a bad signature (signed rightly)', async () => {
     // Bytes, so that fetch adds no content type of its own.
     const { install_url: installUrl, signing_secret: secret } = (await admin.setup(orgId, 'webhook')).body;

@@ -11,6 +11,7 @@ import { refuseReplayedCall } from './call-replay.js';
 import { CallResponseSchema, mattermostErrorShape, ok } from './call-response.js';
 import { mattermostBindings } from './bindings.js';
 import { MATTERMOST_APP_ID, mattermostManifest } from './manifest.js';
+import { jsonBodyParser } from '../../../server/json-body.js';
 import { acceptJsonOnly } from '../json-only.js';
 import { answerUnknownCalls } from '../unknown-calls.js';
 
@@ -121,9 +122,9 @@ export const mattermostConnector: Connector = {
     await answerUnknownCalls(app, { prefix: '/mattermost', shape: mattermostErrorShape, bodyLimit: BODY_LIMIT, message: unknownCallMessage });
     await app.register(async (scope) => {
       kit.ctx.useErrorShape(scope, mattermostErrorShape);
-      // Fastify's own JSON parser (same limits and prototype-poisoning checks), keeping the exact
-      // bytes for the replay fingerprint of link and unlink.
-      const parseJson = scope.getDefaultJsonParser(scope.initialConfig.onProtoPoisoning ?? 'error', scope.initialConfig.onConstructorPoisoning ?? 'error');
+      // The server's JSON parser (Fastify's limits and prototype-poisoning checks, a poisoned body
+      // told as such), keeping the exact bytes for the replay fingerprint of link and unlink.
+      const parseJson = jsonBodyParser(scope);
       // Mattermost sends JSON only: anything else is a 415 that says so (`acceptJsonOnly`).
       acceptJsonOnly(scope, BODY_LIMIT, 'Mattermost calls', (request, body, done) => {
         request.mattermostRawBody = body;

@@ -7,6 +7,7 @@ import type { ErrorShape } from '../../../server/error-shapes.js';
 import type { ChatKit } from '../chat-kit.js';
 import { ChatCommands } from '../chat-commands.js';
 import type { Connector, VerifiedCall } from '../connector.js';
+import { jsonBodyParser } from '../../../server/json-body.js';
 import { acceptJsonOnly } from '../json-only.js';
 import { answerUnknownCalls } from '../unknown-calls.js';
 import { ReplayedCallError, SEEN_SIGNATURE_TTL_MS, SIGNATURE_HEADER, SignatureError, verifyWebhookSignature } from './webhook-signature.js';
@@ -92,13 +93,11 @@ export const webhookConnector: Connector = {
       // Keep the exact bytes: the signature covers them, not a re-serialisation of the parsed JSON.
       // JSON only: a form would be read by the server's form parser and its signature, checked
       // over no bytes, refused as invalid, when the content type is what is wrong.
+      // The server's JSON parser: a body poisoning a prototype is refused as everywhere else.
+      const parseJson = jsonBodyParser(scope);
       acceptJsonOnly(scope, BODY_LIMIT, 'Webhook calls', (request, body, done) => {
         request.webhookRawBody = body;
-        try {
-          done(null, JSON.parse(body));
-        } catch {
-          done(new InvalidRequestError('The body is not valid JSON.', undefined, 'invalid_json'), undefined);
-        }
+        parseJson(request, body, done);
       });
       const api = scope.withTypeProvider<TypeBoxTypeProvider>();
       const limit = { rateLimit: { max: kit.cfg.PAIRGATE_INSTALL_CALLS_PER_MINUTE, timeWindow: 60_000 } };
