@@ -11,7 +11,7 @@ import { registerSessionCommand } from './commands/session.js';
 import { registerVersionCommand } from './commands/version.js';
 import { packageVersion } from '../server/version.js';
 import { optionDescription } from './help-text.js';
-import { reportCliError } from './output.js';
+import { exitQuietlyWhenReaderCloses, reportCliError } from './output.js';
 
 /**
  * The `pairgate` command. Each sub-command lives in its own file under commands/ and registers
@@ -39,6 +39,7 @@ export function buildProgram(): Command {
 }
 
 async function main(): Promise<void> {
+  exitQuietlyWhenReaderCloses();
   const program = buildProgram();
   try {
     await program.parseAsync(process.argv);

@@ -19,6 +19,26 @@ function notFromPairgate(error: PairgateApiError): boolean {
  */
 const FIXED_BY_AN_OPTION = new Set(['tls_untrusted', 'tls_name_mismatch']);
 
+/** Exit code of a command whose reader went away: a process killed by SIGPIPE, as shells report it (128 + 13). */
+export const CLOSED_PIPE_EXIT_CODE = 141;
+
+/**
+ * Makes every command stop quietly when whoever reads its output stops reading
+ * (`pairgate box advertise --help | head -1`): the next write fails with EPIPE, which Node raises
+ * as an unhandled 'error' event, a stack trace and exit code 1. git and ls die of SIGPIPE there
+ * without a word; Node ignores that signal, so the process exits itself with the code the shell
+ * would show for them. Standard error too: `2>&1 | head` closes both.
+ */
+export function exitQuietlyWhenReaderCloses(streams: NodeJS.WriteStream[] = [process.stdout, process.stderr]): void {
+  for (const stream of streams) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(CLOSED_PIPE_EXIT_CODE);
+      // Any other write failure (a full disk behind a redirection) is still a failure to report.
+      throw error;
+    });
+  }
+}
+
 /**
  * Prints an error for a person: the message and, for pairgate errors, the machine code. Returns
  * the exit code: 2 for bad input or configuration, 1 otherwise.
