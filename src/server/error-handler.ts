@@ -99,10 +99,19 @@ function allowedValues(failures: readonly ValidationFailure[], failure: Validati
   return here.filter((other) => other.keyword === 'const').map((other) => (other.params as { allowedValue?: unknown }).allowedValue);
 }
 
-function validationMessage(error: FastifyError): string {
+/**
+ * Whether `failure` is a whole body missing: a POST without any (curl -X POST with no -d) fails the
+ * body's "must be object", which reads as if a body had been sent in the wrong shape.
+ */
+function isMissingBody(error: FastifyError, failure: ValidationFailure, request: FastifyRequest | undefined): boolean {
+  return error.validationContext === 'body' && failure.instancePath === '' && failure.keyword === 'type' && request !== undefined && (request.body === undefined || request.body === null);
+}
+
+function validationMessage(error: FastifyError, request?: FastifyRequest): string {
   const failures = error.validation ?? [];
   const first = mostTelling(failures);
   if (!first) return error.message;
+  if (isMissingBody(error, first, request)) return `The request has no body. ${sendInstead(request)}`;
   const where = `${error.validationContext ?? 'request'}${first.instancePath ? first.instancePath.replace(/\//g, '.') : ''}`;
   const params = first.params as Record<string, unknown>;
   if (first.keyword === 'required') return `${where}: "${String(params.missingProperty)}" is required.`;
@@ -120,15 +129,24 @@ function validationMessage(error: FastifyError): string {
  * alone where it does not (the DNS update API, a listener of its own).
  */
 function unsupportedMediaMessage(request: FastifyRequest | undefined): string {
-  const forms = request?.server.hasContentTypeParser('application/x-www-form-urlencoded') ?? true;
-  return forms ? 'This content type is not accepted; send JSON or a form.' : 'This content type is not accepted; send JSON (content-type: application/json).';
+  return readsForms(request) ? 'This content type is not accepted; send JSON or a form.' : 'This content type is not accepted; send JSON (content-type: application/json).';
+}
+
+/** Whether the server `request` reached reads forms (the main app) or JSON alone (the DNS update API). */
+function readsForms(request: FastifyRequest | undefined): boolean {
+  return request?.server.hasContentTypeParser('application/x-www-form-urlencoded') ?? true;
+}
+
+/** What to send as a body where `request` was made. */
+function sendInstead(request: FastifyRequest | undefined): string {
+  return readsForms(request) ? 'Send the fields as JSON (content-type: application/json) or as a form.' : 'Send the fields as JSON (content-type: application/json).';
 }
 
 /** Turns anything thrown into a PairgateError (in the words of `request`'s server); the flag says whether it was unexpected. */
 export function toPairgateError(error: unknown, request?: FastifyRequest): { error: PairgateError; unexpected: boolean } {
   if (isPairgateError(error)) return { error, unexpected: false };
   const fastifyError = error as FastifyError & { statusCode?: number; code?: string };
-  if (fastifyError.validation) return { error: new InvalidRequestError(validationMessage(fastifyError), undefined, 'validation_failed'), unexpected: false };
+  if (fastifyError.validation) return { error: new InvalidRequestError(validationMessage(fastifyError, request), undefined, 'validation_failed'), unexpected: false };
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { error: new PayloadTooLargeError(), unexpected: false };

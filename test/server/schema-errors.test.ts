@@ -27,6 +27,15 @@ describe('validation failures', () => {
       const level = await t.app.inject({ method: 'POST', url: '/access', payload: { requestingAppId: 'schema-errors-app', requestedPermissions: [{ streamId: 'notes', level: 'admin' }] } });
       expect(level.statusCode).toBe(400);
       expect(level.json().message).toMatch(/^body\.requestedPermissions\.0\.level must be one of "read", "create-only", "contribute", "manage"\.$/);
+      // No body at all (curl -X POST without -d): told so and what to send, not "body must be object".
+      for (const url of ['/api/v1/grants', '/access']) {
+        const empty = await t.app.inject({ method: 'POST', url });
+        expect(empty.statusCode, url).toBe(400);
+        expect(empty.body, url).toContain('The request has no body. Send the fields as JSON (content-type: application/json) or as a form.');
+      }
+      // A body of the wrong shape is still told as such.
+      const list = await t.app.inject({ method: 'POST', url: '/api/v1/grants', payload: [1] });
+      expect(list.json().message).toBe('body must be object.');
     } finally {
       await t.close();
     }
