@@ -168,7 +168,8 @@ export class CodeFormat {
   normalise(input: string): string {
     let text = input.normalize('NFKC').replace(/[\s\-_.·–—]/g, '');
     if (this.alphabet.caseInsensitive) {
-      const upper = this.alphabet.symbols === this.alphabet.symbols.toUpperCase();
+      // Only an alphabet with capital letters is shown in capitals (digits alone have no case).
+      const upper = /\p{Lu}/u.test(this.alphabet.symbols) && this.alphabet.symbols === this.alphabet.symbols.toUpperCase();
       text = upper ? text.toUpperCase() : text.toLowerCase();
     }
     let out = '';
@@ -178,6 +179,38 @@ export class CodeFormat {
       out += mapped ?? char;
     }
     return out;
+  }
+
+  /**
+   * What codes of this format are made of, in words, for the person who typed a character that is
+   * not: "codes are made of the digits 1 to 9 and the letters a to z, with no zero and no letter o".
+   * Characters read as a symbol (o for 0 in base32) are not refused, so they are not named.
+   */
+  madeOf(): string {
+    const { symbols, lookAlikes, caseInsensitive } = this.alphabet;
+    const fold = (char: string): string => caseInsensitive ? char.toLowerCase() : char;
+    const inSymbols = new Set([...symbols].map(fold));
+    const read = (char: string): boolean => inSymbols.has(char) || char in lookAlikes;
+    const upper = caseInsensitive && /\p{Lu}/u.test(symbols) && symbols === symbols.toUpperCase();
+    const display = (char: string): string => upper ? char.toUpperCase() : char;
+    const digits = [...'0123456789'].filter((digit) => inSymbols.has(digit));
+    const hasLetters = [...'abcdefghijklmnopqrstuvwxyz'].some((letter) => inSymbols.has(letter));
+    const missingLetters = hasLetters ? [...'abcdefghijklmnopqrstuvwxyz'].filter((letter) => !read(letter)).map(display) : [];
+    const othersThanDigitsAndLetters = [...symbols].some((symbol) => !/^[0-9a-z]$/i.test(symbol));
+    // A short list of what is missing reads better than a long one of what is there; beyond a
+    // handful (or with symbols beyond digits and letters), the symbols themselves are listed.
+    if (othersThanDigitsAndLetters || missingLetters.length > 8 || !isRange(digits) || (!caseInsensitive && hasLetters)) {
+      return `codes are made of these characters only: ${[...symbols].map(shown).join(' ')}`;
+    }
+    const digitWords = digits.length === 10 ? 'digits' : `the digits ${digits[0]} to ${digits.at(-1)}`;
+    const made = !hasLetters ? `${digitWords} only`
+      : !digits.length ? 'letters only'
+        : `the digits ${digits[0]} to ${digits.at(-1)} and the letters ${display('a')} to ${display('z')}`;
+    const without: string[] = [];
+    if (hasLetters && digits.length && !read('0')) without.push('no zero');
+    if (missingLetters.length === 1) without.push(`no letter ${missingLetters[0]}`);
+    if (missingLetters.length > 1) without.push(`no ${missingLetters.slice(0, -1).join(', ')} or ${missingLetters.at(-1)}`);
+    return `codes are made of ${made}${without.length ? `, with ${without.join(' and ')}` : ''}`;
   }
 
   /** Reads what a person typed: the canonical code, or why it cannot be one. */
@@ -190,7 +223,7 @@ export class CodeFormat {
           ok: false,
           problem: 'bad_character',
           position: i + 1,
-          message: `"${code[i]}" (character ${i + 1}) cannot appear in a code. Check the code and type it again.`,
+          message: `${shown(code[i]!)} (character ${i + 1}) cannot appear in a code: ${this.madeOf()}. Check the code and type it again.`,
         };
       }
     }
@@ -198,7 +231,9 @@ export class CodeFormat {
       return {
         ok: false,
         problem: 'wrong_length',
-        message: `A code has ${this.totalLength} characters; this one has ${code.length}.`,
+        message: `A code has ${this.totalLength} characters; this one has ${code.length}${this.groupSize ? ' (dashes and spaces not counted)' : ''}. ${
+          code.length < this.totalLength ? 'Check that you typed all of it.' : 'Check that you typed only the code, and no character twice.'
+        }`,
       };
     }
     if (this.checker && !this.checker.verify([...code].map((symbol) => this.indexOf.get(symbol)!))) {
@@ -210,6 +245,19 @@ export class CodeFormat {
     }
     return { ok: true, code };
   }
+}
+
+/** Whether sorted digits follow each other without a gap ("1" to "9"). */
+function isRange(digits: string[]): boolean {
+  return digits.every((digit, index) => index === 0 || Number(digit) === Number(digits[index - 1]) + 1);
+}
+
+/**
+ * A character as a message shows it: in quotes, or as its code point when it prints as nothing or
+ * as blank (a zero-width space pasted with a code).
+ */
+function shown(char: string): string {
+  return /^[\p{C}\p{Z}]$/u.test(char) ? `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}` : `"${char}"`;
 }
 
 /**

@@ -46,6 +46,36 @@ describe('codes', () => {
     expect(relay.parse('7AUU83')).toEqual({ ok: true, code: '7auu83' });
   });
 
+  it('says which characters codes are made of when one is foreign, naming none that is read as another', () => {
+    const relay = new CodeFormat({ alphabet: 'relay34', length: 6 });
+    expect(relay.parse('7au08o')).toMatchObject({
+      ok: false,
+      problem: 'bad_character',
+      position: 4,
+      message: '"0" (character 4) cannot appear in a code: codes are made of the digits 1 to 9 and the letters a to z, with no zero and no letter o. Check the code and type it again.',
+    });
+    // base32 reads o as 0 and i, l as 1: only u is foreign among the letters.
+    const base32 = new CodeFormat({ alphabet: 'base32', length: 8, groupSize: 4 });
+    expect(base32.parse('abcd-efgu')).toMatchObject({ message: '"u" (character 8) cannot appear in a code: codes are made of the digits 0 to 9 and the letters a to z, with no letter u. Check the code and type it again.' });
+    expect(new CodeFormat({ alphabet: 'base20', length: 8 }).parse('BCDFGHJ1')).toMatchObject({ message: '"1" (character 8) cannot appear in a code: codes are made of letters only, with no A, E, I, O, U or Y. Check the code and type it again.' });
+    // Digits have no case: a foreign letter is shown as typed, not in capitals.
+    expect(new CodeFormat({ alphabet: 'digits', length: 6 }).parse('12345x')).toMatchObject({ message: '"x" (character 6) cannot appear in a code: codes are made of digits only. Check the code and type it again.' });
+    // A character that prints as nothing is shown by its code point.
+    expect(relay.parse('7au\u200b83')).toMatchObject({ message: expect.stringMatching(/^U\+200B \(character 4\) cannot appear in a code: /) });
+    // An alphabet of other symbols is listed.
+    const odd = new CodeFormat({ alphabet: { name: 'odd', symbols: 'ab+*', caseInsensitive: false, lookAlikes: {} }, length: 4 });
+    expect(odd.parse('ab+c')).toMatchObject({ message: '"c" (character 4) cannot appear in a code: codes are made of these characters only: "a" "b" "+" "*". Check the code and type it again.' });
+  });
+
+  it('says what to do with a code of the wrong length: type all of it, or only it', () => {
+    const relay = new CodeFormat({ alphabet: 'relay34', length: 6 });
+    expect(relay.parse('7au')).toMatchObject({ problem: 'wrong_length', message: 'A code has 6 characters; this one has 3. Check that you typed all of it.' });
+    expect(relay.parse('7au8397')).toMatchObject({ problem: 'wrong_length', message: 'A code has 6 characters; this one has 7. Check that you typed only the code, and no character twice.' });
+    // Grouped codes are shown with dashes, which the count leaves out.
+    const grouped = new CodeFormat({ alphabet: 'base32', length: 8, groupSize: 4, checkCharacter: true });
+    expect(grouped.parse('abcd-efg')).toMatchObject({ message: 'A code has 9 characters; this one has 7 (dashes and spaces not counted). Check that you typed all of it.' });
+  });
+
   it('refuses a check character where none exists for the alphabet size', () => {
     expect(() => new CodeFormat({ alphabet: 'relay34', length: 6, checkCharacter: true })).toThrow(/no check character/);
     expect(() => new CodeFormat({ alphabet: 'digits', length: 0 })).toThrow(/length/);
