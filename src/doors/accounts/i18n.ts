@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { askedLanguage, PAGE_LANGUAGES, requestedLanguage } from '../../web/page-language.js';
+import { frenchCatalogue } from './french-spacing.js';
 
 /**
  * The message catalog of the account and access pages, in English and French. Pages pick the
@@ -105,7 +106,8 @@ const en = {
 /** A message key. */
 export type MessageKey = keyof typeof en;
 
-const fr: Record<MessageKey, string> = {
+// Written with plain spaces; frenchCatalogue makes those before : ; ? ! and inside « » no-break.
+const fr = frenchCatalogue<MessageKey>({
   'nav.accesses': 'Accès des applications',
   'nav.devices': 'Appareils',
   'nav.signout': 'Se déconnecter',
@@ -193,9 +195,14 @@ const fr: Record<MessageKey, string> = {
   'accesses.revoked': "L'accès a été révoqué.",
   'accesses.granted': 'Accordé le {date}',
   'accesses.permissions': 'Permissions',
-};
+});
 
 const CATALOG: Record<Lang, Record<MessageKey, string>> = { en, fr };
+
+/** Every message of `lang`, by key (for tests over a whole catalogue). */
+export function catalogue(lang: Lang): Readonly<Record<MessageKey, string>> {
+  return CATALOG[lang];
+}
 
 /** True for a supported language code. */
 export function isLang(value: unknown): value is Lang {

@@ -1,4 +1,6 @@
+import { frenchCatalogue } from '../accounts/french-spacing.js';
 import { translator, type Lang } from '../accounts/i18n.js';
+import { waitWords } from '../../web/duration-words.js';
 
 /**
  * The device pages' own messages, in the languages of the account pages (English and French).
@@ -10,7 +12,7 @@ const en = {
   'device.code': 'Code',
   'device.continue': 'Continue',
   'device.wrongCode': 'No device is waiting with this code. Check it and type it again: codes expire after a few minutes.',
-  'device.limited': 'Too many wrong codes. Try again in {minutes} minutes.',
+  'device.limited': 'Too many wrong codes. Try again in {wait}.',
   'device.limitedOne': 'Too many wrong codes. Try again in a minute.',
   'device.code_empty': 'Enter the code shown on your device.',
   'device.code_bad_character': '"{character}" (character {position}) cannot be in a code. Check the code and type it again.',
@@ -46,13 +48,14 @@ const en = {
 
 type DeviceKey = keyof typeof en;
 
-const fr: Record<DeviceKey, string> = {
+// Written with plain spaces; frenchCatalogue makes those before : ; ? ! and inside « » no-break.
+const fr = frenchCatalogue<DeviceKey>({
   'device.title': 'Connecter un appareil',
   'device.intro': 'Saisissez le code affiché sur votre appareil (télévision, ligne de commande, borne...).',
   'device.code': 'Code',
   'device.continue': 'Continuer',
   'device.wrongCode': "Aucun appareil n'attend avec ce code. Vérifiez-le et saisissez-le à nouveau : les codes expirent après quelques minutes.",
-  'device.limited': 'Trop de codes erronés. Réessayez dans {minutes} minutes.',
+  'device.limited': 'Trop de codes erronés. Réessayez dans {wait}.',
   'device.limitedOne': 'Trop de codes erronés. Réessayez dans une minute.',
   'device.code_empty': 'Saisissez le code affiché sur votre appareil.',
   'device.code_bad_character': '« {character} » (caractère {position}) ne peut pas figurer dans un code. Vérifiez le code et saisissez-le à nouveau.',
@@ -84,9 +87,14 @@ const fr: Record<DeviceKey, string> = {
   'devices.scopes': 'Accès accordé',
   'devices.revoke': 'Déconnecter',
   'devices.revoked': "L'appareil est déconnecté.",
-};
+});
 
 const CATALOG: Record<Lang, Record<DeviceKey, string>> = { en, fr };
+
+/** Every device message of `lang`, by key (for tests over a whole catalogue). */
+export function deviceCatalogue(lang: Lang): Readonly<Record<DeviceKey, string>> {
+  return CATALOG[lang];
+}
 
 /** A translator for the device pages: this door's keys first, then the accounts catalog. */
 export function deviceTranslator(lang: Lang): (key: string, params?: Record<string, unknown>) => string {
@@ -94,6 +102,17 @@ export function deviceTranslator(lang: Lang): (key: string, params?: Record<stri
   return (key, params) => {
     const template = CATALOG[lang][key as DeviceKey] ?? en[key as DeviceKey];
     if (template === undefined) return shared(key, params);
-    return template.replace(/\{(\w+)\}/g, (whole, name: string) => (params && name in params ? String(params[name]) : whole));
+    const filled = withWaitWords(params, lang);
+    return template.replace(/\{(\w+)\}/g, (whole, name: string) => (filled && name in filled ? String(filled[name]) : whole));
   };
+}
+
+/**
+ * `params` with `{wait}` said by the shared helper (`waitWords`: "a minute", "5 minutes", Intl's
+ * plurals, in `lang`) when the caller gives the wait as whole `{minutes}` only, as the
+ * verification page does: the words of a wait are then made in one place for every page.
+ */
+function withWaitWords(params: Record<string, unknown> | undefined, lang: Lang): Record<string, unknown> | undefined {
+  if (!params || 'wait' in params || typeof params.minutes !== 'number') return params;
+  return { ...params, wait: waitWords(params.minutes * 60, lang, 'minute') };
 }
