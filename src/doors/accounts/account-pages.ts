@@ -5,9 +5,11 @@ import { isPairgateError } from '../../core/errors.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import type { DoorContext } from '../door.js';
 import { currentUser, safeNext, signInFromForm, signInUrl, type Accounts } from './accounts.js';
+import { flowIntro } from './flow-intro.js';
 import { formFromThisSite } from './form-guard.js';
-import { askedLang, pickLang, translator } from './i18n.js';
+import { askedLang, pickLang, translator, type MessageKey } from './i18n.js';
 import { renderPage } from './page-helpers.js';
+import { lifetimeWords } from '../../web/duration-words.js';
 
 /** Form fields are strings; the CSRF token and the language ride along in every form. */
 const FormBase = { _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) };
@@ -28,6 +30,23 @@ function errorMessage(error: unknown, t: (key: string) => string): string | unde
 }
 
 /**
+ * What a page reached on the way back to `next` says first: who asks, when the door whose flow
+ * `next` is says so (`flowIntro`), then `then` ("Sign in to continue."). Nothing without `next`.
+ */
+async function introFor(request: FastifyRequest, next: string, then: MessageKey): Promise<string | undefined> {
+  if (!next) return undefined;
+  const lang = pickLang(request);
+  const who = await flowIntro(request, next, lang);
+  const rest = translator(lang)(then);
+  return who ? `${who} ${rest}` : rest;
+}
+
+/** `path` with `next` added to its query when there is one. */
+function withNext(path: string, next: string): string {
+  return next ? `${path}${path.includes('?') ? '&' : '?'}next=${encodeURIComponent(next)}` : path;
+}
+
+/**
  * The account pages: sign in, sign out, register, change the password, delete the account, ask for
  * a reset link and set a new password.
  * Every form carries the CSRF token; bad input re-renders the form with the reason and a 4xx.
@@ -43,18 +62,21 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
   api.get('/account', { schema: { tags, summary: 'Your account: the app accesses page, or sign-in.', hide: true }, config: { page: true } }, async (request, reply) =>
     reply.redirect((await currentUser(request)) ? '/account/accesses' : '/account/signin', 303));
 
-  api.get('/account/signin', { schema: { tags, summary: 'The sign-in page.', querystring: PageQuery, response: HtmlPage } }, async (request, reply) =>
-    renderPage(pages, request, reply, 'account/signin.njk', { next: safeNext(request.query.next, '') }));
+  api.get('/account/signin', { schema: { tags, summary: 'The sign-in page.', querystring: PageQuery, response: HtmlPage } }, async (request, reply) => {
+    const next = safeNext(request.query.next, '');
+    return renderPage(pages, request, reply, 'account/signin.njk', { next, intro: await introFor(request, next, 'signin.intro') });
+  });
 
   api.post('/account/signin', {
     schema: { tags, summary: 'Sign in with username or e-mail and password; sets the session cookie.', body: Type.Object({ ...FormBase, login: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 303: seeOther('Signed in: to `next`, or the app accesses page.'), 401: FormAgain, 403: FormAgain, 429: FormAgain } },
   }, async (request, reply) => {
     const next = safeNext(request.body.next, '');
-    if (!csrfOk(request)) return csrfFailed(request, reply, 'account/signin.njk', { next, login: request.body.login });
+    const intro = await introFor(request, next, 'signin.intro');
+    if (!csrfOk(request)) return csrfFailed(request, reply, 'account/signin.njk', { next, intro, login: request.body.login });
     const t = translator(pickLang(request));
     const refused = await signInFromForm(request, reply, request.body.login, request.body.password);
     if (!refused) return reply.redirect(next || '/account/accesses', 303);
-    return renderPage(pages, request, reply, 'account/signin.njk', { next, login: request.body.login, error: t(refused.messageKey) }, { status: refused.status, user: null });
+    return renderPage(pages, request, reply, 'account/signin.njk', { next, intro, login: request.body.login, error: t(refused.messageKey) }, { status: refused.status, user: null });
   });
 
   api.post('/account/signout', { schema: { tags, summary: 'Sign out: ends the session.', body: Type.Object(FormBase), response: { 303: seeOther('Signed out: to the sign-in page.'), 403: htmlPage('The form did not come from this site.') } } }, async (request, reply) => {
@@ -63,8 +85,10 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     return reply.redirect('/account/signin', 303);
   });
 
-  api.get('/account/register', { schema: { tags, summary: 'The registration page.', querystring: PageQuery, response: HtmlPage } }, async (request, reply) =>
-    renderPage(pages, request, reply, 'account/register.njk', { closed: !registration, next: safeNext(request.query.next, '') }));
+  api.get('/account/register', { schema: { tags, summary: 'The registration page.', querystring: PageQuery, response: HtmlPage } }, async (request, reply) => {
+    const next = safeNext(request.query.next, '');
+    return renderPage(pages, request, reply, 'account/register.njk', { closed: !registration, next, intro: await introFor(request, next, 'register.continue') });
+  });
 
   api.post('/account/register', {
     schema: { tags, summary: 'Create an account, then sign in.', body: Type.Object({ ...FormBase, email: Type.String({ maxLength: 300 }), username: Type.String({ maxLength: 100 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 303: seeOther('Registered and signed in: to `next`, or the app accesses page.'), 400: FormAgain, 403: htmlPage('Registration is closed, or the form did not come from this site.'), 409: FormAgain } },
@@ -72,8 +96,9 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
   }, async (request, reply) => {
     const { email, username } = request.body;
     const next = safeNext(request.body.next, '');
-    if (!registration) return renderPage(pages, request, reply, 'account/register.njk', { closed: true }, { status: 403 });
-    if (!csrfOk(request)) return csrfFailed(request, reply, 'account/register.njk', { email, username, next });
+    const intro = await introFor(request, next, 'register.continue');
+    if (!registration) return renderPage(pages, request, reply, 'account/register.njk', { closed: true, next, intro }, { status: 403 });
+    if (!csrfOk(request)) return csrfFailed(request, reply, 'account/register.njk', { email, username, next, intro });
     try {
       const user = await accounts.register(request.body);
       await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now());
@@ -81,7 +106,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     } catch (error) {
       const message = errorMessage(error, translator(pickLang(request)));
       if (!message || !isPairgateError(error)) throw error;
-      return renderPage(pages, request, reply, 'account/register.njk', { email, username, next, error: message }, { status: error.status, user: null });
+      return renderPage(pages, request, reply, 'account/register.njk', { email, username, next, intro, error: message }, { status: error.status, user: null });
     }
   });
 
@@ -136,43 +161,51 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     return renderPage(pages, request, reply, 'account/delete.njk', { done: true }, { user: null });
   });
 
-  api.get('/account/reset', { schema: { tags, summary: 'Ask for a password-reset link.', querystring: PageQuery, response: HtmlPage } }, async (request, reply) =>
-    renderPage(pages, request, reply, 'account/reset-request.njk'));
-
-  api.post('/account/reset', {
-    schema: { tags, summary: 'Mail a reset link if the account exists; the answer is the same either way.', body: Type.Object({ ...FormBase, login: Type.String({ maxLength: 300 }) }), response: { 200: htmlPage('A page saying a link was mailed if the account exists.'), 403: FormAgain } },
-    config: { rateLimit: { max: 10, timeWindow: 3_600_000 } },
-  }, async (request, reply) => {
-    if (!csrfOk(request)) return csrfFailed(request, reply, 'account/reset-request.njk');
-    const lang = pickLang(request);
-    const t = translator(lang);
-    accounts.requestReset(reply, request.body.login, (user, token, minutes) => {
-      const link = `${ctx.publicUrl()}/account/reset/confirm?token=${encodeURIComponent(token)}&lang=${lang}`;
-      return { subject: t('mail.subject'), text: t('mail.body', { username: user.username, minutes, link }) };
-    }, request.log);
-    return renderPage(pages, request, reply, 'account/reset-request.njk', { sent: true });
+  api.get('/account/reset', { schema: { tags, summary: 'Ask for a password-reset link; `next` (a path on this server) is where the person goes once signed in again.', querystring: PageQuery, response: HtmlPage } }, async (request, reply) => {
+    const next = safeNext(request.query.next, '');
+    return renderPage(pages, request, reply, 'account/reset-request.njk', { next, intro: await introFor(request, next, 'reset.continue') });
   });
 
-  const TokenQuery = Type.Object({ token: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 35 })) });
+  api.post('/account/reset', {
+    schema: { tags, summary: 'Mail a reset link if the account exists; the answer is the same either way.', body: Type.Object({ ...FormBase, login: Type.String({ maxLength: 300 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 200: htmlPage('A page saying a link was mailed if the account exists.'), 403: FormAgain } },
+    config: { rateLimit: { max: 10, timeWindow: 3_600_000 } },
+  }, async (request, reply) => {
+    // A path on this server only (safeNext): the mailed link can lead nowhere a sign-in link could not.
+    const next = safeNext(request.body.next, '');
+    const intro = await introFor(request, next, 'reset.continue');
+    if (!csrfOk(request)) return csrfFailed(request, reply, 'account/reset-request.njk', { next, intro });
+    const lang = pickLang(request);
+    const t = translator(lang);
+    accounts.requestReset(reply, request.body.login, (user, token, lifetimeSeconds) => {
+      const link = withNext(`${ctx.publicUrl()}/account/reset/confirm?token=${encodeURIComponent(token)}&lang=${lang}`, next);
+      return { subject: t('mail.subject'), text: t('mail.body', { username: user.username, lifetime: lifetimeWords(lifetimeSeconds, lang), link }) };
+    }, request.log);
+    return renderPage(pages, request, reply, 'account/reset-request.njk', { sent: true, next });
+  });
+
+  const TokenQuery = Type.Object({ token: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 35 })), next: Type.Optional(Type.String({ maxLength: 2000 })) });
   api.get('/account/reset/confirm', { schema: { tags, summary: 'The form to set a new password, from the mailed link.', querystring: TokenQuery, response: { ...HtmlPage, 404: htmlPage('The link is unknown, used or expired.') } } }, async (request, reply) => {
     const token = request.query.token ?? '';
+    const next = safeNext(request.query.next, '');
     const live = /^[A-Za-z0-9_-]{20,100}$/.test(token) && (await accounts.parts.resets.isLive(token, ctx.clock.now()));
-    return renderPage(pages, request, reply, 'account/reset.njk', live ? { token } : { invalid: true }, { status: live ? 200 : 404 });
+    return renderPage(pages, request, reply, 'account/reset.njk', live ? { token, next } : { invalid: true, next }, { status: live ? 200 : 404 });
   });
 
   api.post('/account/reset/confirm', {
-    schema: { tags, summary: 'Set a new password with a reset token; the token works once.', body: Type.Object({ ...FormBase, token: Type.String({ maxLength: 100 }), password: Type.String({ maxLength: 1024 }) }), response: { 200: htmlPage('Set: a page saying so.'), 400: FormAgain, 403: FormAgain, 404: htmlPage('The link is unknown, used or expired.') } },
+    schema: { tags, summary: 'Set a new password with a reset token; the token works once.', body: Type.Object({ ...FormBase, token: Type.String({ maxLength: 100 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 200: htmlPage('Set: a page saying so.'), 400: FormAgain, 403: FormAgain, 404: htmlPage('The link is unknown, used or expired.') } },
     config: { rateLimit: { max: 20, timeWindow: 3_600_000 } },
   }, async (request, reply) => {
     const { token } = request.body;
-    if (!csrfOk(request)) return csrfFailed(request, reply, 'account/reset.njk', { token });
+    // Where the person was going before they forgot the password: the sign-in link goes back there.
+    const next = safeNext(request.body.next, '');
+    if (!csrfOk(request)) return csrfFailed(request, reply, 'account/reset.njk', { token, next });
     try {
       const done = await accounts.resetPassword(token, request.body.password);
-      return renderPage(pages, request, reply, 'account/reset.njk', done ? { done: true } : { invalid: true }, { status: done ? 200 : 404, user: null });
+      return renderPage(pages, request, reply, 'account/reset.njk', done ? { done: true, next } : { invalid: true, next }, { status: done ? 200 : 404, user: null });
     } catch (error) {
       const message = errorMessage(error, translator(pickLang(request)));
       if (!message || !isPairgateError(error)) throw error;
-      return renderPage(pages, request, reply, 'account/reset.njk', { token, error: message }, { status: error.status });
+      return renderPage(pages, request, reply, 'account/reset.njk', { token, next, error: message }, { status: error.status });
     }
   });
 }

@@ -27,8 +27,8 @@ export interface AccountParts {
   resetTtlMs: number;
 }
 
-/** Writes the reset mail of `user` with the clear `token`, valid `minutes`. */
-export type ComposeResetMail = (user: User, token: string, minutes: number) => { subject: string; text: string };
+/** Writes the reset mail of `user` with the clear `token`, valid `lifetimeSeconds`. */
+export type ComposeResetMail = (user: User, token: string, lifetimeSeconds: number) => { subject: string; text: string };
 
 /** Where a reset request logs (the request's logger, still usable after the answer). */
 export interface ResetLogger {
@@ -94,7 +94,9 @@ export class Accounts {
       return;
     }
     const token = await this.parts.resets.issue(user.id, this.parts.clock.now());
-    const mail = compose(user, token, Math.round(this.parts.resetTtlMs / 60_000));
+    // Seconds, for the page to say in words (`lifetimeWords`): whole minutes said "1 minutes" and
+    // rounded 90 s up to "2 minutes", more time than the link has.
+    const mail = compose(user, token, Math.floor(this.parts.resetTtlMs / 1000));
     this.parts.afterAnswer.track(this.parts.mailer.send({ to: user.email, ...mail }).catch((error: unknown) => logger.warn({ err: { message: (error as Error).message } }, 'password reset mail could not be sent')));
   }
 

@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accountsOf } from '../../../src/doors/accounts/accounts.js';
+import { addFlowIntro } from '../../../src/doors/accounts/flow-intro.js';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { authRequest, FormClient, postJson } from '../access/form-client.js';
+import { outboxMails } from '../access/outbox.js';
+
+/** The reset link of the latest mail, as a path (quoted-printable soft breaks and =3D undone). */
+function latestResetPath(dataDir: string, base: string): string {
+  const mail = outboxMails(dataDir).at(-1)!.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+  const link = /(http:\/\/\S+\/account\/reset\/confirm\?token=[A-Za-z0-9_-]+&lang=\w+(?:&next=\S+)?)/.exec(mail)?.[1];
+  if (!link) throw new Error(`no reset link in ${mail}`);
+  return link.replace(base, '');
+}
+
+/** The decoded address of the first link whose href starts with `start`. */
+function href(html: string, start: string): string {
+  const found = new RegExp(`href="(${start.replace(/[?/]/g, '\\$&')}[^"]*)"`).exec(html)?.[1];
+  if (!found) throw new Error(`no link to ${start}`);
+  return found.replace(/&amp;/g, '&');
+}
+
+/** The value of the hidden `next` field of a form, if any. */
+function hiddenNext(html: string): string | undefined {
+  return /name="next" value="([^"]*)"/.exec(html)?.[1]?.replace(/&amp;/g, '&');
+}
+
+describe('the way back to an app\'s flow through the account pages', () => {
+  let t: TestApp;
+  let base: string;
+  let nextAddress = 1;
+  const newClient = () => new FormClient(base, { 'x-forwarded-for': `10.9.0.${nextAddress++}` });
+  const mailsSent = () => accountsOf({ server: t.app }).parts.afterAnswer.idle();
+  beforeAll(async () => {
+    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10', PAIRGATE_TRUST_PROXY: '127.0.0.1', PAIRGATE_RESET_TTL_SECONDS: '90' });
+    base = await t.listen();
+  });
+  afterAll(() => t.close());
+
+  it('forgot password from an app\'s sign-in page: the reset mail and pages carry the flow, and signing in lands on the consent screen', async () => {
+    await newClient().register('forgot-in-flow', 'the old password');
+    const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'return-app', languageCode: 'fr' }));
+    const flow = `/access/auth?key=${String(created.body.key)}&lang=fr`;
+    const person = newClient();
+
+    const signInPage = await person.get(flow);
+    expect(signInPage.text).toContain('return-app');
+    const forgot = href(signInPage.text, '/account/reset?');
+    expect(new URL(forgot, base).searchParams.get('next')).toBe(flow);
+
+    const askPage = await person.get(forgot);
+    expect(askPage.text).toContain('Après avoir choisi un nouveau mot de passe, vous vous connectez et reprenez là où vous en étiez.');
+    expect(hiddenNext(askPage.text)).toBe(flow);
+    const sent = await person.post('/account/reset', { login: 'forgot-in-flow', next: flow, lang: 'fr' });
+    expect(sent.status).toBe(200);
+    expect(new URL(href(sent.text, '/account/signin?'), base).searchParams.get('next')).toBe(flow);
+
+    await mailsSent();
+    const mail = outboxMails(t.config.PAIRGATE_DATA_DIR).at(-1)!;
+    // The lifetime as it is (90 s), not rounded up to "2 minutes".
+    expect(mail.replace(/=\r?\n/g, '')).toMatch(/pendant 90 secondes/);
+    const link = latestResetPath(t.config.PAIRGATE_DATA_DIR, base);
+    expect(new URL(link, base).searchParams.get('next')).toBe(flow);
+
+    const form = await person.get(link);
+    expect(form.status).toBe(200);
+    expect(hiddenNext(form.text)).toBe(flow);
+    const token = new URL(link, base).searchParams.get('token')!;
+    const done = await person.post('/account/reset/confirm', { token, password: 'the new password', next: flow, lang: 'fr' });
+    expect(done.status).toBe(200);
+    const signInAgain = href(done.text, '/account/signin?');
+    expect(new URL(signInAgain, base).searchParams.get('next')).toBe(flow);
+
+    const page = await person.get(signInAgain);
+    expect(page.text).toContain('Connectez-vous pour continuer.');
+    const signedIn = await person.post('/account/signin', { login: 'forgot-in-flow', password: 'the new password', next: hiddenNext(page.text)!, lang: 'fr' });
+    expect(signedIn.status).toBe(303);
+    expect(signedIn.location).toBe(flow);
+    const consent = await person.get(signedIn.location!);
+    expect(consent.text).toContain('/access/auth/decide');
+    expect(consent.text).toContain('return-app');
+  });
+
+  it('never carries an address off this server: a foreign next is dropped at every step', async () => {
+    await newClient().register('forgot-evil', 'the old password');
+    const person = newClient();
+    for (const evil of ['//evil.example/x', 'https://evil.example/', '/\\evil.example', '/.//evil.example']) {
+      const askPage = await person.get(`/account/reset?next=${encodeURIComponent(evil)}`);
+      expect(hiddenNext(askPage.text), evil).toBeUndefined();
+      // (The language switch reloads this same page, whatever its query.)
+      expect(askPage.text, evil).not.toMatch(/(?:href|action)="(?:https?:)?\/\/evil/);
+    }
+    const sent = await person.post('/account/reset', { login: 'forgot-evil', next: 'https://evil.example/' });
+    expect(sent.text).not.toContain('evil.example');
+    await mailsSent();
+    const link = latestResetPath(t.config.PAIRGATE_DATA_DIR, base);
+    expect(link).not.toContain('next=');
+    const token = new URL(link, base).searchParams.get('token')!;
+    const form = await person.get(`${link}&next=${encodeURIComponent('//evil.example/')}`);
+    expect(hiddenNext(form.text)).toBeUndefined();
+    const done = await person.post('/account/reset/confirm', { token, password: 'the new password', next: '//evil.example/' });
+    expect(done.status).toBe(200);
+    expect(done.text).not.toContain('evil.example');
+  });
+
+  it('the register page reached from a flow says who asks (the door\'s words) and that the person carries on afterwards', async () => {
+    const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'register-app' }));
+    const flow = `/access/auth?key=${String(created.body.key)}&lang=en`;
+    const person = newClient();
+    const register = href((await person.get(flow)).text, '/account/register?');
+    expect(new URL(register, base).searchParams.get('next')).toBe(flow);
+    const plain = await person.get(register);
+    expect(plain.text).toContain('<p class="muted">Once your account is created, you carry on where you left off.</p>');
+    // Without a flow to return to, nothing is said.
+    expect((await person.get('/account/register')).text).not.toContain('you carry on where you left off');
+
+    // A door that describes its flow (as the access door can, reading its key) is heard first;
+    // the words come from the server, never from the address.
+    addFlowIntro(t.app.pairgate, (_request, next, lang) => (next.startsWith('/access/auth?') ? `${lang === 'fr' ? 'Une appli' : 'An app'} asks for access to your account.` : undefined));
+    const described = await person.get(register);
+    expect(described.text).toContain('<p class="muted">An app asks for access to your account. Once your account is created, you carry on where you left off.</p>');
+    // A failed attempt shows the form again with the same words and the way back.
+    const refused = await person.post('/account/register', { username: 'x', email: 'x@example.test', password: 'long enough password', next: flow });
+    expect(refused.status).toBe(400);
+    expect(refused.text).toContain('An app asks for access to your account.');
+    expect(hiddenNext(refused.text)).toBe(flow);
+    const registered = await person.post('/account/register', { username: 'register-in-flow', email: 'rif@example.test', password: 'long enough password', next: flow });
+    expect(registered.location).toBe(flow);
+  });
+});
