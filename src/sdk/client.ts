@@ -1,6 +1,9 @@
 import { PairgateApiError, toApiError, networkFailureReason } from './errors.js';
 import { LongPollPacer, longPollSeconds } from './long-poll.js';
 
+/** Seconds a wait for a decision goes on past the grant's lifetime, for the server to say it expired. */
+const EXPIRY_MARGIN_SECONDS = 30;
+
 /** A grant as the generic API shows it to its creator. */
 export interface GrantView {
   id: string;
@@ -94,13 +97,18 @@ export class PairgateClient {
 
   /**
    * Waits (by long-poll) until the grant is decided, expired or `maxSeconds` passed; returns its last
-   * view. `onChange` is told of every view that differs from the one before. A long-poll answered at
-   * once with nothing changed (a proxy dropping `wait`) is sent again only after a pause, 1 s
-   * doubling up to 15 s, never in a tight loop (the same pacing as the support SDK's `waitForState`).
+   * view. Without `maxSeconds`, it waits as long as the grant can live (its lifetime by the
+   * server's clock, so a client clock that is off does not cut it short). `onChange` is told of
+   * every view that differs from the one before. A long-poll answered at once with nothing changed
+   * (a proxy dropping `wait`) is sent again only after a pause, 1 s doubling up to 15 s, never in a
+   * tight loop (the same pacing as the support SDK's `waitForState`).
    */
-  async waitForDecision(id: string, maxSeconds = 600, onChange?: (view: GrantView) => void): Promise<GrantView> {
-    const deadline = Date.now() + maxSeconds * 1000;
+  async waitForDecision(id: string, maxSeconds?: number, onChange?: (view: GrantView) => void): Promise<GrantView> {
     let view = await this.getGrant(id);
+    // The lifetime, not what is left of it: both dates are the server's, and an expired grant ends
+    // the wait by itself (the server wakes waiters at expiry), so a little too long costs nothing.
+    const seconds = maxSeconds ?? (Date.parse(view.expiresAt) - Date.parse(view.createdAt)) / 1000 + EXPIRY_MARGIN_SECONDS;
+    const deadline = Date.now() + seconds * 1000;
     const pacer = new LongPollPacer();
     while (view.state === 'pending' && Date.now() < deadline) {
       const askedAt = Date.now();

@@ -40,6 +40,42 @@ describe('pairgate grant (CLI through the SDK, against a real server)', () => {
     expect(output.join('\n')).toContain('Approved: go ahead.');
   });
 
+  it('tells the requester why it was refused: the note given with `grant refuse --note`, in text and in JSON', async () => {
+    for (const json of [false, true]) {
+      const requester = spawn('node', [cli, 'grant', 'create', '--label', 'Deploy v3', ...(json ? ['--json'] : []), '--server', server], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const exited = new Promise<number | null>((resolve) => requester.once('exit', resolve));
+      const lines = createInterface({ input: requester.stdout! });
+      const read = new Promise((resolve) => lines.once('close', resolve));
+      const output: string[] = [];
+      const code = await new Promise<string>((resolve) => {
+        lines.on('line', (line) => {
+          output.push(line);
+          const match = json ? /"code":"([^"]+)"/.exec(line) : /^Code: (\S+)$/.exec(line);
+          if (match) resolve(match[1]!);
+        });
+      });
+      const refused = await exec('node', [cli, 'grant', 'refuse', code, '--note', 'not today', '--server', server]);
+      expect(refused.stdout).toBe('Refused: Deploy v3\n');
+      expect(await exited).toBe(1);
+      await read;
+      if (json) {
+        const id = (JSON.parse(output[0]!) as { id: string }).id;
+        expect(JSON.parse(output.at(-1)!)).toEqual({ id, state: 'refused', note: 'not today' });
+      } else {
+        expect(output.at(-1)).toBe('Refused: not today.');
+      }
+    }
+  });
+
+  it('documents the exit codes and gives an example in every grant command\'s --help', async () => {
+    for (const command of ['create', 'show', 'approve', 'refuse']) {
+      const help = await exec('node', [cli, 'grant', command, '--help']);
+      expect(help.stdout, command).toMatch(/^Exit code: 0 when /m);
+      expect(help.stdout, command).toMatch(/\$ pairgate grant /);
+    }
+    expect((await exec('node', [cli, 'grant', '--help'])).stdout).toMatch(/Examples:\n {2}\$ pairgate grant create/);
+  });
+
   it('tells the approver which server to use when it is not the default one', async () => {
     const created = await exec('node', [cli, 'grant', 'create', '--label', 'Open the door', '--no-wait', '--server', server]);
     expect(created.stdout).toMatch(new RegExp(`Ask the approver to run: pairgate grant approve \\S+ --server ${server.replace(/[.:/]/g, '\\$&')}$`, 'm'));

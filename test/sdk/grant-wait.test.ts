@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PairgateClient, type GrantView } from '../../src/sdk/client.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { ensureBuilt, startNode, type NodeProcess } from '../helpers/node-process.js';
 import { waitDroppingProxy } from './wait-dropping-proxy.js';
 
 describe('SDK waitForDecision: a long-poll answered at once, unchanged, is not re-sent in a tight loop', () => {
@@ -61,4 +62,33 @@ describe('SDK waitForDecision: a long-poll answered at once, unchanged, is not r
     expect(await waiting).toMatchObject({ state: 'refused' });
     expect(readsOf(created.id)).toBe(2);
   });
+});
+
+describe('SDK waitForDecision without maxSeconds: as long as the grant can live', () => {
+  let node: NodeProcess;
+  beforeAll(async () => {
+    ensureBuilt();
+    // Grants of an hour, and long-polls of a second, so that the wait goes on by many of them.
+    node = await startNode({ PAIRGATE_GRANT_TTL_SECONDS: '3600', PAIRGATE_WAIT_MAX_SECONDS: '1', PAIRGATE_GRANTS_CODE_LENGTH: '12' });
+  }, 120_000);
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    await node?.stop();
+  });
+
+  it('still waits when more than 10 minutes have passed on a grant of an hour (it gave up at 600 s, saying "pending")', async () => {
+    const sdk = new PairgateClient({ baseUrl: node.url });
+    const created = await sdk.createGrant({ label: 'a long job', ttl: 3600 });
+    // Only this process's clock jumps: the server, in its own process, keeps the grant live.
+    const realNow = Date.now.bind(Date);
+    let skipped = 0;
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() + skipped);
+    const waiting = sdk.waitForDecision(created.id);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    skipped = 20 * 60_000;
+    // Past the old 600 s deadline, a long-poll or two come back unchanged.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await sdk.approveCode(created.code);
+    expect(await waiting).toMatchObject({ id: created.id, state: 'approved' });
+  }, 20_000);
 });

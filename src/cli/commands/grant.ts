@@ -1,8 +1,14 @@
 import type { Command } from 'commander';
 import { PairgateClient, type CreatedGrant } from '../../sdk/client.js';
+import { PairgateApiError } from '../../sdk/errors.js';
 import { httpUrlOption, intOption, textOption } from '../options.js';
 
 const DEFAULT_SERVER = process.env.PAIRGATE_SERVER ?? 'http://127.0.0.1:8080';
+
+/** The exit codes of the approver's commands, in their --help. */
+const DECISION_EXIT_CODES = `
+Exit code: 0 when done, 2 for a mistyped, unknown, expired or already decided code (or
+other bad input), 1 when the server cannot be reached.`;
 
 function client(options: { server: string }): PairgateClient {
   return new PairgateClient({ baseUrl: httpUrlOption(options.server, '--server (or PAIRGATE_SERVER)', 'http://127.0.0.1:8080') });
@@ -21,11 +27,42 @@ export function ttlCapNote(askedSeconds: number | undefined, created: Pick<Creat
 }
 
 /**
+ * The note the approver gave with a refusal (`grant refuse --note`). The API hands it to the
+ * secret's holder only, in the answer to redeeming the refused grant.
+ */
+async function refusalNote(api: PairgateClient, created: CreatedGrant): Promise<string | null> {
+  try {
+    await api.redeem(created.id, created.secret);
+  } catch (error) {
+    const body = error instanceof PairgateApiError && error.code === 'grant_refused' ? error.body as { note?: unknown } : undefined;
+    return typeof body?.note === 'string' && body.note ? body.note : null;
+  }
+  return null;
+}
+
+/** The line for a grant that ended without approval. */
+export function notApproved(state: string, note: string | null, expiresAt: string): string {
+  if (state === 'refused') return `Refused${note ? `: ${note}` : ''}.`;
+  if (state === 'expired') return `Not approved: nobody decided before the code expired (${expiresAt}). Create a new one to ask again.`;
+  return `Not approved: the request is ${state}.`;
+}
+
+/**
  * `pairgate grant`: the generic grant API from the shell. `create` prints the code and waits for a
  * person to decide; `show`, `approve` and `refuse` are what that person runs.
  */
 export function registerGrantCommand(program: Command): void {
-  const grant = program.command('grant').description('ask a person to approve something by a short code (generic grant API)');
+  const grant = program
+    .command('grant')
+    .description('ask a person to approve something by a short code (generic grant API)')
+    .addHelpText('after', `
+The requester runs \`grant create\`, which prints a code and waits; the person reads what it asks
+with \`grant show\` and decides with \`grant approve\` or \`grant refuse\`.
+
+Examples:
+  $ pairgate grant create --label "Let the printer in"
+  $ pairgate grant show 4GJD-A6F4-T
+  $ pairgate grant approve 4GJD-A6F4-T --note "go ahead"`);
   const serverOption = ['-s, --server <url>', 'pairgate server (PAIRGATE_SERVER)', DEFAULT_SERVER] as const;
 
   grant
@@ -34,14 +71,15 @@ export function registerGrantCommand(program: Command): void {
     .requiredOption('-l, --label <text>', 'what the approver is shown (1-200 characters)')
     .option('--ttl <seconds>', 'lifetime in seconds, 10 or more (default: the server\'s PAIRGATE_GRANT_TTL_SECONDS, 600; also the most it grants)')
     .option('--no-wait', 'print the code and exit without waiting (with --json, the answer holds the id and secret to redeem it)')
-    .option('--json', 'print JSON instead of text')
+    .option('--json', 'print JSON: a line with id, code and expiresAt, then one with the outcome (with --no-wait, one line: the whole creation answer)')
     .option(...serverOption)
     .addHelpText('after', `
 Examples:
   $ pairgate grant create --label "Let the printer in"
   $ pairgate grant create --label "Deploy v2" --ttl 300 --server https://pair.example.com
 
-Exit code: 0 when approved, 1 when refused or expired, 2 for bad input.`)
+Exit code: 0 when approved (with --no-wait: when created), 1 when refused or expired or
+when the server cannot be reached, 2 for bad input or a request the server refused.`)
     .action(async (options: { label: string; ttl?: string; wait: boolean; json?: boolean; server: string }) => {
       const ttl = intOption(options.ttl, '--ttl', 10, 86_400);
       const label = textOption(options.label, '--label', 1, 200);
@@ -67,7 +105,8 @@ Exit code: 0 when approved, 1 when refused or expired, 2 for bad input.`)
         console.log(options.json ? JSON.stringify(redeemed) : `Approved${redeemed.note ? `: ${redeemed.note}` : ''}.`);
         return;
       }
-      console.log(options.json ? JSON.stringify({ state: view.state }) : `Not approved: the request is ${view.state}.`);
+      const note = view.state === 'refused' ? await refusalNote(api, created) : null;
+      console.log(options.json ? JSON.stringify({ id: created.id, state: view.state, note }) : notApproved(view.state, note, created.expiresAt));
       process.exitCode = 1;
     });
 
@@ -75,7 +114,7 @@ Exit code: 0 when approved, 1 when refused or expired, 2 for bad input.`)
     .command('show <code>')
     .description('show what a code asks')
     .option(...serverOption)
-    .addHelpText('after', '\nExample:\n  $ pairgate grant show 4GJD-A6F4-T')
+    .addHelpText('after', `\nExample:\n  $ pairgate grant show 4GJD-A6F4-T\n${DECISION_EXIT_CODES}`)
     .action(async (code: string, options: { server: string }) => {
       const view = await client(options).lookupCode(code);
       console.log(`${view.label}\n${Object.entries(view.data).map(([k, v]) => `  ${k}: ${v}`).join('\n')}`.trimEnd());
@@ -88,7 +127,7 @@ Exit code: 0 when approved, 1 when refused or expired, 2 for bad input.`)
       .description(`${decision} the request a code names`)
       .option('-n, --note <text>', 'a note passed to the requester (up to 500 characters)')
       .option(...serverOption)
-      .addHelpText('after', `\nExample:\n  $ pairgate grant ${decision} 4GJD-A6F4-T --note "${decision === 'approve' ? 'go ahead' : 'not today'}"`)
+      .addHelpText('after', `\nExample:\n  $ pairgate grant ${decision} 4GJD-A6F4-T --note "${decision === 'approve' ? 'go ahead' : 'not today'}"\n${DECISION_EXIT_CODES}`)
       .action(async (code: string, options: { note?: string; server: string }) => {
         const note = options.note === undefined ? undefined : textOption(options.note, '--note', 0, 500);
         const api = client(options);

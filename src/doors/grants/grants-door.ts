@@ -11,6 +11,7 @@ import { requestedWaitSeconds, streamGrant, waitForGrant } from '../shared/waiti
 import { grantsConfigSchema } from './config.js';
 import { grantView, PAIR_KIND, type PairRequest, type PairResult } from './grant-views.js';
 import { LiveGrantsPerAddress } from './live-per-address.js';
+import { decisionRefusal, redeemRefusal } from './refusals.js';
 import {
   CodeParams,
   CodeView,
@@ -37,8 +38,10 @@ function codeFormatOf(ctx: { config: DoorContext['config'] }): CodeFormat {
 }
 
 const tooManyWaiting = (): RateLimitedError => new RateLimitedError(30, 'Too many requests are waiting for approval. Try again shortly.');
-const notFound = (): NotFoundError => new NotFoundError('No live grant has this id.', 'grant_not_found');
-const codeNotFound = (): NotFoundError => new NotFoundError('No live request has this code. Check the code, or ask for a new one.', 'code_not_found');
+// Expired grants are deleted, so "not found" is also what an expired one answers: say so.
+const notFound = (): NotFoundError => new NotFoundError('No live grant has this id: it expired, or the id is wrong. Create a new grant to ask again.', 'grant_not_found');
+// A decided code is spent, so a second decision lands here too.
+const codeNotFound = (): NotFoundError => new NotFoundError('No live request has this code: it expired, was already approved or refused, or is not the one given. Check the code, or ask for a new one.', 'code_not_found');
 
 /**
  * The generic grant API: the engine as plain HTTP, for programs that want a person to approve
@@ -112,7 +115,7 @@ export const grantsDoor: Door = {
     });
 
     api.get('/api/v1/grants/:id/events', {
-      schema: { tags, summary: 'Server-sent events: a `state` event now and on every change.', params: GrantIdParams, response: { 200: eventStream('`state` events: the grant now and on every change, until it is final.'), 404: ErrorView } },
+      schema: { tags, summary: 'Server-sent events: a `state` event now and on every change.', params: GrantIdParams, response: { 200: eventStream('`state` events: the grant now and on every change, until it is final; a `gone` event (`{"id"}`) when it expires, then the stream ends.'), 404: ErrorView } },
     }, async (request, reply) => {
       if (!(await ctx.engine.get(request.params.id))) throw notFound();
       await streamGrant<PairRequest, PairResult>(ctx, request, reply, request.params.id, (grant) => grantView(grant, ctx.engine.stateOf(grant)), maxWait * 5);
@@ -124,7 +127,12 @@ export const grantsDoor: Door = {
       const grant = await ctx.engine.findWithSecret<PairRequest, PairResult>(PAIR_KIND, request.params.id, request.body.secret);
       // The same answer for a wrong secret and a wrong id: neither is revealed.
       if (!grant) throw notFound();
-      const redeemed = await ctx.engine.redeem<PairRequest, PairResult>(grant.id);
+      let redeemed;
+      try {
+        redeemed = await ctx.engine.redeem<PairRequest, PairResult>(grant.id);
+      } catch (error) {
+        throw redeemRefusal(error, grant.result?.note ?? null);
+      }
       return { id: redeemed.id, state: redeemed.state, approvedBy: redeemed.result?.decidedBy ?? '', note: redeemed.result?.note ?? null };
     });
 
@@ -150,7 +158,12 @@ export const grantsDoor: Door = {
       }, async (request) => {
         const grant = await findLive(request.clientNetwork, request.params.code);
         const result: PairResult = { decidedBy: request.ip, note: request.body?.note ?? null };
-        const decided = decision === 'approve' ? await ctx.engine.approve(grant.id, result) : await ctx.engine.refuse(grant.id, result);
+        let decided;
+        try {
+          decided = decision === 'approve' ? await ctx.engine.approve(grant.id, result) : await ctx.engine.refuse(grant.id, result);
+        } catch (error) {
+          throw decisionRefusal(error);
+        }
         return grantView(decided as never, decided.state);
       });
     }

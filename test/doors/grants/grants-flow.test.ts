@@ -99,6 +99,43 @@ describe('generic grant API over real sockets', () => {
     await reader.cancel();
   });
 
+  it('a redeem refused says what to do, and hands the creator the refuser\'s note', async () => {
+    const redeem = async (created: { id: string; secret: string }) => {
+      const response = await post(`${base}/api/v1/grants/${created.id}/redeem`, { secret: created.secret });
+      return { status: response.status, body: await json(response) };
+    };
+    const pending = await json(post(`${base}/api/v1/grants`, { label: 'undecided' }));
+    expect(await redeem(pending)).toEqual({
+      status: 409,
+      body: { error: 'grant_pending', state: 'pending', message: 'Nobody has decided on this request yet, so it cannot be redeemed. Wait for the decision (GET /api/v1/grants/<id>?wait=60, or its events), then redeem it.' },
+    });
+    const refused = await json(post(`${base}/api/v1/grants`, { label: 'refused' }));
+    await post(`${base}/api/v1/codes/${refused.code}/refuse`, { note: 'not today' });
+    expect(await redeem(refused)).toEqual({
+      status: 409,
+      body: { error: 'grant_refused', state: 'refused', note: 'not today', message: 'The person refused this request, so it cannot be redeemed. Create a new grant to ask again.' },
+    });
+    const bare = await json(post(`${base}/api/v1/grants`, { label: 'refused without a word' }));
+    await fetch(`${base}/api/v1/codes/${bare.code}/refuse`, { method: 'POST' });
+    expect((await redeem(bare)).body).toMatchObject({ error: 'grant_refused', note: null });
+    const approved = await json(post(`${base}/api/v1/grants`, { label: 'approved' }));
+    await post(`${base}/api/v1/codes/${approved.code}/approve`, {});
+    expect((await redeem(approved)).status).toBe(200);
+    expect(await redeem(approved)).toEqual({
+      status: 409,
+      body: { error: 'grant_redeemed', state: 'redeemed', message: 'This request was already redeemed: a grant is redeemed once. Create a new grant to ask again.' },
+    });
+  });
+
+  it('a grant or code not found says why it may be so (expired grants are deleted, decided codes spent)', async () => {
+    const grant = await json(fetch(`${base}/api/v1/grants/01a2000000000000000000000000000000`));
+    expect(grant).toEqual({ error: 'grant_not_found', message: 'No live grant has this id: it expired, or the id is wrong. Create a new grant to ask again.' });
+    const created = await json(post(`${base}/api/v1/grants`, { label: 'decided' }));
+    await post(`${base}/api/v1/codes/${created.code}/approve`, {});
+    const spent = await json(post(`${base}/api/v1/codes/${created.code}/approve`, {}));
+    expect(spent).toEqual({ error: 'code_not_found', message: 'No live request has this code: it expired, was already approved or refused, or is not the one given. Check the code, or ask for a new one.' });
+  });
+
   it('keeps codes and secrets out of the logs', async () => {
     const created = await json(post(`${base}/api/v1/grants`, { label: 'logs' }));
     await fetch(`${base}/api/v1/codes/${created.code}`);
