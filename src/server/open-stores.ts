@@ -19,6 +19,17 @@ export function allMigrations(doors: readonly Door[]): MigrationSet {
 }
 
 /**
+ * The names of every migration of this version: the doors this start serves and those it leaves
+ * out (`--relay-only`), whose tables a database may hold; a database that ran any other was
+ * migrated by a newer pairgate (`migrateToLatest`).
+ */
+async function everyKnownMigration(migrations: MigrationSet): Promise<Set<string>> {
+  // Loaded here, not imported above: the door list imports the server's helpers.
+  const { allDoors } = await import('../doors/index.js');
+  return new Set([...Object.keys(migrations), ...Object.keys(allMigrations(allDoors))]);
+}
+
+/**
  * Opens the stores the configuration names: the wiring of adapters to ports happens here and
  * nowhere else.
  * - Durable data: PostgreSQL when PAIRGATE_DATABASE_URL is set, else SQLite in the data folder.
@@ -29,6 +40,7 @@ export function allMigrations(doors: readonly Door[]): MigrationSet {
  */
 export async function openStores(config: Config, doors: readonly Door[]): Promise<Stores> {
   const migrations = allMigrations(doors);
+  const knownMigrations = await everyKnownMigration(migrations);
   // pg and ioredis load only when configured: the embedded default starts without them.
   let durable: Stores;
   if (config.PAIRGATE_DATABASE_URL) {
@@ -36,11 +48,12 @@ export async function openStores(config: Config, doors: readonly Door[]): Promis
     durable = await openPostgresStores({
       url: config.PAIRGATE_DATABASE_URL,
       migrations,
+      knownMigrations,
       poolSize: config.PAIRGATE_DATABASE_POOL_SIZE,
       notify: !config.PAIRGATE_REDIS_URL,
     });
   } else {
-    durable = await openSqliteStores({ dataDir: config.PAIRGATE_DATA_DIR, migrations });
+    durable = await openSqliteStores({ dataDir: config.PAIRGATE_DATA_DIR, migrations, knownMigrations });
   }
   if (!config.PAIRGATE_REDIS_URL) return durable;
   let redis: RedisStores;
@@ -61,7 +74,10 @@ export async function openStores(config: Config, doors: readonly Door[]): Promis
     sweepEphemeral: (now) => redis.sweepEphemeral(now),
     ...(durable.backup ? { backup: durable.backup } : {}),
     async ping() {
-      await Promise.all([durable.ping(), redis.ping()]);
+      // Both asked, both told: /readyz names every store that is away, not the first.
+      const failures = (await Promise.allSettled([durable.ping(), redis.ping()])).flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
+      if (failures.length === 1) throw failures[0];
+      if (failures.length > 1) throw new Error(failures.map((failure) => (failure as Error).message).join('; '), { cause: failures[0] });
     },
     async close() {
       await Promise.allSettled([redis.close(), durable.close()]);

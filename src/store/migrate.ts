@@ -1,5 +1,11 @@
-import { Migrator, type Kysely } from 'kysely';
+import { Migrator, sql, type Kysely } from 'kysely';
+import { ConflictError } from '../core/errors.js';
 import type { MigrationSet } from './durable-schema.js';
+
+const MIGRATION_TABLE = 'pairgate_migrations';
+
+/** Kysely's refusal of a database that ran a migration its provider does not list. */
+const MISSING_MIGRATION = /previously executed migration (\S+) is missing/;
 
 /**
  * Applies every pending migration, in name order. Fails with the name of the migration that broke,
@@ -8,20 +14,56 @@ import type { MigrationSet } from './durable-schema.js';
  * Each door migrates tables of its own, so a server that starts with fewer doors (`--relay-only`)
  * and later with all of them, or an upgrade that brings a door whose migrations are named before
  * ones already run, must still apply them: pending migrations run even when named before the last
- * one applied.
+ * one applied. The other way round, a start with fewer doors on a database the whole server
+ * prepared (`--relay-only` after a full start, a relay-only node beside full ones on one
+ * PostgreSQL) leaves the other doors' tables as they are: `known` lists every migration of this
+ * version, those of doors left out too. A migration run that this version does not know at all
+ * was run by a newer pairgate: the start is refused (`database_newer_than_server`), since this
+ * version would write rows that the newer tables do not expect.
  */
-export async function migrateToLatest(db: Kysely<unknown>, migrations: MigrationSet): Promise<void> {
+export async function migrateToLatest(db: Kysely<unknown>, migrations: MigrationSet, known?: ReadonlySet<string>): Promise<void> {
+  const leftOut = (await executedMigrations(db)).filter((name) => !(name in migrations));
+  refuseNewer(leftOut.filter((name) => !known?.has(name)));
+  // Already run, so never run again: listed only so that Kysely finds every name it ran.
+  const placeholders: MigrationSet = Object.fromEntries(leftOut.map((name) => [name, { up: async () => undefined }]));
   const migrator = new Migrator({
     db,
-    provider: { getMigrations: async () => migrations },
-    migrationTableName: 'pairgate_migrations',
+    provider: { getMigrations: async () => ({ ...placeholders, ...migrations }) },
+    migrationTableName: MIGRATION_TABLE,
     migrationLockTableName: 'pairgate_migrations_lock',
     allowUnorderedMigrations: true,
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
+    // A newer node migrated between the read above and the lock (a rolling upgrade).
+    const missing = error instanceof Error ? MISSING_MIGRATION.exec(error.message)?.[1] : undefined;
+    if (missing) refuseNewer([missing]);
     const failed = results?.find((result) => result.status === 'Error');
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${reason}`);
+    const what = failed ? `database migration ${failed.migrationName} failed` : 'cannot prepare the database for its migrations';
+    throw new Error(`${what}: ${reason}`, { cause: error });
   }
+}
+
+/** Names of the migrations the database has run; none on a database never migrated. */
+async function executedMigrations(db: Kysely<unknown>): Promise<string[]> {
+  try {
+    const { rows } = await sql<{ name: string }>`select name from ${sql.table(MIGRATION_TABLE)}`.execute(db);
+    return rows.map((row) => row.name);
+  } catch (error) {
+    // No table yet (SQLite's wording, PostgreSQL's undefined_table): a new database.
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    if (code === '42P01' || (typeof message === 'string' && message.includes('no such table'))) return [];
+    throw error;
+  }
+}
+
+/** Stops a start on a database a newer pairgate migrated, saying what to do. */
+function refuseNewer(unknown: readonly string[]): void {
+  if (unknown.length === 0) return;
+  const names = unknown.length > 3 ? `${unknown.slice(0, 3).join(', ')} and ${unknown.length - 3} more` : unknown.join(', ');
+  throw new ConflictError(
+    `The database was migrated by a newer version of pairgate (migration ${names}, unknown to this version), and this version would write rows its tables do not expect. Start the newer version again, or restore a copy made before the upgrade (docs/backups.md).`,
+    'database_newer_than_server',
+  );
 }

@@ -1,4 +1,4 @@
-import { UnavailableError } from '../core/errors.js';
+import { ConfigError, UnavailableError, type PairgateError } from '../core/errors.js';
 
 /**
  * Recognising "the backing store is unreachable" across drivers (node sockets, pg, ioredis), so the
@@ -52,12 +52,87 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** The error start-up fails with when `service` at `url` does not answer or refuses us. */
-export function unreachableAtStart(service: string, url: string, cause: unknown): UnavailableError {
+/** A store's connection setting, as start-up messages name it. */
+export interface StoreSetting {
+  /** The service, for people: `PostgreSQL`, `Redis`. */
+  service: string;
+  /** The configuration key that holds the URL. */
+  key: string;
+  /** The URL itself (redacted before it is shown). */
+  url: string;
+}
+
+/** Why a store that answered refused us: each is a setting the operator changes, not a wait. */
+type Refusal = 'credentials' | 'database' | 'permission' | 'redis-db';
+
+/** PostgreSQL SQLSTATEs of a refusal: wrong password, unknown role or pg_hba.conf rule, unknown database, no right. */
+const PG_REFUSALS: Record<string, Refusal> = { '28P01': 'credentials', '28000': 'credentials', '3D000': 'database', '42501': 'permission' };
+
+/** Redis replies of a refusal (Redis 6+ and older wordings). */
+const REDIS_REFUSALS: [RegExp, Refusal][] = [
+  [/^(WRONGPASS|NOAUTH|ERR (AUTH|invalid password|Client sent AUTH))/i, 'credentials'],
+  [/^NOPERM/i, 'permission'],
+  [/^ERR (DB index is out of range|invalid DB index)/i, 'redis-db'],
+];
+
+/** The refusal `error` (or its cause) stands for, if it is one. */
+function refusalOf(error: unknown): Refusal | undefined {
+  for (let current = error, depth = 0; current && depth < 4; depth++) {
+    const { code, message } = current as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && code in PG_REFUSALS) return PG_REFUSALS[code];
+    const text = typeof message === 'string' ? message : '';
+    const redis = REDIS_REFUSALS.find(([pattern]) => pattern.test(text));
+    if (redis) return redis[1];
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * True when `error` says a store that answered refused us (credentials, a missing database or
+ * right, a Redis database number out of range): a setting to change, not a wait.
+ */
+export function isStoreRefusal(error: unknown): boolean {
+  return refusalOf(error) !== undefined;
+}
+
+/** The driver's reason in one line, with its code when the message lacks it. */
+function reasonOf(cause: unknown): string {
   const { code, message } = (cause ?? {}) as { code?: unknown; message?: unknown };
-  const text = typeof message === 'string' ? message.trim() : '';
+  const text = typeof message === 'string' ? message.trim().replace(/\.$/, '') : '';
   const codeText = typeof code === 'string' || typeof code === 'number' ? String(code) : '';
-  const reason = [text, codeText && !text.includes(codeText) ? `(${codeText})` : ''].filter(Boolean).join(' ') || 'no answer';
-  const error = new UnavailableError(`cannot use ${service} at ${redactUrl(url)}: ${reason}`, 'store_unavailable');
+  return [text, codeText && !text.includes(codeText) ? `(${codeText})` : ''].filter(Boolean).join(' ') || 'no answer';
+}
+
+/** What the operator does about a refusal, naming the setting to change. */
+function remedy(refusal: Refusal, { key, url }: StoreSetting): string {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  const user = decodeURIComponent(parsed?.username ?? '') || '<user>';
+  const database = decodeURIComponent(parsed?.pathname.slice(1) ?? '') || '<database>';
+  switch (refusal) {
+    case 'credentials':
+      return `put a user name and password it accepts in ${key}`;
+    case 'database':
+      return `create the database (createdb -O ${user} ${database}) or name one that exists in ${key}`;
+    case 'permission':
+      return `pairgate creates and migrates its tables at start-up: let the user of ${key} do so (GRANT CREATE ON SCHEMA public TO ${user}, or make it the database's owner)`;
+    case 'redis-db':
+      return `a Redis server has databases 0 to 15 unless its "databases" setting says more: name one of them at the end of ${key}`;
+  }
+}
+
+/**
+ * The error start-up fails with when the store of `setting` does not answer or refuses us. A
+ * refusal (credentials, a missing database, a missing right, a Redis database number out of range)
+ * is a setting to change: a `config_invalid` naming the key (`serve` exits 2). No answer may be
+ * passing (the store is starting too): `store_unavailable` (exit 1, a supervisor tries again). The
+ * URL is shown with its password redacted.
+ */
+export function storeStartError(setting: StoreSetting, cause: unknown): PairgateError {
+  const where = `${setting.service} at ${redactUrl(setting.url)}`;
+  const refusal = refusalOf(cause);
+  const error = refusal
+    ? new ConfigError(setting.key, `${where} refused: ${reasonOf(cause)}; ${remedy(refusal, setting)}`)
+    : new UnavailableError(`cannot use ${where}: ${reasonOf(cause)}; is ${setting.service} running there? Start it, or correct the host and port in ${setting.key}`, 'store_unavailable');
   return Object.assign(error, { cause });
 }

@@ -40,4 +40,49 @@ describe('migrateToLatest', () => {
       await db.destroy();
     }
   });
+
+  it('starts with fewer doors on a database the whole server prepared, leaving the other tables as they are', async () => {
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }) });
+    const whole = { '2026112200_core': table('core'), '2026112210_accounts': table('accounts'), '2026112300_relay': table('relay') };
+    try {
+      await migrateToLatest(db, whole);
+      await sql`insert into accounts (id) values ('kept')`.execute(db);
+      // --relay-only: core and the relay; the accounts door is known to this version but left out.
+      await migrateToLatest(db, { '2026112200_core': whole['2026112200_core'], '2026112300_relay': whole['2026112300_relay'] }, new Set(Object.keys(whole)));
+      // And the whole server again: nothing run twice, nothing lost.
+      await migrateToLatest(db, whole);
+      const { rows } = await sql<{ id: string }>`select id from accounts`.execute(db);
+      expect(rows).toEqual([{ id: 'kept' }]);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('refuses a database a newer version migrated, saying what to do, and changes nothing', async () => {
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }) });
+    try {
+      await migrateToLatest(db, { '2026112200_core': table('core'), '2099010100_future': table('future') });
+      await expect(migrateToLatest(db, { '2026112200_core': table('core'), '2026112300_new_here': table('new_here') })).rejects.toMatchObject({
+        code: 'database_newer_than_server',
+        status: 409,
+        message: expect.stringMatching(/migrated by a newer version of pairgate \(migration 2099010100_future, unknown to this version\).*restore a copy made before the upgrade/),
+      });
+      // Refused before anything ran: this version's own pending migration did not touch the database.
+      const { rows } = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name = 'new_here'`.execute(db);
+      expect(rows).toEqual([]);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('names no migration when none ran but the migration table could not be made', async () => {
+    const raw = new BetterSqlite3(':memory:');
+    raw.pragma('query_only = ON');
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: raw }) });
+    try {
+      await expect(migrateToLatest(db, { '2026112200_core': table('core') })).rejects.toThrow(/^cannot prepare the database for its migrations: attempt to write a readonly database/);
+    } finally {
+      await db.destroy();
+    }
+  });
 });

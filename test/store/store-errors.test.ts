@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isStoreUnreachable, redactUrl, unreachableAtStart } from '../../src/store/store-errors.js';
+import { isStoreRefusal, isStoreUnreachable, redactUrl, storeStartError } from '../../src/store/store-errors.js';
 
 describe('store errors', () => {
   it('redacts the password of a connection URL and nothing else', () => {
@@ -22,10 +22,24 @@ describe('store errors', () => {
     expect(isStoreUnreachable(undefined)).toBe(false);
   });
 
-  it('names the service and the redacted URL when start-up fails', () => {
-    const error = unreachableAtStart('PostgreSQL', 'postgres://u:pw@h:1/db', Object.assign(new Error('connect ECONNREFUSED h:1'), { code: 'ECONNREFUSED' }));
-    expect(error.message).toBe('cannot use PostgreSQL at postgres://u:***@h:1/db: connect ECONNREFUSED h:1');
+  it('names the service, the redacted URL and the key when a store does not answer at start-up', () => {
+    const error = storeStartError({ service: 'PostgreSQL', key: 'PAIRGATE_DATABASE_URL', url: 'postgres://u:pw@h:1/db' }, Object.assign(new Error('connect ECONNREFUSED h:1'), { code: 'ECONNREFUSED' }));
+    expect(error.message).toBe('cannot use PostgreSQL at postgres://u:***@h:1/db: connect ECONNREFUSED h:1; is PostgreSQL running there? Start it, or correct the host and port in PAIRGATE_DATABASE_URL');
     expect(error.code).toBe('store_unavailable');
     expect(error.status).toBe(503);
+  });
+
+  it('tells a refusal (a setting to change) from no answer, in pg and Redis wordings, through a cause', () => {
+    const pg = (code: string) => Object.assign(new Error('x'), { code });
+    for (const code of ['28P01', '28000', '3D000', '42501']) expect(isStoreRefusal(pg(code))).toBe(true);
+    expect(isStoreRefusal(new Error('migration failed', { cause: pg('42501') }))).toBe(true);
+    for (const text of ['WRONGPASS invalid username-password pair', 'NOAUTH Authentication required.', 'ERR invalid password', 'ERR DB index is out of range', 'NOPERM this user has no permissions']) {
+      expect(isStoreRefusal(new Error(text))).toBe(true);
+    }
+    expect(isStoreRefusal(pg('ECONNREFUSED'))).toBe(false);
+    expect(isStoreRefusal(pg('23505'))).toBe(false);
+    const refused = storeStartError({ service: 'Redis', key: 'PAIRGATE_REDIS_URL', url: 'redis://:pw@h:6379/0' }, new Error('WRONGPASS invalid username-password pair or user is disabled.'));
+    expect(refused.code).toBe('config_invalid');
+    expect(refused.message).toBe('PAIRGATE_REDIS_URL: Redis at redis://:***@h:6379/0 refused: WRONGPASS invalid username-password pair or user is disabled; put a user name and password it accepts in PAIRGATE_REDIS_URL');
   });
 });

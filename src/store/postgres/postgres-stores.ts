@@ -6,7 +6,7 @@ import { migrateToLatest } from '../migrate.js';
 import type { Stores } from '../ports.js';
 import { SqlEphemeralStore } from '../sql/sql-ephemeral-store.js';
 import { SqlGrantStore, type UniqueViolation } from '../sql/sql-grant-store.js';
-import { unreachableAtStart } from '../store-errors.js';
+import { isStoreRefusal, isStoreUnreachable, storeStartError, type StoreSetting } from '../store-errors.js';
 import { PgNotifier } from './pg-notifier.js';
 
 /** Options of the PostgreSQL store. */
@@ -14,6 +14,11 @@ export interface PostgresStoreOptions {
   /** `postgres://user:password@host:5432/database` (any libpq-style URL pg accepts). */
   url: string;
   migrations: MigrationSet;
+  /**
+   * Every migration this version of pairgate knows, those of doors this start leaves out too
+   * (`--relay-only`): see `migrateToLatest`. Default: `migrations` only.
+   */
+  knownMigrations?: ReadonlySet<string>;
   /** Largest number of pooled connections of this node. */
   poolSize?: number;
   /**
@@ -67,19 +72,21 @@ export async function openPostgresStores(options: PostgresStoreOptions): Promise
   const notify = options.notify ?? true;
   const ephemeral = new SqlEphemeralStore(db);
   const notifier = notify ? new PgNotifier(options.url, db, ephemeral) : undefined;
+  const setting: StoreSetting = { service: 'PostgreSQL', key: 'PAIRGATE_DATABASE_URL', url: options.url };
   try {
     await sql`select 1`.execute(db);
   } catch (error) {
     await db.destroy().catch(() => {});
-    throw unreachableAtStart('PostgreSQL', options.url, error);
+    throw storeStartError(setting, error);
   }
   try {
-    await migrateToLatest(db as Kysely<unknown>, { ...options.migrations, ...postgresMigrations });
+    await migrateToLatest(db as Kysely<unknown>, { ...options.migrations, ...postgresMigrations }, options.knownMigrations);
     await notifier?.start();
   } catch (error) {
     await notifier?.close();
     await db.destroy().catch(() => {});
-    throw error;
+    // A user without the right to create tables is a setting to change, said with the key.
+    throw isStoreRefusal(error) ? storeStartError(setting, error) : error;
   }
   const local = notifier ? undefined : new MemoryNotifier();
   return {
@@ -92,7 +99,12 @@ export async function openPostgresStores(options: PostgresStoreOptions): Promise
     ...(notify ? { rateLimit: { kind: 'ephemeral' as const } } : {}),
     sweepEphemeral: (now) => ephemeral.sweep(now),
     async ping() {
-      await sql`select 1`.execute(db);
+      try {
+        await sql`select 1`.execute(db);
+      } catch (error) {
+        // /readyz shows this to whoever asks: which store, never its address.
+        throw new Error(isStoreUnreachable(error) ? 'PostgreSQL does not answer; this node reconnects by itself' : `PostgreSQL: ${(error as Error).message}`, { cause: error });
+      }
       if (notifier && !notifier.connected) throw new Error('PostgreSQL listener is reconnecting');
     },
     async close() {

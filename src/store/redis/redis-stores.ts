@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Stores } from '../ports.js';
-import { unreachableAtStart } from '../store-errors.js';
+import { isStoreUnreachable, storeStartError } from '../store-errors.js';
 import { RedisEphemeralStore } from './redis-ephemeral-store.js';
 import { RedisGrantStore } from './redis-grant-store.js';
 import { RedisNotifier } from './redis-notifier.js';
@@ -72,12 +72,15 @@ export async function openRedisStores(options: RedisStoreOptions): Promise<Redis
   const notifier = new RedisNotifier(redis, subscriber, options.prefix);
   try {
     await redis.connect();
+    // ioredis selects the URL's database on connecting but only emits the refusal of a number
+    // the server lacks (/99 of 16) as an event, then writes in database 0: asked again, it throws.
+    if (redis.options.db) await redis.select(redis.options.db);
     await subscriber.connect();
     await notifier.start();
   } catch (error) {
     redis.disconnect();
     subscriber.disconnect();
-    throw unreachableAtStart('Redis', options.url, lastError ?? error);
+    throw storeStartError({ service: 'Redis', key: 'PAIRGATE_REDIS_URL', url: options.url }, lastError ?? error);
   }
   const ephemeral = new RedisEphemeralStore(redis, options.prefix);
   return {
@@ -88,8 +91,13 @@ export async function openRedisStores(options: RedisStoreOptions): Promise<Redis
     rateLimit: { kind: 'redis', redis, nameSpace: `${options.prefix}rl:` },
     sweepEphemeral: (now) => ephemeral.sweep(now),
     async ping() {
-      await redis.ping();
-      if (subscriber.status !== 'ready') throw new Error(`Redis subscriber is ${subscriber.status}`);
+      try {
+        await redis.ping();
+      } catch (error) {
+        // /readyz shows this to whoever asks: which store, never its address.
+        throw new Error(isStoreUnreachable(error) ? 'Redis does not answer; this node reconnects by itself' : `Redis: ${(error as Error).message}`, { cause: error });
+      }
+      if (subscriber.status !== 'ready') throw new Error(`Redis subscriber is ${subscriber.status}; this node reconnects by itself`);
     },
     async close() {
       await Promise.allSettled([redis.quit(), subscriber.quit()]);

@@ -7,7 +7,7 @@ import { migrateToLatest } from '../migrate.js';
 import { MemoryNotifier } from '../memory/memory-notifier.js';
 import type { Stores } from '../ports.js';
 import type { GrantRow } from '../grant-rows.js';
-import { ConflictError } from '../../core/errors.js';
+import { ConfigError, ConflictError } from '../../core/errors.js';
 import { BatchedInsert } from './batched-insert.js';
 import { SqliteEphemeralStore } from './sqlite-ephemeral-store.js';
 import { SqliteGrantStore } from './sqlite-grant-store.js';
@@ -22,6 +22,41 @@ export interface SqliteStoreOptions {
   /** Folder of the database file; `:memory:` for a private in-memory database. */
   dataDir: string;
   migrations: MigrationSet;
+  /**
+   * Every migration this version of pairgate knows, those of doors this start leaves out too
+   * (`--relay-only`): see `migrateToLatest`. Default: `migrations` only.
+   */
+  knownMigrations?: ReadonlySet<string>;
+}
+
+/**
+ * SQLite result codes of a file this process cannot open or write: a folder or database file
+ * read-only for this user (`disk I/O error` when the WAL cannot be made beside it), a full disk.
+ */
+const UNWRITABLE = /^SQLITE_(CANTOPEN|READONLY|IOERR|PERM|FULL)/;
+
+/** The SQLite result code of `error` or of its cause (a failed migration wraps it). */
+function sqliteCode(error: unknown): string | undefined {
+  for (const candidate of [error, (error as { cause?: unknown } | undefined)?.cause]) {
+    const code = (candidate as { code?: unknown } | undefined)?.code;
+    if (typeof code === 'string' && code.startsWith('SQLITE_')) return code;
+  }
+  return undefined;
+}
+
+/**
+ * The start-up error for a database file this process cannot open or write (a setting, or a disk,
+ * the operator fixes), said with the folder and the user instead of SQLite's bare "disk I/O
+ * error"; `error` itself for any other failure.
+ */
+function explainOpenError(error: unknown, filename: string): unknown {
+  const code = sqliteCode(error);
+  if (!code || !UNWRITABLE.test(code)) return error;
+  const remedy = code.startsWith('SQLITE_FULL')
+    ? 'free space on its disk, or choose a folder on another disk'
+    : `let the user running pairgate (uid ${process.getuid?.() ?? '?'}) write to the folder and to the pairgate.db files in it (chown), or choose another folder`;
+  const reason = `${(error as Error).message} (${code})`;
+  return Object.assign(new ConfigError('PAIRGATE_DATA_DIR', `cannot write the database ${filename}: ${reason}; ${remedy}`), { cause: error });
 }
 
 /** A row whose key order fixes the parameter order of the compiled insert. */
@@ -65,15 +100,26 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     filename = join(options.dataDir, 'pairgate.db');
   }
-  const sqlite = new BetterSqlite3(filename);
-  takeOwnership(sqlite, options.dataDir);
+  let sqlite: BetterSqlite3.Database;
+  try {
+    sqlite = new BetterSqlite3(filename);
+    takeOwnership(sqlite, options.dataDir);
+  } catch (error) {
+    throw explainOpenError(error, filename);
+  }
   // NORMAL syncs at checkpoints, safe against crashes of the process (not of the OS mid-checkpoint),
   // the usual trade for an embedded server.
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   const statements = new StatementCache(sqlite);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: { prepare: (sql) => statements.prepare(sql), close: () => sqlite.close() } }) });
-  await migrateToLatest(db as Kysely<unknown>, { ...options.migrations, ...sqliteMigrations });
+  try {
+    await migrateToLatest(db as Kysely<unknown>, { ...options.migrations, ...sqliteMigrations }, options.knownMigrations);
+  } catch (error) {
+    // Closed, so that a caller that handles the failure is left holding no lock on the folder.
+    await db.destroy().catch(() => undefined);
+    throw explainOpenError(error, filename);
+  }
   const ephemeral = new SqliteEphemeralStore(db, statements);
   // Kysely builds the insert once; better-sqlite3 runs it in group commits. Nothing is returned:
   // the row written is the row the store already has.
