@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -245,5 +245,19 @@ describe('pairgate serve: stores it cannot use at start-up', () => {
       expect(after.prepare('select count(*) as n from pairgate_migrations').get()).toEqual(before);
       after.close();
     });
+  });
+
+  it('the systemd unit gives up on a setting to change (exit 2) and retries a store that does not answer yet (exit 1)', async () => {
+    ensureBuilt();
+    const unit = readFileSync(new URL('../../contrib/systemd/pairgate.service', import.meta.url), 'utf8');
+    const prevented = /^RestartPreventExitStatus=(.*)$/m.exec(unit)?.[1]?.split(/\s+/) ?? [];
+    const refused = await serveOn(mkdtempSync(join(tmpdir(), 'pairgate-unit-exit-')), ['--port', 'not-a-port']);
+    const port = await freePort();
+    const away = await failingStart({ PAIRGATE_REDIS_URL: `redis://127.0.0.1:${port}` });
+    expect(away.stderr).toContain('[store_unavailable]');
+    expect(prevented).toContain(String(refused.code));
+    expect(prevented).not.toContain(String(away.code));
+    // Ordered after the stores of this machine, so a boot does not start it before them.
+    expect(/^After=(.*)$/m.exec(unit)?.[1]).toMatch(/postgresql\.service.*redis-server\.service/);
   });
 });
