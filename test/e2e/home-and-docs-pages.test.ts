@@ -32,10 +32,10 @@ describe.skipIf(Boolean(skip))(`home and API docs pages in Chromium${skip ? ` (s
     const page = await browser.newPage();
     const problems = watchProblems(page);
     await page.goto(`${t.url}/`);
-    const links = await page.locator('ul.links a').allTextContents();
+    const links = await page.locator('ul.home-links a').allTextContents();
     expect(links).toEqual(['Enter a support code', 'Your account', 'Connect a device', 'Chat integrations', 'Boxes on your network', 'API documentation']);
     // Every link leads to a page that answers (a door switched off would not be offered).
-    for (const href of await page.locator('ul.links a').evaluateAll((anchors) => anchors.map((a) => a.getAttribute('href')))) {
+    for (const href of await page.locator('ul.home-links a').evaluateAll((anchors) => anchors.map((a) => a.getAttribute('href')))) {
       const response = await page.request.get(`${t.url}${href}`);
       expect({ href, status: response.status() }).toEqual({ href, status: 200 });
     }
