@@ -23,6 +23,16 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: true, optionDescription })
+    .addHelpText('after', `
+Run \`pairgate <command> --help\` for a command's options and examples.
+
+Exit code: 0 on success, 2 for bad input (a missing or malformed option, an
+unknown code) or a request the server refused, 1 for anything else (a server
+that cannot be reached); a command's --help says what else its codes mean.
+141 when the reader of the output stopped reading (\`| head\`).
+
+Example:
+  $ pairgate serve --port 0 --data-dir /tmp/pg`)
     // Set before the sub-commands are added, so that they inherit it: their usage errors then
     // reach main() instead of exiting from inside commander.
     .exitOverride();

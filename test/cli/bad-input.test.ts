@@ -37,6 +37,14 @@ describe('the CLI on bad input: one line saying what to do, exit code 2, no stac
     expect((await run(['--version'])).status).toBe(0);
   }, 60_000);
 
+  it('pairgate --help says what the exit codes mean and where each command\'s options are', async () => {
+    const help = await run(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Run `pairgate <command> --help` for a command\'s options and examples.');
+    expect(help.stdout).toMatch(/^Exit code: 0 on success, 2 for bad input [^]*\n.*, 1 for anything else/m);
+    expect(help.stdout).toMatch(/^ {2}\$ pairgate serve /m);
+  });
+
   it('URLs that are not http(s) are named before any request', async () => {
     await expectBadInput(['grant', 'show', 'abcd', '--server', 'notaurl'], /--server \(or PAIRGATE_SERVER\): "notaurl" is not an http:\/\/ or https:\/\/ URL/);
     await expectBadInput(['grant', 'create', '--label', 'x', '--no-wait'], /PAIRGATE_SERVER\): "ftp:\/\/x" is not/, { PAIRGATE_SERVER: 'ftp://x' });
@@ -78,7 +86,7 @@ describe('the CLI on bad input: one line saying what to do, exit code 2, no stac
   }, 60_000);
 
   it('help texts fit 80 columns, examples aside', async () => {
-    const commands = [[], ['lan'], ['doctor'], ['join'], ['serve'], ['box', 'cert'], ['box', 'dns', 'set'], ['grant', 'create'], ['session', 'create']];
+    const commands = [[], ['lan'], ['doctor'], ['join'], ['serve'], ['box', 'cert'], ['box', 'dns', 'set'], ['grant'], ['grant', 'create'], ['grant', 'show'], ['grant', 'approve'], ['grant', 'refuse'], ['version'], ['session', 'create']];
     for (const command of commands) {
       const help = (await run([...command, '--help'])).stdout;
       // Examples are command lines, kept whole; everything else is wrapped.

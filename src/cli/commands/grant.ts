@@ -7,8 +7,8 @@ const DEFAULT_SERVER = process.env.PAIRGATE_SERVER ?? 'http://127.0.0.1:8080';
 
 /** The exit codes of the approver's commands, in their --help. */
 const DECISION_EXIT_CODES = `
-Exit code: 0 when done, 2 for a mistyped, unknown, expired or already decided code (or
-other bad input), 1 when the server cannot be reached.`;
+Exit code: 0 when done, 2 for a mistyped, unknown, expired or already decided
+code (or other bad input), 1 when the server cannot be reached.`;
 
 function client(options: { server: string }): PairgateClient {
   return new PairgateClient({ baseUrl: httpUrlOption(options.server, '--server (or PAIRGATE_SERVER)', 'http://127.0.0.1:8080') });
@@ -56,8 +56,9 @@ export function registerGrantCommand(program: Command): void {
     .command('grant')
     .description('ask a person to approve something by a short code (generic grant API)')
     .addHelpText('after', `
-The requester runs \`grant create\`, which prints a code and waits; the person reads what it asks
-with \`grant show\` and decides with \`grant approve\` or \`grant refuse\`.
+The requester runs \`grant create\`, which prints a code and waits; the person
+reads what it asks with \`grant show\` and decides with \`grant approve\` or
+\`grant refuse\`.
 
 Examples:
   $ pairgate grant create --label "Let the printer in"
@@ -78,8 +79,9 @@ Examples:
   $ pairgate grant create --label "Let the printer in"
   $ pairgate grant create --label "Deploy v2" --ttl 300 --server https://pair.example.com
 
-Exit code: 0 when approved (with --no-wait: when created), 1 when refused or expired or
-when the server cannot be reached, 2 for bad input or a request the server refused.`)
+Exit code: 0 when approved (with --no-wait: when created), 1 when refused or
+expired or when the server cannot be reached, 2 for bad input or a request the
+server refused.`)
     .action(async (options: { label: string; ttl?: string; wait: boolean; json?: boolean; server: string }) => {
       const ttl = intOption(options.ttl, '--ttl', 10, 86_400);
       const label = textOption(options.label, '--label', 1, 200);
