@@ -4,12 +4,12 @@ import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import type { DoorContext } from '../door.js';
-import { currentUser, safeNext, signInFromForm, signInUrl, type Accounts } from './accounts.js';
+import { currentUser, safeNext, signInFromForm, signInRefusalText, signInUrl, type Accounts } from './accounts.js';
 import { flowIntro } from './flow-intro.js';
 import { formFromThisSite } from './form-guard.js';
-import { askedLang, pickLang, translator, type MessageKey } from './i18n.js';
+import { askedLang, pickLang, translator, type Lang, type MessageKey } from './i18n.js';
 import { renderPage } from './page-helpers.js';
-import { lifetimeWords } from '../../web/duration-words.js';
+import { lifetimeWords, waitWords } from '../../web/duration-words.js';
 
 /** Form fields are strings; the CSRF token and the language ride along in every form. */
 const FormBase = { _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) };
@@ -21,9 +21,15 @@ const FormAgain = htmlPage('The form again, saying what went wrong.');
 const SignInFirst = seeOther('Not signed in: to the sign-in page, which comes back here.');
 const tags = ['accounts'];
 
-/** A known pairgate error's message in the page's language (the catalog has one per code). */
-function errorMessage(error: unknown, t: (key: string) => string): string | undefined {
+/**
+ * A known pairgate error's message in the page's language (the catalog has one per code); a rate
+ * limit says when to try again.
+ */
+function errorMessage(error: unknown, lang: Lang): string | undefined {
   if (!isPairgateError(error) || error.status >= 500) return undefined;
+  const t = translator(lang);
+  const retryAfter = Number(error.details?.retryAfterSeconds);
+  if (error.status === 429 && retryAfter > 0) return t('error.rate_limitedWait', { wait: waitWords(retryAfter, lang) });
   const key = `error.${error.code}`;
   const translated = t(key);
   return translated === key ? error.message : translated;
@@ -39,6 +45,18 @@ async function introFor(request: FastifyRequest, next: string, then: MessageKey)
   const who = await flowIntro(request, next, lang);
   const rest = translator(lang)(then);
   return who ? `${who} ${rest}` : rest;
+}
+
+/**
+ * `path` in the language the request asked for (`?lang=`, or the form's `lang`) when the browser's
+ * Accept-Language would choose another: a person who switched to French on a form stays in French
+ * on the page it leads to. When the browser would choose it anyway, the address stays bare.
+ */
+function inAskedLang(request: FastifyRequest, path: string): string {
+  const lang = askedLang(request);
+  // The language the next page picks with nothing asked: the browser's alone.
+  const browsers = pickLang({ headers: request.headers } as FastifyRequest);
+  return lang && lang !== browsers ? `${path}${path.includes('?') ? '&' : '?'}lang=${lang}` : path;
 }
 
 /** `path` with `next` added to its query when there is one. */
@@ -60,7 +78,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     renderPage(pages, request, reply, template, { ...data, error: translator(pickLang(request))('error.csrf_failed'), csrf: true }, { status: 403 });
 
   api.get('/account', { schema: { tags, summary: 'Your account: the app accesses page, or sign-in.', hide: true }, config: { page: true } }, async (request, reply) =>
-    reply.redirect((await currentUser(request)) ? '/account/accesses' : '/account/signin', 303));
+    reply.redirect(inAskedLang(request, (await currentUser(request)) ? '/account/accesses' : '/account/signin'), 303));
 
   api.get('/account/signin', { schema: { tags, summary: 'The sign-in page.', querystring: PageQuery, response: HtmlPage } }, async (request, reply) => {
     const next = safeNext(request.query.next, '');
@@ -73,16 +91,15 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     const next = safeNext(request.body.next, '');
     const intro = await introFor(request, next, 'signin.intro');
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/signin.njk', { next, intro, login: request.body.login });
-    const t = translator(pickLang(request));
     const refused = await signInFromForm(request, reply, request.body.login, request.body.password);
-    if (!refused) return reply.redirect(next || '/account/accesses', 303);
-    return renderPage(pages, request, reply, 'account/signin.njk', { next, intro, login: request.body.login, error: t(refused.messageKey) }, { status: refused.status, user: null });
+    if (!refused) return reply.redirect(next || inAskedLang(request, '/account/accesses'), 303);
+    return renderPage(pages, request, reply, 'account/signin.njk', { next, intro, login: request.body.login, error: signInRefusalText(refused, pickLang(request)) }, { status: refused.status, user: null });
   });
 
   api.post('/account/signout', { schema: { tags, summary: 'Sign out: ends the session.', body: Type.Object(FormBase), response: { 303: seeOther('Signed out: to the sign-in page.'), 403: htmlPage('The form did not come from this site.') } } }, async (request, reply) => {
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/message.njk', { title: translator(pickLang(request))('error.title') });
     await accounts.parts.sessions.end(request, reply);
-    return reply.redirect('/account/signin', 303);
+    return reply.redirect(inAskedLang(request, '/account/signin'), 303);
   });
 
   api.get('/account/register', { schema: { tags, summary: 'The registration page.', querystring: PageQuery, response: HtmlPage } }, async (request, reply) => {
@@ -102,9 +119,9 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     try {
       const user = await accounts.register(request.body);
       await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now());
-      return reply.redirect(next || '/account/accesses', 303);
+      return reply.redirect(next || inAskedLang(request, '/account/accesses'), 303);
     } catch (error) {
-      const message = errorMessage(error, translator(pickLang(request)));
+      const message = errorMessage(error, pickLang(request));
       if (!message || !isPairgateError(error)) throw error;
       return renderPage(pages, request, reply, 'account/register.njk', { email, username, next, intro, error: message }, { status: error.status, user: null });
     }
@@ -126,7 +143,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     try {
       await accounts.changePassword(user, request.body.current, request.body.password, request.clientNetwork);
     } catch (error) {
-      const message = errorMessage(error, translator(pickLang(request)));
+      const message = errorMessage(error, pickLang(request));
       if (!message || !isPairgateError(error)) throw error;
       if (error.status === 429) reply.header('retry-after', String(error.details?.retryAfterSeconds ?? 60));
       return renderPage(pages, request, reply, 'account/password.njk', { error: message }, { status: error.status, user });
@@ -152,7 +169,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     try {
       await accounts.deleteAccount(user, request.body.password, request.clientNetwork);
     } catch (error) {
-      const message = errorMessage(error, translator(pickLang(request)));
+      const message = errorMessage(error, pickLang(request));
       if (!message || !isPairgateError(error)) throw error;
       if (error.status === 429) reply.header('retry-after', String(error.details?.retryAfterSeconds ?? 60));
       return renderPage(pages, request, reply, 'account/delete.njk', { error: message }, { status: error.status, user });
@@ -203,7 +220,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
       const done = await accounts.resetPassword(token, request.body.password);
       return renderPage(pages, request, reply, 'account/reset.njk', done ? { done: true, next } : { invalid: true, next }, { status: done ? 200 : 404, user: null });
     } catch (error) {
-      const message = errorMessage(error, translator(pickLang(request)));
+      const message = errorMessage(error, pickLang(request));
       if (!message || !isPairgateError(error)) throw error;
       return renderPage(pages, request, reply, 'account/reset.njk', { token, next, error: message }, { status: error.status });
     }

@@ -2,7 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../core/clock.js';
 import { ForbiddenError, isPairgateError, UnauthorizedError } from '../../core/errors.js';
 import type { AfterAnswer } from './after-answer.js';
-import type { Lang } from './i18n.js';
+import { translator, type Lang } from './i18n.js';
+import { waitWords } from '../../web/duration-words.js';
 import type { Mailer } from './mailer.js';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.js';
 import type { PasswordResets } from './password-resets.js';
@@ -172,6 +173,18 @@ export async function currentUser(request: FastifyRequest): Promise<User | undef
 export interface SignInRefusal {
   status: 401 | 429;
   messageKey: 'signin.failed' | 'signin.limited';
+  /** For a 429: how long until the budget lets this sign-in be tried again. */
+  retryAfterSeconds?: number;
+}
+
+/**
+ * What a sign-in form says of `refusal`, in `lang`: for a spent budget, when to try again ("Try
+ * again in 15 minutes."), since "later" leaves a person guessing and failing again.
+ */
+export function signInRefusalText(refusal: SignInRefusal, lang: Lang): string {
+  const t = translator(lang);
+  if (refusal.status !== 429 || refusal.retryAfterSeconds === undefined) return t(refusal.messageKey);
+  return t('signin.limitedWait', { wait: waitWords(refusal.retryAfterSeconds, lang) });
 }
 
 /**
@@ -188,8 +201,9 @@ export async function signInFromForm(request: FastifyRequest, reply: FastifyRepl
   } catch (error) {
     if (!isPairgateError(error) || (error.status !== 401 && error.status !== 429)) throw error;
     if (error.status === 429) {
-      reply.header('retry-after', String(error.details?.retryAfterSeconds ?? 60));
-      return { status: 429, messageKey: 'signin.limited' };
+      const retryAfterSeconds = Number(error.details?.retryAfterSeconds ?? 60);
+      reply.header('retry-after', String(retryAfterSeconds));
+      return { status: 429, messageKey: 'signin.limited', retryAfterSeconds };
     }
     return { status: 401, messageKey: 'signin.failed' };
   }
