@@ -1,5 +1,5 @@
 import { isPairgateError } from '../core/errors.js';
-import { PairgateApiError } from '../sdk/errors.js';
+import { NOT_PAIRGATE_CODE, PairgateApiError } from '../sdk/errors.js';
 
 const NOT_FROM_PAIRGATE = '; the answer has no pairgate error in it: check that the URL given is the pairgate server (or that a proxy in front of it passes requests on)';
 
@@ -14,10 +14,11 @@ function notFromPairgate(error: PairgateApiError): boolean {
 }
 
 /**
- * Client-side refusals (no answer, status 0) the person fixes with an option, as they fix bad
- * input: a certificate to trust (`--update-ca`), a name the certificate holds.
+ * Client-side refusals the person fixes with an option, as they fix bad input: a certificate to
+ * trust (`--update-ca`), a name the certificate holds (both with no answer, status 0), a URL
+ * where something other than pairgate answers (`--server`).
  */
-const FIXED_BY_AN_OPTION = new Set(['tls_untrusted', 'tls_name_mismatch']);
+const FIXED_BY_AN_OPTION = new Set(['tls_untrusted', 'tls_name_mismatch', NOT_PAIRGATE_CODE]);
 
 /** Exit code of a command whose reader went away: a process killed by SIGPIPE, as shells report it (128 + 13). */
 export const CLOSED_PIPE_EXIT_CODE = 141;

@@ -1,4 +1,4 @@
-import { PairgateApiError, toApiError, networkFailureReason } from './errors.js';
+import { NOT_PAIRGATE_CODE, PairgateApiError, toApiError, networkFailureReason } from './errors.js';
 import { LongPollPacer, longPollSeconds } from './long-poll.js';
 
 /** Seconds a wait for a decision goes on past the grant's lifetime, for the server to say it expired. */
@@ -73,7 +73,13 @@ export class PairgateClient {
       throw new PairgateApiError(0, 'network_error', `Cannot reach ${this.baseUrl} (${reason}). Check the address and that the server runs.`);
     }
     if (!response.ok) throw await toApiError(response);
-    return (await response.json()) as T;
+    try {
+      return (await response.json()) as T;
+    } catch {
+      // A success that is not JSON: a web server or a proxy's page answered, not pairgate.
+      const type = response.headers.get('content-type')?.split(';')[0] ?? 'no content type';
+      throw new PairgateApiError(response.status, NOT_PAIRGATE_CODE, `${this.baseUrl} answered ${method} ${path.split('?')[0]} with ${type}, not pairgate's JSON: check that the URL is the pairgate server (or that a proxy in front of it passes requests on).`);
+    }
   }
 
   /** Liveness of the server. */

@@ -1,3 +1,6 @@
+/** Machine code of a success answer that is not JSON: something other than pairgate answered. */
+export const NOT_PAIRGATE_CODE = 'not_pairgate';
+
 /**
  * An error answer from a pairgate server, with the server's stable machine code. Programs branch on
  * `code`; people read `message`.

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { notApproved } from '../../src/cli/commands/grant.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 
 const cli = join(process.cwd(), 'dist/cli/main.js');
@@ -128,5 +129,31 @@ describe('pairgate grant against something that is not a pairgate server', () =>
     const result = await exec('node', [cli, 'grant', 'show', 'abcd-efgh-j', '--server', url]).catch((e: { stderr: string; code: number }) => e);
     expect((result as { code: number }).code).toBe(2);
     expect((result as { stderr: string }).stderr.trim()).toBe('pairgate: File not found [http_404]; the answer has no pairgate error in it: check that the URL given is the pairgate server (or that a proxy in front of it passes requests on)');
+  });
+});
+
+describe('pairgate grant against a web server that answers every path with a page', () => {
+  let other: Server;
+  let url: string;
+  beforeAll(async () => {
+    // A single-page app's hosting: 200 and the same HTML for any path.
+    other = createServer((_request, response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<html>hi</html>'));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => other.close(() => resolve())));
+
+  it('says the answer is not pairgate\'s, exit 2, not JSON.parse\'s "Unexpected token \'<\'" and exit 1', async () => {
+    const result = await exec('node', [cli, 'grant', 'show', 'abcd-efgh-j', '--server', url]).catch((e: { stderr: string; code: number }) => e);
+    expect((result as { code: number }).code).toBe(2);
+    expect((result as { stderr: string }).stderr.trim()).toBe(`pairgate: ${url} answered GET /api/v1/codes/abcd-efgh-j with text/html, not pairgate's JSON: check that the URL is the pairgate server (or that a proxy in front of it passes requests on). [not_pairgate]`);
+  });
+});
+
+describe('the line for a grant that ended without approval', () => {
+  it('says an expired code expired before anyone decided, and what to do; a refusal gives its note', () => {
+    expect(notApproved('expired', null, '2026-12-02T08:20:07.831Z')).toBe('Not approved: nobody decided before the code expired (2026-12-02T08:20:07.831Z). Create a new one to ask again.');
+    expect(notApproved('refused', 'not today', '')).toBe('Refused: not today.');
+    expect(notApproved('refused', null, '')).toBe('Refused.');
   });
 });
