@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { isPairgateError } from '../../core/errors.js';
+import { isPairgateError, type PairgateError } from '../../core/errors.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import type { DoorContext } from '../door.js';
 import { currentUser, safeNext, signInFromForm, signInRefusalText, signInUrl, type Accounts } from './accounts.js';
@@ -57,6 +57,13 @@ function inAskedLang(request: FastifyRequest, path: string): string {
   // The language the next page picks with nothing asked: the browser's alone.
   const browsers = pickLang({ headers: request.headers } as FastifyRequest);
   return lang && lang !== browsers ? `${path}${path.includes('?') ? '&' : '?'}lang=${lang}` : path;
+}
+
+/** The registration fields `error` is about, for the form to mark: a taken account may be either name. */
+function registrationFields(error: PairgateError): string[] {
+  const field = error.details?.field;
+  if (typeof field === 'string') return [field];
+  return error.code === 'account_exists' ? ['username', 'email'] : [];
 }
 
 /** `path` with `next` added to its query when there is one. */
@@ -123,7 +130,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     } catch (error) {
       const message = errorMessage(error, pickLang(request));
       if (!message || !isPairgateError(error)) throw error;
-      return renderPage(pages, request, reply, 'account/register.njk', { email, username, next, intro, error: message }, { status: error.status, user: null });
+      return renderPage(pages, request, reply, 'account/register.njk', { email, username, next, intro, error: message, invalidFields: registrationFields(error) }, { status: error.status, user: null });
     }
   });
 
