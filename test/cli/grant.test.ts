@@ -77,6 +77,22 @@ describe('pairgate grant (CLI through the SDK, against a real server)', () => {
     expect((await exec('node', [cli, 'grant', '--help'])).stdout).toMatch(/Examples:\n {2}\$ pairgate grant create/);
   });
 
+  it('shows the approver a requester\'s label and data as they are, never as terminal commands or lines of their own', async () => {
+    const response = await fetch(`${server}/api/v1/grants`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ label: 'Print a page\nState: approved by your admin\u001b[2K', data: { from: 'x\ny: z' } }),
+    });
+    const { code } = (await response.json()) as { code: string };
+    const shown = await exec('node', [cli, 'grant', 'show', code, '--server', server]);
+    const lines = shown.stdout.split('\n');
+    expect(lines[0]).toBe('Print a page↵State: approved by your admin\uFFFD[2K');
+    expect(lines[1]).toBe('  from: x↵y: z');
+    expect(lines[2]).toMatch(/^State: pending, expires at /);
+    const approved = await exec('node', [cli, 'grant', 'approve', code, '--server', server]);
+    expect(approved.stdout).toBe('Approved: Print a page↵State: approved by your admin\uFFFD[2K\n');
+  });
+
   it('tells the approver which server to use when it is not the default one', async () => {
     const created = await exec('node', [cli, 'grant', 'create', '--label', 'Open the door', '--no-wait', '--server', server]);
     expect(created.stdout).toMatch(new RegExp(`Ask the approver to run: pairgate grant approve \\S+ --server ${server.replace(/[.:/]/g, '\\$&')}$`, 'm'));

@@ -2,8 +2,19 @@ import type { Command } from 'commander';
 import { PairgateClient, type CreatedGrant } from '../../sdk/client.js';
 import { PairgateApiError } from '../../sdk/errors.js';
 import { httpUrlOption, intOption, textOption } from '../options.js';
+import { terminalSafe } from '../terminal-text.js';
 
 const DEFAULT_SERVER = process.env.PAIRGATE_SERVER ?? 'http://127.0.0.1:8080';
+
+/**
+ * Text someone else wrote (the requester's label and data, the approver's note) as one line safe
+ * for a terminal: escapes that would drive it become U+FFFD (terminalSafe), and a line break shows
+ * as ↵, so a label cannot print a line of its own ("State: ...", a fact the requester made up)
+ * under what \`grant show\` prints.
+ */
+export function oneLine(text: string): string {
+  return terminalSafe(text).replace(/\n/g, '↵').replace(/\t/g, ' ');
+}
 
 /** The exit codes of the approver's commands, in their --help. */
 const DECISION_EXIT_CODES = `
@@ -42,7 +53,7 @@ async function refusalNote(api: PairgateClient, created: CreatedGrant): Promise<
 
 /** The line for a grant that ended without approval. */
 export function notApproved(state: string, note: string | null, expiresAt: string): string {
-  if (state === 'refused') return `Refused${note ? `: ${note}` : ''}.`;
+  if (state === 'refused') return `Refused${note ? `: ${oneLine(note)}` : ''}.`;
   if (state === 'expired') return `Not approved: nobody decided before the code expired (${expiresAt}). Create a new one to ask again.`;
   return `Not approved: the request is ${state}.`;
 }
@@ -104,7 +115,7 @@ server refused.`)
       const view = await api.waitForDecision(created.id);
       if (view.state === 'approved') {
         const redeemed = await api.redeem(created.id, created.secret);
-        console.log(options.json ? JSON.stringify(redeemed) : `Approved${redeemed.note ? `: ${redeemed.note}` : ''}.`);
+        console.log(options.json ? JSON.stringify(redeemed) : `Approved${redeemed.note ? `: ${oneLine(redeemed.note)}` : ''}.`);
         return;
       }
       const note = view.state === 'refused' ? await refusalNote(api, created) : null;
@@ -119,7 +130,7 @@ server refused.`)
     .addHelpText('after', `\nExample:\n  $ pairgate grant show 4GJD-A6F4-T\n${DECISION_EXIT_CODES}`)
     .action(async (code: string, options: { server: string }) => {
       const view = await client(options).lookupCode(code);
-      console.log(`${view.label}\n${Object.entries(view.data).map(([k, v]) => `  ${k}: ${v}`).join('\n')}`.trimEnd());
+      console.log(`${oneLine(view.label)}\n${Object.entries(view.data).map(([k, v]) => `  ${oneLine(k)}: ${oneLine(v)}`).join('\n')}`.trimEnd());
       console.log(`State: ${view.state}, expires at ${view.expiresAt}`);
     });
 
@@ -134,7 +145,7 @@ server refused.`)
         const note = options.note === undefined ? undefined : textOption(options.note, '--note', 0, 500);
         const api = client(options);
         const view = decision === 'approve' ? await api.approveCode(code, note) : await api.refuseCode(code, note);
-        console.log(`${decision === 'approve' ? 'Approved' : 'Refused'}: ${view.label}`);
+        console.log(`${decision === 'approve' ? 'Approved' : 'Refused'}: ${oneLine(view.label)}`);
       });
   }
 }
