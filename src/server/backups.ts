@@ -105,7 +105,11 @@ async function prune(dir: string, keep: number): Promise<void> {
   const names = await readdir(dir);
   const copies = names.filter((name) => COPY_NAME.test(name)).sort();
   const old = copies.slice(0, Math.max(0, copies.length - keep));
-  // Called between copies: a partial file left now is one a crash or a full disk interrupted.
-  const interrupted = names.filter((name) => name.endsWith('.db.partial') && COPY_NAME.test(name.slice(0, -'.partial'.length)));
+  // Called between copies: a partial file left now is one a crash or a full disk interrupted (with
+  // the journal SQLite keeps beside it while the copy is being marked as one).
+  const interrupted = names.filter((name) => {
+    const copy = /^(.*\.db)\.partial(-journal|-wal|-shm)?$/.exec(name)?.[1];
+    return copy !== undefined && COPY_NAME.test(copy);
+  });
   await Promise.all([...old, ...interrupted].map((name) => rm(join(dir, name), { force: true })));
 }

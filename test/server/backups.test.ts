@@ -108,6 +108,23 @@ describe('copies of the embedded database (PAIRGATE_BACKUP_DIR, real SQLite)', (
     await expect(startServer({ env: { ...env, PAIRGATE_BACKUP_DIR: join(file, 'copies') } }, allDoors)).rejects.toThrow(`PAIRGATE_BACKUP_DIR: ${file} is not a folder`);
   });
 
+  it('deletes what an interrupted copy left, its journal too, and nothing else', async () => {
+    const backupDir = mkdtempSync(join(tmpdir(), 'pairgate-backups-'));
+    const left = ['pairgate-20260101T000000000Z.db.partial', 'pairgate-20260101T000000000Z.db.partial-journal'];
+    const kept = ['notes.txt', 'pairgate.db-journal'];
+    for (const name of [...left, ...kept]) writeFileSync(join(backupDir, name), 'x');
+    const t = await createTestApp({ PAIRGATE_BACKUP_DIR: backupDir });
+    try {
+      await waitForCopies(backupDir, 1);
+      await t.app.backups!.runOnce();
+      const names = readdirSync(backupDir);
+      for (const name of left) expect(names).not.toContain(name);
+      for (const name of kept) expect(names).toContain(name);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('names copies by the time they were made, in an order that sorts', () => {
     expect(copyName(new Date('2026-12-01T17:05:00.123Z'))).toBe('pairgate-20261201T170500123Z.db');
     expect(copyName(new Date('2026-12-01T17:05:00.123Z')) < copyName(new Date('2026-12-01T17:05:01.000Z'))).toBe(true);

@@ -11,6 +11,7 @@ import { ConfigError, ConflictError } from '../../core/errors.js';
 import { BatchedInsert } from './batched-insert.js';
 import { SqliteEphemeralStore } from './sqlite-ephemeral-store.js';
 import { SqliteGrantStore } from './sqlite-grant-store.js';
+import { adoptCopy, markAsCopy, refuseForeignWal } from './restored-copy.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import { StatementCache } from './statement-cache.js';
 
@@ -100,11 +101,14 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     filename = join(options.dataDir, 'pairgate.db');
   }
-  let sqlite: BetterSqlite3.Database;
+  if (filename !== ':memory:') refuseForeignWal(filename);
+  let sqlite: BetterSqlite3.Database | undefined;
   try {
     sqlite = new BetterSqlite3(filename);
     takeOwnership(sqlite, options.dataDir);
+    adoptCopy(sqlite);
   } catch (error) {
+    if (sqlite?.open) sqlite.close();
     throw explainOpenError(error, filename);
   }
   // NORMAL syncs at checkpoints, safe against crashes of the process (not of the OS mid-checkpoint),
@@ -141,6 +145,7 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
       // SQLite's online backup, a few hundred pages per turn of the event loop: requests go on
       // meanwhile, and a page they change is copied again, so the copy is one consistent state.
       await sqlite.backup(destination);
+      markAsCopy(destination);
     },
     async ping() {
       sqlite.prepare('select 1').get();
