@@ -89,7 +89,11 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
 
   api.get('/account/signin', { schema: { tags, summary: 'The sign-in page.', querystring: PageQuery, response: HtmlPage } }, async (request, reply) => {
     const next = safeNext(request.query.next, '');
-    return renderPage(pages, request, reply, 'account/signin.njk', { next, intro: await introFor(request, next, 'signin.intro') });
+    // A session ended elsewhere is said once, and its dead cookie dropped.
+    const ended = await accounts.parts.sessions.endedHere(request, ctx.clock.now());
+    if (ended) await accounts.parts.sessions.end(request, reply);
+    const notice = ended ? translator(pickLang(request))('signin.ended') : undefined;
+    return renderPage(pages, request, reply, 'account/signin.njk', { next, notice, intro: await introFor(request, next, 'signin.intro') }, { user: null });
   });
 
   api.post('/account/signin', {

@@ -47,6 +47,16 @@ export class Sessions {
     return this.users.findById(row.user_id);
   }
 
+  /**
+   * True when the request carries a session cookie that no longer names a live session: the
+   * session was ended elsewhere (a password changed or reset on another device, the account
+   * deleted) or has expired, so the person can be told why they must sign in again.
+   */
+  async endedHere(request: FastifyRequest, now: number): Promise<boolean> {
+    const token = request.cookies?.[this.cookie];
+    return token !== undefined && token !== '' && (await this.current(request, now)) === undefined;
+  }
+
   /** Ends this request's session and clears the cookie. */
   async end(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const token = request.cookies?.[this.cookie];

@@ -57,3 +57,35 @@ describe('account pages: the language a person chose, and when to try again', ()
     expect(alertOf(limited.text)).toBe('Too many attempts. Try again in 15 minutes.');
   });
 });
+
+describe('a session ended on another device', () => {
+  let t: TestApp;
+  let base: string;
+  beforeAll(async () => {
+    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10' });
+    base = await t.listen();
+  });
+  afterAll(() => t.close());
+
+  it('the other browser is told why it must sign in again, once; a plain visit or a sign-out says nothing', async () => {
+    const laptop = new FormClient(base);
+    const phone = new FormClient(base);
+    await laptop.register('two-browsers', 'the old password');
+    expect((await phone.signIn('two-browsers', 'the old password')).status).toBe(303);
+    const notice = (html: string) => /<p role="status">([^<]+)</.exec(html)?.[1];
+
+    await laptop.get('/account/password');
+    expect((await laptop.post('/account/password', { current: 'the old password', password: 'the new password' })).status).toBe(200);
+    const sent = await phone.get('/account/accesses');
+    expect(sent.location).toBe('/account/signin?next=%2Faccount%2Faccesses');
+    const signIn = await phone.get(sent.location!);
+    expect(notice(signIn.text)).toBe('Your session has ended, perhaps because the password of your account was changed. Sign in again.');
+    // Its dead cookie is dropped: said once.
+    expect(phone.cookies.has('pg_session')).toBe(false);
+    expect(notice((await phone.get('/account/signin')).text)).toBeUndefined();
+
+    expect(notice((await new FormClient(base).get('/account/signin?lang=fr')).text)).toBeUndefined();
+    await laptop.post('/account/signout', {});
+    expect(notice((await laptop.get('/account/signin')).text)).toBeUndefined();
+  });
+});
