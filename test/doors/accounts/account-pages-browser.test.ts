@@ -27,10 +27,11 @@ describe.skipIf(browserSkipReason())('account pages in Chromium, as a person', (
     await page.getByRole('button', { name: 'Créer le compte' }).click();
 
     const username = page.getByLabel('Nom d\'utilisateur');
-    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('username');
+    await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.id')).toBe('username');
     expect(await username.getAttribute('aria-invalid')).toBe('true');
     expect(await page.getByLabel('E-mail').getAttribute('aria-invalid')).toBeNull();
-    const description = await username.evaluate((input) => (input.getAttribute('aria-describedby') ?? '').split(' ').map((id) => document.getElementById(id)?.textContent).join(' '));
+    const describedBy = (await username.getAttribute('aria-describedby')) ?? '';
+    const description = (await Promise.all(describedBy.split(' ').map((id) => page.locator(`#${id}`).textContent()))).join(' ');
     expect(description).toContain('Le nom d\'utilisateur doit avoir 5 à 60 caractères');
 
     // Typed straight into the focused field, as a person would.
