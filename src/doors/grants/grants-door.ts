@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CodeFormat } from '../../core/codes.js';
+import type { Grant } from '../../core/grant.js';
 import { assertWithinBudget } from '../../core/brute-force.js';
 import { NotFoundError, RateLimitedError } from '../../core/errors.js';
 import { configSection } from '../../server/config.js';
@@ -42,6 +43,15 @@ const tooManyWaiting = (): RateLimitedError => new RateLimitedError(30, 'Too man
 const notFound = (): NotFoundError => new NotFoundError('No live grant has this id: it expired, or the id is wrong. Create a new grant to ask again.', 'grant_not_found');
 // A decided code is spent, so a second decision lands here too.
 const codeNotFound = (): NotFoundError => new NotFoundError('No live request has this code: it expired, was already approved or refused, or is not the one given. Check the code, or ask for a new one.', 'code_not_found');
+
+/**
+ * Whether a grant read by id is one of this API's. Grant ids are unique across doors, and some
+ * doors hand theirs out (the access door's key starts with it): read here, another door's grant
+ * has no label to show (a 500), and its state is that door's business.
+ */
+function isPair(grant: Grant<unknown, unknown> | undefined): grant is Grant<PairRequest, PairResult> {
+  return grant?.kind === PAIR_KIND;
+}
 
 /**
  * The generic grant API: the engine as plain HTTP, for programs that want a person to approve
@@ -109,15 +119,17 @@ export const grantsDoor: Door = {
       schema: { tags, summary: 'Read a grant; with wait, answer when it changes.', params: GrantIdParams, querystring: WaitQuery, headers: WaitHeaders, response: { 200: GrantView, 404: ErrorView } },
     }, async (request) => {
       const seconds = requestedWaitSeconds(request, maxWait);
+      // Before waiting, so another door's grant is not waited on before it is refused.
+      if (seconds > 0 && !isPair(await ctx.engine.get(request.params.id))) throw notFound();
       const grant = await waitForGrant<PairRequest, PairResult>(ctx, request, request.params.id, seconds, request.query.since);
-      if (!grant) throw notFound();
+      if (!isPair(grant)) throw notFound();
       return grantView(grant, ctx.engine.stateOf(grant));
     });
 
     api.get('/api/v1/grants/:id/events', {
       schema: { tags, summary: 'Server-sent events: a `state` event now and on every change.', params: GrantIdParams, response: { 200: eventStream('`state` events: the grant now and on every change, until it is final; a `gone` event (`{"id"}`) when it expires, then the stream ends.'), 404: ErrorView } },
     }, async (request, reply) => {
-      if (!(await ctx.engine.get(request.params.id))) throw notFound();
+      if (!isPair(await ctx.engine.get(request.params.id))) throw notFound();
       await streamGrant<PairRequest, PairResult>(ctx, request, reply, request.params.id, (grant) => grantView(grant, ctx.engine.stateOf(grant)), maxWait * 5);
     });
 

@@ -136,6 +136,20 @@ describe('generic grant API over real sockets', () => {
     expect(spent).toEqual({ error: 'code_not_found', message: 'No live request has this code: it expired, was already approved or refused, or is not the one given. Check the code, or ask for a new one.' });
   });
 
+  it("another door's grant is not found here, at once, not a 500 (the access door's key starts with its grant id)", async () => {
+    const access = await json(post(`${base}/access`, { requestingAppId: 'test-app', requestedPermissions: [{ streamId: 'diary', level: 'read' }] }));
+    const id = String(access.key).slice(0, 22);
+    const notFound = { error: 'grant_not_found', message: expect.stringMatching(/^No live grant has this id/) };
+    const read = await fetch(`${base}/api/v1/grants/${id}`);
+    expect({ status: read.status, body: await json(read) }).toEqual({ status: 404, body: notFound });
+    const started = performance.now();
+    const waited = await fetch(`${base}/api/v1/grants/${id}?wait=5`);
+    expect({ status: waited.status, body: await json(waited) }).toEqual({ status: 404, body: notFound });
+    expect(performance.now() - started).toBeLessThan(2_000);
+    const events = await fetch(`${base}/api/v1/grants/${id}/events`);
+    expect({ status: events.status, body: await json(events) }).toEqual({ status: 404, body: notFound });
+  });
+
   it('keeps codes and secrets out of the logs', async () => {
     const created = await json(post(`${base}/api/v1/grants`, { label: 'logs' }));
     await fetch(`${base}/api/v1/codes/${created.code}`);
