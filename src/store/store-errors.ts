@@ -5,11 +5,17 @@ import { ConfigError, UnavailableError, type PairgateError } from '../core/error
  * server answers 503 `store_unavailable` instead of 500, and start-up says which service is down.
  */
 
+/** PostgreSQL SQLSTATEs of a server that answers but has no connection or resource to spare. */
+const PG_BUSY_CODES = ['53000', '53100', '53200', '53300', '53400'];
+
 /** Node socket errors and PostgreSQL SQLSTATEs that mean "not reachable now, retry later". */
 const UNREACHABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
   // PostgreSQL: admin shutdown, crash shutdown, cannot connect now, connection failure / exception.
   '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006',
+  // PostgreSQL's class 53, insufficient resources: no connection to spare (max_connections, a role's
+  // CONNECTION LIMIT: nodes x pool size above it), disk full, out of memory. It passes.
+  ...PG_BUSY_CODES,
 ]);
 
 /** Messages of pg and ioredis errors that carry no code but mean the same. */
@@ -121,6 +127,15 @@ function remedy(refusal: Refusal, { key, url }: StoreSetting): string {
   }
 }
 
+/** What to do when PostgreSQL has no connection to spare. */
+const BUSY_REMEDY = 'PostgreSQL has no connection or resource to spare: raise its max_connections (or the role\'s CONNECTION LIMIT) above nodes x (PAIRGATE_DATABASE_POOL_SIZE + 1), or lower PAIRGATE_DATABASE_POOL_SIZE';
+
+/** True when `error` is PostgreSQL saying it has no connection or resource to spare. */
+function busy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && PG_BUSY_CODES.includes(code);
+}
+
 /**
  * The error start-up fails with when the store of `setting` does not answer or refuses us. A
  * refusal (credentials, a missing database, a missing right, a Redis database number out of range)
@@ -133,6 +148,6 @@ export function storeStartError(setting: StoreSetting, cause: unknown): Pairgate
   const refusal = refusalOf(cause);
   const error = refusal
     ? new ConfigError(setting.key, `${where} refused: ${reasonOf(cause)}; ${remedy(refusal, setting)}`)
-    : new UnavailableError(`cannot use ${where}: ${reasonOf(cause)}; is ${setting.service} running there? Start it, or correct the host and port in ${setting.key}`, 'store_unavailable');
+    : new UnavailableError(`cannot use ${where}: ${reasonOf(cause)}; ${busy(cause) ? BUSY_REMEDY : `is ${setting.service} running there? Start it, or correct the host and port in ${setting.key}`}`, 'store_unavailable');
   return Object.assign(error, { cause });
 }

@@ -14,6 +14,8 @@ describe('store errors', () => {
     expect(isStoreUnreachable(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))).toBe(true);
     expect(isStoreUnreachable(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toBe(true);
     expect(isStoreUnreachable(new Error('Connection terminated unexpectedly'))).toBe(true);
+    // PostgreSQL with no connection to spare (max_connections, a role's CONNECTION LIMIT) passes: a 503, not a 500.
+    expect(isStoreUnreachable(Object.assign(new Error('sorry, too many clients already'), { code: '53300' }))).toBe(true);
     expect(isStoreUnreachable(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toBe(true);
     expect(isStoreUnreachable(Object.assign(new Error('x'), { name: 'MaxRetriesPerRequestError' }))).toBe(true);
     expect(isStoreUnreachable(new Error('wrapped', { cause: Object.assign(new Error('y'), { code: 'ECONNRESET' }) }))).toBe(true);
