@@ -68,6 +68,11 @@ describe('pairgate grant (CLI through the SDK, against a real server)', () => {
     }
   });
 
+  it('takes an empty PAIRGATE_SERVER as unset: the default server, not an error about ""', async () => {
+    const help = await exec('node', [cli, 'grant', 'show', '--help'], { env: { ...process.env, PAIRGATE_SERVER: '' } });
+    expect(help.stdout).toMatch(/\(PAIRGATE_SERVER, default:\s+http:\/\/127\.0\.0\.1:8080\)/);
+  });
+
   it('documents the exit codes and gives an example in every grant command\'s --help', async () => {
     for (const command of ['create', 'show', 'approve', 'refuse']) {
       const help = await exec('node', [cli, 'grant', command, '--help']);

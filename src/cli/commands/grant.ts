@@ -4,7 +4,8 @@ import { PairgateApiError } from '../../sdk/errors.js';
 import { httpUrlOption, intOption, textOption } from '../options.js';
 import { terminalSafe } from '../terminal-text.js';
 
-const DEFAULT_SERVER = process.env.PAIRGATE_SERVER ?? 'http://127.0.0.1:8080';
+// Empty counts as unset (\`PAIRGATE_SERVER=$UNSET_VAR\`), as with \`pairgate lan\` and serve's own keys.
+const DEFAULT_SERVER = process.env.PAIRGATE_SERVER || 'http://127.0.0.1:8080';
 
 /**
  * Text someone else wrote (the requester's label and data, the approver's note) as one line safe
