@@ -93,7 +93,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     const ended = await accounts.parts.sessions.endedHere(request, ctx.clock.now());
     if (ended) await accounts.parts.sessions.end(request, reply);
     const notice = ended ? translator(pickLang(request))('signin.ended') : undefined;
-    return renderPage(pages, request, reply, 'account/signin.njk', { next, notice, intro: await introFor(request, next, 'signin.intro') }, { user: null });
+    return renderPage(pages, request, reply, 'account/signin.njk', { next, notice, intro: await introFor(request, next, 'signin.intro') });
   });
 
   api.post('/account/signin', {

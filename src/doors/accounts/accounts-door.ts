@@ -46,6 +46,7 @@ export const accountsDoor: Door = {
       clock: ctx.clock,
       scryptCost: cfg.PAIRGATE_SCRYPT_COST,
       resetTtlMs: cfg.PAIRGATE_RESET_TTL_SECONDS * 1000,
+      registration: cfg.PAIRGATE_ACCOUNTS_REGISTRATION,
     });
     registerAccounts(app.pairgate, accounts);
     installAccountPages(app, ctx, accounts, cfg.PAIRGATE_ACCOUNTS_REGISTRATION);

@@ -26,6 +26,8 @@ export interface AccountParts {
   clock: Clock;
   scryptCost: number;
   resetTtlMs: number;
+  /** Whether anyone may register (`PAIRGATE_ACCOUNTS_REGISTRATION`): pages offer the link only then. */
+  registration: boolean;
 }
 
 /** Writes the reset mail of `user` with the clear `token`, valid `lifetimeSeconds`. */

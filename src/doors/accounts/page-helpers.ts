@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Pages } from '../../web/pages.js';
-import { currentUser } from './accounts.js';
+import { accountsOf, currentUser } from './accounts.js';
 import { pageLocals, pickLang, type Lang } from './i18n.js';
 import type { User } from './users.js';
 
@@ -23,12 +23,14 @@ export function languageSwitchUrl(request: FastifyRequest, lang: Lang): string |
 }
 
 /**
- * Renders an account or access page: the translator, the language switch and the signed-in user
- * (for the navigation) are added to `data`.
+ * Renders an account or access page: the translator, the language switch, the signed-in user
+ * (for the navigation) and whether registration is open (a closed server offers no "Create an
+ * account" link that leads to a refusal) are added to `data`.
  */
 export async function renderPage(pages: Pages, request: FastifyRequest, reply: FastifyReply, template: string, data: Record<string, unknown> = {}, options: PageOptions = {}): Promise<FastifyReply> {
   const lang = options.lang ?? pickLang(request);
   const user = options.user === undefined ? await currentUser(request) : options.user;
   const locals = pageLocals(lang);
-  return pages.render(request, reply, template, { ...locals, switchUrl: languageSwitchUrl(request, locals.otherLang), user, ...data }, options.status ?? 200);
+  const registrationOpen = accountsOf(request).parts.registration;
+  return pages.render(request, reply, template, { ...locals, switchUrl: languageSwitchUrl(request, locals.otherLang), user, registrationOpen, ...data }, options.status ?? 200);
 }

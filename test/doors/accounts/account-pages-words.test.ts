@@ -89,3 +89,20 @@ describe('a session ended on another device', () => {
     expect(notice((await laptop.get('/account/signin')).text)).toBeUndefined();
   });
 });
+
+describe('a server closed to registration', () => {
+  it('offers no "Create an account" link that leads only to a refusal', async () => {
+    const closed = await createTestApp({ PAIRGATE_SCRYPT_COST: '10', PAIRGATE_ACCOUNTS_REGISTRATION: 'false' });
+    const open = await createTestApp({ PAIRGATE_SCRYPT_COST: '10' });
+    try {
+      const closedPage = await closed.app.inject('/account/signin?next=/account/devices');
+      expect(closedPage.body).toContain('Forgot your password?');
+      expect(closedPage.body).not.toContain('/account/register');
+      expect((await closed.app.inject('/account/register')).body).toContain('Registration is closed on this server.');
+      expect((await open.app.inject('/account/signin')).body).toContain('href="/account/register?lang=en"');
+    } finally {
+      await closed.close();
+      await open.close();
+    }
+  });
+});
