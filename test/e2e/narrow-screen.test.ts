@@ -196,4 +196,23 @@ describe.skipIf(Boolean(skip))(`pages on a phone-width screen in Chromium${skip 
     const weak = Object.entries(rings).filter(([, ring]) => ring.style === 'none' || ring.width < 2 || ring.contrast < 3);
     expect(weak).toEqual([]);
   }, 60_000);
+
+  it('the first Tab shows a skip link, in the page\'s language, that moves the focus past the header to the content', async () => {
+    const page = await (await browser.newContext({ viewport: PHONE })).newPage();
+    page.setDefaultTimeout(10_000);
+    for (const [lang, words] of [['en', 'Skip to content'], ['fr', 'Aller au contenu']] as const) {
+      // The error page: no field takes the focus on its own.
+      await page.goto(`${base}/no/such/page?lang=${lang}`);
+      const skip = page.getByRole('link', { name: words });
+      // Out of sight until reached: above the top of the page.
+      await skip.waitFor({ state: 'attached' });
+      expect(await page.evaluate<number>("document.querySelector('a[href=\"#main\"]').getBoundingClientRect().bottom")).toBeLessThanOrEqual(0);
+      await page.locator('body').focus();
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate<string>('document.activeElement.textContent')).toBe(words);
+      expect(await page.evaluate<number>('document.activeElement.getBoundingClientRect().top')).toBeGreaterThanOrEqual(0);
+      await page.keyboard.press('Enter');
+      expect(await page.evaluate<string>('document.activeElement.id')).toBe('main');
+    }
+  }, 60_000);
 });
