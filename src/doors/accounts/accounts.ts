@@ -135,7 +135,10 @@ export class Accounts {
     if (!confirmed) throw new UnauthorizedError('The current password is wrong.', 'current_password_wrong');
   }
 
-  /** Sets a new password with a reset token (once); ends every session and every other reset link of the account. */
+  /**
+   * Sets a new password with a reset token (once); ends every session and every other reset link
+   * of the account, and forgets its failed sign-ins (see `SignInLimits.forgetAccount`).
+   */
   async resetPassword(token: string, password: string): Promise<boolean> {
     validatePassword(password);
     const userId = await this.parts.resets.spend(token, this.parts.clock.now());
@@ -143,6 +146,7 @@ export class Accounts {
     await this.parts.users.setPasswordHash(userId, await hashPassword(password, this.parts.scryptCost));
     await this.parts.sessions.endAll(userId);
     await this.parts.resets.endAll(userId);
+    await this.parts.limits.forgetAccount(userId);
     return true;
   }
 }

@@ -4,6 +4,11 @@ import type { Clock } from '../../core/clock.js';
 import type { EphemeralStore } from '../../store/ports.js';
 import { FailureBudget, type BudgetCounter } from '../../engine/failure-budget.js';
 
+/** The failure counter of an existing account. */
+function accountKey(accountId: string): string {
+  return `signin:user:${accountId}`;
+}
+
 /** Limits of failed sign-ins. */
 export interface SignInLimitOptions {
   perAccount: number;
@@ -32,7 +37,7 @@ export class SignInLimits {
   private readonly budget: FailureBudget;
 
   constructor(
-    ephemeral: EphemeralStore,
+    private readonly ephemeral: EphemeralStore,
     clock: Clock,
     private readonly options: SignInLimitOptions,
   ) {
@@ -41,11 +46,21 @@ export class SignInLimits {
 
   private counters(subject: SignInSubject, ip: string): BudgetCounter[] {
     // A typed name is hashed: the store never holds names people typed (they may be passwords).
-    const account = 'accountId' in subject ? `signin:user:${subject.accountId}` : `signin:name:${hashToken(subject.unknownLogin.trim().toLowerCase())}`;
+    const account = 'accountId' in subject ? accountKey(subject.accountId) : `signin:name:${hashToken(subject.unknownLogin.trim().toLowerCase())}`;
     return [
       { key: account, limit: this.options.perAccount },
       { key: `signin:ip:${ip}`, limit: this.options.perIp },
     ];
+  }
+
+  /**
+   * Forgets the failed sign-ins counted against an account, once its password has been reset: they
+   * were guesses at a password that no longer exists, and the person who proved they read the
+   * account's mail must be able to sign in with the new one at once, not be told to wait out a
+   * lock someone else's guesses may have caused. The budgets of networks stay as they are.
+   */
+  async forgetAccount(accountId: string): Promise<void> {
+    await this.ephemeral.delete(accountKey(accountId));
   }
 
   /**
