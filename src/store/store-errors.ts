@@ -18,6 +18,12 @@ const UNREACHABLE_CODES = new Set([
   ...PG_BUSY_CODES,
 ]);
 
+/**
+ * SQLite result codes of a database file that cannot be written now: a full disk, a file system
+ * remounted read-only after errors, failing I/O. Retrying later is the answer (a 503), not a bug.
+ */
+const SQLITE_CANNOT_WRITE = /^SQLITE_(FULL|READONLY|IOERR)/;
+
 /** Messages of pg and ioredis errors that carry no code but mean the same. */
 const UNREACHABLE_MESSAGES = [
   /Connection terminated/i, // pg: the server went away mid-query
@@ -36,6 +42,7 @@ export function isStoreUnreachable(error: unknown): boolean {
   for (let current = error, depth = 0; current && depth < 4; depth++) {
     const { code, name, message } = current as { code?: unknown; name?: unknown; message?: unknown };
     if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return true;
+    if (typeof code === 'string' && SQLITE_CANNOT_WRITE.test(code)) return true;
     if (name === 'MaxRetriesPerRequestError') return true;
     if (typeof message === 'string' && UNREACHABLE_MESSAGES.some((pattern) => pattern.test(message))) return true;
     const aggregate = (current as { errors?: unknown[] }).errors;

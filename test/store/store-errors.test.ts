@@ -19,6 +19,10 @@ describe('store errors', () => {
     expect(isStoreUnreachable(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toBe(true);
     expect(isStoreUnreachable(Object.assign(new Error('x'), { name: 'MaxRetriesPerRequestError' }))).toBe(true);
     expect(isStoreUnreachable(new Error('wrapped', { cause: Object.assign(new Error('y'), { code: 'ECONNRESET' }) }))).toBe(true);
+    // SQLite that cannot write now: a full disk, a file system remounted read-only.
+    expect(isStoreUnreachable(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }))).toBe(true);
+    expect(isStoreUnreachable(Object.assign(new Error('attempt to write a readonly database'), { code: 'SQLITE_READONLY' }))).toBe(true);
+    expect(isStoreUnreachable(Object.assign(new Error('UNIQUE constraint failed'), { code: 'SQLITE_CONSTRAINT_UNIQUE' }))).toBe(false);
     expect(isStoreUnreachable(Object.assign(new Error('duplicate key value'), { code: '23505' }))).toBe(false);
     expect(isStoreUnreachable(new TypeError('undefined is not a function'))).toBe(false);
     expect(isStoreUnreachable(undefined)).toBe(false);

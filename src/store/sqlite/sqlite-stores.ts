@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -58,6 +58,19 @@ function explainOpenError(error: unknown, filename: string): unknown {
     : `let the user running pairgate (uid ${process.getuid?.() ?? '?'}) write to the folder and to the pairgate.db files in it (chown), or choose another folder`;
   const reason = `${(error as Error).message} (${code})`;
   return Object.assign(new ConfigError('PAIRGATE_DATA_DIR', `cannot write the database ${filename}: ${reason}; ${remedy}`), { cause: error });
+}
+
+/** Free space below which the data folder's disk counts as full: SQLite then fails its writes. */
+const MIN_FREE_BYTES = 1024 * 1024;
+
+/**
+ * Throws when the disk of `dataDir` is (all but) full, so /readyz says why writes fail (each an
+ * answer 503 `store_unavailable`) instead of "ready".
+ */
+function checkFreeSpace(dataDir: string): void {
+  const { bavail, bsize } = statfsSync(dataDir);
+  const free = bavail * bsize;
+  if (free < MIN_FREE_BYTES) throw new Error(`the disk of the data folder is full (${Math.floor(free / 1024)} KiB free); writes fail until space is freed`);
 }
 
 /** A row whose key order fixes the parameter order of the compiled insert. */
@@ -149,6 +162,7 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
     },
     async ping() {
       sqlite.prepare('select 1').get();
+      if (filename !== ':memory:') checkFreeSpace(options.dataDir);
     },
     async close() {
       await db.destroy();
