@@ -208,7 +208,8 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
       const link = withNext(`${ctx.publicUrl()}/account/reset/confirm?token=${encodeURIComponent(token)}&lang=${lang}`, next);
       return { subject: t('mail.subject'), text: t('mail.body', { username: user.username, lifetime: lifetimeWords(lifetimeSeconds, lang), link }) };
     }, request.log);
-    return renderPage(pages, request, reply, 'account/reset-request.njk', { sent: true, next });
+    const help = t('reset.sentHelp', { lifetime: lifetimeWords(accounts.parts.resetTtlMs / 1000, lang) });
+    return renderPage(pages, request, reply, 'account/reset-request.njk', { sent: true, next, help });
   });
 
   const TokenQuery = Type.Object({ token: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 35 })), next: Type.Optional(Type.String({ maxLength: 2000 })) });

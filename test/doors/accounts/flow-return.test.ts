@@ -53,6 +53,8 @@ describe('the way back to an app\'s flow through the account pages', () => {
     expect(hiddenNext(askPage.text)).toBe(flow);
     const sent = await person.post('/account/reset', { login: 'forgot-in-flow', next: flow, lang: 'fr' });
     expect(sent.status).toBe(200);
+    // How long the link works (PAIRGATE_RESET_TTL_SECONDS = 90) and what to do when no mail comes.
+    expect(sent.text).toContain('Le lien fonctionne pendant 90 secondes. Pas de message après quelques minutes\u00a0? Regardez dans vos indésirables');
     expect(new URL(href(sent.text, '/account/signin?'), base).searchParams.get('next')).toBe(flow);
 
     await mailsSent();
