@@ -52,11 +52,18 @@ export function isStoreUnreachable(error: unknown): boolean {
   return false;
 }
 
+/** Query parameters of a connection URL that hold a secret. */
+const SECRET_PARAMETER = /pass|secret|token/i;
+
 /** A connection URL fit for logs and messages: the password replaced by `***`. */
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
+    // pg and ioredis also take a password from the query string (?password=, ?sslpassword=).
+    for (const name of [...parsed.searchParams.keys()]) {
+      if (SECRET_PARAMETER.test(name)) parsed.searchParams.set(name, '***');
+    }
     return parsed.toString();
   } catch {
     // Not a URL we can parse: show the scheme at most, never the rest (it may hold a password).

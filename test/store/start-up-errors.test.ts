@@ -90,6 +90,12 @@ describe('pairgate serve: stores it cannot use at start-up', () => {
       expect(stderr).toContain(`PAIRGATE_DATABASE_URL: PostgreSQL at postgres://${url.username}:***@`);
       expect(stderr).toContain('put a user name and password it accepts in PAIRGATE_DATABASE_URL [config_invalid]');
       expect(stderr).not.toContain(SECRET);
+      // pg also takes the password from the query string: it was shown as given.
+      url.password = '';
+      url.search = `?password=${SECRET}`;
+      const inQuery = await failingStart({ PAIRGATE_DATABASE_URL: url.toString() });
+      expect(inQuery.stderr).toContain('?password=***');
+      expect(inQuery.stderr).not.toContain(SECRET);
     });
 
     it('a database that does not exist: says how to create it', async () => {

@@ -6,6 +6,9 @@ describe('store errors', () => {
     expect(redactUrl('postgres://app:s3cr%40t@db.example:5432/pairgate?sslmode=require')).toBe('postgres://app:***@db.example:5432/pairgate?sslmode=require');
     expect(redactUrl('redis://:s3cret@127.0.0.1:6379/2')).toBe('redis://:***@127.0.0.1:6379/2');
     expect(redactUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+    // Both drivers also read a password from the query string.
+    expect(redactUrl('postgres://app@db/pairgate?password=s3cret&sslmode=require&sslpassword=k3y')).toBe('postgres://app@db/pairgate?password=***&sslmode=require&sslpassword=***');
+    expect(redactUrl('redis://127.0.0.1:6379/0?password=s3cret')).toBe('redis://127.0.0.1:6379/0?password=***');
     // Unparsable: nothing but the scheme survives.
     expect(redactUrl('postgres://app:s3cret@[bad')).toBe('postgres://(unparsable URL)');
   });
