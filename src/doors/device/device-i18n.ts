@@ -8,7 +8,7 @@ import { waitWords } from '../../web/duration-words.js';
  */
 const en = {
   'device.title': 'Connect a device',
-  'device.intro': 'Enter the code shown on your device (TV, command line, kiosk...).',
+  'device.intro': 'Enter the code shown on your device (TV, command line, kiosk…).',
   'device.code': 'Code',
   'device.continue': 'Continue',
   'device.wrongCode': 'No device is waiting with this code. Check it and type it again: codes expire after a few minutes.',
@@ -51,7 +51,7 @@ type DeviceKey = keyof typeof en;
 // Written with plain spaces; frenchCatalogue makes those before : ; ? ! and inside « » no-break.
 const fr = frenchCatalogue<DeviceKey>({
   'device.title': 'Connecter un appareil',
-  'device.intro': 'Saisissez le code affiché sur votre appareil (télévision, ligne de commande, borne...).',
+  'device.intro': 'Saisissez le code affiché sur votre appareil (télévision, ligne de commande, borne…).',
   'device.code': 'Code',
   'device.continue': 'Continuer',
   'device.wrongCode': "Aucun appareil n'attend avec ce code. Vérifiez-le et saisissez-le à nouveau : les codes expirent après quelques minutes.",
@@ -60,7 +60,7 @@ const fr = frenchCatalogue<DeviceKey>({
   'device.code_empty': 'Saisissez le code affiché sur votre appareil.',
   'device.code_bad_character': '« {character} » (caractère {position}) ne peut pas figurer dans un code. Vérifiez le code et saisissez-le à nouveau.',
   'device.code_wrong_length': 'Un code a 8 lettres, sans compter le tiret ; celui-ci en a {length}. Vérifiez-le et saisissez-le à nouveau.',
-  'device.signinIntro': 'Connectez-vous pour connecter {client}.',
+  'device.signinIntro': 'Connectez-vous pour autoriser {client}.',
   'device.consentTitle': 'Connecter {client} ?',
   'device.asks': '{client} demande un accès à votre compte.',
   'device.scopes': 'Il demande :',

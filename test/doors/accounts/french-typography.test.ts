@@ -34,6 +34,15 @@ describe('French typography of the account and device messages', () => {
   });
 });
 
+describe('wording of the device pages', () => {
+  it('says an ellipsis with its own character, and asks to sign in without "connect" twice in French', () => {
+    for (const lang of ['en', 'fr'] as const) {
+      for (const messages of [catalogue(lang), deviceCatalogue(lang)]) expect(Object.values(messages).filter((text) => text.includes('...'))).toEqual([]);
+    }
+    expect(deviceTranslator('fr')('device.signinIntro', { client: 'pairgate CLI' })).toBe('Connectez-vous pour autoriser pairgate CLI.');
+  });
+});
+
 describe('the device page\'s wait in words', () => {
   it('says the wait with the shared helper, from the whole minutes the page gives or the words themselves', () => {
     expect(deviceTranslator('en')('device.limited', { minutes: 5 })).toBe('Too many wrong codes. Try again in 5 minutes.');
