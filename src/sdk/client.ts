@@ -1,8 +1,16 @@
 import { NOT_PAIRGATE_CODE, PairgateApiError, toApiError, networkFailureReason } from './errors.js';
-import { LongPollPacer, longPollSeconds } from './long-poll.js';
+import { LongPollPacer, MAX_POLL_PAUSE_MS, MIN_POLL_PAUSE_MS, longPollSeconds, sleep } from './long-poll.js';
 
 /** Seconds a wait for a decision goes on past the grant's lifetime, for the server to say it expired. */
 const EXPIRY_MARGIN_SECONDS = 30;
+
+/**
+ * A failure that says nothing about the grant, only that the server is away for now: no answer,
+ * or a proxy's or a stopping node's 502, 503, 504. Worth asking again while waiting.
+ */
+function isPassing(error: PairgateApiError): boolean {
+  return (error.code === 'network_error' && error.status === 0) || error.status === 502 || error.status === 503 || error.status === 504;
+}
 
 /** A grant as the generic API shows it to its creator. */
 export interface GrantView {
@@ -107,15 +115,24 @@ export class PairgateClient {
    * server's clock, so a client clock that is off does not cut it short). `onChange` is told of
    * every view that differs from the one before. A long-poll answered at once with nothing changed
    * (a proxy dropping `wait`) is sent again only after a pause, 1 s doubling up to 15 s, never in a
-   * tight loop (the same pacing as the support SDK's `waitForState`).
+   * tight loop (the same pacing as the support SDK's `waitForState`). A server that goes away
+   * meanwhile (restarting, or a node behind a load balancer stopping: no answer, 502, 503, 504)
+   * is asked again after the same pauses, or its Retry-After, until the deadline; `onRetry` is told
+   * of each such failure, so a person waiting is not left wondering.
    */
-  async waitForDecision(id: string, maxSeconds?: number, onChange?: (view: GrantView) => void): Promise<GrantView> {
+  async waitForDecision(
+    id: string,
+    maxSeconds?: number,
+    onChange?: (view: GrantView) => void,
+    onRetry?: (error: PairgateApiError, pauseMs: number) => void,
+  ): Promise<GrantView> {
     let view = await this.getGrant(id);
     // The lifetime, not what is left of it: both dates are the server's, and an expired grant ends
     // the wait by itself (the server wakes waiters at expiry), so a little too long costs nothing.
     const seconds = maxSeconds ?? (Date.parse(view.expiresAt) - Date.parse(view.createdAt)) / 1000 + EXPIRY_MARGIN_SECONDS;
     const deadline = Date.now() + seconds * 1000;
     const pacer = new LongPollPacer();
+    let retryPauseMs = MIN_POLL_PAUSE_MS;
     while (view.state === 'pending' && Date.now() < deadline) {
       const askedAt = Date.now();
       let next: GrantView;
@@ -123,8 +140,14 @@ export class PairgateClient {
         next = await this.getGrant(id, { waitSeconds: longPollSeconds(deadline), since: view.version });
       } catch (error) {
         if (error instanceof PairgateApiError && error.code === 'grant_not_found') return { ...view, state: 'expired' };
-        throw error;
+        if (!(error instanceof PairgateApiError) || !isPassing(error)) throw error;
+        const pauseMs = Math.min(error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : retryPauseMs, Math.max(0, deadline - Date.now()));
+        onRetry?.(error, pauseMs);
+        await sleep(pauseMs);
+        retryPauseMs = Math.min(retryPauseMs * 2, MAX_POLL_PAUSE_MS);
+        continue;
       }
+      retryPauseMs = MIN_POLL_PAUSE_MS;
       const changed = next.version !== view.version || next.state !== view.state;
       view = next;
       if (changed) onChange?.(view);

@@ -1,4 +1,6 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -177,4 +179,47 @@ describe('the line for a grant that ended without approval', () => {
     expect(notApproved('refused', 'not today', '')).toBe('Refused: not today.');
     expect(notApproved('refused', null, '')).toBe('Refused.');
   });
+});
+
+describe('pairgate grant create while the server restarts', () => {
+  /** `pairgate serve` on `port` (0: any) over `dataDir`; resolves with its URL and the process. */
+  async function serve(port: number, dataDir: string): Promise<{ url: string; child: ChildProcess }> {
+    const child = spawn('node', [cli, 'serve', '--port', String(port), '--data-dir', dataDir], { env: { ...process.env, PAIRGATE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
+    return { url: line.replace(/^pairgate listening on /, ''), child };
+  }
+  const stop = (child: ChildProcess): Promise<unknown> => new Promise((resolve) => {
+    child.once('exit', resolve);
+    child.kill('SIGTERM');
+  });
+  let running: ChildProcess | undefined;
+  afterAll(async () => {
+    if (running && running.exitCode === null) await stop(running);
+  });
+
+  it('keeps waiting, saying so, and sees the approval made once the server is back', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-grant-restart-'));
+    const first = await serve(0, dataDir);
+    running = first.child;
+    const requester = spawn('node', [cli, 'grant', 'create', '--label', 'Across a restart', '--server', first.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => requester.once('exit', resolve));
+    let stderr = '';
+    requester.stderr!.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
+    const output: string[] = [];
+    const code = await new Promise<string>((resolve) => {
+      createInterface({ input: requester.stdout! }).on('line', (line) => {
+        output.push(line);
+        const match = /^Code: (\S+)$/.exec(line);
+        if (match) resolve(match[1]!);
+      });
+    });
+    await expect.poll(() => stderr).toContain('Waiting for the decision');
+    await stop(first.child);
+    await expect.poll(() => stderr, { timeout: 5_000 }).toMatch(/^Lost the server while waiting \(\S+\); asking again in \d+ s\.\.\. \(Ctrl-C to stop\)$/m);
+    const second = await serve(Number(new URL(first.url).port), dataDir);
+    running = second.child;
+    await exec('node', [cli, 'grant', 'approve', code, '--server', second.url]);
+    expect(await exited).toBe(0);
+    expect(output.at(-1)).toBe('Approved.');
+  }, 60_000);
 });

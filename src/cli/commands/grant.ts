@@ -113,7 +113,11 @@ server refused.`)
       }
       if (!options.wait) return;
       if (!options.json) process.stderr.write('Waiting for the decision... (Ctrl-C to stop)\n');
-      const view = await api.waitForDecision(created.id);
+      // A server restarting meanwhile is waited for; the person is told, on standard error.
+      const view = await api.waitForDecision(created.id, undefined, undefined, (error, pauseMs) => {
+        const why = error.status ? `${error.status} ${error.code}` : /\(([^)]+)\)/.exec(error.message)?.[1] ?? error.code;
+        process.stderr.write(`Lost the server while waiting (${why}); asking again in ${Math.ceil(pauseMs / 1000)} s... (Ctrl-C to stop)\n`);
+      });
       if (view.state === 'approved') {
         const redeemed = await api.redeem(created.id, created.secret);
         console.log(options.json ? JSON.stringify(redeemed) : `Approved${redeemed.note ? `: ${oneLine(redeemed.note)}` : ''}.`);
