@@ -72,6 +72,15 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * Refuses a store URL no parser reads, before a driver says only "Invalid URL" (ioredis, without
+ * the key) or it is taken for a store that does not answer: a setting to change.
+ */
+export function checkStoreUrl({ key, url }: StoreSetting, example: string): void {
+  if (URL.canParse(url)) return;
+  throw new ConfigError(key, `${redactUrl(url)} is not a URL pairgate can read (a port above 65535? a bracket not closed? a character of the password that must be percent-encoded, such as # ? / or %: write it as encodeURIComponent gives it); expected ${example}`);
+}
+
 /** A store's connection setting, as start-up messages name it. */
 export interface StoreSetting {
   /** The service, for people: `PostgreSQL`, `Redis`. */

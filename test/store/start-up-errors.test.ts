@@ -178,6 +178,20 @@ describe('pairgate serve: stores it cannot use at start-up', () => {
     });
   });
 
+  it('a store URL no parser reads names its key and what to check, exit 2, no password (ioredis said only "Invalid URL")', async () => {
+    ensureBuilt();
+    for (const [key, url] of [
+      ['PAIRGATE_REDIS_URL', `redis://:${SECRET}@127.0.0.1:99999`],
+      ['PAIRGATE_DATABASE_URL', `postgres://pairgate:${SECRET}#x@127.0.0.1/pairgate`],
+    ] as const) {
+      const { code, stderr } = await failingStart({ [key]: url });
+      expect(code).toBe(2);
+      expect(stderr).toContain(`pairgate: ${key}: `);
+      expect(stderr).toContain('is not a URL pairgate can read (a port above 65535?');
+      expect(stderr).not.toContain(SECRET);
+    }
+  });
+
   describe('the embedded database', () => {
     it.skipIf(!isRoot)('a data folder this user may not write: names the folder, the user and what to do (root runs it as nobody)', async () => {
       ensureBuilt();

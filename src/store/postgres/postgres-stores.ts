@@ -6,7 +6,7 @@ import { migrateToLatest } from '../migrate.js';
 import type { Stores } from '../ports.js';
 import { SqlEphemeralStore } from '../sql/sql-ephemeral-store.js';
 import { SqlGrantStore, type UniqueViolation } from '../sql/sql-grant-store.js';
-import { isStoreRefusal, isStoreUnreachable, storeStartError, type StoreSetting } from '../store-errors.js';
+import { checkStoreUrl, isStoreRefusal, isStoreUnreachable, storeStartError, type StoreSetting } from '../store-errors.js';
 import { PgNotifier } from './pg-notifier.js';
 
 /** Options of the PostgreSQL store. */
@@ -56,6 +56,8 @@ const pgUniqueViolation: UniqueViolation = (error) => {
  * and wake-ups by LISTEN/NOTIFY. Fails with the (password-redacted) URL when it does not answer.
  */
 export async function openPostgresStores(options: PostgresStoreOptions): Promise<Stores> {
+  const setting: StoreSetting = { service: 'PostgreSQL', key: 'PAIRGATE_DATABASE_URL', url: options.url };
+  checkStoreUrl(setting, 'postgres://user:password@host:5432/database');
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize ?? 10,
@@ -72,7 +74,6 @@ export async function openPostgresStores(options: PostgresStoreOptions): Promise
   const notify = options.notify ?? true;
   const ephemeral = new SqlEphemeralStore(db);
   const notifier = notify ? new PgNotifier(options.url, db, ephemeral) : undefined;
-  const setting: StoreSetting = { service: 'PostgreSQL', key: 'PAIRGATE_DATABASE_URL', url: options.url };
   try {
     await sql`select 1`.execute(db);
   } catch (error) {

@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Stores } from '../ports.js';
-import { isStoreUnreachable, storeStartError } from '../store-errors.js';
+import { checkStoreUrl, isStoreUnreachable, storeStartError, type StoreSetting } from '../store-errors.js';
 import { RedisEphemeralStore } from './redis-ephemeral-store.js';
 import { RedisGrantStore } from './redis-grant-store.js';
 import { RedisNotifier } from './redis-notifier.js';
@@ -49,6 +49,8 @@ export function subscriberName(prefix: string): string {
  * redacted) URL when Redis does not answer.
  */
 export async function openRedisStores(options: RedisStoreOptions): Promise<RedisStores> {
+  const setting: StoreSetting = { service: 'Redis', key: 'PAIRGATE_REDIS_URL', url: options.url };
+  checkStoreUrl(setting, 'redis://:password@host:6379/0');
   const redis = new Redis(options.url, COMMAND_OPTIONS);
   // The subscriber queues its SUBSCRIBE until connected; the notifier subscribes again after each
   // reconnect itself: ioredis's own re-subscription leaves its promise unhandled, and a connection
@@ -80,7 +82,7 @@ export async function openRedisStores(options: RedisStoreOptions): Promise<Redis
   } catch (error) {
     redis.disconnect();
     subscriber.disconnect();
-    throw storeStartError({ service: 'Redis', key: 'PAIRGATE_REDIS_URL', url: options.url }, lastError ?? error);
+    throw storeStartError(setting, lastError ?? error);
   }
   const ephemeral = new RedisEphemeralStore(redis, options.prefix);
   return {
