@@ -108,7 +108,11 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
   });
 
   api.post('/account/signout', { schema: { tags, summary: 'Sign out: ends the session.', body: Type.Object(FormBase), response: { 303: seeOther('Signed out: to the sign-in page.'), 403: htmlPage('The form did not come from this site.') } } }, async (request, reply) => {
-    if (!csrfOk(request)) return csrfFailed(request, reply, 'account/message.njk', { title: translator(pickLang(request))('error.title') });
+    if (!csrfOk(request)) {
+      // The message page says `message` (not a form's `error`), and leads to a page whose sign-out button works.
+      const t = translator(pickLang(request));
+      return renderPage(pages, request, reply, 'account/message.njk', { title: t('error.title'), message: t('error.csrf_failed'), back: inAskedLang(request, '/account/accesses') }, { status: 403 });
+    }
     await accounts.parts.sessions.end(request, reply);
     return reply.redirect(inAskedLang(request, '/account/signin'), 303);
   });

@@ -106,3 +106,21 @@ describe('a server closed to registration', () => {
     }
   });
 });
+
+describe('sign-out from a page whose form has expired', () => {
+  it('says why nothing happened and leads back to a page with a working button', async () => {
+    const t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10' });
+    try {
+      const person = new FormClient(await t.listen());
+      await person.register('stale-signout');
+      const refused = await person.post('/account/signout', { _csrf: 'x'.repeat(43), lang: 'fr' });
+      expect(refused.status).toBe(403);
+      expect(alertOf(refused.text)).toBe('Ce formulaire a expiré ou ne vient pas de ce site. Rechargez la page et réessayez.');
+      expect(refused.text).toContain('href="/account/accesses?lang=fr"');
+      // Still signed in: nothing was done.
+      expect((await person.get('/account/accesses')).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
