@@ -4,14 +4,14 @@ import { PairgateApiError } from '../../sdk/errors.js';
 import { httpUrlOption, intOption, textOption } from '../options.js';
 import { terminalSafe } from '../terminal-text.js';
 
-// Empty counts as unset (\`PAIRGATE_SERVER=$UNSET_VAR\`), as with \`pairgate lan\` and serve's own keys.
+// Empty counts as unset (`PAIRGATE_SERVER=$UNSET_VAR`), as with `pairgate lan` and serve's own keys.
 const DEFAULT_SERVER = process.env.PAIRGATE_SERVER || 'http://127.0.0.1:8080';
 
 /**
  * Text someone else wrote (the requester's label and data, the approver's note) as one line safe
  * for a terminal: escapes that would drive it become U+FFFD (terminalSafe), and a line break shows
  * as ↵, so a label cannot print a line of its own ("State: ...", a fact the requester made up)
- * under what \`grant show\` prints.
+ * under what `grant show` prints.
  */
 export function oneLine(text: string): string {
   return terminalSafe(text).replace(/\n/g, '↵').replace(/\t/g, ' ');
