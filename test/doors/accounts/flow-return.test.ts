@@ -4,6 +4,7 @@ import { addFlowIntro } from '../../../src/doors/accounts/flow-intro.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { authRequest, FormClient, postJson } from '../access/form-client.js';
 import { outboxMails } from '../access/outbox.js';
+import { DEVICE_ENV } from '../device/device-helpers.js';
 
 /** The reset link of the latest mail, as a path (quoted-printable soft breaks and =3D undone). */
 function latestResetPath(dataDir: string, base: string): string {
@@ -128,5 +129,38 @@ describe('the way back to an app\'s flow through the account pages', () => {
     expect(hiddenNext(refused.text)).toBe(flow);
     const registered = await person.post('/account/register', { username: 'register-in-flow', email: 'rif@example.test', password: 'long enough password', next: flow });
     expect(registered.location).toBe(flow);
+  });
+});
+
+describe('the way back to a device\'s consent screen through a password reset', () => {
+  it('forgot password on the /device sign-in page: the new password leads to the consent screen in the same browser', async () => {
+    const t = await createTestApp({ ...DEVICE_ENV });
+    try {
+      const base = await t.listen();
+      await new FormClient(base).register('device-forgetter', 'the old password');
+      const authorization = await fetch(`${base}/oauth/device_authorization`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ client_id: 'cli', scope: 'read' }) });
+      const { user_code: userCode } = (await authorization.json()) as { user_code: string };
+      const person = new FormClient(base);
+      await person.get('/device');
+      const typed = await person.post('/device', { user_code: userCode });
+      const signInPage = await person.get(typed.location!);
+      const forgot = href(signInPage.text, '/account/reset?');
+      const consentPath = new URL(forgot, base).searchParams.get('next')!;
+      expect(consentPath).toBe(typed.location);
+
+      await person.get(forgot);
+      await person.post('/account/reset', { login: 'device-forgetter', next: consentPath });
+      await accountsOf({ server: t.app }).parts.afterAnswer.idle();
+      const link = latestResetPath(t.config.PAIRGATE_DATA_DIR, base);
+      const form = await person.get(link);
+      const token = new URL(link, base).searchParams.get('token')!;
+      const done = await person.post('/account/reset/confirm', { token, password: 'the new password', next: hiddenNext(form.text)! });
+      const signIn = await person.get(href(done.text, '/account/signin?'));
+      const signedIn = await person.post('/account/signin', { login: 'device-forgetter', password: 'the new password', next: hiddenNext(signIn.text)! });
+      expect(signedIn.location).toBe(consentPath);
+      expect((await person.get(signedIn.location!)).text).toContain('action="/device/decide"');
+    } finally {
+      await t.close();
+    }
   });
 });
