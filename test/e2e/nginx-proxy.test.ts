@@ -33,6 +33,32 @@ function runnableConfig(block: string, backend: URL, port: number, dir: string):
   return `daemon off;\npid ${join(dir, 'nginx.pid')};\nerror_log ${join(dir, 'error.log')};\nevents {}\nhttp {\n  access_log off;\n  ${temp}\n${http}\n}\n`;
 }
 
+/** nginx with the documented configuration in front of `backend`; resolves once it answers. */
+async function startNginx(backend: URL): Promise<{ nginx: ChildProcess; base: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'pairgate-nginx-'));
+  mkdirSync(join(dir, 'logs'));
+  const port = await freePort();
+  writeFileSync(join(dir, 'nginx.conf'), runnableConfig(documentedNginxBlock(), backend, port, dir));
+  const nginx = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  nginx.stderr!.on('data', (data) => (stderr += String(data)));
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const answered = await fetch(`${base}/healthz`).then(() => true, () => false);
+    if (answered) return { nginx, base };
+    if (i > 100 || nginx.exitCode !== null) throw new Error(`nginx did not start: ${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Stops an nginx started by `startNginx`. */
+async function stopNginx(nginx: ChildProcess | undefined): Promise<void> {
+  if (!nginx || nginx.exitCode !== null) return;
+  const exited = new Promise((resolve) => nginx.once('exit', resolve));
+  nginx.kill('SIGQUIT');
+  await exited;
+}
+
 describe.skipIf(Boolean(skip))(`the documented nginx configuration in front of pairgate${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let relay: TestApp;
   let origin: TestApp;
@@ -42,28 +68,11 @@ describe.skipIf(Boolean(skip))(`the documented nginx configuration in front of p
   beforeAll(async () => {
     relay = await startRelay();
     origin = await startOrigin(relay.url, { PAIRGATE_TRUST_PROXY: '127.0.0.1' });
-    const dir = mkdtempSync(join(tmpdir(), 'pairgate-nginx-'));
-    mkdirSync(join(dir, 'logs'));
-    const port = await freePort();
-    writeFileSync(join(dir, 'nginx.conf'), runnableConfig(documentedNginxBlock(), new URL(origin.url), port, dir));
-    nginx = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    nginx.stderr!.on('data', (data) => (stderr += String(data)));
-    base = `http://127.0.0.1:${port}`;
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
-      if (ok) break;
-      if (i > 100 || nginx.exitCode !== null) throw new Error(`nginx did not start: ${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    ({ nginx, base } = await startNginx(new URL(origin.url)));
   }, 30_000);
 
   afterAll(async () => {
-    if (nginx && nginx.exitCode === null) {
-      const exited = new Promise((resolve) => nginx.once('exit', resolve));
-      nginx.kill('SIGQUIT');
-      await exited;
-    }
+    await stopNginx(nginx);
     await Promise.allSettled([origin?.close(), relay?.close()]);
   });
 
@@ -97,6 +106,22 @@ describe.skipIf(Boolean(skip))(`the documented nginx configuration in front of p
     } finally {
       supporter.close();
       await supportClient.deleteSession('through-nginx');
+    }
+  });
+
+  it('when no node can answer, says so in pairgate\'s JSON shape with a machine code, not nginx\'s HTML 502 page', async () => {
+    // Nothing listens behind this one: every node away (or each refused and was marked failed).
+    const away = await startNginx(new URL(`http://127.0.0.1:${await freePort()}`));
+    try {
+      for (const request of [fetch(`${away.base}/api/v1/grants/some-id`), fetch(`${away.base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"label":"x"}' })]) {
+        const response = await request;
+        expect(response.status).toBe(503);
+        expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+        expect(response.headers.get('retry-after')).toBe('5');
+        expect(await response.json()).toEqual({ error: 'no_node_available', message: 'No pairgate node can answer now. Try again shortly.' });
+      }
+    } finally {
+      await stopNginx(away.nginx);
     }
   });
 });
