@@ -23,7 +23,7 @@ const COLOUR_HELPERS = `
   const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
   const background = (start) => {
     for (let e = start; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || c[3] > 0.5) return c; }
-    return rgb(getComputedStyle(document.documentElement).backgroundColor).length ? [255, 255, 255] : [255, 255, 255];
+    return [255, 255, 255];
   };
   const name = (el) => el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '') + ' "' + (el.textContent || el.getAttribute('name') || '').trim().replace(/\\s+/g, ' ').slice(0, 30) + '"';
 `;
