@@ -43,6 +43,8 @@ describe('the CLI on bad input: one line saying what to do, exit code 2, no stac
     expect(help.stdout).toContain('Run `pairgate <command> --help` for a command\'s options and examples.');
     expect(help.stdout).toMatch(/^Exit code: 0 on success, 2 for bad input [^]*\n.*, 1 for anything else/m);
     expect(help.stdout).toMatch(/^ {2}\$ pairgate serve /m);
+    const version = await run(['version', '--help']);
+    expect(version.stdout).toMatch(/^ {2}\$ pairgate version --json\n {2}\{"pairgate":/m);
   });
 
   it('URLs that are not http(s) are named before any request', async () => {

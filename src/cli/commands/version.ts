@@ -6,7 +6,8 @@ export function registerVersionCommand(program: Command): void {
   program
     .command('version')
     .description('print the pairgate version, the Node.js version and the platform')
-    .option('--json', 'print as JSON')
+    .option('--json', 'print as JSON: {"pairgate", "node", "platform"}')
+    .addHelpText('after', '\nExample:\n  $ pairgate version --json\n  {"pairgate":"0.1.0","node":"20.19.0","platform":"linux-x64"}')
     .action((options: { json?: boolean }) => {
       const info = { pairgate: packageVersion(), node: process.versions.node, platform: `${process.platform}-${process.arch}` };
       console.log(options.json ? JSON.stringify(info) : `pairgate ${info.pairgate} (node ${info.node}, ${info.platform})`);
