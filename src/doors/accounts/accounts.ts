@@ -9,7 +9,7 @@ import { dummyHash, hashPassword, verifyPassword } from './passwords.js';
 import type { PasswordResets } from './password-resets.js';
 import type { ResetMailBudget } from './reset-mail-budget.js';
 import type { Sessions } from './sessions.js';
-import type { SignInLimits } from './sign-in-limits.js';
+import type { SignInLimits, SpentBudget } from './sign-in-limits.js';
 import { validatePassword, validateRegistration, type User, type UserStore } from './users.js';
 
 /** Everything accounts are made of, wired once per server. */
@@ -181,6 +181,8 @@ export interface SignInRefusal {
   messageKey: 'signin.failed' | 'signin.limited';
   /** For a 429: how long until the budget lets this sign-in be tried again. */
   retryAfterSeconds?: number;
+  /** For a 429: whether the name's budget or the network's is spent. */
+  budget?: SpentBudget;
 }
 
 /**
@@ -190,7 +192,8 @@ export interface SignInRefusal {
 export function signInRefusalText(refusal: SignInRefusal, lang: Lang): string {
   const t = translator(lang);
   if (refusal.status !== 429 || refusal.retryAfterSeconds === undefined) return t(refusal.messageKey);
-  return t('signin.limitedWait', { wait: waitWords(refusal.retryAfterSeconds, lang) });
+  // A reset lifts the name's budget (SignInLimits.forgetAccount), not the network's.
+  return t(refusal.budget === 'account' ? 'signin.limitedAccount' : 'signin.limitedWait', { wait: waitWords(refusal.retryAfterSeconds, lang) });
 }
 
 /**
@@ -209,7 +212,8 @@ export async function signInFromForm(request: FastifyRequest, reply: FastifyRepl
     if (error.status === 429) {
       const retryAfterSeconds = Number(error.details?.retryAfterSeconds ?? 60);
       reply.header('retry-after', String(retryAfterSeconds));
-      return { status: 429, messageKey: 'signin.limited', retryAfterSeconds };
+      const budget = error.details?.budget === 'account' || error.details?.budget === 'network' ? error.details.budget : undefined;
+      return { status: 429, messageKey: 'signin.limited', retryAfterSeconds, ...(budget ? { budget } : {}) };
     }
     return { status: 401, messageKey: 'signin.failed' };
   }

@@ -1,4 +1,4 @@
-import { RateLimitedError } from '../../core/errors.js';
+import { PairgateError } from '../../core/errors.js';
 import { hashToken } from '../../core/ids.js';
 import type { Clock } from '../../core/clock.js';
 import type { EphemeralStore } from '../../store/ports.js';
@@ -8,6 +8,16 @@ import { FailureBudget, type BudgetCounter } from '../../engine/failure-budget.j
 function accountKey(accountId: string): string {
   return `signin:user:${accountId}`;
 }
+
+/** Prefix of the per-network counters. */
+const NETWORK_PREFIX = 'signin:ip:';
+
+/**
+ * Which budget a refused sign-in spent: the name's (an account's, or a name that names none: the
+ * same words, so a refusal still tells nothing of existence) or the network's. Only the first is
+ * lifted by a password reset, so only it may point the person there.
+ */
+export type SpentBudget = 'account' | 'network';
 
 /** Limits of failed sign-ins. */
 export interface SignInLimitOptions {
@@ -49,7 +59,7 @@ export class SignInLimits {
     const account = 'accountId' in subject ? accountKey(subject.accountId) : `signin:name:${hashToken(subject.unknownLogin.trim().toLowerCase())}`;
     return [
       { key: account, limit: this.options.perAccount },
-      { key: `signin:ip:${ip}`, limit: this.options.perIp },
+      { key: `${NETWORK_PREFIX}${ip}`, limit: this.options.perIp },
     ];
   }
 
@@ -69,7 +79,9 @@ export class SignInLimits {
    * fails. Look the account up before: the counter depends on whether it exists.
    */
   check<T>(subject: SignInSubject, ip: string, check: () => Promise<T | undefined>): Promise<T | undefined> {
-    return this.budget.run(this.counters(subject, ip), check, (proved) => proved === undefined, (retryAfter) =>
-      new RateLimitedError(retryAfter, 'Too many failed sign-ins. Try again later.'));
+    return this.budget.run(this.counters(subject, ip), check, (proved) => proved === undefined, (retryAfter, spent) => {
+      const budget: SpentBudget = spent.key.startsWith(NETWORK_PREFIX) ? 'network' : 'account';
+      return new PairgateError('rate_limited', 429, 'Too many failed sign-ins. Try again later.', { retryAfterSeconds: retryAfter, budget });
+    });
   }
 }

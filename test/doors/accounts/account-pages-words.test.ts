@@ -42,9 +42,14 @@ describe('account pages: the language a person chose, and when to try again', ()
     for (let i = 0; i < 2; i++) expect((await person.post('/account/signin', { login: 'locked-out', password: `guess ${i}`, lang: 'fr' })).status).toBe(401);
     const limited = await person.post('/account/signin', { login: 'locked-out', password: 'the right password', lang: 'fr' });
     expect(limited.status).toBe(429);
-    expect(alertOf(limited.text)).toBe('Trop de connexions échouées. Réessayez dans 15 minutes.');
+    // The name's budget is spent: a reset lifts it, so the page points there.
+    expect(alertOf(limited.text)).toBe('Trop de connexions échouées avec ce nom. Réessayez dans 15 minutes, ou choisissez un nouveau mot de passe avec «\u00a0Mot de passe oublié\u00a0?\u00a0» ci-dessous.');
     const english = await newClient().signIn('locked-out', 'the right password');
-    expect(alertOf(english.text)).toBe('Too many failed sign-ins. Try again in 15 minutes.');
+    expect(alertOf(english.text)).toBe('Too many failed sign-ins with this name. Try again in 15 minutes, or choose a new password with “Forgot your password?” below.');
+    // A name that names no account is told the same, so the words say nothing of existence.
+    const ghost = newClient();
+    for (let i = 0; i < 2; i++) await ghost.signIn('no-such-person', `guess ${i}`);
+    expect(alertOf((await ghost.signIn('no-such-person', 'x')).text)).toBe(alertOf(english.text));
   });
 
   it('a spent budget on the password form says when to try again', async () => {

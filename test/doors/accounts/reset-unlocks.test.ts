@@ -29,6 +29,9 @@ describe('a password reset after a lock-out', () => {
 
     expect((await owner.signIn('locked-then-reset', 'the new password')).status).toBe(303);
     // The network that spent its own budget is still refused, whatever it types.
-    expect((await guesser.signIn('locked-then-reset', 'the new password')).status).toBe(429);
+    const refused = await guesser.signIn('locked-then-reset', 'the new password');
+    expect(refused.status).toBe(429);
+    // A reset does not lift a network's budget, so this refusal does not point there.
+    expect(/role="alert"[^>]*>([^<]+)</.exec(refused.text)?.[1]).toBe('Too many failed sign-ins. Try again in 15 minutes.');
   });
 });
