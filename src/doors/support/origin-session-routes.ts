@@ -22,6 +22,7 @@ import {
   agentToken,
   mshFile,
   newMeshIdHex,
+  newSessionId,
   sessionGrantId,
   sessionState,
   type SessionGrant,
@@ -255,7 +256,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     }
     // Refused early, before the password is hashed; the creation checks again, exactly.
     if ((await ctx.engine.countLive(SESSION_KIND)) >= cfg.PAIRGATE_SUPPORT_MAX_SESSIONS) throw tooManySessions();
-    const id = body.id ?? randomId(9);
+    const id = body.id ?? newSessionId();
     const token = agentToken();
     const pairingGrantId = pairingOn ? randomId() : null;
     const session = await createSessionGrant({

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import type { Grant } from '../../core/grant.js';
+import { randomId } from '../../core/ids.js';
 import { SESSION_KIND } from './relay-code.js';
 
 /** What a session grant holds (the `request` of a `support-session` grant). No secret in clear. */
@@ -17,6 +18,18 @@ export interface SessionRequest {
   meshIdHex: string;
   /** The grant id of the session's pairing code, when pairing is on. */
   pairingGrantId: string | null;
+}
+
+/**
+ * A random session id (72 bits, base64url) that starts with a letter or digit, as SESSION_ID_PATTERN
+ * wants: about one base64url id in 32 starts with `-` or `_`, which the session's own routes then
+ * refused, and which a command line would read as an option (`session attach -x...`).
+ */
+export function newSessionId(): string {
+  for (;;) {
+    const id = randomId(9);
+    if (/^[A-Za-z0-9]/.test(id)) return id;
+  }
 }
 
 /** What confirmation produced (the `result` of a `support-session` grant). */
