@@ -71,6 +71,7 @@ describe('the way back to an app\'s flow through the account pages', () => {
     const token = new URL(link, base).searchParams.get('token')!;
     const done = await person.post('/account/reset/confirm', { token, password: 'the new password', next: flow, lang: 'fr' });
     expect(done.status).toBe(200);
+    expect(done.text).toContain('<h1>Mot de passe changé</h1>');
     const signInAgain = href(done.text, '/account/signin?');
     expect(new URL(signInAgain, base).searchParams.get('next')).toBe(flow);
 
