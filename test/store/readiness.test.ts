@@ -1,22 +1,57 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import { loadConfig } from '../../src/server/config.js';
+import { isStoreUnreachable } from '../../src/store/store-errors.js';
 import { openStores } from '../../src/server/open-stores.js';
 import type { Stores } from '../../src/store/ports.js';
+import { createTestDatabase, postgresMissing } from '../helpers/services.js';
 import { missingProgram } from '../helpers/system.js';
 import { freePort } from '../helpers/ports.js';
 
 /**
  * What a node's readiness check (`Stores.ping`, shown by /readyz) says when a store is away: which
  * store, in words, and never its address (/readyz answers anyone); it clears by itself when the
- * store is back. Redis is a throwaway redis-server (never the shared one).
+ * store is back; and a PostgreSQL connection lost while a request holds it fails that request
+ * without an uncaught exception. Redis is a throwaway redis-server, PostgreSQL is reached through a
+ * TCP proxy the test cuts (never the shared servers).
  */
 
 const redisSkip = missingProgram('redis-server', 'readiness tests');
+const pgSkip = await postgresMissing();
+
+/** A TCP proxy to PostgreSQL on `port` that the test cuts (every connection dropped, port closed) and opens again. */
+function cuttableProxy(port: number, target: number) {
+  let server: Server | undefined;
+  const sockets = new Set<Socket>();
+  return {
+    async open(): Promise<void> {
+      server = createServer((client) => {
+        const upstream = connect(target, '127.0.0.1');
+        for (const socket of [client, upstream]) {
+          sockets.add(socket);
+          socket.once('close', () => sockets.delete(socket));
+          socket.on('error', () => {
+            client.destroy();
+            upstream.destroy();
+          });
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', resolve));
+    },
+    async cut(): Promise<void> {
+      const closing = server;
+      server = undefined;
+      for (const socket of sockets) socket.destroy();
+      if (closing) await new Promise((resolve) => closing.close(resolve));
+    },
+  };
+}
 
 function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -70,5 +105,46 @@ describe.skipIf(Boolean(redisSkip))(`readiness with Redis away${redisSkip ? ` (s
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     throw new Error('still not ready 10 s after Redis came back');
+  });
+});
+
+describe.skipIf(Boolean(pgSkip))(`readiness with PostgreSQL away${pgSkip ? ` (skipped: ${pgSkip})` : ''}`, () => {
+  it('names PostgreSQL, never its address, and clears when it is back', async () => {
+    const database = await createTestDatabase();
+    const port = await freePort();
+    const target = new URL(database.url);
+    const proxy = cuttableProxy(port, Number(target.port || 5432));
+    await proxy.open();
+    const url = new URL(database.url);
+    url.hostname = '127.0.0.1';
+    url.port = String(port);
+    const config = loadConfig([], { env: { PAIRGATE_DATA_DIR: mkdtempSync(join(tmpdir(), 'pairgate-ready-')), PAIRGATE_DATABASE_URL: url.toString() } });
+    const stores: Stores = await openStores(config, []);
+    try {
+      await stores.ping();
+      // A transaction holds a connection when PostgreSQL goes: its query fails, the process lives
+      // (pg emitted 'error' on the checked-out client, which had no listener: an uncaught exception).
+      const holding = stores.db.transaction().execute(async (trx) => {
+        await sql`select 1`.execute(trx);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await sql`select 1`.execute(trx);
+      }).then(() => undefined, (error: unknown) => error);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await proxy.cut();
+      expect(isStoreUnreachable(await holding)).toBe(true);
+      const failure = await stores.ping().then(() => undefined, (error: unknown) => error as Error);
+      expect(failure?.message).toMatch(/^PostgreSQL (does not answer|listener is reconnecting); this node reconnects by itself|^PostgreSQL listener is reconnecting$/);
+      expect(failure?.message).not.toContain(String(port));
+      await proxy.open();
+      for (let i = 0; i < 100; i++) {
+        if (await stores.ping().then(() => true, () => false)) return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error('still not ready 10 s after PostgreSQL came back');
+    } finally {
+      await stores.close();
+      await proxy.cut();
+      await database.drop();
+    }
   });
 });

@@ -70,6 +70,12 @@ export async function openPostgresStores(options: PostgresStoreOptions): Promise
   });
   // An idle pooled connection that dies emits 'error' on the pool: without a listener, a crash.
   pool.on('error', () => {});
+  // One checked out (a query or a transaction in flight) emits it on the client, which pg-pool
+  // leaves without a listener meanwhile: PostgreSQL restarting mid-query crashed the node. The
+  // query itself fails (a 503), and pg-pool drops the broken client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const notify = options.notify ?? true;
   const ephemeral = new SqlEphemeralStore(db);
