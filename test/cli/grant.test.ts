@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
@@ -11,6 +11,14 @@ import { notApproved } from '../../src/cli/commands/grant.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 
 const cli = join(process.cwd(), 'dist/cli/main.js');
+const hasScript = (() => {
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 const exec = promisify(execFile);
 
 describe('pairgate grant (CLI through the SDK, against a real server)', () => {
@@ -99,6 +107,31 @@ describe('pairgate grant (CLI through the SDK, against a real server)', () => {
     const approved = await exec('node', [cli, 'grant', 'approve', code, '--server', server]);
     expect(approved.stdout).toBe('Approved: Print a page↵State: approved by your admin\uFFFD[2K\n');
   });
+
+  it('on a terminal, approve shows what the code asks and approves only after a yes (script(1) gives it one)', async (context) => {
+    if (!hasScript) context.skip('needs script(1) (util-linux) for a terminal');
+    const response = await fetch(`${server}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label: 'Let the printer in', data: { room: 'office' } }) });
+    const { code, id } = (await response.json()) as { code: string; id: string };
+    /** Runs `grant approve` on a terminal, answers `answer` to its question; resolves with what it printed and its exit code. */
+    const approveOnTerminal = (answer: string) => new Promise<{ status: number | null; output: string }>((resolve) => {
+      const child = spawn('script', ['-qec', `node ${cli} grant approve ${code} --server ${server}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+      let output = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('[y/N] ') && child.stdin!.writable) child.stdin!.end(`${answer}\n`);
+      });
+      child.once('exit', (status) => resolve({ status, output }));
+    });
+    const no = await approveOnTerminal('n');
+    expect(no.status).toBe(1);
+    expect(no.output).toMatch(/Let the printer in\r?\n {2}room: office\r?\nState: pending, expires at \S+\r?\nApprove this request\? \[y\/N\] /);
+    expect(no.output).toContain('Not approved: nothing was changed (the code still works until it expires).');
+    expect(((await (await fetch(`${server}/api/v1/grants/${id}`)).json()) as { state: string }).state).toBe('pending');
+    const yes = await approveOnTerminal('y');
+    expect(yes.status).toBe(0);
+    expect(yes.output).toContain('Approved: Let the printer in');
+    expect(((await (await fetch(`${server}/api/v1/grants/${id}`)).json()) as { state: string }).state).toBe('approved');
+  }, 30_000);
 
   it('tells the approver which server to use when it is not the default one', async () => {
     const created = await exec('node', [cli, 'grant', 'create', '--label', 'Open the door', '--no-wait', '--server', server]);

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { PairgateClient, type CreatedGrant } from '../../sdk/client.js';
+import { PairgateClient, type CodeView, type CreatedGrant } from '../../sdk/client.js';
 import { PairgateApiError } from '../../sdk/errors.js';
 import { httpUrlOption, intOption, textOption } from '../options.js';
+import { isYes, LineInput } from '../line-input.js';
 import { terminalSafe } from '../terminal-text.js';
 
 // Empty counts as unset (`PAIRGATE_SERVER=$UNSET_VAR`), as with `pairgate lan` and serve's own keys.
@@ -17,10 +18,24 @@ export function oneLine(text: string): string {
   return terminalSafe(text).replace(/\n/g, '↵').replace(/\t/g, ' ');
 }
 
+/** What a code asks, for the person about to decide: the label, the facts, the state. */
+function describe(view: CodeView): string {
+  const facts = Object.entries(view.data).map(([k, v]) => `\n  ${oneLine(k)}: ${oneLine(v)}`).join('');
+  return `${oneLine(view.label)}${facts}\nState: ${view.state}, expires at ${view.expiresAt}`;
+}
+
 /** The exit codes of the approver's commands, in their --help. */
 const DECISION_EXIT_CODES = `
 Exit code: 0 when done, 2 for a mistyped, unknown, expired or already decided
 code (or other bad input), 1 when the server cannot be reached.`;
+
+/** `grant approve`'s: those, and the answer no. */
+const APPROVE_EXIT_CODES = `
+On a terminal, it shows what the code asks and approves only after a yes.
+
+Exit code: 0 when approved, 1 when the answer was no (nothing changed) or the
+server cannot be reached, 2 for a mistyped, unknown, expired or already decided
+code (or other bad input).`;
 
 function client(options: { server: string }): PairgateClient {
   return new PairgateClient({ baseUrl: httpUrlOption(options.server, '--server (or PAIRGATE_SERVER)', 'http://127.0.0.1:8080') });
@@ -134,21 +149,36 @@ server refused.`)
     .option(...serverOption)
     .addHelpText('after', `\nExample:\n  $ pairgate grant show 4GJD-A6F4-T\n${DECISION_EXIT_CODES}`)
     .action(async (code: string, options: { server: string }) => {
-      const view = await client(options).lookupCode(code);
-      console.log(`${oneLine(view.label)}\n${Object.entries(view.data).map(([k, v]) => `  ${oneLine(k)}: ${oneLine(v)}`).join('\n')}`.trimEnd());
-      console.log(`State: ${view.state}, expires at ${view.expiresAt}`);
+      console.log(describe(await client(options).lookupCode(code)));
     });
 
   for (const decision of ['approve', 'refuse'] as const) {
-    grant
+    const command = grant
       .command(`${decision} <code>`)
-      .description(`${decision} the request a code names`)
+      .description(decision === 'approve' ? 'show the request a code names and approve it (asked first on a terminal)' : 'refuse the request a code names')
       .option('-n, --note <text>', 'a note passed to the requester (up to 500 characters)')
-      .option(...serverOption)
-      .addHelpText('after', `\nExample:\n  $ pairgate grant ${decision} 4GJD-A6F4-T --note "${decision === 'approve' ? 'go ahead' : 'not today'}"\n${DECISION_EXIT_CODES}`)
-      .action(async (code: string, options: { note?: string; server: string }) => {
+      .option(...serverOption);
+    // A refusal harms no one, so only an approval is asked to be confirmed.
+    if (decision === 'approve') command.option('-y, --yes', 'approve without showing the request and asking first');
+    command
+      .addHelpText('after', `\nExample:\n  $ pairgate grant ${decision} 4GJD-A6F4-T --note "${decision === 'approve' ? 'go ahead' : 'not today'}"\n${decision === 'approve' ? APPROVE_EXIT_CODES : DECISION_EXIT_CODES}`)
+      .action(async (code: string, options: { note?: string; server: string; yes?: boolean }) => {
         const note = options.note === undefined ? undefined : textOption(options.note, '--note', 0, 500);
         const api = client(options);
+        // A person at a terminal sees what they approve before it is done: the code alone says
+        // nothing, and whoever read it out may not be who they claim. Scripts (no terminal) and
+        // --yes approve at once.
+        if (decision === 'approve' && !options.yes && process.stdin.isTTY) {
+          console.log(describe(await api.lookupCode(code)));
+          const input = new LineInput();
+          const yes = isYes(await input.ask('Approve this request? [y/N] '));
+          input.close();
+          if (!yes) {
+            console.log('Not approved: nothing was changed (the code still works until it expires).');
+            process.exitCode = 1;
+            return;
+          }
+        }
         const view = decision === 'approve' ? await api.approveCode(code, note) : await api.refuseCode(code, note);
         console.log(`${decision === 'approve' ? 'Approved' : 'Refused'}: ${oneLine(view.label)}`);
       });
