@@ -17,6 +17,7 @@ import type { Config } from './config.js';
 import { ephemeralRateLimitStore } from './ephemeral-rate-limit-store.js';
 import { startBackups, type BackupSchedule } from './backups.js';
 import { installErrorHandlers, schemaErrorFormatter, sendFrameworkError } from './error-handler.js';
+import { docsPageOptions } from './docs-page.js';
 import { installHealthRoutes } from './health-routes.js';
 import { installJsonBodyParser } from './json-body.js';
 import { installSecurityHeaders } from './security-headers.js';
@@ -175,13 +176,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       components: { securitySchemes: SECURITY_SCHEMES },
     },
   });
-  await app.register(swaggerUi, {
-    routePrefix: '/docs',
-    staticCSP: true,
-    // Swagger UI sets style attributes from script; the docs page alone allows inline styles
-    // (never inline script), and stays unframable.
-    transformStaticCSP: (header) => `${header.replace("style-src 'self' https:", "style-src 'self' 'unsafe-inline'")}; frame-ancestors 'none'`,
-  });
+  await app.register(swaggerUi, docsPageOptions());
   if (config.PAIRGATE_METRICS) installMetrics(app, metrics, config.PAIRGATE_METRICS_TOKEN);
   installHealthRoutes(app, stores, () => shuttingDown);
 

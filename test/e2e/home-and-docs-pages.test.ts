@@ -23,8 +23,16 @@ describe.skipIf(Boolean(skip))(`home and API docs pages in Chromium${skip ? ` (s
     const problems = watchProblems(page);
     await page.goto(`${t.url}/docs`);
     await page.getByText('/api/v1/grants', { exact: false }).first().waitFor({ timeout: 15_000 });
-    expect(await page.title()).toMatch(/Swagger UI/i);
-    expect(problems.filter((p) => /Content Security Policy|Refused/.test(p))).toEqual([]);
+    expect(await page.title()).toBe('pairgate API');
+    // Its policy keeps the page unframable, once (a repeated directive is ignored, with a warning).
+    expect(problems.filter((p) => /Content.Security.Policy|Refused/i.test(p))).toEqual([]);
+    const policy = (await page.request.get(`${t.url}/docs/static/index.html`)).headers()['content-security-policy'] ?? '';
+    expect(policy.match(/frame-ancestors [^;]*/g)).toEqual(["frame-ancestors 'none'"]);
+    expect(policy).not.toContain('upgrade-insecure-requests');
+    expect(policy).not.toContain('validator.swagger.io');
+    // pairgate's icon in the top bar, not Swagger UI's.
+    const logo = page.locator('.topbar a.link img');
+    expect(await logo.getAttribute('src')).toMatch(/^data:image\/svg\+xml;base64,/);
     await page.close();
   });
 
