@@ -341,10 +341,11 @@ Examples:
 Renewal: run \`pairgate box cert ... --renew-within 30\` every day; it does
 nothing until the certificate nears its end.
 
-A failed step is named with a code (exit 1): acme_unreachable, acme_account_refused,
-acme_order_refused, acme_txt_not_visible (not on --dns-server in --timeout),
-acme_challenge_invalid (the CA cannot see the record: check that the zone is
-delegated to the pairgate DNS server), acme_finalize_refused.`)
+A failed step is named with a code (exit 1): acme_unreachable,
+acme_account_refused, acme_order_refused, acme_txt_not_visible (not on
+--dns-server in --timeout), acme_challenge_invalid (the CA cannot see the
+record: check that the zone is delegated to the pairgate DNS server),
+acme_finalize_refused.`)
     .action(async (options: DirOption & { zone: string; updateApi: string; updateCa?: string; acmeDirectory: string; acmeCa?: string; dnsServer?: string; email?: string; labels: string; timeout: string; out?: string; renewWithin?: string }) => {
       const updateApi = updateApiOption(options.updateApi);
       httpUrlOption(options.acmeDirectory, '--acme-directory', 'https://acme-v02.api.letsencrypt.org/directory');
