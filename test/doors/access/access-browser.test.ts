@@ -309,7 +309,7 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
     await page.waitForSelector('#outcome[data-outcome="REFUSED"]');
     await page.goBack();
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Terminé');
-    expect(await page.getByRole('alert').textContent()).toBe("Cette demande a déjà reçu une réponse : l'accès a été refusé à browser-app-back. Pour le lui accorder, recommencez depuis l'application.");
+    expect(await page.getByRole('alert').textContent()).toBe("Cette demande a déjà reçu une réponse\u00a0: l'accès a été refusé à browser-app-back. Pour le lui accorder, recommencez depuis l'application.");
     expect((await getJson(String(refused.poll))).body).toMatchObject({ status: 'REFUSED' });
   });
 });

@@ -95,7 +95,7 @@ describe('device verification pages over real sockets', () => {
     await browser.get('/device?lang=fr');
     const typed = await browser.post('/device', { user_code: device.user_code, lang: 'fr' });
     const consent = await browser.get(typed.location!);
-    expect(consent.text).toContain('Connecter pairgate CLI ?');
+    expect(consent.text).toContain('Connecter pairgate CLI\u00a0?');
     expect(consent.text).toContain('action="/device/decide"');
   });
 
@@ -162,8 +162,8 @@ describe('device verification pages over real sockets', () => {
     await browser.get('/device?lang=fr');
     const cases: Array<[string, string]> = [
       ['', 'Saisissez le code affiché sur votre appareil.'],
-      ['bcd-f', 'Un code a 8 lettres, sans compter le tiret ; celui-ci en a 4.'],
-      ['BCDF-GHAK', '« A » (caractère 7) ne peut pas figurer dans un code.'],
+      ['bcd-f', 'Un code a 8 lettres, sans compter le tiret\u00a0; celui-ci en a 4.'],
+      ['BCDF-GHAK', '«\u00a0A\u00a0» (caractère 7) ne peut pas figurer dans un code.'],
     ];
     for (const [typed, said] of cases) {
       const page = await browser.post('/device', { user_code: typed, lang: 'fr' });
