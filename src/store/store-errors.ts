@@ -92,16 +92,18 @@ export interface StoreSetting {
 }
 
 /** Why a store that answered refused us: each is a setting the operator changes, not a wait. */
-type Refusal = 'credentials' | 'database' | 'permission' | 'redis-db';
+type Refusal = 'credentials' | 'database' | 'permission' | 'redis-db' | 'tls';
 
 /** PostgreSQL SQLSTATEs of a refusal: wrong password, unknown role or pg_hba.conf rule, unknown database, no right. */
 const PG_REFUSALS: Record<string, Refusal> = { '28P01': 'credentials', '28000': 'credentials', '3D000': 'database', '42501': 'permission' };
 
-/** Redis replies of a refusal (Redis 6+ and older wordings). */
+/** Replies of a refusal without a SQLSTATE: Redis's (6+ and older wordings), and pg's own. */
 const REDIS_REFUSALS: [RegExp, Refusal][] = [
   [/^(WRONGPASS|NOAUTH|ERR (AUTH|invalid password|Client sent AUTH))/i, 'credentials'],
   [/^NOPERM/i, 'permission'],
   [/^ERR (DB index is out of range|invalid DB index)/i, 'redis-db'],
+  // pg, asked for TLS (sslmode=require) by a server that has none.
+  [/^The server does not support SSL connections/i, 'tls'],
 ];
 
 /** The refusal `error` (or its cause) stands for, if it is one. */
@@ -145,6 +147,8 @@ function remedy(refusal: Refusal, { key, url }: StoreSetting): string {
       return `create the database (createdb -O ${user} ${database}) or name one that exists in ${key}`;
     case 'permission':
       return `pairgate creates and migrates its tables at start-up: let the user of ${key} do so (GRANT CREATE ON SCHEMA public TO ${user}, or make it the database's owner)`;
+    case 'tls':
+      return `turn TLS on in the server, or take sslmode=require (or ssl=true) out of ${key}`;
     case 'redis-db':
       return `a Redis server has databases 0 to 15 unless its "databases" setting says more: name one of them at the end of ${key}`;
   }

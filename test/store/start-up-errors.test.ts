@@ -98,6 +98,15 @@ describe('pairgate serve: stores it cannot use at start-up', () => {
       expect(inQuery.stderr).not.toContain(SECRET);
     });
 
+    it('TLS asked of a server without it: says which part of the URL to change, not "is PostgreSQL running there?"', async () => {
+      ensureBuilt();
+      const url = new URL(PG_ADMIN_URL);
+      url.search = '?sslmode=require';
+      const { code, stderr } = await failingStart({ PAIRGATE_DATABASE_URL: url.toString() });
+      expect(code).toBe(2);
+      expect(stderr).toContain('refused: The server does not support SSL connections; turn TLS on in the server, or take sslmode=require (or ssl=true) out of PAIRGATE_DATABASE_URL [config_invalid]');
+    });
+
     it('a database that does not exist: says how to create it', async () => {
       ensureBuilt();
       const url = new URL(PG_ADMIN_URL);

@@ -45,6 +45,10 @@ describe('store errors', () => {
     for (const text of ['WRONGPASS invalid username-password pair', 'NOAUTH Authentication required.', 'ERR invalid password', 'ERR DB index is out of range', 'NOPERM this user has no permissions']) {
       expect(isStoreRefusal(new Error(text))).toBe(true);
     }
+    // pg asked for TLS by a server without it: a setting, not a server to wait for.
+    expect(storeStartError({ service: 'PostgreSQL', key: 'PAIRGATE_DATABASE_URL', url: 'postgres://u@h/db?sslmode=require' }, new Error('The server does not support SSL connections')).message).toBe(
+      'PAIRGATE_DATABASE_URL: PostgreSQL at postgres://u@h/db?sslmode=require refused: The server does not support SSL connections; turn TLS on in the server, or take sslmode=require (or ssl=true) out of PAIRGATE_DATABASE_URL',
+    );
     expect(isStoreRefusal(pg('ECONNREFUSED'))).toBe(false);
     expect(isStoreRefusal(pg('23505'))).toBe(false);
     const refused = storeStartError({ service: 'Redis', key: 'PAIRGATE_REDIS_URL', url: 'redis://:pw@h:6379/0' }, new Error('WRONGPASS invalid username-password pair or user is disabled.'));
