@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { frenchSpacing } from '../doors/accounts/french-spacing.js';
 import { waitWords } from './duration-words.js';
 import type { PageLanguage } from './page-language.js';
 
@@ -93,7 +94,16 @@ export function prefersHtml(request: FastifyRequest): boolean {
 /** A page's words in every language; `{name}` is filled in. */
 type Words = Record<PageLanguage, string>;
 
-const WORDS = {
+/**
+ * `words` with French typography made once (`frenchSpacing`: a no-break space before `: ; ? !` and
+ * inside « »), as the message catalogues do, so the French below is written with plain spaces and
+ * words added later cannot forget it.
+ */
+function withFrenchSpacing<T extends Record<string, Words>>(words: T): T {
+  return Object.fromEntries(Object.entries(words).map(([key, text]) => [key, { ...text, fr: frenchSpacing(text.fr) }])) as T;
+}
+
+const WORDS = withFrenchSpacing({
   back: { en: 'Back to the page', fr: 'Revenir à la page' },
   formTitle: { en: 'This form could not be accepted', fr: 'Ce formulaire n’a pas pu être accepté' },
   formInvalid: {
@@ -152,7 +162,7 @@ const WORDS = {
     en: 'Nothing on this server answers at this address. Check the link, or open it again from where you found it.',
     fr: 'Rien sur ce serveur ne répond à cette adresse. Vérifiez le lien, ou ouvrez-le à nouveau depuis l’endroit où vous l’avez trouvé.',
   },
-} satisfies Record<string, Words>;
+} satisfies Record<string, Words>);
 
 /** The codes of a body no parser could read (pairgate's own words for them are for programs). */
 const BODY_UNREADABLE = new Set(['invalid_json', 'body_forbidden_key', 'invalid_multipart', 'invalid_content_length']);

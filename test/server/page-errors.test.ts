@@ -46,12 +46,12 @@ describe('a page refused before its handler shows the error page to a browser, a
     expectPage(maybe, 400);
     expect(maybe.body).toContain('<html lang="fr">');
     expect(maybe.body).toContain('Ce formulaire n’a pas pu être accepté');
-    expect(alertOf(maybe.body)).toContain('Le champ « decision » du formulaire contient une valeur que cette page n’accepte pas');
+    expect(alertOf(maybe.body)).toContain('Le champ «\u00a0decision\u00a0» du formulaire contient une valeur que cette page n’accepte pas');
     // No page at GET /access/auth/decide: no link back.
     expect(maybe.body).not.toContain('class="button secondary"');
     const missing = await t.app.inject(form('/device', { _csrf: 'token' }, { 'accept-language': 'fr-CH, fr;q=0.9, en;q=0.8' }));
     expectPage(missing, 400);
-    expect(alertOf(missing.body)).toBe('Le formulaire est arrivé sans son champ « user_code ». Rechargez la page et envoyez à nouveau le formulaire.');
+    expect(alertOf(missing.body)).toBe('Le formulaire est arrivé sans son champ «\u00a0user_code\u00a0». Rechargez la page et envoyez à nouveau le formulaire.');
     expect(missing.body).toContain('href="/device?lang=fr"');
   });
 

@@ -1,3 +1,4 @@
+import { frenchCatalogue } from '../accounts/french-spacing.js';
 import { translator, type Lang } from '../accounts/i18n.js';
 
 /**
@@ -25,7 +26,8 @@ const en = {
 
 type AccessKey = keyof typeof en;
 
-const fr: Record<AccessKey, string> = {
+// Written with plain spaces; frenchCatalogue makes those before : ; ? ! and inside « » no-break.
+const fr = frenchCatalogue<AccessKey>({
   'access.signinIntro': '{app} demande un accès à votre compte. Connectez-vous pour continuer.',
   'access.error.too_many_accesses': "L'accès n'a pas pu être accordé : votre compte a atteint le nombre d'accès d'applications que ce serveur permet. Révoquez-en un que vous n'utilisez plus, puis recommencez depuis l'application.",
   'access.error.internal_error': "L'accès n'a pas pu être accordé : le serveur n'a pas pu l'enregistrer. Recommencez depuis l'application dans un moment.",
@@ -38,7 +40,7 @@ const fr: Record<AccessKey, string> = {
   'unit.hours': '{n} heures',
   'unit.day': '{n} jour',
   'unit.days': '{n} jours',
-};
+});
 
 const CATALOG: Record<Lang, Record<AccessKey, string>> = { en, fr };
 

@@ -1,3 +1,4 @@
+import { frenchCatalogue } from '../accounts/french-spacing.js';
 import { translator, type Lang } from '../accounts/i18n.js';
 
 /**
@@ -57,7 +58,8 @@ const en = {
 
 type InstallKey = keyof typeof en;
 
-const fr: Record<InstallKey, string> = {
+// Written with plain spaces; frenchCatalogue makes those before : ; ? ! and inside « » no-break.
+const fr = frenchCatalogue<InstallKey>({
   'install.title': 'Organisations et messagerie',
   'install.intro': 'Installez pairgate dans votre messagerie d\'équipe et liez votre compte de messagerie à ce compte pairgate.',
   'install.none': 'Vous n\'êtes encore membre d\'aucune organisation.',
@@ -106,7 +108,7 @@ const fr: Record<InstallKey, string> = {
   'install.error.user_not_found': 'Aucun compte n\'a ce nom d\'utilisateur.',
   'install.error.already_member': 'Ce compte est déjà membre.',
   'install.error.invalid_org_name': 'Le nom de l\'organisation doit avoir 1 à 100 caractères, sans caractères de contrôle.',
-};
+});
 
 const CATALOG: Record<Lang, Record<InstallKey, string>> = { en, fr };
 

@@ -287,7 +287,7 @@ describe('access door API over real sockets', () => {
     const french = await postJson(`${base}/access`, authRequest({ requestingAppId: 'collector-app-4', languageCode: 'fr' }));
     const page = await user.decide(String(french.body.key), 'accept');
     expect(page.status).toBe(200);
-    expect(page.text.replace(/&#39;/g, "'")).toContain("votre compte a atteint le nombre d'accès d'applications que ce serveur permet. Révoquez-en un que vous n'utilisez plus");
+    expect(page.text.replace(/&#39;/g, "'")).toContain("L'accès n'a pas pu être accordé\u00a0: votre compte a atteint le nombre d'accès d'applications que ce serveur permet. Révoquez-en un que vous n'utilisez plus");
     expect(page.text).toContain('<a href="/account/accesses?lang=fr">Vos accès des applications</a>');
     // Reloaded (or gone back to), it says the same, not "already answered, start again", which
     // would only end in the same ERROR.

@@ -137,7 +137,7 @@ describe('install door: organizations and roles (real sockets)', () => {
     expect(page.text).toContain('<html lang="fr">');
     expect(page.text).toContain('Organisations et messagerie');
     expect(page.text).toContain('Configurer Mattermost');
-    expect(page.text).toContain('Votre rôle : administrateur');
+    expect(page.text).toContain('Votre rôle\u00a0: administrateur');
     expect(page.text).toMatch(/<option value="admin">administrateur<\/option><option value="member" selected>membre<\/option>/);
     expect(page.text).not.toMatch(/>(admin|member)<\/option>/);
   });
