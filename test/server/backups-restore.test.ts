@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { COPY_MARK } from '../../src/store/sqlite/restored-copy.js';
 import { ensureBuilt, failingStart, startNode, type NodeProcess } from '../helpers/node-process.js';
 
@@ -41,6 +41,12 @@ async function newestCopy(dir: string, count: number): Promise<string> {
 }
 
 describe('restoring a copy of the embedded database (docs/backups.md, Restore)', () => {
+  // The node running when an expectation fails is stopped too, not left serving after the run.
+  let node: NodeProcess | undefined;
+  afterEach(async () => {
+    await node?.kill();
+  });
+
   it('serves what the copy held; refuses, changing nothing, when the old WAL file is left beside it', async () => {
     ensureBuilt();
     const root = mkdtempSync(join(tmpdir(), 'pairgate-restore-'));
@@ -49,7 +55,7 @@ describe('restoring a copy of the embedded database (docs/backups.md, Restore)',
     const env = { PAIRGATE_DATA_DIR: dataDir, PAIRGATE_BACKUP_DIR: backupDir, PAIRGATE_DEVICE_ADMIN_TOKEN: ADMIN_TOKEN };
 
     // A first start, a client, a second start: its start-up copy holds the client.
-    let node = await startNode(env);
+    node = await startNode(env);
     await putClient(node, 'in-the-copy');
     await node.stop();
     node = await startNode(env);
