@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
 import { hashToken } from '../../core/ids.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
-import { roundWait } from '../../web/duration-words.js';
+import { waitWords } from '../../web/duration-words.js';
 import { currentUser, signInFromForm } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
 import { pickLang, type Lang } from '../accounts/i18n.js';
@@ -28,15 +28,6 @@ const tags = ['device'];
 /** Grant ids as the engine makes them (creation time, then 128 random bits). */
 const GRANT_ID = /^[0-9a-f]{12}[A-Za-z0-9_-]{22}$/;
 const FormBase = { _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) };
-
-/**
- * A spent code budget in words: how long until the person may type a code again, rounded up to
- * whole minutes as every wait is (`roundWait`), "a minute" rather than "1 minutes".
- */
-function limitedWords(t: ReturnType<typeof deviceTranslator>, retryAfterSeconds: number): string {
-  const { count } = roundWait(retryAfterSeconds, 'minute');
-  return count === 1 ? t('device.limitedOne') : t('device.limited', { minutes: count });
-}
 
 /**
  * Why `typed` cannot be a user code, in the page's language (the engine's own message is English
@@ -183,7 +174,9 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
       if (error.status === 429) {
         const seconds = Number(error.details?.retryAfterSeconds ?? 3600);
         reply.header('retry-after', String(seconds));
-        return codeForm(request, reply, lang, { userCode, error: limitedWords(t, seconds) }, 429);
+        // In whole minutes, rounded up ("a minute", never "1 minutes" or "30 seconds"): the budget
+        // lasts an hour, and a wait said in seconds would invite typing again too soon.
+        return codeForm(request, reply, lang, { userCode, error: t('device.limited', { wait: waitWords(seconds, lang, 'minute') }) }, 429);
       }
       // Malformed (wrong length, a letter that cannot be in a code): said at once, not counted.
       return codeForm(request, reply, lang, { userCode, error: malformedCodeMessage(t, userCode) ?? error.message }, 400);

@@ -234,6 +234,7 @@ describe('device verification pages: how long a spent budget lasts, in words', (
     const limited = await browser.post('/device', { user_code: 'BCDF-GHJK' });
     expect(limited.status).toBe(429);
     expect(limited.text).toContain('Try again in 60 minutes.');
+    expect((await browser.post('/device', { user_code: 'BCDF-GHJK', lang: 'fr' })).text).toContain('Trop de codes erronés. Réessayez dans 60 minutes.');
     clock.advance(3_600_000 - 30_000);
     const almost = await browser.post('/device', { user_code: 'BCDF-GHJK' });
     expect(almost.status).toBe(429);
