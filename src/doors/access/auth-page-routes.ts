@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
-import { currentUser, signInFromForm } from '../accounts/accounts.js';
+import { currentUser, signInFromForm, signInRefusalText } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
 import { pickLang, translator, type Lang } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
@@ -213,7 +213,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     const t = translator(lang);
     if (!csrfValid(request)) return signInForm(request, reply, found, lang, { login: request.body.login, error: t('error.csrf_failed') }, 403);
     const refused = await signInFromForm(request, reply, request.body.login, request.body.password);
-    if (refused) return signInForm(request, reply, found, lang, { login: request.body.login, error: t(refused.messageKey) }, refused.status);
+    if (refused) return signInForm(request, reply, found, lang, { login: request.body.login, error: signInRefusalText(refused, lang) }, refused.status);
     allowFormTarget(reply, found.grant.request.returnURL);
     return reply.redirect(authPath(found.key, lang), 303);
   });

@@ -5,7 +5,7 @@ import { isPairgateError } from '../../core/errors.js';
 import { hashToken } from '../../core/ids.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { waitWords } from '../../web/duration-words.js';
-import { currentUser, signInFromForm } from '../accounts/accounts.js';
+import { currentUser, signInFromForm, signInRefusalText } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
 import { pickLang, type Lang } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
@@ -210,7 +210,7 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
     if (!found) return reply;
     if (!csrfValid(request)) return signInForm(request, reply, lang, found, { login: request.body.login, error: t('error.csrf_failed') }, 403);
     const refused = await signInFromForm(request, reply, request.body.login, request.body.password);
-    if (refused) return signInForm(request, reply, lang, found, { login: request.body.login, error: t(refused.messageKey) }, refused.status);
+    if (refused) return signInForm(request, reply, lang, found, { login: request.body.login, error: signInRefusalText(refused, lang) }, refused.status);
     return reply.redirect(consentPath(found.id, lang), 303);
   });
 
