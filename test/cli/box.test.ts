@@ -36,7 +36,7 @@ describe('pairgate box', () => {
       expect(result.stdout).toMatch(new RegExp(`Usage: pairgate box ${sub}`));
     }
     // What a failed certificate order says, and how a CNAME target is read, are in the help.
-    expect(subHelps.find((h) => h.sub === 'cert')!.result.stdout).toMatch(/acme_challenge_invalid \(the CA cannot see the record: check that the zone is\s+delegated/);
+    expect(subHelps.find((h) => h.sub === 'cert')!.result.stdout).toMatch(/acme_challenge_invalid\s+\(the\s+CA\s+cannot\s+see\s+the\s+record:\s+check\s+that\s+the\s+zone\s+is\s+delegated/);
     expect(subHelps.find((h) => h.sub === 'dns set')!.result.stdout).toContain('A CNAME target is a full name: end it with a dot (example.org.)');
   }, 60_000);
 
@@ -284,4 +284,11 @@ describe('pairgate box', () => {
     expect(await exited).toBe(0);
     await expect(resolver.resolveSoa('box.example.test')).rejects.toBeDefined();
   }, 60_000);
+});
+
+describe('pairgate box with an empty PAIRGATE_SERVER (`export PAIRGATE_SERVER=`, a compose file\'s `PAIRGATE_SERVER=`)', () => {
+  it('counts it as unset: the default registry, not the URL ""', async () => {
+    const help = await run(['box', 'announce', '--help'], { PAIRGATE_SERVER: '' });
+    expect(help.stdout).toMatch(/\(PAIRGATE_SERVER, default:\s+http:\/\/127\.0\.0\.1:8080\)/);
+  });
 });

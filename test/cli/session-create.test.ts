@@ -107,3 +107,18 @@ describe('pairgate session code', () => {
     expect(result.stdout).toMatch(/pairgate join [1-9a-z]{6} --relay /);
   });
 });
+
+describe('an empty PAIRGATE_SERVER or PAIRGATE_RELAY_URL (`export X=`, `X=` in a compose file)', () => {
+  it('counts as unset: the default server or relay, not the URL ""', async () => {
+    const env = { PAIRGATE_SERVER: '', PAIRGATE_RELAY_URL: '' };
+    for (const command of [['session', 'create'], ['session', 'attach'], ['session', 'list']]) {
+      const help = await runCli([...command, '--help'], env);
+      expect(help.stdout, command.join(' ')).toMatch(/\(PAIRGATE_SERVER, default:\s+http:\/\/127\.0\.0\.1:8080\)/);
+    }
+    const join = await runCli(['join', '--help'], env);
+    expect(join.stdout).toMatch(/\(PAIRGATE_RELAY_URL, default:\s+http:\/\/127\.0\.0\.1:8080\/relay\)/);
+    // Not refused as the URL "" before anything is tried (whatever the default server answers).
+    const run = await runCli(['session', 'list', '--user', 'support', '--password', '1234'], env, 10_000);
+    expect(run.stderr).not.toContain('"" is not an http:// or https:// URL');
+  });
+});

@@ -40,7 +40,8 @@ async function loadBox() {
   return { ...identity, ...registry, ...dnsUpdate, ...mirrors, ...renewal, ...mdns };
 }
 
-const DEFAULT_REGISTRY = process.env.PAIRGATE_SERVER ?? 'http://127.0.0.1:8080';
+// Empty counts as unset (`PAIRGATE_SERVER=` in a compose file), as with `pairgate grant` and `pairgate lan`.
+const DEFAULT_REGISTRY = process.env.PAIRGATE_SERVER || 'http://127.0.0.1:8080';
 
 interface DirOption {
   dir?: string;

@@ -7,7 +7,8 @@ import { terminalSafe } from '../terminal-text.js';
 import { networkReport } from '../network-report.js';
 import { httpUrlOption } from '../options.js';
 
-const DEFAULT_RELAY = process.env.PAIRGATE_RELAY_URL ?? 'http://127.0.0.1:8080/relay';
+// Empty counts as unset (`PAIRGATE_RELAY_URL=` in a compose file), as with `pairgate grant` and `pairgate lan`.
+const DEFAULT_RELAY = process.env.PAIRGATE_RELAY_URL || 'http://127.0.0.1:8080/relay';
 
 /** Says what went wrong with a code, for a person, by the server's machine code. */
 function explain(error: unknown): string {

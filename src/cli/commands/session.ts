@@ -175,7 +175,7 @@ export function registerSessionCommand(program: Command): void {
   const session = program.command('session').description('remote support: create a session, read out its code, chat with the person');
   const withServer = (command: Command): Command =>
     command
-      .option('-s, --server <url>', 'the support origin: the pairgate server with PLEXUS_AUTH_USER set (PAIRGATE_SERVER)', process.env.PAIRGATE_SERVER ?? 'http://127.0.0.1:8080')
+      .option('-s, --server <url>', 'the support origin: the pairgate server with PLEXUS_AUTH_USER set (PAIRGATE_SERVER)', process.env.PAIRGATE_SERVER || 'http://127.0.0.1:8080') // empty counts as unset
       .option('-u, --user <name>', 'supporter user, required (PLEXUS_AUTH_USER)')
       .option('-p, --password <password>', 'supporter password, required (PLEXUS_AUTH_PASS)');
 
