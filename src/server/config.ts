@@ -96,12 +96,22 @@ export function loadConfig(sections: readonly ConfigSection[], sources: ConfigSo
   const converted = Value.Convert(schema, Value.Default(schema, raw));
   for (const error of Value.Errors(schema, converted)) {
     const key = error.instancePath.replace(/^\//, '').split('/')[0] || String((error.params as { requiredProperties?: string[] }).requiredProperties?.[0] ?? '?');
-    // A URL's password must not reach the terminal or a log through this message.
-    const given = typeof raw[key] === 'string' ? (raw[key] as string).replace(/(\/\/[^:/@\s]*:)[^@\s]*@/, '$1[redacted]@') : raw[key];
+    const given = typeof raw[key] === 'string' ? hidePasswords(raw[key] as string) : raw[key];
     const expected = describeExpected((schema.properties[key] ?? {}) as Record<string, unknown>);
     throw new ConfigError(key, `expected ${expected}, got ${given === undefined ? 'nothing' : JSON.stringify(given)}`);
   }
   return converted as Config;
+}
+
+/**
+ * `value` with a URL's passwords hidden, so they reach neither the terminal nor a log through a
+ * refusal: the one after `user:` and the ones database drivers also read from the query string
+ * (`?password=`, `?sslpassword=`, a key or token).
+ */
+function hidePasswords(value: string): string {
+  return value
+    .replace(/(\/\/[^:/@\s]*:)[^@\s]*@/, '$1[redacted]@')
+    .replace(/([?&][\w-]*(?:password|secret|key|token)[\w-]*=)[^&#\s]*/gi, '$1[redacted]');
 }
 
 /** The values of one section, typed by its schema. */

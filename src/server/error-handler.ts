@@ -237,8 +237,10 @@ function sendMissingPage(request: FastifyRequest, reply: FastifyReply, error: Pa
 export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
   const { error, unexpected } = toPairgateError(thrown, request);
   if (unexpected) request.log.error({ err: thrown }, 'unexpected error');
-  // `errorCode`, not `code`: a field named `code` is redacted (it is a pairing code elsewhere).
-  else if (error.status >= 500) request.log.warn({ errorCode: error.code }, error.message);
+  // `errorCode`, not `code`: a field named `code` is redacted (it is a pairing code elsewhere). A
+  // store failure turned into store_unavailable keeps its cause (disk full, no connection to spare),
+  // which the operator needs and the client is not told.
+  else if (error.status >= 500) request.log.warn(thrown === error ? { errorCode: error.code } : { errorCode: error.code, err: thrown }, error.message);
   const retryAfter = error.details?.retryAfterSeconds;
   if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   else if (error.status === 503) reply.header('retry-after', '5');

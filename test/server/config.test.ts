@@ -66,6 +66,10 @@ describe('configuration', () => {
     expect(withPassword.key).toBe('PAIRGATE_DATABASE_URL');
     expect(withPassword.message).not.toContain('hunter2');
     expect(withPassword.message).toContain('mysql://app:[redacted]@db/pairgate');
+    // Drivers also read a password from the query string.
+    const inQuery = bad({ PAIRGATE_DATABASE_URL: 'mysql://app@db/pairgate?sslmode=require&password=hunter2&sslpassword=s3cr3t' });
+    expect(inQuery.message).not.toMatch(/hunter2|s3cr3t/);
+    expect(inQuery.message).toContain('?sslmode=require&password=[redacted]&sslpassword=[redacted]');
   });
 
   it('refuses a public URL that is no http(s) URL, saying in words what it expects', () => {

@@ -47,3 +47,16 @@ describe('the warning of a 5xx answer', () => {
     expect(logged).toMatchObject({ level: 40, errorCode: 'store_unavailable', msg: 'A backing store is unreachable. Try again shortly.' });
   });
 });
+
+describe('the warning of a store failure answered 503', () => {
+  it('keeps the cause the client is not told, with its code (a full disk here)', () => {
+    const lines: string[] = [];
+    const request = { log: capturingLogger(lines), routeOptions: { config: {} }, headers: {} } as unknown as FastifyRequest;
+    const { reply, sent } = recordingReply();
+    sendError(request, reply, Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }));
+    expect(sent.status).toBe(503);
+    expect(JSON.stringify(sent.body)).not.toContain('disk is full');
+    const logged = JSON.parse(lines.join('')) as { errorCode?: string; err?: { message?: string; errorCode?: string } };
+    expect(logged).toMatchObject({ errorCode: 'store_unavailable', err: { message: 'database or disk is full', errorCode: 'SQLITE_FULL' } });
+  });
+});
