@@ -55,7 +55,8 @@ describe('support routes given another kind of grant', () => {
     // Codes: the relay entry's at the origin's pairing routes, the session's pairing code at the
     // origin's own relay, and the generic grant's (another format) at both.
     const unknownCode = '2b3c4d';
-    for (const [path, code] of [['/pairing', relayEntry.code as string], ['/relay/pairing', pairingCode]]) {
+    const crossed: Array<[string, string]> = [['/pairing', relayEntry.code as string], ['/relay/pairing', pairingCode]];
+    for (const [path, code] of crossed) {
       await expectSameAnswer(`${path}/${code}`, code, `${path}/${unknownCode}`, unknownCode);
     }
     await expectSameAnswer(`/pairing/${relayEntry.code as string}`, relayEntry.code as string, `/pairing/${unknownCode}`, unknownCode, { headers: { accept: 'text/html' } });
