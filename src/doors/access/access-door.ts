@@ -3,7 +3,9 @@ import { ConfigError } from '../../core/errors.js';
 import { configSection, type Config } from '../../server/config.js';
 import { assertBearerSecret } from '../../server/bearer-secret.js';
 import { packageVersion } from '../../server/version.js';
+import { addFlowIntro } from '../accounts/flow-intro.js';
 import type { Door, DoorContext } from '../door.js';
+import { accessFlowIntro } from './access-flow-intro.js';
 import { installAccessInfoRoute } from './access-info-route.js';
 import { apiMeta, withToken, type AccessEnv } from './access-env.js';
 import { installAccessesPage } from './accesses-page.js';
@@ -101,5 +103,7 @@ export const accessDoor: Door = {
       installAuthPageRoutes(authPages, env);
     });
     installAccessesPage(app, env);
+    // The register and reset pages reached from the auth page's sign-in form say which app asks.
+    addFlowIntro(app.pairgate, accessFlowIntro(ctx.engine));
   },
 };

@@ -9,6 +9,9 @@ const en = {
   // A sentence of its own: the consent screen's "asks for access to your account, to:" introduces
   // the list of permissions, which the sign-in form does not show.
   'access.signinIntro': '{app} asks for access to your account. Sign in to continue.',
+  // The register and reset pages on the way back to the auth page (`access-flow-intro.ts`): they
+  // add what comes next themselves.
+  'access.flowIntro': '{app} asks for access to your account.',
   // The ERROR outcomes, said to the person with what to do (the app reads the English `message`
   // and `detail` of the poll).
   'access.error.too_many_accesses': 'The access could not be granted: your account has reached the number of app accesses this server allows. Revoke one you no longer use, then start again from the app.',
@@ -29,6 +32,7 @@ type AccessKey = keyof typeof en;
 // Written with plain spaces; frenchCatalogue makes those before : ; ? ! and inside « » no-break.
 const fr = frenchCatalogue<AccessKey>({
   'access.signinIntro': '{app} demande un accès à votre compte. Connectez-vous pour continuer.',
+  'access.flowIntro': '{app} demande un accès à votre compte.',
   'access.error.too_many_accesses': "L'accès n'a pas pu être accordé : votre compte a atteint le nombre d'accès d'applications que ce serveur permet. Révoquez-en un que vous n'utilisez plus, puis recommencez depuis l'application.",
   'access.error.internal_error': "L'accès n'a pas pu être accordé : le serveur n'a pas pu l'enregistrer. Recommencez depuis l'application dans un moment.",
   'access.manage': 'Vos accès des applications',

@@ -6,6 +6,7 @@ import { hashToken } from '../../core/ids.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { waitWords } from '../../web/duration-words.js';
 import { currentUser, signInFromForm, signInRefusalText } from '../accounts/accounts.js';
+import { addFlowIntro } from '../accounts/flow-intro.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
 import { pickLang, type Lang } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
@@ -28,6 +29,12 @@ const tags = ['device'];
 /** Grant ids as the engine makes them (creation time, then 128 random bits). */
 const GRANT_ID = /^[0-9a-f]{12}[A-Za-z0-9_-]{22}$/;
 const FormBase = { _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) };
+
+/** The grant id a consent screen's path (`/device/consent?request=...`, a `next`) names, if it is one. */
+export function consentRequestOf(next: string): string | undefined {
+  if (!next.startsWith('/device/consent?')) return undefined;
+  return new URLSearchParams(next.slice('/device/consent?'.length)).get('request') ?? undefined;
+}
 
 /**
  * Why `typed` cannot be a user code, in the page's language (the engine's own message is English
@@ -95,18 +102,33 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
     return render(request, reply, lang, 'device/done.njk', { title: t('device.title'), text, outcome: approved ? 'approved' : 'denied' }, 409, user);
   };
 
-  /**
-   * The pending device grant this browser typed the code of, or undefined once the page that says
-   * why not is sent. (Not that page's reply: a Fastify reply is a thenable, which an async function
-   * resolves to undefined once it is sent.) The client is looked up again (it may have been deleted
-   * or renamed through the admin API since the device asked): the person is shown its name as
-   * registered now, and cannot approve a client that is gone.
-   */
-  const ticketedGrant = async (request: FastifyRequest, reply: FastifyReply, lang: Lang, grantId: string): Promise<DeviceGrant | undefined> => {
+  /** The live device grant `grantId` names, if this browser typed its code (it holds the ticket). */
+  const ticketed = async (request: FastifyRequest, grantId: string): Promise<DeviceGrant | undefined> => {
     const key = GRANT_ID.test(grantId) ? ticketKey(request, grantId) : undefined;
     const ticket = key ? await ctx.stores.ephemeral.get(key, ctx.clock.now()) : undefined;
     const grant = ticket ? await ctx.engine.get<DeviceRequest, DeviceResult>(grantId) : undefined;
-    if (!grant || grant.kind !== DEVICE_KIND || ctx.engine.stateOf(grant) === 'expired') {
+    return grant && grant.kind === DEVICE_KIND && ctx.engine.stateOf(grant) !== 'expired' ? grant : undefined;
+  };
+
+  /**
+   * `grant` with its client's name as registered now, or undefined when the client is gone: it may
+   * have been deleted or renamed through the admin API since the device asked, and a person must
+   * neither read a former name nor approve a client that no longer exists.
+   */
+  const withCurrentClient = async (grant: DeviceGrant): Promise<DeviceGrant | undefined> => {
+    const client = await env.clients.find(grant.request.clientId);
+    if (!client || client.registration !== grant.request.clientRegistration) return undefined;
+    return { ...grant, request: { ...grant.request, clientName: client.name } };
+  };
+
+  /**
+   * The pending device grant this browser typed the code of, with its client's current name, or
+   * undefined once the page that says why not is sent. (Not that page's reply: a Fastify reply is
+   * a thenable, which an async function resolves to undefined once it is sent.)
+   */
+  const ticketedGrant = async (request: FastifyRequest, reply: FastifyReply, lang: Lang, grantId: string): Promise<DeviceGrant | undefined> => {
+    const grant = await ticketed(request, grantId);
+    if (!grant) {
       await message(request, reply, lang, 'device.unknown', 404);
       return undefined;
     }
@@ -114,13 +136,20 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
       await alreadyDecided(request, reply, lang, grant);
       return undefined;
     }
-    const client = await env.clients.find(grant.request.clientId);
-    if (!client || client.registration !== grant.request.clientRegistration) {
-      await message(request, reply, lang, 'device.clientGone', 410);
-      return undefined;
-    }
-    return { ...grant, request: { ...grant.request, clientName: client.name } };
+    const current = await withCurrentClient(grant);
+    if (!current) await message(request, reply, lang, 'device.clientGone', 410);
+    return current;
   };
+
+  // The register and reset pages reached from this door's sign-in form say which client asks, as
+  // the sign-in form did; only to the browser that typed the code, since the consent path alone
+  // (a grant id, which may be seen in a log or over a shoulder) proves nothing.
+  addFlowIntro(app.pairgate, async (request, next, lang) => {
+    const grantId = consentRequestOf(next);
+    const grant = grantId ? await ticketed(request, grantId) : undefined;
+    const current = grant && ctx.engine.stateOf(grant) === 'pending' ? await withCurrentClient(grant) : undefined;
+    return current ? deviceTranslator(lang)('device.asks', { client: current.request.clientName }) : undefined;
+  });
 
   const signInForm = (request: FastifyRequest, reply: FastifyReply, lang: Lang, grant: DeviceGrant, extra: Record<string, unknown> = {}, status = 200) =>
     render(request, reply, lang, 'account/signin.njk', {
