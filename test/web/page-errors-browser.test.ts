@@ -30,7 +30,7 @@ describe.skipIf(Boolean(skip))(`a form refused by its schema, in Chromium${skip 
     expect(answer.status()).toBe(400);
     expect(answer.headers()['content-type']).toBe('text/html; charset=utf-8');
     await page.getByRole('heading', { name: 'Ce formulaire n’a pas pu être accepté' }).waitFor();
-    expect(await page.getByRole('alert').textContent()).toBe('Le champ « user_code » du formulaire contient une valeur que cette page n’accepte pas (trop longue, ou qui n’est pas l’un de ses choix). Rechargez la page et remplissez à nouveau le formulaire.');
+    expect(await page.getByRole('alert').textContent()).toBe('Le champ «\u00a0user_code\u00a0» du formulaire contient une valeur que cette page n’accepte pas (trop longue, ou qui n’est pas l’un de ses choix). Rechargez la page et remplissez à nouveau le formulaire.');
     expect(await page.locator('html').getAttribute('lang')).toBe('fr');
     expect(await page.locator('body').textContent()).not.toContain('validation_failed');
     // The way back is the form again, in French.
