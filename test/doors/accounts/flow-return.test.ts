@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountsOf } from '../../../src/doors/accounts/accounts.js';
-import { addFlowIntro } from '../../../src/doors/accounts/flow-intro.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { authRequest, FormClient, postJson } from '../access/form-client.js';
 import { outboxMails } from '../access/outbox.js';
@@ -113,20 +112,19 @@ describe('the way back to an app\'s flow through the account pages', () => {
     const person = newClient();
     const register = href((await person.get(flow)).text, '/account/register?');
     expect(new URL(register, base).searchParams.get('next')).toBe(flow);
-    const plain = await person.get(register);
-    expect(plain.text).toContain('<p class="muted">Once your account is created, you carry on where you left off.</p>');
+    // The access door describes its flow (reading the key it was given): the words come from the
+    // server, never from the address.
+    const described = await person.get(register);
+    expect(described.text).toContain('<p class="muted">register-app asks for access to your account. Once your account is created, you carry on where you left off.</p>');
     // Without a flow to return to, nothing is said.
     expect((await person.get('/account/register')).text).not.toContain('you carry on where you left off');
-
-    // A door that describes its flow (as the access door can, reading its key) is heard first;
-    // the words come from the server, never from the address.
-    addFlowIntro(t.app.pairgate, (_request, next, lang) => (next.startsWith('/access/auth?') ? `${lang === 'fr' ? 'Une appli' : 'An app'} asks for access to your account.` : undefined));
-    const described = await person.get(register);
-    expect(described.text).toContain('<p class="muted">An app asks for access to your account. Once your account is created, you carry on where you left off.</p>');
+    // A flow no door describes gets the general line alone.
+    const undescribed = await person.get(`/account/register?next=${encodeURIComponent('/account')}`);
+    expect(undescribed.text).toContain('<p class="muted">Once your account is created, you carry on where you left off.</p>');
     // A failed attempt shows the form again with the same words and the way back.
     const refused = await person.post('/account/register', { username: 'x', email: 'x@example.test', password: 'long enough password', next: flow });
     expect(refused.status).toBe(400);
-    expect(refused.text).toContain('An app asks for access to your account.');
+    expect(refused.text).toContain('register-app asks for access to your account.');
     expect(hiddenNext(refused.text)).toBe(flow);
     const registered = await person.post('/account/register', { username: 'register-in-flow', email: 'rif@example.test', password: 'long enough password', next: flow });
     expect(registered.location).toBe(flow);

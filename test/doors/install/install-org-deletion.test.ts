@@ -227,6 +227,6 @@ describe('install door: deleting an organization (real sockets, manual clock)', 
     const orgId = await admin.createOrg('Perdue');
     const page = await admin.get(`/integrations/orgs/${orgId}/delete?lang=fr`);
     expect(page.text).toContain('<h1>Supprimer Perdue</h1>');
-    expect(page.text).toContain('tapez le nom de l&#39;organisation : Perdue');
+    expect(page.text).toContain('tapez le nom de l&#39;organisation\u00a0: Perdue');
   });
 });
