@@ -10,8 +10,8 @@ import type { PageLanguage } from './page-language.js';
  * says "0 minute" and "1,5 minute", English "0 minutes"), not from a table of our own.
  */
 
-/** The units durations are said in: minutes at most, as every duration pairgate says is under a few hours. */
-export type DurationUnit = 'second' | 'minute';
+/** The units durations are said in: seconds and minutes for waits and short lifetimes, hours and days for long spans. */
+export type DurationUnit = 'second' | 'minute' | 'hour' | 'day';
 
 /** A duration rounded to a whole number of one unit. */
 export interface RoundedDuration {
@@ -61,8 +61,8 @@ export function countWords({ count, unit }: RoundedDuration, lang: PageLanguage)
 
 /** One unit with its article, as a wait is said ("wait a minute"): Intl has numerals only. */
 const ONE: Record<PageLanguage, Record<DurationUnit, string>> = {
-  en: { second: 'a second', minute: 'a minute' },
-  fr: { second: 'une seconde', minute: 'une minute' },
+  en: { second: 'a second', minute: 'a minute', hour: 'an hour', day: 'a day' },
+  fr: { second: 'une seconde', minute: 'une minute', hour: 'une heure', day: 'un jour' },
 };
 
 /**
@@ -82,4 +82,18 @@ export function waitWords(seconds: number, lang: PageLanguage, smallest: Duratio
  */
 export function lifetimeWords(seconds: number, lang: PageLanguage): string {
   return countWords(roundLifetime(seconds), lang);
+}
+
+/** The units a long span is said in, largest first, with their length in seconds. */
+const SPAN_UNITS = [['day', 86_400], ['hour', 3600], ['minute', 60]] as const;
+
+/**
+ * A long span (an access that ends after hours or days) in the largest unit it reaches, rounded
+ * to the nearest whole one and at least 1 minute: '2 days', '3 hours', '1 minute'. `exact` says
+ * whether that is the span itself, so a page can say "about" when it is not.
+ */
+export function spanWords(seconds: number, lang: PageLanguage): { words: string; exact: boolean } {
+  const [unit, size] = SPAN_UNITS.find(([, length]) => seconds >= length) ?? SPAN_UNITS[2];
+  const count = Math.max(1, Math.round(seconds / size));
+  return { words: countWords({ count, unit }, lang), exact: seconds === count * size };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lifetimeWords, roundLifetime, roundWait, waitWords } from '../../src/web/duration-words.js';
+import { lifetimeWords, roundLifetime, roundWait, spanWords, waitWords } from '../../src/web/duration-words.js';
 
 describe('durations in words', () => {
   it('a wait is rounded up: seconds under a minute, then whole minutes; one unit takes its article', () => {
@@ -46,5 +46,14 @@ describe('durations in words', () => {
     expect(lifetimeWords(30, 'fr')).toBe('30 secondes');
     expect(lifetimeWords(60, 'fr')).toBe('1 minute');
     expect(lifetimeWords(300, 'fr')).toBe('5 minutes');
+  });
+
+  it('a long span in its largest unit, rounded, saying whether it is exact', () => {
+    expect(spanWords(7200, 'en')).toEqual({ words: '2 hours', exact: true });
+    expect(spanWords(86_400, 'fr')).toEqual({ words: '1 jour', exact: true });
+    expect(spanWords(90_000, 'en')).toEqual({ words: '1 day', exact: false });
+    expect(spanWords(3 * 86_400, 'fr')).toEqual({ words: '3 jours', exact: true });
+    expect(spanWords(30, 'en')).toEqual({ words: '1 minute', exact: false });
+    expect(spanWords(5400, 'en')).toEqual({ words: '2 hours', exact: false });
   });
 });

@@ -1,5 +1,6 @@
 import { frenchCatalogue } from '../accounts/french-spacing.js';
 import { translator, type Lang } from '../accounts/i18n.js';
+import { spanWords } from '../../web/duration-words.js';
 
 /**
  * The access pages' own messages, in the languages of the account pages (English and French).
@@ -19,12 +20,6 @@ const en = {
   'access.manage': 'Your app accesses',
   'access.lifetime': 'This access ends {duration} after you accept.',
   'access.about': 'about {duration}',
-  'unit.minute': '{n} minute',
-  'unit.minutes': '{n} minutes',
-  'unit.hour': '{n} hour',
-  'unit.hours': '{n} hours',
-  'unit.day': '{n} day',
-  'unit.days': '{n} days',
 } as const;
 
 type AccessKey = keyof typeof en;
@@ -38,12 +33,6 @@ const fr = frenchCatalogue<AccessKey>({
   'access.manage': 'Vos accès des applications',
   'access.lifetime': 'Cet accès prend fin {duration} après votre accord.',
   'access.about': 'environ {duration}',
-  'unit.minute': '{n} minute',
-  'unit.minutes': '{n} minutes',
-  'unit.hour': '{n} heure',
-  'unit.hours': '{n} heures',
-  'unit.day': '{n} jour',
-  'unit.days': '{n} jours',
 });
 
 const CATALOG: Record<Lang, Record<AccessKey, string>> = { en, fr };
@@ -63,17 +52,11 @@ export function accessTranslator(lang: Lang): (key: string, params?: Record<stri
   };
 }
 
-/** The units a lifetime is said in, largest first, with their length in seconds. */
-const UNITS = [['day', 86_400], ['hour', 3600], ['minute', 60]] as const;
-
 /**
  * A lifetime in seconds said to people in the largest unit it reaches ("2 days", "about 3 hours",
  * "1 minute" for less than one): exact when it is a whole number of that unit, "about" otherwise.
- * Both languages take the plural beyond 1.
  */
-export function lifetimeText(seconds: number, t: (key: string, params?: Record<string, unknown>) => string): string {
-  const [unit, size] = UNITS.find(([, length]) => seconds >= length) ?? UNITS[UNITS.length - 1]!;
-  const n = Math.max(1, Math.round(seconds / size));
-  const duration = t(`unit.${unit}${n > 1 ? 's' : ''}`, { n });
-  return seconds === n * size ? duration : t('access.about', { duration });
+export function lifetimeText(seconds: number, lang: Lang, t: (key: string, params?: Record<string, unknown>) => string): string {
+  const { words, exact } = spanWords(seconds, lang);
+  return exact ? words : t('access.about', { duration: words });
 }

@@ -153,7 +153,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
       descriptionHtml: description ? renderDescription(description) : null,
       permissions: permissionLines(check.checkedPermissions, t),
       // The app may ask for an access that ends (expireAfter): part of what it asks for.
-      lifetime: grant.request.expireAfter ? t('access.lifetime', { duration: lifetimeText(grant.request.expireAfter, t) }) : null,
+      lifetime: grant.request.expireAfter ? t('access.lifetime', { duration: lifetimeText(grant.request.expireAfter, lang, t) }) : null,
       updating: check.mismatchingAccess !== undefined,
     }, { lang, user });
   };
