@@ -1,6 +1,5 @@
 import { frenchCatalogue } from '../accounts/french-spacing.js';
 import { translator, type Lang } from '../accounts/i18n.js';
-import { waitWords } from '../../web/duration-words.js';
 
 /**
  * The device pages' own messages, in the languages of the account pages (English and French).
@@ -100,17 +99,6 @@ export function deviceTranslator(lang: Lang): (key: string, params?: Record<stri
   return (key, params) => {
     const template = CATALOG[lang][key as DeviceKey] ?? en[key as DeviceKey];
     if (template === undefined) return shared(key, params);
-    const filled = withWaitWords(params, lang);
-    return template.replace(/\{(\w+)\}/g, (whole, name: string) => (filled && name in filled ? String(filled[name]) : whole));
+    return template.replace(/\{(\w+)\}/g, (whole, name: string) => (params && name in params ? String(params[name]) : whole));
   };
-}
-
-/**
- * `params` with `{wait}` said by the shared helper (`waitWords`: "a minute", "5 minutes", Intl's
- * plurals, in `lang`) when the caller gives the wait as whole `{minutes}` only, as the
- * verification page does: the words of a wait are then made in one place for every page.
- */
-function withWaitWords(params: Record<string, unknown> | undefined, lang: Lang): Record<string, unknown> | undefined {
-  if (!params || 'wait' in params || typeof params.minutes !== 'number') return params;
-  return { ...params, wait: waitWords(params.minutes * 60, lang, 'minute') };
 }

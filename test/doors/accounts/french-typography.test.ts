@@ -1,3 +1,4 @@
+import { waitWords } from '../../../src/web/duration-words.js';
 import { describe, expect, it } from 'vitest';
 import { FRENCH_SPACE, frenchSpacing } from '../../../src/doors/accounts/french-spacing.js';
 import { catalogue, translator } from '../../../src/doors/accounts/i18n.js';
@@ -44,10 +45,10 @@ describe('wording of the device pages', () => {
 });
 
 describe('the device page\'s wait in words', () => {
-  it('says the wait with the shared helper, from the whole minutes the page gives or the words themselves', () => {
-    expect(deviceTranslator('en')('device.limited', { minutes: 5 })).toBe('Too many wrong codes. Try again in 5 minutes.');
-    expect(deviceTranslator('fr')('device.limited', { minutes: 60 })).toBe('Trop de codes erronés. Réessayez dans 60 minutes.');
-    expect(deviceTranslator('en')('device.limited', { minutes: 1 })).toBe('Too many wrong codes. Try again in a minute.');
+  it('says the wait the shared helper put in words', () => {
+    expect(deviceTranslator('en')('device.limited', { wait: waitWords(300, 'en', 'minute') })).toBe('Too many wrong codes. Try again in 5 minutes.');
+    expect(deviceTranslator('fr')('device.limited', { wait: waitWords(3600, 'fr', 'minute') })).toBe('Trop de codes erronés. Réessayez dans 60 minutes.');
+    expect(deviceTranslator('en')('device.limited', { wait: waitWords(60, 'en', 'minute') })).toBe('Too many wrong codes. Try again in a minute.');
     expect(deviceTranslator('fr')('device.limited', { wait: 'une minute' })).toBe('Trop de codes erronés. Réessayez dans une minute.');
   });
 });
