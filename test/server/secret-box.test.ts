@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,14 +35,25 @@ describe('the server key, when it cannot be used', () => {
     expect(error.message).toBe(`${KEY}: cannot read the key file ${join(dir, SECRET_KEY_FILE)}: it is a folder, not a file (EISDIR); make it a file pairgate can read (it holds the key of the secrets already stored), or set ${KEY} to that key`);
   });
 
-  it.skipIf(process.getuid?.() === 0)('a data folder where the key file cannot be made says so and what to do', () => {
+  it('a data folder where the key file cannot be made says so and what to do', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pairgate-key-'));
-    chmodSync(dir, 0o500);
-    try {
-      expect(thrown(() => loadSecretKey('', dir, KEY)).message).toMatch(new RegExp(`^${KEY}: cannot create the key file .*: permission denied \\(check its owner and mode\\) \\(EACCES\\); make the data folder writable by pairgate, or set ${KEY}`));
-    } finally {
-      chmodSync(dir, 0o700);
+    const expected = new RegExp(`^${KEY}: cannot create the key file .*: permission denied \\(check its owner and mode\\) \\(EACCES\\); make the data folder writable by pairgate, or set ${KEY}`);
+    if (process.getuid?.() !== 0) {
+      chmodSync(dir, 0o500);
+      try {
+        expect(thrown(() => loadSecretKey('', dir, KEY)).message).toMatch(expected);
+      } finally {
+        chmodSync(dir, 0o700);
+      }
+      return;
     }
+    // Root writes anywhere, so the server is run as nobody in a folder root owns (as CI runs as root).
+    chmodSync(dir, 0o755);
+    const module = join(process.cwd(), 'dist/server/secret-box.js');
+    const script = `const { loadSecretKey } = await import(${JSON.stringify(module)}); try { loadSecretKey('', ${JSON.stringify(dir)}, ${JSON.stringify(KEY)}); } catch (error) { process.stdout.write(error.message); }`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', `process.setgid(65534); process.setuid(65534); ${script}`], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(expected);
   });
 
   it('a data folder that is a file: the key file cannot be made there, said the same way', () => {
