@@ -1,5 +1,5 @@
 import { frenchCatalogue } from '../accounts/french-spacing.js';
-import { translator, type Lang } from '../accounts/i18n.js';
+import { doorTranslator, type Lang, type Translate } from '../accounts/i18n.js';
 import { spanWords } from '../../web/duration-words.js';
 
 /**
@@ -43,13 +43,8 @@ export function hasAccessMessage(key: string): boolean {
 }
 
 /** A translator for the access pages: this door's keys first, then the accounts catalog. */
-export function accessTranslator(lang: Lang): (key: string, params?: Record<string, unknown>) => string {
-  const shared = translator(lang);
-  return (key, params) => {
-    const template = CATALOG[lang][key as AccessKey] ?? en[key as AccessKey];
-    if (template === undefined) return shared(key, params);
-    return template.replace(/\{(\w+)\}/g, (whole, name: string) => (params && name in params ? String(params[name]) : whole));
-  };
+export function accessTranslator(lang: Lang): Translate {
+  return doorTranslator(CATALOG, lang);
 }
 
 /**

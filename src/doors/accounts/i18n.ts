@@ -232,10 +232,27 @@ export const askedLang: (request: FastifyRequest) => Lang | undefined = askedLan
 export const pickLang: (request: FastifyRequest, preferred?: string) => Lang = requestedLanguage;
 
 /** A translator for `lang`: unknown keys fall back to English, then to the key itself. */
-export function translator(lang: Lang): (key: string, params?: Record<string, unknown>) => string {
+export function translator(lang: Lang): Translate {
+  return (key, params) => fill(CATALOG[lang][key as MessageKey] ?? en[key as MessageKey] ?? key, params);
+}
+
+/** A function that says a message by its key, with `{name}` placeholders filled from `params`. */
+export type Translate = (key: string, params?: Record<string, unknown>) => string;
+
+/** `template` with each `{name}` replaced by `params[name]`; a placeholder without a value stays as written. */
+function fill(template: string, params: Record<string, unknown> | undefined): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (params && name in params ? String(params[name]) : whole));
+}
+
+/**
+ * A door's translator: its own catalogue first (in `lang`, else in English), then this door's
+ * shared messages (sign-in, errors), so a door's pages say both with one function.
+ */
+export function doorTranslator<Key extends string>(catalog: Readonly<Record<Lang, Readonly<Record<Key, string>>>>, lang: Lang): Translate {
+  const shared = translator(lang);
   return (key, params) => {
-    const template = CATALOG[lang][key as MessageKey] ?? en[key as MessageKey] ?? key;
-    return template.replace(/\{(\w+)\}/g, (whole, name: string) => (params && name in params ? String(params[name]) : whole));
+    const template = catalog[lang][key as Key] ?? catalog.en[key as Key];
+    return template === undefined ? shared(key, params) : fill(template, params);
   };
 }
 

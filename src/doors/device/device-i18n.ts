@@ -1,5 +1,5 @@
 import { frenchCatalogue } from '../accounts/french-spacing.js';
-import { translator, type Lang } from '../accounts/i18n.js';
+import { doorTranslator, type Lang, type Translate } from '../accounts/i18n.js';
 
 /**
  * The device pages' own messages, in the languages of the account pages (English and French).
@@ -94,11 +94,6 @@ export function deviceCatalogue(lang: Lang): Readonly<Record<DeviceKey, string>>
 }
 
 /** A translator for the device pages: this door's keys first, then the accounts catalog. */
-export function deviceTranslator(lang: Lang): (key: string, params?: Record<string, unknown>) => string {
-  const shared = translator(lang);
-  return (key, params) => {
-    const template = CATALOG[lang][key as DeviceKey] ?? en[key as DeviceKey];
-    if (template === undefined) return shared(key, params);
-    return template.replace(/\{(\w+)\}/g, (whole, name: string) => (params && name in params ? String(params[name]) : whole));
-  };
+export function deviceTranslator(lang: Lang): Translate {
+  return doorTranslator(CATALOG, lang);
 }

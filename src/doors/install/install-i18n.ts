@@ -1,5 +1,5 @@
 import { frenchCatalogue } from '../accounts/french-spacing.js';
-import { translator, type Lang } from '../accounts/i18n.js';
+import { doorTranslator, type Lang, type Translate } from '../accounts/i18n.js';
 
 /**
  * The integrations page's own messages, in the languages of the account pages (English and
@@ -113,11 +113,6 @@ const fr = frenchCatalogue<InstallKey>({
 const CATALOG: Record<Lang, Record<InstallKey, string>> = { en, fr };
 
 /** A translator for the integrations pages: this door's keys first, then the accounts catalog. */
-export function installTranslator(lang: Lang): (key: string, params?: Record<string, unknown>) => string {
-  const shared = translator(lang);
-  return (key, params) => {
-    const template = CATALOG[lang][key as InstallKey] ?? en[key as InstallKey];
-    if (template === undefined) return shared(key, params);
-    return template.replace(/\{(\w+)\}/g, (whole, name: string) => (params && name in params ? String(params[name]) : whole));
-  };
+export function installTranslator(lang: Lang): Translate {
+  return doorTranslator(CATALOG, lang);
 }
