@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError, HookHandlerDoneFunction } from 'fastify';
 import {
   InvalidRequestError,
   NotFoundError,
@@ -67,6 +67,21 @@ export function schemaErrorFormatter(errors: readonly { instancePath?: string; m
   } finally {
     Error.stackTraceLimit = stackTraceLimit;
   }
+}
+
+/**
+ * A route's `schemaErrorFormatter` that says, in words, the rules `ruleBroken` knows (a field whose
+ * schema would be quoted as a regular expression, say), as a 400 `validation_failed`; any other
+ * failure goes to the server's own formatter, which the error handler words as on every route.
+ */
+export function wordedSchemaErrors(ruleBroken: (error: FastifySchemaValidationError, where: string) => string | undefined): (errors: FastifySchemaValidationError[], where: string) => Error {
+  return (errors, where) => {
+    for (const error of errors) {
+      const rule = ruleBroken(error, where);
+      if (rule) return new InvalidRequestError(rule, undefined, 'validation_failed');
+    }
+    return schemaErrorFormatter(errors, where);
+  };
 }
 
 /** One failure of a schema check, as Ajv reports it. */

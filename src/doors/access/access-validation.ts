@@ -1,6 +1,5 @@
 import type { FastifySchemaValidationError } from 'fastify';
-import { InvalidRequestError } from '../../core/errors.js';
-import { schemaErrorFormatter } from '../../server/error-handler.js';
+import { wordedSchemaErrors } from '../../server/error-handler.js';
 
 /**
  * What a refused field of the access API breaks, in words, where the schema's own message would
@@ -21,13 +20,6 @@ function ruleBroken(error: FastifySchemaValidationError, where: string): string 
 
 /**
  * The access routes' `schemaErrorFormatter`: a 400 `validation_failed` in words where the generic
- * message would mislead (above); otherwise the server's own formatter's error, which its error
- * handler words from the failures as on every route.
+ * message would mislead (above); otherwise the server's own.
  */
-export function accessValidationError(errors: FastifySchemaValidationError[], where: string): Error {
-  for (const error of errors) {
-    const rule = ruleBroken(error, where);
-    if (rule) return new InvalidRequestError(rule, undefined, 'validation_failed');
-  }
-  return schemaErrorFormatter(errors, where);
-}
+export const accessValidationError = wordedSchemaErrors(ruleBroken);

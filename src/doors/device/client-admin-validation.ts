@@ -1,6 +1,5 @@
 import type { FastifySchemaValidationError } from 'fastify';
-import { InvalidRequestError } from '../../core/errors.js';
-import { schemaErrorFormatter } from '../../server/error-handler.js';
+import { wordedSchemaErrors } from '../../server/error-handler.js';
 import { CLIENT_ID_RULE, CLIENT_NAME_MAX, MAX_CLIENT_SCOPES, SCOPE_TOKEN_MAX } from './client-rules.js';
 
 /** What a scope token may be, said to people. */
@@ -25,13 +24,6 @@ function ruleBroken(error: FastifySchemaValidationError, where: string): string 
 
 /**
  * The admin API routes' `schemaErrorFormatter`: a 400 `validation_failed` that says the rule in
- * words where the schema's own message would quote a regular expression; otherwise the server's
- * own formatter's error, which its error handler words from the failures as on every route.
+ * words where the schema's own message would quote a regular expression; otherwise the server's own.
  */
-export function adminValidationError(errors: FastifySchemaValidationError[], where: string): Error {
-  for (const error of errors) {
-    const rule = ruleBroken(error, where);
-    if (rule) return new InvalidRequestError(rule, undefined, 'validation_failed');
-  }
-  return schemaErrorFormatter(errors, where);
-}
+export const adminValidationError = wordedSchemaErrors(ruleBroken);
