@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { randomId } from '../../core/ids.js';
 import type { DurableDb, MigrationSet } from '../../store/durable-schema.js';
-import { normaliseName } from './dns-names.js';
+import { holdsValue } from './record-values.js';
 
 /** Record types a box may set. */
 export const RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'TXT'] as const;
@@ -164,18 +164,22 @@ export class DnsRecords {
     return { ...record, updatedAt: now };
   }
 
-  /** Deletes the records of `name`, of one type and value when given; returns how many went. */
+  /**
+   * Deletes the records of `name`, of one type and value when given; returns how many went. A value
+   * names a record as `holdsValue` reads it (an address in any spelling), which SQL cannot compare,
+   * so the name's few records are read and the ones it names deleted by id, in one transaction.
+   */
   async remove(name: string, filter: { type?: RecordType; value?: string }, now: number): Promise<number> {
-    let query = this.db.deleteFrom('dns_records').where('name', '=', name);
-    if (filter.type) query = query.where('type', '=', filter.type);
-    if (filter.value !== undefined) {
-      // A CNAME is stored as a name (lower case, no final dot), and shown with its dot by `box dns
-      // list`: the value as written there, or in any case, names it too.
-      const value = filter.value;
-      query = query.where((eb) => eb.or([eb('value', '=', value), eb.and([eb('type', '=', 'CNAME'), eb('value', '=', normaliseName(value))])]));
-    }
-    const result = await query.executeTakeFirst();
-    const count = Number(result.numDeletedRows);
+    const count = await this.db.transaction().execute(async (trx) => {
+      let query = trx.selectFrom('dns_records').select(['id', 'type', 'value']).where('name', '=', name);
+      if (filter.type) query = query.where('type', '=', filter.type);
+      const rows = await query.execute();
+      const asked = filter.value;
+      const ids = rows.filter((row) => asked === undefined || holdsValue({ type: row.type as RecordType, value: row.value }, asked)).map((row) => row.id);
+      if (ids.length === 0) return 0;
+      const result = await trx.deleteFrom('dns_records').where('id', 'in', ids).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    });
     this.cache.delete(name);
     if (count > 0) this.touch(now);
     return count;

@@ -1,7 +1,8 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { InvalidRequestError } from '../../core/errors.js';
 import type { DnsRecords, RecordType } from './dns-records.js';
 import { inZone, isValidName, normaliseName, ownerOf } from './dns-names.js';
+import { canonicalAddress } from './record-values.js';
 
 /** Longest TXT value: one DNS character-string. */
 export const MAX_TXT_BYTES = 255;
@@ -13,8 +14,20 @@ const MAX_CHAIN = 16;
 const invalid = (message: string, code: string): InvalidRequestError => new InvalidRequestError(message, undefined, code);
 
 /**
- * Checks a record a box wants to set and returns its canonical value: IP addresses must parse, TXT
- * fits one character-string, a CNAME target is a valid full name (one label without a final dot is
+ * The address of an A or AAAA record in its one canonical spelling, so that what is stored, listed
+ * and compared is the same text for the same address.
+ */
+function addressValue(type: 'A' | 'AAAA', rawValue: string): string {
+  const address = canonicalAddress(type, rawValue);
+  if (address !== undefined) return address;
+  if (type === 'A') throw invalid('An A record needs an IPv4 address (four numbers 0 to 255 without leading zeros, such as 192.0.2.10).', 'invalid_ip');
+  if (isIPv6(rawValue)) throw invalid(`An AAAA record needs an IPv6 address without a zone: "${rawValue}" names an interface (%...) of the machine that wrote it, which means nothing to the machines that look it up. Write ${rawValue.slice(0, rawValue.indexOf('%'))} instead.`, 'invalid_ip');
+  throw invalid('An AAAA record needs an IPv6 address.', 'invalid_ip');
+}
+
+/**
+ * Checks a record a box wants to set and returns its canonical value: IP addresses must parse (and
+ * are written the RFC 5952 way: `canonicalAddress`), TXT fits one character-string, a CNAME target is a valid full name (one label without a final dot is
  * refused as ambiguous) that does not lead back to the name (loop), and a CNAME never shares its
  * name with other data (RFC 1034 3.6.2).
  */
@@ -25,11 +38,8 @@ export async function validateRecord(records: DnsRecords, zone: string, name: st
   }
   switch (type) {
     case 'A':
-      if (!isIPv4(rawValue)) throw invalid('An A record needs an IPv4 address.', 'invalid_ip');
-      return rawValue;
     case 'AAAA':
-      if (!isIPv6(rawValue)) throw invalid('An AAAA record needs an IPv6 address.', 'invalid_ip');
-      return rawValue.toLowerCase();
+      return addressValue(type, rawValue);
     case 'TXT': {
       if (Buffer.byteLength(rawValue, 'utf8') > MAX_TXT_BYTES) throw invalid(`A TXT value is at most ${MAX_TXT_BYTES} bytes.`, 'txt_too_long');
       if ([...rawValue].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)) throw invalid('A TXT value cannot hold control characters.', 'invalid_txt');

@@ -59,7 +59,7 @@ const RecordBody = Type.Object(
 );
 const DeleteQuery = Type.Object({
   type: Type.Optional(Type.Union([Type.Literal('A'), Type.Literal('AAAA'), Type.Literal('CNAME'), Type.Literal('TXT')])),
-  value: Type.Optional(Type.String({ maxLength: 1000 })),
+  value: Type.Optional(Type.String({ maxLength: 1000, description: 'Only the records holding this value: an address in any spelling (2001:0DB8::1 is 2001:db8::1), a CNAME target with or without its final dot, a TXT value exactly.' })),
 });
 const RecordView = Type.Object({ name: Type.String(), type: Type.String(), value: Type.String(), ttl: Type.Integer() });
 const PathParams = Type.Object({ '*': Type.String({ maxLength: 300 }) });
