@@ -106,19 +106,20 @@ export const grantsDoor: Door = {
       }
       const { grant, code, secret } = created;
       const base = `${ctx.publicUrl()}/api/v1/grants/${grant.id}`;
-      return reply.code(201).send({
-        ...grantView(grant as never, 'pending'),
+      // Assigned to the view, not spread into a literal with them: on Node 20 that takes V8's slow
+      // path (see GrantEngine.createCounted), on every grant created.
+      return reply.code(201).send(Object.assign(grantView(grant as never, 'pending'), {
         code: format.format(code!),
         secret: secret!,
         waitUrl: `${base}?wait=${maxWait}`,
         eventsUrl: `${base}/events`,
-      });
+      }));
     });
 
     api.get('/api/v1/grants/:id', {
       schema: { tags, summary: 'Read a grant; with wait, answer when it changes.', params: GrantIdParams, querystring: WaitQuery, headers: WaitHeaders, response: { 200: GrantView, 404: ErrorView } },
-    }, async (request) => {
-      const seconds = requestedWaitSeconds(request, maxWait);
+    }, async (request, reply) => {
+      const seconds = requestedWaitSeconds(request, reply, maxWait);
       // Before waiting, so another door's grant is not waited on before it is refused.
       if (seconds > 0 && !isPair(await ctx.engine.get(request.params.id))) throw notFound();
       const grant = await waitForGrant<PairRequest, PairResult>(ctx, request, request.params.id, seconds, request.query.since);
