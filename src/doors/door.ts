@@ -23,8 +23,12 @@ export interface DoorContext {
   pages: Pages;
   /** Base URL clients reach this server at, without a trailing slash. */
   publicUrl(): string;
-  /** Makes every error of the routes of `instance` render in `shape` (a door's wire format). */
-  useErrorShape(instance: FastifyInstance, shape: ErrorShape): void;
+  /**
+   * Makes every error of the routes of `instance` render in `shape` (a door's wire format); with
+   * `pathPrefixes`, also what no route answers under them (`/mattermost`: a malformed %-escape, a
+   * path parameter too long, an unknown path), which the router refuses before any door's route.
+   */
+  useErrorShape(instance: FastifyInstance, shape: ErrorShape, options?: { pathPrefixes?: readonly string[] }): void;
   /** Aborted when the server shuts down: long waits and streams end on it. */
   shutdownSignal: AbortSignal;
   /** Long-polls and event streams each client network holds open (PAIRGATE_WAITS_PER_CLIENT). */

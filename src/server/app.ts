@@ -16,7 +16,7 @@ import { Pages } from '../web/pages.js';
 import type { Config } from './config.js';
 import { ephemeralRateLimitStore } from './ephemeral-rate-limit-store.js';
 import { startBackups, type BackupSchedule } from './backups.js';
-import { installErrorHandlers, schemaErrorFormatter, sendFrameworkError } from './error-handler.js';
+import { claimPathPrefix, installErrorHandlers, schemaErrorFormatter, sendFrameworkError } from './error-handler.js';
 import { docsPageOptions } from './docs-page.js';
 import { installHealthRoutes } from './health-routes.js';
 import { installJsonBodyParser } from './json-body.js';
@@ -193,10 +193,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     publicUrl,
     shutdownSignal: shutdown.signal,
     waitSlots: new WaitSlots(config.PAIRGATE_WAITS_PER_CLIENT),
-    useErrorShape(instance, shape) {
+    useErrorShape(instance, shape, shapeOptions) {
       instance.addHook('onRoute', (route) => {
         route.config = { ...(route.config ?? {}), errorShape: route.config?.errorShape ?? shape };
       });
+      for (const prefix of shapeOptions?.pathPrefixes ?? []) claimPathPrefix(instance, prefix, shape);
     },
   };
   for (const door of serving) await app.register(async (instance) => door.register(instance, context));

@@ -13,7 +13,7 @@ import { declaresLanguage, errorPageView, prefersHtml, servesPages, type Refusal
 import { requestedLanguage, type PageLanguage } from '../web/page-language.js';
 import { Pages } from '../web/pages.js';
 import { pairgateErrorShape, type ErrorShape } from './error-shapes.js';
-import { securityHeaders } from './security-headers.js';
+import { API_SECURITY_HEADERS, securityHeaders } from './security-headers.js';
 
 /** The headers of an answer no route made (its path is unknown, so it may be shown as a page). */
 const PAGE_SECURITY_HEADERS = securityHeaders();
@@ -33,6 +33,62 @@ declare module 'fastify' {
     /** Set with `page`: the page is translated (it carries `lang`), so its error page follows the request's language. */
     pageTranslated?: boolean;
   }
+  interface FastifyInstance {
+    /** The path prefixes doors own and their error shapes, for the answers no route gives (`claimPathPrefix`). */
+    errorShapesByPrefix?: PathPrefixShapes;
+  }
+}
+
+/**
+ * Percent-escapes of unreserved characters (RFC 3986 2.3: letters, digits, `-._~`) decoded, as the
+ * router decodes them before matching (`/%6Dattermost` reaches `/mattermost`'s routes); every other
+ * escape, a malformed one included, stays as sent.
+ */
+function decodeUnreserved(path: string): string {
+  return path.replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) => {
+    const character = String.fromCharCode(Number.parseInt(hex, 16));
+    return /^[A-Za-z0-9\-._~]$/.test(character) ? character : escape;
+  });
+}
+
+/**
+ * The path prefixes doors own (`/mattermost`, `/webhook`, ...) and the error shape of each. A route
+ * carries its door's shape (`errorShape`), but what the router refuses before choosing a route (a
+ * malformed %-escape, a path parameter too long) and an address no route serves have no route: they
+ * are answered in the shape of the door whose prefix the path is under, the longest when prefixes
+ * nest, so a chat server calling a door reads its own format, not pairgate's.
+ */
+export class PathPrefixShapes {
+  /** Longest prefix first, so the most specific owner wins. */
+  private owned: { prefix: string; shape: ErrorShape }[] = [];
+
+  /** Gives `prefix` (`/name`, no trailing slash) and everything under it to `shape`; a prefix claimed twice is a programming error. */
+  claim(prefix: string, shape: ErrorShape): void {
+    if (!/^\/[^/?#%]+(\/[^/?#%]+)*$/.test(prefix)) throw new Error(`An error shape's path prefix must look like /name or /name/sub, not "${prefix}".`);
+    if (this.owned.some((entry) => entry.prefix === prefix)) throw new Error(`The path prefix ${prefix} already has an error shape.`);
+    this.owned = [...this.owned, { prefix, shape }].sort((a, b) => b.prefix.length - a.prefix.length);
+  }
+
+  /** The shape of the prefix `url` (a request's URL, query and all) is under, if any. */
+  shapeOf(url: string): ErrorShape | undefined {
+    if (this.owned.length === 0) return undefined;
+    const path = decodeUnreserved(url.split('?')[0] ?? '');
+    return this.owned.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`))?.shape;
+  }
+}
+
+/**
+ * Gives the answers no route gives under `prefix` (`bad_url`, `uri_too_long`, `route_not_found`) the
+ * door's error `shape`, on the server `instance` belongs to (see `PathPrefixShapes`).
+ */
+export function claimPathPrefix(instance: FastifyInstance, prefix: string, shape: ErrorShape): void {
+  if (!instance.errorShapesByPrefix) throw new Error('claimPathPrefix needs the server\'s error handlers (installErrorHandlers) first.');
+  instance.errorShapesByPrefix.claim(prefix, shape);
+}
+
+/** The error shape of the door owning the path of `request`, which no route answered; undefined outside every claimed prefix. */
+function prefixShapeOf(request: FastifyRequest): ErrorShape | undefined {
+  return request.server.errorShapesByPrefix?.shapeOf(request.url);
 }
 
 /**
@@ -247,9 +303,10 @@ function sendMissingPage(request: FastifyRequest, reply: FastifyReply, error: Pa
 
 /**
  * Sends `error` in the route's wire shape, with Retry-After for 429 and 503; or, on a page refused
- * before its handler ran, to a browser, as the error page (see `page`).
+ * before its handler ran, to a browser, as the error page (see `page`). `routelessShape` is the
+ * shape of an answer no route gives (the door owning the path's prefix), used when there is no route's.
  */
-export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
+export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: unknown, routelessShape?: ErrorShape): FastifyReply {
   const { error, unexpected } = toPairgateError(thrown, request);
   if (unexpected) request.log.error({ err: thrown }, 'unexpected error');
   // `errorCode`, not `code`: a field named `code` is redacted (it is a pairing code elsewhere). A
@@ -260,7 +317,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: 
   if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   else if (error.status === 503) reply.header('retry-after', '5');
   if (answersWithPage(request)) return sendErrorPage(request, reply, error, thrown);
-  const shape = request.routeOptions?.config?.errorShape ?? pairgateErrorShape;
+  const shape = request.routeOptions?.config?.errorShape ?? routelessShape ?? pairgateErrorShape;
   return reply.code(error.status).type('application/json; charset=utf-8').send(shape(error));
 }
 
@@ -280,9 +337,14 @@ function markPages(app: FastifyInstance): void {
 /** Installs the error and not-found handlers of the whole server, and marks the pages (`page`). */
 export function installErrorHandlers(app: FastifyInstance): void {
   markPages(app);
+  app.decorate('errorShapesByPrefix', new PathPrefixShapes());
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
   app.setNotFoundHandler((request, reply) => {
     const error = new NotFoundError(`There is nothing at ${request.method} ${request.url.split('?')[0]}.`, 'route_not_found');
+    // Under a door's prefix the caller is that door's client (a chat server): its format and the
+    // headers of machine answers, never a page.
+    const doorShape = prefixShapeOf(request);
+    if (doorShape) return sendError(request, reply.headers(API_SECURITY_HEADERS), error, doorShape);
     // A person who followed a broken link in a browser reads a page; a program gets the JSON.
     if (prefersHtml(request)) return sendMissingPage(request, reply, error);
     return sendError(request, reply, error);
@@ -292,17 +354,19 @@ export function installErrorHandlers(app: FastifyInstance): void {
 /**
  * Fastify's `frameworkErrors`: what its router refuses before any route runs (a malformed
  * %-escape in the path, a path parameter over the router's length limit) is answered like every
- * other error, in pairgate's shape with a machine code and the security headers, not in Fastify's
- * own body.
+ * other error, with a machine code and the security headers, not in Fastify's own body: in the
+ * shape of the door owning the path's prefix (`claimPathPrefix`), pairgate's elsewhere.
  */
 export function sendFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  reply.headers(PAGE_SECURITY_HEADERS);
+  const doorShape = prefixShapeOf(request);
+  // A door's wire shape is data for programs: the machine headers, as on its routes.
+  reply.headers(doorShape ? API_SECURITY_HEADERS : PAGE_SECURITY_HEADERS);
   switch (error.code) {
     case 'FST_ERR_BAD_URL':
-      return sendError(request, reply, new InvalidRequestError('This address has a malformed %-escape. Check the link.', undefined, 'bad_url'));
+      return sendError(request, reply, new InvalidRequestError('This address has a malformed %-escape. Check the link.', undefined, 'bad_url'), doorShape);
     case 'FST_ERR_MAX_PARAM_LENGTH':
-      return sendError(request, reply, new PairgateError('uri_too_long', 414, 'A part of this address is too long to be anything here. Check the link.'));
+      return sendError(request, reply, new PairgateError('uri_too_long', 414, 'A part of this address is too long to be anything here. Check the link.'), doorShape);
     default:
-      return sendError(request, reply, error);
+      return sendError(request, reply, error, doorShape);
   }
 }

@@ -35,7 +35,7 @@ export const ROUTER_ANSWERS_DESCRIPTION =
   'Besides the responses each operation lists, the server answers 404 `route_not_found` for a path it does not serve, ' +
   '400 `bad_url` for a malformed %-escape, 414 `uri_too_long` for a path parameter too long to be anything, ' +
   'and 503 while it shuts down; a browser asking for HTML first gets the 404 as a page. ' +
-  'Under `/mattermost` and `/webhook` the 404 comes in that connector\'s own shape, as its calls\' errors do. ' +
+  'Under `/mattermost` and `/webhook` these (the 404, `bad_url`, `uri_too_long`) come in that connector\'s own shape, as its calls\' errors do. ' +
   'On pages, the shared refusals (400, 413, 415, 429, 503) are answered to such a browser as the error page.';
 
 const RETRY_AFTER = { 'retry-after': { type: 'integer', description: 'Seconds to wait before trying again.' } };

@@ -123,3 +123,63 @@ describe('install door: a path or method no callback serves, answered in the con
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
   });
 });
+
+describe('install door: what the router refuses before any route, under a connector\'s prefix, in the connector\'s shape (real sockets)', () => {
+  let t: TestApp;
+  let base: string;
+
+  beforeAll(async () => {
+    t = await createTestApp({ ...INSTALL_ENV });
+    base = await t.listen();
+  });
+  afterAll(() => t.close());
+
+  const malformed = '%E0%A4%A';
+  const overLong = 'a'.repeat(150);
+
+  it('a malformed %-escape under /mattermost is a 400 bad_url call response, with the machine headers', async () => {
+    for (const path of [`/mattermost/${malformed}/link`, `/mattermost/${malformed}/manifest.json`, `/mattermost/x${malformed}/nope`]) {
+      const answer = await send(base, 'POST', path, { headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(answer.status, path).toBe(400);
+      expect(answer.body).toEqual({ type: 'error', text: 'This address has a malformed %-escape. Check the link.', data: { error: 'bad_url' } });
+      expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(answer.headers.get('cache-control')).toBe('no-store');
+      expect(answer.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+    }
+  });
+
+  it('an installation id over the router\'s length limit under /mattermost is a 414 uri_too_long call response', async () => {
+    for (const [method, path] of [['POST', `/mattermost/${overLong}/link`], ['GET', `/mattermost/${overLong}/manifest.json`]] as const) {
+      const answer = await send(base, method, path, method === 'POST' ? { headers: { 'content-type': 'application/json' }, body: '{}' } : {});
+      expect(answer.status, path).toBe(414);
+      expect(answer.body).toEqual({ type: 'error', text: 'A part of this address is too long to be anything here. Check the link.', data: { error: 'uri_too_long' } });
+      expect(answer.headers.get('cache-control')).toBe('no-store');
+    }
+  });
+
+  it('the signed webhook\'s prefix answers them in its own shape', async () => {
+    const bad = await send(base, 'POST', `/webhook/${malformed}/command`, { headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toEqual({ ok: false, error: 'bad_url', text: 'This address has a malformed %-escape. Check the link.' });
+    const long = await send(base, 'POST', `/webhook/${overLong}/install`, { headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(long.status).toBe(414);
+    expect(long.body).toEqual({ ok: false, error: 'uri_too_long', text: 'A part of this address is too long to be anything here. Check the link.' });
+  });
+
+  it('a prefix written with escapes of plain letters (which the router decodes) is still the connector\'s', async () => {
+    const answer = await send(base, 'POST', `/%6Dattermost/${malformed}/link`, { headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(answer.status).toBe(400);
+    expect(answer.body).toEqual({ type: 'error', text: expect.any(String), data: { error: 'bad_url' } });
+  });
+
+  it('outside the prefixes they stay in pairgate\'s shape', async () => {
+    for (const path of [`/api/v1/grants/${malformed}`, `/mattermostx/${malformed}`, `/api/v1/mattermost/${malformed}`]) {
+      const answer = await send(base, 'GET', path);
+      expect(answer.status, path).toBe(400);
+      expect(answer.body).toEqual({ error: 'bad_url', message: 'This address has a malformed %-escape. Check the link.' });
+    }
+    const long = await send(base, 'GET', `/api/v1/grants/${overLong}`);
+    expect(long.status).toBe(414);
+    expect(long.body).toEqual({ error: 'uri_too_long', message: 'A part of this address is too long to be anything here. Check the link.' });
+  });
+});

@@ -16,6 +16,8 @@ import { acceptJsonOnly } from '../json-only.js';
 import { answerUnknownCalls } from '../unknown-calls.js';
 
 const NAME = 'mattermost';
+/** Where the connector's calls live: every answer under it is in its error shape. */
+const PREFIX = '/mattermost';
 const tags = ['install'];
 const BODY_LIMIT = 65_536;
 
@@ -119,9 +121,11 @@ export const mattermostConnector: Connector = {
     const commands = new ChatCommands(kit, '/pairgate');
     // A wrong method or path under /mattermost is answered as a call response too, so Mattermost
     // shows its text rather than a bare failure.
-    await answerUnknownCalls(app, { prefix: '/mattermost', shape: mattermostErrorShape, bodyLimit: BODY_LIMIT, message: unknownCallMessage });
+    await answerUnknownCalls(app, { prefix: PREFIX, shape: mattermostErrorShape, bodyLimit: BODY_LIMIT, message: unknownCallMessage });
     await app.register(async (scope) => {
-      kit.ctx.useErrorShape(scope, mattermostErrorShape);
+      // Under /mattermost, what the router refuses before any route (a malformed %-escape, an id too
+      // long) is said in this shape too: the caller is the chat server, whatever the path.
+      kit.ctx.useErrorShape(scope, mattermostErrorShape, { pathPrefixes: [PREFIX] });
       // The server's JSON parser (Fastify's limits and prototype-poisoning checks, a poisoned body
       // told as such), keeping the exact bytes for the replay fingerprint of link and unlink.
       const parseJson = jsonBodyParser(scope);

@@ -13,6 +13,8 @@ import { answerUnknownCalls } from '../unknown-calls.js';
 import { ReplayedCallError, SEEN_SIGNATURE_TTL_MS, SIGNATURE_HEADER, SignatureError, verifyWebhookSignature } from './webhook-signature.js';
 
 const NAME = 'webhook';
+/** Where the connector's calls live: every answer under it is in its error shape. */
+const PREFIX = '/webhook';
 const tags = ['install'];
 const BODY_LIMIT = 16_384;
 
@@ -87,9 +89,11 @@ export const webhookConnector: Connector = {
   async register(app: FastifyInstance, kit: ChatKit) {
     const commands = new ChatCommands(kit);
     // A wrong method or path under /webhook is refused in the connector's shape, like its calls.
-    await answerUnknownCalls(app, { prefix: '/webhook', shape: webhookErrorShape, bodyLimit: BODY_LIMIT, message: unknownCallMessage });
+    await answerUnknownCalls(app, { prefix: PREFIX, shape: webhookErrorShape, bodyLimit: BODY_LIMIT, message: unknownCallMessage });
     await app.register(async (scope) => {
-      kit.ctx.useErrorShape(scope, webhookErrorShape);
+      // Under /webhook, what the router refuses before any route (a malformed %-escape, an id too
+      // long) is said in this shape too: the caller is the chat server, whatever the path.
+      kit.ctx.useErrorShape(scope, webhookErrorShape, { pathPrefixes: [PREFIX] });
       // Keep the exact bytes: the signature covers them, not a re-serialisation of the parsed JSON.
       // JSON only: a form would be read by the server's form parser and its signature, checked
       // over no bytes, refused as invalid, when the content type is what is wrong.
