@@ -1,11 +1,12 @@
 // `npm run bench`: pairgate on its embedded default (SQLite) against a bare Fastify baseline started
 // in the same run, so the ratios hold on a noisy machine. Prints req/s, p50/p99 and the ratio to
-// the baseline for grant creation, look-up by code and the wait endpoint; the approval-to-waiter
-// latency over 1000 grants; and resident memory per 100k live grants.
+// the baseline for grant creation, look-up by code and the wait endpoint (creation also beside the
+// floor, lib/floor-server.js); the approval-to-waiter latency over 1000 grants; and resident memory
+// per 100k live grants.
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { jsonClient, load, percentile, row, rssMiB } from './lib/measure.js';
-import { startBaseline, startPairgate } from './lib/servers.js';
+import { startBaseline, startFloor, startPairgate } from './lib/servers.js';
 import { pinningNote } from './lib/pinning.js';
 
 const { values: args } = parseArgs({
@@ -58,20 +59,29 @@ function median(runs) {
  * fixed one, and that cost must not count against either server. The two alternate for `rounds`
  * rounds and the medians are compared, since a shared machine's speed drifts from second to second.
  */
-async function pair(name, bare, pairgate, shape) {
+async function pair(name, bare, pairgate, shape, floor) {
   const baselines = [];
+  const floors = [];
   const measured = [];
   for (let round = 0; round < rounds; round++) {
     baselines.push(await load({ ...shape(bare.url), duration, connections, pid: bare.pid }));
+    if (floor) floors.push(await load({ ...shape(floor.url), duration, connections, pid: floor.pid }));
     measured.push(await load({ ...shape(pairgate.url), duration, connections, pid: pairgate.pid }));
   }
   const baseline = median(baselines);
   const result = median(measured);
   console.log(row(`  bare fastify, same requests`, baseline));
+  if (floor) printFloor(median(floors), baseline, result);
   console.log(row(name, result, baseline));
   // The same comparison by server CPU per request (one core's capacity), steadier on a busy machine.
   console.log(`  ${''.padEnd(32)} by server CPU per request: ${((baseline.cpuUs / result.cpuUs) * 100).toFixed(0)}% of bare`);
   return result.rps / baseline.rps;
+}
+
+/** The creation floor's row (bench/lib/floor-server.js), and where pairgate stands between it and bare. */
+function printFloor(floor, baseline, result) {
+  console.log(row('  floor: required parts only', floor, baseline));
+  console.log(`  ${''.padEnd(32)} by server CPU per request: ${((baseline.cpuUs / floor.cpuUs) * 100).toFixed(0)}% of bare; pairgate is at ${((result.rps / floor.rps) * 100).toFixed(0)}% of the floor`);
 }
 
 /** Requests to `path(i)` on `url`, a new path for each request. */
@@ -80,11 +90,13 @@ function paths(url, path) {
   return { url, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: path(next++) }) }] };
 }
 
-async function throughput(pairgate, bare) {
+async function throughput(pairgate, bare, floor) {
   console.log(`\nthroughput (median of ${rounds} rounds of ${duration} s, ${connections} connections; autocannon in another process)`);
   console.log(pinningNote());
   console.log('each pairgate route follows the bare Fastify baseline run with the same requests; the ratio compares the two');
-  const create = await pair('POST /api/v1/grants (create)', bare, pairgate, (url) => ({ url: `${url}/api/v1/grants`, method: 'POST', body: { label: 'bench' } }));
+  console.log('creation also runs the floor: Fastify with only the parts every creation requires (security headers, rate limit,');
+  console.log('schemas, random code/id/secret and their hashes, one SQLite row in group commits): no engine, no uniqueness, no cache');
+  const create = await pair('POST /api/v1/grants (create)', bare, pairgate, (url) => ({ url: `${url}/api/v1/grants`, method: 'POST', body: { label: 'bench' } }), floor);
 
   const codes = await Promise.all(Array.from({ length: 200 }, () => createGrant(pairgate.url).then((g) => g.code)));
   const lookup = await pair('GET /api/v1/codes/:code (look-up)', bare, pairgate, (url) => paths(url, (i) => `/api/v1/codes/${codes[i % codes.length]}`));
@@ -151,13 +163,15 @@ async function memoryPerLiveGrants(count) {
 }
 
 const bare = await startBaseline();
+const floor = await startFloor();
 const pairgate = await startPairgate();
 try {
-  const ratios = await throughput(pairgate, bare);
+  const ratios = await throughput(pairgate, bare, floor);
   const p99 = await approvalLatency(pairgate, Number(args.waiters));
   console.log(`\ntargets: create ${(ratios.create * 100).toFixed(0)}% of bare (>= 50%), look-up ${(ratios.lookup * 100).toFixed(0)}% of bare (>= 50%), approval p99 ${p99.toFixed(1)} ms (< 20 ms)`);
 } finally {
   await pairgate.stop();
+  await floor.stop();
   await bare.stop();
 }
 await memoryPerLiveGrants(Number(args['live-grants']));

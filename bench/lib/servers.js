@@ -93,10 +93,20 @@ function collectGarbage(url) {
 }
 
 /** Starts the bare baseline: Fastify with one JSON route per shape, nothing else. */
-export async function startBaseline() {
-  const run = nodeCommand([join(root, 'bench/lib/bare-server.js')]);
+export function startBaseline() {
+  return startReference('bare-server.js', 'bare');
+}
+
+/** Starts the creation floor (floor-server.js): the parts every creation requires, nothing else. */
+export function startFloor() {
+  return startReference('floor-server.js', 'floor');
+}
+
+/** Starts one of the reference servers of bench/lib on the server CPU; returns {url, pid, stop}. */
+async function startReference(file, name) {
+  const run = nodeCommand([join(root, 'bench/lib', file)]);
   const child = spawn(run.command, run.args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await waitForUrl(child, /^bare listening on (\S+)$/);
+  const url = await waitForUrl(child, new RegExp(`^${name} listening on (\\S+)$`));
   return {
     url,
     pid: child.pid,
