@@ -44,7 +44,7 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
     },
     schemaErrorFormatter: accessValidationError,
   }, async (request, reply) => {
-    const seconds = requestedWaitSeconds(request, maxWait);
+    const seconds = requestedWaitSeconds(request, reply, maxWait);
     const key = parseAccessKey(request.params.key);
     let grant = await findAccessRequest(env.ctx.engine, key);
     if (!grant || !key) throw notFound();

@@ -1,8 +1,8 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
-import { requestedWaitSeconds, waitForGrant } from '../shared/waiting.js';
+import { preferredWaitSeconds, waitForGrant } from '../shared/waiting.js';
 import { issuedKey, OAuthErrorView } from './authorization-route.js';
 import { basicChallenge, clientIdOf } from './client-auth.js';
 import { MAX_SCOPE_PARAMETER_LENGTH } from './client-rules.js';
@@ -62,11 +62,13 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
   const refreshing = cfg.PAIRGATE_DEVICE_REFRESH_TOKEN_TTL_SECONDS > 0;
   const supported = refreshing ? `${DEVICE_GRANT_TYPE} and grant_type=${REFRESH_GRANT_TYPE} only` : `${DEVICE_GRANT_TYPE} only`;
 
-  /** Seconds to hold a pending request: none unless enabled; a client may ask for less with `Prefer: wait=`. */
-  const holdSeconds = (request: FastifyRequest): number => {
+  /**
+   * Seconds to hold a pending request: none unless enabled; a client may ask for less with `Prefer:
+   * wait=`, and is then told what was applied (`preferredWaitSeconds`).
+   */
+  const holdSeconds = (request: FastifyRequest, reply: FastifyReply): number => {
     if (!cfg.PAIRGATE_DEVICE_LONG_POLL) return 0;
-    const prefer = request.headers.prefer;
-    return typeof prefer === 'string' && /wait=/i.test(prefer) ? requestedWaitSeconds(request, longPollMax) : longPollMax;
+    return preferredWaitSeconds(request, reply, longPollMax) ?? longPollMax;
   };
 
   /** Redeems an approved grant and issues the token; losers of the race learn the code is spent. */
@@ -142,7 +144,7 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
     assertScopeStillAllowed(client, grant.request.scope);
     if (ctx.engine.stateOf(grant) !== 'pending') return settle(grant);
     await env.pacing.check(grant.id, grant.expiresAt);
-    const seconds = holdSeconds(request);
+    const seconds = holdSeconds(request, reply);
     if (seconds > 0) {
       const after = (await waitForGrant<DeviceRequest, DeviceResult>(ctx, request, grant.id, seconds)) as DeviceGrant | undefined;
       if (!after) throw expired();

@@ -9,21 +9,97 @@ import type { DoorContext } from '../door.js';
  * and server-sent events. Both answer the instant the engine publishes a transition.
  */
 
-/** Seconds a client asked to wait, bounded by the server's maximum; 0 = answer at once. */
-export function requestedWaitSeconds(request: FastifyRequest, max: number): number {
-  const query = (request.query ?? {}) as Record<string, unknown>;
-  let raw: unknown = query.wait;
-  if (raw === undefined) {
-    const prefer = request.headers.prefer;
-    const match = typeof prefer === 'string' ? /(?:^|[,;\s])wait=(\d+)/i.exec(prefer) : null;
-    raw = match?.[1];
-  }
-  if (raw === undefined || raw === '') return 0;
+/**
+ * Seconds a client asked to wait, bounded by the server's maximum; 0 = answer at once. `?wait=`
+ * comes first; without it, the `wait` preference of a Prefer header (`preferredWaitSeconds`, which
+ * says on `reply` that it was applied).
+ */
+export function requestedWaitSeconds(request: FastifyRequest, reply: FastifyReply, max: number): number {
+  // At this address the header may choose the wait: a cache must not answer one Prefer with the
+  // response to another.
+  addVary(reply, 'Prefer');
+  const raw = ((request.query ?? {}) as Record<string, unknown>).wait;
+  if (raw === undefined) return preferredWaitSeconds(request, reply, max) ?? 0;
+  if (raw === '') return 0;
   const seconds = Number(raw);
   if (!Number.isFinite(seconds) || seconds < 0) {
     throw new InvalidRequestError('wait must be a number of seconds >= 0.', undefined, 'invalid_wait');
   }
   return Math.min(seconds, max);
+}
+
+/** The replies that say a `wait` preference was applied, so a wait that cannot be held can take it back. */
+const appliedWaits = new WeakMap<FastifyRequest, FastifyReply>();
+
+/**
+ * The `wait` preference of the request's Prefer header (RFC 7240 4.3), bounded by `max`, or
+ * undefined when there is none or it is not a number of seconds (a preference the server does not
+ * understand is ignored, RFC 7240 2). When there is one, `reply` says so, as RFC 7240 3 asks:
+ * `Preference-Applied: wait=<the seconds applied>`, the bounded value, so a client asking for more
+ * than the server holds learns how long it was held; and, with or without one, `Vary: Prefer`.
+ */
+export function preferredWaitSeconds(request: FastifyRequest, reply: FastifyReply, max: number): number | undefined {
+  addVary(reply, 'Prefer');
+  const preferred = preferenceValue(request.headers.prefer, 'wait');
+  if (preferred === undefined || !/^\d+$/.test(preferred)) return undefined;
+  const seconds = Math.min(Number(preferred), max);
+  reply.header('preference-applied', `wait=${seconds}`);
+  appliedWaits.set(request, reply);
+  return seconds;
+}
+
+/**
+ * The value of the first preference named `name` in a Prefer header (RFC 7240 2: later ones are
+ * ignored), without its quotes; '' when it has none; undefined when it is absent. Preferences are
+ * separated by commas (several Prefer headers arrive joined by them), and what follows a `;` is a
+ * parameter of its preference, never a preference of its own.
+ */
+function preferenceValue(header: string | string[] | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  const text = Array.isArray(header) ? header.join(',') : header;
+  for (const preference of splitOutsideQuotes(text, ',')) {
+    const [head = ''] = splitOutsideQuotes(preference, ';');
+    const equals = head.indexOf('=');
+    const token = (equals < 0 ? head : head.slice(0, equals)).trim();
+    if (token.toLowerCase() !== name) continue;
+    const value = equals < 0 ? '' : head.slice(equals + 1).trim();
+    return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+  }
+  return undefined;
+}
+
+/** `text` cut at each `separator` that is not inside a quoted string. */
+function splitOutsideQuotes(text: string, separator: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '\\' && quoted) i++;
+    else if (ch === '"') quoted = !quoted;
+    else if (ch === separator && !quoted) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
+}
+
+/** Adds `header` to the reply's Vary, keeping what is there (a door may vary by Origin too). */
+function addVary(reply: FastifyReply, header: string): void {
+  const current = reply.getHeader('vary');
+  const listed = (Array.isArray(current) ? current.join(',') : String(current ?? '')).split(',').map((name) => name.trim()).filter(Boolean);
+  if (listed.includes('*') || listed.some((name) => name.toLowerCase() === header.toLowerCase())) return;
+  reply.header('vary', [...listed, header].join(', '));
+}
+
+/** Takes back a `Preference-Applied: wait` the request's reply carries: its wait is not held. */
+function withdrawAppliedWait(request: FastifyRequest): void {
+  const reply = appliedWaits.get(request);
+  if (!reply) return;
+  reply.removeHeader('preference-applied');
+  appliedWaits.delete(request);
 }
 
 /**
@@ -43,7 +119,12 @@ export async function waitForGrant<Request, Result>(
   const since = sinceVersion ?? current.version;
   if (current.version > since || isFinal(ctx.engine.stateOf(current))) return current;
   const release = ctx.waitSlots.take(request.clientNetwork);
-  if (!release) return current;
+  if (!release) {
+    // Answered at once, unchanged: saying the wait was applied would tell the client the grant
+    // stood still all that time.
+    withdrawAppliedWait(request);
+    return current;
+  }
   try {
     return await waitInSlot<Request, Result>(ctx, request, id, seconds, since);
   } finally {

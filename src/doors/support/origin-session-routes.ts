@@ -322,7 +322,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     const known = await authorize(request, reply, request.params.id, true);
     // Expired is final: answered at once, whatever the wait.
     if (!known.grant) return expiredView(known.memory);
-    const seconds = requestedWaitSeconds(request, ctx.config.PAIRGATE_WAIT_MAX_SECONDS);
+    const seconds = requestedWaitSeconds(request, reply, ctx.config.PAIRGATE_WAIT_MAX_SECONDS);
     const latest = seconds > 0 ? await waitForGrant<SessionRequest, SessionResult>(ctx, request, known.grant.id, seconds, request.query.since) : known.grant;
     if (latest) return view(latest);
     // Gone during the wait: expired (remembered), or ended.
