@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { NotFoundError } from '../../core/errors.js';
 import { eventStream } from '../../server/openapi-responses.js';
-import { requestedWaitSeconds, streamGrant, waitForGrant } from '../shared/waiting.js';
+import { requestedWaitSeconds, streamGrant, waitForGrant, withdrawAppliedWait } from '../shared/waiting.js';
 import type { AccessEnv } from './access-env.js';
 import { accessValidationError } from './access-validation.js';
 import { findAccessRequest, KEY_PATTERN, parseAccessKey } from './access-key.js';
@@ -47,7 +47,10 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
     const seconds = requestedWaitSeconds(request, reply, maxWait);
     const key = parseAccessKey(request.params.key);
     let grant = await findAccessRequest(env.ctx.engine, key);
-    if (!grant || !key) throw notFound();
+    if (!grant || !key) {
+      withdrawAppliedWait(request);
+      throw notFound();
+    }
     // The secret was checked on this grant; waiting follows the same id. Only a pending request is
     // worth waiting for: to the engine an accepted one is not final yet, and the waiter would sit
     // out its whole wait on an answer it could have at once.

@@ -8,7 +8,7 @@ import { configSection } from '../../server/config.js';
 import { eventStream } from '../../server/openapi-responses.js';
 import type { Door, DoorContext } from '../door.js';
 import { attackerGuessRate } from '../shared/attacker-guess-rate.js';
-import { requestedWaitSeconds, streamGrant, waitForGrant } from '../shared/waiting.js';
+import { requestedWaitSeconds, streamGrant, waitForGrant, withdrawAppliedWait } from '../shared/waiting.js';
 import { grantsConfigSchema } from './config.js';
 import { grantView, PAIR_KIND, type PairRequest, type PairResult } from './grant-views.js';
 import { LiveGrantsPerAddress } from './live-per-address.js';
@@ -121,7 +121,10 @@ export const grantsDoor: Door = {
     }, async (request, reply) => {
       const seconds = requestedWaitSeconds(request, reply, maxWait);
       // Before waiting, so another door's grant is not waited on before it is refused.
-      if (seconds > 0 && !isPair(await ctx.engine.get(request.params.id))) throw notFound();
+      if (seconds > 0 && !isPair(await ctx.engine.get(request.params.id))) {
+        withdrawAppliedWait(request);
+        throw notFound();
+      }
       const grant = await waitForGrant<PairRequest, PairResult>(ctx, request, request.params.id, seconds, request.query.since);
       if (!isPair(grant)) throw notFound();
       return grantView(grant, ctx.engine.stateOf(grant));

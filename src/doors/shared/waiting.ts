@@ -94,8 +94,12 @@ function addVary(reply: FastifyReply, header: string): void {
   reply.header('vary', [...listed, header].join(', '));
 }
 
-/** Takes back a `Preference-Applied: wait` the request's reply carries: its wait is not held. */
-function withdrawAppliedWait(request: FastifyRequest): void {
+/**
+ * Takes back the `Preference-Applied: wait` of the request's reply (`preferredWaitSeconds`), for an
+ * answer given at once without holding anything: an unknown grant, a client without a free wait
+ * slot. An answer after a wait, a refusal included (the device door's authorization_pending), keeps it.
+ */
+export function withdrawAppliedWait(request: FastifyRequest): void {
   const reply = appliedWaits.get(request);
   if (!reply) return;
   reply.removeHeader('preference-applied');
@@ -115,6 +119,7 @@ export async function waitForGrant<Request, Result>(
   sinceVersion?: number,
 ): Promise<Grant<Request, Result> | undefined> {
   const current = await ctx.engine.get<Request, Result>(id);
+  if (!current) withdrawAppliedWait(request);
   if (!current || seconds <= 0) return current;
   const since = sinceVersion ?? current.version;
   if (current.version > since || isFinal(ctx.engine.stateOf(current))) return current;

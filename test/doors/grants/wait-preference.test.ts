@@ -67,6 +67,12 @@ describe('Prefer: wait on GET /api/v1/grants/:id', () => {
     expect(param.ms).toBeLessThan(900);
   });
 
+  it('claims no wait on a 404: an unknown grant is answered at once', async () => {
+    for (const prefer of ['wait=2', 'wait=0']) {
+      expect(await poll('AAAAAAAAAAAAAAAAAAAAAA', { prefer })).toMatchObject({ status: 404, applied: null, vary: expect.stringMatching(/prefer/i) });
+    }
+  });
+
   it('takes it back when the client holds all its waits and is answered at once', async () => {
     const grant = await createGrant();
     const holding = [poll(grant.id, {}, '?wait=2'), poll(grant.id, {}, '?wait=2')];

@@ -36,6 +36,8 @@ describe('Preference-Applied on the access and device doors', () => {
     expect(held).toMatchObject({ status: 201, applied: 'wait=1', vary: VARIES_BY_PREFER });
     expect(held.ms).toBeGreaterThanOrEqual(900);
     expect(await preferenceOf(fetch(created.poll))).toMatchObject({ status: 201, applied: null, vary: VARIES_BY_PREFER });
+    // An unknown key is answered at once: nothing was held.
+    expect(await preferenceOf(fetch(`${base}/access/AAAAAAAAAAAAAAAAAAAAAA`, { headers: { prefer: 'wait=30' } }))).toMatchObject({ status: 404, applied: null });
   });
 
   it('POST /oauth/token held: the applied wait on the authorization_pending answer (an error: the header survives the error handler)', async () => {
