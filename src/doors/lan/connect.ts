@@ -2,7 +2,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { loadDeviceIdentity } from './device-identity.js';
 import { FramedChannel } from './frames.js';
-import { ListenerClosedError, PeerUnreachableError, ProtocolError } from './lan-errors.js';
+import { ListenerClosedError, PeerNotSavedError, PeerUnreachableError, ProtocolError, TrustNotSavedError, TrustUnconfirmedError } from './lan-errors.js';
 import { handshakeFailure, listenTls, peerAddress } from './listen.js';
 import type { PairingResult } from './offer.js';
 import { unfinishedConnections } from './connection-limits.js';
@@ -11,7 +11,8 @@ import { dialFirst } from './pinned-dial.js';
 import { exchange, type ExchangeResult } from './session.js';
 import { certificatePin } from './tls-identity.js';
 import { DEFAULT_CONNECT_PORT } from './discovery.js';
-import { TrustedPeerStore } from './trusted-peers.js';
+import { othersWord, shortReason, type Answer } from './trust-commit.js';
+import { TrustedPeerStore, type TrustedPeer } from './trusted-peers.js';
 
 /**
  * Connections between devices that paired before: mutual TLS with each side's long-lived device
@@ -30,14 +31,86 @@ export interface TrustedSessionOptions {
   onProgress?: Progress;
 }
 
+/** Longest silence from the other side, in the exchange and while waiting for its word on its save. */
+const SESSION_TIMEOUT_MS = 30_000;
+
 function exchangeOptions(options: TrustedSessionOptions) {
   return {
     payloadPath: options.payloadPath,
     outDir: options.outDir ?? process.cwd(),
     maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
-    timeoutMs: 30_000,
+    timeoutMs: SESSION_TIMEOUT_MS,
     onProgress: options.onProgress,
+    // Each side says it will tell the other whether it recorded the session (`saveSession`).
+    confirmTrust: true,
   };
+}
+
+/** What `saveSession` records. */
+interface SessionSave {
+  store: TrustedPeerStore;
+  /** The peer as this session saw it: its name and addresses now. */
+  peer: Omit<TrustedPeer, 'pairedAt' | 'lastSeenAt'>;
+  exchanged: ExchangeResult;
+}
+
+/**
+ * The end of a session: each side records the other in its trusted peers (name, addresses, when
+ * last seen), tells the other whether it could (`{t: 'saved'}`, or `lan_peer_not_saved` with the
+ * kind of problem, as pairing does: `trust-commit.ts`), and reports success only when both did.
+ * Each side used to save on its own and close, so when one could not (a config folder it cannot
+ * write, a full disk, `peers.json` locked), the other had already printed "Connected", and a
+ * listener that could not save waited on as if no session had run. Nothing is taken back: the
+ * peer was trusted before and stays so, only this session's news is missing.
+ *
+ * Returns the peer as stored. Throws TrustNotSavedError (`lan_trust_not_saved`) when this side
+ * could not save, PeerNotSavedError (`lan_peer_not_saved`) when the other could not,
+ * TrustUnconfirmedError (`lan_trust_unconfirmed`) when it never said, or the other side's refusal.
+ * An older pairgate on the other side (no `trust` in its identity) saves and closes without a word.
+ */
+async function saveSession(channel: FramedChannel, save: SessionSave): Promise<TrustedPeer> {
+  let trusted: TrustedPeer | undefined;
+  let failure: Error | undefined;
+  try {
+    trusted = await save.store.save(save.peer);
+  } catch (error) {
+    failure = error as Error;
+  }
+  const confirms = save.exchanged.peerConfirmsTrust;
+  if (confirms) channel.send(failure ? { t: 'error', code: 'lan_peer_not_saved', message: `It could not record this session: ${shortReason(failure)}.` } : { t: 'saved' });
+  const answer = confirms ? await othersWord(channel, SESSION_TIMEOUT_MS) : undefined;
+  if (failure) throw new TrustNotSavedError(ownFailure(save, failure, answer));
+  if (!answer || answer.kind === 'saved') return trusted!;
+  throw othersFailure(save, answer);
+}
+
+/** What moved in the session, for a message that must not hide it: " (sent a.txt; received b.txt into /x/b.txt)". */
+function whatMoved({ sent, received }: ExchangeResult): string {
+  const parts = [...(sent ? [`sent ${sent.name}`] : []), ...(received ? [`received ${received.name} into ${received.path}`] : [])];
+  return parts.length ? ` (${parts.join('; ')})` : '';
+}
+
+/** This side could not save: why, and what the other side did. */
+function ownFailure(save: SessionSave, failure: Error, answer: Answer | undefined): string {
+  const { name } = save.peer;
+  const other = !answer ? ''
+    : answer.kind === 'saved' ? ` "${name}" was told.`
+      : answer.kind === 'not-saved' ? ` "${name}" could not record it either.`
+        : ` "${name}" was told, but did not answer (${answer.error.message}).`;
+  return `The session with "${name}" ran${whatMoved(save.exchanged)}, but this device could not record it in its trusted peers. ${failure.message.replace(/\.?$/, '.')}${other} Connect again once that is fixed.`;
+}
+
+/** The other side could not save, or never said whether it did. */
+function othersFailure(save: SessionSave, answer: Exclude<Answer, { kind: 'saved' }>): Error {
+  const { name } = save.peer;
+  switch (answer.kind) {
+    case 'not-saved':
+      return new PeerNotSavedError(`"${name}" did not complete the session${whatMoved(save.exchanged)}. ${answer.reason} Fix the problem on "${name}" (it says what), then connect again.`);
+    case 'silent':
+      return new TrustUnconfirmedError(`The connection to "${name}" ended before it confirmed that it recorded the session${whatMoved(save.exchanged)} (${answer.error.message}). Connect again to be sure.`);
+    case 'refused':
+      return answer.error;
+  }
 }
 
 /** The peer must say it is the device whose key TLS just proved. */
@@ -108,12 +181,21 @@ export async function listenForTrustedPeer(options: TrustedSessionOptions & { ho
       try {
         const exchanged = await exchange(channel, device, [], exchangeOptions(options));
         checkClaim(exchanged, pin, peer.deviceId);
-        const trusted = await peers.save({ deviceId: peer.deviceId, name: exchanged.peer.name, keySha256: pin, addresses: [address, ...exchanged.peer.addresses, ...peer.addresses] });
+        const trusted = await saveSession(channel, {
+          store: peers, exchanged,
+          peer: { deviceId: peer.deviceId, name: exchanged.peer.name, keySha256: pin, addresses: [address, ...exchanged.peer.addresses, ...peer.addresses] },
+        });
         channel.close();
         void close();
         settle?.resolve({ ...exchanged, trusted, address });
       } catch (error) {
         channel.endWith(error);
+        if (error instanceof TrustNotSavedError) {
+          // This device cannot save: every session would end the same way, so stop and say so.
+          void close();
+          settle?.reject(error);
+          return;
+        }
         busy = false;
         lastFailure = `"${peer.name}" at ${address}: ${(error as Error).message}`;
         log(`The session with ${lastFailure} Still waiting for a trusted peer.`);
@@ -161,7 +243,10 @@ export async function connectToTrustedPeer(selector: string, options: TrustedSes
   try {
     const exchanged = await exchange(channel, device, [], exchangeOptions(options));
     checkClaim(exchanged, peer.keySha256, peer.deviceId);
-    const trusted = await peers.save({ deviceId: peer.deviceId, name: exchanged.peer.name, keySha256: peer.keySha256, addresses: [address, ...peer.addresses] });
+    const trusted = await saveSession(channel, {
+      store: peers, exchanged,
+      peer: { deviceId: peer.deviceId, name: exchanged.peer.name, keySha256: peer.keySha256, addresses: [address, ...peer.addresses] },
+    });
     channel.close();
     return { ...exchanged, trusted, address };
   } catch (error) {

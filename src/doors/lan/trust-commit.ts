@@ -43,7 +43,7 @@ export interface TrustCommit {
 }
 
 /** The other side's word on its save. */
-type Answer =
+export type Answer =
   | { kind: 'saved' }
   | { kind: 'not-saved'; reason: string }
   | { kind: 'refused'; error: Error }
@@ -82,8 +82,8 @@ async function trySave(commit: TrustCommit): Promise<{ save: PeerSave; failure?:
   }
 }
 
-/** The other side's next message, read as its word on its save. */
-async function othersWord(channel: FramedChannel, timeoutMs: number): Promise<Answer> {
+/** The other side's next message, read as its word on its save (also `lan connect`'s, `connect.ts`). */
+export async function othersWord(channel: FramedChannel, timeoutMs: number): Promise<Answer> {
   let frame;
   try {
     frame = await channel.receive(timeoutMs);
@@ -151,7 +151,7 @@ function removeThere(self: TrustCommit['self']): string {
 const errorCode = (error: Error): string | undefined => (error as { code?: unknown }).code as string | undefined;
 
 /** What the other device is told of our failure: the kind of problem, never a path of this machine. */
-function shortReason(failure: Error): string {
+export function shortReason(failure: Error): string {
   const code = errorCode(failure);
   const what: Record<string, string> = {
     ENOSPC: 'its disk is full',
@@ -159,6 +159,7 @@ function shortReason(failure: Error): string {
     EACCES: 'its config folder cannot be written',
     EPERM: 'its config folder cannot be written',
     EROFS: 'its config folder is on a read-only file system',
+    lan_config_dir_not_writable: 'its config folder cannot be written',
     lan_peers_file_busy: 'its trusted-peer file stayed locked by another pairgate command',
     lan_bad_peers_file: 'its trusted-peer file is damaged',
   };
