@@ -32,6 +32,23 @@ export class ChatKit {
     return new NotFoundError(`pairgate has no installation with this id: it was never set up, or it was deleted (a newer setup was installed in its place, it expired before its install, or its organization was deleted). An admin of the organization can set up again at ${this.ctx.publicUrl()}/integrations and install the new setup.`, 'installation_not_found');
   }
 
+  /**
+   * The installed installation of `connector` in `org`, which a link token needs: a token for a
+   * chat pairgate is not (or no longer) installed in could be spent nowhere, and would hold a place
+   * among the live tokens for nothing. 409 `installation_not_installed` while a setup waits for its
+   * install command, 404 `installation_not_found` otherwise (never set up, or rotated, expired or
+   * replaced since), each saying what an admin does first.
+   */
+  async installedIn(org: { id: string; name: string }, connector: { name: string; displayName: string }): Promise<Installation> {
+    const current = await this.installations.current(org.id, connector.name, this.ctx.clock.now());
+    if (current?.state === 'installed') return current;
+    const setUpAt = `${this.ctx.publicUrl()}/integrations`;
+    if (current) {
+      throw new ConflictError(`${connector.displayName} is set up for the organization ${org.name} but not installed yet, so a link token would link nothing. An admin of the organization runs the install command the setup showed in ${connector.displayName} (or sets up again at ${setUpAt}); then make the token again.`, 'installation_not_installed');
+    }
+    throw new NotFoundError(`pairgate is not installed in ${connector.displayName} for the organization ${org.name}, so a link token would link nothing. An admin of the organization sets it up at ${setUpAt} and runs its install command in ${connector.displayName}; then make the token again.`, 'installation_not_found');
+  }
+
   /** Installation `id` of `connector`, any state; 404 `installation_not_found` when there is none. */
   async installation(connector: string, id: string): Promise<Installation> {
     const installation = await this.installations.find(connector, id);

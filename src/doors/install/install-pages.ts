@@ -246,7 +246,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
     }));
 
     api.post(`${LINK_PAGE_PATH}/orgs/:org/${connector.name}/link-token`, {
-      schema: { tags, summary: `Make a one-time ${connector.displayName} link token (form, member).`, params: OrgParams, body: Type.Object(FormBase), response: { 200: htmlPage('The link token.'), 303: Done, ...FormErrors, 429: Refused } },
+      schema: { tags, summary: `Make a one-time ${connector.displayName} link token (form, member).`, params: OrgParams, body: Type.Object(FormBase), response: { 200: htmlPage('The link token.'), 303: Done, ...FormErrors, 409: Refused, 429: Refused } },
       config: { rateLimit: { max: 30, timeWindow: 60_000 } },
     }, async (request, reply) => formAction(request, reply, async (user, lang) => {
       const t = installTranslator(lang);

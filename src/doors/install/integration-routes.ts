@@ -22,9 +22,14 @@ export async function runSetup(kit: ChatKit, connector: Connector, user: User, o
   return { ...connector.describe(installation.id, secret, kit.ctx.publicUrl()), expires_at: new Date(installation.expiresAt!).toISOString() };
 }
 
-/** A link token for the signed-in member, for `connector` in their organization, asked from `network` (`request.clientNetwork`). */
+/**
+ * A link token for the signed-in member, for `connector` in their organization, asked from
+ * `network` (`request.clientNetwork`); only where `connector` is installed (`ChatKit.installedIn`).
+ */
 export async function makeLinkToken(kit: ChatKit, connector: Connector, user: User, orgId: string | undefined, network: string): Promise<{ token: string; expires_at: string; expires_in: number; org_id: string; org_name: string }> {
   const org = await chooseOrg(kit.orgs, user.id, orgId, 'links:write');
+  // Refused before any place among the live tokens is taken.
+  await kit.installedIn(org, connector);
   const { token, expiresAt } = await kit.tokens.create({ orgId: org.id, connector: connector.name, userId: user.id, username: user.username }, network);
   return { token, expires_at: new Date(expiresAt).toISOString(), expires_in: Math.round((expiresAt - kit.ctx.clock.now()) / 1000), org_id: org.id, org_name: org.name };
 }
@@ -55,9 +60,11 @@ export function installIntegrationRoutes(app: FastifyInstance, kit: ChatKit, con
     api.post(`/api/v1/integrations/${connector.name}/link-tokens`, {
       schema: {
         tags,
-        summary: `A one-time token to link your ${connector.displayName} account (member), valid for a few minutes.`,
+        summary: `A one-time token to link your ${connector.displayName} account (member), valid for a few minutes; only once ${connector.displayName} is installed in the organization.`,
         body: Type.Optional(OrgBody),
-        response: { 201: Type.Object({ token: Type.String(), expires_at: Type.String(), expires_in: Type.Integer(), org_id: Type.String(), org_name: Type.String() }), 401: ErrorView, 403: ErrorView, 404: ErrorView, 429: ErrorView },
+        // 404: no such organization of yours, or the connector is not installed in it
+        // (`installation_not_found`); 409: set up there but not installed yet.
+        response: { 201: Type.Object({ token: Type.String(), expires_at: Type.String(), expires_in: Type.Integer(), org_id: Type.String(), org_name: Type.String() }), 401: ErrorView, 403: ErrorView, 404: ErrorView, 409: ErrorView, 429: ErrorView },
       },
       config: { rateLimit: { max: 30, timeWindow: 60_000 }, optionalBody: true },
     }, async (request, reply) => {

@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import type { Clock } from '../../../src/core/clock.js';
+import { systemClock, type Clock } from '../../../src/core/clock.js';
 import { signWebhook } from '../../../src/doors/install/webhook/webhook-signature.js';
 import { FormClient } from '../access/form-client.js';
 
@@ -152,4 +152,24 @@ export async function webhookCall(base: string, url: string, secret: string, bod
     body: raw,
   });
   return { status: response.status, body: await response.json(), headers: response.headers };
+}
+
+/**
+ * Sets `connector` up in `orgId` (as `admin`) and installs it as its chat server would (the signed
+ * install callback), at `clock`'s time: link tokens are made only where a connector is installed.
+ * Returns the installation id and its secret.
+ */
+export async function installConnector(base: string, admin: Member, orgId: string, connector: 'mattermost' | 'webhook' = 'mattermost', clock: Clock = systemClock): Promise<{ id: string; secret: string }> {
+  const setup = await admin.setup(orgId, connector);
+  if (setup.status !== 201) throw new Error(`setup: ${setup.status} ${JSON.stringify(setup.body)}`);
+  if (connector === 'webhook') {
+    const id = /\/webhook\/([^/]+)\/install$/.exec(setup.body.install_url)![1]!;
+    const installed = await webhookCall(base, setup.body.install_url, setup.body.signing_secret, { site_url: 'https://bot.example.test' }, clock);
+    if (installed.status !== 200) throw new Error(`webhook install: ${installed.status} ${JSON.stringify(installed.body)}`);
+    return { id, secret: setup.body.signing_secret };
+  }
+  const id = installationIdOf(setup.body.manifest_link);
+  const installed = await new FakeMattermost(base, clock).install(id, setup.body.jwt_secret, { id: mattermostId(`admin${orgId.toLowerCase()}`), username: 'admin' });
+  if (installed.status !== 200) throw new Error(`mattermost install: ${installed.status} ${JSON.stringify(installed.body)}`);
+  return { id, secret: setup.body.jwt_secret };
 }

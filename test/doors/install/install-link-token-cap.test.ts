@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NumberedSlots } from '../../../src/doors/shared/numbered-slots.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { storeSetups } from '../../helpers/services.js';
-import { INSTALL_ENV, Member, type Answer } from './install-helpers.js';
+import { INSTALL_ENV, installConnector, Member, type Answer } from './install-helpers.js';
 
 const CAP = 6;
 const BURST = 24;
@@ -26,9 +26,11 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`install link t
     for (let i = 0; i < setup.nodes; i++) {
       const node = await createTestApp({ ...INSTALL_ENV, ...made.env, PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS: String(CAP) });
       nodes.push(node);
-      const member = await Member.create(await node.listen(), `capper${i}`);
+      const base = await node.listen();
+      const member = await Member.create(base, `capper${i}`);
       const orgId = await member.createOrg(`Cap ${i}`);
-      expect((await member.setup(orgId)).status).toBe(201);
+      // Link tokens are made only where the chat is installed.
+      await installConnector(base, member, orgId);
       members.push({ member, orgId });
     }
   }, 60_000);

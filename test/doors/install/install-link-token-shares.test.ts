@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { INSTALL_ENV, Member } from './install-helpers.js';
+import { INSTALL_ENV, installConnector, Member } from './install-helpers.js';
 
 /**
  * The live cap on link tokens is server-wide (the brute-force budget is computed with it), and
@@ -25,6 +25,7 @@ describe('install link tokens: one account or one network cannot take the whole 
   it('an account holds at most its share of live tokens (429 too_many_link_tokens); others still get theirs', async () => {
     const hog = await Member.create(base, 'hogger');
     const hogOrg = await hog.createOrg('Hog');
+    await installConnector(base, hog, hogOrg);
     const answers = [];
     for (let i = 0; i < 20; i++) answers.push(await hog.linkToken(hogOrg));
     expect(answers.filter((answer) => answer.status === 201)).toHaveLength(3);
@@ -35,6 +36,7 @@ describe('install link tokens: one account or one network cannot take the whole 
 
     const victim = await Member.create(base, 'victim');
     const victimOrg = await victim.createOrg('Victim');
+    await installConnector(base, victim, victimOrg);
     expect((await victim.linkToken(victimOrg)).status).toBe(201);
   });
 
@@ -44,6 +46,7 @@ describe('install link tokens: one account or one network cannot take the whole 
     for (const name of ['second', 'third']) {
       const member = await Member.create(base, name);
       const org = await member.createOrg(`Org ${name}`);
+      await installConnector(base, member, org);
       for (let i = 0; i < 3; i++) {
         const answer = await member.linkToken(org);
         statuses.push(answer.status);

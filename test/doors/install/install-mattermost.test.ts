@@ -2,7 +2,7 @@ import { SignJWT, UnsecuredJWT, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { FakeMattermost, INSTALL_ENV, installationIdOf, Member, mattermostId, mattermostJwt, type MattermostUser } from './install-helpers.js';
+import { FakeMattermost, INSTALL_ENV, installationIdOf, installConnector, Member, mattermostId, mattermostJwt, type MattermostUser } from './install-helpers.js';
 
 describe('install door: Mattermost setup, manifest and signed calls (real sockets, manual clock)', () => {
   let t: TestApp;
@@ -55,6 +55,8 @@ describe('install door: Mattermost setup, manifest and signed calls (real socket
     const setup = await solo.json('POST', '/api/v1/integrations/mattermost/setup');
     expect(setup.status).toBe(201);
     expect(setup.body.manifest_link).toMatch(/\/mattermost\/[\w-]{22}\/manifest\.json$/);
+    // A link token only where the chat is installed: the webhook, installed with a body.
+    await installConnector(base, solo, soloOrg, 'webhook', clock);
     const token = await solo.json('POST', '/api/v1/integrations/webhook/link-tokens');
     expect(token.status).toBe(201);
     expect(token.body.org_id).toBe(soloOrg);

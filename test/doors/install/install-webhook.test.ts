@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
 import { signWebhook } from '../../../src/doors/install/webhook/webhook-signature.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { INSTALL_ENV, Member } from './install-helpers.js';
+import { INSTALL_ENV, installConnector, Member } from './install-helpers.js';
 
 describe('install door: the second connector, a signed webhook (real sockets)', () => {
   let t: TestApp;
@@ -56,6 +56,7 @@ describe('install door: the second connector, a signed webhook (real sockets)', 
     expect((await signed(commandUrl, secret, { user_id: 'U1', text: 'sudo' })).status).toBe(404);
 
     // A Mattermost token is not a webhook token: tokens belong to their connector.
+    await installConnector(base, admin, orgId, 'mattermost', clock);
     const mattermostToken = (await admin.linkToken(orgId, 'mattermost')).body.token as string;
     expect((await signed(commandUrl, secret, { user_id: 'U3', text: `link ${mattermostToken}` })).body.error).toBe('link_token_unknown');
 
@@ -156,7 +157,9 @@ describe('install door: the second connector, a signed webhook (real sockets)', 
     expect(form.status).toBe(200);
     expect(form.text).toMatch(/id="setup-signing_secret">[\w-]{43}</);
     expect(form.text).toContain('id="setup-command_url"');
-    // The link token page names the chat as a chat, whatever the connector is called.
+    // The link token page names the chat as a chat, whatever the connector is called (once the
+    // setup is installed: the form's setup replaced the installed one).
+    await installConnector(base, admin, orgId, 'webhook', clock);
     await admin.get('/integrations');
     const token = await admin.post(`/integrations/orgs/${orgId}/webhook/link-token`, {});
     expect(token.text).toContain('In your chat (Signed webhook), run this command within 5 minutes.');

@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/core/clock.js';
+import { LINK_TOKEN_KIND } from '../../../src/doors/install/link-tokens.js';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { FakeMattermost, INSTALL_ENV, installationIdOf, installConnector, Member, mattermostId, type MattermostUser } from './install-helpers.js';
+
+/**
+ * A link token is spent by a command in the chat it was made for: where that chat is not (or no
+ * longer) installed, it could link nothing, and would still hold a place among the live tokens
+ * (the server-wide cap, the account's and the network's shares). It is refused, saying what to do.
+ */
+describe('install link tokens: only for a chat installed in the organization (real sockets, manual clock)', () => {
+  let t: TestApp;
+  let base: string;
+  let clock: ManualClock;
+  let admin: Member;
+  let member: Member;
+  let orgId: string;
+  const mmUser: MattermostUser = { id: mattermostId('tokeninstalluser'), username: 'ada' };
+
+  /** The live link-token grants of the server. */
+  const liveTokens = async () => t.app.pairgate.engine.countLive(LINK_TOKEN_KIND);
+
+  beforeAll(async () => {
+    clock = new ManualClock(Date.now());
+    t = await createTestApp({ ...INSTALL_ENV, PAIRGATE_PUBLIC_URL: 'https://pair.example', PAIRGATE_SESSION_TTL_SECONDS: String(30 * 86400), PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS_PER_USER: '2' }, { clock });
+    base = await t.listen();
+    admin = await Member.create(base, 'tokinst-admin');
+    member = await Member.create(base, 'tokinst-member');
+    orgId = await admin.createOrg('Acme');
+    expect((await admin.addMember(orgId, 'tokinst-member')).status).toBe(201);
+  });
+  afterAll(() => t.close());
+
+  it('never set up: 404 installation_not_found, saying an admin sets it up and installs it first; no token is made', async () => {
+    for (const connector of ['mattermost', 'webhook']) {
+      const answer = await member.linkToken(orgId, connector);
+      expect(answer.status, connector).toBe(404);
+      expect(answer.body.error).toBe('installation_not_found');
+      const chat = connector === 'mattermost' ? 'Mattermost' : 'Signed webhook';
+      expect(answer.body.message).toBe(`pairgate is not installed in ${chat} for the organization Acme, so a link token would link nothing. An admin of the organization sets it up at https://pair.example/integrations and runs its install command in ${chat}; then make the token again.`);
+    }
+    expect(await liveTokens()).toBe(0);
+  });
+
+  it('set up but not installed yet: 409 installation_not_installed, saying to run the install command', async () => {
+    expect((await admin.setup(orgId)).status).toBe(201);
+    const answer = await member.linkToken(orgId);
+    expect(answer.status).toBe(409);
+    expect(answer.body).toEqual({ error: 'installation_not_installed', message: expect.stringContaining('set up for the organization Acme but not installed yet') });
+    expect(answer.body.message).toContain('runs the install command the setup showed in Mattermost');
+    expect(await liveTokens()).toBe(0);
+  });
+
+  it('a setup that expired before its install is no installation: 404 again', async () => {
+    clock.advance(86_400_000 + 1000);
+    expect((await member.linkToken(orgId)).body.error).toBe('installation_not_found');
+  });
+
+  it('the refusals held no place: once installed, the account still makes its whole share', async () => {
+    const { id, secret } = await installConnector(base, admin, orgId, 'mattermost', clock);
+    const made = [await member.linkToken(orgId), await member.linkToken(orgId)];
+    expect(made.map((answer) => answer.status)).toEqual([201, 201]);
+    // Installed in Mattermost only: the webhook is still refused.
+    expect((await member.linkToken(orgId, 'webhook')).body.error).toBe('installation_not_found');
+    // And the token works, once.
+    const mm = new FakeMattermost(base, clock);
+    expect((await mm.call(id, 'link', secret, mmUser, { values: { token: made[0]!.body.token } })).body).toMatchObject({ type: 'ok', data: { linked: true, username: 'tokinst-member' } });
+    clock.advance(1000);
+    expect((await mm.call(id, 'link', secret, mmUser, { values: { token: made[0]!.body.token } })).body).toMatchObject({ type: 'error', data: { error: 'link_token_unknown' } });
+  });
+
+  it('an installation replaced by a setup not yet installed: issuing is refused (409), and a token made before cannot be spent through the old one (410)', async () => {
+    const { id: oldId, secret: oldSecret } = await installConnector(base, admin, orgId, 'mattermost', clock);
+    clock.advance(300_000);
+    const before = await member.linkToken(orgId);
+    expect(before.status).toBe(201);
+    const setup = await admin.setup(orgId);
+    expect((await member.linkToken(orgId)).body.error).toBe('installation_not_installed');
+    const spent = await new FakeMattermost(base, clock).call(oldId, 'link', oldSecret, mmUser, { values: { token: before.body.token } });
+    expect(spent.status).toBe(410);
+    expect(spent.body).toMatchObject({ type: 'error', data: { error: 'installation_rotated' } });
+    // Once the new setup is installed, tokens are made again.
+    expect((await new FakeMattermost(base, clock).install(installationIdOf(setup.body.manifest_link), setup.body.jwt_secret, mmUser)).status).toBe(200);
+    clock.advance(300_000);
+    expect((await member.linkToken(orgId)).status).toBe(201);
+  });
+
+  it('the page\'s link-token form says it too, in a page, when the chat is not installed', async () => {
+    const other = await admin.createOrg('Bare');
+    await admin.get('/integrations');
+    const page = await admin.post(`/integrations/orgs/${other}/mattermost/link-token`, {});
+    expect(page.status).toBe(404);
+    expect(page.text).toContain('so a link token would link nothing');
+    expect(page.text).not.toMatch(/id="link-token"/);
+  });
+});
