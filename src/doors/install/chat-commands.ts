@@ -1,4 +1,4 @@
-import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../../core/errors.js';
+import { ConflictError, ExpiredError, ForbiddenError, InvalidRequestError, NotFoundError } from '../../core/errors.js';
 import type { CodeProblem } from '../../core/codes.js';
 import type { ChatKit } from './chat-kit.js';
 import type { ChatCaller } from './connector.js';
@@ -94,6 +94,7 @@ export class ChatCommands {
       if (outcome.reason === 'malformed') throw this.malformed(malformedText(outcome));
       if (outcome.reason === 'used') throw new ConflictError(`This link token has already been used. Create a new one at ${this.linkPage()}.`, 'link_token_used');
       if (outcome.reason === 'gone') throw organizationGone();
+      if (outcome.reason === 'uninstalled') throw new ExpiredError(`This link token was made while pairgate was installed here through an earlier installation, since uninstalled or replaced by a new setup, so it links nothing now. Create a new one at ${this.linkPage()}.`, 'link_token_installation_gone');
       // A spent token is no longer found, like an expired one: say every case, so a person who
       // pastes the same token twice knows why.
       // One made for another organization or chat is not spent here and is said no differently.

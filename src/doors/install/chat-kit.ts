@@ -79,6 +79,17 @@ export class ChatKit {
     if (!forInstall && installation.state !== 'installed') throw new ConflictError('This installation is not installed yet: run its install command first, with the secret pairgate showed at the setup.', 'installation_not_installed');
   }
 
+  /**
+   * Forgets `installation`: its chat server uninstalled pairgate. Its calls then get 404, and the
+   * organization makes no link token for that connector (`installedIn`) until a new setup is
+   * installed; a token made before is spent only through an installed installation, so through
+   * none of this one. Returns the organization, if it still exists, for the answer's words.
+   */
+  async uninstall(installation: Installation): Promise<Organization | undefined> {
+    if (await this.installations.remove(installation.id)) this.ctx.logger.info({ org: installation.orgId, installation: installation.id, connector: installation.connector }, 'chat installation uninstalled');
+    return this.orgs.find(installation.orgId);
+  }
+
   /** Links `installation` to the chat server that installed it; returns its organization. */
   async install(installation: Installation, facts: InstallFacts): Promise<{ installation: Installation; organization: Organization }> {
     const installed = await this.installations.markInstalled(installation.id, facts, this.ctx.clock.now());

@@ -178,6 +178,16 @@ export class Installations {
   }
 
   /**
+   * Deletes installation `id` (sealed secret and bot token with it): its chat server uninstalled
+   * pairgate. Its calls then answer 404 `installation_not_found`, and the organization makes no link
+   * token for that connector until a new setup is installed. Whether a row was deleted.
+   */
+  async remove(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('chat_installations').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /**
    * Deletes setups that expired without being installed, and installations rotated `keepRotatedMs`
    * ago or longer (until then their calls say why they fail: 410 `installation_rotated`).
    */

@@ -29,8 +29,8 @@ export async function runSetup(kit: ChatKit, connector: Connector, user: User, o
 export async function makeLinkToken(kit: ChatKit, connector: Connector, user: User, orgId: string | undefined, network: string): Promise<{ token: string; expires_at: string; expires_in: number; org_id: string; org_name: string }> {
   const org = await chooseOrg(kit.orgs, user.id, orgId, 'links:write');
   // Refused before any place among the live tokens is taken.
-  await kit.installedIn(org, connector);
-  const { token, expiresAt } = await kit.tokens.create({ orgId: org.id, connector: connector.name, userId: user.id, username: user.username }, network);
+  const installation = await kit.installedIn(org, connector);
+  const { token, expiresAt } = await kit.tokens.create({ orgId: org.id, connector: connector.name, userId: user.id, username: user.username, installationId: installation.id }, network);
   return { token, expires_at: new Date(expiresAt).toISOString(), expires_in: Math.round((expiresAt - kit.ctx.clock.now()) / 1000), org_id: org.id, org_name: org.name };
 }
 

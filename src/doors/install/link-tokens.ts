@@ -22,6 +22,12 @@ export interface LinkTokenRequest {
   connector: string;
   userId: string;
   username: string;
+  /**
+   * The installation it was made for, installed then: the token is spent through that one only,
+   * so one made before an uninstall or a new setup links nothing in what replaced it. Absent on
+   * tokens made before it was recorded, which any installation of the organization and connector spends.
+   */
+  installationId?: string;
 }
 
 /** Which chat user spent it. */
@@ -34,13 +40,14 @@ export interface LinkTokenResult {
 export type LinkTokenGrant = Grant<LinkTokenRequest, LinkTokenResult>;
 
 /**
- * Why a token could not be spent: `gone` when its organization was deleted (the token stays
- * unspent and links nothing; it expires with its TTL).
+ * Why a token could not be spent: `gone` when its organization was deleted, `uninstalled` when the
+ * installation it was made for is not the one spending it (uninstalled or replaced since). Either
+ * way the token stays unspent and links nothing; it expires with its TTL.
  */
 export type SpendOutcome =
   | { ok: true; grant: LinkTokenGrant }
   | { ok: false; reason: 'malformed'; problem: CodeProblem; length: number; character?: string }
-  | { ok: false; reason: 'unknown' | 'used' | 'gone' };
+  | { ok: false; reason: 'unknown' | 'used' | 'gone' | 'uninstalled' };
 
 /** 429: the account or the network asking already holds its share of the live link tokens. */
 export class TooManyLinkTokensError extends PairgateError {
@@ -138,8 +145,10 @@ export class LinkTokens {
   }
 
   /**
-   * Spends `typed` for the chat user of `orgId` / `connector`. A token of another organization or
-   * connector is `unknown` and left unspent: its owner may still use it where it belongs. A token
+   * Spends `typed` for the chat user of `orgId` / `connector`, through installation
+   * `result.installationId`. A token of another organization or connector is `unknown` and left
+   * unspent: its owner may still use it where it belongs; one made for another installation of
+   * them (uninstalled or replaced since) is `uninstalled`, also unspent. A token
    * of an organization deleted since it was made is `gone`, also unspent: deleting an organization
    * does not hunt its tokens down in the grant store (Redis has no query by organization, and one
    * made while the deletion ran would be missed), it makes them useless here.
@@ -155,6 +164,7 @@ export class LinkTokens {
     const grant = await this.engine.findByCode<LinkTokenRequest, LinkTokenResult>(LINK_TOKEN_KIND, LINK_TOKEN_FORMAT, parsed.code);
     if (!grant || grant.request.orgId !== orgId || grant.request.connector !== connector) return { ok: false, reason: 'unknown' };
     if (!(await this.organizationExists(grant.request.orgId))) return { ok: false, reason: 'gone' };
+    if (grant.request.installationId !== undefined && grant.request.installationId !== result.installationId) return { ok: false, reason: 'uninstalled' };
     try {
       const approved = await this.engine.approve<LinkTokenResult>(grant.id, result);
       return { ok: true, grant: approved as LinkTokenGrant };

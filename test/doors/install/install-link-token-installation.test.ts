@@ -70,7 +70,7 @@ describe('install link tokens: only for a chat installed in the organization (re
     expect((await mm.call(id, 'link', secret, mmUser, { values: { token: made[0]!.body.token } })).body).toMatchObject({ type: 'error', data: { error: 'link_token_unknown' } });
   });
 
-  it('an installation replaced by a setup not yet installed: issuing is refused (409), and a token made before cannot be spent through the old one (410)', async () => {
+  it('an installation replaced by a new setup: issuing is refused (409) until it is installed, and a token made before is spent neither through the old one nor the new one (410)', async () => {
     const { id: oldId, secret: oldSecret } = await installConnector(base, admin, orgId, 'mattermost', clock);
     clock.advance(300_000);
     const before = await member.linkToken(orgId);
@@ -80,8 +80,12 @@ describe('install link tokens: only for a chat installed in the organization (re
     const spent = await new FakeMattermost(base, clock).call(oldId, 'link', oldSecret, mmUser, { values: { token: before.body.token } });
     expect(spent.status).toBe(410);
     expect(spent.body).toMatchObject({ type: 'error', data: { error: 'installation_rotated' } });
-    // Once the new setup is installed, tokens are made again.
-    expect((await new FakeMattermost(base, clock).install(installationIdOf(setup.body.manifest_link), setup.body.jwt_secret, mmUser)).status).toBe(200);
+    // Once the new setup is installed, tokens are made again; the one made for the old installation
+    // links nothing through the new one.
+    const newId = installationIdOf(setup.body.manifest_link);
+    expect((await new FakeMattermost(base, clock).install(newId, setup.body.jwt_secret, mmUser)).status).toBe(200);
+    const stale = await new FakeMattermost(base, clock).call(newId, 'link', setup.body.jwt_secret, mmUser, { values: { token: before.body.token } });
+    expect(stale.body).toMatchObject({ type: 'error', data: { error: 'link_token_installation_gone' } });
     clock.advance(300_000);
     expect((await member.linkToken(orgId)).status).toBe(201);
   });
@@ -93,5 +97,48 @@ describe('install link tokens: only for a chat installed in the organization (re
     expect(page.status).toBe(404);
     expect(page.text).toContain('so a link token would link nothing');
     expect(page.text).not.toMatch(/id="link-token"/);
+  });
+
+  it('uninstalled from Mattermost (on_uninstall): the installation is forgotten, tokens are refused, one made before links nothing', async () => {
+    const org = await admin.createOrg('Uninstalled');
+    expect((await admin.addMember(org, 'tokinst-member')).status).toBe(201);
+    const { id, secret } = await installConnector(base, admin, org, 'mattermost', clock);
+    // The member's earlier tokens expire: its share (2) is free again.
+    clock.advance(301_000);
+    const before = await member.linkToken(org);
+    expect(before.status).toBe(201);
+    const mm = new FakeMattermost(base, clock);
+    // Only the secret's holder uninstalls.
+    const forged = await mm.call(id, 'uninstall', 'not-the-secret-0123456789abcdefghij', mmUser);
+    expect(forged.status).toBe(401);
+    expect((await member.linkToken(org)).status).toBe(201);
+
+    const uninstalled = await mm.call(id, 'uninstall', secret, mmUser);
+    expect(uninstalled.status).toBe(200);
+    expect(uninstalled.body).toEqual({ type: 'ok', text: 'Uninstalled: pairgate no longer answers here for organization Uninstalled. To use it again, an admin sets it up again at https://pair.example/integrations and installs the new setup.' });
+    expect(await t.app.pairgate.stores.db.selectFrom('chat_installations').select('id').where('id', '=', id).executeTakeFirst()).toBeUndefined();
+
+    const refused = await member.linkToken(org);
+    expect(refused.status).toBe(404);
+    expect(refused.body.error).toBe('installation_not_found');
+    expect(refused.body.message).toContain('pairgate is not installed in Mattermost for the organization Uninstalled');
+    // The token made before cannot be spent: the installation's calls are refused before it is read.
+    clock.advance(1000);
+    const spent = await mm.call(id, 'link', secret, mmUser, { values: { token: before.body.token } });
+    expect(spent.status).toBe(404);
+    expect(spent.body).toMatchObject({ type: 'error', data: { error: 'installation_not_found' } });
+    // Uninstalling again (or an installation pairgate never had) never blocks the admin's removal.
+    clock.advance(1000);
+    expect((await mm.call(id, 'uninstall', secret, mmUser)).body).toEqual({ type: 'ok', text: 'pairgate had no installation with this id: nothing to remove.' });
+    // A new setup installed: the token made before the uninstall, still live, links nothing there
+    // (left unspent, said apart from an unknown one), and new tokens are made (once the two live
+    // ones expire: the account's share).
+    const again = await installConnector(base, admin, org, 'mattermost', clock);
+    const stale = await mm.call(again.id, 'link', again.secret, mmUser, { values: { token: before.body.token } });
+    expect(stale.status).toBe(410);
+    expect(stale.body).toEqual({ type: 'error', text: 'This link token was made while pairgate was installed here through an earlier installation, since uninstalled or replaced by a new setup, so it links nothing now. Create a new one at https://pair.example/integrations.', data: { error: 'link_token_installation_gone' } });
+    expect(await t.app.pairgate.stores.db.selectFrom('chat_links').select('user_id').where('external_user_id', '=', mmUser.id).where('org_id', '=', org).executeTakeFirst()).toBeUndefined();
+    clock.advance(301_000);
+    expect((await member.linkToken(org)).status).toBe(201);
   });
 });

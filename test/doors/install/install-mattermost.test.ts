@@ -89,6 +89,7 @@ describe('install door: Mattermost setup, manifest and signed calls (real socket
       requested_permissions: ['act_as_bot', 'act_as_user'],
       requested_locations: ['/command', '/in_post', '/post_menu'],
       on_install: { path: `/mattermost/${id}/install`, expand: { app: 'all', acting_user: 'summary' } },
+      on_uninstall: { path: `/mattermost/${id}/uninstall`, expand: { acting_user: 'summary' } },
       bindings: { path: `/mattermost/${id}/bindings` },
       http: { root_url: 'https://pair.example', use_jwt: true },
     });

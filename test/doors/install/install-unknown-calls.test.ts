@@ -56,7 +56,7 @@ describe('install door: a path or method no callback serves, answered in the con
   it('a call pairgate does not serve is a 404 call response that lists the calls it does', async () => {
     const answer = await signedCall('POST', `/mattermost/${id}/frobnicate`);
     expectCallError(answer, 404, 'route_not_found');
-    expect(answer.body.text).toBe(`pairgate has no Mattermost call at POST /mattermost/${id}/frobnicate. It answers POST /mattermost/<installation id>/{install,bindings,ping,link,unlink,status,help} and GET /mattermost/<installation id>/manifest.json (the link a setup shows).`);
+    expect(answer.body.text).toBe(`pairgate has no Mattermost call at POST /mattermost/${id}/frobnicate. It answers POST /mattermost/<installation id>/{install,uninstall,bindings,ping,link,unlink,status,help} and GET /mattermost/<installation id>/manifest.json (the link a setup shows).`);
     // Deeper paths and the prefix itself too, whatever the Accept header says.
     expectCallError(await send(base, 'GET', `/mattermost/${id}/link/extra`), 404, 'route_not_found');
     expectCallError(await send(base, 'GET', '/mattermost'), 404, 'route_not_found');

@@ -24,6 +24,9 @@ export function mattermostManifest(installationId: string, baseUrl: string) {
     requested_permissions: ['act_as_bot', 'act_as_user'],
     requested_locations: ['/command', '/in_post', '/post_menu'],
     on_install: { path: callPath(installationId, 'install'), expand: { app: 'all', acting_user: 'summary' } },
+    // Called by `/apps uninstall pairgate` (only when the manifest names it): pairgate then forgets
+    // the installation, so no link token is made for a workspace it is no longer in.
+    on_uninstall: { path: callPath(installationId, 'uninstall'), expand: { acting_user: 'summary' } },
     bindings: { path: callPath(installationId, 'bindings') },
     http: { root_url: baseUrl, use_jwt: true },
   };

@@ -39,7 +39,7 @@ function siteUrlOf(raw: string | undefined): string {
 }
 
 /** The calls Mattermost POSTs to `/mattermost/<installation id>/<call>`. */
-const CALLS = ['install', 'bindings', 'ping', 'link', 'unlink', 'status', 'help'];
+const CALLS = ['install', 'uninstall', 'bindings', 'ping', 'link', 'unlink', 'status', 'help'];
 
 /**
  * What a caller of `method` `path` under `/mattermost` is told when no route answers: a call sent
@@ -58,6 +58,8 @@ interface CallChecks {
   forInstall?: boolean;
   /** A call that changes something (`link`, `unlink`): refused the second time it arrives identical. */
   once?: string;
+  /** The uninstall callback: the signature alone decides, whatever the installation's state (a rotated or expired one may go too). */
+  anyState?: boolean;
 }
 
 /**
@@ -84,7 +86,7 @@ async function verifyMattermostCall(request: FastifyRequest, installationId: str
   const bodyUser = expanded ?? plain;
   // The token names who acts; a body claiming someone else is a replay or a forgery.
   if (actingUserId !== bodyUser) throw new CallAuthError('acting_user_mismatch', 'acting_user_id of the call token differs from context.acting_user.id.');
-  kit.assertUsable(installation, options.forInstall ?? false);
+  if (!options.anyState) kit.assertUsable(installation, options.forInstall ?? false);
   // The token covers neither the body nor the route and lives 15 minutes: a captured link or
   // unlink call could be played again. Remember each one until its token expires.
   if (options.once) await refuseReplayedCall(kit.ctx.stores.ephemeral, { installationId: installation.id, jwt: token, call: options.once, rawBody: request.mattermostRawBody ?? '', expiresAt }, now);
@@ -165,6 +167,17 @@ export const mattermostConnector: Connector = {
           botToken: context.bot_access_token ?? context.app?.bot_access_token ?? null,
         });
         return ok(`Installed and linked with organization ${organization.name}`);
+      });
+
+      // Mattermost calls it before removing the app, and cancels the removal when it answers an error:
+      // an installation pairgate no longer has (replaced, or its organization deleted) is answered
+      // ok, so an admin is never kept from removing the app; one it has is removed only for a
+      // caller holding its secret.
+      api.post('/mattermost/:id/uninstall', { schema: callSchema('Mattermost on_uninstall: pairgate forgets the installation; link tokens are refused until a new setup is installed.', { 401: CallResponseSchema }), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
+        if (!(await kit.installations.find(NAME, request.params.id))) return ok('pairgate had no installation with this id: nothing to remove.');
+        const call = await verifyMattermostCall(request, request.params.id, kit, { anyState: true });
+        const organization = await kit.uninstall(call.installation);
+        return ok(organization ? `Uninstalled: pairgate no longer answers here for organization ${organization.name}. To use it again, an admin sets it up again at ${kit.ctx.publicUrl()}/integrations and installs the new setup.` : 'Uninstalled.');
       });
 
       api.post('/mattermost/:id/bindings', { schema: callSchema('Mattermost bindings: the /pairgate command.'), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
