@@ -212,13 +212,24 @@ function listenBox(server: ReturnType<typeof createHttpsServer>, port: number, h
   });
 }
 
+/** The exit codes of the `box dns` commands, in their --help. */
+const DNS_EXIT_CODES = `Exit code: 0 when done; 2 for bad input (a malformed option or record,
+no_box_identity) or a request the update API refused (a name that is not the
+box's, a certificate this machine does not trust: give --update-ca); 1 when the
+update API cannot be reached.`;
+
 /**
  * `pairgate box`: the home-box side of the registry and DNS doors. `init` makes the box's key and
  * self-signed certificate (its fingerprint is its identity), `id` prints it, `announce` keeps the
  * box listed in a registry, `cert` gets a real certificate by ACME DNS-01.
  */
 export function registerBoxCommand(program: Command): void {
-  const box = program.command('box').description('a home box: identity (key + self-signed certificate), registry announcements, DNS zone, ACME certificate');
+  const box = program.command('box').description('a home box: identity (key + self-signed certificate), registry announcements, DNS zone, ACME certificate')
+    .addHelpText('after', `
+Exit code: 0 on success, 2 for bad input (a malformed option, no box identity
+in the folder: no_box_identity) or a request a server refused (an untrusted
+certificate: give --update-ca), 1 when a server cannot be reached or a step
+fails (each subcommand's --help names its own).`);
   const dirOption = ['-d, --dir <dir>', 'identity folder (PAIRGATE_BOX_DIR, default: ~/.pairgate/box)'] as const;
 
   box
@@ -228,6 +239,9 @@ export function registerBoxCommand(program: Command): void {
     .option('-n, --name <name>', 'common name of the certificate', 'pairgate box')
     .option('--force', 'replace an existing identity (a new fingerprint: DNS names and pins of the old one stop working)')
     .option('--json', 'print JSON')
+    .addHelpText('after', `
+Exit code: 0 when the identity was made or kept, 2 for a malformed option, 1
+when the folder or its files cannot be written.`)
     .action(async (options: DirOption & { name: string; force?: boolean; json?: boolean }) => {
       const { defaultBoxDir, hasBoxIdentity, initBoxIdentity } = await loadBox();
       const dir = boxDir(options, defaultBoxDir);
@@ -245,6 +259,9 @@ export function registerBoxCommand(program: Command): void {
     .option(...dirOption)
     .option('--legacy', 'print the Project Link form instead (SHA-1 of the certificate, 40 hex)')
     .option('--json', 'print JSON')
+    .addHelpText('after', `
+Exit code: 0 when printed, 2 when the folder holds no box identity
+(no_box_identity) or for a malformed option.`)
     .action(async (options: DirOption & { legacy?: boolean; json?: boolean }) => {
       const { defaultBoxDir, loadBoxIdentity } = await loadBox();
       const identity = loadBoxIdentity(boxDir(options, defaultBoxDir));
@@ -269,7 +286,13 @@ export function registerBoxCommand(program: Command): void {
     .addHelpText('after', `
 Examples:
   $ pairgate box announce --server https://pair.example.com --port 4443 --name Kitchen
-  $ pairgate box announce --once --server https://pair.example.com`)
+  $ pairgate box announce --once --server https://pair.example.com
+
+Exit code: 0 when announced (--once) or stopped with Ctrl-C; 2 for bad input
+(a malformed option, no_box_identity) or an announcement or DNS update a server
+refused; 1 when the registry or the update API cannot be reached. Without
+--once, a failed announcement is said on stderr and tried again: it does not
+end the command.`)
     .action(async (options: DirOption & { server: string; localOrigin?: string; port: string; tunnelOrigin?: string; name?: string; interval: string; once?: boolean; zone?: string; updateApi?: string; updateCa?: string }) => {
       const server = httpUrlOption(options.server, '--server (or PAIRGATE_SERVER)', 'https://pair.example.com');
       const port = intOption(options.port, '--port', 1, 65535)!;
@@ -346,7 +369,14 @@ A failed step is named with a code (exit 1): acme_unreachable,
 acme_account_refused, acme_order_refused, acme_txt_not_visible (not on
 --dns-server in --timeout), acme_challenge_invalid (the CA cannot see the
 record: check that the zone is delegated to the pairgate DNS server),
-acme_finalize_refused.`)
+acme_finalize_refused.
+
+Exit code: 0 when the certificate was written (with --renew-within, also when
+none was needed); 1 for a failed step above or a server that cannot be
+reached; 2 for bad input (a malformed option, no_box_identity, an ACME server
+whose certificate this machine does not trust: acme_tls_untrusted, a URL that
+is no ACME directory: acme_not_a_directory) or a request the update API
+refused.`)
     .action(async (options: DirOption & { zone: string; updateApi: string; updateCa?: string; acmeDirectory: string; acmeCa?: string; dnsServer?: string; email?: string; labels: string; timeout: string; out?: string; renewWithin?: string }) => {
       const updateApi = updateApiOption(options.updateApi);
       httpUrlOption(options.acmeDirectory, '--acme-directory', 'https://acme-v02.api.letsencrypt.org/directory');
@@ -411,7 +441,13 @@ acme_finalize_refused.`)
     .option('--address <list>', 'comma-separated addresses to advertise (default: the non-internal IPv4 ones)')
     .option('--mdns-interface <address>', 'interface address for mDNS (e.g. 127.0.0.1 to stay on loopback)')
     .option('--mdns-port <port>', 'mDNS UDP port', '5353')
-    .addHelpText('after', '\nExample:\n  $ pairgate box advertise --port 4443 --serve --name Kitchen')
+    .addHelpText('after', `
+Example:
+  $ pairgate box advertise --port 4443 --serve --name Kitchen
+
+Exit code: 0 when stopped with Ctrl-C (or SIGTERM); 2 for bad input (a
+malformed option, no_box_identity, with --serve a --port or --host it cannot
+listen on); 1 for anything else (mDNS that cannot start).`)
     .action(async (options: DirOption & { port: string; serve?: boolean; host: string; name: string; address?: string; mdnsInterface?: string; mdnsPort: string }) => {
       let port = intOption(options.port, '--port', options.serve ? 0 : 1, 65535)!;
       const mdnsPort = intOption(options.mdnsPort, '--mdns-port', 1, 65535)!;
@@ -441,7 +477,8 @@ acme_finalize_refused.`)
       server?.close();
     });
 
-  const dns = box.command('dns').description('read and change the records of <fp>.<zone> through the update API (mutual TLS with the box certificate)');
+  const dns = box.command('dns').description('read and change the records of <fp>.<zone> through the update API (mutual TLS with the box certificate)')
+    .addHelpText('after', `\n${DNS_EXIT_CODES}`);
   const dnsOptions = (command: Command): Command =>
     command
       .option(...dirOption)
@@ -462,6 +499,7 @@ acme_finalize_refused.`)
 
   dnsOptions(dns.command('list').description('list the box records'))
     .option('--json', 'print JSON')
+    .addHelpText('after', `\n${DNS_EXIT_CODES}`)
     .action(async (options: DnsOptions & { json?: boolean }) => {
       const { client, name } = await dnsTarget(options);
       const records = await client.list(name);
@@ -483,7 +521,9 @@ Examples:
   $ pairgate box dns set local A 192.168.1.20 --zone box.example.com \\
       --update-api https://pair.example.com:8443 --update-ca pair-update.pem
   $ pairgate box dns set www CNAME local.<fp>.box.example.com --ttl 300 ...
-  $ pairgate box dns set docs CNAME example.org. ...`)
+  $ pairgate box dns set docs CNAME example.org. ...
+
+${DNS_EXIT_CODES}`)
     .action(async (label: string, type: string, value: string, options: DnsOptions & { ttl?: string }) => {
       const upper = recordTypeOption(type, '<type>');
       // The update API's own bounds, named as the option: it said "body.ttl must be <= 86400".
@@ -496,6 +536,7 @@ Examples:
   dnsOptions(dns.command('delete <label>').description('delete the records at <label>.<fp>.<zone> (only of --type / --value when given)'))
     .option('--type <type>', 'only this type')
     .option('--value <value>', 'only this value')
+    .addHelpText('after', `\n${DNS_EXIT_CODES}`)
     .action(async (label: string, options: DnsOptions & { type?: string; value?: string }) => {
       const type = options.type === undefined ? undefined : recordTypeOption(options.type, '--type');
       const { client, name } = await dnsTarget(options, label);

@@ -90,7 +90,12 @@ reads what it asks with \`grant show\` and decides with \`grant approve\` or
 Examples:
   $ pairgate grant create --label "Let the printer in"
   $ pairgate grant show 4GJD-A6F4-T
-  $ pairgate grant approve 4GJD-A6F4-T --note "go ahead"`);
+  $ pairgate grant approve 4GJD-A6F4-T --note "go ahead"
+
+Exit code: 0 on success, 2 for bad input (a mistyped, unknown, expired or
+already decided code, a malformed option) or a request the server refused, 1
+when the server cannot be reached, a created grant is refused or expires, or
+an approval is answered no. Each subcommand's --help says its own.`);
   const serverOption = ['-s, --server <url>', 'pairgate server (PAIRGATE_SERVER)', DEFAULT_SERVER] as const;
 
   grant

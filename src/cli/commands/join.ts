@@ -128,7 +128,12 @@ shares a network diagnostics report with the supporter, /quit (or Ctrl-C) ends
 it.
 
 Example:
-  $ pairgate join 7auu83 --relay https://support.example.com/relay`)
+  $ pairgate join 7auu83 --relay https://support.example.com/relay
+
+Exit code: 0 when the session ended (by either side, /quit or Ctrl-C) or you
+declined, 2 for no valid code (after three tries) or a code the relay or server
+refused (unknown, expired, already used), 1 when the relay or server cannot be
+reached or the connection to it was lost.`)
     .action(async (typed: string | undefined, options: { relay: string; yes?: boolean }) => {
       httpUrlOption(options.relay, '--relay (or PAIRGATE_RELAY_URL)', 'https://support.example.com/relay');
       // The support client (and its WebSocket library) loads only for this command.

@@ -72,6 +72,22 @@ interface ConnectCliOptions extends CommonLanOptions {
   maxSize?: string;
 }
 
+/**
+ * The exit codes of the lan commands, in their --help: reportCliError's rule (2 for a 4xx code,
+ * 1 for a 5xx) over the codes of `lan-errors.ts`, and 130 for Ctrl-C (`cleanUpOnSignal`).
+ */
+const LAN_EXIT_CODES = `Exit code: 0 on success; 2 for what is fixed here (a malformed option, a
+connection string or code mistyped or of an ended offer, a config folder that
+cannot be used, a device not trusted, an offer or listener whose --timeout ran
+out); 1 when the other device or the network failed, or a side could not save;
+130 when stopped with Ctrl-C. Each subcommand's --help names its codes.`;
+
+/** What ends an exchange of payloads, or the save of a trusted peer after it, with exit code 1. */
+const LAN_SESSION_FAILURES = `when the connection is lost or the other device fails on its side
+(lan_connection_lost, lan_peer_failed, lan_timeout), a received file cannot be
+written (lan_write_failed), or a side could not save (lan_trust_not_saved,
+lan_peer_not_saved, lan_trust_unconfirmed); 130 when stopped with Ctrl-C.`;
+
 function emit(json: boolean | undefined, value: Record<string, unknown>, text: string): void {
   console.log(json ? JSON.stringify(value) : text);
 }
@@ -119,7 +135,8 @@ function wholeConnectionString(text: string): boolean {
 export function registerLanCommand(program: Command): void {
   // Each sub-command has a summary short enough for this list to wrap at 80 columns (commander
   // stops wrapping when the description column is narrower than 40); its own --help says it all.
-  const lan = program.command('lan').description('pair two devices on one network by QR code, peer to peer');
+  const lan = program.command('lan').description('pair two devices on one network by QR code, peer to peer')
+    .addHelpText('after', `\n${LAN_EXIT_CODES}`);
 
   withDiscovery(withConfigDir(lan.command('offer')))
     .summary('show a QR code, pair with one device')
@@ -143,7 +160,13 @@ export function registerLanCommand(program: Command): void {
     .addHelpText('after', `
 Examples:
   $ pairgate lan offer --payload wifi.conf
-  $ pairgate lan offer --code --name attic`)
+  $ pairgate lan offer --code --name attic
+
+Exit code: 0 when paired; 2 for bad input (a malformed option, a config folder
+that cannot be used: lan_unsafe_config_dir, lan_config_dir_not_writable), no
+device paired within --timeout (lan_offer_timeout), --max-failures reached
+(lan_too_many_failures), a file over --max-size (lan_payload_too_large);
+1 ${LAN_SESSION_FAILURES}`)
     .action(async (options: OfferCliOptions) => {
       const { startOffer, writeQrFile, qrForTerminal } = await loadLan();
       const timeout = intOption(options.timeout, '--timeout', 1, 86_400)!;
@@ -214,7 +237,17 @@ Examples:
     .addHelpText('after', `
 Examples:
   $ pairgate lan join -                       # paste the string shown by lan offer, then Enter
-  $ pairgate lan join --code 4821-0937 --device attic`)
+  $ pairgate lan join --code 4821-0937 --device attic
+
+Exit code: 0 when paired; 2 for bad input (a malformed option or config
+folder, a string or code that cannot be one: lan_bad_connection_string,
+lan_bad_code), a wrong secret or code (lan_wrong_secret, lan_wrong_code), a
+device that is not the one in the string (lan_key_mismatch), an offer that
+ended or paired with another device (lan_offer_timeout, lan_listener_closed,
+lan_already_paired), several devices and no --device (lan_ambiguous_device),
+a file over --max-size (lan_payload_too_large); 1 when the offer cannot be
+reached or found (lan_peer_unreachable, lan_device_not_found), or
+${LAN_SESSION_FAILURES}`)
     .action(async (value: string | undefined, options: JoinCliOptions) => {
       // What a join by string and a join by code share.
       const joinOptions = () => ({
@@ -256,6 +289,9 @@ Examples:
     .description('list devices on this network that announce themselves (advisory: pair with the QR code or, when listed, the short code)')
     .option('--seconds <n>', 'how long to listen', '3')
     .addOption(jsonOption)
+    .addHelpText('after', `
+Exit code: 0 when it listened (whether or not a device announced itself), 2
+for a malformed option, 1 when multicast cannot be joined on any interface.`)
     .action(async (options: CommonLanOptions & { seconds: string }) => {
       const devices = await scanNearby({ ...discoveryOf(options), durationMs: intOption(options.seconds, '--seconds', 1, 600)! * 1000 });
       if (options.json) {
@@ -282,7 +318,15 @@ Examples:
     .addHelpText('after', `
 Examples:
   $ pairgate lan connect --listen                     # on one device, first
-  $ pairgate lan connect laptop --payload notes.txt   # on the other: the peer as \`pairgate peers list\` names it`)
+  $ pairgate lan connect laptop --payload notes.txt   # on the other: the peer as \`pairgate peers list\` names it
+
+Exit code: 0 when connected and both devices recorded the session; 2 for bad
+input (a malformed option, a peer none matches: lan_unknown_peer, a config
+folder or peers.json that cannot be used), a key the other device does not
+trust (lan_not_trusted) or not the one stored (lan_key_mismatch), a --listen
+that no session completed within --timeout (lan_listen_timeout); 1 when the
+peer cannot be reached (lan_peer_unreachable), or
+${LAN_SESSION_FAILURES}`)
     .action(async (peer: string | undefined, options: ConnectCliOptions) => {
       const { listenForTrustedPeer, connectToTrustedPeer } = await loadLan();
       const common = {
@@ -313,6 +357,9 @@ Examples:
     .description('show what a connection string holds, without its secret; "-" reads it from stdin')
     .argument('<connection-string>')
     .addOption(jsonOption)
+    .addHelpText('after', `
+Exit code: 0 when shown, 2 for a string that is not a connection string
+(lan_bad_connection_string).`)
     .action(async (value: string, options: { json?: boolean }) => {
       const described = describeConnection(decodeConnectionString(await secretArgument(value, 'the connection string', wholeConnectionString)));
       emit(options.json, described, `Device "${described.name}" (id ${described.deviceId})\nAddresses: ${described.addresses.join(', ') || '(none)'}\nPort: ${described.port}\nKey pin (SPKI SHA-256): ${described.keySha256}`);

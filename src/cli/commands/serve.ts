@@ -76,7 +76,13 @@ Every setting is an environment variable or a line of the --config file; see
 
 Examples:
   $ pairgate serve --port 0 --data-dir /tmp/pg
-  $ PAIRGATE_LOG_LEVEL=warn pairgate serve --config pairgate.env --public-url https://pair.example.com`)
+  $ PAIRGATE_LOG_LEVEL=warn pairgate serve --config pairgate.env --public-url https://pair.example.com
+
+Exit code: 0 after --help-config, or when stopped by SIGINT or SIGTERM once the
+requests in flight finished; 2 for a setting it cannot use (config_invalid: a
+bad value or --config file, a store URL or credentials the store refused) or an
+address it cannot listen on; 1 when a store cannot be reached at start-up
+(store_unavailable) or the shutdown fails.`)
     .action(async (options: ServeOptions) => {
       const { allDoors, describeConfig, readConfigFile, coreConfigSchema, startServer, dnsRuntimeOf } = await loadServer();
       const sections = allDoors.flatMap((door) => (door.configSchema ? [door.configSchema] : []));

@@ -65,6 +65,11 @@ function supportAction<A extends unknown[]>(action: (...args: A) => Promise<void
     });
 }
 
+/** The exit codes of the session commands that make one request, in their --help. */
+const SESSION_EXIT_CODES = `Exit code: 0 when done; 2 for bad input or a request the server refused (an
+unknown or ended session, missing or wrong credentials: unauthorized, no
+support origin there: support_origin_off); 1 when the server cannot be reached.`;
+
 /** The code spaced out in a box, so it reads well on the phone. */
 export function bigCode(code: string): string {
   const spaced = [...code].join('  ');
@@ -172,7 +177,11 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
  * big and clear; `attach` waits for the agent and chats.
  */
 export function registerSessionCommand(program: Command): void {
-  const session = program.command('session').description('remote support: create a session, read out its code, chat with the person');
+  const session = program.command('session').description('remote support: create a session, read out its code, chat with the person')
+    .addHelpText('after', `
+${SESSION_EXIT_CODES}
+\`session attach\` also ends with 1 when the person declines or the connection
+to the server is lost.`);
   const withServer = (command: Command): Command =>
     command
       .option('-s, --server <url>', 'the support origin: the pairgate server with PLEXUS_AUTH_USER set (PAIRGATE_SERVER)', process.env.PAIRGATE_SERVER || 'http://127.0.0.1:8080') // empty counts as unset
@@ -191,7 +200,13 @@ export function registerSessionCommand(program: Command): void {
     .addHelpText('after', `
 Example:
   $ pairgate session create --supporter-name Thorsten --supporter-avatar https://example.com/me.png \\
-      --server https://support.example.com --user support --password 1234`)
+      --server https://support.example.com --user support --password 1234
+
+Exit code: 0 when created; 2 for bad input (a malformed option, a missing
+supporter name or picture: supporter_required, half a session login:
+credentials_incomplete, a --ttl the server refuses: ttl_invalid) or a request
+the server refused (wrong credentials: unauthorized, no support origin there:
+support_origin_off); 1 when the server cannot be reached.`)
     .action(supportAction(async (options: ServerOptions & { id?: string; ttl?: string; supporterName?: string; supporterAvatar?: string; sessionUser?: string; sessionPassword?: string; json?: boolean }) => {
       if (options.ttl !== undefined && !/^\d+$/.test(options.ttl)) throw new InvalidRequestError('--ttl must be a whole number of seconds.');
       // Checked here so the message names the flags (the server names its form fields and pattern).
@@ -226,12 +241,14 @@ Example:
 
   withServer(session.command('code <id>'))
     .description('a new pairing code for a session still waiting (its code expired)')
+    .addHelpText('after', `\n${SESSION_EXIT_CODES}`)
     .action(supportAction(async (id: string, options: ServerOptions) => {
       printCreated(await (await client(options)).newCode(id), true);
     }));
 
   withServer(session.command('show <id>'))
     .description('show the state of a session')
+    .addHelpText('after', `\n${SESSION_EXIT_CODES}`)
     .action(supportAction(async (id: string, options: ServerOptions) => {
       const info = await (await client(options)).getSession(id);
       console.log(`${info.ID}: ${info.State}, expires at ${info.ExpiresAt}`);
@@ -239,6 +256,7 @@ Example:
 
   withServer(session.command('list'))
     .description('list live sessions')
+    .addHelpText('after', `\n${SESSION_EXIT_CODES}`)
     .action(supportAction(async (options: ServerOptions) => {
       const sessions = await (await client(options)).listSessions();
       if (sessions.length === 0) console.log('No live sessions.');
@@ -247,6 +265,7 @@ Example:
 
   withServer(session.command('delete <id>'))
     .description('end and remove a session')
+    .addHelpText('after', `\n${SESSION_EXIT_CODES}`)
     .action(supportAction(async (id: string, options: ServerOptions) => {
       await (await client(options)).deleteSession(id);
       console.log(`Session ${id} ended.`);
@@ -255,6 +274,12 @@ Example:
   withServer(session.command('attach <id>'))
     .description('wait for the agent and chat (/end ends the session, Ctrl-C detaches; it ends when the session ends, exit 0, or the person declines, exit 1)')
     .option('--json', 'print the agent\'s diagnostics report as JSON, with every check\'s details, instead of as text')
+    .addHelpText('after', `
+Exit code: 0 when the session ends or you detach (Ctrl-C, end of input); 1 when
+the person declines, the connection to the server is lost, the server does not
+say the session ended after /end, or it cannot be reached; 2 for an unknown
+session, missing or refused credentials (unauthorized), or a server without
+the support origin (support_origin_off).`)
     .action(supportAction(async (id: string, options: ServerOptions & { json?: boolean }) => {
       // The text format is the doctor's, whose module loads TLS identities: only for this command.
       const { agentReportJson, formatAgentReport } = await import('../agent-report.js');
