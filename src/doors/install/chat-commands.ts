@@ -103,6 +103,8 @@ export class ChatCommands {
     const maker = outcome.grant.request;
     const linked = await this.kit.links.link({ orgId: installation.orgId, connector: installation.connector, externalUserId: caller.externalUserId }, maker.userId, installation.id, caller.externalUsername, this.kit.ctx.clock.now());
     if (linked === 'organization_gone') throw organizationGone();
+    // Uninstalled between the call's check and the link: the link would outlive it.
+    if (linked === 'installation_gone') throw this.kit.installationNotFound();
     // The maker may have left the organization since making the token.
     if (linked === 'not_a_member') throw new ForbiddenError(`The account that made this token is no longer a member of the organization, so the token links nothing. Create a token with an account that is a member, at ${this.linkPage()}.`, 'not_a_member');
     // Linking again replaces the link: say so when it was to another account, or the person

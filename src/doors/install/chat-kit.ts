@@ -80,13 +80,15 @@ export class ChatKit {
   }
 
   /**
-   * Forgets `installation`: its chat server uninstalled pairgate. Its calls then get 404, and the
-   * organization makes no link token for that connector (`installedIn`) until a new setup is
-   * installed; a token made before is spent only through an installed installation, so through
-   * none of this one. Returns the organization, if it still exists, for the answer's words.
+   * Forgets `installation` and the chat links made through it: its chat server uninstalled
+   * pairgate. Its calls then get 404, and the organization makes no link token for that connector
+   * (`installedIn`) until a new setup is installed, which starts with no links; a token made before
+   * is spent only through an installed installation, so through none of this one. Returns the
+   * organization, if it still exists, for the answer's words.
    */
   async uninstall(installation: Installation): Promise<Organization | undefined> {
-    if (await this.installations.remove(installation.id)) this.ctx.logger.info({ org: installation.orgId, installation: installation.id, connector: installation.connector }, 'chat installation uninstalled');
+    const removed = await this.installations.remove(installation.id);
+    if (removed) this.ctx.logger.info({ org: installation.orgId, installation: installation.id, connector: installation.connector, linksRemoved: removed.linksRemoved }, 'chat installation uninstalled');
     return this.orgs.find(installation.orgId);
   }
 

@@ -1,4 +1,5 @@
 import type { DurableDb } from '../../store/durable-schema.js';
+import { installationExists } from './installations.js';
 import { lockOrganization } from './organizations.js';
 import './install-rows.js';
 import '../accounts/account-rows.js';
@@ -14,9 +15,9 @@ export interface ChatLink {
 /**
  * What became of a link: made (with the pairgate account the chat user was linked to before, if
  * another, which the answer names so a replaced link is not a surprise), or refused because the
- * organization or the membership is gone.
+ * organization, the installation (uninstalled meanwhile) or the membership is gone.
  */
-export type LinkOutcome = { linked: true; replaced: string | null } | 'organization_gone' | 'not_a_member';
+export type LinkOutcome = { linked: true; replaced: string | null } | 'organization_gone' | 'installation_gone' | 'not_a_member';
 
 /** Who a chat user is, within one organization's installation of one connector. */
 export interface ChatUserRef {
@@ -28,21 +29,23 @@ export interface ChatUserRef {
 /**
  * Links between chat users and pairgate accounts (durable), one per chat user per organization and
  * connector: linking again replaces the previous link. Deleting the account or the organization
- * deletes its links (foreign keys).
+ * deletes its links (foreign keys); uninstalling the installation they hold through deletes them
+ * with it (`Installations.remove`).
  */
 export class ChatLinks {
   constructor(private readonly db: DurableDb) {}
 
   /**
    * Links `ref` to `userId`, replacing any earlier link of that chat user (whose account it
-   * returns when it was another), if the organization
-   * still exists and `userId` is still its member. Decided in one transaction that locks the
-   * organization, so a link cannot outlive a removal of the member or a deletion of the
-   * organization running at the same time.
+   * returns when it was another), if the organization and installation `installationId` still
+   * exist and `userId` is still its member. Decided in one transaction that locks the
+   * organization, so a link cannot outlive a removal of the member, a deletion of the
+   * organization or an uninstall (`Installations.remove`) running at the same time.
    */
   async link(ref: ChatUserRef, userId: string, installationId: string, externalUsername: string | null, now: number): Promise<LinkOutcome> {
     return this.db.transaction().execute(async (trx) => {
       if (!(await lockOrganization(trx, ref.orgId))) return 'organization_gone';
+      if (!(await installationExists(trx, installationId))) return 'installation_gone';
       const member = await trx.selectFrom('organization_members').select('user_id').where('org_id', '=', ref.orgId).where('user_id', '=', userId).executeTakeFirst();
       if (!member) return 'not_a_member';
       const before = await trx

@@ -173,18 +173,39 @@ export class Installations {
       }
       // Only a setup rotates the others, so every rotated one of this organization and connector is older.
       await trx.deleteFrom('chat_installations').where('org_id', '=', row.org_id).where('connector', '=', row.connector).where('state', '=', 'rotated').execute();
+      // The links made through the ones it replaced now hold through this one (the same chat users
+      // keep their link across a new setup), so uninstalling this one removes them too (`remove`).
+      await trx.updateTable('chat_links').set({ installation_id: id }).where('org_id', '=', row.org_id).where('connector', '=', row.connector).where('installation_id', '!=', id).execute();
       return toInstallation(row);
     });
   }
 
   /**
-   * Deletes installation `id` (sealed secret and bot token with it): its chat server uninstalled
-   * pairgate. Its calls then answer 404 `installation_not_found`, and the organization makes no link
-   * token for that connector until a new setup is installed. Whether a row was deleted.
+   * Deletes installation `id` (sealed secret and bot token with it) and the chat links made through
+   * it, in one transaction: its chat server uninstalled pairgate, so its chat users are linked to
+   * nothing any more, and a new setup installed later starts with no links rather than trusting
+   * ids from a chat pairgate was removed from. Its calls then answer 404 `installation_not_found`,
+   * and the organization makes no link token for that connector until a new setup is installed.
+   *
+   * The links of an installed one are all its organization's links of its connector (links are
+   * made only through an installed installation, there is one at a time, and an install takes over
+   * the links of the ones it replaced, `markInstalled`), which also covers links older than that
+   * takeover; those of a rotated or pending one are those naming it. The organization is locked
+   * first, as a link is (`ChatLinks.link`), so no link made meanwhile outlives the removal.
+   * Undefined when there was no such installation, else how many links went with it.
    */
-  async remove(id: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('chat_installations').where('id', '=', id).executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+  async remove(id: string): Promise<{ linksRemoved: number } | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom('chat_installations').select(['org_id', 'connector', 'state']).where('id', '=', id).executeTakeFirst();
+      if (!row) return undefined;
+      // A deleted organization took its installations with it: nothing left to lock or remove.
+      if (!(await lockOrganization(trx, row.org_id))) return undefined;
+      let links = trx.deleteFrom('chat_links').where('org_id', '=', row.org_id).where('connector', '=', row.connector);
+      if (row.state !== 'installed') links = links.where('installation_id', '=', id);
+      const removed = await links.executeTakeFirst();
+      const deleted = await trx.deleteFrom('chat_installations').where('id', '=', id).executeTakeFirst();
+      return Number(deleted.numDeletedRows) > 0 ? { linksRemoved: Number(removed.numDeletedRows) } : undefined;
+    });
   }
 
   /**
@@ -195,6 +216,11 @@ export class Installations {
     await this.db.deleteFrom('chat_installations').where('state', '=', 'pending').where('expires_at', '<=', now).execute();
     await this.db.deleteFrom('chat_installations').where('state', '=', 'rotated').where('rotated_at', '<=', now - keepRotatedMs).execute();
   }
+}
+
+/** Whether installation `id` still exists, read in `trx` (a link checks it under its organization's lock). */
+export async function installationExists(trx: DurableDb, id: string): Promise<boolean> {
+  return (await trx.selectFrom('chat_installations').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
 }
 
 /** Whether calls may use `installation` at `now`: not rotated, and installed or an unexpired setup. */
