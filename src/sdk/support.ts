@@ -85,7 +85,11 @@ export interface RelayPublication {
 
 /** A message of the session channel. */
 export interface ChannelEvent {
-  type: 'welcome' | 'history' | 'state' | 'message' | 'diagnostics' | 'ended' | 'error' | string;
+  type: 'welcome' | 'history' | 'state' | 'message' | 'diagnostics' | 'peer_left' | 'peer_joined' | 'ended' | 'error' | string;
+  /** Of `peer_left` / `peer_joined`: which side left or came back. */
+  peer?: 'agent' | 'supporter';
+  /** Of `peer_left`: the side may come back, until the session expires (`expiresAt`). */
+  mayReturn?: boolean;
   /** Of a `history` event: the messages said so far, oldest first. */
   messages?: ChannelEvent[];
   state?: SessionState;
@@ -148,6 +152,8 @@ async function expectJson<T>(response: Response): Promise<T> {
  */
 export class SessionChannel extends EventEmitter {
   private endedReason: string | undefined;
+  /** Of an agent's channel: the server's welcome (`supporterAttached` says whether a supporter is there now). */
+  welcome: ChannelEvent | undefined;
   /** Events not yet consumed by `next` (a message may arrive in the same packet as the upgrade). */
   private readonly backlog: ChannelEvent[] = [];
 
@@ -527,5 +533,6 @@ export async function connectAgent(meshServer: string, credential: string | unde
     channel.close();
     throw new PairgateApiError(401, String(answer.code ?? 'unauthorized'), String(answer.message ?? 'The session refused the agent.'));
   }
+  channel.welcome = answer;
   return channel;
 }

@@ -8,6 +8,7 @@ import { MAX_BUFFERED, MAX_REPORT, MAX_TEXT } from './channel-limits.js';
 import { MessagePacer, type PacerLimits } from './message-pacer.js';
 import { DeliveredSeqs, LOG_KEEP, SessionLog } from './session-log.js';
 import type { SessionMemories } from './session-memory.js';
+import { SupporterPresence } from './supporter-presence.js';
 import { sessionState, type SessionGrant, type SessionRequest, type SessionResult } from './session-model.js';
 
 /** Close codes of the session channel (4000-4999 are the application's). */
@@ -36,12 +37,21 @@ interface Room {
    */
   supporterBacklogs: Map<WebSocket, { seq: number | undefined; payload: Record<string, unknown> }[]>;
   supporterHistorySeqs: WeakMap<WebSocket, Set<number>>;
+  /**
+   * Whether the agent socket here was last told that a supporter is attached (in its welcome, then
+   * by `peer_joined` / `peer_left`); undefined without an agent. Checks run one after the other
+   * (presenceCheck), so two quick changes are told in the order they happened.
+   */
+  agentToldSupporterAttached: boolean | undefined;
+  presenceCheck: Promise<void>;
+  /** Whether the supporters here last saw the agent connected: a change is told as `peer_joined` / `peer_left`. */
+  supportersSawAgentConnected: boolean | undefined;
   /** Stops listening to the session's topic on the bus and to its grant's changes. */
   stop: () => void;
 }
 
 /** What travels on a session's bus topic between the nodes holding its sockets. */
-type HubMessage = LoggedHubMessage | { kind: 'ended'; reason: EndReason };
+type HubMessage = LoggedHubMessage | { kind: 'ended'; reason: EndReason } | { kind: 'supporters-changed' };
 
 /** A message between the sides: logged and numbered (`seq`) before it is broadcast. */
 type LoggedHubMessage = { kind: 'to-supporters' | 'to-agent'; payload: Record<string, unknown>; seq?: number };
@@ -90,6 +100,7 @@ export class SessionHub {
   private readonly rooms = new Map<string, Room>();
   private readonly leases: AgentLeases;
   private readonly log: SessionLog;
+  private readonly presence: SupporterPresence;
   /** The lease each accepted agent socket holds, given back when it closes. */
   private readonly agentLeases = new WeakMap<WebSocket, () => void>();
 
@@ -102,6 +113,7 @@ export class SessionHub {
   ) {
     this.leases = new AgentLeases(ctx.stores.ephemeral, ctx.clock);
     this.log = new SessionLog(ctx.stores.ephemeral);
+    this.presence = new SupporterPresence(ctx.stores.ephemeral, ctx.clock);
     ctx.shutdownSignal.addEventListener('abort', () => {
       for (const [grantId, room] of this.rooms) {
         room.stop();
@@ -131,6 +143,9 @@ export class SessionHub {
         agentHistorySeqs: undefined,
         supporterBacklogs: new Map(),
         supporterHistorySeqs: new WeakMap(),
+        agentToldSupporterAttached: undefined,
+        presenceCheck: Promise.resolve(),
+        supportersSawAgentConnected: undefined,
         stop: () => (unlisten(), unsubscribe()),
       };
       // What was said before this node held a socket of the session is history, not missed.
@@ -238,6 +253,7 @@ export class SessionHub {
     const message = parse(raw) as HubMessage | undefined;
     if (!room || !message) return;
     if (message.kind === 'ended') this.closeRoom(grantId, message.reason);
+    else if (message.kind === 'supporters-changed') this.checkSupporters(grantId, room);
     else if (message.kind === 'to-supporters' || message.kind === 'to-agent') this.deliver(room, message);
   }
 
@@ -276,7 +292,55 @@ export class SessionHub {
     const grant = await this.ctx.engine.get<SessionRequest, SessionResult>(grantId);
     if (!grant) return;
     const state = sessionState(this.ctx.engine.stateOf(grant), grant.result);
-    for (const socket of room.supporters) send(socket, { type: 'state', state });
+    const left = this.agentPresenceChange(room, state);
+    for (const socket of room.supporters) {
+      send(socket, { type: 'state', state });
+      if (left !== undefined) send(socket, left ? this.peerLeft('agent', grant.expiresAt) : { type: 'peer_joined', peer: 'agent' });
+    }
+  }
+
+  /**
+   * Whether the agent just left (true) or came back (false) by the session's new `state`, as the
+   * supporters here last saw it; undefined when that is no change (or the first state they see).
+   */
+  private agentPresenceChange(room: Room, state: string): boolean | undefined {
+    const before = room.supportersSawAgentConnected;
+    // Only connected and confirmed say whether the agent is there; a final state is told as such.
+    if (state !== 'connected' && state !== 'confirmed') return undefined;
+    const connected = state === 'connected';
+    room.supportersSawAgentConnected = connected;
+    return before === undefined || before === connected ? undefined : !connected;
+  }
+
+  /**
+   * The notice that the other side left a live session: it may come back until the session
+   * expires (`expiresAt`), since leaving ends nothing; an end is told as `ended` instead.
+   */
+  private peerLeft(peer: 'agent' | 'supporter', expiresAt: number): Record<string, unknown> {
+    return { type: 'peer_left', peer, mayReturn: true, expiresAt: new Date(expiresAt).toISOString() };
+  }
+
+  /**
+   * Tells the agent here whether a supporter is attached, when that changed since it was last told
+   * (a supporter attached or detached on some node: `supporters-changed` on the bus).
+   */
+  private checkSupporters(grantId: string, room: Room): void {
+    room.presenceCheck = room.presenceCheck.then(async () => {
+      const agent = room.agent;
+      if (!agent || room.agentToldSupporterAttached === undefined || this.rooms.get(grantId) !== room) return;
+      const attached = await this.presence.anyAttached(grantId);
+      if (room.agent !== agent || room.agentToldSupporterAttached === attached || this.rooms.get(grantId) !== room) return;
+      room.agentToldSupporterAttached = attached;
+      const session = await this.ctx.engine.get<SessionRequest, SessionResult>(grantId);
+      if (!session || this.rooms.get(grantId) !== room) return;
+      this.toAgent(room, attached ? { type: 'peer_joined', peer: 'supporter' } : this.peerLeft('supporter', session.expiresAt));
+    }).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: could not tell the agent whether a supporter is attached'));
+  }
+
+  /** Sends the agent here a notice (not logged): after the history it asked for, if that is being sent. */
+  private toAgent(room: Room, payload: Record<string, unknown>): void {
+    if (room.agentBacklog) room.agentBacklog.push({ seq: undefined, payload });
+    else send(room.agent, payload);
   }
 
   /**
@@ -325,6 +389,7 @@ export class SessionHub {
         return;
       }
       room.agent = undefined;
+      room.agentToldSupporterAttached = undefined;
       // Supporters, here and on other nodes, hear of it through the grant's change. The lease goes
       // only once the session says disconnected: an agent coming straight back (the session page
       // reloaded) cannot be marked connected before this agent's departure is written.
@@ -386,7 +451,9 @@ export class SessionHub {
       room.agentBacklog = undefined;
       throw error;
     }
-    send(socket, { type: 'welcome', session: session.request.id, supporterName: session.request.supporterName, expiresAt: new Date(session.expiresAt).toISOString() });
+    const supporterAttached = await this.presence.anyAttached(session.id).catch(() => false);
+    room.agentToldSupporterAttached = supporterAttached;
+    send(socket, { type: 'welcome', session: session.request.id, supporterName: session.request.supporterName, expiresAt: new Date(session.expiresAt).toISOString(), supporterAttached });
     if (room.agentBacklog) await this.sendHistory(session.id, room, socket);
     return true;
   }
@@ -415,9 +482,20 @@ export class SessionHub {
     const room = this.room(session);
     if (options.history) room.supporterBacklogs.set(socket, []);
     room.supporters.add(socket);
+    // The agent, here or on another node, is told this supporter attached, and later that it left.
+    const marked = this.presence.mark(session.id).then(async (unmark) => {
+      await this.publish(session.id, { kind: 'supporters-changed' });
+      return unmark;
+    });
+    marked.catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: could not tell the agent a supporter attached'));
     socket.on('close', () => {
       room.supporters.delete(socket);
       room.supporterBacklogs.delete(socket);
+      void marked.then(async (unmark) => {
+        await unmark();
+        // A room closed by the session's end told everyone `ended`: no "left" after it.
+        if (this.rooms.get(session.id) === room) await this.publish(session.id, { kind: 'supporters-changed' });
+      }).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: could not tell the agent the supporter left'));
     });
     // One message after the other, so that they are numbered and arrive in the order sent, at the
     // channel's pace.
@@ -433,7 +511,9 @@ export class SessionHub {
       }
     }, (error) => this.ctx.logger.warn({ err: error }, 'session channel: supporter message failed'));
     const current = await this.ctx.engine.get<SessionRequest, SessionResult>(session.id);
-    send(socket, { type: 'state', state: current ? sessionState(this.ctx.engine.stateOf(current), current.result) : 'expired' });
+    const state = current ? sessionState(this.ctx.engine.stateOf(current), current.result) : 'expired';
+    if (room.supportersSawAgentConnected === undefined) this.agentPresenceChange(room, state);
+    send(socket, { type: 'state', state });
     if (options.history) await this.sendSupporterHistory(session.id, room, socket);
   }
 

@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { confirmPairing, connectAgent, SupportOriginClient, type ChannelEvent, type SessionChannel } from '../../../src/sdk/support.js';
+import type { TestApp } from '../../helpers/app.js';
+import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
+import { ADMIN, connectedSession, startOrigin, startRelay } from './helpers.js';
+
+const AVATAR = 'https://img.example/avatar.png';
+
+/** Every event `channel` receives from now on. */
+function recorded(channel: SessionChannel): ChannelEvent[] {
+  const events: ChannelEvent[] = [];
+  channel.onEvent((event) => events.push(event));
+  return events;
+}
+
+describe('support channel: each side is told when the other leaves and comes back (one node)', () => {
+  let relay: TestApp;
+  let origin: TestApp;
+  beforeAll(async () => {
+    relay = await startRelay();
+    origin = await startOrigin(relay.url);
+  });
+  afterAll(async () => {
+    await origin?.close();
+    await relay?.close();
+  });
+
+  it('the supporter detaching is told to the agent as peer_left (may return, until the expiry), re-attaching as peer_joined', async () => {
+    const { sdk, supporter, agent } = await connectedSession(origin, 'presence-supporter');
+    const left = agent.next((e) => e.type === 'peer_left', 5000);
+    supporter.close();
+    const notice = await left;
+    expect(notice).toMatchObject({ type: 'peer_left', peer: 'supporter', mayReturn: true });
+    const session = await sdk.getSession('presence-supporter');
+    expect(notice.expiresAt).toBe(session.ExpiresAt);
+
+    const back = agent.next((e) => e.type === 'peer_joined', 5000);
+    const again = await sdk.attach('presence-supporter');
+    expect(await back).toMatchObject({ type: 'peer_joined', peer: 'supporter' });
+    again.close();
+    await agent.next((e) => e.type === 'peer_left', 5000);
+    agent.close();
+  });
+
+  it('with two supporters attached, the agent is told peer_left only once the last one detached', async () => {
+    const { sdk, supporter, agent } = await connectedSession(origin, 'presence-two');
+    const second = await sdk.attach('presence-two');
+    await second.next((e) => e.type === 'state');
+    const seen = recorded(agent);
+    supporter.close();
+    // The first leaving is no news to the person: someone is still there.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(seen.filter((e) => e.type === 'peer_left')).toEqual([]);
+    const left = agent.next((e) => e.type === 'peer_left', 5000);
+    second.close();
+    expect(await left).toMatchObject({ peer: 'supporter' });
+    agent.close();
+  });
+
+  it('the welcome says whether a supporter is attached', async () => {
+    const { sdk, supporter, agent, meshServer, credential } = await connectedSession(origin, 'presence-welcome');
+    expect(agent.welcome).toMatchObject({ type: 'welcome', supporterAttached: true });
+    const left = agent.next((e) => e.type === 'peer_left', 5000);
+    supporter.close();
+    await left;
+    agent.close();
+    await sdk.waitForState('presence-welcome', ['confirmed'], 5);
+    const alone = await connectAgent(meshServer, credential);
+    expect(alone.welcome).toMatchObject({ supporterAttached: false });
+    const back = alone.next((e) => e.type === 'peer_joined', 5000);
+    const again = await sdk.attach('presence-welcome');
+    await back;
+    again.close();
+    alone.close();
+  });
+
+  it('the agent leaving is told to the supporter as peer_left (may return), coming back as peer_joined', async () => {
+    const { supporter, agent, meshServer, credential } = await connectedSession(origin, 'presence-agent');
+    const left = supporter.next((e) => e.type === 'peer_left', 5000);
+    agent.close();
+    expect(await left).toMatchObject({ type: 'peer_left', peer: 'agent', mayReturn: true });
+    const back = supporter.next((e) => e.type === 'peer_joined', 5000);
+    const again = await connectAgent(meshServer, credential);
+    expect(await back).toMatchObject({ type: 'peer_joined', peer: 'agent' });
+    again.close();
+  });
+
+  it('a session the supporter ends is told as ended only, never as the supporter leaving', async () => {
+    const { supporter, agent } = await connectedSession(origin, 'presence-ended');
+    const seen = recorded(agent);
+    const ended = agent.next((e) => e.type === 'ended', 5000);
+    supporter.end();
+    await ended;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(seen.map((e) => e.type)).toEqual(['ended']);
+  });
+});
+
+const pgMissing = await postgresMissing();
+
+describe.skipIf(pgMissing)('support channel: the other side leaving is told across two nodes (PostgreSQL)', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let relay: TestApp;
+  let a: TestApp;
+  let b: TestApp;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    relay = await startRelay();
+    a = await startOrigin(relay.url, { PAIRGATE_DATABASE_URL: database.url });
+    b = await startOrigin(relay.url, { PAIRGATE_DATABASE_URL: database.url });
+  });
+  afterAll(async () => {
+    await Promise.allSettled([a?.close(), b?.close(), relay?.close()]);
+    await database?.drop();
+  });
+
+  it('supporter on B detaches and re-attaches: the agent on A is told both; the agent leaving A is told to B', async () => {
+    const onA = new SupportOriginClient({ baseUrl: a.url, ...ADMIN });
+    const onB = new SupportOriginClient({ baseUrl: b.url, ...ADMIN });
+    const created = await onA.createSession({ id: 'presence-split', supporterName: 'T', supporterAvatar: AVATAR });
+    const supporter = await onB.attach('presence-split');
+    const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected', 5000);
+    const confirmation = await confirmPairing(`${a.url}/pairing/${created.PairingCode}`);
+    const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+    await connected;
+    expect(agent.welcome).toMatchObject({ supporterAttached: true });
+
+    const left = agent.next((e) => e.type === 'peer_left', 5000);
+    supporter.close();
+    expect(await left).toMatchObject({ peer: 'supporter', mayReturn: true });
+    const back = agent.next((e) => e.type === 'peer_joined', 5000);
+    const again = await onB.attach('presence-split');
+    expect(await back).toMatchObject({ peer: 'supporter' });
+
+    const agentLeft = again.next((e) => e.type === 'peer_left', 5000);
+    agent.close();
+    expect(await agentLeft).toMatchObject({ peer: 'agent', mayReturn: true });
+    again.close();
+  });
+});
