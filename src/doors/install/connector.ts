@@ -42,9 +42,11 @@ export interface Connector {
   /**
    * Verifies a call from the chat backend for installation `installationId` (its signature with
    * the installation's secret, which `kit.installationWithSecret` finds and unseals): the caller, or a
-   * 4xx PairgateError with a stable code.
+   * 4xx PairgateError with a stable code. `forInstall`: the install callback may use a setup not
+   * installed yet; `anyState`: the uninstall callback, for which the signature alone decides
+   * (a rotated or expired installation may go too).
    */
-  verifyCall(request: FastifyRequest, installationId: string, kit: ChatKit, options?: { forInstall?: boolean }): Promise<VerifiedCall>;
+  verifyCall(request: FastifyRequest, installationId: string, kit: ChatKit, options?: { forInstall?: boolean; anyState?: boolean }): Promise<VerifiedCall>;
   /**
    * Registers the connector's callback routes (install, commands or bindings, its own error
    * shape) inside an encapsulated plugin of its own. Routes call `verifyCall` first, then the kit.

@@ -173,7 +173,7 @@ export const mattermostConnector: Connector = {
       // an installation pairgate no longer has (replaced, or its organization deleted) is answered
       // ok, so an admin is never kept from removing the app; one it has is removed only for a
       // caller holding its secret.
-      api.post('/mattermost/:id/uninstall', { schema: callSchema('Mattermost on_uninstall: pairgate forgets the installation; link tokens are refused until a new setup is installed.', { 401: CallResponseSchema }), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
+      api.post('/mattermost/:id/uninstall', { schema: callSchema('Mattermost on_uninstall: pairgate forgets the installation and its chat links; link tokens are refused until a new setup is installed.', { 401: CallResponseSchema }), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
         if (!(await kit.installations.find(NAME, request.params.id))) return ok('pairgate had no installation with this id: nothing to remove.');
         const call = await verifyMattermostCall(request, request.params.id, kit, { anyState: true });
         const organization = await kit.uninstall(call.installation);

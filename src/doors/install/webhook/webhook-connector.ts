@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { InvalidRequestError, NotFoundError } from '../../../core/errors.js';
+import { InvalidRequestError, NotFoundError, PairgateError } from '../../../core/errors.js';
 import { hashToken } from '../../../core/ids.js';
 import type { ErrorShape } from '../../../server/error-shapes.js';
 import type { ChatKit } from '../chat-kit.js';
@@ -32,6 +32,8 @@ const CommandBody = Type.Object({
   text: Type.String({ maxLength: 512 }),
 }, { additionalProperties: false });
 const InstallBody = Type.Object({ site_url: Type.String({ maxLength: 2048 }) }, { additionalProperties: false });
+/** The uninstall call says nothing but that it is signed: `{}`. */
+const UninstallBody = Type.Object({}, { additionalProperties: false });
 const Answer = Type.Object({ ok: Type.Boolean(), text: Type.String(), data: Type.Optional(Type.Unknown()) });
 const Refusal = Type.Object({ ok: Type.Literal(false), error: Type.String(), text: Type.String() });
 /**
@@ -44,11 +46,14 @@ const CallErrors = { 401: Refusal, 404: Refusal, 409: Refusal, 410: Refusal };
 /** Errors as `{ok: false, error, text}` with the error's HTTP status. */
 const webhookErrorShape: ErrorShape = (error) => ({ ok: false, error: error.code, text: error.message });
 
+/** The calls a webhook sender POSTs to `/webhook/<installation id>/<call>`. */
+const CALLS = ['install', 'command', 'uninstall'];
+
 /** What a caller of `method` `path` under `/webhook` is told when no route answers. */
 function unknownCallMessage(method: string, path: string): string {
   const name = /^\/webhook\/[^/]+\/([^/]+)$/.exec(path)?.[1];
-  if (name === 'install' || name === 'command') return `Webhook calls are signed POST requests: there is nothing at ${method} ${path}.`;
-  return `pairgate has no webhook call at ${method} ${path}. It answers POST /webhook/<installation id>/install and POST /webhook/<installation id>/command (the install_url and command_url a setup shows).`;
+  if (name !== undefined && CALLS.includes(name)) return `Webhook calls are signed POST requests: there is nothing at ${method} ${path}.`;
+  return `pairgate has no webhook call at ${method} ${path}. It answers POST /webhook/<installation id>/install, POST /webhook/<installation id>/command and POST /webhook/<installation id>/uninstall (the install_url, command_url and uninstall_url a setup shows).`;
 }
 
 /**
@@ -64,12 +69,14 @@ export const webhookConnector: Connector = {
   setupSchema: Type.Object({
     install_url: Type.String({ description: 'POST a signed {"site_url": ...} here once, to link your chat or bot.' }),
     command_url: Type.String({ description: 'POST signed {"user_id", "user_name", "text": "link <token>" | "unlink" | "status" | "help"} here.' }),
+    uninstall_url: Type.String({ description: 'POST a signed {} here when your chat or bot removes pairgate: the installation and its chat links are deleted.' }),
     signing_secret: Type.String({ description: 'The HMAC-SHA256 key of the signatures, shown once.' }),
   }),
   linkCommand: (token) => `link ${token}`,
 
   describe(installationId, secret, baseUrl) {
-    return { install_url: `${baseUrl}/webhook/${installationId}/install`, command_url: `${baseUrl}/webhook/${installationId}/command`, signing_secret: secret };
+    const calls = `${baseUrl}/webhook/${installationId}`;
+    return { install_url: `${calls}/install`, command_url: `${calls}/command`, uninstall_url: `${calls}/uninstall`, signing_secret: secret };
   },
 
   async verifyCall(request: FastifyRequest, installationId: string, kit: ChatKit, options = {}): Promise<VerifiedCall> {
@@ -81,7 +88,7 @@ export const webhookConnector: Connector = {
     // count, shared by every node) and refuse it the second time.
     const seen = await kit.ctx.stores.ephemeral.increment(`webhook-seen:${installation.id}:${hashToken(String(request.headers[SIGNATURE_HEADER]))}`, SEEN_SIGNATURE_TTL_MS, now);
     if (seen.count > 1) throw new ReplayedCallError();
-    kit.assertUsable(installation, options.forInstall ?? false);
+    if (!options.anyState) kit.assertUsable(installation, options.forInstall ?? false);
     const body = request.body as { user_id?: string; user_name?: string };
     return { installation, caller: body.user_id ? { externalUserId: body.user_id, externalUsername: body.user_name ?? null } : null };
   },
@@ -116,6 +123,29 @@ export const webhookConnector: Connector = {
         if (!URL.canParse(site) || !/^https?:$/.test(new URL(site).protocol)) throw new InvalidRequestError('site_url must be an http(s) URL.', { field: 'site_url' }, 'invalid_site_url');
         const { organization } = await kit.install(call.installation, { siteUrl: new URL(site).origin, botUserId: null, botToken: null });
         return { ok: true, text: `Installed and linked with organization ${organization.name}` };
+      });
+
+      // The sender says pairgate was removed from its chat or bot. Like Mattermost's on_uninstall:
+      // an installation pairgate no longer has (removed already, replaced, its organization
+      // deleted) is answered ok, so a sender retrying its removal, or cleaning up after the fact,
+      // is never stuck on an error; one it has goes only for a caller holding its secret, whatever
+      // its state, with the chat links made through it.
+      api.post('/webhook/:id/uninstall', {
+        schema: { tags, summary: 'Signed webhook: pairgate forgets the installation and its chat links; link tokens are refused until a new setup is installed. An unknown or already removed installation answers ok.', params: Params, body: UninstallBody, response: { 200: Answer, 401: Refusal, 409: Refusal } },
+        bodyLimit: BODY_LIMIT,
+        config: limit,
+      }, async (request) => {
+        let call: VerifiedCall;
+        try {
+          call = await webhookConnector.verifyCall(request, request.params.id, kit, { anyState: true });
+        } catch (error) {
+          // The installation is looked up before the signature is checked: one that is gone (here
+          // or in a race with another removal) is nothing to remove, whoever asks.
+          if (error instanceof PairgateError && error.code === 'installation_not_found') return { ok: true, text: 'pairgate had no installation with this id: nothing to remove.' };
+          throw error;
+        }
+        const organization = await kit.uninstall(call.installation);
+        return { ok: true, text: organization ? `Uninstalled: pairgate no longer answers here for organization ${organization.name}. To use it again, an admin sets it up again at ${kit.ctx.publicUrl()}/integrations and installs the new setup.` : 'Uninstalled.' };
       });
 
       api.post('/webhook/:id/command', {
