@@ -63,6 +63,27 @@ describe('pairgate session attach prints the agent\'s diagnostics report', () =>
   });
 });
 
+describe('pairgate session attach says when the person leaves and comes back', () => {
+  const servers = useSupportServers();
+
+  it('the person leaving is said in words (they may come back until the expiry), not as "waiting for the agent"; their return too', async () => {
+    const created = await servers.sdk.createSession({ id: 'attach-peer', supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    const supporter = attach(servers.origin, 'attach-peer');
+    await supporter.waitFor('Waiting for the person to enter the code');
+    const confirmation = await confirmPairing(`${servers.origin.url}/pairing/${created.PairingCode}`);
+    const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+    await supporter.waitFor('Agent connected.');
+    const before = supporter.out().length;
+    agent.close();
+    await supporter.waitFor('The person left the session (closed their page or lost their connection). They may come back until it expires at ');
+    expect(supporter.out().slice(before)).not.toContain('waiting for the agent to connect');
+    const back = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+    await supporter.waitFor('The person is back.');
+    back.end();
+    expect(await supporter.exited).toBe(0);
+  });
+});
+
 describe('pairgate session attach ends when there is nothing more to wait for', () => {
   const servers = useSupportServers();
 
@@ -121,9 +142,9 @@ describe('pairgate session attach again', () => {
     expect(second.err()).toBe('');
     // Said while the agent is away: said so, since it reaches the person only as history.
     agent.close();
-    await second.waitFor('Confirmed; waiting for the agent to connect...');
+    await second.waitFor('The person left the session (closed their page or lost their connection).');
     second.child.stdin!.write('still there?\n');
-    await expect.poll(() => second.err()).toContain('pairgate: the person is not connected now: their session page shows this message once it connects');
+    await expect.poll(() => second.err()).toContain('pairgate: the person is not connected now: their session page or pairgate join shows this message once it connects');
     const back = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential, 'browser', { history: true });
     const history = await back.next((e) => e.type === 'history', 5000);
     expect(history.messages!.map((m) => m.text)).toEqual(['hello', 'my printer is on fire', 'still there?']);

@@ -29,6 +29,17 @@ function explain(error: unknown): string {
   }
 }
 
+/** A time of day for people, in the terminal's time zone (hours and minutes). */
+function clockTime(iso: unknown): string {
+  const date = new Date(String(iso));
+  return Number.isNaN(date.getTime()) ? 'its end' : date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+/** What the person is told when their supporter detaches from a session that goes on. */
+function supporterLeftWords(expiresAt: unknown): string {
+  return `Your supporter has left the session for now. They may come back until it expires at ${clockTime(expiresAt)}; stay here to wait for them (what you write reaches them when they are back), or /quit to end it.`;
+}
+
 function fail(message: string, exitCode = 1): void {
   console.error(`pairgate: ${message}`);
   process.exitCode = exitCode;
@@ -88,6 +99,12 @@ async function runSession(channel: SessionChannel, input: LineInput, supporter: 
     };
     channel.onEvent((event) => {
       if (event.type === 'message' && event.from === 'supporter') console.log(`${supporter}: ${terminalSafe(String(event.text))}`);
+      else if (event.type === 'history' && Array.isArray(event.messages) && event.messages.length > 0) {
+        // What the supporter wrote before the person joined (the server keeps the latest 200).
+        console.log('Said before you joined:');
+        for (const said of event.messages) console.log(`${said.from === 'supporter' ? supporter : 'You'}: ${terminalSafe(String(said.text))}`);
+      } else if (event.type === 'peer_left' && event.peer === 'supporter') console.log(supporterLeftWords(event.expiresAt));
+      else if (event.type === 'peer_joined' && event.peer === 'supporter') console.log('Your supporter is back.');
       else if (event.type === 'error') console.error(`pairgate: ${terminalSafe(String(event.message))}`);
     });
     channel.on('ended', (reason: string) => {
@@ -101,6 +118,7 @@ async function runSession(channel: SessionChannel, input: LineInput, supporter: 
     // Said only now: whoever reads "live" may press Ctrl-C at once, and before the listener above
     // a SIGINT would kill the process without ending the session.
     for (const line of greeting) console.log(line);
+    if (channel.welcome?.supporterAttached === false) console.log('Your supporter is not attached right now; what you write reaches them when they attach.');
     input.stream((line) => {
       const text = line.trim();
       if (!text) return;
@@ -178,7 +196,8 @@ reached or the connection to it was lost.`)
         let channel: SessionChannel;
         try {
           const confirmation = await confirmPairing(pairingUrl, 'accept');
-          channel = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+          // With the history: what the supporter wrote before the person joined is shown first.
+          channel = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential, 'pairgate-join', { history: true });
         } catch (error) {
           return fail(explain(error), exitCodeOf(error));
         }

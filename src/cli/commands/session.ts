@@ -128,13 +128,17 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
     };
     channel.onEvent((event) => {
       if (event.type === 'state') {
+        const wasConnected = agentConnected;
         agentConnected = event.state === 'connected';
         if (event.state === 'connected') console.log('Agent connected. Type a message and press Enter; /end ends the session.');
         else if (event.state === 'waiting') {
           console.log(session.pairing
             ? `Waiting for the person to enter the code and confirm... (if the code expires before they type it, get a new one: pairgate session code ${session.id})`
             : 'Waiting for the agent to connect with the session\'s AgentMSH...');
-        } else if (event.state === 'confirmed') console.log('Confirmed; waiting for the agent to connect...');
+        } else if (event.state === 'confirmed') {
+          // After the agent left, `peer_left` (which follows) says so in words.
+          if (!wasConnected) console.log('Confirmed; waiting for the agent to connect...');
+        }
         // Final: the session never leaves it, so there is nothing more to wait for.
         else if (event.state === 'declined') finish(1, 'The person declined: nobody was given access. If they want help after all, create a new session (pairgate session create).');
         else console.log(`Session state: ${String(event.state)}`);
@@ -142,7 +146,11 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
         // What was said before this attach: the person may have written while nobody was attached.
         console.log('The chat so far:');
         for (const said of event.messages) console.log(`${said.from === 'agent' ? 'agent' : 'you'}> ${terminalSafe(String(said.text))}`);
-      } else if (event.type === 'message') console.log(`agent> ${terminalSafe(String(event.text))}`);
+      } else if (event.type === 'peer_left' && event.peer === 'agent') {
+        const until = new Date(String(event.expiresAt)).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+        console.log(`The person left the session (closed their page or lost their connection). They may come back until it expires at ${until}; what you write reaches them then.`);
+      } else if (event.type === 'peer_joined' && event.peer === 'agent') console.log('The person is back.');
+      else if (event.type === 'message') console.log(`agent> ${terminalSafe(String(event.text))}`);
       else if (event.type === 'diagnostics') console.log(`Diagnostics from the agent:\n${showReport(event.report)}`);
       else if (event.type === 'error') console.error(`pairgate: ${String(event.message)}`);
     });
@@ -164,7 +172,7 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
         console.error(`pairgate: that message has ${text.length} characters, more than the ${MAX_TEXT} one message may hold; it was not sent. Split it into shorter ones.`);
       } else {
         channel.say(text);
-        if (!agentConnected) console.error('pairgate: the person is not connected now: their session page shows this message once it connects (pairgate join shows only what is said after it connected).');
+        if (!agentConnected) console.error('pairgate: the person is not connected now: their session page or pairgate join shows this message once it connects.');
       }
     }, () => {
       if (!ending) finish(0, 'Input ended; detached, the session goes on.');

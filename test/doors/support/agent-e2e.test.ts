@@ -178,6 +178,37 @@ describe('agent and supporter end to end (two processes)', () => {
     await expect(sdk.getSession('ctrl-c')).rejects.toMatchObject({ status: 404 });
   });
 
+  it('join shows what the supporter wrote before the person joined, and says in words when the supporter leaves and comes back', async () => {
+    const created = await sdk.createSession({ id: 'join-presence', supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    const supporter = await sdk.attach('join-presence');
+    await supporter.next((e) => e.type === 'state' && e.state === 'waiting');
+    supporter.say('I will be with you in a minute.');
+    const agent = run(['join', created.PairingCode!, '--relay', `${server.url}/relay`, '--yes']);
+    await agent.waitFor(/is live\./);
+    await agent.waitFor(/^Said before you joined:\nThorsten: I will be with you in a minute\.$/m);
+    await supporter.next((e) => e.type === 'state' && e.state === 'connected');
+    expect(agent.out()).not.toContain('not attached right now');
+
+    supporter.close();
+    await agent.waitFor(/^Your supporter has left the session for now\. They may come back until it expires at \S.*; stay here to wait for them/m);
+    const again = await sdk.attach('join-presence');
+    await agent.waitFor(/^Your supporter is back\.$/m);
+    const ended = again.next((e) => e.type === 'ended');
+    agent.child.kill('SIGINT');
+    await ended;
+    expect(await agent.exited).toBe(0);
+  });
+
+  it('join says when no supporter is attached as the person joins', async () => {
+    const created = await sdk.createSession({ id: 'join-alone', supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    const agent = run(['join', created.PairingCode!, '--relay', `${server.url}/relay`, '--yes']);
+    await agent.waitFor(/^Your supporter is not attached right now; what you write reaches them when they attach\.$/m);
+    const supporter = await sdk.attach('join-alone');
+    await agent.waitFor(/^Your supporter is back\.$/m);
+    supporter.end();
+    expect(await agent.exited).toBe(0);
+  });
+
   it('session attach (a process) sees the agent connect and chats', async () => {
     const created = await sdk.createSession({ id: 'attach-cli', supporterName: 'Thorsten', supporterAvatar: AVATAR });
     const attach = run(['session', 'attach', 'attach-cli', '--server', server.url, '--user', ADMIN.user, '--password', ADMIN.password]);
