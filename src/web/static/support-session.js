@@ -117,7 +117,16 @@
       if (message.type === 'welcome') {
         retries = 0;
         enable(true);
-        show('Session connected. Your supporter can now help you.');
+        show(message.supporterAttached === false
+          ? 'Session connected. Your supporter is not here right now; what you write reaches them when they are.'
+          : 'Session connected. Your supporter can now help you.');
+      } else if (message.type === 'peer_left' && message.peer === 'supporter') {
+        // The session goes on: the person may wait for the supporter, until the session expires.
+        const until = new Date(String(message.expiresAt));
+        const at = isNaN(until.getTime()) ? 'the session ends' : until.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+        show('Your supporter has left the session for now. They may come back until ' + at + '; keep this page open to wait for them.');
+      } else if (message.type === 'peer_joined' && message.peer === 'supporter') {
+        show('Your supporter is back. They can help you now.');
       } else if (message.type === 'history' && Array.isArray(message.messages)) {
         // Sent after each welcome: it replaces what the list shows (a reconnect would repeat it).
         list.replaceChildren();

@@ -159,6 +159,22 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     await context.close();
   });
 
+  it('the page says when the supporter leaves (they may come back until the expiry) and when they are back', async () => {
+    const created = await sdk.createSession({ id: 'browser-peer', ttl: 600, supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    const supporter = await sdk.attach('browser-peer');
+    const page = await browser.newPage();
+    await routeImages(page);
+    await page.goto(`${url}/pairing/${created.PairingCode}`);
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/Session connected/);
+    supporter.close();
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/^Your supporter has left the session for now\. They may come back until \S.*; keep this page open to wait for them\.$/);
+    const again = await sdk.attach('browser-peer');
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toBe('Your supporter is back. They can help you now.');
+    again.end();
+    await page.close();
+  });
+
   it('End session on the page ends it for the supporter too, and the page says who ended it', async () => {
     const created = await sdk.createSession({ id: 'browser-end', ttl: 600, supporterName: 'Thorsten', supporterAvatar: AVATAR });
     const supporter = await sdk.attach('browser-end');
