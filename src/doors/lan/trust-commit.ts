@@ -150,15 +150,16 @@ function removeThere(self: TrustCommit['self']): string {
 
 const errorCode = (error: Error): string | undefined => (error as { code?: unknown }).code as string | undefined;
 
-/** What the other device is told of our failure: the kind of problem, never a path of this machine. */
+/**
+ * What the other device is told of our failure: the kind of problem, never a path of this machine.
+ * A folder refusing the write (EACCES, EPERM, EROFS) never arrives as such: the store wraps it
+ * (`explainConfigWriteError`) as `lan_config_dir_not_writable`. A full disk arrives as Node's code.
+ */
 export function shortReason(failure: Error): string {
   const code = errorCode(failure);
   const what: Record<string, string> = {
     ENOSPC: 'its disk is full',
     EDQUOT: 'its disk quota is used up',
-    EACCES: 'its config folder cannot be written',
-    EPERM: 'its config folder cannot be written',
-    EROFS: 'its config folder is on a read-only file system',
     lan_config_dir_not_writable: 'its config folder cannot be written',
     lan_peers_file_busy: 'its trusted-peer file stayed locked by another pairgate command',
     lan_bad_peers_file: 'its trusted-peer file is damaged',
@@ -166,15 +167,15 @@ export function shortReason(failure: Error): string {
   return `${(code && what[code]) ?? 'an error'}${code ? ` [${code}]` : ''}`;
 }
 
-/** What the person here should fix, when the failure itself does not already say it. */
+/**
+ * What the person here should fix, when the failure itself does not already say it: a full disk,
+ * which arrives as Node's ENOSPC or EDQUOT naming only a temporary file. A folder refusing the write
+ * needs no hint: it arrives wrapped as `lan_config_dir_not_writable` (`explainConfigWriteError`),
+ * whose message already names the folder and what to do (make it yours and writable, or choose
+ * another with --config-dir), so a hint would say it twice. The other failures (a damaged or
+ * locked `peers.json`) say what to do in their own message too.
+ */
 function fixHint(commit: TrustCommit, failure: Error): string {
-  const folder = dirname(commit.store.path);
-  switch (errorCode(failure)) {
-    case 'ENOSPC':
-    case 'EDQUOT': return `Free some space for ${folder}. `;
-    case 'EACCES':
-    case 'EPERM':
-    case 'EROFS': return `Make ${folder} writable by you. `;
-    default: return '';
-  }
+  const code = errorCode(failure);
+  return code === 'ENOSPC' || code === 'EDQUOT' ? `Free some space for ${dirname(commit.store.path)}. ` : '';
 }
