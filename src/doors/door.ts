@@ -7,6 +7,7 @@ import type { Stores } from '../store/ports.js';
 import type { ConfigSection } from '../server/config-schema.js';
 import type { Config } from '../server/config.js';
 import type { ErrorShape } from '../server/error-shapes.js';
+import type { PageLanguage } from '../web/page-language.js';
 import type { Pages } from '../web/pages.js';
 import type { WaitSlots } from './shared/wait-slots.js';
 
@@ -40,8 +41,11 @@ export interface DoorContext {
 /** A link the home page offers to a door's page for people. */
 export interface HomeLink {
   href: string;
+  /** The link's name and its line of explanation, in English. */
   title: string;
   text: string;
+  /** The same two in the pages' other languages (French with plain spaces: the home page makes them no-break). */
+  translations?: Partial<Readonly<Record<PageLanguage, { title: string; text: string }>>>;
   /** Position on the page, lowest first. */
   order: number;
 }

@@ -44,3 +44,35 @@ export function askedLanguage(request: FastifyRequest): PageLanguage | undefined
 export function requestedLanguage(request: FastifyRequest, preferred?: string): PageLanguage {
   return askedLanguage(request) ?? languageOf(preferred) ?? acceptedLanguage(request.headers['accept-language']) ?? 'en';
 }
+
+/** The other language of the switch on a page in `lang`. */
+export function otherLanguage(lang: PageLanguage): PageLanguage {
+  return lang === 'en' ? 'fr' : 'en';
+}
+
+/** The form field a flow's way back travels in (`next`), which the form's page reads from its address. */
+const FLOW_FIELD = 'next';
+
+/**
+ * The target of a page's language switch: the page's address (path and query) with `lang` set. A
+ * page answering a form (a POST) has no address to reload, and reloading would resubmit the form,
+ * so its switch leads to the form's own page (the GET route at the same address) in `lang`, with
+ * the flow's `next` the form carried (that page checks it as it checks any address); none when no
+ * page is served there.
+ */
+export function languageSwitchUrl(request: FastifyRequest, lang: PageLanguage): string | null {
+  const url = new URL(request.url, 'http://local.invalid');
+  if (request.method !== 'GET') {
+    if (!request.server.hasRoute({ method: 'GET', url: url.pathname })) return null;
+    const next = (request.body as Record<string, unknown> | undefined)?.[FLOW_FIELD];
+    if (typeof next === 'string' && next && !url.searchParams.has(FLOW_FIELD)) url.searchParams.set(FLOW_FIELD, next);
+  }
+  url.searchParams.set('lang', lang);
+  return `${url.pathname}${url.search}`;
+}
+
+/** Template data a translated page needs for its language switch: its language, the other one, and where the switch leads. */
+export function languageSwitch(request: FastifyRequest, lang: PageLanguage): { lang: PageLanguage; otherLang: PageLanguage; switchUrl: string | null } {
+  const otherLang = otherLanguage(lang);
+  return { lang, otherLang, switchUrl: languageSwitchUrl(request, otherLang) };
+}

@@ -23,7 +23,7 @@ export const accountsDoor: Door = {
   name: 'accounts',
   configSchema: accountsConfigSchema,
   migrations: accountsMigrations,
-  homeLinks: () => [{ order: 20, href: '/account', title: 'Your account', text: 'Sign in to see and revoke the apps you gave access to.' }],
+  homeLinks: () => [{ order: 20, href: '/account', title: 'Your account', text: 'Sign in to see and revoke the apps you gave access to.', translations: { fr: { title: 'Votre compte', text: 'Connectez-vous pour voir et révoquer les applications auxquelles vous avez donné accès.' } } }],
   checkConfig(config) {
     const smtp = configSection(config, accountsConfigSchema).PAIRGATE_SMTP_URL;
     if (smtp && !/^smtps?:\/\/[^/]+/.test(smtp)) throw new ConfigError('PAIRGATE_SMTP_URL', 'expected smtp://host:port or smtps://user:pass@host:port, or empty for the outbox folder');

@@ -45,7 +45,7 @@ export const deviceDoor: Door = {
   async homeLinks(ctx) {
     const clients = new DeviceClientRegistry(parseDeviceClients(configSection(ctx.config, deviceConfigSchema).PAIRGATE_DEVICE_CLIENTS), ctx.stores.db);
     if (!(await clients.anyRegistered())) return [];
-    return [{ order: 30, href: '/device', title: 'Connect a device', text: 'A TV, a command line or a kiosk shows a code: type it to let it use your account.' }];
+    return [{ order: 30, href: '/device', title: 'Connect a device', text: 'A TV, a command line or a kiosk shows a code: type it to let it use your account.', translations: { fr: { title: 'Connecter un appareil', text: 'Une télévision, une ligne de commande ou une borne affiche un code : saisissez-le pour lui permettre d’utiliser votre compte.' } } }];
   },
   checkConfig(config) {
     const cfg = configSection(config, deviceConfigSchema);

@@ -1,24 +1,73 @@
+import { doorTranslator, pickLang } from '../accounts/i18n.js';
+import { frenchCatalogue, frenchSpacing } from '../accounts/french-spacing.js';
+import { askedLanguage, languageSwitch, type PageLanguage } from '../../web/page-language.js';
 import type { Door, DoorContext, HomeLink } from '../door.js';
 
-/** The link to the API documentation, which the server itself serves. */
-const DOCS_LINK: HomeLink = { order: 90, href: '/docs', title: 'API documentation', text: 'Every endpoint, generated from the server’s own schemas.' };
+/** The home page's own words; the links' come from the doors that offer them. */
+const en = {
+  'home.intro': 'Pairing with a person\u2019s approval: nothing is connected until someone says yes.',
+  'home.docs.title': 'API documentation',
+  'home.docs.text': 'Every endpoint, generated from the server\u2019s own schemas.',
+} as const;
 
-/** The links of the home page now: those the serving doors offer, then the API documentation. */
-async function homeLinks(ctx: DoorContext): Promise<HomeLink[]> {
+/** A message key of the home page. */
+type HomeKey = keyof typeof en;
+
+// Written with plain spaces; frenchCatalogue makes those before : ; ? ! and inside « » no-break.
+const fr = frenchCatalogue<HomeKey>({
+  'home.intro': 'L’appairage avec l’accord d’une personne : rien n’est connecté tant que quelqu’un n’a pas dit oui.',
+  'home.docs.title': 'Documentation de l’API',
+  'home.docs.text': 'Chaque point d’accès, généré à partir des schémas du serveur lui-même.',
+});
+
+const HOME_CATALOGUE = { en, fr };
+
+/** The link to the API documentation, which the server itself serves. */
+const DOCS_LINK: HomeLink = {
+  order: 90,
+  href: '/docs',
+  title: en['home.docs.title'],
+  text: en['home.docs.text'],
+  translations: { fr: { title: fr['home.docs.title'], text: fr['home.docs.text'] } },
+};
+
+/** `href` asking its page in `asked` (a language the visitor chose with the switch), or as it is when none was chosen. */
+function hrefIn(href: string, asked: PageLanguage | undefined): string {
+  if (!asked) return href;
+  const url = new URL(href, 'http://local.invalid');
+  url.searchParams.set('lang', asked);
+  return `${url.pathname}${url.search}`;
+}
+
+/**
+ * `link` with its title and text in `lang` when its door gave them (French with its no-break
+ * spaces), else in English; it leads to its page in the language the visitor asked for, if any.
+ */
+function inLanguage(link: HomeLink, lang: PageLanguage, asked: PageLanguage | undefined): HomeLink {
+  const words = link.translations?.[lang];
+  const typeset = lang === 'fr' ? frenchSpacing : (text: string) => text;
+  const shown = words ? { title: typeset(words.title), text: typeset(words.text) } : { title: link.title, text: link.text };
+  return { ...link, ...shown, href: hrefIn(link.href, asked) };
+}
+
+/** The links of the home page now, in `lang`: those the serving doors offer, then the API documentation. */
+async function homeLinks(ctx: DoorContext, lang: PageLanguage, asked: PageLanguage | undefined): Promise<HomeLink[]> {
   const offered = await Promise.all(ctx.doors.map(async (door) => (door.homeLinks ? await door.homeLinks(ctx) : [])));
-  return [...offered.flat(), DOCS_LINK].sort((a, b) => a.order - b.order);
+  return [...offered.flat(), DOCS_LINK].sort((a, b) => a.order - b.order).map((link) => inLanguage(link, lang, asked));
 }
 
 /**
  * The home page at `/`: where a person who opens the server's address can go next. Each door
- * offers its own pages (`Door.homeLinks`); a door that does not serve offers none.
+ * offers its own pages (`Door.homeLinks`); a door that does not serve offers none. It speaks the
+ * visitor's language as every page does (`?lang=`, then Accept-Language), with the same switch.
  */
 export const homeDoor: Door = {
   name: 'home',
   async register(app, ctx) {
     app.get('/', { schema: { hide: true }, config: { page: true } }, async (request, reply) => {
-      const links = await homeLinks(ctx);
-      return ctx.pages.render(request, reply, 'home/home.njk', { links });
+      const lang = pickLang(request);
+      const links = await homeLinks(ctx, lang, askedLanguage(request));
+      return ctx.pages.render(request, reply, 'home/home.njk', { ...languageSwitch(request, lang), t: doorTranslator(HOME_CATALOGUE, lang), links });
     });
   },
 };

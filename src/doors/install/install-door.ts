@@ -29,7 +29,7 @@ export const installDoor: Door = {
   configSchema: installConfigSchema,
   migrations: installMigrations,
   enabled: (config) => configSection(config, installConfigSchema).PAIRGATE_INSTALL_ENABLED,
-  homeLinks: () => [{ order: 40, href: '/integrations', title: 'Chat integrations', text: 'Organizations: set up Mattermost, and link your chat account to pairgate.' }],
+  homeLinks: () => [{ order: 40, href: '/integrations', title: 'Chat integrations', text: 'Organizations: set up Mattermost, and link your chat account to pairgate.', translations: { fr: { title: 'Intégrations de messagerie', text: 'Organisations : installez Mattermost, et liez votre compte de messagerie à pairgate.' } } }],
   checkConfig(config) {
     const cfg = configSection(config, installConfigSchema);
     // A configured key is checked here; the key file, when none is, is read (or made) once, in register.

@@ -1,8 +1,50 @@
 import type { FastifyInstance } from 'fastify';
+import { doorTranslator, pickLang, type Translate } from '../accounts/i18n.js';
+import { frenchCatalogue } from '../accounts/french-spacing.js';
+import { languageSwitch } from '../../web/page-language.js';
+import { countWords } from '../../web/duration-words.js';
 import type { DoorContext } from '../door.js';
 import type { Announcements } from './announcements.js';
 import { publicNetworkOf } from '../../server/public-network.js';
 import type { Announcement } from './schemas.js';
+
+/** The words of the boxes page. */
+const en = {
+  'boxes.title': 'Boxes on your network',
+  'boxes.none': 'No box has announced itself behind your public address ({ip}) in the last {ttl}.',
+  'boxes.noneHelp': 'Check that the box is on and connected, then reload this page.',
+  'boxes.one': '1 box announced behind your public address ({ip}).',
+  'boxes.many': '{count} boxes announced behind your public address ({ip}).',
+  'boxes.fingerprint': 'fingerprint',
+  'boxes.noAddress': '(no address announced)',
+  'boxes.unnamed': 'Box {id}',
+  'link.local_origin': 'Connect (local)',
+  'link.origin': 'Connect',
+  'link.tunnel_origin': 'Connect (tunnel)',
+} as const;
+
+/** A message key of the boxes page. */
+type BoxesKey = keyof typeof en;
+
+// Written with plain spaces; frenchCatalogue makes those before : ; ? ! and inside « » no-break.
+const fr = frenchCatalogue<BoxesKey>({
+  'boxes.title': 'Boîtiers sur votre réseau',
+  'boxes.none': 'Aucun boîtier ne s’est annoncé derrière votre adresse publique ({ip}) ces dernières {ttl}.',
+  'boxes.noneHelp': 'Vérifiez que le boîtier est allumé et connecté, puis rechargez cette page.',
+  'boxes.one': '1 boîtier annoncé derrière votre adresse publique ({ip}).',
+  'boxes.many': '{count} boîtiers annoncés derrière votre adresse publique ({ip}).',
+  'boxes.fingerprint': 'empreinte',
+  'boxes.noAddress': '(aucune adresse annoncée)',
+  'boxes.unnamed': 'Boîtier {id}',
+  'link.local_origin': 'Se connecter (local)',
+  'link.origin': 'Se connecter',
+  'link.tunnel_origin': 'Se connecter (tunnel)',
+});
+
+const BOXES_CATALOGUE = { en, fr };
+
+/** The announcement fields that hold a box's addresses, in the order the page offers them. */
+const ORIGIN_FIELDS = ['local_origin', 'origin', 'tunnel_origin'] as const;
 
 /** A box as the page shows it. */
 export interface BoxLink {
@@ -22,8 +64,8 @@ function safeHref(value: unknown): string | undefined {
   }
 }
 
-/** Reads the links out of an announcement's opaque message (JSON in the usual case). */
-export function boxLinks(announcement: Announcement): BoxLink {
+/** Reads the links out of an announcement's opaque message (JSON in the usual case), worded by `t` (English by default). */
+export function boxLinks(announcement: Announcement, t: Translate = doorTranslator(BOXES_CATALOGUE, 'en')): BoxLink {
   let parsed: Record<string, unknown> = {};
   try {
     const value: unknown = JSON.parse(announcement.message);
@@ -32,21 +74,24 @@ export function boxLinks(announcement: Announcement): BoxLink {
     // A message that is not JSON is shown as the box's name only.
   }
   const links: BoxLink['links'] = [];
-  for (const [field, label] of [['local_origin', 'Connect (local)'], ['origin', 'Connect'], ['tunnel_origin', 'Connect (tunnel)']] as const) {
+  for (const field of ORIGIN_FIELDS) {
     const href = safeHref(parsed[field]);
-    if (href) links.push({ label, href });
+    if (href) links.push({ label: t(`link.${field}`), href });
   }
-  const name = typeof parsed.name === 'string' && parsed.name ? parsed.name.slice(0, 100) : `Box ${announcement.client.slice(0, 8)}`;
+  const name = typeof parsed.name === 'string' && parsed.name ? parsed.name.slice(0, 100) : t('boxes.unnamed', { id: announcement.client.slice(0, 8) });
   return { client: announcement.client, name, links };
 }
 
-/** `GET /boxes`: the page listing the boxes on the visitor's public network (IPv4 address or IPv6 /64), with links to them. */
+/** `GET /boxes`: the page listing the boxes on the visitor's public network (IPv4 address or IPv6 /64), with links to them, in the visitor's language. */
 export function boxesPage(app: FastifyInstance, ctx: DoorContext, announcements: Announcements, ttlSeconds: number, perMinute: number): void {
   app.get('/boxes', {
     schema: { tags: ['registry'], summary: 'Page: the boxes behind your public IP, with links to them.', produces: ['text/html'] },
     config: { rateLimit: { max: perMinute, timeWindow: 60_000 } },
   }, async (request, reply) => {
-    const boxes = (await announcements.list(request.ip, ctx.clock.now())).map(boxLinks);
-    return ctx.pages.render(request, reply, 'registry/boxes.njk', { boxes, publicIp: publicNetworkOf(request.ip), ttlSeconds });
+    const lang = pickLang(request);
+    const t = doorTranslator(BOXES_CATALOGUE, lang);
+    const boxes = (await announcements.list(request.ip, ctx.clock.now())).map((announcement) => boxLinks(announcement, t));
+    const ttl = countWords({ count: ttlSeconds, unit: 'second' }, lang);
+    return ctx.pages.render(request, reply, 'registry/boxes.njk', { ...languageSwitch(request, lang), t, boxes, publicIp: publicNetworkOf(request.ip), ttl });
   });
 }

@@ -16,7 +16,7 @@ export const registryDoor: Door = {
   name: 'registry',
   configSchema: registryConfigSchema,
   enabled: (config) => configSection(config, registryConfigSchema).PAIRGATE_REGISTRY_ENABLED,
-  homeLinks: () => [{ order: 50, href: '/boxes', title: 'Boxes on your network', text: 'Home boxes that announced themselves from your network.' }],
+  homeLinks: () => [{ order: 50, href: '/boxes', title: 'Boxes on your network', text: 'Home boxes that announced themselves from your network.', translations: { fr: { title: 'Boîtiers sur votre réseau', text: 'Les boîtiers domestiques qui se sont annoncés depuis votre réseau.' } } }],
   async register(app: FastifyInstance, ctx: DoorContext) {
     const cfg = configSection(ctx.config, registryConfigSchema);
     ctx.useErrorShape(app, registryErrorShape);

@@ -22,7 +22,7 @@ export const supportRelayDoor: Door = {
   name: 'support-relay',
   configSchema: relayConfigSchema,
   enabled: (config) => configSection(config, relayConfigSchema).PAIRGATE_RELAY_ENABLED,
-  homeLinks: (ctx) => [{ order: 10, href: `${relayPrefix(ctx.config)}/`, title: 'Enter a support code', text: 'Someone on the phone gave you a code: type it to see who is asking before you let them in.' }],
+  homeLinks: (ctx) => [{ order: 10, href: `${relayPrefix(ctx.config)}/`, title: 'Enter a support code', text: 'Someone on the phone gave you a code: type it to see who is asking before you let them in.', translations: { fr: { title: 'Saisir un code d’assistance', text: 'Quelqu’un au téléphone vous a donné un code : saisissez-le pour voir qui demande avant de le laisser entrer.' } } }],
   checkConfig(config) {
     const cfg = configSection(config, relayConfigSchema);
     // Six symbols of 34 are only 30.5 bits: the relay holds few live codes so the chance stays in budget.
