@@ -97,9 +97,13 @@ export class Pages {
     }
   }
 
-  /** Renders `template` (relative to src/web/templates) with `data`, adding the CSRF token. */
+  /**
+   * Renders `template` (relative to src/web/templates) with `data`, adding the CSRF token and the
+   * path being shown (`currentPath`, which the navigation marks with `aria-current="page"`).
+   */
   render(request: FastifyRequest, reply: FastifyReply, template: string, data: Record<string, unknown> = {}, status = 200): FastifyReply {
-    const html = this.env.render(template, { lang: 'en', ...data, csrfToken: this.csrfToken(request, reply), csrfField: CSRF_FIELD });
+    const currentPath = new URL(request.url, 'http://local.invalid').pathname;
+    const html = this.env.render(template, { lang: 'en', ...data, currentPath, csrfToken: this.csrfToken(request, reply), csrfField: CSRF_FIELD });
     return reply
       .code(status)
       .header('cache-control', 'no-store')

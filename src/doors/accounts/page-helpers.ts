@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Pages } from '../../web/pages.js';
+import { languageSwitchUrl as pageLanguageSwitchUrl } from '../../web/page-language.js';
 import { accountsOf, currentUser } from './accounts.js';
 import { pageLocals, pickLang, type Lang } from './i18n.js';
 import type { User } from './users.js';
@@ -13,14 +14,8 @@ export interface PageOptions {
   lang?: Lang;
 }
 
-/** The current URL (path and query) with `lang` replaced: the target of the language switch. */
-export function languageSwitchUrl(request: FastifyRequest, lang: Lang): string | null {
-  // A page that answers a form has no address of its own to reload in another language.
-  if (request.method !== 'GET') return null;
-  const url = new URL(request.url, 'http://local.invalid');
-  url.searchParams.set('lang', lang);
-  return `${url.pathname}${url.search}`;
-}
+/** The target of the language switch (one rule for every page: page-language.ts). */
+export const languageSwitchUrl: (request: FastifyRequest, lang: Lang) => string | null = pageLanguageSwitchUrl;
 
 /**
  * Renders an account or access page: the translator, the language switch, the signed-in user

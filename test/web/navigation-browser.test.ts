@@ -1,0 +1,108 @@
+import type { Browser, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { browserSkipReason, launchBrowser, newWatchedPage } from '../helpers/browser.js';
+
+const skip = browserSkipReason();
+
+/** How a navigation link looks: its weight and whether it is underlined. */
+function looks(link: Locator): Promise<{ weight: string; line: string }> {
+  return link.evaluate((element) => {
+    // Run in the page, whose globals (getComputedStyle) the test's own types do not know.
+    const page = globalThis as unknown as { getComputedStyle(of: unknown): { fontWeight: string; textDecorationLine: string } };
+    const style = page.getComputedStyle(element);
+    return { weight: style.fontWeight, line: style.textDecorationLine };
+  });
+}
+
+/** Creates an account through the register page, in French, and lands on its accesses page. */
+async function registerInFrench(page: Page, base: string, username: string): Promise<void> {
+  await page.goto(`${base}/account/register?lang=fr`);
+  await page.getByLabel('E-mail').fill(`${username}@example.test`);
+  await page.getByLabel('Nom d\'utilisateur').fill(username);
+  await page.getByLabel('Mot de passe').fill('un mot de passe assez long');
+  await page.getByRole('button', { name: 'Créer le compte' }).click();
+  await page.waitForURL(`${base}/account/accesses?lang=fr`);
+}
+
+describe.skipIf(Boolean(skip))(`the navigation and the language switch, in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let t: TestApp;
+  let base: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10' });
+    base = await t.listen();
+    browser = await launchBrowser();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('the link of the page shown says so (aria-current) and looks it; following another moves the mark', async () => {
+    const { page, problems } = await newWatchedPage(browser);
+    await registerInFrench(page, base, 'nav-current');
+    const nav = page.getByRole('navigation', { name: 'pairgate' });
+    const accesses = nav.getByRole('link', { name: 'Accès des applications' });
+    const password = nav.getByRole('link', { name: 'Mot de passe' });
+    expect(await accesses.getAttribute('aria-current')).toBe('page');
+    expect(await password.getAttribute('aria-current')).toBeNull();
+    expect(await page.locator('[aria-current]').count()).toBe(1);
+    expect(await looks(accesses)).toEqual({ weight: '700', line: 'underline' });
+    expect(await looks(password)).toEqual({ weight: '500', line: 'none' });
+
+    await password.click();
+    await page.waitForURL(`${base}/account/password?lang=fr`);
+    expect(await nav.getByRole('link', { name: 'Mot de passe' }).getAttribute('aria-current')).toBe('page');
+    expect(await nav.getByRole('link', { name: 'Accès des applications' }).getAttribute('aria-current')).toBeNull();
+    expect(problems).toEqual([]);
+  });
+
+  it('the home page marks its own link, speaks the browser\'s French and switches to English', async () => {
+    const context = await browser.newContext({ locale: 'fr-FR' });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${base}/`);
+      expect(await page.getByRole('link', { name: 'pairgate', exact: true }).getAttribute('aria-current')).toBe('page');
+      await page.getByRole('link', { name: 'Boîtiers sur votre réseau' }).waitFor();
+      await page.getByRole('link', { name: 'English' }).click();
+      await page.waitForURL(`${base}/?lang=en`);
+      await page.getByRole('link', { name: 'Boxes on your network' }).click();
+      // The language chosen with the switch stays chosen on the page the link opens.
+      await page.waitForURL(`${base}/boxes?lang=en`);
+      expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Boxes on your network');
+      // Not the page shown any more: the brand is a plain link again.
+      expect(await page.getByRole('link', { name: 'pairgate', exact: true }).getAttribute('aria-current')).toBeNull();
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a form\'s result page has the switch too: it opens the form\'s page in the other language, without sending the form again', async () => {
+    const { page, problems } = await newWatchedPage(browser);
+    await registerInFrench(page, base, 'nav-switch');
+    await page.goto(`${base}/account/password?lang=fr`);
+    await page.getByLabel('Mot de passe actuel').fill('pas le bon mot de passe');
+    await page.getByLabel('Nouveau mot de passe').fill('un autre mot de passe long');
+    const [answer] = await Promise.all([
+      page.waitForResponse((response) => response.request().method() === 'POST' && new URL(response.url()).pathname === '/account/password'),
+      page.getByRole('button', { name: 'Changer le mot de passe' }).click(),
+    ]);
+    expect(answer.status()).toBe(401);
+    await page.getByRole('alert').waitFor();
+
+    const posts: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() !== 'GET') posts.push(request.url());
+    });
+    const english = page.getByRole('link', { name: 'English' });
+    expect(await english.getAttribute('href')).toBe('/account/password?lang=en');
+    await english.click();
+    await page.waitForURL(`${base}/account/password?lang=en`);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Change your password');
+    expect(await page.getByRole('alert').count()).toBe(0);
+    expect(posts).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+});
