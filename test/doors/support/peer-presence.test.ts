@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { confirmPairing, connectAgent, SupportOriginClient, type ChannelEvent, type SessionChannel } from '../../../src/sdk/support.js';
 import type { TestApp } from '../../helpers/app.js';
-import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
+import { createTestDatabase, createTestPrefix, postgresMissing, REDIS_URL, redisMissing } from '../../helpers/services.js';
 import { ADMIN, connectedSession, startOrigin, startRelay } from './helpers.js';
 
 const AVATAR = 'https://img.example/avatar.png';
@@ -97,28 +97,35 @@ describe('support channel: each side is told when the other leaves and comes bac
 });
 
 const pgMissing = await postgresMissing();
+const noRedis = pgMissing ?? (await redisMissing());
 
-describe.skipIf(pgMissing)('support channel: the other side leaving is told across two nodes (PostgreSQL)', () => {
+/** Agent on node A, supporter on node B: the notices cross on the bus (PostgreSQL NOTIFY or Redis pub/sub). */
+function acrossTwoNodes(name: string, skip: string | undefined, withRedis: boolean): void {
+describe.skipIf(skip)(`support channel: the other side leaving is told across two nodes (${name})`, () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let prefix: ReturnType<typeof createTestPrefix>;
   let relay: TestApp;
   let a: TestApp;
   let b: TestApp;
   beforeAll(async () => {
     database = await createTestDatabase();
+    prefix = createTestPrefix();
+    const env = { PAIRGATE_DATABASE_URL: database.url, ...(withRedis ? { PAIRGATE_REDIS_URL: REDIS_URL, PAIRGATE_REDIS_PREFIX: prefix.prefix } : {}) };
     relay = await startRelay();
-    a = await startOrigin(relay.url, { PAIRGATE_DATABASE_URL: database.url });
-    b = await startOrigin(relay.url, { PAIRGATE_DATABASE_URL: database.url });
+    a = await startOrigin(relay.url, env);
+    b = await startOrigin(relay.url, env);
   });
   afterAll(async () => {
     await Promise.allSettled([a?.close(), b?.close(), relay?.close()]);
+    await prefix?.cleanup();
     await database?.drop();
   });
 
   it('supporter on B detaches and re-attaches: the agent on A is told both; the agent leaving A is told to B', async () => {
     const onA = new SupportOriginClient({ baseUrl: a.url, ...ADMIN });
     const onB = new SupportOriginClient({ baseUrl: b.url, ...ADMIN });
-    const created = await onA.createSession({ id: 'presence-split', supporterName: 'T', supporterAvatar: AVATAR });
-    const supporter = await onB.attach('presence-split');
+    const created = await onA.createSession({ id: `presence-split-${name}`, supporterName: 'T', supporterAvatar: AVATAR });
+    const supporter = await onB.attach(`presence-split-${name}`);
     const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected', 5000);
     const confirmation = await confirmPairing(`${a.url}/pairing/${created.PairingCode}`);
     const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
@@ -129,7 +136,7 @@ describe.skipIf(pgMissing)('support channel: the other side leaving is told acro
     supporter.close();
     expect(await left).toMatchObject({ peer: 'supporter', mayReturn: true });
     const back = agent.next((e) => e.type === 'peer_joined', 5000);
-    const again = await onB.attach('presence-split');
+    const again = await onB.attach(`presence-split-${name}`);
     expect(await back).toMatchObject({ peer: 'supporter' });
 
     const agentLeft = again.next((e) => e.type === 'peer_left', 5000);
@@ -138,3 +145,7 @@ describe.skipIf(pgMissing)('support channel: the other side leaving is told acro
     again.close();
   });
 });
+}
+
+acrossTwoNodes('PostgreSQL', pgMissing, false);
+acrossTwoNodes('Redis', noRedis, true);
