@@ -101,50 +101,50 @@ const noRedis = pgMissing ?? (await redisMissing());
 
 /** Agent on node A, supporter on node B: the notices cross on the bus (PostgreSQL NOTIFY or Redis pub/sub). */
 function acrossTwoNodes(name: string, skip: string | undefined, withRedis: boolean): void {
-describe.skipIf(skip)(`support channel: the other side leaving is told across two nodes (${name})`, () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let prefix: ReturnType<typeof createTestPrefix>;
-  let relay: TestApp;
-  let a: TestApp;
-  let b: TestApp;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    prefix = createTestPrefix();
-    const env = { PAIRGATE_DATABASE_URL: database.url, ...(withRedis ? { PAIRGATE_REDIS_URL: REDIS_URL, PAIRGATE_REDIS_PREFIX: prefix.prefix } : {}) };
-    relay = await startRelay();
-    a = await startOrigin(relay.url, env);
-    b = await startOrigin(relay.url, env);
-  });
-  afterAll(async () => {
-    await Promise.allSettled([a?.close(), b?.close(), relay?.close()]);
-    await prefix?.cleanup();
-    await database?.drop();
-  });
+  describe.skipIf(skip)(`support channel: the other side leaving is told across two nodes (${name})`, () => {
+    let database: Awaited<ReturnType<typeof createTestDatabase>>;
+    let prefix: ReturnType<typeof createTestPrefix>;
+    let relay: TestApp;
+    let a: TestApp;
+    let b: TestApp;
+    beforeAll(async () => {
+      database = await createTestDatabase();
+      prefix = createTestPrefix();
+      const env = { PAIRGATE_DATABASE_URL: database.url, ...(withRedis ? { PAIRGATE_REDIS_URL: REDIS_URL, PAIRGATE_REDIS_PREFIX: prefix.prefix } : {}) };
+      relay = await startRelay();
+      a = await startOrigin(relay.url, env);
+      b = await startOrigin(relay.url, env);
+    });
+    afterAll(async () => {
+      await Promise.allSettled([a?.close(), b?.close(), relay?.close()]);
+      await prefix?.cleanup();
+      await database?.drop();
+    });
 
-  it('supporter on B detaches and re-attaches: the agent on A is told both; the agent leaving A is told to B', async () => {
-    const onA = new SupportOriginClient({ baseUrl: a.url, ...ADMIN });
-    const onB = new SupportOriginClient({ baseUrl: b.url, ...ADMIN });
-    const created = await onA.createSession({ id: `presence-split-${name}`, supporterName: 'T', supporterAvatar: AVATAR });
-    const supporter = await onB.attach(`presence-split-${name}`);
-    const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected', 5000);
-    const confirmation = await confirmPairing(`${a.url}/pairing/${created.PairingCode}`);
-    const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
-    await connected;
-    expect(agent.welcome).toMatchObject({ supporterAttached: true });
+    it('supporter on B detaches and re-attaches: the agent on A is told both; the agent leaving A is told to B', async () => {
+      const onA = new SupportOriginClient({ baseUrl: a.url, ...ADMIN });
+      const onB = new SupportOriginClient({ baseUrl: b.url, ...ADMIN });
+      const created = await onA.createSession({ id: `presence-split-${name}`, supporterName: 'T', supporterAvatar: AVATAR });
+      const supporter = await onB.attach(`presence-split-${name}`);
+      const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected', 5000);
+      const confirmation = await confirmPairing(`${a.url}/pairing/${created.PairingCode}`);
+      const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+      await connected;
+      expect(agent.welcome).toMatchObject({ supporterAttached: true });
 
-    const left = agent.next((e) => e.type === 'peer_left', 5000);
-    supporter.close();
-    expect(await left).toMatchObject({ peer: 'supporter', mayReturn: true });
-    const back = agent.next((e) => e.type === 'peer_joined', 5000);
-    const again = await onB.attach(`presence-split-${name}`);
-    expect(await back).toMatchObject({ peer: 'supporter' });
+      const left = agent.next((e) => e.type === 'peer_left', 5000);
+      supporter.close();
+      expect(await left).toMatchObject({ peer: 'supporter', mayReturn: true });
+      const back = agent.next((e) => e.type === 'peer_joined', 5000);
+      const again = await onB.attach(`presence-split-${name}`);
+      expect(await back).toMatchObject({ peer: 'supporter' });
 
-    const agentLeft = again.next((e) => e.type === 'peer_left', 5000);
-    agent.close();
-    expect(await agentLeft).toMatchObject({ peer: 'agent', mayReturn: true });
-    again.close();
+      const agentLeft = again.next((e) => e.type === 'peer_left', 5000);
+      agent.close();
+      expect(await agentLeft).toMatchObject({ peer: 'agent', mayReturn: true });
+      again.close();
+    });
   });
-});
 }
 
 acrossTwoNodes('PostgreSQL', pgMissing, false);
