@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
+import { ChatLinks } from '../../../src/doors/install/chat-links.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { FakeMattermost, INSTALL_ENV, installationIdOf, installConnector, Member, mattermostId, webhookCall, type MattermostUser } from './install-helpers.js';
 
@@ -87,6 +88,17 @@ describe('install: an uninstall takes the installation\'s chat links with it (re
     expect((await mm.install(thirdId, setup.body.jwt_secret, ada)).status).toBe(200);
     clock.advance(1000);
     expect((await mm.call(thirdId, 'status', setup.body.jwt_secret, bob)).body).toMatchObject({ type: 'ok', data: { linked: false } });
+  });
+
+  it('a link whose installation was uninstalled after its call was checked is refused, not written after the removal', async () => {
+    const orgId = await admin.createOrg('Raced');
+    const installed = await installConnector(base, admin, orgId, 'mattermost', clock);
+    clock.advance(1000);
+    expect((await mm.call(installed.id, 'uninstall', installed.secret, ada)).status).toBe(200);
+    const userId = (await t.app.pairgate.stores.db.selectFrom('users').select('id').where('username', '=', 'unlink-admin').executeTakeFirstOrThrow()).id;
+    const links = new ChatLinks(t.app.pairgate.stores.db);
+    expect(await links.link({ orgId, connector: 'mattermost', externalUserId: ada.id }, userId, installed.id, 'ada', clock.now())).toBe('installation_gone');
+    expect(await linkedUsers(orgId)).toEqual([]);
   });
 
   it('a forged uninstall removes nothing', async () => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { InvalidRequestError } from '../../../core/errors.js';
+import { InvalidRequestError, PairgateError } from '../../../core/errors.js';
 import type { ChatKit } from '../chat-kit.js';
 import { ChatCommands } from '../chat-commands.js';
 import type { Connector, VerifiedCall } from '../connector.js';
@@ -174,8 +174,15 @@ export const mattermostConnector: Connector = {
       // ok, so an admin is never kept from removing the app; one it has is removed only for a
       // caller holding its secret.
       api.post('/mattermost/:id/uninstall', { schema: callSchema('Mattermost on_uninstall: pairgate forgets the installation and its chat links; link tokens are refused until a new setup is installed.', { 401: CallResponseSchema }), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
-        if (!(await kit.installations.find(NAME, request.params.id))) return ok('pairgate had no installation with this id: nothing to remove.');
-        const call = await verifyMattermostCall(request, request.params.id, kit, { anyState: true });
+        let call: VerifiedCall;
+        try {
+          call = await verifyMattermostCall(request, request.params.id, kit, { anyState: true });
+        } catch (error) {
+          // The installation is looked up before the token is checked: one that is gone (here or in
+          // a race with another removal, between a look-up and the check) is nothing to remove.
+          if (error instanceof PairgateError && error.code === 'installation_not_found') return ok('pairgate had no installation with this id: nothing to remove.');
+          throw error;
+        }
         const organization = await kit.uninstall(call.installation);
         return ok(organization ? `Uninstalled: pairgate no longer answers here for organization ${organization.name}. To use it again, an admin sets it up again at ${kit.ctx.publicUrl()}/integrations and installs the new setup.` : 'Uninstalled.');
       });
