@@ -5,7 +5,7 @@
 // per 100k live grants.
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { jsonClient, load, percentile, row, rssMiB } from './lib/measure.js';
+import { jsonClient, load, percentile, rotatingPaths, row, rssMiB } from './lib/measure.js';
 import { startBaseline, startFloor, startPairgate } from './lib/servers.js';
 import { pinningNote } from './lib/pinning.js';
 
@@ -84,12 +84,6 @@ function printFloor(floor, baseline, result) {
   console.log(`  ${''.padEnd(32)} by server CPU per request: ${((baseline.cpuUs / floor.cpuUs) * 100).toFixed(0)}% of bare; pairgate is at ${((result.rps / floor.rps) * 100).toFixed(0)}% of the floor`);
 }
 
-/** Requests to `path(i)` on `url`, a new path for each request. */
-function paths(url, path) {
-  let next = 0;
-  return { url, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: path(next++) }) }] };
-}
-
 async function throughput(pairgate, bare, floor) {
   console.log(`\nthroughput (median of ${rounds} rounds of ${duration} s, ${connections} connections; autocannon in another process)`);
   console.log(pinningNote());
@@ -99,10 +93,10 @@ async function throughput(pairgate, bare, floor) {
   const create = await pair('POST /api/v1/grants (create)', bare, pairgate, (url) => ({ url: `${url}/api/v1/grants`, method: 'POST', body: { label: 'bench' } }), floor);
 
   const codes = await Promise.all(Array.from({ length: 200 }, () => createGrant(pairgate.url).then((g) => g.code)));
-  const lookup = await pair('GET /api/v1/codes/:code (look-up)', bare, pairgate, (url) => paths(url, (i) => `/api/v1/codes/${codes[i % codes.length]}`));
+  const lookup = await pair('GET /api/v1/codes/:code (look-up)', bare, pairgate, (url) => rotatingPaths(url, (i) => `/api/v1/codes/${codes[i % codes.length]}`));
 
   const ids = await Promise.all(Array.from({ length: 200 }, () => createGrant(pairgate.url).then((g) => g.id)));
-  await pair('GET /api/v1/grants/:id (wait endpoint)', bare, pairgate, (url) => paths(url, (i) => `/api/v1/grants/${ids[i % ids.length]}?wait=0`));
+  await pair('GET /api/v1/grants/:id (wait endpoint)', bare, pairgate, (url) => rotatingPaths(url, (i) => `/api/v1/grants/${ids[i % ids.length]}?wait=0`));
   return { create, lookup };
 }
 

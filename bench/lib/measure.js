@@ -40,6 +40,12 @@ export async function load({ url, method = 'GET', body, requests, duration, conn
   };
 }
 
+/** autocannon options for GET requests to `path(i)` on `url`, a new path for each request. */
+export function rotatingPaths(url, path) {
+  let next = 0;
+  return { url, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: path(next++) }) }] };
+}
+
 /** The p-th percentile (0-100) of numbers. */
 export function percentile(values, p) {
   const sorted = [...values].sort((a, b) => a - b);

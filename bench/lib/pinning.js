@@ -33,11 +33,12 @@ if (pinned) {
 
 /**
  * The command and arguments that run `args` with node, on the server's CPU when pinning is on
- * and `pin` is true (a benchmark of several nodes passes false: they need a core each).
+ * and `pin` is true (a benchmark of several nodes passes false: they need a core each), under
+ * the command `wrap` names when one is given (valgrind, for the instruction counts).
  */
-export function nodeCommand(args, pin = true) {
-  if (!pinned || !pin) return { command: process.execPath, args };
-  return { command: 'taskset', args: ['--cpu-list', String(SERVER_CPU), process.execPath, ...args] };
+export function nodeCommand(args, pin = true, wrap = []) {
+  const line = [...(pinned && pin ? ['taskset', '--cpu-list', String(SERVER_CPU)] : []), ...wrap, process.execPath, ...args];
+  return { command: line[0], args: line.slice(1) };
 }
 
 /** One line saying how the benchmark is pinned, for its output. */

@@ -46,13 +46,13 @@ function stopper(child, cleanup = () => {}) {
 
 /**
  * Starts `pairgate serve` on a free port with a fresh data folder, on the server CPU unless `pin` is
- * false (see pinning.js); returns {url, pid, stop}, and with
+ * false (see pinning.js), under the command `wrap` when given; returns {url, pid, stop}, and with
  * `inspect` a `collectGarbage()` that runs a full GC in the server (through its inspector, on
  * loopback), so that memory is measured without the garbage a load leaves behind.
  */
-export async function startPairgate(env = {}, { inspect = false, pin = true } = {}) {
+export async function startPairgate(env = {}, { inspect = false, pin = true, wrap = [] } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-bench-'));
-  const run = nodeCommand([...(inspect ? ['--inspect=127.0.0.1:0'] : []), join(root, 'dist/cli/main.js'), 'serve', '--port', '0', '--data-dir', dataDir], pin);
+  const run = nodeCommand([...(inspect ? ['--inspect=127.0.0.1:0'] : []), join(root, 'dist/cli/main.js'), 'serve', '--port', '0', '--data-dir', dataDir], pin, wrap);
   const child = spawn(run.command, run.args, {
     env: { ...process.env, ...UNLIMITED, ...env },
     stdio: ['ignore', 'pipe', inspect ? 'pipe' : 'inherit'],
@@ -93,18 +93,21 @@ function collectGarbage(url) {
 }
 
 /** Starts the bare baseline: Fastify with one JSON route per shape, nothing else. */
-export function startBaseline() {
-  return startReference('bare-server.js', 'bare');
+export function startBaseline({ wrap = [] } = {}) {
+  return startReference('bare-server.js', 'bare', wrap);
 }
 
 /** Starts the creation floor (floor-server.js): the parts every creation requires, nothing else. */
-export function startFloor() {
-  return startReference('floor-server.js', 'floor');
+export function startFloor({ wrap = [] } = {}) {
+  return startReference('floor-server.js', 'floor', wrap);
 }
 
-/** Starts one of the reference servers of bench/lib on the server CPU; returns {url, pid, stop}. */
-async function startReference(file, name) {
-  const run = nodeCommand([join(root, 'bench/lib', file)]);
+/**
+ * Starts one of the reference servers of bench/lib on the server CPU, under `wrap` when given;
+ * returns {url, pid, stop}.
+ */
+async function startReference(file, name, wrap) {
+  const run = nodeCommand([join(root, 'bench/lib', file)], true, wrap);
   const child = spawn(run.command, run.args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await waitForUrl(child, new RegExp(`^${name} listening on (\\S+)$`));
   return {
