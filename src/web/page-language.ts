@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { localPath } from './local-path.js';
 
 /** Languages pages can be shown in. */
 export const PAGE_LANGUAGES = ['en', 'fr'] as const;
@@ -57,15 +58,16 @@ const FLOW_FIELD = 'next';
  * The target of a page's language switch: the page's address (path and query) with `lang` set. A
  * page answering a form (a POST) has no address to reload, and reloading would resubmit the form,
  * so its switch leads to the form's own page (the GET route at the same address) in `lang`, with
- * the flow's `next` the form carried (that page checks it as it checks any address); none when no
- * page is served there.
+ * the flow's `next` the form carried when it is a path on this server; none when no page is served
+ * there.
  */
 export function languageSwitchUrl(request: FastifyRequest, lang: PageLanguage): string | null {
   const url = new URL(request.url, 'http://local.invalid');
   if (request.method !== 'GET') {
     if (!request.server.hasRoute({ method: 'GET', url: url.pathname })) return null;
-    const next = (request.body as Record<string, unknown> | undefined)?.[FLOW_FIELD];
-    if (typeof next === 'string' && next && !url.searchParams.has(FLOW_FIELD)) url.searchParams.set(FLOW_FIELD, next);
+    // Only a path on this server: the page would drop any other, but the link should not carry it.
+    const next = localPath((request.body as Record<string, unknown> | undefined)?.[FLOW_FIELD]);
+    if (next && !url.searchParams.has(FLOW_FIELD)) url.searchParams.set(FLOW_FIELD, next);
   }
   url.searchParams.set('lang', lang);
   return `${url.pathname}${url.search}`;

@@ -11,6 +11,7 @@ import type { ResetMailBudget } from './reset-mail-budget.js';
 import type { Sessions } from './sessions.js';
 import type { SignInLimits, SpentBudget } from './sign-in-limits.js';
 import { validatePassword, validateRegistration, type User, type UserStore } from './users.js';
+import { localPath } from '../../web/local-path.js';
 
 /** Everything accounts are made of, wired once per server. */
 export interface AccountParts {
@@ -262,15 +263,5 @@ export function signInUrl(next: string, lang?: Lang): string {
 
 /** `next` when it is a path on this server, else `fallback`: sign-in never redirects elsewhere. */
 export function safeNext(next: unknown, fallback = '/account/accesses'): string {
-  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.includes('\\')) return fallback;
-  try {
-    const url = new URL(next, 'http://local.invalid');
-    if (url.origin !== 'http://local.invalid') return fallback;
-    // Checked again after parsing: resolving dot segments turns `/.//evil` into `//evil`, which a
-    // browser reads as another host.
-    const path = `${url.pathname}${url.search}`;
-    return path.startsWith('//') || path.includes('\\') ? fallback : path;
-  } catch {
-    return fallback;
-  }
+  return localPath(next) ?? fallback;
 }
