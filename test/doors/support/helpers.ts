@@ -2,6 +2,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll } from 'vitest';
 import { WebSocket } from 'ws';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { createTestDatabase, createTestPrefix, REDIS_URL } from '../../helpers/services.js';
 import { supportRelayDoor } from '../../../src/doors/support/relay-door.js';
 import { confirmPairing, connectAgent, SupportOriginClient, type SessionChannel } from '../../../src/sdk/support.js';
 export { freePort } from '../../helpers/ports.js';
@@ -62,6 +63,44 @@ export function useSupportServers(): SupportServers {
     await servers.relay?.close();
   });
   return servers;
+}
+
+/** Two origin nodes of one deployment (A and B) behind one relay, and what they share. */
+export interface TwoOriginNodes {
+  relay: TestApp;
+  a: TestApp;
+  b: TestApp;
+  /** The PostgreSQL database both nodes use. */
+  databaseUrl: string;
+  /** The Redis key prefix both nodes use (with Redis). */
+  redisPrefix: string;
+}
+
+/**
+ * Starts a relay and two origins sharing a fresh PostgreSQL database (and, `withRedis`, Redis under
+ * a fresh prefix) before the tests of the calling describe block, and stops them after; the fields
+ * are there from the first test on.
+ */
+export function useTwoOriginNodes(withRedis: boolean): TwoOriginNodes {
+  const nodes = {} as TwoOriginNodes;
+  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+  let prefix: ReturnType<typeof createTestPrefix> | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    prefix = createTestPrefix();
+    nodes.databaseUrl = database.url;
+    nodes.redisPrefix = prefix.prefix;
+    const env = { PAIRGATE_DATABASE_URL: database.url, ...(withRedis ? { PAIRGATE_REDIS_URL: REDIS_URL, PAIRGATE_REDIS_PREFIX: prefix.prefix } : {}) };
+    nodes.relay = await startRelay();
+    nodes.a = await startOrigin(nodes.relay.url, env);
+    nodes.b = await startOrigin(nodes.relay.url, env);
+  });
+  afterAll(async () => {
+    await Promise.allSettled([nodes.a?.close(), nodes.b?.close(), nodes.relay?.close()]);
+    await prefix?.cleanup();
+    await database?.drop();
+  });
+  return nodes;
 }
 
 /** Reads a JSON answer for assertions. */

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { confirmPairing, connectAgent, SupportOriginClient, type ChannelEvent, type SessionChannel } from '../../../src/sdk/support.js';
 import type { TestApp } from '../../helpers/app.js';
-import { createTestDatabase, createTestPrefix, postgresMissing, REDIS_URL, redisMissing } from '../../helpers/services.js';
-import { ADMIN, connectedSession, startOrigin, startRelay } from './helpers.js';
+import { postgresMissing, redisMissing } from '../../helpers/services.js';
+import { ADMIN, connectedSession, startOrigin, startRelay, useTwoOriginNodes } from './helpers.js';
 
 const AVATAR = 'https://img.example/avatar.png';
 
@@ -102,32 +102,15 @@ const noRedis = pgMissing ?? (await redisMissing());
 /** Agent on node A, supporter on node B: the notices cross on the bus (PostgreSQL NOTIFY or Redis pub/sub). */
 function acrossTwoNodes(name: string, skip: string | undefined, withRedis: boolean): void {
   describe.skipIf(skip)(`support channel: the other side leaving is told across two nodes (${name})`, () => {
-    let database: Awaited<ReturnType<typeof createTestDatabase>>;
-    let prefix: ReturnType<typeof createTestPrefix>;
-    let relay: TestApp;
-    let a: TestApp;
-    let b: TestApp;
-    beforeAll(async () => {
-      database = await createTestDatabase();
-      prefix = createTestPrefix();
-      const env = { PAIRGATE_DATABASE_URL: database.url, ...(withRedis ? { PAIRGATE_REDIS_URL: REDIS_URL, PAIRGATE_REDIS_PREFIX: prefix.prefix } : {}) };
-      relay = await startRelay();
-      a = await startOrigin(relay.url, env);
-      b = await startOrigin(relay.url, env);
-    });
-    afterAll(async () => {
-      await Promise.allSettled([a?.close(), b?.close(), relay?.close()]);
-      await prefix?.cleanup();
-      await database?.drop();
-    });
+    const nodes = useTwoOriginNodes(withRedis);
 
     it('supporter on B detaches and re-attaches: the agent on A is told both; the agent leaving A is told to B', async () => {
-      const onA = new SupportOriginClient({ baseUrl: a.url, ...ADMIN });
-      const onB = new SupportOriginClient({ baseUrl: b.url, ...ADMIN });
+      const onA = new SupportOriginClient({ baseUrl: nodes.a.url, ...ADMIN });
+      const onB = new SupportOriginClient({ baseUrl: nodes.b.url, ...ADMIN });
       const created = await onA.createSession({ id: `presence-split-${name}`, supporterName: 'T', supporterAvatar: AVATAR });
       const supporter = await onB.attach(`presence-split-${name}`);
       const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected', 5000);
-      const confirmation = await confirmPairing(`${a.url}/pairing/${created.PairingCode}`);
+      const confirmation = await confirmPairing(`${nodes.a.url}/pairing/${created.PairingCode}`);
       const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
       await connected;
       expect(agent.welcome).toMatchObject({ supporterAttached: true });

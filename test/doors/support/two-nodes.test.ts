@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sessionGrantId } from '../../../src/doors/support/session-model.js';
 import { confirmPairing, connectAgent, SupportOriginClient } from '../../../src/sdk/support.js';
-import type { TestApp } from '../../helpers/app.js';
-import { createTestDatabase, createTestPrefix, dropPgListeners, dropRedisSubscribers, postgresMissing, REDIS_URL, redisMissing } from '../../helpers/services.js';
-import { ADMIN, chatTranscript, startOrigin, startRelay } from './helpers.js';
+import { dropPgListeners, dropRedisSubscribers, postgresMissing, redisMissing } from '../../helpers/services.js';
+import { ADMIN, chatTranscript, useTwoOriginNodes } from './helpers.js';
 
 const AVATAR = 'https://img.example/avatar.png';
 const pgMissing = await postgresMissing();
@@ -17,36 +16,19 @@ const noRedis = pgMissing ?? (await redisMissing());
  */
 function twoNodeSession(name: string, skip: string | undefined, withRedis: boolean): void {
   describe.skipIf(skip)(`support session across two nodes (${name})`, () => {
-    let database: Awaited<ReturnType<typeof createTestDatabase>>;
-    let prefix: ReturnType<typeof createTestPrefix>;
-    let relay: TestApp;
-    let a: TestApp;
-    let b: TestApp;
-    beforeAll(async () => {
-      database = await createTestDatabase();
-      prefix = createTestPrefix();
-      const env = { PAIRGATE_DATABASE_URL: database.url, ...(withRedis ? { PAIRGATE_REDIS_URL: REDIS_URL, PAIRGATE_REDIS_PREFIX: prefix.prefix } : {}) };
-      relay = await startRelay();
-      a = await startOrigin(relay.url, env);
-      b = await startOrigin(relay.url, env);
-    });
-    afterAll(async () => {
-      await Promise.allSettled([a?.close(), b?.close(), relay?.close()]);
-      await prefix?.cleanup();
-      await database?.drop();
-    });
+    const nodes = useTwoOriginNodes(withRedis);
 
     it('agent on A, supporter on B: state, chat both ways, a 20 KB report, and the end reach the other node', async () => {
-      const onA = new SupportOriginClient({ baseUrl: a.url, ...ADMIN });
-      const onB = new SupportOriginClient({ baseUrl: b.url, ...ADMIN });
+      const onA = new SupportOriginClient({ baseUrl: nodes.a.url, ...ADMIN });
+      const onB = new SupportOriginClient({ baseUrl: nodes.b.url, ...ADMIN });
       const created = await onA.createSession({ id: `split-${name}`, supporterName: 'T', supporterAvatar: AVATAR });
       const supporter = await onB.attach(`split-${name}`);
       expect((await supporter.next((e) => e.type === 'state')).state).toBe('waiting');
 
       // Confirmed and joined on A; the supporter on B hears of each step.
       const confirmed = supporter.next((e) => e.type === 'state' && e.state === 'confirmed');
-      const confirmation = await confirmPairing(`${a.url}/pairing/${created.PairingCode}`);
-      expect(confirmation.MeshServer.startsWith(a.url.replace(/^http/, 'ws'))).toBe(true);
+      const confirmation = await confirmPairing(`${nodes.a.url}/pairing/${created.PairingCode}`);
+      expect(confirmation.MeshServer.startsWith(nodes.a.url.replace(/^http/, 'ws'))).toBe(true);
       await confirmed;
       const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
       const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
@@ -82,18 +64,18 @@ function twoNodeSession(name: string, skip: string | undefined, withRedis: boole
     }, 30_000);
 
     it('one agent per session across nodes: a second agent on B is refused while the first is on A, and welcome once it left', async () => {
-      const onA = new SupportOriginClient({ baseUrl: a.url, ...ADMIN });
+      const onA = new SupportOriginClient({ baseUrl: nodes.a.url, ...ADMIN });
       const created = await onA.createSession({ id: `one-agent-${name}`, supporterName: 'T', supporterAvatar: AVATAR });
-      const confirmation = await confirmPairing(`${a.url}/pairing/${created.PairingCode}`);
-      const onNode = (base: string) => confirmation.MeshServer.replace(a.url.replace(/^http/, 'ws'), base.replace(/^http/, 'ws'));
-      const first = await connectAgent(onNode(a.url), confirmation.AgentCredential);
-      await expect(connectAgent(onNode(b.url), confirmation.AgentCredential)).rejects.toMatchObject({ code: 'agent_already_connected' });
-      await expect(connectAgent(onNode(a.url), confirmation.AgentCredential)).rejects.toMatchObject({ code: 'agent_already_connected' });
+      const confirmation = await confirmPairing(`${nodes.a.url}/pairing/${created.PairingCode}`);
+      const onNode = (base: string) => confirmation.MeshServer.replace(nodes.a.url.replace(/^http/, 'ws'), base.replace(/^http/, 'ws'));
+      const first = await connectAgent(onNode(nodes.a.url), confirmation.AgentCredential);
+      await expect(connectAgent(onNode(nodes.b.url), confirmation.AgentCredential)).rejects.toMatchObject({ code: 'agent_already_connected' });
+      await expect(connectAgent(onNode(nodes.a.url), confirmation.AgentCredential)).rejects.toMatchObject({ code: 'agent_already_connected' });
       first.close();
       // The lease goes back when the socket closes; the next agent may come in on the other node.
       let second: Awaited<ReturnType<typeof connectAgent>> | undefined;
       for (let attempt = 0; attempt < 50 && !second; attempt++) {
-        second = await connectAgent(onNode(b.url), confirmation.AgentCredential).catch(async (error: { code?: string }) => {
+        second = await connectAgent(onNode(nodes.b.url), confirmation.AgentCredential).catch(async (error: { code?: string }) => {
           if (error.code !== 'agent_already_connected') throw error;
           await new Promise((resolve) => setTimeout(resolve, 100));
           return undefined;
@@ -105,23 +87,23 @@ function twoNodeSession(name: string, skip: string | undefined, withRedis: boole
     }, 30_000);
 
     it('ended on B while A was cut from the bus: the agent on A is told once A listens again', async () => {
-      const onB = new SupportOriginClient({ baseUrl: b.url, ...ADMIN });
+      const onB = new SupportOriginClient({ baseUrl: nodes.b.url, ...ADMIN });
       const created = await onB.createSession({ id: `cut-${name}`, supporterName: 'T', supporterAvatar: AVATAR });
-      const confirmation = await confirmPairing(`${b.url}/pairing/${created.PairingCode}`);
-      const agent = await connectAgent(confirmation.MeshServer.replace(b.url.replace(/^http/, 'ws'), a.url.replace(/^http/, 'ws')), confirmation.AgentCredential);
+      const confirmation = await confirmPairing(`${nodes.b.url}/pairing/${created.PairingCode}`);
+      const agent = await connectAgent(confirmation.MeshServer.replace(nodes.b.url.replace(/^http/, 'ws'), nodes.a.url.replace(/^http/, 'ws')), confirmation.AgentCredential);
       const ended = agent.next((e) => e.type === 'ended', 20_000);
       // Both nodes' listening connections drop: B's "ended" and the grant's removal never reach A.
-      await (withRedis ? dropRedisSubscribers(prefix.prefix) : dropPgListeners(database.url));
+      await (withRedis ? dropRedisSubscribers(nodes.redisPrefix) : dropPgListeners(nodes.databaseUrl));
       await onB.deleteSession(`cut-${name}`);
       expect((await ended).reason).toBe('deleted');
     }, 30_000);
 
     it('chat sent while B was cut from the bus reaches the supporter on B once B listens again, once', async () => {
-      const onA = new SupportOriginClient({ baseUrl: a.url, ...ADMIN });
-      const onB = new SupportOriginClient({ baseUrl: b.url, ...ADMIN });
+      const onA = new SupportOriginClient({ baseUrl: nodes.a.url, ...ADMIN });
+      const onB = new SupportOriginClient({ baseUrl: nodes.b.url, ...ADMIN });
       const created = await onA.createSession({ id: `missed-${name}`, supporterName: 'T', supporterAvatar: AVATAR });
       const supporter = await onB.attach(`missed-${name}`);
-      const confirmation = await confirmPairing(`${a.url}/pairing/${created.PairingCode}`);
+      const confirmation = await confirmPairing(`${nodes.a.url}/pairing/${created.PairingCode}`);
       const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
       const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
       await connected;
@@ -130,7 +112,7 @@ function twoNodeSession(name: string, skip: string | undefined, withRedis: boole
       expect((await before).text).toBe('before the cut');
 
       // The listening connections drop; what the agent says now is broadcast to nobody on B.
-      await (withRedis ? dropRedisSubscribers(prefix.prefix) : dropPgListeners(database.url));
+      await (withRedis ? dropRedisSubscribers(nodes.redisPrefix) : dropPgListeners(nodes.databaseUrl));
       const missed = supporter.next((e) => e.type === 'message', 20_000);
       agent.say('said during the cut');
       expect((await missed).text).toBe('said during the cut');
@@ -139,17 +121,17 @@ function twoNodeSession(name: string, skip: string | undefined, withRedis: boole
       agent.say('after the cut');
       expect((await after).text).toBe('after the cut');
       // The log lives as long as the session: ending it deletes what was said.
-      const logged = () => a.app.pairgate.stores.ephemeral.list(`support:log|${sessionGrantId(`missed-${name}`)}|`, Date.now());
+      const logged = () => nodes.a.app.pairgate.stores.ephemeral.list(`support:log|${sessionGrantId(`missed-${name}`)}|`, Date.now());
       expect(await logged()).toHaveLength(3);
       await onA.deleteSession(`missed-${name}`);
       expect(await logged()).toEqual([]);
     }, 30_000);
 
     it('an agent rejoining on A with history while the supporter on B keeps talking: every message once, in order', async () => {
-      const onB = new SupportOriginClient({ baseUrl: b.url, ...ADMIN });
+      const onB = new SupportOriginClient({ baseUrl: nodes.b.url, ...ADMIN });
       const created = await onB.createSession({ id: `history-${name}`, supporterName: 'T', supporterAvatar: AVATAR });
       const supporter = await onB.attach(`history-${name}`);
-      const confirmation = await confirmPairing(`${a.url}/pairing/${created.PairingCode}`);
+      const confirmation = await confirmPairing(`${nodes.a.url}/pairing/${created.PairingCode}`);
       const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
       const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
       await connected;
@@ -175,13 +157,13 @@ function twoNodeSession(name: string, skip: string | undefined, withRedis: boole
     }, 30_000);
 
     it('the agent ends it on A: the supporter on B is told', async () => {
-      const onA = new SupportOriginClient({ baseUrl: a.url, ...ADMIN });
-      const onB = new SupportOriginClient({ baseUrl: b.url, ...ADMIN });
+      const onA = new SupportOriginClient({ baseUrl: nodes.a.url, ...ADMIN });
+      const onB = new SupportOriginClient({ baseUrl: nodes.b.url, ...ADMIN });
       const created = await onB.createSession({ id: `agent-ends-${name}`, supporterName: 'T', supporterAvatar: AVATAR });
       const supporter = await onB.attach(`agent-ends-${name}`);
-      const confirmation = await confirmPairing(`${b.url}/pairing/${created.PairingCode}`);
+      const confirmation = await confirmPairing(`${nodes.b.url}/pairing/${created.PairingCode}`);
       // The same deployment reached through the other node (as a load balancer would send it).
-      const agent = await connectAgent(confirmation.MeshServer.replace(b.url.replace(/^http/, 'ws'), a.url.replace(/^http/, 'ws')), confirmation.AgentCredential);
+      const agent = await connectAgent(confirmation.MeshServer.replace(nodes.b.url.replace(/^http/, 'ws'), nodes.a.url.replace(/^http/, 'ws')), confirmation.AgentCredential);
       const ended = supporter.next((e) => e.type === 'ended');
       agent.end();
       expect((await ended).reason).toBe('agent');
