@@ -1,8 +1,9 @@
 // `npm run bench:instructions`: the cost of creation, look-up by code and the wait endpoint as
 // instructions per request, counted by valgrind's callgrind in the server process, for pairgate,
 // the bare Fastify baseline and (creation) the floor (lib/floor-server.js). Unlike req/s and CPU
-// time, an instruction count does not move with the machine's speed or with other work on it, so
-// two builds compare to within a few per cent from one run to the next. It does not see time spent
+// time, an instruction count does not move with the machine's speed or with other work on it; a
+// window that holds a full garbage collection still counts more, so a difference under about 10%
+// wants a second run (or larger windows, --requests). It does not see time spent
 // in the kernel or waiting on memory, so it complements `npm run bench`, which stays the measure of
 // the targets. Each server runs under callgrind, about fifty times slower: expect a few minutes.
 import { execFileSync } from 'node:child_process';
