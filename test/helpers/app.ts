@@ -10,6 +10,7 @@ import { allDoors } from '../../src/doors/index.js';
 import { buildApp } from '../../src/server/app.js';
 import { loadConfig, type Config } from '../../src/server/config.js';
 import { openStores } from '../../src/server/open-stores.js';
+import { freePort } from './ports.js';
 
 /** A test server: the real app on real SQLite in a temporary folder. */
 export interface TestApp {
@@ -19,7 +20,8 @@ export interface TestApp {
   logs: string[];
   /** Base URL after `listen()`. */
   url: string;
-  listen(): Promise<string>;
+  /** Listens on loopback, on `port` (a free one when 0), and returns the base URL. */
+  listen(port?: number): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -50,8 +52,8 @@ export async function createTestApp(env: Record<string, string> = {}, options: {
     get url() {
       return url;
     },
-    async listen() {
-      await app.listen({ host: '127.0.0.1', port: 0 });
+    async listen(port = 0) {
+      await app.listen({ host: '127.0.0.1', port });
       const address = app.server.address();
       url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
       return url;
@@ -66,14 +68,32 @@ export async function createTestApp(env: Record<string, string> = {}, options: {
 }
 
 /**
+ * The settings of a test app: fixed, or a function of the base URL it will listen on, for settings
+ * that name the server's own address (PAIRGATE_PUBLIC_URL), which must be known before it starts.
+ */
+export type TestAppEnv = Record<string, string> | ((url: string) => Record<string, string>);
+
+/** Builds the app with `env` and listens: on a port reserved beforehand when `env` needs the URL. */
+export async function listeningTestApp(env: TestAppEnv, options: Parameters<typeof createTestApp>[1] = {}): Promise<TestApp> {
+  if (typeof env !== 'function') {
+    const t = await createTestApp(env, options);
+    await t.listen();
+    return t;
+  }
+  const port = await freePort();
+  const t = await createTestApp(env(`http://127.0.0.1:${port}`), options);
+  await t.listen(port);
+  return t;
+}
+
+/**
  * A test app listening on real sockets for the tests of the enclosing describe: built and listening
  * before them, closed after them. Read `t` and `base` inside the tests.
  */
-export function useListeningApp(env: Record<string, string> = {}, options: Parameters<typeof createTestApp>[1] = {}): { readonly t: TestApp; readonly base: string } {
+export function useListeningApp(env: TestAppEnv = {}, options: Parameters<typeof createTestApp>[1] = {}): { readonly t: TestApp; readonly base: string } {
   let t: TestApp | undefined;
   beforeAll(async () => {
-    t = await createTestApp(env, options);
-    await t.listen();
+    t = await listeningTestApp(env, options);
   });
   afterAll(() => t?.close());
   return {

@@ -1,12 +1,16 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { missingProgram } from './system.js';
 
 /** Where Debian's chromium lives. */
 export const CHROMIUM = process.env.PAIRGATE_CHROMIUM ?? '/usr/bin/chromium';
 
-/** Why browser tests cannot run here (undefined when they can); throws under CI=true. */
-export function browserSkipReason(): string | undefined {
-  return missingProgram(CHROMIUM.includes('/') ? CHROMIUM.split('/').pop()! : CHROMIUM, 'browser tests of the pages');
+/**
+ * Why browser tests cannot run here (undefined when they can), naming what they are for (`purpose`);
+ * throws under CI=true. Skip the describe with it: `describe.skipIf(Boolean(skip))`.
+ */
+export function browserSkipReason(purpose = 'browser tests of the pages'): string | undefined {
+  return missingProgram(CHROMIUM.includes('/') ? CHROMIUM.split('/').pop()! : CHROMIUM, purpose);
 }
 
 /**
@@ -45,4 +49,35 @@ export async function newWatchedPage(browser: Browser): Promise<{ page: Page; pr
   });
   page.on('pageerror', (error) => problems.push(error.message));
   return { page, problems };
+}
+
+/** What `useBrowser` gives the tests of its describe. */
+export interface BrowserForTests {
+  /** The Chromium the describe shares, for pages that need a context of their own (viewport, locale). */
+  readonly browser: Browser;
+  /** A watched page in a fresh context (its own cookies), as `newWatchedPage`. */
+  newPage(): Promise<{ page: Page; problems: string[] }>;
+}
+
+/**
+ * Chromium for the tests of the enclosing describe: launched before them, closed (with every page
+ * and context) after them. Put it in a describe skipped by `browserSkipReason()`, which says why
+ * on a machine without Chromium and fails under CI.
+ */
+export function useBrowser(): BrowserForTests {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(() => browser?.close());
+  const launched = (): Browser => {
+    if (!browser) throw new Error('useBrowser: the browser is launched in beforeAll; use it inside the tests');
+    return browser;
+  };
+  return {
+    get browser() {
+      return launched();
+    },
+    newPage: () => newWatchedPage(launched()),
+  };
 }
