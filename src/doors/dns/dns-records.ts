@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { randomId } from '../../core/ids.js';
 import type { DurableDb, MigrationSet } from '../../store/durable-schema.js';
-import { holdsValue } from './record-values.js';
+import { holdsValue, readValue } from './record-values.js';
 
 /** Record types a box may set. */
 export const RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'TXT'] as const;
@@ -80,8 +80,10 @@ export const dnsMigrations: MigrationSet = {
   },
 };
 
+/** A row as a record: its value read as today's servers write it (`readValue`), old rows included. */
 function toRecord(row: Pick<DnsRecordRow, 'name' | 'type' | 'value' | 'ttl' | 'owner' | 'updated_at'>): DnsRecord {
-  return { name: row.name, type: row.type as RecordType, value: row.value, ttl: Number(row.ttl), owner: row.owner, updatedAt: Number(row.updated_at) };
+  const type = row.type as RecordType;
+  return { name: row.name, type, value: readValue(type, row.value), ttl: Number(row.ttl), owner: row.owner, updatedAt: Number(row.updated_at) };
 }
 
 /** The label under which ACME DNS-01 challenges are published (RFC 8555 §8.4). */

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
+import { canonicalAddress, sameAddress } from './record-values.js';
 
 /** What mirror records need of an update client (DnsUpdateClient in the SDK). */
 export interface RecordSetter {
@@ -77,12 +78,16 @@ export class MirrorRecords {
    * except at the first call of this object, which writes the active mirror and the main record
    * again with the address they should hold. The state file is the box's, not the server's: the
    * same box pointed at a new server (or a new zone, or after its records were deleted) found its
-   * address "already published" and announced a mirror name that answered nothing.
+   * address "already published" and announced a mirror name that answered nothing. Addresses are
+   * compared as addresses (`sameAddress`), and remembered in their canonical spelling.
    * Returns the name to announce and whether anything changed.
    */
   async publish(ip: string): Promise<{ name: string; changed: boolean }> {
     const type = isIPv6(ip) ? 'AAAA' : 'A';
-    if (this.state.ip === ip) {
+    // The address, not its text, is what changes or not: the same address read in another
+    // spelling (or remembered in one by an older version) moved the box to the next mirror.
+    ip = canonicalAddress(type, ip) ?? ip;
+    if (this.state.ip !== null && sameAddress(this.state.ip, ip)) {
       if (this.confirmed) return { name: this.currentName, changed: false };
       await this.client.set(this.currentName, type, ip, this.options.mirrorTtl ?? 60);
       await this.client.set(this.mainName, type, ip);
