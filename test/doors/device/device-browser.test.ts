@@ -1,37 +1,22 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { browserSkipReason, launchBrowser, newWatchedPage } from '../../helpers/browser.js';
+import { describe, expect, it } from 'vitest';
+import { browserSkipReason } from '../../helpers/browser.js';
+import { useBrowserApp } from '../../helpers/browser-app.js';
 import { FormClient } from '../access/form-client.js';
 import { DEVICE_ENV } from './device-helpers.js';
 
 const skip = browserSkipReason();
 
 describe.skipIf(Boolean(skip))(`device verification page in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let t: TestApp;
-  let base: string;
-  let browser: Browser;
   const password = 'chromium password 1';
-
-  beforeAll(async () => {
-    t = await createTestApp(DEVICE_ENV);
-    base = await t.listen();
-    await new FormClient(base).register('chromium-owner', password);
-    browser = await launchBrowser();
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-  });
-
-  const open = () => newWatchedPage(browser);
+  const suite = useBrowserApp(DEVICE_ENV, { prepare: (t) => new FormClient(t.url).register('chromium-owner', password) });
+  const open = () => suite.newPage();
 
   const startDevice = async (clientId: string, scope: string) => {
-    const response = await fetch(`${base}/oauth/device_authorization`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'KioskOS/3 (chromium test)' }, body: new URLSearchParams({ client_id: clientId, scope }) });
+    const response = await fetch(`${suite.url}/oauth/device_authorization`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'KioskOS/3 (chromium test)' }, body: new URLSearchParams({ client_id: clientId, scope }) });
     return (await response.json()) as { device_code: string; user_code: string; verification_uri: string; verification_uri_complete: string };
   };
   const token = async (deviceCode: string, clientId: string) => {
-    const response = await fetch(`${base}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: deviceCode, client_id: clientId }) });
+    const response = await fetch(`${suite.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: deviceCode, client_id: clientId }) });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
 
@@ -64,7 +49,7 @@ describe.skipIf(Boolean(skip))(`device verification page in Chromium${skip ? ` (
   it('the complete URI fills the code in; a wrong code is said; deny tells the device access_denied', async () => {
     const device = await startDevice('tv-app', '');
     const { page, problems } = await open();
-    await page.goto(`${base}/device`);
+    await page.goto(`${suite.url}/device`);
     await page.getByLabel('Code').fill('BCDF-GHJK');
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('alert').filter({ hasText: 'No device is waiting with this code.' }).waitFor();
@@ -109,7 +94,7 @@ describe.skipIf(Boolean(skip))(`device verification page in Chromium${skip ? ` (
     // Someone else signed in in that browser is only told the request was answered.
     const denied = await startDevice('tv-app', '');
     const other = await open();
-    await new FormClient(base).register('chromium-other', password);
+    await new FormClient(suite.url).register('chromium-other', password);
     await other.page.goto(denied.verification_uri_complete);
     await other.page.getByRole('button', { name: 'Continue' }).click();
     await other.page.getByLabel('Username or e-mail').fill('chromium-owner');
@@ -119,14 +104,14 @@ describe.skipIf(Boolean(skip))(`device verification page in Chromium${skip ? ` (
     await other.page.locator('#outcome[data-outcome="denied"]').waitFor();
     await other.page.goBack();
     expect(await other.page.locator('#outcome').textContent()).toBe('You already denied access to Living-room TV. Nothing was connected.');
-    await other.page.goto(`${base}/account/signin`);
+    await other.page.goto(`${suite.url}/account/signin`);
     await other.page.getByRole('button', { name: 'Sign out' }).click();
-    await other.page.goto(`${base}/account/signin`);
+    await other.page.goto(`${suite.url}/account/signin`);
     await other.page.getByLabel('Username or e-mail').fill('chromium-other');
     await other.page.getByLabel('Password').fill(password);
     await other.page.getByRole('button', { name: 'Sign in' }).click();
     await other.page.waitForURL(/\/account\/accesses/);
-    await other.page.goto(`${base}/device/consent?request=${denied.device_code.split('.')[0]!}&lang=en`);
+    await other.page.goto(`${suite.url}/device/consent?request=${denied.device_code.split('.')[0]!}&lang=en`);
     expect(await other.page.getByRole('alert').textContent()).toBe('This request has already been answered. Start again on your device if needed.');
   });
 });

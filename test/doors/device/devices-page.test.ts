@@ -1,4 +1,3 @@
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { UserStore } from '../../../src/doors/accounts/users.js';
 import { DeviceClientRegistry } from '../../../src/doors/device/client-registry.js';
@@ -6,7 +5,7 @@ import { parseDeviceClients } from '../../../src/doors/device/clients.js';
 import { DeviceTokens } from '../../../src/doors/device/device-tokens.js';
 import type { DurableDb } from '../../../src/store/durable-schema.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { browserSkipReason, launchBrowser, newWatchedPage } from '../../helpers/browser.js';
+import { browserSkipReason, useBrowser } from '../../helpers/browser.js';
 import { FormClient } from '../access/form-client.js';
 import { ADMIN_TOKEN, adminCall, CLIENTS, connectDevice, DEVICE_ENV, INTROSPECTION_AUTH } from './device-helpers.js';
 
@@ -87,17 +86,13 @@ describe('connected devices of an account', () => {
   });
 
   describe.skipIf(Boolean(skip))(`in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
-    let browser: Browser;
-    beforeAll(async () => {
-      browser = await launchBrowser();
-    }, 60_000);
-    afterAll(() => browser?.close());
+    const chromium = useBrowser();
 
     it('the account pages link to the devices; Disconnect cuts the device off at once', async () => {
       const password = 'devices page password';
       await new FormClient(base).register('devices-carol', password);
       const token = await connected('devices-carol', 'cli', 'read write');
-      const { page, problems } = await newWatchedPage(browser);
+      const { page, problems } = await chromium.newPage();
       await page.goto(`${base}/account/devices`);
       await page.getByLabel('Username or e-mail').fill('devices-carol');
       await page.getByLabel('Password').fill(password);

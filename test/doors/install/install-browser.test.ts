@@ -1,37 +1,26 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { browserSkipReason, launchBrowser, newWatchedPage } from '../../helpers/browser.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { browserSkipReason } from '../../helpers/browser.js';
+import { useBrowserApp } from '../../helpers/browser-app.js';
 import { FakeMattermost, INSTALL_ENV, installationIdOf, Member, mattermostId } from './install-helpers.js';
 
 const skip = browserSkipReason();
 
 describe.skipIf(Boolean(skip))(`install door pages in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let t: TestApp;
-  let base: string;
-  let browser: Browser;
   const password = 'chromium password 1';
   /** The installation the admin's test set up from what the page showed (the member's test links through it). */
   let installed: { id: string; secret: string } | undefined;
 
-  beforeAll(async () => {
-    t = await createTestApp(INSTALL_ENV);
-    base = await t.listen();
-    const admin = new Member(base);
-    await admin.register('chromium-admin', password);
-    const member = new Member(base);
-    await member.register('chromium-member', password);
-    browser = await launchBrowser();
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+  const suite = useBrowserApp(INSTALL_ENV, {
+    prepare: async (t) => {
+      await new Member(t.url).register('chromium-admin', password);
+      await new Member(t.url).register('chromium-member', password);
+    },
   });
-
-  const open = () => newWatchedPage(browser);
+  const open = () => suite.newPage();
 
   const signIn = async (page: Page, username: string) => {
-    await page.goto(`${base}/integrations`);
+    await page.goto(`${suite.url}/integrations`);
     await page.getByLabel('Username or e-mail').fill(username);
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -55,13 +44,13 @@ describe.skipIf(Boolean(skip))(`install door pages in Chromium${skip ? ` (skippe
     const manifestLink = (await page.locator('#setup-manifest_link').textContent())!;
     const secret = (await page.locator('#setup-jwt_secret').textContent())!;
     const command = (await page.locator('#setup-install_command').textContent())!;
-    expect(manifestLink).toMatch(new RegExp(`^${base}/mattermost/[\\w-]{22}/manifest\\.json$`));
+    expect(manifestLink).toMatch(new RegExp(`^${suite.url}/mattermost/[\\w-]{22}/manifest\\.json$`));
     expect(secret).toMatch(/^[\w-]{43}$/);
     expect(command).toBe(`/apps install http ${manifestLink}`);
     expect(await page.locator('#setup-expires').textContent()).toContain('UTC');
 
     // What the page showed works: Mattermost installs with it, and the page then says so.
-    const mm = new FakeMattermost(base, { now: () => Date.now() });
+    const mm = new FakeMattermost(suite.url, { now: () => Date.now() });
     installed = { id: installationIdOf(manifestLink), secret };
     const answer = await mm.install(installed.id, secret, { id: mattermostId('chromiumadmin'), username: 'admin' });
     expect(answer.body.text).toBe('Installed and linked with organization Chromium Org');
@@ -82,7 +71,7 @@ describe.skipIf(Boolean(skip))(`install door pages in Chromium${skip ? ` (skippe
     expect(token).toMatch(/^[0-9a-z]{5}-[0-9a-z]{5}-[0-9a-z]$/);
     expect(await page.locator('#link-command').textContent()).toBe(`/pairgate link ${token}`);
 
-    const mm = new FakeMattermost(base, { now: () => Date.now() });
+    const mm = new FakeMattermost(suite.url, { now: () => Date.now() });
     const linked = await mm.call(installed!.id, 'link', installed!.secret, { id: mattermostId('chromiummember'), username: 'member' }, { values: { token } });
     expect(linked.body).toMatchObject({ type: 'ok', data: { linked: true, username: 'chromium-member' } });
     // Back on the page, the member sees the link made from the chat.
@@ -132,7 +121,7 @@ describe.skipIf(Boolean(skip))(`install door pages in Chromium${skip ? ` (skippe
     expect(await looks(page, selectId)).toEqual(await looks(page, inputId));
 
     // In French, the roles are named in French; the values sent stay admin/member.
-    await page.goto(`${base}/integrations?lang=fr`);
+    await page.goto(`${suite.url}/integrations?lang=fr`);
     const fr = page.locator('section.org', { has: page.getByRole('heading', { name: 'Typo Org', exact: true }) });
     expect(await fr.getByLabel('Rôle').locator('option').allTextContents()).toEqual(['administrateur', 'membre']);
     expect(await Promise.all((await fr.getByLabel('Rôle').locator('option').all()).map((option) => option.getAttribute('value')))).toEqual(['admin', 'member']);
