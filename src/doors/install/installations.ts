@@ -73,7 +73,7 @@ const botTokenContext = (id: string): string => `chat_installations.bot_token_se
  * sealed secret and all, as soon as a newer installation of the same organization and connector is
  * installed (the replacement works; nothing should call them), and otherwise by the sweep, once a
  * setup TTL has passed since their rotation (by then the setup that replaced them was installed or
- * has expired). Their bot token is dropped at rotation: a rotated installation never calls its chat
+ * has expired), the chat links made through them with them. Their bot token is dropped at rotation: a rotated installation never calls its chat
  * server.
  */
 export class Installations {
@@ -210,11 +210,30 @@ export class Installations {
 
   /**
    * Deletes setups that expired without being installed, and installations rotated `keepRotatedMs`
-   * ago or longer (until then their calls say why they fail: 410 `installation_rotated`).
+   * ago or longer (until then their calls say why they fail: 410 `installation_rotated`), each with
+   * the chat links made through it, in one transaction under its organization's lock (`remove`):
+   * no replacement of it was installed to take them over, so they link through nothing. Then the
+   * links naming no installation at all, which sweeps before these went with them left behind.
+   * Returns how many installations and links went.
    */
-  async sweep(now: number, keepRotatedMs: number): Promise<void> {
-    await this.db.deleteFrom('chat_installations').where('state', '=', 'pending').where('expires_at', '<=', now).execute();
-    await this.db.deleteFrom('chat_installations').where('state', '=', 'rotated').where('rotated_at', '<=', now - keepRotatedMs).execute();
+  async sweep(now: number, keepRotatedMs: number): Promise<{ installations: number; links: number }> {
+    // A setup is never installed, so no link names it: it goes alone.
+    const expired = await this.db.deleteFrom('chat_installations').where('state', '=', 'pending').where('expires_at', '<=', now).executeTakeFirst();
+    let installations = Number(expired.numDeletedRows);
+    let links = 0;
+    const rotated = await this.db.selectFrom('chat_installations').select('id').where('state', '=', 'rotated').where('rotated_at', '<=', now - keepRotatedMs).execute();
+    // A rotated row never changes state again: it is deleted here, or by the install of its replacement.
+    for (const { id } of rotated) {
+      const removed = await this.remove(id);
+      if (!removed) continue;
+      installations++;
+      links += removed.linksRemoved;
+    }
+    const orphans = await this.db.deleteFrom('chat_links').where(({ not, exists, selectFrom }) => not(exists(
+      selectFrom('chat_installations').select('chat_installations.id').whereRef('chat_installations.id', '=', 'chat_links.installation_id'),
+    ))).executeTakeFirst();
+    links += Number(orphans.numDeletedRows);
+    return { installations, links };
   }
 }
 

@@ -109,6 +109,51 @@ describe('install door: rotated installations are deleted (real sockets, manual 
     expect(late.body.data.error).toBe('installation_not_found');
   });
 
+  it('the links made through a rotated installation go with it when the sweep deletes it, in its organization only; the sweep also drops links naming no installation', async () => {
+    const linksOf = (orgId: string) => db().selectFrom('chat_links').select(['external_user_id', 'installation_id']).where('org_id', '=', orgId).orderBy('external_user_id').execute();
+    const linkThrough = async (orgId: string, inst: { id: string; secret: string }, user: MattermostUser) => {
+      const made = await admin.linkToken(orgId);
+      expect(made.status).toBe(201);
+      const linked = await mm.call(inst.id, 'link', inst.secret, user, { values: { token: made.body.token } });
+      expect(linked.status).toBe(200);
+    };
+    const ada: MattermostUser = { id: mattermostId('sweptada'), username: 'ada' };
+    const bob: MattermostUser = { id: mattermostId('sweptbob'), username: 'bob' };
+    const orgId = await admin.createOrg('Swept links');
+    const otherOrgId = await admin.createOrg('Kept links');
+    const first = await setup(orgId);
+    expect((await mm.install(first.id, first.secret, mmAdmin)).status).toBe(200);
+    await linkThrough(orgId, first, ada);
+    const kept = await setup(otherOrgId);
+    expect((await mm.install(kept.id, kept.secret, mmAdmin)).status).toBe(200);
+    await linkThrough(otherOrgId, kept, bob);
+    // A new setup, never installed: the rotated installation keeps its links while its replacement may still be installed.
+    await setup(orgId);
+    const rotatedAt = clock.now();
+    clock.advance(SETUP_TTL_MS - 1);
+    await installations.sweep(clock.now(), SETUP_TTL_MS);
+    expect(await linksOf(orgId)).toEqual([{ external_user_id: ada.id, installation_id: first.id }]);
+
+    clock.advance(rotatedAt + SETUP_TTL_MS - clock.now());
+    const swept = await installations.sweep(clock.now(), SETUP_TTL_MS);
+    expect(await rowsOf(orgId)).toEqual([]);
+    expect(await linksOf(orgId)).toEqual([]);
+    expect(swept).toEqual({ installations: 2, links: 1 });
+    // The next install in the organization starts with no links: none lingered for it to take over.
+    const next = await setup(orgId);
+    expect((await mm.install(next.id, next.secret, mmAdmin)).status).toBe(200);
+    expect((await mm.call(next.id, 'status', next.secret, ada)).body.data.linked).toBe(false);
+    expect(await linksOf(otherOrgId)).toEqual([{ external_user_id: bob.id, installation_id: kept.id }]);
+
+    // A link an earlier sweep left behind, naming an installation that no longer exists.
+    const { id: adminId } = await db().selectFrom('users').select('id').where('username', '=', 'rotation-admin').executeTakeFirstOrThrow();
+    const lingering = { org_id: otherOrgId, connector: 'webhook', external_user_id: 'lingering', user_id: adminId, installation_id: 'g'.repeat(22), external_username: null, linked_at: clock.now() };
+    await db().insertInto('chat_links').values(lingering).execute();
+    const again = await installations.sweep(clock.now(), SETUP_TTL_MS);
+    expect(await linksOf(otherOrgId)).toEqual([{ external_user_id: bob.id, installation_id: kept.id }]);
+    expect(again).toEqual({ installations: 0, links: 1 });
+  });
+
   it('the migration dates the installations rotated before it (they are swept a setup TTL later) and drops their bot tokens', async () => {
     const raw = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }) });
     const typed = raw as unknown as Kysely<Database>;
