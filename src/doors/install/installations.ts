@@ -73,8 +73,8 @@ const botTokenContext = (id: string): string => `chat_installations.bot_token_se
  * sealed secret and all, as soon as a newer installation of the same organization and connector is
  * installed (the replacement works; nothing should call them), and otherwise by the sweep, once a
  * setup TTL has passed since their rotation (by then the setup that replaced them was installed or
- * has expired), the chat links made through them with them. Their bot token is dropped at rotation: a rotated installation never calls its chat
- * server.
+ * has expired), the chat links made through them with them. Their bot token is dropped at
+ * rotation: a rotated installation never calls its chat server.
  */
 export class Installations {
   constructor(private readonly db: DurableDb, private readonly box: SecretBox) {}
