@@ -1,9 +1,9 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { SupportOriginClient } from '../../../src/sdk/support.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { browserSkipReason, launchBrowser, watchProblems } from '../../helpers/browser.js';
-import { ADMIN, freePort, RELAY_TEST_ENV } from './helpers.js';
+import { browserSkipReason, watchProblems } from '../../helpers/browser.js';
+import { useBrowserApp } from '../../helpers/browser-app.js';
+import { ADMIN, RELAY_TEST_ENV } from './helpers.js';
 
 const skip = browserSkipReason();
 const LOGO = 'https://logo.example/logo.svg';
@@ -21,15 +21,10 @@ async function routeImages(page: Page): Promise<string[]> {
 }
 
 describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let t: TestApp;
-  let url: string;
-  let browser: Browser;
   let sdk: SupportOriginClient;
-  beforeAll(async () => {
-    // One process serves the origin and, at /relay, the relay it publishes on.
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    t = await createTestApp({
+  // One process serves the origin and, at /relay, the relay it publishes on.
+  const suite = useBrowserApp(
+    (url) => ({
       ...RELAY_TEST_ENV,
       PAIRGATE_PUBLIC_URL: url,
       PLEXUS_AUTH_USER: ADMIN.user,
@@ -37,27 +32,25 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
       PLEXUS_PAIRING_URL: `${url}/relay/pairing/`,
       PLEXUS_COMPANY_NAME: 'The great PC support',
       PLEXUS_COMPANY_LOGO: LOGO,
-    });
-    await t.app.listen({ host: '127.0.0.1', port });
-    sdk = new SupportOriginClient({ baseUrl: url, ...ADMIN });
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-  });
+    }),
+    {
+      prepare: async (t) => {
+        sdk = new SupportOriginClient({ baseUrl: t.url, ...ADMIN });
+      },
+    },
+  );
 
   it('type code -> see supporter, company and logo -> confirm -> session connected, without CSP violations', async () => {
     const created = await sdk.createSession({ id: 'browser-joe', ttl: 600, supporterName: 'Thorsten', supporterAvatar: AVATAR });
     const supporter = await sdk.attach('browser-joe');
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     const problems = watchProblems(page);
     const served = await routeImages(page);
 
-    await page.goto(`${url}/relay/`);
+    await page.goto(`${suite.url}/relay/`);
     await page.getByLabel('Pairing code').fill(created.PairingCode!.toUpperCase());
     await page.getByRole('button', { name: 'Continue' }).click();
-    await page.waitForURL(`${url}/pairing/${created.PairingCode}`);
+    await page.waitForURL(`${suite.url}/pairing/${created.PairingCode}`);
     await expect.poll(() => page.locator('#question').textContent()).toBe('Do you really want to grant access to Thorsten of The great PC support?');
     expect(await page.locator('#supporter-name').textContent()).toBe('Thorsten');
     expect(await page.locator('#company-name').textContent()).toBe('The great PC support');
@@ -102,11 +95,11 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
   it('confirm with the keyboard (focus starts on Confirm) -> chat -> reload -> the same session reconnects, shows the chat so far once and chats on; once ended, the page says so', async () => {
     const created = await sdk.createSession({ id: 'browser-reload', ttl: 600, supporterName: 'Thorsten', supporterAvatar: AVATAR });
     const supporter = await sdk.attach('browser-reload');
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
     const problems = watchProblems(page);
     await routeImages(page);
-    await page.goto(`${url}/pairing/${created.PairingCode}`);
+    await page.goto(`${suite.url}/pairing/${created.PairingCode}`);
     await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Confirm');
     expect(await page.evaluate('document.activeElement && document.activeElement.getAttribute(\'aria-describedby\')')).toBe('question question-note');
 
@@ -116,7 +109,7 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     await connected;
     // Post/Redirect/Get: a page of its own, the credential gone from the address bar, kept in the tab.
     const ref = created.AgentMSH.split('/config/')[1]!;
-    expect(page.url()).toBe(`${url}/support/${ref}`);
+    expect(page.url()).toBe(`${suite.url}/support/${ref}`);
     expect(await page.evaluate('Object.keys(sessionStorage)')).toEqual([`pairgate.support.credential:/agent/${ref}`]);
 
     // Chat before the reload: the reloaded page shows it again (the history the page asks for).
@@ -134,7 +127,7 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     await connected;
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/Session connected/);
     await expect.poll(() => page.locator('#messages li').allTextContents()).toEqual(['Supporter: Before the reload', 'You: Hello from the page']);
-    expect(page.url()).toBe(`${url}/support/${ref}`);
+    expect(page.url()).toBe(`${suite.url}/support/${ref}`);
     expect((await sdk.getSession('browser-reload')).State).toBe('connected');
     supporter.say('Still there after the reload?');
     await expect.poll(() => page.locator('#messages li').allTextContents()).toEqual(['Supporter: Before the reload', 'You: Hello from the page', 'Supporter: Still there after the reload?']);
@@ -145,7 +138,7 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
 
     // Another tab (no credential in its storage) cannot join, and says so.
     const other = await context.newPage();
-    await other.goto(`${url}/support/${ref}`);
+    await other.goto(`${suite.url}/support/${ref}`);
     await expect.poll(() => other.locator('#status').textContent()).toMatch(/does not hold the key/);
     await other.close();
 
@@ -162,9 +155,9 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
   it('the page says when the supporter leaves (they may come back until the expiry) and when they are back', async () => {
     const created = await sdk.createSession({ id: 'browser-peer', ttl: 600, supporterName: 'Thorsten', supporterAvatar: AVATAR });
     const supporter = await sdk.attach('browser-peer');
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await routeImages(page);
-    await page.goto(`${url}/pairing/${created.PairingCode}`);
+    await page.goto(`${suite.url}/pairing/${created.PairingCode}`);
     await page.getByRole('button', { name: 'Confirm' }).click();
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/Session connected/);
     supporter.close();
@@ -178,9 +171,9 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
   it('End session on the page ends it for the supporter too, and the page says who ended it', async () => {
     const created = await sdk.createSession({ id: 'browser-end', ttl: 600, supporterName: 'Thorsten', supporterAvatar: AVATAR });
     const supporter = await sdk.attach('browser-end');
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await routeImages(page);
-    await page.goto(`${url}/pairing/${created.PairingCode}`);
+    await page.goto(`${suite.url}/pairing/${created.PairingCode}`);
     await page.getByRole('button', { name: 'Confirm' }).click();
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/Session connected/);
     const ended = new Promise<string>((resolve) => supporter.on('ended', resolve));
@@ -191,10 +184,10 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
   });
 
   it('a wrong code shows a clear error; Cancel declines', async () => {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     const problems = watchProblems(page);
     await routeImages(page);
-    await page.goto(`${url}/relay/`);
+    await page.goto(`${suite.url}/relay/`);
     await page.getByLabel('Pairing code').fill('zzzzzz');
     await page.getByRole('button', { name: 'Continue' }).click();
     await expect.poll(() => page.locator('#code-error').textContent()).toMatch(/No session has this code/);
@@ -207,7 +200,7 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     expect((await sdk.getSession('browser-no')).State).toBe('declined');
     // Post/Redirect/Get: the declined page is a GET of its own, and a reload shows it again
     // (not the spent code's 404).
-    expect(page.url()).toBe(`${url}/support/declined`);
+    expect(page.url()).toBe(`${suite.url}/support/declined`);
     const reloaded = await page.reload();
     expect(reloaded?.status()).toBe(200);
     expect(await page.locator('h1').textContent()).toBe('Declined');
