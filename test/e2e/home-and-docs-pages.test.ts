@@ -1,32 +1,22 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
-import { browserSkipReason, launchBrowser, watchProblems } from '../helpers/browser.js';
+import { describe, expect, it } from 'vitest';
+import { createTestApp } from '../helpers/app.js';
+import { useBrowserApp } from '../helpers/browser-app.js';
+import { browserSkipReason, watchProblems } from '../helpers/browser.js';
 
 const skip = browserSkipReason();
 
 describe.skipIf(Boolean(skip))(`home and API docs pages in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let t: TestApp;
-  let browser: Browser;
-  beforeAll(async () => {
-    t = await createTestApp({ PAIRGATE_DEVICE_CLIENTS: JSON.stringify({ tv: 'Living room TV' }) });
-    await t.listen();
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-  });
+  const suite = useBrowserApp({ PAIRGATE_DEVICE_CLIENTS: JSON.stringify({ tv: 'Living room TV' }) });
 
   it('renders the OpenAPI document at /docs without CSP violations', async () => {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     const problems = watchProblems(page);
-    await page.goto(`${t.url}/docs`);
+    await page.goto(`${suite.url}/docs`);
     await page.getByText('/api/v1/grants', { exact: false }).first().waitFor({ timeout: 15_000 });
     expect(await page.title()).toBe('pairgate API');
     // Its policy keeps the page unframable, once (a repeated directive is ignored, with a warning).
     expect(problems.filter((p) => /Content.Security.Policy|Refused/i.test(p))).toEqual([]);
-    const policy = (await page.request.get(`${t.url}/docs/static/index.html`)).headers()['content-security-policy'] ?? '';
+    const policy = (await page.request.get(`${suite.url}/docs/static/index.html`)).headers()['content-security-policy'] ?? '';
     expect(policy.match(/frame-ancestors [^;]*/g)).toEqual(["frame-ancestors 'none'"]);
     expect(policy).not.toContain('upgrade-insecure-requests');
     expect(policy).not.toContain('validator.swagger.io');
@@ -37,14 +27,14 @@ describe.skipIf(Boolean(skip))(`home and API docs pages in Chromium${skip ? ` (s
   });
 
   it('the home page links to the doors, and the relay link leads to the code page', async () => {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     const problems = watchProblems(page);
-    await page.goto(`${t.url}/`);
+    await page.goto(`${suite.url}/`);
     const links = await page.locator('ul.home-links a').allTextContents();
     expect(links).toEqual(['Enter a support code', 'Your account', 'Connect a device', 'Chat integrations', 'Boxes on your network', 'API documentation']);
     // Every link leads to a page that answers (a door switched off would not be offered).
     for (const href of await page.locator('ul.home-links a').evaluateAll((anchors) => anchors.map((a) => a.getAttribute('href')))) {
-      const response = await page.request.get(`${t.url}${href}`);
+      const response = await page.request.get(`${suite.url}${href}`);
       expect({ href, status: response.status() }).toEqual({ href, status: 200 });
     }
     // Without a registered device client, the device page is not offered: nothing could use it.
@@ -57,7 +47,7 @@ describe.skipIf(Boolean(skip))(`home and API docs pages in Chromium${skip ? ` (s
       await bare.close();
     }
     await page.getByRole('link', { name: 'Enter a support code' }).click();
-    await page.waitForURL(`${t.url}/relay/`);
+    await page.waitForURL(`${suite.url}/relay/`);
     expect(await page.locator('input').count()).toBeGreaterThan(0);
     expect(problems).toEqual([]);
     await page.close();

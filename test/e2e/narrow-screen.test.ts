@@ -1,12 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { initBoxIdentity } from '../../src/doors/registry/box-identity.js';
 import { RegistryClient } from '../../src/sdk/registry.js';
-import { createTestApp, type TestApp } from '../helpers/app.js';
-import { browserSkipReason, launchBrowser } from '../helpers/browser.js';
+import { useBrowserApp } from '../helpers/browser-app.js';
+import { browserSkipReason } from '../helpers/browser.js';
 
 const skip = browserSkipReason();
 
@@ -65,34 +65,29 @@ async function signUp(context: BrowserContext, base: string, username: string): 
 }
 
 describe.skipIf(Boolean(skip))(`pages on a phone-width screen in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let t: TestApp;
-  let base: string;
-  let browser: Browser;
-  beforeAll(async () => {
-    // A device client makes the signed-in nav show all of its entries (Devices too): the widest it gets.
-    t = await createTestApp({ PAIRGATE_DEVICE_CLIENTS: JSON.stringify({ tv: 'Living room TV' }) });
-    base = await t.listen();
-    // A box, whose 52-character fingerprint is one unbroken word on the boxes page.
-    const box = await initBoxIdentity(join(mkdtempSync(join(tmpdir(), 'pairgate-narrow-box-')), 'box'), { name: 'Narrow box' });
-    await new RegistryClient({ baseUrl: base }).announce(box, { fingerprint: box.fingerprint, local_origin: 'https://192.168.5.5:4443', name: 'Living room' });
-    browser = await launchBrowser();
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-  });
+  // A device client makes the signed-in nav show all of its entries (Devices too): the widest it gets.
+  const suite = useBrowserApp(
+    { PAIRGATE_DEVICE_CLIENTS: JSON.stringify({ tv: 'Living room TV' }) },
+    {
+      prepare: async (t) => {
+        // A box, whose 52-character fingerprint is one unbroken word on the boxes page.
+        const box = await initBoxIdentity(join(mkdtempSync(join(tmpdir(), 'pairgate-narrow-box-')), 'box'), { name: 'Narrow box' });
+        await new RegistryClient({ baseUrl: t.url }).announce(box, { fingerprint: box.fingerprint, local_origin: 'https://192.168.5.5:4443', name: 'Living room' });
+      },
+    },
+  );
 
   it('signed-in pages, with the full nav bar, fit 360 px in English and French (the nav wraps)', async () => {
-    const page = await (await browser.newContext({ viewport: PHONE })).newPage();
+    const page = await (await suite.browser.newContext({ viewport: PHONE })).newPage();
     page.setDefaultTimeout(10_000);
-    await page.goto(`${base}/account/register`);
+    await page.goto(`${suite.url}/account/register`);
     await page.getByLabel('E-mail').fill('narrow@example.com');
     await page.getByLabel('Username').fill('narrow-screen');
     await page.getByLabel('Password').fill('narrow screen password');
     await page.getByRole('button', { name: 'Create the account' }).click();
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
     // The consent page is opened by apps, often as a popup on a phone.
-    const request = await (await fetch(`${base}/access`, {
+    const request = await (await fetch(`${suite.url}/access`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ requestingAppId: 'narrow-screen-app', requestedPermissions: [{ streamId: 'notes', level: 'read' }], deviceName: 'Phone' }),
@@ -101,7 +96,7 @@ describe.skipIf(Boolean(skip))(`pages on a phone-width screen in Chromium${skip 
     const widths: Record<string, number> = {};
     for (const path of pages) {
       for (const lang of ['en', 'fr']) {
-        const url = new URL(path, base);
+        const url = new URL(path, suite.url);
         url.searchParams.set('lang', lang);
         await page.goto(url.href);
         await page.locator('nav').getByRole('button').waitFor();
@@ -112,9 +107,9 @@ describe.skipIf(Boolean(skip))(`pages on a phone-width screen in Chromium${skip 
   }, 60_000);
 
   it('a consent page naming a long unbroken app id and device (set by whoever asks) still fits 360 px: long words wrap', async () => {
-    const page = await (await browser.newContext({ viewport: PHONE })).newPage();
+    const page = await (await suite.browser.newContext({ viewport: PHONE })).newPage();
     page.setDefaultTimeout(10_000);
-    const request = await (await fetch(`${base}/access`, {
+    const request = await (await fetch(`${suite.url}/access`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ requestingAppId: `app-${'x'.repeat(95)}`, requestedPermissions: [{ streamId: 'notes', level: 'read' }], deviceName: 'D'.repeat(200) }),
@@ -126,47 +121,47 @@ describe.skipIf(Boolean(skip))(`pages on a phone-width screen in Chromium${skip 
   }, 60_000);
 
   it('the pages met before signing in (home, sign-in, register, reset, the support code with its error, boxes, the error page) fit 360 px in English and French', async () => {
-    const page = await (await browser.newContext({ viewport: PHONE })).newPage();
+    const page = await (await suite.browser.newContext({ viewport: PHONE })).newPage();
     page.setDefaultTimeout(10_000);
     const widths: Record<string, number> = {};
     for (const lang of ['en', 'fr']) {
       for (const path of ['/', '/account/signin', '/account/register', '/account/reset', '/boxes', '/no/such/page']) {
-        await page.goto(`${base}${path}?lang=${lang}`);
+        await page.goto(`${suite.url}${path}?lang=${lang}`);
         await page.getByRole('heading').first().waitFor();
         widths[`${path} ${lang}`] = await overflow(page);
       }
-      await page.goto(`${base}/relay/?lang=${lang}`);
+      await page.goto(`${suite.url}/relay/?lang=${lang}`);
       await page.getByRole('textbox').fill('zzzzzz');
       await page.getByRole('button').first().click();
       await page.getByRole('alert').waitFor();
       widths[`/relay/ with an error ${lang}`] = await overflow(page);
     }
-    expect(await page.goto(`${base}/boxes`).then(() => page.locator('ul.boxes code').count())).toBe(1);
+    expect(await page.goto(`${suite.url}/boxes`).then(() => page.locator('ul.boxes code').count())).toBe(1);
     expect(widths).toEqual(Object.fromEntries(Object.keys(widths).map((key) => [key, 0])));
   }, 60_000);
 
   it('text meets WCAG AA contrast in light and dark colour schemes, on pages signed out and in', async () => {
     const low: Record<string, string[]> = {};
     for (const colorScheme of ['light', 'dark'] as const) {
-      const context = await browser.newContext({ viewport: PHONE, colorScheme });
+      const context = await suite.browser.newContext({ viewport: PHONE, colorScheme });
       const page = await context.newPage();
       page.setDefaultTimeout(10_000);
       for (const path of ['/', '/boxes', '/no/such/page', '/account/signin?lang=fr']) {
-        await page.goto(`${base}${path}`);
+        await page.goto(`${suite.url}${path}`);
         low[`${path} ${colorScheme}`] = await page.evaluate<string[]>(LOW_CONTRAST);
       }
-      await page.goto(`${base}/relay/`);
+      await page.goto(`${suite.url}/relay/`);
       await page.getByRole('textbox').fill('zzzzzz');
       await page.getByRole('button').first().click();
       await page.getByRole('alert').waitFor();
       low[`/relay/ with an error ${colorScheme}`] = await page.evaluate<string[]>(LOW_CONTRAST);
-      const signedIn = await signUp(context, base, `contrast-${colorScheme}`);
-      await signedIn.goto(`${base}/integrations`);
+      const signedIn = await signUp(context, suite.url, `contrast-${colorScheme}`);
+      await signedIn.goto(`${suite.url}/integrations`);
       await signedIn.getByLabel(/Organization name/).fill('Contrast');
       await signedIn.getByRole('button', { name: 'Create', exact: true }).click();
       await signedIn.getByRole('status').waitFor();
       low[`/integrations ${colorScheme}`] = await signedIn.evaluate<string[]>(LOW_CONTRAST);
-      await signedIn.goto(`${base}/device`);
+      await signedIn.goto(`${suite.url}/device`);
       await signedIn.getByRole('textbox').fill('BBBB-BBBB');
       await signedIn.locator('main').getByRole('button').click();
       await signedIn.getByRole('alert').waitFor();
@@ -179,10 +174,10 @@ describe.skipIf(Boolean(skip))(`pages on a phone-width screen in Chromium${skip 
   it('every link, button and field shows a focus ring to keyboard users: solid, 2 px at least, 3:1 against its surroundings, light and dark', async () => {
     const rings: Record<string, { what: string; style: string; width: number; contrast: number }> = {};
     for (const colorScheme of ['light', 'dark'] as const) {
-      const context = await browser.newContext({ viewport: PHONE, colorScheme });
-      const page = await signUp(context, base, `focus-${colorScheme}`);
+      const context = await suite.browser.newContext({ viewport: PHONE, colorScheme });
+      const page = await signUp(context, suite.url, `focus-${colorScheme}`);
       for (const path of ['/integrations', '/account/password', '/']) {
-        await page.goto(`${base}${path}`);
+        await page.goto(`${suite.url}${path}`);
         await page.locator('body').focus();
         for (let i = 0; i < 25; i++) {
           await page.keyboard.press('Tab');
@@ -198,11 +193,11 @@ describe.skipIf(Boolean(skip))(`pages on a phone-width screen in Chromium${skip 
   }, 60_000);
 
   it('the first Tab shows a skip link, in the page\'s language, that moves the focus past the header to the content', async () => {
-    const page = await (await browser.newContext({ viewport: PHONE })).newPage();
+    const page = await (await suite.browser.newContext({ viewport: PHONE })).newPage();
     page.setDefaultTimeout(10_000);
     for (const [lang, words] of [['en', 'Skip to content'], ['fr', 'Aller au contenu']] as const) {
       // The error page: no field takes the focus on its own.
-      await page.goto(`${base}/no/such/page?lang=${lang}`);
+      await page.goto(`${suite.url}/no/such/page?lang=${lang}`);
       const skip = page.getByRole('link', { name: words });
       // Out of sight until reached: above the top of the page.
       await skip.waitFor({ state: 'attached' });

@@ -2,14 +2,13 @@ import { createServer, type Server } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { initBoxIdentity, type BoxIdentity } from '../../src/doors/registry/box-identity.js';
 import { RegistryClient } from '../../src/sdk/registry.js';
-import { createTestApp, type TestApp } from '../helpers/app.js';
-import { missingProgram } from '../helpers/system.js';
+import { useBrowserApp } from '../helpers/browser-app.js';
+import { browserSkipReason } from '../helpers/browser.js';
 
-const skip = missingProgram('chromium', 'the browser test of the registry (CORS /ping, boxes page)');
+const skip = browserSkipReason('the browser test of the registry (CORS /ping, boxes page)');
 
 /** A web app on another origin that asks the registry which boxes are on the visitor's network. */
 function webApp(registry: string): Promise<{ url: string; server: Server }> {
@@ -23,29 +22,21 @@ function webApp(registry: string): Promise<{ url: string; server: Server }> {
 }
 
 describe.skipIf(Boolean(skip))('registry in a real browser', () => {
-  let t: TestApp;
-  let base: string;
-  let browser: Browser;
   let box: BoxIdentity;
-  beforeAll(async () => {
-    t = await createTestApp();
-    base = await t.listen();
-    box = await initBoxIdentity(join(mkdtempSync(join(tmpdir(), 'pairgate-e2e-box-')), 'box'), { name: 'browser box' });
-    await new RegistryClient({ baseUrl: base }).announce(box, { fingerprint: box.fingerprint, local_origin: 'https://192.168.5.5:4443', name: 'Living room' });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-  });
+  const suite = useBrowserApp(
+    {},
+    {
+      prepare: async (t) => {
+        box = await initBoxIdentity(join(mkdtempSync(join(tmpdir(), 'pairgate-e2e-box-')), 'box'), { name: 'browser box' });
+        await new RegistryClient({ baseUrl: t.url }).announce(box, { fingerprint: box.fingerprint, local_origin: 'https://192.168.5.5:4443', name: 'Living room' });
+      },
+    },
+  );
 
   it('a web app on another origin reads /ping across origins and sees the box', async () => {
-    const app = await webApp(base);
+    const app = await webApp(suite.url);
     try {
-      const page = await browser.newPage();
+      const page = await suite.browser.newPage();
       await page.goto(app.url);
       // A string, so the DOM types stay out of this Node project's type check.
       await page.waitForFunction('document.getElementById("out").textContent !== "waiting"', undefined, { timeout: 10_000 });
@@ -60,12 +51,12 @@ describe.skipIf(Boolean(skip))('registry in a real browser', () => {
   });
 
   it('the boxes page lists the box with a link and breaks no content security policy', async () => {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     const violations: string[] = [];
     page.on('console', (message) => {
       if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
     });
-    const response = await page.goto(`${base}/boxes`);
+    const response = await page.goto(`${suite.url}/boxes`);
     expect(response?.status()).toBe(200);
     const link = page.getByRole('link', { name: 'Connect (local)' });
     expect(await link.getAttribute('href')).toBe('https://192.168.5.5:4443/');
