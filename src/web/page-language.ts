@@ -12,6 +12,27 @@ function languageOf(value: unknown): PageLanguage | undefined {
   return (PAGE_LANGUAGES as readonly (string | undefined)[]).includes(short) ? (short as PageLanguage) : undefined;
 }
 
+/**
+ * Name of the cookie that remembers the language a person chose with a page's switch (`pg_lang`,
+ * `__Host-pg_lang` over https, as pages.ts's `hostCookieName` sets it). Not a secret: it only ever
+ * holds one of PAGE_LANGUAGES, written by the server, never the text a request sent.
+ */
+export const LANGUAGE_COOKIE = 'pg_lang';
+
+/** The language the person chose earlier on this server (the switch's cookie), if it holds exactly one of PAGE_LANGUAGES. */
+export function rememberedLanguage(request: FastifyRequest): PageLanguage | undefined {
+  const cookies = request.cookies as Record<string, string | undefined> | undefined;
+  // The __Host- name first: over https it is the one this server sets, and a sibling subdomain cannot plant it.
+  const value = cookies?.[`__Host-${LANGUAGE_COOKIE}`] ?? cookies?.[LANGUAGE_COOKIE];
+  return exactLanguage(value);
+}
+
+/** `value` when it is exactly one of PAGE_LANGUAGES (any case), else undefined: what the switch sends and the cookie holds. */
+function exactLanguage(value: unknown): PageLanguage | undefined {
+  const lower = typeof value === 'string' ? value.toLowerCase() : undefined;
+  return (PAGE_LANGUAGES as readonly (string | undefined)[]).includes(lower) ? (lower as PageLanguage) : undefined;
+}
+
 /** The browser's first choice among PAGE_LANGUAGES by its Accept-Language header. */
 function acceptedLanguage(header: unknown): PageLanguage | undefined {
   if (typeof header !== 'string') return undefined;
@@ -38,12 +59,30 @@ export function askedLanguage(request: FastifyRequest): PageLanguage | undefined
 
 /**
  * The language of a page answering `request`, chosen as every translated page chooses it: the
- * `lang` the address or the form names (`?lang=fr`), then `preferred` (a signed-in user's, say),
- * then the browser's Accept-Language, then English. It reads the request as received, so a request
- * refused for its query or its form still keeps the language it asked for.
+ * `lang` the address or the form names (`?lang=fr`), then the one the person chose earlier with a
+ * switch (`rememberedLanguage`), then `preferred` (an app's, say: the person's own choice outranks
+ * it), then the browser's Accept-Language, then English. It reads the request as received, so a
+ * request refused for its query or its form still keeps the language it asked for.
  */
 export function requestedLanguage(request: FastifyRequest, preferred?: string): PageLanguage {
-  return askedLanguage(request) ?? languageOf(preferred) ?? acceptedLanguage(request.headers['accept-language']) ?? 'en';
+  return askedLanguage(request) ?? rememberedLanguage(request) ?? languageOf(preferred) ?? acceptedLanguage(request.headers['accept-language']) ?? 'en';
+}
+
+/**
+ * The language a page shown in `shown` should remember for this browser, if any: the one a GET
+ * address names exactly (`?lang=fr`, as the switch sends it) when the page is shown in it and the
+ * browser would otherwise get another (its remembered choice, else its Accept-Language, else
+ * English). So choosing with the switch is remembered, following links in the language one
+ * already reads sets nothing, and an unknown `?lang=` is ignored. A GET can set it, as the switch
+ * is a plain link: at worst a foreign link picks the language of the next pages, nothing else.
+ */
+export function languageToRemember(request: FastifyRequest, shown: unknown): PageLanguage | undefined {
+  if (request.method !== 'GET') return undefined;
+  const query = request.query as Record<string, unknown> | undefined;
+  const chosen = exactLanguage(query && typeof query === 'object' ? query.lang : undefined);
+  if (!chosen || chosen !== shown) return undefined;
+  const otherwise = rememberedLanguage(request) ?? acceptedLanguage(request.headers['accept-language']) ?? 'en';
+  return chosen === otherwise ? undefined : chosen;
 }
 
 /** The other language of the switch on a page in `lang`. */

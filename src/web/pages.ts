@@ -6,6 +6,7 @@ import { ForbiddenError } from '../core/errors.js';
 import { constantTimeEqual, isTokenShaped, randomToken } from '../core/ids.js';
 import type { ErrorPageView } from './error-page.js';
 import { isForeignFormPost } from './form-origin.js';
+import { LANGUAGE_COOKIE, languageToRemember } from './page-language.js';
 
 /** Folder of the templates (src/web/templates, also when running from dist/). */
 const TEMPLATE_DIR = fileURLToPath(new URL('../../src/web/templates/', import.meta.url));
@@ -24,6 +25,8 @@ export const CSRF_COOKIE = 'pg_csrf';
 export function hostCookieName(name: string, secure: boolean): string {
   return secure ? `__Host-${name}` : name;
 }
+/** How long the language chosen with a page's switch is remembered: a year, in seconds. */
+const LANGUAGE_COOKIE_SECONDS = 365 * 24 * 60 * 60;
 /** Name of the form field that carries the CSRF token. */
 export const CSRF_FIELD = '_csrf';
 
@@ -46,8 +49,12 @@ export class Pages {
   /** The CSRF cookie's name here (`__Host-pg_csrf` over https). */
   readonly csrfCookie: string;
 
+  /** The remembered language's cookie name here (`__Host-pg_lang` over https). */
+  readonly languageCookie: string;
+
   constructor(private readonly secureCookies: boolean) {
     this.csrfCookie = hostCookieName(CSRF_COOKIE, secureCookies);
+    this.languageCookie = hostCookieName(LANGUAGE_COOKIE, secureCookies);
     this.env = new nunjucks.Environment(new nunjucks.FileSystemLoader(TEMPLATE_DIR, { noCache: false }), {
       autoescape: true,
       throwOnUndefined: false,
@@ -98,11 +105,26 @@ export class Pages {
   }
 
   /**
+   * Remembers the language a page was opened in with `?lang=` (the switch) when the browser would
+   * otherwise get another (`languageToRemember`), so the navigation's bare links keep it. Not a
+   * secret, but no script of the pages reads it, so HttpOnly all the same; SameSite=Lax, so the
+   * choice holds when the person comes back through another site's link; a year long.
+   */
+  private rememberLanguage(request: FastifyRequest, reply: FastifyReply, shown: unknown): void {
+    const lang = languageToRemember(request, shown);
+    if (!lang) return;
+    reply.setCookie(this.languageCookie, lang, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.secureCookies, maxAge: LANGUAGE_COOKIE_SECONDS });
+  }
+
+  /**
    * Renders `template` (relative to src/web/templates) with `data`, adding the CSRF token and the
-   * path being shown (`currentPath`, which the navigation marks with `aria-current="page"`).
+   * path being shown (`currentPath`, which the navigation marks with `aria-current="page"`). A
+   * translated page (one whose `data.lang` is set) opened with `?lang=` remembers that choice. The
+   * answer is never stored (`no-store`): its language depends on cookies and Accept-Language.
    */
   render(request: FastifyRequest, reply: FastifyReply, template: string, data: Record<string, unknown> = {}, status = 200): FastifyReply {
     const currentPath = new URL(request.url, 'http://local.invalid').pathname;
+    this.rememberLanguage(request, reply, data.lang);
     const html = this.env.render(template, { lang: 'en', ...data, currentPath, csrfToken: this.csrfToken(request, reply), csrfField: CSRF_FIELD });
     return reply
       .code(status)

@@ -66,7 +66,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     return undefined;
   };
 
-  /** The page's language: `?lang=`, then the app's languageCode when it named one, then the browser's. */
+  /** The page's language: `?lang=`, then the person's remembered choice, then the app's languageCode when it named one, then the browser's. */
   const langOf = (request: FastifyRequest, grant?: AccessGrant): Lang => {
     // pickLang reads a language code as people write it ("FR", "fr-CH"), and skips one it lacks.
     return pickLang(request, grant && grant.request.languageAsked !== false ? grant.request.lang : undefined);

@@ -4,7 +4,8 @@ import { frenchCatalogue } from './french-spacing.js';
 
 /**
  * The message catalog of the account and access pages, in English and French. Pages pick the
- * language from `?lang=`, then the browser's Accept-Language, then English; `t(key, params)`
+ * language from `?lang=`, then the choice remembered from the switch, then the browser's
+ * Accept-Language, then English; `t(key, params)`
  * fills `{name}` placeholders (the template escapes the result).
  */
 
@@ -228,7 +229,7 @@ export function isLang(value: unknown): value is Lang {
 /** The language the request names itself (`?lang=`, or a form's `lang`), if any: the one to carry on to the next page. */
 export const askedLang: (request: FastifyRequest) => Lang | undefined = askedLanguage;
 
-/** The language of a request: `?lang=`, then `preferred`, then Accept-Language, then English (one rule for every page: page-language.ts). */
+/** The language of a request: `?lang=`, then the one remembered from the switch, then `preferred`, then Accept-Language, then English (one rule for every page: page-language.ts). */
 export const pickLang: (request: FastifyRequest, preferred?: string) => Lang = requestedLanguage;
 
 /** A translator for `lang`: unknown keys fall back to English, then to the key itself. */

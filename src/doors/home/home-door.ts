@@ -59,7 +59,8 @@ async function homeLinks(ctx: DoorContext, lang: PageLanguage, asked: PageLangua
 /**
  * The home page at `/`: where a person who opens the server's address can go next. Each door
  * offers its own pages (`Door.homeLinks`); a door that does not serve offers none. It speaks the
- * visitor's language as every page does (`?lang=`, then Accept-Language), with the same switch.
+ * visitor's language as every page does (`?lang=`, then the switch's remembered choice, then
+ * Accept-Language), with the same switch.
  */
 export const homeDoor: Door = {
   name: 'home',
