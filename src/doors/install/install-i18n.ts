@@ -54,6 +54,12 @@ const en = {
   'install.error.user_not_found': 'No account has this username.',
   'install.error.already_member': 'This account is already a member.',
   'install.error.invalid_org_name': 'The organization name must have 1 to 100 characters, without control characters.',
+  'install.error.organization_not_found': 'You are not a member of this organization.',
+  'install.error.installation_not_found': 'pairgate is not installed in {connector} for the organization {org}, so a link token would link nothing. An admin of the organization sets it up at {url} and runs its install command in {connector}; then make the token again.',
+  'install.error.installation_not_installed': '{connector} is set up for the organization {org} but not installed yet, so a link token would link nothing. An admin of the organization runs the install command the setup showed in {connector} (or sets up again at {url}); then make the token again.',
+  'install.error.too_many_link_tokens.account': 'This account already holds the most live link tokens it may ({max}). Use one, or try again in {wait}.',
+  'install.error.too_many_link_tokens.network': 'The accounts of your network already hold the most live link tokens they may ({max}). Use one, or try again in {wait}.',
+  'install.error.link_tokens_waiting': 'Too many link tokens are waiting. Try again in {wait}.',
 } as const;
 
 type InstallKey = keyof typeof en;
@@ -108,6 +114,12 @@ const fr = frenchCatalogue<InstallKey>({
   'install.error.user_not_found': 'Aucun compte n\'a ce nom d\'utilisateur.',
   'install.error.already_member': 'Ce compte est déjà membre.',
   'install.error.invalid_org_name': 'Le nom de l\'organisation doit avoir 1 à 100 caractères, sans caractères de contrôle.',
+  'install.error.organization_not_found': 'Vous n\'êtes pas membre de cette organisation.',
+  'install.error.installation_not_found': 'pairgate n\'est pas installé dans {connector} pour l\'organisation {org} : un jeton de liaison ne lierait rien. Un administrateur de l\'organisation le configure sur {url} et lance sa commande d\'installation dans {connector} ; créez ensuite le jeton à nouveau.',
+  'install.error.installation_not_installed': '{connector} est configuré pour l\'organisation {org} mais pas encore installé : un jeton de liaison ne lierait rien. Un administrateur de l\'organisation lance dans {connector} la commande d\'installation que la configuration a montrée (ou configure à nouveau sur {url}) ; créez ensuite le jeton à nouveau.',
+  'install.error.too_many_link_tokens.account': 'Ce compte a déjà autant de jetons de liaison en cours qu\'il peut en avoir ({max}). Utilisez-en un, ou réessayez dans {wait}.',
+  'install.error.too_many_link_tokens.network': 'Les comptes de votre réseau ont déjà autant de jetons de liaison en cours qu\'ils peuvent en avoir ({max}). Utilisez-en un, ou réessayez dans {wait}.',
+  'install.error.link_tokens_waiting': 'Trop de jetons de liaison sont en attente. Réessayez dans {wait}.',
 });
 
 const CATALOG: Record<Lang, Record<InstallKey, string>> = { en, fr };

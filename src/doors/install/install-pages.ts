@@ -16,6 +16,7 @@ import { makeLinkToken, runSetup } from './integration-routes.js';
 import { lifetimeText } from './lifetime.js';
 import { confirmsName, deleteOrganization, deletionSummary } from './organization-deletion.js';
 import { OrgNameInput, ORG_ID_PATTERN, type Membership } from './organizations.js';
+import { refusalText, type RefusalFacts } from './page-refusals.js';
 import { roleAllows, ROLES, RoleSchema } from './roles.js';
 
 const tags = ['install'];
@@ -85,9 +86,10 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
   /**
    * Runs a form action for the signed-in user: sign-in redirect, CSRF and origin checks (unless
    * `form` is false: a page that only shows), and a page (never a 5xx) for the 4xx errors the
-   * action throws.
+   * action throws, saying what went wrong in the page's language (`refusalText`, with the `facts`
+   * of the form, asked only then).
    */
-  const formAction = async (request: FastifyRequest, reply: FastifyReply, action: (user: User, lang: Lang) => Promise<FastifyReply>, form = true) => {
+  const formAction = async (request: FastifyRequest, reply: FastifyReply, action: (user: User, lang: Lang) => Promise<FastifyReply>, form = true, facts?: () => Promise<RefusalFacts>) => {
     const lang = pickLang(request);
     const user = await currentUser(request);
     if (!user) return reply.redirect(signInUrl(LINK_PAGE_PATH, askedLang(request)), 303);
@@ -99,8 +101,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
       return await action(user, lang);
     } catch (error) {
       if (isPairgateError(error) && error.status < 500) {
-        const text = error.code === 'csrf_failed' ? installTranslator(lang)('error.csrf_failed') : error.message;
-        return message(request, reply, lang, user, text, error.status);
+        return message(request, reply, lang, user, refusalText(error, lang, facts ? await facts() : {}), error.status);
       }
       throw error;
     }
@@ -260,6 +261,11 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
         lifetime: lifetimeText(made.expires_in, lang),
         orgName: made.org_name,
       }, user);
-    }));
+    }, true, async () => ({
+      connector: connector.displayName,
+      // Said only in refusals that follow the membership check (the installation's state).
+      org: (await kit.orgs.find(request.params.org))?.name,
+      setUpAt: `${kit.ctx.publicUrl()}${LINK_PAGE_PATH}`,
+    })));
   }
 }

@@ -51,8 +51,21 @@ export type SpendOutcome =
 
 /** 429: the account or the network asking already holds its share of the live link tokens. */
 export class TooManyLinkTokensError extends PairgateError {
-  constructor(holder: 'account' | 'network', max: number, retryAfterSeconds: number) {
+  constructor(
+    /** Whose share is full (pages say it in their language). */
+    readonly holder: 'account' | 'network',
+    /** The share. */
+    readonly max: number,
+    retryAfterSeconds: number,
+  ) {
     super('too_many_link_tokens', 429, `This ${holder} already holds ${max} live link tokens, the most it may. Use one, or try again in ${retryAfterSeconds} s.`, { retryAfterSeconds });
+  }
+}
+
+/** 429 `rate_limited`: every place among the live link tokens is taken, by anyone. */
+export class LinkTokensWaitingError extends RateLimitedError {
+  constructor(retryAfterSeconds: number) {
+    super(retryAfterSeconds, `Too many link tokens are waiting. Try again in ${retryAfterSeconds} s.`);
   }
 }
 
@@ -128,8 +141,7 @@ export class LinkTokens {
       const taken = await this.slots.take('all', '1', this.ttlMs + 1000, now, { randomProbes: this.maxLive > LIST_FIRST_UP_TO ? RANDOM_PROBES : 0 });
       if (!taken.ok) {
         const firstFree = Math.min(...taken.held.map((slot) => slot.expiresAt));
-        const wait = Math.max(1, Math.ceil((firstFree - now) / 1000));
-        throw new RateLimitedError(wait, `Too many link tokens are waiting. Try again in ${wait} s.`);
+        throw new LinkTokensWaitingError(Math.max(1, Math.ceil((firstFree - now) / 1000)));
       }
       held.push({ slots: this.slots, key: taken.key });
       created = await this.engine.create({ kind: LINK_TOKEN_KIND, request, ttlMs: this.ttlMs, codeFormat: LINK_TOKEN_FORMAT });
