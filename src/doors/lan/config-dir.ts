@@ -48,12 +48,8 @@ export function resolveConfigDir(option?: string, env: NodeJS.ProcessEnv = proce
   return dir;
 }
 
-/** What each refusal of a write means, in words. */
-const UNWRITABLE: Record<string, string> = {
-  EACCES: 'permission denied',
-  EPERM: 'permission denied',
-  EROFS: 'it is on a read-only file system',
-};
+/** The refusals of a write that the folder's owner or mode cause, so chown and chmod can fix. */
+const PERMISSION_DENIED = new Set(['EACCES', 'EPERM']);
 
 /**
  * `error` told in words when it is the config folder `dir` refusing a write (a folder of another
@@ -61,12 +57,23 @@ const UNWRITABLE: Record<string, string> = {
  * (exit code 2) naming the folder and what to do. Any other error is returned as it is. Without
  * this the person saw Node's `EACCES: permission denied, open '.../device.json.<hex>.tmp'`, which
  * names a file they never heard of and no way out, and exited 1 as if nothing could be done.
+ *
+ * The advice depends on the refusal: a permission is fixed with chown and chmod, but on a
+ * read-only file system (EROFS: a read-only mount, a container's image, a live CD) no owner or
+ * mode lets anyone write, so only another folder helps.
  */
 export function explainConfigWriteError(dir: string, error: unknown): unknown {
-  const reason = UNWRITABLE[String((error as NodeJS.ErrnoException | undefined)?.code)];
-  if (!reason) return error;
+  const code = String((error as NodeJS.ErrnoException | undefined)?.code);
+  const kept = 'where this device\'s key and trusted peers are kept';
+  if (code === 'EROFS') {
+    return new ConfigDirNotWritableError(
+      `Cannot write in the config folder ${dir} (it is on a read-only file system), ${kept}. `
+      + 'No change of owner or mode can make it writable: choose a folder on a writable disk with --config-dir or PAIRGATE_CONFIG_DIR.',
+    );
+  }
+  if (!PERMISSION_DENIED.has(code)) return error;
   return new ConfigDirNotWritableError(
-    `Cannot write in the config folder ${dir} (${reason}), where this device's key and trusted peers are kept. `
+    `Cannot write in the config folder ${dir} (permission denied), ${kept}. `
     + `Make it yours and writable (chown it to your user, chmod 700), or choose another folder with --config-dir or PAIRGATE_CONFIG_DIR.`,
   );
 }
