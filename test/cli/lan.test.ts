@@ -90,10 +90,10 @@ describe('pairgate lan / peers (two processes of the real CLI on loopback)', () 
     const connection = String((await offer.first).connectionString);
     const joined = await run(['lan', 'join', '-', '--config-dir', joinDir, '--name', 'tablet', '--out', root, '--no-discovery'], connection);
     expect(joined.code).toBe(1);
-    expect(joined.stderr).toContain('This device could not save "desk" as a trusted peer. The trusted-peer file is damaged');
+    expect(joined.stderr).toContain(`This device could not save "desk" as a trusted peer. The trusted-peer file ${join(joinDir, 'peers.json')} cannot be read (it is a folder, not a file).`);
     expect(joined.stderr).toMatch(/"desk" was told, and takes this device back: neither trusts the other\. Then pair again\.\s*\[lan_trust_not_saved\]/);
     expect(await offer.exit).toBe(1);
-    expect(offer.stderr.join('')).toMatch(/"tablet" did not complete the pairing\. It could not save this device as a trusted peer: its trusted-peer file is damaged \[lan_bad_peers_file\]\. So this device did not keep "tablet" as a trusted peer either: neither trusts the other\. Fix the problem on "tablet" \(it says what\), then pair again\.\s*\[lan_peer_not_saved\]/);
+    expect(offer.stderr.join('')).toMatch(/"tablet" did not complete the pairing\. It could not save this device as a trusted peer: its trusted-peer file cannot be read \[lan_peers_file_unreadable\]\. So this device did not keep "tablet" as a trusted peer either: neither trusts the other\. Fix the problem on "tablet" \(it says what\), then pair again\.\s*\[lan_peer_not_saved\]/);
     const listed = await run(['peers', 'list', '--json', '--config-dir', offerDir]);
     expect((JSON.parse(listed.stdout) as { peers: unknown[] }).peers).toEqual([]);
   });

@@ -9,16 +9,18 @@ export function registerPeersCommand(program: Command): void {
   const peers = program.command('peers').description('list or remove trusted peers (devices paired with `pairgate lan`)')
     .addHelpText('after', `
 Exit code: 0 on success, 2 for a peer none matches (lan_unknown_peer), a config
-folder that cannot be used (lan_unsafe_config_dir, lan_config_dir_not_writable)
-or a damaged peers.json (lan_bad_peers_file), 1 when peers.json stays locked by
-another pairgate command (lan_peers_file_busy).`);
+folder that cannot be used (lan_unsafe_config_dir, lan_config_dir_not_writable),
+a damaged peers.json (lan_bad_peers_file) or one that cannot be read
+(lan_peers_file_unreadable), 1 when peers.json stays locked by another pairgate
+command (lan_peers_file_busy).`);
 
   withConfigDir(peers.command('list'))
     .description('list trusted peers, most recently seen first')
     .addOption(jsonOption)
     .addHelpText('after', `
 Exit code: 0 when listed (none too), 2 for a config folder that is not safe
-(lan_unsafe_config_dir) or a damaged peers.json (lan_bad_peers_file).`)
+(lan_unsafe_config_dir), a damaged peers.json (lan_bad_peers_file) or one that
+cannot be read (lan_peers_file_unreadable).`)
     .action((options: CommonLanOptions) => {
       // Listing makes nothing: a mistyped --config-dir must not become a new, empty folder.
       const path = configDirPath(options.configDir);
@@ -43,8 +45,9 @@ Exit code: 0 when listed (none too), 2 for a config folder that is not safe
     .addHelpText('after', `
 Exit code: 0 when removed, 2 for a peer none matches (lan_unknown_peer), a
 config folder that cannot be used or written (lan_unsafe_config_dir,
-lan_config_dir_not_writable) or a damaged peers.json (lan_bad_peers_file), 1
-when peers.json stays locked by another pairgate command (lan_peers_file_busy).`)
+lan_config_dir_not_writable), a damaged peers.json (lan_bad_peers_file) or one
+that cannot be read (lan_peers_file_unreadable), 1 when peers.json stays locked
+by another pairgate command (lan_peers_file_busy).`)
     .action(async (selector: string, options: CommonLanOptions) => {
       const removed = await new TrustedPeerStore(configDirOf(options)).remove(selector);
       console.log(options.json ? JSON.stringify({ removed }) : `Removed "${removed.name}" (id ${removed.deviceId}).`);

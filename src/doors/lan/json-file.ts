@@ -4,13 +4,31 @@ import { writePrivateFile } from './private-file.js';
 
 /** Small JSON files that hold keys or trust: written whole (temp file + rename), mode 0600. */
 
-/** Reads `path` as JSON, or undefined when it does not exist. */
+/**
+ * Why `readJsonFile` failed: the system refused the read (`errno` is its code: EACCES, EISDIR,
+ * EIO...), or the text is not JSON (no `errno`). The caller tells the person which, in its own
+ * words: a file that cannot be read is not a damaged one, and what to do differs.
+ */
+export class JsonFileError extends Error {
+  constructor(readonly path: string, readonly reason: string, readonly errno?: string) {
+    super(`Cannot read ${path}: ${reason}`);
+  }
+}
+
+/** Reads `path` as JSON, or undefined when it does not exist; throws JsonFileError otherwise. */
 export function readJsonFile(path: string): unknown {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+    text = readFileSync(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`Cannot read ${path}: ${(error as Error).message}`);
+    const { code, message } = error as NodeJS.ErrnoException;
+    if (code === 'ENOENT') return undefined;
+    throw new JsonFileError(path, message, code ?? 'EIO');
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new JsonFileError(path, (error as Error).message);
   }
 }
 

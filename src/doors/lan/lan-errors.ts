@@ -162,10 +162,25 @@ export class ConfigDirNotWritableError extends InvalidRequestError {
   }
 }
 
-/** `peers.json` is not what this code writes (damaged, or edited by hand): nothing in it is trusted. */
+/**
+ * `peers.json` is not what this code writes (not JSON, or not a list of peers as `save` writes
+ * them: damaged, or edited by hand): nothing in it is trusted, and it is never rewritten, since it
+ * is the only record of whose keys were trusted. The person repairs it or moves it aside.
+ */
 export class BadPeersFileError extends InvalidRequestError {
   constructor(message: string) {
     super(message, undefined, 'lan_bad_peers_file');
+  }
+}
+
+/**
+ * `peers.json` cannot be read at all: this user may not read it, a folder has its name, or the
+ * disk fails. Not called damaged (nothing says it is), nor rewritten: the person fixes the access
+ * (exit code 2). `errno` is the system's code (EACCES, EISDIR...).
+ */
+export class PeersFileUnreadableError extends InvalidRequestError {
+  constructor(message: string, readonly errno: string) {
+    super(message, undefined, 'lan_peers_file_unreadable');
   }
 }
 

@@ -41,6 +41,7 @@ const CONFIG: Record<string, string> = {
   lan_config_dir_not_writable: 'it cannot write its config folder',
   lan_peers_file_busy: 'its trusted-peer file stayed locked by another pairgate command',
   lan_bad_peers_file: 'its trusted-peer file is damaged',
+  lan_peers_file_unreadable: 'its trusted-peer file cannot be read',
   lan_unsafe_config_dir: 'its config folder is not safe to use',
 };
 

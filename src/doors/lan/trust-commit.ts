@@ -163,6 +163,7 @@ export function shortReason(failure: Error): string {
     lan_config_dir_not_writable: 'its config folder cannot be written',
     lan_peers_file_busy: 'its trusted-peer file stayed locked by another pairgate command',
     lan_bad_peers_file: 'its trusted-peer file is damaged',
+    lan_peers_file_unreadable: 'its trusted-peer file cannot be read',
   };
   return `${(code && what[code]) ?? 'an error'}${code ? ` [${code}]` : ''}`;
 }

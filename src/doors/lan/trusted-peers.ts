@@ -3,9 +3,9 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { explainConfigWriteError } from './config-dir.js';
 import { withFileLock, type LockHolder } from './file-lock.js';
-import { readJsonFile, writeJsonFile } from './json-file.js';
+import { JsonFileError, readJsonFile, writeJsonFile } from './json-file.js';
 import { removeLeftoverTempFiles } from './private-file.js';
-import { BadPeersFileError, PeersFileBusyError, UnknownPeerError } from './lan-errors.js';
+import { BadPeersFileError, PeersFileBusyError, PeersFileUnreadableError, UnknownPeerError } from './lan-errors.js';
 
 /**
  * The trusted-peer store: devices this one paired with, pinned by the SPKI SHA-256 of their device
@@ -76,27 +76,29 @@ export class TrustedPeerStore {
   /**
    * Every trusted peer, most recently seen first. A file that is not what `save` writes (damaged,
    * or edited by hand) throws BadPeersFileError naming it: it says whose keys are trusted, so it is
-   * neither half-read nor rewritten without the entries that could not be read.
+   * neither half-read nor rewritten without the entries that could not be read. A file that cannot
+   * be read at all (no permission, a folder at its name) throws PeersFileUnreadableError.
    */
   list(): TrustedPeer[] {
     let file: unknown;
     try {
       file = readJsonFile(this.path);
     } catch (error) {
-      throw new BadPeersFileError(`The trusted-peer file is damaged: ${(error as Error).message}. Fix or remove it (then pair again).`);
+      throw readFailure(this.path, error);
     }
     if (file === undefined) return [];
     const peers = (file as Partial<PeersFile> | null)?.peers;
-    if (!Array.isArray(peers)) throw new BadPeersFileError(`The trusted-peer file ${this.path} is damaged: it has no list of peers. Fix or remove it (then pair again).`);
+    if (!Array.isArray(peers)) throw damaged(this.path, 'it has no list of peers');
     peers.forEach((peer, index) => {
-      if (!isTrustedPeer(peer)) throw new BadPeersFileError(`The trusted-peer file ${this.path} is damaged: peer ${index + 1} is not a valid entry. Fix or remove it (then pair again).`);
+      if (!isTrustedPeer(peer)) throw damaged(this.path, `peer ${index + 1} is not a valid entry`);
     });
     return [...(peers as TrustedPeer[])].sort((a, b) => b.lastSeenAt.localeCompare(a.lastSeenAt));
   }
 
   /**
    * Adds or updates a peer (matched by device id), keeping when it was first paired, under the lock
-   * (see the module comment). Throws BadPeersFileError for a damaged file, PeersFileBusyError
+   * (see the module comment). Throws BadPeersFileError for a damaged file (left as it is),
+   * PeersFileUnreadableError for one that cannot be read, PeersFileBusyError
    * when another process holds the lock for longer than the wait.
    */
   async save(peer: Omit<TrustedPeer, 'pairedAt' | 'lastSeenAt'>, now = new Date()): Promise<TrustedPeer> {
@@ -183,6 +185,35 @@ export class TrustedPeerStore {
       staleMs: this.options.staleLockMs,
       busyError: (holder, waitedMs) => new PeersFileBusyError(busyMessage(this.path, this.lockPath, holder, waitedMs)),
     });
+  }
+}
+
+/**
+ * A damaged `peers.json` (`why`), with what to do. Moved aside, not deleted: it is the only record
+ * of whose keys were trusted, which the person may want to repair or read later.
+ */
+function damaged(path: string, why: string): BadPeersFileError {
+  return new BadPeersFileError(`The trusted-peer file ${path} is damaged: ${why}. No peer in it is trusted until it is fixed, and pairgate leaves it as it is. `
+    + `Repair it by hand, or move it aside (mv ${path} ${path}.broken) and pair again with your devices.`);
+}
+
+/** `readJsonFile`'s failure on `peers.json`, in the person's terms: damaged, or not readable (by its errno). */
+function readFailure(path: string, error: unknown): Error {
+  if (!(error instanceof JsonFileError)) return error as Error;
+  if (error.errno === undefined) return damaged(path, `it is not JSON (${error.reason})`);
+  return new PeersFileUnreadableError(`The trusted-peer file ${path} cannot be read ${unreadable(path, error.errno, error.reason)}`, error.errno);
+}
+
+/** Why `peers.json` could not be read, and what to do: never "remove it", which would lose the peers. */
+function unreadable(path: string, errno: string, reason: string): string {
+  switch (errno) {
+    case 'EACCES':
+    case 'EPERM':
+      return `(permission denied). Make it yours and readable (chown it to your user, then chmod 600 ${path}), or choose another config folder with --config-dir or PAIRGATE_CONFIG_DIR.`;
+    case 'EISDIR':
+      return `(it is a folder, not a file). Move the folder out of the way (mv ${path} ${path}.aside): the next pairing makes the file anew.`;
+    default:
+      return `(${reason}). Check the file and the disk it is on, then try again.`;
   }
 }
 

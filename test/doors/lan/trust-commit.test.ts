@@ -23,7 +23,7 @@ async function offerOnLoopback(configDir = deviceDir('offer')) {
   return { ...made, configDir };
 }
 
-/** A config folder whose peers.json cannot be written (a folder stands at its name). */
+/** A config folder whose peers.json cannot be read nor written (a folder stands at its name). */
 function unsavable(label: string): string {
   const dir = deviceDir(label);
   mkdirSync(joinPath(dir, 'peers.json'));
@@ -42,11 +42,11 @@ describe('pairing keeps no one-sided trust when one side cannot save', () => {
     const joined = await failure(join(offer.connectionString, { configDir: joinDir, deviceName: 'phone', outDir: joinDir, discovery: false }));
     const offered = await failure(offer.result);
     expect(joined.code).toBe('lan_trust_not_saved');
-    expect(joined.message).toMatch(/^This device could not save "laptop" as a trusted peer\. The trusted-peer file is damaged/);
+    expect(joined.message).toMatch(/^This device could not save "laptop" as a trusted peer\. The trusted-peer file .*peers\.json cannot be read \(it is a folder, not a file\)\. Move the folder out of the way/);
     expect(joined.message).toContain('"laptop" was told, and takes this device back: neither trusts the other.');
     expect(joined.message).toMatch(/Then pair again\.$/);
     expect(offered.code).toBe('lan_peer_not_saved');
-    expect(offered.message).toBe('"phone" did not complete the pairing. It could not save this device as a trusted peer: its trusted-peer file is damaged [lan_bad_peers_file]. '
+    expect(offered.message).toBe('"phone" did not complete the pairing. It could not save this device as a trusted peer: its trusted-peer file cannot be read [lan_peers_file_unreadable]. '
       + 'So this device did not keep "phone" as a trusted peer either: neither trusts the other. Fix the problem on "phone" (it says what), then pair again.');
     // Before, the offer kept "phone" and told its person "Paired".
     expect(peerNames(offerDir)).toEqual([]);
@@ -61,7 +61,7 @@ describe('pairing keeps no one-sided trust when one side cannot save', () => {
     expect(offered.code).toBe('lan_trust_not_saved');
     expect(offered.message).toContain('"phone" was told, and takes this device back');
     expect(joined.code).toBe('lan_peer_not_saved');
-    expect(joined.message).toContain('"laptop" did not complete the pairing. It could not save this device as a trusted peer: its trusted-peer file is damaged [lan_bad_peers_file].');
+    expect(joined.message).toContain('"laptop" did not complete the pairing. It could not save this device as a trusted peer: its trusted-peer file cannot be read [lan_peers_file_unreadable].');
     expect(peerNames(joinDir)).toEqual([]);
   });
 

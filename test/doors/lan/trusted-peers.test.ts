@@ -1,10 +1,13 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { listenForTrustedPeer } from '../../../src/doors/lan/connect.js';
 import { loadDeviceIdentity } from '../../../src/doors/lan/device-identity.js';
+import { BadPeersFileError, PeersFileUnreadableError } from '../../../src/doors/lan/lan-errors.js';
+import { noticeForPeer } from '../../../src/doors/lan/peer-failure.js';
 import { certificatePin } from '../../../src/doors/lan/tls-identity.js';
+import { shortReason } from '../../../src/doors/lan/trust-commit.js';
 import { TrustedPeerStore } from '../../../src/doors/lan/trusted-peers.js';
 import { deviceDir } from './lan-fixtures.js';
 
@@ -69,5 +72,59 @@ describe('trusted peers and device identity', () => {
       expect(existsSync(store.lockPath)).toBe(false);
       await expect(listenForTrustedPeer({ configDir: dir, host: '127.0.0.1', port: 0 })).rejects.toMatchObject({ code: 'lan_bad_peers_file' });
     }
+  });
+
+  it('a damaged peers.json says to repair it or move it aside, never to remove it (it is the only record of the trusted peers)', () => {
+    for (const [content, why] of [['{', 'it is not JSON ('], ['[]', 'it has no list of peers']] as const) {
+      const dir = deviceDir('damaged-advice');
+      const path = join(dir, 'peers.json');
+      writeFileSync(path, content);
+      let refusal: Error | undefined;
+      try {
+        new TrustedPeerStore(dir).list();
+      } catch (error) {
+        refusal = error as Error;
+      }
+      expect(refusal).toBeInstanceOf(BadPeersFileError);
+      expect(refusal?.message).toContain(`The trusted-peer file ${path} is damaged: ${why}`);
+      expect(refusal?.message).toContain(`Repair it by hand, or move it aside (mv ${path} ${path}.broken) and pair again with your devices.`);
+      expect(refusal?.message).not.toMatch(/remove it|delete/i);
+    }
+  });
+
+  it('a peers.json that cannot be read (a folder at its name) is lan_peers_file_unreadable, not "damaged", by every use; nothing is written', async () => {
+    const dir = deviceDir('unreadable');
+    const path = join(dir, 'peers.json');
+    mkdirSync(path);
+    writeFileSync(join(path, 'kept.txt'), 'mine');
+    const store = new TrustedPeerStore(dir);
+    const refusal = expect.objectContaining({
+      code: 'lan_peers_file_unreadable',
+      errno: 'EISDIR',
+      status: 400,
+      message: `The trusted-peer file ${path} cannot be read (it is a folder, not a file). Move the folder out of the way (mv ${path} ${path}.aside): the next pairing makes the file anew.`,
+    });
+    for (const use of [() => store.list(), () => store.find('ok'), () => store.byKey('x')]) expect(use).toThrow(refusal);
+    await expect(store.save(peer('new'))).rejects.toEqual(refusal);
+    await expect(store.remove('ok')).rejects.toEqual(refusal);
+    // Left as it was, its content too, and the lock let go.
+    expect(statSync(path).isDirectory()).toBe(true);
+    expect(readdirSync(path)).toEqual(['kept.txt']);
+    expect(existsSync(store.lockPath)).toBe(false);
+    await expect(listenForTrustedPeer({ configDir: dir, host: '127.0.0.1', port: 0 })).rejects.toMatchObject({ code: 'lan_peers_file_unreadable' });
+  });
+
+  it('the other device is told that the trusted-peer file cannot be read, without its path', () => {
+    const dir = deviceDir('unreadable-notice');
+    mkdirSync(join(dir, 'peers.json'));
+    let refusal: unknown;
+    try {
+      new TrustedPeerStore(dir).list();
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal).toBeInstanceOf(PeersFileUnreadableError);
+    expect(noticeForPeer(refusal)).toEqual({ code: 'lan_peers_file_unreadable', message: 'its trusted-peer file cannot be read' });
+    expect(shortReason(refusal as Error)).toBe('its trusted-peer file cannot be read [lan_peers_file_unreadable]');
   });
 });

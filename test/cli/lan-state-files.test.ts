@@ -1,0 +1,118 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CLI, ensureBuilt } from '../helpers/node-process.js';
+
+/**
+ * The lan door's own files (`peers.json`, the config folder) when the disk will not let them be
+ * read or written: each refusal is said in words naming the file and what to do, with a stable
+ * code, exit 2 and no stack trace. Every case is the real refusal of a real file system: a folder
+ * at the name of `peers.json` (EISDIR), a file another user owns (EACCES, run as nobody when the
+ * tests run as root, where no mode refuses a read), a read-only mount (EROFS, in a mount namespace
+ * of the command's own).
+ */
+
+interface Run { code: number; stdout: string; stderr: string }
+
+function run(args: string[], prefix: string[] = []): Promise<Run> {
+  const [command, ...rest] = [...prefix, 'node', CLI, ...args];
+  const child = spawn(command!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => { stdout += String(d); });
+  child.stderr.on('data', (d: Buffer) => { stderr += String(d); });
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr })));
+}
+
+/** A stack trace's frame line: a person must never see one for a file the disk refuses. */
+const STACK_FRAME = /^\s+at /m;
+
+const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+
+/**
+ * How to run a command with `dir` mounted read-only (an empty tmpfs, mode 0700 so the safety
+ * check accepts it), in a mount namespace of its own so nothing outside sees the mount; undefined
+ * where this machine lets no one mount (no privilege for it).
+ */
+function readOnlyMount(dir: string): string[] | undefined {
+  const script = 'mount -t tmpfs -o ro,mode=700 pairgate-ro "$1" && shift && exec "$@"';
+  const probe = spawnSync('unshare', ['--mount', 'sh', '-c', script, 'sh', dir, 'true']);
+  return probe.status === 0 ? ['unshare', '--mount', 'sh', '-c', script, 'sh', dir] : undefined;
+}
+
+describe('pairgate lan: state files the disk refuses', () => {
+  let root: string;
+  beforeAll(() => {
+    ensureBuilt();
+    root = mkdtempSync(join(tmpdir(), 'pairgate-lan-state-files-'));
+    // Others (nobody, below) must reach the folders in it.
+    chmodSync(root, 0o755);
+  }, 120_000);
+
+  /** A fresh config folder, mode 0700, with `peers.json` made by `make`. */
+  function configWith(label: string, make: (path: string) => void): { dir: string; path: string } {
+    const dir = join(root, label);
+    mkdirSync(dir, { mode: 0o700 });
+    const path = join(dir, 'peers.json');
+    make(path);
+    return { dir, path };
+  }
+
+  it('a folder where peers.json should be: lan_peers_file_unreadable naming it and what to do, exit 2, for list and remove', async () => {
+    const { dir, path } = configWith('folder', (p) => mkdirSync(p));
+    const expected = `pairgate: The trusted-peer file ${path} cannot be read (it is a folder, not a file). `
+      + `Move the folder out of the way (mv ${path} ${path}.aside): the next pairing makes the file anew. [lan_peers_file_unreadable]\n`;
+    for (const args of [['peers', 'list'], ['peers', 'list', '--json'], ['peers', 'remove', 'abcdef']]) {
+      const result = await run([...args, '--config-dir', dir]);
+      expect(result.stderr).toBe(expected);
+      expect(result.stderr).not.toMatch(STACK_FRAME);
+      expect(result.code).toBe(2);
+    }
+  });
+
+  it('peers.json that is not JSON, or not a list of peers: lan_bad_peers_file, says to repair or move it aside, and is never rewritten', async () => {
+    for (const [label, content, why] of [['not-json', '{"version": 1, "peers": [', 'it is not JSON ('], ['wrong-shape', '{"version": 1}\n', 'it has no list of peers.']] as const) {
+      const { dir, path } = configWith(label, (p) => writeFileSync(p, content, { mode: 0o600 }));
+      for (const args of [['peers', 'list'], ['peers', 'remove', 'abcdef']]) {
+        const result = await run([...args, '--config-dir', dir]);
+        expect(result.stderr).toContain(`pairgate: The trusted-peer file ${path} is damaged: ${why}`);
+        expect(result.stderr).toContain(`Repair it by hand, or move it aside (mv ${path} ${path}.broken) and pair again with your devices. [lan_bad_peers_file]\n`);
+        expect(result.stderr).not.toMatch(STACK_FRAME);
+        expect(result.code).toBe(2);
+      }
+      // A change refused on a damaged file writes nothing: the peers in it are not lost.
+      expect(readFileSync(path, 'utf8')).toBe(content);
+    }
+  });
+
+  it('peers.json this user may not read: permission denied, with chown/chmod advice, lan_peers_file_unreadable, exit 2', async (context) => {
+    const asRoot = process.getuid?.() === 0;
+    // Root reads any file whatever its mode: run as nobody instead, on a file of root's.
+    if (asRoot && !existsSync('/usr/bin/setpriv')) return context.skip('running as root without setpriv: no user here is refused a read');
+    const { dir, path } = configWith('no-read', (p) => writeFileSync(p, '{"version": 1, "peers": []}\n', { mode: 0o600 }));
+    if (asRoot) chownSync(dir, 65534, 65534);
+    else chmodSync(path, 0o000);
+    const result = await run(['peers', 'list', '--config-dir', dir], asRoot ? AS_NOBODY : []);
+    expect(result.stderr).toBe(`pairgate: The trusted-peer file ${path} cannot be read (permission denied). `
+      + `Make it yours and readable (chown it to your user, then chmod 600 ${path}), or choose another config folder with --config-dir or PAIRGATE_CONFIG_DIR. [lan_peers_file_unreadable]\n`);
+    expect(result.code).toBe(2);
+  });
+
+  it('a config folder on a read-only file system: says no owner or mode can help and to choose another folder, not chown (offer and peers remove)', async (context) => {
+    const dir = join(root, 'read-only');
+    mkdirSync(dir, { mode: 0o700 });
+    const prefix = readOnlyMount(dir);
+    if (!prefix) return context.skip('this machine lets no one mount a read-only file system (unshare --mount and mount refused)');
+    const expected = `Cannot write in the config folder ${dir} (it is on a read-only file system), where this device's key and trusted peers are kept. `
+      + 'No change of owner or mode can make it writable: choose a folder on a writable disk with --config-dir or PAIRGATE_CONFIG_DIR. [lan_config_dir_not_writable]\n';
+    const offer = await run(['lan', 'offer', '--config-dir', dir, '--no-qr', '--no-discovery', '--address', '127.0.0.1', '--bind', '127.0.0.1', '--timeout', '5'], prefix);
+    const removed = await run(['peers', 'remove', 'abcdef', '--config-dir', dir], prefix);
+    for (const result of [offer, removed]) {
+      expect(result.stderr).toBe(`pairgate: ${expected}`);
+      expect(result.stderr).not.toMatch(/chown|chmod|EROFS/);
+      expect(result.code).toBe(2);
+    }
+  });
+});
