@@ -1,9 +1,9 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
-import { browserSkipReason, launchBrowser, watchProblems } from '../helpers/browser.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { useBrowserApp } from '../helpers/browser-app.js';
+import { browserSkipReason, watchProblems } from '../helpers/browser.js';
 
-const skip = browserSkipReason();
+const skip = browserSkipReason('the remembered page language in Chromium');
 
 /** The text of the page's main heading. */
 function heading(page: Page): Promise<string | null> {
@@ -11,23 +11,11 @@ function heading(page: Page): Promise<string | null> {
 }
 
 describe.skipIf(Boolean(skip))(`a language chosen with the switch stays chosen through the navigation, in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let t: TestApp;
-  let base: string;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10' });
-    base = await t.listen();
-    browser = await launchBrowser();
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-  });
+  const app = useBrowserApp({ PAIRGATE_SCRYPT_COST: '10' });
 
   /** A page in a fresh context of an English browser, with its console problems collected. */
   async function englishPage(): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
-    const context = await browser.newContext({ locale: 'en-US' });
+    const context = await app.browser.newContext({ locale: 'en-US' });
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
     return { context, page, problems: watchProblems(page) };
@@ -35,6 +23,7 @@ describe.skipIf(Boolean(skip))(`a language chosen with the switch stays chosen t
 
   it('French picked on the account pages holds on the page a navigation link opens, whose address stays bare', async () => {
     const { context, page, problems } = await englishPage();
+    const base = app.url;
     try {
       await page.goto(`${base}/account/register`);
       await page.getByLabel('E-mail').fill('remembered@example.test');
@@ -69,6 +58,7 @@ describe.skipIf(Boolean(skip))(`a language chosen with the switch stays chosen t
 
   it('French picked on the boxes page holds on the home page the brand link opens, and on the pages it links to', async () => {
     const { context, page, problems } = await englishPage();
+    const base = app.url;
     try {
       await page.goto(`${base}/boxes`);
       expect(await heading(page)).toBe('Boxes on your network');
