@@ -1,7 +1,7 @@
-import type { Browser, Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
-import { browserSkipReason, launchBrowser, newWatchedPage } from '../helpers/browser.js';
+import type { Locator, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { browserSkipReason } from '../helpers/browser.js';
+import { useBrowserApp } from '../helpers/browser-app.js';
 
 const skip = browserSkipReason();
 
@@ -27,26 +27,14 @@ async function registerInFrench(page: Page, base: string, username: string): Pro
 }
 
 describe.skipIf(Boolean(skip))(`the navigation and the language switch, in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let t: TestApp;
-  let base: string;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10' });
-    base = await t.listen();
-    browser = await launchBrowser();
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-  });
+  const suite = useBrowserApp({ PAIRGATE_SCRYPT_COST: '10' });
 
   it('the link of the page shown says so (aria-current) and looks it; following another moves the mark', async () => {
     // A browser set to French: the pages the nav opens are French too.
-    const context = await browser.newContext({ locale: 'fr-FR' });
+    const context = await suite.browser.newContext({ locale: 'fr-FR' });
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
-    await registerInFrench(page, base, 'nav-current');
+    await registerInFrench(page, suite.url, 'nav-current');
     const nav = page.getByRole('navigation', { name: 'pairgate' });
     const accesses = nav.getByRole('link', { name: 'Accès des applications' });
     const password = nav.getByRole('link', { name: 'Mot de passe' });
@@ -57,24 +45,24 @@ describe.skipIf(Boolean(skip))(`the navigation and the language switch, in Chrom
     expect(await looks(password)).toEqual({ weight: '500', line: 'none' });
 
     await password.click();
-    await page.waitForURL(`${base}/account/password`);
+    await page.waitForURL(`${suite.url}/account/password`);
     expect(await nav.getByRole('link', { name: 'Mot de passe' }).getAttribute('aria-current')).toBe('page');
     expect(await nav.getByRole('link', { name: 'Accès des applications' }).getAttribute('aria-current')).toBeNull();
     await context.close();
   });
 
   it('the home page marks its own link, speaks the browser\'s French and switches to English', async () => {
-    const context = await browser.newContext({ locale: 'fr-FR' });
+    const context = await suite.browser.newContext({ locale: 'fr-FR' });
     try {
       const page = await context.newPage();
-      await page.goto(`${base}/`);
+      await page.goto(`${suite.url}/`);
       expect(await page.getByRole('link', { name: 'pairgate', exact: true }).getAttribute('aria-current')).toBe('page');
       await page.getByRole('link', { name: 'Boîtiers sur votre réseau' }).waitFor();
       await page.getByRole('link', { name: 'English' }).click();
-      await page.waitForURL(`${base}/?lang=en`);
+      await page.waitForURL(`${suite.url}/?lang=en`);
       await page.getByRole('link', { name: 'Boxes on your network' }).click();
       // The language chosen with the switch stays chosen on the page the link opens.
-      await page.waitForURL(`${base}/boxes?lang=en`);
+      await page.waitForURL(`${suite.url}/boxes?lang=en`);
       expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Boxes on your network');
       // Not the page shown any more: the brand is a plain link again.
       expect(await page.getByRole('link', { name: 'pairgate', exact: true }).getAttribute('aria-current')).toBeNull();
@@ -84,9 +72,9 @@ describe.skipIf(Boolean(skip))(`the navigation and the language switch, in Chrom
   });
 
   it('a form\'s result page has the switch too: it opens the form\'s page in the other language, without sending the form again', async () => {
-    const { page, problems } = await newWatchedPage(browser);
-    await registerInFrench(page, base, 'nav-switch');
-    await page.goto(`${base}/account/password?lang=fr`);
+    const { page, problems } = await suite.newPage();
+    await registerInFrench(page, suite.url, 'nav-switch');
+    await page.goto(`${suite.url}/account/password?lang=fr`);
     await page.getByLabel('Mot de passe actuel').fill('pas le bon mot de passe');
     await page.getByLabel('Nouveau mot de passe').fill('un autre mot de passe long');
     const [answer] = await Promise.all([
@@ -103,7 +91,7 @@ describe.skipIf(Boolean(skip))(`the navigation and the language switch, in Chrom
     const english = page.getByRole('link', { name: 'English' });
     expect(await english.getAttribute('href')).toBe('/account/password?lang=en');
     await english.click();
-    await page.waitForURL(`${base}/account/password?lang=en`);
+    await page.waitForURL(`${suite.url}/account/password?lang=en`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Change your password');
     expect(await page.getByRole('alert').count()).toBe(0);
     expect(posts).toEqual([]);

@@ -1,32 +1,19 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
-import { browserSkipReason, launchBrowser, newWatchedPage } from '../helpers/browser.js';
+import { describe, expect, it } from 'vitest';
+import { browserSkipReason } from '../helpers/browser.js';
+import { useBrowserApp } from '../helpers/browser-app.js';
 
 const skip = browserSkipReason();
 
 describe.skipIf(Boolean(skip))(`a form refused by its schema, in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let t: TestApp;
-  let base: string;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    t = await createTestApp();
-    base = await t.listen();
-    browser = await launchBrowser();
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-  });
+  const suite = useBrowserApp();
 
   it('a field edited in devtools past its limit shows the error page (HTML, in the page language), not JSON', async () => {
-    const { page, problems } = await newWatchedPage(browser);
-    await page.goto(`${base}/device?lang=fr`);
+    const { page, problems } = await suite.newPage();
+    await page.goto(`${suite.url}/device?lang=fr`);
     // What a person does in devtools: lift the field's limit and type far more than a code.
     await page.locator('#user_code').evaluate((input) => input.removeAttribute('maxlength'));
     await page.locator('#user_code').fill('X'.repeat(150));
-    const [answer] = await Promise.all([page.waitForResponse((response) => response.url() === `${base}/device` && response.request().method() === 'POST'), page.locator('#user_code').press('Enter')]);
+    const [answer] = await Promise.all([page.waitForResponse((response) => response.url() === `${suite.url}/device` && response.request().method() === 'POST'), page.locator('#user_code').press('Enter')]);
     expect(answer.status()).toBe(400);
     expect(answer.headers()['content-type']).toBe('text/html; charset=utf-8');
     await page.getByRole('heading', { name: 'Ce formulaire n’a pas pu être accepté' }).waitFor();

@@ -1,26 +1,16 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { browserSkipReason, launchBrowser, newWatchedPage } from '../../helpers/browser.js';
+import { describe, expect, it } from 'vitest';
+import { browserSkipReason } from '../../helpers/browser.js';
+import { useBrowserApp } from '../../helpers/browser-app.js';
 
-describe.skipIf(browserSkipReason())('account pages in Chromium, as a person', () => {
-  let t: TestApp;
-  let base: string;
-  let browser: Browser;
-  beforeAll(async () => {
-    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10' });
-    base = await t.listen();
-    browser = await launchBrowser();
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-  });
+const skip = browserSkipReason();
+
+describe.skipIf(Boolean(skip))(`account pages in Chromium, as a person${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  const suite = useBrowserApp({ PAIRGATE_SCRYPT_COST: '10' });
 
   it('a refused registration puts the focus on the field at fault, marked and described by the error; the person stays in French to the end', async () => {
-    const { page, problems } = await newWatchedPage(browser);
+    const { page, problems } = await suite.newPage();
     await page.setViewportSize({ width: 320, height: 700 });
-    await page.goto(`${base}/account/register?lang=fr`);
+    await page.goto(`${suite.url}/account/register?lang=fr`);
     await page.getByLabel('E-mail').fill('marie@example.test');
     await page.getByLabel('Nom d\'utilisateur').fill('ma');
     await page.getByLabel('Mot de passe').fill('un mot de passe assez long');
@@ -38,10 +28,10 @@ describe.skipIf(browserSkipReason())('account pages in Chromium, as a person', (
     await username.fill('marie-curie');
     await page.getByLabel('Mot de passe').fill('un mot de passe assez long');
     await page.getByRole('button', { name: 'Créer le compte' }).click();
-    await page.waitForURL(`${base}/account/accesses?lang=fr`);
+    await page.waitForURL(`${suite.url}/account/accesses?lang=fr`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Accès des applications');
     await page.getByRole('button', { name: 'Se déconnecter' }).click();
-    await page.waitForURL(`${base}/account/signin?lang=fr`);
+    await page.waitForURL(`${suite.url}/account/signin?lang=fr`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Connexion');
     expect(problems).toEqual([]);
   });
