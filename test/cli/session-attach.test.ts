@@ -81,6 +81,27 @@ describe('pairgate session attach says when the person leaves and comes back', (
     await supporter.waitFor('The person is back.');
     back.end();
     expect(await supporter.exited).toBe(0);
+    // Each is said once: the first connection as connected (no "back": nobody had left), the
+    // return as back only (the state and the peer_joined notice it brings are one piece of news).
+    const count = (text: string) => supporter.out().split(text).length - 1;
+    expect(count('Agent connected.')).toBe(1);
+    expect(count('The person is back.')).toBe(1);
+  });
+
+  it('attached while the person is away, their return is said once', async () => {
+    const created = await servers.sdk.createSession({ id: 'attach-away', supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    const confirmation = await confirmPairing(`${servers.origin.url}/pairing/${created.PairingCode}`);
+    const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+    await servers.sdk.waitForState('attach-away', ['connected'], 5);
+    agent.close();
+    await servers.sdk.waitForState('attach-away', ['confirmed'], 5);
+    const supporter = attach(servers.origin, 'attach-away');
+    await supporter.waitFor('Confirmed; waiting for the agent to connect...');
+    const back = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+    await supporter.waitFor('Agent connected.');
+    back.end();
+    expect(await supporter.exited).toBe(0);
+    expect(supporter.out()).not.toContain('The person is back.');
   });
 });
 

@@ -118,6 +118,8 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
     let ending = false;
     // Whether the agent is connected now: a message said without it reaches it only as history.
     let agentConnected = false;
+    // Whether it was ever seen connected since this attach: connecting again is a return.
+    let seenConnected = false;
     const finish = (code: number, message: string): void => {
       if (done) return;
       done = true;
@@ -130,8 +132,11 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
       if (event.type === 'state') {
         const wasConnected = agentConnected;
         agentConnected = event.state === 'connected';
-        if (event.state === 'connected') console.log('Agent connected. Type a message and press Enter; /end ends the session.');
-        else if (event.state === 'waiting') {
+        if (event.state === 'connected') {
+          // Said once per change, here: the `peer_joined` a return also brings says the same.
+          if (!wasConnected) console.log(seenConnected ? 'The person is back.' : 'Agent connected. Type a message and press Enter; /end ends the session.');
+          seenConnected = true;
+        } else if (event.state === 'waiting') {
           console.log(session.pairing
             ? `Waiting for the person to enter the code and confirm... (if the code expires before they type it, get a new one: pairgate session code ${session.id})`
             : 'Waiting for the agent to connect with the session\'s AgentMSH...');
@@ -149,8 +154,7 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
       } else if (event.type === 'peer_left' && event.peer === 'agent') {
         const until = new Date(String(event.expiresAt)).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
         console.log(`The person left the session (closed their page or lost their connection). They may come back until it expires at ${until}; what you write reaches them then.`);
-      } else if (event.type === 'peer_joined' && event.peer === 'agent') console.log('The person is back.');
-      else if (event.type === 'message') console.log(`agent> ${terminalSafe(String(event.text))}`);
+      } else if (event.type === 'message') console.log(`agent> ${terminalSafe(String(event.text))}`);
       else if (event.type === 'diagnostics') console.log(`Diagnostics from the agent:\n${showReport(event.report)}`);
       else if (event.type === 'error') console.error(`pairgate: ${String(event.message)}`);
     });

@@ -44,7 +44,12 @@ interface Room {
    */
   agentToldSupporterAttached: boolean | undefined;
   presenceCheck: Promise<void>;
-  /** Whether the supporters here last saw the agent connected: a change is told as `peer_joined` / `peer_left`. */
+  /**
+   * Whether the supporters here last saw the agent connected: a change is told as `peer_joined` /
+   * `peer_left`. Undefined until the agent first connected (or a supporter attached here found it
+   * gone after it had). Kept while no supporter is attached here too, so one attaching later is
+   * told the next change.
+   */
   supportersSawAgentConnected: boolean | undefined;
   /** Stops listening to the session's topic on the bus and to its grant's changes. */
   stop: () => void;
@@ -288,11 +293,13 @@ export class SessionHub {
   /** Sends the session's current state to its supporters connected here (on every change of its grant). */
   private async broadcastState(grantId: string): Promise<void> {
     const room = this.rooms.get(grantId);
-    if (!room || room.supporters.size === 0) return;
+    if (!room) return;
+    // Read even with no supporter here: the agent's comings and goings meanwhile must be known to
+    // tell a supporter attaching later of the next one (a stale "connected" hid the next leave).
     const grant = await this.ctx.engine.get<SessionRequest, SessionResult>(grantId);
     if (!grant) return;
     const state = sessionState(this.ctx.engine.stateOf(grant), grant.result);
-    const left = this.agentPresenceChange(room, state);
+    const left = this.agentPresenceChange(room, state, grant.result);
     for (const socket of room.supporters) {
       send(socket, { type: 'state', state });
       if (left !== undefined) send(socket, left ? this.peerLeft('agent', grant.expiresAt) : { type: 'peer_joined', peer: 'agent' });
@@ -302,11 +309,14 @@ export class SessionHub {
   /**
    * Whether the agent just left (true) or came back (false) by the session's new `state`, as the
    * supporters here last saw it; undefined when that is no change (or the first state they see).
+   * A session confirmed whose agent never connected (`result.connectedAt`) is waited for, not
+   * left: its first connection is no return.
    */
-  private agentPresenceChange(room: Room, state: string): boolean | undefined {
+  private agentPresenceChange(room: Room, state: string, result: SessionResult | null | undefined): boolean | undefined {
     const before = room.supportersSawAgentConnected;
     // Only connected and confirmed say whether the agent is there; a final state is told as such.
     if (state !== 'connected' && state !== 'confirmed') return undefined;
+    if (state === 'confirmed' && !result?.connectedAt) return undefined;
     const connected = state === 'connected';
     room.supportersSawAgentConnected = connected;
     return before === undefined || before === connected ? undefined : !connected;
@@ -512,7 +522,7 @@ export class SessionHub {
     }, (error) => this.ctx.logger.warn({ err: error }, 'session channel: supporter message failed'));
     const current = await this.ctx.engine.get<SessionRequest, SessionResult>(session.id);
     const state = current ? sessionState(this.ctx.engine.stateOf(current), current.result) : 'expired';
-    if (room.supportersSawAgentConnected === undefined) this.agentPresenceChange(room, state);
+    if (room.supportersSawAgentConnected === undefined) this.agentPresenceChange(room, state, current?.result);
     send(socket, { type: 'state', state });
     if (options.history) await this.sendSupporterHistory(session.id, room, socket);
   }

@@ -85,6 +85,53 @@ describe('support channel: each side is told when the other leaves and comes bac
     again.close();
   });
 
+  it('the agent\'s first connection is no return: the supporter is told the state only; each return is told once as peer_joined', async () => {
+    const sdk = new SupportOriginClient({ baseUrl: origin.url, ...ADMIN });
+    const created = await sdk.createSession({ id: 'presence-first', supporterName: 'T', supporterAvatar: AVATAR });
+    const supporter = await sdk.attach('presence-first');
+    const seen = recorded(supporter);
+    const confirmation = await confirmPairing(`${origin.url}/pairing/${created.PairingCode}`);
+    await supporter.next((e) => e.type === 'state' && e.state === 'confirmed', 5000);
+    let agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+    await supporter.next((e) => e.type === 'state' && e.state === 'connected', 5000);
+    for (let round = 0; round < 2; round++) {
+      const left = supporter.next((e) => e.type === 'peer_left', 5000);
+      agent.close();
+      await left;
+      const back = supporter.next((e) => e.type === 'peer_joined', 5000);
+      agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+      await back;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(seen.map((e) => (e.type === 'state' ? e.state : e.type))).toEqual(['waiting', 'confirmed', 'connected', 'confirmed', 'peer_left', 'connected', 'peer_joined', 'confirmed', 'peer_left', 'connected', 'peer_joined']);
+    agent.close();
+    supporter.close();
+  });
+
+  it('a supporter attaching after the agent came back while nobody was attached is told when it leaves and comes back', async () => {
+    const { sdk, supporter, agent, meshServer, credential } = await connectedSession(origin, 'presence-reattach');
+    const left = supporter.next((e) => e.type === 'peer_left', 5000);
+    agent.close();
+    await left;
+    supporter.close();
+    await sdk.waitForState('presence-reattach', ['confirmed'], 5);
+    // The agent comes back with nobody attached to see it.
+    const again = await connectAgent(meshServer, credential);
+    await sdk.waitForState('presence-reattach', ['connected'], 5);
+    const later = await sdk.attach('presence-reattach');
+    const seen = recorded(later);
+    const leftAgain = later.next((e) => e.type === 'peer_left', 5000);
+    again.close();
+    expect(await leftAgain).toMatchObject({ peer: 'agent', mayReturn: true });
+    const back = later.next((e) => e.type === 'peer_joined', 5000);
+    const third = await connectAgent(meshServer, credential);
+    expect(await back).toMatchObject({ peer: 'agent' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(seen.filter((e) => e.type === 'peer_joined')).toHaveLength(1);
+    third.close();
+    later.close();
+  });
+
   it('a session the supporter ends is told as ended only, never as the supporter leaving', async () => {
     const { supporter, agent } = await connectedSession(origin, 'presence-ended');
     const seen = recorded(agent);
