@@ -1,21 +1,18 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { missingProgram } from '../../helpers/system.js';
+import { browserSkipReason } from '../../helpers/browser.js';
+import { useBrowserApp } from '../../helpers/browser-app.js';
 import { authRequest, getJson, postJson } from './form-client.js';
 
-const skip = missingProgram('chromium', 'the access door browser tests');
+const skip = browserSkipReason('the access door browser tests');
 
-describe.skipIf(skip)('access door pages in Chromium', () => {
-  let t: TestApp;
-  let base: string;
-  let browser: Browser;
-  let context: BrowserContext;
+describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let page: Page;
   let smtp: SMTPServer;
+  let smtpPort: number;
   let appServer: Server;
   let appBase: string;
   const mails: string[] = [];
@@ -36,6 +33,8 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
     return target;
   };
 
+  // The mail receiver and the app's own site listen before the app starts (hooks run in the order
+  // they are declared), since its settings name the receiver; they close after it and Chromium.
   beforeAll(async () => {
     smtp = new SMTPServer({
       authOptional: true,
@@ -51,7 +50,7 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
       },
     });
     await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-    const smtpPort = (smtp.server.address() as AddressInfo).port;
+    smtpPort = (smtp.server.address() as AddressInfo).port;
     // The third-party app's own site: where returnURL leads.
     appServer = createServer((request, response) => {
       appHits.push(request.url ?? '');
@@ -59,33 +58,27 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
     });
     await new Promise<void>((resolve) => appServer.listen(0, '127.0.0.1', resolve));
     appBase = `http://127.0.0.1:${(appServer.address() as AddressInfo).port}`;
-    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10', PAIRGATE_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, PAIRGATE_MAIL_FROM: 'pairgate <noreply@pairgate.test>' });
-    base = await t.listen();
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    context = await browser.newContext();
-    page = watch(await context.newPage());
-  }, 60_000);
-
+  });
   afterAll(async () => {
-    await browser?.close();
-    await t?.close();
     await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => (appServer ? appServer.close(() => resolve()) : resolve()));
   });
+  // A function (its URL unused) so that the settings are read as the app starts, once the receiver listens.
+  const suite = useBrowserApp(() => ({ PAIRGATE_SCRYPT_COST: '10', PAIRGATE_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, PAIRGATE_MAIL_FROM: 'pairgate <noreply@pairgate.test>' }));
+  beforeAll(async () => {
+    page = watch(await (await suite.browser.newContext()).newPage());
+  });
 
-  const startRequest = async (overrides: Record<string, unknown> = {}) => (await postJson(`${base}/access`, authRequest(overrides))).body;
+  const startRequest = async (overrides: Record<string, unknown> = {}) => (await postJson(`${suite.url}/access`, authRequest(overrides))).body;
 
   it('registers with a labelled, keyboard-usable form', async () => {
-    await page.goto(`${base}/account/register`);
+    await page.goto(`${suite.url}/account/register`);
     expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe('email'); // focus starts in the form
     await page.getByLabel('E-mail').fill('browser@example.test');
     await page.getByLabel('Username').fill('browser-user');
     await page.getByLabel('Password').fill(password);
     await page.keyboard.press('Enter');
-    await page.waitForURL(`${base}/account/accesses`);
+    await page.waitForURL(`${suite.url}/account/accesses`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('App accesses');
     expect(await page.textContent('body')).toContain('No app has access to your account.');
   });
@@ -145,7 +138,7 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
   });
 
   it('signs in on the auth page (fresh browser), and a matching access with returnURL goes back to the app after one click', async () => {
-    const fresh = await browser.newContext({ locale: 'fr-FR' });
+    const fresh = await suite.browser.newContext({ locale: 'fr-FR' });
     const other = watch(await fresh.newPage());
     const request = await startRequest({ requestingAppId: 'browser-app-3', returnURL: `${appBase}/again?`, languageCode: 'fr' });
     await other.goto(String(request.url));
@@ -169,9 +162,9 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
   });
 
   it('resets a password through a real SMTP receiver', async () => {
-    const fresh = await browser.newContext();
+    const fresh = await suite.browser.newContext();
     const other = watch(await fresh.newPage());
-    await other.goto(`${base}/account/reset`);
+    await other.goto(`${suite.url}/account/reset`);
     await other.getByLabel('Username or e-mail').fill('browser@example.test');
     await other.getByRole('button', { name: 'Send the link' }).click();
     await other.waitForSelector('p[role="status"]');
@@ -188,23 +181,23 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
     await other.waitForSelector('text=Your password has been changed');
     await other.goto(link!);
     expect(await other.textContent('p[role="alert"]')).toContain('already used or expired');
-    await other.goto(`${base}/account/signin`);
+    await other.goto(`${suite.url}/account/signin`);
     await other.getByLabel('Username or e-mail').fill('browser-user');
     await other.getByLabel('Password').fill('a brand new password');
     await other.getByRole('button', { name: 'Sign in' }).click();
-    await other.waitForURL(`${base}/account/accesses`);
+    await other.waitForURL(`${suite.url}/account/accesses`);
     expect(await other.locator('ul.accesses > li').count()).toBe(2);
     await fresh.close();
   });
 
   it('renders an XSS attempt in the app description inert, keeping harmless markdown', async () => {
-    const fresh = await browser.newContext();
+    const fresh = await suite.browser.newContext();
     const other = watch(await fresh.newPage());
-    await other.goto(`${base}/account/signin`);
+    await other.goto(`${suite.url}/account/signin`);
     await other.getByLabel('Username or e-mail').fill('browser-user');
     await other.getByLabel('Password').fill('a brand new password');
     await other.getByRole('button', { name: 'Sign in' }).click();
-    await other.waitForURL(`${base}/account/accesses`);
+    await other.waitForURL(`${suite.url}/account/accesses`);
     const attack = [
       '**Bold claim** and a [good link](https://example.org/about).',
       '<script>window.__xss = 1</script>',
@@ -230,12 +223,12 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
 
   it('revokes an access from the accesses page', async () => {
     // The password reset ended every session of the account: sign in again.
-    await page.goto(`${base}/account/accesses`);
+    await page.goto(`${suite.url}/account/accesses`);
     await page.waitForURL(/\/account\/signin/);
     await page.getByLabel('Username or e-mail').fill('browser-user');
     await page.getByLabel('Password').fill('a brand new password');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${base}/account/accesses`);
+    await page.waitForURL(`${suite.url}/account/accesses`);
     const before = await page.locator('ul.accesses > li').count();
     await page.locator('ul.accesses > li').first().getByRole('button', { name: 'Revoke' }).click();
     await page.waitForSelector('text=The access was revoked.');
@@ -257,9 +250,9 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
   });
 
   it('changes the password from the account menu, by keyboard-usable labelled fields', async () => {
-    await page.goto(`${base}/account/accesses`);
+    await page.goto(`${suite.url}/account/accesses`);
     await page.getByRole('link', { name: 'Password' }).click();
-    await page.waitForURL(`${base}/account/password`);
+    await page.waitForURL(`${suite.url}/account/password`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Change your password');
     expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe('current');
     await page.getByLabel('Current password').fill('not it');
@@ -270,7 +263,7 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
     await page.getByLabel('New password').fill('the password after');
     await page.keyboard.press('Enter');
     await page.waitForSelector('text=Your password has been changed.');
-    await page.goto(`${base}/account/password`);
+    await page.goto(`${suite.url}/account/password`);
     await page.getByRole('link', { name: 'Delete your account' }).click();
     await page.waitForURL(/\/account\/delete/);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Delete your account');
@@ -283,7 +276,7 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
   });
 
   it('pages cannot be framed and logged no CSP violation or script error', async () => {
-    const response = await page.goto(`${base}/account/accesses`);
+    const response = await page.goto(`${suite.url}/account/accesses`);
     expect(response?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
     expect(response?.headers()['content-security-policy']).not.toContain('unsafe-inline');
     expect(consoleProblems).toEqual([]);
@@ -314,10 +307,7 @@ describe.skipIf(skip)('access door pages in Chromium', () => {
   });
 });
 
-describe.skipIf(skip)('access door popup when the access cannot be granted', () => {
-  let t: TestApp;
-  let base: string;
-  let browser: Browser;
+describe.skipIf(Boolean(skip))(`access door popup when the access cannot be granted${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let opener: Server;
   let openerUrl: string;
 
@@ -325,21 +315,14 @@ describe.skipIf(skip)('access door popup when the access cannot be granted', () 
     opener = createServer((_request, response) => response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>app</title><p>the app</p>'));
     await new Promise<void>((resolve) => opener.listen(0, '127.0.0.1', resolve));
     openerUrl = `http://127.0.0.1:${(opener.address() as AddressInfo).port}/opener`;
-    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10', PAIRGATE_ACCESS_MAX_PER_USER: '1' });
-    base = await t.listen();
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-    await new Promise<void>((resolve) => (opener ? opener.close(() => resolve()) : resolve()));
   });
+  afterAll(() => new Promise<void>((resolve) => (opener ? opener.close(() => resolve()) : resolve())));
+  const suite = useBrowserApp({ PAIRGATE_SCRYPT_COST: '10', PAIRGATE_ACCESS_MAX_PER_USER: '1' });
 
   it('stays open on ERROR, saying in the page\'s language what to do (it closed itself after 1.5 s, unread)', async () => {
-    const page = await (await browser.newContext({ locale: 'fr-FR' })).newPage();
+    const page = await (await suite.browser.newContext({ locale: 'fr-FR' })).newPage();
     page.setDefaultTimeout(15_000);
-    await page.goto(`${base}/account/register`);
+    await page.goto(`${suite.url}/account/register`);
     await page.fill('input[name=email]', 'full@example.test');
     await page.fill('input[name=username]', 'full-user');
     await page.fill('input[name=password]', 'full user password');
@@ -347,7 +330,7 @@ describe.skipIf(skip)('access door popup when the access cannot be granted', () 
     await page.waitForURL(/\/account\//);
     // The account's one access, then a second request, which ends in ERROR.
     for (const requestingAppId of ['first-app-id', 'second-app-id']) {
-      const request = (await postJson(`${base}/access`, authRequest({ requestingAppId, languageCode: 'fr' }))).body;
+      const request = (await postJson(`${suite.url}/access`, authRequest({ requestingAppId, languageCode: 'fr' }))).body;
       await page.goto(openerUrl);
       const [popup] = await Promise.all([page.waitForEvent('popup'), page.evaluate(`window.open(${JSON.stringify(String(request.url))}, 'pryv-auth', 'width=420,height=640') && true`)]);
       popup.setDefaultTimeout(15_000);
@@ -362,7 +345,7 @@ describe.skipIf(skip)('access door popup when the access cannot be granted', () 
       expect(popup.isClosed()).toBe(false);
       expect(await popup.locator('#outcome').textContent()).toContain("Révoquez-en un que vous n'utilisez plus");
       await popup.getByRole('link', { name: 'Vos accès des applications' }).click();
-      await popup.waitForURL(`${base}/account/accesses?lang=fr`);
+      await popup.waitForURL(`${suite.url}/account/accesses?lang=fr`);
       expect((await getJson(String(request.poll))).body).toMatchObject({ status: 'ERROR', id: 'too_many_accesses' });
     }
   }, 90_000);
