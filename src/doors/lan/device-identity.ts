@@ -5,8 +5,8 @@ import { dirname, join } from 'node:path';
 import { InvalidRequestError } from '../../core/errors.js';
 import { explainConfigWriteError } from './config-dir.js';
 import { nameProblem } from './connection-string.js';
-import { readJsonFile, writeJsonFile } from './json-file.js';
-import { BadDeviceFileError } from './lan-errors.js';
+import { JsonFileError, readJsonFile, writeJsonFile } from './json-file.js';
+import { BadDeviceFileError, DeviceFileUnreadableError } from './lan-errors.js';
 import { createPrivateFile } from './private-file.js';
 import { certificatePin, createTlsIdentity, type TlsIdentity } from './tls-identity.js';
 
@@ -32,7 +32,8 @@ const FILE = 'device.json';
 const VALID_SECONDS = 10 * 365 * 24 * 3600;
 /** How often a command that lost the creation race looks again when the file it lost to is gone. */
 const CREATE_ATTEMPTS = 3;
-const FIX = 'Restore it from a backup, or remove it to make a new key (every device paired with this one must then pair again).';
+/** What re-creating the key costs: said wherever moving the file aside is advised. */
+const NEW_KEY_COST = 'the next pairgate command makes a new key, and every device paired with this one must then pair again (they pin the old key)';
 
 /** A name for this device from the host name, made safe for the connection string. */
 export function defaultDeviceName(): string {
@@ -52,6 +53,8 @@ export function defaultDeviceName(): string {
  * Throws BadDeviceFileError (`lan_bad_device_file`) when `device.json` is not what this code
  * writes (not JSON, a field missing, a certificate that cannot be read or that is not of the key),
  * leaving it as it is: it is this device's key, which peers pin, so it is never silently replaced.
+ * Throws DeviceFileUnreadableError (`lan_device_file_unreadable`) when it cannot be read at all
+ * (permission denied, a folder at its name): the access is what to fix, not the key.
  */
 export async function loadDeviceIdentity(configDir: string, name?: string): Promise<DeviceIdentity> {
   if (name !== undefined) {
@@ -92,19 +95,22 @@ async function createIdentity(path: string, name: string): Promise<DeviceIdentit
   throw new BadDeviceFileError(`The device identity file ${path} cannot be created: something is at that name that cannot be read (a link to a missing file?). Remove it.`);
 }
 
-/** The identity stored at `path`, undefined when there is none; BadDeviceFileError when damaged. */
+/**
+ * The identity stored at `path`, undefined when there is none; BadDeviceFileError when damaged,
+ * DeviceFileUnreadableError when it cannot be read.
+ */
 function readIdentity(path: string): DeviceIdentity | undefined {
   let file: unknown;
   try {
     file = readJsonFile(path);
   } catch (error) {
-    throw new BadDeviceFileError(`The device identity file is damaged: ${(error as Error).message}. ${FIX}`);
+    throw readFailure(path, error);
   }
   if (file === undefined) return undefined;
   const fields = file as Partial<Record<keyof StoredIdentity, unknown>> | null;
   // Anything but an object (null, a list, a number) lacks them all.
   const missing = (['deviceId', 'name', 'keyPem', 'certPem'] as const).filter((field) => typeof fields?.[field] !== 'string' || fields[field] === '');
-  if (missing.length > 0) throw new BadDeviceFileError(`The device identity file ${path} is damaged: ${missing.join(', ')} missing or not text. ${FIX}`);
+  if (missing.length > 0) throw damaged(path, `${missing.join(', ')} missing or not text`);
   const { deviceId, name, keyPem, certPem } = fields as StoredIdentity;
   let spkiSha256: Buffer;
   let keySpkiSha256: Buffer;
@@ -112,11 +118,44 @@ function readIdentity(path: string): DeviceIdentity | undefined {
     spkiSha256 = certificatePin(certPem);
     keySpkiSha256 = createHash('sha256').update(createPublicKey(keyPem).export({ type: 'spki', format: 'der' })).digest();
   } catch (error) {
-    throw new BadDeviceFileError(`The device identity file ${path} is damaged: its key or certificate cannot be read (${(error as Error).message}). ${FIX}`);
+    throw damaged(path, `its key or certificate cannot be read (${(error as Error).message})`);
   }
   // TLS would refuse the pair at every use; peers pin the certificate's key, so say it now.
-  if (!keySpkiSha256.equals(spkiSha256)) throw new BadDeviceFileError(`The device identity file ${path} is damaged: its certificate is not of its key. ${FIX}`);
+  if (!keySpkiSha256.equals(spkiSha256)) throw damaged(path, 'its certificate is not of its key');
   return { deviceId, name, keyPem, certPem, spkiSha256 };
+}
+
+/**
+ * A damaged `device.json` (`why`), with what to do. Moved aside, not deleted: the key in it may be
+ * repaired or restored, and only it spares every paired device a new pairing.
+ */
+function damaged(path: string, why: string): BadDeviceFileError {
+  return new BadDeviceFileError(`The device identity file ${path} is damaged: ${why}. pairgate leaves it as it is. `
+    + `Repair it or restore it from a backup; or move it aside (mv ${path} ${path}.broken): ${NEW_KEY_COST}.`);
+}
+
+/** `readJsonFile`'s failure on `device.json`, in the person's terms: damaged, or not readable (by its errno). */
+function readFailure(path: string, error: unknown): Error {
+  if (!(error instanceof JsonFileError)) return error as Error;
+  if (error.errno === undefined) return damaged(path, `it is not JSON (${error.reason})`);
+  return new DeviceFileUnreadableError(`The device identity file ${path} cannot be read ${unreadable(path, error.errno, error.reason)}`, error.errno);
+}
+
+/**
+ * Why `device.json` could not be read, and what to do. A permission problem never gets "move it
+ * aside": the key is fine, and a new one would make every paired device pair again.
+ */
+function unreadable(path: string, errno: string, reason: string): string {
+  switch (errno) {
+    case 'EACCES':
+    case 'EPERM':
+      return `(permission denied). Make it yours and readable (chown it to your user, then chmod 600 ${path}), or choose another config folder with --config-dir or PAIRGATE_CONFIG_DIR. `
+        + 'Keep the file: it holds the key every paired device pins.';
+    case 'EISDIR':
+      return `(it is a folder, not a file). Move the folder out of the way (mv ${path} ${path}.aside): ${NEW_KEY_COST}.`;
+    default:
+      return `(${reason}). Check the file and the disk it is on, then try again. Keep the file: it holds the key every paired device pins.`;
+  }
 }
 
 function stored(identity: DeviceIdentity): StoredIdentity {

@@ -214,6 +214,17 @@ export class BadDeviceFileError extends InvalidRequestError {
 }
 
 /**
+ * `device.json` cannot be read at all: this user may not read it, a folder has its name, or the
+ * disk fails. Not called damaged (nothing says it is), nor replaced: its key is the one every
+ * paired device pins, so the person fixes the access (exit code 2). `errno` is the system's code.
+ */
+export class DeviceFileUnreadableError extends InvalidRequestError {
+  constructor(message: string, readonly errno: string) {
+    super(message, undefined, 'lan_device_file_unreadable');
+  }
+}
+
+/**
  * Pairing could not be completed because this device could not save the other one as a trusted
  * peer (a full disk, a folder it cannot write, `peers.json` locked or damaged). The message says
  * why, what the other device was told, and what to fix before pairing again.
