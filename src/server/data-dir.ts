@@ -36,6 +36,8 @@ export function makeFolder(path: string, key: string): void {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') continue;
+      // No owner or mode helps there: only another folder does.
+      if (code === 'EROFS') throw new ConfigError(key, `cannot create ${dir}: it is on a read-only file system; choose a folder on a writable disk`);
       throw new ConfigError(key, `cannot create ${dir} (${code ?? String(error)}); choose a folder this user may write to`);
     }
   }

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -47,9 +47,13 @@ async function startRedis(port: number, password: string): Promise<ChildProcess>
   throw new Error('redis-server did not start');
 }
 
-/** `pairgate serve` on `dataDir`, as the user `uid` when given; resolves with its exit code and standard error. */
-async function serveOn(dataDir: string, args: string[] = [], uid?: number): Promise<{ code: number | null; stderr: string; started: boolean }> {
-  const child = spawn('node', [CLI, 'serve', '--port', '0', '--data-dir', dataDir, ...args], {
+/**
+ * `pairgate serve` on `dataDir`, as the user `uid` when given, run through `prefix` (a mount
+ * namespace, say) when given; resolves with its exit code and standard error.
+ */
+async function serveOn(dataDir: string, args: string[] = [], uid?: number, prefix: string[] = []): Promise<{ code: number | null; stderr: string; started: boolean }> {
+  const [command, ...rest] = [...prefix, 'node', CLI, 'serve', '--port', '0', '--data-dir', dataDir, ...args];
+  const child = spawn(command!, rest, {
     env: { ...process.env, PAIRGATE_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(uid === undefined ? {} : { uid, gid: uid }),
@@ -225,6 +229,34 @@ describe('pairgate serve: stores it cannot use at start-up', () => {
       const fixed = await serveOn(filled, [], 65534);
       expect(fixed.stderr).not.toContain('cannot write');
       expect(fixed.started).toBe(true);
+    });
+
+    it('a data folder on a read-only file system: says no owner or mode can help and to point --data-dir elsewhere, never chown, exit 2', async (context) => {
+      ensureBuilt();
+      const parent = mkdtempSync(join(tmpdir(), 'pairgate-rofs-'));
+      const empty = join(parent, 'empty');
+      const filled = join(parent, 'filled');
+      mkdirSync(empty);
+      mkdirSync(filled);
+      new BetterSqlite3(join(filled, 'pairgate.db')).exec('create table t (x)').close();
+      // Each in a mount namespace of its own, so nothing outside sees the mount: an empty read-only
+      // tmpfs (SQLite: "unable to open database file"), and a folder holding a database bind-mounted
+      // read-only over itself (SQLite: "attempt to write a readonly database").
+      const tmpfs = ['unshare', '--mount', 'sh', '-c', 'mount -t tmpfs -o ro pairgate-ro "$1" && shift && exec "$@"', 'sh', empty];
+      const bind = ['unshare', '--mount', 'sh', '-c', 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" && shift && exec "$@"', 'sh', filled];
+      if (spawnSync(tmpfs[0]!, [...tmpfs.slice(1), 'true']).status !== 0 || spawnSync(bind[0]!, [...bind.slice(1), 'true']).status !== 0) {
+        return context.skip('this machine lets no one mount a read-only file system (unshare --mount and mount refused)');
+      }
+      const advice = 'it is on a read-only file system, which no change of owner or mode can make writable: point --data-dir or PAIRGATE_DATA_DIR at a folder on a writable disk [config_invalid]\n';
+      for (const [dir, prefix, sqlite] of [[empty, tmpfs, 'unable to open database file (SQLITE_CANTOPEN)'], [filled, bind, 'attempt to write a readonly database (SQLITE_READONLY)']] as const) {
+        const { code, stderr } = await serveOn(dir, [], undefined, [...prefix]);
+        expect(stderr).toBe(`pairgate: --data-dir: cannot write the database ${join(dir, 'pairgate.db')}: ${sqlite}; ${advice}`);
+        expect(code).toBe(2);
+      }
+      // A folder still to be made there: refused at its creation, in the same terms.
+      const { code, stderr } = await serveOn(join(empty, 'data'), [], undefined, tmpfs);
+      expect(stderr).toBe(`pairgate: --data-dir: cannot create ${join(empty, 'data')}: it is on a read-only file system; choose a folder on a writable disk [config_invalid]\n`);
+      expect(code).toBe(2);
     });
 
     it.skipIf(!isRoot)('a full disk: says so with the folder', async () => {

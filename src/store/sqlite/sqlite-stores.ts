@@ -1,5 +1,5 @@
-import { mkdirSync, statfsSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, mkdirSync, statfsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Database, MigrationSet } from '../durable-schema.js';
@@ -46,16 +46,33 @@ function sqliteCode(error: unknown): string | undefined {
 }
 
 /**
+ * True when `path` is on a file system mounted read-only. SQLite says only "unable to open" or
+ * "readonly database" there, as for a folder of another user's; access(2) tells them apart, since
+ * it answers a write check with EROFS for a read-only mount before any owner or mode is looked at.
+ */
+function onReadOnlyFileSystem(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EROFS';
+  }
+}
+
+/**
  * The start-up error for a database file this process cannot open or write (a setting, or a disk,
  * the operator fixes), said with the folder and the user instead of SQLite's bare "disk I/O
- * error"; `error` itself for any other failure.
+ * error"; `error` itself for any other failure. A read-only file system gets its own advice: no
+ * chown can make it writable, only another folder.
  */
 function explainOpenError(error: unknown, filename: string): unknown {
   const code = sqliteCode(error);
   if (!code || !UNWRITABLE.test(code)) return error;
   const remedy = code.startsWith('SQLITE_FULL')
     ? 'free space on its disk, or choose a folder on another disk'
-    : `let the user running pairgate (uid ${process.getuid?.() ?? '?'}) write to the folder and to the pairgate.db files in it (chown), or choose another folder`;
+    : [dirname(filename), filename].some(onReadOnlyFileSystem)
+      ? 'it is on a read-only file system, which no change of owner or mode can make writable: point --data-dir or PAIRGATE_DATA_DIR at a folder on a writable disk'
+      : `let the user running pairgate (uid ${process.getuid?.() ?? '?'}) write to the folder and to the pairgate.db files in it (chown), or choose another folder`;
   const reason = `${(error as Error).message} (${code})`;
   return Object.assign(new ConfigError('PAIRGATE_DATA_DIR', `cannot write the database ${filename}: ${reason}; ${remedy}`), { cause: error });
 }
