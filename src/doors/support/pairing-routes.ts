@@ -6,6 +6,8 @@ import { constantTimeEqual, randomToken, hashToken } from '../../core/ids.js';
 import { configSection } from '../../server/config.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { prefersHtml } from '../../web/error-page.js';
+import { languageSwitch, type PageLanguage } from '../../web/page-language.js';
+import { askedLang, pickLang } from '../accounts/i18n.js';
 import type { DoorContext } from '../door.js';
 import { supportConfigSchema } from './config.js';
 import { splitRef, type PairingRequest } from './origin-session-routes.js';
@@ -13,6 +15,7 @@ import { PAIRING_KIND, relayCodeFormat } from './relay-code.js';
 import { openToken } from './sealed-token.js';
 import { SpentCodes, type SpentHow } from './spent-codes.js';
 import { sessionGrantId, type SessionRequest, type SessionResult, type SessionGrant } from './session-model.js';
+import { codeRefusalText, sessionScriptWords, supportTranslator, timeLeft, type SupportKey } from './support-i18n.js';
 import { ConfirmBody, ConfirmedView, PairingCodeParams, PairingInfoView, PlexusErrorView, RefParams } from './schemas.js';
 
 type PairingGrant = Grant<PairingRequest, { reason: string }>;
@@ -34,30 +37,11 @@ export const DECLINED_PAGE_PATH = '/support/declined';
  * What the page says of a code that was decided on already (SpentCodes): a person pressing Back
  * after confirming is told where the session is, not to ask for a new code.
  */
-const SPENT_PAGES: Record<SpentHow, { title: string; message: string }> = {
-  confirmed: {
-    title: 'This code was already used',
-    message: 'This code was confirmed already, and a code works only once. If you confirmed it in this browser, your support session is on the next page: press Forward, or go back to the tab where you confirmed it. Otherwise, ask your supporter for a new code.',
-  },
-  declined: {
-    title: 'This code was declined',
-    message: 'This code was declined, so nobody was given access, and it works no more. If you do want help, ask your supporter for a new code.',
-  },
-  burned: {
-    title: 'This code does not work',
-    message: 'This code was confirmed wrongly too often and no longer works. Ask your supporter for a new code.',
-  },
+const SPENT_PAGES: Record<SpentHow, { title: SupportKey; message: SupportKey }> = {
+  confirmed: { title: 'code.usedTitle', message: 'code.used' },
+  declined: { title: 'code.declinedTitle', message: 'code.declined' },
+  burned: { title: 'code.notWorking', message: 'code.burned' },
 };
-
-/**
- * How long a code has left, as a person reads it: a clock time in UTC means nothing to most people
- * on the phone with their supporter, and the server cannot know their time zone.
- */
-export function timeLeft(ms: number): string {
-  if (ms < 60_000) return 'in less than a minute';
-  const minutes = Math.floor(ms / 60_000);
-  return minutes === 1 ? 'in 1 minute' : `in ${minutes} minutes`;
-}
 
 /** The origin's answer for an unknown or expired code, as in the spec. */
 const codeNotFound = (): NotFoundError => new NotFoundError('Code not found', 'code_not_found');
@@ -75,6 +59,14 @@ const FORM_TYPES: readonly string[] = ['application/x-www-form-urlencoded', 'mul
  */
 export function sessionPagePath(id: string, token: string): string {
   return `/support/${id}:${token}`;
+}
+
+/**
+ * The query that carries the language the person asked for (`?lang=`, or the form's `lang`) on to
+ * the page a form leads to; none when they asked for none, as the next page then picks the same.
+ */
+function langQuery(asked: PageLanguage | undefined): string {
+  return asked ? `?lang=${asked}` : '';
 }
 
 /** The media type of the request's body, lower case, without parameters ('' when none). */
@@ -121,6 +113,18 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
     SupporterAvatar: session.request.supporterAvatar,
   });
 
+  /** The language of the page answering `request` (page-language.ts), and its words. */
+  const pageLanguage = (request: FastifyRequest) => {
+    const lang = pickLang(request);
+    return { lang, t: supportTranslator(lang) };
+  };
+
+  /** Renders a support page in the request's language, with the language switch and the `lang` it asked for (to carry on). */
+  const page = (request: FastifyRequest, reply: FastifyReply, template: string, data: Record<string, unknown>, status = 200): FastifyReply => {
+    const { lang, t } = pageLanguage(request);
+    return ctx.pages.render(request, reply, template, { ...languageSwitch(request, lang), t, askedLang: askedLang(request), ...data }, status);
+  };
+
   /**
    * Renders an error as a page for browsers (the JSON routes keep the Plexus shape). A code not
    * found that was decided on already (`typed`, see SpentCodes) is said to be used, or declined.
@@ -129,9 +133,9 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
     if (!isPairgateError(error)) throw error;
     if (typeof error.details?.retryAfterSeconds === 'number') reply.header('retry-after', String(error.details.retryAfterSeconds));
     const how = error.code === 'code_not_found' ? await spent.how(typed).catch(() => undefined) : undefined;
-    if (how) return ctx.pages.render(request, reply, 'error.njk', SPENT_PAGES[how], error.status);
-    const message = error.status === 404 ? 'No session has this code, or it has expired. Ask your supporter for a new code.' : error.message;
-    return ctx.pages.render(request, reply, 'error.njk', { title: 'This code does not work', message }, error.status);
+    const { lang, t } = pageLanguage(request);
+    if (how) return page(request, reply, 'error.njk', { title: t(SPENT_PAGES[how].title), message: t(SPENT_PAGES[how].message) }, error.status);
+    return page(request, reply, 'error.njk', { title: t('code.notWorking'), message: codeRefusalText(error, lang) }, error.status);
   };
 
   /** An error of the code's look-up: JSON, or for browsers the page that says what went wrong (errorPage). */
@@ -152,12 +156,12 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
     }
     try {
       const { session, code, pairing } = await find(request.clientNetwork, request.params.code);
-      return await ctx.pages.render(request, reply, 'support/confirm.njk', {
+      return await page(request, reply, 'support/confirm.njk', {
         supporterName: session.request.supporterName,
         supporterAvatar: session.request.supporterAvatar,
         companyName: cfg.PLEXUS_COMPANY_NAME,
         companyLogo: cfg.PLEXUS_COMPANY_LOGO,
-        expiresIn: timeLeft(pairing.expiresAt - ctx.clock.now()),
+        expiresIn: timeLeft(pairing.expiresAt - ctx.clock.now(), pickLang(request)),
         expiresAt: new Date(pairing.expiresAt).toISOString(),
         action: `/pairing/${code}/confirm`,
       });
@@ -212,7 +216,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
         await ctx.engine.refuse<SessionResult>(session.id, { credentialHash: null, confirmedAt: ctx.clock.now(), connected: false, connectedAt: null, declined: true }).catch(() => undefined);
         // Post/Redirect/Get, as for a confirmation: a reload of this answer would post the spent
         // code again (the 404 page); the page it leads to may be reloaded.
-        if (fromPage) return reply.redirect(DECLINED_PAGE_PATH, 303);
+        if (fromPage) return reply.redirect(`${DECLINED_PAGE_PATH}${langQuery(askedLang(request))}`, 303);
         throw new ForbiddenError('The session was declined; nobody was given access.', 'declined');
       }
       // Approving the pairing grant spends the code (compare-and-set: one confirmation wins).
@@ -226,7 +230,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
         // answer would post the spent code again). The credential travels in the fragment, which
         // the browser never sends to any server, log or Referer; the page keeps it in this tab's
         // sessionStorage and takes it out of the address bar.
-        return reply.header('cache-control', 'no-store').redirect(`${sessionPagePath(session.request.id, token)}#credential=${credential}`, 303);
+        return reply.header('cache-control', 'no-store').redirect(`${sessionPagePath(session.request.id, token)}${langQuery(askedLang(request))}#credential=${credential}`, 303);
       }
       return {
         SessionID: session.request.id,
@@ -245,7 +249,10 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
 
   api.get(DECLINED_PAGE_PATH, {
     schema: { tags, summary: 'The page a decline in the browser leads to: nobody was given access. The same for every session; it may be reloaded.', response: { 200: htmlPage('The page that says the request was declined.') } },
-  }, async (request, reply) => ctx.pages.render(request, reply, 'support/done.njk', { title: 'Declined', message: 'Nobody was given access. You can close this page.' }));
+  }, async (request, reply) => {
+    const { t } = pageLanguage(request);
+    return page(request, reply, 'support/done.njk', { title: t('declined.title'), message: t('declined.message') });
+  });
 
   /** The live session `<id>:<token>` names, or undefined (unknown, wrong token, ended, expired). */
   const sessionOfPage = async (ref: string): Promise<SessionGrant | undefined> => {
@@ -267,13 +274,10 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
     },
   }, async (request, reply) => {
     const session = await sessionOfPage(request.params.ref);
-    if (!session) {
-      return ctx.pages.render(request, reply, 'support/done.njk', {
-        title: 'This support session has ended',
-        message: 'The support session is over: it was ended, or it expired. If you still need help, call your supporter and ask for a new code.',
-      }, 404);
-    }
-    return ctx.pages.render(request, reply, 'support/session.njk', {
+    const { lang, t } = pageLanguage(request);
+    if (!session) return page(request, reply, 'support/done.njk', { title: t('ended.title'), message: t('ended.message') }, 404);
+    return page(request, reply, 'support/session.njk', {
+      words: sessionScriptWords(lang),
       channel: `/agent/${request.params.ref}`,
       supporterName: session.request.supporterName,
       companyName: cfg.PLEXUS_COMPANY_NAME,

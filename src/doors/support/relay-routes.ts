@@ -11,6 +11,9 @@ import { checkOriginUrl, splitList } from './relay-url.js';
 import { PublishBody, PublishedView, RelayCodeParams, RelayErrorView, RelayGoQuery } from './relay-schemas.js';
 import { NumberedSlots } from '../shared/numbered-slots.js';
 import { relayErrorShape } from './wire-errors.js';
+import { languageSwitch, type PageLanguage } from '../../web/page-language.js';
+import { askedLang, pickLang } from '../accounts/i18n.js';
+import { codeRefusalText, supportTranslator } from './support-i18n.js';
 
 /** What a relay entry holds: the origin's pairing base URL, nothing else about the session. */
 interface RelayEntry {
@@ -19,6 +22,17 @@ interface RelayEntry {
 
 /** The relay's answer for an unknown or expired code, word for word as in the original. */
 export const RELAY_NOT_FOUND = 'no session with this code or session has expired';
+
+/**
+ * The origin's page of a code with the language the person chose on the relay's page (`?lang=`),
+ * when they chose one: the origin is often another site, which does not know the choice.
+ */
+function withLanguage(target: string, asked: PageLanguage | undefined): string {
+  if (!asked) return target;
+  const url = new URL(target);
+  url.searchParams.set('lang', asked);
+  return url.href;
+}
 
 /**
  * The relay routes, mounted at `prefix` ('' when the relay serves alone). `POST /pairing/` maps a
@@ -117,7 +131,15 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
     const csp = reply.getHeader('content-security-policy');
     if (typeof csp === 'string') reply.header('content-security-policy', csp.replace(/form-action [^;]*/, formAction));
     // `pairgate join` asks a relay at 127.0.0.1 unless told which: the page names itself.
-    return ctx.pages.render(request, reply, 'support/relay-home.njk', { action: `${prefix}/go`, relayUrl: publicBase(), ...data }, status);
+    const lang = pickLang(request);
+    return ctx.pages.render(request, reply, 'support/relay-home.njk', {
+      ...languageSwitch(request, lang),
+      t: supportTranslator(lang),
+      askedLang: askedLang(request),
+      action: `${prefix}/go`,
+      relayUrl: publicBase(),
+      ...data,
+    }, status);
   };
   api.get('/', { schema: { tags, summary: 'The page where a person types the code.', hide: true }, config: { page: true } }, async (request, reply) => homePage(request, reply, {}));
   api.get('/go', {
@@ -125,14 +147,13 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
     config: { rateLimit: lookupLimit, page: true },
   }, async (request, reply) => {
     try {
-      const target = await resolve(request.clientNetwork, request.query.code ?? '');
+      const target = withLanguage(await resolve(request.clientNetwork, request.query.code ?? ''), askedLang(request));
       return await (reply as FastifyReply).code(302).header('cache-control', 'no-store').redirect(target);
     } catch (error) {
       if (!isPairgateError(error)) throw error;
       const status = (error as PairgateError).status;
       if (status === 429) reply.header('retry-after', String((error as PairgateError).details?.retryAfterSeconds ?? 60));
-      const message = status === 404 ? 'No session has this code, or it has expired. Check the code, or ask your supporter for a new one.' : error.message;
-      return homePage(request, reply, { error: message, code: request.query.code ?? '' }, status);
+      return homePage(request, reply, { error: codeRefusalText(error, pickLang(request), 'relay.notFound'), code: request.query.code ?? '' }, status);
     }
   });
 }

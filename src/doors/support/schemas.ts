@@ -80,6 +80,7 @@ export const ConfirmBody = Type.Object(
     Decision: Type.Optional(Type.String({ maxLength: 20, description: '`accept` (default) or `decline`.' })),
     decision: Type.Optional(Type.String({ maxLength: 20, description: 'The page form\'s field.' })),
     _csrf: Type.Optional(Type.String({ maxLength: 100 })),
+    lang: Type.Optional(Type.String({ maxLength: 5, description: 'The page form\'s language (`en`, `fr`), when the person chose one: the page it leads to is shown in it.' })),
   },
   { additionalProperties: false },
 );

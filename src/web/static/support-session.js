@@ -25,14 +25,22 @@
   // Waits before each new try after a connection was lost (a reload's old socket may still hold
   // the session for a moment; a server may restart); then the page asks for a reload.
   const RETRY_MS = [300, 1000, 2000, 4000, 8000];
+  // What the page says, in its language: the server puts the words in data-words
+  // (support-i18n.ts, sessionScriptWords), so this file holds none of its own.
+  let WORDS = {};
+  try {
+    WORDS = JSON.parse(root.dataset.words || '{}');
+  } catch {
+    // Unreadable words: each message shows its key rather than nothing.
+  }
+  // The message `key` with `{name}` filled from `values` (its text, never HTML).
+  function say(key, values) {
+    return String(WORDS[key] ?? key).replace(/\{(\w+)\}/g, function (whole, name) {
+      return values && name in values ? String(values[name]) : whole;
+    });
+  }
   // What the page says once the session ended, by who ended it (the `ended` message's reason).
-  const YOU_ENDED = 'You ended the session. You can close this page.';
-  const ENDED_BY = {
-    supporter: 'Your supporter ended the session. You can close this page.',
-    deleted: 'Your supporter ended the session. You can close this page.',
-    agent: YOU_ENDED,
-    expired: 'The session has expired. If you still need help, call your supporter.',
-  };
+  const ENDED_BY = { supporter: 'supporterEnded', deleted: 'supporterEnded', agent: 'youEnded', expired: 'expired' };
 
   let socket;
   let ended = false;
@@ -80,13 +88,13 @@
   function add(who, text) {
     const item = document.createElement('li');
     const name = document.createElement('strong');
-    name.textContent = who + ': ';
+    name.textContent = say('says', { who: who });
     item.appendChild(name);
     item.appendChild(document.createTextNode(text));
     list.appendChild(item);
   }
   function showMessage(message) {
-    add(message.from === 'agent' ? 'You' : 'Supporter', String(message.text));
+    add(say(message.from === 'agent' ? 'you' : 'supporter'), String(message.text));
   }
   function enable(on) {
     form.querySelectorAll('button, input').forEach(function (el) {
@@ -117,34 +125,33 @@
       if (message.type === 'welcome') {
         retries = 0;
         enable(true);
-        show(message.supporterAttached === false
-          ? 'Session connected. Your supporter is not here right now; what you write reaches them when they are.'
-          : 'Session connected. Your supporter can now help you.');
+        show(say(message.supporterAttached === false ? 'connectedAlone' : 'connected'));
       } else if (message.type === 'peer_left' && message.peer === 'supporter') {
         // The session goes on: the person may wait for the supporter, until the session expires.
         const until = new Date(String(message.expiresAt));
-        const at = isNaN(until.getTime()) ? 'the session ends' : until.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-        show('Your supporter has left the session for now. They may come back until ' + at + '; keep this page open to wait for them.');
+        const locale = document.documentElement.lang || undefined;
+        const at = isNaN(until.getTime()) ? say('untilEnd') : until.toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' });
+        show(say('supporterLeft', { time: at }));
       } else if (message.type === 'peer_joined' && message.peer === 'supporter') {
-        show('Your supporter is back. They can help you now.');
+        show(say('supporterBack'));
       } else if (message.type === 'history' && Array.isArray(message.messages)) {
         // Sent after each welcome: it replaces what the list shows (a reconnect would repeat it).
         list.replaceChildren();
         message.messages.forEach(showMessage);
       } else if (message.type === 'message') showMessage(message);
-      else if (message.type === 'ended') finish(ENDED_BY[message.reason] || 'The session has ended.');
+      else if (message.type === 'ended') finish(say(ENDED_BY[message.reason] || 'ended'));
       else if (message.type === 'error') lastError = String(message.message);
     });
     socket.addEventListener('close', function (event) {
       enable(false);
       if (ended) return;
-      if (event.code === ENDED) return finish('The session has ended.');
-      if (event.code === UNAUTHORIZED) return finish(lastError || 'This support session has ended.');
+      if (event.code === ENDED) return finish(say('ended'));
+      if (event.code === UNAUTHORIZED) return finish(lastError || say('endedHere'));
       if (retries >= RETRY_MS.length) {
-        show(event.code === DUPLICATE ? 'This session is open in another tab or window.' : 'The connection to the supporter was lost. Reload this page to try again.');
+        show(say(event.code === DUPLICATE ? 'otherTab' : 'lost'));
         return;
       }
-      show('The connection to the supporter was lost. Reconnecting…');
+      show(say('reconnecting'));
       setTimeout(connect, RETRY_MS[retries++]);
     });
   }
@@ -154,17 +161,17 @@
     const text = input.value.trim();
     if (!text || !socket || socket.readyState !== WebSocket.OPEN) return;
     socket.send(JSON.stringify({ type: 'message', text: text }));
-    add('You', text);
+    add(say('you'), text);
     input.value = '';
   });
   endButton.addEventListener('click', function () {
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'end' }));
-    finish(YOU_ENDED);
+    finish(say('youEnded'));
   });
 
   if (!credential) {
     // Opened in another tab, or the tab's storage was cleared: this tab cannot join the session.
-    finish('This tab does not hold the key to this session. Go back to the tab where you confirmed it; if it is closed, call your supporter.');
+    finish(say('noKey'));
     return;
   }
   connect();
