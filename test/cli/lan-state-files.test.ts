@@ -1,9 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CLI, ensureBuilt } from '../helpers/node-process.js';
+import { ensureBuilt, runCliUnder } from '../helpers/cli.js';
 
 /**
  * The lan door's own files (`peers.json`, the config folder) when the disk will not let them be
@@ -14,17 +14,7 @@ import { CLI, ensureBuilt } from '../helpers/node-process.js';
  * of the command's own).
  */
 
-interface Run { code: number; stdout: string; stderr: string }
-
-function run(args: string[], prefix: string[] = []): Promise<Run> {
-  const [command, ...rest] = [...prefix, 'node', CLI, ...args];
-  const child = spawn(command!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += String(d); });
-  child.stderr.on('data', (d: Buffer) => { stderr += String(d); });
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr })));
-}
+const run = runCliUnder;
 
 /** A stack trace's frame line: a person must never see one for a file the disk refuses. */
 const STACK_FRAME = /^\s+at /m;

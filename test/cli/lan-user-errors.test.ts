@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, ensureBuilt } from '../helpers/node-process.js';
+import { ensureBuilt, runCliUnder } from '../helpers/cli.js';
 
 /**
  * What a person trips over with `pairgate lan` before any device is reached: a config folder they
@@ -13,17 +12,7 @@ import { CLI, ensureBuilt } from '../helpers/node-process.js';
  * not Node's `EACCES: ... open '.../device.json.<hex>.tmp'` or `listen EADDRNOTAVAIL`, exit 1.
  */
 
-interface Run { code: number; stdout: string; stderr: string }
-
-function run(args: string[], prefix: string[] = []): Promise<Run> {
-  const [command, ...rest] = [...prefix, 'node', CLI, ...args];
-  const child = spawn(command!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += String(d); });
-  child.stderr.on('data', (d: Buffer) => { stderr += String(d); });
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr })));
-}
+const run = runCliUnder;
 
 /**
  * A folder this test's commands may not write, and how to run them: as root (which writes

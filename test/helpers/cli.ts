@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { CLI } from './node-process.js';
 
@@ -20,4 +20,25 @@ export async function runCli(args: string[], env: Record<string, string> = {}, t
     const failed = error as { code: number; stdout: string; stderr: string };
     return { status: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   }
+}
+
+/** What a CLI run under a prefix printed, and its exit code (-1 when a signal ended it). */
+export interface CliExit {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `pairgate <args>` to its end under the command `prefix` (`setpriv` to run as another user,
+ * `unshare` for a mount namespace of its own), or directly when `prefix` is empty.
+ */
+export function runCliUnder(args: string[], prefix: string[] = []): Promise<CliExit> {
+  const [command, ...rest] = [...prefix, 'node', CLI, ...args];
+  const child = spawn(command!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => { stdout += String(chunk); });
+  child.stderr.on('data', (chunk: Buffer) => { stderr += String(chunk); });
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr })));
 }
