@@ -63,7 +63,7 @@ const en = {
   'session.supporterEnded': 'Your supporter ended the session. You can close this page.',
   'session.expired': 'The session has expired. If you still need help, call your supporter.',
   'session.ended': 'The session has ended.',
-  'session.endedHere': 'This support session has ended.',
+  'session.refused': 'This page cannot join the session: it has ended or expired, or this tab’s key no longer works. If you still need help, call your supporter.',
   'session.otherTab': 'This session is open in another tab or window.',
   'session.lost': 'The connection to the supporter was lost. Reload this page to try again.',
   'session.reconnecting': 'The connection to the supporter was lost. Reconnecting…',
@@ -128,7 +128,7 @@ const fr = frenchCatalogue<SupportKey>({
   'session.supporterEnded': 'Votre assistant a terminé la session. Vous pouvez fermer cette page.',
   'session.expired': 'La session a expiré. Si vous avez encore besoin d’aide, appelez votre assistant.',
   'session.ended': 'La session est terminée.',
-  'session.endedHere': 'Cette session d’assistance est terminée.',
+  'session.refused': 'Cette page ne peut pas rejoindre la session : elle est terminée ou a expiré, ou la clé de cet onglet ne fonctionne plus. Si vous avez encore besoin d’aide, appelez votre assistant.',
   'session.otherTab': 'Cette session est ouverte dans un autre onglet ou une autre fenêtre.',
   'session.lost': 'La connexion avec l’assistant a été perdue. Rechargez cette page pour réessayer.',
   'session.reconnecting': 'La connexion avec l’assistant a été perdue. Reconnexion…',
@@ -150,7 +150,7 @@ export function supportTranslator(lang: Lang): Translate {
 /** The messages the session page's script says, by the name it knows them by (given to it in the page). */
 const SCRIPT_KEYS = [
   'says', 'you', 'supporter', 'connected', 'connectedAlone', 'supporterLeft', 'untilEnd', 'supporterBack', 'youEnded',
-  'supporterEnded', 'expired', 'ended', 'endedHere', 'otherTab', 'lost', 'reconnecting', 'noKey',
+  'supporterEnded', 'expired', 'ended', 'refused', 'otherTab', 'lost', 'reconnecting', 'noKey',
 ] as const;
 
 /** The words of the session page's script in `lang` (support-session.js fills `{who}` and `{time}` itself). */

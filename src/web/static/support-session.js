@@ -45,7 +45,6 @@
   let socket;
   let ended = false;
   let retries = 0;
-  let lastError = '';
 
   function readStored() {
     try {
@@ -109,7 +108,6 @@
   }
 
   function connect() {
-    lastError = '';
     socket = new WebSocket(scheme + '//' + location.host + channel);
     socket.addEventListener('open', function () {
       // history: the chat so far, so that a reloaded page shows it again.
@@ -122,6 +120,8 @@
       } catch {
         return;
       }
+      // An `error` message is not shown: its text is the channel's, for programs (English); the
+      // close that follows it says what happened, in the page's words.
       if (message.type === 'welcome') {
         retries = 0;
         enable(true);
@@ -140,13 +140,12 @@
         message.messages.forEach(showMessage);
       } else if (message.type === 'message') showMessage(message);
       else if (message.type === 'ended') finish(say(ENDED_BY[message.reason] || 'ended'));
-      else if (message.type === 'error') lastError = String(message.message);
     });
     socket.addEventListener('close', function (event) {
       enable(false);
       if (ended) return;
       if (event.code === ENDED) return finish(say('ended'));
-      if (event.code === UNAUTHORIZED) return finish(lastError || say('endedHere'));
+      if (event.code === UNAUTHORIZED) return finish(say('refused'));
       if (retries >= RETRY_MS.length) {
         show(say(event.code === DUPLICATE ? 'otherTab' : 'lost'));
         return;

@@ -77,6 +77,15 @@ describe.skipIf(Boolean(skip))(`support pages in French in Chromium${skip ? ` (s
     expect(await heard).toMatchObject({ from: 'agent', text: 'Merci' });
     await expect.poll(() => page.locator('#messages li').allTextContents()).toEqual([`Assistant${NBSP}: Bonjour`, `Vous${NBSP}: Merci`]);
 
+    // Another tab holds no key to the session; one whose key is wrong is refused by the channel.
+    const other = await context.newPage();
+    await other.goto(page.url());
+    await expect.poll(() => other.locator('#status').textContent()).toBe(`Cet onglet n’a pas la clé de cette session. Revenez à l’onglet où vous l’avez confirmée${NBSP}; s’il est fermé, appelez votre assistant.`);
+    await other.evaluate(`sessionStorage.setItem('pairgate.support.credential:/agent/${created.AgentMSH.split('/config/')[1]!}', 'wrong-key')`);
+    await other.reload();
+    await expect.poll(() => other.locator('#status').textContent(), { timeout: 10_000 }).toBe(`Cette page ne peut pas rejoindre la session${NBSP}: elle est terminée ou a expiré, ou la clé de cet onglet ne fonctionne plus. Si vous avez encore besoin d’aide, appelez votre assistant.`);
+    await other.close();
+
     supporter.close();
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(new RegExp(`^Votre assistant a quitté la session pour le moment\\. Il peut revenir jusqu’à \\S.*${NBSP}; gardez cette page ouverte pour l’attendre\\.$`));
     const again = await sdk.attach('browser-fr');
