@@ -361,12 +361,21 @@ export function sendFrameworkError(error: FastifyError, request: FastifyRequest,
   const doorShape = prefixShapeOf(request);
   // A door's wire shape is data for programs: the machine headers, as on its routes.
   reply.headers(doorShape ? API_SECURITY_HEADERS : PAGE_SECURITY_HEADERS);
+  const refusal = routerRefusal(error);
+  // A person who followed a broken link in a browser reads a page, as for an unknown address (in
+  // the remembered language: page-language.ts reads the raw Cookie header, no hook having run).
+  if (refusal && !doorShape && prefersHtml(request)) return sendMissingPage(request, reply, refusal);
+  return sendError(request, reply, refusal ?? error, doorShape);
+}
+
+/** pairgate's error for what Fastify's router refused before any route (`bad_url`, `uri_too_long`), if it is one of those. */
+function routerRefusal(error: FastifyError): PairgateError | undefined {
   switch (error.code) {
     case 'FST_ERR_BAD_URL':
-      return sendError(request, reply, new InvalidRequestError('This address has a malformed %-escape. Check the link.', undefined, 'bad_url'), doorShape);
+      return new InvalidRequestError('This address has a malformed %-escape. Check the link.', undefined, 'bad_url');
     case 'FST_ERR_MAX_PARAM_LENGTH':
-      return sendError(request, reply, new PairgateError('uri_too_long', 414, 'A part of this address is too long to be anything here. Check the link.'), doorShape);
+      return new PairgateError('uri_too_long', 414, 'A part of this address is too long to be anything here. Check the link.');
     default:
-      return sendError(request, reply, error, doorShape);
+      return undefined;
   }
 }

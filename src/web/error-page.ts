@@ -167,6 +167,9 @@ const WORDS = withFrenchSpacing({
 /** The codes of a body no parser could read (pairgate's own words for them are for programs). */
 const BODY_UNREADABLE = new Set(['invalid_json', 'body_forbidden_key', 'invalid_multipart', 'invalid_content_length']);
 
+/** The codes of an address Fastify's router refused before any route (error-handler.ts's `sendFrameworkError`). */
+const ROUTER_REFUSED = new Set(['bad_url', 'uri_too_long']);
+
 /** `{name}` placeholders of `words` in `lang`, filled from `values`. */
 function say(words: Words, lang: PageLanguage, values: Record<string, string> = {}): string {
   return words[lang].replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
@@ -194,6 +197,8 @@ function words(refusal: Refusal, lang: PageLanguage): { title: string; message: 
     case 503:
       return { title: say(WORDS.unavailableTitle, lang), message: say(WORDS.unavailable, lang) };
   }
+  // What the router refused (a malformed %-escape, a part too long): the link was damaged on the way.
+  if (ROUTER_REFUSED.has(refusal.code)) return { title: say(WORDS.linkTitle, lang), message: say(WORDS.linkUnreadable, lang) };
   if (refusal.code === 'route_not_found') return { title: say(WORDS.notFoundTitle, lang), message: say(WORDS.notFound, lang) };
   if (refusal.code === 'validation_failed') return schemaWords(refusal, lang);
   if (BODY_UNREADABLE.has(refusal.code)) return { title: say(WORDS.formTitle, lang), message: say(WORDS.formUnreadable, lang) };

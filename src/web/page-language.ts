@@ -1,3 +1,4 @@
+import { fastifyCookie } from '@fastify/cookie';
 import type { FastifyRequest } from 'fastify';
 import { localPath } from './local-path.js';
 
@@ -21,10 +22,20 @@ export const LANGUAGE_COOKIE = 'pg_lang';
 
 /** The language the person chose earlier on this server (the switch's cookie), if it holds exactly one of PAGE_LANGUAGES. */
 export function rememberedLanguage(request: FastifyRequest): PageLanguage | undefined {
-  const cookies = request.cookies as Record<string, string | undefined> | undefined;
+  const cookies = (request.cookies ?? cookiesOfHeader(request.headers.cookie)) as Record<string, string | undefined> | undefined;
   // The __Host- name first: over https it is the one this server sets, and a sibling subdomain cannot plant it.
   const value = cookies?.[`__Host-${LANGUAGE_COOKIE}`] ?? cookies?.[LANGUAGE_COOKIE];
   return exactLanguage(value);
+}
+
+/**
+ * The cookies of a raw Cookie header, parsed as @fastify/cookie parses them (its `cookie`
+ * package). For a request the router refused before any route (`bad_url`, `uri_too_long`): no
+ * hook ran, so `request.cookies` was never filled in, yet its error page should speak the
+ * remembered language too.
+ */
+function cookiesOfHeader(header: string | undefined): Record<string, string | undefined> | undefined {
+  return header ? fastifyCookie.parse(header) : undefined;
 }
 
 /** `value` when it is exactly one of PAGE_LANGUAGES (any case), else undefined: what the switch sends and the cookie holds. */

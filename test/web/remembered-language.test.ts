@@ -102,6 +102,22 @@ describe('the language a page remembers from its switch', () => {
     expect(pageLanguage(missing.body)).toBe('fr');
   });
 
+  it('the error page of an address the router refuses before any route (bad_url, uri_too_long) speaks the remembered language, read from the raw Cookie header', async () => {
+    const bad = await open('/access/%E0%A4%A', { cookie: 'pg_lang=fr', accept: 'text/html' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.headers['content-type']).toMatch(/^text\/html/);
+    expect(pageLanguage(bad.body)).toBe('fr');
+    expect(bad.body).toContain('<h1>Ce lien ne fonctionne pas</h1>');
+    const long = await open(`/access/${'a'.repeat(150)}`, { cookie: 'theme=dark; pg_lang=fr', accept: 'text/html' });
+    expect(long.statusCode).toBe(414);
+    expect(pageLanguage(long.body)).toBe('fr');
+    // Without the cookie, the English browser's language; a program still gets the JSON.
+    const english = await open('/access/%E0%A4%A', { accept: 'text/html' });
+    expect(pageLanguage(english.body)).toBe('en');
+    expect(english.body).toContain('<h1>This link does not work</h1>');
+    expect((await open('/access/%E0%A4%A', { cookie: 'pg_lang=fr' })).json()).toEqual({ error: 'bad_url', message: expect.any(String) });
+  });
+
   it('the person\'s remembered choice outranks the language an app prefers for its page; ?lang= outranks both', () => {
     const request = (fields: { query?: object; cookies?: Record<string, string>; headers?: Record<string, string> }) =>
       ({ query: {}, body: undefined, cookies: {}, headers: {}, ...fields }) as unknown as FastifyRequest;
@@ -125,5 +141,7 @@ describe('the remembered language over https', () => {
     expect(languageCookies(page)).toEqual([{ name: '__Host-pg_lang', value: 'fr', path: '/', maxAge: 31_536_000, httpOnly: true, secure: true, sameSite: 'Lax' }]);
     const next = await t.app.inject({ method: 'GET', url: '/boxes', headers: { 'accept-language': 'en', cookie: '__Host-pg_lang=fr' } });
     expect(pageLanguage(next.body)).toBe('fr');
+    const bad = await t.app.inject({ method: 'GET', url: '/access/%E0%A4%A', headers: { 'accept-language': 'en', accept: 'text/html', cookie: '__Host-pg_lang=fr' } });
+    expect(pageLanguage(bad.body)).toBe('fr');
   });
 });
