@@ -16,7 +16,7 @@ import { openToken } from './sealed-token.js';
 import { SpentCodes, type SpentHow } from './spent-codes.js';
 import { sessionGrantId, type SessionRequest, type SessionResult, type SessionGrant } from './session-model.js';
 import { codeRefusalText, sessionScriptWords, supportTranslator, timeLeft, type SupportKey } from './support-i18n.js';
-import { ConfirmBody, ConfirmedView, PairingCodeParams, PairingInfoView, PlexusErrorView, RefParams } from './schemas.js';
+import { ConfirmBody, ConfirmedView, PageLanguageQuery, PairingCodeParams, PairingInfoView, PlexusErrorView, RefParams } from './schemas.js';
 
 type PairingGrant = Grant<PairingRequest, { reason: string }>;
 
@@ -142,7 +142,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
   const errorOrPage = (description: string) => ({ description, content: { 'application/json': { schema: PlexusErrorView }, 'text/html': { schema: { type: 'string' } } } });
 
   api.get('/pairing/:code', {
-    schema: { tags, summary: 'Who asks: the pairing info of a code (JSON), or the confirmation page for browsers.', params: PairingCodeParams, response: {
+    schema: { tags, summary: 'Who asks: the pairing info of a code (JSON), or the confirmation page for browsers.', params: PairingCodeParams, querystring: PageLanguageQuery, response: {
       200: { description: 'The pairing info (JSON), or the confirmation page for browsers (Accept: text/html).', content: { 'application/json': { schema: PairingInfoView }, 'text/html': { schema: { type: 'string' } } } },
       400: errorOrPage('The code is malformed.'),
       404: errorOrPage('No live session has this code.'),
@@ -248,7 +248,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
   });
 
   api.get(DECLINED_PAGE_PATH, {
-    schema: { tags, summary: 'The page a decline in the browser leads to: nobody was given access. The same for every session; it may be reloaded.', response: { 200: htmlPage('The page that says the request was declined.') } },
+    schema: { tags, summary: 'The page a decline in the browser leads to: nobody was given access. The same for every session; it may be reloaded.', querystring: PageLanguageQuery, response: { 200: htmlPage('The page that says the request was declined.') } },
   }, async (request, reply) => {
     const { t } = pageLanguage(request);
     return page(request, reply, 'support/done.njk', { title: t('declined.title'), message: t('declined.message') });
@@ -267,6 +267,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
       tags,
       summary: 'The session page of the person being helped, where a confirmation in the browser leads; it may be reloaded, and reconnects while the session lives.',
       params: RefParams,
+      querystring: PageLanguageQuery,
       response: {
         200: { description: 'The session page; its script reads the agent credential from the fragment or this tab\'s sessionStorage.', content: { 'text/html': { schema: { type: 'string' } } } },
         404: { description: 'The session has ended, expired or was never confirmed (or no session has this link): a page that says so.', content: { 'text/html': { schema: { type: 'string' } } } },

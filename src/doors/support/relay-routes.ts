@@ -8,7 +8,7 @@ import { relayConfigSchema } from './config.js';
 import { RelayAddressCap } from './relay-address-cap.js';
 import { RELAY_KIND, relayCodeFormat } from './relay-code.js';
 import { checkOriginUrl, splitList } from './relay-url.js';
-import { PublishBody, PublishedView, RelayCodeParams, RelayErrorView, RelayGoQuery } from './relay-schemas.js';
+import { PublishBody, PublishedView, RelayCodeParams, RelayErrorView, RelayGoQuery, RelayPageQuery } from './relay-schemas.js';
 import { NumberedSlots } from '../shared/numbered-slots.js';
 import { relayErrorShape } from './wire-errors.js';
 import { languageSwitch, type PageLanguage } from '../../web/page-language.js';
@@ -141,7 +141,7 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
       ...data,
     }, status);
   };
-  api.get('/', { schema: { tags, summary: 'The page where a person types the code.', hide: true }, config: { page: true } }, async (request, reply) => homePage(request, reply, {}));
+  api.get('/', { schema: { tags, summary: 'The page where a person types the code.', hide: true, querystring: RelayPageQuery }, config: { page: true } }, async (request, reply) => homePage(request, reply, {}));
   api.get('/go', {
     schema: { tags, summary: 'The page form: redirect to the origin of a typed code.', hide: true, querystring: RelayGoQuery },
     config: { rateLimit: lookupLimit, page: true },

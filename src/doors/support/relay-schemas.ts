@@ -16,10 +16,10 @@ export const PublishedView = Type.Object({
 });
 
 export const RelayCodeParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 64 }) });
-export const RelayGoQuery = Type.Object({
-  code: Type.Optional(Type.String({ maxLength: 64 })),
-  lang: Type.Optional(Type.String({ maxLength: 5, description: 'The page form\'s language (`en`, `fr`), when the person chose one: carried on to the origin\'s page.' })),
-});
+/** The language the page is asked in (`?lang=`, as its switch links), so its refusals before the route say so in it too. */
+const PageLanguage = Type.Optional(Type.String({ maxLength: 5, description: 'The page\'s language (`en`, `fr`), when the person chose one: carried on to the origin\'s page.' }));
+export const RelayPageQuery = Type.Object({ lang: PageLanguage });
+export const RelayGoQuery = Type.Object({ code: Type.Optional(Type.String({ maxLength: 64 })), lang: PageLanguage });
 
 export const RelayErrorView = Type.Object(
   { success: Type.Literal(false), error: Type.Optional(Type.String()), message: Type.Optional(Type.String()), wait_seconds: Type.Optional(Type.Number()), code: Type.String() },

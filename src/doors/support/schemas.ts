@@ -54,6 +54,11 @@ export const SessionView = Type.Object({
 export const SessionListView = Type.Object({ Sessions: Type.Array(SessionView) });
 
 export const SessionIdParams = Type.Object({ id: Type.String({ pattern: SESSION_ID_PATTERN }) });
+/** The language a page is asked in (`?lang=en`, `?lang=fr`, as its switch links): its refusals before the route (a rate limit, a bad address) say so in it too. */
+export const PageLanguageQuery = Type.Object({
+  lang: Type.Optional(Type.String({ maxLength: 5, description: 'The page\'s language (`en`, `fr`), for browsers; programs need not send it.' })),
+});
+
 export const RefParams = Type.Object({ ref: Type.String({ minLength: 3, maxLength: 200 }) });
 export const PairingCodeParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 64 }) });
 

@@ -152,6 +152,19 @@ describe('the support pages in French', () => {
     expect(api.body).toContain('Code not found');
   });
 
+  it('a refusal before the page (an address its schema refuses) is said in the language the page was asked in', async () => {
+    const cases = [
+      [servers.origin, `/pairing/${'a'.repeat(65)}?lang=fr`],
+      [servers.origin, '/support/ab?lang=fr'],
+      [servers.relay, `/go?code=${'a'.repeat(65)}&lang=fr`],
+    ] as const;
+    for (const [server, url] of cases) {
+      const refused = await server.app.inject({ method: 'GET', url, headers: HTML });
+      expect(refused.statusCode).toBe(400);
+      expect(heading(refused.body)).toBe('Ce lien ne fonctionne pas');
+    }
+  });
+
   it('the session page and an ended or expired session in French; the script gets its words in French', async () => {
     const { code, ref } = await newCode('fr-session');
     const { post } = await confirmPage(code, FR);
