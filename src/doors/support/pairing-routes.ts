@@ -23,7 +23,7 @@ type PairingGrant = Grant<PairingRequest, { reason: string }>;
 /** The page form's answer to a decision, in the OpenAPI document. */
 const PAGE_REDIRECT = seeOther(
   'Decided from the page\'s form (Post/Redirect/Get): confirmed, to the session page (`/support/<id>:<token>`), the agent credential in the URL fragment; '
-  + 'declined, to the page that says so (`/support/declined`).',
+  + 'declined, to the page that says so (`/support/declined`); either with `?lang=` when the form carried the language the person chose.',
 );
 
 /**
