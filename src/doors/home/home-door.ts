@@ -1,6 +1,6 @@
 import { doorTranslator, pickLang } from '../accounts/i18n.js';
 import { frenchCatalogue, frenchSpacing } from '../accounts/french-spacing.js';
-import { askedLanguage, languageSwitch, type PageLanguage } from '../../web/page-language.js';
+import { languageSwitch, type PageLanguage } from '../../web/page-language.js';
 import type { Door, DoorContext, HomeLink } from '../door.js';
 
 /** The home page's own words; the links' come from the doors that offer them. */
@@ -31,29 +31,22 @@ const DOCS_LINK: HomeLink = {
   translations: { fr: { title: fr['home.docs.title'], text: fr['home.docs.text'] } },
 };
 
-/** `href` asking its page in `asked` (a language the visitor chose with the switch), or as it is when none was chosen. */
-function hrefIn(href: string, asked: PageLanguage | undefined): string {
-  if (!asked) return href;
-  const url = new URL(href, 'http://local.invalid');
-  url.searchParams.set('lang', asked);
-  return `${url.pathname}${url.search}`;
-}
-
 /**
  * `link` with its title and text in `lang` when its door gave them (French with its no-break
- * spaces), else in English; it leads to its page in the language the visitor asked for, if any.
+ * spaces), else in English. Its address stays bare: a language chosen with the switch is
+ * remembered (page-language.ts), so the page it opens speaks it without `?lang=`.
  */
-function inLanguage(link: HomeLink, lang: PageLanguage, asked: PageLanguage | undefined): HomeLink {
+function inLanguage(link: HomeLink, lang: PageLanguage): HomeLink {
   const words = link.translations?.[lang];
   const typeset = lang === 'fr' ? frenchSpacing : (text: string) => text;
   const shown = words ? { title: typeset(words.title), text: typeset(words.text) } : { title: link.title, text: link.text };
-  return { ...link, ...shown, href: hrefIn(link.href, asked) };
+  return { ...link, ...shown };
 }
 
 /** The links of the home page now, in `lang`: those the serving doors offer, then the API documentation. */
-async function homeLinks(ctx: DoorContext, lang: PageLanguage, asked: PageLanguage | undefined): Promise<HomeLink[]> {
+async function homeLinks(ctx: DoorContext, lang: PageLanguage): Promise<HomeLink[]> {
   const offered = await Promise.all(ctx.doors.map(async (door) => (door.homeLinks ? await door.homeLinks(ctx) : [])));
-  return [...offered.flat(), DOCS_LINK].sort((a, b) => a.order - b.order).map((link) => inLanguage(link, lang, asked));
+  return [...offered.flat(), DOCS_LINK].sort((a, b) => a.order - b.order).map((link) => inLanguage(link, lang));
 }
 
 /**
@@ -67,7 +60,7 @@ export const homeDoor: Door = {
   async register(app, ctx) {
     app.get('/', { schema: { hide: true }, config: { page: true } }, async (request, reply) => {
       const lang = pickLang(request);
-      const links = await homeLinks(ctx, lang, askedLanguage(request));
+      const links = await homeLinks(ctx, lang);
       return ctx.pages.render(request, reply, 'home/home.njk', { ...languageSwitch(request, lang), t: doorTranslator(HOME_CATALOGUE, lang), links });
     });
   },

@@ -37,6 +37,10 @@ describe('home page in the visitor\'s language', () => {
     const french = await home(base, '/?lang=fr', { 'accept-language': 'en' });
     expect(linkTitles(french)[0]).toBe('Saisir un code d’assistance');
     expect(french).toContain('<a href="/?lang=en" lang="en" hreflang="en">English</a>');
+    // Its links are bare: the choice is remembered by the cookie ?lang= sets, not carried in each address.
+    const hrefs = [...french.matchAll(/<li><a href="([^"]+)">/g)].map((match) => match[1]!);
+    expect(hrefs).toHaveLength(6);
+    expect(hrefs.filter((href) => href.includes('lang='))).toEqual([]);
     const english = await home(base);
     expect(english).toContain('<html lang="en">');
     expect(linkTitles(english)).toEqual(['Enter a support code', 'Your account', 'Connect a device', 'Chat integrations', 'Boxes on your network', 'API documentation']);
