@@ -362,10 +362,21 @@ export function sendFrameworkError(error: FastifyError, request: FastifyRequest,
   // A door's wire shape is data for programs: the machine headers, as on its routes.
   reply.headers(doorShape ? API_SECURITY_HEADERS : PAGE_SECURITY_HEADERS);
   const refusal = routerRefusal(error);
-  // A person who followed a broken link in a browser reads a page, as for an unknown address (in
-  // the remembered language: page-language.ts reads the raw Cookie header, no hook having run).
-  if (refusal && !doorShape && prefersHtml(request)) return sendMissingPage(request, reply, refusal);
+  // A person who followed a broken link in a browser reads a page, as for an unknown address, in
+  // the remembered language too.
+  if (refusal && !doorShape && prefersHtml(request)) return sendMissingPage(withCookies(request), reply, refusal);
   return sendError(request, reply, refusal ?? error, doorShape);
+}
+
+/**
+ * `request` with its cookies read from the raw Cookie header, by @fastify/cookie's own parser
+ * (`parseCookie`), when its onRequest hook has not run: the router refused the request before any
+ * hook, so `request.cookies` (the remembered language's cookie among them) was never filled in.
+ */
+function withCookies(request: FastifyRequest): FastifyRequest {
+  const header = request.headers.cookie;
+  if (request.cookies === undefined && header && typeof request.server.parseCookie === 'function') request.cookies = request.server.parseCookie(header);
+  return request;
 }
 
 /** pairgate's error for what Fastify's router refused before any route (`bad_url`, `uri_too_long`), if it is one of those. */
