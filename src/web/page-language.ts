@@ -1,4 +1,3 @@
-import { fastifyCookie } from '@fastify/cookie';
 import type { FastifyRequest } from 'fastify';
 import { localPath } from './local-path.js';
 
@@ -22,20 +21,10 @@ export const LANGUAGE_COOKIE = 'pg_lang';
 
 /** The language the person chose earlier on this server (the switch's cookie), if it holds exactly one of PAGE_LANGUAGES. */
 export function rememberedLanguage(request: FastifyRequest): PageLanguage | undefined {
-  const cookies = (request.cookies ?? cookiesOfHeader(request.headers.cookie)) as Record<string, string | undefined> | undefined;
+  const cookies = request.cookies as Record<string, string | undefined> | undefined;
   // The __Host- name first: over https it is the one this server sets, and a sibling subdomain cannot plant it.
   const value = cookies?.[`__Host-${LANGUAGE_COOKIE}`] ?? cookies?.[LANGUAGE_COOKIE];
   return exactLanguage(value);
-}
-
-/**
- * The cookies of a raw Cookie header, parsed as @fastify/cookie parses them (its `cookie`
- * package). For a request the router refused before any route (`bad_url`, `uri_too_long`): no
- * hook ran, so `request.cookies` was never filled in, yet its error page should speak the
- * remembered language too.
- */
-function cookiesOfHeader(header: string | undefined): Record<string, string | undefined> | undefined {
-  return header ? fastifyCookie.parse(header) : undefined;
 }
 
 /** `value` when it is exactly one of PAGE_LANGUAGES (any case), else undefined: what the switch sends and the cookie holds. */
@@ -76,23 +65,42 @@ export function askedLanguage(request: FastifyRequest): PageLanguage | undefined
  * request refused for its query or its form still keeps the language it asked for.
  */
 export function requestedLanguage(request: FastifyRequest, preferred?: string): PageLanguage {
-  return askedLanguage(request) ?? rememberedLanguage(request) ?? languageOf(preferred) ?? acceptedLanguage(request.headers['accept-language']) ?? 'en';
+  if (preferred !== undefined) preferredLanguages.set(request, preferred);
+  return askedLanguage(request) ?? usualLanguage(request, preferred);
+}
+
+/**
+ * The language each request's page prefers (an app's), as `requestedLanguage` was given it: a
+ * `?lang=` naming it is the app's choice, carried in the app's own link, not the person's, so
+ * `languageToRemember` does not remember it.
+ */
+const preferredLanguages = new WeakMap<FastifyRequest, string>();
+
+/**
+ * The language a bare address (no `?lang=`, no form) would be shown in for this browser: the
+ * remembered choice, then `preferred`, then Accept-Language, then English. A link needs to carry
+ * `?lang=` only when the page's language is not this one.
+ */
+export function usualLanguage(request: FastifyRequest, preferred?: string): PageLanguage {
+  return rememberedLanguage(request) ?? languageOf(preferred) ?? acceptedLanguage(request.headers['accept-language']) ?? 'en';
 }
 
 /**
  * The language a page shown in `shown` should remember for this browser, if any: the one a GET
  * address names exactly (`?lang=fr`, as the switch sends it) when the page is shown in it and the
- * browser would otherwise get another (its remembered choice, else its Accept-Language, else
- * English). So choosing with the switch is remembered, following links in the language one
- * already reads sets nothing, and an unknown `?lang=` is ignored. A GET can set it, as the switch
- * is a plain link: at worst a foreign link picks the language of the next pages, nothing else.
+ * browser would otherwise get another (its remembered choice, else the language the page
+ * prefers, else its Accept-Language, else English: `usualLanguage`). So choosing with the switch
+ * is remembered, following links in the language one already reads sets nothing, an app's link
+ * naming the language the app prefers (the access door's auth page) sets nothing, and an unknown
+ * `?lang=` is ignored. A GET can set it, as the switch is a plain link: at worst a foreign link
+ * picks the language of the next pages, nothing else.
  */
 export function languageToRemember(request: FastifyRequest, shown: unknown): PageLanguage | undefined {
   if (request.method !== 'GET') return undefined;
   const query = request.query as Record<string, unknown> | undefined;
   const chosen = exactLanguage(query && typeof query === 'object' ? query.lang : undefined);
   if (!chosen || chosen !== shown) return undefined;
-  const otherwise = rememberedLanguage(request) ?? acceptedLanguage(request.headers['accept-language']) ?? 'en';
+  const otherwise = usualLanguage(request, preferredLanguages.get(request));
   return chosen === otherwise ? undefined : chosen;
 }
 

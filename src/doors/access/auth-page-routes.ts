@@ -6,6 +6,7 @@ import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { currentUser, signInFromForm, signInRefusalText } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
 import { pickLang, translator, type Lang } from '../accounts/i18n.js';
+import { usualLanguage } from '../../web/page-language.js';
 import { renderPage } from '../accounts/page-helpers.js';
 import type { User } from '../accounts/users.js';
 import type { AccessEnv } from './access-env.js';
@@ -66,10 +67,13 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     return undefined;
   };
 
+  /** The language the app asked its pages in (its languageCode), when it named one. */
+  const appLang = (grant?: AccessGrant): string | undefined => (grant && grant.request.languageAsked !== false ? grant.request.lang : undefined);
+
   /** The page's language: `?lang=`, then the person's remembered choice, then the app's languageCode when it named one, then the browser's. */
   const langOf = (request: FastifyRequest, grant?: AccessGrant): Lang => {
     // pickLang reads a language code as people write it ("FR", "fr-CH"), and skips one it lacks.
-    return pickLang(request, grant && grant.request.languageAsked !== false ? grant.request.lang : undefined);
+    return pickLang(request, appLang(grant));
   };
 
   const message = (request: FastifyRequest, reply: FastifyReply, lang: Lang, key: string, status: number) => {
@@ -77,7 +81,16 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     return renderPage(pages, request, reply, 'account/message.njk', { title: t('error.title'), message: t(key) }, { status, lang });
   };
 
-  const authPath = (key: AccessKey, lang: Lang): string => `/access/auth?key=${encodeURIComponent(key.value)}&lang=${lang}`;
+  /**
+   * The auth page's address, back from sign-in (the redirect, the form's `next`), in `lang`. It
+   * names `lang` only when the bare address would show another one (the person chose it with the
+   * switch, and it is not remembered because it is their browser's): `?lang=` on a GET page is
+   * remembered, and the app's choice of language must not become the person's.
+   */
+  const authPath = (request: FastifyRequest, found: Found, lang: Lang): string => {
+    const path = `/access/auth?key=${encodeURIComponent(found.key.value)}`;
+    return lang === usualLanguage(request, appLang(found.grant)) ? path : `${path}&lang=${lang}`;
+  };
 
   const signInForm = (request: FastifyRequest, reply: FastifyReply, found: Found, lang: Lang, extra: Record<string, unknown> = {}, status = 200) => {
     allowFormTarget(reply, found.grant.request.returnURL);
@@ -85,7 +98,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     return renderPage(pages, request, reply, 'account/signin.njk', {
       action: '/access/auth/signin',
       key: found.key.value,
-      next: authPath(found.key, lang),
+      next: authPath(request, found, lang),
       intro: t('access.signinIntro', { app: found.grant.request.requestingAppId }),
       ...extra,
     }, { status, lang, user: null });
@@ -215,7 +228,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     const refused = await signInFromForm(request, reply, request.body.login, request.body.password);
     if (refused) return signInForm(request, reply, found, lang, { login: request.body.login, error: signInRefusalText(refused, lang) }, refused.status);
     allowFormTarget(reply, found.grant.request.returnURL);
-    return reply.redirect(authPath(found.key, lang), 303);
+    return reply.redirect(authPath(request, found, lang), 303);
   });
 
   api.post('/access/auth/decide', {

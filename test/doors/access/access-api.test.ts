@@ -288,13 +288,14 @@ describe('access door API over real sockets', () => {
     const page = await user.decide(String(french.body.key), 'accept');
     expect(page.status).toBe(200);
     expect(page.text.replace(/&#39;/g, "'")).toContain("L'accès n'a pas pu être accordé\u00a0: votre compte a atteint le nombre d'accès d'applications que ce serveur permet. Révoquez-en un que vous n'utilisez plus");
-    expect(page.text).toContain('<a href="/account/accesses?lang=fr">Vos accès des applications</a>');
+    // Bare: the person's accesses speak their own language, not the one the app asked for.
+    expect(page.text).toContain('<a href="/account/accesses">Vos accès des applications</a>');
     // Reloaded (or gone back to), it says the same, not "already answered, start again", which
     // would only end in the same ERROR.
     const reloaded = await user.get(`/access/auth?key=${String(french.body.key)}`);
     expect(reloaded.status).toBe(409);
     expect(reloaded.text.replace(/&#39;/g, "'")).toContain("Révoquez-en un que vous n'utilisez plus");
-    expect(reloaded.text).toContain('<a href="/account/accesses?lang=fr">');
+    expect(reloaded.text).toContain('<a href="/account/accesses">');
   });
 
   it('matching access: a compact one-click screen, then a further token (order-insensitive); mismatching: consent, then updated in place', async () => {
@@ -567,9 +568,39 @@ describe('access door API over real sockets', () => {
     const registerLink = /href="(\/account\/register\?[^"]+)"/.exec(signIn.text)![1]!.replace(/&amp;/g, '&');
     await visitor.get(registerLink);
     const registered = await visitor.post('/account/register', { username: 'newcomer', email: 'newcomer@example.test', password: 'newcomer password', next: new URL(registerLink, base).searchParams.get('next')! });
-    expect(registered.location).toBe(`/access/auth?key=${String(created.body.key)}&lang=en`);
+    // Bare: the auth page picks the app's language (here none, so the browser's) again by itself.
+    expect(registered.location).toBe(`/access/auth?key=${String(created.body.key)}`);
     const consent = await visitor.get(registered.location!);
     expect(consent.text).toContain('/access/auth/decide');
+  });
+
+  it('signing in on the auth page comes back to it without ?lang= when the app\'s language is the page\'s, and the app\'s link remembers nothing', async () => {
+    const person = new FormClient(base, { 'accept-language': 'en' });
+    await person.register('lang-returner');
+    await person.post('/account/signout', {});
+    const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'lang-app', languageCode: 'fr' }));
+    const key = String(created.body.key);
+    // The app's own link names its language: the page speaks it, without making it the person's.
+    const opened = await person.get(new URL(String(created.body.url)).pathname + new URL(String(created.body.url)).search);
+    expect(opened.text).toContain('<html lang="fr">');
+    expect(opened.headers.get('set-cookie') ?? '').not.toContain('pg_lang');
+    expect(opened.text).toContain(`name="next" value="/access/auth?key=${key}"`);
+    const back = await person.post('/access/auth/signin', { key, login: 'lang-returner', password: 'correct horse battery', lang: 'fr' });
+    expect(back.location).toBe(`/access/auth?key=${key}`);
+    const consent = await person.get(back.location!);
+    expect(consent.text).toContain('<html lang="fr">');
+    expect(consent.headers.get('set-cookie') ?? '').not.toContain('pg_lang');
+    // The person's own choice with the switch, English, is remembered over the app's French...
+    await person.post('/account/signout', {});
+    await person.get(`/access/auth?key=${key}&lang=en`);
+    expect(person.cookies.get('pg_lang')).toBe('en');
+    expect((await person.post('/access/auth/signin', { key, login: 'lang-returner', password: 'correct horse battery', lang: 'en' })).location).toBe(`/access/auth?key=${key}`);
+    // ...and carried by a browser that kept no cookie, whose bare address would be French.
+    await person.post('/account/signout', {});
+    person.cookies.delete('pg_lang');
+    await person.get(`/access/auth?key=${key}&lang=en`);
+    person.cookies.delete('pg_lang');
+    expect((await person.post('/access/auth/signin', { key, login: 'lang-returner', password: 'correct horse battery', lang: 'en' })).location).toBe(`/access/auth?key=${key}&lang=en`);
   });
 
   it('long-poll: ?wait= and Prefer: wait= answer the instant the user decides', async () => {

@@ -161,6 +161,42 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
     await fresh.close();
   });
 
+  it('the pages an app asked in French leave an English browser its own language: its link and theirs remember nothing, and the account pages they lead to speak English', async () => {
+    const fresh = await suite.browser.newContext({ locale: 'en-US' });
+    try {
+      const other = watch(await fresh.newPage());
+      const languageCookies = async () => (await fresh.cookies()).filter((cookie) => cookie.name.endsWith('pg_lang'));
+      const request = await startRequest({ requestingAppId: 'browser-app-5', languageCode: 'fr' });
+      // The app's own link names its language (?lang=fr): the page speaks it, and remembers nothing.
+      expect(new URL(String(request.url)).searchParams.get('lang')).toBe('fr');
+      await other.goto(String(request.url));
+      expect(await other.getAttribute('html', 'lang')).toBe('fr');
+      expect(await languageCookies()).toEqual([]);
+      // Its links to the account pages are bare: followed, they speak the person's English.
+      const forgot = other.locator('main a[href^="/account/reset"]');
+      expect(await forgot.getAttribute('href')).not.toContain('lang=');
+      await forgot.click();
+      await other.waitForURL((url) => url.pathname === '/account/reset');
+      expect(await other.getAttribute('html', 'lang')).toBe('en');
+      expect(await languageCookies()).toEqual([]);
+      // Signed in, the consent screen is the app's French again, reached by a bare address.
+      await other.goto(String(request.url));
+      await other.getByLabel("Nom d'utilisateur ou e-mail").fill('browser-user');
+      await other.getByLabel('Mot de passe').fill(password);
+      await other.getByRole('button', { name: 'Se connecter' }).click();
+      await other.getByRole('button', { name: 'Accepter' }).waitFor();
+      expect(new URL(other.url()).searchParams.has('lang')).toBe(false);
+      expect(await other.getAttribute('html', 'lang')).toBe('fr');
+      expect(await languageCookies()).toEqual([]);
+      // The person's own choice with the switch is remembered, over the app's.
+      await other.getByRole('link', { name: 'English' }).click();
+      await other.getByRole('button', { name: 'Accept' }).waitFor();
+      expect((await languageCookies()).map((cookie) => cookie.value)).toEqual(['en']);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('resets a password through a real SMTP receiver', async () => {
     const fresh = await suite.browser.newContext();
     const other = watch(await fresh.newPage());
@@ -345,7 +381,8 @@ describe.skipIf(Boolean(skip))(`access door popup when the access cannot be gran
       expect(popup.isClosed()).toBe(false);
       expect(await popup.locator('#outcome').textContent()).toContain("Révoquez-en un que vous n'utilisez plus");
       await popup.getByRole('link', { name: 'Vos accès des applications' }).click();
-      await popup.waitForURL(`${suite.url}/account/accesses?lang=fr`);
+      // Bare: the person's accesses speak their own language (here the browser's French too).
+      await popup.waitForURL(`${suite.url}/account/accesses`);
       expect((await getJson(String(request.poll))).body).toMatchObject({ status: 'ERROR', id: 'too_many_accesses' });
     }
   }, 90_000);

@@ -36,7 +36,7 @@ describe('the device sign-in form past its budget', () => {
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(alertOf(limited.text)).toBe('Too many failed sign-ins with this name. Try again in 15 minutes, or choose a new password with “Forgot your password?” below.');
-    expect(limited.text).toContain('href="/account/reset?lang=en');
+    expect(limited.text).toContain('href="/account/reset?next=');
     const french = await signInForDevice(newClient(), 'the right password', 'fr');
     expect(alertOf(french.text)).toBe('Trop de connexions échouées avec ce nom. Réessayez dans 15 minutes, ou choisissez un nouveau mot de passe avec «\u00a0Mot de passe oublié\u00a0?\u00a0» ci-dessous.');
   });
