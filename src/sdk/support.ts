@@ -90,6 +90,8 @@ export interface ChannelEvent {
   peer?: 'agent' | 'supporter';
   /** Of `peer_left`: the side may come back, until the session expires (`expiresAt`). */
   mayReturn?: boolean;
+  /** Of the agent's `peer_joined`: true when no supporter had been attached to the person before (it joined, it did not come back). */
+  first?: boolean;
   /** Of a `history` event: the messages said so far, oldest first. */
   messages?: ChannelEvent[];
   state?: SessionState;

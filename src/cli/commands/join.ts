@@ -104,7 +104,8 @@ async function runSession(channel: SessionChannel, input: LineInput, supporter: 
         console.log('Said before you joined:');
         for (const said of event.messages) console.log(`${said.from === 'supporter' ? supporter : 'You'}: ${terminalSafe(String(said.text))}`);
       } else if (event.type === 'peer_left' && event.peer === 'supporter') console.log(supporterLeftWords(event.expiresAt));
-      else if (event.type === 'peer_joined' && event.peer === 'supporter') console.log('Your supporter is back.');
+      // `first`: the person had never been told of a supporter, so it is no return.
+      else if (event.type === 'peer_joined' && event.peer === 'supporter') console.log(event.first === true ? 'Your supporter has joined the session.' : 'Your supporter is back.');
       else if (event.type === 'error') console.error(`pairgate: ${terminalSafe(String(event.message))}`);
     });
     channel.on('ended', (reason: string) => {

@@ -45,6 +45,12 @@ interface Room {
   agentToldSupporterAttached: boolean | undefined;
   presenceCheck: Promise<void>;
   /**
+   * While an agent is here: reads the supporters' marks again every third of their lifetime, so
+   * marks that lapsed (their node died, and no `supporters-changed` will ever come) are told to the
+   * person as `peer_left`.
+   */
+  presenceWatch: NodeJS.Timeout | undefined;
+  /**
    * Whether the supporters here last saw the agent connected: a change is told as `peer_joined` /
    * `peer_left`. Undefined until the agent first connected (or a supporter attached here found it
    * gone after it had). Kept while no supporter is attached here too, so one attaching later is
@@ -115,14 +121,17 @@ export class SessionHub {
     private readonly memories: SessionMemories,
     /** The pace of each socket's messages (see MessagePacer). */
     private readonly pace: PacerLimits,
+    /** How long a supporter's presence mark lasts without renewal (see SupporterPresence). */
+    presenceMs?: number,
   ) {
     this.leases = new AgentLeases(ctx.stores.ephemeral, ctx.clock);
     this.log = new SessionLog(ctx.stores.ephemeral);
-    this.presence = new SupporterPresence(ctx.stores.ephemeral, ctx.clock);
+    this.presence = new SupporterPresence(ctx.stores.ephemeral, ctx.clock, presenceMs);
     ctx.shutdownSignal.addEventListener('abort', () => {
       for (const [grantId, room] of this.rooms) {
         room.stop();
         if (room.expiry) clearTimeout(room.expiry);
+        clearInterval(room.presenceWatch);
         for (const socket of [room.agent, ...room.supporters]) socket?.close(1001, 'server shutting down');
         this.rooms.delete(grantId);
       }
@@ -150,6 +159,7 @@ export class SessionHub {
         supporterHistorySeqs: new WeakMap(),
         agentToldSupporterAttached: undefined,
         presenceCheck: Promise.resolve(),
+        presenceWatch: undefined,
         supportersSawAgentConnected: undefined,
         stop: () => (unlisten(), unsubscribe()),
       };
@@ -269,6 +279,7 @@ export class SessionHub {
     this.rooms.delete(grantId);
     room.stop();
     if (room.expiry) clearTimeout(room.expiry);
+    clearInterval(room.presenceWatch);
     for (const socket of [room.agent, ...room.supporters]) {
       send(socket, { type: 'ended', reason });
       socket?.close(CLOSE.ended, `session ended (${reason})`);
@@ -332,7 +343,9 @@ export class SessionHub {
 
   /**
    * Tells the agent here whether a supporter is attached, when that changed since it was last told
-   * (a supporter attached or detached on some node: `supporters-changed` on the bus).
+   * (a supporter attached or detached on some node: `supporters-changed` on the bus; or the marks
+   * lapsed, seen by presenceWatch). A supporter the person was never told of before joined
+   * (`first: true`); one after that came back.
    */
   private checkSupporters(grantId: string, room: Room): void {
     room.presenceCheck = room.presenceCheck.then(async () => {
@@ -343,7 +356,13 @@ export class SessionHub {
       room.agentToldSupporterAttached = attached;
       const session = await this.ctx.engine.get<SessionRequest, SessionResult>(grantId);
       if (!session || this.rooms.get(grantId) !== room) return;
-      this.toAgent(room, attached ? { type: 'peer_joined', peer: 'supporter' } : this.peerLeft('supporter', session.expiresAt));
+      if (!attached) {
+        this.toAgent(room, this.peerLeft('supporter', session.expiresAt));
+        return;
+      }
+      const first = !(await this.presence.agentSawSupporter(grantId));
+      await this.presence.noteAgentSawSupporter(grantId, session.expiresAt - this.ctx.clock.now());
+      if (room.agent === agent) this.toAgent(room, { type: 'peer_joined', peer: 'supporter', first });
     }).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: could not tell the agent whether a supporter is attached'));
   }
 
@@ -400,6 +419,8 @@ export class SessionHub {
       }
       room.agent = undefined;
       room.agentToldSupporterAttached = undefined;
+      clearInterval(room.presenceWatch);
+      room.presenceWatch = undefined;
       // Supporters, here and on other nodes, hear of it through the grant's change. The lease goes
       // only once the session says disconnected: an agent coming straight back (the session page
       // reloaded) cannot be marked connected before this agent's departure is written.
@@ -462,7 +483,14 @@ export class SessionHub {
       throw error;
     }
     const supporterAttached = await this.presence.anyAttached(session.id).catch(() => false);
+    if (supporterAttached) await this.presence.noteAgentSawSupporter(session.id, session.expiresAt - this.ctx.clock.now()).catch(() => undefined);
+    // Set just before the welcome, with no wait between: a presence check may tell news only after it.
     room.agentToldSupporterAttached = supporterAttached;
+    clearInterval(room.presenceWatch);
+    if (room.agent === socket) {
+      room.presenceWatch = setInterval(() => this.checkSupporters(session.id, room), this.presence.lifetimeMs / 3);
+      room.presenceWatch.unref();
+    }
     send(socket, { type: 'welcome', session: session.request.id, supporterName: session.request.supporterName, expiresAt: new Date(session.expiresAt).toISOString(), supporterAttached });
     if (room.agentBacklog) await this.sendHistory(session.id, room, socket);
     return true;

@@ -59,6 +59,7 @@ const en = {
   'session.supporterLeft': 'Your supporter has left the session for now. They may come back until {time}; keep this page open to wait for them.',
   'session.untilEnd': 'the session ends',
   'session.supporterBack': 'Your supporter is back. They can help you now.',
+  'session.supporterJoined': 'Your supporter has joined the session. They can help you now.',
   'session.youEnded': 'You ended the session. You can close this page.',
   'session.supporterEnded': 'Your supporter ended the session. You can close this page.',
   'session.expired': 'The session has expired. If you still need help, call your supporter.',
@@ -124,6 +125,7 @@ const fr = frenchCatalogue<SupportKey>({
   'session.supporterLeft': 'Votre assistant a quitté la session pour le moment. Il peut revenir jusqu’à {time} ; gardez cette page ouverte pour l’attendre.',
   'session.untilEnd': 'la fin de la session',
   'session.supporterBack': 'Votre assistant est de retour. Il peut vous aider maintenant.',
+  'session.supporterJoined': 'Votre assistant a rejoint la session. Il peut vous aider maintenant.',
   'session.youEnded': 'Vous avez terminé la session. Vous pouvez fermer cette page.',
   'session.supporterEnded': 'Votre assistant a terminé la session. Vous pouvez fermer cette page.',
   'session.expired': 'La session a expiré. Si vous avez encore besoin d’aide, appelez votre assistant.',
@@ -149,7 +151,7 @@ export function supportTranslator(lang: Lang): Translate {
 
 /** The messages the session page's script says, by the name it knows them by (given to it in the page). */
 const SCRIPT_KEYS = [
-  'says', 'you', 'supporter', 'connected', 'connectedAlone', 'supporterLeft', 'untilEnd', 'supporterBack', 'youEnded',
+  'says', 'you', 'supporter', 'connected', 'connectedAlone', 'supporterLeft', 'untilEnd', 'supporterBack', 'supporterJoined', 'youEnded',
   'supporterEnded', 'expired', 'ended', 'refused', 'otherTab', 'lost', 'reconnecting', 'noKey',
 ] as const;
 

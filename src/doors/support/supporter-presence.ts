@@ -2,37 +2,45 @@ import { randomId } from '../../core/ids.js';
 import type { Clock } from '../../core/clock.js';
 import type { EphemeralStore } from '../../store/ports.js';
 
-/** How long a supporter's mark lasts without renewal: how long a crashed node's supporters still count. */
+/** How long a supporter's mark lasts without renewal by default: how long a crashed node's supporters still count. */
 export const PRESENCE_MS = 30_000;
-/** How often an attached supporter's mark is renewed. */
-const RENEW_MS = PRESENCE_MS / 3;
 
 /**
  * Which supporters are attached to a session, across every node: each supporter socket keeps a
  * mark in the ephemeral store (shared by the nodes) while it is open, renewed like an agent's
  * lease, so the node holding the agent can tell the person whether anyone is on the other side.
- * Should a node die holding supporters, their marks run out within PRESENCE_MS.
+ * Should a node die holding supporters, their marks run out within `lifetimeMs`.
  */
 export class SupporterPresence {
   constructor(
     private readonly ephemeral: EphemeralStore,
     private readonly clock: Clock,
+    /** How long a mark lasts without renewal; marks are renewed three times as often. */
+    readonly lifetimeMs: number = PRESENCE_MS,
   ) {}
 
   private static prefix(grantId: string): string {
     return `support:supporter|${grantId}|`;
   }
 
+  private static seenKey(grantId: string): string {
+    return `support:agent-saw-supporter|${grantId}`;
+  }
+
   /** Marks one more supporter attached to session `grantId`; returns the function that removes the mark. */
   async mark(grantId: string): Promise<() => Promise<void>> {
     const key = `${SupporterPresence.prefix(grantId)}${randomId(12)}`;
-    await this.ephemeral.set(key, '1', PRESENCE_MS, this.clock.now());
+    await this.ephemeral.set(key, '1', this.lifetimeMs, this.clock.now());
+    // The renewal under way, if any: the removal waits for it, or a renewal landing just after the
+    // delete would bring the mark back for a whole lifetime after the supporter left.
+    let renewing: Promise<void> = Promise.resolve();
     const renewal = setInterval(() => {
-      void this.ephemeral.set(key, '1', PRESENCE_MS, this.clock.now()).catch(() => undefined);
-    }, RENEW_MS);
+      renewing = this.ephemeral.set(key, '1', this.lifetimeMs, this.clock.now()).catch(() => undefined);
+    }, this.lifetimeMs / 3);
     renewal.unref();
     return async () => {
       clearInterval(renewal);
+      await renewing;
       await this.ephemeral.delete(key);
     };
   }
@@ -40,5 +48,18 @@ export class SupporterPresence {
   /** Whether any supporter, on any node, is attached to session `grantId` now. */
   async anyAttached(grantId: string): Promise<boolean> {
     return (await this.ephemeral.list(SupporterPresence.prefix(grantId), this.clock.now())).length > 0;
+  }
+
+  /**
+   * Notes that the person of session `grantId` was told a supporter is attached, for the rest of
+   * the session (`ttlMs`): a supporter attaching later is a return, not the first one they meet.
+   */
+  async noteAgentSawSupporter(grantId: string, ttlMs: number): Promise<void> {
+    await this.ephemeral.set(SupporterPresence.seenKey(grantId), '1', Math.max(1_000, ttlMs), this.clock.now());
+  }
+
+  /** Whether the person of session `grantId` was ever told a supporter is attached (on any node). */
+  async agentSawSupporter(grantId: string): Promise<boolean> {
+    return (await this.ephemeral.get(SupporterPresence.seenKey(grantId), this.clock.now())) !== undefined;
   }
 }

@@ -199,12 +199,14 @@ describe('agent and supporter end to end (two processes)', () => {
     expect(await agent.exited).toBe(0);
   });
 
-  it('join says when no supporter is attached as the person joins', async () => {
+  it('join says when no supporter is attached as the person joins, and that the first one to attach joined, not that it is back', async () => {
     const created = await sdk.createSession({ id: 'join-alone', supporterName: 'Thorsten', supporterAvatar: AVATAR });
     const agent = run(['join', created.PairingCode!, '--relay', `${server.url}/relay`, '--yes']);
     await agent.waitFor(/^Your supporter is not attached right now; what you write reaches them when they attach\.$/m);
     const supporter = await sdk.attach('join-alone');
-    await agent.waitFor(/^Your supporter is back\.$/m);
+    // The person never had a supporter with them: the first one attaching joins, it is not back.
+    await agent.waitFor(/^Your supporter has joined the session\.$/m);
+    expect(agent.out()).not.toContain('is back');
     supporter.end();
     expect(await agent.exited).toBe(0);
   });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { confirmPairing, connectAgent, SupportOriginClient, type ChannelEvent, type SessionChannel } from '../../../src/sdk/support.js';
 import type { TestApp } from '../../helpers/app.js';
 import { postgresMissing, redisMissing } from '../../helpers/services.js';
+import { sessionGrantId } from '../../../src/doors/support/session-model.js';
 import { ADMIN, connectedSession, startOrigin, startRelay, useTwoOriginNodes } from './helpers.js';
 
 const AVATAR = 'https://img.example/avatar.png';
@@ -18,7 +19,8 @@ describe('support channel: each side is told when the other leaves and comes bac
   let origin: TestApp;
   beforeAll(async () => {
     relay = await startRelay();
-    origin = await startOrigin(relay.url);
+    // Presence marks last 3 s here (30 s by default), so their lapse is seen within a test.
+    origin = await startOrigin(relay.url, { PAIRGATE_SUPPORT_PRESENCE_SECONDS: '3' });
   });
   afterAll(async () => {
     await origin?.close();
@@ -36,7 +38,7 @@ describe('support channel: each side is told when the other leaves and comes bac
 
     const back = agent.next((e) => e.type === 'peer_joined', 5000);
     const again = await sdk.attach('presence-supporter');
-    expect(await back).toMatchObject({ type: 'peer_joined', peer: 'supporter' });
+    expect(await back).toMatchObject({ type: 'peer_joined', peer: 'supporter', first: false });
     again.close();
     await agent.next((e) => e.type === 'peer_left', 5000);
     agent.close();
@@ -69,10 +71,51 @@ describe('support channel: each side is told when the other leaves and comes bac
     expect(alone.welcome).toMatchObject({ supporterAttached: false });
     const back = alone.next((e) => e.type === 'peer_joined', 5000);
     const again = await sdk.attach('presence-welcome');
-    await back;
+    // The person had been with this supporter before their reconnection: a return.
+    expect(await back).toMatchObject({ first: false });
     again.close();
     alone.close();
   });
+
+  it('a person who joined alone is told the first supporter attaching as joining (first: true), not as a return; only a real return is', async () => {
+    const sdk = new SupportOriginClient({ baseUrl: origin.url, ...ADMIN });
+    const created = await sdk.createSession({ id: 'presence-first-supporter', supporterName: 'T', supporterAvatar: AVATAR });
+    const confirmation = await confirmPairing(`${origin.url}/pairing/${created.PairingCode}`);
+    const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+    expect(agent.welcome).toMatchObject({ supporterAttached: false });
+    const seen = recorded(agent);
+    const joined = agent.next((e) => e.type === 'peer_joined', 5000);
+    const supporter = await sdk.attach('presence-first-supporter');
+    expect(await joined).toEqual({ type: 'peer_joined', peer: 'supporter', first: true });
+    const left = agent.next((e) => e.type === 'peer_left', 5000);
+    supporter.close();
+    await left;
+    const back = agent.next((e) => e.type === 'peer_joined', 5000);
+    const again = await sdk.attach('presence-first-supporter');
+    expect(await back).toEqual({ type: 'peer_joined', peer: 'supporter', first: false });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(seen.map((e) => e.type)).toEqual(['peer_joined', 'peer_left', 'peer_joined']);
+    again.close();
+    agent.close();
+  });
+
+  it('a supporter whose node died (its mark never removed, no notice on the bus) is told to the person as peer_left once its mark lapses, once', async () => {
+    const { supporter, agent } = await connectedSession(origin, 'presence-lapse');
+    const seen = recorded(agent);
+    // A second supporter on a node that then died: its mark stays until it lapses (3 s here), and
+    // no node will ever say it left. (A node cannot be killed inside the test process, so its mark
+    // is written as that node would have, with nobody to renew or remove it.)
+    await origin.app.pairgate.stores.ephemeral.set(`support:supporter|${sessionGrantId('presence-lapse')}|deadnode`, '1', 3_000, Date.now());
+    supporter.close();
+    // The supporter here left, but the other still counts: no news yet.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(seen.filter((e) => e.type === 'peer_left')).toEqual([]);
+    const left = await agent.next((e) => e.type === 'peer_left', 6000);
+    expect(left).toMatchObject({ peer: 'supporter', mayReturn: true });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(seen.filter((e) => e.type === 'peer_left')).toHaveLength(1);
+    agent.close();
+  }, 15_000);
 
   it('the agent leaving is told to the supporter as peer_left (may return), coming back as peer_joined', async () => {
     const { supporter, agent, meshServer, credential } = await connectedSession(origin, 'presence-agent');
