@@ -79,9 +79,9 @@ export interface TwoOriginNodes {
 /**
  * Starts a relay and two origins sharing a fresh PostgreSQL database (and, `withRedis`, Redis under
  * a fresh prefix) before the tests of the calling describe block, and stops them after; the fields
- * are there from the first test on.
+ * are there from the first test on. `extraEnv` is added to both origins' settings.
  */
-export function useTwoOriginNodes(withRedis: boolean): TwoOriginNodes {
+export function useTwoOriginNodes(withRedis: boolean, extraEnv: Record<string, string> = {}): TwoOriginNodes {
   const nodes = {} as TwoOriginNodes;
   let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
   let prefix: ReturnType<typeof createTestPrefix> | undefined;
@@ -90,7 +90,7 @@ export function useTwoOriginNodes(withRedis: boolean): TwoOriginNodes {
     prefix = createTestPrefix();
     nodes.databaseUrl = database.url;
     nodes.redisPrefix = prefix.prefix;
-    const env = { PAIRGATE_DATABASE_URL: database.url, ...(withRedis ? { PAIRGATE_REDIS_URL: REDIS_URL, PAIRGATE_REDIS_PREFIX: prefix.prefix } : {}) };
+    const env = { PAIRGATE_DATABASE_URL: database.url, ...(withRedis ? { PAIRGATE_REDIS_URL: REDIS_URL, PAIRGATE_REDIS_PREFIX: prefix.prefix } : {}), ...extraEnv };
     nodes.relay = await startRelay();
     nodes.a = await startOrigin(nodes.relay.url, env);
     nodes.b = await startOrigin(nodes.relay.url, env);

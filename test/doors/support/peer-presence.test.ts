@@ -192,7 +192,8 @@ const noRedis = pgMissing ?? (await redisMissing());
 /** Agent on node A, supporter on node B: the notices cross on the bus (PostgreSQL NOTIFY or Redis pub/sub). */
 function acrossTwoNodes(name: string, skip: string | undefined, withRedis: boolean): void {
   describe.skipIf(skip)(`support channel: the other side leaving is told across two nodes (${name})`, () => {
-    const nodes = useTwoOriginNodes(withRedis);
+    // Presence marks last 3 s, so a dead node's supporters lapse within a test.
+    const nodes = useTwoOriginNodes(withRedis, { PAIRGATE_SUPPORT_PRESENCE_SECONDS: '3' });
 
     it('supporter on B detaches and re-attaches: the agent on A is told both; the agent leaving A is told to B', async () => {
       const onA = new SupportOriginClient({ baseUrl: nodes.a.url, ...ADMIN });
@@ -217,6 +218,26 @@ function acrossTwoNodes(name: string, skip: string | undefined, withRedis: boole
       expect(await agentLeft).toMatchObject({ peer: 'agent', mayReturn: true });
       again.close();
     });
+
+    it('a supporter on a node that died: the agent on A is told peer_left once its mark lapses in the shared store', async () => {
+      const id = `presence-dead-${name}`;
+      const onA = new SupportOriginClient({ baseUrl: nodes.a.url, ...ADMIN });
+      const created = await onA.createSession({ id, supporterName: 'T', supporterAvatar: AVATAR });
+      const confirmation = await confirmPairing(`${nodes.a.url}/pairing/${created.PairingCode}`);
+      const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+      expect(agent.welcome).toMatchObject({ supporterAttached: false });
+      const seen = recorded(agent);
+      // A supporter attached on B, whose node then died: its mark was written (as B does, in the
+      // store both nodes share) and announced, and will be neither renewed nor removed.
+      const joined = agent.next((e) => e.type === 'peer_joined', 5000);
+      await nodes.b.app.pairgate.stores.ephemeral.set(`support:supporter|${sessionGrantId(id)}|deadnode`, '1', 3_000, Date.now());
+      await nodes.b.app.pairgate.stores.bus.broadcast(`support:${sessionGrantId(id)}`, JSON.stringify({ kind: 'supporters-changed' }));
+      expect(await joined).toMatchObject({ peer: 'supporter', first: true });
+      expect(await agent.next((e) => e.type === 'peer_left', 6000)).toMatchObject({ peer: 'supporter', mayReturn: true });
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(seen.map((e) => e.type)).toEqual(['peer_joined', 'peer_left']);
+      agent.close();
+    }, 15_000);
   });
 }
 
