@@ -574,35 +574,6 @@ describe('access door API over real sockets', () => {
     expect(consent.text).toContain('/access/auth/decide');
   });
 
-  it('signing in on the auth page comes back to it without ?lang= when the app\'s language is the page\'s, and the app\'s link remembers nothing', async () => {
-    const person = new FormClient(base, { 'accept-language': 'en' });
-    await person.register('lang-returner');
-    await person.post('/account/signout', {});
-    const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'lang-app', languageCode: 'fr' }));
-    const key = String(created.body.key);
-    // The app's own link names its language: the page speaks it, without making it the person's.
-    const opened = await person.get(new URL(String(created.body.url)).pathname + new URL(String(created.body.url)).search);
-    expect(opened.text).toContain('<html lang="fr">');
-    expect(opened.headers.get('set-cookie') ?? '').not.toContain('pg_lang');
-    expect(opened.text).toContain(`name="next" value="/access/auth?key=${key}"`);
-    const back = await person.post('/access/auth/signin', { key, login: 'lang-returner', password: 'correct horse battery', lang: 'fr' });
-    expect(back.location).toBe(`/access/auth?key=${key}`);
-    const consent = await person.get(back.location!);
-    expect(consent.text).toContain('<html lang="fr">');
-    expect(consent.headers.get('set-cookie') ?? '').not.toContain('pg_lang');
-    // The person's own choice with the switch, English, is remembered over the app's French...
-    await person.post('/account/signout', {});
-    await person.get(`/access/auth?key=${key}&lang=en`);
-    expect(person.cookies.get('pg_lang')).toBe('en');
-    expect((await person.post('/access/auth/signin', { key, login: 'lang-returner', password: 'correct horse battery', lang: 'en' })).location).toBe(`/access/auth?key=${key}`);
-    // ...and carried by a browser that kept no cookie, whose bare address would be French.
-    await person.post('/account/signout', {});
-    person.cookies.delete('pg_lang');
-    await person.get(`/access/auth?key=${key}&lang=en`);
-    person.cookies.delete('pg_lang');
-    expect((await person.post('/access/auth/signin', { key, login: 'lang-returner', password: 'correct horse battery', lang: 'en' })).location).toBe(`/access/auth?key=${key}&lang=en`);
-  });
-
   it('long-poll: ?wait= and Prefer: wait= answer the instant the user decides', async () => {
     const user = new FormClient(base);
     await user.register('waiter');
