@@ -133,7 +133,8 @@
         const at = isNaN(until.getTime()) ? say('untilEnd') : until.toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' });
         show(say('supporterLeft', { time: at }));
       } else if (message.type === 'peer_joined' && message.peer === 'supporter') {
-        show(say('supporterBack'));
+        // `first`: no supporter was attached before in this session, so it is not a return.
+        show(say(message.first === true ? 'supporterJoined' : 'supporterBack'));
       } else if (message.type === 'history' && Array.isArray(message.messages)) {
         // Sent after each welcome: it replaces what the list shows (a reconnect would repeat it).
         list.replaceChildren();

@@ -168,6 +168,19 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     await page.close();
   });
 
+  it('the page says a supporter who attaches after the person joined alone has joined, not that they are back', async () => {
+    const created = await sdk.createSession({ id: 'browser-first', ttl: 600, supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    const page = await suite.browser.newPage();
+    await routeImages(page);
+    await page.goto(`${suite.url}/pairing/${created.PairingCode}`);
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/^Session connected/);
+    const supporter = await sdk.attach('browser-first');
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toBe('Your supporter has joined the session. They can help you now.');
+    supporter.end();
+    await page.close();
+  });
+
   it('End session on the page ends it for the supporter too, and the page says who ended it', async () => {
     const created = await sdk.createSession({ id: 'browser-end', ttl: 600, supporterName: 'Thorsten', supporterAvatar: AVATAR });
     const supporter = await sdk.attach('browser-end');
