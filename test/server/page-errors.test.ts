@@ -83,11 +83,11 @@ describe('a page refused before its handler shows the error page to a browser, a
     }
   });
 
-  it('a page without a language of its own (the relay\'s code form) stays in English', async () => {
+  it('the relay\'s code form, translated like every page, refuses a bad address in the browser\'s language', async () => {
     const response = await t.app.inject({ url: `/relay/go?code=${'x'.repeat(500)}`, headers: { accept: BROWSER, 'accept-language': 'fr' } });
     expectPage(response, 400);
-    expect(response.body).toContain('<html lang="en">');
-    expect(response.body).toContain('This link does not work');
+    expect(response.body).toContain('<html lang="fr">');
+    expect(response.body).toContain('Ce lien ne fonctionne pas');
   });
 
   it('programs keep the route\'s JSON shape: no Accept, */*, or JSON first', async () => {
