@@ -15,7 +15,7 @@ import { PAIRING_KIND, relayCodeFormat } from './relay-code.js';
 import { openToken } from './sealed-token.js';
 import { SpentCodes, type SpentHow } from './spent-codes.js';
 import { sessionGrantId, type SessionRequest, type SessionResult, type SessionGrant } from './session-model.js';
-import { codeRefusalText, sessionScriptWords, supportTranslator, timeLeft, type SupportKey } from './support-i18n.js';
+import { codeRefusalText, codeRefusalTitle, sessionScriptWords, supportTranslator, timeLeft, type SupportKey } from './support-i18n.js';
 import { ConfirmBody, ConfirmedView, PageLanguageQuery, PairingCodeParams, PairingInfoView, PlexusErrorView, RefParams } from './schemas.js';
 
 type PairingGrant = Grant<PairingRequest, { reason: string }>;
@@ -135,7 +135,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
     const how = error.code === 'code_not_found' ? await spent.how(typed).catch(() => undefined) : undefined;
     const { lang, t } = pageLanguage(request);
     if (how) return page(request, reply, 'error.njk', { title: t(SPENT_PAGES[how].title), message: t(SPENT_PAGES[how].message) }, error.status);
-    return page(request, reply, 'error.njk', { title: t('code.notWorking'), message: codeRefusalText(error, lang) }, error.status);
+    return page(request, reply, 'error.njk', { title: codeRefusalTitle(error, lang), message: codeRefusalText(error, lang) }, error.status);
   };
 
   /** An error of the code's look-up: JSON, or for browsers the page that says what went wrong (errorPage). */

@@ -28,6 +28,10 @@ const en = {
   'code.used': 'This code was confirmed already, and a code works only once. If you confirmed it in this browser, your support session is on the next page: press Forward, or go back to the tab where you confirmed it. Otherwise, ask your supporter for a new code.',
   'code.declinedTitle': 'This code was declined',
   'code.declined': 'This code was declined, so nobody was given access, and it works no more. If you do want help, ask your supporter for a new code.',
+  'code.answeredMeanwhile': 'This code was answered at the same moment somewhere else (in another tab, or by a second press of the button), and a code can be answered only once. If another tab of this browser shows your support session, use that one; otherwise ask your supporter for a new code.',
+  'code.serverTroubleTitle': 'The server cannot answer just now',
+  'code.serverTrouble': 'The server could not check this code just now; your code is not at fault. Wait a moment, then try again. If it happens again, tell your supporter.',
+  'code.refused': 'This code cannot be used. Check it, or ask your supporter for a new code.',
   'confirm.title': 'Grant access?',
   'confirm.logo': '{company} logo',
   'confirm.logoNoName': 'Company logo',
@@ -94,6 +98,10 @@ const fr = frenchCatalogue<SupportKey>({
   'code.used': 'Ce code a déjà été confirmé, et un code ne sert qu’une fois. Si vous l’avez confirmé dans ce navigateur, votre session d’assistance est sur la page suivante : faites Suivant, ou revenez à l’onglet où vous l’avez confirmé. Sinon, demandez un nouveau code à votre assistant.',
   'code.declinedTitle': 'Ce code a été refusé',
   'code.declined': 'Ce code a été refusé : personne n’a reçu d’accès, et il ne fonctionne plus. Si vous voulez de l’aide, demandez un nouveau code à votre assistant.',
+  'code.answeredMeanwhile': 'Ce code a reçu une réponse au même moment ailleurs (dans un autre onglet, ou par un second appui sur le bouton), et un code ne reçoit qu’une réponse. Si un autre onglet de ce navigateur affiche votre session d’assistance, utilisez celui-ci ; sinon, demandez un nouveau code à votre assistant.',
+  'code.serverTroubleTitle': 'Le serveur ne peut pas répondre pour le moment',
+  'code.serverTrouble': 'Le serveur n’a pas pu vérifier ce code pour le moment ; votre code n’est pas en cause. Attendez un instant, puis réessayez. Si cela se reproduit, prévenez votre assistant.',
+  'code.refused': 'Ce code ne peut pas être utilisé. Vérifiez-le, ou demandez un nouveau code à votre assistant.',
   'confirm.title': 'Autoriser l’accès ?',
   'confirm.logo': 'Logo de {company}',
   'confirm.logoNoName': 'Logo de l’entreprise',
@@ -172,8 +180,11 @@ export function timeLeft(ms: number, lang: Lang = 'en'): string {
 }
 
 /**
- * What a refused code look-up says to a person, in `lang`: the malformed, unknown, burned and
- * rate-limited codes in the page's words; any other refusal keeps its own (English) message.
+ * What a refused code look-up or decision says to a person, in `lang`: the malformed, unknown,
+ * burned and rate-limited codes, a code answered at the same moment elsewhere (a second tab, a
+ * double press: the state machine's 409), one that expired or went while being answered (404,
+ * 410), a server in trouble (any 5xx: never the error's own words, which are English and for
+ * programs), and any other refusal in general words, so a page never shows the English message.
  * `notFound` is the key of the unknown code's words (the relay's asks to check the code too).
  */
 export function codeRefusalText(error: PairgateError, lang: Lang, notFound: SupportKey = 'code.notFound'): string {
@@ -188,5 +199,16 @@ export function codeRefusalText(error: PairgateError, lang: Lang, notFound: Supp
     const seconds = typeof error.details?.retryAfterSeconds === 'number' ? error.details.retryAfterSeconds : 60;
     return t('code.tooManyWrong', { wait: waitWords(seconds, lang, 'minute') });
   }
-  return error.message;
+  if (error.status === 409) return t('code.answeredMeanwhile');
+  if (error.status === 404 || error.status === 410) return t(notFound);
+  if (error.status >= 500) return t('code.serverTrouble');
+  return t('code.refused');
+}
+
+/** The title of the page that says `error` (codeRefusalText): the code does not work, was used, or the server is in trouble. */
+export function codeRefusalTitle(error: PairgateError, lang: Lang): string {
+  const t = supportTranslator(lang);
+  if (error.status === 409) return t('code.usedTitle');
+  if (error.status >= 500) return t('code.serverTroubleTitle');
+  return t('code.notWorking');
 }
