@@ -10,19 +10,19 @@ export const CHROMIUM = process.env.PAIRGATE_CHROMIUM ?? '/usr/bin/chromium';
  * throws under CI=true. Skip the describe with it: `describe.skipIf(Boolean(skip))`.
  */
 export function browserSkipReason(purpose = 'browser tests of the pages'): string | undefined {
-  return missingProgram(CHROMIUM.includes('/') ? CHROMIUM.split('/').pop()! : CHROMIUM, purpose);
+  // The path itself, not its last part: a PAIRGATE_CHROMIUM outside PATH is still found (`command -v` takes paths).
+  return missingProgram(CHROMIUM, purpose);
 }
 
+/** The flags this machine needs (no sandbox as root, no background networking: the network is closed and its attempts would only add noise). */
+const BASE_ARGS: readonly string[] = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
 /**
- * Launches headless Chromium with the flags this machine needs (no sandbox as root, no background
- * networking: the network is closed and its attempts would only add noise).
+ * Launches headless Chromium (CHROMIUM) with the flags this machine needs, and `extraArgs` of the
+ * caller's own (say `--host-resolver-rules` mapping test host names to the loopback).
  */
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+export function launchBrowser(extraArgs: readonly string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...BASE_ARGS, ...extraArgs] });
 }
 
 /** Collects console errors and CSP violations of a page, to assert that there were none. */

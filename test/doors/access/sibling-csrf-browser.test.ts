@@ -1,11 +1,11 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { randomToken } from '../../../src/core/ids.js';
-import { missingProgram } from '../../helpers/system.js';
+import { browserSkipReason } from '../../helpers/browser.js';
 import { authRequest, FormClient, getJson, postJson } from './form-client.js';
 import { useSiblingAttack } from './sibling-site.js';
 
-const skip = missingProgram('chromium', 'the cross-site request forgery tests of the account and access pages');
+const skip = browserSkipReason('the cross-site request forgery tests of the account and access pages');
 
 /**
  * A sibling subdomain (evil.pairgate.localhost next to auth.pairgate.localhost) is the same site: its form

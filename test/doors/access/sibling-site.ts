@@ -1,8 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { launchBrowser } from '../../helpers/browser.js';
 
 /**
  * A hostile sibling of pairgate's host, for cross-site request forgery tests in Chromium:
@@ -15,12 +16,9 @@ import { createTestApp, type TestApp } from '../../helpers/app.js';
  */
 export const SITE_DOMAIN = 'pairgate.localhost';
 
-/** Launches Chromium with every `*.pairgate.localhost` name leading to the loopback. */
+/** Launches the tests' Chromium (launchBrowser: PAIRGATE_CHROMIUM, the shared flags) with every `*.pairgate.localhost` name leading to the loopback. */
 export function launchSiteBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--host-resolver-rules=MAP *.${SITE_DOMAIN} 127.0.0.1`],
-  });
+  return launchBrowser([`--host-resolver-rules=MAP *.${SITE_DOMAIN} 127.0.0.1`]);
 }
 
 /** A form the attacker's page posts on load, after planting `cookie` for the whole site. */

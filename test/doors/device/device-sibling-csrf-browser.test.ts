@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { randomToken } from '../../../src/core/ids.js';
-import { missingProgram } from '../../helpers/system.js';
+import { browserSkipReason } from '../../helpers/browser.js';
 import { FormClient } from '../access/form-client.js';
 import { useSiblingAttack } from '../access/sibling-site.js';
 import { authorize, DEVICE_ENV, pollToken } from './device-helpers.js';
 
-const skip = missingProgram('chromium', 'the cross-site request forgery tests of the device pages');
+const skip = browserSkipReason('the cross-site request forgery tests of the device pages');
 
 /**
  * The consent screen of a device is bound to the browser that typed its code by that browser's
