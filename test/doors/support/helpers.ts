@@ -18,6 +18,22 @@ export const ADMIN_AUTH = `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`
  */
 export const RELAY_TEST_ENV = { PAIRGATE_RELAY_ALLOW_HTTP: 'true', PAIRGATE_RELAY_CREATE_MAX: '1000', PAIRGATE_RELAY_CREATE_WINDOW_SECONDS: '60', PAIRGATE_RELAY_MAX_LIVE_CODES_PER_IP: '1000' };
 
+/**
+ * Settings of an origin at `url` that is also the relay it publishes on (at /relay), as one
+ * process serves both in the Chromium suites; `env` on top.
+ */
+export function selfRelayingOriginEnv(url: string, env: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...RELAY_TEST_ENV,
+    PAIRGATE_PUBLIC_URL: url,
+    PLEXUS_AUTH_USER: ADMIN.user,
+    PLEXUS_AUTH_PASS: ADMIN.password,
+    PLEXUS_PAIRING_URL: `${url}/relay/pairing/`,
+    PLEXUS_COMPANY_NAME: 'The great PC support',
+    ...env,
+  };
+}
+
 /** A relay alone (relay-only, at /), listening. */
 export async function startRelay(env: Record<string, string> = {}): Promise<TestApp> {
   const relay = await createTestApp({ ...RELAY_TEST_ENV, PAIRGATE_RELAY_ONLY: 'true', ...env }, { doors: [supportRelayDoor] });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { SupportOriginClient } from '../../../src/sdk/support.js';
 import { browserSkipReason, watchProblems } from '../../helpers/browser.js';
 import { useBrowserApp } from '../../helpers/browser-app.js';
-import { ADMIN, RELAY_TEST_ENV } from './helpers.js';
+import { ADMIN, selfRelayingOriginEnv } from './helpers.js';
 
 const skip = browserSkipReason();
 const LOGO = 'https://logo.example/logo.svg';
@@ -24,15 +24,7 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
   let sdk: SupportOriginClient;
   // One process serves the origin and, at /relay, the relay it publishes on.
   const suite = useBrowserApp(
-    (url) => ({
-      ...RELAY_TEST_ENV,
-      PAIRGATE_PUBLIC_URL: url,
-      PLEXUS_AUTH_USER: ADMIN.user,
-      PLEXUS_AUTH_PASS: ADMIN.password,
-      PLEXUS_PAIRING_URL: `${url}/relay/pairing/`,
-      PLEXUS_COMPANY_NAME: 'The great PC support',
-      PLEXUS_COMPANY_LOGO: LOGO,
-    }),
+    (url) => selfRelayingOriginEnv(url, { PLEXUS_COMPANY_LOGO: LOGO }),
     {
       prepare: async (t) => {
         sdk = new SupportOriginClient({ baseUrl: t.url, ...ADMIN });
