@@ -5,7 +5,7 @@ import { browserSkipReason } from '../helpers/browser.js';
 import { useBrowserApp } from '../helpers/browser-app.js';
 import { FormClient } from '../doors/access/form-client.js';
 import { DEVICE_ENV } from '../doors/device/device-helpers.js';
-import { ADMIN, RELAY_TEST_ENV } from '../doors/support/helpers.js';
+import { ADMIN, selfRelayingOriginEnv } from '../doors/support/helpers.js';
 
 const skip = browserSkipReason('the double-press tests of the forms (form-once.js)');
 const AVATAR = 'https://avatars.example/thorsten.svg';
@@ -77,13 +77,7 @@ describe.skipIf(Boolean(skip))(`a decision pressed twice on the support confirm 
   let sdk: SupportOriginClient;
   let sessions = 0;
   const suite = useBrowserApp(
-    (url) => ({
-      ...RELAY_TEST_ENV,
-      PAIRGATE_PUBLIC_URL: url,
-      PLEXUS_AUTH_USER: ADMIN.user,
-      PLEXUS_AUTH_PASS: ADMIN.password,
-      PLEXUS_PAIRING_URL: `${url}/relay/pairing/`,
-    }),
+    (url) => selfRelayingOriginEnv(url),
     {
       prepare: async (t) => {
         sdk = new SupportOriginClient({ baseUrl: t.url, ...ADMIN });
