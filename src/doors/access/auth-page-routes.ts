@@ -247,8 +247,13 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
         : await refuseAccess(env.consent, grant);
       return finish(request, reply, decided, key, lang, user);
     } catch (error) {
-      // Decided or expired between the page and the click: the engine's compare-and-set said no.
-      if (isPairgateError(error) && error.status === 409) return message(request, reply, lang, 'error.decided', 409);
+      // Decided between the page and the click (most often this very form sent twice, the first
+      // one winning): the engine's compare-and-set said no. Say what the answer was, as a reload does.
+      if (isPairgateError(error) && error.status === 409) {
+        const decided = await findAccessRequest(ctx.engine, key);
+        if (decided && ctx.engine.stateOf(decided) !== 'pending') return alreadyDecided(request, reply, decided);
+        return message(request, reply, lang, 'error.decided', 409);
+      }
       if (isPairgateError(error) && (error.status === 404 || error.status === 410)) return message(request, reply, lang, 'error.unknownKey', 404);
       // Anything else (a store failure while granting): the app learns ERROR instead of waiting for
       // a decision that will never come; the details go to the log only.

@@ -258,8 +258,13 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
       if (approve) await ctx.engine.approve<DeviceResult>(found.id, { status: 'approved', userId: user.id, username: user.username });
       else await ctx.engine.refuse<DeviceResult>(found.id, { status: 'denied', username: user.username });
     } catch (error) {
-      // Decided or expired between the page and the click: the engine's compare-and-set said no.
-      if (isPairgateError(error) && error.status === 409) return message(request, reply, lang, 'device.decided', 409);
+      // Decided between the page and the click (most often this very form sent twice, the first
+      // one winning): the engine's compare-and-set said no. Say what the answer was, as a reload does.
+      if (isPairgateError(error) && error.status === 409) {
+        const decided = await ctx.engine.get<DeviceRequest, DeviceResult>(found.id);
+        if (decided && decided.kind === DEVICE_KIND) return alreadyDecided(request, reply, lang, { ...decided, request: found.request });
+        return message(request, reply, lang, 'device.decided', 409);
+      }
       if (isPairgateError(error) && (error.status === 404 || error.status === 410)) return message(request, reply, lang, 'device.unknown', 404);
       throw error;
     }

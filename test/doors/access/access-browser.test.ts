@@ -326,7 +326,7 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
     const resent = await page.reload();
     expect(resent?.status()).toBe(409);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Done');
-    expect(await page.getByRole('alert').textContent()).toBe('This request has already been answered: access was granted to browser-app-back. You can close this window.');
+    expect(await page.getByRole('alert').textContent()).toBe('This request has already been answered: access was granted to browser-app-back, and browser-app-back has the answer. Go back to browser-app-back, or close this window.');
     await page.goBack();
     expect(page.url()).toContain('/access/auth?');
     expect(await page.getByRole('alert').textContent()).toContain('access was granted to browser-app-back');
@@ -338,7 +338,7 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
     await page.waitForSelector('#outcome[data-outcome="REFUSED"]');
     await page.goBack();
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Terminé');
-    expect(await page.getByRole('alert').textContent()).toBe("Cette demande a déjà reçu une réponse\u00a0: l'accès a été refusé à browser-app-back. Pour le lui accorder, recommencez depuis l'application.");
+    expect(await page.getByRole('alert').textContent()).toBe("Cette demande a déjà reçu une réponse\u00a0: l'accès a été refusé à browser-app-back, qui dispose de la réponse. Pour le lui accorder, recommencez depuis l'application.");
     expect((await getJson(String(refused.poll))).body).toMatchObject({ status: 'REFUSED' });
   });
 });

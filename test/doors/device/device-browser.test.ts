@@ -112,6 +112,6 @@ describe.skipIf(Boolean(skip))(`device verification page in Chromium${skip ? ` (
     await other.page.getByRole('button', { name: 'Sign in' }).click();
     await other.page.waitForURL(/\/account\/accesses/);
     await other.page.goto(`${suite.url}/device/consent?request=${denied.device_code.split('.')[0]!}&lang=en`);
-    expect(await other.page.getByRole('alert').textContent()).toBe('This request has already been answered. Start again on your device if needed.');
+    expect(await other.page.getByRole('alert').textContent()).toBe('This request has already been answered, and the device has the answer. Look at your device: if it is not connected, start again there.');
   });
 });
