@@ -5,7 +5,9 @@
 // The agent credential arrives once, in the URL fragment of the redirect that follows the
 // confirmation (a fragment never reaches a server, a log or a Referer). It is kept in this tab's
 // sessionStorage and taken out of the address bar, so a reload, or the tab reopened, reconnects
-// while the session lives. It is forgotten when the session ends.
+// while the session lives. It is forgotten when the session ends. Where the browser keeps no
+// storage (blocked, some private modes) the credential stays in the fragment, and the links to this
+// page (the language switch) carry it along.
 /* global location, history, sessionStorage, WebSocket */
 (function () {
   const root = document.getElementById('support-session');
@@ -77,8 +79,33 @@
     // Out of the address bar (and the history entry) once kept; without storage it stays, so
     // that a reload still works.
     if (store(credential)) history.replaceState(history.state, '', location.pathname + location.search);
+    else keepFragmentOnLinks(location.hash);
   } else {
     credential = readStored();
+  }
+
+  // Without storage the credential lives only in the fragment, and a link to this page (the
+  // language switch, `?lang=xx`) leads to an address without it: the page there could not join.
+  // Such links carry the fragment too (still never sent to the server); a link to a spot on the
+  // page (the skip link, `#main`) would replace it, so it moves focus there itself instead.
+  function keepFragmentOnLinks(hash) {
+    document.querySelectorAll('a[href]').forEach(function (link) {
+      const raw = link.getAttribute('href');
+      if (raw.charAt(0) === '#') {
+        link.addEventListener('click', function (event) {
+          const target = document.getElementById(decodeURIComponent(raw.slice(1)));
+          if (!target) return;
+          event.preventDefault();
+          target.scrollIntoView();
+          target.focus();
+        });
+        return;
+      }
+      const url = new URL(link.href);
+      if (url.origin !== location.origin || url.pathname !== location.pathname || url.hash) return;
+      url.hash = hash;
+      link.href = url.pathname + url.search + url.hash;
+    });
   }
 
   function show(text) {
