@@ -135,6 +135,34 @@ describe.skipIf(Boolean(skip))(`a decision pressed twice on the support confirm 
     await context.close();
   });
 
+  it('a sent form whose answer never comes to the page can be sent again after 15 s, not before', async () => {
+    const id = `double-${(sessions += 1)}`;
+    const created = await sdk.createSession({ id, ttl: 600, supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    const { page } = await suite.newPage();
+    // The page's own clock, so that 15 s pass at once.
+    await page.clock.install();
+    await page.route(AVATAR, (route) => route.fulfill({ status: 200, contentType: 'image/svg+xml', body: SVG }));
+    await page.goto(`${suite.url}/pairing/${created.PairingCode}`);
+    const confirm = await centreOf(page, 'Confirm');
+    const held: Request[] = [];
+    // 204 No Content: the browser stays on this page, as when a navigation is stopped or lost.
+    await page.route('**/confirm', async (route) => {
+      held.push(route.request());
+      await route.fulfill({ status: 204 });
+    });
+    await page.mouse.click(confirm.x, confirm.y);
+    await expect.poll(() => held.length).toBe(1);
+    await page.clock.runFor(14_000);
+    await page.mouse.click(confirm.x, confirm.y);
+    await page.waitForTimeout(300);
+    expect(held.length).toBe(1);
+    await page.clock.runFor(1_000);
+    expect(await page.evaluate("document.querySelector('form').getAttribute('aria-busy')")).toBeNull();
+    await page.mouse.click(confirm.x, confirm.y);
+    await expect.poll(() => held.length).toBe(2);
+    await page.context().close();
+  });
+
   it('a sent form is marked busy and its buttons stay enabled; shown again from the back/forward cache, it can be sent again', async () => {
     const { page, posts } = await confirmPage();
     // The answer is 204 No Content, so the browser stays on this page with its form sent (a held

@@ -9,9 +9,21 @@
 //
 // Left alone: a submit a page's own script handles (it prevents the default, as the support chat
 // does for every message), a form that opens in another window (target), a dialog's form.
+//
+// Sent and still on this page after REARM_MS, the form may be sent again: its answer is not coming
+// to this page (the person stopped the navigation with Esc, the network lost it, or it was a 204),
+// and a form that ignores every press from then on only leaves a reload. Real answers take far
+// less, so a double press is still sent once.
 (function () {
   'use strict';
   var SENT = 'data-sent';
+  var REARM_MS = 15000;
+
+  /** Lets `form` be sent again. */
+  function rearm(form) {
+    form.removeAttribute(SENT);
+    form.removeAttribute('aria-busy');
+  }
 
   /** Whether this submit replaces the page (the only case where a second one loses the first). */
   function leavesPage(form, submitter) {
@@ -32,6 +44,7 @@
     }
     form.setAttribute(SENT, '');
     form.setAttribute('aria-busy', 'true');
+    window.setTimeout(function () { rearm(form); }, REARM_MS);
   });
 
   // Shown again from the back/forward cache: the page is as it was left, the forms still marked
@@ -39,9 +52,6 @@
   window.addEventListener('pageshow', function (event) {
     if (!event.persisted) return;
     var sent = document.querySelectorAll('form[' + SENT + ']');
-    for (var i = 0; i < sent.length; i += 1) {
-      sent[i].removeAttribute(SENT);
-      sent[i].removeAttribute('aria-busy');
-    }
+    for (var i = 0; i < sent.length; i += 1) rearm(sent[i]);
   });
 })();
