@@ -12,7 +12,8 @@ export const inCi = process.env.CI === 'true';
 /** The path of `program` on PATH, or undefined. */
 export function findProgram(program: string): string | undefined {
   try {
-    return execFileSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8' }).trim() || undefined;
+    // The name as an argument of the script, not part of it: a path with spaces or quotes stays one word.
+    return execFileSync('sh', ['-c', 'command -v "$1"', 'sh', program], { encoding: 'utf8' }).trim() || undefined;
   } catch {
     return undefined;
   }
