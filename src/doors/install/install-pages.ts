@@ -80,7 +80,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
 
   const message = (request: FastifyRequest, reply: FastifyReply, lang: Lang, user: User, text: string, status: number) => {
     const t = installTranslator(lang);
-    return render(request, reply, lang, 'account/message.njk', { title: t('install.title'), message: text, back: `${LINK_PAGE_PATH}?lang=${lang}` }, user, status);
+    return render(request, reply, lang, 'account/message.njk', { title: t('install.title'), message: text, back: LINK_PAGE_PATH }, user, status);
   };
 
   /**
@@ -189,7 +189,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
   }, async (request, reply) => formAction(request, reply, async (user, lang) =>
     orPageAgain(request, reply, lang, user, 'create', { name: request.body.name }, async () => {
       await kit.orgs.create(request.body.name, user.id, kit.ctx.clock.now());
-      return reply.redirect(`${LINK_PAGE_PATH}?done=created&lang=${lang}`, 303);
+      return reply.redirect(`${LINK_PAGE_PATH}?done=created`, 303);
     })));
 
   api.post(`${LINK_PAGE_PATH}/orgs/:org/members`, {
@@ -199,7 +199,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
     const role = request.body.role ?? 'member';
     return orPageAgain(request, reply, lang, user, { org: request.params.org }, { username: request.body.username, role }, async () => {
       await kit.orgs.addMember(request.params.org, request.body.username, role, kit.ctx.clock.now());
-      return reply.redirect(`${LINK_PAGE_PATH}?done=added&lang=${lang}`, 303);
+      return reply.redirect(`${LINK_PAGE_PATH}?done=added`, 303);
     });
   }));
 
@@ -223,7 +223,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
     const org = await kit.orgs.require(request.params.org, user.id, 'organization:delete');
     if (!confirmsName(org.name, request.body.name)) return deletePage(request, reply, lang, user, org, installTranslator(lang)('install.deleteMismatch'), 400);
     await deleteOrganization(kit, user, org.id);
-    return reply.redirect(`${LINK_PAGE_PATH}?done=deleted&lang=${lang}`, 303);
+    return reply.redirect(`${LINK_PAGE_PATH}?done=deleted`, 303);
   }));
 
   for (const connector of connectors) {

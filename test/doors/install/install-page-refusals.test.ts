@@ -42,6 +42,8 @@ describe('install door: a refused link token form speaks the page\'s language', 
     expect(french.text).toContain('<html lang="fr">');
     expect(french.text).toContain('pairgate n&#39;est pas installé dans Mattermost pour l&#39;organisation Rien installé');
     expect(french.text).not.toContain('pairgate is not installed');
+    // Its way back is bare: the integrations page speaks the browser's French by itself.
+    expect(french.text).toContain('<a class="button secondary" href="/integrations">');
     const english = await makeToken(orgId, 'en');
     expect(english.status).toBe(404);
     expect(english.text).toContain('pairgate is not installed in Mattermost for the organization Rien installé, so a link token would link nothing.');

@@ -157,11 +157,14 @@ describe('install door: the second connector, a signed webhook (real sockets)', 
     expect(form.status).toBe(200);
     expect(form.text).toMatch(/id="setup-signing_secret">[\w-]{43}</);
     expect(form.text).toContain('id="setup-command_url"');
+    // Its way back is bare: the integrations page speaks the person's own language by itself.
+    expect(form.text).toContain('<a class="button secondary" href="/integrations">');
     // The link token page names the chat as a chat, whatever the connector is called (once the
     // setup is installed: the form's setup replaced the installed one).
     await installConnector(base, admin, orgId, 'webhook', clock);
     await admin.get('/integrations');
     const token = await admin.post(`/integrations/orgs/${orgId}/webhook/link-token`, {});
     expect(token.text).toContain('In your chat (Signed webhook), run this command within 5 minutes.');
+    expect(token.text).toContain('<a class="button secondary" href="/integrations">');
   });
 });
