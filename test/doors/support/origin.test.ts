@@ -303,7 +303,7 @@ describe('support origin over real sockets', () => {
     expect(again.status).toBe(404);
     const againPage = await again.text();
     expect(againPage).toContain('<h1>This code was already used</h1>');
-    expect(againPage).toContain('your support session is on the next page: press Forward');
+    expect(againPage).toContain('If you came back here from your support session, it is on the next page: press Forward');
     // A code never issued still gets the plain answer.
     const never = await fetch(`${origin.url}/pairing/zzzzzz`, { headers: { accept: 'text/html' } });
     expect(await never.text()).toContain('No session has this code, or it has expired. Ask your supporter for a new code.');

@@ -69,7 +69,7 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     // for a new code"); Forward is the session again.
     await page.goBack();
     await expect.poll(() => page.locator('h1').textContent()).toBe('This code was already used');
-    expect(await page.locator('[role=alert]').textContent()).toMatch(/^This code was confirmed already, .* your support session is on the next page: press Forward/);
+    expect(await page.locator('[role=alert]').textContent()).toMatch(/^This code was confirmed already, .* If you came back here from your support session, it is on the next page: press Forward/);
     const back = supporter.next((e) => e.type === 'state' && e.state === 'connected');
     await page.goForward();
     await back;
