@@ -1,3 +1,4 @@
+import { IllegalTransitionError } from '../../core/grant-machine.js';
 import type { DoorContext } from '../door.js';
 import type { User } from '../accounts/users.js';
 import type { AccessKey } from './access-key.js';
@@ -68,12 +69,19 @@ export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, key: A
   try {
     return { grant: (await ctx.engine.approve(grant.id, stored)) as AccessGrant, outcome };
   } catch (error) {
-    // Refused or expired meanwhile: the access must be as if this accept never happened, or the
-    // app's existing tokens would keep the permissions of a request the user did not grant.
+    // Lost: this accept's own token goes. Refused or expired meanwhile, the access must also be as
+    // if this accept never happened, or the app's existing tokens would keep the permissions of a
+    // request the user did not grant. Accepted meanwhile (a second press, another tab), the winner
+    // granted these very permissions and the app holds its token on this access: they stay.
     await accesses.dropToken(token);
-    if (check.mismatchingAccess) await accesses.restore(check.mismatchingAccess, now);
+    if (check.mismatchingAccess && !acceptedElsewhere(error)) await accesses.restore(check.mismatchingAccess, now);
     throw error;
   }
+}
+
+/** Whether an approval failed because another accept of the same request was recorded first. */
+function acceptedElsewhere(error: unknown): boolean {
+  return error instanceof IllegalTransitionError && (error.state === 'approved' || error.state === 'redeemed');
 }
 
 /** Refuses: the grant moves to REFUSED (Pryv's reason id for a person's refusal). */

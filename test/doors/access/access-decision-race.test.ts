@@ -44,3 +44,50 @@ describe('an accept that loses the race to a refusal', () => {
     expect(after[0]!.expiresAt).toEqual(before[0]!.expiresAt);
   });
 });
+
+/**
+ * Two accepts of one auth request racing (a double press without script, two tabs): one wins and
+ * the app gets its token. Here the loser updated the app's access in place and the winner, finding
+ * it updated, only added its token: undoing the loser's update would narrow the access the app now
+ * holds a token for, to permissions the person never chose for it.
+ */
+describe('an accept that loses the race to another accept', () => {
+  const server = useListeningApp({ PAIRGATE_SCRYPT_COST: '10' });
+
+  it('leaves the access with the permissions accepted; the app learns ACCEPTED', async () => {
+    const { t, base } = server;
+    const user = new FormClient(base);
+    await user.register('double-accept-user');
+    const first = await postJson(`${base}/access`, authRequest({ requestingAppId: 'double-app', requestedPermissions: [{ streamId: 'diary', level: 'read' }] }));
+    await user.decide(String(first.body.key), 'accept');
+
+    const wide = await postJson(`${base}/access`, authRequest({ requestingAppId: 'double-app', requestedPermissions: [{ streamId: '*', level: 'manage' }] }));
+    const key = String(wide.body.key);
+    await user.get(`/access/auth?key=${key}`);
+    // The first accept has updated the access and is about to be recorded when the second one
+    // comes and is recorded first: the first loses.
+    const engine = t.app.pairgate.engine;
+    const approve = engine.approve.bind(engine);
+    let second: { status: number } | undefined;
+    let calls = 0;
+    engine.approve = (async (id: string, result: unknown) => {
+      calls += 1;
+      if (calls === 1) second = await user.post('/access/auth/decide', { key, decision: 'accept' });
+      return approve(id, result as never);
+    }) as typeof engine.approve;
+    let lost;
+    try {
+      lost = await user.post('/access/auth/decide', { key, decision: 'accept' });
+    } finally {
+      engine.approve = approve;
+    }
+    expect(calls).toBe(2);
+    expect(second!.status).toBeLessThan(400);
+    expect(lost.status).toBe(409);
+    const answer = (await getJson(String(wide.body.poll))).body;
+    expect(answer.status).toBe('ACCEPTED');
+    const after = JSON.parse((await user.get('/api/v1/accesses')).text).accesses as { permissions: { streamId: string; level: string }[] }[];
+    expect(after).toHaveLength(1);
+    expect(after[0]!.permissions).toEqual([expect.objectContaining({ streamId: '*', level: 'manage' })]);
+  });
+});
