@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useListeningApp } from '../../helpers/app.js';
+import { aroundApprove } from '../../helpers/engine-hooks.js';
 import { authRequest, FormClient, getJson, postJson } from './form-client.js';
 
 /**
@@ -25,17 +26,10 @@ describe('an accept that loses the race to a refusal', () => {
     expect((await user.get(`/access/auth?key=${key}`)).text).toContain('already has access with other permissions');
     // The refusal (another tab) lands while this accept is under way, just before it is recorded.
     const engine = t.app.pairgate.engine;
-    const approve = engine.approve.bind(engine);
-    engine.approve = (async (id: string, result: unknown) => {
+    const done = await aroundApprove(engine, async (approve, id, result) => {
       await engine.refuse(id, { status: 'REFUSED', reasonID: 'REFUSED_BY_USER', message: 'The user refused to give access.' });
-      return approve(id, result as never);
-    }) as typeof engine.approve;
-    let done;
-    try {
-      done = await user.post('/access/auth/decide', { key, decision: 'accept' });
-    } finally {
-      engine.approve = approve;
-    }
+      return approve(id, result);
+    }, () => user.post('/access/auth/decide', { key, decision: 'accept' }));
     expect(done.status).toBe(409);
     expect((await getJson(String(wide.body.poll))).body.status).toBe('REFUSED');
     const after = JSON.parse((await user.get('/api/v1/accesses')).text).accesses as { permissions: unknown[]; expiresAt: string | null }[];
@@ -66,21 +60,13 @@ describe('an accept that loses the race to another accept', () => {
     await user.get(`/access/auth?key=${key}`);
     // The first accept has updated the access and is about to be recorded when the second one
     // comes and is recorded first: the first loses.
-    const engine = t.app.pairgate.engine;
-    const approve = engine.approve.bind(engine);
     let second: { status: number } | undefined;
     let calls = 0;
-    engine.approve = (async (id: string, result: unknown) => {
+    const lost = await aroundApprove(t.app.pairgate.engine, async (approve, id, result) => {
       calls += 1;
       if (calls === 1) second = await user.post('/access/auth/decide', { key, decision: 'accept' });
-      return approve(id, result as never);
-    }) as typeof engine.approve;
-    let lost;
-    try {
-      lost = await user.post('/access/auth/decide', { key, decision: 'accept' });
-    } finally {
-      engine.approve = approve;
-    }
+      return approve(id, result);
+    }, () => user.post('/access/auth/decide', { key, decision: 'accept' }));
     expect(calls).toBe(2);
     expect(second!.status).toBeLessThan(400);
     expect(lost.status).toBe(409);

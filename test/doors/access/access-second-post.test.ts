@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useListeningApp } from '../../helpers/app.js';
+import { aroundApprove } from '../../helpers/engine-hooks.js';
 import { authRequest, FormClient, getJson, postJson } from './form-client.js';
 
 /** The alert of a page, its French spaces made plain. */
@@ -44,18 +45,10 @@ describe('the auth page\'s decision sent twice', () => {
     ] as const) {
       const { person, key, poll } = await opened(`racing-twice-${lang}`, 'racing-twice', lang);
       // The first post is recorded while the second is under way, just before the second's is.
-      const engine = server.t.app.pairgate.engine;
-      const approve = engine.approve.bind(engine);
-      engine.approve = (async (id: string, result: unknown) => {
-        await approve(id, result as never);
-        return approve(id, result as never);
-      }) as typeof engine.approve;
-      let second;
-      try {
-        second = await person.post('/access/auth/decide', { key, decision: 'accept' });
-      } finally {
-        engine.approve = approve;
-      }
+      const second = await aroundApprove(server.t.app.pairgate.engine, async (approve, id, result) => {
+        await approve(id, result);
+        return approve(id, result);
+      }, () => person.post('/access/auth/decide', { key, decision: 'accept' }));
       expect(second.status).toBe(409);
       expect(alertOf(second.text)).toBe(expected);
       expect((await getJson(poll)).body.status).toBe('ACCEPTED');

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { aroundApprove } from '../../helpers/engine-hooks.js';
 import { FormClient } from '../access/form-client.js';
 import { DEVICE_ENV } from './device-helpers.js';
 
@@ -51,19 +52,11 @@ describe('the device decision sent twice', () => {
 
   it('while the first is being recorded (the second loses the engine\'s compare-and-set): the same page, not "start again"', async () => {
     const { browser, key } = await onConsent('fr');
-    const engine = t.app.pairgate.engine;
-    const approve = engine.approve.bind(engine);
     // The first post is recorded while the second is under way, just before the second's is.
-    engine.approve = (async (id: string, result: unknown) => {
-      await approve(id, result as never);
-      return approve(id, result as never);
-    }) as typeof engine.approve;
-    let second;
-    try {
-      second = await browser.post('/device/decide', { key, decision: 'approve', lang: 'fr' });
-    } finally {
-      engine.approve = approve;
-    }
+    const second = await aroundApprove(t.app.pairgate.engine, async (approve, id, result) => {
+      await approve(id, result);
+      return approve(id, result);
+    }, () => browser.post('/device/decide', { key, decision: 'approve', lang: 'fr' }));
     expect(second.status).toBe(409);
     expect(said(second.text)).toBe('Vous avez déjà approuvé pairgate CLI : il est connecté. Vous pouvez revenir à votre appareil.');
   });
