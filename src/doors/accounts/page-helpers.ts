@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Pages } from '../../web/pages.js';
-import { languageSwitchUrl as pageLanguageSwitchUrl } from '../../web/page-language.js';
+import { languageSwitchUrl } from '../../web/page-language.js';
 import { accountsOf, currentUser } from './accounts.js';
 import { pageLocals, pickLang, type Lang } from './i18n.js';
 import type { User } from './users.js';
@@ -13,9 +13,6 @@ export interface PageOptions {
   /** The page's language when the caller already chose it. */
   lang?: Lang;
 }
-
-/** The target of the language switch (one rule for every page: page-language.ts). */
-export const languageSwitchUrl: (request: FastifyRequest, lang: Lang) => string | null = pageLanguageSwitchUrl;
 
 /**
  * Renders an account or access page: the translator, the language switch, the signed-in user
