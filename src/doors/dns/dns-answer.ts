@@ -134,26 +134,35 @@ export class DnsResponder {
 
     let current = name;
     let asked = question.name;
+    // Whether the chain ended, inside the zone, at a name we are sure of: one that does not exist
+    // (NXDOMAIN) or lacks the asked type (NODATA). Either way the answer carries the SOA so the
+    // negative part is cached for the SOA's time (RFC 2308 2.1, 2.2), and the RCODE is that of
+    // the last name (RFC 6604): a resolver given NOERROR and a bare CNAME to a name of this zone
+    // would ask again for a name we already know is not there.
+    let negative = false;
     for (let depth = 0; depth <= MAX_CHAIN; depth++) {
       const records = await this.records.atName(current);
       if (records.length === 0) {
-        if (depth > 0) break; // the chain leaves the records we hold: the resolver continues
         const exists = await this.hasNamesUnder(current);
-        return { rcode: exists ? RCODE.NOERROR : RCODE.NXDOMAIN, authoritative: true, answers: [], authorities: [this.soa(serial)], additionals: [] };
+        return { rcode: exists ? RCODE.NOERROR : RCODE.NXDOMAIN, authoritative: true, answers, authorities: [this.soa(serial)], additionals: [] };
       }
       const cname = records.find((r) => r.type === 'CNAME');
       const matching = records.filter((r) => qtype === 'ANY' || r.type === qtype);
       if (matching.length > 0 || !cname) {
         answers.push(...matching.map((r) => this.toAnswer(asked, r)));
+        negative = matching.length === 0;
         break;
       }
       answers.push(this.toAnswer(asked, cname));
       const target = normaliseName(cname.value);
-      if (!inZone(target, zone) || answers.some((a) => normaliseName(a.name) === target)) break;
+      // Out of the zone the resolver continues on its own; the apex and the name servers are not
+      // in the records (asked again, they are answered above); a loop, or a chain longer than we
+      // follow, stops here with what we have.
+      if (!inZone(target, zone) || target === zone || nameServers.includes(target) || answers.some((a) => normaliseName(a.name) === target)) break;
       current = target;
       asked = target;
     }
-    return { rcode: RCODE.NOERROR, authoritative: true, answers, authorities: answers.length ? [] : [this.soa(serial)], additionals };
+    return { rcode: RCODE.NOERROR, authoritative: true, answers, authorities: answers.length && !negative ? [] : [this.soa(serial)], additionals };
   }
 
   private glue(ns: string): Answer[] {

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import dnsPacket from 'dns-packet';
 import { promisify } from 'node:util';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,6 +85,57 @@ describe('authoritative DNS server (node:dns Resolver against our port)', () => 
     const soa = await dig('+tcp', ZONE, 'SOA');
     expect(soa).toMatch(/status: NOERROR/);
     expect(await dig('+short', `_acme-challenge.local.${base}`, 'TXT')).toContain('"challenge-one"');
+  });
+
+  it('a CNAME chain ending in the zone at a missing name is NXDOMAIN, at a name without the type NODATA, both with the CNAME and the SOA', async () => {
+    const api = updateClient(runtime, box);
+    await api.set(`dangling.${base}`, 'CNAME', `gone.${base}`);
+    await api.set(`outside.${base}`, 'CNAME', 'example.org');
+    const ask = async (name: string, type: string) => {
+      const socket = createSocket('udp4');
+      try {
+        const reply = new Promise<Buffer>((resolve) => socket.once('message', resolve));
+        socket.send(dnsPacket.encode({ type: 'query', id: 9, questions: [{ type: type as 'A', name }] }), runtime.dns.port, '127.0.0.1');
+        return dnsPacket.decode(await reply);
+      } finally {
+        socket.close();
+      }
+    };
+    const summary = (packet: dnsPacket.DecodedPacket) => ({
+      rcode: packet.rcode,
+      aa: packet.flag_aa,
+      answers: packet.answers!.map((a) => `${a.name} ${a.type} ${String((a as { data: unknown }).data)}`),
+      authorities: packet.authorities!.map((a) => `${a.name} ${a.type} ${a.ttl}`),
+    });
+    // The target is a name of this zone that does not exist: its RCODE, and the SOA so the
+    // resolver caches the negative answer (RFC 2308, RFC 6604).
+    expect(summary(await ask(`dangling.${base}`, 'A'))).toEqual({
+      rcode: 'NXDOMAIN',
+      aa: true,
+      answers: [`dangling.${base} CNAME gone.${base}`],
+      authorities: [`${ZONE} SOA 60`],
+    });
+    // The target exists but has no TXT: NOERROR, the CNAME, and the SOA (NODATA).
+    expect(summary(await ask(`www.${base}`, 'TXT'))).toEqual({
+      rcode: 'NOERROR',
+      aa: true,
+      answers: [`www.${base} CNAME local.${base}`],
+      authorities: [`${ZONE} SOA 60`],
+    });
+    // Followed to the end, nothing negative: no SOA.
+    expect(summary(await ask(`www.${base}`, 'A'))).toEqual({
+      rcode: 'NOERROR',
+      aa: true,
+      answers: [`www.${base} CNAME local.${base}`, `local.${base} A 192.168.1.20`],
+      authorities: [],
+    });
+    // A target outside the zone is the resolver's to follow: the CNAME alone.
+    expect(summary(await ask(`outside.${base}`, 'A'))).toEqual({
+      rcode: 'NOERROR',
+      aa: true,
+      answers: [`outside.${base} CNAME example.org`],
+      authorities: [],
+    });
   });
 
   it('records are durable: a restarted server answers them', async () => {
