@@ -278,6 +278,7 @@ export async function obtainCertificate(options: AcmeDns01Options): Promise<Obta
   const settled = await Promise.allSettled(challenges);
   const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failed) throw failed.reason;
+  log('every name validated: asking the CA to issue the certificate');
   const finalized = await step('finalize', directoryUrl, watch, () => client.finalizeOrder(order, csr));
   const chainPem = await step('finalize', directoryUrl, watch, () => client.getCertificate(finalized));
   return { keyPem: certKey.toString(), chainPem, accountKeyPem: accountKey };
@@ -328,13 +329,18 @@ async function satisfy(client: acme.Client, authz: acme.Authorization, options: 
       if (toldInWords(error)) error.message = `Setting the challenge record ${name} through the update API failed: ${error.message}`;
       throw error;
     }
-    await waitForTxt(resolver, name, keyAuthorization, options.propagationTimeoutMs ?? 60_000);
-    log(`TXT ${name} is visible`);
+    const timeoutMs = options.propagationTimeoutMs ?? 60_000;
+    // Each wait is said before it starts: against a real CA these take seconds to minutes, and a
+    // silent command looks hung.
+    log(`waiting for TXT ${name} to show on ${options.dnsServer ?? 'the system resolver'} (up to ${Math.round(timeoutMs / 1000)} s)`);
+    await waitForTxt(resolver, name, keyAuthorization, timeoutMs);
+    log(`TXT ${name} is visible; asking the CA to validate it`);
     await step('challenge', options.directoryUrl, watch, async () => {
       await client.completeChallenge(challenge);
       completed = true;
       await client.waitForValidStatus(challenge);
     }, ` ${name}`, challengeAdvice(name, options.zone, options.dnsServer));
+    log(`the CA validated ${authz.identifier.value}`);
   } finally {
     try {
       await options.updates.remove(name, { type: 'TXT', value: keyAuthorization });

@@ -122,6 +122,19 @@ describe.skipIf(Boolean(skip))('pairgate box cert: ACME DNS-01 against pebble po
     expect(result.stderr).toMatch(/setting TXT _acme-challenge\.local\./);
     expect(result.stderr).toMatch(/removed TXT _acme-challenge\.local\./);
     const name = `local.${box.fingerprint}.${ZONE}`;
+    // Every wait is said before it starts, in order: against a real CA each takes a while.
+    const lines = result.stderr.split('\n');
+    const at = (line: string) => {
+      const index = lines.indexOf(line);
+      expect(index, `${line}\n---\n${result.stderr}`).toBeGreaterThanOrEqual(0);
+      return index;
+    };
+    const waiting = at(`waiting for TXT _acme-challenge.${name} to show on 127.0.0.1:${runtime.dns.port} (up to 20 s)`);
+    const asking = at(`TXT _acme-challenge.${name} is visible; asking the CA to validate it`);
+    const validated = at(`the CA validated ${name}`);
+    const issuing = at('every name validated: asking the CA to issue the certificate');
+    expect([waiting, asking, validated, issuing]).toEqual([waiting, asking, validated, issuing].sort((x, y) => x - y));
+    expect(issuing).toBeGreaterThan(at(`the CA validated a.${box.fingerprint}.${ZONE}`));
     const keyPem = readFileSync(join(dir, 'box', 'cert.key'), 'utf8');
     const chainPem = readFileSync(join(dir, 'box', 'cert.pem'), 'utf8');
     const leaf = new X509Certificate(chainPem);
