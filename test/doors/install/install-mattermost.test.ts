@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { SignJWT, UnsecuredJWT, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
@@ -230,6 +231,14 @@ describe('install door: Mattermost setup, manifest and signed calls (real socket
       await expectRejected(`Bearer ${rs}`, 'jwt_algorithm_not_allowed');
       await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock, { alg: 'HS512' })}`, 'jwt_algorithm_not_allowed');
     });
+    it('an HS256 token with a critical header extension is refused for that, not told to use HS256', async () => {
+      // jose refuses an unknown `crit` extension as "not supported", as it does an algorithm.
+      const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT', crit: ['x-ext'], 'x-ext': 1 })).toString('base64url');
+      const payload = Buffer.from(JSON.stringify({ acting_user_id: mmAdmin.id, exp: now() + 600 })).toString('base64url');
+      const signature = createHmac('sha256', secret).update(`${header}.${payload}`).digest('base64url');
+      const text = await expectRejected(`Bearer ${header}.${payload}.${signature}`, 'jwt_invalid');
+      expect(text).toBe('The call token names a critical header extension (crit) that pairgate does not support; Mattermost sends none.');
+    });
     it('a wrong secret, or a tampered payload', async () => {
       await expectRejected(`Bearer ${await mattermostJwt('someone-elses-secret-0123456789abcdef', mmAdmin.id, clock)}`, 'jwt_signature_invalid');
       const good = await mattermostJwt(secret, mmAdmin.id, clock);
@@ -253,7 +262,7 @@ describe('install door: Mattermost setup, manifest and signed calls (real socket
       await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock, { iat: now() + 3600 })}`, 'jwt_not_yet_valid');
       await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock, { exp: now() + 365 * 86400 })}`, 'jwt_lifetime_too_long');
       const noExp = await new SignJWT({ acting_user_id: mmAdmin.id }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret));
-      await expectRejected(`Bearer ${noExp}`, 'jwt_invalid');
+      expect(await expectRejected(`Bearer ${noExp}`, 'jwt_invalid')).toBe('The call token has no exp claim (Mattermost sets one on every call).');
     });
     it('a token meant for another recipient (aud) is refused; one naming pairgate, or none, passes', async () => {
       await expectRejected(`Bearer ${await mattermostJwt(secret, mmAdmin.id, clock, { aud: 'https://other-app.example' })}`, 'jwt_audience_invalid');

@@ -1,4 +1,4 @@
-import { errors, jwtVerify, type JWTPayload } from 'jose';
+import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { PairgateError } from '../../../core/errors.js';
 
 /** Leeway for clocks that disagree a little (seconds). */
@@ -53,7 +53,7 @@ export async function verifyCallJwt(token: string, secret: string, now: number, 
       requiredClaims: ['exp'],
     }));
   } catch (error) {
-    throw mapJoseError(error);
+    throw mapJoseError(error, token);
   }
   const nowSeconds = Math.floor(now / 1000);
   if (typeof payload.iat === 'number') {
@@ -80,14 +80,29 @@ function namesAudience(aud: string | string[], audiences: readonly string[]): bo
 }
 
 /** jose's reasons, as pairgate machine codes (all 401; never a 5xx for a bad token). */
-function mapJoseError(error: unknown): CallAuthError {
+function mapJoseError(error: unknown, token: string): CallAuthError {
   if (error instanceof errors.JWTExpired) return new CallAuthError('jwt_expired', `The call token has expired. ${CLOCKS}`);
   if (error instanceof errors.JOSEAlgNotAllowed) return new CallAuthError('jwt_algorithm_not_allowed', 'Call tokens must be signed with HS256.');
   if (error instanceof errors.JWSSignatureVerificationFailed) return new CallAuthError('jwt_signature_invalid', WRONG_SECRET_TEXT);
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === 'nbf') return new CallAuthError('jwt_not_yet_valid', `The call token is not valid yet. ${CLOCKS}`);
+    if (error.reason === 'missing') return new CallAuthError('jwt_invalid', `The call token has no ${error.claim} claim (Mattermost sets one on every call).`);
     return new CallAuthError('jwt_invalid', `The call token's ${error.claim} claim is not acceptable.`);
   }
-  if (error instanceof errors.JOSENotSupported) return new CallAuthError('jwt_algorithm_not_allowed', 'Call tokens must be signed with HS256.');
+  // jose says "not supported" both of an algorithm and of a critical header extension (`crit`):
+  // an HS256 token refused for its `crit` must not be told to use HS256.
+  if (error instanceof errors.JOSENotSupported) {
+    if (headerAlgorithm(token) !== 'HS256') return new CallAuthError('jwt_algorithm_not_allowed', 'Call tokens must be signed with HS256.');
+    return new CallAuthError('jwt_invalid', 'The call token names a critical header extension (crit) that pairgate does not support; Mattermost sends none.');
+  }
   return new CallAuthError('jwt_invalid', 'The call token is not a valid JWT.');
+}
+
+/** The `alg` of a token's protected header, or undefined when the header cannot be read. */
+function headerAlgorithm(token: string): unknown {
+  try {
+    return decodeProtectedHeader(token).alg;
+  } catch {
+    return undefined;
+  }
 }
