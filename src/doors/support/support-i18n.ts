@@ -43,6 +43,7 @@ const en = {
   'confirm.minutes': 'in {minutes} minutes',
   'confirm.accept': 'Confirm',
   'confirm.decline': 'Cancel',
+  'confirm.noscript': 'JavaScript is off in this browser, and the support session that follows this page needs it. Turn JavaScript on and reload this page before you confirm: a code can be confirmed only once.',
   'declined.title': 'Declined',
   'declined.message': 'Nobody was given access. You can close this page.',
   'ended.title': 'This support session has ended',
@@ -51,7 +52,7 @@ const en = {
   'session.with': 'With',
   'session.ofCompany': 'of {company}',
   'session.connecting': 'Connecting…',
-  'session.noscript': 'This page needs JavaScript to hold the session with your supporter.',
+  'session.noscript': 'This page needs JavaScript to hold the session with your supporter, and JavaScript is off in this browser. Turn it on, then reload this page: the session waits for you until it expires.',
   'session.message': 'Message',
   'session.send': 'Send',
   'session.end': 'End session',
@@ -113,6 +114,7 @@ const fr = frenchCatalogue<SupportKey>({
   'confirm.minutes': 'dans {minutes} minutes',
   'confirm.accept': 'Confirmer',
   'confirm.decline': 'Annuler',
+  'confirm.noscript': 'JavaScript est désactivé dans ce navigateur, et la session d’assistance qui suit cette page en a besoin. Activez JavaScript et rechargez cette page avant de confirmer : un code ne peut être confirmé qu’une fois.',
   'declined.title': 'Refusé',
   'declined.message': 'Personne n’a reçu d’accès. Vous pouvez fermer cette page.',
   'ended.title': 'Cette session d’assistance est terminée',
@@ -121,7 +123,7 @@ const fr = frenchCatalogue<SupportKey>({
   'session.with': 'Avec',
   'session.ofCompany': 'de {company}',
   'session.connecting': 'Connexion…',
-  'session.noscript': 'Cette page a besoin de JavaScript pour tenir la session avec votre assistant.',
+  'session.noscript': 'Cette page a besoin de JavaScript pour tenir la session avec votre assistant, et JavaScript est désactivé dans ce navigateur. Activez-le, puis rechargez cette page : la session vous attend jusqu’à son expiration.',
   'session.message': 'Message',
   'session.send': 'Envoyer',
   'session.end': 'Terminer la session',
@@ -159,7 +161,7 @@ export function supportTranslator(lang: Lang): Translate {
 
 /** The messages the session page's script says, by the name it knows them by (given to it in the page). */
 const SCRIPT_KEYS = [
-  'says', 'you', 'supporter', 'connected', 'connectedAlone', 'supporterLeft', 'untilEnd', 'supporterBack', 'supporterJoined', 'youEnded',
+  'connecting', 'says', 'you', 'supporter', 'connected', 'connectedAlone', 'supporterLeft', 'untilEnd', 'supporterBack', 'supporterJoined', 'youEnded',
   'supporterEnded', 'expired', 'ended', 'refused', 'otherTab', 'lost', 'reconnecting', 'noKey',
 ] as const;
 

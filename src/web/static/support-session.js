@@ -201,5 +201,7 @@
     finish(say('noKey'));
     return;
   }
+  // The page comes with an empty status (a page without JavaScript would never connect).
+  show(say('connecting'));
   connect();
 })();
