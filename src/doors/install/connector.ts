@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TObject } from 'typebox';
+import type { Lang } from '../accounts/i18n.js';
 import type { ChatKit } from './chat-kit.js';
 import type { Installation } from './installations.js';
 
@@ -37,6 +38,13 @@ export interface Connector {
   describe(installationId: string, secret: string, baseUrl: string): Record<string, string>;
   /** What a person types in the chat to spend link token `token` (shown next to the token). */
   linkCommand(token: string): string;
+  /**
+   * What the admin does with a setup's values next, in every language of the pages (plain spaces;
+   * the page sets French's no-break ones): said on the page that shows them once. Each backend
+   * installs differently (a command to run in the chat, URLs to give a bot), so the page cannot
+   * word it for all.
+   */
+  readonly setupSteps: Readonly<Record<Lang, string>>;
   /** The TypeBox schema of what `describe` answers (for the OpenAPI document). */
   readonly setupSchema: TObject;
   /**

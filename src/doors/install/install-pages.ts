@@ -5,6 +5,7 @@ import { isPairgateError } from '../../core/errors.js';
 import { isLoopbackHost } from '../../server/config-warnings.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { assertSameOrigin, currentUser, signInUrl } from '../accounts/accounts.js';
+import { frenchSpacing } from '../accounts/french-spacing.js';
 import { askedLang, pickLang, type Lang } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
 import type { User } from '../accounts/users.js';
@@ -238,6 +239,8 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
       return render(request, reply, lang, 'install/setup.njk', {
         title: t('install.setupDoneTitle', { connector: connector.displayName }),
         connector: connector.displayName,
+        // The connector's own next steps: a Mattermost admin runs a command, a webhook's hands URLs to a bot.
+        steps: lang === 'fr' ? frenchSpacing(connector.setupSteps.fr) : connector.setupSteps[lang],
         fields,
         // The chat server fetches these links: one naming this machine's loopback works for no one
         // else, and the admin would learn it only from a failed install in the chat.

@@ -83,6 +83,29 @@ describe('install door: what people read says the truth', () => {
     });
   });
 
+  it('each setup page says what to do with its own values: a command in Mattermost, URLs for a webhook (EN and FR)', async () => {
+    const t = await createTestApp({ ...INSTALL_ENV, PAIRGATE_PUBLIC_URL: 'https://pair.example' });
+    try {
+      const admin = await Member.create(await t.listen(), 'steps-admin');
+      const orgId = await admin.createOrg('Steps');
+      await admin.get('/integrations');
+      const mattermost = await admin.post(`/integrations/orgs/${orgId}/mattermost/setup`, {});
+      expect(mattermost.text).toContain('Copy the secret now: it is shown only once. Then, in Mattermost, run the install command as a system admin and paste the JWT secret when asked.');
+      const webhook = await admin.post(`/integrations/orgs/${orgId}/webhook/setup`, {});
+      expect(webhook.status).toBe(200);
+      // A webhook has no install command, no system admin and never asks for the secret.
+      expect(webhook.text).not.toContain('install command');
+      expect(webhook.text).toContain('Copy the secret now: it is shown only once. Then give the URLs and the signing secret to your chat or bot: it sends one signed POST to the install URL to link it');
+      await admin.get('/integrations?lang=fr');
+      const french = await admin.post(`/integrations/orgs/${orgId}/webhook/setup`, { lang: 'fr' });
+      // French with its no-break space before the colon.
+      expect(french.text).toContain('Copiez le secret maintenant\u00a0: il n');
+      expect(french.text).toContain('une fois. Puis donnez les URL et le secret de signature à votre messagerie ou à votre bot\u00a0: il envoie');
+    } finally {
+      await t.close();
+    }
+  });
+
   it('with PAIRGATE_PUBLIC_URL naming another machine, the setup page has no such warning', async () => {
     const t = await createTestApp({ ...INSTALL_ENV, PAIRGATE_PUBLIC_URL: 'https://pair.example' });
     try {

@@ -109,6 +109,10 @@ export const mattermostConnector: Connector = {
   }),
 
   linkCommand: (token) => `/pairgate link ${token}`,
+  setupSteps: {
+    en: 'Then, in Mattermost, run the install command as a system admin and paste the JWT secret when asked.',
+    fr: 'Puis, dans Mattermost, lancez la commande d\'installation en administrateur système et collez le secret JWT quand il est demandé.',
+  },
 
   describe(installationId, secret, baseUrl) {
     const manifestLink = `${baseUrl}/mattermost/${installationId}/manifest.json`;

@@ -73,6 +73,11 @@ export const webhookConnector: Connector = {
     signing_secret: Type.String({ description: 'The HMAC-SHA256 key of the signatures, shown once.' }),
   }),
   linkCommand: (token) => `link ${token}`,
+  // There is no command to run here: the admin hands the URLs and the secret to their chat or bot.
+  setupSteps: {
+    en: 'Then give the URLs and the signing secret to your chat or bot: it sends one signed POST to the install URL to link it, each person\'s command to the command URL, and a signed {} to the uninstall URL when it removes pairgate.',
+    fr: 'Puis donnez les URL et le secret de signature à votre messagerie ou à votre bot : il envoie un POST signé à l\'URL d\'installation pour la lier, la commande de chaque personne à l\'URL de commande, et un {} signé à l\'URL de désinstallation quand il retire pairgate.',
+  },
 
   describe(installationId, secret, baseUrl) {
     const calls = `${baseUrl}/webhook/${installationId}`;
