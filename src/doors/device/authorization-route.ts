@@ -6,8 +6,8 @@ import { basicChallenge, clientIdOf } from './client-auth.js';
 import { MAX_SCOPE_PARAMETER_LENGTH } from './client-rules.js';
 import { grantedScope } from './clients.js';
 import { DEVICE_KIND, deviceCodeOf, USER_CODE_FORMAT, type DeviceRequest } from './device-grant.js';
-import { NO_STORE, type DeviceEnv } from './device-env.js';
-import { OAUTH_BODY_TYPES } from './oauth-body.js';
+import { noStore, type DeviceEnv } from './device-env.js';
+import { OAUTH_BODY_TYPES, refuseRepeatedParameters } from './oauth-body.js';
 import { OAuthError } from './oauth-errors.js';
 
 /** The body of a device authorization request (RFC 8628 §3.1); unknown fields are ignored. */
@@ -58,7 +58,8 @@ export function installAuthorizationRoute(app: FastifyInstance, env: DeviceEnv):
       response: { 200: DeviceAuthorizationView, 400: OAuthErrorView, 401: OAuthErrorView, 429: OAuthErrorView },
     },
     config: { rateLimit: { max: cfg.PAIRGATE_DEVICE_AUTHORIZATIONS_PER_MINUTE, timeWindow: 60_000 } },
-    onSend: basicChallenge,
+    preValidation: async (request) => refuseRepeatedParameters(request.body),
+    onSend: [basicChallenge, noStore],
   }, async (request, reply) => {
     const client = await env.clients.require(clientIdOf(request, request.body.client_id));
     const scope = grantedScope(client, request.body.scope);
@@ -74,14 +75,23 @@ export function installAuthorizationRoute(app: FastifyInstance, env: DeviceEnv):
       requestedAt: now,
     };
     const ttlMs = cfg.PAIRGATE_DEVICE_EXPIRES_IN_SECONDS * 1000;
-    const { grant, code, secret } = await ctx.engine.create<DeviceRequest>({ kind: DEVICE_KIND, request: deviceRequest, ttlMs, codeFormat: USER_CODE_FORMAT, withSecret: true,
-      capacity: { max: cfg.PAIRGATE_DEVICE_MAX_PENDING, refuse: () => new OAuthError('rate_limited', 'Too many device authorizations are waiting. Try again shortly.', 429, { retryAfterSeconds: 30 }) },
-    });
+    // The network's share first, so that no few addresses hold every waiting authorization.
+    const release = await env.pendingPerNetwork.take(request.clientNetwork, ttlMs, now);
+    let created;
+    try {
+      created = await ctx.engine.create<DeviceRequest>({ kind: DEVICE_KIND, request: deviceRequest, ttlMs, codeFormat: USER_CODE_FORMAT, withSecret: true,
+        capacity: { max: cfg.PAIRGATE_DEVICE_MAX_PENDING, refuse: () => new OAuthError('rate_limited', 'Too many device authorizations are waiting. Try again shortly.', 429, { retryAfterSeconds: 30 }) },
+      });
+    } catch (error) {
+      await release();
+      throw error;
+    }
+    const { grant, code, secret } = created;
     const deviceCode = deviceCodeOf(grant.id, secret!);
     await ctx.stores.ephemeral.set(issuedKey(deviceCode), client.id, ttlMs + EXPIRED_MEMORY_MS, now);
     const userCode = USER_CODE_FORMAT.format(code!);
     const verificationUri = `${ctx.publicUrl()}/device`;
-    return reply.headers(NO_STORE).send({
+    return reply.send({
       device_code: deviceCode,
       user_code: userCode,
       verification_uri: verificationUri,

@@ -1,12 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError } from './oauth-errors.js';
 
-/**
- * The client_id of a request from a public client: the form's `client_id` (RFC 6749 §2.3.1,
- * `none` authentication), or the user part of HTTP Basic for clients configured that way (its
- * password is ignored: these clients have no secret). Both present and different is a 400; none
- * is a 401 `invalid_client`.
- */
 /** Whether the request names its client with HTTP Basic. */
 function usesBasic(request: FastifyRequest): boolean {
   const header = request.headers.authorization;
@@ -23,10 +17,19 @@ export function basicChallenge(request: FastifyRequest, reply: FastifyReply, pay
   done(null, payload);
 }
 
+/**
+ * The client_id of a request from a public client: the form's `client_id` (RFC 6749 §2.3.1,
+ * `none` authentication), or the user part of HTTP Basic for clients configured that way (its
+ * password is ignored: these clients have no secret). Both present and different is a 400; none
+ * is a 401 `invalid_client`, and so is a Basic header that is not well-formed.
+ */
 export function clientIdOf(request: FastifyRequest, fromBody: string | undefined): string {
   let fromBasic: string | undefined;
   const header = request.headers.authorization;
   const basic = typeof header === 'string' ? /^Basic\s+([A-Za-z0-9+/=]{1,1000})$/i.exec(header.trim()) : null;
+  // A Basic header that is not base64 was once passed over, the body's client_id then deciding:
+  // the client meant to authenticate with it (RFC 6749 §2.3.1) and is told it failed.
+  if (!basic && usesBasic(request)) throw new OAuthError('invalid_client', 'The Basic credentials are not well-formed: send base64 of the URL-encoded client_id, a colon and the (here empty) password.', 401);
   if (basic) {
     const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');

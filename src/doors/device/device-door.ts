@@ -19,6 +19,7 @@ import { installIntrospectionRoute } from './introspection-route.js';
 import { installMetadataRoute } from './metadata-route.js';
 import { deviceMigrations } from './migrations.js';
 import { oauthErrorShape } from './oauth-errors.js';
+import { PendingPerNetwork } from './pending-per-network.js';
 import { PollPacing } from './poll-pacing.js';
 import { installRevocationRoute } from './revocation-route.js';
 import { installTokenRoute } from './token-route.js';
@@ -69,6 +70,7 @@ export const deviceDoor: Door = {
       clients: new DeviceClientRegistry(parseDeviceClients(cfg.PAIRGATE_DEVICE_CLIENTS), ctx.stores.db),
       tokens,
       pacing: new PollPacing(ctx.stores.ephemeral, ctx.clock, cfg.PAIRGATE_DEVICE_INTERVAL_SECONDS),
+      pendingPerNetwork: new PendingPerNetwork(ctx.stores.ephemeral, cfg.PAIRGATE_DEVICE_MAX_PENDING_PER_IP, cfg.PAIRGATE_DEVICE_MAX_PENDING),
       appAccesses: new AppAccesses(ctx.stores.db),
     };
     // The OAuth endpoints speak OAuth's error shape; the pages render their own errors.

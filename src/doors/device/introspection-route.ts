@@ -4,8 +4,8 @@ import { Type } from 'typebox';
 import { introspectAppToken, IntrospectionView } from '../access/introspection-route.js';
 import { requireIntrospectionSecret } from '../shared/introspection-auth.js';
 import { OAuthErrorView } from './authorization-route.js';
-import { NO_STORE, type DeviceEnv } from './device-env.js';
-import { OAUTH_BODY_TYPES } from './oauth-body.js';
+import { noStore, type DeviceEnv } from './device-env.js';
+import { OAUTH_BODY_TYPES, refuseRepeatedParameters } from './oauth-body.js';
 
 const IntrospectionBody = Type.Object(
   {
@@ -38,9 +38,10 @@ export function installIntrospectionRoute(app: FastifyInstance, env: DeviceEnv):
     // After the rate limit (an onRequest hook) and before the body is validated: a caller without
     // the secret is counted, and learns nothing, not even what a valid body looks like.
     preValidation: async (request, reply) => {
-      reply.headers(NO_STORE);
       requireIntrospectionSecret(request, reply, env.cfg.PAIRGATE_DEVICE_INTROSPECTION_SECRET, 'PAIRGATE_DEVICE_INTROSPECTION_SECRET');
+      refuseRepeatedParameters(request.body);
     },
+    onSend: noStore,
   }, async (request) => {
     const now = env.ctx.clock.now();
     const found = await env.tokens.find(request.body.token, now);

@@ -3,8 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { OAuthErrorView } from './authorization-route.js';
 import { basicChallenge, clientIdOf } from './client-auth.js';
-import { NO_STORE, type DeviceEnv } from './device-env.js';
-import { OAUTH_BODY_TYPES } from './oauth-body.js';
+import { noStore, type DeviceEnv } from './device-env.js';
+import { OAUTH_BODY_TYPES, refuseRepeatedParameters } from './oauth-body.js';
 import { unknownClient } from './clients.js';
 import { OAuthError } from './oauth-errors.js';
 
@@ -47,9 +47,9 @@ export function installRevocationRoute(app: FastifyInstance, env: DeviceEnv): vo
       response: { 200: Revoked, 400: OAuthErrorView, 401: OAuthErrorView },
     },
     config: { rateLimit: { max: 120, timeWindow: 60_000 } },
-    onSend: basicChallenge,
+    preValidation: async (request) => refuseRepeatedParameters(request.body),
+    onSend: [basicChallenge, noStore],
   }, async (request, reply) => {
-    reply.headers(NO_STORE);
     const clientId = clientIdOf(request, request.body.client_id);
     const now = env.ctx.clock.now();
     const { token } = request.body;

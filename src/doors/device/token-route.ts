@@ -8,9 +8,9 @@ import { basicChallenge, clientIdOf } from './client-auth.js';
 import { MAX_SCOPE_PARAMETER_LENGTH } from './client-rules.js';
 import { assertScopeStillAllowed } from './clients.js';
 import { DEVICE_GRANT_TYPE, DEVICE_KIND, parseDeviceCode, USER_CODE_FORMAT, type DeviceGrant, type DeviceRequest, type DeviceResult } from './device-grant.js';
-import { NO_STORE, type DeviceEnv } from './device-env.js';
+import { noStore, type DeviceEnv } from './device-env.js';
 import { OAuthError } from './oauth-errors.js';
-import { OAUTH_BODY_TYPES } from './oauth-body.js';
+import { OAUTH_BODY_TYPES, refuseRepeatedParameters } from './oauth-body.js';
 import { issueFamilyTokens, REFRESH_GRANT_TYPE, refreshTokens } from './refresh-grant.js';
 
 /**
@@ -117,9 +117,9 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
     // of the much larger global limit. Not per client_id across networks: client_ids are public, so
     // anyone could spend a client's quota and lock out every one of its devices.
     config: { rateLimit: { max: cfg.PAIRGATE_DEVICE_TOKEN_REQUESTS_PER_MINUTE, timeWindow: 60_000 } },
-    onSend: basicChallenge,
+    preValidation: async (request) => refuseRepeatedParameters(request.body),
+    onSend: [basicChallenge, noStore],
   }, async (request, reply) => {
-    reply.headers(NO_STORE);
     const body = request.body;
     if (body.grant_type === REFRESH_GRANT_TYPE && refreshing) {
       const client = await env.clients.require(clientIdOf(request, body.client_id));

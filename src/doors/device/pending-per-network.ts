@@ -1,0 +1,43 @@
+import type { EphemeralStore } from '../../store/ports.js';
+import { NumberedSlots } from '../shared/numbered-slots.js';
+import { OAuthError } from './oauth-errors.js';
+
+/** pairgate's machine code (`pairgate_error`) of the 429 for a network holding its most waiting device authorizations. */
+export const TOO_MANY_PENDING_CODE = 'too_many_pending';
+
+/**
+ * The cap on device authorizations one client network (an IPv4 address or an IPv6 /64) may have
+ * waiting at once. The server-wide cap (PAIRGATE_DEVICE_MAX_PENDING, what the brute-force budget is
+ * computed for) alone let a few addresses fill it: at the rate one address may ask
+ * (PAIRGATE_DEVICE_AUTHORIZATIONS_PER_MINUTE, 30) and the codes' lifetime (600 s) it holds 300, so
+ * four addresses kept every device of every client from pairing for as long as they went on.
+ *
+ * Each authorization holds a numbered slot (`device|pending|<network>|<n>`) for its lifetime, taken
+ * with set-if-absent, so the cap holds under bursts and across nodes (NumberedSlots). An
+ * authorization counts until it would expire, decided or not, as it does toward the server-wide cap.
+ */
+export class PendingPerNetwork {
+  private readonly slots: NumberedSlots | undefined;
+
+  constructor(ephemeral: EphemeralStore, private readonly cap: number, serverWide: number) {
+    // A cap at or above the server-wide one adds nothing: that one refuses first.
+    this.slots = cap < serverWide ? new NumberedSlots(ephemeral, 'device|pending|', cap) : undefined;
+  }
+
+  /**
+   * Takes a slot for an authorization of `ttlMs` asked from `network`; returns the function that
+   * gives it back (for an authorization that could not be made after all). Throws 429 (OAuth
+   * `rate_limited`, `pairgate_error` `too_many_pending`) with the wait until the network's oldest
+   * authorization expires, when the network holds `cap` of them.
+   */
+  async take(network: string, ttlMs: number, now: number): Promise<() => Promise<void>> {
+    if (!this.slots) return async () => {};
+    const slots = this.slots;
+    // Two probes first: a network well below its cap takes a slot without listing its slots.
+    const taken = await slots.take(network, '1', ttlMs, now, { randomProbes: 2 });
+    if (taken.ok) return () => slots.release(taken.key);
+    const firstFree = taken.held.length ? Math.min(...taken.held.map((slot) => slot.expiresAt)) : now + 1000;
+    const wait = Math.max(1, Math.ceil((firstFree - now) / 1000));
+    throw new OAuthError(TOO_MANY_PENDING_CODE, `Your network already has ${this.cap} device authorizations waiting, the most this server allows one network (PAIRGATE_DEVICE_MAX_PENDING_PER_IP). Finish or abandon some, or try again in ${wait} s.`, 429, { retryAfterSeconds: wait });
+  }
+}
