@@ -18,6 +18,22 @@ export function isValidName(name: string): boolean {
   return n.length > 0 && n.length <= 253 && n.split('.').every((label) => LABEL.test(label));
 }
 
+/**
+ * Why `name` is not a valid host name, in words a person can act on, or undefined when it is one:
+ * "not a valid DNS name" alone left the writer guessing between length, characters and empty labels.
+ */
+export function nameProblem(name: string): string | undefined {
+  const n = normaliseName(name);
+  if (n.length === 0) return 'the name is empty';
+  if (n.length > 253) return `the name is ${n.length} characters long, more than the 253 DNS allows`;
+  for (const label of n.split('.')) {
+    if (label.length === 0) return 'it has an empty label (two dots in a row)';
+    if (label.length > 63) return `its label "${label.slice(0, 20)}..." is ${label.length} characters long, more than the 63 DNS allows`;
+    if (!LABEL.test(label)) return `its label "${label}" may hold only letters, digits, "-" and "_", and may not start or end with "-"`;
+  }
+  return undefined;
+}
+
 /** Whether `name` is `zone` or under it. */
 export function inZone(name: string, zone: string): boolean {
   return name === zone || name.endsWith(`.${zone}`);

@@ -1,7 +1,7 @@
 import { isIPv6 } from 'node:net';
 import { InvalidRequestError } from '../../core/errors.js';
 import type { DnsRecords, RecordType } from './dns-records.js';
-import { inZone, isValidName, normaliseName, ownerOf } from './dns-names.js';
+import { inZone, nameProblem, normaliseName, ownerOf } from './dns-names.js';
 import { canonicalAddress } from './record-values.js';
 
 /** Longest TXT value: one DNS character-string. */
@@ -49,7 +49,8 @@ export async function validateRecord(records: DnsRecords, zone: string, name: st
     }
     case 'CNAME': {
       const target = normaliseName(rawValue);
-      if (!isValidName(target)) throw invalid('A CNAME target must be a valid host name.', 'invalid_cname');
+      const problem = nameProblem(target);
+      if (problem !== undefined) throw invalid(`A CNAME target must be a valid host name, and "${rawValue}" is not: ${problem}.`, 'invalid_cname');
       // A target is a full name, its final dot optional (`example.org` is `example.org.`, as every
       // DNS hosting API takes it). One label alone is the exception: `local` was served as the
       // top-level name `local.`, while the box surely meant its own `local.<fp>.<zone>`.

@@ -13,7 +13,7 @@ import { packageVersion } from '../../server/version.js';
 import { publicNetworkOf } from '../../server/public-network.js';
 import { legacyFingerprint, spkiFingerprint } from '../../core/fingerprint.js';
 import type { DnsRecords } from './dns-records.js';
-import { inZone, isValidName, nameFromReversedLabels, ownerOf } from './dns-names.js';
+import { inZone, nameFromReversedLabels, nameProblem, ownerOf } from './dns-names.js';
 import { validateRecord } from './record-validation.js';
 
 /** Settings of the update API. */
@@ -145,10 +145,12 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
     const owner = request.boxFingerprint;
     if (!owner) throw new UnauthorizedError('Present the box certificate as a TLS client certificate.', 'client_certificate_required');
     const name = nameFromReversedLabels(request.params['*']);
-    if (!isValidName(name)) throw new InvalidRequestError('The path is not a valid DNS name (labels reversed, separated by /).', undefined, 'invalid_name');
+    const problem = nameProblem(name);
+    if (problem !== undefined) throw new InvalidRequestError(`The path is not a valid DNS name (labels reversed, separated by /): ${problem}.`, undefined, 'invalid_name');
     // Outside the zone is outside the caller's subtree too: 401 as for another box's names (the
     // spec's rule), with a code of its own saying which.
-    if (!inZone(name, zone) || name === zone) throw new UnauthorizedError(`The name ${name} is not under the zone ${zone}; this certificate owns only ${owner}.${zone} and the names under it.`, 'name_outside_zone');
+    if (name === zone) throw new UnauthorizedError(`The name ${name} is the zone's apex, which belongs to the server, not to a box; this certificate owns only ${owner}.${zone} and the names under it.`, 'name_outside_zone');
+    if (!inZone(name, zone)) throw new UnauthorizedError(`The name ${name} is not under the zone ${zone}; this certificate owns only ${owner}.${zone} and the names under it.`, 'name_outside_zone');
     if (ownerOf(name, zone) !== owner) throw new UnauthorizedError(`The name ${name} is not this box's: this certificate owns only ${owner}.${zone} and the names under it.`, 'not_owner');
     return { name, owner };
   };

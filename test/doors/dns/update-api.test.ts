@@ -122,6 +122,22 @@ describe('DNS update API (HTTPS with client certificates)', () => {
     expect(await resolverFor(runtime.dns.port).resolveCname(`one.${base}`)).toEqual([`two.${base}`]);
   });
 
+  it('a refused name or CNAME target says what is wrong with it; the apex is named as the apex', async () => {
+    const message = async (promise: Promise<unknown>) => {
+      try {
+        await promise;
+      } catch (error) {
+        if (error instanceof PairgateApiError) return `${error.code}: ${error.message}`;
+        throw error;
+      }
+      throw new Error('expected a failure');
+    };
+    expect(await message(api.set(`${'x'.repeat(64)}.${base}`, 'A', '10.0.0.1'))).toBe(`invalid_name: The path is not a valid DNS name (labels reversed, separated by /): its label "${'x'.repeat(20)}..." is 64 characters long, more than the 63 DNS allows.`);
+    expect(await message(api.set(`-x.${base}`, 'A', '10.0.0.1'))).toBe('invalid_name: The path is not a valid DNS name (labels reversed, separated by /): its label "-x" may hold only letters, digits, "-" and "_", and may not start or end with "-".');
+    expect(await message(api.set(`www.${base}`, 'CNAME', 'a..example.org.'))).toBe('invalid_cname: A CNAME target must be a valid host name, and "a..example.org." is not: it has an empty label (two dots in a row).');
+    expect(await message(api.set(ZONE, 'A', '10.0.0.1'))).toBe(`name_outside_zone: The name ${ZONE} is the zone's apex, which belongs to the server, not to a box; this certificate owns only ${base} and the names under it.`);
+  });
+
   it('a box holds a bounded number of records', async () => {
     const box = await newBox('greedy');
     const greedy = updateClient(runtime, box);
