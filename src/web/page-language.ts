@@ -62,19 +62,13 @@ export function askedLanguage(request: FastifyRequest): PageLanguage | undefined
  * `lang` the address or the form names (`?lang=fr`), then the one the person chose earlier with a
  * switch (`rememberedLanguage`), then `preferred` (an app's, say: the person's own choice outranks
  * it), then the browser's Accept-Language, then English. It reads the request as received, so a
- * request refused for its query or its form still keeps the language it asked for.
+ * request refused for its query or its form still keeps the language it asked for. A page given
+ * `preferred` here hands the same value to `Pages.render` (`preferredLang`), so that the page does
+ * not remember the preferred language as the person's (`languageToRemember`).
  */
 export function requestedLanguage(request: FastifyRequest, preferred?: string): PageLanguage {
-  if (preferred !== undefined) preferredLanguages.set(request, preferred);
   return askedLanguage(request) ?? usualLanguage(request, preferred);
 }
-
-/**
- * The language each request's page prefers (an app's), as `requestedLanguage` was given it: a
- * `?lang=` naming it is the app's choice, carried in the app's own link, not the person's, so
- * `languageToRemember` does not remember it.
- */
-const preferredLanguages = new WeakMap<FastifyRequest, string>();
 
 /**
  * The language a bare address (no `?lang=`, no form) would be shown in for this browser: the
@@ -86,21 +80,34 @@ export function usualLanguage(request: FastifyRequest, preferred?: string): Page
 }
 
 /**
- * The language a page shown in `shown` should remember for this browser, if any: the one a GET
- * address names exactly (`?lang=fr`, as the switch sends it) when the page is shown in it and the
- * browser would otherwise get another (its remembered choice, else the language the page
- * prefers, else its Accept-Language, else English: `usualLanguage`). So choosing with the switch
- * is remembered, following links in the language one already reads sets nothing, an app's link
- * naming the language the app prefers (the access door's auth page) sets nothing, and an unknown
- * `?lang=` is ignored. A GET can set it, as the switch is a plain link: at worst a foreign link
- * picks the language of the next pages, nothing else.
+ * `path` (of a page of this server) for a link or a redirect that continues in `lang`: bare when
+ * the page there would be shown in `lang` anyway (the remembered choice, then `preferred`, then
+ * Accept-Language: `usualLanguage`), which is the rule, since the pg_lang cookie carries a
+ * language chosen with a switch; with `?lang=` only when it would not, so that the language still
+ * holds for a browser that did not keep the cookie (refused it, or sent a form in a language its
+ * cookie no longer says).
  */
-export function languageToRemember(request: FastifyRequest, shown: unknown): PageLanguage | undefined {
-  if (request.method !== 'GET') return undefined;
+export function pathInLanguage(request: FastifyRequest, path: string, lang: PageLanguage, preferred?: string): string {
+  return lang === usualLanguage(request, preferred) ? path : `${path}${path.includes('?') ? '&' : '?'}lang=${lang}`;
+}
+
+/**
+ * The language a page shown in `shown` should remember for this browser, if any: the one a GET
+ * (or HEAD, its headers without the body) address names exactly (`?lang=fr`, as the switch sends
+ * it) when the page is shown in it and the browser would otherwise get another (its remembered
+ * choice, else `preferred`, the language the page prefers, else its Accept-Language, else
+ * English: `usualLanguage`). So choosing with the switch is remembered, following links in the
+ * language one already reads sets nothing, an app's link naming the language the app prefers (the
+ * access door's auth page, which passes the app's language as `preferred`, as it passed it to
+ * `requestedLanguage`) sets nothing, and an unknown `?lang=` is ignored. A GET can set it, as the
+ * switch is a plain link: at worst a foreign link picks the language of the next pages, nothing else.
+ */
+export function languageToRemember(request: FastifyRequest, shown: unknown, preferred?: string): PageLanguage | undefined {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
   const query = request.query as Record<string, unknown> | undefined;
   const chosen = exactLanguage(query && typeof query === 'object' ? query.lang : undefined);
   if (!chosen || chosen !== shown) return undefined;
-  const otherwise = usualLanguage(request, preferredLanguages.get(request));
+  const otherwise = usualLanguage(request, preferred);
   return chosen === otherwise ? undefined : chosen;
 }
 

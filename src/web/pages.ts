@@ -109,9 +109,10 @@ export class Pages {
    * otherwise get another (`languageToRemember`), so the navigation's bare links keep it. Not a
    * secret, but no script of the pages reads it, so HttpOnly all the same; SameSite=Lax, so the
    * choice holds when the person comes back through another site's link; a year long.
+   * `preferred` is the language the page prefers (an app's), which a `?lang=` naming it does not make the person's.
    */
-  private rememberLanguage(request: FastifyRequest, reply: FastifyReply, shown: unknown): void {
-    const lang = languageToRemember(request, shown);
+  private rememberLanguage(request: FastifyRequest, reply: FastifyReply, shown: unknown, preferred: string | undefined): void {
+    const lang = languageToRemember(request, shown, preferred);
     if (!lang) return;
     reply.setCookie(this.languageCookie, lang, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.secureCookies, maxAge: LANGUAGE_COOKIE_SECONDS });
   }
@@ -119,12 +120,14 @@ export class Pages {
   /**
    * Renders `template` (relative to src/web/templates) with `data`, adding the CSRF token and the
    * path being shown (`currentPath`, which the navigation marks with `aria-current="page"`). A
-   * translated page (one whose `data.lang` is set) opened with `?lang=` remembers that choice. The
-   * answer is never stored (`no-store`): its language depends on cookies and Accept-Language.
+   * translated page (one whose `data.lang` is set) opened with `?lang=` remembers that choice,
+   * unless it names `preferredLang`, the language the page chose before the browser's (an app's,
+   * the same value the page gave `requestedLanguage`): that is the app's choice, not the person's.
+   * The answer is never stored (`no-store`): its language depends on cookies and Accept-Language.
    */
-  render(request: FastifyRequest, reply: FastifyReply, template: string, data: Record<string, unknown> = {}, status = 200): FastifyReply {
+  render(request: FastifyRequest, reply: FastifyReply, template: string, data: Record<string, unknown> = {}, status = 200, preferredLang?: string): FastifyReply {
     const currentPath = new URL(request.url, 'http://local.invalid').pathname;
-    this.rememberLanguage(request, reply, data.lang);
+    this.rememberLanguage(request, reply, data.lang, preferredLang);
     const html = this.env.render(template, { lang: 'en', ...data, currentPath, csrfToken: this.csrfToken(request, reply), csrfField: CSRF_FIELD });
     return reply
       .code(status)

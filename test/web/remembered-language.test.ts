@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestedLanguage } from '../../src/web/page-language.js';
+import { languageToRemember, requestedLanguage } from '../../src/web/page-language.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 
 /** The language a page's HTML is written in (`<html lang>`). */
@@ -126,6 +126,36 @@ describe('the language a page remembers from its switch', () => {
     expect(requestedLanguage(request({ query: { lang: 'en' }, cookies: { pg_lang: 'fr' } }), 'fr')).toBe('en');
     // Over https the __Host- cookie, which no sibling subdomain can plant, is read first.
     expect(requestedLanguage(request({ cookies: { 'pg_lang': 'en', '__Host-pg_lang': 'fr' } }))).toBe('fr');
+  });
+
+  it('a ?lang= naming the language the page prefers (an app\'s, passed in by the page) is not remembered; naming another one is', () => {
+    const get = (fields: { method?: string; query?: object; cookies?: Record<string, string>; headers?: Record<string, string> }) =>
+      ({ method: 'GET', query: {}, body: undefined, cookies: {}, headers: { 'accept-language': 'en' }, ...fields }) as unknown as FastifyRequest;
+    const french = get({ query: { lang: 'fr' } });
+    // The app prefers French: its link's ?lang=fr is the app's choice, the bare address would be French anyway.
+    expect(languageToRemember(french, 'fr', 'fr')).toBeUndefined();
+    expect(languageToRemember(french, 'fr', 'FR')).toBeUndefined();
+    // No preference given: the English browser's ?lang=fr is the person's choice.
+    expect(languageToRemember(french, 'fr')).toBe('fr');
+    // The app prefers English: ?lang=fr changes something, so it is remembered.
+    expect(languageToRemember(french, 'fr', 'en')).toBe('fr');
+    // Nothing is kept between calls: the same request asked again without the preference remembers it.
+    expect(languageToRemember(french, 'fr', 'fr')).toBeUndefined();
+    expect(languageToRemember(french, 'fr')).toBe('fr');
+    // A HEAD is answered as the GET, headers included; a POST remembers nothing.
+    expect(languageToRemember(get({ method: 'HEAD', query: { lang: 'fr' } }), 'fr')).toBe('fr');
+    expect(languageToRemember(get({ method: 'POST', query: { lang: 'fr' } }), 'fr')).toBeUndefined();
+  });
+
+  it('a HEAD of a page with ?lang= sets the same pg_lang cookie as its GET, and a HEAD that changes nothing sets none', async () => {
+    const head = await t.app.inject({ method: 'HEAD', url: '/boxes?lang=fr', headers: { 'accept-language': 'en' } });
+    expect(head.statusCode).toBe(200);
+    expect(head.body).toBe('');
+    const get = await open('/boxes?lang=fr');
+    expect(languageCookies(head)).toEqual(languageCookies(get));
+    expect(languageCookies(head)).toMatchObject([{ name: 'pg_lang', value: 'fr' }]);
+    const same = await t.app.inject({ method: 'HEAD', url: '/boxes?lang=fr', headers: { 'accept-language': 'en', cookie: 'pg_lang=fr' } });
+    expect(languageCookies(same)).toEqual([]);
   });
 });
 

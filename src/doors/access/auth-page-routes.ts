@@ -70,15 +70,21 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
   /** The language the app asked its pages in (its languageCode), when it named one. */
   const appLang = (grant?: AccessGrant): string | undefined => (grant && grant.request.languageAsked !== false ? grant.request.lang : undefined);
 
-  /** The page's language: `?lang=`, then the person's remembered choice, then the app's languageCode when it named one, then the browser's. */
+  /**
+   * The page's language: `?lang=`, then the person's remembered choice, then the app's languageCode
+   * when it named one, then the browser's. Every page shown for the grant hands `appLang(grant)` to
+   * renderPage too (`preferredLang`): the app's own link names its language (`?lang=fr`), which must
+   * not be remembered as the person's choice.
+   */
   const langOf = (request: FastifyRequest, grant?: AccessGrant): Lang => {
     // pickLang reads a language code as people write it ("FR", "fr-CH"), and skips one it lacks.
     return pickLang(request, appLang(grant));
   };
 
-  const message = (request: FastifyRequest, reply: FastifyReply, lang: Lang, key: string, status: number) => {
+  /** A message page in `lang`; `preferredLang` is the app's language when the page is shown for a grant (`langOf`). */
+  const message = (request: FastifyRequest, reply: FastifyReply, lang: Lang, key: string, status: number, preferredLang?: string) => {
     const t = translator(lang);
-    return renderPage(pages, request, reply, 'account/message.njk', { title: t('error.title'), message: t(key) }, { status, lang });
+    return renderPage(pages, request, reply, 'account/message.njk', { title: t('error.title'), message: t(key) }, { status, lang, preferredLang });
   };
 
   /**
@@ -101,7 +107,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
       next: authPath(request, found, lang),
       intro: t('access.signinIntro', { app: found.grant.request.requestingAppId }),
       ...extra,
-    }, { status, lang, user: null });
+    }, { status, lang, user: null, preferredLang: appLang(found.grant) });
   };
 
   /** Ends the flow: redirect to the app, or the page that says the window can be closed. */
@@ -110,9 +116,9 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     if (target) return reply.header('cache-control', 'no-store').redirect(target, 303);
     const t = accessTranslator(lang);
     const { grant, outcome } = decided;
-    if (outcome.status === 'ERROR') return errorPage(request, reply, outcome, lang, { user });
+    if (outcome.status === 'ERROR') return errorPage(request, reply, outcome, lang, { user, preferredLang: appLang(grant) });
     const text = outcome.status === 'ACCEPTED' ? t('done.accepted', { app: grant.request.requestingAppId }) : t('done.refused', { app: grant.request.requestingAppId });
-    return renderPage(pages, request, reply, 'access/done.njk', { title: t('done.title'), text, outcome: outcome.status }, { lang, user });
+    return renderPage(pages, request, reply, 'access/done.njk', { title: t('done.title'), text, outcome: outcome.status }, { lang, user, preferredLang: appLang(grant) });
   };
 
   /**
@@ -121,7 +127,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
    * for an id this door has no words for), with a link to the person's accesses when revoking one
    * is the way out.
    */
-  const errorPage = (request: FastifyRequest, reply: FastifyReply, outcome: { id: string; message: string }, lang: Lang, options: { user?: User; status?: number }) => {
+  const errorPage = (request: FastifyRequest, reply: FastifyReply, outcome: { id: string; message: string }, lang: Lang, options: { user?: User; status?: number; preferredLang: string | undefined }) => {
     const t = accessTranslator(lang);
     const key = `access.error.${outcome.id}`;
     const text = hasAccessMessage(key) ? t(key) : t('done.error', { message: outcome.message });
@@ -168,7 +174,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
       // The app may ask for an access that ends (expireAfter): part of what it asks for.
       lifetime: grant.request.expireAfter ? t('access.lifetime', { duration: lifetimeText(grant.request.expireAfter, lang, t) }) : null,
       updating: check.mismatchingAccess !== undefined,
-    }, { lang, user });
+    }, { lang, user, preferredLang: appLang(grant) });
   };
 
   /**
@@ -179,12 +185,13 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
    */
   const alreadyDecided = async (request: FastifyRequest, reply: FastifyReply, grant: AccessGrant) => {
     const lang = langOf(request, grant);
+    const preferredLang = appLang(grant);
     const t = translator(lang);
     const status = grant.result?.status;
-    if (grant.result?.status === 'ERROR') return errorPage(request, reply, grant.result, lang, { status: 409 });
-    if (status !== 'ACCEPTED' && status !== 'REFUSED') return message(request, reply, lang, 'error.decided', 409);
+    if (grant.result?.status === 'ERROR') return errorPage(request, reply, grant.result, lang, { status: 409, preferredLang });
+    if (status !== 'ACCEPTED' && status !== 'REFUSED') return message(request, reply, lang, 'error.decided', 409, preferredLang);
     const text = t(status === 'ACCEPTED' ? 'done.alreadyAccepted' : 'done.alreadyRefused', { app: grant.request.requestingAppId });
-    return renderPage(pages, request, reply, 'account/message.njk', { title: t('done.title'), message: text }, { status: 409, lang });
+    return renderPage(pages, request, reply, 'account/message.njk', { title: t('done.title'), message: text }, { status: 409, lang, preferredLang });
   };
 
   /**
@@ -240,7 +247,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     const lang = langOf(request, grant);
     const user = await currentUser(request);
     if (!user) return signInForm(request, reply, found, lang, {}, 401);
-    if (!csrfValid(request)) return message(request, reply, lang, 'error.csrf_failed', 403);
+    if (!csrfValid(request)) return message(request, reply, lang, 'error.csrf_failed', 403, appLang(grant));
     try {
       const decided = request.body.decision === 'accept'
         ? await acceptAccess(env.consent, grant, key, user, await checkAccess(env.consent, user, grant.request))
@@ -252,9 +259,9 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
       if (isPairgateError(error) && error.status === 409) {
         const decided = await findAccessRequest(ctx.engine, key);
         if (decided && ctx.engine.stateOf(decided) !== 'pending') return alreadyDecided(request, reply, decided);
-        return message(request, reply, lang, 'error.decided', 409);
+        return message(request, reply, lang, 'error.decided', 409, appLang(grant));
       }
-      if (isPairgateError(error) && (error.status === 404 || error.status === 410)) return message(request, reply, lang, 'error.unknownKey', 404);
+      if (isPairgateError(error) && (error.status === 404 || error.status === 410)) return message(request, reply, lang, 'error.unknownKey', 404, appLang(grant));
       // Anything else (a store failure while granting): the app learns ERROR instead of waiting for
       // a decision that will never come; the details go to the log only.
       request.log.error({ err: error }, 'accepting an auth request failed');

@@ -12,6 +12,11 @@ export interface PageOptions {
   user?: User | null;
   /** The page's language when the caller already chose it. */
   lang?: Lang;
+  /**
+   * The language the page prefers over the browser's (the app's on the access door's pages), as
+   * the caller gave it to `pickLang`: a `?lang=` naming it is not remembered as the person's choice.
+   */
+  preferredLang?: string | undefined;
 }
 
 /**
@@ -20,9 +25,9 @@ export interface PageOptions {
  * account" link that leads to a refusal) are added to `data`.
  */
 export async function renderPage(pages: Pages, request: FastifyRequest, reply: FastifyReply, template: string, data: Record<string, unknown> = {}, options: PageOptions = {}): Promise<FastifyReply> {
-  const lang = options.lang ?? pickLang(request);
+  const lang = options.lang ?? pickLang(request, options.preferredLang);
   const user = options.user === undefined ? await currentUser(request) : options.user;
   const locals = pageLocals(lang);
   const registrationOpen = accountsOf(request).parts.registration;
-  return pages.render(request, reply, template, { ...locals, switchUrl: languageSwitchUrl(request, locals.otherLang), user, registrationOpen, ...data }, options.status ?? 200);
+  return pages.render(request, reply, template, { ...locals, switchUrl: languageSwitchUrl(request, locals.otherLang), user, registrationOpen, ...data }, options.status ?? 200, options.preferredLang);
 }
