@@ -112,6 +112,29 @@ describe('pairgate lan: input the person can fix exits 2, says what to do', () =
     expect(unreadable.code).toBe(2);
   });
 
+  it('a --qr-png or --qr-svg that cannot be written: said before the offer starts, with the option, exit 2', async () => {
+    const missing = join(root, 'no-such-folder', 'qr.png');
+    const png = await run(['lan', 'offer', '--qr-png', missing, '--config-dir', join(root, 'qr'), '--no-qr', '--no-discovery', '--address', '127.0.0.1', '--bind', '127.0.0.1', '--timeout', '5']);
+    expect(png.stderr).toBe(`pairgate: --qr-png ${missing}: there is no folder ${join(root, 'no-such-folder')}; create it, or write the image somewhere else. [invalid_request]\n`);
+    expect(png.code).toBe(2);
+    const svg = await run(['lan', 'offer', '--qr-svg', root, '--config-dir', join(root, 'qr'), '--no-qr', '--no-discovery', '--address', '127.0.0.1', '--bind', '127.0.0.1', '--timeout', '5']);
+    expect(svg.stderr).toBe(`pairgate: --qr-svg ${root}: this is a folder; give the path of the image file to write in it. [invalid_request]\n`);
+    expect(svg.code).toBe(2);
+  });
+
+  it('a --discovery-group that is not multicast, a --discovery-interface this machine does not have: exit 2, saying what to give (lan, doctor)', async () => {
+    const group = await run(['lan', 'nearby', '--seconds', '1', '--discovery-group', '10.0.0.1']);
+    expect(group.stderr).toBe('pairgate: --discovery-group: "10.0.0.1" is not an IPv4 multicast address (224.0.0.0 to 239.255.255.255; the default is 239.255.70.71, and both devices must use the same). [invalid_request]\n');
+    expect(group.code).toBe(2);
+    // 203.0.113.0/24 is for documentation: no machine has it.
+    const doctor = await run(['doctor', '--quiet', '--discovery-interface', '203.0.113.77']);
+    expect(doctor.stderr).toMatch(/^pairgate: --discovery-interface: 203\.0\.113\.77 is not an address of this machine \(its IPv4 addresses: [^)]*127\.0\.0\.1[^)]*\)\. Give one of them, or leave the option out to use every interface\. \[invalid_request\]\n$/);
+    expect(doctor.code).toBe(2);
+    const join_ = await run(['lan', 'join', '--code', '1234-5678', '--discovery-group', 'ff02::1', '--config-dir', join(root, 'group-join'), '--timeout', '1']);
+    expect(join_.stderr).toContain('--discovery-group: "ff02::1" is not an IPv4 multicast address');
+    expect(join_.code).toBe(2);
+  });
+
   it('lan connect --listen that no peer connects to: says it stopped and what to run on the other device, exit 2', async () => {
     const result = await run(['lan', 'connect', '--listen', '--config-dir', join(root, 'lonely'), '--bind', '127.0.0.1', '--port', '0', '--timeout', '1']);
     expect(result.stderr).toContain('pairgate: No trusted peer connected within 1 s, so the listener stopped. Run it again and, while it waits, "pairgate lan connect ');

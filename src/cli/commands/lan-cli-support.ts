@@ -1,6 +1,8 @@
 import { Option, type Command } from 'commander';
-import { unlinkSync } from 'node:fs';
+import { accessSync, constants, statSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { resolveConfigDir } from '../../doors/lan/config-dir.js';
 import type { DiscoveryOptions } from '../../doors/lan/discovery.js';
 import { unicastProblem } from '../../doors/lan/ip-addresses.js';
@@ -42,9 +44,35 @@ export function configDirOf(options: CommonLanOptions): string {
   return resolveConfigDir(options.configDir);
 }
 
-/** Discovery options from the command line. */
+/** True for an IPv4 multicast address (224.0.0.0/4), the only kind a discovery group can be. */
+function isIpv4Multicast(address: string): boolean {
+  if (isIP(address) !== 4) return false;
+  const first = Number(address.split('.')[0]);
+  return first >= 224 && first <= 239;
+}
+
+/** This machine's IPv4 addresses, those of interfaces that are up (what `networkInterfaces` lists). */
+function ownIpv4Addresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((entries) => (entries ?? []).filter((e) => e.family === 'IPv4').map((e) => e.address));
+}
+
+/**
+ * Discovery options from the command line. A group that is not a multicast address, or an
+ * interface address this machine does not have, is refused here (exit 2, saying what to give):
+ * left to the socket, each failed later as "cannot join multicast group on any interface
+ * (addMembership EINVAL)", exit 1, and the doctor blamed Wi-Fi client isolation for it.
+ */
 export function discoveryOf(options: CommonLanOptions): DiscoveryOptions {
-  if (options.discoveryInterface && isIP(options.discoveryInterface) !== 4) throw new InvalidRequestError('--discovery-interface must be an IPv4 address.');
+  if (options.discoveryInterface) {
+    if (isIP(options.discoveryInterface) !== 4) throw new InvalidRequestError('--discovery-interface must be an IPv4 address.');
+    const own = ownIpv4Addresses();
+    if (!own.includes(options.discoveryInterface)) {
+      throw new InvalidRequestError(`--discovery-interface: ${options.discoveryInterface} is not an address of this machine (its IPv4 addresses: ${own.join(', ') || 'none'}). Give one of them, or leave the option out to use every interface.`);
+    }
+  }
+  if (options.discoveryGroup !== undefined && !isIpv4Multicast(options.discoveryGroup)) {
+    throw new InvalidRequestError(`--discovery-group: "${options.discoveryGroup}" is not an IPv4 multicast address (224.0.0.0 to 239.255.255.255; the default is 239.255.70.71, and both devices must use the same).`);
+  }
   return {
     port: intOption(options.discoveryPort, '--discovery-port', 1, 65535),
     group: options.discoveryGroup,
@@ -61,6 +89,41 @@ export function addressesOf(values: string[] | undefined, max = Infinity): strin
     if (problem) throw new InvalidRequestError(`--address: ${problem}.`);
   }
   return values;
+}
+
+/**
+ * Checks, before an offer starts, that the QR code image given with `option` (`--qr-png`,
+ * `--qr-svg`) can be written there: its folder exists and this user may write in it, and no folder
+ * stands at its name. A typo used to surface only after the listener had started and its
+ * addresses were found, as Node's `ENOENT: ... open '<file>.<hex>.tmp'` with exit 1.
+ */
+export function checkQrImagePath(path: string | undefined, option: string): void {
+  if (path === undefined) return;
+  const problem = qrImageProblem(path);
+  if (problem) throw new InvalidRequestError(`${option} ${path}: ${problem}.`);
+}
+
+function qrImageProblem(path: string): string | undefined {
+  if (path === '') return 'give the path of the image file to write';
+  try {
+    if (statSync(path).isDirectory()) return 'this is a folder; give the path of the image file to write in it';
+  } catch {
+    // Not there yet: the usual case.
+  }
+  const folder = dirname(path);
+  let stats;
+  try {
+    stats = statSync(folder);
+  } catch {
+    return `there is no folder ${folder}; create it, or write the image somewhere else`;
+  }
+  if (!stats.isDirectory()) return `${folder} is not a folder; write the image somewhere else`;
+  try {
+    accessSync(folder, constants.W_OK);
+  } catch {
+    return `you may not write in ${folder}; write the image somewhere else`;
+  }
+  return undefined;
 }
 
 /** Collects a repeatable option. */

@@ -6,7 +6,7 @@ import { decodeConnectionString, describeConnection } from '../../doors/lan/conn
 import { DEFAULT_CONNECT_PORT, scanNearby } from '../../doors/lan/discovery.js';
 import { MAX_ADDRESSES } from '../../doors/lan/ip-addresses.js';
 import {
-  addressesOf, cleanUpOnSignal, collect, configDirOf, discoveryOf, intOption, jsonOption, pairingJson, pairingText, progressBar,
+  addressesOf, checkQrImagePath, cleanUpOnSignal, collect, configDirOf, discoveryOf, intOption, jsonOption, pairingJson, pairingText, progressBar,
   removeFiles, stderrLog, withConfigDir, withDiscovery, type CommonLanOptions,
 } from './lan-cli-support.js';
 
@@ -170,6 +170,8 @@ device paired within --timeout (lan_offer_timeout), --max-failures reached
     .action(async (options: OfferCliOptions) => {
       const { startOffer, writeQrFile, qrForTerminal } = await loadLan();
       const timeout = intOption(options.timeout, '--timeout', 1, 86_400)!;
+      checkQrImagePath(options.qrPng, '--qr-png');
+      checkQrImagePath(options.qrSvg, '--qr-svg');
       const offer = await startOffer({
         configDir: configDirOf(options),
         deviceName: options.name,
@@ -193,8 +195,19 @@ device paired within --timeout (lan_offer_timeout), --max-failures reached
       // with Ctrl-C) they are of no use to anyone, and a QR code scanned later would only fail.
       const images = [options.qrPng, options.qrSvg];
       cleanUpOnSignal(() => removeFiles(images));
-      if (options.qrPng) await writeQrFile(options.qrPng, offer.connectionString, 'png');
-      if (options.qrSvg) await writeQrFile(options.qrSvg, offer.connectionString, 'svg');
+      // Checked above, but the folder can still change (or the disk fill) meanwhile: say which
+      // image, and stop the offer rather than leave it listening for a code nobody was shown.
+      for (const [path, format, option] of [[options.qrPng, 'png', '--qr-png'], [options.qrSvg, 'svg', '--qr-svg']] as const) {
+        if (!path) continue;
+        try {
+          await writeQrFile(path, offer.connectionString, format);
+        } catch (error) {
+          removeFiles(images);
+          offer.result.catch(() => undefined);
+          await offer.close();
+          throw new InvalidRequestError(`${option} ${path}: the image cannot be written (${(error as Error).message}); write it somewhere else.`);
+        }
+      }
       if (options.json) {
         console.log(JSON.stringify({ event: 'offer', connectionString: offer.connectionString, ...(offer.code ? { code: offer.code } : {}), ...offer.description, ...(offer.ownIp ? { ownIp: offer.ownIp } : {}) }));
       } else {

@@ -130,12 +130,16 @@ export function interfacesCheck(states: InterfaceState[]): CheckOutcome {
  * discovery: received none back" leaves the person with the diagnosis and no treatment; these are
  * the usual causes on a home or office network, in the order worth checking.
  */
-const HINTS: Record<string, string> = {
+const HINTS: Record<string, string | ((options: DoctorOptions) => string)> = {
   interfaces: 'Connect this device to the network the other device is on (Wi-Fi or cable). An interface that is down matters only if that network is behind it.',
   'own-addresses': 'Pairing can still find this device by multicast discovery; if that fails too, check that a firewall lets incoming TCP connections reach pairgate.',
   listener: 'Choose another port with --port (or leave it out for a random one).',
   'self-reach': 'A firewall on this device drops incoming TCP connections: allow them for pairgate (a random port, or the one given with --port), or pair by multicast discovery.',
-  multicast: 'Multicast does not get through: Wi-Fi "client isolation" (guest networks often have it) or a firewall dropping UDP port 47390 (group 239.255.70.71). Pair by the QR code or connection string, whose addresses are dialled directly, or allow that traffic.',
+  // The group and port this run used (--discovery-group, --discovery-port), which are what to allow.
+  multicast: (options) => {
+    const discovery = options.discovery === false ? {} : options.discovery ?? {};
+    return `Multicast does not get through: Wi-Fi "client isolation" (guest networks often have it) or a firewall dropping UDP port ${discovery.port ?? DEFAULT_DISCOVERY_PORT} (group ${discovery.group ?? DEFAULT_GROUP}). Pair by the QR code or connection string, whose addresses are dialled directly, or allow that traffic.`;
+  },
   dns: 'Check the server\'s name in --server (or PAIRGATE_SERVER) and this device\'s DNS settings.',
   server: 'Check the URL given with --server (or PAIRGATE_SERVER), that the server is running (pairgate serve), and that no firewall or proxy is in the way.',
 };
@@ -178,7 +182,8 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
       const cause = (error as { cause?: { message?: string } }).cause?.message;
       outcome = { status: 'fail', summary: `${title} failed`, error: `${(error as Error).message || String(error)}${cause ? `: ${cause}` : ''}` };
     }
-    const hint = outcome.status === 'warn' || outcome.status === 'fail' ? HINTS[name] : undefined;
+    const hintOf = outcome.status === 'warn' || outcome.status === 'fail' ? HINTS[name] : undefined;
+    const hint = typeof hintOf === 'function' ? hintOf(options) : hintOf;
     const check: DoctorCheck = { name, title, ...outcome, ...(hint ? { hint } : {}), durationMs: Math.round(performance.now() - started) };
     checks.push(check);
     log(`[${check.status}] ${title}: ${check.summary}${check.error ? ` (${check.error})` : ''}`, check);

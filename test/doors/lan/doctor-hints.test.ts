@@ -22,6 +22,14 @@ describe('pairgate doctor: what to try', () => {
     expect(text).toContain(`  FAIL  pairgate server reachability: pairgate server reachability failed\n        error: fetch failed: connect ECONNREFUSED 127.0.0.1:${port}\n        try: Check the URL given with --server`);
   });
 
+  it('the multicast hint names the group and port this run used, not the defaults', async () => {
+    // An interface address no machine has (documentation range): joining the group fails.
+    const report = await runDoctor({ discovery: { group: '239.1.2.3', port: 5555, interfaceAddress: '203.0.113.77' }, multicastWaitMs: 100, checkTimeoutMs: 4000 });
+    const multicast = report.checks.find((c) => c.name === 'multicast')!;
+    expect(multicast.status).toBe('fail');
+    expect(multicast.hint).toContain('a firewall dropping UDP port 5555 (group 239.1.2.3)');
+  });
+
   it('counts one warning as "1 warning"', () => {
     const report: DoctorReport = {
       version: 1, startedAt: '', finishedAt: '', host: { hostname: 'h', platform: 'p', node: 'n' }, ok: true,
