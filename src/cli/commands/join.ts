@@ -18,6 +18,11 @@ function explain(error: unknown): string {
       return 'No session has this code, or it has expired. Check the code, or ask your supporter for a new one.';
     case 'rate_limited':
       return `Too many attempts from your address. ${error.message}`;
+    // The server's 404 for a code decided on already says how, so the person is not told to check a code they typed right.
+    case 'code_used':
+      return 'This code was confirmed already, and a code works only once. If you still need help, ask your supporter for a new code.';
+    case 'code_declined':
+      return 'This code was declined, so nobody was given access, and it works no more. If you do want help, ask your supporter for a new code.';
     case 'code_burned':
     case 'grant_approved':
     case 'grant_refused':

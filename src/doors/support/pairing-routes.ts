@@ -44,6 +44,9 @@ const SPENT_PAGES: Record<SpentHow, { title: SupportKey; message: SupportKey }> 
 };
 
 /** The origin's answer for an unknown or expired code, as in the spec. */
+/** The machine code of the JSON 404 for a code decided on already, by how (spentCodeError). */
+const SPENT_CODES: Record<SpentHow, string> = { confirmed: 'code_used', declined: 'code_declined', burned: 'code_burned' };
+
 const codeNotFound = (): NotFoundError => new NotFoundError('Code not found', 'code_not_found');
 
 /**
@@ -138,6 +141,18 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
     return page(request, reply, 'error.njk', { title: codeRefusalTitle(error, lang), message: codeRefusalText(error, lang) }, error.status);
   };
 
+  /**
+   * The JSON answer for a code that was decided on already (SpentCodes): still the Plexus 404
+   * "Code not found", but with a machine code that says how (`code_used`, `code_declined`,
+   * `code_burned`), so that an agent (`pairgate join`) can tell the person what the page tells them
+   * rather than to check a code they typed right.
+   */
+  const spentCodeError = async (error: unknown, typed: string): Promise<unknown> => {
+    if (!isPairgateError(error) || error.code !== 'code_not_found') return error;
+    const how = await spent.how(typed).catch(() => undefined);
+    return how ? new NotFoundError(error.message, SPENT_CODES[how]) : error;
+  };
+
   /** An error of the code's look-up: JSON, or for browsers the page that says what went wrong (errorPage). */
   const errorOrPage = (description: string) => ({ description, content: { 'application/json': { schema: PlexusErrorView }, 'text/html': { schema: { type: 'string' } } } });
 
@@ -151,8 +166,12 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
     config: { rateLimit: lookupLimit },
   }, async (request, reply) => {
     if (!prefersHtml(request)) {
-      const { session, token } = await find(request.clientNetwork, request.params.code);
-      return info(session, token);
+      try {
+        const { session, token } = await find(request.clientNetwork, request.params.code);
+        return info(session, token);
+      } catch (error) {
+        throw await spentCodeError(error, request.params.code);
+      }
     }
     try {
       const { session, code, pairing } = await find(request.clientNetwork, request.params.code);
