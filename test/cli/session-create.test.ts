@@ -95,6 +95,16 @@ describe('pairgate session create names its flags when one is wrong', () => {
   });
 });
 
+describe('pairgate session show, delete, code and attach with a malformed session id', () => {
+  it('are refused before any request (nothing listens on the server given), saying what an id holds, not the server\'s route pattern', async () => {
+    for (const command of ['show', 'delete', 'code', 'attach']) {
+      const result = await runCli(['session', command, 'helping joe!', '--server', 'http://127.0.0.1:9', ...credentials]);
+      expectRefused(result, /^pairgate: "helping joe!" is not a session id: an id holds letters, digits, "\.", "_" and "-", up to 64, and starts with a letter or digit\. See the ids of the live sessions with: pairgate session list \[session_id_invalid\]$/m);
+      expect(result.stderr).not.toMatch(/params\.id|pattern/);
+    }
+  }, 120_000); // four CLI runs, on a machine that may be busy
+});
+
 describe('pairgate session code', () => {
   const servers = useSupportServers();
 

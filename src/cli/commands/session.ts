@@ -65,6 +65,25 @@ function supportAction<A extends unknown[]>(action: (...args: A) => Promise<void
     });
 }
 
+/** What a session id may hold, in words (the server's SESSION_ID_PATTERN). */
+const SESSION_ID_RULE = 'letters, digits, ".", "_" and "-", up to 64, and starts with a letter or digit';
+
+/**
+ * Refuses a malformed session id before any request: the server would refuse it too, but its
+ * message names its route parameter and pattern (`params.id must match pattern ...`), not what to do.
+ */
+async function checkSessionId(id: string, flag?: string): Promise<void> {
+  // The server's own pattern; its module (and TypeBox) loads only for the session commands.
+  const { SESSION_ID_PATTERN } = await import('../../doors/support/schemas.js');
+  if (new RegExp(SESSION_ID_PATTERN).test(id)) return;
+  if (flag) throw new InvalidRequestError(`${flag} may hold ${SESSION_ID_RULE}.`, undefined, 'session_id_invalid');
+  throw new InvalidRequestError(
+    `${terminalSafe(JSON.stringify(id))} is not a session id: an id holds ${SESSION_ID_RULE}. See the ids of the live sessions with: pairgate session list`,
+    undefined,
+    'session_id_invalid',
+  );
+}
+
 /** The exit codes of the session commands that make one request, in their --help. */
 const SESSION_EXIT_CODES = `Exit code: 0 when done; 2 for bad input or a request the server refused (an
 unknown or ended session, missing or wrong credentials: unauthorized, no
@@ -223,11 +242,7 @@ support_origin_off); 1 when the server cannot be reached.`)
       if (options.ttl !== undefined && !/^\d+$/.test(options.ttl)) throw new InvalidRequestError('--ttl must be a whole number of seconds.');
       // Checked here so the message names the flags (the server names its form fields and pattern).
       if (options.ttl !== undefined && Number(options.ttl) < 10) throw new InvalidRequestError('--ttl must be 10 seconds or more.', undefined, 'ttl_invalid');
-      // The server's own pattern; its module (and TypeBox) loads only for this command.
-      const { SESSION_ID_PATTERN } = await import('../../doors/support/schemas.js');
-      if (options.id !== undefined && !new RegExp(SESSION_ID_PATTERN).test(options.id)) {
-        throw new InvalidRequestError('--id may hold letters, digits, ".", "_" and "-", up to 64, and starts with a letter or digit.');
-      }
+      if (options.id !== undefined) await checkSessionId(options.id, '--id');
       if (Boolean(options.sessionUser) !== Boolean(options.sessionPassword)) {
         throw new InvalidRequestError('--session-user and --session-password go together (a login for this session alone), and neither may be empty.', undefined, 'credentials_incomplete');
       }
@@ -255,6 +270,7 @@ support_origin_off); 1 when the server cannot be reached.`)
     .description('a new pairing code for a session still waiting (its code expired)')
     .addHelpText('after', `\n${SESSION_EXIT_CODES}`)
     .action(supportAction(async (id: string, options: ServerOptions) => {
+      await checkSessionId(id);
       printCreated(await (await client(options)).newCode(id), true);
     }));
 
@@ -262,6 +278,7 @@ support_origin_off); 1 when the server cannot be reached.`)
     .description('show the state of a session')
     .addHelpText('after', `\n${SESSION_EXIT_CODES}`)
     .action(supportAction(async (id: string, options: ServerOptions) => {
+      await checkSessionId(id);
       const info = await (await client(options)).getSession(id);
       console.log(`${info.ID}: ${info.State}, expires at ${info.ExpiresAt}`);
     }));
@@ -279,6 +296,7 @@ support_origin_off); 1 when the server cannot be reached.`)
     .description('end and remove a session')
     .addHelpText('after', `\n${SESSION_EXIT_CODES}`)
     .action(supportAction(async (id: string, options: ServerOptions) => {
+      await checkSessionId(id);
       await (await client(options)).deleteSession(id);
       console.log(`Session ${id} ended.`);
     }));
@@ -293,6 +311,7 @@ say the session ended after /end, or it cannot be reached; 2 for an unknown
 session, missing or refused credentials (unauthorized), or a server without
 the support origin (support_origin_off).`)
     .action(supportAction(async (id: string, options: ServerOptions & { json?: boolean }) => {
+      await checkSessionId(id);
       // The text format is the doctor's, whose module loads TLS identities: only for this command.
       const { agentReportJson, formatAgentReport } = await import('../agent-report.js');
       const supporter = await client(options);
