@@ -59,7 +59,8 @@ describe('install door: replayed Mattermost calls (real sockets, manual clock)',
   };
   const expectReplayed = (answer: Answer) => {
     expect(answer.status).toBe(409);
-    expect(answer.body).toEqual({ type: 'error', text: expect.stringContaining('already received'), data: { error: 'call_replayed' } });
+    // Said to a person who ran one command twice within a second: the first ran, so not "run it again".
+    expect(answer.body).toEqual({ type: 'error', text: 'This same call was already received and run once; it was not run a second time. /pairgate status says where you stand.', data: { error: 'call_replayed' } });
   };
 
   it('the same signed unlink twice: the second is 409 call_replayed and unlinks nothing', async () => {

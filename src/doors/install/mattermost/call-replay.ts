@@ -6,7 +6,9 @@ import { CLOCK_TOLERANCE_SECONDS } from './call-jwt.js';
 /** A state-changing call received a second time, identical: 409, nothing done again. */
 export class CallReplayedError extends PairgateError {
   constructor() {
-    super('call_replayed', 409, 'This call was already received; it was not run a second time. Run the command again.');
+    // Mostly met by a person who ran the same command twice within a second: the first one ran,
+    // so running it again would only repeat it; status says where they stand.
+    super('call_replayed', 409, 'This same call was already received and run once; it was not run a second time. /pairgate status says where you stand.');
   }
 }
 
