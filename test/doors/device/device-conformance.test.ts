@@ -82,7 +82,7 @@ describe('device door: RFC 6749 conformance details', () => {
 describe('device door: waiting authorizations per network', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await createTestApp({ ...DEVICE_ENV, PAIRGATE_DEVICE_AUTHORIZATIONS_PER_MINUTE: '100000', PAIRGATE_RATE_LIMIT_MAX: '100000', PAIRGATE_DEVICE_MAX_PENDING: '10', PAIRGATE_DEVICE_MAX_PENDING_PER_IP: '3' });
+    t = await createTestApp({ ...DEVICE_ENV, PAIRGATE_DEVICE_AUTHORIZATIONS_PER_MINUTE: '100000', PAIRGATE_RATE_LIMIT_MAX: '100000', PAIRGATE_DEVICE_MAX_PENDING: '10', PAIRGATE_DEVICE_MAX_PENDING_PER_IP: '3', PAIRGATE_DEVICE_TOKEN_REQUESTS_PER_MINUTE: '2' });
   });
   afterAll(() => t.close());
 
@@ -99,5 +99,16 @@ describe('device door: waiting authorizations per network', () => {
     expect((await ask('2001:db8:1:2::ffff')).status).toBe(429);
     // Another network still gets codes (10 server-wide, 6 held).
     expect((await ask('198.51.100.9')).status).toBe(200);
+  });
+
+  it('the token endpoint\'s rate limit (raised before the route\'s code) answers no-store with Pragma too', async () => {
+    const poll = () => postRaw(t, '/oauth/token', 'grant_type=password&client_id=tv-app', undefined, {}, '192.0.2.44');
+    await poll();
+    await poll();
+    const limited = await poll();
+    expect(limited.status).toBe(429);
+    expect(limited.body).toMatchObject({ error: 'rate_limited' });
+    expect(limited.headers['cache-control']).toBe('no-store');
+    expect(limited.headers.pragma).toBe('no-cache');
   });
 });
