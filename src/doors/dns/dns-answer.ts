@@ -69,7 +69,12 @@ export class DnsResponder {
     const questions = packet.questions ?? [];
     if (questions.length !== 1) return bareReply(id, flags, RCODE.FORMERR);
     const question = questions[0]!;
-    const opt = (packet.additionals ?? []).find((rr) => rr.type === 'OPT') as { udpPayloadSize?: number } | undefined;
+    const opt = (packet.additionals ?? []).find((rr) => rr.type === 'OPT') as { udpPayloadSize?: number; ednsVersion?: number } | undefined;
+    if (opt && (opt.ednsVersion ?? 0) > 0) {
+      // EDNS versions above 0 are not spoken: BADVERS (16, i.e. extended RCODE 1 over RCODE 0)
+      // with our version, so the client falls back to version 0 (RFC 6891 6.1.3).
+      return dnsPacket.encode({ id, type: 'response', flags: flags & dnsPacket.RECURSION_DESIRED, questions: [question], answers: [], authorities: [], additionals: [{ type: 'OPT', name: '.', udpPayloadSize: UDP_EDNS_MAX, extendedRcode: 1, ednsVersion: 0, flags: 0 } as unknown as Answer] });
+    }
     const limit = transport === 'tcp' ? 65535 : opt ? Math.min(UDP_EDNS_MAX, Math.max(UDP_PLAIN, opt.udpPayloadSize ?? UDP_PLAIN)) : UDP_PLAIN;
 
     const result = await this.resolve(question);
@@ -113,6 +118,9 @@ export class DnsResponder {
     const none = { answers: [] as Answer[], authorities: [] as Answer[], additionals: [] as Answer[] };
     if ((question.class ?? 'IN') !== 'IN' && question.class !== 'ANY') return { rcode: RCODE.REFUSED, authoritative: false, ...none };
     if (!inZone(name, zone)) return { rcode: RCODE.REFUSED, authoritative: false, ...none };
+    // Zone transfers are not offered (the zone is every box's records): REFUSED, as RFC 5936 2.2.1
+    // asks, not an empty NOERROR that a secondary would take for a broken transfer.
+    if (qtype === 'AXFR' || qtype === 'IXFR') return { rcode: RCODE.REFUSED, authoritative: false, ...none };
     const serial = await this.records.serial();
     const answers: Answer[] = [];
     const additionals: Answer[] = [];

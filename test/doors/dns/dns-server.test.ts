@@ -21,6 +21,18 @@ async function errorCode(promise: Promise<unknown>): Promise<string> {
   }
 }
 
+/** One raw query over UDP to our server, its answer decoded. */
+async function askUdp(port: number, query: dnsPacket.Packet): Promise<dnsPacket.DecodedPacket> {
+  const socket = createSocket('udp4');
+  try {
+    const reply = new Promise<Buffer>((resolve) => socket.once('message', resolve));
+    socket.send(dnsPacket.encode(query), port, '127.0.0.1');
+    return dnsPacket.decode(await reply);
+  } finally {
+    socket.close();
+  }
+}
+
 describe('authoritative DNS server (node:dns Resolver against our port)', () => {
   let t: TestApp;
   let runtime: DnsRuntime;
@@ -91,16 +103,7 @@ describe('authoritative DNS server (node:dns Resolver against our port)', () => 
     const api = updateClient(runtime, box);
     await api.set(`dangling.${base}`, 'CNAME', `gone.${base}`);
     await api.set(`outside.${base}`, 'CNAME', 'example.org');
-    const ask = async (name: string, type: string) => {
-      const socket = createSocket('udp4');
-      try {
-        const reply = new Promise<Buffer>((resolve) => socket.once('message', resolve));
-        socket.send(dnsPacket.encode({ type: 'query', id: 9, questions: [{ type: type as 'A', name }] }), runtime.dns.port, '127.0.0.1');
-        return dnsPacket.decode(await reply);
-      } finally {
-        socket.close();
-      }
-    };
+    const ask = (name: string, type: string) => askUdp(runtime.dns.port, { type: 'query', id: 9, questions: [{ type: type as 'A', name }] });
     const summary = (packet: dnsPacket.DecodedPacket) => ({
       rcode: packet.rcode,
       aa: packet.flag_aa,
@@ -136,6 +139,26 @@ describe('authoritative DNS server (node:dns Resolver against our port)', () => 
       answers: [`outside.${base} CNAME example.org`],
       authorities: [],
     });
+  });
+
+  it('refuses zone transfers (AXFR, IXFR) and answers an EDNS version it does not speak with BADVERS', async () => {
+    for (const type of ['AXFR', 'IXFR']) {
+      const transfer = await askUdp(runtime.dns.port, { type: 'query', id: 3, questions: [{ type: type as 'A', name: ZONE }] });
+      expect({ type, rcode: transfer.rcode, answers: transfer.answers!.length, authorities: transfer.authorities!.length }).toEqual({ type, rcode: 'REFUSED', answers: 0, authorities: 0 });
+    }
+    const future = await askUdp(runtime.dns.port, {
+      type: 'query', id: 4, questions: [{ type: 'A', name: `local.${base}` }],
+      additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, ednsVersion: 1, flags: 0 } as unknown as dnsPacket.Answer],
+    });
+    const opt = future.additionals!.find((rr) => rr.type === 'OPT') as unknown as { extendedRcode: number; ednsVersion: number };
+    // BADVERS is 16: extended RCODE 1 above a header RCODE of 0; the server's version is 0.
+    expect({ rcode: future.rcode, extended: opt.extendedRcode, version: opt.ednsVersion, answers: future.answers!.length }).toEqual({ rcode: 'NOERROR', extended: 1, version: 0, answers: 0 });
+    // Version 0 is answered as usual.
+    const current = await askUdp(runtime.dns.port, {
+      type: 'query', id: 5, questions: [{ type: 'A', name: `local.${base}` }],
+      additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0 } as unknown as dnsPacket.Answer],
+    });
+    expect(current.answers!.map((a) => (a as { data: unknown }).data)).toEqual(['192.168.1.20']);
   });
 
   it('records are durable: a restarted server answers them', async () => {
