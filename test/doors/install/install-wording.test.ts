@@ -52,9 +52,14 @@ describe('install door: what people read says the truth', () => {
       const page = await admin.post(`/integrations/orgs/${orgId}/mattermost/link-token`, {});
       expect(page.status).toBe(200);
       expect(page.text).toContain('run this command within 30 seconds.');
+      // Each value is named: the organization, the command, and the token alone.
+      expect(page.text).toMatch(/<dt>Organization<\/dt>\s*<dd id="link-org">Wording<\/dd>/);
+      expect(page.text).toMatch(/<dt>Command to run in Mattermost<\/dt>\s*<dd><code id="link-command">\/pairgate link /);
+      expect(page.text).toMatch(/<dt>The token alone<\/dt>\s*<dd><code id="link-token">/);
       await admin.get('/integrations?lang=fr');
       const french = await admin.post(`/integrations/orgs/${orgId}/mattermost/link-token`, { lang: 'fr' });
       expect(french.text).toContain('dans un délai de 30 secondes.');
+      expect(french.text).toContain('<dt>Commande à lancer dans Mattermost</dt>');
       // Opening a page with ?lang=fr is remembered, as the switch is: back to English for the tests below.
       await admin.get('/integrations?lang=en');
     });
