@@ -7,6 +7,7 @@ import { currentUser, requireUser, signInUrl } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
 import { askedLang, pickLang, translator } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
+import { pathInLanguage } from '../../web/page-language.js';
 import type { AccessEnv } from './access-env.js';
 import type { AppAccess } from './app-accesses.js';
 import { permissionLines } from './permission-lines.js';
@@ -72,7 +73,8 @@ export function installAccessesPage(app: FastifyInstance, env: AccessEnv): void 
       return renderPage(pages, request, reply, 'account/message.njk', { title: t('error.title'), message: t('error.csrf_failed'), back: '/account/accesses' }, { status: 403, user });
     }
     await env.accesses.revoke(user.id, request.params.id);
-    return reply.redirect(`/account/accesses?revoked=1&lang=${pickLang(request)}`, 303);
+    // Bare unless the page would not pick the form's language by itself (pathInLanguage).
+    return reply.redirect(pathInLanguage(request, '/account/accesses?revoked=1', pickLang(request)), 303);
   });
 
   api.get('/api/v1/accesses', {

@@ -10,6 +10,7 @@ import { formFromThisSite } from './form-guard.js';
 import { askedLang, pickLang, translator, type Lang, type MessageKey } from './i18n.js';
 import { renderPage } from './page-helpers.js';
 import { lifetimeWords, waitWords } from '../../web/duration-words.js';
+import { pathInLanguage } from '../../web/page-language.js';
 
 /** Form fields are strings; the CSRF token and the language ride along in every form. */
 const FormBase = { _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) };
@@ -48,15 +49,15 @@ async function introFor(request: FastifyRequest, next: string, then: MessageKey)
 }
 
 /**
- * `path` in the language the request asked for (`?lang=`, or the form's `lang`) when the browser's
- * Accept-Language would choose another: a person who switched to French on a form stays in French
- * on the page it leads to. When the browser would choose it anyway, the address stays bare.
+ * `path` in the language the request asked for (`?lang=`, or the form's `lang`): bare when the next
+ * page picks it by itself (the pg_lang cookie the switch set, else Accept-Language:
+ * `pathInLanguage`), as it nearly always does; with `?lang=` only when it would not, since then
+ * the next page cannot know it (a browser that did not keep the cookie). A person who switched to
+ * French on a form stays in French on the page it leads to.
  */
 function inAskedLang(request: FastifyRequest, path: string): string {
   const lang = askedLang(request);
-  // The language the next page picks with nothing asked: the browser's alone.
-  const browsers = pickLang({ headers: request.headers } as FastifyRequest);
-  return lang && lang !== browsers ? `${path}${path.includes('?') ? '&' : '?'}lang=${lang}` : path;
+  return lang ? pathInLanguage(request, path, lang) : path;
 }
 
 /** The registration fields `error` is about, for the form to mark: a taken account may be either name. */

@@ -8,6 +8,7 @@ import { currentUser, requireUser, signInUrl } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
 import { askedLang, pickLang } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
+import { pathInLanguage } from '../../web/page-language.js';
 import type { DeviceEnv } from './device-env.js';
 import { deviceTranslator } from './device-i18n.js';
 import type { ConnectedDevice } from './device-tokens.js';
@@ -88,7 +89,8 @@ export function installDevicesPage(app: FastifyInstance, env: DeviceEnv): void {
       return renderPage(pages, request, reply, 'account/message.njk', { title: t('error.title'), message: t('error.csrf_failed'), back: DEVICES_PAGE_PATH }, { status: 403, user });
     }
     await env.tokens.revokeForUser(user.id, request.params.id);
-    return reply.redirect(`${DEVICES_PAGE_PATH}?revoked=1&lang=${pickLang(request)}`, 303);
+    // Bare unless the page would not pick the form's language by itself (pathInLanguage).
+    return reply.redirect(pathInLanguage(request, `${DEVICES_PAGE_PATH}?revoked=1`, pickLang(request)), 303);
   });
 
   api.get('/api/v1/device/tokens', {

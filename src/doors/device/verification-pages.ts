@@ -10,6 +10,7 @@ import { addFlowIntro } from '../accounts/flow-intro.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
 import { pickLang, type Lang } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
+import { pathInLanguage } from '../../web/page-language.js';
 import type { User } from '../accounts/users.js';
 import type { CodeBudget } from './code-budget.js';
 import { DEVICE_KIND, USER_CODE_FORMAT, type DeviceGrant, type DeviceRequest, type DeviceResult } from './device-grant.js';
@@ -75,15 +76,22 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
   const render = (request: FastifyRequest, reply: FastifyReply, lang: Lang, template: string, data: Record<string, unknown>, status = 200, user?: User | null) =>
     renderPage(pages, request, reply, template, { t: deviceTranslator(lang), ...data }, { status, lang, ...(user !== undefined ? { user } : {}) });
 
+  /** A message page, whose way back to the code form is bare unless that page would not pick `lang` by itself (pathInLanguage). */
   const message = (request: FastifyRequest, reply: FastifyReply, lang: Lang, key: string, status: number) => {
     const t = deviceTranslator(lang);
-    return render(request, reply, lang, 'account/message.njk', { title: t('device.title'), message: t(key), back: `/device?lang=${lang}` }, status);
+    return render(request, reply, lang, 'account/message.njk', { title: t('device.title'), message: t(key), back: pathInLanguage(request, '/device', lang) }, status);
   };
 
   const codeForm = (request: FastifyRequest, reply: FastifyReply, lang: Lang, data: Record<string, unknown> = {}, status = 200) =>
     render(request, reply, lang, 'device/code.njk', { title: deviceTranslator(lang)('device.title'), ...data }, status);
 
-  const consentPath = (grantId: string, lang: Lang): string => `/device/consent?request=${encodeURIComponent(grantId)}&lang=${lang}`;
+  /**
+   * The consent page of `grantId` in `lang`, as the code form's redirect and the sign-in form's
+   * `next` lead to it: bare, since this same browser opens it (its code's ticket is held for it)
+   * and its pg_lang cookie or Accept-Language gives the page `lang`; with `?lang=` only when they
+   * would not (pathInLanguage).
+   */
+  const consentPath = (request: FastifyRequest, grantId: string, lang: Lang): string => pathInLanguage(request, `/device/consent?request=${encodeURIComponent(grantId)}`, lang);
 
   /**
    * A request already answered (the page reloaded or gone back to after the click, the form sent
@@ -156,7 +164,7 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
       action: '/device/signin',
       key: grant.id,
       // Someone without an account registers and comes back to this consent screen.
-      next: consentPath(grant.id, lang),
+      next: consentPath(request, grant.id, lang),
       intro: deviceTranslator(lang)('device.signinIntro', { client: grant.request.clientName }),
       ...extra,
     }, status, null);
@@ -215,7 +223,7 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
     }
     const key = ticketKey(request, grant.id)!;
     await ctx.stores.ephemeral.set(key, '1', Math.max(1, grant.expiresAt - ctx.clock.now()), ctx.clock.now());
-    return reply.redirect(consentPath(grant.id, lang), 303);
+    return reply.redirect(consentPath(request, grant.id, lang), 303);
   });
 
   api.get('/device/consent', {
@@ -240,7 +248,7 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
     if (!csrfValid(request)) return signInForm(request, reply, lang, found, { login: request.body.login, error: t('error.csrf_failed') }, 403);
     const refused = await signInFromForm(request, reply, request.body.login, request.body.password);
     if (refused) return signInForm(request, reply, lang, found, { login: request.body.login, error: signInRefusalText(refused, lang) }, refused.status);
-    return reply.redirect(consentPath(found.id, lang), 303);
+    return reply.redirect(consentPath(request, found.id, lang), 303);
   });
 
   api.post('/device/decide', {

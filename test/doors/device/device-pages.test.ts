@@ -99,6 +99,30 @@ describe('device verification pages over real sockets', () => {
     expect(consent.text).toContain('action="/device/decide"');
   });
 
+  it('the code form leads to a bare consent address and the message page back to a bare /device when the cookie carries the language; ?lang= only for a browser without it', async () => {
+    // An English browser whose person switched to French: the switch's cookie carries it.
+    const browser = new FormClient(base, { 'accept-language': 'en' });
+    await browser.signIn('device-owner', password);
+    await browser.get('/device?lang=fr');
+    expect(browser.cookies.get('pg_lang')).toBe('fr');
+    const device = await startDevice();
+    const typed = await browser.post('/device', { user_code: device.user_code, lang: 'fr' });
+    expect(typed.location).toMatch(/^\/device\/consent\?request=[^&]+$/);
+    expect((await browser.get(typed.location!)).text).toContain('<html lang="fr">');
+    // The message page's way back is bare too, and French again.
+    const unknown = await browser.get('/device/consent?request=nothing-here');
+    expect(unknown.status).toBe(404);
+    expect(unknown.text).toContain('<html lang="fr">');
+    expect(unknown.text).toContain('class="button secondary" href="/device"');
+    // A browser that kept no cookie: the form's French travels in the address, as the next page cannot know it.
+    browser.cookies.delete('pg_lang');
+    const again = await startDevice();
+    const typedAgain = await browser.post('/device', { user_code: again.user_code, lang: 'fr' });
+    expect(typedAgain.location).toMatch(/^\/device\/consent\?request=[^&]+&lang=fr$/);
+    const noCookie = await browser.get('/device/consent?request=nothing-here&lang=fr');
+    expect(noCookie.text).toContain('class="button secondary" href="/device?lang=fr"');
+  });
+
   it('someone without an account registers from the sign-in form and comes back to the consent screen', async () => {
     const device = await startDevice();
     const browser = new FormClient(base);

@@ -130,6 +130,24 @@ describe('connected devices of several clients', () => {
   });
   afterAll(() => t.close());
 
+  it('Disconnect leads back to a bare address when the cookie carries the page\'s language, to one with ?lang= for a browser without it; so does revoking an app access', async () => {
+    const person = new FormClient(base, { 'accept-language': 'en' });
+    await person.register('devices-lang');
+    await person.get('/account/devices?lang=fr');
+    expect(person.cookies.get('pg_lang')).toBe('fr');
+    for (const page of ['/account/devices', '/account/accesses']) {
+      const revoked = await person.post(`${page}/no-such-id/revoke`, { lang: 'fr' });
+      expect(revoked.status, page).toBe(303);
+      expect(revoked.location, page).toBe(`${page}?revoked=1`);
+      expect((await person.get(revoked.location!)).text, page).toContain('<html lang="fr">');
+    }
+    person.cookies.delete('pg_lang');
+    for (const page of ['/account/devices', '/account/accesses']) {
+      expect((await person.post(`${page}/no-such-id/revoke`, { lang: 'fr' })).location, page).toBe(`${page}?revoked=1&lang=fr`);
+      expect((await person.post(`${page}/no-such-id/revoke`, { lang: 'en' })).location, page).toBe(`${page}?revoked=1`);
+    }
+  });
+
   it('names every device of every client on the API and the page, with one registry look-up for all of them', async () => {
     expect((await adminCall(base, 'PUT', '/set-top-box', { name: 'Set-top box' })).status).toBe(201);
     expect((await adminCall(base, 'PUT', '/kiosk-1', { name: 'Lobby kiosk', scopes: ['read'] })).status).toBe(201);
