@@ -106,4 +106,23 @@ describe('pairgate lan: stopped or ended, nothing of its own left behind', () =>
     expect(offer.stderr.join('')).toContain('pairgate: The other device stopped before the exchange finished: it was stopped (Ctrl-C) before it finished (lan_interrupted there). '
       + 'Nothing went wrong on this device: try again when pairgate runs there again. [lan_peer_failed]');
   }, 60_000);
+
+  it('Ctrl-C on an offer in the middle of sending a payload: the join is told it was stopped (not "connection lost"), exit 1, no .partial left', async () => {
+    const payload = join(root, 'big-sent.bin');
+    // Large enough that the transfer is still running when the first progress line is read, so the
+    // notice goes out behind queued bytes of the file (which used to be cut off by the exit).
+    writeFileSync(payload, Buffer.alloc(96 * 1024 * 1024, 9));
+    const out = join(root, 'received-from-stopped');
+    mkdirSync(out);
+    const offer = start(['lan', 'offer', '--config-dir', join(root, 'sender'), ...loopback, '--json', '--no-qr', '--payload', payload, '--timeout', '60']);
+    const connection = String((await offer.first).connectionString);
+    const joiner = start(['lan', 'join', connection, '--config-dir', join(root, 'receiver'), '--out', out, '--no-discovery', '--json']);
+    await until(() => /Sending big-sent\.bin/.test(offer.stderr.join('')) && /Receiving big-sent\.bin/.test(joiner.stderr.join('')));
+    offer.child.kill('SIGINT');
+    expect(await offer.exit).toEqual({ code: null, signal: 'SIGINT' });
+    expect((await joiner.exit).code).toBe(1);
+    expect(joiner.stderr.join('')).toContain('pairgate: The other device stopped before the exchange finished: it was stopped (Ctrl-C) before it finished (lan_interrupted there). '
+      + 'Nothing went wrong on this device: try again when pairgate runs there again. [lan_peer_failed]');
+    expect(readdirSync(out)).toEqual([]);
+  }, 60_000);
 });

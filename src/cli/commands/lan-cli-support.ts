@@ -193,8 +193,15 @@ export function pairingText(result: PairingResult): string {
 /** The signals a lan command cleans up on. */
 export type StopSignal = 'SIGINT' | 'SIGTERM';
 
-/** What to remove when the command is stopped by a signal (`cleanUpOnSignal`). */
-const cleanups: ((signal: StopSignal) => string[])[] = [];
+/**
+ * What to do when the command is stopped by a signal (`cleanUpOnSignal`): the paths removed, or a
+ * promise of something still to be written out (a word to the other device).
+ */
+type SignalCleanup = (signal: StopSignal) => string[] | Promise<unknown>;
+const cleanups: SignalCleanup[] = [];
+
+/** Longest wait, once stopped, for what the cleanups still write out: the person pressed Ctrl-C. */
+const SIGNAL_FLUSH_MS = 1000;
 
 /**
  * Adds to what a lan command stopped by Ctrl-C (or SIGTERM) removes before it exits: files it made
@@ -203,13 +210,21 @@ const cleanups: ((signal: StopSignal) => string[])[] = [];
  * removed, which the person is told of. Then the
  * signal is raised again, so the shell sees the command end by it (exit status 130 for Ctrl-C).
  */
-export function cleanUpOnSignal(cleanup: (signal: StopSignal) => string[]): void {
+export function cleanUpOnSignal(cleanup: SignalCleanup): void {
   if (cleanups.length === 0) {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => {
-        const removed = cleanups.flatMap((each) => each(signal));
+        const results = cleanups.map((each) => each(signal));
+        const removed = results.flatMap((result) => (Array.isArray(result) ? result : []));
+        const pending = results.filter((result): result is Promise<unknown> => !Array.isArray(result));
         stderrLog(`\npairgate: stopped${signal === 'SIGINT' ? ' (Ctrl-C)' : ''}${removed.length ? `; removed ${removed.join(', ')}` : ''}.`);
-        process.kill(process.pid, signal);
+        // A second Ctrl-C meanwhile ends the process at once (the handler ran once).
+        let timer: NodeJS.Timeout | undefined;
+        const bound = new Promise<void>((resolve) => { timer = setTimeout(resolve, SIGNAL_FLUSH_MS); });
+        void Promise.race([Promise.allSettled(pending), bound]).then(() => {
+          clearTimeout(timer);
+          process.kill(process.pid, signal);
+        });
       });
     }
   }

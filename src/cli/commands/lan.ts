@@ -26,7 +26,7 @@ async function loadLan() {
   ]);
   // Ctrl-C in the middle of an exchange: the other device is told this one was stopped (it says
   // so rather than "connection lost"), and no half-received file is left behind.
-  cleanUpOnSignal((signal) => { frames.tellPeersStopped(signal); return []; });
+  cleanUpOnSignal((signal) => frames.tellPeersStopped(signal));
   cleanUpOnSignal(payload.removePartialPayloads);
   return { ...connect, ...joining, ...codeJoining, ...offer, ...qr };
 }

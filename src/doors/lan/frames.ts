@@ -83,11 +83,14 @@ const live = new Set<FramedChannel>();
 /**
  * Tells the device at the other end of every open channel that this command was stopped by
  * `signal`, so its person reads that (`lan_peer_failed`, "stopped (Ctrl-C)") rather than a lost
- * connection. Synchronous, for a signal handler: the frame is handed to the socket, which writes
- * at once what the kernel takes (a few dozen bytes on an idle connection); best effort.
+ * connection. The frame is handed to the socket at once, behind what is queued there already; the
+ * promise settles when it has been written out (or the connection is gone), which the signal
+ * handler waits for, within a bound, before the process ends: in the middle of sending a file the
+ * frame sat behind the file's queued bytes, the process ended first, and the other device said
+ * only that the connection was lost. Best effort.
  */
-export function tellPeersStopped(signal: 'SIGINT' | 'SIGTERM'): void {
-  for (const channel of live) channel.tell(interruptedNotice(signal));
+export function tellPeersStopped(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
+  return Promise.all([...live].map((channel) => channel.stopFor(interruptedNotice(signal)))).then(() => undefined);
 }
 
 /** A framed, message-oriented view of a socket. */
@@ -102,6 +105,8 @@ export class FramedChannel {
   private stopSending: ((error: Error) => void) | undefined;
   /** This side said its last word (`refuse`, `tell`): it has nothing more to tell. */
   private told = false;
+  /** The command is being stopped (`stopFor`): no more payload bytes go out. */
+  private stopped = false;
 
   constructor(readonly socket: Duplex) {
     live.add(this);
@@ -113,11 +118,30 @@ export class FramedChannel {
     socket.on('close', () => this.fail(new ConnectionLostError(CLOSED)));
   }
 
-  /** Sends a control message. */
-  send(message: ControlMessage): void {
+  /** Sends a control message; `onWritten` hears when it has left the socket (or failed to). */
+  send(message: ControlMessage, onWritten?: () => void): void {
     const body = Buffer.from(JSON.stringify(message), 'utf8');
     if (body.length > MAX_JSON_FRAME) throw new ProtocolError('control message too large');
-    this.socket.write(Buffer.concat([header(JSON_FRAME, body.length), body]));
+    this.socket.write(Buffer.concat([header(JSON_FRAME, body.length), body]), onWritten ? () => onWritten() : undefined);
+  }
+
+  /**
+   * The command is being stopped (Ctrl-C): tells the other device so, and sends nothing more (a
+   * file being sent stops here, so the notice is not followed by more of it). Resolves when the
+   * notice has been written out, or there is no connection to write it to.
+   */
+  stopFor(notice: PeerNotice): Promise<void> {
+    this.stopped = true;
+    if (this.told || this.socket.destroyed) return Promise.resolve();
+    this.told = true;
+    return new Promise<void>((resolve) => {
+      this.socket.once('close', () => resolve());
+      try {
+        this.send({ t: 'error', code: notice.code, message: notice.message }, resolve);
+      } catch {
+        resolve();
+      }
+    });
   }
 
   /** Sends a chunk of payload bytes, waiting while the socket's buffer is full. */
@@ -128,6 +152,8 @@ export class FramedChannel {
       // disk is full): the rest of the file would be sent for nothing.
       if (this.peerError) throw this.peerError;
       if (this.failure) throw this.failure;
+      // Stopping: the process ends once the notice is out; sending on would only delay it.
+      if (this.stopped) await new Promise<never>(() => undefined);
       const part = chunk.subarray(offset, offset + MAX_DATA_FRAME);
       const ok = this.socket.write(Buffer.concat([header(DATA_FRAME, part.length), part]));
       if (!ok) await this.drained();
@@ -230,6 +256,9 @@ export class FramedChannel {
   }
 
   private onData(chunk: Buffer): void {
+    // Stopping: nothing more is acted on (a file being received must not be finished and named
+    // after its `.partial` was removed) while the notice goes out.
+    if (this.stopped) return;
     this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
     while (this.buffer.length >= HEADER) {
       const type = this.buffer[0]!;
