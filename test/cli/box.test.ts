@@ -283,7 +283,7 @@ describe('pairgate box', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     await expect(resolver.resolveSoa('box.example.test')).rejects.toBeDefined();
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('pairgate box with an empty PAIRGATE_SERVER (`export PAIRGATE_SERVER=`, a compose file\'s `PAIRGATE_SERVER=`)', () => {
