@@ -93,7 +93,9 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
   const formAction = async (request: FastifyRequest, reply: FastifyReply, action: (user: User, lang: Lang) => Promise<FastifyReply>, form = true, facts?: () => Promise<RefusalFacts>) => {
     const lang = pickLang(request);
     const user = await currentUser(request);
-    if (!user) return reply.redirect(signInUrl(LINK_PAGE_PATH, askedLang(request)), 303);
+    // A page that only shows (the deletion's confirmation) is where the person wanted to be: back
+    // to it after signing in. A form sent signed out is lost anyway: back to the list.
+    if (!user) return reply.redirect(signInUrl(form ? LINK_PAGE_PATH : (request.url.split('?')[0] ?? LINK_PAGE_PATH), askedLang(request)), 303);
     try {
       if (form) {
         pages.verifyCsrf(request);

@@ -231,4 +231,12 @@ describe('install door: deleting an organization (real sockets, manual clock)', 
     expect(page.text).toContain('<h1>Supprimer Perdue</h1>');
     expect(page.text).toContain('tapez le nom de l&#39;organisation\u00a0: Perdue');
   });
+
+  it('the confirmation page opened signed out leads to the sign-in page, which comes back to it (not to the list)', async () => {
+    const orgId = await admin.createOrg('Revenue');
+    const answer = await fetch(`${base}/integrations/orgs/${orgId}/delete?lang=fr`, { redirect: 'manual' });
+    expect(answer.status).toBe(303);
+    const next = new URL(answer.headers.get('location')!, base).searchParams.get('next');
+    expect(next).toBe(`/integrations/orgs/${orgId}/delete?lang=fr`);
+  });
 });
