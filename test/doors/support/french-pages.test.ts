@@ -177,14 +177,16 @@ describe('the support pages in French', () => {
     const text = decoded(page.body);
     expect(heading(page.body)).toBe('Session d’assistance');
     expect(text).toContain('<p>Avec <strong>Thorsten</strong> de The great PC support.</p>');
-    expect(text).toContain('>Connexion…</p>');
-    expect(text).toContain('Cette page a besoin de JavaScript pour tenir la session avec votre assistant.');
+    // The status is the script's to fill ("Connexion…" is among its words): without JavaScript nothing connects.
+    expect(text).toContain('<p id="status" role="status" aria-live="polite"></p>');
+    expect(text).toContain('Cette page a besoin de JavaScript pour tenir la session avec votre assistant, et JavaScript est désactivé dans ce navigateur. Activez-le, puis rechargez cette page');
     expect(text).toContain('<label for="message">Message</label>');
     expect(text).toContain('>Envoyer</button>');
     expect(text).toContain('>Terminer la session</button>');
     expect(englishLeftIn(page.body)).toEqual([]);
     const words = JSON.parse(/data-words="([^"]*)"/.exec(page.body)![1]!.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&')) as Record<string, string>;
     expect(words.connected).toBe('Session connectée. Votre assistant peut maintenant vous aider.');
+    expect(words.connecting).toBe('Connexion…');
     expect(words.says).toBe(`{who}${NBSP}: `);
 
     // A confirmation from a page asked in French leads to the session page in French.
