@@ -35,12 +35,13 @@ export function installIntrospectionRoute(app: FastifyInstance, env: DeviceEnv):
       response: { 200: IntrospectionView, 400: OAuthErrorView, 401: OAuthErrorView },
     },
     config: { rateLimit: { max: 600, timeWindow: 60_000 } },
-    // After the rate limit (an onRequest hook) and before the body is validated: a caller without
-    // the secret is counted, and learns nothing, not even what a valid body looks like.
-    preValidation: async (request, reply) => {
+    // After the rate limit (the server's onRequest hook, which runs before a route's) and before
+    // the body is even read: a caller without the secret is counted, has no body parsed for it, and
+    // learns nothing, not what a valid body looks like nor which content types are read.
+    onRequest: async (request, reply) => {
       requireIntrospectionSecret(request, reply, env.cfg.PAIRGATE_DEVICE_INTROSPECTION_SECRET, 'PAIRGATE_DEVICE_INTROSPECTION_SECRET');
-      refuseRepeatedParameters(request.body);
     },
+    preValidation: async (request) => refuseRepeatedParameters(request.body),
     onSend: noStore,
   }, async (request) => {
     const now = env.ctx.clock.now();

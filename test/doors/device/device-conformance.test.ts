@@ -66,6 +66,18 @@ describe('device door: RFC 6749 conformance details', () => {
     expect((await authorize(t.app, 'cli', 'read')).status).toBe(200);
   });
 
+  it('introspection refuses a caller without its secret before reading the body: no 415 or 400 tells it what the endpoint reads', async () => {
+    for (const [payload, type] of [['token=a', 'text/plain'], ['{not json', 'application/json'], ['', 'application/x-www-form-urlencoded']] as const) {
+      const answer = await postRaw(t, '/oauth/introspect', payload, type);
+      expect(answer.status).toBe(401);
+      expect(answer.body).toMatchObject({ error: 'invalid_client', pairgate_error: 'introspection_unauthorized' });
+      expect(answer.headers['www-authenticate']).toBe('Bearer realm="pairgate-introspection"');
+      expect(answer.headers.pragma).toBe('no-cache');
+    }
+    // With the secret, the body's faults are told as before.
+    expect((await postRaw(t, '/oauth/introspect', 'token=a', 'text/plain', INTROSPECTION_AUTH)).status).toBe(415);
+  });
+
   it('a Basic header that is not well-formed is 401 invalid_client with a Basic challenge, not passed over for the body', async () => {
     for (const url of ['/oauth/device_authorization', '/oauth/token', '/oauth/revoke']) {
       const answer = await postForm(t.app, url, { client_id: 'tv-app', grant_type: DEVICE_GRANT_TYPE, device_code: 'x', token: 'x' }, { authorization: 'Basic not*base64!' });
