@@ -70,7 +70,10 @@ describe('install door: what people read says the truth', () => {
       expect(page.status).toBe(200);
       expect(page.text).toContain('<dt>JWT secret</dt>');
       // No PAIRGATE_PUBLIC_URL: the links name the listening address, 127.0.0.1, and the page says so.
-      expect(page.text).toMatch(/These links name http:\/\/127\.0\.0\.1:\d+, which only this machine reaches: a Mattermost server elsewhere cannot fetch them\. Set PAIRGATE_PUBLIC_URL/);
+      expect(page.text).toMatch(/These links name http:\/\/127\.0\.0\.1:\d+, which only this machine reaches: Mattermost on another machine cannot reach them\. Set PAIRGATE_PUBLIC_URL to the address other machines reach pairgate at/);
+      // A webhook's sender posts to the links rather than fetching them, and is no "Signed webhook server".
+      const webhook = await admin.post(`/integrations/orgs/${orgId}/webhook/setup`, {});
+      expect(webhook.text).toMatch(/which only this machine reaches: Signed webhook on another machine cannot reach them\./);
       // The setup replaced the installation: set it up again for the chat commands below.
       const answer = await admin.setup(orgId);
       inst = { id: installationIdOf(answer.body.manifest_link), secret: answer.body.jwt_secret as string };
