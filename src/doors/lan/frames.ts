@@ -41,6 +41,13 @@ const NOT_TRUSTED = 'The other device does not trust this one: it never paired w
 const ALREADY_PAIRED = 'The other device has just paired with another device that proved the secret first, and an offer pairs with one device only. '
   + 'Start a new offer there to pair this one too.';
 
+/**
+ * An offer that refused the code this side proved (its own words, "Wrong pairing code.", said
+ * nothing of what to do): in this side's words, with what to type and what a retry costs.
+ */
+export const WRONG_CODE = 'The other device refused the pairing code: it is not the one it shows (mistyped, or from an earlier offer: each offer shows a fresh code). '
+  + 'Type the code it shows now; each wrong code counts as a failed attempt there, and the offer stops after --max-failures (default 5).';
+
 /** Errors made of the other device's word: this side does not answer them with its own. */
 const fromPeer = new WeakSet<Error>();
 
@@ -60,7 +67,7 @@ function refusal(message: ControlMessage): Error | undefined {
   switch (message.code) {
     case 'lan_wrong_secret': return new WrongSecretError(text);
     case 'lan_key_mismatch': return new PinMismatchError(text);
-    case 'lan_wrong_code': return new WrongCodeError(text);
+    case 'lan_wrong_code': return new WrongCodeError(WRONG_CODE);
     case 'lan_channel_binding_mismatch': return new ChannelBindingError(text);
     case 'lan_already_paired': return new ListenerClosedError(ALREADY_PAIRED, 'lan_already_paired');
     case 'lan_too_many_failures':

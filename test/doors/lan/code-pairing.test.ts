@@ -107,8 +107,10 @@ describe('lan pairing by short code (SRP-6a bound to TLS, real sockets on loopba
     const { offer, logs } = await codeOffer({ maxFailures: 3 });
     const wrong = wrongCode(offer.code!);
     for (let attempt = 1; attempt <= 3; attempt++) {
-      const code = await codeOf(joinWithCode(wrong, { configDir: deviceDir('code-wrong'), address: '127.0.0.1', port: offer.port, dialTimeoutMs: 2000 }));
-      expect(code).toBe('lan_wrong_code');
+      const failure = await joinWithCode(wrong, { configDir: deviceDir('code-wrong'), address: '127.0.0.1', port: offer.port, dialTimeoutMs: 2000 }).then(() => undefined, (error: Error) => error);
+      expect((failure as { code?: string } | undefined)?.code).toBe('lan_wrong_code');
+      // Says what to do, not only the offer's "Wrong pairing code.".
+      expect(failure!.message).toContain('Type the code it shows now; each wrong code counts as a failed attempt there');
       expect(offer.failures()).toBe(attempt);
     }
     expect(await codeOf(offer.result)).toBe('lan_too_many_failures');
