@@ -21,13 +21,16 @@ async function errorCode(promise: Promise<unknown>): Promise<string> {
   }
 }
 
+/** A decoded answer with its RCODE, which dns-packet decodes but does not type. */
+type Reply = dnsPacket.DecodedPacket & { rcode: string };
+
 /** One raw query over UDP to our server, its answer decoded. */
-async function askUdp(port: number, query: dnsPacket.Packet): Promise<dnsPacket.DecodedPacket> {
+async function askUdp(port: number, query: dnsPacket.Packet): Promise<Reply> {
   const socket = createSocket('udp4');
   try {
     const reply = new Promise<Buffer>((resolve) => socket.once('message', resolve));
     socket.send(dnsPacket.encode(query), port, '127.0.0.1');
-    return dnsPacket.decode(await reply);
+    return dnsPacket.decode(await reply) as Reply;
   } finally {
     socket.close();
   }
@@ -104,11 +107,11 @@ describe('authoritative DNS server (node:dns Resolver against our port)', () => 
     await api.set(`dangling.${base}`, 'CNAME', `gone.${base}`);
     await api.set(`outside.${base}`, 'CNAME', 'example.org');
     const ask = (name: string, type: string) => askUdp(runtime.dns.port, { type: 'query', id: 9, questions: [{ type: type as 'A', name }] });
-    const summary = (packet: dnsPacket.DecodedPacket) => ({
+    const summary = (packet: Reply) => ({
       rcode: packet.rcode,
       aa: packet.flag_aa,
       answers: packet.answers!.map((a) => `${a.name} ${a.type} ${String((a as { data: unknown }).data)}`),
-      authorities: packet.authorities!.map((a) => `${a.name} ${a.type} ${a.ttl}`),
+      authorities: packet.authorities!.map((a) => `${a.name} ${a.type} ${(a as { ttl?: number }).ttl}`),
     });
     // The target is a name of this zone that does not exist: its RCODE, and the SOA so the
     // resolver caches the negative answer (RFC 2308, RFC 6604).
