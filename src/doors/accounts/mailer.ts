@@ -31,7 +31,9 @@ export class Mailer {
 
   /** Sends `mail`; failures are logged (without content) and re-thrown. */
   async send(mail: Mail): Promise<void> {
-    const info = await this.transport.sendMail({ from: this.options.from, to: mail.to, subject: mail.subject, text: mail.text });
+    // An address object, not a string: nodemailer reads a string as a list (`a,b@x.com` would go
+    // to `b@x.com`), and the recipient is an account's stored address, which must stay one mailbox.
+    const info = await this.transport.sendMail({ from: this.options.from, to: { name: '', address: mail.to }, subject: mail.subject, text: mail.text });
     if (this.outbox) {
       mkdirSync(this.outbox, { recursive: true, mode: 0o700 });
       const file = join(this.outbox, `${Date.now()}-${randomId(6)}.eml`);

@@ -14,8 +14,13 @@ export interface User {
 
 /** Usernames: lowercase letters, digits and hyphens, 5-60 characters, not starting or ending with `-`. */
 export const USERNAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{3,58})[a-z0-9]$/;
-/** A pragmatic e-mail check: one @, no spaces, a dot in the domain. */
-const EMAIL_PATTERN = /^[^\s@]{1,64}@[^\s@]+\.[^\s@]{2,}$/;
+/**
+ * A pragmatic e-mail check: one @, a dot in the domain, and none of the characters that mail
+ * headers read as syntax (`,` `;` `<` `>` `(` `)` `[` `]` `:` `"` `\`) nor spaces or control
+ * characters. `a,victim@example.com` is one address to this page but a list to a mailer, which
+ * would send the account's reset links to `victim@example.com`.
+ */
+const EMAIL_PATTERN = /^[^\s@,;<>()[\]:"\\\p{Cc}]{1,64}@[^\s@,;<>()[\]:"\\\p{Cc}]+\.[^\s@,;<>()[\]:"\\\p{Cc}]{2,}$/u;
 /** Shortest accepted password. */
 export const MIN_PASSWORD_LENGTH = 8;
 /** Longest accepted password (scrypt takes any length; this bounds the work per request). */
@@ -27,6 +32,16 @@ export const MAX_PASSWORD_LENGTH = 200;
  */
 const RESERVED = new Set(['access', 'account', 'accounts', 'static', 'service', 'docs', 'api', 'metrics', 'healthz', 'readyz', 'admin', 'oauth', 'device', 'register', 'reset', 'signin', 'login', 'users']);
 
+/**
+ * An e-mail address (or a login that may be one) as it is stored and looked up: trimmed, lower
+ * case, and in Unicode NFC, so that `josé@…` typed with a precomposed é (as most keyboards do) and
+ * with e + a combining accent (as some systems and pastes do) are the one account, not two that
+ * look alike. Usernames are ASCII, which NFC leaves as they are.
+ */
+export function normaliseLogin(login: string): string {
+  return login.trim().toLowerCase().normalize('NFC');
+}
+
 function toUser(row: UserRow): User {
   return { id: row.id, username: row.username, email: row.email, createdAt: Number(row.created_at) };
 }
@@ -34,7 +49,7 @@ function toUser(row: UserRow): User {
 /** Checks registration input; throws a 400 naming the field at fault. */
 export function validateRegistration(input: { username: string; email: string; password: string }): { username: string; email: string } {
   const username = input.username.trim().toLowerCase();
-  const email = input.email.trim().toLowerCase();
+  const email = normaliseLogin(input.email);
   if (!USERNAME_PATTERN.test(username) || RESERVED.has(username)) {
     throw new InvalidRequestError('The username must be 5 to 60 characters of a-z, 0-9 and -, and not a reserved word.', { field: 'username' }, 'invalid_username');
   }
@@ -70,7 +85,7 @@ export class UserStore {
 
   /** The user by username, or by e-mail when `login` contains `@` (the seed turns e-mail into username first). */
   async findByLogin(login: string): Promise<(User & { passwordHash: string }) | undefined> {
-    const value = login.trim().toLowerCase();
+    const value = normaliseLogin(login);
     if (!value || value.length > 254) return undefined;
     const row = await this.db.selectFrom('users').selectAll().where(value.includes('@') ? 'email' : 'username', '=', value).executeTakeFirst();
     return row ? { ...toUser(row), passwordHash: row.password_hash } : undefined;
