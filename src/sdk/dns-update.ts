@@ -30,10 +30,28 @@ export function dnsPath(name: string): string {
 const UNTRUSTED_CERTIFICATE = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE']);
 
 /**
+ * OpenSSL's words when the first bytes back are not a TLS record (a plain HTTP server answers the
+ * ClientHello with "HTTP/1.1 400"): "wrong version number" (OpenSSL 1.1 and 3), "packet length too
+ * long" and "record layer failure" (other versions). Node reports them all as EPROTO.
+ */
+const PLAIN_ANSWER = /wrong version number|packet length too long|record layer failure/i;
+
+/** The port of a URL, written or implied by its scheme ('' when the URL cannot be read). */
+function portOf(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return parsed.port || (parsed.protocol === 'https:' ? '443' : parsed.protocol === 'http:' ? '80' : '');
+  } catch {
+    return '';
+  }
+}
+
+/**
  * The error for a request that got no answer. A TLS refusal is told apart from a server that does
  * not answer, with what to do about it: the update API usually has a self-signed certificate, so
  * the first try without `--update-ca` fails this way, and "Cannot reach" sent people looking at
- * the network. Codes: `tls_untrusted`, `tls_name_mismatch`, else `network_error` (status 0 for all).
+ * the network. Codes: `tls_untrusted`, `tls_name_mismatch`, `tls_not_spoken` (something answered, not in TLS),
+ * else `network_error` (status 0 for all).
  */
 function connectionError(baseUrl: string, error: Error): PairgateApiError {
   const code = (error as NodeJS.ErrnoException).code ?? error.message;
@@ -42,6 +60,12 @@ function connectionError(baseUrl: string, error: Error): PairgateApiError {
   }
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     return new PairgateApiError(0, 'tls_name_mismatch', `${baseUrl}: ${error.message} Use a name the certificate holds in --update-api, or give the server a certificate for this name.`);
+  }
+  if (code === 'EPROTO' && PLAIN_ANSWER.test(error.message)) {
+    // Something answered, only not in TLS: most often the server's plain http:// port given as
+    // https://. "Cannot reach" sent people checking a network that works.
+    const port = portOf(baseUrl);
+    return new PairgateApiError(0, 'tls_not_spoken', `${baseUrl} answered, but not over TLS: ${port ? `port ${port}` : 'this port'} does not speak TLS (likely the server's plain http:// port). Give --update-api the update API's own https:// address (PAIRGATE_DNS_UPDATE_PORT, 8443 by default; \`pairgate serve\` prints it as "dns update api listening on https://..."), and check the URL.`);
   }
   return new PairgateApiError(0, 'network_error', `Cannot reach ${baseUrl} (${code}).`);
 }
