@@ -1,5 +1,5 @@
 import type {} from '@fastify/swagger';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { UnauthorizedError } from '../core/errors.js';
 import { constantTimeEqual } from '../core/ids.js';
@@ -72,6 +72,25 @@ export class ServerMetrics {
   }
 }
 
+/**
+ * Lets a scraper through only with `Authorization: Bearer <PAIRGATE_METRICS_TOKEN>` (compared in
+ * constant time). The scheme is read without regard to case, as RFC 7235 §2.1 has it (some
+ * scrapers and proxies send `bearer`); anyone else gets 401 with the `WWW-Authenticate: Bearer`
+ * challenge RFC 7235 §3.1 asks of a 401, and a message naming the key and the header to send, so
+ * the operator of a scraper that fails knows what to set.
+ */
+function requireMetricsToken(authorization: string | undefined, reply: FastifyReply, token: string): void {
+  const presented = authorization === undefined ? undefined : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization)?.[1];
+  if (presented !== undefined && constantTimeEqual(presented, token)) return;
+  reply.header('www-authenticate', authorization === undefined ? 'Bearer realm="pairgate-metrics"' : 'Bearer realm="pairgate-metrics", error="invalid_token"');
+  throw new UnauthorizedError(
+    authorization === undefined
+      ? '/metrics needs the metrics token: send "Authorization: Bearer <token>" with the value of PAIRGATE_METRICS_TOKEN.'
+      : 'This is not the metrics token: send "Authorization: Bearer <token>" with the value of PAIRGATE_METRICS_TOKEN.',
+    'metrics_token_required',
+  );
+}
+
 /** Adds request timing and `GET /metrics` (optionally behind a bearer token). */
 export function installMetrics(app: FastifyInstance, metrics: ServerMetrics, token: string): void {
   // A callback hook, not an async one: no promise per request on every route.
@@ -83,9 +102,7 @@ export function installMetrics(app: FastifyInstance, metrics: ServerMetrics, tok
     done();
   });
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
-    if (token && !constantTimeEqual(request.headers.authorization ?? '', `Bearer ${token}`)) {
-      throw new UnauthorizedError('A metrics token is required.', 'metrics_token_required');
-    }
+    if (token) requireMetricsToken(request.headers.authorization, reply, token);
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 }

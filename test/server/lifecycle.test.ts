@@ -104,4 +104,28 @@ describe('server lifecycle', () => {
       await t.close();
     }
   });
+
+  it('/metrics reads the Bearer scheme in any case, and a refusal challenges and says which key and header to send', async () => {
+    const token = 's3cret-metrics-token-0123456789abcdef';
+    const t = await createTestApp({ PAIRGATE_METRICS_TOKEN: token });
+    try {
+      // RFC 7235 §2.1: the scheme is case-insensitive.
+      expect((await t.app.inject({ url: '/metrics', headers: { authorization: `bearer ${token}` } })).statusCode).toBe(200);
+      const missing = await t.app.inject('/metrics');
+      expect(missing.statusCode).toBe(401);
+      expect(missing.headers['www-authenticate']).toBe('Bearer realm="pairgate-metrics"');
+      expect(missing.json()).toMatchObject({ error: 'metrics_token_required' });
+      expect(missing.json().message).toContain('PAIRGATE_METRICS_TOKEN');
+      expect(missing.json().message).toContain('Authorization: Bearer');
+      const wrong = await t.app.inject({ url: '/metrics', headers: { authorization: 'Bearer not-the-token-0123456789abcdefghijkl' } });
+      expect(wrong.statusCode).toBe(401);
+      expect(wrong.headers['www-authenticate']).toContain('error="invalid_token"');
+      expect(wrong.json().message).toMatch(/not the metrics token/);
+      // The whole header must be the token: a prefix or a longer value is refused.
+      expect((await t.app.inject({ url: '/metrics', headers: { authorization: `Bearer ${token}x` } })).statusCode).toBe(401);
+      expect((await t.app.inject({ url: '/metrics', headers: { authorization: `Basic ${token}` } })).statusCode).toBe(401);
+    } finally {
+      await t.close();
+    }
+  });
 });
