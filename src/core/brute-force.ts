@@ -51,7 +51,7 @@ export function assertWithinBudget(key: string, scenario: BruteForceScenario, bu
     throw new ConfigError(
       key,
       `codes of ${scenario.entropyBits.toFixed(1)} bits with up to ${scenario.liveCodes} live for ` +
-        `${scenario.ttlSeconds} s at ${scenario.attemptsPerSecond} guesses/s give an attacker a ` +
+        `${scenario.ttlSeconds} s at ${formatRate(scenario.attemptsPerSecond)} guesses/s give an attacker a ` +
         `${formatProbability(probability)} chance, above the budget of ${formatProbability(budget)}. ` +
         'Use longer codes, a shorter lifetime or stricter rate limits.',
     );
@@ -59,10 +59,19 @@ export function assertWithinBudget(key: string, scenario: BruteForceScenario, bu
   return probability;
 }
 
-/** A probability for people: `1 in 2.4 million`. */
+/**
+ * A guess rate for people: at most three significant digits (`16.7`, not the division's
+ * `16.666666666666668`), whole numbers as they are.
+ */
+function formatRate(perSecond: number): string {
+  return Number.isInteger(perSecond) ? String(perSecond) : String(Number(perSecond.toPrecision(3)));
+}
+
+/** A probability for people: `1 in 2.4 million`, or a share in per cent from one half up. */
 export function formatProbability(probability: number): string {
   if (probability <= 0) return '0';
-  if (probability >= 1) return '1 in 1';
+  // "1 in 1" or "1 in 2" read as odd arithmetic; a chance this large reads better in per cent.
+  if (probability >= 0.5) return `${Math.min(100, Math.round(probability * 100))}%`;
   const oneIn = 1 / probability;
   if (oneIn >= 1e9) return `1 in ${(oneIn / 1e9).toPrecision(3)} billion`;
   if (oneIn >= 1e6) return `1 in ${(oneIn / 1e6).toPrecision(3)} million`;

@@ -48,5 +48,14 @@ describe('brute-force arithmetic', () => {
     expect(formatProbability(1 / 2_400_000)).toBe('1 in 2.40 million');
     expect(formatProbability(0.001)).toBe('1 in 1,000');
     expect(formatProbability(0)).toBe('0');
+    expect(formatProbability(1)).toBe('100%');
+    expect(formatProbability(0.75)).toBe('75%');
+    expect(formatProbability(0.4)).toBe('1 in 3');
+  });
+
+  it('says the refused scenario in rounded figures, not the raw floating-point ones', () => {
+    // 1000 addresses at 1 look-up a minute each: 16.666... guesses a second.
+    expect(() => assertWithinBudget('K', { entropyBits: 20, liveCodes: 1000, ttlSeconds: 600, attemptsPerSecond: 1000 / 60 }, 1e-3))
+      .toThrow('K: codes of 20.0 bits with up to 1000 live for 600 s at 16.7 guesses/s give an attacker a 100% chance, above the budget of 1 in 1,000.');
   });
 });
