@@ -14,6 +14,7 @@ import { LINK_PAGE_PATH } from './chat-commands.js';
 import type { Connector } from './connector.js';
 import { installTranslator } from './install-i18n.js';
 import { makeLinkToken, runSetup } from './integration-routes.js';
+import { FormNonces } from './form-nonces.js';
 import { lifetimeText } from './lifetime.js';
 import { confirmsName, deleteOrganization, deletionSummary } from './organization-deletion.js';
 import { OrgNameInput, ORG_ID_PATTERN, type Membership } from './organizations.js';
@@ -31,6 +32,12 @@ const PageAgain = htmlPage('The integrations page again, the error next to the f
 /** Done: to the integrations page, or (not signed in) to the sign-in page. */
 const Done = seeOther('Done: to the integrations page; not signed in: to the sign-in page, which comes back there.');
 const FormBase = { _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) };
+/** The forms whose answer is shown once carry a single-use nonce (see FormNonces); absent: a program posting the form, taken as sent once. */
+const OnceFormBase = { ...FormBase, form_nonce: Type.Optional(Type.String({ maxLength: 100 })) };
+/** The same form sent again (a reload of its answer): a page saying what the first sending made, and how to get another. */
+const SentAgain = htmlPage('The form was sent already: a page saying it was made and shown once, and how to get another.');
+/** A form whose nonce is malformed or older than a day: a page saying to open the page again. */
+const SentTooLate = htmlPage('The form is too old (shown more than a day ago): a page saying to open the organizations page again.');
 const OrgParams = Type.Object({ org: Type.String({ pattern: ORG_ID_PATTERN }) });
 
 /** Refusals of what was typed in a field of the integrations page, shown next to that field. */
@@ -75,6 +82,7 @@ export function labelOf(key: string): string {
 export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, connectors: readonly Connector[]): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const pages = kit.ctx.pages;
+  const nonces = new FormNonces(kit.ctx.stores.ephemeral);
 
   const render = (request: FastifyRequest, reply: FastifyReply, lang: Lang, template: string, data: Record<string, unknown>, user: User, status = 200) =>
     renderPage(pages, request, reply, template, { t: installTranslator(lang), ...data }, { status, lang, user });
@@ -158,6 +166,8 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
       orgs,
       connectors: connectors.map((connector) => ({ name: connector.name, displayName: connector.displayName })),
       roles: ROLES,
+      // One per rendering: each form's sending is recorded under its own path, so one nonce serves them all.
+      formNonce: nonces.issue(now),
       done,
       createForm: { name: createForm?.values.name ?? '', error: createForm?.error ?? '' },
     }, user, status);
@@ -176,6 +186,31 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
       const key = `install.error.${error.code}`;
       const translated = t(key);
       return integrationsPage(request, reply, lang, user, { form, values, error: translated === key ? error.message : translated }, error.status);
+    }
+  };
+
+  /**
+   * Runs `make` (a setup, a link token) once per sending of a form: the same form sent again (the
+   * browser's "send again?" on reloading the answer) makes nothing new and says what was made and
+   * how to get another (409); a form too old to tell is refused (400). A refused `make` made
+   * nothing: its sending is forgotten, so sending it again tries again.
+   */
+  const once = async (request: FastifyRequest, reply: FastifyReply, lang: Lang, user: User, path: string, what: 'setup' | 'token', connector: Connector, make: () => Promise<FastifyReply>) => {
+    const nonce = (request.body as { form_nonce?: string } | undefined)?.form_nonce;
+    if (nonce === undefined) return make();
+    const t = installTranslator(lang);
+    const spent = await nonces.spend(user.id, path, nonce, kit.ctx.clock.now());
+    const words = { connector: connector.displayName, button: t(what === 'setup' ? 'install.setup' : 'install.linkToken', { connector: connector.displayName }) };
+    if (spent === 'too-old') return message(request, reply, lang, user, t('install.formTooOld', words), 400);
+    if (spent === 'again') {
+      const title = t(what === 'setup' ? 'install.setupDoneTitle' : 'install.tokenTitle', words);
+      return render(request, reply, lang, 'account/message.njk', { title, message: t(what === 'setup' ? 'install.setupSentAgain' : 'install.tokenSentAgain', words), back: LINK_PAGE_PATH }, user, 409);
+    }
+    try {
+      return await make();
+    } catch (error) {
+      await nonces.release(user.id, path, nonce);
+      throw error;
     }
   };
 
@@ -231,8 +266,8 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
 
   for (const connector of connectors) {
     api.post(`${LINK_PAGE_PATH}/orgs/:org/${connector.name}/setup`, {
-      schema: { tags, summary: `Set up ${connector.displayName} (form, admin): shows the secret once.`, params: OrgParams, body: Type.Object(FormBase), response: { 200: htmlPage('The setup, with its secret.'), 303: Done, ...FormErrors } },
-    }, async (request, reply) => formAction(request, reply, async (user, lang) => {
+      schema: { tags, summary: `Set up ${connector.displayName} (form, admin): shows the secret once.`, params: OrgParams, body: Type.Object(OnceFormBase), response: { 200: htmlPage('The setup, with its secret.'), 303: Done, 400: SentTooLate, ...FormErrors, 409: SentAgain } },
+    }, async (request, reply) => formAction(request, reply, async (user, lang) => once(request, reply, lang, user, `${LINK_PAGE_PATH}/orgs/${request.params.org}/${connector.name}/setup`, 'setup', connector, async () => {
       const t = installTranslator(lang);
       const { expires_at: expiresAt, ...answer } = await runSetup(kit, connector, user, request.params.org);
       const fields = Object.entries(answer).map(([key, value]) => ({ key, label: labelOf(key), value }));
@@ -249,12 +284,12 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
         unreachable: reachableFromHereOnly(publicUrl) ? t('install.loopbackWarning', { connector: connector.displayName, url: publicUrl }) : '',
         expires: new Date(expiresAt!).toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
       }, user);
-    }));
+    })));
 
     api.post(`${LINK_PAGE_PATH}/orgs/:org/${connector.name}/link-token`, {
-      schema: { tags, summary: `Make a one-time ${connector.displayName} link token (form, member).`, params: OrgParams, body: Type.Object(FormBase), response: { 200: htmlPage('The link token.'), 303: Done, ...FormErrors, 409: Refused, 429: Refused } },
+      schema: { tags, summary: `Make a one-time ${connector.displayName} link token (form, member).`, params: OrgParams, body: Type.Object(OnceFormBase), response: { 200: htmlPage('The link token.'), 303: Done, 400: SentTooLate, ...FormErrors, 409: htmlPage('The form was sent already (a page saying the token was made and shown once, and how to make another), or the chat is not installed yet (a page saying so).'), 429: Refused } },
       config: { rateLimit: { max: 30, timeWindow: 60_000 } },
-    }, async (request, reply) => formAction(request, reply, async (user, lang) => {
+    }, async (request, reply) => formAction(request, reply, async (user, lang) => once(request, reply, lang, user, `${LINK_PAGE_PATH}/orgs/${request.params.org}/${connector.name}/link-token`, 'token', connector, async () => {
       const t = installTranslator(lang);
       const made = await makeLinkToken(kit, connector, user, request.params.org, request.clientNetwork);
       reply.header('pragma', 'no-cache');
@@ -266,7 +301,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
         lifetime: lifetimeText(made.expires_in, lang),
         orgName: made.org_name,
       }, user);
-    }, true, async () => ({
+    }), true, async () => ({
       connector: connector.displayName,
       // Said only in refusals that follow the membership check (the installation's state).
       org: (await kit.orgs.find(request.params.org))?.name,
