@@ -10,6 +10,8 @@ import { ACCESS_KIND, needSigninView, type AccessGrant, type AccessRequest } fro
 import { countPendingFrom } from './pending-per-address.js';
 import { parsePermissions, PermissionSchema } from './permissions.js';
 import { checkReturnUrl } from './return-url.js';
+import { checkShownText } from './request-text.js';
+import { checkClientData } from './client-data.js';
 
 // Null (and false) come first in each union: the server coerces types, and a string branch tried
 // first would turn null into "" and false into "false".
@@ -37,17 +39,17 @@ export const PryvStateView = Type.Object({ status: Type.String(), code: Type.Int
 /** A Pryv error body. */
 export const PryvErrorView = Type.Object({ id: Type.String(), message: Type.String() }, { additionalProperties: true });
 
-/** Largest clientData, serialised: it is shown on the consent page and stored with the request. */
-const MAX_CLIENT_DATA = 16 * 1024;
-
 /** Turns a valid body into what the grant keeps; throws a 400 for what the schema cannot say. */
 export function readAccessRequest(env: AccessEnv, body: CreateAccessBody): AccessRequest {
   const appId = body.requestingAppId.trim();
   if (appId.length < 6 || appId.length > 99) throw new InvalidRequestError('requestingAppId must have 6 to 99 characters.', { field: 'requestingAppId' }, 'invalid_app_id');
+  checkShownText(appId, 'requestingAppId', 'invalid_app_id', true);
   const requestedPermissions = parsePermissions(body.requestedPermissions);
-  if (body.clientData && JSON.stringify(body.clientData).length > MAX_CLIENT_DATA) {
-    throw new InvalidRequestError(`clientData must be at most ${MAX_CLIENT_DATA} bytes of JSON.`, { field: 'clientData' }, 'invalid_client_data');
-  }
+  requestedPermissions.forEach((permission, index) => {
+    for (const [name, value] of Object.entries(permission)) checkShownText(value as string, `requestedPermissions[${index}].${name}`, 'invalid_permissions');
+  });
+  checkShownText(body.deviceName, 'deviceName', 'validation_failed');
+  checkClientData(body.clientData);
   if (body.returnURL === true) throw new InvalidRequestError('returnURL must be a URL, null or false.', { field: 'returnURL' }, 'invalid_return_url');
   const returnURL = typeof body.returnURL === 'string' && body.returnURL !== '' ? checkReturnUrl(body.returnURL, appId, env.returnOrigins) : null;
   let authBase = env.authPageUrl();
