@@ -3,7 +3,7 @@ import { InvalidRequestError } from '../../core/errors.js';
 import { MAX_TEXT } from '../../doors/support/channel-limits.js';
 import { PairgateApiError } from '../../sdk/errors.js';
 import { httpUrlOption } from '../options.js';
-import type { CreatedSession, SessionChannel, SupportOriginClient } from '../../sdk/support.js';
+import type { CreatedSession, SessionChannel, SessionInfo, SupportOriginClient } from '../../sdk/support.js';
 import { LineInput } from '../line-input.js';
 import { terminalSafe } from '../terminal-text.js';
 
@@ -89,6 +89,59 @@ const SESSION_EXIT_CODES = `Exit code: 0 when done; 2 for bad input or a request
 unknown or ended session, missing or wrong credentials: unauthorized, no
 support origin there: support_origin_off); 1 when the server cannot be reached.`;
 
+const pad = (n: number): string => String(n).padStart(2, '0');
+
+/** How far `ms` is from now, in words: "in 9 min", "3 min ago", "in 2 h 5 min". */
+function distanceWords(ms: number): string {
+  const seconds = Math.round(Math.abs(ms) / 1000);
+  const minutes = Math.round(seconds / 60);
+  const words = seconds < 60 ? `${seconds} s`
+    : minutes < 90 ? `${minutes} min`
+      : minutes < 48 * 60 ? `${Math.floor(minutes / 60)} h${minutes % 60 ? ` ${minutes % 60} min` : ''}`
+        : `${Math.round(minutes / 1440)} days`;
+  return ms >= 0 ? `in ${words}` : `${words} ago`;
+}
+
+/**
+ * A time of the server's answers (UTC ISO) for a person: the time of day in the terminal's time
+ * zone, with the date when it is not today, and how far off it is: "18:26:09 (in 9 min)".
+ * The ISO text is printed as is when it is no time (it came from the server).
+ */
+export function whenWords(iso: string, now = Date.now()): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return terminalSafe(iso);
+  const today = new Date(now);
+  const sameDay = date.getFullYear() === today.getFullYear() && date.getMonth() === today.getMonth() && date.getDate() === today.getDate();
+  const day = sameDay ? '' : `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} `;
+  return `${day}${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())} (${distanceWords(date.getTime() - now)})`;
+}
+
+/** What a session's state means for its supporter, in words. */
+const STATE_WORDS: Record<string, string> = {
+  waiting: 'waiting for the person to enter the code and confirm',
+  confirmed: 'confirmed; waiting for the agent to connect',
+  connected: 'the person is connected',
+  declined: 'declined by the person (nobody was given access)',
+  expired: 'expired',
+};
+
+/** The state and pairing code of a session as the server answers it (PairingCodeExpiresAt is newer than SDK types). */
+type ShownSession = SessionInfo & { PairingCodeExpiresAt?: string | null };
+
+/** The lines `session show` prints: state, expiry, and whether the pairing code still works (and until when). */
+function describeSession(info: ShownSession, now = Date.now()): string[] {
+  const lines = [`${info.ID}: ${STATE_WORDS[info.State] ?? info.State}`];
+  lines.push(info.State === 'expired' ? `  expired at ${whenWords(info.ExpiresAt, now)}` : `  session expires at ${whenWords(info.ExpiresAt, now)}`);
+  if (info.Pairing && info.State === 'waiting') {
+    lines.push(info.PairingCodeExpiresAt
+      ? `  pairing code: live, works until ${whenWords(info.PairingCodeExpiresAt, now)}; after that, get a new one: pairgate session code ${info.ID}`
+      : `  pairing code: no longer works (expired, declined or tried wrongly too often); get a new one: pairgate session code ${info.ID}`);
+  } else if (info.Pairing && info.State !== 'expired') lines.push('  pairing code: used (the person confirmed)');
+  if (info.ConfirmedAt) lines.push(`  confirmed at ${whenWords(info.ConfirmedAt, now)}`);
+  if (info.ConnectedAt) lines.push(`  connected at ${whenWords(info.ConnectedAt, now)}`);
+  return lines;
+}
+
 /** The code spaced out in a box, so it reads well on the phone. */
 export function bigCode(code: string): string {
   const spaced = [...code].join('  ');
@@ -99,8 +152,8 @@ export function bigCode(code: string): string {
 /** Prints a session's code and what to do with it; `renewed` for a new code of an existing session. */
 function printCreated(session: CreatedSession, renewed = false): void {
   console.log(renewed
-    ? `New pairing code for session ${session.ID} (its previous code no longer works); the session expires at ${session.ExpiresAt}.`
-    : `Session ${session.ID} created; it expires at ${session.ExpiresAt}.`);
+    ? `New pairing code for session ${session.ID} (its previous code no longer works); the session expires at ${whenWords(session.ExpiresAt)}.`
+    : `Session ${session.ID} created; it expires at ${whenWords(session.ExpiresAt)}.`);
   if (session.PairingCode) {
     const relay = (session.PairingURL ?? '').replace(/\/pairing\/[^/]+$/, '');
     console.log('\nPairing code (read it to the person on the phone):\n');
@@ -275,21 +328,26 @@ support_origin_off); 1 when the server cannot be reached.`)
     }));
 
   withServer(session.command('show <id>'))
-    .description('show the state of a session')
-    .addHelpText('after', `\n${SESSION_EXIT_CODES}`)
-    .action(supportAction(async (id: string, options: ServerOptions) => {
+    .description('show the state of a session, when it expires, and whether its pairing code still works')
+    .option('--json', 'print the server\'s JSON answer (times in UTC, ISO 8601)')
+    .addHelpText('after', `\nTimes are in this terminal's time zone, with how far off they are.\n\n${SESSION_EXIT_CODES}`)
+    .action(supportAction(async (id: string, options: ServerOptions & { json?: boolean }) => {
       await checkSessionId(id);
       const info = await (await client(options)).getSession(id);
-      console.log(`${info.ID}: ${info.State}, expires at ${info.ExpiresAt}`);
+      if (options.json) console.log(JSON.stringify(info, null, 2));
+      else console.log(describeSession(info).join('\n'));
     }));
 
   withServer(session.command('list'))
-    .description('list live sessions')
-    .addHelpText('after', `\n${SESSION_EXIT_CODES}`)
-    .action(supportAction(async (options: ServerOptions) => {
+    .description('list live sessions: id, state, when it expires')
+    .option('--json', 'print the server\'s JSON answer (times in UTC, ISO 8601)')
+    .addHelpText('after', `\nTimes are in this terminal's time zone, with how far off they are.\n\n${SESSION_EXIT_CODES}`)
+    .action(supportAction(async (options: ServerOptions & { json?: boolean }) => {
       const sessions = await (await client(options)).listSessions();
+      if (options.json) return console.log(JSON.stringify({ Sessions: sessions }, null, 2));
       if (sessions.length === 0) console.log('No live sessions.');
-      for (const info of sessions) console.log(`${info.ID}\t${info.State}\t${info.ExpiresAt}`);
+      const now = Date.now();
+      for (const info of sessions) console.log(`${info.ID}\t${info.State}\texpires ${whenWords(info.ExpiresAt, now)}`);
     }));
 
   withServer(session.command('delete <id>'))

@@ -103,6 +103,19 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     ConnectedAt: grant.result?.connected && grant.result.connectedAt ? new Date(grant.result.connectedAt).toISOString() : null,
   });
 
+  /**
+   * When the session's pairing code stops working, while it still works: the supporter reads it to
+   * know whether the code they read out is still good or `POST /session/:id/code` is needed. Null
+   * when there is none (no pairing, the session no longer waiting, the code expired, declined or burned).
+   */
+  const liveCodeExpiresAt = async (grant: SessionGrant): Promise<string | null> => {
+    const pairingGrantId = grant.request.pairingGrantId;
+    if (!pairingGrantId || sessionState(ctx.engine.stateOf(grant), grant.result) !== 'waiting') return null;
+    const pairing = await ctx.engine.get(pairingGrantId);
+    return pairing && ctx.engine.stateOf(pairing) === 'pending' ? new Date(pairing.expiresAt).toISOString() : null;
+  };
+  const liveView = async (grant: SessionGrant) => ({ ...view(grant), PairingCodeExpiresAt: await liveCodeExpiresAt(grant) });
+
   // What is remembered of an expired session: what it was created with (its later confirmation and
   // connection went with its grant).
   const expiredView = (memory: SessionMemory) => ({
@@ -117,6 +130,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     ExpiresAt: new Date(memory.expiresAt).toISOString(),
     ConfirmedAt: null,
     ConnectedAt: null,
+    PairingCodeExpiresAt: null,
   });
 
   const authBudget = new AuthFailureBudget(ctx.stores.ephemeral, ctx.clock, {
@@ -313,7 +327,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     await requireAdmin(request, reply);
     const entries = await ctx.stores.ephemeral.list(INDEX_PREFIX, ctx.clock.now());
     const grants = await Promise.all(entries.map((entry) => ctx.engine.get<SessionRequest, SessionResult>(entry.value)));
-    return { Sessions: grants.filter((grant): grant is SessionGrant => Boolean(grant)).map(view) };
+    return { Sessions: await Promise.all(grants.filter((grant): grant is SessionGrant => Boolean(grant)).map(liveView)) };
   });
 
   api.get('/session/:id', {
@@ -324,7 +338,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     if (!known.grant) return expiredView(known.memory);
     const seconds = requestedWaitSeconds(request, reply, ctx.config.PAIRGATE_WAIT_MAX_SECONDS);
     const latest = seconds > 0 ? await waitForGrant<SessionRequest, SessionResult>(ctx, request, known.grant.id, seconds, request.query.since) : known.grant;
-    if (latest) return view(latest);
+    if (latest) return liveView(latest);
     // Gone during the wait: expired (remembered), or ended.
     const memory = await memories.expired(known.grant.id);
     if (memory) return expiredView(memory);

@@ -49,6 +49,7 @@ export const SessionView = Type.Object({
   ExpiresAt: Type.String(),
   ConfirmedAt: Type.Union([Type.String(), Type.Null()]),
   ConnectedAt: Type.Union([Type.String(), Type.Null()]),
+  PairingCodeExpiresAt: Type.Union([Type.String(), Type.Null()], { description: 'When the session\'s pairing code stops working, while one is live (the session waiting, the code neither expired, declined nor burned); null otherwise (then `POST /session/:id/code` gives a new one to a waiting session).' }),
 });
 
 export const SessionListView = Type.Object({ Sessions: Type.Array(SessionView) });
