@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
@@ -6,7 +6,7 @@ import { Resolver } from 'node:dns/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ensureBuilt, runCli } from '../helpers/cli.js';
 import { createDnsApp, ZONE } from '../doors/dns/dns-helpers.js';
 import { freePort as closedPort } from '../helpers/ports.js';
@@ -25,6 +25,64 @@ async function goneAcmeServer(): Promise<{ directory: Server; url: string }> {
 }
 
 const run = (args: string[], env: Record<string, string> = {}) => runCli(args, env, 60_000);
+
+/**
+ * The `pairgate serve` children of the running test. Each leads a process group of its own
+ * (detached), which is killed whole after the test, passed, failed or timed out: a test that
+ * stopped at a failed expectation left its server (and DNS ports) running, before.
+ */
+const serveChildren: ChildProcess[] = [];
+
+/** True while any process of the group `pid` leads is alive. */
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Kills the process groups of the serve children started so far; waits until their leaders are gone. */
+async function stopServeChildren(): Promise<void> {
+  await Promise.all(serveChildren.splice(0).map(async (child) => {
+    const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch (error) {
+      // ESRCH: the group is gone already (the test stopped it).
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+    await exited;
+  }));
+}
+afterEach(stopServeChildren);
+
+/** Starts `pairgate serve` with `env` in a process group of its own, stopped after the test (`stopServeChildren`). */
+function startServe(args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn('node', [CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, detached: true });
+  serveChildren.push(child);
+  return child;
+}
+
+/** The first `count` lines `child` prints; rejects when it exits or has not printed them in `timeoutMs`. */
+function firstLines(child: ChildProcess, count: number, timeoutMs = 30_000): Promise<string[]> {
+  return new Promise<string[]>((resolve, reject) => {
+    const read: string[] = [];
+    const timer = setTimeout(() => reject(new Error(`no ${count} lines in ${timeoutMs} ms: ${read.join('\n')}`)), timeoutMs);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      read.push(line);
+      if (read.length === count) {
+        clearTimeout(timer);
+        resolve(read);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited ${code}: ${read.join('\n')}`));
+    });
+  });
+}
 
 describe('pairgate box', () => {
   it('has --help on box and every sub-command', async () => {
@@ -172,19 +230,9 @@ describe('pairgate box', () => {
 
   it('serve runs the DNS server and the update API when a zone is set, printing their ports after the URL line; box announce --once registers; SIGTERM stops all', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-cli-dns-'));
-    const child = spawn('node', [CLI, 'serve', '--port', '0', '--data-dir', dataDir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // No info log: the ports picked for port 0 are read from standard output alone.
-      env: { ...process.env, PAIRGATE_DNS_ZONE: 'box.example.test', PAIRGATE_DNS_PORT: '0', PAIRGATE_DNS_UPDATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'warn' },
-    });
-    const lines = await new Promise<string[]>((resolve, reject) => {
-      const read: string[] = [];
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        read.push(line);
-        if (read.length === 3) resolve(read);
-      });
-      child.once('exit', (code) => reject(new Error(`exited ${code}: ${read.join('\n')}`)));
-    });
+    // No info log: the ports picked for port 0 are read from standard output alone.
+    const child = startServe(['--port', '0', '--data-dir', dataDir], { PAIRGATE_DNS_ZONE: 'box.example.test', PAIRGATE_DNS_PORT: '0', PAIRGATE_DNS_UPDATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'warn' });
+    const lines = await firstLines(child, 3);
     const url = /^pairgate listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(lines[0]!)?.[1] ?? '';
     expect(url, lines[0]).not.toBe('');
     const port = Number(/^dns listening on udp\+tcp 127\.0\.0\.1:(\d+)$/.exec(lines[1]!)?.[1]);
@@ -250,6 +298,20 @@ describe('pairgate box', () => {
     expect(badIp.status).toBe(2);
     expect(badIp.stderr).toMatch(/IPv4 .*\[invalid_ip\]/);
     expect((await run(['box', 'dns', 'delete', 'nas', ...dnsArgs])).stdout).toMatch(/deleted 1 record/);
+    // Nothing left to delete: said plainly ("deleted 0 record(s)", before), exit 0 as the record is gone as asked.
+    const again = await run(['box', 'dns', 'delete', 'nas', ...dnsArgs]);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toBe(`no record at nas.${fingerprint}.box.example.test: nothing to delete\n`);
+    const filtered = await run(['box', 'dns', 'delete', 'nas', '--type', 'TXT', '--value', 'v=1', ...dnsArgs]);
+    expect(filtered.status, filtered.stderr).toBe(0);
+    expect(filtered.stdout).toBe(`no TXT record with the value v=1 at nas.${fingerprint}.box.example.test: nothing to delete\n`);
+
+    // The server's plain http:// port given as https://: "Cannot reach https://...:<port> (EPROTO)", before.
+    const plainPort = new URL(url).port;
+    const notTls = await run(['box', 'dns', 'list', '--dir', boxDir, '--zone', 'box.example.test', '--update-api', `https://127.0.0.1:${plainPort}`,
+      '--update-ca', join(dataDir, 'dns-update-tls', 'cert.pem')]);
+    expect(notTls.status).toBe(1);
+    expect(notTls.stderr).toMatch(new RegExp(`^pairgate: https://127\\.0\\.0\\.1:${plainPort} answered, but not over TLS: port ${plainPort} does not speak TLS .*update API's own https:// address.*\\[tls_not_spoken\\]\\n$`));
 
     // A CNAME target without its final dot, outside the zone: `local` was sent as is and served as
     // the top-level name `local.`. Refused, showing both ways to write it.
@@ -284,6 +346,20 @@ describe('pairgate box', () => {
     expect(await exited).toBe(0);
     await expect(resolver.resolveSoa('box.example.test')).rejects.toBeDefined();
   }, 180_000);
+});
+
+describe('the serve children of these tests', () => {
+  it('are killed with their whole process group by the cleanup that runs after each test, whatever the test did', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-cli-dns-'));
+    const child = startServe(['--port', '0', '--data-dir', dataDir], { PAIRGATE_DNS_ZONE: 'box.example.test', PAIRGATE_DNS_PORT: '0', PAIRGATE_DNS_UPDATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'warn' });
+    await firstLines(child, 3);
+    expect(groupAlive(child.pid!)).toBe(true);
+    // What afterEach does after a failed or timed-out test that never sent SIGTERM.
+    await stopServeChildren();
+    expect(child.signalCode).toBe('SIGKILL');
+    expect(groupAlive(child.pid!)).toBe(false);
+    expect(serveChildren).toEqual([]);
+  }, 60_000);
 });
 
 describe('pairgate box with an empty PAIRGATE_SERVER (`export PAIRGATE_SERVER=`, a compose file\'s `PAIRGATE_SERVER=`)', () => {

@@ -536,11 +536,22 @@ ${DNS_EXIT_CODES}`)
   dnsOptions(dns.command('delete <label>').description('delete the records at <label>.<fp>.<zone> (only of --type / --value when given)'))
     .option('--type <type>', 'only this type')
     .option('--value <value>', 'only this value')
-    .addHelpText('after', `\n${DNS_EXIT_CODES}`)
+    .addHelpText('after', `
+When there is no such record, it says so ("no ... record at <name>: nothing to
+delete") and exits 0: the record is not there, as asked.
+
+${DNS_EXIT_CODES}`)
     .action(async (label: string, options: DnsOptions & { type?: string; value?: string }) => {
       const type = options.type === undefined ? undefined : recordTypeOption(options.type, '--type');
       const { client, name } = await dnsTarget(options, label);
       const result = await client.remove(name, { ...(type ? { type } : {}), ...(options.value !== undefined ? { value: options.value } : {}) });
-      console.log(`deleted ${result.deleted} record(s) at ${name}`);
+      if (result.deleted > 0) {
+        console.log(`deleted ${result.deleted} record(s) at ${name}`);
+        return;
+      }
+      // Exit 0 all the same: the record is gone either way, which is what a script running this
+      // again (or after someone else) wants. "deleted 0 record(s)" read as a success of something.
+      const what = `${type ? `${type} ` : ''}record${options.value !== undefined ? ` with the value ${options.value}` : ''}`;
+      console.log(`no ${what} at ${name}: nothing to delete`);
     });
 }
