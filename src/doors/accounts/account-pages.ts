@@ -217,12 +217,19 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     return renderPage(pages, request, reply, 'account/reset-request.njk', { sent: true, next, help });
   });
 
+  /** The username of a live reset `token`, for the form's password-manager field; undefined when the link is dead. */
+  const resetUsername = async (token: string): Promise<string | undefined> => {
+    if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return undefined;
+    const userId = await accounts.parts.resets.liveUserId(token, ctx.clock.now());
+    return userId === undefined ? undefined : (await accounts.parts.users.findById(userId))?.username;
+  };
   const TokenQuery = Type.Object({ token: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 35 })), next: Type.Optional(Type.String({ maxLength: 2000 })) });
   api.get('/account/reset/confirm', { schema: { tags, summary: 'The form to set a new password, from the mailed link.', querystring: TokenQuery, response: { ...HtmlPage, 404: htmlPage('The link is unknown, used or expired.') } } }, async (request, reply) => {
     const token = request.query.token ?? '';
     const next = safeNext(request.query.next, '');
-    const live = /^[A-Za-z0-9_-]{20,100}$/.test(token) && (await accounts.parts.resets.isLive(token, ctx.clock.now()));
-    return renderPage(pages, request, reply, 'account/reset.njk', live ? { token, next } : { invalid: true, next }, { status: live ? 200 : 404 });
+    const username = await resetUsername(token);
+    const live = username !== undefined;
+    return renderPage(pages, request, reply, 'account/reset.njk', live ? { token, next, username } : { invalid: true, next }, { status: live ? 200 : 404 });
   });
 
   api.post('/account/reset/confirm', {
@@ -232,14 +239,14 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     const { token } = request.body;
     // Where the person was going before they forgot the password: the sign-in link goes back there.
     const next = safeNext(request.body.next, '');
-    if (!csrfOk(request)) return csrfFailed(request, reply, 'account/reset.njk', { token, next });
+    if (!csrfOk(request)) return csrfFailed(request, reply, 'account/reset.njk', { token, next, username: await resetUsername(token) });
     try {
       const done = await accounts.resetPassword(token, request.body.password);
       return renderPage(pages, request, reply, 'account/reset.njk', done ? { done: true, next } : { invalid: true, next }, { status: done ? 200 : 404, user: null });
     } catch (error) {
       const message = errorMessage(error, pickLang(request));
       if (!message || !isPairgateError(error)) throw error;
-      return renderPage(pages, request, reply, 'account/reset.njk', { token, next, error: message }, { status: error.status });
+      return renderPage(pages, request, reply, 'account/reset.njk', { token, next, error: message, username: await resetUsername(token) }, { status: error.status });
     }
   });
 }

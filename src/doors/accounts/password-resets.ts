@@ -18,8 +18,16 @@ export class PasswordResets {
 
   /** True when `token` is live and unused (to show the form); does not spend it. */
   async isLive(token: string, now: number): Promise<boolean> {
-    const row = await this.db.selectFrom('password_resets').select('token_hash').where('token_hash', '=', hashToken(token)).where('used_at', 'is', null).where('expires_at', '>', now).executeTakeFirst();
-    return row !== undefined;
+    return (await this.liveUserId(token, now)) !== undefined;
+  }
+
+  /**
+   * The user id of `token` when it is live and unused, else undefined; does not spend it. The form
+   * names the account to password managers, which file the new password under it.
+   */
+  async liveUserId(token: string, now: number): Promise<string | undefined> {
+    const row = await this.db.selectFrom('password_resets').select('user_id').where('token_hash', '=', hashToken(token)).where('used_at', 'is', null).where('expires_at', '>', now).executeTakeFirst();
+    return row?.user_id;
   }
 
   /** Spends `token`: its user id if it was live and unused, else undefined. Works once. */
