@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { NotFoundError, RateLimitedError, UnauthorizedError, isPairgateError, type PairgateError } from '../../core/errors.js';
+import { InvalidRequestError, NotFoundError, RateLimitedError, UnauthorizedError, isPairgateError, type PairgateError } from '../../core/errors.js';
 import { constantTimeEqual, hashToken } from '../../core/ids.js';
 import { configSection } from '../../server/config.js';
 import type { DoorContext } from '../door.js';
@@ -12,8 +12,23 @@ import { PublishBody, PublishedView, RelayCodeParams, RelayErrorView, RelayGoQue
 import { NumberedSlots } from '../shared/numbered-slots.js';
 import { relayErrorShape } from './wire-errors.js';
 import { languageSwitch, type PageLanguage } from '../../web/page-language.js';
+import { prefersHtml } from '../../web/error-page.js';
 import { askedLang, pickLang } from '../accounts/i18n.js';
 import { codeRefusalText, supportTranslator } from './support-i18n.js';
+
+/** The longest text `/go` takes as a typed code (a code has 6 symbols; room for spaces and dashes). */
+const MAX_TYPED_CODE = 64;
+
+/**
+ * Refuses what cannot be a typed code before any look-up (it counts as no miss): a text longer than
+ * MAX_TYPED_CODE, or `code` given more than once (an array), which no form sends.
+ */
+function checkTypedCode(code: unknown): string {
+  if (code === undefined) return '';
+  if (typeof code !== 'string') throw new InvalidRequestError('This is not a support code: the address gives "code" more than once. Type the 6-character code your supporter gave you on the phone.', undefined, 'code_invalid');
+  if (code.length > MAX_TYPED_CODE) throw new InvalidRequestError(`This is not a support code: it has ${code.length} characters, and a code has 6 letters and digits. Type the code your supporter gave you on the phone.`, undefined, 'code_invalid');
+  return code;
+}
 
 /** What a relay entry holds: the origin's pairing base URL, nothing else about the session. */
 interface RelayEntry {
@@ -146,14 +161,22 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
     schema: { tags, summary: 'The page form: redirect to the origin of a typed code.', hide: true, querystring: RelayGoQuery },
     config: { rateLimit: lookupLimit, page: true },
   }, async (request, reply) => {
+    let typed: string;
     try {
-      const target = withLanguage(await resolve(request.clientNetwork, request.query.code ?? ''), askedLang(request));
+      typed = checkTypedCode(request.query.code);
+    } catch (error) {
+      // A program gets the relay's error shape with the stable code; a person, the page and its form again.
+      if (!prefersHtml(request)) throw error;
+      return homePage(request, reply, { error: codeRefusalText(error as PairgateError, pickLang(request), 'relay.notFound'), code: '' }, 400);
+    }
+    try {
+      const target = withLanguage(await resolve(request.clientNetwork, typed), askedLang(request));
       return await (reply as FastifyReply).code(302).header('cache-control', 'no-store').redirect(target);
     } catch (error) {
       if (!isPairgateError(error)) throw error;
       const status = (error as PairgateError).status;
       if (status === 429) reply.header('retry-after', String((error as PairgateError).details?.retryAfterSeconds ?? 60));
-      return homePage(request, reply, { error: codeRefusalText(error, pickLang(request), 'relay.notFound'), code: request.query.code ?? '' }, status);
+      return homePage(request, reply, { error: codeRefusalText(error, pickLang(request), 'relay.notFound'), code: typed }, status);
     }
   });
 }

@@ -19,7 +19,12 @@ export const RelayCodeParams = Type.Object({ code: Type.String({ minLength: 1, m
 /** The language the page is asked in (`?lang=`, as its switch links), so its refusals before the route say so in it too. */
 const PageLanguage = Type.Optional(Type.String({ maxLength: 5, description: 'The page\'s language (`en`, `fr`), when the person chose one: carried on to the origin\'s page.' }));
 export const RelayPageQuery = Type.Object({ lang: PageLanguage });
-export const RelayGoQuery = Type.Object({ code: Type.Optional(Type.String({ maxLength: 64 })), lang: PageLanguage });
+/**
+ * `code` is checked by the handler, not here: the schema's refusal (`querystring.code must NOT have
+ * more than 64 characters`, or of an array when the address gives it twice) speaks of the query,
+ * not of the code a person typed.
+ */
+export const RelayGoQuery = Type.Object({ code: Type.Optional(Type.Unknown({ description: 'The code typed in the page\'s form.' })), lang: PageLanguage });
 
 export const RelayErrorView = Type.Object(
   { success: Type.Literal(false), error: Type.Optional(Type.String()), message: Type.Optional(Type.String()), wait_seconds: Type.Optional(Type.Number()), code: Type.String() },

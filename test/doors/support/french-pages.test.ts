@@ -156,12 +156,18 @@ describe('the support pages in French', () => {
     const cases = [
       [servers.origin, `/pairing/${'a'.repeat(65)}?lang=fr`],
       [servers.origin, '/support/ab?lang=fr'],
-      [servers.relay, `/go?code=${'a'.repeat(65)}&lang=fr`],
     ] as const;
     for (const [server, url] of cases) {
       const refused = await server.app.inject({ method: 'GET', url, headers: HTML });
       expect(refused.statusCode).toBe(400);
       expect(heading(refused.body)).toBe('Ce lien ne fonctionne pas');
+    }
+    // What cannot be a code, typed in the relay's form, shows the form again with the refusal in French.
+    for (const url of [`/go?code=${'a'.repeat(65)}&lang=fr`, '/go?code=abc&code=def&lang=fr']) {
+      const refused = await servers.relay.app.inject({ method: 'GET', url, headers: HTML });
+      expect(refused.statusCode).toBe(400);
+      expect(heading(refused.body)).toBe('Assistance à distance');
+      expect(decoded(refused.body)).toContain(`Ce n’est pas un code${NBSP}: un code a six lettres et chiffres.`);
     }
   });
 

@@ -125,6 +125,33 @@ describe('support relay over real sockets', () => {
     expect(body).toContain('&lt;script&gt;');
   });
 
+  it('/go with what cannot be a code (over 64 characters, or code given twice): code_invalid in words for a program, the form again for a browser', async () => {
+    const long = 'a'.repeat(65);
+    const tooLong = await fetch(`${relay.url}/go?code=${long}`, { redirect: 'manual' });
+    expect(tooLong.status).toBe(400);
+    expect(await tooLong.json()).toEqual({
+      success: false,
+      code: 'code_invalid',
+      error: 'This is not a support code: it has 65 characters, and a code has 6 letters and digits. Type the code your supporter gave you on the phone.',
+    });
+    const twice = await fetch(`${relay.url}/go?code=abcdef&code=ghijkl`, { redirect: 'manual', headers: { accept: 'application/json' } });
+    expect(twice.status).toBe(400);
+    expect(await twice.json()).toEqual({
+      success: false,
+      code: 'code_invalid',
+      error: 'This is not a support code: the address gives "code" more than once. Type the 6-character code your supporter gave you on the phone.',
+    });
+    const page = await fetch(`${relay.url}/go?code=${long}`, { redirect: 'manual', headers: { accept: 'text/html' } });
+    expect(page.status).toBe(400);
+    const html = await page.text();
+    expect(html).toContain('This is not a code: a code has six letters and digits.');
+    expect(html).toContain('action="/go"');
+    // The field is empty again (the language links keep the address, escaped).
+    expect(html).toContain('name="code" type="text" class="code" value=""');
+    // 64 characters is still a typed code, looked up (and unknown).
+    expect((await fetch(`${relay.url}/go?code=${'a'.repeat(64)}`, { headers: { accept: 'text/html' } })).status).toBe(400);
+  });
+
   it('keeps codes out of the logs', async () => {
     const { code } = await json(postJson(`${relay.url}/pairing/`, { url: ORIGIN }));
     await fetch(`${relay.url}/pairing/${code}`, { redirect: 'manual' });
