@@ -1,3 +1,5 @@
+import type { FastifyRequest } from 'fastify';
+import { currentUser } from '../accounts/accounts.js';
 import { doorTranslator, pickLang } from '../accounts/i18n.js';
 import { frenchCatalogue, frenchSpacing } from '../accounts/french-spacing.js';
 import { languageSwitch, type PageLanguage } from '../../web/page-language.js';
@@ -8,6 +10,7 @@ const en = {
   'home.intro': 'Pairing with a person\u2019s approval: nothing is connected until someone says yes.',
   'home.docs.title': 'API documentation',
   'home.docs.text': 'Every endpoint, generated from the server\u2019s own schemas.',
+  'home.account.signedIn': 'You are signed in as {name}: see and revoke the apps you gave access to.',
 } as const;
 
 /** A message key of the home page. */
@@ -18,6 +21,7 @@ const fr = frenchCatalogue<HomeKey>({
   'home.intro': 'L’appairage avec l’accord d’une personne : rien n’est connecté tant que quelqu’un n’a pas dit oui.',
   'home.docs.title': 'Documentation de l’API',
   'home.docs.text': 'Chaque point d’accès, généré à partir des schémas du serveur lui-même.',
+  'home.account.signedIn': 'Vous êtes connecté en tant que {name} : voyez et révoquez les applications auxquelles vous avez donné accès.',
 });
 
 const HOME_CATALOGUE = { en, fr };
@@ -49,6 +53,24 @@ async function homeLinks(ctx: DoorContext, lang: PageLanguage): Promise<HomeLink
   return [...offered.flat(), DOCS_LINK].sort((a, b) => a.order - b.order).map((link) => inLanguage(link, lang));
 }
 
+/** Where the accounts door's "Your account" link leads: the account page, or sign-in first. */
+const ACCOUNT_HREF = '/account';
+
+/**
+ * The account link as it reads to the visitor: its door's words say "Sign in to...", which is wrong
+ * to someone signed in. To them it says who they are signed in as, and leads to the account page
+ * (its address, `/account`, is that page once signed in). Other links are the same for everyone.
+ */
+async function forVisitor(request: FastifyRequest, links: HomeLink[], lang: PageLanguage): Promise<HomeLink[]> {
+  const account = links.find((link) => link.href === ACCOUNT_HREF);
+  if (!account) return links;
+  // The accounts door may be off: then nothing knows sessions, and no one is signed in.
+  const user = await currentUser(request).catch(() => undefined);
+  if (!user) return links;
+  const text = doorTranslator(HOME_CATALOGUE, lang)('home.account.signedIn', { name: user.username });
+  return links.map((link) => (link === account ? { ...link, text } : link));
+}
+
 /**
  * The home page at `/`: where a person who opens the server's address can go next. Each door
  * offers its own pages (`Door.homeLinks`); a door that does not serve offers none. It speaks the
@@ -60,7 +82,7 @@ export const homeDoor: Door = {
   async register(app, ctx) {
     app.get('/', { schema: { hide: true }, config: { page: true } }, async (request, reply) => {
       const lang = pickLang(request);
-      const links = await homeLinks(ctx, lang);
+      const links = await forVisitor(request, await homeLinks(ctx, lang), lang);
       return ctx.pages.render(request, reply, 'home/home.njk', { ...languageSwitch(request, lang), t: doorTranslator(HOME_CATALOGUE, lang), links });
     });
   },
