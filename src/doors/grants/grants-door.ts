@@ -19,7 +19,7 @@ import {
   CreatedGrantView,
   CreateGrantBody,
   DecisionBody,
-  ErrorView,
+  GrantErrors,
   GrantIdParams,
   GrantView,
   RedeemBody,
@@ -84,7 +84,7 @@ export const grantsDoor: Door = {
       : undefined;
 
     api.post('/api/v1/grants', {
-      schema: { tags, summary: 'Create a grant a person will approve by its code.', body: CreateGrantBody, response: { 201: CreatedGrantView, 400: ErrorView, 429: ErrorView } },
+      schema: { tags, summary: 'Create a grant a person will approve by its code.', body: CreateGrantBody, response: { 201: CreatedGrantView, 400: GrantErrors.create400, 429: GrantErrors.create429 } },
       config: { rateLimit: { max: cfg.PAIRGATE_GRANTS_CREATE_PER_MINUTE, timeWindow: 60_000 } },
     }, async (request, reply) => {
       const ttl = Math.min(request.body.ttl ?? ctx.config.PAIRGATE_GRANT_TTL_SECONDS, ctx.config.PAIRGATE_GRANT_TTL_SECONDS);
@@ -117,7 +117,7 @@ export const grantsDoor: Door = {
     });
 
     api.get('/api/v1/grants/:id', {
-      schema: { tags, summary: 'Read a grant; with wait, answer when it changes.', params: GrantIdParams, querystring: WaitQuery, headers: WaitHeaders, response: { 200: GrantView, 404: ErrorView } },
+      schema: { tags, summary: 'Read a grant; with wait, answer when it changes.', params: GrantIdParams, querystring: WaitQuery, headers: WaitHeaders, response: { 200: GrantView, 400: GrantErrors.read400, 404: GrantErrors.notFound } },
     }, async (request, reply) => {
       const seconds = requestedWaitSeconds(request, reply, maxWait);
       // Before waiting, so another door's grant is not waited on before it is refused.
@@ -131,14 +131,14 @@ export const grantsDoor: Door = {
     });
 
     api.get('/api/v1/grants/:id/events', {
-      schema: { tags, summary: 'Server-sent events: a `state` event now and on every change.', params: GrantIdParams, response: { 200: eventStream('`state` events: the grant now and on every change, until it is final; a `gone` event (`{"id"}`) when it expires, then the stream ends.'), 404: ErrorView } },
+      schema: { tags, summary: 'Server-sent events: a `state` event now and on every change.', params: GrantIdParams, response: { 200: eventStream('`state` events: the grant now and on every change, until it is final; a `gone` event (`{"id"}`) when it expires, then the stream ends.'), 404: GrantErrors.notFound, 429: GrantErrors.events429 } },
     }, async (request, reply) => {
       if (!isPair(await ctx.engine.get(request.params.id))) throw notFound();
       await streamGrant<PairRequest, PairResult>(ctx, request, reply, request.params.id, (grant) => grantView(grant, ctx.engine.stateOf(grant)), maxWait * 5);
     });
 
     api.post('/api/v1/grants/:id/redeem', {
-      schema: { tags, summary: 'Redeem an approved grant with its secret; works once.', params: GrantIdParams, body: RedeemBody, response: { 200: RedeemedView, 404: ErrorView, 409: ErrorView } },
+      schema: { tags, summary: 'Redeem an approved grant with its secret; works once.', params: GrantIdParams, body: RedeemBody, response: { 200: RedeemedView, 404: GrantErrors.redeem404, 409: GrantErrors.redeem409 } },
     }, async (request) => {
       const grant = await ctx.engine.findWithSecret<PairRequest, PairResult>(PAIR_KIND, request.params.id, request.body.secret);
       // The same answer for a wrong secret and a wrong id: neither is revealed.
@@ -159,7 +159,7 @@ export const grantsDoor: Door = {
     };
 
     api.get('/api/v1/codes/:code', {
-      schema: { tags, summary: 'What a code asks, for the person about to decide.', params: CodeParams, response: { 200: CodeView, 400: ErrorView, 404: ErrorView, 429: ErrorView } },
+      schema: { tags, summary: 'What a code asks, for the person about to decide.', params: CodeParams, response: { 200: CodeView, 400: GrantErrors.code400, 404: GrantErrors.code404, 429: GrantErrors.code429 } },
       config: { rateLimit: lookupLimit },
     }, async (request) => {
       const grant = await findLive(request.clientNetwork, request.params.code);
@@ -168,7 +168,7 @@ export const grantsDoor: Door = {
 
     for (const decision of ['approve', 'refuse'] as const) {
       api.post(`/api/v1/codes/:code/${decision}`, {
-        schema: { tags, summary: `${decision === 'approve' ? 'Approve' : 'Refuse'} the request a code names; the code is spent.`, params: CodeParams, body: DecisionBody, response: { 200: GrantView, 400: ErrorView, 404: ErrorView, 409: ErrorView, 429: ErrorView } },
+        schema: { tags, summary: `${decision === 'approve' ? 'Approve' : 'Refuse'} the request a code names; the code is spent.`, params: CodeParams, body: DecisionBody, response: { 200: GrantView, 400: GrantErrors.code400, 404: GrantErrors.code404, 409: GrantErrors.code409, 429: GrantErrors.code429 } },
         // The note is optional, and so is the body that carries it: a bare POST decides too.
         config: { rateLimit: lookupLimit, optionalBody: true },
       }, async (request) => {

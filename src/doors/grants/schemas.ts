@@ -64,3 +64,31 @@ export const CodeView = Type.Object({
 export const RedeemedView = Type.Object({ id: Type.String(), state: Type.String(), approvedBy: Type.String(), note: Type.Union([Type.String(), Type.Null()]) });
 
 export const ErrorView = Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true });
+
+/**
+ * `ErrorView` with the description the document shows for one status of one route: the machine
+ * codes it can carry. Without one, @fastify/swagger says "Default Response", and a route's own
+ * 400 hides the shared one's list of validation codes, so each names those too.
+ */
+function errorView(description: string) {
+  return Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true, description });
+}
+
+const VALIDATION = '`validation_failed` (a field, parameter or query the schema refuses), `invalid_json`';
+const CODE_REFUSED = '`code_wrong_length`, `code_bad_character` or `code_check_failed` (a typo caught before any look-up; `problem` says which), or ' + VALIDATION;
+const CODE_LIMITED = '`rate_limited`: too many code look-ups, or too many wrong codes from this address this hour (`Retry-After`).';
+
+/** The documented error answers of each route of the generic grant API. */
+export const GrantErrors = {
+  create400: errorView(`${VALIDATION}: a label missing or out of 1-200 characters, a ttl out of 10-86400, more than 20 data facts.`),
+  create429: errorView('`rate_limited`: too many creations from this address, or too many grants waiting on the server; `too_many_live_grants`: this address holds PAIRGATE_GRANTS_MAX_LIVE_PER_IP live grants (`Retry-After`).'),
+  notFound: errorView('`grant_not_found`: no live grant has this id (it expired and was deleted, or the id is wrong).'),
+  read400: errorView(`${VALIDATION}; \`invalid_wait\`: a wait that is not a finite number of seconds.`),
+  redeem404: errorView('`grant_not_found`: no live grant has this id and secret (the same answer for a wrong id and a wrong secret).'),
+  redeem409: errorView('`grant_pending` (not decided yet), `grant_refused` (with the refuser\'s `note`), `grant_redeemed` (redeemed once already); `state` says the grant\'s state.'),
+  code400: errorView(`${CODE_REFUSED}.`),
+  code404: errorView('`code_not_found`: no live request has this code (it expired, was already decided, or is not the one given).'),
+  code409: errorView('`grant_approved`, `grant_refused` or `grant_redeemed`: someone decided on this code at the same moment.'),
+  code429: errorView(CODE_LIMITED),
+  events429: errorView('`rate_limited`: this address already holds all the waits and streams it may (PAIRGATE_WAITS_PER_CLIENT).'),
+};
