@@ -162,7 +162,9 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
       const message = errorMessage(error, pickLang(request));
       if (!message || !isPairgateError(error)) throw error;
       if (error.status === 429) reply.header('retry-after', String(error.details?.retryAfterSeconds ?? 60));
-      return renderPage(pages, request, reply, 'account/password.njk', { error: message }, { status: error.status, user });
+      // The field at fault gets the focus and the error: a too-short new password is the new field's, a wrong (or too often wrong) current one the current field's.
+      const invalidField = error.code === 'invalid_password' ? 'password' : 'current';
+      return renderPage(pages, request, reply, 'account/password.njk', { error: message, invalidField }, { status: error.status, user });
     }
     // Every session ended with the old password; this browser gets a fresh one.
     await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now());
