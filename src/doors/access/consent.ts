@@ -39,7 +39,8 @@ export interface Decided {
 }
 
 /**
- * Accepts: a token on the matching access, or the mismatching access updated in place, or a new
+ * Accepts: a token on the matching access (its end moved to the request's `expireAfter` when the
+ * request names one, as the screen says), or the mismatching access updated in place, or a new
  * access; then the grant moves to ACCEPTED with username, token and apiEndpoint, sealed under the
  * secret of `key` (the key the user's page carries), so the grant never holds the token in clear.
  * The grant is re-checked by the engine's compare-and-set, so a refused or expired request cannot
@@ -53,7 +54,15 @@ export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, key: A
   const now = ctx.clock.now();
   const expiresAt = request.expireAfter ? now + request.expireAfter * 1000 : null;
   let token: string;
-  if (check.matchingAccess) {
+  // The access changed in place by this accept, which a lost race must put back.
+  let changed: AppAccess | undefined = check.mismatchingAccess;
+  if (check.matchingAccess && expiresAt !== null) {
+    // The screen said "This access ends <expireAfter> after you accept", so it does: a further
+    // token alone left the access with its old end (most often none), and the person's answer to
+    // an access for 2 hours became one forever.
+    token = await accesses.update(check.matchingAccess.id, check.matchingAccess.permissions, expiresAt, now);
+    changed = check.matchingAccess;
+  } else if (check.matchingAccess) {
     token = await accesses.addToken(check.matchingAccess.id, now);
   } else if (check.mismatchingAccess) {
     token = await accesses.update(check.mismatchingAccess.id, check.checkedPermissions, expiresAt, now);
@@ -74,7 +83,7 @@ export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, key: A
     // request the user did not grant. Accepted meanwhile (a second press, another tab), the winner
     // granted these very permissions and the app holds its token on this access: they stay.
     await accesses.dropToken(token);
-    if (check.mismatchingAccess && !acceptedElsewhere(error)) await accesses.restore(check.mismatchingAccess, now);
+    if (changed && !acceptedElsewhere(error)) await accesses.restore(changed, now);
     throw error;
   }
 }
