@@ -108,6 +108,14 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     return renderPage(pages, request, reply, 'account/signin.njk', { next, intro, login: request.body.login, error: signInRefusalText(refused, pickLang(request)) }, { status: refused.status, user: null });
   });
 
+  // Sign-out is a POST with the CSRF token; this page only offers its button. An address people type
+  // or bookmark answers with it rather than a 404, and a link from another site signs nobody out.
+  api.get('/account/signout', { schema: { tags, summary: 'The sign-out page: a button that signs out (signed in).', querystring: PageQuery, response: { ...HtmlPage, 303: seeOther('Not signed in: to the sign-in page.') } } }, async (request, reply) => {
+    const user = await currentUser(request);
+    if (!user) return reply.redirect(inAskedLang(request, '/account/signin'), 303);
+    return renderPage(pages, request, reply, 'account/signout.njk', {}, { user });
+  });
+
   api.post('/account/signout', { schema: { tags, summary: 'Sign out: ends the session.', body: Type.Object(FormBase), response: { 303: seeOther('Signed out: to the sign-in page.'), 403: htmlPage('The form did not come from this site.') } } }, async (request, reply) => {
     if (!csrfOk(request)) {
       // The message page says `message` (not a form's `error`), and leads to a page whose sign-out button works.
