@@ -15,9 +15,11 @@ const UNSHOWABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u
 /**
  * Also refused in the app id, the one name that tells the person who asks: invisible format
  * characters (zero-width spaces and joiners, soft hyphen, word joiner, BOM...), with which
- * "my-bank" and "my\u200b-bank" look alike on the page but are two apps with two sets of accesses.
+ * "my-bank" and "my\u200b-bank" look alike on the page but are two apps with two sets of accesses,
+ * and the letters that draw nothing (Hangul fillers, the blank Braille pattern), of which an app id
+ * that shows as no name at all can be made.
  */
-const INVISIBLE = /\p{Cf}/u;
+const INVISIBLE = /[\p{Cf}\u115f\u1160\u3164\uffa0\u2800]/u;
 
 /**
  * Throws a 400 `code` naming `field` when `value` holds a character the pages cannot show as

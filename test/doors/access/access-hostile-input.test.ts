@@ -15,7 +15,7 @@ describe('POST /access refuses what the consent page cannot show as written', ()
 
   it('an app id with a text-direction override, a control or an invisible character is a 400 invalid_app_id that says why', async () => {
     // U+202E left unclosed turned the sign-in and consent sentences around, naming an app that is not the one asking.
-    for (const requestingAppId of ['evil-app\u202E\u2066knab-ruoy\u2069', 'demo-app\u0000x', 'my\u200B-bank-app', 'tab\tseparated', 'bom\uFEFFapp-id']) {
+    for (const requestingAppId of ['evil-app\u202E\u2066knab-ruoy\u2069', 'demo-app\u0000x', 'my\u200B-bank-app', 'tab\tseparated', 'bom\uFEFFapp-id', '\u3164\u3164\u3164\u3164\u3164\u3164', '\u2800\u2800\u2800\u2800\u2800\u2800\u2800']) {
       const answer = await create(server.base, { requestingAppId });
       expect(answer.status, JSON.stringify(requestingAppId)).toBe(400);
       expect(answer.body).toMatchObject({ id: 'invalid_app_id', error: { id: 'invalid_app_id' } });
