@@ -45,6 +45,20 @@ function supporterLeftWords(expiresAt: unknown): string {
   return `Your supporter has left the session for now. They may come back until it expires at ${clockTime(expiresAt)}; stay here to wait for them (what you write reaches them when they are back), or /quit to end it.`;
 }
 
+/**
+ * Asks a yes/no question until it is answered: y/yes or n/no (any case). Anything else, an empty
+ * line above all (a stray Enter), asks again, saying what to type: declining spends the code for
+ * good, so only an explicit no may. `undefined` when the input ended before an answer.
+ */
+async function askYesNo(input: LineInput, question: string): Promise<'yes' | 'no' | undefined> {
+  for (let prompt = question; ; prompt = 'Please type y (yes) to grant access, or n (no) to refuse: ') {
+    const answer = await input.ask(prompt);
+    if (answer === undefined) return undefined;
+    if (isYes(answer)) return 'yes';
+    if (/^\s*no?\s*$/i.test(answer)) return 'no';
+  }
+}
+
 function fail(message: string, exitCode = 1): void {
   console.error(`pairgate: ${message}`);
   process.exitCode = exitCode;
@@ -155,8 +169,10 @@ Example:
   $ pairgate join 7auu83 --relay https://support.example.com/relay
 
 Exit code: 0 when the session ended (by either side, /quit or Ctrl-C) or you
-declined, 2 for no valid code (after three tries) or a code the relay or server
-refused (unknown, expired, already used), 1 when the relay or server cannot be
+declined (n or no: an empty answer asks again), 2 for no valid code (after
+three tries), no answer before the input ended (nothing is decided: the code
+still works until it expires) or a code the relay or server refused (unknown,
+expired, already used), 1 when the relay or server cannot be
 reached or the connection to it was lost.`)
     .action(async (typed: string | undefined, options: { relay: string; yes?: boolean }) => {
       httpUrlOption(options.relay, '--relay (or PAIRGATE_RELAY_URL)', 'https://support.example.com/relay');
@@ -171,10 +187,9 @@ reached or the connection to it was lost.`)
           if (raw === undefined) return fail('no code given.', 2);
           const parsed = relayCodeFormat.parse(raw);
           if (parsed.ok) code = parsed.code;
-          else {
-            console.error(`pairgate: ${parsed.message}`);
-            if (typed !== undefined) return fail('the code on the command line is not a valid code.', 2);
-          }
+          // One error, the precise one: a code on the command line is not asked for again.
+          else if (typed !== undefined) return fail(parsed.message, 2);
+          else console.error(`pairgate: ${parsed.message}`);
         }
         if (!code) return fail('no valid code after three tries.', 2);
 
@@ -193,8 +208,14 @@ reached or the connection to it was lost.`)
         const who = `${supporterName}${companyName ? ` of ${companyName}` : ''}`;
         console.log(`Supporter: ${supporterName}`);
         if (companyName) console.log(`Company:   ${companyName}`);
-        const yes = options.yes || isYes(await input.ask(`Do you really want to grant access to ${who}? [y/N] `));
-        if (!yes) {
+        const answer = options.yes ? 'yes' : await askYesNo(input, `Do you really want to grant access to ${who}? [y/n] `);
+        if (answer === undefined) {
+          // No answer (the input ended): nothing is decided. Declining would spend the code for good;
+          // left alone, it keeps working until it expires, so the person may run join again.
+          // (No time is given: the pairing info's ExpiresAt is the session's, and the code dies sooner.)
+          return fail('no answer (the input ended): nothing was confirmed or declined, so the code still works until it expires (a few minutes after your supporter gave it): run pairgate join again to answer.', 2);
+        }
+        if (answer === 'no') {
           await confirmPairing(pairingUrl, 'decline').catch(() => undefined);
           console.log('Declined. Nobody was given access.');
           return;

@@ -105,7 +105,7 @@ describe('agent and supporter end to end (two processes)', () => {
     const supporter = await sdk.attach('helping-joe');
     expect((await supporter.next((e) => e.type === 'state')).state).toBe('waiting');
     const agent = run(['join', created.PairingCode!.toUpperCase(), '--relay', `${server.url}/relay`]);
-    await agent.waitFor(/Do you really want to grant access to Thorsten of The great PC support\? \[y\/N\] /);
+    await agent.waitFor(/Do you really want to grant access to Thorsten of The great PC support\? \[y\/n\] /);
     expect(agent.out()).toContain('Supporter: Thorsten');
     agent.child.stdin!.write('y\n');
     await agent.waitFor(/Connected: the session with Thorsten of The great PC support is live\./);
@@ -157,7 +157,7 @@ describe('agent and supporter end to end (two processes)', () => {
     agent.child.stdin!.write('12\n');
     await agent.waitFor(/A code has 6 characters; this one has 2\./);
     agent.child.stdin!.write(`${created.PairingCode}\n`);
-    await agent.waitFor(/\[y\/N\] /);
+    await agent.waitFor(/\[y\/n\] /);
     agent.child.stdin!.write('n\n');
     expect(await agent.exited).toBe(0);
     expect(agent.out()).toContain('Declined. Nobody was given access.');

@@ -1,0 +1,90 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fetchPairingInfo } from '../../src/sdk/support.js';
+import { CLI, ensureBuilt, runCli } from '../helpers/cli.js';
+import { useSupportServers } from '../doors/support/helpers.js';
+
+beforeAll(ensureBuilt, 120_000);
+
+const AVATAR = 'https://img.example/t.png';
+const QUESTION = /Do you really want to grant access to Thorsten of The great PC support\? \[y\/n\] $/;
+const AGAIN = /Please type y \(yes\) to grant access, or n \(no\) to refuse: $/;
+
+/** `pairgate join` with its input in our hands, and a way to wait for what it prints. */
+function join(args: string[]) {
+  const child: ChildProcess = spawn(process.execPath, [CLI, 'join', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (chunk) => (out += String(chunk)));
+  child.stderr!.on('data', (chunk) => (err += String(chunk)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const waitFor = (pattern: RegExp): Promise<void> => new Promise((resolve, reject) => {
+    const started = Date.now();
+    const check = (): void => {
+      if (pattern.test(out)) return resolve();
+      if (Date.now() - started > 20_000 || child.exitCode !== null) return reject(new Error(`no ${pattern} in\n${out}\n${err}`));
+      setTimeout(check, 20);
+    };
+    check();
+  });
+  return { child, exited, waitFor, out: () => out, err: () => err };
+}
+
+describe('pairgate join: the confirmation question', () => {
+  const servers = useSupportServers();
+  const newCode = async (id: string): Promise<string> =>
+    (await servers.sdk.createSession({ id, supporterName: 'Thorsten', supporterAvatar: AVATAR })).PairingCode!;
+
+  it('an empty answer (a stray Enter) or anything but y/n asks again, saying what to type; then n declines', async () => {
+    const code = await newCode('join-enter');
+    const agent = join([code, '--relay', servers.relay.url]);
+    await agent.waitFor(QUESTION);
+    agent.child.stdin!.write('\n');
+    await agent.waitFor(AGAIN);
+    expect((await servers.sdk.getSession('join-enter')).State).toBe('waiting');
+    agent.child.stdin!.write('maybe\n');
+    await agent.waitFor(new RegExp(`${AGAIN.source.slice(0, -1)}Please type y`));
+    expect((await servers.sdk.getSession('join-enter')).State).toBe('waiting');
+    agent.child.stdin!.write('No\n');
+    expect(await agent.exited).toBe(0);
+    expect(agent.out()).toContain('Declined. Nobody was given access.');
+    expect((await servers.sdk.getSession('join-enter')).State).toBe('declined');
+  }, 60_000);
+
+  it('after an empty answer, yes confirms', async () => {
+    const code = await newCode('join-enter-yes');
+    const agent = join([code, '--relay', servers.relay.url]);
+    await agent.waitFor(QUESTION);
+    agent.child.stdin!.write('\n');
+    await agent.waitFor(AGAIN);
+    agent.child.stdin!.write('yes\n');
+    await agent.waitFor(/Connected: the session with Thorsten of The great PC support is live\./);
+    expect((await servers.sdk.getSession('join-enter-yes')).State).toBe('connected');
+    agent.child.stdin!.write('/quit\n');
+    expect(await agent.exited).toBe(0);
+  }, 60_000);
+
+  it('the input ending before an answer decides nothing: exit 2, and the code still works', async () => {
+    const code = await newCode('join-eof');
+    const agent = join([code, '--relay', servers.relay.url]);
+    await agent.waitFor(QUESTION);
+    agent.child.stdin!.end();
+    expect(await agent.exited).toBe(2);
+    expect(agent.err()).toMatch(/^pairgate: no answer \(the input ended\): nothing was confirmed or declined, so the code still works until it expires \(a few minutes after your supporter gave it\): run pairgate join again to answer\.\n$/);
+    expect(agent.out()).not.toContain('Declined');
+    expect((await servers.sdk.getSession('join-eof')).State).toBe('waiting');
+    // Not spent: the pairing info is still there for whoever holds the code.
+    const info = await fetchPairingInfo(`${servers.origin.url}/pairing/${code}`);
+    expect(info.SupporterName).toBe('Thorsten');
+  }, 60_000);
+});
+
+describe('pairgate join with a malformed code on the command line', () => {
+  it('prints one clear error (the precise one), exit 2, before any request', async () => {
+    const result = await runCli(['join', 'zz zz', '--relay', 'http://127.0.0.1:9']);
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim().split('\n'), result.stderr).toHaveLength(1);
+    expect(result.stderr).toMatch(/^pairgate: A code has 6 characters; this one has /);
+    expect(result.stderr).not.toContain('not a valid code');
+  });
+});
