@@ -167,6 +167,28 @@ describe('pairgate lan / peers (two processes of the real CLI on loopback)', () 
     expect(existsSync(missing)).toBe(false);
   });
 
+  it('a join of an offer that has ended says why each address failed as it goes, and once: the final error names the address and what to do, not the socket error again', async () => {
+    // An offer that timed out: its string is stale, nothing listens on its port any more.
+    const offer = startJson(['lan', 'offer', '--config-dir', join(root, 'stale'), '--name', 'stale', '--address', '127.0.0.1', '--bind', '127.0.0.1', '--no-discovery', '--json', '--no-qr', '--timeout', '1']);
+    const shown = await offer.first;
+    const connection = String(shown.connectionString);
+    const where = `127.0.0.1:${String(shown.port)}`;
+    expect(await offer.exit).toBe(2);
+    const once = (text: string, part: string) => expect(text.split(part).length - 1, `${part} in:\n${text}`).toBe(1);
+    const direct = await run(['lan', 'join', '-', '--config-dir', join(root, 'late'), '--no-discovery'], connection);
+    expect(direct.code).toBe(1);
+    once(direct.stderr, 'ECONNREFUSED');
+    expect(direct.stderr).toContain(`Dialling ${where}...\nNo address answered: ${where}: connect ECONNREFUSED ${where}.\n`);
+    expect(direct.stderr).toContain(`pairgate: Cannot reach "stale" at ${where}. The device is there, but nothing listens on that port any more: its offer has ended`);
+    expect(direct.stderr).toMatch(/Start a new offer there and use its new string\. \[lan_peer_unreachable\]\n$/);
+    // With discovery, which hears nothing: the same, said once.
+    const looked = await run(['lan', 'join', '-', '--config-dir', join(root, 'late'), '--timeout', '1'], connection);
+    expect(looked.code).toBe(1);
+    once(looked.stderr, 'ECONNREFUSED');
+    once(looked.stderr, 'nothing listens on that port');
+    expect(looked.stderr).toContain(`pairgate: Cannot reach "stale" at ${where}. Multicast discovery heard nothing from it either. The device is there, but nothing listens on that port any more`);
+  });
+
   it('explains bad connection strings without echoing them, and the commands have --help', async () => {
     const bad = await run(['lan', 'join', 'pg1:AAAA:AA', '--no-discovery', '--config-dir', join(root, 'x')]);
     expect(bad.code).toBe(2);

@@ -36,15 +36,20 @@ export interface DiscoveryDialOptions {
   dialTimeoutMs: number;
   /** The device's name, for messages. */
   name: string;
-  /** Why the string's addresses failed, if they did: part of the final message. */
+  /**
+   * Why the string's addresses failed, if they did: a wrong key there is the final error, and
+   * "nothing listens" there says the offer has ended. Its text is not repeated (it was logged).
+   */
   earlier?: Error;
+  /** The string's addresses dialled before (`address:port`), named once in the final message. */
+  tried?: string[];
   log: (line: string) => void;
 }
 
 type Attempt = { state: 'dialling' } | { state: 'wrong_key' } | { state: 'unreachable'; at: number };
 
 /** Why nothing paired: the pin refused someone, or nothing reached, with what discovery heard. */
-function failure(options: DiscoveryDialOptions, errors: Error[], candidates: number, refused: RefusedCounts): Error {
+function failure(options: DiscoveryDialOptions, errors: Error[], candidates: number, refused: RefusedCounts, attempts: ReadonlyMap<string, Attempt>): Error {
   const mismatch = [options.earlier, ...errors].find((e) => e instanceof PinMismatchError);
   if (mismatch) return mismatch;
   const notes: string[] = [];
@@ -52,12 +57,15 @@ function failure(options: DiscoveryDialOptions, errors: Error[], candidates: num
     notes.push(`${refused.stale} of its announcements were refused as sent more than ${MAX_ANNOUNCEMENT_SKEW_MS / 1000} s away from this device's clock: check that both clocks are right.`);
   }
   if (refused.wrongSource > 0) notes.push(`${refused.wrongSource} came from another address than the one they were signed for (copies sent by another machine).`);
-  const earlier = options.earlier ? `${options.earlier.message} ` : '';
+  const where = options.tried?.length ? ` at ${options.tried.join(', ')}` : '';
+  const also = where ? ' either' : '';
   if (candidates === 0) {
     const closed = options.earlier instanceof PeerUnreachableError && options.earlier.portClosed;
-    return new PeerUnreachableError(`Cannot reach "${options.name}": ${earlier}Multicast discovery heard nothing from it either. ${closed ? OFFER_ENDED : 'Are both devices on the same network?'}${notes.length ? ` ${notes.join(' ')}` : ''}`, closed);
+    return new PeerUnreachableError(`Cannot reach "${options.name}"${where}. Multicast discovery heard nothing from it${also}. ${closed ? OFFER_ENDED : 'Are both devices on the same network?'}${notes.length ? ` ${notes.join(' ')}` : ''}`, closed);
   }
-  return new PeerUnreachableError(`Cannot reach "${options.name}": ${earlier}Discovery heard it, but no announced address answered: ${errors.map((e) => e.message).join('; ')}.`);
+  // Why each announced address failed was logged as it failed; the end names them once.
+  const heard = [...attempts.keys()];
+  return new PeerUnreachableError(`Cannot reach "${options.name}"${where}. Discovery heard it at ${heard.join(', ')}, but ${heard.length === 1 ? 'that address' : 'none of those addresses'} answered${also}.`);
 }
 
 /**
@@ -80,7 +88,7 @@ export async function dialByDiscovery(options: DiscoveryDialOptions): Promise<Pi
   const giveUpIfDone = () => {
     if (settled || !timedOut || inFlight > 0) return;
     settled = true;
-    settle?.reject(failure(options, errors, candidates, refusedSoFar()));
+    settle?.reject(failure(options, errors, candidates, refusedSoFar(), attempts));
   };
 
   const watch = await watchPeer({

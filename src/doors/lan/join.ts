@@ -4,7 +4,7 @@ import { dialByDiscovery, OFFER_ENDED } from './discovery-dial.js';
 import type { DiscoveryOptions } from './discovery.js';
 import { FramedChannel } from './frames.js';
 import { bySubnet } from './ip-addresses.js';
-import { PeerUnreachableError, ProtocolError, WrongSecretError } from './lan-errors.js';
+import { PeerUnreachableError, PinMismatchError, ProtocolError, WrongSecretError } from './lan-errors.js';
 import type { PairingResult } from './offer.js';
 import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
 import { dialFirst, label, type PinnedConnection } from './pinned-dial.js';
@@ -50,19 +50,26 @@ async function locate(info: ConnectionInfo, options: JoinOptions, self: string, 
   const dialTimeoutMs = options.dialTimeoutMs ?? 5000;
   const { local, other } = bySubnet(info.addresses);
   let failure: Error | undefined;
+  // What was dialled, for the final message: the progress lines already said why each failed,
+  // so the error that ends the join names the addresses once instead of repeating them.
+  const tried: string[] = [];
   for (const group of [local, other]) {
     if (group.length === 0) continue;
-    log(`Dialling ${group.map((a) => label(a, info.port)).join(', ')}...`);
+    const labels = group.map((a) => label(a, info.port));
+    log(`Dialling ${labels.join(', ')}...`);
     try {
       return { ...(await dialFirst(group, info.port, info.keySha256, dialTimeoutMs)), via: 'address' };
     } catch (error) {
       failure = error as Error;
-      log(failure.message);
+      tried.push(...labels);
+      log(failure instanceof PinMismatchError ? `${labels.join(', ')}: answered with another key than the string pins.` : failure.message);
     }
   }
   if (options.discovery === false) {
-    if (failure instanceof PeerUnreachableError && failure.portClosed) throw new PeerUnreachableError(`${failure.message} ${OFFER_ENDED}`, true);
-    throw failure ?? new PeerUnreachableError('The connection string has no address and discovery is off.');
+    if (!(failure instanceof PeerUnreachableError)) throw failure ?? new PeerUnreachableError('The connection string has no address and discovery is off.');
+    const where = `Cannot reach "${info.name}" at ${tried.join(', ')}`;
+    if (failure.portClosed) throw new PeerUnreachableError(`${where}. ${OFFER_ENDED}`, true);
+    throw new PeerUnreachableError(`${where}: no address of the string answered, and discovery is off (--no-discovery). Are both devices on the same network?`);
   }
   const discoveryTimeoutMs = options.discoveryTimeoutMs ?? 15_000;
   log(`Looking for "${info.name}" by multicast discovery (up to ${Math.round(discoveryTimeoutMs / 1000)} s)...`);
@@ -75,7 +82,7 @@ async function locate(info: ConnectionInfo, options: JoinOptions, self: string, 
     timeoutMs: discoveryTimeoutMs,
     dialTimeoutMs,
     name: info.name,
-    ...(failure ? { earlier: failure } : {}),
+    ...(failure ? { earlier: failure, tried } : {}),
     log,
   });
   log(`Discovery found it at ${label(found.address, found.socket.remotePort ?? info.port)}.`);

@@ -74,9 +74,13 @@ describe('lan: messages a person can act on', () => {
     const { port } = gone.address() as AddressInfo;
     await new Promise<void>((resolve) => gone.close(() => resolve()));
     const string = encodeConnectionString({ addresses: ['127.0.0.1'], port, keySha256: randomBytes(32), secret: randomBytes(32), deviceId: randomBytes(16).toString('base64url'), name: 'laptop' });
-    const error = await failureOf(join(string, { configDir: deviceDir('late'), discovery: false }));
+    const logged: string[] = [];
+    const error = await failureOf(join(string, { configDir: deviceDir('late'), discovery: false, log: (line) => logged.push(line) }));
     expect(error.code).toBe('lan_peer_unreachable');
-    expect(error.message).toContain('ECONNREFUSED');
+    // The socket's words are progress, logged as the address fails; the error names the address once.
+    expect(logged.join('\n')).toContain(`127.0.0.1:${port}: connect ECONNREFUSED`);
+    expect(error.message).not.toContain('ECONNREFUSED');
+    expect(error.message).toContain(`Cannot reach "laptop" at 127.0.0.1:${port}.`);
     expect(error.message).toContain('its offer has ended (an offer stops once it has paired, at its --timeout, or with Ctrl-C). Start a new offer there and use its new string.');
   });
 
