@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { readdirSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type net from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import tls from 'node:tls';
@@ -144,12 +145,31 @@ const HINTS: Record<string, string | ((options: DoctorOptions) => string)> = {
   server: 'Check the URL given with --server (or PAIRGATE_SERVER), that the server is running (pairgate serve), and that no firewall or proxy is in the way.',
 };
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+/** A check that ran past its time limit. */
+class CheckTimeoutError extends Error {}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     promise.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms); }),
+    new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new CheckTimeoutError(`did not finish within ${ms} ms`)), ms); }),
   ]);
+}
+
+/**
+ * What the `server` check says when fetch refused the URL's port as unsafe (the WHATWG "bad
+ * port" list: ports of other protocols, such as 1, 25, 6000): fetch's own words, "fetch failed:
+ * bad port", say neither. Undefined for any other error.
+ */
+function badPortOutcome(url: string, error: unknown): CheckOutcome | undefined {
+  if ((error as { cause?: { message?: string } }).cause?.message !== 'bad port') return undefined;
+  const port = new URL(url).port;
+  return {
+    status: 'fail',
+    summary: `not called: port ${port} is one that fetch refuses to call (it belongs to another protocol, such as SMTP or X11, so browsers and Node block it), and a pairgate server there cannot be reached by browsers either`,
+    error: 'fetch failed: bad port',
+    hint: `Check the port in --server (or PAIRGATE_SERVER); if the server really listens on port ${port}, run it on a usual one (443, or 8080 and the like: pairgate serve --port) and give that URL.`,
+  };
 }
 
 /** Runs every check, in series, and returns the report. Never throws. */
@@ -176,13 +196,17 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     }
     log(`checking ${title}...`);
     try {
-      outcome = await withTimeout(body(), Math.round(Math.min(checkTimeoutMs, left)), title);
+      outcome = await withTimeout(body(), Math.round(Math.min(checkTimeoutMs, left)));
     } catch (error) {
       // fetch hides the socket error in `cause`; the person needs it.
       const cause = (error as { cause?: { message?: string } }).cause?.message;
-      outcome = { status: 'fail', summary: `${title} failed`, error: `${(error as Error).message || String(error)}${cause ? `: ${cause}` : ''}` };
+      // The line already starts with the check's title ("DNS: ..."): the summary says what
+      // happened to it, the error below says why, and neither repeats the title.
+      const summary = error instanceof CheckTimeoutError ? 'cut short by its time limit' : 'could not be completed (error below)';
+      outcome = { status: 'fail', summary, error: `${(error as Error).message || String(error)}${cause ? `: ${cause}` : ''}` };
     }
-    const hintOf = outcome.status === 'warn' || outcome.status === 'fail' ? HINTS[name] : undefined;
+    // A check that knows better what to try (a refused port) says so; else the check's own hint.
+    const hintOf = outcome.hint ?? (outcome.status === 'warn' || outcome.status === 'fail' ? HINTS[name] : undefined);
     const hint = typeof hintOf === 'function' ? hintOf(options) : hintOf;
     const check: DoctorCheck = { name, title, ...outcome, ...(hint ? { hint } : {}), durationMs: Math.round(performance.now() - started) };
     checks.push(check);
@@ -259,6 +283,8 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   await run('dns', 'DNS', async () => {
     if (!server) return { status: 'skip', summary: 'no pairgate server configured' };
     const host = new URL(server).hostname.replace(/^\[|\]$/g, '');
+    // An IP address is not looked up: "127.0.0.1 resolves to 127.0.0.1" would check nothing.
+    if (isIP(host)) return { status: 'skip', summary: `not needed: the server is given by its IP address (${host}), which is not looked up` };
     const found = await lookup(host, { all: true });
     return { status: 'ok', summary: `${host} resolves to ${found.map((f) => f.address).join(', ')}`, details: found };
   });
@@ -266,7 +292,14 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   await run('server', 'pairgate server reachability', async () => {
     if (!server) return { status: 'skip', summary: 'no pairgate server configured' };
     const url = `${server.replace(/\/+$/, '')}/healthz`;
-    const response = await fetch(url, { signal: AbortSignal.timeout(Math.min(checkTimeoutMs, 5000)) });
+    let response: Response;
+    try {
+      response = await fetch(url, { signal: AbortSignal.timeout(Math.min(checkTimeoutMs, 5000)) });
+    } catch (error) {
+      const refused = badPortOutcome(url, error);
+      if (refused) return refused;
+      throw error;
+    }
     if (!response.ok) return { status: 'fail', summary: `${url} answered ${response.status}` };
     return { status: 'ok', summary: `${url} answered ${response.status}` };
   });

@@ -19,7 +19,21 @@ describe('pairgate doctor: what to try', () => {
     expect(server.hint).toBe('Check the URL given with --server (or PAIRGATE_SERVER), that the server is running (pairgate serve), and that no firewall or proxy is in the way.');
     for (const check of report.checks.filter((c) => c.status === 'ok' || c.status === 'skip')) expect(check.hint).toBeUndefined();
     const text = formatDoctorReport(report);
-    expect(text).toContain(`  FAIL  pairgate server reachability: pairgate server reachability failed\n        error: fetch failed: connect ECONNREFUSED 127.0.0.1:${port}\n        try: Check the URL given with --server`);
+    // The line starts with the check's title; the summary does not say it again.
+    expect(text).toContain(`  FAIL  pairgate server reachability: could not be completed (error below)\n        error: fetch failed: connect ECONNREFUSED 127.0.0.1:${port}\n        try: Check the URL given with --server`);
+    for (const check of report.checks) expect(check.summary).not.toContain(check.title);
+    // An IP address is not looked up: the DNS check would check nothing, so it is skipped, saying why.
+    const dns = report.checks.find((c) => c.name === 'dns')!;
+    expect(dns).toMatchObject({ status: 'skip', summary: 'not needed: the server is given by its IP address (127.0.0.1), which is not looked up' });
+  });
+
+  it('a server port that fetch refuses as unsafe (http://127.0.0.1:1): says so and what to do, not the bare "fetch failed: bad port"', async () => {
+    const report = await runDoctor({ server: 'http://127.0.0.1:1', discovery: false, checkTimeoutMs: 4000 });
+    const server = report.checks.find((c) => c.name === 'server')!;
+    expect(server.status).toBe('fail');
+    expect(server.summary).toContain('not called: port 1 is one that fetch refuses to call');
+    expect(server.hint).toBe('Check the port in --server (or PAIRGATE_SERVER); if the server really listens on port 1, run it on a usual one (443, or 8080 and the like: pairgate serve --port) and give that URL.');
+    expect(report.ok).toBe(false);
   });
 
   it('the multicast hint names the group and port this run used, not the defaults', async () => {
