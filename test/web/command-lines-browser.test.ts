@@ -13,20 +13,26 @@ const PASSWORD = 'command lines password';
  * Range's client rectangles. One line: the text is not broken.
  */
 async function linesOf(page: Page, selector: string, text: string): Promise<number> {
-  return page.locator(selector).evaluate((element, wanted) => {
-    const node = element.firstChild!;
-    const at = node.textContent!.indexOf(wanted);
-    if (at < 0) throw new Error(`"${wanted}" is not in ${node.textContent}`);
+  // A string, run in the page: the tests are compiled without the DOM's types.
+  return page.evaluate(`(() => {
+    const node = document.querySelector(${JSON.stringify(selector)}).firstChild;
+    const at = node.textContent.indexOf(${JSON.stringify(text)});
+    if (at < 0) throw new Error('not in the element: ' + ${JSON.stringify(text)});
     const range = document.createRange();
     range.setStart(node, at);
-    range.setEnd(node, at + wanted.length);
+    range.setEnd(node, at + ${text.length});
     return new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top))).size;
-  }, text);
+  })()`);
 }
 
 /** Whether the page is wider than the window (it scrolls sideways). */
 async function overflows(page: Page): Promise<boolean> {
-  return page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+  return page.evaluate('document.documentElement.scrollWidth > document.documentElement.clientWidth');
+}
+
+/** Whether the element `selector` holds its text within its own box (wrapped, not overflowing it). */
+async function fitsItsBox(page: Page, selector: string): Promise<boolean> {
+  return page.evaluate(`(() => { const e = document.querySelector(${JSON.stringify(selector)}); return e.scrollWidth <= e.clientWidth; })()`);
 }
 
 describe.skipIf(Boolean(skip))(`command lines in code blocks, at a phone's width and a desktop's${skip ? ` (skipped: ${skip})` : ''}`, () => {
@@ -68,7 +74,7 @@ describe.skipIf(Boolean(skip))(`command lines in code blocks, at a phone's width
       expect(command).toMatch(/^\/apps install http http:\/\/127\.0\.0\.1:\d+\/mattermost\/[\w-]+\/manifest\.json$/);
       expect(await linesOf(page, '#setup-install_command', command)).toBe(1);
       // A long link wraps inside its block, which stays within the card.
-      expect(await page.locator('#setup-manifest_link').evaluate((code) => code.scrollWidth <= code.clientWidth)).toBe(true);
+      expect(await fitsItsBox(page, '#setup-manifest_link')).toBe(true);
       expect(await overflows(page)).toBe(false);
       // An account page keeps to the window too.
       await page.goto(`${suite.url}/account/devices`);
