@@ -56,6 +56,41 @@ describe('pairgate lan: files that hold the secret, the device key or trust', ()
     expect(readFileSync(elsewhere, 'utf8')).toBe('untouched');
   });
 
+  it('the pairing code is shown on the terminal (that is its purpose) but written to no file: not device.json, peers.json or the QR images, nor GET /diagnostics', async () => {
+    const offerDir = join(root, 'code-offer');
+    const joinDir = join(root, 'code-join');
+    const png = join(root, 'code-qr.png');
+    const offer = spawn('node', [CLI, 'lan', 'offer', '--code', '--config-dir', offerDir, '--address', '127.0.0.1', '--bind', '127.0.0.1',
+      '--no-discovery', '--no-qr', '--timeout', '30', '--qr-png', png], { env: { ...process.env, PAIRGATE_CONFIG_DIR: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    offer.stderr.on('data', (d: Buffer) => { stderr += String(d); });
+    const exit = new Promise<number | null>((resolve) => offer.once('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      offer.stdout.on('data', (d: Buffer) => {
+        stdout += String(d);
+        if (/Pairing code: \d{4}-\d{4}\n/.test(stdout) && /Diagnostics while waiting/.test(stderr)) resolve();
+      });
+      offer.stderr.on('data', () => { if (/Pairing code: \d{4}-\d{4}\n/.test(stdout) && /Diagnostics while waiting/.test(stderr)) resolve(); });
+      void exit.then(() => reject(new Error(`the offer ended first: ${stderr}`)));
+    });
+    const code = /Pairing code: (\d{4}-\d{4})/.exec(stdout)![1]!;
+    const port = /Listening on port (\d+)/.exec(stderr)![1]!;
+    // Shown to the person, with what to type on the other device.
+    expect(stderr).toContain(`On the other device run: pairgate lan join --code ${code} --address 127.0.0.1 --port ${port}`);
+    const diagnostics = await (await fetch(`http://127.0.0.1:${port}/diagnostics?doctor=0`)).text();
+    const pngBytes = readFileSync(png);
+    const joined = await runCli(['lan', 'join', '--code', code, '--address', '127.0.0.1', '--port', port, '--no-discovery', '--config-dir', joinDir, '--out', root]);
+    expect(joined.status).toBe(0);
+    expect(await exit).toBe(0);
+    const digits = code.replace('-', '');
+    const stored = [diagnostics, pngBytes.toString('latin1'), joined.stdout, joined.stderr,
+      ...['device.json', 'peers.json'].flatMap((name) => [readFileSync(join(offerDir, name), 'utf8'), readFileSync(join(joinDir, name), 'utf8')])].join('\n');
+    expect(stored).toContain('"name"');
+    expect(stored).not.toContain(code);
+    expect(stored).not.toContain(digits);
+  });
+
   it('refuses a config folder that others may write to (they could plant a trusted peer or the device key), or that is not a folder', async () => {
     const shared = join(root, 'shared');
     mkdirSync(shared);
