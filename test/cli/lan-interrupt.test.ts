@@ -77,6 +77,18 @@ describe('pairgate lan: stopped or ended, nothing of its own left behind', () =>
     expect(offer.stderr.join('')).toContain(`pairgate: stopped (Ctrl-C); removed ${png}, ${svg}.`);
   });
 
+  it('Ctrl-C on a join still looking for the offer by multicast says it stopped, like the other paths, and ends by SIGINT', async () => {
+    // An offer that has ended: its address refuses, so the join looks by multicast, hearing nothing.
+    const ended = start(['lan', 'offer', '--config-dir', join(root, 'gone'), ...loopback, '--json', '--no-qr', '--timeout', '1']);
+    const connection = String((await ended.first).connectionString);
+    await ended.exit;
+    const joiner = start(['lan', 'join', connection, '--config-dir', join(root, 'seeker'), '--timeout', '30', '--json']);
+    await until(() => /by multicast discovery/.test(joiner.stderr.join('')));
+    joiner.child.kill('SIGINT');
+    expect(await joiner.exit).toEqual({ code: null, signal: 'SIGINT' });
+    expect(joiner.stderr.join('')).toMatch(/\npairgate: stopped \(Ctrl-C\)\.\n$/);
+  });
+
   it('an offer that ended (its timeout) removes its QR code image too', async () => {
     const png = join(root, 'ended.png');
     const offer = start(['lan', 'offer', '--config-dir', join(root, 'laptop'), ...loopback, '--json', '--qr-png', png, '--timeout', '1']);

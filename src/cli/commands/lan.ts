@@ -15,6 +15,9 @@ import {
  * of a second that `pairgate --help` and every other command would otherwise pay for.
  */
 async function loadLan() {
+  // Stopped while the modules load (a second or more on a busy machine): say so too, rather than
+  // end silently as Node does by default, like every later Ctrl-C (the cleanups below add theirs).
+  cleanUpOnSignal(() => []);
   const [connect, joining, codeJoining, offer, qr, payload, frames] = await Promise.all([
     import('../../doors/lan/connect.js'),
     import('../../doors/lan/join.js'),
