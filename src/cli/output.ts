@@ -16,9 +16,10 @@ function notFromPairgate(error: PairgateApiError): boolean {
 /**
  * Client-side refusals the person fixes with an option, as they fix bad input: a certificate to
  * trust (`--update-ca`), a name the certificate holds (both with no answer, status 0), a URL
- * where something other than pairgate answers (`--server`).
+ * where something other than pairgate answers (`--server`), an https:// URL of a port that does not
+ * speak TLS (`--update-api`).
  */
-const FIXED_BY_AN_OPTION = new Set(['tls_untrusted', 'tls_name_mismatch', NOT_PAIRGATE_CODE]);
+const FIXED_BY_AN_OPTION = new Set(['tls_untrusted', 'tls_name_mismatch', 'tls_not_spoken', NOT_PAIRGATE_CODE]);
 
 /** Exit code of a command whose reader went away: a process killed by SIGPIPE, as shells report it (128 + 13). */
 export const CLOSED_PIPE_EXIT_CODE = 141;

@@ -42,8 +42,12 @@ const unauthorized = (message: string, code: string): UnauthorizedError => new U
 
 /** Verifies the signature of an announcement; throws 401 with a machine code when it fails. */
 export async function verifyAnnouncement(check: AnnounceCheck): Promise<void> {
-  const match = /^JWS\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(check.authorization?.trim() ?? '');
-  if (!match) throw unauthorized('Sign the announcement with the box key: Authorization: JWS <compact JWS>.', 'signature_missing');
+  const sent = /^JWS(?:\s+(.*))?$/s.exec(check.authorization?.trim() ?? '');
+  if (!sent) throw unauthorized('Sign the announcement with the box key: Authorization: JWS <compact JWS>.', 'signature_missing');
+  // A JWS was sent but it is not one (empty parts, stray characters): the box signed wrongly, which
+  // "sign it" would not help to find.
+  const match = /^([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(sent[1] ?? '');
+  if (!match) throw unauthorized('The Authorization header holds no compact JWS (three base64url parts joined by dots).', 'signature_invalid');
   const jws = match[1]!;
   const form = fingerprintForm(check.client);
   if (!form) throw new InvalidRequestError('client must be a box fingerprint (52 base32 characters).', undefined, 'validation_failed');

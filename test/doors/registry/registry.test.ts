@@ -89,6 +89,16 @@ describe('registry over real sockets', () => {
     const unsigned = await httpFrom(HOME, `${base}/register`, { method: 'POST', body: JSON.stringify({ client: kitchen.fingerprint, message: 'x' }) });
     expect(unsigned.status).toBe(401);
     expect(unsigned.json.reason).toBe('signature_missing');
+    // From an address of their own, so that the announcements of the other tests keep their rate budget.
+    const malformedFrom = '127.0.0.9';
+    const otherScheme = await httpFrom(malformedFrom, `${base}/register`, { method: 'POST', body: JSON.stringify({ client: kitchen.fingerprint, message: 'x' }), headers: { authorization: 'Bearer abc' } });
+    expect(otherScheme.json.reason).toBe('signature_missing');
+    // A JWS was sent, but a malformed one: the signature is wrong, not absent.
+    for (const authorization of ['JWS ..', 'JWS a.b.', 'JWS', 'JWS a.b.c d']) {
+      const malformed = await httpFrom(malformedFrom, `${base}/register`, { method: 'POST', body: JSON.stringify({ client: kitchen.fingerprint, message: 'x' }), headers: { authorization } });
+      expect(malformed.status, authorization).toBe(401);
+      expect(malformed.json, authorization).toMatchObject({ errno: 112, reason: 'signature_invalid' });
+    }
 
     // A valid signature over another body (a captured header reused with changed content).
     const authorization = await signAnnouncement(kitchen, JSON.stringify({ client: kitchen.fingerprint, message: 'a' }), { now: clock.now() });
