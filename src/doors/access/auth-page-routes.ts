@@ -231,7 +231,8 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     if (!found) return reply;
     const lang = langOf(request, found.grant);
     const t = translator(lang);
-    if (!csrfValid(request)) return signInForm(request, reply, found, lang, { login: request.body.login, error: t('error.csrf_failed') }, 403);
+    // `csrf`: the error is the form's, not the password's (as on the accounts door's forms).
+    if (!csrfValid(request)) return signInForm(request, reply, found, lang, { login: request.body.login, error: t('error.csrf_failed'), csrf: true }, 403);
     const refused = await signInFromForm(request, reply, request.body.login, request.body.password);
     if (refused) return signInForm(request, reply, found, lang, { login: request.body.login, error: signInRefusalText(refused, lang) }, refused.status);
     allowFormTarget(reply, found.grant.request.returnURL);

@@ -245,7 +245,8 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
     const t = deviceTranslator(lang);
     const found = await ticketedGrant(request, reply, lang, request.body.key);
     if (!found) return reply;
-    if (!csrfValid(request)) return signInForm(request, reply, lang, found, { login: request.body.login, error: t('error.csrf_failed') }, 403);
+    // `csrf`: the error is the form's, not the password's (as on the accounts door's forms).
+    if (!csrfValid(request)) return signInForm(request, reply, lang, found, { login: request.body.login, error: t('error.csrf_failed'), csrf: true }, 403);
     const refused = await signInFromForm(request, reply, request.body.login, request.body.password);
     if (refused) return signInForm(request, reply, lang, found, { login: request.body.login, error: signInRefusalText(refused, lang) }, refused.status);
     return reply.redirect(consentPath(request, found.id, lang), 303);
