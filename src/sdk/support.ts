@@ -50,6 +50,11 @@ export interface SessionInfo {
   ExpiresAt: string;
   ConfirmedAt: string | null;
   ConnectedAt: string | null;
+  /**
+   * Until when the pairing code works: set while the session waits and its code is live, null once it
+   * is confirmed, spent or expired. Absent from servers older than this field.
+   */
+  PairingCodeExpiresAt?: string | null;
 }
 
 /** What the person holding a code is shown before confirming. */

@@ -125,11 +125,9 @@ const STATE_WORDS: Record<string, string> = {
   expired: 'expired',
 };
 
-/** The state and pairing code of a session as the server answers it (PairingCodeExpiresAt is newer than SDK types). */
-type ShownSession = SessionInfo & { PairingCodeExpiresAt?: string | null };
 
 /** The lines `session show` prints: state, expiry, and whether the pairing code still works (and until when). */
-function describeSession(info: ShownSession, now = Date.now()): string[] {
+function describeSession(info: SessionInfo, now = Date.now()): string[] {
   const lines = [`${info.ID}: ${STATE_WORDS[info.State] ?? info.State}`];
   lines.push(info.State === 'expired' ? `  expired at ${whenWords(info.ExpiresAt, now)}` : `  session expires at ${whenWords(info.ExpiresAt, now)}`);
   if (info.Pairing && info.State === 'waiting') {
