@@ -4,6 +4,7 @@ import { PairgateApiError } from '../../sdk/errors.js';
 import type { SessionChannel } from '../../sdk/support.js';
 import { isYes, LineInput } from '../line-input.js';
 import { terminalSafe } from '../terminal-text.js';
+import { eventWhenWords } from '../time-words.js';
 import { networkReport } from '../network-report.js';
 import { httpUrlOption } from '../options.js';
 
@@ -34,15 +35,9 @@ function explain(error: unknown): string {
   }
 }
 
-/** A time of day for people, in the terminal's time zone (hours and minutes). */
-function clockTime(iso: unknown): string {
-  const date = new Date(String(iso));
-  return Number.isNaN(date.getTime()) ? 'its end' : date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-}
-
 /** What the person is told when their supporter detaches from a session that goes on. */
 function supporterLeftWords(expiresAt: unknown): string {
-  return `Your supporter has left the session for now. They may come back until it expires at ${clockTime(expiresAt)}; stay here to wait for them (what you write reaches them when they are back), or /quit to end it.`;
+  return `Your supporter has left the session for now. They may come back until it expires at ${eventWhenWords(expiresAt, 'its end')}; stay here to wait for them (what you write reaches them when they are back), or /quit to end it.`;
 }
 
 /**

@@ -6,6 +6,7 @@ import { httpUrlOption } from '../options.js';
 import type { CreatedSession, SessionChannel, SessionInfo, SupportOriginClient } from '../../sdk/support.js';
 import { LineInput } from '../line-input.js';
 import { terminalSafe } from '../terminal-text.js';
+import { eventWhenWords, whenWords } from '../time-words.js';
 
 interface ServerOptions {
   server: string;
@@ -88,33 +89,6 @@ async function checkSessionId(id: string, flag?: string): Promise<void> {
 const SESSION_EXIT_CODES = `Exit code: 0 when done; 2 for bad input or a request the server refused (an
 unknown or ended session, missing or wrong credentials: unauthorized, no
 support origin there: support_origin_off); 1 when the server cannot be reached.`;
-
-const pad = (n: number): string => String(n).padStart(2, '0');
-
-/** How far `ms` is from now, in words: "in 9 min", "3 min ago", "in 2 h 5 min". */
-function distanceWords(ms: number): string {
-  const seconds = Math.round(Math.abs(ms) / 1000);
-  const minutes = Math.round(seconds / 60);
-  const words = seconds < 60 ? `${seconds} s`
-    : minutes < 90 ? `${minutes} min`
-      : minutes < 48 * 60 ? `${Math.floor(minutes / 60)} h${minutes % 60 ? ` ${minutes % 60} min` : ''}`
-        : `${Math.round(minutes / 1440)} days`;
-  return ms >= 0 ? `in ${words}` : `${words} ago`;
-}
-
-/**
- * A time of the server's answers (UTC ISO) for a person: the time of day in the terminal's time
- * zone, with the date when it is not today, and how far off it is: "18:26:09 (in 9 min)".
- * The ISO text is printed as is when it is no time (it came from the server).
- */
-export function whenWords(iso: string, now = Date.now()): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return terminalSafe(iso);
-  const today = new Date(now);
-  const sameDay = date.getFullYear() === today.getFullYear() && date.getMonth() === today.getMonth() && date.getDate() === today.getDate();
-  const day = sameDay ? '' : `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} `;
-  return `${day}${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())} (${distanceWords(date.getTime() - now)})`;
-}
 
 /** What a session's state means for its supporter, in words. */
 const STATE_WORDS: Record<string, string> = {
@@ -222,7 +196,7 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
         console.log('The chat so far:');
         for (const said of event.messages) console.log(`${said.from === 'agent' ? 'agent' : 'you'}> ${terminalSafe(String(said.text))}`);
       } else if (event.type === 'peer_left' && event.peer === 'agent') {
-        const until = new Date(String(event.expiresAt)).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+        const until = eventWhenWords(event.expiresAt, 'its end');
         console.log(`The person left the session (closed their page or lost their connection). They may come back until it expires at ${until}; what you write reaches them then.`);
       } else if (event.type === 'message') console.log(`agent> ${terminalSafe(String(event.text))}`);
       else if (event.type === 'diagnostics') console.log(`Diagnostics from the agent:\n${showReport(event.report)}`);
