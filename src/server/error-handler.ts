@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError, HookHandlerDoneFunction } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError, HTTPMethods, HookHandlerDoneFunction } from 'fastify';
 import {
   InvalidRequestError,
   NotFoundError,
@@ -340,7 +340,14 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.decorate('errorShapesByPrefix', new PathPrefixShapes());
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
   app.setNotFoundHandler((request, reply) => {
-    const error = new NotFoundError(`There is nothing at ${request.method} ${request.url.split('?')[0]}.`, 'route_not_found');
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = allowedMethods(request.server, request.method, path);
+    // OPTIONS on a path served under other methods asks what they are (RFC 9110 9.3.7): say it.
+    if (allowed && request.method === 'OPTIONS') return reply.code(204).headers(API_SECURITY_HEADERS).header('allow', allowed.join(', ')).send();
+    if (allowed) reply.header('allow', allowed.join(', '));
+    const error = allowed
+      ? new PairgateError('method_not_allowed', 405, `${request.method} is not allowed at ${path}; it answers ${allowed.join(', ')}.`)
+      : new NotFoundError(`There is nothing at ${request.method} ${path}.`, 'route_not_found');
     // Under a door's prefix the caller is that door's client (a chat server): its format and the
     // headers of machine answers, never a page.
     const doorShape = prefixShapeOf(request);
@@ -349,6 +356,29 @@ export function installErrorHandlers(app: FastifyInstance): void {
     if (prefersHtml(request)) return sendMissingPage(request, reply, error);
     return sendError(request, reply, error);
   });
+}
+
+/** The order methods are listed in an Allow header: the common ones first, as people expect them. */
+const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+function methodRank(method: string): number {
+  const rank = METHOD_ORDER.indexOf(method);
+  return rank < 0 ? METHOD_ORDER.length : rank;
+}
+
+/**
+ * The methods `path` is served under, for a request (`method`) no route answered: the Allow header
+ * of a 405 (RFC 9110 15.5.6), OPTIONS included since it is then answered; undefined when no route
+ * serves the path under any method (a 404). Asked only here, on the not-found path, so the routes
+ * people call pay nothing for it. A request whose own method has a route at the path (a handler
+ * that called `callNotFound`) is a 404: the path exists, the thing it names does not.
+ */
+export function allowedMethods(server: FastifyInstance, method: string, path: string): string[] | undefined {
+  const served = (candidate: string): boolean => server.findRoute({ method: candidate as HTTPMethods, url: path }) !== null;
+  if (served(method)) return undefined;
+  const found = server.supportedMethods.filter((candidate) => candidate !== 'OPTIONS' && served(candidate));
+  if (found.length === 0) return undefined;
+  return [...found, 'OPTIONS'].sort((a, b) => methodRank(a) - methodRank(b) || a.localeCompare(b));
 }
 
 /**

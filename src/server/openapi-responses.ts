@@ -18,7 +18,7 @@ import { pairgateErrorShape, type ErrorShape } from './error-shapes.js';
  *
  * A status the route documents itself keeps its own description, and when that answer is a page
  * (`htmlPage`) the shared JSON error is listed next to it. What the router answers before any
- * route is chosen (404 `route_not_found`, 400 `bad_url`, 414 `uri_too_long`) belongs to no route
+ * route is chosen (404 `route_not_found`, 405 `method_not_allowed`, 400 `bad_url`, 414 `uri_too_long`) belongs to no route
  * and is said once, in the document's description; so is the 503 `shutting_down` of the routes
  * outside the rate limit (the health probes: `/readyz` says so in its own body).
  *
@@ -33,6 +33,7 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 /** What the OpenAPI document says of answers no route gives. */
 export const ROUTER_ANSWERS_DESCRIPTION =
   'Besides the responses each operation lists, the server answers 404 `route_not_found` for a path it does not serve, ' +
+  '405 `method_not_allowed` with an `Allow` header for a path it serves under other methods (OPTIONS there: 204 with `Allow`), ' +
   '400 `bad_url` for a malformed %-escape, 414 `uri_too_long` for a path parameter too long to be anything, ' +
   'and 503 while it shuts down; a browser asking for HTML first gets the 404 as a page. ' +
   'Under `/mattermost` and `/webhook` these (the 404, `bad_url`, `uri_too_long`) come in that connector\'s own shape, as its calls\' errors do. ' +
