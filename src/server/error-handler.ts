@@ -8,6 +8,7 @@ import {
   UnavailableError,
   isPairgateError,
 } from '../core/errors.js';
+import { invalidWaitError } from '../doors/shared/waiting.js';
 import { isStoreUnreachable } from '../store/store-errors.js';
 import { declaresLanguage, errorPageView, prefersHtml, servesPages, type Refusal } from '../web/error-page.js';
 import { requestedLanguage, type PageLanguage } from '../web/page-language.js';
@@ -213,11 +214,23 @@ function sendInstead(request: FastifyRequest | undefined): string {
   return readsForms(request) ? 'Send the fields as JSON (content-type: application/json) or as a form.' : 'Send the fields as JSON (content-type: application/json).';
 }
 
+/**
+ * Whether a schema failure is about the long-poll's `?wait=` (every door reads it with
+ * `requestedWaitSeconds`): it is answered `invalid_wait`, as the waits the schema lets through
+ * but the handler refuses (`Infinity`), not `validation_failed`.
+ */
+function isWaitFailure(error: FastifyError): boolean {
+  return error.validationContext === 'querystring' && mostTelling(error.validation ?? [])?.instancePath === '/wait';
+}
+
 /** Turns anything thrown into a PairgateError (in the words of `request`'s server); the flag says whether it was unexpected. */
 export function toPairgateError(error: unknown, request?: FastifyRequest): { error: PairgateError; unexpected: boolean } {
   if (isPairgateError(error)) return { error, unexpected: false };
   const fastifyError = error as FastifyError & { statusCode?: number; code?: string };
-  if (fastifyError.validation) return { error: new InvalidRequestError(validationMessage(fastifyError, request), undefined, 'validation_failed'), unexpected: false };
+  if (fastifyError.validation) {
+    if (isWaitFailure(fastifyError)) return { error: invalidWaitError(), unexpected: false };
+    return { error: new InvalidRequestError(validationMessage(fastifyError, request), undefined, 'validation_failed'), unexpected: false };
+  }
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { error: new PayloadTooLargeError(), unexpected: false };

@@ -113,7 +113,7 @@ describe('server basics', () => {
       { name: 'unknown route', request: { method: 'GET', url: '/no/such/thing' }, status: 404, error: 'route_not_found' },
       { name: 'bad id', request: { method: 'GET', url: '/api/v1/grants/%00%00' }, status: 400, error: 'validation_failed' },
       { name: 'unknown grant', request: { method: 'GET', url: '/api/v1/grants/AAAAAAAAAAAAAAAAAAAAAA' }, status: 404, error: 'grant_not_found' },
-      { name: 'negative wait', request: { method: 'GET', url: '/api/v1/grants/AAAAAAAAAAAAAAAAAAAAAA?wait=-1' }, status: 400, error: 'validation_failed' },
+      { name: 'negative wait', request: { method: 'GET', url: '/api/v1/grants/AAAAAAAAAAAAAAAAAAAAAA?wait=-1' }, status: 400, error: 'invalid_wait' },
       { name: 'mistyped code', request: { method: 'GET', url: '/api/v1/codes/abcd-efgh-j' }, status: 400, error: 'code_check_failed' },
       { name: 'code with a foreign character', request: { method: 'GET', url: '/api/v1/codes/abcd-efgh-!' }, status: 400, error: 'code_bad_character' },
       // Refused by the router before any route runs; answered in the same shape all the same.

@@ -83,7 +83,7 @@ export const GrantErrors = {
   create400: errorView(`${VALIDATION}: a label missing or out of 1-200 characters, a ttl out of 10-86400, more than 20 data facts.`),
   create429: errorView('`rate_limited`: too many creations from this address, or too many grants waiting on the server; `too_many_live_grants`: this address holds PAIRGATE_GRANTS_MAX_LIVE_PER_IP live grants (`Retry-After`).'),
   notFound: errorView('`grant_not_found`: no live grant has this id (it expired and was deleted, or the id is wrong).'),
-  read400: errorView(`${VALIDATION}; \`invalid_wait\`: a wait that is not a finite number of seconds.`),
+  read400: errorView(`${VALIDATION}; \`invalid_wait\`: a wait that is not a finite number of seconds, 0 or more.`),
   redeem404: errorView('`grant_not_found`: no live grant has this id and secret (the same answer for a wrong id and a wrong secret).'),
   redeem409: errorView('`grant_pending` (not decided yet), `grant_refused` (with the refuser\'s `note`), `grant_redeemed` (redeemed once already); `state` says the grant\'s state.'),
   code400: errorView(`${CODE_REFUSED}.`),

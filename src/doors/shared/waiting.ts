@@ -22,10 +22,18 @@ export function requestedWaitSeconds(request: FastifyRequest, reply: FastifyRepl
   if (raw === undefined) return preferredWaitSeconds(request, reply, max) ?? 0;
   if (raw === '') return 0;
   const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds < 0) {
-    throw new InvalidRequestError('wait must be a number of seconds >= 0.', undefined, 'invalid_wait');
-  }
+  if (!Number.isFinite(seconds) || seconds < 0) throw invalidWaitError();
   return Math.min(seconds, max);
+}
+
+/**
+ * The refusal of a `?wait=` that is not a finite number of seconds >= 0. Every bad wait gets it,
+ * whether the route's schema refused it (`NaN`, `-1`, `abc`: the server's error handler turns that
+ * schema failure into this) or the schema let it through as a number that is none (`Infinity`,
+ * `1e400`), so a client reads one code and one message for one mistake.
+ */
+export function invalidWaitError(): InvalidRequestError {
+  return new InvalidRequestError('wait must be a finite number of seconds, 0 or more (wait=30, say).', undefined, 'invalid_wait');
 }
 
 /** The replies that say a `wait` preference was applied, so a wait that cannot be held can take it back. */
