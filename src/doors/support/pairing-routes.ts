@@ -13,6 +13,7 @@ import { supportConfigSchema } from './config.js';
 import { splitRef, type PairingRequest } from './origin-session-routes.js';
 import { PAIRING_KIND, relayCodeFormat } from './relay-code.js';
 import { openToken } from './sealed-token.js';
+import { refuseOverlongCode } from './code-param.js';
 import { SpentCodes, type SpentHow } from './spent-codes.js';
 import { sessionGrantId, type SessionRequest, type SessionResult, type SessionGrant } from './session-model.js';
 import { codeRefusalText, codeRefusalTitle, sessionScriptWords, supportTranslator, timeLeft, type SupportKey } from './support-i18n.js';
@@ -164,6 +165,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
       429: errorOrPage('Too many look-ups, or too many wrong codes, from this network.'),
     } },
     config: { rateLimit: lookupLimit },
+    preValidation: refuseOverlongCode,
   }, async (request, reply) => {
     if (!prefersHtml(request)) {
       try {
@@ -203,6 +205,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
   api.post('/pairing/:code/confirm', {
     schema: { tags, summary: 'Confirm (or decline) a code: the session starts; the answer carries the agent\'s session credential.', params: PairingCodeParams, body: ConfirmBody, response: { 200: ConfirmedView, 303: PAGE_REDIRECT, 400: PlexusErrorView, 403: PlexusErrorView, 404: PlexusErrorView, 409: PlexusErrorView, 415: PlexusErrorView, 429: PlexusErrorView } },
     config: { rateLimit: lookupLimit },
+    preValidation: refuseOverlongCode,
     // Before the body is read: only JSON or a form with its CSRF token can confirm. A body of any
     // other type, or none, is what another site's page could send on its own.
     onRequest: async (request) => {

@@ -15,9 +15,7 @@ import { languageSwitch, type PageLanguage } from '../../web/page-language.js';
 import { prefersHtml } from '../../web/error-page.js';
 import { askedLang, pickLang } from '../accounts/i18n.js';
 import { codeRefusalText, supportTranslator } from './support-i18n.js';
-
-/** The longest text `/go` takes as a typed code (a code has 6 symbols; room for spaces and dashes). */
-const MAX_TYPED_CODE = 64;
+import { MAX_TYPED_CODE, refuseOverlongCode, tooLongForACode } from './code-param.js';
 
 /**
  * Refuses what cannot be a typed code before any look-up (it counts as no miss): a text longer than
@@ -26,7 +24,7 @@ const MAX_TYPED_CODE = 64;
 function checkTypedCode(code: unknown): string {
   if (code === undefined) return '';
   if (typeof code !== 'string') throw new InvalidRequestError('This is not a support code: the address gives "code" more than once. Type the 6-character code your supporter gave you on the phone.', undefined, 'code_invalid');
-  if (code.length > MAX_TYPED_CODE) throw new InvalidRequestError(`This is not a support code: it has ${code.length} characters, and a code has 6 letters and digits. Type the code your supporter gave you on the phone.`, undefined, 'code_invalid');
+  if (code.length > MAX_TYPED_CODE) throw new InvalidRequestError(tooLongForACode(code.length), undefined, 'code_invalid');
   return code;
 }
 
@@ -133,6 +131,7 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
   api.get('/pairing/:code', {
     schema: { tags, summary: 'Redirect (302) to the origin URL of a code.', params: RelayCodeParams, response: { 400: RelayErrorView, 404: RelayErrorView, 429: RelayErrorView } },
     config: { rateLimit: lookupLimit },
+    preValidation: refuseOverlongCode,
   }, async (request, reply) => {
     const target = await resolve(request.clientNetwork, request.params.code);
     return (reply as FastifyReply).code(302).header('cache-control', 'no-store').redirect(target);
@@ -173,7 +172,9 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
       const target = withLanguage(await resolve(request.clientNetwork, typed), askedLang(request));
       return await (reply as FastifyReply).code(302).header('cache-control', 'no-store').redirect(target);
     } catch (error) {
-      if (!isPairgateError(error)) throw error;
+      // As for what cannot be a code above: a program (Accept without text/html) gets the relay's
+      // error shape with the stable code (code_not_found, code_wrong_length, ...); a person, the page.
+      if (!isPairgateError(error) || !prefersHtml(request)) throw error;
       const status = (error as PairgateError).status;
       if (status === 429) reply.header('retry-after', String((error as PairgateError).details?.retryAfterSeconds ?? 60));
       return homePage(request, reply, { error: codeRefusalText(error, pickLang(request), 'relay.notFound'), code: typed }, status);

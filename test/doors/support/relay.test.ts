@@ -113,12 +113,13 @@ describe('support relay over real sockets', () => {
     const go = await fetch(`${relay.url}/go?code=${code.toUpperCase()}`, { redirect: 'manual' });
     expect(go.status).toBe(302);
     expect(go.headers.get('location')).toBe(redirect_url);
-    const wrong = await fetch(`${relay.url}/go?code=zzzzzz`, { redirect: 'manual' });
+    // A browser's refusals are the page again (a program's are JSON: relay-go-refusals.test.ts).
+    const wrong = await fetch(`${relay.url}/go?code=zzzzzz`, { redirect: 'manual', headers: { accept: 'text/html' } });
     expect(wrong.status).toBe(404);
     const wrongPage = await wrong.text();
     expect(wrongPage).toContain('No session has this code');
     expect(wrongPage).toContain(`pairgate join --relay ${relay.url}</code>`);
-    const escaped = await fetch(`${relay.url}/go?code=${encodeURIComponent('<script>')}`, { redirect: 'manual' });
+    const escaped = await fetch(`${relay.url}/go?code=${encodeURIComponent('<script>')}`, { redirect: 'manual', headers: { accept: 'text/html' } });
     expect(escaped.status).toBe(400);
     const body = await escaped.text();
     expect(body).not.toContain('<script>');
