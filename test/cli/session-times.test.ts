@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, runCli } from '../helpers/cli.js';
+import { confirmPairing, connectAgent } from '../../src/sdk/support.js';
+import { CLI, ensureBuilt, runCli } from '../helpers/cli.js';
 import { postJson, useSupportServers } from '../doors/support/helpers.js';
 
 beforeAll(ensureBuilt, 120_000);
@@ -75,4 +77,29 @@ describe('pairgate session create, show and list print times for people', () => 
     const listed = JSON.parse(json.stdout).Sessions.find((one: { ID: string }) => one.ID === 'times-list');
     expect(listed).toMatchObject({ State: 'waiting', ExpiresAt: created.ExpiresAt });
   });
+});
+
+describe('pairgate session attach prints the person-left time as the other session commands do', () => {
+  const servers = useSupportServers();
+
+  it('the session\'s end in the terminal\'s zone on a 24-hour clock with how far off it is, whatever the locale (not toLocaleTimeString\'s "07:15 PM")', async () => {
+    const created = await servers.sdk.createSession({ id: 'times-attach', ttl: 3600, supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    const child = spawn(process.execPath, [CLI, 'session', 'attach', 'times-attach', '--server', servers.origin.url, ...credentials], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...KOLKATA, LC_ALL: 'en_US.UTF-8', LANG: 'en_US.UTF-8' },
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += String(chunk)));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const waitFor = (text: string) => expect.poll(() => out.includes(text) || child.exitCode !== null, { timeout: 15_000, interval: 20 }).toBe(true);
+    await waitFor('Waiting for the person to enter the code');
+    const confirmation = await confirmPairing(`${servers.origin.url}/pairing/${created.PairingCode}`);
+    const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
+    await waitFor('Agent connected.');
+    agent.close();
+    await waitFor('The person left the session');
+    expect(out).toContain(`They may come back until it expires at ${kolkataTime(created.ExpiresAt)} (in 60 min); what you write reaches them then.`);
+    child.kill('SIGINT');
+    await exited;
+  }, 60_000);
 });
