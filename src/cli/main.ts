@@ -10,7 +10,8 @@ async function main(): Promise<void> {
     await program.parseAsync(process.argv);
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Commander has printed its message (unknown command or option, missing argument): a usage
+      // Commander has printed its message (unknown option, missing argument; an unknown command is
+      // an InvalidRequestError of PairgateCommand's, reported below): a usage
       // error, so 2 like every other bad input (reportCliError); --help and --version stay 0.
       process.exitCode = error.exitCode === 0 ? 0 : 2;
       return;
