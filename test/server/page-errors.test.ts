@@ -87,7 +87,9 @@ describe('a page refused before its handler shows the error page to a browser, a
     const response = await t.app.inject({ url: `/relay/go?code=${'x'.repeat(500)}`, headers: { accept: BROWSER, 'accept-language': 'fr' } });
     expectPage(response, 400);
     expect(response.body).toContain('<html lang="fr">');
-    expect(response.body).toContain('Ce lien ne fonctionne pas');
+    // The code form again, with the refusal (since db63044), not the general error page.
+    expect(response.body).toContain('Assistance à distance');
+    expect(response.body).toContain('Ce n’est pas un code');
   });
 
   it('programs keep the route\'s JSON shape: no Accept, */*, or JSON first', async () => {

@@ -264,7 +264,8 @@ describe('access door API over real sockets', () => {
     expect(JSON.parse((await user.get('/api/v1/accesses')).text).accesses).toHaveLength(0);
     // Pryv's POST /access/:key (anyone may set the state) does not exist here.
     const other = await postJson(`${base}/access`, authRequest());
-    expect((await postJson(String(other.body.poll), { status: 'ACCEPTED', username: 'x', token: 'y' })).status).toBe(404);
+    // The path is served for reading only: 405 with Allow, and the state is unchanged.
+    expect((await postJson(String(other.body.poll), { status: 'ACCEPTED', username: 'x', token: 'y' })).status).toBe(405);
     expect((await getJson(String(other.body.poll))).body.status).toBe('NEED_SIGNIN');
   });
 
