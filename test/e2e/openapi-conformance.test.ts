@@ -23,8 +23,12 @@ interface Answer {
   contentType: string;
 }
 
-/** What is answered when no route is chosen: an unknown path (after reading its body: 413, 415), a malformed %-escape, too long a parameter. */
-const ROUTER_STATUSES = new Set([400, 404, 413, 414, 415]);
+/**
+ * What is answered when no route is chosen: an unknown path (after reading its body: 413, 415), a
+ * malformed %-escape, too long a parameter, a method the path is not served for (405, with Allow;
+ * described once in the shared responses, not per operation).
+ */
+const ROUTER_STATUSES = new Set([400, 404, 405, 413, 414, 415]);
 
 /** The media type of a Content-Type header value, without its parameters ('' when there is none). */
 function mediaTypeOf(header: unknown): string {
