@@ -32,12 +32,9 @@ export class PendingPerNetwork {
    */
   async take(network: string, ttlMs: number, now: number): Promise<() => Promise<void>> {
     if (!this.slots) return async () => {};
-    const slots = this.slots;
-    // Two probes first: a network well below its cap takes a slot without listing its slots.
-    const taken = await slots.take(network, '1', ttlMs, now, { randomProbes: 2 });
-    if (taken.ok) return () => slots.release(taken.key);
-    const firstFree = taken.held.length ? Math.min(...taken.held.map((slot) => slot.expiresAt)) : now + 1000;
-    const wait = Math.max(1, Math.ceil((firstFree - now) / 1000));
+    const reserved = await this.slots.reserve(network, ttlMs, now);
+    if (reserved.ok) return reserved.release;
+    const wait = reserved.retryAfterSeconds;
     throw new OAuthError(TOO_MANY_PENDING_CODE, `Your network already has ${this.cap} device authorizations waiting, the most this server allows one network (PAIRGATE_DEVICE_MAX_PENDING_PER_IP). Finish or abandon some, or try again in ${wait} s.`, 429, { retryAfterSeconds: wait });
   }
 }

@@ -28,11 +28,9 @@ export class LiveGrantsPerAddress {
    * the wait until the network's oldest grant expires, when it holds `cap` live grants.
    */
   async take(network: string, ttlMs: number, now: number): Promise<() => Promise<void>> {
-    // Two probes first: an address well below its cap takes a slot without listing its grants.
-    const taken = await this.slots.take(network, '1', ttlMs, now, { randomProbes: 2 });
-    if (taken.ok) return () => this.slots.release(taken.key);
-    const firstFree = taken.held.length ? Math.min(...taken.held.map((slot) => slot.expiresAt)) : now + 1000;
-    const wait = Math.max(1, Math.ceil((firstFree - now) / 1000));
+    const reserved = await this.slots.reserve(network, ttlMs, now);
+    if (reserved.ok) return reserved.release;
+    const wait = reserved.retryAfterSeconds;
     throw new PairgateError(LIVE_PER_ADDRESS_CODE, 429, `Your address holds ${this.cap} live grants, the most this server allows one address. Try again in ${wait} s.`, { retryAfterSeconds: wait });
   }
 }

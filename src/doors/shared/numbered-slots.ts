@@ -109,6 +109,19 @@ export class NumberedSlots {
     return n;
   }
 
+  /**
+   * Takes a slot of `scope` for a holder alive `ttlMs` from `now` (two random probes first, so a
+   * scope well below its cap takes one without listing its slots). Returns the function that gives
+   * it back, or, when every slot is held, the whole seconds until the oldest holder expires: what a
+   * per-network cap answers in its 429's Retry-After.
+   */
+  async reserve(scope: string, ttlMs: number, now: number): Promise<{ ok: true; release: () => Promise<void> } | { ok: false; retryAfterSeconds: number }> {
+    const taken = await this.take(scope, '1', ttlMs, now, { randomProbes: 2 });
+    if (taken.ok) return { ok: true, release: () => this.release(taken.key) };
+    const firstFree = taken.held.length ? Math.min(...taken.held.map((slot) => slot.expiresAt)) : now + 1000;
+    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((firstFree - now) / 1000)) };
+  }
+
   /** Extends slot `key`, held by `value`, to `ttlMs` from `now` (a holder that lives on). */
   renew(key: string, value: string, ttlMs: number, now: number): Promise<void> {
     return this.store.set(key, value, ttlMs, now);
