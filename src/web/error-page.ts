@@ -157,6 +157,11 @@ const WORDS = withFrenchSpacing({
     fr: 'Une erreur est survenue de notre côté. Elle a été consignée. Réessayez dans un instant.',
   },
   refusedTitle: { en: 'This request was refused', fr: 'Cette requête a été refusée' },
+  methodTitle: { en: 'This address cannot be opened this way', fr: 'Cette adresse ne s’ouvre pas de cette façon' },
+  method: {
+    en: 'Your browser reached this address in a way it does not answer: a form’s address opened as a link, or a form sent to an address that only shows a page. Go back to where you came from and try again from there.',
+    fr: 'Votre navigateur a atteint cette adresse d’une façon à laquelle elle ne répond pas : l’adresse d’un formulaire ouverte comme un lien, ou un formulaire envoyé à une adresse qui ne fait qu’afficher une page. Revenez là d’où vous venez et réessayez depuis cet endroit.',
+  },
   notFoundTitle: { en: 'There is no page here', fr: 'Il n’y a pas de page ici' },
   notFound: {
     en: 'Nothing on this server answers at this address. Check the link, or open it again from where you found it.',
@@ -200,6 +205,8 @@ function words(refusal: Refusal, lang: PageLanguage): { title: string; message: 
   // What the router refused (a malformed %-escape, a part too long): the link was damaged on the way.
   if (ROUTER_REFUSED.has(refusal.code)) return { title: say(WORDS.linkTitle, lang), message: say(WORDS.linkUnreadable, lang) };
   if (refusal.code === 'route_not_found') return { title: say(WORDS.notFoundTitle, lang), message: say(WORDS.notFound, lang) };
+  // A method the address is not served under (405): a form's address opened as a link, or a form sent to a page.
+  if (refusal.code === 'method_not_allowed') return { title: say(WORDS.methodTitle, lang), message: say(WORDS.method, lang) };
   if (refusal.code === 'validation_failed') return schemaWords(refusal, lang);
   if (BODY_UNREADABLE.has(refusal.code)) return { title: say(WORDS.formTitle, lang), message: say(WORDS.formUnreadable, lang) };
   if (refusal.status >= 500) return { title: say(WORDS.brokenTitle, lang), message: say(WORDS.broken, lang) };

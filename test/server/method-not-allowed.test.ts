@@ -51,6 +51,30 @@ describe('a wrong method on a served path: 405 method_not_allowed with Allow', (
     expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(String(response.headers['content-security-policy'])).toContain("default-src 'self'");
     expect(response.body).toMatch(/^<!doctype html>/);
-    expect(response.body).toContain('POST is not allowed at /healthz; it answers GET, HEAD, OPTIONS.');
+    // The page's words for people, not the message for programs.
+    expect(response.body).toContain('<h1>This address cannot be opened this way</h1>');
+    expect(response.body).toContain('a form’s address opened as a link, or a form sent to an address that only shows a page');
+    expect(response.body).not.toContain('POST is not allowed');
+  });
+
+  it('a French browser (Accept-Language, the remembered pg_lang, ?lang=fr) gets the 405 page in French', async () => {
+    const asks = [
+      { url: '/account/devices', headers: { 'accept-language': 'fr-FR,fr;q=0.9,en;q=0.8' } },
+      { url: '/account/devices', headers: { cookie: 'pg_lang=fr', 'accept-language': 'en' } },
+      { url: '/account/devices?lang=fr', headers: { 'accept-language': 'en' } },
+    ];
+    for (const ask of asks) {
+      const response = await t.app.inject({ method: 'POST', url: ask.url, headers: { accept: 'text/html,*/*;q=0.8', ...ask.headers } });
+      expect(response.statusCode).toBe(405);
+      expect(response.headers.allow).toBe('GET, HEAD, OPTIONS');
+      expect(response.body).toContain('<html lang="fr">');
+      expect(response.body).toContain('<h1>Cette adresse ne s’ouvre pas de cette façon</h1>');
+      // French typography: a no-break space before the colon.
+      expect(response.body).toContain('elle ne répond pas\u00a0: l’adresse d’un formulaire ouverte comme un lien');
+      expect(response.body).not.toMatch(/is not allowed|This address/);
+    }
+    // A program asking in French still gets the JSON, its message in English.
+    const program = await t.app.inject({ method: 'POST', url: '/account/devices', headers: { 'accept-language': 'fr' } });
+    expect(program.json()).toEqual({ error: 'method_not_allowed', message: 'POST is not allowed at /account/devices; it answers GET, HEAD, OPTIONS.' });
   });
 });
