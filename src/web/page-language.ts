@@ -6,9 +6,12 @@ export const PAGE_LANGUAGES = ['en', 'fr'] as const;
 /** One of PAGE_LANGUAGES. */
 export type PageLanguage = (typeof PAGE_LANGUAGES)[number];
 
-/** The language `value` names (`fr`, `fr-CA`, `FR`), if it is one of PAGE_LANGUAGES. */
+/**
+ * The language `value` names (`fr`, `fr-CA`, `FR`, `fr_CA`), if it is one of PAGE_LANGUAGES: its
+ * primary subtag, whole, so `frr` (North Frisian) or `english` is none, not French or English.
+ */
 function languageOf(value: unknown): PageLanguage | undefined {
-  const short = typeof value === 'string' ? value.slice(0, 2).toLowerCase() : undefined;
+  const short = typeof value === 'string' ? value.split(/[-_]/, 1)[0]!.toLowerCase() : undefined;
   return (PAGE_LANGUAGES as readonly (string | undefined)[]).includes(short) ? (short as PageLanguage) : undefined;
 }
 

@@ -10,7 +10,7 @@ import { ACCESS_KIND, needSigninView, type AccessGrant, type AccessRequest } fro
 import { countPendingFrom } from './pending-per-address.js';
 import { parsePermissions, PermissionSchema } from './permissions.js';
 import { checkReturnUrl } from './return-url.js';
-import { checkShownText } from './request-text.js';
+import { checkShownText, optionalShownText, readLanguageCode } from './request-text.js';
 import { checkClientData } from './client-data.js';
 
 // Null (and false) come first in each union: the server coerces types, and a string branch tried
@@ -20,13 +20,13 @@ export const CreateAccessBody = Type.Object(
   {
     requestingAppId: Type.String({ maxLength: 200, description: 'The app id, 6 to 99 characters once trimmed.' }),
     requestedPermissions: Type.Array(PermissionSchema, { minItems: 1, maxItems: 100 }),
-    languageCode: Type.Optional(Type.String({ maxLength: 5, description: 'Language of the auth page (en, fr). Without it the page takes the browser\'s language, and the answer\'s lang is en.' })),
+    languageCode: Type.Optional(Type.String({ maxLength: 100, description: 'Language of the auth page, a language tag of at most 5 characters, any case: `en`, `fr`, `en-US`, `pt-BR` (anything else is 400 `invalid_language_code`). The pages speak English and French; for another language they take the browser\'s, else English. Without it the page takes the browser\'s language, and the answer\'s lang is en.' })),
     returnURL: Type.Optional(Type.Union([Type.Null(), Type.Boolean(), Type.String({ maxLength: 2048 })], { description: 'Where the browser goes after the decision (http(s)); null or false = none (popup).' })),
     oauthState: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 500 })], { description: 'Set for OAuth mode: the redirect carries state, code and poll.' })),
     clientData: Type.Optional(Type.Union([Type.Null(), Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 50 })])),
     authUrl: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 2048 })], { description: 'An auth page to use; must lie under a trusted auth URL (same origin, path under the trusted path).' })),
     serviceInfo: Type.Optional(Type.Union([Type.Null(), Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: true })])),
-    deviceName: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 200 })])),
+    deviceName: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 200 })], { description: 'Shown on the pages and in the accesses list; trimmed, and refused when empty once trimmed (leave it out or send null for none).' })),
     referer: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 200 })])),
     expireAfter: Type.Optional(Type.Union([Type.Null(), Type.Integer({ minimum: 1, maximum: 10 * 365 * 86400 })], { description: 'Lifetime of the access in seconds once granted.' })),
   },
@@ -48,7 +48,7 @@ export function readAccessRequest(env: AccessEnv, body: CreateAccessBody): Acces
   requestedPermissions.forEach((permission, index) => {
     for (const [name, value] of Object.entries(permission)) checkShownText(value as string, `requestedPermissions[${index}].${name}`, 'invalid_permissions');
   });
-  checkShownText(body.deviceName, 'deviceName', 'validation_failed');
+  const deviceName = optionalShownText(body.deviceName, 'deviceName', 'validation_failed');
   checkClientData(body.clientData);
   if (body.returnURL === true) throw new InvalidRequestError('returnURL must be a URL, null or false.', { field: 'returnURL' }, 'invalid_return_url');
   const returnURL = typeof body.returnURL === 'string' && body.returnURL !== '' ? checkReturnUrl(body.returnURL, appId, env.returnOrigins) : null;
@@ -58,7 +58,7 @@ export function readAccessRequest(env: AccessEnv, body: CreateAccessBody): Acces
     if (!trusted) throw new InvalidRequestError('authUrl is not under a trusted auth URL of this server (same origin, path under the trusted one).', { field: 'authUrl' }, 'untrusted_auth_url');
     authBase = trusted;
   }
-  const asked = (body.languageCode ?? '').trim();
+  const asked = readLanguageCode(body.languageCode);
   const lang = asked || 'en';
   const publicUrl = env.ctx.publicUrl();
   return {
@@ -70,7 +70,7 @@ export function readAccessRequest(env: AccessEnv, body: CreateAccessBody): Acces
     oauthState: typeof body.oauthState === 'string' ? body.oauthState : null,
     clientData: body.clientData ?? null,
     serviceInfo: body.serviceInfo ?? env.serviceInfo(),
-    deviceName: body.deviceName ?? null,
+    deviceName,
     referer: body.referer ?? null,
     expireAfter: body.expireAfter ?? null,
     authBase,

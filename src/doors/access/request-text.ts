@@ -32,3 +32,36 @@ export function checkShownText(value: string | null | undefined, field: string, 
     throw new InvalidRequestError(`${field} must not contain ${which}: the consent page shows it to the person as written.`, { field }, code);
   }
 }
+
+/**
+ * An optional text field the pages show (the device name), as the app id is read: trimmed, then
+ * checked as `checkShownText` checks it. Null when it is absent or null; a 400 `code` naming
+ * `field` when it is given but empty once trimmed, since "" or "  " would show as no name at all
+ * (an app without one leaves the field out or sends null).
+ */
+export function optionalShownText(value: string | null | undefined, field: string, code: string): string | null {
+  if (typeof value !== 'string') return null;
+  const trimmed = value.trim();
+  if (trimmed === '') throw new InvalidRequestError(`${field} must not be empty or only spaces: leave it out, or send null, when there is none.`, { field }, code);
+  checkShownText(trimmed, field, code);
+  return trimmed;
+}
+
+/**
+ * A language tag as `languageCode` may hold one: a primary language of 2 or 3 letters, or one of 2
+ * with a region of 2 (`en`, `fra`, `en-US`, `pt-BR`), any case; at most 5 characters, Pryv's bound.
+ */
+const LANGUAGE_TAG = /^(?:[a-z]{2,3}|[a-z]{2}-[a-z]{2})$/i;
+
+/**
+ * The app's `languageCode`, trimmed; '' when it is absent or blank (none asked). A 400
+ * `invalid_language_code` when it is not a language tag (above): the auth page's language is
+ * chosen from it, and a tag the pages lack (`de`, `pt-BR`) is passed over for the browser's.
+ */
+export function readLanguageCode(value: string | null | undefined): string {
+  const asked = (value ?? '').trim();
+  if (asked !== '' && !LANGUAGE_TAG.test(asked)) {
+    throw new InvalidRequestError('languageCode must be a language tag: 2 or 3 letters, optionally a hyphen and a 2-letter region, such as en, fr, en-US or pt-BR.', { field: 'languageCode' }, 'invalid_language_code');
+  }
+  return asked;
+}

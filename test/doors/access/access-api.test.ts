@@ -98,7 +98,7 @@ describe('access door API over real sockets', () => {
     ['a too short app id', authRequest({ requestingAppId: '  abc  ' }), 'invalid_app_id'],
     ['an over-long app id', authRequest({ requestingAppId: 'a'.repeat(100) }), 'invalid_app_id'],
     ['an over-long deviceName', authRequest({ deviceName: 'd'.repeat(201) }), 'validation_failed'],
-    ['an over-long languageCode', authRequest({ languageCode: 'english' }), 'validation_failed'],
+    ['an over-long languageCode', authRequest({ languageCode: 'english' }), 'invalid_language_code'],
     ['over-large clientData', authRequest({ clientData: { big: 'x'.repeat(20_000) } }), 'invalid_client_data'],
     ['an unknown level', authRequest({ requestedPermissions: [{ streamId: 'diary', level: 'admin' }] }), 'validation_failed'],
     ['a permission with two subjects', authRequest({ requestedPermissions: [{ streamId: 'diary', tag: 't', level: 'read' }] }), 'invalid_permissions'],
