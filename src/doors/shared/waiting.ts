@@ -18,12 +18,26 @@ export function requestedWaitSeconds(request: FastifyRequest, reply: FastifyRepl
   // At this address the header may choose the wait: a cache must not answer one Prefer with the
   // response to another.
   addVary(reply, 'Prefer');
+  const asked = queryWaitSeconds(request);
+  if (asked === undefined) return preferredWaitSeconds(request, reply, max) ?? 0;
+  return Math.min(asked, max);
+}
+
+/**
+ * The seconds `?wait=` asks for, unbounded, or undefined without one; throws `invalidWaitError` for
+ * one that is not a finite number >= 0. Every route reading it declares it a number >= 0, so what
+ * arrives here is a number (an empty `?wait=`, which Ajv does not turn into one, was refused by the
+ * schema as invalid_wait) or, for a route without the schema, a string, read as `Number` reads it.
+ * A route that may answer without reading the wait (a final state answered at once) calls this
+ * first, so a bad wait is refused there too: with `Infinity` or `1e400`, which the schema lets
+ * through as numbers, as with `abc`, which it refuses.
+ */
+export function queryWaitSeconds(request: FastifyRequest): number | undefined {
   const raw = ((request.query ?? {}) as Record<string, unknown>).wait;
-  if (raw === undefined) return preferredWaitSeconds(request, reply, max) ?? 0;
-  if (raw === '') return 0;
+  if (raw === undefined) return undefined;
   const seconds = Number(raw);
   if (!Number.isFinite(seconds) || seconds < 0) throw invalidWaitError();
-  return Math.min(seconds, max);
+  return seconds;
 }
 
 /**

@@ -7,7 +7,7 @@ import { constantTimeEqual, hashToken, randomId } from '../../core/ids.js';
 import { configSection } from '../../server/config.js';
 import { IdTakenError } from '../../store/ports.js';
 import type { DoorContext } from '../door.js';
-import { requestedWaitSeconds, waitForGrant } from '../shared/waiting.js';
+import { queryWaitSeconds, requestedWaitSeconds, waitForGrant } from '../shared/waiting.js';
 import { AuthFailureBudget } from './auth-budget.js';
 import { basicCredentials, challenge, hashPassword, matchesAdmin, verifyPasswordOrDummy } from './basic-auth.js';
 import { supportConfigSchema } from './config.js';
@@ -333,8 +333,10 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   api.get('/session/:id', {
     schema: { tags, security: BASIC_AUTH, summary: 'State of a session (basic auth); with wait, answers on the next change.', params: SessionIdParams, querystring: SessionWaitQuery, response: { 200: SessionView, ...errors } },
   }, async (request, reply) => {
+    // A bad wait is refused even where it would not be read (an expired session), as the schema refuses most.
+    queryWaitSeconds(request);
     const known = await authorize(request, reply, request.params.id, true);
-    // Expired is final: answered at once, whatever the wait.
+    // Expired is final: answered at once, whatever the (valid) wait.
     if (!known.grant) return expiredView(known.memory);
     const seconds = requestedWaitSeconds(request, reply, ctx.config.PAIRGATE_WAIT_MAX_SECONDS);
     const latest = seconds > 0 ? await waitForGrant<SessionRequest, SessionResult>(ctx, request, known.grant.id, seconds, request.query.since) : known.grant;
