@@ -10,6 +10,7 @@ import type { Door, DoorContext } from '../door.js';
 import { attackerGuessRate } from '../shared/attacker-guess-rate.js';
 import { requestedWaitSeconds, streamGrant, waitForGrant, withdrawAppliedWait } from '../shared/waiting.js';
 import { grantsConfigSchema } from './config.js';
+import { grantValidationError } from './grant-validation.js';
 import { grantView, PAIR_KIND, type PairRequest, type PairResult } from './grant-views.js';
 import { LiveGrantsPerAddress } from './live-per-address.js';
 import { decisionRefusal, redeemRefusal } from './refusals.js';
@@ -86,6 +87,7 @@ export const grantsDoor: Door = {
     api.post('/api/v1/grants', {
       schema: { tags, summary: 'Create a grant a person will approve by its code.', body: CreateGrantBody, response: { 201: CreatedGrantView, 400: GrantErrors.create400, 429: GrantErrors.create429 } },
       config: { rateLimit: { max: cfg.PAIRGATE_GRANTS_CREATE_PER_MINUTE, timeWindow: 60_000 } },
+      schemaErrorFormatter: grantValidationError,
     }, async (request, reply) => {
       const ttl = Math.min(request.body.ttl ?? ctx.config.PAIRGATE_GRANT_TTL_SECONDS, ctx.config.PAIRGATE_GRANT_TTL_SECONDS);
       const release = await perAddress?.take(request.clientNetwork, ttl * 1000, ctx.clock.now());

@@ -7,7 +7,7 @@ export const CodeParams = Type.Object({ code: Type.String({ minLength: 1, maxLen
 
 export const CreateGrantBody = Type.Object(
   {
-    label: Type.String({ minLength: 1, maxLength: 200, description: 'What the approver is shown.' }),
+    label: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S', description: 'What the approver is shown: 1 to 200 characters, not only spaces.' }),
     ttl: Type.Optional(Type.Integer({ minimum: 10, maximum: 86400, description: 'Lifetime in seconds; one longer than the server allows (PAIRGATE_GRANT_TTL_SECONDS, 600 by default) is shortened to it, as expiresAt shows.' })),
     data: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 1000 }), { maxProperties: 20, description: 'Small string facts shown to the approver.' })),
   },
@@ -80,7 +80,7 @@ const CODE_LIMITED = '`rate_limited`: too many code look-ups, or too many wrong 
 
 /** The documented error answers of each route of the generic grant API. */
 export const GrantErrors = {
-  create400: errorView(`${VALIDATION}: a label missing or out of 1-200 characters, a ttl out of 10-86400, more than 20 data facts.`),
+  create400: errorView(`${VALIDATION}: a label missing, blank (only spaces) or over 200 characters, a field of the wrong JSON type (a number for the label, a string for the ttl), a ttl out of 10-86400, more than 20 data facts.`),
   create429: errorView('`rate_limited`: too many creations from this address, or too many grants waiting on the server; `too_many_live_grants`: this address holds PAIRGATE_GRANTS_MAX_LIVE_PER_IP live grants (`Retry-After`).'),
   notFound: errorView('`grant_not_found`: no live grant has this id (it expired and was deleted, or the id is wrong).'),
   read400: errorView(`${VALIDATION}; \`invalid_wait\`: a wait that is not a finite number of seconds, 0 or more.`),
