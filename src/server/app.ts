@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
+import { parse as parseQueryString } from 'fast-querystring';
 import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -28,6 +29,7 @@ import { ServerMetrics, installMetrics } from './metrics.js';
 import { SECURITY_SCHEMES } from './openapi-security.js';
 import { installOptionalBodies } from './optional-bodies.js';
 import { publicNetworkOf } from './public-network.js';
+import { formBody, requestValidation } from './request-validation.js';
 import { ROUTER_ANSWERS_DESCRIPTION, addSharedResponses } from './openapi-responses.js';
 import { WaitSlots } from '../doors/shared/wait-slots.js';
 import { packageVersion } from './version.js';
@@ -97,7 +99,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...requestTimeouts(config.PAIRGATE_REQUEST_TIMEOUT_SECONDS),
     trustProxy: trustedProxies(config.PAIRGATE_TRUST_PROXY),
     requestIdHeader: false,
+    // Text (query, params, headers, form fields) is converted to the schema's types; a JSON body
+    // is not: a value of the wrong type is refused (request-validation.ts).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    schemaController: requestValidation(),
     schemaErrorFormatter,
     frameworkErrors: sendFrameworkError,
     // Refused in pairgate's shape instead (installShutdownRefusal).
@@ -152,7 +157,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(stores.rateLimit?.kind === 'redis' ? { redis: stores.rateLimit.redis, nameSpace: stores.rateLimit.nameSpace } : {}),
     ...(stores.rateLimit?.kind === 'ephemeral' ? { store: ephemeralRateLimitStore(stores.ephemeral, clock) } : {}),
   });
-  await app.register(formbody, { bodyLimit: config.PAIRGATE_BODY_LIMIT });
+  // Forms are text: their fields are converted to the schema's types, so they are marked (formBody).
+  await app.register(formbody, { bodyLimit: config.PAIRGATE_BODY_LIMIT, parser: (text: string) => formBody(parseQueryString(text)) });
   await app.register(cookie);
   // WebSocket upgrades are handled server-wide (the plugin listens for every upgrade), so it is
   // registered once here; doors declare `{ websocket: true }` routes. Frames over 64 KiB are refused.

@@ -15,6 +15,7 @@ import { requestedLanguage, type PageLanguage } from '../web/page-language.js';
 import { Pages } from '../web/pages.js';
 import { pairgateErrorShape, type ErrorShape } from './error-shapes.js';
 import { API_SECURITY_HEADERS, securityHeaders } from './security-headers.js';
+import { isFormBody } from './request-validation.js';
 
 /** The headers of an answer no route made (its path is unknown, so it may be shown as a page). */
 const PAGE_SECURITY_HEADERS = securityHeaders();
@@ -193,7 +194,38 @@ function validationMessage(error: FastifyError, request?: FastifyRequest): strin
     const listed = allowed.map((value) => JSON.stringify(value)).join(', ');
     return `${where} must be ${allowed.length === 1 ? listed : `one of ${listed}`}.`;
   }
+  const sent = first.keyword === 'type' ? sentInJson(error, first, request) : undefined;
+  if (sent) return `${where} ${first.message ?? 'is invalid'}; this JSON body has ${sent} there (a JSON body's values are taken as sent, never converted).`;
   return `${where} ${first.message ?? 'is invalid'}.`;
+}
+
+/** What a value is, in words, as JSON has it. */
+function jsonKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  switch (typeof value) {
+    case 'string': return 'a string';
+    case 'number': return 'a number';
+    case 'boolean': return value ? 'true' : 'false';
+    default: return 'an object';
+  }
+}
+
+/**
+ * For a field of a JSON body that has the wrong type, what it holds instead (`a string` where an
+ * integer was declared): a client that relied on the conversion forms used to get is told why.
+ * Undefined for a form (its fields are text, converted), for the whole body, or a field not found.
+ */
+function sentInJson(error: FastifyError, failure: ValidationFailure, request: FastifyRequest | undefined): string | undefined {
+  if (error.validationContext !== 'body' || !failure.instancePath || request === undefined || isFormBody(request.body)) return undefined;
+  let value: unknown = request.body;
+  for (const step of failure.instancePath.split('/').slice(1)) {
+    if (value === null || typeof value !== 'object') return undefined;
+    const key = step.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (!Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return jsonKind(value);
 }
 
 /**

@@ -4,7 +4,7 @@ import { wordedSchemaErrors } from '../../server/error-handler.js';
 /**
  * What a refused field of the access API breaks, in words, where the schema's own message would
  * mislead: a key or an access id quoted as a regular expression, or a `requestedPermissions` sent as a single
- * value, which the server's type coercion wraps in a list and then refuses as "requestedPermissions.0
+ * value or a list of names, refused as "requestedPermissions must be array" or "requestedPermissions.0
  * must be object". Undefined for the rest, which the generic message says well.
  */
 function ruleBroken(error: FastifySchemaValidationError, where: string): string | undefined {

@@ -13,8 +13,9 @@ import { checkReturnUrl } from './return-url.js';
 import { checkShownText, optionalShownText, readLanguageCode } from './request-text.js';
 import { checkClientData } from './client-data.js';
 
-// Null (and false) come first in each union: the server coerces types, and a string branch tried
-// first would turn null into "" and false into "false".
+// Null (and false) come first in each union: a form's fields are text converted to the schema's
+// types (a JSON body is checked as sent), the first branch that converts winning, so an empty
+// field reads as null (none), not as "".
 /** The body of an auth request (Pryv's fields; unknown extra fields are ignored, as Pryv does). */
 export const CreateAccessBody = Type.Object(
   {

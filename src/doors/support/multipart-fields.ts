@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import { InvalidRequestError, PairgateError } from '../../core/errors.js';
+import { formBody } from '../../server/request-validation.js';
 
 /** What a multipart body may hold: fields only, few and short. */
 const LIMITS = { files: 0, fields: 20, fieldSize: 4096, parts: 20 };
@@ -57,6 +58,7 @@ export async function acceptMultipartFields(app: FastifyInstance): Promise<void>
       if (Array.isArray(field)) body[name] = field.map((item) => item.value);
       else if (field?.value !== undefined) body[name] = field.value;
     }
-    request.body = body;
+    // Form fields are text: the schema converts them to its types, as for an urlencoded form.
+    request.body = formBody(body);
   });
 }

@@ -1,0 +1,84 @@
+import { AjvCompiler } from '@fastify/ajv-compiler';
+import type { FastifyServerOptions } from 'fastify';
+
+/**
+ * How request parts are checked against their schemas. The query string, the path's parameters and
+ * the headers are text on the wire, and so is every field of a form: their values are converted to
+ * the types the schema declares (`?wait=5` is the number 5, a form's `remember=true` the boolean).
+ * A JSON body carries its own types, and a value of the wrong type is refused (400
+ * `validation_failed`, in the route's error shape), never converted: `{"label": 5}` is not the
+ * label "5", `{"ttl": "60"}` not 60, `{"label": ["x"]}` not "x", `{"note": null}` not "".
+ *
+ * Each body schema is compiled twice, with and without conversion (the converting one when a form
+ * first needs it); the body's own value says which applies: a body a form parser made is marked
+ * (`formBody`), every other one (JSON, from whichever parser) is checked strictly. A door that
+ * parses forms itself marks what it makes.
+ */
+
+/** The bodies made from forms (urlencoded, multipart fields): text whose values the schema converts. */
+const formBodies = new WeakSet<object>();
+
+/** Marks `body` as made from a form, so its fields are converted to the schema's types; returns it. */
+export function formBody<T extends object>(body: T): T {
+  formBodies.add(body);
+  return body;
+}
+
+/** Whether `data` is a body a form parser made (`formBody`). */
+export function isFormBody(data: unknown): boolean {
+  return typeof data === 'object' && data !== null && formBodies.has(data);
+}
+
+type BuildValidator = NonNullable<NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildValidator']>;
+type AjvServerOptions = Parameters<BuildValidator>[1];
+type RouteSchema = { schema: unknown; method: string; url: string; httpPart?: string; contentType?: string };
+/** An Ajv validate function, as Fastify calls it. */
+type Validate = ((data: unknown, dataCxt?: unknown) => unknown) & { errors?: unknown; schemaEnv?: unknown };
+
+/**
+ * A header schema with its property names in lower case, as Node gives headers. Fastify does this
+ * itself only with its own compiler; with this one (a custom compiler to Fastify), it is done here,
+ * for the schema's own properties (header schemas are flat).
+ */
+function lowerCaseHeaders(schema: unknown): unknown {
+  if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return schema;
+  const { properties, required } = schema as { properties?: unknown; required?: unknown };
+  const lowered: Record<string, unknown> = { ...(schema as Record<string, unknown>) };
+  if (properties && typeof properties === 'object') {
+    lowered.properties = Object.fromEntries(Object.entries(properties).map(([name, value]) => [name.toLowerCase(), value]));
+  }
+  if (Array.isArray(required)) lowered.required = required.map((name) => (typeof name === 'string' ? name.toLowerCase() : name));
+  return lowered;
+}
+
+/**
+ * Fastify's `schemaController`: its own Ajv compiler (@fastify/ajv-compiler, with the server's
+ * `ajv` options, conversion included) for every part but the body, and for the body a strict
+ * compilation (no conversion) used unless the body came from a form.
+ */
+export function requestValidation(): NonNullable<FastifyServerOptions['schemaController']> {
+  const pool = AjvCompiler();
+  const buildValidator = (externalSchemas: Parameters<BuildValidator>[0], ajvOptions: AjvServerOptions) => {
+    const options = (ajvOptions ?? {}) as { customOptions?: Record<string, unknown> };
+    const converting = pool(externalSchemas as never, { ...options, customOptions: { ...options.customOptions } } as never);
+    const strict = pool(externalSchemas as never, { ...options, customOptions: { ...options.customOptions, coerceTypes: false } } as never);
+    return (route: RouteSchema): Validate => {
+      if (route.httpPart === 'headers') return converting({ ...route, schema: lowerCaseHeaders(route.schema) } as never) as Validate;
+      if (route.httpPart !== 'body') return converting(route as never) as Validate;
+      const json = strict(route as never) as Validate;
+      // A form's compilation waits for the first form: most bodies are only ever sent as JSON.
+      let form: Validate | undefined;
+      const validate: Validate = (data, dataCxt) => {
+        const chosen = isFormBody(data) ? (form ??= converting(route as never) as Validate) : json;
+        const valid = chosen(data, dataCxt);
+        validate.errors = chosen.errors;
+        return valid;
+      };
+      // Fastify hands Ajv functions the request as the body's parent (so a conversion can replace
+      // the whole body); this one passes it on.
+      validate.schemaEnv = json.schemaEnv;
+      return validate;
+    };
+  };
+  return { compilersFactory: { buildValidator: buildValidator as unknown as BuildValidator } };
+}
