@@ -19,6 +19,18 @@ export interface VerifiedCall {
 }
 
 /**
+ * A connector's name in one language of the pages, in the two places sentences put it: `name`
+ * bare, as a label (in parentheses, after a colon, before "link token"; the page capitalises it at
+ * a line's start), so a common noun is written in lower case (`signed webhook`, `webhook signé`);
+ * `object` after a verb ("Set up {object}"), with the article the language needs (`a signed
+ * webhook`, `un webhook signé`; a proper name such as `Mattermost` takes none).
+ */
+export interface ConnectorNames {
+  readonly name: string;
+  readonly object: string;
+}
+
+/**
  * A chat connector: how one chat backend (Mattermost, a signed webhook, later Slack or Telegram)
  * installs pairgate and lets its users link their accounts. Everything backend-specific lives in
  * the connector's own folder; adding one is that folder plus one line in `connectors.ts`. The
@@ -28,8 +40,10 @@ export interface VerifiedCall {
 export interface Connector {
   /** Path segment and stored name: `/api/v1/integrations/<name>/setup`. Lower-case letters and digits. */
   readonly name: string;
-  /** Name shown to people, e.g. `Mattermost`. */
+  /** Name in English for programs and the API's documentation, e.g. `Mattermost`. */
   readonly displayName: string;
+  /** How the pages name the connector in each of their languages (see `ConnectorNames`). */
+  readonly pageNames: Readonly<Record<Lang, ConnectorNames>>;
   /**
    * The app description an admin gets from a setup, without `expires_at` (which the kit adds):
    * e.g. the manifest link, the secret under the name the chat backend gives it, and the command

@@ -6,12 +6,12 @@ import { isLoopbackHost } from '../../server/config-warnings.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { assertSameOrigin, currentUser, signInUrl } from '../accounts/accounts.js';
 import { frenchSpacing } from '../accounts/french-spacing.js';
-import { askedLang, pickLang, type Lang } from '../accounts/i18n.js';
+import { askedLang, pickLang, type Lang, type Translate } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
 import type { User } from '../accounts/users.js';
 import type { ChatKit } from './chat-kit.js';
 import { LINK_PAGE_PATH } from './chat-commands.js';
-import type { Connector } from './connector.js';
+import type { Connector, ConnectorNames } from './connector.js';
 import { installTranslator } from './install-i18n.js';
 import { makeLinkToken, runSetup } from './integration-routes.js';
 import { FormNonces } from './form-nonces.js';
@@ -54,6 +54,43 @@ interface FormAgain {
 /** A time to the minute, as the page shows times: `2026-12-02 07:24 UTC`. */
 function minuteOf(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+}
+
+/**
+ * A sentence with one of its values set apart by the page: a date kept whole on one line
+ * (`time.date`, `datetime` set), a name in bold. The words before and after the value, in the
+ * page's language, and the value.
+ */
+interface Apart {
+  before: string;
+  value: string;
+  after: string;
+  datetime?: string;
+}
+
+/** `key`'s sentence (`t`, filled with `params`) cut around the value of `param` (`Apart`). */
+function setApart(t: Translate, key: string, params: Record<string, unknown>, param: string): Apart {
+  const mark = '\u0000apart\u0000';
+  const text = t(key, { ...params, [param]: mark });
+  // The last one: the value given by the page comes after any other a person named (a chat user's name).
+  const at = text.lastIndexOf(mark);
+  if (at < 0) return { before: t(key, params), value: '', after: '' };
+  return { before: text.slice(0, at), value: String(params[param]), after: text.slice(at + mark.length) };
+}
+
+/** `key`'s sentence with its time `param` (`ms`, to the minute: `minuteOf`) set apart, so a line never breaks inside it. */
+function dated(t: Translate, key: string, params: Record<string, unknown>, param: string, ms: number): Apart {
+  return { ...setApart(t, key, { ...params, [param]: minuteOf(ms) }, param), datetime: new Date(ms).toISOString() };
+}
+
+/** `text` with its first letter in capitals: a line that starts with a connector's name in lower case (`signed webhook: ...`). */
+function atLineStart<T extends { before: string }>(line: T): T {
+  return { ...line, before: line.before.charAt(0).toUpperCase() + line.before.slice(1) };
+}
+
+/** How the pages in `lang` name `connector` (`ConnectorNames`). */
+function namesOf(connector: Connector, lang: Lang): ConnectorNames {
+  return connector.pageNames[lang];
 }
 
 /** Whether `url` names this machine only (localhost, 127.x, ::1), so no other machine can reach it. */
@@ -128,18 +165,18 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
       const current = await Promise.all(connectors.map(async (connector) => ({ connector, current: await kit.installations.current(org.id, connector.name, now) })));
       const installations = admin ? current.flatMap(({ connector, current: inst }) => {
         if (!inst) return [];
-        return [inst.state === 'installed'
-          ? t('install.installed', { connector: connector.displayName, site: inst.siteUrl ?? '' })
-          : t('install.pending', { connector: connector.displayName, until: minuteOf(inst.expiresAt ?? now) })];
+        const name = namesOf(connector, lang).name;
+        return [atLineStart(inst.state === 'installed'
+          ? { before: t('install.installed', { connector: name, site: inst.siteUrl ?? '' }), value: '', after: '' }
+          : dated(t, 'install.pending', { connector: name }, 'until', inst.expiresAt ?? now))];
       }) : [];
       // A link token is of use only where its chat is installed: the others are said, not offered.
       const installed = current.filter(({ current: inst }) => inst?.state === 'installed').map(({ connector }) => connector);
       // What this person has linked here: the proof that `/pairgate link` worked, and what unlink would remove.
-      const links = (await kit.links.listForUser(org.id, user.id)).map((link) => t('install.linkedAs', {
-        connector: connectors.find((c) => c.name === link.connector)?.displayName ?? link.connector,
-        name: link.externalUsername ?? link.externalUserId,
-        time: minuteOf(link.linkedAt),
-      }));
+      const links = (await kit.links.listForUser(org.id, user.id)).map((link) => {
+        const connector = connectors.find((c) => c.name === link.connector);
+        return atLineStart(dated(t, 'install.linkedAs', { connector: connector ? namesOf(connector, lang).name : link.connector, name: link.externalUsername ?? link.externalUserId }, 'time', link.linkedAt));
+      });
       const memberForm = againFor(org.id);
       return {
         id: org.id,
@@ -150,7 +187,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
         canDelete: roleAllows(org.role, 'organization:delete'),
         members: admin ? await kit.orgs.members(org.id) : [],
         installations,
-        linkable: installed.map((connector) => ({ name: connector.name, displayName: connector.displayName })),
+        linkable: installed.map((connector) => ({ path: connector.name, ...namesOf(connector, lang) })),
         notInstalled: installed.length === 0 ? t(admin ? 'install.notInstalledAdmin' : 'install.notInstalled') : '',
         links,
         memberForm: { username: memberForm?.values.username ?? '', role: memberForm?.values.role ?? 'member', error: memberForm?.error ?? '' },
@@ -164,7 +201,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
     return render(request, reply, lang, 'install/integrations.njk', {
       title: t('install.title'),
       orgs,
-      connectors: connectors.map((connector) => ({ name: connector.name, displayName: connector.displayName })),
+      connectors: connectors.map((connector) => ({ path: connector.name, ...namesOf(connector, lang) })),
       roles: ROLES,
       // One per rendering: each form's sending is recorded under its own path, so one nonce serves them all.
       formNonce: nonces.issue(now),
@@ -200,7 +237,8 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
     if (nonce === undefined) return make();
     const t = installTranslator(lang);
     const spent = await nonces.spend(user.id, path, nonce, kit.ctx.clock.now());
-    const words = { connector: connector.displayName, button: t(what === 'setup' ? 'install.setup' : 'install.linkToken', { connector: connector.displayName }) };
+    const names = { connector: namesOf(connector, lang).name, object: namesOf(connector, lang).object };
+    const words = { ...names, button: t(what === 'setup' ? 'install.setup' : 'install.linkToken', names) };
     if (spent === 'too-old') return message(request, reply, lang, user, t('install.formTooOld', words), 400);
     if (spent === 'again') {
       const title = t(what === 'setup' ? 'install.setupDoneTitle' : 'install.tokenTitle', words);
@@ -244,8 +282,16 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
   /** The confirmation page of deleting `org`: what goes, and the name to type (`error` after a wrong one). */
   const deletePage = async (request: FastifyRequest, reply: FastifyReply, lang: Lang, user: User, org: Membership, error = '', status = 200) => {
     const t = installTranslator(lang);
-    const summary = await deletionSummary(kit, org, connectors);
-    return render(request, reply, lang, 'install/delete.njk', { title: t('install.deleteTitle', { name: org.name }), org: { id: org.id, name: org.name }, summary, error }, user, status);
+    const summary = await deletionSummary(kit, org, connectors, (connector) => namesOf(connector, lang).name);
+    return render(request, reply, lang, 'install/delete.njk', {
+      title: t('install.deleteTitle', { name: org.name }),
+      org: { id: org.id, name: org.name },
+      // The name set apart in bold, as other pages set names apart: the one to read, then to type.
+      intro: setApart(t, 'install.deleteIntro', { name: org.name }, 'name'),
+      confirm: setApart(t, 'install.deleteConfirm', { name: org.name }, 'name'),
+      summary,
+      error,
+    }, user, status);
   };
 
   api.get(`${LINK_PAGE_PATH}/orgs/:org/delete`, {
@@ -274,15 +320,15 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
       const publicUrl = kit.ctx.publicUrl();
       reply.header('pragma', 'no-cache');
       return render(request, reply, lang, 'install/setup.njk', {
-        title: t('install.setupDoneTitle', { connector: connector.displayName }),
-        connector: connector.displayName,
+        title: t('install.setupDoneTitle', { ...namesOf(connector, lang) }),
+        connector: namesOf(connector, lang).name,
         // The connector's own next steps: a Mattermost admin runs a command, a webhook's hands URLs to a bot.
         steps: lang === 'fr' ? frenchSpacing(connector.setupSteps.fr) : connector.setupSteps[lang],
         fields,
         // The chat server fetches these links: one naming this machine's loopback works for no one
         // else, and the admin would learn it only from a failed install in the chat.
-        unreachable: reachableFromHereOnly(publicUrl) ? t('install.loopbackWarning', { connector: connector.displayName, url: publicUrl }) : '',
-        expires: new Date(expiresAt!).toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+        unreachable: reachableFromHereOnly(publicUrl) ? t('install.loopbackWarning', { connector: namesOf(connector, lang).name, url: publicUrl }) : '',
+        expires: dated(t, 'install.expires', {}, 'time', new Date(expiresAt!).getTime()),
       }, user);
     })));
 
@@ -295,14 +341,14 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
       reply.header('pragma', 'no-cache');
       return render(request, reply, lang, 'install/link-token.njk', {
         title: t('install.tokenTitle'),
-        connector: connector.displayName,
+        connector: namesOf(connector, lang).name,
         token: made.token,
         command: connector.linkCommand(made.token),
         lifetime: lifetimeText(made.expires_in, lang),
         orgName: made.org_name,
       }, user);
     }), true, async () => ({
-      connector: connector.displayName,
+      connector: namesOf(connector, pickLang(request)).name,
       // Said only in refusals that follow the membership check (the installation's state).
       org: (await kit.orgs.find(request.params.org))?.name,
       setUpAt: `${kit.ctx.publicUrl()}${LINK_PAGE_PATH}`,

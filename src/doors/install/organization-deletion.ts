@@ -6,7 +6,7 @@ import type { DeletedOrganization, Membership } from './organizations.js';
 /** What deleting an organization would remove, for the confirmation page. */
 export interface DeletionSummary {
   members: number;
-  /** The live installations, one per connector, by the connector's display name. */
+  /** The live installations, one per connector, by the connector's name for people (`nameOf`). */
   installations: { connector: string; siteUrl: string | null }[];
   links: number;
 }
@@ -34,12 +34,12 @@ export function confirmsName(name: string, typed: string): boolean {
   return typed.trim() === name;
 }
 
-/** What deleting `org` would remove: its members, live installations and linked chat users. */
-export async function deletionSummary(kit: ChatKit, org: Membership, connectors: readonly Connector[]): Promise<DeletionSummary> {
+/** What deleting `org` would remove: its members, live installations (each connector named by `nameOf`, in the page's language) and linked chat users. */
+export async function deletionSummary(kit: ChatKit, org: Membership, connectors: readonly Connector[], nameOf: (connector: Connector) => string = (connector) => connector.displayName): Promise<DeletionSummary> {
   const now = kit.ctx.clock.now();
   const installations = (await Promise.all(connectors.map(async (connector) => {
     const current = await kit.installations.current(org.id, connector.name, now);
-    return current ? { connector: connector.displayName, siteUrl: current.siteUrl } : undefined;
+    return current ? { connector: nameOf(connector), siteUrl: current.siteUrl } : undefined;
   }))).filter((line) => line !== undefined);
   return { members: (await kit.orgs.members(org.id)).length, installations, links: await kit.links.countIn(org.id) };
 }

@@ -40,13 +40,13 @@ describe('install door: a refused link token form speaks the page\'s language', 
     const french = await makeToken(orgId, 'fr-FR,fr;q=0.9,en;q=0.5');
     expect(french.status).toBe(404);
     expect(french.text).toContain('<html lang="fr">');
-    expect(french.text).toContain('pairgate n&#39;est pas installé dans Mattermost pour l&#39;organisation Rien installé');
+    expect(french.text).toContain('pairgate n&#39;est pas installé dans votre messagerie (Mattermost) pour l&#39;organisation Rien installé');
     expect(french.text).not.toContain('pairgate is not installed');
     // Its way back is bare: the integrations page speaks the browser's French by itself.
     expect(french.text).toContain('<a class="button secondary" href="/integrations">');
     const english = await makeToken(orgId, 'en');
     expect(english.status).toBe(404);
-    expect(english.text).toContain('pairgate is not installed in Mattermost for the organization Rien installé, so a link token would link nothing.');
+    expect(english.text).toContain('pairgate is not installed in your chat (Mattermost) for the organization Rien installé, so a link token would link nothing.');
   });
 
   it('set up but not installed yet: 409, in French', async () => {
@@ -54,7 +54,7 @@ describe('install door: a refused link token form speaks the page\'s language', 
     expect((await admin.setup(orgId)).status).toBe(201);
     const french = await makeToken(orgId, 'fr');
     expect(french.status).toBe(409);
-    expect(french.text).toContain('Mattermost est configuré pour l&#39;organisation En attente mais pas encore installé');
+    expect(french.text).toContain('pairgate est configuré pour votre messagerie (Mattermost) dans l&#39;organisation En attente mais n&#39;y est pas encore installé');
     expect(french.text).not.toContain('but not installed yet');
   });
 

@@ -151,7 +151,9 @@ describe('install door: the second connector, a signed webhook (real sockets)', 
 
   it('the setup page lists the webhook connector next to Mattermost without a change to the page', async () => {
     const page = await admin.get('/integrations');
-    expect(page.text).toContain('Set up Signed webhook');
+    // Named in lower case mid-sentence, with its article; capitalised only where a line starts with it (EN and FR).
+    expect(page.text).toContain('Set up a signed webhook');
+    expect(page.text).not.toMatch(/[^>]Signed webhook/);
     expect(page.text).toContain('Set up Mattermost');
     const form = await admin.post(`/integrations/orgs/${orgId}/webhook/setup`, {});
     expect(form.status).toBe(200);
@@ -162,9 +164,24 @@ describe('install door: the second connector, a signed webhook (real sockets)', 
     // The link token page names the chat as a chat, whatever the connector is called (once the
     // setup is installed: the form's setup replaced the installed one).
     await installConnector(base, admin, orgId, 'webhook', clock);
-    await admin.get('/integrations');
+    const installed = await admin.get('/integrations');
+    expect(installed.text).toContain('Create a signed webhook link token');
+    expect(installed.text).toContain('<li>Signed webhook: installed on https://bot.example.test</li>');
     const token = await admin.post(`/integrations/orgs/${orgId}/webhook/link-token`, {});
-    expect(token.text).toContain('In your chat (Signed webhook), run this command within 5 minutes.');
+    expect(token.text).toContain('In your chat (signed webhook), run this command within 5 minutes.');
+    expect(token.text).toContain('<dt>Command to run in your chat (signed webhook)</dt>');
+    expect(token.text).not.toMatch(/[^>]Signed webhook/);
+    await admin.get('/integrations?lang=fr');
+    const french = await admin.get('/integrations');
+    expect(french.text).toContain('Configurer un webhook signé');
+    expect(french.text).toContain('Créer un jeton de liaison (webhook signé)');
+    expect(french.text).toContain('<li>Webhook signé\u00a0: installé sur https://bot.example.test</li>');
+    expect(french.text).not.toMatch(/Signed webhook|signed webhook/i);
+    const frenchToken = await admin.post(`/integrations/orgs/${orgId}/webhook/link-token`, { lang: 'fr' });
+    expect(frenchToken.text).toContain('Dans votre messagerie (webhook signé), lancez cette commande');
+    expect(frenchToken.text).toContain('<dt>Commande à lancer dans votre messagerie (webhook signé)</dt>');
+    expect(frenchToken.text).not.toMatch(/signed webhook/i);
+    await admin.get('/integrations?lang=en');
     expect(token.text).toContain('<a class="button secondary" href="/integrations">');
   });
 });

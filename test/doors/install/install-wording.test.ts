@@ -54,12 +54,12 @@ describe('install door: what people read says the truth', () => {
       expect(page.text).toContain('run this command within 30 seconds.');
       // Each value is named: the organization, the command, and the token alone.
       expect(page.text).toMatch(/<dt>Organization<\/dt>\s*<dd id="link-org">Wording<\/dd>/);
-      expect(page.text).toMatch(/<dt>Command to run in Mattermost<\/dt>\s*<dd><code id="link-command">\/pairgate link /);
+      expect(page.text).toMatch(/<dt>Command to run in your chat \(Mattermost\)<\/dt>\s*<dd><code id="link-command">\/pairgate link /);
       expect(page.text).toMatch(/<dt>The token alone<\/dt>\s*<dd><code id="link-token">/);
       await admin.get('/integrations?lang=fr');
       const french = await admin.post(`/integrations/orgs/${orgId}/mattermost/link-token`, { lang: 'fr' });
       expect(french.text).toContain('dans un délai de 30 secondes.');
-      expect(french.text).toContain('<dt>Commande à lancer dans Mattermost</dt>');
+      expect(french.text).toContain('<dt>Commande à lancer dans votre messagerie (Mattermost)</dt>');
       // Opening a page with ?lang=fr is remembered, as the switch is: back to English for the tests below.
       await admin.get('/integrations?lang=en');
     });
@@ -70,10 +70,10 @@ describe('install door: what people read says the truth', () => {
       expect(page.status).toBe(200);
       expect(page.text).toContain('<dt>JWT secret</dt>');
       // No PAIRGATE_PUBLIC_URL: the links name the listening address, 127.0.0.1, and the page says so.
-      expect(page.text).toMatch(/These links name http:\/\/127\.0\.0\.1:\d+, which only this machine reaches: Mattermost on another machine cannot reach them\. Set PAIRGATE_PUBLIC_URL to the address other machines reach pairgate at/);
+      expect(page.text).toMatch(/These links name http:\/\/127\.0\.0\.1:\d+, which only this machine reaches: your chat \(Mattermost\) on another machine cannot reach them\. Set PAIRGATE_PUBLIC_URL to the address other machines reach pairgate at/);
       // A webhook's sender posts to the links rather than fetching them, and is no "Signed webhook server".
       const webhook = await admin.post(`/integrations/orgs/${orgId}/webhook/setup`, {});
-      expect(webhook.text).toMatch(/which only this machine reaches: Signed webhook on another machine cannot reach them\./);
+      expect(webhook.text).toMatch(/which only this machine reaches: your chat \(signed webhook\) on another machine cannot reach them\./);
       // The setup replaced the installation: set it up again for the chat commands below.
       const answer = await admin.setup(orgId);
       inst = { id: installationIdOf(answer.body.manifest_link), secret: answer.body.jwt_secret as string };

@@ -102,6 +102,7 @@ async function verifyMattermostCall(request: FastifyRequest, installationId: str
 export const mattermostConnector: Connector = {
   name: NAME,
   displayName: 'Mattermost',
+  pageNames: { en: { name: 'Mattermost', object: 'Mattermost' }, fr: { name: 'Mattermost', object: 'Mattermost' } },
   setupSchema: Type.Object({
     manifest_link: Type.String({ description: 'The app manifest; run the install command with it.' }),
     jwt_secret: Type.String({ description: 'The app\'s outgoing JWT secret, shown once: paste it when Mattermost asks.' }),

@@ -66,6 +66,7 @@ function unknownCallMessage(method: string, path: string): string {
 export const webhookConnector: Connector = {
   name: NAME,
   displayName: 'Signed webhook',
+  pageNames: { en: { name: 'signed webhook', object: 'a signed webhook' }, fr: { name: 'webhook signé', object: 'un webhook signé' } },
   setupSchema: Type.Object({
     install_url: Type.String({ description: 'POST a signed {"site_url": ...} here once, to link your chat or bot.' }),
     command_url: Type.String({ description: 'POST signed {"user_id", "user_name", "text": "link <token>" | "unlink" | "status" | "help"} here.' }),
