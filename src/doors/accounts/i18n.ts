@@ -128,7 +128,7 @@ const fr = frenchCatalogue<MessageKey>({
   'password.done': 'Votre mot de passe a été changé. Toutes les autres sessions de votre compte ont été déconnectées.',
   'password.deleteLink': 'Supprimer votre compte',
   'delete.title': 'Supprimer votre compte',
-  'delete.intro': 'Cela supprime votre compte, tous les accès que vous avez accordés aux applications et leurs jetons : les applications perdent l’accès immédiatement. C’est irréversible.',
+  'delete.intro': 'Cela supprime votre compte, tous les accès que vous avez accordés aux applications et leurs jetons : les applications perdent l\'accès immédiatement. C\'est irréversible.',
   'delete.password': 'Votre mot de passe',
   'delete.submit': 'Supprimer mon compte',
   'delete.done': 'Votre compte a été supprimé.',
