@@ -362,6 +362,9 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: 
   if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   else if (error.status === 503) reply.header('retry-after', '5');
   if (answersWithPage(request)) return sendErrorPage(request, reply, error, thrown);
+  // What the not-found route refuses before its handler (a body too large, a rate limit) is told a
+  // browser with the address's error page too, as its 404 or 405 would be; a door's prefix keeps its shape.
+  if (request.is404 && !routelessShape && prefersHtml(request) && !prefixShapeOf(request)) return sendMissingPage(request, reply, error);
   const shape = request.routeOptions?.config?.errorShape ?? routelessShape ?? pairgateErrorShape;
   return reply.code(error.status).type('application/json; charset=utf-8').send(shape(error));
 }

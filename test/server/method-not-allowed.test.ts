@@ -73,6 +73,13 @@ describe('a wrong method on a served path: 405 method_not_allowed with Allow', (
       expect(response.body).toContain('elle ne répond pas\u00a0: l’adresse d’un formulaire ouverte comme un lien');
       expect(response.body).not.toMatch(/is not allowed|This address/);
     }
+    // A form too large for the server, sent there, is refused before the 405: the page too, in French.
+    const large = await t.app.inject({ method: 'POST', url: '/account/devices', headers: { accept: 'text/html', 'accept-language': 'fr', 'content-type': 'application/x-www-form-urlencoded' }, payload: 'a='.padEnd(3_000_000, 'x') });
+    expect(large.statusCode).toBe(413);
+    expect(large.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(large.body).toContain('<h1>Le formulaire est trop volumineux</h1>');
+    const largeForProgram = await t.app.inject({ method: 'POST', url: '/no/such/thing', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'a='.padEnd(3_000_000, 'x') });
+    expect(largeForProgram.json().error).toBe('payload_too_large');
     // A program asking in French still gets the JSON, its message in English.
     const program = await t.app.inject({ method: 'POST', url: '/account/devices', headers: { 'accept-language': 'fr' } });
     expect(program.json()).toEqual({ error: 'method_not_allowed', message: 'POST is not allowed at /account/devices; it answers GET, HEAD, OPTIONS.' });
