@@ -73,7 +73,7 @@ describe('support relay over real sockets', () => {
       [{ url: 'https://origin.example/pairing?next=evil' }, 400, 'url_query'],
       [{ url: 'https://origin.example/pairing#x' }, 400, 'url_query'],
       [{ url: `https://origin.example/${'a'.repeat(2100)}` }, 400, 'url_too_long'],
-      [{ url: 42 }, 400, 'url_invalid'], // coerced to "42": not absolute
+      [{ url: 42 }, 400, 'validation_failed'], // a JSON number is not a URL, nor converted to "42"
     ];
     for (const [body, status, code] of cases) {
       const response = await postJson(`${strict.url}/pairing/`, body);
