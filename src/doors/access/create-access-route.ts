@@ -21,7 +21,9 @@ export const CreateAccessBody = Type.Object(
   {
     requestingAppId: Type.String({ maxLength: 200, description: 'The app id, 6 to 99 characters once trimmed.' }),
     requestedPermissions: Type.Array(PermissionSchema, { minItems: 1, maxItems: 100 }),
-    languageCode: Type.Optional(Type.String({ maxLength: 100, description: 'Language of the auth page, a language tag of at most 5 characters, any case: `en`, `fr`, `en-US`, `pt-BR` (anything else is 400 `invalid_language_code`). The pages speak English and French; for another language they take the browser\'s, else English. Without it the page takes the browser\'s language, and the answer\'s lang is en.' })),
+    // Null is none, as absent is (and as for every optional field here): Pryv's register takes
+    // any empty languageCode, null included, for its default, and apps written for it send null.
+    languageCode: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 100 })], { description: 'Language of the auth page, a language tag of at most 5 characters, any case: `en`, `fr`, `en-US`, `pt-BR` (anything else is 400 `invalid_language_code`). The pages speak English and French; for another language they take the browser\'s, else English. Without it (absent, null or blank) the page takes the browser\'s language, and the answer\'s lang is en.' })),
     returnURL: Type.Optional(Type.Union([Type.Null(), Type.Boolean(), Type.String({ maxLength: 2048 })], { description: 'Where the browser goes after the decision (http(s)); null or false = none (popup).' })),
     oauthState: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 500 })], { description: 'Set for OAuth mode: the redirect carries state, code and poll.' })),
     clientData: Type.Optional(Type.Union([Type.Null(), Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 50 })])),

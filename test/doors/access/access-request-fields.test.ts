@@ -5,9 +5,11 @@ import { authRequest } from './form-client.js';
 /**
  * The fields of an auth request that the pages show or speak in: `languageCode` must look like a
  * language tag (and the pages speak one they have, else the browser's, else English), and
- * `deviceName` is read as the app id is, trimmed, and refused when empty once trimmed.
+ * `deviceName` is read as the app id is, trimmed, and refused when empty once trimmed. Each
+ * optional field sent as null, as Pryv's clients send the ones they leave unset, means what
+ * leaving it out means.
  */
-describe('POST /access: languageCode and deviceName', () => {
+describe('POST /access: languageCode, deviceName, and null for an optional field', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10', PAIRGATE_ACCESS_CREATE_PER_MINUTE: '1000', PAIRGATE_ACCESS_MAX_PENDING_PER_IP: '1000' });
@@ -17,7 +19,7 @@ describe('POST /access: languageCode and deviceName', () => {
   const create = (overrides: Record<string, unknown>) => t.app.inject({ method: 'POST', url: '/access', payload: authRequest(overrides) });
 
   /** The auth page the app's `url` leads to, opened by a browser without cookies sending `acceptLanguage`. */
-  const pageLanguage = async (languageCode: string, acceptLanguage?: string): Promise<string | undefined> => {
+  const pageLanguage = async (languageCode: string | null, acceptLanguage?: string): Promise<string | undefined> => {
     const created = await create({ languageCode });
     expect(created.statusCode, created.body).toBe(201);
     const url = new URL(created.json<{ url: string }>().url);
@@ -54,6 +56,44 @@ describe('POST /access: languageCode and deviceName', () => {
       expect(response.json().lang).toBe('en');
     }
     expect(await pageLanguage('', 'fr-FR,fr;q=0.9')).toBe('fr');
+  });
+
+  it('a null languageCode is none, as Pryv reads it: lang en, an empty lang in url, the page in the browser\'s language', async () => {
+    const response = await create({ languageCode: null });
+    expect(response.statusCode, response.body).toBe(201);
+    expect(response.json().lang).toBe('en');
+    expect(new URL(response.json<{ url: string }>().url).searchParams.get('lang')).toBe('');
+    expect(await pageLanguage(null, 'fr-FR,fr;q=0.9')).toBe('fr');
+    expect(await pageLanguage(null)).toBe('en');
+  });
+
+  /** A NEED_SIGNIN answer with its key (also inside its URLs) replaced, so two requests' answers compare. */
+  const keyless = (body: { key: string }): unknown => JSON.parse(JSON.stringify(body).replaceAll(body.key, '<key>'));
+
+  // The optional fields of Pryv's auth request; its clients send the ones they leave unset as null.
+  const optionalFields = ['languageCode', 'returnURL', 'oauthState', 'clientData', 'authUrl', 'serviceInfo', 'deviceName', 'referer', 'expireAfter'];
+
+  for (const field of optionalFields) {
+    it(`${field}: null is answered, kept and polled as if it were left out`, async () => {
+      const sentNull = await create({ [field]: null });
+      const leftOut = await create({ [field]: undefined });
+      expect(sentNull.statusCode, sentNull.body).toBe(201);
+      expect(leftOut.statusCode, leftOut.body).toBe(201);
+      expect(keyless(sentNull.json())).toEqual(keyless(leftOut.json()));
+      const poll = async (created: typeof sentNull) => {
+        const answer = await t.app.inject({ method: 'GET', url: new URL(created.json<{ poll: string }>().poll).pathname });
+        expect(answer.statusCode).toBe(201);
+        return keyless({ ...answer.json(), key: created.json<{ key: string }>().key });
+      };
+      expect(await poll(sentNull)).toEqual(await poll(leftOut));
+    });
+  }
+
+  it('every optional field null at once is a request with none of them', async () => {
+    const sentNull = await create(Object.fromEntries(optionalFields.map((field) => [field, null])));
+    const leftOut = await create(Object.fromEntries(optionalFields.map((field) => [field, undefined])));
+    expect(sentNull.statusCode, sentNull.body).toBe(201);
+    expect(keyless(sentNull.json())).toEqual(keyless(leftOut.json()));
   });
 
   it('the auth page speaks the language of the tag when the server has it, whatever its case or region', async () => {
