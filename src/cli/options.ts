@@ -47,9 +47,13 @@ export function intOption(value: string | undefined, name: string, min: number, 
 /**
  * `value` when it has `min` to `max` characters, counted as the server counts them (code points);
  * otherwise an error naming the option, where the server would name a field of its request body.
+ * A text that must have some (`min` above 0) must also not be only white space (as `trim` counts
+ * it, which is the server's `\S`): `--label "   "` would show the approver nothing, and the server
+ * refuses it only after a round trip, in words about its body's field.
  */
 export function textOption(value: string, name: string, min: number, max: number): string {
   const length = [...value].length;
   if (length < min || length > max) throw new InvalidRequestError(`${name} takes ${min > 0 ? `${min} to ${max}` : `up to ${max}`} characters; this one has ${length}.`);
+  if (min > 0 && value.trim() === '') throw new InvalidRequestError(`${name} is blank (only spaces): give it ${min} to ${max} characters that are not all spaces.`);
   return value;
 }

@@ -1,4 +1,6 @@
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -76,6 +78,27 @@ describe('the CLI on bad input: one line saying what to do, exit code 2, no stac
     await expectBadInput(['grant', 'create', '--label', '', '--no-wait', ...server], /^pairgate: --label takes 1 to 200 characters; this one has 0\./);
     await expectBadInput(['grant', 'create', '--label', 'x'.repeat(201), '--no-wait', ...server], /--label takes 1 to 200 characters; this one has 201/);
     await expectBadInput(['grant', 'approve', 'abcd-efgh-j', '--note', 'n'.repeat(501), ...server], /--note takes up to 500 characters; this one has 501/);
+  }, 60_000);
+
+  it('a blank --label (only spaces) is refused with the flag named, before any request reaches the server', async () => {
+    const requests: string[] = [];
+    const listener = createServer((request, response) => {
+      requests.push(`${request.method} ${request.url}`);
+      response.writeHead(500).end();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const server = ['--server', `http://127.0.0.1:${(listener.address() as AddressInfo).port}`];
+    try {
+      // The server refuses these too (400, pattern \S), but only after a round trip, in words about
+      // a body field; a no-break or ideographic space is white space to both.
+      for (const label of ['   ', '\t', ' \n ', '\u00a0\u3000']) {
+        await expectBadInput(['grant', 'create', '--label', label, '--no-wait', ...server], /^pairgate: --label is blank \(only spaces\): give it 1 to 200 characters that are not all spaces\./);
+      }
+      await expectBadInput(['grant', 'create', '--label', '  ', ...server], /--label is blank/);
+    } finally {
+      await new Promise((resolve) => listener.close(resolve));
+    }
+    expect(requests).toEqual([]);
   }, 60_000);
 
   it('serve names the flag a bad port came from, and an empty one is no port rather than the default', async () => {
