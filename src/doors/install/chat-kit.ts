@@ -2,6 +2,7 @@ import type { Static } from 'typebox';
 import { ConflictError, ExpiredError, NotFoundError } from '../../core/errors.js';
 import type { DoorContext } from '../door.js';
 import type { ChatLinks } from './chat-links.js';
+import type { Connector } from './connector.js';
 import type { installConfigSchema } from './config.js';
 import { isUsable, type InstallFacts, type Installation, type Installations } from './installations.js';
 import type { LinkBudget } from './link-budget.js';
@@ -36,17 +37,22 @@ export class ChatKit {
    * The installed installation of `connector` in `org`, which a link token needs: a token for a
    * chat pairgate is not (or no longer) installed in could be spent nowhere, and would hold a place
    * among the live tokens for nothing. 409 `installation_not_installed` while a setup waits for its
-   * install command, 404 `installation_not_found` otherwise (never set up, or rotated, expired or
-   * replaced since), each saying what an admin does first.
+   * install, 404 `installation_not_found` otherwise (never set up, or rotated, expired or replaced
+   * since), each saying what an admin does first. The words are the English page's
+   * (`install.error.<code>`): the chat is "your chat (<its page name>)", since a display name
+   * ("Signed webhook") does not read mid-sentence, and how it is installed is left to what the
+   * setup said, since each connector installs differently (a Mattermost command, a signed call to
+   * the webhook's install URL).
    */
-  async installedIn(org: { id: string; name: string }, connector: { name: string; displayName: string }): Promise<Installation> {
+  async installedIn(org: { id: string; name: string }, connector: Pick<Connector, 'name' | 'pageNames'>): Promise<Installation> {
     const current = await this.installations.current(org.id, connector.name, this.ctx.clock.now());
     if (current?.state === 'installed') return current;
+    const chat = `your chat (${connector.pageNames.en.name})`;
     const setUpAt = `${this.ctx.publicUrl()}/integrations`;
     if (current) {
-      throw new ConflictError(`${connector.displayName} is set up for the organization ${org.name} but not installed yet, so a link token would link nothing. An admin of the organization runs the install command the setup showed in ${connector.displayName} (or sets up again at ${setUpAt}); then make the token again.`, 'installation_not_installed');
+      throw new ConflictError(`pairgate is set up for ${chat} in the organization ${org.name} but not installed in it yet, so a link token would link nothing. An admin of the organization finishes the install as the setup said (or sets up again at ${setUpAt}); then make the token again.`, 'installation_not_installed');
     }
-    throw new NotFoundError(`pairgate is not installed in ${connector.displayName} for the organization ${org.name}, so a link token would link nothing. An admin of the organization sets it up at ${setUpAt} and runs its install command in ${connector.displayName}; then make the token again.`, 'installation_not_found');
+    throw new NotFoundError(`pairgate is not installed in ${chat} for the organization ${org.name}, so a link token would link nothing. An admin of the organization sets it up at ${setUpAt} and installs it in the chat; then make the token again.`, 'installation_not_found');
   }
 
   /** Installation `id` of `connector`, any state; 404 `installation_not_found` when there is none. */

@@ -32,23 +32,28 @@ describe('install link tokens: only for a chat installed in the organization (re
   });
   afterAll(() => t.close());
 
+  // The chat as the English page names it mid-sentence ("your chat (signed webhook)"), never the
+  // display name ("not installed in Signed webhook"); how to install is left to the setup, since a
+  // webhook has no install command.
+  const chats = [['mattermost', 'your chat (Mattermost)'], ['webhook', 'your chat (signed webhook)']] as const;
+
   it('never set up: 404 installation_not_found, saying an admin sets it up and installs it first; no token is made', async () => {
-    for (const connector of ['mattermost', 'webhook']) {
+    for (const [connector, chat] of chats) {
       const answer = await member.linkToken(orgId, connector);
       expect(answer.status, connector).toBe(404);
       expect(answer.body.error).toBe('installation_not_found');
-      const chat = connector === 'mattermost' ? 'Mattermost' : 'Signed webhook';
-      expect(answer.body.message).toBe(`pairgate is not installed in ${chat} for the organization Acme, so a link token would link nothing. An admin of the organization sets it up at https://pair.example/integrations and runs its install command in ${chat}; then make the token again.`);
+      expect(answer.body.message).toBe(`pairgate is not installed in ${chat} for the organization Acme, so a link token would link nothing. An admin of the organization sets it up at https://pair.example/integrations and installs it in the chat; then make the token again.`);
     }
     expect(await liveTokens()).toBe(0);
   });
 
-  it('set up but not installed yet: 409 installation_not_installed, saying to run the install command', async () => {
-    expect((await admin.setup(orgId)).status).toBe(201);
-    const answer = await member.linkToken(orgId);
-    expect(answer.status).toBe(409);
-    expect(answer.body).toEqual({ error: 'installation_not_installed', message: expect.stringContaining('set up for the organization Acme but not installed yet') });
-    expect(answer.body.message).toContain('runs the install command the setup showed in Mattermost');
+  it('set up but not installed yet: 409 installation_not_installed, saying to finish the install the setup described', async () => {
+    for (const [connector, chat] of chats) {
+      expect((await admin.setup(orgId, connector)).status).toBe(201);
+      const answer = await member.linkToken(orgId, connector);
+      expect(answer.status, connector).toBe(409);
+      expect(answer.body).toEqual({ error: 'installation_not_installed', message: `pairgate is set up for ${chat} in the organization Acme but not installed in it yet, so a link token would link nothing. An admin of the organization finishes the install as the setup said (or sets up again at https://pair.example/integrations); then make the token again.` });
+    }
     expect(await liveTokens()).toBe(0);
   });
 
@@ -121,7 +126,7 @@ describe('install link tokens: only for a chat installed in the organization (re
     const refused = await member.linkToken(org);
     expect(refused.status).toBe(404);
     expect(refused.body.error).toBe('installation_not_found');
-    expect(refused.body.message).toContain('pairgate is not installed in Mattermost for the organization Uninstalled');
+    expect(refused.body.message).toContain('pairgate is not installed in your chat (Mattermost) for the organization Uninstalled');
     // The token made before cannot be spent: the installation's calls are refused before it is read.
     clock.advance(1000);
     const spent = await mm.call(id, 'link', secret, mmUser, { values: { token: before.body.token } });
