@@ -40,7 +40,11 @@ export interface ConnectorNames {
 export interface Connector {
   /** Path segment and stored name: `/api/v1/integrations/<name>/setup`. Lower-case letters and digits. */
   readonly name: string;
-  /** Name in English for programs and the API's documentation, e.g. `Mattermost`. */
+  /**
+   * Name in English where it stands alone or starts a line, for programs and the API's
+   * documentation (e.g. `Mattermost`, `Signed webhook: ...`); mid-sentence, pages and summaries
+   * alike use `pageNames.en` ("Set up a signed webhook", not "Set up Signed webhook").
+   */
   readonly displayName: string;
   /** How the pages name the connector in each of their languages (see `ConnectorNames`). */
   readonly pageNames: Readonly<Record<Lang, ConnectorNames>>;

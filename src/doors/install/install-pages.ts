@@ -312,7 +312,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
 
   for (const connector of connectors) {
     api.post(`${LINK_PAGE_PATH}/orgs/:org/${connector.name}/setup`, {
-      schema: { tags, summary: `Set up ${connector.displayName} (form, admin): shows the secret once.`, params: OrgParams, body: Type.Object(OnceFormBase), response: { 200: htmlPage('The setup, with its secret.'), 303: Done, 400: SentTooLate, ...FormErrors, 409: SentAgain } },
+      schema: { tags, summary: `Set up ${namesOf(connector, 'en').object} (form, admin): shows the secret once.`, params: OrgParams, body: Type.Object(OnceFormBase), response: { 200: htmlPage('The setup, with its secret.'), 303: Done, 400: SentTooLate, ...FormErrors, 409: SentAgain } },
     }, async (request, reply) => formAction(request, reply, async (user, lang) => once(request, reply, lang, user, `${LINK_PAGE_PATH}/orgs/${request.params.org}/${connector.name}/setup`, 'setup', connector, async () => {
       const t = installTranslator(lang);
       const { expires_at: expiresAt, ...answer } = await runSetup(kit, connector, user, request.params.org);
@@ -333,7 +333,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
     })));
 
     api.post(`${LINK_PAGE_PATH}/orgs/:org/${connector.name}/link-token`, {
-      schema: { tags, summary: `Make a one-time ${connector.displayName} link token (form, member).`, params: OrgParams, body: Type.Object(OnceFormBase), response: { 200: htmlPage('The link token.'), 303: Done, 400: SentTooLate, ...FormErrors, 409: htmlPage('The form was sent already (a page saying the token was made and shown once, and how to make another), or the chat is not installed yet (a page saying so).'), 429: Refused } },
+      schema: { tags, summary: `Make a one-time ${namesOf(connector, 'en').name} link token (form, member).`, params: OrgParams, body: Type.Object(OnceFormBase), response: { 200: htmlPage('The link token.'), 303: Done, 400: SentTooLate, ...FormErrors, 409: htmlPage('The form was sent already (a page saying the token was made and shown once, and how to make another), or the chat is not installed yet (a page saying so).'), 429: Refused } },
       config: { rateLimit: { max: 30, timeWindow: 60_000 } },
     }, async (request, reply) => formAction(request, reply, async (user, lang) => once(request, reply, lang, user, `${LINK_PAGE_PATH}/orgs/${request.params.org}/${connector.name}/link-token`, 'token', connector, async () => {
       const t = installTranslator(lang);

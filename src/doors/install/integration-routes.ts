@@ -42,10 +42,13 @@ export async function makeLinkToken(kit: ChatKit, connector: Connector, user: Us
 export function installIntegrationRoutes(app: FastifyInstance, kit: ChatKit, connectors: readonly Connector[]): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   for (const connector of connectors) {
+    // The summaries name the connector as the English pages do (`Connector.pageNames`): a display
+    // name such as "Signed webhook" reads wrong mid-sentence ("Set up Signed webhook").
+    const names = connector.pageNames.en;
     api.post(`/api/v1/integrations/${connector.name}/setup`, {
       schema: {
         tags,
-        summary: `Set up ${connector.displayName} for your organization (admin): a new installation and its secret, shown once; an earlier one stops working.`,
+        summary: `Set up ${names.object} for your organization (admin): a new installation and its secret, shown once; an earlier one stops working.`,
         body: Type.Optional(OrgBody),
         response: { 201: Type.Object({ ...connector.setupSchema.properties, expires_at: Type.String({ description: 'When the setup expires unless installed.' }) }), 401: ErrorView, 403: ErrorView, 404: ErrorView },
       },
@@ -60,7 +63,7 @@ export function installIntegrationRoutes(app: FastifyInstance, kit: ChatKit, con
     api.post(`/api/v1/integrations/${connector.name}/link-tokens`, {
       schema: {
         tags,
-        summary: `A one-time token to link your ${connector.displayName} account (member), valid for a few minutes; only once ${connector.displayName} is installed in the organization.`,
+        summary: `A one-time token (member) to link your account in your chat (${names.name}), valid for a few minutes; only once pairgate is installed in it for the organization.`,
         body: Type.Optional(OrgBody),
         // 404: no such organization of yours, or the connector is not installed in it
         // (`installation_not_found`); 409: set up there but not installed yet.
