@@ -75,14 +75,15 @@ export class ChatKit {
   /**
    * Throws unless calls may use `installation` now: 410 `installation_rotated` (a newer setup
    * replaced it), 410 `installation_expired` (set up but not installed in time), 409
-   * `installation_not_installed` (only the install callback may use a setup before it is installed).
+   * `installation_not_installed` (only the install callback may use a setup before it is installed;
+   * said in `connector`'s words, `notInstalledYet`, since each backend installs differently).
    * Called after the signature is checked, so only the secret's holder learns the state.
    */
-  assertUsable(installation: Installation, forInstall: boolean): void {
+  assertUsable(installation: Installation, connector: Pick<Connector, 'notInstalledYet'>, forInstall: boolean): void {
     // Who reads these is the chat admin who ran an old or early command: say what to do next.
     if (installation.state === 'rotated') throw new ExpiredError('This installation was replaced by a newer setup in pairgate; its secret no longer works. Install the newer setup, with the link and secret pairgate showed for it, or set up again on pairgate\'s /integrations page.', 'installation_rotated');
     if (!isUsable(installation, this.ctx.clock.now())) throw new ExpiredError('This setup expired before it was installed. Run the setup again in pairgate.', 'installation_expired');
-    if (!forInstall && installation.state !== 'installed') throw new ConflictError('This installation is not installed yet: run its install command first, with the secret pairgate showed at the setup.', 'installation_not_installed');
+    if (!forInstall && installation.state !== 'installed') throw new ConflictError(connector.notInstalledYet, 'installation_not_installed');
   }
 
   /**

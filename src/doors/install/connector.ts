@@ -63,6 +63,12 @@ export interface Connector {
    * word it for all.
    */
   readonly setupSteps: Readonly<Record<Lang, string>>;
+  /**
+   * What a call made before its setup is installed is told (409 `installation_not_installed`), in
+   * English for whoever set up the chat side: how this backend installs a setup (a command to run
+   * in Mattermost; one signed POST to a webhook's install URL), since there is no wording for all.
+   */
+  readonly notInstalledYet: string;
   /** The TypeBox schema of what `describe` answers (for the OpenAPI document). */
   readonly setupSchema: TObject;
   /**

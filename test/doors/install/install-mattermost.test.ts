@@ -178,7 +178,7 @@ describe('install door: Mattermost setup, manifest and signed calls (real socket
     // Calls other than install and ping wait for the install.
     const early = await mm.call(id, 'bindings', secret, mmAdmin);
     expect(early.body.data.error).toBe('installation_not_installed');
-    expect(early.body.text).toBe('This installation is not installed yet: run its install command first, with the secret pairgate showed at the setup.');
+    expect(early.body.text).toBe('This installation is not installed yet: run its install command in Mattermost first, as a system admin, and paste the JWT secret pairgate showed at the setup.');
     clock.advance(24 * 3600 * 1000 + 1000);
     const late = await mm.install(id, secret, mmAdmin);
     expect(late.status).toBe(410);

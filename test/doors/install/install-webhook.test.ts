@@ -41,8 +41,8 @@ describe('install door: the second connector, a signed webhook (real sockets)', 
     expect(commandUrl).toMatch(/^https:\/\/pair\.example\/webhook\/[\w-]{22}\/command$/);
     expect(Buffer.from(secret, 'base64url').length).toBe(32);
 
-    // Commands wait for the install.
-    expect((await signed(commandUrl, secret, { user_id: 'U1', text: 'status' })).body.error).toBe('installation_not_installed');
+    // Commands wait for the install, and the refusal says how a webhook installs: no command, a signed call.
+    expect(await signed(commandUrl, secret, { user_id: 'U1', text: 'status' })).toEqual({ status: 409, body: { ok: false, error: 'installation_not_installed', text: 'This installation is not installed yet: send its install call first, a POST of {"site_url": ...} to the install URL pairgate showed at the setup, signed with its signing secret.' } });
     const installed = await signed(installUrl, secret, { site_url: 'https://bot.example.test/' });
     expect(installed).toEqual({ status: 200, body: { ok: true, text: 'Installed and linked with organization Hooks' } });
 

@@ -86,7 +86,7 @@ async function verifyMattermostCall(request: FastifyRequest, installationId: str
   const bodyUser = expanded ?? plain;
   // The token names who acts; a body claiming someone else is a replay or a forgery.
   if (actingUserId !== bodyUser) throw new CallAuthError('acting_user_mismatch', 'acting_user_id of the call token differs from context.acting_user.id.');
-  if (!options.anyState) kit.assertUsable(installation, options.forInstall ?? false);
+  if (!options.anyState) kit.assertUsable(installation, mattermostConnector, options.forInstall ?? false);
   // The token covers neither the body nor the route and lives 15 minutes: a captured link or
   // unlink call could be played again. Remember each one until its token expires.
   if (options.once) await refuseReplayedCall(kit.ctx.stores.ephemeral, { installationId: installation.id, jwt: token, call: options.once, rawBody: request.mattermostRawBody ?? '', expiresAt }, now);
@@ -114,6 +114,7 @@ export const mattermostConnector: Connector = {
     en: 'Then, in Mattermost, run the install command as a system admin and paste the JWT secret when asked.',
     fr: 'Puis, dans Mattermost, lancez la commande d\'installation en administrateur système et collez le secret JWT quand il est demandé.',
   },
+  notInstalledYet: 'This installation is not installed yet: run its install command in Mattermost first, as a system admin, and paste the JWT secret pairgate showed at the setup.',
 
   describe(installationId, secret, baseUrl) {
     const manifestLink = `${baseUrl}/mattermost/${installationId}/manifest.json`;
@@ -159,7 +160,7 @@ export const mattermostConnector: Connector = {
         config: callLimit,
       }, async (request, reply) => {
         const installation = await kit.installation(NAME, request.params.id);
-        kit.assertUsable(installation, true);
+        kit.assertUsable(installation, mattermostConnector, true);
         return reply.header('cache-control', 'no-store').send(mattermostManifest(installation.id, kit.ctx.publicUrl()));
       });
 

@@ -79,6 +79,8 @@ export const webhookConnector: Connector = {
     en: 'Then give the URLs and the signing secret to your chat or bot: it sends one signed POST to the install URL to link it, each person\'s command to the command URL, and a signed {} to the uninstall URL when it removes pairgate.',
     fr: 'Puis donnez les URL et le secret de signature à votre messagerie ou à votre bot : il envoie un POST signé à l\'URL d\'installation pour la lier, la commande de chaque personne à l\'URL de commande, et un {} signé à l\'URL de désinstallation quand il retire pairgate.',
   },
+  // A webhook has no install command: its sender installs it with one signed call.
+  notInstalledYet: 'This installation is not installed yet: send its install call first, a POST of {"site_url": ...} to the install URL pairgate showed at the setup, signed with its signing secret.',
 
   describe(installationId, secret, baseUrl) {
     const calls = `${baseUrl}/webhook/${installationId}`;
@@ -94,7 +96,7 @@ export const webhookConnector: Connector = {
     // count, shared by every node) and refuse it the second time.
     const seen = await kit.ctx.stores.ephemeral.increment(`webhook-seen:${installation.id}:${hashToken(String(request.headers[SIGNATURE_HEADER]))}`, SEEN_SIGNATURE_TTL_MS, now);
     if (seen.count > 1) throw new ReplayedCallError();
-    if (!options.anyState) kit.assertUsable(installation, options.forInstall ?? false);
+    if (!options.anyState) kit.assertUsable(installation, webhookConnector, options.forInstall ?? false);
     const body = request.body as { user_id?: string; user_name?: string };
     return { installation, caller: body.user_id ? { externalUserId: body.user_id, externalUsername: body.user_name ?? null } : null };
   },
