@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
+import { preferWaitHeaders } from '../shared/wait-schemas.js';
 import { preferredWaitSeconds, waitForGrant } from '../shared/waiting.js';
 import { issuedKey, OAuthErrorView } from './authorization-route.js';
 import { basicChallenge, clientIdOf } from './client-auth.js';
@@ -110,6 +111,8 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
       consumes: OAUTH_BODY_TYPES,
       summary: 'Token request with the device code (RFC 8628 §3.4) or a refresh token (RFC 6749 §6, rotated); errors as RFC 8628 §3.5.',
       body: TokenBody,
+      // Read only where this server holds pending requests; elsewhere the header means nothing here.
+      ...(cfg.PAIRGATE_DEVICE_LONG_POLL ? { headers: preferWaitHeaders(`hold a pending request at most S seconds rather than this server's ${longPollMax}`) } : {}),
       response: { 200: TokenView, 400: OAuthErrorView, 401: OAuthErrorView, 429: OAuthErrorView },
     },
     // A limit of its own, per client network (the global key generator): slow_down paces each device

@@ -8,6 +8,7 @@ import { configSection } from '../../server/config.js';
 import { eventStream } from '../../server/openapi-responses.js';
 import type { Door, DoorContext } from '../door.js';
 import { attackerGuessRate } from '../shared/attacker-guess-rate.js';
+import { PreferWaitHeaders } from '../shared/wait-schemas.js';
 import { requestedWaitSeconds, streamGrant, waitForGrant, withdrawAppliedWait } from '../shared/waiting.js';
 import { grantsConfigSchema } from './config.js';
 import { grantValidationError } from './grant-validation.js';
@@ -25,7 +26,6 @@ import {
   GrantView,
   RedeemBody,
   RedeemedView,
-  WaitHeaders,
   WaitQuery,
 } from './schemas.js';
 
@@ -119,7 +119,7 @@ export const grantsDoor: Door = {
     });
 
     api.get('/api/v1/grants/:id', {
-      schema: { tags, summary: 'Read a grant; with wait, answer when it changes.', params: GrantIdParams, querystring: WaitQuery, headers: WaitHeaders, response: { 200: GrantView, 400: GrantErrors.read400, 404: GrantErrors.notFound } },
+      schema: { tags, summary: 'Read a grant; with wait, answer when it changes.', params: GrantIdParams, querystring: WaitQuery, headers: PreferWaitHeaders, response: { 200: GrantView, 400: GrantErrors.read400, 404: GrantErrors.notFound } },
     }, async (request, reply) => {
       const seconds = requestedWaitSeconds(request, reply, maxWait);
       // Before waiting, so another door's grant is not waited on before it is refused.

@@ -23,11 +23,6 @@ export type DecisionBody = Static<typeof DecisionBody>;
 
 export const RedeemBody = Type.Object({ secret: Type.String({ minLength: 10, maxLength: 200 }) }, { additionalProperties: false });
 
-/** The long-poll's other spelling (RFC 7240), for clients that cannot change the URL. */
-export const WaitHeaders = Type.Object({
-  prefer: Type.Optional(Type.String({ maxLength: 200, description: 'wait=S: the same as ?wait=S when there is no ?wait (Prefer, RFC 7240). The answer then says the wait it applied, bounded by the server: Preference-Applied: wait=<seconds>; it says none when this address already holds all the waits it may and is answered at once.' })),
-});
-
 export const WaitQuery = Type.Object({
   wait: Type.Optional(Type.Number({ minimum: 0, description: 'Seconds to wait for a change (bounded by the server).' })),
   since: Type.Optional(Type.Integer({ minimum: 0, description: 'Answer once the version exceeds this one.' })),
