@@ -64,6 +64,14 @@ export interface Connector {
    */
   readonly setupSteps: Readonly<Record<Lang, string>>;
   /**
+   * How a setup of this backend is installed, in a few words after its name (`{connector}: ...`),
+   * in every language of the pages (plain spaces; the page sets French's no-break ones): the
+   * integrations page lists it for an admin of an organization where nothing is installed yet,
+   * one line per connector, since each installs differently (a command run in Mattermost, one
+   * signed POST to a webhook's install URL) and no one sentence fits them all.
+   */
+  readonly installStep: Readonly<Record<Lang, string>>;
+  /**
    * What a call made before its setup is installed is told (409 `installation_not_installed`), in
    * English for whoever set up the chat side: how this backend installs a setup (a command to run
    * in Mattermost; one signed POST to a webhook's install URL), since there is no wording for all.

@@ -93,6 +93,12 @@ function namesOf(connector: Connector, lang: Lang): ConnectorNames {
   return connector.pageNames[lang];
 }
 
+/** `connector`'s line of how it installs (`Connector.installStep`), its name first and capitalised. */
+function installStepOf(t: Translate, connector: Connector, lang: Lang): string {
+  const step = lang === 'fr' ? frenchSpacing(connector.installStep.fr) : connector.installStep[lang];
+  return atLineStart({ before: t('install.installStep', { connector: namesOf(connector, lang).name, step }) }).before;
+}
+
 /** Whether `url` names this machine only (localhost, 127.x, ::1), so no other machine can reach it. */
 function reachableFromHereOnly(url: string): boolean {
   return isLoopbackHost(new URL(url).hostname.replace(/^\[|\]$/g, ''));
@@ -189,6 +195,8 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
         installations,
         linkable: installed.map((connector) => ({ path: connector.name, ...namesOf(connector, lang) })),
         notInstalled: installed.length === 0 ? t(admin ? 'install.notInstalledAdmin' : 'install.notInstalled') : '',
+        // How each connector installs, under the admin's sentence: a Mattermost command, a webhook's signed POST.
+        installSteps: admin && installed.length === 0 ? connectors.map((connector) => installStepOf(t, connector, lang)) : [],
         links,
         memberForm: { username: memberForm?.values.username ?? '', role: memberForm?.values.role ?? 'member', error: memberForm?.error ?? '' },
       };
