@@ -2,9 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { assertWithinBudget } from '../../core/brute-force.js';
 import { configSection } from '../../server/config.js';
 import { loadSecretKey, parseSecretKey, SecretBox } from '../../server/secret-box.js';
-import type { Door, DoorContext } from '../door.js';
+import type { Lang } from '../accounts/i18n.js';
+import type { Door, DoorContext, HomeLink } from '../door.js';
 import { ChatKit } from './chat-kit.js';
 import { ChatLinks } from './chat-links.js';
+import type { Connector } from './connector.js';
 import { installConfigSchema } from './config.js';
 import { allConnectors } from './connectors.js';
 import { installIntegrationPages } from './install-pages.js';
@@ -15,6 +17,25 @@ import { LINK_TOKEN_FORMAT, LinkTokens } from './link-tokens.js';
 import { installMigrations } from './migrations.js';
 import { installOrganizationRoutes } from './organization-routes.js';
 import { Organizations } from './organizations.js';
+
+/** `connectors` as the pages name them after a verb (`ConnectorNames.object`), joined by "or" in `lang`: "Mattermost or a signed webhook". */
+function oneOf(connectors: readonly Connector[], lang: Lang): string {
+  return new Intl.ListFormat(lang, { type: 'disjunction' }).format(connectors.map((connector) => connector.pageNames[lang].object));
+}
+
+/**
+ * The home page's link to the integrations page, naming every connector the door serves (each
+ * `pageNames`, so a connector added to `allConnectors` is named there too), not one of them.
+ */
+export function integrationsHomeLink(connectors: readonly Connector[]): HomeLink {
+  return {
+    order: 40,
+    href: '/integrations',
+    title: 'Chat integrations',
+    text: `Organizations: set up ${oneOf(connectors, 'en')}, and link your chat account to pairgate.`,
+    translations: { fr: { title: 'Intégrations de messagerie', text: `Organisations : configurez ${oneOf(connectors, 'fr')}, et liez votre compte de messagerie à pairgate.` } },
+  };
+}
 
 /**
  * The install door: pairgate inside chat workspaces. Organizations (admins and members, the
@@ -29,7 +50,7 @@ export const installDoor: Door = {
   configSchema: installConfigSchema,
   migrations: installMigrations,
   enabled: (config) => configSection(config, installConfigSchema).PAIRGATE_INSTALL_ENABLED,
-  homeLinks: () => [{ order: 40, href: '/integrations', title: 'Chat integrations', text: 'Organizations: set up Mattermost, and link your chat account to pairgate.', translations: { fr: { title: 'Intégrations de messagerie', text: 'Organisations : installez Mattermost, et liez votre compte de messagerie à pairgate.' } } }],
+  homeLinks: () => [integrationsHomeLink(allConnectors)],
   checkConfig(config) {
     const cfg = configSection(config, installConfigSchema);
     // A configured key is checked here; the key file, when none is, is read (or made) once, in register.

@@ -28,7 +28,7 @@ describe('home page in the visitor\'s language', () => {
     expect(linkTitles(page)).toEqual(['Saisir un code d’assistance', 'Votre compte', 'Connecter un appareil', 'Intégrations de messagerie', 'Boîtiers sur votre réseau', 'Documentation de l’API']);
     expect(page).toContain('L’appairage avec l’accord d’une personne\u00a0: rien n’est connecté');
     expect(page).toContain('Quelqu’un au téléphone vous a donné un code\u00a0: saisissez-le');
-    expect(page).toContain('Organisations\u00a0: installez Mattermost');
+    expect(page).toContain('Organisations\u00a0: configurez Mattermost ou un webhook signé');
     expect(page).not.toMatch(/ [:;?!]/);
     expect(page).not.toContain('Enter a support code');
   });
