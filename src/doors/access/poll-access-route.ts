@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { NotFoundError } from '../../core/errors.js';
 import { eventStream } from '../../server/openapi-responses.js';
-import { PreferWaitHeaders } from '../shared/wait-schemas.js';
+import { PreferWaitHeaders, waitSeconds } from '../shared/wait-schemas.js';
 import { requestedWaitSeconds, streamGrant, waitForGrant, withdrawAppliedWait } from '../shared/waiting.js';
 import type { AccessEnv } from './access-env.js';
 import { accessValidationError } from './access-validation.js';
@@ -40,7 +40,7 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
       tags: ['access'],
       summary: 'Poll an auth request: 201 NEED_SIGNIN, 200 ACCEPTED, 403 REFUSED or ERROR, 404 unknown.',
       params: KeyParams,
-      querystring: Type.Object({ wait: Type.Optional(Type.Number({ minimum: 0, description: 'Seconds to wait for the decision (bounded by the server).' })) }),
+      querystring: Type.Object({ wait: waitSeconds('the decision') }),
       headers: PreferWaitHeaders,
       response: { 200: PryvStateView, 201: PryvStateView, 403: PryvStateView, 404: PryvErrorView },
     },

@@ -8,7 +8,7 @@ import { configSection } from '../../server/config.js';
 import { eventStream } from '../../server/openapi-responses.js';
 import type { Door, DoorContext } from '../door.js';
 import { attackerGuessRate } from '../shared/attacker-guess-rate.js';
-import { PreferWaitHeaders } from '../shared/wait-schemas.js';
+import { PreferWaitHeaders, WaitQuery } from '../shared/wait-schemas.js';
 import { requestedWaitSeconds, streamGrant, waitForGrant, withdrawAppliedWait } from '../shared/waiting.js';
 import { grantsConfigSchema } from './config.js';
 import { grantValidationError } from './grant-validation.js';
@@ -26,7 +26,6 @@ import {
   GrantView,
   RedeemBody,
   RedeemedView,
-  WaitQuery,
 } from './schemas.js';
 
 function codeFormatOf(ctx: { config: DoorContext['config'] }): CodeFormat {

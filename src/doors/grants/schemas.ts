@@ -23,11 +23,6 @@ export type DecisionBody = Static<typeof DecisionBody>;
 
 export const RedeemBody = Type.Object({ secret: Type.String({ minLength: 10, maxLength: 200 }) }, { additionalProperties: false });
 
-export const WaitQuery = Type.Object({
-  wait: Type.Optional(Type.Number({ minimum: 0, description: 'Seconds to wait for a change (bounded by the server).' })),
-  since: Type.Optional(Type.Integer({ minimum: 0, description: 'Answer once the version exceeds this one.' })),
-});
-
 export const GrantView = Type.Object({
   id: Type.String(),
   kind: Type.String(),

@@ -1,4 +1,4 @@
-import { Type, type TObject, type TOptional, type TString } from 'typebox';
+import { Type, type TObject, type TOptional, type TNumber, type TString } from 'typebox';
 
 /** What the answer says of a `Prefer: wait=S`, the same on every route that reads it (`preferredWaitSeconds`). */
 const APPLIED = 'The answer then says the wait it applied, bounded by the server: Preference-Applied: wait=<seconds>; it says none when this address already holds all the waits it may and is answered at once. A wait that is not a whole number of seconds, like any other preference, is ignored.';
@@ -15,3 +15,26 @@ export function preferWaitHeaders(use: string): TObject<{ prefer: TOptional<TStr
 
 /** The long-poll's other spelling, for clients that cannot change the URL: on routes that read `?wait=`. */
 export const PreferWaitHeaders = preferWaitHeaders('the same as ?wait=S when there is no ?wait');
+
+/**
+ * The `?wait=S` of a route that long-polls: the seconds to wait for `awaited` (`a change`, `the
+ * decision`) before answering, read by `requestedWaitSeconds`. The one definition of what every
+ * such route accepts, a number >= 0, so a bad wait is refused alike everywhere: one the schema
+ * refuses (`abc`, `-1`, an empty `?wait=`) is answered `invalid_wait` by the server's error handler
+ * (`isWaitFailure` finds it by its name, `/wait`), in the door's error shape, and one it lets
+ * through as a number that is none (`Infinity`) by `queryWaitSeconds`.
+ */
+export function waitSeconds(awaited: string): TOptional<TNumber> {
+  return Type.Optional(Type.Number({ minimum: 0, description: `Seconds to wait for ${awaited} (bounded by the server).` }));
+}
+
+/**
+ * The query of a route that long-polls something versioned (a grant, a support session): `?wait=S`
+ * for its next change and `?since=V`, the version the client already has. A route without
+ * versions (GET /access/:key, Pryv's, which waits for the decision) declares `waitSeconds` alone,
+ * so a `since` there stays an unknown parameter, ignored, as before.
+ */
+export const WaitQuery = Type.Object({
+  wait: waitSeconds('a change'),
+  since: Type.Optional(Type.Integer({ minimum: 0, description: 'Answer once the version exceeds this one.' })),
+});

@@ -7,7 +7,7 @@ import { constantTimeEqual, hashToken, randomId } from '../../core/ids.js';
 import { configSection } from '../../server/config.js';
 import { IdTakenError } from '../../store/ports.js';
 import type { DoorContext } from '../door.js';
-import { PreferWaitHeaders } from '../shared/wait-schemas.js';
+import { PreferWaitHeaders, WaitQuery } from '../shared/wait-schemas.js';
 import { queryWaitSeconds, requestedWaitSeconds, waitForGrant } from '../shared/waiting.js';
 import { AuthFailureBudget } from './auth-budget.js';
 import { basicCredentials, challenge, hashPassword, matchesAdmin, verifyPasswordOrDummy } from './basic-auth.js';
@@ -30,7 +30,7 @@ import {
   type SessionRequest,
   type SessionResult,
 } from './session-model.js';
-import { CreatedSessionView, CreateSessionBody, PlexusErrorView, RefParams, SessionIdParams, SessionListView, SessionView, SessionWaitQuery, SupporterChannelQuery } from './schemas.js';
+import { CreatedSessionView, CreateSessionBody, PlexusErrorView, RefParams, SessionIdParams, SessionListView, SessionView, SupporterChannelQuery } from './schemas.js';
 import { BASIC_AUTH } from '../../server/openapi-security.js';
 
 /** What a pairing grant holds: its session and the agent token sealed under the code. */
@@ -332,7 +332,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   });
 
   api.get('/session/:id', {
-    schema: { tags, security: BASIC_AUTH, summary: 'State of a session (basic auth); with wait, answers on the next change.', params: SessionIdParams, querystring: SessionWaitQuery, headers: PreferWaitHeaders, response: { 200: SessionView, ...errors } },
+    schema: { tags, security: BASIC_AUTH, summary: 'State of a session (basic auth); with wait, answers on the next change.', params: SessionIdParams, querystring: WaitQuery, headers: PreferWaitHeaders, response: { 200: SessionView, ...errors } },
   }, async (request, reply) => {
     // A bad wait is refused even where it would not be read (an expired session), as the schema refuses most.
     queryWaitSeconds(request);

@@ -63,11 +63,6 @@ export const PageLanguageQuery = Type.Object({
 export const RefParams = Type.Object({ ref: Type.String({ minLength: 3, maxLength: 200 }) });
 export const PairingCodeParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 64 }) });
 
-export const SessionWaitQuery = Type.Object({
-  wait: Type.Optional(Type.Number({ minimum: 0, description: 'Seconds to wait for a change (bounded by the server).' })),
-  since: Type.Optional(Type.Integer({ minimum: 0, description: 'Answer once the version exceeds this one.' })),
-});
-
 export const SupporterChannelQuery = Type.Object({
   history: Type.Optional(Type.Boolean({ description: 'Send the chat so far after the state (a supporter who attaches again).' })),
 });
