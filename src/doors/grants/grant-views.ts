@@ -1,4 +1,5 @@
 import type { Grant } from '../../core/grant.js';
+import { isoTime } from '../../core/iso-time.js';
 
 /** What a generic grant asks. */
 export interface PairRequest {
@@ -24,7 +25,7 @@ export function grantView(grant: Grant<PairRequest, PairResult>, state: string) 
     version: grant.version,
     label: grant.request.label,
     data: grant.request.data,
-    createdAt: new Date(grant.createdAt).toISOString(),
-    expiresAt: new Date(grant.expiresAt).toISOString(),
+    createdAt: isoTime(grant.createdAt),
+    expiresAt: isoTime(grant.expiresAt),
   };
 }

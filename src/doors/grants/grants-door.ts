@@ -4,6 +4,7 @@ import { CodeFormat } from '../../core/codes.js';
 import type { Grant } from '../../core/grant.js';
 import { assertWithinBudget } from '../../core/brute-force.js';
 import { NotFoundError, RateLimitedError } from '../../core/errors.js';
+import { isoTime } from '../../core/iso-time.js';
 import { configSection } from '../../server/config.js';
 import { eventStream } from '../../server/openapi-responses.js';
 import type { Door, DoorContext } from '../door.js';
@@ -164,7 +165,7 @@ export const grantsDoor: Door = {
       config: { rateLimit: lookupLimit },
     }, async (request) => {
       const grant = await findLive(request.clientNetwork, request.params.code);
-      return { label: grant.request.label, data: grant.request.data, state: ctx.engine.stateOf(grant), expiresAt: new Date(grant.expiresAt).toISOString() };
+      return { label: grant.request.label, data: grant.request.data, state: ctx.engine.stateOf(grant), expiresAt: isoTime(grant.expiresAt) };
     });
 
     for (const decision of ['approve', 'refuse'] as const) {
