@@ -1,7 +1,7 @@
 import { Type, type TObject, type TOptional, type TNumber, type TString } from 'typebox';
 
 /** What the answer says of a `Prefer: wait=S`, the same on every route that reads it (`preferredWaitSeconds`). */
-const APPLIED = 'The answer then says the wait it applied, bounded by the server: Preference-Applied: wait=<seconds>; it says none when this address already holds all the waits it may and is answered at once. A wait that is not a whole number of seconds, like any other preference, is ignored.';
+const APPLIED = 'The answer then says the wait it applied, bounded by the server: Preference-Applied: wait=<seconds>; it says none when nothing was held: an answer given at once because there is nothing to wait for (an unknown id) or because this address already holds all the waits it may. A wait that is not a whole number of seconds, like any other preference, is ignored.';
 
 /**
  * The `Prefer` header of a route that long-polls (`wait=S`, RFC 7240 4.3), for its OpenAPI
@@ -25,7 +25,7 @@ export const PreferWaitHeaders = preferWaitHeaders('the same as ?wait=S when the
  * through as a number that is none (`Infinity`) by `queryWaitSeconds`.
  */
 export function waitSeconds(awaited: string): TOptional<TNumber> {
-  return Type.Optional(Type.Number({ minimum: 0, description: `Seconds to wait for ${awaited} (bounded by the server).` }));
+  return Type.Optional(Type.Number({ minimum: 0, description: `Seconds to wait for ${awaited} (bounded by the server). Anything but a finite number of 0 or more is 400 invalid_wait.` }));
 }
 
 /**

@@ -51,6 +51,18 @@ describe('Prefer: wait declared on the routes that read it', () => {
     expect(device!.description).toContain('hold a pending request at most S seconds rather than this server\'s 1');
   });
 
+  it('the ?wait= parameter names the error a bad wait gets (the support door\'s below)', () => {
+    for (const [path, method] of [['/api/v1/grants/{id}', 'get'], ['/access/{key}', 'get']] as const) {
+      const wait = (doc.paths[path]?.[method]?.parameters ?? []).find((parameter: { in: string; name: string }) => parameter.in === 'query' && parameter.name === 'wait');
+      expect(wait?.description, path).toContain('400 invalid_wait');
+    }
+  });
+
+  it('says no wait was applied when nothing was held: an unknown id is answered at once without Preference-Applied, as the header says', async () => {
+    expect(preferParameter(doc, '/api/v1/grants/{id}', 'get')?.description).toContain('an unknown id');
+    expect(await answerOf(fetch(`${base}/api/v1/grants/01a23a0ba569hDAwLlVRDTKkmXaLEZkEww`, { headers: { prefer: 'wait=1' } }))).toEqual({ status: 404, applied: null });
+  });
+
   it('GET /api/v1/grants/:id: wait=1 applied; a wait not understood ignored', async () => {
     const { id } = (await (await fetch(`${base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"label":"prefer"}' })).json()) as { id: string };
     expect(await answerOf(fetch(`${base}/api/v1/grants/${id}`, { headers: { prefer: 'wait=1' } }))).toEqual({ status: 200, applied: 'wait=1' });
@@ -93,6 +105,8 @@ describe('Prefer: wait declared on the support door\'s session read', () => {
   it('GET /session/:id: in the OpenAPI document; wait=1 applied; a wait not understood ignored', async () => {
     const doc = (await servers.origin.app.inject('/docs/json')).json();
     expect(preferParameter(doc, '/session/{id}', 'get')?.description).toContain('the same as ?wait=S when there is no ?wait');
+    const wait = (doc.paths['/session/{id}'].get.parameters ?? []).find((parameter: { in: string; name: string }) => parameter.in === 'query' && parameter.name === 'wait');
+    expect(wait?.description).toContain('400 invalid_wait');
     await servers.sdk.createSession({ id: 'prefer-declared', supporterName: 'Thorsten', supporterAvatar: 'https://img.example/t.png' });
     const url = `${servers.origin.url}/session/prefer-declared`;
     expect(await answerOf(fetch(url, { headers: { authorization: ADMIN_AUTH, prefer: 'wait=1' } }))).toEqual({ status: 200, applied: 'wait=1' });
