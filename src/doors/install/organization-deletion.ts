@@ -34,8 +34,12 @@ export function confirmsName(name: string, typed: string): boolean {
   return typed.trim() === name;
 }
 
-/** What deleting `org` would remove: its members, live installations (each connector named by `nameOf`, in the page's language) and linked chat users. */
-export async function deletionSummary(kit: ChatKit, org: Membership, connectors: readonly Connector[], nameOf: (connector: Connector) => string = (connector) => connector.displayName): Promise<DeletionSummary> {
+/**
+ * What deleting `org` would remove: its members, live installations (each connector named by
+ * `nameOf`, in the page's language: there is no default, as `displayName` reads wrong mid-sentence)
+ * and linked chat users.
+ */
+export async function deletionSummary(kit: ChatKit, org: Membership, connectors: readonly Connector[], nameOf: (connector: Connector) => string): Promise<DeletionSummary> {
   const now = kit.ctx.clock.now();
   const installations = (await Promise.all(connectors.map(async (connector) => {
     const current = await kit.installations.current(org.id, connector.name, now);
