@@ -37,6 +37,9 @@ export function integrationsHomeLink(connectors: readonly Connector[]): HomeLink
   };
 }
 
+/** The door's home-page link, worded once: the connectors are fixed, and the home page asks on every visit. */
+const INTEGRATIONS_HOME_LINKS: readonly HomeLink[] = [integrationsHomeLink(allConnectors)];
+
 /**
  * The install door: pairgate inside chat workspaces. Organizations (admins and members, the
  * accounts door's users) set up a chat connector, which gives a manifest or webhook URL and a
@@ -50,7 +53,7 @@ export const installDoor: Door = {
   configSchema: installConfigSchema,
   migrations: installMigrations,
   enabled: (config) => configSection(config, installConfigSchema).PAIRGATE_INSTALL_ENABLED,
-  homeLinks: () => [integrationsHomeLink(allConnectors)],
+  homeLinks: () => INTEGRATIONS_HOME_LINKS,
   checkConfig(config) {
     const cfg = configSection(config, installConfigSchema);
     // A configured key is checked here; the key file, when none is, is read (or made) once, in register.
