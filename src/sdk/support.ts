@@ -466,7 +466,8 @@ export class SupportOriginClient {
   }
 
   /**
-   * Opens the supporter's end of the session channel; the first event is the session's state. With
+   * Opens the supporter's end of the session channel; the first event is the session's state, sent
+   * once this supporter counts as attached (an agent welcomed after it hears `supporterAttached: true`). With
    * `history`, a `history` event follows it: the chat so far (both ways, the latest 200 messages),
    * so a supporter attaching again sees what the person wrote meanwhile.
    */

@@ -521,7 +521,8 @@ export class SessionHub {
     if (options.history) room.supporterBacklogs.set(socket, []);
     room.supporters.add(socket);
     // The agent, here or on another node, is told this supporter attached, and later that it left.
-    const marked = this.presence.mark(session.id).then(async (unmark) => {
+    const marking = this.presence.mark(session.id);
+    const marked = marking.then(async (unmark) => {
       await this.publish(session.id, { kind: 'supporters-changed' });
       return unmark;
     });
@@ -548,6 +549,9 @@ export class SessionHub {
         send(socket, { type: 'error', code: 'bad_message', message: `Messages are JSON: message (text up to ${MAX_TEXT} characters) or end.` });
       }
     }, (error) => this.ctx.logger.warn({ err: error }, 'session channel: supporter message failed'));
+    // The first state is sent once the mark is stored: a supporter that has seen it is counted by an
+    // agent welcomed after that, on any node (a failed mark was logged above; the state still goes).
+    await marking.catch(() => undefined);
     const current = await this.ctx.engine.get<SessionRequest, SessionResult>(session.id);
     const state = current ? sessionState(this.ctx.engine.stateOf(current), current.result) : 'expired';
     if (room.supportersSawAgentConnected === undefined) this.agentPresenceChange(room, state, current?.result);

@@ -200,6 +200,8 @@ export async function connectedSession(origin: TestApp, id: string): Promise<Con
   const sdk = new SupportOriginClient({ baseUrl: origin.url, ...ADMIN });
   const created = await sdk.createSession({ id, supporterName: 'T', supporterAvatar: 'https://img.example/avatar.png' });
   const supporter = await sdk.attach(id);
+  // The first state comes once the supporter counts as attached, so the agent's welcome says so.
+  await supporter.next((e) => e.type === 'state', 5000);
   const confirmation = await confirmPairing(`${origin.url}/pairing/${created.PairingCode}`);
   const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
   const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);

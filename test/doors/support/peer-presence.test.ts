@@ -59,6 +59,25 @@ describe('support channel: each side is told when the other leaves and comes bac
     agent.close();
   });
 
+  it('a supporter\'s first state comes once its mark is stored, however slow the store (an agent welcomed after it counts it)', async () => {
+    const ephemeral = origin.app.pairgate.stores.ephemeral;
+    const set = ephemeral.set;
+    ephemeral.set = async (...args: Parameters<typeof set>) => {
+      if (args[0].startsWith('support:supporter|')) await new Promise((resolve) => setTimeout(resolve, 300));
+      return set.apply(ephemeral, args);
+    };
+    try {
+      const sdk = new SupportOriginClient({ baseUrl: origin.url, ...ADMIN });
+      await sdk.createSession({ id: 'presence-slow-mark', supporterName: 'T', supporterAvatar: AVATAR });
+      const supporter = await sdk.attach('presence-slow-mark');
+      await supporter.next((e) => e.type === 'state', 5000);
+      expect(await ephemeral.list(`support:supporter|${sessionGrantId('presence-slow-mark')}|`, Date.now())).toHaveLength(1);
+      supporter.close();
+    } finally {
+      ephemeral.set = set;
+    }
+  });
+
   it('the welcome says whether a supporter is attached', async () => {
     const { sdk, supporter, agent, meshServer, credential } = await connectedSession(origin, 'presence-welcome');
     expect(agent.welcome).toMatchObject({ type: 'welcome', supporterAttached: true });
@@ -200,6 +219,8 @@ function acrossTwoNodes(name: string, skip: string | undefined, withRedis: boole
       const onB = new SupportOriginClient({ baseUrl: nodes.b.url, ...ADMIN });
       const created = await onA.createSession({ id: `presence-split-${name}`, supporterName: 'T', supporterAvatar: AVATAR });
       const supporter = await onB.attach(`presence-split-${name}`);
+      // Its first state means its mark is stored (on B, in the store both nodes share).
+      await supporter.next((e) => e.type === 'state', 5000);
       const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected', 5000);
       const confirmation = await confirmPairing(`${nodes.a.url}/pairing/${created.PairingCode}`);
       const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
