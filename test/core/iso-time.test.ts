@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { isoTime } from '../../src/core/iso-time.js';
 
 /** What isoTime must equal: the platform's own text, or the error it throws. */
@@ -37,6 +37,22 @@ describe('isoTime', () => {
     fc.assert(fc.property(walk, ([start, steps]) => {
       for (const step of steps) expect(isoTime(start + step)).toBe(new Date(start + step).toISOString());
     }), { numRuns: 2000 });
+  });
+
+  it('formats each second once while calls alternate between a few seconds (a creation time and an expiry in one answer)', () => {
+    const created = Date.UTC(2031, 0, 2, 3, 4, 5, 6);
+    const expires = created + 600_000;
+    const formatted = vi.spyOn(Date.prototype, 'toISOString');
+    try {
+      for (let i = 0; i < 50; i++) {
+        expect(isoTime(created + (i % 7))).toBe(new Date(created + (i % 7)).toISOString());
+        expect(isoTime(expires + (i % 7))).toBe(new Date(expires + (i % 7)).toISOString());
+      }
+      // 100 checks above call toISOString themselves; isoTime adds one per second it first meets.
+      expect(formatted).toHaveBeenCalledTimes(100 + 2);
+    } finally {
+      formatted.mockRestore();
+    }
   });
 
   it('pads milliseconds to three digits', () => {
