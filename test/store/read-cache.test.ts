@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deepFreeze, ReadCache } from '../../src/store/sqlite/read-cache.js';
+import { deepFreeze, freezeGrant, ReadCache } from '../../src/store/sqlite/read-cache.js';
 
 describe('ReadCache', () => {
   it('keeps at most its capacity, forgetting the oldest fill first', () => {
@@ -56,5 +56,22 @@ describe('deepFreeze', () => {
     expect(() => {
       (value.request as { label: string }).label = 'changed';
     }).toThrow(TypeError);
+  });
+});
+
+describe('freezeGrant', () => {
+  it('freezes the grant and, deeply, its request and result', () => {
+    const grant = freezeGrant({ id: 'g', request: { label: 'x', data: { a: '1' }, tags: ['t'] }, result: { scopes: [{ name: 's' }] } });
+    expect(Object.isFrozen(grant)).toBe(true);
+    for (const inner of [grant.request, grant.request.data, grant.request.tags, grant.result, grant.result.scopes, grant.result.scopes[0]]) {
+      expect(Object.isFrozen(inner)).toBe(true);
+    }
+    expect(() => {
+      (grant.result.scopes[0] as { name: string }).name = 'changed';
+    }).toThrow(TypeError);
+  });
+
+  it('takes a null result and primitive requests', () => {
+    expect(Object.isFrozen(freezeGrant({ request: 'text', result: null }))).toBe(true);
   });
 });

@@ -7,7 +7,7 @@ import { countByKind, countLiveQuery, deleteQuery, failedAttemptQuery, liveByIdQ
 import { CodeIndex, codeKey } from './code-index.js';
 import { CompiledStatement } from './compiled-statement.js';
 import { outsideTransaction } from './outside-transaction.js';
-import { deepFreeze, ReadCache } from './read-cache.js';
+import { freezeGrant, ReadCache } from './read-cache.js';
 import type { StatementCache } from './statement-cache.js';
 
 const A = '\u0000a';
@@ -19,8 +19,8 @@ const B = '\u0000b';
  */
 export const GRANT_CACHE_SIZE = 10_000;
 
-/** Writes a new grant row; the SQLite store batches these into group commits. */
-export type GrantRowWriter = (row: GrantRow) => Promise<void>;
+/** Writes a new grant row, settling once it is committed; the SQLite store batches these into group commits. */
+export type GrantRowWriter = (row: GrantRow) => Promise<unknown>;
 
 /**
  * Grants in SQLite, for the embedded default. The process is the database's only writer (see
@@ -69,7 +69,7 @@ export class SqliteGrantStore implements GrantStore {
     }
     // The creator reads its grant next (to wait on it, to show it): keep it. Nobody else knows the
     // id yet, so no write can have come between the commit and this.
-    const created = deepFreeze(rowToGrant<Request, never>(row));
+    const created = freezeGrant(rowToGrant<Request, never>(row));
     this.cache.fill(created.id, created as Grant<unknown, unknown>);
     return created;
   }
@@ -162,7 +162,7 @@ export class SqliteGrantStore implements GrantStore {
     if (!grant) {
       const row = this.byId.get([id, Number.NEGATIVE_INFINITY]);
       if (!row) return undefined;
-      grant = deepFreeze(rowToGrant(row));
+      grant = freezeGrant(rowToGrant(row));
       this.cache.fill(id, grant);
     }
     return grant.expiresAt > now ? (grant as Grant<Request, Result>) : undefined;
