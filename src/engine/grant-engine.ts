@@ -32,6 +32,16 @@ export interface CreatedGrant<Request> {
   secret?: string;
 }
 
+/**
+ * `created` with `secret` added when there is one (no `secret` key otherwise). Assigned, not spread
+ * into the literal (`...(secret ? { secret } : {})`): that takes V8's slow path on Node 20, as
+ * `createCounted` explains, on every grant created.
+ */
+function withSecret<Request>(created: CreatedGrant<Request>, secret: string | undefined): CreatedGrant<Request> {
+  if (secret !== undefined) created.secret = secret;
+  return created;
+}
+
 /** Something to tell about each grant event (metrics, audit). */
 export interface GrantObserver {
   created?(grant: Grant): void;
@@ -73,8 +83,12 @@ export class GrantEngine {
 
   /** Creates a pending grant, with a unique live code and a secret when asked. */
   async create<Request>(input: CreateGrantInput<Request>): Promise<CreatedGrant<Request>> {
-    if (input.capacity) await this.reserve(input.kind, input.capacity);
-    else this.creating.set(input.kind, (this.creating.get(input.kind) ?? 0) + 1);
+    // The count is nearly always fresh: then the place is taken without an await.
+    if (input.capacity) {
+      if (!this.reserveNow(input.kind, input.capacity)) await this.reserve(input.kind, input.capacity);
+    } else {
+      this.creating.set(input.kind, (this.creating.get(input.kind) ?? 0) + 1);
+    }
     try {
       return await this.createCounted(input);
     } finally {
@@ -95,14 +109,14 @@ export class GrantEngine {
     if (!input.codeFormat) {
       const grant = await this.grants.create(newGrant(null), this.clock.now());
       this.tellCreated(grant);
-      return { grant, ...(secret ? { secret } : {}) };
+      return withSecret({ grant }, secret);
     }
     for (let attempt = 0; attempt < CODE_RETRIES; attempt++) {
       const code = input.codeFormat.generate();
       try {
         const grant = await this.grants.create(newGrant(hashCode(input.kind, code)), this.clock.now());
         this.tellCreated(grant);
-        return { grant, code, ...(secret ? { secret } : {}) };
+        return withSecret({ grant, code }, secret);
       } catch (error) {
         if (!(error instanceof CodeTakenError)) throw error;
       }
@@ -216,13 +230,19 @@ export class GrantEngine {
    * never both see the last free place.
    */
   private async reserve(kind: string, capacity: NonNullable<CreateGrantInput<unknown>['capacity']>): Promise<void> {
-    let live = this.freshLiveCount(kind);
-    while (live === undefined) {
-      await this.readLiveCount(kind);
-      live = this.freshLiveCount(kind);
-    }
+    while (!this.reserveNow(kind, capacity)) await this.readLiveCount(kind);
+  }
+
+  /**
+   * `reserve` without reading: false when no fresh count is at hand (nothing taken), true when the
+   * place was taken; throws `capacity.refuse()` when none is free.
+   */
+  private reserveNow(kind: string, capacity: NonNullable<CreateGrantInput<unknown>['capacity']>): boolean {
+    const live = this.freshLiveCount(kind);
+    if (live === undefined) return false;
     if (live >= capacity.max) throw capacity.refuse();
     this.creating.set(kind, (this.creating.get(kind) ?? 0) + 1);
+    return true;
   }
 
   /** The live count of `kind` if the one read from the store is recent enough, else undefined. */
