@@ -85,7 +85,7 @@ export class GrantEngine {
   async create<Request>(input: CreateGrantInput<Request>): Promise<CreatedGrant<Request>> {
     // The count is nearly always fresh: then the place is taken without an await.
     if (input.capacity) {
-      if (!this.reserveNow(input.kind, input.capacity)) await this.reserve(input.kind, input.capacity);
+      if (!this.reserveNow(input.kind, input.capacity)) await this.reserveAfterReading(input.kind, input.capacity);
     } else {
       this.creating.set(input.kind, (this.creating.get(input.kind) ?? 0) + 1);
     }
@@ -225,17 +225,10 @@ export class GrantEngine {
   }
 
   /**
-   * Counts this creation as live if fewer than `capacity.max` are, else throws `capacity.refuse()`.
-   * The check and the count's increment happen with no await between them: two creations can
-   * never both see the last free place.
-   */
-  private async reserve(kind: string, capacity: NonNullable<CreateGrantInput<unknown>['capacity']>): Promise<void> {
-    while (!this.reserveNow(kind, capacity)) await this.readLiveCount(kind);
-  }
-
-  /**
-   * `reserve` without reading: false when no fresh count is at hand (nothing taken), true when the
-   * place was taken; throws `capacity.refuse()` when none is free.
+   * Counts this creation as live if fewer than `capacity.max` are, else throws `capacity.refuse()`:
+   * true once its place is taken, false (nothing taken) when no fresh count is at hand, and then
+   * `reserveAfterReading` reads one. The check and the count's increment happen with no await
+   * between them: two creations can never both see the last free place.
    */
   private reserveNow(kind: string, capacity: NonNullable<CreateGrantInput<unknown>['capacity']>): boolean {
     const live = this.freshLiveCount(kind);
@@ -243,6 +236,12 @@ export class GrantEngine {
     if (live >= capacity.max) throw capacity.refuse();
     this.creating.set(kind, (this.creating.get(kind) ?? 0) + 1);
     return true;
+  }
+
+  /** `reserveNow` once a fresh count is read (the count it lacked may go stale again meanwhile). */
+  private async reserveAfterReading(kind: string, capacity: NonNullable<CreateGrantInput<unknown>['capacity']>): Promise<void> {
+    do await this.readLiveCount(kind);
+    while (!this.reserveNow(kind, capacity));
   }
 
   /** The live count of `kind` if the one read from the store is recent enough, else undefined. */
