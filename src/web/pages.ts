@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import nunjucks from 'nunjucks';
-import { ForbiddenError } from '../core/errors.js';
+import { ForbiddenError, NotFoundError } from '../core/errors.js';
 import { constantTimeEqual, isTokenShaped, randomToken } from '../core/ids.js';
 import type { ErrorPageView } from './error-page.js';
 import { isForeignFormPost } from './form-origin.js';
@@ -159,7 +159,8 @@ export class Pages {
     }
     app.get<{ Params: { name: string } }>('/static/:name', { schema: { hide: true }, config: { rateLimit: false } }, async (request, reply) => {
       const file = files.get(request.params.name);
-      if (!file) return reply.code(404).type('text/plain').send('not found');
+      // Answered like every other unknown address: a machine code and a sentence, not bare text.
+      if (!file) throw new NotFoundError('There is no such file among the pages\' styles and scripts. Check the link.', 'static_file_not_found');
       return reply.header('cache-control', 'public, max-age=3600').type(file.type).send(file.body);
     });
   }
