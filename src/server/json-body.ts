@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { InvalidRequestError } from '../core/errors.js';
 
@@ -19,6 +20,17 @@ export type JsonBodyParser = (request: FastifyRequest, body: string, done: Done)
 export class ForbiddenKeyError extends InvalidRequestError {
   constructor() {
     super('The JSON body holds a "__proto__" key or a "constructor" object with a "prototype" key, which pairgate refuses (they could alter the objects that read them). Send the body without them.', undefined, 'body_forbidden_key');
+  }
+}
+
+/**
+ * The refusal of a JSON body whose bytes are not UTF-8: 400 `body_not_utf8`. JSON between systems
+ * is UTF-8 (RFC 8259, section 8.1); read as UTF-8 anyway, a body in Latin-1 had each accented
+ * letter replaced by U+FFFD and was stored so, a label shown to the approver as "caf\uFFFD".
+ */
+export class BodyNotUtf8Error extends InvalidRequestError {
+  constructor() {
+    super('The JSON body is not valid UTF-8, the encoding JSON is sent in (RFC 8259). Encode the body as UTF-8 and send it again.', undefined, 'body_not_utf8');
   }
 }
 
@@ -51,9 +63,23 @@ export function jsonBodyParser(scope: FastifyInstance): JsonBodyParser {
   };
 }
 
+/**
+ * Registers `parse` for `application/json` bodies on `scope`: the body is read as bytes, refused
+ * with BodyNotUtf8Error unless they are UTF-8, and handed to `parse` as text. Every JSON parser of
+ * the server is registered through this, so no door stores a body's text with characters lost.
+ */
+export function addJsonContentTypeParser(scope: FastifyInstance, parse: JsonBodyParser, options: { bodyLimit?: number } = {}): void {
+  scope.addContentTypeParser('application/json', { ...options, parseAs: 'buffer' }, (request, bytes, done) => {
+    if (!isUtf8(bytes as Buffer)) {
+      done(new BodyNotUtf8Error(), undefined);
+      return;
+    }
+    parse(request, (bytes as Buffer).toString('utf8'), done);
+  });
+}
+
 /** Makes `app` read `application/json` bodies with `jsonBodyParser` (every door inherits it). */
 export function installJsonBodyParser(app: FastifyInstance): void {
-  const parse = jsonBodyParser(app);
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => parse(request, body as string, done));
+  addJsonContentTypeParser(app, jsonBodyParser(app));
 }

@@ -42,3 +42,26 @@ describe('a body whose length is not its Content-Length', () => {
     }
   });
 });
+
+describe('a JSON body whose bytes are not UTF-8', () => {
+  const server = useListeningApp();
+  // "café" with the é in Latin-1 (0xE9): not UTF-8.
+  const latin1 = Buffer.concat([Buffer.from('{"label":"caf'), Buffer.from([0xe9]), Buffer.from('"}')]);
+
+  it('is refused with 400 body_not_utf8 saying what to do, and no grant is made', async () => {
+    const before = await server.t.app.pairgate.stores.grants.countLive('pair', Date.now());
+    for (const contentType of ['application/json', 'application/json; charset=iso-8859-1']) {
+      const response = await fetch(`${server.base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': contentType }, body: latin1 });
+      expect(response.status, contentType).toBe(400);
+      expect(await response.json(), contentType).toEqual({ error: 'body_not_utf8', message: 'The JSON body is not valid UTF-8, the encoding JSON is sent in (RFC 8259). Encode the body as UTF-8 and send it again.' });
+    }
+    expect(await server.t.app.pairgate.stores.grants.countLive('pair', Date.now())).toBe(before);
+  });
+
+  it('keeps every character of a UTF-8 body, a replacement character sent on purpose included', async () => {
+    const label = 'café ✓ 😀 \uFFFD';
+    const response = await fetch(`${server.base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ label }), 'utf8') });
+    expect(response.status).toBe(201);
+    expect((await response.json()).label).toBe(label);
+  });
+});

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { PairgateError } from '../../core/errors.js';
+import { addJsonContentTypeParser } from '../../server/json-body.js';
 
 /** The media type a request names (without parameters, bounded), for a refusal that says what came. */
 function contentTypeOf(request: FastifyRequest): string {
@@ -21,7 +22,7 @@ export function acceptJsonOnly(
   parseJson: (request: FastifyRequest, body: string, done: (error: Error | null, body?: unknown) => void) => void,
 ): void {
   scope.removeAllContentTypeParsers();
-  scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request, body, done) => parseJson(request, body as string, done));
+  addJsonContentTypeParser(scope, parseJson, { bodyLimit });
   scope.addContentTypeParser('*', { bodyLimit }, (request, _payload, done) => {
     done(new PairgateError('unsupported_media_type', 415, `${calls} are JSON: send the body with content-type: application/json (this one came as ${contentTypeOf(request)}).`));
   });

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { InvalidRequestError, UnauthorizedError } from '../../core/errors.js';
-import { jsonBodyParser } from '../../server/json-body.js';
+import { addJsonContentTypeParser, jsonBodyParser } from '../../server/json-body.js';
 import type { DoorContext } from '../door.js';
 import { verifyAnnouncement } from './announce-signature.js';
 import { checkAnnouncementBody } from './announcement-check.js';
@@ -56,9 +56,9 @@ export function registerRoute(app: FastifyInstance, ctx: DoorContext, options: R
   app.removeContentTypeParser('application/json');
   // The server's JSON parser, so a body poisoning a prototype is refused here as everywhere else.
   const parseJson = jsonBodyParser(app);
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    request.rawBody = body as string;
-    parseJson(request, body as string, done);
+  addJsonContentTypeParser(app, (request, body, done) => {
+    request.rawBody = body;
+    parseJson(request, body, done);
   });
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   api.post('/register', {
