@@ -134,17 +134,23 @@ export class FramedChannel {
 
   /**
    * The command is being stopped (Ctrl-C): tells the other device so, and sends nothing more (a
-   * file being sent stops here, so the notice is not followed by more of it). Resolves when the
-   * notice has been written out, or there is no connection to write it to.
+   * file being sent stops here, so the notice is not followed by more of it). Once the notice is
+   * written out the connection is half-closed, and what still arrives is read and dropped until the
+   * other device closes its end: a process that exits with bytes unread (a file coming in) makes
+   * its kernel answer with a reset, and the other device, busy writing, could fail on that reset
+   * ("connection lost") before it had read the notice. Resolves when the connection has closed, or
+   * at once when there is none; the signal handler bounds the wait.
    */
   stopFor(notice: PeerNotice): Promise<void> {
     this.stopped = true;
     if (this.told || this.socket.destroyed) return Promise.resolve();
     this.told = true;
+    // onData drops everything from now on; a socket paused for a full queue must read on too.
+    this.socket.resume();
     return new Promise<void>((resolve) => {
       this.socket.once('close', () => resolve());
       try {
-        this.send({ t: 'error', code: notice.code, message: notice.message }, resolve);
+        this.send({ t: 'error', code: notice.code, message: notice.message }, () => this.socket.end());
       } catch {
         resolve();
       }
