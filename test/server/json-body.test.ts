@@ -62,6 +62,6 @@ describe('a JSON body whose bytes are not UTF-8', () => {
     const label = 'café ✓ 😀 \uFFFD';
     const response = await fetch(`${server.base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ label }), 'utf8') });
     expect(response.status).toBe(201);
-    expect((await response.json()).label).toBe(label);
+    expect(((await response.json()) as { label: string }).label).toBe(label);
   });
 });
