@@ -170,7 +170,7 @@ const WORDS = withFrenchSpacing({
 } satisfies Record<string, Words>);
 
 /** The codes of a body no parser could read (pairgate's own words for them are for programs). */
-const BODY_UNREADABLE = new Set(['invalid_json', 'body_forbidden_key', 'invalid_multipart', 'invalid_content_length']);
+const BODY_UNREADABLE = new Set(['invalid_json', 'body_forbidden_key', 'body_not_utf8', 'invalid_multipart', 'invalid_content_length']);
 
 /** The codes of an address Fastify's router refused before any route (error-handler.ts's `sendFrameworkError`). */
 const ROUTER_REFUSED = new Set(['bad_url', 'uri_too_long']);

@@ -41,4 +41,11 @@ describe('a Latin-1 JSON body is refused on every route that reads JSON', () => 
     // The routes whose parser runs before any check of the caller: the generic API, the registry, the connectors' calls.
     for (const expected of ['/api/v1/grants', '/register', '/mattermost/{id}/install']) expect(refusedForBytes, expected).toContain(expected);
   });
+
+  it('gives the refusal its own stable number in the registry\'s Mozilla-style shape', async () => {
+    const body = Buffer.concat([Buffer.from('{"client":"caf'), Buffer.from([0xe9]), Buffer.from('"}')]);
+    const response = await t.app.inject({ method: 'POST', url: '/register', headers: { 'content-type': 'application/json' }, payload: body });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ code: 400, errno: 105, reason: 'body_not_utf8' });
+  });
 });

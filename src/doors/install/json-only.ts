@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { PairgateError } from '../../core/errors.js';
-import { addJsonContentTypeParser } from '../../server/json-body.js';
+import { addJsonContentTypeParser, type JsonBodyParser } from '../../server/json-body.js';
 
 /** The media type a request names (without parameters, bounded), for a refusal that says what came. */
 function contentTypeOf(request: FastifyRequest): string {
@@ -19,7 +19,7 @@ export function acceptJsonOnly(
   scope: FastifyInstance,
   bodyLimit: number,
   calls: string,
-  parseJson: (request: FastifyRequest, body: string, done: (error: Error | null, body?: unknown) => void) => void,
+  parseJson: JsonBodyParser,
 ): void {
   scope.removeAllContentTypeParsers();
   addJsonContentTypeParser(scope, parseJson, { bodyLimit });

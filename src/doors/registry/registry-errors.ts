@@ -12,6 +12,8 @@ export const REGISTRY_ERRNOS: Readonly<Record<string, number>> = {
   invalid_json: 102,
   payload_too_large: 103,
   unsupported_media_type: 104,
+  body_not_utf8: 105,
+  body_forbidden_key: 106,
   unauthorized: 110,
   client_certificate_required: 118,
   signature_missing: 111,
