@@ -1,7 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
-import formbody from '@fastify/formbody';
-import { parse as parseQueryString } from 'fast-querystring';
 import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -29,7 +27,8 @@ import { ServerMetrics, installMetrics } from './metrics.js';
 import { SECURITY_SCHEMES } from './openapi-security.js';
 import { installOptionalBodies } from './optional-bodies.js';
 import { publicNetworkOf } from './public-network.js';
-import { formBody, requestValidation } from './request-validation.js';
+import { addFormContentTypeParser } from './form-body.js';
+import { requestValidation } from './request-validation.js';
 import { ROUTER_ANSWERS_DESCRIPTION, addSharedResponses } from './openapi-responses.js';
 import { WaitSlots } from '../doors/shared/wait-slots.js';
 import { packageVersion } from './version.js';
@@ -158,7 +157,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(stores.rateLimit?.kind === 'ephemeral' ? { store: ephemeralRateLimitStore(stores.ephemeral, clock) } : {}),
   });
   // Forms are text: their fields are converted to the schema's types, so they are marked (formBody).
-  await app.register(formbody, { bodyLimit: config.PAIRGATE_BODY_LIMIT, parser: (text: string) => formBody(parseQueryString(text)) });
+  addFormContentTypeParser(app, config.PAIRGATE_BODY_LIMIT);
   await app.register(cookie);
   // WebSocket upgrades are handled server-wide (the plugin listens for every upgrade), so it is
   // registered once here; doors declare `{ websocket: true }` routes. Frames over 64 KiB are refused.

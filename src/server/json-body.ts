@@ -29,9 +29,26 @@ export class ForbiddenKeyError extends InvalidRequestError {
  * letter replaced by U+FFFD and was stored so, a label shown to the approver as "caf\uFFFD".
  */
 export class BodyNotUtf8Error extends InvalidRequestError {
-  constructor() {
-    super('The JSON body is not valid UTF-8, the encoding JSON is sent in (RFC 8259). Encode the body as UTF-8 and send it again.', undefined, 'body_not_utf8');
+  /** `kind`: the body's media, named in the message with the encoding it needs. */
+  constructor(kind: 'json' | 'form' = 'json') {
+    super(
+      kind === 'json'
+        ? 'The JSON body is not valid UTF-8, the encoding JSON is sent in (RFC 8259); UTF-16 and UTF-32 are not accepted. Encode the body as UTF-8 and send it again.'
+        : 'The form body is not valid UTF-8. Percent-encode the UTF-8 bytes of each field, as browsers do, and send it again.',
+      undefined,
+      'body_not_utf8',
+    );
   }
+}
+
+/**
+ * Whether `bytes` begin as a JSON text in UTF-16 or UTF-32 without a byte order mark: a JSON text
+ * starts with an ASCII character, so in those encodings one of its first two bytes is zero (the
+ * detection RFC 4627, section 3, described). Such bytes are valid UTF-8 (zero is a character), and
+ * would otherwise be refused as malformed JSON, sending the client after a syntax error.
+ */
+function isWideUnicode(bytes: Buffer): boolean {
+  return bytes.length >= 2 && (bytes[0] === 0 || bytes[1] === 0);
 }
 
 /** Whether `text` is JSON to the language's own parser: then only secure-json-parse's key checks refused it. */
@@ -65,13 +82,13 @@ export function jsonBodyParser(scope: FastifyInstance): JsonBodyParser {
 
 /**
  * Registers `parse` for `application/json` bodies on `scope`: the body is read as bytes, refused
- * with BodyNotUtf8Error unless they are UTF-8, and handed to `parse` as text. Every JSON parser of
+ * with BodyNotUtf8Error unless they are UTF-8 (not UTF-16 or UTF-32 either), and handed to `parse` as text. Every JSON parser of
  * the server is registered through this, so no door stores a body's text with characters lost.
  */
 export function addJsonContentTypeParser(scope: FastifyInstance, parse: JsonBodyParser, options: { bodyLimit?: number } = {}): void {
   scope.addContentTypeParser('application/json', { ...options, parseAs: 'buffer' }, (request, bytes, done) => {
-    if (!isUtf8(bytes as Buffer)) {
-      done(new BodyNotUtf8Error(), undefined);
+    if (!isUtf8(bytes as Buffer) || isWideUnicode(bytes as Buffer)) {
+      done(new BodyNotUtf8Error('json'), undefined);
       return;
     }
     parse(request, (bytes as Buffer).toString('utf8'), done);

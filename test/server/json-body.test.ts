@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useListeningApp } from '../helpers/app.js';
 
+const NOT_UTF8 = 'The JSON body is not valid UTF-8, the encoding JSON is sent in (RFC 8259); UTF-16 and UTF-32 are not accepted. Encode the body as UTF-8 and send it again.';
 const FORBIDDEN = 'The JSON body holds a "__proto__" key or a "constructor" object with a "prototype" key, which pairgate refuses (they could alter the objects that read them). Send the body without them.';
 
 describe('a JSON body with a prototype key', () => {
@@ -53,9 +54,38 @@ describe('a JSON body whose bytes are not UTF-8', () => {
     for (const contentType of ['application/json', 'application/json; charset=iso-8859-1']) {
       const response = await fetch(`${server.base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': contentType }, body: latin1 });
       expect(response.status, contentType).toBe(400);
-      expect(await response.json(), contentType).toEqual({ error: 'body_not_utf8', message: 'The JSON body is not valid UTF-8, the encoding JSON is sent in (RFC 8259). Encode the body as UTF-8 and send it again.' });
+      expect(await response.json(), contentType).toEqual({ error: 'body_not_utf8', message: NOT_UTF8 });
     }
     expect(await server.t.app.pairgate.stores.grants.countLive('pair', Date.now())).toBe(before);
+  });
+
+  it('refuses UTF-16 and UTF-32 the same way, with or without a byte order mark, not as malformed JSON', async () => {
+    const text = '{"label":"caf\u00e9"}';
+    const utf16le = Buffer.from(text, 'utf16le');
+    const utf16be = Buffer.from(utf16le).swap16();
+    const utf32le = Buffer.alloc(text.length * 4);
+    for (let i = 0; i < text.length; i++) utf32le.writeUInt32LE(text.charCodeAt(i), i * 4);
+    const bodies = {
+      'UTF-16LE': utf16le,
+      'UTF-16BE': utf16be,
+      'UTF-16LE with BOM': Buffer.concat([Buffer.from([0xff, 0xfe]), utf16le]),
+      'UTF-16BE with BOM': Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be]),
+      'UTF-32LE': utf32le,
+    };
+    const before = await server.t.app.pairgate.stores.grants.countLive('pair', Date.now());
+    for (const [name, body] of Object.entries(bodies)) {
+      const response = await fetch(`${server.base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      expect(response.status, name).toBe(400);
+      expect(await response.json(), name).toEqual({ error: 'body_not_utf8', message: NOT_UTF8 });
+    }
+    expect(await server.t.app.pairgate.stores.grants.countLive('pair', Date.now())).toBe(before);
+  });
+
+  it('still reads a one-character body and answers a NUL later in the text as malformed JSON', async () => {
+    const one = await server.t.app.inject({ method: 'POST', url: '/api/v1/grants', headers: { 'content-type': 'application/json' }, payload: '1' });
+    expect(one.json()).toMatchObject({ error: 'validation_failed' });
+    const nul = await server.t.app.inject({ method: 'POST', url: '/api/v1/grants', headers: { 'content-type': 'application/json' }, payload: '{"label":"a\u0000"}' });
+    expect(nul.json()).toMatchObject({ error: 'invalid_json' });
   });
 
   it('keeps every character of a UTF-8 body, a replacement character sent on purpose included', async () => {
