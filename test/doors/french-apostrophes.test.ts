@@ -4,11 +4,12 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 /**
- * Every French catalogue writes its apostrophes one way: all typographic (’) or all straight ('),
- * never both, which reads as two hands on one page. Found in the source itself, so a door added
- * later is checked too: each `frenchCatalogue({...})` (a door's French messages) and each
- * `withFrenchSpacing({...})` (words in every language, their `fr`), read with TypeScript's parser
- * so a message is its text, escapes resolved.
+ * French text writes its apostrophes typographically (’), everywhere: a page shows messages of
+ * several catalogues at once (the navigation's, a door's, the error page's), and straight ones (')
+ * beside typographic ones read as two hands on one page. Found in the source itself, so a door added
+ * later is checked too: each `frenchCatalogue({...})` (a door's French messages), each
+ * `withFrenchSpacing({...})` (words in every language, their `fr`) and every other `fr:` text (a
+ * chat connector's words), read with TypeScript's parser so a message is its text, escapes resolved.
  */
 const SRC = join(import.meta.dirname, '../../src');
 
@@ -66,6 +67,25 @@ function frenchCatalogues(): { where: string; messages: Record<string, string> }
   return found;
 }
 
+/** Every string given to a property named `fr` in the source, where it is. */
+function frenchProperties(): { where: string; text: string }[] {
+  const found: { where: string; text: string }[] = [];
+  for (const file of sourceFiles(SRC)) {
+    const text = readFileSync(file, 'utf8');
+    if (!/\bfr:/.test(text)) continue;
+    const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+    const visit = (node: ts.Node): void => {
+      if (ts.isPropertyAssignment(node) && node.name.getText() === 'fr') {
+        const value = textOf(node.initializer);
+        if (value !== undefined) found.push({ where: `${relative(SRC, file)}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}`, text: value });
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+  }
+  return found;
+}
+
 /** An apostrophe between two letters (l’organisation, n'est), typographic or straight. */
 const CURLY = /(?<=\p{L})’(?=\p{L})/u;
 const STRAIGHT = /(?<=\p{L})'(?=\p{L})/u;
@@ -78,7 +98,7 @@ function apostrophesOf(messages: Record<string, string>): { curly?: string; stra
   return { ...(curly ? { curly } : {}), ...(straight ? { straight } : {}) };
 }
 
-describe('French apostrophes: one style per catalogue', () => {
+describe('French apostrophes: typographic in every catalogue', () => {
   const catalogues = frenchCatalogues();
 
   it('finds the catalogues of the doors and of the error page', () => {
@@ -89,12 +109,18 @@ describe('French apostrophes: one style per catalogue', () => {
     for (const { where, messages } of catalogues) expect(Object.keys(messages).length, where).toBeGreaterThan(0);
   });
 
-  it('no catalogue mixes typographic (’) and straight (\') apostrophes', () => {
-    const mixed = catalogues.flatMap(({ where, messages }) => {
-      const { curly, straight } = apostrophesOf(messages);
-      return curly && straight ? [`${where}: ’ in ${curly}, ' in ${straight}`] : [];
+  it('no catalogue writes a straight (\') apostrophe', () => {
+    const straight = catalogues.flatMap(({ where, messages }) => {
+      const found = apostrophesOf(messages).straight;
+      return found ? [`${where}: ' in ${found}`] : [];
     });
-    expect(mixed).toEqual([]);
+    expect(straight).toEqual([]);
+  });
+
+  it('no other French text (an `fr:` property anywhere) writes one', () => {
+    const texts = frenchProperties();
+    expect(texts.length).toBeGreaterThan(0);
+    expect(texts.filter(({ text }) => STRAIGHT.test(text)).map(({ where, text }) => `${where}: ${text}`)).toEqual([]);
   });
 
   it('tells a mixed catalogue from a consistent one', () => {

@@ -19,7 +19,7 @@ function looks(link: Locator): Promise<{ weight: string; line: string }> {
 async function registerInFrench(page: Page, base: string, username: string): Promise<void> {
   await page.goto(`${base}/account/register?lang=fr`);
   await page.getByLabel('E-mail').fill(`${username}@example.test`);
-  await page.getByLabel('Nom d\'utilisateur').fill(username);
+  await page.getByLabel('Nom d’utilisateur').fill(username);
   await page.getByLabel('Mot de passe').fill('un mot de passe assez long');
   await page.getByRole('button', { name: 'Créer le compte' }).click();
   // With ?lang=fr when the browser asks for another language; without, when French is its own.

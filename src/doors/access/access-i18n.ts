@@ -28,8 +28,8 @@ type AccessKey = keyof typeof en;
 const fr = frenchCatalogue<AccessKey>({
   'access.signinIntro': '{app} demande un accès à votre compte. Connectez-vous pour continuer.',
   'access.flowIntro': '{app} demande un accès à votre compte.',
-  'access.error.too_many_accesses': "L'accès n'a pas pu être accordé : votre compte a atteint le nombre d'accès d'applications que ce serveur permet. Révoquez-en un que vous n'utilisez plus, puis recommencez depuis l'application.",
-  'access.error.internal_error': "L'accès n'a pas pu être accordé : le serveur n'a pas pu l'enregistrer. Recommencez depuis l'application dans un moment.",
+  'access.error.too_many_accesses': 'L’accès n’a pas pu être accordé : votre compte a atteint le nombre d’accès d’applications que ce serveur permet. Révoquez-en un que vous n’utilisez plus, puis recommencez depuis l’application.',
+  'access.error.internal_error': 'L’accès n’a pas pu être accordé : le serveur n’a pas pu l’enregistrer. Recommencez depuis l’application dans un moment.',
   'access.manage': 'Vos accès des applications',
   'access.lifetime': 'Cet accès prend fin {duration} après votre accord.',
   'access.about': 'environ {duration}',

@@ -288,14 +288,14 @@ describe('access door API over real sockets', () => {
     const french = await postJson(`${base}/access`, authRequest({ requestingAppId: 'collector-app-4', languageCode: 'fr' }));
     const page = await user.decide(String(french.body.key), 'accept');
     expect(page.status).toBe(200);
-    expect(page.text.replace(/&#39;/g, "'")).toContain("L'accès n'a pas pu être accordé\u00a0: votre compte a atteint le nombre d'accès d'applications que ce serveur permet. Révoquez-en un que vous n'utilisez plus");
+    expect(page.text.replace(/&#39;/g, "'")).toContain("L’accès n’a pas pu être accordé\u00a0: votre compte a atteint le nombre d’accès d’applications que ce serveur permet. Révoquez-en un que vous n’utilisez plus");
     // Bare: the person's accesses speak their own language, not the one the app asked for.
     expect(page.text).toContain('<a href="/account/accesses">Vos accès des applications</a>');
     // Reloaded (or gone back to), it says the same, not "already answered, start again", which
     // would only end in the same ERROR.
     const reloaded = await user.get(`/access/auth?key=${String(french.body.key)}`);
     expect(reloaded.status).toBe(409);
-    expect(reloaded.text.replace(/&#39;/g, "'")).toContain("Révoquez-en un que vous n'utilisez plus");
+    expect(reloaded.text.replace(/&#39;/g, "'")).toContain("Révoquez-en un que vous n’utilisez plus");
     expect(reloaded.text).toContain('<a href="/account/accesses">');
   });
 
@@ -330,7 +330,7 @@ describe('access door API over real sockets', () => {
     const noDevice = await postJson(`${base}/access`, authRequest({ requestingAppId: 'repeat-app-2', requestedPermissions: perms, languageCode: 'fr' }));
     await user.decide(String(noDevice.body.key), 'accept');
     const again = await postJson(`${base}/access`, authRequest({ requestingAppId: 'repeat-app-2', requestedPermissions: perms, languageCode: 'fr' }));
-    expect((await user.get(`/access/auth?key=${String(again.body.key)}`)).text).toContain("<h1>repeat-app-2 demande à nouveau l&#39;accès qu&#39;elle a déjà</h1>");
+    expect((await user.get(`/access/auth?key=${String(again.body.key)}`)).text).toContain("<h1>repeat-app-2 demande à nouveau l’accès qu’elle a déjà</h1>");
 
     const third = await postJson(`${base}/access`, authRequest({ requestingAppId: 'repeat-app', requestedPermissions: [{ streamId: 'diary', level: 'manage' }], deviceName: 'Work laptop' }));
     const consent = await user.get(`/access/auth?key=${String(third.body.key)}`);

@@ -144,15 +144,15 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
     await other.goto(String(request.url));
     expect(await other.getAttribute('html', 'lang')).toBe('fr');
     expect(await other.getByRole('heading', { level: 1 }).textContent()).toBe('Connexion');
-    await other.getByLabel("Nom d'utilisateur ou e-mail").fill('browser-user');
+    await other.getByLabel("Nom d’utilisateur ou e-mail").fill('browser-user');
     await other.getByLabel('Mot de passe').fill('not the password');
     await other.getByRole('button', { name: 'Se connecter' }).click();
     await other.waitForSelector('#form-error');
-    expect(await other.textContent('#form-error')).toBe("Nom d'utilisateur ou mot de passe incorrect.");
+    expect(await other.textContent('#form-error')).toBe("Nom d’utilisateur ou mot de passe incorrect.");
     await other.getByLabel('Mot de passe').fill(password);
     await other.getByRole('button', { name: 'Se connecter' }).click();
     await other.waitForSelector('h1:has-text("demande à nouveau")');
-    expect(await other.getByRole('heading', { level: 1 }).textContent()).toBe("browser-app-3 demande à nouveau l'accès qu'elle a déjà");
+    expect(await other.getByRole('heading', { level: 1 }).textContent()).toBe("browser-app-3 demande à nouveau l’accès qu’elle a déjà");
     expect(await other.textContent('#returns-to')).toBe(`Après votre réponse, vous revenez sur ${new URL(appBase).host}.`);
     expect((await getJson(String(request.poll))).body.status).toBe('NEED_SIGNIN');
     await other.getByRole('button', { name: 'Accepter' }).click();
@@ -181,7 +181,7 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
       expect(await languageCookies()).toEqual([]);
       // Signed in, the consent screen is the app's French again, reached by a bare address.
       await other.goto(String(request.url));
-      await other.getByLabel("Nom d'utilisateur ou e-mail").fill('browser-user');
+      await other.getByLabel("Nom d’utilisateur ou e-mail").fill('browser-user');
       await other.getByLabel('Mot de passe').fill(password);
       await other.getByRole('button', { name: 'Se connecter' }).click();
       await other.getByRole('button', { name: 'Accepter' }).waitFor();
@@ -338,7 +338,7 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
     await page.waitForSelector('#outcome[data-outcome="REFUSED"]');
     await page.goBack();
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Terminé');
-    expect(await page.getByRole('alert').textContent()).toBe("Cette demande a déjà reçu une réponse\u00a0: l'accès a été refusé à browser-app-back, qui dispose de la réponse. Pour le lui accorder, recommencez depuis l'application.");
+    expect(await page.getByRole('alert').textContent()).toBe("Cette demande a déjà reçu une réponse\u00a0: l’accès a été refusé à browser-app-back, qui dispose de la réponse. Pour le lui accorder, recommencez depuis l’application.");
     expect((await getJson(String(refused.poll))).body).toMatchObject({ status: 'REFUSED' });
   });
 });
@@ -379,7 +379,7 @@ describe.skipIf(Boolean(skip))(`access door popup when the access cannot be gran
       // Three seconds: twice the delay after which a popup closes itself.
       await new Promise((resolve) => setTimeout(resolve, 3000));
       expect(popup.isClosed()).toBe(false);
-      expect(await popup.locator('#outcome').textContent()).toContain("Révoquez-en un que vous n'utilisez plus");
+      expect(await popup.locator('#outcome').textContent()).toContain("Révoquez-en un que vous n’utilisez plus");
       await popup.getByRole('link', { name: 'Vos accès des applications' }).click();
       // Bare: the person's accesses speak their own language (here the browser's French too).
       await popup.waitForURL(`${suite.url}/account/accesses`);

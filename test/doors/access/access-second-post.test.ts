@@ -34,14 +34,14 @@ describe('the auth page\'s decision sent twice', () => {
     expect((await french.person.post('/access/auth/decide', { key: french.key, decision: 'refuse' })).status).toBe(200);
     const encore = await french.person.post('/access/auth/decide', { key: french.key, decision: 'refuse' });
     expect(encore.status).toBe(409);
-    expect(alertOf(encore.text)).toBe("Cette demande a déjà reçu une réponse : l'accès a été refusé à appli-double, qui dispose de la réponse. Pour le lui accorder, recommencez depuis l'application.");
+    expect(alertOf(encore.text)).toBe("Cette demande a déjà reçu une réponse : l’accès a été refusé à appli-double, qui dispose de la réponse. Pour le lui accorder, recommencez depuis l’application.");
     expect((await getJson(french.poll)).body.status).toBe('REFUSED');
   });
 
   it('while the first is being recorded (the second loses the engine\'s compare-and-set): the same page, not "start again"', async () => {
     for (const [lang, expected] of [
       ['en', 'This request has already been answered: access was granted to racing-twice, and racing-twice has the answer. Go back to racing-twice, or close this window.'],
-      ['fr', "Cette demande a déjà reçu une réponse : l'accès a été accordé à racing-twice, qui dispose de la réponse. Revenez à racing-twice, ou fermez cette fenêtre."],
+      ['fr', "Cette demande a déjà reçu une réponse : l’accès a été accordé à racing-twice, qui dispose de la réponse. Revenez à racing-twice, ou fermez cette fenêtre."],
     ] as const) {
       const { person, key, poll } = await opened(`racing-twice-${lang}`, 'racing-twice', lang);
       // The first post is recorded while the second is under way, just before the second's is.

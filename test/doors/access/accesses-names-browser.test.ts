@@ -135,7 +135,7 @@ describe.skipIf(Boolean(skip))(`names on the accesses and devices pages${skip ? 
     await page.goto(`${suite.url}/account/devices?lang=fr`);
     expect(await page.getByRole('button', { name: 'Déconnecter Living-room TV', exact: true }).count()).toBe(1);
     await page.getByRole('button', { name: 'Déconnecter Living-room TV', exact: true }).click();
-    await page.getByRole('status').filter({ hasText: "L'appareil est déconnecté." }).waitFor();
+    await page.getByRole('status').filter({ hasText: "L’appareil est déconnecté." }).waitFor();
     expect((await page.locator('ul.accesses h2').allTextContents()).sort()).toEqual([LONG_CLIENT, ONE_WORD_CLIENT].sort());
     await page.context().close();
   });

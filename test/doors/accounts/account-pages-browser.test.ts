@@ -12,17 +12,17 @@ describe.skipIf(Boolean(skip))(`account pages in Chromium, as a person${skip ? `
     await page.setViewportSize({ width: 320, height: 700 });
     await page.goto(`${suite.url}/account/register?lang=fr`);
     await page.getByLabel('E-mail').fill('marie@example.test');
-    await page.getByLabel('Nom d\'utilisateur').fill('ma');
+    await page.getByLabel('Nom d’utilisateur').fill('ma');
     await page.getByLabel('Mot de passe').fill('un mot de passe assez long');
     await page.getByRole('button', { name: 'Créer le compte' }).click();
 
-    const username = page.getByLabel('Nom d\'utilisateur');
+    const username = page.getByLabel('Nom d’utilisateur');
     await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.id')).toBe('username');
     expect(await username.getAttribute('aria-invalid')).toBe('true');
     expect(await page.getByLabel('E-mail').getAttribute('aria-invalid')).toBeNull();
     const describedBy = (await username.getAttribute('aria-describedby')) ?? '';
     const description = (await Promise.all(describedBy.split(' ').map((id) => page.locator(`#${id}`).textContent()))).join(' ');
-    expect(description).toContain('Le nom d\'utilisateur doit avoir 5 à 60 caractères');
+    expect(description).toContain('Le nom d’utilisateur doit avoir 5 à 60 caractères');
 
     // Typed straight into the focused field, as a person would.
     await username.fill('marie-curie');

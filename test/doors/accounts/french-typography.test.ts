@@ -19,7 +19,7 @@ describe('French typography of the account and device messages', () => {
 
   it('uses one no-break space, U+00A0, where the marks need one', () => {
     expect(translator('fr')('consent.asks', { app: 'Demo' })).toBe(`Demo demande un accès à votre compte, pour${FRENCH_SPACE}:`);
-    expect(translator('fr')('consent.title')).toBe(`Autoriser l'accès${FRENCH_SPACE}?`);
+    expect(translator('fr')('consent.title')).toBe(`Autoriser l’accès${FRENCH_SPACE}?`);
     expect(translator('fr')('perm.tag', { tag: 'santé' })).toBe(`les données marquées «${FRENCH_SPACE}santé${FRENCH_SPACE}»`);
     expect(deviceTranslator('fr')('device.consentTitle', { client: 'TV' })).toBe(`Connecter TV${FRENCH_SPACE}?`);
     expect(deviceTranslator('fr')('device.code_wrong_length', { length: 4 })).toContain(`tiret${FRENCH_SPACE}; celui-ci`);

@@ -17,13 +17,13 @@ describe.skipIf(Boolean(skip))(`the sign-in page after a wrong password, with th
     await page.keyboard.type('the rihgt password');
     await page.keyboard.press('Enter');
     await page.waitForLoadState();
-    expect(await page.locator('#form-error').textContent()).toBe('Nom d\'utilisateur ou mot de passe incorrect.');
+    expect(await page.locator('#form-error').textContent()).toBe('Nom d’utilisateur ou mot de passe incorrect.');
 
     await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.id')).toBe('password');
     const password = page.getByLabel('Mot de passe');
     expect(await password.getAttribute('aria-invalid')).toBe('true');
     expect(await password.getAttribute('aria-describedby')).toBe('form-error');
-    expect(await page.getByLabel('Nom d\'utilisateur ou e-mail').inputValue()).toBe('typo-person');
+    expect(await page.getByLabel('Nom d’utilisateur ou e-mail').inputValue()).toBe('typo-person');
 
     await page.keyboard.type('the right password');
     await page.keyboard.press('Enter');

@@ -168,7 +168,7 @@ describe('device verification pages over real sockets', () => {
     const page = await new FormClient(base).get('/device/consent?lang=fr');
     expect(page.status).toBe(404);
     expect(page.headers.get('content-type')).toContain('text/html');
-    expect(page.text).toContain("Cette demande n&#39;existe pas ou a expiré.");
+    expect(page.text).toContain("Cette demande n’existe pas ou a expiré.");
   });
 
   it('forms need the CSRF token', async () => {

@@ -47,7 +47,7 @@ describe('the device decision sent twice', () => {
     expect((await french.browser.post('/device/decide', { key: french.key, decision: 'deny', lang: 'fr' })).status).toBe(200);
     const encore = await french.browser.post('/device/decide', { key: french.key, decision: 'deny', lang: 'fr' });
     expect(encore.status).toBe(409);
-    expect(said(encore.text)).toBe("Vous avez déjà refusé l'accès à pairgate CLI. Rien n'a été connecté.");
+    expect(said(encore.text)).toBe("Vous avez déjà refusé l’accès à pairgate CLI. Rien n’a été connecté.");
   });
 
   it('while the first is being recorded (the second loses the engine\'s compare-and-set): the same page, not "start again"', async () => {
@@ -64,7 +64,7 @@ describe('the device decision sent twice', () => {
   it('signed out in between: the page says the device has the answer and to look at it, in English and French', async () => {
     for (const [lang, expected] of [
       ['en', 'This request has already been answered, and the device has the answer. Look at your device: if it is not connected, start again there.'],
-      ['fr', "Cette demande a déjà reçu une réponse, et l'appareil en dispose. Regardez votre appareil : s'il n'est pas connecté, recommencez depuis celui-ci."],
+      ['fr', "Cette demande a déjà reçu une réponse, et l’appareil en dispose. Regardez votre appareil : s’il n’est pas connecté, recommencez depuis celui-ci."],
     ] as const) {
       const { browser, key } = await onConsent(lang);
       expect((await browser.post('/device/decide', { key, decision: 'approve', lang })).status).toBe(200);

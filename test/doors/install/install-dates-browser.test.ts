@@ -58,14 +58,14 @@ describe.skipIf(Boolean(skip))(`install pages in Chromium: dates kept whole, nam
       const page = await signedIn(lang);
       try {
         const pending = page.locator('ul.installations li');
-        expect(await pending.textContent()).toMatch(lang === 'fr' ? /^Webhook signé\u00a0: configuré, en attente d'installation jusqu'au \d{4}-\d\d-\d\d \d\d:\d\d UTC$/ : /^Signed webhook: set up, waiting to be installed until \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+        expect(await pending.textContent()).toMatch(lang === 'fr' ? /^Webhook signé\u00a0: configuré, en attente d’installation jusqu’au \d{4}-\d\d-\d\d \d\d:\d\d UTC$/ : /^Signed webhook: set up, waiting to be installed until \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
         expect(await pending.locator('time.date').getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:[\d.]+Z$/);
         expect(await brokenAt(page)).toEqual([]);
 
         await page.setViewportSize({ width: 1024, height: 900 });
         await page.getByRole('button', { name: lang === 'fr' ? 'Configurer un webhook signé' : 'Set up a signed webhook' }).click();
         await page.locator('#setup-expires time.date').waitFor();
-        expect(await page.locator('#setup-expires').textContent()).toMatch(lang === 'fr' ? /^Expire s'il n'est pas installé\u00a0: \d{4}-\d\d-\d\d \d\d:\d\d UTC$/ : /^Expires unless installed: \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+        expect(await page.locator('#setup-expires').textContent()).toMatch(lang === 'fr' ? /^Expire s’il n’est pas installé\u00a0: \d{4}-\d\d-\d\d \d\d:\d\d UTC$/ : /^Expires unless installed: \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
         expect(await brokenAt(page)).toEqual([]);
       } finally {
         await page.context().close();
@@ -80,13 +80,13 @@ describe.skipIf(Boolean(skip))(`install pages in Chromium: dates kept whole, nam
       await page.getByRole('heading', { name: 'Supprimer Dates' }).waitFor();
       const name = page.locator('#delete-name');
       expect(await name.textContent()).toBe('Dates');
-      expect(await page.locator('main p').first().textContent()).toBe('Supprimer l\'organisation Dates retire, aussitôt et pour de bon\u00a0:');
+      expect(await page.locator('main p').first().textContent()).toBe('Supprimer l’organisation Dates retire, aussitôt et pour de bon\u00a0:');
       const weight = async (selector: string): Promise<number> => Number(await page.evaluate(`getComputedStyle(document.querySelector(${JSON.stringify(selector)})).fontWeight`));
       expect(await weight('#delete-name')).toBeGreaterThanOrEqual(600);
       expect(await weight('main > p:first-of-type')).toBeLessThan(600);
       expect(await weight('label[for=confirm-name] strong')).toBeGreaterThanOrEqual(600);
       // The label's name (what a screen reader says) is the whole sentence, the name in it.
-      await page.getByLabel('Pour confirmer, tapez le nom de l\'organisation\u00a0: Dates').waitFor();
+      await page.getByLabel('Pour confirmer, tapez le nom de l’organisation\u00a0: Dates').waitFor();
     } finally {
       await page.context().close();
     }

@@ -229,9 +229,9 @@ describe('install door: deleting an organization (real sockets, manual clock)', 
     const orgId = await admin.createOrg('Perdue');
     const page = await admin.get(`/integrations/orgs/${orgId}/delete?lang=fr`);
     expect(page.text).toContain('<h1>Supprimer Perdue</h1>');
-    expect(page.text).toContain('tapez le nom de l&#39;organisation\u00a0: <strong>Perdue</strong>');
+    expect(page.text).toContain('tapez le nom de l’organisation\u00a0: <strong>Perdue</strong>');
     // The name set apart in bold, and each installation named in French.
-    expect(page.text).toContain('<p>Supprimer l&#39;organisation <strong id="delete-name">Perdue</strong> retire, aussitôt et pour de bon\u00a0:</p>');
+    expect(page.text).toContain('<p>Supprimer l’organisation <strong id="delete-name">Perdue</strong> retire, aussitôt et pour de bon\u00a0:</p>');
   });
 
   it('the confirmation page opened signed out leads to the sign-in page, which comes back to it (not to the list)', async () => {

@@ -124,7 +124,7 @@ describe('install door: organizations and roles (real sockets)', () => {
     // In French, the error and the role labels too (the values stay).
     const french = await admin.post(`/integrations/orgs/${orgId}/members`, { username: 'personne', role: 'member', lang: 'fr' });
     expect(french.status).toBe(404);
-    expect(section(french.text)).toContain('role="alert">Aucun compte n&#39;a ce nom d&#39;utilisateur.</p>');
+    expect(section(french.text)).toContain('role="alert">Aucun compte n’a ce nom d’utilisateur.</p>');
     expect(section(french.text)).toMatch(/<option value="admin">administrateur<\/option><option value="member" selected>membre<\/option>/);
     // Errors that are not a field's still get their page: a member may not add anyone.
     const byMember = await bob.post(`/integrations/orgs/${orgId}/members`, { username: 'org-admin' });

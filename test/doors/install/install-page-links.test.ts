@@ -45,12 +45,12 @@ describe('install door: the integrations page tells a member where they can link
     expect(forAdmin).toContain('<li>Signed webhook: your chat or bot sends one POST to the install URL the setup shows, signed with its signing secret.</li>');
     expect(forAdmin).not.toContain('install command in the chat');
     expect(forMember).not.toContain('install-steps');
-    expect(await section(member, 'fr')).toContain('Aucune messagerie n&#39;est encore installée dans cette organisation.');
+    expect(await section(member, 'fr')).toContain('Aucune messagerie n’est encore installée dans cette organisation.');
     const forAdminFr = await section(admin, 'fr');
-    expect(forAdminFr).toContain('Aucune messagerie n&#39;est encore installée dans cette organisation\u00a0: configurez-en une ci-dessus, puis installez-la comme indiqué ci-dessous\u00a0; les membres pourront ensuite lier leur compte de messagerie ici.');
-    expect(forAdminFr).toContain('<li>Mattermost\u00a0: lancez dans Mattermost la commande d&#39;installation que montre la configuration, en administrateur système, et collez le secret JWT quand il est demandé.</li>');
-    expect(forAdminFr).toContain('<li>Webhook signé\u00a0: votre messagerie ou votre bot envoie un POST à l&#39;URL d&#39;installation que montre la configuration, signé avec son secret de signature.</li>');
-    expect(forAdminFr).not.toContain('commande d&#39;installation dans la messagerie');
+    expect(forAdminFr).toContain('Aucune messagerie n’est encore installée dans cette organisation\u00a0: configurez-en une ci-dessus, puis installez-la comme indiqué ci-dessous\u00a0; les membres pourront ensuite lier leur compte de messagerie ici.');
+    expect(forAdminFr).toContain('<li>Mattermost\u00a0: lancez dans Mattermost la commande d’installation que montre la configuration, en administrateur système, et collez le secret JWT quand il est demandé.</li>');
+    expect(forAdminFr).toContain('<li>Webhook signé\u00a0: votre messagerie ou votre bot envoie un POST à l’URL d’installation que montre la configuration, signé avec son secret de signature.</li>');
+    expect(forAdminFr).not.toContain('commande d’installation dans la messagerie');
     // A setup not installed yet offers nothing either.
     const setup = await admin.setup(orgId);
     expect(await section(member)).not.toContain('link-token');

@@ -40,7 +40,7 @@ describe('install door: a refused link token form speaks the page\'s language', 
     const french = await makeToken(orgId, 'fr-FR,fr;q=0.9,en;q=0.5');
     expect(french.status).toBe(404);
     expect(french.text).toContain('<html lang="fr">');
-    expect(french.text).toContain('pairgate n&#39;est pas installé dans votre messagerie (Mattermost) pour l&#39;organisation Rien installé');
+    expect(french.text).toContain('pairgate n’est pas installé dans votre messagerie (Mattermost) pour l’organisation Rien installé');
     expect(french.text).not.toContain('pairgate is not installed');
     // Its way back is bare: the integrations page speaks the browser's French by itself.
     expect(french.text).toContain('<a class="button secondary" href="/integrations">');
@@ -54,7 +54,7 @@ describe('install door: a refused link token form speaks the page\'s language', 
     expect((await admin.setup(orgId)).status).toBe(201);
     const french = await makeToken(orgId, 'fr');
     expect(french.status).toBe(409);
-    expect(french.text).toContain('pairgate est configuré pour votre messagerie (Mattermost) dans l&#39;organisation En attente mais n&#39;y est pas encore installé');
+    expect(french.text).toContain('pairgate est configuré pour votre messagerie (Mattermost) dans l’organisation En attente mais n’y est pas encore installé');
     expect(french.text).not.toContain('but not installed yet');
   });
 
@@ -66,7 +66,7 @@ describe('install door: a refused link token form speaks the page\'s language', 
     expect((await makeToken(orgId, 'fr')).status).toBe(200);
     const french = await makeToken(orgId, 'fr');
     expect(french.status).toBe(429);
-    expect(french.text).toMatch(/Ce compte a déjà autant de jetons de liaison en cours qu&#39;il peut en avoir \(1\)\. Utilisez-en un, ou réessayez dans (5 minutes|\d+ secondes)\./);
+    expect(french.text).toMatch(/Ce compte a déjà autant de jetons de liaison en cours qu’il peut en avoir \(1\)\. Utilisez-en un, ou réessayez dans (5 minutes|\d+ secondes)\./);
     expect(french.text).not.toContain('live link tokens');
   });
 });

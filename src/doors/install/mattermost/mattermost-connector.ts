@@ -112,11 +112,11 @@ export const mattermostConnector: Connector = {
   linkCommand: (token) => `/pairgate link ${token}`,
   setupSteps: {
     en: 'Then, in Mattermost, run the install command as a system admin and paste the JWT secret when asked.',
-    fr: 'Puis, dans Mattermost, lancez la commande d\'installation en administrateur système et collez le secret JWT quand il est demandé.',
+    fr: 'Puis, dans Mattermost, lancez la commande d’installation en administrateur système et collez le secret JWT quand il est demandé.',
   },
   installStep: {
     en: 'run the install command the setup shows in Mattermost, as a system admin, and paste the JWT secret when asked.',
-    fr: 'lancez dans Mattermost la commande d\'installation que montre la configuration, en administrateur système, et collez le secret JWT quand il est demandé.',
+    fr: 'lancez dans Mattermost la commande d’installation que montre la configuration, en administrateur système, et collez le secret JWT quand il est demandé.',
   },
   notInstalledYet: 'This installation is not installed yet: run its install command in Mattermost first, as a system admin, and paste the JWT secret pairgate showed at the setup.',
 

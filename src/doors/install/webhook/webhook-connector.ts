@@ -77,11 +77,11 @@ export const webhookConnector: Connector = {
   // There is no command to run here: the admin hands the URLs and the secret to their chat or bot.
   setupSteps: {
     en: 'Then give the URLs and the signing secret to your chat or bot: it sends one signed POST to the install URL to link it, each person\'s command to the command URL, and a signed {} to the uninstall URL when it removes pairgate.',
-    fr: 'Puis donnez les URL et le secret de signature à votre messagerie ou à votre bot : il envoie un POST signé à l\'URL d\'installation pour la lier, la commande de chaque personne à l\'URL de commande, et un {} signé à l\'URL de désinstallation quand il retire pairgate.',
+    fr: 'Puis donnez les URL et le secret de signature à votre messagerie ou à votre bot : il envoie un POST signé à l’URL d’installation pour la lier, la commande de chaque personne à l’URL de commande, et un {} signé à l’URL de désinstallation quand il retire pairgate.',
   },
   installStep: {
     en: 'your chat or bot sends one POST to the install URL the setup shows, signed with its signing secret.',
-    fr: 'votre messagerie ou votre bot envoie un POST à l\'URL d\'installation que montre la configuration, signé avec son secret de signature.',
+    fr: 'votre messagerie ou votre bot envoie un POST à l’URL d’installation que montre la configuration, signé avec son secret de signature.',
   },
   // A webhook has no install command: its sender installs it with one signed call.
   notInstalledYet: 'This installation is not installed yet: send its install call first, a POST of {"site_url": ...} to the install URL pairgate showed at the setup, signed with its signing secret.',
