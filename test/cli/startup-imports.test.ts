@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,37 @@ beforeAll(() => {
  * that appends each resolved URL to a file.
  */
 function modulesLoadedBy(args: string[]): string[] {
+  const { register, log } = resolveLogger();
+  try {
+    execFileSync('node', ['--import', pathToFileURL(register).href, cli, ...args], { encoding: 'utf8', stdio: 'pipe' });
+  } catch {
+    // A command that fails (no box identity, say) has still loaded what it needed to get there.
+  }
+  return readFileSync(log, 'utf8').split('\n').filter(Boolean);
+}
+
+/** Every module URL `pairgate serve` has loaded once it prints that it listens (it is then stopped). */
+async function modulesLoadedByServe(): Promise<string[]> {
+  const { register, log } = resolveLogger();
+  const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-imports-data-'));
+  const child = spawn('node', ['--import', pathToFileURL(register).href, cli, 'serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('pairgate listening on')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`serve exited with ${code} before listening`)));
+    });
+  } finally {
+    child.kill('SIGTERM');
+  }
+  return readFileSync(log, 'utf8').split('\n').filter(Boolean);
+}
+
+/** A module resolve hook (module.register) appending each resolved URL to `log`, and the file that registers it. */
+function resolveLogger(): { register: string; log: string } {
   const dir = mkdtempSync(join(tmpdir(), 'pairgate-imports-'));
   const log = join(dir, 'resolved.txt');
   writeFileSync(log, '');
@@ -31,12 +62,7 @@ export async function resolve(specifier, context, next) {
   );
   const register = join(dir, 'register.mjs');
   writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
-  try {
-    execFileSync('node', ['--import', pathToFileURL(register).href, cli, ...args], { encoding: 'utf8', stdio: 'pipe' });
-  } catch {
-    // A command that fails (no box identity, say) has still loaded what it needed to get there.
-  }
-  return readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  return { register, log };
 }
 
 /** What only some commands need, and takes long to load: X.509, TLS pairing, the server, WebSockets. */
@@ -59,4 +85,13 @@ describe('CLI start-up', () => {
     const fingerprint = execFileSync('node', [cli, 'box', 'id', '--dir', dir], { encoding: 'utf8' }).trim();
     expect(fingerprint).toMatch(/^[a-z2-7]{52}$/);
   });
+
+  it('serve, on its embedded default, loads none of the libraries only some servers use (they load on first use)', async () => {
+    const loaded = await modulesLoadedByServe();
+    expect(loaded.some((url) => url.endsWith('/dist/server/start.js'))).toBe(true); // the hook saw the server load
+    // X.509 (a box's first identity, a DNS listener's certificate), mail (sign-ups, resets), ACME,
+    // and the PostgreSQL and Redis clients: together a fifth of a second or more and several MiB of heap.
+    const optional = [/\/node_modules\/@peculiar\/x509\//, /\/node_modules\/reflect-metadata\//, /\/node_modules\/nodemailer\//, /\/node_modules\/acme-client\//, /\/node_modules\/pg\//, /\/node_modules\/ioredis\//];
+    expect(loaded.filter((url) => optional.some((pattern) => pattern.test(url)))).toEqual([]);
+  }, 60_000);
 });

@@ -1,7 +1,5 @@
-// @peculiar/x509 needs the Reflect metadata polyfill loaded before it.
-import 'reflect-metadata';
 import { createHash, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import { loadX509 } from '../shared/x509-library.js';
 
 /**
  * TLS keys and self-signed certificates for the lan door, and the SPKI SHA-256 pin that names a
@@ -29,6 +27,7 @@ function pem(label: string, der: ArrayBuffer): string {
  * for `validSeconds`.
  */
 export async function createTlsIdentity(commonName: string, validSeconds: number): Promise<TlsIdentity> {
+  const x509 = await loadX509();
   const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({

@@ -1,9 +1,7 @@
-import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
-import * as x509 from '@peculiar/x509';
-
-x509.cryptoProvider.set(webcrypto as never);
+import type * as X509 from '@peculiar/x509';
+import { loadX509 } from '../shared/x509-library.js';
 
 /** A private key and its certificate, both PEM. */
 export interface KeyAndCertificate {
@@ -36,9 +34,10 @@ function pem(label: string, der: ArrayBuffer): string {
  * P-256 keeps certificates small and is what every TLS stack and JWS library (ES256) speaks.
  */
 export async function createSelfSigned(options: SelfSignedOptions): Promise<KeyAndCertificate> {
+  const x509 = await loadX509();
   const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const altNames = options.altNames ?? [];
-  const extensions: x509.Extension[] = [
+  const extensions: X509.Extension[] = [
     new x509.BasicConstraintsExtension(options.ca ?? false, undefined, true),
     new x509.KeyUsagesExtension(
       options.ca ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.digitalSignature : x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
