@@ -127,7 +127,31 @@ async function bareRoundTrip(bare, count) {
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 
+/** The server's garbage collections so far by kind (major, minor, ...): {count, ms}, from /metrics. */
+async function gcTotals(base) {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const totals = {};
+  for (const [, stat, kind, value] of text.matchAll(/^pairgate_nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} (\S+)$/gm)) {
+    totals[kind] ??= { count: 0, ms: 0 };
+    if (stat === 'sum') totals[kind].ms = Number(value) * 1000;
+    else totals[kind].count = Number(value);
+  }
+  return totals;
+}
+
+/** The collections between two gcTotals readings, in words. */
+function gcBetween(before, after) {
+  return ['major', 'minor']
+    .map((kind) => {
+      const count = (after[kind]?.count ?? 0) - (before[kind]?.count ?? 0);
+      const ms = (after[kind]?.ms ?? 0) - (before[kind]?.ms ?? 0);
+      return `${kind} ${count} (${ms.toFixed(1)} ms in all)`;
+    })
+    .join(', ');
+}
+
 async function approvalLatency(pairgate, bare, count) {
+  const gcBefore = await gcTotals(pairgate.url);
   // Each round: a client long-polls a pending grant; the approval is sent; the time from sending
   // the approval to the waiter's answer is the latency a user feels.
   const request = jsonClient(pairgate.url);
@@ -149,6 +173,8 @@ async function approvalLatency(pairgate, bare, count) {
   const p50 = percentile(latencies, 50);
   const p99 = percentile(latencies, 99);
   console.log(`\napproval -> waiting client answered, over ${latencies.length} grants (${concurrency} at a time): p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms (target p99 < 20 ms)`);
+  // A full collection stops the server for its final pause, which every answer due then waits out.
+  console.log(`  the server's garbage collections meanwhile: ${gcBetween(gcBefore, await gcTotals(pairgate.url))}`);
   const round = await bareRoundTrip(bare, count);
   console.log(`  a bare Fastify round trip, same client pattern, same run: p50 ${round.p50.toFixed(2)} ms, p99 ${round.p99.toFixed(2)} ms`);
   return p99;
