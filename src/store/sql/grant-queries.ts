@@ -32,21 +32,38 @@ export function liveByIdQuery(db: DurableDb, id: string, now: number) {
   return db.selectFrom('grants').selectAll().where('id', '=', id).where('expires_at', '>', now);
 }
 
-/** Applies `patch` to grant `id` if it is live and at `expectedVersion`; returns the new row. */
-export function updateQuery<Request, Result>(db: DurableDb, id: string, expectedVersion: number, patch: GrantPatch<Request, Result>, now: number) {
-  const set: Record<string, unknown> = { version: sql`version + 1`, updated_at: now };
-  if (patch.state !== undefined) set.state = patch.state;
-  if (patch.request !== undefined) set.request = JSON.stringify(patch.request);
-  if (patch.result !== undefined) set.result = patch.result === null ? null : JSON.stringify(patch.result);
-  if (patch.expiresAt !== undefined) set.expires_at = patch.expiresAt;
-  if (patch.codeHash !== undefined) set.code_hash = patch.codeHash;
+/** The columns a grant patch can set, in the order their values are bound. */
+export type PatchColumn = 'state' | 'request' | 'result' | 'expires_at' | 'code_hash';
+
+/** The columns `patch` sets, with the values stored (JSON as text), in a fixed order. */
+export function patchColumns<Request, Result>(patch: GrantPatch<Request, Result>): Partial<Record<PatchColumn, unknown>> {
+  const columns: Partial<Record<PatchColumn, unknown>> = {};
+  if (patch.state !== undefined) columns.state = patch.state;
+  if (patch.request !== undefined) columns.request = JSON.stringify(patch.request);
+  if (patch.result !== undefined) columns.result = patch.result === null ? null : JSON.stringify(patch.result);
+  if (patch.expiresAt !== undefined) columns.expires_at = patch.expiresAt;
+  if (patch.codeHash !== undefined) columns.code_hash = patch.codeHash;
+  return columns;
+}
+
+/**
+ * Sets `columns` on grant `id` if it is live and at `expectedVersion`, counting a new version;
+ * returns the new row. The SQLite store compiles it once per set of columns, with sentinels for
+ * the values (`updateStatement` there), so `id`, `expectedVersion` and `now` may be sentinels too.
+ */
+export function updateColumnsQuery(db: DurableDb, id: string, expectedVersion: number | string, columns: Partial<Record<PatchColumn, unknown>>, now: number | string) {
   return db
     .updateTable('grants')
-    .set(set as never)
+    .set({ version: sql`version + 1`, updated_at: now, ...columns } as never)
     .where('id', '=', id)
-    .where('version', '=', expectedVersion)
-    .where('expires_at', '>', now)
+    .where('version', '=', expectedVersion as number)
+    .where('expires_at', '>', now as number)
     .returningAll();
+}
+
+/** Applies `patch` to grant `id` if it is live and at `expectedVersion`; returns the new row. */
+export function updateQuery<Request, Result>(db: DurableDb, id: string, expectedVersion: number, patch: GrantPatch<Request, Result>, now: number) {
+  return updateColumnsQuery(db, id, expectedVersion, patchColumns(patch), now);
 }
 
 /** Moves grant `id` from approved to redeemed if it is live, spending its code; returns the new row. */

@@ -3,6 +3,7 @@ import { CodeFormat, hashCode } from '../../../src/core/codes.js';
 import { ManualClock } from '../../../src/core/clock.js';
 import { randomId } from '../../../src/core/ids.js';
 import { GrantEngine } from '../../../src/engine/grant-engine.js';
+import type { GrantPatch } from '../../../src/core/grant.js';
 import { CodeTakenError, type Stores } from '../../../src/store/ports.js';
 
 /** Options of the contract run. */
@@ -245,6 +246,38 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
       expect(next?.version).toBe(grant.version + 1);
       expect(await stores.grants.update(grant.id, grant.version, { request: { n: 2 } }, clock.now())).toBeUndefined();
       expect((await engine().get(grant.id))?.request).toEqual({ n: 1 });
+    });
+
+    it('an update sets exactly the fields it is given, in any combination, and leaves the others', async () => {
+      const k = kind();
+      const code = hashCode(k, 'u1');
+      const created = await stores.grants.create({ id: randomId(), kind: k, request: { n: 0 }, ttlMs: 60_000, codeHash: code }, clock.now());
+      // Each patch a different set of columns, some repeated after others, a null result among them.
+      const patches: GrantPatch[] = [
+        { state: 'approved', result: { user: 'ana' } },
+        { result: null },
+        { request: { n: 1 }, expiresAt: created.expiresAt + 1_000 },
+        { state: 'refused', result: { reason: 'no' }, codeHash: null },
+        { request: { n: 2 } },
+      ];
+      let expected = { ...created } as Record<string, unknown>;
+      let version = created.version;
+      for (const patch of patches) {
+        const updated = await stores.grants.update(created.id, version, patch, clock.now());
+        version += 1;
+        expected = { ...expected, ...patch, version };
+        const stored = await stores.grants.findById(created.id, clock.now());
+        for (const grant of [updated, stored]) {
+          expect(grant, JSON.stringify(patch)).toMatchObject({ state: expected.state, request: expected.request, result: expected.result, expiresAt: expected.expiresAt, codeHash: expected.codeHash, version });
+        }
+      }
+      // The code was spent by the null codeHash; a stale version changes nothing.
+      expect(await stores.grants.findByCode(k, code, clock.now())).toBeUndefined();
+      expect(await stores.grants.update(created.id, version - 1, { state: 'pending' }, clock.now())).toBeUndefined();
+      expect((await stores.grants.findById(created.id, clock.now()))?.state).toBe('refused');
+      // Nor does an update of an expired grant.
+      const short = await stores.grants.create({ id: randomId(), kind: k, request: {}, ttlMs: 1_000 }, clock.now());
+      expect(await stores.grants.update(short.id, short.version, { state: 'approved' }, clock.now() + 2_000)).toBeUndefined();
     });
 
     it('moves a grant to a new code only when no live grant holds it', async () => {
