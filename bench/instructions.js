@@ -7,9 +7,9 @@
 // in the kernel or waiting on memory, so it complements `npm run bench`, which stays the measure of
 // the targets. Each server runs under callgrind, about fifty times slower: expect a few minutes.
 // Work pairgate does by the clock rather than per request weighs that much more per request here:
-// the grant engine's live count (a scan of every live grant, once a second) added some 30,000 to
-// 75,000 instructions to pairgate's creation figure in windows measured in December 2026, where
-// in real time it is one scan a second (16 ms over 200,000 live grants, measured). Compare pairgate's creation with the floor with that in mind.
+// until 3 December 2026 the grant engine's live count was a scan of every live grant once a second,
+// which added some 30,000 to 75,000 instructions to pairgate's creation figure; the SQLite store now
+// keeps that count in memory (src/store/sqlite/live-counts.ts).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -115,7 +115,7 @@ process.once('SIGINT', () => {
 });
 try {
   process.stderr.write('counting creation...\n');
-  console.log('POST /api/v1/grants (create); pairgate\'s figure includes its once-a-second live count, ~50x heavier per request under valgrind');
+  console.log('POST /api/v1/grants (create)');
   const bareCreate = printRow('bare fastify', await instructionsPerRequest(bare, create));
   printRow('floor', await instructionsPerRequest(floor, create), bareCreate);
   printRow('pairgate', await instructionsPerRequest(pairgate, create), bareCreate);

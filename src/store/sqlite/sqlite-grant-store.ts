@@ -3,8 +3,9 @@ import type { Grant, GrantPatch, NewGrant } from '../../core/grant.js';
 import type { DurableDb } from '../durable-schema.js';
 import { rowToGrant, type GrantRow } from '../grant-rows.js';
 import { CodeTakenError, IdTakenError, type GrantStore } from '../ports.js';
-import { countByKind, countLiveQuery, deleteQuery, failedAttemptQuery, liveByIdQuery, newGrantRow, patchColumns, redeemQuery, sweepQuery, updateColumnsQuery, type PatchColumn } from '../sql/grant-queries.js';
+import { countByKind, deleteQuery, failedAttemptQuery, liveByIdQuery, newGrantRow, patchColumns, redeemQuery, sweepQuery, updateColumnsQuery, type PatchColumn } from '../sql/grant-queries.js';
 import { CodeIndex, codeKey } from './code-index.js';
+import { LiveCounts } from './live-counts.js';
 import { CompiledStatement } from './compiled-statement.js';
 import { outsideTransaction } from './outside-transaction.js';
 import { freezeGrant, ReadCache } from './read-cache.js';
@@ -40,6 +41,7 @@ export class SqliteGrantStore implements GrantStore {
   /** Grants by id, frozen: callers share them. */
   private readonly cache = new ReadCache<string, Grant<unknown, unknown>>(GRANT_CACHE_SIZE);
   private readonly codes = new CodeIndex();
+  private readonly live = new LiveCounts();
   /** Ids whose insert is queued but not yet committed: their codes are taken though not yet readable. */
   private readonly inserting = new Set<string>();
   private readonly sqlite: BetterSqlite3.Database;
@@ -55,6 +57,7 @@ export class SqliteGrantStore implements GrantStore {
     // that took it over; reading in order of expiry leaves the live one holding it.
     const holders = statements.all(db.selectFrom('grants').select(['id', 'code_hash']).where('code_hash', 'is not', null).orderBy('expires_at'));
     for (const { id, code_hash } of holders) this.codes.hold(code_hash!, id);
+    for (const { kind, expires_at } of statements.all(db.selectFrom('grants').select(['kind', 'expires_at']))) this.live.add(kind, Number(expires_at));
   }
 
   async create<Request>(grant: NewGrant<Request> & { id: string }, now: number): Promise<Grant<Request>> {
@@ -70,6 +73,7 @@ export class SqliteGrantStore implements GrantStore {
     } finally {
       this.inserting.delete(row.id);
     }
+    this.live.add(row.kind, Number(row.expires_at));
     // The creator reads its grant next (to wait on it, to show it): keep it. Nobody else knows the
     // id yet, so no write can have come between the commit and this.
     const created = freezeGrant(rowToGrant<Request, never>(row));
@@ -102,6 +106,10 @@ export class SqliteGrantStore implements GrantStore {
       return undefined;
     }
     if (newCode !== undefined && before.codeHash !== null) this.codes.release(before.codeHash, id);
+    if (Number(row.expires_at) !== before.expiresAt) {
+      this.live.remove(before.kind, before.expiresAt);
+      this.live.add(before.kind, Number(row.expires_at));
+    }
     return rowToGrant<Request, Result>(row);
   }
 
@@ -131,7 +139,7 @@ export class SqliteGrantStore implements GrantStore {
   }
 
   async countLive(kind: string, now: number): Promise<number> {
-    return Number(this.statements.first(countLiveQuery(this.db, kind, now))?.n ?? 0);
+    return this.live.count(kind, now);
   }
 
   async delete(id: string): Promise<boolean> {
@@ -139,6 +147,7 @@ export class SqliteGrantStore implements GrantStore {
     const before = this.read(id, Number.NEGATIVE_INFINITY);
     const deleted = this.write(id, () => this.statements.run(deleteQuery(this.db, id))) > 0;
     if (deleted && before?.codeHash) this.codes.release(before.codeHash, id);
+    if (deleted && before) this.live.remove(before.kind, before.expiresAt);
     return deleted;
   }
 
