@@ -15,6 +15,7 @@ import { requestedLanguage, type PageLanguage } from '../web/page-language.js';
 import { Pages } from '../web/pages.js';
 import { pairgateErrorShape, type ErrorShape } from './error-shapes.js';
 import { API_SECURITY_HEADERS, securityHeaders } from './security-headers.js';
+import { FORM_MEDIA_TYPE } from './form-body.js';
 import { isFormBody } from './request-validation.js';
 
 /** The headers of an answer no route made (its path is unknown, so it may be shown as a page). */
@@ -238,7 +239,7 @@ function unsupportedMediaMessage(request: FastifyRequest | undefined): string {
 
 /** Whether the server `request` reached reads forms (the main app) or JSON alone (the DNS update API). */
 function readsForms(request: FastifyRequest | undefined): boolean {
-  return request?.server.hasContentTypeParser('application/x-www-form-urlencoded') ?? true;
+  return request?.server.hasContentTypeParser(FORM_MEDIA_TYPE) ?? true;
 }
 
 /** What to send as a body where `request` was made. */

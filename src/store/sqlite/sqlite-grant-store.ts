@@ -55,9 +55,12 @@ export class SqliteGrantStore implements GrantStore {
     this.byId = new CompiledStatement(statements.sqlite, liveByIdQuery(db, A, B as never), [A, B]);
     // The index is rebuilt from the table. An expired grant may share its code with the live one
     // that took it over; reading in order of expiry leaves the live one holding it.
-    const holders = statements.all(db.selectFrom('grants').select(['id', 'code_hash']).where('code_hash', 'is not', null).orderBy('expires_at'));
-    for (const { id, code_hash } of holders) this.codes.hold(code_hash!, id);
-    for (const { kind, expires_at } of statements.all(db.selectFrom('grants').select(['kind', 'expires_at']))) this.live.add(kind, Number(expires_at));
+    // The live counts are rebuilt in the same pass, from every row (a count drops the expired ones).
+    const rows = statements.all(db.selectFrom('grants').select(['id', 'kind', 'code_hash', 'expires_at']).orderBy('expires_at'));
+    for (const { id, kind, code_hash, expires_at } of rows) {
+      if (code_hash !== null) this.codes.hold(code_hash, id);
+      this.live.add(kind, Number(expires_at));
+    }
   }
 
   async create<Request>(grant: NewGrant<Request> & { id: string }, now: number): Promise<Grant<Request>> {
