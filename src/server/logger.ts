@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import { stdSerializers, type Bindings, type ChildLoggerOptions, type Logger, type LoggerOptions } from 'pino';
 
 /** Fields whose values are secrets wherever they appear in a log object. */
@@ -118,4 +118,31 @@ export class LazyRequestLogger {
 export function requestLogger(logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
   // Fastify's logger is the pino instance it made from our options, with pino's whole interface.
   return new LazyRequestLogger(logger as Logger, bindings, options) as unknown as FastifyBaseLogger;
+}
+
+/** Levels at which pino writes info lines. */
+const INFO_OR_FINER = new Set(['info', 'debug', 'trace']);
+
+/**
+ * Fastify's log controller, told the configured level. Fastify writes two info lines for every
+ * request ("incoming request", "request completed") and, to do so, reads the elapsed time and
+ * builds their fields on every request, also when the level is above info and the lines are
+ * dropped: about 3% of a grant creation's CPU. At such a level this controller skips those two
+ * lines; a request that errored is logged as before, at error.
+ */
+export class RequestLineController extends LogController {
+  private readonly infoLines: boolean;
+
+  constructor(level: string) {
+    super();
+    this.infoLines = INFO_OR_FINER.has(level);
+  }
+
+  override incomingRequest(request: FastifyRequest, reply: FastifyReply): void {
+    if (this.infoLines) super.incomingRequest(request, reply);
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error || this.infoLines) super.requestCompleted(error, request, reply);
+  }
 }

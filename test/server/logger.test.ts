@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LazyRequestLogger, loggerOptions } from '../../src/server/logger.js';
+import { LazyRequestLogger, loggerOptions, RequestLineController } from '../../src/server/logger.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 
 function sink(): { lines: () => Record<string, unknown>[]; stream: Writable } {
@@ -37,6 +37,38 @@ describe('LazyRequestLogger', () => {
     logger.warn('two');
     expect(child).toHaveBeenCalledTimes(1);
     expect(out.lines().map((line) => [line.msg, line.reqId])).toEqual([['one', 'req-8'], ['two', 'req-8']]);
+  });
+});
+
+describe('RequestLineController', () => {
+  function request(): { log: { info: ReturnType<typeof vi.fn>; error: ReturnType<typeof vi.fn> }; elapsedTime: number } {
+    return { log: { info: vi.fn(), error: vi.fn() }, elapsedTime: 1.5 };
+  }
+
+  it('skips the two info lines of every request when the level is above info', () => {
+    const quiet = new RequestLineController('warn');
+    const r = request();
+    quiet.incomingRequest(r as never, r as never);
+    quiet.requestCompleted(null, r as never, r as never);
+    expect(r.log.info).not.toHaveBeenCalled();
+  });
+
+  it('still logs a request that errored, at error, above info', () => {
+    const quiet = new RequestLineController('error');
+    const r = request();
+    quiet.requestCompleted(new Error('socket hang up'), r as never, r as never);
+    expect(r.log.error).toHaveBeenCalledTimes(1);
+    expect(r.log.error.mock.calls[0]![1]).toBe('request errored');
+  });
+
+  it('writes both lines at info and finer', () => {
+    for (const level of ['info', 'debug', 'trace']) {
+      const r = request();
+      const chatty = new RequestLineController(level);
+      chatty.incomingRequest(r as never, r as never);
+      chatty.requestCompleted(null, r as never, r as never);
+      expect(r.log.info.mock.calls.map((call) => call[1])).toEqual(['incoming request', 'request completed']);
+    }
   });
 });
 
