@@ -17,6 +17,23 @@ const open = (dataDir: string): Promise<Stores> => openSqliteStores({ dataDir, m
 const create = (stores: Stores, code: string, now: number, ttlMs = 60_000) =>
   stores.grants.create({ id: randomId(), kind: KIND, request: { label: code }, ttlMs, codeHash: hashCode(KIND, code) }, now);
 
+describe('sqlite grant store: indexes', () => {
+  it('sweeps expired grants through the index of expiry times, the one index besides the primary key', async () => {
+    const dataDir = folder();
+    const stores = await open(dataDir);
+    await stores.close();
+    const file = new BetterSqlite3(join(dataDir, 'pairgate.db'), { readonly: true });
+    try {
+      const indexes = file.prepare(`select name from sqlite_master where type = 'index' and tbl_name = 'grants' and sql is not null`).pluck().all();
+      expect(indexes).toEqual(['grants_expires_at']);
+      const plan = file.prepare('explain query plan delete from grants where expires_at <= ?').all(Date.now()) as { detail: string }[];
+      expect(plan.map((step) => step.detail).join(' ')).toMatch(/USING (COVERING )?INDEX grants_expires_at/);
+    } finally {
+      file.close();
+    }
+  });
+});
+
 describe('sqlite grant store: codes held in memory', () => {
   it('has no index of code hashes in the database, and rebuilds which grant holds each code after a restart', async () => {
     const dataDir = folder();
@@ -30,6 +47,8 @@ describe('sqlite grant store: codes held in memory', () => {
     const indexes = file.prepare(`select name from sqlite_master where type = 'index' and tbl_name = 'grants'`).pluck().all();
     file.close();
     expect(indexes).not.toContain('grants_code_hash');
+    // Live counts are kept in memory too: no index of (kind, expiry) to write on every new grant.
+    expect(indexes).not.toContain('grants_kind');
 
     stores = await open(dataDir);
     try {

@@ -19,4 +19,16 @@ export const sqliteMigrations: MigrationSet = {
         .where(sql.ref('code_hash'), 'is not', null).execute();
     },
   },
+  '2026120300_sqlite_live_counts_in_memory': {
+    // The SQLite store counts each kind's live grants in memory (src/store/sqlite/live-counts.ts):
+    // nothing reads the index of (kind, expiry) any more, and every new grant paid for an entry in
+    // it (its b-tree insert and, on each group commit, its page in the WAL). The sweep keeps its
+    // index of expiry times.
+    async up(db: Kysely<unknown>) {
+      await db.schema.dropIndex('grants_kind').ifExists().execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.createIndex('grants_kind').on('grants').columns(['kind', 'expires_at']).execute();
+    },
+  },
 };
