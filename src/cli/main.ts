@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: it must run before the other modules load (see keep-tick-shape.ts).
+import './keep-tick-shape.js';
 import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
 import { exitQuietlyWhenReaderCloses, reportCliError } from './output.js';
