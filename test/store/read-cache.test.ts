@@ -32,6 +32,20 @@ describe('ReadCache', () => {
     expect(cache.get('c')).toBe(3);
   });
 
+  it('a key invalidated and filled again holds the new value until evicted, never the replaced one', () => {
+    const cache = new ReadCache<string, number>(3);
+    cache.fill('a', 1);
+    cache.invalidate('a');
+    cache.fill('a', 2);
+    expect(cache.get('a')).toBe(2);
+    cache.fill('b', 3);
+    cache.fill('c', 4);
+    // The ring's turn reaches a's first place: a may be forgotten early, and nothing stale is kept.
+    expect(cache.get('a') === 2 || cache.get('a') === undefined).toBe(true);
+    expect(cache.size).toBeLessThanOrEqual(3);
+    expect([cache.get('b'), cache.get('c')]).toEqual([3, 4]);
+  });
+
   it('stays bounded and correct through many fills and invalidations (the pattern of a busy server)', () => {
     const capacity = 100;
     const cache = new ReadCache<number, number>(capacity);
