@@ -18,9 +18,9 @@ export let keptTickObject: object | undefined;
  * new classes the feedback of that literal turns megamorphic for good: from then on every tick
  * adds its properties through V8's runtime (`Runtime_DefineKeyedOwnPropertyInLiteral`), about
  * 400 ns instead of 60. Measured on grant creation: 2.6 us of CPU per request in `nextTick`
- * against 0.4 us in the benchmark floor, and about 7% more requests per second with one tick
- * object kept (`npm run bench`, December 2026, Node 20.20). One object whose class never dies
- * keeps the literal's feedback monomorphic.
+ * against 0.4 us in the benchmark floor, and about 7% more creations per second with one tick
+ * object kept (alternating rounds of the benchmark's creation load, December 2026, Node 20.20).
+ * One object whose class never dies keeps the literal's feedback monomorphic.
  *
  * How: an async hook is enabled for one `process.nextTick` call, which Node reports to its `init`
  * callback with the tick object as the resource, and disabled at once; the hook costs nothing
