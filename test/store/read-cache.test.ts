@@ -10,6 +10,15 @@ describe('ReadCache', () => {
     expect([cache.get('b'), cache.get('c'), cache.get('d')]).toEqual([1, 2, 3]);
   });
 
+  it('holds at least one entry: a capacity of 0 or a fraction is refused', () => {
+    expect(() => new ReadCache<string, number>(0)).toThrow(RangeError);
+    expect(() => new ReadCache<string, number>(1.5)).toThrow(RangeError);
+    const one = new ReadCache<string, number>(1);
+    one.fill('a', 1);
+    one.fill('b', 2);
+    expect([one.get('a'), one.get('b'), one.size]).toEqual([undefined, 2, 1]);
+  });
+
   it('refilling a held key replaces its value without evicting another', () => {
     const cache = new ReadCache<string, number>(2);
     cache.fill('a', 1);

@@ -19,8 +19,10 @@ export class ReadCache<Key, Value> {
   private readonly order: (Key | undefined)[];
   private next = 0;
 
-  /** @param capacity entries kept; the oldest fill goes first when it is reached. */
+  /** @param capacity entries kept, at least one; the oldest fill goes first when it is reached. */
   constructor(private readonly capacity: number) {
+    // The ring needs a slot to turn on: with none, `next` would run past the end and nothing be evicted.
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`a read cache holds at least one entry (capacity ${capacity})`);
     this.order = new Array<Key | undefined>(capacity).fill(undefined);
   }
 
