@@ -69,7 +69,7 @@ async function listeningUrl(outputFile: string, exited: Promise<unknown>): Promi
   }
 }
 
-/** Ten clients creating grants one after another for `loadMs`. */
+/** Twenty clients creating grants one after another for `loadMs`. */
 async function createGrantsFor(url: string, loadMs: number): Promise<void> {
   const until = Date.now() + loadMs;
   const client = async () => {
@@ -79,7 +79,7 @@ async function createGrantsFor(url: string, loadMs: number): Promise<void> {
       await response.arrayBuffer();
     }
   };
-  await Promise.all(Array.from({ length: 10 }, client));
+  await Promise.all(Array.from({ length: 20 }, client));
 }
 
 describe('the feedback of process.nextTick in a server under load', () => {
@@ -91,8 +91,11 @@ describe('the feedback of process.nextTick in a server under load', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('stays monomorphic in `pairgate serve`, and turns megamorphic in the same server without the kept tick object', async () => {
-    const served = await literalFeedbackAfterLoad([CLI, 'serve'], 2_000, join(dataDir, 'served'));
-    const control = await literalFeedbackAfterLoad([join(FIXTURES, 'serve-without-tick-keeper.mjs')], 2_000, join(dataDir, 'control'));
+    const served = await literalFeedbackAfterLoad([CLI, 'serve'], 4_000, join(dataDir, 'served'));
+    // How many full collections a few seconds of load bring depends on the machine's speed and what
+    // else runs on it: a control that has not turned yet gets a second, longer run.
+    let control = await literalFeedbackAfterLoad([join(FIXTURES, 'serve-without-tick-keeper.mjs')], 4_000, join(dataDir, 'control'));
+    if (!control.includes('MEGAMORPHIC')) control = await literalFeedbackAfterLoad([join(FIXTURES, 'serve-without-tick-keeper.mjs')], 10_000, join(dataDir, 'control-longer'));
     // Four slots each, or V8's description changed and neither figure says anything.
     expect(served).toHaveLength(4);
     expect(control).toHaveLength(4);
@@ -100,5 +103,5 @@ describe('the feedback of process.nextTick in a server under load', () => {
     // The control shows the harm is real on this Node. Should a later Node keep the literal's
     // class alive by itself, this fails: keepTickObjectShape may then be dropped.
     expect(control).toContain('MEGAMORPHIC');
-  }, 60_000);
+  }, 120_000);
 });
