@@ -34,6 +34,11 @@ export interface DoorContext {
   shutdownSignal: AbortSignal;
   /** Long-polls and event streams each client network holds open (PAIRGATE_WAITS_PER_CLIENT). */
   waitSlots: WaitSlots;
+  /**
+   * Lets the routes of `scope` declared with `websocket: true` take WebSocket connections; upgrades
+   * to any other address are refused. Called for one scope per server (see WebSocketUpgrades).
+   */
+  acceptWebSockets(scope: FastifyInstance): Promise<void>;
   /** The doors serving in this configuration (for the home page's links). */
   doors: readonly Door[];
 }

@@ -1,6 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
-import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -32,6 +31,7 @@ import { requestValidation } from './request-validation.js';
 import { ROUTER_ANSWERS_DESCRIPTION, addSharedResponses } from './openapi-responses.js';
 import { WaitSlots } from '../doors/shared/wait-slots.js';
 import { packageVersion } from './version.js';
+import { WebSocketUpgrades } from './websocket-upgrades.js';
 
 /** What buildApp needs: validated configuration, opened stores and the doors to serve. */
 export interface AppOptions {
@@ -160,9 +160,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Forms are text: their fields are converted to the schema's types, so they are marked (formBody).
   addFormContentTypeParser(app, config.PAIRGATE_BODY_LIMIT);
   await app.register(cookie);
-  // WebSocket upgrades are handled server-wide (the plugin listens for every upgrade), so it is
-  // registered once here; doors declare `{ websocket: true }` routes. Frames over 64 KiB are refused.
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  // WebSockets only where a door asks for them (acceptWebSockets): see WebSocketUpgrades.
+  const webSockets = new WebSocketUpgrades(app.server);
   // Only JSON and forms are accepted as bodies: anything else is a clear 415.
   app.removeContentTypeParser('text/plain');
   // A body refused for a __proto__ key is told so, not as "not valid JSON".
@@ -199,6 +198,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     publicUrl,
     shutdownSignal: shutdown.signal,
     waitSlots: new WaitSlots(config.PAIRGATE_WAITS_PER_CLIENT),
+    acceptWebSockets: (scope) => webSockets.acceptIn(scope),
     useErrorShape(instance, shape, shapeOptions) {
       instance.addHook('onRoute', (route) => {
         route.config = { ...(route.config ?? {}), errorShape: route.config?.errorShape ?? shape };

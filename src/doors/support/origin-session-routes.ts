@@ -376,33 +376,38 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(mshFile(agentConfig(ctx.publicUrl(), grant.request, token)));
   });
 
-  // Both sides of the channel refuse upgrades from pages of other sites, before anything else.
-  const sameOrigin = async (request: FastifyRequest): Promise<void> => assertSameOriginUpgrade(request, ctx.publicUrl());
+  // The session channel: the two routes that take WebSockets, in a scope of their own so that no
+  // other route pays for the WebSocket plugin's hooks.
+  await app.register(async (channels) => {
+    await ctx.acceptWebSockets(channels);
+    // Both sides of the channel refuse upgrades from pages of other sites, before anything else.
+    const sameOrigin = async (request: FastifyRequest): Promise<void> => assertSameOriginUpgrade(request, ctx.publicUrl());
 
-  // The agent's side of the session channel: the token in the URL picks the session before the
-  // upgrade; the credential from the confirmation comes in the first message.
-  const agentSessions = new WeakMap<FastifyRequest, SessionGrant>();
-  app.get<{ Params: { ref: string } }>('/agent/:ref', {
-    websocket: true,
-    schema: { hide: true, params: RefParams },
-    onRequest: sameOrigin,
-    preValidation: async (request) => {
-      agentSessions.set(request, await sessionByRef(request.params.ref));
-    },
-  }, (socket, request) => {
-    hub.acceptAgent(socket, agentSessions.get(request)!);
-  });
+    // The agent's side of the session channel: the token in the URL picks the session before the
+    // upgrade; the credential from the confirmation comes in the first message.
+    const agentSessions = new WeakMap<FastifyRequest, SessionGrant>();
+    channels.get<{ Params: { ref: string } }>('/agent/:ref', {
+      websocket: true,
+      schema: { hide: true, params: RefParams },
+      onRequest: sameOrigin,
+      preValidation: async (request) => {
+        agentSessions.set(request, await sessionByRef(request.params.ref));
+      },
+    }, (socket, request) => {
+      hub.acceptAgent(socket, agentSessions.get(request)!);
+    });
 
-  // The supporter's side: basic auth (admin or the session's own login) before the upgrade.
-  const supporterSessions = new WeakMap<FastifyRequest, SessionGrant>();
-  app.get<{ Params: { id: string }; Querystring: { history?: boolean } }>('/session/:id/channel', {
-    websocket: true,
-    schema: { hide: true, params: SessionIdParams, querystring: SupporterChannelQuery },
-    onRequest: sameOrigin,
-    preValidation: async (request, reply) => {
-      supporterSessions.set(request, await authorizedSession(request, reply, request.params.id));
-    },
-  }, async (socket, request) => {
-    await hub.acceptSupporter(socket, supporterSessions.get(request)!, { history: request.query.history === true });
+    // The supporter's side: basic auth (admin or the session's own login) before the upgrade.
+    const supporterSessions = new WeakMap<FastifyRequest, SessionGrant>();
+    channels.get<{ Params: { id: string }; Querystring: { history?: boolean } }>('/session/:id/channel', {
+      websocket: true,
+      schema: { hide: true, params: SessionIdParams, querystring: SupporterChannelQuery },
+      onRequest: sameOrigin,
+      preValidation: async (request, reply) => {
+        supporterSessions.set(request, await authorizedSession(request, reply, request.params.id));
+      },
+    }, async (socket, request) => {
+      await hub.acceptSupporter(socket, supporterSessions.get(request)!, { history: request.query.history === true });
+    });
   });
 }

@@ -1,0 +1,105 @@
+import { connect } from 'node:net';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { WebSocketUpgrades } from '../../src/server/websocket-upgrades.js';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+
+/** Sends `head` (a request's head, CRLF lines) on a raw socket; resolves with all it got back once the server closes it. */
+function rawExchange(base: string, head: string): Promise<string> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+    socket.setTimeout(5_000, () => {
+      socket.destroy();
+      reject(new Error(`the server kept the connection open; it sent: ${received}`));
+    });
+    socket.write(head);
+  });
+}
+
+const upgradeHead = (method: string, path: string) =>
+  `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+
+describe('WebSocket upgrades: taken only by the routes that declare them', () => {
+  let t: TestApp;
+  let base: string;
+  beforeAll(async () => {
+    t = await createTestApp();
+    base = await t.listen();
+  });
+  afterAll(() => t.close());
+
+  it('an upgrade to an address without a WebSocket route is a 400 in pairgate shape, and the connection closes', async () => {
+    for (const [method, path] of [['GET', '/api/v1/grants'], ['GET', '/healthz'], ['GET', '/no/such/address?x=1'], ['POST', '/api/v1/grants']] as const) {
+      const answer = await rawExchange(base, upgradeHead(method, path));
+      expect(answer, `${method} ${path}`).toMatch(/^HTTP\/1\.1 400 /);
+      expect(answer.toLowerCase()).toContain('connection: close');
+      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: string; message: string };
+      expect(body.error).toBe('upgrade_not_accepted');
+      expect(body.message).toMatch(/does not accept WebSocket/);
+    }
+  });
+
+});
+
+describe('WebSocketUpgrades: one scope takes WebSockets, the rest of the server none', () => {
+  let app: FastifyInstance;
+  let base: string;
+  beforeAll(async () => {
+    app = Fastify();
+    const upgrades = new WebSocketUpgrades(app.server);
+    await app.register(async (scope) => {
+      await upgrades.acceptIn(scope);
+      scope.get('/rooms/:room/socket', { websocket: true }, (socket, request) => {
+        socket.send(`joined ${(request.params as { room: string }).room}`);
+      });
+    });
+    // Outside the scope: reports what the WebSocket plugin would have added to its requests.
+    app.get('/plain', async (request) => ({ decorated: 'ws' in request }));
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  });
+  afterAll(() => app.close());
+
+  it('a WebSocket route of the scope opens, with its path parameters, and a query on its address', async () => {
+    const socket = new WebSocket(`${base.replace('http', 'ws')}/rooms/blue/socket?x=1`);
+    const first = await new Promise<string>((resolve, reject) => {
+      socket.once('message', (data) => resolve(String(data)));
+      socket.once('error', reject);
+    });
+    socket.close();
+    expect(first).toBe('joined blue');
+  });
+
+  it('a HEAD or POST upgrade to it, or a GET upgrade to a route outside the scope, is the 400', async () => {
+    for (const [method, path] of [['HEAD', '/rooms/blue/socket'], ['POST', '/rooms/blue/socket'], ['GET', '/plain']] as const) {
+      const answer = await rawExchange(base, upgradeHead(method, path));
+      expect(answer, `${method} ${path}`).toMatch(/^HTTP\/1\.1 400 /);
+      expect(answer).toContain('upgrade_not_accepted');
+    }
+  });
+
+  it('a route outside the scope carries none of the plugin: its requests are not decorated', async () => {
+    const response = await fetch(`${base}/plain`);
+    expect(await response.json()).toEqual({ decorated: false });
+  });
+});
+
+describe('WebSocketUpgrades.acceptIn', () => {
+  it('refuses a second scope: the plugin runs one WebSocket server', async () => {
+    const app = Fastify();
+    const upgrades = new WebSocketUpgrades(app.server);
+    await app.register(async (scope) => upgrades.acceptIn(scope));
+    await expect(app.register(async (scope) => upgrades.acceptIn(scope))).rejects.toThrow(/already accepted/);
+    await app.close().catch(() => undefined);
+  });
+});
