@@ -31,8 +31,9 @@ describe('keepTickObjectShape', () => {
 
 /**
  * Starts a server process under `node --allow-natives-syntax` with the feedback printer preloaded,
- * sends it grant creations for `loadMs`, then asks it (SIGUSR2) for the state of the feedback of
- * nextTick's object literal: the four DefineKeyedOwnPropertyInLiteral slots.
+ * and a full collection every 200 ms (collect-often.cjs), sends it grant creations for `loadMs`,
+ * then asks it (SIGUSR2) for the state of the feedback of nextTick's object literal: the four
+ * DefineKeyedOwnPropertyInLiteral slots.
  */
 async function literalFeedbackAfterLoad(script: string[], loadMs: number, dataDir: string): Promise<string[]> {
   mkdirSync(dataDir, { recursive: true });
@@ -40,7 +41,7 @@ async function literalFeedbackAfterLoad(script: string[], loadMs: number, dataDi
   // exits: the output goes to a file, read once the process is gone.
   const outputFile = join(dataDir, 'stdout.txt');
   const output = openSync(outputFile, 'w');
-  const child = spawn(process.execPath, ['--allow-natives-syntax', '-r', join(FIXTURES, 'print-tick-feedback.cjs'), ...script], {
+  const child = spawn(process.execPath, ['--allow-natives-syntax', '--expose-gc', '-r', join(FIXTURES, 'print-tick-feedback.cjs'), '-r', join(FIXTURES, 'collect-often.cjs'), ...script], {
     env: { ...process.env, PAIRGATE_DATA_DIR: dataDir, PAIRGATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'warn', ...UNLIMITED },
     stdio: ['ignore', output, 'inherit'],
   });
@@ -92,8 +93,8 @@ describe('the feedback of process.nextTick in a server under load', () => {
 
   it('stays monomorphic in `pairgate serve`, and turns megamorphic in the same server without the kept tick object', async () => {
     const served = await literalFeedbackAfterLoad([CLI, 'serve'], 4_000, join(dataDir, 'served'));
-    // How many full collections a few seconds of load bring depends on the machine's speed and what
-    // else runs on it: a control that has not turned yet gets a second, longer run.
+    // Both servers see a full collection every 200 ms; a control that has not turned yet (a machine
+    // too busy to serve many creations) gets a second, longer run.
     let control = await literalFeedbackAfterLoad([join(FIXTURES, 'serve-without-tick-keeper.mjs')], 4_000, join(dataDir, 'control'));
     if (!control.includes('MEGAMORPHIC')) control = await literalFeedbackAfterLoad([join(FIXTURES, 'serve-without-tick-keeper.mjs')], 10_000, join(dataDir, 'control-longer'));
     // Four slots each, or V8's description changed and neither figure says anything.
