@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { WebSocketUpgrades } from '../../src/server/websocket-upgrades.js';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { useListeningApp } from '../helpers/app.js';
 
 /** Sends `head` (a request's head, CRLF lines) on a raw socket; resolves with all it got back once the server closes it. */
 function rawExchange(base: string, head: string): Promise<string> {
@@ -29,17 +29,11 @@ const upgradeHead = (method: string, path: string) =>
   `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
 
 describe('WebSocket upgrades: taken only by the routes that declare them', () => {
-  let t: TestApp;
-  let base: string;
-  beforeAll(async () => {
-    t = await createTestApp();
-    base = await t.listen();
-  });
-  afterAll(() => t.close());
+  const server = useListeningApp();
 
   it('an upgrade to an address without a WebSocket route is a 400 in pairgate shape, and the connection closes', async () => {
     for (const [method, path] of [['GET', '/api/v1/grants'], ['GET', '/healthz'], ['GET', '/no/such/address?x=1'], ['POST', '/api/v1/grants']] as const) {
-      const answer = await rawExchange(base, upgradeHead(method, path));
+      const answer = await rawExchange(server.base, upgradeHead(method, path));
       expect(answer, `${method} ${path}`).toMatch(/^HTTP\/1\.1 400 /);
       expect(answer.toLowerCase()).toContain('connection: close');
       const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: string; message: string };
