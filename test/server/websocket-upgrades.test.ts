@@ -36,12 +36,14 @@ describe('WebSocket upgrades: taken only by the routes that declare them', () =>
       const answer = await rawExchange(server.base, upgradeHead(method, path));
       expect(answer, `${method} ${path}`).toMatch(/^HTTP\/1\.1 400 /);
       expect(answer.toLowerCase()).toContain('connection: close');
+      // The headers of every machine answer, although no route made this one.
+      expect(answer).toContain("content-security-policy: default-src 'none'; frame-ancestors 'none'");
+      expect(answer).toContain('cache-control: no-store');
       const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: string; message: string };
       expect(body.error).toBe('upgrade_not_accepted');
       expect(body.message).toMatch(/does not accept WebSocket/);
     }
   });
-
 });
 
 describe('WebSocketUpgrades: one scope takes WebSockets, the rest of the server none', () => {
