@@ -140,6 +140,23 @@ describe('sqlite grant store: read cache', () => {
     }
   });
 
+  it('caches a grant when it is first read, not when it is created, so that a burst of creations evicts nothing', async () => {
+    const stores = await open(folder());
+    const now = Date.now();
+    try {
+      const grants = stores.grants as SqliteGrantStore;
+      const read = await create(stores, 'read', now);
+      expect(await grants.findById(read.id, now)).toMatchObject({ id: read.id });
+      expect(grants.cachedGrants).toBe(1);
+      for (let i = 0; i < 20; i++) await create(stores, `burst-${i}`, now);
+      expect(grants.cachedGrants).toBe(1);
+      expect(await grants.findByCode(KIND, read.codeHash!, now)).toMatchObject({ id: read.id });
+      expect(grants.cachedGrants).toBe(1);
+    } finally {
+      await stores.close();
+    }
+  });
+
   it('never answers an expired grant from the cache', async () => {
     const stores = await open(folder());
     const now = Date.now();
