@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { hashCode } from '../../src/core/codes.js';
 import { randomId } from '../../src/core/ids.js';
 import { coreMigrations } from '../../src/store/migrations/core.js';
-import { CodeTakenError, type Stores } from '../../src/store/ports.js';
+import { CodeTakenError, IdTakenError, type Stores } from '../../src/store/ports.js';
 import { codeKey } from '../../src/store/sqlite/code-index.js';
 import type { SqliteGrantStore } from '../../src/store/sqlite/sqlite-grant-store.js';
 import { openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
@@ -111,6 +111,31 @@ describe('sqlite grant store: codes held in memory', () => {
       expect(await stores.grants.findByCode(KIND, sameKey, now)).toBeUndefined();
       // A different hash with the same key counts as taken: the creator draws another code.
       await expect(stores.grants.create({ id: randomId(), kind: KIND, request: {}, ttlMs: 1_000, codeHash: sameKey }, now)).rejects.toBeInstanceOf(CodeTakenError);
+    } finally {
+      await stores.close();
+    }
+  });
+});
+
+describe('sqlite grant store: codes of creations not yet committed', () => {
+  it('counts a code as taken while its insert waits for the group commit, and frees it when the insert fails', async () => {
+    const stores = await open(folder());
+    const now = Date.now();
+    try {
+      const first = await create(stores, 'first', now);
+      const code = hashCode(KIND, 'wanted');
+      // Both in the same turn: the second finds the first's code held by a grant with no row yet.
+      const [queued, rival] = await Promise.allSettled([
+        stores.grants.create({ id: randomId(), kind: KIND, request: {}, ttlMs: 60_000, codeHash: code }, now),
+        stores.grants.create({ id: randomId(), kind: KIND, request: {}, ttlMs: 60_000, codeHash: code }, now),
+      ]);
+      expect(queued.status).toBe('fulfilled');
+      expect(rival.status === 'rejected' && rival.reason).toBeInstanceOf(CodeTakenError);
+      // An insert that fails (its id is taken) leaves its code free for the next creator.
+      const other = hashCode(KIND, 'other');
+      await expect(stores.grants.create({ id: first.id, kind: KIND, request: {}, ttlMs: 60_000, codeHash: other }, now)).rejects.toBeInstanceOf(IdTakenError);
+      const retaken = await stores.grants.create({ id: randomId(), kind: KIND, request: {}, ttlMs: 60_000, codeHash: other }, now);
+      expect((await stores.grants.findByCode(KIND, other, now))?.id).toBe(retaken.id);
     } finally {
       await stores.close();
     }
