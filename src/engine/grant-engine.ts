@@ -81,49 +81,66 @@ export class GrantEngine {
     this.observers.push(observer);
   }
 
-  /** Creates a pending grant, with a unique live code and a secret when asked. */
-  async create<Request>(input: CreateGrantInput<Request>): Promise<CreatedGrant<Request>> {
-    // The count is nearly always fresh: then the place is taken without an await.
-    if (input.capacity) {
-      if (!this.reserveNow(input.kind, input.capacity)) await this.reserveAfterReading(input.kind, input.capacity);
-    } else {
-      this.creating.set(input.kind, (this.creating.get(input.kind) ?? 0) + 1);
-    }
+  /**
+   * Creates a pending grant, with a unique live code and a secret when asked.
+   *
+   * Not an async function: the count is nearly always fresh, and then the place is taken and the
+   * creation started in this call, with no promise and no turn of the microtask queue of its own
+   * (one async layer fewer on every grant created).
+   */
+  create<Request>(input: CreateGrantInput<Request>): Promise<CreatedGrant<Request>> {
     try {
-      return await this.createCounted(input);
+      if (input.capacity) {
+        if (!this.reserveNow(input.kind, input.capacity)) return this.createAfterReserving(input, input.capacity);
+      } else {
+        this.creating.set(input.kind, (this.creating.get(input.kind) ?? 0) + 1);
+      }
+    } catch (error) {
+      // A full capacity refuses here: as a rejected promise, as an async function would have.
+      return Promise.reject(error);
+    }
+    return this.createCounted(input);
+  }
+
+  /** `create` once the live count has been read: it was stale, and the place could not be taken at once. */
+  private async createAfterReserving<Request>(input: CreateGrantInput<Request>, capacity: NonNullable<CreateGrantInput<Request>['capacity']>): Promise<CreatedGrant<Request>> {
+    await this.reserveAfterReading(input.kind, capacity);
+    return this.createCounted(input);
+  }
+
+  /** Creates the grant whose place `create` took, and gives the place back when it is done. */
+  private async createCounted<Request>(input: CreateGrantInput<Request>): Promise<CreatedGrant<Request>> {
+    try {
+      const secret = input.withSecret ? randomToken() : undefined;
+      const id = input.id ?? timeOrderedId(this.clock.now());
+      const secretHash = secret ? hashToken(secret) : null;
+      // Written out, not `{ ...base, codeHash }`: on Node 20's V8 an object spread followed by more
+      // properties takes a slow path (about 8,000 instructions, measured with callgrind), and this
+      // runs on every grant created.
+      const newGrant = (codeHash: string | null) => ({ kind: input.kind, request: input.request, ttlMs: input.ttlMs, id, secretHash, codeHash });
+      if (!input.codeFormat) {
+        const grant = await this.grants.create(newGrant(null), this.clock.now());
+        this.tellCreated(grant);
+        return withSecret({ grant }, secret);
+      }
+      for (let attempt = 0; attempt < CODE_RETRIES; attempt++) {
+        const code = input.codeFormat.generate();
+        try {
+          const grant = await this.grants.create(newGrant(hashCode(input.kind, code)), this.clock.now());
+          this.tellCreated(grant);
+          return withSecret({ grant, code }, secret);
+        } catch (error) {
+          if (!(error instanceof CodeTakenError)) throw error;
+        }
+      }
+      // Ten collisions in a row means the live codes fill the space: the brute-force budget check
+      // at start-up should have refused such a configuration.
+      throw new UnavailableError('No free code could be found; try again shortly.', 'code_space_exhausted');
     } finally {
       const left = this.creating.get(input.kind)! - 1;
       if (left === 0) this.creating.delete(input.kind);
       else this.creating.set(input.kind, left);
     }
-  }
-
-  private async createCounted<Request>(input: CreateGrantInput<Request>): Promise<CreatedGrant<Request>> {
-    const secret = input.withSecret ? randomToken() : undefined;
-    const id = input.id ?? timeOrderedId(this.clock.now());
-    const secretHash = secret ? hashToken(secret) : null;
-    // Written out, not `{ ...base, codeHash }`: on Node 20's V8 an object spread followed by more
-    // properties takes a slow path (about 8,000 instructions, measured with callgrind), and this
-    // runs on every grant created.
-    const newGrant = (codeHash: string | null) => ({ kind: input.kind, request: input.request, ttlMs: input.ttlMs, id, secretHash, codeHash });
-    if (!input.codeFormat) {
-      const grant = await this.grants.create(newGrant(null), this.clock.now());
-      this.tellCreated(grant);
-      return withSecret({ grant }, secret);
-    }
-    for (let attempt = 0; attempt < CODE_RETRIES; attempt++) {
-      const code = input.codeFormat.generate();
-      try {
-        const grant = await this.grants.create(newGrant(hashCode(input.kind, code)), this.clock.now());
-        this.tellCreated(grant);
-        return withSecret({ grant, code }, secret);
-      } catch (error) {
-        if (!(error instanceof CodeTakenError)) throw error;
-      }
-    }
-    // Ten collisions in a row means the live codes fill the space: the brute-force budget check at
-    // start-up should have refused such a configuration.
-    throw new UnavailableError('No free code could be found; try again shortly.', 'code_space_exhausted');
   }
 
   /** The live grant with this id. */
