@@ -1,5 +1,5 @@
 import { hash, timingSafeEqual } from 'node:crypto';
-import { randomBytesPooled } from './random-pool.js';
+import { randomTextPooled } from './random-pool.js';
 
 /**
  * Ids, tokens and their hashes. Every value that grants something is drawn from the operating
@@ -8,7 +8,7 @@ import { randomBytesPooled } from './random-pool.js';
 
 /** A random id of `bytes` bytes (default 16 = 128 bits), base64url without padding. */
 export function randomId(bytes = 16): string {
-  return randomBytesPooled(bytes).toString('base64url');
+  return randomTextPooled(bytes, 'base64url');
 }
 
 /**
@@ -28,7 +28,7 @@ export function isTokenShaped(text: string): boolean {
 
 /** A random bearer token (256 bits), base64url. */
 export function randomToken(bytes = 32): string {
-  return randomBytesPooled(bytes).toString('base64url');
+  return randomTextPooled(bytes, 'base64url');
 }
 
 /** SHA-256 of a token, base64url: what the stores keep instead of the token. */
