@@ -161,7 +161,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   addFormContentTypeParser(app, config.PAIRGATE_BODY_LIMIT);
   await app.register(cookie);
   // WebSockets only where a door asks for them (acceptWebSockets): see WebSocketUpgrades.
-  const webSockets = new WebSocketUpgrades(app.server);
+  const webSockets = new WebSocketUpgrades(app.server, (url) => app.errorShapesByPrefix?.shapeOf(url));
   // Only JSON and forms are accepted as bodies: anything else is a clear 415.
   app.removeContentTypeParser('text/plain');
   // A body refused for a __proto__ key is told so, not as "not valid JSON".

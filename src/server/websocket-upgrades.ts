@@ -4,26 +4,42 @@ import type { Duplex } from 'node:stream';
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import FindMyWay from 'find-my-way';
+import { InvalidRequestError } from '../core/errors.js';
+import { pairgateErrorShape, type ErrorShape } from './error-shapes.js';
 import { API_SECURITY_HEADERS } from './security-headers.js';
 
 /** Largest WebSocket frame accepted (64 KiB); a bigger one closes the connection. */
 export const MAX_WEBSOCKET_PAYLOAD = 64 * 1024;
 
-/** The answer to an upgrade no route accepts: pairgate's error shape, then the connection closes. */
-const REFUSAL_BODY = JSON.stringify({
-  error: 'upgrade_not_accepted',
-  message: 'This address does not accept WebSocket connections. Send the request without an Upgrade header.',
-});
-/** Written on the socket as it is: no route, so no reply; the headers of every machine answer. */
-const REFUSAL = [
-  'HTTP/1.1 400 Bad Request',
-  'connection: close',
-  'content-type: application/json; charset=utf-8',
-  ...Object.entries(API_SECURITY_HEADERS).map(([name, value]) => `${name}: ${value}`),
-  `content-length: ${Buffer.byteLength(REFUSAL_BODY)}`,
-  '',
-  REFUSAL_BODY,
-].join('\r\n');
+/** The refusal of an upgrade no route accepts: 400 `upgrade_not_accepted`. */
+export class UpgradeNotAcceptedError extends InvalidRequestError {
+  constructor() {
+    super('This address does not accept WebSocket connections. Send the request without an Upgrade header.', undefined, 'upgrade_not_accepted');
+  }
+}
+
+/** The error shape of the door owning a request's path (see PathPrefixShapes), if any. */
+export type ShapeOfPath = (url: string) => ErrorShape | undefined;
+
+/**
+ * The answer to an upgrade no route accepts, in `shape`, written on the socket as it is (no route,
+ * so no reply) with the headers of every machine answer; then the connection closes.
+ */
+function refusal(shape: ErrorShape): string {
+  const body = JSON.stringify(shape(new UpgradeNotAcceptedError()));
+  return [
+    'HTTP/1.1 400 Bad Request',
+    'connection: close',
+    'content-type: application/json; charset=utf-8',
+    ...Object.entries(API_SECURITY_HEADERS).map(([name, value]) => `${name}: ${value}`),
+    `content-length: ${Buffer.byteLength(body)}`,
+    '',
+    body,
+  ].join('\r\n');
+}
+
+/** Pairgate's own refusal, made once: the answer outside every door's path prefix. */
+const PAIRGATE_REFUSAL = refusal(pairgateErrorShape);
 
 /**
  * WebSocket upgrades, for the routes that declare `websocket: true` and no other.
@@ -43,7 +59,11 @@ export class WebSocketUpgrades {
   private readonly paths = FindMyWay();
   private accepting = false;
 
-  constructor(server: Server) {
+  /**
+   * @param shapeOf the error shape of the door owning a path, so that a refused upgrade under a
+   * door's prefix (`/mattermost`, ...) is answered in the format its callers read; pairgate's elsewhere.
+   */
+  constructor(server: Server, private readonly shapeOf: ShapeOfPath = () => undefined) {
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head));
   }
 
@@ -68,7 +88,8 @@ export class WebSocketUpgrades {
     }
     // Node has removed its own error listener from an upgraded socket: a reset must not throw.
     socket.on('error', () => socket.destroy());
-    socket.end(REFUSAL);
+    const shape = this.shapeOf(request.url ?? '/');
+    socket.end(shape ? refusal(shape) : PAIRGATE_REFUSAL);
   }
 }
 

@@ -3,7 +3,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { WebSocketUpgrades } from '../../src/server/websocket-upgrades.js';
-import { useListeningApp } from '../helpers/app.js';
+import { createTestApp, useListeningApp, type TestApp } from '../helpers/app.js';
+import { INSTALL_ENV } from '../doors/install/install-helpers.js';
 
 /** Sends `head` (a request's head, CRLF lines) on a raw socket; resolves with all it got back once the server closes it. */
 function rawExchange(base: string, head: string): Promise<string> {
@@ -43,6 +44,28 @@ describe('WebSocket upgrades: taken only by the routes that declare them', () =>
       expect(body.error).toBe('upgrade_not_accepted');
       expect(body.message).toMatch(/does not accept WebSocket/);
     }
+  });
+});
+
+describe('WebSocket upgrades under a door\'s path prefix', () => {
+  let t: TestApp;
+  let base: string;
+  beforeAll(async () => {
+    t = await createTestApp({ ...INSTALL_ENV });
+    base = await t.listen();
+  });
+  afterAll(() => t.close());
+
+  it('are refused in the shape of the door owning the prefix (a Mattermost call response under /mattermost)', async () => {
+    const answer = await rawExchange(base, upgradeHead('GET', '/mattermost/some-installation/socket'));
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer.toLowerCase()).toContain('connection: close');
+    expect(answer).toContain('cache-control: no-store');
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as unknown;
+    expect(body).toEqual({ type: 'error', text: expect.stringMatching(/does not accept WebSocket/), data: { error: 'upgrade_not_accepted' } });
+    // Outside every prefix, pairgate's own shape.
+    const outside = await rawExchange(base, upgradeHead('GET', '/mattermostly'));
+    expect(JSON.parse(outside.slice(outside.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: 'upgrade_not_accepted' });
   });
 });
 
