@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useListeningApp } from '../helpers/app.js';
 import { DEVICE_ENV } from '../doors/device/device-helpers.js';
+import { escapesAreUtf8, parseForm } from '../../src/server/form-body.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const NOT_UTF8 = 'The form body is not valid UTF-8. Percent-encode the UTF-8 bytes of each field, as browsers do, and send it again.';
@@ -46,8 +47,45 @@ describe('a form body whose bytes are not UTF-8', () => {
     expect(((await encoded.json()) as { label: string }).label).toBe(label);
   });
 
+  it('is refused when its percent-escapes are not UTF-8 (caf%E9, Latin-1, was stored as the text "caf%E9")', async () => {
+    const before = await liveGrants();
+    for (const body of ['label=caf%E9', 'label=ok&data%5Bname%5D=%C3', 'label=%C3%A9%FF']) {
+      const response = await fetch(`${server.base}/api/v1/grants`, { method: 'POST', headers: FORM, body });
+      expect(response.status, body).toBe(400);
+      expect(await response.json(), body).toEqual({ error: 'body_not_utf8', message: NOT_UTF8 });
+    }
+    const oauth = await fetch(`${server.base}/oauth/device_authorization`, { method: 'POST', headers: FORM, body: 'client_id=tv-app&scope=caf%E9' });
+    expect(oauth.status).toBe(400);
+    expect(((await oauth.json()) as { error: string }).error).toBe('invalid_request');
+    expect(await liveGrants()).toBe(before);
+  });
+
+  it('keeps a % that starts no escape as it is and decodes the escapes around it (they were all left encoded)', async () => {
+    const response = await fetch(`${server.base}/api/v1/grants`, { method: 'POST', headers: FORM, body: 'label=100%25 %zz%C3%A9 100%' });
+    expect(response.status).toBe(201);
+    expect(await response.json()).toMatchObject({ label: '100% %zzé 100%' });
+  });
+
   it('is told apart from a form too large for the body limit', async () => {
     const response = await server.t.app.inject({ method: 'POST', url: '/api/v1/grants', headers: FORM, payload: `label=${'a'.repeat(2 * 1024 * 1024)}` });
     expect(response.statusCode).toBe(413);
+  });
+});
+
+describe('escapesAreUtf8', () => {
+  it('accepts text without escapes, UTF-8 escapes in any case, and % that starts no escape', () => {
+    for (const text of ['', 'a=b', 'a=%C3%A9', 'a=%c3%a9%E2%9C%93', 'a=100%', 'a=%zz', 'a=%4', 'a=%F0%9F%98%80&b=%41']) expect(escapesAreUtf8(text), text).toBe(true);
+  });
+
+  it('refuses a run of escapes that is not UTF-8: a Latin-1 byte, a cut character, an overlong form, a surrogate', () => {
+    for (const text of ['a=caf%E9', 'a=%C3', 'a=%C3&b=%A9', 'a=%C0%AF', 'a=%ED%A0%80', 'a=ok&b=%FF']) expect(escapesAreUtf8(text), text).toBe(false);
+  });
+});
+
+describe('parseForm', () => {
+  it('parses as the WHATWG standard: + is a space, a name twice is a list, __proto__ is a plain name', () => {
+    const fields = parseForm('a=1+2&b=%C3%A9&a=3&a=4&__proto__=x&empty&c=50%');
+    expect(Object.getPrototypeOf(fields)).toBeNull();
+    expect({ ...fields }).toEqual({ a: ['1 2', '3', '4'], b: 'é', ['__proto__']: 'x', empty: '', c: '50%' });
   });
 });
