@@ -8,11 +8,11 @@ export const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
 
 /**
  * Registers the parser of form bodies on `scope`: the body is read as bytes, refused with
- * BodyNotUtf8Error unless they and its percent-escapes are UTF-8, parsed (parseForm) and marked as form text
- * (`formBody`), so that its fields are converted to the schema's types. Browsers percent-encode
- * every byte outside ASCII, so raw bytes come only from hand-made clients; read as text (as
- * @fastify/formbody, which this replaces, did), a Latin-1 field lost its accented letters to U+FFFD
- * and was stored so.
+ * BodyNotUtf8Error unless its bytes and its percent-escapes are UTF-8, parsed (parseForm) and
+ * marked as form text (`formBody`), so that its fields are converted to the schema's types.
+ * Browsers percent-encode every byte outside ASCII, so raw bytes come only from hand-made clients;
+ * read as text (as @fastify/formbody, which this replaces, did), a Latin-1 field lost its accented
+ * letters to U+FFFD and was stored so.
  */
 export function addFormContentTypeParser(scope: FastifyInstance, bodyLimit: number): void {
   scope.addContentTypeParser(FORM_MEDIA_TYPE, { parseAs: 'buffer', bodyLimit }, (_request, bytes, done) => {

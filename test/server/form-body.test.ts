@@ -49,7 +49,7 @@ describe('a form body whose bytes are not UTF-8', () => {
 
   it('is refused when its percent-escapes are not UTF-8 (caf%E9, Latin-1, was stored as the text "caf%E9")', async () => {
     const before = await liveGrants();
-    for (const body of ['label=caf%E9', 'label=ok&data%5Bname%5D=%C3', 'label=%C3%A9%FF']) {
+    for (const body of ['label=caf%E9', 'label=ok%C3', 'label=%C3%A9%FF']) {
       const response = await fetch(`${server.base}/api/v1/grants`, { method: 'POST', headers: FORM, body });
       expect(response.status, body).toBe(400);
       expect(await response.json(), body).toEqual({ error: 'body_not_utf8', message: NOT_UTF8 });
