@@ -18,8 +18,19 @@ export function randomId(bytes = 16): string {
  * grant in SQLite). The time is not secret; the 128 random bits keep the id unguessable.
  */
 export function timeOrderedId(now = Date.now()): string {
-  return Math.max(0, Math.floor(now)).toString(16).padStart(12, '0') + randomId();
+  const millisecond = Math.max(0, Math.floor(now));
+  if (millisecond !== lastMillisecond) {
+    // A double's hexadecimal text takes V8's slow path (DoubleToRadixCString); at thousands of
+    // creations a second, most share their millisecond with the one before.
+    lastMillisecond = millisecond;
+    lastTimePrefix = millisecond.toString(16).padStart(12, '0');
+  }
+  return lastTimePrefix + randomId();
 }
+
+/** The millisecond of the last time-ordered id, and its 12 hex digits. */
+let lastMillisecond = -1;
+let lastTimePrefix = '';
 
 /** Whether `text` has the shape of a `randomToken()` of 32 bytes (43 base64url characters): anything else need not be looked up. */
 export function isTokenShaped(text: string): boolean {

@@ -21,6 +21,13 @@ describe('ids and tokens', () => {
     expect(sameInstant.size).toBe(1_000);
   });
 
+  it('writes each id\'s own millisecond, whatever time the id before it had', () => {
+    const prefix = (now: number): string => timeOrderedId(now).slice(0, 12);
+    for (const now of [1_700_000_000_000, 1_700_000_000_000.9, 1_700_000_000_001, 1_000, 1_700_000_000_000, 0, -5, 0xffff_ffff_ffff]) {
+      expect(prefix(now)).toBe(Math.max(0, Math.floor(now)).toString(16).padStart(12, '0'));
+    }
+  });
+
   it('tells a token-shaped string (what randomToken makes) from anything else', () => {
     for (let i = 0; i < 100; i++) expect(isTokenShaped(randomToken())).toBe(true);
     for (const other of ['', 'x'.repeat(42), 'x'.repeat(44), `${'x'.repeat(42)}=`, `${'x'.repeat(42)}+`, `${'x'.repeat(42)}\n`, randomToken(16)]) expect(isTokenShaped(other)).toBe(false);

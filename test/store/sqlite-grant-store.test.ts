@@ -9,7 +9,7 @@ import { coreMigrations } from '../../src/store/migrations/core.js';
 import { CodeTakenError, IdTakenError, type Stores } from '../../src/store/ports.js';
 import { codeKey } from '../../src/store/sqlite/code-index.js';
 import type { SqliteGrantStore } from '../../src/store/sqlite/sqlite-grant-store.js';
-import { openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
+import { NEW_DATABASE_PAGE_SIZE, openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
 
 const KIND = 'test';
 const folder = (): string => mkdtempSync(join(tmpdir(), 'pairgate-sqlite-store-'));
@@ -31,6 +31,48 @@ describe('sqlite grant store: indexes', () => {
     } finally {
       file.close();
     }
+  });
+});
+
+describe('sqlite grant store: page size', () => {
+  const pageSize = (dataDir: string): number => {
+    const file = new BetterSqlite3(join(dataDir, 'pairgate.db'), { readonly: true });
+    try {
+      return file.pragma('page_size', { simple: true }) as number;
+    } finally {
+      file.close();
+    }
+  };
+
+  it('makes a new database with 16 KiB pages', async () => {
+    const dataDir = folder();
+    await (await open(dataDir)).close();
+    expect(NEW_DATABASE_PAGE_SIZE).toBe(16_384);
+    expect(pageSize(dataDir)).toBe(NEW_DATABASE_PAGE_SIZE);
+  });
+
+  it('keeps the page size of a database made with SQLite\'s default, and its grants', async () => {
+    const dataDir = folder();
+    // A database as releases before the larger pages made it: 4 KiB pages, WAL.
+    const old = new BetterSqlite3(join(dataDir, 'pairgate.db'));
+    old.pragma('page_size = 4096');
+    old.pragma('journal_mode = WAL');
+    old.close();
+    const now = Date.now();
+    const first = await open(dataDir);
+    const made = await create(first, 'kept', now);
+    await first.close();
+    expect(pageSize(dataDir)).toBe(4096);
+
+    const second = await open(dataDir);
+    try {
+      expect((await second.grants.findByCode(KIND, hashCode(KIND, 'kept'), now))?.id).toBe(made.id);
+      await create(second, 'another', now);
+      expect(await second.grants.findByCode(KIND, hashCode(KIND, 'another'), now)).toBeDefined();
+    } finally {
+      await second.close();
+    }
+    expect(pageSize(dataDir)).toBe(4096);
   });
 });
 
