@@ -34,6 +34,24 @@ describe('sqlite grant store: indexes', () => {
   });
 });
 
+describe('sqlite grant store: the insert of a new grant', () => {
+  it('writes every column of the new grant\'s row, the constant ones as the insert\'s literals', async () => {
+    const dataDir = folder();
+    const stores = await open(dataDir);
+    await stores.grants.create({ id: 'grant-1', kind: KIND, request: { label: 'row' }, ttlMs: 60_000, codeHash: 'code-hash', secretHash: 'secret-hash' }, 1_000);
+    await stores.close();
+    const file = new BetterSqlite3(join(dataDir, 'pairgate.db'), { readonly: true });
+    try {
+      expect(file.prepare('select * from grants').all()).toEqual([{
+        id: 'grant-1', kind: KIND, state: 'pending', code_hash: 'code-hash', secret_hash: 'secret-hash', request: '{"label":"row"}',
+        result: null, attempts: 0, version: 1, created_at: 1_000, updated_at: 1_000, expires_at: 61_000,
+      }]);
+    } finally {
+      file.close();
+    }
+  });
+});
+
 describe('sqlite grant store: page size', () => {
   const pageSize = (dataDir: string): number => {
     const file = new BetterSqlite3(join(dataDir, 'pairgate.db'), { readonly: true });

@@ -9,18 +9,21 @@ import type { GrantRow } from '../grant-rows.js';
  * write is one conditional statement, so compare-and-set and single-use hold without locks.
  */
 
+/** The columns of a new grant's row that are the same for every new grant. */
+export const NEW_GRANT_CONSTANTS = { state: 'pending', result: null, attempts: 0, version: 1 } as const;
+
 /** The row of a new pending grant. */
 export function newGrantRow(grant: NewGrant & { id: string }, now: number): GrantRow {
   return {
     id: grant.id,
     kind: grant.kind,
-    state: 'pending',
+    state: NEW_GRANT_CONSTANTS.state,
     code_hash: grant.codeHash ?? null,
     secret_hash: grant.secretHash ?? null,
     request: JSON.stringify(grant.request ?? null),
-    result: null,
-    attempts: 0,
-    version: 1,
+    result: NEW_GRANT_CONSTANTS.result,
+    attempts: NEW_GRANT_CONSTANTS.attempts,
+    version: NEW_GRANT_CONSTANTS.version,
     created_at: now,
     updated_at: now,
     expires_at: now + grant.ttlMs,
