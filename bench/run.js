@@ -13,7 +13,7 @@ import { pinningNote } from './lib/pinning.js';
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '50' },
     waiters: { type: 'string', default: '1000' },
     'live-grants': { type: 'string', default: '100000' },
@@ -24,7 +24,7 @@ const { values: args } = parseArgs({
 });
 if (args.help) {
   console.log('usage: npm run bench -- [--duration S] [--rounds N] [--connections N] [--waiters N] [--live-grants N]');
-  console.log('       each throughput figure is the median of N rounds (default 3), baseline and pairgate alternating');
+  console.log('       each ratio is the median of N rounds (default 5) of baseline and pairgate run back to back, the order reversed every other round');
   console.log('       npm run bench -- --store sqlite,postgres,redis [--nodes 2]   (the stores side by side: bench/stores.js)');
   process.exit(0);
 }
@@ -54,11 +54,24 @@ function median(runs) {
   return [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)];
 }
 
+/** The median of numbers. */
+function medianOf(values) {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+}
+
+/** Per-round ratios as percentages, for the line that shows their spread. */
+function percentages(values) {
+  return values.map((value) => `${(value * 100).toFixed(0)}%`).join(' ');
+}
+
 /**
  * One load shape, run against the bare baseline and then pairgate, so that both servers get the
  * same requests from the same client: paths that change per request cost autocannon more than a
- * fixed one, and that cost must not count against either server. The two alternate for `rounds`
- * rounds and the medians are compared, since a shared machine's speed drifts from second to second.
+ * fixed one, and that cost must not count against either server. The servers take turns for
+ * `rounds` rounds, in the reverse order every other round, and each round's pairgate figure is
+ * divided by the same round's baseline: the ratio reported is the median of those paired ratios.
+ * A shared machine's speed drifts by half from one minute to the next, and a ratio of two medians
+ * could take bare's from a fast minute and pairgate's from a slow one; a pair ran seconds apart.
  * Returns pairgate's ratio to bare, and the floor's when the floor ran too.
  */
 async function pair(name, bare, pairgate, shape, floor) {
@@ -66,31 +79,35 @@ async function pair(name, bare, pairgate, shape, floor) {
   const floors = [];
   const measured = [];
   for (let round = 0; round < rounds; round++) {
-    baselines.push(await load({ ...shape(bare.url), duration, connections, pid: bare.pid }));
-    if (floor) floors.push(await load({ ...shape(floor.url), duration, connections, pid: floor.pid }));
-    measured.push(await load({ ...shape(pairgate.url), duration, connections, pid: pairgate.pid }));
+    const turns = [[bare, baselines], ...(floor ? [[floor, floors]] : []), [pairgate, measured]];
+    if (round % 2 === 1) turns.reverse();
+    for (const [server, results] of turns) results.push(await load({ ...shape(server.url), duration, connections, pid: server.pid }));
   }
-  const baseline = median(baselines);
-  const result = median(measured);
-  console.log(row(`  bare fastify, same requests`, baseline));
-  const floorResult = floor ? median(floors) : undefined;
-  if (floorResult) printFloor(floorResult, baseline, result);
-  console.log(row(name, result, baseline));
+  const paired = (results, i, by) => (by === 'cpu' ? baselines[i].cpuUs / results[i].cpuUs : results[i].rps / baselines[i].rps);
+  const ratios = measured.map((_, i) => paired(measured, i));
+  const cpuRatios = measured.map((_, i) => paired(measured, i, 'cpu'));
+  const floorRatios = floors.map((_, i) => paired(floors, i));
+  console.log(row(`  bare fastify, same requests`, median(baselines)));
+  if (floor) printFloor(median(floors), median(baselines), floorRatios, floors.map((_, i) => paired(floors, i, 'cpu')), floors.map((f, i) => measured[i].rps / f.rps));
+  console.log(row(name, median(measured), median(baselines)));
   // The same comparison by server CPU per request (one core's capacity), steadier on a busy machine.
-  console.log(`  ${''.padEnd(32)} by server CPU per request: ${((baseline.cpuUs / result.cpuUs) * 100).toFixed(0)}% of bare`);
-  return { ratio: result.rps / baseline.rps, floorRatio: floorResult ? floorResult.rps / baseline.rps : undefined };
+  console.log(`  ${''.padEnd(32)} paired rounds: ${percentages(ratios)} -> ${(medianOf(ratios) * 100).toFixed(0)}% of bare; by server CPU per request ${(medianOf(cpuRatios) * 100).toFixed(0)}%`);
+  return { ratio: medianOf(ratios), floorRatio: floor ? medianOf(floorRatios) : undefined };
 }
 
-/** The creation floor's row (bench/lib/floor-server.js), and where pairgate stands between it and bare. */
-function printFloor(floor, baseline, result) {
-  console.log(row('  floor: required parts only', floor, baseline));
-  console.log(`  ${''.padEnd(32)} by server CPU per request: ${((baseline.cpuUs / floor.cpuUs) * 100).toFixed(0)}% of bare; pairgate is at ${((result.rps / floor.rps) * 100).toFixed(0)}% of the floor`);
+/**
+ * The creation floor's row (bench/lib/floor-server.js), its paired ratios to bare (by req/s and by
+ * CPU), and where pairgate stands between it and bare (pairgate's rate over the floor's, per round).
+ */
+function printFloor(floorRun, baselineRun, ratios, cpuRatios, pairgateOverFloor) {
+  console.log(row('  floor: required parts only', floorRun, baselineRun));
+  console.log(`  ${''.padEnd(32)} paired rounds: ${percentages(ratios)} -> ${(medianOf(ratios) * 100).toFixed(0)}% of bare; by server CPU per request ${(medianOf(cpuRatios) * 100).toFixed(0)}%; pairgate is at ${(medianOf(pairgateOverFloor) * 100).toFixed(0)}% of the floor`);
 }
 
 async function throughput(pairgate, bare, floor) {
-  console.log(`\nthroughput (median of ${rounds} rounds of ${duration} s, ${connections} connections; autocannon in another process)`);
+  console.log(`\nthroughput (${rounds} rounds of ${duration} s per server, ${connections} connections; autocannon in another process; rows show the median round)`);
   console.log(pinningNote());
-  console.log('each pairgate route follows the bare Fastify baseline run with the same requests; the ratio compares the two');
+  console.log('each pairgate route runs beside the bare Fastify baseline with the same requests, round by round; each ratio is the median of the rounds\' ratios');
   console.log('creation also runs the floor: Fastify with only the parts every creation requires (security headers, rate limit,');
   console.log('schemas, random code/id/secret and their hashes, one SQLite row in group commits): no engine, no uniqueness, no cache');
   const create = await pair('POST /api/v1/grants (create)', bare, pairgate, (url) => ({ url: `${url}/api/v1/grants`, method: 'POST', body: { label: 'bench' } }), floor);
