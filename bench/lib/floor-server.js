@@ -23,7 +23,7 @@ import { API_SECURITY_HEADERS } from '../../dist/server/security-headers.js';
 const TTL_MS = 600_000;
 const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-floor-'));
 const sqlite = new Database(join(dataDir, 'floor.db'));
-// As pairgate's store sets them (sqlite-stores.ts): 16 KiB pages, one owner, WAL, no fsync per commit.
+// As pairgate's store sets them (sqlite-stores.ts): 4 KiB pages, one owner, WAL, no fsync per commit.
 sqlite.pragma(`page_size = ${NEW_DATABASE_PAGE_SIZE}`);
 sqlite.pragma('locking_mode = EXCLUSIVE');
 sqlite.pragma('journal_mode = WAL');
