@@ -33,13 +33,21 @@ export function setQuery(db: DurableDb, key: string, value: string, expiresAt: n
     .onConflict((oc) => oc.column('key').doUpdateSet({ value, expires_at: expiresAt }));
 }
 
-/** Sets `key` unless a live entry holds it (an expired one is taken over); returns the key when set. */
-export function setIfAbsentQuery(db: DurableDb, key: string, value: string, expiresAt: number, now: number) {
+/**
+ * Sets `key` unless a live entry holds it (an expired one is taken over), returning nothing: the
+ * count of rows it changed (1 or 0) says whether it set the key. For SQLite, where RETURNING costs
+ * a statement journal (about 1.2 us a statement with 4 KiB pages, 14 us with 8 KiB or more).
+ */
+export function setIfAbsentWrite(db: DurableDb, key: string, value: string, expiresAt: number, now: number) {
   return db
     .insertInto('ephemeral')
     .values({ key, value, expires_at: expiresAt })
-    .onConflict((oc) => oc.column('key').doUpdateSet({ value, expires_at: expiresAt }).where('ephemeral.expires_at', '<=', now))
-    .returning('key');
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value, expires_at: expiresAt }).where('ephemeral.expires_at', '<=', now));
+}
+
+/** Sets `key` unless a live entry holds it (an expired one is taken over); returns the key when set. */
+export function setIfAbsentQuery(db: DurableDb, key: string, value: string, expiresAt: number, now: number) {
+  return setIfAbsentWrite(db, key, value, expiresAt, now).returning('key');
 }
 
 /** Deletes `key`, returning what it held (the caller checks its end). */

@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Compilable } from 'kysely';
 import type { DurableDb } from '../durable-schema.js';
-import { deleteEntryQuery, incrementQuery, listQuery, prefixEnd, setIfAbsentQuery, setQuery, takeQuery } from '../sql/ephemeral-queries.js';
+import { deleteEntryQuery, incrementQuery, listQuery, prefixEnd, setIfAbsentWrite, setQuery, takeQuery } from '../sql/ephemeral-queries.js';
 import { SqlEphemeralStore } from '../sql/sql-ephemeral-store.js';
 import { CompiledStatement } from './compiled-statement.js';
 import { ReadCache } from './read-cache.js';
@@ -86,7 +86,7 @@ function ephemeralStatements(db: DurableDb, sqlite: BetterSqlite3.Database) {
   return {
     increment: prepare(incrementQuery(db, KEY, VALUE, expires, now)),
     set: prepare(setQuery(db, KEY, VALUE, expires)),
-    setIfAbsent: prepare(setIfAbsentQuery(db, KEY, VALUE, expires, now)),
+    setIfAbsent: prepare(setIfAbsentWrite(db, KEY, VALUE, expires, now)),
     take: prepare(takeQuery(db, KEY)),
     delete: prepare(deleteEntryQuery(db, KEY)),
     list: prepare(listQuery(db, KEY, END, now)),
@@ -157,8 +157,8 @@ export class SqliteEphemeralStore extends SqlEphemeralStore {
   }
 
   override async setIfAbsent(key: string, value: string, ttlMs: number, now: number): Promise<boolean> {
-    // No row came back: a live holder kept the key.
-    return this.writing(key, () => this.statements.setIfAbsent.first([key, value, now + ttlMs, now, '']) !== undefined, () => super.setIfAbsent(key, value, ttlMs, now));
+    // No row changed: a live holder kept the key (the upsert's update found it unexpired).
+    return this.writing(key, () => this.statements.setIfAbsent.run([key, value, now + ttlMs, now, '']) === 1, () => super.setIfAbsent(key, value, ttlMs, now));
   }
 
   override async take(key: string, now: number): Promise<string | undefined> {

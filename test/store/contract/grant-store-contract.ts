@@ -350,6 +350,14 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
       expect((await e.list(prefix, clock.now())).map((x) => x.key)).toEqual([`${prefix}b`, `${prefix}n`]);
       clock.advance(600);
       expect(await e.get(`${prefix}b`, clock.now())).toBeUndefined();
+      // Of callers at once, exactly one sets a key; an expired holder is taken over, and a live one kept.
+      const racers = await Promise.all(Array.from({ length: 20 }, (_, i) => e.setIfAbsent(`${prefix}r`, `v${i}`, 1_000, clock.now())));
+      expect(racers.filter(Boolean)).toHaveLength(1);
+      expect(await e.get(`${prefix}r`, clock.now())).toBe(`v${racers.indexOf(true)}`);
+      clock.advance(1_001);
+      expect(await e.setIfAbsent(`${prefix}r`, 'after', 1_000, clock.now())).toBe(true);
+      expect(await e.setIfAbsent(`${prefix}r`, 'late', 1_000, clock.now())).toBe(false);
+      expect(await e.get(`${prefix}r`, clock.now())).toBe('after');
     });
   });
 }
