@@ -1,6 +1,6 @@
 /**
  * A bounded map of recent reads, for stores whose process is the only writer of the data underneath
- * (SQLite with its exclusive lock). Filled only by reads, which better-sqlite3 makes synchronous, and
+ * (SQLite, whose data folder one server owns). Filled only by reads, which better-sqlite3 makes synchronous, and
  * emptied for a key after every write to it: a cached value is therefore always what the database
  * held at a moment no later write has passed, and a write is visible to every read that starts after
  * the write has returned. Eviction is first in, first out: entries live minutes at most, so recency

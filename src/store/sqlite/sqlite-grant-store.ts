@@ -27,7 +27,7 @@ export type GrantRowWriter = (row: GrantRow) => Promise<unknown>;
 
 /**
  * Grants in SQLite, for the embedded default. The process is the database's only writer (see
- * `takeOwnership`), which lets it keep two things in memory exactly:
+ * `lockDataFolder` in sqlite-stores.ts), which lets it keep two things in memory exactly:
  * - which grant holds each live code (`CodeIndex`), instead of a database index whose random keys
  *   dirtied a random page on every insert;
  * - the grants read recently (`ReadCache`), so the look-ups, waits and pages that read a grant

@@ -9,6 +9,7 @@ import type { Stores } from '../ports.js';
 import type { GrantRow } from '../grant-rows.js';
 import { NEW_GRANT_CONSTANTS } from '../sql/grant-queries.js';
 import { ConfigError, ConflictError } from '../../core/errors.js';
+import { BackgroundCheckpoint } from './background-checkpoint.js';
 import { BatchedInsert } from './batched-insert.js';
 import { SqliteEphemeralStore } from './sqlite-ephemeral-store.js';
 import { SqliteGrantStore } from './sqlite-grant-store.js';
@@ -144,23 +145,25 @@ function choosePageSize(sqlite: BetterSqlite3.Database): void {
   sqlite.pragma(`page_size = ${NEW_DATABASE_PAGE_SIZE}`);
 }
 
+/** The file beside the database whose lock says which server owns the data folder. */
+export const LOCK_FILE = 'pairgate.lock';
+
 /**
- * Makes this process the only user of the database file. One server owns its data folder: with the
- * lock held for the connection's life, SQLite skips the shared-memory index and the file locks it
- * would otherwise take around every statement (two system calls per read), and a second server
- * pointed at the same folder fails at once with a clear error instead of queueing behind the first.
- * The locking mode must be set before WAL is switched on for SQLite to keep the WAL index in memory.
+ * Makes this process the only server of the data folder, for as long as the returned connection
+ * stays open. The stores keep which grant holds each code, and the grants and entries read
+ * recently, in memory, which only the database's one writer can do; a second server pointed at the
+ * same folder fails at once with a clear error instead. The lock is SQLite's exclusive lock (a
+ * byte-range lock, which the system drops when the process ends, however it ends) on a file of
+ * its own: the database itself is shared with the thread that checkpoints it (BackgroundCheckpoint).
  */
-function takeOwnership(sqlite: BetterSqlite3.Database, dataDir: string): void {
-  choosePageSize(sqlite);
-  sqlite.pragma('locking_mode = EXCLUSIVE');
-  sqlite.pragma('busy_timeout = 0');
+function lockDataFolder(dataDir: string): BetterSqlite3.Database {
+  const lock = new BetterSqlite3(join(dataDir, LOCK_FILE), { timeout: 0 });
   try {
-    sqlite.pragma('journal_mode = WAL');
+    lock.pragma('locking_mode = EXCLUSIVE');
     // A write transaction takes the exclusive lock, which then stays until the connection closes.
-    sqlite.exec('BEGIN EXCLUSIVE; COMMIT');
+    lock.exec('BEGIN EXCLUSIVE; COMMIT');
   } catch (error) {
-    sqlite.close();
+    lock.close();
     if ((error as { code?: string }).code?.startsWith('SQLITE_BUSY')) {
       // A conflict the operator settles (a 4xx: `serve` exits 2, as for other settings to change).
       throw new ConflictError(
@@ -170,7 +173,21 @@ function takeOwnership(sqlite: BetterSqlite3.Database, dataDir: string): void {
     }
     throw error;
   }
-  sqlite.pragma('busy_timeout = 5000');
+  return lock;
+}
+
+/** Opens the database file in WAL mode, made with `NEW_DATABASE_PAGE_SIZE` pages when new. */
+function openDatabase(filename: string): BetterSqlite3.Database {
+  const sqlite = new BetterSqlite3(filename);
+  try {
+    choosePageSize(sqlite);
+    sqlite.pragma('journal_mode = WAL');
+    adoptCopy(sqlite);
+  } catch (error) {
+    sqlite.close();
+    throw error;
+  }
+  return sqlite;
 }
 
 /** Opens (creating if needed) the SQLite database, applies migrations and returns the stores. */
@@ -180,14 +197,16 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     filename = join(options.dataDir, 'pairgate.db');
   }
-  if (filename !== ':memory:') refuseForeignWal(filename);
-  let sqlite: BetterSqlite3.Database | undefined;
+  let lock: BetterSqlite3.Database | undefined;
+  let sqlite: BetterSqlite3.Database;
   try {
-    sqlite = new BetterSqlite3(filename);
-    takeOwnership(sqlite, options.dataDir);
-    adoptCopy(sqlite);
+    if (filename !== ':memory:') {
+      lock = lockDataFolder(options.dataDir);
+      refuseForeignWal(filename);
+    }
+    sqlite = openDatabase(filename);
   } catch (error) {
-    if (sqlite?.open) sqlite.close();
+    lock?.close();
     throw explainOpenError(error, filename);
   }
   // NORMAL syncs at checkpoints, safe against crashes of the process (not of the OS mid-checkpoint),
@@ -201,8 +220,11 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
   } catch (error) {
     // Closed, so that a caller that handles the failure is left holding no lock on the folder.
     await db.destroy().catch(() => undefined);
+    lock?.close();
     throw explainOpenError(error, filename);
   }
+  // A file's WAL is copied into it on a thread of its own (an in-memory database has no WAL).
+  const checkpoint = lock ? new BackgroundCheckpoint(sqlite, filename) : undefined;
   const ephemeral = new SqliteEphemeralStore(db, statements);
   // Kysely builds the insert once; better-sqlite3 runs it in group commits. Nothing is returned:
   // the row written is the row the store already has.
@@ -228,7 +250,9 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
       if (filename !== ':memory:') checkFreeSpace(options.dataDir);
     },
     async close() {
+      await checkpoint?.stop();
       await db.destroy();
+      lock?.close();
     },
   };
 }
