@@ -40,6 +40,12 @@ async function writeRows(sqlite: BetterSqlite3.Database, rows: number): Promise<
   }
 }
 
+/** Waits until `check` holds, for up to 10 s (the thread runs every 100 ms, slower on a busy machine). */
+async function eventually(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
 afterEach(async () => {
   for (const { sqlite, checkpoint } of opened.splice(0)) {
     await checkpoint.stop();
@@ -53,7 +59,7 @@ describe('BackgroundCheckpoint', () => {
     // 80 MiB of rows without a pause: SQLite itself would not checkpoint before the backstop
     // (62 MiB of 4 KiB pages), and a WAL that never starts again would grow up to there.
     await writeRows(sqlite, 10_000);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await eventually(() => statSync(filename).size > 75 * MiB);
     expect(BACKSTOP_CHECKPOINT_PAGES * 4096).toBeGreaterThan(60 * MiB);
     expect(statSync(`${filename}-wal`).size).toBeLessThan(40 * MiB);
     // The rows are in the database file itself, not only in the WAL.
@@ -68,7 +74,7 @@ describe('BackgroundCheckpoint', () => {
     const { sqlite, checkpoint, filename } = walDatabase();
     await writeRows(sqlite, 500); // 4 MiB: under the WAL length from which the server's thread takes part
     const before = statSync(filename).size;
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await eventually(() => statSync(filename).size - before > 3.5 * MiB);
     expect(statSync(filename).size - before).toBeGreaterThan(3.5 * MiB);
     expect(checkpoint.finishedRounds).toBe(0);
   });

@@ -136,6 +136,9 @@ export class BackgroundCheckpoint {
   /** Stops the thread and waits for it to close its connection. */
   async stop(): Promise<void> {
     this.stopping = true;
+    // Referenced again, or an event loop with nothing else to do would end before the thread
+    // has closed its connection, leaving this promise unsettled (Node's exit code 13).
+    this.worker.ref();
     this.worker.postMessage('stop');
     await this.exited;
   }

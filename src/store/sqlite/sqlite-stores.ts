@@ -1,5 +1,5 @@
 import { accessSync, constants, mkdirSync, statfsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { Database, MigrationSet } from '../durable-schema.js';
@@ -76,7 +76,8 @@ function explainOpenError(error: unknown, filename: string): unknown {
       ? 'it is on a read-only file system, which no change of owner or mode can make writable: point --data-dir or PAIRGATE_DATA_DIR at a folder on a writable disk'
       : `let the user running pairgate (uid ${process.getuid?.() ?? '?'}) write to the folder and to the pairgate.db files in it (chown), or choose another folder`;
   const reason = `${(error as Error).message} (${code})`;
-  return Object.assign(new ConfigError('PAIRGATE_DATA_DIR', `cannot write the database ${filename}: ${reason}; ${remedy}`), { cause: error });
+  const file = basename(filename) === LOCK_FILE ? 'the lock file' : 'the database';
+  return Object.assign(new ConfigError('PAIRGATE_DATA_DIR', `cannot write ${file} ${filename}: ${reason}; ${remedy}`), { cause: error });
 }
 
 /** Free space below which the data folder's disk counts as full: SQLite then fails its writes. */
@@ -164,16 +165,21 @@ function lockDataFolder(dataDir: string): BetterSqlite3.Database {
     lock.exec('BEGIN EXCLUSIVE; COMMIT');
   } catch (error) {
     lock.close();
-    if ((error as { code?: string }).code?.startsWith('SQLITE_BUSY')) {
-      // A conflict the operator settles (a 4xx: `serve` exits 2, as for other settings to change).
-      throw new ConflictError(
-        `The data folder ${dataDir} is in use by another pairgate server. Stop it, or give this one its own folder with --data-dir.`,
-        'data_dir_in_use',
-      );
-    }
-    throw error;
+    throw isBusy(error) ? folderInUse(dataDir) : error;
   }
   return lock;
+}
+
+function isBusy(error: unknown): boolean {
+  return (error as { code?: string }).code?.startsWith('SQLITE_BUSY') === true;
+}
+
+/** A conflict the operator settles (a 4xx: `serve` exits 2, as for other settings to change). */
+function folderInUse(dataDir: string): ConflictError {
+  return new ConflictError(
+    `The data folder ${dataDir} is in use by another pairgate server. Stop it, or give this one its own folder with --data-dir.`,
+    'data_dir_in_use',
+  );
 }
 
 /** Opens the database file in WAL mode, made with `NEW_DATABASE_PAGE_SIZE` pages when new. */
@@ -197,17 +203,25 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     filename = join(options.dataDir, 'pairgate.db');
   }
-  let lock: BetterSqlite3.Database | undefined;
   let sqlite: BetterSqlite3.Database;
   try {
-    if (filename !== ':memory:') {
-      lock = lockDataFolder(options.dataDir);
-      refuseForeignWal(filename);
-    }
+    if (filename !== ':memory:') refuseForeignWal(filename);
     sqlite = openDatabase(filename);
   } catch (error) {
-    lock?.close();
-    throw explainOpenError(error, filename);
+    // Busy: a server of an earlier version, which held the database file itself exclusively.
+    throw isBusy(error) ? folderInUse(options.dataDir) : explainOpenError(error, filename);
+  }
+  // Taken once the database has opened, so that a folder pairgate cannot write is reported on the
+  // database file, as before the lock had a file of its own; nothing is written before it is held
+  // (bar clearing the mark of a restored copy, which any server opening it would do).
+  let lock: BetterSqlite3.Database | undefined;
+  if (filename !== ':memory:') {
+    try {
+      lock = lockDataFolder(options.dataDir);
+    } catch (error) {
+      sqlite.close();
+      throw explainOpenError(error, join(options.dataDir, LOCK_FILE));
+    }
   }
   // NORMAL syncs at checkpoints, safe against crashes of the process (not of the OS mid-checkpoint),
   // the usual trade for an embedded server.
