@@ -79,6 +79,26 @@ describe('BackgroundCheckpoint', () => {
     expect(checkpoint.finishedRounds).toBe(0);
   });
 
+  it("keeps going when the server thread's share fails, and says why", async () => {
+    const { sqlite, checkpoint, filename } = walDatabase();
+    // A checkpoint that fails for real (a full disk, a broken file) cannot be arranged here: the
+    // server thread's pragma is made to throw, the thread's own checkpoints stay real.
+    const pragma = sqlite.pragma.bind(sqlite);
+    sqlite.pragma = ((source: string, options?: BetterSqlite3.PragmaOptions) => {
+      if (source.startsWith('wal_checkpoint')) throw new Error('disk I/O error');
+      return pragma(source, options);
+    }) as typeof sqlite.pragma;
+    await writeRows(sqlite, 3_000); // 24 MiB: past the WAL length from which the server thread takes part
+    await eventually(() => checkpoint.lastError !== undefined);
+    expect(checkpoint.lastError).toBe('disk I/O error');
+    expect(checkpoint.finishedRounds).toBe(0);
+    // The background thread goes on copying.
+    const before = statSync(filename).size;
+    await writeRows(sqlite, 500);
+    await eventually(() => statSync(filename).size - before > 3.5 * MiB);
+    expect(statSync(filename).size - before).toBeGreaterThan(3.5 * MiB);
+  }, 60_000);
+
   it('leaves the checkpoints to SQLite again once stopped', async () => {
     const { sqlite, checkpoint } = walDatabase();
     expect(sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(BACKSTOP_CHECKPOINT_PAGES);

@@ -212,8 +212,9 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
     throw isBusy(error) ? folderInUse(options.dataDir) : explainOpenError(error, filename);
   }
   // Taken once the database has opened, so that a folder pairgate cannot write is reported on the
-  // database file, as before the lock had a file of its own; nothing is written before it is held
-  // (bar clearing the mark of a restored copy, which any server opening it would do).
+  // database file, as before the lock had a file of its own. Before it is held, only what any server
+  // opening the folder writes first can be written: a new file's header and WAL mode, and the
+  // cleared mark of a restored copy; the migrations wait for it.
   let lock: BetterSqlite3.Database | undefined;
   if (filename !== ':memory:') {
     try {
