@@ -45,6 +45,17 @@ export interface NewGrant<Request = unknown> {
   secretHash?: string | null;
   /** A chosen id; random when absent. */
   id?: string;
+  /**
+   * Who creates it (a client network), recorded with the grant where a door caps how many live
+   * grants one creator may hold (see `ownerCap`).
+   */
+  owner?: string | null;
+  /**
+   * The most live grants of this kind `owner` may hold, this one included. Honoured by a store that
+   * counts owners itself (`GrantStore.countsOwners`), which refuses past it with OwnerCapError;
+   * other stores record `owner` only, and the door keeps the cap its own way.
+   */
+  ownerCap?: number;
 }
 
 /** A change to a grant, applied only if its version still matches (compare-and-set). */

@@ -23,6 +23,11 @@ export interface CreateGrantInput<Request> {
    * created at once on this node never pass the cap together (see countLive for other nodes).
    */
   capacity?: { max: number; refuse: () => Error };
+  /**
+   * Who creates it and the most live grants of this kind it may hold (NewGrant.owner, ownerCap):
+   * a store that `countsOwners` refuses past `max` with OwnerCapError, exactly.
+   */
+  owner?: { id: string; max: number };
 }
 
 /** A new grant with its code and secret in clear: the only time they exist outside a hash. */
@@ -76,6 +81,14 @@ export class GrantEngine {
     readonly clock: Clock,
   ) {}
 
+  /**
+   * Whether the store keeps `CreateGrantInput.owner` caps itself (see GrantStore.countsOwners);
+   * without it, a door that caps creators keeps the cap its own way.
+   */
+  get countsOwners(): boolean {
+    return this.grants.countsOwners === true;
+  }
+
   /** Registers an observer of creations and transitions. */
   observe(observer: GrantObserver): void {
     this.observers.push(observer);
@@ -117,7 +130,9 @@ export class GrantEngine {
       // Written out, not `{ ...base, codeHash }`: on Node 20's V8 an object spread followed by more
       // properties takes a slow path (about 8,000 instructions, measured with callgrind), and this
       // runs on every grant created.
-      const newGrant = (codeHash: string | null) => ({ kind: input.kind, request: input.request, ttlMs: input.ttlMs, id, secretHash, codeHash });
+      const owner = input.owner?.id ?? null;
+      const ownerCap = input.owner?.max;
+      const newGrant = (codeHash: string | null) => ({ kind: input.kind, request: input.request, ttlMs: input.ttlMs, id, secretHash, codeHash, owner, ownerCap });
       if (!input.codeFormat) {
         const grant = await this.grants.create(newGrant(null), this.clock.now());
         this.tellCreated(grant);

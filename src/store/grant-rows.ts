@@ -14,6 +14,8 @@ export interface GrantRow {
   created_at: number | string;
   updated_at: number | string;
   expires_at: number | string;
+  /** Who created the grant, where its door caps live grants per creator (NewGrant.owner). */
+  owner: string | null;
 }
 
 /** The `ephemeral` table row. */

@@ -22,11 +22,31 @@ export class IdTakenError extends Error {
   }
 }
 
+/**
+ * Thrown by `GrantStore.create` of a store that counts owners (`countsOwners`) when the grant's
+ * owner already holds `ownerCap` live grants of its kind.
+ */
+export class OwnerCapError extends Error {
+  constructor(
+    /** Milliseconds until the owner's first live grant expires and frees a place (at least 1). */
+    readonly retryAfterMs: number,
+  ) {
+    super('the owner holds as many live grants as it may');
+  }
+}
+
 /** Grants: ephemeral, single-use, compare-and-set. */
 export interface GrantStore {
   /**
+   * True for a store that counts each owner's live grants itself and enforces `NewGrant.ownerCap`
+   * in `create`, exactly under concurrency (the SQLite store: the database's only writer). Absent
+   * on the shared stores, whose doors keep such caps in the ephemeral store (NumberedSlots).
+   */
+  readonly countsOwners?: boolean;
+  /**
    * Stores a new pending grant. Throws CodeTakenError when a live grant holds the same code hash
-   * (an expired one holding it is replaced), IdTakenError when the id is taken.
+   * (an expired one holding it is replaced), IdTakenError when the id is taken, and (a store that
+   * `countsOwners`) OwnerCapError when the owner holds `ownerCap` live grants of the kind.
    */
   create<Request>(grant: NewGrant<Request> & { id: string }, now: number): Promise<Grant<Request>>;
   /** The live grant with this id. */

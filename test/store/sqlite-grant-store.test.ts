@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { hashCode } from '../../src/core/codes.js';
 import { randomId } from '../../src/core/ids.js';
 import { coreMigrations } from '../../src/store/migrations/core.js';
-import { CodeTakenError, IdTakenError, type Stores } from '../../src/store/ports.js';
+import { CodeTakenError, IdTakenError, OwnerCapError, type Stores } from '../../src/store/ports.js';
 import { codeKey } from '../../src/store/sqlite/code-index.js';
 import type { SqliteGrantStore } from '../../src/store/sqlite/sqlite-grant-store.js';
 import { NEW_DATABASE_PAGE_SIZE, openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
@@ -38,13 +38,13 @@ describe('sqlite grant store: the insert of a new grant', () => {
   it('writes every column of the new grant\'s row, the constant ones as the insert\'s literals', async () => {
     const dataDir = folder();
     const stores = await open(dataDir);
-    await stores.grants.create({ id: 'grant-1', kind: KIND, request: { label: 'row' }, ttlMs: 60_000, codeHash: 'code-hash', secretHash: 'secret-hash' }, 1_000);
+    await stores.grants.create({ id: 'grant-1', kind: KIND, request: { label: 'row' }, ttlMs: 60_000, codeHash: 'code-hash', secretHash: 'secret-hash', owner: '192.0.2.7' }, 1_000);
     await stores.close();
     const file = new BetterSqlite3(join(dataDir, 'pairgate.db'), { readonly: true });
     try {
       expect(file.prepare('select * from grants').all()).toEqual([{
         id: 'grant-1', kind: KIND, state: 'pending', code_hash: 'code-hash', secret_hash: 'secret-hash', request: '{"label":"row"}',
-        result: null, attempts: 0, version: 1, created_at: 1_000, updated_at: 1_000, expires_at: 61_000,
+        result: null, attempts: 0, version: 1, created_at: 1_000, updated_at: 1_000, expires_at: 61_000, owner: '192.0.2.7',
       }]);
     } finally {
       file.close();
@@ -196,6 +196,97 @@ describe('sqlite grant store: codes of creations not yet committed', () => {
       await expect(stores.grants.create({ id: first.id, kind: KIND, request: {}, ttlMs: 60_000, codeHash: other }, now)).rejects.toBeInstanceOf(IdTakenError);
       const retaken = await stores.grants.create({ id: randomId(), kind: KIND, request: {}, ttlMs: 60_000, codeHash: other }, now);
       expect((await stores.grants.findByCode(KIND, other, now))?.id).toBe(retaken.id);
+    } finally {
+      await stores.close();
+    }
+  });
+});
+
+describe('sqlite grant store: live grants per owner', () => {
+  const owned = (stores: Stores, owner: string, now: number, ttlMs = 60_000, cap = 3) =>
+    stores.grants.create({ id: randomId(), kind: KIND, request: {}, ttlMs, owner, ownerCap: cap }, now);
+  const counted = (stores: Stores) => (stores.grants as SqliteGrantStore).countedOwners;
+
+  it('refuses an owner past its cap exactly, for creations in the same turn too, and counts other owners apart', async () => {
+    const stores = await open(folder());
+    const now = Date.now();
+    try {
+      const burst = await Promise.allSettled(Array.from({ length: 20 }, () => owned(stores, '192.0.2.1', now)));
+      expect(burst.filter((result) => result.status === 'fulfilled')).toHaveLength(3);
+      const refused = burst.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+      expect(refused).toHaveLength(17);
+      for (const { reason } of refused) {
+        expect(reason).toBeInstanceOf(OwnerCapError);
+        // The first place frees when the first grant expires, a minute from now.
+        expect((reason as OwnerCapError).retryAfterMs).toBe(60_000);
+      }
+      await expect(owned(stores, '192.0.2.2', now)).resolves.toMatchObject({ kind: KIND });
+      // Without a cap, the owner is recorded and counted, never refused.
+      await expect(stores.grants.create({ id: randomId(), kind: KIND, request: {}, ttlMs: 60_000, owner: '192.0.2.1' }, now)).resolves.toMatchObject({ kind: KIND });
+      await expect(owned(stores, '192.0.2.1', now, 60_000, 4)).rejects.toBeInstanceOf(OwnerCapError);
+      // Another kind's grants of the same owner are counted on their own.
+      await expect(stores.grants.create({ id: randomId(), kind: 'other', request: {}, ttlMs: 60_000, owner: '192.0.2.1', ownerCap: 1 }, now)).resolves.toMatchObject({ kind: 'other' });
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('gives the place back when the creation fails, and when the grant is deleted or expires', async () => {
+    const stores = await open(folder());
+    const now = Date.now();
+    try {
+      const first = await owned(stores, '192.0.2.1', now, 60_000, 1);
+      // Refused by the cap before anything else is tried.
+      await expect(owned(stores, '192.0.2.1', now, 60_000, 1)).rejects.toBeInstanceOf(OwnerCapError);
+      // A creation that fails for another reason (a taken id) does not keep the place it took.
+      const other = await owned(stores, '192.0.2.9', now, 60_000, 2);
+      await expect(stores.grants.create({ id: other.id, kind: KIND, request: {}, ttlMs: 60_000, owner: '192.0.2.9', ownerCap: 2 }, now)).rejects.toBeInstanceOf(IdTakenError);
+      await expect(owned(stores, '192.0.2.9', now, 60_000, 2)).resolves.toMatchObject({ kind: KIND });
+      // Deleted: its place is free.
+      expect(await stores.grants.delete(first.id)).toBe(true);
+      const second = await owned(stores, '192.0.2.1', now, 10_000, 1);
+      // Expired: free as soon as its time has passed, before any sweep.
+      await expect(owned(stores, '192.0.2.1', now + 9_999, 60_000, 1)).rejects.toMatchObject({ retryAfterMs: 1 });
+      await expect(owned(stores, '192.0.2.1', second.expiresAt, 60_000, 1)).resolves.toMatchObject({ kind: KIND });
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('moves a grant\'s place with its expiry, and forgets owners with nothing live at the sweep', async () => {
+    const stores = await open(folder());
+    const now = Date.now();
+    try {
+      const grant = await owned(stores, '192.0.2.1', now, 10_000, 1);
+      const renewed = await stores.grants.update(grant.id, grant.version, { expiresAt: now + 100_000 }, now);
+      expect(renewed?.expiresAt).toBe(now + 100_000);
+      await expect(owned(stores, '192.0.2.1', now + 50_000, 60_000, 1)).rejects.toMatchObject({ retryAfterMs: 50_000 });
+      await owned(stores, '192.0.2.2', now, 10_000);
+      expect(counted(stores)).toBe(2);
+      await stores.grants.sweepExpired(now + 20_000);
+      expect(counted(stores)).toBe(1);
+      // An owner forgotten and back: counted from nothing, its old grants do not count against it.
+      await expect(owned(stores, '192.0.2.2', now + 20_000, 60_000, 1)).resolves.toMatchObject({ kind: KIND });
+      await expect(owned(stores, '192.0.2.2', now + 20_000, 60_000, 1)).rejects.toBeInstanceOf(OwnerCapError);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('rebuilds every owner\'s count from the table after a restart', async () => {
+    const dataDir = folder();
+    const now = Date.now();
+    let stores = await open(dataDir);
+    await Promise.all([owned(stores, '192.0.2.1', now), owned(stores, '192.0.2.1', now, 120_000), owned(stores, '192.0.2.2', now, 1_000)]);
+    await stores.close();
+    stores = await open(dataDir);
+    try {
+      // Two held of three: one more, then refused until the first expires.
+      await owned(stores, '192.0.2.1', now);
+      await expect(owned(stores, '192.0.2.1', now)).rejects.toMatchObject({ retryAfterMs: 60_000 });
+      // The other owner's only grant has expired by now + 1 s.
+      for (let i = 0; i < 3; i++) await owned(stores, '192.0.2.2', now + 1_000);
+      await expect(owned(stores, '192.0.2.2', now + 1_000)).rejects.toBeInstanceOf(OwnerCapError);
     } finally {
       await stores.close();
     }

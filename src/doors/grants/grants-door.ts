@@ -14,7 +14,8 @@ import { requestedWaitSeconds, streamGrant, waitForGrant, withdrawAppliedWait } 
 import { grantsConfigSchema } from './config.js';
 import { grantValidationError } from './grant-validation.js';
 import { grantView, PAIR_KIND, type PairRequest, type PairResult } from './grant-views.js';
-import { LiveGrantsPerAddress } from './live-per-address.js';
+import { LiveGrantsPerAddress, tooManyLiveGrants } from './live-per-address.js';
+import { OwnerCapError } from '../../store/ports.js';
 import { decisionRefusal, redeemRefusal } from './refusals.js';
 import {
   CodeParams,
@@ -80,9 +81,11 @@ export const grantsDoor: Door = {
     const lookupLimit = { max: ctx.config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE, timeWindow: 60_000 };
     const tags = ['grants'];
     // So that no one address holds every live code; a cap not below the server's never binds.
-    const perAddress = cfg.PAIRGATE_GRANTS_MAX_LIVE_PER_IP < ctx.config.PAIRGATE_MAX_LIVE_CODES
-      ? new LiveGrantsPerAddress(ctx.stores.ephemeral, cfg.PAIRGATE_GRANTS_MAX_LIVE_PER_IP)
-      : undefined;
+    const perAddressCap = cfg.PAIRGATE_GRANTS_MAX_LIVE_PER_IP < ctx.config.PAIRGATE_MAX_LIVE_CODES ? cfg.PAIRGATE_GRANTS_MAX_LIVE_PER_IP : undefined;
+    // A store that counts owners keeps the cap with the grant itself (the SQLite store, from the
+    // row's owner column: no write of its own); the shared stores keep it in numbered slots.
+    const inStore = perAddressCap !== undefined && ctx.engine.countsOwners;
+    const perAddress = perAddressCap !== undefined && !inStore ? new LiveGrantsPerAddress(ctx.stores.ephemeral, perAddressCap) : undefined;
 
     api.post('/api/v1/grants', {
       schema: { tags, summary: 'Create a grant a person will approve by its code.', body: CreateGrantBody, response: { 201: CreatedGrantView, 400: GrantErrors.create400, 429: GrantErrors.create429 } },
@@ -101,8 +104,11 @@ export const grantsDoor: Door = {
           codeFormat: format,
           withSecret: true,
           capacity: { max: ctx.config.PAIRGATE_MAX_LIVE_CODES, refuse: tooManyWaiting },
+          // Not spread in (`...(inStore ? {...} : {})`): V8's slow path, as below.
+          owner: inStore ? { id: request.clientNetwork, max: perAddressCap! } : undefined,
         });
       } catch (error) {
+        if (error instanceof OwnerCapError) throw tooManyLiveGrants(perAddressCap!, Math.ceil(error.retryAfterMs / 1000));
         // No grant, so no slot: the address gets its place back.
         await release?.().catch(() => undefined);
         throw error;

@@ -11,9 +11,12 @@ export const LIVE_PER_ADDRESS_CODE = 'too_many_live_grants';
  * fill it: at the creation rate allowed to one address (120 a minute) and the default lifetime
  * (600 s) it holds 1200, and every other client was refused for as long as it went on.
  *
- * Each grant holds a numbered slot (`grants|live|<network>|<n>`) for its lifetime, taken with
- * set-if-absent, so the cap holds under bursts and across nodes (NumberedSlots). A grant counts
- * until it would expire, decided or not, as it does toward the server-wide cap.
+ * On the shared stores (PostgreSQL, Redis) each grant holds a numbered slot
+ * (`grants|live|<network>|<n>`) for its lifetime, taken with set-if-absent, so the cap holds under
+ * bursts and across nodes (NumberedSlots). A store that counts owners (the SQLite store) keeps the
+ * cap itself instead, from the grant's owner column (`NewGrant.ownerCap`), and this class is not
+ * used. Either way a grant counts until it would expire, decided or not, as it does toward the
+ * server-wide cap.
  */
 export class LiveGrantsPerAddress {
   private readonly slots: NumberedSlots;
@@ -30,7 +33,12 @@ export class LiveGrantsPerAddress {
   async take(network: string, ttlMs: number, now: number): Promise<() => Promise<void>> {
     const reserved = await this.slots.reserve(network, ttlMs, now);
     if (reserved.ok) return reserved.release;
-    const wait = reserved.retryAfterSeconds;
-    throw new PairgateError(LIVE_PER_ADDRESS_CODE, 429, `Your address holds ${this.cap} live grants, the most this server allows one address. Try again in ${wait} s.`, { retryAfterSeconds: wait });
+    throw tooManyLiveGrants(this.cap, reserved.retryAfterSeconds);
   }
+}
+
+/** The 429 for an address that holds `cap` live grants, to retry in `wait` seconds (at least 1). */
+export function tooManyLiveGrants(cap: number, wait: number): PairgateError {
+  const seconds = Math.max(1, wait);
+  return new PairgateError(LIVE_PER_ADDRESS_CODE, 429, `Your address holds ${cap} live grants, the most this server allows one address. Try again in ${seconds} s.`, { retryAfterSeconds: seconds });
 }

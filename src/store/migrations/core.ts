@@ -54,4 +54,15 @@ export const coreMigrations: MigrationSet = {
       await db.schema.createIndex('grants_secret_hash').on('grants').columns(['kind', 'secret_hash']).execute();
     },
   },
+  '2026120400_core_grants_owner': {
+    // Who created the grant (a client network), where a door caps how many live grants one may
+    // hold. The SQLite store counts each owner's live grants from it in memory, rebuilt from this
+    // column at start-up, instead of writing an entry of the ephemeral store per grant.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('grants').addColumn('owner', 'text').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('grants').dropColumn('owner').execute();
+    },
+  },
 };

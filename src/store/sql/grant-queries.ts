@@ -27,6 +27,7 @@ export function newGrantRow(grant: NewGrant & { id: string }, now: number): Gran
     created_at: now,
     updated_at: now,
     expires_at: now + grant.ttlMs,
+    owner: grant.owner ?? null,
   };
 }
 

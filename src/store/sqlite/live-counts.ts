@@ -5,13 +5,19 @@
  * or before `expiredUpTo` has left the heap: that is how a removal knows whether its entry is there.
  */
 class ExpiryQueue {
-  private heap = new Float64Array(64);
+  private heap: Float64Array;
   private size = 0;
   /** Expiry times still in the heap whose grant is gone, with how many of each. */
   private readonly removed = new Map<number, number>();
   private removedCount = 0;
 
-  private expiredUpTo = Number.NEGATIVE_INFINITY;
+  private expiredUpTo: number;
+
+  /** `expiredUpTo`: a queue made after its key's last one was dropped ignores what ended before. */
+  constructor(capacity: number, expiredUpTo: number) {
+    this.heap = new Float64Array(capacity);
+    this.expiredUpTo = expiredUpTo;
+  }
 
   add(expiresAt: number): void {
     if (expiresAt <= this.expiredUpTo) return;
@@ -42,6 +48,14 @@ class ExpiryQueue {
     while (this.size > 0 && this.heap[0]! <= until) this.forget(this.popMin());
     this.expiredUpTo = until;
     return this.size - this.removedCount;
+  }
+
+  /** The earliest expiry of a live entry at `now`, if any. */
+  earliest(now: number): number | undefined {
+    this.count(now);
+    // An entry marked removed at the top is gone already: drop it, so it does not answer.
+    while (this.size > 0 && this.removed.has(this.heap[0]!)) this.forget(this.popMin());
+    return this.size > 0 ? this.heap[0] : undefined;
   }
 
   private forget(expiresAt: number): void {
@@ -79,6 +93,14 @@ class ExpiryQueue {
  */
 export class LiveCounts {
   private readonly kinds = new Map<string, ExpiryQueue>();
+  /** The latest time keys were dropped at (`dropEmpty`): what ended by then is gone from every key. */
+  private droppedUpTo = Number.NEGATIVE_INFINITY;
+
+  /**
+   * @param initialCapacity - expiries each key's queue has room for before it grows: many for a
+   *   few kinds, few for the many owners (client networks) counted per kind.
+   */
+  constructor(private readonly initialCapacity = 64) {}
 
   /** A grant of `kind` now lives until `expiresAt` (added at start-up for every row, expired or not). */
   add(kind: string, expiresAt: number): void {
@@ -95,10 +117,26 @@ export class LiveCounts {
     return this.kinds.get(kind)?.count(now) ?? 0;
   }
 
+  /** When the first grant of `kind` live at `now` expires, if one is live. */
+  earliestExpiry(kind: string, now: number): number | undefined {
+    return this.kinds.get(kind)?.earliest(now);
+  }
+
+  /** Forgets the keys with no grant live at `now`, so that keys seen once do not stay for good. */
+  dropEmpty(now: number): void {
+    for (const [kind, queue] of this.kinds) if (queue.earliest(now) === undefined) this.kinds.delete(kind);
+    this.droppedUpTo = Math.max(this.droppedUpTo, now);
+  }
+
+  /** Keys held (for tests). */
+  get size(): number {
+    return this.kinds.size;
+  }
+
   private queue(kind: string): ExpiryQueue {
     let queue = this.kinds.get(kind);
     if (!queue) {
-      queue = new ExpiryQueue();
+      queue = new ExpiryQueue(this.initialCapacity, this.droppedUpTo);
       this.kinds.set(kind, queue);
     }
     return queue;

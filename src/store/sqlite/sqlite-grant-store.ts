@@ -2,7 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Grant, GrantPatch, NewGrant } from '../../core/grant.js';
 import type { DurableDb } from '../durable-schema.js';
 import { rowToGrant, type GrantRow } from '../grant-rows.js';
-import { CodeTakenError, IdTakenError, type GrantStore } from '../ports.js';
+import { CodeTakenError, IdTakenError, OwnerCapError, type GrantStore } from '../ports.js';
 import { countByKind, deleteQuery, failedAttemptQuery, liveByIdQuery, newGrantRow, patchColumns, redeemQuery, sweepQuery, updateColumnsQuery, type PatchColumn } from '../sql/grant-queries.js';
 import { CodeIndex, codeKey } from './code-index.js';
 import { LiveCounts } from './live-counts.js';
@@ -22,6 +22,11 @@ const C = '\u0000c';
  */
 export const GRANT_CACHE_SIZE = 10_000;
 
+/** The key of `owner`'s live grants of `kind` in the owners' counts (`\u0000` occurs in neither). */
+function ownerKey(kind: string, owner: string): string {
+  return `${kind}\u0000${owner}`;
+}
+
 /** Writes a new grant row, settling once it is committed; the SQLite store batches these into group commits. */
 export type GrantRowWriter = (row: GrantRow) => Promise<unknown>;
 
@@ -31,7 +36,9 @@ export type GrantRowWriter = (row: GrantRow) => Promise<unknown>;
  * - which grant holds each live code (`CodeIndex`), instead of a database index whose random keys
  *   dirtied a random page on every insert;
  * - the grants read recently (`ReadCache`), so the look-ups, waits and pages that read a grant
- *   many times in its short life do not go to SQLite each time.
+ *   many times in its short life do not go to SQLite each time;
+ * - how many grants of each kind, and of each owner, are live (`LiveCounts`), so that a cap per
+ *   creator (`NewGrant.ownerCap`) needs no write of its own: the owner is a column of the row.
  * Every statement but the batched insert runs synchronously, in the same turn as the decisions
  * about the code index and the cache around it, so no other request can come between them.
  */
@@ -43,6 +50,9 @@ export class SqliteGrantStore implements GrantStore {
   private readonly cache = new ReadCache<string, Grant<unknown, unknown>>(GRANT_CACHE_SIZE);
   private readonly codes = new CodeIndex();
   private readonly live = new LiveCounts();
+  /** Live grants per kind and owner (`ownerKey`): few each, so small queues. */
+  private readonly owners = new LiveCounts(4);
+  readonly countsOwners = true;
   private readonly sqlite: BetterSqlite3.Database;
 
   constructor(
@@ -55,24 +65,35 @@ export class SqliteGrantStore implements GrantStore {
     // The index is rebuilt from the table. An expired grant may share its code with the live one
     // that took it over; reading in order of expiry leaves the live one holding it.
     // The live counts are rebuilt in the same pass, from every row (a count drops the expired ones).
-    const rows = statements.all(db.selectFrom('grants').select(['id', 'kind', 'code_hash', 'expires_at']).orderBy('expires_at'));
-    for (const { id, kind, code_hash, expires_at } of rows) {
+    const rows = statements.all(db.selectFrom('grants').select(['id', 'kind', 'code_hash', 'expires_at', 'owner']).orderBy('expires_at'));
+    for (const { id, kind, code_hash, expires_at, owner } of rows) {
       if (code_hash !== null) this.codes.hold(code_hash, id);
       this.live.add(kind, Number(expires_at));
+      if (owner !== null) this.owners.add(ownerKey(kind, owner), Number(expires_at));
     }
   }
 
   async create<Request>(grant: NewGrant<Request> & { id: string }, now: number): Promise<Grant<Request>> {
     const row = newGrantRow(grant, now);
-    if (row.code_hash !== null) this.claimCode(row.code_hash, row.id, now);
+    const expiresAt = row.expires_at as number;
+    // The owner's place is taken before the write, in this same turn, so creations at once never
+    // pass the cap together; a creation that fails gives it back.
+    const owner = row.owner === null ? undefined : ownerKey(row.kind, row.owner);
+    if (owner !== undefined) this.takeOwnerPlace(owner, grant.ownerCap, expiresAt, now);
     try {
-      await this.writeRow(row);
+      if (row.code_hash !== null) this.claimCode(row.code_hash, row.id, now);
+      try {
+        await this.writeRow(row);
+      } catch (error) {
+        if (row.code_hash !== null) this.codes.release(row.code_hash, row.id);
+        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new IdTakenError();
+        throw error;
+      }
     } catch (error) {
-      if (row.code_hash !== null) this.codes.release(row.code_hash, row.id);
-      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new IdTakenError();
+      if (owner !== undefined) this.owners.remove(owner, expiresAt);
       throw error;
     }
-    this.live.add(row.kind, Number(row.expires_at));
+    this.live.add(row.kind, expiresAt);
     // Not cached: the cache holds grants someone has read. Filled here, a burst of creations (a
     // load test, a client that never comes back) would push out the grants being waited on and
     // looked up; and each cached grant outlives two young-generation collections and is promoted,
@@ -109,6 +130,10 @@ export class SqliteGrantStore implements GrantStore {
     if (Number(row.expires_at) !== before.expiresAt) {
       this.live.remove(before.kind, before.expiresAt);
       this.live.add(before.kind, Number(row.expires_at));
+      if (row.owner !== null) {
+        this.owners.remove(ownerKey(before.kind, row.owner), before.expiresAt);
+        this.owners.add(ownerKey(before.kind, row.owner), Number(row.expires_at));
+      }
     }
     return rowToGrant<Request, Result>(row);
   }
@@ -135,6 +160,8 @@ export class SqliteGrantStore implements GrantStore {
       this.cache.invalidate(id);
       if (code_hash !== null) this.codes.release(code_hash, id);
     }
+    // Expired grants have left the counts already (by their time); owners with none live go too.
+    this.owners.dropEmpty(now);
     return countByKind(rows);
   }
 
@@ -145,10 +172,17 @@ export class SqliteGrantStore implements GrantStore {
   async delete(id: string): Promise<boolean> {
     if (this.sqlite.inTransaction) await outsideTransaction(this.sqlite);
     const before = this.read(id, Number.NEGATIVE_INFINITY);
+    const owner = before ? this.statements.first(this.db.selectFrom('grants').select('owner').where('id', '=', id))?.owner : undefined;
     const deleted = this.write(id, () => this.statements.run(deleteQuery(this.db, id))) > 0;
     if (deleted && before?.codeHash) this.codes.release(before.codeHash, id);
     if (deleted && before) this.live.remove(before.kind, before.expiresAt);
+    if (deleted && before && owner) this.owners.remove(ownerKey(before.kind, owner), before.expiresAt);
     return deleted;
+  }
+
+  /** Owners (per kind) with live grants counted (for tests). */
+  get countedOwners(): number {
+    return this.owners.size;
   }
 
   /** Grants held in the read cache (for tests). */
@@ -178,6 +212,18 @@ export class SqliteGrantStore implements GrantStore {
       if (holder.expiresAt > now && holder.codeHash && codeKey(holder.codeHash) === codeKey(codeHash)) throw new CodeTakenError();
     }
     this.codes.hold(codeHash, id);
+  }
+
+  /**
+   * Counts a grant of `owner` (an `ownerKey`) live until `expiresAt`, or throws OwnerCapError when
+   * the owner already holds `cap` live grants (creations still being written included).
+   */
+  private takeOwnerPlace(owner: string, cap: number | undefined, expiresAt: number, now: number): void {
+    if (cap !== undefined && this.owners.count(owner, now) >= cap) {
+      const firstFree = this.owners.earliestExpiry(owner, now) ?? now;
+      throw new OwnerCapError(Math.max(1, firstFree - now));
+    }
+    this.owners.add(owner, expiresAt);
   }
 
   /**

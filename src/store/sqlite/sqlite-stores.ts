@@ -102,7 +102,7 @@ function checkFreeSpace(dataDir: string): void {
 const INSERT_VALUES = {
   id: '', kind: '', state: sql.lit(NEW_GRANT_CONSTANTS.state), code_hash: null, secret_hash: null, request: '',
   result: sql.lit(NEW_GRANT_CONSTANTS.result), attempts: sql.lit(NEW_GRANT_CONSTANTS.attempts), version: sql.lit(NEW_GRANT_CONSTANTS.version),
-  created_at: 0, updated_at: 0, expires_at: 0,
+  created_at: 0, updated_at: 0, expires_at: 0, owner: null,
 };
 
 /** The columns the insert binds, in its parameter order. */
@@ -118,7 +118,7 @@ function insertValues(row: GrantRow): unknown[] {
   if (row.state !== NEW_GRANT_CONSTANTS.state || row.result !== NEW_GRANT_CONSTANTS.result || row.attempts !== NEW_GRANT_CONSTANTS.attempts || row.version !== NEW_GRANT_CONSTANTS.version) {
     throw new Error('the SQLite store inserts new pending grants only (rows made by newGrantRow)');
   }
-  return [row.id, row.kind, row.code_hash, row.secret_hash, row.request, row.created_at, row.updated_at, row.expires_at];
+  return [row.id, row.kind, row.code_hash, row.secret_hash, row.request, row.created_at, row.updated_at, row.expires_at, row.owner];
 }
 
 // The two orders must agree, or every column would be written into another: checked once, at load.
