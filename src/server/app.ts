@@ -114,6 +114,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const engine = new GrantEngine(stores.grants, stores.notifier, clock);
   const metrics = new ServerMetrics();
   metrics.observe(engine);
+  if (stores.checkpointFailures) metrics.observeCheckpoints(() => stores.checkpointFailures?.().count ?? 0);
   const codeGuard = new CodeGuard(stores.ephemeral, clock, {
     missesPerHour: config.PAIRGATE_CODE_MISSES_PER_HOUR,
     attemptsPerCode: config.PAIRGATE_CODE_ATTEMPTS_PER_CODE,
@@ -218,14 +219,31 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onClose', async () => backups?.stop());
   app.decorate('backups', backups);
 
+  let checkpointFailuresLogged = 0;
   const sweeper = setInterval(() => {
     const now = clock.now();
     engine.sweep().then((counts) => metrics.countExpired(counts), (error: unknown) => app.log.warn({ err: error }, 'grant sweep failed'));
     stores.sweepEphemeral(now).catch((error: unknown) => app.log.warn({ err: error }, 'ephemeral sweep failed'));
+    checkpointFailuresLogged = logCheckpointFailures(app, stores, checkpointFailuresLogged);
   }, config.PAIRGATE_SWEEP_SECONDS * 1000);
   sweeper.unref();
   app.addHook('onClose', async () => {
     clearInterval(sweeper);
   });
   return app;
+}
+
+/**
+ * Logs the embedded database's checkpoints that failed since `logged` were (at most one line per
+ * sweep); returns the count logged so far. A checkpoint that fails leaves the server running, but
+ * its WAL grows until one succeeds, so the operator must hear of it before the disk fills.
+ */
+function logCheckpointFailures(app: FastifyInstance, stores: Stores, logged: number): number {
+  const failures = stores.checkpointFailures?.();
+  if (!failures || failures.count <= logged) return logged;
+  app.log.warn(
+    { failures: failures.count - logged, error: failures.lastError },
+    'copying the SQLite WAL into the database failed; the WAL grows until it succeeds: check the data folder\'s disk (space, errors)',
+  );
+  return failures.count;
 }

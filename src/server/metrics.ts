@@ -51,6 +51,19 @@ export class ServerMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'pairgate_' });
   }
 
+  /** Exports the failed checkpoints of the embedded database (`Stores.checkpointFailures`), read at each scrape. */
+  observeCheckpoints(failures: () => number): void {
+    const counter: Counter = new Counter({
+      name: 'pairgate_sqlite_checkpoint_failures_total',
+      help: 'Checkpoints of the embedded SQLite database that failed: its WAL grows until one succeeds (a full disk, say).',
+      registers: [this.registry],
+      collect: () => {
+        counter.reset();
+        counter.inc(failures());
+      },
+    });
+  }
+
   /** Counts the engine's grant events. */
   observe(engine: GrantEngine): void {
     engine.observe({

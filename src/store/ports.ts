@@ -157,6 +157,12 @@ export interface Stores {
    * on. Only the embedded database has it: PostgreSQL has its own tools (pg_dump).
    */
   backup?(destination: string): Promise<void>;
+  /**
+   * Checkpoints of the embedded database's WAL that failed so far, and the last one's error (a
+   * full disk, say). Only the embedded database has them: the server logs new ones and exports the
+   * count, as a WAL that cannot be copied back grows until it can.
+   */
+  checkpointFailures?(): { count: number; lastError: string | undefined };
   /** Whether the backing services answer (for /readyz). */
   ping(): Promise<void>;
   /** Releases connections and timers. */

@@ -67,6 +67,7 @@ describe('BackgroundCheckpoint', () => {
     // The server's thread copied the tails that let the WAL start again.
     expect(checkpoint.finishedRounds).toBeGreaterThan(0);
     expect(checkpoint.lastError).toBeUndefined();
+    expect(checkpoint.failures).toBe(0);
     expect(sqlite.prepare('select count(*) as n from blobs').get()).toEqual({ n: 10_000 });
   }, 60_000);
 
@@ -91,6 +92,7 @@ describe('BackgroundCheckpoint', () => {
     await writeRows(sqlite, 3_000); // 24 MiB: past the WAL length from which the server thread takes part
     await eventually(() => checkpoint.lastError !== undefined);
     expect(checkpoint.lastError).toBe('disk I/O error');
+    expect(checkpoint.failures).toBeGreaterThan(0);
     expect(checkpoint.finishedRounds).toBe(0);
     // The background thread goes on copying.
     const before = statSync(filename).size;

@@ -80,15 +80,18 @@ timer = setTimeout(round, workerData.intervalMs);
  *
  * The server's thread still copies the tail written during the thread's last pass, once the WAL is
  * long (`RESTART_PAGES`), so that the WAL file is written again from its start; and its connection
- * keeps a backstop (`BACKSTOP_CHECKPOINT_PAGES`): should the thread fall behind, or stop (a failure
- * it reports is kept in `lastError`), SQLite checkpoints as before.
+ * keeps a backstop (`BACKSTOP_CHECKPOINT_PAGES`): should the thread fall behind, or stop, SQLite
+ * checkpoints as before. Failures are counted (`failures`, `lastError`); the server logs them and
+ * exports the count (`pairgate_sqlite_checkpoint_failures_total`).
  */
 export class BackgroundCheckpoint {
   private readonly worker: Worker;
   private readonly exited: Promise<void>;
   private stopping = false;
-  /** The last failure of a checkpoint, on either thread, if any (for diagnostics and tests). */
+  /** The last failure of a checkpoint, on either thread, if any. */
   lastError: string | undefined;
+  /** Checkpoints that failed so far, on either thread (the server logs and counts them: see Stores.checkpointFailures). */
+  failures = 0;
   /** Rounds the server's thread finished (for tests). */
   finishedRounds = 0;
 
@@ -101,7 +104,7 @@ export class BackgroundCheckpoint {
       resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
     });
     this.worker.on('message', (message: { error?: string; log?: number }) => {
-      if (message.error !== undefined) this.lastError = message.error;
+      if (message.error !== undefined) this.fail(message.error);
       else this.finishRound(sqlite, message.log ?? 0);
       if (!this.stopping) this.worker.postMessage('next');
     });
@@ -111,9 +114,7 @@ export class BackgroundCheckpoint {
         if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000');
         resolve();
       });
-      this.worker.once('error', (error) => {
-        this.lastError = error.message;
-      });
+      this.worker.once('error', (error) => this.fail(error.message));
     });
     // A store that is never closed must not keep the process alive.
     this.worker.unref();
@@ -133,8 +134,13 @@ export class BackgroundCheckpoint {
     } catch (error) {
       // Thrown from an event handler, a failure (a full disk, say) would end the process; the
       // writes themselves fail and say so, and the next round tries again.
-      this.lastError = (error as Error).message;
+      this.fail((error as Error).message);
     }
+  }
+
+  private fail(message: string): void {
+    this.lastError = message;
+    this.failures++;
   }
 
   /** Stops the thread and waits for it to close its connection. */

@@ -260,6 +260,7 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
       await sqlite.backup(destination);
       markAsCopy(destination);
     },
+    ...(checkpoint ? { checkpointFailures: () => ({ count: checkpoint.failures, lastError: checkpoint.lastError }) } : {}),
     async ping() {
       sqlite.prepare('select 1').get();
       if (filename !== ':memory:') checkFreeSpace(options.dataDir);
