@@ -219,12 +219,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onClose', async () => backups?.stop());
   app.decorate('backups', backups);
 
-  let checkpointFailuresLogged = 0;
+  const logged = { checkpointFailures: 0, foreignWrites: 0 };
   const sweeper = setInterval(() => {
     const now = clock.now();
     engine.sweep().then((counts) => metrics.countExpired(counts), (error: unknown) => app.log.warn({ err: error }, 'grant sweep failed'));
     stores.sweepEphemeral(now).catch((error: unknown) => app.log.warn({ err: error }, 'ephemeral sweep failed'));
-    checkpointFailuresLogged = logCheckpointFailures(app, stores, checkpointFailuresLogged);
+    logStoreProblems(app, stores, logged);
   }, config.PAIRGATE_SWEEP_SECONDS * 1000);
   sweeper.unref();
   app.addHook('onClose', async () => {
@@ -234,16 +234,27 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 }
 
 /**
- * Logs the embedded database's checkpoints that failed since `logged` were (at most one line per
- * sweep); returns the count logged so far. A checkpoint that fails leaves the server running, but
- * its WAL grows until one succeeds, so the operator must hear of it before the disk fills.
+ * Logs what went wrong with the embedded database since the counts in `logged` (at most one line
+ * each per sweep), and updates them. A checkpoint that fails leaves the server running, but its
+ * WAL grows until one succeeds, so the operator must hear of it before the disk fills; a write by
+ * another program has been made good (the stores read their memory again), but whoever made it
+ * should stop.
  */
-function logCheckpointFailures(app: FastifyInstance, stores: Stores, logged: number): number {
+function logStoreProblems(app: FastifyInstance, stores: Stores, logged: { checkpointFailures: number; foreignWrites: number }): void {
   const failures = stores.checkpointFailures?.();
-  if (!failures || failures.count <= logged) return logged;
-  app.log.warn(
-    { failures: failures.count - logged, error: failures.lastError },
-    'copying the SQLite WAL into the database failed; the WAL grows until it succeeds: check the data folder\'s disk (space, errors)',
-  );
-  return failures.count;
+  if (failures && failures.count > logged.checkpointFailures) {
+    app.log.warn(
+      { failures: failures.count - logged.checkpointFailures, error: failures.lastError },
+      'copying the SQLite WAL into the database failed; the WAL grows until it succeeds: check the data folder\'s disk (space, errors)',
+    );
+    logged.checkpointFailures = failures.count;
+  }
+  const foreign = stores.foreignWrites?.() ?? 0;
+  if (foreign > logged.foreignWrites) {
+    app.log.error(
+      { times: foreign - logged.foreignWrites },
+      'another program wrote to pairgate.db while this server runs; the server has read what it keeps in memory again, but writes made meanwhile may have been answered from stale memory: stop the server before changing its database',
+    );
+    logged.foreignWrites = foreign;
+  }
 }

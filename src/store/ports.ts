@@ -163,6 +163,11 @@ export interface Stores {
    * count, as a WAL that cannot be copied back grows until it can.
    */
   checkpointFailures?(): { count: number; lastError: string | undefined };
+  /**
+   * Writes to the embedded database by another program noticed so far (ForeignWriteWatch): the
+   * stores then read what they keep in memory again from it, and the server logs each.
+   */
+  foreignWrites?(): number;
   /** Whether the backing services answer (for /readyz). */
   ping(): Promise<void>;
   /** Releases connections and timers. */

@@ -25,6 +25,11 @@ export class BatchedInsert<Row> {
     );
   }
 
+  /** Rows queued for the next group commit. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
   /** Queues `row`; resolves with what `insertOne` returned once its transaction committed. */
   insert(row: Row): Promise<unknown> {
     return new Promise((resolve, reject) => {

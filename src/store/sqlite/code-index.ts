@@ -50,6 +50,11 @@ export class CodeIndex {
     if (this.holders.get(key) === id) this.holders.delete(key);
   }
 
+  /** Forgets every code (before the index is read again from the table). */
+  clear(): void {
+    this.holders.clear();
+  }
+
   /** Codes held (for tests and metrics). */
   get size(): number {
     return this.holders.size;

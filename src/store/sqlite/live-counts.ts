@@ -128,6 +128,12 @@ export class LiveCounts {
     this.droppedUpTo = Math.max(this.droppedUpTo, now);
   }
 
+  /** Forgets every count (before they are read again from the table). */
+  clear(): void {
+    this.kinds.clear();
+    this.droppedUpTo = Number.NEGATIVE_INFINITY;
+  }
+
   /** Keys held (for tests). */
   get size(): number {
     return this.kinds.size;

@@ -181,6 +181,16 @@ export class SqliteEphemeralStore extends SqlEphemeralStore {
     return rows.map((row) => ({ key: row.key, value: row.value, expiresAt: Number(row.expires_at) }));
   }
 
+  /** Writes queued for the next group commit. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Forgets what is cached, after another program wrote to the database. */
+  reload(): void {
+    this.entries.clear();
+  }
+
   override async sweep(now: number): Promise<number> {
     // The sweep deletes only expired entries, which the cache already answers as absent; dropping
     // the cache keeps it from holding them (and the absences) longer than their rows.

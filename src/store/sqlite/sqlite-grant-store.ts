@@ -62,10 +62,29 @@ export class SqliteGrantStore implements GrantStore {
   ) {
     this.sqlite = statements.sqlite;
     this.byId = new CompiledStatement(statements.sqlite, liveByIdQuery(db, A, B as never), [A, B]);
-    // The index is rebuilt from the table. An expired grant may share its code with the live one
-    // that took it over; reading in order of expiry leaves the live one holding it.
-    // The live counts are rebuilt in the same pass, from every row (a count drops the expired ones).
-    const rows = statements.all(db.selectFrom('grants').select(['id', 'kind', 'code_hash', 'expires_at', 'owner']).orderBy('expires_at'));
+    this.readTable();
+  }
+
+  /**
+   * Reads again from the table what the store keeps in memory, after another program wrote to the
+   * database (see `watchForeignWrites` in sqlite-stores.ts). Only between group commits: a creation
+   * whose row is still queued holds its code and owner's place in memory alone.
+   */
+  reload(): void {
+    this.cache.clear();
+    this.codes.clear();
+    this.live.clear();
+    this.owners.clear();
+    this.readTable();
+  }
+
+  /**
+   * Builds the code index, the live counts and the owners' counts from the table. An expired grant
+   * may share its code with the live one that took it over; reading in order of expiry leaves the
+   * live one holding it. The counts take every row (a count drops the expired ones).
+   */
+  private readTable(): void {
+    const rows = this.statements.all(this.db.selectFrom('grants').select(['id', 'kind', 'code_hash', 'expires_at', 'owner']).orderBy('expires_at'));
     for (const { id, kind, code_hash, expires_at, owner } of rows) {
       if (code_hash !== null) this.codes.hold(code_hash, id);
       this.live.add(kind, Number(expires_at));

@@ -11,6 +11,7 @@ import { NEW_GRANT_CONSTANTS } from '../sql/grant-queries.js';
 import { ConfigError, ConflictError } from '../../core/errors.js';
 import { BackgroundCheckpoint } from './background-checkpoint.js';
 import { BatchedInsert } from './batched-insert.js';
+import { ForeignWriteWatch } from './foreign-writes.js';
 import { SqliteEphemeralStore } from './sqlite-ephemeral-store.js';
 import { SqliteGrantStore } from './sqlite-grant-store.js';
 import { adoptCopy, markAsCopy, refuseForeignWal } from './restored-copy.js';
@@ -247,9 +248,16 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
   const batch = new BatchedInsert<GrantRow>(sqlite, (row) => insertStatement.run(insertValues(row)));
   const writeRow = (row: GrantRow): Promise<unknown> => batch.insert(row);
   const notifier = new MemoryNotifier();
+  const grants = new SqliteGrantStore(db, statements, writeRow);
+  const foreignWrites = lock
+    ? new ForeignWriteWatch(sqlite, () => batch.pending === 0 && ephemeral.pending === 0, () => {
+        grants.reload();
+        ephemeral.reload();
+      })
+    : undefined;
   return {
     db,
-    grants: new SqliteGrantStore(db, statements, writeRow),
+    grants,
     notifier,
     bus: notifier,
     ephemeral,
@@ -261,11 +269,13 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
       markAsCopy(destination);
     },
     ...(checkpoint ? { checkpointFailures: () => ({ count: checkpoint.failures, lastError: checkpoint.lastError }) } : {}),
+    ...(foreignWrites ? { foreignWrites: () => foreignWrites.detected } : {}),
     async ping() {
       sqlite.prepare('select 1').get();
       if (filename !== ':memory:') checkFreeSpace(options.dataDir);
     },
     async close() {
+      foreignWrites?.stop();
       await checkpoint?.stop();
       await db.destroy();
       lock?.close();

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
 
@@ -37,6 +39,35 @@ describe('failed checkpoints of the embedded database', () => {
       failures = { count: 3, lastError: 'database or disk is full' };
       await eventually(() => warnings().length > 1);
       expect(JSON.parse(warnings()[1]!)).toMatchObject({ failures: 1, error: 'database or disk is full' });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+/**
+ * Another program writing to pairgate.db while the server runs: the server reads its memory again
+ * from the tables, answers what they hold, and says so in its log.
+ */
+describe('writes to the embedded database by another program', () => {
+  it('are made good within seconds and logged as an error', async () => {
+    const t = await createTestApp({ PAIRGATE_SWEEP_SECONDS: '1' });
+    try {
+      const created = await t.app.inject({ method: 'POST', url: '/api/v1/grants', payload: { label: 'deleted behind its back' } });
+      expect(created.statusCode).toBe(201);
+      const { id, code } = created.json() as { id: string; code: string };
+      expect((await t.app.inject(`/api/v1/codes/${code}`)).statusCode).toBe(200);
+      const other = new BetterSqlite3(join(t.config.PAIRGATE_DATA_DIR, 'pairgate.db'));
+      try {
+        other.prepare('delete from grants where id = ?').run(id);
+      } finally {
+        other.close();
+      }
+      const errors = () => t.logs.filter((line) => line.includes('another program wrote to pairgate.db'));
+      await eventually(() => errors().length > 0);
+      expect(JSON.parse(errors()[0]!)).toMatchObject({ level: 50, times: 1 });
+      expect((await t.app.inject(`/api/v1/codes/${code}`)).statusCode).toBe(404);
+      expect((await t.app.inject(`/api/v1/grants/${id}`)).statusCode).toBe(404);
     } finally {
       await t.close();
     }
