@@ -7,6 +7,7 @@ import { NotFoundError, RateLimitedError } from '../../core/errors.js';
 import { isoTime } from '../../core/iso-time.js';
 import { configSection } from '../../server/config.js';
 import { eventStream } from '../../server/openapi-responses.js';
+import { OwnerCapError } from '../../store/ports.js';
 import type { Door, DoorContext } from '../door.js';
 import { attackerGuessRate } from '../shared/attacker-guess-rate.js';
 import { PreferWaitHeaders, WaitQuery } from '../shared/wait-schemas.js';
@@ -15,7 +16,6 @@ import { grantsConfigSchema } from './config.js';
 import { grantValidationError } from './grant-validation.js';
 import { grantView, PAIR_KIND, type PairRequest, type PairResult } from './grant-views.js';
 import { LiveGrantsPerAddress, tooManyLiveGrants } from './live-per-address.js';
-import { OwnerCapError } from '../../store/ports.js';
 import { decisionRefusal, redeemRefusal } from './refusals.js';
 import {
   CodeParams,

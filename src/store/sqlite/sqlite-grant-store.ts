@@ -67,7 +67,7 @@ export class SqliteGrantStore implements GrantStore {
 
   /**
    * Reads again from the table what the store keeps in memory, after another program wrote to the
-   * database (see `watchForeignWrites` in sqlite-stores.ts). Only between group commits: a creation
+   * database (see ForeignWriteWatch in foreign-writes.ts). Only between group commits: a creation
    * whose row is still queued holds its code and owner's place in memory alone.
    */
   reload(): void {
