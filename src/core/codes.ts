@@ -99,6 +99,15 @@ function uniformIndexes(size: number, count: number): number[] {
   return indexes;
 }
 
+/** Whether `text` is ASCII throughout, which Unicode normalisation (NFKC) leaves as it is. */
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** What people type between a code's groups, or by mistake: removed before a code is read. */
+const CODE_SEPARATORS = /[\s\-_.·–—]/g;
+
 /** A code format: generates, normalises, checks and formats codes. */
 export class CodeFormat {
   readonly alphabet: Alphabet;
@@ -107,6 +116,11 @@ export class CodeFormat {
   readonly separator: string;
   readonly checker: CheckCharacter | undefined;
   private readonly indexOf: Map<string, number>;
+  /**
+   * Whether typed codes are folded to capitals: only for a case-insensitive alphabet shown in
+   * capitals (digits alone have no case, and fold to lower case as letters would).
+   */
+  private readonly foldsToUpper: boolean;
 
   constructor(options: CodeFormatOptions) {
     this.alphabet = typeof options.alphabet === 'string' ? ALPHABETS[options.alphabet] : options.alphabet;
@@ -122,6 +136,7 @@ export class CodeFormat {
     this.groupSize = options.groupSize ?? 0;
     this.separator = options.separator ?? '-';
     this.indexOf = new Map([...this.alphabet.symbols].map((symbol, index) => [symbol, index]));
+    this.foldsToUpper = /\p{Lu}/u.test(this.alphabet.symbols) && this.alphabet.symbols === this.alphabet.symbols.toUpperCase();
     if (options.checkCharacter) {
       this.checker = CheckCharacter.forAlphabetSize(this.alphabet.symbols.length);
       if (!this.checker) {
@@ -164,18 +179,22 @@ export class CodeFormat {
     return groups.join(this.separator);
   }
 
-  /** Case folding, separator removal and look-alike mapping; no validation. */
+  /**
+   * Case folding, separator removal and look-alike mapping; no validation. Every code look-up and
+   * decision runs it, so what does not depend on the input is decided once (`foldsToUpper`), and
+   * text that is ASCII throughout, as nearly every typed or pasted code is, skips Unicode
+   * normalisation, which leaves ASCII as it is.
+   */
   normalise(input: string): string {
-    let text = input.normalize('NFKC').replace(/[\s\-_.·–—]/g, '');
-    if (this.alphabet.caseInsensitive) {
-      // Only an alphabet with capital letters is shown in capitals (digits alone have no case).
-      const upper = /\p{Lu}/u.test(this.alphabet.symbols) && this.alphabet.symbols === this.alphabet.symbols.toUpperCase();
-      text = upper ? text.toUpperCase() : text.toLowerCase();
-    }
+    let text = (isAscii(input) ? input : input.normalize('NFKC')).replace(CODE_SEPARATORS, '');
+    if (this.alphabet.caseInsensitive) text = this.foldsToUpper ? text.toUpperCase() : text.toLowerCase();
     let out = '';
     for (const char of text) {
-      const folded = this.alphabet.caseInsensitive ? char.toLowerCase() : char;
-      const mapped = this.indexOf.has(char) ? char : this.alphabet.lookAlikes[folded];
+      if (this.indexOf.has(char)) {
+        out += char;
+        continue;
+      }
+      const mapped = this.alphabet.lookAlikes[this.alphabet.caseInsensitive ? char.toLowerCase() : char];
       out += mapped ?? char;
     }
     return out;
@@ -217,8 +236,10 @@ export class CodeFormat {
   parse(input: string): ParsedCode {
     const code = this.normalise(input);
     if (code.length === 0) return { ok: false, problem: 'empty', message: 'Enter the code.' };
+    const indexes: number[] = [];
     for (let i = 0; i < code.length; i++) {
-      if (!this.indexOf.has(code[i]!)) {
+      const index = this.indexOf.get(code[i]!);
+      if (index === undefined) {
         return {
           ok: false,
           problem: 'bad_character',
@@ -226,6 +247,7 @@ export class CodeFormat {
           message: `${shown(code[i]!)} (character ${i + 1}) cannot appear in a code: ${this.madeOf()}. Check the code and type it again.`,
         };
       }
+      indexes.push(index);
     }
     if (code.length !== this.totalLength) {
       return {
@@ -236,7 +258,7 @@ export class CodeFormat {
         }`,
       };
     }
-    if (this.checker && !this.checker.verify([...code].map((symbol) => this.indexOf.get(symbol)!))) {
+    if (this.checker && !this.checker.verify(indexes)) {
       return {
         ok: false,
         problem: 'check_failed',

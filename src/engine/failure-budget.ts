@@ -41,7 +41,13 @@ export class FailureBudget {
     // Taken before the first await, so attempts arriving together see each other.
     const ahead = counters.map((counter) => this.enter(counter.key));
     try {
-      await this.assertRoom(counters, ahead, refuse);
+      // Checked here rather than in a function of its own: every code look-up runs this, and an
+      // async function more is a promise and a turn of the microtask queue more on each.
+      const now = this.clock.now();
+      for (let i = 0; i < counters.length; i++) {
+        const failures = Number((await this.ephemeral.get(counters[i]!.key, now)) ?? 0);
+        if (failures + ahead[i]! >= counters[i]!.limit) throw await this.refusal(counters[i]!, now, refuse);
+      }
       const result = await attempt();
       if (failed(result)) await this.recordFailure(counters);
       return result;
@@ -56,16 +62,11 @@ export class FailureBudget {
     for (const counter of counters) await this.ephemeral.increment(counter.key, this.windowMs, now);
   }
 
-  /** Throws `refuse` when a counter, with the attempts ahead of this one, has reached its limit. */
-  private async assertRoom(counters: readonly BudgetCounter[], ahead: readonly number[], refuse: Refusal): Promise<void> {
-    const now = this.clock.now();
-    for (const [i, counter] of counters.entries()) {
-      const failures = Number((await this.ephemeral.get(counter.key, now)) ?? 0);
-      if (failures + ahead[i]! < counter.limit) continue;
-      // list() matches by prefix: pick the exact key for its reset time.
-      const entry = (await this.ephemeral.list(counter.key, now)).find((candidate) => candidate.key === counter.key);
-      throw refuse(Math.max(1, Math.ceil(((entry?.expiresAt ?? now + this.windowMs) - now) / 1000)), counter);
-    }
+  /** The error `refuse` makes for the spent `counter`, told when its window ends. */
+  private async refusal(counter: BudgetCounter, now: number, refuse: Refusal): Promise<Error> {
+    // list() matches by prefix: pick the exact key for its reset time.
+    const entry = (await this.ephemeral.list(counter.key, now)).find((candidate) => candidate.key === counter.key);
+    return refuse(Math.max(1, Math.ceil(((entry?.expiresAt ?? now + this.windowMs) - now) / 1000)), counter);
   }
 
   /** Registers an attempt on `key`; returns how many were already running. */

@@ -119,8 +119,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     missesPerHour: config.PAIRGATE_CODE_MISSES_PER_HOUR,
     attemptsPerCode: config.PAIRGATE_CODE_ATTEMPTS_PER_CODE,
   });
-  const publicUrl = (): string =>
-    (config.PAIRGATE_PUBLIC_URL || options.listenUrl?.() || `http://${config.PAIRGATE_HOST}:${config.PAIRGATE_PORT}`).replace(/\/+$/, '');
+  const publicUrl = publicUrlOf(config, options.listenUrl);
   app.decorate('pairgate', { config, engine, stores, metrics, codeGuard, publicUrl });
 
   const shutdown = new AbortController();
@@ -231,6 +230,25 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     clearInterval(sweeper);
   });
   return app;
+}
+
+/**
+ * The server's public URL without a trailing slash: the configured one, else the address it
+ * listens on once it does, else the configured host and port. Every grant created puts it in its
+ * answer's links, so the text is trimmed once per base (the listening address is known only after
+ * the app is built), not on every call.
+ */
+function publicUrlOf(config: Config, listenUrl: (() => string | undefined) | undefined): () => string {
+  let base: string | undefined;
+  let trimmed = '';
+  return () => {
+    const current = config.PAIRGATE_PUBLIC_URL || listenUrl?.() || `http://${config.PAIRGATE_HOST}:${config.PAIRGATE_PORT}`;
+    if (current !== base) {
+      base = current;
+      trimmed = current.replace(/\/+$/, '');
+    }
+    return trimmed;
+  };
 }
 
 /**
