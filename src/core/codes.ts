@@ -1,4 +1,4 @@
-import { randomBytesPooled } from './random-pool.js';
+import { readPooled } from './random-pool.js';
 import { CheckCharacter } from './check-character.js';
 import { ConfigError } from './errors.js';
 import { hashToken } from './ids.js';
@@ -89,13 +89,14 @@ export type ParsedCode =
 function uniformIndexes(size: number, count: number): number[] {
   const limit = 256 - (256 % size);
   const indexes: number[] = [];
-  while (indexes.length < count) {
-    // Draw a little more than needed so that one read almost always suffices.
-    for (const byte of randomBytesPooled(count * 2)) {
+  const collect = (bytes: Uint8Array, start: number, end: number): void => {
+    for (let i = start; i < end && indexes.length < count; i++) {
+      const byte = bytes[i]!;
       if (byte < limit) indexes.push(byte % size);
-      if (indexes.length === count) break;
     }
-  }
+  };
+  // Draw a little more than needed so that one read almost always suffices.
+  while (indexes.length < count) readPooled(count * 2, collect);
   return indexes;
 }
 
@@ -168,7 +169,9 @@ export class CodeFormat {
     const symbols = this.alphabet.symbols;
     const indexes = uniformIndexes(symbols.length, this.length);
     if (this.checker) indexes.push(this.checker.compute(indexes));
-    return indexes.map((index) => symbols[index]).join('');
+    let code = '';
+    for (const index of indexes) code += symbols[index];
+    return code;
   }
 
   /** The code grouped for display, e.g. `BCDF-GHJK`. */

@@ -7,18 +7,25 @@ let pool = Buffer.allocUnsafeSlow(POOL_SIZE);
 let offset = POOL_SIZE;
 
 /**
- * `size` bytes from the operating system's CSPRNG, served from a pool refilled 4 KiB at a time.
- * Every call into the CSPRNG costs a few microseconds whatever its size, and creating a grant
- * needs three small draws (id, secret, code); a pool turns them into one call per hundred grants.
- * Each byte is handed out once and the result is a copy, so callers never share bytes. Node does
- * the same for `crypto.randomUUID`.
+ * Lets `read` see `size` random bytes from the operating system's CSPRNG (`bytes[start]` to
+ * `bytes[end - 1]`), served in place from a pool refilled 4 KiB at a time, then wipes them. Every
+ * call into the CSPRNG costs a few microseconds whatever its size, and creating a grant needs three
+ * small draws (id, secret, code); a pool turns them into one call per hundred grants. Each byte is
+ * handed out once. No Buffer is made per draw (each would be an ArrayBuffer view for the collector
+ * to sweep): `read` turns the bytes into what it needs (a code's symbols) and must not keep `bytes`.
+ * Node pools `crypto.randomUUID` the same way.
  */
-export function randomBytesPooled(size: number): Buffer {
-  if (size > POOL_SIZE / 4) return randomFillSync(Buffer.allocUnsafe(size));
+export function readPooled<T>(size: number, read: (bytes: Uint8Array, start: number, end: number) => T): T {
+  if (size > POOL_SIZE / 4) {
+    const bytes = randomFillSync(new Uint8Array(size));
+    return read(bytes, 0, size);
+  }
   const start = take(size);
-  const bytes = Buffer.from(pool.subarray(start, start + size));
-  wipe(start, size);
-  return bytes;
+  try {
+    return read(pool, start, start + size);
+  } finally {
+    wipe(start, size);
+  }
 }
 
 /**

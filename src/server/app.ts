@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -25,7 +25,7 @@ import { loggerOptions, requestLogger, RequestLineController } from './logger.js
 import { ServerMetrics, installMetrics } from './metrics.js';
 import { SECURITY_SCHEMES } from './openapi-security.js';
 import { installOptionalBodies } from './optional-bodies.js';
-import { publicNetworkOf } from './public-network.js';
+import { decorateClientNetwork } from './public-network.js';
 import { addFormContentTypeParser } from './form-body.js';
 import { requestValidation } from './request-validation.js';
 import { ROUTER_ANSWERS_DESCRIPTION, addSharedResponses } from './openapi-responses.js';
@@ -142,11 +142,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   installShutdownRefusal(app, () => shuttingDown);
   // Every per-address limit and budget counts by the caller's network (an IPv6 /64, not one of its
   // 2^64 addresses): see publicNetworkOf.
-  app.decorateRequest('clientNetwork', {
-    getter(this: FastifyRequest) {
-      return publicNetworkOf(this.ip);
-    },
-  });
+  decorateClientNetwork(app);
   await app.register(rateLimit, {
     global: true,
     keyGenerator: (request) => request.clientNetwork,

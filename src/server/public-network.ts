@@ -1,5 +1,6 @@
 import { decode as decodeIp, encode as encodeIp } from '@leichtgewicht/ip-codec';
 import { isIPv4, isIPv6 } from 'node:net';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 /**
  * The public network a caller is on: what every per-address limit and budget counts by, and how
@@ -36,5 +37,21 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** `publicNetworkOf(request.ip)`: the key of every per-address limit and budget. */
     readonly clientNetwork: string;
+    /** `clientNetwork` once it has been worked out for this request (null before). */
+    clientNetworkKnown: string | null;
   }
+}
+
+/**
+ * Gives every request its `clientNetwork`, worked out on first use and kept for the rest of the
+ * request: the rate limit, the per-address caps and the code budgets each ask for it.
+ */
+export function decorateClientNetwork(app: FastifyInstance): void {
+  // Declared up front (null), so every request object has the same shape.
+  app.decorateRequest('clientNetworkKnown', null);
+  app.decorateRequest('clientNetwork', {
+    getter(this: FastifyRequest) {
+      return (this.clientNetworkKnown ??= publicNetworkOf(this.ip));
+    },
+  });
 }

@@ -86,6 +86,7 @@ export const grantsDoor: Door = {
     // row's owner column: no write of its own); the shared stores keep it in numbered slots.
     const inStore = perAddressCap !== undefined && ctx.engine.countsOwners;
     const perAddress = perAddressCap !== undefined && !inStore ? new LiveGrantsPerAddress(ctx.stores.ephemeral, perAddressCap) : undefined;
+    const capacity = { max: ctx.config.PAIRGATE_MAX_LIVE_CODES, refuse: tooManyWaiting };
 
     api.post('/api/v1/grants', {
       schema: { tags, summary: 'Create a grant a person will approve by its code.', body: CreateGrantBody, response: { 201: CreatedGrantView, 400: GrantErrors.create400, 429: GrantErrors.create429 } },
@@ -103,7 +104,7 @@ export const grantsDoor: Door = {
           ttlMs: ttl * 1000,
           codeFormat: format,
           withSecret: true,
-          capacity: { max: ctx.config.PAIRGATE_MAX_LIVE_CODES, refuse: tooManyWaiting },
+          capacity,
           // Not spread in (`...(inStore ? {...} : {})`): V8's slow path, as below.
           owner: inStore ? { id: request.clientNetwork, max: perAddressCap! } : undefined,
         });
