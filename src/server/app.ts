@@ -21,7 +21,7 @@ import { installJsonBodyParser } from './json-body.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { installShutdownRefusal } from './shutdown-refusal.js';
 import { trustedProxies } from './trust-proxy.js';
-import { loggerOptions, requestLogger, RequestLineController } from './logger.js';
+import { loggerOptions, makeChildrenLazy, RequestLineController } from './logger.js';
 import { ServerMetrics, installMetrics } from './metrics.js';
 import { SECURITY_SCHEMES } from './openapi-security.js';
 import { installOptionalBodies } from './optional-bodies.js';
@@ -107,9 +107,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Refused in pairgate's shape instead (installShutdownRefusal).
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    childLoggerFactory: requestLogger,
     logController: new RequestLineController(config.PAIRGATE_LOG_LEVEL),
   }).withTypeProvider<TypeBoxTypeProvider>();
+  makeChildrenLazy(app.log);
 
   const engine = new GrantEngine(stores.grants, stores.notifier, clock);
   const metrics = new ServerMetrics();

@@ -91,6 +91,23 @@ describe('request logs of the server', () => {
   });
 });
 
+describe('request loggers of the server', () => {
+  let t: TestApp;
+  afterEach(() => t.close());
+
+  it('are lazy: a request that writes no line builds no pino child', async () => {
+    t = await createTestApp({ PAIRGATE_LOG_LEVEL: 'warn' });
+    const pinoChild = vi.spyOn(Object.getPrototypeOf(t.app.log) as { child: () => unknown }, 'child');
+    expect(t.app.log.child({ reqId: 'req-x' })).toBeInstanceOf(LazyRequestLogger);
+    expect((await t.app.inject({ method: 'POST', url: '/api/v1/grants', payload: { label: 'quiet' } })).statusCode).toBe(201);
+    expect(pinoChild).not.toHaveBeenCalled();
+    // The not-found handler's requests get the same lazy loggers.
+    expect((await t.app.inject('/no/such/route')).statusCode).toBe(404);
+    expect(pinoChild).not.toHaveBeenCalled();
+    pinoChild.mockRestore();
+  });
+});
+
 describe('logged errors', () => {
   it('keep a system or library error code as errorCode, while code fields stay redacted', () => {
     const out = sink();
