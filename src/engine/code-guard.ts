@@ -13,6 +13,9 @@ export interface CodeGuardLimits {
 
 const HOUR_MS = 3_600_000;
 
+/** Counters kept per scope for reuse (see CodeGuard.counter); past this many, they are made anew. */
+const KEPT_COUNTERS = 4096;
+
 /**
  * The attempt budget on code look-ups, shared by every door: an address that misses too often is
  * refused for the rest of the hour (on every node, since the counters live in the ephemeral store;
@@ -21,6 +24,8 @@ const HOUR_MS = 3_600_000;
  */
 export class CodeGuard {
   readonly budget: FailureBudget;
+  /** The counters made lately, by scope and address. */
+  private readonly counters = new Map<string, Map<string, BudgetCounter>>();
 
   constructor(
     ephemeral: EphemeralStore,
@@ -30,9 +35,23 @@ export class CodeGuard {
     this.budget = new FailureBudget(ephemeral, clock, HOUR_MS);
   }
 
-  /** The counter of `address`'s misses on `scope` (a door or flow), for budgets combining several. */
+  /**
+   * The counter of `address`'s misses on `scope` (a door or flow), for budgets combining several.
+   * The same object for the same address while it is kept: its key is then the same string, which
+   * the maps it is looked up in (the attempts running, the ephemeral store's cache) find by
+   * identity with the hash V8 keeps on it, where a key built for each look-up is hashed and
+   * compared character by character in each. Bounded: a full set is dropped and begun again.
+   */
   counter(scope: string, address: string): BudgetCounter {
-    return { key: `miss:${scope}:${address}`, limit: this.limits.missesPerHour };
+    let byAddress = this.counters.get(scope);
+    if (!byAddress) this.counters.set(scope, (byAddress = new Map()));
+    let counter = byAddress.get(address);
+    if (!counter) {
+      if (byAddress.size >= KEPT_COUNTERS) byAddress.clear();
+      counter = { key: `miss:${scope}:${address}`, limit: this.limits.missesPerHour };
+      byAddress.set(address, counter);
+    }
+    return counter;
   }
 
   /**
