@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { RateLimitedError } from '../core/errors.js';
+import { KeptKeys } from '../core/kept-keys.js';
 import type { EphemeralStore } from '../store/ports.js';
 import { FailureBudget, type BudgetCounter } from './failure-budget.js';
 
@@ -13,8 +14,6 @@ export interface CodeGuardLimits {
 
 const HOUR_MS = 3_600_000;
 
-/** Counters kept per scope for reuse (see CodeGuard.counter); past this many, they are made anew. */
-const KEPT_COUNTERS = 4096;
 
 /**
  * The attempt budget on code look-ups, shared by every door: an address that misses too often is
@@ -25,7 +24,7 @@ const KEPT_COUNTERS = 4096;
 export class CodeGuard {
   readonly budget: FailureBudget;
   /** The counters made lately, by scope and address. */
-  private readonly counters = new Map<string, Map<string, BudgetCounter>>();
+  private readonly counters = new KeptKeys<BudgetCounter>((scope, address) => ({ key: `miss:${scope}:${address}`, limit: this.limits.missesPerHour }));
 
   constructor(
     ephemeral: EphemeralStore,
@@ -40,18 +39,10 @@ export class CodeGuard {
    * The same object for the same address while it is kept: its key is then the same string, which
    * the maps it is looked up in (the attempts running, the ephemeral store's cache) find by
    * identity with the hash V8 keeps on it, where a key built for each look-up is hashed and
-   * compared character by character in each. Bounded: a full set is dropped and begun again.
+   * compared character by character in each (see KeptKeys).
    */
   counter(scope: string, address: string): BudgetCounter {
-    let byAddress = this.counters.get(scope);
-    if (!byAddress) this.counters.set(scope, (byAddress = new Map()));
-    let counter = byAddress.get(address);
-    if (!counter) {
-      if (byAddress.size >= KEPT_COUNTERS) byAddress.clear();
-      counter = { key: `miss:${scope}:${address}`, limit: this.limits.missesPerHour };
-      byAddress.set(address, counter);
-    }
-    return counter;
+    return this.counters.get(scope, address);
   }
 
   /**

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Grant, GrantPatch, NewGrant } from '../../core/grant.js';
+import { KeptKeys } from '../../core/kept-keys.js';
 import type { DurableDb } from '../durable-schema.js';
 import { rowToGrant, type GrantRow } from '../grant-rows.js';
 import { CodeTakenError, IdTakenError, OwnerCapError, type GrantStore } from '../ports.js';
@@ -22,9 +23,12 @@ const C = '\u0000c';
  */
 export const GRANT_CACHE_SIZE = 10_000;
 
+/** Owner keys, kept: every creation looks its owner's up twice (see KeptKeys). */
+const OWNER_KEYS = new KeptKeys((kind, owner) => `${kind}\u0000${owner}`);
+
 /** The key of `owner`'s live grants of `kind` in the owners' counts (`\u0000` occurs in neither). */
 function ownerKey(kind: string, owner: string): string {
-  return `${kind}\u0000${owner}`;
+  return OWNER_KEYS.get(kind, owner);
 }
 
 /** Writes a new grant row, settling once it is committed; the SQLite store batches these into group commits. */
