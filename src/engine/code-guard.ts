@@ -14,7 +14,6 @@ export interface CodeGuardLimits {
 
 const HOUR_MS = 3_600_000;
 
-
 /**
  * The attempt budget on code look-ups, shared by every door: an address that misses too often is
  * refused for the rest of the hour (on every node, since the counters live in the ephemeral store;
