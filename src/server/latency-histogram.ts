@@ -26,8 +26,6 @@ interface MetricValue {
 export class LatencyHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
-  /** Every series, in the order they first had an observation. */
-  private readonly series: Series[] = [];
   /**
    * The series by route, then method, then status. The route and method strings are the same
    * objects on every request (Fastify's route options, Node's method names), whose hashes V8 keeps:
@@ -61,7 +59,6 @@ export class LatencyHistogram {
   /** A new series, with no observation yet. */
   private addSeries(method: string, route: string, status: number): Series {
     const series: Series = { labels: { method, route, status: String(status) }, buckets: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 };
-    this.series.push(series);
     let byMethod = this.byRoute.get(route);
     if (!byMethod) this.byRoute.set(route, (byMethod = new Map()));
     let byStatus = byMethod.get(method);
@@ -73,7 +70,7 @@ export class LatencyHistogram {
   /** The values, as the registry formats them: cumulative buckets, then `+Inf`, sum and count. */
   async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: MetricValue[] }> {
     const values: MetricValue[] = [];
-    for (const { labels, buckets, sum, count } of this.series) {
+    for (const { labels, buckets, sum, count } of this.allSeries()) {
       let cumulative = 0;
       this.bounds.forEach((bound, i) => {
         cumulative += buckets[i]!;
@@ -86,9 +83,15 @@ export class LatencyHistogram {
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 
+  /** Every series, route by route. */
+  private *allSeries(): Generator<Series> {
+    for (const byMethod of this.byRoute.values()) {
+      for (const byStatus of byMethod.values()) yield* byStatus.values();
+    }
+  }
+
   /** Forgets every observation. */
   reset(): void {
-    this.series.length = 0;
     this.byRoute.clear();
   }
 }

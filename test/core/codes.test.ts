@@ -36,6 +36,15 @@ describe('codes', () => {
     expect(digits.parse('12 34 5O')).toEqual({ ok: true, code: '123450' });
   });
 
+  it('reads codes typed in full-width or other compatibility forms as their ASCII symbols (NFKC)', () => {
+    // Text that is not ASCII throughout takes the Unicode normalisation that plain ASCII skips.
+    const base32 = new CodeFormat({ alphabet: 'base32', length: 8, groupSize: 4 });
+    expect(base32.parse('ＡＢ１Ｏ－ＩＬ０Ｚ')).toEqual({ ok: true, code: 'ab10110z' });
+    const digits = new CodeFormat({ alphabet: 'digits', length: 6 });
+    expect(digits.parse('１２３ ４５６')).toEqual({ ok: true, code: '123456' });
+    expect(digits.parse('12３456')).toEqual({ ok: true, code: '123456' });
+  });
+
   it('says what is wrong with a malformed code', () => {
     const format = new CodeFormat({ alphabet: 'base20', length: 8 });
     expect(format.parse('')).toMatchObject({ ok: false, problem: 'empty' });
