@@ -14,6 +14,7 @@ import { Pages } from '../web/pages.js';
 import type { Config } from './config.js';
 import { ephemeralRateLimitStore } from './ephemeral-rate-limit-store.js';
 import { startBackups, type BackupSchedule } from './backups.js';
+import { parseQuery } from './query-string.js';
 import { claimPathPrefix, installErrorHandlers, schemaErrorFormatter, sendFrameworkError } from './error-handler.js';
 import { docsPageOptions } from './docs-page.js';
 import { installHealthRoutes } from './health-routes.js';
@@ -98,6 +99,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...requestTimeouts(config.PAIRGATE_REQUEST_TIMEOUT_SECONDS),
     trustProxy: trustedProxies(config.PAIRGATE_TRUST_PROXY),
     requestIdHeader: false,
+    // WHATWG parsing, and escapes that are not UTF-8 refused, not passed on undecoded (query-string.ts).
+    routerOptions: { querystringParser: parseQuery },
     // Text (query, params, headers, form fields) is converted to the schema's types; a JSON body
     // is not: a value of the wrong type is refused (request-validation.ts).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },

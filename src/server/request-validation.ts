@@ -1,5 +1,6 @@
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import type { FastifyServerOptions } from 'fastify';
+import { isQueryNotUtf8, QUERY_NOT_UTF8_MESSAGE } from './query-string.js';
 
 /**
  * How request parts are checked against their schemas. The query string, the path's parameters and
@@ -51,10 +52,32 @@ function lowerCaseHeaders(schema: unknown): unknown {
   return lowered;
 }
 
+/** The failure a query whose escapes are not UTF-8 is refused with, in Ajv's shape. */
+const QUERY_NOT_UTF8_FAILURE = [{ instancePath: '', schemaPath: '#', keyword: 'encoding', params: {}, message: QUERY_NOT_UTF8_MESSAGE }];
+
+/**
+ * A query's validator that first refuses a query parseQuery marked (its escapes are not UTF-8),
+ * which would otherwise pass as a query with no fields.
+ */
+function refusingQueriesNotUtf8(check: Validate): Validate {
+  const validate: Validate = (data, dataCxt) => {
+    if (isQueryNotUtf8(data)) {
+      validate.errors = QUERY_NOT_UTF8_FAILURE;
+      return false;
+    }
+    const valid = check(data, dataCxt);
+    validate.errors = check.errors;
+    return valid;
+  };
+  validate.schemaEnv = check.schemaEnv;
+  return validate;
+}
+
 /**
  * Fastify's `schemaController`: its own Ajv compiler (@fastify/ajv-compiler, with the server's
  * `ajv` options, conversion included) for every part but the body, and for the body a strict
- * compilation (no conversion) used unless the body came from a form.
+ * compilation (no conversion) used unless the body came from a form. A query string parseQuery could
+ * not decode is refused before its schema is checked.
  */
 export function requestValidation(): NonNullable<FastifyServerOptions['schemaController']> {
   const pool = AjvCompiler();
@@ -64,6 +87,7 @@ export function requestValidation(): NonNullable<FastifyServerOptions['schemaCon
     const strict = pool(externalSchemas as never, { ...options, customOptions: { ...options.customOptions, coerceTypes: false } } as never);
     return (route: RouteSchema): Validate => {
       if (route.httpPart === 'headers') return converting({ ...route, schema: lowerCaseHeaders(route.schema) } as never) as Validate;
+      if (route.httpPart === 'querystring') return refusingQueriesNotUtf8(converting(route as never) as Validate);
       if (route.httpPart !== 'body') return converting(route as never) as Validate;
       const json = strict(route as never) as Validate;
       // A form's compilation waits for the first form: most bodies are only ever sent as JSON.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useListeningApp } from '../helpers/app.js';
 import { DEVICE_ENV } from '../doors/device/device-helpers.js';
-import { escapesAreUtf8, parseForm } from '../../src/server/form-body.js';
+import { escapesAreUtf8, parseForm } from '../../src/server/url-encoded.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const NOT_UTF8 = 'The form body is not valid UTF-8. Percent-encode the UTF-8 bytes of each field, as browsers do, and send it again.';
