@@ -1,4 +1,4 @@
-import { escapesAreUtf8, parseForm } from './url-encoded.js';
+import { escapesAreUtf8, parseForm, type UrlEncodedFields } from './url-encoded.js';
 
 /** Marks the query of a request whose percent-escapes are not UTF-8 (see parseQuery). */
 const NOT_UTF8 = Symbol('pairgate.queryNotUtf8');
@@ -17,9 +17,9 @@ export const QUERY_NOT_UTF8_MESSAGE = 'has a percent-escape that is not UTF-8 (s
  * to refuse. The parser never throws: it runs inside the router, where an exception would escape
  * every error handler.
  */
-export function parseQuery(text: string): Record<string, string | string[]> {
+export function parseQuery(text: string): UrlEncodedFields {
   if (escapesAreUtf8(text)) return parseForm(text);
-  const marked: Record<string | symbol, never> = Object.create(null);
+  const marked = parseForm('');
   Object.defineProperty(marked, NOT_UTF8, { value: true });
   return marked;
 }

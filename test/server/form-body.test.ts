@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { useListeningApp } from '../helpers/app.js';
 import { DEVICE_ENV } from '../doors/device/device-helpers.js';
@@ -85,7 +86,32 @@ describe('escapesAreUtf8', () => {
 describe('parseForm', () => {
   it('parses as the WHATWG standard: + is a space, a name twice is a list, __proto__ is a plain name', () => {
     const fields = parseForm('a=1+2&b=%C3%A9&a=3&a=4&__proto__=x&empty&c=50%');
-    expect(Object.getPrototypeOf(fields)).toBeNull();
     expect({ ...fields }).toEqual({ a: ['1 2', '3', '4'], b: 'é', ['__proto__']: 'x', empty: '', c: '50%' });
+  });
+
+  it('inherits no name, with or without escapes in the text', () => {
+    for (const text of ['', 'a=1', 'a=%41']) {
+      const fields = parseForm(text);
+      for (const name of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) expect(name in fields, `${name} in ${text}`).toBe(false);
+    }
+    expect(parseForm('constructor=x&toString=y')).toMatchObject({ constructor: 'x', toString: 'y' });
+    // A leading `?` is part of the first name, escapes or not (URLSearchParams' constructor drops it).
+    expect({ ...parseForm('?a=1') }).toEqual({ '?a': '1' });
+    expect({ ...parseForm('?a=%41') }).toEqual({ '?a': 'A' });
+  });
+
+  it('splits text without escapes as URLSearchParams does (the fast path for plain ASCII)', () => {
+    const reference = (text: string) => {
+      const fields: Record<string, string | string[]> = {};
+      // Not a leading `?`, which the constructor drops (a URL's search) and the standard's parser keeps.
+      for (const [name, value] of new URLSearchParams(`&${text}`)) {
+        const earlier = fields[name];
+        fields[name] = earlier === undefined ? value : [earlier, value].flat();
+      }
+      return fields;
+    };
+    fc.assert(fc.property(fc.string({ unit: fc.constantFrom('a', 'b', '=', '&', '+', ' ', '_', '-', '~', '.', '?') }), (text) => {
+      expect({ ...parseForm(text) }).toEqual(reference(text));
+    }), { numRuns: 3000 });
   });
 });
