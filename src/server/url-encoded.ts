@@ -28,8 +28,8 @@ export type UrlEncodedFields = Record<string, string | string[]>;
  * `toString`) and `__proto__` is a name like others. An object made by `Object.create(null)` would
  * do that too, but V8 keeps it in dictionary mode, and every later read of it takes the slow path:
  * the wait endpoint's `?wait=0`, parsed so, cost 12 us more per request than with fast-querystring
- * (alternating runs); made by `Fields`, about 1 us, the parsing itself. Not frozen: V8 makes an
- * object it uses as a prototype fast, which a frozen one it would not.
+ * (alternating runs); made by `Fields`, about 1 us, the parsing itself. It is not frozen (frozen,
+ * it measured no faster), and nothing can reach it to change it: no `__proto__` accessor is on the chain.
  */
 const NO_NAMES: object = Object.create(null);
 
