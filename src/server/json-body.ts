@@ -23,21 +23,23 @@ export class ForbiddenKeyError extends InvalidRequestError {
   }
 }
 
+/** What a body that is not UTF-8 is told, by its media. */
+const BODY_NOT_UTF8_MESSAGES = {
+  json: 'The JSON body is not valid UTF-8, the encoding JSON is sent in (RFC 8259); UTF-16 and UTF-32 are not accepted. Encode the body as UTF-8 and send it again.',
+  form: 'The form body is not valid UTF-8. Percent-encode the UTF-8 bytes of each field, as browsers do, and send it again.',
+  multipart: 'A field of the multipart form is not valid UTF-8, and its part declares no other charset. Send each field as UTF-8 text, as browsers and curl -F on a UTF-8 terminal do (or declare its charset, such as "Content-Type: text/plain; charset=ISO-8859-1"), and send it again.',
+} as const;
+
 /**
- * The refusal of a JSON body whose bytes are not UTF-8: 400 `body_not_utf8`. JSON between systems
- * is UTF-8 (RFC 8259, section 8.1); read as UTF-8 anyway, a body in Latin-1 had each accented
- * letter replaced by U+FFFD and was stored so, a label shown to the approver as "caf\uFFFD".
+ * The refusal of a body whose bytes are not UTF-8 (JSON, a form, a multipart field that declares no
+ * other charset): 400 `body_not_utf8`. JSON between systems is UTF-8 (RFC 8259, section 8.1); read
+ * as UTF-8 anyway, a body in Latin-1 had each accented letter replaced by U+FFFD and was stored so,
+ * a label shown to the approver as "caf\uFFFD".
  */
 export class BodyNotUtf8Error extends InvalidRequestError {
   /** `kind`: the body's media, named in the message with the encoding it needs. */
-  constructor(kind: 'json' | 'form' = 'json') {
-    super(
-      kind === 'json'
-        ? 'The JSON body is not valid UTF-8, the encoding JSON is sent in (RFC 8259); UTF-16 and UTF-32 are not accepted. Encode the body as UTF-8 and send it again.'
-        : 'The form body is not valid UTF-8. Percent-encode the UTF-8 bytes of each field, as browsers do, and send it again.',
-      undefined,
-      'body_not_utf8',
-    );
+  constructor(kind: keyof typeof BODY_NOT_UTF8_MESSAGES = 'json') {
+    super(BODY_NOT_UTF8_MESSAGES[kind], undefined, 'body_not_utf8');
   }
 }
 

@@ -64,4 +64,68 @@ describe('support origin: malformed multipart bodies', () => {
     expect(await jsonField.json()).toMatchObject({ Code: 'invalid_multipart', Description: expect.stringMatching(/sent with the type application\/json: send each field as text/) });
     expect(servers.origin.logs.filter((line) => /"level":(50|60)/.test(line))).toEqual([]);
   });
+
+  describe('fields that are not UTF-8', () => {
+    const AVATAR = 'https://img.example/a.png';
+    /** A multipart body of `fields` (name, bytes of the value, optional Content-Type of the part). */
+    const multipart = (fields: [string, Buffer, string?][]) =>
+      Buffer.concat([
+        ...fields.flatMap(([name, value, type]) => [
+          Buffer.from(`--b\r\nContent-Disposition: form-data; name="${name}"\r\n${type ? `Content-Type: ${type}\r\n` : ''}\r\n`),
+          value,
+          Buffer.from('\r\n'),
+        ]),
+        Buffer.from('--b--\r\n'),
+      ]);
+    const create = (body: Buffer | ReadableStream<Uint8Array>) =>
+      fetch(`${servers.origin.url}/session`, { method: 'POST', headers: { authorization: ADMIN_AUTH, 'content-type': 'multipart/form-data; boundary=b' }, body, duplex: 'half' } as RequestInit);
+    const supporterName = async (response: Response) => {
+      const created = (await response.json()) as { PairingCode: string };
+      const info = await fetch(`${servers.origin.url}/pairing/${created.PairingCode}`, { headers: { accept: 'application/json' } });
+      return ((await info.json()) as { SupporterName: string }).SupporterName;
+    };
+
+    it('a Latin-1 field with no charset declared is a 400 body_not_utf8, and nothing is stored', async () => {
+      const latin1 = multipart([['id', Buffer.from('latin-1')], ['supporter_name', Buffer.from('caf\xe9', 'latin1')], ['supporter_avatar', Buffer.from(AVATAR)]]);
+      const refused = await create(latin1);
+      expect(refused.status).toBe(400);
+      expect(await refused.json()).toEqual({ Error: 'Bad Request', Description: expect.stringMatching(/^A field of the multipart form is not valid UTF-8, and its part declares no other charset\. Send each field as UTF-8 text/), Code: 'body_not_utf8' });
+      // The id was not taken: the same session sent as UTF-8 is created, with its accent.
+      const accepted = await create(multipart([['id', Buffer.from('latin-1')], ['supporter_name', Buffer.from('café')], ['supporter_avatar', Buffer.from(AVATAR)]]));
+      expect(accepted.status).toBe(201);
+      expect(await supporterName(accepted)).toBe('café');
+      expect(servers.origin.logs.filter((line) => /"level":(50|60)/.test(line))).toEqual([]);
+    });
+
+    it('a field whose part declares Latin-1 is read as Latin-1; U+FFFD sent as UTF-8 is kept as sent', async () => {
+      const declared = await create(multipart([['id', Buffer.from('declared')], ['supporter_name', Buffer.from('caf\xe9', 'latin1'), 'text/plain; charset=ISO-8859-1'], ['supporter_avatar', Buffer.from(AVATAR)]]));
+      expect(declared.status).toBe(201);
+      expect(await supporterName(declared)).toBe('café');
+      const replacement = await create(multipart([['id', Buffer.from('replacement')], ['supporter_name', Buffer.from('a \uFFFD b')], ['supporter_avatar', Buffer.from(AVATAR)]]));
+      expect(replacement.status).toBe(201);
+      expect(await supporterName(replacement)).toBe('a \uFFFD b');
+    });
+
+    it('a body sent in pieces is read whole: a character cut between two pieces is fine, a bad byte in a later piece is refused', async () => {
+      /** `bytes` streamed in pieces of `size` bytes, a few milliseconds apart. */
+      const pieces = (bytes: Buffer, size: number) =>
+        new ReadableStream<Uint8Array>({
+          async start(controller) {
+            for (let at = 0; at < bytes.length; at += size) {
+              controller.enqueue(bytes.subarray(at, at + size));
+              await new Promise((resolve) => setTimeout(resolve, 2));
+            }
+            controller.close();
+          },
+        });
+      const good = multipart([['id', Buffer.from('pieces')], ['supporter_name', Buffer.from('ééééé')], ['supporter_avatar', Buffer.from(AVATAR)]]);
+      const whole = await create(pieces(good, 7));
+      expect(whole.status).toBe(201);
+      expect(await supporterName(whole)).toBe('ééééé');
+      const bad = multipart([['id', Buffer.from('pieces-bad')], ['supporter_avatar', Buffer.from(AVATAR)], ['supporter_name', Buffer.from('caf\xe9', 'latin1')]]);
+      const refused = await create(pieces(bad, 16));
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { Code: string }).Code).toBe('body_not_utf8');
+    });
+  });
 });
