@@ -75,6 +75,8 @@ export function hostileRequests(op: Operation, options: { bodyLimit?: number } =
   requests.push({ method, url, headers: { 'content-type': 'application/json' }, payload: '[]' });
   requests.push({ method, url, headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.from([0, 1, 2, 255]) });
   requests.push({ method, url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'a=%ZZ&&=&b' });
+  // A multipart field in Latin-1 (no charset declared): refused where multipart is taken, 415 elsewhere.
+  requests.push({ method, url, headers: { 'content-type': 'multipart/form-data; boundary=b' }, payload: Buffer.from('--b\r\nContent-Disposition: form-data; name="label"\r\n\r\ncaf\xe9\r\n--b--\r\n', 'latin1') });
   if (options.bodyLimit !== undefined) {
     requests.push({ method, url, headers: { 'content-type': 'application/json' }, payload: `"${'x'.repeat(options.bodyLimit)}"` });
   }
