@@ -193,14 +193,18 @@ export class GrantEngine {
     return matches ? grant : undefined;
   }
 
-  /** Approves a pending grant, recording `result`. */
-  approve<Result>(id: string, result?: Result): Promise<Grant<unknown, Result>> {
-    return this.move(id, 'approve', result);
+  /**
+   * Approves a pending grant, recording `result`. `precondition`, when given, sees the grant as it
+   * is decided (within the compare-and-set, so also on a retry) and refuses by throwing: a door's
+   * own condition on the grant's request holds at the moment of the decision, not only when read.
+   */
+  approve<Result, Request = unknown>(id: string, result?: Result, precondition?: (grant: Grant<Request, Result>) => void): Promise<Grant<Request, Result>> {
+    return this.move(id, 'approve', result, precondition);
   }
 
-  /** Refuses a pending grant, recording `result` (e.g. a reason). */
-  refuse<Result>(id: string, result?: Result): Promise<Grant<unknown, Result>> {
-    return this.move(id, 'refuse', result);
+  /** Refuses a pending grant, recording `result` (e.g. a reason); `precondition` as for `approve`. */
+  refuse<Result, Request = unknown>(id: string, result?: Result, precondition?: (grant: Grant<Request, Result>) => void): Promise<Grant<Request, Result>> {
+    return this.move(id, 'refuse', result, precondition);
   }
 
   /**
@@ -376,8 +380,11 @@ export class GrantEngine {
     return this.grants.sweepExpired(this.clock.now());
   }
 
-  private async move<Result>(id: string, event: GrantEvent, result?: Result): Promise<Grant<unknown, Result>> {
-    return this.update<unknown, Result>(id, (grant) => transition(grant, event, this.clock.now(), result));
+  private async move<Request, Result>(id: string, event: GrantEvent, result?: Result, precondition?: (grant: Grant<Request, Result>) => void): Promise<Grant<Request, Result>> {
+    return this.update<Request, Result>(id, (grant) => {
+      precondition?.(grant);
+      return transition(grant, event, this.clock.now(), result);
+    });
   }
 
   private async changed(grant: Grant, from: GrantState): Promise<void> {

@@ -307,12 +307,20 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   }, async (request, reply) => {
     const session = await authorizedSession(request, reply, request.params.id);
     if (!pairingOn) throw new ConflictError('Pairing codes are off on this server (PLEXUS_PAIRING_URL is not set).', 'pairing_off');
-    if (ctx.engine.stateOf(session) !== 'pending') throw new ConflictError('This session was already confirmed or declined; it takes no new code. To start over, delete it and create a new session.', 'session_not_waiting');
-    // The old code dies first; the token changes too, since only its hash is kept.
-    if (session.request.pairingGrantId) await ctx.engine.remove(session.request.pairingGrantId);
+    const notWaiting = (): ConflictError => new ConflictError('This session was already confirmed or declined; it takes no new code. To start over, delete it and create a new session.', 'session_not_waiting');
+    if (ctx.engine.stateOf(session) !== 'pending') throw notWaiting();
+    // The token changes too, since only its hash is kept. The code replaced is the one this update
+    // replaced, read within its compare-and-set: two requests at once each replace a different one
+    // (and a code no longer the session's decides nothing, pairing-routes.ts).
     const token = agentToken();
     const pairingGrantId = randomId();
-    const updated = await ctx.engine.update<SessionRequest, SessionResult>(session.id, (current) => ({ request: { ...current.request, tokenHash: hashToken(token), pairingGrantId } }));
+    let replaced: string | null = null;
+    const updated = await ctx.engine.update<SessionRequest, SessionResult>(session.id, (current) => {
+      if (ctx.engine.stateOf(current) !== 'pending') throw notWaiting();
+      replaced = current.request.pairingGrantId;
+      return { request: { ...current.request, tokenHash: hashToken(token), pairingGrantId } };
+    });
+    if (replaced) await ctx.engine.remove(replaced);
     let pairing: { code: string; pairingUrl: string };
     try {
       pairing = await issueCode(updated, pairingGrantId, token);

@@ -51,6 +51,14 @@ const SPENT_CODES: Record<SpentHow, string> = { confirmed: 'code_used', declined
 const codeNotFound = (): NotFoundError => new NotFoundError('Code not found', 'code_not_found');
 
 /**
+ * A session's decision holds only while `pairing` is still its code: a new code asked for between
+ * the look-up and the decision replaces it, and the replaced code then decides nothing.
+ */
+const stillPairedWith = (pairing: PairingGrant) => (session: SessionGrant): void => {
+  if (session.request.pairingGrantId !== pairing.id) throw codeNotFound();
+};
+
+/**
  * The form encodings: a page of any site can post them (and no body at all) without asking the
  * server first, so the confirmation takes them only with this browser's CSRF token. JSON cannot be
  * sent across sites without a CORS preflight, which this server never grants.
@@ -102,7 +110,10 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
       const session = pairing ? await ctx.engine.get<SessionRequest, SessionResult>(pairing.request.sessionGrantId) : undefined;
       const parsed = relayCodeFormat.parse(typed);
       const token = pairing && parsed.ok ? openToken(pairing.request.sealedToken, parsed.code, pairing.id) : undefined;
-      return pairing && session && parsed.ok && token ? { pairing, session, code: parsed.code, token } : undefined;
+      // Only the session's current code: one it replaced (a new code was asked for, or the session
+      // was deleted and made again under its id) is as unknown as a code never issued.
+      const current = pairing && session?.request.pairingGrantId === pairing.id;
+      return current && parsed.ok && token ? { pairing, session, code: parsed.code, token } : undefined;
     });
     if (!found) throw codeNotFound();
     return found;
@@ -235,7 +246,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
         // The code is spent and the supporter learns at once that the person said no.
         await ctx.engine.refuse(pairing.id, { reason: 'declined' });
         await noteSpent(code, 'declined', pairing.expiresAt);
-        await ctx.engine.refuse<SessionResult>(session.id, { credentialHash: null, confirmedAt: ctx.clock.now(), connected: false, connectedAt: null, declined: true }).catch(() => undefined);
+        await ctx.engine.refuse<SessionResult, SessionRequest>(session.id, { credentialHash: null, confirmedAt: ctx.clock.now(), connected: false, connectedAt: null, declined: true }, stillPairedWith(pairing)).catch(() => undefined);
         // Post/Redirect/Get, as for a confirmation: a reload of this answer would post the spent
         // code again (the 404 page); the page it leads to may be reloaded.
         if (fromPage) return reply.redirect(`${DECLINED_PAGE_PATH}${langQuery(askedLang(request))}`, 303);
@@ -245,7 +256,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
       await ctx.engine.approve(pairing.id, { reason: 'confirmed' });
       await noteSpent(code, 'confirmed', pairing.expiresAt);
       const credential = randomToken();
-      const confirmed = await ctx.engine.approve<SessionResult>(session.id, { credentialHash: hashToken(credential), confirmedAt: ctx.clock.now(), connected: false, connectedAt: null });
+      const confirmed = await ctx.engine.approve<SessionResult, SessionRequest>(session.id, { credentialHash: hashToken(credential), confirmedAt: ctx.clock.now(), connected: false, connectedAt: null }, stillPairedWith(pairing));
       const channelPath = `/agent/${session.request.id}:${token}`;
       if (fromPage) {
         // Post/Redirect/Get: the session page is a GET the browser may reload (a reload of this
