@@ -190,6 +190,10 @@ function validationMessage(error: FastifyError, request?: FastifyRequest): strin
   const params = first.params as Record<string, unknown>;
   if (first.keyword === 'required') return `${where}: "${String(params.missingProperty)}" is required.`;
   if (first.keyword === 'additionalProperties') return `${where}: "${String(params.additionalProperty)}" is not an accepted field.`;
+  // A name refused by `propertyNames` (Ajv reports it at the object holding it): said to be the name,
+  // not the object, and quoted short, since a name too long is the usual reason.
+  const name = (first as { propertyName?: unknown }).propertyName;
+  if (typeof name === 'string') return `${where}: the field name "${quotedShort(name)}" ${first.message ?? 'is invalid'}.`;
   const allowed = allowedValues(failures, first);
   if (allowed && allowed.length > 0) {
     const listed = allowed.map((value) => JSON.stringify(value)).join(', ');
@@ -198,6 +202,12 @@ function validationMessage(error: FastifyError, request?: FastifyRequest): strin
   const sent = first.keyword === 'type' ? sentInJson(error, first, request) : undefined;
   if (sent) return `${where} ${first.message ?? 'is invalid'}; this JSON body has ${sent} there (a JSON body's values are taken as sent, never converted).`;
   return `${where} ${first.message ?? 'is invalid'}.`;
+}
+
+/** `text` cut to its first 20 characters (an ellipsis after), to be quoted in a message. */
+function quotedShort(text: string): string {
+  const characters = [...text];
+  return characters.length > 20 ? `${characters.slice(0, 20).join('')}…` : text;
 }
 
 /** What a value is, in words, as JSON has it. */

@@ -27,6 +27,7 @@ export class ForbiddenKeyError extends InvalidRequestError {
 const BODY_NOT_UTF8_MESSAGES = {
   json: 'The JSON body is not valid UTF-8, the encoding JSON is sent in (RFC 8259); UTF-16 and UTF-32 are not accepted. Encode the body as UTF-8 and send it again.',
   form: 'The form body is not valid UTF-8. Percent-encode the UTF-8 bytes of each field, as browsers do, and send it again.',
+  jsonEscape: 'The JSON body holds a \\u escape of half a surrogate pair on its own (such as "\\ud800" with no low half after it), which is no character and cannot be stored as text. Send each character whole: as UTF-8, or as both halves of its pair (such as "\\ud83d\\ude00").',
   multipart: 'A field of the multipart form is not valid UTF-8, and its part declares no other charset. Send each field as UTF-8 text, as browsers and curl -F on a UTF-8 terminal do (or declare its charset, such as "Content-Type: text/plain; charset=ISO-8859-1"), and send it again.',
 } as const;
 
@@ -82,9 +83,47 @@ export function jsonBodyParser(scope: FastifyInstance): JsonBodyParser {
   };
 }
 
+/** A lone surrogate: half of a UTF-16 pair without its other half (the `u` flag reads pairs as one). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Whether `value` (parsed JSON) holds a string or a key with a lone surrogate. Walked with a list,
+ * not recursion: a body nested a hundred thousand deep is still only a body.
+ */
+function holdsLoneSurrogate(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (typeof next === 'string') {
+      if (LONE_SURROGATE.test(next)) return true;
+    } else if (Array.isArray(next)) {
+      pending.push(...next);
+    } else if (next !== null && typeof next === 'object') {
+      for (const [key, field] of Object.entries(next)) {
+        if (LONE_SURROGATE.test(key)) return true;
+        pending.push(field);
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * `done`, refusing a parsed value that holds a lone surrogate. UTF-8 bytes cannot hold one, but a
+ * JSON escape can (`"\ud800"`), and SQLite stored it as bytes that read back as three U+FFFD: the
+ * value kept was not the value sent, and longer than the length checked.
+ */
+function refusingLoneSurrogates(done: Done): Done {
+  return (error, value) => {
+    if (!error && holdsLoneSurrogate(value)) done(new BodyNotUtf8Error('jsonEscape'), undefined);
+    else done(error, value);
+  };
+}
+
 /**
  * Registers `parse` for `application/json` bodies on `scope`: the body is read as bytes, refused
- * with BodyNotUtf8Error unless they are UTF-8 (not UTF-16 or UTF-32 either), and handed to `parse` as text. Every JSON parser of
+ * with BodyNotUtf8Error unless they are UTF-8 (not UTF-16 or UTF-32 either), and handed to `parse` as text;
+ * a value holding a lone surrogate (from a `\u` escape) is refused the same way. Every JSON parser of
  * the server is registered through this, so no door stores a body's text with characters lost.
  */
 export function addJsonContentTypeParser(scope: FastifyInstance, parse: JsonBodyParser, options: { bodyLimit?: number } = {}): void {
@@ -93,7 +132,9 @@ export function addJsonContentTypeParser(scope: FastifyInstance, parse: JsonBody
       done(new BodyNotUtf8Error('json'), undefined);
       return;
     }
-    parse(request, (bytes as Buffer).toString('utf8'), done);
+    const text = (bytes as Buffer).toString('utf8');
+    // Only a body with an escape can hold a lone surrogate: the others are not walked.
+    parse(request, text, text.includes('\\u') ? refusingLoneSurrogates(done) : done);
   });
 }
 

@@ -62,7 +62,7 @@ const SHARED: readonly SharedResponse[] = [
     status: 400,
     applies: (route) => route.validates || route.readsBody,
     example: () => new InvalidRequestError('body: "name" is required.', undefined, 'validation_failed'),
-    description: 'The request does not match this operation\'s schema (`validation_failed`), or its JSON body is malformed (`invalid_json`) or holds a `__proto__` key or a `constructor` object with a `prototype` key (`body_forbidden_key`), or its body (JSON, a form, or a multipart field that declares no other charset) is not UTF-8 (`body_not_utf8`), or its length is not its Content-Length (`invalid_content_length`).',
+    description: 'The request does not match this operation\'s schema (`validation_failed`), or its JSON body is malformed (`invalid_json`) or holds a `__proto__` key or a `constructor` object with a `prototype` key (`body_forbidden_key`), or its body (JSON, a form, or a multipart field that declares no other charset) is not UTF-8, or a JSON body\'s `\\u` escapes leave half a surrogate pair alone (`body_not_utf8`), or its length is not its Content-Length (`invalid_content_length`).',
   },
   {
     status: 413,

@@ -95,3 +95,36 @@ describe('a JSON body whose bytes are not UTF-8', () => {
     expect(((await response.json()) as { label: string }).label).toBe(label);
   });
 });
+
+describe('a JSON body with half a surrogate pair on its own (a \\u escape)', () => {
+  const server = useListeningApp();
+  const post = (body: string): Promise<Response> => fetch(`${server.base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+
+  it('is refused with 400 body_not_utf8 saying so, in a value, a key or deep inside, and no grant is made', async () => {
+    const before = await server.t.app.pairgate.stores.grants.countLive('pair', Date.now());
+    const bodies = {
+      'a high half alone': '{"label":"caf\\ud800e"}',
+      'a low half alone': '{"label":"\\udc00"}',
+      'the halves swapped': '{"label":"\\ude00\\ud83d"}',
+      'in a key': '{"label":"x","data":{"\\ud800":"v"}}',
+      'in a list, deep': `{"label":"x","data":${'['.repeat(2000)}"\\udfff"${']'.repeat(2000)}}`,
+    };
+    for (const [name, body] of Object.entries(bodies)) {
+      const response = await post(body);
+      expect(response.status, name).toBe(400);
+      const answer = (await response.json()) as { error: string; message: string };
+      expect(answer.error, name).toBe('body_not_utf8');
+      expect(answer.message, name).toMatch(/half a surrogate pair on its own/);
+    }
+    expect(await server.t.app.pairgate.stores.grants.countLive('pair', Date.now())).toBe(before);
+  });
+
+  it('keeps a whole pair sent as two escapes, and a backslash-u that is text, as they were sent', async () => {
+    const pair = await post('{"label":"smile \\ud83d\\ude00"}');
+    expect(pair.status).toBe(201);
+    expect(((await pair.json()) as { label: string }).label).toBe('smile 😀');
+    const text = await post(JSON.stringify({ label: 'C:\\users\\u' }));
+    expect(text.status).toBe(201);
+    expect(((await text.json()) as { label: string }).label).toBe('C:\\users\\u');
+  });
+});

@@ -58,6 +58,22 @@ describe('JSON bodies are not converted to the schema\'s types', () => {
     expect(blank.json().message).toMatch(/^The label is blank/);
   });
 
+  it('grants: a fact\'s name longer than 64 characters is refused, said to be the name (TypeBox 1 had dropped the limit)', async () => {
+    const long = 'k'.repeat(65);
+    const answer = await createGrant({ label: 'Printer', data: { [long]: 'v' } });
+    expect(answer.statusCode).toBe(400);
+    expect(answer.json()).toEqual({ error: 'validation_failed', message: 'body.data: the field name "kkkkkkkkkkkkkkkkkkkk…" must NOT have more than 64 characters.' });
+    expect((await createGrant({ label: 'Printer', data: { ['k'.repeat(64)]: 'v' } })).statusCode).toBe(201);
+  });
+
+  it('access: a clientData name longer than 100 characters is refused', async () => {
+    const base = { requestingAppId: 'test-app-id', requestedPermissions: [{ streamId: 'diary', level: 'read', defaultName: 'Diary' }], languageCode: 'en' };
+    const refused = await t.app.inject({ method: 'POST', url: '/access', payload: { ...base, clientData: { ['n'.repeat(101)]: 1 } } });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({ id: 'validation_failed', message: expect.stringContaining('the field name "nnnnnnnnnnnnnnnnnnnn…"') });
+    expect((await t.app.inject({ method: 'POST', url: '/access', payload: { ...base, clientData: { ['n'.repeat(100)]: 1 } } })).statusCode).toBe(201);
+  });
+
   it('grants: a form still sends its integer ttl as text, and the query string its numbers', async () => {
     const form = await t.app.inject({ method: 'POST', url: '/api/v1/grants', payload: 'label=Printer&ttl=60', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     expect(form.statusCode).toBe(201);

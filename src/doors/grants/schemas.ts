@@ -9,7 +9,13 @@ export const CreateGrantBody = Type.Object(
   {
     label: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S', description: 'What the approver is shown: 1 to 200 characters, not only spaces.' }),
     ttl: Type.Optional(Type.Integer({ minimum: 10, maximum: 86400, description: 'Lifetime in seconds; one longer than the server allows (PAIRGATE_GRANT_TTL_SECONDS, 600 by default) is shortened to it, as expiresAt shows.' })),
-    data: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 1000 }), { maxProperties: 20, description: 'Small string facts shown to the approver.' })),
+    data: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 1000 }), {
+      maxProperties: 20,
+      // Stated here, not as the key type's maxLength: TypeBox 1 turns a record's key type into a
+      // pattern, and a key type's length was lost with it.
+      propertyNames: { maxLength: 64 },
+      description: 'Small string facts shown to the approver: up to 20, each name up to 64 characters.',
+    })),
   },
   { additionalProperties: false },
 );
