@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
@@ -126,6 +127,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('pairgate', { config, engine, stores, metrics, codeGuard, publicUrl });
 
   const shutdown = new AbortController();
+  // Every open wait and stream listens for the shutdown and stops listening when it ends: more than
+  // ten at once is the server at work, not the leak Node's warning at eleven listeners suspects.
+  setMaxListeners(0, shutdown.signal);
   let shuttingDown = false;
   let idleCloser: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
