@@ -11,7 +11,7 @@ import { askedLang, pickLang } from '../accounts/i18n.js';
 import type { DoorContext } from '../door.js';
 import { supportConfigSchema } from './config.js';
 import { splitRef, type PairingRequest } from './origin-session-routes.js';
-import { PAIRING_KIND, relayCodeFormat } from './relay-code.js';
+import { PAIRING_KIND, relayCodeFormat, SUPPORT_CODE_SCOPE } from './relay-code.js';
 import { openToken } from './sealed-token.js';
 import { refuseOverlongCode } from './code-param.js';
 import { SpentCodes, type SpentHow } from './spent-codes.js';
@@ -105,7 +105,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
 
   /** The live pairing grant and session of a typed code; a miss counts against the address. */
   const find = async (ip: string, typed: string): Promise<{ pairing: PairingGrant; session: SessionGrant; code: string; token: string }> => {
-    const found = await ctx.codeGuard.lookup(PAIRING_KIND, ip, async () => {
+    const found = await ctx.codeGuard.lookup(SUPPORT_CODE_SCOPE, ip, async () => {
       const pairing = await ctx.engine.findByCode<PairingRequest, { reason: string }>(PAIRING_KIND, relayCodeFormat, typed);
       const session = pairing ? await ctx.engine.get<SessionRequest, SessionResult>(pairing.request.sessionGrantId) : undefined;
       const parsed = relayCodeFormat.parse(typed);

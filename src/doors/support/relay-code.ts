@@ -13,3 +13,11 @@ export const RELAY_KIND = 'support-relay';
 export const SESSION_KIND = 'support-session';
 /** Grant kind of a session's pairing code on the origin (found by the relay's code, stored hashed). */
 export const PAIRING_KIND = 'support-pairing';
+
+/**
+ * The miss budget (CodeGuard scope) of support codes, at the relay and at the origin alike. They are
+ * one code space: an origin's pairing code is the code its relay handed out. A server that is both
+ * (the relay at /relay, its origin publishing there) counted a guess at either on its own budget,
+ * which gave an attacker twice the guesses its brute-force check allowed for.
+ */
+export const SUPPORT_CODE_SCOPE = 'support-code';

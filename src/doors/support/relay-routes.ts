@@ -6,7 +6,7 @@ import { configSection } from '../../server/config.js';
 import type { DoorContext } from '../door.js';
 import { relayConfigSchema } from './config.js';
 import { RelayAddressCap } from './relay-address-cap.js';
-import { RELAY_KIND, relayCodeFormat } from './relay-code.js';
+import { RELAY_KIND, relayCodeFormat, SUPPORT_CODE_SCOPE } from './relay-code.js';
 import { checkOriginUrl, splitList } from './relay-url.js';
 import { PublishBody, PublishedView, RelayCodeParams, RelayErrorView, RelayGoQuery, RelayPageQuery } from './relay-schemas.js';
 import { NumberedSlots } from '../shared/numbered-slots.js';
@@ -119,7 +119,7 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
 
   /** The redirect target of a typed code; counts misses per address. */
   const resolve = async (ip: string, typed: string): Promise<string> => {
-    const found = await ctx.codeGuard.lookup(RELAY_KIND, ip, async () => {
+    const found = await ctx.codeGuard.lookup(SUPPORT_CODE_SCOPE, ip, async () => {
       const parsed = relayCodeFormat.parse(typed);
       const entry = await ctx.engine.findByCode<RelayEntry, never>(RELAY_KIND, relayCodeFormat, typed);
       return entry && parsed.ok ? `${entry.request.url}/${parsed.code}` : undefined;
