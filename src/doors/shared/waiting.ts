@@ -189,6 +189,13 @@ export async function streamGrant<Request, Result>(
 ): Promise<void> {
   const first = await ctx.engine.get<Request, Result>(id);
   if (!first) return; // the caller answers 404 before streaming
+  if (request.method === 'HEAD') {
+    // The stream's headers alone, at once: a HEAD gets no events, so it neither waits nor holds a
+    // wait slot (it held one, silent, for the stream's whole length).
+    reply.hijack();
+    openStream(reply).end();
+    return;
+  }
   const release = ctx.waitSlots.take(request.clientNetwork);
   if (!release) throw new RateLimitedError(5, 'This address holds too many open waits and streams. Close one, or try again shortly.');
   try {
@@ -196,6 +203,16 @@ export async function streamGrant<Request, Result>(
   } finally {
     release();
   }
+}
+
+/** Writes an event stream's status and headers on `reply` (hijacked), and gives its raw response. */
+function openStream(reply: FastifyReply): FastifyReply['raw'] {
+  return reply.raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
 }
 
 async function streamTo<Request, Result>(
@@ -209,13 +226,7 @@ async function streamTo<Request, Result>(
   done: (grant: Grant<Request, Result>) => boolean,
 ): Promise<void> {
   reply.hijack();
-  const raw = reply.raw;
-  raw.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-store',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
+  const raw = openStream(reply);
   const send = (event: string, data: unknown): void => {
     raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   };

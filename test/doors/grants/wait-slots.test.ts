@@ -56,4 +56,20 @@ describe('open waits per client', () => {
     await new Promise((resolve) => setTimeout(resolve, 100)); // the server sees the sockets close
     expect((await longPoll(grant.id, 1)).ms).toBeGreaterThanOrEqual(900);
   });
+
+  it('a HEAD of an event stream answers its headers at once and holds no slot', async () => {
+    const { base } = server;
+    const grant = await createGrant();
+    const started = Date.now();
+    // More HEADs than the client has slots: each one would have held a slot, silent, for minutes.
+    const heads = await Promise.all(Array.from({ length: 5 }, () => fetch(`${base}/api/v1/grants/${grant.id}/events`, { method: 'HEAD' })));
+    expect(heads.map((head) => head.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(heads[0]!.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // All three slots are still free.
+    const waits = await Promise.all([0, 1, 2].map(() => longPoll(grant.id, 1)));
+    for (const wait of waits) expect(wait.ms).toBeGreaterThanOrEqual(900);
+    // An unknown grant's HEAD is still a 404.
+    expect((await fetch(`${base}/api/v1/grants/01a2442f8dd4ViaASLWVHLiltDtCTpVt5A/events`, { method: 'HEAD' })).status).toBe(404);
+  });
 });
