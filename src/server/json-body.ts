@@ -88,9 +88,10 @@ const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
  * Whether `value` (parsed JSON) holds a string or a key with a lone surrogate. Walked with a list,
- * not recursion: a body nested a hundred thousand deep is still only a body.
+ * not recursion: a body nested a hundred thousand deep is still only a body. For JSON read from
+ * elsewhere too (a WebSocket's messages), which is as able to bring one in.
  */
-function holdsLoneSurrogate(value: unknown): boolean {
+export function holdsLoneSurrogate(value: unknown): boolean {
   const pending: unknown[] = [value];
   while (pending.length > 0) {
     const next = pending.pop();

@@ -2,6 +2,7 @@ import type { WebSocket } from 'ws';
 import { IllegalTransitionError } from '../../core/grant-machine.js';
 import { constantTimeEqual, hashToken } from '../../core/ids.js';
 import { MISSED_CHANGES } from '../../store/ports.js';
+import { holdsLoneSurrogate } from '../../server/json-body.js';
 import type { DoorContext } from '../door.js';
 import { AgentLeases } from './agent-lease.js';
 import { MAX_BUFFERED, MAX_REPORT, MAX_TEXT } from './channel-limits.js';
@@ -81,10 +82,15 @@ function send(socket: WebSocket | undefined, message: unknown): void {
   if (socket.bufferedAmount > MAX_BUFFERED) socket.terminate();
 }
 
+/**
+ * A message as an object, or undefined for one that is not JSON, not an object, or holds half a
+ * surrogate pair alone (a `\u` escape), which is no character and would be logged and shown as
+ * U+FFFD: such a message is a bad one, as over HTTP.
+ */
 function parse(data: unknown): Record<string, unknown> | undefined {
   try {
     const value = JSON.parse(String(data)) as unknown;
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return value && typeof value === 'object' && !Array.isArray(value) && !holdsLoneSurrogate(value) ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
