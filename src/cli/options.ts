@@ -7,8 +7,11 @@ import { InvalidRequestError } from '../core/errors.js';
  */
 
 /**
- * `value` when it is an absolute http(s) URL; otherwise an error naming `name` (the option, and
- * the environment variable its default comes from) with an example of what it takes.
+ * `value` when it is an absolute http(s) URL without a user name or password; otherwise an error
+ * naming `name` (the option, and the environment variable its default comes from) with an example
+ * of what it takes. A URL with credentials is refused before anything prints or sends it: fetch
+ * refuses it anyway, with the whole URL in its message, and `pairgate doctor --json` is a report
+ * made to be shared. No message repeats what such a URL holds before its host.
  */
 export function httpUrlOption(value: string, name: string, example: string): string {
   let url: URL | undefined;
@@ -17,10 +20,30 @@ export function httpUrlOption(value: string, name: string, example: string): str
   } catch {
     url = undefined;
   }
+  if (url && (url.username !== '' || url.password !== '')) {
+    throw new InvalidRequestError(`${name}: the URL ${withoutUserinfo(url)} carries a user name or password (user:password@), which pairgate never sends there: give the URL without it (e.g. ${example}).`);
+  }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new InvalidRequestError(`${name}: "${value}" is not an http:// or https:// URL (e.g. ${example}).`);
+    throw new InvalidRequestError(`${name}: "${redactUserinfo(value)}" is not an http:// or https:// URL (e.g. ${example}).`);
   }
   return value;
+}
+
+/** `url` as text with its user name and password left out. */
+function withoutUserinfo(url: URL): string {
+  const bare = new URL(url.href);
+  bare.username = '';
+  bare.password = '';
+  return bare.href;
+}
+
+/**
+ * `value` with what comes before an "@" ahead of the host replaced (after the scheme's "//", if
+ * any): for a text that is no http URL (`user:pw@host`, `ftp://user:pw@host`), which may still
+ * hold a password to keep off the screen.
+ */
+function redactUserinfo(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*@/i, (_match, scheme: string | undefined) => `${scheme ?? ''}***@`);
 }
 
 /** The text of a file named by an option, or an error naming the option and the file. */

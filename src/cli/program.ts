@@ -3,7 +3,7 @@ import { InvalidRequestError } from '../core/errors.js';
 import { registerBoxCommand } from './commands/box.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerGrantCommand } from './commands/grant.js';
-import { commandAt, registerHelpCommands } from './commands/help.js';
+import { commandAt, commandLine, registerHelpCommands } from './commands/help.js';
 import { registerJoinCommand } from './commands/join.js';
 import { registerLanCommand } from './commands/lan.js';
 import { registerPeersCommand } from './commands/peers.js';
@@ -12,6 +12,7 @@ import { registerSessionCommand } from './commands/session.js';
 import { registerVersionCommand } from './commands/version.js';
 import { packageVersion } from '../server/version.js';
 import { optionDescription } from './help-text.js';
+import { terminalSafe } from './terminal-text.js';
 
 /**
  * A command whose unknown subcommand (`pairgate nope`, `pairgate grant nope`) is refused as
@@ -26,15 +27,52 @@ class PairgateCommand extends Command {
 
   /** Overrides commander's own (not in its typings), which prints and exits with its bare message. */
   unknownCommand(): never {
-    try {
-      commandAt(this, [this.args[0] ?? '']);
-    } catch (error) {
-      // The words "unknown command" first, as commander said them (scripts and people look for them).
-      if (error instanceof InvalidRequestError) throw new InvalidRequestError(`unknown command: ${error.message}`, error.details, error.code);
-      throw error;
-    }
-    throw new Error(`unreachable: "${this.name()}" has the command "${this.args[0] ?? ''}" it called unknown`);
+    refuseUnknownCommand(this, this.args[0] ?? '');
   }
+
+  /**
+   * Commander shows a command's help when --help comes anywhere after it, before it looks at the
+   * subcommand: `pairgate nope --help` printed pairgate's help and exited 0, where `pairgate nope`
+   * is `unknown_command`, exit 2, so a script checking a subcommand with --help was told it exists.
+   * Overrides commander's own (not in its typings), which it calls with the unknown options once
+   * `args` holds the operands followed by them, and only when the first operand names no
+   * subcommand: a command made of subcommands alone (no arguments of its own) refuses that operand
+   * here, as `unknownCommand` would have next, --help or not.
+   */
+  _outputHelpIfRequested(unknown: string[]): void {
+    const operands = this.args.slice(0, this.args.length - unknown.length);
+    if (operands[0] !== undefined && this.commands.length > 0 && this.registeredArguments.length === 0) refuseUnknownCommand(this, operands[0]);
+    (Command.prototype as unknown as { _outputHelpIfRequested(args: string[]): void })._outputHelpIfRequested.call(this, unknown);
+  }
+
+  /**
+   * Adds a hint to commander's "unknown option" on a command that takes a peer or an id: about 1
+   * device id in 64 made before new ids avoided it starts with "-" (`-7N2HIah...`), which commander
+   * reads as an option, and its bare "unknown option" said nothing of the way out, `--`.
+   */
+  override error(message: string, errorOptions?: { code?: string; exitCode?: number }): never {
+    const flag = errorOptions?.code === 'commander.unknownOption' ? /unknown option '(-[^-].*)'/.exec(message)?.[1] : undefined;
+    const takesId = this.registeredArguments.some((argument) => ID_ARGUMENTS.has(argument.name()));
+    if (flag !== undefined && takesId) {
+      return super.error(`${message}\n(an id that starts with - goes after --: ${commandLine(this)} -- ${terminalSafe(flag)})`, errorOptions);
+    }
+    return super.error(message, errorOptions);
+  }
+}
+
+/** Names of arguments that take an id (or a peer, named by its id): where the `--` hint helps. */
+const ID_ARGUMENTS = new Set(['peer', 'id']);
+
+/** `unknown_command` for `name` under `command`, as `pairgate help <name>` refuses it. */
+function refuseUnknownCommand(command: Command, name: string): never {
+  try {
+    commandAt(command, [name]);
+  } catch (error) {
+    // The words "unknown command" first, as commander said them (scripts and people look for them).
+    if (error instanceof InvalidRequestError) throw new InvalidRequestError(`unknown command: ${error.message}`, error.details, error.code);
+    throw error;
+  }
+  throw new Error(`unreachable: "${command.name()}" has the command "${name}" it called unknown`);
 }
 
 /**

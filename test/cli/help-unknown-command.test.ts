@@ -24,6 +24,16 @@ describe('pairgate <unknown command>', () => {
     expect(dns).toEqual({ status: 2, stdout: '', stderr: 'pairgate: unknown command: "pairgate box dns" has no subcommand "nope"; valid subcommands: delete, list, set. [unknown_command]\n' });
   }, 60_000);
 
+  it('with --help (or -h) after it, an unknown command or subcommand is still unknown_command, exit 2, not the parent\'s help and 0', async () => {
+    const [top, lan, short, known, helpOfKnown] = await runAll([['nope', '--help'], ['lan', 'bogus', '--help'], ['box', 'dns', 'nope', '-h'], ['lan', '--help'], ['lan', 'join', '--help']]);
+    expect(top).toEqual({ status: 2, stdout: '', stderr: expect.stringMatching(/^pairgate: unknown command: "pairgate" has no command "nope"; valid commands: .*\[unknown_command\]\n$/) as unknown as string });
+    expect(lan).toEqual({ status: 2, stdout: '', stderr: 'pairgate: unknown command: "pairgate lan" has no subcommand "bogus"; valid subcommands: connect, inspect, join, nearby, offer. [unknown_command]\n' });
+    expect(short).toEqual({ status: 2, stdout: '', stderr: 'pairgate: unknown command: "pairgate box dns" has no subcommand "nope"; valid subcommands: delete, list, set. [unknown_command]\n' });
+    // A command that exists keeps its help.
+    expect(known).toMatchObject({ status: 0, stdout: expect.stringContaining('Usage: pairgate lan [options] [command]') as unknown as string });
+    expect(helpOfKnown).toMatchObject({ status: 0, stdout: expect.stringContaining('Usage: pairgate lan join [options] [connection-string]') as unknown as string });
+  }, 60_000);
+
   it('a name with terminal control characters is shown made safe', async () => {
     const [run] = await runAll([['no\u001b[31mpe']]);
     expect(run!.status).toBe(2);

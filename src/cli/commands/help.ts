@@ -8,7 +8,7 @@ Exit code: 0 when the help was shown, 2 for a command or subcommand that does
 not exist (the message names the ones that do).`;
 
 /** `pairgate grant create`: the words a person types to reach `command`. */
-function commandLine(command: Command): string {
+export function commandLine(command: Command): string {
   const names: string[] = [];
   for (let at: Command | null = command; at; at = at.parent) names.unshift(at.name());
   return names.join(' ');

@@ -1,8 +1,10 @@
 import { Option, type Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { InvalidRequestError } from '../../core/errors.js';
 import { LineInput } from '../line-input.js';
-import { decodeConnectionString, describeConnection } from '../../doors/lan/connection-string.js';
+import { httpUrlOption } from '../options.js';
+import { readStdinText } from '../stdin-text.js';
+import { decodeConnectionString, describeConnection, MAX_CONNECTION_STRING_LENGTH } from '../../doors/lan/connection-string.js';
+import { BadCodeError, BadConnectionStringError } from '../../doors/lan/lan-errors.js';
 import { DEFAULT_CONNECT_PORT, scanNearby } from '../../doors/lan/discovery.js';
 import { MAX_ADDRESSES } from '../../doors/lan/ip-addresses.js';
 import {
@@ -96,14 +98,45 @@ function emit(json: boolean | undefined, value: Record<string, unknown>, text: s
 }
 
 /**
+ * Most bytes `-` reads from a pipe or file: a connection string has at most
+ * MAX_CONNECTION_STRING_LENGTH characters once its white space is dropped (`connection-string.ts`),
+ * and one wrapped by a mail or a chat carries some; more than this is no connection string.
+ */
+const MAX_STDIN_BYTES = 4096;
+
+/** What a `-` argument is, and how it says that stdin held too much. */
+interface SecretKind {
+  what: string;
+  /** The refusal of stdin over MAX_STDIN_BYTES, with the code of the argument's own length error. */
+  tooLong: () => Error;
+  /** True when the text reads whole (a string pasted cut over several lines is read on). */
+  complete?: (text: string) => boolean;
+}
+
+const CONNECTION_STRING: SecretKind = {
+  what: 'the connection string',
+  tooLong: () => new BadConnectionStringError(`The connection string read from stdin is too long (over ${MAX_STDIN_BYTES} bytes; a string has at most ${MAX_CONNECTION_STRING_LENGTH} characters).`, 'length'),
+  complete: wholeConnectionString,
+};
+
+const PAIRING_CODE_INPUT: SecretKind = {
+  what: 'the pairing code',
+  tooLong: () => new BadCodeError(`The pairing code read from stdin is too long (over ${MAX_STDIN_BYTES} bytes; a code has 8 digits).`),
+};
+
+/**
  * The connection string (or code) from the argument, or for `-` from stdin, which keeps the secret
  * out of `ps`. At a terminal: the first line, after a prompt on stderr, so a person pastes and
  * presses Enter (reading to the end of input left them before a silent command until they thought
- * of Ctrl-D). From a pipe or file: all of it.
+ * of Ctrl-D). From a pipe or file: all of it, up to MAX_STDIN_BYTES (more is refused unread).
  */
-async function secretArgument(value: string, what: string, complete?: (text: string) => boolean): Promise<string> {
+async function secretArgument(value: string, { what, tooLong, complete }: SecretKind): Promise<string> {
   if (value !== '-') return value.trim();
-  if (!process.stdin.isTTY) return readFileSync(0, 'utf8').trim();
+  if (!process.stdin.isTTY) {
+    const text = await readStdinText(MAX_STDIN_BYTES);
+    if (text === undefined) throw tooLong();
+    return text.trim();
+  }
   const input = new LineInput(process.stdin, process.stderr);
   try {
     let text = (await input.ask(`Paste ${what}, then press Enter: `) ?? '').trim();
@@ -168,8 +201,9 @@ Examples:
 Exit code: 0 when paired; 2 for bad input (a malformed option, a config folder
 that cannot be used: lan_unsafe_config_dir, lan_config_dir_not_writable), no
 device paired within --timeout (lan_offer_timeout), --max-failures reached
-(lan_too_many_failures), a file over --max-size (lan_payload_too_large);
-1 ${LAN_SESSION_FAILURES}`)
+(lan_too_many_failures), a file over --max-size (lan_payload_too_large), a
+device claiming the id of a peer trusted under another key
+(lan_peer_id_conflict); 1 ${LAN_SESSION_FAILURES}`)
     .action(async (options: OfferCliOptions) => {
       const { startOffer, writeQrFile, qrForTerminal } = await loadLan();
       const timeout = intOption(options.timeout, '--timeout', 1, 86_400)!;
@@ -190,7 +224,8 @@ device paired within --timeout (lan_offer_timeout), --max-failures reached
         announcePlain: options.announce,
         code: options.code,
         // GET /diagnostics checks the server too when one is configured, as `pairgate doctor` does.
-        ...(process.env.PAIRGATE_SERVER ? { server: process.env.PAIRGATE_SERVER } : {}),
+        // Checked as every --server is: one with a password in it is refused, never shown in a report.
+        ...(process.env.PAIRGATE_SERVER ? { server: httpUrlOption(process.env.PAIRGATE_SERVER, 'PAIRGATE_SERVER', 'https://pair.example.com') } : {}),
         log: stderrLog,
         onProgress: progressBar(),
       });
@@ -261,7 +296,8 @@ lan_bad_code), a wrong secret or code (lan_wrong_secret, lan_wrong_code), a
 device that is not the one in the string (lan_key_mismatch), an offer that
 ended or paired with another device (lan_offer_timeout, lan_listener_closed,
 lan_already_paired), several devices and no --device (lan_ambiguous_device),
-a file over --max-size (lan_payload_too_large); 1 when the offer cannot be
+a file over --max-size (lan_payload_too_large), an offer claiming the id of a
+peer trusted under another key (lan_peer_id_conflict); 1 when the offer cannot be
 reached or found (lan_peer_unreachable, lan_device_not_found), or
 ${LAN_SESSION_FAILURES}`)
     .action(async (value: string | undefined, options: JoinCliOptions) => {
@@ -284,7 +320,7 @@ ${LAN_SESSION_FAILURES}`)
         if ((address === undefined) !== (options.port === undefined)) throw new InvalidRequestError('--address and --port go together.');
         if (!address && options.discovery === false) throw new InvalidRequestError('With --no-discovery, --code needs --address and --port.');
         const { joinWithCode } = await loadLan();
-        const result = await joinWithCode(await secretArgument(options.code, 'the pairing code'), {
+        const result = await joinWithCode(await secretArgument(options.code, PAIRING_CODE_INPUT), {
           ...joinOptions(),
           device: options.device,
           ...(address ? { address: address[0]!, port: intOption(options.port, '--port', 1, 65535)! } : {}),
@@ -294,7 +330,7 @@ ${LAN_SESSION_FAILURES}`)
         return;
       }
       if (value === undefined) throw new InvalidRequestError('Give the connection string (or - to read it from stdin), or --code.');
-      const info = decodeConnectionString(await secretArgument(value, 'the connection string', wholeConnectionString));
+      const info = decodeConnectionString(await secretArgument(value, CONNECTION_STRING));
       const { join } = await loadLan();
       const result = await join(info, { ...joinOptions(), discovery: options.discovery === false ? false : discoveryOf(options) });
       emit(options.json, pairingJson(result), pairingText(result));
@@ -337,7 +373,8 @@ Examples:
   $ pairgate lan connect laptop --payload notes.txt   # on the other: the peer as \`pairgate peers list\` names it
 
 Exit code: 0 when connected and both devices recorded the session; 2 for bad
-input (a malformed option, a peer none matches: lan_unknown_peer, a config
+input (a malformed option, a peer none matches: lan_unknown_peer, a name
+several match: lan_ambiguous_peer, a config
 folder or peers.json that cannot be used), a key the other device does not
 trust (lan_not_trusted) or not the one stored (lan_key_mismatch), a --listen
 that no session completed within --timeout (lan_listen_timeout); 1 when the
@@ -377,7 +414,7 @@ ${LAN_SESSION_FAILURES}`)
 Exit code: 0 when shown, 2 for a string that is not a connection string
 (lan_bad_connection_string).`)
     .action(async (value: string, options: { json?: boolean }) => {
-      const described = describeConnection(decodeConnectionString(await secretArgument(value, 'the connection string', wholeConnectionString)));
+      const described = describeConnection(decodeConnectionString(await secretArgument(value, CONNECTION_STRING)));
       emit(options.json, described, `Device "${described.name}" (id ${described.deviceId})\nAddresses: ${described.addresses.join(', ') || '(none)'}\nPort: ${described.port}\nKey pin (SPKI SHA-256): ${described.keySha256}`);
     });
 }

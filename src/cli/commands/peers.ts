@@ -8,7 +8,8 @@ import { configDirOf, jsonOption, withConfigDir, type CommonLanOptions } from '.
 export function registerPeersCommand(program: Command): void {
   const peers = program.command('peers').description('list or remove trusted peers (devices paired with `pairgate lan`)')
     .addHelpText('after', `
-Exit code: 0 on success, 2 for a peer none matches (lan_unknown_peer), a config
+Exit code: 0 on success, 2 for a peer none matches (lan_unknown_peer) or
+several match (lan_ambiguous_peer), a config
 folder that cannot be used (lan_unsafe_config_dir, lan_config_dir_not_writable),
 a damaged peers.json (lan_bad_peers_file) or one that cannot be read
 (lan_peers_file_unreadable), 1 when peers.json stays locked by another pairgate
@@ -43,8 +44,9 @@ cannot be read (lan_peers_file_unreadable).`)
     .argument('<peer>')
     .addOption(jsonOption)
     .addHelpText('after', `
-Exit code: 0 when removed, 2 for a peer none matches (lan_unknown_peer), a
-config folder that cannot be used or written (lan_unsafe_config_dir,
+Exit code: 0 when removed, 2 for a peer none matches (lan_unknown_peer) or a
+name or prefix several match (lan_ambiguous_peer: give the id; an id starting
+with - goes after --), a config folder that cannot be used or written (lan_unsafe_config_dir,
 lan_config_dir_not_writable), a damaged peers.json (lan_bad_peers_file) or one
 that cannot be read (lan_peers_file_unreadable), 1 when peers.json stays locked
 by another pairgate command (lan_peers_file_busy).`)

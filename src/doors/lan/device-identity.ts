@@ -78,9 +78,22 @@ export async function loadDeviceIdentity(configDir: string, name?: string): Prom
   }
 }
 
+/**
+ * A fresh device id: 16 random bytes in base64url that do not start with "-". People type ids
+ * on the command line (`peers remove`, `lan connect`), where one starting with "-" (1 in 64 of
+ * them) read as an unknown option. The first character is the first byte's top 6 bits; drawing
+ * again when it would be "-" leaves the other 63 equally likely. Ids made before stay valid.
+ */
+export function newDeviceId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 /** Makes a fresh identity and stores it, unless another command stored one first: then that one. */
 async function createIdentity(path: string, name: string): Promise<DeviceIdentity> {
-  const fresh: DeviceIdentity = { deviceId: randomBytes(16).toString('base64url'), name, ...await createTlsIdentity(name, VALID_SECONDS) };
+  const fresh: DeviceIdentity = { deviceId: newDeviceId(), name, ...await createTlsIdentity(name, VALID_SECONDS) };
   const data = `${JSON.stringify(stored(fresh), null, 2)}\n`;
   // 0700, as writeJsonFile makes it: the folder holds a private key.
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });

@@ -280,8 +280,12 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   });
 
   const server = options.server;
+  // The report is made to be shared (the support agent sends it): a URL with a password in it is
+  // neither called (fetch refuses it, quoting it whole in its error) nor repeated.
+  const withCredentials = server !== undefined && hasUserinfo(server);
   await run('dns', 'DNS', async () => {
     if (!server) return { status: 'skip', summary: 'no pairgate server configured' };
+    if (withCredentials) return { status: 'fail', summary: CREDENTIALS };
     const host = new URL(server).hostname.replace(/^\[|\]$/g, '');
     // An IP address is not looked up: "127.0.0.1 resolves to 127.0.0.1" would check nothing.
     if (isIP(host)) return { status: 'skip', summary: `not needed: the server is given by its IP address (${host}), which is not looked up` };
@@ -291,6 +295,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
 
   await run('server', 'pairgate server reachability', async () => {
     if (!server) return { status: 'skip', summary: 'no pairgate server configured' };
+    if (withCredentials) return { status: 'fail', summary: CREDENTIALS };
     const url = `${server.replace(/\/+$/, '')}/healthz`;
     let response: Response;
     try {
@@ -318,6 +323,19 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     counts,
     checks,
   };
+}
+
+/** What the DNS and server checks say of a server URL with a user name or password in it. */
+const CREDENTIALS = 'not checked: the server URL carries a user name or password (user:password@), which is not shown here nor sent; give the URL without it';
+
+/** True when `server` reads as a URL with a user name or password. */
+function hasUserinfo(server: string): boolean {
+  try {
+    const url = new URL(server);
+    return url.username !== '' || url.password !== '';
+  } catch {
+    return false;
+  }
 }
 
 /** The report as text for a person. */

@@ -72,7 +72,7 @@ function refusal(message: ControlMessage): Error | undefined {
     case 'lan_already_paired': return new ListenerClosedError(ALREADY_PAIRED, 'lan_already_paired');
     case 'lan_too_many_failures':
     case 'lan_offer_timeout':
-    case 'lan_listener_closed': return new ListenerClosedError(text, String(message.code));
+    case 'lan_listener_closed': return new ListenerClosedError(text, message.code);
     // In this side's words: the listener's own ("This device does not trust your key") read as
     // if this device were the one that did not trust.
     case 'lan_not_trusted': return new ListenerClosedError(NOT_TRUSTED, 'lan_not_trusted');
@@ -82,7 +82,7 @@ function refusal(message: ControlMessage): Error | undefined {
 }
 
 /** Failures of the trust commit, which has told the other side already (`trust-commit.ts`). */
-const SETTLED = new Set(['lan_trust_not_saved', 'lan_peer_not_saved', 'lan_trust_unconfirmed']);
+const SETTLED = new Set(['lan_trust_not_saved', 'lan_peer_not_saved', 'lan_trust_unconfirmed', 'lan_peer_id_conflict']);
 
 /** Channels with a connection still open, told when the command is stopped (`tellPeersStopped`). */
 const live = new Set<FramedChannel>();
@@ -268,7 +268,24 @@ export class FramedChannel {
     setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 
+  /**
+   * The socket's 'data' handler. Nothing the other device sends may throw out of it: an exception
+   * there is uncaught, and one malformed frame from anyone on the network (before any secret or
+   * key was proven) ended the whole process, an offer or `lan connect --listen` included. Whatever
+   * `read` throws fails the channel as a protocol error and cuts the connection, as a malformed
+   * frame does: the waiting side then refuses it (and an offer counts it as a failed attempt).
+   */
   private onData(chunk: Buffer): void {
+    try {
+      this.read(chunk);
+    } catch (error) {
+      this.buffer = Buffer.alloc(0);
+      this.fail(new ProtocolError(`A message from the other device could not be read (${terminalText((error as Error | undefined)?.message, 200)}).`));
+      this.socket.destroy();
+    }
+  }
+
+  private read(chunk: Buffer): void {
     // Stopping: nothing more is acted on (a file being received must not be finished and named
     // after its `.partial` was removed) while the notice goes out.
     if (this.stopped) return;
@@ -293,7 +310,7 @@ export class FramedChannel {
         } catch {
           message = undefined;
         }
-        if (!message || typeof message !== 'object' || typeof (message as ControlMessage).t !== 'string') {
+        if (!message || typeof message !== 'object' || typeof (message as ControlMessage).t !== 'string' || !wellFormedError(message as ControlMessage)) {
           this.fail(new ProtocolError('A malformed control message arrived.'));
           this.socket.destroy();
           return;
@@ -329,6 +346,16 @@ export class FramedChannel {
     this.waiter = undefined;
     waiter?.reject(this.failure);
   }
+}
+
+/**
+ * False for an error message whose code or words are not text (`{"message": {"toString": 1}}`, an
+ * array, an object): every pairgate sends a string for each, so anything else is malformed and
+ * refused as such, never turned into words for a person.
+ */
+function wellFormedError(message: ControlMessage): boolean {
+  if (message.t !== 'error') return true;
+  return typeof message.code === 'string' && (typeof message.message === 'string' || typeof message.message === 'number');
 }
 
 function header(type: number, length: number): Buffer {

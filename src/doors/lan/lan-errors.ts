@@ -194,6 +194,31 @@ export class UnknownPeerError extends NotFoundError {
 }
 
 /**
+ * A name or prefix on the command line names several trusted peers (names default to the host
+ * name, so two devices called "laptop" are common): refused rather than one picked, since
+ * `peers remove` with the wrong one would keep trusting a stolen device. The message lists their
+ * ids, which name each alone.
+ */
+export class AmbiguousPeerError extends ConflictError {
+  constructor(peer: string, matches: { deviceId: string; name: string }[]) {
+    const listed = matches.map((p) => `"${p.name}" (id ${p.deviceId})`).join(', ');
+    super(`"${peer}" names ${matches.length} trusted peers: ${listed}. Name the one you mean by its device id (as "pairgate peers list" shows it).`, 'lan_ambiguous_peer');
+  }
+}
+
+/**
+ * A device that is pairing claims the device id of a peer already trusted under another key. Ids
+ * are public (in QR codes, `lan nearby`, `peers list`), so saving it would let any device replace
+ * a trusted peer's key by claiming its id, and `lan connect` to that peer would then reach it.
+ * Refused; the message names the peer that holds the id and what to do if it was really reset.
+ */
+export class PeerIdConflictError extends ConflictError {
+  constructor(message: string) {
+    super(message, 'lan_peer_id_conflict');
+  }
+}
+
+/**
  * Another pairgate command kept `peers.json` locked for longer than this one would wait (a few
  * seconds). Worth trying again: a 503, so the CLI exits 1, not 2.
  */

@@ -8,6 +8,7 @@ import { FramedChannel, remoteError } from './frames.js';
 import { ListenerClosedError, ProtocolError } from './lan-errors.js';
 import { handshakeFailure, listenTls, peerAddress } from './listen.js';
 import { sniffingServer } from './protocol-sniffer.js';
+import { terminalText } from './terminal-text.js';
 import { runDoctor, type DoctorReport } from './doctor.js';
 import { discoverOwnAddresses, type OwnIpReport } from './own-ip.js';
 import { formatPairingCode, newPairingCode } from './pairing-code.js';
@@ -229,8 +230,8 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
           codeJoinerPin = outcome.joinSpki;
         } else {
           if (hello.t === 'code-hello') throw new ProtocolError('A pairing code was tried, but this offer takes none (it was started without --code).');
-          if (hello.t !== 'hello') throw new ProtocolError(`Expected "hello", got "${String(hello.t).slice(0, 40)}".`);
-          const joinNonce = Buffer.from(String(hello.nonce ?? ''), 'base64url');
+          if (hello.t !== 'hello') throw new ProtocolError(`Expected "hello", got "${terminalText(hello.t, 40)}".`);
+          const joinNonce = Buffer.from(typeof hello.nonce === 'string' ? hello.nonce : '', 'base64url');
           if (joinNonce.length !== NONCE_BYTES) throw new ProtocolError('The hello carried no valid nonce.');
           const offerNonce = newNonce();
           const binding = channelBinding(socket);
@@ -241,7 +242,7 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
           });
           const answer = await channel.expect('proof', handshakeTimeoutMs);
           const expected = secretProof(secret, 'join', offerNonce, joinNonce, binding);
-          if (!proofMatches(expected, Buffer.from(String(answer.proof ?? ''), 'base64url'))) {
+          if (!proofMatches(expected, Buffer.from(typeof answer.proof === 'string' ? answer.proof : '', 'base64url'))) {
             release(channel);
             channel.refuse('lan_wrong_secret', 'Wrong pairing secret.');
             countFailure(address, 'wrong secret');

@@ -191,7 +191,7 @@ export async function receivePayload(
   const size = header.size;
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new ProtocolError('The payload header has no valid size.');
   if (size > options.maxBytes) throw new PayloadOverLimitError(size, options.maxBytes);
-  const name = safeFileName(String(header.name ?? ''));
+  const name = safeFileName(typeof header.name === 'string' ? header.name : '');
   const { path, partial, fd } = createPartial(options.outDir, name);
   receiving.add(partial);
   let out: ReturnType<typeof createWriteStream>;

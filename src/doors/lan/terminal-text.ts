@@ -17,8 +17,12 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066
 
 /**
  * Text another device sent, made safe to show a person on a terminal: escape sequences removed,
- * each other unsafe character a space, at most `max` characters.
+ * each other unsafe character a space, at most `max` characters. Only a string or a number is
+ * text; anything else (an object, an array, null) is none, so the result is empty: `String()` of a
+ * parsed object calls the `toString` the other device chose, and `{"toString": 1}` threw out of
+ * the socket's data handler and ended the process.
  */
 export function terminalText(text: unknown, max: number): string {
-  return String(text ?? '').replace(ESCAPES, '').replace(UNSAFE, ' ').slice(0, max);
+  const plain = typeof text === 'string' ? text : typeof text === 'number' ? String(text) : '';
+  return plain.replace(ESCAPES, '').replace(UNSAFE, ' ').slice(0, max);
 }

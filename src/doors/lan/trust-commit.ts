@@ -1,8 +1,8 @@
 import { dirname } from 'node:path';
 import { remoteError, type FramedChannel } from './frames.js';
-import { PeerNotSavedError, ProtocolError, TrustNotSavedError, TrustUnconfirmedError } from './lan-errors.js';
+import { PeerIdConflictError, PeerNotSavedError, ProtocolError, TrustNotSavedError, TrustUnconfirmedError } from './lan-errors.js';
 import { terminalText } from './terminal-text.js';
-import type { PeerSave, TrustedPeer, TrustedPeerStore } from './trusted-peers.js';
+import { peersRemoveCommand, type PeerSave, type TrustedPeer, type TrustedPeerStore } from './trusted-peers.js';
 
 /**
  * The end of pairing: each side saves the other as a trusted peer, and keeps it only if the other
@@ -62,13 +62,19 @@ type Undone = { kind: 'undone' } | { kind: 'changed' } | { kind: 'failed'; error
 export async function commitTrust(channel: FramedChannel, commit: TrustCommit): Promise<TrustedPeer> {
   const outcome = await trySave(commit);
   if (!commit.peerConfirms) {
+    if (outcome.failure instanceof PeerIdConflictError) throw new PeerIdConflictError(`${outcome.failure.message} The other device runs an older pairgate, which keeps this device whatever happens here: ${removeThere(commit.self)}.`);
     if (outcome.failure) throw new TrustNotSavedError(`${ownFailure(commit, outcome.failure)} The other device runs an older pairgate, which keeps this device whatever happens here: ${removeThere(commit.self)}. ${fixHint(commit, outcome.failure)}Then pair again.`);
     return outcome.save.trusted;
   }
+  // A refusal to save (an id conflict included) goes out as `lan_peer_not_saved`, in place of
+  // 'saved': the other device never hears that this one kept it, takes its own entry back, and an
+  // older pairgate there reads the word it knows.
   channel.send(outcome.failure
     ? { t: 'error', code: 'lan_peer_not_saved', message: `It could not save this device as a trusted peer: ${shortReason(outcome.failure)}.` }
     : { t: 'saved' });
   const answer = await othersWord(channel, commit.timeoutMs);
+  // Refused, not failed: nothing to fix here but the peers list, which the message says how.
+  if (outcome.failure instanceof PeerIdConflictError) throw new PeerIdConflictError(`${outcome.failure.message} ${whatTheOtherDid(commit, answer)}`);
   if (outcome.failure) throw new TrustNotSavedError(`${ownFailure(commit, outcome.failure)} ${whatTheOtherDid(commit, answer)} ${fixHint(commit, outcome.failure)}Then pair again.`);
   if (answer.kind === 'saved') return outcome.save.trusted;
   throw answerError(commit, answer, await takeBack(commit.store, outcome.save));
@@ -126,7 +132,7 @@ function tookBack(commit: TrustCommit, undone: Undone): string {
   const { name, deviceId } = commit.peer;
   if (undone.kind === 'undone') return `this device did not keep "${name}" as a trusted peer either: neither trusts the other`;
   if (undone.kind === 'changed') return `this device left its entry for "${name}" as another command changed it meanwhile`;
-  return `this device tried to take "${name}" back as a trusted peer, but could not (${undone.error.message}): remove it with "pairgate peers remove ${deviceId}"`;
+  return `this device tried to take "${name}" back as a trusted peer, but could not (${undone.error.message}): remove it with "${peersRemoveCommand(deviceId)}"`;
 }
 
 function ownFailure(commit: TrustCommit, failure: Error): string {
@@ -145,7 +151,7 @@ function whatTheOtherDid(commit: TrustCommit, answer: Answer): string {
 
 /** What to run on the other device to forget this one. */
 function removeThere(self: TrustCommit['self']): string {
-  return `remove this device there ("pairgate peers remove ${self.deviceId}", "${self.name}")`;
+  return `remove this device there ("${peersRemoveCommand(self.deviceId)}", "${self.name}")`;
 }
 
 const errorCode = (error: Error): string | undefined => (error as { code?: unknown }).code as string | undefined;
@@ -164,6 +170,7 @@ export function shortReason(failure: Error): string {
     lan_peers_file_busy: 'its trusted-peer file stayed locked by another pairgate command',
     lan_bad_peers_file: 'its trusted-peer file is damaged',
     lan_peers_file_unreadable: 'its trusted-peer file cannot be read',
+    lan_peer_id_conflict: 'it already trusts another device under this device\'s id, and refuses to replace it',
   };
   return `${(code && what[code]) ?? 'an error'}${code ? ` [${code}]` : ''}`;
 }

@@ -5,7 +5,7 @@ import { explainConfigWriteError } from './config-dir.js';
 import { withFileLock, type LockHolder } from './file-lock.js';
 import { JsonFileError, readJsonFile, writeJsonFile } from './json-file.js';
 import { removeLeftoverTempFiles } from './private-file.js';
-import { BadPeersFileError, PeersFileBusyError, PeersFileUnreadableError, UnknownPeerError } from './lan-errors.js';
+import { AmbiguousPeerError, BadPeersFileError, PeerIdConflictError, PeersFileBusyError, PeersFileUnreadableError, UnknownPeerError } from './lan-errors.js';
 
 /**
  * The trusted-peer store: devices this one paired with, pinned by the SPKI SHA-256 of their device
@@ -97,7 +97,8 @@ export class TrustedPeerStore {
 
   /**
    * Adds or updates a peer (matched by device id), keeping when it was first paired, under the lock
-   * (see the module comment). Throws BadPeersFileError for a damaged file (left as it is),
+   * (see the module comment). Throws PeerIdConflictError when a peer of that device id is trusted
+   * under another key (nothing is written), BadPeersFileError for a damaged file (left as it is),
    * PeersFileUnreadableError for one that cannot be read, PeersFileBusyError
    * when another process holds the lock for longer than the wait.
    */
@@ -109,6 +110,10 @@ export class TrustedPeerStore {
   saveUndoable(peer: Omit<TrustedPeer, 'pairedAt' | 'lastSeenAt'>, now = new Date()): Promise<PeerSave> {
     return this.change((peers) => {
       const previous = peers.find((p) => p.deviceId === peer.deviceId);
+      // The same id and key again (a rename, new addresses) updates the entry; the same id with
+      // another key would replace a trusted device by whoever claims its public id. Checked here,
+      // under the lock, against the file as it is now.
+      if (previous && previous.keySha256 !== peer.keySha256) throw idConflict(previous, peer);
       const trusted: TrustedPeer = {
         ...peer,
         addresses: [...new Set(peer.addresses)].slice(0, 8),
@@ -220,13 +225,35 @@ function unreadable(path: string, errno: string, reason: string): string {
 /** Shortest key or id prefix that names a peer: shorter ones would too easily name the wrong one. */
 const MIN_PREFIX = 6;
 
-/** The peer `selector` names in `peers` (see `find`). */
+/**
+ * The peer `selector` names in `peers` (see `find`): a full device id or key pin names its peer
+ * alone; otherwise every peer whose id or key starts with it (6 characters at least) or whose
+ * name it is, and more than one of them is AmbiguousPeerError, never the first of them (the one
+ * a `peers remove` revoked could be the wrong "laptop").
+ */
 function findIn(peers: TrustedPeer[], selector: string): TrustedPeer {
-  const match = peers.find((p) => p.deviceId === selector || p.keySha256 === selector)
-    ?? (selector.length >= MIN_PREFIX ? peers.find((p) => p.keySha256.startsWith(selector) || p.deviceId.startsWith(selector)) : undefined)
-    ?? peers.find((p) => p.name === selector);
-  if (!match) throw new UnknownPeerError(selector, MIN_PREFIX);
-  return match;
+  const exact = peers.find((p) => p.deviceId === selector || p.keySha256 === selector);
+  if (exact) return exact;
+  const matches = peers.filter((p) => (selector.length >= MIN_PREFIX && (p.keySha256.startsWith(selector) || p.deviceId.startsWith(selector))) || p.name === selector);
+  if (matches.length > 1) throw new AmbiguousPeerError(selector, matches);
+  if (!matches[0]) throw new UnknownPeerError(selector, MIN_PREFIX);
+  return matches[0];
+}
+
+/**
+ * The command that stops trusting the peer of `deviceId`, to quote in a message. About 1 id in 64
+ * made before ids avoided it starts with "-", which the command line would read as an option: such
+ * an id goes after `--`.
+ */
+export function peersRemoveCommand(deviceId: string): string {
+  return `pairgate peers remove ${deviceId.startsWith('-') ? '-- ' : ''}${deviceId}`;
+}
+
+/** The refusal of `peer`, which claims the device id of `holder`, trusted under another key. */
+function idConflict(holder: TrustedPeer, peer: Omit<TrustedPeer, 'pairedAt' | 'lastSeenAt'>): PeerIdConflictError {
+  return new PeerIdConflictError(`"${peer.name}" (key ${peer.keySha256.slice(0, 16)}...) claims the device id ${peer.deviceId}, which "${holder.name}" (key ${holder.keySha256.slice(0, 16)}...), `
+    + `a trusted peer, already holds: refusing to let it take that peer's place. If "${holder.name}" really was reset and this is the same device with a new key, `
+    + `run "${peersRemoveCommand(holder.deviceId)}" first, then pair again; otherwise another device is posing as it.`);
 }
 
 /** What the person is told when the lock stayed held: who holds it, and what to do. */

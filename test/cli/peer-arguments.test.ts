@@ -1,0 +1,55 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TrustedPeerStore } from '../../src/doors/lan/trusted-peers.js';
+import { ensureBuilt, runCli } from '../helpers/cli.js';
+
+/**
+ * Naming a trusted peer on the command line: an id that starts with "-" (1 in 64 of those made
+ * before new ids avoided it) was commander's bare "unknown option", and a name several peers share
+ * silently named the first of them, so `peers remove laptop` could revoke the wrong laptop.
+ */
+describe('pairgate peers remove / lan connect <peer>', () => {
+  let dir: string;
+  beforeAll(async () => {
+    ensureBuilt();
+    dir = mkdtempSync(join(tmpdir(), 'pairgate-peer-arguments-'));
+    const store = new TrustedPeerStore(dir);
+    await store.save({ deviceId: '-7N2HIah_3n8s_-xU-83QA', name: 'old', keySha256: `k0${'z'.repeat(41)}`, addresses: [] });
+    await store.save({ deviceId: 'AbCdEf1111111111111111', name: 'laptop', keySha256: `k1${'a'.repeat(41)}`, addresses: [] });
+    await store.save({ deviceId: 'AbCdEf2222222222222222', name: 'laptop', keySha256: `k2${'b'.repeat(41)}`, addresses: [] });
+  }, 120_000);
+
+  it('an id that starts with "-": the usage error says to put it after --, exit 2; after -- it is removed', async () => {
+    const refused = await runCli(['peers', 'remove', '-7N2HIah', '--config-dir', dir]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain("error: unknown option '-7N2HIah'\n(an id that starts with - goes after --: pairgate peers remove -- -7N2HIah)\n");
+    const connect = await runCli(['lan', 'connect', '-7N2HIah', '--config-dir', dir]);
+    expect(connect.status).toBe(2);
+    expect(connect.stderr).toContain('(an id that starts with - goes after --: pairgate lan connect -- -7N2HIah)');
+    // Not on a command that takes no id: its unknown option stays commander's own words.
+    const other = await runCli(['peers', 'list', '-7N2HIah', '--config-dir', dir]);
+    expect(other.status).toBe(2);
+    expect(other.stderr).not.toContain('goes after --');
+
+    const removed = await runCli(['peers', 'remove', '--config-dir', dir, '--json', '--', '-7N2HIah']);
+    expect(removed).toMatchObject({ status: 0, stderr: '' });
+    expect((JSON.parse(removed.stdout) as { removed: { deviceId: string } }).removed.deviceId).toBe('-7N2HIah_3n8s_-xU-83QA');
+  }, 60_000);
+
+  it('a name two peers share: refused with both ids, lan_ambiguous_peer, exit 2, nothing removed', async () => {
+    const refused = await runCli(['peers', 'remove', 'laptop', '--config-dir', dir]);
+    expect(refused).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: expect.stringMatching(/^pairgate: "laptop" names 2 trusted peers: "laptop" \(id AbCdEf\d{16}\), "laptop" \(id AbCdEf\d{16}\)\. Name the one you mean by its device id .*\[lan_ambiguous_peer\]\n$/) as unknown as string,
+    });
+    expect(new TrustedPeerStore(dir).list().filter((p) => p.name === 'laptop')).toHaveLength(2);
+    const connect = await runCli(['lan', 'connect', 'laptop', '--config-dir', dir]);
+    expect(connect.status).toBe(2);
+    expect(connect.stderr).toContain('[lan_ambiguous_peer]');
+    const byId = await runCli(['peers', 'remove', 'AbCdEf2222222222222222', '--config-dir', dir]);
+    expect(byId).toMatchObject({ status: 0, stdout: 'Removed "laptop" (id AbCdEf2222222222222222).\n' });
+  }, 60_000);
+});
