@@ -2,6 +2,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import dnsPacket, { type Answer, type Packet, type Question } from 'dns-packet';
 import type { DnsRecord, DnsRecords } from './dns-records.js';
 import { inZone, normaliseName } from './dns-names.js';
+import { characterStrings } from './txt-strings.js';
 
 /** How the zone answers: names, TTLs and where its records are. */
 export interface ZoneSettings {
@@ -107,7 +108,10 @@ export class DnsResponder {
   }
 
   private toAnswer(asked: string, record: DnsRecord): Answer {
-    return { type: record.type, name: asked, ttl: record.ttl, data: record.value } as Answer;
+    // A TXT value as strings of at most 255 bytes each: dns-packet would write a longer one's
+    // length into one byte, wrapped, and send a malformed packet (txt-strings.ts).
+    const data = record.type === 'TXT' ? characterStrings(record.value) : record.value;
+    return { type: record.type, name: asked, ttl: record.ttl, data } as Answer;
   }
 
   /** The answer sections for one question. */

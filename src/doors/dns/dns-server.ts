@@ -2,6 +2,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
+import { publicNetworkOf } from '../../server/public-network.js';
 
 /** Answers one wire query (see DnsResponder). */
 export type DnsHandler = (query: Buffer, transport: 'udp' | 'tcp') => Promise<Buffer | undefined>;
@@ -16,12 +17,16 @@ export interface DnsServerOptions {
   /** How long a TCP connection may stay silent, and how long one query's frame may take to arrive whole. */
   tcpIdleMs?: number;
   maxTcpConnections?: number;
-  /** TCP connections one source address may hold at once (default: an eighth of maxTcpConnections, at least 1). */
+  /**
+   * TCP connections one source network (an IPv4 address, an IPv6 /64: `publicNetworkOf`) may hold
+   * at once (default: an eighth of maxTcpConnections, at least 1).
+   */
   maxTcpPerAddress?: number;
   /**
-   * UDP answers per source address per second (0 = unlimited). Beyond it, every second query gets
-   * a bare truncated answer (TC) so a real resolver retries over TCP, the rest are dropped: a
-   * spoofed source cannot turn the server into an amplifier (response rate limiting).
+   * UDP answers per source network (an IPv4 address, an IPv6 /64) per second (0 = unlimited).
+   * Beyond it, every second query gets a bare truncated answer (TC) so a real resolver retries
+   * over TCP, the rest are dropped: a spoofed source cannot turn the server into an amplifier
+   * (response rate limiting).
    */
   udpPerSecond?: number;
 }
@@ -95,8 +100,11 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     if (udpPerSecond > 0) {
       const second = Math.floor(Date.now() / 1000);
       if (second !== rateWindow.second) rateWindow = { second, counts: new Map() };
-      const count = (rateWindow.counts.get(remote.address) ?? 0) + 1;
-      rateWindow.counts.set(remote.address, count);
+      // Per network, not per address: a host given an IPv6 /64 may send from any of its 2^64
+      // addresses, and would otherwise have as many budgets.
+      const network = publicNetworkOf(remote.address);
+      const count = (rateWindow.counts.get(network) ?? 0) + 1;
+      rateWindow.counts.set(network, count);
       if (count > udpPerSecond) {
         if ((count - udpPerSecond) % 2 === 1 && message.length >= 12 && !(message[2]! & 0x80)) {
           const slip = Buffer.alloc(12);
@@ -117,18 +125,19 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
 
   const connections = new Set<Socket>();
   // One source must not take every connection (RFC 7766 section 6.2.2): a client sending a byte
-  // now and then would otherwise hold them all.
-  const maxPerAddress = options.maxTcpPerAddress ?? Math.max(1, Math.floor(maxConnections / 8));
-  const perAddress = new Map<string, number>();
+  // now and then would otherwise hold them all. A source is a network (an IPv6 /64 whole), or one
+  // host would open its share from each of its addresses and fill the cap.
+  const maxPerNetwork = options.maxTcpPerAddress ?? Math.max(1, Math.floor(maxConnections / 8));
+  const perNetwork = new Map<string, number>();
   tcp.on('connection', (socket) => {
-    const address = socket.remoteAddress ?? '';
-    const held = perAddress.get(address) ?? 0;
-    if (connections.size >= maxConnections || held >= maxPerAddress) {
+    const network = publicNetworkOf(socket.remoteAddress ?? '');
+    const held = perNetwork.get(network) ?? 0;
+    if (connections.size >= maxConnections || held >= maxPerNetwork) {
       socket.destroy();
       return;
     }
     connections.add(socket);
-    perAddress.set(address, held + 1);
+    perNetwork.set(network, held + 1);
     socket.setTimeout(idleMs, () => socket.destroy());
     socket.on('error', () => socket.destroy());
     // A frame must arrive whole within the idle time from its first byte, however it trickles in:
@@ -137,9 +146,9 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     socket.on('close', () => {
       clearTimeout(frameDeadline);
       connections.delete(socket);
-      const left = (perAddress.get(address) ?? 1) - 1;
-      if (left > 0) perAddress.set(address, left);
-      else perAddress.delete(address);
+      const left = (perNetwork.get(network) ?? 1) - 1;
+      if (left > 0) perNetwork.set(network, left);
+      else perNetwork.delete(network);
     });
     let pending: Buffer = Buffer.alloc(0);
     // Answers go out in query order even when look-ups finish out of order.

@@ -3,9 +3,10 @@ import { InvalidRequestError } from '../../core/errors.js';
 import type { DnsRecords, RecordType } from './dns-records.js';
 import { inZone, nameProblem, normaliseName, ownerOf } from './dns-names.js';
 import { canonicalAddress } from './record-values.js';
+import { hasLoneSurrogate, MAX_CHARACTER_STRING_BYTES } from './txt-strings.js';
 
 /** Longest TXT value: one DNS character-string. */
-export const MAX_TXT_BYTES = 255;
+export const MAX_TXT_BYTES = MAX_CHARACTER_STRING_BYTES;
 /** TXT values one name may hold. */
 export const MAX_TXT_PER_NAME = 8;
 /** Longest CNAME chain looked through for loops. */
@@ -27,7 +28,8 @@ function addressValue(type: 'A' | 'AAAA', rawValue: string): string {
 
 /**
  * Checks a record a box wants to set and returns its canonical value: IP addresses must parse (and
- * are written the RFC 5952 way: `canonicalAddress`), TXT fits one character-string, a CNAME target is a valid full name (one label without a final dot is
+ * are written the RFC 5952 way: `canonicalAddress`), TXT is well-formed Unicode text without
+ * control characters that fits one character-string, a CNAME target is a valid full name (one label without a final dot is
  * refused as ambiguous) that does not lead back to the name (loop), and a CNAME never shares its
  * name with other data (RFC 1034 3.6.2).
  */
@@ -41,6 +43,10 @@ export async function validateRecord(records: DnsRecords, zone: string, name: st
     case 'AAAA':
       return addressValue(type, rawValue);
     case 'TXT': {
+      // Before the length: a lone surrogate counts 3 bytes here but is stored as U+FFFD (3 bytes)
+      // or as the bytes ED A0 80 that read back as three U+FFFD (9 bytes), so a value that passed
+      // the check was served too long, and could not be deleted by the value sent.
+      if (hasLoneSurrogate(rawValue)) throw invalid('A TXT value must be well-formed Unicode text, and this one holds a lone UTF-16 surrogate (a \\uD800-\\uDFFF escape without its pair), which has no UTF-8 form and would be stored as other characters. Send each character whole: one beyond U+FFFF as its two escapes together, or as itself.', 'invalid_txt');
       if (Buffer.byteLength(rawValue, 'utf8') > MAX_TXT_BYTES) throw invalid(`A TXT value is at most ${MAX_TXT_BYTES} bytes.`, 'txt_too_long');
       if ([...rawValue].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)) throw invalid('A TXT value cannot hold control characters.', 'invalid_txt');
       const txt = existing.filter((r) => r.type === 'TXT' && r.value !== rawValue);

@@ -7,7 +7,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Clock } from '../../core/clock.js';
 import { InvalidRequestError, RateLimitedError, UnauthorizedError } from '../../core/errors.js';
-import { installErrorHandlers } from '../../server/error-handler.js';
+import { claimPathPrefix, installErrorHandlers, schemaErrorFormatter, sendFrameworkError } from '../../server/error-handler.js';
+import { pairgateErrorShape } from '../../server/error-shapes.js';
+import { installJsonBodyParser } from '../../server/json-body.js';
 import { addSharedResponses } from '../../server/openapi-responses.js';
 import { packageVersion } from '../../server/version.js';
 import { publicNetworkOf } from '../../server/public-network.js';
@@ -15,6 +17,7 @@ import { legacyFingerprint, spkiFingerprint } from '../../core/fingerprint.js';
 import type { DnsRecords } from './dns-records.js';
 import { inZone, nameFromReversedLabels, nameProblem, ownerOf } from './dns-names.js';
 import { validateRecord } from './record-validation.js';
+import { updateValidationError } from './update-validation.js';
 
 /** Settings of the update API. */
 export interface UpdateApiOptions {
@@ -57,10 +60,17 @@ const RecordBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const DeleteQuery = Type.Object({
-  type: Type.Optional(Type.Union([Type.Literal('A'), Type.Literal('AAAA'), Type.Literal('CNAME'), Type.Literal('TXT')])),
-  value: Type.Optional(Type.String({ maxLength: 1000, description: 'Only the records holding this value: an address in any spelling (2001:0DB8::1 is 2001:db8::1), a CNAME target with or without its final dot, a TXT value exactly.' })),
-});
+// Closed, as the body is: a filter misspelled (`?Type=TXT`) and ignored would delete every record
+// at the name (update-validation.ts words the refusal).
+const DeleteQuery = Type.Object(
+  {
+    type: Type.Optional(Type.Union([Type.Literal('A'), Type.Literal('AAAA'), Type.Literal('CNAME'), Type.Literal('TXT')])),
+    value: Type.Optional(Type.String({ maxLength: 1000, description: 'Only the records holding this value: an address in any spelling (2001:0DB8::1 is 2001:db8::1), a CNAME target with or without its final dot, a TXT value exactly.' })),
+  },
+  { additionalProperties: false },
+);
+/** GET and POST read no query: a parameter sent to them (`?ttl=60` on a POST) is refused, not silently ignored. */
+const NoQuery = Type.Object({}, { additionalProperties: false });
 const RecordView = Type.Object({ name: Type.String(), type: Type.String(), value: Type.String(), ttl: Type.Integer() });
 const PathParams = Type.Object({ '*': Type.String({ maxLength: 300 }) });
 const ErrorView = Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true });
@@ -98,11 +108,21 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
     requestIdHeader: false,
     forceCloseConnections: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    schemaErrorFormatter,
+    // What the router refuses before any route (a malformed %-escape in the path) is answered as
+    // on the main server, `{error: "bad_url", message}`, not in Fastify's own body.
+    frameworkErrors: sendFrameworkError,
   }).withTypeProvider<TypeBoxTypeProvider>();
   installErrorHandlers(app);
+  // Boxes are programs: what no route answers under the API's paths is JSON with the machine
+  // headers, never the error page a browser would get on the main server.
+  claimPathPrefix(app, '/v1/dns', pairgateErrorShape);
   // JSON only: a text body was read as a string and refused as "body must be object"; a 415 says
   // what to send instead.
   app.removeContentTypeParser('text/plain');
+  // The main server's JSON parser: a body with a "__proto__" key is told so (body_forbidden_key),
+  // not "not valid JSON", and one that is not UTF-8 is refused (body_not_utf8).
+  installJsonBodyParser(app);
   // This listener is a Fastify instance of its own, without the main app's decorations: without
   // this, `request.clientNetwork` was undefined and every caller shared one rate-limit bucket, so
   // one client could lock every box out of its records.
@@ -157,7 +177,8 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
   const view = (r: { name: string; type: string; value: string; ttl: number }) => ({ name: r.name, type: r.type, value: r.value, ttl: r.ttl });
 
   app.get('/v1/dns/*', {
-    schema: { tags: ['dns'], summary: 'List the records at this name and under it.', params: PathParams, response: { 200: Type.Object({ records: Type.Array(RecordView) }), 400: ErrorView, 401: ErrorView } },
+    schemaErrorFormatter: updateValidationError,
+    schema: { tags: ['dns'], summary: 'List the records at this name and under it.', params: PathParams, querystring: NoQuery, response: { 200: Type.Object({ records: Type.Array(RecordView) }), 400: ErrorView, 401: ErrorView } },
   }, async (request) => {
     const { name, owner } = ownedName(request);
     const all = await records.ofOwner(owner);
@@ -165,7 +186,8 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
   });
 
   app.post('/v1/dns/*', {
-    schema: { tags: ['dns'], summary: 'Set a record at this name (A, AAAA and CNAME replace the value there; TXT records add up).', params: PathParams, body: RecordBody, response: { 200: RecordView, 400: ErrorView, 401: ErrorView } },
+    schemaErrorFormatter: updateValidationError,
+    schema: { tags: ['dns'], summary: 'Set a record at this name (A, AAAA and CNAME replace the value there; TXT records add up).', params: PathParams, querystring: NoQuery, body: RecordBody, response: { 200: RecordView, 400: ErrorView, 401: ErrorView } },
   }, async (request) => {
     const { name, owner } = ownedName(request);
     const { type } = request.body;
@@ -186,6 +208,7 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
   });
 
   app.delete('/v1/dns/*', {
+    schemaErrorFormatter: updateValidationError,
     schema: { tags: ['dns'], summary: 'Remove the records at this name (of a type, or with a value, when given).', params: PathParams, querystring: DeleteQuery, response: { 200: Type.Object({ deleted: Type.Integer() }), 400: ErrorView, 401: ErrorView } },
   }, async (request) => {
     const { name } = ownedName(request);
