@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { InvalidRequestError } from '../core/errors.js';
+import { hasLoneSurrogate } from '../core/lone-surrogate.js';
 
 /**
  * JSON bodies. Fastify's parser (secure-json-parse) refuses a body holding a `__proto__` key, or a
@@ -83,9 +84,6 @@ export function jsonBodyParser(scope: FastifyInstance): JsonBodyParser {
   };
 }
 
-/** A lone surrogate: half of a UTF-16 pair without its other half (the `u` flag reads pairs as one). */
-const LONE_SURROGATE = /\p{Cs}/u;
-
 /**
  * Whether `value` (parsed JSON) holds a string or a key with a lone surrogate. Walked with a list,
  * not recursion: a body nested a hundred thousand deep is still only a body. For JSON read from
@@ -96,12 +94,12 @@ export function holdsLoneSurrogate(value: unknown): boolean {
   while (pending.length > 0) {
     const next = pending.pop();
     if (typeof next === 'string') {
-      if (LONE_SURROGATE.test(next)) return true;
+      if (hasLoneSurrogate(next)) return true;
     } else if (Array.isArray(next)) {
       pending.push(...next);
     } else if (next !== null && typeof next === 'object') {
       for (const [key, field] of Object.entries(next)) {
-        if (LONE_SURROGATE.test(key)) return true;
+        if (hasLoneSurrogate(key)) return true;
         pending.push(field);
       }
     }

@@ -3,7 +3,8 @@ import { InvalidRequestError } from '../../core/errors.js';
 import type { DnsRecords, RecordType } from './dns-records.js';
 import { inZone, nameProblem, normaliseName, ownerOf } from './dns-names.js';
 import { canonicalAddress } from './record-values.js';
-import { hasLoneSurrogate, MAX_CHARACTER_STRING_BYTES } from './txt-strings.js';
+import { hasLoneSurrogate } from '../../core/lone-surrogate.js';
+import { MAX_CHARACTER_STRING_BYTES } from './txt-strings.js';
 
 /** Longest TXT value: one DNS character-string. */
 export const MAX_TXT_BYTES = MAX_CHARACTER_STRING_BYTES;

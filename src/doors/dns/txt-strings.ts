@@ -12,16 +12,6 @@
 export const MAX_CHARACTER_STRING_BYTES = 255;
 
 /**
- * Whether `text` holds a lone UTF-16 surrogate (a high one without its low one, or a low one
- * alone). Such text has no UTF-8 form: written out, each becomes U+FFFD, so what is stored, served
- * and compared is no longer what was sent.
- */
-export function hasLoneSurrogate(text: string): boolean {
-  // With the u flag a surrogate pair is one code point, so only the unpaired ones match.
-  return /\p{Surrogate}/u.test(text);
-}
-
-/**
  * `value` as the UTF-8 character-strings of a TXT record: one when it fits in 255 bytes, else as
  * many as it needs, each cut between characters (never inside one), so a reader that decodes each
  * string on its own (node's `resolveTxt`, say) still reads whole characters.
