@@ -69,14 +69,22 @@ export class Pages {
   }
 
   /**
-   * The CSRF token of this browser, set as a SameSite=Strict HttpOnly cookie when absent. Forms put
+   * The CSRF token of this browser, set as a SameSite=Lax HttpOnly cookie when absent. Forms put
    * it in a hidden `_csrf` field; `verifyCsrf` compares the two.
+   *
+   * Lax, not Strict: people reach the pages from other sites (an app opens /access/auth, a mail
+   * links to a reset page), and a Strict cookie is not sent on those navigations, so the page set
+   * a new token over the old one; every form open in another tab then failed (403 csrf_failed), and
+   * the device flow lost the consent ticket keyed by this cookie. Lax is as safe here: the cookie
+   * is still withheld from another site's POST (so its forms fail the comparison), it is HttpOnly,
+   * a page that carries it cannot be framed (`frame-ancestors 'none'`), and every form post also
+   * needs the browser's word that it comes from this origin (`isForeignFormPost`).
    */
   csrfToken(request: FastifyRequest, reply: FastifyReply): string {
     const existing = this.csrfCookieValue(request);
     if (existing && isTokenShaped(existing)) return existing;
     const token = randomToken();
-    reply.setCookie(this.csrfCookie, token, { path: '/', httpOnly: true, sameSite: 'strict', secure: this.secureCookies });
+    reply.setCookie(this.csrfCookie, token, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.secureCookies });
     // Make the token visible to a render in this same request.
     (request.cookies as Record<string, string>)[this.csrfCookie] = token;
     return token;

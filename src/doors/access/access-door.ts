@@ -105,5 +105,13 @@ export const accessDoor: Door = {
     installAccessesPage(app, env);
     // The register and reset pages reached from the auth page's sign-in form say which app asks.
     addFlowIntro(app.pairgate, accessFlowIntro(ctx.engine));
+
+    // Accesses that ended (expireAfter) open nothing and are no longer listed; their rows and
+    // tokens go at the sweep, as the device door's expired tokens do.
+    const sweeper = setInterval(() => {
+      accesses.sweep(ctx.clock.now()).catch((error: unknown) => ctx.logger.warn({ err: error }, 'app access sweep failed'));
+    }, Math.max(60, ctx.config.PAIRGATE_SWEEP_SECONDS) * 1000);
+    sweeper.unref();
+    app.addHook('onClose', async () => clearInterval(sweeper));
   },
 };

@@ -68,12 +68,24 @@ export function requestUrls(request: AccessRequest, key: AccessKey): { url: stri
   // An empty lang lets the auth page take the browser's language (Pryv's app-web-auth, on a trusted
   // authUrl, takes its default).
   const query = new URLSearchParams({ lang: request.languageAsked === false ? '' : request.lang, key: key.value, requestingAppId: request.requestingAppId, returnURL: request.returnURL ?? '', domain: request.domain, poll, oauthState: request.oauthState ?? '' });
-  const join = request.authBase.includes('?') ? '&' : '?';
   return {
-    url: `${request.authBase}${join}${query.toString().replace(/\+/g, '%20')}`,
-    authUrl: `${request.authBase}${join}poll=${encodeURIComponent(poll)}`,
+    // Spaces as %20, as Pryv's register writes them (a literal + is %2B already).
+    url: withQuery(request.authBase, query.toString().replace(/\+/g, '%20')),
+    authUrl: withQuery(request.authBase, `poll=${encodeURIComponent(poll)}`),
     poll,
   };
+}
+
+/**
+ * `base` with `parameters` (already URL-encoded) added to its query, as a URL, not as a string: a
+ * string put after a fragment (`.../auth#frag?key=...`) lands in the fragment, where the auth page
+ * never reads it. New requests cannot name an auth page with a fragment (`invalid_auth_url`); one
+ * stored before that keeps it, after the query.
+ */
+function withQuery(base: string, parameters: string): string {
+  const url = new URL(base);
+  url.search = url.search ? `${url.search.slice(1)}&${parameters}` : parameters;
+  return url.href;
 }
 
 /** The Pryv NEED_SIGNIN body: the request as the app sent it, with its key and URLs. */

@@ -40,7 +40,8 @@ function accessView(access: AppAccess) {
 /**
  * The signed-in user's app accesses: a page that lists them with a Revoke button each, and the
  * same as JSON (`GET /api/v1/accesses`, `DELETE /api/v1/accesses/:id`). Revoking deletes the access
- * and every token of it at once.
+ * and every token of it at once. An access that has ended is not listed: it opens nothing, and the
+ * sweep deletes it (`AppAccesses.sweep`).
  */
 export function installAccessesPage(app: FastifyInstance, env: AccessEnv): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -53,7 +54,7 @@ export function installAccessesPage(app: FastifyInstance, env: AccessEnv): void 
     if (!user) return reply.redirect(signInUrl('/account/accesses', askedLang(request)), 303);
     const lang = pickLang(request);
     const t = translator(lang);
-    const accesses = (await env.accesses.listForUser(user.id)).map((access) => ({
+    const accesses = (await env.accesses.listForUser(user.id, env.ctx.clock.now())).map((access) => ({
       id: access.id,
       appId: access.appId,
       deviceName: access.deviceName,
@@ -81,7 +82,7 @@ export function installAccessesPage(app: FastifyInstance, env: AccessEnv): void 
     schema: { tags: ['access'], summary: 'Your app accesses (session cookie).', response: { 200: Type.Object({ accesses: Type.Array(AccessView) }), 401: ErrorView } },
   }, async (request) => {
     const user = await requireUser(request);
-    return { accesses: (await env.accesses.listForUser(user.id)).map(accessView) };
+    return { accesses: (await env.accesses.listForUser(user.id, env.ctx.clock.now())).map(accessView) };
   });
 
   api.delete('/api/v1/accesses/:id', {

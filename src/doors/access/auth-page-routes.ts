@@ -14,6 +14,7 @@ import { accessTranslator, hasAccessMessage, lifetimeText } from './access-i18n.
 import { findAccessRequest, parseAccessKey, type AccessKey } from './access-key.js';
 import type { AccessGrant, AccessResult } from './access-request.js';
 import { acceptAccess, checkAccess, refuseAccess, returnRedirect, type Decided } from './consent.js';
+import { startDecidedLifetime } from './decided-lifetime.js';
 import { descriptionOf, renderDescription } from './markdown.js';
 import { allowFormTarget } from './page-security.js';
 import { permissionLines } from './permission-lines.js';
@@ -110,10 +111,18 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     }, { status, lang, user: null, preferredLang: appLang(found.grant) });
   };
 
-  /** Ends the flow: redirect to the app, or the page that says the window can be closed. */
-  const finish = (request: FastifyRequest, reply: FastifyReply, decided: Decided, key: AccessKey, lang: Lang, user: User) => {
+  /**
+   * Ends the flow: redirect to the app, or the page that says the window can be closed. A redirect
+   * in Pryv mode carries the decision itself (with the token, when accepted): its first delivery,
+   * which starts the decision's short life as a poll's does. In OAuth mode it carries the key as
+   * `code`, and the app's poll for the token starts it.
+   */
+  const finish = async (request: FastifyRequest, reply: FastifyReply, decided: Decided, key: AccessKey, lang: Lang, user: User) => {
     const target = returnRedirect(decided, key);
-    if (target) return reply.header('cache-control', 'no-store').redirect(target, 303);
+    if (target) {
+      if (decided.grant.request.oauthState === null) await startDecidedLifetime(ctx, decided.grant, env.cfg.PAIRGATE_ACCESS_DECIDED_TTL_SECONDS * 1000);
+      return reply.header('cache-control', 'no-store').redirect(target, 303);
+    }
     const t = accessTranslator(lang);
     const { grant, outcome } = decided;
     if (outcome.status === 'ERROR') return errorPage(request, reply, outcome, lang, { user, preferredLang: appLang(grant) });

@@ -17,18 +17,27 @@ export interface ConsentDeps {
   apiEndpoint(username: string, token: string): string;
 }
 
-/** The seed's checkAccess: corrected permissions, and an existing access that matches or not. */
+/**
+ * The seed's checkAccess: corrected permissions, and an existing access that matches or not. An
+ * access that has ended (its `expireAfter` passed) is neither: it opens nothing, so it is
+ * `endedAccess`, for which the person sees the whole consent screen and Accept grants it afresh.
+ */
 export interface AccessCheck {
   checkedPermissions: Permission[];
   matchingAccess?: AppAccess;
   mismatchingAccess?: AppAccess;
+  endedAccess?: AppAccess;
 }
 
-/** Compares the request with the user's existing access of the same app (and device). */
+/** Compares the request with the user's existing access of the same app (and device), at `now`. */
 export async function checkAccess(deps: ConsentDeps, user: User, request: AccessRequest): Promise<AccessCheck> {
   const checkedPermissions = checkPermissions(request.requestedPermissions);
   const existing = await deps.accesses.findForApp(user.id, request.requestingAppId, request.deviceName);
   if (!existing) return { checkedPermissions };
+  // Matched as it was before it ended, the compact screen said "asks again for the access it
+  // already has", and Accept added a token to an access that opens nothing: the app got a token
+  // that was refused at once, and the unique index kept a live access from ever being made.
+  if (existing.expiresAt !== null && existing.expiresAt <= deps.ctx.clock.now()) return { checkedPermissions, endedAccess: existing };
   return samePermissions(existing.permissions, checkedPermissions) ? { checkedPermissions, matchingAccess: existing } : { checkedPermissions, mismatchingAccess: existing };
 }
 
@@ -38,41 +47,69 @@ export interface Decided {
   outcome: AccessOutcome;
 }
 
+/** The token an accept issues, and what it did to the user's accesses (which a lost race undoes). */
+interface Issued {
+  token: string;
+  /** The access as it was before this accept changed it in place. */
+  changed?: AppAccess;
+  /** The access this accept created. */
+  created?: AppAccess;
+}
+
+/** How often an accept looks at the app's access again when a renewal finds it renewed meanwhile. */
+const ISSUE_ROUNDS = 3;
+
 /**
- * Accepts: a token on the matching access (its end moved to the request's `expireAfter` when the
- * request names one, as the screen says), or the mismatching access updated in place, or a new
- * access; then the grant moves to ACCEPTED with username, token and apiEndpoint, sealed under the
- * secret of `key` (the key the user's page carries), so the grant never holds the token in clear.
- * The grant is re-checked by the engine's compare-and-set, so a refused or expired request cannot
- * be accepted: the new token is withdrawn, an updated access gets its permissions back, and the
- * engine's error goes up. Over the per-user limit
- * the request ends in ERROR instead.
+ * Issues the token of an accept on the user's accesses: on the matching access (its end moved to
+ * the request's `expireAfter` when the request names one, as the screen says), or the mismatching
+ * access updated in place, or an ended access granted afresh, or a new access. Undefined when the
+ * user is at the limit of accesses and this one would add a live one. A renewal that finds the
+ * access renewed meanwhile (another tab, a second press) looks again, as that access is live now.
+ */
+async function issueToken(deps: ConsentDeps, user: User, request: AccessRequest, first: AccessCheck, expiresAt: number | null, now: number): Promise<Issued | undefined> {
+  const { accesses } = deps;
+  let check = first;
+  for (let round = 0; round < ISSUE_ROUNDS; round++) {
+    if (check.matchingAccess && expiresAt !== null) {
+      // The screen said "This access ends <expireAfter> after you accept", so it does: a further
+      // token alone left the access with its old end (most often none), and the person's answer to
+      // an access for 2 hours became one forever.
+      return { token: await accesses.update(check.matchingAccess.id, check.matchingAccess.permissions, expiresAt, now), changed: check.matchingAccess };
+    }
+    if (check.matchingAccess) return { token: await accesses.addToken(check.matchingAccess.id, now) };
+    if (check.mismatchingAccess) return { token: await accesses.update(check.mismatchingAccess.id, check.checkedPermissions, expiresAt, now), changed: check.mismatchingAccess };
+    // An ended access does not count toward the limit, so granting it afresh adds one, as a new one does.
+    if ((await accesses.countForUser(user.id, now)) >= deps.maxPerUser) return undefined;
+    if (!check.endedAccess) {
+      const { access, token } = await accesses.create({ userId: user.id, appId: request.requestingAppId, deviceName: request.deviceName, permissions: check.checkedPermissions, expiresAt }, now);
+      return { token, created: access };
+    }
+    const token = await accesses.renew(check.endedAccess.id, check.checkedPermissions, expiresAt, now);
+    if (token !== undefined) return { token, changed: check.endedAccess };
+    check = await checkAccess(deps, user, request);
+  }
+  throw new Error('the app\'s access kept changing while it was being granted');
+}
+
+/**
+ * Accepts: issues a token on the user's accesses (`issueToken`); then the grant moves to ACCEPTED
+ * with username, token and apiEndpoint, sealed under the secret of `key` (the key the user's page
+ * carries), so the grant never holds the token in clear. The grant is re-checked by the engine's
+ * compare-and-set, so a refused or expired request cannot be accepted: the new token is withdrawn,
+ * an access changed in place gets its permissions and end back, an access created for it is
+ * deleted, and the engine's error goes up. Over the per-user limit the request ends in ERROR instead.
  */
 export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, key: AccessKey, user: User, check: AccessCheck): Promise<Decided> {
   const { ctx, accesses } = deps;
   const request = grant.request;
   const now = ctx.clock.now();
   const expiresAt = request.expireAfter ? now + request.expireAfter * 1000 : null;
-  let token: string;
-  // The access changed in place by this accept, which a lost race must put back.
-  let changed: AppAccess | undefined = check.mismatchingAccess;
-  if (check.matchingAccess && expiresAt !== null) {
-    // The screen said "This access ends <expireAfter> after you accept", so it does: a further
-    // token alone left the access with its old end (most often none), and the person's answer to
-    // an access for 2 hours became one forever.
-    token = await accesses.update(check.matchingAccess.id, check.matchingAccess.permissions, expiresAt, now);
-    changed = check.matchingAccess;
-  } else if (check.matchingAccess) {
-    token = await accesses.addToken(check.matchingAccess.id, now);
-  } else if (check.mismatchingAccess) {
-    token = await accesses.update(check.mismatchingAccess.id, check.checkedPermissions, expiresAt, now);
-  } else {
-    if ((await accesses.countForUser(user.id)) >= deps.maxPerUser) {
-      const outcome = { status: 'ERROR', id: 'too_many_accesses', message: 'This account has reached its number of app accesses.', detail: 'Revoke an app access you no longer use, then try again.' } satisfies AccessResult;
-      return { grant: (await ctx.engine.refuse(grant.id, outcome)) as AccessGrant, outcome };
-    }
-    token = (await accesses.create({ userId: user.id, appId: request.requestingAppId, deviceName: request.deviceName, permissions: check.checkedPermissions, expiresAt }, now)).token;
+  const issued = await issueToken(deps, user, request, check, expiresAt, now);
+  if (!issued) {
+    const outcome = { status: 'ERROR', id: 'too_many_accesses', message: 'This account has reached its number of app accesses.', detail: 'Revoke an app access you no longer use, then try again.' } satisfies AccessResult;
+    return { grant: (await ctx.engine.refuse(grant.id, outcome)) as AccessGrant, outcome };
   }
+  const { token, changed, created } = issued;
   const outcome: AcceptedOutcome = { status: 'ACCEPTED', username: user.username, token, apiEndpoint: deps.apiEndpoint(user.username, token) };
   const stored: AccessResult = { status: 'ACCEPTED', sealed: sealOutcome(outcome, grant.id, key.secret) };
   try {
@@ -80,10 +117,13 @@ export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, key: A
   } catch (error) {
     // Lost: this accept's own token goes. Refused or expired meanwhile, the access must also be as
     // if this accept never happened, or the app's existing tokens would keep the permissions of a
-    // request the user did not grant. Accepted meanwhile (a second press, another tab), the winner
-    // granted these very permissions and the app holds its token on this access: they stay.
+    // request the user did not grant, and an access made for it would stay listed among the apps
+    // that have access, with no token. Accepted meanwhile (a second press, another tab), the winner
+    // granted these very permissions and the app holds its token on this access: they stay (a
+    // created access holds the winner's token, so `discardIfUnused` keeps it).
     await accesses.dropToken(token);
     if (changed && !acceptedElsewhere(error)) await accesses.restore(changed, now);
+    if (created) await accesses.discardIfUnused(created.id);
     throw error;
   }
 }

@@ -59,6 +59,10 @@ export function readAccessRequest(env: AccessEnv, body: CreateAccessBody): Acces
   if (typeof body.authUrl === 'string' && body.authUrl !== '') {
     const trusted = trustedAuthUrl(body.authUrl, env.trustedAuthUrls());
     if (!trusted) throw new InvalidRequestError('authUrl is not under a trusted auth URL of this server (same origin, path under the trusted one).', { field: 'authUrl' }, 'untrusted_auth_url');
+    // The request's parameters go in the auth page's query; after a fragment the browser would
+    // keep them in the fragment, and the page would find no key. Refused rather than dropped: the
+    // app named that page, and quietly sending the person elsewhere would hide its mistake.
+    if (body.authUrl.includes('#')) throw new InvalidRequestError('authUrl must not have a fragment (#...): pairgate adds the request\'s key and parameters to its query, and after a fragment the auth page cannot read them. Name the auth page without it.', { field: 'authUrl' }, 'invalid_auth_url');
     authBase = trusted;
   }
   const asked = readLanguageCode(body.languageCode);

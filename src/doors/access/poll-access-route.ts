@@ -9,6 +9,7 @@ import type { AccessEnv } from './access-env.js';
 import { accessValidationError } from './access-validation.js';
 import { findAccessRequest, KEY_PATTERN, parseAccessKey } from './access-key.js';
 import { pollView, type AccessGrant, type AccessRequest, type AccessResult } from './access-request.js';
+import { startDecidedLifetime } from './decided-lifetime.js';
 import { PryvErrorView, PryvStateView } from './create-access-route.js';
 
 /** An auth request key in a path. */
@@ -26,7 +27,8 @@ const unknownKey = (decidedTtlSeconds: number): NotFoundError => new NotFoundErr
 /**
  * `GET /access/:key`: the request's state, the HTTP status equal to the body's `code`. With
  * `?wait=<s>` or `Prefer: wait=<s>` (beyond Pryv) it answers the instant the user decides. Once a
- * decided request has been read, it stays readable for a short while, then is gone. The key's
+ * decided request has been delivered (read here, streamed, or sent with the redirect), it stays
+ * readable for a short while, then is gone (`startDecidedLifetime`). The key's
  * secret is checked first (a wrong one is the same 404 as an unknown key), and it opens the
  * sealed token.
  */
@@ -60,13 +62,8 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
     if (!grant) throw notFound();
     const state = env.ctx.engine.stateOf(grant);
     if (state === 'expired') throw notFound();
-    if (state !== 'pending') {
-      const until = env.ctx.clock.now() + decidedTtlMs;
-      // First read of a decision: from now on it lives only a short while.
-      if (grant.expiresAt > until) {
-        grant = (await env.ctx.engine.update<AccessRequest, AccessResult>(grant.id, (current) => (current.expiresAt > until ? { expiresAt: until } : {})).catch(() => grant)) as AccessGrant;
-      }
-    }
+    // First read of a decision (plain or long poll): from now on it lives only a short while.
+    grant = await startDecidedLifetime(env.ctx, grant, decidedTtlMs);
     const view = pollView(grant, state, key);
     return reply.code(view.status as 200).header('cache-control', 'no-store').send(view.body as never);
   });
@@ -83,8 +80,16 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
     const key = parseAccessKey(request.params.key);
     const grant = await findAccessRequest(env.ctx.engine, key);
     if (!grant || !key || env.ctx.engine.stateOf(grant) === 'expired') throw notFound();
-    await streamGrant<AccessRequest, AccessResult>(env.ctx, request, reply, grant.id, (current) => pollView(current as AccessGrant, env.ctx.engine.stateOf(current), key).body, maxWait * 5,
-      // For the app, an accepted request is as final as a refused one.
-      (current) => env.ctx.engine.stateOf(current) !== 'pending');
+    // The decided state the stream wrote, if any: its delivery starts the decision's short life,
+    // as a poll's does (the stream ends with it).
+    let delivered: AccessGrant | undefined;
+    await streamGrant<AccessRequest, AccessResult>(env.ctx, request, reply, grant.id, (current) => {
+      const state = env.ctx.engine.stateOf(current);
+      if (state === 'approved' || state === 'refused') delivered = current as AccessGrant;
+      return pollView(current as AccessGrant, state, key).body;
+    }, maxWait * 5,
+    // For the app, an accepted request is as final as a refused one.
+    (current) => env.ctx.engine.stateOf(current) !== 'pending');
+    if (delivered) await startDecidedLifetime(env.ctx, delivered, decidedTtlMs);
   });
 }

@@ -1,6 +1,6 @@
 import type { FastifySchemaValidationError } from 'fastify';
 import { wordedSchemaErrors } from '../../server/error-handler.js';
-import { CLIENT_ID_RULE, CLIENT_NAME_MAX, MAX_CLIENT_SCOPES, SCOPE_TOKEN_MAX } from './client-rules.js';
+import { CLIENT_ID_RULE, CLIENT_NAME_RULE, MAX_CLIENT_SCOPES, SCOPE_TOKEN_MAX } from './client-rules.js';
 
 /** What a scope token may be, said to people. */
 const SCOPE_RULE = `1 to ${SCOPE_TOKEN_MAX} characters, without spaces, double quotes or backslashes (RFC 6749)`;
@@ -15,7 +15,7 @@ function ruleBroken(error: FastifySchemaValidationError, where: string): string 
   const path = error.instancePath;
   if (where === 'params' && path === '/clientId') return `client_id (in the path) must be ${CLIENT_ID_RULE}.`;
   if (where !== 'body') return undefined;
-  if (path === '/name' && error.keyword !== 'type') return `name must be 1 to ${CLIENT_NAME_MAX} characters, not only spaces.`;
+  if (path === '/name' && error.keyword !== 'type') return `name must be ${CLIENT_NAME_RULE}: the consent screen shows it to the person as written.`;
   if (path === '/scopes' && error.keyword === 'maxItems') return `scopes may hold at most ${MAX_CLIENT_SCOPES} scope tokens.`;
   const scope = /^\/scopes\/(\d+)$/.exec(path);
   if (scope && error.keyword !== 'type') return `scopes[${scope[1]!}] must be a scope token: ${SCOPE_RULE}.`;

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { INVISIBLE_CLASS, UNSHOWABLE_CLASS, unshowableRule } from '../shared/shown-text.js';
 
 /**
  * What a device client's registration may hold, wherever it comes from: PAIRGATE_DEVICE_CLIENTS
@@ -29,8 +30,15 @@ export const MAX_SCOPE_PARAMETER_LENGTH = MAX_CLIENT_SCOPES * (SCOPE_TOKEN_MAX +
 
 /** The longest display name, in characters (code points, as JSON Schema counts them). */
 export const CLIENT_NAME_MAX = 100;
-/** A display name has something besides spaces (it is trimmed when stored). */
-const CLIENT_NAME_PATTERN = '\\S';
+/**
+ * A display name has something besides spaces (it is trimmed when stored), and none of the
+ * characters the access door refuses in an app id (`shared/shown-text.ts`): the consent sentence
+ * says "<name> asks to use your account", and an unclosed U+202E, a control character or an
+ * invisible one in the name would make it name a client that is not the one asking.
+ */
+const CLIENT_NAME_PATTERN = `^(?=[\\s\\S]*\\S)[^${UNSHOWABLE_CLASS}${INVISIBLE_CLASS}]*$`;
+/** What a display name may be, said to people (configuration errors, the API's refusals). */
+export const CLIENT_NAME_RULE = `1 to ${CLIENT_NAME_MAX} characters, not only spaces, without ${unshowableRule(true)}`;
 
 const clientIdRegExp = new RegExp(CLIENT_ID_PATTERN, 'u');
 const scopeTokenRegExp = new RegExp(SCOPE_TOKEN_PATTERN, 'u');
@@ -46,7 +54,7 @@ export function isScopeToken(token: string): boolean {
   return scopeTokenRegExp.test(token);
 }
 
-/** Whether `name` is a usable display name (before trimming). */
+/** Whether `name` is a usable display name (before trimming): `CLIENT_NAME_RULE`. */
 export function isClientName(name: string): boolean {
   return clientNameRegExp.test(name) && [...name].length <= CLIENT_NAME_MAX;
 }
@@ -58,7 +66,7 @@ export function isScopeList(scopes: readonly unknown[]): boolean {
 
 /** The same rules as request schemas. */
 export const ClientIdSchema = Type.String({ pattern: CLIENT_ID_PATTERN, description: `The client_id: ${CLIENT_ID_RULE}.` });
-export const ClientNameSchema = Type.String({ minLength: 1, maxLength: CLIENT_NAME_MAX, pattern: CLIENT_NAME_PATTERN, description: 'What the person is shown on the consent screen (trimmed).' });
+export const ClientNameSchema = Type.String({ minLength: 1, maxLength: CLIENT_NAME_MAX, pattern: CLIENT_NAME_PATTERN, description: `What the person is shown on the consent screen (trimmed): ${CLIENT_NAME_RULE}.` });
 export const ScopeTokenSchema = Type.String({ pattern: SCOPE_TOKEN_PATTERN });
 export const ScopeListSchema = Type.Array(ScopeTokenSchema, {
   maxItems: MAX_CLIENT_SCOPES,

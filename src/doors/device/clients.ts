@@ -1,5 +1,5 @@
 import { ConfigError } from '../../core/errors.js';
-import { CLIENT_ID_RULE, CLIENT_NAME_MAX, isClientId, isClientName, isScopeList, isScopeToken, MAX_CLIENT_SCOPES } from './client-rules.js';
+import { CLIENT_ID_RULE, CLIENT_NAME_RULE, isClientId, isClientName, isScopeList, isScopeToken, MAX_CLIENT_SCOPES } from './client-rules.js';
 import { OAuthError } from './oauth-errors.js';
 
 /** Where a client's registration comes from. */
@@ -44,7 +44,8 @@ export function parseDeviceClients(raw: string): DeviceClients {
     const entry = typeof value === 'string' ? { name: value } : value;
     if (!entry || typeof entry !== 'object' || Array.isArray(entry)) throw new ConfigError(KEY, `the value of "${id}": ${EXAMPLE}`);
     const { name, scopes } = entry as { name?: unknown; scopes?: unknown };
-    if (typeof name !== 'string' || !isClientName(name)) throw new ConfigError(KEY, `"${id}" needs a display name of 1 to ${CLIENT_NAME_MAX} characters`);
+    // The consent screen shows the name as written, so it follows the admin API's rule exactly.
+    if (typeof name !== 'string' || !isClientName(name)) throw new ConfigError(KEY, `the display name of "${id}" must be ${CLIENT_NAME_RULE}`);
     if (scopes !== undefined && (!Array.isArray(scopes) || !isScopeList(scopes))) {
       throw new ConfigError(KEY, `the scopes of "${id}" must be a list of at most ${MAX_CLIENT_SCOPES} scope tokens (no spaces, quotes or backslashes)`);
     }

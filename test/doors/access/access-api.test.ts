@@ -111,6 +111,9 @@ describe('access door API over real sockets', () => {
     ['an authUrl on another port', authRequest({ authUrl: 'https://good.example.com:8443/' }), 'untrusted_auth_url'],
     ['an authUrl on a sibling path', authRequest({ authUrl: 'https://pages.example.org/authority' }), 'untrusted_auth_url'],
     ['an authUrl climbing out of the trusted path', authRequest({ authUrl: 'https://pages.example.org/auth/../evil' }), 'untrusted_auth_url'],
+    // The parameters would land in the fragment, where the auth page never reads them.
+    ['a trusted authUrl with a fragment', authRequest({ authUrl: 'https://auth.trusted.example/page#/signin' }), 'invalid_auth_url'],
+    ['a trusted authUrl with an empty fragment', authRequest({ authUrl: 'https://auth.trusted.example/page#' }), 'invalid_auth_url'],
     ['a javascript: returnURL', authRequest({ returnURL: 'javascript:alert(1)//' }), 'invalid_return_url'],
     ['an ftp returnURL', authRequest({ returnURL: 'ftp://files.example/' }), 'invalid_return_url'],
     ['a relative returnURL', authRequest({ returnURL: '/relative?' }), 'invalid_return_url'],
@@ -127,6 +130,15 @@ describe('access door API over real sockets', () => {
     });
   }
 
+  it('refuses its own auth page with a fragment, saying why, rather than answer a url whose parameters the page cannot read', async () => {
+    const answer = await postJson(`${base}/access`, authRequest({ authUrl: `${base}/access/auth#frag` }));
+    expect(answer.status).toBe(400);
+    expect(answer.body).toMatchObject({ id: 'invalid_auth_url', error: { id: 'invalid_auth_url' }, detail: { field: 'authUrl' } });
+    expect(String(answer.body.message)).toContain('authUrl must not have a fragment');
+    const plain = await postJson(`${base}/access`, authRequest({ authUrl: `${base}/access/auth` }));
+    expect(String(plain.body.url)).toMatch(new RegExp(`^${base}/access/auth\\?lang=en&key=${String(plain.body.key)}&`));
+  });
+
   it('accepts a trusted authUrl and allowed return origins; false and null returnURL mean none', async () => {
     const trusted = await postJson(`${base}/access`, authRequest({ authUrl: 'https://auth.trusted.example/page', returnURL: false }));
     expect(trusted.status).toBe(201);
@@ -137,6 +149,10 @@ describe('access door API over real sockets', () => {
       expect(String(answer.body.url).startsWith(`${expected!}lang=en&key=`)).toBe(true);
     }
     expect(trusted.body.returnURL).toBeNull();
+    // A query of the trusted page's own is kept, the request's parameters after it.
+    const withQuery = await postJson(`${base}/access`, authRequest({ authUrl: 'https://auth.trusted.example/page?tenant=a%20b' }));
+    expect(String(withQuery.body.url)).toMatch(/^https:\/\/auth\.trusted\.example\/page\?tenant=a%20b&lang=en&key=/);
+    expect(String(withQuery.body.authUrl)).toBe(`https://auth.trusted.example/page?tenant=a%20b&poll=${encodeURIComponent(String(withQuery.body.poll))}`);
     const locked = await postJson(`${base}/access`, authRequest({ requestingAppId: 'locked-app-id', returnURL: 'https://locked.example/cb?' }));
     expect(locked.status).toBe(201);
   });

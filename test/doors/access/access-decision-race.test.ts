@@ -77,3 +77,37 @@ describe('an accept that loses the race to another accept', () => {
     expect(after[0]!.permissions).toEqual([expect.objectContaining({ streamId: '*', level: 'manage' })]);
   });
 });
+
+/**
+ * The app's first access, made by an accept that then loses to a refusal (Accept and Refuse in two
+ * tabs): the access the accept created must go with its token, or the app stays listed among the
+ * apps that have access, with no token, and the unique index keeps it in the way of the next one.
+ */
+describe('an accept that creates the app\'s first access and loses the race to a refusal', () => {
+  const server = useListeningApp({ PAIRGATE_SCRYPT_COST: '10' });
+
+  it('leaves no access behind; the app learns REFUSED, and its next request is granted as a first one', async () => {
+    const { t, base } = server;
+    const user = new FormClient(base);
+    await user.register('first-race-user');
+    const asked = await postJson(`${base}/access`, authRequest({ requestingAppId: 'first-race-app' }));
+    const key = String(asked.body.key);
+    await user.get(`/access/auth?key=${key}`);
+    const engine = t.app.pairgate.engine;
+    const done = await aroundApprove(engine, async (approve, id, result) => {
+      await engine.refuse(id, { status: 'REFUSED', reasonID: 'REFUSED_BY_USER', message: 'The user refused to give access.' });
+      return approve(id, result);
+    }, () => user.post('/access/auth/decide', { key, decision: 'accept' }));
+    expect(done.status).toBe(409);
+    expect((await getJson(String(asked.body.poll))).body.status).toBe('REFUSED');
+    expect(JSON.parse((await user.get('/api/v1/accesses')).text).accesses).toEqual([]);
+    const db = t.app.pairgate.stores.db;
+    expect(await db.selectFrom('app_accesses').select('id').where('app_id', '=', 'first-race-app').execute()).toEqual([]);
+
+    const again = await postJson(`${base}/access`, authRequest({ requestingAppId: 'first-race-app' }));
+    expect((await user.get(`/access/auth?key=${String(again.body.key)}`)).text).not.toContain('asks again');
+    await user.post('/access/auth/decide', { key: String(again.body.key), decision: 'accept' });
+    const token = String((await getJson(String(again.body.poll))).body.token);
+    expect((await getJson(`${base}/first-race-user/access-info`, { authorization: token })).status).toBe(200);
+  });
+});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useListeningApp } from '../../helpers/app.js';
+import { checkShownText } from '../../../src/doors/access/request-text.js';
 import { authRequest } from './form-client.js';
 
 /** POST /access with a raw JSON text (so bodies JSON.stringify could not even build can be sent). */
@@ -53,5 +54,40 @@ describe('POST /access with deeply nested clientData', () => {
     // The server is fine afterwards, and ordinary nesting passes.
     const nested = await create(server.base, { clientData: { 'app-web-auth:description': { content: 'Notes' }, deep: { a: { b: { c: [1, [2, [3]]] } } } } });
     expect(nested.status).toBe(201);
+  });
+});
+
+/**
+ * Half a surrogate pair is no character: no UTF-8 text holds one, and SQLite stored it as three
+ * U+FFFD. The texts the pages show (app id, device name, the permissions' names) cannot get one in
+ * by any way an auth request is made: a JSON `\u` escape is refused by the server's JSON parser, a
+ * form field or a query string can only carry it as bytes or percent-escapes that are not UTF-8,
+ * which their parsers refuse, and `checkShownText` refuses one besides (`shared/shown-text.ts`).
+ */
+describe('POST /access and the auth page with half a surrogate pair', () => {
+  const server = useListeningApp({ PAIRGATE_SCRYPT_COST: '10' });
+
+  it('is refused in every text the pages show, whichever way it is sent', async () => {
+    const base = server.base;
+    const json = JSON.stringify(authRequest({ requestingAppId: 'HOLE-app-id', deviceName: 'Phone', requestedPermissions: [{ streamId: 'diary', level: 'read', defaultName: 'Diary' }] }));
+    for (const [field, sent] of [['requestingAppId', '"HOLE-app-id"'], ['deviceName', '"Phone"'], ['streamId', '"diary"'], ['defaultName', '"Diary"']] as const) {
+      for (const half of ['\\ud800', '\\uDFFF']) {
+        const answer = await createRaw(base, json.replace(sent, `${sent.slice(0, -1)}${half}"`));
+        expect({ field, half, status: answer.status, id: answer.body.id }).toEqual({ field, half, status: 400, id: 'body_not_utf8' });
+      }
+    }
+    // A form body: the only spellings of a surrogate are its UTF-8-like bytes (ED A0 80), raw or escaped.
+    for (const body of [Buffer.concat([Buffer.from('requestingAppId=abc'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('def&requestedPermissions=x')]), Buffer.from('requestingAppId=abc%ED%A0%80def&requestedPermissions=x')]) {
+      const response = await fetch(`${base}/access`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+      expect(response.status).toBeGreaterThanOrEqual(400);
+      expect(response.status).toBeLessThan(500);
+      expect(((await response.json()) as { id: string }).id).toMatch(/^(body_not_utf8|validation_failed)$/);
+    }
+    // The auth page's query: percent-escapes that are not UTF-8 are refused before the page reads them.
+    const created = await create(base, {});
+    const page = await fetch(`${base}/access/auth?key=${String(created.body.key)}&requestingAppId=evil%ED%A0%80app`);
+    expect(page.status).toBe(400);
+    // And the check the pages' texts go through refuses one too, should a way in ever open.
+    expect(() => checkShownText('abc\ud800def', 'deviceName', 'validation_failed')).toThrow('deviceName must not contain');
   });
 });

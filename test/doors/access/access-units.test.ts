@@ -7,6 +7,7 @@ import { renderDescription } from '../../../src/doors/access/markdown.js';
 import { parseTrustedAuthUrls, trustedAuthUrl } from '../../../src/doors/access/auth-url.js';
 import { accessKey, newAccessRequestId, parseAccessKey } from '../../../src/doors/access/access-key.js';
 import { openOutcome, sealOutcome } from '../../../src/doors/access/sealed-result.js';
+import { requestUrls, type AccessRequest } from '../../../src/doors/access/access-request.js';
 
 describe('return URLs', () => {
   it('appends encoded parameters to the query, before a fragment, or into a trailing #', () => {
@@ -88,6 +89,27 @@ describe('trusted auth URLs', () => {
     for (const bad of ['auth.example.com', 'ftp://a.example/', 'https://u:p@a.example/', 'https://a.example/auth?x=1', 'https://a.example/auth#f', 'https://a.example/?']) {
       expect(() => parseTrustedAuthUrls(bad), bad).toThrow(/PAIRGATE_ACCESS_TRUSTED_AUTH_URLS/);
     }
+  });
+});
+
+describe('the auth page URLs of a request', () => {
+  const stored = (authBase: string): AccessRequest => ({
+    requestingAppId: 'url-app', requestedPermissions: [{ streamId: 'diary', level: 'read' }], lang: 'en', languageAsked: true, returnURL: null, oauthState: null, clientData: null,
+    serviceInfo: {}, deviceName: null, referer: null, expireAfter: null, authBase, pollBase: 'https://pair.example/access/', domain: 'pair.example', pollRateMs: 1000,
+  });
+  const key = accessKey('i'.repeat(22), 's'.repeat(43));
+
+  it('put the parameters in the query, also of an auth page stored with a fragment before such pages were refused', () => {
+    const { url, authUrl, poll } = requestUrls(stored('https://pages.example.org/auth#frag'), key);
+    expect(new URL(url).searchParams.get('key')).toBe(key.value);
+    expect(url).toMatch(/^https:\/\/pages\.example\.org\/auth\?lang=en&key=[^#]+#frag$/);
+    expect(authUrl).toBe(`https://pages.example.org/auth?poll=${encodeURIComponent(poll)}#frag`);
+  });
+
+  it('keep a query of the page\'s own, and write spaces as %20', () => {
+    const { url } = requestUrls({ ...stored('https://pages.example.org/auth?tenant=x'), requestingAppId: 'url app+1' }, key);
+    expect(url).toContain('https://pages.example.org/auth?tenant=x&lang=en&key=');
+    expect(url).toContain('requestingAppId=url%20app%2B1&');
   });
 });
 

@@ -17,6 +17,9 @@ async function postForm(url: string, fields: Record<string, string>, headers: Re
   return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 
+/** The display name's rule as the API says it (the same words as a refused PAIRGATE_DEVICE_CLIENTS). */
+const NAME_RULE = 'name must be 1 to 100 characters, not only spaces, without control, invisible or text-direction characters (such as U+0000, U+200B or U+202E): the consent screen shows it to the person as written.';
+
 const configOf = (env: Record<string, string>) => loadConfig(allDoors.flatMap((door) => (door.configSchema ? [door.configSchema] : [])), { env });
 
 describe('device client admin API over real sockets', () => {
@@ -131,8 +134,8 @@ describe('device client admin API over real sockets', () => {
 
     // Each rule is said in words, not as the regular expression that checks it.
     const said: [string, string, unknown, string][] = [
-      ['PUT', '/fine-id', { name: '   ' }, 'name must be 1 to 100 characters, not only spaces.'],
-      ['PUT', '/fine-id', { name: 'x'.repeat(101) }, 'name must be 1 to 100 characters, not only spaces.'],
+      ['PUT', '/fine-id', { name: '   ' }, NAME_RULE],
+      ['PUT', '/fine-id', { name: 'x'.repeat(101) }, NAME_RULE],
       ['PUT', '/fine-id', { name: 'TV', scopes: ['read', 'a b'] }, 'scopes[1] must be a scope token: 1 to 100 characters, without spaces, double quotes or backslashes (RFC 6749).'],
       ['PUT', '/fine-id', { name: 'TV', scopes: Array.from({ length: 101 }, (_, i) => `s${i}`) }, 'scopes may hold at most 100 scope tokens.'],
       ['PUT', `/${encodeURIComponent('a b')}`, { name: 'TV' }, 'client_id (in the path) must be 1 to 100 characters of A-Z a-z 0-9 . _ ~ : @ / + -.'],
@@ -305,5 +308,36 @@ describe('device client admin API: off, token rules, limits', () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+/**
+ * The admin API's routes allow 60 calls a minute per address, which the suite above comes close
+ * to: the display name's characters have a server of their own.
+ */
+describe('device client display names the consent sentence shows', () => {
+  let t: TestApp;
+  let base: string;
+  beforeAll(async () => {
+    t = await createTestApp({ ...DEVICE_ENV, PAIRGATE_DEVICE_ADMIN_TOKEN: ADMIN_TOKEN });
+    base = await t.listen();
+  });
+  afterAll(() => t.close());
+
+  it('a display name with a text-direction override, a control or an invisible character is refused, by the API and at start-up alike', async () => {
+    // The consent sentence shows the name as written: an unclosed U+202E turns it (and pairgate's
+    // words after it) around, naming a client that is not the one asking, as it did for app ids.
+    for (const name of ['\u202eKsoik', '<b>x</b>\u0000', 'kiosk\u200b-1', 'TV\u2066', '\u3164\u3164']) {
+      const answer = await adminCall(base, 'PUT', '/kiosk-1', { name });
+      expect({ name, status: answer.status, body: answer.body }).toEqual({ name, status: 400, body: { error: 'validation_failed', message: NAME_RULE } });
+      // A bad name in PAIRGATE_DEVICE_CLIENTS stops start-up, naming the key and the client.
+      expect(() => deviceDoor.checkConfig!(configOf({ PAIRGATE_DEVICE_CLIENTS: JSON.stringify({ 'kiosk-1': name }) }))).toThrow('PAIRGATE_DEVICE_CLIENTS: the display name of "kiosk-1" must be 1 to 100 characters, not only spaces, without control, invisible or text-direction characters (such as U+0000, U+200B or U+202E)');
+    }
+    expect((await adminCall(base, 'GET', '/kiosk-1')).status).toBe(404);
+    // JSON.parse makes a lone surrogate of an escape in the configuration (a JSON body cannot bring one any more).
+    expect(() => parseDeviceClients('{"kiosk-1":"Kiosk \\ud800"}')).toThrow('the display name of "kiosk-1"');
+    // Names in any script, with accents, punctuation and emoji stay welcome.
+    expect((await adminCall(base, 'PUT', '/kiosk-1', { name: 'Borne « accueil » — 日本 📺' })).status).toBe(201);
+    await adminCall(base, 'DELETE', '/kiosk-1');
   });
 });

@@ -1,0 +1,44 @@
+/**
+ * Names written by someone else that pairgate's pages put in sentences for a person to decide on:
+ * an app id, a device name and the permissions' names (the access door), a device client's display
+ * name (the device door). The rules live here once, so a name one door refuses the other refuses too.
+ */
+
+/**
+ * Characters no such name may hold, as a character class's inside (for a `u` regular expression,
+ * or a JSON Schema pattern, which Ajv compiles with `u`): control characters (C0, DEL, C1), the
+ * bidirectional controls (Arabic letter mark, LRM/RLM, embeddings, overrides, isolates), and lone
+ * surrogates. An unterminated U+202E in an app id turned "evil-app ... asks for access to your
+ * account" around, so the page named an app that does not exist, read right to left, and reversed
+ * pairgate's own words after it; a NUL in a text column is refused by PostgreSQL; and a lone
+ * surrogate is no character at all (a JSON body cannot bring one in any more, but
+ * PAIRGATE_DEVICE_CLIENTS is read with JSON.parse, which makes one of `"\ud800"`).
+ */
+export const UNSHOWABLE_CLASS = '\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\p{Cs}';
+
+/**
+ * Also refused in a name that tells the person who asks (an app id, a device client's name):
+ * invisible format characters (zero-width spaces and joiners, soft hyphen, word joiner, BOM...),
+ * with which "my-bank" and "my\u200b-bank" look alike on the page but are two apps, and the
+ * letters that draw nothing (Hangul fillers, the blank Braille pattern), of which a name that shows
+ * as no name at all can be made.
+ */
+export const INVISIBLE_CLASS = '\\p{Cf}\\u115f\\u1160\\u3164\\uffa0\\u2800';
+
+const UNSHOWABLE = new RegExp(`[${UNSHOWABLE_CLASS}]`, 'u');
+const UNSHOWABLE_OR_INVISIBLE = new RegExp(`[${UNSHOWABLE_CLASS}${INVISIBLE_CLASS}]`, 'u');
+
+/**
+ * Whether `value` holds a character the pages cannot show as written (`UNSHOWABLE_CLASS`);
+ * `strict`, for a name that says who asks, adds the invisible ones (`INVISIBLE_CLASS`).
+ */
+export function hasUnshowableText(value: string, strict = false): boolean {
+  return (strict ? UNSHOWABLE_OR_INVISIBLE : UNSHOWABLE).test(value);
+}
+
+/** What `hasUnshowableText` refuses, said to people (the end of "... must not contain ..."). */
+export function unshowableRule(strict = false): string {
+  return strict
+    ? 'control, invisible or text-direction characters (such as U+0000, U+200B or U+202E)'
+    : 'control or text-direction characters (such as U+0000 or U+202E)';
+}
