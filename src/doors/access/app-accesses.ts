@@ -75,7 +75,12 @@ export class AppAccesses {
   }
 
   /** Creates an access with a first token; returns both (the token in clear, this once). */
-  async create(input: { userId: string; appId: string; deviceName: string | null; permissions: Permission[]; expiresAt: number | null }, now: number): Promise<{ access: AppAccess; token: string }> {
+  /**
+   * Creates the user's access of an app (and device) with a first token; undefined when one exists
+   * already (made meanwhile, by an accept of another request of the same app in another tab): the
+   * caller looks again and uses it. The unique index decides, so two accepts at once never fail.
+   */
+  async create(input: { userId: string; appId: string; deviceName: string | null; permissions: Permission[]; expiresAt: number | null }, now: number): Promise<{ access: AppAccess; token: string } | undefined> {
     const row: AppAccessRow = {
       id: randomId(),
       user_id: input.userId,
@@ -87,11 +92,15 @@ export class AppAccesses {
       expires_at: input.expiresAt,
     };
     const token = randomToken();
-    await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto('app_accesses').values(row).execute();
+    const made = await this.db.transaction().execute(async (trx) => {
+      const inserted = await trx.insertInto('app_accesses').values(row)
+        .onConflict((conflict) => conflict.columns(['user_id', 'app_id', 'device_name']).doNothing())
+        .returning('id').executeTakeFirst();
+      if (!inserted) return false;
       await trx.insertInto('app_access_tokens').values({ token_hash: hashToken(token), access_id: row.id, created_at: now }).execute();
+      return true;
     });
-    return { access: toAccess(row), token };
+    return made ? { access: toAccess(row), token } : undefined;
   }
 
   /** Replaces an access's permissions (and expiry) in place and adds a token for the new holder. */

@@ -63,8 +63,9 @@ const ISSUE_ROUNDS = 3;
  * Issues the token of an accept on the user's accesses: on the matching access (its end moved to
  * the request's `expireAfter` when the request names one, as the screen says), or the mismatching
  * access updated in place, or an ended access granted afresh, or a new access. Undefined when the
- * user is at the limit of accesses and this one would add a live one. A renewal that finds the
- * access renewed meanwhile (another tab, a second press) looks again, as that access is live now.
+ * user is at the limit of accesses and this one would add a live one. A creation or renewal that
+ * finds the access made or renewed meanwhile (another tab, a second press) looks again, as that
+ * access is live now.
  */
 async function issueToken(deps: ConsentDeps, user: User, request: AccessRequest, first: AccessCheck, expiresAt: number | null, now: number): Promise<Issued | undefined> {
   const { accesses } = deps;
@@ -81,11 +82,13 @@ async function issueToken(deps: ConsentDeps, user: User, request: AccessRequest,
     // An ended access does not count toward the limit, so granting it afresh adds one, as a new one does.
     if ((await accesses.countForUser(user.id, now)) >= deps.maxPerUser) return undefined;
     if (!check.endedAccess) {
-      const { access, token } = await accesses.create({ userId: user.id, appId: request.requestingAppId, deviceName: request.deviceName, permissions: check.checkedPermissions, expiresAt }, now);
-      return { token, created: access };
+      const made = await accesses.create({ userId: user.id, appId: request.requestingAppId, deviceName: request.deviceName, permissions: check.checkedPermissions, expiresAt }, now);
+      if (made) return { token: made.token, created: made.access };
+    } else {
+      const token = await accesses.renew(check.endedAccess.id, check.checkedPermissions, expiresAt, now);
+      if (token !== undefined) return { token, changed: check.endedAccess };
     }
-    const token = await accesses.renew(check.endedAccess.id, check.checkedPermissions, expiresAt, now);
-    if (token !== undefined) return { token, changed: check.endedAccess };
+    // Made or renewed meanwhile by another accept: that access is the one to use.
     check = await checkAccess(deps, user, request);
   }
   throw new Error('the app\'s access kept changing while it was being granted');

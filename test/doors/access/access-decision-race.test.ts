@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { useListeningApp } from '../../helpers/app.js';
 import { aroundApprove } from '../../helpers/engine-hooks.js';
@@ -109,5 +110,39 @@ describe('an accept that creates the app\'s first access and loses the race to a
     await user.post('/access/auth/decide', { key: String(again.body.key), decision: 'accept' });
     const token = String((await getJson(String(again.body.poll))).body.token);
     expect((await getJson(`${base}/first-race-user/access-info`, { authorization: token })).status).toBe(200);
+  });
+});
+
+/**
+ * Two auth requests of one app, accepted in two tabs before the app has any access: both find none
+ * and both make one. The unique index lets one in; the other must use it, and its request end
+ * ACCEPTED with a token that works (it ended in ERROR internal_error). The other tab's access is
+ * made by a trigger just before this accept's insert, exactly where the race puts it.
+ */
+describe('a first accept of an app whose access another accept made meanwhile', () => {
+  const server = useListeningApp({ PAIRGATE_SCRYPT_COST: '10' });
+
+  it('ends ACCEPTED with a working token, on the one access', async () => {
+    const { t, base } = server;
+    const db = t.app.pairgate.stores.db;
+    const user = new FormClient(base);
+    await user.register('twin-tabs-user');
+    const request = await postJson(`${base}/access`, authRequest({ requestingAppId: 'twin-app', requestedPermissions: [{ streamId: 'diary', level: 'read' }] }));
+    const key = String(request.body.key);
+    await user.get(`/access/auth?key=${key}`);
+    await sql`create trigger other_tab before insert on app_accesses when new.app_id = 'twin-app' and new.id not like 'other-tab-%'
+      begin insert into app_accesses (id, user_id, app_id, device_name, permissions, created_at, updated_at, expires_at)
+      values ('other-tab-' || new.id, new.user_id, new.app_id, new.device_name, new.permissions, new.created_at, new.updated_at, new.expires_at); end`.execute(db);
+    try {
+      const decided = await user.post('/access/auth/decide', { key, decision: 'accept' });
+      expect(decided.status).toBeLessThan(400);
+    } finally {
+      await sql`drop trigger other_tab`.execute(db);
+    }
+    const answer = (await getJson(String(request.body.poll))).body;
+    expect(answer.status, JSON.stringify(answer)).toBe('ACCEPTED');
+    expect((await getJson(`${base}/twin-tabs-user/access-info`, { authorization: String(answer.token) })).status).toBe(200);
+    const accesses = JSON.parse((await user.get('/api/v1/accesses')).text).accesses as { appId: string }[];
+    expect(accesses.filter((access) => access.appId === 'twin-app')).toHaveLength(1);
   });
 });
