@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
 import { isLoopbackHost } from '../../server/config-warnings.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
-import { assertSameOrigin, currentUser, signInUrl } from '../accounts/accounts.js';
+import { currentUser, signInUrl } from '../accounts/accounts.js';
 import { frenchSpacing } from '../accounts/french-spacing.js';
 import { askedLang, pickLang, type Lang, type Translate } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
@@ -148,10 +148,10 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
     // to it after signing in. A form sent signed out is lost anyway: back to the list.
     if (!user) return reply.redirect(signInUrl(form ? LINK_PAGE_PATH : (request.url.split('?')[0] ?? LINK_PAGE_PATH), askedLang(request)), 303);
     try {
-      if (form) {
-        pages.verifyCsrf(request);
-        assertSameOrigin(request);
-      }
+      // The form rule alone (the CSRF token and the browser's word on the origin, `isForeignFormPost`):
+      // `assertSameOrigin` refuses `Origin: null`, which is every form post of these pages on plain
+      // http, as their Referrer-Policy makes browsers send.
+      if (form) pages.verifyCsrf(request);
       return await action(user, lang);
     } catch (error) {
       if (isPairgateError(error) && error.status < 500) {

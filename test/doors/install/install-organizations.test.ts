@@ -51,6 +51,23 @@ describe('install door: organizations and roles (real sockets)', () => {
     expect(answer.body.error).toBe('csrf_failed');
   });
 
+  it('the page\'s forms work as a browser sends them over plain http (Origin: null, no Fetch Metadata), with the CSRF token', async () => {
+    // Referrer-Policy: no-referrer makes a browser send `Origin: null` with every form post, and
+    // plain http gets no Sec-Fetch-Site: every form of /integrations was refused as from another site.
+    const browser = await Member.create(base, 'org-plain-http');
+    Object.assign(browser.headers, { origin: 'null' });
+    await browser.get('/integrations');
+    const created = await browser.post('/integrations/orgs', { name: 'Plain Http Org' });
+    expect(created.status).toBe(303);
+    expect((await browser.json('GET', '/api/v1/organizations')).body.organizations.map((o: any) => o.name)).toContain('Plain Http Org');
+    // The token still decides: without it, refused.
+    expect((await browser.post('/integrations/orgs', { name: 'Forged Null', _csrf: 'x'.repeat(43) })).status).toBe(403);
+    // And another site saying so is refused even with it.
+    Object.assign(browser.headers, { origin: 'https://evil.example' });
+    await browser.get('/integrations');
+    expect((await browser.post('/integrations/orgs', { name: 'Evil Form' })).status).toBe(403);
+  });
+
   it('bad names and ids are clear 400s, never 5xx', async () => {
     // A name far too long gets the same answer as one a little too long: the rule (1 to 100), not a schema's other bound.
     for (const name of ['', '   ', 'x'.repeat(101), 'x'.repeat(500), 'tab\tname']) {
