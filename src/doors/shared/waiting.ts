@@ -3,6 +3,7 @@ import { InvalidRequestError, RateLimitedError } from '../../core/errors.js';
 import type { Grant } from '../../core/grant.js';
 import { isFinal } from '../../core/grant-machine.js';
 import type { DoorContext } from '../door.js';
+import { addVary } from './vary.js';
 
 /**
  * Waiting for a grant's change, shared by every door: long-poll (`?wait=<s>` or `Prefer: wait=<s>`)
@@ -106,14 +107,6 @@ function splitOutsideQuotes(text: string, separator: string): string[] {
   }
   parts.push(text.slice(start));
   return parts;
-}
-
-/** Adds `header` to the reply's Vary, keeping what is there (a door may vary by Origin too). */
-function addVary(reply: FastifyReply, header: string): void {
-  const current = reply.getHeader('vary');
-  const listed = (Array.isArray(current) ? current.join(',') : String(current ?? '')).split(',').map((name) => name.trim()).filter(Boolean);
-  if (listed.includes('*') || listed.some((name) => name.toLowerCase() === header.toLowerCase())) return;
-  reply.header('vary', [...listed, header].join(', '));
 }
 
 /**

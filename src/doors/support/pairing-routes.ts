@@ -15,6 +15,7 @@ import { PAIRING_KIND, relayCodeFormat, SUPPORT_CODE_SCOPE } from './relay-code.
 import { openToken } from './sealed-token.js';
 import { refuseOverlongCode } from './code-param.js';
 import { SpentCodes, type SpentHow } from './spent-codes.js';
+import { addVary } from '../shared/vary.js';
 import { sessionGrantId, type SessionRequest, type SessionResult, type SessionGrant } from './session-model.js';
 import { codeRefusalText, codeRefusalTitle, sessionScriptWords, supportTranslator, timeLeft, type SupportKey } from './support-i18n.js';
 import { ConfirmBody, ConfirmedView, PageLanguageQuery, PairingCodeParams, PairingInfoView, PlexusErrorView, RefParams } from './schemas.js';
@@ -178,9 +179,14 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
     config: { rateLimit: lookupLimit },
     preValidation: refuseOverlongCode,
   }, async (request, reply) => {
+    // One address, a page or JSON by Accept: a cache must not hand one for the other.
+    addVary(reply, 'Accept');
     if (!prefersHtml(request)) {
       try {
         const { session, token } = await find(request.clientNetwork, request.params.code);
+        // The page's header set, which this route has, keeps no-store for pages: the JSON carries
+        // the agent token (AgentMSH) and must not be kept by a cache either.
+        reply.header('cache-control', 'no-store');
         return info(session, token);
       } catch (error) {
         throw await spentCodeError(error, request.params.code);
@@ -265,6 +271,8 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
         // sessionStorage and takes it out of the address bar.
         return reply.header('cache-control', 'no-store').redirect(`${sessionPagePath(session.request.id, token)}${langQuery(askedLang(request))}#credential=${credential}`, 303);
       }
+      // The credential and the agent token (in MeshServer): kept by no cache.
+      reply.header('cache-control', 'no-store');
       return {
         SessionID: session.request.id,
         State: 'confirmed',
