@@ -290,6 +290,13 @@ export function toPairgateError(error: unknown, request?: FastifyRequest): { err
   if (fastifyError instanceof SyntaxError || fastifyError.name === 'SyntaxError') {
     return { error: new InvalidRequestError('The body is not valid JSON.', undefined, 'invalid_json'), unexpected: false };
   }
+  // The client closed the connection while its body was on the way (Node's "aborted", with the
+  // ECONNRESET a store's socket error has too): a 400 no one reads, never logged as a store down,
+  // which any client could otherwise set off at will.
+  // (`raw?`: a request made up by a caller of sendError may have no stream.)
+  if (request?.raw?.readableAborted === true) {
+    return { error: new InvalidRequestError('The request\'s body did not arrive whole: the connection was closed while it was being sent.', undefined, 'request_aborted'), unexpected: false };
+  }
   // A backing store that is unreachable (socket errors, PostgreSQL shutdown codes, ioredis failing
   // fast): the request can be retried once it is back.
   if (isStoreUnreachable(error)) {

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { pino } from 'pino';
@@ -5,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { UnavailableError } from '../../src/core/errors.js';
 import { sendError } from '../../src/server/error-handler.js';
 import { loggerOptions } from '../../src/server/logger.js';
+import { useListeningApp } from '../helpers/app.js';
 
 /** A logger with the server's options (redaction included), writing to `lines`. */
 function capturingLogger(lines: string[]) {
@@ -58,5 +60,28 @@ describe('the warning of a store failure answered 503', () => {
     expect(JSON.stringify(sent.body)).not.toContain('disk is full');
     const logged = JSON.parse(lines.join('')) as { errorCode?: string; err?: { message?: string; errorCode?: string } };
     expect(logged).toMatchObject({ errorCode: 'store_unavailable', err: { message: 'database or disk is full', errorCode: 'SQLITE_FULL' } });
+  });
+});
+
+describe('a request whose client closes the connection while sending its body', () => {
+  const server = useListeningApp();
+
+  it('is not logged as a backing store down (any client could set off that alarm at will)', async () => {
+    const { port } = new URL(server.base);
+    for (const path of ['/api/v1/grants', '/account/signin']) {
+      await new Promise<void>((resolve) => {
+        const socket = connect(Number(port), '127.0.0.1', () => {
+          socket.write(`POST ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"label"`);
+          setTimeout(() => socket.destroy(), 100);
+        });
+        socket.on('close', () => resolve());
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the server sees the close and logs
+    const logs = server.t.logs.join('');
+    expect(logs).not.toContain('store_unavailable');
+    expect(logs).not.toContain('backing store');
+    // The server is as it was.
+    expect((await fetch(`${server.base}/healthz`)).status).toBe(200);
   });
 });
