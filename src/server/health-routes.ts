@@ -16,12 +16,14 @@ export function installHealthRoutes(app: FastifyInstance, stores: Pick<Stores, '
     schema: { tags: ['health'], summary: 'Readiness: the stores answer and the server is not shutting down.', response: { 200: ReadyReply, 503: ReadyReply } },
     // Says "shutting_down" itself, in the shape load balancers read.
     config: { rateLimit: false, answersWhileShuttingDown: true },
-  }, async (_request, reply) => {
+  }, async (request, reply) => {
     if (isShuttingDown()) return reply.code(503).send({ status: 'shutting_down', checks: {} });
     try {
       await stores.ping();
       return { status: 'ready', checks: { stores: 'ok' } };
     } catch (error) {
+      // The stores' words name no address or path (anyone may ask); the log keeps the whole cause.
+      request.log.warn({ err: error }, 'readiness: the stores do not answer');
       return reply.code(503).send({ status: 'not_ready', checks: { stores: (error as Error).message || 'unreachable' } });
     }
   });

@@ -1,3 +1,4 @@
+import { renameSync } from 'node:fs';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
@@ -16,6 +17,21 @@ describe('server basics', () => {
     const ready = await t.app.inject('/readyz');
     expect(ready.statusCode).toBe(200);
     expect(ready.json()).toMatchObject({ status: 'ready', checks: { stores: 'ok' } });
+  });
+
+  it('a /readyz that fails names no path (anyone may ask); the log has the cause', async () => {
+    const dataDir = t.config.PAIRGATE_DATA_DIR;
+    renameSync(dataDir, `${dataDir}-moved`);
+    try {
+      const ready = await t.app.inject('/readyz');
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toEqual({ status: 'not_ready', checks: { stores: 'the data folder cannot be read (ENOENT)' } });
+      expect(ready.body).not.toContain(dataDir);
+      expect(t.logs.join('')).toContain('readiness: the stores do not answer');
+    } finally {
+      renameSync(`${dataDir}-moved`, dataDir);
+    }
+    expect((await t.app.inject('/readyz')).statusCode).toBe(200);
   });
 
   it('serves the OpenAPI document built from the route schemas, and the docs page', async () => {

@@ -89,7 +89,14 @@ const MIN_FREE_BYTES = 1024 * 1024;
  * answer 503 `store_unavailable`) instead of "ready".
  */
 function checkFreeSpace(dataDir: string): void {
-  const { bavail, bsize } = statfsSync(dataDir);
+  let space: { bavail: number; bsize: number };
+  try {
+    space = statfsSync(dataDir);
+  } catch (error) {
+    // Said without the folder's path: /readyz answers anyone who asks (the log has the path).
+    throw new Error(`the data folder cannot be read (${(error as NodeJS.ErrnoException).code ?? 'unknown error'})`, { cause: error });
+  }
+  const { bavail, bsize } = space;
   const free = bavail * bsize;
   if (free < MIN_FREE_BYTES) throw new Error(`the disk of the data folder is full (${Math.floor(free / 1024)} KiB free); writes fail until space is freed`);
 }
