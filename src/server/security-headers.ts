@@ -20,6 +20,9 @@ const HELMET_OPTIONS: HelmetOptions = {
   contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
   crossOriginEmbedderPolicy: false,
   crossOriginResourcePolicy: { policy: 'same-site' },
+  // As the policy's frame-ancestors 'none' says, for browsers that read only this header (helmet's
+  // SAMEORIGIN told them a page of this origin could frame it, which the policy forbids).
+  xFrameOptions: { action: 'deny' },
 };
 
 /**

@@ -19,7 +19,7 @@ function expectPage(response: { statusCode: number; headers: Record<string, unkn
   expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
   expect(String(response.headers['content-security-policy'])).toContain("default-src 'self'");
   expect(String(response.headers['content-security-policy'])).toContain("frame-ancestors 'none'");
-  expect(response.headers['x-frame-options']).toBe('SAMEORIGIN');
+  expect(response.headers['x-frame-options']).toBe('DENY');
   expect(response.headers['cache-control']).toBe('no-store');
   expect(response.body).toMatch(/^<!doctype html>/);
 }
