@@ -13,7 +13,7 @@ import { GrantEngine } from '../engine/grant-engine.js';
 import type { Stores } from '../store/ports.js';
 import { Pages } from '../web/pages.js';
 import type { Config } from './config.js';
-import { ephemeralRateLimitStore } from './ephemeral-rate-limit-store.js';
+import { sharedRateLimitOptions } from './ephemeral-rate-limit-store.js';
 import { startBackups, type BackupSchedule } from './backups.js';
 import { parseQuery } from './query-string.js';
 import { claimPathPrefix, installErrorHandlers, schemaErrorFormatter, sendFrameworkError } from './error-handler.js';
@@ -157,8 +157,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     timeWindow: config.PAIRGATE_RATE_LIMIT_WINDOW_SECONDS * 1000,
     errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
     // Counts shared by every node (Redis, or the ephemeral store), so a limit holds across them.
-    ...(stores.rateLimit?.kind === 'redis' ? { redis: stores.rateLimit.redis, nameSpace: stores.rateLimit.nameSpace } : {}),
-    ...(stores.rateLimit?.kind === 'ephemeral' ? { store: ephemeralRateLimitStore(stores.ephemeral, clock) } : {}),
+    ...sharedRateLimitOptions(stores, clock),
   });
   // Forms are text: their fields are converted to the schema's types, so they are marked (formBody).
   addFormContentTypeParser(app, config.PAIRGATE_BODY_LIMIT);

@@ -1,6 +1,7 @@
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { Clock } from '../core/clock.js';
-import type { EphemeralStore } from '../store/ports.js';
+import type { Redis } from 'ioredis';
+import type { EphemeralStore, Stores } from '../store/ports.js';
 
 /** Key prefix of the rate counters in the ephemeral store. */
 const PREFIX = 'rl:';
@@ -34,4 +35,16 @@ export function ephemeralRateLimitStore(ephemeral: EphemeralStore, clock: Clock)
     }
   }
   return EphemeralRateLimitStore as unknown as FastifyRateLimitStoreCtor;
+}
+
+/**
+ * The @fastify/rate-limit options that make a limit count where every node counts (Redis, or the
+ * ephemeral store: `Stores.rateLimit`), for the main server and any listener of a door alike; none
+ * (process memory, one node) without such a store.
+ */
+export function sharedRateLimitOptions(stores: Pick<Stores, 'rateLimit' | 'ephemeral'> | undefined, clock: Clock): { redis: Redis; nameSpace: string } | { store: FastifyRateLimitStoreCtor } | Record<string, never> {
+  const shared = stores?.rateLimit;
+  if (shared?.kind === 'redis') return { redis: shared.redis, nameSpace: shared.nameSpace };
+  if (shared?.kind === 'ephemeral') return { store: ephemeralRateLimitStore(stores!.ephemeral, clock) };
+  return {};
 }

@@ -187,6 +187,7 @@ export const dnsDoor: Door = {
           records,
           clock: ctx.clock,
           logger,
+          stores: ctx.stores,
           perMinute: cfg.PAIRGATE_DNS_UPDATES_PER_MINUTE,
           maxRecordsPerBox: cfg.PAIRGATE_DNS_MAX_RECORDS_PER_BOX,
           maxRecordsPerNetwork: cfg.PAIRGATE_DNS_MAX_RECORDS_PER_IP,

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { PostgresIntrospector, sql, type Kysely } from 'kysely';
 import { randomId } from '../../core/ids.js';
 import type { DurableDb, MigrationSet } from '../../store/durable-schema.js';
 import { holdsValue, readValue } from './record-values.js';
@@ -95,6 +95,58 @@ export const ACME_CHALLENGE_LIFETIME_MS = 3_600_000;
 /** Types of which a name holds one value: setting one replaces the previous value. */
 const SINGLE_VALUED: ReadonlySet<RecordType> = new Set(['A', 'AAAA', 'CNAME']);
 
+/** The columns a record is read from. */
+const RECORD_COLUMNS = ['name', 'type', 'value', 'ttl', 'owner', 'updated_at'] as const;
+
+/**
+ * The zone as a checked write reads it (`DnsRecords.put`): rows read inside the write's
+ * transaction, after its locks, never the look-up cache, so what a check finds stays true until
+ * the write commits, whichever node writes.
+ */
+export interface ZoneView {
+  /** Records of `name` (any type). */
+  atName(name: string): Promise<DnsRecord[]>;
+  /** Every record of a box. */
+  ofOwner(owner: string): Promise<DnsRecord[]>;
+  /** How many records were written from `network` (and are still there). */
+  countFromNetwork(network: string): Promise<number>;
+}
+
+/** The zone's rows read through `db` (the database, or a transaction). */
+function zoneView(db: DurableDb): ZoneView {
+  return {
+    async atName(name) {
+      const rows = await db.selectFrom('dns_records').select(RECORD_COLUMNS).where('name', '=', name).orderBy('created_at').execute();
+      return rows.map(toRecord);
+    },
+    async ofOwner(owner) {
+      const rows = await db.selectFrom('dns_records').select(RECORD_COLUMNS).where('owner', '=', owner).orderBy('name').orderBy('type').orderBy('created_at').execute();
+      return rows.map(toRecord);
+    },
+    async countFromNetwork(network) {
+      const row = await db.selectFrom('dns_records').select((eb) => eb.fn.countAll<number | string>().as('n')).where('network', '=', network).executeTakeFirst();
+      return Number(row?.n ?? 0);
+    },
+  };
+}
+
+/**
+ * Takes the PostgreSQL advisory locks of a write, held until its transaction ends, in the order
+ * every write takes them (so two writes never wait on each other in a cycle): the zone's CNAMEs (a
+ * CNAME write only: a loop may run through any box's names; CNAME writes are rare), the owner
+ * (every name of a box is the box's, so this serialises the writes of each name too, and guards the
+ * box's count of records), the network (its count of records). The two-key form: the first names
+ * the kind (`pairgate.dns.<kind>`), the second the key, both hashed by the server; keys that hash
+ * alike share a lock, which only serialises more.
+ */
+async function lockForWrite(trx: DurableDb, record: { type: RecordType; owner: string }, network: string): Promise<void> {
+  const locks: [kind: string, key: string][] = [['owner', record.owner], ['network', network]];
+  if (record.type === 'CNAME') locks.unshift(['cname', '']);
+  for (const [kind, key] of locks) {
+    await sql`select pg_advisory_xact_lock(hashtext(${`pairgate.dns.${kind}`}), hashtext(${key}))`.execute(trx);
+  }
+}
+
 /**
  * The records of the zone, in the durable store (they survive restarts). A/AAAA/CNAME hold one value
  * per name (a box points a name at its one current address); TXT holds several (ACME may need two
@@ -105,23 +157,33 @@ export class DnsRecords {
   private serialReadAt = 0;
   /** Look-ups of the last `cacheMs`, by name: the DNS server answers hot names without the database. */
   private readonly cache = new Map<string, { at: number; records: DnsRecord[] }>();
+  /** Reads of the database itself, uncached. */
+  private readonly rows: ZoneView;
+  /**
+   * Whether writes lock (PostgreSQL, where several nodes write at once). SQLite has one writer, and
+   * a Kysely transaction holds its one connection until it ends, so writes are serial already.
+   */
+  private readonly locks: boolean;
 
   /**
    * @param cacheMs how long a look-up is reused (default 1 s). Writes through this instance drop the
-   *   name at once; with several nodes another node's write shows within this time (far below any TTL).
+   *   name at once; with several nodes another node's write shows within this time (far below any
+   *   TTL). Only the DNS answers use it: a write checks the rows themselves (`put`).
    */
   constructor(
     private readonly db: DurableDb,
     private readonly cacheMs = 1000,
-  ) {}
+  ) {
+    this.rows = zoneView(db);
+    this.locks = db.introspection instanceof PostgresIntrospector;
+  }
 
-  /** Records of `name` (any type). */
+  /** Records of `name` (any type), as the DNS server answers them: reused for `cacheMs`. */
   async atName(name: string): Promise<DnsRecord[]> {
     const now = Date.now();
     const cached = this.cache.get(name);
     if (cached && now - cached.at < this.cacheMs) return cached.records;
-    const rows = await this.db.selectFrom('dns_records').select(['name', 'type', 'value', 'ttl', 'owner', 'updated_at']).where('name', '=', name).orderBy('created_at').execute();
-    const records = rows.map(toRecord);
+    const records = await this.rows.atName(name);
     // Bounded: queries for random names must not grow memory without limit.
     if (this.cache.size >= 10_000) this.cache.clear();
     if (this.cacheMs > 0) this.cache.set(name, { at: now, records });
@@ -129,26 +191,36 @@ export class DnsRecords {
   }
 
   /** Every record of a box. */
-  async ofOwner(owner: string): Promise<DnsRecord[]> {
-    const rows = await this.db.selectFrom('dns_records').select(['name', 'type', 'value', 'ttl', 'owner', 'updated_at']).where('owner', '=', owner).orderBy('name').orderBy('type').orderBy('created_at').execute();
-    return rows.map(toRecord);
+  ofOwner(owner: string): Promise<DnsRecord[]> {
+    return this.rows.ofOwner(owner);
   }
 
   /** How many records were written from `network` (and are still there). */
-  async countFromNetwork(network: string): Promise<number> {
-    const row = await this.db.selectFrom('dns_records').select((eb) => eb.fn.countAll<number | string>().as('n')).where('network', '=', network).executeTakeFirst();
-    return Number(row?.n ?? 0);
+  countFromNetwork(network: string): Promise<number> {
+    return this.rows.countFromNetwork(network);
   }
 
-  /** Sets a record: replaces the value of a single-valued type, adds a TXT value (or refreshes its TTL). */
-  async put(input: NewDnsRecord, now: number): Promise<DnsRecord> {
+  /**
+   * Sets a record: replaces the value of a single-valued type, adds a TXT value (or refreshes its
+   * TTL). `check`, when given, runs first inside the write's transaction and may refuse it by
+   * throwing: it reads the zone there (`ZoneView`), after locks every write of the record's owner and
+   * network takes (and, for a CNAME, every CNAME write of the zone), so no write of another request
+   * or node comes between what it reads and this write. Without them, two nodes under READ COMMITTED
+   * both passed their checks and both wrote: a CNAME beside an A record, two A values, a cap
+   * exceeded.
+   */
+  async put(input: NewDnsRecord, now: number, check?: (zone: ZoneView) => Promise<void>): Promise<DnsRecord> {
     const { network, ...record } = input;
     await this.db.transaction().execute(async (trx) => {
+      if (this.locks) await lockForWrite(trx, record, network);
+      if (check) await check(zoneView(trx));
       if (SINGLE_VALUED.has(record.type)) {
         await trx.deleteFrom('dns_records').where('name', '=', record.name).where('type', '=', record.type).execute();
       } else {
         await trx.deleteFrom('dns_records').where('name', '=', record.name).where('type', '=', record.type).where('value', '=', record.value).execute();
       }
+      // The row deleted above cannot come back before this insert while the locks are held; should
+      // one be there all the same, it is refreshed rather than a unique violation answered as a 500.
       await trx.insertInto('dns_records').values({
         id: randomId(),
         name: record.name,
@@ -159,7 +231,7 @@ export class DnsRecords {
         created_at: now,
         updated_at: now,
         network,
-      }).execute();
+      }).onConflict((conflict) => conflict.columns(['name', 'type', 'value']).doUpdateSet({ ttl: record.ttl, owner: record.owner, updated_at: now, network })).execute();
     });
     this.touch(now);
     this.cache.delete(record.name);

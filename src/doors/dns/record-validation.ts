@@ -1,6 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { InvalidRequestError } from '../../core/errors.js';
-import type { DnsRecords, RecordType } from './dns-records.js';
+import type { RecordType, ZoneView } from './dns-records.js';
 import { inZone, nameProblem, normaliseName, ownerOf } from './dns-names.js';
 import { canonicalAddress } from './record-values.js';
 import { hasLoneSurrogate } from '../../core/lone-surrogate.js';
@@ -28,17 +28,13 @@ function addressValue(type: 'A' | 'AAAA', rawValue: string): string {
 }
 
 /**
- * Checks a record a box wants to set and returns its canonical value: IP addresses must parse (and
- * are written the RFC 5952 way: `canonicalAddress`), TXT is well-formed Unicode text without
- * control characters that fits one character-string, a CNAME target is a valid full name (one label without a final dot is
- * refused as ambiguous) that does not lead back to the name (loop), and a CNAME never shares its
- * name with other data (RFC 1034 3.6.2).
+ * The canonical value of a record a box wants to set, or its refusal, from the value alone: IP
+ * addresses must parse (and are written the RFC 5952 way: `canonicalAddress`), TXT is well-formed
+ * Unicode text without control characters that fits one character-string, a CNAME target is a
+ * valid full name (one label without a final dot is refused as ambiguous) other than the name
+ * itself. What the zone holds is checked by `checkRecordFits`.
  */
-export async function validateRecord(records: DnsRecords, zone: string, name: string, type: RecordType, rawValue: string): Promise<string> {
-  const existing = await records.atName(name);
-  if (type === 'CNAME' ? existing.some((r) => r.type !== 'CNAME') : existing.some((r) => r.type === 'CNAME')) {
-    throw invalid('A CNAME cannot share its name with other records; delete them first.', 'cname_conflict');
-  }
+export function recordValue(zone: string, name: string, type: RecordType, rawValue: string): string {
   switch (type) {
     case 'A':
     case 'AAAA':
@@ -50,8 +46,6 @@ export async function validateRecord(records: DnsRecords, zone: string, name: st
       if (hasLoneSurrogate(rawValue)) throw invalid('A TXT value must be well-formed Unicode text, and this one holds a lone UTF-16 surrogate (a \\uD800-\\uDFFF escape without its pair), which has no UTF-8 form and would be stored as other characters. Send each character whole: one beyond U+FFFF as its two escapes together, or as itself.', 'invalid_txt');
       if (Buffer.byteLength(rawValue, 'utf8') > MAX_TXT_BYTES) throw invalid(`A TXT value is at most ${MAX_TXT_BYTES} bytes.`, 'txt_too_long');
       if ([...rawValue].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)) throw invalid('A TXT value cannot hold control characters.', 'invalid_txt');
-      const txt = existing.filter((r) => r.type === 'TXT' && r.value !== rawValue);
-      if (txt.length >= MAX_TXT_PER_NAME) throw invalid(`A name holds at most ${MAX_TXT_PER_NAME} TXT values.`, 'too_many_records');
       return rawValue;
     }
     case 'CNAME': {
@@ -66,15 +60,42 @@ export async function validateRecord(records: DnsRecords, zone: string, name: st
         throw invalid(`The CNAME target "${rawValue}" is ambiguous: a target is a full name, and "${rawValue}" alone would be the top-level name "${target}.". Write ${mine} for this box's name ${target}, or "${target}." (with the final dot) if the top-level name is meant.`, 'cname_target_ambiguous');
       }
       if (target === name) throw invalid('A CNAME cannot point at itself.', 'cname_loop');
-      // Follow the chain inside the zone: if it comes back to `name`, the new record would loop.
-      let current = target;
-      for (let depth = 0; depth < MAX_CHAIN && inZone(current, zone); depth++) {
-        const next = (await records.atName(current)).find((r) => r.type === 'CNAME');
-        if (!next) break;
-        current = normaliseName(next.value);
-        if (current === name) throw invalid('This CNAME would make a loop.', 'cname_loop');
-      }
       return target;
     }
   }
+}
+
+/**
+ * Refuses a record (its value canonical: `recordValue`) that the zone cannot take as it is: a CNAME
+ * sharing its name with other data (RFC 1034 3.6.2), a TXT value beyond the name's
+ * `MAX_TXT_PER_NAME`, a CNAME whose chain inside the zone leads back to the name (loop). Give it
+ * the rows as the write sees them (`ZoneView` inside `DnsRecords.put`), never the DNS answers'
+ * look-up cache: a node's cache a second old let a CNAME in beside another node's fresh A record.
+ */
+export async function checkRecordFits(records: Pick<ZoneView, 'atName'>, zone: string, name: string, type: RecordType, value: string): Promise<void> {
+  const existing = await records.atName(name);
+  if (type === 'CNAME' ? existing.some((r) => r.type !== 'CNAME') : existing.some((r) => r.type === 'CNAME')) {
+    throw invalid('A CNAME cannot share its name with other records; delete them first.', 'cname_conflict');
+  }
+  if (type === 'TXT') {
+    const txt = existing.filter((r) => r.type === 'TXT' && r.value !== value);
+    if (txt.length >= MAX_TXT_PER_NAME) throw invalid(`A name holds at most ${MAX_TXT_PER_NAME} TXT values.`, 'too_many_records');
+  }
+  if (type === 'CNAME') {
+    // Follow the chain inside the zone: if it comes back to `name`, the new record would loop.
+    let current = value;
+    for (let depth = 0; depth < MAX_CHAIN && inZone(current, zone); depth++) {
+      const next = (await records.atName(current)).find((r) => r.type === 'CNAME');
+      if (!next) break;
+      current = normaliseName(next.value);
+      if (current === name) throw invalid('This CNAME would make a loop.', 'cname_loop');
+    }
+  }
+}
+
+/** `recordValue` then `checkRecordFits`: the canonical value of a record the zone can take. */
+export async function validateRecord(records: Pick<ZoneView, 'atName'>, zone: string, name: string, type: RecordType, rawValue: string): Promise<string> {
+  const value = recordValue(zone, name, type, rawValue);
+  await checkRecordFits(records, zone, name, type, value);
+  return value;
 }

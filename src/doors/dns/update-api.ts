@@ -13,10 +13,12 @@ import { installJsonBodyParser } from '../../server/json-body.js';
 import { addSharedResponses } from '../../server/openapi-responses.js';
 import { packageVersion } from '../../server/version.js';
 import { publicNetworkOf } from '../../server/public-network.js';
+import { sharedRateLimitOptions } from '../../server/ephemeral-rate-limit-store.js';
+import type { Stores } from '../../store/ports.js';
 import { legacyFingerprint, spkiFingerprint } from '../../core/fingerprint.js';
 import type { DnsRecords } from './dns-records.js';
 import { inZone, nameFromReversedLabels, nameProblem, ownerOf } from './dns-names.js';
-import { validateRecord } from './record-validation.js';
+import { checkRecordFits, recordValue } from './record-validation.js';
 import { updateValidationError } from './update-validation.js';
 
 /** Settings of the update API. */
@@ -34,6 +36,11 @@ export interface UpdateApiOptions {
   maxRecordsPerNetwork: number;
   defaultTtl: number;
   minTtl: number;
+  /**
+   * The stores whose rate-limit counts this listener shares (`Stores.rateLimit`, as the main server
+   * uses them). Absent, or without `rateLimit`: counted in process memory (one node).
+   */
+  stores?: Pick<Stores, 'rateLimit' | 'ephemeral'>;
   /** Further routes on this listener (e.g. the registry's mutual-TLS POST /register). */
   extraRoutes?: (app: FastifyInstance) => void;
 }
@@ -51,6 +58,9 @@ declare module 'fastify' {
     boxFingerprint?: string;
   }
 }
+
+/** Prefix of the update API's rate-limit keys, apart from the main server's in a shared store. */
+const RATE_KEY_PREFIX = 'dns-update:';
 
 const RecordBody = Type.Object(
   {
@@ -155,9 +165,13 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
   await app.register(rateLimit, {
     max: options.perMinute,
     timeWindow: 60_000,
-    // Per address, not per certificate: anyone can make new keys, nobody many addresses.
-    keyGenerator: (request) => request.clientNetwork,
+    // Per address, not per certificate: anyone can make new keys, nobody many addresses. Under a
+    // prefix of its own, as the counts may be the main server's store: its limit is another.
+    keyGenerator: (request) => `${RATE_KEY_PREFIX}${request.clientNetwork}`,
     errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
+    // Counted where the main server counts (Redis, or the ephemeral store), so the limit holds
+    // across every node: in process memory, each node allowed `perMinute` on its own.
+    ...sharedRateLimitOptions(options.stores, clock),
   });
 
   /** The record name of the path, checked to be in the caller's subtree. */
@@ -193,18 +207,24 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
     const { type } = request.body;
     const ttl = request.body.ttl ?? options.defaultTtl;
     if (ttl < options.minTtl) throw new InvalidRequestError(`The TTL must be at least ${options.minTtl} s.`, undefined, 'invalid_ttl');
-    const value = await validateRecord(records, zone, name, type, request.body.value);
-    const held = await records.ofOwner(owner);
-    const replaces = held.some((r) => r.name === name && r.type === type && (type !== 'TXT' || r.value === value));
-    if (!replaces && held.length >= options.maxRecordsPerBox) {
-      throw new InvalidRequestError(`A box holds at most ${options.maxRecordsPerBox} records.`, undefined, 'too_many_records');
-    }
-    // Keys are free, so the cap per box bounds nothing alone: the records written from one network
-    // are capped too (a record replaced in place adds nothing, so a box may always update its own).
-    if (!replaces && (await records.countFromNetwork(request.clientNetwork)) >= options.maxRecordsPerNetwork) {
-      throw new InvalidRequestError(`The boxes of this network hold ${options.maxRecordsPerNetwork} records, the most they may; delete some first.`, undefined, 'too_many_records_from_network');
-    }
-    return view(await records.put({ name, type, value, ttl, owner, network: request.clientNetwork }, clock.now()));
+    const value = recordValue(zone, name, type, request.body.value);
+    // Checked inside the write, on the rows as they are after its locks (`DnsRecords.put`): checked
+    // before it, on a node's cached look-ups, two nodes let a CNAME in beside an A record and a
+    // burst through the caps.
+    const written = await records.put({ name, type, value, ttl, owner, network: request.clientNetwork }, clock.now(), async (held) => {
+      await checkRecordFits(held, zone, name, type, value);
+      const ofOwner = await held.ofOwner(owner);
+      const replaces = ofOwner.some((r) => r.name === name && r.type === type && (type !== 'TXT' || r.value === value));
+      if (!replaces && ofOwner.length >= options.maxRecordsPerBox) {
+        throw new InvalidRequestError(`A box holds at most ${options.maxRecordsPerBox} records.`, undefined, 'too_many_records');
+      }
+      // Keys are free, so the cap per box bounds nothing alone: the records written from one network
+      // are capped too (a record replaced in place adds nothing, so a box may always update its own).
+      if (!replaces && (await held.countFromNetwork(request.clientNetwork)) >= options.maxRecordsPerNetwork) {
+        throw new InvalidRequestError(`The boxes of this network hold ${options.maxRecordsPerNetwork} records, the most they may; delete some first.`, undefined, 'too_many_records_from_network');
+      }
+    });
+    return view(written);
   });
 
   app.delete('/v1/dns/*', {
