@@ -203,7 +203,8 @@ that cannot be used: lan_unsafe_config_dir, lan_config_dir_not_writable), no
 device paired within --timeout (lan_offer_timeout), --max-failures reached
 (lan_too_many_failures), a file over --max-size (lan_payload_too_large), a
 device claiming the id of a peer trusted under another key
-(lan_peer_id_conflict); 1 ${LAN_SESSION_FAILURES}`)
+(lan_peer_id_conflict);
+1 ${LAN_SESSION_FAILURES}`)
     .action(async (options: OfferCliOptions) => {
       const { startOffer, writeQrFile, qrForTerminal } = await loadLan();
       const timeout = intOption(options.timeout, '--timeout', 1, 86_400)!;
@@ -297,8 +298,8 @@ device that is not the one in the string (lan_key_mismatch), an offer that
 ended or paired with another device (lan_offer_timeout, lan_listener_closed,
 lan_already_paired), several devices and no --device (lan_ambiguous_device),
 a file over --max-size (lan_payload_too_large), an offer claiming the id of a
-peer trusted under another key (lan_peer_id_conflict); 1 when the offer cannot be
-reached or found (lan_peer_unreachable, lan_device_not_found), or
+peer trusted under another key (lan_peer_id_conflict); 1 when the offer cannot
+be reached or found (lan_peer_unreachable, lan_device_not_found), or
 ${LAN_SESSION_FAILURES}`)
     .action(async (value: string | undefined, options: JoinCliOptions) => {
       // What a join by string and a join by code share.

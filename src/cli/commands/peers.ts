@@ -46,10 +46,11 @@ cannot be read (lan_peers_file_unreadable).`)
     .addHelpText('after', `
 Exit code: 0 when removed, 2 for a peer none matches (lan_unknown_peer) or a
 name or prefix several match (lan_ambiguous_peer: give the id; an id starting
-with - goes after --), a config folder that cannot be used or written (lan_unsafe_config_dir,
-lan_config_dir_not_writable), a damaged peers.json (lan_bad_peers_file) or one
-that cannot be read (lan_peers_file_unreadable), 1 when peers.json stays locked
-by another pairgate command (lan_peers_file_busy).`)
+with - goes after --), a config folder that cannot be used or written
+(lan_unsafe_config_dir, lan_config_dir_not_writable), a damaged peers.json
+(lan_bad_peers_file) or one that cannot be read (lan_peers_file_unreadable);
+1 when peers.json stays locked by another pairgate command
+(lan_peers_file_busy).`)
     .action(async (selector: string, options: CommonLanOptions) => {
       const removed = await new TrustedPeerStore(configDirOf(options)).remove(selector);
       console.log(options.json ? JSON.stringify({ removed }) : `Removed "${removed.name}" (id ${removed.deviceId}).`);
