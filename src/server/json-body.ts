@@ -96,7 +96,9 @@ export function holdsLoneSurrogate(value: unknown): boolean {
     if (typeof next === 'string') {
       if (hasLoneSurrogate(next)) return true;
     } else if (Array.isArray(next)) {
-      pending.push(...next);
+      // One by one, not spread: a spread passes each element as an argument, and an array of a
+      // few hundred thousand (a body limit raised to megabytes) overflowed the stack.
+      for (const item of next) pending.push(item);
     } else if (next !== null && typeof next === 'object') {
       for (const [key, field] of Object.entries(next)) {
         if (hasLoneSurrogate(key)) return true;

@@ -128,3 +128,14 @@ describe('a JSON body with half a surrogate pair on its own (a \\u escape)', () 
     expect(((await text.json()) as { label: string }).label).toBe('C:\\users\\u');
   });
 });
+
+describe('a JSON body with a \\u escape and a list of hundreds of thousands of items (a body limit raised to megabytes)', () => {
+  const server = useListeningApp({ PAIRGATE_BODY_LIMIT: '2000000' });
+
+  it('is walked whole for lone surrogates and refused for its shape (the walk overflowed the stack, and the body was refused as holding a prototype key)', async () => {
+    const body = `{"label":"\\u0041","data":[${Array(300_000).fill('1').join(',')}]}`;
+    const response = await fetch(`${server.base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: string }).error).toBe('validation_failed');
+  });
+});
