@@ -1,6 +1,5 @@
 import { setMaxListeners } from 'node:events';
 import Fastify, { type FastifyInstance } from 'fastify';
-import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -27,6 +26,7 @@ import { loggerOptions, makeChildrenLazy, RequestLineController } from './logger
 import { ServerMetrics, installMetrics } from './metrics.js';
 import { SECURITY_SCHEMES } from './openapi-security.js';
 import { installOptionalBodies } from './optional-bodies.js';
+import { installCookies } from './cookies.js';
 import { decorateClientNetwork } from './public-network.js';
 import { addFormContentTypeParser } from './form-body.js';
 import { requestValidation } from './request-validation.js';
@@ -161,7 +161,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   // Forms are text: their fields are converted to the schema's types, so they are marked (formBody).
   addFormContentTypeParser(app, config.PAIRGATE_BODY_LIMIT);
-  await app.register(cookie);
+  // Cookies are read on first use, with no hook on any route (cookies.ts).
+  installCookies(app);
   // WebSockets only where a door asks for them (acceptWebSockets): see WebSocketUpgrades.
   const webSockets = new WebSocketUpgrades(app.server, (url) => app.errorShapesByPrefix?.shapeOf(url));
   // Only JSON and forms are accepted as bodies: anything else is a clear 415.

@@ -14,6 +14,7 @@ import { declaresLanguage, errorPageView, prefersHtml, servesPages, type Refusal
 import { requestedLanguage, type PageLanguage } from '../web/page-language.js';
 import { Pages } from '../web/pages.js';
 import { pairgateErrorShape, type ErrorShape } from './error-shapes.js';
+import { withCookies } from './cookies.js';
 import { API_SECURITY_HEADERS, securityHeaders } from './security-headers.js';
 import { FORM_MEDIA_TYPE } from './form-body.js';
 import { isFormBody } from './request-validation.js';
@@ -462,17 +463,6 @@ export function sendFrameworkError(error: FastifyError, request: FastifyRequest,
   // the remembered language too.
   if (refusal && !doorShape && prefersHtml(request)) return sendMissingPage(withCookies(request), reply, refusal);
   return sendError(request, reply, refusal ?? error, doorShape);
-}
-
-/**
- * `request` with its cookies read from the raw Cookie header, by @fastify/cookie's own parser
- * (`parseCookie`), when its onRequest hook has not run: the router refused the request before any
- * hook, so `request.cookies` (the remembered language's cookie among them) was never filled in.
- */
-function withCookies(request: FastifyRequest): FastifyRequest {
-  const header = request.headers.cookie;
-  if (request.cookies === undefined && header && typeof request.server.parseCookie === 'function') request.cookies = request.server.parseCookie(header);
-  return request;
 }
 
 /** pairgate's error for what Fastify's router refused before any route (`bad_url`, `uri_too_long`), if it is one of those. */
