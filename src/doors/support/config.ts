@@ -35,7 +35,7 @@ export const relayConfigSchema = Type.Object({
   PAIRGATE_RELAY_PREFIX: Type.String({ default: '/relay', pattern: '^(/[A-Za-z0-9_-]+)+$', description: 'Path the relay is mounted at when other doors share the server.' }),
   PAIRGATE_RELAY_CODE_TTL: Type.Integer({ minimum: 10, maximum: 86400, default: 600, description: 'Seconds a relay code lives.' }),
   PAIRGATE_RELAY_ALLOW_HTTP: Type.Boolean({ default: false, description: 'Accept plain http:// origin URLs (https only otherwise).' }),
-  PAIRGATE_RELAY_ALLOWED_HOSTS: Type.String({ default: '', description: 'Comma-separated host names (host or host:port) origins may use; empty = any.' }),
+  PAIRGATE_RELAY_ALLOWED_HOSTS: Type.String({ default: '', description: 'Comma-separated hosts origins may use: host (on the https or http default port only) or host:port; empty = any.' }),
   PAIRGATE_RELAY_API_KEYS: Type.String({ default: '', description: 'Comma-separated API keys; when set, publishing needs one (Authorization: Bearer <key> or X-Api-Key).' }),
   PAIRGATE_RELAY_CREATE_MAX: Type.Integer({ minimum: 1, default: 1, description: 'Codes a client IP may create per PAIRGATE_RELAY_CREATE_WINDOW_SECONDS (the original: one per 5 s).' }),
   PAIRGATE_RELAY_CREATE_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 5, description: 'Window of the relay creation rate limit.' }),

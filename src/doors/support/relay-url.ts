@@ -3,7 +3,7 @@ import { InvalidRequestError, ForbiddenError } from '../../core/errors.js';
 /** What the relay accepts as an origin's pairing base URL. */
 export interface OriginUrlRules {
   allowHttp: boolean;
-  /** Lower-case `host` or `host:port` entries; empty = any host. */
+  /** Lower-case `host` (its scheme's default port only) or `host:port` entries; empty = any host. */
   allowedHosts: readonly string[];
   maxLength: number;
 }
@@ -42,8 +42,12 @@ export function checkOriginUrl(raw: unknown, rules: OriginUrlRules): string {
   if (url.search || url.hash || raw.includes('?') || raw.includes('#')) {
     throw new InvalidRequestError('"url" must not have a query or fragment.', undefined, 'url_query');
   }
-  if (rules.allowedHosts.length > 0 && !rules.allowedHosts.includes(url.host.toLowerCase()) && !rules.allowedHosts.includes(url.hostname.toLowerCase())) {
-    throw new ForbiddenError(`Origins on ${url.host} may not publish on this relay.`, 'origin_not_allowed');
+  // `url.host` carries the port unless it is the scheme's default: an entry without a port allows
+  // that host on 443 (or 80) only, as an origin would; another port of the host may be another
+  // service, run by someone else.
+  if (rules.allowedHosts.length > 0 && !rules.allowedHosts.includes(url.host.toLowerCase())) {
+    const other = rules.allowedHosts.includes(url.hostname.toLowerCase()) ? ` This relay allows ${url.hostname} on the ${url.protocol === 'https:' ? 'https' : 'http'} port only; add "${url.host}" to PAIRGATE_RELAY_ALLOWED_HOSTS to allow port ${url.port} too.` : '';
+    throw new ForbiddenError(`Origins on ${url.host} may not publish on this relay.${other}`, 'origin_not_allowed');
   }
   return url.href.replace(/\/+$/, '');
 }

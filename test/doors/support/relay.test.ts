@@ -285,6 +285,12 @@ describe('support relay limits', () => {
       const foreign = await postJson(`${relay.url}/pairing/`, { url: 'https://evil.example/pairing' }, { 'x-api-key': 'k-one' });
       expect(foreign.status).toBe(403);
       expect(await foreign.json()).toMatchObject({ success: false, code: 'origin_not_allowed' });
+      // A host listed without a port is allowed on its scheme's default port only; listed with one, on that port only.
+      expect((await postJson(`${relay.url}/pairing/`, { url: 'https://origin.example:443/pairing' }, { 'x-api-key': 'k-one' })).status).toBe(200);
+      const otherPort = await postJson(`${relay.url}/pairing/`, { url: 'https://origin.example:8443/pairing' }, { 'x-api-key': 'k-one' });
+      expect(otherPort.status).toBe(403);
+      expect(await otherPort.json()).toMatchObject({ success: false, code: 'origin_not_allowed', error: expect.stringContaining('add "origin.example:8443" to PAIRGATE_RELAY_ALLOWED_HOSTS') });
+      expect((await postJson(`${relay.url}/pairing/`, { url: 'http://127.0.0.1:10/pairing' }, { 'x-api-key': 'k-one' })).status).toBe(403);
     } finally {
       await relay.close();
     }
