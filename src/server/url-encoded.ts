@@ -53,6 +53,8 @@ const PLAIN = /^[\x20-\x24\x26-\x7e]*$/;
  */
 export function parseForm(text: string): UrlEncodedFields {
   const fields = new Fields();
+  // The router asks for the query of every request, and most have none.
+  if (text.length === 0) return fields;
   if (PLAIN.test(text)) {
     for (const pair of text.split('&')) {
       if (pair === '') continue;
