@@ -8,7 +8,7 @@ import { PeerUnreachableError, PinMismatchError, ProtocolError, WrongSecretError
 import type { PairingResult } from './offer.js';
 import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
 import { dialFirst, label, type PinnedConnection } from './pinned-dial.js';
-import { channelBinding, NONCE_BYTES, newNonce, proofMatches, secretProof } from './secret-proof.js';
+import { channelBinding, NONCE_BYTES, newNonce, proofMatches, receivedBytes, secretProof } from './secret-proof.js';
 import { exchange } from './session.js';
 import { commitTrust } from './trust-commit.js';
 import { TrustedPeerStore } from './trusted-peers.js';
@@ -103,10 +103,10 @@ export async function join(connection: string | ConnectionInfo, options: JoinOpt
     const binding = channelBinding(socket);
     channel.send({ t: 'hello', v: 1, nonce: joinNonce.toString('base64url') });
     const challenge = await channel.expect('challenge', 10_000);
-    const offerNonce = Buffer.from(typeof challenge.nonce === 'string' ? challenge.nonce : '', 'base64url');
+    const offerNonce = receivedBytes(challenge.nonce);
     if (offerNonce.length !== NONCE_BYTES) throw new ProtocolError('The challenge carried no valid nonce.');
     const expected = secretProof(info.secret, 'offer', offerNonce, joinNonce, binding);
-    if (!proofMatches(expected, Buffer.from(typeof challenge.proof === 'string' ? challenge.proof : '', 'base64url'))) {
+    if (!proofMatches(expected, receivedBytes(challenge.proof))) {
       // The device holds the pinned key, so it is most likely the offer itself and the secret
       // here the one that is wrong: a string mistyped or cut, or one from an earlier offer.
       channel.refuse('lan_wrong_secret', 'The connection string I hold has another secret than yours (mistyped, cut short, or from an earlier offer).');

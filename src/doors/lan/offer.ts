@@ -13,7 +13,7 @@ import { runDoctor, type DoctorReport } from './doctor.js';
 import { discoverOwnAddresses, type OwnIpReport } from './own-ip.js';
 import { formatPairingCode, newPairingCode } from './pairing-code.js';
 import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
-import { channelBinding, NONCE_BYTES, newNonce, proofMatches, secretProof } from './secret-proof.js';
+import { channelBinding, NONCE_BYTES, newNonce, proofMatches, receivedBytes, secretProof } from './secret-proof.js';
 import { exchange, type ExchangeResult } from './session.js';
 import { createTlsIdentity } from './tls-identity.js';
 import { commitTrust } from './trust-commit.js';
@@ -231,7 +231,7 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
         } else {
           if (hello.t === 'code-hello') throw new ProtocolError('A pairing code was tried, but this offer takes none (it was started without --code).');
           if (hello.t !== 'hello') throw new ProtocolError(`Expected "hello", got "${terminalText(hello.t, 40)}".`);
-          const joinNonce = Buffer.from(typeof hello.nonce === 'string' ? hello.nonce : '', 'base64url');
+          const joinNonce = receivedBytes(hello.nonce);
           if (joinNonce.length !== NONCE_BYTES) throw new ProtocolError('The hello carried no valid nonce.');
           const offerNonce = newNonce();
           const binding = channelBinding(socket);
@@ -242,7 +242,7 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
           });
           const answer = await channel.expect('proof', handshakeTimeoutMs);
           const expected = secretProof(secret, 'join', offerNonce, joinNonce, binding);
-          if (!proofMatches(expected, Buffer.from(typeof answer.proof === 'string' ? answer.proof : '', 'base64url'))) {
+          if (!proofMatches(expected, receivedBytes(answer.proof))) {
             release(channel);
             channel.refuse('lan_wrong_secret', 'Wrong pairing secret.');
             countFailure(address, 'wrong secret');

@@ -36,6 +36,14 @@ export function secretProof(secret: Buffer, role: ProofRole, offerNonce: Buffer,
     .digest();
 }
 
+/**
+ * The bytes of a base64url field the other device sent (a nonce, a proof): none when it is not a
+ * string, so a field of the wrong type fails the proof's check like a wrong value, never a throw.
+ */
+export function receivedBytes(field: unknown): Buffer {
+  return Buffer.from(typeof field === 'string' ? field : '', 'base64url');
+}
+
 /** Constant-time check of a received proof (any length accepted, wrong lengths simply fail). */
 export function proofMatches(expected: Buffer, received: Buffer): boolean {
   if (received.length !== expected.length) return false;
