@@ -1,6 +1,7 @@
 import { hashToken, randomId, randomToken } from '../../core/ids.js';
 import type { ExpressionBuilder } from 'kysely';
 import type { Database, DurableDb } from '../../store/durable-schema.js';
+import { advisoryXactLock, needsAdvisoryLocks } from '../../store/sql/advisory-lock.js';
 import type { AppAccessRow } from './access-rows.js';
 import type { Permission } from './permissions.js';
 import './access-rows.js';
@@ -43,12 +44,48 @@ function live(now: number) {
   return (eb: ExpressionBuilder<Database, 'app_accesses'>) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]);
 }
 
+/** How many live accesses the user holds at `now` (what PAIRGATE_ACCESS_MAX_PER_USER bounds), read through `db`. */
+async function countLive(db: DurableDb, userId: string, now: number): Promise<number> {
+  const row = await db.selectFrom('app_accesses').select((eb) => eb.fn.countAll<number | string>().as('n')).where('user_id', '=', userId).where(live(now)).executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * The bound of a write that adds a live access (`create`, `renew`): it writes only while the user
+ * holds fewer than `maxLive` live accesses.
+ */
+export interface LiveBound {
+  maxLive: number;
+}
+
+/**
+ * What `create` did: the access made, with its first token (in clear, this once); `exists`, the
+ * user's access of this app and device was there already (made meanwhile, by an accept of another
+ * request of the same app in another tab); `at_limit`, the user holds `maxLive` live accesses.
+ */
+export type Created = { access: AppAccess; token: string } | 'exists' | 'at_limit';
+
+/**
+ * What `renew` did: the token of the access granted afresh; `changed`, the access is no longer one
+ * that has ended (another accept renewed it meanwhile, or it was revoked or swept); `at_limit`, the
+ * user holds `maxLive` live accesses.
+ */
+export type Renewed = { token: string } | 'changed' | 'at_limit';
+
 /**
  * App accesses and their tokens (durable). Tokens are 256-bit random and stored as SHA-256 only:
  * the clear token is handed out once, through the poll answer or the redirect.
  */
 export class AppAccesses {
-  constructor(private readonly db: DurableDb) {}
+  /**
+   * Whether a write that adds a live access takes the user's lock first (PostgreSQL, where several
+   * nodes, and the connections of one node's pool, write at once).
+   */
+  private readonly locks: boolean;
+
+  constructor(private readonly db: DurableDb) {
+    this.locks = needsAdvisoryLocks(db);
+  }
 
   /**
    * The user's live accesses at `now`, newest first. One that has ended is left out: its tokens
@@ -57,12 +94,6 @@ export class AppAccesses {
   async listForUser(userId: string, now: number): Promise<AppAccess[]> {
     const rows = await this.db.selectFrom('app_accesses').selectAll().where('user_id', '=', userId).where(live(now)).orderBy('created_at', 'desc').execute();
     return rows.map(toAccess);
-  }
-
-  /** How many live accesses the user holds at `now` (what PAIRGATE_ACCESS_MAX_PER_USER bounds). */
-  async countForUser(userId: string, now: number): Promise<number> {
-    const row = await this.db.selectFrom('app_accesses').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).where(live(now)).executeTakeFirst();
-    return Number(row?.n ?? 0);
   }
 
   /**
@@ -74,13 +105,25 @@ export class AppAccesses {
     return row ? toAccess(row) : undefined;
   }
 
-  /** Creates an access with a first token; returns both (the token in clear, this once). */
   /**
-   * Creates the user's access of an app (and device) with a first token; undefined when one exists
-   * already (made meanwhile, by an accept of another request of the same app in another tab): the
-   * caller looks again and uses it. The unique index decides, so two accepts at once never fail.
+   * Takes the user's lock inside `trx`, on PostgreSQL: every write that adds a live access of the
+   * user (`create`, `renew`) takes it before it counts them, so none of another request or node
+   * comes between its count and its write. Counted, then written in a step of its own, two accepts
+   * at once for two apps both found room and both wrote, past the limit. (SQLite needs no lock: the
+   * transaction holds its one connection.)
    */
-  async create(input: { userId: string; appId: string; deviceName: string | null; permissions: Permission[]; expiresAt: number | null }, now: number): Promise<{ access: AppAccess; token: string } | undefined> {
+  private async lockUser(trx: DurableDb, userId: string): Promise<void> {
+    if (this.locks) await advisoryXactLock(trx, 'pairgate.access.user', userId);
+  }
+
+  /**
+   * Creates the user's access of an app (and device) with a first token, while the user holds fewer
+   * than `maxLive` live accesses, counted in the insert's transaction (`Created`). An access of the
+   * app that is there already comes first, whatever the count: the caller looks again and adds its
+   * token to it, which adds no access. The unique index decides in the end, so two accepts at once
+   * never fail.
+   */
+  async create(input: { userId: string; appId: string; deviceName: string | null; permissions: Permission[]; expiresAt: number | null }, now: number, { maxLive }: LiveBound): Promise<Created> {
     const row: AppAccessRow = {
       id: randomId(),
       user_id: input.userId,
@@ -92,15 +135,18 @@ export class AppAccesses {
       expires_at: input.expiresAt,
     };
     const token = randomToken();
-    const made = await this.db.transaction().execute(async (trx) => {
+    return this.db.transaction().execute(async (trx): Promise<Created> => {
+      await this.lockUser(trx, input.userId);
+      const existing = await trx.selectFrom('app_accesses').select('id').where('user_id', '=', row.user_id).where('app_id', '=', row.app_id).where('device_name', '=', row.device_name).executeTakeFirst();
+      if (existing) return 'exists';
+      if ((await countLive(trx, input.userId, now)) >= maxLive) return 'at_limit';
       const inserted = await trx.insertInto('app_accesses').values(row)
         .onConflict((conflict) => conflict.columns(['user_id', 'app_id', 'device_name']).doNothing())
         .returning('id').executeTakeFirst();
-      if (!inserted) return false;
+      if (!inserted) return 'exists';
       await trx.insertInto('app_access_tokens').values({ token_hash: hashToken(token), access_id: row.id, created_at: now }).execute();
-      return true;
+      return { access: toAccess(row), token };
     });
-    return made ? { access: toAccess(row), token } : undefined;
   }
 
   /** Replaces an access's permissions (and expiry) in place and adds a token for the new holder. */
@@ -110,26 +156,33 @@ export class AppAccesses {
   }
 
   /**
-   * Grants an access that had ended afresh: the permissions and expiry of the request accepted, its
-   * old tokens deleted (they ended with it, and must not come back to life with an access the
-   * person granted to whoever holds the new token), and a token for the new holder. Only while it
-   * is still ended at `now` (compare-and-set on its expiry): undefined when another accept renewed
-   * it meanwhile, whose token this one must not delete.
+   * Grants an access that had ended afresh, while the user holds fewer than `maxLive` live accesses
+   * (`Renewed`; the ended one is not among them): the permissions and expiry of the request
+   * accepted, its old tokens deleted (they ended with it, and must not come back to life with an
+   * access the person granted to whoever holds the new token), and a token for the new holder. Only
+   * while it is still ended at `now` (compare-and-set on its expiry), looked at before the count:
+   * `changed` when another accept renewed it meanwhile, whose token this one must not delete, and
+   * which this one may use whatever the count.
    */
-  async renew(id: string, permissions: Permission[], expiresAt: number | null, now: number): Promise<string | undefined> {
+  async renew(ended: Pick<AppAccess, 'id' | 'userId'>, permissions: Permission[], expiresAt: number | null, now: number, { maxLive }: LiveBound): Promise<Renewed> {
+    const { id } = ended;
     const token = randomToken();
-    const renewed = await this.db.transaction().execute(async (trx) => {
+    return this.db.transaction().execute(async (trx): Promise<Renewed> => {
+      await this.lockUser(trx, ended.userId);
+      const still = await trx.selectFrom('app_accesses').select('id').where('id', '=', id).where('expires_at', '<=', now).executeTakeFirst();
+      if (!still) return 'changed';
+      if ((await countLive(trx, ended.userId, now)) >= maxLive) return 'at_limit';
+      // Still a compare-and-set: `update` and `restore` change an access without the user's lock.
       const updated = await trx.updateTable('app_accesses')
         .set({ permissions: JSON.stringify(permissions), expires_at: expiresAt, updated_at: now })
         .where('id', '=', id)
         .where('expires_at', '<=', now)
         .executeTakeFirst();
-      if (Number(updated.numUpdatedRows) === 0) return false;
+      if (Number(updated.numUpdatedRows) === 0) return 'changed';
       await trx.deleteFrom('app_access_tokens').where('access_id', '=', id).execute();
       await trx.insertInto('app_access_tokens').values({ token_hash: hashToken(token), access_id: id, created_at: now }).execute();
-      return true;
+      return { token };
     });
-    return renewed ? token : undefined;
   }
 
   /**
@@ -146,7 +199,7 @@ export class AppAccesses {
 
   /**
    * Deletes the accesses that ended by `now`, with their tokens; returns how many. An ended access
-   * is no access (`listForUser`, `countForUser`), so nothing the person sees goes; deleting it
+   * is no access (`listForUser`, the count of `create` and `renew`), so nothing the person sees goes; deleting it
    * keeps the tables from holding dead tokens for ever.
    */
   async sweep(now: number): Promise<number> {

@@ -63,7 +63,8 @@ const ISSUE_ROUNDS = 3;
  * Issues the token of an accept on the user's accesses: on the matching access (its end moved to
  * the request's `expireAfter` when the request names one, as the screen says), or the mismatching
  * access updated in place, or an ended access granted afresh, or a new access. Undefined when the
- * user is at the limit of accesses and this one would add a live one. A creation or renewal that
+ * user is at the limit of accesses and this one would add a live one (counted in the transaction
+ * that adds it, so accepts at once, on any node, never pass the limit). A creation or renewal that
  * finds the access made or renewed meanwhile (another tab, a second press) looks again, as that
  * access is live now.
  */
@@ -79,14 +80,17 @@ async function issueToken(deps: ConsentDeps, user: User, request: AccessRequest,
     }
     if (check.matchingAccess) return { token: await accesses.addToken(check.matchingAccess.id, now) };
     if (check.mismatchingAccess) return { token: await accesses.update(check.mismatchingAccess.id, check.checkedPermissions, expiresAt, now), changed: check.mismatchingAccess };
-    // An ended access does not count toward the limit, so granting it afresh adds one, as a new one does.
-    if ((await accesses.countForUser(user.id, now)) >= deps.maxPerUser) return undefined;
+    // An ended access does not count toward the limit, so granting it afresh adds one, as a new one
+    // does: both count the user's live accesses in the transaction that writes (`LiveBound`).
+    const bound = { maxLive: deps.maxPerUser };
     if (!check.endedAccess) {
-      const made = await accesses.create({ userId: user.id, appId: request.requestingAppId, deviceName: request.deviceName, permissions: check.checkedPermissions, expiresAt }, now);
-      if (made) return { token: made.token, created: made.access };
+      const made = await accesses.create({ userId: user.id, appId: request.requestingAppId, deviceName: request.deviceName, permissions: check.checkedPermissions, expiresAt }, now, bound);
+      if (made === 'at_limit') return undefined;
+      if (made !== 'exists') return { token: made.token, created: made.access };
     } else {
-      const token = await accesses.renew(check.endedAccess.id, check.checkedPermissions, expiresAt, now);
-      if (token !== undefined) return { token, changed: check.endedAccess };
+      const renewed = await accesses.renew(check.endedAccess, check.checkedPermissions, expiresAt, now, bound);
+      if (renewed === 'at_limit') return undefined;
+      if (renewed !== 'changed') return { token: renewed.token, changed: check.endedAccess };
     }
     // Made or renewed meanwhile by another accept: that access is the one to use.
     check = await checkAccess(deps, user, request);

@@ -1,5 +1,6 @@
-import { PostgresIntrospector, sql, type Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { randomId } from '../../core/ids.js';
+import { advisoryXactLock, needsAdvisoryLocks } from '../../store/sql/advisory-lock.js';
 import type { DurableDb, MigrationSet } from '../../store/durable-schema.js';
 import { holdsValue, readValue } from './record-values.js';
 
@@ -135,15 +136,14 @@ function zoneView(db: DurableDb): ZoneView {
  * every write takes them (so two writes never wait on each other in a cycle): the zone's CNAMEs (a
  * CNAME write only: a loop may run through any box's names; CNAME writes are rare), the owner
  * (every name of a box is the box's, so this serialises the writes of each name too, and guards the
- * box's count of records), the network (its count of records). The two-key form: the first names
- * the kind (`pairgate.dns.<kind>`), the second the key, both hashed by the server; keys that hash
- * alike share a lock, which only serialises more.
+ * box's count of records), the network (its count of records). Each is named by its kind
+ * (`pairgate.dns.<kind>`) and its key (`advisoryXactLock`).
  */
 async function lockForWrite(trx: DurableDb, record: { type: RecordType; owner: string }, network: string): Promise<void> {
   const locks: [kind: string, key: string][] = [['owner', record.owner], ['network', network]];
   if (record.type === 'CNAME') locks.unshift(['cname', '']);
   for (const [kind, key] of locks) {
-    await sql`select pg_advisory_xact_lock(hashtext(${`pairgate.dns.${kind}`}), hashtext(${key}))`.execute(trx);
+    await advisoryXactLock(trx, `pairgate.dns.${kind}`, key);
   }
 }
 
@@ -175,7 +175,7 @@ export class DnsRecords {
     private readonly cacheMs = 1000,
   ) {
     this.rows = zoneView(db);
-    this.locks = db.introspection instanceof PostgresIntrospector;
+    this.locks = needsAdvisoryLocks(db);
   }
 
   /** Records of `name` (any type), as the DNS server answers them: reused for `cacheMs`. */
