@@ -6,6 +6,7 @@ import type { MigrationSet } from '../store/durable-schema.js';
 import type { Stores } from '../store/ports.js';
 import type { ConfigSection } from '../server/config-schema.js';
 import type { Config } from '../server/config.js';
+import type { DoorSweep } from '../server/door-sweeps.js';
 import type { ErrorShape } from '../server/error-shapes.js';
 import type { PageLanguage } from '../web/page-language.js';
 import type { Pages } from '../web/pages.js';
@@ -41,6 +42,13 @@ export interface DoorContext {
   acceptWebSockets(scope: FastifyInstance): Promise<void>;
   /** The doors serving in this configuration (for the home page's links). */
   doors: readonly Door[];
+  /**
+   * Runs `sweep` with the clock's time every PAIRGATE_SWEEP_SECONDS, but at most once a minute,
+   * until the server closes (without waiting for a run in progress); a failure is logged as
+   * `<name> sweep failed` and the next run comes as planned. For a door's clean-up of its own rows
+   * (src/server/door-sweeps.ts).
+   */
+  everySweep(name: string, sweep: DoorSweep): void;
 }
 
 /** A link the home page offers to a door's page for people. */

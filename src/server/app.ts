@@ -14,6 +14,7 @@ import { Pages } from '../web/pages.js';
 import type { Config } from './config.js';
 import { sharedRateLimitOptions } from './ephemeral-rate-limit-store.js';
 import { startBackups, type BackupSchedule } from './backups.js';
+import { doorSweepPeriodMs, doorSweeps } from './door-sweeps.js';
 import { parseQuery } from './query-string.js';
 import { claimPathPrefix, installErrorHandlers, schemaErrorFormatter, sendFrameworkError } from './error-handler.js';
 import { docsPageOptions } from './docs-page.js';
@@ -202,6 +203,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     shutdownSignal: shutdown.signal,
     waitSlots: new WaitSlots(config.PAIRGATE_WAITS_PER_CLIENT),
     acceptWebSockets: (scope) => webSockets.acceptIn(scope),
+    everySweep: doorSweeps(app, { clock, logger: app.log, periodMs: doorSweepPeriodMs(config.PAIRGATE_SWEEP_SECONDS) }),
     useErrorShape(instance, shape, shapeOptions) {
       instance.addHook('onRoute', (route) => {
         route.config = { ...(route.config ?? {}), errorShape: route.config?.errorShape ?? shape };

@@ -108,10 +108,6 @@ export const accessDoor: Door = {
 
     // Accesses that ended (expireAfter) open nothing and are no longer listed; their rows and
     // tokens go at the sweep, as the device door's expired tokens do.
-    const sweeper = setInterval(() => {
-      accesses.sweep(ctx.clock.now()).catch((error: unknown) => ctx.logger.warn({ err: error }, 'app access sweep failed'));
-    }, Math.max(60, ctx.config.PAIRGATE_SWEEP_SECONDS) * 1000);
-    sweeper.unref();
-    app.addHook('onClose', async () => clearInterval(sweeper));
+    ctx.everySweep('app access', (now) => accesses.sweep(now));
   },
 };

@@ -51,15 +51,12 @@ export const accountsDoor: Door = {
     registerAccounts(app.pairgate, accounts);
     installAccountPages(app, ctx, accounts, cfg.PAIRGATE_ACCOUNTS_REGISTRATION);
 
-    const sweeper = setInterval(() => {
-      const now = ctx.clock.now();
-      Promise.all([accounts.parts.sessions.sweep(now), accounts.parts.resets.sweep(now)]).catch((error: unknown) => ctx.logger.warn({ err: error }, 'account sweep failed'));
-    }, Math.max(60, ctx.config.PAIRGATE_SWEEP_SECONDS) * 1000);
-    sweeper.unref();
     app.addHook('onClose', async () => {
-      clearInterval(sweeper);
       // Reset requests already answered still owe their mail; the stores close after this hook.
       await accounts.parts.afterAnswer.close(ctx.config.PAIRGATE_SHUTDOWN_GRACE_SECONDS * 1000);
     });
+    // Added after the hook above, so the sweep stops first (onClose hooks run last added first)
+    // and none starts while the mail is waited for.
+    ctx.everySweep('account', (now) => Promise.all([accounts.parts.sessions.sweep(now), accounts.parts.resets.sweep(now)]));
   },
 };

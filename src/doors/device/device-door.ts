@@ -89,10 +89,6 @@ export const deviceDoor: Door = {
     const adminAuth = new DeviceAdminAuth(cfg.PAIRGATE_DEVICE_ADMIN_TOKEN, ctx.stores.ephemeral, ctx.clock);
     await app.register(async (admin) => installClientAdminRoutes(admin, env, adminAuth));
 
-    const sweeper = setInterval(() => {
-      tokens.sweep(ctx.clock.now()).catch((error: unknown) => ctx.logger.warn({ err: error }, 'device token sweep failed'));
-    }, Math.max(60, ctx.config.PAIRGATE_SWEEP_SECONDS) * 1000);
-    sweeper.unref();
-    app.addHook('onClose', async () => clearInterval(sweeper));
+    ctx.everySweep('device token', (now) => tokens.sweep(now));
   },
 };

@@ -204,6 +204,9 @@ export const dnsDoor: Door = {
     }
     logger.info({ zone: settings.zone, host: dns.host, port: dns.port, updateApi: updateApi?.url ?? null }, 'dns server listening');
     runtimes.set(app.pairgate, { dns, updateApi, updateCertPem, records });
+    // Its own timer rather than ctx.everySweep: it also sweeps at start-up, every
+    // PAIRGATE_SWEEP_SECONDS without the doors' one-minute floor (test/doors/dns/acme-challenge-sweep.test.ts
+    // waits on a one-second sweep), and logs through the door's child logger.
     const sweepChallenges = (): void => {
       const now = ctx.clock.now();
       records.removeStaleChallenges(now - ACME_CHALLENGE_LIFETIME_MS, now).catch((error: unknown) => logger.warn({ err: error }, 'dns: sweeping old ACME challenges failed'));

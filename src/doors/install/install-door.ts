@@ -92,10 +92,6 @@ export const installDoor: Door = {
 
     // Rotated installations are kept one setup TTL: the time their replacement has to be installed.
     const keepRotatedMs = cfg.PAIRGATE_INSTALL_SETUP_TTL_SECONDS * 1000;
-    const sweeper = setInterval(() => {
-      installations.sweep(ctx.clock.now(), keepRotatedMs).catch((error: unknown) => ctx.logger.warn({ err: error }, 'installation sweep failed'));
-    }, Math.max(60, ctx.config.PAIRGATE_SWEEP_SECONDS) * 1000);
-    sweeper.unref();
-    app.addHook('onClose', async () => clearInterval(sweeper));
+    ctx.everySweep('installation', (now) => installations.sweep(now, keepRotatedMs));
   },
 };
