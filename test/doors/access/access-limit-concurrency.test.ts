@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { storeSetups } from '../../helpers/services.js';
+import { listeningNodes } from '../../helpers/setup-nodes.js';
 import { authRequest, FormClient, getJson, postJson } from './form-client.js';
 
 const MAX = 3;
@@ -24,26 +24,7 @@ const setups = await storeSetups();
  */
 for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`the per-user limit of app accesses under concurrency, ${setup.name}${setup.skip ? ` (skipped: ${setup.skip})` : ''}`, () => {
   const clock = new ManualClock(Date.now());
-  const nodes: TestApp[] = [];
-  const bases: string[] = [];
-  let cleanup: () => Promise<void> = async () => {};
-
-  beforeAll(async () => {
-    const made = await setup.env();
-    cleanup = made.cleanup;
-    for (let i = 0; i < setup.nodes; i++) {
-      const node = await createTestApp({ ...ENV, ...made.env }, { clock });
-      nodes.push(node);
-      bases.push(await node.listen());
-    }
-  }, 60_000);
-
-  afterAll(async () => {
-    for (const node of nodes) await node.close();
-    await cleanup();
-  });
-
-  const baseFor = (i: number) => bases[i % bases.length]!;
+  const { nodes, bases, baseFor } = listeningNodes(setup, ENV, { clock });
 
   /** A user signed in on every node (one session, its cookies on a client per node). */
   async function signedInUser(username: string): Promise<FormClient[]> {

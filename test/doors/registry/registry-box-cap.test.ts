@@ -1,12 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { initBoxIdentity, type BoxIdentity } from '../../../src/doors/registry/box-identity.js';
 import { signAnnouncement } from '../../../src/sdk/registry.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { httpFrom, type HttpAnswer } from '../../helpers/http-from.js';
 import { storeSetups } from '../../helpers/services.js';
+import { listeningNodes } from '../../helpers/setup-nodes.js';
 
 const CAP = 4;
 
@@ -44,26 +44,7 @@ const setups = await storeSetups();
  * whole burst through.
  */
 for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`registry box cap under concurrency, ${setup.name}${setup.skip ? ` (skipped: ${setup.skip})` : ''}`, () => {
-  const nodes: TestApp[] = [];
-  const bases: string[] = [];
-  let cleanup: () => Promise<void> = async () => {};
-
-  beforeAll(async () => {
-    const made = await setup.env();
-    cleanup = made.cleanup;
-    for (let i = 0; i < setup.nodes; i++) {
-      const node = await createTestApp({ ...ENV, ...made.env });
-      nodes.push(node);
-      bases.push(await node.listen());
-    }
-  }, 60_000);
-
-  afterAll(async () => {
-    for (const node of nodes) await node.close();
-    await cleanup();
-  });
-
-  const baseFor = (i: number) => bases[i % bases.length]!;
+  const { bases, baseFor } = listeningNodes(setup, ENV);
 
   it('of 16 new boxes announcing at once from one network, exactly CAP are listed; the rest get 429 errno 120', async () => {
     const network = '203.0.113.50';
