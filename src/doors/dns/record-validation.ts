@@ -92,10 +92,3 @@ export async function checkRecordFits(records: Pick<ZoneView, 'atName'>, zone: s
     }
   }
 }
-
-/** `recordValue` then `checkRecordFits`: the canonical value of a record the zone can take. */
-export async function validateRecord(records: Pick<ZoneView, 'atName'>, zone: string, name: string, type: RecordType, rawValue: string): Promise<string> {
-  const value = recordValue(zone, name, type, rawValue);
-  await checkRecordFits(records, zone, name, type, value);
-  return value;
-}
