@@ -149,10 +149,25 @@ export class AppAccesses {
     });
   }
 
-  /** Replaces an access's permissions (and expiry) in place and adds a token for the new holder. */
-  async update(id: string, permissions: Permission[], expiresAt: number | null, now: number): Promise<string> {
-    await this.db.updateTable('app_accesses').set({ permissions: JSON.stringify(permissions), expires_at: expiresAt, updated_at: now }).where('id', '=', id).execute();
-    return this.addToken(id, now);
+  /**
+   * Replaces a live access's permissions (and expiry) in place and adds a token for the new holder;
+   * `ended` (nothing written) when the access is no longer live at `now`: it ended or was revoked
+   * after the caller looked. Changed in place regardless, an access that had just ended came back
+   * to life with its old tokens, and uncounted, past the user's limit; the caller looks again and
+   * grants it afresh instead (`renew`).
+   */
+  async update(id: string, permissions: Permission[], expiresAt: number | null, now: number): Promise<string | 'ended'> {
+    const token = randomToken();
+    return this.db.transaction().execute(async (trx) => {
+      const updated = await trx.updateTable('app_accesses')
+        .set({ permissions: JSON.stringify(permissions), expires_at: expiresAt, updated_at: now })
+        .where('id', '=', id)
+        .where(live(now))
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) === 0) return 'ended';
+      await trx.insertInto('app_access_tokens').values({ token_hash: hashToken(token), access_id: id, created_at: now }).execute();
+      return token;
+    });
   }
 
   /**
@@ -225,11 +240,21 @@ export class AppAccesses {
       .execute();
   }
 
-  /** A further token for an existing access (the same app signing in again elsewhere). */
-  async addToken(accessId: string, now: number): Promise<string> {
+  /**
+   * A further token for an access that is live at `now` (the same app signing in again elsewhere);
+   * `ended` (no token) when it is not: a token of an ended access opens nothing, and the caller
+   * grants the access afresh instead. One statement, so the access is live where the token is added.
+   */
+  async addToken(accessId: string, now: number): Promise<string | 'ended'> {
     const token = randomToken();
-    await this.db.insertInto('app_access_tokens').values({ token_hash: hashToken(token), access_id: accessId, created_at: now }).execute();
-    return token;
+    const added = await this.db.insertInto('app_access_tokens')
+      .columns(['token_hash', 'access_id', 'created_at'])
+      .expression((eb) => eb.selectFrom('app_accesses')
+        .select((inner) => [inner.val(hashToken(token)).as('token_hash'), 'id', inner.val(now).as('created_at')])
+        .where('id', '=', accessId)
+        .where(live(now)))
+      .executeTakeFirst();
+    return Number(added.numInsertedOrUpdatedRows ?? 0) > 0 ? token : 'ended';
   }
 
   /** Withdraws one token (when the request it was made for could not be completed). */

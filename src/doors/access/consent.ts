@@ -72,14 +72,12 @@ async function issueToken(deps: ConsentDeps, user: User, request: AccessRequest,
   const { accesses } = deps;
   let check = first;
   for (let round = 0; round < ISSUE_ROUNDS; round++) {
-    if (check.matchingAccess && expiresAt !== null) {
-      // The screen said "This access ends <expireAfter> after you accept", so it does: a further
-      // token alone left the access with its old end (most often none), and the person's answer to
-      // an access for 2 hours became one forever.
-      return { token: await accesses.update(check.matchingAccess.id, check.matchingAccess.permissions, expiresAt, now), changed: check.matchingAccess };
+    const onLive = await issueOnLive(accesses, check, expiresAt, now);
+    if (onLive === 'ended') {
+      check = await checkAccess(deps, user, request);
+      continue;
     }
-    if (check.matchingAccess) return { token: await accesses.addToken(check.matchingAccess.id, now) };
-    if (check.mismatchingAccess) return { token: await accesses.update(check.mismatchingAccess.id, check.checkedPermissions, expiresAt, now), changed: check.mismatchingAccess };
+    if (onLive) return onLive;
     // An ended access does not count toward the limit, so granting it afresh adds one, as a new one
     // does: both count the user's live accesses in the transaction that writes (`LiveBound`).
     const bound = { maxLive: deps.maxPerUser };
@@ -96,6 +94,31 @@ async function issueToken(deps: ConsentDeps, user: User, request: AccessRequest,
     check = await checkAccess(deps, user, request);
   }
   throw new Error('the app\'s access kept changing while it was being granted');
+}
+
+/**
+ * Issues the token on the live access `check` found (matching or mismatching); undefined when it
+ * found none; `ended` when that access ended or was revoked since: the caller then looks again,
+ * and an ended access is granted afresh, counted toward the limit, as any that has ended.
+ */
+async function issueOnLive(accesses: AppAccesses, check: AccessCheck, expiresAt: number | null, now: number): Promise<Issued | 'ended' | undefined> {
+  const { matchingAccess, mismatchingAccess } = check;
+  if (matchingAccess && expiresAt !== null) {
+    // The screen said "This access ends <expireAfter> after you accept", so it does: a further
+    // token alone left the access with its old end (most often none), and the person's answer to
+    // an access for 2 hours became one forever.
+    const token = await accesses.update(matchingAccess.id, matchingAccess.permissions, expiresAt, now);
+    return token === 'ended' ? token : { token, changed: matchingAccess };
+  }
+  if (matchingAccess) {
+    const token = await accesses.addToken(matchingAccess.id, now);
+    return token === 'ended' ? token : { token };
+  }
+  if (mismatchingAccess) {
+    const token = await accesses.update(mismatchingAccess.id, check.checkedPermissions, expiresAt, now);
+    return token === 'ended' ? token : { token, changed: mismatchingAccess };
+  }
+  return undefined;
 }
 
 /**
