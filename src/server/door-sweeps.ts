@@ -32,7 +32,8 @@ export function doorSweepPeriodMs(sweepSeconds: number): number {
  * Makes the `everySweep` of the doors' context. Each sweep runs every `periodMs` with the clock's
  * time, on a timer that does not keep the process alive; a failure (a rejection, or a throw before
  * the sweep's first await) is logged as `<name> sweep failed` and the next run comes as planned, as
- * a store that is briefly down must not end a door's clean-up. The timer is cleared when `app`
+ * a store that is briefly down must not end a door's clean-up; a run due while the last one still
+ * runs is skipped (logged). The timer is cleared when `app`
  * closes: the app's onClose hooks run one after the other in the reverse of their adding, whatever
  * plugin added them, so this hook runs where the door's own hook added at the same point would.
  * A sweep already running then is not waited for: it is a few DELETEs, which either finish before
@@ -41,8 +42,21 @@ export function doorSweepPeriodMs(sweepSeconds: number): number {
 export function doorSweeps(app: FastifyInstance, options: DoorSweepOptions): EverySweep {
   return (name, sweep) => {
     const runSweep = async (): Promise<unknown> => sweep(options.clock.now());
+    // A run still going when the next is due (a store that answers very slowly) is not joined by
+    // another: two would delete the same rows side by side, and a store that is struggling would
+    // get more work each period. The due run is skipped and said so; the next period tries again.
+    let running = false;
     const timer = setInterval(() => {
-      runSweep().catch((error: unknown) => options.logger.warn({ err: error }, `${name} sweep failed`));
+      if (running) {
+        options.logger.warn(`${name} sweep still running after ${options.periodMs / 1000} s; this run skipped`);
+        return;
+      }
+      running = true;
+      runSweep()
+        .catch((error: unknown) => options.logger.warn({ err: error }, `${name} sweep failed`))
+        .finally(() => {
+          running = false;
+        });
     }, options.periodMs);
     timer.unref();
     app.addHook('onClose', async () => clearInterval(timer));

@@ -83,6 +83,36 @@ describe('doorSweeps (the doors\' everySweep)', () => {
     expect(warn).toHaveBeenLastCalledWith({ err: expect.objectContaining({ message: 'thrown at once' }) }, 'account sweep failed');
   });
 
+  it('skips a run due while the last one still runs, says so, and runs again once it has finished', async () => {
+    let finish = (): void => {};
+    let runs = 0;
+    everySweep('slow', () => {
+      runs += 1;
+      return new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+    });
+    await vi.advanceTimersByTimeAsync(3 * periodMs);
+    expect(runs).toBe(1);
+    expect(warn).toHaveBeenCalledTimes(2);
+    expect(warn).toHaveBeenLastCalledWith('slow sweep still running after 60 s; this run skipped');
+    finish();
+    await settle();
+    await vi.advanceTimersByTimeAsync(periodMs);
+    expect(runs).toBe(2);
+  });
+
+  it('runs again after a failed run has finished failing', async () => {
+    const { sweep, times } = recordingSweep([1, 2]);
+    everySweep('failing', sweep);
+    for (let i = 0; i < 3; i++) {
+      await vi.advanceTimersByTimeAsync(periodMs);
+      await settle();
+    }
+    expect(times).toHaveLength(3);
+    expect(warn.mock.calls.map((call) => call[1])).toEqual(['failing sweep failed', 'failing sweep failed']);
+  });
+
   it('keeps each sweep\'s own name and timer', async () => {
     const accesses = recordingSweep([1]);
     const tokens = recordingSweep([2]);
