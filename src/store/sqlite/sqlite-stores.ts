@@ -14,6 +14,7 @@ import { BatchedInsert } from './batched-insert.js';
 import { ForeignWriteWatch } from './foreign-writes.js';
 import { SqliteEphemeralStore } from './sqlite-ephemeral-store.js';
 import { SqliteGrantStore } from './sqlite-grant-store.js';
+import { keepOwnerOnly } from './owner-only-files.js';
 import { adoptCopy, markAsCopy, refuseForeignWal } from './restored-copy.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import { StatementCache } from './statement-cache.js';
@@ -213,7 +214,10 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
   }
   let sqlite: BetterSqlite3.Database;
   try {
-    if (filename !== ':memory:') refuseForeignWal(filename);
+    if (filename !== ':memory:') {
+      refuseForeignWal(filename);
+      keepOwnerOnly(filename);
+    }
     sqlite = openDatabase(filename);
   } catch (error) {
     // Busy: a server of an earlier version, which held the database file itself exclusively.
