@@ -18,6 +18,23 @@ export interface BruteForceScenario {
   attemptsPerSecond: number;
 }
 
+/**
+ * The most attempts a counter of `limit` per window of `windowSeconds` lets through within any span
+ * of `spanSeconds`. pairgate's counters are fixed windows that start at their first attempt (the
+ * ephemeral store's `increment`, @fastify/rate-limit), not sliding ones: a span can overlap the end
+ * of one window and the whole of the next, so a budget per hour can be spent twice within minutes,
+ * at most `ceil(span / window) + 1` windows' worth. Counting it as a steady rate (limit x span /
+ * window) understated what an attacker gets, twelvefold for an hourly budget and a 10-minute code.
+ */
+export function fixedWindowAttempts(limit: number, windowSeconds: number, spanSeconds: number): number {
+  for (const [key, value] of Object.entries({ limit, windowSeconds, spanSeconds })) {
+    if (!Number.isFinite(value) || value < 0) throw new RangeError(`${key} must be a finite number >= 0`);
+  }
+  if (windowSeconds === 0) throw new RangeError('windowSeconds must be > 0');
+  if (spanSeconds === 0) return 0;
+  return limit * (Math.ceil(spanSeconds / windowSeconds) + 1);
+}
+
 /** Probability in [0, 1] that the attacker guesses at least one live code. */
 export function guessProbability(scenario: BruteForceScenario): number {
   const { entropyBits, liveCodes, ttlSeconds, attemptsPerSecond } = scenario;

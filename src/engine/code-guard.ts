@@ -13,17 +13,32 @@ export interface CodeGuardLimits {
 }
 
 const HOUR_MS = 3_600_000;
+const FIVE_MINUTES_MS = 300_000;
+
+/**
+ * The misses an address may make within five minutes, given its misses per hour: a twelfth of them
+ * (five minutes' share of the hour, rounded up), but never fewer than 5 (a person mistyping a few
+ * times in a row is not slowed down), and all of them when the hour allows 5 or fewer. The hourly
+ * counter alone let an address spend its whole hour within minutes, twice across the end of one
+ * window and the start of the next, and a code's brute-force figure assumed a steady rate.
+ */
+export function missesPerFiveMinutes(missesPerHour: number): number {
+  return Math.max(Math.ceil(missesPerHour / 12), Math.min(missesPerHour, 5));
+}
 
 /**
  * The attempt budget on code look-ups, shared by every door: an address that misses too often is
- * refused for the rest of the hour (on every node, since the counters live in the ephemeral store;
+ * refused for the rest of the hour, or of the five minutes (on every node, since the counters live in the ephemeral store;
  * exactly, even for guesses sent at once: see FailureBudget), and a code confirmed wrongly too
  * often is burned by its door.
  */
 export class CodeGuard {
   readonly budget: FailureBudget;
-  /** The counters made lately, by scope and address. */
-  private readonly counters = new KeptKeys<BudgetCounter>((scope, address) => ({ key: `miss:${scope}:${address}`, limit: this.limits.missesPerHour }));
+  /** The counters made lately, by scope and address: the hour's, and the five minutes' (`missesPerFiveMinutes`). */
+  private readonly kept = new KeptKeys<readonly BudgetCounter[]>((scope, address) => [
+    { key: `miss:${scope}:${address}`, limit: this.limits.missesPerHour },
+    { key: `miss5:${scope}:${address}`, limit: missesPerFiveMinutes(this.limits.missesPerHour), windowMs: FIVE_MINUTES_MS },
+  ]);
 
   constructor(
     ephemeral: EphemeralStore,
@@ -34,14 +49,14 @@ export class CodeGuard {
   }
 
   /**
-   * The counter of `address`'s misses on `scope` (a door or flow), for budgets combining several.
-   * The same object for the same address while it is kept: its key is then the same string, which
-   * the maps it is looked up in (the attempts running, the ephemeral store's cache) find by
-   * identity with the hash V8 keeps on it, where a key built for each look-up is hashed and
-   * compared character by character in each (see KeptKeys).
+   * The counters of `address`'s misses on `scope` (a door or flow), for budgets combining several:
+   * per hour, and per five minutes. The same objects for the same address while they are kept:
+   * their keys are then the same strings, which the maps they are looked up in (the attempts
+   * running, the ephemeral store's cache) find by identity with the hash V8 keeps on them, where a
+   * key built for each look-up is hashed and compared character by character in each (KeptKeys).
    */
-  counter(scope: string, address: string): BudgetCounter {
-    return this.counters.get(scope, address);
+  counters(scope: string, address: string): readonly BudgetCounter[] {
+    return this.kept.get(scope, address);
   }
 
   /**
@@ -49,7 +64,7 @@ export class CodeGuard {
    * when it finds nothing. A lookup that throws (a malformed code) is not counted.
    */
   lookup<T>(scope: string, address: string, lookup: () => Promise<T | undefined>): Promise<T | undefined> {
-    return this.budget.run([this.counter(scope, address)], lookup, (found) => found === undefined, CodeGuard.refusal);
+    return this.budget.run(this.counters(scope, address), lookup, (found) => found === undefined, CodeGuard.refusal);
   }
 
   /** The 429 of an address out of misses. */

@@ -7,6 +7,8 @@ export interface BudgetCounter {
   key: string;
   /** Failures allowed within the window; the next attempt is refused. */
   limit: number;
+  /** This counter's window, from its first failure, when not the budget's own (`FailureBudget.windowMs`). */
+  windowMs?: number;
 }
 
 /** What a refused attempt is told, given the seconds until the spent counter's window ends. */
@@ -28,7 +30,7 @@ export class FailureBudget {
   constructor(
     private readonly ephemeral: EphemeralStore,
     private readonly clock: Clock,
-    /** How long a counter lives from its first failure. */
+    /** How long a counter lives from its first failure, unless the counter names its own window. */
     readonly windowMs: number,
   ) {}
 
@@ -59,14 +61,14 @@ export class FailureBudget {
   /** Counts a failure on every counter without an attempt (a check made elsewhere failed). */
   async recordFailure(counters: readonly BudgetCounter[]): Promise<void> {
     const now = this.clock.now();
-    for (const counter of counters) await this.ephemeral.increment(counter.key, this.windowMs, now);
+    for (const counter of counters) await this.ephemeral.increment(counter.key, counter.windowMs ?? this.windowMs, now);
   }
 
   /** The error `refuse` makes for the spent `counter`, told when its window ends. */
   private async refusal(counter: BudgetCounter, now: number, refuse: Refusal): Promise<Error> {
     // list() matches by prefix: pick the exact key for its reset time.
     const entry = (await this.ephemeral.list(counter.key, now)).find((candidate) => candidate.key === counter.key);
-    return refuse(Math.max(1, Math.ceil(((entry?.expiresAt ?? now + this.windowMs) - now) / 1000)), counter);
+    return refuse(Math.max(1, Math.ceil(((entry?.expiresAt ?? now + (counter.windowMs ?? this.windowMs)) - now) / 1000)), counter);
   }
 
   /** Registers an attempt on `key`; returns how many were already running. */

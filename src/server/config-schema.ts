@@ -41,7 +41,7 @@ export const coreConfigSchema = Type.Object({
   PAIRGATE_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600, description: 'Requests per client IP per window, all routes together.' }),
   PAIRGATE_RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 60, description: 'Window of the global rate limit in seconds.' }),
   PAIRGATE_CODE_LOOKUPS_PER_MINUTE: Type.Integer({ minimum: 1, default: 30, description: 'Code look-ups per client IP per minute on every door (the brute-force rate).' }),
-  PAIRGATE_CODE_MISSES_PER_HOUR: Type.Integer({ minimum: 1, default: 60, description: 'Failed code look-ups per client IP per hour before that IP is refused.' }),
+  PAIRGATE_CODE_MISSES_PER_HOUR: Type.Integer({ minimum: 1, default: 60, description: 'Failed code look-ups per client IP per hour before that IP is refused; at most a twelfth of them (at least 5, all when 5 or fewer) in any five minutes.' }),
   PAIRGATE_CODE_ATTEMPTS_PER_CODE: Type.Integer({ minimum: 1, default: 5, description: 'Wrong confirmations of one code before it is burned.' }),
   PAIRGATE_BRUTE_FORCE_BUDGET: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.001, description: 'Largest accepted chance that an attacker guesses any live code within its lifetime.' }),
   PAIRGATE_ATTACKER_ADDRESSES: Type.Integer({ minimum: 1, default: 1000, description: 'Addresses an attacker is assumed to control when the brute-force chance is computed.' }),

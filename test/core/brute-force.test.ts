@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertWithinBudget, formatProbability, guessProbability, maxLiveCodes } from '../../src/core/brute-force.js';
+import { assertWithinBudget, fixedWindowAttempts, formatProbability, guessProbability, maxLiveCodes } from '../../src/core/brute-force.js';
 
 describe('brute-force arithmetic', () => {
   it('matches the closed form for small numbers', () => {
@@ -57,5 +57,22 @@ describe('brute-force arithmetic', () => {
     // 1000 addresses at 1 look-up a minute each: 16.666... guesses a second.
     expect(() => assertWithinBudget('K', { entropyBits: 20, liveCodes: 1000, ttlSeconds: 600, attemptsPerSecond: 1000 / 60 }, 1e-3))
       .toThrow('K: codes of 20.0 bits with up to 1000 live for 600 s at 16.7 guesses/s give an attacker a 100% chance, above the budget of 1 in 1,000.');
+  });
+});
+
+describe('fixedWindowAttempts', () => {
+  it('counts every window a span can touch: a budget per hour is spent twice within ten minutes', () => {
+    expect(fixedWindowAttempts(60, 3600, 600)).toBe(120);
+    expect(fixedWindowAttempts(60, 3600, 3600)).toBe(120);
+    expect(fixedWindowAttempts(60, 3600, 3601)).toBe(180);
+    expect(fixedWindowAttempts(30, 60, 600)).toBe(330);
+    expect(fixedWindowAttempts(5, 300, 600)).toBe(15);
+    expect(fixedWindowAttempts(5, 300, 0)).toBe(0);
+  });
+
+  it('refuses figures that are not counts', () => {
+    expect(() => fixedWindowAttempts(-1, 60, 60)).toThrow(RangeError);
+    expect(() => fixedWindowAttempts(1, 0, 60)).toThrow(RangeError);
+    expect(() => fixedWindowAttempts(1, 60, Number.NaN)).toThrow(RangeError);
   });
 });

@@ -31,7 +31,7 @@ export class CodeBudget {
    * wrong code against both when it finds nothing; a malformed code (the lookup throws) is not counted.
    */
   lookup<T>(request: FastifyRequest, user: User | undefined, lookup: () => Promise<T | undefined>): Promise<T | undefined> {
-    const counters = [this.guard.counter(DEVICE_KIND, request.clientNetwork), { key: this.sessionKey(request, user), limit: this.perSession }];
+    const counters = [...this.guard.counters(DEVICE_KIND, request.clientNetwork), { key: this.sessionKey(request, user), limit: this.perSession }];
     return this.guard.budget.run(counters, lookup, (found) => found === undefined, (retryAfter) => new RateLimitedError(retryAfter, `Too many wrong codes. Try again in ${retryAfter} s.`));
   }
 }

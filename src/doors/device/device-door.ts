@@ -58,7 +58,7 @@ export const deviceDoor: Door = {
       entropyBits: USER_CODE_FORMAT.entropyBits,
       liveCodes: cfg.PAIRGATE_DEVICE_MAX_PENDING,
       ttlSeconds: cfg.PAIRGATE_DEVICE_EXPIRES_IN_SECONDS,
-      attemptsPerSecond: attackerGuessRate(config),
+      attemptsPerSecond: attackerGuessRate(config, cfg.PAIRGATE_DEVICE_EXPIRES_IN_SECONDS),
     }, config.PAIRGATE_BRUTE_FORCE_BUDGET);
   },
   async register(app: FastifyInstance, ctx: DoorContext) {

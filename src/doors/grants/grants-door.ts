@@ -70,7 +70,7 @@ export const grantsDoor: Door = {
       entropyBits: format.entropyBits,
       liveCodes: config.PAIRGATE_MAX_LIVE_CODES,
       ttlSeconds: config.PAIRGATE_GRANT_TTL_SECONDS,
-      attemptsPerSecond: attackerGuessRate(config),
+      attemptsPerSecond: attackerGuessRate(config, config.PAIRGATE_GRANT_TTL_SECONDS),
     }, config.PAIRGATE_BRUTE_FORCE_BUDGET);
   },
   async register(app: FastifyInstance, ctx: DoorContext) {

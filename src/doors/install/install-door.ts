@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { assertWithinBudget } from '../../core/brute-force.js';
+import { assertWithinBudget, fixedWindowAttempts } from '../../core/brute-force.js';
 import { configSection } from '../../server/config.js';
 import { loadSecretKey, parseSecretKey, SecretBox } from '../../server/secret-box.js';
 import type { Lang } from '../accounts/i18n.js';
@@ -59,12 +59,13 @@ export const installDoor: Door = {
     // A configured key is checked here; the key file, when none is, is read (or made) once, in register.
     if (cfg.PAIRGATE_INSTALL_SECRET_KEY) parseSecretKey(cfg.PAIRGATE_INSTALL_SECRET_KEY, 'PAIRGATE_INSTALL_SECRET_KEY');
     // Tokens are typed: refuse to start when the live ones could be guessed within budget. Guesses
-    // arrive through signed calls of one installation, bounded by its hourly budget.
+    // arrive through signed calls of one installation, bounded by its hourly budget (a fixed window,
+    // so spendable twice within a token's lifetime).
     assertWithinBudget('PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS', {
       entropyBits: LINK_TOKEN_FORMAT.entropyBits,
       liveCodes: cfg.PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS,
       ttlSeconds: cfg.PAIRGATE_INSTALL_LINK_TOKEN_TTL_SECONDS,
-      attemptsPerSecond: cfg.PAIRGATE_INSTALL_LINK_MISSES_PER_INSTALLATION / 3600,
+      attemptsPerSecond: fixedWindowAttempts(cfg.PAIRGATE_INSTALL_LINK_MISSES_PER_INSTALLATION, 3600, cfg.PAIRGATE_INSTALL_LINK_TOKEN_TTL_SECONDS) / cfg.PAIRGATE_INSTALL_LINK_TOKEN_TTL_SECONDS,
     }, config.PAIRGATE_BRUTE_FORCE_BUDGET);
   },
   async register(app: FastifyInstance, ctx: DoorContext) {

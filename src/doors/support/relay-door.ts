@@ -30,7 +30,7 @@ export const supportRelayDoor: Door = {
       entropyBits: relayCodeFormat.entropyBits,
       liveCodes: cfg.PAIRGATE_RELAY_MAX_LIVE_CODES,
       ttlSeconds: cfg.PAIRGATE_RELAY_CODE_TTL,
-      attemptsPerSecond: attackerGuessRate(config),
+      attemptsPerSecond: attackerGuessRate(config, cfg.PAIRGATE_RELAY_CODE_TTL),
     }, config.PAIRGATE_BRUTE_FORCE_BUDGET);
   },
   configWarnings(config) {

@@ -61,7 +61,7 @@ export const supportDoor: Door = {
         entropyBits: relayCodeFormat.entropyBits,
         liveCodes: cfg.PAIRGATE_SUPPORT_MAX_SESSIONS,
         ttlSeconds: cfg.PLEXUS_PAIRING_TTL,
-        attemptsPerSecond: attackerGuessRate(config),
+        attemptsPerSecond: attackerGuessRate(config, cfg.PLEXUS_PAIRING_TTL),
       }, config.PAIRGATE_BRUTE_FORCE_BUDGET);
     }
   },
