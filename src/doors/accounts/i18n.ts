@@ -232,9 +232,18 @@ export const askedLang: (request: FastifyRequest) => Lang | undefined = askedLan
 /** The language of a request: `?lang=`, then the one remembered from the switch, then `preferred`, then Accept-Language, then English (one rule for every page: page-language.ts). */
 export const pickLang: (request: FastifyRequest, preferred?: string) => Lang = requestedLanguage;
 
+/**
+ * The message `catalog` holds under `key`, if it holds one of its own: a key is sometimes made from
+ * a request (a page's `?done=`), and `__proto__` or `constructor` must find no message, not an
+ * object's inherited member.
+ */
+function messageOf(catalog: Readonly<Record<string, string>>, key: string): string | undefined {
+  return Object.hasOwn(catalog, key) ? catalog[key] : undefined;
+}
+
 /** A translator for `lang`: unknown keys fall back to English, then to the key itself. */
 export function translator(lang: Lang): Translate {
-  return (key, params) => fill(CATALOG[lang][key as MessageKey] ?? en[key as MessageKey] ?? key, params);
+  return (key, params) => fill(messageOf(CATALOG[lang], key) ?? messageOf(en, key) ?? key, params);
 }
 
 /** A function that says a message by its key, with `{name}` placeholders filled from `params`. */
@@ -252,7 +261,7 @@ function fill(template: string, params: Record<string, unknown> | undefined): st
 export function doorTranslator<Key extends string>(catalog: Readonly<Record<Lang, Readonly<Record<Key, string>>>>, lang: Lang): Translate {
   const shared = translator(lang);
   return (key, params) => {
-    const template = catalog[lang][key as Key] ?? catalog.en[key as Key];
+    const template = messageOf(catalog[lang], key) ?? messageOf(catalog.en, key);
     return template === undefined ? shared(key, params) : fill(template, params);
   };
 }

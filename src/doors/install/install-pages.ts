@@ -23,6 +23,11 @@ import { roleAllows, ROLES, RoleSchema } from './roles.js';
 
 const tags = ['install'];
 const HtmlPage = { 200: htmlPage('An HTML page.') };
+/**
+ * What `?done=` says after a form was sent, by its value. A Map, not an object: an object's
+ * look-up of `?done=__proto__` or `constructor` found a function and the page answered 500.
+ */
+const DONE_MESSAGES = new Map([['created', 'install.created'], ['added', 'install.added'], ['deleted', 'install.deleted']]);
 /** A page saying why a form's action was refused (`formAction`), under the error's status. */
 const Refused = htmlPage('A page saying what went wrong.');
 /** Every form on an organization: it did not come from this site or your role does not allow it (403), or you are not a member (404). */
@@ -201,9 +206,8 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
         memberForm: { username: memberForm?.values.username ?? '', role: memberForm?.values.role ?? 'member', error: memberForm?.error ?? '' },
       };
     }));
-    const doneKeys: Record<string, string> = { created: 'install.created', added: 'install.added', deleted: 'install.deleted' };
     const query = (request.query ?? {}) as { done?: string };
-    const doneKey = again || query.done === undefined ? undefined : doneKeys[query.done];
+    const doneKey = again || query.done === undefined ? undefined : DONE_MESSAGES.get(query.done);
     const done = doneKey ? t(doneKey) : '';
     const createForm = again?.form === 'create' ? again : undefined;
     return render(request, reply, lang, 'install/integrations.njk', {

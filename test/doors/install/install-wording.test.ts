@@ -64,6 +64,15 @@ describe('install door: what people read says the truth', () => {
       await admin.get('/integrations?lang=en');
     });
 
+    it('?done= says what was done for its own values only: an object member\'s name (__proto__, constructor) says nothing, never a 500', async () => {
+      expect((await admin.get('/integrations?done=created')).text).toContain('The organization was created.');
+      for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'unknown']) {
+        const page = await admin.get(`/integrations?done=${name}`);
+        expect(page.status, name).toBe(200);
+        expect(page.text, name).not.toContain('The organization was created.');
+      }
+    });
+
     it('the setup page labels the secret "JWT secret"', async () => {
       await admin.get('/integrations');
       const page = await admin.post(`/integrations/orgs/${orgId}/mattermost/setup`, {});
