@@ -96,6 +96,20 @@ function parse(data: unknown): Record<string, unknown> | undefined {
   }
 }
 
+/**
+ * Whether a diagnostics report is one to pass on: at most MAX_REPORT characters of JSON. A report
+ * nested thousands of levels deep (a few kilobytes of brackets) is none: writing it as JSON, which
+ * the length is measured by and the relay does again, overflows the stack, and the agent was told
+ * `internal_error` where its message was the bad one.
+ */
+function reportFits(report: object): boolean {
+  try {
+    return JSON.stringify(report).length <= MAX_REPORT;
+  } catch {
+    return false;
+  }
+}
+
 /** The bus topic of session `grantId`. */
 const topicOf = (grantId: string): string => `support:${grantId}`;
 
@@ -509,7 +523,7 @@ export class SessionHub {
     if (message?.type === 'message' && typeof message.text === 'string' && message.text.length > 0 && message.text.length <= MAX_TEXT) {
       const out = { type: 'message', from: 'agent', text: message.text, at: new Date(this.ctx.clock.now()).toISOString() };
       await this.relay(session, { kind: 'to-supporters', payload: out });
-    } else if (message?.type === 'diagnostics' && message.report && typeof message.report === 'object' && JSON.stringify(message.report).length <= MAX_REPORT) {
+    } else if (message?.type === 'diagnostics' && message.report && typeof message.report === 'object' && reportFits(message.report)) {
       await this.relay(session, { kind: 'to-supporters', payload: { type: 'diagnostics', report: message.report, at: new Date(this.ctx.clock.now()).toISOString() } });
     } else if (message?.type === 'end') {
       await this.end(session.id, 'agent');

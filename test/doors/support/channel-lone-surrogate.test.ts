@@ -40,4 +40,18 @@ describe('support channel: half a surrogate pair in a message', () => {
       supporter.close();
     }
   });
+
+  it('a diagnostics report nested too deep to write as JSON (5,000 levels, 10 KB) is bad_message too, not internal_error, and is not relayed', async () => {
+    const { supporter, agent } = await connectedSession(origin, 'deep-report');
+    try {
+      const refused = agent.next((event) => event.type === 'error');
+      agent.socket.send(`{"type":"diagnostics","report":${'['.repeat(5000)}${']'.repeat(5000)}}`);
+      expect(await refused).toMatchObject({ type: 'error', code: 'bad_message' });
+      agent.socket.send('{"type":"diagnostics","report":{"disk":"ok"}}');
+      expect((await supporter.next((event) => event.type === 'diagnostics')).report).toEqual({ disk: 'ok' });
+    } finally {
+      agent.close();
+      supporter.close();
+    }
+  });
 });
