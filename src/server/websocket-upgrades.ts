@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import websocket from '@fastify/websocket';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
 import { InvalidRequestError } from '../core/errors.js';
 import { pairgateErrorShape, type ErrorShape } from './error-shapes.js';
@@ -78,7 +78,7 @@ export class WebSocketUpgrades {
       // Fastify adds a HEAD route beside each GET one, with the same options: a HEAD is never upgraded.
       if (route.websocket && route.method === 'GET') this.paths.on('GET', route.url, () => undefined);
     });
-    await scope.register(websocket, { options: { maxPayload: MAX_WEBSOCKET_PAYLOAD, server: this.gate as never } });
+    await scope.register(websocket, { options: { maxPayload: MAX_WEBSOCKET_PAYLOAD, server: this.gate as never }, errorHandler: onSocketError });
   }
 
   private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -91,6 +91,27 @@ export class WebSocketUpgrades {
     const shape = this.shapeOf(request.url ?? '/');
     socket.end(shape ? refusal(shape) : PAIRGATE_REFUSAL);
   }
+}
+
+/**
+ * What a connection's peer did wrong, as the ws library says it (a frame over MAX_WEBSOCKET_PAYLOAD,
+ * bad UTF-8, a broken frame), or its connection dropping: the socket is closed with the matching
+ * code either way, and nothing on the server went wrong.
+ */
+function isPeerError(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  return code.startsWith('WS_ERR_') || code === 'ECONNRESET' || code === 'EPIPE';
+}
+
+/**
+ * @fastify/websocket's error handler: a peer's error (`isPeerError`) is logged at info, where the
+ * plugin's own logged every oversized or malformed frame at error level (anyone holding a socket
+ * could fill the log with them); an error of a route's handler is still logged as an error.
+ */
+function onSocketError(error: Error, socket: { terminate(): void }, request: FastifyRequest): void {
+  if (isPeerError(error)) request.log.info({ err: error }, 'websocket closed: the peer sent what it may not, or went away');
+  else request.log.error({ err: error }, 'websocket handler failed');
+  socket.terminate();
 }
 
 /** The path of a request target, without its query. */

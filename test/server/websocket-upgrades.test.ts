@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { WebSocketUpgrades } from '../../src/server/websocket-upgrades.js';
+import { MAX_WEBSOCKET_PAYLOAD, WebSocketUpgrades } from '../../src/server/websocket-upgrades.js';
 import { createTestApp, useListeningApp, type TestApp } from '../helpers/app.js';
 import { INSTALL_ENV } from '../doors/install/install-helpers.js';
 
@@ -72,13 +72,18 @@ describe('WebSocket upgrades under a door\'s path prefix', () => {
 describe('WebSocketUpgrades: one scope takes WebSockets, the rest of the server none', () => {
   let app: FastifyInstance;
   let base: string;
+  /** The app's log lines, parsed. */
+  const logged: { level: number; msg: string }[] = [];
   beforeAll(async () => {
-    app = Fastify();
+    app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => logged.push(JSON.parse(line) as { level: number; msg: string }) } } });
     const upgrades = new WebSocketUpgrades(app.server);
     await app.register(async (scope) => {
       await upgrades.acceptIn(scope);
       scope.get('/rooms/:room/socket', { websocket: true }, (socket, request) => {
         socket.send(`joined ${(request.params as { room: string }).room}`);
+      });
+      scope.get('/broken/socket', { websocket: true }, () => {
+        throw new Error('a bug in a handler');
       });
     });
     // Outside the scope: reports what the WebSocket plugin would have added to its requests.
@@ -105,6 +110,24 @@ describe('WebSocketUpgrades: one scope takes WebSockets, the rest of the server 
       expect(answer, `${method} ${path}`).toMatch(/^HTTP\/1\.1 400 /);
       expect(answer).toContain('upgrade_not_accepted');
     }
+  });
+
+  it('a frame over the payload limit closes the socket with 1009 and is logged at info, not as a server error; a handler\'s own failure is one', async () => {
+    const socket = new WebSocket(`${base.replace('http', 'ws')}/rooms/big/socket`);
+    await new Promise((resolve, reject) => {
+      socket.once('message', resolve);
+      socket.once('error', reject);
+    });
+    const closed = new Promise<number>((resolve) => socket.once('close', resolve));
+    socket.send('x'.repeat(MAX_WEBSOCKET_PAYLOAD + 1));
+    expect(await closed).toBe(1009);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(logged.filter((line) => line.level >= 50)).toEqual([]);
+    expect(logged.some((line) => line.level === 30 && /websocket closed/.test(line.msg))).toBe(true);
+
+    const broken = new WebSocket(`${base.replace('http', 'ws')}/broken/socket`);
+    await new Promise((resolve) => broken.once('close', resolve));
+    expect(logged.filter((line) => line.level >= 50).map((line) => line.msg)).toEqual(['websocket handler failed']);
   });
 
   it('a route outside the scope carries none of the plugin: its requests are not decorated', async () => {
