@@ -16,6 +16,7 @@ import { sharedRateLimitOptions } from './ephemeral-rate-limit-store.js';
 import { startBackups, type BackupSchedule } from './backups.js';
 import { doorSweepPeriodMs, doorSweeps } from './door-sweeps.js';
 import { parseQuery } from './query-string.js';
+import { clientErrorHandler } from './client-errors.js';
 import { claimPathPrefix, installErrorHandlers, schemaErrorFormatter, sendFrameworkError } from './error-handler.js';
 import { docsPageOptions } from './docs-page.js';
 import { installHealthRoutes } from './health-routes.js';
@@ -109,6 +110,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     schemaController: requestValidation(),
     schemaErrorFormatter,
     frameworkErrors: sendFrameworkError,
+    // Requests Node's parser could not read, in pairgate's shape (client-errors.ts).
+    clientErrorHandler,
     // Refused in pairgate's shape instead (installShutdownRefusal).
     return503OnClosing: false,
     forceCloseConnections: 'idle',

@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
 import { InvalidRequestError } from '../core/errors.js';
 import { pairgateErrorShape, type ErrorShape } from './error-shapes.js';
-import { API_SECURITY_HEADERS } from './security-headers.js';
+import { rawJsonAnswer } from './raw-answer.js';
 
 /** Largest WebSocket frame accepted (64 KiB); a bigger one closes the connection. */
 export const MAX_WEBSOCKET_PAYLOAD = 64 * 1024;
@@ -26,16 +26,7 @@ export type ShapeOfPath = (url: string) => ErrorShape | undefined;
  * so no reply) with the headers of every machine answer; then the connection closes.
  */
 function refusal(shape: ErrorShape): string {
-  const body = JSON.stringify(shape(new UpgradeNotAcceptedError()));
-  return [
-    'HTTP/1.1 400 Bad Request',
-    'connection: close',
-    'content-type: application/json; charset=utf-8',
-    ...Object.entries(API_SECURITY_HEADERS).map(([name, value]) => `${name}: ${value}`),
-    `content-length: ${Buffer.byteLength(body)}`,
-    '',
-    body,
-  ].join('\r\n');
+  return rawJsonAnswer(400, shape(new UpgradeNotAcceptedError()));
 }
 
 /** Pairgate's own refusal, made once: the answer outside every door's path prefix. */

@@ -48,6 +48,9 @@ describe('request timeout (real sockets)', () => {
     const result = await dribble([head, ...body], 300, 10_000);
     expect(result.closed).toBe(true);
     expect(result.received).toMatch(/^HTTP\/1\.1 408/);
+    // In pairgate's shape, with the headers of every machine answer (client-errors.ts).
+    expect(result.received).toContain('cache-control: no-store');
+    expect(JSON.parse(result.received.slice(result.received.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: 'request_timeout' });
   });
 
   it('disconnects a client whose headers never end', async () => {
