@@ -36,6 +36,28 @@ export interface DiagnosticsRequest {
 }
 
 /**
+ * Whether a loopback `GET /diagnostics` was sent by a web page rather than by the person's own
+ * tools (curl, the CLI): its Host is not a loopback name (a page of a name that an attacker's DNS
+ * points at 127.0.0.1, DNS rebinding, could otherwise read the answer), or it carries an `Origin`,
+ * or a `Sec-Fetch-Site` other than `none` (any page could otherwise start a doctor run with a
+ * plain cross-site GET). Such a request gets the plain 404 of any other path.
+ */
+function fromAWebPage(first: Buffer): boolean {
+  const head = first.toString('latin1');
+  const end = head.indexOf('\r\n\r\n');
+  const lines = (end < 0 ? head : head.slice(0, end)).split('\r\n').slice(1);
+  const header = (name: string): string | undefined => {
+    const line = lines.find((candidate) => candidate.toLowerCase().startsWith(`${name}:`));
+    return line?.slice(name.length + 1).trim().toLowerCase();
+  };
+  const host = header('host');
+  if (host === undefined || !/^(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/.test(host)) return true;
+  if (header('origin') !== undefined) return true;
+  const site = header('sec-fetch-site');
+  return site !== undefined && site !== 'none';
+}
+
+/**
  * A plain TCP server that hands TLS connections to `tlsServer`, answers own-IP probes and
  * `GET /diagnostics` (with what `diagnostics` returns or resolves to; it must bound its own time).
  */
@@ -65,7 +87,7 @@ export function sniffingServer(tlsServer: tls.Server, diagnostics: (request: Dia
       }
       const line = first.subarray(0, 64).toString('latin1');
       const diagnosticsPath = /^GET \/diagnostics(\?[^ ]*)? /.exec(line);
-      if (isLoopback(socket.remoteAddress) && diagnosticsPath) {
+      if (isLoopback(socket.remoteAddress) && diagnosticsPath && !fromAWebPage(first)) {
         const doctor = !/[?&]doctor=0(&|$)/.test(diagnosticsPath[1] ?? '');
         void (async () => {
           let status = '200 OK';

@@ -201,6 +201,28 @@ describe('lan offer and join on loopback (real TLS)', () => {
     expect((await join(offer.connectionString, { configDir: deviceDir('ok'), discovery: false })).peer.name).toBe('laptop');
   });
 
+  it('answers GET /diagnostics only to the person\'s own tools: a web page\'s request (a rebound Host, an Origin, a cross-site fetch) gets the plain 404', async () => {
+    const { offer } = await offerOnLoopback({ maxFailures: 3 });
+    /** The status line a raw loopback `GET /diagnostics?doctor=0` with `headers` gets. */
+    const statusOf = (headers: string): Promise<string> => new Promise((resolve, reject) => {
+      const socket = net.connect(offer.port, '127.0.0.1');
+      let received = '';
+      socket.on('data', (data) => {
+        received += String(data);
+      });
+      socket.on('error', reject);
+      socket.on('close', () => resolve(received.split('\r\n')[0]!));
+      socket.write(`GET /diagnostics?doctor=0 HTTP/1.1\r\n${headers}\r\n`);
+    });
+    for (const host of ['127.0.0.1', `127.0.0.1:${offer.port}`, `localhost:${offer.port}`, `[::1]:${offer.port}`]) {
+      expect(await statusOf(`Host: ${host}\r\n`), host).toBe('HTTP/1.1 200 OK');
+    }
+    expect(await statusOf(`Host: 127.0.0.1:${offer.port}\r\nSec-Fetch-Site: none\r\n`)).toBe('HTTP/1.1 200 OK');
+    for (const headers of [`Host: rebound.attacker.example:${offer.port}\r\n`, '', `Host: 127.0.0.1:${offer.port}\r\nOrigin: https://attacker.example\r\n`, `Host: 127.0.0.1:${offer.port}\r\nSec-Fetch-Site: cross-site\r\n`]) {
+      expect(await statusOf(headers), headers).toBe('HTTP/1.1 404 Not Found');
+    }
+  });
+
   it('bounds the doctor run of GET /diagnostics: a slow check is cut at the time limit and the checks after it are skipped', async () => {
     // The multicast check listens for 1 s, longer than the 300 ms limit.
     const discovery = { interfaceAddress: '127.0.0.1', port: 42000 + (process.pid % 20000) };
