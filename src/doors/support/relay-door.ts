@@ -6,6 +6,7 @@ import { attackerGuessRate } from '../shared/attacker-guess-rate.js';
 import { relayConfigSchema } from './config.js';
 import { relayCodeFormat } from './relay-code.js';
 import { registerRelayRoutes } from './relay-routes.js';
+import { allowedHostEntry, splitList } from './relay-url.js';
 
 /** Path the relay is mounted at: `/` alone, its prefix (default `/relay`) beside other doors. */
 export function relayPrefix(config: Config): string {
@@ -25,6 +26,7 @@ export const supportRelayDoor: Door = {
   homeLinks: (ctx) => [{ order: 10, href: `${relayPrefix(ctx.config)}/`, title: 'Enter a support code', text: 'Someone on the phone gave you a code: type it to see who is asking before you let them in.', translations: { fr: { title: 'Saisir un code d’assistance', text: 'Quelqu’un au téléphone vous a donné un code : saisissez-le pour voir qui demande avant de le laisser entrer.' } } }],
   checkConfig(config) {
     const cfg = configSection(config, relayConfigSchema);
+    splitList(cfg.PAIRGATE_RELAY_ALLOWED_HOSTS).forEach(allowedHostEntry);
     // Six symbols of 34 are only 30.5 bits: the relay holds few live codes so the chance stays in budget.
     assertWithinBudget('PAIRGATE_RELAY_MAX_LIVE_CODES', {
       entropyBits: relayCodeFormat.entropyBits,

@@ -7,7 +7,7 @@ import type { DoorContext } from '../door.js';
 import { relayConfigSchema } from './config.js';
 import { RelayAddressCap } from './relay-address-cap.js';
 import { RELAY_KIND, relayCodeFormat, SUPPORT_CODE_SCOPE } from './relay-code.js';
-import { checkOriginUrl, splitList } from './relay-url.js';
+import { allowedHostEntry, checkOriginUrl, splitList } from './relay-url.js';
 import { PublishBody, PublishedView, RelayCodeParams, RelayErrorView, RelayGoQuery, RelayPageQuery } from './relay-schemas.js';
 import { NumberedSlots } from '../shared/numbered-slots.js';
 import { relayErrorShape } from './wire-errors.js';
@@ -58,7 +58,7 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
   ctx.useErrorShape(app, relayErrorShape);
   const rules = {
     allowHttp: cfg.PAIRGATE_RELAY_ALLOW_HTTP,
-    allowedHosts: splitList(cfg.PAIRGATE_RELAY_ALLOWED_HOSTS).map((host) => host.toLowerCase()),
+    allowedHosts: splitList(cfg.PAIRGATE_RELAY_ALLOWED_HOSTS).map(allowedHostEntry),
     maxLength: cfg.PAIRGATE_RELAY_MAX_URL_LENGTH,
   };
   // Keys are compared by hash, in constant time, so configuration values never meet request bytes directly.

@@ -1,9 +1,9 @@
-import { InvalidRequestError, ForbiddenError } from '../../core/errors.js';
+import { ConfigError, InvalidRequestError, ForbiddenError } from '../../core/errors.js';
 
 /** What the relay accepts as an origin's pairing base URL. */
 export interface OriginUrlRules {
   allowHttp: boolean;
-  /** Lower-case `host` (its scheme's default port only) or `host:port` entries; empty = any host. */
+  /** `host` (its scheme's default port only) or `host:port` entries, as `allowedHostEntry` writes them; empty = any host. */
   allowedHosts: readonly string[];
   maxLength: number;
 }
@@ -45,11 +45,37 @@ export function checkOriginUrl(raw: unknown, rules: OriginUrlRules): string {
   // `url.host` carries the port unless it is the scheme's default: an entry without a port allows
   // that host on 443 (or 80) only, as an origin would; another port of the host may be another
   // service, run by someone else.
-  if (rules.allowedHosts.length > 0 && !rules.allowedHosts.includes(url.host.toLowerCase())) {
-    const other = rules.allowedHosts.includes(url.hostname.toLowerCase()) ? ` This relay allows ${url.hostname} on the ${url.protocol === 'https:' ? 'https' : 'http'} port only; add "${url.host}" to PAIRGATE_RELAY_ALLOWED_HOSTS to allow port ${url.port} too.` : '';
+  // Compared as `allowedHostEntry` writes the entries: the name in ASCII (an IDN's punycode, which
+  // is what `url.hostname` holds), without a trailing dot (the same name in DNS).
+  const hostname = url.hostname.replace(/\.$/, '');
+  const host = url.port ? `${hostname}:${url.port}` : hostname;
+  if (rules.allowedHosts.length > 0 && !rules.allowedHosts.includes(host)) {
+    const other = rules.allowedHosts.includes(hostname) ? ` This relay allows ${hostname} on the ${url.protocol === 'https:' ? 'https' : 'http'} port only; add "${host}" to PAIRGATE_RELAY_ALLOWED_HOSTS to allow port ${url.port} too.` : '';
     throw new ForbiddenError(`Origins on ${url.host} may not publish on this relay.${other}`, 'origin_not_allowed');
   }
   return url.href.replace(/\/+$/, '');
+}
+
+/**
+ * An entry of PAIRGATE_RELAY_ALLOWED_HOSTS as origins' URLs are compared with it: `host` or
+ * `host:port` (an IPv6 address in brackets), the name as a URL holds it (lower case, an IDN in
+ * punycode: `bücher.example` is `xn--bcher-kva.example`), without a trailing dot, the port as a
+ * number. Written as typed, an IDN entry matched no URL at all. Throws a ConfigError naming the
+ * key for an entry that is no host.
+ */
+export function allowedHostEntry(entry: string): string {
+  const parts = /^(\[[^\]]*\]|[^:/?#@\s]+)(?::(\d{1,5}))?$/.exec(entry.trim());
+  let hostname: string | undefined;
+  try {
+    hostname = parts ? new URL(`https://${parts[1]}/`).hostname.replace(/\.$/, '') : undefined;
+  } catch {
+    hostname = undefined;
+  }
+  const port = parts?.[2] === undefined ? undefined : Number(parts[2]);
+  if (!hostname || (port !== undefined && (port < 1 || port > 65535))) {
+    throw new ConfigError('PAIRGATE_RELAY_ALLOWED_HOSTS', `${JSON.stringify(entry)} is not a host or host:port (write an IPv6 address in brackets, [2001:db8::1]:8443).`);
+  }
+  return port === undefined ? hostname : `${hostname}:${port}`;
 }
 
 /** Splits a comma-separated configuration list. */

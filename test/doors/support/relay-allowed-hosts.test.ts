@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { allowedHostEntry, checkOriginUrl } from '../../../src/doors/support/relay-url.js';
+
+const rules = (entries: string[]) => ({ allowHttp: true, allowedHosts: entries.map(allowedHostEntry), maxLength: 2000 });
+
+/**
+ * PAIRGATE_RELAY_ALLOWED_HOSTS entries are compared with origins' URLs as URLs hold their hosts:
+ * typed as written, an IDN entry (`bücher.example`) matched no URL, since a URL's host is in
+ * punycode, and a URL naming the host with DNS's trailing dot was refused.
+ */
+describe('the relay\'s allowed hosts', () => {
+  it('writes entries as a URL holds the host: lower case, punycode, no trailing dot, the port as a number', () => {
+    expect(allowedHostEntry('Origin.Example')).toBe('origin.example');
+    expect(allowedHostEntry(' bücher.example ')).toBe('xn--bcher-kva.example');
+    expect(allowedHostEntry('good.example.')).toBe('good.example');
+    expect(allowedHostEntry('good.example:0443')).toBe('good.example:443');
+    expect(allowedHostEntry('[2001:DB8::1]:8443')).toBe('[2001:db8::1]:8443');
+  });
+
+  it('refuses at start-up an entry that is no host, naming the key', () => {
+    for (const bad of ['https://good.example', 'good.example/path', 'user@good.example', 'good.example:99999', 'good.example:', '2001:db8::1', 'a b']) {
+      expect(() => allowedHostEntry(bad), bad).toThrow(/PAIRGATE_RELAY_ALLOWED_HOSTS: .* is not a host or host:port/);
+    }
+  });
+
+  it('an IDN entry allows its origins however the URL writes the name; a trailing dot is the same host', () => {
+    const allowed = rules(['bücher.example', 'good.example']);
+    expect(checkOriginUrl('https://bücher.example/pairing', allowed)).toBe('https://xn--bcher-kva.example/pairing');
+    expect(checkOriginUrl('https://xn--bcher-kva.example/pairing', allowed)).toBe('https://xn--bcher-kva.example/pairing');
+    expect(checkOriginUrl('https://good.example./pairing', allowed)).toBe('https://good.example./pairing');
+  });
+
+  it('still refuses every other host and port: a look-alike, a suffix, a user part, another port', () => {
+    const allowed = rules(['good.example']);
+    for (const url of ['https://good.example.evil.example/p', 'https://evil.example/p', 'https://good.example:8443/p', 'https://xn--gd-0ia.example/p', 'https://gооd.example/p']) {
+      expect(() => checkOriginUrl(url, allowed), url).toThrow(/may not publish on this relay/);
+    }
+    expect(() => checkOriginUrl('https://good.example@evil.example/p', allowed)).toThrow(/credentials/);
+  });
+});
