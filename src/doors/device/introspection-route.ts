@@ -52,7 +52,8 @@ export function installIntrospectionRoute(app: FastifyInstance, env: DeviceEnv):
     if (!token) return introspectAppToken(env.appAccesses, request.body.token, now);
     return {
       active: true,
-      scope: token.scope,
+      // RFC 7662 §2.2: a scope is one token or more; a token that opens none has no "scope".
+      ...(token.scope ? { scope: token.scope } : {}),
       client_id: token.clientId,
       username: token.username,
       sub: token.username,

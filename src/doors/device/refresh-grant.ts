@@ -10,7 +10,8 @@ export interface TokenAnswer {
   access_token: string;
   token_type: 'Bearer';
   expires_in: number;
-  scope: string;
+  /** Absent when the token opens no scope: RFC 6749 §3.3 makes a scope one token or more, never "". */
+  scope?: string;
   refresh_token?: string;
 }
 
@@ -37,7 +38,7 @@ export interface FamilyGrant {
 export async function issueFamilyTokens(env: DeviceEnv, grant: FamilyGrant, now: number): Promise<TokenAnswer> {
   const { cfg, tokens } = env;
   const accessToken = await tokens.issue({ clientId: grant.clientId, registration: grant.registration, userId: grant.userId, scope: grant.accessScope, grantId: grant.family, ttlMs: cfg.PAIRGATE_DEVICE_TOKEN_TTL_SECONDS * 1000 }, now);
-  const answer: TokenAnswer = { access_token: accessToken, token_type: 'Bearer', expires_in: cfg.PAIRGATE_DEVICE_TOKEN_TTL_SECONDS, scope: grant.accessScope };
+  const answer: TokenAnswer = { access_token: accessToken, token_type: 'Bearer', expires_in: cfg.PAIRGATE_DEVICE_TOKEN_TTL_SECONDS, ...(grant.accessScope ? { scope: grant.accessScope } : {}) };
   const refreshTtl = cfg.PAIRGATE_DEVICE_REFRESH_TOKEN_TTL_SECONDS;
   if (refreshTtl > 0) {
     answer.refresh_token = await tokens.refresh.issue({ family: grant.family, clientId: grant.clientId, registration: grant.registration, userId: grant.userId, scope: grant.grantedScope, connectedAt: grant.connectedAt, ttlMs: refreshTtl * 1000 }, now);

@@ -37,7 +37,7 @@ const TokenView = Type.Object({
   access_token: Type.String(),
   token_type: Type.Literal('Bearer'),
   expires_in: Type.Integer(),
-  scope: Type.String(),
+  scope: Type.Optional(Type.String({ minLength: 1 })),
   refresh_token: Type.Optional(Type.String()),
 });
 

@@ -183,6 +183,18 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
     expect((await pollToken(t.app, deviceCode)).body.error).toBe('authorization_pending');
   });
 
+  it('a client registered without scopes gets a token answer without "scope" (RFC 6749 §3.3: never an empty one), and so does its introspection', async () => {
+    const { body } = await authorize(t.app, 'tv-app');
+    const deviceCode = String(body.device_code);
+    await approve(t.app, deviceCode, alice);
+    const token = await pollToken(t.app, deviceCode, 'tv-app');
+    expect(token.status).toBe(200);
+    expect(token.body).not.toHaveProperty('scope');
+    const introspected = await introspect(t.app, String(token.body.access_token));
+    expect(introspected.body).toMatchObject({ active: true, client_id: 'tv-app' });
+    expect(introspected.body).not.toHaveProperty('scope');
+  });
+
   it('approved: one token, then invalid_grant; the token is introspectable and revocable', async () => {
     const { body } = await authorize(t.app, 'cli', 'read');
     const deviceCode = String(body.device_code);
