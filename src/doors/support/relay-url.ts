@@ -1,4 +1,5 @@
 import { ConfigError, InvalidRequestError, ForbiddenError } from '../../core/errors.js';
+import { isInternalAddress } from './internal-address.js';
 
 /** What the relay accepts as an origin's pairing base URL. */
 export interface OriginUrlRules {
@@ -49,6 +50,12 @@ export function checkOriginUrl(raw: unknown, rules: OriginUrlRules): string {
   // is what `url.hostname` holds), without a trailing dot (the same name in DNS).
   const hostname = url.hostname.replace(/\.$/, '');
   const host = url.port ? `${hostname}:${url.port}` : hostname;
+  // An open relay for the internet (https only) sends no one to an address inside a network: a code
+  // would take a person's browser, or `pairgate join`'s confirmation, to their own machine, their
+  // router or a cloud's metadata service. The local set-up (http allowed) and listed hosts may.
+  if (rules.allowedHosts.length === 0 && !rules.allowHttp && isInternalAddress(hostname)) {
+    throw new ForbiddenError(`Origins on ${host} may not publish on this relay: it is an address inside a network (loopback, private or link-local), where a relay for the internet sends no one. List it in PAIRGATE_RELAY_ALLOWED_HOSTS to allow it.`, 'origin_internal_address');
+  }
   if (rules.allowedHosts.length > 0 && !rules.allowedHosts.includes(host)) {
     const other = rules.allowedHosts.includes(hostname) ? ` This relay allows ${hostname} on the ${url.protocol === 'https:' ? 'https' : 'http'} port only; add "${host}" to PAIRGATE_RELAY_ALLOWED_HOSTS to allow port ${url.port} too.` : '';
     throw new ForbiddenError(`Origins on ${url.host} may not publish on this relay.${other}`, 'origin_not_allowed');

@@ -38,3 +38,33 @@ describe('the relay\'s allowed hosts', () => {
     expect(() => checkOriginUrl('https://good.example@evil.example/p', allowed)).toThrow(/credentials/);
   });
 });
+
+/**
+ * An open relay (no allowed hosts) that takes https origins only is one for the internet: a code
+ * of it must not send a person's browser, or `pairgate join`'s confirmation, to an address inside
+ * their own network (it did: loopback, private, link-local and metadata addresses all got codes).
+ */
+describe('an open https relay and addresses inside a network', () => {
+  const open = { allowHttp: false, allowedHosts: [] as string[], maxLength: 2000 };
+
+  it('refuses loopback, private, link-local, shared and unspecified addresses, however the URL writes them', () => {
+    for (const url of [
+      'https://127.0.0.1/p', 'https://0x7f000001/p', 'https://2130706433/p', 'https://127.1/p', 'https://10.1.2.3/p', 'https://172.16.0.1/p',
+      'https://192.168.1.1/p', 'https://169.254.169.254/latest/meta-data', 'https://100.64.0.1/p', 'https://0.0.0.0/p', 'https://[::1]:22/x',
+      'https://[::]/p', 'https://[fd00::1]/p', 'https://[fe80::1]/p', 'https://[::ffff:127.0.0.1]/p', 'https://[::ffff:a9fe:a9fe]/p',
+    ]) {
+      expect(() => checkOriginUrl(url, open), url).toThrow(/inside a network/);
+    }
+  });
+
+  it('takes public addresses and names (where a name points is not the relay\'s to resolve)', () => {
+    for (const url of ['https://203.0.113.7/p', 'https://[2001:db8::1]/p', 'https://origin.example/p', 'https://localhost/p']) {
+      expect(checkOriginUrl(url, open), url).toBe(url.replace(/\/$/, ''));
+    }
+  });
+
+  it('the local set-up (http allowed) and a host listed in PAIRGATE_RELAY_ALLOWED_HOSTS may use one', () => {
+    expect(checkOriginUrl('http://127.0.0.1:8080/pairing', { ...open, allowHttp: true })).toBe('http://127.0.0.1:8080/pairing');
+    expect(checkOriginUrl('https://10.1.2.3/pairing', { ...open, allowedHosts: [allowedHostEntry('10.1.2.3')] })).toBe('https://10.1.2.3/pairing');
+  });
+});
