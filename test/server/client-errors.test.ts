@@ -1,26 +1,6 @@
-import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { useListeningApp } from '../helpers/app.js';
-
-/** Writes `raw` on a new connection; resolves with all the server sent once it closes the connection. */
-function exchange(base: string, raw: string | Buffer): Promise<string> {
-  const { hostname, port } = new URL(base);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname);
-    let received = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      received += chunk;
-    });
-    socket.on('error', reject);
-    socket.on('close', () => resolve(received));
-    socket.setTimeout(5_000, () => {
-      socket.destroy();
-      reject(new Error(`the connection stayed open; received: ${received}`));
-    });
-    socket.write(raw);
-  });
-}
+import { rawExchange } from '../helpers/raw-exchange.js';
 
 /** The status, lower-cased head and JSON body of a raw answer. */
 function parsed(answer: string): { status: number; head: string; body: { error: string; message: string } } {
@@ -43,7 +23,7 @@ describe('requests the HTTP parser refuses (real sockets)', () => {
       ['content-length', 'POST /api/v1/grants HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: -1\r\n\r\n{}'],
     ];
     for (const [what, raw] of requests) {
-      const { status, head, body } = parsed(await exchange(server.base, raw));
+      const { status, head, body } = parsed(await rawExchange(server.base, raw));
       expect(status, what).toBe(400);
       expect(body.error, what).toBe('malformed_request');
       expect(body.message, what).toMatch(/^This request is not valid HTTP\/1\.1: .+\. Check the method, the address/);
@@ -54,7 +34,7 @@ describe('requests the HTTP parser refuses (real sockets)', () => {
   });
 
   it('headers over the limit: 431 headers_too_large', async () => {
-    const { status, body } = parsed(await exchange(server.base, `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
+    const { status, body } = parsed(await rawExchange(server.base, `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
     expect(status).toBe(431);
     expect(body).toEqual({ error: 'headers_too_large', message: expect.stringMatching(/too large/) });
   });

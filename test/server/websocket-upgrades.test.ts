@@ -1,30 +1,10 @@
-import { connect } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { MAX_WEBSOCKET_PAYLOAD, WebSocketUpgrades } from '../../src/server/websocket-upgrades.js';
 import { createTestApp, useListeningApp, type TestApp } from '../helpers/app.js';
+import { rawExchange } from '../helpers/raw-exchange.js';
 import { INSTALL_ENV } from '../doors/install/install-helpers.js';
-
-/** Sends `head` (a request's head, CRLF lines) on a raw socket; resolves with all it got back once the server closes it. */
-function rawExchange(base: string, head: string): Promise<string> {
-  const { hostname, port } = new URL(base);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname);
-    let received = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      received += chunk;
-    });
-    socket.on('error', reject);
-    socket.on('close', () => resolve(received));
-    socket.setTimeout(5_000, () => {
-      socket.destroy();
-      reject(new Error(`the server kept the connection open; it sent: ${received}`));
-    });
-    socket.write(head);
-  });
-}
 
 const upgradeHead = (method: string, path: string) =>
   `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
