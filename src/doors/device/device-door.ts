@@ -73,9 +73,10 @@ export const deviceDoor: Door = {
       pendingPerNetwork: new PendingPerNetwork(ctx.stores.ephemeral, cfg.PAIRGATE_DEVICE_MAX_PENDING_PER_IP, cfg.PAIRGATE_DEVICE_MAX_PENDING),
       appAccesses: new AppAccesses(ctx.stores.db),
     };
-    // The OAuth endpoints speak OAuth's error shape; the pages render their own errors.
+    // The OAuth endpoints speak OAuth's error shape, and so does what no route answers under /oauth
+    // (a GET of the token endpoint, 405): a client reads `error` there too. The pages render their own errors.
     await app.register(async (oauth) => {
-      ctx.useErrorShape(oauth, oauthErrorShape);
+      ctx.useErrorShape(oauth, oauthErrorShape, { pathPrefixes: ['/oauth'] });
       installMetadataRoute(oauth, env);
       installAuthorizationRoute(oauth, env);
       installTokenRoute(oauth, env);

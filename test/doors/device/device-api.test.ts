@@ -183,6 +183,15 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
     expect((await pollToken(t.app, deviceCode)).body.error).toBe('authorization_pending');
   });
 
+  it('what no route answers under /oauth (a GET of the token endpoint, an unknown endpoint) is in OAuth\'s shape too, and not stored', async () => {
+    for (const [method, url, status, error] of [['GET', '/oauth/token?grant_type=x', 405, 'method_not_allowed'], ['POST', '/oauth/nothing-here', 404, 'route_not_found']] as const) {
+      const answer = await t.app.inject({ method, url });
+      expect(answer.statusCode, url).toBe(status);
+      expect(answer.json(), url).toEqual({ error: 'invalid_request', error_description: expect.any(String), pairgate_error: error });
+      expect(answer.headers['cache-control'], url).toBe('no-store');
+    }
+  });
+
   it('a client registered without scopes gets a token answer without "scope" (RFC 6749 §3.3: never an empty one), and so does its introspection', async () => {
     const { body } = await authorize(t.app, 'tv-app');
     const deviceCode = String(body.device_code);
