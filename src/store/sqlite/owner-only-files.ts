@@ -5,6 +5,13 @@ function databaseFiles(filename: string): string[] {
   return [filename, `${filename}-wal`, `${filename}-shm`];
 }
 
+/**
+ * Why a mode may not be changed that SQLite reports better when it opens the file: gone, another
+ * owner's, a folder pairgate may not enter, a read-only file system (SQLite then says which, and
+ * the start-up error says what to do).
+ */
+const LEFT_TO_SQLITE = ['ENOENT', 'EPERM', 'EACCES', 'EROFS'];
+
 /** Whether `error` is a file-system error of code `code`. */
 function hasCode(error: unknown, code: string): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === code;
@@ -17,8 +24,8 @@ function hasCode(error: unknown, code: string): boolean {
  * folder that already existed (a volume, `mkdir -p` under umask 022) left them readable by every
  * local user. A new database file is created here at mode 600 before SQLite opens it, since SQLite
  * gives its log and shared-memory files the database file's mode; files that exist lose their group
- * and other bits. A file pairgate may not change (another owner) is left for SQLite to report when
- * it opens it.
+ * and other bits. A file pairgate may not change (another owner, a read-only file system) is left
+ * for SQLite to report when it opens it.
  */
 export function keepOwnerOnly(filename: string): void {
   try {
@@ -31,7 +38,7 @@ export function keepOwnerOnly(filename: string): void {
       const { mode } = statSync(file);
       if ((mode & 0o077) !== 0) chmodSync(file, mode & 0o700);
     } catch (error) {
-      if (!hasCode(error, 'ENOENT') && !hasCode(error, 'EPERM')) throw error;
+      if (!LEFT_TO_SQLITE.some((code) => hasCode(error, code))) throw error;
     }
   }
 }
