@@ -28,17 +28,21 @@ export function missesPerFiveMinutes(missesPerHour: number): number {
 
 /**
  * The attempt budget on code look-ups, shared by every door: an address that misses too often is
- * refused for the rest of the hour, or of the five minutes (on every node, since the counters live in the ephemeral store;
- * exactly, even for guesses sent at once: see FailureBudget), and a code confirmed wrongly too
- * often is burned by its door.
+ * refused for the rest of the hour, or of the five minutes (on every node, since the counters live
+ * in the ephemeral store; exactly, even for guesses sent at once: see FailureBudget), and a code
+ * confirmed wrongly too often is burned by its door.
  */
 export class CodeGuard {
   readonly budget: FailureBudget;
-  /** The counters made lately, by scope and address: the hour's, and the five minutes' (`missesPerFiveMinutes`). */
-  private readonly kept = new KeptKeys<readonly BudgetCounter[]>((scope, address) => [
-    { key: `miss:${scope}:${address}`, limit: this.limits.missesPerHour },
-    { key: `miss5:${scope}:${address}`, limit: missesPerFiveMinutes(this.limits.missesPerHour), windowMs: FIVE_MINUTES_MS },
-  ]);
+  /**
+   * The counters made lately, by scope and address: the hour's, and the five minutes'
+   * (`missesPerFiveMinutes`) unless it allows the whole hour, when it could never bind.
+   */
+  private readonly kept = new KeptKeys<readonly BudgetCounter[]>((scope, address) => {
+    const hourly = { key: `miss:${scope}:${address}`, limit: this.limits.missesPerHour };
+    const share = missesPerFiveMinutes(this.limits.missesPerHour);
+    return share < hourly.limit ? [hourly, { key: `miss5:${scope}:${address}`, limit: share, windowMs: FIVE_MINUTES_MS }] : [hourly];
+  });
 
   constructor(
     ephemeral: EphemeralStore,
