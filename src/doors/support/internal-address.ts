@@ -3,13 +3,14 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net';
 /**
  * Addresses inside a network rather than on the internet: loopback, private (RFC 1918, IPv6 unique
  * local), link-local (cloud metadata services sit at 169.254.169.254), shared (carrier-grade NAT),
- * unspecified and IPv4-mapped forms of these.
+ * unspecified, and the IPv4-mapped and IPv4-compatible forms of these.
  */
 const INTERNAL = new BlockList();
 for (const [network, prefix] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) {
   INTERNAL.addSubnet(network, prefix, 'ipv4');
 }
-for (const [network, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10]] as const) INTERNAL.addSubnet(network, prefix, 'ipv6');
+// ::/96 holds the unspecified and loopback addresses and the old IPv4-compatible form (::7f00:1).
+for (const [network, prefix] of [['::', 96], ['fc00::', 7], ['fe80::', 10]] as const) INTERNAL.addSubnet(network, prefix, 'ipv6');
 
 /**
  * Whether `hostname` (as a URL holds it: an IPv6 address in brackets) is an IP address inside a

@@ -51,7 +51,7 @@ describe('an open https relay and addresses inside a network', () => {
     for (const url of [
       'https://127.0.0.1/p', 'https://0x7f000001/p', 'https://2130706433/p', 'https://127.1/p', 'https://10.1.2.3/p', 'https://172.16.0.1/p',
       'https://192.168.1.1/p', 'https://169.254.169.254/latest/meta-data', 'https://100.64.0.1/p', 'https://0.0.0.0/p', 'https://[::1]:22/x',
-      'https://[::]/p', 'https://[fd00::1]/p', 'https://[fe80::1]/p', 'https://[::ffff:127.0.0.1]/p', 'https://[::ffff:a9fe:a9fe]/p',
+      'https://[::]/p', 'https://[fd00::1]/p', 'https://[fe80::1]/p', 'https://[::ffff:127.0.0.1]/p', 'https://[::ffff:a9fe:a9fe]/p', 'https://[::127.0.0.1]/p', 'https://127.0.0.1./p',
     ]) {
       expect(() => checkOriginUrl(url, open), url).toThrow(/inside a network/);
     }
