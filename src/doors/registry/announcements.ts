@@ -41,7 +41,7 @@ export class Announcements {
    * same instant). A box that holds a place renews it and is never refused; a new box takes a free
    * numbered slot (`NumberedSlots`: set-if-absent, so boxes announcing at once, through any nodes
    * sharing the ephemeral store, never get more than `cap` places), and one box announcing twice
-   * at once ends with one place (`keepOnePlace`). Counting the entries and then writing, as
+   * at once ends with one place (`giveBackExtras`). Counting the entries and then writing, as
    * before, let a burst of new boxes all read the same count and pass.
    *
    * Returns, when the network is full, the milliseconds until its first place frees up.
@@ -53,12 +53,13 @@ export class Announcements {
     const own = placesOf(held, client);
     if (own.length > 0) {
       await slots.renew(own[0]!.key, client, this.ttlMs, now);
-      await Promise.all(own.slice(1).map((extra) => slots.release(extra.key)));
+      await giveBackExtras(slots, own);
       return { ok: true };
     }
     const taken = await slots.take(network, client, this.ttlMs, now, { held });
     if (taken.ok) {
-      await this.keepOnePlace(slots, network, client, now);
+      // Looked at again: another announcement of this box may have taken a place meanwhile.
+      await giveBackExtras(slots, placesOf(await slots.held(network, now), client));
       return { ok: true };
     }
     // Listed without a place: an entry written by a node that predates places. Refusing would drop
@@ -66,19 +67,6 @@ export class Announcements {
     if (await this.has(callerIp, client, now)) return { ok: true };
     const firstFree = Math.min(...taken.held.map((slot) => slot.expiresAt));
     return { ok: false, retryAfterMs: Math.max(0, firstFree - now) };
-  }
-
-  /**
-   * Gives back every place of `client` on `network` but its lowest-numbered one. Two first
-   * announcements of one box at once (a retry racing the original, two nodes) each find no place
-   * of their own and each take one; without this the box would hold two of the network's places
-   * until they lapse, and another box could be refused meanwhile. Every claimer that took a place
-   * keeps the same one (the lowest number among the box's places), so whichever runs this last,
-   * the box is left with exactly one place and never with none.
-   */
-  private async keepOnePlace(slots: NumberedSlots, network: string, client: string, now: number): Promise<void> {
-    const extras = placesOf(await slots.held(network, now), client).slice(1);
-    await Promise.all(extras.map((extra) => slots.release(extra.key)));
   }
 
   /**
@@ -90,6 +78,18 @@ export class Announcements {
     const network = publicNetworkOf(callerIp);
     await this.store.set(`${Announcements.prefix(network)}${announcement.client}`, JSON.stringify({ public_ip: network, ...announcement }), this.ttlMs, now);
   }
+}
+
+/**
+ * Gives back every place of one box but the first of `places` (its lowest-numbered, `placesOf`).
+ * Two first announcements of one box at once (a retry racing the original, two nodes) each find no
+ * place of their own and each take one; without this the box would hold two of the network's
+ * places until they lapse, and another box could be refused meanwhile. Every claimer keeps the
+ * same one (the lowest number among the box's places), so whichever runs last, the box is left
+ * with exactly one place and never with none.
+ */
+async function giveBackExtras(slots: NumberedSlots, places: readonly HeldSlot[]): Promise<void> {
+  await Promise.all(places.slice(1).map((extra) => slots.release(extra.key)));
 }
 
 /** The places of `client` among `held`, lowest slot number first (the one a box keeps). */
