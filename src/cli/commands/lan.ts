@@ -203,7 +203,8 @@ that cannot be used: lan_unsafe_config_dir, lan_config_dir_not_writable), no
 device paired within --timeout (lan_offer_timeout), --max-failures reached
 (lan_too_many_failures), a file over --max-size (lan_payload_too_large), a
 device claiming the id of a peer trusted under another key
-(lan_peer_id_conflict);
+(lan_peer_id_conflict), a device that did not prove it holds the device key it
+named (lan_key_not_proven);
 1 ${LAN_SESSION_FAILURES}`)
     .action(async (options: OfferCliOptions) => {
       const { startOffer, writeQrFile, qrForTerminal } = await loadLan();
@@ -294,7 +295,8 @@ Examples:
 Exit code: 0 when paired; 2 for bad input (a malformed option or config
 folder, a string or code that cannot be one: lan_bad_connection_string,
 lan_bad_code), a wrong secret or code (lan_wrong_secret, lan_wrong_code), a
-device that is not the one in the string (lan_key_mismatch), an offer that
+device that is not the one in the string (lan_key_mismatch) or that did not
+prove it holds the device key it named (lan_key_not_proven), an offer that
 ended or paired with another device (lan_offer_timeout, lan_listener_closed,
 lan_already_paired), several devices and no --device (lan_ambiguous_device),
 a file over --max-size (lan_payload_too_large), an offer claiming the id of a

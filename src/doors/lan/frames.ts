@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { terminalText } from './terminal-text.js';
-import { ChannelBindingError, ConnectionLostError, ListenerClosedError, PeerTimeoutError, PinMismatchError, ProtocolError, WrongCodeError, WrongSecretError } from './lan-errors.js';
+import { ChannelBindingError, ConnectionLostError, KeyNotProvenError, ListenerClosedError, PeerTimeoutError, PinMismatchError, ProtocolError, WrongCodeError, WrongSecretError } from './lan-errors.js';
 import { interruptedNotice, noticeForPeer, peerFailed, type PeerNotice } from './peer-failure.js';
 
 /**
@@ -67,6 +67,7 @@ function refusal(message: ControlMessage): Error | undefined {
   switch (message.code) {
     case 'lan_wrong_secret': return new WrongSecretError(text);
     case 'lan_key_mismatch': return new PinMismatchError(text);
+    case 'lan_key_not_proven': return new KeyNotProvenError(text);
     case 'lan_wrong_code': return new WrongCodeError(WRONG_CODE);
     case 'lan_channel_binding_mismatch': return new ChannelBindingError(text);
     case 'lan_already_paired': return new ListenerClosedError(ALREADY_PAIRED, 'lan_already_paired');

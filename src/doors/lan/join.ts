@@ -1,3 +1,4 @@
+import type { TLSSocket } from 'node:tls';
 import { decodeConnectionString, type ConnectionInfo } from './connection-string.js';
 import { loadDeviceIdentity, type DeviceIdentity } from './device-identity.js';
 import { dialByDiscovery, OFFER_ENDED } from './discovery-dial.js';
@@ -143,6 +144,8 @@ export async function finishJoin(
     timeoutMs: 30_000,
     onProgress: options.onProgress,
     confirmTrust: true,
+    // Every pairing channel is TLS (pinned dial or the code's dial); the type only says Duplex.
+    proveKey: { role: 'join', binding: channelBinding(channel.socket as TLSSocket) },
   });
   if (reached.deviceId !== undefined && exchanged.peer.deviceId !== reached.deviceId) throw new ProtocolError(reached.otherDevice);
   // Kept only if the offer saved us too (`trust-commit.ts`): never a one-sided trust.

@@ -19,6 +19,16 @@ export class PinMismatchError extends ForbiddenError {
   }
 }
 
+/**
+ * The pairing peer named a device key (to be trusted under) that it did not prove it holds
+ * (`key-proof.ts`): it may be trying to make this device trust another device's key.
+ */
+export class KeyNotProvenError extends ForbiddenError {
+  constructor(message = 'The other device asked to be trusted under a device key it did not prove it holds; refusing it (it may be trying to pass for another device). Nothing was saved.') {
+    super(message, 'lan_key_not_proven');
+  }
+}
+
 /** The peer could not prove it holds the pairing secret. */
 export class WrongSecretError extends UnauthorizedError {
   constructor(message = 'The other device could not prove it holds the pairing secret.') {

@@ -267,6 +267,7 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
           timeoutMs: Math.max(handshakeTimeoutMs, 30_000),
           onProgress: options.onProgress,
           confirmTrust: true,
+          proveKey: { role: 'offer', binding: channelBinding(socket) },
         });
         // A code joiner's TLS key was bound into the PAKE: the key it asks us to trust must be that one.
         if (codeJoinerPin && exchanged.peer.keySha256 !== codeJoinerPin.toString('base64url')) {

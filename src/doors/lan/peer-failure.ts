@@ -58,6 +58,8 @@ export function noticeForPeer(error: unknown): PeerNotice {
   // Our own words about the protocol (what arrived, never a path): the other side shows them as before.
   if (code === 'lan_protocol_error') return { code, message: (error as Error).message };
   if (code === 'lan_bad_payload') return { code, message: 'it cannot write the file into its output folder' };
+  // A refusal (`refusal` in frames.ts shows it so): said from the side of the device that reads it.
+  if (code === 'lan_key_not_proven') return { code, message: 'this device did not prove it holds the device key it named.' };
   if (code === 'lan_payload_changed') return { code, message: 'the file it was sending changed on its disk in the middle' };
   if (code !== undefined && CONFIG[code]) return { code, message: CONFIG[code] };
   if (code !== undefined) return { code, message: `it failed (${code}); pairgate says why on that device` };

@@ -1,5 +1,6 @@
 import type { DeviceIdentity } from './device-identity.js';
 import type { FramedChannel } from './frames.js';
+import { checkKeyProof, makeKeyProof, type KeyProofContext } from './key-proof.js';
 import { unicastProblem } from './ip-addresses.js';
 import { nameProblem } from './connection-string.js';
 import { ProtocolError } from './lan-errors.js';
@@ -46,6 +47,12 @@ export interface ExchangeOptions {
    * it (`trust-commit.ts`). A peer that does not say so in turn is an older pairgate.
    */
   confirmTrust?: boolean;
+  /**
+   * Pairing: sign this session's channel binding with the device key the identity names, and
+   * require the peer's signature in turn (`key-proof.ts`); `role` is this side's. Not needed where
+   * mutual TLS with the device keys already proved them (`lan connect`).
+   */
+  proveKey?: KeyProofContext;
 }
 
 /** The outcome of the exchange. */
@@ -84,6 +91,7 @@ export async function exchange(channel: FramedChannel, self: DeviceIdentity, sel
     t: 'identity', deviceId: self.deviceId, name: self.name, keySha256: self.spkiSha256.toString('base64url'), addresses: selfAddresses, receipt: RECEIPT,
     // A field older readers ignore: they neither send nor expect the confirmation.
     ...(options.confirmTrust ? { trust: TRUST_CONFIRMATION } : {}),
+    ...(options.proveKey ? { keyProof: makeKeyProof(self, options.proveKey) } : {}),
   });
   const sending = sendPayload(channel, options.payloadPath, options.onProgress).then((sent) => {
     channel.send({ t: 'done' });
@@ -93,6 +101,10 @@ export async function exchange(channel: FramedChannel, self: DeviceIdentity, sel
   sending.catch(() => undefined);
   const identity = await channel.expect('identity', options.timeoutMs);
   const peer = readPeerIdentity(identity);
+  if (options.proveKey) {
+    const { role, binding } = options.proveKey;
+    checkKeyProof(identity.keyProof, peer.keySha256, { role: role === 'offer' ? 'join' : 'offer', binding });
+  }
   const received = await receivePayload(channel, {
     outDir: options.outDir,
     maxBytes: options.maxPayloadBytes,

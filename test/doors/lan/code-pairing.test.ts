@@ -8,6 +8,7 @@ import { joinWithCode } from '../../../src/doors/lan/code-join.js';
 import { bindingMac, peerPin, proveCodeAsJoiner } from '../../../src/doors/lan/code-pake.js';
 import { FramedChannel } from '../../../src/doors/lan/frames.js';
 import { exchange } from '../../../src/doors/lan/session.js';
+import { channelBinding } from '../../../src/doors/lan/secret-proof.js';
 import { encodeAnnouncement, scanNearby, startAnnouncer } from '../../../src/doors/lan/discovery.js';
 import { join } from '../../../src/doors/lan/join.js';
 import { loadDeviceIdentity } from '../../../src/doors/lan/device-identity.js';
@@ -265,7 +266,9 @@ describe('lan pairing by short code (SRP-6a bound to TLS, real sockets on loopba
     const channel = new FramedChannel(socket);
     await proveCodeAsJoiner(channel, socket, parsePairingCode(offer.code!), device.spkiSha256, 5000);
     await channel.expect('welcome', 5000);
-    const exchanged = exchange(channel, { ...device, spkiSha256: randomBytes(32) }, [], { outDir: deviceDir('code-liar-out'), maxPayloadBytes: 1000, timeoutMs: 5000 });
+    // Another device of its own, whose key it holds and proves (`key-proof.ts`): only the code's binding gives it away.
+    const other = await loadDeviceIdentity(deviceDir('code-liar-other'), 'liar');
+    const exchanged = exchange(channel, other, [], { outDir: deviceDir('code-liar-out'), maxPayloadBytes: 1000, timeoutMs: 5000, proveKey: { role: 'join', binding: channelBinding(socket) } });
     expect(await codeOf(offer.result)).toBe('lan_protocol_error');
     await codeOf(exchanged);
     expect(new TrustedPeerStore(dir).list()).toHaveLength(0);

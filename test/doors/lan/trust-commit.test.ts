@@ -101,7 +101,7 @@ describe('pairing keeps no one-sided trust when one side cannot save', () => {
     const offerNonce = Buffer.from(String(challenge.nonce), 'base64url');
     channel.send({ t: 'proof', proof: secretProof(info.secret, 'join', offerNonce, joinNonce, channelBinding(socket)).toString('base64url') });
     await channel.expect('welcome', 2000);
-    await exchange(channel, await loadDeviceIdentity(deviceDir('silent'), 'phone'), [], { outDir: deviceDir('silent-out'), maxPayloadBytes: 1024, timeoutMs: 5000, confirmTrust: true });
+    await exchange(channel, await loadDeviceIdentity(deviceDir('silent'), 'phone'), [], { outDir: deviceDir('silent-out'), maxPayloadBytes: 1024, timeoutMs: 5000, confirmTrust: true, proveKey: { role: 'join', binding: channelBinding(socket) } });
     socket.destroy();
     const offered = await failure(offer.result);
     expect(offered.code).toBe('lan_trust_unconfirmed');
@@ -109,6 +109,7 @@ describe('pairing keeps no one-sided trust when one side cannot save', () => {
     expect(peerNames(offerDir)).toEqual([]);
   });
 
+  // A pairgate from before the confirmation that proves its device key (`key-proof.test.ts`: one that does not is refused).
   it('still pairs with an older pairgate, which neither sends nor expects the confirmation', async () => {
     const { offer, configDir: offerDir } = await offerOnLoopback();
     const info = decodeConnectionString(offer.connectionString);
@@ -121,7 +122,7 @@ describe('pairing keeps no one-sided trust when one side cannot save', () => {
     channel.send({ t: 'proof', proof: secretProof(info.secret, 'join', offerNonce, joinNonce, channelBinding(socket)).toString('base64url') });
     await channel.expect('welcome', 2000);
     const old = await loadDeviceIdentity(deviceDir('old'), 'old phone');
-    const exchanged = await exchange(channel, old, [], { outDir: deviceDir('out'), maxPayloadBytes: 1024, timeoutMs: 5000 });
+    const exchanged = await exchange(channel, old, [], { outDir: deviceDir('out'), maxPayloadBytes: 1024, timeoutMs: 5000, proveKey: { role: 'join', binding: channelBinding(socket) } });
     expect(exchanged.peerConfirmsTrust).toBe(true); // the offer says it confirms; the old joiner ignores it
     socket.end();
     expect((await offer.result).trusted.name).toBe('old phone');
