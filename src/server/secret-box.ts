@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { unreadable } from './config-file.js';
@@ -70,31 +70,43 @@ function keyFileError(keyName: string, path: string, doing: 'read' | 'create', e
 
 /**
  * The server key: `configured` (32 bytes, base64 or base64url, from the configuration key named
- * `keyName`) when set; otherwise the key file in `dataDir`, created on first use with mode 0600.
- * Several nodes sharing one database must share the key, so they should set it in configuration.
+ * `keyName`) when set; otherwise the key file `fileName` in `dataDir`, created on first use with
+ * mode 0600. Several nodes sharing one database must share the key, so they should set it in
+ * configuration.
  */
-export function loadSecretKey(configured: string, dataDir: string, keyName: string): Buffer {
+export function loadSecretKey(configured: string, dataDir: string, keyName: string, fileName = SECRET_KEY_FILE): Buffer {
   if (configured) return parseSecretKey(configured, keyName);
-  const path = join(dataDir, SECRET_KEY_FILE);
-  let text: string | undefined;
+  const path = join(dataDir, fileName);
+  const existing = readKeyFile(path, keyName);
+  if (existing) return existing;
+  const key = randomBytes(32);
+  // Written whole to a file of our own, then linked to the name: a process starting at the same
+  // time reads either no file or the complete key, never an empty one, and the link fails when a
+  // key is there already (replacing it would orphan the secrets sealed under it).
+  const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(temporary, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+    linkSync(temporary, path);
+    return key;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadSecretKey('', dataDir, keyName, fileName);
+    throw keyFileError(keyName, path, 'create', error);
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+}
+
+/** The key in the file at `path`; undefined when there is no such file. */
+function readKeyFile(path: string, keyName: string): Buffer | undefined {
+  let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw keyFileError(keyName, path, 'read', error);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw keyFileError(keyName, path, 'read', error);
   }
-  if (text !== undefined) {
-    const key = Buffer.from(text.trim(), 'base64');
-    if (key.length !== 32) throw new ConfigError(keyName, `${path} does not hold 32 bytes in base64`);
-    return key;
-  }
-  const key = randomBytes(32);
-  try {
-    mkdirSync(dataDir, { recursive: true });
-    // 'wx': never overwrite a key another process wrote in between (that would orphan its secrets).
-    writeFileSync(path, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
-    return key;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadSecretKey('', dataDir, keyName);
-    throw keyFileError(keyName, path, 'create', error);
-  }
+  const key = Buffer.from(text.trim(), 'base64');
+  if (key.length !== 32) throw new ConfigError(keyName, `${path} does not hold 32 bytes in base64`);
+  return key;
 }
