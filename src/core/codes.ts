@@ -1,7 +1,7 @@
+import { createHmac } from 'node:crypto';
 import { readPooled } from './random-pool.js';
 import { CheckCharacter } from './check-character.js';
 import { ConfigError } from './errors.js';
-import { hashToken } from './ids.js';
 
 /**
  * Human codes: the one module that makes and reads every code a person types or reads out.
@@ -286,9 +286,25 @@ function shown(char: string): string {
 }
 
 /**
- * The hash under which a grant's code is stored and looked up. The kind is part of it so that the
- * same code in two doors never collides, and stores never hold a live code in clear.
+ * The keyed hash under which grants' codes are stored and looked up: HMAC-SHA-256 under the
+ * server's code key (`PAIRGATE_CODE_HASH_KEY`) of the kind and the canonical code.
+ *
+ * Keyed, because codes are short (30 to 35 bits): a plain hash in a copy of the database gives
+ * every live code up to a few minutes of offline guessing, and the copy alone opens nothing with
+ * this one. The kind is part of it so that the same code in two doors never collides, and stores
+ * never hold a live code in clear.
  */
-export function hashCode(kind: string, canonicalCode: string): string {
-  return hashToken(`${kind}:${canonicalCode}`);
+export class CodeHasher {
+  private readonly key: Buffer;
+
+  /** `key`: 32 random bytes, the same on every node sharing the stores. */
+  constructor(key: Buffer) {
+    if (key.length !== 32) throw new Error('a code hash key has 32 bytes');
+    this.key = Buffer.from(key);
+  }
+
+  /** The hash of `canonicalCode` (as `parse` returns it) in door `kind`, base64url. */
+  hash(kind: string, canonicalCode: string): string {
+    return createHmac('sha256', this.key).update(`${kind}:${canonicalCode}`).digest('base64url');
+  }
 }

@@ -39,7 +39,7 @@ export interface NewGrant<Request = unknown> {
   request: Request;
   /** Lifetime in milliseconds. */
   ttlMs: number;
-  /** Hash of the code (see `hashCode`), when the grant is found by a human code. */
+  /** Keyed hash of the code (`CodeHasher`), when the grant is found by a human code. */
   codeHash?: string | null;
   /** Hash of a secret the creator keeps, e.g. to redeem. */
   secretHash?: string | null;

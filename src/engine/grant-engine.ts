@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.js';
-import { hashCode, type CodeFormat } from '../core/codes.js';
+import type { CodeFormat, CodeHasher } from '../core/codes.js';
 import { InvalidRequestError, NotFoundError, UnavailableError } from '../core/errors.js';
 import type { Grant, GrantPatch, GrantState } from '../core/grant.js';
 import { effectiveState, transition, type GrantEvent } from '../core/grant-machine.js';
@@ -75,11 +75,21 @@ export class GrantEngine {
   /** Creations of each kind started here and not finished: not in any count read from the store yet. */
   private readonly creating = new Map<string, number>();
 
+  /**
+   * `codes` hashes codes under the server's code key (`code-hash-key.ts`): every engine sharing
+   * `grants` must use the same key, or it finds none of the others' codes.
+   */
   constructor(
     private readonly grants: GrantStore,
     private readonly notifier: GrantNotifier,
     readonly clock: Clock,
+    private readonly codes: CodeHasher,
   ) {}
+
+  /** The stored form of `canonicalCode` in door `kind` (for a door's own records of a code). */
+  codeHash(kind: string, canonicalCode: string): string {
+    return this.codes.hash(kind, canonicalCode);
+  }
 
   /**
    * Whether the store keeps `CreateGrantInput.owner` caps itself (see GrantStore.countsOwners);
@@ -141,7 +151,7 @@ export class GrantEngine {
       for (let attempt = 0; attempt < CODE_RETRIES; attempt++) {
         const code = input.codeFormat.generate();
         try {
-          const grant = await this.grants.create(newGrant(hashCode(input.kind, code)), this.clock.now());
+          const grant = await this.grants.create(newGrant(this.codes.hash(input.kind, code)), this.clock.now());
           this.tellCreated(grant);
           return withSecret({ grant, code }, secret);
         } catch (error) {
@@ -177,7 +187,7 @@ export class GrantEngine {
   async findByCode<Request, Result>(kind: string, format: CodeFormat, input: string): Promise<Grant<Request, Result> | undefined> {
     const parsed = format.parse(input);
     if (!parsed.ok) throw new InvalidRequestError(parsed.message, { problem: parsed.problem }, `code_${parsed.problem}`);
-    return this.grants.findByCode<Request, Result>(kind, hashCode(kind, parsed.code), this.clock.now());
+    return this.grants.findByCode<Request, Result>(kind, this.codes.hash(kind, parsed.code), this.clock.now());
   }
 
   /**

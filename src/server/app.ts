@@ -9,6 +9,8 @@ import { RateLimitedError } from '../core/errors.js';
 import type { Door, DoorContext } from '../doors/door.js';
 import { CodeGuard } from '../engine/code-guard.js';
 import { GrantEngine } from '../engine/grant-engine.js';
+import { CodeHasher } from '../core/codes.js';
+import { loadCodeHashKey } from './code-hash-key.js';
 import type { Stores } from '../store/ports.js';
 import { Pages } from '../web/pages.js';
 import type { Config } from './config.js';
@@ -119,7 +121,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
   makeChildrenLazy(app.log);
 
-  const engine = new GrantEngine(stores.grants, stores.notifier, clock);
+  const engine = new GrantEngine(stores.grants, stores.notifier, clock, new CodeHasher(await loadCodeHashKey(config, stores.db)));
   const metrics = new ServerMetrics();
   metrics.observe(engine);
   if (stores.checkpointFailures) metrics.observeCheckpoints(() => stores.checkpointFailures?.().count ?? 0);

@@ -5,6 +5,7 @@ import { buildApp } from './app.js';
 import { checkBackupConfig } from './backups.js';
 import { assertBearerSecret } from './bearer-secret.js';
 import { configWarnings } from './config-warnings.js';
+import { codeKeyWarning } from './code-hash-key.js';
 import { makeDataDir, makeFolder } from './data-dir.js';
 import { loadConfig, type Config, type ConfigSources } from './config.js';
 import { explainListenError, HTTP_LISTENER } from './listen-errors.js';
@@ -68,6 +69,9 @@ export async function startServer(sources: ConfigSources, doors: readonly Door[]
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   listening.url = url;
   for (const warning of configWarnings(config, doors)) app.log.warn(warning);
+  // Whatever the address listened on: it is about who reads the database, not who reaches the server.
+  const codeKeyHint = codeKeyWarning(config);
+  if (codeKeyHint) app.log.warn(codeKeyHint);
   let closing: Promise<void> | undefined;
   return {
     app,

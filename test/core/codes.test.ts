@@ -1,6 +1,7 @@
+import { createHash, createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ALPHABETS, CodeFormat, hashCode, type AlphabetName } from '../../src/core/codes.js';
+import { ALPHABETS, CodeFormat, CodeHasher, type AlphabetName } from '../../src/core/codes.js';
 import { CheckCharacter } from '../../src/core/check-character.js';
 
 const withCheck: AlphabetName[] = ['base32', 'base20', 'digits'];
@@ -181,8 +182,14 @@ describe('codes', () => {
     expect(() => new CodeFormat({ alphabet: { name: 'x', symbols: 'a', caseInsensitive: true, lookAlikes: {} }, length: 4 })).toThrow(/distinct symbols/);
   });
 
-  it('hashes codes per kind, never equal to the code', () => {
-    expect(hashCode('a', 'x')).not.toBe(hashCode('b', 'x'));
-    expect(hashCode('a', 'x')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  it('hashes codes per kind and per key (HMAC-SHA-256), never equal to the code nor its plain hash', () => {
+    const hasher = new CodeHasher(Buffer.alloc(32, 1));
+    expect(hasher.hash('a', 'x')).not.toBe(hasher.hash('b', 'x'));
+    expect(hasher.hash('a', 'x')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(hasher.hash('a', 'x')).toBe(createHmac('sha256', Buffer.alloc(32, 1)).update('a:x').digest('base64url'));
+    // Without the key, the stored value cannot be found by hashing guesses.
+    expect(new CodeHasher(Buffer.alloc(32, 2)).hash('a', 'x')).not.toBe(hasher.hash('a', 'x'));
+    expect(hasher.hash('a', 'x')).not.toBe(createHash('sha256').update('a:x').digest('base64url'));
+    expect(() => new CodeHasher(Buffer.alloc(16))).toThrow(/32 bytes/);
   });
 });

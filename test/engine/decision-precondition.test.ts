@@ -8,6 +8,7 @@ import { MemoryNotifier } from '../../src/store/memory/memory-notifier.js';
 import { coreMigrations } from '../../src/store/migrations/core.js';
 import type { GrantStore, Stores } from '../../src/store/ports.js';
 import { openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
+import { testCodes } from '../helpers/code-hasher.js';
 
 interface Paired {
   code: string;
@@ -33,7 +34,7 @@ describe('GrantEngine decisions with a precondition (real SQLite, a writer in be
       await writer?.();
       return real.update(...args);
     };
-    engine = new GrantEngine(racing, new MemoryNotifier(), new ManualClock(Date.now()));
+    engine = new GrantEngine(racing, new MemoryNotifier(), new ManualClock(Date.now()), testCodes);
   });
   afterAll(() => stores.close());
 

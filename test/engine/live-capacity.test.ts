@@ -8,6 +8,7 @@ import { MemoryNotifier } from '../../src/store/memory/memory-notifier.js';
 import { coreMigrations } from '../../src/store/migrations/core.js';
 import type { GrantStore, Stores } from '../../src/store/ports.js';
 import { openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
+import { testCodes } from '../helpers/code-hasher.js';
 
 /**
  * The engine's live counts and caps over a store whose count takes a round-trip (as PostgreSQL's and
@@ -34,7 +35,7 @@ describe('GrantEngine live counts and capacity (real SQLite, count answered late
 
   it('50 counts asked at once read the store once; a second later, once again', async () => {
     const clock = new ManualClock(Date.now());
-    const engine = new GrantEngine(slow, new MemoryNotifier(), clock);
+    const engine = new GrantEngine(slow, new MemoryNotifier(), clock, testCodes);
     await engine.create({ kind: 'count-once', request: {}, ttlMs: 60_000 });
     reads = 0;
     const counts = await Promise.all(Array.from({ length: 50 }, () => engine.countLive('count-once')));
@@ -46,7 +47,7 @@ describe('GrantEngine live counts and capacity (real SQLite, count answered late
   });
 
   it('30 creations at once against a capacity of 7: exactly 7 are made, before any count was read', async () => {
-    const engine = new GrantEngine(slow, new MemoryNotifier(), new ManualClock(Date.now()));
+    const engine = new GrantEngine(slow, new MemoryNotifier(), new ManualClock(Date.now()), testCodes);
     const outcomes = await Promise.allSettled(
       Array.from({ length: 30 }, () => engine.create({ kind: 'burst', request: {}, ttlMs: 60_000, capacity: { max: 7, refuse } })),
     );
@@ -59,7 +60,7 @@ describe('GrantEngine live counts and capacity (real SQLite, count answered late
 
   it('creations finishing while the count is read are not lost from it: the cap still holds after', async () => {
     const clock = new ManualClock(Date.now());
-    const engine = new GrantEngine(slow, new MemoryNotifier(), clock);
+    const engine = new GrantEngine(slow, new MemoryNotifier(), clock, testCodes);
     for (let i = 0; i < 3; i++) await engine.create({ kind: 'during', request: {}, ttlMs: 60_000, capacity: { max: 5, refuse } });
     clock.advance(1_000);
     // The count is stale: the next creation starts a read, and two more finish while it runs.

@@ -8,6 +8,7 @@ import { MemoryNotifier } from '../../src/store/memory/memory-notifier.js';
 import { coreMigrations } from '../../src/store/migrations/core.js';
 import type { Stores } from '../../src/store/ports.js';
 import { openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
+import { testCodes } from '../helpers/code-hasher.js';
 
 /**
  * Waiting when wake-ups can be missed: two engines over one store, each with a notifier of its own,
@@ -25,8 +26,8 @@ describe('GrantEngine.waitForChange after missed wake-ups (real SQLite)', () => 
 
   it('a resync finds the change that was never notified here', async () => {
     const hereNotifier = new MemoryNotifier();
-    const here = new GrantEngine(stores.grants, hereNotifier, systemClock);
-    const there = new GrantEngine(stores.grants, new MemoryNotifier(), systemClock);
+    const here = new GrantEngine(stores.grants, hereNotifier, systemClock, testCodes);
+    const there = new GrantEngine(stores.grants, new MemoryNotifier(), systemClock, testCodes);
     const { grant } = await here.create({ kind: 'wait-test', request: {}, ttlMs: 60_000 });
     let answered = false;
     const waiting = here.waitForChange(grant.id, grant.version, 20_000).finally(() => {
@@ -44,7 +45,7 @@ describe('GrantEngine.waitForChange after missed wake-ups (real SQLite)', () => 
 
   it('a resync that finds the grant unchanged keeps waiting for the real change', async () => {
     const notifier = new MemoryNotifier();
-    const engine = new GrantEngine(stores.grants, notifier, systemClock);
+    const engine = new GrantEngine(stores.grants, notifier, systemClock, testCodes);
     const { grant } = await engine.create({ kind: 'wait-test', request: {}, ttlMs: 60_000 });
     let answered = false;
     const waiting = engine.waitForChange(grant.id, grant.version, 20_000).finally(() => {
@@ -61,7 +62,7 @@ describe('GrantEngine.waitForChange after missed wake-ups (real SQLite)', () => 
 
   it('still answers at its timeout with the grant unchanged', async () => {
     const notifier = new MemoryNotifier();
-    const engine = new GrantEngine(stores.grants, notifier, systemClock);
+    const engine = new GrantEngine(stores.grants, notifier, systemClock, testCodes);
     const { grant } = await engine.create({ kind: 'wait-test', request: {}, ttlMs: 60_000 });
     const waiting = engine.waitForChange(grant.id, grant.version, 200);
     notifier.resync();

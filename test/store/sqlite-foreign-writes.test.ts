@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hashCode } from '../../src/core/codes.js';
+import { hashCode } from '../helpers/code-hasher.js';
 import { randomId } from '../../src/core/ids.js';
 import { coreMigrations } from '../../src/store/migrations/core.js';
 import type { Stores } from '../../src/store/ports.js';

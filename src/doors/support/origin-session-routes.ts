@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { hashCode } from '../../core/codes.js';
 import { BadGatewayError, ConflictError, InvalidRequestError, NotFoundError, RateLimitedError } from '../../core/errors.js';
 import { constantTimeEqual, hashToken, randomId } from '../../core/ids.js';
 import { configSection } from '../../server/config.js';
@@ -14,7 +13,7 @@ import { basicCredentials, challenge, hashPassword, matchesAdmin, verifyPassword
 import { supportConfigSchema } from './config.js';
 import { PAIRING_KIND, SESSION_KIND } from './relay-code.js';
 import { publishOnRelay, withConsequence } from './relay-client.js';
-import { sealToken } from './sealed-token.js';
+import { SEAL_KIND, sealToken } from './sealed-token.js';
 import type { SessionHub } from './session-channel.js';
 import type { SessionMemories, SessionMemory } from './session-memory.js';
 import { assertSameOriginUpgrade } from './websocket-origin.js';
@@ -217,9 +216,9 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
       // the relay's page (or `pairgate join`) would be told it does not exist while the
       // confirmation page still said it lives.
       const ttlMs = Math.max(1_000, Math.min(cfg.PLEXUS_PAIRING_TTL * 1000, session.expiresAt - ctx.clock.now(), published.expiresInMs ?? Infinity));
-      await ctx.engine.create<PairingRequest>({ kind: PAIRING_KIND, id: pairingGrantId, request: { sessionGrantId: session.id, sealedToken: sealToken(token, published.code, pairingGrantId) }, ttlMs });
+      await ctx.engine.create<PairingRequest>({ kind: PAIRING_KIND, id: pairingGrantId, request: { sessionGrantId: session.id, sealedToken: sealToken(token, ctx.engine.codeHash(SEAL_KIND, published.code), pairingGrantId) }, ttlMs });
       try {
-        await ctx.engine.update(pairingGrantId, () => ({ codeHash: hashCode(PAIRING_KIND, published.code) }));
+        await ctx.engine.update(pairingGrantId, () => ({ codeHash: ctx.engine.codeHash(PAIRING_KIND, published.code) }));
       } catch {
         throw new BadGatewayError('The pairing relay handed out a code that is already live here', 'relay_code_taken');
       }

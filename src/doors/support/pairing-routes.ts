@@ -12,7 +12,7 @@ import type { DoorContext } from '../door.js';
 import { supportConfigSchema } from './config.js';
 import { splitRef, type PairingRequest } from './origin-session-routes.js';
 import { PAIRING_KIND, relayCodeFormat, SUPPORT_CODE_SCOPE } from './relay-code.js';
-import { openToken } from './sealed-token.js';
+import { openToken, SEAL_KIND } from './sealed-token.js';
 import { refuseOverlongCode } from './code-param.js';
 import { SpentCodes, type SpentHow } from './spent-codes.js';
 import { addVary } from '../shared/vary.js';
@@ -99,7 +99,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
   const cfg = configSection(ctx.config, supportConfigSchema);
   const lookupLimit = { max: ctx.config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE, timeWindow: 60_000 };
   const tags = ['support origin'];
-  const spent = new SpentCodes(ctx.stores.ephemeral, ctx.clock);
+  const spent = new SpentCodes(ctx.stores.ephemeral, ctx.clock, ctx.engine);
   /** Notes how a code was decided (see SpentCodes); a failure to note it only costs a plainer page later. */
   const noteSpent = (code: string, how: SpentHow, expiresAt: number): Promise<void> =>
     spent.remember(code, how, expiresAt).catch((error: unknown) => ctx.logger.warn({ err: error }, 'support: could not note a spent pairing code'));
@@ -110,7 +110,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
       const pairing = await ctx.engine.findByCode<PairingRequest, { reason: string }>(PAIRING_KIND, relayCodeFormat, typed);
       const session = pairing ? await ctx.engine.get<SessionRequest, SessionResult>(pairing.request.sessionGrantId) : undefined;
       const parsed = relayCodeFormat.parse(typed);
-      const token = pairing && parsed.ok ? openToken(pairing.request.sealedToken, parsed.code, pairing.id) : undefined;
+      const token = pairing && parsed.ok ? openToken(pairing.request.sealedToken, ctx.engine.codeHash(SEAL_KIND, parsed.code), pairing.id) : undefined;
       // Only the session's current code: one it replaced (a new code was asked for, or the session
       // was deleted and made again under its id) is as unknown as a code never issued.
       const current = pairing && session?.request.pairingGrantId === pairing.id;

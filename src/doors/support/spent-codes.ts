@@ -1,5 +1,5 @@
 import type { Clock } from '../../core/clock.js';
-import { hashCode } from '../../core/codes.js';
+import type { GrantEngine } from '../../engine/grant-engine.js';
 import type { EphemeralStore } from '../../store/ports.js';
 import { PAIRING_KIND, relayCodeFormat } from './relay-code.js';
 
@@ -18,23 +18,25 @@ export class SpentCodes {
   constructor(
     private readonly ephemeral: EphemeralStore,
     private readonly clock: Clock,
+    /** Hashes the code under the server's code key, as the grant's own code hash. */
+    private readonly codes: Pick<GrantEngine, 'codeHash'>,
   ) {}
 
-  private static key(canonicalCode: string): string {
-    return `support:spent|${hashCode(PAIRING_KIND, canonicalCode)}`;
+  private key(canonicalCode: string): string {
+    return `support:spent|${this.codes.codeHash(PAIRING_KIND, canonicalCode)}`;
   }
 
   /** Notes that `canonicalCode` was decided `how`, until `expiresAt` (the code's own expiry). */
   async remember(canonicalCode: string, how: SpentHow, expiresAt: number): Promise<void> {
     const now = this.clock.now();
-    await this.ephemeral.set(SpentCodes.key(canonicalCode), how, Math.max(1_000, expiresAt - now), now);
+    await this.ephemeral.set(this.key(canonicalCode), how, Math.max(1_000, expiresAt - now), now);
   }
 
   /** How the typed code was decided, if it was and still would be live; undefined otherwise. */
   async how(typed: string): Promise<SpentHow | undefined> {
     const parsed = relayCodeFormat.parse(typed);
     if (!parsed.ok) return undefined;
-    const how = await this.ephemeral.get(SpentCodes.key(parsed.code), this.clock.now());
+    const how = await this.ephemeral.get(this.key(parsed.code), this.clock.now());
     return how === 'confirmed' || how === 'declined' || how === 'burned' ? how : undefined;
   }
 }

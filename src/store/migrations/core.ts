@@ -65,4 +65,19 @@ export const coreMigrations: MigrationSet = {
       await db.schema.alterTable('grants').dropColumn('owner').execute();
     },
   },
+  '2026120500_core_server_keys': {
+    // Keys the server draws once and every node shares (the code key without
+    // PAIRGATE_CODE_HASH_KEY on PostgreSQL: `code-hash-key.ts`).
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('server_keys')
+        .addColumn('name', 'text', (column) => column.primaryKey())
+        .addColumn('value', 'text', (column) => column.notNull())
+        .addColumn('created_at', 'bigint', (column) => column.notNull())
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('server_keys').execute();
+    },
+  },
 };

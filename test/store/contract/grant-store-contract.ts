@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CodeFormat, hashCode } from '../../../src/core/codes.js';
+import { CodeFormat } from '../../../src/core/codes.js';
 import { ManualClock } from '../../../src/core/clock.js';
 import { randomId } from '../../../src/core/ids.js';
 import { GrantEngine } from '../../../src/engine/grant-engine.js';
 import type { GrantPatch } from '../../../src/core/grant.js';
 import { CodeTakenError, type Stores } from '../../../src/store/ports.js';
+import { testCodes, hashCode } from '../../helpers/code-hasher.js';
 
 /** Options of the contract run. */
 export interface ContractOptions {
@@ -34,7 +35,7 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
     afterAll(async () => {
       await stores?.close();
     });
-    const engine = (): GrantEngine => new GrantEngine(stores.grants, stores.notifier, clock);
+    const engine = (): GrantEngine => new GrantEngine(stores.grants, stores.notifier, clock, testCodes);
 
     it('counts live grants of a kind, deletes one with its code, and extends an expiry', async () => {
       const k = kind();
@@ -99,8 +100,8 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
       const peer = await options.openPeer!();
       try {
         const realClock = { now: () => Date.now() };
-        const here = new GrantEngine(stores.grants, stores.notifier, realClock);
-        const there = new GrantEngine(peer.grants, peer.notifier, realClock);
+        const here = new GrantEngine(stores.grants, stores.notifier, realClock, testCodes);
+        const there = new GrantEngine(peer.grants, peer.notifier, realClock, testCodes);
         const k = kind();
         const format = new CodeFormat({ alphabet: 'base32', length: 8 });
         const { grant, code } = await here.create({ kind: k, request: { from: 'here' }, ttlMs: 60_000, codeFormat: format });
@@ -128,8 +129,8 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
       const peer = await options.openPeer!();
       try {
         const realClock = { now: () => Date.now() };
-        const here = new GrantEngine(stores.grants, stores.notifier, realClock);
-        const there = new GrantEngine(peer.grants, peer.notifier, realClock);
+        const here = new GrantEngine(stores.grants, stores.notifier, realClock, testCodes);
+        const there = new GrantEngine(peer.grants, peer.notifier, realClock, testCodes);
         const { grant } = await there.create({ kind: kind(), request: {}, ttlMs: 60_000 });
         const timeoutMs = 20_000;
         const started = Date.now();
@@ -314,7 +315,7 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
 
     it('wakes a waiter on change, and at expiry', async () => {
       const realClock = { now: () => Date.now() };
-      const live = new GrantEngine(stores.grants, stores.notifier, realClock);
+      const live = new GrantEngine(stores.grants, stores.notifier, realClock, testCodes);
       const { grant } = await live.create({ kind: kind(), request: {}, ttlMs: 60_000 });
       const started = Date.now();
       const waiting = live.waitForChange(grant.id, grant.version, 10_000);
