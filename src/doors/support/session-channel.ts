@@ -198,10 +198,19 @@ export class SessionHub {
     await this.ctx.stores.bus.broadcast(topicOf(grantId), JSON.stringify(message));
   }
 
-  /** Logs a message between the sides for the session's life, then publishes it with its number. */
+  /**
+   * Logs a message between the sides for the session's life, then publishes it with its number.
+   * A session ended meanwhile (`end` removes the session, then its log) would otherwise keep this
+   * one message at rest until the session's original expiry, a day by default: so once logged, the
+   * session is looked up again, and if it is gone the log goes again and nothing is published.
+   */
   private async relay(session: SessionGrant, message: LoggedHubMessage): Promise<void> {
     const now = this.ctx.clock.now();
     const seq = await this.log.append(session.id, JSON.stringify(message), Math.max(1_000, session.expiresAt - now), now);
+    if (!(await this.ctx.engine.get(session.id))) {
+      await this.log.forget(session.id, this.ctx.clock.now());
+      return;
+    }
     await this.publish(session.id, { ...message, seq });
   }
 
