@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import type { DurableDb } from '../store/durable-schema.js';
+import { ConfigError } from '../core/errors.js';
+import type { Stores } from '../store/ports.js';
 import type { Config } from './config.js';
 import { loadSecretKey, parseSecretKey } from './secret-box.js';
 
@@ -9,63 +9,40 @@ import { loadSecretKey, parseSecretKey } from './secret-box.js';
  *
  * 1. `PAIRGATE_CODE_HASH_KEY` when set (the same on every node): a copy of the database then
  *    gives no live code away;
- * 2. with PostgreSQL (several nodes), a key the first node drew and stored in the `server_keys`
- *    table, which every node reads: nothing to configure, but whoever reads the database reads the
- *    key too (a start-up warning says so);
- * 3. with the embedded database, the key file `code-hash.key` in the data folder (mode 0600),
- *    beside the database file but not in it, nor in its backups.
+ * 2. with shared stores (several nodes), a key the first node drew and keeps with the grants
+ *    (`Stores.sharedKey`: in Redis when grants are there, else PostgreSQL's `server_keys` table),
+ *    which every node reads: nothing to configure, but whoever reads that store reads the key too
+ *    (a start-up warning says so);
+ * 3. with the embedded store, the key file `code-hash.key` in the data folder (mode 0600), beside
+ *    the database file but not in it, nor in its backups.
  *
  * A new key (a changed setting, a removed file) only ends the codes live at that moment: they are
  * no longer found, and are asked for again.
  */
 
-/** Name of the key file in the data folder when no key is configured (embedded database). */
+/** Name of the key file in the data folder when no key is configured (embedded store). */
 export const CODE_KEY_FILE = 'code-hash.key';
-/** Its row in `server_keys` when no key is configured (PostgreSQL). */
-const CODE_KEY_ROW = 'code-hash';
-
-/** A row of `server_keys`: keys the server draws once and every node shares. */
-export interface ServerKeyRow {
-  name: string;
-  /** 32 bytes, base64. */
-  value: string;
-  created_at: number;
-}
-
-declare module '../store/durable-schema.js' {
-  interface Database {
-    server_keys: ServerKeyRow;
-  }
-}
-
-/** Where the code key comes from (said by `codeKeyWarning`). */
-export function codeKeySource(config: Config): 'configured' | 'database' | 'file' {
-  if (config.PAIRGATE_CODE_HASH_KEY) return 'configured';
-  return config.PAIRGATE_DATABASE_URL ? 'database' : 'file';
-}
+/** Its name among the shared stores' keys when no key is configured. */
+const SHARED_NAME = 'code-hash';
 
 /** The code key this node uses (see the module comment). */
-export async function loadCodeHashKey(config: Config, db: DurableDb): Promise<Buffer> {
-  switch (codeKeySource(config)) {
-    case 'configured': return parseSecretKey(config.PAIRGATE_CODE_HASH_KEY, 'PAIRGATE_CODE_HASH_KEY');
-    case 'file': return loadSecretKey('', config.PAIRGATE_DATA_DIR, 'PAIRGATE_CODE_HASH_KEY', CODE_KEY_FILE);
-    case 'database': return sharedKey(db, CODE_KEY_ROW);
-  }
+export async function loadCodeHashKey(config: Config, stores: Pick<Stores, 'sharedKey'>): Promise<Buffer> {
+  if (config.PAIRGATE_CODE_HASH_KEY) return parseSecretKey(config.PAIRGATE_CODE_HASH_KEY, 'PAIRGATE_CODE_HASH_KEY');
+  if (!stores.sharedKey) return loadSecretKey('', config.PAIRGATE_DATA_DIR, 'PAIRGATE_CODE_HASH_KEY', CODE_KEY_FILE);
+  const key = await stores.sharedKey(SHARED_NAME);
+  // Only a value written by another program could be of another size.
+  if (key.length !== 32) throw new ConfigError('PAIRGATE_CODE_HASH_KEY', `the shared key "${SHARED_NAME}" in ${sharedStoreName(config)} does not hold 32 bytes in base64; remove it (a new one is drawn) or set PAIRGATE_CODE_HASH_KEY`);
+  return key;
 }
 
-/** The key named `name` in `server_keys`, drawn and stored by whichever node asks first. */
-async function sharedKey(db: DurableDb, name: string): Promise<Buffer> {
-  // Nodes starting at once each offer a key; the first insert wins and all read the winner's.
-  await db.insertInto('server_keys')
-    .values({ name, value: randomBytes(32).toString('base64'), created_at: Date.now() })
-    .onConflict((conflict) => conflict.column('name').doNothing())
-    .execute();
-  const row = await db.selectFrom('server_keys').select('value').where('name', '=', name).executeTakeFirstOrThrow();
-  return parseSecretKey(row.value, `the server_keys row ${name}`);
+/** Where the shared stores keep their keys: with the grants. */
+function sharedStoreName(config: Config): string {
+  return config.PAIRGATE_REDIS_URL ? 'Redis' : 'PostgreSQL';
 }
 
-/** The start-up warning when the code key sits in the database it protects. */
+/** The start-up warning when the code key sits in the store whose copy it should protect. */
 export function codeKeyWarning(config: Config): string | undefined {
-  if (codeKeySource(config) !== 'database') return undefined;
-  return 'PAIRGATE_CODE_HASH_KEY is not set: codes are hashed under a key kept in PostgreSQL, so whoever can read the database can recover live codes; set the same key on every node (`openssl rand -base64 32`).';
+  if (config.PAIRGATE_CODE_HASH_KEY || (!config.PAIRGATE_REDIS_URL && !config.PAIRGATE_DATABASE_URL)) return undefined;
+  const where = sharedStoreName(config);
+  return `PAIRGATE_CODE_HASH_KEY is not set: codes are hashed under a key kept in ${where} with them, so whoever can read ${where} can recover live codes; set the same key on every node (\`openssl rand -base64 32\`).`;
 }

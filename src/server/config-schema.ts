@@ -18,7 +18,7 @@ export const coreConfigSchema = Type.Object({
   PAIRGATE_DATA_DIR: Type.String({ minLength: 1, default: './.pairgate', description: 'Folder of the embedded SQLite database and other state.' }),
   PAIRGATE_DATABASE_URL: Type.String({ pattern: '^$|^postgres(ql)?://', default: '', description: 'postgres://user:password@host:5432/db: durable data (and, without Redis, grants and wake-ups) in PostgreSQL instead of SQLite; needed for more than one node.' }),
   PAIRGATE_DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'PostgreSQL connections per node.' }),
-  PAIRGATE_CODE_HASH_KEY: Type.String({ default: '', description: 'Key (32 random bytes, base64: `openssl rand -base64 32`) under which codes are stored, HMAC-SHA-256, so a copy of the database gives no live code away. The same on every node. Empty: a key file `code-hash.key` in PAIRGATE_DATA_DIR, or with PostgreSQL a key stored in the database (warned at start-up).' }),
+  PAIRGATE_CODE_HASH_KEY: Type.String({ default: '', description: 'Key (32 random bytes, base64: `openssl rand -base64 32`) under which codes are stored, HMAC-SHA-256, so a copy of the database gives no live code away. The same on every node. Empty: a key file `code-hash.key` in PAIRGATE_DATA_DIR, or with Redis or PostgreSQL a key drawn once and kept there with the grants (warned at start-up).' }),
   PAIRGATE_REDIS_URL: Type.String({ pattern: '^$|^rediss?://', default: '', description: 'redis://[:password@]host:6379[/db]: grants, ephemeral entries, wake-ups and rate limits in Redis, shared by every node.' }),
   PAIRGATE_REDIS_PREFIX: Type.String({ default: 'pairgate:', description: 'Prefix of every Redis key and channel of this deployment.' }),
   PAIRGATE_PUBLIC_URL: Type.String({

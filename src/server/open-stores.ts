@@ -72,6 +72,8 @@ export async function openStores(config: Config, doors: readonly Door[]): Promis
     bus: redis.bus,
     rateLimit: redis.rateLimit,
     sweepEphemeral: (now) => redis.sweepEphemeral(now),
+    // Kept with the grants the code key hashes: in Redis.
+    ...(redis.sharedKey ? { sharedKey: redis.sharedKey } : {}),
     ...(durable.backup ? { backup: durable.backup } : {}),
     async ping() {
       // Both asked, both told: /readyz names every store that is away, not the first.

@@ -168,6 +168,12 @@ export interface Stores {
    * stores then read what they keep in memory again from it, and the server logs each.
    */
   foreignWrites?(): number;
+  /**
+   * A 32-byte key every node sharing these stores reads, drawn at random by the first to ask for
+   * `name` and kept where the grants are (PostgreSQL's `server_keys` table, or Redis). Absent on
+   * the embedded store, which no other node shares: its keys are files in the data folder.
+   */
+  sharedKey?(name: string): Promise<Buffer>;
   /** Whether the backing services answer (for /readyz). */
   ping(): Promise<void>;
   /** Releases connections and timers. */

@@ -12,7 +12,7 @@ import { CODE_KEY_FILE, codeKeyWarning } from '../../src/server/code-hash-key.js
 import { loadConfig } from '../../src/server/config.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { ensureBuilt } from '../helpers/node-process.js';
-import { createTestDatabase, postgresMissing } from '../helpers/services.js';
+import { createTestDatabase, createTestPrefix, postgresMissing, REDIS_URL, redisMissing } from '../helpers/services.js';
 
 const apps: TestApp[] = [];
 afterEach(async () => {
@@ -102,11 +102,13 @@ describe('codes are stored under a keyed hash', () => {
     expect((await lookUp(same, code)).statusCode).toBe(200);
   });
 
-  it('only PostgreSQL without a configured key is warned about', () => {
+  it('only shared stores without a configured key are warned about', () => {
     const config = (env: Record<string, string>) => loadConfig([], { env: { PAIRGATE_DATA_DIR: '/tmp/unused', ...env } });
     expect(codeKeyWarning(config({}))).toBeUndefined();
     expect(codeKeyWarning(config({ PAIRGATE_DATABASE_URL: 'postgres://db/pairgate', PAIRGATE_CODE_HASH_KEY: randomBytes(32).toString('base64') }))).toBeUndefined();
-    expect(codeKeyWarning(config({ PAIRGATE_DATABASE_URL: 'postgres://db/pairgate' }))).toMatch(/^PAIRGATE_CODE_HASH_KEY is not set: codes are hashed under a key kept in PostgreSQL/);
+    expect(codeKeyWarning(config({ PAIRGATE_DATABASE_URL: 'postgres://db/pairgate' }))).toMatch(/^PAIRGATE_CODE_HASH_KEY is not set: codes are hashed under a key kept in PostgreSQL with them, so whoever can read PostgreSQL/);
+    expect(codeKeyWarning(config({ PAIRGATE_REDIS_URL: 'redis://cache:6379' }))).toMatch(/kept in Redis with them/);
+    expect(codeKeyWarning(config({ PAIRGATE_REDIS_URL: 'redis://cache:6379', PAIRGATE_DATABASE_URL: 'postgres://db/pairgate' }))).toMatch(/kept in Redis with them/);
   });
 });
 
@@ -161,6 +163,26 @@ describe.skipIf(Boolean(pgSkip))(`nodes sharing PostgreSQL without a configured 
     } finally {
       await Promise.all(apps.splice(0).map((made) => made.close()));
       await database.drop();
+    }
+  });
+});
+
+const redisSkip = await redisMissing();
+
+describe.skipIf(Boolean(redisSkip))(`nodes sharing Redis (grants there, each its own SQLite) without a configured key${redisSkip ? ` (skipped: ${redisSkip})` : ''}`, () => {
+  it('share the key the first drew, kept in Redis under the prefix: a code made on one is found on the other', async () => {
+    const { prefix, cleanup } = createTestPrefix();
+    try {
+      const env = { PAIRGATE_REDIS_URL: REDIS_URL, PAIRGATE_REDIS_PREFIX: prefix };
+      const [one, two] = await Promise.all([app(env), app(env)]);
+      const { code } = await createGrant(one!);
+      expect((await lookUp(two!, code)).statusCode).toBe(200);
+      const stored = await one!.app.pairgate.stores.sharedKey!('code-hash');
+      expect(stored).toHaveLength(32);
+      for (const node of [one!, two!]) expect(existsSync(join(node.config.PAIRGATE_DATA_DIR, CODE_KEY_FILE))).toBe(false);
+    } finally {
+      await Promise.all(apps.splice(0).map((made) => made.close()));
+      await cleanup();
     }
   });
 });

@@ -66,8 +66,8 @@ export const coreMigrations: MigrationSet = {
     },
   },
   '2026120500_core_server_keys': {
-    // Keys the server draws once and every node shares (the code key without
-    // PAIRGATE_CODE_HASH_KEY on PostgreSQL: `code-hash-key.ts`).
+    // Keys the server draws once and every node sharing PostgreSQL reads (`Stores.sharedKey`,
+    // `sql/server-keys.ts`): the code key without PAIRGATE_CODE_HASH_KEY.
     async up(db: Kysely<unknown>) {
       await db.schema
         .createTable('server_keys')

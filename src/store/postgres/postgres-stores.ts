@@ -6,6 +6,7 @@ import { migrateToLatest } from '../migrate.js';
 import type { Stores } from '../ports.js';
 import { SqlEphemeralStore } from '../sql/sql-ephemeral-store.js';
 import { SqlGrantStore, type UniqueViolation } from '../sql/sql-grant-store.js';
+import { sharedKeyInTable } from '../sql/server-keys.js';
 import { checkStoreUrl, isStoreRefusal, isStoreUnreachable, storeStartError, type StoreSetting } from '../store-errors.js';
 import { PgNotifier } from './pg-notifier.js';
 
@@ -105,6 +106,7 @@ export async function openPostgresStores(options: PostgresStoreOptions): Promise
     // Nodes sharing only PostgreSQL share their rate counts there too.
     ...(notify ? { rateLimit: { kind: 'ephemeral' as const } } : {}),
     sweepEphemeral: (now) => ephemeral.sweep(now),
+    sharedKey: (name) => sharedKeyInTable(db, name),
     async ping() {
       try {
         await sql`select 1`.execute(db);

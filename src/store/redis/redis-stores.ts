@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Stores } from '../ports.js';
 import { checkStoreUrl, isStoreUnreachable, storeStartError, type StoreSetting } from '../store-errors.js';
@@ -92,6 +93,12 @@ export async function openRedisStores(options: RedisStoreOptions): Promise<Redis
     bus: notifier,
     rateLimit: { kind: 'redis', redis, nameSpace: `${options.prefix}rl:` },
     sweepEphemeral: (now) => ephemeral.sweep(now),
+    async sharedKey(name) {
+      // SET NX: nodes starting at once each offer a key, the first wins, and all read it. No expiry.
+      const key = `${options.prefix}server-key:${name}`;
+      await redis.set(key, randomBytes(32).toString('base64'), 'NX');
+      return Buffer.from((await redis.get(key)) ?? '', 'base64');
+    },
     async ping() {
       try {
         await redis.ping();
