@@ -1,18 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import tls, { type TLSSocket } from 'node:tls';
+import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeConnectionString } from '../../../src/doors/lan/connection-string.js';
 import { loadDeviceIdentity, type DeviceIdentity } from '../../../src/doors/lan/device-identity.js';
 import { FramedChannel } from '../../../src/doors/lan/frames.js';
 import { join } from '../../../src/doors/lan/join.js';
 import { checkKeyProof, makeKeyProof } from '../../../src/doors/lan/key-proof.js';
 import type { Offer } from '../../../src/doors/lan/offer.js';
-import { dialPinned } from '../../../src/doors/lan/pinned-dial.js';
 import { channelBinding, newNonce, secretProof } from '../../../src/doors/lan/secret-proof.js';
 import { exchange, type ExchangeOptions } from '../../../src/doors/lan/session.js';
 import { createTlsIdentity } from '../../../src/doors/lan/tls-identity.js';
 import { TrustedPeerStore } from '../../../src/doors/lan/trusted-peers.js';
-import { deviceDir, loopbackOffer } from './lan-fixtures.js';
+import { deviceDir, loopbackOffer, provenJoiner } from './lan-fixtures.js';
 
 const offers: Offer[] = [];
 const servers: tls.Server[] = [];
@@ -70,20 +68,6 @@ describe('key proofs', () => {
   });
 });
 
-/** Proves the offer's secret by hand, as `join` does, and returns the authenticated channel. */
-async function handJoiner(offer: Offer): Promise<{ channel: FramedChannel; socket: TLSSocket }> {
-  const info = decodeConnectionString(offer.connectionString);
-  const socket = await dialPinned('127.0.0.1', info.port, info.keySha256, 2000);
-  const channel = new FramedChannel(socket);
-  const joinNonce = newNonce();
-  channel.send({ t: 'hello', v: 1, nonce: joinNonce.toString('base64url') });
-  const challenge = await channel.expect('challenge', 2000);
-  const offerNonce = Buffer.from(String(challenge.nonce), 'base64url');
-  channel.send({ t: 'proof', proof: secretProof(info.secret, 'join', offerNonce, joinNonce, channelBinding(socket)).toString('base64url') });
-  await channel.expect('welcome', 2000);
-  return { channel, socket };
-}
-
 describe('the offer trusts a joiner only under a device key it proved it holds', () => {
   async function offerOnLoopback() {
     const made = await loopbackOffer();
@@ -94,7 +78,7 @@ describe('the offer trusts a joiner only under a device key it proved it holds',
 
   it('a joiner naming another device\'s key, signing with its own: refused, nothing saved', async () => {
     const { offer, dir } = await offerOnLoopback();
-    const { channel, socket } = await handJoiner(offer);
+    const { channel, socket } = await provenJoiner(offer);
     const liar = await loadDeviceIdentity(deviceDir('liar'), 'phone');
     const victim = await loadDeviceIdentity(deviceDir('victim'), 'victim');
     const lie = exchange(channel, { ...liar, spkiSha256: victim.spkiSha256 }, [], { ...options('liar-out'), proveKey: { role: 'join', binding: channelBinding(socket) } });
@@ -111,7 +95,7 @@ describe('the offer trusts a joiner only under a device key it proved it holds',
 
   it('a joiner that sends no proof (an older pairgate, or one that cannot make it): refused, and told to update', async () => {
     const { offer, dir } = await offerOnLoopback();
-    const { channel, socket } = await handJoiner(offer);
+    const { channel, socket } = await provenJoiner(offer);
     const old = await loadDeviceIdentity(deviceDir('old'), 'old phone');
     void exchange(channel, old, [], options('old-out')).catch(() => undefined);
     const offered = await failure(offer.result);
@@ -123,7 +107,7 @@ describe('the offer trusts a joiner only under a device key it proved it holds',
 
   it('a signature from another session (replayed) does not prove the key on this one', async () => {
     const { offer, dir } = await offerOnLoopback();
-    const { channel, socket } = await handJoiner(offer);
+    const { channel, socket } = await provenJoiner(offer);
     const phone = await loadDeviceIdentity(deviceDir('replay'), 'phone');
     // What an eavesdropper of an earlier pairing of "phone" could have kept: its proof on that session.
     const recorded = makeKeyProof(phone, { role: 'join', binding: randomBytes(32) });

@@ -1,8 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { decodeConnectionString } from '../../../src/doors/lan/connection-string.js';
+import { FramedChannel } from '../../../src/doors/lan/frames.js';
 import { startOffer, type Offer, type OfferOptions } from '../../../src/doors/lan/offer.js';
+import { dialPinned } from '../../../src/doors/lan/pinned-dial.js';
+import { channelBinding, newNonce, secretProof } from '../../../src/doors/lan/secret-proof.js';
 
 /** A fresh config dir for one simulated device. */
 export function deviceDir(label: string): string {
@@ -25,4 +29,22 @@ export async function loopbackOffer(overrides: Partial<OfferOptions> = {}): Prom
     ...overrides,
   });
   return { offer, logs, dir, secret: decodeConnectionString(offer.connectionString).secret };
+}
+
+/**
+ * A joiner driven by hand: dials `offer` pinned, proves its secret as `join` does, and returns the
+ * authenticated channel, for tests that then send what a real joiner would not.
+ */
+export async function provenJoiner(offer: Offer): Promise<{ channel: FramedChannel; socket: TLSSocket; binding: Buffer }> {
+  const info = decodeConnectionString(offer.connectionString);
+  const socket = await dialPinned('127.0.0.1', info.port, info.keySha256, 2000);
+  const channel = new FramedChannel(socket);
+  const joinNonce = newNonce();
+  channel.send({ t: 'hello', v: 1, nonce: joinNonce.toString('base64url') });
+  const challenge = await channel.expect('challenge', 2000);
+  const offerNonce = Buffer.from(String(challenge.nonce), 'base64url');
+  const binding = channelBinding(socket);
+  channel.send({ t: 'proof', proof: secretProof(info.secret, 'join', offerNonce, joinNonce, binding).toString('base64url') });
+  await channel.expect('welcome', 2000);
+  return { channel, socket, binding };
 }

@@ -3,14 +3,11 @@ import { join as joinPath } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeConnectionString } from '../../../src/doors/lan/connection-string.js';
 import { loadDeviceIdentity } from '../../../src/doors/lan/device-identity.js';
-import { FramedChannel } from '../../../src/doors/lan/frames.js';
 import { join } from '../../../src/doors/lan/join.js';
 import type { Offer } from '../../../src/doors/lan/offer.js';
-import { dialPinned } from '../../../src/doors/lan/pinned-dial.js';
-import { channelBinding, newNonce, secretProof } from '../../../src/doors/lan/secret-proof.js';
 import { exchange } from '../../../src/doors/lan/session.js';
 import { TrustedPeerStore } from '../../../src/doors/lan/trusted-peers.js';
-import { deviceDir, loopbackOffer } from './lan-fixtures.js';
+import { deviceDir, loopbackOffer, provenJoiner } from './lan-fixtures.js';
 
 const offers: Offer[] = [];
 afterEach(async () => {
@@ -92,16 +89,8 @@ describe('pairing keeps no one-sided trust when one side cannot save', () => {
 
   it('a joiner that ends the connection before confirming, without a word, leaves the offer trusting no one', async () => {
     const { offer, configDir: offerDir } = await offerOnLoopback();
-    const info = decodeConnectionString(offer.connectionString);
-    const socket = await dialPinned('127.0.0.1', info.port, info.keySha256, 2000);
-    const channel = new FramedChannel(socket);
-    const joinNonce = newNonce();
-    channel.send({ t: 'hello', v: 1, nonce: joinNonce.toString('base64url') });
-    const challenge = await channel.expect('challenge', 2000);
-    const offerNonce = Buffer.from(String(challenge.nonce), 'base64url');
-    channel.send({ t: 'proof', proof: secretProof(info.secret, 'join', offerNonce, joinNonce, channelBinding(socket)).toString('base64url') });
-    await channel.expect('welcome', 2000);
-    await exchange(channel, await loadDeviceIdentity(deviceDir('silent'), 'phone'), [], { outDir: deviceDir('silent-out'), maxPayloadBytes: 1024, timeoutMs: 5000, confirmTrust: true, proveKey: { role: 'join', binding: channelBinding(socket) } });
+    const { channel, socket, binding } = await provenJoiner(offer);
+    await exchange(channel, await loadDeviceIdentity(deviceDir('silent'), 'phone'), [], { outDir: deviceDir('silent-out'), maxPayloadBytes: 1024, timeoutMs: 5000, confirmTrust: true, proveKey: { role: 'join', binding } });
     socket.destroy();
     const offered = await failure(offer.result);
     expect(offered.code).toBe('lan_trust_unconfirmed');
@@ -112,17 +101,9 @@ describe('pairing keeps no one-sided trust when one side cannot save', () => {
   // A pairgate from before the confirmation that proves its device key (`key-proof.test.ts`: one that does not is refused).
   it('still pairs with an older pairgate, which neither sends nor expects the confirmation', async () => {
     const { offer, configDir: offerDir } = await offerOnLoopback();
-    const info = decodeConnectionString(offer.connectionString);
-    const socket = await dialPinned('127.0.0.1', info.port, info.keySha256, 2000);
-    const channel = new FramedChannel(socket);
-    const joinNonce = newNonce();
-    channel.send({ t: 'hello', v: 1, nonce: joinNonce.toString('base64url') });
-    const challenge = await channel.expect('challenge', 2000);
-    const offerNonce = Buffer.from(String(challenge.nonce), 'base64url');
-    channel.send({ t: 'proof', proof: secretProof(info.secret, 'join', offerNonce, joinNonce, channelBinding(socket)).toString('base64url') });
-    await channel.expect('welcome', 2000);
+    const { channel, socket, binding } = await provenJoiner(offer);
     const old = await loadDeviceIdentity(deviceDir('old'), 'old phone');
-    const exchanged = await exchange(channel, old, [], { outDir: deviceDir('out'), maxPayloadBytes: 1024, timeoutMs: 5000, proveKey: { role: 'join', binding: channelBinding(socket) } });
+    const exchanged = await exchange(channel, old, [], { outDir: deviceDir('out'), maxPayloadBytes: 1024, timeoutMs: 5000, proveKey: { role: 'join', binding } });
     expect(exchanged.peerConfirmsTrust).toBe(true); // the offer says it confirms; the old joiner ignores it
     socket.end();
     expect((await offer.result).trusted.name).toBe('old phone');
