@@ -11,7 +11,7 @@ import { CodeHasher } from '../../src/core/codes.js';
 import { CODE_KEY_FILE, codeKeyWarning } from '../../src/server/code-hash-key.js';
 import { loadConfig } from '../../src/server/config.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { ensureBuilt } from '../helpers/node-process.js';
+import { ensureBuilt, startNode } from '../helpers/node-process.js';
 import { createTestDatabase, createTestPrefix, postgresMissing, REDIS_URL, redisMissing } from '../helpers/services.js';
 
 const apps: TestApp[] = [];
@@ -165,6 +165,21 @@ describe.skipIf(Boolean(pgSkip))(`nodes sharing PostgreSQL without a configured 
       await database.drop();
     }
   });
+
+  it('`pairgate serve` warns at start-up that the key is kept with the codes, and not once the key is set', async () => {
+    ensureBuilt();
+    const database = await createTestDatabase();
+    try {
+      const unset = await startNode({ PAIRGATE_DATABASE_URL: database.url });
+      await unset.stop();
+      expect(unset.stderr()).toContain('PAIRGATE_CODE_HASH_KEY is not set: codes are hashed under a key kept in PostgreSQL with them');
+      const set = await startNode({ PAIRGATE_DATABASE_URL: database.url, PAIRGATE_CODE_HASH_KEY: randomBytes(32).toString('base64') });
+      await set.stop();
+      expect(set.stderr()).not.toContain('PAIRGATE_CODE_HASH_KEY');
+    } finally {
+      await database.drop();
+    }
+  }, 60_000);
 });
 
 const redisSkip = await redisMissing();

@@ -171,13 +171,27 @@ export class Installations {
         if (row.state === 'installed') throw new ConflictError('This installation is linked to another chat server. Run a new setup for this one.', 'installation_site_mismatch');
         throw new ConflictError('This setup was rotated or has expired. Run the setup again in pairgate.', 'installation_not_usable');
       }
+      await this.takeOverLinks(trx, row.org_id, row.connector, id, facts.siteUrl);
       // Only a setup rotates the others, so every rotated one of this organization and connector is older.
       await trx.deleteFrom('chat_installations').where('org_id', '=', row.org_id).where('connector', '=', row.connector).where('state', '=', 'rotated').execute();
-      // The links made through the ones it replaced now hold through this one (the same chat users
-      // keep their link across a new setup), so uninstalling this one removes them too (`remove`).
-      await trx.updateTable('chat_links').set({ installation_id: id }).where('org_id', '=', row.org_id).where('connector', '=', row.connector).where('installation_id', '!=', id).execute();
       return toInstallation(row);
     });
+  }
+
+  /**
+   * The links of this organization and connector made through the installations installation `id`
+   * replaced now hold through it when they were made in the same chat (`siteUrl`): the same chat
+   * users keep their link across a new setup, and uninstalling this one removes them too
+   * (`remove`). The others go: a chat user id means nothing in another chat (a webhook's "42" is
+   * someone else there), so a new install from another site starts with no links rather than
+   * lending that chat's users the accounts of this one's.
+   */
+  private async takeOverLinks(trx: DurableDb, orgId: string, connector: string, id: string, siteUrl: string): Promise<void> {
+    const sameChat = trx.selectFrom('chat_installations').select('id').where('org_id', '=', orgId).where('connector', '=', connector).where('site_url', '=', siteUrl);
+    await trx.updateTable('chat_links').set({ installation_id: id })
+      .where('org_id', '=', orgId).where('connector', '=', connector).where('installation_id', '!=', id).where('installation_id', 'in', sameChat)
+      .execute();
+    await trx.deleteFrom('chat_links').where('org_id', '=', orgId).where('connector', '=', connector).where('installation_id', '!=', id).execute();
   }
 
   /**

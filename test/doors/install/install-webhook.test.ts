@@ -65,6 +65,27 @@ describe('install door: the second connector, a signed webhook (real sockets)', 
     expect(JSON.stringify(row)).not.toContain(secret);
   });
 
+  it('a new setup installed from the same chat keeps its users\' links; one installed from another chat starts with none', async () => {
+    const org = await admin.createOrg('Moving chats');
+    const install = async (site: string) => {
+      const setup = (await admin.setup(org, 'webhook')).body;
+      expect((await signed(setup.install_url, setup.signing_secret, { site_url: site })).status).toBe(200);
+      return { commandUrl: setup.command_url as string, secret: setup.signing_secret as string };
+    };
+    const status = async (at: { commandUrl: string; secret: string }, user: string) => (await signed(at.commandUrl, at.secret, { user_id: user, text: 'status' })).body.data;
+    const first = await install('https://chat-a.example');
+    const token = (await admin.linkToken(org, 'webhook')).body.token as string;
+    expect((await signed(first.commandUrl, first.secret, { user_id: '42', text: `link ${token}` })).status).toBe(200);
+    // The same chat set up again: user 42 is the same person there.
+    const again = await install('https://chat-a.example');
+    expect(await status(again, '42')).toMatchObject({ linked: true, username: 'hook-admin' });
+    // Another chat: its user "42" is someone else, and must not inherit the account.
+    const other = await install('https://chat-b.example');
+    expect(await status(other, '42')).toMatchObject({ linked: false });
+    const links = await t.app.pairgate.stores.db.selectFrom('chat_links').select('user_id').where('org_id', '=', org).execute();
+    expect(links).toEqual([]);
+  });
+
   it('refuses unsigned, wrongly signed, replayed-late and tampered calls with 401', async () => {
     const { command_url: commandUrl, install_url: installUrl, signing_secret: secret } = (await admin.setup(orgId, 'webhook')).body;
     await signed(installUrl, secret, { site_url: 'https://bot.example.test' });
