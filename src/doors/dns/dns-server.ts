@@ -128,16 +128,38 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
   // now and then would otherwise hold them all. A source is a network (an IPv6 /64 whole), or one
   // host would open its share from each of its addresses and fill the cap.
   const maxPerNetwork = options.maxTcpPerAddress ?? Math.max(1, Math.floor(maxConnections / 8));
-  const perNetwork = new Map<string, number>();
+  // Each network's connections, oldest first (a Set keeps insertion order).
+  const perNetwork = new Map<string, Set<Socket>>();
+  /**
+   * All connections are taken: closes the oldest of the network holding the most, when that
+   * network holds more than the newcomer's (`held`), as RFC 7766 section 6.2.3 allows. Without it,
+   * eight networks each keeping their share busy with a query now and then held every connection
+   * for as long as they liked, and no one else was answered over TCP (resolvers retrying a
+   * truncated answer, CAs checking a DNS-01 challenge). False when the newcomer's network is among
+   * the largest: it is refused instead.
+   */
+  const makeRoomFor = (held: number): boolean => {
+    let largest: Set<Socket> | undefined;
+    for (const sockets of perNetwork.values()) if (!largest || sockets.size > largest.size) largest = sockets;
+    if (!largest || largest.size <= held + 1) return false;
+    const oldest = largest.values().next().value!;
+    // Removed now, not at its close event: the newcomer takes its place at once.
+    connections.delete(oldest);
+    largest.delete(oldest);
+    oldest.destroy();
+    return true;
+  };
   tcp.on('connection', (socket) => {
     const network = publicNetworkOf(socket.remoteAddress ?? '');
-    const held = perNetwork.get(network) ?? 0;
-    if (connections.size >= maxConnections || held >= maxPerNetwork) {
+    const held = perNetwork.get(network)?.size ?? 0;
+    if (held >= maxPerNetwork || (connections.size >= maxConnections && !makeRoomFor(held))) {
       socket.destroy();
       return;
     }
     connections.add(socket);
-    perNetwork.set(network, held + 1);
+    const mine = perNetwork.get(network) ?? new Set<Socket>();
+    mine.add(socket);
+    perNetwork.set(network, mine);
     socket.setTimeout(idleMs, () => socket.destroy());
     socket.on('error', () => socket.destroy());
     // A frame must arrive whole within the idle time from its first byte, however it trickles in:
@@ -146,9 +168,8 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     socket.on('close', () => {
       clearTimeout(frameDeadline);
       connections.delete(socket);
-      const left = (perNetwork.get(network) ?? 1) - 1;
-      if (left > 0) perNetwork.set(network, left);
-      else perNetwork.delete(network);
+      mine.delete(socket);
+      if (mine.size === 0 && perNetwork.get(network) === mine) perNetwork.delete(network);
     });
     let pending: Buffer = Buffer.alloc(0);
     // Answers go out in query order even when look-ups finish out of order.

@@ -1,0 +1,72 @@
+import net from 'node:net';
+import dnsPacket from 'dns-packet';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startDnsServer, type RunningDnsServer } from '../../../src/doors/dns/dns-server.js';
+
+const servers: RunningDnsServer[] = [];
+const sockets: net.Socket[] = [];
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+/** Answers every query with an empty NOERROR, as the real handler's shape does. */
+const handler = async (message: Buffer) => {
+  const query = dnsPacket.decode(message);
+  return dnsPacket.encode({ id: query.id, type: 'response', flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: query.questions });
+};
+
+const frame = (id: number) => {
+  const query = dnsPacket.encode({ id, type: 'query', questions: [{ type: 'A', name: 'x.example' }] });
+  return Buffer.concat([Buffer.from([query.length >> 8, query.length & 255]), query]);
+};
+
+/** A TCP connection from `localAddress` that sends one query and waits for its answer; false when closed first. */
+async function connectAndAsk(port: number, localAddress: string): Promise<{ socket: net.Socket; answered: boolean }> {
+  const socket = net.connect({ host: '127.0.0.1', port, localAddress });
+  sockets.push(socket);
+  socket.on('error', () => undefined);
+  const answered = await new Promise<boolean>((resolve) => {
+    socket.once('connect', () => socket.write(frame(1)));
+    socket.once('data', () => resolve(true));
+    socket.once('close', () => resolve(false));
+  });
+  return { socket, answered };
+}
+
+describe('DNS over TCP: every connection taken', () => {
+  it('a newcomer from another network gets the place of the oldest connection of the network holding the most, and is answered', async () => {
+    // 16 connections in all, 2 per network: eight networks (here 127.0.0.10-17) fill them all.
+    const server = await startDnsServer({ host: '127.0.0.1', port: 0, handler, maxTcpConnections: 16, tcpIdleMs: 60_000 });
+    servers.push(server);
+    const held: net.Socket[] = [];
+    for (let i = 10; i < 18; i++) {
+      for (let j = 0; j < 2; j++) {
+        const connection = await connectAndAsk(server.port, `127.0.0.${i}`);
+        expect(connection.answered).toBe(true);
+        held.push(connection.socket);
+      }
+    }
+    // Before, it was closed unanswered for as long as the eight kept theirs busy.
+    const newcomer = await connectAndAsk(server.port, '127.0.0.40');
+    expect(newcomer.answered).toBe(true);
+    // One of the eight networks' (each holds as many) oldest made way; the rest are still served.
+    const closed = await Promise.all(held.map((socket) => new Promise<boolean>((resolve) => {
+      if (socket.destroyed || socket.readableEnded) return resolve(true);
+      socket.once('close', () => resolve(true));
+      setTimeout(() => resolve(false), 300);
+    })));
+    expect(closed.filter(Boolean)).toHaveLength(1);
+    expect(closed.findIndex(Boolean) % 2).toBe(0);
+  });
+
+  it('a network already holding as many as the largest is refused, not let in at the others\' expense', async () => {
+    const server = await startDnsServer({ host: '127.0.0.1', port: 0, handler, maxTcpConnections: 4, maxTcpPerAddress: 2, tcpIdleMs: 60_000 });
+    servers.push(server);
+    for (const address of ['127.0.0.20', '127.0.0.20', '127.0.0.21', '127.0.0.22']) expect((await connectAndAsk(server.port, address)).answered).toBe(true);
+    // 127.0.0.21 holds 1, the largest (127.0.0.20) 2: taking one of its would leave them even, so no.
+    expect((await connectAndAsk(server.port, '127.0.0.21')).answered).toBe(false);
+    // A network holding none takes the place of 127.0.0.20's oldest.
+    expect((await connectAndAsk(server.port, '127.0.0.23')).answered).toBe(true);
+  });
+});
