@@ -87,12 +87,15 @@ export async function verifyAnnouncement(check: AnnounceCheck): Promise<void> {
   }
   if (owner !== check.client) throw unauthorized('The announcement is signed by another box than `client`.', 'fingerprint_mismatch');
 
-  let claims: { purpose?: unknown; sha256?: unknown; iat?: unknown; jti?: unknown };
+  let parsed: unknown;
   try {
-    claims = JSON.parse(new TextDecoder().decode(payloadBytes)) as typeof claims;
+    parsed = JSON.parse(new TextDecoder().decode(payloadBytes));
   } catch {
     throw unauthorized('The signed payload is not JSON.', 'signature_invalid');
   }
+  // `null`, a number or a list is JSON too, and reading a claim of `null` threw (a 500).
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw unauthorized('The signed payload is not a JSON object of claims.', 'signature_invalid');
+  const claims = parsed as { purpose?: unknown; sha256?: unknown; iat?: unknown; jti?: unknown };
   if (claims.purpose !== ANNOUNCE_PURPOSE) throw unauthorized('The signature is not for a registry announcement.', 'signature_invalid');
   const bodyHash = createHash('sha256').update(check.rawBody, 'utf8').digest('base64url');
   if (claims.sha256 !== bodyHash) throw unauthorized('The signature covers another body.', 'body_mismatch');

@@ -1,6 +1,8 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CompactSign } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
 import { initBoxIdentity, type BoxIdentity } from '../../../src/doors/registry/box-identity.js';
@@ -98,6 +100,14 @@ describe('registry over real sockets', () => {
       const malformed = await httpFrom(malformedFrom, `${base}/register`, { method: 'POST', body: JSON.stringify({ client: kitchen.fingerprint, message: 'x' }), headers: { authorization } });
       expect(malformed.status, authorization).toBe(401);
       expect(malformed.json, authorization).toMatchObject({ errno: 112, reason: 'signature_invalid' });
+    }
+    // Signed rightly by the box, over a payload that is JSON but no object of claims (`null` was a 500).
+    const jwk = createPublicKey(kitchen.keyPem).export({ format: 'jwk' });
+    for (const payload of ['null', '7', '"claims"', '[]', 'true']) {
+      const jws = await new CompactSign(new TextEncoder().encode(payload)).setProtectedHeader({ alg: 'ES256', jwk: jwk as never }).sign(createPrivateKey(kitchen.keyPem));
+      const notClaims = await httpFrom(malformedFrom, `${base}/register`, { method: 'POST', body: JSON.stringify({ client: kitchen.fingerprint, message: 'x' }), headers: { authorization: `JWS ${jws}` } });
+      expect(notClaims.status, payload).toBe(401);
+      expect(notClaims.json, payload).toMatchObject({ reason: 'signature_invalid' });
     }
 
     // A valid signature over another body (a captured header reused with changed content).
