@@ -10,8 +10,11 @@ import { MAX_CHARACTER_STRING_BYTES } from './txt-strings.js';
 export const MAX_TXT_BYTES = MAX_CHARACTER_STRING_BYTES;
 /** TXT values one name may hold. */
 export const MAX_TXT_PER_NAME = 8;
-/** Longest CNAME chain looked through for loops. */
-const MAX_CHAIN = 16;
+/**
+ * Longest CNAME chain inside the zone a new CNAME may start: its chain is walked for loops, and
+ * one longer is refused (no resolver follows that far, and a loop longer than the walk was let in).
+ */
+export const MAX_CHAIN = 16;
 
 const invalid = (message: string, code: string): InvalidRequestError => new InvalidRequestError(message, undefined, code);
 
@@ -84,9 +87,11 @@ export async function checkRecordFits(records: Pick<ZoneView, 'atName'>, zone: s
   if (type === 'CNAME') {
     // Follow the chain inside the zone: if it comes back to `name`, the new record would loop.
     let current = value;
-    for (let depth = 0; depth < MAX_CHAIN && inZone(current, zone); depth++) {
+    for (let hops = 0; inZone(current, zone); hops++) {
       const next = (await records.atName(current)).find((r) => r.type === 'CNAME');
       if (!next) break;
+      // Still inside the zone after MAX_CHAIN names: a loop longer than that, or a chain no resolver follows.
+      if (hops === MAX_CHAIN) throw invalid(`This CNAME would lead through more than ${MAX_CHAIN} CNAMEs inside the zone (or round a loop through them): point it nearer the end of the chain.`, 'cname_chain_too_long');
       current = normaliseName(next.value);
       if (current === name) throw invalid('This CNAME would make a loop.', 'cname_loop');
     }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoxIdentity } from '../../../src/doors/registry/box-identity.js';
 import type { DnsRuntime } from '../../../src/doors/dns/dns-door.js';
 import { MirrorRecords } from '../../../src/doors/dns/mirror-records.js';
+import { MAX_CHAIN } from '../../../src/doors/dns/record-validation.js';
 import { PairgateApiError } from '../../../src/sdk/errors.js';
 import type { DnsUpdateClient } from '../../../src/sdk/dns-update.js';
 import type { TestApp } from '../../helpers/app.js';
@@ -186,6 +187,27 @@ describe('DNS update API (HTTPS with client certificates)', () => {
     expect(ping.json().map((e: any) => e.client)).toContain(mine.fingerprint);
     expect(await failure(api.register({ client: theirs.fingerprint, message: 'not mine' }))).toEqual({ status: 401, code: 'fingerprint_mismatch' });
     expect(await failure(api.register({ client: mine.legacyFingerprint, message: 'legacy' }))).toEqual({ status: 400, code: 'legacy_fingerprint_disabled' });
+  });
+});
+
+describe('DNS update API: long CNAME chains', () => {
+  it(`a loop through more than MAX_CHAIN (${MAX_CHAIN}) names is refused too, and so is a chain that long; one as long as that is not`, async () => {
+    const { t, runtime } = await createDnsApp({ PAIRGATE_DNS_UPDATES_PER_MINUTE: '1000' });
+    try {
+      const box = await newBox('chain');
+      const api = updateClient(runtime, box);
+      const name = (i: number) => `c${i}.${box.fingerprint}.${ZONE}`;
+      // c1 -> c2 -> ... -> c18: every write extends the chain at its end, so none sees a long walk.
+      for (let i = 1; i <= MAX_CHAIN + 2; i++) await api.set(name(i), 'CNAME', name(i + 1));
+      // Closing the loop: the walk from c1 meets c18 -> c19 beyond MAX_CHAIN names (it used to stop
+      // there and let the loop in).
+      expect(await failure(api.set(name(MAX_CHAIN + 3), 'CNAME', name(1)))).toEqual({ status: 400, code: 'cname_chain_too_long' });
+      // A chain starting MAX_CHAIN CNAMEs before its end is fine; one more is refused, loop or not.
+      expect(await api.set(`start.${box.fingerprint}.${ZONE}`, 'CNAME', name(3))).toMatchObject({ type: 'CNAME' });
+      expect(await failure(api.set(`before.${box.fingerprint}.${ZONE}`, 'CNAME', name(2)))).toEqual({ status: 400, code: 'cname_chain_too_long' });
+    } finally {
+      await t.close();
+    }
   });
 });
 
