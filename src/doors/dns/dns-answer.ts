@@ -30,6 +30,23 @@ function bareReply(id: number, flags: number, rcode: number): Buffer {
 }
 
 /**
+ * Whether the first question's name is one this server can read as it was sent: printable ASCII
+ * labels, none holding a dot, spelled on the wire as the decoded name encodes again (no
+ * compression). dns-packet decodes a label's bytes as UTF-8 and joins labels with dots, so a label
+ * "local.<fp>" read as two labels and was answered with that name's records, and bytes that are no
+ * UTF-8 came back as U+FFFD in a question resolvers could not decode. Such a name holds no record
+ * here: it is refused (FORMERR) rather than answered for another name.
+ */
+function plainQuestion(query: Buffer, packet: Packet): boolean {
+  const question = packet.questions?.[0];
+  if (question === undefined) return true;
+  if (!/^[\x21-\x7e]*$/.test(question.name)) return false;
+  // The name as dns-packet writes it: a header of 12 bytes, then the name, then type and class.
+  const name = dnsPacket.encode({ id: 0, type: 'query', questions: [question] }).subarray(12, -4);
+  return query.subarray(12, 12 + name.length).equals(name);
+}
+
+/**
  * Answers DNS queries for the zone from the durable records: SOA and NS at the apex; A, AAAA, CNAME
  * and TXT under `<fp>.<zone>` (CNAMEs inside the zone followed); NXDOMAIN with the SOA for names
  * that do not exist, NOERROR with the SOA for names without the asked type; REFUSED outside the
@@ -55,6 +72,7 @@ export class DnsResponder {
     } catch {
       return bareReply(id, flags, RCODE.FORMERR);
     }
+    if (!plainQuestion(query, packet)) return bareReply(id, flags, RCODE.FORMERR);
     try {
       return await this.answer(packet, id, flags, transport);
     } catch (error) {

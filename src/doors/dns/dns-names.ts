@@ -5,9 +5,13 @@ import { FINGERPRINT_PATTERN } from '../../core/fingerprint.js';
  * `<fingerprint>.<zone>` and every name under it.
  */
 
-/** Lower case, without a trailing dot. */
+/**
+ * Lower case, without a trailing dot. Only ASCII letters are lowered, as DNS compares names
+ * (RFC 4343): JavaScript's full Unicode rules made U+212A KELVIN SIGN a "k", so a query spelling a
+ * name with it was answered with the records of the name with k.
+ */
 export function normaliseName(name: string): string {
-  return name.toLowerCase().replace(/\.$/, '');
+  return name.replace(/[A-Z]+/g, (letters) => letters.toLowerCase()).replace(/\.$/, '');
 }
 
 const LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/;
