@@ -53,7 +53,10 @@ export class Announcements {
     const own = placesOf(held, client);
     if (own.length > 0) {
       await slots.renew(own[0]!.key, client, this.ttlMs, now);
-      await giveBackExtras(slots, own);
+      // Looked at again after the write, not given back from what was read before it: another
+      // announcement of this box may have given this place back meanwhile (it saw a lower one),
+      // and the renewal just wrote it again; the box then held two places until they lapsed.
+      await giveBackExtras(slots, placesOf(await slots.held(network, now), client));
       return { ok: true };
     }
     const taken = await slots.take(network, client, this.ttlMs, now, { held });
