@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -395,7 +395,9 @@ refused.`)
         const days = Number(options.renewWithin);
         if (!Number.isFinite(days) || days < 0) throw new InvalidRequestError('--renew-within takes a number of days (0 or more).');
         const certFile = join(out, 'cert.pem');
-        const decision = renewalDecision(existsSync(certFile) ? readFileSync(certFile, 'utf8') : undefined, names, days);
+        const keyFile = join(out, 'cert.key');
+        const readIfThere = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
+        const decision = renewalDecision({ chainPem: readIfThere(certFile), keyPem: readIfThere(keyFile) }, names, days);
         if (!decision.renew) {
           console.log(`certificate ${certFile} is valid until ${decision.validTo.toISOString()}, more than ${days} days: nothing to do`);
           return;
@@ -422,9 +424,14 @@ refused.`)
         onAccountKey: (pem) => writeFileSync(accountFile, pem, { mode: 0o600 }),
       });
       // Each file is written beside its final name and renamed over it, so a server reloading them
-      // (or a crash mid-way) never sees half a file.
-      writeFileSync(join(out, 'cert.key.new'), obtained.keyPem, { mode: 0o600 });
-      writeFileSync(join(out, 'cert.pem.new'), obtained.chainPem);
+      // (or a crash mid-way) never sees half a file. A `.new` file left by a stopped run is removed
+      // first: the key is created afresh (never written into a file someone else made, whose mode
+      // writeFileSync would keep), mode 0600. A run stopped between the two renames leaves a key
+      // beside a certificate not its own, which --renew-within renews (renewalDecision).
+      for (const [name, content, mode] of [['cert.key.new', obtained.keyPem, 0o600], ['cert.pem.new', obtained.chainPem, 0o644]] as const) {
+        rmSync(join(out, name), { force: true });
+        writeFileSync(join(out, name), content, { mode, flag: 'wx' });
+      }
       renameSync(join(out, 'cert.key.new'), join(out, 'cert.key'));
       renameSync(join(out, 'cert.pem.new'), join(out, 'cert.pem'));
       console.log(`certificate for ${names.join(', ')} written to ${join(out, 'cert.pem')} (key ${join(out, 'cert.key')})`);

@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 
 /** Whether a certificate on disk can stay, and why not when it cannot. */
 export type RenewalDecision =
@@ -14,12 +14,16 @@ function dnsNames(certificate: X509Certificate): Set<string> {
 }
 
 /**
- * Decides whether the certificate chain `chainPem` (its first certificate, the leaf) must be
- * renewed: it must if it cannot be read, lacks one of `names`, or expires within `withinDays` of
+ * Decides whether the certificate chain `files.chainPem` (its first certificate, the leaf) must be
+ * renewed: it must if it cannot be read, if `files.keyPem` (the key file beside it) is missing or
+ * is not the certificate's key, if it lacks one of `names`, or if it expires within `withinDays` of
  * `now`. ACME clients renew with about a third of the lifetime left (30 days for Let's Encrypt's
- * 90); running `pairgate box cert --renew-within 30` daily does the same.
+ * 90); running `pairgate box cert --renew-within 30` daily does the same. The key is checked
+ * because the two files are replaced one after the other: a run stopped between the two left a new
+ * key beside the old certificate, which a server cannot use, and which was never renewed.
  */
-export function renewalDecision(chainPem: string | undefined, names: readonly string[], withinDays: number, now = Date.now()): RenewalDecision {
+export function renewalDecision(files: { chainPem: string | undefined; keyPem: string | undefined }, names: readonly string[], withinDays: number, now = Date.now()): RenewalDecision {
+  const { chainPem, keyPem } = files;
   if (chainPem === undefined) return { renew: true, reason: 'no certificate yet' };
   let leaf: X509Certificate;
   try {
@@ -27,6 +31,8 @@ export function renewalDecision(chainPem: string | undefined, names: readonly st
   } catch {
     return { renew: true, reason: 'the certificate file cannot be read' };
   }
+  if (keyPem === undefined) return { renew: true, reason: 'the key file is missing' };
+  if (!isKeyOf(keyPem, leaf)) return { renew: true, reason: 'the key file does not hold the certificate\'s key' };
   const covered = dnsNames(leaf);
   const missing = names.filter((name) => !covered.has(name.toLowerCase()));
   if (missing.length > 0) return { renew: true, reason: `the certificate does not cover ${missing.join(', ')}` };
@@ -36,4 +42,14 @@ export function renewalDecision(chainPem: string | undefined, names: readonly st
     return { renew: true, reason: daysLeft <= 0 ? `the certificate expired on ${validTo.toISOString()}` : `the certificate expires on ${validTo.toISOString()}, within ${withinDays} days` };
   }
   return { renew: false, validTo };
+}
+
+/** Whether `keyPem` is the private key of `certificate` (false when it cannot be read). */
+function isKeyOf(keyPem: string, certificate: X509Certificate): boolean {
+  try {
+    const spki = (key: KeyObject) => key.export({ type: 'spki', format: 'der' });
+    return spki(createPublicKey(createPrivateKey(keyPem))).equals(spki(certificate.publicKey));
+  } catch {
+    return false;
+  }
 }

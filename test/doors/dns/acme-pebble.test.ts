@@ -1,9 +1,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoxIdentity } from '../../../src/doors/registry/box-identity.js';
 import { initBoxIdentity } from '../../../src/doors/registry/box-identity.js';
@@ -179,6 +179,16 @@ describe.skipIf(Boolean(skip))('pairgate box cert: ACME DNS-01 against pebble po
     expect(next).not.toBe(chainPem);
     expect(new X509Certificate(next).subjectAltName).toContain(`DNS:${name}`);
     expect(readFileSync(join(dir, 'box', 'cert.key'), 'utf8')).not.toBe(keyPem);
+    // A run stopped between its two renames left a key beside a certificate not its own (here the
+    // old key), and a `.new` file left readable by all: renewed (it said "nothing to do" before),
+    // and the key written is the certificate's, mode 0600.
+    writeFileSync(join(dir, 'box', 'cert.key'), keyPem);
+    writeFileSync(join(dir, 'box', 'cert.key.new'), 'left by a stopped run', { mode: 0o644 });
+    const repaired = await run([...certArgs, '--renew-within', '1']);
+    expect(repaired.code, repaired.stderr).toBe(0);
+    expect(repaired.stderr).toMatch(/renewing: the key file does not hold the certificate's key/);
+    expect(statSync(join(dir, 'box', 'cert.key')).mode & 0o777).toBe(0o600);
+    expect(new X509Certificate(readFileSync(join(dir, 'box', 'cert.pem'), 'utf8')).checkPrivateKey(createPrivateKey(readFileSync(join(dir, 'box', 'cert.key'), 'utf8')))).toBe(true);
     // A bad margin is a clear error, not a new certificate.
     const bad = await run([...certArgs, '--renew-within', 'soon']);
     expect(bad.code).toBe(2);
