@@ -5,6 +5,8 @@ import { canonicalAddress, sameAddress } from './record-values.js';
 /** What mirror records need of an update client (DnsUpdateClient in the SDK). */
 export interface RecordSetter {
   set(name: string, type: 'A' | 'AAAA', value: string, ttl?: number): Promise<unknown>;
+  /** Removes the records at `name` of `filter.type` (none there is no error). */
+  remove(name: string, filter: { type: 'A' | 'AAAA' }): Promise<unknown>;
 }
 
 /** What the box remembers between runs: the address published and the mirror in use. */
@@ -95,7 +97,14 @@ export class MirrorRecords {
       return { name: this.currentName, changed: false };
     }
     const next = this.state.ip === null ? this.state.active % this.mirrors.length : (this.state.active + 1) % this.mirrors.length;
-    await this.client.set(this.name(this.mirrors[next]!), type, ip, this.options.mirrorTtl ?? 60);
+    const nextName = this.name(this.mirrors[next]!);
+    // A name holds one address: one of the other family there (an IPv4 address the box had before
+    // its IPv6 one, on the main name or on a mirror used two changes ago) would be answered beside
+    // the new one, stale. Addresses change rarely, so the two removals cost little.
+    const other = type === 'A' ? 'AAAA' : 'A';
+    await this.client.remove(nextName, { type: other });
+    await this.client.set(nextName, type, ip, this.options.mirrorTtl ?? 60);
+    await this.client.remove(this.mainName, { type: other });
     await this.client.set(this.mainName, type, ip);
     this.state = { ip, active: next };
     this.confirmed = true;

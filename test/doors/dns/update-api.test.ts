@@ -178,6 +178,21 @@ describe('DNS update API (HTTPS with client certificates)', () => {
     expect(again).toEqual({ name: moved.name, changed: false });
     expect(await updateClient(runtime, box).list(moved.name)).toEqual([{ name: moved.name, type: 'A', value: '192.168.1.77', ttl: 60 }]);
     expect(await updateClient(runtime, box).list(`local.${box.fingerprint}.${ZONE}`)).toEqual([expect.objectContaining({ value: '192.168.1.77', ttl: 600 })]);
+
+    // The box moves to IPv6, then back to IPv4 twice: each name holds the address of now only,
+    // never a stale one of the other family beside it (which resolvers would answer too).
+    const publish = (ip: string) => new MirrorRecords(updateClient(runtime, box), { fingerprint: box.fingerprint, zone: ZONE, stateFile }).publish(ip);
+    const held = async (name: string) => (await updateClient(runtime, box).list(name)).map((record) => `${record.type} ${record.value}`);
+    const v6 = await publish('fd00::77');
+    expect(await held(v6.name)).toEqual(['AAAA fd00::77']);
+    expect(await held(`local.${box.fingerprint}.${ZONE}`)).toEqual(['AAAA fd00::77']);
+    const v4 = await publish('192.168.1.78');
+    expect(await held(v4.name)).toEqual(['A 192.168.1.78']);
+    const v4again = await publish('192.168.1.79');
+    // The mirror it lands on held the IPv6 address two changes ago.
+    expect(v4again.name).toBe(v6.name);
+    expect(await held(v4again.name)).toEqual(['A 192.168.1.79']);
+    expect(await held(`local.${box.fingerprint}.${ZONE}`)).toEqual(['A 192.168.1.79']);
   });
 
   it('registry over mutual TLS: the client certificate proves the fingerprint; another box\'s is refused', async () => {
