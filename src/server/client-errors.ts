@@ -24,7 +24,11 @@ function refusalOf(error: NodeJS.ErrnoException & { reason?: string }): Pairgate
 export function clientErrorHandler(this: FastifyInstance, error: NodeJS.ErrnoException, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const refusal = refusalOf(error);
-  this.log.debug({ err: error }, `client error: ${refusal.code}`);
+  // The code and the parser's reason only: Node's error carries the raw bytes received
+  // (`rawPacket`: the address with any code in it, Authorization, cookies), which no redaction path
+  // covers.
+  // (`code` would be redacted as a grant's code is: `parserCode`.)
+  this.log.debug({ parserCode: error.code, parserReason: (error as { reason?: unknown }).reason }, `client error: ${refusal.code}`);
   if (socket.writable) socket.write(rawJsonAnswer(refusal.status, pairgateErrorShape(refusal)));
   socket.destroy();
 }

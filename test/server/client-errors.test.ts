@@ -43,3 +43,18 @@ describe('requests the HTTP parser refuses (real sockets)', () => {
     expect((await fetch(`${server.base}/healthz`)).status).toBe(200);
   });
 });
+
+describe('requests the HTTP parser refuses, logged at debug (real sockets)', () => {
+  const server = useListeningApp({ PAIRGATE_LOG_LEVEL: 'debug' });
+
+  it('the log line names the parser\'s code and reason, never the bytes received (a code in the address, Authorization, cookies)', async () => {
+    const secrets = ['code-ABCD-1234', 'Bearer sekret-token-5678', 'pg_session=cookie-9012'];
+    await rawExchange(server.base, `GET /api/v1/codes/${secrets[0]} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${secrets[1]}\r\nCookie: ${secrets[2]}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    await rawExchange(server.base, `FOO /api/v1/codes/${secrets[0]} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${secrets[1]}\r\n\r\n`);
+    const lines = server.t.logs.filter((line) => line.includes('client error'));
+    expect(lines).toHaveLength(2);
+    expect(lines.join('\n')).toContain('HPE_HEADER_OVERFLOW');
+    // Before, the whole error went out, its rawPacket (the request's bytes) with it.
+    for (const secret of secrets) expect(server.t.logs.join('\n')).not.toContain(secret);
+  });
+});
