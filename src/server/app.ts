@@ -124,6 +124,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const engine = new GrantEngine(stores.grants, stores.notifier, clock, new CodeHasher(await loadCodeHashKey(config, stores)));
   const metrics = new ServerMetrics();
   metrics.observe(engine);
+  const waitSlots = new WaitSlots(config.PAIRGATE_WAITS_PER_CLIENT);
+  metrics.observeWaits(() => waitSlots.size);
   if (stores.checkpointFailures) metrics.observeCheckpoints(() => stores.checkpointFailures?.().count ?? 0);
   const codeGuard = new CodeGuard(stores.ephemeral, clock, {
     missesPerHour: config.PAIRGATE_CODE_MISSES_PER_HOUR,
@@ -206,7 +208,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger: app.log,
     publicUrl,
     shutdownSignal: shutdown.signal,
-    waitSlots: new WaitSlots(config.PAIRGATE_WAITS_PER_CLIENT),
+    waitSlots,
     acceptWebSockets: (scope) => webSockets.acceptIn(scope),
     everySweep: doorSweeps(app, { clock, logger: app.log, periodMs: doorSweepPeriodMs(config.PAIRGATE_SWEEP_SECONDS) }),
     useErrorShape(instance, shape, shapeOptions) {

@@ -35,10 +35,15 @@ export class ServerMetrics {
     [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
     this.registry,
   );
-  readonly waiting = new Gauge({
+  /** Where `pairgate_waiting_clients` is read from (`observeWaits`). */
+  private waitingNow: () => number = () => 0;
+  readonly waiting: Gauge = new Gauge({
     name: 'pairgate_waiting_clients',
-    help: 'Clients waiting for a grant change (long-poll and event streams).',
+    help: 'Clients waiting for a grant change (long-poll and event streams) on this node.',
     registers: [this.registry],
+    collect: () => {
+      this.waiting.set(this.waitingNow());
+    },
   });
   /** Copies of the embedded database (PAIRGATE_BACKUP_DIR), so that an alert can fire when they stop. */
   readonly backups = new Counter({
@@ -58,6 +63,11 @@ export class ServerMetrics {
   }
 
   /** Exports the failed checkpoints of the embedded database (`Stores.checkpointFailures`), read at each scrape. */
+  /** Reads the waits held open (`WaitSlots.size`) whenever the metrics are collected. */
+  observeWaits(count: () => number): void {
+    this.waitingNow = count;
+  }
+
   observeCheckpoints(failures: () => number): void {
     const counter: Counter = new Counter({
       name: 'pairgate_sqlite_checkpoint_failures_total',

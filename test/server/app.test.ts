@@ -64,6 +64,20 @@ describe('server basics', () => {
     expect(metrics).toMatch(/pairgate_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/grants",status="201"\} [1-9]/);
   });
 
+  it('counts the waits held open in /metrics (pairgate_waiting_clients), and forgets a wait its client left', async () => {
+    const waitingNow = async () => Number(/^pairgate_waiting_clients (\d+)$/m.exec((await t.app.inject('/metrics')).body)?.[1]);
+    const base = await t.listen();
+    const { id } = (await t.app.inject({ method: 'POST', url: '/api/v1/grants', payload: { label: 'held' } })).json<{ id: string }>();
+    const before = await waitingNow();
+    const left = new AbortController();
+    const held = fetch(`${base}/api/v1/grants/${id}?wait=30`, { signal: left.signal }).catch(() => undefined);
+    await expect.poll(waitingNow).toBe(before + 1);
+    left.abort();
+    await held;
+    // Before, the gauge was declared and never set: 0 whatever was held.
+    await expect.poll(waitingNow).toBe(before);
+  });
+
   it('sends pages a strict CSP and helmet\'s headers', async () => {
     for (const url of ['/', '/no/such/page']) {
       const response = await t.app.inject(url);

@@ -7,6 +7,7 @@
  */
 export class WaitSlots {
   private readonly held = new Map<string, number>();
+  private total = 0;
 
   /** @param perClient open waits allowed to one client network (0 = no limit). */
   constructor(private readonly perClient: number) {}
@@ -16,13 +17,20 @@ export class WaitSlots {
     const count = this.held.get(client) ?? 0;
     if (this.perClient > 0 && count >= this.perClient) return undefined;
     this.held.set(client, count + 1);
+    this.total++;
     let released = false;
     return () => {
       if (released) return;
       released = true;
+      this.total--;
       const left = (this.held.get(client) ?? 1) - 1;
       if (left <= 0) this.held.delete(client);
       else this.held.set(client, left);
     };
+  }
+
+  /** Waits held open on this node now, every client's (`pairgate_waiting_clients`). */
+  get size(): number {
+    return this.total;
   }
 }
