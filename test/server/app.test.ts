@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { renameSync } from 'node:fs';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,7 +67,7 @@ describe('server basics', () => {
 
   it('counts the waits held open in /metrics (pairgate_waiting_clients), and forgets a wait its client left', async () => {
     const waitingNow = async () => Number(/^pairgate_waiting_clients (\d+)$/m.exec((await t.app.inject('/metrics')).body)?.[1]);
-    const base = await t.listen();
+    const base = t.url || await t.listen();
     const { id } = (await t.app.inject({ method: 'POST', url: '/api/v1/grants', payload: { label: 'held' } })).json<{ id: string }>();
     const before = await waitingNow();
     const left = new AbortController();
@@ -76,6 +77,35 @@ describe('server basics', () => {
     await held;
     // Before, the gauge was declared and never set: 0 whatever was held.
     await expect.poll(waitingNow).toBe(before);
+  });
+
+  it('a long-poll whose client left during the read before its wait holds no wait slot', async () => {
+    const waitingNow = async () => Number(/^pairgate_waiting_clients (\d+)$/m.exec((await t.app.inject('/metrics')).body)?.[1]);
+    const base = t.url || await t.listen();
+    const { id } = (await t.app.inject({ method: 'POST', url: '/api/v1/grants', payload: { label: 'left early' } })).json<{ id: string }>();
+    const before = await waitingNow();
+    // The grant read before the wait takes long enough for the client to leave meanwhile.
+    const engine = t.app.pairgate.engine;
+    const get = engine.get.bind(engine);
+    let reading: (() => void) | undefined;
+    const readStarted = new Promise<void>((resolve) => { reading = resolve; });
+    engine.get = (async (grantId: string) => {
+      reading?.();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return get(grantId);
+    }) as typeof engine.get;
+    try {
+      const socket = net.connect(Number(new URL(base).port), '127.0.0.1', () => socket.write(`GET /api/v1/grants/${id}?wait=30 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`));
+      socket.on('error', () => undefined);
+      await readStarted;
+      socket.destroy();
+      // Every read before the wait (the route's and the wait's own) is slowed: past them all.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+    } finally {
+      engine.get = get;
+    }
+    // Before, its 'close' had come and gone before the wait listened for it: the slot stayed held 30 s.
+    expect(await waitingNow()).toBe(before);
   });
 
   it('sends pages a strict CSP and helmet\'s headers', async () => {

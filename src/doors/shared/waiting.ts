@@ -152,16 +152,32 @@ export async function waitForGrant<Request, Result>(
   }
 }
 
+/**
+ * Whether the client of `request` has gone already: its connection closed. The connection, not the
+ * request: a request whose body was read (a POST's) counts as destroyed once read, client or not.
+ */
+function clientGone(request: FastifyRequest): boolean {
+  return request.raw.socket?.destroyed === true;
+}
+
 /** The wait itself, for a caller holding a wait slot. */
 async function waitInSlot<Request, Result>(ctx: DoorContext, request: FastifyRequest, id: string, seconds: number, since: number): Promise<Grant<Request, Result> | undefined> {
   const abort = new AbortController();
   const onGone = (): void => abort.abort();
+  // The connection's close: a POST's request (device tokens) closes once its body is read, so its
+  // own 'close' says nothing of the client.
+  const socket = request.raw.socket;
   request.raw.once('close', onGone);
+  socket?.once('close', onGone);
+  // A client gone during the reads before this point closed before the listeners were there: its
+  // 'close' will not come again, and the wait would hold its slot to the end.
+  if (clientGone(request)) onGone();
   ctx.shutdownSignal.addEventListener('abort', onGone, { once: true });
   try {
     return await ctx.engine.waitForChange<Request, Result>(id, since, seconds * 1000, abort.signal);
   } finally {
     request.raw.off('close', onGone);
+    socket?.off('close', onGone);
     ctx.shutdownSignal.removeEventListener('abort', onGone);
   }
 }
@@ -225,7 +241,7 @@ async function streamTo<Request, Result>(
   };
   const deadline = Date.now() + maxSeconds * 1000;
   let grant: Grant<Request, Result> | undefined = first;
-  let closed = false;
+  let closed = clientGone(request);
   request.raw.once('close', () => {
     closed = true;
   });
