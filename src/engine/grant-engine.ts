@@ -18,16 +18,47 @@ export interface CreateGrantInput<Request> {
   /** A chosen id (e.g. a session name); random otherwise. */
   id?: string;
   /**
-   * At most `max` live grants of this kind: when that many are live (or being created), `refuse()`
-   * is thrown instead. The count and this creation's place in it are taken in one step, so grants
-   * created at once on this node never pass the cap together (see countLive for other nodes).
+   * At most `max` live grants of this kind (`of: 'pending'`: at most `max` still pending, so a cap
+   * on the codes that can be guessed does not count decided grants, whose codes are spent): when
+   * that many are (or are being created), `refuse()` is thrown instead. The count and this
+   * creation's place in it are taken in one step, so grants created at once on this node never
+   * pass the cap together (see countLive for other nodes). A kind's grants are always capped the
+   * same way.
    */
-  capacity?: { max: number; refuse: () => Error };
+  capacity?: Capacity;
   /**
    * Who creates it and the most live grants of this kind it may hold (NewGrant.owner, ownerCap):
    * a store that `countsOwners` refuses past `max` with OwnerCapError, exactly.
    */
   owner?: { id: string; max: number };
+}
+
+/** A cap on the grants of a kind (`CreateGrantInput.capacity`). */
+export interface Capacity {
+  max: number;
+  refuse: () => Error;
+  /** What counts against `max`: every live grant (the default), or the pending ones only. */
+  of?: 'live' | 'pending';
+}
+
+/**
+ * The count of each kind's live (or pending) grants read from the store, reused for a second, and
+ * the reads under way: callers meanwhile share the one read, and the creations finishing during
+ * it are added to what it returns (it may have missed them).
+ */
+class CountsRead {
+  readonly counts = new Map<string, { count: number; at: number }>();
+  readonly reads = new Map<string, { done: Promise<void>; finished: number }>();
+
+  constructor(readonly read: (kind: string, now: number) => Promise<number>) {}
+
+  /** A creation of `kind` finished: it is in no count read before it. */
+  created(kind: string): void {
+    const cached = this.counts.get(kind);
+    if (cached) cached.count++;
+    const reading = this.reads.get(kind);
+    if (reading) reading.finished++;
+  }
 }
 
 /** A new grant with its code and secret in clear: the only time they exist outside a hash. */
@@ -66,12 +97,8 @@ const CODE_RETRIES = 10;
  */
 export class GrantEngine {
   private readonly observers: GrantObserver[] = [];
-  private readonly liveCounts = new Map<string, { count: number; at: number }>();
-  /**
-   * Counts of each kind being read from the store: callers meanwhile share the one read, and the
-   * creations finishing during it are added to what it returns (it may have missed them).
-   */
-  private readonly liveCountReads = new Map<string, { done: Promise<void>; finished: number }>();
+  private readonly liveCounts: CountsRead;
+  private readonly pendingCounts: CountsRead;
   /** Creations of each kind started here and not finished: not in any count read from the store yet. */
   private readonly creating = new Map<string, number>();
 
@@ -84,7 +111,10 @@ export class GrantEngine {
     private readonly notifier: GrantNotifier,
     readonly clock: Clock,
     private readonly codes: CodeHasher,
-  ) {}
+  ) {
+    this.liveCounts = new CountsRead((kind, now) => grants.countLive(kind, now));
+    this.pendingCounts = new CountsRead((kind, now) => grants.countPending(kind, now));
+  }
 
   /** The stored form of `canonicalCode` in door `kind` (for a door's own records of a code). */
   codeHash(kind: string, canonicalCode: string): string {
@@ -126,7 +156,7 @@ export class GrantEngine {
   }
 
   /** `create` once the live count has been read: it was stale, and the place could not be taken at once. */
-  private async createAfterReserving<Request>(input: CreateGrantInput<Request>, capacity: NonNullable<CreateGrantInput<Request>['capacity']>): Promise<CreatedGrant<Request>> {
+  private async createAfterReserving<Request>(input: CreateGrantInput<Request>, capacity: Capacity): Promise<CreatedGrant<Request>> {
     await this.reserveAfterReading(input.kind, capacity);
     return this.createCounted(input);
   }
@@ -262,12 +292,26 @@ export class GrantEngine {
    * comparing this figure first only refuses early, before costly work.
    */
   async countLive(kind: string): Promise<number> {
-    let live = this.freshLiveCount(kind);
+    return this.count(this.liveCounts, kind);
+  }
+
+  /** Pending grants of `kind`, counted as `countLive` counts. */
+  async countPending(kind: string): Promise<number> {
+    return this.count(this.pendingCounts, kind);
+  }
+
+  private async count(counts: CountsRead, kind: string): Promise<number> {
+    let live = this.freshCount(counts, kind);
     while (live === undefined) {
-      await this.readLiveCount(kind);
-      live = this.freshLiveCount(kind);
+      await this.readCount(counts, kind);
+      live = this.freshCount(counts, kind);
     }
     return live;
+  }
+
+  /** The counts `capacity` is kept with. */
+  private countsOf(capacity: Capacity): CountsRead {
+    return capacity.of === 'pending' ? this.pendingCounts : this.liveCounts;
   }
 
   /**
@@ -276,8 +320,8 @@ export class GrantEngine {
    * `reserveAfterReading` reads one. The check and the count's increment happen with no await
    * between them: two creations can never both see the last free place.
    */
-  private reserveNow(kind: string, capacity: NonNullable<CreateGrantInput<unknown>['capacity']>): boolean {
-    const live = this.freshLiveCount(kind);
+  private reserveNow(kind: string, capacity: Capacity): boolean {
+    const live = this.freshCount(this.countsOf(capacity), kind);
     if (live === undefined) return false;
     if (live >= capacity.max) throw capacity.refuse();
     this.creating.set(kind, (this.creating.get(kind) ?? 0) + 1);
@@ -285,36 +329,36 @@ export class GrantEngine {
   }
 
   /** `reserveNow` once a fresh count is read (the count it lacked may go stale again meanwhile). */
-  private async reserveAfterReading(kind: string, capacity: NonNullable<CreateGrantInput<unknown>['capacity']>): Promise<void> {
-    do await this.readLiveCount(kind);
+  private async reserveAfterReading(kind: string, capacity: Capacity): Promise<void> {
+    do await this.readCount(this.countsOf(capacity), kind);
     while (!this.reserveNow(kind, capacity));
   }
 
-  /** The live count of `kind` if the one read from the store is recent enough, else undefined. */
-  private freshLiveCount(kind: string): number | undefined {
-    const cached = this.liveCounts.get(kind);
+  /** The count of `kind` if the one read from the store is recent enough, else undefined. */
+  private freshCount(counts: CountsRead, kind: string): number | undefined {
+    const cached = counts.counts.get(kind);
     if (!cached || this.clock.now() - cached.at >= LIVE_COUNT_MAX_AGE_MS) return undefined;
     return cached.count + (this.creating.get(kind) ?? 0);
   }
 
   /**
-   * Reads the live count of `kind` from the store, once for all who ask meanwhile: a count is a
-   * scan, and on a store a round-trip away every request arriving during it would start another.
+   * Reads the count of `kind` from the store, once for all who ask meanwhile: a count is a scan,
+   * and on a store a round-trip away every request arriving during it would start another.
    */
-  private readLiveCount(kind: string): Promise<void> {
-    const current = this.liveCountReads.get(kind);
+  private readCount(counts: CountsRead, kind: string): Promise<void> {
+    const current = counts.reads.get(kind);
     if (current) return current.done;
     const at = this.clock.now();
     const reading = { finished: 0, done: Promise.resolve() };
-    reading.done = this.grants
-      .countLive(kind, at)
+    reading.done = counts
+      .read(kind, at)
       .then((count) => {
         // A creation that finished during the read may be in it or not: counted twice rather than
         // not at all, until the next read.
-        this.liveCounts.set(kind, { count: count + reading.finished, at });
+        counts.counts.set(kind, { count: count + reading.finished, at });
       })
-      .finally(() => this.liveCountReads.delete(kind));
-    this.liveCountReads.set(kind, reading);
+      .finally(() => counts.reads.delete(kind));
+    counts.reads.set(kind, reading);
     return reading.done;
   }
 
@@ -403,10 +447,9 @@ export class GrantEngine {
   }
 
   private tellCreated(grant: Grant): void {
-    const cached = this.liveCounts.get(grant.kind);
-    if (cached) cached.count++;
-    const reading = this.liveCountReads.get(grant.kind);
-    if (reading) reading.finished++;
+    // A new grant is live and pending both.
+    this.liveCounts.created(grant.kind);
+    this.pendingCounts.created(grant.kind);
     for (const observer of this.observers) observer.created?.(grant);
   }
 }

@@ -46,7 +46,7 @@ export const coreConfigSchema = Type.Object({
   PAIRGATE_CODE_ATTEMPTS_PER_CODE: Type.Integer({ minimum: 1, default: 5, description: 'Wrong confirmations of one code before it is burned.' }),
   PAIRGATE_BRUTE_FORCE_BUDGET: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.001, description: 'Largest accepted chance that an attacker guesses any live code within its lifetime.' }),
   PAIRGATE_ATTACKER_ADDRESSES: Type.Integer({ minimum: 1, default: 1000, description: 'Addresses an attacker is assumed to control when the brute-force chance is computed.' }),
-  PAIRGATE_MAX_LIVE_CODES: Type.Integer({ minimum: 1, default: 1000, description: 'Live codes of the generic grant API (/api/v1/grants) its brute-force budget is computed for; creation beyond it is refused. Other doors have caps of their own.' }),
+  PAIRGATE_MAX_LIVE_CODES: Type.Integer({ minimum: 1, default: 1000, description: 'Live codes of the generic grant API (/api/v1/grants) its brute-force budget is computed for: grants still pending (a decided grant has spent its code); creation beyond it is refused. Other doors have caps of their own.' }),
   PAIRGATE_WAITS_PER_CLIENT: Type.Integer({ minimum: 0, default: 100, description: 'Long-polls and event streams one client address (or /64) may hold open on a node at once; beyond, a long-poll answers at once and a stream is refused (0 = no limit).' }),
   PAIRGATE_WAIT_MAX_SECONDS: Type.Integer({ minimum: 1, maximum: 300, default: 60, description: 'Longest long-poll or wait a client may ask for.' }),
   PAIRGATE_GRANT_TTL_SECONDS: Type.Integer({ minimum: 10, maximum: 86400, default: 600, description: 'Lifetime of a generic grant (the /api/v1/grants door).' }),

@@ -75,6 +75,12 @@ export interface GrantStore {
   sweepExpired(now: number): Promise<Record<string, number>>;
   /** Live grants of a kind (for capacity checks and metrics). */
   countLive(kind: string, now: number): Promise<number>;
+  /**
+   * Live grants of a kind still pending: those whose code can still be looked up and approved. A
+   * cap on codes (what a brute-force budget is computed for) counts these: a decided grant's code
+   * is spent, though the grant lives on until it is redeemed or expires.
+   */
+  countPending(kind: string, now: number): Promise<number>;
   /** Deletes a grant outright (e.g. when its owner removes it). */
   delete(id: string): Promise<boolean>;
 }

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { randomId } from '../../src/core/ids.js';
 import { coreMigrations } from '../../src/store/migrations/core.js';
-import { countLiveQuery } from '../../src/store/sql/grant-queries.js';
+import { countLiveQuery, countPendingQuery } from '../../src/store/sql/grant-queries.js';
 import { LiveCounts } from '../../src/store/sqlite/live-counts.js';
 import { openSqliteStores, type SqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
 
@@ -25,7 +25,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ op: fc.constant('create' as const), kind: fc.constantFrom(...KINDS), ttl: fc.integer({ min: 1, max: 5_000 }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('extend' as const), pick: fc.nat(), by: fc.integer({ min: -3_000, max: 3_000 }) }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('approve' as const), pick: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('approve' as const), pick: fc.nat() }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 2_000 }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('sweep' as const) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('reopen' as const) }) },
@@ -36,8 +36,13 @@ async function sqlCount(stores: SqliteStores, kind: string, now: number): Promis
   return Number((await countLiveQuery(stores.db, kind, now).executeTakeFirst())?.n ?? 0);
 }
 
+/** The same, of the rows still pending. */
+async function sqlPendingCount(stores: SqliteStores, kind: string, now: number): Promise<number> {
+  return Number((await countPendingQuery(stores.db, kind, now).executeTakeFirst())?.n ?? 0);
+}
+
 describe('the SQLite store counts live grants in memory', () => {
-  it('agrees with a count in SQL after any mix of creations, deletions, new expiries, sweeps and restarts', async () => {
+  it('agrees with a count in SQL, of live and of pending grants, after any mix of creations, decisions, deletions, new expiries, sweeps and restarts', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 60 }), async (steps) => {
         const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-live-'));
@@ -63,7 +68,10 @@ describe('the SQLite store counts live grants in memory', () => {
               else if (grant && s.op === 'extend') await stores.grants.update(id, grant.version, { expiresAt: grant.expiresAt + s.by }, now);
               else if (grant && s.op === 'approve') await stores.grants.update(id, grant.version, { state: 'approved', result: { ok: true } }, now);
             }
-            for (const kind of KINDS) expect(await stores.grants.countLive(kind, now), `${kind} after ${JSON.stringify(s)}`).toBe(await sqlCount(stores, kind, now));
+            for (const kind of KINDS) {
+              expect(await stores.grants.countLive(kind, now), `${kind} after ${JSON.stringify(s)}`).toBe(await sqlCount(stores, kind, now));
+              expect(await stores.grants.countPending(kind, now), `pending ${kind} after ${JSON.stringify(s)}`).toBe(await sqlPendingCount(stores, kind, now));
+            }
           }
         } finally {
           await stores.close();

@@ -80,7 +80,7 @@ export function installAuthorizationRoute(app: FastifyInstance, env: DeviceEnv):
     let created;
     try {
       created = await ctx.engine.create<DeviceRequest>({ kind: DEVICE_KIND, request: deviceRequest, ttlMs, codeFormat: USER_CODE_FORMAT, withSecret: true,
-        capacity: { max: cfg.PAIRGATE_DEVICE_MAX_PENDING, refuse: () => new OAuthError('rate_limited', 'Too many device authorizations are waiting. Try again shortly.', 429, { retryAfterSeconds: 30 }) },
+        capacity: { max: cfg.PAIRGATE_DEVICE_MAX_PENDING, of: 'pending', refuse: () => new OAuthError('rate_limited', 'Too many device authorizations are waiting. Try again shortly.', 429, { retryAfterSeconds: 30 }) },
       });
     } catch (error) {
       await release();

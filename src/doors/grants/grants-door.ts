@@ -86,7 +86,8 @@ export const grantsDoor: Door = {
     // row's owner column: no write of its own); the shared stores keep it in numbered slots.
     const inStore = perAddressCap !== undefined && ctx.engine.countsOwners;
     const perAddress = perAddressCap !== undefined && !inStore ? new LiveGrantsPerAddress(ctx.stores.ephemeral, perAddressCap) : undefined;
-    const capacity = { max: ctx.config.PAIRGATE_MAX_LIVE_CODES, refuse: tooManyWaiting };
+    // Pending grants only: a decided grant's code is spent, and the cap is on the codes to guess.
+    const capacity = { max: ctx.config.PAIRGATE_MAX_LIVE_CODES, refuse: tooManyWaiting, of: 'pending' as const };
 
     api.post('/api/v1/grants', {
       schema: { tags, summary: 'Create a grant a person will approve by its code.', body: CreateGrantBody, response: { 201: CreatedGrantView, 400: GrantErrors.create400, 429: GrantErrors.create429 } },

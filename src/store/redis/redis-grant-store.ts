@@ -13,6 +13,8 @@ const SWEEP_LIMIT = 1_000;
  * - `P c:<codeHash>`: the id of the grant that holds the code (PX); a secret is checked by id, so
  *   no secret has an index;
  * - `P k:<kind>`: a sorted set of ids by expiry, for live counts and exact expiry counts;
+ * - `P p:<kind>`: the same for the grants still pending (a decision takes a grant out), for
+ *   `countPending`;
  * - `P kinds`: the kinds that have grants.
  * Writes are Lua scripts (see redis-scripts.ts). Reads compare `expiresAt` with the caller's `now`,
  * like the SQL adapter, rather than trusting the key TTL alone.
@@ -117,6 +119,10 @@ export class RedisGrantStore implements GrantStore {
 
   async countLive(kind: string, now: number): Promise<number> {
     return this.redis.zcount(`${this.prefix}k:${kind}`, `(${now}`, '+inf');
+  }
+
+  async countPending(kind: string, now: number): Promise<number> {
+    return this.redis.zcount(`${this.prefix}p:${kind}`, `(${now}`, '+inf');
   }
 
   async delete(id: string): Promise<boolean> {

@@ -19,7 +19,10 @@ local function drop(P, gid)
   local g = P .. 'g:' .. gid
   local f = redis.call('HMGET', g, 'kind', 'code')
   if f[2] and redis.call('GET', P .. 'c:' .. f[2]) == gid then redis.call('DEL', P .. 'c:' .. f[2]) end
-  if f[1] then redis.call('ZREM', P .. 'k:' .. f[1], gid) end
+  if f[1] then
+    redis.call('ZREM', P .. 'k:' .. f[1], gid)
+    redis.call('ZREM', P .. 'p:' .. f[1], gid)
+  end
   return redis.call('DEL', g)
 end
 `;
@@ -52,6 +55,7 @@ end
 if secret ~= '' then redis.call('HSET', KEYS[1], 'secret', secret) end
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('ZADD', P .. 'k:' .. kind, ARGV[8], id)
+redis.call('ZADD', P .. 'p:' .. kind, ARGV[8], id)
 redis.call('SADD', P .. 'kinds', kind)
 return 'ok'
 `;
@@ -103,6 +107,11 @@ if ARGV[5] ~= '' then
   if code and redis.call('GET', P .. 'c:' .. code) == id then redis.call('PEXPIRE', P .. 'c:' .. code, px) end
   redis.call('ZADD', P .. 'k:' .. cur[3], expires, id)
 end
+if redis.call('HGET', g, 'state') == 'pending' then
+  if ARGV[5] ~= '' then redis.call('ZADD', P .. 'p:' .. cur[3], expires, id) end
+else
+  redis.call('ZREM', P .. 'p:' .. cur[3], id)
+end
 return redis.call('HGETALL', g)
 `;
 
@@ -143,6 +152,8 @@ local P, now, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local out = {}
 for _, kind in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local zk = P .. 'k:' .. kind
+  -- Pending grants Redis dropped by their TTL are gone from the hash drop() reads: by score here.
+  redis.call('ZREMRANGEBYSCORE', P .. 'p:' .. kind, '-inf', now)
   local n = 0
   for _, gid in ipairs(redis.call('ZRANGEBYSCORE', zk, '-inf', now, 'LIMIT', 0, limit)) do
     local expires = redis.call('HGET', P .. 'g:' .. gid, 'expires')

@@ -104,6 +104,11 @@ export function countLiveQuery(db: DurableDb, kind: string, now: number) {
     .where('expires_at', '>', now);
 }
 
+/** Counts the live grants of `kind` still pending. */
+export function countPendingQuery(db: DurableDb, kind: string, now: number) {
+  return countLiveQuery(db, kind, now).where('state', '=', 'pending');
+}
+
 /** Deletes grant `id`. */
 export function deleteQuery(db: DurableDb, id: string) {
   return db.deleteFrom('grants').where('id', '=', id);

@@ -2,7 +2,7 @@ import type { Grant, GrantPatch, NewGrant } from '../../core/grant.js';
 import type { DurableDb } from '../durable-schema.js';
 import { rowToGrant, type GrantRow } from '../grant-rows.js';
 import { CodeTakenError, IdTakenError, type GrantStore } from '../ports.js';
-import { countByKind, countLiveQuery, deleteQuery, failedAttemptQuery, liveByIdQuery, newGrantRow, redeemQuery, sweepQuery, updateQuery } from './grant-queries.js';
+import { countByKind, countLiveQuery, countPendingQuery, deleteQuery, failedAttemptQuery, liveByIdQuery, newGrantRow, redeemQuery, sweepQuery, updateQuery } from './grant-queries.js';
 
 /** Which unique constraint an insert broke, as told by the dialect's error. */
 export type UniqueViolation = (error: unknown) => 'code' | 'id' | undefined;
@@ -98,6 +98,11 @@ export class SqlGrantStore implements GrantStore {
 
   async countLive(kind: string, now: number): Promise<number> {
     const row = await countLiveQuery(this.db, kind, now).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async countPending(kind: string, now: number): Promise<number> {
+    const row = await countPendingQuery(this.db, kind, now).executeTakeFirstOrThrow();
     return Number(row.n);
   }
 

@@ -54,6 +54,8 @@ export class SqliteGrantStore implements GrantStore {
   private readonly cache = new ReadCache<string, Grant<unknown, unknown>>(GRANT_CACHE_SIZE);
   private readonly codes = new CodeIndex();
   private readonly live = new LiveCounts();
+  /** The live grants of each kind still pending (`countPending`): a decision takes one out. */
+  private readonly pending = new LiveCounts();
   /** Live grants per kind and owner (`ownerKey`): few each, so small queues. */
   private readonly owners = new LiveCounts(4);
   readonly countsOwners = true;
@@ -78,6 +80,7 @@ export class SqliteGrantStore implements GrantStore {
     this.cache.clear();
     this.codes.clear();
     this.live.clear();
+    this.pending.clear();
     this.owners.clear();
     this.readTable();
   }
@@ -88,10 +91,11 @@ export class SqliteGrantStore implements GrantStore {
    * live one holding it. The counts take every row (a count drops the expired ones).
    */
   private readTable(): void {
-    const rows = this.statements.all(this.db.selectFrom('grants').select(['id', 'kind', 'code_hash', 'expires_at', 'owner']).orderBy('expires_at'));
-    for (const { id, kind, code_hash, expires_at, owner } of rows) {
+    const rows = this.statements.all(this.db.selectFrom('grants').select(['id', 'kind', 'state', 'code_hash', 'expires_at', 'owner']).orderBy('expires_at'));
+    for (const { id, kind, state, code_hash, expires_at, owner } of rows) {
       if (code_hash !== null) this.codes.hold(code_hash, id);
       this.live.add(kind, Number(expires_at));
+      if (state === 'pending') this.pending.add(kind, Number(expires_at));
       if (owner !== null) this.owners.add(ownerKey(kind, owner), Number(expires_at));
     }
   }
@@ -117,6 +121,7 @@ export class SqliteGrantStore implements GrantStore {
       throw error;
     }
     this.live.add(row.kind, expiresAt);
+    this.pending.add(row.kind, expiresAt);
     // Not cached: the cache holds grants someone has read. Filled here, a burst of creations (a
     // load test, a client that never comes back) would push out the grants being waited on and
     // looked up; and each cached grant outlives two young-generation collections and is promoted,
@@ -150,6 +155,7 @@ export class SqliteGrantStore implements GrantStore {
       return undefined;
     }
     if (newCode !== undefined && before.codeHash !== null) this.codes.release(before.codeHash, id);
+    this.countPendingChange(before, row);
     if (Number(row.expires_at) !== before.expiresAt) {
       this.live.remove(before.kind, before.expiresAt);
       this.live.add(before.kind, Number(row.expires_at));
@@ -192,6 +198,10 @@ export class SqliteGrantStore implements GrantStore {
     return this.live.count(kind, now);
   }
 
+  async countPending(kind: string, now: number): Promise<number> {
+    return this.pending.count(kind, now);
+  }
+
   async delete(id: string): Promise<boolean> {
     if (this.sqlite.inTransaction) await outsideTransaction(this.sqlite);
     const before = this.read(id, Number.NEGATIVE_INFINITY);
@@ -199,6 +209,7 @@ export class SqliteGrantStore implements GrantStore {
     const deleted = this.write(id, () => this.statements.run(deleteQuery(this.db, id))) > 0;
     if (deleted && before?.codeHash) this.codes.release(before.codeHash, id);
     if (deleted && before) this.live.remove(before.kind, before.expiresAt);
+    if (deleted && before?.state === 'pending') this.pending.remove(before.kind, before.expiresAt);
     if (deleted && before && owner) this.owners.remove(ownerKey(before.kind, owner), before.expiresAt);
     return deleted;
   }
@@ -235,6 +246,14 @@ export class SqliteGrantStore implements GrantStore {
       if (holder.expiresAt > now && holder.codeHash && codeKey(holder.codeHash) === codeKey(codeHash)) throw new CodeTakenError();
     }
     this.codes.hold(codeHash, id);
+  }
+
+  /** Keeps the pending count true after `before` was written as `row`: decided, or its expiry moved. */
+  private countPendingChange(before: Grant<unknown, unknown>, row: GrantRow): void {
+    if (before.state !== 'pending') return;
+    const expiresAt = Number(row.expires_at);
+    if (row.state !== 'pending' || expiresAt !== before.expiresAt) this.pending.remove(before.kind, before.expiresAt);
+    if (row.state === 'pending' && expiresAt !== before.expiresAt) this.pending.add(before.kind, expiresAt);
   }
 
   /**

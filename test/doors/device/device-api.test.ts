@@ -312,6 +312,7 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
 
 describe('device door limits', () => {
   let t: TestApp;
+  let third = '';
   beforeAll(async () => {
     t = await createTestApp({ ...DEVICE_ENV, PAIRGATE_DEVICE_AUTHORIZATIONS_PER_MINUTE: '2', PAIRGATE_DEVICE_MAX_PENDING: '3' });
   });
@@ -329,10 +330,17 @@ describe('device door limits', () => {
   it('beyond PAIRGATE_DEVICE_MAX_PENDING waiting authorizations, new ones get 429', async () => {
     // Two are waiting from the test above; a third, then a request from another address (whose
     // per-address limit is untouched), so the count of waiting authorizations is what stops it.
-    await t.app.pairgate.engine.create({ kind: 'device', request: {}, ttlMs: 60_000 });
+    third = (await t.app.pairgate.engine.create({ kind: 'device', request: {}, ttlMs: 60_000 })).grant.id;
     const response = await t.app.inject({ method: 'POST', url: '/oauth/device_authorization', remoteAddress: '10.0.0.8', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'client_id=tv-app' });
     expect(response.statusCode).toBe(429);
     expect(response.json()).toMatchObject({ error: 'rate_limited' });
     expect(response.headers['retry-after']).toBe('30');
+  });
+
+  it('an authorization decided no longer counts as waiting (its user code is spent), once the count is read again', async () => {
+    await t.app.pairgate.engine.refuse(third);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const response = await t.app.inject({ method: 'POST', url: '/oauth/device_authorization', remoteAddress: '10.0.0.9', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'client_id=tv-app' });
+    expect(response.statusCode).toBe(200);
   });
 });

@@ -37,6 +37,32 @@ describe('live code cap of the generic grant API', () => {
     });
   }
 
+  for (const setup of setups) {
+    it.skipIf(Boolean(setup.skip))(`a decided grant frees its place (its code is spent) once the count is read again, ${setup.name}${setup.skip ? ` (skipped: ${setup.skip})` : ''}`, async () => {
+      const { env, cleanup } = await setup.env();
+      const clock = new ManualClock(Date.now());
+      const t = await createTestApp({ ...env, PAIRGATE_MAX_LIVE_CODES: '2' }, { clock });
+      try {
+        const create = async () => t.app.inject({ method: 'POST', url: '/api/v1/grants', payload: { label: 'cap' } });
+        const first = (await create()).json() as { code: string };
+        const second = (await create()).json() as { code: string };
+        const refused = await create();
+        expect(refused.statusCode).toBe(429);
+        expect(refused.json()).toMatchObject({ error: 'rate_limited' });
+        expect((await t.app.inject({ method: 'POST', url: `/api/v1/codes/${first.code}/approve` })).statusCode).toBe(200);
+        expect((await t.app.inject({ method: 'POST', url: `/api/v1/codes/${second.code}/refuse` })).statusCode).toBe(200);
+        clock.advance(1_000);
+        // Both still live (approved, refused) until they are redeemed or expire: neither counts.
+        expect((await create()).statusCode).toBe(201);
+        expect((await create()).statusCode).toBe(201);
+        expect((await create()).statusCode).toBe(429);
+      } finally {
+        await t.close();
+        await cleanup();
+      }
+    });
+  }
+
   it('an expired grant frees its place once the count is read again', async () => {
     const clock = new ManualClock(Date.now());
     const t = await createTestApp({ PAIRGATE_MAX_LIVE_CODES: '2' }, { clock });

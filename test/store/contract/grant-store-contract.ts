@@ -57,6 +57,33 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
       expect((await stores.grants.sweepExpired(clock.now()))[k]).toBeUndefined();
     });
 
+    it('counts pending grants: a decision, a deletion or an expiry takes one out; a renewal keeps it', async () => {
+      const k = kind();
+      const format = new CodeFormat({ alphabet: 'digits', length: 6 });
+      const [approved, refused, deleted, renewed, expiring] = await Promise.all(
+        [60_000, 60_000, 60_000, 1_000, 1_000].map((ttlMs) => engine().create({ kind: k, request: {}, ttlMs, codeFormat: format })),
+      );
+      expect(await stores.grants.countPending(k, clock.now())).toBe(5);
+      await engine().approve(approved!.grant.id, { ok: true });
+      await engine().refuse(refused!.grant.id, { ok: false });
+      expect(await stores.grants.countPending(k, clock.now())).toBe(3);
+      expect(await stores.grants.countLive(k, clock.now())).toBe(5);
+      expect(await stores.grants.delete(deleted!.grant.id)).toBe(true);
+      await stores.grants.update(renewed!.grant.id, renewed!.grant.version, { expiresAt: clock.now() + 5_000 }, clock.now());
+      expect(await stores.grants.countPending(k, clock.now())).toBe(2);
+      clock.advance(1_500);
+      // `expiring` has expired; `renewed` still waits.
+      expect(await stores.grants.findById(expiring!.grant.id, clock.now())).toBeUndefined();
+      expect(await stores.grants.countPending(k, clock.now())).toBe(1);
+      await stores.grants.sweepExpired(clock.now());
+      expect(await stores.grants.countPending(k, clock.now())).toBe(1);
+      await engine().redeem(approved!.grant.id);
+      expect(await stores.grants.countPending(k, clock.now())).toBe(1);
+      await engine().refuse(renewed!.grant.id);
+      expect(await stores.grants.countPending(k, clock.now())).toBe(0);
+      expect(await stores.grants.countLive(k, clock.now())).toBe(3);
+    });
+
     it('the message bus delivers to this node at once, by topic, until a listener stops', async () => {
       const topic = `t-${randomId(6)}`;
       const heard: string[] = [];
