@@ -124,7 +124,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const engine = new GrantEngine(stores.grants, stores.notifier, clock, new CodeHasher(await loadCodeHashKey(config, stores)));
   const metrics = new ServerMetrics();
   metrics.observe(engine);
-  const waitSlots = new WaitSlots(config.PAIRGATE_WAITS_PER_CLIENT);
+  const waitSlots = new WaitSlots(config.PAIRGATE_WAITS_PER_CLIENT, config.PAIRGATE_WAITS_MAX);
   metrics.observeWaits(() => waitSlots.size);
   if (stores.checkpointFailures) metrics.observeCheckpoints(() => stores.checkpointFailures?.().count ?? 0);
   const codeGuard = new CodeGuard(stores.ephemeral, clock, {

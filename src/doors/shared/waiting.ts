@@ -124,7 +124,8 @@ export function withdrawAppliedWait(request: FastifyRequest): void {
 /**
  * Long-poll: waits up to `seconds` for grant `id` to move past `sinceVersion` (when given) or past
  * the version it has now, and returns it as it then is. Ends early when the client goes away or the
- * server shuts down. A client holding all its wait slots (WaitSlots) gets the grant at once.
+ * server shuts down. A client holding all its wait slots, or a node all of its own (WaitSlots),
+ * gets the grant at once.
  */
 export async function waitForGrant<Request, Result>(
   ctx: DoorContext,
@@ -185,7 +186,8 @@ async function waitInSlot<Request, Result>(ctx: DoorContext, request: FastifyReq
 /**
  * Server-sent events: sends `render(grant)` as a `state` event now and on every change, and ends
  * the stream when the grant is final (or `done(grant)` says so) or gone (`gone` event), after
- * `maxSeconds`, or at shutdown. A client holding all its wait slots (WaitSlots) is refused (429).
+ * `maxSeconds`, or at shutdown. A client holding all its wait slots, or a node holding all of its
+ * own (WaitSlots), is refused (429).
  */
 export async function streamGrant<Request, Result>(
   ctx: DoorContext,
@@ -206,7 +208,10 @@ export async function streamGrant<Request, Result>(
     return;
   }
   const release = ctx.waitSlots.take(request.clientNetwork);
-  if (!release) throw new RateLimitedError(5, 'This address holds too many open waits and streams. Close one, or try again shortly.');
+  if (!release) {
+    if (ctx.waitSlots.full) throw new RateLimitedError(5, 'The server holds as many open waits and streams as it may. Try again shortly, or poll.');
+    throw new RateLimitedError(5, 'This address holds too many open waits and streams. Close one, or try again shortly.');
+  }
   try {
     await streamTo(ctx, request, reply, id, first, render, maxSeconds, done);
   } finally {

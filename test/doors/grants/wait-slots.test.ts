@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { WaitSlots } from '../../../src/doors/shared/wait-slots.js';
 import { useListeningApp } from '../../helpers/app.js';
 
 /**
@@ -71,5 +72,53 @@ describe('open waits per client', () => {
     for (const wait of waits) expect(wait.ms).toBeGreaterThanOrEqual(900);
     // An unknown grant's HEAD is still a 404.
     expect((await fetch(`${base}/api/v1/grants/01a2442f8dd4ViaASLWVHLiltDtCTpVt5A/events`, { method: 'HEAD' })).status).toBe(404);
+  });
+});
+
+/**
+ * PAIRGATE_WAITS_MAX: the waits of all clients together on a node. Each holds a file descriptor,
+ * and a few hundred networks at their own cap would otherwise take every one.
+ */
+describe('open waits per node', () => {
+  const server = useListeningApp({ PAIRGATE_WAITS_PER_CLIENT: '100', PAIRGATE_WAITS_MAX: '2' });
+
+  it('two long-polls wait; a third answers at once, an event stream is refused, though the address is far from its own cap', async () => {
+    const { base } = server;
+    const grant = (await (await fetch(`${base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"label":"node cap"}' })).json()) as { id: string; code: string };
+    const waiting = [0, 1].map(() => fetch(`${base}/api/v1/grants/${grant.id}?wait=30`));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const started = Date.now();
+    const third = await fetch(`${base}/api/v1/grants/${grant.id}?wait=30`);
+    expect(third.status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const stream = await fetch(`${base}/api/v1/grants/${grant.id}/events`);
+    expect(stream.status).toBe(429);
+    expect(await stream.json()).toMatchObject({ error: 'rate_limited', message: expect.stringMatching(/server holds as many open waits/) });
+    expect((await fetch(`${base}/api/v1/codes/${grant.code}/approve`, { method: 'POST' })).status).toBe(200);
+    for (const answer of await Promise.all(waiting)) expect(((await answer.json()) as { state: string }).state).toBe('approved');
+  });
+});
+
+describe('WaitSlots', () => {
+  it('refuses a client at its own cap, and every client at the node cap; a release frees both', () => {
+    const slots = new WaitSlots(2, 3);
+    const a1 = slots.take('a');
+    const a2 = slots.take('a');
+    expect(slots.take('a')).toBeUndefined();
+    expect(slots.full).toBe(false);
+    const b1 = slots.take('b');
+    expect(slots.full).toBe(true);
+    expect(slots.take('c')).toBeUndefined();
+    expect(slots.size).toBe(3);
+    b1!();
+    b1!(); // a second release changes nothing
+    expect(slots.size).toBe(2);
+    expect(slots.take('c')).toBeDefined();
+    a1!();
+    a2!();
+    expect(slots.size).toBe(1);
+    // 0 means no limit, for each.
+    const open = new WaitSlots(0, 0);
+    for (let i = 0; i < 1_000; i++) expect(open.take('x')).toBeDefined();
   });
 });
