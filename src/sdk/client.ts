@@ -48,6 +48,11 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** A fetch implementation (default: the global one). */
   fetch?: typeof fetch;
+  /**
+   * The server's creation token (its PAIRGATE_GRANTS_CREATE_TOKEN), sent with `createGrant` only,
+   * for a server that requires one.
+   */
+  createToken?: string;
 }
 
 /**
@@ -58,11 +63,13 @@ export class PairgateClient {
   readonly baseUrl: string;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch;
+  private readonly createToken: string | undefined;
 
   constructor(options: ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 15_000;
     this.fetchImpl = options.fetch ?? fetch;
+    this.createToken = options.createToken || undefined;
   }
 
   /** Sends a request and parses a JSON answer; throws PairgateApiError on a non-2xx answer. */
@@ -97,7 +104,7 @@ export class PairgateClient {
 
   /** Creates a grant for a person to approve by its code. */
   createGrant(input: { label: string; ttl?: number; data?: Record<string, string> }): Promise<CreatedGrant> {
-    return this.request('POST', '/api/v1/grants', input);
+    return this.request('POST', '/api/v1/grants', input, 0, this.createToken ? { authorization: `Bearer ${this.createToken}` } : {});
   }
 
   /** Reads a grant; with `waitSeconds`, answers when it changes past `since` (or its current version). */

@@ -170,6 +170,27 @@ describe('pairgate grant (CLI through the SDK, against a real server)', () => {
   });
 });
 
+describe('pairgate grant create on a server that requires a creation token', () => {
+  const token = 'cli-create-token-0123456789abcdefghij';
+  let t: TestApp;
+  let server: string;
+  beforeAll(async () => {
+    t = await createTestApp({ PAIRGATE_GRANTS_CREATE_TOKEN: token });
+    server = await t.listen();
+  });
+  afterAll(() => t.close());
+
+  it('sends PAIRGATE_GRANTS_CREATE_TOKEN from the environment; without it, says which variable to set (exit 2)', async () => {
+    const env = { ...process.env, PAIRGATE_GRANTS_CREATE_TOKEN: token };
+    const created = await exec('node', [cli, 'grant', 'create', '--label', 'With token', '--no-wait', '--json', '--server', server], { env });
+    expect((JSON.parse(created.stdout) as { code: string }).code).toBeTruthy();
+    const { PAIRGATE_GRANTS_CREATE_TOKEN: _unset, ...without } = process.env;
+    const refused = await exec('node', [cli, 'grant', 'create', '--label', 'Without', '--no-wait', '--server', server], { env: without }).catch((error: { code: number; stderr: string }) => error);
+    expect(refused).toMatchObject({ code: 2 });
+    expect((refused as { stderr: string }).stderr).toMatch(/PAIRGATE_GRANTS_CREATE_TOKEN/);
+  });
+});
+
 describe('pairgate grant against something that is not a pairgate server', () => {
   let other: Server;
   let url: string;

@@ -40,12 +40,22 @@ describe('start-up warnings about risky settings', () => {
     }
   });
 
+  it('grant creation open to anyone: a few networks could hold every live code; quiet with a creation token or the API off', () => {
+    const open = /Anyone reaching 0\.0\.0\.0 can create generic grants .*PAIRGATE_GRANTS_CREATE_TOKEN/;
+    expect(warningsFor({ PAIRGATE_HOST: '0.0.0.0' })).toEqual(expect.arrayContaining([expect.stringMatching(open)]));
+    const quietSettings: Record<string, string>[] = [{ PAIRGATE_GRANTS_CREATE_TOKEN: 'create-token-0123456789abcdefghijklm' }, { PAIRGATE_GRANTS_ENABLED: 'false' }];
+    for (const quiet of quietSettings) {
+      expect(warningsFor({ PAIRGATE_HOST: '0.0.0.0', ...quiet }).filter((warning) => /generic grants/.test(warning))).toEqual([]);
+    }
+  });
+
   it('none once those are set', () => {
     expect(warningsFor({
       PAIRGATE_HOST: '0.0.0.0',
       PAIRGATE_PUBLIC_URL: 'https://pair.example.com',
       PAIRGATE_METRICS_TOKEN: 'metrics-token-0123456789abcdefghijkl',
       PAIRGATE_RELAY_ALLOWED_HOSTS: 'support.example.com',
+      PAIRGATE_GRANTS_CREATE_TOKEN: 'create-token-0123456789abcdefghijklm',
     })).toEqual([]);
   });
 

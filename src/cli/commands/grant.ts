@@ -42,6 +42,17 @@ function client(options: { server: string }): PairgateClient {
 }
 
 /**
+ * The client of `grant create`, with the server's creation token when PAIRGATE_GRANTS_CREATE_TOKEN
+ * is set: from the environment, never an option, so that it stays out of shell history and `ps`.
+ */
+function creatingClient(options: { server: string }): PairgateClient {
+  return new PairgateClient({
+    baseUrl: httpUrlOption(options.server, '--server (or PAIRGATE_SERVER)', 'http://127.0.0.1:8080'),
+    createToken: process.env.PAIRGATE_GRANTS_CREATE_TOKEN || undefined,
+  });
+}
+
+/**
  * What to tell the person when the server keeps the grant for less than `--ttl` asked: the API
  * shortens a lifetime beyond its maximum without an error (as OAuth servers do), which only the
  * answer's createdAt and expiresAt show, and a grant that expires early is otherwise a surprise.
@@ -111,13 +122,17 @@ Examples:
   $ pairgate grant create --label "Let the printer in"
   $ pairgate grant create --label "Deploy v2" --ttl 300 --server https://pair.example.com
 
+A server that sets PAIRGATE_GRANTS_CREATE_TOKEN asks for that secret: set the
+same variable here and it is sent (an environment variable, not an option, so
+that it stays out of shell history).
+
 Exit code: 0 when approved (with --no-wait: when created), 1 when refused or
 expired or when the server cannot be reached, 2 for bad input or a request the
 server refused.`)
     .action(async (options: { label: string; ttl?: string; wait: boolean; json?: boolean; server: string }) => {
       const ttl = intOption(options.ttl, '--ttl', 10, 86_400);
       const label = textOption(options.label, '--label', 1, 200);
-      const api = client(options);
+      const api = creatingClient(options);
       const created = await api.createGrant({ label, ...(ttl !== undefined ? { ttl } : {}) });
       const capped = ttlCapNote(ttl, created);
       if (options.json) {

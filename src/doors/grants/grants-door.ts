@@ -5,7 +5,10 @@ import type { Grant } from '../../core/grant.js';
 import { assertWithinBudget } from '../../core/brute-force.js';
 import { NotFoundError, RateLimitedError } from '../../core/errors.js';
 import { isoTime } from '../../core/iso-time.js';
+import { assertBearerSecret } from '../../server/bearer-secret.js';
 import { configSection } from '../../server/config.js';
+import { isLoopbackHost } from '../../server/config-warnings.js';
+import { BEARER_SECRET } from '../../server/openapi-security.js';
 import { eventStream } from '../../server/openapi-responses.js';
 import { OwnerCapError } from '../../store/ports.js';
 import type { Door, DoorContext } from '../door.js';
@@ -13,6 +16,7 @@ import { attackerGuessRate } from '../shared/attacker-guess-rate.js';
 import { PreferWaitHeaders, WaitQuery } from '../shared/wait-schemas.js';
 import { requestedWaitSeconds, streamGrant, waitForGrant, withdrawAppliedWait } from '../shared/waiting.js';
 import { grantsConfigSchema } from './config.js';
+import { requireCreateToken } from './create-token.js';
 import { grantValidationError } from './grant-validation.js';
 import { grantView, PAIR_KIND, type PairRequest, type PairResult } from './grant-views.js';
 import { LiveGrantsPerAddress, tooManyLiveGrants } from './live-per-address.js';
@@ -65,6 +69,7 @@ export const grantsDoor: Door = {
   configSchema: grantsConfigSchema,
   enabled: (config) => configSection(config, grantsConfigSchema).PAIRGATE_GRANTS_ENABLED,
   checkConfig(config) {
+    assertBearerSecret('PAIRGATE_GRANTS_CREATE_TOKEN', configSection(config, grantsConfigSchema).PAIRGATE_GRANTS_CREATE_TOKEN, 'to let anyone create grants');
     const format = codeFormatOf({ config });
     assertWithinBudget('PAIRGATE_GRANTS_CODE_LENGTH', {
       entropyBits: format.entropyBits,
@@ -73,9 +78,17 @@ export const grantsDoor: Door = {
       attemptsPerSecond: attackerGuessRate(config, config.PAIRGATE_GRANT_TTL_SECONDS),
     }, config.PAIRGATE_BRUTE_FORCE_BUDGET);
   },
+  configWarnings(config) {
+    if (isLoopbackHost(config.PAIRGATE_HOST) || configSection(config, grantsConfigSchema).PAIRGATE_GRANTS_CREATE_TOKEN) return [];
+    return [
+      `Anyone reaching ${config.PAIRGATE_HOST} can create generic grants (/api/v1/grants), and a few networks at PAIRGATE_GRANTS_MAX_LIVE_PER_IP each can hold all PAIRGATE_MAX_LIVE_CODES and lock creation for everyone: ` +
+        'set PAIRGATE_GRANTS_CREATE_TOKEN and give it to the programs that create grants (or PAIRGATE_GRANTS_ENABLED=false if none do).',
+    ];
+  },
   async register(app: FastifyInstance, ctx: DoorContext) {
     const api = app.withTypeProvider<TypeBoxTypeProvider>();
     const cfg = configSection(ctx.config, grantsConfigSchema);
+    const createToken = cfg.PAIRGATE_GRANTS_CREATE_TOKEN ? requireCreateToken(cfg.PAIRGATE_GRANTS_CREATE_TOKEN) : undefined;
     const format = codeFormatOf(ctx);
     const maxWait = ctx.config.PAIRGATE_WAIT_MAX_SECONDS;
     const lookupLimit = { max: ctx.config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE, timeWindow: 60_000 };
@@ -90,8 +103,17 @@ export const grantsDoor: Door = {
     const capacity = { max: ctx.config.PAIRGATE_MAX_LIVE_CODES, refuse: tooManyWaiting, of: 'pending' as const };
 
     api.post('/api/v1/grants', {
-      schema: { tags, summary: 'Create a grant a person will approve by its code.', body: CreateGrantBody, response: { 201: CreatedGrantView, 400: GrantErrors.create400, 429: GrantErrors.create429 } },
+      schema: {
+        tags,
+        summary: 'Create a grant a person will approve by its code.',
+        description: 'Needs `Authorization: Bearer <PAIRGATE_GRANTS_CREATE_TOKEN>` when the server sets that secret.',
+        body: CreateGrantBody,
+        ...(createToken ? { security: BEARER_SECRET } : {}),
+        response: { 201: CreatedGrantView, 400: GrantErrors.create400, ...(createToken ? { 401: GrantErrors.create401 } : {}), 429: GrantErrors.create429 },
+      },
       config: { rateLimit: { max: cfg.PAIRGATE_GRANTS_CREATE_PER_MINUTE, timeWindow: 60_000 } },
+      // Before the body is read: a request without the secret is refused whatever it carries.
+      ...(createToken ? { onRequest: createToken } : {}),
       schemaErrorFormatter: grantValidationError,
     }, async (request, reply) => {
       const ttl = Math.min(request.body.ttl ?? ctx.config.PAIRGATE_GRANT_TTL_SECONDS, ctx.config.PAIRGATE_GRANT_TTL_SECONDS);
