@@ -1,5 +1,5 @@
 import { isPairgateError } from '../core/errors.js';
-import { NOT_PAIRGATE_CODE, PairgateApiError } from '../sdk/errors.js';
+import { NOT_PAIRGATE_CODE, PairgateApiError, PORT_BLOCKED_CODE } from '../sdk/errors.js';
 
 const NOT_FROM_PAIRGATE = '; the answer has no pairgate error in it: check that the URL given is the pairgate server (or that a proxy in front of it passes requests on)';
 
@@ -19,7 +19,7 @@ function notFromPairgate(error: PairgateApiError): boolean {
  * where something other than pairgate answers (`--server`), an https:// URL of a port that does not
  * speak TLS (`--update-api`).
  */
-const FIXED_BY_AN_OPTION = new Set(['tls_untrusted', 'tls_name_mismatch', 'tls_not_spoken', NOT_PAIRGATE_CODE]);
+const FIXED_BY_AN_OPTION = new Set(['tls_untrusted', 'tls_name_mismatch', 'tls_not_spoken', NOT_PAIRGATE_CODE, PORT_BLOCKED_CODE]);
 
 /** Exit code of a command whose reader went away: a process killed by SIGPIPE, as shells report it (128 + 13). */
 export const CLOSED_PIPE_EXIT_CODE = 141;

@@ -1,4 +1,4 @@
-import { NOT_PAIRGATE_CODE, PairgateApiError, toApiError, networkFailureReason } from './errors.js';
+import { NOT_PAIRGATE_CODE, PairgateApiError, toApiError, unreachable } from './errors.js';
 import { LongPollPacer, MAX_POLL_PAUSE_MS, MIN_POLL_PAUSE_MS, longPollSeconds, sleep } from './long-poll.js';
 
 /** Seconds a wait for a decision goes on past the grant's lifetime, for the server to say it expired. */
@@ -84,8 +84,7 @@ export class PairgateClient {
         redirect: 'manual',
       });
     } catch (error) {
-      const reason = networkFailureReason(error);
-      throw new PairgateApiError(0, 'network_error', `Cannot reach ${this.baseUrl} (${reason}). Check the address and that the server runs.`);
+      throw unreachable(this.baseUrl, error, 'Check the address and that the server runs.');
     }
     if (!response.ok) throw await toApiError(response);
     try {

@@ -34,6 +34,24 @@ export function networkFailureReason(error: unknown): string {
   return name === 'TimeoutError' || name === 'AbortError' ? 'timed out' : (error as Error).message || name;
 }
 
+/** The machine code of a URL whose port fetch refuses to call (`unreachable`). */
+export const PORT_BLOCKED_CODE = 'port_blocked';
+
+/**
+ * The error for a request to `origin` that got no answer: `network_error`, with the reason and
+ * `advice`; or `port_blocked` when fetch refused the URL's port as another protocol's (the Fetch
+ * standard's bad ports, such as 25 or 10080), which its own words ("bad port") do not explain and
+ * which no retry mends.
+ */
+export function unreachable(origin: string, error: unknown, advice: string): PairgateApiError {
+  const reason = networkFailureReason(error);
+  if (reason === 'bad port') {
+    const port = new URL(origin).port;
+    return new PairgateApiError(0, PORT_BLOCKED_CODE, `Cannot call ${origin}: port ${port} is one fetch and browsers refuse to call (it belongs to another protocol). Run the server on a usual port (443, or 8080 and the like: pairgate serve --port) and give that URL.`);
+  }
+  return new PairgateApiError(0, 'network_error', `Cannot reach ${origin} (${reason}).${advice ? ` ${advice}` : ''}`);
+}
+
 /** Reads an error body in any of the doors' shapes into a PairgateApiError. */
 export async function toApiError(response: Response): Promise<PairgateApiError> {
   let body: unknown;

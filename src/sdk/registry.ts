@@ -2,7 +2,7 @@ import { createPublicKey, randomBytes, createHash, X509Certificate } from 'node:
 import { networkInterfaces } from 'node:os';
 import { CompactSign, importPKCS8, type JWK } from 'jose';
 import { ANNOUNCE_PURPOSE } from '../doors/registry/announce-signature.js';
-import { PairgateApiError, toApiError, networkFailureReason } from './errors.js';
+import { PairgateApiError, toApiError, unreachable } from './errors.js';
 
 /** The key and certificate of a box, PEM (see `pairgate box init`). */
 export interface BoxKeys {
@@ -114,8 +114,7 @@ export class RegistryClient {
         redirect: 'manual',
       });
     } catch (error) {
-      const reason = networkFailureReason(error);
-      throw new PairgateApiError(0, 'network_error', `Cannot reach ${this.baseUrl} (${reason}).`);
+      throw unreachable(this.baseUrl, error, '');
     }
     if (!response.ok) {
       const error = await toApiError(response);

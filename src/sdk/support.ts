@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import type { IncomingMessage } from 'node:http';
-import { PairgateApiError, retryAfterOf, networkFailureReason } from './errors.js';
+import { PairgateApiError, retryAfterOf, unreachable } from './errors.js';
 import { LongPollPacer, longPollSeconds } from './long-poll.js';
 
 /**
@@ -142,8 +142,7 @@ async function send(url: string, init: RequestInit & { timeoutMs?: number }): Pr
   try {
     return await fetch(url, { ...init, signal: AbortSignal.timeout(init.timeoutMs ?? 15_000), redirect: 'manual' });
   } catch (error) {
-    const reason = networkFailureReason(error);
-    throw new PairgateApiError(0, 'network_error', `Cannot reach ${new URL(url).origin} (${reason}). Check the address and your connection.`);
+    throw unreachable(new URL(url).origin, error, 'Check the address and your connection.');
   }
 }
 
@@ -502,7 +501,8 @@ export class SupportRelayClient {
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location) return new URL(location, response.url || this.baseUrl).href;
     if (!response.ok) throw await errorOf(response);
-    throw new PairgateApiError(response.status, 'relay_bad_answer', 'The relay answered without a redirect.');
+    // A 2xx page: a web server, or a pairgate server's own root given where its relay is mounted.
+    throw new PairgateApiError(response.status, 'relay_bad_answer', `${this.baseUrl} answered the code with a page, not a redirect: it is not a pairgate relay there. Check the relay URL: it usually ends in /relay (https://support.example.com/relay), unless the relay runs on its own (serve --relay-only).`);
   }
 }
 

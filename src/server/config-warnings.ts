@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { Door } from '../doors/door.js';
+import { isFetchBlockedPort } from './blocked-ports.js';
 import type { Config } from './config.js';
 
 /** Whether `host` is reachable from this machine only. */
@@ -12,11 +13,16 @@ export function isLoopbackHost(host: string): boolean {
 /**
  * Settings that are allowed but risky once the server is reachable from other machines, each said
  * once at start-up (a warning in the log, with what to set): pairgate starts anyway, as these are
- * fine behind a proxy that guards them. Doors add theirs (`Door.configWarnings`).
+ * fine behind a proxy that guards them. Doors add theirs (`Door.configWarnings`). A port browsers
+ * refuse is said wherever the server listens.
  */
 export function configWarnings(config: Config, doors: readonly Door[]): string[] {
-  if (isLoopbackHost(config.PAIRGATE_HOST)) return [];
   const warnings: string[] = [];
+  // On this machine too: the CLI on it cannot call such a port either.
+  if (isFetchBlockedPort(config.PAIRGATE_PORT)) {
+    warnings.push(`Port ${config.PAIRGATE_PORT} is one browsers and fetch refuse to call (it belongs to another protocol): pages, the SDK and pairgate's own commands cannot reach this server there. Choose another port (443, or 8080 and the like).`);
+  }
+  if (isLoopbackHost(config.PAIRGATE_HOST)) return warnings;
   if (config.PAIRGATE_METRICS && !config.PAIRGATE_METRICS_TOKEN) {
     warnings.push(`/metrics is open to anyone reaching ${config.PAIRGATE_HOST}: set PAIRGATE_METRICS_TOKEN, or PAIRGATE_METRICS=false.`);
   }

@@ -59,6 +59,15 @@ describe('the CLI on bad input: one line saying what to do, exit code 2, no stac
     await expectBadInput(['box', 'dns', 'list', '--dir', boxDir, '-z', 'z.test', '-u', 'notaurl'], /--update-api: "notaurl" is not an http/);
   }, 60_000);
 
+  it('a server URL on a port fetch refuses (10080, 25) says so and what to do, for the grant, session, join and box commands', async () => {
+    const blocked = /Cannot call http:\/\/127\.0\.0\.1:(10080|25): port \1 is one fetch and browsers refuse to call .*pairgate serve --port.*\[port_blocked\]/;
+    await expectBadInput(['grant', 'create', '--label', 'x', '--no-wait', '--server', 'http://127.0.0.1:10080'], blocked);
+    await expectBadInput(['grant', 'show', 'abcd-efgh-j', '--server', 'http://127.0.0.1:25'], blocked);
+    await expectBadInput(['session', 'list', '-u', 'a', '-p', 'b', '--server', 'http://127.0.0.1:10080'], blocked);
+    await expectBadInput(['join', 'abcdef', '--relay', 'http://127.0.0.1:10080/relay'], blocked);
+    await expectBadInput(['box', 'announce', '--once', '--dir', boxDir, '--server', 'http://127.0.0.1:10080'], blocked);
+  }, 60_000);
+
   it('numbers, record types, option pairs and files are checked with the option named', async () => {
     await expectBadInput(['grant', 'create', '--label', 'x', '--ttl', 'abc', '--server', 'http://127.0.0.1:9'], /--ttl must be a whole number from 10 to 86400/);
     await expectBadInput(['session', 'create', '-u', 'a', '-p', 'b', '--ttl', 'x'], /--ttl must be a whole number of seconds/);
@@ -99,6 +108,17 @@ describe('the CLI on bad input: one line saying what to do, exit code 2, no stac
       await new Promise((resolve) => listener.close(resolve));
     }
     expect(requests).toEqual([]);
+  }, 60_000);
+
+  it('join with a --relay where a page answers (a server\'s root, not its /relay) says to check the relay URL, exit 2', async () => {
+    const listener = createServer((_request, response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>home</title>'));
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    try {
+      const relay = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;
+      await expectBadInput(['join', 'abcdef', '--relay', relay], /answered the code with a page, not a redirect: it is not a pairgate relay there\. Check the relay URL: it usually ends in \/relay/);
+    } finally {
+      await new Promise((resolve) => listener.close(resolve));
+    }
   }, 60_000);
 
   it('serve names the flag a bad port came from, and an empty one is no port rather than the default', async () => {

@@ -49,6 +49,14 @@ describe('start-up warnings about risky settings', () => {
     }
   });
 
+  it('a port browsers and fetch refuse to call, on any address, loopback included', () => {
+    for (const host of ['127.0.0.1', '0.0.0.0']) {
+      expect(warningsFor({ PAIRGATE_HOST: host, PAIRGATE_PORT: '10080' })).toEqual(expect.arrayContaining([expect.stringMatching(/^Port 10080 is one browsers and fetch refuse to call .*Choose another port/)]));
+    }
+    expect(warningsFor({ PAIRGATE_PORT: '6000' })).toHaveLength(1);
+    expect(warningsFor({ PAIRGATE_PORT: '8080' })).toEqual([]);
+  });
+
   it('none once those are set', () => {
     expect(warningsFor({
       PAIRGATE_HOST: '0.0.0.0',

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { relayCodeFormat } from '../../doors/support/relay-code.js';
-import { PairgateApiError } from '../../sdk/errors.js';
+import { PairgateApiError, PORT_BLOCKED_CODE } from '../../sdk/errors.js';
 import type { SessionChannel } from '../../sdk/support.js';
 import { isYes, LineInput } from '../line-input.js';
 import { terminalSafe } from '../terminal-text.js';
@@ -29,6 +29,7 @@ function explain(error: unknown): string {
     case 'grant_refused':
       return 'This code can no longer be confirmed (it was used already, or too many wrong attempts). Ask your supporter for a new code.';
     case 'network_error':
+    case 'relay_bad_answer':
       return error.message;
     default:
       return `${error.message} [${error.code}]`;
@@ -64,7 +65,10 @@ function fail(message: string, exitCode = 1): void {
  * what was typed (an unknown, spent or burned code: a 4xx), 1 when nothing usable answered.
  */
 function exitCodeOf(error: unknown): number {
-  return error instanceof PairgateApiError && error.status >= 400 && error.status < 500 ? 2 : 1;
+  if (!(error instanceof PairgateApiError)) return 1;
+  // A relay URL that is not a relay's, or a port fetch refuses: mended by --relay, not by trying again.
+  if (error.code === 'relay_bad_answer' || error.code === PORT_BLOCKED_CODE) return 2;
+  return error.status >= 400 && error.status < 500 ? 2 : 1;
 }
 
 /**
@@ -166,8 +170,9 @@ Example:
 Exit code: 0 when the session ended (by either side, /quit or Ctrl-C) or you
 declined (n or no: an empty answer asks again), 2 for no valid code (after
 three tries), no answer before the input ended (nothing is decided: the code
-still works until it expires) or a code the relay or server refused (unknown,
-expired, already used), 1 when the relay or server cannot be
+still works until it expires), a code the relay or server refused (unknown,
+expired, already used) or a --relay URL where no relay answers (a page
+instead), 1 when the relay or server cannot be
 reached or the connection to it was lost.`)
     .action(async (typed: string | undefined, options: { relay: string; yes?: boolean }) => {
       httpUrlOption(options.relay, '--relay (or PAIRGATE_RELAY_URL)', 'https://support.example.com/relay');
