@@ -68,6 +68,11 @@ describe('the CLI on bad input: one line saying what to do, exit code 2, no stac
     await expectBadInput(['box', 'announce', '--once', '--dir', boxDir, '--server', 'http://127.0.0.1:10080'], blocked);
   }, 60_000);
 
+  it('box advertise checks each --address (repeated or listed with commas) before advertising anything', async () => {
+    await expectBadInput(['box', 'advertise', '--dir', boxDir, '--address', 'notanip', '--address', '5.6.7.8'], /^pairgate: --address: "notanip" is not an IP address\./);
+    await expectBadInput(['box', 'advertise', '--dir', boxDir, '--address', '5.6.7.8,224.0.0.1'], /^pairgate: --address: 224\.0\.0\.1 is not a unicast address\./);
+  }, 60_000);
+
   it('numbers, record types, option pairs and files are checked with the option named', async () => {
     await expectBadInput(['grant', 'create', '--label', 'x', '--ttl', 'abc', '--server', 'http://127.0.0.1:9'], /--ttl must be a whole number from 10 to 86400/);
     await expectBadInput(['session', 'create', '-u', 'a', '-p', 'b', '--ttl', 'x'], /--ttl must be a whole number of seconds/);

@@ -135,6 +135,18 @@ describe('pairgate lan: input the person can fix exits 2, says what to do', () =
     expect(join_.code).toBe(2);
   });
 
+  it('options that would do nothing in this use are refused, not ignored: join\'s --address, --port, --device without --code; connect\'s --bind, --timeout without --listen; offer --announce with --no-discovery', async () => {
+    const joined = await run(['lan', 'join', 'pg1:whatever', '--address', '10.0.0.1', '--port', '1234', '--device', 'attic', '--config-dir', join(root, 'code-only')]);
+    expect(joined.stderr).toBe('pairgate: --address, --port, --device work with --code only: a connection string carries its own device and addresses. [invalid_request]\n');
+    expect(joined.code).toBe(2);
+    const connected = await run(['lan', 'connect', 'alpha', '--timeout', '1', '--bind', '10.1.1.1', '--config-dir', join(root, 'listen-only')]);
+    expect(connected.stderr).toBe('pairgate: --bind, --timeout work with --listen only. [invalid_request]\n');
+    expect(connected.code).toBe(2);
+    const offered = await run(['lan', 'offer', '--no-discovery', '--announce', '--no-qr', '--config-dir', join(root, 'announce')]);
+    expect(offered.stderr).toBe('pairgate: --announce needs multicast discovery: drop --no-discovery, or --announce. [invalid_request]\n');
+    expect(offered.code).toBe(2);
+  });
+
   it('lan connect --listen that no peer connects to: says it stopped and what to run on the other device, exit 2', async () => {
     const result = await run(['lan', 'connect', '--listen', '--config-dir', join(root, 'lonely'), '--bind', '127.0.0.1', '--port', '0', '--timeout', '1']);
     expect(result.stderr).toContain('pairgate: No trusted peer connected within 1 s, so the listener stopped. Run it again and, while it waits, "pairgate lan connect ');

@@ -8,7 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AnnouncementBody } from '../../sdk/registry.js';
 import { explainListenError } from '../../server/listen-errors.js';
 import { httpUrlOption, readOptionFile } from '../options.js';
-import { intOption } from './lan-cli-support.js';
+import { addressesOf, collect, intOption } from './lan-cli-support.js';
 
 /**
  * `--mdns-interface`: an IPv4 address of this machine (mDNS here is IPv4 multicast). Checked up
@@ -445,7 +445,7 @@ refused.`)
     .option('--serve', 'serve HTTPS with the box certificate on --port (answers {fingerprint, name} at /)')
     .option('-H, --host <address>', 'address --serve listens on', '0.0.0.0')
     .option('--name <name>', 'a name people recognise', 'pairgate box')
-    .option('--address <list>', 'comma-separated addresses to advertise (default: the non-internal IPv4 ones)')
+    .option('--address <ip>', 'an address to advertise (repeatable, or a comma-separated list; default: the non-internal IPv4 ones)', collect)
     .option('--mdns-interface <address>', 'interface address for mDNS (e.g. 127.0.0.1 to stay on loopback)')
     .option('--mdns-port <port>', 'mDNS UDP port', '5353')
     .addHelpText('after', `
@@ -455,8 +455,9 @@ Example:
 Exit code: 0 when stopped with Ctrl-C (or SIGTERM); 2 for bad input (a
 malformed option, no_box_identity, with --serve a --port or --host it cannot
 listen on); 1 for anything else (mDNS that cannot start).`)
-    .action(async (options: DirOption & { port: string; serve?: boolean; host: string; name: string; address?: string; mdnsInterface?: string; mdnsPort: string }) => {
+    .action(async (options: DirOption & { port: string; serve?: boolean; host: string; name: string; address?: string[]; mdnsInterface?: string; mdnsPort: string }) => {
       let port = intOption(options.port, '--port', options.serve ? 0 : 1, 65535)!;
+      const addresses = addressesOf(options.address);
       const mdnsPort = intOption(options.mdnsPort, '--mdns-port', 1, 65535)!;
       const mdnsInterface = options.mdnsInterface === undefined ? undefined : mdnsInterfaceOption(options.mdnsInterface);
       const { defaultBoxDir, loadBoxIdentity, advertiseBox } = await loadBox();
@@ -470,7 +471,7 @@ listen on); 1 for anything else (mDNS that cannot start).`)
         port = await listenBox(server, port, options.host);
       }
       const advert = advertiseBox(
-        { fingerprint: identity.fingerprint, port, name: options.name, ...(options.address ? { addresses: options.address.split(',').map((a) => a.trim()) } : {}) },
+        { fingerprint: identity.fingerprint, port, name: options.name, ...(addresses ? { addresses } : {}) },
         { port: mdnsPort, ...(mdnsInterface ? { interface: mdnsInterface } : {}) },
       );
       console.log(`advertising ${identity.fingerprint} on port ${port}`);

@@ -80,8 +80,12 @@ export function discoveryOf(options: CommonLanOptions): DiscoveryOptions {
   };
 }
 
-/** Addresses given with a repeatable `--address`, checked; at most `max` of them (what fits in a connection string, say). */
-export function addressesOf(values: string[] | undefined, max = Infinity): string[] | undefined {
+/**
+ * Addresses given with a repeatable `--address`, each also taking a comma-separated list (as every
+ * command's `--address` does), checked; at most `max` of them (what fits in a connection string, say).
+ */
+export function addressesOf(given: string[] | undefined, max = Infinity): string[] | undefined {
+  const values = given?.flatMap((value) => value.split(',')).map((value) => value.trim()).filter((value) => value !== '');
   if (!values || values.length === 0) return undefined;
   if (values.length > max) throw new InvalidRequestError(`--address: at most ${max} addresses fit in a connection string; ${values.length} were given.`);
   for (const value of values) {

@@ -71,7 +71,7 @@ interface ConnectCliOptions extends CommonLanOptions {
   address?: string[];
   port?: string;
   bind?: string;
-  timeout: string;
+  timeout?: string;
   payload?: string;
   out?: string;
   maxSize?: string;
@@ -182,7 +182,7 @@ export function registerLanCommand(program: Command): void {
     .option('--timeout <seconds>', 'stop waiting after this long', '300')
     .option('--max-failures <n>', 'stop after this many failed attempts: a wrong secret, a bad protocol', '5')
     .option('--max-size <bytes>', 'largest payload accepted from the other device (default: 1 GiB)')
-    .option('--address <ip>', 'put this address in the string instead of discovering our own (repeatable)', collect)
+    .option('--address <ip>', 'put this address in the string instead of discovering our own (repeatable, or a comma-separated list)', collect)
     .option('--port <port>', 'TCP port to listen on (default: random)')
     .option('--bind <ip>', 'listen on this address only (default: all addresses)')
     .option('--name <name>', 'this device\'s name, shown to the other device; saved in device.json, so it renames this device for good')
@@ -207,6 +207,8 @@ device claiming the id of a peer trusted under another key
 named (lan_key_not_proven);
 1 ${LAN_SESSION_FAILURES}`)
     .action(async (options: OfferCliOptions) => {
+      // Refused rather than ignored: without discovery nothing announces the device.
+      if (options.announce && options.discovery === false) throw new InvalidRequestError('--announce needs multicast discovery: drop --no-discovery, or --announce.');
       const { startOffer, writeQrFile, qrForTerminal } = await loadLan();
       const timeout = intOption(options.timeout, '--timeout', 1, 86_400)!;
       checkQrImagePath(options.qrPng, '--qr-png');
@@ -333,6 +335,9 @@ ${LAN_SESSION_FAILURES}`)
         return;
       }
       if (value === undefined) throw new InvalidRequestError('Give the connection string (or - to read it from stdin), or --code.');
+      // Refused rather than ignored: the string names its device and addresses itself.
+      const codeOnly = (['address', 'port', 'device'] as const).filter((name) => options[name] !== undefined);
+      if (codeOnly.length > 0) throw new InvalidRequestError(`${codeOnly.map((name) => `--${name}`).join(', ')} work with --code only: a connection string carries its own device and addresses.`);
       const info = decodeConnectionString(await secretArgument(value, CONNECTION_STRING));
       const { join } = await loadLan();
       const result = await join(info, { ...joinOptions(), discovery: options.discovery === false ? false : discoveryOf(options) });
@@ -362,10 +367,10 @@ for a malformed option, 1 when multicast cannot be joined on any interface.`)
     .description('talk again to a trusted peer over mutual TLS pinned to its stored key (no QR code); --listen waits for one')
     .argument('[peer]', 'the peer: its device id, key pin (or a 6+ character prefix) or name')
     .option('--listen', 'wait for a trusted peer to connect instead of dialling')
-    .option('--address <ip>', 'dial this address instead of the stored ones (repeatable)', collect)
+    .option('--address <ip>', 'dial this address instead of the stored ones (repeatable, or a comma-separated list)', collect)
     .option('--port <port>', `TCP port (default: ${DEFAULT_CONNECT_PORT})`)
     .option('--bind <ip>', 'with --listen: listen on this address only')
-    .option('--timeout <seconds>', 'with --listen: stop waiting after this long', '300')
+    .option('--timeout <seconds>', 'with --listen: stop waiting after this long (default: 300)')
     .option('--payload <file>', 'a file to send')
     .addOption(new Option('--out <dir>', 'where a received payload goes').default('.', 'the current folder'))
     .option('--max-size <bytes>', 'largest payload accepted (default: 1 GiB)')
@@ -396,7 +401,7 @@ ${LAN_SESSION_FAILURES}`)
       const port = intOption(options.port, '--port', options.listen ? 0 : 1, 65535);
       if (options.listen) {
         if (peer) throw new InvalidRequestError('Give either a peer to dial or --listen, not both.');
-        const listener = await listenForTrustedPeer({ ...common, host: options.bind, port, timeoutMs: intOption(options.timeout, '--timeout', 1, 86_400)! * 1000 });
+        const listener = await listenForTrustedPeer({ ...common, host: options.bind, port, timeoutMs: intOption(options.timeout ?? '300', '--timeout', 1, 86_400)! * 1000 });
         if (options.json) console.log(JSON.stringify({ event: 'listening', port: listener.port }));
         else stderrLog(`Waiting for a trusted peer on port ${listener.port}...`);
         const result = await listener.result;
@@ -404,6 +409,9 @@ ${LAN_SESSION_FAILURES}`)
         return;
       }
       if (!peer) throw new InvalidRequestError('Name the peer to connect to (see "pairgate peers list"), or use --listen.');
+      // Refused rather than ignored: they are the listening side's.
+      const listenOnly = (['bind', 'timeout'] as const).filter((name) => options[name] !== undefined);
+      if (listenOnly.length > 0) throw new InvalidRequestError(`${listenOnly.map((name) => `--${name}`).join(', ')} work with --listen only.`);
       const result = await connectToTrustedPeer(peer, { ...common, addresses: addressesOf(options.address), port });
       emit(options.json, pairingJson(result), pairingText(result).replace(/^Paired with/, 'Connected with'));
     });
