@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useListeningApp } from '../helpers/app.js';
 import { ensureBuilt, runCli } from '../helpers/cli.js';
@@ -47,6 +50,27 @@ describe('pairgate session create on a server without pairing codes', () => {
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^Session no-pairing created/);
     expect(result.stdout).toMatch(/No pairing relay is configured/);
+  });
+});
+
+describe('pairgate session with --password-file', () => {
+  const server = useListeningApp(SUPPORTER);
+
+  it('reads the supporter password from the file\'s first line (a trailing newline or CRLF is not part of it); refuses an empty file, a missing one, and both --password and --password-file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pairgate-password-file-'));
+    const file = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text, { mode: 0o600 });
+      return join(dir, name);
+    };
+    for (const text of ['1234\n', '1234\r\n', '1234']) {
+      const listed = await runCli(['session', 'list', '--server', server.base, '--user', 'support', '--password-file', file('right', text)], { PLEXUS_AUTH_PASS: '' });
+      expect(listed.status, listed.stderr).toBe(0);
+    }
+    const wrong = await runCli(['session', 'list', '--server', server.base, '--user', 'support', '--password-file', file('wrong', 'nope\n')]);
+    expectRefused(wrong, /refused these supporter credentials/);
+    expectRefused(await runCli(['session', 'list', '--server', server.base, '--user', 'support', '--password-file', file('empty', '\n1234\n')]), /^pairgate: --password-file: .* holds no password on its first line\./m);
+    expectRefused(await runCli(['session', 'list', '--server', server.base, '--user', 'support', '--password-file', join(dir, 'missing')]), /^pairgate: --password-file: cannot read .*missing \(ENOENT\)\./m);
+    expectRefused(await runCli(['session', 'list', '--server', server.base, '--user', 'support', '--password', '1234', '--password-file', file('both', '1234')]), /^pairgate: give --password or --password-file, not both\./m);
   });
 });
 

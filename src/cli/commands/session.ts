@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { InvalidRequestError } from '../../core/errors.js';
 import { MAX_TEXT } from '../../doors/support/channel-limits.js';
 import { PairgateApiError } from '../../sdk/errors.js';
-import { httpUrlOption } from '../options.js';
+import { httpUrlOption, readOptionFile } from '../options.js';
 import type { CreatedSession, SessionChannel, SessionInfo, SupportOriginClient } from '../../sdk/support.js';
 import { LineInput } from '../line-input.js';
 import { terminalSafe } from '../terminal-text.js';
@@ -12,13 +12,28 @@ interface ServerOptions {
   server: string;
   user?: string;
   password?: string;
+  passwordFile?: string;
+}
+
+/**
+ * The supporter password: `--password`, else the first line of `--password-file` (which keeps it
+ * out of shell history and `ps`, as PLEXUS_AUTH_PASS does), else PLEXUS_AUTH_PASS.
+ */
+function supporterPassword(options: ServerOptions): string {
+  if (options.password !== undefined && options.passwordFile !== undefined) throw new InvalidRequestError('give --password or --password-file, not both.');
+  if (options.passwordFile !== undefined) {
+    const password = readOptionFile(options.passwordFile, '--password-file').split(/\r?\n/)[0] ?? '';
+    if (!password) throw new InvalidRequestError(`--password-file: ${options.passwordFile} holds no password on its first line.`);
+    return password;
+  }
+  return options.password ?? process.env.PLEXUS_AUTH_PASS ?? '';
 }
 
 /** The supporter's client; the support SDK (and its WebSocket library) loads only for session commands. */
 async function client(options: ServerOptions): Promise<SupportOriginClient> {
   const user = options.user ?? process.env.PLEXUS_AUTH_USER ?? '';
-  const password = options.password ?? process.env.PLEXUS_AUTH_PASS ?? '';
-  if (!user || !password) throw new InvalidRequestError('give the supporter credentials: --user and --password (or PLEXUS_AUTH_USER and PLEXUS_AUTH_PASS).');
+  const password = supporterPassword(options);
+  if (!user || !password) throw new InvalidRequestError('give the supporter credentials: --user and --password-file (or --password, or PLEXUS_AUTH_USER and PLEXUS_AUTH_PASS).');
   const baseUrl = httpUrlOption(options.server, '--server (or PAIRGATE_SERVER)', 'https://support.example.com');
   const { SupportOriginClient } = await import('../../sdk/support.js');
   return new SupportOriginClient({ baseUrl, user, password });
@@ -242,7 +257,8 @@ to the server is lost.`);
     command
       .option('-s, --server <url>', 'the support origin: the pairgate server with PLEXUS_AUTH_USER set (PAIRGATE_SERVER)', process.env.PAIRGATE_SERVER || 'http://127.0.0.1:8080') // empty counts as unset
       .option('-u, --user <name>', 'supporter user, required (PLEXUS_AUTH_USER)')
-      .option('-p, --password <password>', 'supporter password, required (PLEXUS_AUTH_PASS)');
+      .option('-p, --password <password>', 'supporter password, required (PLEXUS_AUTH_PASS); on the command line it shows in shell history and to `ps`: prefer the variable or --password-file')
+      .option('--password-file <file>', 'read the supporter password from the first line of this file instead');
 
   withServer(session.command('create'))
     .description('create a session and print its pairing code')
@@ -256,7 +272,7 @@ to the server is lost.`);
     .addHelpText('after', `
 Example:
   $ pairgate session create --supporter-name Thorsten --supporter-avatar https://example.com/me.png \\
-      --server https://support.example.com --user support --password 1234
+      --server https://support.example.com --user support --password-file ~/.pairgate-support-password
 
 Exit code: 0 when created; 2 for bad input (a malformed option, a missing
 supporter name or picture: supporter_required, half a session login:
