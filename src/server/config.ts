@@ -121,7 +121,11 @@ export function configSection<Section extends ConfigSection>(config: Config, sec
   return values as Static<Section>;
 }
 
-/** A list of every key with its default and meaning, for `pairgate serve --help-config`. */
+/**
+ * Every key with its default and meaning, for `pairgate serve --help-config`, written as a
+ * configuration file: each key's meaning a comment above it, so the listing saved to a file is a
+ * starting point for `serve --config`.
+ */
 export function describeConfig(sections: readonly ConfigSection[]): string {
   const schema = mergeSections([coreConfigSchema, ...sections]);
   return Object.entries(schema.properties)
@@ -129,7 +133,12 @@ export function describeConfig(sections: readonly ConfigSection[]): string {
       const s = value as { default?: unknown; description?: string; anyOf?: unknown };
       // The allowed values of a key that takes a few, which its description need not repeat.
       const choices = s.anyOf ? ` (${describeExpected(s as Record<string, unknown>)})` : '';
-      return `${key}=${s.default === undefined ? '' : String(s.default)}\n    ${s.description ?? ''}${choices}`;
+      return `# ${(s.description ?? '').replace(/\s*\n\s*/g, ' ')}${choices}\n${key}=${s.default === undefined ? '' : dotenvValue(String(s.default))}`;
     })
-    .join('\n');
+    .join('\n\n');
+}
+
+/** `value` as a configuration file reads it back: quoted where a `#` or spaces would be cut. */
+function dotenvValue(value: string): string {
+  return /[#"'\s]/.test(value) && !value.includes('"') ? `"${value}"` : value;
 }

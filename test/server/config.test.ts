@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import { allDoors } from '../../src/doors/index.js';
 import { describeConfig, loadConfig } from '../../src/server/config.js';
+import { readConfigFile } from '../../src/server/config-file.js';
 import { checkConfig } from '../../src/server/start.js';
 import { trustedProxies } from '../../src/server/trust-proxy.js';
 import { createTestApp } from '../helpers/app.js';
@@ -120,8 +121,17 @@ describe('configuration', () => {
 
   it('lists every key for --help-config, with the values a key of a few choices takes', () => {
     const listing = describeConfig(sections);
-    expect(listing).toMatch(/^PAIRGATE_GRANTS_CODE_ALPHABET=base32\n .*\(one of "base32", "base20", "digits"\)$/m);
+    expect(listing).toMatch(/^# .*\(one of "base32", "base20", "digits"\)\nPAIRGATE_GRANTS_CODE_ALPHABET=base32$/m);
     expect(listing).toMatch(/^PAIRGATE_REQUEST_TIMEOUT_SECONDS=30$/m);
+  });
+
+  it('--help-config\'s listing saved as a file is a configuration file: every key read back as its default', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pairgate-help-config-')), 'pairgate.env');
+    writeFileSync(file, describeConfig(sections));
+    const fromFile = loadConfig(sections, { file, env: {} });
+    const defaults = loadConfig(sections, { env: {} });
+    expect(fromFile).toEqual(defaults);
+    expect(Object.keys(readConfigFile(file).values).length).toBe(Object.keys(defaults).length);
   });
 
   it('says which file cannot be read', () => {
