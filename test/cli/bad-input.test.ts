@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -66,6 +66,14 @@ describe('the CLI on bad input: one line saying what to do, exit code 2, no stac
     await expectBadInput(['session', 'list', '-u', 'a', '-p', 'b', '--server', 'http://127.0.0.1:10080'], blocked);
     await expectBadInput(['join', 'abcdef', '--relay', 'http://127.0.0.1:10080/relay'], blocked);
     await expectBadInput(['box', 'announce', '--once', '--dir', boxDir, '--server', 'http://127.0.0.1:10080'], blocked);
+  }, 60_000);
+
+  it('a file where a folder is asked for (box init --dir, lan\'s --config-dir) is said in words with the option, not as mkdir\'s EEXIST', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pairgate-cli-file-')), 'a-file');
+    writeFileSync(file, '');
+    await expectBadInput(['box', 'init', '--dir', file], /^pairgate: --dir: .*a-file is not a folder; choose a folder this user may write to \[config_invalid\]$/);
+    await expectBadInput(['box', 'init', '--dir', join(file, 'box')], /^pairgate: --dir: .*a-file is not a folder/);
+    await expectBadInput(['lan', 'offer', '--no-qr', '--config-dir', file], /^pairgate: The config folder .*a-file cannot be made: a file stands at its name or on its path\. Choose another folder with --config-dir/);
   }, 60_000);
 
   it('box advertise checks each --address (repeated or listed with commas) before advertising anything', async () => {

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { InvalidRequestError } from '../../core/errors.js';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AnnouncementBody } from '../../sdk/registry.js';
+import { makeFolder } from '../../server/data-dir.js';
 import { explainListenError } from '../../server/listen-errors.js';
 import { httpUrlOption, readOptionFile } from '../options.js';
 import { addressesOf, collect, intOption } from './lan-cli-support.js';
@@ -246,6 +247,8 @@ when the folder or its files cannot be written.`)
       const { defaultBoxDir, hasBoxIdentity, initBoxIdentity } = await loadBox();
       const dir = boxDir(options, defaultBoxDir);
       const kept = !options.force && hasBoxIdentity(dir);
+      // Made here, so that a file in the way is said in words with the option, not as mkdir's EEXIST.
+      makeFolder(dir, '--dir');
       const identity = await initBoxIdentity(dir, { name: options.name, force: options.force ?? false });
       // Standard output stays the fingerprint alone (scripts read it); the note goes to stderr.
       if (kept) process.stderr.write(`kept the existing identity in ${identity.dir} (pairgate box init --force makes a new one, with a new fingerprint)\n`);

@@ -30,6 +30,8 @@ export function resolveConfigDir(option?: string, env: NodeJS.ProcessEnv = proce
   } catch (error) {
     const explained = explainConfigWriteError(dir, error);
     if (explained !== error) throw explained;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new UnsafeConfigDirError(`The config folder ${dir} cannot be made: a file stands at its name or on its path. Choose another folder with --config-dir (or PAIRGATE_CONFIG_DIR).`);
     throw new UnsafeConfigDirError(`The config folder ${dir} cannot be used: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`);
   }
   const stat = statSync(dir);
