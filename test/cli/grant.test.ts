@@ -133,11 +133,13 @@ describe('pairgate grant (CLI through the SDK, against a real server)', () => {
     expect(((await (await fetch(`${server}/api/v1/grants/${id}`)).json()) as { state: string }).state).toBe('approved');
   }, 30_000);
 
-  it('tells the approver which server to use when it is not the default one', async () => {
+  it('tells the approver which server to use when it is not the built-in default, also one from PAIRGATE_SERVER (the approver may not have it set), and the code as shown', async () => {
     const created = await exec('node', [cli, 'grant', 'create', '--label', 'Open the door', '--no-wait', '--server', server]);
-    expect(created.stdout).toMatch(new RegExp(`Ask the approver to run: pairgate grant approve \\S+ --server ${server.replace(/[.:/]/g, '\\$&')}$`, 'm'));
-    const byDefault = await exec('node', [cli, 'grant', 'create', '--label', 'Open the door', '--no-wait'], { env: { ...process.env, PAIRGATE_SERVER: server } });
-    expect(byDefault.stdout).toMatch(/Ask the approver to run: pairgate grant approve \S+$/m);
+    const code = /^Code: (\S+)$/m.exec(created.stdout)![1]!;
+    expect(code).toBe(code.toUpperCase());
+    expect(created.stdout).toContain(`Ask the approver to run: pairgate grant approve ${code} --server ${server}\n`);
+    const fromEnv = await exec('node', [cli, 'grant', 'create', '--label', 'Open the door', '--no-wait'], { env: { ...process.env, PAIRGATE_SERVER: server } });
+    expect(fromEnv.stdout).toMatch(new RegExp(`Ask the approver to run: pairgate grant approve [0-9A-Z-]+ --server ${server.replace(/[.:/]/g, '\\$&')}$`, 'm'));
   });
 
   it('says so when the server keeps the grant shorter than --ttl asked (the API caps it without an error)', async () => {
@@ -165,8 +167,10 @@ describe('pairgate grant (CLI through the SDK, against a real server)', () => {
     const missing = await exec('node', [cli, 'grant', 'show', 'abcd', '--server', `${server}/nowhere`]).catch((e: { stderr: string }) => e);
     // pairgate's own 404 (route_not_found) is not mistaken for another server's.
     expect((missing as { stderr: string }).stderr).toMatch(/There is nothing at GET \/nowhere\/api\/v1\/codes\/abcd\. \[route_not_found\]$/m);
-    const down = await exec('node', [cli, 'grant', 'show', 'abcd', '--server', 'http://127.0.0.1:1']).catch((e: { stderr: string }) => e);
-    expect((down as { stderr: string }).stderr).toMatch(/Cannot reach http:\/\/127.0.0.1:1 \(bad port\)\. Check the address/);
+    // Port 2: nothing listens there, and fetch calls it (1 is a port it refuses: bad-input.test.ts).
+    const down = await exec('node', [cli, 'grant', 'show', 'abcd', '--server', 'http://127.0.0.1:2']).catch((e: { stderr: string; code: number }) => e);
+    expect((down as { stderr: string }).stderr).toMatch(/Cannot reach http:\/\/127.0.0.1:2 \(ECONNREFUSED\)\. Check the address/);
+    expect(down).toMatchObject({ code: 1 });
   });
 });
 

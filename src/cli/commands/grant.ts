@@ -6,7 +6,8 @@ import { isYes, LineInput } from '../line-input.js';
 import { terminalSafe } from '../terminal-text.js';
 
 // Empty counts as unset (`PAIRGATE_SERVER=$UNSET_VAR`), as with `pairgate lan` and serve's own keys.
-const DEFAULT_SERVER = process.env.PAIRGATE_SERVER || 'http://127.0.0.1:8080';
+const BUILT_IN_SERVER = 'http://127.0.0.1:8080';
+const DEFAULT_SERVER = process.env.PAIRGATE_SERVER || BUILT_IN_SERVER;
 
 /**
  * Text someone else wrote (the requester's label and data, the approver's note) as one line safe
@@ -140,9 +141,11 @@ server refused.`)
         // Standard output stays one JSON document; the person running it still reads the note.
         if (capped) process.stderr.write(`${capped}\n`);
       } else {
-        // The approver's command names this server unless it is the one they reach by default.
-        const server = options.server === DEFAULT_SERVER ? '' : ` --server ${options.server}`;
-        const approve = `Ask the approver to run: pairgate grant approve ${created.code}${server}`;
+        // The approver's command names this server unless it is the built-in default: one taken
+        // from PAIRGATE_SERVER here is named too, as the approver's machine may not have it set.
+        const server = options.server === BUILT_IN_SERVER ? '' : ` --server ${options.server}`;
+        // The code as shown above it, in capitals (the server reads it in any case).
+        const approve = `Ask the approver to run: pairgate grant approve ${created.code.toUpperCase()}${server}`;
         console.log(`Code: ${created.code.toUpperCase()}`);
         console.log(capped ? `${capped}\n${approve}` : `Expires at ${created.expiresAt}. ${approve}`);
       }
