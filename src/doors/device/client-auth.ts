@@ -19,9 +19,11 @@ export function basicChallenge(request: FastifyRequest, reply: FastifyReply, pay
 
 /**
  * The client_id of a request from a public client: the form's `client_id` (RFC 6749 §2.3.1,
- * `none` authentication), or the user part of HTTP Basic for clients configured that way (its
- * password is ignored: these clients have no secret). Both present and different is a 400; none
- * is a 401 `invalid_client`, and so is a Basic header that is not well-formed.
+ * `none` authentication), or the user part of HTTP Basic with an empty password, for clients
+ * configured that way. Both present and different is a 400; none is a 401 `invalid_client`, and so
+ * is a Basic header that is not well-formed, or one with a password: these clients have no secret,
+ * and a client sending one believes it authenticates with it (the metadata lists `none` only), so
+ * it is told rather than let through on its id alone.
  */
 export function clientIdOf(request: FastifyRequest, fromBody: string | undefined): string {
   let fromBasic: string | undefined;
@@ -37,6 +39,9 @@ export function clientIdOf(request: FastifyRequest, fromBody: string | undefined
       fromBasic = decodeURIComponent((colon < 0 ? decoded : decoded.slice(0, colon)).replace(/\+/g, ' '));
     } catch {
       throw new OAuthError('invalid_client', 'The Basic credentials are not well-formed.', 401);
+    }
+    if (colon >= 0 && colon < decoded.length - 1) {
+      throw new OAuthError('invalid_client', 'This server\'s clients are public and have no secret (token_endpoint_auth_method none): send the client_id alone, in the form or with an empty Basic password.', 401);
     }
   }
   if (fromBody && fromBasic && fromBody !== fromBasic) throw new OAuthError('invalid_request', 'client_id in the body and in the Authorization header differ.');

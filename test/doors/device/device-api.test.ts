@@ -95,6 +95,11 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
     const inForm = await authorize(t.app, 'nobody');
     expect(inForm.status).toBe(401);
     expect(inForm.headers['www-authenticate']).toBeUndefined();
+    // A password: the client believes it authenticates with a secret it does not have here.
+    const withSecret = await postForm(t.app, '/oauth/device_authorization', {}, { authorization: `Basic ${Buffer.from('tv-app:s3cret').toString('base64')}` });
+    expect(withSecret.status).toBe(401);
+    expect(withSecret.body).toMatchObject({ error: 'invalid_client', error_description: expect.stringMatching(/public and have no secret/) });
+    expect(withSecret.headers['www-authenticate']).toBe('Basic realm="pairgate", charset="UTF-8"');
     // Basic credentials that are not even well-formed are a 401 with the challenge too.
     const garbled = await postForm(t.app, '/oauth/device_authorization', {}, { authorization: `Basic ${Buffer.from('%zz:').toString('base64')}` });
     expect(garbled.status).toBe(401);

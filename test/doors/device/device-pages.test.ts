@@ -23,8 +23,8 @@ describe('device verification pages over real sockets', () => {
   });
   afterAll(() => t.close());
 
-  const startDevice = async (clientId = 'cli', scope = 'read write') =>
-    (await postForm(`${base}/oauth/device_authorization`, { client_id: clientId, scope }, { 'user-agent': 'SmartTV/2.1 (pages test)' })).body as { device_code: string; user_code: string; verification_uri_complete: string };
+  const startDevice = async (clientId = 'cli', scope = 'read write', userAgent = 'SmartTV/2.1 (pages test)') =>
+    (await postForm(`${base}/oauth/device_authorization`, { client_id: clientId, scope }, { 'user-agent': userAgent })).body as { device_code: string; user_code: string; verification_uri_complete: string };
   const token = (deviceCode: string, clientId = 'cli') => postForm(`${base}/oauth/token`, { grant_type: DEVICE_GRANT_TYPE, device_code: deviceCode, client_id: clientId });
 
   /** Types the code (any case, any separators), signs in, and returns the consent page. */
@@ -73,6 +73,15 @@ describe('device verification pages over real sockets', () => {
     expect(answer.body).toMatchObject({ token_type: 'Bearer', scope: 'read write' });
     // The code is spent: typing it again finds nothing.
     expect((await browser.post('/device', { user_code: device.user_code })).status).toBe(404);
+  });
+
+  it('the software the device names is said to be unchecked, and a long one is cut to 80 characters (a phishing device writes what it likes there)', async () => {
+    const claim = `Living-room TV (verified by your bank) ${'x'.repeat(200)}`;
+    const device = await startDevice('cli', 'read write', claim);
+    const { consent } = await reachConsent(new FormClient(base), device.user_code);
+    const shown = /<li id="origin-agent">([^<]*)<\/li>/.exec(consent)![1]!;
+    expect(shown).toMatch(/^Software, as the device names itself \(not checked\): Living-room TV \(verified by your bank\) x+\.\.\.$/);
+    expect(shown.length).toBeLessThan(160);
   });
 
   it('deny: the device learns access_denied', async () => {
