@@ -40,7 +40,8 @@ export async function introspectAppToken(accesses: AppAccesses, token: string, n
     scope: permissionsScope(access.permissions),
     client_id: access.appId,
     username: found.username,
-    sub: found.username,
+    // The account's id, never reused (see the device door's introspection).
+    sub: access.userId,
     token_type: 'Bearer',
     iat: Math.floor(found.tokenCreatedAt / 1000),
     ...(access.expiresAt !== null ? { exp: Math.floor(access.expiresAt / 1000) } : {}),

@@ -56,7 +56,9 @@ export function installIntrospectionRoute(app: FastifyInstance, env: DeviceEnv):
       ...(token.scope ? { scope: token.scope } : {}),
       client_id: token.clientId,
       username: token.username,
-      sub: token.username,
+      // The account's id, never reused (RFC 7662 §2.2: the subject's identifier); a username may
+      // be taken again once its account is deleted, and a resource server keyed on it would mix them.
+      sub: token.userId,
       token_type: 'Bearer',
       iat: Math.floor(token.createdAt / 1000),
       exp: Math.floor(token.expiresAt / 1000),

@@ -192,7 +192,11 @@ describe('access door API over real sockets', () => {
 
     const introspectAs = (value: string, headers: Record<string, string>) => fetch(`${base}/access/introspect`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams({ token: value }) });
     const introspect = async (value: string) => (await introspectAs(value, { authorization: `Bearer ${INTROSPECTION_SECRET}` })).json() as Promise<Record<string, unknown>>;
-    expect(await introspect(token)).toMatchObject({ active: true, client_id: 'test-app-id', username: 'acceptor', token_type: 'Bearer', scope: 'manage:* tag:read:health feature:selfRevoke:forbidden' });
+    const introspected = await introspect(token);
+    expect(introspected).toMatchObject({ active: true, client_id: 'test-app-id', username: 'acceptor', token_type: 'Bearer', scope: 'manage:* tag:read:health feature:selfRevoke:forbidden' });
+    // The account's id, which is never reused, not its name.
+    const account = await t.app.pairgate.stores.db.selectFrom('users').select('id').where('username', '=', 'acceptor').executeTakeFirstOrThrow();
+    expect((introspected as { sub?: string }).sub).toBe(account.id);
     expect(await introspect('nope')).toEqual({ active: false });
     // Without the secret, or with a wrong one (the app's own token included), nothing about the token.
     const wrongHeaders: Record<string, string>[] = [{}, { authorization: 'Bearer nope' }, { authorization: `Bearer ${token}` }, { authorization: `Bearer ${INTROSPECTION_SECRET.slice(0, -1)}` }];

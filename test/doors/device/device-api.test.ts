@@ -225,7 +225,10 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
     expect(JSON.stringify(rows)).not.toContain(accessToken);
 
     const introspected = await introspect(t.app, accessToken);
-    expect(introspected.body).toMatchObject({ active: true, client_id: 'cli', username: 'alice-device', sub: 'alice-device', scope: 'read', token_type: 'Bearer' });
+    expect(introspected.body).toMatchObject({ active: true, client_id: 'cli', username: 'alice-device', scope: 'read', token_type: 'Bearer' });
+    // The account's id, not its name (which a new account may take once this one is deleted).
+    expect(introspected.body.sub).toBe(alice.id);
+    expect(alice.id).not.toBe(alice.username);
     expect(Number(introspected.body.exp) - Number(introspected.body.iat)).toBe(3600);
     expect((await introspect(t.app, 'x'.repeat(43))).body).toEqual({ active: false });
 
