@@ -75,22 +75,29 @@ function fileValues(file: ConfigSources['file']): Record<string, string> {
 export function loadConfig(sections: readonly ConfigSection[], sources: ConfigSources = {}): Config {
   const schema = mergeSections([coreConfigSchema, ...sections]);
   const fromFile = fileValues(sources.file);
+  const filePath = typeof sources.file === 'string' ? sources.file : sources.file?.path;
   const env = sources.env ?? {};
   const raw: Record<string, unknown> = {};
+  /** Where each key's value came from, for a refusal to say where to mend it. */
+  const origins: Record<string, string> = {};
   for (const key of Object.keys(schema.properties)) {
     // An explicitly empty string is a value for string keys (e.g. "no public URL"). For any other
     // key it is no value: the next source's is taken (an empty PAIRGATE_PORT= in the environment,
     // which compose files make of an unset variable, hid the file's port and gave the default).
     const takesEmpty = (schema.properties[key] as { type?: string }).type === 'string';
-    const value = [sources.overrides?.[key], env[key], fromFile[key]].find((given) => given !== undefined && (takesEmpty || given !== ''));
-    if (value !== undefined) raw[key] = value;
+    const given = [sources.overrides?.[key], env[key], fromFile[key]];
+    const index = given.findIndex((value) => value !== undefined && (takesEmpty || value !== ''));
+    if (index < 0) continue;
+    raw[key] = given[index];
+    if (index === 1) origins[key] = ' (set in the environment)';
+    if (index === 2 && filePath) origins[key] = ` (set in ${filePath})`;
   }
   // Conversion would truncate a fraction ("0.5" to 0, which turns some limits off) and read "1e3"
   // or "0x10": an integer key takes whole decimal numbers only.
   for (const [key, value] of Object.entries(raw)) {
     const property = schema.properties[key] as Record<string, unknown>;
     if (property.type === 'integer' && typeof value === 'string' && !/^\s*[+-]?\d+\s*$/.test(value)) {
-      throw new ConfigError(key, `expected ${describeExpected(property)}, got ${JSON.stringify(value)}`);
+      throw new ConfigError(key, `expected ${describeExpected(property)}, got ${JSON.stringify(value)}${origins[key] ?? ''}`);
     }
   }
   const converted = Value.Convert(schema, Value.Default(schema, raw));
@@ -98,7 +105,7 @@ export function loadConfig(sections: readonly ConfigSection[], sources: ConfigSo
     const key = error.instancePath.replace(/^\//, '').split('/')[0] || String((error.params as { requiredProperties?: string[] }).requiredProperties?.[0] ?? '?');
     const given = typeof raw[key] === 'string' ? hidePasswords(raw[key] as string) : raw[key];
     const expected = describeExpected((schema.properties[key] ?? {}) as Record<string, unknown>);
-    throw new ConfigError(key, `expected ${expected}, got ${given === undefined ? 'nothing' : JSON.stringify(given)}`);
+    throw new ConfigError(key, `expected ${expected}, got ${given === undefined ? 'nothing' : JSON.stringify(given)}${origins[key] ?? ''}`);
   }
   return converted as Config;
 }

@@ -134,6 +134,14 @@ describe('configuration', () => {
     expect(Object.keys(readConfigFile(file).values).length).toBe(Object.keys(defaults).length);
   });
 
+  it('a bad value says where it was set: the file, or the environment', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pairgate-bad-value-')), 'bad.env');
+    writeFileSync(file, 'PAIRGATE_LOG_LEVEL=loud\nPAIRGATE_PORT=eighty\n');
+    expect(() => loadConfig(sections, { file, env: { PAIRGATE_PORT: '8081' } })).toThrow(`PAIRGATE_LOG_LEVEL: expected one of "fatal", "error", "warn", "info", "debug", "trace", "silent", got "loud" (set in ${file})`);
+    expect(() => loadConfig(sections, { file, env: { PAIRGATE_LOG_LEVEL: 'info' } })).toThrow(`got "eighty" (set in ${file})`);
+    expect(() => loadConfig(sections, { env: { PAIRGATE_PORT: 'x' } })).toThrow('got "x" (set in the environment)');
+  });
+
   it('says which file cannot be read', () => {
     expect(() => loadConfig(sections, { file: '/nonexistent/pairgate.config' })).toThrow(/cannot read \/nonexistent\/pairgate.config: there is no such file \(ENOENT\)/);
   });
