@@ -133,6 +133,25 @@ describe('pairgate grant (CLI through the SDK, against a real server)', () => {
     expect(((await (await fetch(`${server}/api/v1/grants/${id}`)).json()) as { state: string }).state).toBe('approved');
   }, 30_000);
 
+  it('create --data shows facts to the approver; show, approve and refuse print one line of JSON with --json', async () => {
+    const created = await exec('node', [cli, 'grant', 'create', '--label', 'Let the printer in', '--data', 'room=Attic', '--data', 'model=HP 4100 = mono', '--no-wait', '--json', '--server', server]);
+    const { code } = JSON.parse(created.stdout) as { code: string };
+    const shown = await exec('node', [cli, 'grant', 'show', code, '--json', '--server', server]);
+    expect(shown.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ label: 'Let the printer in', data: { room: 'Attic', model: 'HP 4100 = mono' }, state: 'pending' });
+    const text = await exec('node', [cli, 'grant', 'show', code, '--server', server]);
+    expect(text.stdout).toContain('\n  room: Attic\n  model: HP 4100 = mono\n');
+    const approved = await exec('node', [cli, 'grant', 'approve', code, '--yes', '--json', '--server', server]);
+    expect(JSON.parse(approved.stdout)).toMatchObject({ label: 'Let the printer in', state: 'approved' });
+    const other = JSON.parse((await exec('node', [cli, 'grant', 'create', '--label', 'Other', '--no-wait', '--json', '--server', server])).stdout) as { code: string };
+    const refused = await exec('node', [cli, 'grant', 'refuse', other.code, '--json', '--server', server]);
+    expect(JSON.parse(refused.stdout)).toMatchObject({ label: 'Other', state: 'refused' });
+    for (const bad of [['nothing'], ['=x'], ['a=1', 'a=2']]) {
+      const refusedInput = await exec('node', [cli, 'grant', 'create', '--label', 'x', ...bad.flatMap((item) => ['--data', item]), '--no-wait', '--server', server]).catch((error: { code: number; stderr: string }) => error);
+      expect(refusedInput, bad.join(' ')).toMatchObject({ code: 2, stderr: expect.stringMatching(/^pairgate: --data/) });
+    }
+  });
+
   it('tells the approver which server to use when it is not the built-in default, also one from PAIRGATE_SERVER (the approver may not have it set), and the code as shown', async () => {
     const created = await exec('node', [cli, 'grant', 'create', '--label', 'Open the door', '--no-wait', '--server', server]);
     const code = /^Code: (\S+)$/m.exec(created.stdout)![1]!;

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { InvalidRequestError } from '../../core/errors.js';
 import { PairgateClient, type CodeView, type CreatedGrant } from '../../sdk/client.js';
 import { PairgateApiError } from '../../sdk/errors.js';
 import { httpUrlOption, intOption, textOption } from '../options.js';
@@ -23,6 +24,30 @@ export function oneLine(text: string): string {
 function describe(view: CodeView): string {
   const facts = Object.entries(view.data).map(([k, v]) => `\n  ${oneLine(k)}: ${oneLine(v)}`).join('');
   return `${oneLine(view.label)}${facts}\nState: ${view.state}, expires at ${view.expiresAt}`;
+}
+
+/** Collects a repeatable option's values. */
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/**
+ * `--data name=value` options as the API's facts: the name up to the first `=` (1-64 characters),
+ * the value after it (up to 1000), at most 20, no name twice. Checked here, so a typo is said in
+ * the option's words before any request.
+ */
+export function dataFacts(given: readonly string[] | undefined): Record<string, string> | undefined {
+  if (!given || given.length === 0) return undefined;
+  if (given.length > 20) throw new InvalidRequestError(`--data: at most 20 facts; ${given.length} were given.`);
+  const facts: Record<string, string> = {};
+  for (const item of given) {
+    const equals = item.indexOf('=');
+    const name = equals < 0 ? '' : item.slice(0, equals);
+    if (!name.trim() || name.length > 64) throw new InvalidRequestError(`--data takes name=value, the name 1 to 64 characters: "${oneLine(item.slice(0, 80))}" is not that.`);
+    if (Object.hasOwn(facts, name)) throw new InvalidRequestError(`--data: "${oneLine(name)}" is given twice.`);
+    facts[name] = textOption(item.slice(equals + 1), `--data ${name}`, 0, 1000);
+  }
+  return facts;
 }
 
 /** The exit codes of the approver's commands, in their --help. */
@@ -115,6 +140,7 @@ an approval is answered no. Each subcommand's --help says its own.`);
     .description('create a grant, print its code, wait for the decision and redeem it')
     .requiredOption('-l, --label <text>', 'what the approver is shown (1-200 characters, not only spaces)')
     .option('--ttl <seconds>', 'lifetime in seconds, 10 or more (default: the server\'s PAIRGATE_GRANT_TTL_SECONDS, 600; also the most it grants)')
+    .option('--data <name=value>', 'a fact shown to the approver under the label (repeatable, up to 20)', collect)
     .option('--no-wait', 'print the code and exit without waiting (with --json, the answer holds the id and secret to redeem it)')
     .option('--json', 'print JSON: a line with id, code and expiresAt, then one with the outcome (with --no-wait, one line: the whole creation answer)')
     .option(...serverOption)
@@ -122,6 +148,7 @@ an approval is answered no. Each subcommand's --help says its own.`);
 Examples:
   $ pairgate grant create --label "Let the printer in"
   $ pairgate grant create --label "Deploy v2" --ttl 300 --server https://pair.example.com
+  $ pairgate grant create --label "Let the printer in" --data room=Attic --data model="HP 4100"
 
 A server that sets PAIRGATE_GRANTS_CREATE_TOKEN asks for that secret: set the
 same variable here and it is sent (an environment variable, not an option, so
@@ -130,11 +157,12 @@ that it stays out of shell history).
 Exit code: 0 when approved (with --no-wait: when created), 1 when refused or
 expired or when the server cannot be reached, 2 for bad input or a request the
 server refused.`)
-    .action(async (options: { label: string; ttl?: string; wait: boolean; json?: boolean; server: string }) => {
+    .action(async (options: { label: string; ttl?: string; data?: string[]; wait: boolean; json?: boolean; server: string }) => {
       const ttl = intOption(options.ttl, '--ttl', 10, 86_400);
       const label = textOption(options.label, '--label', 1, 200);
+      const data = dataFacts(options.data);
       const api = creatingClient(options);
-      const created = await api.createGrant({ label, ...(ttl !== undefined ? { ttl } : {}) });
+      const created = await api.createGrant({ label, ...(ttl !== undefined ? { ttl } : {}), ...(data ? { data } : {}) });
       const capped = ttlCapNote(ttl, created);
       if (options.json) {
         console.log(JSON.stringify(options.wait ? { id: created.id, code: created.code, expiresAt: created.expiresAt } : created));
@@ -169,10 +197,12 @@ server refused.`)
   grant
     .command('show <code>')
     .description('show what a code asks')
+    .option('--json', 'print the server\'s answer as one line of JSON (label, data, state, expiresAt)')
     .option(...serverOption)
     .addHelpText('after', `\nExample:\n  $ pairgate grant show 4GJD-A6F4-T\n${DECISION_EXIT_CODES}`)
-    .action(async (code: string, options: { server: string }) => {
-      console.log(describe(await client(options).lookupCode(code)));
+    .action(async (code: string, options: { server: string; json?: boolean }) => {
+      const view = await client(options).lookupCode(code);
+      console.log(options.json ? JSON.stringify(view) : describe(view));
     });
 
   for (const decision of ['approve', 'refuse'] as const) {
@@ -180,12 +210,13 @@ server refused.`)
       .command(`${decision} <code>`)
       .description(decision === 'approve' ? 'show the request a code names and approve it (asked first on a terminal)' : 'refuse the request a code names')
       .option('-n, --note <text>', 'a note passed to the requester (up to 500 characters)')
+      .option('--json', 'print the server\'s answer as one line of JSON (the request as decided)')
       .option(...serverOption);
     // A refusal harms no one, so only an approval is asked to be confirmed.
     if (decision === 'approve') command.option('-y, --yes', 'approve without showing the request and asking first');
     command
       .addHelpText('after', `\nExample:\n  $ pairgate grant ${decision} 4GJD-A6F4-T --note "${decision === 'approve' ? 'go ahead' : 'not today'}"\n${decision === 'approve' ? APPROVE_EXIT_CODES : DECISION_EXIT_CODES}`)
-      .action(async (code: string, options: { note?: string; server: string; yes?: boolean }) => {
+      .action(async (code: string, options: { note?: string; server: string; yes?: boolean; json?: boolean }) => {
         const note = options.note === undefined ? undefined : textOption(options.note, '--note', 0, 500);
         const api = client(options);
         // A person at a terminal sees what they approve before it is done: the code alone says
@@ -203,7 +234,7 @@ server refused.`)
           }
         }
         const view = decision === 'approve' ? await api.approveCode(code, note) : await api.refuseCode(code, note);
-        console.log(`${decision === 'approve' ? 'Approved' : 'Refused'}: ${oneLine(view.label)}`);
+        console.log(options.json ? JSON.stringify(view) : `${decision === 'approve' ? 'Approved' : 'Refused'}: ${oneLine(view.label)}`);
       });
   }
 }
