@@ -1,5 +1,7 @@
 import type { FastifySchemaValidationError } from 'fastify';
+import { InvalidRequestError } from '../../core/errors.js';
 import { wordedSchemaErrors } from '../../server/error-handler.js';
+import { hasUnshowableText, unshowableRule } from '../shared/shown-text.js';
 
 /**
  * What a refused field of the generic grant API breaks, in words, where the schema's own message
@@ -15,3 +17,21 @@ function ruleBroken(error: FastifySchemaValidationError, where: string): string 
 
 /** The grant routes' `schemaErrorFormatter`: a 400 `validation_failed` in words where the generic message would mislead. */
 export const grantValidationError = wordedSchemaErrors(ruleBroken);
+
+/**
+ * Refuses a label or data fact holding a character no one can be shown as written (a control or
+ * text-direction character: `shared/shown-text.ts`, the rule the access and device doors follow):
+ * the approver decides on what these say, and a U+202E turns the rest of a line around wherever it
+ * is shown (the CLI neutralises them; a program's own page may not). A 400 `validation_failed`
+ * naming the field.
+ */
+export function checkShownFields(body: { label: string; data?: Record<string, string> }): void {
+  const refuse = (field: string): never => {
+    throw new InvalidRequestError(`${field} must not contain ${unshowableRule()}: the approver is shown it as written.`, { field }, 'validation_failed');
+  };
+  if (hasUnshowableText(body.label)) refuse('label');
+  for (const [name, value] of Object.entries(body.data ?? {})) {
+    if (hasUnshowableText(name)) refuse('a data name');
+    if (hasUnshowableText(value)) refuse(`data.${name}`);
+  }
+}

@@ -17,7 +17,7 @@ import { PreferWaitHeaders, WaitQuery } from '../shared/wait-schemas.js';
 import { requestedWaitSeconds, streamGrant, waitForGrant, withdrawAppliedWait } from '../shared/waiting.js';
 import { grantsConfigSchema } from './config.js';
 import { requireCreateToken } from './create-token.js';
-import { grantValidationError } from './grant-validation.js';
+import { checkShownFields, grantValidationError } from './grant-validation.js';
 import { grantView, PAIR_KIND, type PairRequest, type PairResult } from './grant-views.js';
 import { LiveGrantsPerAddress, tooManyLiveGrants } from './live-per-address.js';
 import { decisionRefusal, redeemRefusal } from './refusals.js';
@@ -116,6 +116,7 @@ export const grantsDoor: Door = {
       ...(createToken ? { onRequest: createToken } : {}),
       schemaErrorFormatter: grantValidationError,
     }, async (request, reply) => {
+      checkShownFields(request.body);
       const ttl = Math.min(request.body.ttl ?? ctx.config.PAIRGATE_GRANT_TTL_SECONDS, ctx.config.PAIRGATE_GRANT_TTL_SECONDS);
       // Not `await perAddress?.take(...)`: awaiting undefined still costs a turn of the microtask queue.
       const release = perAddress ? await perAddress.take(request.clientNetwork, ttl * 1000, ctx.clock.now()) : undefined;

@@ -76,7 +76,7 @@ const CODE_LIMITED = '`rate_limited`: too many code look-ups, or too many wrong 
 
 /** The documented error answers of each route of the generic grant API. */
 export const GrantErrors = {
-  create400: errorView(`${VALIDATION}: a label missing, blank (only spaces) or over 200 characters, a field of the wrong JSON type (a number for the label, a string for the ttl), a ttl out of 10-86400, more than 20 data facts.`),
+  create400: errorView(`${VALIDATION}: a label missing, blank (only spaces) or over 200 characters, a field of the wrong JSON type (a number for the label, a string for the ttl), a ttl out of 10-86400, more than 20 data facts, a control or text-direction character (such as U+0000 or U+202E) in the label or a fact (field names it).`),
   create401: errorView('`grants_token_required`: this server requires PAIRGATE_GRANTS_CREATE_TOKEN to create grants, and the request sent none or another (`WWW-Authenticate: Bearer`).'),
   create429: errorView('`rate_limited`: too many creations from this address, or too many grants waiting on the server; `too_many_live_grants`: this address holds PAIRGATE_GRANTS_MAX_LIVE_PER_IP live grants (`Retry-After`).'),
   notFound: errorView('`grant_not_found`: no live grant has this id (it expired and was deleted, or the id is wrong).'),

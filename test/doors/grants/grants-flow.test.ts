@@ -41,6 +41,24 @@ describe('generic grant API over real sockets', () => {
     expect((await json(again)).error).toBe('grant_redeemed');
   });
 
+  it('a label or fact holding a control or text-direction character is refused, 400 validation_failed naming the field; nothing is created', async () => {
+    const before = await t.app.pairgate.stores.grants.countLive('pair', Date.now());
+    const cases: [unknown, string][] = [
+      [{ label: 'Pay \u202eevil\u202c now' }, 'label'],
+      [{ label: 'Bell\u0007' }, 'label'],
+      [{ label: 'ok', data: { room: 'attic\u2066x' } }, 'data.room'],
+      [{ label: 'ok', data: { 'ro\u0000om': 'attic' } }, 'a data name'],
+    ];
+    for (const [body, field] of cases) {
+      const answer = await post(`${base}/api/v1/grants`, body);
+      expect(answer.status, field).toBe(400);
+      expect(await answer.json()).toMatchObject({ error: 'validation_failed', field, message: expect.stringMatching(/must not contain control or text-direction characters/) });
+    }
+    expect(await t.app.pairgate.stores.grants.countLive('pair', Date.now())).toBe(before);
+    // Letters of every script are fine.
+    expect((await post(`${base}/api/v1/grants`, { label: 'Imprimante — 打印机 — طابعة', data: { pièce: 'grenier' } })).status).toBe(201);
+  });
+
   it('a decision needs no body: a bare POST approves (the note is optional)', async () => {
     const created = await json(post(`${base}/api/v1/grants`, { label: 'bare' }));
     const approved = await fetch(`${base}/api/v1/codes/${created.code}/approve`, { method: 'POST' });
