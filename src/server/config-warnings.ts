@@ -11,10 +11,24 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * Settings that are allowed but risky once the server is reachable from other machines, each said
- * once at start-up (a warning in the log, with what to set): pairgate starts anyway, as these are
- * fine behind a proxy that guards them. Doors add theirs (`Door.configWarnings`). A port browsers
- * refuse is said wherever the server listens.
+ * How others reach the server, for the warnings below to name; undefined when only this machine
+ * does. Listening on loopback is not enough to say so: behind a reverse proxy on the same machine
+ * (the deployment docs/deploy.md describes) everyone reaches it, which a public URL that is not
+ * loopback, or a proxy whose forwarded addresses are believed, says.
+ */
+export function reachedAs(config: Config): string | undefined {
+  if (!isLoopbackHost(config.PAIRGATE_HOST)) return config.PAIRGATE_HOST;
+  const publicHost = config.PAIRGATE_PUBLIC_URL ? new URL(config.PAIRGATE_PUBLIC_URL).hostname.replace(/^\[|\]$/g, '') : '';
+  if (publicHost && !isLoopbackHost(publicHost)) return `${config.PAIRGATE_PUBLIC_URL} (through the proxy)`;
+  if (config.PAIRGATE_TRUST_PROXY.trim()) return 'the proxy (PAIRGATE_TRUST_PROXY)';
+  return undefined;
+}
+
+/**
+ * Settings that are allowed but risky once the server is reachable from other machines (`reachedAs`:
+ * directly, or through a proxy), each said once at start-up (a warning in the log, with what to
+ * set): pairgate starts anyway, as these are fine behind a proxy that guards them. Doors add theirs
+ * (`Door.configWarnings`, called only then). A port browsers refuse is said wherever the server listens.
  */
 export function configWarnings(config: Config, doors: readonly Door[]): string[] {
   const warnings: string[] = [];
@@ -22,9 +36,10 @@ export function configWarnings(config: Config, doors: readonly Door[]): string[]
   if (isFetchBlockedPort(config.PAIRGATE_PORT)) {
     warnings.push(`Port ${config.PAIRGATE_PORT} is one browsers and fetch refuse to call (it belongs to another protocol): pages, the SDK and pairgate's own commands cannot reach this server there. Choose another port (443, or 8080 and the like).`);
   }
-  if (isLoopbackHost(config.PAIRGATE_HOST)) return warnings;
+  const reached = reachedAs(config);
+  if (reached === undefined) return warnings;
   if (config.PAIRGATE_METRICS && !config.PAIRGATE_METRICS_TOKEN) {
-    warnings.push(`/metrics is open to anyone reaching ${config.PAIRGATE_HOST}: set PAIRGATE_METRICS_TOKEN, or PAIRGATE_METRICS=false.`);
+    warnings.push(`/metrics is open to anyone reaching ${reached}: set PAIRGATE_METRICS_TOKEN, or PAIRGATE_METRICS=false.`);
   }
   if (!config.PAIRGATE_PUBLIC_URL) {
     warnings.push('PAIRGATE_PUBLIC_URL is not set: links, QR codes and cookies use the listening address; set the https URL clients reach.');

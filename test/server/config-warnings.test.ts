@@ -40,6 +40,19 @@ describe('start-up warnings about risky settings', () => {
     }
   });
 
+  it('behind a proxy on this machine (loopback, with a public URL that is not, or a trusted proxy) the same warnings, naming how it is reached', () => {
+    const proxied = warningsFor({ PAIRGATE_PUBLIC_URL: 'https://pair.example.com' });
+    expect(proxied).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^\/metrics is open to anyone reaching https:\/\/pair\.example\.com \(through the proxy\)/),
+      expect.stringMatching(/^Anyone reaching https:\/\/pair\.example\.com \(through the proxy\) can create generic grants/),
+      expect.stringMatching(/support relay .* publishes codes for any https URL/),
+    ]));
+    expect(warningsFor({ PAIRGATE_TRUST_PROXY: '127.0.0.1' })).toEqual(expect.arrayContaining([expect.stringMatching(/^\/metrics is open to anyone reaching the proxy \(PAIRGATE_TRUST_PROXY\)/)]));
+    // A public URL on this machine too: nobody else reaches it.
+    expect(warningsFor({ PAIRGATE_PUBLIC_URL: 'http://localhost:8080' })).toEqual([]);
+    expect(warningsFor({ PAIRGATE_PUBLIC_URL: 'http://[::1]:8080' })).toEqual([]);
+  });
+
   it('grant creation open to anyone: a few networks could hold every live code; quiet with a creation token or the API off', () => {
     const open = /Anyone reaching 0\.0\.0\.0 can create generic grants .*PAIRGATE_GRANTS_CREATE_TOKEN/;
     expect(warningsFor({ PAIRGATE_HOST: '0.0.0.0' })).toEqual(expect.arrayContaining([expect.stringMatching(open)]));

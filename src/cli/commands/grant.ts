@@ -139,7 +139,7 @@ an approval is answered no. Each subcommand's --help says its own.`);
     .command('create')
     .description('create a grant, print its code, wait for the decision and redeem it')
     .requiredOption('-l, --label <text>', 'what the approver is shown (1-200 characters, not only spaces)')
-    .option('--ttl <seconds>', 'lifetime in seconds, 10 or more (default: the server\'s PAIRGATE_GRANT_TTL_SECONDS, 600; also the most it grants)')
+    .option('--ttl <seconds>', 'lifetime in seconds, 10 to 86400 (default: the server\'s PAIRGATE_GRANT_TTL_SECONDS, 600, also the most it keeps: a longer one is shortened)')
     .option('--data <name=value>', 'a fact shown to the approver under the label (repeatable, up to 20)', collect)
     .option('--no-wait', 'print the code and exit without waiting (with --json, the answer holds the id and secret to redeem it)')
     .option('--json', 'print JSON: a line with id, code and expiresAt, then one with the outcome (with --no-wait, one line: the whole creation answer)')

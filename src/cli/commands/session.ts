@@ -103,7 +103,8 @@ async function checkSessionId(id: string, flag?: string): Promise<void> {
 /** The exit codes of the session commands that make one request, in their --help. */
 const SESSION_EXIT_CODES = `Exit code: 0 when done; 2 for bad input or a request the server refused (an
 unknown or ended session, missing or wrong credentials: unauthorized, no
-support origin there: support_origin_off); 1 when the server cannot be reached.`;
+support origin there: support_origin_off); 1 when the server cannot be reached
+or its relay did not give a code (relay_refused, relay_unreachable: try again).`;
 
 /** What a session's state means for its supporter, in words. */
 const STATE_WORDS: Record<string, string> = {

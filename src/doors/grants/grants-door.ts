@@ -7,7 +7,7 @@ import { NotFoundError, RateLimitedError } from '../../core/errors.js';
 import { isoTime } from '../../core/iso-time.js';
 import { assertBearerSecret } from '../../server/bearer-secret.js';
 import { configSection } from '../../server/config.js';
-import { isLoopbackHost } from '../../server/config-warnings.js';
+import { reachedAs } from '../../server/config-warnings.js';
 import { BEARER_SECRET } from '../../server/openapi-security.js';
 import { eventStream } from '../../server/openapi-responses.js';
 import { OwnerCapError } from '../../store/ports.js';
@@ -79,9 +79,9 @@ export const grantsDoor: Door = {
     }, config.PAIRGATE_BRUTE_FORCE_BUDGET);
   },
   configWarnings(config) {
-    if (isLoopbackHost(config.PAIRGATE_HOST) || configSection(config, grantsConfigSchema).PAIRGATE_GRANTS_CREATE_TOKEN) return [];
+    if (configSection(config, grantsConfigSchema).PAIRGATE_GRANTS_CREATE_TOKEN) return [];
     return [
-      `Anyone reaching ${config.PAIRGATE_HOST} can create generic grants (/api/v1/grants), and a few networks at PAIRGATE_GRANTS_MAX_LIVE_PER_IP each can hold all PAIRGATE_MAX_LIVE_CODES and lock creation for everyone: ` +
+      `Anyone reaching ${reachedAs(config) ?? config.PAIRGATE_HOST} can create generic grants (/api/v1/grants), and a few networks at PAIRGATE_GRANTS_MAX_LIVE_PER_IP each can hold all PAIRGATE_MAX_LIVE_CODES and lock creation for everyone: ` +
         'set PAIRGATE_GRANTS_CREATE_TOKEN and give it to the programs that create grants (or PAIRGATE_GRANTS_ENABLED=false if none do).',
     ];
   },
