@@ -28,9 +28,13 @@ export const MAX_PASSWORD_LENGTH = 200;
 
 /**
  * Names that would collide with pairgate's own top-level paths: a user's API endpoint is
- * `<base>/<username>/`, so these can never be usernames.
+ * `<base>/<username>/`, so these can never be usernames (an account named `session` was answered
+ * by the support origin). test/doors/accounts/reserved-usernames.test.ts checks every door's paths.
  */
-const RESERVED = new Set(['access', 'account', 'accounts', 'static', 'service', 'docs', 'api', 'metrics', 'healthz', 'readyz', 'admin', 'oauth', 'device', 'register', 'reset', 'signin', 'login', 'users']);
+const RESERVED = new Set([
+  'access', 'account', 'accounts', 'static', 'service', 'docs', 'api', 'metrics', 'healthz', 'readyz', 'admin', 'oauth', 'device', 'register', 'reset', 'signin', 'login', 'users',
+  'session', 'sessions', 'support', 'relay', 'pairing', 'agent', 'config', 'mattermost', 'webhook', 'integrations', 'organizations', 'boxes', 'ping',
+]);
 
 /**
  * An e-mail address (or a login that may be one) as it is stored and looked up: trimmed, lower
