@@ -177,6 +177,9 @@ export const addSharedResponses: SwaggerTransform = ({ schema, url, route }) => 
   // Routes without a schema reach here too, whatever the type says.
   if (!(schema as FastifySchema | undefined) || schema.hide) return { schema, url };
   const methods = [route.method].flat();
+  const named = methods.filter((method) => method.toUpperCase() !== 'HEAD');
+  // One operation: a route of several methods would give each the same id.
+  const operationId = (schema as { operationId?: string }).operationId ?? (named.length === 1 ? operationIdOf(named[0]!, url) : undefined);
   const facts: RouteFacts = {
     readsBody: methods.some((method) => BODY_METHODS.has(method.toUpperCase())),
     validates: [schema.body, schema.querystring, schema.params, schema.headers].some((part) => part !== undefined),
@@ -191,8 +194,23 @@ export const addSharedResponses: SwaggerTransform = ({ schema, url, route }) => 
     if (own === undefined) response[shared.status] = route.config?.page ? withErrorPage({ ...described, content: { 'application/json': { schema: bodySchema, example: body } } }) : { ...described, ...bodySchema, examples: [body] };
     else response[shared.status] = merged(own, { ...described, body, schema: bodySchema }) ?? (route.config?.page ? withErrorPage(ownAsContent(own, described.description)) : own);
   }
-  return { schema: { ...schema, response }, url };
+  return { schema: { ...schema, response, ...(operationId ? { operationId } : {}) }, url };
 };
+
+/**
+ * A stable operationId from the method and the path, for generated clients to name their methods
+ * by: `GET /api/v1/grants/:id/events` is `getApiV1GrantsByIdEvents`, a trailing slash adds `Slash`
+ * (pairgate serves `/access` and `/access/` as the seeds' clients call them), a wildcard `Any`.
+ */
+export function operationIdOf(method: string, url: string): string {
+  const words = url.split('/').filter(Boolean).map((segment) => {
+    if (segment === '*') return 'Any';
+    const param = segment.startsWith(':') ? segment.slice(1) : undefined;
+    const text = (param ?? segment).split(/[^A-Za-z0-9]+/).filter(Boolean).map((part) => part[0]!.toUpperCase() + part.slice(1)).join('');
+    return param === undefined ? text : `By${text}`;
+  });
+  return `${method.toLowerCase()}${words.join('')}${url.length > 1 && url.endsWith('/') ? 'Slash' : ''}`;
+}
 
 /**
  * A 303 See Other answer, in a route's `schema.response`: no body, the next page in `Location`.

@@ -1,3 +1,4 @@
+import { BEARER_SECRET } from '../../server/openapi-security.js';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
@@ -60,6 +61,7 @@ export function installIntrospectionRoute(app: FastifyInstance, env: AccessEnv):
   api.post('/access/introspect', {
     schema: {
       tags: ['access'],
+      security: BEARER_SECRET,
       summary: 'RFC 7662 introspection of an app token (form or JSON body with `token`).',
       body: IntrospectionBody,
       response: { 200: IntrospectionView, 401: Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true }) },

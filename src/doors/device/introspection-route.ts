@@ -1,3 +1,4 @@
+import { BEARER_SECRET } from '../../server/openapi-security.js';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -29,6 +30,7 @@ export function installIntrospectionRoute(app: FastifyInstance, env: DeviceEnv):
   api.post('/oauth/introspect', {
     schema: {
       tags: ['device'],
+      security: BEARER_SECRET,
       consumes: OAUTH_BODY_TYPES,
       summary: 'RFC 7662 introspection of a device-door or access-door access token (form with `token`).',
       body: IntrospectionBody,

@@ -376,7 +376,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   };
 
   api.get('/config/:ref', {
-    schema: { tags, summary: 'The agent configuration (.msh key=value file) of AgentMSH.', params: RefParams, response: { 200: Type.String({ description: 'MeshName=...\\nMeshServer=...' }), 404: PlexusErrorView } },
+    schema: { tags, summary: 'The agent configuration (.msh key=value file) of AgentMSH.', params: RefParams, response: { 200: { description: 'MeshName=...\\nMeshServer=... (key=value lines)', content: { 'text/plain': { schema: { type: 'string' } } } }, 404: PlexusErrorView } },
   }, async (request, reply) => {
     const grant = await sessionByRef(request.params.ref);
     const token = splitRef(request.params.ref)!.token;

@@ -129,7 +129,17 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
   };
 
   api.get('/pairing/:code', {
-    schema: { tags, summary: 'Redirect (302) to the origin URL of a code.', params: RelayCodeParams, response: { 400: RelayErrorView, 404: RelayErrorView, 429: RelayErrorView } },
+    schema: {
+      tags,
+      summary: 'Redirect (302) to the origin URL of a code.',
+      params: RelayCodeParams,
+      response: {
+        302: { description: 'The code is live: the origin\'s pairing URL for it is in Location.', type: 'null', headers: { location: { type: 'string', description: 'The origin URL of the code.' } } },
+        400: RelayErrorView,
+        404: RelayErrorView,
+        429: RelayErrorView,
+      },
+    },
     config: { rateLimit: lookupLimit },
     preValidation: refuseOverlongCode,
   }, async (request, reply) => {

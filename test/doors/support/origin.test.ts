@@ -88,6 +88,8 @@ describe('support origin over real sockets', () => {
     // The agent configuration file of AgentMSH.
     const msh = await fetch(created.AgentMSH);
     expect(msh.status).toBe(200);
+    // Plain text (key=value lines), as the OpenAPI document says, not JSON.
+    expect(msh.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     expect(await msh.text()).toContain(`MeshServer=${created.AgentConfig.MeshServer}\n`);
     expect((await fetch(created.AgentMSH.replace(token!, 'x'.repeat(20)))).status).toBe(404);
 
