@@ -177,6 +177,21 @@ describe('pairgate CLI', () => {
     expect(result.stderr).not.toMatch(/OTHER_PROGRAM_KEY|PLEXUS_AUTH_USER is not/);
   });
 
+  it('warns of a value that carries a comment after it (systemd keeps it), naming the key, never the value', () => {
+    const result = run(['serve', '--data-dir', mkdtempSync(join(tmpdir(), 'pairgate-env-comment-'))], {
+      PAIRGATE_REDIS_PREFIX: 'pairgate:   # every key starts with it',
+      PAIRGATE_METRICS_TOKEN: 's3cr3t-0123456789abcdefghijklmnop #x',
+      PAIRGATE_PUBLIC_URL: 'https://pair.example.com/#fragment',
+      // Stops the start after the warnings, so no server is left running.
+      PAIRGATE_LOG_LEVEL: 'noisy',
+    });
+    expect(result.stderr).toMatch(/^pairgate: warning: environment: PAIRGATE_REDIS_PREFIX's value holds " #": a comment kept in the value\? \(systemd's EnvironmentFile keeps one after a value; put comments on lines of their own\.\)$/m);
+    expect(result.stderr).toMatch(/PAIRGATE_METRICS_TOKEN's value holds " #"/);
+    // A # with no space before it is no comment.
+    expect(result.stderr).not.toMatch(/PAIRGATE_PUBLIC_URL's value/);
+    expect(result.stderr).not.toContain('s3cr3t');
+  });
+
   it('warns of a PAIRGATE_ environment variable no section declares, with the key meant, never its value', () => {
     const result = run(['serve', '--data-dir', mkdtempSync(join(tmpdir(), 'pairgate-env-'))], {
       PAIRGATE_PROT: '8080',

@@ -39,6 +39,19 @@ function warnOfUnknownEnvKeys(env: NodeJS.ProcessEnv, sections: readonly ConfigS
   for (const warning of unknownKeyWarnings(Object.keys(env), known, ['PAIRGATE_'])) {
     console.error(`pairgate: warning: environment: ${warning}`);
   }
+  for (const warning of inlineCommentWarnings(env, known)) console.error(`pairgate: warning: environment: ${warning}`);
+}
+
+/**
+ * A warning for each known key whose value in the environment holds a comment after it (`value
+ * # ...`): systemd's EnvironmentFile, and docker's --env-file, keep it as part of the value, where
+ * pairgate's own --config reader drops it. Most keys then refuse the value, but a text key such as
+ * PAIRGATE_REDIS_PREFIX took it whole, and the node shared no key with the others. Never the value.
+ */
+export function inlineCommentWarnings(env: NodeJS.ProcessEnv, known: readonly string[]): string[] {
+  return known
+    .filter((key) => /\s#/.test(env[key] ?? ''))
+    .map((key) => `${key}'s value holds " #": a comment kept in the value? (systemd's EnvironmentFile keeps one after a value; put comments on lines of their own.)`);
 }
 
 /** The flag that sets each key, to name it when a value it gave is refused. */
