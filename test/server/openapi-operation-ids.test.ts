@@ -34,6 +34,12 @@ describe('operationIds in the OpenAPI document', () => {
     expect(doc.paths['/relay/pairing/{code}']!.get!.responses['302']!.headers).toHaveProperty('location');
     expect(Object.keys(doc.paths['/config/{ref}']!.get!.responses['200']!.content!)).toEqual(['text/plain']);
     for (const path of ['/oauth/introspect', '/access/introspect']) expect(doc.paths[path]!.post!.security, path).toEqual([{ bearerSecret: [] }]);
+    // The person's own APIs take the session cookie of the pages.
+    const cookie = [{ sessionCookie: [] }];
+    expect(doc.paths['/api/v1/accesses']!.get!.security).toEqual(cookie);
+    expect(doc.paths['/api/v1/device/tokens/{id}']!.delete!.security).toEqual(cookie);
+    expect(doc.paths['/api/v1/organizations']!.post!.security).toEqual(cookie);
+    expect(doc.paths['/api/v1/integrations/mattermost/setup']!.post!.security).toEqual(cookie);
   });
 
   it('are made from the method and the path', () => {

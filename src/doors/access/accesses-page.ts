@@ -1,3 +1,4 @@
+import { SESSION_COOKIE_AUTH } from '../../server/openapi-security.js';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -79,14 +80,14 @@ export function installAccessesPage(app: FastifyInstance, env: AccessEnv): void 
   });
 
   api.get('/api/v1/accesses', {
-    schema: { tags: ['access'], summary: 'Your app accesses (session cookie).', response: { 200: Type.Object({ accesses: Type.Array(AccessView) }), 401: ErrorView } },
+    schema: { tags: ['access'], security: SESSION_COOKIE_AUTH, summary: 'Your app accesses (session cookie).', response: { 200: Type.Object({ accesses: Type.Array(AccessView) }), 401: ErrorView } },
   }, async (request) => {
     const user = await requireUser(request);
     return { accesses: (await env.accesses.listForUser(user.id, env.ctx.clock.now())).map(accessView) };
   });
 
   api.delete('/api/v1/accesses/:id', {
-    schema: { tags: ['access'], summary: 'Revoke one of your app accesses (session cookie).', params: AccessIdParams, response: { 204: Type.Null(), 401: ErrorView, 403: ErrorView, 404: ErrorView } },
+    schema: { tags: ['access'], security: SESSION_COOKIE_AUTH, summary: 'Revoke one of your app accesses (session cookie).', params: AccessIdParams, response: { 204: Type.Null(), 401: ErrorView, 403: ErrorView, 404: ErrorView } },
     schemaErrorFormatter: accessValidationError,
   }, async (request, reply) => {
     const user = await requireUser(request);

@@ -1,3 +1,4 @@
+import { SESSION_COOKIE_AUTH } from '../../server/openapi-security.js';
 import type { FastifyInstance, FastifySchemaValidationError } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -94,7 +95,7 @@ export function installDevicesPage(app: FastifyInstance, env: DeviceEnv): void {
   });
 
   api.get('/api/v1/device/tokens', {
-    schema: { tags: ['device'], summary: 'Your connected devices (session cookie); never the tokens themselves.', response: { 200: Type.Object({ devices: Type.Array(DeviceView) }), 401: ErrorView } },
+    schema: { tags: ['device'], security: SESSION_COOKIE_AUTH, summary: 'Your connected devices (session cookie); never the tokens themselves.', response: { 200: Type.Object({ devices: Type.Array(DeviceView) }), 401: ErrorView } },
   }, async (request) => {
     const user = await requireUser(request);
     const devices = await named(await env.tokens.listForUser(user.id, env.ctx.clock.now()));
@@ -111,7 +112,7 @@ export function installDevicesPage(app: FastifyInstance, env: DeviceEnv): void {
   });
 
   api.delete('/api/v1/device/tokens/:id', {
-    schema: { tags: ['device'], summary: 'Disconnect one of your devices (session cookie).', params: DeviceIdParams, response: { 204: Type.Null(), 401: ErrorView, 403: ErrorView, 404: ErrorView } },
+    schema: { tags: ['device'], security: SESSION_COOKIE_AUTH, summary: 'Disconnect one of your devices (session cookie).', params: DeviceIdParams, response: { 204: Type.Null(), 401: ErrorView, 403: ErrorView, 404: ErrorView } },
     schemaErrorFormatter: deviceIdError,
   }, async (request, reply) => {
     const user = await requireUser(request);

@@ -1,3 +1,4 @@
+import { SESSION_COOKIE_AUTH } from '../../server/openapi-security.js';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -48,6 +49,7 @@ export function installIntegrationRoutes(app: FastifyInstance, kit: ChatKit, con
     api.post(`/api/v1/integrations/${connector.name}/setup`, {
       schema: {
         tags,
+        security: SESSION_COOKIE_AUTH,
         summary: `Set up ${names.object} for your organization (admin): a new installation and its secret, shown once; an earlier one stops working.`,
         body: Type.Optional(OrgBody),
         response: { 201: Type.Object({ ...connector.setupSchema.properties, expires_at: Type.String({ description: 'When the setup expires unless installed.' }) }), 401: ErrorView, 403: ErrorView, 404: ErrorView },
@@ -63,6 +65,7 @@ export function installIntegrationRoutes(app: FastifyInstance, kit: ChatKit, con
     api.post(`/api/v1/integrations/${connector.name}/link-tokens`, {
       schema: {
         tags,
+        security: SESSION_COOKIE_AUTH,
         summary: `A one-time token (member) to link your account in your chat (${names.name}), valid for a few minutes; only once pairgate is installed in it for the organization.`,
         body: Type.Optional(OrgBody),
         // 404: no such organization of yours, or the connector is not installed in it

@@ -1,3 +1,4 @@
+import { SESSION_COOKIE_AUTH } from '../../server/openapi-security.js';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -23,7 +24,7 @@ export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): v
   const { orgs } = kit;
 
   api.post('/api/v1/organizations', {
-    schema: { tags, summary: 'Create an organization; you become its admin.', body: Type.Object({ name: OrgNameInput }), response: { 201: OrgView, 400: ErrorView, 401: ErrorView, 403: ErrorView } },
+    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Create an organization; you become its admin.', body: Type.Object({ name: OrgNameInput }), response: { 201: OrgView, 400: ErrorView, 401: ErrorView, 403: ErrorView } },
   }, async (request, reply) => {
     const user = await requireUser(request);
     const org = await orgs.create(request.body.name, user.id, kit.ctx.clock.now());
@@ -31,7 +32,7 @@ export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): v
   });
 
   api.get('/api/v1/organizations', {
-    schema: { tags, summary: 'Your organizations and your role in each.', response: { 200: Type.Object({ organizations: Type.Array(OrgView) }), 401: ErrorView } },
+    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Your organizations and your role in each.', response: { 200: Type.Object({ organizations: Type.Array(OrgView) }), 401: ErrorView } },
   }, async (request) => {
     const user = await requireUser(request);
     const list = await orgs.listFor(user.id);
@@ -39,7 +40,7 @@ export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): v
   });
 
   api.get('/api/v1/organizations/:org/members', {
-    schema: { tags, summary: 'The members of one of your organizations.', params: OrgParams, response: { 200: Type.Object({ members: Type.Array(MemberView) }), 401: ErrorView, 404: ErrorView } },
+    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'The members of one of your organizations.', params: OrgParams, response: { 200: Type.Object({ members: Type.Array(MemberView) }), 401: ErrorView, 404: ErrorView } },
   }, async (request) => {
     const user = await requireUser(request);
     await orgs.require(request.params.org, user.id, 'links:write');
@@ -47,7 +48,7 @@ export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): v
   });
 
   api.post('/api/v1/organizations/:org/members', {
-    schema: { tags, summary: 'Add an account to an organization you administer (by username).', params: OrgParams, body: Type.Object({ username: Type.String({ maxLength: 100 }), role: Type.Optional(RoleSchema) }), response: { 201: MemberView, 401: ErrorView, 403: ErrorView, 404: ErrorView, 409: ErrorView } },
+    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Add an account to an organization you administer (by username).', params: OrgParams, body: Type.Object({ username: Type.String({ maxLength: 100 }), role: Type.Optional(RoleSchema) }), response: { 201: MemberView, 401: ErrorView, 403: ErrorView, 404: ErrorView, 409: ErrorView } },
   }, async (request, reply) => {
     const user = await requireUser(request);
     await orgs.require(request.params.org, user.id, 'members:write');
@@ -56,7 +57,7 @@ export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): v
   });
 
   api.delete('/api/v1/organizations/:org/members/:username', {
-    schema: { tags, summary: 'Remove a member (admins; anyone may remove themselves). Their chat links in the organization go too.', params: Type.Object({ org: Type.String({ pattern: ORG_ID_PATTERN }), username: Type.String({ maxLength: 100 }) }), response: { 204: Type.Null(), 401: ErrorView, 403: ErrorView, 404: ErrorView, 409: ErrorView } },
+    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Remove a member (admins; anyone may remove themselves). Their chat links in the organization go too.', params: Type.Object({ org: Type.String({ pattern: ORG_ID_PATTERN }), username: Type.String({ maxLength: 100 }) }), response: { 204: Type.Null(), 401: ErrorView, 403: ErrorView, 404: ErrorView, 409: ErrorView } },
   }, async (request, reply) => {
     const user = await requireUser(request);
     const self = request.params.username.trim().toLowerCase() === user.username;
@@ -70,6 +71,7 @@ export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): v
   api.delete('/api/v1/organizations/:org', {
     schema: {
       tags,
+      security: SESSION_COOKIE_AUTH,
       summary: 'Delete an organization you administer: its memberships, chat installations (secrets and bot tokens) and chat links go, in one transaction; its link tokens stop working and its installations\' calls get 404. The accounts stay.',
       params: OrgParams,
       response: { 204: Type.Null(), 401: ErrorView, 403: ErrorView, 404: ErrorView },
