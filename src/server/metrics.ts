@@ -1,8 +1,7 @@
 import type {} from '@fastify/swagger';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { UnauthorizedError } from '../core/errors.js';
-import { constantTimeEqual } from '../core/ids.js';
+import { checkBearerSecret, type BearerRefusal } from './bearer-secret.js';
 import type { GrantEngine } from '../engine/grant-engine.js';
 import { LatencyHistogram } from './latency-histogram.js';
 
@@ -103,23 +102,15 @@ export class ServerMetrics {
 }
 
 /**
- * Lets a scraper through only with `Authorization: Bearer <PAIRGATE_METRICS_TOKEN>` (compared in
- * constant time). The scheme is read without regard to case, as RFC 7235 §2.1 has it (some
- * scrapers and proxies send `bearer`); anyone else gets 401 with the `WWW-Authenticate: Bearer`
- * challenge RFC 7235 §3.1 asks of a 401, and a message naming the key and the header to send, so
- * the operator of a scraper that fails knows what to set.
+ * Lets a scraper through only with `Authorization: Bearer <PAIRGATE_METRICS_TOKEN>`, with a message
+ * naming the key and the header to send, so the operator of a scraper that fails knows what to set.
  */
-function requireMetricsToken(authorization: string | undefined, reply: FastifyReply, token: string): void {
-  const presented = authorization === undefined ? undefined : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization)?.[1];
-  if (presented !== undefined && constantTimeEqual(presented, token)) return;
-  reply.header('www-authenticate', authorization === undefined ? 'Bearer realm="pairgate-metrics"' : 'Bearer realm="pairgate-metrics", error="invalid_token"');
-  throw new UnauthorizedError(
-    authorization === undefined
-      ? '/metrics needs the metrics token: send "Authorization: Bearer <token>" with the value of PAIRGATE_METRICS_TOKEN.'
-      : 'This is not the metrics token: send "Authorization: Bearer <token>" with the value of PAIRGATE_METRICS_TOKEN.',
-    'metrics_token_required',
-  );
-}
+const METRICS_REFUSAL: BearerRefusal = {
+  realm: 'pairgate-metrics',
+  code: 'metrics_token_required',
+  missing: '/metrics needs the metrics token: send "Authorization: Bearer <token>" with the value of PAIRGATE_METRICS_TOKEN.',
+  wrong: 'This is not the metrics token: send "Authorization: Bearer <token>" with the value of PAIRGATE_METRICS_TOKEN.',
+};
 
 /** Adds request timing and `GET /metrics` (optionally behind a bearer token). */
 export function installMetrics(app: FastifyInstance, metrics: ServerMetrics, token: string): void {
@@ -132,7 +123,7 @@ export function installMetrics(app: FastifyInstance, metrics: ServerMetrics, tok
     done();
   });
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
-    if (token) requireMetricsToken(request.headers.authorization, reply, token);
+    if (token) checkBearerSecret(request.headers.authorization, reply, token, METRICS_REFUSAL);
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 }
