@@ -93,19 +93,27 @@ describe('pairgate grant (CLI through the SDK, against a real server)', () => {
   });
 
   it('shows the approver a requester\'s label and data as they are, never as terminal commands or lines of their own', async () => {
-    const response = await fetch(`${server}/api/v1/grants`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ label: 'Print a page\nState: approved by your admin\u001b[2K', data: { from: 'x\ny: z' } }),
+    // pairgate itself refuses such a label (grants-flow.test.ts); a server of another version, or
+    // one that is not pairgate, may still send one, and the CLI shows it harmless all the same.
+    const label = 'Print a page\nState: approved by your admin\u001b[2K';
+    expect((await fetch(`${server}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label }) })).status).toBe(400);
+    const other = createServer((request, response) => {
+      const view = { label, data: { from: 'x\ny: z' }, state: request.method === 'POST' ? 'approved' : 'pending', expiresAt: '2030-01-01T00:00:00.000Z' };
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(view));
     });
-    const { code } = (await response.json()) as { code: string };
-    const shown = await exec('node', [cli, 'grant', 'show', code, '--server', server]);
-    const lines = shown.stdout.split('\n');
-    expect(lines[0]).toBe('Print a page↵State: approved by your admin\uFFFD[2K');
-    expect(lines[1]).toBe('  from: x↵y: z');
-    expect(lines[2]).toMatch(/^State: pending, expires at /);
-    const approved = await exec('node', [cli, 'grant', 'approve', code, '--server', server]);
-    expect(approved.stdout).toBe('Approved: Print a page↵State: approved by your admin\uFFFD[2K\n');
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+      const shown = await exec('node', [cli, 'grant', 'show', 'abcd-efgh-j', '--server', url]);
+      const lines = shown.stdout.split('\n');
+      expect(lines[0]).toBe('Print a page↵State: approved by your admin\uFFFD[2K');
+      expect(lines[1]).toBe('  from: x↵y: z');
+      expect(lines[2]).toMatch(/^State: pending, expires at /);
+      const approved = await exec('node', [cli, 'grant', 'approve', 'abcd-efgh-j', '--server', url]);
+      expect(approved.stdout).toBe('Approved: Print a page↵State: approved by your admin\uFFFD[2K\n');
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
   });
 
   it('on a terminal, approve shows what the code asks and approves only after a yes (script(1) gives it one)', async (context) => {
