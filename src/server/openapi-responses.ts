@@ -194,6 +194,11 @@ export const addSharedResponses: SwaggerTransform = ({ schema, url, route }) => 
     if (own === undefined) response[shared.status] = route.config?.page ? withErrorPage({ ...described, content: { 'application/json': { schema: bodySchema, example: body } } }) : { ...described, ...bodySchema, examples: [body] };
     else response[shared.status] = merged(own, { ...described, body, schema: bodySchema }) ?? (route.config?.page ? withErrorPage(ownAsContent(own, described.description)) : own);
   }
+  // A route's own 429 or 503 (its own limit, its own store) comes with Retry-After too.
+  for (const status of ['429', '503']) {
+    const own = response[status] as OwnResponse | undefined;
+    if (own && !own.headers?.['retry-after']) response[status] = { ...own, headers: { ...RETRY_AFTER, ...own.headers } };
+  }
   return { schema: { ...schema, response, ...(operationId ? { operationId } : {}) }, url };
 };
 

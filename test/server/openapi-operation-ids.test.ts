@@ -34,6 +34,15 @@ describe('operationIds in the OpenAPI document', () => {
     expect(doc.paths['/relay/pairing/{code}']!.get!.responses['302']!.headers).toHaveProperty('location');
     expect(Object.keys(doc.paths['/config/{ref}']!.get!.responses['200']!.content!)).toEqual(['text/plain']);
     for (const path of ['/oauth/introspect', '/access/introspect']) expect(doc.paths[path]!.post!.security, path).toEqual([{ bearerSecret: [] }]);
+    // Every 429 and 503 says when to try again, a route's own included (the code look-up's budget).
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        for (const status of ['429', '503']) {
+          const answer = operation.responses[status];
+          if (answer) expect(answer.headers, `${method} ${path} ${status}`).toHaveProperty('retry-after');
+        }
+      }
+    }
     // The person's own APIs take the session cookie of the pages.
     const cookie = [{ sessionCookie: [] }];
     expect(doc.paths['/api/v1/accesses']!.get!.security).toEqual(cookie);
