@@ -139,7 +139,16 @@ describe('pairgate session code', () => {
     expect(result.stdout).toMatch(/^New pairing code for session renewed \(its previous code no longer works\); the session expires at /);
     expect(result.stdout).not.toMatch(/created/);
     expect(result.stdout).toMatch(/pairgate join [1-9a-z]{6} --relay /);
-  });
+    // --json: the server's answer on one line, as every command's --json; list and show too.
+    const json = await runCli(['session', 'code', 'renewed', '--json', '--server', servers.origin.url, ...credentials]);
+    expect(json.status, json.stderr).toBe(0);
+    expect(json.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ID: 'renewed', PairingCode: expect.stringMatching(/^[1-9a-z]{6}$/) });
+    for (const command of [['list'], ['show', 'renewed']]) {
+      const listed = await runCli(['session', ...command, '--json', '--server', servers.origin.url, ...credentials]);
+      expect(listed.stdout.trim().split('\n'), command.join(' ')).toHaveLength(1);
+    }
+  }, 60_000);
 });
 
 describe('an empty PAIRGATE_SERVER or PAIRGATE_RELAY_URL (`export X=`, `X=` in a compose file)', () => {

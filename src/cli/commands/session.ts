@@ -304,16 +304,20 @@ support_origin_off); 1 when the server cannot be reached.`)
         if (error instanceof PairgateApiError && error.code === 'ttl_invalid') throw new InvalidRequestError(error.message.replace(/^ttl\b/, '--ttl'), undefined, error.code);
         throw error;
       });
-      if (options.json) console.log(JSON.stringify(created, null, 2));
+      // One line, as every command's --json: a script reads a line per answer.
+      if (options.json) console.log(JSON.stringify(created));
       else printCreated(created);
     }));
 
   withServer(session.command('code <id>'))
     .description('a new pairing code for a session still waiting (its code expired)')
+    .option('--json', 'print the server\'s JSON answer, one line')
     .addHelpText('after', `\n${SESSION_EXIT_CODES}`)
-    .action(supportAction(async (id: string, options: ServerOptions) => {
+    .action(supportAction(async (id: string, options: ServerOptions & { json?: boolean }) => {
       await checkSessionId(id);
-      printCreated(await (await client(options)).newCode(id), true);
+      const renewed = await (await client(options)).newCode(id);
+      if (options.json) console.log(JSON.stringify(renewed));
+      else printCreated(renewed, true);
     }));
 
   withServer(session.command('show <id>'))
@@ -323,7 +327,7 @@ support_origin_off); 1 when the server cannot be reached.`)
     .action(supportAction(async (id: string, options: ServerOptions & { json?: boolean }) => {
       await checkSessionId(id);
       const info = await (await client(options)).getSession(id);
-      if (options.json) console.log(JSON.stringify(info, null, 2));
+      if (options.json) console.log(JSON.stringify(info));
       else console.log(describeSession(info).join('\n'));
     }));
 
@@ -333,7 +337,7 @@ support_origin_off); 1 when the server cannot be reached.`)
     .addHelpText('after', `\nTimes are in this terminal's time zone, with how far off they are.\n\n${SESSION_EXIT_CODES}`)
     .action(supportAction(async (options: ServerOptions & { json?: boolean }) => {
       const sessions = await (await client(options)).listSessions();
-      if (options.json) return console.log(JSON.stringify({ Sessions: sessions }, null, 2));
+      if (options.json) return console.log(JSON.stringify({ Sessions: sessions }));
       if (sessions.length === 0) console.log('No live sessions.');
       const now = Date.now();
       for (const info of sessions) console.log(`${info.ID}\t${info.State}\texpires ${whenWords(info.ExpiresAt, now)}`);
