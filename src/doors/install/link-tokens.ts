@@ -99,7 +99,7 @@ export class LinkTokens {
 
   constructor(
     private readonly engine: GrantEngine,
-    ephemeral: EphemeralStore,
+    private readonly ephemeral: EphemeralStore,
     private readonly clock: Clock,
     private readonly ttlMs: number,
     private readonly maxLive: number,
@@ -174,11 +174,13 @@ export class LinkTokens {
       return { ok: false, reason: 'malformed', problem: parsed.problem, length: read.length, ...(character === undefined ? {} : { character }) };
     }
     const grant = await this.engine.findByCode<LinkTokenRequest, LinkTokenResult>(LINK_TOKEN_KIND, LINK_TOKEN_FORMAT, parsed.code);
-    if (!grant || grant.request.orgId !== orgId || grant.request.connector !== connector) return { ok: false, reason: 'unknown' };
+    if (!grant) return { ok: false, reason: (await this.wasSpent(parsed.code, orgId, connector)) ? 'used' : 'unknown' };
+    if (grant.request.orgId !== orgId || grant.request.connector !== connector) return { ok: false, reason: 'unknown' };
     if (!(await this.organizationExists(grant.request.orgId))) return { ok: false, reason: 'gone' };
     if (grant.request.installationId !== undefined && grant.request.installationId !== result.installationId) return { ok: false, reason: 'uninstalled' };
     try {
       const approved = await this.engine.approve<LinkTokenResult>(grant.id, result);
+      await this.noteSpent(parsed.code, grant);
       return { ok: true, grant: approved as LinkTokenGrant };
     } catch (error) {
       // Another call spent it first (409), or it expired in between (404/410).
@@ -186,5 +188,25 @@ export class LinkTokens {
       if (isPairgateError(error) && (error.status === 404 || error.status === 410)) return { ok: false, reason: 'unknown' };
       throw error;
     }
+  }
+
+  /** Where the note that the token `code` was spent is kept (by the code's keyed hash, as the grant holds it). */
+  private spentKey(code: string): string {
+    return `install|link-spent|${this.engine.codeHash(LINK_TOKEN_KIND, code)}`;
+  }
+
+  /**
+   * Notes, for the rest of the token's life, that it was spent and where: the approval takes the
+   * code from its grant, so a second use found nothing and was told "unknown" (and counted as a
+   * wrong guess), where the person had typed it right. Best effort: the link is made already.
+   */
+  private async noteSpent(code: string, grant: LinkTokenGrant): Promise<void> {
+    const now = this.clock.now();
+    await this.ephemeral.set(this.spentKey(code), `${grant.request.orgId}|${grant.request.connector}`, Math.max(1_000, grant.expiresAt - now), now).catch(() => undefined);
+  }
+
+  /** Whether `code` was spent by a link in `orgId` / `connector` (another's token stays "unknown" there). */
+  private async wasSpent(code: string, orgId: string, connector: string): Promise<boolean> {
+    return (await this.ephemeral.get(this.spentKey(code), this.clock.now())) === `${orgId}|${connector}`;
   }
 }

@@ -72,7 +72,7 @@ describe('install link tokens: only for a chat installed in the organization (re
     const mm = new FakeMattermost(base, clock);
     expect((await mm.call(id, 'link', secret, mmUser, { values: { token: made[0]!.body.token } })).body).toMatchObject({ type: 'ok', data: { linked: true, username: 'tokinst-member' } });
     clock.advance(1000);
-    expect((await mm.call(id, 'link', secret, mmUser, { values: { token: made[0]!.body.token } })).body).toMatchObject({ type: 'error', data: { error: 'link_token_unknown' } });
+    expect((await mm.call(id, 'link', secret, mmUser, { values: { token: made[0]!.body.token } })).body).toMatchObject({ type: 'error', data: { error: 'link_token_used' } });
   });
 
   it('an installation replaced by a new setup: issuing is refused (409) until it is installed, and a token made before is spent neither through the old one nor the new one (410)', async () => {

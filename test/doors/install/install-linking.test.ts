@@ -78,14 +78,16 @@ describe('install door: linking chat users with one-time tokens (real sockets, m
     expect(help.body.text).toContain('/pairgate link <token>');
   });
 
-  it('a token works once', async () => {
+  it('a token works once: used again, it says so (409 link_token_used), not that it is unknown', async () => {
     const { body } = await alice.linkToken(orgId);
     expect((await link(body.token)).status).toBe(200);
     const again = await link(body.token, { id: mattermostId('secondperson'), username: 'second' });
-    expect(again.status).toBe(404);
-    expect(again.body).toMatchObject({ type: 'error', data: { error: 'link_token_unknown' } });
-    // The person who pasted it twice is told that a token works once, not only "unknown or expired".
-    expect(again.body.text).toBe('This link token is unknown here, already used or expired (a token works once, for 5 minutes, in the organization and chat it was made for). Create a new one at https://pair.example/integrations.');
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ type: 'error', data: { error: 'link_token_used' } });
+    expect(again.body.text).toBe('This link token has already been used. Create a new one at https://pair.example/integrations.');
+    // Mistyped by one character: still unknown (the note is the spent code's, not a near one's).
+    const typo = body.token.slice(0, -2) + (body.token.at(-2) === 'a' ? 'b' : 'a') + body.token.at(-1);
+    expect((await link(typo)).body.data.error).toMatch(/^link_token_(unknown|malformed)$/);
   });
 
   it('linking a chat user already linked replaces the link and says which account it replaced', async () => {

@@ -50,7 +50,7 @@ describe('install door: the second connector, a signed webhook (real sockets)', 
     const linked = await signed(commandUrl, secret, { user_id: 'U1', user_name: 'ada', text: `  link   ${token} ` });
     expect(linked).toEqual({ status: 200, body: { ok: true, text: 'Linked to the pairgate account hook-admin.', data: { linked: true, username: 'hook-admin' } } });
     expect((await signed(commandUrl, secret, { user_id: 'U1', text: 'status' })).body.data).toMatchObject({ linked: true, username: 'hook-admin' });
-    expect((await signed(commandUrl, secret, { user_id: 'U2', text: `link ${token}` })).body.error).toBe('link_token_unknown');
+    expect((await signed(commandUrl, secret, { user_id: 'U2', text: `link ${token}` })).body.error).toBe('link_token_used');
     expect((await signed(commandUrl, secret, { user_id: 'U1', text: 'unlink' })).body.data.unlinked).toBe(true);
     expect((await signed(commandUrl, secret, { user_id: 'U1', text: 'help' })).body.text).toContain('link <token>');
     expect((await signed(commandUrl, secret, { user_id: 'U1', text: 'sudo' })).status).toBe(404);
