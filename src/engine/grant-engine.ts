@@ -295,11 +295,6 @@ export class GrantEngine {
     return this.count(this.liveCounts, kind);
   }
 
-  /** Pending grants of `kind`, counted as `countLive` counts. */
-  async countPending(kind: string): Promise<number> {
-    return this.count(this.pendingCounts, kind);
-  }
-
   private async count(counts: CountsRead, kind: string): Promise<number> {
     let live = this.freshCount(counts, kind);
     while (live === undefined) {

@@ -48,7 +48,7 @@ function warnOfUnknownEnvKeys(env: NodeJS.ProcessEnv, sections: readonly ConfigS
  * pairgate's own --config reader drops it. Most keys then refuse the value, but a text key such as
  * PAIRGATE_REDIS_PREFIX took it whole, and the node shared no key with the others. Never the value.
  */
-export function inlineCommentWarnings(env: NodeJS.ProcessEnv, known: readonly string[]): string[] {
+function inlineCommentWarnings(env: NodeJS.ProcessEnv, known: readonly string[]): string[] {
   return known
     .filter((key) => /\s#/.test(env[key] ?? ''))
     .map((key) => `${key}'s value holds " #": a comment kept in the value? (systemd's EnvironmentFile keeps one after a value; put comments on lines of their own.)`);
