@@ -38,7 +38,7 @@ export const GrantView = Type.Object({
   data: Type.Record(Type.String(), Type.String()),
   createdAt: Type.String(),
   expiresAt: Type.String(),
-});
+}, { description: 'The grant as it is now: its state (`pending`, `approved`, `refused`, `redeemed`), what it asks, and when it expires.' });
 
 export const CreatedGrantView = Type.Intersect([
   GrantView,
@@ -48,16 +48,16 @@ export const CreatedGrantView = Type.Intersect([
     waitUrl: Type.String(),
     eventsUrl: Type.String(),
   }),
-]);
+], { description: 'The new grant, with the code to give the approver and the secret that redeems it (shown only here).' });
 
 export const CodeView = Type.Object({
   label: Type.String(),
   data: Type.Record(Type.String(), Type.String()),
   state: Type.String(),
   expiresAt: Type.String(),
-});
+}, { description: 'What the code asks (label and data facts) and until when, for the person about to decide.' });
 
-export const RedeemedView = Type.Object({ id: Type.String(), state: Type.String(), approvedBy: Type.String(), note: Type.Union([Type.String(), Type.Null()]) });
+export const RedeemedView = Type.Object({ id: Type.String(), state: Type.String(), approvedBy: Type.String(), note: Type.Union([Type.String(), Type.Null()]) }, { description: 'The grant is redeemed (`state` is `redeemed`): who approved it and their note. It can never be redeemed again.' });
 
 export const ErrorView = Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true });
 

@@ -6,6 +6,7 @@ import { countWords } from '../../web/duration-words.js';
 import type { DoorContext } from '../door.js';
 import type { Announcements } from './announcements.js';
 import { publicNetworkOf } from '../../server/public-network.js';
+import { htmlPage } from '../../server/openapi-responses.js';
 import type { Announcement } from './schemas.js';
 
 /** The words of the boxes page. */
@@ -85,7 +86,7 @@ export function boxLinks(announcement: Announcement, t: Translate = doorTranslat
 /** `GET /boxes`: the page listing the boxes on the visitor's public network (IPv4 address or IPv6 /64), with links to them, in the visitor's language. */
 export function boxesPage(app: FastifyInstance, ctx: DoorContext, announcements: Announcements, ttlSeconds: number, perMinute: number): void {
   app.get('/boxes', {
-    schema: { tags: ['registry'], summary: 'Page: the boxes behind your public IP, with links to them.', produces: ['text/html'] },
+    schema: { tags: ['registry'], summary: 'Page: the boxes behind your public IP, with links to them.', produces: ['text/html'], response: { 200: htmlPage('The boxes announced behind your public IP, each with links to its addresses; a page that says so when there are none.') } },
     config: { rateLimit: { max: perMinute, timeWindow: 60_000 } },
   }, async (request, reply) => {
     const lang = pickLang(request);

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { DoorContext } from '../door.js';
 import type { Announcements } from './announcements.js';
-import { PingView, RegistryErrorView } from './schemas.js';
+import { PingErrors, PingView } from './schemas.js';
 
 /** CORS headers of /ping: any web app may ask which boxes share its visitor's public IP. */
 const OPEN_CORS = {
@@ -20,7 +20,7 @@ const OPEN_CORS = {
 export function pingRoute(app: FastifyInstance, ctx: DoorContext, announcements: Announcements, perMinute: number): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   api.get('/ping', {
-    schema: { tags: ['registry'], summary: 'Boxes announced behind the caller\'s public IP (CORS open).', response: { 200: PingView, 429: RegistryErrorView } },
+    schema: { tags: ['registry'], summary: 'Boxes announced behind the caller\'s public IP (CORS open).', response: { 200: PingView, ...PingErrors } },
     config: { rateLimit: { max: perMinute, timeWindow: 60_000 } },
   }, async (request, reply) => {
     reply.headers({ ...OPEN_CORS, 'cache-control': 'no-store', vary: 'x-forwarded-for' });

@@ -9,7 +9,7 @@ import type { Announcements } from './announcements.js';
 import { fingerprintForm } from '../../core/fingerprint.js';
 import { normaliseName } from '../dns/dns-names.js';
 import { registryErrorShape, TooManyBoxesError } from './registry-errors.js';
-import { RegisterBody, RegisteredView, RegistryErrorView } from './schemas.js';
+import { RegisterBody, RegisteredView, RegisterErrors } from './schemas.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -66,7 +66,7 @@ export function registerRoute(app: FastifyInstance, ctx: DoorContext, options: R
       tags: ['registry'],
       summary: 'A box announces its URLs to the browsers behind the same public IP; signed by the box key (Authorization: JWS ...).',
       body: RegisterBody,
-      response: { 200: RegisteredView, 400: RegistryErrorView, 401: RegistryErrorView, 429: RegistryErrorView },
+      response: { 200: RegisteredView, ...RegisterErrors },
     },
     config: { rateLimit: { max: options.perMinute, timeWindow: 60_000 } },
     preValidation: checkAnnouncementBody,
@@ -119,7 +119,7 @@ export function registerMtlsRoute(
 ): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   api.post('/register', {
-    schema: { body: RegisterBody, response: { 200: RegisteredView, 400: RegistryErrorView, 401: RegistryErrorView, 429: RegistryErrorView } },
+    schema: { body: RegisterBody, response: { 200: RegisteredView, ...RegisterErrors } },
     config: { errorShape: registryErrorShape, rateLimit: { max: options.perMinute, timeWindow: 60_000 } },
     preValidation: checkAnnouncementBody,
   }, async (request) => {

@@ -36,7 +36,7 @@ export const RegisterBody = Type.Union([MozillaRegisterBody, StructuredRegisterB
 export type RegisterBody = Static<typeof RegisterBody>;
 
 /** The answer to a stored announcement. */
-export const RegisteredView = Type.Object({ status: Type.Literal('registered') });
+export const RegisteredView = Type.Object({ status: Type.Literal('registered') }, { description: 'The announcement is stored: browsers behind the same public IP find it at `GET /ping` until it expires.' });
 
 /** A stored announcement, as /ping lists it. */
 export const Announcement = Type.Object({
@@ -49,10 +49,29 @@ export const Announcement = Type.Object({
 export type Announcement = Static<typeof Announcement>;
 
 /** The answer of GET /ping. */
-export const PingView = Type.Array(Announcement);
+export const PingView = Type.Array(Announcement, { description: 'The live announcements of the boxes behind the caller\'s own public IP (IPv4 address or IPv6 /64), oldest announcement first; empty when there are none.' });
 
-/** The registry's error body (Mozilla's shape plus message and reason). */
-export const RegistryErrorView = Type.Object(
-  { code: Type.Integer(), errno: Type.Integer(), error: Type.String(), message: Type.String(), reason: Type.String() },
-  { additionalProperties: true },
-);
+/**
+ * The registry's error body (Mozilla's shape plus message and reason), described by `description`
+ * (the machine codes, in `reason`, the answer carries at its status).
+ */
+export function registryError(description: string) {
+  return Type.Object(
+    { code: Type.Integer(), errno: Type.Integer(), error: Type.String(), message: Type.String(), reason: Type.String() },
+    { additionalProperties: true, description },
+  );
+}
+
+const SCHEMA_REFUSED = '`validation_failed` (the body does not match the schema, or `client` is no box fingerprint), `invalid_json`';
+
+/** The documented error answers of `POST /register` (signed by the box key, or over mutual TLS). */
+export const RegisterErrors = {
+  400: registryError(`${SCHEMA_REFUSED}, \`legacy_fingerprint_disabled\` (a SHA-1 fingerprint where this registry takes none).`),
+  401: registryError('`signature_missing`, `signature_invalid`, `signature_expired` (outside the allowed clock skew), `signature_replayed`, `body_mismatch` (the signature covers other bytes), `fingerprint_mismatch` (the key is not the box `client` names); over mutual TLS `client_certificate_required`.'),
+  429: registryError('`rate_limited`: too many announcements from this address; `too_many_boxes`: this public network already lists PAIRGATE_REGISTRY_MAX_PER_IP boxes (`Retry-After` says when the oldest announcement expires).'),
+};
+
+/** The documented error answer of `GET /ping`. */
+export const PingErrors = {
+  429: registryError('`rate_limited`: too many look-ups from this address.'),
+};

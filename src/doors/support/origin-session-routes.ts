@@ -29,7 +29,7 @@ import {
   type SessionRequest,
   type SessionResult,
 } from './session-model.js';
-import { CreatedSessionView, CreateSessionBody, PlexusErrorView, RefParams, SessionIdParams, SessionListView, SessionView, SupporterChannelQuery } from './schemas.js';
+import { CreatedSessionView, CreateSessionBody, RefParams, SessionIdParams, SessionListView, SessionView, SupportErrors, SupporterChannelQuery } from './schemas.js';
 import { BASIC_AUTH } from '../../server/openapi-security.js';
 
 /** What a pairing grant holds: its session and the agent token sealed under the code. */
@@ -87,7 +87,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   const cfg = configSection(ctx.config, supportConfigSchema);
   const pairingOn = cfg.PLEXUS_PAIRING_URL !== '';
   const tags = ['support origin'];
-  const errors = { 400: PlexusErrorView, 401: PlexusErrorView, 404: PlexusErrorView, 429: PlexusErrorView };
+  const errors = { 400: SupportErrors.params400, 401: SupportErrors.session401, 404: SupportErrors.notFound, 429: SupportErrors.session429 };
 
   const view = (grant: SessionGrant) => ({
     ID: grant.request.id,
@@ -244,7 +244,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   };
 
   api.post('/session', {
-    schema: { tags, security: BASIC_AUTH, summary: 'Create a support session (basic auth); publishes it on the relay when pairing is on.', body: CreateSessionBody, response: { 201: CreatedSessionView, ...errors, 413: PlexusErrorView, 415: PlexusErrorView, 502: PlexusErrorView } },
+    schema: { tags, security: BASIC_AUTH, summary: 'Create a support session (basic auth); publishes it on the relay when pairing is on.', body: CreateSessionBody, response: { 201: CreatedSessionView, 400: SupportErrors.create400, 401: SupportErrors.adminOnly401, 413: SupportErrors.create413, 415: SupportErrors.create415, 429: SupportErrors.create429, 502: SupportErrors.create502 } },
     config: { rateLimit: { max: 60, timeWindow: 60_000 } },
   }, async (request, reply) => {
     await requireAdmin(request, reply);
@@ -301,7 +301,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   });
 
   api.post('/session/:id/code', {
-    schema: { tags, security: BASIC_AUTH, summary: 'A new pairing code (and agent token) for a session still waiting, e.g. when its code expired (basic auth).', params: SessionIdParams, response: { 201: CreatedSessionView, ...errors, 409: PlexusErrorView, 502: PlexusErrorView } },
+    schema: { tags, security: BASIC_AUTH, summary: 'A new pairing code (and agent token) for a session still waiting, e.g. when its code expired (basic auth).', params: SessionIdParams, response: { 201: CreatedSessionView, ...errors, 409: SupportErrors.newCode409, 502: SupportErrors.newCode502 } },
     config: { rateLimit: { max: 60, timeWindow: 60_000 } },
   }, async (request, reply) => {
     const session = await authorizedSession(request, reply, request.params.id);
@@ -330,7 +330,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   });
 
   api.get('/session', {
-    schema: { tags, security: BASIC_AUTH, summary: 'List live sessions (basic auth).', response: { 200: SessionListView, 401: PlexusErrorView } },
+    schema: { tags, security: BASIC_AUTH, summary: 'List live sessions (basic auth).', response: { 200: SessionListView, 401: SupportErrors.adminOnly401, 429: SupportErrors.session429 } },
   }, async (request, reply) => {
     await requireAdmin(request, reply);
     const entries = await ctx.stores.ephemeral.list(INDEX_PREFIX, ctx.clock.now());
@@ -356,7 +356,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   });
 
   api.delete('/session/:id', {
-    schema: { tags, security: BASIC_AUTH, summary: 'End and remove a session (basic auth); its code dies with it. An expired session is forgotten.', params: SessionIdParams, response: { 204: Type.Null(), ...errors } },
+    schema: { tags, security: BASIC_AUTH, summary: 'End and remove a session (basic auth); its code dies with it. An expired session is forgotten.', params: SessionIdParams, response: { 204: Type.Null({ description: 'The session is ended and forgotten; its code and agent link no longer work.' }), ...errors } },
   }, async (request, reply) => {
     const known = await authorize(request, reply, request.params.id, true);
     if (known.grant) await hub.end(known.grant.id, 'deleted');
@@ -376,7 +376,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   };
 
   api.get('/config/:ref', {
-    schema: { tags, summary: 'The agent configuration (.msh key=value file) of AgentMSH.', params: RefParams, response: { 200: { description: 'MeshName=...\\nMeshServer=... (key=value lines)', content: { 'text/plain': { schema: { type: 'string' } } } }, 404: PlexusErrorView } },
+    schema: { tags, summary: 'The agent configuration (.msh key=value file) of AgentMSH.', params: RefParams, response: { 200: { description: 'MeshName=...\\nMeshServer=... (key=value lines)', content: { 'text/plain': { schema: { type: 'string' } } } }, 404: SupportErrors.agentFile404 } },
   }, async (request, reply) => {
     const grant = await sessionByRef(request.params.ref);
     const token = splitRef(request.params.ref)!.token;

@@ -18,7 +18,7 @@ import { SpentCodes, type SpentHow } from './spent-codes.js';
 import { addVary } from '../shared/vary.js';
 import { sessionGrantId, type SessionRequest, type SessionResult, type SessionGrant } from './session-model.js';
 import { codeRefusalText, codeRefusalTitle, sessionScriptWords, supportTranslator, timeLeft, type SupportKey } from './support-i18n.js';
-import { ConfirmBody, ConfirmedView, PageLanguageQuery, PairingCodeParams, PairingInfoView, PlexusErrorView, RefParams } from './schemas.js';
+import { ConfirmBody, ConfirmedView, PageLanguageQuery, PairingCodeParams, PairingInfoView, PlexusErrorView, RefParams, SupportErrors } from './schemas.js';
 
 type PairingGrant = Grant<PairingRequest, { reason: string }>;
 
@@ -167,14 +167,14 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
   };
 
   /** An error of the code's look-up: JSON, or for browsers the page that says what went wrong (errorPage). */
-  const errorOrPage = (description: string) => ({ description, content: { 'application/json': { schema: PlexusErrorView }, 'text/html': { schema: { type: 'string' } } } });
+  const errorOrPage = (description: string) => ({ description: `${description} A browser (Accept: text/html) gets a page that says so.`, content: { 'application/json': { schema: PlexusErrorView }, 'text/html': { schema: { type: 'string' } } } });
 
   api.get('/pairing/:code', {
     schema: { tags, summary: 'Who asks: the pairing info of a code (JSON), or the confirmation page for browsers.', params: PairingCodeParams, querystring: PageLanguageQuery, response: {
       200: { description: 'The pairing info (JSON), or the confirmation page for browsers (Accept: text/html).', content: { 'application/json': { schema: PairingInfoView }, 'text/html': { schema: { type: 'string' } } } },
-      400: errorOrPage('The code is malformed.'),
-      404: errorOrPage('No live session has this code.'),
-      429: errorOrPage('Too many look-ups, or too many wrong codes, from this network.'),
+      400: errorOrPage('`code_wrong_length`, `code_bad_character` or `code_invalid`: this cannot be a code (`problem` says why); `validation_failed` for a bad `lang`.'),
+      404: errorOrPage('`code_not_found`: no live session has this code; `code_used`, `code_declined` or `code_burned` when it was decided already.'),
+      429: errorOrPage('`rate_limited`: too many look-ups, or too many wrong codes, from this network (`Retry-After`).'),
     } },
     config: { rateLimit: lookupLimit },
     preValidation: refuseOverlongCode,
@@ -220,7 +220,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
   };
 
   api.post('/pairing/:code/confirm', {
-    schema: { tags, summary: 'Confirm (or decline) a code: the session starts; the answer carries the agent\'s session credential.', params: PairingCodeParams, body: ConfirmBody, response: { 200: ConfirmedView, 303: PAGE_REDIRECT, 400: PlexusErrorView, 403: PlexusErrorView, 404: PlexusErrorView, 409: PlexusErrorView, 415: PlexusErrorView, 429: PlexusErrorView } },
+    schema: { tags, summary: 'Confirm (or decline) a code: the session starts; the answer carries the agent\'s session credential.', params: PairingCodeParams, body: ConfirmBody, response: { 200: ConfirmedView, 303: PAGE_REDIRECT, 400: SupportErrors.confirm400, 403: SupportErrors.confirm403, 404: SupportErrors.confirm404, 409: SupportErrors.confirm409, 415: SupportErrors.confirm415, 429: SupportErrors.codeLimited429 } },
     config: { rateLimit: lookupLimit },
     preValidation: refuseOverlongCode,
     // Before the body is read: only JSON or a form with its CSRF token can confirm. A body of any

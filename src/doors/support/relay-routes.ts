@@ -8,7 +8,7 @@ import { relayConfigSchema } from './config.js';
 import { RelayAddressCap } from './relay-address-cap.js';
 import { RELAY_KIND, relayCodeFormat, SUPPORT_CODE_SCOPE } from './relay-code.js';
 import { allowedHostEntry, checkOriginUrl, splitList } from './relay-url.js';
-import { PublishBody, PublishedView, RelayCodeParams, RelayErrorView, RelayGoQuery, RelayPageQuery } from './relay-schemas.js';
+import { PublishBody, PublishedView, RelayCodeParams, RelayErrors, RelayGoQuery, RelayPageQuery } from './relay-schemas.js';
 import { NumberedSlots } from '../shared/numbered-slots.js';
 import { relayErrorShape } from './wire-errors.js';
 import { languageSwitch, type PageLanguage } from '../../web/page-language.js';
@@ -110,7 +110,7 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
     return reply.code(200).send({ success: true as const, code: code!, pairing_url: `${publicBase()}/pairing/${code!}`, redirect_url: `${url}/${code!}`, expires_in: Math.floor(ttlMs / 1000) });
   };
   const publishRoute = {
-    schema: { tags, summary: 'Publish an origin: get a code that redirects to <url>/<code>.', body: PublishBody, response: { 200: PublishedView, 400: RelayErrorView, 401: RelayErrorView, 403: RelayErrorView, 413: RelayErrorView, 415: RelayErrorView, 429: RelayErrorView } },
+    schema: { tags, summary: 'Publish an origin: get a code that redirects to <url>/<code>.', body: PublishBody, response: { 200: PublishedView, 400: RelayErrors.publish400, 401: RelayErrors.publish401, 403: RelayErrors.publish403, 413: RelayErrors.publish413, 415: RelayErrors.publish415, 429: RelayErrors.publish429 } },
     bodyLimit: cfg.PAIRGATE_RELAY_BODY_LIMIT,
     config: { rateLimit: { max: cfg.PAIRGATE_RELAY_CREATE_MAX, timeWindow: cfg.PAIRGATE_RELAY_CREATE_WINDOW_SECONDS * 1000 } },
   };
@@ -135,9 +135,9 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
       params: RelayCodeParams,
       response: {
         302: { description: 'The code is live: the origin\'s pairing URL for it is in Location.', type: 'null', headers: { location: { type: 'string', description: 'The origin URL of the code.' } } },
-        400: RelayErrorView,
-        404: RelayErrorView,
-        429: RelayErrorView,
+        400: RelayErrors.code400,
+        404: RelayErrors.code404,
+        429: RelayErrors.code429,
       },
     },
     config: { rateLimit: lookupLimit },

@@ -35,7 +35,7 @@ export const CreatedSessionView = Type.Object({
   PairingCode: Type.Optional(Type.String({ description: 'The code to read out (when pairing is on).' })),
   PairingURL: Type.Optional(Type.String({ description: 'The relay URL of the code (original spelling).' })),
   PairingUrl: Type.Optional(Type.String({ description: 'The same value, as the seed\'s example spells it.' })),
-});
+}, { description: 'The session: its id and URL, the agent\'s configuration (AgentMSH, AgentConfig; the agent token in them is shown only here) and, with pairing on, the code to read out.' });
 
 export const SessionView = Type.Object({
   ID: Type.String(),
@@ -50,9 +50,9 @@ export const SessionView = Type.Object({
   ConfirmedAt: Type.Union([Type.String(), Type.Null()]),
   ConnectedAt: Type.Union([Type.String(), Type.Null()]),
   PairingCodeExpiresAt: Type.Union([Type.String(), Type.Null()], { description: 'When the session\'s pairing code stops working, while one is live (the session waiting, the code neither expired, declined nor burned); null otherwise (then `POST /session/:id/code` gives a new one to a waiting session).' }),
-});
+}, { description: 'The session: its state (`waiting`, `confirmed`, `connected`, `declined`, `expired`), its supporter, and when its code and the session expire.' });
 
-export const SessionListView = Type.Object({ Sessions: Type.Array(SessionView) });
+export const SessionListView = Type.Object({ Sessions: Type.Array(SessionView) }, { description: 'The live sessions, each as `GET /session/:id` shows it.' });
 
 export const SessionIdParams = Type.Object({ id: Type.String({ pattern: SESSION_ID_PATTERN }) });
 /** The language a page is asked in (`?lang=en`, `?lang=fr`, as its switch links): its refusals before the route (a rate limit, a bad address) say so in it too. */
@@ -74,7 +74,7 @@ export const PairingInfoView = Type.Object({
   CompanyLogo: Type.String(),
   SupporterName: Type.String(),
   SupporterAvatar: Type.String(),
-});
+}, { description: 'Who asks (the supporter and the company) and the agent configuration\'s URL, for the person to see before confirming.' });
 
 export const ConfirmBody = Type.Object(
   {
@@ -94,6 +94,43 @@ export const ConfirmedView = Type.Object({
   ExpiresAt: Type.String(),
   SupporterName: Type.String(),
   CompanyName: Type.String(),
-});
+}, { description: 'The session is confirmed: the agent connects to MeshServer with AgentCredential (shown only here).' });
 
-export const PlexusErrorView = Type.Object({ Error: Type.String(), Description: Type.String(), Code: Type.String() });
+export const PlexusErrorView = plexusError('An error in the Plexus shape: `Code` is its machine code.');
+
+/**
+ * An origin error answer, in the Plexus shape (`{Error: <status text>, Description, Code}`),
+ * described by `description`: the machine codes `Code` carries at its status.
+ */
+export function plexusError(description: string) {
+  return Type.Object({ Error: Type.String(), Description: Type.String(), Code: Type.String() }, { description });
+}
+
+const SCHEMA_REFUSED = '`validation_failed` (a field, parameter or query the schema refuses), `invalid_json`';
+const UNAUTHORIZED = '`unauthorized`: no credentials, or not the admin\'s (PLEXUS_AUTH_USER) nor the session\'s own login (`WWW-Authenticate: Basic`).';
+const AUTH_LIMITED = '`auth_failures_exceeded`: too many wrong credentials from this network (or for this session)';
+const RELAY_FAILED = '`relay_unreachable`, `relay_refused`, `relay_bad_answer` or `relay_code_taken`: the pairing relay (PLEXUS_PAIRING_URL) gave no usable code; the message says what to check';
+const CODE_REFUSED = '`code_wrong_length`, `code_bad_character` or `code_invalid` (cannot be a code; `problem` says why)';
+
+/** The documented error answers of the origin's session and pairing routes. */
+export const SupportErrors = {
+  create400: plexusError(`\`supporter_required\` (pairing is on and supporter_name or supporter_avatar is missing), \`supporter_avatar_invalid\` (not an https URL), \`ttl_invalid\`, \`credentials_incomplete\` (a username without a password, or either empty), \`session_id_taken\`, ${SCHEMA_REFUSED}.`),
+  adminOnly401: plexusError('`unauthorized`: no credentials, or not the admin\'s (PLEXUS_AUTH_USER) (`WWW-Authenticate: Basic`).'),
+  session401: plexusError(UNAUTHORIZED),
+  create413: plexusError('`payload_too_large`: the body is larger than PAIRGATE_BODY_LIMIT.'),
+  create415: plexusError('`unsupported_media_type`: the body is neither JSON nor a form.'),
+  create429: plexusError(`\`rate_limited\`: too many sessions created from this network, or PAIRGATE_SUPPORT_MAX_SESSIONS are live; ${AUTH_LIMITED}.`),
+  create502: plexusError(`${RELAY_FAILED}; no session was created.`),
+  params400: plexusError(`${SCHEMA_REFUSED}: an id that is no session id, or a bad \`wait\`.`),
+  notFound: plexusError('`session_not_found`: no session has this id (it was deleted, or its expiry is no longer remembered).'),
+  session429: plexusError(`${AUTH_LIMITED}; \`rate_limited\`: too many requests from this network.`),
+  newCode409: plexusError('`pairing_off` (this server has no relay: PLEXUS_PAIRING_URL is not set), `session_not_waiting` (confirmed or declined already).'),
+  newCode502: plexusError(`${RELAY_FAILED}; the session is kept without a code: ask again.`),
+  agentFile404: plexusError('`session_not_found`: no live session has this agent link (wrong token, or the session ended).'),
+  confirm400: plexusError(`${CODE_REFUSED}, \`decision_invalid\` (neither accept nor decline), ${SCHEMA_REFUSED}.`),
+  confirm403: plexusError('`declined` (the answer to a decline: nobody was given access), `csrf_failed` (a form without this browser\'s token), `code_burned` (the code was confirmed wrongly too often and no longer works).'),
+  confirm404: plexusError('`code_not_found`: no live session has this code; `code_used`, `code_declined` or `code_burned` when it was decided already.'),
+  confirm409: plexusError('`grant_approved` or `grant_refused`: someone decided on this code at the same moment.'),
+  confirm415: plexusError('`unsupported_media_type`: confirm with JSON or the page\'s form.'),
+  codeLimited429: plexusError('`rate_limited`: too many code look-ups, or too many wrong codes, from this network (`Retry-After`).'),
+};
