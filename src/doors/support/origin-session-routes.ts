@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { BadGatewayError, ConflictError, InvalidRequestError, NotFoundError, RateLimitedError } from '../../core/errors.js';
+import { hasUnshowableText, unshowableRule } from '../shared/shown-text.js';
 import { constantTimeEqual, hashToken, randomId } from '../../core/ids.js';
 import { configSection } from '../../server/config.js';
 import { IdTakenError } from '../../store/ports.js';
@@ -253,6 +254,12 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     const supporterAvatar = (body.supporter_avatar ?? '').trim();
     if (pairingOn && (!supporterName || !supporterAvatar)) {
       throw new InvalidRequestError('supporter_name and supporter_avatar are required when pairing is on.', undefined, 'supporter_required');
+    }
+    // The confirmation page puts the name in the sentence that says who asks: a text-direction
+    // override there turns "Bank of \u202Eacirema" into "Bank of america" (the rule the other
+    // doors' names follow, shared/shown-text.ts).
+    if (hasUnshowableText(supporterName, true)) {
+      throw new InvalidRequestError(`supporter_name must not contain ${unshowableRule(true)}: the confirmation page shows it to the person as written.`, { field: 'supporter_name' }, 'supporter_name_invalid');
     }
     if (supporterAvatar && !isHttpsUrl(supporterAvatar)) {
       throw new InvalidRequestError('supporter_avatar must be an absolute https URL (pages load pictures over https only).', undefined, 'supporter_avatar_invalid');

@@ -149,6 +149,10 @@ describe('support origin over real sockets', () => {
       [{ id: 'ttl-huge', ttl: 10_000_000, supporter_name: 'A', supporter_avatar: AVATAR }, 'ttl_invalid'],
       [{ id: 'a:b', supporter_name: 'A', supporter_avatar: AVATAR }, 'validation_failed'],
       [{ id: '../x', supporter_name: 'A', supporter_avatar: AVATAR }, 'validation_failed'],
+      // The confirmation page would show "Bank of america" for this one, and a name split in two.
+      [{ id: 'rlo', supporter_name: 'Bank of \u202Eacirema\u202C', supporter_avatar: AVATAR }, 'supporter_name_invalid'],
+      [{ id: 'zwsp', supporter_name: 'Ali\u200Bce', supporter_avatar: AVATAR }, 'supporter_name_invalid'],
+      [{ id: 'newline', supporter_name: 'Alice\nfrom your bank', supporter_avatar: AVATAR }, 'supporter_name_invalid'],
       [{ id: 'av', supporter_name: 'A', supporter_avatar: 'javascript:alert(1)' }, 'supporter_avatar_invalid'],
       [{ id: 'av-http', supporter_name: 'A', supporter_avatar: 'http://avatars.example/a.png' }, 'supporter_avatar_invalid'],
       [{ id: 'extra', supporter_name: 'A', supporter_avatar: AVATAR, admin: true }, 'validation_failed'],
