@@ -6,11 +6,11 @@ import { requireUser } from '../accounts/accounts.js';
 import type { User } from '../accounts/users.js';
 import type { ChatKit } from './chat-kit.js';
 import type { Connector } from './connector.js';
+import { InstallApiErrors as Errors } from './error-descriptions.js';
 import { chooseOrg } from './org-choice.js';
 import { ORG_ID_PATTERN } from './organizations.js';
 
 const tags = ['install'];
-const ErrorView = Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true });
 const OrgBody = Type.Object({ org_id: Type.Optional(Type.String({ pattern: ORG_ID_PATTERN })) });
 /** Answers that carry a secret must not be stored by any cache. */
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
@@ -52,7 +52,12 @@ export function installIntegrationRoutes(app: FastifyInstance, kit: ChatKit, con
         security: SESSION_COOKIE_AUTH,
         summary: `Set up ${names.object} for your organization (admin): a new installation and its secret, shown once; an earlier one stops working.`,
         body: Type.Optional(OrgBody),
-        response: { 201: Type.Object({ ...connector.setupSchema.properties, expires_at: Type.String({ description: 'When the setup expires unless installed.' }) }), 401: ErrorView, 403: ErrorView, 404: ErrorView },
+        response: {
+          201: Type.Object({ ...connector.setupSchema.properties, expires_at: Type.String({ description: 'When the setup expires unless installed.' }) }, { description: 'The new installation: what to give your chat to install it, its secret shown this once, and when it expires unless installed.' }),
+          401: Errors.signIn,
+          403: Errors.setup403,
+          404: Errors.setup404,
+        },
       },
       // No body at all means no org_id, as `{}` does (curl -X POST without -d).
       config: { optionalBody: true },
@@ -68,9 +73,14 @@ export function installIntegrationRoutes(app: FastifyInstance, kit: ChatKit, con
         security: SESSION_COOKIE_AUTH,
         summary: `A one-time token (member) to link your account in your chat (${names.name}), valid for a few minutes; only once pairgate is installed in it for the organization.`,
         body: Type.Optional(OrgBody),
-        // 404: no such organization of yours, or the connector is not installed in it
-        // (`installation_not_found`); 409: set up there but not installed yet.
-        response: { 201: Type.Object({ token: Type.String(), expires_at: Type.String(), expires_in: Type.Integer(), org_id: Type.String(), org_name: Type.String() }), 401: ErrorView, 403: ErrorView, 404: ErrorView, 409: ErrorView, 429: ErrorView },
+        response: {
+          201: Type.Object({ token: Type.String(), expires_at: Type.String(), expires_in: Type.Integer(), org_id: Type.String(), org_name: Type.String() }, { description: 'The link token, shown this once, when it expires (`expires_in`: seconds from now), and the organization it links in.' }),
+          401: Errors.signIn,
+          403: Errors.linkToken403,
+          404: Errors.linkToken404,
+          409: Errors.linkToken409,
+          429: Errors.linkToken429,
+        },
       },
       config: { rateLimit: { max: 30, timeWindow: 60_000 }, optionalBody: true },
     }, async (request, reply) => {

@@ -4,14 +4,16 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requireUser } from '../accounts/accounts.js';
 import type { ChatKit } from './chat-kit.js';
+import { InstallApiErrors as Errors } from './error-descriptions.js';
 import { deleteOrganization } from './organization-deletion.js';
 import { OrgNameInput, ORG_ID_PATTERN } from './organizations.js';
 import { RoleSchema } from './roles.js';
 
 const tags = ['install'];
-const ErrorView = Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true });
 const OrgView = Type.Object({ id: Type.String(), name: Type.String(), role: RoleSchema, created_at: Type.String() });
 const MemberView = Type.Object({ user_id: Type.String(), username: Type.String(), role: RoleSchema });
+/** `MemberView` as the document describes one route's answer. */
+const memberView = (description: string) => Type.Object(MemberView.properties, { description });
 const OrgParams = Type.Object({ org: Type.String({ pattern: ORG_ID_PATTERN }) });
 
 /**
@@ -24,7 +26,7 @@ export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): v
   const { orgs } = kit;
 
   api.post('/api/v1/organizations', {
-    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Create an organization; you become its admin.', body: Type.Object({ name: OrgNameInput }), response: { 201: OrgView, 400: ErrorView, 401: ErrorView, 403: ErrorView } },
+    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Create an organization; you become its admin.', body: Type.Object({ name: OrgNameInput }), response: { 201: Type.Object(OrgView.properties, { description: 'The organization created, with you as its admin.' }), 400: Errors.createOrg400, 401: Errors.signIn, 403: Errors.createOrg403 } },
   }, async (request, reply) => {
     const user = await requireUser(request);
     const org = await orgs.create(request.body.name, user.id, kit.ctx.clock.now());
@@ -32,7 +34,7 @@ export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): v
   });
 
   api.get('/api/v1/organizations', {
-    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Your organizations and your role in each.', response: { 200: Type.Object({ organizations: Type.Array(OrgView) }), 401: ErrorView } },
+    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Your organizations and your role in each.', response: { 200: Type.Object({ organizations: Type.Array(OrgView) }, { description: 'Your organizations, oldest first, each with your role in it.' }), 401: Errors.signIn } },
   }, async (request) => {
     const user = await requireUser(request);
     const list = await orgs.listFor(user.id);
@@ -40,7 +42,7 @@ export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): v
   });
 
   api.get('/api/v1/organizations/:org/members', {
-    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'The members of one of your organizations.', params: OrgParams, response: { 200: Type.Object({ members: Type.Array(MemberView) }), 401: ErrorView, 404: ErrorView } },
+    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'The members of one of your organizations.', params: OrgParams, response: { 200: Type.Object({ members: Type.Array(MemberView) }, { description: 'The organization\'s members, by username, each with their role.' }), 401: Errors.signIn, 404: Errors.members404 } },
   }, async (request) => {
     const user = await requireUser(request);
     await orgs.require(request.params.org, user.id, 'links:write');
@@ -48,7 +50,7 @@ export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): v
   });
 
   api.post('/api/v1/organizations/:org/members', {
-    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Add an account to an organization you administer (by username).', params: OrgParams, body: Type.Object({ username: Type.String({ maxLength: 100 }), role: Type.Optional(RoleSchema) }), response: { 201: MemberView, 401: ErrorView, 403: ErrorView, 404: ErrorView, 409: ErrorView } },
+    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Add an account to an organization you administer (by username).', params: OrgParams, body: Type.Object({ username: Type.String({ maxLength: 100 }), role: Type.Optional(RoleSchema) }), response: { 201: memberView('The member added, with their role.'), 401: Errors.signIn, 403: Errors.addMember403, 404: Errors.addMember404, 409: Errors.addMember409 } },
   }, async (request, reply) => {
     const user = await requireUser(request);
     await orgs.require(request.params.org, user.id, 'members:write');
@@ -57,7 +59,7 @@ export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): v
   });
 
   api.delete('/api/v1/organizations/:org/members/:username', {
-    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Remove a member (admins; anyone may remove themselves). Their chat links in the organization go too.', params: Type.Object({ org: Type.String({ pattern: ORG_ID_PATTERN }), username: Type.String({ maxLength: 100 }) }), response: { 204: Type.Null(), 401: ErrorView, 403: ErrorView, 404: ErrorView, 409: ErrorView } },
+    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Remove a member (admins; anyone may remove themselves). Their chat links in the organization go too.', params: Type.Object({ org: Type.String({ pattern: ORG_ID_PATTERN }), username: Type.String({ maxLength: 100 }) }), response: { 204: Type.Null({ description: 'The member was removed, with their chat links in the organization; no body.' }), 401: Errors.signIn, 403: Errors.removeMember403, 404: Errors.removeMember404, 409: Errors.removeMember409 } },
   }, async (request, reply) => {
     const user = await requireUser(request);
     const self = request.params.username.trim().toLowerCase() === user.username;
@@ -74,7 +76,7 @@ export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): v
       security: SESSION_COOKIE_AUTH,
       summary: 'Delete an organization you administer: its memberships, chat installations (secrets and bot tokens) and chat links go, in one transaction; its link tokens stop working and its installations\' calls get 404. The accounts stay.',
       params: OrgParams,
-      response: { 204: Type.Null(), 401: ErrorView, 403: ErrorView, 404: ErrorView },
+      response: { 204: Type.Null({ description: 'The organization was deleted, with everything it held; no body.' }), 401: Errors.signIn, 403: Errors.deleteOrg403, 404: Errors.deleteOrg404 },
     },
   }, async (request, reply) => {
     const user = await requireUser(request);

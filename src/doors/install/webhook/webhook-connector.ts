@@ -10,7 +10,8 @@ import type { Connector, VerifiedCall } from '../connector.js';
 import { jsonBodyParser } from '../../../server/json-body.js';
 import { acceptJsonOnly } from '../json-only.js';
 import { answerUnknownCalls } from '../unknown-calls.js';
-import { ReplayedCallError, SEEN_SIGNATURE_TTL_MS, SIGNATURE_HEADER, SignatureError, verifyWebhookSignature } from './webhook-signature.js';
+import { CallCodes } from '../error-descriptions.js';
+import { MAX_SKEW_SECONDS, ReplayedCallError, SEEN_SIGNATURE_TTL_MS, SIGNATURE_HEADER, SignatureError, TIMESTAMP_HEADER, verifyWebhookSignature } from './webhook-signature.js';
 
 const NAME = 'webhook';
 /** Where the connector's calls live: every answer under it is in its error shape. */
@@ -34,14 +35,35 @@ const CommandBody = Type.Object({
 const InstallBody = Type.Object({ site_url: Type.String({ maxLength: 2048 }) }, { additionalProperties: false });
 /** The uninstall call says nothing but that it is signed: `{}`. */
 const UninstallBody = Type.Object({}, { additionalProperties: false });
-const Answer = Type.Object({ ok: Type.Boolean(), text: Type.String(), data: Type.Optional(Type.Unknown()) });
-const Refusal = Type.Object({ ok: Type.Literal(false), error: Type.String(), text: Type.String() });
 /**
- * A call's errors (`webhookErrorShape`): not signed, or not with this installation's secret (401);
- * an unknown installation (404); a replayed call or one before the install (409); an installation
- * replaced by a newer setup, or expired before its install (410).
+ * A call's answer, described for one route: the document takes a response's description from its
+ * schema, so each route's gets its own.
  */
-const CallErrors = { 401: Refusal, 404: Refusal, 409: Refusal, 410: Refusal };
+const answer = (description: string) => Type.Object({ ok: Type.Boolean(), text: Type.String(), data: Type.Optional(Type.Unknown()) }, { description });
+/** A call's error (`webhookErrorShape`) whose `error` is one of the codes `codes` names. */
+const refusal = (codes: string) => Type.Object({ ok: Type.Literal(false), error: Type.String(), text: Type.String() }, { description: `\`{ok: false, error, text}\`, the code in \`error\`: ${codes}.` });
+
+// Every call's signature is checked before anything else it answers (`verifyWebhookSignature`).
+const SIGNATURE_REFUSED = `\`signature_missing\`: no ${TIMESTAMP_HEADER} or ${SIGNATURE_HEADER} header; \`signature_malformed\`: the timestamp is not Unix seconds; `
+  + `\`signature_expired\`: the timestamp is more than ${MAX_SKEW_SECONDS} s from pairgate's clock; \`signature_invalid\`: not the HMAC of this installation's secret over the exact body`;
+const REPLAYED = '`signature_replayed`: this exact signature was received already (sign every call afresh)';
+/**
+ * The documented error answers of the calls: not signed, or not with this installation's secret
+ * (401); an unknown installation (404); a replayed call or one before the install (409); an
+ * installation replaced by a newer setup, or expired before its install (410); and what the
+ * install and the commands add to these.
+ */
+const CallErrors = {
+  signature401: refusal(SIGNATURE_REFUSED),
+  gone410: refusal(CallCodes.rotatedOrExpired),
+  install404: refusal(`${CallCodes.installationNotFound}; ${CallCodes.installGone}`),
+  install409: refusal(`${REPLAYED}; ${CallCodes.installConflicts}`),
+  uninstall409: refusal(REPLAYED),
+  command403: refusal(CallCodes.link403),
+  command404: refusal(`${CallCodes.installationNotFound}; ${CallCodes.link404}; \`unknown_command\`: the text starts with none of \`link\`, \`unlink\`, \`status\` or \`help\``),
+  command409: refusal(`${REPLAYED}; ${CallCodes.notInstalled}; ${CallCodes.link409}`),
+  command410: refusal(`${CallCodes.rotatedOrExpired}; ${CallCodes.link410}`),
+};
 
 /** Errors as `{ok: false, error, text}` with the error's HTTP status. */
 const webhookErrorShape: ErrorShape = (error) => ({ ok: false, error: error.code, text: error.message });
@@ -126,7 +148,7 @@ export const webhookConnector: Connector = {
       const limit = { rateLimit: { max: kit.cfg.PAIRGATE_INSTALL_CALLS_PER_MINUTE, timeWindow: 60_000 } };
 
       api.post('/webhook/:id/install', {
-        schema: { tags, summary: 'Signed webhook: link the installation to your chat or bot (once; again from the same site updates it).', params: Params, body: InstallBody, response: { 200: Answer, ...CallErrors } },
+        schema: { tags, summary: 'Signed webhook: link the installation to your chat or bot (once; again from the same site updates it).', params: Params, body: InstallBody, response: { 200: answer('`{ok: true}`, its text naming the organization the installation is now linked with.'), 401: CallErrors.signature401, 404: CallErrors.install404, 409: CallErrors.install409, 410: CallErrors.gone410 } },
         bodyLimit: BODY_LIMIT,
         config: limit,
       }, async (request) => {
@@ -143,7 +165,7 @@ export const webhookConnector: Connector = {
       // is never stuck on an error; one it has goes only for a caller holding its secret, whatever
       // its state, with the chat links made through it.
       api.post('/webhook/:id/uninstall', {
-        schema: { tags, summary: 'Signed webhook: pairgate forgets the installation and its chat links; link tokens are refused until a new setup is installed. An unknown or already removed installation answers ok.', params: Params, body: UninstallBody, response: { 200: Answer, 401: Refusal, 409: Refusal } },
+        schema: { tags, summary: 'Signed webhook: pairgate forgets the installation and its chat links; link tokens are refused until a new setup is installed. An unknown or already removed installation answers ok.', params: Params, body: UninstallBody, response: { 200: answer('`{ok: true}`: the installation and its chat links are deleted, or pairgate had no installation with this id.'), 401: CallErrors.signature401, 409: CallErrors.uninstall409 } },
         bodyLimit: BODY_LIMIT,
         config: limit,
       }, async (request) => {
@@ -161,7 +183,7 @@ export const webhookConnector: Connector = {
       });
 
       api.post('/webhook/:id/command', {
-        schema: { tags, summary: 'Signed webhook: run `link <token>`, `unlink`, `status` or `help` for a chat user.', params: Params, body: CommandBody, response: { 200: Answer, ...CallErrors, 403: Refusal } },
+        schema: { tags, summary: 'Signed webhook: run `link <token>`, `unlink`, `status` or `help` for a chat user.', params: Params, body: CommandBody, response: { 200: answer('`{ok: true}`, the command\'s answer as text for the person and as facts in `data` (`linked`, `username`, ...).'), 401: CallErrors.signature401, 403: CallErrors.command403, 404: CallErrors.command404, 409: CallErrors.command409, 410: CallErrors.command410 } },
         bodyLimit: BODY_LIMIT,
         config: limit,
       }, async (request) => {

@@ -1,0 +1,63 @@
+import { Type } from 'typebox';
+
+/**
+ * What the OpenAPI document says of the install door's error answers: for each route and status,
+ * the machine codes that route can answer there, and when. @fastify/swagger reads a response's
+ * description off its schema and says "Default Response" without one, so each status gets a
+ * schema of its own here, with the properties every error of it is serialized with.
+ */
+
+/** Pairgate's `{error, message}` (`error` is the machine code), described by `description`. */
+function errorView(description: string) {
+  return Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true, description });
+}
+
+// A route's own 400 hides the shared one, whose codes for a body that cannot be read are named here again.
+const BODY_UNREADABLE = '`invalid_json`, `body_forbidden_key`, `body_not_utf8` or `invalid_content_length`: a body that is not well-formed JSON, holds a `__proto__` key (or a `constructor` with a `prototype`), is not UTF-8, or is not as long as its Content-Length';
+const CSRF = '`csrf_failed`: a browser says the request comes from a page of another site (Sec-Fetch-Site or Origin)';
+const PERMISSION = '`permission_denied`: you are a member, but your role does not allow this';
+const NOT_A_MEMBER = '`organization_not_found`: no organization has this id, or you are not one of its members';
+// Setups and link tokens act in the organization `org_id` names, or in your only one.
+const CHOSEN_ORG = '`organization_not_found`: you are not a member of the organization `org_id` names (of any, when it names none), or it was deleted meanwhile';
+
+/** The documented error answers of the organization and integration routes (`{error, message}`). */
+export const InstallApiErrors = {
+  /** Every route: they all need a session. */
+  signIn: errorView('`sign_in_required`: no session cookie, or its session has ended or expired; sign in first.'),
+  createOrg400: errorView(`\`invalid_org_name\`: the name is empty once trimmed, over 100 characters, or holds a control character; \`validation_failed\`: no \`name\`, or not a string of at most 1000 characters; ${BODY_UNREADABLE}.`),
+  createOrg403: errorView(`${CSRF}.`),
+  members404: errorView(`${NOT_A_MEMBER}.`),
+  addMember403: errorView(`${CSRF}; ${PERMISSION} (admins add members).`),
+  addMember404: errorView(`${NOT_A_MEMBER} (or it was deleted meanwhile); \`user_not_found\`: no account has this username.`),
+  addMember409: errorView('`already_member`: this account is a member of the organization already.'),
+  removeMember403: errorView(`${CSRF}; ${PERMISSION} (admins remove others; anyone may remove themselves).`),
+  removeMember404: errorView(`${NOT_A_MEMBER}; \`member_not_found\`: no member of the organization has this username.`),
+  removeMember409: errorView('`last_admin`: this is the organization\'s last admin; add another admin first.'),
+  deleteOrg403: errorView(`${CSRF}; ${PERMISSION} (admins delete the organization).`),
+  deleteOrg404: errorView(`${NOT_A_MEMBER} (or it was deleted meanwhile).`),
+  setup403: errorView(`${CSRF}; ${PERMISSION} (admins set up chats).`),
+  setup404: errorView(`${CHOSEN_ORG}.`),
+  // Every role may make link tokens: no `permission_denied` here.
+  linkToken403: errorView(`${CSRF}.`),
+  linkToken404: errorView(`${CHOSEN_ORG}; \`installation_not_found\`: pairgate is not installed in this chat for the organization (never set up, or uninstalled, replaced or expired since): an admin sets it up and installs it first.`),
+  linkToken409: errorView('`installation_not_installed`: pairgate is set up for this chat in the organization but not installed in it yet; an admin finishes the install as the setup said.'),
+  linkToken429: errorView('`too_many_link_tokens`: your account or your network holds its share of live link tokens already (PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS_PER_USER, PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS_PER_IP); `rate_limited`: every place among the server\'s live link tokens is taken (PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS), or more than 30 requests a minute came from your network. `Retry-After` says when to try again.'),
+};
+
+/**
+ * The codes the connectors' calls share (their installation's state, an install, the link
+ * command), as phrases each connector puts in a description of its own error shape.
+ */
+export const CallCodes = {
+  installationNotFound: '`installation_not_found`: pairgate has no installation with this id (never set up, or deleted since: uninstalled, replaced by a newer setup once that was installed, expired before its install, or its organization deleted)',
+  notInstalled: '`installation_not_installed`: the setup is not installed yet (its install call comes first)',
+  rotatedOrExpired: '`installation_rotated`: a newer setup replaced this installation, whose secret no longer works; `installation_expired`: the setup expired before it was installed',
+  /** What an install call can meet once its signature and state checked out. */
+  installGone: '`organization_not_found`: the installation\'s organization was deleted meanwhile',
+  installConflicts: '`installation_site_mismatch`: installed already, from another chat server (set up again for this one); `installation_not_usable`: the setup was replaced or expired while it was being installed',
+  /** What `link <token>` can answer once the call checked out (`ChatCommands.link`). */
+  link403: '`not_a_member`: the account that made the link token is no longer a member of the organization',
+  link404: '`link_token_unknown`: no live link token of this organization and chat is the one given (unknown, expired, or made for another organization or chat)',
+  link409: '`link_token_used`: the link token was spent already',
+  link410: '`link_token_installation_gone`: the link token was made through an earlier installation, uninstalled or replaced since',
+} as const;
