@@ -24,7 +24,7 @@ const CHOSEN_ORG = '`organization_not_found`: you are not a member of the organi
 export const InstallApiErrors = {
   /** Every route: they all need a session. */
   signIn: errorView('`sign_in_required`: no session cookie, or its session has ended or expired; sign in first.'),
-  createOrg400: errorView(`\`invalid_org_name\`: the name is empty once trimmed, over 100 characters, or holds a control character; \`validation_failed\`: no \`name\`, or not a string of at most 1000 characters; ${BODY_UNREADABLE}.`),
+  createOrg400: errorView(`\`invalid_org_name\`: the name is empty once trimmed, over 100 characters, or holds a control or text-direction character; \`validation_failed\`: no \`name\`, or not a string of at most 1000 characters; ${BODY_UNREADABLE}.`),
   createOrg403: errorView(`${CSRF}.`),
   members404: errorView(`${NOT_A_MEMBER}.`),
   addMember403: errorView(`${CSRF}; ${PERMISSION} (admins add members).`),

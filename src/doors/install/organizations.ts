@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../../core/errors.js';
+import { hasUnshowableText, unshowableRule } from '../shared/shown-text.js';
 import { randomId } from '../../core/ids.js';
 import type { DurableDb } from '../../store/durable-schema.js';
 import { isRole, roleAllows, ROLES, type Permission, type Role } from './roles.js';
@@ -76,12 +77,15 @@ const ORG_ID = new RegExp(ORG_ID_PATTERN);
  */
 export const OrgNameInput = Type.String({ maxLength: 1000 });
 
-/** Checks and trims an organization name: 1 to 100 printable characters. */
+/**
+ * Checks and trims an organization name: 1 to 100 characters the pages can show as written (no
+ * control or text-direction character: shared/shown-text.ts). Members see it in sentences, and
+ * "Org \u202Eexe.gnp" showed as "Org png.exe".
+ */
 export function validateOrgName(name: string): string {
   const trimmed = name.trim();
-  // eslint-disable-next-line no-control-regex
-  if (trimmed.length < 1 || trimmed.length > 100 || /[\u0000-\u001f\u007f]/.test(trimmed)) {
-    throw new InvalidRequestError('The organization name must have 1 to 100 characters, without control characters.', { field: 'name' }, 'invalid_org_name');
+  if (trimmed.length < 1 || trimmed.length > 100 || hasUnshowableText(trimmed)) {
+    throw new InvalidRequestError(`The organization name must have 1 to 100 characters, without ${unshowableRule()}.`, { field: 'name' }, 'invalid_org_name');
   }
   return trimmed;
 }

@@ -70,11 +70,12 @@ describe('install door: organizations and roles (real sockets)', () => {
 
   it('bad names and ids are clear 400s, never 5xx', async () => {
     // A name far too long gets the same answer as one a little too long: the rule (1 to 100), not a schema's other bound.
-    for (const name of ['', '   ', 'x'.repeat(101), 'x'.repeat(500), 'tab\tname']) {
+    // A text-direction override showed "Org \u202Eexe.gnp" to members as "Org png.exe".
+    for (const name of ['', '   ', 'x'.repeat(101), 'x'.repeat(500), 'tab\tname', 'Org \u202Eexe.gnp', 'next\u0085line']) {
       const answer = await admin.json('POST', '/api/v1/organizations', { name });
       expect(answer.status, name).toBe(400);
       expect(answer.body.error).toBe('invalid_org_name');
-      expect(answer.body.message).toBe('The organization name must have 1 to 100 characters, without control characters.');
+      expect(answer.body.message).toBe('The organization name must have 1 to 100 characters, without control or text-direction characters (such as U+0000 or U+202E).');
     }
     for (const body of ['{', '[]', '{"name": {}}', '{"nom": "x"}']) {
       expect((await admin.json('POST', '/api/v1/organizations', body)).status).toBe(400);
@@ -136,7 +137,7 @@ describe('install door: organizations and roles (real sockets)', () => {
     const blank = await admin.post('/integrations/orgs', { name: '   ' });
     expect(blank.status).toBe(400);
     expect(blank.text).toMatch(/<input type="text" id="org-name" name="name" value=" {3}" maxlength="100" required autofocus aria-invalid="true" aria-describedby="org-name-error">/);
-    expect(blank.text).toContain('<p id="org-name-error" class="error" role="alert">The organization name must have 1 to 100 characters, without control characters.</p>');
+    expect(blank.text).toContain('<p id="org-name-error" class="error" role="alert">The organization name must have 1 to 100 characters, without control or text-direction characters.</p>');
 
     // In French, the error and the role labels too (the values stay).
     const french = await admin.post(`/integrations/orgs/${orgId}/members`, { username: 'personne', role: 'member', lang: 'fr' });
