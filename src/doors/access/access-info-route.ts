@@ -33,7 +33,16 @@ const AccessInfoView = Type.Object(
     expires: Type.Union([Type.Number(), Type.Null()], { description: 'Seconds since the epoch, or null.' }),
     meta: Type.Object({}, { additionalProperties: true }),
   },
-  { additionalProperties: true },
+  { additionalProperties: true, description: 'What the token opens: the app (`name`), its permissions, the user, and when the access ends (`expires`).' },
+);
+
+/**
+ * Pryv's code is `invalid-access-token`, with hyphens; the challenge's RFC 6750 code is named too,
+ * for the clients that read the header rather than the body.
+ */
+const InvalidTokenView = Type.Object(
+  { error: Type.Object({ id: Type.String(), message: Type.String() }), meta: Type.Object({}, { additionalProperties: true }) },
+  { description: '`error.id` `invalid-access-token`: the token is missing, unknown, revoked, expired or another user\'s (which one is not said); `WWW-Authenticate: Bearer` carries `error="invalid_token"` (RFC 6750 `invalid_token`) when a token was sent.' },
 );
 
 /**
@@ -49,7 +58,7 @@ export function installAccessInfoRoute(app: FastifyInstance, env: AccessEnv): vo
       summary: 'What an app token opens (Pryv access-info). Token in Authorization (raw or Bearer).',
       params: Type.Object({ username: Type.String({ maxLength: 60 }) }),
       querystring: Type.Object({ auth: Type.Optional(Type.String({ maxLength: 200 })) }),
-      response: { 200: AccessInfoView, 401: Type.Object({ error: Type.Object({ id: Type.String(), message: Type.String() }), meta: Type.Object({}, { additionalProperties: true }) }) },
+      response: { 200: AccessInfoView, 401: InvalidTokenView },
     },
     onSend: bearerChallenge,
   }, async (request) => {

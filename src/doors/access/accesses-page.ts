@@ -10,6 +10,7 @@ import { askedLang, pickLang, translator } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
 import { pathInLanguage } from '../../web/page-language.js';
 import type { AccessEnv } from './access-env.js';
+import { AccessErrors } from './access-responses.js';
 import type { AppAccess } from './app-accesses.js';
 import { permissionLines } from './permission-lines.js';
 import { accessValidationError } from './access-validation.js';
@@ -24,7 +25,6 @@ const AccessView = Type.Object({
   updatedAt: Type.String(),
   expiresAt: Type.Union([Type.String(), Type.Null()]),
 });
-const ErrorView = Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true });
 
 function accessView(access: AppAccess) {
   return {
@@ -80,14 +80,14 @@ export function installAccessesPage(app: FastifyInstance, env: AccessEnv): void 
   });
 
   api.get('/api/v1/accesses', {
-    schema: { tags: ['access'], security: SESSION_COOKIE_AUTH, summary: 'Your app accesses (session cookie).', response: { 200: Type.Object({ accesses: Type.Array(AccessView) }), 401: ErrorView } },
+    schema: { tags: ['access'], security: SESSION_COOKIE_AUTH, summary: 'Your app accesses (session cookie).', response: { 200: Type.Object({ accesses: Type.Array(AccessView) }, { description: 'Your app accesses that have not ended, with the permissions of each.' }), 401: AccessErrors.accessesUnauthorized } },
   }, async (request) => {
     const user = await requireUser(request);
     return { accesses: (await env.accesses.listForUser(user.id, env.ctx.clock.now())).map(accessView) };
   });
 
   api.delete('/api/v1/accesses/:id', {
-    schema: { tags: ['access'], security: SESSION_COOKIE_AUTH, summary: 'Revoke one of your app accesses (session cookie).', params: AccessIdParams, response: { 204: Type.Null(), 401: ErrorView, 403: ErrorView, 404: ErrorView } },
+    schema: { tags: ['access'], security: SESSION_COOKIE_AUTH, summary: 'Revoke one of your app accesses (session cookie).', params: AccessIdParams, response: { 204: Type.Null({ description: 'Revoked: the access and every token of it are deleted.' }), 401: AccessErrors.accessesUnauthorized, 403: AccessErrors.accessesCrossSite, 404: AccessErrors.accessNotFound } },
     schemaErrorFormatter: accessValidationError,
   }, async (request, reply) => {
     const user = await requireUser(request);

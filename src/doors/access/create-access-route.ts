@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { InvalidRequestError, RateLimitedError } from '../../core/errors.js';
 import type { AccessEnv } from './access-env.js';
+import { AccessErrors, pryvStateView } from './access-responses.js';
 import { accessValidationError } from './access-validation.js';
 import { accessKey, newAccessRequestId } from './access-key.js';
 import { trustedAuthUrl } from './auth-url.js';
@@ -37,10 +38,8 @@ export const CreateAccessBody = Type.Object(
 );
 type CreateAccessBody = Static<typeof CreateAccessBody>;
 
-/** A Pryv answer: status and code, the rest as the state has it. */
-export const PryvStateView = Type.Object({ status: Type.String(), code: Type.Integer() }, { additionalProperties: true });
-/** A Pryv error body. */
-export const PryvErrorView = Type.Object({ id: Type.String(), message: Type.String() }, { additionalProperties: true });
+/** The NEED_SIGNIN body, in the first answer and in polls until the user decides. */
+export const NEED_SIGNIN = 'NEED_SIGNIN: the request\'s `key`, the auth page to open for the user (`url`, `authUrl`), the URL to poll (`poll`) and the request as the app sent it.';
 
 /** Turns a valid body into what the grant keeps; throws a 400 for what the schema cannot say. */
 export function readAccessRequest(env: AccessEnv, body: CreateAccessBody): AccessRequest {
@@ -91,7 +90,7 @@ export function readAccessRequest(env: AccessEnv, body: CreateAccessBody): Acces
 export function installCreateAccessRoute(app: FastifyInstance, env: AccessEnv): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const options = {
-    schema: { tags: ['access'], summary: 'An app asks a user for permissions: answers NEED_SIGNIN with the auth page URL and the poll URL.', body: CreateAccessBody, response: { 201: PryvStateView, 400: PryvErrorView, 429: PryvErrorView } },
+    schema: { tags: ['access'], summary: 'An app asks a user for permissions: answers NEED_SIGNIN with the auth page URL and the poll URL.', body: CreateAccessBody, response: { 201: pryvStateView(NEED_SIGNIN), 400: AccessErrors.create400, 429: AccessErrors.create429 } },
     config: { rateLimit: { max: env.cfg.PAIRGATE_ACCESS_CREATE_PER_MINUTE, timeWindow: 60_000 } },
     schemaErrorFormatter: accessValidationError,
   };

@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { requireIntrospectionSecret } from '../shared/introspection-auth.js';
 import type { AccessEnv } from './access-env.js';
+import { AccessErrors } from './access-responses.js';
 import type { AppAccesses } from './app-accesses.js';
 import { permissionsScope } from './permissions.js';
 
@@ -13,8 +14,7 @@ const IntrospectionBody = Type.Object(
 );
 
 /** The RFC 7662 answer about an app token (also served by the device door's /oauth/introspect). */
-export const IntrospectionView = Type.Object(
-  {
+const IntrospectionFields = {
     active: Type.Boolean(),
     scope: Type.Optional(Type.String()),
     client_id: Type.Optional(Type.String()),
@@ -24,9 +24,13 @@ export const IntrospectionView = Type.Object(
     iat: Type.Optional(Type.Integer()),
     exp: Type.Optional(Type.Integer()),
     permissions: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
-  },
-  { additionalProperties: false },
-);
+};
+export const IntrospectionView = Type.Object(IntrospectionFields, { additionalProperties: false });
+
+/** `IntrospectionView` as one introspection endpoint answers it, described as `description`. */
+export function introspectionView(description: string) {
+  return Type.Object(IntrospectionFields, { additionalProperties: false, description });
+}
 
 /**
  * The RFC 7662 answer about app token `token`: `{active: false}` and nothing more for an unknown,
@@ -64,7 +68,7 @@ export function installIntrospectionRoute(app: FastifyInstance, env: AccessEnv):
       security: BEARER_SECRET,
       summary: 'RFC 7662 introspection of an app token (form or JSON body with `token`).',
       body: IntrospectionBody,
-      response: { 200: IntrospectionView, 401: Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true }) },
+      response: { 200: introspectionView('What the app token opens (RFC 7662 §2.2), its `permissions` among it; `{"active": false}` alone for an unknown, expired or revoked one.'), 401: AccessErrors.introspect401 },
     },
     config: { rateLimit: { max: 600, timeWindow: 60_000 } },
     // After the rate limit (an onRequest hook) and before the body is validated: a caller without

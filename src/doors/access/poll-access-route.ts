@@ -10,7 +10,8 @@ import { accessValidationError } from './access-validation.js';
 import { findAccessRequest, KEY_PATTERN, parseAccessKey } from './access-key.js';
 import { pollView, type AccessGrant, type AccessRequest, type AccessResult } from './access-request.js';
 import { startDecidedLifetime } from './decided-lifetime.js';
-import { PryvErrorView, PryvStateView } from './create-access-route.js';
+import { AccessErrors, pryvStateView } from './access-responses.js';
+import { NEED_SIGNIN } from './create-access-route.js';
 
 /** An auth request key in a path. */
 export const KeyParams = Type.Object({ key: Type.String({ pattern: KEY_PATTERN.source }) });
@@ -44,7 +45,12 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
       params: KeyParams,
       querystring: Type.Object({ wait: waitSeconds('the decision') }),
       headers: PreferWaitHeaders,
-      response: { 200: PryvStateView, 201: PryvStateView, 403: PryvStateView, 404: PryvErrorView },
+      response: {
+        200: pryvStateView('ACCEPTED: the user granted the access; `username`, the app token (`token`) and `apiEndpoint`, which holds the token.'),
+        201: pryvStateView(`${NEED_SIGNIN} The user has not decided yet.`),
+        403: pryvStateView('The request is over, its `status` says how: `REFUSED` (`reasonID` `REFUSED_BY_USER`: the user refused), or `ERROR` with `id` `too_many_accesses` (the account holds PAIRGATE_ACCESS_MAX_PER_USER app accesses) or `internal_error` (the access could not be granted); start a new request.'),
+        404: AccessErrors.unknownKey,
+      },
     },
     schemaErrorFormatter: accessValidationError,
   }, async (request, reply) => {
@@ -73,7 +79,7 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
       tags: ['access'],
       summary: 'Push (beyond Pryv): server-sent `state` events with the poll body, now and on every change, until decided.',
       params: KeyParams,
-      response: { 200: eventStream('`state` events with the poll body, now and on every change, until decided.'), 404: PryvErrorView },
+      response: { 200: eventStream('`state` events with the poll body, now and on every change, until decided.'), 404: AccessErrors.unknownKey },
     },
     schemaErrorFormatter: accessValidationError,
   }, async (request, reply) => {

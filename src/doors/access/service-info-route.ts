@@ -15,7 +15,7 @@ export const ServiceInfoView = Type.Object(
     version: Type.String(),
     serial: Type.String(),
   },
-  { additionalProperties: true },
+  { additionalProperties: true, description: 'The service info document: where auth requests are posted (`access`), the user API URL (`api`), the service\'s name, pages and version.' },
 );
 
 /** `GET /service/info` and `GET /<username>/service/info` (the Connection's default service). */

@@ -8,6 +8,7 @@ import { grantedScope } from './clients.js';
 import { DEVICE_KIND, deviceCodeOf, USER_CODE_FORMAT, type DeviceRequest } from './device-grant.js';
 import { noStore, type DeviceEnv } from './device-env.js';
 import { OAUTH_BODY_TYPES, refuseRepeatedParameters } from './oauth-body.js';
+import { OAuthErrors } from './device-responses.js';
 import { OAuthError } from './oauth-errors.js';
 
 /** The body of a device authorization request (RFC 8628 §3.1); unknown fields are ignored. */
@@ -27,10 +28,7 @@ const DeviceAuthorizationView = Type.Object({
   verification_uri_complete: Type.String(),
   expires_in: Type.Integer(),
   interval: Type.Integer(),
-});
-
-/** An OAuth error body. */
-export const OAuthErrorView = Type.Object({ error: Type.String(), error_description: Type.String() }, { additionalProperties: true });
+}, { description: 'The device authorization (RFC 8628 §3.2): `device_code` for the device to poll the token endpoint with, `user_code` and `verification_uri` (or `verification_uri_complete`) for the person, its lifetime and the polling interval in seconds.' });
 
 /** The ephemeral key that remembers a device code after its grant is gone, to answer expired_token. */
 export function issuedKey(deviceCode: string): string {
@@ -55,7 +53,7 @@ export function installAuthorizationRoute(app: FastifyInstance, env: DeviceEnv):
       consumes: OAUTH_BODY_TYPES,
       summary: 'Device authorization request (RFC 8628 §3.1): form with client_id and scope.',
       body: DeviceAuthorizationBody,
-      response: { 200: DeviceAuthorizationView, 400: OAuthErrorView, 401: OAuthErrorView, 429: OAuthErrorView },
+      response: { 200: DeviceAuthorizationView, 400: OAuthErrors.authorization400, 401: OAuthErrors.authorization401, 429: OAuthErrors.authorization429 },
     },
     config: { rateLimit: { max: cfg.PAIRGATE_DEVICE_AUTHORIZATIONS_PER_MINUTE, timeWindow: 60_000 } },
     preValidation: async (request) => refuseRepeatedParameters(request.body),

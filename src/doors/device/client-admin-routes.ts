@@ -6,27 +6,35 @@ import { adminValidationError } from './client-admin-validation.js';
 import { ClientIdSchema, ClientNameSchema, ScopeListSchema } from './client-rules.js';
 import type { RegisteredClient } from './client-registry.js';
 import type { DeviceEnv } from './device-env.js';
+import { ClientAdminErrors } from './device-responses.js';
 import { BEARER_SECRET } from '../../server/openapi-security.js';
 
 const tags = ['device'];
 const AUTH = 'Needs `Authorization: Bearer <PAIRGATE_DEVICE_ADMIN_TOKEN>` (404 device_admin_disabled while that key is empty).';
-const ErrorView = Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true });
-const Errors = { 400: ErrorView, 401: ErrorView, 404: ErrorView, 429: ErrorView };
 
-/** A device client as the admin API shows it. */
-const ClientView = Type.Object({
+/** The fields of a device client as the admin API shows it. */
+const ClientFields = {
   client_id: Type.String(),
   name: Type.String(),
   scopes: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'The scopes it may ask for; null: any scope.' }),
   source: Type.Union([Type.Literal('config'), Type.Literal('api')], { description: 'config: PAIRGATE_DEVICE_CLIENTS (read-only here); api: registered through this API.' }),
   created_at: Type.Optional(Type.String({ description: 'ISO 8601; clients registered through the API only.' })),
   updated_at: Type.Optional(Type.String({ description: 'ISO 8601; clients registered through the API only.' })),
-});
+};
+const ClientView = Type.Object(ClientFields);
+
+/** A device client answered at one status, described as `description` (the same fields each time). */
+function clientView(description: string) {
+  return Type.Object(ClientFields, { description });
+}
 
 const ClientParams = Type.Object({ clientId: ClientIdSchema });
 
 /** A client's registration: PUT replaces all of it (no `scopes`: any scope). */
 const ClientBody = Type.Object({ name: ClientNameSchema, scopes: Type.Optional(ScopeListSchema) }, { additionalProperties: false });
+
+/** The errors every admin operation may answer: the token check's and the rate limit's. */
+const AdminErrors = { 401: ClientAdminErrors.unauthorized, 429: ClientAdminErrors.limited };
 
 /** How many admin requests an address may make per minute on each route (the wrong-token budget is apart). */
 const ADMIN_REQUESTS_PER_MINUTE = 60;
@@ -58,12 +66,12 @@ export function installClientAdminRoutes(app: FastifyInstance, env: DeviceEnv, a
   app.addHook('preValidation', (request, reply) => auth.authenticate(request, reply));
 
   api.get('/api/v1/device/clients', {
-    schema: { tags, summary: 'List the device clients, configured and registered through the API.', description: AUTH, security: BEARER_SECRET, response: { 200: Type.Object({ clients: Type.Array(ClientView) }), ...Errors } },
+    schema: { tags, summary: 'List the device clients, configured and registered through the API.', description: AUTH, security: BEARER_SECRET, response: { 200: Type.Object({ clients: Type.Array(ClientView) }, { description: 'Every device client, configured and registered through the API, by client_id.' }), 404: ClientAdminErrors.disabled404, ...AdminErrors } },
     config: rateLimit,
   }, async () => ({ clients: (await clients.list()).map(viewOf) }));
 
   api.get('/api/v1/device/clients/:clientId', {
-    schema: { tags, summary: 'One device client.', description: AUTH, security: BEARER_SECRET, params: ClientParams, response: { 200: ClientView, ...Errors } },
+    schema: { tags, summary: 'One device client.', description: AUTH, security: BEARER_SECRET, params: ClientParams, response: { 200: clientView('The client.'), 400: ClientAdminErrors.read400, 404: ClientAdminErrors.client404, ...AdminErrors } },
     config: rateLimit,
     schemaErrorFormatter: adminValidationError,
   }, async (request) => viewOf(await clients.get(request.params.clientId)));
@@ -76,7 +84,7 @@ export function installClientAdminRoutes(app: FastifyInstance, env: DeviceEnv, a
       description: `${AUTH} A client of PAIRGATE_DEVICE_CLIENTS cannot be changed here (409 device_client_in_config). Replacing keeps the client's pending authorizations and tokens; a pending one whose scope the client may no longer ask for gets invalid_scope at the token endpoint.`,
       params: ClientParams,
       body: ClientBody,
-      response: { 200: ClientView, 201: ClientView, ...Errors, 409: ErrorView },
+      response: { 200: clientView('Replaced: the client as it now is.'), 201: clientView('Registered: the new client.'), 400: ClientAdminErrors.put400, 404: ClientAdminErrors.disabled404, ...AdminErrors, 409: ClientAdminErrors.put409 },
     },
     config: rateLimit,
     schemaErrorFormatter: adminValidationError,
@@ -93,7 +101,7 @@ export function installClientAdminRoutes(app: FastifyInstance, env: DeviceEnv, a
       security: BEARER_SECRET,
       description: `${AUTH} A client of PAIRGATE_DEVICE_CLIENTS cannot be deleted here (409 device_client_in_config).`,
       params: ClientParams,
-      response: { 204: Type.Null(), ...Errors, 409: ErrorView },
+      response: { 204: Type.Null({ description: 'Deleted: its access and refresh tokens are revoked, its pending device codes fail.' }), 400: ClientAdminErrors.delete400, 404: ClientAdminErrors.client404, ...AdminErrors, 409: ClientAdminErrors.delete409 },
     },
     config: rateLimit,
     schemaErrorFormatter: adminValidationError,

@@ -12,6 +12,7 @@ import { renderPage } from '../accounts/page-helpers.js';
 import { pathInLanguage } from '../../web/page-language.js';
 import type { DeviceEnv } from './device-env.js';
 import { deviceTranslator } from './device-i18n.js';
+import { DeviceTokenErrors } from './device-responses.js';
 import type { ConnectedDevice } from './device-tokens.js';
 
 /** Where the page lives (also linked from the account pages' navigation). */
@@ -38,7 +39,6 @@ const DeviceView = Type.Object({
   createdAt: Type.String(),
   expiresAt: Type.String(),
 });
-const ErrorView = Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true });
 
 /**
  * The devices a signed-in person connected through the device grant, each with a Revoke button
@@ -95,7 +95,7 @@ export function installDevicesPage(app: FastifyInstance, env: DeviceEnv): void {
   });
 
   api.get('/api/v1/device/tokens', {
-    schema: { tags: ['device'], security: SESSION_COOKIE_AUTH, summary: 'Your connected devices (session cookie); never the tokens themselves.', response: { 200: Type.Object({ devices: Type.Array(DeviceView) }), 401: ErrorView } },
+    schema: { tags: ['device'], security: SESSION_COOKIE_AUTH, summary: 'Your connected devices (session cookie); never the tokens themselves.', response: { 200: Type.Object({ devices: Type.Array(DeviceView) }, { description: 'Your connected devices, one per device authorization (and the refreshes since), newest first, with the client and the scope of each.' }), 401: DeviceTokenErrors.unauthorized } },
   }, async (request) => {
     const user = await requireUser(request);
     const devices = await named(await env.tokens.listForUser(user.id, env.ctx.clock.now()));
@@ -112,7 +112,7 @@ export function installDevicesPage(app: FastifyInstance, env: DeviceEnv): void {
   });
 
   api.delete('/api/v1/device/tokens/:id', {
-    schema: { tags: ['device'], security: SESSION_COOKIE_AUTH, summary: 'Disconnect one of your devices (session cookie).', params: DeviceIdParams, response: { 204: Type.Null(), 401: ErrorView, 403: ErrorView, 404: ErrorView } },
+    schema: { tags: ['device'], security: SESSION_COOKIE_AUTH, summary: 'Disconnect one of your devices (session cookie).', params: DeviceIdParams, response: { 204: Type.Null({ description: 'Disconnected: the device\'s access and refresh tokens are deleted.' }), 401: DeviceTokenErrors.unauthorized, 403: DeviceTokenErrors.crossSite, 404: DeviceTokenErrors.notFound } },
     schemaErrorFormatter: deviceIdError,
   }, async (request, reply) => {
     const user = await requireUser(request);

@@ -2,10 +2,10 @@ import { BEARER_SECRET } from '../../server/openapi-security.js';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { introspectAppToken, IntrospectionView } from '../access/introspection-route.js';
+import { introspectAppToken, introspectionView } from '../access/introspection-route.js';
 import { requireIntrospectionSecret } from '../shared/introspection-auth.js';
-import { OAuthErrorView } from './authorization-route.js';
 import { noStore, type DeviceEnv } from './device-env.js';
+import { OAuthErrors } from './device-responses.js';
 import { OAUTH_BODY_TYPES, refuseRepeatedParameters } from './oauth-body.js';
 
 const IntrospectionBody = Type.Object(
@@ -16,6 +16,8 @@ const IntrospectionBody = Type.Object(
   },
   { additionalProperties: true },
 );
+
+const IntrospectionOfBothDoors = introspectionView('What the token opens (RFC 7662 §2.2), a device-door or an access-door access token (`permissions` for the latter); `{"active": false}` alone for an unknown, expired or revoked token, and for a refresh token.');
 
 /**
  * `POST /oauth/introspect` (RFC 7662): what an access token of the device door, or of the access
@@ -34,7 +36,7 @@ export function installIntrospectionRoute(app: FastifyInstance, env: DeviceEnv):
       consumes: OAUTH_BODY_TYPES,
       summary: 'RFC 7662 introspection of a device-door or access-door access token (form with `token`).',
       body: IntrospectionBody,
-      response: { 200: IntrospectionView, 400: OAuthErrorView, 401: OAuthErrorView },
+      response: { 200: IntrospectionOfBothDoors, 400: OAuthErrors.introspect400, 401: OAuthErrors.introspect401 },
     },
     config: { rateLimit: { max: 600, timeWindow: 60_000 } },
     // After the rate limit (the server's onRequest hook, which runs before a route's) and before

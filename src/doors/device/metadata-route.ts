@@ -20,7 +20,7 @@ const MetadataView = Type.Object(
     scopes_supported: Type.Optional(Type.Array(Type.String())),
     service_documentation: Type.String(),
   },
-  { additionalProperties: true },
+  { additionalProperties: true, description: 'The metadata (RFC 8414): the issuer, the endpoints, the grant types and authentication methods supported, and `scopes_supported` once a client is registered with scopes.' },
 );
 
 /**

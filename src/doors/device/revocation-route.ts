@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { OAuthErrorView } from './authorization-route.js';
 import { basicChallenge, clientIdOf } from './client-auth.js';
 import { noStore, type DeviceEnv } from './device-env.js';
+import { OAuthErrors } from './device-responses.js';
 import { OAUTH_BODY_TYPES, refuseRepeatedParameters } from './oauth-body.js';
 import { unknownClient } from './clients.js';
 import { OAuthError } from './oauth-errors.js';
@@ -44,7 +44,7 @@ export function installRevocationRoute(app: FastifyInstance, env: DeviceEnv): vo
       consumes: OAUTH_BODY_TYPES,
       summary: 'RFC 7009 revocation of an access token, or of a refresh token and its whole family (form with `token` and `client_id`).',
       body: RevocationBody,
-      response: { 200: Revoked, 400: OAuthErrorView, 401: OAuthErrorView },
+      response: { 200: Revoked, 400: OAuthErrors.revoke400, 401: OAuthErrors.revoke401 },
     },
     config: { rateLimit: { max: 120, timeWindow: 60_000 } },
     preValidation: async (request) => refuseRepeatedParameters(request.body),

@@ -4,12 +4,13 @@ import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
 import { preferWaitHeaders } from '../shared/wait-schemas.js';
 import { preferredWaitSeconds, waitForGrant } from '../shared/waiting.js';
-import { issuedKey, OAuthErrorView } from './authorization-route.js';
+import { issuedKey } from './authorization-route.js';
 import { basicChallenge, clientIdOf } from './client-auth.js';
 import { MAX_SCOPE_PARAMETER_LENGTH } from './client-rules.js';
 import { assertScopeStillAllowed } from './clients.js';
 import { DEVICE_GRANT_TYPE, DEVICE_KIND, parseDeviceCode, USER_CODE_FORMAT, type DeviceGrant, type DeviceRequest, type DeviceResult } from './device-grant.js';
 import { noStore, type DeviceEnv } from './device-env.js';
+import { OAuthErrors } from './device-responses.js';
 import { OAuthError } from './oauth-errors.js';
 import { OAUTH_BODY_TYPES, refuseRepeatedParameters } from './oauth-body.js';
 import { issueFamilyTokens, REFRESH_GRANT_TYPE, refreshTokens } from './refresh-grant.js';
@@ -39,7 +40,7 @@ const TokenView = Type.Object({
   expires_in: Type.Integer(),
   scope: Type.Optional(Type.String({ minLength: 1 })),
   refresh_token: Type.Optional(Type.String()),
-});
+}, { description: 'The access token (RFC 6749 §5.1), with a `refresh_token` where this server issues them, and the `scope` it opens unless it opens none.' });
 
 const invalidGrant = (why: string): OAuthError => new OAuthError('invalid_grant', why);
 const expired = (): OAuthError => new OAuthError('expired_token', 'The device code has expired: start a new device authorization.');
@@ -113,7 +114,7 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
       body: TokenBody,
       // Read only where this server holds pending requests; elsewhere the header means nothing here.
       ...(cfg.PAIRGATE_DEVICE_LONG_POLL ? { headers: preferWaitHeaders(`hold a pending request at most S seconds rather than this server's ${longPollMax}`) } : {}),
-      response: { 200: TokenView, 400: OAuthErrorView, 401: OAuthErrorView, 429: OAuthErrorView },
+      response: { 200: TokenView, 400: OAuthErrors.token400, 401: OAuthErrors.token401, 429: OAuthErrors.token429 },
     },
     // A limit of its own, per client network (the global key generator): slow_down paces each device
     // code, but nothing paced requests with unknown, spent or garbage codes, each a store read, short

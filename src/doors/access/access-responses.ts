@@ -1,0 +1,45 @@
+import { Type } from 'typebox';
+
+/**
+ * The documented answers of the access door's routes that several routes or statuses share: each
+ * status with its own description, and each error naming the machine codes it can carry. Without
+ * one, @fastify/swagger says "Default Response"; and a route's own 400 hides the shared one's list
+ * of codes, so it names those too. The bodies' properties are the ones the routes always had:
+ * Fastify serializes answers through them.
+ */
+
+/** A Pryv answer `{status, code, ...}` (the HTTP status is `code`) described as `description`. */
+export function pryvStateView(description: string) {
+  return Type.Object({ status: Type.String(), code: Type.Integer() }, { additionalProperties: true, description });
+}
+
+/** A Pryv register error `{id, message, ...}` (`id` is the machine code) described as `description`. */
+export function pryvErrorView(description: string) {
+  return Type.Object({ id: Type.String(), message: Type.String() }, { additionalProperties: true, description });
+}
+
+/** A pairgate error body `{error, message}` described as `description`. */
+export function errorView(description: string) {
+  return Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true, description });
+}
+
+const UNKNOWN_KEY = '`unknown_key`: no live auth request has this key (unknown, a wrong secret part, expired, or answered and read longer ago than PAIRGATE_ACCESS_DECIDED_TTL_SECONDS); start a new one.';
+
+/** The documented errors of the access door's routes. */
+export const AccessErrors = {
+  create400: pryvErrorView(
+    '`validation_failed`: a field missing, too long or of the wrong type, or deviceName empty once trimmed or holding a character the pages cannot show; ' +
+    '`invalid_json`, `body_forbidden_key`, `body_not_utf8` or `invalid_content_length`: a body that cannot be read as sent; ' +
+    '`invalid_app_id`: requestingAppId not 6 to 99 characters once trimmed, or holding a character the pages cannot show; ' +
+    '`invalid_permissions`: a permission without exactly one of streamId, tag or feature, or with fields that do not go with it; ' +
+    '`invalid_language_code`: languageCode not a language tag; `invalid_client_data`: clientData too deep or too large; ' +
+    '`invalid_return_url`: returnURL not an http(s) URL without credentials; `return_url_not_allowed`: its origin not one allowed for this app (PAIRGATE_ACCESS_RETURN_ORIGINS); ' +
+    '`untrusted_auth_url`: authUrl not under a trusted auth URL; `invalid_auth_url`: authUrl with a fragment. The code is in `id` (and `error.id`); `detail.field` names the field where there is one.',
+  ),
+  create429: pryvErrorView('`rate_limited`: too many auth requests from this network this minute (PAIRGATE_ACCESS_CREATE_PER_MINUTE), or too many alive on the server (PAIRGATE_ACCESS_MAX_PENDING); `too_many_pending`: this network has PAIRGATE_ACCESS_MAX_PENDING_PER_IP waiting. `Retry-After` says when to try again.'),
+  unknownKey: pryvErrorView(UNKNOWN_KEY),
+  introspect401: errorView('`introspection_unauthorized`: PAIRGATE_ACCESS_INTROSPECTION_SECRET not presented as `Authorization: Bearer <secret>`; `introspection_not_configured`: none is set, and introspection is closed. `WWW-Authenticate: Bearer` comes with it.'),
+  accessesUnauthorized: errorView('`sign_in_required`: no valid session cookie; sign in first.'),
+  accessesCrossSite: errorView('`csrf_failed`: the browser says the request came from another site (Sec-Fetch-Site or Origin).'),
+  accessNotFound: errorView('`access_not_found`: none of your app accesses has this id (already revoked, or never yours).'),
+};
