@@ -83,7 +83,22 @@ const DeleteQuery = Type.Object(
 const NoQuery = Type.Object({}, { additionalProperties: false });
 const RecordView = Type.Object({ name: Type.String(), type: Type.String(), value: Type.String(), ttl: Type.Integer() });
 const PathParams = Type.Object({ '*': Type.String({ maxLength: 300 }) });
-const ErrorView = Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true });
+
+/** An error answer `{error, message}`, described by the machine codes `error` carries at its status. */
+function errorView(description: string) {
+  return Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true, description });
+}
+const BAD_NAME = '`invalid_name`: the path is not a DNS name (its labels reversed, separated by /)';
+/** The documented answers of the record routes. */
+const Answers = {
+  list: Type.Object({ records: Type.Array(RecordView) }, { description: 'The box\'s records at this name and under it, each with its name, type, value and TTL.' }),
+  written: Type.Object(RecordView.properties, { description: 'The record as written (an A, AAAA or CNAME record replaced the one of its type at the name).' }),
+  deleted: Type.Object({ deleted: Type.Integer() }, { description: 'How many records were removed: 0 when none matched.' }),
+  list400: errorView(`${BAD_NAME}; \`validation_failed\`: a query parameter (this operation takes none).`),
+  put400: errorView(`${BAD_NAME}; \`invalid_ttl\` (under the zone's minimum TTL), \`invalid_ip\` (an A or AAAA value that is no such address), \`invalid_txt\`, \`txt_too_long\`, \`invalid_cname\`, \`cname_target_ambiguous\`, \`cname_loop\`, \`cname_chain_too_long\`, \`cname_conflict\` (a CNAME beside other records at a name, or a record beside a CNAME), \`too_many_records\` (the box's cap, or a name's), \`too_many_records_from_network\` (the cap of this network's boxes together); \`validation_failed\` (a field or query parameter the schema refuses), \`invalid_json\`.`),
+  delete400: errorView(`${BAD_NAME}; \`validation_failed\`: a type or value the query refuses.`),
+  unauthorized: errorView('`client_certificate_required` (no TLS client certificate), `name_outside_zone` (the zone\'s apex, or a name outside the zone), `not_owner` (a name under another box\'s fingerprint).'),
+};
 
 /** The fingerprint of the connection's client certificate, or undefined when there is none. */
 export function clientFingerprint(request: FastifyRequest): string | undefined {
@@ -192,7 +207,7 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
 
   app.get('/v1/dns/*', {
     schemaErrorFormatter: updateValidationError,
-    schema: { tags: ['dns'], summary: 'List the records at this name and under it.', params: PathParams, querystring: NoQuery, response: { 200: Type.Object({ records: Type.Array(RecordView) }), 400: ErrorView, 401: ErrorView } },
+    schema: { tags: ['dns'], summary: 'List the records at this name and under it.', params: PathParams, querystring: NoQuery, response: { 200: Answers.list, 400: Answers.list400, 401: Answers.unauthorized } },
   }, async (request) => {
     const { name, owner } = ownedName(request);
     const all = await records.ofOwner(owner);
@@ -201,7 +216,7 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
 
   app.post('/v1/dns/*', {
     schemaErrorFormatter: updateValidationError,
-    schema: { tags: ['dns'], summary: 'Set a record at this name (A, AAAA and CNAME replace the value there; TXT records add up).', params: PathParams, querystring: NoQuery, body: RecordBody, response: { 200: RecordView, 400: ErrorView, 401: ErrorView } },
+    schema: { tags: ['dns'], summary: 'Set a record at this name (A, AAAA and CNAME replace the value there; TXT records add up).', params: PathParams, querystring: NoQuery, body: RecordBody, response: { 200: Answers.written, 400: Answers.put400, 401: Answers.unauthorized } },
   }, async (request) => {
     const { name, owner } = ownedName(request);
     const { type } = request.body;
@@ -229,7 +244,7 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
 
   app.delete('/v1/dns/*', {
     schemaErrorFormatter: updateValidationError,
-    schema: { tags: ['dns'], summary: 'Remove the records at this name (of a type, or with a value, when given).', params: PathParams, querystring: DeleteQuery, response: { 200: Type.Object({ deleted: Type.Integer() }), 400: ErrorView, 401: ErrorView } },
+    schema: { tags: ['dns'], summary: 'Remove the records at this name (of a type, or with a value, when given).', params: PathParams, querystring: DeleteQuery, response: { 200: Answers.deleted, 400: Answers.delete400, 401: Answers.unauthorized } },
   }, async (request) => {
     const { name } = ownedName(request);
     const filter = { ...(request.query.type ? { type: request.query.type } : {}), ...(request.query.value !== undefined ? { value: request.query.value } : {}) };

@@ -11,6 +11,7 @@ import { PairgateApiError } from '../../../src/sdk/errors.js';
 import type { DnsUpdateClient } from '../../../src/sdk/dns-update.js';
 import type { TestApp } from '../../helpers/app.js';
 import { createDnsApp, newBox, resolverFor, updateClient, ZONE } from './dns-helpers.js';
+import { errorsWithoutCodes, placeholderAnswers, type OpenApiAnswers } from '../../helpers/openapi-descriptions.js';
 
 async function failure(promise: Promise<unknown>): Promise<{ status: number; code: string }> {
   try {
@@ -69,6 +70,9 @@ describe('DNS update API (HTTPS with client certificates)', () => {
     expect(records?.post?.summary).toMatch(/^Set a record/);
     // The registry's mutual-TLS route on this listener is documented too.
     expect(Object.keys(openapi.paths)).toContain('/register');
+    // Every answer says what it is, every error its machine codes.
+    expect(placeholderAnswers(openapi as unknown as OpenApiAnswers)).toEqual([]);
+    expect(errorsWithoutCodes(openapi as unknown as OpenApiAnswers)).toEqual([]);
   });
 
   it('401 without a client certificate, for another box\'s names and for names outside the zone', async () => {
