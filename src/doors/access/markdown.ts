@@ -3,7 +3,8 @@ import MarkdownIt from 'markdown-it';
 /**
  * The app's description, rendered from markdown for the consent page. Raw HTML is off (it shows as
  * text), links may only point to http(s) (no `javascript:`, `data:`...) and open without handing
- * the page to the target, and images show as their alt text (nothing is fetched). What comes out is safe to insert unescaped.
+ * the page to the target, images show as their alt text (nothing is fetched) and headings as bold
+ * paragraphs. What comes out is safe to insert unescaped.
  */
 const markdown = new MarkdownIt({ html: false, linkify: true, typographer: false });
 markdown.validateLink = (url: string): boolean => /^https?:\/\//i.test(url.trim());
@@ -18,6 +19,12 @@ markdown.renderer.rules.link_open = (tokens, idx, options, env, self) => {
 // from anywhere would tell them when and from where the person opened the consent screen (a
 // tracking pixel), or paint whatever they like on pairgate's page (a fake "verified" badge).
 markdown.renderer.rules.image = (tokens, idx) => markdown.utils.escapeHtml(tokens[idx]!.content);
+
+// Headings show as bold paragraphs: the page's own heading says what is asked, and a description
+// with "# Verified by pairgate" made a second one as large as it, in the app's words, on
+// pairgate's page.
+markdown.renderer.rules.heading_open = () => '<p><strong>';
+markdown.renderer.rules.heading_close = () => '</strong></p>\n';
 
 /** Longest description rendered (the rest is cut). */
 const MAX_DESCRIPTION = 4000;

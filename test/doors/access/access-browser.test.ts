@@ -236,6 +236,7 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
     await other.waitForURL(`${suite.url}/account/accesses`);
     const attack = [
       '**Bold claim** and a [good link](https://example.org/about).',
+      '# Verified by pairgate',
       '<script>window.__xss = 1</script>',
       '<img src=x onerror="window.__xss = 2">',
       '[click me](javascript:window.__xss=3)',
@@ -245,7 +246,12 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
     const request = await startRequest({ requestingAppId: 'xss-app-id', clientData: { 'app-web-auth:description': { type: 'note/txt', content: attack } } });
     await other.goto(String(request.url));
     const description = other.locator('section.description');
-    expect(await description.locator('strong').textContent()).toBe('Bold claim');
+    expect(await description.locator('strong').first().textContent()).toBe('Bold claim');
+    // The app's words are said to be the app's, and its heading is no heading of the page.
+    expect(await other.getByText('What the app says about itself (not checked by this server)').isVisible()).toBe(true);
+    expect(await description.getAttribute('aria-labelledby')).toBe('description-from');
+    expect(await description.locator('h1, h2, h3, h4, h5, h6').count()).toBe(0);
+    expect(await other.locator('h1').count()).toBe(1);
     expect(await description.locator('a').count()).toBe(1);
     expect(await description.locator('a').getAttribute('href')).toBe('https://example.org/about');
     expect(await description.locator('a').getAttribute('rel')).toContain('noopener');

@@ -184,6 +184,12 @@ describe('description markdown', () => {
     expect(html).toContain('&lt;script&gt;');
   });
 
+  it('shows headings as bold paragraphs: the page\'s own heading stays the only one', () => {
+    const html = renderDescription('# ✅ Verified by pairgate\n\nSetext\n===\n\n###### small');
+    expect(html).not.toMatch(/<h[1-6]/);
+    expect(html).toBe('<p><strong>✅ Verified by pairgate</strong></p>\n<p><strong>Setext</strong></p>\n<p><strong>small</strong></p>\n');
+  });
+
   it('shows an image as its alt text and fetches nothing (no tracking pixel, no painted badge)', () => {
     const html = renderDescription('Hi ![Verified <b>by</b> pairgate](https://tracker.example/pixel.png "t") and [![logo](https://x.example/l.png)](https://x.example)');
     expect(html).not.toMatch(/<img|tracker\.example|l\.png/);
