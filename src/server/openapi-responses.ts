@@ -119,8 +119,10 @@ function schemaOf(value: unknown): Record<string, unknown> {
  * to keep in step with it.
  */
 function sharedResponse(shared: SharedResponse, shape: ErrorShape): { description: string; headers?: Record<string, unknown>; body: unknown; schema: Record<string, unknown> } {
-  const body = shape(shared.example());
-  return { description: shared.description, ...(shared.headers ? { headers: shared.headers } : {}), body, schema: schemaOf(body) };
+  const example = shared.example();
+  const body = shape(example);
+  const description = shape.documented?.(shared.description, example) ?? shared.description;
+  return { description, ...(shared.headers ? { headers: shared.headers } : {}), body, schema: schemaOf(body) };
 }
 
 /** A response of a route's own schema, as far as merging reads it. */

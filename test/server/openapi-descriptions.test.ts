@@ -24,4 +24,13 @@ describe('the OpenAPI document describes every answer', () => {
   it('every JSON error names its machine codes (in backticks)', () => {
     expect(errorsWithoutCodes(doc)).toEqual([]);
   });
+
+  it('a shared answer in OAuth\'s shape says which `error` a client reads there', () => {
+    const token = (doc as unknown as { paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>> }).paths['/oauth/token']!.post!.responses;
+    expect(token['413']!.description).toContain('`payload_too_large`');
+    expect(token['413']!.description).toContain('In this OAuth answer `error` is `invalid_request`, and the code named here is in `pairgate_error`.');
+    expect(token['503']!.description).toContain('`error` is `temporarily_unavailable`');
+    // Where the OAuth code is pairgate's own (429 `rate_limited`), nothing is added.
+    expect(token['429']!.description).not.toContain('OAuth answer');
+  });
 });

@@ -25,7 +25,7 @@ const OAUTH_CODES = new Set([
  * stays `rate_limited` with Retry-After, 503 is `temporarily_unavailable` and 5xx `server_error`
  * (RFC 6749 §4.1.2.1). The original code rides along in `pairgate_error`.
  */
-export const oauthErrorShape: ErrorShape = (error) => {
+export const oauthErrorShape: ErrorShape = Object.assign((error: PairgateError) => {
   let code: string;
   if (OAUTH_CODES.has(error.code)) code = error.code;
   // RFC 6749 §5.2: a 401 is the client (here: a resource server) failing to authenticate.
@@ -40,4 +40,9 @@ export const oauthErrorShape: ErrorShape = (error) => {
     ...(code !== error.code ? { pairgate_error: error.code } : {}),
     ...(typeof error.details?.interval === 'number' ? { interval: error.details.interval } : {}),
   };
-};
+}, {
+  documented: (description: string, example: PairgateError): string => {
+    const outward = (oauthErrorShape(example) as { error: string }).error;
+    return outward === example.code ? description : `${description} In this OAuth answer \`error\` is \`${outward}\`, and the code named here is in \`pairgate_error\`.`;
+  },
+});
