@@ -36,6 +36,12 @@ declare module 'fastify' {
     page?: boolean;
     /** Set with `page`: the page is translated (it carries `lang`), so its error page follows the request's language. */
     pageTranslated?: boolean;
+    /**
+     * Documentation only: the route's own machine codes at a status whose answer the OpenAPI
+     * document takes from the shared ones (openapi-responses.ts), e.g. a 400 its handler throws
+     * besides the schema's `validation_failed`. Added to that answer's description.
+     */
+    sharedAnswersAlso?: Partial<Record<400 | 413 | 415 | 429 | 503, string>>;
   }
   interface FastifyInstance {
     /** The path prefixes doors own and their error shapes, for the answers no route gives (`claimPathPrefix`). */

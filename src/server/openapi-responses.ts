@@ -193,6 +193,8 @@ export const addSharedResponses: SwaggerTransform = ({ schema, url, route }) => 
     if (!shared.applies(facts)) continue;
     const own = response[shared.status] as OwnResponse | undefined;
     const { body, schema: bodySchema, ...described } = sharedResponse(shared, shape);
+    const also = route.config?.sharedAnswersAlso?.[shared.status as 400];
+    if (also) described.description = `${described.description} Here also: ${also}`;
     if (own === undefined) response[shared.status] = route.config?.page ? withErrorPage({ ...described, content: { 'application/json': { schema: bodySchema, example: body } } }) : { ...described, ...bodySchema, examples: [body] };
     else response[shared.status] = merged(own, { ...described, body, schema: bodySchema }) ?? (route.config?.page ? withErrorPage(ownAsContent(own, described.description)) : own);
   }

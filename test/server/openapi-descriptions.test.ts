@@ -25,6 +25,18 @@ describe('the OpenAPI document describes every answer', () => {
     expect(errorsWithoutCodes(doc)).toEqual([]);
   });
 
+  it('a route\'s own codes at a shared status are added to the shared answer (sharedAnswersAlso)', () => {
+    const paths = (doc as unknown as { paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>> }).paths;
+    const setup400 = paths['/api/v1/integrations/mattermost/setup']!.post!.responses['400']!.description;
+    expect(setup400).toContain('`validation_failed`');
+    expect(setup400).toContain('Here also: `org_id_required`');
+    expect(paths['/access/{key}']!.get!.responses['400']!.description).toContain('Here also: `invalid_wait`');
+    expect(paths['/oauth/token']!.post!.responses['503']!.description).toContain('`grant_busy`');
+    expect(paths['/webhook/{id}/command']!.post!.responses['415']!.description).toContain('these calls take JSON only');
+    // Only where the route says so.
+    expect(paths['/api/v1/grants']!.post!.responses['415']!.description).not.toContain('Here also');
+  });
+
   it('a shared answer in OAuth\'s shape says which `error` a client reads there', () => {
     const token = (doc as unknown as { paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>> }).paths['/oauth/token']!.post!.responses;
     expect(token['413']!.description).toContain('`payload_too_large`');

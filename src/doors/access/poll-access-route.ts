@@ -52,6 +52,7 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
         404: AccessErrors.unknownKey,
       },
     },
+    config: { sharedAnswersAlso: { 400: '`invalid_wait`: a `wait` that is not a finite number of seconds, 0 or more.' } },
     schemaErrorFormatter: accessValidationError,
   }, async (request, reply) => {
     const seconds = requestedWaitSeconds(request, reply, maxWait);
@@ -81,6 +82,7 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
       params: KeyParams,
       response: { 200: eventStream('`state` events with the poll body, now and on every change, until decided.'), 404: AccessErrors.unknownKey },
     },
+    config: { sharedAnswersAlso: { 429: '`rate_limited` too when this network holds PAIRGATE_WAITS_PER_CLIENT open waits and streams, or the server PAIRGATE_WAITS_MAX.' } },
     schemaErrorFormatter: accessValidationError,
   }, async (request, reply) => {
     const key = parseAccessKey(request.params.key);

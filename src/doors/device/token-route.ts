@@ -120,7 +120,7 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
     // code, but nothing paced requests with unknown, spent or garbage codes, each a store read, short
     // of the much larger global limit. Not per client_id across networks: client_ids are public, so
     // anyone could spend a client's quota and lock out every one of its devices.
-    config: { rateLimit: { max: cfg.PAIRGATE_DEVICE_TOKEN_REQUESTS_PER_MINUTE, timeWindow: 60_000 } },
+    config: { rateLimit: { max: cfg.PAIRGATE_DEVICE_TOKEN_REQUESTS_PER_MINUTE, timeWindow: 60_000 }, sharedAnswersAlso: { 503: '`grant_busy`: the device code changed while it was being redeemed (another request at the same moment); try again.' } },
     preValidation: async (request) => refuseRepeatedParameters(request.body),
     onSend: [basicChallenge, noStore],
   }, async (request, reply) => {

@@ -61,3 +61,17 @@ export const CallCodes = {
   link409: '`link_token_used`: the link token was spent already',
   link410: '`link_token_installation_gone`: the link token was made through an earlier installation, uninstalled or replaced since',
 } as const;
+
+/**
+ * The connectors' and the API's own codes at statuses whose answers the OpenAPI document takes from
+ * the shared ones (route config `sharedAnswersAlso`), said as the shared answer's addition.
+ */
+export const SharedAnswerNotes = {
+  callsTakeJson: 'these calls take JSON only: a form is refused too (`unsupported_media_type`).',
+  siteUrlRefused: '`invalid_site_url`: the chat server\'s URL in the call is not an http(s) URL.',
+  actingUserMissing: '`acting_user_missing`: the call does not carry `context.acting_user` (the bindings expand it).',
+  linkTokenRefused: '`link_token_missing` (no token after `link`) or `link_token_malformed` (what was typed cannot be a link token: the help\'s placeholder, or too long); neither counts as a wrong guess.',
+  wrongLinkTokens: '`rate_limited`: too many wrong link tokens this hour from this chat user, or in this installation (`Retry-After`).',
+  orgIdRequired: '`org_id_required`: you are in several organizations; say which with `org_id`.',
+  codeSpaceExhausted: '`code_space_exhausted`: no free link token could be drawn (the space is nearly full); try again shortly.',
+} as const;

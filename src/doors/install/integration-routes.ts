@@ -6,7 +6,7 @@ import { requireUser } from '../accounts/accounts.js';
 import type { User } from '../accounts/users.js';
 import type { ChatKit } from './chat-kit.js';
 import type { Connector } from './connector.js';
-import { InstallApiErrors as Errors } from './error-descriptions.js';
+import { InstallApiErrors as Errors, SharedAnswerNotes } from './error-descriptions.js';
 import { chooseOrg } from './org-choice.js';
 import { ORG_ID_PATTERN } from './organizations.js';
 
@@ -60,7 +60,7 @@ export function installIntegrationRoutes(app: FastifyInstance, kit: ChatKit, con
         },
       },
       // No body at all means no org_id, as `{}` does (curl -X POST without -d).
-      config: { optionalBody: true },
+      config: { optionalBody: true, sharedAnswersAlso: { 400: SharedAnswerNotes.orgIdRequired } },
     }, async (request, reply) => {
       const user = await requireUser(request);
       // The answer's fields are the connector's own (its setupSchema); the schema above serializes them.
@@ -82,7 +82,7 @@ export function installIntegrationRoutes(app: FastifyInstance, kit: ChatKit, con
           429: Errors.linkToken429,
         },
       },
-      config: { rateLimit: { max: 30, timeWindow: 60_000 }, optionalBody: true },
+      config: { rateLimit: { max: 30, timeWindow: 60_000 }, optionalBody: true, sharedAnswersAlso: { 400: SharedAnswerNotes.orgIdRequired, 503: SharedAnswerNotes.codeSpaceExhausted } },
     }, async (request, reply) => {
       const user = await requireUser(request);
       return reply.code(201).headers(NO_STORE).send(await makeLinkToken(kit, connector, user, request.body?.org_id, request.clientNetwork));

@@ -9,6 +9,7 @@ import { bearerOf, CallAuthError, MATTERMOST_AUTH_HEADER, verifyCallJwt, WRONG_S
 import { CallRequestSchema, InstallationParams, type CallRequest } from './call-request.js';
 import { refuseReplayedCall } from './call-replay.js';
 import { CallErrors, callResponse, type CallResponseSchema, mattermostErrorShape, ok } from './call-response.js';
+import { SharedAnswerNotes } from '../error-descriptions.js';
 import { mattermostBindings } from './bindings.js';
 import { MATTERMOST_APP_ID, mattermostManifest } from './manifest.js';
 import { jsonBodyParser } from '../../../server/json-body.js';
@@ -169,7 +170,7 @@ export const mattermostConnector: Connector = {
         return reply.header('cache-control', 'no-store').send(mattermostManifest(installation.id, kit.ctx.publicUrl()));
       });
 
-      api.post('/mattermost/:id/install', { schema: callSchema('Mattermost on_install: links the installation to the organization.', '`{type: "ok"}`, its text naming the organization the installation is now linked with.', { ...usableCallErrors, 404: CallErrors.install404, 409: CallErrors.install409 }), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
+      api.post('/mattermost/:id/install', { schema: callSchema('Mattermost on_install: links the installation to the organization.', '`{type: "ok"}`, its text naming the organization the installation is now linked with.', { ...usableCallErrors, 404: CallErrors.install404, 409: CallErrors.install409 }), bodyLimit: BODY_LIMIT, config: { ...callLimit, sharedAnswersAlso: { 400: SharedAnswerNotes.siteUrlRefused, 415: SharedAnswerNotes.callsTakeJson } } }, async (request) => {
         const call = await verifyMattermostCall(request, request.params.id, kit, { forInstall: true });
         const context = request.body.context;
         const { organization } = await kit.install(call.installation, {
@@ -184,7 +185,7 @@ export const mattermostConnector: Connector = {
       // an installation pairgate no longer has (replaced, or its organization deleted) is answered
       // ok, so an admin is never kept from removing the app; one it has is removed only for a
       // caller holding its secret.
-      api.post('/mattermost/:id/uninstall', { schema: callSchema('Mattermost on_uninstall: pairgate forgets the installation and its chat links; link tokens are refused until a new setup is installed.', '`{type: "ok"}`: the installation and its chat links are forgotten, or pairgate had no installation with this id.', { 401: CallErrors.token401 }), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
+      api.post('/mattermost/:id/uninstall', { schema: callSchema('Mattermost on_uninstall: pairgate forgets the installation and its chat links; link tokens are refused until a new setup is installed.', '`{type: "ok"}`: the installation and its chat links are forgotten, or pairgate had no installation with this id.', { 401: CallErrors.token401 }), bodyLimit: BODY_LIMIT, config: { ...callLimit, sharedAnswersAlso: { 415: SharedAnswerNotes.callsTakeJson } } }, async (request) => {
         let call: VerifiedCall;
         try {
           call = await verifyMattermostCall(request, request.params.id, kit, { anyState: true });
@@ -198,35 +199,35 @@ export const mattermostConnector: Connector = {
         return ok(organization ? `Uninstalled: pairgate no longer answers here for organization ${organization.name}. To use it again, an admin sets it up again at ${kit.ctx.publicUrl()}/integrations and installs the new setup.` : 'Uninstalled.');
       });
 
-      api.post('/mattermost/:id/bindings', { schema: callSchema('Mattermost bindings: the /pairgate command.', '`{type: "ok"}`, the bindings of the /pairgate command in `data`.'), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
+      api.post('/mattermost/:id/bindings', { schema: callSchema('Mattermost bindings: the /pairgate command.', '`{type: "ok"}`, the bindings of the /pairgate command in `data`.'), bodyLimit: BODY_LIMIT, config: { ...callLimit, sharedAnswersAlso: { 415: SharedAnswerNotes.callsTakeJson } } }, async (request) => {
         const call = await verifyMattermostCall(request, request.params.id, kit);
         return { type: 'ok' as const, data: mattermostBindings(call.installation.id) };
       });
 
-      api.post('/mattermost/:id/ping', { schema: callSchema('Mattermost ping of one installation.', '`{type: "ok", text: "pong"}`: the installation answers, installed or a setup waiting for its install.', { 401: CallErrors.token401, 404: CallErrors.notFound, 410: CallErrors.gone }), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
+      api.post('/mattermost/:id/ping', { schema: callSchema('Mattermost ping of one installation.', '`{type: "ok", text: "pong"}`: the installation answers, installed or a setup waiting for its install.', { 401: CallErrors.token401, 404: CallErrors.notFound, 410: CallErrors.gone }), bodyLimit: BODY_LIMIT, config: { ...callLimit, sharedAnswersAlso: { 415: SharedAnswerNotes.callsTakeJson } } }, async (request) => {
         await verifyMattermostCall(request, request.params.id, kit, { forInstall: true });
         return ok('pong');
       });
 
-      api.post('/mattermost/:id/link', { schema: callSchema('/pairgate link <token>: links the acting user to the account that made the token.', '`{type: "ok"}`, its text for the person; `data`: `linked`, the `username` linked to, and `replaced`, the account it took the place of, if any.', { 401: CallErrors.token401, 403: CallErrors.link403, 404: CallErrors.link404, 409: CallErrors.link409, 410: CallErrors.link410 }), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
+      api.post('/mattermost/:id/link', { schema: callSchema('/pairgate link <token>: links the acting user to the account that made the token.', '`{type: "ok"}`, its text for the person; `data`: `linked`, the `username` linked to, and `replaced`, the account it took the place of, if any.', { 401: CallErrors.token401, 403: CallErrors.link403, 404: CallErrors.link404, 409: CallErrors.link409, 410: CallErrors.link410 }), bodyLimit: BODY_LIMIT, config: { ...callLimit, sharedAnswersAlso: { 400: `${SharedAnswerNotes.actingUserMissing} ${SharedAnswerNotes.linkTokenRefused}`, 429: SharedAnswerNotes.wrongLinkTokens, 415: SharedAnswerNotes.callsTakeJson } } }, async (request) => {
         const call = await verifyMattermostCall(request, request.params.id, kit, { once: 'link' });
         const answer = await commands.link(call.installation, withCaller(call), request.body.values?.token ?? undefined);
         return ok(answer.text, answer.data);
       });
 
-      api.post('/mattermost/:id/unlink', { schema: callSchema('/pairgate unlink.', '`{type: "ok"}`, its text for the person; `data.unlinked` says whether there was a link to remove.', { ...usableCallErrors, 409: CallErrors.unlink409 }), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
+      api.post('/mattermost/:id/unlink', { schema: callSchema('/pairgate unlink.', '`{type: "ok"}`, its text for the person; `data.unlinked` says whether there was a link to remove.', { ...usableCallErrors, 409: CallErrors.unlink409 }), bodyLimit: BODY_LIMIT, config: { ...callLimit, sharedAnswersAlso: { 400: SharedAnswerNotes.actingUserMissing, 415: SharedAnswerNotes.callsTakeJson } } }, async (request) => {
         const call = await verifyMattermostCall(request, request.params.id, kit, { once: 'unlink' });
         const answer = await commands.unlink(call.installation, withCaller(call));
         return ok(answer.text, answer.data);
       });
 
-      api.post('/mattermost/:id/status', { schema: callSchema('/pairgate status.', '`{type: "ok"}`, its text for the person; `data`: whether the acting user is `linked`, and to which `username` since when (`linked_at`).'), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
+      api.post('/mattermost/:id/status', { schema: callSchema('/pairgate status.', '`{type: "ok"}`, its text for the person; `data`: whether the acting user is `linked`, and to which `username` since when (`linked_at`).'), bodyLimit: BODY_LIMIT, config: { ...callLimit, sharedAnswersAlso: { 400: SharedAnswerNotes.actingUserMissing, 415: SharedAnswerNotes.callsTakeJson } } }, async (request) => {
         const call = await verifyMattermostCall(request, request.params.id, kit);
         const answer = await commands.status(call.installation, withCaller(call));
         return ok(answer.text, answer.data);
       });
 
-      api.post('/mattermost/:id/help', { schema: callSchema('/pairgate help.', '`{type: "ok"}`, the commands as text and their names in `data.commands`.'), bodyLimit: BODY_LIMIT, config: callLimit }, async (request) => {
+      api.post('/mattermost/:id/help', { schema: callSchema('/pairgate help.', '`{type: "ok"}`, the commands as text and their names in `data.commands`.'), bodyLimit: BODY_LIMIT, config: { ...callLimit, sharedAnswersAlso: { 415: SharedAnswerNotes.callsTakeJson } } }, async (request) => {
         await verifyMattermostCall(request, request.params.id, kit);
         const answer = commands.help();
         return ok(answer.text, answer.data);

@@ -10,7 +10,7 @@ import type { Connector, VerifiedCall } from '../connector.js';
 import { jsonBodyParser } from '../../../server/json-body.js';
 import { acceptJsonOnly } from '../json-only.js';
 import { answerUnknownCalls } from '../unknown-calls.js';
-import { CallCodes } from '../error-descriptions.js';
+import { CallCodes, SharedAnswerNotes } from '../error-descriptions.js';
 import { MAX_SKEW_SECONDS, ReplayedCallError, SEEN_SIGNATURE_TTL_MS, SIGNATURE_HEADER, SignatureError, TIMESTAMP_HEADER, verifyWebhookSignature } from './webhook-signature.js';
 
 const NAME = 'webhook';
@@ -150,7 +150,7 @@ export const webhookConnector: Connector = {
       api.post('/webhook/:id/install', {
         schema: { tags, summary: 'Signed webhook: link the installation to your chat or bot (once; again from the same site updates it).', params: Params, body: InstallBody, response: { 200: answer('`{ok: true}`, its text naming the organization the installation is now linked with.'), 401: CallErrors.signature401, 404: CallErrors.install404, 409: CallErrors.install409, 410: CallErrors.gone410 } },
         bodyLimit: BODY_LIMIT,
-        config: limit,
+        config: { ...limit, sharedAnswersAlso: { 400: SharedAnswerNotes.siteUrlRefused, 415: SharedAnswerNotes.callsTakeJson } },
       }, async (request) => {
         const call = await webhookConnector.verifyCall(request, request.params.id, kit, { forInstall: true });
         const site = request.body.site_url;
@@ -167,7 +167,7 @@ export const webhookConnector: Connector = {
       api.post('/webhook/:id/uninstall', {
         schema: { tags, summary: 'Signed webhook: pairgate forgets the installation and its chat links; link tokens are refused until a new setup is installed. An unknown or already removed installation answers ok.', params: Params, body: UninstallBody, response: { 200: answer('`{ok: true}`: the installation and its chat links are deleted, or pairgate had no installation with this id.'), 401: CallErrors.signature401, 409: CallErrors.uninstall409 } },
         bodyLimit: BODY_LIMIT,
-        config: limit,
+        config: { ...limit, sharedAnswersAlso: { 415: SharedAnswerNotes.callsTakeJson } },
       }, async (request) => {
         let call: VerifiedCall;
         try {
@@ -185,7 +185,7 @@ export const webhookConnector: Connector = {
       api.post('/webhook/:id/command', {
         schema: { tags, summary: 'Signed webhook: run `link <token>`, `unlink`, `status` or `help` for a chat user.', params: Params, body: CommandBody, response: { 200: answer('`{ok: true}`, the command\'s answer as text for the person and as facts in `data` (`linked`, `username`, ...).'), 401: CallErrors.signature401, 403: CallErrors.command403, 404: CallErrors.command404, 409: CallErrors.command409, 410: CallErrors.command410 } },
         bodyLimit: BODY_LIMIT,
-        config: limit,
+        config: { ...limit, sharedAnswersAlso: { 400: SharedAnswerNotes.linkTokenRefused, 429: SharedAnswerNotes.wrongLinkTokens, 415: SharedAnswerNotes.callsTakeJson } },
       }, async (request) => {
         const call = await webhookConnector.verifyCall(request, request.params.id, kit);
         const caller = call.caller!;
