@@ -25,8 +25,24 @@ export interface CodeEndpoint {
   port: number;
 }
 
-/** Most endpoints dialled in one join: each one that answers may cost the user one guess against an impostor. */
-export const MAX_CODE_ENDPOINTS = 8;
+/**
+ * Most endpoints dialled in one join, and most from one source address. Anyone on the network can
+ * announce the offer's device (its id and name are public) from as many ports as they like: with
+ * one cap on the total alone, eight made-up ports heard first left no room for the real offer. A
+ * device announces one port per address, so two per address leave room for it against an
+ * announcer on fewer than eight addresses; and an endpoint that refuses the connection costs nothing.
+ */
+export const MAX_CODE_ENDPOINTS = 16;
+export const MAX_ENDPOINTS_PER_ADDRESS = 2;
+
+/** Most proofs of the code in one join: each endpoint that answers as an impostor costs the user one guess there. */
+export const MAX_CODE_PROOFS = 8;
+
+/** Whether `endpoint` still fits among `known` (the caps above). */
+export function endpointFits(known: readonly CodeEndpoint[], endpoint: CodeEndpoint): boolean {
+  if (known.length >= MAX_CODE_ENDPOINTS) return false;
+  return known.filter((e) => e.address === endpoint.address).length < MAX_ENDPOINTS_PER_ADDRESS;
+}
 
 /** Options of `proveAtAnyEndpoint`. */
 export interface CodeDialOptions {
@@ -68,7 +84,7 @@ function bestError(errors: Error[]): Error {
   const sorted = [...errors].sort((a, b) => rank(a) - rank(b));
   if (sorted.length === 0) return new PeerUnreachableError('No address of the device was heard.');
   if (rank(sorted[0]!) < 3) return sorted[0]!;
-  return new PeerUnreachableError(`No announced address of the device answered: ${errors.map((e) => e.message).join('; ')}.`);
+  return new PeerUnreachableError(`No announced address of the device answered: ${errors.map((e) => e.message).join('; ')}. If the offer shows its address and port, dial them with --address and --port.`);
 }
 
 /**
@@ -79,6 +95,8 @@ function bestError(errors: Error[]): Error {
  */
 export async function proveAtAnyEndpoint(options: CodeDialOptions): Promise<ProvenConnection> {
   const tried = new Set<string>();
+  const dialled: CodeEndpoint[] = [];
+  let proofs = 0;
   const connected: { socket: tls.TLSSocket; endpoint: CodeEndpoint }[] = [];
   const wrongCodePins = new Set<string>();
   const errors: Error[] = [];
@@ -113,6 +131,12 @@ export async function proveAtAnyEndpoint(options: CodeDialOptions): Promise<Prov
       item.socket.destroy();
       return next();
     }
+    if (proofs >= MAX_CODE_PROOFS) {
+      options.log(`${where} not tried: ${MAX_CODE_PROOFS} endpoints answering as this device refused the code already.`);
+      item.socket.destroy();
+      return next();
+    }
+    proofs++;
     proving = true;
     const channel = new FramedChannel(item.socket);
     options.prove(channel, item.socket).then(() => {
@@ -129,8 +153,9 @@ export async function proveAtAnyEndpoint(options: CodeDialOptions): Promise<Prov
   };
   const add = (endpoint: CodeEndpoint) => {
     const where = label(endpoint.address, endpoint.port);
-    if (settled || tried.has(where) || tried.size >= MAX_CODE_ENDPOINTS) return;
+    if (settled || tried.has(where) || !endpointFits(dialled, endpoint)) return;
     tried.add(where);
+    dialled.push(endpoint);
     clearTimeout(grace);
     grace = undefined;
     dialling++;

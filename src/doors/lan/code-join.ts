@@ -1,5 +1,5 @@
 import { InvalidRequestError } from '../../core/errors.js';
-import { MAX_CODE_ENDPOINTS, proveAtAnyEndpoint, type CodeEndpoint } from './code-dial.js';
+import { endpointFits, proveAtAnyEndpoint, type CodeEndpoint } from './code-dial.js';
 import { proveCodeAsJoiner } from './code-pake.js';
 import { loadDeviceIdentity } from './device-identity.js';
 import { listenForAnnouncements, MAX_NEARBY_DEVICES, MAX_NEARBY_PER_ADDRESS, type DiscoveryOptions, type ReceivedAnnouncement } from './discovery.js';
@@ -80,7 +80,7 @@ export async function findCodeOffer(options: { discovery?: DiscoveryOptions; dev
         if (heard.size >= MAX_NEARBY_DEVICES || fromAddress >= MAX_NEARBY_PER_ADDRESS) return;
         perAddress.set(a.address, fromAddress + 1);
         heard.set(a.deviceId, { deviceId: a.deviceId, name: a.name ?? '', address: a.address, port: a.port, endpoints: [{ address: a.address, port: a.port }] });
-      } else if (known.endpoints.length < MAX_CODE_ENDPOINTS && !known.endpoints.some((e) => e.address === a.address && e.port === a.port)) {
+      } else if (endpointFits(known.endpoints, a) && !known.endpoints.some((e) => e.address === a.address && e.port === a.port)) {
         known.endpoints.push({ address: a.address, port: a.port });
       }
       if (options.device !== undefined) finish();

@@ -244,6 +244,30 @@ describe('lan pairing by short code (SRP-6a bound to TLS, real sockets on loopba
       expect(impostor.offer.failures()).toBe(1);
     });
 
+    it('ports made up from one address do not crowd the real offer out of the join', async () => {
+      const dir = deviceDir('code-crowd');
+      const { deviceId } = await loadDeviceIdentity(dir, 'crowd');
+      // Eight announcements of the device (its id and name are public) from 127.0.0.2, each for a
+      // dead port, heard first: with a cap on the total alone they filled the join's list.
+      const dead = await Promise.all(Array.from({ length: 8 }, () => freePort()));
+      await Promise.all(dead.map(async (port) => {
+        const announcer = await startAnnouncer({ ...loopback, interfaceAddress: '127.0.0.2', announcement: { deviceId, port, name: 'crowd', code: true } });
+        cleanups.push(() => announcer.stop());
+      }));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const { offer } = await codeOffer({ configDir: dir, deviceName: 'crowd', discovery: { ...loopback, port: loopback.port + 1 } });
+      const joinDir = deviceDir('code-crowd-join');
+      const lines: string[] = [];
+      const joining = joinWithCode(offer.code!, { configDir: joinDir, outDir: joinDir, device: 'crowd', discovery: loopback, discoveryTimeoutMs: 5000, dialTimeoutMs: 1000, log: (l) => lines.push(l) });
+      for (let i = 0; i < 200 && !lines.join('\n').includes('127.0.0.2:'); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+      await announceAs(deviceId, 'crowd', '127.0.0.1', offer.port);
+      const joined = await joining;
+      expect(joined.address).toBe('127.0.0.1');
+      // Two of the made-up ports were dialled, no more.
+      expect(new Set(lines.join('\n').match(/127\.0\.0\.2:\d+/g)).size).toBe(2);
+      await offer.result;
+    });
+
     it('a wrong code costs the offer one attempt, not one per address it announces', async () => {
       const dir = deviceDir('code-typo');
       const { deviceId } = await loadDeviceIdentity(dir, 'typo');
