@@ -145,6 +145,10 @@ const HINTS: Record<string, string | ((options: DoctorOptions) => string)> = {
   server: 'Check the URL given with --server (or PAIRGATE_SERVER), that the server is running (pairgate serve), and that no firewall or proxy is in the way.',
 };
 
+/** The checks that need a network: with no interface up, their trouble is that. */
+const NETWORK_CHECKS = new Set(['own-addresses', 'self-reach', 'multicast', 'dns', 'server']);
+const OFFLINE_HINT = 'No network interface besides loopback is up (the first check): connect this device to the network first, then run pairgate doctor again.';
+
 /** A check that ran past its time limit. */
 class CheckTimeoutError extends Error {}
 
@@ -205,8 +209,11 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
       const summary = error instanceof CheckTimeoutError ? 'cut short by its time limit' : 'could not be completed (error below)';
       outcome = { status: 'fail', summary, error: `${(error as Error).message || String(error)}${cause ? `: ${cause}` : ''}` };
     }
-    // A check that knows better what to try (a refused port) says so; else the check's own hint.
-    const hintOf = outcome.hint ?? (outcome.status === 'warn' || outcome.status === 'fail' ? HINTS[name] : undefined);
+    // A check that knows better what to try (a refused port) says so; with no network at all, that
+    // is the cause of what fails after (not a firewall, not client isolation); else the check's own hint.
+    const troubled = outcome.status === 'warn' || outcome.status === 'fail';
+    const offline = troubled && name !== 'interfaces' && checks.find((c) => c.name === 'interfaces')?.status === 'fail' && NETWORK_CHECKS.has(name);
+    const hintOf = outcome.hint ?? (offline ? OFFLINE_HINT : troubled ? HINTS[name] : undefined);
     const hint = typeof hintOf === 'function' ? hintOf(options) : hintOf;
     const check: DoctorCheck = { name, title, ...outcome, ...(hint ? { hint } : {}), durationMs: Math.round(performance.now() - started) };
     checks.push(check);
@@ -274,9 +281,14 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     await own.stop();
     await receiver.stop();
     const others = heard.filter((h) => h.deviceId !== deviceId);
-    const details = { group, port, sent, sendErrors, membershipErrors: receiver.errors, ownAnnouncementReceived: ownEcho, othersHeard: others };
+    // A device announces every 250 ms or so: counted once, whatever it sent in the wait.
+    const otherDevices = new Set(others.map((h) => h.deviceId)).size;
+    const details = { group, port, sent, sendErrors, membershipErrors: receiver.errors, ownAnnouncementReceived: ownEcho, othersHeard: others, otherDevices };
     if (!ownEcho) return { status: 'fail', summary: `sent ${sent} announcements but received none of them back${sendErrors.length ? `: ${sendErrors.join('; ')}` : ''}`, details };
-    return { status: 'ok', summary: `can send and receive on ${group}:${port}; heard ${others.length} other device${others.length === 1 ? '' : 's'}`, details };
+    if (otherDevices > 0) return { status: 'ok', summary: `can send and receive on ${group}:${port}; heard ${otherDevices} other device${otherDevices === 1 ? '' : 's'}`, details };
+    // This device's own copy comes back through the machine itself, not the network: alone, it
+    // does not show that the network carries multicast (client isolation drops it between devices).
+    return { status: 'ok', summary: `can send and receive on ${group}:${port} on this device, but heard no other device: whether the network carries multicast between devices shows only while another one announces (run this while the other device runs pairgate lan offer)`, details };
   });
 
   const server = options.server;

@@ -111,12 +111,28 @@ describe.skipIf(skip !== undefined)(`lan between two hosts in network namespaces
     await offer.exit;
   });
 
+  it('doctor counts the other devices it heard, not their announcements', async () => {
+    const h = hosts!;
+    const offer = inNamespace(h.a, ['lan', 'offer', '--config-dir', join(root, 'a5'), '--name', 'hall-pc', '--json', '--announce', '--timeout', '30']);
+    await offer.first;
+    const doctor = inNamespace(h.b, ['doctor', '--json', '--multicast-wait', '1500']);
+    expect(await doctor.exit).toBe(0);
+    const multicast = (JSON.parse(doctor.stdout.join('\n')) as { checks: { name: string; summary: string; details: { othersHeard: unknown[] } }[] }).checks.find((c) => c.name === 'multicast')!;
+    // The offer announced several times in the wait: one device.
+    expect(multicast.details.othersHeard.length).toBeGreaterThan(1);
+    expect(multicast.summary).toMatch(/heard 1 other device$/);
+    offer.child.kill();
+    await offer.exit;
+  });
+
   it('doctor completes every check with an interface down, and reports it', async () => {
     const h = hosts!;
     const healthy = inNamespace(h.a, ['doctor', '--json', '--multicast-wait', '600']);
     expect(await healthy.exit).toBe(0);
     const good = JSON.parse(healthy.stdout.join('\n')) as { checks: { name: string; status: string }[] };
     expect(Object.fromEntries(good.checks.map((c) => [c.name, c.status]))).toMatchObject({ interfaces: 'ok', 'own-addresses': 'ok', listener: 'ok', 'self-reach': 'ok', multicast: 'ok', dns: 'skip', server: 'skip' });
+    // Its own copy came back through the machine itself: that alone does not show the network carries multicast.
+    expect((good.checks.find((c) => c.name === 'multicast') as { summary?: string }).summary).toContain('but heard no other device');
     setLinkDown(h.b, h.vethB);
     const broken = inNamespace(h.b, ['doctor', '--json', '--multicast-wait', '600']);
     const code = await broken.exit;
@@ -130,6 +146,10 @@ describe.skipIf(skip !== undefined)(`lan between two hosts in network namespaces
     // Later checks still ran and say what they found.
     expect(report.checks.find((c) => c.name === 'listener')!.status).toBe('ok');
     expect(report.checks.find((c) => c.name === 'multicast')!.status).toBe('fail');
+    // Without a network, that is what to fix: not a firewall, not client isolation.
+    for (const name of ['multicast', 'self-reach']) {
+      expect((report.checks.find((c) => c.name === name) as { hint?: string }).hint, name).toMatch(/^No network interface besides loopback is up/);
+    }
     // Each check was logged on stderr as it ran.
     for (const title of ['network interfaces', 'own IP addresses', 'pairing listener port', 'reaching own addresses', 'multicast discovery (find and be found)', 'DNS', 'pairgate server reachability']) {
       expect(broken.stderr()).toContain(`checking ${title}...`);
