@@ -2,7 +2,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { loadDeviceIdentity } from './device-identity.js';
 import { FramedChannel } from './frames.js';
-import { ListenerClosedError, PeerNotSavedError, PeerUnreachableError, ProtocolError, TrustNotSavedError, TrustUnconfirmedError } from './lan-errors.js';
+import { ListenerClosedError, PeerNotSavedError, PeerUnreachableError, PinMismatchError, ProtocolError, TrustNotSavedError, TrustUnconfirmedError } from './lan-errors.js';
 import { handshakeFailure, listenTls, peerAddress } from './listen.js';
 import type { PairingResult } from './offer.js';
 import { unfinishedConnections } from './connection-limits.js';
@@ -236,6 +236,10 @@ export async function connectToTrustedPeer(selector: string, options: TrustedSes
     // The device is there and nothing listens: the person forgot the other half, say which.
     if (error instanceof PeerUnreachableError && error.portClosed) {
       throw new PeerUnreachableError(`${error.message} Nothing listens there: run "pairgate lan connect --listen" on "${peer.name}" first${port === DEFAULT_CONNECT_PORT ? '' : ` (with --port ${port})`}, then connect again.`, true);
+    }
+    // No string here: the key refused is the one stored when the two paired.
+    if (error instanceof PinMismatchError) {
+      throw new PinMismatchError(`The device at ${addresses.join(', ')} port ${port} answered with another key than "${peer.name}" had when you paired; refusing it (possible man in the middle, or "${peer.name}" was set up again). If it was set up again, remove it (pairgate peers remove ${peer.deviceId.startsWith('-') ? '-- ' : ''}${peer.deviceId}) and pair anew.`);
     }
     throw error;
   });
