@@ -30,6 +30,8 @@ describe('pairgate lan offer with its output redirected (not a terminal)', () =>
     const code = /^Pairing code: (\d{4}-\d{4})$/m.exec(stdout)![1]!;
     const port = /^Listening on port (\d+),/m.exec(stderr)![1]!;
     expect(stderr).toContain(`On the other device run: pairgate lan join --code ${code} --address 127.0.0.1 --port ${port}   (or the connection string)`);
+    // The string holds the secret: read from stdin, not given as an argument (process list, shell history).
+    expect(stderr).toContain('On the other device run: pairgate lan join -   and paste the connection string when it asks');
     expect(stderr).not.toContain('--device');
   }, 20_000);
 });

@@ -203,5 +203,7 @@ describe('pairgate lan / peers (two processes of the real CLI on loopback)', () 
     }
     // How the two halves of `lan connect` go together, which its options alone do not say.
     expect((await run(['lan', 'connect', '--help'])).stdout).toContain('$ pairgate lan connect --listen                     # on one device, first');
+    // A join of an ended offer exits 1 (unreachable), as the join's own test shows: the help says so.
+    expect((await run(['lan', '--help'])).stdout.replace(/\s+/g, ' ')).toContain('1 when the other device could not be reached (an offer that has ended too)');
   });
 });

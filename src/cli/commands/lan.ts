@@ -82,10 +82,11 @@ interface ConnectCliOptions extends CommonLanOptions {
  * 1 for a 5xx) over the codes of `lan-errors.ts`, and 130 for Ctrl-C (`cleanUpOnSignal`).
  */
 const LAN_EXIT_CODES = `Exit code: 0 on success; 2 for what is fixed here (a malformed option, a
-connection string or code mistyped or of an ended offer, a config folder that
-cannot be used, a device not trusted, an offer or listener whose --timeout ran
-out); 1 when the other device or the network failed, or a side could not save;
-130 when stopped with Ctrl-C. Each subcommand's --help names its codes.`;
+connection string or code mistyped, a config folder that cannot be used, a
+device not trusted, an offer or listener whose --timeout ran out); 1 when the
+other device could not be reached (an offer that has ended too), the other
+device or the network failed, or a side could not save; 130 when stopped with
+Ctrl-C. Each subcommand's --help names its codes.`;
 
 /** What ends an exchange of payloads, or the save of a trusted peer after it, with exit code 1. */
 const LAN_SESSION_FAILURES = `when the connection is lost or the other device fails on its side
@@ -266,7 +267,8 @@ named (lan_key_not_proven);
             : `--device "${offer.description.name}"`;
           stderrLog(`On the other device run: pairgate lan join --code ${offer.code} ${where}   (or the connection string)`);
         }
-        stderrLog(`On the other device run: pairgate lan join <connection string>   (waiting up to ${timeout} s; Ctrl-C to stop)`);
+        // "-" and a paste: the string holds the secret, which an argument shows in the process list and the shell's history.
+        stderrLog(`On the other device run: pairgate lan join -   and paste the connection string when it asks (waiting up to ${timeout} s; Ctrl-C to stop)`);
         stderrLog(`Diagnostics while waiting: curl http://127.0.0.1:${offer.port}/diagnostics   (with the doctor's checks, up to 10 s; ?doctor=0 for the state alone)`);
       }
       const result = await offer.result.finally(() => removeFiles(images));
