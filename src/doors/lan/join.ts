@@ -117,7 +117,7 @@ export async function join(connection: string | ConnectionInfo, options: JoinOpt
     await channel.expect('welcome', 10_000);
     const authenticatedMs = performance.now() - started;
     log(`Authenticated channel to "${info.name}" at ${label(address, info.port)} after ${Math.round(authenticatedMs)} ms.`);
-    return await finishJoin(channel, device, options, { address, via, authenticatedMs, deviceId: info.deviceId, otherDevice: 'The device changed its id during pairing.' });
+    return await finishJoin(channel, device, options, { address, via, authenticatedMs, deviceId: info.deviceId, otherDevice: 'The device has another id than the connection string names: the string was mistyped (its key and secret are right, its device id is not). Nothing was saved; start the offer again and copy the string whole, or scan the QR code.' });
   } catch (error) {
     // The offer is told what failed here (a full disk, a timeout), then the connection ends.
     channel.endWith(error);
