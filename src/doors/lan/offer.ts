@@ -165,13 +165,29 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
     // Resolves once the paired connection (if any) has ended too.
     await new Promise<void>((resolve) => front.close(() => resolve()));
   };
+  // Why the offer closed, in words for the devices still (or then) connecting: a joiner told only
+  // "The pairing listener closed" did not learn that guesses ended it, nor what to do.
+  let closedAs = { code: 'lan_listener_closed', message: 'The pairing listener closed.' };
   const end = (error: Error) => {
     if (state !== 'listening') return;
     state = 'closed';
-    for (const channel of pending) channel.refuse('lan_listener_closed', 'The pairing listener closed.');
+    const code = (error as { code?: string }).code;
+    if (code === 'lan_too_many_failures') closedAs = { code, message: `This offer stopped after ${maxFailures} failed attempt${maxFailures === 1 ? '' : 's'} to pair. Ask for a new offer, with a fresh connection string${pairingCode ? ' and code' : ''}.` };
+    else if (code === 'lan_offer_timeout') closedAs = { code, message: 'This offer stopped: no device paired in time. Ask for a new one.' };
+    for (const channel of pending) channel.refuse(closedAs.code, closedAs.message);
     void stopListening().finally(() => settle?.reject(error));
   };
+  /** Refuses `channel`: the offer is paired already, or closed (saying why). */
+  const refuseLate = (channel: FramedChannel) => (state === 'paired'
+    ? channel.refuse('lan_already_paired', 'This device has already paired with another device.')
+    : channel.refuse(closedAs.code, closedAs.message));
   const countFailure = (address: string, reason: string) => {
+    // A handshake under way when the offer stopped may end in a failure after: it is no attempt
+    // the offer still had room for ("failed attempt 7 of 5"), and what it was told says why.
+    if (state !== 'listening') {
+      log(`Refused ${address}: ${reason} (after the offer stopped; not counted).`);
+      return;
+    }
     failures++;
     log(`Refused ${address}: ${reason} (failed attempt ${failures} of ${maxFailures}).`);
     if (failures >= maxFailures) {
@@ -186,7 +202,7 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
   server.on('secureConnection', (socket) => {
     const address = peerAddress(socket);
     const channel = new FramedChannel(socket);
-    if (state !== 'listening') return channel.refuse('lan_already_paired', 'This device has already paired with another device.');
+    if (state !== 'listening') return refuseLate(channel);
     if (pending.size >= MAX_PENDING) {
       // Silent connections cost an attacker nothing and are never counted: without this, eight of
       // them, reopened as each times out, would keep the device holding the string out for good.
@@ -250,7 +266,7 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
           }
         }
         release(channel);
-        if (state !== 'listening') return channel.refuse('lan_already_paired', 'This device has already paired with another device.');
+        if (state !== 'listening') return refuseLate(channel);
         // First authenticated peer wins: stop listening and turn away everyone still trying.
         state = 'paired';
         proven = true;

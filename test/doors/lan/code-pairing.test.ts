@@ -121,6 +121,34 @@ describe('lan pairing by short code (SRP-6a bound to TLS, real sockets on loopba
     expect(late).toBe('lan_peer_unreachable');
   });
 
+  it('wrong codes in parallel past the limit: the late ones are not counted (never "failed attempt 3 of 2")', async () => {
+    const { offer, logs } = await codeOffer({ maxFailures: 2 });
+    const wrong = wrongCode(offer.code!);
+    const failures = await Promise.all(Array.from({ length: 6 }, (_, i) => joinWithCode(wrong, { configDir: deviceDir(`code-burst-${i}`), address: '127.0.0.1', port: offer.port, dialTimeoutMs: 2000 }).then(() => undefined, (error: Error & { code?: string }) => error)));
+    expect(await codeOf(offer.result)).toBe('lan_too_many_failures');
+    // Never "failed attempt 3 of 2": what came after the limit is logged as not counted.
+    expect(logs.filter((l) => /failed attempt \d+ of 2/.test(l)).length).toBe(2);
+    expect(logs.join('\n')).not.toMatch(/failed attempt [3-9] of 2/);
+    expect(offer.failures()).toBe(2);
+    // None paired; each failed (how depends on when its connection met the closing listener).
+    expect(failures.every((failure) => failure !== undefined)).toBe(true);
+  });
+
+  it('a device connected when failed attempts stop the offer is told so, not a bare "listener closed"', async () => {
+    const { offer } = await codeOffer({ maxFailures: 1 });
+    const waiting = tls.connect({ host: '127.0.0.1', port: offer.port, rejectUnauthorized: false });
+    await new Promise((resolve) => waiting.once('secureConnect', resolve));
+    cleanups.push(() => { waiting.destroy(); });
+    const channel = new FramedChannel(waiting);
+    // Its connection is held (waiting for its first message) when another device's wrong code ends the offer.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await codeOf(joinWithCode(wrongCode(offer.code!), { configDir: deviceDir('code-ender'), address: '127.0.0.1', port: offer.port, dialTimeoutMs: 2000 }))).toBe('lan_wrong_code');
+    expect(await codeOf(offer.result)).toBe('lan_too_many_failures');
+    const told = await channel.receive(2000);
+    expect(told).toMatchObject({ kind: 'json', message: { t: 'error', code: 'lan_too_many_failures' } });
+    expect((told as { message: { message: string } }).message.message).toBe('This offer stopped after 1 failed attempt to pair. Ask for a new offer, with a fresh connection string and code.');
+  });
+
   it('fails on both sides through a TLS-terminating relay that forwards the PAKE byte for byte', async () => {
     const { offer, logs } = await codeOffer({ maxFailures: 1 });
     const middle = await relay(offer.port);
