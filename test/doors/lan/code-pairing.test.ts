@@ -146,7 +146,7 @@ describe('lan pairing by short code (SRP-6a bound to TLS, real sockets on loopba
     expect(await codeOf(offer.result)).toBe('lan_too_many_failures');
     const told = await channel.receive(2000);
     expect(told).toMatchObject({ kind: 'json', message: { t: 'error', code: 'lan_too_many_failures' } });
-    expect((told as { message: { message: string } }).message.message).toBe('This offer stopped after 1 failed attempt to pair. Ask for a new offer, with a fresh connection string and code.');
+    expect((told as unknown as { message: { message: string } }).message.message).toBe('This offer stopped after 1 failed attempt to pair. Ask for a new offer, with a fresh connection string and code.');
   });
 
   it('fails on both sides through a TLS-terminating relay that forwards the PAKE byte for byte', async () => {
