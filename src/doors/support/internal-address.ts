@@ -1,35 +1,52 @@
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /**
- * Addresses inside a network rather than on the internet: loopback, private (RFC 1918, IPv6 unique
- * local), link-local (cloud metadata services sit at 169.254.169.254), shared (carrier-grade NAT),
- * unspecified, and the IPv4-mapped and IPv4-compatible forms of these.
- */
-const INTERNAL = new BlockList();
-for (const [network, prefix] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) {
-  INTERNAL.addSubnet(network, prefix, 'ipv4');
-}
-// ::/96 holds the unspecified and loopback addresses and the old IPv4-compatible form (::7f00:1).
-for (const [network, prefix] of [['::', 96], ['fc00::', 7], ['fe80::', 10]] as const) INTERNAL.addSubnet(network, prefix, 'ipv6');
-
-/**
- * Whether `hostname` (as a URL holds it: an IPv6 address in brackets) is an IP address inside a
- * network (`INTERNAL`). A name is never one here: where it points is for DNS to say, later and
- * elsewhere, and the relay resolves nothing.
+ * Hosts inside a network rather than on the internet, for a relay open to the internet (which
+ * sends no one there): IP addresses outside the public unicast ranges, however written, and the
+ * special-use names every device resolves to itself or its own network without asking public DNS.
+ *
+ * An address counts as public only when ipaddr.js classes it `unicast`; every other range is
+ * refused (loopback, private, link-local, carrier-grade NAT, unique local, multicast, broadcast,
+ * unspecified, and the reserved, benchmarking and documentation ranges: 198.18.0.0/15, 240.0.0.0/4,
+ * 2001:db8::/32...). An IPv6 address that carries an IPv4 one (mapped `::ffff:7f00:1`, compatible
+ * `::7f00:1`, NAT64 `64:ff9b::7f00:1`, 6to4 `2002:7f00:1::`) is judged by the IPv4 address it
+ * reaches: `[64:ff9b::7f00:1]` took a person to their own machine through their NAT64 gateway.
  */
 export function isInternalAddress(hostname: string): boolean {
-  const address = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
-  if (isIPv4(address)) return INTERNAL.check(address, 'ipv4');
-  if (!isIPv6(address)) return false;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? mappedFromHex(address);
-  return mapped ? INTERNAL.check(mapped, 'ipv4') : INTERNAL.check(address, 'ipv6');
+  const host = (hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname).toLowerCase();
+  if (ipaddr.IPv4.isValidFourPartDecimal(host)) return ipaddr.IPv4.parse(host).range() !== 'unicast';
+  if (ipaddr.IPv6.isValid(host)) return internalIpv6(ipaddr.IPv6.parse(host));
+  return isInternalName(host);
 }
 
-/** The IPv4 address of an IPv4-mapped IPv6 address written in hex (`::ffff:7f00:1`, as URLs write it). */
-function mappedFromHex(address: string): string | undefined {
-  const match = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
-  if (!match) return undefined;
-  const high = parseInt(match[1]!, 16);
-  const low = parseInt(match[2]!, 16);
-  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+/** The IPv4 address an IPv6 address carries where its range embeds one, else undefined. */
+function embeddedIpv4(address: ipaddr.IPv6): ipaddr.IPv4 | undefined {
+  const bytes = address.toByteArray();
+  const range = address.range();
+  // Mapped (::ffff:a.b.c.d), translated (::ffff:0:a.b.c.d), NAT64's well-known prefix (64:ff9b::/96),
+  // and the old compatible form (::a.b.c.d): the last 32 bits.
+  const lastFour = new ipaddr.IPv4(bytes.slice(12, 16));
+  if (range === 'ipv4Mapped' || range === 'rfc6145') return lastFour;
+  if (range === 'rfc6052' && address.match(ipaddr.IPv6.parse('64:ff9b::'), 96)) return lastFour;
+  if (bytes.slice(0, 12).every((byte) => byte === 0)) return lastFour;
+  // 6to4 (2002:AABB:CCDD::/48): the 32 bits after the prefix.
+  if (range === '6to4') return new ipaddr.IPv4(bytes.slice(2, 6));
+  return undefined;
+}
+
+function internalIpv6(address: ipaddr.IPv6): boolean {
+  const carried = embeddedIpv4(address);
+  if (carried) return carried.range() !== 'unicast';
+  return address.range() !== 'unicast';
+}
+
+/**
+ * Special-use names that never reach public DNS (RFC 6761 `localhost`, RFC 6762 `.local`, RFC 8375
+ * `home.arpa`, ICANN's `.internal`), and one-label names (`intranet`, `router`), which a person's
+ * machine completes with its own search domains.
+ */
+function isInternalName(name: string): boolean {
+  const bare = name.replace(/\.$/, '');
+  if (!bare.includes('.')) return true;
+  return ['localhost', 'local', 'internal', 'home.arpa'].some((suffix) => bare === suffix || bare.endsWith(`.${suffix}`));
 }

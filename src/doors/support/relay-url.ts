@@ -54,7 +54,7 @@ export function checkOriginUrl(raw: unknown, rules: OriginUrlRules): string {
   // would take a person's browser, or `pairgate join`'s confirmation, to their own machine, their
   // router or a cloud's metadata service. The local set-up (http allowed) and listed hosts may.
   if (rules.allowedHosts.length === 0 && !rules.allowHttp && isInternalAddress(hostname)) {
-    throw new ForbiddenError(`Origins on ${host} may not publish on this relay: it is an address inside a network (loopback, private or link-local), where a relay for the internet sends no one. List it in PAIRGATE_RELAY_ALLOWED_HOSTS to allow it.`, 'origin_internal_address');
+    throw new ForbiddenError(`Origins on ${host} may not publish on this relay: it is an address or name inside a network (loopback, private, link-local or reserved; localhost, .local...), where a relay for the internet sends no one. List it in PAIRGATE_RELAY_ALLOWED_HOSTS to allow it.`, 'origin_internal_address');
   }
   if (rules.allowedHosts.length > 0 && !rules.allowedHosts.includes(host)) {
     const other = rules.allowedHosts.includes(hostname) ? ` This relay allows ${hostname} on the ${url.protocol === 'https:' ? 'https' : 'http'} port only; add "${host}" to PAIRGATE_RELAY_ALLOWED_HOSTS to allow port ${url.port} too.` : '';

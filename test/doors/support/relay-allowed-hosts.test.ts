@@ -52,13 +52,19 @@ describe('an open https relay and addresses inside a network', () => {
       'https://127.0.0.1/p', 'https://0x7f000001/p', 'https://2130706433/p', 'https://127.1/p', 'https://10.1.2.3/p', 'https://172.16.0.1/p',
       'https://192.168.1.1/p', 'https://169.254.169.254/latest/meta-data', 'https://100.64.0.1/p', 'https://0.0.0.0/p', 'https://[::1]:22/x',
       'https://[::]/p', 'https://[fd00::1]/p', 'https://[fe80::1]/p', 'https://[::ffff:127.0.0.1]/p', 'https://[::ffff:a9fe:a9fe]/p', 'https://[::127.0.0.1]/p', 'https://127.0.0.1./p',
+      // 127.0.0.1 through NAT64's well-known prefix and as 6to4; reserved, benchmarking, documentation and multicast ranges.
+      'https://[64:ff9b::7f00:1]/p', 'https://[64:ff9b::10.0.0.1]/p', 'https://[2002:7f00:1::]/p', 'https://[2002:c0a8:101::1]/p',
+      'https://198.18.0.1/p', 'https://192.0.0.8/p', 'https://240.1.2.3/p', 'https://255.255.255.255/p', 'https://224.0.0.251/p', 'https://203.0.113.7/p',
+      'https://[2001:db8::1]/p', 'https://[ff02::fb]/p', 'https://[64:ff9b:1::1]/p',
+      // Names every machine resolves to itself or its own network without public DNS, and one-label names its search domains complete.
+      'https://localhost/p', 'https://foo.localhost/p', 'https://LOCALHOST./p', 'https://printer.local/p', 'https://nas.home.arpa/p', 'https://db.internal/p', 'https://intranet/p',
     ]) {
       expect(() => checkOriginUrl(url, open), url).toThrow(/inside a network/);
     }
   });
 
-  it('takes public addresses and names (where a name points is not the relay\'s to resolve)', () => {
-    for (const url of ['https://203.0.113.7/p', 'https://[2001:db8::1]/p', 'https://origin.example/p', 'https://localhost/p']) {
+  it('takes public addresses and names (where a public name points is not the relay\'s to resolve)', () => {
+    for (const url of ['https://93.184.215.14/p', 'https://[2606:4700:4700::1111]/p', 'https://[64:ff9b::5db8:d70e]/p', 'https://[2002:5db8:d70e::1]/p', 'https://origin.example/p', 'https://localhost.example.com/p']) {
       expect(checkOriginUrl(url, open), url).toBe(url.replace(/\/$/, ''));
     }
   });
