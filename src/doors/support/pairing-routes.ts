@@ -284,7 +284,8 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
       };
     } catch (error) {
       if (fromPage) return errorPage(request, reply, error, request.params.code);
-      throw error;
+      // As the look-up says it: a program confirming a code decided already learns how (used, declined, burned).
+      throw await spentCodeError(error, request.params.code);
     }
   });
 

@@ -8,7 +8,8 @@ beforeAll(ensureBuilt, 120_000);
 const AVATAR = 'https://img.example/avatar.png';
 
 describe('a pairing code decided on already, asked for by an agent (JSON) and by pairgate join', () => {
-  const servers = useSupportServers();
+  // Each look-up of a spent code counts as a miss of this address: room for the ones below.
+  const servers = useSupportServers({ PAIRGATE_CODE_MISSES_PER_HOUR: '100' });
 
   it('declined: still the Plexus 404 "Code not found", with code_declined; join says it was declined, not to check the code', async () => {
     const created = await servers.sdk.createSession({ id: 'spent-declined', supporterName: 'Thorsten', supporterAvatar: AVATAR });
@@ -32,6 +33,10 @@ describe('a pairing code decided on already, asked for by an agent (JSON) and by
     const answer = await fetch(`${servers.origin.url}/pairing/${code}`);
     expect(answer.status).toBe(404);
     expect(await json(answer)).toEqual({ Error: 'Not Found', Description: 'Code not found', Code: 'code_used' });
+    // A second confirmation (an agent that lost the race) is told the same, not to check the code.
+    const again = await postJson(`${servers.origin.url}/pairing/${code}/confirm`, { Decision: 'accept' });
+    expect(again.status).toBe(404);
+    expect(await json(again)).toEqual({ Error: 'Not Found', Description: 'Code not found', Code: 'code_used' });
 
     const result = await runCli(['join', code.toUpperCase(), '--relay', `${servers.relay.url}`]);
     expect(result.status, result.stderr).toBe(2);
