@@ -40,7 +40,7 @@ export const relayConfigSchema = Type.Object({
   PAIRGATE_RELAY_CREATE_MAX: Type.Integer({ minimum: 1, default: 1, description: 'Codes a client IP may create per PAIRGATE_RELAY_CREATE_WINDOW_SECONDS (the original: one per 5 s).' }),
   PAIRGATE_RELAY_CREATE_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 5, description: 'Window of the relay creation rate limit.' }),
   PAIRGATE_RELAY_MAX_LIVE_CODES: Type.Integer({ minimum: 1, default: 100, description: 'Live relay codes at once (the brute-force budget is computed for it); creation beyond it is refused.' }),
-  PAIRGATE_RELAY_MAX_LIVE_CODES_PER_IP: Type.Integer({ minimum: 1, default: 10, description: 'Live relay codes one client IP may hold at once, so one address cannot fill the relay (no effect when not below PAIRGATE_RELAY_MAX_LIVE_CODES).' }),
+  PAIRGATE_RELAY_MAX_LIVE_CODES_PER_IP: Type.Integer({ minimum: 1, default: 10, description: 'Live relay codes one client IP may hold at once, so one address cannot fill the relay (no effect when not below PAIRGATE_RELAY_MAX_LIVE_CODES; a publisher with one of PAIRGATE_RELAY_API_KEYS is not counted).' }),
   PAIRGATE_RELAY_MAX_URL_LENGTH: Type.Integer({ minimum: 32, maximum: 8192, default: 2000, description: 'Longest origin URL accepted.' }),
   PAIRGATE_RELAY_BODY_LIMIT: Type.Integer({ minimum: 256, maximum: 1048576, default: 4096, description: 'Largest publish body in bytes.' }),
 });

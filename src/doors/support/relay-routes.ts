@@ -74,18 +74,20 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
 
   const totalSlots = new NumberedSlots(ctx.stores.ephemeral, 'relay|total|', cfg.PAIRGATE_RELAY_MAX_LIVE_CODES);
 
-  const checkApiKey = (request: FastifyRequest): void => {
-    if (apiKeyHashes.length === 0) return;
+  /** Whether the request carries one of the relay's API keys; throws when keys are required and it carries none. */
+  const checkApiKey = (request: FastifyRequest): boolean => {
+    if (apiKeyHashes.length === 0) return false;
     const header = request.headers.authorization;
     const given = typeof header === 'string' && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '') : request.headers['x-api-key'];
     const hash = typeof given === 'string' && given ? hashToken(given) : '';
     if (!hash || !apiKeyHashes.some((known) => constantTimeEqual(known, hash))) {
       throw new UnauthorizedError('This relay needs an API key to publish (Authorization: Bearer <key>).', 'api_key_required');
     }
+    return true;
   };
 
   const publish = async (request: FastifyRequest<{ Body: { url?: string } }>, reply: FastifyReply) => {
-    checkApiKey(request);
+    const keyed = checkApiKey(request);
     const url = checkOriginUrl(request.body?.url, rules);
     // The relay's cap is what its brute-force budget was computed with: held exactly, even by a
     // burst on several nodes (a slot per live code, for the code's lifetime; relay codes are never
@@ -99,7 +101,11 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
     let release: (() => Promise<void>) | undefined;
     let code: string | undefined;
     try {
-      release = await addressCap?.take(request.clientNetwork, ttlMs);
+      // A publisher holding an API key is an origin the operator knows (one supporter's server
+      // publishes every session's code from its one address, and a code lives its whole TTL after
+      // its session ends): the cap per address, for anonymous publishers, does not bind it; the
+      // relay's own cap, which the brute-force budget is computed with, does.
+      release = keyed ? undefined : await addressCap?.take(request.clientNetwork, ttlMs);
       ({ code } = await ctx.engine.create<RelayEntry>({ kind: RELAY_KIND, request: { url }, ttlMs, codeFormat: relayCodeFormat }));
     } catch (error) {
       // No code, so no slot: the relay and the address get theirs back.

@@ -275,6 +275,21 @@ describe('support relay limits', () => {
     }
   });
 
+  it('a publisher holding an API key is not capped per address (one origin publishes every session from one address); the relay\'s own cap holds', async () => {
+    const { createTestApp } = await import('../../helpers/app.js');
+    const relay = await createTestApp({ ...RELAY_TEST_ENV, PAIRGATE_RELAY_ONLY: 'true', PAIRGATE_RELAY_MAX_LIVE_CODES_PER_IP: '2', PAIRGATE_RELAY_MAX_LIVE_CODES: '4', PAIRGATE_RELAY_API_KEYS: 'k-origin', PAIRGATE_RELAY_CODE_TTL: '600' }, { doors: [supportRelayDoor] });
+    await relay.listen();
+    const publish = (key: string) => requestFrom('127.0.0.2', `${relay.url}/pairing/`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ url: ORIGIN }) });
+    try {
+      for (let i = 0; i < 4; i++) expect((await publish('k-origin')).status, `code ${i + 1}`).toBe(200);
+      const full = await publish('k-origin');
+      expect(full.status).toBe(429);
+      expect(JSON.parse(full.body)).toMatchObject({ code: 'rate_limited', message: expect.stringContaining('Too many codes are live on this relay') });
+    } finally {
+      await relay.close();
+    }
+  });
+
   it('an allow-list of origin hosts and API keys, when configured', async () => {
     const relay = await startRelay({ PAIRGATE_RELAY_ALLOWED_HOSTS: 'origin.example, 127.0.0.1:9', PAIRGATE_RELAY_API_KEYS: 'k-one,k-two' });
     try {
