@@ -30,6 +30,15 @@ describe('start-up warnings about risky settings', () => {
     expect(warningsFor({ PAIRGATE_HOST: '0.0.0.0', PAIRGATE_PUBLIC_URL: 'http://pair.example.com' })).toEqual(expect.arrayContaining([expect.stringMatching(/is http .*https/)]));
   });
 
+  it('a short support admin password on a server others reach: said, with how to make a long one', () => {
+    const origin = { PLEXUS_AUTH_USER: 'support', PAIRGATE_RELAY_ENABLED: 'false' };
+    const short = /PLEXUS_AUTH_PASS has 4 characters: anyone reaching this server may try passwords for the support admin \(30 every 15 minutes from each address\)\. Set a random one of 16 characters or more/;
+    expect(warningsFor({ PAIRGATE_HOST: '0.0.0.0', ...origin, PLEXUS_AUTH_PASS: '1234' })).toEqual(expect.arrayContaining([expect.stringMatching(short)]));
+    expect(warningsFor({ PAIRGATE_HOST: '0.0.0.0', ...origin, PLEXUS_AUTH_PASS: 'x'.repeat(16) }).filter((warning) => /PLEXUS_AUTH_PASS/.test(warning))).toEqual([]);
+    // On loopback only, nobody else can try.
+    expect(warningsFor({ ...origin, PLEXUS_AUTH_PASS: '1234' }).filter((warning) => /PLEXUS_AUTH_PASS/.test(warning))).toEqual([]);
+  });
+
   it('an open support relay: anyone could make links on this server that redirect anywhere; quiet with an allow-list, API keys or no relay', () => {
     const open = /support relay \(\/relay\) publishes codes for any https URL from anyone.*PAIRGATE_RELAY_ALLOWED_HOSTS.*PAIRGATE_RELAY_API_KEYS/;
     expect(warningsFor({ PAIRGATE_HOST: '0.0.0.0' })).toEqual(expect.arrayContaining([expect.stringMatching(open)]));

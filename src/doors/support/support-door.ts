@@ -28,6 +28,9 @@ export function originEnabled(config: Config): boolean {
   return cfg.PLEXUS_AUTH_USER !== '' && cfg.PLEXUS_AUTH_PASS !== '';
 }
 
+/** Shortest support admin password that draws no warning on a server others reach. */
+const MIN_ADMIN_PASSWORD = 16;
+
 /**
  * The support door's origin (the seed's Plexus server): a supporter creates a session and gets a
  * short code from the relay to read out on the phone; the person's agent (or browser) looks the
@@ -37,6 +40,13 @@ export const supportDoor: Door = {
   name: 'support',
   configSchema: supportConfigSchema,
   enabled: originEnabled,
+  configWarnings(config) {
+    const cfg = configSection(config, supportConfigSchema);
+    // The admin's wrong passwords are budgeted per address (PAIRGATE_SUPPORT_AUTH_FAILURES_PER_IP),
+    // which someone with many addresses multiplies; the seed's example, "1234", falls at once.
+    if (cfg.PLEXUS_AUTH_PASS.length >= MIN_ADMIN_PASSWORD) return [];
+    return [`PLEXUS_AUTH_PASS has ${cfg.PLEXUS_AUTH_PASS.length} characters: anyone reaching this server may try passwords for the support admin (${cfg.PAIRGATE_SUPPORT_AUTH_FAILURES_PER_IP} every ${cfg.PAIRGATE_SUPPORT_AUTH_WINDOW_SECONDS / 60} minutes from each address). Set a random one of ${MIN_ADMIN_PASSWORD} characters or more (e.g. openssl rand -base64 24).`];
+  },
   checkConfig(config) {
     const cfg = configSection(config, supportConfigSchema);
     if (!cfg.PLEXUS_AUTH_USER || !cfg.PLEXUS_AUTH_PASS) {
