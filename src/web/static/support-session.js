@@ -131,6 +131,8 @@
     ended = true;
     forget();
     enable(false);
+    // Controls that can do nothing more are not shown under the words that say so.
+    form.hidden = true;
     show(text);
   }
 

@@ -119,6 +119,8 @@ describe.skipIf(Boolean(skip))(`support session page without sessionStorage in C
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/^Session connected/);
     supporter.end();
     await expect.poll(() => page.locator('#status').textContent()).toBe('Your supporter ended the session. You can close this page.');
+    // The chat's controls, which can do nothing more, are gone with it.
+    expect(await page.locator('#chat').isVisible()).toBe(false);
     expect(problems).toEqual([]);
     await context.close();
   });
