@@ -62,6 +62,8 @@ describe('pairgate join: the confirmation question', () => {
     expect((await servers.sdk.getSession('join-enter-yes')).State).toBe('connected');
     agent.child.stdin!.write('/quit\n');
     expect(await agent.exited).toBe(0);
+    // In the words of the person's page.
+    expect(agent.out()).toContain('You ended the session.');
   }, 60_000);
 
   it('the input ending before an answer decides nothing: exit 2, and the code still works', async () => {

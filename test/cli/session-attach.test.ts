@@ -134,7 +134,7 @@ describe('pairgate session attach ends when there is nothing more to wait for', 
     const agentEnded = new Promise<string>((resolve) => agent.on('ended', resolve));
     supporter.child.stdin!.end('/end\n');
     expect(await supporter.exited).toBe(0);
-    expect(supporter.out()).toContain('Session ended (supporter).');
+    expect(supporter.out()).toContain('You ended the session.');
     expect(supporter.out()).not.toContain('the session goes on');
     expect(await agentEnded).toBe('supporter');
     await expect(servers.sdk.getSession('attach-end')).rejects.toMatchObject({ status: 404 });

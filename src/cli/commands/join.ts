@@ -112,7 +112,7 @@ async function runSession(channel: SessionChannel, input: LineInput, supporter: 
       // The server answers with `ended`; if it does not within a moment, close anyway.
       setTimeout(() => {
         channel.close();
-        finish(0, 'Session ended.');
+        finish(0, 'You ended the session.');
       }, 2_000).unref();
     };
     channel.onEvent((event) => {
@@ -127,7 +127,7 @@ async function runSession(channel: SessionChannel, input: LineInput, supporter: 
       else if (event.type === 'error') console.error(`pairgate: ${terminalSafe(String(event.message))}`);
     });
     channel.on('ended', (reason: string) => {
-      const why = reason === 'supporter' || reason === 'deleted' ? 'The supporter ended the session.' : reason === 'expired' ? 'The session has expired.' : 'Session ended.';
+      const why = reason === 'supporter' || reason === 'deleted' ? 'The supporter ended the session.' : reason === 'expired' ? 'The session has expired.' : reason === 'agent' ? 'You ended the session.' : 'Session ended.';
       finish(0, why);
     });
     channel.on('close', ({ lost }: { lost: boolean }) => {

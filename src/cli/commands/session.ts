@@ -218,7 +218,9 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
       else if (event.type === 'diagnostics') console.log(`Diagnostics from the agent:\n${showReport(event.report)}`);
       else if (event.type === 'error') console.error(`pairgate: ${String(event.message)}`);
     });
-    channel.on('ended', (reason: string) => finish(0, `Session ended (${reason}).`));
+    // Said as the person's page says it, from this side: the supporter is "you" here.
+    const endedBy: Record<string, string> = { supporter: 'You ended the session.', deleted: 'The session was deleted.', agent: 'The person ended the session.', expired: 'The session has expired.' };
+    channel.on('ended', (reason: string) => finish(0, endedBy[reason] ?? `Session ended (${reason}).`));
     channel.on('close', ({ lost }: { lost: boolean }) => {
       if (lost) finish(1, 'Connection to the server lost.');
     });
