@@ -53,6 +53,41 @@ function cuttableProxy(port: number, target: number) {
   };
 }
 
+/**
+ * A TCP proxy to Redis on `port` that the test can make hang: `stall()` drops every connection and
+ * then accepts new ones without ever answering (a hung Redis, or a proxy or half-open path in front
+ * of it); `forward()` forwards new ones again, leaving the stalled ones stalled.
+ */
+async function stallingProxy(port: number, target: number) {
+  let stalled = false;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    sockets.add(client);
+    client.once('close', () => sockets.delete(client));
+    client.on('error', () => client.destroy());
+    if (stalled) return;
+    const upstream = connect(target, '127.0.0.1');
+    sockets.add(upstream);
+    upstream.once('close', () => sockets.delete(upstream));
+    upstream.on('error', () => client.destroy());
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    stall(): void {
+      stalled = true;
+      for (const socket of sockets) socket.destroy();
+    },
+    forward(): void {
+      stalled = false;
+    },
+    close: () => new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
 function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
@@ -106,6 +141,29 @@ describe.skipIf(Boolean(redisSkip))(`readiness with Redis away${redisSkip ? ` (s
     }
     throw new Error('still not ready 10 s after Redis came back');
   });
+
+  it('a Redis that accepts the subscriber\'s connection and never answers: the subscriber reconnects once it answers again', async () => {
+    const port = await freePort();
+    const redis = await startRedis(port);
+    cleanups.push(() => stop(redis));
+    const proxyPort = await freePort();
+    const proxy = await stallingProxy(proxyPort, port);
+    cleanups.push(() => proxy.close());
+    const config = loadConfig([], { env: { PAIRGATE_DATA_DIR: mkdtempSync(join(tmpdir(), 'pairgate-ready-')), PAIRGATE_REDIS_URL: `redis://127.0.0.1:${proxyPort}`, PAIRGATE_REDIS_PREFIX: 'stall-test:' } });
+    const stores: Stores = await openStores(config, []);
+    cleanups.push(() => stores.close());
+    await stores.ping();
+    proxy.stall();
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(await stores.ping().then(() => 'ready', (error: Error) => error.message)).toMatch(/^Redis (does not answer|subscriber is \w+); this node reconnects by itself/);
+    proxy.forward();
+    // Its stalled connection is never answered: only a reconnect of its own brings it back.
+    for (let i = 0; i < 150; i++) {
+      if (await stores.ping().then(() => true, () => false)) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error('the subscriber is still not ready 15 s after Redis answered again');
+  }, 30_000);
 });
 
 describe.skipIf(Boolean(pgSkip))(`readiness with PostgreSQL away${pgSkip ? ` (skipped: ${pgSkip})` : ''}`, () => {

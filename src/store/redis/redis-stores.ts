@@ -45,6 +45,32 @@ export function subscriberName(prefix: string): string {
   return `${prefix.replace(/[^\w:.-]/g, '_')}subscriber`;
 }
 
+/** How long the subscriber may sit connected without being ready before it is made to reconnect. */
+const HANDSHAKE_TIMEOUT_MS = 5_000;
+
+/**
+ * Makes `subscriber` reconnect when it stays connected but not ready (status `connect`) past
+ * HANDSHAKE_TIMEOUT_MS. The subscriber has no command timeout (it waits for messages, not
+ * answers), and connectTimeout stops once TCP is up: a Redis that accepted the connection and then
+ * hung (or a proxy or half-open path in front of it) left the ready check unanswered for good, the
+ * node ready for requests but deaf to other nodes' changes until restarted. Returns the timer.
+ */
+function watchHandshake(subscriber: Redis): NodeJS.Timeout {
+  let stuckSince: number | undefined;
+  const timer = setInterval(() => {
+    if (subscriber.status !== 'connect') {
+      stuckSince = undefined;
+      return;
+    }
+    stuckSince ??= Date.now();
+    if (Date.now() - stuckSince < HANDSHAKE_TIMEOUT_MS) return;
+    stuckSince = undefined;
+    subscriber.disconnect(true);
+  }, 1_000);
+  timer.unref();
+  return timer;
+}
+
 /**
  * Opens Redis: a command connection and a subscriber connection. Fails with the (password-
  * redacted) URL when Redis does not answer.
@@ -72,6 +98,7 @@ export async function openRedisStores(options: RedisStoreOptions): Promise<Redis
     lastError = error;
   });
   subscriber.on('error', () => {});
+  const watchdog = watchHandshake(subscriber);
   const notifier = new RedisNotifier(redis, subscriber, options.prefix);
   try {
     await redis.connect();
@@ -81,6 +108,7 @@ export async function openRedisStores(options: RedisStoreOptions): Promise<Redis
     await subscriber.connect();
     await notifier.start();
   } catch (error) {
+    clearInterval(watchdog);
     redis.disconnect();
     subscriber.disconnect();
     throw storeStartError(setting, lastError ?? error);
@@ -109,6 +137,7 @@ export async function openRedisStores(options: RedisStoreOptions): Promise<Redis
       if (subscriber.status !== 'ready') throw new Error(`Redis subscriber is ${subscriber.status}; this node reconnects by itself`);
     },
     async close() {
+      clearInterval(watchdog);
       await Promise.allSettled([redis.quit(), subscriber.quit()]);
       redis.disconnect();
       subscriber.disconnect();
