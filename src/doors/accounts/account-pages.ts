@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { isPairgateError, type PairgateError } from '../../core/errors.js';
+import { InvalidRequestError, isPairgateError, type PairgateError } from '../../core/errors.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import type { DoorContext } from '../door.js';
 import { currentUser, safeNext, signInFromForm, signInRefusalText, signInUrl, type Accounts } from './accounts.js';
@@ -63,8 +63,14 @@ function inAskedLang(request: FastifyRequest, path: string): string {
 /** The registration fields `error` is about, for the form to mark: a taken account may be either name. */
 function registrationFields(error: PairgateError): string[] {
   const field = error.details?.field;
-  if (typeof field === 'string') return [field];
+  if (typeof field === 'string') return [field, ...alsoOf(error).map((problem) => problem.field)];
   return error.code === 'account_exists' ? ['username', 'email'] : [];
+}
+
+/** The other fields' problems a registration error carries (`validateRegistration`'s `also`). */
+function alsoOf(error: PairgateError): Array<{ field: string; error: string; message: string }> {
+  const also = error.details?.also;
+  return Array.isArray(also) ? also as Array<{ field: string; error: string; message: string }> : [];
 }
 
 /** `path` with `next` added to its query when there is one. */
@@ -147,7 +153,9 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     } catch (error) {
       const message = errorMessage(error, pickLang(request));
       if (!message || !isPairgateError(error)) throw error;
-      return renderPage(pages, request, reply, 'account/register.njk', { email, username, next, intro, error: message, invalidFields: registrationFields(error) }, { status: error.status, user: null });
+      // Every field at fault is said at once, each in the page's language.
+      const others = alsoOf(error).map((problem) => errorMessage(new InvalidRequestError(problem.message, undefined, problem.error), pickLang(request)));
+      return renderPage(pages, request, reply, 'account/register.njk', { email, username, next, intro, error: [message, ...others].join(' '), invalidFields: registrationFields(error) }, { status: error.status, user: null });
     }
   });
 

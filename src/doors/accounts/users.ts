@@ -50,16 +50,29 @@ function toUser(row: UserRow): User {
   return { id: row.id, username: row.username, email: row.email, createdAt: Number(row.created_at) };
 }
 
-/** Checks registration input; throws a 400 naming the field at fault. */
+/**
+ * Checks registration input; throws a 400 naming the field at fault. Every field is checked, in
+ * the form's order, so that a person fixes them in one go: the error is the first field's, and
+ * `details.also` lists the others (`{field, error, message}`).
+ */
 export function validateRegistration(input: { username: string; email: string; password: string }): { username: string; email: string } {
   const username = input.username.trim().toLowerCase();
   const email = normaliseLogin(input.email);
+  const problems: InvalidRequestError[] = [];
+  if (email.length > 254 || !EMAIL_PATTERN.test(email)) problems.push(new InvalidRequestError('The e-mail address is not valid.', { field: 'email' }, 'invalid_email'));
   if (!USERNAME_PATTERN.test(username) || RESERVED.has(username)) {
-    throw new InvalidRequestError('The username must be 5 to 60 characters of a-z, 0-9 and -, and not a reserved word.', { field: 'username' }, 'invalid_username');
+    problems.push(new InvalidRequestError('The username must be 5 to 60 characters of a-z, 0-9 and -, and not a reserved word.', { field: 'username' }, 'invalid_username'));
   }
-  if (email.length > 254 || !EMAIL_PATTERN.test(email)) throw new InvalidRequestError('The e-mail address is not valid.', { field: 'email' }, 'invalid_email');
-  validatePassword(input.password);
-  return { username, email };
+  try {
+    validatePassword(input.password);
+  } catch (error) {
+    problems.push(error as InvalidRequestError);
+  }
+  const [first, ...rest] = problems;
+  if (!first) return { username, email };
+  if (rest.length === 0) throw first;
+  const also = rest.map((problem) => ({ field: problem.details?.field, error: problem.code, message: problem.message }));
+  throw new InvalidRequestError(first.message, { ...first.details, also }, first.code);
 }
 
 /** Throws a 400 unless the password has an acceptable length. */

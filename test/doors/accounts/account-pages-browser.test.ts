@@ -36,4 +36,20 @@ describe.skipIf(Boolean(skip))(`account pages in Chromium, as a person${skip ? `
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Connexion');
     expect(problems).toEqual([]);
   });
+
+  it('several fields wrong at once are said at once: each marked, the first focused, every reason in the alert', async () => {
+    const { page, problems } = await suite.newPage();
+    await page.goto(`${suite.url}/account/register`);
+    await page.getByLabel('E-mail').fill('not-an-email');
+    await page.getByLabel('Username').fill('ab');
+    await page.getByLabel('Password').fill('short');
+    await page.getByRole('button', { name: 'Create the account' }).click();
+    await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.id')).toBe('email');
+    for (const label of ['E-mail', 'Username', 'Password']) expect(await page.getByLabel(label).getAttribute('aria-invalid'), label).toBe('true');
+    const alert = (await page.getByRole('alert').textContent()) ?? '';
+    expect(alert).toContain('The e-mail address is not valid.');
+    expect(alert).toContain('The username must');
+    expect(alert).toContain('The password must');
+    expect(problems).toEqual([]);
+  });
 });
