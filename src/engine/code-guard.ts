@@ -71,8 +71,9 @@ export class CodeGuard {
     return this.budget.run(this.counters(scope, address), lookup, (found) => found === undefined, CodeGuard.refusal);
   }
 
-  /** The 429 of an address out of misses. */
-  static refusal(retryAfter: number): RateLimitedError {
+  /** The 429 of an address out of misses, or (`busy`) with as many look-ups running as it has misses left. */
+  static refusal(this: void, retryAfter: number, _spent?: unknown, busy = false): RateLimitedError {
+    if (busy) return new RateLimitedError(retryAfter, 'Too many code look-ups at once from your address. Try again in a second.');
     return new RateLimitedError(retryAfter, `Too many wrong codes from your address. Try again in ${retryAfter} s.`);
   }
 

@@ -11,8 +11,11 @@ export interface BudgetCounter {
   windowMs?: number;
 }
 
-/** What a refused attempt is told, given the seconds until the spent counter's window ends. */
-export type Refusal = (retryAfterSeconds: number, spent: BudgetCounter) => Error;
+/**
+ * What a refused attempt is told, given the seconds until the spent counter's window ends; `busy`
+ * when the counter is not spent, only full of attempts still running (then the wait is a second).
+ */
+export type Refusal = (retryAfterSeconds: number, spent: BudgetCounter, busy?: boolean) => Error;
 
 /**
  * Failure budgets (wrong codes, wrong passwords, wrong tokens) that hold under concurrency. The
@@ -20,8 +23,9 @@ export type Refusal = (retryAfterSeconds: number, spent: BudgetCounter) => Error
  * counting a failure is not atomic, so a burst of attempts sent at once would all read the same
  * count and all be let through. Each attempt therefore also counts, as a failure to be, every
  * attempt on the same counter still running on this node when it arrived: those either fail (and
- * will be counted) or succeed (and only made this one wait its turn near the limit). One node
- * cannot overshoot a budget; several can by at most the attempts each has running at that instant.
+ * will be counted) or succeed; one refused only for them is told to try again in a second, not at
+ * the window's end. One node cannot overshoot a budget; several can by at most the attempts each
+ * has running at that instant.
  */
 export class FailureBudget {
   /** Attempts running on this node, per counter key. */
@@ -48,7 +52,11 @@ export class FailureBudget {
       const now = this.clock.now();
       for (let i = 0; i < counters.length; i++) {
         const failures = Number((await this.ephemeral.get(counters[i]!.key, now)) ?? 0);
-        if (failures + ahead[i]! >= counters[i]!.limit) throw await this.refusal(counters[i]!, now, refuse);
+        if (failures >= counters[i]!.limit) throw await this.refusal(counters[i]!, now, refuse);
+        // Not spent, only full of attempts still running (a burst, or several right codes typed
+        // at once behind one NAT): their outcome frees room in a moment, so the wait said is one
+        // second, not the window's end (up to an hour for a budget with no failure counted yet).
+        if (failures + ahead[i]! >= counters[i]!.limit) throw refuse(1, counters[i]!, true);
       }
       const result = await attempt();
       if (failed(result)) await this.recordFailure(counters);

@@ -40,6 +40,20 @@ describe('FailureBudget (real SQLite ephemeral store)', () => {
     await expect(guess()).rejects.toMatchObject({ retryAfter: 60 });
   });
 
+  it('refused only because attempts are still running (right ones, at once): told to try again in a second, not at the window\'s end', async () => {
+    const budget = new FailureBudget(stores.ephemeral, clock, 300_000);
+    const hit = () => budget.run([{ key: 'busy', limit: 2 }], async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return 'found';
+    }, (found) => found === undefined, refuse);
+    const outcomes = await settle(Array.from({ length: 5 }, hit));
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(2);
+    for (const outcome of outcomes.filter((o) => o.status === 'rejected')) expect((outcome as PromiseRejectedResult).reason).toMatchObject({ retryAfter: 1 });
+    // Nothing was counted: once they are done, the next one goes through.
+    expect(await stores.ephemeral.get('busy', clock.now())).toBeUndefined();
+    await expect(hit()).resolves.toBe('found');
+  });
+
   it('successes are not counted; an attempt that throws is not counted; the window ends', async () => {
     const budget = new FailureBudget(stores.ephemeral, clock, 60_000);
     const counters = [{ key: 'mixed-a', limit: 2 }, { key: 'mixed-b', limit: 10 }];
