@@ -1,4 +1,5 @@
 import type { FastifySchema } from 'fastify';
+import { Type } from 'typebox';
 import type { SwaggerTransform } from '@fastify/swagger';
 import { InvalidRequestError, PairgateError, PayloadTooLargeError, RateLimitedError, UnavailableError } from '../core/errors.js';
 import { pairgateErrorShape, type ErrorShape } from './error-shapes.js';
@@ -239,3 +240,17 @@ export function htmlPage(description: string): { description: string; content: {
 export function eventStream(description: string): { description: string; content: { 'text/event-stream': { schema: { type: 'string' } } } } {
   return { description, content: { 'text/event-stream': { schema: { type: 'string' } } } };
 }
+
+/**
+ * A pairgate error answer (`{error, message, ...details}`) in a route's `schema.response`,
+ * described by `description`: the machine codes `error` carries at that status, in backticks, and
+ * when. Without a description @fastify/swagger says "Default Response"; and a route's own 400
+ * hides the shared one's list of codes, so its description names those it can meet too
+ * (`BODY_UNREADABLE`).
+ */
+export function errorView(description: string) {
+  return Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true, description });
+}
+
+/** The shared 400's codes for a body that cannot be read, for a route's own 400 to name again. */
+export const BODY_UNREADABLE = '`invalid_json`, `body_forbidden_key`, `body_not_utf8` or `invalid_content_length`: a body that is not well-formed JSON, holds a `__proto__` key (or a `constructor` with a `prototype`), is not UTF-8, or is not as long as its Content-Length';

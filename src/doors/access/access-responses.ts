@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { errorView } from '../../server/openapi-responses.js';
 
 /**
  * The documented answers of the access door's routes that several routes or statuses share: each
@@ -16,11 +17,6 @@ export function pryvStateView(description: string) {
 /** A Pryv register error `{id, message, ...}` (`id` is the machine code) described as `description`. */
 export function pryvErrorView(description: string) {
   return Type.Object({ id: Type.String(), message: Type.String() }, { additionalProperties: true, description });
-}
-
-/** A pairgate error body `{error, message}` described as `description`. */
-export function errorView(description: string) {
-  return Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true, description });
 }
 
 const UNKNOWN_KEY = '`unknown_key`: no live auth request has this key (unknown, a wrong secret part, expired, or answered and read longer ago than PAIRGATE_ACCESS_DECIDED_TTL_SECONDS); start a new one.';

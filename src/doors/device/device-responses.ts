@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { SLOW_DOWN_STEP_SECONDS } from './poll-pacing.js';
+import { BODY_UNREADABLE, errorView } from '../../server/openapi-responses.js';
 
 /**
  * The documented error answers of the device door's routes: each status of each route with its own
@@ -13,11 +14,6 @@ export function oauthErrorView(description: string) {
   return Type.Object({ error: Type.String(), error_description: Type.String() }, { additionalProperties: true, description });
 }
 
-/** A pairgate error body `{error, message}` (the admin API, the devices API) described as `description`. */
-export function errorView(description: string) {
-  return Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true, description });
-}
-
 // The OAuth error shape turns every pairgate code that is no OAuth one into `invalid_request` (400)
 // or `invalid_client` (401), and keeps the original in `pairgate_error`: these say so once.
 const OAUTH_MALFORMED = '`invalid_request`: a parameter missing, too long, of the wrong type or sent twice, or a body that cannot be read (`pairgate_error` then names the server\'s code, such as `validation_failed` or `invalid_json`)';
@@ -27,7 +23,6 @@ const BASIC_CHALLENGE = '`WWW-Authenticate: Basic` when the client sent HTTP Bas
 const INTROSPECTION_REFUSED = '`invalid_client`: the introspection secret is not presented as `Authorization: Bearer <secret>` (`pairgate_error` `introspection_unauthorized`), or none is configured, and introspection is closed (`introspection_not_configured`).';
 
 const ADMIN_VALIDATION = '`validation_failed`: the client_id in the path breaks its rule (the message says it in words)';
-const BODY_UNREADABLE = '`invalid_json`, `body_forbidden_key`, `body_not_utf8` or `invalid_content_length`: a body that cannot be read as sent';
 const ADMIN_DISABLED = '`device_admin_disabled`: the admin API is off (PAIRGATE_DEVICE_ADMIN_TOKEN is empty)';
 const CLIENT_IN_CONFIG = '`device_client_in_config`: the client is registered in PAIRGATE_DEVICE_CLIENTS, which only the configuration changes';
 

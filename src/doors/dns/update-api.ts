@@ -10,7 +10,7 @@ import { InvalidRequestError, RateLimitedError, UnauthorizedError } from '../../
 import { claimPathPrefix, installErrorHandlers, schemaErrorFormatter, sendFrameworkError } from '../../server/error-handler.js';
 import { pairgateErrorShape } from '../../server/error-shapes.js';
 import { installJsonBodyParser } from '../../server/json-body.js';
-import { addSharedResponses } from '../../server/openapi-responses.js';
+import { addSharedResponses, errorView } from '../../server/openapi-responses.js';
 import { packageVersion } from '../../server/version.js';
 import { publicNetworkOf } from '../../server/public-network.js';
 import { sharedRateLimitOptions } from '../../server/ephemeral-rate-limit-store.js';
@@ -84,10 +84,6 @@ const NoQuery = Type.Object({}, { additionalProperties: false });
 const RecordView = Type.Object({ name: Type.String(), type: Type.String(), value: Type.String(), ttl: Type.Integer() });
 const PathParams = Type.Object({ '*': Type.String({ maxLength: 300 }) });
 
-/** An error answer `{error, message}`, described by the machine codes `error` carries at its status. */
-function errorView(description: string) {
-  return Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true, description });
-}
 const BAD_NAME = '`invalid_name`: the path is not a DNS name (its labels reversed, separated by /)';
 /** The documented answers of the record routes. */
 const Answers = {

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { errorView } from '../../server/openapi-responses.js';
 
 /** Wire schemas of the generic grant API; the OpenAPI document is generated from them. */
 
@@ -60,15 +61,6 @@ export const CodeView = Type.Object({
 export const RedeemedView = Type.Object({ id: Type.String(), state: Type.String(), approvedBy: Type.String(), note: Type.Union([Type.String(), Type.Null()]) }, { description: 'The grant is redeemed (`state` is `redeemed`): who approved it and their note. It can never be redeemed again.' });
 
 export const ErrorView = Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true });
-
-/**
- * `ErrorView` with the description the document shows for one status of one route: the machine
- * codes it can carry. Without one, @fastify/swagger says "Default Response", and a route's own
- * 400 hides the shared one's list of validation codes, so each names those too.
- */
-function errorView(description: string) {
-  return Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true, description });
-}
 
 const VALIDATION = '`validation_failed` (a field, parameter or query the schema refuses), `invalid_json`';
 const CODE_REFUSED = '`code_wrong_length`, `code_bad_character` or `code_check_failed` (a typo caught before any look-up; `problem` says which), or ' + VALIDATION;

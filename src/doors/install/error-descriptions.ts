@@ -1,4 +1,4 @@
-import { Type } from 'typebox';
+import { BODY_UNREADABLE, errorView } from '../../server/openapi-responses.js';
 
 /**
  * What the OpenAPI document says of the install door's error answers: for each route and status,
@@ -7,13 +7,7 @@ import { Type } from 'typebox';
  * schema of its own here, with the properties every error of it is serialized with.
  */
 
-/** Pairgate's `{error, message}` (`error` is the machine code), described by `description`. */
-function errorView(description: string) {
-  return Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true, description });
-}
-
 // A route's own 400 hides the shared one, whose codes for a body that cannot be read are named here again.
-const BODY_UNREADABLE = '`invalid_json`, `body_forbidden_key`, `body_not_utf8` or `invalid_content_length`: a body that is not well-formed JSON, holds a `__proto__` key (or a `constructor` with a `prototype`), is not UTF-8, or is not as long as its Content-Length';
 const CSRF = '`csrf_failed`: a browser says the request comes from a page of another site (Sec-Fetch-Site or Origin)';
 const PERMISSION = '`permission_denied`: you are a member, but your role does not allow this';
 const NOT_A_MEMBER = '`organization_not_found`: no organization has this id, or you are not one of its members';
