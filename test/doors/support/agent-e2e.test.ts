@@ -174,7 +174,8 @@ describe('agent and supporter end to end (two processes)', () => {
     agent.child.kill('SIGINT');
     expect((await ended).reason).toBe('agent');
     expect(await agent.exited).toBe(0);
-    expect(agent.out()).toMatch(/Session ended\./);
+    // In the words of the person's page.
+    expect(agent.out()).toMatch(/You ended the session\./);
     await expect(sdk.getSession('ctrl-c')).rejects.toMatchObject({ status: 404 });
   });
 
