@@ -60,8 +60,6 @@ export const CodeView = Type.Object({
 
 export const RedeemedView = Type.Object({ id: Type.String(), state: Type.String(), approvedBy: Type.String(), note: Type.Union([Type.String(), Type.Null()]) }, { description: 'The grant is redeemed (`state` is `redeemed`): who approved it and their note. It can never be redeemed again.' });
 
-export const ErrorView = Type.Object({ error: Type.String(), message: Type.String() }, { additionalProperties: true });
-
 const VALIDATION = '`validation_failed` (a field, parameter or query the schema refuses), `invalid_json`';
 const CODE_REFUSED = '`code_wrong_length`, `code_bad_character` or `code_check_failed` (a typo caught before any look-up; `problem` says which), or ' + VALIDATION;
 const CODE_LIMITED = '`rate_limited`: too many code look-ups, or too many wrong codes from this address this hour (`Retry-After`).';
