@@ -18,14 +18,17 @@ export interface BudgetCounter {
 export type Refusal = (retryAfterSeconds: number, spent: BudgetCounter, busy?: boolean) => Error;
 
 /**
- * Failure budgets (wrong codes, wrong passwords, wrong tokens) that hold under concurrency. The
- * failure counts live in the ephemeral store, shared by every node; reading a count, trying, then
+ * Failure budgets (wrong codes, wrong passwords, wrong tokens) that hold under concurrency, on
+ * every node. The failure counts live in the ephemeral store; reading a count, trying, then
  * counting a failure is not atomic, so a burst of attempts sent at once would all read the same
  * count and all be let through. Each attempt therefore also counts, as a failure to be, every
  * attempt on the same counter still running on this node when it arrived: those either fail (and
- * will be counted) or succeed; one refused only for them is told to try again in a second, not at
- * the window's end. One node cannot overshoot a budget; several can by at most the attempts each
- * has running at that instant.
+ * will be counted) or succeed. That is every attempt there is on a store no other node shares
+ * (SQLite). On a shared store (`EphemeralStore.shared`: Redis, PostgreSQL) the other nodes'
+ * attempts are not seen here, so an attempt that passes the check then reserves its failure in the
+ * store (an atomic increment; over the limit, it is given back and the attempt refused) and gives
+ * it back when it did not fail. One refused only for attempts still running is told to try again
+ * in a second, not at the window's end.
  */
 export class FailureBudget {
   /** Attempts running on this node, per counter key. */
@@ -58,12 +61,46 @@ export class FailureBudget {
         // second, not the window's end (up to an hour for a budget with no failure counted yet).
         if (failures + ahead[i]! >= counters[i]!.limit) throw refuse(1, counters[i]!, true);
       }
+      if (this.ephemeral.shared) return await this.runReserved(counters, attempt, failed, refuse, now);
       const result = await attempt();
       if (failed(result)) await this.recordFailure(counters);
       return result;
     } finally {
       for (const counter of counters) this.leave(counter.key);
     }
+  }
+
+  /**
+   * Runs `attempt` on a shared store: its failure is counted on every counter before it runs (so
+   * attempts on other nodes see it), and taken back when it does not fail, or throws, or a counter
+   * is found over its limit (attempts running elsewhere filled it since the check: `busy`).
+   */
+  private async runReserved<T>(counters: readonly BudgetCounter[], attempt: () => Promise<T>, failed: (result: T) => boolean, refuse: Refusal, now: number): Promise<T> {
+    const reserved: BudgetCounter[] = [];
+    try {
+      for (const counter of counters) {
+        const { count } = await this.ephemeral.increment(counter.key, counter.windowMs ?? this.windowMs, now);
+        reserved.push(counter);
+        if (count > counter.limit) throw refuse(1, counter, true);
+      }
+      const result = await attempt();
+      // A failure keeps its reservations: they are its count.
+      if (failed(result)) reserved.length = 0;
+      return result;
+    } finally {
+      await this.giveBack(reserved);
+    }
+  }
+
+  /**
+   * Takes back the reservations on `counters`. A give-back that fails (the store gone) leaves its
+   * reservation counted as a failure, which errs toward refusing until the window ends; the answer
+   * of the attempt, already decided, is not replaced by that error.
+   */
+  private async giveBack(counters: readonly BudgetCounter[]): Promise<void> {
+    if (counters.length === 0) return;
+    const now = this.clock.now();
+    await Promise.all(counters.map((counter) => this.ephemeral.decrement(counter.key, now).catch(() => undefined)));
   }
 
   /** Counts a failure on every counter without an attempt (a check made elsewhere failed). */

@@ -11,6 +11,7 @@ const SWEEP_LIMIT = 5_000;
  * index them. Reads compare `x` with the caller's `now`, like the SQL adapter.
  */
 export class RedisEphemeralStore implements EphemeralStore {
+  readonly shared = true;
   private readonly keyIndex: string;
   private readonly expiryIndex: string;
   private readonly entryPrefix: string;
@@ -31,6 +32,10 @@ export class RedisEphemeralStore implements EphemeralStore {
   async increment(key: string, ttlMs: number, now: number): Promise<{ count: number; resetAt: number }> {
     const [count, resetAt] = (await runScript(this.redis, 'increment', this.keys(key), [String(now), String(ttlMs), String(now + ttlMs), key])) as [number, string];
     return { count: Number(count), resetAt: Number(resetAt) };
+  }
+
+  async decrement(key: string, now: number): Promise<void> {
+    await runScript(this.redis, 'decrement', [this.entryPrefix + key], [String(now)]);
   }
 
   async set(key: string, value: string, ttlMs: number, now: number): Promise<void> {

@@ -18,7 +18,9 @@ describe('numbered slots: probes before listing', () => {
     lists = 0;
     const ephemeral = stores.ephemeral;
     store = {
+      shared: ephemeral.shared,
       increment: (...args) => ephemeral.increment(...args),
+      decrement: (...args) => ephemeral.decrement(...args),
       set: (...args) => ephemeral.set(...args),
       setIfAbsent: (...args) => ephemeral.setIfAbsent(...args),
       get: (...args) => ephemeral.get(...args),

@@ -22,7 +22,9 @@ describe('SupporterPresence (real SQLite ephemeral store)', () => {
     // when the supporter leaves.
     const real = stores.ephemeral;
     const slow: EphemeralStore = {
+      shared: real.shared,
       increment: (...args) => real.increment(...args),
+      decrement: (...args) => real.decrement(...args),
       setIfAbsent: (...args) => real.setIfAbsent(...args),
       get: (...args) => real.get(...args),
       take: (...args) => real.take(...args),
