@@ -4,7 +4,7 @@ import { InvalidRequestError, NotFoundError, UnavailableError } from '../core/er
 import type { Grant, GrantPatch, GrantState } from '../core/grant.js';
 import { effectiveState, transition, type GrantEvent } from '../core/grant-machine.js';
 import { constantTimeEqual, hashToken, randomToken, timeOrderedId } from '../core/ids.js';
-import { CodeTakenError, type GrantNotifier, type GrantStore } from '../store/ports.js';
+import { CodeTakenError, type GrantChange, type GrantNotifier, type GrantStore } from '../store/ports.js';
 
 /** What a door asks for when it creates a grant. */
 export interface CreateGrantInput<Request> {
@@ -82,7 +82,19 @@ function withSecret<Request>(created: CreatedGrant<Request>, secret: string | un
 export interface GrantObserver {
   created?(grant: Grant): void;
   transitioned?(grant: Grant, from: GrantState): void;
+  /**
+   * Telling the other nodes of a stored change failed (`error`); `retryInMs` is when it is tried
+   * again, undefined when it is given up (their waiters then read the change at their timeout, the
+   * grant's expiry, or when their connection to the notifier is made again).
+   */
+  publishFailed?(change: GrantChange, error: unknown, retryInMs: number | undefined): void;
 }
+
+/**
+ * When a change the store holds could not be published, how long to wait before each new try
+ * (about 16 s in all): long enough for a connection to be made again, short against a long-poll.
+ */
+export const PUBLISH_RETRY_DELAYS_MS: readonly number[] = [250, 500, 1_000, 2_000, 4_000, 8_000];
 
 /** How often a compare-and-set is retried when another writer wins the race. */
 const CAS_RETRIES = 8;
@@ -366,7 +378,7 @@ export class GrantEngine {
   async remove(id: string): Promise<boolean> {
     const current = await this.get(id);
     const removed = await this.grants.delete(id);
-    if (removed) await this.notifier.publish({ id, version: (current?.version ?? 0) + 1 });
+    if (removed) await this.publish({ id, version: (current?.version ?? 0) + 1 });
     return removed;
   }
 
@@ -437,8 +449,24 @@ export class GrantEngine {
   }
 
   private async changed(grant: Grant, from: GrantState): Promise<void> {
-    await this.notifier.publish({ id: grant.id, version: grant.version });
+    await this.publish({ id: grant.id, version: grant.version });
     if (grant.state !== from) for (const observer of this.observers) observer.transitioned?.(grant, from);
+  }
+
+  /**
+   * Tells every waiter of a change already stored. This node's waiters are woken before the
+   * notifier sends it on, so what can fail is only the other nodes' hearing of it: that is retried
+   * in the background (`PUBLISH_RETRY_DELAYS_MS`), and the caller, whose change is made and kept,
+   * is answered as made, not with an error that would have it try a decision already taken.
+   */
+  private async publish(change: GrantChange, attempt = 0): Promise<void> {
+    try {
+      await this.notifier.publish(change);
+    } catch (error) {
+      const retryInMs = PUBLISH_RETRY_DELAYS_MS[attempt];
+      for (const observer of this.observers) observer.publishFailed?.(change, error, retryInMs);
+      if (retryInMs !== undefined) setTimeout(() => void this.publish(change, attempt + 1), retryInMs).unref();
+    }
   }
 
   private tellCreated(grant: Grant): void {

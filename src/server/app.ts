@@ -124,6 +124,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const engine = new GrantEngine(stores.grants, stores.notifier, clock, new CodeHasher(await loadCodeHashKey(config, stores)));
   const metrics = new ServerMetrics();
   metrics.observe(engine);
+  engine.observe({
+    // Not the grant's id: some doors' ids are what their clients hold to read them.
+    publishFailed: (_change, error, retryInMs) =>
+      app.log.warn({ err: error }, retryInMs === undefined ? 'could not tell the other nodes of a grant change; gave up (their waiters read it at their timeout)' : `could not tell the other nodes of a grant change; trying again in ${retryInMs} ms`),
+  });
   const waitSlots = new WaitSlots(config.PAIRGATE_WAITS_PER_CLIENT, config.PAIRGATE_WAITS_MAX);
   metrics.observeWaits(() => waitSlots.size);
   if (stores.checkpointFailures) metrics.observeCheckpoints(() => stores.checkpointFailures?.().count ?? 0);
