@@ -35,6 +35,8 @@ describe('start-up warnings about risky settings', () => {
     const short = /PLEXUS_AUTH_PASS has 4 characters: anyone reaching this server may try passwords for the support admin \(30 every 15 minutes from each address\)\. Set a random one of 16 characters or more/;
     expect(warningsFor({ PAIRGATE_HOST: '0.0.0.0', ...origin, PLEXUS_AUTH_PASS: '1234' })).toEqual(expect.arrayContaining([expect.stringMatching(short)]));
     expect(warningsFor({ PAIRGATE_HOST: '0.0.0.0', ...origin, PLEXUS_AUTH_PASS: 'x'.repeat(16) }).filter((warning) => /PLEXUS_AUTH_PASS/.test(warning))).toEqual([]);
+    // A window that is not whole minutes is said in seconds, not as a fraction of a minute.
+    expect(warningsFor({ PAIRGATE_HOST: '0.0.0.0', ...origin, PLEXUS_AUTH_PASS: '1234', PAIRGATE_SUPPORT_AUTH_WINDOW_SECONDS: '90' })).toEqual(expect.arrayContaining([expect.stringMatching(/\(30 every 90 seconds from each address\)/)]));
     // On loopback only, nobody else can try.
     expect(warningsFor({ ...origin, PLEXUS_AUTH_PASS: '1234' }).filter((warning) => /PLEXUS_AUTH_PASS/.test(warning))).toEqual([]);
   });

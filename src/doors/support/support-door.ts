@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { assertWithinBudget } from '../../core/brute-force.js';
 import { ConfigError } from '../../core/errors.js';
 import { configSection, type Config } from '../../server/config.js';
+import { countWords } from '../../web/duration-words.js';
 import type { Door, DoorContext } from '../door.js';
 import { relayConfigSchema, supportConfigSchema } from './config.js';
 import { registerSessionRoutes, isHttpUrl, isHttpsUrl } from './origin-session-routes.js';
@@ -12,6 +13,11 @@ import { attackerGuessRate } from '../shared/attacker-guess-rate.js';
 import { SessionHub } from './session-channel.js';
 import { SessionMemories } from './session-memory.js';
 import { plexusErrorShape } from './wire-errors.js';
+
+/** A budget's window as a log line says it, exactly: '15 minutes', '90 seconds' (never '1.5 minutes'). */
+function windowWords(seconds: number): string {
+  return countWords(seconds % 60 === 0 ? { count: seconds / 60, unit: 'minute' } : { count: seconds, unit: 'second' }, 'en');
+}
 
 /** Whether an absolute URL carries a user or password. */
 function hasCredentials(value: string): boolean {
@@ -45,7 +51,7 @@ export const supportDoor: Door = {
     // The admin's wrong passwords are budgeted per address (PAIRGATE_SUPPORT_AUTH_FAILURES_PER_IP),
     // which someone with many addresses multiplies; the seed's example, "1234", falls at once.
     if (cfg.PLEXUS_AUTH_PASS.length >= MIN_ADMIN_PASSWORD) return [];
-    return [`PLEXUS_AUTH_PASS has ${cfg.PLEXUS_AUTH_PASS.length} characters: anyone reaching this server may try passwords for the support admin (${cfg.PAIRGATE_SUPPORT_AUTH_FAILURES_PER_IP} every ${cfg.PAIRGATE_SUPPORT_AUTH_WINDOW_SECONDS / 60} minutes from each address). Set a random one of ${MIN_ADMIN_PASSWORD} characters or more (e.g. openssl rand -base64 24).`];
+    return [`PLEXUS_AUTH_PASS has ${cfg.PLEXUS_AUTH_PASS.length} characters: anyone reaching this server may try passwords for the support admin (${cfg.PAIRGATE_SUPPORT_AUTH_FAILURES_PER_IP} every ${windowWords(cfg.PAIRGATE_SUPPORT_AUTH_WINDOW_SECONDS)} from each address). Set a random one of ${MIN_ADMIN_PASSWORD} characters or more (e.g. openssl rand -base64 24).`];
   },
   checkConfig(config) {
     const cfg = configSection(config, supportConfigSchema);
