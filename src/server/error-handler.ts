@@ -337,17 +337,19 @@ function refusalOf(error: PairgateError, thrown: unknown): Refusal {
 }
 
 /**
- * Where the error page of a refused form leads back to: the form's page, when a page is served at
- * the same address (`POST /device` and `GET /device`), in the language the person was reading.
- * None for a page's own address (reloading it is the way back), nor when the address is what was
- * refused.
+ * Where the error page of a refused request leads: for a form, its page when a page is served at
+ * the same address (`POST /device` and `GET /device`), in the language the person was reading; for
+ * a page whose own address was refused (a link with a query or path the page does not take), the
+ * home page, bare so it speaks the person's own language: reloading would be refused again, and
+ * a place the refused address names (an app's return URL in its query) is anyone's to write.
  */
-function formPageOf(request: FastifyRequest, refusal: Refusal, lang: PageLanguage | undefined): string | undefined {
+function wayOutOf(request: FastifyRequest, refusal: Refusal, lang: PageLanguage | undefined): { back: string; to: 'page' | 'home' } | undefined {
   const route = request.routeOptions.url;
   const path = request.url.split('?')[0] ?? '';
-  if (request.method === 'GET' || request.method === 'HEAD' || !route || refusal.part === 'params' || !/^\/(?!\/)/.test(path)) return undefined;
-  if (!request.server.hasRoute({ method: 'GET', url: route })) return undefined;
-  return lang ? `${path}?lang=${lang}` : path;
+  const addressRefused = request.method === 'GET' || request.method === 'HEAD' || refusal.part === 'params';
+  if (addressRefused) return path !== '/' && request.server.hasRoute({ method: 'GET', url: '/' }) ? { back: '/', to: 'home' } : undefined;
+  if (!route || !/^\/(?!\/)/.test(path) || !request.server.hasRoute({ method: 'GET', url: route })) return undefined;
+  return { back: lang ? `${path}?lang=${lang}` : path, to: 'page' };
 }
 
 /** Whether `request`'s error is answered with the error page: refused before its page's handler, for a browser. */
@@ -361,7 +363,8 @@ function sendErrorPage(request: FastifyRequest, reply: FastifyReply, error: Pair
   const lang = translated ? requestedLanguage(request) : undefined;
   const refusal = refusalOf(error, thrown);
   reply.headers(PAGE_SECURITY_HEADERS);
-  return (errorPages ??= new Pages(false)).renderErrorPage(reply, errorPageView(refusal, lang ?? 'en', formPageOf(request, refusal, lang)), error.status);
+  const way = wayOutOf(request, refusal, lang);
+  return (errorPages ??= new Pages(false)).renderErrorPage(reply, errorPageView(refusal, lang ?? 'en', way?.back, way?.to), error.status);
 }
 
 /** The error page of an address no route answers, in the language the browser asks for. */

@@ -105,6 +105,7 @@ function withFrenchSpacing<T extends Record<string, Words>>(words: T): T {
 
 const WORDS = withFrenchSpacing({
   back: { en: 'Back to the page', fr: 'Revenir à la page' },
+  home: { en: 'Go to the home page', fr: 'Aller à la page d’accueil' },
   formTitle: { en: 'This form could not be accepted', fr: 'Ce formulaire n’a pas pu être accepté' },
   formInvalid: {
     en: 'The form’s field “{field}” holds a value this page does not accept (too long, or not one of its choices). Reload the page and fill in the form again.',
@@ -213,7 +214,11 @@ function words(refusal: Refusal, lang: PageLanguage): { title: string; message: 
   return { title: say(WORDS.refusedTitle, lang), message: refusal.message };
 }
 
-/** The error page for `refusal`, in `lang`, with a link to `back` (the form's page) when there is one. */
-export function errorPageView(refusal: Refusal, lang: PageLanguage, back?: string): ErrorPageView {
-  return { lang, ...words(refusal, lang), ...(back ? { back } : {}), backLabel: say(WORDS.back, lang) };
+/**
+ * The error page for `refusal`, in `lang`, with a link to `back` when there is one: the form's page
+ * (`to: 'page'`), or the server's home page (`to: 'home'`), for a page whose own address was refused
+ * (reloading it would be refused again).
+ */
+export function errorPageView(refusal: Refusal, lang: PageLanguage, back?: string, to: 'page' | 'home' = 'page'): ErrorPageView {
+  return { lang, ...words(refusal, lang), ...(back ? { back } : {}), backLabel: say(to === 'home' ? WORDS.home : WORDS.back, lang) };
 }

@@ -141,6 +141,18 @@ export function languageSwitchUrl(request: FastifyRequest, lang: PageLanguage): 
   return `${url.pathname}${url.search}`;
 }
 
+/**
+ * The target of the language switch on the page answering a form that was sent from a page at
+ * another address (`POST /account/accesses/<id>/revoke`, from `/account/accesses`), where
+ * `languageSwitchUrl` finds no page to lead to: that page, `formPage` (a path of this server), in
+ * `lang`. A plain link to it, so following it never sends the form again.
+ */
+export function formPageSwitchUrl(formPage: string, lang: PageLanguage): string {
+  const url = new URL(formPage, 'http://local.invalid');
+  url.searchParams.set('lang', lang);
+  return `${url.pathname}${url.search}`;
+}
+
 /** Template data a translated page needs for its language switch: its language, the other one, and where the switch leads. */
 export function languageSwitch(request: FastifyRequest, lang: PageLanguage): { lang: PageLanguage; otherLang: PageLanguage; switchUrl: string | null } {
   const otherLang = otherLanguage(lang);

@@ -60,6 +60,8 @@ describe('a page refused before its handler shows the error page to a browser, a
     expectPage(response, 400);
     expect(response.body).toContain('This link does not work');
     expect(alertOf(response.body)).toContain('A part of this address (“user_code”) is not one this page accepts');
+    // Reloading would be refused again: the way out is the home page.
+    expect(response.body).toContain('<a class="button secondary" href="/">Go to the home page</a>');
   });
 
   it('a body larger than the server takes: 413 page', async () => {

@@ -36,7 +36,7 @@ describe('the language switch of a page answering a form', () => {
     expect(english.body).toContain('name="next" value="/account/password"');
   });
 
-  it('a form whose address serves no page has no switch (nowhere to go without sending it again)', async () => {
+  it('a form whose address serves no page switches to the page the form was sent from (revoke, refused for its token), never sending it again', async () => {
     const { cookie, csrf } = await formSession();
     const register = await t.app.inject({
       method: 'POST',
@@ -52,6 +52,10 @@ describe('the language switch of a page answering a form', () => {
       payload: new URLSearchParams({ _csrf: 'not-the-token', lang: 'fr' }).toString(),
     });
     expect(refused.statusCode).toBe(403);
-    expect(switchLinks(refused.body)).toEqual([]);
+    expect(refused.body).toContain('<html lang="fr">');
+    expect(switchLinks(refused.body)).toEqual(['/account/accesses?lang=en']);
+    const english = await t.app.inject({ method: 'GET', url: switchLinks(refused.body)[0]!, headers: { cookie: signedIn } });
+    expect(english.statusCode).toBe(200);
+    expect(english.body).toContain('<html lang="en">');
   });
 });

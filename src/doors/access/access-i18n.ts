@@ -18,6 +18,8 @@ const en = {
   'access.error.too_many_accesses': 'The access could not be granted: your account has reached the number of app accesses this server allows. Revoke one you no longer use, then start again from the app.',
   'access.error.internal_error': 'The access could not be granted: the server could not store it. Start again from the app in a moment.',
   'access.manage': 'Your app accesses',
+  // The way out of an auth page that names no request (`homeLink`).
+  'access.home': 'Go to the home page',
   'access.lifetime': 'This access ends {duration} after you accept.',
   'access.about': 'about {duration}',
 } as const;
@@ -31,6 +33,7 @@ const fr = frenchCatalogue<AccessKey>({
   'access.error.too_many_accesses': 'L’accès n’a pas pu être accordé : votre compte a atteint le nombre d’accès d’applications que ce serveur permet. Révoquez-en un que vous n’utilisez plus, puis recommencez depuis l’application.',
   'access.error.internal_error': 'L’accès n’a pas pu être accordé : le serveur n’a pas pu l’enregistrer. Recommencez depuis l’application dans un moment.',
   'access.manage': 'Vos accès des applications',
+  'access.home': 'Aller à la page d’accueil',
   'access.lifetime': 'Cet accès prend fin {duration} après votre accord.',
   'access.about': 'environ {duration}',
 });

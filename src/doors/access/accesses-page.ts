@@ -8,7 +8,7 @@ import { currentUser, requireUser, signInUrl } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
 import { askedLang, pickLang, translator } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
-import { pathInLanguage } from '../../web/page-language.js';
+import { formPageSwitchUrl, otherLanguage, pathInLanguage } from '../../web/page-language.js';
 import type { AccessEnv } from './access-env.js';
 import { AccessErrors } from './access-responses.js';
 import type { AppAccess } from './app-accesses.js';
@@ -71,8 +71,12 @@ export function installAccessesPage(app: FastifyInstance, env: AccessEnv): void 
     const user = await currentUser(request);
     if (!user) return reply.redirect(signInUrl('/account/accesses', askedLang(request)), 303);
     if (!formFromThisSite(pages, request)) {
-      const t = translator(pickLang(request));
-      return renderPage(pages, request, reply, 'account/message.njk', { title: t('error.title'), message: t('error.csrf_failed'), back: '/account/accesses' }, { status: 403, user });
+      const lang = pickLang(request);
+      const t = translator(lang);
+      // The switch leads to the accesses page, the form's own page, in the other language: this
+      // address serves no page, and the form is not sent again.
+      const switchUrl = formPageSwitchUrl('/account/accesses', otherLanguage(lang));
+      return renderPage(pages, request, reply, 'account/message.njk', { title: t('error.title'), message: t('error.csrf_failed'), back: '/account/accesses', switchUrl }, { status: 403, lang, user });
     }
     await env.accesses.revoke(user.id, request.params.id);
     // Bare unless the page would not pick the form's language by itself (pathInLanguage).

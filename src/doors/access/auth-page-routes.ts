@@ -83,10 +83,20 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
   };
 
   /** A message page in `lang`; `preferredLang` is the app's language when the page is shown for a grant (`langOf`). */
-  const message = (request: FastifyRequest, reply: FastifyReply, lang: Lang, key: string, status: number, preferredLang?: string) => {
+  const message = (request: FastifyRequest, reply: FastifyReply, lang: Lang, key: string, status: number, preferredLang?: string, extra: Record<string, unknown> = {}) => {
     const t = translator(lang);
-    return renderPage(pages, request, reply, 'account/message.njk', { title: t('error.title'), message: t(key) }, { status, lang, preferredLang });
+    return renderPage(pages, request, reply, 'account/message.njk', { title: t('error.title'), message: t(key), ...extra }, { status, lang, preferredLang });
   };
+
+  /**
+   * The way out of an auth page that names no request this server can show (its key malformed,
+   * missing, unknown or expired): the home page, bare, so it speaks the person's own language, not
+   * the one the app's link named. Never a return URL: the page's query is anyone's to write (an open
+   * redirect), and a request this page cannot find has none stored and checked. None when nothing
+   * is served at `/`. (An address the route's schema refuses gets the same link from the error
+   * handler's page.)
+   */
+  const homeLink = (request: FastifyRequest): string | undefined => (request.server.hasRoute({ method: 'GET', url: '/' }) ? '/' : undefined);
 
   /**
    * The auth page's address, back from sign-in (the redirect, the form's `next`), in `lang`. It
@@ -212,7 +222,9 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     const grant = await findAccessRequest(ctx.engine, key);
     // A wrong secret gets the page an unknown key gets.
     if (!grant || !key || ctx.engine.stateOf(grant) === 'expired') {
-      await message(request, reply, pickLang(request), 'error.unknownKey', 404);
+      const home = homeLink(request);
+      const lang = pickLang(request);
+      await message(request, reply, lang, 'error.unknownKey', 404, undefined, home ? { back: home, backLabel: accessTranslator(lang)('access.home') } : {});
       return undefined;
     }
     if (ctx.engine.stateOf(grant) !== 'pending') {
