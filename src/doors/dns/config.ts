@@ -26,6 +26,7 @@ export const dnsConfigSchema = Type.Object({
   PAIRGATE_DNS_TCP_IDLE_SECONDS: Type.Integer({ minimum: 1, maximum: 300, default: 10, description: 'A DNS TCP connection idle this long, or whose query frame has not arrived whole this long after its first byte, is closed.' }),
   PAIRGATE_DNS_MAX_TCP_CONNECTIONS: Type.Integer({ minimum: 1, default: 256, description: 'Concurrent DNS TCP connections; more are closed at once. One source network (an IPv4 address or an IPv6 /64) may hold an eighth of them (at least 1).' }),
   PAIRGATE_DNS_UDP_PER_SECOND: Type.Integer({ minimum: 0, default: 200, description: 'UDP answers per source network (an IPv4 address or an IPv6 /64) per second; beyond it truncated answers send resolvers to TCP (0 = unlimited).' }),
+  PAIRGATE_DNS_TCP_PER_SECOND: Type.Integer({ minimum: 0, default: 200, description: 'TCP queries answered per source network (an IPv4 address or an IPv6 /64) per second; beyond it that network\'s connections wait for the next second (0 = unlimited).' }),
   PAIRGATE_DNS_MAX_RECORDS_PER_BOX: Type.Integer({ minimum: 1, maximum: 10000, default: 64, description: 'Records one box may hold.' }),
   PAIRGATE_DNS_MAX_RECORDS_PER_IP: Type.Integer({ minimum: 1, default: 1024, description: 'Records the boxes writing from one client IP (an IPv4 address or an IPv6 /64) may hold in all: box keys are free to make, addresses are not.' }),
   PAIRGATE_DNS_UPDATE_HOST: Type.String({ default: '127.0.0.1', description: 'Address the update API (HTTPS, client certificates) listens on.' }),

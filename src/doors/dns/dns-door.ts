@@ -168,6 +168,7 @@ export const dnsDoor: Door = {
       tcpIdleMs: cfg.PAIRGATE_DNS_TCP_IDLE_SECONDS * 1000,
       maxTcpConnections: cfg.PAIRGATE_DNS_MAX_TCP_CONNECTIONS,
       udpPerSecond: cfg.PAIRGATE_DNS_UDP_PER_SECOND,
+      tcpPerSecond: cfg.PAIRGATE_DNS_TCP_PER_SECOND,
     }).catch((error: unknown) => {
       throw listenError('PAIRGATE_DNS_PORT', cfg.PAIRGATE_DNS_HOST, cfg.PAIRGATE_DNS_PORT, error);
     });

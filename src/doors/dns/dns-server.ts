@@ -29,6 +29,40 @@ export interface DnsServerOptions {
    * (response rate limiting).
    */
   udpPerSecond?: number;
+  /**
+   * TCP queries answered per source network per second (0 = unlimited). Beyond it the network's
+   * connections are read no further until the next second: TCP's source cannot be spoofed, so
+   * nothing is dropped, the queries only wait. Without it one source's 32 connections had answers
+   * as fast as the database could give them, and HTTP shares that event loop.
+   */
+  tcpPerSecond?: number;
+}
+
+/** Counts of one second, per source network: the rate limits of both transports. */
+class PerSecondCounts {
+  private second = 0;
+  private counts = new Map<string, number>();
+
+  /** Counts one for `network` in the current second; returns the count so far. */
+  add(network: string): number {
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== this.second) {
+      this.second = second;
+      this.counts = new Map();
+    }
+    const count = (this.counts.get(network) ?? 0) + 1;
+    this.counts.set(network, count);
+    return count;
+  }
+}
+
+/** What the TCP listener keeps of one connection, to choose the one that makes way for a newcomer. */
+interface TcpConnection {
+  network: string;
+  /** When it last received or sent a byte. */
+  lastActive: number;
+  /** A query of it is being answered, or is partly here. */
+  busy(): boolean;
 }
 
 /** A running DNS server. */
@@ -95,16 +129,12 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
 
   udpSocket.on('error', (error) => logger?.warn({ err: error }, 'dns udp socket error'));
   const udpPerSecond = options.udpPerSecond ?? 0;
-  let rateWindow = { second: 0, counts: new Map<string, number>() };
+  const udpCounts = new PerSecondCounts();
   udpSocket.on('message', (message, remote) => {
     if (udpPerSecond > 0) {
-      const second = Math.floor(Date.now() / 1000);
-      if (second !== rateWindow.second) rateWindow = { second, counts: new Map() };
       // Per network, not per address: a host given an IPv6 /64 may send from any of its 2^64
       // addresses, and would otherwise have as many budgets.
-      const network = publicNetworkOf(remote.address);
-      const count = (rateWindow.counts.get(network) ?? 0) + 1;
-      rateWindow.counts.set(network, count);
+      const count = udpCounts.add(publicNetworkOf(remote.address));
       if (count > udpPerSecond) {
         if ((count - udpPerSecond) % 2 === 1 && message.length >= 12 && !(message[2]! & 0x80)) {
           const slip = Buffer.alloc(12);
@@ -123,30 +153,49 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     );
   });
 
-  const connections = new Set<Socket>();
+  const tcpPerSecond = options.tcpPerSecond ?? 0;
+  const tcpCounts = new PerSecondCounts();
+  const connections = new Map<Socket, TcpConnection>();
   // One source must not take every connection (RFC 7766 section 6.2.2): a client sending a byte
   // now and then would otherwise hold them all. A source is a network (an IPv6 /64 whole), or one
   // host would open its share from each of its addresses and fill the cap.
   const maxPerNetwork = options.maxTcpPerAddress ?? Math.max(1, Math.floor(maxConnections / 8));
   // Each network's connections, oldest first (a Set keeps insertion order).
   const perNetwork = new Map<string, Set<Socket>>();
+  /** Closes `socket` to make way for a newcomer: removed now, not at its close event, so the newcomer takes its place at once. */
+  const evict = (socket: Socket): void => {
+    const network = connections.get(socket)?.network;
+    connections.delete(socket);
+    if (network !== undefined) perNetwork.get(network)?.delete(socket);
+    socket.destroy();
+  };
+  /** The connection silent the longest with no query being answered or partly here, if any. */
+  const longestIdle = (): Socket | undefined => {
+    let idlest: [Socket, TcpConnection] | undefined;
+    for (const entry of connections) if (!entry[1].busy() && (!idlest || entry[1].lastActive < idlest[1].lastActive)) idlest = entry;
+    return idlest?.[0];
+  };
   /**
-   * All connections are taken: closes the oldest of the network holding the most, when that
-   * network holds more than the newcomer's (`held`), as RFC 7766 section 6.2.3 allows. Without it,
-   * eight networks each keeping their share busy with a query now and then held every connection
-   * for as long as they liked, and no one else was answered over TCP (resolvers retrying a
-   * truncated answer, CAs checking a DNS-01 challenge). False when the newcomer's network is among
-   * the largest: it is refused instead.
+   * All connections are taken: makes way for a newcomer whose network holds `held`, as RFC 7766
+   * section 6.2.3 allows. The oldest of the network holding the most goes when that network holds
+   * more than the newcomer's would: without it, eight networks each keeping their share busy with
+   * a query now and then held every connection for as long as they liked, and no one else was
+   * answered over TCP (resolvers retrying a truncated answer, CAs checking a DNS-01 challenge).
+   * When no network holds more (as many networks as connections, one each: one customer's IPv6
+   * /56 is 256 /64s), a newcomer holding none takes the place of the connection silent the
+   * longest, unless every one has a query under way. False when it is refused instead: its network
+   * already holds as many as the largest.
    */
   const makeRoomFor = (held: number): boolean => {
     let largest: Set<Socket> | undefined;
     for (const sockets of perNetwork.values()) if (!largest || sockets.size > largest.size) largest = sockets;
-    if (!largest || largest.size <= held + 1) return false;
-    const oldest = largest.values().next().value!;
-    // Removed now, not at its close event: the newcomer takes its place at once.
-    connections.delete(oldest);
-    largest.delete(oldest);
-    oldest.destroy();
+    if (largest && largest.size > held + 1) {
+      evict(largest.values().next().value!);
+      return true;
+    }
+    const idlest = held === 0 ? longestIdle() : undefined;
+    if (!idlest) return false;
+    evict(idlest);
     return true;
   };
   tcp.on('connection', (socket) => {
@@ -156,7 +205,10 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
       socket.destroy();
       return;
     }
-    connections.add(socket);
+    let pending: Buffer = Buffer.alloc(0);
+    let inFlight = 0;
+    const connection: TcpConnection = { network, lastActive: Date.now(), busy: () => inFlight > 0 || pending.length > 0 };
+    connections.set(socket, connection);
     const mine = perNetwork.get(network) ?? new Set<Socket>();
     mine.add(socket);
     perNetwork.set(network, mine);
@@ -165,29 +217,37 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     // A frame must arrive whole within the idle time from its first byte, however it trickles in:
     // the idle timeout alone restarts with every byte.
     let frameDeadline: NodeJS.Timeout | undefined;
+    // Set while the network has spent its TCP queries of this second: reading resumes at the next.
+    let throttled: NodeJS.Timeout | undefined;
     socket.on('close', () => {
       clearTimeout(frameDeadline);
+      clearTimeout(throttled);
       connections.delete(socket);
       mine.delete(socket);
       if (mine.size === 0 && perNetwork.get(network) === mine) perNetwork.delete(network);
     });
-    let pending: Buffer = Buffer.alloc(0);
     // Answers go out in query order even when look-ups finish out of order.
     let queue: Promise<void> = Promise.resolve();
-    let inFlight = 0;
     // Reads only as fast as answers leave (RFC 7766 6.2.2): at most MAX_TCP_IN_FLIGHT queries are
     // being answered and MAX_TCP_UNSENT bytes of answers wait to be sent; beyond that the frames
     // stay unparsed and the socket paused. A client pipelining queries without reading the answers
     // then holds one read's worth of memory, not tens of kilobytes of answers per query it sends,
     // and its connection goes idle and is closed.
     const pump = (): void => {
-      while (!socket.destroyed && inFlight < MAX_TCP_IN_FLIGHT && socket.writableLength <= MAX_TCP_UNSENT && pending.length >= 2) {
+      while (!socket.destroyed && !throttled && inFlight < MAX_TCP_IN_FLIGHT && socket.writableLength <= MAX_TCP_UNSENT && pending.length >= 2) {
         const length = pending.readUInt16BE(0);
         if (length === 0) {
           socket.destroy();
           return;
         }
         if (pending.length < 2 + length) break; // a partial frame: wait for the rest (or the frame deadline)
+        if (tcpPerSecond > 0 && tcpCounts.add(network) > tcpPerSecond) {
+          throttled = setTimeout(() => {
+            throttled = undefined;
+            pump();
+          }, 1_001 - (Date.now() % 1_000));
+          break;
+        }
         const frame = Buffer.from(pending.subarray(2, 2 + length));
         pending = pending.subarray(2 + length);
         inFlight++;
@@ -199,6 +259,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
           const answer = await answered;
           inFlight--;
           if (answer && !socket.destroyed) {
+            connection.lastActive = Date.now();
             const prefix = Buffer.alloc(2);
             prefix.writeUInt16BE(answer.length, 0);
             socket.write(Buffer.concat([prefix, answer]));
@@ -207,7 +268,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
         });
       }
       if (socket.destroyed) return;
-      const backedUp = inFlight >= MAX_TCP_IN_FLIGHT || socket.writableLength > MAX_TCP_UNSENT;
+      const backedUp = throttled !== undefined || inFlight >= MAX_TCP_IN_FLIGHT || socket.writableLength > MAX_TCP_UNSENT;
       if (backedUp) socket.pause();
       else socket.resume();
       // The frame deadline runs only while a frame is partly here: waiting on the client, not on us.
@@ -221,6 +282,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     };
     socket.on('drain', pump);
     socket.on('data', (chunk: Buffer) => {
+      connection.lastActive = Date.now();
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       pump();
     });
@@ -233,7 +295,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     port,
     close() {
       closing ??= new Promise<void>((resolve) => {
-        for (const socket of connections) socket.destroy();
+        for (const socket of connections.keys()) socket.destroy();
         let open = 2;
         const done = (): void => {
           if (--open === 0) resolve();

@@ -69,4 +69,67 @@ describe('DNS over TCP: every connection taken', () => {
     // A network holding none takes the place of 127.0.0.20's oldest.
     expect((await connectAndAsk(server.port, '127.0.0.23')).answered).toBe(true);
   });
+
+  it('as many networks as connections, one each (an IPv6 /56 is 256 /64s): a newcomer takes the place of the one silent the longest', async () => {
+    const server = await startDnsServer({ host: '127.0.0.1', port: 0, handler, maxTcpConnections: 8, maxTcpPerAddress: 1, tcpIdleMs: 60_000 });
+    servers.push(server);
+    const held: net.Socket[] = [];
+    for (let i = 50; i < 58; i++) {
+      const connection = await connectAndAsk(server.port, `127.0.0.${i}`);
+      expect(connection.answered).toBe(true);
+      held.push(connection.socket);
+    }
+    // All but the first keep talking; the first has been silent the longest.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    for (const socket of held.slice(1)) socket.write(frame(2));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    // Before, it was closed unanswered on every try for as long as the eight held theirs.
+    const newcomer = await connectAndAsk(server.port, '127.0.0.60');
+    expect(newcomer.answered).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(held.map((socket) => socket.destroyed || socket.readableEnded)).toEqual([true, false, false, false, false, false, false, false]);
+    // A network already holding one is not let in at another's expense.
+    expect((await connectAndAsk(server.port, '127.0.0.51')).answered).toBe(false);
+  });
 });
+
+describe('DNS over TCP: queries per source network per second', () => {
+  /** Sends `count` queries at once on one connection from `localAddress`; resolves with the socket and a counter of answers. */
+  async function pipeline(port: number, localAddress: string, count: number): Promise<{ answers: () => number; all: Promise<void> }> {
+    const socket = net.connect({ host: '127.0.0.1', port, localAddress });
+    sockets.push(socket);
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let received = Buffer.alloc(0);
+    let answers = 0;
+    let done: () => void = () => undefined;
+    const all = new Promise<void>((resolve) => (done = resolve));
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      while (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) {
+        received = received.subarray(2 + received.readUInt16BE(0));
+        if (++answers === count) done();
+      }
+    });
+    socket.write(Buffer.concat(Array.from({ length: count }, (_, i) => frame(i + 1))));
+    return { answers: () => answers, all };
+  }
+
+  it('one source past its rate waits for the next second, nothing dropped; another source is answered meanwhile', async () => {
+    const server = await startDnsServer({ host: '127.0.0.1', port: 0, handler, tcpPerSecond: 20, tcpIdleMs: 60_000 });
+    servers.push(server);
+    const flood = await pipeline(server.port, '127.0.0.70', 60);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Within 300 ms at most two seconds' worth (the count may start near a second's end).
+    expect(flood.answers()).toBeGreaterThan(0);
+    expect(flood.answers()).toBeLessThanOrEqual(40);
+    // Another network is not held up by the first one's budget.
+    const other = await pipeline(server.port, '127.0.0.71', 5);
+    await other.all;
+    expect(flood.answers()).toBeLessThan(60);
+    // Every query of the flood is answered in the end.
+    await flood.all;
+    expect(flood.answers()).toBe(60);
+  }, 10_000);
+});
+
