@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { resolveConfigDir } from '../../doors/lan/config-dir.js';
 import type { DiscoveryOptions } from '../../doors/lan/discovery.js';
+import { withNextStep } from '../../doors/lan/lan-errors.js';
 import { unicastProblem } from '../../doors/lan/ip-addresses.js';
 import type { Progress } from '../../doors/lan/payload.js';
 import type { PairingResult } from '../../doors/lan/offer.js';
@@ -128,6 +129,20 @@ function qrImageProblem(path: string): string | undefined {
     return `you may not write in ${folder}; write the image somewhere else`;
   }
   return undefined;
+}
+
+/**
+ * A lan command's action, whose errors reach the person with what to do next (`withNextStep`): a
+ * frame of an unknown type or too large from a foreign or incompatible endpoint said only that.
+ */
+export function lanAction<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await action(...args);
+    } catch (error) {
+      throw withNextStep(error);
+    }
+  };
 }
 
 /** Collects a repeatable option. */

@@ -8,7 +8,7 @@ import { BadCodeError, BadConnectionStringError } from '../../doors/lan/lan-erro
 import { DEFAULT_CONNECT_PORT, scanNearby } from '../../doors/lan/discovery.js';
 import { MAX_ADDRESSES } from '../../doors/lan/ip-addresses.js';
 import {
-  addressesOf, checkQrImagePath, cleanUpOnSignal, collect, configDirOf, discoveryOf, intOption, jsonOption, pairingJson, pairingText, progressBar,
+  addressesOf, checkQrImagePath, cleanUpOnSignal, collect, configDirOf, discoveryOf, intOption, jsonOption, lanAction, pairingJson, pairingText, progressBar,
   removeFiles, stderrLog, withConfigDir, withDiscovery, type CommonLanOptions,
 } from './lan-cli-support.js';
 
@@ -207,7 +207,7 @@ device claiming the id of a peer trusted under another key
 (lan_peer_id_conflict), a device that did not prove it holds the device key it
 named (lan_key_not_proven);
 1 ${LAN_SESSION_FAILURES}`)
-    .action(async (options: OfferCliOptions) => {
+    .action(lanAction(async (options: OfferCliOptions) => {
       // Refused rather than ignored: without discovery nothing announces the device.
       if (options.announce && options.discovery === false) throw new InvalidRequestError('--announce needs multicast discovery: drop --no-discovery, or --announce.');
       const { startOffer, writeQrFile, qrForTerminal } = await loadLan();
@@ -273,7 +273,7 @@ named (lan_key_not_proven);
       }
       const result = await offer.result.finally(() => removeFiles(images));
       emit(options.json, pairingJson(result), pairingText(result));
-    });
+    }));
 
   withDiscovery(withConfigDir(lan.command('join')))
     .summary('pair with an offer: its string or code')
@@ -307,7 +307,7 @@ a file over --max-size (lan_payload_too_large), an offer claiming the id of a
 peer trusted under another key (lan_peer_id_conflict); 1 when the offer cannot
 be reached or found (lan_peer_unreachable, lan_device_not_found), or
 ${LAN_SESSION_FAILURES}`)
-    .action(async (value: string | undefined, options: JoinCliOptions) => {
+    .action(lanAction(async (value: string | undefined, options: JoinCliOptions) => {
       // What a join by string and a join by code share.
       const joinOptions = () => ({
         configDir: configDirOf(options),
@@ -344,7 +344,7 @@ ${LAN_SESSION_FAILURES}`)
       const { join } = await loadLan();
       const result = await join(info, { ...joinOptions(), discovery: options.discovery === false ? false : discoveryOf(options) });
       emit(options.json, pairingJson(result), pairingText(result));
-    });
+    }));
 
   withDiscovery(lan.command('nearby'))
     .summary('list devices announcing themselves')
@@ -355,12 +355,15 @@ ${LAN_SESSION_FAILURES}`)
 Exit code: 0 when it listened (whether or not a device announced itself), 2
 for a malformed option, 1 when multicast cannot be joined on any interface.`)
     .action(async (options: CommonLanOptions & { seconds: string }) => {
-      const devices = await scanNearby({ ...discoveryOf(options), durationMs: intOption(options.seconds, '--seconds', 1, 600)! * 1000 });
+      const seconds = intOption(options.seconds, '--seconds', 1, 600)!;
+      const devices = await scanNearby({ ...discoveryOf(options), durationMs: seconds * 1000 });
       if (options.json) {
         console.log(JSON.stringify({ devices: devices.map(({ deviceId, name, address, port, code }) => ({ deviceId, name, address, port, code: code === true })) }));
         return;
       }
-      if (devices.length === 0) console.log('No device announced itself. (Only `pairgate lan offer --announce` or `--code` does.)');
+      // How long it listened, and what checks the multicast itself: nothing heard may be a network
+      // that drops it (Wi-Fi client isolation, a firewall), not only no offer running.
+      if (devices.length === 0) console.log(`No device announced itself in ${seconds} s of listening. (Only \`pairgate lan offer --announce\` or \`--code\` does; listen longer with --seconds.) If one runs on this network, run \`pairgate doctor\` on both devices: it checks that multicast gets through.`);
       for (const d of devices) console.log(`${d.name ?? '(no name)'}  ${d.address} port ${d.port}  id ${d.deviceId}${d.code ? '  takes a code: pairgate lan join --code <code> --device ' + d.deviceId : ''}`);
     });
 
@@ -390,7 +393,7 @@ trust (lan_not_trusted) or not the one stored (lan_key_mismatch), a --listen
 that no session completed within --timeout (lan_listen_timeout); 1 when the
 peer cannot be reached (lan_peer_unreachable), or
 ${LAN_SESSION_FAILURES}`)
-    .action(async (peer: string | undefined, options: ConnectCliOptions) => {
+    .action(lanAction(async (peer: string | undefined, options: ConnectCliOptions) => {
       const { listenForTrustedPeer, connectToTrustedPeer } = await loadLan();
       const common = {
         configDir: configDirOf(options),
@@ -416,7 +419,7 @@ ${LAN_SESSION_FAILURES}`)
       if (listenOnly.length > 0) throw new InvalidRequestError(`${listenOnly.map((name) => `--${name}`).join(', ')} work with --listen only.`);
       const result = await connectToTrustedPeer(peer, { ...common, addresses: addressesOf(options.address), port });
       emit(options.json, pairingJson(result), pairingText(result).replace(/^Paired with/, 'Connected with'));
-    });
+    }));
 
   lan.command('inspect')
     .summary('show what a connection string holds')

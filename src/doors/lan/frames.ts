@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { terminalText } from './terminal-text.js';
-import { ChannelBindingError, ConnectionLostError, KeyNotProvenError, ListenerClosedError, PeerTimeoutError, PinMismatchError, ProtocolError, WrongCodeError, WrongSecretError } from './lan-errors.js';
+import { ChannelBindingError, ConnectionLostError, KeyNotProvenError, ListenerClosedError, PeerTimeoutError, PinMismatchError, PROTOCOL_REFUSED_STEP, ProtocolError, WrongCodeError, WrongSecretError } from './lan-errors.js';
 import { interruptedNotice, noticeForPeer, peerFailed, type PeerNotice } from './peer-failure.js';
 
 /**
@@ -20,6 +20,13 @@ export const MAX_DATA_FRAME = 256 * 1024;
 
 /** Why a read or write ended when the other side closed the connection without a word. */
 const CLOSED = 'The other device closed the connection before it finished (was pairgate stopped there?). Try again.';
+
+/**
+ * The same, when not one frame had come from it: what a program that is not pairgate does once
+ * the TLS handshake is done (another service at that address and port), and an incompatible
+ * pairgate may; "try again" alone would only fail the same way.
+ */
+const CLOSED_UNHEARD = 'The other end closed the connection without a word of pairgate\'s lan protocol: was pairgate stopped there, or is it not a pairgate lan endpoint (check the address and port) or an incompatible version (update pairgate on both devices)? Try again.';
 
 /** A control message: `t` names its type. */
 export interface ControlMessage {
@@ -77,7 +84,8 @@ function refusal(message: ControlMessage): Error | undefined {
     // In this side's words: the listener's own ("This device does not trust your key") read as
     // if this device were the one that did not trust.
     case 'lan_not_trusted': return new ListenerClosedError(NOT_TRUSTED, 'lan_not_trusted');
-    case 'lan_protocol_error': return new ProtocolError(text);
+    // It runs pairgate (it answered in its words), and could not read this side's: versions, most likely.
+    case 'lan_protocol_error': return new ProtocolError(text, PROTOCOL_REFUSED_STEP);
     default: return undefined;
   }
 }
@@ -115,6 +123,8 @@ export class FramedChannel {
   private told = false;
   /** The command is being stopped (`stopFor`): no more payload bytes go out. */
   private stopped = false;
+  /** A whole frame came from the other end: it speaks the protocol, at least so far. */
+  private heard = false;
 
   constructor(readonly socket: Duplex) {
     live.add(this);
@@ -123,7 +133,7 @@ export class FramedChannel {
     // Lost, not malformed: the other side stopped or the network cut, which the person cannot
     // fix by changing what they typed (exit code 1, where a ProtocolError exits 2).
     socket.on('error', (error) => this.fail(new ConnectionLostError(`The connection to the other device was lost (${error.message}): was pairgate stopped there, or the network cut? Try again.`)));
-    socket.on('close', () => this.fail(new ConnectionLostError(CLOSED)));
+    socket.on('close', () => this.fail(new ConnectionLostError(this.closed())));
   }
 
   /** Sends a control message; `onWritten` hears when it has left the socket (or failed to). */
@@ -182,7 +192,7 @@ export class FramedChannel {
    */
   private drained(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.socket.destroyed) return Promise.reject(new ConnectionLostError(CLOSED));
+    if (this.socket.destroyed) return Promise.reject(new ConnectionLostError(this.closed()));
     return new Promise<void>((resolve, reject) => {
       const done = (error?: Error) => {
         this.socket.off('close', onClose);
@@ -191,7 +201,7 @@ export class FramedChannel {
         if (error) reject(error);
         else resolve();
       };
-      const onClose = () => done(this.failure ?? new ConnectionLostError(CLOSED));
+      const onClose = () => done(this.failure ?? new ConnectionLostError(this.closed()));
       const onDrain = () => done();
       this.stopSending = done;
       this.socket.once('drain', onDrain);
@@ -301,6 +311,7 @@ export class FramedChannel {
         return;
       }
       if (this.buffer.length < HEADER + length) return;
+      this.heard = true;
       const body = this.buffer.subarray(HEADER, HEADER + length);
       this.buffer = this.buffer.subarray(HEADER + length);
       let frame: Frame;
@@ -337,6 +348,11 @@ export class FramedChannel {
       }
     }
     if (this.queue.length <= 64) this.socket.resume();
+  }
+
+  /** Why the connection ended when the other end closed it without a word. */
+  private closed(): string {
+    return this.heard ? CLOSED : CLOSED_UNHEARD;
   }
 
   private fail(error: Error): void {

@@ -147,7 +147,7 @@ export async function finishJoin(
     // Every pairing channel is TLS (pinned dial or the code's dial); the type only says Duplex.
     proveKey: { role: 'join', binding: channelBinding(channel.socket as TLSSocket) },
   });
-  if (reached.deviceId !== undefined && exchanged.peer.deviceId !== reached.deviceId) throw new ProtocolError(reached.otherDevice);
+  if (reached.deviceId !== undefined && exchanged.peer.deviceId !== reached.deviceId) throw new ProtocolError(reached.otherDevice, null);
   // Kept only if the offer saved us too (`trust-commit.ts`): never a one-sided trust.
   const trusted = await commitTrust(channel, {
     store: new TrustedPeerStore(options.configDir),

@@ -81,11 +81,37 @@ export class ListenerClosedError extends ConflictError {
   }
 }
 
-/** A protocol message that is malformed, too large or out of order. */
+/**
+ * What the person can do when what arrived is not pairgate's lan protocol (a frame of an unknown
+ * type or over the size limit, a malformed or unexpected message): the other end is not a pairgate
+ * lan endpoint (a wrong address or port: another program answered), or it runs a pairgate this one
+ * cannot talk to. Said to the person running the command (`ProtocolError.nextStep`), never sent to
+ * the other device, which reads the precise cause alone.
+ */
+export const NOT_LAN_PROTOCOL_STEP = 'The other end does not speak pairgate\'s lan protocol as this version does: it may not be a pairgate lan endpoint (check the address and port, or the connection string), or it runs an incompatible version (update pairgate on both devices to the same version). Then try again; if it fails again, run "pairgate doctor" on each device.';
+
+/** What the person can do when the other device refused what this one sent as a protocol error. */
+export const PROTOCOL_REFUSED_STEP = 'Both ends run pairgate, but maybe versions that cannot talk to each other: update pairgate on both devices to the same version, then try again (and run "pairgate doctor" on each device if it fails again).';
+
+/**
+ * A protocol message that is malformed, too large or out of order. The message is the precise
+ * cause (what the other device is told too); `nextStep`, unless the message says what to do
+ * itself, is what the CLI adds for its person (`withNextStep`).
+ */
 export class ProtocolError extends InvalidRequestError {
-  constructor(message: string) {
+  /** `nextStep` null: the message says what to do itself (undefined would take the default). */
+  constructor(message: string, readonly nextStep: string | null = NOT_LAN_PROTOCOL_STEP) {
     super(message, undefined, 'lan_protocol_error');
   }
+}
+
+/**
+ * `error` as the person running a lan command reads it: a protocol error with its next step after
+ * the precise cause (the same class and code, so the exit code stays 2); any other error as it is.
+ */
+export function withNextStep(error: unknown): unknown {
+  if (!(error instanceof ProtocolError) || !error.nextStep) return error;
+  return new ProtocolError(`${error.message.replace(/\.?$/, '.')} ${error.nextStep}`, null);
 }
 
 /**

@@ -41,7 +41,7 @@ export function dialTls(address: string, port: number, timeoutMs: number, client
     }, timeoutMs);
     socket.once('error', (error) => {
       clearTimeout(timer);
-      reject(new PeerUnreachableError(`${label(address, port)}: ${error.message}`, (error as NodeJS.ErrnoException).code === 'ECONNREFUSED'));
+      reject(new PeerUnreachableError(`${label(address, port)}: ${handshakeProblem(error) ?? error.message}`, (error as NodeJS.ErrnoException).code === 'ECONNREFUSED'));
     });
     socket.once('secureConnect', () => {
       clearTimeout(timer);
@@ -49,6 +49,28 @@ export function dialTls(address: string, port: number, timeoutMs: number, client
       resolve(socket);
     });
   });
+}
+
+/**
+ * OpenSSL's words when the first bytes back are not a TLS record (a plain HTTP server answers the
+ * ClientHello with "HTTP/1.1 400"), as `src/sdk/dns-update.ts` reads them; Node reports them as EPROTO.
+ */
+const PLAIN_ANSWER = /wrong version number|packet length too long|record layer failure/i;
+
+/**
+ * A TLS handshake that failed, in words with what to do, or undefined for any other failure (a
+ * refused port, a reset). It was OpenSSL's line as Node gives it
+ * (`80AC...:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/...`),
+ * which told the person nothing of a wrong port; its reason is kept in brackets.
+ */
+export function handshakeProblem(error: Error): string | undefined {
+  const { code, reason } = error as NodeJS.ErrnoException & { reason?: unknown };
+  const tls = code === 'EPROTO' || (typeof code === 'string' && code.startsWith('ERR_SSL_'));
+  if (!tls) return undefined;
+  const cause = typeof reason === 'string' && reason ? reason : error.message.split(':').find((part) => PLAIN_ANSWER.test(part)) ?? code;
+  return PLAIN_ANSWER.test(error.message)
+    ? `something answered, but not in TLS (${cause}): it is not a pairgate lan endpoint; check the address and port`
+    : `the TLS handshake failed (${cause}): it is not a pairgate lan endpoint, or it runs an incompatible version; check the address and port, and update pairgate on both devices`;
 }
 
 /** Connects to one address; rejects with PinMismatchError when the key is not the pinned one. */

@@ -1,7 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
 import { createInterface } from 'node:readline';
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ensureBuilt } from '../../helpers/node-process.js';
+import { createTlsIdentity } from '../../../src/doors/lan/tls-identity.js';
 import { deviceDir } from './lan-fixtures.js';
 
 // Multicast on the loopback interface, on a port of its own (other lan test files use theirs).
@@ -19,7 +22,14 @@ function start(args: string[]) {
   const first = new Promise<Record<string, unknown>>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       stdout.push(line);
-      if (stdout.length === 1) resolve(JSON.parse(line) as Record<string, unknown>);
+      // Text output (not --json) is no JSON: only callers reading `first` need it to be.
+      if (stdout.length === 1) {
+        try {
+          resolve(JSON.parse(line) as Record<string, unknown>);
+        } catch (error) {
+          reject(error as Error);
+        }
+      }
     });
     void exit.then(() => reject(new Error(`exited before output: ${stderr.join('')}`)));
   });
@@ -73,4 +83,81 @@ describe('pairgate lan offer --code / join --code (two processes of the real CLI
     expect(offer.stderr.join('')).toMatch(/wrong pairing code \(failed attempt 1 of 5\)/);
     expect(JSON.parse(offer.stdout[1]!)).toMatchObject({ event: 'paired', peer: { name: 'cellar' } });
   }, 60_000);
+
+  it('lan nearby that hears no one says how long it listened, and to run pairgate doctor (multicast), exit 0', async () => {
+    const lonely = ['--discovery-interface', '127.0.0.1', '--discovery-port', String(40000 + ((process.pid + 17_011) % 20000))];
+    const result = await run(['lan', 'nearby', '--seconds', '1', ...lonely]);
+    expect(result.stdout).toContain('No device announced itself in 1 s of listening.');
+    expect(result.stdout).toContain('listen longer with --seconds');
+    expect(result.stdout).toContain('run `pairgate doctor` on both devices: it checks that multicast gets through');
+    expect(result.code).toBe(0);
+  });
+});
+
+/**
+ * `lan join --code --address --port` dials without a pin, so whatever answers at a mistyped port
+ * is read as an offer: its bytes used to end the join with OpenSSL's line or a bare "Unknown frame
+ * type 72." Each failure now keeps its precise cause and says what the person can do.
+ */
+describe('pairgate lan join --code at an endpoint that is not a pairgate offer', () => {
+  const servers: (Server | tls.Server)[] = [];
+  beforeAll(() => ensureBuilt(), 120_000);
+  afterAll(() => {
+    for (const server of servers) server.close();
+  });
+
+  /** Listens on loopback with `server`; its port. */
+  async function listening(server: Server | tls.Server): Promise<number> {
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    return (server.address() as { port: number }).port;
+  }
+
+  const joinAt = (port: number, name: string) => run(['lan', 'join', '--code', '1234-5678', '--address', '127.0.0.1', '--port', String(port), '--no-discovery', '--config-dir', deviceDir(name)]);
+
+  it('an HTTPS server (a frame of an unknown type), a frame over the size limit: the cause, then what to do, lan_protocol_error, exit 2', async () => {
+    const identity = await createTlsIdentity('web', 3600);
+    const web = await listening(tls.createServer({ key: identity.keyPem, cert: identity.certPem }, (socket) => {
+      socket.on('error', () => undefined);
+      socket.on('data', () => socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'));
+    }));
+    const huge = await listening(tls.createServer({ key: identity.keyPem, cert: identity.certPem }, (socket) => {
+      socket.on('error', () => undefined);
+      const head = Buffer.alloc(5);
+      head[0] = 1;
+      head.writeUInt32BE(1_000_000, 1);
+      socket.write(head);
+    }));
+    const step = 'The other end does not speak pairgate\'s lan protocol as this version does: it may not be a pairgate lan endpoint (check the address and port, or the connection string), '
+      + 'or it runs an incompatible version (update pairgate on both devices to the same version). Then try again; if it fails again, run "pairgate doctor" on each device. [lan_protocol_error]';
+    const unknown = await joinAt(web, 'cli-foreign-web');
+    expect(unknown.stderr).toContain(`pairgate: Unknown frame type 72. ${step}`);
+    expect(unknown.code).toBe(2);
+    const over = await joinAt(huge, 'cli-foreign-huge');
+    expect(over.stderr).toContain(`pairgate: A frame exceeded the size limit. ${step}`);
+    expect(over.code).toBe(2);
+  }, 30_000);
+
+  it('a server that does not speak TLS: said in words with the reason, not OpenSSL\'s line, lan_peer_unreachable, exit 1', async () => {
+    const plain = await listening(createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.on('data', () => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    }));
+    const result = await joinAt(plain, 'cli-foreign-plain');
+    expect(result.stderr).toMatch(new RegExp(`pairgate: .*127\\.0\\.0\\.1:${plain}: something answered, but not in TLS \\((wrong version number|packet length too long|record layer failure)\\): it is not a pairgate lan endpoint; check the address and port.*\\[lan_peer_unreachable\\]`));
+    expect(result.stderr).not.toMatch(/SSL routines|deps\/openssl/);
+    expect(result.code).toBe(1);
+  }, 30_000);
+
+  it('a TLS server that closes at once, without a word: not only "try again", lan_connection_lost, exit 1', async () => {
+    const identity = await createTlsIdentity('closer', 3600);
+    const closer = await listening(tls.createServer({ key: identity.keyPem, cert: identity.certPem }, (socket) => {
+      socket.on('error', () => undefined);
+      socket.end();
+    }));
+    const result = await joinAt(closer, 'cli-foreign-closer');
+    expect(result.stderr).toContain('pairgate: The other end closed the connection without a word of pairgate\'s lan protocol: was pairgate stopped there, or is it not a pairgate lan endpoint (check the address and port) '
+      + 'or an incompatible version (update pairgate on both devices)? Try again. [lan_connection_lost]');
+    expect(result.code).toBe(1);
+  }, 30_000);
 });

@@ -3,8 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { connectToTrustedPeer, listenForTrustedPeer, type TrustedListener } from '../../../src/doors/lan/connect.js';
 import { encodeConnectionString } from '../../../src/doors/lan/connection-string.js';
 import { loadDeviceIdentity } from '../../../src/doors/lan/device-identity.js';
-import { remoteError } from '../../../src/doors/lan/frames.js';
+import { FramedChannel, remoteError } from '../../../src/doors/lan/frames.js';
 import { join } from '../../../src/doors/lan/join.js';
+import { NOT_LAN_PROTOCOL_STEP, PROTOCOL_REFUSED_STEP, ProtocolError, withNextStep } from '../../../src/doors/lan/lan-errors.js';
 import type { Offer } from '../../../src/doors/lan/offer.js';
 import { peerSentence } from '../../../src/doors/lan/peer-failure.js';
 import { terminalText } from '../../../src/doors/lan/terminal-text.js';
@@ -127,7 +128,57 @@ describe('an error frame whose words are not text', () => {
       const port = (server.address() as { port: number }).port;
       const string = encodeConnectionString({ addresses: ['127.0.0.1'], port, keySha256: identity.spkiSha256, secret: Buffer.alloc(32, 7), deviceId: Buffer.alloc(16, 1).toString('base64url'), name: 'offer' });
       const dir = deviceDir('join');
-      await expect(join(string, { configDir: dir, outDir: dir, discovery: false })).rejects.toMatchObject({ code: 'lan_protocol_error', message: 'A malformed control message arrived.' });
+      const failure = await join(string, { configDir: dir, outDir: dir, discovery: false }).catch((error: unknown) => error);
+      // The precise cause, as the offer would be told it; the person reads what to do after it.
+      expect(failure).toMatchObject({ code: 'lan_protocol_error', message: 'A malformed control message arrived.', nextStep: NOT_LAN_PROTOCOL_STEP });
+      expect(withNextStep(failure)).toMatchObject({ code: 'lan_protocol_error', status: 400, message: `A malformed control message arrived. ${NOT_LAN_PROTOCOL_STEP}` });
     }
   }, 60_000);
+});
+
+describe('a protocol error says what the person can do', () => {
+  it('what this side cannot read: a foreign or incompatible endpoint, check the address and port, update both, pairgate doctor', () => {
+    for (const step of ['not be a pairgate lan endpoint', 'check the address and port', 'incompatible version', 'update pairgate on both devices', '"pairgate doctor"']) expect(NOT_LAN_PROTOCOL_STEP).toContain(step);
+    const told = withNextStep(new ProtocolError('Unknown frame type 72.')) as ProtocolError;
+    expect(told.message).toBe(`Unknown frame type 72. ${NOT_LAN_PROTOCOL_STEP}`);
+    // Said once, however often it is passed on.
+    expect(withNextStep(told)).toBe(told);
+    // A cause without a full stop gets one before the step.
+    expect((withNextStep(new ProtocolError('control message too large')) as Error).message).toBe(`control message too large. ${NOT_LAN_PROTOCOL_STEP}`);
+  });
+
+  it('what the other device refused: it runs pairgate, so versions (not the address); the other device\'s words stay as they were', () => {
+    const refused = remoteError({ t: 'error', code: 'lan_protocol_error', message: 'A malformed control message arrived.' });
+    expect(refused).toMatchObject({ code: 'lan_protocol_error', message: 'The other device refused: A malformed control message arrived.', nextStep: PROTOCOL_REFUSED_STEP });
+    expect((withNextStep(refused) as Error).message).toBe(`The other device refused: A malformed control message arrived. ${PROTOCOL_REFUSED_STEP}`);
+    expect(PROTOCOL_REFUSED_STEP).toContain('update pairgate on both devices');
+  });
+
+  it('a message that says what to do itself, and any other error, are left as they are', () => {
+    const explained = new ProtocolError('The device has another id than the connection string names: ... start the offer again.', null);
+    expect(withNextStep(explained)).toBe(explained);
+    const other = new Error('boom');
+    expect(withNextStep(other)).toBe(other);
+  });
+
+  it('a connection closed before a single frame: maybe no pairgate there; closed after one: "was pairgate stopped there?" as before', async () => {
+    const identity = await createTlsIdentity('closer', 3600);
+    for (const greet of [false, true]) {
+      const server = tls.createServer({ key: identity.keyPem, cert: identity.certPem }, (socket) => {
+        socket.on('error', () => undefined);
+        if (greet) socket.end(frame({ t: 'challenge' }));
+        else socket.end();
+      });
+      servers.push(server);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+      const socket = tls.connect({ host: '127.0.0.1', port: (server.address() as { port: number }).port, rejectUnauthorized: false });
+      const channel = new FramedChannel(socket);
+      if (greet) await channel.receive(2000);
+      const lost = await channel.receive(2000).catch((error: unknown) => error);
+      expect(lost).toMatchObject({ code: 'lan_connection_lost' });
+      expect((lost as Error).message).toBe(greet
+        ? 'The other device closed the connection before it finished (was pairgate stopped there?). Try again.'
+        : 'The other end closed the connection without a word of pairgate\'s lan protocol: was pairgate stopped there, or is it not a pairgate lan endpoint (check the address and port) or an incompatible version (update pairgate on both devices)? Try again.');
+    }
+  });
 });
