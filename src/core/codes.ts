@@ -106,8 +106,13 @@ function isAscii(text: string): boolean {
   return true;
 }
 
-/** What people type between a code's groups, or by mistake: removed before a code is read. */
-const CODE_SEPARATORS = /[\s\-_.·–—]/g;
+/**
+ * What people type between a code's groups, or by mistake: removed before a code is read. Every
+ * dash a keyboard, a word processor or a copied page may give (hyphen, non-breaking hyphen, figure
+ * dash, en and em dash, horizontal bar, minus sign), and characters that show as nothing (soft
+ * hyphen, zero-width space and joiners, word joiner, byte order mark), as RFC 8628 section 6.1 asks.
+ */
+const CODE_SEPARATORS = /[\s\-_.·\u00ad\u2010-\u2015\u2212\u200b-\u200d\u2060\ufeff]/g;
 
 /** A code format: generates, normalises, checks and formats codes. */
 export class CodeFormat {

@@ -44,6 +44,12 @@ describe('codes', () => {
     const digits = new CodeFormat({ alphabet: 'digits', length: 6 });
     expect(digits.parse('１２３ ４５６')).toEqual({ ok: true, code: '123456' });
     expect(digits.parse('12３456')).toEqual({ ok: true, code: '123456' });
+    // Every dash, and characters that show as nothing, between the groups or anywhere (RFC 8628 6.1).
+    const base20 = new CodeFormat({ alphabet: 'base20', length: 8, groupSize: 4 });
+    for (const between of ['\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2015', '\u2212', '\u00ad', '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\uff0d']) {
+      expect(base20.parse(`bcdf${between}ghjk`), `U+${between.codePointAt(0)!.toString(16)}`).toEqual({ ok: true, code: 'BCDFGHJK' });
+    }
+    expect(base20.parse('\u200bbc\u00addf-gh\u2060jk\u200b')).toEqual({ ok: true, code: 'BCDFGHJK' });
   });
 
   it('says what is wrong with a malformed code', () => {
@@ -71,7 +77,7 @@ describe('codes', () => {
     // Digits have no case: a foreign letter is shown as typed, not in capitals.
     expect(new CodeFormat({ alphabet: 'digits', length: 6 }).parse('12345x')).toMatchObject({ message: '"x" (character 6) cannot appear in a code: codes are made of digits only. Check the code and type it again.' });
     // A character that prints as nothing is shown by its code point.
-    expect(relay.parse('7au\u200b83')).toMatchObject({ message: expect.stringMatching(/^U\+200B \(character 4\) cannot appear in a code: /) });
+    expect(relay.parse('7au\u206383')).toMatchObject({ message: expect.stringMatching(/^U\+2063 \(character 4\) cannot appear in a code: /) });
     // An alphabet of other symbols is listed.
     const odd = new CodeFormat({ alphabet: { name: 'odd', symbols: 'ab+*', caseInsensitive: false, lookAlikes: {} }, length: 4 });
     expect(odd.parse('ab+c')).toMatchObject({ message: '"c" (character 4) cannot appear in a code: codes are made of these characters only: "a" "b" "+" "*". Check the code and type it again.' });
