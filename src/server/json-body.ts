@@ -122,6 +122,16 @@ function refusingLoneSurrogates(done: Done): Done {
 }
 
 /**
+ * Whether an empty body labelled JSON is read as no body: on a route whose body may be left out
+ * (`config.optionalBody`), and on a DELETE that takes none, which many HTTP clients send with
+ * their default `Content-Type: application/json` (a 400 "The JSON body is empty." there stopped
+ * the delete). A route that needs a body still refuses an empty one.
+ */
+function takesNoBody(request: FastifyRequest): boolean {
+  return request.routeOptions.config?.optionalBody === true || (request.method === 'DELETE' && !request.routeOptions.schema?.body);
+}
+
+/**
  * Registers `parse` for `application/json` bodies on `scope`: the body is read as bytes, refused
  * with BodyNotUtf8Error unless they are UTF-8 (not UTF-16 or UTF-32 either), and handed to `parse` as text;
  * a value holding a lone surrogate (from a `\u` escape) is refused the same way. Every JSON parser of
@@ -129,6 +139,10 @@ function refusingLoneSurrogates(done: Done): Done {
  */
 export function addJsonContentTypeParser(scope: FastifyInstance, parse: JsonBodyParser, options: { bodyLimit?: number } = {}): void {
   scope.addContentTypeParser('application/json', { ...options, parseAs: 'buffer' }, (request, bytes, done) => {
+    if ((bytes as Buffer).length === 0 && takesNoBody(request)) {
+      done(null, undefined);
+      return;
+    }
     if (!isUtf8(bytes as Buffer) || isWideUnicode(bytes as Buffer)) {
       done(new BodyNotUtf8Error('json'), undefined);
       return;

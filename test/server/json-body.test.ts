@@ -16,6 +16,15 @@ describe('a JSON body with a prototype key', () => {
     }
   });
 
+  it('an empty body labelled JSON, on a route whose body may be left out, is read as none; where a body is needed, still refused', async () => {
+    const created = await inject('{"label":"empty body"}');
+    const { code } = created.json() as { code: string };
+    const approved = await server.t.app.inject({ method: 'POST', url: `/api/v1/codes/${code}/approve`, headers: { 'content-type': 'application/json' }, payload: '' });
+    expect(approved.statusCode).toBe(200);
+    expect(approved.json()).toMatchObject({ state: 'approved' });
+    expect((await inject('')).json()).toMatchObject({ error: 'invalid_json', message: 'The JSON body is empty.' });
+  });
+
   it('leaves the other refusals and the bodies without such a key as they were', async () => {
     expect((await inject('{"label":')).json()).toMatchObject({ error: 'invalid_json', message: 'The body is not valid JSON.' });
     expect((await inject('{"__proto__":')).json()).toMatchObject({ error: 'invalid_json' });

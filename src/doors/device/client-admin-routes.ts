@@ -55,15 +55,15 @@ function viewOf(client: RegisteredClient) {
  * The device client admin API, `/api/v1/device/clients`: list, read, create or replace (PUT), and
  * delete the clients that may use the device grant. Clients of PAIRGATE_DEVICE_CLIENTS are listed
  * (source `config`) but changing or deleting one is 409 device_client_in_config. `app` is an
- * encapsulated instance of its own: the token check runs as its preValidation hook, after the
- * per-route rate limit (onRequest) and before the body is validated, so a caller without the token
- * learns nothing but that. Errors are pairgate's `{error, message}`; a refused client_id, name or
+ * encapsulated instance of its own: the token check runs as its onRequest hook, after the
+ * server's (the per-route rate limit) and before the body is even read, so a caller without the
+ * token learns nothing but that: not which content types are read, nor what a valid body is. Errors are pairgate's `{error, message}`; a refused client_id, name or
  * scope says its rule in words (`client-admin-validation.ts`).
  */
 export function installClientAdminRoutes(app: FastifyInstance, env: DeviceEnv, auth: DeviceAdminAuth): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const { ctx, clients, tokens } = env;
-  app.addHook('preValidation', (request, reply) => auth.authenticate(request, reply));
+  app.addHook('onRequest', (request, reply) => auth.authenticate(request, reply));
 
   api.get('/api/v1/device/clients', {
     schema: { tags, summary: 'List the device clients, configured and registered through the API.', description: AUTH, security: BEARER_SECRET, response: { 200: Type.Object({ clients: Type.Array(ClientView) }, { description: 'Every device client, configured and registered through the API, by client_id.' }), 404: ClientAdminErrors.disabled404, ...AdminErrors } },
