@@ -10,6 +10,7 @@ import { noStore, type DeviceEnv } from './device-env.js';
 import { OAUTH_BODY_TYPES, refuseRepeatedParameters } from './oauth-body.js';
 import { OAuthErrors } from './device-responses.js';
 import { OAuthError } from './oauth-errors.js';
+import { crowdedNetworkRefusal, PendingPerNetwork } from './pending-per-network.js';
 
 /** The body of a device authorization request (RFC 8628 §3.1); unknown fields are ignored. */
 const DeviceAuthorizationBody = Type.Object(
@@ -74,14 +75,15 @@ export function installAuthorizationRoute(app: FastifyInstance, env: DeviceEnv):
     };
     const ttlMs = cfg.PAIRGATE_DEVICE_EXPIRES_IN_SECONDS * 1000;
     // The network's share first, so that no few addresses hold every waiting authorization.
-    const release = await env.pendingPerNetwork.take(request.clientNetwork, ttlMs, now);
+    const place = await env.pendingPerNetwork.take(request.clientNetwork, ttlMs, now);
+    const { max, crowded } = PendingPerNetwork.capacityFor(place, cfg.PAIRGATE_DEVICE_MAX_PENDING);
     let created;
     try {
       created = await ctx.engine.create<DeviceRequest>({ kind: DEVICE_KIND, request: deviceRequest, ttlMs, codeFormat: USER_CODE_FORMAT, withSecret: true,
-        capacity: { max: cfg.PAIRGATE_DEVICE_MAX_PENDING, of: 'pending', refuse: () => new OAuthError('rate_limited', 'Too many device authorizations are waiting. Try again shortly.', 429, { retryAfterSeconds: 30 }) },
+        capacity: { max, of: 'pending', refuse: () => (crowded ? crowdedNetworkRefusal(place) : new OAuthError('rate_limited', 'Too many device authorizations are waiting. Try again shortly.', 429, { retryAfterSeconds: 30 })) },
       });
     } catch (error) {
-      await release();
+      await place.release();
       throw error;
     }
     const { grant, code, secret } = created;

@@ -16,6 +16,21 @@ export const TOO_MANY_PENDING_CODE = 'too_many_pending';
  * with set-if-absent, so the cap holds under bursts and across nodes (NumberedSlots). An
  * authorization counts until it would expire, decided or not, as it does toward the server-wide cap.
  */
+/**
+ * Authorizations a network may have waiting and still count as quiet: past it, a network may take
+ * only the first half of the server-wide places (`PendingPerNetwork.crowdedMax`).
+ */
+export const QUIET_SHARE = 5;
+
+/** A network's place taken: how to give it back, and how many the network then holds. */
+export interface PendingPlace {
+  release: () => Promise<void>;
+  /** The network's waiting authorizations, this one included (0 when no share is kept). */
+  held: number;
+  /** Seconds until the network's oldest waiting authorization expires. */
+  oldestEndsIn: number;
+}
+
 export class PendingPerNetwork {
   private readonly slots: NumberedSlots | undefined;
 
@@ -30,11 +45,32 @@ export class PendingPerNetwork {
    * `rate_limited`, `pairgate_error` `too_many_pending`) with the wait until the network's oldest
    * authorization expires, when the network holds `cap` of them.
    */
-  async take(network: string, ttlMs: number, now: number): Promise<() => Promise<void>> {
-    if (!this.slots) return async () => {};
+  async take(network: string, ttlMs: number, now: number): Promise<PendingPlace> {
+    if (!this.slots) return { release: async () => {}, held: 0, oldestEndsIn: 0 };
     const reserved = await this.slots.reserve(network, ttlMs, now);
-    if (reserved.ok) return reserved.release;
-    const wait = reserved.retryAfterSeconds;
-    throw new OAuthError(TOO_MANY_PENDING_CODE, `Your network already has ${this.cap} device authorizations waiting, the most this server allows one network (PAIRGATE_DEVICE_MAX_PENDING_PER_IP). Finish or abandon some, or try again in ${wait} s.`, 429, { retryAfterSeconds: wait });
+    if (!reserved.ok) {
+      const wait = reserved.retryAfterSeconds;
+      throw new OAuthError(TOO_MANY_PENDING_CODE, `Your network already has ${this.cap} device authorizations waiting, the most this server allows one network (PAIRGATE_DEVICE_MAX_PENDING_PER_IP). Finish or abandon some, or try again in ${wait} s.`, 429, { retryAfterSeconds: wait });
+    }
+    const held = await this.slots.held(network, now);
+    const oldest = Math.min(...held.map((slot) => slot.expiresAt));
+    return { release: reserved.release, held: held.length, oldestEndsIn: Math.max(1, Math.ceil((oldest - now) / 1000)) };
   }
+
+  /**
+   * The server-wide cap a network holding `place.held` may fill: all of `serverWide` while it is
+   * quiet (QUIET_SHARE or fewer), half of it past that. Every network's share alone still let
+   * serverWide / cap networks (20 by default) hold every place, and no device of any client could
+   * pair; now networks holding more than a few fill half at most, and the other half stays for
+   * networks holding a few each (some 100 more networks to fill it).
+   */
+  static capacityFor(place: PendingPlace, serverWide: number): { max: number; crowded: boolean } {
+    const crowded = place.held > QUIET_SHARE;
+    return { max: crowded ? Math.max(1, Math.floor(serverWide / 2)) : serverWide, crowded };
+  }
+}
+
+/** The 429 of a crowded network when half the server's places are taken (`PendingPerNetwork.capacityFor`). */
+export function crowdedNetworkRefusal(place: PendingPlace): OAuthError {
+  return new OAuthError(TOO_MANY_PENDING_CODE, `This server has many device authorizations waiting, and your network already has ${place.held - 1} of them. Finish or abandon some, or try again in ${place.oldestEndsIn} s.`, 429, { retryAfterSeconds: place.oldestEndsIn });
 }

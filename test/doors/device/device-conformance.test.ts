@@ -113,6 +113,27 @@ describe('device door: waiting authorizations per network', () => {
     expect((await ask('198.51.100.9')).status).toBe(200);
   });
 
+  it('under pressure a crowded network takes half the places at most: 20 networks at their share no longer block every device', async () => {
+    // 20 places in all, 10 per network: two networks at their share held every one before.
+    const crowd = await createTestApp({ ...DEVICE_ENV, PAIRGATE_DEVICE_AUTHORIZATIONS_PER_MINUTE: '100000', PAIRGATE_RATE_LIMIT_MAX: '100000', PAIRGATE_DEVICE_MAX_PENDING: '20', PAIRGATE_DEVICE_MAX_PENDING_PER_IP: '10' });
+    try {
+      const askFrom = (remoteAddress: string) => postRaw(crowd, '/oauth/device_authorization', 'client_id=tv-app', undefined, {}, remoteAddress);
+      // The first network fills its share while the server is under half full.
+      for (let i = 0; i < 10; i++) expect((await askFrom('203.0.113.20')).status).toBe(200);
+      // The second: its first five (QUIET_SHARE) pass, the sixth is refused, half the places being taken.
+      for (let i = 0; i < 5; i++) expect((await askFrom('203.0.113.21')).status).toBe(200);
+      const refused = await askFrom('203.0.113.21');
+      expect(refused.status).toBe(429);
+      expect(refused.body).toMatchObject({ error: 'rate_limited', pairgate_error: 'too_many_pending', error_description: expect.stringContaining('your network already has 5 of them') });
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(500);
+      // Networks holding a few still pair, up to the server-wide cap.
+      for (const network of ['198.51.100.1', '198.51.100.2', '198.51.100.3', '198.51.100.4', '198.51.100.5']) expect((await askFrom(network)).status).toBe(200);
+      expect((await askFrom('198.51.100.6')).body).toMatchObject({ error: 'rate_limited', error_description: 'Too many device authorizations are waiting. Try again shortly.' });
+    } finally {
+      await crowd.close();
+    }
+  });
+
   it('the token endpoint\'s rate limit (raised before the route\'s code) answers no-store with Pragma too', async () => {
     const poll = () => postRaw(t, '/oauth/token', 'grant_type=password&client_id=tv-app', undefined, {}, '192.0.2.44');
     await poll();
