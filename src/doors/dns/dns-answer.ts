@@ -88,7 +88,10 @@ export class DnsResponder {
     const questions = packet.questions ?? [];
     if (questions.length !== 1) return bareReply(id, flags, RCODE.FORMERR);
     const question = questions[0]!;
-    const opt = (packet.additionals ?? []).find((rr) => rr.type === 'OPT') as { udpPayloadSize?: number; ednsVersion?: number } | undefined;
+    const opts = (packet.additionals ?? []).filter((rr) => rr.type === 'OPT');
+    // One OPT record at most, owned by the root (RFC 6891 6.1.1): any other is malformed.
+    if (opts.length > 1 || (opts[0] && opts[0].name !== '.' && opts[0].name !== '')) return bareReply(id, flags, RCODE.FORMERR);
+    const opt = opts[0] as { udpPayloadSize?: number; ednsVersion?: number } | undefined;
     if (opt && (opt.ednsVersion ?? 0) > 0) {
       // EDNS versions above 0 are not spoken: BADVERS (16, i.e. extended RCODE 1 over RCODE 0)
       // with our version, so the client falls back to version 0 (RFC 6891 6.1.3).

@@ -48,7 +48,8 @@ export function recordValue(zone: string, name: string, type: RecordType, rawVal
       // the check was served too long, and could not be deleted by the value sent.
       if (hasLoneSurrogate(rawValue)) throw invalid('A TXT value must be well-formed Unicode text, and this one holds a lone UTF-16 surrogate (a \\uD800-\\uDFFF escape without its pair), which has no UTF-8 form and would be stored as other characters. Send each character whole: one beyond U+FFFF as its two escapes together, or as itself.', 'invalid_txt');
       if (Buffer.byteLength(rawValue, 'utf8') > MAX_TXT_BYTES) throw invalid(`A TXT value is at most ${MAX_TXT_BYTES} bytes.`, 'txt_too_long');
-      if ([...rawValue].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)) throw invalid('A TXT value cannot hold control characters.', 'invalid_txt');
+      // C0, DEL and C1 (U+0080-U+009F: NEL, and CSI, which starts a terminal's escape sequence as ESC [ does).
+      if (/[\u0000-\u001f\u007f-\u009f]/.test(rawValue)) throw invalid('A TXT value cannot hold control characters.', 'invalid_txt');
       return rawValue;
     }
     case 'CNAME': {

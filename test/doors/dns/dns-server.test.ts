@@ -25,11 +25,11 @@ async function errorCode(promise: Promise<unknown>): Promise<string> {
 type Reply = dnsPacket.DecodedPacket & { rcode: string };
 
 /** One raw query over UDP to our server, its answer decoded. */
-async function askUdp(port: number, query: dnsPacket.Packet): Promise<Reply> {
+async function askUdp(port: number, query: dnsPacket.Packet | Buffer): Promise<Reply> {
   const socket = createSocket('udp4');
   try {
     const reply = new Promise<Buffer>((resolve) => socket.once('message', resolve));
-    socket.send(dnsPacket.encode(query), port, '127.0.0.1');
+    socket.send(Buffer.isBuffer(query) ? query : dnsPacket.encode(query), port, '127.0.0.1');
     return dnsPacket.decode(await reply) as Reply;
   } finally {
     socket.close();
@@ -162,6 +162,16 @@ describe('authoritative DNS server (node:dns Resolver against our port)', () => 
       additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0 } as unknown as dnsPacket.Answer],
     });
     expect(current.answers!.map((a) => (a as { data: unknown }).data)).toEqual(['192.168.1.20']);
+    // Two OPT records, or one owned by another name than the root, are malformed (RFC 6891 6.1.1).
+    const asking = (additionals: object[]) => dnsPacket.encode({ type: 'query', id: 6, questions: [{ type: 'A', name: `local.${base}` }], additionals: additionals as dnsPacket.Answer[] });
+    const twice = asking([{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0 }, { type: 'OPT', name: '.', udpPayloadSize: 512, flags: 0 }]);
+    // dns-packet writes an OPT for the root only: its owner (the last record's first byte, 0) made the label "x".
+    const rooted = asking([{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0 }]);
+    const owned = Buffer.concat([rooted.subarray(0, rooted.length - 11), Buffer.from([1, 0x78, 0]), rooted.subarray(rooted.length - 10)]);
+    for (const query of [twice, owned]) {
+      const malformed = await askUdp(runtime.dns.port, query);
+      expect({ rcode: malformed.rcode, answers: malformed.answers!.length }).toEqual({ rcode: 'FORMERR', answers: 0 });
+    }
   });
 
   it('records are durable: a restarted server answers them', async () => {

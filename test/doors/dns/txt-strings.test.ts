@@ -47,6 +47,14 @@ describe('TXT character-strings', () => {
     expect(recordValue('z.test', name, 'TXT', 'smile \ud83d\ude00')).toBe('smile \u{1F600}');
   });
 
+  it('the record check refuses control characters, C0, DEL and C1 alike (invalid_txt); other text passes', () => {
+    const name = `t.${'a'.repeat(52)}.z.test`;
+    for (const value of ['tab\there', 'del\u007f', 'nel\u0085', 'csi\u009b31m', 'pad\u0080', 'apc\u009f']) {
+      expect(() => recordValue('z.test', name, 'TXT', value), JSON.stringify(value)).toThrow(expect.objectContaining({ status: 400, code: 'invalid_txt', message: 'A TXT value cannot hold control characters.' }));
+    }
+    expect(recordValue('z.test', name, 'TXT', 'v=spf1 \u00a0caf\u00e9 \u00a9')).toBe('v=spf1 \u00a0caf\u00e9 \u00a9');
+  });
+
   it('the responder never writes a character-string over 255 bytes: a long stored value goes out as several, in a packet that decodes', async () => {
     const name = `t.${'a'.repeat(52)}.z.test`;
     // A row as one written before the lone-surrogate check reads back: 85 lone surrogates stored as
