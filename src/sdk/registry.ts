@@ -33,9 +33,10 @@ export interface FoundBox extends PingEntry {
 /**
  * The `Authorization` value of an announcement: a compact JWS by the box key over the SHA-256 of
  * the exact body bytes, with the public key embedded (`jwk`) and, with `withCertificate`, the
- * certificate (`x5c`, needed for legacy SHA-1 fingerprints).
+ * certificate (`x5c`, needed for legacy SHA-1 fingerprints); `audience` is the registry's origin
+ * (`https://pair.example.com`), which binds the announcement to it (`RegistryClient` sets it).
  */
-export async function signAnnouncement(box: BoxKeys, rawBody: string, options: { withCertificate?: boolean; now?: number } = {}): Promise<string> {
+export async function signAnnouncement(box: BoxKeys, rawBody: string, options: { withCertificate?: boolean; now?: number; audience?: string } = {}): Promise<string> {
   const jwk = createPublicKey(box.keyPem).export({ format: 'jwk' }) as JWK;
   const alg = jwk.kty === 'EC' ? (jwk.crv === 'P-384' ? 'ES384' : 'ES256') : jwk.kty === 'OKP' ? 'EdDSA' : 'RS256';
   const key = await importPKCS8(box.keyPem, alg);
@@ -44,6 +45,8 @@ export async function signAnnouncement(box: BoxKeys, rawBody: string, options: {
     sha256: createHash('sha256').update(rawBody, 'utf8').digest('base64url'),
     iat: Math.floor((options.now ?? Date.now()) / 1000),
     jti: randomBytes(16).toString('base64url'),
+    // The registry it is for: another one refuses it (a captured announcement replayed there).
+    ...(options.audience !== undefined ? { aud: options.audience } : {}),
   };
   const header: Record<string, unknown> = { alg, jwk };
   if (options.withCertificate) header.x5c = [new X509Certificate(box.certPem).raw.toString('base64')];
@@ -128,7 +131,7 @@ export class RegistryClient {
   /** Announces `body`, signed by `box` (POST /register). */
   async announce(box: BoxKeys, body: AnnouncementBody, options: { withCertificate?: boolean } = {}): Promise<{ status: 'registered' }> {
     const raw = JSON.stringify(body);
-    return this.send('POST', '/register', raw, { authorization: await signAnnouncement(box, raw, options) });
+    return this.send('POST', '/register', raw, { authorization: await signAnnouncement(box, raw, { ...options, audience: new URL(this.baseUrl).origin }) });
   }
 
   /** The boxes announced behind this caller's public IP (GET /ping). */

@@ -10,7 +10,13 @@ import { fingerprintForm, legacyFingerprint, spkiFingerprint } from '../../core/
  * key (`jwk`) and whose payload binds the exact body and a moment:
  *
  *     {"purpose": "pairgate-register", "sha256": <base64url SHA-256 of the body bytes>,
- *      "iat": <seconds>, "jti": <random, single use>}
+ *      "iat": <seconds>, "jti": <random, single use>, "aud": <the registry's origin>}
+ *
+ * `aud` names the registry the box announces to (`https://pair.example.com`), so an announcement
+ * captured on its way (by a proxy, in a log) cannot be replayed to another registry, whose `jti`
+ * memory never saw it, to list the box on another network. A registry that knows its own origin
+ * (PAIRGATE_PUBLIC_URL set) refuses another one; an announcement without `aud` (a box signing the
+ * earlier form) is still accepted.
  *
  * The fingerprint of the embedded key (SPKI SHA-256, base32) must equal the announced `client`. For a
  * legacy (SHA-1 of the certificate) fingerprint the header must also carry the certificate (`x5c`)
@@ -36,6 +42,8 @@ export interface AnnounceCheck {
   allowLegacy: boolean;
   /** Remembers `jti`s so a captured announcement cannot be replayed (from another IP). */
   ephemeral: EphemeralStore;
+  /** This registry's origin, when it knows it (PAIRGATE_PUBLIC_URL): an `aud` naming another is refused. */
+  audience?: string;
 }
 
 const unauthorized = (message: string, code: string): UnauthorizedError => new UnauthorizedError(message, code);
@@ -95,8 +103,14 @@ export async function verifyAnnouncement(check: AnnounceCheck): Promise<void> {
   }
   // `null`, a number or a list is JSON too, and reading a claim of `null` threw (a 500).
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw unauthorized('The signed payload is not a JSON object of claims.', 'signature_invalid');
-  const claims = parsed as { purpose?: unknown; sha256?: unknown; iat?: unknown; jti?: unknown };
+  const claims = parsed as { purpose?: unknown; sha256?: unknown; iat?: unknown; jti?: unknown; aud?: unknown };
   if (claims.purpose !== ANNOUNCE_PURPOSE) throw unauthorized('The signature is not for a registry announcement.', 'signature_invalid');
+  if (claims.aud !== undefined) {
+    if (typeof claims.aud !== 'string') throw unauthorized('The signature\'s aud must be the registry\'s origin, a string.', 'signature_invalid');
+    if (check.audience !== undefined && claims.aud !== check.audience) {
+      throw unauthorized(`The announcement is signed for another registry (${claims.aud.slice(0, 100)}), not ${check.audience}: announce to this one with its own address.`, 'wrong_audience');
+    }
+  }
   const bodyHash = createHash('sha256').update(check.rawBody, 'utf8').digest('base64url');
   if (claims.sha256 !== bodyHash) throw unauthorized('The signature covers another body.', 'body_mismatch');
   const iat = typeof claims.iat === 'number' ? claims.iat : NaN;

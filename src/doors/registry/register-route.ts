@@ -81,6 +81,7 @@ export function registerRoute(app: FastifyInstance, ctx: DoorContext, options: R
       maxSkewSeconds: options.maxSkewSeconds,
       allowLegacy: options.allowLegacy,
       ephemeral: ctx.stores.ephemeral,
+      ...(ctx.config.PAIRGATE_PUBLIC_URL ? { audience: new URL(ctx.config.PAIRGATE_PUBLIC_URL).origin } : {}),
     });
     await storeAnnouncement(options, request.ip, client, message, now);
     return { status: 'registered' as const };

@@ -23,6 +23,7 @@ export const REGISTRY_ERRNOS: Readonly<Record<string, number>> = {
   signature_replayed: 115,
   body_mismatch: 116,
   legacy_fingerprint_disabled: 117,
+  wrong_audience: 119,
   too_many_boxes: 120,
   rate_limited: 130,
   route_not_found: 140,

@@ -67,7 +67,7 @@ const SCHEMA_REFUSED = '`validation_failed` (the body does not match the schema,
 /** The documented error answers of `POST /register` (signed by the box key, or over mutual TLS). */
 export const RegisterErrors = {
   400: registryError(`${SCHEMA_REFUSED}, \`legacy_fingerprint_disabled\` (a SHA-1 fingerprint where this registry takes none).`),
-  401: registryError('`signature_missing`, `signature_invalid`, `signature_expired` (outside the allowed clock skew), `signature_replayed`, `body_mismatch` (the signature covers other bytes), `fingerprint_mismatch` (the key is not the box `client` names); over mutual TLS `client_certificate_required`.'),
+  401: registryError('`signature_missing`, `signature_invalid`, `signature_expired` (outside the allowed clock skew), `signature_replayed`, `body_mismatch` (the signature covers other bytes), `fingerprint_mismatch` (the key is not the box `client` names), `wrong_audience` (signed for another registry: its `aud` is not the origin of this registry); over mutual TLS `client_certificate_required`.'),
   429: registryError('`rate_limited`: too many announcements from this address; `too_many_boxes`: this public network already lists PAIRGATE_REGISTRY_MAX_PER_IP boxes (`Retry-After` says when the oldest announcement expires).'),
 };
 

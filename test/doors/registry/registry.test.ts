@@ -237,3 +237,49 @@ describe('registry behind a trusted proxy and in privacy mode', () => {
     expect(refused.status).toBe(401);
   });
 });
+
+/**
+ * An announcement names the registry it is for (`aud`): one captured on its way and replayed to
+ * another registry, whose jti memory never saw it, is refused there when that registry knows its
+ * own origin (PAIRGATE_PUBLIC_URL).
+ */
+describe('registry: announcements bound to their registry (aud)', () => {
+  let t: TestApp;
+  let base: string;
+  let cellar: BoxIdentity;
+  beforeAll(async () => {
+    t = await createTestApp({ PAIRGATE_PUBLIC_URL: 'https://pair.example.com', PAIRGATE_REGISTRY_REGISTER_PER_MINUTE: '100', PAIRGATE_RATE_LIMIT_MAX: '10000' });
+    base = await t.listen();
+    cellar = await box('cellar');
+  });
+  afterAll(() => t.close());
+
+  const send = async (audience: string | undefined) => {
+    const raw = JSON.stringify({ client: cellar.fingerprint, message: 'aud' });
+    const authorization = await signAnnouncement(cellar, raw, audience === undefined ? {} : { audience });
+    return httpFrom(HOME, `${base}/register`, { method: 'POST', body: raw, headers: { authorization } });
+  };
+
+  it('this registry\'s origin is accepted; another registry\'s is refused 401 wrong_audience (errno 119); none is the earlier form, accepted', async () => {
+    expect((await send('https://pair.example.com')).status).toBe(200);
+    const elsewhere = await send('https://other-registry.example');
+    expect(elsewhere.status).toBe(401);
+    expect(elsewhere.json).toMatchObject({ code: 401, errno: 119, reason: 'wrong_audience', message: expect.stringContaining('https://other-registry.example') });
+    expect((await send(undefined)).status).toBe(200);
+  });
+
+  it('RegistryClient signs the origin it announces to', async () => {
+    const seen: string[] = [];
+    const client = new RegistryClient({
+      baseUrl: `${base}/`,
+      fetch: (input, init) => {
+        const authorization = new Headers(init?.headers).get('authorization');
+        if (authorization) seen.push(authorization);
+        return fetch(input, init);
+      },
+    });
+    await client.announce(cellar, { client: cellar.fingerprint, message: 'from the client' }).catch(() => undefined);
+    const payload = JSON.parse(Buffer.from(seen[0]!.split('.')[1]!, 'base64url').toString('utf8')) as { aud?: string };
+    expect(payload.aud).toBe(new URL(base).origin);
+  });
+});
