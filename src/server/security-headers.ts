@@ -2,12 +2,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import helmet, { type HelmetOptions } from 'helmet';
 
-/** The strict content security policy of every page: no inline script or style, not framable. */
+/**
+ * The strict content security policy of every page: no inline script or style, not framable, no
+ * picture from elsewhere (a page that shows one asks for `REMOTE_IMAGE_PAGE_HEADERS`).
+ */
 export const CSP_DIRECTIVES = {
   defaultSrc: ["'self'"],
   scriptSrc: ["'self'"],
   styleSrc: ["'self'"],
-  imgSrc: ["'self'", 'data:', 'https:'],
+  imgSrc: ["'self'", 'data:'],
   connectSrc: ["'self'"],
   fontSrc: ["'self'"],
   objectSrc: ["'none'"],
@@ -43,6 +46,17 @@ export function securityHeaders(options: HelmetOptions = HELMET_OPTIONS): Record
   helmet(options)({} as IncomingMessage, response as unknown as ServerResponse, () => {});
   return headers;
 }
+
+/**
+ * The page headers with pictures from any https origin allowed (`img-src ... https:`): for the one
+ * page that shows pictures named by others, the support door's confirmation (the supporter's
+ * avatar, the company logo). Every other page loads none, so a markup injection there could not
+ * make the browser call out to an address of the attacker's with the page's visitor.
+ */
+export const REMOTE_IMAGE_PAGE_HEADERS: Readonly<Record<string, string>> = securityHeaders({
+  ...HELMET_OPTIONS,
+  contentSecurityPolicy: { useDefaults: false, directives: { ...CSP_DIRECTIVES, imgSrc: [...CSP_DIRECTIVES.imgSrc, 'https:'] } },
+});
 
 /**
  * The headers of machine answers (JSON under `/api/` and elsewhere, health and metrics), after OWASP's REST
@@ -107,7 +121,8 @@ export function installSecurityHeaders(app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
     const machine = MACHINE_PATHS.test(route.url ?? '') || answersMachineData(route.schema as Parameters<typeof answersMachineData>[0]);
     const headers = machine ? API_SECURITY_HEADERS : pageHeaders;
-    route.config = { ...(route.config ?? {}), securityHeaders: headers };
+    // A route may name its own (REMOTE_IMAGE_PAGE_HEADERS).
+    route.config = { ...(route.config ?? {}), securityHeaders: route.config?.securityHeaders ?? headers };
   });
   // A callback hook, not an async one: no promise per request on every route.
   app.addHook('onRequest', (request, reply, done) => {

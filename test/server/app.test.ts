@@ -116,6 +116,8 @@ describe('server basics', () => {
       expect(csp).toContain("script-src 'self'");
       expect(csp).toContain("frame-ancestors 'none'");
       expect(csp).not.toContain('unsafe-inline');
+      // No picture from elsewhere: only the support confirmation page shows one (its supporter's avatar).
+      expect(csp).toContain("img-src 'self' data:;");
       expect(response.headers['x-content-type-options']).toBe('nosniff');
       expect(response.headers['referrer-policy']).toBe('no-referrer');
       expect(response.headers['cross-origin-opener-policy']).toBe('same-origin');

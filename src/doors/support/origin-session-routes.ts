@@ -44,7 +44,8 @@ const INDEX_PREFIX = 'support:session:';
 
 /**
  * True for an absolute https URL: pictures (avatar, logo) must be, because the pages load images
- * over https only (CSP `img-src 'self' data: https:`), so an http picture would never show.
+ * over https only (the confirmation page's CSP, `REMOTE_IMAGE_PAGE_HEADERS`: `img-src 'self' data:
+ * https:`), so an http picture would never show.
  */
 export function isHttpsUrl(value: string): boolean {
   return isHttpUrl(value) && value.toLowerCase().startsWith('https:');

@@ -5,6 +5,7 @@ import type { Grant } from '../../core/grant.js';
 import { constantTimeEqual, randomToken, hashToken } from '../../core/ids.js';
 import { configSection } from '../../server/config.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
+import { REMOTE_IMAGE_PAGE_HEADERS } from '../../server/security-headers.js';
 import { prefersHtml } from '../../web/error-page.js';
 import { languageSwitch, type PageLanguage } from '../../web/page-language.js';
 import { askedLang, pickLang } from '../accounts/i18n.js';
@@ -176,7 +177,8 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
       404: errorOrPage('`code_not_found`: no live session has this code; `code_used`, `code_declined` or `code_burned` when it was decided already.'),
       429: errorOrPage('`rate_limited`: too many look-ups, or too many wrong codes, from this network (`Retry-After`).'),
     } },
-    config: { rateLimit: lookupLimit },
+    // The one page showing pictures from elsewhere: the supporter's avatar and the company logo.
+    config: { rateLimit: lookupLimit, securityHeaders: REMOTE_IMAGE_PAGE_HEADERS },
     preValidation: refuseOverlongCode,
   }, async (request, reply) => {
     // One address, a page or JSON by Accept: a cache must not hand one for the other.

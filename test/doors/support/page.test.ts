@@ -41,8 +41,13 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
 
     await page.goto(`${suite.url}/relay/`);
     await page.getByLabel('Pairing code').fill(created.PairingCode!.toUpperCase());
-    await page.getByRole('button', { name: 'Continue' }).click();
+    const [confirmation] = await Promise.all([
+      page.waitForResponse((response) => response.url() === `${suite.url}/pairing/${created.PairingCode}`),
+      page.getByRole('button', { name: 'Continue' }).click(),
+    ]);
     await page.waitForURL(`${suite.url}/pairing/${created.PairingCode}`);
+    // The one page that allows pictures from elsewhere (every other page's policy says img-src 'self' data:).
+    expect(await confirmation.headerValue('content-security-policy')).toContain("img-src 'self' data: https:;");
     await expect.poll(() => page.locator('#question').textContent()).toBe('Do you really want to grant access to Thorsten of The great PC support?');
     expect(await page.locator('#supporter-name').textContent()).toBe('Thorsten');
     expect(await page.locator('#company-name').textContent()).toBe('The great PC support');
