@@ -1,6 +1,11 @@
 import type { Clock } from '../core/clock.js';
 import type { EphemeralStore } from '../store/ports.js';
 
+/** The key counting the attempts on `counter` running on every node (shared stores only). */
+function runningKey(counter: BudgetCounter): string {
+  return `running|${counter.key}`;
+}
+
 /** One budget an attempt is counted against: a key in the ephemeral store and its limit. */
 export interface BudgetCounter {
   /** Key of the failure count (what it counts: an address, an account, a session). */
@@ -22,13 +27,14 @@ export type Refusal = (retryAfterSeconds: number, spent: BudgetCounter, busy?: b
  * every node. The failure counts live in the ephemeral store; reading a count, trying, then
  * counting a failure is not atomic, so a burst of attempts sent at once would all read the same
  * count and all be let through. Each attempt therefore also counts, as a failure to be, every
- * attempt on the same counter still running on this node when it arrived: those either fail (and
- * will be counted) or succeed. That is every attempt there is on a store no other node shares
- * (SQLite). On a shared store (`EphemeralStore.shared`: Redis, PostgreSQL) the other nodes'
- * attempts are not seen here, so an attempt that passes the check then reserves its failure in the
- * store (an atomic increment; over the limit, it is given back and the attempt refused) and gives
- * it back when it did not fail. One refused only for attempts still running is told to try again
- * in a second, not at the window's end.
+ * attempt on the same counter still running when it arrived: those either fail (and will be
+ * counted) or succeed. On a store no other node shares (SQLite) those are the attempts running in
+ * this process. On a shared store (`EphemeralStore.shared`: Redis, PostgreSQL) another node's are
+ * not seen here, so each attempt first counts itself as running in the store (`running|<key>`, an
+ * atomic increment, taken back when it ends), then reads the failures: an attempt that fails adds
+ * its failure before it stops running, so a reader never misses it (it may count it twice, which
+ * errs toward refusing). One refused only for attempts still running is told to try again in a
+ * second, not at the window's end.
  */
 export class FailureBudget {
   /** Attempts running on this node, per counter key. */
@@ -47,6 +53,7 @@ export class FailureBudget {
    * not counted (a malformed code is not a guess): throw only for input that guesses nothing.
    */
   async run<T>(counters: readonly BudgetCounter[], attempt: () => Promise<T>, failed: (result: T) => boolean, refuse: Refusal): Promise<T> {
+    if (this.ephemeral.shared) return this.runShared(counters, attempt, failed, refuse);
     // Taken before the first await, so attempts arriving together see each other.
     const ahead = counters.map((counter) => this.enter(counter.key));
     try {
@@ -61,7 +68,6 @@ export class FailureBudget {
         // second, not the window's end (up to an hour for a budget with no failure counted yet).
         if (failures + ahead[i]! >= counters[i]!.limit) throw refuse(1, counters[i]!, true);
       }
-      if (this.ephemeral.shared) return await this.runReserved(counters, attempt, failed, refuse, now);
       const result = await attempt();
       if (failed(result)) await this.recordFailure(counters);
       return result;
@@ -71,36 +77,39 @@ export class FailureBudget {
   }
 
   /**
-   * Runs `attempt` on a shared store: its failure is counted on every counter before it runs (so
-   * attempts on other nodes see it), and taken back when it does not fail, or throws, or a counter
-   * is found over its limit (attempts running elsewhere filled it since the check: `busy`).
+   * `run` on a shared store: each counter first counts this attempt as running (in the store, so
+   * attempts on every node see it), then reads its failures; the attempt is refused when they are
+   * spent, or (`busy`) when failures and attempts running together pass the limit. A failure is
+   * counted before the attempt stops counting as running.
    */
-  private async runReserved<T>(counters: readonly BudgetCounter[], attempt: () => Promise<T>, failed: (result: T) => boolean, refuse: Refusal, now: number): Promise<T> {
-    const reserved: BudgetCounter[] = [];
+  private async runShared<T>(counters: readonly BudgetCounter[], attempt: () => Promise<T>, failed: (result: T) => boolean, refuse: Refusal): Promise<T> {
+    const now = this.clock.now();
+    const running: BudgetCounter[] = [];
     try {
       for (const counter of counters) {
-        const { count } = await this.ephemeral.increment(counter.key, counter.windowMs ?? this.windowMs, now);
-        reserved.push(counter);
-        if (count > counter.limit) throw refuse(1, counter, true);
+        const { count: attempts } = await this.ephemeral.increment(runningKey(counter), counter.windowMs ?? this.windowMs, now);
+        running.push(counter);
+        const failures = Number((await this.ephemeral.get(counter.key, now)) ?? 0);
+        if (failures >= counter.limit) throw await this.refusal(counter, now, refuse);
+        if (failures + attempts > counter.limit) throw refuse(1, counter, true);
       }
       const result = await attempt();
-      // A failure keeps its reservations: they are its count.
-      if (failed(result)) reserved.length = 0;
+      if (failed(result)) await this.recordFailure(counters);
       return result;
     } finally {
-      await this.giveBack(reserved);
+      await this.stopRunning(running);
     }
   }
 
   /**
-   * Takes back the reservations on `counters`. A give-back that fails (the store gone) leaves its
-   * reservation counted as a failure, which errs toward refusing until the window ends; the answer
-   * of the attempt, already decided, is not replaced by that error.
+   * Takes back the running marks of `counters`. One that fails (the store gone) stays counted as
+   * running until the counter's window ends, which errs toward refusing; the answer of the
+   * attempt, already decided, is not replaced by that error.
    */
-  private async giveBack(counters: readonly BudgetCounter[]): Promise<void> {
+  private async stopRunning(counters: readonly BudgetCounter[]): Promise<void> {
     if (counters.length === 0) return;
     const now = this.clock.now();
-    await Promise.all(counters.map((counter) => this.ephemeral.decrement(counter.key, now).catch(() => undefined)));
+    await Promise.all(counters.map((counter) => this.ephemeral.decrement(runningKey(counter), now).catch(() => undefined)));
   }
 
   /** Counts a failure on every counter without an attempt (a check made elsewhere failed). */

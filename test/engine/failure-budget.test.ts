@@ -69,7 +69,7 @@ describe('FailureBudget (real SQLite ephemeral store)', () => {
     expect(await budget.run(counters, async () => 'hit', () => false, refuse)).toBe('hit');
   });
 
-  it('on a shared store, a hit whose give-back fails still answers; its reservation stays counted until the window ends', async () => {
+  it('on a shared store, a hit whose running mark cannot be taken back still answers; the mark stays until the window ends', async () => {
     const real = stores.ephemeral;
     const shared: EphemeralStore = Object.assign(Object.create(real) as EphemeralStore, {
       shared: true,
@@ -77,7 +77,8 @@ describe('FailureBudget (real SQLite ephemeral store)', () => {
     });
     const budget = new FailureBudget(shared, clock, 60_000);
     expect(await budget.run([{ key: 'giveback', limit: 3 }], async () => 'hit', (r) => r === undefined, refuse)).toBe('hit');
-    expect(await real.get('giveback', clock.now())).toBe('1');
+    expect(await real.get('running|giveback', clock.now())).toBe('1');
+    expect(await real.get('giveback', clock.now())).toBeUndefined();
   });
 });
 
@@ -102,6 +103,18 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`code look-ups 
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++) statuses.push((await fetch(`${baseFor(i)}/api/v1/codes/${code}`)).status);
     expect(statuses).toEqual(Array.from({ length: 12 }, () => 200));
+  });
+
+  it('as many right codes at once as the budget allows (people behind one NAT), through every node: each one found', async () => {
+    const codes: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const created = await fetch(`${baseFor(i)}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label: `nat ${i}` }) });
+      codes.push(((await created.json()) as { code: string }).code);
+    }
+    for (let round = 0; round < 5; round++) {
+      const statuses = await Promise.all(codes.map((code, i) => fetch(`${baseFor(i)}/api/v1/codes/${code}`).then((response) => response.status)));
+      expect(statuses).toEqual([200, 200, 200, 200, 200]);
+    }
   });
 
   it('40 wrong codes sent at once from one address, alternately through each node: exactly 5 are tried (404), the rest refused 429', async () => {
