@@ -33,6 +33,14 @@ export function parseReturnOrigins(raw: string): ReturnOrigins {
 }
 
 /**
+ * A host as DNS and the CSP grammar know it, after WHATWG parsing (lower case, punycode): labels of
+ * letters, digits and hyphens, an IPv4 address, or a bracketed IPv6 one. The URL parser keeps `;`,
+ * `*`, `'` and `,` in a host, and the origin goes into the page's `form-action` (page-security.ts),
+ * where `https://x;script-src` added a directive and `https://*` allowed every https site.
+ */
+const PLAIN_HOST = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.?|\[[0-9a-f:.]+\])$/;
+
+/**
  * Checks an app's returnURL: an absolute http(s) URL without credentials, from an allowed origin
  * when the app has a list. Anything else is a 400: pairgate never redirects where it should not.
  */
@@ -45,6 +53,7 @@ export function checkReturnUrl(value: string, appId: string, allowed: ReturnOrig
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidRequestError('returnURL must be an http or https URL.', { field: 'returnURL' }, 'invalid_return_url');
   if (url.username || url.password) throw new InvalidRequestError('returnURL must not carry credentials.', { field: 'returnURL' }, 'invalid_return_url');
+  if (!PLAIN_HOST.test(url.hostname)) throw new InvalidRequestError('returnURL\'s host must be a plain host name (letters, digits, hyphens and dots) or an IP address.', { field: 'returnURL' }, 'invalid_return_url');
   const origins = allowed.get(appId);
   if (origins && !origins.has(url.origin)) throw new InvalidRequestError(`returnURL ${url.origin} is not an allowed origin for this app.`, { field: 'returnURL' }, 'return_url_not_allowed');
   return value;

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { INVISIBLE_CLASS, UNSHOWABLE_CLASS, unshowableRule } from '../shared/shown-text.js';
+import { INVISIBLE_CLASS, STACKED_MARKS_SOURCE, UNSHOWABLE_CLASS, unshowableRule } from '../shared/shown-text.js';
 
 /**
  * What a device client's registration may hold, wherever it comes from: PAIRGATE_DEVICE_CLIENTS
@@ -36,7 +36,7 @@ export const CLIENT_NAME_MAX = 100;
  * says "<name> asks to use your account", and an unclosed U+202E, a control character or an
  * invisible one in the name would make it name a client that is not the one asking.
  */
-const CLIENT_NAME_PATTERN = `^(?=[\\s\\S]*\\S)[^${UNSHOWABLE_CLASS}${INVISIBLE_CLASS}]*$`;
+const CLIENT_NAME_PATTERN = `^(?=[\\s\\S]*\\S)(?![\\s\\S]*${STACKED_MARKS_SOURCE})[^${UNSHOWABLE_CLASS}${INVISIBLE_CLASS}]*$`;
 /** What a display name may be, said to people (configuration errors, the API's refusals). */
 export const CLIENT_NAME_RULE = `1 to ${CLIENT_NAME_MAX} characters, not only spaces, without ${unshowableRule(true)}`;
 

@@ -19,11 +19,13 @@ export const UNSHOWABLE_CLASS = '\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u
 /**
  * Also refused in a name that tells the person who asks (an app id, a device client's name):
  * invisible format characters (zero-width spaces and joiners, soft hyphen, word joiner, BOM...),
- * with which "my-bank" and "my\u200b-bank" look alike on the page but are two apps, and the
- * letters that draw nothing (Hangul fillers, the blank Braille pattern), of which a name that shows
- * as no name at all can be made.
+ * with which "my-bank" and "my\u200b-bank" look alike on the page but are two apps, every other
+ * character Unicode says a renderer may show as nothing (Default_Ignorable_Code_Point: the
+ * combining grapheme joiner U+034F, variation selectors, Mongolian and Khmer marks that draw
+ * nothing), and the letters that draw nothing (Hangul fillers, the blank Braille pattern), of
+ * which a name that shows as no name at all can be made.
  */
-export const INVISIBLE_CLASS = '\\p{Cf}\\u115f\\u1160\\u3164\\uffa0\\u2800';
+export const INVISIBLE_CLASS = '\\p{Cf}\\p{Default_Ignorable_Code_Point}\\u115f\\u1160\\u3164\\uffa0\\u2800';
 
 const UNSHOWABLE = new RegExp(`[${UNSHOWABLE_CLASS}]`, 'u');
 const UNSHOWABLE_OR_INVISIBLE = new RegExp(`[${UNSHOWABLE_CLASS}${INVISIBLE_CLASS}]`, 'u');
@@ -33,12 +35,19 @@ const UNSHOWABLE_OR_INVISIBLE = new RegExp(`[${UNSHOWABLE_CLASS}${INVISIBLE_CLAS
  * `strict`, for a name that says who asks, adds the invisible ones (`INVISIBLE_CLASS`).
  */
 export function hasUnshowableText(value: string, strict = false): boolean {
-  return (strict ? UNSHOWABLE_OR_INVISIBLE : UNSHOWABLE).test(value);
+  return strict ? UNSHOWABLE_OR_INVISIBLE.test(value) || STACKED_MARKS.test(value) : UNSHOWABLE.test(value);
 }
+
+/**
+ * More than three combining marks on one character: no language's writing needs more (Vietnamese
+ * stacks two), and a pile of them draws over the lines around the name ("zalgo" text).
+ */
+export const STACKED_MARKS_SOURCE = '\\p{M}{4}';
+const STACKED_MARKS = new RegExp(STACKED_MARKS_SOURCE, 'u');
 
 /** What `hasUnshowableText` refuses, said to people (the end of "... must not contain ..."). */
 export function unshowableRule(strict = false): string {
   return strict
-    ? 'control, invisible or text-direction characters (such as U+0000, U+200B or U+202E)'
+    ? 'control, invisible or text-direction characters (such as U+0000, U+200B or U+202E) or more than three accents on one letter'
     : 'control or text-direction characters (such as U+0000 or U+202E)';
 }

@@ -118,6 +118,10 @@ describe('access door API over real sockets', () => {
     ['an ftp returnURL', authRequest({ returnURL: 'ftp://files.example/' }), 'invalid_return_url'],
     ['a relative returnURL', authRequest({ returnURL: '/relative?' }), 'invalid_return_url'],
     ['a returnURL with credentials', authRequest({ returnURL: 'https://user:pw@app.example/?' }), 'invalid_return_url'],
+    // Hosts the URL parser keeps but the page's CSP (form-action) would read as more than an origin.
+    ['a returnURL host with a semicolon', authRequest({ returnURL: 'https://x;script-src/cb' }), 'invalid_return_url'],
+    ['a returnURL host that is a wildcard', authRequest({ returnURL: 'https://*/cb' }), 'invalid_return_url'],
+    ['a returnURL host with a quote or a comma', authRequest({ returnURL: "https://a'b,c.example/cb" }), 'invalid_return_url'],
     ['a returnURL outside the app\'s allowed origins', authRequest({ requestingAppId: 'locked-app-id', returnURL: 'https://other.example/?' }), 'return_url_not_allowed'],
     ['serviceInfo without a name', authRequest({ serviceInfo: { access: 'x' } }), 'validation_failed'],
   ];

@@ -16,11 +16,19 @@ describe('POST /access refuses what the consent page cannot show as written', ()
 
   it('an app id with a text-direction override, a control or an invisible character is a 400 invalid_app_id that says why', async () => {
     // U+202E left unclosed turned the sign-in and consent sentences around, naming an app that is not the one asking.
-    for (const requestingAppId of ['evil-app\u202E\u2066knab-ruoy\u2069', 'demo-app\u0000x', 'my\u200B-bank-app', 'tab\tseparated', 'bom\uFEFFapp-id', '\u3164\u3164\u3164\u3164\u3164\u3164', '\u2800\u2800\u2800\u2800\u2800\u2800\u2800']) {
+    for (const requestingAppId of ['evil-app\u202E\u2066knab-ruoy\u2069', 'demo-app\u0000x', 'my\u200B-bank-app', 'tab\tseparated', 'bom\uFEFFapp-id', '\u3164\u3164\u3164\u3164\u3164\u3164', '\u2800\u2800\u2800\u2800\u2800\u2800\u2800',
+      // Characters a renderer may show as nothing (Default_Ignorable_Code_Point), and a pile of accents.
+      'pinned-app\u034F', 'pinned-app\uFE0F', 'pinned-app\u{E0100}', 'pinned-app\u180B', 'pinned-app\u17B4', `pinned-app${'\u0301'.repeat(80)}`]) {
       const answer = await create(server.base, { requestingAppId });
       expect(answer.status, JSON.stringify(requestingAppId)).toBe(400);
       expect(answer.body).toMatchObject({ id: 'invalid_app_id', error: { id: 'invalid_app_id' } });
       expect(String(answer.body.message)).toMatch(/^requestingAppId must not contain control, invisible or text-direction characters/);
+    }
+  });
+
+  it('accents as languages write them pass: an app id is not refused for its letters', async () => {
+    for (const requestingAppId of ['café-app', 'ứng-dụng', 'Ελληνικά']) {
+      expect((await create(server.base, { requestingAppId })).status, requestingAppId).toBe(201);
     }
   });
 

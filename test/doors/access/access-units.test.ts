@@ -40,6 +40,10 @@ describe('return URLs', () => {
     for (const bad of ['javascript:alert(1)', 'data:text/html,x', 'file:///etc/passwd', '//evil.example/', 'https://u:p@evil.example/']) {
       expect(() => checkReturnUrl(bad, 'free-app', allowed)).toThrow();
     }
+    // Hosts a CSP source can hold as they are: names (punycode for others), IPv4 and IPv6 addresses, any port.
+    for (const good of ['https://app.example/cb', 'http://127.0.0.1:8080/', 'http://[::1]:3000/cb', 'https://café.example/', 'http://localhost:5173/', 'https://a-b.c-d.example./x']) {
+      expect(checkReturnUrl(good, 'free-app', allowed), good).toBe(good);
+    }
   });
 
   it('refuses a bad origins configuration at start-up', () => {

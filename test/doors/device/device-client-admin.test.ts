@@ -18,7 +18,7 @@ async function postForm(url: string, fields: Record<string, string>, headers: Re
 }
 
 /** The display name's rule as the API says it (the same words as a refused PAIRGATE_DEVICE_CLIENTS). */
-const NAME_RULE = 'name must be 1 to 100 characters, not only spaces, without control, invisible or text-direction characters (such as U+0000, U+200B or U+202E): the consent screen shows it to the person as written.';
+const NAME_RULE = 'name must be 1 to 100 characters, not only spaces, without control, invisible or text-direction characters (such as U+0000, U+200B or U+202E) or more than three accents on one letter: the consent screen shows it to the person as written.';
 
 const configOf = (env: Record<string, string>) => loadConfig(allDoors.flatMap((door) => (door.configSchema ? [door.configSchema] : [])), { env });
 
@@ -334,11 +334,11 @@ describe('device client display names the consent sentence shows', () => {
   it('a display name with a text-direction override, a control or an invisible character is refused, by the API and at start-up alike', async () => {
     // The consent sentence shows the name as written: an unclosed U+202E turns it (and pairgate's
     // words after it) around, naming a client that is not the one asking, as it did for app ids.
-    for (const name of ['\u202eKsoik', '<b>x</b>\u0000', 'kiosk\u200b-1', 'TV\u2066', '\u3164\u3164']) {
+    for (const name of ['\u202eKsoik', '<b>x</b>\u0000', 'kiosk\u200b-1', 'TV\u2066', '\u3164\u3164', 'TV\u034f', `TV${'\u0301'.repeat(20)}`]) {
       const answer = await adminCall(base, 'PUT', '/kiosk-1', { name });
       expect({ name, status: answer.status, body: answer.body }).toEqual({ name, status: 400, body: { error: 'validation_failed', message: NAME_RULE } });
       // A bad name in PAIRGATE_DEVICE_CLIENTS stops start-up, naming the key and the client.
-      expect(() => deviceDoor.checkConfig!(configOf({ PAIRGATE_DEVICE_CLIENTS: JSON.stringify({ 'kiosk-1': name }) }))).toThrow('PAIRGATE_DEVICE_CLIENTS: the display name of "kiosk-1" must be 1 to 100 characters, not only spaces, without control, invisible or text-direction characters (such as U+0000, U+200B or U+202E)');
+      expect(() => deviceDoor.checkConfig!(configOf({ PAIRGATE_DEVICE_CLIENTS: JSON.stringify({ 'kiosk-1': name }) }))).toThrow('PAIRGATE_DEVICE_CLIENTS: the display name of "kiosk-1" must be 1 to 100 characters, not only spaces, without control, invisible or text-direction characters (such as U+0000, U+200B or U+202E) or more than three accents on one letter');
     }
     expect((await adminCall(base, 'GET', '/kiosk-1')).status).toBe(404);
     // JSON.parse makes a lone surrogate of an escape in the configuration (a JSON body cannot bring one any more).
