@@ -35,7 +35,27 @@ export interface AccessRequest {
   /** The public URL's host (`domain` of Pryv's `url`). */
   domain: string;
   pollRateMs: number;
+  /**
+   * The app's returnURL origins are pinned (PAIRGATE_ACCESS_RETURN_ORIGINS): its token goes only to
+   * them. The key alone (the poll, the event stream) does not open it, since whoever starts a request
+   * holds the key, not only the app: an accepted result is sealed under the key's secret and a
+   * delivery code (`deliverySecret`) that only the redirect to the returnURL carries.
+   */
+  pinned?: boolean;
 }
+
+/** The secret an accepted result of `request` is sealed under: the key's, and for a pinned app the delivery code's too. */
+export function deliverySecret(request: AccessRequest, key: AccessKey, delivery: string | undefined): string | undefined {
+  if (!request.pinned) return key.secret;
+  return delivery ? `${key.secret}.${delivery}` : undefined;
+}
+
+/** The poll body of a pinned app's accepted request read without its delivery code: the decision, not the token. */
+const ACCEPTED_ELSEWHERE = {
+  status: 'ACCEPTED',
+  message: 'The user accepted. This app\'s token goes only to its return address: the redirect there carries it, or the poll address it names (with its code).',
+  code: 200,
+} as const;
 
 /** An accepted request, as the app reads it: the token in clear. */
 export interface AcceptedOutcome {
@@ -118,16 +138,21 @@ export function needSigninView(grant: AccessGrant, key: AccessKey): Record<strin
  * an accepted result that does not open (it cannot, for a key whose secret was checked) reads as
  * an ERROR rather than leaking anything.
  */
-export function outcomeOf(grant: AccessGrant, key: AccessKey): AccessOutcome | undefined {
+export function outcomeOf(grant: AccessGrant, key: AccessKey, delivery?: string): AccessOutcome | undefined {
   const result = grant.result;
   if (!result) return undefined;
   if (result.status !== 'ACCEPTED') return result;
-  return openOutcome(result.sealed, grant.id, key.secret) ?? { status: 'ERROR', id: 'internal_error', message: 'The access could not be read.', detail: 'Start the request again.' };
+  const secret = deliverySecret(grant.request, key, delivery);
+  return (secret === undefined ? undefined : openOutcome(result.sealed, grant.id, secret)) ?? { status: 'ERROR', id: 'internal_error', message: 'The access could not be read.', detail: 'Start the request again.' };
 }
 
 /** The poll answer for a grant in `state`: the HTTP status and the Pryv body (its `code` = the status). */
-export function pollView(grant: AccessGrant, state: GrantState, key: AccessKey): { status: number; body: Record<string, unknown> } {
-  const outcome = state === 'approved' || state === 'refused' ? outcomeOf(grant, key) : undefined;
+export function pollView(grant: AccessGrant, state: GrantState, key: AccessKey, delivery?: string): { status: number; body: Record<string, unknown> } {
+  // A pinned app's token opens only with the delivery code of its redirect; without it, the decision alone.
+  if (state === 'approved' && grant.request.pinned && grant.result?.status === 'ACCEPTED' && (!delivery || outcomeOf(grant, key, delivery)?.status !== 'ACCEPTED')) {
+    return { status: 200, body: { ...ACCEPTED_ELSEWHERE } };
+  }
+  const outcome = state === 'approved' || state === 'refused' ? outcomeOf(grant, key, delivery) : undefined;
   if (state === 'approved' && outcome?.status === 'ACCEPTED') {
     return { status: 200, body: { status: 'ACCEPTED', username: outcome.username, token: outcome.token, apiEndpoint: outcome.apiEndpoint, code: 200 } };
   }

@@ -29,7 +29,7 @@ export const AccessErrors = {
     '`invalid_app_id`: requestingAppId not 6 to 99 characters once trimmed, or holding a character the pages cannot show; ' +
     '`invalid_permissions`: a permission without exactly one of streamId, tag or feature, or with fields that do not go with it; ' +
     '`invalid_language_code`: languageCode not a language tag; `invalid_client_data`: clientData too deep or too large; ' +
-    '`invalid_return_url`: returnURL not an http(s) URL without credentials; `return_url_not_allowed`: its origin not one allowed for this app (PAIRGATE_ACCESS_RETURN_ORIGINS); ' +
+    '`invalid_return_url`: returnURL not an http(s) URL without credentials, with a plain host; `return_url_not_allowed`: its origin not one allowed for this app (PAIRGATE_ACCESS_RETURN_ORIGINS); `return_url_required`: none given for an app whose origins are pinned; ' +
     '`untrusted_auth_url`: authUrl not under a trusted auth URL; `invalid_auth_url`: authUrl with a fragment. The code is in `id` (and `error.id`); `detail.field` names the field where there is one.',
   ),
   create429: pryvErrorView('`rate_limited`: too many auth requests from this network this minute (PAIRGATE_ACCESS_CREATE_PER_MINUTE), or too many alive on the server (PAIRGATE_ACCESS_MAX_PENDING); `too_many_pending`: this network has PAIRGATE_ACCESS_MAX_PENDING_PER_IP waiting. `Retry-After` says when to try again.'),

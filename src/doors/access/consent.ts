@@ -1,8 +1,9 @@
 import { IllegalTransitionError } from '../../core/grant-machine.js';
+import { randomToken } from '../../core/ids.js';
 import type { DoorContext } from '../door.js';
 import type { User } from '../accounts/users.js';
 import type { AccessKey } from './access-key.js';
-import { requestUrls, type AcceptedOutcome, type AccessGrant, type AccessOutcome, type AccessRequest, type AccessResult } from './access-request.js';
+import { deliverySecret, requestUrls, type AcceptedOutcome, type AccessGrant, type AccessOutcome, type AccessRequest, type AccessResult } from './access-request.js';
 import type { AppAccess, AppAccesses } from './app-accesses.js';
 import { checkPermissions, samePermissions, type Permission } from './permissions.js';
 import { appendReturnParams, returnTarget } from './return-url.js';
@@ -45,6 +46,8 @@ export async function checkAccess(deps: ConsentDeps, user: User, request: Access
 export interface Decided {
   grant: AccessGrant;
   outcome: AccessOutcome;
+  /** A pinned app's delivery code, which the redirect carries in its poll address (`deliverySecret`). */
+  delivery?: string;
 }
 
 /** The token an accept issues, and what it did to the user's accesses (which a lost race undoes). */
@@ -141,9 +144,10 @@ export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, key: A
   }
   const { token, changed, created } = issued;
   const outcome: AcceptedOutcome = { status: 'ACCEPTED', username: user.username, token, apiEndpoint: deps.apiEndpoint(user.username, token) };
-  const stored: AccessResult = { status: 'ACCEPTED', sealed: sealOutcome(outcome, grant.id, key.secret) };
+  const delivery = request.pinned ? randomToken() : undefined;
+  const stored: AccessResult = { status: 'ACCEPTED', sealed: sealOutcome(outcome, grant.id, deliverySecret(request, key, delivery)!) };
   try {
-    return { grant: (await ctx.engine.approve(grant.id, stored)) as AccessGrant, outcome };
+    return { grant: (await ctx.engine.approve(grant.id, stored)) as AccessGrant, outcome, ...(delivery ? { delivery } : {}) };
   } catch (error) {
     // Lost: this accept's own token goes. Refused or expired meanwhile, the access must also be as
     // if this accept never happened, or the app's existing tokens would keep the permissions of a
@@ -176,11 +180,12 @@ export async function refuseAccess(deps: ConsentDeps, grant: AccessGrant): Promi
  * and poll URL are the app's own (rebuilt from the key the page carried); the returnURL is the
  * one stored with the request, serialised as a browser reads it (`returnTarget`).
  */
-export function returnRedirect({ grant, outcome }: Decided, key: AccessKey): string | undefined {
+export function returnRedirect({ grant, outcome, delivery }: Decided, key: AccessKey): string | undefined {
   const request = grant.request;
   if (!request.returnURL) return undefined;
   const returnURL = returnTarget(request.returnURL);
-  const { poll } = requestUrls(request, key);
+  // A pinned app's poll address carries the delivery code, without which a poll answers no token.
+  const poll = delivery ? `${requestUrls(request, key).poll}?code=${encodeURIComponent(delivery)}` : requestUrls(request, key).poll;
   if (request.oauthState !== null) {
     if (outcome.status === 'ACCEPTED') return appendReturnParams(returnURL, { state: request.oauthState, code: key.value, poll });
     return appendReturnParams(returnURL, { error: 'access_denied', state: request.oauthState, poll });

@@ -54,6 +54,12 @@ export function readAccessRequest(env: AccessEnv, body: CreateAccessBody): Acces
   checkClientData(body.clientData);
   if (body.returnURL === true) throw new InvalidRequestError('returnURL must be a URL, null or false.', { field: 'returnURL' }, 'invalid_return_url');
   const returnURL = typeof body.returnURL === 'string' && body.returnURL !== '' ? checkReturnUrl(body.returnURL, appId, env.returnOrigins) : null;
+  // An app whose origins are pinned gets its token only at them (`AccessRequest.pinned`): without a
+  // returnURL there would be nowhere to send it but the poll, which whoever started the request holds.
+  const pinned = env.returnOrigins.has(appId);
+  if (pinned && !returnURL) {
+    throw new InvalidRequestError('This app\'s answers go back to its own site only (PAIRGATE_ACCESS_RETURN_ORIGINS pins its origins): send a returnURL on one of them.', { field: 'returnURL' }, 'return_url_required');
+  }
   let authBase = env.authPageUrl();
   if (typeof body.authUrl === 'string' && body.authUrl !== '') {
     const trusted = trustedAuthUrl(body.authUrl, env.trustedAuthUrls());
@@ -83,6 +89,7 @@ export function readAccessRequest(env: AccessEnv, body: CreateAccessBody): Acces
     pollBase: `${publicUrl}/access/`,
     domain: new URL(publicUrl).host,
     pollRateMs: env.cfg.PAIRGATE_ACCESS_POLL_RATE_MS,
+    ...(pinned ? { pinned: true } : {}),
   };
 }
 

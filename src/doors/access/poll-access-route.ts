@@ -43,7 +43,10 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
       tags: ['access'],
       summary: 'Poll an auth request: 201 NEED_SIGNIN, 200 ACCEPTED, 403 REFUSED or ERROR, 404 unknown.',
       params: KeyParams,
-      querystring: Type.Object({ wait: waitSeconds('the decision') }),
+      querystring: Type.Object({
+        wait: waitSeconds('the decision'),
+        code: Type.Optional(Type.String({ maxLength: 100, description: 'The delivery code of a pinned app (PAIRGATE_ACCESS_RETURN_ORIGINS), in the poll address its redirect names: without it an accepted request answers the decision, not the token.' })),
+      }),
       headers: PreferWaitHeaders,
       response: {
         200: pryvStateView('ACCEPTED: the user granted the access; `username`, the app token (`token`) and `apiEndpoint`, which holds the token.'),
@@ -71,7 +74,7 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
     if (state === 'expired') throw notFound();
     // First read of a decision (plain or long poll): from now on it lives only a short while.
     grant = await startDecidedLifetime(env.ctx, grant, decidedTtlMs);
-    const view = pollView(grant, state, key);
+    const view = pollView(grant, state, key, request.query.code);
     return reply.code(view.status as 200).header('cache-control', 'no-store').send(view.body as never);
   });
 

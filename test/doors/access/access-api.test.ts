@@ -498,6 +498,38 @@ describe('access door API over real sockets', () => {
     expect(okUrl.hash).toBe('#frag');
   });
 
+  it('a pinned app\'s token goes only to its return address: whoever started the request and polls its key learns the decision, not the token', async () => {
+    // The account of the test before (registrations are limited per address and hour).
+    const user = new FormClient(base);
+    expect((await user.signIn('redirected', 'correct horse battery')).status).toBe(303);
+    // Without a returnURL there is nowhere to send a pinned app's token but the poll.
+    expect((await postJson(`${base}/access`, authRequest({ requestingAppId: 'locked-app-id' }))).body).toMatchObject({ id: 'return_url_required' });
+
+    // Pryv mode: the redirect to the pinned origin carries the token, and a poll address with its code.
+    const started = await postJson(`${base}/access`, authRequest({ requestingAppId: 'locked-app-id', returnURL: 'https://locked.example/cb?' }));
+    const watching = getJson(`${String(started.body.poll)}?wait=10`);
+    const done = await user.decide(String(started.body.key), 'accept');
+    const params = pryvParams(done.location!);
+    expect(params.prYvtoken).toMatch(/.{20,}/);
+    const attacker = (await watching).body;
+    expect(attacker).toMatchObject({ status: 'ACCEPTED', code: 200 });
+    expect(attacker).not.toHaveProperty('token');
+    expect(attacker).not.toHaveProperty('apiEndpoint');
+    expect(attacker).not.toHaveProperty('username');
+    expect((await getJson(String(started.body.poll))).body).not.toHaveProperty('token');
+    expect((await getJson(`${String(started.body.poll)}?code=wrong-code`)).body).not.toHaveProperty('token');
+    const app = (await getJson(params.prYvpoll!)).body;
+    expect(app).toMatchObject({ status: 'ACCEPTED', username: 'redirected', token: params.prYvtoken });
+
+    // OAuth mode: the redirect carries the key as code and the poll address with the delivery code.
+    const oauth = await postJson(`${base}/access`, authRequest({ requestingAppId: 'locked-app-id', returnURL: 'https://locked.example/oauth', oauthState: 'st' }));
+    const oauthDone = new URL((await user.decide(String(oauth.body.key), 'accept')).location!);
+    expect((await getJson(String(oauth.body.poll))).body).not.toHaveProperty('token');
+    const poll = oauthDone.searchParams.get('poll')!;
+    expect(poll.startsWith(`${String(oauth.body.poll)}?code=`)).toBe(true);
+    expect((await getJson(poll)).body).toMatchObject({ status: 'ACCEPTED', username: 'redirected', token: expect.stringMatching(/.{20,}/) });
+  });
+
   it('redirects to the returnURL as a browser reads it: a line break, a character beyond Latin-1 or a missing // do not break the redirect', async () => {
     const user = new FormClient(base);
     await user.register('odd-return-user');
