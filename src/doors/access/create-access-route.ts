@@ -8,7 +8,8 @@ import { accessValidationError } from './access-validation.js';
 import { accessKey, newAccessRequestId } from './access-key.js';
 import { trustedAuthUrl } from './auth-url.js';
 import { ACCESS_KIND, needSigninView, type AccessGrant, type AccessRequest } from './access-request.js';
-import { countPendingFrom } from './pending-per-address.js';
+import { countPendingFrom, crowdedAddressRefusal } from './pending-per-address.js';
+import { crowdedCapacity } from '../shared/crowded-share.js';
 import { parsePermissions, PermissionSchema } from './permissions.js';
 import { checkReturnUrl } from './return-url.js';
 import { checkShownText, optionalShownText, readLanguageCode } from './request-text.js';
@@ -106,10 +107,13 @@ export function installCreateAccessRoute(app: FastifyInstance, env: AccessEnv): 
       // A malformed request is a 400 before it counts against any limit.
       const accessRequest = readAccessRequest(env, request.body);
       const ttlMs = env.cfg.PAIRGATE_ACCESS_TTL_SECONDS * 1000;
-      await countPendingFrom(env.ctx.stores.ephemeral, request.clientNetwork, env.cfg.PAIRGATE_ACCESS_MAX_PENDING_PER_IP, ttlMs, env.ctx.clock.now());
+      const pending = await countPendingFrom(env.ctx.stores.ephemeral, request.clientNetwork, env.cfg.PAIRGATE_ACCESS_MAX_PENDING_PER_IP, ttlMs, env.ctx.clock.now());
+      // Past half the server's places, an address holding many is refused, so that a few hundred
+      // addresses at their share cannot lock every app out.
+      const { max, crowded } = crowdedCapacity(pending.live, env.cfg.PAIRGATE_ACCESS_MAX_PENDING);
       // The secret is stored hashed: the key (id + secret) exists in clear only in this answer.
       const { grant, secret } = await env.ctx.engine.create<AccessRequest>({ kind: ACCESS_KIND, id: newAccessRequestId(), request: accessRequest, ttlMs, withSecret: true,
-        capacity: { max: env.cfg.PAIRGATE_ACCESS_MAX_PENDING, refuse: () => new RateLimitedError(30, 'Too many auth requests are waiting. Try again shortly.') },
+        capacity: { max, refuse: () => (crowded ? crowdedAddressRefusal(pending) : new RateLimitedError(30, 'Too many auth requests are waiting. Try again shortly.')) },
       });
       return reply.code(201).send(needSigninView(grant as AccessGrant, accessKey(grant.id, secret!)) as never);
     });

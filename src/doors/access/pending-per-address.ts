@@ -27,12 +27,19 @@ export class TooManyPendingError extends PairgateError {
   }
 }
 
+/** What `countPendingFrom` found: the address's requests alive (the new one included) and when its oldest bucket frees room. */
+export interface PendingCount {
+  live: number;
+  retryAfterSeconds: number;
+}
+
 /**
  * Counts one more auth request from `address` and throws TooManyPendingError when that makes more
- * than `limit` within the lifetime `ttlMs` of a request. A refused attempt counts too, as with every
- * rate limit: an address that keeps trying stays refused.
+ * than `limit` within the lifetime `ttlMs` of a request; else returns the count (for the crowded
+ * share, `crowdedCapacity`). A refused attempt counts too, as with every rate limit: an address
+ * that keeps trying stays refused.
  */
-export async function countPendingFrom(ephemeral: EphemeralStore, address: string, limit: number, ttlMs: number, now: number): Promise<void> {
+export async function countPendingFrom(ephemeral: EphemeralStore, address: string, limit: number, ttlMs: number, now: number): Promise<PendingCount> {
   const width = Math.ceil(ttlMs / BUCKETS);
   const bucket = Math.floor(now / width);
   // The trailing `|` keeps 10.0.0.1 from listing the buckets of 10.0.0.10.
@@ -40,8 +47,14 @@ export async function countPendingFrom(ephemeral: EphemeralStore, address: strin
   await ephemeral.increment(`${prefix}${bucket}`, (bucket + 1) * width + ttlMs - now, now);
   const buckets = await ephemeral.list(prefix, now);
   const live = buckets.reduce((sum, entry) => sum + Number(entry.value), 0);
-  if (live <= limit) return;
   // The oldest bucket is the first to free room.
   const freedAt = Math.min(...buckets.map((entry) => entry.expiresAt));
-  throw new TooManyPendingError(Math.max(1, Math.ceil((freedAt - now) / 1000)), limit);
+  const retryAfterSeconds = Math.max(1, Math.ceil((freedAt - now) / 1000));
+  if (live > limit) throw new TooManyPendingError(retryAfterSeconds, limit);
+  return { live, retryAfterSeconds };
+}
+
+/** 429 `too_many_pending` of a crowded address when half the server's places are taken (`crowdedCapacity`). */
+export function crowdedAddressRefusal(count: PendingCount): PairgateError {
+  return new PairgateError('too_many_pending', 429, `This server has many auth requests waiting, and your address already has ${count.live - 1} of them. Finish or abandon some, then try again in ${count.retryAfterSeconds} s.`, { retryAfterSeconds: count.retryAfterSeconds });
 }

@@ -10,7 +10,8 @@ import { noStore, type DeviceEnv } from './device-env.js';
 import { OAUTH_BODY_TYPES, refuseRepeatedParameters } from './oauth-body.js';
 import { OAuthErrors } from './device-responses.js';
 import { OAuthError } from './oauth-errors.js';
-import { crowdedNetworkRefusal, PendingPerNetwork } from './pending-per-network.js';
+import { crowdedNetworkRefusal } from './pending-per-network.js';
+import { crowdedCapacity } from '../shared/crowded-share.js';
 
 /** The body of a device authorization request (RFC 8628 §3.1); unknown fields are ignored. */
 const DeviceAuthorizationBody = Type.Object(
@@ -76,7 +77,7 @@ export function installAuthorizationRoute(app: FastifyInstance, env: DeviceEnv):
     const ttlMs = cfg.PAIRGATE_DEVICE_EXPIRES_IN_SECONDS * 1000;
     // The network's share first, so that no few addresses hold every waiting authorization.
     const place = await env.pendingPerNetwork.take(request.clientNetwork, ttlMs, now);
-    const { max, crowded } = PendingPerNetwork.capacityFor(place, cfg.PAIRGATE_DEVICE_MAX_PENDING);
+    const { max, crowded } = crowdedCapacity(place.held, cfg.PAIRGATE_DEVICE_MAX_PENDING);
     let created;
     try {
       created = await ctx.engine.create<DeviceRequest>({ kind: DEVICE_KIND, request: deviceRequest, ttlMs, codeFormat: USER_CODE_FORMAT, withSecret: true,

@@ -5,6 +5,15 @@ import { OAuthError } from './oauth-errors.js';
 /** pairgate's machine code (`pairgate_error`) of the 429 for a network holding its most waiting device authorizations. */
 export const TOO_MANY_PENDING_CODE = 'too_many_pending';
 
+/** A network's place taken: how to give it back, and how many the network then holds. */
+export interface PendingPlace {
+  release: () => Promise<void>;
+  /** The network's waiting authorizations, this one included (0 when no share is kept). */
+  held: number;
+  /** Seconds until the network's oldest waiting authorization expires. */
+  oldestEndsIn: number;
+}
+
 /**
  * The cap on device authorizations one client network (an IPv4 address or an IPv6 /64) may have
  * waiting at once. The server-wide cap (PAIRGATE_DEVICE_MAX_PENDING, what the brute-force budget is
@@ -16,21 +25,6 @@ export const TOO_MANY_PENDING_CODE = 'too_many_pending';
  * with set-if-absent, so the cap holds under bursts and across nodes (NumberedSlots). An
  * authorization counts until it would expire, decided or not, as it does toward the server-wide cap.
  */
-/**
- * Authorizations a network may have waiting and still count as quiet: past it, a network may take
- * only the first half of the server-wide places (`PendingPerNetwork.crowdedMax`).
- */
-export const QUIET_SHARE = 5;
-
-/** A network's place taken: how to give it back, and how many the network then holds. */
-export interface PendingPlace {
-  release: () => Promise<void>;
-  /** The network's waiting authorizations, this one included (0 when no share is kept). */
-  held: number;
-  /** Seconds until the network's oldest waiting authorization expires. */
-  oldestEndsIn: number;
-}
-
 export class PendingPerNetwork {
   private readonly slots: NumberedSlots | undefined;
 
@@ -40,8 +34,8 @@ export class PendingPerNetwork {
   }
 
   /**
-   * Takes a slot for an authorization of `ttlMs` asked from `network`; returns the function that
-   * gives it back (for an authorization that could not be made after all). Throws 429 (OAuth
+   * Takes a slot for an authorization of `ttlMs` asked from `network`; returns the place (its
+   * `release` gives it back, for an authorization that could not be made after all). Throws 429 (OAuth
    * `rate_limited`, `pairgate_error` `too_many_pending`) with the wait until the network's oldest
    * authorization expires, when the network holds `cap` of them.
    */
@@ -56,21 +50,9 @@ export class PendingPerNetwork {
     const oldest = Math.min(...held.map((slot) => slot.expiresAt));
     return { release: reserved.release, held: held.length, oldestEndsIn: Math.max(1, Math.ceil((oldest - now) / 1000)) };
   }
-
-  /**
-   * The server-wide cap a network holding `place.held` may fill: all of `serverWide` while it is
-   * quiet (QUIET_SHARE or fewer), half of it past that. Every network's share alone still let
-   * serverWide / cap networks (20 by default) hold every place, and no device of any client could
-   * pair; now networks holding more than a few fill half at most, and the other half stays for
-   * networks holding a few each (some 100 more networks to fill it).
-   */
-  static capacityFor(place: PendingPlace, serverWide: number): { max: number; crowded: boolean } {
-    const crowded = place.held > QUIET_SHARE;
-    return { max: crowded ? Math.max(1, Math.floor(serverWide / 2)) : serverWide, crowded };
-  }
 }
 
-/** The 429 of a crowded network when half the server's places are taken (`PendingPerNetwork.capacityFor`). */
+/** The 429 of a crowded network when half the server's places are taken (`crowdedCapacity`). */
 export function crowdedNetworkRefusal(place: PendingPlace): OAuthError {
   return new OAuthError(TOO_MANY_PENDING_CODE, `This server has many device authorizations waiting, and your network already has ${place.held - 1} of them. Finish or abandon some, or try again in ${place.oldestEndsIn} s.`, 429, { retryAfterSeconds: place.oldestEndsIn });
 }

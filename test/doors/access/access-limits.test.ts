@@ -67,3 +67,30 @@ describe('auth requests waiting in all', () => {
     expect((await createFrom(base, '198.51.100.99')).status).toBe(201);
   });
 });
+
+describe('auth requests waiting in all, under pressure', () => {
+  const clock = new ManualClock(Date.now());
+  let t: TestApp;
+  let base: string;
+  beforeAll(async () => {
+    // 20 places, 10 per address: two addresses at their share held every one before.
+    t = await createTestApp({ ...FAST, PAIRGATE_TRUST_PROXY: '127.0.0.1', PAIRGATE_ACCESS_MAX_PENDING: '20', PAIRGATE_ACCESS_MAX_PENDING_PER_IP: '10', PAIRGATE_ACCESS_TTL_SECONDS: '600', PAIRGATE_ACCESS_CREATE_PER_MINUTE: '1000' }, { clock });
+    base = await t.listen();
+  });
+  afterAll(() => t.close());
+
+  it('once half the places are taken, an address holding more than 5 is refused too_many_pending; addresses holding a few still get places', async () => {
+    const create = async (address: string) => {
+      clock.advance(1_100); // the live count is reused for a second
+      return createFrom(base, address);
+    };
+    for (let i = 0; i < 10; i++) expect((await create('203.0.113.30')).status).toBe(201);
+    for (let i = 0; i < 5; i++) expect((await create('203.0.113.31')).status).toBe(201);
+    const refused = await create('203.0.113.31');
+    expect(refused.status).toBe(429);
+    expect(refused.body).toMatchObject({ id: 'too_many_pending', message: expect.stringContaining('your address already has 5 of them') });
+    expect(Number(refused.retryAfter)).toBeGreaterThan(30);
+    for (let i = 0; i < 5; i++) expect((await create(`198.51.100.${40 + i}`)).status).toBe(201);
+    expect((await create('198.51.100.50')).body).toMatchObject({ id: 'rate_limited' });
+  });
+});
