@@ -79,6 +79,9 @@ export class ChatKit {
    * said in `connector`'s words, `notInstalledYet`, since each backend installs differently).
    * Called after the signature is checked, so only the secret's holder learns the state.
    */
+  /** What an uninstall of a replaced installation answers (`uninstall`), for both connectors. */
+  static readonly REPLACED_UNINSTALL = 'This installation was replaced by a newer setup in pairgate: nothing was removed. Install the newer setup; your chat users stay linked.';
+
   assertUsable(installation: Installation, connector: Pick<Connector, 'notInstalledYet'>, forInstall: boolean): void {
     // Who reads these is the chat admin who ran an old or early command: say what to do next.
     if (installation.state === 'rotated') throw new ExpiredError('This installation was replaced by a newer setup in pairgate; its secret no longer works. Install the newer setup, with the link and secret pairgate showed for it, or set up again on pairgate\'s /integrations page.', 'installation_rotated');
@@ -92,11 +95,17 @@ export class ChatKit {
    * (`installedIn`) until a new setup is installed, which starts with no links; a token made before
    * is spent only through an installed installation, so through none of this one. Returns the
    * organization, if it still exists, for the answer's words.
+   *
+   * An installation a newer setup replaced (`rotated`) is left as it is (`replaced`): its uninstall
+   * is the usual step before installing that setup, which takes over the links made in the same
+   * chat, and it is what anyone holding the old secret (the one a rotation was for, if it leaked)
+   * could send. The sweep removes it, and its links, if the new setup is never installed.
    */
-  async uninstall(installation: Installation): Promise<Organization | undefined> {
+  async uninstall(installation: Installation): Promise<{ replaced: true } | { replaced: false; organization: Organization | undefined }> {
+    if (installation.state === 'rotated') return { replaced: true };
     const removed = await this.installations.remove(installation.id);
     if (removed) this.ctx.logger.info({ org: installation.orgId, installation: installation.id, connector: installation.connector, linksRemoved: removed.linksRemoved }, 'chat installation uninstalled');
-    return this.orgs.find(installation.orgId);
+    return { replaced: false, organization: await this.orgs.find(installation.orgId) };
   }
 
   /** Links `installation` to the chat server that installed it; returns its organization. */

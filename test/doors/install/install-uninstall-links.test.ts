@@ -71,7 +71,7 @@ describe('install: an uninstall takes the installation\'s chat links with it (re
     expect((await mm.call(other.id, 'status', other.secret, ada)).body).toMatchObject({ type: 'ok', data: { linked: true, username: 'unlink-admin' } });
   });
 
-  it('an installation uninstalled after a newer setup replaced it (not installed yet) takes its links too, those it took over included', async () => {
+  it('an installation uninstalled after a newer setup replaced it (not installed yet) removes nothing: the new setup installed from the same chat takes the links over', async () => {
     const orgId = await admin.createOrg('Rotated');
     const first = await installConnector(base, admin, orgId, 'mattermost', clock);
     await link(orgId, first.id, first.secret, ada);
@@ -81,13 +81,20 @@ describe('install: an uninstall takes the installation\'s chat links with it (re
     const setup = await admin.setup(orgId);
     expect(setup.status).toBe(201);
     clock.advance(1000);
-    expect((await mm.call(second.id, 'uninstall', second.secret, ada)).status).toBe(200);
-    expect(await linkedUsers(orgId)).toEqual([]);
-    // The third setup, installed now, starts with no links.
+    // The usual step before installing the new setup, or whoever holds the old (leaked) secret:
+    // the links made through both earlier installations stay for the new one.
+    const before = await linkedUsers(orgId);
+    expect(before).toHaveLength(2);
+    const uninstalled = await mm.call(second.id, 'uninstall', second.secret, ada);
+    expect(uninstalled.status).toBe(200);
+    expect(uninstalled.body).toMatchObject({ type: 'ok', text: expect.stringContaining('nothing was removed') });
+    expect(await linkedUsers(orgId)).toEqual(before);
+    // The third setup, installed now from the same chat, takes them over.
     const thirdId = installationIdOf(setup.body.manifest_link);
     expect((await mm.install(thirdId, setup.body.jwt_secret, ada)).status).toBe(200);
     clock.advance(1000);
-    expect((await mm.call(thirdId, 'status', setup.body.jwt_secret, bob)).body).toMatchObject({ type: 'ok', data: { linked: false } });
+    expect((await mm.call(thirdId, 'status', setup.body.jwt_secret, bob)).body).toMatchObject({ type: 'ok', data: { linked: true } });
+    expect((await mm.call(thirdId, 'status', setup.body.jwt_secret, ada)).body).toMatchObject({ type: 'ok', data: { linked: true } });
   });
 
   it('a link whose installation was uninstalled after its call was checked is refused, not written after the removal', async () => {

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { InvalidRequestError, PairgateError } from '../../../core/errors.js';
-import type { ChatKit } from '../chat-kit.js';
+import { ChatKit } from '../chat-kit.js';
 import { ChatCommands } from '../chat-commands.js';
 import type { Connector, VerifiedCall } from '../connector.js';
 import { bearerOf, CallAuthError, MATTERMOST_AUTH_HEADER, verifyCallJwt, WRONG_SECRET_TEXT } from './call-jwt.js';
@@ -195,7 +195,9 @@ export const mattermostConnector: Connector = {
           if (error instanceof PairgateError && error.code === 'installation_not_found') return ok('pairgate had no installation with this id: nothing to remove.');
           throw error;
         }
-        const organization = await kit.uninstall(call.installation);
+        const done = await kit.uninstall(call.installation);
+        if (done.replaced) return ok(ChatKit.REPLACED_UNINSTALL);
+        const { organization } = done;
         return ok(organization ? `Uninstalled: pairgate no longer answers here for organization ${organization.name}. To use it again, an admin sets it up again at ${kit.ctx.publicUrl()}/integrations and installs the new setup.` : 'Uninstalled.');
       });
 

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { InvalidRequestError, NotFoundError, PairgateError } from '../../../core/errors.js';
 import { hashToken } from '../../../core/ids.js';
 import type { ErrorShape } from '../../../server/error-shapes.js';
-import type { ChatKit } from '../chat-kit.js';
+import { ChatKit } from '../chat-kit.js';
 import { ChatCommands } from '../chat-commands.js';
 import type { Connector, VerifiedCall } from '../connector.js';
 import { jsonBodyParser } from '../../../server/json-body.js';
@@ -178,7 +178,9 @@ export const webhookConnector: Connector = {
           if (error instanceof PairgateError && error.code === 'installation_not_found') return { ok: true, text: 'pairgate had no installation with this id: nothing to remove.' };
           throw error;
         }
-        const organization = await kit.uninstall(call.installation);
+        const done = await kit.uninstall(call.installation);
+        if (done.replaced) return { ok: true, text: ChatKit.REPLACED_UNINSTALL };
+        const { organization } = done;
         return { ok: true, text: organization ? `Uninstalled: pairgate no longer answers here for organization ${organization.name}. To use it again, an admin sets it up again at ${kit.ctx.publicUrl()}/integrations and installs the new setup.` : 'Uninstalled.' };
       });
 
