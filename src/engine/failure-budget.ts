@@ -6,6 +6,15 @@ function runningKey(counter: BudgetCounter): string {
   return `running|${counter.key}`;
 }
 
+/**
+ * How long a count of attempts running lives from its first: longer than any attempt runs, and
+ * short, so the marks of a node that died mid-attempt (never taken back) stop counting within a
+ * minute, not at the end of an hour's window, during which the address would have been told
+ * "busy". An attempt running as its count lapses may take one off the next count: the budget can
+ * then pass by the attempts running across that instant.
+ */
+const RUNNING_MARK_MS = 60_000;
+
 /** One budget an attempt is counted against: a key in the ephemeral store and its limit. */
 export interface BudgetCounter {
   /** Key of the failure count (what it counts: an address, an account, a session). */
@@ -87,7 +96,7 @@ export class FailureBudget {
     const running: BudgetCounter[] = [];
     try {
       for (const counter of counters) {
-        const { count: attempts } = await this.ephemeral.increment(runningKey(counter), counter.windowMs ?? this.windowMs, now);
+        const { count: attempts } = await this.ephemeral.increment(runningKey(counter), RUNNING_MARK_MS, now);
         running.push(counter);
         const failures = Number((await this.ephemeral.get(counter.key, now)) ?? 0);
         if (failures >= counter.limit) throw await this.refusal(counter, now, refuse);
@@ -103,8 +112,8 @@ export class FailureBudget {
 
   /**
    * Takes back the running marks of `counters`. One that fails (the store gone) stays counted as
-   * running until the counter's window ends, which errs toward refusing; the answer of the
-   * attempt, already decided, is not replaced by that error.
+   * running until its count lapses (RUNNING_MARK_MS), which errs toward refusing; the answer of
+   * the attempt, already decided, is not replaced by that error.
    */
   private async stopRunning(counters: readonly BudgetCounter[]): Promise<void> {
     if (counters.length === 0) return;
