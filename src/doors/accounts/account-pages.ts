@@ -260,7 +260,9 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/reset.njk', { token, next, username: await resetUsername(token) });
     try {
       const done = await accounts.resetPassword(token, request.body.password);
-      return renderPage(pages, request, reply, 'account/reset.njk', done ? { done: true, next } : { invalid: true, next }, { status: done ? 200 : 404, user: null });
+      // The accesses page is the access door's: linked only where it is served.
+      const accessesPage = request.server.hasRoute({ method: 'GET', url: '/account/accesses' });
+      return renderPage(pages, request, reply, 'account/reset.njk', done ? { done: true, next, accessesPage } : { invalid: true, next }, { status: done ? 200 : 404, user: null });
     } catch (error) {
       const message = errorMessage(error, pickLang(request));
       if (!message || !isPairgateError(error)) throw error;
