@@ -1,17 +1,16 @@
 import type { Clock } from '../core/clock.js';
+import { randomId } from '../core/ids.js';
 import type { EphemeralStore } from '../store/ports.js';
 
-/** The key counting the attempts on `counter` running on every node (shared stores only). */
-function runningKey(counter: BudgetCounter): string {
-  return `running|${counter.key}`;
+/** Where the marks of the attempts on `counter` running on every node live (shared stores only). */
+function runningPrefix(counter: BudgetCounter): string {
+  return `running|${counter.key}|`;
 }
 
 /**
- * How long a count of attempts running lives from its first: longer than any attempt runs, and
- * short, so the marks of a node that died mid-attempt (never taken back) stop counting within a
- * minute, not at the end of an hour's window, during which the address would have been told
- * "busy". An attempt running as its count lapses may take one off the next count: the budget can
- * then pass by the attempts running across that instant.
+ * How long an attempt's running mark lives: longer than any attempt runs, and short, so the marks
+ * of a node that died mid-attempt (never taken back) stop counting within a minute, not at the end
+ * of an hour's window, during which the address would have been told "busy".
  */
 const RUNNING_MARK_MS = 60_000;
 
@@ -39,11 +38,12 @@ export type Refusal = (retryAfterSeconds: number, spent: BudgetCounter, busy?: b
  * attempt on the same counter still running when it arrived: those either fail (and will be
  * counted) or succeed. On a store no other node shares (SQLite) those are the attempts running in
  * this process. On a shared store (`EphemeralStore.shared`: Redis, PostgreSQL) another node's are
- * not seen here, so each attempt first counts itself as running in the store (`running|<key>`, an
- * atomic increment, taken back when it ends), then reads the failures: an attempt that fails adds
- * its failure before it stops running, so a reader never misses it (it may count it twice, which
- * errs toward refusing). One refused only for attempts still running is told to try again in a
- * second, not at the window's end.
+ * not seen here, so each attempt first leaves a mark of its own in the store (`running|<key>|<id>`,
+ * deleted when it ends, lapsing after RUNNING_MARK_MS if its node dies), then counts the marks and
+ * reads the failures: of attempts at once, the last to count sees every mark, and an attempt that
+ * fails adds its failure before its mark goes, so a reader never misses it (it may count it twice,
+ * which errs toward refusing). One refused only for attempts still running is told to try again in
+ * a second, not at the window's end.
  */
 export class FailureBudget {
   /** Attempts running on this node, per counter key. */
@@ -86,39 +86,39 @@ export class FailureBudget {
   }
 
   /**
-   * `run` on a shared store: each counter first counts this attempt as running (in the store, so
-   * attempts on every node see it), then reads its failures; the attempt is refused when they are
-   * spent, or (`busy`) when failures and attempts running together pass the limit. A failure is
-   * counted before the attempt stops counting as running.
+   * `run` on a shared store: for each counter the attempt leaves its mark, then counts the marks of
+   * attempts running (its own included) and reads the failures; it is refused when they are spent,
+   * or (`busy`) when failures and attempts running together pass the limit. A failure is counted
+   * before the marks go.
    */
   private async runShared<T>(counters: readonly BudgetCounter[], attempt: () => Promise<T>, failed: (result: T) => boolean, refuse: Refusal): Promise<T> {
     const now = this.clock.now();
-    const running: BudgetCounter[] = [];
+    const marks: string[] = [];
     try {
       for (const counter of counters) {
-        const { count: attempts } = await this.ephemeral.increment(runningKey(counter), RUNNING_MARK_MS, now);
-        running.push(counter);
+        const mark = `${runningPrefix(counter)}${randomId(12)}`;
+        await this.ephemeral.set(mark, '1', RUNNING_MARK_MS, now);
+        marks.push(mark);
+        const running = (await this.ephemeral.list(runningPrefix(counter), now)).length;
         const failures = Number((await this.ephemeral.get(counter.key, now)) ?? 0);
         if (failures >= counter.limit) throw await this.refusal(counter, now, refuse);
-        if (failures + attempts > counter.limit) throw refuse(1, counter, true);
+        if (failures + running > counter.limit) throw refuse(1, counter, true);
       }
       const result = await attempt();
       if (failed(result)) await this.recordFailure(counters);
       return result;
     } finally {
-      await this.stopRunning(running);
+      await this.removeMarks(marks);
     }
   }
 
   /**
-   * Takes back the running marks of `counters`. One that fails (the store gone) stays counted as
-   * running until its count lapses (RUNNING_MARK_MS), which errs toward refusing; the answer of
-   * the attempt, already decided, is not replaced by that error.
+   * Deletes the running marks `marks`. One that cannot be deleted (the store gone) counts until it
+   * lapses (RUNNING_MARK_MS), which errs toward refusing; the answer of the attempt, already
+   * decided, is not replaced by that error.
    */
-  private async stopRunning(counters: readonly BudgetCounter[]): Promise<void> {
-    if (counters.length === 0) return;
-    const now = this.clock.now();
-    await Promise.all(counters.map((counter) => this.ephemeral.decrement(runningKey(counter), now).catch(() => undefined)));
+  private async removeMarks(marks: readonly string[]): Promise<void> {
+    await Promise.all(marks.map((mark) => this.ephemeral.delete(mark).catch(() => undefined)));
   }
 
   /** Counts a failure on every counter without an attempt (a check made elsewhere failed). */
