@@ -2,9 +2,13 @@ import type { Clock } from '../core/clock.js';
 import { randomId } from '../core/ids.js';
 import type { EphemeralStore } from '../store/ports.js';
 
-/** Where the marks of the attempts on `counter` running on every node live (shared stores only). */
+/**
+ * Where the marks of the attempts on `counter` running on every node live (shared stores only).
+ * The key's length goes first, so that no counter's marks are listed with another's whose key
+ * starts with this one and a `|`.
+ */
 function runningPrefix(counter: BudgetCounter): string {
-  return `running|${counter.key}|`;
+  return `running|${counter.key.length}|${counter.key}|`;
 }
 
 /**

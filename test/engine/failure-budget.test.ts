@@ -77,10 +77,10 @@ describe('FailureBudget (real SQLite ephemeral store)', () => {
     });
     const budget = new FailureBudget(shared, clock, 60_000);
     expect(await budget.run([{ key: 'giveback', limit: 3 }], async () => 'hit', (r) => r === undefined, refuse)).toBe('hit');
-    expect(await real.list('running|giveback|', clock.now())).toHaveLength(1);
+    expect(await real.list('running|8|giveback|', clock.now())).toHaveLength(1);
     expect(await real.get('giveback', clock.now())).toBeUndefined();
     clock.advance(60_001);
-    expect(await real.list('running|giveback|', clock.now())).toEqual([]);
+    expect(await real.list('running|8|giveback|', clock.now())).toEqual([]);
   });
 });
 
