@@ -11,7 +11,7 @@ import { ACCESS_KIND, needSigninView, type AccessGrant, type AccessRequest } fro
 import { countPendingFrom, crowdedAddressRefusal } from './pending-per-address.js';
 import { crowdedCapacity } from '../shared/crowded-share.js';
 import { parsePermissions, PermissionSchema } from './permissions.js';
-import { checkReturnUrl } from './return-url.js';
+import { checkReturnUrl, isPinnedOrigin } from './return-url.js';
 import { checkShownText, optionalShownText, readLanguageCode } from './request-text.js';
 import { checkClientData } from './client-data.js';
 
@@ -56,9 +56,11 @@ export function readAccessRequest(env: AccessEnv, body: CreateAccessBody): Acces
   if (body.returnURL === true) throw new InvalidRequestError('returnURL must be a URL, null or false.', { field: 'returnURL' }, 'invalid_return_url');
   const returnURL = typeof body.returnURL === 'string' && body.returnURL !== '' ? checkReturnUrl(body.returnURL, appId, env.returnOrigins) : null;
   // An app whose origins are pinned gets its token only at them (`AccessRequest.pinned`): without a
-  // returnURL there would be nowhere to send it but the poll, which whoever started the request holds.
-  const pinned = env.returnOrigins.has(appId);
-  if (pinned && !returnURL) {
+  // returnURL there would be nowhere to send it but the poll, which whoever started the request
+  // holds. So does any request answered at a pinned origin, whatever app id it names.
+  const pinnedApp = env.returnOrigins.has(appId);
+  const pinned = pinnedApp || (returnURL !== null && isPinnedOrigin(returnURL, env.returnOrigins));
+  if (pinnedApp && !returnURL) {
     throw new InvalidRequestError('This app\'s answers go back to its own site only (PAIRGATE_ACCESS_RETURN_ORIGINS pins its origins): send a returnURL on one of them.', { field: 'returnURL' }, 'return_url_required');
   }
   let authBase = env.authPageUrl();

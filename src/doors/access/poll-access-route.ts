@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { NotFoundError } from '../../core/errors.js';
+import { InvalidRequestError, NotFoundError } from '../../core/errors.js';
 import { eventStream } from '../../server/openapi-responses.js';
 import { PreferWaitHeaders, waitSeconds } from '../shared/wait-schemas.js';
 import { requestedWaitSeconds, streamGrant, waitForGrant, withdrawAppliedWait } from '../shared/waiting.js';
@@ -33,6 +33,9 @@ const unknownKey = (decidedTtlSeconds: number): NotFoundError => new NotFoundErr
  * secret is checked first (a wrong one is the same 404 as an unknown key), and it opens the
  * sealed token.
  */
+/** A delivery code as `randomToken` makes it: base64url. */
+const DELIVERY_CODE = /^[A-Za-z0-9_-]{16,100}$/;
+
 export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const maxWait = env.ctx.config.PAIRGATE_WAIT_MAX_SECONDS;
@@ -45,7 +48,7 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
       params: KeyParams,
       querystring: Type.Object({
         wait: waitSeconds('the decision'),
-        code: Type.Optional(Type.String({ maxLength: 100, description: 'The delivery code of a pinned app (PAIRGATE_ACCESS_RETURN_ORIGINS), in the poll address its redirect names: without it an accepted request answers the decision, not the token.' })),
+        code: Type.Optional(Type.String({ maxLength: 100, description: 'The delivery code of a pinned app (PAIRGATE_ACCESS_RETURN_ORIGINS), in the poll address its redirect names: without it an accepted request answers the decision, not the token. base64url; anything else (`?code=X?wait=30`, the wait added with a second `?`) is 400 `invalid_delivery_code`.' })),
       }),
       headers: PreferWaitHeaders,
       response: {
@@ -55,9 +58,14 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
         404: AccessErrors.unknownKey,
       },
     },
-    config: { sharedAnswersAlso: { 400: '`invalid_wait`: a `wait` that is not a finite number of seconds, 0 or more.' } },
+    config: { sharedAnswersAlso: { 400: '`invalid_wait`: a `wait` that is not a finite number of seconds, 0 or more; `invalid_delivery_code`: a `code` that is not base64url (a wait added to the poll address with a second `?`).' } },
     schemaErrorFormatter: accessValidationError,
   }, async (request, reply) => {
+    // The poll address of a pinned app's redirect has a query already: a wait added with a second
+    // `?` ends up in the code, which would then open nothing, and the app read "ACCEPTED" with no token.
+    if (request.query.code !== undefined && !DELIVERY_CODE.test(request.query.code)) {
+      throw new InvalidRequestError('The poll address\'s code is malformed. The address already has a query: add a wait as &wait=<seconds> (not ?wait=), or send the header Prefer: wait=<seconds>.', { field: 'code' }, 'invalid_delivery_code');
+    }
     const seconds = requestedWaitSeconds(request, reply, maxWait);
     const key = parseAccessKey(request.params.key);
     let grant = await findAccessRequest(env.ctx.engine, key);

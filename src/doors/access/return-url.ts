@@ -33,6 +33,19 @@ export function parseReturnOrigins(raw: string): ReturnOrigins {
 }
 
 /**
+ * Whether `returnURL`'s origin is one an app's origins are pinned to (of any app): a request
+ * sending the answer there is delivered as a pinned app's (`AccessRequest.pinned`) whatever app id
+ * it names, since a look-alike of a pinned id (`bank-аpp`, a Cyrillic а) is another id, pinned to
+ * nothing, and would otherwise have the pinned app's own origin shown on the consent screen while
+ * its token went to whoever polls.
+ */
+export function isPinnedOrigin(returnURL: string, allowed: ReturnOrigins): boolean {
+  const origin = new URL(returnURL).origin;
+  for (const origins of allowed.values()) if (origins.has(origin)) return true;
+  return false;
+}
+
+/**
  * A host as DNS and the CSP grammar know it, after WHATWG parsing (lower case, punycode): labels of
  * letters, digits and hyphens, an IPv4 address, or a bracketed IPv6 one. The URL parser keeps `;`,
  * `*`, `'` and `,` in a host, and the origin goes into the page's `form-action` (page-security.ts),

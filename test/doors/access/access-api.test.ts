@@ -528,6 +528,11 @@ describe('access door API over real sockets', () => {
     const poll = oauthDone.searchParams.get('poll')!;
     expect(poll.startsWith(`${String(oauth.body.poll)}?code=`)).toBe(true);
     expect((await getJson(poll)).body).toMatchObject({ status: 'ACCEPTED', username: 'redirected', token: expect.stringMatching(/.{20,}/) });
+    // A wait added to that address with a second `?` lands in the code: said so, not "ACCEPTED" without a token.
+    const misjoined = await getJson(`${poll}?wait=5`);
+    expect(misjoined.status).toBe(400);
+    expect(misjoined.body).toMatchObject({ id: 'invalid_delivery_code', message: expect.stringContaining('&wait=') });
+    expect((await getJson(`${poll}&wait=5`)).body).toMatchObject({ token: expect.stringMatching(/.{20,}/) });
   });
 
   it('redirects to the returnURL as a browser reads it: a line break, a character beyond Latin-1 or a missing // do not break the redirect', async () => {
@@ -795,5 +800,30 @@ describe('access door with a controlled clock', () => {
     expect(info.body.expires).toBeCloseTo(clock.now() / 1000 + 60, 0);
     clock.advance(61_000);
     expect((await getJson(`${base}/expiring-user/access-info`, { authorization: token })).status).toBe(401);
+  });
+});
+
+describe('access door: a look-alike of a pinned app id', () => {
+  let t: TestApp;
+  let base: string;
+  beforeAll(async () => {
+    t = await createTestApp({ ...FAST, PAIRGATE_ACCESS_RETURN_ORIGINS: '{"bank-app":["https://bank.example"]}' });
+    base = await t.listen();
+  });
+  afterAll(() => t.close());
+
+  it('pinned to nothing itself, but answered at a pinned origin: delivered as the pinned app\'s, so whoever started it gets no token', async () => {
+    const user = new FormClient(base);
+    await user.register('lookalike-victim');
+    // A Cyrillic а: another app id, which the consent screen shows as "bank-app".
+    const started = await postJson(`${base}/access`, authRequest({ requestingAppId: 'bank-\u0430pp', returnURL: 'https://bank.example/cb?' }));
+    expect(started.status).toBe(201);
+    const done = pryvParams((await user.decide(String(started.body.key), 'accept')).location!);
+    expect(done.prYvtoken).toMatch(/.{20,}/);
+    const polled = (await getJson(String(started.body.poll))).body;
+    expect(polled).toMatchObject({ status: 'ACCEPTED' });
+    expect(polled).not.toHaveProperty('token');
+    expect(polled).not.toHaveProperty('username');
+    expect((await getJson(done.prYvpoll!)).body).toMatchObject({ token: done.prYvtoken });
   });
 });
