@@ -59,9 +59,12 @@ class PerSecondCounts {
 /** What the TCP listener keeps of one connection, to choose the one that makes way for a newcomer. */
 interface TcpConnection {
   network: string;
-  /** When it last received or sent a byte. */
+  /** When a whole query of it was last taken, or an answer to it written: bytes trickled in do not count. */
   lastActive: number;
-  /** A query of it is being answered, or is partly here. */
+  /**
+   * A query of it is being answered. A frame partly here, or whole but waiting for the network's
+   * next second, is not: a client trickling a frame's bytes, or over its rate, is the one to close.
+   */
   busy(): boolean;
 }
 
@@ -169,7 +172,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     if (network !== undefined) perNetwork.get(network)?.delete(socket);
     socket.destroy();
   };
-  /** The connection silent the longest with no query being answered or partly here, if any. */
+  /** The connection silent the longest with no query being answered, if any. */
   const longestIdle = (): Socket | undefined => {
     let idlest: [Socket, TcpConnection] | undefined;
     for (const entry of connections) if (!entry[1].busy() && (!idlest || entry[1].lastActive < idlest[1].lastActive)) idlest = entry;
@@ -207,7 +210,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     }
     let pending: Buffer = Buffer.alloc(0);
     let inFlight = 0;
-    const connection: TcpConnection = { network, lastActive: Date.now(), busy: () => inFlight > 0 || pending.length > 0 };
+    const connection: TcpConnection = { network, lastActive: Date.now(), busy: () => inFlight > 0 };
     connections.set(socket, connection);
     const mine = perNetwork.get(network) ?? new Set<Socket>();
     mine.add(socket);
@@ -250,6 +253,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
         }
         const frame = Buffer.from(pending.subarray(2, 2 + length));
         pending = pending.subarray(2 + length);
+        connection.lastActive = Date.now();
         inFlight++;
         const answered = handler(frame, 'tcp').catch((error: unknown) => {
           logger?.warn({ err: error }, 'dns query failed');
@@ -282,7 +286,6 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     };
     socket.on('drain', pump);
     socket.on('data', (chunk: Buffer) => {
-      connection.lastActive = Date.now();
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       pump();
     });

@@ -91,6 +91,26 @@ describe('DNS over TCP: every connection taken', () => {
     // A network already holding one is not let in at another's expense.
     expect((await connectAndAsk(server.port, '127.0.0.51')).answered).toBe(false);
   });
+
+  it('a holder trickling a frame\'s bytes (one of a length prefix now and then) is the one silent the longest, not busy', async () => {
+    const server = await startDnsServer({ host: '127.0.0.1', port: 0, handler, maxTcpConnections: 4, maxTcpPerAddress: 1, tcpIdleMs: 60_000 });
+    servers.push(server);
+    const held: net.Socket[] = [];
+    for (let i = 80; i < 84; i++) {
+      const connection = await connectAndAsk(server.port, `127.0.0.${i}`);
+      expect(connection.answered).toBe(true);
+      held.push(connection.socket);
+    }
+    // The first keeps a frame partly sent, byte by byte; the others ask whole queries after it.
+    held[0]!.write(Buffer.from([0]));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const socket of held.slice(1)) socket.write(frame(3));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const newcomer = await connectAndAsk(server.port, '127.0.0.90');
+    expect(newcomer.answered).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(held.map((socket) => socket.destroyed || socket.readableEnded)).toEqual([true, false, false, false]);
+  });
 });
 
 describe('DNS over TCP: queries per source network per second', () => {
