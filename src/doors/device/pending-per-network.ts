@@ -46,7 +46,14 @@ export class PendingPerNetwork {
       const wait = reserved.retryAfterSeconds;
       throw new OAuthError(TOO_MANY_PENDING_CODE, `Your network already has ${this.cap} device authorizations waiting, the most this server allows one network (PAIRGATE_DEVICE_MAX_PENDING_PER_IP). Finish or abandon some, or try again in ${wait} s.`, 429, { retryAfterSeconds: wait });
     }
-    const held = await this.slots.held(network, now);
+    let held;
+    try {
+      held = await this.slots.held(network, now);
+    } catch (error) {
+      // The place was taken: given back, or it would stay held, counted, until it expired.
+      await reserved.release().catch(() => undefined);
+      throw error;
+    }
     const oldest = Math.min(...held.map((slot) => slot.expiresAt));
     return { release: reserved.release, held: held.length, oldestEndsIn: Math.max(1, Math.ceil((oldest - now) / 1000)) };
   }
