@@ -109,6 +109,9 @@ const CODE_RETRIES = 10;
  */
 export class GrantEngine {
   private readonly observers: GrantObserver[] = [];
+  /** Publishes waiting to be tried again (`publish`), cleared by `close`. */
+  private readonly retries = new Set<NodeJS.Timeout>();
+  private closed = false;
   private readonly liveCounts: CountsRead;
   private readonly pendingCounts: CountsRead;
   /** Creations of each kind started here and not finished: not in any count read from the store yet. */
@@ -463,10 +466,25 @@ export class GrantEngine {
     try {
       await this.notifier.publish(change);
     } catch (error) {
+      // Closing: the notifier is going, and nobody waits here any more.
+      if (this.closed) return;
       const retryInMs = PUBLISH_RETRY_DELAYS_MS[attempt];
       for (const observer of this.observers) observer.publishFailed?.(change, error, retryInMs);
-      if (retryInMs !== undefined) setTimeout(() => void this.publish(change, attempt + 1), retryInMs).unref();
+      if (retryInMs === undefined) return;
+      const timer = setTimeout(() => {
+        this.retries.delete(timer);
+        void this.publish(change, attempt + 1);
+      }, retryInMs);
+      timer.unref();
+      this.retries.add(timer);
     }
+  }
+
+  /** Stops publishing again what failed (the server is closing): call before the stores close. */
+  close(): void {
+    this.closed = true;
+    for (const timer of this.retries) clearTimeout(timer);
+    this.retries.clear();
   }
 
   private tellCreated(grant: Grant): void {

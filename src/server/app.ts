@@ -245,6 +245,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   sweeper.unref();
   app.addHook('onClose', async () => {
     clearInterval(sweeper);
+    engine.close();
   });
   return app;
 }

@@ -77,4 +77,21 @@ describe.skipIf(Boolean(skip))(`a grant change whose publish fails after it is s
       vi.useRealTimers();
     }
   });
+
+  it('closing the engine stops the retries (the notifier is going): nothing is tried again after', async () => {
+    failures.length = 0;
+    const { grant } = await nodeA.create({ kind: 'retry', request: {}, ttlMs: 60_000 });
+    failing = 100;
+    try {
+      await nodeA.refuse(grant.id);
+      // Closed before the first retry (PUBLISH_RETRY_DELAYS_MS[0] = 250 ms) is due.
+      nodeA.close();
+      expect(failing).toBe(99);
+      await new Promise((resolve) => setTimeout(resolve, 3 * PUBLISH_RETRY_DELAYS_MS[0]!));
+      expect(failing).toBe(99);
+      expect(failures).toHaveLength(1);
+    } finally {
+      failing = 0;
+    }
+  });
 });
