@@ -15,8 +15,8 @@ import { fingerprintForm, legacyFingerprint, spkiFingerprint } from '../../core/
  * `aud` names the registry the box announces to (`https://pair.example.com`), so an announcement
  * captured on its way (by a proxy, in a log) cannot be replayed to another registry, whose `jti`
  * memory never saw it, to list the box on another network. A registry that knows its own origin
- * (PAIRGATE_PUBLIC_URL set) refuses another one; an announcement without `aud` (a box signing the
- * earlier form) is still accepted.
+ * (PAIRGATE_PUBLIC_URL set, with other names in PAIRGATE_REGISTRY_ORIGINS) refuses another one;
+ * an announcement without `aud` (a box signing the earlier form) is still accepted.
  *
  * The fingerprint of the embedded key (SPKI SHA-256, base32) must equal the announced `client`. For a
  * legacy (SHA-1 of the certificate) fingerprint the header must also carry the certificate (`x5c`)
@@ -42,8 +42,8 @@ export interface AnnounceCheck {
   allowLegacy: boolean;
   /** Remembers `jti`s so a captured announcement cannot be replayed (from another IP). */
   ephemeral: EphemeralStore;
-  /** This registry's origin, when it knows it (PAIRGATE_PUBLIC_URL): an `aud` naming another is refused. */
-  audience?: string;
+  /** This registry's origins, when it knows them (PAIRGATE_PUBLIC_URL, PAIRGATE_REGISTRY_ORIGINS): an `aud` naming another is refused. */
+  audiences?: readonly string[];
 }
 
 const unauthorized = (message: string, code: string): UnauthorizedError => new UnauthorizedError(message, code);
@@ -107,8 +107,8 @@ export async function verifyAnnouncement(check: AnnounceCheck): Promise<void> {
   if (claims.purpose !== ANNOUNCE_PURPOSE) throw unauthorized('The signature is not for a registry announcement.', 'signature_invalid');
   if (claims.aud !== undefined) {
     if (typeof claims.aud !== 'string') throw unauthorized('The signature\'s aud must be the registry\'s origin, a string.', 'signature_invalid');
-    if (check.audience !== undefined && claims.aud !== check.audience) {
-      throw unauthorized(`The announcement is signed for another registry (${claims.aud.slice(0, 100)}), not ${check.audience}: announce to this one with its own address.`, 'wrong_audience');
+    if (check.audiences !== undefined && !check.audiences.includes(claims.aud)) {
+      throw unauthorized(`The announcement is signed for another registry (${claims.aud.slice(0, 100)}), not ${check.audiences[0]}: announce to this one with its own address (its operator can add other names in PAIRGATE_REGISTRY_ORIGINS).`, 'wrong_audience');
     }
   }
   const bodyHash = createHash('sha256').update(check.rawBody, 'utf8').digest('base64url');

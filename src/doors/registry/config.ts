@@ -1,3 +1,4 @@
+import { ConfigError } from '../../core/errors.js';
 import { Type } from 'typebox';
 
 /** Configuration of the registry door (`POST /register`, `GET /ping`, the boxes page). */
@@ -16,4 +17,26 @@ export const registryConfigSchema = Type.Object({
     description: 'Privacy mode: /ping says only that a box is here and its registry-mediated name, never the local addresses it announced.',
   }),
   PAIRGATE_REGISTRY_MAX_CLOCK_SKEW_SECONDS: Type.Integer({ minimum: 5, maximum: 3600, default: 300, description: 'Accepted age and skew of the signed announcement (JWS iat).' }),
+  PAIRGATE_REGISTRY_ORIGINS: Type.String({ default: '', description: 'Other origins boxes announce to, comma-separated: this registry under other names (https://registry.example.com). An announcement signed for any origin but these and PAIRGATE_PUBLIC_URL\'s is refused (401 wrong_audience) when PAIRGATE_PUBLIC_URL is set.' }),
 });
+
+/**
+ * The origins an announcement may be signed for (its `aud`): PAIRGATE_PUBLIC_URL's and
+ * PAIRGATE_REGISTRY_ORIGINS; none (any accepted) without a public URL, as the registry does not
+ * know its own name then. Throws a ConfigError naming the key for an origin that is no http(s) URL.
+ */
+export function announceAudiences(publicUrl: string, extra: string): string[] | undefined {
+  if (!publicUrl) return undefined;
+  const origins = [new URL(publicUrl).origin];
+  for (const item of extra.split(',').map((part) => part.trim()).filter(Boolean)) {
+    let url: URL;
+    try {
+      url = new URL(item);
+    } catch {
+      throw new ConfigError('PAIRGATE_REGISTRY_ORIGINS', `"${item}" is not a URL: write each origin as https://name[:port]`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('PAIRGATE_REGISTRY_ORIGINS', `"${item}" is not an http(s) origin`);
+    origins.push(url.origin);
+  }
+  return origins;
+}

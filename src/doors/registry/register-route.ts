@@ -29,6 +29,8 @@ export interface RegisterRouteOptions {
   privateMode: boolean;
   /** The DNS zone boxes own names under, for the registry-mediated name in privacy mode. */
   dnsZone: string;
+  /** The origins an announcement may be signed for (`announceAudiences`); undefined: any. */
+  audiences?: readonly string[];
 }
 
 /** `{client, message}` of either body form. */
@@ -81,7 +83,7 @@ export function registerRoute(app: FastifyInstance, ctx: DoorContext, options: R
       maxSkewSeconds: options.maxSkewSeconds,
       allowLegacy: options.allowLegacy,
       ephemeral: ctx.stores.ephemeral,
-      ...(ctx.config.PAIRGATE_PUBLIC_URL ? { audience: new URL(ctx.config.PAIRGATE_PUBLIC_URL).origin } : {}),
+      ...(options.audiences ? { audiences: options.audiences } : {}),
     });
     await storeAnnouncement(options, request.ip, client, message, now);
     return { status: 'registered' as const };

@@ -3,7 +3,7 @@ import { configSection } from '../../server/config.js';
 import type { Door, DoorContext } from '../door.js';
 import { Announcements } from './announcements.js';
 import { boxesPage } from './boxes-page.js';
-import { registryConfigSchema } from './config.js';
+import { announceAudiences, registryConfigSchema } from './config.js';
 import { pingRoute } from './ping-route.js';
 import { registerRoute } from './register-route.js';
 import { registryErrorShape } from './registry-errors.js';
@@ -17,6 +17,9 @@ export const registryDoor: Door = {
   configSchema: registryConfigSchema,
   enabled: (config) => configSection(config, registryConfigSchema).PAIRGATE_REGISTRY_ENABLED,
   homeLinks: () => [{ order: 50, href: '/boxes', title: 'Boxes on your network', text: 'Home boxes that announced themselves from your network.', translations: { fr: { title: 'Boîtiers sur votre réseau', text: 'Les boîtiers domestiques qui se sont annoncés depuis votre réseau.' } } }],
+  checkConfig(config) {
+    announceAudiences(config.PAIRGATE_PUBLIC_URL, configSection(config, registryConfigSchema).PAIRGATE_REGISTRY_ORIGINS);
+  },
   async register(app: FastifyInstance, ctx: DoorContext) {
     const cfg = configSection(ctx.config, registryConfigSchema);
     ctx.useErrorShape(app, registryErrorShape);
@@ -29,6 +32,7 @@ export const registryDoor: Door = {
       allowLegacy: cfg.PAIRGATE_REGISTRY_LEGACY_FINGERPRINT,
       privateMode: cfg.PAIRGATE_REGISTRY_PRIVATE,
       dnsZone: typeof ctx.config.PAIRGATE_DNS_ZONE === 'string' ? ctx.config.PAIRGATE_DNS_ZONE : '',
+      audiences: announceAudiences(ctx.config.PAIRGATE_PUBLIC_URL, cfg.PAIRGATE_REGISTRY_ORIGINS),
     });
     pingRoute(app, ctx, announcements, cfg.PAIRGATE_REGISTRY_PING_PER_MINUTE);
     boxesPage(app, ctx, announcements, cfg.PAIRGATE_REGISTRY_TTL_SECONDS, cfg.PAIRGATE_REGISTRY_PING_PER_MINUTE);

@@ -248,7 +248,7 @@ describe('registry: announcements bound to their registry (aud)', () => {
   let base: string;
   let cellar: BoxIdentity;
   beforeAll(async () => {
-    t = await createTestApp({ PAIRGATE_PUBLIC_URL: 'https://pair.example.com', PAIRGATE_REGISTRY_REGISTER_PER_MINUTE: '100', PAIRGATE_RATE_LIMIT_MAX: '10000' });
+    t = await createTestApp({ PAIRGATE_PUBLIC_URL: 'https://pair.example.com', PAIRGATE_REGISTRY_ORIGINS: 'https://registry.example.com, https://boxes.example.net:8443/', PAIRGATE_REGISTRY_REGISTER_PER_MINUTE: '100', PAIRGATE_RATE_LIMIT_MAX: '10000' });
     base = await t.listen();
     cellar = await box('cellar');
   });
@@ -262,10 +262,17 @@ describe('registry: announcements bound to their registry (aud)', () => {
 
   it('this registry\'s origin is accepted; another registry\'s is refused 401 wrong_audience (errno 119); none is the earlier form, accepted', async () => {
     expect((await send('https://pair.example.com')).status).toBe(200);
+    // Its other names (PAIRGATE_REGISTRY_ORIGINS), by origin.
+    expect((await send('https://registry.example.com')).status).toBe(200);
+    expect((await send('https://boxes.example.net:8443')).status).toBe(200);
     const elsewhere = await send('https://other-registry.example');
     expect(elsewhere.status).toBe(401);
     expect(elsewhere.json).toMatchObject({ code: 401, errno: 119, reason: 'wrong_audience', message: expect.stringContaining('https://other-registry.example') });
     expect((await send(undefined)).status).toBe(200);
+  });
+
+  it('an origin in PAIRGATE_REGISTRY_ORIGINS that is no http(s) URL stops start-up naming the key', async () => {
+    await expect(createTestApp({ PAIRGATE_PUBLIC_URL: 'https://pair.example.com', PAIRGATE_REGISTRY_ORIGINS: 'registry.example.com' })).rejects.toThrow(/PAIRGATE_REGISTRY_ORIGINS/);
   });
 
   it('RegistryClient signs the origin it announces to', async () => {
