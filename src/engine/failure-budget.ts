@@ -1,22 +1,19 @@
 import type { Clock } from '../core/clock.js';
-import { randomId } from '../core/ids.js';
 import type { EphemeralStore } from '../store/ports.js';
 
 /**
- * Where the marks of the attempts on `counter` running on every node live (shared stores only).
- * The key's length goes first, so that no counter's marks are listed with another's whose key
- * starts with this one and a `|`.
+ * How long a count of attempts running takes new attempts: each count is a key of its own, one per
+ * minute (`running|<minute>|<counter key>`), living until the end of the next minute. An attempt is
+ * counted in the minute it starts and taken off that very key when it ends; attempts are far
+ * shorter than a minute, so those running now are in this minute's count or the one before. A
+ * node that dies mid-attempt leaves its count behind two minutes at most.
  */
-function runningPrefix(counter: BudgetCounter): string {
-  return `running|${counter.key.length}|${counter.key}|`;
-}
+const RUNNING_MINUTE_MS = 60_000;
 
-/**
- * How long an attempt's running mark lives: longer than any attempt runs, and short, so the marks
- * of a node that died mid-attempt (never taken back) stop counting within a minute, not at the end
- * of an hour's window, during which the address would have been told "busy".
- */
-const RUNNING_MARK_MS = 60_000;
+/** The key counting the attempts on `counter` that started in `minute`, running on every node (shared stores only). */
+function runningKey(counter: BudgetCounter, minute: number): string {
+  return `running|${minute}|${counter.key}`;
+}
 
 /** One budget an attempt is counted against: a key in the ephemeral store and its limit. */
 export interface BudgetCounter {
@@ -42,12 +39,13 @@ export type Refusal = (retryAfterSeconds: number, spent: BudgetCounter, busy?: b
  * attempt on the same counter still running when it arrived: those either fail (and will be
  * counted) or succeed. On a store no other node shares (SQLite) those are the attempts running in
  * this process. On a shared store (`EphemeralStore.shared`: Redis, PostgreSQL) another node's are
- * not seen here, so each attempt first leaves a mark of its own in the store (`running|<key>|<id>`,
- * deleted when it ends, lapsing after RUNNING_MARK_MS if its node dies), then counts the marks and
- * reads the failures: of attempts at once, the last to count sees every mark, and an attempt that
- * fails adds its failure before its mark goes, so a reader never misses it (it may count it twice,
- * which errs toward refusing). One refused only for attempts still running is told to try again in
- * a second, not at the window's end.
+ * not seen here, so each attempt first counts itself as running in the store (an atomic increment
+ * of this minute's count, `runningKey`, taken back from that same key when it ends), adds the
+ * count of the minute before, then reads the failures: of attempts at once, the increments give
+ * each its place, and an attempt that fails adds its failure before it stops counting as running,
+ * so a reader never misses it (it may count it twice, which errs toward refusing). Every step is
+ * one round trip on one key, whatever the number of attempts running. One refused only for
+ * attempts still running is told to try again in a second, not at the window's end.
  */
 export class FailureBudget {
   /** Attempts running on this node, per counter key. */
@@ -90,39 +88,54 @@ export class FailureBudget {
   }
 
   /**
-   * `run` on a shared store: for each counter the attempt leaves its mark, then counts the marks of
-   * attempts running (its own included) and reads the failures; it is refused when they are spent,
-   * or (`busy`) when failures and attempts running together pass the limit. A failure is counted
-   * before the marks go.
+   * `run` on a shared store: for each counter the attempt counts itself in this minute's count of
+   * attempts running, adds the minute before's, and reads the failures; it is refused when they are
+   * spent, or (`busy`) when failures and attempts running together pass the limit. A failure is
+   * counted before the attempt stops counting as running.
    */
   private async runShared<T>(counters: readonly BudgetCounter[], attempt: () => Promise<T>, failed: (result: T) => boolean, refuse: Refusal): Promise<T> {
     const now = this.clock.now();
-    const marks: string[] = [];
+    const minute = Math.floor(now / RUNNING_MINUTE_MS);
+    const running: string[] = [];
     try {
-      for (const counter of counters) {
-        const mark = `${runningPrefix(counter)}${randomId(12)}`;
-        await this.ephemeral.set(mark, '1', RUNNING_MARK_MS, now);
-        marks.push(mark);
-        const running = (await this.ephemeral.list(runningPrefix(counter), now)).length;
-        const failures = Number((await this.ephemeral.get(counter.key, now)) ?? 0);
+      // Two round trips whatever the number of counters: every count is increments, then reads
+      // (each read after its counter's increment, which is all the order needs).
+      const counts = await Promise.allSettled(counters.map(async (counter) => {
+        const key = runningKey(counter, minute);
+        const { count } = await this.ephemeral.increment(key, (minute + 2) * RUNNING_MINUTE_MS - now, now);
+        running.push(key);
+        return count;
+      }));
+      const rejected = counts.find((count): count is PromiseRejectedResult => count.status === 'rejected');
+      if (rejected) throw rejected.reason;
+      const reads = await Promise.all(counters.map((counter) => Promise.all([
+        this.ephemeral.get(runningKey(counter, minute - 1), now),
+        this.ephemeral.get(counter.key, now),
+      ])));
+      for (let i = 0; i < counters.length; i++) {
+        const counter = counters[i]!;
+        const thisMinute = (counts[i] as PromiseFulfilledResult<number>).value;
+        const [minuteBefore, failures] = reads[i]!.map((value) => Number(value ?? 0)) as [number, number];
         if (failures >= counter.limit) throw await this.refusal(counter, now, refuse);
-        if (failures + running > counter.limit) throw refuse(1, counter, true);
+        if (failures + thisMinute + minuteBefore > counter.limit) throw refuse(1, counter, true);
       }
       const result = await attempt();
       if (failed(result)) await this.recordFailure(counters);
       return result;
     } finally {
-      await this.removeMarks(marks);
+      await this.stopRunning(running);
     }
   }
 
   /**
-   * Deletes the running marks `marks`. One that cannot be deleted (the store gone) counts until it
-   * lapses (RUNNING_MARK_MS), which errs toward refusing; the answer of the attempt, already
-   * decided, is not replaced by that error.
+   * Takes this attempt off the counts of attempts running (`keys`). One that fails (the store gone)
+   * stays counted until its key lapses, two minutes at most, which errs toward refusing; the answer
+   * of the attempt, already decided, is not replaced by that error.
    */
-  private async removeMarks(marks: readonly string[]): Promise<void> {
-    await Promise.all(marks.map((mark) => this.ephemeral.delete(mark).catch(() => undefined)));
+  private async stopRunning(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const now = this.clock.now();
+    await Promise.all(keys.map((key) => this.ephemeral.decrement(key, now).catch(() => undefined)));
   }
 
   /** Counts a failure on every counter without an attempt (a check made elsewhere failed). */

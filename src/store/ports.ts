@@ -132,6 +132,11 @@ export interface EphemeralStore {
   readonly shared: boolean;
   /** Adds one to `key` (created at 0 with lifetime `ttlMs`); returns the new value and when it resets. */
   increment(key: string, ttlMs: number, now: number): Promise<{ count: number; resetAt: number }>;
+  /**
+   * Takes one from the live counter `key`, keeping its end: an attempt that stops running (see
+   * `FailureBudget`). Nothing when the key is absent, expired or at zero.
+   */
+  decrement(key: string, now: number): Promise<void>;
   /** Stores `value` under `key` for `ttlMs`. */
   set(key: string, value: string, ttlMs: number, now: number): Promise<void>;
   /** Stores `value` only if `key` is absent; true when it was stored. */

@@ -34,6 +34,10 @@ export class RedisEphemeralStore implements EphemeralStore {
     return { count: Number(count), resetAt: Number(resetAt) };
   }
 
+  async decrement(key: string, now: number): Promise<void> {
+    await runScript(this.redis, 'decrement', [this.entryPrefix + key], [String(now)]);
+  }
+
   async set(key: string, value: string, ttlMs: number, now: number): Promise<void> {
     await runScript(this.redis, 'set', this.keys(key), [String(now), String(ttlMs), String(now + ttlMs), key, value, '0']);
   }

@@ -188,6 +188,15 @@ redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
 return {1, ARGV[3]}
 `;
 
+/** KEYS: entry. ARGV: now. Takes one from a live counter above zero, keeping its end. */
+const DECREMENT = `
+local f = redis.call('HMGET', KEYS[1], 'v', 'x')
+if f[2] and tonumber(f[2]) > tonumber(ARGV[1]) and tonumber(f[1]) > 0 then
+  redis.call('HINCRBY', KEYS[1], 'v', -1)
+end
+return 0
+`;
+
 /** KEYS: entry, key index, expiry index. ARGV: now, ttlMs, expiresAt, key, value, onlyIfAbsent. */
 const SET = `
 if ARGV[6] == '1' then
@@ -239,6 +248,7 @@ export const SCRIPTS = {
   delete: DELETE,
   sweep: SWEEP,
   increment: INCREMENT,
+  decrement: DECREMENT,
   set: SET,
   take: TAKE,
   sweepEphemeral: SWEEP_EPHEMERAL,

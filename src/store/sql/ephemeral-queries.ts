@@ -25,6 +25,19 @@ export function incrementQuery(db: DurableDb, key: string, first: string, expire
     .returning(['value', 'expires_at']);
 }
 
+/**
+ * Takes one from the live counter `key`, keeping its end; nothing when it is absent, expired or at
+ * zero (a reservation given back after its window was over must not eat into the next window's).
+ */
+export function decrementQuery(db: DurableDb, key: string, now: number) {
+  return db
+    .updateTable('ephemeral')
+    .set({ value: sql`CAST(CAST(value AS integer) - 1 AS text)` } as never)
+    .where('key', '=', key)
+    .where('expires_at', '>', now)
+    .where(sql<boolean>`CAST(value AS integer) > 0`);
+}
+
 /** Sets `key` to `value` until `expiresAt`, whatever it held. */
 export function setQuery(db: DurableDb, key: string, value: string, expiresAt: number) {
   return db

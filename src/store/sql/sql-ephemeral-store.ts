@@ -1,6 +1,6 @@
 import type { DurableDb } from '../durable-schema.js';
 import type { EphemeralStore } from '../ports.js';
-import { deleteEntryQuery, incrementQuery, listQuery, prefixEnd, setIfAbsentQuery, setQuery, takeQuery } from './ephemeral-queries.js';
+import { decrementQuery, deleteEntryQuery, incrementQuery, listQuery, prefixEnd, setIfAbsentQuery, setQuery, takeQuery } from './ephemeral-queries.js';
 
 /**
  * Ephemeral key-value entries in a SQL table (`ephemeral-queries.ts`: one statement each, so
@@ -15,6 +15,10 @@ export class SqlEphemeralStore implements EphemeralStore {
   async increment(key: string, ttlMs: number, now: number): Promise<{ count: number; resetAt: number }> {
     const row = await incrementQuery(this.db, key, '1', now + ttlMs, now).executeTakeFirstOrThrow();
     return { count: Number(row.value), resetAt: Number(row.expires_at) };
+  }
+
+  async decrement(key: string, now: number): Promise<void> {
+    await decrementQuery(this.db, key, now).execute();
   }
 
   async set(key: string, value: string, ttlMs: number, now: number): Promise<void> {

@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Compilable } from 'kysely';
 import type { DurableDb } from '../durable-schema.js';
-import { deleteEntryQuery, incrementQuery, listQuery, prefixEnd, setIfAbsentWrite, setQuery, takeQuery } from '../sql/ephemeral-queries.js';
+import { decrementQuery, deleteEntryQuery, incrementQuery, listQuery, prefixEnd, setIfAbsentWrite, setQuery, takeQuery } from '../sql/ephemeral-queries.js';
 import { SqlEphemeralStore } from '../sql/sql-ephemeral-store.js';
 import { CompiledStatement } from './compiled-statement.js';
 import { ReadCache } from './read-cache.js';
@@ -85,6 +85,7 @@ function ephemeralStatements(db: DurableDb, sqlite: BetterSqlite3.Database) {
   const prepare = (query: Compilable) => new EphemeralStatement(sqlite, query);
   return {
     increment: prepare(incrementQuery(db, KEY, VALUE, expires, now)),
+    decrement: prepare(decrementQuery(db, KEY, now)),
     set: prepare(setQuery(db, KEY, VALUE, expires)),
     setIfAbsent: prepare(setIfAbsentWrite(db, KEY, VALUE, expires, now)),
     take: prepare(takeQuery(db, KEY)),
@@ -152,6 +153,10 @@ export class SqliteEphemeralStore extends SqlEphemeralStore {
       },
       () => super.increment(key, ttlMs, now),
     );
+  }
+
+  override async decrement(key: string, now: number): Promise<void> {
+    return this.writing(key, () => void this.statements.decrement.run([key, '', 0, now, '']), () => super.decrement(key, now));
   }
 
   override async set(key: string, value: string, ttlMs: number, now: number): Promise<void> {

@@ -20,6 +20,7 @@ describe('numbered slots: probes before listing', () => {
     store = {
       shared: ephemeral.shared,
       increment: (...args) => ephemeral.increment(...args),
+      decrement: (...args) => ephemeral.decrement(...args),
       set: (...args) => ephemeral.set(...args),
       setIfAbsent: (...args) => ephemeral.setIfAbsent(...args),
       get: (...args) => ephemeral.get(...args),

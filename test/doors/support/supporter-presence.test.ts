@@ -24,6 +24,7 @@ describe('SupporterPresence (real SQLite ephemeral store)', () => {
     const slow: EphemeralStore = {
       shared: real.shared,
       increment: (...args) => real.increment(...args),
+      decrement: (...args) => real.decrement(...args),
       setIfAbsent: (...args) => real.setIfAbsent(...args),
       get: (...args) => real.get(...args),
       take: (...args) => real.take(...args),

@@ -370,6 +370,13 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
       expect(counts.map((c) => c.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
       clock.advance(1_001);
       expect((await e.increment(`${prefix}n`, 1_000, clock.now())).count).toBe(1);
+      // A reservation given back: one less, the end kept; never below zero, never on an expired or absent key.
+      const end = (await e.increment(`${prefix}n`, 1_000, clock.now())).resetAt;
+      await Promise.all([e.decrement(`${prefix}n`, clock.now()), e.decrement(`${prefix}n`, clock.now()), e.decrement(`${prefix}n`, clock.now())]);
+      expect(await e.get(`${prefix}n`, clock.now())).toBe('0');
+      expect(await e.increment(`${prefix}n`, 1_000, clock.now())).toEqual({ count: 1, resetAt: end });
+      await e.decrement(`${prefix}absent`, clock.now());
+      expect(await e.get(`${prefix}absent`, clock.now())).toBeUndefined();
       expect(await e.setIfAbsent(`${prefix}a`, 'x', 1_000, clock.now())).toBe(true);
       expect(await e.setIfAbsent(`${prefix}a`, 'y', 1_000, clock.now())).toBe(false);
       const takes = await Promise.all(Array.from({ length: 10 }, () => e.take(`${prefix}a`, clock.now())));
@@ -378,6 +385,10 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
       expect((await e.list(prefix, clock.now())).map((x) => x.key)).toEqual([`${prefix}b`, `${prefix}n`]);
       clock.advance(600);
       expect(await e.get(`${prefix}b`, clock.now())).toBeUndefined();
+      // Once `n` (count 1) has expired, giving back to it does not eat into the window a new count starts.
+      clock.advance(401);
+      await e.decrement(`${prefix}n`, clock.now());
+      expect((await e.increment(`${prefix}n`, 1_000, clock.now())).count).toBe(1);
       // Of callers at once, exactly one sets a key; an expired holder is taken over, and a live one kept.
       const racers = await Promise.all(Array.from({ length: 20 }, (_, i) => e.setIfAbsent(`${prefix}r`, `v${i}`, 1_000, clock.now())));
       expect(racers.filter(Boolean)).toHaveLength(1);
