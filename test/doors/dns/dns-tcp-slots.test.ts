@@ -34,6 +34,22 @@ async function connectAndAsk(port: number, localAddress: string): Promise<{ sock
   return { socket, answered };
 }
 
+/**
+ * A server of `count` connections, each held (asked and answered) by a network of its own,
+ * 127.0.0.<first> onwards.
+ */
+async function fullOfSingles(first: number, count: number): Promise<{ server: RunningDnsServer; held: net.Socket[] }> {
+  const server = await startDnsServer({ host: '127.0.0.1', port: 0, handler, maxTcpConnections: count, maxTcpPerAddress: 1, tcpIdleMs: 60_000 });
+  servers.push(server);
+  const held: net.Socket[] = [];
+  for (let i = first; i < first + count; i++) {
+    const connection = await connectAndAsk(server.port, `127.0.0.${i}`);
+    expect(connection.answered).toBe(true);
+    held.push(connection.socket);
+  }
+  return { server, held };
+}
+
 describe('DNS over TCP: every connection taken', () => {
   it('a newcomer from another network gets the place of the oldest connection of the network holding the most, and is answered', async () => {
     // 16 connections in all, 2 per network: eight networks (here 127.0.0.10-17) fill them all.
@@ -71,14 +87,7 @@ describe('DNS over TCP: every connection taken', () => {
   });
 
   it('as many networks as connections, one each (an IPv6 /56 is 256 /64s): a newcomer takes the place of the one silent the longest', async () => {
-    const server = await startDnsServer({ host: '127.0.0.1', port: 0, handler, maxTcpConnections: 8, maxTcpPerAddress: 1, tcpIdleMs: 60_000 });
-    servers.push(server);
-    const held: net.Socket[] = [];
-    for (let i = 50; i < 58; i++) {
-      const connection = await connectAndAsk(server.port, `127.0.0.${i}`);
-      expect(connection.answered).toBe(true);
-      held.push(connection.socket);
-    }
+    const { server, held } = await fullOfSingles(50, 8);
     // All but the first keep talking; the first has been silent the longest.
     await new Promise((resolve) => setTimeout(resolve, 30));
     for (const socket of held.slice(1)) socket.write(frame(2));
@@ -93,14 +102,7 @@ describe('DNS over TCP: every connection taken', () => {
   });
 
   it('a holder trickling a frame\'s bytes (one of a length prefix now and then) is the one silent the longest, not busy', async () => {
-    const server = await startDnsServer({ host: '127.0.0.1', port: 0, handler, maxTcpConnections: 4, maxTcpPerAddress: 1, tcpIdleMs: 60_000 });
-    servers.push(server);
-    const held: net.Socket[] = [];
-    for (let i = 80; i < 84; i++) {
-      const connection = await connectAndAsk(server.port, `127.0.0.${i}`);
-      expect(connection.answered).toBe(true);
-      held.push(connection.socket);
-    }
+    const { server, held } = await fullOfSingles(80, 4);
     // The first keeps a frame partly sent, byte by byte; the others ask whole queries after it.
     held[0]!.write(Buffer.from([0]));
     await new Promise((resolve) => setTimeout(resolve, 20));
