@@ -35,8 +35,10 @@ export function clientIdOf(request: FastifyRequest, fromBody: string | undefined
   if (basic) {
     const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
+    // user-pass is the user id, a colon and the password (RFC 7617 §2), an empty one here.
+    if (colon < 0) throw new OAuthError('invalid_client', 'The Basic credentials have no colon: send base64 of the URL-encoded client_id followed by a colon (the password, empty here, comes after it).', 401);
     try {
-      fromBasic = decodeURIComponent((colon < 0 ? decoded : decoded.slice(0, colon)).replace(/\+/g, ' '));
+      fromBasic = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
     } catch {
       throw new OAuthError('invalid_client', 'The Basic credentials are not well-formed.', 401);
     }

@@ -80,10 +80,13 @@ describe('device door: RFC 6749 conformance details', () => {
 
   it('a Basic header that is not well-formed is 401 invalid_client with a Basic challenge, not passed over for the body', async () => {
     for (const url of ['/oauth/device_authorization', '/oauth/token', '/oauth/revoke']) {
-      const answer = await postForm(t.app, url, { client_id: 'tv-app', grant_type: DEVICE_GRANT_TYPE, device_code: 'x', token: 'x' }, { authorization: 'Basic not*base64!' });
-      expect(answer.status).toBe(401);
-      expect(answer.body).toMatchObject({ error: 'invalid_client' });
-      expect(answer.headers['www-authenticate']).toBe('Basic realm="pairgate", charset="UTF-8"');
+      // Not base64, or base64 of a user id without the colon RFC 7617 puts before the password.
+      for (const authorization of ['Basic not*base64!', `Basic ${Buffer.from('tv-app').toString('base64')}`]) {
+        const answer = await postForm(t.app, url, { client_id: 'tv-app', grant_type: DEVICE_GRANT_TYPE, device_code: 'x', token: 'x' }, { authorization });
+        expect(answer.status).toBe(401);
+        expect(answer.body).toMatchObject({ error: 'invalid_client' });
+        expect(answer.headers['www-authenticate']).toBe('Basic realm="pairgate", charset="UTF-8"');
+      }
     }
     // Well-formed, URL-encoded as RFC 6749 §2.3.1 asks: the client is named.
     const ok = await postForm(t.app, '/oauth/device_authorization', {}, { authorization: `Basic ${Buffer.from('tv%2Dapp:').toString('base64')}` });
