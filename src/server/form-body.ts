@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance } from 'fastify';
-import { BodyNotUtf8Error } from './json-body.js';
+import { BodyNotUtf8Error, contentEncodingRefusal } from './json-body.js';
 import { formBody } from './request-validation.js';
 import { escapesAreUtf8, parseForm } from './url-encoded.js';
 
@@ -16,7 +16,12 @@ export const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
  * letters to U+FFFD and was stored so.
  */
 export function addFormContentTypeParser(scope: FastifyInstance, bodyLimit: number): void {
-  scope.addContentTypeParser(FORM_MEDIA_TYPE, { parseAs: 'buffer', bodyLimit }, (_request, bytes, done) => {
+  scope.addContentTypeParser(FORM_MEDIA_TYPE, { parseAs: 'buffer', bodyLimit }, (request, bytes, done) => {
+    const encoded = contentEncodingRefusal(request);
+    if (encoded) {
+      done(encoded, undefined);
+      return;
+    }
     const text = isUtf8(bytes as Buffer) ? (bytes as Buffer).toString('utf8') : undefined;
     if (text === undefined || !escapesAreUtf8(text)) {
       done(new BodyNotUtf8Error('form'), undefined);

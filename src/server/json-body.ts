@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { InvalidRequestError } from '../core/errors.js';
+import { InvalidRequestError, PairgateError } from '../core/errors.js';
 import { hasLoneSurrogate } from '../core/lone-surrogate.js';
 
 /**
@@ -43,6 +43,25 @@ export class BodyNotUtf8Error extends InvalidRequestError {
   constructor(kind: keyof typeof BODY_NOT_UTF8_MESSAGES = 'json') {
     super(BODY_NOT_UTF8_MESSAGES[kind], undefined, 'body_not_utf8');
   }
+}
+
+/**
+ * 415 `unsupported_content_encoding`: a body sent compressed (`Content-Encoding: gzip`, ...). The
+ * server reads bodies as sent; a compressed one was parsed as if it were not (RFC 9110 §8.4 asks
+ * for a 415), so a form of gzip bytes was read as one odd field.
+ */
+export class ContentEncodingError extends PairgateError {
+  constructor(encoding: string) {
+    super('unsupported_content_encoding', 415, `This server reads request bodies as sent, not encoded with "${encoding.slice(0, 40)}": send the body without a Content-Encoding header (or with identity).`);
+  }
+}
+
+/** The ContentEncodingError for a request whose body is content-encoded, else undefined. */
+export function contentEncodingRefusal(request: FastifyRequest): ContentEncodingError | undefined {
+  const encoding = request.headers['content-encoding'];
+  if (encoding === undefined) return undefined;
+  const value = encoding.trim().toLowerCase();
+  return value === '' || value === 'identity' ? undefined : new ContentEncodingError(encoding);
 }
 
 /**
@@ -139,6 +158,11 @@ function takesNoBody(request: FastifyRequest): boolean {
  */
 export function addJsonContentTypeParser(scope: FastifyInstance, parse: JsonBodyParser, options: { bodyLimit?: number } = {}): void {
   scope.addContentTypeParser('application/json', { ...options, parseAs: 'buffer' }, (request, bytes, done) => {
+    const encoded = contentEncodingRefusal(request);
+    if (encoded) {
+      done(encoded, undefined);
+      return;
+    }
     if ((bytes as Buffer).length === 0 && takesNoBody(request)) {
       done(null, undefined);
       return;

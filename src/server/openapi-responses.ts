@@ -75,7 +75,7 @@ const SHARED: readonly SharedResponse[] = [
     status: 415,
     applies: (route) => route.readsBody,
     example: () => new PairgateError('unsupported_media_type', 415, 'This content type is not accepted; send JSON or a form.'),
-    description: 'The body is neither JSON nor a form: `unsupported_media_type`.',
+    description: 'The body is neither JSON nor a form: `unsupported_media_type`; or it is sent compressed (a Content-Encoding other than identity): `unsupported_content_encoding`.',
   },
   {
     status: 429,

@@ -25,6 +25,16 @@ describe('a JSON body with a prototype key', () => {
     expect((await inject('')).json()).toMatchObject({ error: 'invalid_json', message: 'The JSON body is empty.' });
   });
 
+  it('a body sent compressed (Content-Encoding other than identity) is 415 unsupported_content_encoding, JSON and forms alike', async () => {
+    const gzipped = await server.t.app.inject({ method: 'POST', url: '/api/v1/grants', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, payload: '{"label":"x"}' });
+    expect(gzipped.statusCode).toBe(415);
+    expect(gzipped.json()).toMatchObject({ error: 'unsupported_content_encoding', message: expect.stringContaining('without a Content-Encoding header') });
+    const form = await server.t.app.inject({ method: 'POST', url: '/account/signin', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'br', accept: 'application/json' }, payload: 'login=a&password=b' });
+    expect(form.statusCode).toBe(415);
+    const identity = await server.t.app.inject({ method: 'POST', url: '/api/v1/grants', headers: { 'content-type': 'application/json', 'content-encoding': 'identity' }, payload: '{"label":"x"}' });
+    expect(identity.statusCode).toBe(201);
+  });
+
   it('leaves the other refusals and the bodies without such a key as they were', async () => {
     expect((await inject('{"label":')).json()).toMatchObject({ error: 'invalid_json', message: 'The body is not valid JSON.' });
     expect((await inject('{"__proto__":')).json()).toMatchObject({ error: 'invalid_json' });
