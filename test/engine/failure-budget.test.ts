@@ -145,7 +145,7 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`code look-ups 
     return format.format(format.generate());
   };
 
-  it('a right code looked up again and again through every node is never counted (its reservation given back)', async () => {
+  it('a right code looked up again and again through every node is never counted (it stops counting as running when it ends)', async () => {
     const created = await fetch(`${baseFor(0)}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label: 'hit' }) });
     const { code } = (await created.json()) as { code: string };
     const statuses: number[] = [];

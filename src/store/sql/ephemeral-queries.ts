@@ -27,7 +27,7 @@ export function incrementQuery(db: DurableDb, key: string, first: string, expire
 
 /**
  * Takes one from the live counter `key`, keeping its end; nothing when it is absent, expired or at
- * zero (a reservation given back after its window was over must not eat into the next window's).
+ * zero (an attempt counted in a count that has since lapsed must not eat into a new one).
  */
 export function decrementQuery(db: DurableDb, key: string, now: number) {
   return db

@@ -370,7 +370,7 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
       expect(counts.map((c) => c.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
       clock.advance(1_001);
       expect((await e.increment(`${prefix}n`, 1_000, clock.now())).count).toBe(1);
-      // A reservation given back: one less, the end kept; never below zero, never on an expired or absent key.
+      // A decrement: one less, the end kept; never below zero, never on an expired or absent key.
       const end = (await e.increment(`${prefix}n`, 1_000, clock.now())).resetAt;
       await Promise.all([e.decrement(`${prefix}n`, clock.now()), e.decrement(`${prefix}n`, clock.now()), e.decrement(`${prefix}n`, clock.now())]);
       expect(await e.get(`${prefix}n`, clock.now())).toBe('0');
