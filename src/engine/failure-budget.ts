@@ -98,8 +98,8 @@ export class FailureBudget {
     const minute = Math.floor(now / RUNNING_MINUTE_MS);
     const running: string[] = [];
     try {
-      // Two round trips whatever the number of counters: every count is increments, then reads
-      // (each read after its counter's increment, which is all the order needs).
+      // Two round trips before the attempt whatever the number of counters: the increments, then
+      // the reads (each read after its counter's increment, which is all the order needs).
       const counts = await Promise.allSettled(counters.map(async (counter) => {
         const key = runningKey(counter, minute);
         const { count } = await this.ephemeral.increment(key, (minute + 2) * RUNNING_MINUTE_MS - now, now);
