@@ -148,11 +148,11 @@ export function outcomeOf(grant: AccessGrant, key: AccessKey, delivery?: string)
 
 /** The poll answer for a grant in `state`: the HTTP status and the Pryv body (its `code` = the status). */
 export function pollView(grant: AccessGrant, state: GrantState, key: AccessKey, delivery?: string): { status: number; body: Record<string, unknown> } {
+  const outcome = state === 'approved' || state === 'refused' ? outcomeOf(grant, key, delivery) : undefined;
   // A pinned app's token opens only with the delivery code of its redirect; without it, the decision alone.
-  if (state === 'approved' && grant.request.pinned && grant.result?.status === 'ACCEPTED' && (!delivery || outcomeOf(grant, key, delivery)?.status !== 'ACCEPTED')) {
+  if (state === 'approved' && grant.request.pinned && grant.result?.status === 'ACCEPTED' && outcome?.status !== 'ACCEPTED') {
     return { status: 200, body: { ...ACCEPTED_ELSEWHERE } };
   }
-  const outcome = state === 'approved' || state === 'refused' ? outcomeOf(grant, key, delivery) : undefined;
   if (state === 'approved' && outcome?.status === 'ACCEPTED') {
     return { status: 200, body: { status: 'ACCEPTED', username: outcome.username, token: outcome.token, apiEndpoint: outcome.apiEndpoint, code: 200 } };
   }
