@@ -76,7 +76,12 @@ export type AccessOutcome =
  * the key's secret (`sealed-result.ts`), so the token is never stored in clear.
  */
 export type AccessResult =
-  | { status: 'ACCEPTED'; sealed: string }
+  | {
+    status: 'ACCEPTED';
+    sealed: string;
+    /** A pinned app's delivery code, sealed for the browser session that accepted (`sealDelivery`). */
+    redelivery?: string;
+  }
   | Exclude<AccessOutcome, AcceptedOutcome>;
 
 /** An auth request grant. */

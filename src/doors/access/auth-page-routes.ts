@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
-import { currentUser, signInFromForm, signInRefusalText } from '../accounts/accounts.js';
+import { currentUser, sessionToken, signInFromForm, signInRefusalText } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
 import { pickLang, translator, type Lang } from '../accounts/i18n.js';
 import { usualLanguage } from '../../web/page-language.js';
@@ -13,7 +13,7 @@ import type { AccessEnv } from './access-env.js';
 import { accessTranslator, hasAccessMessage, lifetimeText } from './access-i18n.js';
 import { findAccessRequest, parseAccessKey, type AccessKey } from './access-key.js';
 import type { AccessGrant, AccessResult } from './access-request.js';
-import { acceptAccess, checkAccess, refuseAccess, returnRedirect, type Decided } from './consent.js';
+import { acceptAccess, acceptedAgain, checkAccess, refuseAccess, returnRedirect, type Decided } from './consent.js';
 import { startDecidedLifetime } from './decided-lifetime.js';
 import { descriptionOf, renderDescription } from './markdown.js';
 import { allowFormTarget } from './page-security.js';
@@ -214,11 +214,26 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
   };
 
   /**
+   * The Accept form of a pinned app's request sent again by the browser session that accepted it:
+   * the redirect to the app again, with the same delivery code (`acceptedAgain`), and true; false
+   * when this is not that (another session, a request not pinned, a form from elsewhere).
+   */
+  const sendAgain = async (request: FastifyRequest, reply: FastifyReply, grant: AccessGrant, key: AccessKey): Promise<boolean> => {
+    if (!csrfValid(request)) return false;
+    const user = await currentUser(request);
+    const decided = user ? acceptedAgain(grant, key, sessionToken(request)) : undefined;
+    if (!user || !decided) return false;
+    await finish(request, reply, decided, key, langOf(request, grant), user);
+    return true;
+  };
+
+  /**
    * The live, still pending grant the key names (its secret checked), or undefined once the page
    * that says why not is sent. (Not that page's reply: a Fastify reply is a thenable, which an async
-   * function resolves to undefined once it is sent.)
+   * function resolves to undefined once it is sent.) `accepting`: the Accept form was sent, which
+   * for a request its browser already accepted is sent on again (`sendAgain`).
    */
-  const pendingGrant = async (request: FastifyRequest, reply: FastifyReply, key: AccessKey | undefined): Promise<Found | undefined> => {
+  const pendingGrant = async (request: FastifyRequest, reply: FastifyReply, key: AccessKey | undefined, accepting = false): Promise<Found | undefined> => {
     const grant = await findAccessRequest(ctx.engine, key);
     // A wrong secret gets the page an unknown key gets.
     if (!grant || !key || ctx.engine.stateOf(grant) === 'expired') {
@@ -228,7 +243,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
       return undefined;
     }
     if (ctx.engine.stateOf(grant) !== 'pending') {
-      await alreadyDecided(request, reply, grant);
+      if (!(accepting && (await sendAgain(request, reply, grant, key)))) await alreadyDecided(request, reply, grant);
       return undefined;
     }
     return { grant, key };
@@ -263,7 +278,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
   api.post('/access/auth/decide', {
     schema: { tags, summary: 'The signed-in user accepts or refuses an auth request.', body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })), key: Type.String({ maxLength: 200 }), decision: Type.Union([Type.Literal('accept'), Type.Literal('refuse')]) }), response: { 200: htmlPage('Decided: the page that says the window can be closed.'), 303: seeOther('Decided: to the app\'s returnURL.'), 401: htmlPage('Not signed in: the sign-in form.'), 403: htmlPage('The form did not come from this site.'), ...NotPending } },
   }, async (request, reply) => {
-    const found = await pendingGrant(request, reply, parseAccessKey(request.body.key));
+    const found = await pendingGrant(request, reply, parseAccessKey(request.body.key), request.body.decision === 'accept');
     if (!found) return reply;
     const { grant, key } = found;
     const lang = langOf(request, grant);
@@ -272,7 +287,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     if (!csrfValid(request)) return message(request, reply, lang, 'error.csrf_failed', 403, appLang(grant));
     try {
       const decided = request.body.decision === 'accept'
-        ? await acceptAccess(env.consent, grant, key, user, await checkAccess(env.consent, user, grant.request))
+        ? await acceptAccess(env.consent, grant, key, user, await checkAccess(env.consent, user, grant.request), sessionToken(request))
         : await refuseAccess(env.consent, grant);
       return finish(request, reply, decided, key, lang, user);
     } catch (error) {
@@ -280,7 +295,10 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
       // one winning): the engine's compare-and-set said no. Say what the answer was, as a reload does.
       if (isPairgateError(error) && error.status === 409) {
         const decided = await findAccessRequest(ctx.engine, key);
-        if (decided && ctx.engine.stateOf(decided) !== 'pending') return alreadyDecided(request, reply, decided);
+        if (decided && ctx.engine.stateOf(decided) !== 'pending') {
+          if (request.body.decision === 'accept' && (await sendAgain(request, reply, decided, key))) return reply;
+          return alreadyDecided(request, reply, decided);
+        }
         return message(request, reply, lang, 'error.decided', 409, appLang(grant));
       }
       if (isPairgateError(error) && (error.status === 404 || error.status === 410)) return message(request, reply, lang, 'error.unknownKey', 404, appLang(grant));

@@ -7,7 +7,7 @@ import { deliverySecret, requestUrls, type AcceptedOutcome, type AccessGrant, ty
 import type { AppAccess, AppAccesses } from './app-accesses.js';
 import { checkPermissions, samePermissions, type Permission } from './permissions.js';
 import { appendReturnParams, returnTarget } from './return-url.js';
-import { sealOutcome } from './sealed-result.js';
+import { openDelivery, openOutcome, sealDelivery, sealOutcome } from './sealed-result.js';
 
 /** What the consent flow needs. */
 export interface ConsentDeps {
@@ -131,8 +131,10 @@ async function issueOnLive(accesses: AppAccesses, check: AccessCheck, expiresAt:
  * compare-and-set, so a refused or expired request cannot be accepted: the new token is withdrawn,
  * an access changed in place gets its permissions and end back, an access created for it is
  * deleted, and the engine's error goes up. Over the per-user limit the request ends in ERROR instead.
+ * A pinned app's delivery code is also kept sealed for the accepting browser's `session` (its
+ * sign-in token), so that the same form sent again finds it (`acceptedAgain`).
  */
-export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, key: AccessKey, user: User, check: AccessCheck): Promise<Decided> {
+export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, key: AccessKey, user: User, check: AccessCheck, session?: string): Promise<Decided> {
   const { ctx, accesses } = deps;
   const request = grant.request;
   const now = ctx.clock.now();
@@ -145,7 +147,11 @@ export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, key: A
   const { token, changed, created } = issued;
   const outcome: AcceptedOutcome = { status: 'ACCEPTED', username: user.username, token, apiEndpoint: deps.apiEndpoint(user.username, token) };
   const delivery = request.pinned ? randomToken() : undefined;
-  const stored: AccessResult = { status: 'ACCEPTED', sealed: sealOutcome(outcome, grant.id, deliverySecret(request, key, delivery)!) };
+  const stored: AccessResult = {
+    status: 'ACCEPTED',
+    sealed: sealOutcome(outcome, grant.id, deliverySecret(request, key, delivery)!),
+    ...(delivery && session ? { redelivery: sealDelivery(delivery, grant.id, key.secret, session) } : {}),
+  };
   try {
     return { grant: (await ctx.engine.approve(grant.id, stored)) as AccessGrant, outcome, ...(delivery ? { delivery } : {}) };
   } catch (error) {
@@ -160,6 +166,21 @@ export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, key: A
     if (created) await accesses.discardIfUnused(created.id);
     throw error;
   }
+}
+
+/**
+ * A pinned app's request this browser session accepted, decided as it was: the Accept form sent
+ * again (pressed twice without JavaScript, or sent again from the history) finds its delivery code
+ * and is sent to the return address again, where it was told "already answered" and the app, its
+ * redirect lost, never got the token. Undefined for anything else: another session, another key, a
+ * request not pinned, refused or not decided.
+ */
+export function acceptedAgain(grant: AccessGrant, key: AccessKey, session: string | undefined): Decided | undefined {
+  const result = grant.result;
+  if (!session || !grant.request.pinned || result?.status !== 'ACCEPTED' || !result.redelivery) return undefined;
+  const delivery = openDelivery(result.redelivery, grant.id, key.secret, session);
+  const outcome = delivery === undefined ? undefined : openOutcome(result.sealed, grant.id, deliverySecret(grant.request, key, delivery)!);
+  return outcome && delivery ? { grant, outcome, delivery } : undefined;
 }
 
 /** Whether an approval failed because another accept of the same request was recorded first. */

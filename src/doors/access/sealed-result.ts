@@ -12,9 +12,11 @@ import type { AcceptedOutcome } from './access-request.js';
  */
 
 const INFO = 'pairgate access result v1';
+/** Another key for the delivery code: a seal of one never opens as the other. */
+const REDELIVERY_INFO = 'pairgate access redelivery v1';
 
-function boxFor(secret: string, grantId: string): SecretBox {
-  return new SecretBox(Buffer.from(hkdfSync('sha256', secret, grantId, INFO, 32)));
+function boxFor(secret: string, grantId: string, info = INFO): SecretBox {
+  return new SecretBox(Buffer.from(hkdfSync('sha256', secret, grantId, info, 32)));
 }
 
 /** Seals an accepted outcome for the holder of `secret`. */
@@ -26,4 +28,19 @@ export function sealOutcome(outcome: AcceptedOutcome, grantId: string, secret: s
 export function openOutcome(sealed: string, grantId: string, secret: string): AcceptedOutcome | undefined {
   const clear = boxFor(secret, grantId).open(sealed, `access-result:${grantId}`);
   return clear === undefined ? undefined : (JSON.parse(clear) as AcceptedOutcome);
+}
+
+/**
+ * Seals a pinned app's delivery code for the browser session that accepted: under the key's secret
+ * and that session's token together. The key alone (whoever started the request holds it) does
+ * not open it, nor does the session alone; the same browser sending the same form again (a second
+ * press of Accept) does, and is sent to the app's return address again with it.
+ */
+export function sealDelivery(delivery: string, grantId: string, keySecret: string, sessionToken: string): string {
+  return boxFor(`${keySecret}.${sessionToken}`, grantId, REDELIVERY_INFO).seal(delivery, `access-redelivery:${grantId}`);
+}
+
+/** Opens a sealed delivery code; undefined for another key or another session. */
+export function openDelivery(sealed: string, grantId: string, keySecret: string, sessionToken: string): string | undefined {
+  return boxFor(`${keySecret}.${sessionToken}`, grantId, REDELIVERY_INFO).open(sealed, `access-redelivery:${grantId}`);
 }

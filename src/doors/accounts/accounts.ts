@@ -176,6 +176,14 @@ export async function currentUser(request: FastifyRequest): Promise<User | undef
   return accounts.parts.sessions.current(request, accounts.parts.clock.now());
 }
 
+/**
+ * The token of this request's sign-in session (see `Sessions.token`): with `currentUser` saying it
+ * is live, a secret only this browser holds.
+ */
+export function sessionToken(request: FastifyRequest): string | undefined {
+  return accountsOf(request).parts.sessions.token(request);
+}
+
 /** A sign-in that a form refused: its status and the message key the form shows. */
 export interface SignInRefusal {
   status: 401 | 429;

@@ -38,10 +38,19 @@ export class Sessions {
     reply.setCookie(this.cookie, token, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.secureCookies, maxAge: Math.floor(this.ttlMs / 1000) });
   }
 
+  /**
+   * The session token this request's cookie carries, live or not (`current` says whether it is):
+   * a secret of this browser's alone, which something sealed for this very session is sealed under.
+   */
+  token(request: FastifyRequest): string | undefined {
+    const token = request.cookies?.[this.cookie];
+    return token && isTokenShaped(token) ? token : undefined;
+  }
+
   /** The signed-in user of this request, if any. */
   async current(request: FastifyRequest, now: number): Promise<User | undefined> {
-    const token = request.cookies?.[this.cookie];
-    if (!token || !isTokenShaped(token)) return undefined;
+    const token = this.token(request);
+    if (!token) return undefined;
     const row = await this.db.selectFrom('account_sessions').select(['user_id', 'expires_at']).where('token_hash', '=', hashToken(token)).executeTakeFirst();
     if (!row || Number(row.expires_at) <= now) return undefined;
     return this.users.findById(row.user_id);

@@ -55,3 +55,70 @@ describe('the auth page\'s decision sent twice', () => {
     }
   });
 });
+
+/** The query of a redirect's address, as an object. */
+const paramsOf = (location: string | null): Record<string, string> => Object.fromEntries(new URL(location ?? 'about:blank').searchParams);
+
+/**
+ * A pinned app (PAIRGATE_ACCESS_RETURN_ORIGINS) gets its token only through the redirect, whose
+ * poll address carries the delivery code. Sent twice, the Accept form's second answer is the one
+ * the browser follows: "already answered" there left the app without its token for good.
+ */
+describe('a pinned app\'s Accept sent twice', () => {
+  const server = useListeningApp({ PAIRGATE_SCRYPT_COST: '10', PAIRGATE_ACCESS_RETURN_ORIGINS: '{"pinned-twice":["https://pinned.example"]}' });
+
+  const opened = async (person: FormClient, returnURL: string, extra: Record<string, unknown> = {}) => {
+    const created = await postJson(`${server.base}/access`, authRequest({ requestingAppId: 'pinned-twice', returnURL, ...extra }));
+    const key = String(created.body.key);
+    expect((await person.get(`/access/auth?key=${key}`)).text).toContain('/access/auth/decide');
+    return { key, poll: String(created.body.poll) };
+  };
+
+  it('the same browser is sent to the app again with the same delivery code; another session, or the key\'s holder, is not', async () => {
+    const person = new FormClient(server.base);
+    await person.register('pinned-twice-user');
+    const { key, poll } = await opened(person, 'https://pinned.example/cb');
+    const first = await person.post('/access/auth/decide', { key, decision: 'accept' });
+    expect(first.status).toBe(303);
+    const again = await person.post('/access/auth/decide', { key, decision: 'accept' });
+    expect(again.status).toBe(303);
+    expect(again.headers.get('cache-control')).toBe('no-store');
+    expect(new URL(again.location!).origin).toBe('https://pinned.example');
+    expect(paramsOf(again.location)).toEqual(paramsOf(first.location));
+    const viaSecond = (await getJson(paramsOf(again.location).prYvpoll!)).body;
+    expect(viaSecond).toMatchObject({ status: 'ACCEPTED', username: 'pinned-twice-user', token: paramsOf(first.location).prYvtoken });
+
+    // The same account signed in elsewhere (another session), sending the form with the key: told it was answered.
+    const elsewhere = new FormClient(server.base);
+    expect((await elsewhere.signIn('pinned-twice-user', 'correct horse battery')).status).toBe(303);
+    await elsewhere.get(`/access/auth?key=${key}`);
+    const other = await elsewhere.post('/access/auth/decide', { key, decision: 'accept' });
+    expect(other.status).toBe(409);
+    expect(other.location).toBeNull();
+    // Another person, with the key of a request they did not accept: the same.
+    const stranger = new FormClient(server.base);
+    await stranger.register('pinned-twice-stranger');
+    await stranger.get(`/access/auth?key=${key}`);
+    expect((await stranger.post('/access/auth/decide', { key, decision: 'accept' })).location).toBeNull();
+    // The first browser's Refuse sent after its Accept changes nothing and sends nowhere.
+    const refused = await person.post('/access/auth/decide', { key, decision: 'refuse' });
+    expect(refused.status).toBe(409);
+    expect(refused.location).toBeNull();
+    // The key alone still answers the decision without the token.
+    expect((await getJson(poll)).body).not.toHaveProperty('token');
+  });
+
+  it('while the first is being recorded (the second loses the engine\'s compare-and-set): sent to the app too, OAuth mode', async () => {
+    const person = new FormClient(server.base);
+    await person.register('pinned-racing-user');
+    const { key } = await opened(person, 'https://pinned.example/oauth', { oauthState: 'st-1' });
+    const second = await aroundApprove(server.t.app.pairgate.engine, async (approve, id, result) => {
+      await approve(id, result);
+      return approve(id, result);
+    }, () => person.post('/access/auth/decide', { key, decision: 'accept' }));
+    expect(second.status).toBe(303);
+    const { state, code, poll } = paramsOf(second.location);
+    expect({ state, code }).toEqual({ state: 'st-1', code: key });
+    expect((await getJson(poll!)).body).toMatchObject({ status: 'ACCEPTED', username: 'pinned-racing-user', token: expect.stringMatching(/.{20,}/) });
+  });
+});
