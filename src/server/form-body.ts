@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance } from 'fastify';
-import { BodyNotUtf8Error, contentEncodingRefusal } from './json-body.js';
+import { BodyNotUtf8Error, contentEncodingRefusal } from './body-refusals.js';
 import { formBody } from './request-validation.js';
 import { escapesAreUtf8, parseForm } from './url-encoded.js';
 

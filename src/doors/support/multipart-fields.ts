@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import { InvalidRequestError, PairgateError } from '../../core/errors.js';
-import { BodyNotUtf8Error } from '../../server/json-body.js';
+import { BodyNotUtf8Error } from '../../server/body-refusals.js';
 import { formBody } from '../../server/request-validation.js';
 
 /** What a multipart body may hold: fields only, few and short. */
