@@ -521,6 +521,28 @@ export async function confirmPairing(pairingUrl: string, decision: 'accept' | 'd
   }));
 }
 
+/**
+ * The session channel a confirmation names, checked to be on the server the code led to: the
+ * pairing URL's own origin (`ws:` for `http:`, `wss:` for `https:`), where pairgate's origins serve
+ * it. The relay checks the pairing URLs it is given, not what the server there answers later, and
+ * anyone may publish on an open relay: trusted as given, a confirmation steered the person's
+ * machine into its own network (a WebSocket upgrade to 127.0.0.1 or a LAN host, the session's
+ * credential in its first message). 502 `session_channel_elsewhere` otherwise.
+ */
+export function sessionChannelOf(pairingUrl: string, meshServer: unknown): string {
+  const server = new URL(pairingUrl);
+  const expected = `${server.protocol === 'https:' ? 'wss:' : 'ws:'}//${server.host}`;
+  let channel: URL | undefined;
+  try {
+    channel = typeof meshServer === 'string' ? new URL(meshServer) : undefined;
+  } catch {
+    channel = undefined;
+  }
+  if (channel && `${channel.protocol}//${channel.host}` === expected && !channel.username && !channel.password) return channel.href;
+  const named = typeof meshServer === 'string' ? ` (${meshServer.slice(0, 100)})` : '';
+  throw new PairgateApiError(502, 'session_channel_elsewhere', `The supporter's server (${server.origin}) named a session channel on another server${named}, where pairgate connects only to the server the code led to: nothing was connected. Tell your supporter: their server is misconfigured, or it is not who it claims to be.`);
+}
+
 /** Options of `connectAgent`. */
 export interface ConnectAgentOptions {
   /**

@@ -173,11 +173,12 @@ three tries), no answer before the input ended (nothing is decided: the code
 still works until it expires), a code the relay or server refused (unknown,
 expired, already used) or a --relay URL where no relay answers (a page
 instead), 1 when the relay or server cannot be
-reached or the connection to it was lost.`)
+reached, the connection to it was lost, or the server named a session
+channel on another server (it is never connected to).`)
     .action(async (typed: string | undefined, options: { relay: string; yes?: boolean }) => {
       httpUrlOption(options.relay, '--relay (or PAIRGATE_RELAY_URL)', 'https://support.example.com/relay');
       // The support client (and its WebSocket library) loads only for this command.
-      const { confirmPairing, connectAgent, fetchPairingInfo, SupportRelayClient } = await import('../../sdk/support.js');
+      const { confirmPairing, connectAgent, fetchPairingInfo, sessionChannelOf, SupportRelayClient } = await import('../../sdk/support.js');
       const input = new LineInput();
       try {
         // The alphabet and length catch a mistyped code before any request is made.
@@ -224,7 +225,7 @@ reached or the connection to it was lost.`)
         try {
           const confirmation = await confirmPairing(pairingUrl, 'accept');
           // With the history: what the supporter wrote before the person joined is shown first.
-          channel = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential, 'pairgate-join', { history: true });
+          channel = await connectAgent(sessionChannelOf(pairingUrl, confirmation.MeshServer), confirmation.AgentCredential, 'pairgate-join', { history: true });
         } catch (error) {
           return fail(explain(error), exitCodeOf(error));
         }
