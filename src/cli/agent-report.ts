@@ -1,5 +1,5 @@
 import { formatDoctorReport, type CheckStatus, type DoctorCheck, type DoctorReport } from '../doors/lan/doctor.js';
-import { terminalSafe } from './terminal-text.js';
+import { terminalLine, terminalSafe } from './terminal-text.js';
 
 /**
  * The diagnostics report an agent shares on the session channel (`pairgate join`'s /diag sends
@@ -17,8 +17,12 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/**
+ * A field of the report as one line: the report is laid out a line per check, and a field's own
+ * line break would let the agent add a line of its own making (`OK    dns: all good`).
+ */
 function text(value: unknown, otherwise = '?'): string {
-  return typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : otherwise;
+  return typeof value === 'string' ? terminalLine(value) : typeof value === 'number' || typeof value === 'boolean' ? String(value) : otherwise;
 }
 
 /** The report as a DoctorReport when it has the doctor's shape (host and a list of checks); undefined otherwise. */

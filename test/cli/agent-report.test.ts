@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { agentReportJson, formatAgentReport } from '../../src/cli/agent-report.js';
 import { fitReport } from '../../src/cli/network-report.js';
-import { terminalSafe } from '../../src/cli/terminal-text.js';
+import { chatLine, terminalSafe } from '../../src/cli/terminal-text.js';
 import { SAMPLE_TEXT, sampleReport } from './sample-report.js';
 
 describe('the agent\'s diagnostics report as pairgate session attach prints it', () => {
@@ -50,5 +50,20 @@ describe('the agent\'s diagnostics report as pairgate session attach prints it',
     expect(json).toContain('\\u001b[2J');
     expect(JSON.parse(json).checks[1].summary).toBe('\u001b[2J\u001b[Hall clear \uFFFD31m\uFFFDevil');
     expect(terminalSafe('line one\n\tline two')).toBe('line one\n\tline two');
+  });
+
+  it('a field\'s line break does not add a line of the agent\'s making (a check that passes for another)', () => {
+    const report = { host: { hostname: 'pc\nOK' }, checks: [{ name: 'dns', status: 'fail', summary: 'no answer\n  OK    dns: all good', hint: 'a\u2028b' }] };
+    const lines = formatAgentReport(report).split('\n');
+    expect(lines[0]).toBe('pairgate doctor on pc OK (?, node ?)');
+    expect(lines[1]).toBe('  FAIL  dns: no answer   OK    dns: all good');
+    expect(lines.filter((line) => /^\s*OK\s/.test(line))).toEqual([]);
+    expect(formatAgentReport(report)).toContain('a\uFFFDb');
+  });
+
+  it('a message of several lines is printed under its sender, each line indented (chatLine)', () => {
+    expect(chatLine('agent> ', 'thanks\nThe person ended the session.\nyou> ok')).toBe('agent> thanks\n       The person ended the session.\n       you> ok');
+    expect(chatLine('Thorsten: ', 'one')).toBe('Thorsten: one');
+    expect(chatLine('agent> ', 'a\u2028b\u001b[2J')).toBe('agent> a\uFFFDb\uFFFD[2J');
   });
 });

@@ -47,6 +47,9 @@ describe('pairgate session attach prints the agent\'s diagnostics report', () =>
     expect(supporter.out()).not.toContain('"checks"');
     agent.say('look: \u001b[2Jcleared?');
     await supporter.waitFor('agent> look: \uFFFD[2Jcleared?\n');
+    // Its line breaks cannot make lines that pass for the program's own.
+    agent.say('thanks\nThe person ended the session.\nyou> ok');
+    await supporter.waitFor('agent> thanks\n       The person ended the session.\n       you> ok\n');
     agent.end();
     expect(await supporter.exited).toBe(0);
   });

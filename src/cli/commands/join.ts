@@ -3,7 +3,7 @@ import { relayCodeFormat } from '../../doors/support/relay-code.js';
 import { PairgateApiError, PORT_BLOCKED_CODE } from '../../sdk/errors.js';
 import type { SessionChannel } from '../../sdk/support.js';
 import { isYes, LineInput } from '../line-input.js';
-import { terminalSafe } from '../terminal-text.js';
+import { chatLine, terminalSafe } from '../terminal-text.js';
 import { eventWhenWords } from '../time-words.js';
 import { networkReport } from '../network-report.js';
 import { httpUrlOption } from '../options.js';
@@ -17,8 +17,9 @@ function explain(error: unknown): string {
   switch (error.code) {
     case 'code_not_found':
       return 'No session has this code, or it has expired. Check the code, or ask your supporter for a new one.';
+    // The server's words say what was too many and how long to wait.
     case 'rate_limited':
-      return `Too many attempts from your address. ${error.message}`;
+      return error.message;
     // The server's 404 for a code decided on already says how, so the person is not told to check a code they typed right.
     case 'code_used':
       return 'This code was confirmed already, and a code works only once. If you still need help, ask your supporter for a new code.';
@@ -116,11 +117,11 @@ async function runSession(channel: SessionChannel, input: LineInput, supporter: 
       }, 2_000).unref();
     };
     channel.onEvent((event) => {
-      if (event.type === 'message' && event.from === 'supporter') console.log(`${supporter}: ${terminalSafe(String(event.text))}`);
+      if (event.type === 'message' && event.from === 'supporter') console.log(chatLine(`${supporter}: `, String(event.text)));
       else if (event.type === 'history' && Array.isArray(event.messages) && event.messages.length > 0) {
         // What the supporter wrote before the person joined (the server keeps the latest 200).
         console.log('Said before you joined:');
-        for (const said of event.messages) console.log(`${said.from === 'supporter' ? supporter : 'You'}: ${terminalSafe(String(said.text))}`);
+        for (const said of event.messages) console.log(chatLine(`${said.from === 'supporter' ? supporter : 'You'}: `, String(said.text)));
       } else if (event.type === 'peer_left' && event.peer === 'supporter') console.log(supporterLeftWords(event.expiresAt));
       // `first`: the person had never been told of a supporter, so it is no return.
       else if (event.type === 'peer_joined' && event.peer === 'supporter') console.log(event.first === true ? 'Your supporter has joined the session.' : 'Your supporter is back.');

@@ -5,7 +5,7 @@ import { PairgateApiError } from '../../sdk/errors.js';
 import { httpUrlOption, readOptionFile } from '../options.js';
 import type { CreatedSession, SessionChannel, SessionInfo, SupportOriginClient } from '../../sdk/support.js';
 import { LineInput } from '../line-input.js';
-import { terminalSafe } from '../terminal-text.js';
+import { chatLine, terminalSafe } from '../terminal-text.js';
 import { eventWhenWords, whenWords } from '../time-words.js';
 
 interface ServerOptions {
@@ -210,13 +210,13 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
       } else if (event.type === 'history' && Array.isArray(event.messages) && event.messages.length > 0) {
         // What was said before this attach: the person may have written while nobody was attached.
         console.log('The chat so far:');
-        for (const said of event.messages) console.log(`${said.from === 'agent' ? 'agent' : 'you'}> ${terminalSafe(String(said.text))}`);
+        for (const said of event.messages) console.log(chatLine(`${said.from === 'agent' ? 'agent' : 'you'}> `, String(said.text)));
       } else if (event.type === 'peer_left' && event.peer === 'agent') {
         const until = eventWhenWords(event.expiresAt, 'its end');
         console.log(`The person left the session (closed their page or lost their connection). They may come back until it expires at ${until}; what you write reaches them then.`);
-      } else if (event.type === 'message') console.log(`agent> ${terminalSafe(String(event.text))}`);
+      } else if (event.type === 'message') console.log(chatLine('agent> ', String(event.text)));
       else if (event.type === 'diagnostics') console.log(`Diagnostics from the agent:\n${showReport(event.report)}`);
-      else if (event.type === 'error') console.error(`pairgate: ${String(event.message)}`);
+      else if (event.type === 'error') console.error(`pairgate: ${terminalSafe(String(event.message))}`);
     });
     // Said as the person's page says it, from this side: the supporter is "you" here.
     const endedBy: Record<string, string> = { supporter: 'You ended the session.', deleted: 'The session was deleted.', agent: 'The person ended the session.', expired: 'The session has expired.' };
@@ -289,6 +289,10 @@ support_origin_off); 1 when the server cannot be reached.`)
       if (options.id !== undefined) await checkSessionId(options.id, '--id');
       if (Boolean(options.sessionUser) !== Boolean(options.sessionPassword)) {
         throw new InvalidRequestError('--session-user and --session-password go together (a login for this session alone), and neither may be empty.', undefined, 'credentials_incomplete');
+      }
+      // Basic auth splits user and password at the first colon (RFC 7617): such a login could never sign in.
+      if (options.sessionUser?.includes(':')) {
+        throw new InvalidRequestError('--session-user may not contain ":": Basic auth splits the user from the password at the first colon, so that login could never sign in.', undefined, 'credentials_incomplete');
       }
       // Whether the server hands out pairing codes (and so needs both) is known only by asking it;
       // one without the other is wrong either way, so it is refused here, before any request.
