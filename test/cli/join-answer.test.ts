@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { relayCodeFormat } from '../../src/doors/support/relay-code.js';
 import { fetchPairingInfo } from '../../src/sdk/support.js';
 import { CLI, ensureBuilt, runCli } from '../helpers/cli.js';
 import { useSupportServers } from '../doors/support/helpers.js';
@@ -89,4 +90,16 @@ describe('pairgate join with a malformed code on the command line', () => {
     expect(result.stderr).toMatch(/^pairgate: A code has 6 characters; this one has /);
     expect(result.stderr).not.toContain('not a valid code');
   });
+});
+
+describe('pairgate join out of tries', () => {
+  const servers = useSupportServers();
+
+  it('says the server\'s words once: what was too many and how long to wait, exit 2', async () => {
+    // Unknown codes until the address's misses are spent (5 within five minutes).
+    let last = await runCli(['join', relayCodeFormat.generate(), '--relay', servers.relay.url]);
+    for (let tries = 0; tries < 10 && !last.stderr.includes('Try again'); tries++) last = await runCli(['join', relayCodeFormat.generate(), '--relay', servers.relay.url]);
+    expect(last.status).toBe(2);
+    expect(last.stderr).toMatch(/^pairgate: Too many wrong codes from your address\. Try again in \d+ s\.\n$/);
+  }, 120_000);
 });
