@@ -12,14 +12,17 @@ describe('pairgate lan offer with its output redirected (not a terminal)', () =>
     const dir = mkdtempSync(join(tmpdir(), 'pairgate-lan-offer-out-'));
     const child = spawn('node', [CLI, 'lan', 'offer', '--config-dir', dir, '--name', 'desk', '--address', '127.0.0.1', '--bind', '127.0.0.1', '--no-discovery', '--timeout', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
+    let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += String(d); });
+    child.stderr.on('data', (d: Buffer) => { stderr += String(d); });
     await new Promise((resolve) => child.once('exit', resolve));
     expect(stdout).toContain('█');
     expect(stdout).not.toContain('\x1b');
     expect(stdout).toMatch(/^Connection string: pg1:\S+$/m);
+    expect(stderr).toContain('On the other device run: pairgate lan join -   and paste the connection string when it asks (waiting up to 1 s; Ctrl-C to stop)\n');
   }, 20_000);
 
-  it('with --code and --no-discovery, tells the other device to dial the address and port (nothing announces the offer for --device to find)', async () => {
+  it('with --code and --no-discovery, tells the other device in one line to dial the address and port (nothing announces the offer for --device to find), the code read with "-"', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pairgate-lan-offer-out-'));
     const child = spawn('node', [CLI, 'lan', 'offer', '--code', '--config-dir', dir, '--name', 'attic', '--address', '127.0.0.1', '--bind', '127.0.0.1', '--no-discovery', '--no-qr', '--timeout', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -29,9 +32,11 @@ describe('pairgate lan offer with its output redirected (not a terminal)', () =>
     await new Promise((resolve) => child.once('exit', resolve));
     const code = /^Pairing code: (\d{4}-\d{4})$/m.exec(stdout)![1]!;
     const port = /^Listening on port (\d+),/m.exec(stderr)![1]!;
-    expect(stderr).toContain(`On the other device run: pairgate lan join --code ${code} --address 127.0.0.1 --port ${port}   (or the connection string)`);
-    // The string holds the secret: read from stdin, not given as an argument (process list, shell history).
-    expect(stderr).toContain('On the other device run: pairgate lan join -   and paste the connection string when it asks');
+    expect(code).toMatch(/^\d{4}-\d{4}$/);
+    // The code and the string are secrets: read from stdin, not given as an argument (process list, shell history).
+    expect(stderr).toContain(`On the other device run: pairgate lan join --code - --address 127.0.0.1 --port ${port}   and type the pairing code when it asks (or: pairgate lan join -   and paste the connection string) (waiting up to 1 s; Ctrl-C to stop)\n`);
+    expect(stderr.match(/On the other device run:/g)).toHaveLength(1);
+    expect(stderr).not.toContain(code);
     expect(stderr).not.toContain('--device');
   }, 20_000);
 });

@@ -76,8 +76,8 @@ describe('pairgate lan: files that hold the secret, the device key or trust', ()
     });
     const code = /Pairing code: (\d{4}-\d{4})/.exec(stdout)![1]!;
     const port = /Listening on port (\d+)/.exec(stderr)![1]!;
-    // Shown to the person, with what to type on the other device.
-    expect(stderr).toContain(`On the other device run: pairgate lan join --code ${code} --address 127.0.0.1 --port ${port}`);
+    // Shown to the person (on stdout, above), with what to run on the other device: the code typed when asked.
+    expect(stderr).toContain(`On the other device run: pairgate lan join --code - --address 127.0.0.1 --port ${port}   and type the pairing code when it asks`);
     const diagnostics = await (await fetch(`http://127.0.0.1:${port}/diagnostics?doctor=0`)).text();
     const pngBytes = readFileSync(png);
     const joined = await runCli(['lan', 'join', '--code', code, '--address', '127.0.0.1', '--port', port, '--no-discovery', '--config-dir', joinDir, '--out', root]);
@@ -112,6 +112,28 @@ describe('pairgate lan: files that hold the secret, the device key or trust', ()
     // Its owner's own folder, 0700, is fine.
     chmodSync(shared, 0o700);
     expect((await runCli(['peers', 'list', '--config-dir', shared])).status).toBe(0);
+  });
+
+  it('refuses a peers.json others may write and a device.json others may read, in a safe folder: exit 2, lan_unsafe_config_dir, naming the file and chmod 600', async () => {
+    const dir = join(root, 'wide-files');
+    mkdirSync(dir, { mode: 0o700 });
+    const peers = join(dir, 'peers.json');
+    writeFileSync(peers, JSON.stringify({ version: 1, peers: [{ deviceId: 'AAAAAAAAAAAAAAAAAAAAAA', name: 'intruder', keySha256: 'B'.repeat(43), addresses: ['10.9.9.9'], pairedAt: '2020-01-01T00:00:00.000Z', lastSeenAt: '2020-01-01T00:00:00.000Z' }] }));
+    chmodSync(peers, 0o666);
+    const listed = await runCli(['peers', 'list', '--config-dir', dir]);
+    expect(listed.status).toBe(2);
+    expect(listed.stderr).toMatch(new RegExp(`^pairgate: The file ${peers} is not safe: others can write to it \\(mode 666\\).*Run: chmod 600 ${peers} \\[lan_unsafe_config_dir\\]\n$`));
+    expect(listed.stdout).not.toMatch(/intruder/);
+    chmodSync(peers, 0o600);
+    expect((await runCli(['peers', 'list', '--config-dir', dir])).stdout).toMatch(/intruder/);
+    const made = await runCli(['lan', 'connect', '--listen', '--bind', '127.0.0.1', '--port', '0', '--timeout', '1', '--config-dir', dir]);
+    expect(made.stderr).toContain('lan_listen_timeout');
+    const device = join(dir, 'device.json');
+    chmodSync(device, 0o644);
+    const leaked = await runCli(['lan', 'connect', '--listen', '--bind', '127.0.0.1', '--port', '0', '--timeout', '1', '--config-dir', dir]);
+    expect(leaked.status).toBe(2);
+    expect(leaked.stderr).toContain(`pairgate: The file ${device} is not safe: others can read it (mode 644), and it holds this device's private key, which may have leaked. Run: chmod 600 ${device}.`);
+    expect(leaked.stderr).toMatch(/\[lan_unsafe_config_dir\]\n$/);
   });
 
   it('refuses a damaged device.json (exit 2, lan_bad_device_file) and leaves it as it was: it is the key peers pin, never silently replaced', async () => {

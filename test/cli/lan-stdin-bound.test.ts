@@ -34,6 +34,21 @@ function withEndlessInput(args: string[]): Promise<{ code: number | null; stderr
   }));
 }
 
+/** Runs the CLI with `input` on stdin, then its end; resolves with what it said on stderr and its exit code. */
+function runWithInput(args: string[], input: string): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn('node', [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => { stderr += String(chunk); });
+  child.stdout.resume();
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(input);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  return new Promise((resolve) => child.once('exit', (code) => {
+    clearTimeout(timer);
+    resolve({ code, stderr });
+  }));
+}
+
 describe('a "-" argument read from a pipe', () => {
   beforeAll(() => ensureBuilt(), 120_000);
 
@@ -46,6 +61,18 @@ describe('a "-" argument read from a pipe', () => {
     expect(join).toMatchObject({ code: 2, stderr: 'pairgate: The connection string read from stdin is too long (over 4096 bytes; a string has at most 600 characters). [lan_bad_connection_string]\n' });
     expect(inspect).toMatchObject({ code: 2, stderr: expect.stringContaining('[lan_bad_connection_string]') as unknown as string });
     expect(code).toMatchObject({ code: 2, stderr: 'pairgate: The pairing code read from stdin is too long (over 4096 bytes; a code has 8 digits). [lan_bad_code]\n' });
+  }, 60_000);
+
+  it('empty input: said as nothing read from standard input, not as a string or code that is not one, exit 2', async () => {
+    const [join, inspect, code] = await Promise.all([
+      runWithInput(['lan', 'join', '-', '--no-discovery'], ''),
+      runWithInput(['lan', 'inspect', '-'], '  \n'),
+      runWithInput(['lan', 'join', '--code', '-', '--address', '127.0.0.1', '--port', '9'], ''),
+    ]);
+    const said = (what: string, code: string) => `pairgate: Nothing was read from standard input, where "-" takes ${what} from: pipe or redirect it in, or run the command at a terminal and paste it when asked. [${code}]\n`;
+    expect(join).toEqual({ code: 2, stderr: said('the connection string', 'lan_bad_connection_string') });
+    expect(inspect).toEqual({ code: 2, stderr: said('the connection string', 'lan_bad_connection_string') });
+    expect(code).toEqual({ code: 2, stderr: said('the pairing code', 'lan_bad_code') });
   }, 60_000);
 
   it('readStdinText stops pulling once past its bound', async () => {

@@ -147,6 +147,18 @@ describe('pairgate lan: input the person can fix exits 2, says what to do', () =
     expect(offered.code).toBe(2);
   });
 
+  it('one option refused alone reads "works"; lan connect --listen refuses --address (a listener dials no one) before it starts', async () => {
+    const joined = await run(['lan', 'join', 'pg1:whatever', '--device', 'attic', '--config-dir', join(root, 'code-only-one')]);
+    expect(joined.stderr).toBe('pairgate: --device works with --code only: a connection string carries its own device and addresses. [invalid_request]\n');
+    expect(joined.code).toBe(2);
+    const dir = join(root, 'listen-address');
+    const listening = await run(['lan', 'connect', '--listen', '--address', '10.0.0.1', '--bind', '127.0.0.1', '--port', '0', '--timeout', '1', '--config-dir', dir]);
+    expect(listening.stderr).toBe('pairgate: --address works without --listen only: it is where to dial the peer (to listen on one address, use --bind). [invalid_request]\n');
+    expect(listening.code).toBe(2);
+    // Refused before anything was made.
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it('lan connect --listen that no peer connects to: says it stopped and what to run on the other device, exit 2', async () => {
     const result = await run(['lan', 'connect', '--listen', '--config-dir', join(root, 'lonely'), '--bind', '127.0.0.1', '--port', '0', '--timeout', '1']);
     expect(result.stderr).toContain('pairgate: No trusted peer connected within 1 s, so the listener stopped. Run it again and, while it waits, "pairgate lan connect ');

@@ -94,6 +94,11 @@ const LAN_SESSION_FAILURES = `when the connection is lost or the other device fa
 written (lan_write_failed), or a side could not save (lan_trust_not_saved,
 lan_peer_not_saved, lan_trust_unconfirmed); 130 when stopped with Ctrl-C.`;
 
+/** Options refused where they do not apply, with the verb that agrees: "--device works", "--address, --port work". */
+function optionList(names: readonly string[]): string {
+  return `${names.map((name) => `--${name}`).join(', ')} ${names.length === 1 ? 'works' : 'work'}`;
+}
+
 function emit(json: boolean | undefined, value: Record<string, unknown>, text: string): void {
   console.log(json ? JSON.stringify(value) : text);
 }
@@ -112,17 +117,21 @@ interface SecretKind {
   tooLong: () => Error;
   /** True when the text reads whole (a string pasted cut over several lines is read on). */
   complete?: (text: string) => boolean;
+  /** The refusal of nothing read (`message` says from where), with the code of the argument's errors. */
+  empty: (message: string) => Error;
 }
 
 const CONNECTION_STRING: SecretKind = {
   what: 'the connection string',
   tooLong: () => new BadConnectionStringError(`The connection string read from stdin is too long (over ${MAX_STDIN_BYTES} bytes; a string has at most ${MAX_CONNECTION_STRING_LENGTH} characters).`, 'length'),
   complete: wholeConnectionString,
+  empty: (message) => new BadConnectionStringError(message, 'input'),
 };
 
 const PAIRING_CODE_INPUT: SecretKind = {
   what: 'the pairing code',
   tooLong: () => new BadCodeError(`The pairing code read from stdin is too long (over ${MAX_STDIN_BYTES} bytes; a code has 8 digits).`),
+  empty: (message) => new BadCodeError(message),
 };
 
 /**
@@ -131,11 +140,13 @@ const PAIRING_CODE_INPUT: SecretKind = {
  * presses Enter (reading to the end of input left them before a silent command until they thought
  * of Ctrl-D). From a pipe or file: all of it, up to MAX_STDIN_BYTES (more is refused unread).
  */
-async function secretArgument(value: string, { what, tooLong, complete }: SecretKind): Promise<string> {
+async function secretArgument(value: string, { what, tooLong, complete, empty }: SecretKind): Promise<string> {
   if (value !== '-') return value.trim();
   if (!process.stdin.isTTY) {
     const text = await readStdinText(MAX_STDIN_BYTES);
     if (text === undefined) throw tooLong();
+    // Said as what happened (an empty pipe, a file, </dev/null), not as a malformed string or code.
+    if (text.trim() === '') throw empty(`Nothing was read from standard input, where "-" takes ${what} from: pipe or redirect it in, or run the command at a terminal and paste it when asked.`);
     return text.trim();
   }
   const input = new LineInput(process.stdin, process.stderr);
@@ -148,6 +159,7 @@ async function secretArgument(value: string, { what, tooLong, complete }: Secret
       if (!line) break;
       text += line;
     }
+    if (text === '') throw empty(`Nothing was pasted: give ${what} when asked, or as the argument in place of "-".`);
     return text;
   } finally {
     input.close();
@@ -258,17 +270,18 @@ named (lan_key_not_proven);
         if (options.qr) console.log(await qrForTerminal(offer.connectionString, { colours: process.stdout.isTTY === true }));
         console.log(`Connection string: ${offer.connectionString}`);
         stderrLog(`Listening on port ${offer.port}, addresses ${offer.description.addresses.join(', ') || '(none: the other device finds this one by multicast)'}.`);
-        if (offer.code) {
-          console.log(`Pairing code: ${offer.code}`);
-          // Without discovery nothing announces the offer, so --device would find nothing: the
-          // other device must dial it.
-          const where = options.discovery === false
-            ? `--address ${offer.description.addresses[0] ?? '<this device\'s address>'} --port ${offer.port}`
-            : `--device "${offer.description.name}"`;
-          stderrLog(`On the other device run: pairgate lan join --code ${offer.code} ${where}   (or the connection string)`);
-        }
-        // "-" and a paste: the string holds the secret, which an argument shows in the process list and the shell's history.
-        stderrLog(`On the other device run: pairgate lan join -   and paste the connection string when it asks (waiting up to ${timeout} s; Ctrl-C to stop)`);
+        if (offer.code) console.log(`Pairing code: ${offer.code}`);
+        // One line to run, with "-": the string and the code are secrets, which an argument shows in
+        // the process list and the shell's history. With a code, its join comes first: it is what
+        // the person reads off this screen; without discovery nothing announces the offer, so
+        // --device would find nothing and the other device must dial it.
+        const where = options.discovery === false
+          ? `--address ${offer.description.addresses[0] ?? '<this device\'s address>'} --port ${offer.port}`
+          : `--device "${offer.description.name}"`;
+        const run = offer.code
+          ? `pairgate lan join --code - ${where}   and type the pairing code when it asks (or: pairgate lan join -   and paste the connection string)`
+          : 'pairgate lan join -   and paste the connection string when it asks';
+        stderrLog(`On the other device run: ${run} (waiting up to ${timeout} s; Ctrl-C to stop)`);
         stderrLog(`Diagnostics while waiting: curl http://127.0.0.1:${offer.port}/diagnostics   (with the doctor's checks, up to 10 s; ?doctor=0 for the state alone)`);
       }
       const result = await offer.result.finally(() => removeFiles(images));
@@ -305,7 +318,8 @@ ended or paired with another device (lan_offer_timeout, lan_listener_closed,
 lan_already_paired), several devices and no --device (lan_ambiguous_device),
 a file over --max-size (lan_payload_too_large), an offer claiming the id of a
 peer trusted under another key (lan_peer_id_conflict); 1 when the offer cannot
-be reached or found (lan_peer_unreachable, lan_device_not_found), or
+be reached or found (lan_peer_unreachable, lan_device_not_found), is busy with
+other devices trying to pair (lan_offer_busy: try again in a few seconds), or
 ${LAN_SESSION_FAILURES}`)
     .action(lanAction(async (value: string | undefined, options: JoinCliOptions) => {
       // What a join by string and a join by code share.
@@ -339,7 +353,7 @@ ${LAN_SESSION_FAILURES}`)
       if (value === undefined) throw new InvalidRequestError('Give the connection string (or - to read it from stdin), or --code.');
       // Refused rather than ignored: the string names its device and addresses itself.
       const codeOnly = (['address', 'port', 'device'] as const).filter((name) => options[name] !== undefined);
-      if (codeOnly.length > 0) throw new InvalidRequestError(`${codeOnly.map((name) => `--${name}`).join(', ')} work with --code only: a connection string carries its own device and addresses.`);
+      if (codeOnly.length > 0) throw new InvalidRequestError(`${optionList(codeOnly)} with --code only: a connection string carries its own device and addresses.`);
       const info = decodeConnectionString(await secretArgument(value, CONNECTION_STRING));
       const { join } = await loadLan();
       const result = await join(info, { ...joinOptions(), discovery: options.discovery === false ? false : discoveryOf(options) });
@@ -394,6 +408,10 @@ that no session completed within --timeout (lan_listen_timeout); 1 when the
 peer cannot be reached (lan_peer_unreachable), or
 ${LAN_SESSION_FAILURES}`)
     .action(lanAction(async (peer: string | undefined, options: ConnectCliOptions) => {
+      // Refused rather than ignored, as `lan join` refuses what it cannot use: a listener dials no one.
+      if (options.listen && options.address !== undefined) {
+        throw new InvalidRequestError(`${optionList(['address'])} without --listen only: it is where to dial the peer (to listen on one address, use --bind).`);
+      }
       const { listenForTrustedPeer, connectToTrustedPeer } = await loadLan();
       const common = {
         configDir: configDirOf(options),
@@ -416,7 +434,7 @@ ${LAN_SESSION_FAILURES}`)
       if (!peer) throw new InvalidRequestError('Name the peer to connect to (see "pairgate peers list"), or use --listen.');
       // Refused rather than ignored: they are the listening side's.
       const listenOnly = (['bind', 'timeout'] as const).filter((name) => options[name] !== undefined);
-      if (listenOnly.length > 0) throw new InvalidRequestError(`${listenOnly.map((name) => `--${name}`).join(', ')} work with --listen only.`);
+      if (listenOnly.length > 0) throw new InvalidRequestError(`${optionList(listenOnly)} with --listen only.`);
       const result = await connectToTrustedPeer(peer, { ...common, addresses: addressesOf(options.address), port });
       emit(options.json, pairingJson(result), pairingText(result).replace(/^Paired with/, 'Connected with'));
     }));

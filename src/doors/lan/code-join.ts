@@ -147,6 +147,8 @@ export async function joinWithCode(code: string, options: CodeJoinOptions): Prom
     waitMoreMs: chosen !== undefined ? SETTLE_MS : 0,
     prove: async (channel, socket) => {
       await proveCodeAsJoiner(channel, socket, canonical, device.spkiSha256, handshakeTimeoutMs);
+      // The offer proved the code, bound to this connection: its words may be shown from now on.
+      channel.authenticate();
       await channel.expect('welcome', handshakeTimeoutMs);
     },
     log,

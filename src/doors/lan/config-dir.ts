@@ -1,4 +1,4 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigDirNotWritableError, UnsafeConfigDirError } from './lan-errors.js';
@@ -48,6 +48,50 @@ export function resolveConfigDir(option?: string, env: NodeJS.ProcessEnv = proce
   }
   removeLeftoverTempFiles(dir);
   return dir;
+}
+
+/** The files of the config folder whose owner and mode `checkConfigFile` judges. */
+export type ConfigFileKind = 'peers' | 'device';
+
+/** What someone else who can change each file could do with it, for the refusal. */
+const PLANTED: Record<ConfigFileKind, string> = {
+  peers: 'plant a trusted peer (a device key that "lan connect" would accept)',
+  device: 'replace this device\'s key with one they know',
+};
+
+/**
+ * Refuses a file of the config folder that someone else could have changed, as `resolveConfigDir`
+ * refuses the folder: `stat` is the file as opened (`readJsonFile`'s check), `kind` which file.
+ * The folder's own mode keeps others from planting a new file, but not from writing into one that
+ * is group or world writable (or theirs), so each is checked where it is read. Throws
+ * UnsafeConfigDirError (`lan_unsafe_config_dir`, exit code 2) naming the file and the chmod that
+ * fixes it when:
+ *
+ * - group or others may write it, or it belongs to another user than this one or root;
+ * - it is `device.json` and group or others may read it: it holds this device's private key,
+ *   which may then have leaked, so the person is told so and how to replace the key.
+ *
+ * pairgate itself writes both 0600 (`writePrivateFile`), so only a hand (cp, an editor, a
+ * restore, a wide umask on a copy) makes either of these. Nothing is checked on Windows, whose
+ * files have no such mode bits.
+ */
+export function checkConfigFile(path: string, stat: Stats, kind: ConfigFileKind): void {
+  if (process.platform === 'win32') return;
+  const mode = (stat.mode & 0o777).toString(8);
+  const uid = process.getuid?.();
+  if (uid !== undefined && stat.uid !== uid && stat.uid !== 0) {
+    throw new UnsafeConfigDirError(`The file ${path} is not safe: it belongs to another user (uid ${stat.uid}), who could ${PLANTED[kind]}. `
+      + `If its content is yours, make it yours (chown it to your user), then run: chmod 600 ${path}`);
+  }
+  if ((stat.mode & 0o022) !== 0) {
+    throw new UnsafeConfigDirError(`The file ${path} is not safe: others can write to it (mode ${mode}), so they could ${PLANTED[kind]}. `
+      + `${kind === 'peers' ? 'Check with "pairgate peers list", once fixed, that it trusts only devices you paired with. ' : ''}Run: chmod 600 ${path}`);
+  }
+  if (kind === 'device' && (stat.mode & 0o044) !== 0) {
+    throw new UnsafeConfigDirError(`The file ${path} is not safe: others can read it (mode ${mode}), and it holds this device's private key, which may have leaked. `
+      + `Run: chmod 600 ${path}. If someone else may have read it, replace the key: move the file aside (mv ${path} ${path}.leaked), `
+      + 'so that the next pairgate command makes a new key, remove this device on every paired device ("pairgate peers remove <its id>" there) and pair them again.');
+  }
 }
 
 /** The refusals of a write that the folder's owner or mode cause, so chown and chmod can fix. */

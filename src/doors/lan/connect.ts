@@ -167,7 +167,7 @@ export async function listenForTrustedPeer(options: TrustedSessionOptions & { ho
   server.on('secureConnection', (socket) => {
     unfinished.finished(socket);
     const address = peerAddress(socket);
-    const channel = new FramedChannel(socket);
+    const channel = new FramedChannel(socket, 'listener');
     const raw = socket.getPeerCertificate().raw;
     const pin = raw ? certificatePin(raw).toString('base64url') : '';
     const peer = pin ? peers.byKey(pin) : undefined;
@@ -176,6 +176,8 @@ export async function listenForTrustedPeer(options: TrustedSessionOptions & { ho
       return channel.refuse('lan_not_trusted', 'This device does not trust your key. Pair first with "pairgate lan offer/join".');
     }
     if (busy) return channel.refuse('lan_listener_closed', 'Busy with another peer.');
+    // Its TLS key is a trusted peer's: what it says may be shown in its own words.
+    channel.authenticate();
     busy = true;
     void (async () => {
       try {
@@ -244,6 +246,8 @@ export async function connectToTrustedPeer(selector: string, options: TrustedSes
     throw error;
   });
   const channel = new FramedChannel(socket);
+  // The listener's TLS key is the one pinned at pairing: what it says may be shown in its own words.
+  channel.authenticate();
   try {
     const exchanged = await exchange(channel, device, [], exchangeOptions(options));
     checkClaim(exchanged, peer.keySha256, peer.deviceId);

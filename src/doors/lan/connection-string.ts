@@ -41,7 +41,34 @@ export interface ConnectionInfo {
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 // Terminal control characters in a name could rewrite what the user sees; refuse them.
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * Characters a name may not hold either, though they steer no cursor: every format character
+ * (\p{Cf}: the bidirectional marks U+061C, U+200E, U+200F, embeddings, overrides and isolates,
+ * which show the rest of a line (an address, a key after the name) in another order than it
+ * reads; zero-width spaces, the word joiner, the BOM, the soft hyphen and tag characters, which
+ * show as nothing) and the line and paragraph separators U+2028 and U+2029 (\p{Zl}, \p{Zp}),
+ * which some terminals and every JSON-reading tool take for a line break. Names are printed as
+ * they are (`peers list`, "Paired with ...", `lan inspect`), so this is a superset of what
+ * `terminal-text.ts` cleans from other text. Refusing tag characters also refuses the three
+ * subdivision flags (England, Scotland, Wales), a small price for no hidden text.
+ */
+const FORMAT = /[\p{Cf}\p{Zl}\p{Zp}]/u;
+
+/**
+ * The zero-width joiner and non-joiner (both \p{Cf}) where they do their work, between two
+ * characters that show (letters, combining marks, pictographs, skin tones, the emoji variation
+ * selector): kept, since emoji sequences (U+1F469 U+200D U+1F4BB, "woman technologist") and
+ * ordinary words of Persian ("laptop" is U+0644 U+067E U+200C U+062A U+0627 U+067E) and of
+ * Indic scripts need them, and there they change only how their neighbours join, never the order
+ * of the line nor the cursor. Anywhere else (at an end, beside a space, a digit or another
+ * joiner) they show nothing and serve only to make two names look alike, so they are refused.
+ * A joiner between two letters can still make "lap<ZWJ>top" look like "laptop", as look-alike
+ * letters of other scripts can: a name only tells people which device is which, the key pin
+ * says which device it is.
+ */
+const JOINER_AT_WORK = /(?<=[\p{L}\p{M}\p{Extended_Pictographic}\p{Emoji_Modifier}\uFE0F])[\u200C\u200D](?=[\p{L}\p{M}\p{Extended_Pictographic}])/gu;
 
 /** Why a device name cannot be used, or undefined. */
 export function nameProblem(name: string): string | undefined {
@@ -49,6 +76,9 @@ export function nameProblem(name: string): string | undefined {
   if (bytes === 0) return 'the device name is empty';
   if (bytes > MAX_NAME_BYTES) return `the device name is longer than ${MAX_NAME_BYTES} bytes`;
   if (CONTROL.test(name)) return 'the device name contains control characters';
+  if (FORMAT.test(name.replace(JOINER_AT_WORK, ''))) {
+    return 'the device name contains invisible formatting characters (a bidirectional mark, a line or paragraph separator, a zero-width character)';
+  }
   return undefined;
 }
 

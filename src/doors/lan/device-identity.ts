@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InvalidRequestError } from '../../core/errors.js';
-import { explainConfigWriteError } from './config-dir.js';
+import { checkConfigFile, explainConfigWriteError } from './config-dir.js';
 import { nameProblem } from './connection-string.js';
 import { JsonFileError, readJsonFile, writeJsonFile } from './json-file.js';
 import { BadDeviceFileError, DeviceFileUnreadableError } from './lan-errors.js';
@@ -54,7 +54,9 @@ export function defaultDeviceName(): string {
  * writes (not JSON, a field missing, a certificate that cannot be read or that is not of the key),
  * leaving it as it is: it is this device's key, which peers pin, so it is never silently replaced.
  * Throws DeviceFileUnreadableError (`lan_device_file_unreadable`) when it cannot be read at all
- * (permission denied, a folder at its name): the access is what to fix, not the key.
+ * (permission denied, a folder at its name): the access is what to fix, not the key. Throws
+ * UnsafeConfigDirError (`lan_unsafe_config_dir`) when others may write or read it, or it is
+ * another user's (`checkConfigFile`).
  */
 export async function loadDeviceIdentity(configDir: string, name?: string): Promise<DeviceIdentity> {
   if (name !== undefined) {
@@ -115,7 +117,8 @@ async function createIdentity(path: string, name: string): Promise<DeviceIdentit
 function readIdentity(path: string): DeviceIdentity | undefined {
   let file: unknown;
   try {
-    file = readJsonFile(path);
+    // Someone else who could write it could swap the key; one they could read has given it away.
+    file = readJsonFile(path, (stat) => checkConfigFile(path, stat, 'device'));
   } catch (error) {
     throw readFailure(path, error);
   }

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { terminalText } from './terminal-text.js';
-import { ChannelBindingError, ConnectionLostError, KeyNotProvenError, ListenerClosedError, PeerTimeoutError, PinMismatchError, PROTOCOL_REFUSED_STEP, ProtocolError, WrongCodeError, WrongSecretError } from './lan-errors.js';
-import { interruptedNotice, noticeForPeer, peerFailed, type PeerNotice } from './peer-failure.js';
+import { ChannelBindingError, ConnectionLostError, KeyNotProvenError, ListenerClosedError, OfferBusyError, PeerTimeoutError, PinMismatchError, PROTOCOL_REFUSED_STEP, ProtocolError, WrongCodeError, WrongSecretError } from './lan-errors.js';
+import { interruptedNotice, noticeForPeer, PEER_FAILURE_CODES, peerFailed, type PeerNotice } from './peer-failure.js';
 
 /**
  * Framing of the lan protocol over one TLS socket: 1 type byte, a 4-byte big-endian length, the
@@ -27,6 +27,16 @@ const CLOSED = 'The other device closed the connection before it finished (was p
  * pairgate may; "try again" alone would only fail the same way.
  */
 const CLOSED_UNHEARD = 'The other end closed the connection without a word of pairgate\'s lan protocol: was pairgate stopped there, or is it not a pairgate lan endpoint (check the address and port) or an incompatible version (update pairgate on both devices)? Try again.';
+
+/**
+ * The same on the listening side (an offer, `lan connect --listen`), for its log: the device that
+ * connected chose the address and port, so advice to check them is not this side's to follow.
+ */
+const LEFT_MID_MESSAGE = 'A device connected, sent part of a message and left.';
+const LEFT_UNHEARD = 'A device connected and left without a word.';
+
+/** Which end of the connection this side is: it dialled, or it listens (the messages differ). */
+export type ChannelSide = 'dialer' | 'listener';
 
 /** A control message: `t` names its type. */
 export interface ControlMessage {
@@ -62,25 +72,57 @@ const fromPeer = new WeakSet<Error>();
  * The error a remote `{t: 'error'}` message stands for: a refusal of what this side sent (its
  * secret, key, code; a listener that closed; a malformed message), or else the other device
  * failing on its side (its disk full, its timeout, Ctrl-C there: `lan_peer_failed`, `peer-failure.ts`).
+ *
+ * `authenticated` false: the other end has not proven the secret or code yet (nor its key), so it
+ * may be anyone on the network, and its free words are never shown (they would be on the joiner's
+ * last line and in the offer's log, as if pairgate said them): only that it refused, with its
+ * code, in this side's words. A code this pairgate does not know is a protocol error there, never
+ * passed on. The default is for what is read once the channel is authenticated (the payloads, the
+ * trust commit); `FramedChannel` passes its own state.
  */
-export function remoteError(message: ControlMessage): Error {
-  const error = refusal(message) ?? peerFailed(message.code, message.message);
+export function remoteError(message: ControlMessage, authenticated = true): Error {
+  const error = authenticated
+    ? refusal(message.code, `The other device refused: ${clean(message.message)}`) ?? peerFailed(message.code, message.message)
+    : unprovenRefusal(message.code);
   fromPeer.add(error);
   return error;
 }
 
-function refusal(message: ControlMessage): Error | undefined {
-  const text = `The other device refused: ${clean(message.message)}`;
-  switch (message.code) {
+/**
+ * What an end that has not proven the secret or code refused with, by its code alone: words of
+ * this side's own where they say what to do, else the code; the other device's failures
+ * (`peer-failure.ts`) without its sentence.
+ */
+function unprovenRefusal(code: unknown): Error {
+  const known = typeof code === 'string' && /^lan_[a-z0-9_]{1,40}$/.test(code) ? code : undefined;
+  const text = `The other end refused (${known ?? 'unknown'}) before it proved the secret or code, so its own words are not shown.`;
+  const refused = known === undefined ? undefined : refusal(known, UNPROVEN_WORDS[known] ?? text);
+  if (refused) return refused;
+  if (known !== undefined && PEER_FAILURE_CODES.has(known)) return peerFailed(known, undefined, false);
+  return new ProtocolError(`The other end refused with an error code this pairgate does not know${known ? ` (${known})` : ''}, before it proved the secret or code.`);
+}
+
+/** This side's words for a refusal before the other end proved the secret or code, where its own said what to do. */
+const UNPROVEN_WORDS: Record<string, string> = {
+  lan_too_many_failures: 'The other device\'s offer stopped after too many failed attempts to pair (lan_too_many_failures). Ask for a new offer there, with a fresh connection string or code.',
+  lan_offer_timeout: 'The other device\'s offer stopped: no device paired in time (lan_offer_timeout). Ask for a new offer there.',
+  lan_listener_closed: 'The other device\'s pairing listener has closed (lan_listener_closed). Ask for a new offer there.',
+};
+
+/** The refusal `code` stands for, its message `text` where it is not said in this side's own words; undefined for any other code. */
+function refusal(code: unknown, text: string): Error | undefined {
+  switch (code) {
     case 'lan_wrong_secret': return new WrongSecretError(text);
     case 'lan_key_mismatch': return new PinMismatchError(text);
     case 'lan_key_not_proven': return new KeyNotProvenError(text);
     case 'lan_wrong_code': return new WrongCodeError(WRONG_CODE);
     case 'lan_channel_binding_mismatch': return new ChannelBindingError(text);
     case 'lan_already_paired': return new ListenerClosedError(ALREADY_PAIRED, 'lan_already_paired');
+    // In this side's words: its own ("Too many devices are trying ...") said nothing of waiting.
+    case 'lan_offer_busy': return new OfferBusyError();
     case 'lan_too_many_failures':
     case 'lan_offer_timeout':
-    case 'lan_listener_closed': return new ListenerClosedError(text, message.code);
+    case 'lan_listener_closed': return new ListenerClosedError(text, code);
     // In this side's words: the listener's own ("This device does not trust your key") read as
     // if this device were the one that did not trust.
     case 'lan_not_trusted': return new ListenerClosedError(NOT_TRUSTED, 'lan_not_trusted');
@@ -125,8 +167,16 @@ export class FramedChannel {
   private stopped = false;
   /** A whole frame came from the other end: it speaks the protocol, at least so far. */
   private heard = false;
+  /**
+   * The other end proved the secret or code, or holds a pinned key (`authenticate`): until then
+   * its error messages are shown by their code alone (`remoteError`).
+   */
+  private authenticated = false;
+  /** Some bytes came from the other end, a whole frame or not. */
+  private gotBytes = false;
 
-  constructor(readonly socket: Duplex) {
+  /** `side`: whether this side dialled or listens, for what it says when the other end leaves. */
+  constructor(readonly socket: Duplex, private readonly side: ChannelSide = 'dialer') {
     live.add(this);
     socket.once('close', () => live.delete(this));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -134,6 +184,14 @@ export class FramedChannel {
     // fix by changing what they typed (exit code 1, where a ProtocolError exits 2).
     socket.on('error', (error) => this.fail(new ConnectionLostError(`The connection to the other device was lost (${error.message}): was pairgate stopped there, or the network cut? Try again.`)));
     socket.on('close', () => this.fail(new ConnectionLostError(this.closed())));
+  }
+
+  /**
+   * The other end is now known: it proved the secret or code, or its TLS key is a pinned one
+   * (`lan connect`). From now on its error messages are shown with its own words (`remoteError`).
+   */
+  authenticate(): void {
+    this.authenticated = true;
   }
 
   /** Sends a control message; `onWritten` hears when it has left the socket (or failed to). */
@@ -233,7 +291,7 @@ export class FramedChannel {
   async expect(type: string, timeoutMs: number): Promise<ControlMessage> {
     const frame = await this.receive(timeoutMs);
     if (frame.kind !== 'json') throw new ProtocolError(`Expected "${type}", got payload bytes.`);
-    if (frame.message.t === 'error') throw remoteError(frame.message);
+    if (frame.message.t === 'error') throw remoteError(frame.message, this.authenticated);
     if (frame.message.t !== type) throw new ProtocolError(`Expected "${type}", got "${clean(frame.message.t)}".`);
     return frame.message;
   }
@@ -287,6 +345,7 @@ export class FramedChannel {
    * frame does: the waiting side then refuses it (and an offer counts it as a failed attempt).
    */
   private onData(chunk: Buffer): void {
+    this.gotBytes = true;
     try {
       this.read(chunk);
     } catch (error) {
@@ -331,7 +390,7 @@ export class FramedChannel {
         if (frame.message.t === 'error' && !this.peerError) {
           // Kept apart from the queue: a sender busy writing a file reads nothing until it is
           // sent, and must stop at once and say why when the connection then closes.
-          this.peerError = remoteError(frame.message);
+          this.peerError = remoteError(frame.message, this.authenticated);
           this.stopSending?.(this.peerError);
         }
       } else {
@@ -352,7 +411,9 @@ export class FramedChannel {
 
   /** Why the connection ended when the other end closed it without a word. */
   private closed(): string {
-    return this.heard ? CLOSED : CLOSED_UNHEARD;
+    if (this.heard) return CLOSED;
+    if (this.side === 'listener') return this.gotBytes ? LEFT_MID_MESSAGE : LEFT_UNHEARD;
+    return CLOSED_UNHEARD;
   }
 
   private fail(error: Error): void {

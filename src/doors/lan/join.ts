@@ -113,6 +113,8 @@ export async function join(connection: string | ConnectionInfo, options: JoinOpt
       channel.refuse('lan_wrong_secret', 'The connection string I hold has another secret than yours (mistyped, cut short, or from an earlier offer).');
       throw new WrongSecretError(`The device at ${label(address, info.port)} holds another secret than this connection string: the string was mistyped or cut short, or it is from an earlier offer (each offer makes a fresh one). Copy the string again, or scan the QR code, from the offer running now.`);
     }
+    // The offer proved the secret: its refusals from now on may be shown in its own words.
+    channel.authenticate();
     channel.send({ t: 'proof', proof: secretProof(info.secret, 'join', offerNonce, joinNonce, binding).toString('base64url') });
     await channel.expect('welcome', 10_000);
     const authenticatedMs = performance.now() - started;

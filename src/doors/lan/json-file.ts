@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { writePrivateFile } from './private-file.js';
 
@@ -15,15 +15,36 @@ export class JsonFileError extends Error {
   }
 }
 
-/** Reads `path` as JSON, or undefined when it does not exist; throws JsonFileError otherwise. */
-export function readJsonFile(path: string): unknown {
-  let text: string;
+/**
+ * Reads `path` as JSON, or undefined when it does not exist; throws JsonFileError otherwise.
+ *
+ * `check`, when given, is handed the status of the file as opened (fstat of the open descriptor,
+ * so the file checked is the file read, even if the name is swapped meanwhile) before a byte is
+ * read, when it is a regular file; whatever it throws is thrown as it is (a refusal of the file's
+ * owner or mode, say), not as a JsonFileError.
+ */
+export function readJsonFile(path: string, check?: (stat: Stats) => void): unknown {
+  let fd: number;
   try {
-    text = readFileSync(path, 'utf8');
+    fd = openSync(path, 'r');
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException;
     if (code === 'ENOENT') return undefined;
     throw new JsonFileError(path, message, code ?? 'EIO');
+  }
+  let text: string;
+  try {
+    const stat = fstatSync(fd);
+    // A folder at the name fails the read below (EISDIR), as before: not the check's to judge.
+    if (stat.isFile()) check?.(stat);
+    try {
+      text = readFileSync(fd, 'utf8');
+    } catch (error) {
+      const { code, message } = error as NodeJS.ErrnoException;
+      throw new JsonFileError(path, message, code ?? 'EIO');
+    }
+  } finally {
+    closeSync(fd);
   }
   try {
     return JSON.parse(text) as unknown;

@@ -82,6 +82,18 @@ export class ListenerClosedError extends ConflictError {
 }
 
 /**
+ * The offer turned this device away because every place for a device proving the secret or code
+ * was taken by others mid-proof (other devices trying to pair, or someone else on the network).
+ * Nothing the person typed was wrong and the places free up within seconds: a 503, so the CLI
+ * exits 1 and the message says to try again.
+ */
+export class OfferBusyError extends UnavailableError {
+  constructor(message = 'The other device is busy with other devices trying to pair with it (someone else on the network may be trying to pair with it too). Try again in a few seconds.') {
+    super(message, 'lan_offer_busy');
+  }
+}
+
+/**
  * What the person can do when what arrived is not pairgate's lan protocol (a frame of an unknown
  * type or over the size limit, a malformed or unexpected message): the other end is not a pairgate
  * lan endpoint (a wrong address or port: another program answered), or it runs a pairgate this one

@@ -101,6 +101,9 @@ const DIAGNOSTICS_TIMEOUT_MS = 10_000;
  */
 const MAX_PENDING = 8;
 
+/** What a device turned away while all MAX_PENDING places are taken is told (`lan_offer_busy`). */
+const BUSY = 'Too many devices are trying to pair with this one at once. Try again in a few seconds.';
+
 /**
  * Why a joiner failed, for the offer's log. A joiner checks the offer's proof first, so one whose
  * string holds another secret refuses it with `lan_wrong_secret`: said here as what it means for
@@ -201,17 +204,19 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
   });
   server.on('secureConnection', (socket) => {
     const address = peerAddress(socket);
-    const channel = new FramedChannel(socket);
+    const channel = new FramedChannel(socket, 'listener');
     if (state !== 'listening') return refuseLate(channel);
     if (pending.size >= MAX_PENDING) {
       // Silent connections cost an attacker nothing and are never counted: without this, eight of
       // them, reopened as each times out, would keep the device holding the string out for good.
+      // Refused as busy (`lan_offer_busy`), not closed: the offer goes on, and the places free up
+      // within seconds, so the device turned away is told to try again, not that the offer ended.
       const oldest = silent.entries().next();
-      if (oldest.done) return channel.refuse('lan_listener_closed', 'Too many devices are trying at once.');
+      if (oldest.done) return channel.refuse('lan_offer_busy', BUSY);
       const [idle, from] = oldest.value;
       release(idle);
       log(`Too many devices are trying at once: closed the oldest silent connection, from ${from}, for a new one.`);
-      idle.refuse('lan_listener_closed', 'Too many devices are trying at once.');
+      idle.refuse('lan_offer_busy', BUSY);
     }
     pending.add(channel);
     silent.set(channel, address);
@@ -234,7 +239,8 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
         spoke = true;
         if (first.kind !== 'json') throw new ProtocolError('Expected "hello", got payload bytes.');
         const hello = first.message;
-        if (hello.t === 'error') throw remoteError(hello);
+        // Before any proof: shown by its code alone, never its words (`remoteError`).
+        if (hello.t === 'error') throw remoteError(hello, false);
         if (hello.t === 'code-hello' && pairingCode) {
           const outcome = await proveCodeAsOffer(channel, socket, pairingCode, session.spkiSha256, handshakeTimeoutMs);
           if (!outcome.ok) {
@@ -265,6 +271,8 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
             return;
           }
         }
+        // The secret or code is proven: what it says from now on may be shown in its own words.
+        channel.authenticate();
         release(channel);
         if (state !== 'listening') return refuseLate(channel);
         // First authenticated peer wins: stop listening and turn away everyone still trying.

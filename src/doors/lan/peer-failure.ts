@@ -80,6 +80,15 @@ const ADVICE: Record<string, string> = {
 };
 const DEFAULT_ADVICE = 'see what pairgate says on the other device, fix that, then try again';
 
+/**
+ * The codes `noticeForPeer` and `interruptedNotice` send by name: what a pairgate may say of its own
+ * failure. Before the other end has proven the secret or code, a code outside these (and the
+ * refusals `frames.ts` knows) is a protocol error, not a failure to pass on.
+ */
+export const PEER_FAILURE_CODES: ReadonlySet<string> = new Set([
+  ...Object.keys(ADVICE), ...Object.keys(CONFIG), 'lan_failed', 'lan_protocol_error', 'lan_key_not_proven',
+]);
+
 /** A peer's code as this side shows it: a code of the usual shape, else `unknown`. */
 function peerCodeOf(code: unknown): string {
   return typeof code === 'string' && /^[a-z][a-z0-9_]{0,39}$/.test(code) ? code : 'unknown';
@@ -91,11 +100,15 @@ export function peerSentence(text: unknown): string {
   return cleaned || 'it gave no reason';
 }
 
-/** The error for the word `{t: 'error', code, message}` of a device that failed in the middle. */
-export function peerFailed(code: unknown, message: unknown): PeerFailedError {
+/**
+ * The error for the word `{t: 'error', code, message}` of a device that failed in the middle.
+ * `shown` false (the other end has not proven the secret or code yet): its sentence is left out.
+ */
+export function peerFailed(code: unknown, message: unknown, shown = true): PeerFailedError {
   const peerCode = peerCodeOf(code);
+  const why = shown ? `${peerSentence(message)} (${peerCode} there)` : `${peerCode} there (its own words are not shown before it proves the secret or code)`;
   return new PeerFailedError(
-    `The other device stopped before the exchange finished: ${peerSentence(message)} (${peerCode} there). ${peerCode === 'lan_timeout' ? 'To fix it' : 'Nothing went wrong on this device'}: ${ADVICE[peerCode] ?? DEFAULT_ADVICE}.`,
+    `The other device stopped before the exchange finished: ${why}. ${peerCode === 'lan_timeout' ? 'To fix it' : 'Nothing went wrong on this device'}: ${ADVICE[peerCode] ?? DEFAULT_ADVICE}.`,
     peerCode,
   );
 }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { explainConfigWriteError } from './config-dir.js';
+import { checkConfigFile, explainConfigWriteError } from './config-dir.js';
 import { withFileLock, type LockHolder } from './file-lock.js';
 import { JsonFileError, readJsonFile, writeJsonFile } from './json-file.js';
 import { removeLeftoverTempFiles } from './private-file.js';
@@ -77,12 +77,14 @@ export class TrustedPeerStore {
    * Every trusted peer, most recently seen first. A file that is not what `save` writes (damaged,
    * or edited by hand) throws BadPeersFileError naming it: it says whose keys are trusted, so it is
    * neither half-read nor rewritten without the entries that could not be read. A file that cannot
-   * be read at all (no permission, a folder at its name) throws PeersFileUnreadableError.
+   * be read at all (no permission, a folder at its name) throws PeersFileUnreadableError; one that
+   * others may write, or another user's, UnsafeConfigDirError (`checkConfigFile`).
    */
   list(): TrustedPeer[] {
     let file: unknown;
     try {
-      file = readJsonFile(this.path);
+      // Someone else who could write it could plant a peer to trust (`checkConfigFile`).
+      file = readJsonFile(this.path, (stat) => checkConfigFile(this.path, stat, 'peers'));
     } catch (error) {
       throw readFailure(this.path, error);
     }

@@ -164,6 +164,32 @@ describe('connection string', () => {
     expect(refusal(replaceField(text, 6, Buffer.from('evil\u001b[2J').toString('base64url'))).message).toMatch(/control characters/);
   });
 
+  it('refuses names with bidirectional marks, line or paragraph separators and other invisible format characters, a superset of what terminal text cleans', () => {
+    const text = encodeConnectionString(sample());
+    const withName = (value: string) => replaceField(text, 6, Buffer.from(value, 'utf8').toString('base64url'));
+    // U+061C ALM, U+200E LRM, U+200F RLM, U+2028 and U+2029 passed before; the rest of \p{Cf} too.
+    for (const unsafe of ['\u061c', '\u200e', '\u200f', '\u2028', '\u2029', '\u202e', '\u2066', '\u200b', '\u2060', '\ufeff', '\u00ad', '\u{e0041}']) {
+      const value = `ev${unsafe}il`;
+      expect(nameProblem(value), JSON.stringify(value)).toBe('the device name contains invisible formatting characters (a bidirectional mark, a line or paragraph separator, a zero-width character)');
+      expect(refusal(withName(value)).details).toEqual({ field: 'device name' });
+      expect(() => encodeConnectionString({ ...sample(), name: value })).toThrow(RangeError);
+    }
+    // Every character terminal-text.ts makes safe is refused in a name.
+    for (let code = 0; code <= 0x2069; code++) {
+      const character = String.fromCodePoint(code);
+      // eslint-disable-next-line no-control-regex -- terminal-text.ts's set, control characters included
+      if (/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(character)) expect(nameProblem(`a${character}b`), code.toString(16)).toBeDefined();
+    }
+  });
+
+  it('keeps zero-width joiners where they join what shows (emoji sequences, Persian and Indic words), refuses them elsewhere', () => {
+    for (const ok of ['\u{1f469}\u200d\u{1f4bb} desk', '\u{1f469}\u{1f3fd}\u200d\u{1f4bb}', '\u2764\ufe0f\u200d\u{1f525}', '\u0644\u067e\u200c\u062a\u0627\u067e', '\u0915\u094d\u200d\u0937']) {
+      expect(nameProblem(ok), JSON.stringify(ok)).toBeUndefined();
+      expect(decodeConnectionString(encodeConnectionString({ ...sample(), name: ok })).name).toBe(ok);
+    }
+    for (const bad of ['\u200ddesk', 'desk\u200d', 'a \u200d b', 'a\u200d\u200db', '1\u200c2']) expect(nameProblem(bad), JSON.stringify(bad)).toBeDefined();
+  });
+
   it('renders a QR code for the terminal and as PNG and SVG files', async () => {
     const text = encodeConnectionString(sample());
     const terminal = await qrForTerminal(text);

@@ -4,8 +4,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { decodeConnectionString } from '../../../src/doors/lan/connection-string.js';
 import { listenForTrustedPeer } from '../../../src/doors/lan/connect.js';
 import { runDoctor } from '../../../src/doors/lan/doctor.js';
+import { FramedChannel } from '../../../src/doors/lan/frames.js';
 import { join } from '../../../src/doors/lan/join.js';
 import type { Offer } from '../../../src/doors/lan/offer.js';
+import { dialPinned } from '../../../src/doors/lan/pinned-dial.js';
+import { newNonce } from '../../../src/doors/lan/secret-proof.js';
+import { reportCliError } from '../../../src/cli/output.js';
 import { deviceDir, loopbackOffer } from './lan-fixtures.js';
 
 /**
@@ -167,6 +171,39 @@ describe('lan offer: handshake slots under a flood of silent connections', () =>
     const joined = await join(made.offer.connectionString, { configDir: deviceDir('flooded'), discovery: false });
     expect(joined.peer.name).toBe('laptop');
     // Silent connections made no guess: none was counted.
+    expect(made.offer.failures()).toBe(0);
+  });
+});
+
+describe('lan offer: every place taken by devices mid-proof', () => {
+  it('a newcomer is refused as busy (lan_offer_busy, exit 1), told to try again in a few seconds, not that the offer closed', async () => {
+    const made = await loopbackOffer({ handshakeTimeoutMs: 5000 });
+    offers.push(made.offer);
+    const info = decodeConnectionString(made.offer.connectionString);
+    // Eight joiners that sent their hello and got the challenge: each is mid-proof, none silent.
+    const holders = await Promise.all(Array.from({ length: 8 }, async () => {
+      const socket = await dialPinned('127.0.0.1', info.port, info.keySha256, 2000);
+      cleanups.push(() => socket.destroy());
+      const channel = new FramedChannel(socket);
+      channel.send({ t: 'hello', v: 1, nonce: newNonce().toString('base64url') });
+      await channel.expect('challenge', 2000);
+      return channel;
+    }));
+    expect(holders).toHaveLength(8);
+    const refused = await join(made.offer.connectionString, { configDir: deviceDir('busy'), discovery: false }).catch((error: unknown) => error);
+    expect(refused).toMatchObject({
+      code: 'lan_offer_busy',
+      message: 'The other device is busy with other devices trying to pair with it (someone else on the network may be trying to pair with it too). Try again in a few seconds.',
+    });
+    // A condition that passes, not bad input: the CLI exits 1.
+    const stderr = console.error;
+    console.error = () => undefined;
+    try {
+      expect(reportCliError(refused)).toBe(1);
+    } finally {
+      console.error = stderr;
+    }
+    // Turned away before it said a word: no failed attempt, and the offer goes on.
     expect(made.offer.failures()).toBe(0);
   });
 });

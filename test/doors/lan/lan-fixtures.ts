@@ -44,6 +44,9 @@ export async function provenJoiner(offer: Offer): Promise<{ channel: FramedChann
   const challenge = await channel.expect('challenge', 2000);
   const offerNonce = Buffer.from(String(challenge.nonce), 'base64url');
   const binding = channelBinding(socket);
+  // As `join` does: the offer holds the key the string pins and answered the challenge, so its
+  // words are shown from now on (`remoteError`). This fixture does not check its proof.
+  channel.authenticate();
   channel.send({ t: 'proof', proof: secretProof(info.secret, 'join', offerNonce, joinNonce, binding).toString('base64url') });
   await channel.expect('welcome', 2000);
   return { channel, socket, binding };
