@@ -108,6 +108,8 @@ describe('pairgate session create names its flags when one is wrong', () => {
       // A login without a password was created with an empty one: anyone knowing the name got in.
       [['--session-user', 'bob'], /^pairgate: --session-user and --session-password go together .*\[credentials_incomplete\]$/m],
       [['--session-password', 'secret'], /^pairgate: --session-user and --session-password go together/m],
+      // Basic auth splits at the first colon: such a login was created and could never sign in.
+      [['--session-user', 'bo:b', '--session-password', 'secret'], /^pairgate: --session-user may not contain ":": Basic auth splits .*\[credentials_incomplete\]$/m],
     ];
     for (const [flags, message] of cases) {
       const result = await runCli(['session', 'create', ...flags, '--server', server.base, ...credentials]);

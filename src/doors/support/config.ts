@@ -17,7 +17,9 @@ export const supportConfigSchema = Type.Object({
   PLEXUS_AUTH_PASS: Type.String({ default: '', description: 'Basic-auth password of PLEXUS_AUTH_USER.' }),
   PAIRGATE_SUPPORT_DEFAULT_TTL: Type.Integer({ minimum: 10, maximum: 604800, default: 3600, description: 'Session lifetime in seconds when the creator gives no ttl.' }),
   PAIRGATE_SUPPORT_MAX_TTL: Type.Integer({ minimum: 10, maximum: 604800, default: 86400, description: 'Longest session lifetime in seconds a creator may ask for.' }),
-  PAIRGATE_SUPPORT_MAX_SESSIONS: Type.Integer({ minimum: 1, default: 100, description: 'Live sessions (and so live pairing codes) at once; creation beyond it is refused.' }),
+  // No fixed default: the number the brute-force budget allows depends on whether the relay is this
+  // server's (code-budget.ts, `maxSessions`).
+  PAIRGATE_SUPPORT_MAX_SESSIONS: Type.Optional(Type.Integer({ minimum: 1, description: 'Live sessions (and so live pairing codes) at once; creation beyond it is refused. Default: 100 when PLEXUS_PAIRING_URL is this server\'s own relay (or unset), 50 when it is another server, which budgets code guesses apart.' })),
   PAIRGATE_SUPPORT_RELAY_API_KEY: Type.String({ default: '', description: 'API key sent to the relay (Authorization: Bearer) when publishing a session: one of the relay\'s PAIRGATE_RELAY_API_KEYS, when it requires them; empty = none sent.' }),
   PAIRGATE_SUPPORT_RELAY_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 60, default: 5, description: 'How long the origin waits for the relay when publishing a session.' }),
   PAIRGATE_SUPPORT_HELLO_SECONDS: Type.Integer({ minimum: 1, maximum: 60, default: 10, description: 'How long a new session-channel socket may take to present its credential.' }),
@@ -37,7 +39,7 @@ export const relayConfigSchema = Type.Object({
   PAIRGATE_RELAY_ALLOW_HTTP: Type.Boolean({ default: false, description: 'Accept plain http:// origin URLs (https only otherwise).' }),
   PAIRGATE_RELAY_ALLOWED_HOSTS: Type.String({ default: '', description: 'Comma-separated hosts origins may use: host (on the https or http default port only) or host:port; empty = any.' }),
   PAIRGATE_RELAY_API_KEYS: Type.String({ default: '', description: 'Comma-separated API keys; when set, publishing needs one (Authorization: Bearer <key> or X-Api-Key).' }),
-  PAIRGATE_RELAY_CREATE_MAX: Type.Integer({ minimum: 1, default: 1, description: 'Codes a client IP may create per PAIRGATE_RELAY_CREATE_WINDOW_SECONDS (the original: one per 5 s).' }),
+  PAIRGATE_RELAY_CREATE_MAX: Type.Integer({ minimum: 1, default: 1, description: 'Codes a client IP may create per PAIRGATE_RELAY_CREATE_WINDOW_SECONDS (the original: one per 5 s); a publisher with one of PAIRGATE_RELAY_API_KEYS is not held to it.' }),
   PAIRGATE_RELAY_CREATE_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 5, description: 'Window of the relay creation rate limit.' }),
   PAIRGATE_RELAY_MAX_LIVE_CODES: Type.Integer({ minimum: 1, default: 100, description: 'Live relay codes at once (the brute-force budget is computed for it); creation beyond it is refused.' }),
   PAIRGATE_RELAY_MAX_LIVE_CODES_PER_IP: Type.Integer({ minimum: 1, default: 10, description: 'Live relay codes one client IP may hold at once, so one address cannot fill the relay (no effect when not below PAIRGATE_RELAY_MAX_LIVE_CODES; a publisher with one of PAIRGATE_RELAY_API_KEYS is not counted).' }),

@@ -75,6 +75,7 @@ export async function acceptMultipartFields(app: FastifyInstance): Promise<void>
   app.addHook('preValidation', async (request: FastifyRequest) => {
     if (!request.isMultipart()) return;
     let fields: Record<string, PartField | undefined> = {};
+    let nameless = false;
     const bytes = new Utf8Watch();
     try {
       // The plugin pipes the body to its parser when the first part is asked for, and the body
@@ -86,6 +87,9 @@ export async function acceptMultipartFields(app: FastifyInstance): Promise<void>
       for (let next = await first; !next.done; next = await parts.next()) {
         const part = next.value;
         fields = part.fields as typeof fields;
+        // A part whose Content-Disposition names no field: the plugin files it under "undefined",
+        // which the schema then refused as a field of that name. Read on, refused below.
+        if (typeof part.fieldname !== 'string' || part.fieldname === '') nameless = true;
         // No file gets here (files: 0 makes the plugin throw 413), but one must never stall the parse.
         if (part.type === 'file') await part.toBuffer();
       }
@@ -97,6 +101,7 @@ export async function acceptMultipartFields(app: FastifyInstance): Promise<void>
     } finally {
       request.raw.off('data', bytes.push);
     }
+    if (nameless) throw new InvalidRequestError(`The multipart body has a part without a name (its Content-Disposition gives no name="..."): ${HOW}.`, undefined, 'invalid_multipart');
     const body: Record<string, unknown> = {};
     for (const [name, field] of Object.entries(fields)) {
       if (Array.isArray(field)) body[name] = field.map((item) => item.value);

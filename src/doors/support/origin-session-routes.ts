@@ -12,6 +12,7 @@ import { queryWaitSeconds, requestedWaitSeconds, waitForGrant } from '../shared/
 import { AuthFailureBudget } from './auth-budget.js';
 import { basicCredentials, challenge, hashPassword, matchesAdmin, verifyPasswordOrDummy } from './basic-auth.js';
 import { supportConfigSchema } from './config.js';
+import { maxSessions } from './code-budget.js';
 import { PAIRING_KIND, SESSION_KIND } from './relay-code.js';
 import { publishOnRelay, withConsequence } from './relay-client.js';
 import { SEAL_KIND, sealToken } from './sealed-token.js';
@@ -48,7 +49,9 @@ const INDEX_PREFIX = 'support:session:';
  * https:`), so an http picture would never show.
  */
 export function isHttpsUrl(value: string): boolean {
-  return isHttpUrl(value) && value.toLowerCase().startsWith('https:');
+  // `//` required: URL parsing takes `https:x` (and `https:/x`) for https://x/, which no one means
+  // as a picture's address, and the page would send the text as written, not as parsed.
+  return isHttpUrl(value) && /^https:\/\//i.test(value);
 }
 
 /** True for an absolute http(s) URL. */
@@ -88,6 +91,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const cfg = configSection(ctx.config, supportConfigSchema);
   const pairingOn = cfg.PLEXUS_PAIRING_URL !== '';
+  const sessionCap = maxSessions(ctx.config);
   const tags = ['support origin'];
   const errors = { 400: SupportErrors.params400, 401: SupportErrors.session401, 404: SupportErrors.notFound, 429: SupportErrors.session429 };
 
@@ -195,7 +199,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   const createSessionGrant = async (request: SessionRequest, ttlMs: number): Promise<SessionGrant> => {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const { grant } = await ctx.engine.create<SessionRequest>({ kind: SESSION_KIND, id: sessionGrantId(request.id), request, ttlMs, capacity: { max: cfg.PAIRGATE_SUPPORT_MAX_SESSIONS, refuse: tooManySessions } });
+        const { grant } = await ctx.engine.create<SessionRequest>({ kind: SESSION_KIND, id: sessionGrantId(request.id), request, ttlMs, capacity: { max: sessionCap, refuse: tooManySessions } });
         return grant as SessionGrant;
       } catch (error) {
         if (!(error instanceof IdTakenError)) throw error;
@@ -276,8 +280,13 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     if (body.username !== undefined && (body.username.trim() === '' || body.password === '')) {
       throw new InvalidRequestError('username and password of the session\'s own login may not be empty.', undefined, 'credentials_incomplete');
     }
+    // Basic auth sends `user:password` and splits it at the first colon (RFC 7617): a login whose
+    // name holds one would be created and could never sign in.
+    if (body.username?.includes(':')) {
+      throw new InvalidRequestError('username of the session\'s own login may not contain ":": Basic auth splits the user from the password at the first colon (RFC 7617), so that login could never sign in.', { field: 'username' }, 'credentials_incomplete');
+    }
     // Refused early, before the password is hashed; the creation checks again, exactly.
-    if ((await ctx.engine.countLive(SESSION_KIND)) >= cfg.PAIRGATE_SUPPORT_MAX_SESSIONS) throw tooManySessions();
+    if ((await ctx.engine.countLive(SESSION_KIND)) >= sessionCap) throw tooManySessions();
     const id = body.id ?? newSessionId();
     const token = agentToken();
     const pairingGrantId = pairingOn ? randomId() : null;

@@ -45,9 +45,29 @@ async function readAtMost(response: Response, max: number): Promise<string | und
  * do about it (`advice`, said after the consequence, see withConsequence), when that is known.
  */
 export class RelayFailure extends BadGatewayError {
-  constructor(message: string, code: string, readonly advice = '') {
+  /** `retryAfterSeconds` when the relay said how long to wait (its 429): the origin's 502 passes it on as Retry-After. */
+  override readonly details: Record<string, unknown> | undefined;
+
+  constructor(message: string, code: string, readonly advice = '', retryAfterSeconds?: number) {
     super(message, code);
+    this.details = retryAfterSeconds === undefined ? undefined : { retryAfterSeconds };
   }
+}
+
+/** Longest wait a relay's 429 may ask for that is passed on: a day (a garbled header asks for no more). */
+const MAX_RETRY_AFTER_SECONDS = 86_400;
+
+/**
+ * How long a relay that answered 429 asks to wait, in whole seconds: its `Retry-After` (seconds or
+ * an HTTP date), else the relay's `wait_seconds`; undefined when it said neither readably.
+ */
+function retryAfterOf(response: Response, body: Record<string, unknown>): number | undefined {
+  const header = response.headers.get('retry-after')?.trim() ?? '';
+  let seconds: number | undefined;
+  if (/^\d+$/.test(header)) seconds = Number(header);
+  else if (header && !Number.isNaN(Date.parse(header))) seconds = Math.max(0, Math.ceil((Date.parse(header) - Date.now()) / 1000));
+  else if (typeof body.wait_seconds === 'number' && Number.isFinite(body.wait_seconds) && body.wait_seconds >= 0) seconds = Math.ceil(body.wait_seconds);
+  return seconds === undefined ? undefined : Math.min(Math.max(1, seconds), MAX_RETRY_AFTER_SECONDS);
 }
 
 /** What publishing needs besides the relay's address. */
@@ -100,7 +120,27 @@ function refusalAdvice(status: number, code: string, apiKeySent: boolean): strin
       : 'The relay takes sessions only with an API key: set PAIRGATE_SUPPORT_RELAY_API_KEY on the supporter\'s server to one of the relay\'s PAIRGATE_RELAY_API_KEYS.';
   }
   if (code === 'origin_not_allowed') return 'The relay\'s PAIRGATE_RELAY_ALLOWED_HOSTS must list the host of this server\'s PAIRGATE_PUBLIC_URL.';
+  if (code === 'origin_internal_address') {
+    return 'The relay sends no one to an address inside a network: set PAIRGATE_PUBLIC_URL on this server to the public https URL people reach it at, or have the relay list this host in PAIRGATE_RELAY_ALLOWED_HOSTS (or, for a relay on the same machine or network, allow it with PAIRGATE_RELAY_ALLOW_HTTP=true).';
+  }
   return '';
+}
+
+/** Longest part of a relay's refusal that is quoted: pairgate's own say what to do in a few hundred characters. */
+const MAX_QUOTED = 600;
+
+/**
+ * `said` (a relay's refusal) quoted within MAX_QUOTED characters: whole when it fits, else cut at
+ * the last sentence end, or failing that the last space, before the cap, and marked with "…", so
+ * the advice at the end of a long refusal is not lost mid-word.
+ */
+export function quotedRefusal(said: string): string {
+  if (said.length <= MAX_QUOTED) return said;
+  const head = said.slice(0, MAX_QUOTED);
+  const sentence = Math.max(head.lastIndexOf('. '), head.lastIndexOf('! '), head.lastIndexOf('? '));
+  if (sentence >= MAX_QUOTED / 2) return `${head.slice(0, sentence + 1)} …`;
+  const space = head.lastIndexOf(' ');
+  return `${(space >= MAX_QUOTED / 2 ? head.slice(0, space) : head).trimEnd()}…`;
 }
 
 /**
@@ -147,8 +187,9 @@ export async function publishOnRelay(relayUrl: string, originPairingBase: string
     // engine, say) may carry only a machine code in `error`, so the status is said too.
     const said = typeof body.error === 'string' ? body.error : typeof body.message === 'string' ? body.message : '';
     const code = typeof body.code === 'string' ? body.code : typeof body.error === 'string' && /^[a-z_]+$/.test(body.error) ? body.error : '';
-    const what = said && said !== code ? `HTTP ${response.status}: ${said.slice(0, 200)}` : `HTTP ${response.status}`;
-    throw new RelayFailure(`The pairing relay at ${where} refused to give a code (${what})`, 'relay_refused', refusalAdvice(response.status, code, Boolean(options.apiKey)));
+    const what = said && said !== code ? `HTTP ${response.status}: ${quotedRefusal(said)}` : `HTTP ${response.status}`;
+    const retryAfter = response.status === 429 ? retryAfterOf(response, body) : undefined;
+    throw new RelayFailure(`The pairing relay at ${where} refused to give a code (${what})`, 'relay_refused', refusalAdvice(response.status, code, Boolean(options.apiKey)), retryAfter);
   }
   const parsed = relayCodeFormat.parse(typeof body.code === 'string' ? body.code : '');
   const pairingUrl = typeof body.pairing_url === 'string' ? body.pairing_url : '';
@@ -164,6 +205,8 @@ export async function publishOnRelay(relayUrl: string, originPairingBase: string
 /** A relay failure's message completed with what it meant for the caller's request. */
 export function withConsequence(error: unknown, consequence: string): unknown {
   if (!(error instanceof BadGatewayError)) return error;
-  const advice = error instanceof RelayFailure && error.advice ? ` ${error.advice}` : '';
-  return new BadGatewayError(`${error.message}; ${consequence}${advice}`, error.code);
+  if (!(error instanceof RelayFailure)) return new BadGatewayError(`${error.message}; ${consequence}`, error.code);
+  const advice = error.advice ? ` ${error.advice}` : '';
+  const retryAfter = error.details?.retryAfterSeconds;
+  return new RelayFailure(`${error.message}; ${consequence}${advice}`, error.code, '', typeof retryAfter === 'number' ? retryAfter : undefined);
 }

@@ -55,7 +55,10 @@ function withLanguage(target: string, asked: PageLanguage | undefined): string {
 export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext, prefix: string): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const cfg = configSection(ctx.config, relayConfigSchema);
-  ctx.useErrorShape(app, relayErrorShape);
+  // What no route answers under the relay's API (a method it does not take, an unknown path, a bad
+  // %-escape) speaks its shape too. Only `/pairing` when alone at `/` (`/` is the server's, its
+  // health and docs among it); the page paths keep the error page for people.
+  ctx.useErrorShape(app, relayErrorShape, { pathPrefixes: [`${prefix}/pairing`] });
   const rules = {
     allowHttp: cfg.PAIRGATE_RELAY_ALLOW_HTTP,
     allowedHosts: splitList(cfg.PAIRGATE_RELAY_ALLOWED_HOSTS).map(allowedHostEntry),
@@ -74,15 +77,19 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
 
   const totalSlots = new NumberedSlots(ctx.stores.ephemeral, 'relay|total|', cfg.PAIRGATE_RELAY_MAX_LIVE_CODES);
 
-  /** Whether the request carries one of the relay's API keys; throws when keys are required and it carries none. */
-  const checkApiKey = (request: FastifyRequest): boolean => {
+  /** Whether the request carries one of the relay's API keys (`Authorization: Bearer` or `X-Api-Key`). */
+  const hasApiKey = (request: FastifyRequest): boolean => {
     if (apiKeyHashes.length === 0) return false;
     const header = request.headers.authorization;
     const given = typeof header === 'string' && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '') : request.headers['x-api-key'];
     const hash = typeof given === 'string' && given ? hashToken(given) : '';
-    if (!hash || !apiKeyHashes.some((known) => constantTimeEqual(known, hash))) {
-      throw new UnauthorizedError('This relay needs an API key to publish (Authorization: Bearer <key>).', 'api_key_required');
-    }
+    return hash !== '' && apiKeyHashes.some((known) => constantTimeEqual(known, hash));
+  };
+
+  /** Whether the request carries one of the relay's API keys; throws when keys are required and it carries none. */
+  const checkApiKey = (request: FastifyRequest): boolean => {
+    if (apiKeyHashes.length === 0) return false;
+    if (!hasApiKey(request)) throw new UnauthorizedError('This relay needs an API key to publish (Authorization: Bearer <key>).', 'api_key_required');
     return true;
   };
 
@@ -118,10 +125,32 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
   const publishRoute = {
     schema: { tags, summary: 'Publish an origin: get a code that redirects to <url>/<code>.', body: PublishBody, response: { 200: PublishedView, 400: RelayErrors.publish400, 401: RelayErrors.publish401, 403: RelayErrors.publish403, 413: RelayErrors.publish413, 415: RelayErrors.publish415, 429: RelayErrors.publish429 } },
     bodyLimit: cfg.PAIRGATE_RELAY_BODY_LIMIT,
-    config: { rateLimit: { max: cfg.PAIRGATE_RELAY_CREATE_MAX, timeWindow: cfg.PAIRGATE_RELAY_CREATE_WINDOW_SECONDS * 1000 } },
+    // The creation rate per address is for anonymous publishers. One with an API key is an origin
+    // the operator gave it to, which publishes every supporter's session from its one address: one
+    // code per 5 s would refuse a second supporter starting a session at the same moment. Its codes
+    // are bounded by PAIRGATE_RELAY_MAX_LIVE_CODES (the brute-force budget's number, held below),
+    // and its own creations by the origin's limits; a limit per key would only repeat those. A
+    // wrong key is no exemption: key guesses are held to the address's rate.
+    config: { rateLimit: { max: cfg.PAIRGATE_RELAY_CREATE_MAX, timeWindow: cfg.PAIRGATE_RELAY_CREATE_WINDOW_SECONDS * 1000, allowList: (request: FastifyRequest) => hasApiKey(request) } },
   };
   api.post('/pairing/', publishRoute, publish);
   api.post('/pairing', publishRoute, publish);
+
+  // An address without its code (a link cut short): a person is sent to the page where a code is
+  // typed; a program is told what the address lacks, not that `params.code` is too short.
+  const noCode = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (prefersHtml(request)) return reply.code(303).header('cache-control', 'no-store').redirect(`${prefix}/`);
+    throw new InvalidRequestError(`This address has no code: ask for ${publicBase()}/pairing/<code>, with the 6-character code the supporter read out.`, undefined, 'code_empty');
+  };
+  const noCodeRoute = {
+    schema: {
+      tags,
+      summary: 'No code given: 400 code_empty (a browser is sent to the page where a code is typed).',
+      response: { 303: { description: 'A browser: to the page where a code is typed.', type: 'null' }, 400: RelayErrors.code400 },
+    },
+  };
+  api.get('/pairing/', noCodeRoute, noCode);
+  api.get('/pairing', noCodeRoute, noCode);
 
   /** The redirect target of a typed code; counts misses per address. */
   const resolve = async (ip: string, typed: string): Promise<string> => {

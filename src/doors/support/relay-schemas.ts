@@ -46,8 +46,8 @@ export const RelayErrors = {
   publish403: relayError('`origin_not_allowed` (the url\'s host is not in PAIRGATE_RELAY_ALLOWED_HOSTS), `origin_internal_address` (an open relay sends no one to an address or name inside a network: loopback, private, link-local, reserved; localhost, .local).'),
   publish413: relayError('`payload_too_large`: the body is larger than PAIRGATE_RELAY_BODY_LIMIT.'),
   publish415: relayError('`unsupported_media_type`: the body is neither JSON nor a form.'),
-  publish429: relayError('`rate_limited`: too many publications from this network, or PAIRGATE_RELAY_MAX_LIVE_CODES codes are live; `too_many_live_codes`: this network holds PAIRGATE_RELAY_MAX_LIVE_CODES_PER_IP live codes (a publisher with an API key is not counted) (`wait_seconds`, `Retry-After`).'),
-  code400: relayError(`${CODE_REFUSED}.`),
+  publish429: relayError('`rate_limited`: too many publications from this network (a publisher with an API key is not held to this rate), or PAIRGATE_RELAY_MAX_LIVE_CODES codes are live; `too_many_live_codes`: this network holds PAIRGATE_RELAY_MAX_LIVE_CODES_PER_IP live codes (a publisher with an API key is not counted) (`wait_seconds`, `Retry-After`).'),
+  code400: relayError(`${CODE_REFUSED}; \`code_empty\`: the address has no code (\`/pairing/\`).`),
   code404: relayError('`code_not_found`: no live code is this one (it expired, or was mistyped).'),
   code429: relayError('`rate_limited`: too many look-ups, or too many wrong codes, from this network (`wait_seconds`, `Retry-After`).'),
 };

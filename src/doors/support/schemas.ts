@@ -9,7 +9,7 @@ export const CreateSessionBody = Type.Object(
   {
     id: Type.Optional(Type.String({ pattern: SESSION_ID_PATTERN, description: 'Session id (letters, digits, . _ -; up to 64); random when absent.' })),
     ttl: Type.Optional(Type.Integer({ minimum: 10, description: 'Session lifetime in seconds (at most PAIRGATE_SUPPORT_MAX_TTL).' })),
-    username: Type.Optional(Type.String({ maxLength: 200, description: 'The session\'s own login (may read, attach to and end this session).' })),
+    username: Type.Optional(Type.String({ maxLength: 200, description: 'The session\'s own login (may read, attach to and end this session); no `:`, which Basic auth takes for the end of the name.' })),
     password: Type.Optional(Type.String({ maxLength: 200, description: 'Password of `username`; stored as a scrypt hash.' })),
     supporter_name: Type.Optional(Type.String({ maxLength: 200, description: 'Shown to the person before they confirm; required when pairing is on.' })),
     supporter_avatar: Type.Optional(Type.String({ maxLength: 2000, description: 'Public https URL of the supporter\'s picture; required when pairing is on.' })),
@@ -114,13 +114,13 @@ const CODE_REFUSED = '`code_wrong_length`, `code_bad_character` or `code_invalid
 
 /** The documented error answers of the origin's session and pairing routes. */
 export const SupportErrors = {
-  create400: plexusError(`\`supporter_required\` (pairing is on and supporter_name or supporter_avatar is missing), \`supporter_name_invalid\` (a control, invisible or text-direction character), \`supporter_avatar_invalid\` (not an https URL), \`ttl_invalid\`, \`credentials_incomplete\` (a username without a password, or either empty), \`session_id_taken\`, ${SCHEMA_REFUSED}.`),
+  create400: plexusError(`\`supporter_required\` (pairing is on and supporter_name or supporter_avatar is missing), \`supporter_name_invalid\` (a control, invisible or text-direction character), \`supporter_avatar_invalid\` (not an https URL), \`ttl_invalid\`, \`credentials_incomplete\` (a username without a password, either empty, or a username with a \`:\`, which Basic auth cannot send), \`session_id_taken\`, ${SCHEMA_REFUSED}.`),
   adminOnly401: plexusError('`unauthorized`: no credentials, or not the admin\'s (PLEXUS_AUTH_USER) (`WWW-Authenticate: Basic`).'),
   session401: plexusError(UNAUTHORIZED),
   create413: plexusError('`payload_too_large`: the body is larger than PAIRGATE_BODY_LIMIT.'),
   create415: plexusError('`unsupported_media_type`: the body is neither JSON nor a form.'),
   create429: plexusError(`\`rate_limited\`: too many sessions created from this network, or PAIRGATE_SUPPORT_MAX_SESSIONS are live; ${AUTH_LIMITED}.`),
-  create502: plexusError(`${RELAY_FAILED}; no session was created.`),
+  create502: plexusError(`${RELAY_FAILED}; no session was created. \`relay_refused\` for a relay's 429 carries its \`Retry-After\`.`),
   params400: plexusError(`${SCHEMA_REFUSED}: an id that is no session id, or a bad \`wait\`.`),
   notFound: plexusError('`session_not_found`: no session has this id (it was deleted, or its expiry is no longer remembered).'),
   session429: plexusError(`${AUTH_LIMITED}; \`rate_limited\`: too many requests from this network.`),

@@ -97,6 +97,14 @@ function parse(data: unknown): Record<string, unknown> | undefined {
 }
 
 /**
+ * Whether a diagnostics report has the documented form, a JSON object (`pairgate doctor`'s report):
+ * a list or a plain value is none, and supporters' tools read it as an object.
+ */
+function isReport(report: unknown): report is object {
+  return typeof report === 'object' && report !== null && !Array.isArray(report);
+}
+
+/**
  * Whether a diagnostics report is one to pass on: at most MAX_REPORT characters of JSON. A report
  * nested thousands of levels deep (a few kilobytes of brackets) is none: writing it as JSON, which
  * the length is measured by and the relay does again, overflows the stack, and the agent was told
@@ -532,12 +540,12 @@ export class SessionHub {
     if (message?.type === 'message' && typeof message.text === 'string' && message.text.length > 0 && message.text.length <= MAX_TEXT) {
       const out = { type: 'message', from: 'agent', text: message.text, at: new Date(this.ctx.clock.now()).toISOString() };
       await this.relay(session, { kind: 'to-supporters', payload: out });
-    } else if (message?.type === 'diagnostics' && message.report && typeof message.report === 'object' && reportFits(message.report)) {
+    } else if (message?.type === 'diagnostics' && isReport(message.report) && reportFits(message.report)) {
       await this.relay(session, { kind: 'to-supporters', payload: { type: 'diagnostics', report: message.report, at: new Date(this.ctx.clock.now()).toISOString() } });
     } else if (message?.type === 'end') {
       await this.end(session.id, 'agent');
     } else {
-      send(socket, { type: 'error', code: 'bad_message', message: `Messages are JSON: message (text up to ${MAX_TEXT} characters), diagnostics (report up to ${MAX_REPORT} characters of JSON) or end.` });
+      send(socket, { type: 'error', code: 'bad_message', message: `Messages are JSON: message (text up to ${MAX_TEXT} characters), diagnostics (report: a JSON object, up to ${MAX_REPORT} characters) or end.` });
     }
   }
 

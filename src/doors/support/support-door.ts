@@ -9,7 +9,8 @@ import { registerSessionRoutes, isHttpUrl, isHttpsUrl } from './origin-session-r
 import { registerPairingRoutes } from './pairing-routes.js';
 import { acceptMultipartFields } from './multipart-fields.js';
 import { relayCodeFormat } from './relay-code.js';
-import { attackerGuessRate } from '../shared/attacker-guess-rate.js';
+import { relayPrefix } from './relay-door.js';
+import { maxSessions, originGuessRate } from './code-budget.js';
 import { SessionHub } from './session-channel.js';
 import { SessionMemories } from './session-memory.js';
 import { plexusErrorShape } from './wire-errors.js';
@@ -32,6 +33,20 @@ export function originEnabled(config: Config): boolean {
   if (cfg.PAIRGATE_SUPPORT_ORIGIN === 'off') return false;
   if (cfg.PAIRGATE_SUPPORT_ORIGIN === 'on') return true;
   return cfg.PLEXUS_AUTH_USER !== '' && cfg.PLEXUS_AUTH_PASS !== '';
+}
+
+/**
+ * The origin's API paths: what no route answers under them (a method a route does not take, an
+ * unknown path, a bad %-escape, a path parameter too long) is said in the Plexus shape, as its
+ * routes' refusals are. `/support` (the person's session pages) is left out: a broken link there
+ * is followed in a browser, which is better served by the error page than by JSON. A relay mounted
+ * at one of these paths (PAIRGATE_RELAY_PREFIX=/pairing) has its pages there: that one is left
+ * unclaimed (the relay claims its own `<prefix>/pairing`).
+ */
+export function originPathPrefixes(config: Config): string[] {
+  const relay = configSection(config, relayConfigSchema);
+  const relayAt = relay.PAIRGATE_RELAY_ENABLED ? relayPrefix(config) : undefined;
+  return ['/session', '/pairing', '/config', '/agent'].filter((prefix) => prefix !== relayAt);
 }
 
 /** Shortest support admin password that draws no warning on a server others reach. */
@@ -71,19 +86,20 @@ export const supportDoor: Door = {
     if (cfg.PAIRGATE_SUPPORT_DEFAULT_TTL > cfg.PAIRGATE_SUPPORT_MAX_TTL) {
       throw new ConfigError('PAIRGATE_SUPPORT_DEFAULT_TTL', `must not exceed PAIRGATE_SUPPORT_MAX_TTL (${cfg.PAIRGATE_SUPPORT_MAX_TTL})`);
     }
-    // The origin's codes are the relay's (30.5 bits): one live per session, for PLEXUS_PAIRING_TTL.
+    // The origin's codes are the relay's (30.5 bits): one live per session, for PLEXUS_PAIRING_TTL,
+    // guessed at the origin and, on a relay that is another server, there too (originGuessRate).
     if (cfg.PLEXUS_PAIRING_URL) {
       assertWithinBudget('PAIRGATE_SUPPORT_MAX_SESSIONS', {
         entropyBits: relayCodeFormat.entropyBits,
-        liveCodes: cfg.PAIRGATE_SUPPORT_MAX_SESSIONS,
+        liveCodes: maxSessions(config),
         ttlSeconds: cfg.PLEXUS_PAIRING_TTL,
-        attemptsPerSecond: attackerGuessRate(config, cfg.PLEXUS_PAIRING_TTL),
+        attemptsPerSecond: originGuessRate(config),
       }, config.PAIRGATE_BRUTE_FORCE_BUDGET);
     }
   },
   async register(app: FastifyInstance, ctx: DoorContext) {
     const cfg = configSection(ctx.config, supportConfigSchema);
-    ctx.useErrorShape(app, plexusErrorShape);
+    ctx.useErrorShape(app, plexusErrorShape, { pathPrefixes: originPathPrefixes(ctx.config) });
     // The seed's curl sends multipart fields (-F); files are refused, fields become the body.
     await acceptMultipartFields(app);
     const memories = new SessionMemories(ctx.stores.ephemeral, ctx.clock);

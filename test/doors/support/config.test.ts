@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { maxSessions, publishesOnOwnRelay } from '../../../src/doors/support/code-budget.js';
 import { supportDoor } from '../../../src/doors/support/support-door.js';
 import { supportRelayDoor } from '../../../src/doors/support/relay-door.js';
 import { loadConfig } from '../../../src/server/config.js';
@@ -33,6 +34,26 @@ describe('support configuration', () => {
     expect(() => checkConfig(load({ ...pairing, PAIRGATE_SUPPORT_MAX_SESSIONS: '100000' }), doors)).toThrow(/PAIRGATE_SUPPORT_MAX_SESSIONS: codes of 30\.5 bits/);
     // Without pairing there are no codes to guess.
     expect(() => checkConfig(load({ ...BASE, PAIRGATE_SUPPORT_MAX_SESSIONS: '100000' }), doors)).not.toThrow();
+  });
+
+  it('counts the guesses of a relay that is another server in the origin\'s budget (both keep their own miss counters)', () => {
+    const split = { ...BASE, PLEXUS_PAIRING_URL: 'https://relay.example/pairing/' };
+    // Each address gets its five misses per five minutes at the relay and again at the origin: 100
+    // sessions were within the budget only with the origin's half counted.
+    expect(() => checkConfig(load({ ...split, PAIRGATE_SUPPORT_MAX_SESSIONS: '100' }), doors)).toThrow(/PAIRGATE_SUPPORT_MAX_SESSIONS: codes of 30\.5 bits with up to 100 live for 600 s at 50 guesses\/s/);
+    // Its default for that set-up is within it (the seed's plexus.config starts as it is).
+    expect(maxSessions(load(split))).toBe(50);
+    expect(() => checkConfig(load(split), doors)).not.toThrow();
+    // This server's own relay shares the origin's counters (one code space): 100 as before.
+    const own = { ...BASE, PAIRGATE_PUBLIC_URL: 'https://support.example.com', PLEXUS_PAIRING_URL: 'https://support.example.com/relay/pairing/' };
+    expect(publishesOnOwnRelay(load(own))).toBe(true);
+    expect(maxSessions(load(own))).toBe(100);
+    expect(() => checkConfig(load({ ...own, PAIRGATE_SUPPORT_MAX_SESSIONS: '100' }), doors)).not.toThrow();
+    // The one-machine set-up without a public URL is its own relay too.
+    expect(publishesOnOwnRelay(load({ ...BASE, PLEXUS_PAIRING_URL: 'http://127.0.0.1:8080/relay/pairing/' }))).toBe(true);
+    // Its address with the relay turned off, or at another prefix, is another server.
+    expect(publishesOnOwnRelay(load({ ...own, PAIRGATE_RELAY_ENABLED: 'false' }))).toBe(false);
+    expect(publishesOnOwnRelay(load({ ...own, PAIRGATE_RELAY_PREFIX: '/pair' }))).toBe(false);
   });
 
   it('the relay\'s start-up warning says how a pairgate origin sends the API key it asks for', () => {

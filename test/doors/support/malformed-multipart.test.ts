@@ -62,6 +62,16 @@ describe('support origin: malformed multipart bodies', () => {
     });
     expect(jsonField.status).toBe(400);
     expect(await jsonField.json()).toMatchObject({ Code: 'invalid_multipart', Description: expect.stringMatching(/sent with the type application\/json: send each field as text/) });
+    // A part that names no field was refused as a field called "undefined", which the form never had.
+    const nameless = await fetch(`${servers.origin.url}/session`, {
+      method: 'POST',
+      headers: { authorization: ADMIN_AUTH, 'content-type': 'multipart/form-data; boundary=b' },
+      body: '--b\r\nContent-Disposition: form-data; name="id"\r\n\r\nnameless\r\n--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--\r\n',
+    });
+    expect(nameless.status).toBe(400);
+    const namelessBody = (await nameless.json()) as { Code: string; Description: string };
+    expect(namelessBody).toMatchObject({ Code: 'invalid_multipart', Description: expect.stringMatching(/^The multipart body has a part without a name/) });
+    expect(namelessBody.Description).not.toMatch(/undefined/);
     expect(servers.origin.logs.filter((line) => /"level":(50|60)/.test(line))).toEqual([]);
   });
 
