@@ -1,4 +1,4 @@
-import { Type, type TObject, type TOptional, type TNumber, type TString } from 'typebox';
+import { Type, type TObject, type TOptional, type TString } from 'typebox';
 
 /** What the answer says of a `Prefer: wait=S`, the same on every route that reads it (`preferredWaitSeconds`). */
 const APPLIED = 'The answer then says the wait it applied, bounded by the server: Preference-Applied: wait=<seconds>; it says none when nothing was held: an answer given at once because there is nothing to wait for (an unknown id) or because this address already holds all the waits it may. A wait that is not a whole number of seconds, like any other preference, is ignored.';
@@ -19,13 +19,15 @@ export const PreferWaitHeaders = preferWaitHeaders('the same as ?wait=S when the
 /**
  * The `?wait=S` of a route that long-polls: the seconds to wait for `awaited` (`a change`, `the
  * decision`) before answering, read by `requestedWaitSeconds`. The one definition of what every
- * such route accepts, a number >= 0, so a bad wait is refused alike everywhere: one the schema
- * refuses (`abc`, `-1`, an empty `?wait=`) is answered `invalid_wait` by the server's error handler
- * (`isWaitFailure` finds it by its name, `/wait`), in the door's error shape, and one it lets
- * through as a number that is none (`Infinity`) by `queryWaitSeconds`.
+ * such route accepts, decimal seconds, so a bad wait is refused alike everywhere: one the schema
+ * refuses (`abc`, `-1`, `0x10`, an empty `?wait=`) is answered `invalid_wait` by the server's error
+ * handler (`isWaitFailure` finds it by its name, `/wait`), in the door's error shape, and one too
+ * long to be a finite number (400 digits) by `queryWaitSeconds`.
  */
-export function waitSeconds(awaited: string): TOptional<TNumber> {
-  return Type.Optional(Type.Number({ minimum: 0, description: `Seconds to wait for ${awaited} (bounded by the server). Anything but a finite number of 0 or more is 400 invalid_wait.` }));
+export function waitSeconds(awaited: string): TOptional<TString> {
+  // A string of decimal digits, not a number: Ajv turns any text JavaScript reads as a number
+  // into one (`0x10` became a wait of 16 s, `1e3` of 1000), where seconds are written in digits.
+  return Type.Optional(Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?$', description: `Seconds to wait for ${awaited} (bounded by the server), in decimal digits (30, 2.5). Anything else is 400 invalid_wait.` }));
 }
 
 /**

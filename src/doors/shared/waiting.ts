@@ -1,3 +1,4 @@
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidRequestError, RateLimitedError } from '../../core/errors.js';
 import type { Grant } from '../../core/grant.js';
@@ -24,18 +25,22 @@ export function requestedWaitSeconds(request: FastifyRequest, reply: FastifyRepl
   return Math.min(asked, max);
 }
 
+/** Seconds as a query writes them: decimal digits, perhaps a fraction (`waitSeconds`). */
+const DECIMAL_SECONDS = /^[0-9]+(?:\.[0-9]+)?$/;
+
 /**
  * The seconds `?wait=` asks for, unbounded, or undefined without one; throws `invalidWaitError` for
- * one that is not a finite number >= 0. Every route reading it declares it a number >= 0, so what
- * arrives here is a number (an empty `?wait=`, which Ajv does not turn into one, was refused by the
- * schema as invalid_wait) or, for a route without the schema, a string, read as `Number` reads it.
- * A route that may answer without reading the wait (a final state answered at once) calls this
- * first, so a bad wait is refused there too: with `Infinity` or `1e400`, which the schema lets
- * through as numbers, as with `abc`, which it refuses.
+ * one that is not decimal seconds or too long to be a finite number. Every route reading it
+ * declares it so (`waitSeconds`), and the schema refused most bad waits already; a route that may
+ * answer without reading the wait (a final state answered at once) calls this first, so a bad wait
+ * is refused there too.
  */
 export function queryWaitSeconds(request: FastifyRequest): number | undefined {
   const raw = ((request.query ?? {}) as Record<string, unknown>).wait;
   if (raw === undefined) return undefined;
+  // Written as seconds are written (the routes' schema says so too): `Number` alone also reads
+  // `0x10` as 16 and `1e3` as 1000.
+  if (typeof raw !== 'string' || !DECIMAL_SECONDS.test(raw)) throw invalidWaitError();
   const seconds = Number(raw);
   if (!Number.isFinite(seconds) || seconds < 0) throw invalidWaitError();
   return seconds;
@@ -48,7 +53,7 @@ export function queryWaitSeconds(request: FastifyRequest): number | undefined {
  * `1e400`), so a client reads one code and one message for one mistake.
  */
 export function invalidWaitError(): InvalidRequestError {
-  return new InvalidRequestError('wait must be a finite number of seconds, 0 or more (wait=30, say).', undefined, 'invalid_wait');
+  return new InvalidRequestError('wait must be a number of seconds written in decimal digits (wait=30, or wait=2.5).', undefined, 'invalid_wait');
 }
 
 /** The replies that say a `wait` preference was applied, so a wait that cannot be held can take it back. */
@@ -219,9 +224,15 @@ export async function streamGrant<Request, Result>(
   }
 }
 
-/** Writes an event stream's status and headers on `reply` (hijacked), and gives its raw response. */
+/**
+ * Writes an event stream's status and headers on `reply` (hijacked), and gives its raw response.
+ * The headers the reply holds already go too: a hijacked reply's own are never sent, and they are
+ * the route's security headers (CSP, nosniff, frame options, HSTS), set for every answer on
+ * request, and a `Vary` or `Preference-Applied` of its door.
+ */
 function openStream(reply: FastifyReply): FastifyReply['raw'] {
   return reply.raw.writeHead(200, {
+    ...(reply.getHeaders() as OutgoingHttpHeaders),
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-store',
     connection: 'keep-alive',

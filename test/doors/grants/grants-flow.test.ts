@@ -100,6 +100,14 @@ describe('generic grant API over real sockets', () => {
     const created = await json(post(`${base}/api/v1/grants`, { label: 'sse' }));
     const response = await fetch(`${base}/api/v1/grants/${created.id}/events`);
     expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
+    // The security headers of every /api/ answer, which the stream's own writing of its head dropped.
+    const read = await fetch(`${base}/api/v1/grants/${created.id}`);
+    for (const name of ['content-security-policy', 'x-content-type-options', 'x-frame-options']) {
+      expect(read.headers.get(name), name).toBeTruthy();
+      expect(response.headers.get(name), name).toBe(read.headers.get(name));
+    }
+    const head = await fetch(`${base}/api/v1/grants/${created.id}/events`, { method: 'HEAD' });
+    expect(head.headers.get('x-content-type-options')).toBe('nosniff');
     const reader = response.body!.getReader();
     const decoder = new TextDecoder();
     let text = '';

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 
 /**
- * Every `?wait=` that is not a finite number of seconds >= 0 is one mistake: one code
- * (`invalid_wait`) and one message, whether the route's schema refuses it (`NaN`, `-1`, `abc`) or
- * lets it through as a number that is none (`Infinity`, `1e400`).
+ * Every `?wait=` that is not seconds in decimal digits is one mistake: one code (`invalid_wait`) and
+ * one message, whether the route's schema refuses it (`NaN`, `-1`, `abc`, `0x10`) or lets it
+ * through as digits too many to be a finite number.
  */
 describe('bad ?wait= values on GET /api/v1/grants/:id', () => {
   let t: TestApp;
@@ -16,11 +16,12 @@ describe('bad ?wait= values on GET /api/v1/grants/:id', () => {
   });
   afterAll(() => t.close());
 
-  for (const wait of ['NaN', 'Infinity', '-Infinity', '1e400', '-1', 'abc', '1s', '0x']) {
-    it(`wait=${wait}: 400 invalid_wait`, async () => {
+  // `0x10`, `1e3`, ` 5`: numbers to JavaScript (16, 1000, 5), never seconds as people write them.
+  for (const wait of ['NaN', 'Infinity', '-Infinity', '1e400', '-1', 'abc', '1s', '0x', '0x10', '1e3', ' 5', '5.', '.5', '9'.repeat(400)]) {
+    it(`wait=${wait.slice(0, 10)}: 400 invalid_wait`, async () => {
       const response = await t.app.inject({ method: 'GET', url: `/api/v1/grants/${id}?wait=${encodeURIComponent(wait)}` });
       expect(response.statusCode).toBe(400);
-      expect(response.json()).toEqual({ error: 'invalid_wait', message: 'wait must be a finite number of seconds, 0 or more (wait=30, say).' });
+      expect(response.json()).toEqual({ error: 'invalid_wait', message: 'wait must be a number of seconds written in decimal digits (wait=30, or wait=2.5).' });
     });
   }
 

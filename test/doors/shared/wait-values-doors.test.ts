@@ -11,7 +11,7 @@ import { ADMIN, ADMIN_AUTH } from '../support/helpers.js';
  * number that is none (`Infinity`, `1e400`), and on the support door also where the wait would not
  * be read (a session that expired, answered at once).
  */
-const MESSAGE = 'wait must be a finite number of seconds, 0 or more (wait=30, say).';
+const MESSAGE = 'wait must be a number of seconds written in decimal digits (wait=30, or wait=2.5).';
 const BAD_WAITS = ['NaN', 'Infinity', '-Infinity', '1e400', '-1', 'abc', '1s', '0x', ''];
 
 describe('bad ?wait= values on the access and support doors\' long-polls', () => {
