@@ -35,3 +35,13 @@ export function checkShownFields(body: { label: string; data?: Record<string, st
     if (hasUnshowableText(value)) refuse(`data.${name}`);
   }
 }
+
+/**
+ * Refuses a decision's note holding such a character (`checkShownFields`' rule): the creator is
+ * handed it with the result (the redeem's answer, a refusal's 409) and shows it to its own user.
+ */
+export function checkShownNote(note: string | undefined): void {
+  if (note !== undefined && hasUnshowableText(note)) {
+    throw new InvalidRequestError(`note must not contain ${unshowableRule()}: the requester is shown it as written.`, { field: 'note' }, 'validation_failed');
+  }
+}

@@ -17,7 +17,7 @@ import { PreferWaitHeaders, WaitQuery } from '../shared/wait-schemas.js';
 import { requestedWaitSeconds, streamGrant, waitForGrant, withdrawAppliedWait } from '../shared/waiting.js';
 import { grantsConfigSchema } from './config.js';
 import { requireCreateToken } from './create-token.js';
-import { checkShownFields, grantValidationError } from './grant-validation.js';
+import { checkShownFields, checkShownNote, grantValidationError } from './grant-validation.js';
 import { grantView, PAIR_KIND, type PairRequest, type PairResult } from './grant-views.js';
 import { LiveGrantsPerAddress, tooManyLiveGrants } from './live-per-address.js';
 import { decisionRefusal, redeemRefusal } from './refusals.js';
@@ -206,6 +206,8 @@ export const grantsDoor: Door = {
         // The note is optional, and so is the body that carries it: a bare POST decides too.
         config: { rateLimit: lookupLimit, optionalBody: true },
       }, async (request) => {
+        // Before the look-up: a note refused spends no code and counts no miss.
+        checkShownNote(request.body?.note);
         const grant = await findLive(request.clientNetwork, request.params.code);
         const result: PairResult = { decidedBy: request.ip, note: request.body?.note ?? null };
         let decided;

@@ -23,7 +23,7 @@ export const CreateGrantBody = Type.Object(
 export type CreateGrantBody = Static<typeof CreateGrantBody>;
 
 export const DecisionBody = Type.Object(
-  { note: Type.Optional(Type.String({ maxLength: 500, description: 'Passed to the creator with the result.' })) },
+  { note: Type.Optional(Type.String({ maxLength: 500, description: 'Passed to the creator with the result. No control or text-direction characters (400 `validation_failed`, field `note`).' })) },
   { additionalProperties: false },
 );
 export type DecisionBody = Static<typeof DecisionBody>;

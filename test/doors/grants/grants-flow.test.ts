@@ -59,6 +59,19 @@ describe('generic grant API over real sockets', () => {
     expect((await post(`${base}/api/v1/grants`, { label: 'Imprimante — 打印机 — طابعة', data: { pièce: 'grenier' } })).status).toBe(201);
   });
 
+  it('a decision\'s note holding a control or text-direction character is refused before the code is looked at; the code still works', async () => {
+    const created = await json(post(`${base}/api/v1/grants`, { label: 'noted' }));
+    for (const decision of ['approve', 'refuse']) {
+      for (const note of ['ok\u202e evil', 'red\u001b[31m', 'two\nlines']) {
+        const answer = await post(`${base}/api/v1/codes/${created.code}/${decision}`, { note });
+        expect(answer.status).toBe(400);
+        expect(await answer.json()).toMatchObject({ error: 'validation_failed', field: 'note', message: expect.stringMatching(/^note must not contain control or text-direction characters/) });
+      }
+    }
+    const refused = await post(`${base}/api/v1/codes/${created.code}/refuse`, { note: 'Pas maintenant — 稍后' });
+    expect(refused.status).toBe(200);
+  });
+
   it('a decision needs no body: a bare POST approves (the note is optional)', async () => {
     const created = await json(post(`${base}/api/v1/grants`, { label: 'bare' }));
     const approved = await fetch(`${base}/api/v1/codes/${created.code}/approve`, { method: 'POST' });
