@@ -53,3 +53,15 @@ describe('pairgate peers remove / lan connect <peer>', () => {
     expect(byId).toMatchObject({ status: 0, stdout: 'Removed "laptop" (id AbCdEf2222222222222222).\n' });
   }, 60_000);
 });
+
+describe('pairgate peers list', () => {
+  it('shows a name stored by an older version, holding what names may no longer hold, without its controls', async () => {
+    ensureBuilt();
+    const dir = mkdtempSync(join(tmpdir(), 'pairgate-peer-names-'));
+    await new TrustedPeerStore(dir).save({ deviceId: 'AbCdEf3333333333333333', name: 'ev\u200fil\u2028x\u001b[31mred', keySha256: `k3${'c'.repeat(41)}`, addresses: [] });
+    const listed = await runCli(['peers', 'list', '--config-dir', dir]);
+    expect(listed.status).toBe(0);
+    expect(listed.stdout).toMatch(/^ev il xred {2}id AbCdEf3333333333333333 {2}key /);
+    expect(listed.stdout.trim().split('\n')).toHaveLength(1);
+  }, 60_000);
+});

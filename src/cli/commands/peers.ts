@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { configDirPath } from '../../doors/lan/config-dir.js';
+import { MAX_NAME_BYTES } from '../../doors/lan/connection-string.js';
+import { terminalText } from '../../doors/lan/terminal-text.js';
 import { TrustedPeerStore } from '../../doors/lan/trusted-peers.js';
 import { configDirOf, jsonOption, withConfigDir, type CommonLanOptions } from './lan-cli-support.js';
 
@@ -36,7 +38,8 @@ cannot be read (lan_peers_file_unreadable).`)
         return;
       }
       if (list.length === 0) console.log('No trusted peers yet. Pair with "pairgate lan offer" and "pairgate lan join".');
-      for (const p of list) console.log(`${p.name}  id ${p.deviceId}  key ${p.keySha256}  addresses ${p.addresses.join(', ') || '-'}  last seen ${p.lastSeenAt}`);
+      // A name stored by an older version may hold what names may no longer hold (a bidi mark).
+      for (const p of list) console.log(`${terminalText(p.name, MAX_NAME_BYTES)}  id ${p.deviceId}  key ${p.keySha256}  addresses ${p.addresses.join(', ') || '-'}  last seen ${p.lastSeenAt}`);
     });
 
   withConfigDir(peers.command('remove'))

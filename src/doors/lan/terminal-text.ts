@@ -8,12 +8,12 @@
 const ESCAPES = /(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]?|(?:\u001b\]|\u009d)[^\u0007\u001b\u009c]*(?:\u0007|\u001b\\|\u009c)?|\u001b[@-_]?/g;
 
 /**
- * Control characters (C0, DEL, C1) and bidirectional controls (marks, embeddings, overrides,
- * isolates). The first can move the cursor or recolour a terminal; the second show the rest of a
+ * Control characters (C0, DEL, C1), the line and paragraph separators, and bidirectional
+ * controls (marks, embeddings, overrides, isolates). The first can move the cursor or recolour a terminal; the second show the rest of a
  * line in another order than it reads (an address or a device id after a name, say).
  */
 // eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /**
  * Text another device sent, made safe to show a person on a terminal: escape sequences removed,
