@@ -25,6 +25,7 @@ import { installHealthRoutes } from './health-routes.js';
 import { installJsonBodyParser } from './json-body.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { installShutdownRefusal } from './shutdown-refusal.js';
+import { installRequestFraming, LET_MISSING_HOST_THROUGH } from './request-framing.js';
 import { trustedProxies } from './trust-proxy.js';
 import { loggerOptions, makeChildrenLazy, RequestLineController } from './logger.js';
 import { ServerMetrics, installMetrics } from './metrics.js';
@@ -32,12 +33,13 @@ import { SECURITY_SCHEMES } from './openapi-security.js';
 import { installOptionalBodies } from './optional-bodies.js';
 import { installCookies } from './cookies.js';
 import { decorateClientNetwork } from './public-network.js';
-import { addFormContentTypeParser } from './form-body.js';
+import { addFormContentTypeParser, noteRouteScopes } from './form-body.js';
 import { requestValidation } from './request-validation.js';
-import { ROUTER_ANSWERS_DESCRIPTION, addSharedResponses } from './openapi-responses.js';
+import { ROUTER_ANSWERS_DESCRIPTION, ROUTER_RESPONSES, addSharedResponses } from './openapi-responses.js';
 import { WaitSlots } from '../doors/shared/wait-slots.js';
 import { packageVersion } from './version.js';
 import { WebSocketUpgrades } from './websocket-upgrades.js';
+import { OpenConnections } from './open-connections.js';
 
 /** What buildApp needs: validated configuration, opened stores and the doors to serve. */
 export interface AppOptions {
@@ -70,15 +72,19 @@ declare module 'fastify' {
 }
 
 
-/** How often connections that went idle are closed while the server shuts down. */
+/** How often connections with no request in flight are closed while the server shuts down. */
 const IDLE_CLOSE_CHECK_MS = 20;
 
 /**
  * Node's HTTP server options that bound how long a client may take to send a request. Fastify's
  * default turns Node's request timeout off, which lets a client hold a connection open forever by
- * sending a body a byte at a time (slowloris); Node then checks for late requests every 30 s, so a
- * short timeout is checked more often. Answers are not bounded: long-polls and event streams last
- * as long as they need.
+ * sending a body a byte at a time (slowloris). Node finds late requests only when it checks (every
+ * 30 s by default), so a request may run over by up to the time between checks: they are made
+ * every tenth of the timeout, at most every second, so the timeout holds within 10% (30 s is
+ * enforced by 31 s; a quarter of it let 30 s run to 37.5). A check walks only the connections with
+ * a request under way, so once a second costs nothing worth saving (the 100 ms floor, a tenth of
+ * the smallest timeout the configuration allows, only guards the arithmetic).
+ * Answers are not bounded: long-polls and event streams last as long as they need.
  */
 export function requestTimeouts(seconds: number): { requestTimeout: number; http: { headersTimeout: number; connectionsCheckingInterval: number } } {
   const requestTimeout = seconds * 1000;
@@ -86,7 +92,7 @@ export function requestTimeouts(seconds: number): { requestTimeout: number; http
     requestTimeout,
     http: {
       headersTimeout: Math.min(requestTimeout, 60_000),
-      connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(requestTimeout / 4))),
+      connectionsCheckingInterval: Math.min(1_000, Math.max(100, Math.floor(requestTimeout / 10))),
     },
   };
 }
@@ -98,10 +104,13 @@ export function requestTimeouts(seconds: number): { requestTimeout: number; http
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, stores } = options;
   const clock = options.clock ?? systemClock;
+  const timeouts = requestTimeouts(config.PAIRGATE_REQUEST_TIMEOUT_SECONDS);
   const app = Fastify({
     logger: { ...loggerOptions(config.PAIRGATE_LOG_LEVEL), ...(options.logStream ? { stream: options.logStream } : {}) } as never,
     bodyLimit: config.PAIRGATE_BODY_LIMIT,
-    ...requestTimeouts(config.PAIRGATE_REQUEST_TIMEOUT_SECONDS),
+    ...timeouts,
+    // A request without Host is refused in pairgate's shape, not by Node (request-framing.ts).
+    http: { ...timeouts.http, ...LET_MISSING_HOST_THROUGH },
     trustProxy: trustedProxies(config.PAIRGATE_TRUST_PROXY),
     requestIdHeader: false,
     // WHATWG parsing, and escapes that are not UTF-8 refused, not passed on undecoded (query-string.ts).
@@ -145,14 +154,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   setMaxListeners(0, shutdown.signal);
   let shuttingDown = false;
   let idleCloser: NodeJS.Timeout | undefined;
+  // `webSockets` below takes the upgrades (see OpenConnections).
+  const connections = new OpenConnections(app.server);
   app.addHook('preClose', async () => {
     shuttingDown = true;
     shutdown.abort();
-    // Closing drops the connections idle at that instant; one whose answer (a long-poll, an event
+    // Node's close drops only the connections idle after an answer: one connected and silent, or
+    // halfway through a request's headers, held the close for the whole grace period. Every
+    // connection with no request in flight is dropped now; one whose answer (a long-poll, an event
     // stream) ends later would stay open as keep-alive and hold the close until its timeout, which
-    // a slower store (a network round-trip to PostgreSQL or Redis) makes likely. Drop them as they
-    // go idle (a check while closing, rather than a listener on every response while serving).
-    idleCloser = setInterval(() => app.server.closeIdleConnections(), IDLE_CLOSE_CHECK_MS);
+    // a slower store (a network round-trip to PostgreSQL or Redis) makes likely, so they are
+    // dropped as they go idle too (a check while closing, rather than a listener on every
+    // response while serving).
+    connections.dropIdle();
+    idleCloser = setInterval(() => connections.dropIdle(), IDLE_CLOSE_CHECK_MS);
     idleCloser.unref();
   });
   app.addHook('onClose', async () => clearInterval(idleCloser));
@@ -160,6 +175,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   installErrorHandlers(app);
   installSecurityHeaders(app);
   installShutdownRefusal(app, () => shuttingDown);
+  installRequestFraming(app);
   // Every per-address limit and budget counts by the caller's network (an IPv6 /64, not one of its
   // 2^64 addresses): see publicNetworkOf.
   decorateClientNetwork(app);
@@ -174,6 +190,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   // Forms are text: their fields are converted to the schema's types, so they are marked (formBody).
   addFormContentTypeParser(app, config.PAIRGATE_BODY_LIMIT);
+  // So that the document lists the form beside JSON where a route takes one (addSharedResponses).
+  noteRouteScopes(app);
   // Cookies are read on first use, with no hook on any route (cookies.ts).
   installCookies(app);
   // WebSockets only where a door asks for them (acceptWebSockets): see WebSocketUpgrades.
@@ -194,7 +212,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'pairgate', version: packageVersion(), description: `Pairing and authorization server: one grant engine, many doors. ${ROUTER_ANSWERS_DESCRIPTION}` },
-      components: { securitySchemes: SECURITY_SCHEMES },
+      components: { securitySchemes: SECURITY_SCHEMES, responses: ROUTER_RESPONSES },
     },
   });
   await app.register(swaggerUi, docsPageOptions());

@@ -3,7 +3,7 @@ import { InvalidRequestError, PairgateError } from '../core/errors.js';
 
 /**
  * The refusals every body parser shares (JSON, forms, multipart fields): bytes that are not UTF-8,
- * and a body sent content-encoded.
+ * a body declared in another charset, and a body sent content-encoded.
  */
 
 /** What a body that is not UTF-8 is told, by its media. */
@@ -44,4 +44,43 @@ export function contentEncodingRefusal(request: FastifyRequest): ContentEncoding
   if (encoding === undefined) return undefined;
   const value = encoding.trim().toLowerCase();
   return value === '' || value === 'identity' ? undefined : new ContentEncodingError(encoding);
+}
+
+/**
+ * The labels of UTF-8 a `charset` parameter may carry (compared in lower case): its IANA name and
+ * the WHATWG Encoding Standard's common alias, which browsers and HTTP libraries also accept.
+ */
+const UTF8_LABELS = new Set(['utf-8', 'utf8']);
+
+/**
+ * 415 `unsupported_charset`: a JSON or form body declared in a charset other than UTF-8
+ * (`Content-Type: application/json; charset=utf-16`, `...; charset=latin1`). The server reads
+ * bodies as UTF-8 only; read so anyway, a body in another charset whose bytes happen to be valid
+ * UTF-8 (the Latin-1 bytes of "Ã©" read as "é") was stored as other text than the client meant,
+ * with no word. A media type the server does not take is a 415 (RFC 9110 §15.5.16), the charset
+ * being part of it.
+ */
+export class UnsupportedCharsetError extends PairgateError {
+  constructor(charset: string) {
+    super('unsupported_charset', 415, `This server reads request bodies as UTF-8 only, not "${charset.slice(0, 40)}": encode the body as UTF-8 and send it with "charset=utf-8" or no charset parameter.`);
+  }
+}
+
+/**
+ * The value of the `charset` parameter of a Content-Type header (a token, or a quoted string with
+ * its backslash escapes undone), or undefined when it has none.
+ */
+export function charsetOf(contentType: string): string | undefined {
+  const match = /;\s*charset\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))/i.exec(contentType);
+  if (!match) return undefined;
+  return match[1] !== undefined ? match[1].replace(/\\(.)/g, '$1') : match[2];
+}
+
+/** The UnsupportedCharsetError for a request whose body is declared in a charset other than UTF-8, else undefined. */
+export function charsetRefusal(request: FastifyRequest): UnsupportedCharsetError | undefined {
+  const contentType = request.headers['content-type'];
+  // Most bodies declare no charset: the header is searched only when it mentions one.
+  if (contentType === undefined || !/charset/i.test(contentType)) return undefined;
+  const charset = charsetOf(contentType);
+  return charset === undefined || UTF8_LABELS.has(charset.trim().toLowerCase()) ? undefined : new UnsupportedCharsetError(charset);
 }

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { InvalidRequestError } from '../core/errors.js';
-import { BodyNotUtf8Error, contentEncodingRefusal } from './body-refusals.js';
+import { BodyNotUtf8Error, charsetRefusal, contentEncodingRefusal } from './body-refusals.js';
 import { hasLoneSurrogate } from '../core/lone-surrogate.js';
 
 /**
@@ -113,7 +113,7 @@ function takesNoBody(request: FastifyRequest): boolean {
 
 /**
  * Registers `parse` for `application/json` bodies on `scope`: the body is read as bytes, refused
- * with BodyNotUtf8Error unless they are UTF-8 (not UTF-16 or UTF-32 either), and handed to `parse` as text;
+ * with UnsupportedCharsetError when declared in another charset, with BodyNotUtf8Error unless they are UTF-8 (not UTF-16 or UTF-32 either), and handed to `parse` as text;
  * a value holding a lone surrogate (from a `\u` escape) is refused the same way. Every JSON parser of
  * the server is registered through this, so no door stores a body's text with characters lost.
  */
@@ -126,6 +126,12 @@ export function addJsonContentTypeParser(scope: FastifyInstance, parse: JsonBody
     }
     if ((bytes as Buffer).length === 0 && takesNoBody(request)) {
       done(null, undefined);
+      return;
+    }
+    // After the empty body read as none: no characters, nothing read in the wrong charset.
+    const charset = charsetRefusal(request);
+    if (charset) {
+      done(charset, undefined);
       return;
     }
     if (!isUtf8(bytes as Buffer) || isWideUnicode(bytes as Buffer)) {

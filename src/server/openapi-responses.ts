@@ -3,6 +3,8 @@ import { Type } from 'typebox';
 import type { SwaggerTransform } from '@fastify/swagger';
 import { InvalidRequestError, PairgateError, PayloadTooLargeError, RateLimitedError, UnavailableError } from '../core/errors.js';
 import { pairgateErrorShape, type ErrorShape } from './error-shapes.js';
+import { headersTooLargeRefusal, requestTimeoutRefusal } from './client-errors.js';
+import { FORM_MEDIA_TYPE, readsForms } from './form-body.js';
 
 /**
  * The answers a route gives without its handler deciding them, listed in the OpenAPI document
@@ -15,13 +17,21 @@ import { pairgateErrorShape, type ErrorShape } from './error-shapes.js';
  *   than PAIRGATE_BODY_LIMIT, or neither JSON nor a form;
  * - 429 and 503 when the route is under the rate limit (every route but the health probes and
  *   the static files): too many requests from the caller's network, or a store (the limit's
- *   counts, the route's own data) is unreachable.
+ *   counts, the route's own data) is unreachable; 503 `shutting_down` on the others too, but for
+ *   `/readyz`, which says so in its own body (`answersWhileShuttingDown`);
+ * - 408 and 431 on every route: the request was not received in time, or its headers are too
+ *   large. Node's parser finds both before any route is chosen, so they come in pairgate's shape
+ *   (client-errors.ts) whatever the route's, and as JSON on pages too.
+ *
+ * A route whose body the form parser reads (its scope has it: every route with a body but in the
+ * scopes that take JSON only) lists the form's media type beside JSON, unless it says itself what
+ * it consumes.
  *
  * A status the route documents itself keeps its own description, and when that answer is a page
  * (`htmlPage`) the shared JSON error is listed next to it. What the router answers before any
  * route is chosen (404 `route_not_found`, 405 `method_not_allowed`, 400 `bad_url`, 414 `uri_too_long`) belongs to no route
- * and is said once, in the document's description; so is the 503 `shutting_down` of the routes
- * outside the rate limit (the health probes: `/readyz` says so in its own body).
+ * and is said once, in the document's description; the 405, a whole answer of its own (the
+ * `Allow` header), is also in `components.responses` (ROUTER_RESPONSES).
  *
  * These responses go into the document only, not into the route's runtime schema: Fastify would
  * serialize every error through them, and a schema that drifted from a door's shape would drop
@@ -37,6 +47,9 @@ export const ROUTER_ANSWERS_DESCRIPTION =
   '405 `method_not_allowed` with an `Allow` header for a path it serves under other methods (OPTIONS there: 204 with `Allow`), ' +
   '400 `bad_url` for a malformed %-escape, 414 `uri_too_long` for a path parameter too long to be anything, ' +
   'and 503 while it shuts down; a browser asking for HTML first gets the 404 as a page. ' +
+  'Any request may also be refused 400 in pairgate\'s shape before a route reads it: `malformed_request` (not valid HTTP/1.1), ' +
+  '`missing_host` (an HTTP/1.1 request without Host), `invalid_request_target` (the target `*` with a method other than OPTIONS). ' +
+  'The 405 is described in `components.responses.MethodNotAllowed`. ' +
   'Under `/mattermost` and `/webhook` these (the 404, `bad_url`, `uri_too_long`) come in that connector\'s own shape, as its calls\' errors do. ' +
   'On pages, the shared refusals (400, 413, 415, 429, 503) are answered to such a browser as the error page.';
 
@@ -49,6 +62,8 @@ interface SharedResponse {
   example(): PairgateError;
   description: string;
   headers?: Record<string, unknown>;
+  /** Answered before any route is chosen (client-errors.ts): pairgate's shape and JSON on every route. */
+  beforeRouting?: boolean;
 }
 
 /** What decides which shared responses a route has. */
@@ -56,6 +71,7 @@ interface RouteFacts {
   readsBody: boolean;
   validates: boolean;
   rateLimited: boolean;
+  answersWhileShuttingDown: boolean;
 }
 
 const SHARED: readonly SharedResponse[] = [
@@ -72,10 +88,24 @@ const SHARED: readonly SharedResponse[] = [
     description: 'The body is larger than the server accepts (PAIRGATE_BODY_LIMIT; 8 KiB on the DNS update listener): `payload_too_large`.',
   },
   {
+    status: 408,
+    applies: () => true,
+    beforeRouting: true,
+    example: requestTimeoutRefusal,
+    description: 'The request (its headers and body) was not received within PAIRGATE_REQUEST_TIMEOUT_SECONDS: `request_timeout`, in pairgate\'s shape whatever this operation\'s, and the connection closed.',
+  },
+  {
+    status: 431,
+    applies: () => true,
+    beforeRouting: true,
+    example: headersTooLargeRefusal,
+    description: 'The request\'s headers are too large (16 KiB in all): `headers_too_large`, in pairgate\'s shape whatever this operation\'s, and the connection closed.',
+  },
+  {
     status: 415,
     applies: (route) => route.readsBody,
     example: () => new PairgateError('unsupported_media_type', 415, 'This content type is not accepted; send JSON or a form.'),
-    description: 'The body is neither JSON nor a form: `unsupported_media_type`; or it is sent compressed (a Content-Encoding other than identity): `unsupported_content_encoding`.',
+    description: 'The body is neither JSON nor a form: `unsupported_media_type`; or it is declared in a charset other than UTF-8: `unsupported_charset`; or it is sent compressed (a Content-Encoding other than identity): `unsupported_content_encoding`.',
   },
   {
     status: 429,
@@ -91,7 +121,33 @@ const SHARED: readonly SharedResponse[] = [
     description: 'A backing store is unreachable (`store_unavailable`; service resumes by itself), or the server is shutting down (`shutting_down`; the next try reaches another node or the restarted one).',
     headers: RETRY_AFTER,
   },
+  {
+    status: 503,
+    applies: (route) => !route.rateLimited && !route.answersWhileShuttingDown,
+    example: () => new UnavailableError('This server is shutting down. Try again in a moment.', 'shutting_down'),
+    description: 'The server is shutting down (`shutting_down`; the next try reaches another node or the restarted one).',
+    headers: RETRY_AFTER,
+  },
 ];
+
+const METHOD_NOT_ALLOWED_EXAMPLE = pairgateErrorShape(new PairgateError('method_not_allowed', 405, 'PUT is not allowed at /api/v1/grants; it answers POST.'));
+
+/**
+ * Answers of the router that belong to no operation, for `components.responses`: the 405 is an
+ * answer to a method a path does not serve, so no operation of the document can list it.
+ */
+export const ROUTER_RESPONSES = {
+  MethodNotAllowed: {
+    description: 'The path is served, under other methods: `method_not_allowed`, with the methods it answers in `Allow` (OPTIONS there answers 204 with `Allow`). Under a door\'s own prefix (`/mattermost`, `/webhook`, ...) in that door\'s error shape.',
+    headers: { allow: { description: 'The methods the path answers, such as `GET, HEAD, OPTIONS`.', schema: { type: 'string' as const } } },
+    content: {
+      'application/json': {
+        schema: schemaOf(METHOD_NOT_ALLOWED_EXAMPLE),
+        example: METHOD_NOT_ALLOWED_EXAMPLE,
+      },
+    },
+  },
+};
 
 /** A JSON schema describing `value` (the body an error shape renders), every field required. */
 function schemaOf(value: unknown): Record<string, unknown> {
@@ -119,7 +175,8 @@ function schemaOf(value: unknown): Record<string, unknown> {
  * really renders (pairgate's, OAuth's, Plexus's, ...) with no second description of each shape
  * to keep in step with it.
  */
-function sharedResponse(shared: SharedResponse, shape: ErrorShape): { description: string; headers?: Record<string, unknown>; body: unknown; schema: Record<string, unknown> } {
+function sharedResponse(shared: SharedResponse, routeShape: ErrorShape): { description: string; headers?: Record<string, unknown>; body: unknown; schema: Record<string, unknown> } {
+  const shape = shared.beforeRouting ? pairgateErrorShape : routeShape;
   const example = shared.example();
   const body = shape(example);
   const description = shape.documented?.(shared.description, example) ?? shared.description;
@@ -187,6 +244,7 @@ export const addSharedResponses: SwaggerTransform = ({ schema, url, route }) => 
     readsBody: methods.some((method) => BODY_METHODS.has(method.toUpperCase())),
     validates: [schema.body, schema.querystring, schema.params, schema.headers].some((part) => part !== undefined),
     rateLimited: route.config?.rateLimit !== false,
+    answersWhileShuttingDown: route.config?.answersWhileShuttingDown === true,
   };
   const shape = route.config?.errorShape ?? pairgateErrorShape;
   const response: Record<string, unknown> = { ...((schema.response as Record<string, unknown> | undefined) ?? { 200: { description: 'Default Response' } }) };
@@ -196,15 +254,19 @@ export const addSharedResponses: SwaggerTransform = ({ schema, url, route }) => 
     const { body, schema: bodySchema, ...described } = sharedResponse(shared, shape);
     const also = route.config?.sharedAnswersAlso?.[shared.status as 400];
     if (also) described.description = `${described.description} Here also: ${also}`;
-    if (own === undefined) response[shared.status] = route.config?.page ? withErrorPage({ ...described, content: { 'application/json': { schema: bodySchema, example: body } } }) : { ...described, ...bodySchema, examples: [body] };
-    else response[shared.status] = merged(own, { ...described, body, schema: bodySchema }) ?? (route.config?.page ? withErrorPage(ownAsContent(own, described.description)) : own);
+    const page = route.config?.page === true && !shared.beforeRouting;
+    if (own === undefined) response[shared.status] = page ? withErrorPage({ ...described, content: { 'application/json': { schema: bodySchema, example: body } } }) : { ...described, ...bodySchema, examples: [body] };
+    else response[shared.status] = merged(own, { ...described, body, schema: bodySchema }) ?? (page ? withErrorPage(ownAsContent(own, described.description)) : own);
   }
   // A route's own 429 or 503 (its own limit, its own store) comes with Retry-After too.
   for (const status of ['429', '503']) {
     const own = response[status] as OwnResponse | undefined;
     if (own && !own.headers?.['retry-after']) response[status] = { ...own, headers: { ...RETRY_AFTER, ...own.headers } };
   }
-  return { schema: { ...schema, response, ...(operationId ? { operationId } : {}) }, url };
+  // A body the form parser reads is documented as a form too (curl -d sends one), unless the
+  // route says what it consumes (the device door's OAuth calls).
+  const consumes = schema.body !== undefined && !(schema as { consumes?: unknown }).consumes && readsForms(route) ? { consumes: ['application/json', FORM_MEDIA_TYPE] } : {};
+  return { schema: { ...schema, response, ...consumes, ...(operationId ? { operationId } : {}) }, url };
 };
 
 /**

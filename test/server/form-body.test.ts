@@ -16,12 +16,23 @@ describe('a form body whose bytes are not UTF-8', () => {
 
   it('is refused with 400 body_not_utf8 saying what to do, and no grant is made (it was stored with U+FFFD)', async () => {
     const before = await liveGrants();
-    for (const contentType of ['application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=iso-8859-1']) {
-      const response = await fetch(`${server.base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': contentType }, body: LATIN1_FORM });
-      expect(response.status, contentType).toBe(400);
-      expect(await response.json(), contentType).toEqual({ error: 'body_not_utf8', message: NOT_UTF8 });
+    const response = await fetch(`${server.base}/api/v1/grants`, { method: 'POST', headers: FORM, body: LATIN1_FORM });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: 'body_not_utf8', message: NOT_UTF8 });
+    expect(await liveGrants()).toBe(before);
+  });
+
+  it('declared in another charset, is 415 unsupported_charset, even when its bytes read as UTF-8; a UTF-8 charset is taken', async () => {
+    const before = await liveGrants();
+    for (const charset of ['iso-8859-1', '"windows-1252"']) {
+      const contentType = `application/x-www-form-urlencoded; charset=${charset}`;
+      const response = await fetch(`${server.base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': contentType }, body: 'label=plain' });
+      expect(response.status, contentType).toBe(415);
+      expect(await response.json(), contentType).toMatchObject({ error: 'unsupported_charset', message: expect.stringContaining('as UTF-8 only') });
     }
     expect(await liveGrants()).toBe(before);
+    const utf8 = await fetch(`${server.base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' }, body: 'label=caf%C3%A9' });
+    expect(utf8.status).toBe(201);
   });
 
   it('is refused in OAuth\'s shape on the device door\'s form endpoints', async () => {

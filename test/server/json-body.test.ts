@@ -70,12 +70,27 @@ describe('a JSON body whose bytes are not UTF-8', () => {
 
   it('is refused with 400 body_not_utf8 saying what to do, and no grant is made', async () => {
     const before = await server.t.app.pairgate.stores.grants.countLive('pair', Date.now());
-    for (const contentType of ['application/json', 'application/json; charset=iso-8859-1']) {
-      const response = await fetch(`${server.base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': contentType }, body: latin1 });
-      expect(response.status, contentType).toBe(400);
-      expect(await response.json(), contentType).toEqual({ error: 'body_not_utf8', message: NOT_UTF8 });
+    const response = await fetch(`${server.base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: latin1 });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: 'body_not_utf8', message: NOT_UTF8 });
+    expect(await server.t.app.pairgate.stores.grants.countLive('pair', Date.now())).toBe(before);
+  });
+
+  it('a body declared in another charset is 415 unsupported_charset, even when its bytes read as UTF-8; UTF-8 declared in any spelling is taken', async () => {
+    const before = await server.t.app.pairgate.stores.grants.countLive('pair', Date.now());
+    // The Latin-1 bytes of "cafÃ©" are the UTF-8 of "café": read as UTF-8, the label would change.
+    const readableAsUtf8 = Buffer.from('{"label":"caf\u00c3\u00a9"}', 'latin1');
+    for (const charset of ['iso-8859-1', 'latin1', 'utf-16', '"UTF-16"', 'windows-1252', '']) {
+      const contentType = `application/json; charset=${charset}`;
+      const response = await fetch(`${server.base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': contentType }, body: charset === 'utf-16' ? Buffer.from('{"label":"x"}', 'utf16le') : readableAsUtf8 });
+      expect(response.status, contentType).toBe(415);
+      expect(await response.json(), contentType).toEqual({ error: 'unsupported_charset', message: `This server reads request bodies as UTF-8 only, not "${charset.replaceAll('"', '')}": encode the body as UTF-8 and send it with "charset=utf-8" or no charset parameter.` });
     }
     expect(await server.t.app.pairgate.stores.grants.countLive('pair', Date.now())).toBe(before);
+    for (const charset of ['utf-8', 'UTF-8', '"utf-8"', 'utf8']) {
+      const response = await fetch(`${server.base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': `application/json; charset=${charset}` }, body: '{"label":"caf\u00e9"}' });
+      expect(response.status, charset).toBe(201);
+    }
   });
 
   it('refuses UTF-16 and UTF-32 the same way, with or without a byte order mark, not as malformed JSON', async () => {

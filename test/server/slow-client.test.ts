@@ -1,6 +1,19 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { requestTimeouts } from '../../src/server/app.js';
+
+describe('how often late requests are looked for', () => {
+  it('is every tenth of the timeout, at most every second, so a request runs over it by 10% at most', () => {
+    for (const seconds of [1, 2, 5, 10, 30, 60, 3600]) {
+      const { requestTimeout, http } = requestTimeouts(seconds);
+      expect(requestTimeout).toBe(seconds * 1000);
+      // Node finds a late request at its next check: a quarter of 30 s let one run to 37.5 s.
+      expect(http.connectionsCheckingInterval, `${seconds} s`).toBeLessThanOrEqual(Math.min(1_000, requestTimeout / 10));
+      expect(http.connectionsCheckingInterval, `${seconds} s`).toBeGreaterThanOrEqual(100);
+    }
+  });
+});
 
 /**
  * Slow clients (slowloris): a client that sends its request a little at a time must not hold a

@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify';
+import { InvalidRequestError } from '../core/errors.js';
+
+/**
+ * HTTP/1.1 requests Node's parser reads but RFC 9112 refuses, answered 400 with a stable code in
+ * the route's error shape: a request without a Host header, and the request target `*` with
+ * another method than OPTIONS.
+ */
+
+/** Node's HTTP server option that lets a request without Host reach the app (see installRequestFraming). */
+export const LET_MISSING_HOST_THROUGH = { requireHostHeader: false } as const;
+
+/** 400 `missing_host`: an HTTP/1.1 request without a Host header (RFC 9112 §3.2). */
+export class MissingHostError extends InvalidRequestError {
+  constructor() {
+    super('This HTTP/1.1 request has no Host header, which HTTP/1.1 requires (RFC 9112, section 3.2). Send the server\'s name and port in a Host header, as every HTTP client does.', undefined, 'missing_host');
+  }
+}
+
+/** 400 `invalid_request_target`: the target `*` with a method other than OPTIONS (RFC 9112 §3.2.4). */
+export class AsteriskTargetError extends InvalidRequestError {
+  constructor(method: string) {
+    super(`The request target "*" is only for OPTIONS (RFC 9112, section 3.2.4), not ${method}. Send a path, such as "${method} / HTTP/1.1".`, undefined, 'invalid_request_target');
+  }
+}
+
+/**
+ * Refuses, before any route's work, what RFC 9112 makes a 400 and Node lets through:
+ *
+ * - an HTTP/1.1 request without Host. Node refuses it itself (`requireHostHeader`) with an empty
+ *   400, no code and none of the headers of pairgate's answers, past every handler pairgate has;
+ *   the server is built with LET_MISSING_HOST_THROUGH so that it is refused here instead, in the
+ *   route's shape, and the connection closed as Node did. HTTP/1.0 has no Host requirement.
+ * - the target `*` (asterisk-form) with any method but OPTIONS: Fastify's router read it as `/`,
+ *   so `GET *` answered the home page. `OPTIONS *` keeps its answer: 204 with what `/` allows.
+ *
+ * Both come from hand-made or broken clients, never a browser; the check is two comparisons per request.
+ */
+export function installRequestFraming(app: FastifyInstance): void {
+  app.addHook('onRequest', (request, reply, done) => {
+    const raw = request.raw;
+    if (raw.url === '*' && raw.method !== 'OPTIONS') {
+      done(new AsteriskTargetError(raw.method ?? 'GET'));
+      return;
+    }
+    if (raw.headers.host === undefined && raw.httpVersionMajor === 1 && raw.httpVersionMinor === 1) {
+      reply.header('connection', 'close');
+      done(new MissingHostError());
+      return;
+    }
+    done();
+  });
+}
