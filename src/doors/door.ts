@@ -28,9 +28,11 @@ export interface DoorContext {
   /**
    * Makes every error of the routes of `instance` render in `shape` (a door's wire format); with
    * `pathPrefixes`, also what no route answers under them (`/mattermost`: a malformed %-escape, a
-   * path parameter too long, an unknown path), which the router refuses before any door's route.
+   * path parameter too long, an unknown path), which the router refuses before any door's route;
+   * `linkPrefixes` the same, except that a browser asking for HTML first gets the error page there
+   * (addresses people open from a link, such as a pairing code's).
    */
-  useErrorShape(instance: FastifyInstance, shape: ErrorShape, options?: { pathPrefixes?: readonly string[] }): void;
+  useErrorShape(instance: FastifyInstance, shape: ErrorShape, options?: { pathPrefixes?: readonly string[]; linkPrefixes?: readonly string[] }): void;
   /** Aborted when the server shuts down: long waits and streams end on it. */
   shutdownSignal: AbortSignal;
   /** Long-polls and event streams each client network holds open (PAIRGATE_WAITS_PER_CLIENT). */

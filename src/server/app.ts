@@ -239,6 +239,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         route.config = { ...(route.config ?? {}), errorShape: route.config?.errorShape ?? shape };
       });
       for (const prefix of shapeOptions?.pathPrefixes ?? []) claimPathPrefix(instance, prefix, shape);
+      for (const prefix of shapeOptions?.linkPrefixes ?? []) claimPathPrefix(instance, prefix, shape, true);
     },
   };
   for (const door of serving) await app.register(async (instance) => door.register(instance, context));

@@ -70,35 +70,55 @@ function decodeUnreserved(path: string): string {
  */
 export class PathPrefixShapes {
   /** Longest prefix first, so the most specific owner wins. */
-  private owned: { prefix: string; shape: ErrorShape }[] = [];
+  private owned: PrefixOwner[] = [];
 
-  /** Gives `prefix` (`/name`, no trailing slash) and everything under it to `shape`; a prefix claimed twice is a programming error. */
-  claim(prefix: string, shape: ErrorShape): void {
+  /**
+   * Gives `prefix` (`/name`, no trailing slash) and everything under it to `shape`; a prefix claimed
+   * twice is a programming error. `pagesForBrowsers`: addresses there are also links people open
+   * (a pairing code's page), so a browser asking for HTML first gets the error page, not the shape.
+   */
+  claim(prefix: string, shape: ErrorShape, pagesForBrowsers = false): void {
     if (!/^\/[^/?#%]+(\/[^/?#%]+)*$/.test(prefix)) throw new Error(`An error shape's path prefix must look like /name or /name/sub, not "${prefix}".`);
     if (this.owned.some((entry) => entry.prefix === prefix)) throw new Error(`The path prefix ${prefix} already has an error shape.`);
-    this.owned = [...this.owned, { prefix, shape }].sort((a, b) => b.prefix.length - a.prefix.length);
+    this.owned = [...this.owned, { prefix, shape, pagesForBrowsers }].sort((a, b) => b.prefix.length - a.prefix.length);
   }
 
-  /** The shape of the prefix `url` (a request's URL, query and all) is under, if any. */
-  shapeOf(url: string): ErrorShape | undefined {
+  /** The claim of the prefix `url` (a request's URL, query and all) is under, if any. */
+  ownerOf(url: string): PrefixOwner | undefined {
     if (this.owned.length === 0) return undefined;
     const path = decodeUnreserved(url.split('?')[0] ?? '');
-    return this.owned.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`))?.shape;
+    return this.owned.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`));
   }
+
+  /** The shape of the prefix `url` is under, if any. */
+  shapeOf(url: string): ErrorShape | undefined {
+    return this.ownerOf(url)?.shape;
+  }
+}
+
+/** A claimed prefix: its door's shape, and whether browsers there get pages (`PathPrefixShapes.claim`). */
+interface PrefixOwner {
+  prefix: string;
+  shape: ErrorShape;
+  pagesForBrowsers: boolean;
 }
 
 /**
  * Gives the answers no route gives under `prefix` (`bad_url`, `uri_too_long`, `route_not_found`) the
  * door's error `shape`, on the server `instance` belongs to (see `PathPrefixShapes`).
  */
-export function claimPathPrefix(instance: FastifyInstance, prefix: string, shape: ErrorShape): void {
+export function claimPathPrefix(instance: FastifyInstance, prefix: string, shape: ErrorShape, pagesForBrowsers = false): void {
   if (!instance.errorShapesByPrefix) throw new Error('claimPathPrefix needs the server\'s error handlers (installErrorHandlers) first.');
-  instance.errorShapesByPrefix.claim(prefix, shape);
+  instance.errorShapesByPrefix.claim(prefix, shape, pagesForBrowsers);
 }
 
-/** The error shape of the door owning the path of `request`, which no route answered; undefined outside every claimed prefix. */
+/**
+ * The error shape of the door owning the path of `request`, which no route answered; undefined
+ * outside every claimed prefix, and for a browser under a prefix whose links people open.
+ */
 function prefixShapeOf(request: FastifyRequest): ErrorShape | undefined {
-  return request.server.errorShapesByPrefix?.shapeOf(request.url);
+  const owner = request.server.errorShapesByPrefix?.ownerOf(request.url);
+  return owner && !(owner.pagesForBrowsers && prefersHtml(request)) ? owner.shape : undefined;
 }
 
 /**

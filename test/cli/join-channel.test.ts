@@ -24,6 +24,7 @@ describe('pairgate join: a session channel on another server than the code led t
   let inside: { server: Server; url: string };
   let origin: { server: Server; url: string };
   let meshServer = '';
+  let supporterName = 'Eve';
 
   beforeAll(async () => {
     // A service on the person's own machine, which nothing from the internet should reach.
@@ -40,7 +41,7 @@ describe('pairgate join: a session channel on another server than the code led t
       const json = (body: unknown) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       const path = request.url ?? '';
       if (path.startsWith('/relay/pairing/')) return void response.writeHead(302, { location: `${origin.url}/pairing/${path.split('/').pop()}` }).end();
-      if (request.method === 'GET' && path.startsWith('/pairing/')) return json({ AgentMSH: '', ExpiresAt: new Date(Date.now() + 60_000).toISOString(), CompanyName: 'Helpful', CompanyLogo: '', SupporterName: 'Eve', SupporterAvatar: '' });
+      if (request.method === 'GET' && path.startsWith('/pairing/')) return json({ AgentMSH: '', ExpiresAt: new Date(Date.now() + 60_000).toISOString(), CompanyName: 'Helpful', CompanyLogo: '', SupporterName: supporterName, SupporterAvatar: '' });
       if (request.method === 'POST' && path.endsWith('/confirm')) return json({ SessionID: 's', State: 'confirmed', MeshServer: meshServer, AgentCredential: 'secret-credential', ExpiresAt: new Date(Date.now() + 60_000).toISOString(), SupporterName: 'Eve', CompanyName: 'Helpful' });
       response.writeHead(404).end();
     });
@@ -58,6 +59,15 @@ describe('pairgate join: a session channel on another server than the code led t
       expect(run.stderr).toMatch(/^pairgate: The supporter's server \(http:\/\/127\.0\.0\.1:\d+\) named a session channel on another server .*nothing was connected\. Tell your supporter: .*\[session_channel_elsewhere\]\n$/);
     }
     expect(hits).toEqual([]);
+  }, 60_000);
+
+  it('the supporter\'s name is shown on one line: its line breaks add no line of the server\'s making', async () => {
+    supporterName = 'Mallory\nCompany:   Example Bank Ltd (verified by pairgate)';
+    meshServer = 'not a url';
+    const run = await runCli(['join', relayCodeFormat.generate(), '--relay', `${origin.url}/relay`, '--yes']);
+    supporterName = 'Eve';
+    expect(run.stdout.split('\n').filter((line) => line.startsWith('Company:'))).toEqual(['Company:   Helpful']);
+    expect(run.stdout).toContain('Supporter: Mallory Company:   Example Bank Ltd (verified by pairgate)\n');
   }, 60_000);
 
   it('the channel must be the pairing URL\'s own origin, ws for http and wss for https, without credentials', () => {

@@ -3,7 +3,7 @@ import { relayCodeFormat } from '../../doors/support/relay-code.js';
 import { PairgateApiError, PORT_BLOCKED_CODE } from '../../sdk/errors.js';
 import type { SessionChannel } from '../../sdk/support.js';
 import { isYes, LineInput } from '../line-input.js';
-import { chatLine, terminalSafe } from '../terminal-text.js';
+import { chatLine, terminalLine, terminalSafe } from '../terminal-text.js';
 import { eventWhenWords } from '../time-words.js';
 import { networkReport } from '../network-report.js';
 import { httpUrlOption } from '../options.js';
@@ -205,8 +205,9 @@ channel on another server (it is never connected to).`)
           return fail(explain(error), exitCodeOf(error));
         }
         // Names come from the supporter's server: printed so that they cannot drive the terminal.
-        const supporterName = terminalSafe(info.SupporterName);
-        const companyName = info.CompanyName ? terminalSafe(info.CompanyName) : '';
+        // On one line each: a line break in them would add lines of the server's making at the question.
+        const supporterName = terminalLine(String(info.SupporterName));
+        const companyName = info.CompanyName ? terminalLine(String(info.CompanyName)) : '';
         const who = `${supporterName}${companyName ? ` of ${companyName}` : ''}`;
         console.log(`Supporter: ${supporterName}`);
         if (companyName) console.log(`Company:   ${companyName}`);

@@ -221,7 +221,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
   const sendAgain = async (request: FastifyRequest, reply: FastifyReply, grant: AccessGrant, key: AccessKey): Promise<boolean> => {
     if (!csrfValid(request)) return false;
     const user = await currentUser(request);
-    const decided = user ? acceptedAgain(grant, key, sessionToken(request)) : undefined;
+    const decided = user ? await acceptedAgain(env.consent, grant, key, sessionToken(request)) : undefined;
     if (!user || !decided) return false;
     await finish(request, reply, decided, key, langOf(request, grant), user);
     return true;

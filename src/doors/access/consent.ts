@@ -173,14 +173,16 @@ export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, key: A
  * again (pressed twice without JavaScript, or sent again from the history) finds its delivery code
  * and is sent to the return address again, where it was told "already answered" and the app, its
  * redirect lost, never got the token. Undefined for anything else: another session, another key, a
- * request not pinned, refused or not decided.
+ * request not pinned, refused or not decided, a token revoked since.
  */
-export function acceptedAgain(grant: AccessGrant, key: AccessKey, session: string | undefined): Decided | undefined {
+export async function acceptedAgain(deps: ConsentDeps, grant: AccessGrant, key: AccessKey, session: string | undefined): Promise<Decided | undefined> {
   const result = grant.result;
   if (!session || !grant.request.pinned || result?.status !== 'ACCEPTED' || !result.redelivery) return undefined;
   const delivery = openDelivery(result.redelivery, grant.id, key.secret, session);
   const outcome = delivery === undefined ? undefined : openOutcome(result.sealed, grant.id, deliverySecret(grant.request, key, delivery)!);
-  return outcome && delivery ? { grant, outcome, delivery } : undefined;
+  // Revoked since (or ended): the app would be sent ACCEPTED with a token that opens nothing.
+  if (!outcome || !delivery || !(await deps.accesses.findByToken(outcome.token, deps.ctx.clock.now()))) return undefined;
+  return { grant, outcome, delivery };
 }
 
 /** Whether an approval failed because another accept of the same request was recorded first. */

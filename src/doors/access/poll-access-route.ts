@@ -58,7 +58,7 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
         404: AccessErrors.unknownKey,
       },
     },
-    config: { sharedAnswersAlso: { 400: '`invalid_wait`: a `wait` that is not a finite number of seconds, 0 or more; `invalid_delivery_code`: a `code` that is not base64url (a wait added to the poll address with a second `?`).' } },
+    config: { sharedAnswersAlso: { 400: '`invalid_wait`: a `wait` that is not seconds in decimal digits; `invalid_delivery_code`: a `code` that is not base64url (a wait added to the poll address with a second `?`).' } },
     schemaErrorFormatter: accessValidationError,
   }, async (request, reply) => {
     // The poll address of a pinned app's redirect has a query already: a wait added with a second

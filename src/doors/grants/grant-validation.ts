@@ -37,11 +37,12 @@ export function checkShownFields(body: { label: string; data?: Record<string, st
 }
 
 /**
- * Refuses a decision's note holding such a character (`checkShownFields`' rule): the creator is
- * handed it with the result (the redeem's answer, a refusal's 409) and shows it to its own user.
+ * Refuses a decision's note holding such a character (`checkShownFields`' rule), line breaks and
+ * tabs excepted (a note may take a few lines, which the CLI prints on one): the creator is handed
+ * it with the result (the redeem's answer, a refusal's 409) and shows it to its own user.
  */
 export function checkShownNote(note: string | undefined): void {
-  if (note !== undefined && hasUnshowableText(note)) {
-    throw new InvalidRequestError(`note must not contain ${unshowableRule()}: the requester is shown it as written.`, { field: 'note' }, 'validation_failed');
+  if (note !== undefined && hasUnshowableText(note.replace(/\r\n|[\n\t]/g, ' '))) {
+    throw new InvalidRequestError(`note must not contain ${unshowableRule()} other than line breaks and tabs: the requester is shown it as written.`, { field: 'note' }, 'validation_failed');
   }
 }

@@ -23,7 +23,7 @@ export const CreateGrantBody = Type.Object(
 export type CreateGrantBody = Static<typeof CreateGrantBody>;
 
 export const DecisionBody = Type.Object(
-  { note: Type.Optional(Type.String({ maxLength: 500, description: 'Passed to the creator with the result. No control or text-direction characters (400 `validation_failed`, field `note`).' })) },
+  { note: Type.Optional(Type.String({ maxLength: 500, description: 'Passed to the creator with the result. Line breaks and tabs may be in it; other control and text-direction characters may not (400 `validation_failed`, field `note`).' })) },
   { additionalProperties: false },
 );
 export type DecisionBody = Static<typeof DecisionBody>;
@@ -70,7 +70,7 @@ export const GrantErrors = {
   create401: errorView('`grants_token_required`: this server requires PAIRGATE_GRANTS_CREATE_TOKEN to create grants, and the request sent none or another (`WWW-Authenticate: Bearer`).'),
   create429: errorView('`rate_limited`: too many creations from this address, or too many grants waiting on the server; `too_many_live_grants`: this address holds PAIRGATE_GRANTS_MAX_LIVE_PER_IP live grants (`Retry-After`).'),
   notFound: errorView('`grant_not_found`: no live grant has this id (it expired and was deleted, or the id is wrong).'),
-  read400: errorView(`${VALIDATION}; \`invalid_wait\`: a wait that is not a finite number of seconds, 0 or more.`),
+  read400: errorView(`${VALIDATION}; \`invalid_wait\`: a wait that is not seconds in decimal digits.`),
   redeem404: errorView('`grant_not_found`: no live grant has this id and secret (the same answer for a wrong id and a wrong secret).'),
   redeem409: errorView('`grant_pending` (not decided yet), `grant_refused` (with the refuser\'s `note`), `grant_redeemed` (redeemed once already); `state` says the grant\'s state.'),
   code400: errorView(`${CODE_REFUSED}.`),

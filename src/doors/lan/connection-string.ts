@@ -70,6 +70,28 @@ const FORMAT = /[\p{Cf}\p{Zl}\p{Zp}]/u;
  */
 const JOINER_AT_WORK = /(?<=[\p{L}\p{M}\p{Extended_Pictographic}\p{Emoji_Modifier}\uFE0F])[\u200C\u200D](?=[\p{L}\p{M}\p{Extended_Pictographic}])/gu;
 
+/**
+ * The invisible formatting characters of a name, joiners at work excepted (`JOINER_AT_WORK` kept
+ * as the first group): what `writtenName` drops.
+ */
+const INVISIBLE = /(?<=[\p{L}\p{M}\p{Extended_Pictographic}\p{Emoji_Modifier}\uFE0F])([\u200C\u200D])(?=[\p{L}\p{M}\p{Extended_Pictographic}])|[\p{Cf}\p{Zl}\p{Zp}]/gu;
+
+/** What versions before the FORMAT rule refused in a name already: controls, bidi embeddings, overrides and isolates. */
+// eslint-disable-next-line no-control-regex
+const REFUSED_BEFORE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+/**
+ * A name written by another device or an earlier version of this one (a connection string, a
+ * peer's identity, `device.json`), as this version uses it: its invisible formatting characters
+ * dropped (a soft hyphen, a zero-width space, a bidi mark, a tag-sequence flag's tags), which
+ * earlier versions took. Refused as a whole, those names made every pairing with a device not yet
+ * upgraded fail, and `lan offer` too when this device had been named so. What earlier versions
+ * refused as well (controls, overrides) is left in, for `nameProblem` to refuse as before.
+ */
+export function writtenName(name: string): string {
+  return REFUSED_BEFORE.test(name) ? name : name.replace(INVISIBLE, (_match, joiner: string | undefined) => joiner ?? '');
+}
+
 /** Why a device name cannot be used, or undefined. */
 export function nameProblem(name: string): string | undefined {
   const bytes = Buffer.byteLength(name, 'utf8');
@@ -156,10 +178,10 @@ export function decodeConnectionString(input: string): ConnectionInfo {
   const nameBytes = field(parts[6], 'device name');
   const name = new TextDecoder('utf-8', { fatal: false }).decode(nameBytes);
   if (!Buffer.from(name, 'utf8').equals(nameBytes)) throw new BadConnectionStringError('The device name in the connection string is not valid UTF-8.', 'device name');
-  const problem = nameProblem(name);
+  const problem = nameProblem(writtenName(name));
   if (problem) throw new BadConnectionStringError(`The connection string is invalid: ${problem}.`, 'device name');
   // parts[7...] are fields of later pg1 writers: ignored on purpose.
-  return { addresses, port, keySha256, secret, deviceId, name };
+  return { addresses, port, keySha256, secret, deviceId, name: writtenName(name) };
 }
 
 /** The connection info without the secret, for JSON output and logs. */

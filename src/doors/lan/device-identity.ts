@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InvalidRequestError } from '../../core/errors.js';
 import { checkConfigFile, explainConfigWriteError } from './config-dir.js';
-import { nameProblem } from './connection-string.js';
+import { nameProblem, writtenName } from './connection-string.js';
 import { JsonFileError, readJsonFile, writeJsonFile } from './json-file.js';
 import { BadDeviceFileError, DeviceFileUnreadableError } from './lan-errors.js';
 import { createPrivateFile } from './private-file.js';
@@ -138,7 +138,8 @@ function readIdentity(path: string): DeviceIdentity | undefined {
   }
   // TLS would refuse the pair at every use; peers pin the certificate's key, so say it now.
   if (!keySpkiSha256.equals(spkiSha256)) throw damaged(path, 'its certificate is not of its key');
-  return { deviceId, name, keyPem, certPem, spkiSha256 };
+  // Named by an earlier version, the name may hold what names may no longer hold (`writtenName`).
+  return { deviceId, name: writtenName(name), keyPem, certPem, spkiSha256 };
 }
 
 /**

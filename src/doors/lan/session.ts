@@ -2,7 +2,7 @@ import type { DeviceIdentity } from './device-identity.js';
 import type { FramedChannel } from './frames.js';
 import { checkKeyProof, makeKeyProof, type KeyProofContext } from './key-proof.js';
 import { unicastProblem } from './ip-addresses.js';
-import { nameProblem } from './connection-string.js';
+import { nameProblem, writtenName } from './connection-string.js';
 import { ProtocolError } from './lan-errors.js';
 import { receivePayload, sendPayload, type PayloadInfo, type Progress } from './payload.js';
 
@@ -73,7 +73,8 @@ function bytesField(value: unknown, bytes: number, what: string): string {
 
 /** Checks an identity message from the other side. */
 export function readPeerIdentity(message: Record<string, unknown>): PeerIdentity {
-  const name = typeof message.name === 'string' ? message.name : '';
+  // A device not yet upgraded may send a name this version would not take (`writtenName`).
+  const name = writtenName(typeof message.name === 'string' ? message.name : '');
   const problem = nameProblem(name);
   if (problem) throw new ProtocolError(`The other device sent an invalid name: ${problem}.`);
   const addresses = Array.isArray(message.addresses) ? message.addresses.filter((a): a is string => typeof a === 'string' && !unicastProblem(a)).slice(0, 8) : [];

@@ -47,10 +47,10 @@ export function queryWaitSeconds(request: FastifyRequest): number | undefined {
 }
 
 /**
- * The refusal of a `?wait=` that is not a finite number of seconds >= 0. Every bad wait gets it,
- * whether the route's schema refused it (`NaN`, `-1`, `abc`: the server's error handler turns that
- * schema failure into this) or the schema let it through as a number that is none (`Infinity`,
- * `1e400`), so a client reads one code and one message for one mistake.
+ * The refusal of a `?wait=` that is not seconds in decimal digits. Every bad wait gets it,
+ * whether the route's schema refused it (`NaN`, `-1`, `abc`, `0x10`: the server's error handler
+ * turns that schema failure into this) or `queryWaitSeconds` did (digits too many for a finite
+ * number), so a client reads one code and one message for one mistake.
  */
 export function invalidWaitError(): InvalidRequestError {
   return new InvalidRequestError('wait must be a number of seconds written in decimal digits (wait=30, or wait=2.5).', undefined, 'invalid_wait');

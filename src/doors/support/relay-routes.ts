@@ -57,8 +57,9 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
   const cfg = configSection(ctx.config, relayConfigSchema);
   // What no route answers under the relay's API (a method it does not take, an unknown path, a bad
   // %-escape) speaks its shape too. Only `/pairing` when alone at `/` (`/` is the server's, its
-  // health and docs among it); the page paths keep the error page for people.
-  ctx.useErrorShape(app, relayErrorShape, { pathPrefixes: [`${prefix}/pairing`] });
+  // health and docs among it); the page paths keep the error page for people, and so does a
+  // browser under `/pairing`, where the relay's links to the origins' pages lead.
+  ctx.useErrorShape(app, relayErrorShape, { linkPrefixes: [`${prefix}/pairing`] });
   const rules = {
     allowHttp: cfg.PAIRGATE_RELAY_ALLOW_HTTP,
     allowedHosts: splitList(cfg.PAIRGATE_RELAY_ALLOWED_HOSTS).map(allowedHostEntry),

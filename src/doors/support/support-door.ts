@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { assertWithinBudget } from '../../core/brute-force.js';
+import { assertWithinBudget, maxLiveCodes } from '../../core/brute-force.js';
 import { ConfigError } from '../../core/errors.js';
 import { configSection, type Config } from '../../server/config.js';
 import { countWords } from '../../web/duration-words.js';
@@ -10,7 +10,7 @@ import { registerPairingRoutes } from './pairing-routes.js';
 import { acceptMultipartFields } from './multipart-fields.js';
 import { relayCodeFormat } from './relay-code.js';
 import { relayPrefix } from './relay-door.js';
-import { maxSessions, originGuessRate } from './code-budget.js';
+import { maxSessions, originGuessRate, publishesOnOwnRelay } from './code-budget.js';
 import { SessionHub } from './session-channel.js';
 import { SessionMemories } from './session-memory.js';
 import { plexusErrorShape } from './wire-errors.js';
@@ -43,10 +43,12 @@ export function originEnabled(config: Config): boolean {
  * at one of these paths (PAIRGATE_RELAY_PREFIX=/pairing) has its pages there: that one is left
  * unclaimed (the relay claims its own `<prefix>/pairing`).
  */
-export function originPathPrefixes(config: Config): string[] {
+export function originPathPrefixes(config: Config): { pathPrefixes: string[]; linkPrefixes: string[] } {
   const relay = configSection(config, relayConfigSchema);
   const relayAt = relay.PAIRGATE_RELAY_ENABLED ? relayPrefix(config) : undefined;
-  return ['/session', '/pairing', '/config', '/agent'].filter((prefix) => prefix !== relayAt);
+  const unclaimed = (prefix: string) => prefix !== relayAt;
+  // `/pairing/<code>` is also the link the relay sends a person's browser to: a browser gets the page.
+  return { pathPrefixes: ['/session', '/config', '/agent'].filter(unclaimed), linkPrefixes: ['/pairing'].filter(unclaimed) };
 }
 
 /** Shortest support admin password that draws no warning on a server others reach. */
@@ -89,17 +91,23 @@ export const supportDoor: Door = {
     // The origin's codes are the relay's (30.5 bits): one live per session, for PLEXUS_PAIRING_TTL,
     // guessed at the origin and, on a relay that is another server, there too (originGuessRate).
     if (cfg.PLEXUS_PAIRING_URL) {
-      assertWithinBudget('PAIRGATE_SUPPORT_MAX_SESSIONS', {
-        entropyBits: relayCodeFormat.entropyBits,
-        liveCodes: maxSessions(config),
-        ttlSeconds: cfg.PLEXUS_PAIRING_TTL,
-        attemptsPerSecond: originGuessRate(config),
-      }, config.PAIRGATE_BRUTE_FORCE_BUDGET);
+      const scenario = { entropyBits: relayCodeFormat.entropyBits, ttlSeconds: cfg.PLEXUS_PAIRING_TTL, attemptsPerSecond: originGuessRate(config) };
+      try {
+        assertWithinBudget('PAIRGATE_SUPPORT_MAX_SESSIONS', { ...scenario, liveCodes: maxSessions(config) }, config.PAIRGATE_BRUTE_FORCE_BUDGET);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        // What to set, and why this set-up allows fewer than another: a configuration written for
+        // an earlier version (100 sessions) on a relay of another server is refused since that
+        // relay's guesses are counted too, and "use longer codes" alone did not say so.
+        const fits = maxLiveCodes(scenario, config.PAIRGATE_BRUTE_FORCE_BUDGET);
+        const why = publishesOnOwnRelay(config) ? '' : ' PLEXUS_PAIRING_URL is a relay on another server (not this server\'s own relay at PAIRGATE_PUBLIC_URL), whose wrong-code budget an attacker spends too, so the guesses of both count.';
+        throw new ConfigError('PAIRGATE_SUPPORT_MAX_SESSIONS', `${error.message.slice('PAIRGATE_SUPPORT_MAX_SESSIONS: '.length)}${why}${fits >= 1 ? ` At most ${fits} sessions fit this budget: set PAIRGATE_SUPPORT_MAX_SESSIONS=${fits} or less (or leave it unset).` : ''}`);
+      }
     }
   },
   async register(app: FastifyInstance, ctx: DoorContext) {
     const cfg = configSection(ctx.config, supportConfigSchema);
-    ctx.useErrorShape(app, plexusErrorShape, { pathPrefixes: originPathPrefixes(ctx.config) });
+    ctx.useErrorShape(app, plexusErrorShape, originPathPrefixes(ctx.config));
     // The seed's curl sends multipart fields (-F); files are refused, fields become the body.
     await acceptMultipartFields(app);
     const memories = new SessionMemories(ctx.stores.ephemeral, ctx.clock);

@@ -108,15 +108,38 @@ describe('a pinned app\'s Accept sent twice', () => {
     expect((await getJson(poll)).body).not.toHaveProperty('token');
   });
 
+  it('revoked since: the form sent again is told it was answered, not sent to the app with a dead token', async () => {
+    const person = new FormClient(server.base);
+    await person.register('pinned-revoked-user');
+    const { key } = await opened(person, 'https://pinned.example/cb');
+    expect((await person.post('/access/auth/decide', { key, decision: 'accept' })).status).toBe(303);
+    const list = JSON.parse((await person.get('/api/v1/accesses')).text) as { accesses: { id: string; appId: string }[] };
+    const access = list.accesses.find((entry) => entry.appId === 'pinned-twice')!;
+    await person.get('/account/accesses');
+    expect((await person.post(`/account/accesses/${access.id}/revoke`, {})).status).toBe(303);
+    await person.get(`/access/auth?key=${key}`);
+    const again = await person.post('/access/auth/decide', { key, decision: 'accept' });
+    expect(again.status).toBe(409);
+    expect(again.location).toBeNull();
+  });
+
   it('while the first is being recorded (the second loses the engine\'s compare-and-set): sent to the app too, OAuth mode', async () => {
     const person = new FormClient(server.base);
     await person.register('pinned-racing-user');
     const { key } = await opened(person, 'https://pinned.example/oauth', { oauthState: 'st-1' });
+    let racing = false;
+    // The second press's approval waits while the first press goes through whole, then loses.
+    let first: Awaited<ReturnType<FormClient['post']>> | undefined;
     const second = await aroundApprove(server.t.app.pairgate.engine, async (approve, id, result) => {
-      await approve(id, result);
+      if (!racing) {
+        racing = true;
+        first = await person.post('/access/auth/decide', { key, decision: 'accept' });
+      }
       return approve(id, result);
     }, () => person.post('/access/auth/decide', { key, decision: 'accept' }));
+    expect(first?.status).toBe(303);
     expect(second.status).toBe(303);
+    expect(second.location).toBe(first!.location);
     const { state, code, poll } = paramsOf(second.location);
     expect({ state, code }).toEqual({ state: 'st-1', code: key });
     expect((await getJson(poll!)).body).toMatchObject({ status: 'ACCEPTED', username: 'pinned-racing-user', token: expect.stringMatching(/.{20,}/) });

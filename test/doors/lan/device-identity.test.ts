@@ -37,6 +37,14 @@ describe('device identity: made once, damaged files refused', () => {
     expect(statSync(join(dir, 'device.json')).mode & 0o777).toBe(0o600);
   });
 
+  it('a name an earlier version stored, holding what names may no longer hold, is used without it (lan offer worked before the upgrade)', async () => {
+    const dir = deviceDir('identity-old-name');
+    await loadDeviceIdentity(dir, 'Anna');
+    const path = join(dir, 'device.json');
+    writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), name: 'An\u00adna\u200b laptop' }));
+    expect((await loadDeviceIdentity(dir)).name).toBe('Anna laptop');
+  });
+
   it('a command naming the device while another makes it renames the identity on disk, keeping its key', async () => {
     const dir = deviceDir('identity-rename');
     const [first, named] = await Promise.all([loadDeviceIdentity(dir), loadDeviceIdentity(dir, 'attic')]);

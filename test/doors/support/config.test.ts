@@ -41,6 +41,8 @@ describe('support configuration', () => {
     // Each address gets its five misses per five minutes at the relay and again at the origin: 100
     // sessions were within the budget only with the origin's half counted.
     expect(() => checkConfig(load({ ...split, PAIRGATE_SUPPORT_MAX_SESSIONS: '100' }), doors)).toThrow(/PAIRGATE_SUPPORT_MAX_SESSIONS: codes of 30\.5 bits with up to 100 live for 600 s at 50 guesses\/s/);
+    // A configuration written for an earlier version is told why and what to set.
+    expect(() => checkConfig(load({ ...split, PAIRGATE_SUPPORT_MAX_SESSIONS: '100' }), doors)).toThrow(/PLEXUS_PAIRING_URL is a relay on another server .* so the guesses of both count\. At most 5\d sessions fit this budget: set PAIRGATE_SUPPORT_MAX_SESSIONS=5\d or less \(or leave it unset\)\.$/);
     // Its default for that set-up is within it (the seed's plexus.config starts as it is).
     expect(maxSessions(load(split))).toBe(50);
     expect(() => checkConfig(load(split), doors)).not.toThrow();

@@ -54,6 +54,16 @@ describe('support door: refusals no route gives, in the door\'s shapes', () => {
     expect(browser.headers.get('location')).toBe('/relay/');
   });
 
+  it('a browser following a broken pairing link (the relay sends it to /pairing/<code>) gets the error page, not JSON', async () => {
+    for (const path of ['/relay/pairing/abcdef/', '/relay/pairing/abcdef%E2%80', '/pairing/abcdef/extra', '/pairing/%ZZ']) {
+      const page = await fetch(`${server.base}${path}`, { headers: { accept: 'text/html,application/xhtml+xml' }, redirect: 'manual' });
+      expect(page.status, path).toBeGreaterThanOrEqual(400);
+      expect(page.headers.get('content-type'), path).toMatch(/^text\/html/);
+    }
+    // Not the session API's paths: those are a program's.
+    expect((await fetch(`${server.base}/session/a/b/c`, { headers: { accept: 'text/html' } })).headers.get('content-type')).toMatch(/json/);
+  });
+
   it('elsewhere, pairgate\'s own shape as before', async () => {
     const elsewhere = await answer(server.base, '/nothing-here');
     expect(elsewhere.status).toBe(404);
