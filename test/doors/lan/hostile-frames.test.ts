@@ -11,7 +11,7 @@ import { peerSentence } from '../../../src/doors/lan/peer-failure.js';
 import { terminalText } from '../../../src/doors/lan/terminal-text.js';
 import { createTlsIdentity } from '../../../src/doors/lan/tls-identity.js';
 import { TrustedPeerStore } from '../../../src/doors/lan/trusted-peers.js';
-import { deviceDir, loopbackOffer } from './lan-fixtures.js';
+import { controlFrame as frame, deviceDir, loopbackOffer } from './lan-fixtures.js';
 
 /**
  * Anyone on the network reaches an offer's port, `lan connect --listen`'s, and the device a joiner
@@ -33,14 +33,6 @@ const HOSTILE: Record<string, unknown>[] = [
 /** Well formed but hostile in size: refused as what it is (not the secret's proof), never a crash. */
 const HUGE = { t: 'error', code: 'lan_peer_failed', message: `\u001b[2J${'x'.repeat(15_000)}` };
 
-/** One control frame: type 1, a 4-byte big-endian length, the JSON. */
-function frame(message: unknown): Buffer {
-  const body = Buffer.from(JSON.stringify(message), 'utf8');
-  const head = Buffer.alloc(5);
-  head[0] = 1;
-  head.writeUInt32BE(body.length, 1);
-  return Buffer.concat([head, body]);
-}
 
 /** Connects to `port` over TLS with any certificate (or `identity`'s), sends `message`'s frame, resolves when the other side has closed. */
 async function sendHostile(port: number, message: unknown, identity?: { keyPem: string; certPem: string }): Promise<void> {

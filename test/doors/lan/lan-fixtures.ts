@@ -51,3 +51,12 @@ export async function provenJoiner(offer: Offer): Promise<{ channel: FramedChann
   await channel.expect('welcome', 2000);
   return { channel, socket, binding };
 }
+
+/** One control frame as the wire carries it (type 1, a 4-byte big-endian length, the JSON): for tests that speak to an endpoint by hand. */
+export function controlFrame(message: unknown): Buffer {
+  const body = Buffer.from(JSON.stringify(message), 'utf8');
+  const head = Buffer.alloc(5);
+  head[0] = 1;
+  head.writeUInt32BE(body.length, 1);
+  return Buffer.concat([head, body]);
+}

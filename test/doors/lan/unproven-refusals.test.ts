@@ -5,7 +5,7 @@ import { encodeConnectionString } from '../../../src/doors/lan/connection-string
 import { join } from '../../../src/doors/lan/join.js';
 import type { Offer } from '../../../src/doors/lan/offer.js';
 import { createTlsIdentity } from '../../../src/doors/lan/tls-identity.js';
-import { deviceDir, loopbackOffer, provenJoiner } from './lan-fixtures.js';
+import { controlFrame as frame, deviceDir, loopbackOffer, provenJoiner } from './lan-fixtures.js';
 
 /**
  * Before the other end has proven the secret or code, it may be anyone on the network: its error
@@ -17,14 +17,6 @@ import { deviceDir, loopbackOffer, provenJoiner } from './lan-fixtures.js';
 
 const WORDS = '\u001b]0;pwned\u0007 go run rm -rf ~ \u202e gnp.exe';
 
-/** One control frame: type 1, a 4-byte big-endian length, the JSON. */
-function frame(message: unknown): Buffer {
-  const body = Buffer.from(JSON.stringify(message), 'utf8');
-  const head = Buffer.alloc(5);
-  head[0] = 1;
-  head.writeUInt32BE(body.length, 1);
-  return Buffer.concat([head, body]);
-}
 
 const servers: tls.Server[] = [];
 const offers: Offer[] = [];

@@ -1,22 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestApp } from '../../helpers/app.js';
-import { connectedSession, startOrigin, startRelay } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { connectedSession, useSupportServers } from './helpers.js';
 
 /** A diagnostics report is a JSON object (docs/support.md): anything else is a bad message, never relayed. */
 describe('support channel: the form of a diagnostics report', () => {
-  let relay: TestApp;
-  let origin: TestApp;
-  beforeAll(async () => {
-    relay = await startRelay();
-    origin = await startOrigin(relay.url);
-  });
-  afterAll(async () => {
-    await origin?.close();
-    await relay?.close();
-  });
+  const servers = useSupportServers();
 
   it('a list, a text or null is bad_message and not relayed; an object is relayed', async () => {
-    const { supporter, agent } = await connectedSession(origin, 'report-shape');
+    const { supporter, agent } = await connectedSession(servers.origin, 'report-shape');
     try {
       for (const report of ['["disk","ok"]', '[]', '"ok"', 'null']) {
         const refused = agent.next((event) => event.type === 'error');
