@@ -1,5 +1,5 @@
 import { NOT_PAIRGATE_CODE, PairgateApiError, toApiError, unreachable } from './errors.js';
-import { LongPollPacer, MAX_POLL_PAUSE_MS, MIN_POLL_PAUSE_MS, longPollSeconds, sleep } from './long-poll.js';
+import { LongPollPacer, MAX_POLL_PAUSE_MS, MIN_POLL_PAUSE_MS, longPollSeconds, sleep, waitParameter } from './long-poll.js';
 
 /** Seconds a wait for a decision goes on past the grant's lifetime, for the server to say it expired. */
 const EXPIRY_MARGIN_SECONDS = 30;
@@ -109,10 +109,12 @@ export class PairgateClient {
   /** Reads a grant; with `waitSeconds`, answers when it changes past `since` (or its current version). */
   getGrant(id: string, options: { waitSeconds?: number; since?: number } = {}): Promise<GrantView> {
     const query = new URLSearchParams();
-    if (options.waitSeconds) query.set('wait', String(options.waitSeconds));
+    const wait = options.waitSeconds ? waitParameter(options.waitSeconds) : undefined;
+    if (wait) query.set('wait', wait);
     if (options.since !== undefined) query.set('since', String(options.since));
     const suffix = query.size ? `?${query}` : '';
-    return this.request('GET', `/api/v1/grants/${encodeURIComponent(id)}${suffix}`, undefined, (options.waitSeconds ?? 0) * 1000);
+    // Whole milliseconds: a timer refuses a fraction (a wait of 2/3 s).
+    return this.request('GET', `/api/v1/grants/${encodeURIComponent(id)}${suffix}`, undefined, Math.ceil(Number(wait ?? 0) * 1000));
   }
 
   /**

@@ -17,6 +17,15 @@ export function sleep(ms: number): Promise<void> {
   return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }
 
+/**
+ * `seconds` as a `?wait=` value: decimal digits, as servers take it (`invalid_wait` otherwise).
+ * `String` writes a very large or very small number in exponent form (`1e+21`, `1e-7`); the
+ * server bounds a wait anyway, so a day is as good as more, and a thousandth of a second the least.
+ */
+export function waitParameter(seconds: number): string {
+  return String(Number(Math.min(Math.max(seconds, 0), 86_400).toFixed(3)));
+}
+
 /** The `wait` to ask for with `deadline` (epoch ms) ahead: at least 1 s, at most {@link MAX_LONG_POLL_SECONDS}. */
 export function longPollSeconds(deadline: number): number {
   return Math.max(1, Math.min(MAX_LONG_POLL_SECONDS, Math.ceil((deadline - Date.now()) / 1000)));

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import type { IncomingMessage } from 'node:http';
 import { PairgateApiError, retryAfterOf, unreachable } from './errors.js';
-import { LongPollPacer, longPollSeconds } from './long-poll.js';
+import { LongPollPacer, longPollSeconds, waitParameter } from './long-poll.js';
 
 /**
  * Typed clients of the support door: the origin (supporter side: sessions and the supporter's end of
@@ -415,10 +415,12 @@ export class SupportOriginClient {
   /** Reads a session; with `waitSeconds`, answers when it changes past `since` (or its current version). */
   async getSession(id: string, options: { waitSeconds?: number; since?: number } = {}): Promise<SessionInfo> {
     const query = new URLSearchParams();
-    if (options.waitSeconds) query.set('wait', String(options.waitSeconds));
+    const wait = options.waitSeconds ? waitParameter(options.waitSeconds) : undefined;
+    if (wait) query.set('wait', wait);
     if (options.since !== undefined) query.set('since', String(options.since));
     const url = `${this.baseUrl}/session/${encodeURIComponent(id)}${query.size ? `?${query}` : ''}`;
-    return expectJson(await send(url, { headers: { authorization: this.authorization, accept: 'application/json' }, timeoutMs: this.timeoutMs + (options.waitSeconds ?? 0) * 1000 }));
+    // Whole milliseconds: a timer refuses a fraction (a wait of 2/3 s).
+    return expectJson(await send(url, { headers: { authorization: this.authorization, accept: 'application/json' }, timeoutMs: this.timeoutMs + Math.ceil(Number(wait ?? 0) * 1000) }));
   }
 
   /**

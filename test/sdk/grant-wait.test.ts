@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PairgateClient, type GrantView } from '../../src/sdk/client.js';
+import { waitParameter } from '../../src/sdk/long-poll.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { ensureBuilt, startNode, type NodeProcess } from '../helpers/node-process.js';
 import { waitDroppingProxy } from './wait-dropping-proxy.js';
@@ -90,5 +91,25 @@ describe('SDK waitForDecision without maxSeconds: as long as the grant can live'
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     await sdk.approveCode(created.code);
     expect(await waiting).toMatchObject({ id: created.id, state: 'approved' });
+  }, 20_000);
+});
+
+describe('SDK getGrant with a wait a caller computed', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ PAIRGATE_WAIT_MAX_SECONDS: '1' });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(() => t.close());
+
+  it('sends it in decimal digits, which the server takes: a tiny or huge one is no invalid_wait', async () => {
+    const address = t.app.server.address() as { port: number };
+    const sdk = new PairgateClient({ baseUrl: `http://127.0.0.1:${address.port}` });
+    const created = await sdk.createGrant({ label: 'computed waits' });
+    for (const waitSeconds of [1e-7, 0.25, 1e21, 2 / 3]) {
+      expect((await sdk.getGrant(created.id, { waitSeconds })).state, String(waitSeconds)).toBe('pending');
+    }
+    expect(waitParameter(1e21)).toBe('86400');
+    expect(waitParameter(2 / 3)).toBe('0.667');
   }, 20_000);
 });
