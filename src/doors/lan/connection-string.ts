@@ -74,7 +74,7 @@ const JOINER_AT_WORK = /(?<=[\p{L}\p{M}\p{Extended_Pictographic}\p{Emoji_Modifie
  * The invisible formatting characters of a name, joiners at work excepted (`JOINER_AT_WORK` kept
  * as the first group): what `writtenName` drops.
  */
-const INVISIBLE = /(?<=[\p{L}\p{M}\p{Extended_Pictographic}\p{Emoji_Modifier}\uFE0F])([\u200C\u200D])(?=[\p{L}\p{M}\p{Extended_Pictographic}])|[\p{Cf}\p{Zl}\p{Zp}]/gu;
+const INVISIBLE = new RegExp(`(${JOINER_AT_WORK.source})|${FORMAT.source}`, 'gu');
 
 /** What versions before the FORMAT rule refused in a name already: controls, bidi embeddings, overrides and isolates. */
 // eslint-disable-next-line no-control-regex

@@ -16,6 +16,9 @@ export function preferWaitHeaders(use: string): TObject<{ prefer: TOptional<TStr
 /** The long-poll's other spelling, for clients that cannot change the URL: on routes that read `?wait=`. */
 export const PreferWaitHeaders = preferWaitHeaders('the same as ?wait=S when there is no ?wait');
 
+/** Seconds as a query writes them: decimal digits, perhaps a fraction (also `queryWaitSeconds`' check). */
+export const WAIT_PATTERN = '^[0-9]+(?:\\.[0-9]+)?$';
+
 /**
  * The `?wait=S` of a route that long-polls: the seconds to wait for `awaited` (`a change`, `the
  * decision`) before answering, read by `requestedWaitSeconds`. The one definition of what every
@@ -27,7 +30,7 @@ export const PreferWaitHeaders = preferWaitHeaders('the same as ?wait=S when the
 export function waitSeconds(awaited: string): TOptional<TString> {
   // A string of decimal digits, not a number: Ajv turns any text JavaScript reads as a number
   // into one (`0x10` became a wait of 16 s, `1e3` of 1000), where seconds are written in digits.
-  return Type.Optional(Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?$', description: `Seconds to wait for ${awaited} (bounded by the server), in decimal digits (30, 2.5). Anything else is 400 invalid_wait.` }));
+  return Type.Optional(Type.String({ pattern: WAIT_PATTERN, description: `Seconds to wait for ${awaited} (bounded by the server), in decimal digits (30, 2.5). Anything else is 400 invalid_wait.` }));
 }
 
 /**

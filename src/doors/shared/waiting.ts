@@ -5,6 +5,7 @@ import type { Grant } from '../../core/grant.js';
 import { isFinal } from '../../core/grant-machine.js';
 import type { DoorContext } from '../door.js';
 import { addVary } from './vary.js';
+import { WAIT_PATTERN } from './wait-schemas.js';
 
 /**
  * Waiting for a grant's change, shared by every door: long-poll (`?wait=<s>` or `Prefer: wait=<s>`)
@@ -25,8 +26,8 @@ export function requestedWaitSeconds(request: FastifyRequest, reply: FastifyRepl
   return Math.min(asked, max);
 }
 
-/** Seconds as a query writes them: decimal digits, perhaps a fraction (`waitSeconds`). */
-const DECIMAL_SECONDS = /^[0-9]+(?:\.[0-9]+)?$/;
+/** Seconds as a query writes them (`WAIT_PATTERN`, the routes' schema's). */
+const DECIMAL_SECONDS = new RegExp(WAIT_PATTERN);
 
 /**
  * The seconds `?wait=` asks for, unbounded, or undefined without one; throws `invalidWaitError` for
