@@ -128,6 +128,15 @@ export interface TrustedListener {
 }
 
 /**
+ * What a trusted peer dialling in while another one's session runs is told. The code stays
+ * `lan_listener_closed` (every version knows it, and the listener serves one session: it closes
+ * once that one completes); the words say when trying again helps, where "Busy with another peer."
+ * left the person with nothing to do.
+ */
+const LISTENER_BUSY = 'It is in a session with another trusted peer, and its listener serves one session only. '
+  + 'If that session fails, it waits again: try again in a few seconds. Otherwise run "pairgate lan connect --listen" there again.';
+
+/**
  * Waits for one trusted peer to connect (others are refused and logged). Connections that have not
  * finished their TLS handshake are limited per address and in all (`connection-limits.ts`) and cut
  * after `handshakeTimeoutMs` (default 10 s).
@@ -175,7 +184,7 @@ export async function listenForTrustedPeer(options: TrustedSessionOptions & { ho
       log(`Refused ${address}: its key is not a trusted peer's.`);
       return channel.refuse('lan_not_trusted', 'This device does not trust your key. Pair first with "pairgate lan offer/join".');
     }
-    if (busy) return channel.refuse('lan_listener_closed', 'Busy with another peer.');
+    if (busy) return channel.refuse('lan_listener_closed', LISTENER_BUSY);
     // Its TLS key is a trusted peer's: what it says may be shown in its own words.
     channel.authenticate();
     busy = true;
