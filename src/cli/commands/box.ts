@@ -213,6 +213,14 @@ function listenBox(server: ReturnType<typeof createHttpsServer>, port: number, h
   });
 }
 
+/**
+ * The help of the options `box announce`, `box cert` and `box dns` share, in the same words in
+ * each (announce adds what it does with them): they name the same things.
+ */
+const ZONE_HELP = 'the DNS zone of the pairgate server (PAIRGATE_DNS_ZONE there)';
+const UPDATE_API_HELP = 'the DNS update API (https://host:port)';
+const UPDATE_CA_HELP = 'PEM certificate to trust for the update API (its self-signed one, or a private CA)';
+
 /** The exit codes of the `box dns` commands, in their --help. */
 const DNS_EXIT_CODES = `Exit code: 0 when done; 2 for bad input (a malformed option or record,
 no_box_identity) or a request the update API refused (a name that is not the
@@ -278,14 +286,14 @@ Exit code: 0 when printed, 2 when the folder holds no box identity
     .option(...dirOption)
     .option('-s, --server <url>', 'registry (PAIRGATE_SERVER)', DEFAULT_REGISTRY)
     .option('--local-origin <url>', 'the URL browsers on the network reach the box at (default: https://<local IPv4>:<port>)')
-    .option('--port <port>', 'port of the box for the default local origin', '443')
+    .option('-p, --port <port>', 'port of the box for the default local origin', '443')
     .option('--tunnel-origin <url>', 'a tunnelled URL of the box')
-    .option('--name <name>', 'a name people recognise')
+    .option('-n, --name <name>', 'a name people recognise')
     .option('--interval <seconds>', 're-announce period; keep it below the registry\'s PAIRGATE_REGISTRY_TTL_SECONDS, 120 unless set', '60')
     .option('--once', 'announce once and exit')
-    .option('--zone <zone>', 'with --update-api: publish the local IP as local.<fp>.<zone> and rotating mirror names, and announce the mirror name')
-    .option('--update-api <url>', 'the DNS update API (https://host:port) for --zone')
-    .option('--update-ca <file>', 'PEM certificate to trust for the update API')
+    .option('-z, --zone <zone>', `${ZONE_HELP}; with --update-api: publish the local IP as local.<fp>.<zone> and rotating mirror names, and announce the mirror name`)
+    .option('-u, --update-api <url>', `${UPDATE_API_HELP}, with --zone`)
+    .option('--update-ca <file>', UPDATE_CA_HELP)
     .addHelpText('after', `
 Examples:
   $ pairgate box announce --server https://pair.example.com --port 4443 --name Kitchen
@@ -353,12 +361,12 @@ end the command.`)
     .command('cert')
     .description('get a real certificate for local.<fp>.<zone> (and the mirror names) by ACME DNS-01 through the update API')
     .option(...dirOption)
-    .requiredOption('-z, --zone <zone>', 'the DNS zone of the pairgate server (PAIRGATE_DNS_ZONE there)')
-    .requiredOption('-u, --update-api <url>', 'the DNS update API (https://host:port)')
-    .option('--update-ca <file>', 'PEM certificate to trust for the update API (its self-signed one, or a private CA)')
+    .requiredOption('-z, --zone <zone>', ZONE_HELP)
+    .requiredOption('-u, --update-api <url>', UPDATE_API_HELP)
+    .option('--update-ca <file>', UPDATE_CA_HELP)
     .option('--acme-directory <url>', 'ACME directory', 'https://acme-v02.api.letsencrypt.org/directory')
     .option('--acme-ca <file>', 'PEM certificate to trust for the ACME server itself (test CAs such as pebble)')
-    .option('--dns-server <host:port>', 'check that challenges are visible on this DNS server (default: the system resolver)')
+    .option('--dns-server <ip[:port]>', 'check that challenges are visible on this DNS server (default: the system resolver)')
     .option('--email <address>', 'contact address of the ACME account')
     .option('--labels <list>', 'comma-separated labels under <fp>.<zone> to certify', 'local,a,b')
     .option('--timeout <seconds>', 'how long to wait for each challenge record to be visible', '60')
@@ -447,9 +455,9 @@ refused.`)
     .option('-p, --port <port>', 'HTTPS port of the box; with --serve, 0 picks a free one', '443')
     .option('--serve', 'serve HTTPS with the box certificate on --port (answers {fingerprint, name} at /)')
     .option('-H, --host <address>', 'address --serve listens on', '0.0.0.0')
-    .option('--name <name>', 'a name people recognise', 'pairgate box')
+    .option('-n, --name <name>', 'a name people recognise', 'pairgate box')
     .option('--address <ip>', 'an address to advertise (repeatable, or a comma-separated list; default: the non-internal IPv4 ones)', collect)
-    .option('--mdns-interface <address>', 'interface address for mDNS (e.g. 127.0.0.1 to stay on loopback)')
+    .option('--mdns-interface <ip>', 'interface address for mDNS (e.g. 127.0.0.1 to stay on loopback)')
     .option('--mdns-port <port>', 'mDNS UDP port', '5353')
     .addHelpText('after', `
 Example:
@@ -493,9 +501,9 @@ listen on); 1 for anything else (mDNS that cannot start).`)
   const dnsOptions = (command: Command): Command =>
     command
       .option(...dirOption)
-      .requiredOption('-z, --zone <zone>', 'the DNS zone of the pairgate server')
-      .requiredOption('-u, --update-api <url>', 'the DNS update API (https://host:port)')
-      .option('--update-ca <file>', 'PEM certificate to trust for the update API');
+      .requiredOption('-z, --zone <zone>', ZONE_HELP)
+      .requiredOption('-u, --update-api <url>', UPDATE_API_HELP)
+      .option('--update-ca <file>', UPDATE_CA_HELP);
   type DnsOptions = DirOption & { zone: string; updateApi: string; updateCa?: string };
   const dnsTarget = async (options: DnsOptions, label?: string) => {
     const updateApi = updateApiOption(options.updateApi);
