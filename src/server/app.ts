@@ -24,7 +24,9 @@ import { docsPageOptions } from './docs-page.js';
 import { installHealthRoutes } from './health-routes.js';
 import { installJsonBodyParser } from './json-body.js';
 import { installSecurityHeaders } from './security-headers.js';
-import { installShutdownRefusal } from './shutdown-refusal.js';
+import { installShutdownRefusal, shuttingDownError } from './shutdown-refusal.js';
+import { pairgateErrorShape } from './error-shapes.js';
+import { rawJsonAnswer } from './raw-answer.js';
 import { installRequestFraming, LET_MISSING_HOST_THROUGH } from './request-framing.js';
 import { trustedProxies } from './trust-proxy.js';
 import { loggerOptions, makeChildrenLazy, RequestLineController } from './logger.js';
@@ -74,6 +76,22 @@ declare module 'fastify' {
 
 /** How often connections with no request in flight are closed while the server shuts down. */
 const IDLE_CLOSE_CHECK_MS = 20;
+
+/**
+ * How long a request's body may make no progress once the server shuts down before it is refused
+ * (503 `shutting_down`, OpenConnections.endStalledBodies): never longer than the request timeout
+ * (a client is never given more to send a whole request), and 2 s at most, which a healthy client
+ * on a lossy link does not stall for (TCP sends a lost segment again within about a second), far
+ * below the 10 s grace period a silent client held.
+ */
+export function bodyStallMs(requestTimeoutMs: number): number {
+  return Math.min(2_000, requestTimeoutMs);
+}
+
+/** The answer to a request whose body stalled while shutting down, in the shape of the door owning its path. */
+function stalledBodyRefusal(app: FastifyInstance, url: string): string {
+  return rawJsonAnswer(503, (app.errorShapesByPrefix?.shapeOf(url) ?? pairgateErrorShape)(shuttingDownError()), { 'retry-after': '5' });
+}
 
 /**
  * Node's HTTP server options that bound how long a client may take to send a request. Fastify's
@@ -166,8 +184,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // a slower store (a network round-trip to PostgreSQL or Redis) makes likely, so they are
     // dropped as they go idle too (a check while closing, rather than a listener on every
     // response while serving).
+    // A request whose body stops arriving is refused (endStalledBodies): Node's request timeout,
+    // which would have ended it, is no longer checked once the server closes.
     connections.dropIdle();
-    idleCloser = setInterval(() => connections.dropIdle(), IDLE_CLOSE_CHECK_MS);
+    const stallMs = bodyStallMs(timeouts.requestTimeout);
+    const refusal = (url: string): string => stalledBodyRefusal(app, url);
+    idleCloser = setInterval(() => {
+      connections.dropIdle();
+      connections.endStalledBodies(Date.now(), stallMs, refusal);
+    }, IDLE_CLOSE_CHECK_MS);
     idleCloser.unref();
   });
   app.addHook('onClose', async () => clearInterval(idleCloser));

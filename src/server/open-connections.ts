@@ -1,9 +1,15 @@
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 /** A socket of Node's HTTP server: the answer it is writing, while a request on it is answered. */
 interface HttpSocket extends Socket {
-  _httpMessage?: unknown;
+  _httpMessage?: ServerResponse | null;
+}
+
+/** How many bytes a connection had read when its request's body was last seen to progress, and when. */
+interface BodyProgress {
+  bytesRead: number;
+  since: number;
 }
 
 /**
@@ -24,6 +30,8 @@ interface HttpSocket extends Socket {
  */
 export class OpenConnections {
   private readonly sockets = new Set<Socket>();
+  /** The requests seen still receiving their body (`endStalledBodies`), by connection. */
+  private readonly bodies = new Map<Socket, BodyProgress>();
 
   /**
    * Watches `server`'s connections. Another `upgrade` listener must take the upgrades (the app's
@@ -32,7 +40,10 @@ export class OpenConnections {
   constructor(server: Server) {
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
+      socket.once('close', () => {
+        this.sockets.delete(socket);
+        this.bodies.delete(socket);
+      });
     });
     server.on('upgrade', (_request: unknown, socket: Socket) => this.sockets.delete(socket));
   }
@@ -47,5 +58,39 @@ export class OpenConnections {
       dropped++;
     }
     return dropped;
+  }
+
+  /**
+   * Ends every request in flight whose body is still arriving and has made no progress (no byte
+   * read on its connection) for `stallMs` by `now`, counted from the first call that saw it: its
+   * handler has not run (it runs once the body is read), so nothing is lost but a request the
+   * client sends again. Answered with `refusal(url)` (a whole raw answer, `connection: close`) when
+   * no answer has begun and the socket can take it, then the connection destroyed, as Node does
+   * with a request over its timeout; Node checks those no more once the server closes, so one
+   * client that sent half a body and went silent held every shutdown for the whole grace period.
+   * A request whose body is whole (a handler at work, a long-poll, a stream) is left to finish.
+   * Returns how many were ended.
+   */
+  endStalledBodies(now: number, stallMs: number, refusal: (url: string) => string): number {
+    let ended = 0;
+    for (const socket of this.sockets) {
+      const answer = (socket as HttpSocket)._httpMessage;
+      if (!answer || answer.req.complete) {
+        this.bodies.delete(socket);
+        continue;
+      }
+      const seen = this.bodies.get(socket);
+      if (!seen || seen.bytesRead !== socket.bytesRead) {
+        this.bodies.set(socket, { bytesRead: socket.bytesRead, since: now });
+        continue;
+      }
+      if (now - seen.since < stallMs) continue;
+      this.bodies.delete(socket);
+      this.sockets.delete(socket);
+      if (!answer.headersSent && socket.writable) socket.write(refusal(answer.req.url ?? '/'));
+      socket.destroy();
+      ended++;
+    }
+    return ended;
   }
 }

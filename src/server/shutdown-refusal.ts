@@ -8,6 +8,11 @@ declare module 'fastify' {
   }
 }
 
+/** 503 `shutting_down`: the server is shutting down; the next try reaches another node or the restarted one. */
+export function shuttingDownError(): UnavailableError {
+  return new UnavailableError('This server is shutting down. Try again in a moment.', 'shutting_down');
+}
+
 /**
  * Refuses the requests that arrive once shutting down has begun (on a kept-alive connection, or
  * just before the listener closed): 503 `shutting_down` in the route's wire shape, with
@@ -20,6 +25,6 @@ export function installShutdownRefusal(app: FastifyInstance, isShuttingDown: () 
   app.addHook('onRequest', (request, reply, done) => {
     if (!isShuttingDown() || request.routeOptions.config?.answersWhileShuttingDown) return done();
     reply.header('connection', 'close');
-    done(new UnavailableError('This server is shutting down. Try again in a moment.', 'shutting_down'));
+    done(shuttingDownError());
   });
 }

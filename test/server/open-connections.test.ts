@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Door } from '../../src/doors/door.js';
 import { allDoors } from '../../src/doors/index.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 
@@ -18,9 +19,9 @@ describe('shutdown with open connections (real sockets)', () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function start(): Promise<RunningServer> {
+  async function start(graceSeconds = 5, extraDoors: readonly Door[] = []): Promise<RunningServer> {
     dataDir = mkdtempSync(join(tmpdir(), 'pairgate-open-connections-'));
-    server = await startServer({ env: { PAIRGATE_DATA_DIR: dataDir, PAIRGATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'silent', PAIRGATE_SHUTDOWN_GRACE_SECONDS: '5' } }, allDoors);
+    server = await startServer({ env: { PAIRGATE_DATA_DIR: dataDir, PAIRGATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'silent', PAIRGATE_SHUTDOWN_GRACE_SECONDS: String(graceSeconds) } }, [...allDoors, ...extraDoors]);
     return server;
   }
 
@@ -68,5 +69,44 @@ describe('shutdown with open connections (real sockets)', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
     await request.closed;
     expect(request.received()).toMatch(/^HTTP\/1\.1 201/);
+  });
+
+  it('refuses a request whose body stalls (503 shutting_down, then closed) within the stall time, while a slow handler in flight still answers', async () => {
+    // A handler that takes longer than the stall time, its body read whole before it runs.
+    const slowDoor: Door = {
+      name: 'slow-test',
+      async register(app) {
+        app.post('/slow-test', async () => {
+          await new Promise((resolve) => setTimeout(resolve, 2_500));
+          return { finished: true };
+        });
+      },
+    };
+    // The grace period the silent client held the shutdown for (Node's request timeout stops once closing).
+    const running = await start(10, [slowDoor]);
+    const slow = await open(running.url, 'POST /slow-test HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}');
+    // Content-Length 100, 10 bytes sent, then silence.
+    const stalled = await open(running.url, 'POST /api/v1/grants HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"label":"');
+    let stalledClosedAfter: number | undefined;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    void stalled.closed.then(() => {
+      stalledClosedAfter = Date.now() - started;
+    });
+    await running.close();
+    const closedAfter = Date.now() - started;
+    await Promise.all([slow.closed, stalled.closed]);
+    // The stalled body is refused after 2 s without progress; without it, the close took the whole 10 s.
+    expect(stalledClosedAfter).toBeGreaterThanOrEqual(1_900);
+    expect(stalledClosedAfter).toBeLessThan(3_500);
+    expect(closedAfter).toBeLessThan(5_000);
+    const refused = stalled.received();
+    expect(refused).toMatch(/^HTTP\/1\.1 503/);
+    expect(refused.toLowerCase()).toContain('retry-after: 5');
+    expect(refused.toLowerCase()).toContain('connection: close');
+    expect(JSON.parse(refused.slice(refused.indexOf('\r\n\r\n') + 4))).toEqual({ error: 'shutting_down', message: 'This server is shutting down. Try again in a moment.' });
+    // The handler at work when the stalled body was refused still answered.
+    expect(slow.received()).toMatch(/^HTTP\/1\.1 200/);
+    expect(slow.received()).toContain('{"finished":true}');
   });
 });

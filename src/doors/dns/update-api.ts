@@ -13,6 +13,7 @@ import { installJsonBodyParser } from '../../server/json-body.js';
 import { addSharedResponses, errorView } from '../../server/openapi-responses.js';
 import { packageVersion } from '../../server/version.js';
 import { publicNetworkOf } from '../../server/public-network.js';
+import { installRequestFraming, LET_MISSING_HOST_THROUGH } from '../../server/request-framing.js';
 import { sharedRateLimitOptions } from '../../server/ephemeral-rate-limit-store.js';
 import type { Stores } from '../../store/ports.js';
 import { legacyFingerprint, spkiFingerprint } from '../../core/fingerprint.js';
@@ -123,7 +124,8 @@ export function clientCertificateIds(request: FastifyRequest): { fingerprint: st
 export async function startUpdateApi(options: UpdateApiOptions): Promise<RunningUpdateApi> {
   const { zone, records, clock } = options;
   const app = Fastify({
-    https: { key: options.tls.key, cert: options.tls.cert, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
+    // A request without Host is refused in the API's shape, not by Node (installRequestFraming below).
+    https: { key: options.tls.key, cert: options.tls.cert, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2', ...LET_MISSING_HOST_THROUGH },
     loggerInstance: options.logger,
     bodyLimit: 8 * 1024,
     requestIdHeader: false,
@@ -135,6 +137,10 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
     frameworkErrors: sendFrameworkError,
   }).withTypeProvider<TypeBoxTypeProvider>();
   installErrorHandlers(app);
+  // As on the main server: an HTTP/1.1 request without Host is 400 `missing_host`, the target `*`
+  // with another method than OPTIONS 400 `invalid_request_target`, in the API's JSON shape (Node
+  // answered the first with an empty 400, and the router read `*` as `/`).
+  installRequestFraming(app);
   // Boxes are programs: what no route answers under the API's paths is JSON with the machine
   // headers, never the error page a browser would get on the main server.
   claimPathPrefix(app, '/v1/dns', pairgateErrorShape);
