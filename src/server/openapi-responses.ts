@@ -5,6 +5,7 @@ import { InvalidRequestError, PairgateError, PayloadTooLargeError, RateLimitedEr
 import { pairgateErrorShape, type ErrorShape } from './error-shapes.js';
 import { headersTooLargeRefusal, requestTimeoutRefusal } from './client-errors.js';
 import { FORM_MEDIA_TYPE, readsForms } from './form-body.js';
+import { shuttingDownError } from './shutdown-refusal.js';
 
 /**
  * The answers a route gives without its handler deciding them, listed in the OpenAPI document
@@ -124,7 +125,7 @@ const SHARED: readonly SharedResponse[] = [
   {
     status: 503,
     applies: (route) => !route.rateLimited && !route.answersWhileShuttingDown,
-    example: () => new UnavailableError('This server is shutting down. Try again in a moment.', 'shutting_down'),
+    example: shuttingDownError,
     description: 'The server is shutting down (`shutting_down`; the next try reaches another node or the restarted one).',
     headers: RETRY_AFTER,
   },
