@@ -305,6 +305,16 @@ describe('pairgate box', () => {
     const filtered = await run(['box', 'dns', 'delete', 'nas', '--type', 'TXT', '--value', 'v=1', ...dnsArgs]);
     expect(filtered.status, filtered.stderr).toBe(0);
     expect(filtered.stdout).toBe(`no TXT record with the value v=1 at nas.${fingerprint}.box.example.test: nothing to delete\n`);
+    // --json: the record written, and how many went, one line each.
+    const setJson = await run(['box', 'dns', 'set', 'nas', 'TXT', 'v=2', '--json', ...dnsArgs]);
+    expect(setJson.status, setJson.stderr).toBe(0);
+    expect(setJson.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(setJson.stdout)).toMatchObject({ name: `nas.${fingerprint}.box.example.test`, type: 'TXT', value: 'v=2' });
+    for (const deleted of [1, 0]) {
+      const deleteJson = await run(['box', 'dns', 'delete', 'nas', '--json', ...dnsArgs]);
+      expect(deleteJson.status, deleteJson.stderr).toBe(0);
+      expect(JSON.parse(deleteJson.stdout)).toEqual({ name: `nas.${fingerprint}.box.example.test`, deleted });
+    }
 
     // The server's plain http:// port given as https://: "Cannot reach https://...:<port> (EPROTO)", before.
     const plainPort = new URL(url).port;

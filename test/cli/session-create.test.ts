@@ -150,6 +150,11 @@ describe('pairgate session code', () => {
       const listed = await runCli(['session', ...command, '--json', '--server', servers.origin.url, ...credentials]);
       expect(listed.stdout.trim().split('\n'), command.join(' ')).toHaveLength(1);
     }
+    // delete --json: one line saying which session ended.
+    const deleted = await runCli(['session', 'delete', 'renewed', '--json', '--server', servers.origin.url, ...credentials]);
+    expect(deleted.status, deleted.stderr).toBe(0);
+    expect(deleted.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(deleted.stdout)).toEqual({ id: 'renewed', ended: true });
   }, 60_000);
 });
 

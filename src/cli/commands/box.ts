@@ -530,6 +530,7 @@ listen on); 1 for anything else (mDNS that cannot start).`)
 
   dnsOptions(dns.command('set <label> <type> <value>').description('set a record at <label>.<fp>.<zone> (@ for <fp>.<zone>); type A, AAAA, CNAME or TXT'))
     .option('--ttl <seconds>', 'TTL in seconds, up to 86400 (default: the server\'s PAIRGATE_DNS_TTL, 600; at least its PAIRGATE_DNS_MIN_TTL, 30)')
+    .option('--json', 'print the record written as one line of JSON, as in box dns list --json')
     .addHelpText('after', `
 A CNAME target is a full name: end it with a dot (example.org.), or give a
 name of the zone in full (local.<fp>.box.example.com), or @ for <fp>.<zone>.
@@ -543,27 +544,32 @@ Examples:
   $ pairgate box dns set docs CNAME example.org. ...
 
 ${DNS_EXIT_CODES}`)
-    .action(async (label: string, type: string, value: string, options: DnsOptions & { ttl?: string }) => {
+    .action(async (label: string, type: string, value: string, options: DnsOptions & { ttl?: string; json?: boolean }) => {
       const upper = recordTypeOption(type, '<type>');
       // The update API's own bounds, named as the option: it said "body.ttl must be <= 86400".
       const ttl = intOption(options.ttl, '--ttl', 0, 86_400);
       const { client, name, base, zone } = await dnsTarget(options, label);
       const record = await client.set(name, upper, upper === 'CNAME' ? cnameTarget(value, base, zone) : value, ttl);
-      console.log(recordLine(record));
+      console.log(options.json ? JSON.stringify(record) : recordLine(record));
     });
 
   dnsOptions(dns.command('delete <label>').description('delete the records at <label>.<fp>.<zone> (only of --type / --value when given)'))
     .option('--type <type>', 'only this type')
     .option('--value <value>', 'only this value')
+    .option('--json', 'print {"name", "deleted"} as one line of JSON (deleted: how many records went, 0 when none was there)')
     .addHelpText('after', `
 When there is no such record, it says so ("no ... record at <name>: nothing to
 delete") and exits 0: the record is not there, as asked.
 
 ${DNS_EXIT_CODES}`)
-    .action(async (label: string, options: DnsOptions & { type?: string; value?: string }) => {
+    .action(async (label: string, options: DnsOptions & { type?: string; value?: string; json?: boolean }) => {
       const type = options.type === undefined ? undefined : recordTypeOption(options.type, '--type');
       const { client, name } = await dnsTarget(options, label);
       const result = await client.remove(name, { ...(type ? { type } : {}), ...(options.value !== undefined ? { value: options.value } : {}) });
+      if (options.json) {
+        console.log(JSON.stringify({ name, deleted: result.deleted }));
+        return;
+      }
       if (result.deleted > 0) {
         console.log(`deleted ${result.deleted} record(s) at ${name}`);
         return;

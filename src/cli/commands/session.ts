@@ -351,11 +351,12 @@ support_origin_off); 1 when the server cannot be reached.`)
 
   withServer(session.command('delete <id>'))
     .description('end and remove a session')
+    .option('--json', 'print {"id", "ended": true} as one line of JSON')
     .addHelpText('after', `\n${SESSION_EXIT_CODES}`)
-    .action(supportAction(async (id: string, options: ServerOptions) => {
+    .action(supportAction(async (id: string, options: ServerOptions & { json?: boolean }) => {
       await checkSessionId(id);
       await (await client(options)).deleteSession(id);
-      console.log(`Session ${id} ended.`);
+      console.log(options.json ? JSON.stringify({ id, ended: true }) : `Session ${id} ended.`);
     }));
 
   withServer(session.command('attach <id>'))
