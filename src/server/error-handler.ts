@@ -71,6 +71,8 @@ function decodeUnreserved(path: string): string {
 export class PathPrefixShapes {
   /** Longest prefix first, so the most specific owner wins. */
   private owned: PrefixOwner[] = [];
+  /** The owner of every path no prefix is claimed for, when one is (`claimEveryPath`). */
+  private rest: PrefixOwner | undefined;
 
   /**
    * Gives `prefix` (`/name`, no trailing slash) and everything under it to `shape`; a prefix claimed
@@ -83,11 +85,21 @@ export class PathPrefixShapes {
     this.owned = [...this.owned, { prefix, shape, pagesForBrowsers }].sort((a, b) => b.prefix.length - a.prefix.length);
   }
 
+  /**
+   * Gives every path no prefix is claimed for to `shape`, browsers included: on a listener whose
+   * every address is one door's (the DNS door's update API), what no route answers anywhere is in
+   * that door's shape, never the main server's page. Claimed once.
+   */
+  claimRest(shape: ErrorShape): void {
+    if (this.rest) throw new Error('Every path already has an error shape.');
+    this.rest = { prefix: '/', shape, pagesForBrowsers: false };
+  }
+
   /** The claim of the prefix `url` (a request's URL, query and all) is under, if any. */
   ownerOf(url: string): PrefixOwner | undefined {
-    if (this.owned.length === 0) return undefined;
+    if (this.owned.length === 0) return this.rest;
     const path = decodeUnreserved(url.split('?')[0] ?? '');
-    return this.owned.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`));
+    return this.owned.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`)) ?? this.rest;
   }
 
   /** The shape of the prefix `url` is under, if any. */
@@ -110,6 +122,16 @@ interface PrefixOwner {
 export function claimPathPrefix(instance: FastifyInstance, prefix: string, shape: ErrorShape, pagesForBrowsers = false): void {
   if (!instance.errorShapesByPrefix) throw new Error('claimPathPrefix needs the server\'s error handlers (installErrorHandlers) first.');
   instance.errorShapesByPrefix.claim(prefix, shape, pagesForBrowsers);
+}
+
+/**
+ * Gives every address of the server `instance` belongs to (what no claimed prefix covers) the error
+ * `shape`, browsers included, with the headers of machine answers: for a listener that serves one
+ * door's programs only (see `PathPrefixShapes.claimRest`).
+ */
+export function claimEveryPath(instance: FastifyInstance, shape: ErrorShape): void {
+  if (!instance.errorShapesByPrefix) throw new Error('claimEveryPath needs the server\'s error handlers (installErrorHandlers) first.');
+  instance.errorShapesByPrefix.claimRest(shape);
 }
 
 /**

@@ -130,3 +130,17 @@ export function installSecurityHeaders(app: FastifyInstance): void {
     done();
   });
 }
+
+/**
+ * Sends the machine headers (`API_SECURITY_HEADERS`) on every answer of `app`, whatever its path or
+ * route: for a listener that serves programs only (the DNS door's update API), where no answer is a
+ * page and every one must be `no-store`. Installed before any other onRequest hook, so the answers
+ * those hooks give (a refusal, a rate limit) carry them too.
+ */
+export function installMachineSecurityHeaders(app: FastifyInstance): void {
+  // A callback hook, not an async one: no promise per request.
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(API_SECURITY_HEADERS);
+    done();
+  });
+}

@@ -194,6 +194,7 @@ export const dnsDoor: Door = {
           maxRecordsPerNetwork: cfg.PAIRGATE_DNS_MAX_RECORDS_PER_IP,
           defaultTtl: cfg.PAIRGATE_DNS_TTL,
           minTtl: cfg.PAIRGATE_DNS_MIN_TTL,
+          requestTimeoutSeconds: ctx.config.PAIRGATE_REQUEST_TIMEOUT_SECONDS,
           extraRoutes: (instance) => mtlsRegistry(instance, ctx),
         }).catch((error: unknown) => {
           throw listenError('PAIRGATE_DNS_UPDATE_PORT', cfg.PAIRGATE_DNS_UPDATE_HOST, cfg.PAIRGATE_DNS_UPDATE_PORT, error);

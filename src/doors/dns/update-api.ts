@@ -7,7 +7,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Clock } from '../../core/clock.js';
 import { InvalidRequestError, RateLimitedError, UnauthorizedError } from '../../core/errors.js';
-import { claimPathPrefix, installErrorHandlers, schemaErrorFormatter, sendFrameworkError } from '../../server/error-handler.js';
+import { claimEveryPath, installErrorHandlers, schemaErrorFormatter, sendFrameworkError } from '../../server/error-handler.js';
+import { requestTimeouts } from '../../server/app.js';
+import { clientErrorHandler } from '../../server/client-errors.js';
+import { installMachineSecurityHeaders } from '../../server/security-headers.js';
 import { pairgateErrorShape } from '../../server/error-shapes.js';
 import { installJsonBodyParser } from '../../server/json-body.js';
 import { addSharedResponses, errorView } from '../../server/openapi-responses.js';
@@ -38,6 +41,12 @@ export interface UpdateApiOptions {
   defaultTtl: number;
   minTtl: number;
   /**
+   * The time a client has to send a whole request, headers and body (the main server's
+   * PAIRGATE_REQUEST_TIMEOUT_SECONDS); a slower one gets 408 `request_timeout` and is disconnected.
+   * It bounds the TLS handshake too (at most Node's 120 s).
+   */
+  requestTimeoutSeconds: number;
+  /**
    * The stores whose rate-limit counts this listener shares (`Stores.rateLimit`, as the main server
    * uses them). Absent, or without `rateLimit`: counted in process memory (one node).
    */
@@ -59,6 +68,9 @@ declare module 'fastify' {
     boxFingerprint?: string;
   }
 }
+
+/** Node's own bound on a TLS handshake (tls.Server `handshakeTimeout`), never loosened. */
+const NODE_HANDSHAKE_TIMEOUT_MS = 120_000;
 
 /** Prefix of the update API's rate-limit keys, apart from the main server's in a shared store. */
 const RATE_KEY_PREFIX = 'dns-update:';
@@ -123,9 +135,30 @@ export function clientCertificateIds(request: FastifyRequest): { fingerprint: st
  */
 export async function startUpdateApi(options: UpdateApiOptions): Promise<RunningUpdateApi> {
   const { zone, records, clock } = options;
+  // As on the main server (requestTimeouts): Fastify turns Node's request timeout off, so a client
+  // past the handshake (anyone: a certificate is asked for, not required) that sent a body a byte
+  // at a time held a connection for ever, and one silent or halfway through its headers for up to
+  // 90 s (Node's 60 s headers timeout, checked every 30 s). With HTTPS, Fastify hands Node only the
+  // `https` options, so the header timeout and the check interval go there.
+  const timeouts = requestTimeouts(options.requestTimeoutSeconds);
   const app = Fastify({
-    // A request without Host is refused in the API's shape, not by Node (installRequestFraming below).
-    https: { key: options.tls.key, cert: options.tls.cert, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2', ...LET_MISSING_HOST_THROUGH },
+    https: {
+      key: options.tls.key,
+      cert: options.tls.cert,
+      requestCert: true,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+      ...timeouts.http,
+      // A connection that never finishes its handshake was held Node's 120 s.
+      handshakeTimeout: Math.min(timeouts.requestTimeout, NODE_HANDSHAKE_TIMEOUT_MS),
+      // A request without Host is refused in the API's shape, not by Node (installRequestFraming below).
+      ...LET_MISSING_HOST_THROUGH,
+    },
+    requestTimeout: timeouts.requestTimeout,
+    // What Node's parser cannot read (a malformed request line, headers too large) or did not
+    // receive in time is answered in pairgate's shape (`malformed_request`, `request_timeout`), not
+    // Fastify's `{"error":"Bad Request","message":"Client Error"}`.
+    clientErrorHandler,
     loggerInstance: options.logger,
     bodyLimit: 8 * 1024,
     requestIdHeader: false,
@@ -136,14 +169,19 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
     // on the main server, `{error: "bad_url", message}`, not in Fastify's own body.
     frameworkErrors: sendFrameworkError,
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Every answer is for a program: the machine headers (`cache-control: no-store`, ...) on all of
+  // them, set before the hooks below may refuse a request. Only the router's refusals and unknown
+  // addresses under /v1/dns had them; a record listed, a 401, /register and /docs/json had none.
+  installMachineSecurityHeaders(app);
   installErrorHandlers(app);
   // As on the main server: an HTTP/1.1 request without Host is 400 `missing_host`, the target `*`
   // with another method than OPTIONS 400 `invalid_request_target`, in the API's JSON shape (Node
   // answered the first with an empty 400, and the router read `*` as `/`).
   installRequestFraming(app);
-  // Boxes are programs: what no route answers under the API's paths is JSON with the machine
-  // headers, never the error page a browser would get on the main server.
-  claimPathPrefix(app, '/v1/dns', pairgateErrorShape);
+  // Boxes are programs: what no route answers on this listener, under /v1/dns or anywhere else (an
+  // unknown address, a malformed %-escape), is JSON with the machine headers, never the error page
+  // a browser would get on the main server.
+  claimEveryPath(app, pairgateErrorShape);
   // JSON only: a text body was read as a string and refused as "body must be object"; a 415 says
   // what to send instead.
   app.removeContentTypeParser('text/plain');
