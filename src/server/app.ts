@@ -37,6 +37,7 @@ import { installCookies } from './cookies.js';
 import { decorateClientNetwork } from './public-network.js';
 import { addFormContentTypeParser, noteRouteScopes } from './form-body.js';
 import { requestValidation } from './request-validation.js';
+import { responseSerialization } from './response-serialization.js';
 import { ROUTER_ANSWERS_DESCRIPTION, ROUTER_RESPONSES, addSharedResponses } from './openapi-responses.js';
 import { WaitSlots } from '../doors/shared/wait-slots.js';
 import { packageVersion } from './version.js';
@@ -136,7 +137,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Text (query, params, headers, form fields) is converted to the schema's types; a JSON body
     // is not: a value of the wrong type is refused (request-validation.ts).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
-    schemaController: requestValidation(),
+    // Checks and serializers compiled once per process, shared by the routes and apps alike.
+    schemaController: { compilersFactory: { ...requestValidation().compilersFactory, buildSerializer: responseSerialization() } },
     schemaErrorFormatter,
     frameworkErrors: sendFrameworkError,
     // Requests Node's parser could not read, in pairgate's shape (client-errors.ts).

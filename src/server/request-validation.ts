@@ -1,6 +1,7 @@
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import type { FastifyServerOptions } from 'fastify';
 import { isQueryNotUtf8, QUERY_NOT_UTF8_MESSAGE } from './query-string.js';
+import { schemaText } from './schema-text.js';
 
 /**
  * How request parts are checked against their schemas. The query string, the path's parameters and
@@ -74,18 +75,34 @@ function refusingQueriesNotUtf8(check: Validate): Validate {
 }
 
 /**
+ * Compiled checks, by request part, compiler options and schema text. Compiling is most of the time
+ * an app takes to build (every route's parts, many of them alike: the same path parameters, wait
+ * headers, queries), and a compiled check depends on nothing else, so each is made once per process:
+ * once per app for `serve`, and once for all the apps a test file builds. Checks are functions of
+ * their input alone (Ajv's `errors` is set and read within one call), so routes and apps share
+ * them. The schemas are those of the code (and the few a configuration value shapes), so the
+ * map stays small.
+ */
+const compiledChecks = new Map<string, Validate>();
+
+/** One pool of Ajv instances (one per set of options and shared schemas) for every app. */
+const pool = AjvCompiler();
+
+/**
  * Fastify's `schemaController`: its own Ajv compiler (@fastify/ajv-compiler, with the server's
  * `ajv` options, conversion included) for every part but the body, and for the body a strict
  * compilation (no conversion) used unless the body came from a form. A query string parseQuery could
- * not decode is refused before its schema is checked.
+ * not decode is refused before its schema is checked. Each check is compiled once per process
+ * (`compiledChecks`).
  */
 export function requestValidation(): NonNullable<FastifyServerOptions['schemaController']> {
-  const pool = AjvCompiler();
   const buildValidator = (externalSchemas: Parameters<BuildValidator>[0], ajvOptions: AjvServerOptions) => {
     const options = (ajvOptions ?? {}) as { customOptions?: Record<string, unknown> };
     const converting = pool(externalSchemas as never, { ...options, customOptions: { ...options.customOptions } } as never);
     const strict = pool(externalSchemas as never, { ...options, customOptions: { ...options.customOptions, coerceTypes: false } } as never);
-    return (route: RouteSchema): Validate => {
+    // What the checks compiled here depend on besides the schema (as the pool's own key).
+    const compilerKey = `${JSON.stringify(externalSchemas)}${JSON.stringify(options)}`;
+    const compile = (route: RouteSchema): Validate => {
       if (route.httpPart === 'headers') return converting({ ...route, schema: lowerCaseHeaders(route.schema) } as never) as Validate;
       if (route.httpPart === 'querystring') return refusingQueriesNotUtf8(converting(route as never) as Validate);
       if (route.httpPart !== 'body') return converting(route as never) as Validate;
@@ -102,6 +119,19 @@ export function requestValidation(): NonNullable<FastifyServerOptions['schemaCon
       // the whole body); this one passes it on.
       validate.schemaEnv = json.schemaEnv;
       return validate;
+    };
+    return (route: RouteSchema): Validate => {
+      const text = schemaText(route.schema);
+      if (text === undefined) return compile(route);
+      // Headers, queries and bodies are each compiled their own way; every other part alike.
+      const part = route.httpPart === 'headers' || route.httpPart === 'querystring' || route.httpPart === 'body' ? route.httpPart : 'converted';
+      const key = `${part}\n${compilerKey}\n${text}`;
+      let check = compiledChecks.get(key);
+      if (!check) {
+        check = compile(route);
+        compiledChecks.set(key, check);
+      }
+      return check;
     };
   };
   return { compilersFactory: { buildValidator: buildValidator as unknown as BuildValidator } };
