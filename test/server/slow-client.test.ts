@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { requestTimeouts } from '../../src/server/app.js';
+import { requestTimeouts } from '../../src/server/request-timeouts.js';
 
 describe('how often late requests are looked for', () => {
   it('is every tenth of the timeout, at most every second, so a request runs over it by 10% at most', () => {

@@ -8,7 +8,7 @@ import { Type } from 'typebox';
 import type { Clock } from '../../core/clock.js';
 import { InvalidRequestError, RateLimitedError, UnauthorizedError } from '../../core/errors.js';
 import { claimEveryPath, installErrorHandlers, schemaErrorFormatter, sendFrameworkError } from '../../server/error-handler.js';
-import { requestTimeouts } from '../../server/app.js';
+import { requestTimeouts } from '../../server/request-timeouts.js';
 import { clientErrorHandler } from '../../server/client-errors.js';
 import { installMachineSecurityHeaders } from '../../server/security-headers.js';
 import { pairgateErrorShape } from '../../server/error-shapes.js';
