@@ -82,9 +82,12 @@ const IDLE_CLOSE_CHECK_MS = 20;
 /**
  * How long a request's body may make no progress once the server shuts down before it is refused
  * (503 `shutting_down`, OpenConnections.endStalledBodies): never longer than the request timeout
- * (a client is never given more to send a whole request), and 2 s at most, which a healthy client
- * on a lossy link does not stall for (TCP sends a lost segment again within about a second), far
- * below the 10 s grace period a silent client held.
+ * (a client is never given more to send a whole request), and 2 s at most, far below the 10 s
+ * grace period a silent client held. A healthy client seldom stalls that long (TCP sends a lost
+ * segment again within about a second the first time; only the same segment lost twice running
+ * takes longer), and one that does is answered 503 with Retry-After: its handler has not run, so it
+ * sends the request again, to the restarted server or another node. Counted only while the server
+ * reads the body (endStalledBodies).
  */
 export function bodyStallMs(requestTimeoutMs: number): number {
   return Math.min(2_000, requestTimeoutMs);

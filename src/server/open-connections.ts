@@ -62,7 +62,8 @@ export class OpenConnections {
 
   /**
    * Ends every request in flight whose body is still arriving and has made no progress (no byte
-   * read on its connection) for `stallMs` by `now`, counted from the first call that saw it: its
+   * read on its connection) for `stallMs` by `now` while the server was reading it, counted from
+   * the first call that saw it so: its
    * handler has not run (it runs once the body is read), so nothing is lost but a request the
    * client sends again. Answered with `refusal(url)` (a whole raw answer, `connection: close`) when
    * no answer has begun and the socket can take it, then the connection destroyed, as Node does
@@ -80,7 +81,12 @@ export class OpenConnections {
         continue;
       }
       const seen = this.bodies.get(socket);
-      if (!seen || seen.bytesRead !== socket.bytesRead) {
+      // Counted only while the server reads the body: before a hook lets the parser read it (a
+      // slow store), or with the request's buffer full, Node stops reading the socket, and the
+      // client, sending steadily, would look silent.
+      const request = answer.req;
+      const serverWaits = request.readableFlowing !== true || request.readableLength >= request.readableHighWaterMark;
+      if (!seen || serverWaits || seen.bytesRead !== socket.bytesRead) {
         this.bodies.set(socket, { bytesRead: socket.bytesRead, since: now });
         continue;
       }

@@ -109,4 +109,28 @@ describe('shutdown with open connections (real sockets)', () => {
     expect(slow.received()).toMatch(/^HTTP\/1\.1 200/);
     expect(slow.received()).toContain('{"finished":true}');
   });
+
+  it('leaves a body sent steadily while the server is not reading it yet (a slow hook before the parser), and answers it', async () => {
+    // A hook that waits 3 s (a slow rate-limit store, say) before the body is read: the request's
+    // buffer fills, Node stops reading the socket, and the steady client looked silent for 2 s.
+    const slowHookDoor: Door = {
+      name: 'slow-hook-test',
+      async register(app) {
+        app.post('/slow-hook-test', { onRequest: async () => { await new Promise((resolve) => setTimeout(resolve, 3_000)); } }, async (request) => ({ length: JSON.stringify(request.body).length }));
+      },
+    };
+    const running = await start(10, [slowHookDoor]);
+    const body = JSON.stringify({ x: 'a'.repeat(60_000) });
+    const client = await open(running.url, `POST /slow-hook-test HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const closing = running.close();
+    for (let sent = 0; sent < body.length; sent += 2_000) {
+      client.socket.write(body.slice(sent, sent + 2_000));
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+    await closing;
+    await client.closed;
+    expect(client.received()).toMatch(/^HTTP\/1\.1 200/);
+    expect(client.received()).toContain(`{"length":${body.length}}`);
+  }, 20_000);
 });
