@@ -64,7 +64,7 @@ describe('the support pages in French', () => {
     expect(decoded(shown.body)).toContain('Votre assistant vous a donné au téléphone un code de six caractères. Saisissez-le ici.');
     expect(decoded(shown.body)).toContain('<label for="code">Code d’appairage</label>');
     expect(shown.body).toContain('<button type="submit">Continuer</button>');
-    expect(decoded(shown.body)).toContain(`Vous préférez une application${NBSP}? Lancez <code id="join-command">`);
+    expect(decoded(shown.body)).toContain(`Vous préférez une application${NBSP}? Lancez <code id="join-command" tabindex="0">`);
     expect(shown.body).toContain('href="/?lang=en" lang="en" hreflang="en">English</a>');
     expect(englishLeftIn(shown.body)).toEqual([]);
     // Nothing asked with ?lang=: the form carries no language on, and English browsers still get English.

@@ -107,7 +107,8 @@ describe('support relay over real sockets', () => {
     const html = await page.text();
     expect(html).toContain('action="/go"');
     // `pairgate join` alone asks a relay on 127.0.0.1: the page says which relay to name.
-    expect(html).toContain(`<code id="join-command">pairgate join --relay ${relay.url}</code>`);
+    // One line that scrolls sideways when longer than the card: a keyboard reaches it (tabindex) to scroll it.
+    expect(html).toContain(`<code id="join-command" tabindex="0">pairgate join --relay ${relay.url}</code>`);
     expect(page.headers.get('content-security-policy')).toMatch(/form-action 'self' https: http:/);
     const { code, redirect_url } = await json(postJson(`${relay.url}/pairing/`, { url: ORIGIN }));
     const go = await fetch(`${relay.url}/go?code=${code.toUpperCase()}`, { redirect: 'manual' });
