@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Resolver } from 'node:dns/promises';
 import { request as httpsRequest } from 'node:https';
+import { connect as connectTls } from 'node:tls';
 import { initBoxIdentity, type BoxIdentity } from '../../../src/doors/registry/box-identity.js';
 import { dnsRuntimeOf, type DnsRuntime } from '../../../src/doors/dns/dns-door.js';
 import { dnsPath, DnsUpdateClient } from '../../../src/sdk/dns-update.js';
@@ -73,5 +74,54 @@ export function updateRequest(runtime: DnsRuntime, box: BoxIdentity, method: 'GE
     });
     req.on('error', reject);
     req.end(payload);
+  });
+}
+
+/** How long a test socket waits for the server to close before giving up (the test then fails). */
+export const GIVE_UP_MS = 6_000;
+
+/** What the server sent on a connection, and how long after the connection was made it closed it. */
+export interface UpdateApiExchange {
+  received: string;
+  closedAfterMs: number;
+}
+
+/** The status, lower-cased head and body of a raw answer. */
+export function parsedAnswer(answer: string): { status: number; head: string; body: string } {
+  const split = answer.indexOf('\r\n\r\n');
+  return { status: Number(answer.slice(9, 12)), head: answer.slice(0, split).toLowerCase(), body: answer.slice(split + 4) };
+}
+
+/**
+ * Opens a TLS connection to the update API as `box` (its certificate as the client certificate)
+ * and, once it is up, hands the socket to `send`; resolves when the server closes the connection,
+ * and rejects when it keeps it open GIVE_UP_MS.
+ */
+export function updateApiExchange(runtime: DnsRuntime, box: BoxIdentity, send: (write: (text: string) => void) => void): Promise<UpdateApiExchange> {
+  return new Promise((resolve, reject) => {
+    let received = '';
+    let since = 0;
+    const timers: NodeJS.Timeout[] = [];
+    const socket = connectTls({ host: '127.0.0.1', port: runtime.updateApi!.port, ca: runtime.updateCertPem!, key: box.keyPem, cert: box.certPem, servername: 'localhost', checkServerIdentity: () => undefined });
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+    });
+    // A reset after the server's answer is still a close: what it sent is what counts.
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      for (const timer of timers) clearTimeout(timer);
+      resolve({ received, closedAfterMs: Date.now() - since });
+    });
+    timers.push(setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`the update API kept the connection open ${GIVE_UP_MS} ms; it sent: ${JSON.stringify(received)}`));
+    }, GIVE_UP_MS));
+    socket.once('secureConnect', () => {
+      since = Date.now();
+      send((text) => {
+        if (!socket.destroyed) socket.write(text);
+      });
+    });
   });
 }

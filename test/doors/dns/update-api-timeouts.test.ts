@@ -1,11 +1,10 @@
 import { connect as connectTcp } from 'node:net';
-import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoxIdentity } from '../../../src/doors/registry/box-identity.js';
 import type { DnsRuntime } from '../../../src/doors/dns/dns-door.js';
 import { API_SECURITY_HEADERS } from '../../../src/server/security-headers.js';
 import type { TestApp } from '../../helpers/app.js';
-import { createDnsApp, newBox, ZONE } from './dns-helpers.js';
+import { createDnsApp, GIVE_UP_MS, newBox, parsedAnswer, updateApiExchange, ZONE, type UpdateApiExchange } from './dns-helpers.js';
 
 /**
  * The request timeout of these tests (PAIRGATE_REQUEST_TIMEOUT_SECONDS, which the update API takes
@@ -15,55 +14,6 @@ import { createDnsApp, newBox, ZONE } from './dns-helpers.js';
  */
 const TIMEOUT_MS = 1_000;
 const BOUND_MS = 3_000;
-/** How long a test socket waits for the server to close before giving up (the test then fails). */
-const GIVE_UP_MS = 6_000;
-
-/** What the server sent on a connection, and how long after the connection was made it closed it. */
-interface Exchange {
-  received: string;
-  closedAfterMs: number;
-}
-
-/** The status, lower-cased head and body of a raw answer. */
-function parsed(answer: string): { status: number; head: string; body: string } {
-  const split = answer.indexOf('\r\n\r\n');
-  return { status: Number(answer.slice(9, 12)), head: answer.slice(0, split).toLowerCase(), body: answer.slice(split + 4) };
-}
-
-/**
- * Opens a TLS connection to the update API as `box` (its certificate as the client certificate)
- * and, once it is up, hands the socket to `send`; resolves when the server closes the connection,
- * and rejects when it keeps it open GIVE_UP_MS.
- */
-function tlsExchange(runtime: DnsRuntime, box: BoxIdentity, send: (write: (text: string) => void) => void): Promise<Exchange> {
-  return new Promise((resolve, reject) => {
-    let received = '';
-    let since = 0;
-    const timers: NodeJS.Timeout[] = [];
-    const socket = connect({ host: '127.0.0.1', port: runtime.updateApi!.port, ca: runtime.updateCertPem!, key: box.keyPem, cert: box.certPem, servername: 'localhost', checkServerIdentity: () => undefined });
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      received += chunk;
-    });
-    // A reset after the server's answer is still a close: what it sent is what counts.
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      for (const timer of timers) clearTimeout(timer);
-      resolve({ received, closedAfterMs: Date.now() - since });
-    });
-    timers.push(setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`the update API kept the connection open ${GIVE_UP_MS} ms; it sent: ${JSON.stringify(received)}`));
-    }, GIVE_UP_MS));
-    socket.once('secureConnect', () => {
-      since = Date.now();
-      send((text) => {
-        if (!socket.destroyed) socket.write(text);
-      });
-    });
-  });
-}
-
 /** `text` written a byte every `everyMs`, the first at once; the timers are the caller's to clear. */
 function trickle(write: (text: string) => void, text: string, everyMs: number): NodeJS.Timeout {
   let at = 0;
@@ -82,8 +32,8 @@ function expectMachineHeaders(head: string, what: string): void {
 }
 
 /** Expects a 408 `request_timeout` in pairgate's shape, written within the bound after the timeout. */
-function expectTimedOut(exchange: Exchange, what: string): void {
-  const { status, head, body } = parsed(exchange.received);
+function expectTimedOut(exchange: UpdateApiExchange, what: string): void {
+  const { status, head, body } = parsedAnswer(exchange.received);
   expect(status, what).toBe(408);
   expect(JSON.parse(body), what).toEqual({ error: 'request_timeout', message: expect.stringContaining('not sent in time') });
   expect(head, what).toContain('content-type: application/json');
@@ -105,12 +55,12 @@ describe('update API: a client has PAIRGATE_REQUEST_TIMEOUT_SECONDS to send a re
   afterAll(() => t.close());
 
   it('headers sent in part, then nothing: 408 request_timeout in pairgate\'s shape, and the connection closed (Node waited 60 to 90 s)', async () => {
-    const exchange = await tlsExchange(runtime, box, (write) => write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n`));
+    const exchange = await updateApiExchange(runtime, box, (write) => write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n`));
     expectTimedOut(exchange, 'partial headers');
   });
 
   it('a body sent in part, then nothing: 408 and closed (no timeout at all held it for ever)', async () => {
-    const exchange = await tlsExchange(runtime, box, (write) => write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 34\r\n\r\n{"type":"A",`));
+    const exchange = await updateApiExchange(runtime, box, (write) => write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 34\r\n\r\n{"type":"A",`));
     expectTimedOut(exchange, 'partial body');
   });
 
@@ -118,7 +68,7 @@ describe('update API: a client has PAIRGATE_REQUEST_TIMEOUT_SECONDS to send a re
     let timer: NodeJS.Timeout | undefined;
     const body = '{"type":"A","value":"192.0.2.10"}\n';
     try {
-      const exchange = await tlsExchange(runtime, box, (write) => {
+      const exchange = await updateApiExchange(runtime, box, (write) => {
         write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
         timer = trickle(write, body, 200);
       });
@@ -129,7 +79,7 @@ describe('update API: a client has PAIRGATE_REQUEST_TIMEOUT_SECONDS to send a re
   });
 
   it('a connection that sends nothing after the handshake: 408 and closed', async () => {
-    const exchange = await tlsExchange(runtime, box, () => undefined);
+    const exchange = await updateApiExchange(runtime, box, () => undefined);
     expectTimedOut(exchange, 'silent');
   });
 
@@ -153,8 +103,8 @@ describe('update API: a client has PAIRGATE_REQUEST_TIMEOUT_SECONDS to send a re
   });
 
   it('a request sent at once is still answered', async () => {
-    const { received } = await tlsExchange(runtime, box, (write) => write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
-    const { status, body } = parsed(received);
+    const { received } = await updateApiExchange(runtime, box, (write) => write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
+    const { status, body } = parsedAnswer(received);
     expect(status).toBe(200);
     expect(JSON.parse(body)).toEqual({ records: [] });
   });
@@ -173,7 +123,7 @@ describe('update API: requests Node cannot parse, and the security headers of ev
   afterAll(() => t.close());
 
   /** The parsed answer to `raw`, sent at once; the server must close the connection after it. */
-  const answerTo = async (raw: string) => parsed((await tlsExchange(runtime, box, (write) => write(raw))).received);
+  const answerTo = async (raw: string) => parsedAnswer((await updateApiExchange(runtime, box, (write) => write(raw))).received);
 
   it('a malformed request line: 400 malformed_request in pairgate\'s shape with the machine headers (Fastify\'s "Client Error" before)', async () => {
     for (const raw of ['GET /\x01 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 'G@T / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', `GET ${path} HTTP/9.Z\r\nHost: 127.0.0.1\r\n\r\n`]) {

@@ -2,7 +2,6 @@ import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectToTrustedPeer, listenForTrustedPeer, type TrustedListener } from '../../../src/doors/lan/connect.js';
 import { encodeConnectionString } from '../../../src/doors/lan/connection-string.js';
-import { loadDeviceIdentity } from '../../../src/doors/lan/device-identity.js';
 import { FramedChannel, remoteError } from '../../../src/doors/lan/frames.js';
 import { join } from '../../../src/doors/lan/join.js';
 import { NOT_LAN_PROTOCOL_STEP, PROTOCOL_REFUSED_STEP, ProtocolError, withNextStep } from '../../../src/doors/lan/lan-errors.js';
@@ -10,8 +9,7 @@ import type { Offer } from '../../../src/doors/lan/offer.js';
 import { peerSentence } from '../../../src/doors/lan/peer-failure.js';
 import { terminalText } from '../../../src/doors/lan/terminal-text.js';
 import { createTlsIdentity } from '../../../src/doors/lan/tls-identity.js';
-import { TrustedPeerStore } from '../../../src/doors/lan/trusted-peers.js';
-import { controlFrame as frame, deviceDir, loopbackOffer } from './lan-fixtures.js';
+import { controlFrame as frame, deviceDir, loopbackOffer, trustedPair } from './lan-fixtures.js';
 
 /**
  * Anyone on the network reaches an offer's port, `lan connect --listen`'s, and the device a joiner
@@ -87,12 +85,7 @@ describe('an error frame whose words are not text', () => {
   }, 60_000);
 
   it('sent to lan connect --listen (with any certificate, before its key is looked at): the listener survives, and a trusted peer still connects', async () => {
-    const listenDir = deviceDir('listen');
-    const dialDir = deviceDir('dial');
-    const listening = await loadDeviceIdentity(listenDir, 'desk');
-    const dialling = await loadDeviceIdentity(dialDir, 'phone');
-    await new TrustedPeerStore(listenDir).save({ deviceId: dialling.deviceId, name: 'phone', keySha256: dialling.spkiSha256.toString('base64url'), addresses: [] });
-    await new TrustedPeerStore(dialDir).save({ deviceId: listening.deviceId, name: 'desk', keySha256: listening.spkiSha256.toString('base64url'), addresses: ['127.0.0.1'] });
+    const { listenDir, dialDir, dialling } = await trustedPair();
     const logs: string[] = [];
     const listener = await listenForTrustedPeer({ configDir: listenDir, host: '127.0.0.1', port: 0, outDir: listenDir, timeoutMs: 30_000, log: (line) => logs.push(line) });
     listeners.push(listener);

@@ -3,14 +3,30 @@ import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { decodeConnectionString } from '../../../src/doors/lan/connection-string.js';
+import { loadDeviceIdentity, type DeviceIdentity } from '../../../src/doors/lan/device-identity.js';
 import { FramedChannel } from '../../../src/doors/lan/frames.js';
 import { startOffer, type Offer, type OfferOptions } from '../../../src/doors/lan/offer.js';
 import { dialPinned } from '../../../src/doors/lan/pinned-dial.js';
 import { channelBinding, newNonce, secretProof } from '../../../src/doors/lan/secret-proof.js';
+import { TrustedPeerStore } from '../../../src/doors/lan/trusted-peers.js';
 
 /** A fresh config dir for one simulated device. */
 export function deviceDir(label: string): string {
   return mkdtempSync(joinPath(tmpdir(), `pairgate-lan-${label}-`));
+}
+
+/**
+ * Two devices that paired before, as `lan connect` finds them: "desk" (which listens) and "phone"
+ * (which dials, knowing desk at 127.0.0.1), each holding the other as a trusted peer.
+ */
+export async function trustedPair(): Promise<{ listenDir: string; dialDir: string; listening: DeviceIdentity; dialling: DeviceIdentity }> {
+  const listenDir = deviceDir('listen');
+  const dialDir = deviceDir('dial');
+  const listening = await loadDeviceIdentity(listenDir, 'desk');
+  const dialling = await loadDeviceIdentity(dialDir, 'phone');
+  await new TrustedPeerStore(listenDir).save({ deviceId: dialling.deviceId, name: 'phone', keySha256: dialling.spkiSha256.toString('base64url'), addresses: [] });
+  await new TrustedPeerStore(dialDir).save({ deviceId: listening.deviceId, name: 'desk', keySha256: listening.spkiSha256.toString('base64url'), addresses: ['127.0.0.1'] });
+  return { listenDir, dialDir, listening, dialling };
 }
 
 /** An offer on loopback with discovery off, collecting its log lines. */

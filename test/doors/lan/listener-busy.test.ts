@@ -1,9 +1,7 @@
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectToTrustedPeer, listenForTrustedPeer, type TrustedListener } from '../../../src/doors/lan/connect.js';
-import { loadDeviceIdentity } from '../../../src/doors/lan/device-identity.js';
-import { TrustedPeerStore } from '../../../src/doors/lan/trusted-peers.js';
-import { deviceDir } from './lan-fixtures.js';
+import { trustedPair } from './lan-fixtures.js';
 
 /**
  * `lan connect --listen` serves one session. A second trusted peer dialling in while the first
@@ -18,12 +16,7 @@ afterEach(async () => {
 
 describe('lan connect --listen busy with another trusted peer', () => {
   it('refuses the second with lan_listener_closed and words saying when to try again', async () => {
-    const listenDir = deviceDir('listen');
-    const dialDir = deviceDir('dial');
-    const listening = await loadDeviceIdentity(listenDir, 'desk');
-    const dialling = await loadDeviceIdentity(dialDir, 'phone');
-    await new TrustedPeerStore(listenDir).save({ deviceId: dialling.deviceId, name: 'phone', keySha256: dialling.spkiSha256.toString('base64url'), addresses: [] });
-    await new TrustedPeerStore(dialDir).save({ deviceId: listening.deviceId, name: 'desk', keySha256: listening.spkiSha256.toString('base64url'), addresses: ['127.0.0.1'] });
+    const { listenDir, dialDir, dialling } = await trustedPair();
     const listener = await listenForTrustedPeer({ configDir: listenDir, host: '127.0.0.1', port: 0, outDir: listenDir, timeoutMs: 30_000 });
     listeners.push(listener);
     listener.result.catch(() => undefined);
