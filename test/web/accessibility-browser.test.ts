@@ -166,6 +166,13 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
   const submit = async (page: Page, selector: string): Promise<void> => {
     await Promise.all([page.waitForNavigation(), page.locator(selector).first().click()]);
   };
+  /** Fills `fields` (selector: value) of the form posting to `action`, sends it, and audits the refusal it gets back as `name`. */
+  const auditRefused = async (page: Page, action: string, fields: Record<string, string>, name: string): Promise<Finding[]> => {
+    for (const [selector, value] of Object.entries(fields)) await page.locator(selector).fill(value);
+    await submit(page, `form[action="${action}"] button[type=submit]`);
+    await page.locator('#form-error').waitFor();
+    return audit(page, name);
+  };
 
   describe.each(VARIANTS)('$name', (variant) => {
     const tag = `${variant.lang}${variant.colorScheme === 'dark' ? '-dark' : ''}`;
@@ -185,18 +192,11 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
 
         await page.goto(`${suite.url}/account/signin`);
         findings.push(...(await audit(page, 'sign-in')));
-        await page.locator('#login').fill('nobody-here');
-        await page.locator('#password').fill('wrong password');
-        await submit(page, 'form[action="/account/signin"] button[type=submit]');
-        await page.locator('#form-error').waitFor();
-        findings.push(...(await audit(page, 'sign-in, refused')));
+        findings.push(...(await auditRefused(page, '/account/signin', { '#login': 'nobody-here', '#password': 'wrong password' }, 'sign-in, refused')));
 
         await page.goto(`${suite.url}/account/register`);
         findings.push(...(await audit(page, 'register')));
-        await page.locator('#username').fill('x');
-        await submit(page, 'form[action="/account/register"] button[type=submit]');
-        await page.locator('#form-error').waitFor();
-        findings.push(...(await audit(page, 'register, refused')));
+        findings.push(...(await auditRefused(page, '/account/register', { '#username': 'x' }, 'register, refused')));
       } finally {
         await context.close();
       }
@@ -217,10 +217,7 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
         const token = resetToken(outboxMails(suite.t.config.PAIRGATE_DATA_DIR).filter((mail) => mail.includes(`reset-${tag}@`)).at(-1)!);
         await page.goto(`${suite.url}/account/reset/confirm?token=${token}`);
         findings.push(...(await audit(page, 'new password')));
-        await page.locator('#password').fill('short');
-        await submit(page, 'form[action="/account/reset/confirm"] button[type=submit]');
-        await page.locator('#form-error').waitFor();
-        findings.push(...(await audit(page, 'new password, refused')));
+        findings.push(...(await auditRefused(page, '/account/reset/confirm', { '#password': 'short' }, 'new password, refused')));
         await page.locator('#password').fill('another long password 2');
         await submit(page, 'form[action="/account/reset/confirm"] button[type=submit]');
         findings.push(...(await audit(page, 'new password, done')));
@@ -259,17 +256,10 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
 
         await page.goto(`${suite.url}/account/password`);
         findings.push(...(await audit(page, 'change password')));
-        await page.locator('#current').fill('not the password');
-        await page.locator('#password').fill('another long password 2');
-        await submit(page, 'form[action="/account/password"] button[type=submit]');
-        await page.locator('#form-error').waitFor();
-        findings.push(...(await audit(page, 'change password, refused')));
+        findings.push(...(await auditRefused(page, '/account/password', { '#current': 'not the password', '#password': 'another long password 2' }, 'change password, refused')));
         await page.goto(`${suite.url}/account/delete`);
         findings.push(...(await audit(page, 'delete account')));
-        await page.locator('#password').fill('not the password');
-        await submit(page, 'form[action="/account/delete"] button[type=submit]');
-        await page.locator('#form-error').waitFor();
-        findings.push(...(await audit(page, 'delete account, refused')));
+        findings.push(...(await auditRefused(page, '/account/delete', { '#password': 'not the password' }, 'delete account, refused')));
         await page.goto(`${suite.url}/account/signout`);
         findings.push(...(await audit(page, 'sign out')));
       } finally {
@@ -287,10 +277,7 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
         const device = (await started.json()) as { user_code: string };
         await page.goto(`${suite.url}/device`);
         findings.push(...(await audit(page, 'device code')));
-        await page.locator('#user_code').fill('BCDF-GHJK');
-        await submit(page, 'form[action="/device"] button[type=submit]');
-        await page.locator('#form-error').waitFor();
-        findings.push(...(await audit(page, 'device code, wrong')));
+        findings.push(...(await auditRefused(page, '/device', { '#user_code': 'BCDF-GHJK' }, 'device code, wrong')));
         await page.locator('#user_code').fill(device.user_code);
         await submit(page, 'form[action="/device"] button[type=submit]');
         await page.locator('#client-id').waitFor();
