@@ -63,9 +63,8 @@ export class OpenConnections {
   /**
    * Ends every request in flight whose body is still arriving and has made no progress (no byte
    * read on its connection) for `stallMs` by `now` while the server was reading it, counted from
-   * the first call that saw it so: its
-   * handler has not run (it runs once the body is read), so nothing is lost but a request the
-   * client sends again. Answered with `refusal(url)` (a whole raw answer, `connection: close`) when
+   * the first call that saw it so: its handler has not run (it runs once the body is read), so
+   * nothing is lost but a request the client sends again. Answered with `refusal(url)` (a whole raw answer, `connection: close`) when
    * no answer has begun and the socket can take it, then the connection destroyed, as Node does
    * with a request over its timeout; Node checks those no more once the server closes, so one
    * client that sent half a body and went silent held every shutdown for the whole grace period.
