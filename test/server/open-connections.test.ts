@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Door } from '../../src/doors/door.js';
@@ -19,9 +20,19 @@ describe('shutdown with open connections (real sockets)', () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
+  /** What the server logged, one parsed line each (warnings and up). */
+  let logged: { level: number; msg: string; ended?: number }[] = [];
+
   async function start(graceSeconds = 5, extraDoors: readonly Door[] = []): Promise<RunningServer> {
     dataDir = mkdtempSync(join(tmpdir(), 'pairgate-open-connections-'));
-    server = await startServer({ env: { PAIRGATE_DATA_DIR: dataDir, PAIRGATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'silent', PAIRGATE_SHUTDOWN_GRACE_SECONDS: String(graceSeconds) } }, [...allDoors, ...extraDoors]);
+    logged = [];
+    const logStream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) logged.push(JSON.parse(line) as { level: number; msg: string });
+        done();
+      },
+    });
+    server = await startServer({ env: { PAIRGATE_DATA_DIR: dataDir, PAIRGATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'warn', PAIRGATE_SHUTDOWN_GRACE_SECONDS: String(graceSeconds) } }, [...allDoors, ...extraDoors], logStream);
     return server;
   }
 
@@ -105,6 +116,11 @@ describe('shutdown with open connections (real sockets)', () => {
     expect(refused.toLowerCase()).toContain('retry-after: 5');
     expect(refused.toLowerCase()).toContain('connection: close');
     expect(JSON.parse(refused.slice(refused.indexOf('\r\n\r\n') + 4))).toEqual({ error: 'shutting_down', message: 'This server is shutting down. Try again in a moment.' });
+    // The operator is told, with the count and without the request's path.
+    const told = logged.filter((line) => line.msg.includes('made no progress'));
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatchObject({ level: 40, ended: 1 });
+    expect(JSON.stringify(told[0])).not.toContain('/api/v1/grants');
     // The handler at work when the stalled body was refused still answered.
     expect(slow.received()).toMatch(/^HTTP\/1\.1 200/);
     expect(slow.received()).toContain('{"finished":true}');
