@@ -130,10 +130,18 @@
   function finish(text) {
     ended = true;
     forget();
+    // Read before the controls are disabled and hidden, which drops the focus they hold.
+    const focusWasInForm = form.contains(document.activeElement);
     enable(false);
     // Controls that can do nothing more are not shown under the words that say so.
     form.hidden = true;
     show(text);
+    // A keyboard or screen-reader user typing (or on End session) is not left at the top of the
+    // page: the focus goes to the words that say the session ended.
+    if (focusWasInForm) {
+      status.tabIndex = -1;
+      status.focus();
+    }
   }
 
   function connect() {

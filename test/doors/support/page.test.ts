@@ -80,9 +80,12 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     await back;
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/Session connected/);
 
-    // The supporter ends it; the page says who did, and that the page may be closed.
+    // The supporter ends it while the person is typing; the page says who did, and that the page
+    // may be closed, and the focus moves from the hidden message box to those words.
+    await page.getByLabel('Message').focus();
     supporter.end();
     await expect.poll(() => page.locator('#status').textContent()).toBe('Your supporter ended the session. You can close this page.');
+    expect(await page.locator('#status').evaluate((element) => element === element.ownerDocument.activeElement)).toBe(true);
     expect(problems.filter((p) => /Content Security Policy|Refused/i.test(p))).toEqual([]);
     // The spent code's 404 (Back) is logged by Chromium as a failed resource; nothing else may appear.
     expect(problems.filter((p) => !/status of 404/.test(p))).toEqual([]);
@@ -189,6 +192,8 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     const ended = new Promise<string>((resolve) => supporter.on('ended', resolve));
     await page.getByRole('button', { name: 'End session' }).click();
     expect(await page.locator('#status').textContent()).toBe('You ended the session. You can close this page.');
+    // The button that held the focus is hidden: the focus is on the words, not back at the page's top.
+    expect(await page.locator('#status').evaluate((element) => element === element.ownerDocument.activeElement)).toBe(true);
     expect(await ended).toBe('agent');
     await page.close();
   });
