@@ -171,6 +171,9 @@ describe('registry over real sockets', () => {
     expect(page.text).toContain('href="https://192.168.1.20/"');
     expect(page.text).toContain('&lt;b&gt;Kitchen&lt;/b&gt;');
     expect(page.text).not.toContain('javascript:');
+    // Each box's fingerprint shown in words beside its name, with why it matters (a name can be copied).
+    expect(page.text).toContain(`<span class="muted">Fingerprint</span> <code>${kitchen.fingerprint}</code>`);
+    expect(page.text).toContain('check that it is the one your box shows');
     expect(page.text).not.toMatch(/<script(?![^>]*src="\/static\/)/); // only the pages' own scripts, none from the boxes' data
     const other = await httpFrom(ELSEWHERE, `${base}/boxes`);
     expect(other.text).not.toContain(kitchen.fingerprint);
