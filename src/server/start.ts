@@ -8,6 +8,7 @@ import { configWarnings } from './config-warnings.js';
 import { codeKeyWarning } from './code-hash-key.js';
 import { makeDataDir, makeFolder } from './data-dir.js';
 import { loadConfig, type Config, type ConfigSources } from './config.js';
+import { capConnections, connectionCap, openFileCount, openFileLimit, waitsOverCapWarning } from './connection-cap.js';
 import { explainListenError, HTTP_LISTENER } from './listen-errors.js';
 import { openStores } from './open-stores.js';
 import { trustedProxies } from './trust-proxy.js';
@@ -36,6 +37,20 @@ export function checkConfig(config: Config, doors: readonly Door[]): void {
     if (door.enabled && !door.enabled(config)) continue;
     door.checkConfig?.(config);
   }
+}
+
+/**
+ * Caps the listener's connections under the open-file limit, counted once everything started has
+ * its descriptors (stores, the doors' listeners), where the system tells both (connection-cap.ts).
+ */
+function limitConnections(app: FastifyInstance, config: Config): void {
+  const limit = openFileLimit();
+  const openNow = openFileCount();
+  if (limit === undefined || openNow === undefined) return;
+  const cap = connectionCap(limit, openNow);
+  capConnections(app.server, cap, limit, app.log);
+  const warning = waitsOverCapWarning(config.PAIRGATE_WAITS_MAX, cap, limit);
+  if (warning) app.log.warn(warning);
 }
 
 /** Loads configuration, opens the stores, builds the app and listens. */
@@ -72,6 +87,7 @@ export async function startServer(sources: ConfigSources, doors: readonly Door[]
   // Whatever the address listened on: it is about who reads the database, not who reaches the server.
   const codeKeyHint = codeKeyWarning(config);
   if (codeKeyHint) app.log.warn(codeKeyHint);
+  limitConnections(app, config);
   let closing: Promise<void> | undefined;
   return {
     app,

@@ -1,0 +1,92 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:net';
+
+/**
+ * A cap on the HTTP listener's connections, under the process's open-file limit. Without one, a
+ * server out of file descriptors (EMFILE) had libuv accept each new connection and close it at once
+ * (its reserve-descriptor trick), silently: clients saw resets, the operator no word in the log,
+ * and nothing was left for the rest of the process (a backup's copy, a mail, a store's new socket).
+ * With `server.maxConnections` below the limit, Node closes a connection beyond it itself and says
+ * so (`drop`), which is logged, and the descriptors kept back stay free for the rest.
+ */
+
+/** Descriptors kept back for everything but the listener's connections, at the least. */
+const MIN_RESERVE = 32;
+
+/** How often, at most, refused connections are logged while they go on: once per minute. */
+export const DROP_LOG_INTERVAL_MS = 60_000;
+
+/** The part of what remains kept back: a sixteenth. */
+const RESERVE_SHARE = 16;
+
+/**
+ * This process's soft limit on open files (`ulimit -n`), read from `/proc/self/limits` (Linux);
+ * undefined where that cannot be read or says unlimited.
+ */
+export function openFileLimit(limits: () => string = () => readFileSync('/proc/self/limits', 'utf8')): number | undefined {
+  let text: string;
+  try {
+    text = limits();
+  } catch {
+    return undefined;
+  }
+  const match = /^Max open files\s+(\d+)\s/m.exec(text);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Descriptors this process holds now (Linux: `/proc/self/fd`), or undefined where unknown. */
+export function openFileCount(): number | undefined {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The connections the listener may hold with `limit` descriptors in all, `openNow` of them taken
+ * already (the stores, the doors' listeners, the log): what remains, less a reserve of a sixteenth
+ * (at least 32) for the files and sockets the server opens as it runs. At least 1.
+ */
+export function connectionCap(limit: number, openNow: number): number {
+  const free = limit - openNow;
+  return Math.max(1, free - Math.max(MIN_RESERVE, Math.floor(free / RESERVE_SHARE)));
+}
+
+/** Where the cap's refusals are told: the app's logger, or anything with its `warn`. */
+export interface DropLog {
+  warn(message: string): void;
+}
+
+/**
+ * Caps `server`'s connections at `cap` and logs the connections refused beyond it: the first at
+ * once, then at most once per `DROP_LOG_INTERVAL_MS` with how many were refused since, never once
+ * per connection (a flood would fill the log as fast as it came).
+ */
+export function capConnections(server: Server, cap: number, limit: number, log: DropLog, now: () => number = Date.now): void {
+  server.maxConnections = cap;
+  let lastLogged = -Infinity;
+  let unlogged = 0;
+  server.on('drop', () => {
+    unlogged++;
+    const at = now();
+    if (at - lastLogged < DROP_LOG_INTERVAL_MS) return;
+    lastLogged = at;
+    log.warn(
+      `refused ${unlogged} connection${unlogged === 1 ? '' : 's'}: ${cap} are open, the most the open-file limit (${limit}, ulimit -n or LimitNOFILE=) leaves room for. ` +
+        'Raise the limit, or lower PAIRGATE_WAITS_MAX and PAIRGATE_WAITS_PER_CLIENT (each open wait or stream holds a connection). Told at most once a minute.',
+    );
+    unlogged = 0;
+  });
+}
+
+/**
+ * The warning to give at start-up when PAIRGATE_WAITS_MAX lets the waits alone hold more
+ * connections than `cap` (0, no limit, always does): a node full of waits would refuse every other
+ * connection, health checks included.
+ */
+export function waitsOverCapWarning(waitsMax: number, cap: number, limit: number): string | undefined {
+  if (waitsMax > 0 && waitsMax < cap) return undefined;
+  return `PAIRGATE_WAITS_MAX (${waitsMax === 0 ? '0, no limit' : waitsMax}) lets open waits and streams take every connection the open-file limit (${limit}) leaves room for (${cap}): ` +
+    `raise the limit (ulimit -n, LimitNOFILE=), or set PAIRGATE_WAITS_MAX well below ${cap}.`;
+}
