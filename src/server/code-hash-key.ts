@@ -24,11 +24,13 @@ import { loadSecretKey, parseSecretKey } from './secret-box.js';
 export const CODE_KEY_FILE = 'code-hash.key';
 /** Its name among the shared stores' keys when no key is configured. */
 const SHARED_NAME = 'code-hash';
+/** What a new code key costs, said when the key file is unusable: only the codes live now. */
+const CODE_KEY_LOSS = 'only the codes live at that moment stop being found (they are asked for again)';
 
 /** The code key this node uses (see the module comment). */
 export async function loadCodeHashKey(config: Config, stores: Pick<Stores, 'sharedKey'>): Promise<Buffer> {
   if (config.PAIRGATE_CODE_HASH_KEY) return parseSecretKey(config.PAIRGATE_CODE_HASH_KEY, 'PAIRGATE_CODE_HASH_KEY');
-  if (!stores.sharedKey) return loadSecretKey('', config.PAIRGATE_DATA_DIR, 'PAIRGATE_CODE_HASH_KEY', CODE_KEY_FILE);
+  if (!stores.sharedKey) return loadSecretKey('', config.PAIRGATE_DATA_DIR, 'PAIRGATE_CODE_HASH_KEY', CODE_KEY_FILE, CODE_KEY_LOSS);
   const key = await stores.sharedKey(SHARED_NAME);
   // Only a value written by another program could be of another size.
   if (key.length !== 32) throw new ConfigError('PAIRGATE_CODE_HASH_KEY', `the shared key "${SHARED_NAME}" in ${sharedStoreName(config)} does not hold 32 bytes in base64; remove it (a new one is drawn) or set PAIRGATE_CODE_HASH_KEY`);

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { unreadable } from './config-file.js';
@@ -69,36 +69,76 @@ function keyFileError(keyName: string, path: string, doing: 'read' | 'create', e
 }
 
 /**
+ * What removing the secret box's key file costs, said when it is unusable: the secrets sealed
+ * under it no longer open.
+ */
+export const SECRET_KEY_LOSS = 'the secrets already sealed under the old key (installation secrets, bot tokens) can no longer be opened and must be entered again';
+
+/**
  * The server key: `configured` (32 bytes, base64 or base64url, from the configuration key named
  * `keyName`) when set; otherwise the key file `fileName` in `dataDir`, created on first use with
  * mode 0600. Several nodes sharing one database must share the key, so they should set it in
- * configuration.
+ * configuration. `loss` says what a new key would cost, for the error about a key file cut short.
  */
-export function loadSecretKey(configured: string, dataDir: string, keyName: string, fileName = SECRET_KEY_FILE): Buffer {
+export function loadSecretKey(configured: string, dataDir: string, keyName: string, fileName = SECRET_KEY_FILE, loss = SECRET_KEY_LOSS): Buffer {
   if (configured) return parseSecretKey(configured, keyName);
   const path = join(dataDir, fileName);
-  const existing = readKeyFile(path, keyName);
+  const existing = readKeyFile(path, keyName, loss);
   if (existing) return existing;
   const key = randomBytes(32);
   // Written whole to a file of our own, then linked to the name: a process starting at the same
   // time reads either no file or the complete key, never an empty one, and the link fails when a
-  // key is there already (replacing it would orphan the secrets sealed under it).
+  // key is there already (replacing it would orphan the secrets sealed under it). The file's bytes
+  // reach the disk before its name does, and the name before the key is used: without the two
+  // syncs a power loss soon after the first start could leave the name on an empty file (the
+  // file system writes names and bytes back separately), or no key behind what it already hashed.
   const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     mkdirSync(dataDir, { recursive: true });
-    writeFileSync(temporary, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+    writeSynced(temporary, `${key.toString('base64')}\n`);
     linkSync(temporary, path);
-    return key;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadSecretKey('', dataDir, keyName, fileName);
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadSecretKey('', dataDir, keyName, fileName, loss);
     throw keyFileError(keyName, path, 'create', error);
   } finally {
     rmSync(temporary, { force: true });
   }
+  try {
+    syncFolder(dataDir);
+  } catch (error) {
+    throw keyFileError(keyName, path, 'create', error);
+  }
+  return key;
 }
 
-/** The key in the file at `path`; undefined when there is no such file. */
-function readKeyFile(path: string, keyName: string): Buffer | undefined {
+/** Creates the file `path` (mode 0600, failing if it exists) holding `text`, flushed to the disk. */
+function writeSynced(path: string, text: string): void {
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeFileSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Flushes the names in the folder `dir` (a file just linked there) to the disk. */
+function syncFolder(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The key in the file at `path`; undefined when there is no such file. A file that holds no key
+ * (empty or cut short, as a crash while an older version first wrote it could leave it) stops the
+ * start with what to do, never a new key drawn in its place: that would lose, silently, what the
+ * old one protects (`loss`).
+ */
+function readKeyFile(path: string, keyName: string, loss: string): Buffer | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -107,6 +147,10 @@ function readKeyFile(path: string, keyName: string): Buffer | undefined {
     throw keyFileError(keyName, path, 'read', error);
   }
   const key = Buffer.from(text.trim(), 'base64');
-  if (key.length !== 32) throw new ConfigError(keyName, `${path} does not hold 32 bytes in base64`);
-  return key;
+  if (key.length === 32) return key;
+  const held = text.trim() === '' ? 'is empty' : `holds ${key.length} bytes, not 32, in base64`;
+  throw new ConfigError(
+    keyName,
+    `the key file ${path} ${held} (a file cut short, as a crash while it was first written can leave it): put the key back from a copy of the data folder, or set ${keyName} to it; or remove the file to have a new key drawn at the next start, and then ${loss}`,
+  );
 }
