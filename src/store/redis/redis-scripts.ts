@@ -174,6 +174,23 @@ end
 return out
 `;
 
+/**
+ * KEYS: the kind's pending set. ARGV: prefix, now, then ids of the kind's expiry set. Adds each id
+ * whose grant is live and still pending to the pending set (kept as is when there); returns how
+ * many it added. Checked and added in one script, so a decision on another node (which takes the
+ * id out) cannot fall between the read and the write and leave a decided grant counted.
+ */
+const INDEX_PENDING = `
+local P, now, n = ARGV[1], tonumber(ARGV[2]), 0
+for i = 3, #ARGV do
+  local f = redis.call('HMGET', P .. 'g:' .. ARGV[i], 'state', 'expires')
+  if f[1] == 'pending' and f[2] and tonumber(f[2]) > now then
+    n = n + redis.call('ZADD', KEYS[1], 'NX', f[2], ARGV[i])
+  end
+end
+return n
+`;
+
 /** KEYS: entry, key index, expiry index. ARGV: now, ttlMs, expiresAt if new, key. {count, expiresAt}. */
 const INCREMENT = `
 local x = redis.call('HGET', KEYS[1], 'x')
@@ -247,6 +264,7 @@ export const SCRIPTS = {
   failedAttempt: FAILED_ATTEMPT,
   delete: DELETE,
   sweep: SWEEP,
+  indexPending: INDEX_PENDING,
   increment: INCREMENT,
   decrement: DECREMENT,
   set: SET,

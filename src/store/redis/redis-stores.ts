@@ -5,6 +5,7 @@ import { checkStoreUrl, isStoreUnreachable, storeStartError, type StoreSetting }
 import { RedisEphemeralStore } from './redis-ephemeral-store.js';
 import { RedisGrantStore } from './redis-grant-store.js';
 import { RedisNotifier } from './redis-notifier.js';
+import { indexPendingGrants } from './pending-index.js';
 
 /** Options of the Redis store. */
 export interface RedisStoreOptions {
@@ -107,6 +108,8 @@ export async function openRedisStores(options: RedisStoreOptions): Promise<Redis
     if (redis.options.db) await redis.select(redis.options.db);
     await subscriber.connect();
     await notifier.start();
+    // Grants an older pairgate created are in no pending set: counted by the caps from now on.
+    await indexPendingGrants(redis, options.prefix, Date.now());
   } catch (error) {
     clearInterval(watchdog);
     redis.disconnect();
