@@ -5,6 +5,7 @@ import type { Grant, GrantPatch, GrantState } from '../core/grant.js';
 import { effectiveState, transition, type GrantEvent } from '../core/grant-machine.js';
 import { constantTimeEqual, hashToken, randomToken, timeOrderedId } from '../core/ids.js';
 import { CodeTakenError, type GrantChange, type GrantNotifier, type GrantStore } from '../store/ports.js';
+import { WakeQueue } from './wake-queue.js';
 
 /** What a door asks for when it creates a grant. */
 export interface CreateGrantInput<Request> {
@@ -116,6 +117,8 @@ export class GrantEngine {
   private readonly pendingCounts: CountsRead;
   /** Creations of each kind started here and not finished: not in any count read from the store yet. */
   private readonly creating = new Map<string, number>();
+  /** Wake-ups of waiters, run a bounded number per turn of the event loop (`waitForChange`). */
+  private readonly wakes = new WakeQueue();
 
   /**
    * `codes` hashes codes under the server's code key (`code-hash-key.ts`): every engine sharing
@@ -406,8 +409,12 @@ export class GrantEngine {
     };
     rearm();
     let timedOut = false;
+    // Through the engine's wake queue: an approval with thousands of waiters wakes them a turn of
+    // the event loop at a time, other requests answered in between (WakeQueue). The wake-up reads
+    // `wake` when it runs: a late one after a rearm only makes the loop below read again.
+    const wakeInTurn = (): void => this.wakes.run(() => wake());
     const unsubscribe = this.notifier.subscribe(id, (change) => {
-      if (change.version > sinceVersion) wake();
+      if (change.version > sinceVersion) wakeInTurn();
     });
     const onAbort = (): void => wake();
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -417,9 +424,10 @@ export class GrantEngine {
       if (!current || current.version > sinceVersion || signal?.aborted) return current;
       // Wake at expiry too, so a waiter learns that nobody decided in time.
       const untilExpiry = Math.max(0, current.expiresAt - this.clock.now()) + 5;
+      // Queued too: waits opened together (a burst of clients with the same ?wait=) end together.
       timer = setTimeout(() => {
         timedOut = true;
-        wake();
+        wakeInTurn();
       }, Math.min(timeoutMs, untilExpiry));
       for (;;) {
         await woken;
