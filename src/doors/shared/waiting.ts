@@ -6,6 +6,7 @@ import { isFinal } from '../../core/grant-machine.js';
 import type { DoorContext } from '../door.js';
 import { addVary } from './vary.js';
 import { WAIT_PATTERN } from './wait-schemas.js';
+import { onAbort } from './abort-listeners.js';
 
 /**
  * Waiting for a grant's change, shared by every door: long-poll (`?wait=<s>` or `Prefer: wait=<s>`)
@@ -179,13 +180,14 @@ async function waitInSlot<Request, Result>(ctx: DoorContext, request: FastifyReq
   // A client gone during the reads before this point closed before the listeners were there: its
   // 'close' will not come again, and the wait would hold its slot to the end.
   if (clientGone(request)) onGone();
-  ctx.shutdownSignal.addEventListener('abort', onGone, { once: true });
+  // Not the signal's own addEventListener, which slowed each new wait by the number already open.
+  const stopListening = onAbort(ctx.shutdownSignal, onGone);
   try {
     return await ctx.engine.waitForChange<Request, Result>(id, since, seconds * 1000, abort.signal);
   } finally {
     request.raw.off('close', onGone);
     socket?.off('close', onGone);
-    ctx.shutdownSignal.removeEventListener('abort', onGone);
+    stopListening();
   }
 }
 
