@@ -66,6 +66,22 @@ describe('option names', () => {
     expect(optionAt(['box', 'cert'], '--dns-server').flags).toBe('--dns-server <ip[:port]>');
   });
 
+  it('every time or size option takes <time> or <size> (a unit, or a plain number its help names), never <seconds>, <ms> or <bytes>', () => {
+    const unitless: string[] = [];
+    const unnamed: string[] = [];
+    for (const { path, command } of everyCommand) {
+      for (const [long, option] of optionsOf(command)) {
+        if (/<(seconds|ms|bytes|n)>/.test(option.flags) && /second|time|wait|ttl|size/i.test(`${long} ${option.flags}`)) unitless.push(`pairgate ${path.join(' ')} ${option.flags}`);
+        if (/<(time|size)>/.test(option.flags) && !/a plain number is (seconds|milliseconds|bytes)/.test(option.description)) unnamed.push(`pairgate ${path.join(' ')} ${option.flags}`);
+      }
+    }
+    expect(unitless).toEqual([]);
+    expect(unnamed).toEqual([]);
+    expect(optionAt(['lan', 'join'], '--dial-timeout').flags).toBe('--dial-timeout <time>');
+    expect(optionAt(['doctor'], '--multicast-wait').flags).toBe('--multicast-wait <time>');
+    for (const path of [['lan', 'offer'], ['lan', 'join'], ['lan', 'connect']]) expect(optionAt(path, '--max-size').flags).toBe('--max-size <size>');
+  });
+
   it('box announce takes -z, -u, -p and -n, as box cert, box dns, box advertise and box init do, and lists them in --help', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pairgate-option-names-'));
     const [help, zone, updateApi, port, name, advertiseHelp, advertiseName] = await runAll([

@@ -101,7 +101,7 @@ describe('pairgate session create names its flags when one is wrong', () => {
 
   it('--ttl, --id and --session-user/--session-password are refused in the words of the flags, exit 2', async () => {
     const cases: [string[], RegExp][] = [
-      [['--ttl', '5'], /^pairgate: --ttl must be 10 seconds or more\. \[ttl_invalid\]$/m],
+      [['--ttl', '5'], /^pairgate: --ttl must be 10 s or more; "5" is 5 s\. \[ttl_invalid\]$/m],
       [['--ttl', '999999'], /^pairgate: --ttl must be from 10 to 86400 seconds\. \[ttl_invalid\]$/m],
       [['--id', 'a/b'], /^pairgate: --id may hold letters, digits, "\.", "_" and "-", up to 64, and starts with a letter or digit\./m],
       [['--id', '-x'], /^pairgate: --id may hold letters/m],

@@ -9,6 +9,7 @@ import type { AnnouncementBody } from '../../sdk/registry.js';
 import { makeFolder } from '../../server/data-dir.js';
 import { explainListenError } from '../../server/listen-errors.js';
 import { httpUrlOption, readOptionFile } from '../options.js';
+import { timeOption } from '../unit-options.js';
 import { addressesOf, collect, intOption } from './lan-cli-support.js';
 
 /**
@@ -289,7 +290,7 @@ Exit code: 0 when printed, 2 when the folder holds no box identity
     .option('-p, --port <port>', 'port of the box for the default local origin', '443')
     .option('--tunnel-origin <url>', 'a tunnelled URL of the box')
     .option('-n, --name <name>', 'a name people recognise')
-    .option('--interval <seconds>', 're-announce period; keep it below the registry\'s PAIRGATE_REGISTRY_TTL_SECONDS, 120 unless set', '60')
+    .option('--interval <time>', 're-announce period, e.g. 90s; keep it below the registry\'s PAIRGATE_REGISTRY_TTL_SECONDS, 120 unless set; a plain number is seconds', '60s')
     .option('--once', 'announce once and exit')
     .option('-z, --zone <zone>', `${ZONE_HELP}; with --update-api: publish the local IP as local.<fp>.<zone> and rotating mirror names, and announce the mirror name`)
     .option('-u, --update-api <url>', `${UPDATE_API_HELP}, with --zone`)
@@ -307,7 +308,7 @@ end the command.`)
     .action(async (options: DirOption & { server: string; localOrigin?: string; port: string; tunnelOrigin?: string; name?: string; interval: string; once?: boolean; zone?: string; updateApi?: string; updateCa?: string }) => {
       const server = httpUrlOption(options.server, '--server (or PAIRGATE_SERVER)', 'https://pair.example.com');
       const port = intOption(options.port, '--port', 1, 65535)!;
-      const intervalSeconds = intOption(options.interval, '--interval', 1, 86_400)!;
+      const intervalSeconds = timeOption(options.interval, '--interval', 's', 1, 86_400)!;
       const localOrigin = originOption(options.localOrigin, '--local-origin');
       const tunnelOrigin = originOption(options.tunnelOrigin, '--tunnel-origin');
       if (Boolean(options.zone) !== Boolean(options.updateApi)) throw new InvalidRequestError('--zone and --update-api go together: give both, or neither.');
@@ -369,7 +370,7 @@ end the command.`)
     .option('--dns-server <ip[:port]>', 'check that challenges are visible on this DNS server (default: the system resolver)')
     .option('--email <address>', 'contact address of the ACME account')
     .option('--labels <list>', 'comma-separated labels under <fp>.<zone> to certify', 'local,a,b')
-    .option('--timeout <seconds>', 'how long to wait for each challenge record to be visible', '60')
+    .option('--timeout <time>', 'how long to wait for each challenge record to be visible, e.g. 5m; a plain number is seconds', '60s')
     .option('-o, --out <dir>', 'where to write cert.key and cert.pem (default: the identity folder)')
     .option('--renew-within <days>', 'only when the certificate there is missing, lacks a name, or expires within this many days (run daily: cron, systemd timer)')
     .addHelpText('after', `
@@ -391,7 +392,7 @@ refused.`)
     .action(async (options: DirOption & { zone: string; updateApi: string; updateCa?: string; acmeDirectory: string; acmeCa?: string; dnsServer?: string; email?: string; labels: string; timeout: string; out?: string; renewWithin?: string }) => {
       const updateApi = updateApiOption(options.updateApi);
       httpUrlOption(options.acmeDirectory, '--acme-directory', 'https://acme-v02.api.letsencrypt.org/directory');
-      const timeoutSeconds = intOption(options.timeout, '--timeout', 1, 3600)!;
+      const timeoutSeconds = timeOption(options.timeout, '--timeout', 's', 1, 3600)!;
       const dnsServer = options.dnsServer === undefined ? undefined : dnsServerOption(options.dnsServer);
       // Checked here: the CA refused it only after the directory and the update API were asked (exit 1).
       if (options.email !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s.]+$/.test(options.email)) {
@@ -529,7 +530,7 @@ listen on); 1 for anything else (mDNS that cannot start).`)
     });
 
   dnsOptions(dns.command('set <label> <type> <value>').description('set a record at <label>.<fp>.<zone> (@ for <fp>.<zone>); type A, AAAA, CNAME or TXT'))
-    .option('--ttl <seconds>', 'TTL in seconds, up to 86400 (default: the server\'s PAIRGATE_DNS_TTL, 600; at least its PAIRGATE_DNS_MIN_TTL, 30)')
+    .option('--ttl <time>', 'TTL, up to 24h, e.g. 5m; a plain number is seconds (default: the server\'s PAIRGATE_DNS_TTL, 600; at least its PAIRGATE_DNS_MIN_TTL, 30)')
     .option('--json', 'print the record written as one line of JSON, as in box dns list --json')
     .addHelpText('after', `
 A CNAME target is a full name: end it with a dot (example.org.), or give a
@@ -547,7 +548,7 @@ ${DNS_EXIT_CODES}`)
     .action(async (label: string, type: string, value: string, options: DnsOptions & { ttl?: string; json?: boolean }) => {
       const upper = recordTypeOption(type, '<type>');
       // The update API's own bounds, named as the option: it said "body.ttl must be <= 86400".
-      const ttl = intOption(options.ttl, '--ttl', 0, 86_400);
+      const ttl = timeOption(options.ttl, '--ttl', 's', 0, 86_400);
       const { client, name, base, zone } = await dnsTarget(options, label);
       const record = await client.set(name, upper, upper === 'CNAME' ? cnameTarget(value, base, zone) : value, ttl);
       console.log(options.json ? JSON.stringify(record) : recordLine(record));

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { discoveryOf, intOption, stderrLog, withDiscovery, type CommonLanOptions } from './lan-cli-support.js';
 import { httpUrlOption } from '../options.js';
+import { timeOption } from '../unit-options.js';
 
 /**
  * `pairgate doctor`: network diagnostics for local pairing. Every check runs, in series, even after
@@ -12,7 +13,7 @@ export function registerDoctorCommand(program: Command): void {
     .description('check interfaces, own addresses, listener, self-reach, multicast, DNS and the pairgate server')
     .option('-s, --server <url>', 'also check DNS and reachability of this pairgate server (PAIRGATE_SERVER)')
     .option('--port <port>', 'port for the test listener (default: random)')
-    .option('--multicast-wait <ms>', 'how long to listen for multicast, 100 to 60000', '1500')
+    .option('--multicast-wait <time>', 'how long to listen for multicast, 100ms to 1m; a plain number is milliseconds', '1.5s')
     .option('--quiet', 'do not log checks on stderr as they run')
     .option('--json', 'print the report as one JSON document instead of text')
     .addHelpText('after', `
@@ -30,7 +31,7 @@ Example:
         ...(server ? { server } : {}),
         port: intOption(options.port, '--port', 0, 65535),
         discovery: discoveryOf(options),
-        multicastWaitMs: intOption(options.multicastWait, '--multicast-wait', 100, 60_000),
+        multicastWaitMs: timeOption(options.multicastWait, '--multicast-wait', 'ms', 100, 60_000),
         log: options.quiet ? undefined : stderrLog,
       });
       console.log(options.json ? JSON.stringify(report, null, 2) : formatDoctorReport(report));

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { InvalidRequestError } from '../../core/errors.js';
 import { PairgateClient, type CodeView, type CreatedGrant } from '../../sdk/client.js';
 import { PairgateApiError } from '../../sdk/errors.js';
-import { httpUrlOption, intOption, textOption } from '../options.js';
+import { httpUrlOption, textOption } from '../options.js';
+import { timeOption } from '../unit-options.js';
 import { isYes, LineInput } from '../line-input.js';
 import { terminalSafe } from '../terminal-text.js';
 
@@ -139,7 +140,7 @@ an approval is answered no. Each subcommand's --help says its own.`);
     .command('create')
     .description('create a grant, print its code, wait for the decision and redeem it')
     .requiredOption('-l, --label <text>', 'what the approver is shown (1-200 characters, not only spaces)')
-    .option('--ttl <seconds>', 'lifetime in seconds, 10 to 86400 (default: the server\'s PAIRGATE_GRANT_TTL_SECONDS, 600, also the most it keeps: a longer one is shortened)')
+    .option('--ttl <time>', 'lifetime, 10s to 24h, e.g. 30m; a plain number is seconds (default: the server\'s PAIRGATE_GRANT_TTL_SECONDS, 600, also the most it keeps: a longer one is shortened)')
     .option('--data <name=value>', 'a fact shown to the approver under the label (repeatable, up to 20)', collect)
     .option('--no-wait', 'print the code and exit without waiting (with --json, the answer holds the id and secret to redeem it)')
     .option('--json', 'print JSON: a line with id, code and expiresAt, then one with the outcome (with --no-wait, one line: the whole creation answer)')
@@ -158,7 +159,7 @@ Exit code: 0 when approved (with --no-wait: when created), 1 when refused or
 expired or when the server cannot be reached, 2 for bad input or a request the
 server refused.`)
     .action(async (options: { label: string; ttl?: string; data?: string[]; wait: boolean; json?: boolean; server: string }) => {
-      const ttl = intOption(options.ttl, '--ttl', 10, 86_400);
+      const ttl = timeOption(options.ttl, '--ttl', 's', 10, 86_400);
       const label = textOption(options.label, '--label', 1, 200);
       const data = dataFacts(options.data);
       const api = creatingClient(options);

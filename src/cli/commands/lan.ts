@@ -3,6 +3,7 @@ import { InvalidRequestError } from '../../core/errors.js';
 import { LineInput } from '../line-input.js';
 import { httpUrlOption } from '../options.js';
 import { readStdinText } from '../stdin-text.js';
+import { sizeOption, timeOption } from '../unit-options.js';
 import { decodeConnectionString, describeConnection, MAX_CONNECTION_STRING_LENGTH } from '../../doors/lan/connection-string.js';
 import { BadCodeError, BadConnectionStringError } from '../../doors/lan/lan-errors.js';
 import { DEFAULT_CONNECT_PORT, scanNearby } from '../../doors/lan/discovery.js';
@@ -93,6 +94,9 @@ const LAN_SESSION_FAILURES = `when the connection is lost or the other device fa
 (lan_connection_lost, lan_peer_failed, lan_timeout), a received file cannot be
 written (lan_write_failed), or a side could not save (lan_trust_not_saved,
 lan_peer_not_saved, lan_trust_unconfirmed); 130 when stopped with Ctrl-C.`;
+
+/** --max-size of `lan offer` and `lan join`: what it limits, its units, and the payload module's default. */
+const MAX_SIZE_HELP = 'largest payload accepted from the other device, e.g. 500M or 2G; a plain number is bytes (default: 1 GiB)';
 
 /** Options refused where they do not apply, with the verb that agrees: "--device works", "--address, --port work". */
 function optionList(names: readonly string[]): string {
@@ -192,9 +196,9 @@ export function registerLanCommand(program: Command): void {
     .description('listen for one device, show the QR code and connection string, pair, exchange a payload')
     .option('--payload <file>', 'a file to send to the device that joins')
     .addOption(new Option('--out <dir>', 'where a payload sent by the other device goes').default('.', 'the current folder'))
-    .option('--timeout <seconds>', 'stop waiting after this long', '300')
+    .option('--timeout <time>', 'stop waiting after this long, e.g. 10m; a plain number is seconds', '5m')
     .option('--max-failures <n>', 'stop after this many failed attempts: a wrong secret, a bad protocol', '5')
-    .option('--max-size <bytes>', 'largest payload accepted from the other device (default: 1 GiB)')
+    .option('--max-size <size>', MAX_SIZE_HELP)
     .option('--address <ip>', 'put this address in the string instead of discovering our own (repeatable, or a comma-separated list)', collect)
     .option('--port <port>', 'TCP port to listen on (default: random)')
     .option('--bind <ip>', 'listen on this address only (default: all addresses)')
@@ -223,7 +227,7 @@ named (lan_key_not_proven);
       // Refused rather than ignored: without discovery nothing announces the device.
       if (options.announce && options.discovery === false) throw new InvalidRequestError('--announce needs multicast discovery: drop --no-discovery, or --announce.');
       const { startOffer, writeQrFile, qrForTerminal } = await loadLan();
-      const timeout = intOption(options.timeout, '--timeout', 1, 86_400)!;
+      const timeout = timeOption(options.timeout, '--timeout', 's', 1, 86_400)!;
       checkQrImagePath(options.qrPng, '--qr-png');
       checkQrImagePath(options.qrSvg, '--qr-svg');
       const offer = await startOffer({
@@ -234,7 +238,7 @@ named (lan_key_not_proven);
         port: intOption(options.port, '--port', 0, 65535),
         timeoutMs: timeout * 1000,
         maxFailures: intOption(options.maxFailures, '--max-failures', 1, 1000),
-        maxPayloadBytes: intOption(options.maxSize, '--max-size', 0, Number.MAX_SAFE_INTEGER),
+        maxPayloadBytes: sizeOption(options.maxSize, '--max-size', 0, Number.MAX_SAFE_INTEGER),
         payloadPath: options.payload,
         outDir: options.out,
         discovery: options.discovery === false ? false : discoveryOf(options),
@@ -298,9 +302,9 @@ named (lan_key_not_proven);
     .option('--port <port>', 'with --code and --address: the offer\'s TCP port')
     .option('--payload <file>', 'a file to send to the offering device')
     .addOption(new Option('--out <dir>', 'where a payload sent by the other device goes').default('.', 'the current folder'))
-    .option('--timeout <seconds>', 'how long multicast discovery may look for the device, when the string\'s addresses fail or with --code', '15')
-    .option('--max-size <bytes>', 'largest payload accepted from the other device (default: 1 GiB)')
-    .option('--dial-timeout <ms>', 'how long to wait for each address of the string', '5000')
+    .option('--timeout <time>', 'how long multicast discovery may look for the device, when the string\'s addresses fail or with --code; a plain number is seconds', '15s')
+    .option('--max-size <size>', MAX_SIZE_HELP)
+    .option('--dial-timeout <time>', 'how long to wait for each address of the string, e.g. 2s or 1500ms; a plain number is milliseconds', '5s')
     .option('--name <name>', 'this device\'s name, shown to the other device; saved in device.json, so it renames this device for good')
     .option('--no-discovery', 'do not fall back to multicast discovery')
     .addOption(jsonOption)
@@ -322,15 +326,20 @@ be reached or found (lan_peer_unreachable, lan_device_not_found), is busy with
 other devices trying to pair (lan_offer_busy: try again in a few seconds), or
 ${LAN_SESSION_FAILURES}`)
     .action(lanAction(async (value: string | undefined, options: JoinCliOptions) => {
+      // Read before a "-" reads the string or code from stdin: a person who has just pasted a
+      // secret should not be told only then that an option was mistyped, and paste it again.
+      const discoveryTimeoutMs = timeOption(options.timeout, '--timeout', 's', 1, 3600)! * 1000;
+      const dialTimeoutMs = timeOption(options.dialTimeout, '--dial-timeout', 'ms', 100, 120_000);
+      const maxPayloadBytes = sizeOption(options.maxSize, '--max-size', 0, Number.MAX_SAFE_INTEGER);
       // What a join by string and a join by code share.
       const joinOptions = () => ({
         configDir: configDirOf(options),
         deviceName: options.name,
-        discoveryTimeoutMs: intOption(options.timeout, '--timeout', 1, 3600)! * 1000,
-        dialTimeoutMs: intOption(options.dialTimeout, '--dial-timeout', 100, 120_000),
+        discoveryTimeoutMs,
+        dialTimeoutMs,
         payloadPath: options.payload,
         outDir: options.out,
-        maxPayloadBytes: intOption(options.maxSize, '--max-size', 0, Number.MAX_SAFE_INTEGER),
+        maxPayloadBytes,
         log: stderrLog,
         onProgress: progressBar(),
       });
@@ -363,13 +372,13 @@ ${LAN_SESSION_FAILURES}`)
   withDiscovery(lan.command('nearby'))
     .summary('list devices announcing themselves')
     .description('list devices on this network that announce themselves (advisory: pair with the QR code or, when listed, the short code)')
-    .option('--seconds <n>', 'how long to listen', '3')
+    .option('--seconds <time>', 'how long to listen, e.g. 10s or 1m; a plain number is seconds', '3s')
     .addOption(jsonOption)
     .addHelpText('after', `
 Exit code: 0 when it listened (whether or not a device announced itself), 2
 for a malformed option, 1 when multicast cannot be joined on any interface.`)
     .action(async (options: CommonLanOptions & { seconds: string }) => {
-      const seconds = intOption(options.seconds, '--seconds', 1, 600)!;
+      const seconds = timeOption(options.seconds, '--seconds', 's', 1, 600)!;
       const devices = await scanNearby({ ...discoveryOf(options), durationMs: seconds * 1000 });
       if (options.json) {
         console.log(JSON.stringify({ devices: devices.map(({ deviceId, name, address, port, code }) => ({ deviceId, name, address, port, code: code === true })) }));
@@ -389,10 +398,10 @@ for a malformed option, 1 when multicast cannot be joined on any interface.`)
     .option('--address <ip>', 'dial this address instead of the stored ones (repeatable, or a comma-separated list)', collect)
     .option('--port <port>', `TCP port (default: ${DEFAULT_CONNECT_PORT})`)
     .option('--bind <ip>', 'with --listen: listen on this address only')
-    .option('--timeout <seconds>', 'with --listen: stop waiting after this long (default: 300)')
+    .option('--timeout <time>', 'with --listen: stop waiting after this long, e.g. 10m; a plain number is seconds (default: 5m)')
     .option('--payload <file>', 'a file to send')
     .addOption(new Option('--out <dir>', 'where a received payload goes').default('.', 'the current folder'))
-    .option('--max-size <bytes>', 'largest payload accepted (default: 1 GiB)')
+    .option('--max-size <size>', 'largest payload accepted, e.g. 500M or 2G; a plain number is bytes (default: 1 GiB)')
     .addOption(jsonOption)
     .addHelpText('after', `
 Examples:
@@ -417,14 +426,14 @@ ${LAN_SESSION_FAILURES}`)
         configDir: configDirOf(options),
         payloadPath: options.payload,
         outDir: options.out,
-        maxPayloadBytes: intOption(options.maxSize, '--max-size', 0, Number.MAX_SAFE_INTEGER),
+        maxPayloadBytes: sizeOption(options.maxSize, '--max-size', 0, Number.MAX_SAFE_INTEGER),
         log: stderrLog,
         onProgress: progressBar(),
       };
       const port = intOption(options.port, '--port', options.listen ? 0 : 1, 65535);
       if (options.listen) {
         if (peer) throw new InvalidRequestError('Give either a peer to dial or --listen, not both.');
-        const listener = await listenForTrustedPeer({ ...common, host: options.bind, port, timeoutMs: intOption(options.timeout ?? '300', '--timeout', 1, 86_400)! * 1000 });
+        const listener = await listenForTrustedPeer({ ...common, host: options.bind, port, timeoutMs: timeOption(options.timeout ?? '5m', '--timeout', 's', 1, 86_400)! * 1000 });
         if (options.json) console.log(JSON.stringify({ event: 'listening', port: listener.port }));
         else stderrLog(`Waiting for a trusted peer on port ${listener.port}...`);
         const result = await listener.result;

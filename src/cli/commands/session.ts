@@ -3,6 +3,7 @@ import { InvalidRequestError } from '../../core/errors.js';
 import { MAX_TEXT } from '../../doors/support/channel-limits.js';
 import { PairgateApiError } from '../../sdk/errors.js';
 import { httpUrlOption, readOptionFile } from '../options.js';
+import { timeOption } from '../unit-options.js';
 import type { CreatedSession, SessionChannel, SessionInfo, SupportOriginClient } from '../../sdk/support.js';
 import { LineInput } from '../line-input.js';
 import { chatLine, terminalSafe } from '../terminal-text.js';
@@ -266,7 +267,7 @@ to the server is lost.`);
   withServer(session.command('create'))
     .description('create a session and print its pairing code')
     .option('--id <id>', 'session id: letters, digits, ".", "_", "-", up to 64 (default: random)')
-    .option('--ttl <seconds>', 'session lifetime in seconds, 10 or more (default: the server\'s PAIRGATE_SUPPORT_DEFAULT_TTL, 3600; at most its PAIRGATE_SUPPORT_MAX_TTL, 86400)')
+    .option('--ttl <time>', 'session lifetime, 10s or more, e.g. 2h; a plain number is seconds (default: the server\'s PAIRGATE_SUPPORT_DEFAULT_TTL, 3600; at most its PAIRGATE_SUPPORT_MAX_TTL, 86400)')
     .option('--supporter-name <name>', 'your name, shown to the person before they confirm (required when the server hands out pairing codes)')
     .option('--supporter-avatar <url>', 'https URL of your picture (required likewise; the two go together)')
     .option('--session-user <name>', 'a login for this session alone (it may show, attach to and delete it)')
@@ -283,9 +284,9 @@ credentials_incomplete, a --ttl the server refuses: ttl_invalid) or a request
 the server refused (wrong credentials: unauthorized, no support origin there:
 support_origin_off); 1 when the server cannot be reached.`)
     .action(supportAction(async (options: ServerOptions & { id?: string; ttl?: string; supporterName?: string; supporterAvatar?: string; sessionUser?: string; sessionPassword?: string; json?: boolean }) => {
-      if (options.ttl !== undefined && !/^\d+$/.test(options.ttl)) throw new InvalidRequestError('--ttl must be a whole number of seconds.');
-      // Checked here so the message names the flags (the server names its form fields and pattern).
-      if (options.ttl !== undefined && Number(options.ttl) < 10) throw new InvalidRequestError('--ttl must be 10 seconds or more.', undefined, 'ttl_invalid');
+      // Checked here so the message names the flags (the server names its form fields and pattern);
+      // the most is the server's own (PAIRGATE_SUPPORT_MAX_TTL), which it says in its refusal.
+      const ttl = timeOption(options.ttl, '--ttl', 's', 10, Number.MAX_SAFE_INTEGER, 'ttl_invalid');
       if (options.id !== undefined) await checkSessionId(options.id, '--id');
       if (Boolean(options.sessionUser) !== Boolean(options.sessionPassword)) {
         throw new InvalidRequestError('--session-user and --session-password go together (a login for this session alone), and neither may be empty.', undefined, 'credentials_incomplete');
@@ -299,7 +300,7 @@ support_origin_off); 1 when the server cannot be reached.`)
       if (Boolean(options.supporterName?.trim()) !== Boolean(options.supporterAvatar?.trim())) throw supporterRequired(true);
       const created = await (await client(options)).createSession({
         ...(options.id ? { id: options.id } : {}),
-        ...(options.ttl ? { ttl: Number(options.ttl) } : {}),
+        ...(ttl !== undefined ? { ttl } : {}),
         ...(options.supporterName ? { supporterName: options.supporterName } : {}),
         ...(options.supporterAvatar ? { supporterAvatar: options.supporterAvatar } : {}),
         ...(options.sessionUser && options.sessionPassword ? { username: options.sessionUser, password: options.sessionPassword } : {}),
