@@ -75,6 +75,7 @@ export async function openStores(config: Config, doors: readonly Door[]): Promis
     // Kept with the grants the code key hashes: in Redis.
     ...(redis.sharedKey ? { sharedKey: redis.sharedKey } : {}),
     ...(durable.backup ? { backup: durable.backup } : {}),
+    ...(durable.migrated ? { migrated: durable.migrated } : {}),
     async ping() {
       // Both asked, both told: /readyz names every store that is away, not the first.
       const failures = (await Promise.allSettled([durable.ping(), redis.ping()])).flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));

@@ -12,6 +12,7 @@ import { capConnections, connectionCap, openFileCount, openFileLimit, waitsOverC
 import { explainListenError, HTTP_LISTENER } from './listen-errors.js';
 import { openStores } from './open-stores.js';
 import { trustedProxies } from './trust-proxy.js';
+import { migrationLogLine } from '../store/migrate.js';
 
 /** A running server. */
 export interface RunningServer {
@@ -85,6 +86,8 @@ export async function startServer(sources: ConfigSources, doors: readonly Door[]
   listening.url = url;
   for (const warning of configWarnings(config, doors)) app.log.warn(warning);
   // Whatever the address listened on: it is about who reads the database, not who reaches the server.
+  const migrationLine = migrationLogLine(stores.migrated);
+  if (migrationLine) app.log.info(migrationLine);
   const codeKeyHint = codeKeyWarning(config);
   if (codeKeyHint) app.log.warn(codeKeyHint);
   limitConnections(app, config);

@@ -21,8 +21,9 @@ const MISSING_MIGRATION = /previously executed migration (\S+) is missing/;
  * was run by a newer pairgate: the start is refused (`database_newer_than_server`), since this
  * version would write rows that the newer tables do not expect.
  */
-export async function migrateToLatest(db: Kysely<unknown>, migrations: MigrationSet, known?: ReadonlySet<string>): Promise<void> {
-  const leftOut = (await executedMigrations(db)).filter((name) => !(name in migrations));
+export async function migrateToLatest(db: Kysely<unknown>, migrations: MigrationSet, known?: ReadonlySet<string>): Promise<MigrationReport> {
+  const executed = await executedMigrations(db);
+  const leftOut = executed.filter((name) => !(name in migrations));
   refuseNewer(leftOut.filter((name) => !known?.has(name)));
   // Already run, so never run again: listed only so that Kysely finds every name it ran.
   const placeholders: MigrationSet = Object.fromEntries(leftOut.map((name) => [name, { up: async () => undefined }]));
@@ -43,6 +44,27 @@ export async function migrateToLatest(db: Kysely<unknown>, migrations: Migration
     const what = failed ? `database migration ${failed.migrationName} failed` : 'cannot prepare the database for its migrations';
     throw new Error(`${what}: ${reason}`, { cause: error });
   }
+  return { ranBefore: executed.length, applied: (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName) };
+}
+
+/** What a start's migrations did to the durable database, for the start-up log. */
+export interface MigrationReport {
+  /** Migrations the database had run before this start: 0 for a new database. */
+  ranBefore: number;
+  /** Migrations this start ran, in the order run. */
+  applied: readonly string[];
+}
+
+/**
+ * The start-up log line for `report`, or undefined when nothing ran: a new database prepared, or
+ * an existing one upgraded (which an operator should be able to find in the log afterwards, with
+ * the migrations' names, rather than learn of it from a changed schema).
+ */
+export function migrationLogLine(report: MigrationReport | undefined): string | undefined {
+  if (!report || report.applied.length === 0) return undefined;
+  const count = `${report.applied.length} migration${report.applied.length === 1 ? '' : 's'}`;
+  if (report.ranBefore === 0) return `prepared a new database (${count})`;
+  return `upgraded the database: ran ${count} (${report.applied.join(', ')}) on a database that had run ${report.ranBefore}`;
 }
 
 /** Names of the migrations the database has run; none on a database never migrated. */

@@ -1,6 +1,7 @@
 import type { Grant, GrantPatch, NewGrant } from '../core/grant.js';
 import type { Redis } from 'ioredis';
 import type { DurableDb } from './durable-schema.js';
+import type { MigrationReport } from './migrate.js';
 
 /**
  * The store ports: what doors and the engine may use. Adapters (SQLite, PostgreSQL, Redis) implement
@@ -190,6 +191,8 @@ export interface Stores {
    * the embedded store, which no other node shares: its keys are files in the data folder.
    */
   sharedKey?(name: string): Promise<Buffer>;
+  /** What opening did to the durable database's schema (`migrateToLatest`), for the start-up log. */
+  migrated?: MigrationReport;
   /** Whether the backing services answer (for /readyz). */
   ping(): Promise<void>;
   /** Releases connections and timers. */

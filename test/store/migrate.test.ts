@@ -2,7 +2,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import type { MigrationSet } from '../../src/store/durable-schema.js';
-import { migrateToLatest } from '../../src/store/migrate.js';
+import { migrateToLatest, migrationLogLine } from '../../src/store/migrate.js';
 
 const table = (name: string): MigrationSet[string] => ({
   async up(db) {
@@ -81,6 +81,22 @@ describe('migrateToLatest', () => {
     const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: raw }) });
     try {
       await expect(migrateToLatest(db, { '2026112200_core': table('core') })).rejects.toThrow(/^cannot prepare the database for its migrations: attempt to write a readonly database/);
+    } finally {
+      await db.destroy();
+    }
+  });
+  it('reports what it ran, for the start-up log: a new database prepared, an existing one upgraded, nothing when current', async () => {
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }) });
+    try {
+      const first = await migrateToLatest(db, { '2026112200_core': table('core') });
+      expect(first).toEqual({ ranBefore: 0, applied: ['2026112200_core'] });
+      expect(migrationLogLine(first)).toBe('prepared a new database (1 migration)');
+      const upgrade = await migrateToLatest(db, { '2026112200_core': table('core'), '2026112210_accounts': table('accounts'), '2026112400_later': table('later') });
+      expect(upgrade).toEqual({ ranBefore: 1, applied: ['2026112210_accounts', '2026112400_later'] });
+      expect(migrationLogLine(upgrade)).toBe('upgraded the database: ran 2 migrations (2026112210_accounts, 2026112400_later) on a database that had run 1');
+      const again = await migrateToLatest(db, { '2026112200_core': table('core'), '2026112210_accounts': table('accounts'), '2026112400_later': table('later') });
+      expect(again).toEqual({ ranBefore: 3, applied: [] });
+      expect(migrationLogLine(again)).toBeUndefined();
     } finally {
       await db.destroy();
     }

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import type { Database, MigrationSet } from '../durable-schema.js';
 import { MemoryNotifier } from '../memory/memory-notifier.js';
-import { migrateToLatest } from '../migrate.js';
+import { migrateToLatest, type MigrationReport } from '../migrate.js';
 import type { Stores } from '../ports.js';
 import { SqlEphemeralStore } from '../sql/sql-ephemeral-store.js';
 import { SqlGrantStore, type UniqueViolation } from '../sql/sql-grant-store.js';
@@ -87,8 +87,9 @@ export async function openPostgresStores(options: PostgresStoreOptions): Promise
     await db.destroy().catch(() => {});
     throw storeStartError(setting, error);
   }
+  let migrated: MigrationReport;
   try {
-    await migrateToLatest(db as Kysely<unknown>, { ...options.migrations, ...postgresMigrations }, options.knownMigrations);
+    migrated = await migrateToLatest(db as Kysely<unknown>, { ...options.migrations, ...postgresMigrations }, options.knownMigrations);
     await notifier?.start();
   } catch (error) {
     await notifier?.close();
@@ -107,6 +108,7 @@ export async function openPostgresStores(options: PostgresStoreOptions): Promise
     ...(notify ? { rateLimit: { kind: 'ephemeral' as const } } : {}),
     sweepEphemeral: (now) => ephemeral.sweep(now),
     sharedKey: (name) => sharedKeyInTable(db, name),
+    migrated,
     async ping() {
       try {
         await sql`select 1`.execute(db);

@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { Database, MigrationSet } from '../durable-schema.js';
-import { migrateToLatest } from '../migrate.js';
+import { migrateToLatest, type MigrationReport } from '../migrate.js';
 import { MemoryNotifier } from '../memory/memory-notifier.js';
 import type { Stores } from '../ports.js';
 import type { GrantRow } from '../grant-rows.js';
@@ -245,8 +245,9 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
   sqlite.pragma('foreign_keys = ON');
   const statements = new StatementCache(sqlite);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: { prepare: (sql) => statements.prepare(sql), close: () => sqlite.close() } }) });
+  let migrated: MigrationReport;
   try {
-    await migrateToLatest(db as Kysely<unknown>, { ...options.migrations, ...sqliteMigrations }, options.knownMigrations);
+    migrated = await migrateToLatest(db as Kysely<unknown>, { ...options.migrations, ...sqliteMigrations }, options.knownMigrations);
   } catch (error) {
     // Closed, so that a caller that handles the failure is left holding no lock on the folder.
     await db.destroy().catch(() => undefined);
@@ -276,6 +277,7 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
     bus: notifier,
     ephemeral,
     sweepEphemeral: (now) => ephemeral.sweep(now),
+    migrated,
     async backup(destination) {
       // SQLite's online backup, a few hundred pages per turn of the event loop: requests go on
       // meanwhile, and a page they change is copied again, so the copy is one consistent state.
