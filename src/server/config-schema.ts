@@ -16,6 +16,11 @@ export const coreConfigSchema = Type.Object({
   }),
   PAIRGATE_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'TCP port; 0 picks a free one.' }),
   PAIRGATE_DATA_DIR: Type.String({ minLength: 1, default: './.pairgate', description: 'Folder of the embedded SQLite database and other state.' }),
+  PAIRGATE_SQLITE_SYNC: Type.Union([Type.Literal('normal'), Type.Literal('full')], {
+    default: 'normal',
+    description:
+      'When the embedded database (SQLite) flushes a commit to the disk. normal: at each checkpoint, every 100 ms on a thread of its own; a process crash loses nothing, but an OS crash or power loss may lose what was answered in the last moments (a grant created, a decision, a redeem), never the file. full: each commit is flushed before it is answered, nothing answered is lost, and each group commit holds the server for the flush (1-3 ms on an SSD).',
+  }),
   PAIRGATE_DATABASE_URL: Type.String({ pattern: '^$|^postgres(ql)?://', default: '', description: 'postgres://user:password@host:5432/db: durable data (and, without Redis, grants and wake-ups) in PostgreSQL instead of SQLite; needed for more than one node.' }),
   PAIRGATE_DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'PostgreSQL connections per node.' }),
   PAIRGATE_CODE_HASH_KEY: Type.String({ default: '', description: 'Key (32 random bytes, base64: `openssl rand -base64 32`) under which codes are stored, HMAC-SHA-256, so a copy of the database gives no live code away. The same on every node. Empty: a key file `code-hash.key` in PAIRGATE_DATA_DIR, or with Redis or PostgreSQL a key drawn once and kept there with the grants (warned at start-up).' }),

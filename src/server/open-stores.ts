@@ -53,7 +53,7 @@ export async function openStores(config: Config, doors: readonly Door[]): Promis
       notify: !config.PAIRGATE_REDIS_URL,
     });
   } else {
-    durable = await openSqliteStores({ dataDir: config.PAIRGATE_DATA_DIR, migrations, knownMigrations });
+    durable = await openSqliteStores({ dataDir: config.PAIRGATE_DATA_DIR, migrations, knownMigrations, sync: config.PAIRGATE_SQLITE_SYNC });
   }
   if (!config.PAIRGATE_REDIS_URL) return durable;
   let redis: RedisStores;

@@ -32,6 +32,11 @@ export interface SqliteStoreOptions {
    * (`--relay-only`): see `migrateToLatest`. Default: `migrations` only.
    */
   knownMigrations?: ReadonlySet<string>;
+  /**
+   * When a commit reaches the disk (`PAIRGATE_SQLITE_SYNC`): `normal` (default) at each checkpoint,
+   * `full` before the commit is answered.
+   */
+  sync?: 'normal' | 'full';
 }
 
 /**
@@ -239,9 +244,10 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
   // NORMAL syncs the WAL only at checkpoints (BackgroundCheckpoint, every 100 ms): safe against any
   // crash of the process, and an OS crash or power loss never damages the file, but it loses the
   // commits since the last checkpoint's sync, answered already (a creation's 201, a decision, a
-  // redeem, which could then be redeemed again). FULL would sync each group commit on the server's
-  // thread (about 2.5 ms each on these machines): the usual trade for an embedded server, kept.
-  sqlite.pragma('synchronous = NORMAL');
+  // redeem, which could then be redeemed again). FULL syncs each group commit on the server's
+  // thread (about 2.5 ms each on these machines): NORMAL is the default, the usual trade for an
+  // embedded server; an operator who wants nothing answered lost sets PAIRGATE_SQLITE_SYNC=full.
+  sqlite.pragma(`synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');
   const statements = new StatementCache(sqlite);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: { prepare: (sql) => statements.prepare(sql), close: () => sqlite.close() } }) });
