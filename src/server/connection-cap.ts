@@ -59,25 +59,42 @@ export interface DropLog {
 }
 
 /**
- * Caps `server`'s connections at `cap` and logs the connections refused beyond it: the first at
- * once, then at most once per `DROP_LOG_INTERVAL_MS` with how many were refused since, never once
- * per connection (a flood would fill the log as fast as it came).
+ * Caps `server`'s connections at `cap` and logs the connections refused beyond it
+ * (`throttledDropLog`).
  */
 export function capConnections(server: Server, cap: number, limit: number, log: DropLog, now: () => number = Date.now): void {
   server.maxConnections = cap;
+  const refused = throttledDropLog(
+    log,
+    (count) =>
+      `refused ${connections(count)}: ${cap} are open, the most the open-file limit (${limit}, ulimit -n or LimitNOFILE=) leaves room for. ` +
+      'Raise the limit, or lower PAIRGATE_WAITS_MAX and PAIRGATE_WAITS_PER_CLIENT (each open wait or stream holds a connection). Told at most once a minute.',
+    now,
+  );
+  server.on('drop', refused);
+}
+
+/** "1 connection", "2 connections". */
+export function connections(count: number): string {
+  return `${count} connection${count === 1 ? '' : 's'}`;
+}
+
+/**
+ * A function to call for each connection refused, which logs `words(count)`: the first at once,
+ * then at most once per `DROP_LOG_INTERVAL_MS` with how many were refused since, never once per
+ * connection (a flood would fill the log as fast as it came).
+ */
+export function throttledDropLog(log: DropLog, words: (count: number) => string, now: () => number = Date.now): () => void {
   let lastLogged = -Infinity;
   let unlogged = 0;
-  server.on('drop', () => {
+  return () => {
     unlogged++;
     const at = now();
     if (at - lastLogged < DROP_LOG_INTERVAL_MS) return;
     lastLogged = at;
-    log.warn(
-      `refused ${unlogged} connection${unlogged === 1 ? '' : 's'}: ${cap} are open, the most the open-file limit (${limit}, ulimit -n or LimitNOFILE=) leaves room for. ` +
-        'Raise the limit, or lower PAIRGATE_WAITS_MAX and PAIRGATE_WAITS_PER_CLIENT (each open wait or stream holds a connection). Told at most once a minute.',
-    );
+    log.warn(words(unlogged));
     unlogged = 0;
-  });
+  };
 }
 
 /**

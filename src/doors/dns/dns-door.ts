@@ -195,6 +195,7 @@ export const dnsDoor: Door = {
           defaultTtl: cfg.PAIRGATE_DNS_TTL,
           minTtl: cfg.PAIRGATE_DNS_MIN_TTL,
           requestTimeoutSeconds: ctx.config.PAIRGATE_REQUEST_TIMEOUT_SECONDS,
+          maxConnections: cfg.PAIRGATE_DNS_UPDATE_MAX_CONNECTIONS,
           extraRoutes: (instance) => mtlsRegistry(instance, ctx),
         }).catch((error: unknown) => {
           throw listenError('PAIRGATE_DNS_UPDATE_PORT', cfg.PAIRGATE_DNS_UPDATE_HOST, cfg.PAIRGATE_DNS_UPDATE_PORT, error);

@@ -24,6 +24,7 @@ import type { DnsRecords } from './dns-records.js';
 import { inZone, nameFromReversedLabels, nameProblem, ownerOf } from './dns-names.js';
 import { checkRecordFits, recordValue } from './record-validation.js';
 import { updateValidationError } from './update-validation.js';
+import { limitUpdateConnections } from './update-connections.js';
 
 /** Settings of the update API. */
 export interface UpdateApiOptions {
@@ -46,6 +47,8 @@ export interface UpdateApiOptions {
    * It bounds the TLS handshake too (at most Node's 120 s).
    */
   requestTimeoutSeconds: number;
+  /** Connections held at once, at most (`limitUpdateConnections`); default 256. */
+  maxConnections?: number;
   /**
    * The stores whose rate-limit counts this listener shares (`Stores.rateLimit`, as the main server
    * uses them). Absent, or without `rateLimit`: counted in process memory (one node).
@@ -109,6 +112,12 @@ const Answers = {
   unauthorized: errorView('`client_certificate_required` (no TLS client certificate), `name_outside_zone` (the zone\'s apex, or a name outside the zone), `not_owner` (a name under another box\'s fingerprint).'),
 };
 
+/** Connections the update listener holds at once by default (PAIRGATE_DNS_UPDATE_MAX_CONNECTIONS). */
+export const DEFAULT_UPDATE_MAX_CONNECTIONS = 256;
+
+/** How long an idle connection to the update listener is kept open. */
+const UPDATE_KEEP_ALIVE_MS = 10_000;
+
 /** The fingerprint of the connection's client certificate, or undefined when there is none. */
 export function clientFingerprint(request: FastifyRequest): string | undefined {
   const socket = request.raw.socket as TLSSocket;
@@ -155,6 +164,9 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
       ...LET_MISSING_HOST_THROUGH,
     },
     requestTimeout: timeouts.requestTimeout,
+    // Boxes send a request or two and go: an idle connection kept 10 s, not Fastify's 72 s (its
+    // default for servers behind a load balancer), is one fewer held by someone else.
+    keepAliveTimeout: UPDATE_KEEP_ALIVE_MS,
     // What Node's parser cannot read (a malformed request line, headers too large) or did not
     // receive in time is answered in pairgate's shape (`malformed_request`, `request_timeout`), not
     // Fastify's `{"error":"Bad Request","message":"Client Error"}`.
@@ -293,6 +305,7 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
 
   options.extraRoutes?.(app as unknown as FastifyInstance);
 
+  limitUpdateConnections(app.server, options.maxConnections ?? DEFAULT_UPDATE_MAX_CONNECTIONS, options.logger);
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
