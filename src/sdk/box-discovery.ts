@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { request } from 'node:https';
 import { connect, type PeerCertificate } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { discoverBoxes, type DiscoveredBox, type MdnsOptions } from '../doors/registry/mdns.js';
 import { spkiFingerprint } from '../core/fingerprint.js';
+import { replaceFileDurably } from '../server/durable-file.js';
 
 export type { DiscoveredBox, MdnsOptions } from '../doors/registry/mdns.js';
 
@@ -33,11 +34,15 @@ export class PinStore {
   get(fingerprint: string): Pin | undefined {
     return this.pins[fingerprint];
   }
-  /** Pins a box (written to the file at once). */
+  /**
+   * Pins a box (written to the file at once, whole and flushed to the disk before its name: a
+   * crash or a power loss leaves the old pins or the new ones, never an empty or cut-short file,
+   * which would not read as JSON and lose every pin).
+   */
   set(pin: Pin): void {
     this.pins[pin.fingerprint] = pin;
     mkdirSync(dirname(this.file), { recursive: true });
-    writeFileSync(this.file, JSON.stringify(this.pins, null, 2), { mode: 0o600 });
+    replaceFileDurably(this.file, JSON.stringify(this.pins, null, 2), 0o600);
   }
 }
 

@@ -1,8 +1,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { unreadable } from './config-file.js';
+import { createFileDurably } from './durable-file.js';
 
 /**
  * Secrets at rest under a server key: AES-256-GCM with a fresh 96-bit nonce per value, for secrets
@@ -92,44 +93,14 @@ export function loadSecretKey(configured: string, dataDir: string, keyName: stri
   // reach the disk before its name does, and the name before the key is used: without the two
   // syncs a power loss soon after the first start could leave the name on an empty file (the
   // file system writes names and bytes back separately), or no key behind what it already hashed.
-  const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  let created: boolean;
   try {
     mkdirSync(dataDir, { recursive: true });
-    writeSynced(temporary, `${key.toString('base64')}\n`);
-    linkSync(temporary, path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadSecretKey('', dataDir, keyName, fileName, loss);
-    throw keyFileError(keyName, path, 'create', error);
-  } finally {
-    rmSync(temporary, { force: true });
-  }
-  try {
-    syncFolder(dataDir);
+    created = createFileDurably(path, `${key.toString('base64')}\n`, 0o600);
   } catch (error) {
     throw keyFileError(keyName, path, 'create', error);
   }
-  return key;
-}
-
-/** Creates the file `path` (mode 0600, failing if it exists) holding `text`, flushed to the disk. */
-function writeSynced(path: string, text: string): void {
-  const fd = openSync(path, 'wx', 0o600);
-  try {
-    writeFileSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Flushes the names in the folder `dir` (a file just linked there) to the disk. */
-function syncFolder(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  return created ? key : loadSecretKey('', dataDir, keyName, fileName, loss);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { InvalidRequestError } from '../../core/errors.js';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AnnouncementBody } from '../../sdk/registry.js';
 import { makeFolder } from '../../server/data-dir.js';
+import { replaceFileDurably, replaceFilesDurably } from '../../server/durable-file.js';
 import { explainListenError } from '../../server/listen-errors.js';
 import { httpUrlOption, readOptionFile } from '../options.js';
 import { timeOption } from '../unit-options.js';
@@ -432,20 +433,21 @@ refused.`)
         ...(options.acmeCa ? { acmeCa: pemCertificateOption(options.acmeCa, '--acme-ca', 'the certificate the ACME server\'s HTTPS presents (pebble\'s -config "certificate")') } : {}),
         propagationTimeoutMs: timeoutSeconds * 1000,
         log: (line) => process.stderr.write(`${line}\n`),
-        // Kept as soon as the CA knows it, so a retry after a failed order reuses the account.
-        onAccountKey: (pem) => writeFileSync(accountFile, pem, { mode: 0o600 }),
+        // Kept as soon as the CA knows it, so a retry after a failed order reuses the account;
+        // written whole and flushed before its name, never in place, where a crash or a power
+        // loss could leave the key empty or cut short and the account it names lost.
+        onAccountKey: (pem) => replaceFileDurably(accountFile, pem, 0o600),
       });
-      // Each file is written beside its final name and renamed over it, so a server reloading them
-      // (or a crash mid-way) never sees half a file. A `.new` file left by a stopped run is removed
-      // first: the key is created afresh (never written into a file someone else made, whose mode
-      // writeFileSync would keep), mode 0600. A run stopped between the two renames leaves a key
-      // beside a certificate not its own, which --renew-within renews (renewalDecision).
-      for (const [name, content, mode] of [['cert.key.new', obtained.keyPem, 0o600], ['cert.pem.new', obtained.chainPem, 0o644]] as const) {
-        rmSync(join(out, name), { force: true });
-        writeFileSync(join(out, name), content, { mode, flag: 'wx' });
-      }
-      renameSync(join(out, 'cert.key.new'), join(out, 'cert.key'));
-      renameSync(join(out, 'cert.pem.new'), join(out, 'cert.pem'));
+      // Each file is written whole beside its final name (the key 0600 from the start, so never
+      // readable by others), flushed to the disk, and only then renamed over it, the key first,
+      // and the folder flushed after: a server reloading them, a crash or a power loss never
+      // leaves half a file, and the certificate is on the disk before this run says it is. A run
+      // stopped between the two renames leaves a key beside a certificate not its own, which
+      // --renew-within renews (renewalDecision).
+      replaceFilesDurably([
+        { path: join(out, 'cert.key'), data: obtained.keyPem, mode: 0o600 },
+        { path: join(out, 'cert.pem'), data: obtained.chainPem, mode: 0o644 },
+      ]);
       console.log(`certificate for ${names.join(', ')} written to ${join(out, 'cert.pem')} (key ${join(out, 'cert.key')})`);
     });
 

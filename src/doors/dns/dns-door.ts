@@ -1,11 +1,12 @@
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError } from '../../core/errors.js';
 import { configSection, type Config } from '../../server/config.js';
+import { replaceFilesDurably } from '../../server/durable-file.js';
 import { explainListenError } from '../../server/listen-errors.js';
 import { createSelfSigned } from '../registry/self-signed.js';
 import type { Door, DoorContext } from '../door.js';
@@ -114,8 +115,10 @@ async function updateTls(config: Config, warnings: string[]): Promise<{ key: str
     const zone = normaliseName(cfg.PAIRGATE_DNS_ZONE);
     const names = ['localhost', '127.0.0.1', '::1', cfg.PAIRGATE_DNS_UPDATE_HOST, host, hostname(), zone];
     const made = await createSelfSigned({ commonName: `pairgate dns update ${zone}`, altNames: names.filter((n, i, all): n is string => Boolean(n) && n !== '0.0.0.0' && n !== '::' && all.indexOf(n) === i) });
-    writeFileSync(keyFile, made.keyPem, { mode: 0o600 });
-    writeFileSync(certFile, made.certPem);
+    // Both written whole and flushed before either is renamed into place, the key first: a crash
+    // or a power loss leaves no half file, and between the renames a key without a certificate,
+    // which the next start makes again (either file missing above).
+    replaceFilesDurably([{ path: keyFile, data: made.keyPem, mode: 0o600 }, { path: certFile, data: made.certPem, mode: 0o644 }]);
   }
   const cert = readFileSync(certFile, 'utf8');
   const named = (certificate: X509Certificate, name: string): boolean => (isIP(name) ? certificate.checkIP(name) : certificate.checkHost(name)) !== undefined;

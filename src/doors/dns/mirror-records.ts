@@ -1,5 +1,6 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
+import { replaceFileDurably } from '../../server/durable-file.js';
 import { canonicalAddress, sameAddress } from './record-values.js';
 
 /** What mirror records need of an update client (DnsUpdateClient in the SDK). */
@@ -108,7 +109,8 @@ export class MirrorRecords {
     await this.client.set(this.mainName, type, ip);
     this.state = { ip, active: next };
     this.confirmed = true;
-    if (this.options.stateFile) writeFileSync(this.options.stateFile, JSON.stringify(this.state));
+    // Whole or not at all (a damaged file is read as none, but then the mirror used is forgotten).
+    if (this.options.stateFile) replaceFileDurably(this.options.stateFile, JSON.stringify(this.state), 0o644);
     return { name: this.currentName, changed: true };
   }
 }

@@ -1,17 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, linkSync, lstatSync, openSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, fsyncSync, lstatSync, openSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createFileDurably, replaceFileDurably, syncFolder, TEMPORARY_NAME } from '../../server/durable-file.js';
 
 /**
  * Files that hold a secret or a key (the device identity, a QR code image of the connection
- * string): readable by their owner only, and written whole.
+ * string): readable by their owner only, written whole, and flushed to the disk before their name
+ * is (`src/server/durable-file.ts`), so a power loss never leaves one empty or cut short.
  */
-
-/** A fresh temporary name next to `path`, in the same folder so a rename or link stays on its file system. */
-const tempName = (path: string) => `${path}.${randomBytes(6).toString('hex')}.tmp`;
-
-/** The names `tempName` makes: `<file>.<12 hex digits>.tmp`, and nothing else. */
-const TEMP_NAME = /^.+\.[0-9a-f]{12}\.tmp$/;
 
 /**
  * Age after which a temporary file is a leftover: its writer renames or links it within
@@ -29,20 +24,13 @@ function unlinkQuietly(path: string): void {
 
 /**
  * Replaces `path` with `data`, mode 0600: written to a fresh temporary file next to it (created
- * 0600, so never readable by others even for a moment), then renamed over it. So a crash never
- * leaves half a file, a file already there with a wider mode is replaced rather than written in
- * place (a write keeps the old mode), and a symbolic link planted at `path` is replaced, not
- * followed.
+ * 0600, so never readable by others even for a moment), flushed to the disk, then renamed over it,
+ * and the folder flushed. So neither a crash nor a power loss leaves half a file, a file already
+ * there with a wider mode is replaced rather than written in place (a write keeps the old mode),
+ * and a symbolic link planted at `path` is replaced, not followed.
  */
 export function writePrivateFile(path: string, data: string | Uint8Array): void {
-  const temp = tempName(path);
-  try {
-    writeFileSync(temp, data, { mode: 0o600, flag: 'wx' });
-    renameSync(temp, path);
-  } catch (error) {
-    unlinkQuietly(temp);
-    throw error;
-  }
+  replaceFileDurably(path, data, 0o600);
 }
 
 /** `link(2)` errors of a file system that has no hard links (FAT, some network shares). */
@@ -52,40 +40,36 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
  * Creates `path` with `data`, mode 0600, only if nothing is there yet; true when this call created
  * it, false when a file (or link) was already at `path`, which is left as it was. Of any number of
  * processes creating the same path at once, exactly one gets true, and every reader sees either no
- * file or the whole of the winner's: the data is written to a fresh temporary file (0600), which is
- * then hard-linked to `path`. link(2) fails when `path` exists, where a rename would replace it
- * (the last writer would win), and unlike creating `path` itself with O_EXCL it publishes the file
- * complete, never empty or half written.
+ * file or the whole of the winner's: the data is written to a fresh temporary file (0600) and
+ * flushed to the disk, then hard-linked to `path`, and the folder flushed (`createFileDurably`).
+ * link(2) fails when `path` exists, where a rename would replace it (the last writer would win),
+ * and unlike creating `path` itself with O_EXCL it publishes the file complete, never empty or
+ * half written, and the flushes keep it so after a power loss.
  *
  * On a file system without hard links, `path` itself is created with O_EXCL and written in one
- * write: still exactly one winner, but a reader in the instant between the two may find it empty.
+ * write, flushed, then the folder: still exactly one winner, but a reader in the instant between
+ * the two may find it empty.
  */
 export function createPrivateFile(path: string, data: string | Uint8Array): boolean {
-  const temp = tempName(path);
   try {
-    writeFileSync(temp, data, { mode: 0o600, flag: 'wx' });
-    linkSync(temp, path);
-    return true;
+    return createFileDurably(path, data, 0o600);
   } catch (error) {
-    // Only the link's refusals mean "exists" or "no hard links here"; the temporary file's
-    // (a folder that cannot be written, a full disk) are the caller's to see.
+    // Only the link's refusals mean "no hard links here"; the temporary file's (a folder that
+    // cannot be written, a full disk) and the folder's flush are the caller's to see.
     const { code, syscall } = error as NodeJS.ErrnoException;
-    if (syscall !== 'link' || code === undefined) throw error;
-    if (code === 'EEXIST') return false;
-    if (NO_HARD_LINKS.has(code)) return createExclusive(path, data);
+    if (syscall === 'link' && code !== undefined && NO_HARD_LINKS.has(code)) return createExclusive(path, data, { durable: true });
     throw error;
-  } finally {
-    // The temporary name is only the way in: `path` keeps the file.
-    unlinkQuietly(temp);
   }
 }
 
 /**
  * Creates `path` (mode 0600) holding `data`, with O_EXCL: false when it exists. A write that fails
  * takes the half-written file away again. Readers may meet it empty for an instant (see
- * createPrivateFile for a creation they never see half done).
+ * createPrivateFile for a creation they never see half done). `durable`: the file is flushed to
+ * the disk before it is closed, and its folder after (a lock file, which a crash makes stale
+ * anyway, needs neither).
  */
-export function createExclusive(path: string, data: string | Uint8Array): boolean {
+export function createExclusive(path: string, data: string | Uint8Array, options: { durable?: boolean } = {}): boolean {
   let fd: number;
   try {
     fd = openSync(path, 'wx', 0o600);
@@ -95,6 +79,7 @@ export function createExclusive(path: string, data: string | Uint8Array): boolea
   }
   try {
     writeFileSync(fd, data);
+    if (options.durable) fsyncSync(fd);
   } catch (error) {
     // Half a file would be taken for the winner's: remove it, so that a retry can create it.
     closeSync(fd);
@@ -102,6 +87,7 @@ export function createExclusive(path: string, data: string | Uint8Array): boolea
     throw error;
   }
   closeSync(fd);
+  if (options.durable) syncFolder(dirname(path));
   return true;
 }
 
@@ -111,7 +97,7 @@ export function createExclusive(path: string, data: string | Uint8Array): boolea
  * harmless to others, but each holds a whole copy of a key or of the trusted peers.
  *
  * Only what this module could have made is touched: a regular file (not a link, not a folder)
- * whose name is exactly `<file>.<12 hex digits>.tmp` and which was last written more than
+ * whose name is exactly `<file>.<12 hex digits>.tmp` (`temporaryName`'s) and which was last written more than
  * `olderThanMs` ago (default a minute), long past the milliseconds a live writer keeps it. A
  * writer stalled for longer (stopped with SIGSTOP) then fails its rename with ENOENT and reports
  * it: nothing half written is ever published. Best effort: a folder that cannot be listed, or a
@@ -126,7 +112,7 @@ export function removeLeftoverTempFiles(dir: string, olderThanMs = LEFTOVER_TEMP
   }
   const removed: string[] = [];
   for (const name of names) {
-    if (!TEMP_NAME.test(name)) continue;
+    if (!TEMPORARY_NAME.test(name)) continue;
     const path = join(dir, name);
     try {
       const stat = lstatSync(path);
