@@ -42,6 +42,23 @@ describe('WakeQueue', () => {
     expect(ran).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 
+  it('keeps its array within a bound when some always wait (a steady load), letting go of what ran', async () => {
+    const queue = new WakeQueue(128);
+    let ran = 0;
+    for (let i = 0; i < 128 + 200; i++) queue.run(() => ran++);
+    let most = 0;
+    for (let turn = 0; turn < 2_000; turn++) {
+      // As many newcomers as a turn runs: 200 always wait.
+      for (let i = 0; i < 128; i++) queue.run(() => ran++);
+      await nextTurn();
+      most = Math.max(most, queue.held);
+    }
+    expect(queue.waiting).toBe(200);
+    expect(ran).toBe(128 * 2_001);
+    // Without the cut, the array held every wake-up ever queued: 256,328 here.
+    expect(most).toBeLessThan(4_000);
+  });
+
   it('goes on past a wake-up that throws', async () => {
     const queue = new WakeQueue(1);
     const ran: number[] = [];
