@@ -24,7 +24,15 @@ export function onAbort(signal: AbortSignal, listener: () => void): () => void {
       'abort',
       () => {
         listenersOf.delete(signal);
-        for (const each of added) each();
+        for (const each of added) {
+          // One listener's failure does not keep the abort from the others, as with the signal's
+          // own listeners (the waits' listeners only abort their own controller).
+          try {
+            each();
+          } catch {
+            // The listener's own failure.
+          }
+        }
       },
       { once: true },
     );

@@ -37,6 +37,18 @@ describe('onAbort', () => {
     expect(calls).toBe(2);
   });
 
+  it('calls the listeners after one that throws', () => {
+    const controller = new AbortController();
+    const called: string[] = [];
+    onAbort(controller.signal, () => called.push('a'));
+    onAbort(controller.signal, () => {
+      throw new Error('a listener that fails');
+    });
+    onAbort(controller.signal, () => called.push('c'));
+    controller.abort();
+    expect(called).toEqual(['a', 'c']);
+  });
+
   it('calls a listener added after the abort at once', () => {
     const controller = new AbortController();
     controller.abort();
