@@ -65,4 +65,26 @@ describe.skipIf(skip)('Redis grants written before the pending set (upgrade)', (
       await stores.close();
     }
   });
+  it('counts every one of thousands of old pending grants sharing one expiry', async () => {
+    const redis = new Redis(REDIS_URL);
+    const kind = 'tied';
+    const expiresAt = Date.now() + TTL_MS;
+    let stores: RedisStores | undefined;
+    try {
+      const batch = redis.pipeline();
+      for (let i = 0; i < 2_500; i++) {
+        const id = `tied-${i}`;
+        batch.hset(`${prefix}g:${id}`, 'id', id, 'kind', kind, 'state', 'pending', 'request', '{}', 'attempts', 0, 'version', 1, 'created', '0', 'updated', '0', 'expires', String(expiresAt));
+        batch.zadd(`${prefix}k:${kind}`, expiresAt, id);
+      }
+      batch.sadd(`${prefix}kinds`, kind);
+      await batch.exec();
+      stores = await openRedisStores({ url: REDIS_URL, prefix });
+      // Read a page of a thousand by score at a time, the ids after the first thousand of one expiry were never reached.
+      expect(await stores.grants.countPending(kind, Date.now())).toBe(2_500);
+    } finally {
+      await stores?.close();
+      redis.disconnect();
+    }
+  });
 });
