@@ -20,7 +20,9 @@ export const DROP_LOG_INTERVAL_MS = 60_000;
 const RESERVE_SHARE = 16;
 
 /**
- * This process's soft limit on open files (`ulimit -n`), read from `/proc/self/limits` (Linux);
+ * This process's soft limit on open files, read from `/proc/self/limits` (Linux): Node raises it
+ * to the hard limit as it starts, so it is the hard limit of the shell or unit (`ulimit -Hn`,
+ * systemd's `LimitNOFILE=`), not what `ulimit -n` shows;
  * undefined where that cannot be read or says unlimited.
  */
 export function openFileLimit(limits: () => string = () => readFileSync('/proc/self/limits', 'utf8')): number | undefined {
@@ -67,7 +69,7 @@ export function capConnections(server: Server, cap: number, limit: number, log: 
   const refused = throttledDropLog(
     log,
     (count) =>
-      `refused ${connections(count)}: ${cap} are open, the most the open-file limit (${limit}, ulimit -n or LimitNOFILE=) leaves room for. ` +
+      `refused ${connections(count)}: ${cap} are open, the most the open-file limit (${limit}: the hard limit, ulimit -Hn or LimitNOFILE=) leaves room for. ` +
       'Raise the limit, or lower PAIRGATE_WAITS_MAX and PAIRGATE_WAITS_PER_CLIENT (each open wait or stream holds a connection). Told at most once a minute.',
     now,
   );
@@ -105,5 +107,5 @@ export function throttledDropLog(log: DropLog, words: (count: number) => string,
 export function waitsOverCapWarning(waitsMax: number, cap: number, limit: number): string | undefined {
   if (waitsMax > 0 && waitsMax < cap) return undefined;
   return `PAIRGATE_WAITS_MAX (${waitsMax === 0 ? '0, no limit' : waitsMax}) lets open waits and streams take every connection the open-file limit (${limit}) leaves room for (${cap}): ` +
-    `raise the limit (ulimit -n, LimitNOFILE=), or set PAIRGATE_WAITS_MAX well below ${cap}.`;
+    `raise the hard limit (ulimit -Hn, LimitNOFILE=), or set PAIRGATE_WAITS_MAX well below ${cap}.`;
 }
