@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { request } from 'node:https';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBoxIdentity } from '../../src/doors/registry/box-identity.js';
@@ -10,7 +9,7 @@ import { createSelfSigned } from '../../src/doors/registry/self-signed.js';
 import type { DnsRuntime } from '../../src/doors/dns/dns-door.js';
 import type { TestApp } from '../helpers/app.js';
 import { CLI, ensureBuilt, runCli } from '../helpers/cli.js';
-import { freePort } from '../helpers/ports.js';
+import { startPebble, type RunningPebble } from '../helpers/pebble.js';
 import { missingProgram } from '../helpers/system.js';
 import { createDnsApp, ZONE } from '../doors/dns/dns-helpers.js';
 
@@ -256,56 +255,24 @@ for (const fingerprint of ['a', 'b']) new PinStore(${JSON.stringify(file)}).set(
   }, 30_000);
 });
 
-/** True when `url` answers 200 over HTTPS trusting `ca`. */
-function answers(url: string, ca: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request(url, { ca, agent: false, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
-    req.end();
-  });
-}
 
 describe.skipIf(pebbleSkip)('box cert: the ACME account key, and the certificate and its key', () => {
   let t: TestApp;
   let runtime: DnsRuntime;
-  let pebble: ChildProcess | undefined;
+  let pebble: RunningPebble | undefined;
   let root: string;
   let directory: string;
 
   beforeAll(async () => {
     ({ t, runtime } = await createDnsApp());
     root = freshDir('pairgate-durable-acme-');
-    const pebbleTls = await createSelfSigned({ commonName: 'pebble test', altNames: ['localhost', '127.0.0.1'] });
-    writeFileSync(join(root, 'pebble.key'), pebbleTls.keyPem);
-    writeFileSync(join(root, 'pebble.crt'), pebbleTls.certPem);
     writeFileSync(join(root, 'update-ca.pem'), runtime.updateCertPem!);
-    const [apiPort, managementPort] = [await freePort(), await freePort()];
-    writeFileSync(join(root, 'pebble.json'), JSON.stringify({
-      pebble: {
-        listenAddress: `127.0.0.1:${apiPort}`, managementListenAddress: `127.0.0.1:${managementPort}`,
-        certificate: join(root, 'pebble.crt'), privateKey: join(root, 'pebble.key'),
-        httpPort: 5002, tlsPort: 5001, ocspResponderURL: '', externalAccountBindingRequired: false,
-      },
-    }));
-    directory = `https://127.0.0.1:${apiPort}/dir`;
-    pebble = spawn('pebble', ['-config', join(root, 'pebble.json'), '-dnsserver', `127.0.0.1:${runtime.dns.port}`], {
-      stdio: ['ignore', 'ignore', 'ignore'],
-      env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_VA_ALWAYS_VALID: '0' },
-    });
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      if (await answers(directory, pebbleTls.certPem)) break;
-      if (Date.now() > deadline) throw new Error('pebble did not start');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    pebble = await startPebble(root, runtime.dns.port);
+    directory = pebble.directory;
   }, 60_000);
 
   afterAll(async () => {
-    pebble?.kill('SIGTERM');
+    pebble?.stop();
     await t?.close();
   });
 

@@ -1,35 +1,20 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpsServer, request } from 'node:https';
+import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoxIdentity } from '../../../src/doors/registry/box-identity.js';
 import { initBoxIdentity } from '../../../src/doors/registry/box-identity.js';
-import { createSelfSigned } from '../../../src/doors/registry/self-signed.js';
 import type { DnsRuntime } from '../../../src/doors/dns/dns-door.js';
 import type { TestApp } from '../../helpers/app.js';
 import { missingProgram } from '../../helpers/system.js';
 import { createDnsApp, resolverFor, ZONE } from './dns-helpers.js';
-import { freePort } from '../../helpers/ports.js';
+import { httpsGet, startPebble, type RunningPebble } from '../../helpers/pebble.js';
 
 const cli = join(process.cwd(), 'dist/cli/main.js');
 const skip = missingProgram('pebble', 'the ACME DNS-01 test against a real ACME server');
-
-/** GET over HTTPS trusting `ca`, optionally sending `servername` (SNI + the name checked). */
-function httpsGet(url: string, ca: string | undefined, servername?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { ...(ca ? { ca } : {}), ...(servername ? { servername } : {}), agent: false, timeout: 5000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.end();
-  });
-}
 
 function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -49,10 +34,9 @@ function run(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 describe.skipIf(Boolean(skip))('pairgate box cert: ACME DNS-01 against pebble pointed at our DNS server', () => {
   let t: TestApp;
   let runtime: DnsRuntime;
-  let pebble: ChildProcess | undefined;
+  let pebble: RunningPebble | undefined;
   let dir: string;
   let box: BoxIdentity;
-  let pebbleTls: { keyPem: string; certPem: string };
   let directory: string;
   let management: string;
 
@@ -61,47 +45,14 @@ describe.skipIf(Boolean(skip))('pairgate box cert: ACME DNS-01 against pebble po
     ({ t, runtime } = await createDnsApp());
     dir = mkdtempSync(join(tmpdir(), 'pairgate-acme-'));
     box = await initBoxIdentity(join(dir, 'box'), { name: 'acme box' });
-    // Pebble needs a TLS certificate for its own API: a self-signed one, trusted by the client below.
-    pebbleTls = await createSelfSigned({ commonName: 'pebble test', altNames: ['localhost', '127.0.0.1'] });
-    writeFileSync(join(dir, 'pebble.key'), pebbleTls.keyPem);
-    writeFileSync(join(dir, 'pebble.crt'), pebbleTls.certPem);
     writeFileSync(join(dir, 'update-ca.pem'), runtime.updateCertPem!);
-    const [apiPort, managementPort] = [await freePort(), await freePort()];
-    writeFileSync(join(dir, 'pebble.json'), JSON.stringify({
-      pebble: {
-        listenAddress: `127.0.0.1:${apiPort}`,
-        managementListenAddress: `127.0.0.1:${managementPort}`,
-        certificate: join(dir, 'pebble.crt'),
-        privateKey: join(dir, 'pebble.key'),
-        httpPort: 5002,
-        tlsPort: 5001,
-        ocspResponderURL: '',
-        externalAccountBindingRequired: false,
-      },
-    }));
-    directory = `https://127.0.0.1:${apiPort}/dir`;
-    management = `https://127.0.0.1:${managementPort}`;
-    pebble = spawn('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${runtime.dns.port}`], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // No artificial sleeps; no random nonce rejections (a real CA does not do them).
-      env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_VA_ALWAYS_VALID: '0' },
-    });
-    pebble.stdout!.resume();
-    pebble.stderr!.resume();
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      try {
-        if ((await httpsGet(directory, pebbleTls.certPem)).status === 200) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error('pebble did not start');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    pebble = await startPebble(dir, runtime.dns.port);
+    directory = pebble.directory;
+    management = pebble.management;
   }, 60_000);
 
   afterAll(async () => {
-    pebble?.kill('SIGTERM');
+    pebble?.stop();
     await t?.close();
   });
 
@@ -146,7 +97,7 @@ describe.skipIf(Boolean(skip))('pairgate box cert: ACME DNS-01 against pebble po
     await expect(resolver.resolveTxt(`_acme-challenge.${name}`)).rejects.toMatchObject({ code: 'ENOTFOUND' });
 
     // Serve HTTPS with the certificate; a client trusting only pebble's root accepts it for the name.
-    const root = (await httpsGet(`${management}/roots/0`, pebbleTls.certPem)).body;
+    const root = (await httpsGet(`${management}/roots/0`, pebble!.caPem)).body;
     expect(root).toMatch(/BEGIN CERTIFICATE/);
     const server = createHttpsServer({ key: keyPem, cert: chainPem }, (_req, res) => res.end('hello from the box'));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -201,7 +152,7 @@ describe.skipIf(Boolean(skip))('pairgate box cert: a CA that cannot see the chal
   let t: TestApp;
   let elsewhere: TestApp;
   let runtime: DnsRuntime;
-  let pebble: ChildProcess | undefined;
+  let pebble: RunningPebble | undefined;
   let dir: string;
   let box: BoxIdentity;
   let directory: string;
@@ -215,44 +166,13 @@ describe.skipIf(Boolean(skip))('pairgate box cert: a CA that cannot see the chal
     ({ t: elsewhere, runtime: other } = await createDnsApp());
     dir = mkdtempSync(join(tmpdir(), 'pairgate-acme-invalid-'));
     box = await initBoxIdentity(join(dir, 'box'), { name: 'acme box' });
-    const pebbleTls = await createSelfSigned({ commonName: 'pebble test', altNames: ['localhost', '127.0.0.1'] });
-    writeFileSync(join(dir, 'pebble.key'), pebbleTls.keyPem);
-    writeFileSync(join(dir, 'pebble.crt'), pebbleTls.certPem);
     writeFileSync(join(dir, 'update-ca.pem'), runtime.updateCertPem!);
-    const [apiPort, managementPort] = [await freePort(), await freePort()];
-    writeFileSync(join(dir, 'pebble.json'), JSON.stringify({
-      pebble: {
-        listenAddress: `127.0.0.1:${apiPort}`,
-        managementListenAddress: `127.0.0.1:${managementPort}`,
-        certificate: join(dir, 'pebble.crt'),
-        privateKey: join(dir, 'pebble.key'),
-        httpPort: 5002,
-        tlsPort: 5001,
-        ocspResponderURL: '',
-        externalAccountBindingRequired: false,
-      },
-    }));
-    directory = `https://127.0.0.1:${apiPort}/dir`;
-    pebble = spawn('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${other.dns.port}`], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_VA_ALWAYS_VALID: '0' },
-    });
-    pebble.stdout!.resume();
-    pebble.stderr!.resume();
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      try {
-        if ((await httpsGet(directory, pebbleTls.certPem)).status === 200) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error('pebble did not start');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    pebble = await startPebble(dir, other.dns.port);
+    directory = pebble.directory;
   }, 60_000);
 
   afterAll(async () => {
-    pebble?.kill('SIGTERM');
+    pebble?.stop();
     await t?.close();
     await elsewhere?.close();
   });
