@@ -3,10 +3,11 @@
 import './keep-tick-shape.js';
 import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
-import { exitQuietlyWhenReaderCloses, reportCliError } from './output.js';
+import { exitQuietlyWhenReaderCloses, noteOpenFileLimit, reportCliError } from './output.js';
 
 async function main(): Promise<void> {
   exitQuietlyWhenReaderCloses();
+  noteOpenFileLimit();
   const program = buildProgram();
   try {
     await program.parseAsync(process.argv);

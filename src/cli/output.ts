@@ -1,5 +1,6 @@
 import { isPairgateError } from '../core/errors.js';
 import { NOT_PAIRGATE_CODE, PairgateApiError, PORT_BLOCKED_CODE } from '../sdk/errors.js';
+import { openFileLimit } from '../server/connection-cap.js';
 
 const NOT_FROM_PAIRGATE = '; the answer has no pairgate error in it: check that the URL given is the pairgate server (or that a proxy in front of it passes requests on)';
 
@@ -55,6 +56,30 @@ export function reportCliError(error: unknown): number {
     return (error.status >= 400 && error.status < 500) || FIXED_BY_AN_OPTION.has(error.code) ? 2 : 1;
   }
   const message = error instanceof Error ? error.message : String(error);
-  console.error(`pairgate: ${message}`);
+  console.error(`pairgate: ${message}${tooFewFilesHint(error)}`);
   return 1;
+}
+
+/** The open-file limit read as the CLI started (`noteOpenFileLimit`): by the time loading fails, no descriptor is left to read it. */
+let openFileLimitAtStart: number | undefined;
+
+/** Reads the process's open-file limit now, for `reportCliError`'s hint; before any command runs. */
+export function noteOpenFileLimit(): void {
+  openFileLimitAtStart = openFileLimit();
+}
+
+/** Below this open-file limit, Node may fail to load pairgate's modules at all. */
+const FEWEST_FILES = 1024;
+
+/**
+ * Under a low open-file limit Node's module loader runs out of descriptors while it loads
+ * pairgate, and says "Cannot find package" of a package that is there (ERR_MODULE_NOT_FOUND), or
+ * EMFILE: the person is told what is really wrong. Empty otherwise.
+ */
+function tooFewFilesHint(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'EMFILE') return '';
+  const limit = openFileLimitAtStart;
+  if (limit === undefined || limit >= FEWEST_FILES) return '';
+  return `\npairgate: this process may hold only ${limit} open files at once (the hard limit: ulimit -Hn, or LimitNOFILE= in a systemd unit), too few to load pairgate: raise it to ${FEWEST_FILES} or more and start again.`;
 }
