@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ensureBuilt, failingStart } from '../helpers/node-process.js';
+import { readStraceLog } from '../helpers/strace.js';
 import { missingProgram } from '../helpers/system.js';
 
 /**
@@ -62,7 +63,7 @@ async function traceFirstStart(dir: string): Promise<string[]> {
   const server = Number(readFileSync(`/proc/${strace.pid}/task/${strace.pid}/children`, 'utf8').trim().split(' ')[0]);
   process.kill(server, 'SIGKILL');
   await exited;
-  return readFileSync(trace, 'utf8').split('\n');
+  return readStraceLog(trace);
 }
 
 describe.skipIf(straceSkip)('key files written at the first start', () => {

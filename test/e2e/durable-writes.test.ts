@@ -10,6 +10,7 @@ import type { DnsRuntime } from '../../src/doors/dns/dns-door.js';
 import type { TestApp } from '../helpers/app.js';
 import { CLI, ensureBuilt, runCli } from '../helpers/cli.js';
 import { startPebble, type RunningPebble } from '../helpers/pebble.js';
+import { readStraceLog } from '../helpers/strace.js';
 import { missingProgram } from '../helpers/system.js';
 import { createDnsApp, ZONE } from '../doors/dns/dns-helpers.js';
 
@@ -71,7 +72,7 @@ async function traced(dir: string, argv: string[], env: Record<string, string> =
     strace.stdout!.on('data', (chunk: Buffer) => (stdout += String(chunk)));
   }
   const code = await exited;
-  return { lines: readFileSync(trace, 'utf8').split('\n'), code, stdout, stderr };
+  return { lines: readStraceLog(trace), code, stdout, stderr };
 }
 
 /** A rename or link in the trace: who made it, from which name to which. */

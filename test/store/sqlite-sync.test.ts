@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { coreMigrations } from '../../src/store/migrations/core.js';
 import { openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
 import { CLI, ensureBuilt } from '../helpers/node-process.js';
+import { readStraceLog } from '../helpers/strace.js';
 import { missingProgram } from '../helpers/system.js';
 
 const straceSkip = missingProgram('strace', 'tracing when the embedded database flushes its commits');
@@ -35,7 +36,7 @@ async function traceCreation(sync: 'normal' | 'full'): Promise<string[]> {
     const server = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ')[0]);
     process.kill(server, 'SIGTERM');
     await exited;
-    const lines = readFileSync(trace, 'utf8').split('\n');
+    const lines = readStraceLog(trace);
     const answered = lines.findIndex((line) => line.includes('HTTP/1.1 201'));
     expect(answered).toBeGreaterThan(-1);
     const serving = lines[answered]!.split(/\s+/)[0];
