@@ -184,6 +184,7 @@ describe.skipIf(straceSkip)('box identity: replaced whole, the new key on the di
     expect(refused.stderr).toMatch(/\[box_identity_interrupted\]\n$/);
     const finished = await runCli(['box', 'init', '--dir', dir]);
     expect(finished.status, finished.stderr).toBe(0);
+    expect(finished.stderr).toBe(`finished the interrupted replacement in ${dir}: the new key is the box's identity (the fingerprint below)\n`);
     expect((await runCli(['box', 'id', '--dir', dir])).stdout).toBe(finished.stdout);
     expect(readFileSync(join(dir, 'box.crt'), 'utf8')).toBe(next.certPem);
     expect(existsSync(join(dir, 'box.crt.new'))).toBe(false);

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidRequestError } from '../../core/errors.js';
+import { InvalidRequestError, PairgateError } from '../../core/errors.js';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AnnouncementBody } from '../../sdk/registry.js';
 import { makeFolder } from '../../server/data-dir.js';
@@ -229,6 +229,17 @@ no_box_identity) or a request the update API refused (a name that is not the
 box's, a certificate this machine does not trust: give --update-ca); 1 when the
 update API cannot be reached.`;
 
+/** Whether the identity in `dir` is a `box init --force` stopped after its new key (which `box init` finishes). */
+async function replacementInterrupted(dir: string): Promise<boolean> {
+  const { loadBoxIdentity } = await loadBox();
+  try {
+    loadBoxIdentity(dir);
+    return false;
+  } catch (error) {
+    return error instanceof PairgateError && error.code === 'box_identity_interrupted';
+  }
+}
+
 /**
  * `pairgate box`: the home-box side of the registry and DNS doors. `init` makes the box's key and
  * self-signed certificate (its fingerprint is its identity), `id` prints it, `announce` keeps the
@@ -257,11 +268,13 @@ when the folder or its files cannot be written.`)
       const { defaultBoxDir, hasBoxIdentity, initBoxIdentity } = await loadBox();
       const dir = boxDir(options, defaultBoxDir);
       const kept = !options.force && hasBoxIdentity(dir);
+      const finishing = kept && await replacementInterrupted(dir);
       // Made here, so that a file in the way is said in words with the option, not as mkdir's EEXIST.
       makeFolder(dir, '--dir');
       const identity = await initBoxIdentity(dir, { name: options.name, force: options.force ?? false });
       // Standard output stays the fingerprint alone (scripts read it); the note goes to stderr.
-      if (kept) process.stderr.write(`kept the existing identity in ${identity.dir} (pairgate box init --force makes a new one, with a new fingerprint)\n`);
+      if (finishing) process.stderr.write(`finished the interrupted replacement in ${identity.dir}: the new key is the box's identity (the fingerprint below)\n`);
+      else if (kept) process.stderr.write(`kept the existing identity in ${identity.dir} (pairgate box init --force makes a new one, with a new fingerprint)\n`);
       if (options.json) console.log(JSON.stringify({ fingerprint: identity.fingerprint, legacyFingerprint: identity.legacyFingerprint, dir: identity.dir }));
       else console.log(identity.fingerprint);
     });
