@@ -24,11 +24,37 @@ export class PinMismatchError extends Error {
   }
 }
 
+/**
+ * Thrown when the pin file cannot be read as pins (not JSON, or not an object of pins): never
+ * replaced in silence, since an empty store would trust whatever key each box presents next.
+ */
+export class PinFileError extends Error {
+  readonly code = 'pin_file_unreadable';
+  constructor(readonly file: string, problem: string) {
+    super(`The pin file ${file} ${problem}. Put it back from a copy, or move it away to start over: every box is then trusted again on its next connection, whatever key it presents.`);
+    this.name = 'PinFileError';
+  }
+}
+
+/** The pins held in `file`, `{}` when there is none; PinFileError when it is damaged. */
+function readPins(file: string): Record<string, Pin> {
+  if (!existsSync(file)) return {};
+  let pins: unknown;
+  try {
+    pins = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    throw new PinFileError(file, 'is not valid JSON (cut short or damaged)');
+  }
+  if (typeof pins !== 'object' || pins === null || Array.isArray(pins)) throw new PinFileError(file, 'does not hold an object of pins by fingerprint');
+  return pins as Record<string, Pin>;
+}
+
 /** Pins by box fingerprint, in a JSON file (trust on first use, then only that certificate's key). */
 export class PinStore {
   private pins: Record<string, Pin>;
+  /** Reads the pins in `file`; throws PinFileError when the file is damaged. */
   constructor(private readonly file: string) {
-    this.pins = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, Pin>) : {};
+    this.pins = readPins(file);
   }
   /** The pin of a box, if it was seen before. */
   get(fingerprint: string): Pin | undefined {
