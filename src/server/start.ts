@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError } from '../core/errors.js';
 import type { Door } from '../doors/door.js';
@@ -7,6 +8,7 @@ import { assertBearerSecret } from './bearer-secret.js';
 import { configWarnings } from './config-warnings.js';
 import { codeKeyWarning } from './code-hash-key.js';
 import { makeDataDir, makeFolder } from './data-dir.js';
+import { removeLeftoverTempFiles } from './durable-file.js';
 import { loadConfig, type Config, type ConfigSources } from './config.js';
 import { capConnections, connectionCap, openFileCount, openFileLimit, waitsOverCapWarning } from './connection-cap.js';
 import { explainListenError, HTTP_LISTENER } from './listen-errors.js';
@@ -54,11 +56,21 @@ function limitConnections(app: FastifyInstance, config: Config): void {
   if (warning) app.log.warn(warning);
 }
 
+/**
+ * The temporary files (`durable-file.ts`) that a process stopped between writing and renaming left
+ * in the data folder and in the DNS door's folder of its update API's key: each may hold a whole
+ * copy of a key, kept for ever otherwise. Their paths, relative to the data folder.
+ */
+function removeLeftoverFiles(dataDir: string): string[] {
+  return ['.', 'dns-update-tls'].flatMap((folder) => removeLeftoverTempFiles(join(dataDir, folder)).map((name) => join(folder, name)));
+}
+
 /** Loads configuration, opens the stores, builds the app and listens. */
 export async function startServer(sources: ConfigSources, doors: readonly Door[], logStream?: NodeJS.WritableStream): Promise<RunningServer> {
   const config = loadConfig(doors.flatMap((door) => (door.configSchema ? [door.configSchema] : [])), sources);
   checkConfig(config, doors);
   makeDataDir(config.PAIRGATE_DATA_DIR);
+  const leftovers = removeLeftoverFiles(config.PAIRGATE_DATA_DIR);
   if (config.PAIRGATE_BACKUP_DIR) makeFolder(config.PAIRGATE_BACKUP_DIR, 'PAIRGATE_BACKUP_DIR');
   const stores = await openStores(config, doors);
   // Known only once listening (port 0); the app reads it for its default public URL.
@@ -88,6 +100,7 @@ export async function startServer(sources: ConfigSources, doors: readonly Door[]
   // Whatever the address listened on: it is about who reads the database, not who reaches the server.
   const migrationLine = migrationLogLine(stores.migrated);
   if (migrationLine) app.log.info(migrationLine);
+  if (leftovers.length > 0) app.log.info(`removed ${leftovers.length} temporary file(s) a stop between writing and renaming left in the data folder: ${leftovers.join(', ')}`);
   const codeKeyHint = codeKeyWarning(config);
   if (codeKeyHint) app.log.warn(codeKeyHint);
   limitConnections(app, config);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { Resolver } from 'node:dns/promises';
@@ -110,6 +110,19 @@ describe('pairgate box', () => {
     expect((await run(['box', 'id'], { PAIRGATE_BOX_DIR: dir })).stdout.trim()).toBe(fingerprint);
     expect((await run(['box', 'id', '--dir', dir, '--legacy'])).stdout.trim()).toMatch(/^[0-9a-f]{40}$/);
     expect(JSON.parse((await run(['box', 'id', '--dir', dir, '--json'])).stdout)).toMatchObject({ fingerprint, dir });
+  }, 60_000);
+
+  it('a box command clears the temporary files a stopped writer left in the folder (a copy of the key), older than a minute only', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'pairgate-cli-box-')), 'box');
+    expect((await run(['box', 'init', '--dir', dir])).status).toBe(0);
+    const leftover = join(dir, 'box.key.0123456789ab.tmp');
+    const live = join(dir, 'box.crt.abcdefabcdef.tmp');
+    for (const path of [leftover, live]) writeFileSync(path, 'a copy of the key', { mode: 0o600 });
+    const then = new Date(Date.now() - 5 * 60_000);
+    utimesSync(leftover, then, then);
+    expect((await run(['box', 'id', '--dir', dir])).status).toBe(0);
+    expect(existsSync(leftover)).toBe(false);
+    expect(existsSync(live)).toBe(true);
   }, 60_000);
 
   it('init again keeps the identity and says so on stderr (stdout stays the fingerprint alone); --force makes a new one', async () => {

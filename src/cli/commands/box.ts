@@ -7,7 +7,7 @@ import { InvalidRequestError, PairgateError } from '../../core/errors.js';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AnnouncementBody } from '../../sdk/registry.js';
 import { makeFolder } from '../../server/data-dir.js';
-import { replaceFileDurably, replaceFilesDurably } from '../../server/durable-file.js';
+import { removeLeftoverTempFiles, replaceFileDurably, replaceFilesDurably } from '../../server/durable-file.js';
 import { explainListenError } from '../../server/listen-errors.js';
 import { httpUrlOption, readOptionFile } from '../options.js';
 import { timeOption } from '../unit-options.js';
@@ -51,7 +51,11 @@ interface DirOption {
 }
 
 function boxDir(options: DirOption, defaultBoxDir: () => string): string {
-  return options.dir ?? defaultBoxDir();
+  const dir = options.dir ?? defaultBoxDir();
+  // Every box command passes here: the natural point to clear the temporary files a command
+  // stopped between writing and renaming left (a copy of the key among them), kept for ever otherwise.
+  removeLeftoverTempFiles(dir);
+  return dir;
 }
 
 /**
@@ -417,6 +421,7 @@ refused.`)
       const zone = options.zone.toLowerCase().replace(/\.$/, '');
       const names = labelsOption(options.labels).map((label) => `${label}.${identity.fingerprint}.${zone}`);
       const out = outputFolder(options.out ?? identity.dir);
+      removeLeftoverTempFiles(out);
       if (options.renewWithin !== undefined) {
         const days = Number(options.renewWithin);
         if (!Number.isFinite(days) || days < 0) throw new InvalidRequestError('--renew-within takes a number of days (0 or more).');

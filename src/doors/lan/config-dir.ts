@@ -2,7 +2,7 @@ import { mkdirSync, statSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigDirNotWritableError, UnsafeConfigDirError } from './lan-errors.js';
-import { removeLeftoverTempFiles } from './private-file.js';
+import { removeLeftoverTempFiles } from '../../server/durable-file.js';
 
 /** Where the config folder is (see `resolveConfigDir`), without creating or checking it. */
 export function configDirPath(option?: string, env: NodeJS.ProcessEnv = process.env): string {

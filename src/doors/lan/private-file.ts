@@ -1,18 +1,12 @@
-import { closeSync, fsyncSync, lstatSync, openSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { createFileDurably, replaceFileDurably, syncFolder, TEMPORARY_NAME } from '../../server/durable-file.js';
+import { closeSync, fsyncSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createFileDurably, replaceFileDurably, syncFolder } from '../../server/durable-file.js';
 
 /**
  * Files that hold a secret or a key (the device identity, a QR code image of the connection
  * string): readable by their owner only, written whole, and flushed to the disk before their name
  * is (`src/server/durable-file.ts`), so a power loss never leaves one empty or cut short.
  */
-
-/**
- * Age after which a temporary file is a leftover: its writer renames or links it within
- * milliseconds of writing it, so one a minute old belongs to a writer that died in between.
- */
-export const LEFTOVER_TEMP_AGE_MS = 60_000;
 
 function unlinkQuietly(path: string): void {
   try {
@@ -89,40 +83,4 @@ export function createExclusive(path: string, data: string | Uint8Array, options
   closeSync(fd);
   if (options.durable) syncFolder(dirname(path));
   return true;
-}
-
-/**
- * Removes from `dir` the temporary files a writer that died between writing and renaming (or
- * linking) left behind; returns their names. Without this they stay for ever: mode 0600, so
- * harmless to others, but each holds a whole copy of a key or of the trusted peers.
- *
- * Only what this module could have made is touched: a regular file (not a link, not a folder)
- * whose name is exactly `<file>.<12 hex digits>.tmp` (`temporaryName`'s) and which was last written more than
- * `olderThanMs` ago (default a minute), long past the milliseconds a live writer keeps it. A
- * writer stalled for longer (stopped with SIGSTOP) then fails its rename with ENOENT and reports
- * it: nothing half written is ever published. Best effort: a folder that cannot be listed, or a
- * file that another sweeper removed first, is passed over silently.
- */
-export function removeLeftoverTempFiles(dir: string, olderThanMs = LEFTOVER_TEMP_AGE_MS, now = Date.now()): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return []; // cannot be listed: whatever uses the folder will say why
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    if (!TEMPORARY_NAME.test(name)) continue;
-    const path = join(dir, name);
-    try {
-      const stat = lstatSync(path);
-      // A time in the future is a clock that moved, not an age: left alone.
-      if (!stat.isFile() || now - stat.mtimeMs <= olderThanMs) continue;
-      unlinkSync(path);
-      removed.push(name);
-    } catch {
-      // Gone meanwhile (renamed by its writer, or removed by another command): nothing to do.
-    }
-  }
-  return removed;
 }

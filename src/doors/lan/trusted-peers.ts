@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { checkConfigFile, explainConfigWriteError } from './config-dir.js';
 import { withFileLock, type LockHolder } from './file-lock.js';
 import { JsonFileError, readJsonFile, writeJsonFile } from './json-file.js';
-import { removeLeftoverTempFiles } from './private-file.js';
+import { removeLeftoverTempFiles } from '../../server/durable-file.js';
 import { AmbiguousPeerError, BadPeersFileError, PeerIdConflictError, PeersFileBusyError, PeersFileUnreadableError, UnknownPeerError } from './lan-errors.js';
 
 /**

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, symlinkSync, utimesSync, writeFileS
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfigDir } from '../../../src/doors/lan/config-dir.js';
-import { removeLeftoverTempFiles } from '../../../src/doors/lan/private-file.js';
+import { removeLeftoverTempFiles } from '../../../src/server/durable-file.js';
 import { TrustedPeerStore } from '../../../src/doors/lan/trusted-peers.js';
 import { deviceDir } from './lan-fixtures.js';
 

@@ -1,0 +1,44 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { allDoors } from '../../src/doors/index.js';
+import { startServer } from '../../src/server/start.js';
+
+/** Writes `name` in `dir` as a writer stopped between writing and renaming left it, `minutes` ago. */
+function leave(dir: string, name: string, minutes: number): string {
+  const path = join(dir, name);
+  writeFileSync(path, 'a copy of a key', { mode: 0o600 });
+  const then = new Date(Date.now() - minutes * 60_000);
+  utimesSync(path, then, then);
+  return path;
+}
+
+/**
+ * A start clears the temporary files a stop between writing and renaming left in the data folder
+ * (the key files') and in the DNS door's key folder: each may hold a whole copy of a key. A live
+ * writer's (written within the minute) and names no writer makes are left.
+ */
+describe('serve: temporary files left by a stopped writer (real server)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-start-leftovers-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('are removed at start and named in the log; fresh ones and look-alikes are kept', async () => {
+    mkdirSync(join(dataDir, 'dns-update-tls'));
+    const leftovers = [leave(dataDir, 'code-hash.key.0123456789ab.tmp', 5), leave(join(dataDir, 'dns-update-tls'), 'key.pem.abcdefabcdef.tmp', 5)];
+    const kept = [leave(dataDir, 'secret-box.key.fedcba987654.tmp', 0), leave(dataDir, 'notes.tmp', 5), leave(dataDir, 'code-hash.key.0123456789AB.tmp', 5)];
+    const logged: string[] = [];
+    const logStream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) logged.push((JSON.parse(line) as { msg: string }).msg);
+        done();
+      },
+    });
+    const server = await startServer({ env: { PAIRGATE_DATA_DIR: dataDir, PAIRGATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'info' } }, allDoors, logStream);
+    await server.close();
+    for (const path of leftovers) expect(existsSync(path), path).toBe(false);
+    for (const path of kept) expect(existsSync(path), path).toBe(true);
+    expect(logged).toContainEqual(`removed 2 temporary file(s) a stop between writing and renaming left in the data folder: code-hash.key.0123456789ab.tmp, ${join('dns-update-tls', 'key.pem.abcdefabcdef.tmp')}`);
+  });
+});
