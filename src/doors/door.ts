@@ -85,6 +85,12 @@ export interface Door {
    * sentence saying what to set (logged as a warning at start-up; see `configWarnings`).
    */
   configWarnings?(config: Config): string[];
+  /**
+   * The most descriptors the door's own listeners may open as they run, beyond those open once
+   * started (each listener's cap on its connections): kept out of the HTTP listener's connection
+   * cap, so a full DNS listener cannot leave the process without descriptors (`connection-cap.ts`).
+   */
+  descriptorsAtMost?(config: Config): number;
   /** Registers routes, inside an encapsulated plugin of its own. */
   register(app: FastifyInstance, ctx: DoorContext): Promise<void>;
   /**

@@ -47,11 +47,13 @@ export function openFileCount(): number | undefined {
 
 /**
  * The connections the listener may hold with `limit` descriptors in all, `openNow` of them taken
- * already (the stores, the doors' listeners, the log): what remains, less a reserve of a sixteenth
- * (at least 32) for the files and sockets the server opens as it runs. At least 1.
+ * already (the stores, the doors' listeners, the log) and `heldByOthers` more that the rest of the
+ * process may open as it runs (the DNS listeners' connections, a PostgreSQL pool growing to its
+ * size): what remains, less a reserve of a sixteenth (at least 32) for the files and sockets the
+ * server opens besides. At least 1.
  */
-export function connectionCap(limit: number, openNow: number): number {
-  const free = limit - openNow;
+export function connectionCap(limit: number, openNow: number, heldByOthers = 0): number {
+  const free = limit - openNow - heldByOthers;
   return Math.max(1, free - Math.max(MIN_RESERVE, Math.floor(free / RESERVE_SHARE)));
 }
 

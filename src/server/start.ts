@@ -43,14 +43,24 @@ export function checkConfig(config: Config, doors: readonly Door[]): void {
 }
 
 /**
+ * The descriptors the process may open as it runs besides the HTTP listener's connections: the
+ * enabled doors' listeners at their caps, and a PostgreSQL pool at its size (it opens connections
+ * as the load asks, not at start).
+ */
+export function descriptorsOfOthers(config: Config, doors: readonly Door[]): number {
+  const pool = config.PAIRGATE_DATABASE_URL ? config.PAIRGATE_DATABASE_POOL_SIZE : 0;
+  return doors.reduce((sum, door) => sum + (door.enabled && !door.enabled(config) ? 0 : door.descriptorsAtMost?.(config) ?? 0), pool);
+}
+
+/**
  * Caps the listener's connections under the open-file limit, counted once everything started has
  * its descriptors (stores, the doors' listeners), where the system tells both (connection-cap.ts).
  */
-function limitConnections(app: FastifyInstance, config: Config): void {
+function limitConnections(app: FastifyInstance, config: Config, doors: readonly Door[]): void {
   const limit = openFileLimit();
   const openNow = openFileCount();
   if (limit === undefined || openNow === undefined) return;
-  const cap = connectionCap(limit, openNow);
+  const cap = connectionCap(limit, openNow, descriptorsOfOthers(config, doors));
   capConnections(app.server, cap, limit, app.log);
   const warning = waitsOverCapWarning(config.PAIRGATE_WAITS_MAX, cap, limit);
   if (warning) app.log.warn(warning);
@@ -103,7 +113,7 @@ export async function startServer(sources: ConfigSources, doors: readonly Door[]
   if (leftovers.length > 0) app.log.info(`removed ${leftovers.length} temporary file(s) a stop between writing and renaming left in the data folder: ${leftovers.join(', ')}`);
   const codeKeyHint = codeKeyWarning(config);
   if (codeKeyHint) app.log.warn(codeKeyHint);
-  limitConnections(app, config);
+  limitConnections(app, config, doors);
   let closing: Promise<void> | undefined;
   return {
     app,

@@ -138,6 +138,10 @@ export const dnsDoor: Door = {
   configSchema: dnsConfigSchema,
   migrations: dnsMigrations,
   enabled: (config) => configSection(config, dnsConfigSchema).PAIRGATE_DNS_ZONE !== '',
+  descriptorsAtMost(config) {
+    const cfg = configSection(config, dnsConfigSchema);
+    return cfg.PAIRGATE_DNS_MAX_TCP_CONNECTIONS + (cfg.PAIRGATE_DNS_UPDATE_PORT >= 0 ? cfg.PAIRGATE_DNS_UPDATE_MAX_CONNECTIONS : 0);
+  },
   checkConfig(config) {
     const cfg = configSection(config, dnsConfigSchema);
     const settings = zoneSettings(config);
