@@ -411,8 +411,9 @@ export class GrantEngine {
     let timedOut = false;
     // Through the engine's wake queue: an approval with thousands of waiters wakes them a turn of
     // the event loop at a time, other requests answered in between (WakeQueue). The wake-up reads
-    // `wake` when it runs: a late one after a rearm only makes the loop below read again.
-    const wakeInTurn = (): void => this.wakes.run(() => wake());
+    // `wake` when it runs: a late one after a rearm only makes the loop below read again. Keyed
+    // by the grant: each grant's waiters get their share of a turn, whatever another grant has.
+    const wakeInTurn = (): void => this.wakes.run(() => wake(), id);
     const unsubscribe = this.notifier.subscribe(id, (change) => {
       if (change.version > sinceVersion) wakeInTurn();
     });

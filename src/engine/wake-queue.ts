@@ -10,49 +10,67 @@
  */
 export const WAKES_PER_TURN = 128;
 
-/** Wake-ups run after which the queue's array may be cut (see `nextTurn`). */
+/** Wake-ups run after which a lane's array may be cut (see `takeFrom`). */
 const COMPACT_AFTER = 1_024;
 
 /** What takes the place of a wake-up that ran. */
 const NOTHING = (): void => undefined;
 
+/** The wake-ups queued for one key (one grant's waiters), in order. */
+interface Lane {
+  wakes: (() => void)[];
+  /** Index of the next wake-up (the array is cut once mostly run, not shifted each time). */
+  next: number;
+}
+
 /**
  * Runs wake-ups in turns of at most `perTurn`: the first ones of a turn at once, the others queued
- * in order and run `perTurn` at a time in later turns (`setImmediate`, after the loop's I/O). Only
- * for wake-ups that may run late without harm: a waiter re-reads the grant when it runs, so it
- * answers with whatever the grant is by then. One queue for every grant, first come first served:
- * a waiter of another grant approved just after one with thousands of waiters is answered after
- * them (tens of milliseconds per thousand), as it was before, when all ran in one stretch.
+ * and run `perTurn` at a time in later turns (`setImmediate`, after the loop's I/O). Only for
+ * wake-ups that may run late without harm: a waiter re-reads the grant when it runs, so it answers
+ * with whatever the grant is by then.
+ *
+ * Queued wake-ups are taken in turn from each key (a grant), one at a time, in order within a key:
+ * a grant with thousands of waiters (a client may open them on its own grant and approve it) gets
+ * its share of each turn, and a grant with one waiter is answered in the next turn, not after the
+ * thousands (tens of milliseconds per thousand).
  */
 export class WakeQueue {
   private ranThisTurn = 0;
-  private readonly queued: (() => void)[] = [];
-  /** Index of the next queued wake-up (the array is cut once drained, not shifted each time). */
-  private next = 0;
+  /** Lanes with wake-ups waiting, in the order they are served next (a lane served goes last). */
+  private readonly lanes = new Map<string, Lane>();
+  private queuedCount = 0;
   private turnEnd: NodeJS.Immediate | undefined;
 
   constructor(private readonly perTurn: number = WAKES_PER_TURN) {}
 
-  /** Runs `wake` now when this turn has room and nothing waits before it; otherwise queues it. */
-  run(wake: () => void): void {
-    if (this.ranThisTurn < this.perTurn && this.next === this.queued.length) {
+  /**
+   * Runs `wake` now when this turn has room and nothing waits; otherwise queues it behind the
+   * wake-ups of the same `key` (the grant it wakes a waiter of).
+   */
+  run(wake: () => void, key = ''): void {
+    if (this.ranThisTurn < this.perTurn && this.queuedCount === 0) {
       this.ranThisTurn++;
       this.endTurnSoon();
       wake();
       return;
     }
-    this.queued.push(wake);
+    const lane = this.lanes.get(key);
+    if (lane) lane.wakes.push(wake);
+    else this.lanes.set(key, { wakes: [wake], next: 0 });
+    this.queuedCount++;
     this.endTurnSoon();
   }
 
   /** How many wake-ups wait for a later turn. */
   get waiting(): number {
-    return this.queued.length - this.next;
+    return this.queuedCount;
   }
 
-  /** Length of the array behind the queue, run wake-ups not yet cut from its front included (for tests). */
+  /** Length of the arrays behind the queue, run wake-ups not yet cut from their fronts included (for tests). */
   get held(): number {
-    return this.queued.length;
+    let held = 0;
+    for (const lane of this.lanes.values()) held += lane.wakes.length;
+    return held;
   }
 
   /** At the end of this turn, the count starts again and the next queued wake-ups run. */
@@ -64,13 +82,12 @@ export class WakeQueue {
   private nextTurn(): void {
     this.turnEnd = undefined;
     this.ranThisTurn = 0;
-    const until = Math.min(this.queued.length, this.next + this.perTurn);
-    while (this.next < until) {
-      const wake = this.queued[this.next]!;
-      // Let go of what ran: a queue never quite drained (a steady load) kept every closure, each
-      // holding its wait's state.
-      this.queued[this.next] = NOTHING;
-      this.next++;
+    while (this.ranThisTurn < this.perTurn && this.queuedCount > 0) {
+      // The lane first in line gives one wake-up and goes to the back, or away once empty.
+      const [key, lane] = this.lanes.entries().next().value as [string, Lane];
+      this.lanes.delete(key);
+      const wake = this.takeFrom(lane);
+      if (lane.next < lane.wakes.length) this.lanes.set(key, lane);
       this.ranThisTurn++;
       try {
         wake();
@@ -78,15 +95,21 @@ export class WakeQueue {
         // A wake-up only resolves a promise; one that throws must not keep the others waiting.
       }
     }
-    if (this.next === this.queued.length) {
-      this.queued.length = 0;
-      this.next = 0;
-    } else if (this.next >= COMPACT_AFTER && this.next * 2 >= this.queued.length) {
-      // The array's front, all run, cut once it is most of it: the array stays within twice what waits.
-      this.queued.splice(0, this.next);
-      this.next = 0;
-    }
     // Queued ones left, or this turn's count to start again: either way, another turn's end.
-    if (this.waiting > 0 || this.ranThisTurn > 0) this.endTurnSoon();
+    if (this.queuedCount > 0 || this.ranThisTurn > 0) this.endTurnSoon();
+  }
+
+  /** The next wake-up of `lane`, let go of in its array (a lane never quite drained would keep every closure). */
+  private takeFrom(lane: Lane): () => void {
+    const wake = lane.wakes[lane.next]!;
+    lane.wakes[lane.next] = NOTHING;
+    lane.next++;
+    this.queuedCount--;
+    if (lane.next >= COMPACT_AFTER && lane.next * 2 >= lane.wakes.length) {
+      // The array's front, all run, cut once it is most of it: the array stays within twice what waits.
+      lane.wakes.splice(0, lane.next);
+      lane.next = 0;
+    }
+    return wake;
   }
 }

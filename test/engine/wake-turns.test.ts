@@ -42,6 +42,25 @@ describe('WakeQueue', () => {
     expect(ran).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 
+  it('takes queued wake-ups in turn from each grant, in order within a grant: one waiter is not queued behind another grant\'s thousands', async () => {
+    const queue = new WakeQueue(4);
+    const ran: string[] = [];
+    // This turn's room taken, then 1,000 waiters of grant a, and one of grant b after them.
+    for (let i = 0; i < 4; i++) queue.run(() => ran.push('now'), 'a');
+    for (let i = 0; i < 1_000; i++) queue.run(() => ran.push(`a${i}`), 'a');
+    queue.run(() => ran.push('b0'), 'b');
+    queue.run(() => ran.push('b1'), 'b');
+    queue.run(() => ran.push('c0'), 'c');
+    await nextTurn();
+    // One from each grant, then the first in line again.
+    expect(ran.slice(4)).toEqual(['a0', 'b0', 'c0', 'a1']);
+    await nextTurn();
+    expect(ran.slice(8)).toEqual(['b1', 'a2', 'a3', 'a4']);
+    while (queue.waiting > 0) await nextTurn();
+    expect(ran.filter((name) => name.startsWith('a'))).toEqual(Array.from({ length: 1_000 }, (_, i) => `a${i}`));
+    expect(queue.held).toBe(0);
+  });
+
   it('keeps its array within a bound when some always wait (a steady load), letting go of what ran', async () => {
     const queue = new WakeQueue(128);
     let ran = 0;
@@ -113,5 +132,27 @@ describe('GrantEngine wakes its waiters a turn at a time (real SQLite)', () => {
     expect(perTurn.filter((n) => n > 0).length).toBeGreaterThanOrEqual(4);
     const seen = await Promise.all(waits);
     expect(seen.every((g) => g?.state === 'approved')).toBe(true);
+  });
+
+  it('answers the waiter of a grant approved just after one with thousands of waiters in the next turns, not after them', async () => {
+    const engine = new GrantEngine(stores.grants, new MemoryNotifier(), systemClock, testCodes);
+    const { grant: crowded } = await engine.create({ kind: 'wake-test', request: {}, ttlMs: 60_000 });
+    const { grant: single } = await engine.create({ kind: 'wake-test', request: {}, ttlMs: 60_000 });
+    const count = WAKES_PER_TURN * 10;
+    let crowdAnswered = 0;
+    const crowd = Array.from({ length: count }, () => engine.waitForChange(crowded.id, crowded.version, 20_000).then(() => crowdAnswered++));
+    let answeredAfter: number | undefined;
+    const alone = engine.waitForChange(single.id, single.version, 20_000).then((seen) => {
+      answeredAfter = crowdAnswered;
+      return seen;
+    });
+    for (let i = 0; i < 5; i++) await nextTurn();
+    await engine.approve(crowded.id, { by: 'test' });
+    await engine.approve(single.id, { by: 'test' });
+    expect((await alone)?.state).toBe('approved');
+    // Within the first turns' share of the crowd (first come first served, it came after all of them).
+    expect(answeredAfter).toBeLessThan(WAKES_PER_TURN * 4);
+    await Promise.all(crowd);
+    expect(crowdAnswered).toBe(count);
   });
 });
