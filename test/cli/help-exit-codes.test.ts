@@ -16,4 +16,11 @@ describe('every --help names its exit codes', () => {
     const missing = all.filter((_, index) => !/^Exit codes?: 0 /m.test(runs[index]!.stdout)).map(({ path }) => `pairgate ${path.join(' ')}`.trim());
     expect(missing).toEqual([]);
   }, 120_000);
+
+  it('the session commands that ask the relay for a code (create, code) say it may refuse (exit 1); the others do not', async () => {
+    const commands = ['create', 'code', 'show', 'list', 'delete'];
+    const runs = await runAll(commands.map((command) => ['session', command, '--help']));
+    const saysRelay = commands.filter((_, index) => runs[index]!.stdout.includes('relay_refused'));
+    expect(saysRelay).toEqual(['create', 'code']);
+  }, 60_000);
 });

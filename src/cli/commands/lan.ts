@@ -410,11 +410,11 @@ Examples:
 
 Exit code: 0 when connected and both devices recorded the session; 2 for bad
 input (a malformed option, a peer none matches: lan_unknown_peer, a name
-several match: lan_ambiguous_peer, a config
-folder or peers.json that cannot be used), a key the other device does not
-trust (lan_not_trusted) or not the one stored (lan_key_mismatch), a --listen
-that no session completed within --timeout (lan_listen_timeout); 1 when the
-peer cannot be reached (lan_peer_unreachable), or
+several match: lan_ambiguous_peer, a config folder or peers.json that cannot
+be used), a key the other device does not trust (lan_not_trusted) or not the
+one stored (lan_key_mismatch), a --listen that no session completed within
+--timeout (lan_listen_timeout); 1 when the peer cannot be reached
+(lan_peer_unreachable), or
 ${LAN_SESSION_FAILURES}`)
     .action(lanAction(async (peer: string | undefined, options: ConnectCliOptions) => {
       // Refused rather than ignored, as `lan join` refuses what it cannot use: a listener dials no one.

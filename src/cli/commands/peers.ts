@@ -11,11 +11,10 @@ export function registerPeersCommand(program: Command): void {
   const peers = program.command('peers').description('list or remove trusted peers (devices paired with `pairgate lan`)')
     .addHelpText('after', `
 Exit code: 0 on success, 2 for a peer none matches (lan_unknown_peer) or
-several match (lan_ambiguous_peer), a config
-folder that cannot be used (lan_unsafe_config_dir, lan_config_dir_not_writable),
-a damaged peers.json (lan_bad_peers_file) or one that cannot be read
-(lan_peers_file_unreadable), 1 when peers.json stays locked by another pairgate
-command (lan_peers_file_busy).`);
+several match (lan_ambiguous_peer), a config folder that cannot be used
+(lan_unsafe_config_dir, lan_config_dir_not_writable), a damaged peers.json
+(lan_bad_peers_file) or one that cannot be read (lan_peers_file_unreadable), 1
+when peers.json stays locked by another pairgate command (lan_peers_file_busy).`);
 
   withConfigDir(peers.command('list'))
     .description('list trusted peers, most recently seen first')

@@ -104,8 +104,13 @@ async function checkSessionId(id: string, flag?: string): Promise<void> {
 /** The exit codes of the session commands that make one request, in their --help. */
 const SESSION_EXIT_CODES = `Exit code: 0 when done; 2 for bad input or a request the server refused (an
 unknown or ended session, missing or wrong credentials: unauthorized, no
-support origin there: support_origin_off); 1 when the server cannot be reached
-or its relay did not give a code (relay_refused, relay_unreachable: try again).`;
+support origin there: support_origin_off); 1 when the server cannot be reached.`;
+
+/** Why a command that asks the relay for a code (create, code) ends with 1 besides. */
+const RELAY_EXIT = 'or its relay did not give a code (relay_refused, relay_unreachable: try again)';
+
+/** The exit codes of `session code`, which asks the server's relay for a new code. */
+const SESSION_CODE_EXIT_CODES = SESSION_EXIT_CODES.replace(/\.$/, `\n${RELAY_EXIT}.`);
 
 /** What a session's state means for its supporter, in words. */
 const STATE_WORDS: Record<string, string> = {
@@ -254,7 +259,7 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
 export function registerSessionCommand(program: Command): void {
   const session = program.command('session').description('remote support: create a session, read out its code, chat with the person')
     .addHelpText('after', `
-${SESSION_EXIT_CODES}
+${SESSION_CODE_EXIT_CODES}
 \`session attach\` also ends with 1 when the person declines or the connection
 to the server is lost.`);
   const withServer = (command: Command): Command =>
@@ -266,7 +271,7 @@ to the server is lost.`);
 
   withServer(session.command('create'))
     .description('create a session and print its pairing code')
-    .option('--id <id>', 'session id: letters, digits, ".", "_", "-", up to 64 (default: random)')
+    .option('--id <id>', 'session id: letters, digits, ".", "_", "-", up to 64, starting with a letter or digit (default: random)')
     .option('--ttl <time>', 'session lifetime, 10s or more, e.g. 2h; a plain number is seconds (default: the server\'s PAIRGATE_SUPPORT_DEFAULT_TTL, 3600; at most its PAIRGATE_SUPPORT_MAX_TTL, 86400)')
     .option('--supporter-name <name>', 'your name, shown to the person before they confirm (required when the server hands out pairing codes)')
     .option('--supporter-avatar <url>', 'https URL of your picture (required likewise; the two go together)')
@@ -282,7 +287,8 @@ Exit code: 0 when created; 2 for bad input (a malformed option, a missing
 supporter name or picture: supporter_required, half a session login:
 credentials_incomplete, a --ttl the server refuses: ttl_invalid) or a request
 the server refused (wrong credentials: unauthorized, no support origin there:
-support_origin_off); 1 when the server cannot be reached.`)
+support_origin_off); 1 when the server cannot be reached
+${RELAY_EXIT}.`)
     .action(supportAction(async (options: ServerOptions & { id?: string; ttl?: string; supporterName?: string; supporterAvatar?: string; sessionUser?: string; sessionPassword?: string; json?: boolean }) => {
       // Checked here so the message names the flags (the server names its form fields and pattern);
       // the most is the server's own (PAIRGATE_SUPPORT_MAX_TTL), which it says in its refusal.
@@ -319,7 +325,7 @@ support_origin_off); 1 when the server cannot be reached.`)
   withServer(session.command('code <id>'))
     .description('a new pairing code for a session still waiting (its code expired)')
     .option('--json', 'print the server\'s JSON answer, one line')
-    .addHelpText('after', `\n${SESSION_EXIT_CODES}`)
+    .addHelpText('after', `\n${SESSION_CODE_EXIT_CODES}`)
     .action(supportAction(async (id: string, options: ServerOptions & { json?: boolean }) => {
       await checkSessionId(id);
       const renewed = await (await client(options)).newCode(id);
