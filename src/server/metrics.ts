@@ -5,6 +5,9 @@ import { checkBearerSecret, type BearerRefusal } from './bearer-secret.js';
 import type { GrantEngine } from '../engine/grant-engine.js';
 import { LatencyHistogram } from './latency-histogram.js';
 
+/** Why a listener closed a connection at once: its cap, or its share for one source network. */
+export type ConnectionRefusal = 'limit' | 'network';
+
 /** The metrics of one server (a registry per app, so tests can build many). */
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -56,6 +59,26 @@ export class ServerMetrics {
     help: 'When the last copy of the embedded database was made (Unix time); absent before the first.',
     registers: [this.registry],
   });
+
+  /**
+   * Connections a listener closed at once, beyond its cap (`limit`: the open-file limit's room for
+   * the HTTP listener, PAIRGATE_DNS_MAX_TCP_CONNECTIONS, PAIRGATE_DNS_UPDATE_MAX_CONNECTIONS) or
+   * its share for one source network (`network`). The log says so at most once a minute; this
+   * counts each, for an alert.
+   */
+  readonly connectionsRefused = new Counter({
+    name: 'pairgate_connections_refused_total',
+    help: 'Connections closed at once by a listener (http, dns_tcp, dns_update): beyond its cap (reason=limit) or its share for one source network (reason=network).',
+    labelNames: ['listener', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  /** A function that counts one connection `listener` refused for `reason`. */
+  countRefused(listener: 'http' | 'dns_tcp' | 'dns_update'): (reason: ConnectionRefusal) => void {
+    const limit = this.connectionsRefused.labels(listener, 'limit');
+    const network = this.connectionsRefused.labels(listener, 'network');
+    return (reason) => (reason === 'limit' ? limit : network).inc();
+  }
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'pairgate_' });

@@ -62,6 +62,8 @@ function limitConnections(app: FastifyInstance, config: Config, doors: readonly 
   if (limit === undefined || openNow === undefined) return;
   const cap = connectionCap(limit, openNow, descriptorsOfOthers(config, doors));
   capConnections(app.server, cap, limit, app.log);
+  const refused = app.pairgate.metrics.countRefused('http');
+  app.server.on('drop', () => refused('limit'));
   const warning = waitsOverCapWarning(config.PAIRGATE_WAITS_MAX, cap, limit);
   if (warning) app.log.warn(warning);
 }

@@ -176,6 +176,7 @@ export const dnsDoor: Door = {
       maxTcpConnections: cfg.PAIRGATE_DNS_MAX_TCP_CONNECTIONS,
       udpPerSecond: cfg.PAIRGATE_DNS_UDP_PER_SECOND,
       tcpPerSecond: cfg.PAIRGATE_DNS_TCP_PER_SECOND,
+      countRefused: app.pairgate.metrics.countRefused('dns_tcp'),
     }).catch((error: unknown) => {
       throw listenError('PAIRGATE_DNS_PORT', cfg.PAIRGATE_DNS_HOST, cfg.PAIRGATE_DNS_PORT, error);
     });
@@ -203,6 +204,7 @@ export const dnsDoor: Door = {
           minTtl: cfg.PAIRGATE_DNS_MIN_TTL,
           requestTimeoutSeconds: ctx.config.PAIRGATE_REQUEST_TIMEOUT_SECONDS,
           maxConnections: cfg.PAIRGATE_DNS_UPDATE_MAX_CONNECTIONS,
+          countRefused: app.pairgate.metrics.countRefused('dns_update'),
           extraRoutes: (instance) => mtlsRegistry(instance, ctx),
         }).catch((error: unknown) => {
           throw listenError('PAIRGATE_DNS_UPDATE_PORT', cfg.PAIRGATE_DNS_UPDATE_HOST, cfg.PAIRGATE_DNS_UPDATE_PORT, error);

@@ -3,6 +3,7 @@ import { isIPv6 } from 'node:net';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import { publicNetworkOf } from '../../server/public-network.js';
+import type { ConnectionRefusal } from '../../server/metrics.js';
 
 /** Answers one wire query (see DnsResponder). */
 export type DnsHandler = (query: Buffer, transport: 'udp' | 'tcp') => Promise<Buffer | undefined>;
@@ -36,6 +37,8 @@ export interface DnsServerOptions {
    * as fast as the database could give them, and HTTP shares that event loop.
    */
   tcpPerSecond?: number;
+  /** Counts each TCP connection refused (the server's `pairgate_connections_refused_total`). */
+  countRefused?: (reason: ConnectionRefusal) => void;
 }
 
 /** Counts of one second, per source network: the rate limits of both transports. */
@@ -205,6 +208,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     const network = publicNetworkOf(socket.remoteAddress ?? '');
     const held = perNetwork.get(network)?.size ?? 0;
     if (held >= maxPerNetwork || (connections.size >= maxConnections && !makeRoomFor(held))) {
+      options.countRefused?.(held >= maxPerNetwork ? 'network' : 'limit');
       socket.destroy();
       return;
     }

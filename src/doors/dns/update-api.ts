@@ -25,6 +25,7 @@ import { inZone, nameFromReversedLabels, nameProblem, ownerOf } from './dns-name
 import { checkRecordFits, recordValue } from './record-validation.js';
 import { updateValidationError } from './update-validation.js';
 import { limitUpdateConnections } from './update-connections.js';
+import type { ConnectionRefusal } from '../../server/metrics.js';
 
 /** Settings of the update API. */
 export interface UpdateApiOptions {
@@ -49,6 +50,8 @@ export interface UpdateApiOptions {
   requestTimeoutSeconds: number;
   /** Connections held at once, at most (`limitUpdateConnections`); default 256. */
   maxConnections?: number;
+  /** Counts each connection refused (the server's `pairgate_connections_refused_total`). */
+  countRefused?: (reason: ConnectionRefusal) => void;
   /**
    * The stores whose rate-limit counts this listener shares (`Stores.rateLimit`, as the main server
    * uses them). Absent, or without `rateLimit`: counted in process memory (one node).
@@ -305,7 +308,7 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
 
   options.extraRoutes?.(app as unknown as FastifyInstance);
 
-  limitUpdateConnections(app.server, options.maxConnections ?? DEFAULT_UPDATE_MAX_CONNECTIONS, options.logger);
+  limitUpdateConnections(app.server, options.maxConnections ?? DEFAULT_UPDATE_MAX_CONNECTIONS, options.logger, options.countRefused);
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;

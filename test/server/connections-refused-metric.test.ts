@@ -1,0 +1,86 @@
+import { connect, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { allDoors } from '../../src/doors/index.js';
+import { startServer, type RunningServer } from '../../src/server/start.js';
+import { createDnsApp } from '../doors/dns/dns-helpers.js';
+
+/** Opens `count` TCP connections to `port` from `localAddress`; resolves when each connected or failed. */
+async function openFrom(port: number, localAddress: string, count: number): Promise<Socket[]> {
+  const sockets = Array.from({ length: count }, () => connect({ host: '127.0.0.1', port, localAddress }));
+  await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => {
+    socket.once('connect', () => resolve());
+    socket.once('error', () => resolve());
+  })));
+  return sockets;
+}
+
+/** Waits until `read()` is at least `atLeast` (the server closes a refused socket a little after it connected). */
+async function eventually(read: () => Promise<number>, atLeast: number): Promise<number> {
+  const until = Date.now() + 5_000;
+  let value = await read();
+  while (value < atLeast && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    value = await read();
+  }
+  return value;
+}
+
+/** The value of `pairgate_connections_refused_total` for `listener` and `reason` in a /metrics text. */
+function refusedIn(metrics: string, listener: string, reason: string): number {
+  const line = metrics.split('\n').find((l) => l.startsWith(`pairgate_connections_refused_total{listener="${listener}",reason="${reason}"}`));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+/**
+ * Each listener's refusals are counted in `pairgate_connections_refused_total`, for an alert: the
+ * log tells them at most once a minute, so a steady flood showed as one line a minute.
+ */
+describe('pairgate_connections_refused_total (real sockets)', () => {
+  const sockets: Socket[] = [];
+  afterEach(() => {
+    for (const socket of sockets.splice(0)) socket.destroy();
+  });
+
+  describe('the HTTP listener', () => {
+    let server: RunningServer;
+    const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-refused-metric-'));
+    afterAll(async () => {
+      await server?.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    it('counts the connections beyond its cap (reason limit)', async () => {
+      server = await startServer({ env: { PAIRGATE_DATA_DIR: dataDir, PAIRGATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'fatal' } }, allDoors);
+      const port = (server.app.server.address() as { port: number }).port;
+      // The cap the open-file limit gives is in the thousands here: lowered to what a test can fill.
+      server.app.server.maxConnections = 2;
+      sockets.push(...(await openFrom(port, '127.0.0.1', 5)));
+      const read = async () => {
+        const metrics = await server.app.inject({ method: 'GET', url: '/metrics' });
+        return refusedIn(metrics.body, 'http', 'limit');
+      };
+      expect(await eventually(read, 3)).toBe(3);
+    });
+  });
+
+  it('the DNS TCP listener and the update API count theirs, by reason', async () => {
+    const { t, runtime } = await createDnsApp({ PAIRGATE_DNS_MAX_TCP_CONNECTIONS: '8', PAIRGATE_DNS_UPDATE_MAX_CONNECTIONS: '8', PAIRGATE_REQUEST_TIMEOUT_SECONDS: '30' });
+    try {
+      const read = (listener: string, reason: string) => async () => refusedIn((await t.app.inject({ method: 'GET', url: '/metrics' })).body, listener, reason);
+      // One network holds an eighth of 8: one connection each, the next refused.
+      sockets.push(...(await openFrom(runtime.dns.port, '127.0.0.2', 3)));
+      expect(await eventually(read('dns_tcp', 'network'), 2)).toBe(2);
+      sockets.push(...(await openFrom(runtime.updateApi!.port, '127.0.0.2', 2)));
+      expect(await eventually(read('dns_update', 'network'), 1)).toBe(1);
+      // Eight networks fill the update API; a ninth is beyond its cap.
+      for (let network = 3; network <= 10; network++) sockets.push(...(await openFrom(runtime.updateApi!.port, `127.0.0.${network}`, 1)));
+      expect(await eventually(read('dns_update', 'limit'), 1)).toBe(1);
+    } finally {
+      for (const socket of sockets.splice(0)) socket.destroy();
+      await t.close();
+    }
+  });
+});
