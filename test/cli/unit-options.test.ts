@@ -153,15 +153,19 @@ describe('the CLI takes units end to end', () => {
   // Loopback only, on a port of this test's own: no other test's announcements are heard.
   const lonely = ['--discovery-interface', '127.0.0.1', '--discovery-port', String(40000 + ((process.pid + 19_013) % 20000))];
 
-  it('lan nearby --seconds 2s listens two seconds; 1500ms is refused as no whole second, exit 2', async () => {
+  it('lan nearby --duration 2s listens two seconds; 1500ms is refused as no whole second, exit 2; --seconds, its old name, still works', async () => {
     const started = Date.now();
-    const listened = await runCliUnder(['lan', 'nearby', '--seconds', '2s', ...lonely]);
+    const listened = await runCliUnder(['lan', 'nearby', '--duration', '2s', ...lonely]);
     expect(listened.stderr).toBe('');
     expect(listened.stdout).toMatch(/^No device announced itself in 2 s of listening\./);
     expect(listened.code).toBe(0);
     expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
-    const refused = await runCliUnder(['lan', 'nearby', '--seconds', '1500ms', ...lonely]);
-    expect(refused).toEqual({ code: 2, stdout: '', stderr: 'pairgate: --seconds takes whole seconds: "1500ms" is not (a decimal is fine when it comes to whole seconds, e.g. 1.5m). [invalid_request]\n' });
+    const refused = await runCliUnder(['lan', 'nearby', '--duration', '1500ms', ...lonely]);
+    expect(refused).toEqual({ code: 2, stdout: '', stderr: 'pairgate: --duration takes whole seconds: "1500ms" is not (a decimal is fine when it comes to whole seconds, e.g. 1.5m). [invalid_request]\n' });
+    const old = await runCliUnder(['lan', 'nearby', '--seconds', '1', ...lonely]);
+    expect(old.stdout).toMatch(/^No device announced itself in 1 s of listening\./);
+    const oldRefused = await runCliUnder(['lan', 'nearby', '--seconds', '1500ms', ...lonely]);
+    expect(oldRefused.stderr).toMatch(/^pairgate: --seconds takes whole seconds/);
   }, 30_000);
 
   it('doctor --multicast-wait with a unit it does not know is refused before any check, exit 2', async () => {

@@ -372,13 +372,15 @@ ${LAN_SESSION_FAILURES}`)
   withDiscovery(lan.command('nearby'))
     .summary('list devices announcing themselves')
     .description('list devices on this network that announce themselves (advisory: pair with the QR code or, when listed, the short code)')
-    .option('--seconds <time>', 'how long to listen, e.g. 10s or 1m; a plain number is seconds', '3s')
+    .option('--duration <time>', 'how long to listen, e.g. 10s or 1m; a plain number is seconds', '3s')
+    // Its name before units were taken (`--seconds 10`): kept working for scripts, out of --help.
+    .addOption(new Option('--seconds <time>', 'former name of --duration; a plain number is seconds').hideHelp())
     .addOption(jsonOption)
     .addHelpText('after', `
 Exit code: 0 when it listened (whether or not a device announced itself), 2
 for a malformed option, 1 when multicast cannot be joined on any interface.`)
-    .action(async (options: CommonLanOptions & { seconds: string }) => {
-      const seconds = timeOption(options.seconds, '--seconds', 's', 1, 600)!;
+    .action(async (options: CommonLanOptions & { duration: string; seconds?: string }) => {
+      const seconds = options.seconds !== undefined ? timeOption(options.seconds, '--seconds', 's', 1, 600)! : timeOption(options.duration, '--duration', 's', 1, 600)!;
       const devices = await scanNearby({ ...discoveryOf(options), durationMs: seconds * 1000 });
       if (options.json) {
         console.log(JSON.stringify({ devices: devices.map(({ deviceId, name, address, port, code }) => ({ deviceId, name, address, port, code: code === true })) }));
@@ -386,7 +388,7 @@ for a malformed option, 1 when multicast cannot be joined on any interface.`)
       }
       // How long it listened, and what checks the multicast itself: nothing heard may be a network
       // that drops it (Wi-Fi client isolation, a firewall), not only no offer running.
-      if (devices.length === 0) console.log(`No device announced itself in ${seconds} s of listening. (Only \`pairgate lan offer --announce\` or \`--code\` does; listen longer with --seconds.) If one runs on this network, run \`pairgate doctor\` on both devices: it checks that multicast gets through.`);
+      if (devices.length === 0) console.log(`No device announced itself in ${seconds} s of listening. (Only \`pairgate lan offer --announce\` or \`--code\` does; listen longer with --duration, e.g. --duration 10s.) If one runs on this network, run \`pairgate doctor\` on both devices: it checks that multicast gets through.`);
       for (const d of devices) console.log(`${d.name ?? '(no name)'}  ${d.address} port ${d.port}  id ${d.deviceId}${d.code ? '  takes a code: pairgate lan join --code <code> --device ' + d.deviceId : ''}`);
     });
 

@@ -88,7 +88,7 @@ describe('pairgate lan offer --code / join --code (two processes of the real CLI
     const lonely = ['--discovery-interface', '127.0.0.1', '--discovery-port', String(40000 + ((process.pid + 17_011) % 20000))];
     const result = await run(['lan', 'nearby', '--seconds', '1', ...lonely]);
     expect(result.stdout).toContain('No device announced itself in 1 s of listening.');
-    expect(result.stdout).toContain('listen longer with --seconds');
+    expect(result.stdout).toContain('listen longer with --duration, e.g. --duration 10s');
     expect(result.stdout).toContain('run `pairgate doctor` on both devices: it checks that multicast gets through');
     expect(result.code).toBe(0);
   });
