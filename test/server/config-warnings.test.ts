@@ -1,13 +1,13 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { allDoors } from '../../src/doors/index.js';
 import { loadConfig } from '../../src/server/config.js';
 import { coreConfigSchema } from '../../src/server/config-schema.js';
 import { configWarnings, editDistance, isLoopbackHost, TOOLING_ENV_KEYS, unknownKeyWarnings } from '../../src/server/config-warnings.js';
 import { startServer } from '../../src/server/start.js';
+import { logCollector } from '../helpers/log-lines.js';
 
 const sections = allDoors.flatMap((door) => (door.configSchema ? [door.configSchema] : []));
 const warningsFor = (env: Record<string, string>) => configWarnings(loadConfig(sections, { env }), allDoors);
@@ -92,16 +92,10 @@ describe('start-up warnings about risky settings', () => {
   });
 
   it('are logged when the server starts on a public address', async () => {
-    const lines: string[] = [];
-    const logStream = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
-    const server = await startServer({ env: { PAIRGATE_HOST: '0.0.0.0', PAIRGATE_PORT: '0', PAIRGATE_DATA_DIR: mkdtempSync(join(tmpdir(), 'pairgate-warn-')) } }, allDoors, logStream);
+    const log = logCollector();
+    const server = await startServer({ env: { PAIRGATE_HOST: '0.0.0.0', PAIRGATE_PORT: '0', PAIRGATE_DATA_DIR: mkdtempSync(join(tmpdir(), 'pairgate-warn-')) } }, allDoors, log.stream);
     try {
-      const warning = lines.map((line) => JSON.parse(line) as { level: number; msg: string }).find((entry) => entry.msg.startsWith('/metrics is open'));
+      const warning = log.entries.find((entry) => entry.msg.startsWith('/metrics is open'));
       expect(warning?.level).toBe(40);
     } finally {
       await server.close();

@@ -1,4 +1,4 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,16 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { allDoors } from '../../src/doors/index.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { createDnsApp } from '../doors/dns/dns-helpers.js';
-
-/** Opens `count` TCP connections to `port` from `localAddress`; resolves when each connected or failed. */
-async function openFrom(port: number, localAddress: string, count: number): Promise<Socket[]> {
-  const sockets = Array.from({ length: count }, () => connect({ host: '127.0.0.1', port, localAddress }));
-  await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => {
-    socket.once('connect', () => resolve());
-    socket.once('error', () => resolve());
-  })));
-  return sockets;
-}
+import { openConnectionsFrom } from '../helpers/sockets.js';
 
 /** Waits until `read()` is at least `atLeast` (the server closes a refused socket a little after it connected). */
 async function eventually(read: () => Promise<number>, atLeast: number): Promise<number> {
@@ -57,7 +48,7 @@ describe('pairgate_connections_refused_total (real sockets)', () => {
       const port = (server.app.server.address() as { port: number }).port;
       // The cap the open-file limit gives is in the thousands here: lowered to what a test can fill.
       server.app.server.maxConnections = 2;
-      sockets.push(...(await openFrom(port, '127.0.0.1', 5)));
+      sockets.push(...(await openConnectionsFrom(port, '127.0.0.1', 5)));
       const read = async () => {
         const metrics = await server.app.inject({ method: 'GET', url: '/metrics' });
         return refusedIn(metrics.body, 'http', 'limit');
@@ -71,12 +62,12 @@ describe('pairgate_connections_refused_total (real sockets)', () => {
     try {
       const read = (listener: string, reason: string) => async () => refusedIn((await t.app.inject({ method: 'GET', url: '/metrics' })).body, listener, reason);
       // One network holds an eighth of 8: one connection each, the next refused.
-      sockets.push(...(await openFrom(runtime.dns.port, '127.0.0.2', 3)));
+      sockets.push(...(await openConnectionsFrom(runtime.dns.port, '127.0.0.2', 3)));
       expect(await eventually(read('dns_tcp', 'network'), 2)).toBe(2);
-      sockets.push(...(await openFrom(runtime.updateApi!.port, '127.0.0.2', 2)));
+      sockets.push(...(await openConnectionsFrom(runtime.updateApi!.port, '127.0.0.2', 2)));
       expect(await eventually(read('dns_update', 'network'), 1)).toBe(1);
       // Eight networks fill the update API; a ninth is beyond its cap.
-      for (let network = 3; network <= 10; network++) sockets.push(...(await openFrom(runtime.updateApi!.port, `127.0.0.${network}`, 1)));
+      for (let network = 3; network <= 10; network++) sockets.push(...(await openConnectionsFrom(runtime.updateApi!.port, `127.0.0.${network}`, 1)));
       expect(await eventually(read('dns_update', 'limit'), 1)).toBe(1);
     } finally {
       for (const socket of sockets.splice(0)) socket.destroy();

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { allDoors } from '../../src/doors/index.js';
 import { startServer } from '../../src/server/start.js';
+import { logCollector } from '../helpers/log-lines.js';
 
 /** Writes `name` in `dir` as a writer stopped between writing and renaming left it, `minutes` ago. */
 function leave(dir: string, name: string, minutes: number): string {
@@ -28,17 +28,11 @@ describe('serve: temporary files left by a stopped writer (real server)', () => 
     mkdirSync(join(dataDir, 'dns-update-tls'));
     const leftovers = [leave(dataDir, 'code-hash.key.0123456789ab.tmp', 5), leave(join(dataDir, 'dns-update-tls'), 'key.pem.abcdefabcdef.tmp', 5)];
     const kept = [leave(dataDir, 'secret-box.key.fedcba987654.tmp', 0), leave(dataDir, 'notes.tmp', 5), leave(dataDir, 'code-hash.key.0123456789AB.tmp', 5)];
-    const logged: string[] = [];
-    const logStream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) logged.push((JSON.parse(line) as { msg: string }).msg);
-        done();
-      },
-    });
-    const server = await startServer({ env: { PAIRGATE_DATA_DIR: dataDir, PAIRGATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'info' } }, allDoors, logStream);
+    const log = logCollector();
+    const server = await startServer({ env: { PAIRGATE_DATA_DIR: dataDir, PAIRGATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'info' } }, allDoors, log.stream);
     await server.close();
     for (const path of leftovers) expect(existsSync(path), path).toBe(false);
     for (const path of kept) expect(existsSync(path), path).toBe(true);
-    expect(logged).toContainEqual(`removed 2 temporary file(s) a stop between writing and renaming left in the data folder: code-hash.key.0123456789ab.tmp, ${join('dns-update-tls', 'key.pem.abcdefabcdef.tmp')}`);
+    expect(log.messages()).toContainEqual(`removed 2 temporary file(s) a stop between writing and renaming left in the data folder: code-hash.key.0123456789ab.tmp, ${join('dns-update-tls', 'key.pem.abcdefabcdef.tmp')}`);
   });
 });

@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Door } from '../../src/doors/door.js';
 import { allDoors } from '../../src/doors/index.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
+import { logCollector, type LogEntry } from '../helpers/log-lines.js';
 
 /**
  * Shutting down with connections that carry no request in flight: they are dropped at once, so a
@@ -21,18 +21,13 @@ describe('shutdown with open connections (real sockets)', () => {
   });
 
   /** What the server logged, one parsed line each (warnings and up). */
-  let logged: { level: number; msg: string; ended?: number }[] = [];
+  let logged: LogEntry[] = [];
 
   async function start(graceSeconds = 5, extraDoors: readonly Door[] = []): Promise<RunningServer> {
     dataDir = mkdtempSync(join(tmpdir(), 'pairgate-open-connections-'));
-    logged = [];
-    const logStream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) logged.push(JSON.parse(line) as { level: number; msg: string });
-        done();
-      },
-    });
-    server = await startServer({ env: { PAIRGATE_DATA_DIR: dataDir, PAIRGATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'warn', PAIRGATE_SHUTDOWN_GRACE_SECONDS: String(graceSeconds) } }, [...allDoors, ...extraDoors], logStream);
+    const log = logCollector();
+    logged = log.entries;
+    server = await startServer({ env: { PAIRGATE_DATA_DIR: dataDir, PAIRGATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'warn', PAIRGATE_SHUTDOWN_GRACE_SECONDS: String(graceSeconds) } }, [...allDoors, ...extraDoors], log.stream);
     return server;
   }
 

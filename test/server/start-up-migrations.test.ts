@@ -1,25 +1,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { grantsDoor } from '../../src/doors/grants/grants-door.js';
 import { allDoors } from '../../src/doors/index.js';
 import type { Door } from '../../src/doors/door.js';
 import { startServer } from '../../src/server/start.js';
+import { logCollector } from '../helpers/log-lines.js';
 
 /** Starts a server on `dataDir` with `doors`, closes it, and returns the messages it logged at info and up. */
 async function startAndStop(dataDir: string, doors: readonly Door[]): Promise<string[]> {
-  const logged: string[] = [];
-  const logStream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) logged.push((JSON.parse(line) as { msg: string }).msg);
-      done();
-    },
-  });
-  const server = await startServer({ env: { PAIRGATE_DATA_DIR: dataDir, PAIRGATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'info' } }, doors, logStream);
+  const log = logCollector();
+  const server = await startServer({ env: { PAIRGATE_DATA_DIR: dataDir, PAIRGATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'info' } }, doors, log.stream);
   await server.close();
-  return logged;
+  return log.messages();
 }
 
 /**

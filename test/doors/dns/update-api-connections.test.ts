@@ -1,18 +1,9 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DnsRuntime } from '../../../src/doors/dns/dns-door.js';
 import type { TestApp } from '../../helpers/app.js';
+import { openConnectionsFrom } from '../../helpers/sockets.js';
 import { createDnsApp, newBox, updateClient, ZONE } from './dns-helpers.js';
-
-/** Opens `count` TCP connections to `port` from `localAddress`; resolves when each connected or failed. */
-async function openFrom(port: number, localAddress: string, count: number): Promise<Socket[]> {
-  const sockets = Array.from({ length: count }, () => connect({ host: '127.0.0.1', port, localAddress }));
-  await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => {
-    socket.once('connect', () => resolve());
-    socket.once('error', () => resolve());
-  })));
-  return sockets;
-}
 
 /** Resolves once every socket that will be closed by the server has been (or `ms` passed). */
 const settle = (ms = 300): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -38,7 +29,7 @@ describe('update API: connections bounded in all and per network (real sockets)'
 
   it('one network holds an eighth (2 of 16), the rest of its connections closed at once and logged once', async () => {
     const port = runtime.updateApi!.port;
-    const greedy = await openFrom(port, '127.0.0.2', 6);
+    const greedy = await openConnectionsFrom(port, '127.0.0.2', 6);
     held.push(...greedy);
     await settle();
     expect(open(greedy)).toBe(2);
@@ -49,7 +40,7 @@ describe('update API: connections bounded in all and per network (real sockets)'
 
   it('all networks together hold at most 16; a box is still served once others let go', async () => {
     const port = runtime.updateApi!.port;
-    for (let network = 3; network <= 10; network++) held.push(...(await openFrom(port, `127.0.0.${network}`, 2)));
+    for (let network = 3; network <= 10; network++) held.push(...(await openConnectionsFrom(port, `127.0.0.${network}`, 2)));
     await settle();
     // 2 from the first test, 16 here: 16 open in all.
     expect(open(held)).toBe(16);
