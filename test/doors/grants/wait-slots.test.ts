@@ -1,7 +1,16 @@
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { WaitSlots } from '../../../src/doors/shared/wait-slots.js';
-import { useListeningApp } from '../../helpers/app.js';
+import { useListeningApp, type TestApp } from '../../helpers/app.js';
+
+/**
+ * The waits `t` holds open now (`pairgate_waiting_clients`). The tests wait for this count instead
+ * of sleeping a fixed time: on a loaded machine requests sent 200 ms ago may not have reached the
+ * server yet, and a request meant to be turned away would then take a free slot and wait 30 s.
+ */
+async function waitingNow(t: TestApp): Promise<number> {
+  return Number(/^pairgate_waiting_clients (\d+)$/m.exec((await t.app.inject('/metrics')).body)?.[1]);
+}
 
 /**
  * PAIRGATE_WAITS_PER_CLIENT over real sockets: one address holds at most that many long-polls and
@@ -23,7 +32,7 @@ describe('open waits per client', () => {
     const { base } = server;
     const grant = await createGrant();
     const waiting = [longPoll(grant.id, 30), longPoll(grant.id, 30), longPoll(grant.id, 30)];
-    await new Promise((resolve) => setTimeout(resolve, 200)); // let the three arrive and wait
+    await expect.poll(() => waitingNow(server.t)).toBe(3); // the three arrived and wait
 
     const fourth = await longPoll(grant.id, 30);
     expect(fourth.status).toBe(200);
@@ -51,10 +60,12 @@ describe('open waits per client', () => {
     const { port } = new URL(base);
     const sockets = [0, 1, 2].map(() => connect(Number(port), '127.0.0.1'));
     for (const socket of sockets) socket.write(`GET /api/v1/grants/${grant.id}?wait=30 HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect((await longPoll(grant.id, 1)).ms).toBeLessThan(900);
+    await expect.poll(() => waitingNow(server.t)).toBe(3);
+    // Answered at once: a wait of 10 s asked, so an answer within 5 s cannot have held a slot (a
+    // bound of 900 ms against a 1 s wait was too close for a loaded machine).
+    expect((await longPoll(grant.id, 10)).ms).toBeLessThan(5_000);
     for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 100)); // the server sees the sockets close
+    await expect.poll(() => waitingNow(server.t)).toBe(0); // the server saw the sockets close
     expect((await longPoll(grant.id, 1)).ms).toBeGreaterThanOrEqual(900);
   });
 
@@ -86,7 +97,7 @@ describe('open waits per node', () => {
     const { base } = server;
     const grant = (await (await fetch(`${base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"label":"node cap"}' })).json()) as { id: string; code: string };
     const waiting = [0, 1].map(() => fetch(`${base}/api/v1/grants/${grant.id}?wait=30`));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await expect.poll(() => waitingNow(server.t)).toBe(2);
     const started = Date.now();
     const third = await fetch(`${base}/api/v1/grants/${grant.id}?wait=30`);
     expect(third.status).toBe(200);
