@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ensureBuilt, failingStart } from '../helpers/node-process.js';
 import { readStraceLog } from '../helpers/strace.js';
 import { missingProgram } from '../helpers/system.js';
@@ -19,8 +19,21 @@ const straceSkip = missingProgram('strace', 'the order of the key files\' system
 
 beforeAll(() => ensureBuilt());
 
-function folderWith(file: string, content: string): string {
+/** The folders the tests made, removed at the end (each holds a key, and strace's logs). */
+const folders: string[] = [];
+afterAll(() => {
+  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh folder of this file's, removed after its tests. */
+function freshFolder(): string {
   const dir = mkdtempSync(join(tmpdir(), 'pairgate-crash-key-'));
+  folders.push(dir);
+  return dir;
+}
+
+function folderWith(file: string, content: string): string {
+  const dir = freshFolder();
   writeFileSync(join(dir, file), content, { mode: 0o600 });
   return dir;
 }
@@ -75,7 +88,7 @@ const TRACED_START_MS = 120_000;
 
 describe.skipIf(straceSkip)('key files written at the first start', () => {
   it('reach the disk before their names, and their names before the server goes on', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pairgate-crash-key-'));
+    const dir = freshFolder();
     const lines = await traceFirstStart(dir);
     const data = join(dir, 'data');
     for (const file of KEY_FILES) {

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -24,12 +24,18 @@ export interface NodeProcess {
   stop(): Promise<number | null>;
 }
 
-/** Spawns `pairgate serve --port 0` in a fresh data folder; collects its standard error. */
+/**
+ * Spawns `pairgate serve --port 0` with `env`; collects its standard error. Without a
+ * PAIRGATE_DATA_DIR of the caller's it gets a fresh data folder, removed when it exits (nobody
+ * else knows its path: a run of the suite left dozens behind).
+ */
 function spawnServe(env: Record<string, string>) {
+  const ownDataDir = env.PAIRGATE_DATA_DIR === undefined ? mkdtempSync(join(tmpdir(), 'pairgate-node-')) : undefined;
   const child = spawn('node', [CLI, 'serve', '--port', '0'], {
-    env: { ...process.env, PAIRGATE_DATA_DIR: mkdtempSync(join(tmpdir(), 'pairgate-node-')), PAIRGATE_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, ...(ownDataDir ? { PAIRGATE_DATA_DIR: ownDataDir } : {}), PAIRGATE_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (ownDataDir) child.once('exit', () => rmSync(ownDataDir, { recursive: true, force: true }));
   let collected = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     collected += chunk.toString();
