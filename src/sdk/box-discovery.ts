@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { request } from 'node:https';
 import { connect, type PeerCertificate } from 'node:tls';
@@ -24,24 +24,37 @@ export class PinMismatchError extends Error {
   }
 }
 
+/** What to do about a damaged pin file (the default of PinFileError). */
+const DAMAGED_PIN_FILE_ADVICE = 'Put it back from a copy, or move it away to start over: every box is then trusted again on its next connection, whatever key it presents.';
+
 /**
- * Thrown when the pin file cannot be read as pins (not JSON, or not an object of pins): never
- * replaced in silence, since an empty store would trust whatever key each box presents next.
+ * Thrown when the pin file cannot be read as pins (it cannot be read at all, is not JSON, or not
+ * an object of pins): never replaced in silence, since an empty store would trust whatever key
+ * each box presents next.
  */
 export class PinFileError extends Error {
   readonly code = 'pin_file_unreadable';
-  constructor(readonly file: string, problem: string) {
-    super(`The pin file ${file} ${problem}. Put it back from a copy, or move it away to start over: every box is then trusted again on its next connection, whatever key it presents.`);
+  constructor(readonly file: string, problem: string, advice = DAMAGED_PIN_FILE_ADVICE) {
+    super(`The pin file ${file} ${problem}. ${advice}`);
     this.name = 'PinFileError';
   }
 }
 
-/** The pins held in `file`, `{}` when there is none; PinFileError when it is damaged. */
+/** The pins held in `file`, `{}` when there is none; PinFileError when it cannot be read or is damaged. */
 function readPins(file: string): Record<string, Pin> {
-  if (!existsSync(file)) return {};
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return {};
+    // Not damaged, only out of reach (EACCES, EISDIR...): its pins still hold, so moving it away,
+    // which trusts every box again, is not the advice.
+    throw new PinFileError(file, `cannot be read (${code ?? String(error)})`, 'Make it readable by this user (its permissions, or its folder\'s), then try again: the pins in it still hold.');
+  }
   let pins: unknown;
   try {
-    pins = JSON.parse(readFileSync(file, 'utf8'));
+    pins = JSON.parse(text);
   } catch {
     throw new PinFileError(file, 'is not valid JSON (cut short or damaged)');
   }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -35,5 +35,22 @@ describe('PinStore', () => {
     expect((thrown as PinFileError).code).toBe('pin_file_unreadable');
     expect((thrown as PinFileError).message).toBe(`The pin file ${file} ${problem}. Put it back from a copy, or move it away to start over: every box is then trusted again on its next connection, whatever key it presents.`);
     expect(readFileSync(file, 'utf8')).toBe(content);
+  });
+
+  it('a pin file that cannot be read is refused as such, not called damaged (moving it away would trust every box again)', () => {
+    // A folder at the name: read(2) fails with EISDIR, as it would with EACCES for a file of another user.
+    const file = pinFile();
+    mkdirSync(file);
+    let thrown: unknown;
+    try {
+      new PinStore(file);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(PinFileError);
+    expect((thrown as PinFileError).code).toBe('pin_file_unreadable');
+    expect((thrown as PinFileError).message).toMatch(new RegExp(`^The pin file ${file} cannot be read \\(EISDIR\\)\\. `));
+    expect((thrown as PinFileError).message).not.toContain('not valid JSON');
+    expect((thrown as PinFileError).message).not.toContain('move it away');
   });
 });
