@@ -168,6 +168,12 @@ describe('the CLI takes units end to end', () => {
     expect(oldRefused.stderr).toMatch(/^pairgate: --seconds takes whole seconds/);
   }, 30_000);
 
+  it('lan nearby with both --duration and --seconds (its former name) is refused, exit 2, not one silently overruling the other', async () => {
+    expect(await runCliUnder(['lan', 'nearby', '--duration', '1s', '--seconds', '4', ...lonely])).toEqual({
+      code: 2, stdout: '', stderr: 'pairgate: --seconds is the former name of --duration: give one of them. [invalid_request]\n',
+    });
+  });
+
   it('doctor --multicast-wait with a unit it does not know is refused before any check, exit 2', async () => {
     expect(await runCliUnder(['doctor', '--quiet', '--multicast-wait', '2sec'])).toEqual({
       code: 2, stdout: '',

@@ -379,7 +379,10 @@ ${LAN_SESSION_FAILURES}`)
     .addHelpText('after', `
 Exit code: 0 when it listened (whether or not a device announced itself), 2
 for a malformed option, 1 when multicast cannot be joined on any interface.`)
-    .action(async (options: CommonLanOptions & { duration: string; seconds?: string }) => {
+    .action(async (options: CommonLanOptions & { duration: string; seconds?: string }, command: Command) => {
+      // Both given: whichever won would silently overrule the other (--duration has a default,
+      // so only its source tells a typed one apart).
+      if (options.seconds !== undefined && command.getOptionValueSource('duration') === 'cli') throw new InvalidRequestError('--seconds is the former name of --duration: give one of them.');
       const seconds = options.seconds !== undefined ? timeOption(options.seconds, '--seconds', 's', 1, 600)! : timeOption(options.duration, '--duration', 's', 1, 600)!;
       const devices = await scanNearby({ ...discoveryOf(options), durationMs: seconds * 1000 });
       if (options.json) {
