@@ -36,8 +36,15 @@ interface Lane {
  */
 export class WakeQueue {
   private ranThisTurn = 0;
-  /** Lanes with wake-ups waiting, in the order they are served next (a lane served goes last). */
+  /** Lanes with wake-ups waiting, by key. */
   private readonly lanes = new Map<string, Lane>();
+  /**
+   * The keys of those lanes in the order they are served next (a lane served goes last), from
+   * `head` on: an array, not the map's own order, where taking the first entry of a map that was
+   * deleted from and added to walks over every deleted slot (a second for 100,000 lanes).
+   */
+  private readonly order: string[] = [];
+  private head = 0;
   private queuedCount = 0;
   private turnEnd: NodeJS.Immediate | undefined;
 
@@ -56,7 +63,10 @@ export class WakeQueue {
     }
     const lane = this.lanes.get(key);
     if (lane) lane.wakes.push(wake);
-    else this.lanes.set(key, { wakes: [wake], next: 0 });
+    else {
+      this.lanes.set(key, { wakes: [wake], next: 0 });
+      this.order.push(key);
+    }
     this.queuedCount++;
     this.endTurnSoon();
   }
@@ -66,9 +76,9 @@ export class WakeQueue {
     return this.queuedCount;
   }
 
-  /** Length of the arrays behind the queue, run wake-ups not yet cut from their fronts included (for tests). */
+  /** Length of the arrays behind the queue, run wake-ups and lanes not yet cut from their fronts included (for tests). */
   get held(): number {
-    let held = 0;
+    let held = this.order.length;
     for (const lane of this.lanes.values()) held += lane.wakes.length;
     return held;
   }
@@ -84,10 +94,12 @@ export class WakeQueue {
     this.ranThisTurn = 0;
     while (this.ranThisTurn < this.perTurn && this.queuedCount > 0) {
       // The lane first in line gives one wake-up and goes to the back, or away once empty.
-      const [key, lane] = this.lanes.entries().next().value as [string, Lane];
-      this.lanes.delete(key);
+      const key = this.order[this.head]!;
+      this.head++;
+      const lane = this.lanes.get(key)!;
       const wake = this.takeFrom(lane);
-      if (lane.next < lane.wakes.length) this.lanes.set(key, lane);
+      if (lane.next < lane.wakes.length) this.order.push(key);
+      else this.lanes.delete(key);
       this.ranThisTurn++;
       try {
         wake();
@@ -95,8 +107,20 @@ export class WakeQueue {
         // A wake-up only resolves a promise; one that throws must not keep the others waiting.
       }
     }
+    this.cutOrder();
     // Queued ones left, or this turn's count to start again: either way, another turn's end.
     if (this.queuedCount > 0 || this.ranThisTurn > 0) this.endTurnSoon();
+  }
+
+  /** Cuts the served keys from the front of `order` once they are most of it, or all of it. */
+  private cutOrder(): void {
+    if (this.head === this.order.length) {
+      this.order.length = 0;
+      this.head = 0;
+    } else if (this.head >= COMPACT_AFTER && this.head * 2 >= this.order.length) {
+      this.order.splice(0, this.head);
+      this.head = 0;
+    }
   }
 
   /** The next wake-up of `lane`, let go of in its array (a lane never quite drained would keep every closure). */

@@ -61,6 +61,37 @@ describe('WakeQueue', () => {
     expect(queue.held).toBe(0);
   });
 
+  it('a grant whose wake-ups all ran and that gets new ones goes to the back of the line; what it held is let go', async () => {
+    const queue = new WakeQueue(2);
+    const ran: string[] = [];
+    queue.run(() => ran.push('now1'), 'x');
+    queue.run(() => ran.push('now2'), 'x');
+    queue.run(() => ran.push('a0'), 'a');
+    for (let i = 0; i < 3; i++) queue.run(() => ran.push(`b${i}`), 'b');
+    await nextTurn();
+    expect(ran.slice(2)).toEqual(['a0', 'b0']);
+    // a's lane ran empty; its next wake-up queues behind b's.
+    queue.run(() => ran.push('a1'), 'a');
+    await nextTurn();
+    expect(ran.slice(4)).toEqual(['b1', 'a1']);
+    await nextTurn();
+    expect(ran.slice(6)).toEqual(['b2']);
+    await nextTurn();
+    expect(queue.waiting).toBe(0);
+    expect(queue.held).toBe(0);
+  });
+
+  it('serves 20,000 grants of one wake-up each one per grant, in the order they came', async () => {
+    const queue = new WakeQueue(128);
+    const ran: number[] = [];
+    for (let i = 0; i < 128; i++) queue.run(() => undefined, 'first');
+    for (let i = 0; i < 20_000; i++) queue.run(() => ran.push(i), `g${i}`);
+    while (queue.waiting > 0) await nextTurn();
+    expect(ran).toEqual(Array.from({ length: 20_000 }, (_, i) => i));
+    await nextTurn();
+    expect(queue.held).toBe(0);
+  });
+
   it('keeps its array within a bound when some always wait (a steady load), letting go of what ran', async () => {
     const queue = new WakeQueue(128);
     let ran = 0;
