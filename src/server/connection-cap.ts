@@ -57,6 +57,30 @@ export function connectionCap(limit: number, openNow: number, heldByOthers = 0):
   return Math.max(1, free - Math.max(MIN_RESERVE, Math.floor(free / RESERVE_SHARE)));
 }
 
+/**
+ * Connections the HTTP listener keeps, at the least, when the rest of the process claims the
+ * descriptors it would have (a DNS listener's cap set near the open-file limit): health checks and
+ * an operator's requests still get through, and the start-up warning says what to change.
+ */
+export const MIN_HTTP_CONNECTIONS = 64;
+
+/**
+ * The HTTP listener's cap (`connectionCap` with `heldByOthers`), but never below
+ * `MIN_HTTP_CONNECTIONS` (or what the limit leaves without the others, if less), and the warning
+ * to log when the others squeezed it there: the other listeners then share what is left, each
+ * still refusing beyond its own cap.
+ */
+export function httpConnectionCap(limit: number, openNow: number, heldByOthers: number): { cap: number; warning?: string } {
+  const shared = connectionCap(limit, openNow, heldByOthers);
+  if (shared >= MIN_HTTP_CONNECTIONS || heldByOthers === 0) return { cap: shared };
+  const cap = Math.max(shared, Math.min(MIN_HTTP_CONNECTIONS, connectionCap(limit, openNow)));
+  return {
+    cap,
+    warning: `the open-file limit (${limit}: the hard limit, ulimit -Hn or LimitNOFILE=) leaves the HTTP listener ${shared} connection(s) once the DNS listeners and the database pool have room for theirs (${heldByOthers} in all); it keeps ${cap}. ` +
+      'Raise the limit, or lower PAIRGATE_DNS_MAX_TCP_CONNECTIONS, PAIRGATE_DNS_UPDATE_MAX_CONNECTIONS or PAIRGATE_DATABASE_POOL_SIZE.',
+  };
+}
+
 /** Where the cap's refusals are told: the app's logger, or anything with its `warn`. */
 export interface DropLog {
   warn(message: string): void;

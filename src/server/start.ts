@@ -10,7 +10,7 @@ import { codeKeyWarning } from './code-hash-key.js';
 import { makeDataDir, makeFolder } from './data-dir.js';
 import { removeLeftoverTempFiles } from './durable-file.js';
 import { loadConfig, type Config, type ConfigSources } from './config.js';
-import { capConnections, connectionCap, openFileCount, openFileLimit, waitsOverCapWarning } from './connection-cap.js';
+import { capConnections, httpConnectionCap, openFileCount, openFileLimit, waitsOverCapWarning } from './connection-cap.js';
 import { explainListenError, HTTP_LISTENER } from './listen-errors.js';
 import { openStores } from './open-stores.js';
 import { trustedProxies } from './trust-proxy.js';
@@ -60,7 +60,8 @@ function limitConnections(app: FastifyInstance, config: Config, doors: readonly 
   const limit = openFileLimit();
   const openNow = openFileCount();
   if (limit === undefined || openNow === undefined) return;
-  const cap = connectionCap(limit, openNow, descriptorsOfOthers(config, doors));
+  const { cap, warning: squeezed } = httpConnectionCap(limit, openNow, descriptorsOfOthers(config, doors));
+  if (squeezed) app.log.warn(squeezed);
   capConnections(app.server, cap, limit, app.log);
   const refused = app.pairgate.metrics.countRefused('http');
   app.server.on('drop', () => refused('limit'));
