@@ -170,9 +170,10 @@ export const LEFTOVER_TEMP_AGE_MS = 60_000;
  * `olderThanMs` ago (default a minute), long past the milliseconds a live writer keeps it. A
  * writer stalled for longer (stopped with SIGSTOP) then fails its rename with ENOENT and reports
  * it: nothing half written is ever published. Best effort: a folder that cannot be listed, or a
- * file that another sweeper removed first, is passed over silently.
+ * file that another sweeper removed first, is passed over silently. In a folder that is not
+ * pairgate's alone (`box cert --out`), `of` names the files whose temporaries may go: no other.
  */
-export function removeLeftoverTempFiles(dir: string, olderThanMs = LEFTOVER_TEMP_AGE_MS, now = Date.now()): string[] {
+export function removeLeftoverTempFiles(dir: string, olderThanMs = LEFTOVER_TEMP_AGE_MS, now = Date.now(), of?: readonly string[]): string[] {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -182,6 +183,7 @@ export function removeLeftoverTempFiles(dir: string, olderThanMs = LEFTOVER_TEMP
   const removed: string[] = [];
   for (const name of names) {
     if (!TEMPORARY_NAME.test(name)) continue;
+    if (of && !of.includes(name.slice(0, -'.0123456789ab.tmp'.length))) continue;
     const path = join(dir, name);
     try {
       const stat = lstatSync(path);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { allDoors } from '../../src/doors/index.js';
+import { removeLeftoverTempFiles } from '../../src/server/durable-file.js';
 import { startServer } from '../../src/server/start.js';
 import { logCollector } from '../helpers/log-lines.js';
 
@@ -34,5 +35,20 @@ describe('serve: temporary files left by a stopped writer (real server)', () => 
     for (const path of leftovers) expect(existsSync(path), path).toBe(false);
     for (const path of kept) expect(existsSync(path), path).toBe(true);
     expect(log.messages()).toContainEqual(`removed 2 temporary file(s) a stop between writing and renaming left in the data folder: code-hash.key.0123456789ab.tmp, ${join('dns-update-tls', 'key.pem.abcdefabcdef.tmp')}`);
+  });
+});
+
+describe('removeLeftoverTempFiles in a folder that is not pairgate\'s alone', () => {
+  it('takes only the temporaries of the files it is told of (box cert --out: cert.key, cert.pem)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pairgate-shared-out-'));
+    try {
+      const ours = [leave(dir, 'cert.key.0123456789ab.tmp', 5), leave(dir, 'cert.pem.abcdefabcdef.tmp', 5)];
+      const theirs = leave(dir, 'nginx.conf.0123456789ab.tmp', 5);
+      expect(removeLeftoverTempFiles(dir, undefined, undefined, ['cert.key', 'cert.pem']).sort()).toEqual(['cert.key.0123456789ab.tmp', 'cert.pem.abcdefabcdef.tmp']);
+      for (const path of ours) expect(existsSync(path), path).toBe(false);
+      expect(existsSync(theirs)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

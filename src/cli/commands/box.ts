@@ -421,7 +421,8 @@ refused.`)
       const zone = options.zone.toLowerCase().replace(/\.$/, '');
       const names = labelsOption(options.labels).map((label) => `${label}.${identity.fingerprint}.${zone}`);
       const out = outputFolder(options.out ?? identity.dir);
-      removeLeftoverTempFiles(out);
+      // Only its own two files' temporaries: --out may be a folder other programs write to.
+      removeLeftoverTempFiles(out, undefined, undefined, ['cert.key', 'cert.pem']);
       if (options.renewWithin !== undefined) {
         const days = Number(options.renewWithin);
         if (!Number.isFinite(days) || days < 0) throw new InvalidRequestError('--renew-within takes a number of days (0 or more).');
