@@ -73,11 +73,14 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
-  /** A function that counts one connection `listener` refused for `reason`. */
-  countRefused(listener: 'http' | 'dns_tcp' | 'dns_update'): (reason: ConnectionRefusal) => void {
-    const limit = this.connectionsRefused.labels(listener, 'limit');
-    const network = this.connectionsRefused.labels(listener, 'network');
-    return (reason) => (reason === 'limit' ? limit : network).inc();
+  /**
+   * A function that counts one connection `listener` refused for `reason`. Each series is shown
+   * from the start (at 0, so an alert's rate has a base); a listener without a per-network share
+   * (the HTTP listener) gives `reasons` ['limit'], and shows no series that could never move.
+   */
+  countRefused(listener: 'http' | 'dns_tcp' | 'dns_update', reasons: readonly ConnectionRefusal[] = ['limit', 'network']): (reason: ConnectionRefusal) => void {
+    const series = new Map(reasons.map((reason) => [reason, this.connectionsRefused.labels(listener, reason)]));
+    return (reason) => series.get(reason)?.inc();
   }
 
   constructor() {

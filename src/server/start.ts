@@ -63,7 +63,7 @@ function limitConnections(app: FastifyInstance, config: Config, doors: readonly 
   const { cap, warning: squeezed } = httpConnectionCap(limit, openNow, descriptorsOfOthers(config, doors));
   if (squeezed) app.log.warn(squeezed);
   capConnections(app.server, cap, limit, app.log);
-  const refused = app.pairgate.metrics.countRefused('http');
+  const refused = app.pairgate.metrics.countRefused('http', ['limit']);
   app.server.on('drop', () => refused('limit'));
   const warning = waitsOverCapWarning(config.PAIRGATE_WAITS_MAX, cap, limit);
   if (warning) app.log.warn(warning);

@@ -54,6 +54,8 @@ describe('pairgate_connections_refused_total (real sockets)', () => {
         return refusedIn(metrics.body, 'http', 'limit');
       };
       expect(await eventually(read, 3)).toBe(3);
+      // No per-network share on this listener: no series for it, which would read 0 for ever.
+      expect((await server.app.inject({ method: 'GET', url: '/metrics' })).body).not.toContain('listener="http",reason="network"');
     });
   });
 
