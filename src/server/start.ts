@@ -83,9 +83,11 @@ export async function startServer(sources: ConfigSources, doors: readonly Door[]
   const config = loadConfig(doors.flatMap((door) => (door.configSchema ? [door.configSchema] : [])), sources);
   checkConfig(config, doors);
   makeDataDir(config.PAIRGATE_DATA_DIR);
-  const leftovers = removeLeftoverFiles(config.PAIRGATE_DATA_DIR);
   if (config.PAIRGATE_BACKUP_DIR) makeFolder(config.PAIRGATE_BACKUP_DIR, 'PAIRGATE_BACKUP_DIR');
   const stores = await openStores(config, doors);
+  // Once the store holds the folder (SQLite's lock): a second server started on it by mistake
+  // stops there, before it touches anything of the first one's.
+  const leftovers = removeLeftoverFiles(config.PAIRGATE_DATA_DIR);
   // Known only once listening (port 0); the app reads it for its default public URL.
   const listening: { url?: string } = {};
   let app: FastifyInstance | undefined;

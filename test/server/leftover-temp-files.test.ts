@@ -36,6 +36,17 @@ describe('serve: temporary files left by a stopped writer (real server)', () => 
     for (const path of kept) expect(existsSync(path), path).toBe(true);
     expect(log.messages()).toContainEqual(`removed 2 temporary file(s) a stop between writing and renaming left in the data folder: code-hash.key.0123456789ab.tmp, ${join('dns-update-tls', 'key.pem.abcdefabcdef.tmp')}`);
   });
+
+  it('are left to the server that holds the folder: a second one started on it stops first', async () => {
+    const first = await startServer({ env: { PAIRGATE_DATA_DIR: dataDir, PAIRGATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'fatal' } }, allDoors);
+    try {
+      const leftover = leave(dataDir, 'secret-box.key.aaaaaaaaaaaa.tmp', 5);
+      await expect(startServer({ env: { PAIRGATE_DATA_DIR: dataDir, PAIRGATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'fatal' } }, allDoors)).rejects.toMatchObject({ code: 'data_dir_in_use' });
+      expect(existsSync(leftover)).toBe(true);
+    } finally {
+      await first.close();
+    }
+  });
 });
 
 describe('removeLeftoverTempFiles in a folder that is not pairgate\'s alone', () => {
