@@ -36,6 +36,34 @@ import { callRequest, mattermostId, mattermostJwt } from '../doors/install/insta
 /** Secrets shorter than this are not searched for: a few random characters occur in any text by chance. */
 export const MIN_SECRET_LENGTH = 6;
 
+/**
+ * Needles shorter than this count only as a whole word (see `findSecret`): six to nine characters
+ * of a code's alphabet occur by chance in the base64url of the hashes around them about once in a
+ * few thousand runs, and failed a sweep that way; ten are 2^50 to one.
+ */
+const WHOLE_WORD_BELOW = 10;
+
+/**
+ * Characters of the tokens and hashes a chance match hides in (hex, base64url, and base64 but for
+ * `+` and `/`, which must end a word: a code in a URL's path follows a slash).
+ */
+const TOKEN_CHARACTER = /[A-Za-z0-9_-]/;
+
+/**
+ * Where `needle` occurs in `text`, or -1. A short needle (a pairing code) counts only where neither
+ * neighbour is a token character: a code leaked as a value sits between quotes, spaces, slashes or
+ * `=`, while one found in the middle of a hash is chance.
+ */
+export function findSecret(text: string, needle: string): number {
+  if (needle.length >= WHOLE_WORD_BELOW) return text.indexOf(needle);
+  for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
+    const before = at > 0 ? text[at - 1]! : '';
+    const after = text[at + needle.length] ?? '';
+    if (!TOKEN_CHARACTER.test(before) && !TOKEN_CHARACTER.test(after)) return at;
+  }
+  return -1;
+}
+
 export const PASSWORD = 'sweep password one 0xA1!';
 export const NEW_PASSWORD = 'sweep password two 0xB2?';
 export const WRONG_PASSWORD = 'wrong password 0xC3#';

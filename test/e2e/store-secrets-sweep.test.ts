@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers/app.js';
 import { createTestDatabase, createTestPrefix, postgresMissing, REDIS_URL, redisMissing } from '../helpers/services.js';
-import { MIN_SECRET_LENGTH, secretSweep, type SecretSweep } from './secret-sweep-flows.js';
+import { findSecret, MIN_SECRET_LENGTH, secretSweep, type SecretSweep } from './secret-sweep-flows.js';
 
 /**
  * The product's promise, checked over the whole server at once: secrets and tokens are stored only
@@ -42,7 +42,8 @@ import { MIN_SECRET_LENGTH, secretSweep, type SecretSweep } from './secret-sweep
  * secrets, the install door's key) are collected too: none belongs in a store.
  *
  * A secret of six characters (a support pairing code) could occur by chance in the base64url text
- * of the hashes stored around it: about one run in a few thousand, as for the log sweep.
+ * of the hashes stored around it: about one run in a few thousand, as for the log sweep. Needles shorter than ten characters
+ * therefore count only as a whole word (`findSecret`).
  *
  * Not covered: the data folder's other files (the outbox's mails carry a reset token by design: the
  * test mailer's output; `code-hash.key` and `secret-box.key` are the keys themselves).
@@ -103,7 +104,8 @@ function needlesOf(secrets: Map<string, string>, codes: ReadonlySet<string> = ne
 function findInBytes(bytes: Buffer, needles: Needle[], place: string): string[] {
   const found: string[] = [];
   for (const needle of needles) {
-    const at = bytes.indexOf(needle.bytes);
+    // latin1: one character per byte, so the offset is the byte's.
+    const at = findSecret(bytes.toString('latin1'), needle.bytes.toString('latin1'));
     if (at >= 0) found.push(`${place} at byte ${at}: ${needle.what} in ${JSON.stringify(bytes.subarray(Math.max(0, at - 60), at + needle.bytes.length + 60).toString('latin1'))}`);
   }
   return found;
@@ -139,9 +141,9 @@ function findInValue(value: unknown, needles: Needle[], place: string): string[]
   walk(value);
   const found: string[] = [];
   for (const needle of needles) {
-    const text = texts.find((candidate) => candidate.includes(needle.form));
+    const text = texts.find((candidate) => findSecret(candidate, needle.form) >= 0);
     if (text !== undefined) {
-      const at = text.indexOf(needle.form);
+      const at = findSecret(text, needle.form);
       found.push(`${place}: ${needle.what} in ${JSON.stringify(text.slice(Math.max(0, at - 60), at + needle.form.length + 60))}`);
     }
   }
