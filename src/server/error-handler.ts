@@ -360,6 +360,33 @@ export function toPairgateError(error: unknown, request?: FastifyRequest): { err
   return { error: new PairgateError('internal_error', 500, 'Something went wrong on our side. It has been logged.'), unexpected: true };
 }
 
+/**
+ * What the operator reads in the log line of a store failure answered 503 `store_unavailable`: the
+ * client's words ("a backing store is unreachable") told the operator of a full disk to look for
+ * a server that was down. Said from the driver's code (the store's own error, or one of its causes).
+ */
+export function storeFailureAdvice(cause: unknown): string {
+  const answered = 'answered 503 store_unavailable';
+  const code = storeCodeOf(cause) ?? '';
+  if (code.startsWith('SQLITE_FULL')) return `the embedded database could not write: the data folder's disk is full; free space there (${answered} until then; no restart needed)`;
+  if (code.startsWith('SQLITE_READONLY')) return `the embedded database could not write: its file or the data folder is read-only (a file system remounted read-only after disk errors, or permissions); make it writable (${answered} until then)`;
+  if (code.startsWith('SQLITE_IOERR')) return `the embedded database could not write: the disk of the data folder reports I/O errors; check it (${answered} until then)`;
+  if (code === '53300') return `PostgreSQL has no connection to spare (too many connections): raise its max_connections above nodes x (PAIRGATE_DATABASE_POOL_SIZE + 1), or lower PAIRGATE_DATABASE_POOL_SIZE (${answered})`;
+  if (code === '53100') return `PostgreSQL's disk is full; free space on the database server (${answered})`;
+  if (code.startsWith('53')) return `PostgreSQL has no resource to spare (memory, connections, disk); see err for which (${answered})`;
+  return `a backing store (PostgreSQL or Redis) did not answer: check that it runs and is reachable at PAIRGATE_DATABASE_URL or PAIRGATE_REDIS_URL; this node reconnects by itself (${answered})`;
+}
+
+/** The first error code, in `error` or its causes, a store driver set (`SQLITE_FULL`, `ECONNREFUSED`, `53300`). */
+function storeCodeOf(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current && depth < 4; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /** The field a schema failure is about, and what is wrong with it. */
 function faultOf(failure: ValidationFailure): Pick<Refusal, 'field' | 'problem'> {
   const params = failure.params as Record<string, unknown>;
@@ -426,8 +453,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: 
   if (unexpected) request.log.error({ err: thrown }, 'unexpected error');
   // `errorCode`, not `code`: a field named `code` is redacted (it is a pairing code elsewhere). A
   // store failure turned into store_unavailable keeps its cause (disk full, no connection to spare),
-  // which the operator needs and the client is not told.
-  else if (error.status >= 500) request.log.warn(thrown === error ? { errorCode: error.code } : { errorCode: error.code, err: thrown }, error.message);
+  // which the operator needs and the client is not told, and says what to do (storeFailureAdvice).
+  else if (error.status >= 500) request.log.warn(thrown === error ? { errorCode: error.code } : { errorCode: error.code, err: thrown }, thrown !== error && error.code === 'store_unavailable' ? storeFailureAdvice(thrown) : error.message);
   const retryAfter = error.details?.retryAfterSeconds;
   if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   else if (error.status === 503) reply.header('retry-after', '5');

@@ -56,7 +56,7 @@ export class ServerMetrics {
   });
   readonly lastBackup = new Gauge({
     name: 'pairgate_backup_last_success_timestamp_seconds',
-    help: 'When the last copy of the embedded database was made (Unix time); absent before the first.',
+    help: 'When the last copy of the embedded database was made (Unix time); 0 before the first.',
     registers: [this.registry],
   });
 
@@ -80,6 +80,9 @@ export class ServerMetrics {
    */
   countRefused(listener: 'http' | 'dns_tcp' | 'dns_update', reasons: readonly ConnectionRefusal[] = ['limit', 'network']): (reason: ConnectionRefusal) => void {
     const series = new Map(reasons.map((reason) => [reason, this.connectionsRefused.labels(listener, reason)]));
+    // prom-client makes a labelled series only at its first increment: without this one of 0, the
+    // series first appeared at 1, and rate() or increase() missed the first burst of refusals.
+    for (const child of series.values()) child.inc(0);
     return (reason) => series.get(reason)?.inc();
   }
 
@@ -87,12 +90,12 @@ export class ServerMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'pairgate_' });
   }
 
-  /** Exports the failed checkpoints of the embedded database (`Stores.checkpointFailures`), read at each scrape. */
   /** Reads the waits held open (`WaitSlots.size`) whenever the metrics are collected. */
   observeWaits(count: () => number): void {
     this.waitingNow = count;
   }
 
+  /** Exports the failed checkpoints of the embedded database (`Stores.checkpointFailures`), read at each scrape. */
   observeCheckpoints(failures: () => number): void {
     const counter: Counter = new Counter({
       name: 'pairgate_sqlite_checkpoint_failures_total',
