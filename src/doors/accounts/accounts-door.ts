@@ -57,6 +57,7 @@ export const accountsDoor: Door = {
     });
     // Added after the hook above, so the sweep stops first (onClose hooks run last added first)
     // and none starts while the mail is waited for.
-    ctx.everySweep('account', (now) => Promise.all([accounts.parts.sessions.sweep(now), accounts.parts.resets.sweep(now)]));
+    // The outbox's mails go once their reset link has expired.
+    ctx.everySweep('account', (now) => Promise.all([accounts.parts.sessions.sweep(now), accounts.parts.resets.sweep(now), accounts.parts.mailer.sweepOutbox(now, accounts.parts.resetTtlMs)]));
   },
 };

@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Transporter } from 'nodemailer';
@@ -11,10 +12,14 @@ export interface Mail {
   text: string;
 }
 
+/** The outbox's file names: the time written (ms since the epoch), a random part, `.eml`. */
+const OUTBOX_FILE = /^(\d{1,15})-[A-Za-z0-9_-]+\.eml$/;
+
 /**
  * Sends mail with nodemailer: over SMTP when a URL is configured, otherwise into `<data dir>/outbox`
  * as .eml files (mode 0600) with a log line that names the file and never the content, since the
- * content may carry a reset link.
+ * content may carry a reset link. The outbox is swept (`sweepOutbox`): a mail is kept as long as
+ * what it carries lives, not for ever with its recipient's address.
  */
 export class Mailer {
   private transport: Promise<Transporter> | undefined;
@@ -48,5 +53,29 @@ export class Mailer {
       writeFileSync(file, (info as unknown as { message: Buffer }).message, { mode: 0o600 });
       this.options.logger.info({ file, subject: mail.subject }, 'mail written to the outbox (no SMTP configured)');
     }
+  }
+
+  /**
+   * Deletes the outbox's mails written `maxAgeMs` or longer before `now` (the reset link they carry
+   * has expired: nobody can use them, and each names a person's address), and only files this
+   * mailer names so; returns how many went. Nothing without an outbox, or before its first mail.
+   */
+  async sweepOutbox(now: number, maxAgeMs: number): Promise<number> {
+    if (!this.outbox) return 0;
+    let names: string[];
+    try {
+      names = await readdir(this.outbox);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw error;
+    }
+    let removed = 0;
+    for (const name of names) {
+      const writtenAt = OUTBOX_FILE.exec(name)?.[1];
+      if (writtenAt === undefined || Number(writtenAt) + maxAgeMs > now) continue;
+      await rm(join(this.outbox, name), { force: true });
+      removed++;
+    }
+    return removed;
   }
 }

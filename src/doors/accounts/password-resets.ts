@@ -47,7 +47,7 @@ export class PasswordResets {
     await this.db.deleteFrom('password_resets').where('user_id', '=', userId).execute();
   }
 
-  /** Deletes expired and used tokens. */
+  /** Deletes expired tokens, used or not (a spent one goes at once with the others of its account: `endAll`). */
   async sweep(now: number): Promise<void> {
     await this.db.deleteFrom('password_resets').where('expires_at', '<=', now).execute();
   }

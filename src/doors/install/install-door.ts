@@ -93,6 +93,11 @@ export const installDoor: Door = {
 
     // Rotated installations are kept one setup TTL: the time their replacement has to be installed.
     const keepRotatedMs = cfg.PAIRGATE_INSTALL_SETUP_TTL_SECONDS * 1000;
-    ctx.everySweep('installation', (now) => installations.sweep(now, keepRotatedMs));
+    // Organizations with no member left (the last one's account deleted) go first, with their installations.
+    ctx.everySweep('installation', async (now) => {
+      const abandoned = await orgs.deleteAbandoned();
+      if (abandoned.organizations > 0) ctx.logger.info(abandoned, 'organizations with no member left deleted');
+      return installations.sweep(now, keepRotatedMs);
+    });
   },
 };

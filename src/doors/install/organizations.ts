@@ -218,4 +218,32 @@ export class Organizations {
       return { name: organization.name, members: Number(members.numDeletedRows), installations: Number(installations.numDeletedRows), links: Number(links.numDeletedRows) };
     });
   }
+
+  /**
+   * Deletes every organization that has no member left, with its chat installations (sealed
+   * secrets, bot tokens, the chat site's address) and links, each in one transaction under its lock.
+   * Deleting an account takes its memberships with it (a foreign key), so an organization whose
+   * last member left that way could be reached and deleted by no one and was kept for ever.
+   * Created with its first member in one transaction, an organization is never seen memberless
+   * before that. Returns how many went.
+   */
+  async deleteAbandoned(): Promise<{ organizations: number }> {
+    const memberless = (trx: DurableDb) => trx.selectFrom('organizations').select('organizations.id').where(({ not, exists, selectFrom }) => not(exists(
+      selectFrom('organization_members').select('organization_members.user_id').whereRef('organization_members.org_id', '=', 'organizations.id'),
+    )));
+    let organizations = 0;
+    for (const { id } of await memberless(this.db).execute()) {
+      const deleted = await this.db.transaction().execute(async (trx) => {
+        if (!(await lockOrganization(trx, id))) return false;
+        // Looked at again under the lock: a member added since keeps it.
+        if (!(await memberless(trx).where('organizations.id', '=', id).executeTakeFirst())) return false;
+        await trx.deleteFrom('chat_links').where('org_id', '=', id).execute();
+        await trx.deleteFrom('chat_installations').where('org_id', '=', id).execute();
+        await trx.deleteFrom('organizations').where('id', '=', id).execute();
+        return true;
+      });
+      if (deleted) organizations++;
+    }
+    return { organizations };
+  }
 }
