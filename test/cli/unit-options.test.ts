@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PairgateError } from '../../src/core/errors.js';
 import { sizeOption, sizeWords, timeOption, timeWords } from '../../src/cli/unit-options.js';
 import { CLI, ensureBuilt, runCliUnder } from '../helpers/cli.js';
+import { freePort } from '../helpers/ports.js';
 
 /**
  * Time and size options with a unit (`--timeout 5m`, `--dial-timeout 2s`, `--max-size 500M`) or
@@ -139,6 +140,9 @@ describe('sizeWords', () => {
   });
 });
 
+// Loopback only, on a port no other test file of the run holds: no other test's announcements are heard.
+const lonely = ['--discovery-interface', '127.0.0.1', '--discovery-port', String(await freePort())];
+
 describe('the CLI takes units end to end', () => {
   const children: ChildProcess[] = [];
   let root: string;
@@ -149,9 +153,6 @@ describe('the CLI takes units end to end', () => {
   afterAll(() => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
-
-  // Loopback only, on a port of this test's own: no other test's announcements are heard.
-  const lonely = ['--discovery-interface', '127.0.0.1', '--discovery-port', String(40000 + ((process.pid + 19_013) % 20000))];
 
   it('lan nearby --duration 2s listens two seconds; 1500ms is refused as no whole second, exit 2; --seconds, its old name, still works', async () => {
     const started = Date.now();

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDoctorReport, runDoctor, type DoctorReport } from '../../src/sdk/index.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { freePort } from '../helpers/ports.js';
 
-// Multicast only on loopback, on a port of this run.
-const discovery = { interfaceAddress: '127.0.0.1', port: 41000 + (process.pid % 20000) };
+// Multicast only on loopback, on a port no other test file of the run holds.
+const discovery = { interfaceAddress: '127.0.0.1', port: await freePort() };
 
 describe('doctor from the SDK (what the support agent sends)', () => {
   let t: TestApp;

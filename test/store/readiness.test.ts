@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -54,11 +54,12 @@ function cuttableProxy(port: number, target: number) {
 }
 
 /**
- * A TCP proxy to Redis on `port` that the test can make hang: `stall()` drops every connection and
- * then accepts new ones without ever answering (a hung Redis, or a proxy or half-open path in front
- * of it); `forward()` forwards new ones again, leaving the stalled ones stalled.
+ * A TCP proxy to Redis on `target`, on a port of the system's choosing (`port`), that the test can
+ * make hang: `stall()` drops every connection and then accepts new ones without ever answering (a
+ * hung Redis, or a proxy or half-open path in front of it); `forward()` forwards new ones again,
+ * leaving the stalled ones stalled.
  */
-async function stallingProxy(port: number, target: number) {
+async function stallingProxy(target: number) {
   let stalled = false;
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
@@ -72,8 +73,10 @@ async function stallingProxy(port: number, target: number) {
     upstream.on('error', () => client.destroy());
     client.pipe(upstream).pipe(client);
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  // Port 0: the port is the one it listens on, with no window for another process to take it first.
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
+    port: (server.address() as AddressInfo).port,
     stall(): void {
       stalled = true;
       for (const socket of sockets) socket.destroy();
@@ -146,8 +149,8 @@ describe.skipIf(Boolean(redisSkip))(`readiness with Redis away${redisSkip ? ` (s
     const port = await freePort();
     const redis = await startRedis(port);
     cleanups.push(() => stop(redis));
-    const proxyPort = await freePort();
-    const proxy = await stallingProxy(proxyPort, port);
+    const proxy = await stallingProxy(port);
+    const proxyPort = proxy.port;
     cleanups.push(() => proxy.close());
     const config = loadConfig([], { env: { PAIRGATE_DATA_DIR: mkdtempSync(join(tmpdir(), 'pairgate-ready-')), PAIRGATE_REDIS_URL: `redis://127.0.0.1:${proxyPort}`, PAIRGATE_REDIS_PREFIX: 'stall-test:' } });
     const stores: Stores = await openStores(config, []);

@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ensureBuilt } from '../../helpers/node-process.js';
 import { createTlsIdentity } from '../../../src/doors/lan/tls-identity.js';
 import { deviceDir } from './lan-fixtures.js';
+import { freePort } from '../../helpers/ports.js';
 
-// Multicast on the loopback interface, on a port of its own (other lan test files use theirs).
-const discovery = ['--discovery-interface', '127.0.0.1', '--discovery-port', String(40000 + ((process.pid + 7_001) % 20000))];
+// Multicast on the loopback interface, on a port no other test file of the run holds.
+const discovery = ['--discovery-interface', '127.0.0.1', '--discovery-port', String(await freePort())];
 const children: ChildProcess[] = [];
 
 /** Starts the CLI; `first` is its first stdout line as JSON. */
@@ -51,7 +52,7 @@ describe('pairgate lan offer --code / join --code (two processes of the real CLI
   });
 
   it('no offer heard: says what to try (same network, --address and --port, pairgate doctor), exit 1', async () => {
-    const lonely = ['--discovery-interface', '127.0.0.1', '--discovery-port', String(40000 + ((process.pid + 13_003) % 20000))];
+    const lonely = ['--discovery-interface', '127.0.0.1', '--discovery-port', String(await freePort())];
     const result = await run(['lan', 'join', '--code', '1234-5678', '--config-dir', deviceDir('cli-code-lonely'), '--timeout', '1', ...lonely]);
     expect(result.stderr).toContain('pairgate: No device offering a pairing code (pairgate lan offer --code) announced itself within 1 s. Check that the offer still runs on the same network (--timeout to look longer), '
       + 'or dial it directly with --address and --port (the offer prints both); "pairgate doctor" on each device checks that multicast works there. [lan_device_not_found]');
@@ -85,7 +86,7 @@ describe('pairgate lan offer --code / join --code (two processes of the real CLI
   }, 60_000);
 
   it('lan nearby that hears no one says how long it listened, and to run pairgate doctor (multicast), exit 0', async () => {
-    const lonely = ['--discovery-interface', '127.0.0.1', '--discovery-port', String(40000 + ((process.pid + 17_011) % 20000))];
+    const lonely = ['--discovery-interface', '127.0.0.1', '--discovery-port', String(await freePort())];
     const result = await run(['lan', 'nearby', '--seconds', '1', ...lonely]);
     expect(result.stdout).toContain('No device announced itself in 1 s of listening.');
     expect(result.stdout).toContain('listen longer with --duration, e.g. --duration 10s');

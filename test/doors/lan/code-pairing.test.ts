@@ -19,8 +19,10 @@ import { TrustedPeerStore } from '../../../src/doors/lan/trusted-peers.js';
 import { deviceDir, loopbackOffer } from './lan-fixtures.js';
 import { freePort } from '../../helpers/ports.js';
 
-// Multicast on the loopback interface, on a port of its own (other lan test files use theirs).
-const loopback = { interfaceAddress: '127.0.0.1', port: 40000 + ((process.pid + 5_003) % 20000), intervalMs: 100 };
+// Multicast on the loopback interface, on a port no other test file of the run holds; `aside` is a
+// second such port, where offers announce themselves unheard by joiners listening on `loopback`.
+const loopback = { interfaceAddress: '127.0.0.1', port: await freePort(), intervalMs: 100 };
+const aside = await freePort();
 
 const cleanups: (() => Promise<void> | void)[] = [];
 const offers: Offer[] = [];
@@ -237,7 +239,7 @@ describe('lan pairing by short code (SRP-6a bound to TLS, real sockets on loopba
       // tried the dead address, the offer is announced from 127.0.0.1 where it hears it.
       const port = await freePort();
       await announceAs(deviceId, 'multi', '127.0.0.2', port);
-      const { offer } = await codeOffer({ configDir: dir, deviceName: 'multi', discovery: { ...loopback, port: loopback.port + 1 }, port });
+      const { offer } = await codeOffer({ configDir: dir, deviceName: 'multi', discovery: { ...loopback, port: aside }, port });
       const joinDir = deviceDir('code-multi-join');
       const lines: string[] = [];
       const joining = joinWithCode(offer.code!, { configDir: joinDir, outDir: joinDir, device: 'multi', discovery: loopback, discoveryTimeoutMs: 5000, dialTimeoutMs: 1000, log: (l) => lines.push(l) });
@@ -258,7 +260,7 @@ describe('lan pairing by short code (SRP-6a bound to TLS, real sockets on loopba
       // only one the joiner hears at first. The real offer announces where the joiner does not listen,
       // until the joiner has tried the impostor; then it is announced where the joiner hears it.
       const impostor = await codeOffer({ configDir: dir, deviceName: 'twin', discovery: loopback });
-      const { offer } = await codeOffer({ configDir: dir, deviceName: 'twin', discovery: { ...loopback, port: loopback.port + 1 } });
+      const { offer } = await codeOffer({ configDir: dir, deviceName: 'twin', discovery: { ...loopback, port: aside } });
       const joinDir = deviceDir('code-twin-join');
       const joining = joinWithCode(offer.code!, { configDir: joinDir, outDir: joinDir, device: 'twin', discovery: loopback, discoveryTimeoutMs: 5000 });
       for (let i = 0; i < 200 && impostor.offer.failures() === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
@@ -283,7 +285,7 @@ describe('lan pairing by short code (SRP-6a bound to TLS, real sockets on loopba
         cleanups.push(() => announcer.stop());
       }));
       await new Promise((resolve) => setTimeout(resolve, 300));
-      const { offer } = await codeOffer({ configDir: dir, deviceName: 'crowd', discovery: { ...loopback, port: loopback.port + 1 } });
+      const { offer } = await codeOffer({ configDir: dir, deviceName: 'crowd', discovery: { ...loopback, port: aside } });
       const joinDir = deviceDir('code-crowd-join');
       const lines: string[] = [];
       const joining = joinWithCode(offer.code!, { configDir: joinDir, outDir: joinDir, device: 'crowd', discovery: loopback, discoveryTimeoutMs: 5000, dialTimeoutMs: 1000, log: (l) => lines.push(l) });

@@ -8,10 +8,10 @@ import { encodeAnnouncement, MAX_ANNOUNCEMENT_SKEW_MS, startAnnouncer, type Anno
 import { join } from '../../../src/doors/lan/join.js';
 import { createTlsIdentity } from '../../../src/doors/lan/tls-identity.js';
 import { deviceDir, loopbackOffer } from './lan-fixtures.js';
-import { freePort as closedPort } from '../../helpers/ports.js';
+import { freePort, freePort as closedPort } from '../../helpers/ports.js';
 
-// Multicast on the loopback interface, on a port of its own (discovery.test.ts uses the pid's).
-const loopback = { interfaceAddress: '127.0.0.1', port: 40000 + ((process.pid + 10_007) % 20000), intervalMs: 100 };
+// Multicast on the loopback interface, on a port no other test file of the run holds.
+const loopback = { interfaceAddress: '127.0.0.1', port: await freePort(), intervalMs: 100 };
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -6,9 +6,10 @@ import {
   DISCOVERY_MAGIC, MAX_ANNOUNCEMENT_SKEW_MS, MAX_PACKET_BYTES, checkAnnouncement, decodeAnnouncement, encodeAnnouncement, findPeer, scanNearby, startAnnouncer, watchPeer,
 } from '../../../src/doors/lan/discovery.js';
 import { discoveryKey } from '../../../src/doors/lan/secret-proof.js';
+import { freePort } from '../../helpers/ports.js';
 
-// Multicast stays on the loopback interface, on a port of its own per test file run.
-const loopback = { interfaceAddress: '127.0.0.1', port: 40000 + (process.pid % 20000), intervalMs: 100 };
+// Multicast stays on the loopback interface, on a port no other test file of the run holds.
+const loopback = { interfaceAddress: '127.0.0.1', port: await freePort(), intervalMs: 100 };
 const deviceId = randomBytes(16).toString('base64url');
 
 describe('discovery packets', () => {

@@ -11,6 +11,7 @@ import { dialPinned } from '../../../src/doors/lan/pinned-dial.js';
 import { newNonce } from '../../../src/doors/lan/secret-proof.js';
 import { reportCliError } from '../../../src/cli/output.js';
 import { deviceDir, loopbackOffer } from './lan-fixtures.js';
+import { freePort } from '../../helpers/ports.js';
 
 /**
  * An attacker on the network against the offer's handshake slots (at most 8 joiners proving at
@@ -152,7 +153,7 @@ describe('pairgate doctor: its test listener', () => {
     }, 20);
     cleanups.push(() => { clearInterval(attack); stalled?.destroy(); });
     const started = Date.now();
-    const report = await runDoctor({ port, discovery: { interfaceAddress: '127.0.0.1', port: 42000 + (process.pid % 20000) }, multicastWaitMs: 200, checkTimeoutMs: 3000 });
+    const report = await runDoctor({ port, discovery: { interfaceAddress: '127.0.0.1', port: await freePort() }, multicastWaitMs: 200, checkTimeoutMs: 3000 });
     expect(stalled).toBeDefined();
     expect(report.checks.find((c) => c.name === 'listener')?.status).toBe('ok');
     expect(Date.now() - started).toBeLessThan(8000);

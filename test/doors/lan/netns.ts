@@ -23,7 +23,9 @@ function ip(...args: string[]): void {
 
 /** Makes the pair; on any failure removes what was made and rethrows. */
 export function createHostPair(subnet: number): HostPair {
-  const tag = `${process.pid % 100000}${String.fromCharCode(97 + (counter++ % 26))}`;
+  // The whole pid (pid_max goes up to 4194304: pids a multiple of 100000 apart would share a tag);
+  // the longest name, pgl + 7 digits + 2 letters, stays within the 15 characters of an interface name.
+  const tag = `${process.pid}${String.fromCharCode(97 + (counter++ % 26))}`;
   const a = `pgl${tag}a`;
   const b = `pgl${tag}b`;
   const vethA = `pgv${tag}a`;

@@ -15,6 +15,7 @@ import { loadDeviceIdentity } from '../../../src/doors/lan/device-identity.js';
 import { createTlsIdentity } from '../../../src/doors/lan/tls-identity.js';
 import { TrustedPeerStore } from '../../../src/doors/lan/trusted-peers.js';
 import { deviceDir, loopbackOffer } from './lan-fixtures.js';
+import { freePort } from '../../helpers/ports.js';
 
 const offers: Offer[] = [];
 afterEach(async () => {
@@ -225,7 +226,7 @@ describe('lan offer and join on loopback (real TLS)', () => {
 
   it('bounds the doctor run of GET /diagnostics: a slow check is cut at the time limit and the checks after it are skipped', async () => {
     // The multicast check listens for 1 s, longer than the 300 ms limit.
-    const discovery = { interfaceAddress: '127.0.0.1', port: 42000 + (process.pid % 20000) };
+    const discovery = { interfaceAddress: '127.0.0.1', port: await freePort() };
     const { offer } = await offerOnLoopback({ diagnosticsTimeoutMs: 300, discovery });
     const body = await (await fetch(`http://127.0.0.1:${offer.port}/diagnostics`)).json() as { state: string; doctor: DoctorReport };
     expect(body.state).toBe('listening');

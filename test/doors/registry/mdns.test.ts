@@ -1,5 +1,4 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -8,19 +7,9 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBoxIdentity, type BoxIdentity } from '../../../src/doors/registry/box-identity.js';
 import { findBoxesByMdns, PinMismatchError, pinnedGet, PinStore, trustOnFirstUse } from '../../../src/sdk/box-discovery.js';
+import { freePort } from '../../helpers/ports.js';
 
 const cli = join(process.cwd(), 'dist/cli/main.js');
-
-/** A free UDP port for this test's private mDNS "network" (loopback only, never 5353 on a real interface). */
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const socket = createSocket('udp4');
-    socket.bind(0, '127.0.0.1', () => {
-      const { port } = socket.address();
-      socket.close(() => resolve(port));
-    });
-  });
-}
 
 describe('mDNS discovery between two processes, with trust on first use', () => {
   let child: ChildProcess;
@@ -33,7 +22,9 @@ describe('mDNS discovery between two processes, with trust on first use', () => 
     if (!existsSync(cli)) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
     const dir = join(mkdtempSync(join(tmpdir(), 'pairgate-mdns-')), 'box');
     box = await initBoxIdentity(dir, { name: 'mdns box' });
-    mdnsPort = await freeUdpPort();
+    // This test's private mDNS "network" (loopback only, never 5353 on a real interface), on a UDP
+    // port no other test file of the run holds.
+    mdnsPort = await freePort();
     child = spawn('node', [cli, 'box', 'advertise', '--dir', dir, '--port', '0', '--serve', '--host', '127.0.0.1', '--address', '127.0.0.1',
       '--name', 'Kitchen box', '--mdns-interface', '127.0.0.1', '--mdns-port', String(mdnsPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
     const [line, serving] = await new Promise<string[]>((resolve, reject) => {
