@@ -4,6 +4,29 @@ import { KeptKeys } from '../core/kept-keys.js';
 import type { EphemeralStore } from '../store/ports.js';
 import { FailureBudget, type BudgetCounter } from './failure-budget.js';
 
+/**
+ * The budget that refused a code look-up (`pairgate_code_lookups_refused_total`'s reason): the
+ * address's misses in five minutes or in the hour, a counter a door adds of its own (the device
+ * door's per browser session), the look-ups running at once from the address (as many as it has
+ * misses left: told to try again in a second), or the look-ups per minute (`rateLimit`).
+ */
+export type LookupRefusal = 'misses_5m' | 'misses_hour' | 'misses_session' | 'lookups_at_once' | 'lookups_minute';
+
+/** Told of the code look-ups' outcomes (the server's metrics and log), so the engine needs neither. */
+export interface CodeGuardObserver {
+  /** A look-up on `scope` found no live code, and was counted as a miss. */
+  missed(scope: string): void;
+  /** A look-up on `scope` was refused by `reason`'s budget. */
+  refused(scope: string, reason: LookupRefusal): void;
+}
+
+/** The options of a route's per-minute limit on code look-ups (@fastify/rate-limit's route `rateLimit`). */
+export interface LookupRateLimit {
+  max: number;
+  timeWindow: number;
+  onExceeded: () => void;
+}
+
 /** Limits of the code guard. */
 export interface CodeGuardLimits {
   /** Failed look-ups per client address per hour before the address is refused. */
@@ -40,16 +63,73 @@ export class CodeGuard {
    */
   private readonly kept = new KeptKeys<readonly BudgetCounter[]>((scope, address) => {
     const hourly = { key: `miss:${scope}:${address}`, limit: this.limits.missesPerHour };
+    this.made.set(hourly, { scope, reason: 'misses_hour' });
     const share = missesPerFiveMinutes(this.limits.missesPerHour);
-    return share < hourly.limit ? [hourly, { key: `miss5:${scope}:${address}`, limit: share, windowMs: FIVE_MINUTES_MS }] : [hourly];
+    if (share >= hourly.limit) return [hourly];
+    const fiveMinutes = { key: `miss5:${scope}:${address}`, limit: share, windowMs: FIVE_MINUTES_MS };
+    this.made.set(fiveMinutes, { scope, reason: 'misses_5m' });
+    return [hourly, fiveMinutes];
   });
+  /** The scope and budget of each counter this guard made (`kept`): what a refusal or a miss is counted under. */
+  private readonly made = new WeakMap<BudgetCounter, { scope: string; reason: LookupRefusal }>();
+  private observer: CodeGuardObserver | undefined;
+  /** The scopes whose routes took the guard's per-minute limit (`rateLimit`). */
+  private readonly limited = new Set<string>();
 
   constructor(
     ephemeral: EphemeralStore,
     clock: Clock,
     readonly limits: CodeGuardLimits,
   ) {
-    this.budget = new FailureBudget(ephemeral, clock, HOUR_MS);
+    this.budget = new FailureBudget(ephemeral, clock, HOUR_MS, {
+      failed: (counters) => {
+        const scope = this.scopeOf(counters);
+        if (scope !== undefined) this.observer?.missed(scope);
+      },
+      refused: (counters, spent, busy) => {
+        const scope = this.scopeOf(counters);
+        if (scope === undefined) return;
+        // A counter the guard did not make is one a door added to the address's (CodeBudget's per session).
+        this.observer?.refused(scope, busy ? 'lookups_at_once' : (this.made.get(spent)?.reason ?? 'misses_session'));
+      },
+    });
+  }
+
+  /** Tells `observer` of every miss and refusal from now on (the server's metrics and log). */
+  observe(observer: CodeGuardObserver): void {
+    this.observer = observer;
+  }
+
+  /**
+   * The limit of `perMinute` code look-ups per client network for a route of `scope` (its
+   * `config.rateLimit`, PAIRGATE_CODE_LOOKUPS_PER_MINUTE): its refusals are counted as
+   * `lookups_minute`, apart from the misses' and the server's global limit, which answer the same
+   * 429 `rate_limited`.
+   */
+  rateLimit(scope: string, perMinute: number): LookupRateLimit {
+    this.limited.add(scope);
+    return { max: perMinute, timeWindow: 60_000, onExceeded: () => this.observer?.refused(scope, 'lookups_minute') };
+  }
+
+  /**
+   * The budgets of the guard's that can refuse a look-up on `scope`: the hour's misses and the
+   * look-ups at once always, the five minutes' when they bind, the look-ups per minute once a
+   * route of `scope` took `rateLimit` (so that no series is shown that could never move).
+   */
+  reasons(scope: string): LookupRefusal[] {
+    const reasons: LookupRefusal[] = ['misses_hour', 'lookups_at_once'];
+    if (missesPerFiveMinutes(this.limits.missesPerHour) < this.limits.missesPerHour) reasons.push('misses_5m');
+    if (this.limited.has(scope)) reasons.push('lookups_minute');
+    return reasons;
+  }
+
+  /** The scope of the guard's own counters among `counters`; undefined for a budget not on code look-ups. */
+  private scopeOf(counters: readonly BudgetCounter[]): string | undefined {
+    for (const counter of counters) {
+      const made = this.made.get(counter);
+      if (made) return made.scope;
+    }
+    return undefined;
   }
 
   /**

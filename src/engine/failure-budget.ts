@@ -32,6 +32,17 @@ export interface BudgetCounter {
 export type Refusal = (retryAfterSeconds: number, spent: BudgetCounter, busy?: boolean) => Error;
 
 /**
+ * Told of a budget's outcomes as they happen (the code guard's, for the server's metrics and log),
+ * so that the budget knows nothing of what counts them.
+ */
+export interface BudgetObserver {
+  /** An attempt failed, and its failure was counted on `counters`. */
+  failed(counters: readonly BudgetCounter[]): void;
+  /** An attempt on `counters` was refused for `spent`; `busy` when only for attempts still running. */
+  refused(counters: readonly BudgetCounter[], spent: BudgetCounter, busy: boolean): void;
+}
+
+/**
  * Failure budgets (wrong codes, wrong passwords, wrong tokens) that hold under concurrency, on
  * every node. The failure counts live in the ephemeral store; reading a count, trying, then
  * counting a failure is not atomic, so a burst of attempts sent at once would all read the same
@@ -56,6 +67,7 @@ export class FailureBudget {
     private readonly clock: Clock,
     /** How long a counter lives from its first failure, unless the counter names its own window. */
     readonly windowMs: number,
+    private readonly observer?: BudgetObserver,
   ) {}
 
   /**
@@ -73,14 +85,14 @@ export class FailureBudget {
       const now = this.clock.now();
       for (let i = 0; i < counters.length; i++) {
         const failures = Number((await this.ephemeral.get(counters[i]!.key, now)) ?? 0);
-        if (failures >= counters[i]!.limit) throw await this.refusal(counters[i]!, now, refuse);
+        if (failures >= counters[i]!.limit) throw await this.refusal(counters, counters[i]!, now, refuse);
         // Not spent, only full of attempts still running (a burst, or several right codes typed
         // at once behind one NAT): their outcome frees room in a moment, so the wait said is one
         // second, not the window's end (up to an hour for a budget with no failure counted yet).
-        if (failures + ahead[i]! >= counters[i]!.limit) throw refuse(1, counters[i]!, true);
+        if (failures + ahead[i]! >= counters[i]!.limit) throw this.busy(counters, counters[i]!, refuse);
       }
       const result = await attempt();
-      if (failed(result)) await this.recordFailure(counters);
+      if (failed(result)) await this.countFailed(counters);
       return result;
     } finally {
       for (const counter of counters) this.leave(counter.key);
@@ -116,11 +128,11 @@ export class FailureBudget {
         const counter = counters[i]!;
         const thisMinute = (counts[i] as PromiseFulfilledResult<number>).value;
         const [minuteBefore, failures] = reads[i]!.map((value) => Number(value ?? 0)) as [number, number];
-        if (failures >= counter.limit) throw await this.refusal(counter, now, refuse);
-        if (failures + thisMinute + minuteBefore > counter.limit) throw refuse(1, counter, true);
+        if (failures >= counter.limit) throw await this.refusal(counters, counter, now, refuse);
+        if (failures + thisMinute + minuteBefore > counter.limit) throw this.busy(counters, counter, refuse);
       }
       const result = await attempt();
-      if (failed(result)) await this.recordFailure(counters);
+      if (failed(result)) await this.countFailed(counters);
       return result;
     } finally {
       await this.stopRunning(running);
@@ -144,11 +156,24 @@ export class FailureBudget {
     for (const counter of counters) await this.ephemeral.increment(counter.key, counter.windowMs ?? this.windowMs, now);
   }
 
-  /** The error `refuse` makes for the spent `counter`, told when its window ends. */
-  private async refusal(counter: BudgetCounter, now: number, refuse: Refusal): Promise<Error> {
+  /** Counts the failure of an attempt `run` made, and tells the observer once it is counted. */
+  private async countFailed(counters: readonly BudgetCounter[]): Promise<void> {
+    await this.recordFailure(counters);
+    this.observer?.failed(counters);
+  }
+
+  /** The error `refuse` makes for the spent `counter` (one of `counters`), told when its window ends. */
+  private async refusal(counters: readonly BudgetCounter[], counter: BudgetCounter, now: number, refuse: Refusal): Promise<Error> {
     // list() matches by prefix: pick the exact key for its reset time.
     const entry = (await this.ephemeral.list(counter.key, now)).find((candidate) => candidate.key === counter.key);
+    this.observer?.refused(counters, counter, false);
     return refuse(Math.max(1, Math.ceil(((entry?.expiresAt ?? now + (counter.windowMs ?? this.windowMs)) - now) / 1000)), counter);
+  }
+
+  /** The error `refuse` makes for `counter` (one of `counters`), full only of attempts still running: try again in a second. */
+  private busy(counters: readonly BudgetCounter[], counter: BudgetCounter, refuse: Refusal): Error {
+    this.observer?.refused(counters, counter, true);
+    return refuse(1, counter, true);
   }
 
   /** Registers an attempt on `key`; returns how many were already running. */

@@ -7,7 +7,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { systemClock, type Clock } from '../core/clock.js';
 import { RateLimitedError } from '../core/errors.js';
 import type { Door, DoorContext } from '../doors/door.js';
-import { CodeGuard } from '../engine/code-guard.js';
+import { CodeGuard, type LookupRefusal } from '../engine/code-guard.js';
+import { PAIR_KIND } from '../doors/grants/grant-views.js';
+import { DEVICE_KIND } from '../doors/device/device-grant.js';
+import { SUPPORT_CODE_SCOPE } from '../doors/support/relay-code.js';
 import { GrantEngine } from '../engine/grant-engine.js';
 import { CodeHasher } from '../core/codes.js';
 import { loadCodeHashKey } from './code-hash-key.js';
@@ -31,7 +34,7 @@ import { installRequestFraming, LET_MISSING_HOST_THROUGH } from './request-frami
 import { requestTimeouts } from './request-timeouts.js';
 import { trustedProxies } from './trust-proxy.js';
 import { loggerOptions, makeChildrenLazy, RequestLineController } from './logger.js';
-import { ServerMetrics, installMetrics } from './metrics.js';
+import { ServerMetrics, ThrottledRefusals, installMetrics } from './metrics.js';
 import { SECURITY_SCHEMES } from './openapi-security.js';
 import { installOptionalBodies } from './optional-bodies.js';
 import { installCookies } from './cookies.js';
@@ -255,6 +258,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   };
   for (const door of serving) await app.register(async (instance) => door.register(instance, context));
+  // After the doors: their routes have taken the guard's per-minute limits (CodeGuard.rateLimit).
+  observeCodeLookups(app, codeGuard, metrics, serving, clock);
 
   const backups = startBackups(config, stores, app.log, {
     copied: (at) => {
@@ -263,6 +268,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     failed: () => metrics.backups.inc({ outcome: 'failed' }),
   });
+  if (backups) metrics.startBackups();
   app.addHook('onClose', async () => backups?.stop());
   app.decorate('backups', backups);
 
@@ -279,6 +285,56 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     engine.close();
   });
   return app;
+}
+
+/**
+ * The code guard's scopes of the doors that look codes up (the `door` label of the code metrics),
+ * with the budgets of their own each adds to the guard's: their series are shown from the start.
+ */
+const CODE_SCOPES: Readonly<Record<string, { scope: string; own?: readonly LookupRefusal[] }>> = {
+  grants: { scope: PAIR_KIND },
+  device: { scope: DEVICE_KIND, own: ['misses_session'] },
+  support: { scope: SUPPORT_CODE_SCOPE },
+  'support-relay': { scope: SUPPORT_CODE_SCOPE },
+};
+
+/** What each refused code look-up's budget is set by, for the warning. */
+const LOOKUP_SETTINGS: Readonly<Record<LookupRefusal, string>> = {
+  misses_5m: 'PAIRGATE_CODE_MISSES_PER_HOUR (its five-minute share)',
+  misses_hour: 'PAIRGATE_CODE_MISSES_PER_HOUR',
+  misses_session: 'PAIRGATE_DEVICE_CODE_MISSES_PER_SESSION',
+  lookups_at_once: 'PAIRGATE_CODE_MISSES_PER_HOUR (look-ups running at once)',
+  lookups_minute: 'PAIRGATE_CODE_LOOKUPS_PER_MINUTE',
+};
+
+/**
+ * Counts the code guard's misses and refusals (pairgate_code_misses_total,
+ * pairgate_code_lookups_refused_total), and warns at most once a minute per door when look-ups are
+ * refused for a spent budget: a 429 `rate_limited` alone looked like any rate limit. The line says
+ * the door, the budgets and how many were refused; never a code, nor an address (the request lines
+ * have those who asked; one line per door covers many).
+ */
+function observeCodeLookups(app: FastifyInstance, codeGuard: CodeGuard, metrics: ServerMetrics, serving: readonly Door[], clock: Clock): void {
+  const scopes = new Map<string, LookupRefusal[]>();
+  for (const door of serving) {
+    const entry = CODE_SCOPES[door.name];
+    if (!entry) continue;
+    const reasons = new Set([...(scopes.get(entry.scope) ?? []), ...codeGuard.reasons(entry.scope), ...(entry.own ?? [])]);
+    scopes.set(entry.scope, [...reasons]);
+  }
+  const warnings = new ThrottledRefusals<LookupRefusal>((door, refused, total) => {
+    const reasons = Object.fromEntries(refused);
+    const budgets = [...new Set([...refused.keys()].map((reason) => LOOKUP_SETTINGS[reason]))].join(', ');
+    app.log.warn(
+      { door, refused: total, reasons },
+      `code look-ups on ${door}: refused ${total} since the last warning (429 rate_limited; ${[...refused].map(([reason, count]) => `${reason} ${count}`).join(', ')}): ` +
+        `a network spent its budget (${budgets}). Someone may be guessing codes; or many people behind one address mistype them, then raise the setting (the start-up check recomputes the brute-force budget). Told at most once a minute.`,
+    );
+  }, () => clock.now());
+  codeGuard.observe(metrics.codeLookups(scopes, (scope, reason) => {
+    // Not for look-ups running at once: no budget is spent, they are told to try again in a second.
+    if (reason !== 'lookups_at_once') warnings.note(scope, reason);
+  }));
 }
 
 /**

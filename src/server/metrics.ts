@@ -2,11 +2,58 @@ import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { checkBearerSecret, type BearerRefusal } from './bearer-secret.js';
+import type { Clock } from '../core/clock.js';
+import type { CodeGuardObserver, LookupRefusal } from '../engine/code-guard.js';
 import type { GrantEngine } from '../engine/grant-engine.js';
 import { LatencyHistogram } from './latency-histogram.js';
 
 /** Why a listener closed a connection at once: its cap, or its share for one source network. */
 export type ConnectionRefusal = 'limit' | 'network';
+
+/** How often, at most, one door's refusals (code look-ups, creations at the cap) are logged while they go on. */
+export const REFUSAL_LOG_INTERVAL_MS = 60_000;
+
+/** Where refusals are told: the app's logger, or anything with its `warn`. */
+export interface RefusalLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+/**
+ * Refusals counted by door, then reason, and told through `warn`: a door's first at once, then at
+ * most once per `REFUSAL_LOG_INTERVAL_MS` with the counts by reason since its last line, never once
+ * per refusal (a brute force would fill the log as fast as it guesses).
+ */
+export class ThrottledRefusals<Reason extends string> {
+  private readonly doors = new Map<string, { lastLogged: number; unlogged: Map<Reason, number> }>();
+
+  constructor(
+    private readonly warn: (door: string, refused: ReadonlyMap<Reason, number>, total: number) => void,
+    private readonly now: () => number,
+  ) {}
+
+  /** Notes one refusal of `door` for `reason`, and tells it if the door's last line is a minute old. */
+  note(door: string, reason: Reason): void {
+    let state = this.doors.get(door);
+    if (!state) this.doors.set(door, (state = { lastLogged: -Infinity, unlogged: new Map() }));
+    state.unlogged.set(reason, (state.unlogged.get(reason) ?? 0) + 1);
+    const at = this.now();
+    if (at - state.lastLogged < REFUSAL_LOG_INTERVAL_MS) return;
+    state.lastLogged = at;
+    let total = 0;
+    for (const count of state.unlogged.values()) total += count;
+    this.warn(door, state.unlogged, total);
+    state.unlogged = new Map();
+  }
+}
+
+/** A creation cap of a door, as its warning names it. */
+export interface CreationCap {
+  /** The setting that sets it (PAIRGATE_MAX_LIVE_CODES). */
+  setting: string;
+  value: number;
+  /** What the operator should do, in a sentence. */
+  advice: string;
+}
 
 /** The metrics of one server (a registry per app, so tests can build many). */
 export class ServerMetrics {
@@ -54,6 +101,16 @@ export class ServerMetrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+
+  /**
+   * Shows both outcomes of `pairgate_backups_total` at 0, once copies are scheduled: an alert on
+   * increase(...{outcome="failed"}) otherwise saw no series until the first copy, and missed the
+   * first failure (a series that first appears at 1 reads as no increase).
+   */
+  startBackups(): void {
+    this.backups.labels('ok').inc(0);
+    this.backups.labels('failed').inc(0);
+  }
   readonly lastBackup = new Gauge({
     name: 'pairgate_backup_last_success_timestamp_seconds',
     help: 'When the last copy of the embedded database was made (Unix time); 0 before the first.',
@@ -86,8 +143,70 @@ export class ServerMetrics {
     return (reason) => series.get(reason)?.inc();
   }
 
+  /** Code look-ups that found no live code (a wrong code, or one expired or spent): a brute force shows here first. */
+  readonly codeMisses = new Counter({
+    name: 'pairgate_code_misses_total',
+    help: 'Code look-ups that found no live code, by door (the code space, as the door label of pairgate_grants_total: pair, device, support-code).',
+    labelNames: ['door'] as const,
+    registers: [this.registry],
+  });
+  /** Code look-ups refused, by the budget that refused them: all answer 429 `rate_limited`, and only this tells them apart. */
+  readonly codeLookupsRefused = new Counter({
+    name: 'pairgate_code_lookups_refused_total',
+    help: 'Code look-ups refused (429 rate_limited) by door and budget: misses_5m and misses_hour (the network\'s wrong codes, PAIRGATE_CODE_MISSES_PER_HOUR), ' +
+      'misses_session (the device door\'s per browser session), lookups_at_once (as many running as misses left), lookups_minute (PAIRGATE_CODE_LOOKUPS_PER_MINUTE).',
+    labelNames: ['door', 'reason'] as const,
+    registers: [this.registry],
+  });
+  /** Grant creations refused by a door's cap: the answer (429 `rate_limited`) is the one a rate limit gives. */
+  readonly creationsRefused = new Counter({
+    name: 'pairgate_grant_creations_refused_total',
+    help: 'Grant creations refused (429 rate_limited) by door and reason: capacity (the door\'s cap on codes waiting for approval is full).',
+    labelNames: ['door', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'pairgate_' });
+  }
+
+  /**
+   * An observer of the code guard that counts its misses and refusals, and hands each refusal to
+   * `refused` too (the log). The series of `scopes` (each door's, with the reasons that can refuse
+   * there) are shown from the start, at 0, so that rate() and increase() see the first burst.
+   */
+  codeLookups(scopes: ReadonlyMap<string, readonly LookupRefusal[]>, refused: (scope: string, reason: LookupRefusal) => void): CodeGuardObserver {
+    // Children kept, not looked up by labels on every miss: a brute force calls this as fast as it guesses.
+    const misses = new Map([...scopes.keys()].map((scope) => [scope, this.codeMisses.labels(scope)]));
+    const refusals = new Map([...scopes].map(([scope, reasons]) => [scope, new Map(reasons.map((reason) => [reason, this.codeLookupsRefused.labels(scope, reason)]))]));
+    for (const child of misses.values()) child.inc(0);
+    for (const children of refusals.values()) for (const child of children.values()) child.inc(0);
+    return {
+      missed: (scope) => (misses.get(scope) ?? this.codeMisses.labels(scope)).inc(),
+      refused: (scope, reason) => {
+        (refusals.get(scope)?.get(reason) ?? this.codeLookupsRefused.labels(scope, reason)).inc();
+        refused(scope, reason);
+      },
+    };
+  }
+
+  /**
+   * A function to call for each creation of `door` refused because its `cap` is full: counts it in
+   * `pairgate_grant_creations_refused_total{reason="capacity"}` (at 0 from now, so that an alert's
+   * increase() sees the first) and warns through `log` at most once a minute, with the setting to
+   * change: the answer itself is a 429 like any rate limit's, and said nothing to the operator.
+   */
+  capacityRefusal(door: string, cap: CreationCap, log: RefusalLog, clock: Clock): () => void {
+    const child = this.creationsRefused.labels(door, 'capacity');
+    child.inc(0);
+    const warnings = new ThrottledRefusals<'capacity'>((_door, _refused, total) => log.warn(
+      { door, refused: total, setting: cap.setting, max: cap.value },
+      `${door}: refused ${total} grant creation(s) since the last warning (429 rate_limited): ${cap.value} are waiting for approval, the most ${cap.setting} allows. ${cap.advice} Told at most once a minute.`,
+    ), () => clock.now());
+    return () => {
+      child.inc();
+      warnings.note(door, 'capacity');
+    };
   }
 
   /** Reads the waits held open (`WaitSlots.size`) whenever the metrics are collected. */

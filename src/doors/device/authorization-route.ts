@@ -49,6 +49,16 @@ export const EXPIRED_MEMORY_MS = 3_600_000;
 export function installAuthorizationRoute(app: FastifyInstance, env: DeviceEnv): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const { ctx, cfg } = env;
+  // Counted and logged: the client's 429 reads like any rate limit's, and told the operator nothing.
+  const capacityFull = app.pairgate.metrics.capacityRefusal(DEVICE_KIND, {
+    setting: 'PAIRGATE_DEVICE_MAX_PENDING',
+    value: cfg.PAIRGATE_DEVICE_MAX_PENDING,
+    advice: 'If this is real use, raise it (the start-up check may then ask for a stronger code) or lower PAIRGATE_DEVICE_EXPIRES_IN_SECONDS; if not, a few networks are holding the places: lower PAIRGATE_DEVICE_MAX_PENDING_PER_IP.',
+  }, ctx.logger, ctx.clock);
+  const serverFull = (): OAuthError => {
+    capacityFull();
+    return new OAuthError('rate_limited', 'Too many device authorizations are waiting. Try again shortly.', 429, { retryAfterSeconds: 30 });
+  };
   api.post('/oauth/device_authorization', {
     schema: {
       tags: ['device'],
@@ -81,7 +91,7 @@ export function installAuthorizationRoute(app: FastifyInstance, env: DeviceEnv):
     let created;
     try {
       created = await ctx.engine.create<DeviceRequest>({ kind: DEVICE_KIND, request: deviceRequest, ttlMs, codeFormat: USER_CODE_FORMAT, withSecret: true,
-        capacity: { max, of: 'pending', refuse: () => (crowded ? crowdedNetworkRefusal(place) : new OAuthError('rate_limited', 'Too many device authorizations are waiting. Try again shortly.', 429, { retryAfterSeconds: 30 })) },
+        capacity: { max, of: 'pending', refuse: () => (crowded ? crowdedNetworkRefusal(place) : serverFull()) },
       });
     } catch (error) {
       await place.release();

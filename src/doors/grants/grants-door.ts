@@ -91,7 +91,8 @@ export const grantsDoor: Door = {
     const createToken = cfg.PAIRGATE_GRANTS_CREATE_TOKEN ? requireCreateToken(cfg.PAIRGATE_GRANTS_CREATE_TOKEN) : undefined;
     const format = codeFormatOf(ctx);
     const maxWait = ctx.config.PAIRGATE_WAIT_MAX_SECONDS;
-    const lookupLimit = { max: ctx.config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE, timeWindow: 60_000 };
+    // The guard's, so that its refusals are counted apart (lookups_minute) from the misses' 429.
+    const lookupLimit = ctx.codeGuard.rateLimit(PAIR_KIND, ctx.config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE);
     const tags = ['grants'];
     // So that no one address holds every live code; a cap not below the server's never binds.
     const perAddressCap = cfg.PAIRGATE_GRANTS_MAX_LIVE_PER_IP < ctx.config.PAIRGATE_MAX_LIVE_CODES ? cfg.PAIRGATE_GRANTS_MAX_LIVE_PER_IP : undefined;
@@ -100,7 +101,17 @@ export const grantsDoor: Door = {
     const inStore = perAddressCap !== undefined && ctx.engine.countsOwners;
     const perAddress = perAddressCap !== undefined && !inStore ? new LiveGrantsPerAddress(ctx.stores.ephemeral, perAddressCap) : undefined;
     // Pending grants only: a decided grant's code is spent, and the cap is on the codes to guess.
-    const capacity = { max: ctx.config.PAIRGATE_MAX_LIVE_CODES, refuse: tooManyWaiting, of: 'pending' as const };
+    // Counted and logged: the client's 429 reads like any rate limit's, and told the operator nothing.
+    const capacityFull = app.pairgate.metrics.capacityRefusal(PAIR_KIND, {
+      setting: 'PAIRGATE_MAX_LIVE_CODES',
+      value: ctx.config.PAIRGATE_MAX_LIVE_CODES,
+      advice: 'If this is real use, raise it (the start-up check may then ask for longer codes) or shorten PAIRGATE_GRANT_TTL_SECONDS; if not, someone is holding the places: set PAIRGATE_GRANTS_CREATE_TOKEN, or lower PAIRGATE_GRANTS_MAX_LIVE_PER_IP.',
+    }, ctx.logger, ctx.clock);
+    const refuseFull = (): RateLimitedError => {
+      capacityFull();
+      return tooManyWaiting();
+    };
+    const capacity = { max: ctx.config.PAIRGATE_MAX_LIVE_CODES, refuse: refuseFull, of: 'pending' as const };
 
     api.post('/api/v1/grants', {
       schema: {
