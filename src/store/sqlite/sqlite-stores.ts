@@ -249,6 +249,14 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
   // embedded server; an operator who wants nothing answered lost sets PAIRGATE_SQLITE_SYNC=full.
   sqlite.pragma(`synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');
+  // Deleted rows are written over with zeros: without it a deleted account's e-mail and every swept
+  // row (grants' requests, counters keyed by a client network) stayed readable in the file's bytes.
+  // ON, not FAST: FAST zeroes a row inside a page but leaves the pages a delete frees as they were,
+  // and a sweep frees whole pages (855 of 1,500 swept grants were still in the file with FAST, none
+  // with ON). ON writes each freed page to the WAL once more; measured within noise on group
+  // commits of new grants and on sweeps (6 December 2026). The WAL's old frames are another matter:
+  // see test/store/sqlite-secure-delete.test.ts.
+  sqlite.pragma('secure_delete = ON');
   const statements = new StatementCache(sqlite);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: { prepare: (sql) => statements.prepare(sql), close: () => sqlite.close() } }) });
   let migrated: MigrationReport;
