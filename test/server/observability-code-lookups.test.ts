@@ -108,3 +108,28 @@ describe('code look-ups refused while they go on (observability)', () => {
     }
   });
 });
+
+describe('the per-minute look-up limit of the support and device doors (observability)', () => {
+  it('counts its refusals as lookups_minute, from 0, on the support relay\'s code look-up', async () => {
+    const relayCodes = new CodeFormat({ alphabet: 'relay34', length: 6 });
+    const t = await createTestApp({ PAIRGATE_CODE_MISSES_PER_HOUR: '24', PAIRGATE_CODE_LOOKUPS_PER_MINUTE: '8' });
+    try {
+      const url = await t.listen();
+      const metrics = async (): Promise<string> => (await fetch(`${url}/metrics`)).text();
+      const before = await metrics();
+      expect(series(before, 'pairgate_code_lookups_refused_total', 'door="support-code",reason="lookups_minute"')).toBe(0);
+      expect(series(before, 'pairgate_code_lookups_refused_total', 'door="device",reason="lookups_minute"')).toBe(0);
+      const statuses: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const answer = await fetch(`${url}/relay/pairing/${relayCodes.generate()}`);
+        await answer.arrayBuffer();
+        statuses.push(answer.status);
+      }
+      // Over 8 a minute: the last two are the minute's limit's, whatever the misses' budgets said.
+      expect(statuses.slice(8)).toEqual([429, 429]);
+      expect(series(await metrics(), 'pairgate_code_lookups_refused_total', 'door="support-code",reason="lookups_minute"')).toBe(2);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -196,7 +196,7 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
 
   api.post('/device', {
     schema: { tags, summary: 'Look up a typed user code (form); counted against the wrong-code budgets.', body: Type.Object({ ...FormBase, user_code: Type.String({ maxLength: 100 }) }), response: { 303: seeOther('The right code: to the consent screen.'), 400: FormAgain, 403: FormAgain, 404: FormAgain, 429: FormAgain } },
-    config: { rateLimit: { max: ctx.config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE, timeWindow: 60_000 } },
+    config: { rateLimit: ctx.codeGuard.rateLimit(DEVICE_KIND, ctx.config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE) },
   }, async (request, reply) => {
     const lang = pickLang(request);
     const t = deviceTranslator(lang);

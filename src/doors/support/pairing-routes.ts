@@ -98,7 +98,7 @@ function mediaType(request: FastifyRequest): string {
 export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorContext): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const cfg = configSection(ctx.config, supportConfigSchema);
-  const lookupLimit = { max: ctx.config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE, timeWindow: 60_000 };
+  const lookupLimit = ctx.codeGuard.rateLimit(SUPPORT_CODE_SCOPE, ctx.config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE);
   const tags = ['support origin'];
   const spent = new SpentCodes(ctx.stores.ephemeral, ctx.clock, ctx.engine);
   /** Notes how a code was decided (see SpentCodes); a failure to note it only costs a plainer page later. */

@@ -67,7 +67,7 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
   };
   // Keys are compared by hash, in constant time, so configuration values never meet request bytes directly.
   const apiKeyHashes = splitList(cfg.PAIRGATE_RELAY_API_KEYS).map(hashToken);
-  const lookupLimit = { max: ctx.config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE, timeWindow: 60_000 };
+  const lookupLimit = ctx.codeGuard.rateLimit(SUPPORT_CODE_SCOPE, ctx.config.PAIRGATE_CODE_LOOKUPS_PER_MINUTE);
   const tags = ['support relay'];
   const publicBase = (): string => `${ctx.publicUrl()}${prefix}`;
   const ttlMs = cfg.PAIRGATE_RELAY_CODE_TTL * 1000;
