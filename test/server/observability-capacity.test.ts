@@ -5,12 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { allDoors } from '../../src/doors/index.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { logCollector } from '../helpers/log-lines.js';
-
-/** The value of one series on a /metrics page, or undefined when it is not shown. */
-function series(body: string, name: string, labels: string): number | undefined {
-  const line = body.split('\n').find((candidate) => candidate.startsWith(`${name}{${labels}} `));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
+import { series } from '../helpers/metrics-text.js';
 
 /**
  * The generic door's cap on codes waiting for approval (PAIRGATE_MAX_LIVE_CODES), full: clients

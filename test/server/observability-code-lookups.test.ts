@@ -8,15 +8,11 @@ import { allDoors } from '../../src/doors/index.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { createTestApp } from '../helpers/app.js';
 import { logCollector, type LogEntry } from '../helpers/log-lines.js';
+import { series } from '../helpers/metrics-text.js';
 
 /** The generic door's codes with the default settings: well formed, so each look-up is a real guess. */
 const format = new CodeFormat({ alphabet: 'base32', length: 8, checkCharacter: true });
 
-/** The value of one series on a /metrics page, or undefined when it is not shown. */
-function series(body: string, name: string, labels: string): number | undefined {
-  const line = body.split('\n').find((candidate) => candidate.startsWith(`${name}{${labels}} `));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
 
 /** The warnings about refused code look-ups. */
 function lookupWarnings(entries: readonly LogEntry[]): LogEntry[] {
