@@ -18,6 +18,7 @@ import { withCookies } from './cookies.js';
 import { API_SECURITY_HEADERS, securityHeaders } from './security-headers.js';
 import { FORM_MEDIA_TYPE } from './form-body.js';
 import { isFormBody } from './request-validation.js';
+import { RepeatedLines } from './repeated-lines.js';
 
 /** The headers of an answer no route made (its path is unknown, so it may be shown as a page). */
 const PAGE_SECURITY_HEADERS = securityHeaders();
@@ -377,6 +378,39 @@ export function storeFailureAdvice(cause: unknown): string {
   return `a backing store (PostgreSQL or Redis) did not answer: check that it runs and is reachable at PAIRGATE_DATABASE_URL or PAIRGATE_REDIS_URL; this node reconnects by itself (${answered})`;
 }
 
+/** A store failure's warning is written once per cause in this window, then with the count left out. */
+export const STORE_FAILURE_LOG_WINDOW_MS = 10_000;
+
+/** Each server's store failures logged (`RepeatedLines`), by the Fastify instance; one for requests of none. */
+const storeFailureLines = new WeakMap<object, RepeatedLines>();
+const serverlessFailureLines = new RepeatedLines(STORE_FAILURE_LOG_WINDOW_MS);
+
+/**
+ * Warns of a 5xx answer. `errorCode`, not `code`: a field named `code` is redacted (it is a pairing
+ * code elsewhere). A store failure turned into store_unavailable keeps its cause (disk full, no
+ * connection to spare), which the operator needs and the client is not told, says what to do
+ * (storeFailureAdvice), and is written once per cause every `STORE_FAILURE_LOG_WINDOW_MS` with
+ * how many like it were left out: a failing store fails every request.
+ */
+function warnOfFailure(request: FastifyRequest, error: PairgateError, thrown: unknown): void {
+  if (thrown === error) {
+    request.log.warn({ errorCode: error.code }, error.message);
+    return;
+  }
+  if (error.code !== 'store_unavailable') {
+    request.log.warn({ errorCode: error.code, err: thrown }, error.message);
+    return;
+  }
+  const server = (request as { server?: object }).server;
+  let lines = server ? storeFailureLines.get(server) : serverlessFailureLines;
+  if (!lines) storeFailureLines.set(server!, (lines = new RepeatedLines(STORE_FAILURE_LOG_WINDOW_MS)));
+  const leftOut = lines.admit(storeCodeOf(thrown) ?? 'unknown');
+  if (leftOut === undefined) return;
+  const advice = storeFailureAdvice(thrown);
+  if (leftOut === 0) request.log.warn({ errorCode: error.code, err: thrown }, advice);
+  else request.log.warn({ errorCode: error.code, err: thrown, leftOut }, `${advice}; ${leftOut} more like it in the last ${STORE_FAILURE_LOG_WINDOW_MS / 1000} s were not logged`);
+}
+
 /** The first error code, in `error` or its causes, a store driver set (`SQLITE_FULL`, `ECONNREFUSED`, `53300`). */
 function storeCodeOf(error: unknown): string | undefined {
   for (let current = error, depth = 0; current && depth < 4; depth++) {
@@ -451,10 +485,7 @@ function sendMissingPage(request: FastifyRequest, reply: FastifyReply, error: Pa
 export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: unknown, routelessShape?: ErrorShape): FastifyReply {
   const { error, unexpected } = toPairgateError(thrown, request);
   if (unexpected) request.log.error({ err: thrown }, 'unexpected error');
-  // `errorCode`, not `code`: a field named `code` is redacted (it is a pairing code elsewhere). A
-  // store failure turned into store_unavailable keeps its cause (disk full, no connection to spare),
-  // which the operator needs and the client is not told, and says what to do (storeFailureAdvice).
-  else if (error.status >= 500) request.log.warn(thrown === error ? { errorCode: error.code } : { errorCode: error.code, err: thrown }, thrown !== error && error.code === 'store_unavailable' ? storeFailureAdvice(thrown) : error.message);
+  else if (error.status >= 500) warnOfFailure(request, error, thrown);
   const retryAfter = error.details?.retryAfterSeconds;
   if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   else if (error.status === 503) reply.header('retry-after', '5');

@@ -63,6 +63,26 @@ describe('the warning of a store failure answered 503', () => {
   });
 });
 
+describe('the warnings of a store that keeps failing', () => {
+  it('are written once per cause and server in a window, not once per request', () => {
+    const lines: string[] = [];
+    const log = capturingLogger(lines);
+    const [server, other] = [{}, {}];
+    const full = () => Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    for (let i = 0; i < 50; i++) {
+      const { reply, sent } = recordingReply();
+      sendError({ log, server, routeOptions: { config: {} }, headers: {} } as unknown as FastifyRequest, reply, full());
+      expect(sent.status).toBe(503);
+    }
+    expect(lines).toHaveLength(1);
+    // Another cause, and another server in the same process, each have a line of their own.
+    sendError({ log, server, routeOptions: { config: {} }, headers: {} } as unknown as FastifyRequest, recordingReply().reply, Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    sendError({ log, server: other, routeOptions: { config: {} }, headers: {} } as unknown as FastifyRequest, recordingReply().reply, full());
+    expect(lines).toHaveLength(3);
+    expect(lines.map((line) => (JSON.parse(line) as { err?: { errorCode?: string } }).err?.errorCode)).toEqual(['SQLITE_FULL', 'ECONNREFUSED', 'SQLITE_FULL']);
+  });
+});
+
 describe('a request whose client closes the connection while sending its body', () => {
   const server = useListeningApp();
 
