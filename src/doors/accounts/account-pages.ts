@@ -5,6 +5,7 @@ import { InvalidRequestError, isPairgateError, type PairgateError } from '../../
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import type { DoorContext } from '../door.js';
 import { currentUser, safeNext, signInFromForm, signInRefusalText, signInUrl, type Accounts } from './accounts.js';
+import { AccountDeletionRefused } from './deletion-guards.js';
 import { flowIntro } from './flow-intro.js';
 import { formFromThisSite } from './form-guard.js';
 import { askedLang, pickLang, translator, type Lang, type MessageKey } from './i18n.js';
@@ -194,7 +195,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
   });
 
   api.post('/account/delete', {
-    schema: { tags, summary: 'Delete your account, its app accesses and their tokens; asks for the password.', body: Type.Object({ ...FormBase, password: Type.String({ maxLength: 1024 }) }), response: { 200: htmlPage('Deleted: a page saying so.'), 303: SignInFirst, 401: FormAgain, 403: FormAgain, 429: FormAgain } },
+    schema: { tags, summary: 'Delete your account, its app accesses and their tokens; asks for the password.', body: Type.Object({ ...FormBase, password: Type.String({ maxLength: 1024 }) }), response: { 200: htmlPage('Deleted: a page saying so.'), 303: SignInFirst, 401: FormAgain, 403: FormAgain, 409: htmlPage('Refused, nothing deleted (e.g. `last_admin_of_organization`: the last admin of an organization that has other members): the form again, saying what to do first and where.'), 429: FormAgain } },
     config: { rateLimit: { max: 20, timeWindow: 3_600_000 } },
   }, async (request, reply) => {
     const user = await currentUser(request);
@@ -203,7 +204,14 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     try {
       await accounts.deleteAccount(user, request.body.password, request.clientNetwork);
     } catch (error) {
-      const message = errorMessage(error, pickLang(request));
+      const lang = pickLang(request);
+      if (error instanceof AccountDeletionRefused) {
+        // Worded by the door that refused, in the page's language, its machine code on the message;
+        // the password was right, so no field is marked.
+        const link = error.link ? { href: error.link.href, text: error.link.text(lang) } : undefined;
+        return renderPage(pages, request, reply, 'account/delete.njk', { error: error.text(lang), errorCode: error.code, formWide: true, link }, { status: error.status, user, lang });
+      }
+      const message = errorMessage(error, lang);
       if (!message || !isPairgateError(error)) throw error;
       if (error.status === 429) reply.header('retry-after', String(error.details?.retryAfterSeconds ?? 60));
       return renderPage(pages, request, reply, 'account/delete.njk', { error: message }, { status: error.status, user });

@@ -6,6 +6,7 @@ import { installAccountPages } from './account-pages.js';
 import { AfterAnswer } from './after-answer.js';
 import { Accounts, registerAccounts } from './accounts.js';
 import { accountsConfigSchema } from './config.js';
+import { accountDeletionGuards } from './deletion-guards.js';
 import { Mailer } from './mailer.js';
 import { accountsMigrations } from './migrations.js';
 import { PasswordResets } from './password-resets.js';
@@ -47,6 +48,8 @@ export const accountsDoor: Door = {
       scryptCost: cfg.PAIRGATE_SCRYPT_COST,
       resetTtlMs: cfg.PAIRGATE_RESET_TTL_SECONDS * 1000,
       registration: cfg.PAIRGATE_ACCOUNTS_REGISTRATION,
+      // Filled by other doors (the install door's last-admin check), before or after this one.
+      deletionGuards: accountDeletionGuards(app.pairgate),
     });
     registerAccounts(app.pairgate, accounts);
     installAccountPages(app, ctx, accounts, cfg.PAIRGATE_ACCOUNTS_REGISTRATION);

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../core/clock.js';
 import { ForbiddenError, isPairgateError, UnauthorizedError } from '../../core/errors.js';
 import type { AfterAnswer } from './after-answer.js';
+import type { AccountDeletionGuards } from './deletion-guards.js';
 import { translator, type Lang } from './i18n.js';
 import { waitWords } from '../../web/duration-words.js';
 import type { Mailer } from './mailer.js';
@@ -29,6 +30,8 @@ export interface AccountParts {
   resetTtlMs: number;
   /** Whether anyone may register (`PAIRGATE_ACCOUNTS_REGISTRATION`): pages offer the link only then. */
   registration: boolean;
+  /** What other doors check before an account goes (`accountDeletionGuards`). */
+  deletionGuards: AccountDeletionGuards;
 }
 
 /** Writes the reset mail of `user` with the clear `token`, valid `lifetimeSeconds`. */
@@ -120,11 +123,13 @@ export class Accounts {
 
   /**
    * Deletes the account of signed-in `user` after checking its password (budgeted like a
-   * sign-in): with it go its sessions, reset links, app accesses and their tokens.
+   * sign-in): with it go its sessions, reset links, app accesses and their tokens. Other doors'
+   * guards run in the deleting transaction (`AccountDeletionGuards`): one may refuse with
+   * `AccountDeletionRefused` (409), and then nothing is deleted.
    */
   async deleteAccount(user: User, password: string, ip: string): Promise<void> {
     await this.confirmPassword(user, password, ip);
-    await this.parts.users.delete(user.id);
+    await this.parts.users.delete(user.id, (trx) => this.parts.deletionGuards.check(trx, user.id));
   }
 
   /** Throws 401 `current_password_wrong` (counted as a failed sign-in) unless `password` is the user's. */

@@ -1,6 +1,7 @@
 import { ConflictError, InvalidRequestError } from '../../core/errors.js';
 import { randomId } from '../../core/ids.js';
 import type { DurableDb } from '../../store/durable-schema.js';
+import { needsAdvisoryLocks } from '../../store/sql/advisory-lock.js';
 import type { UserRow } from './account-rows.js';
 import './account-rows.js';
 
@@ -116,10 +117,23 @@ export class UserStore {
 
   /**
    * Deletes a user. Their sessions, reset links, app accesses and access tokens go with them
-   * (foreign keys ON DELETE CASCADE). True when the user existed.
+   * (foreign keys ON DELETE CASCADE). With `guard`, in one transaction: the user's row is locked
+   * first (PostgreSQL: `FOR UPDATE`, so no row naming the user, such as a new membership, can be
+   * written until it ends; SQLite's transaction is serial), then `guard` runs (it may throw to keep
+   * the user), then the delete. True when the user existed.
    */
-  async delete(id: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+  async delete(id: string, guard?: (trx: DurableDb) => Promise<void>): Promise<boolean> {
+    if (!guard) return this.deleteIn(this.db, id);
+    return this.db.transaction().execute(async (trx) => {
+      if (needsAdvisoryLocks(this.db)) await trx.selectFrom('users').select('id').where('id', '=', id).forUpdate().execute();
+      await guard(trx);
+      return this.deleteIn(trx, id);
+    });
+  }
+
+  /** The delete itself, on `db` or inside a transaction. */
+  private async deleteIn(db: DurableDb, id: string): Promise<boolean> {
+    const result = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
 

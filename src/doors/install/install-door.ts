@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { assertWithinBudget, fixedWindowAttempts } from '../../core/brute-force.js';
 import { configSection } from '../../server/config.js';
 import { loadSecretKey, parseSecretKey, SecretBox } from '../../server/secret-box.js';
+import { accountDeletionGuards } from '../accounts/deletion-guards.js';
 import type { Lang } from '../accounts/i18n.js';
 import type { Door, DoorContext, HomeLink } from '../door.js';
 import { ChatKit } from './chat-kit.js';
@@ -12,6 +13,7 @@ import { allConnectors } from './connectors.js';
 import { installIntegrationPages } from './install-pages.js';
 import { Installations } from './installations.js';
 import { installIntegrationRoutes } from './integration-routes.js';
+import { lastAdminGuard } from './last-admin-guard.js';
 import { LinkBudget } from './link-budget.js';
 import { LINK_TOKEN_FORMAT, LinkTokens } from './link-tokens.js';
 import { installMigrations } from './migrations.js';
@@ -86,6 +88,8 @@ export const installDoor: Door = {
       }),
       new LinkBudget(ctx.stores.ephemeral, ctx.clock, cfg.PAIRGATE_INSTALL_LINK_MISSES_PER_HOUR, cfg.PAIRGATE_INSTALL_LINK_MISSES_PER_INSTALLATION),
     );
+    // The last admin of an organization with other members keeps their account until it has another admin or is deleted.
+    accountDeletionGuards(app.pairgate).add(lastAdminGuard);
     installOrganizationRoutes(app, kit);
     installIntegrationRoutes(app, kit, allConnectors);
     installIntegrationPages(app, kit, allConnectors);

@@ -67,6 +67,8 @@ const en = {
   'install.error.too_many_link_tokens.account': 'This account already holds the most live link tokens it may ({max}). Use one, or try again in {wait}.',
   'install.error.too_many_link_tokens.network': 'The accounts of your network already hold the most live link tokens they may ({max}). Use one, or try again in {wait}.',
   'install.error.link_tokens_waiting': 'Too many link tokens are waiting. Try again in {wait}.',
+  'install.lastAdmin.one': 'Your account was not deleted: you are the last admin of the organization {orgs}, which has other members, and once your account is gone nobody could manage or delete it. First give it another admin (add one with the role admin), or delete the organization, on the page "{page}" ({url}); then delete your account.',
+  'install.lastAdmin.many': 'Your account was not deleted: you are the last admin of the organizations {orgs}, which have other members, and once your account is gone nobody could manage or delete them. First give each another admin (add one with the role admin), or delete it, on the page "{page}" ({url}); then delete your account.',
 } as const;
 
 type InstallKey = keyof typeof en;
@@ -134,6 +136,8 @@ const fr = frenchCatalogue<InstallKey>({
   'install.error.too_many_link_tokens.account': 'Ce compte a déjà autant de jetons de liaison en cours qu’il peut en avoir ({max}). Utilisez-en un, ou réessayez dans {wait}.',
   'install.error.too_many_link_tokens.network': 'Les comptes de votre réseau ont déjà autant de jetons de liaison en cours qu’ils peuvent en avoir ({max}). Utilisez-en un, ou réessayez dans {wait}.',
   'install.error.link_tokens_waiting': 'Trop de jetons de liaison sont en attente. Réessayez dans {wait}.',
+  'install.lastAdmin.one': 'Votre compte n’a pas été supprimé : vous êtes le dernier administrateur de l’organisation {orgs}, qui a d’autres membres, et une fois votre compte supprimé personne ne pourrait plus la gérer ni la supprimer. Donnez-lui d’abord un autre administrateur (ajoutez-en un avec le rôle administrateur), ou supprimez l’organisation, sur la page « {page} » ({url}) ; supprimez ensuite votre compte.',
+  'install.lastAdmin.many': 'Votre compte n’a pas été supprimé : vous êtes le dernier administrateur des organisations {orgs}, qui ont d’autres membres, et une fois votre compte supprimé personne ne pourrait plus les gérer ni les supprimer. Donnez d’abord à chacune un autre administrateur (ajoutez-en un avec le rôle administrateur), ou supprimez-la, sur la page « {page} » ({url}) ; supprimez ensuite votre compte.',
 });
 
 const CATALOG: Record<Lang, Record<InstallKey, string>> = { en, fr };
