@@ -17,3 +17,20 @@ export class ManualClock implements Clock {
     this.current += ms;
   }
 }
+
+/**
+ * How far the clocks of the nodes sharing a store may differ, or a clock be stepped back, before a
+ * window is taken as started by a clock that has since gone back. Nodes kept by NTP differ by far
+ * less; a window ending up to this much later than its length still holds as stored.
+ */
+export const CLOCK_STEP_TOLERANCE_MS = 60_000;
+
+/**
+ * True when a window of `lengthMs` that ends at `endsAt` cannot have begun by `now`: it was
+ * started by a clock (this node's, before it was stepped back, or another node's, far ahead) later
+ * than this one, and as stored would last the step longer than its length (an hour's budget kept
+ * for a day, a Retry-After of a day). Its caller restarts it from `now`, keeping its count.
+ */
+export function startedLaterThan(now: number, endsAt: number, lengthMs: number): boolean {
+  return endsAt - now > lengthMs + CLOCK_STEP_TOLERANCE_MS;
+}

@@ -1,4 +1,4 @@
-import type { Clock } from '../core/clock.js';
+import { startedLaterThan, type Clock } from '../core/clock.js';
 import type { EphemeralStore } from '../store/ports.js';
 
 /**
@@ -162,12 +162,23 @@ export class FailureBudget {
     this.observer?.failed(counters);
   }
 
-  /** The error `refuse` makes for the spent `counter` (one of `counters`), told when its window ends. */
+  /**
+   * The error `refuse` makes for the spent `counter` (one of `counters`), told when its window ends.
+   * A window ending later than its length from now was started by a clock since stepped back (or
+   * another node's, far ahead): it is restarted from now with its failures, so an address is never
+   * refused for longer than the window (not the hour plus a day of a clock set back a day).
+   */
   private async refusal(counters: readonly BudgetCounter[], counter: BudgetCounter, now: number, refuse: Refusal): Promise<Error> {
+    const windowMs = counter.windowMs ?? this.windowMs;
     // list() matches by prefix: pick the exact key for its reset time.
     const entry = (await this.ephemeral.list(counter.key, now)).find((candidate) => candidate.key === counter.key);
+    let endsAt = entry?.expiresAt ?? now + windowMs;
+    if (entry && startedLaterThan(now, entry.expiresAt, windowMs)) {
+      await this.ephemeral.set(counter.key, entry.value, windowMs, now);
+      endsAt = now + windowMs;
+    }
     this.observer?.refused(counters, counter, false);
-    return refuse(Math.max(1, Math.ceil(((entry?.expiresAt ?? now + (counter.windowMs ?? this.windowMs)) - now) / 1000)), counter);
+    return refuse(Math.max(1, Math.ceil((endsAt - now) / 1000)), counter);
   }
 
   /** The error `refuse` makes for `counter` (one of `counters`), full only of attempts still running: try again in a second. */

@@ -1,7 +1,8 @@
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
-import type { Clock } from '../core/clock.js';
+import { startedLaterThan, type Clock } from '../core/clock.js';
 import type { Redis } from 'ioredis';
 import type { EphemeralStore, Stores } from '../store/ports.js';
+import { monotonicRateLimitStore } from './monotonic-rate-limit-store.js';
 
 /** Key prefix of the rate counters in the ephemeral store. */
 const PREFIX = 'rl:';
@@ -22,8 +23,16 @@ export function ephemeralRateLimitStore(ephemeral: EphemeralStore, clock: Clock)
 
     incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number): void {
       const now = clock.now();
-      ephemeral.increment(`${this.prefix}${key}`, timeWindow, now).then(
-        ({ count, resetAt }) => callback(null, { current: count, ttl: Math.max(0, resetAt - now) }),
+      const counted = `${this.prefix}${key}`;
+      ephemeral.increment(counted, timeWindow, now).then(async ({ count, resetAt }) => {
+        // A window ending later than its length from now was opened by a clock since stepped
+        // back, or by a node whose clock is far ahead: restarted from now, its count kept, so it
+        // never lasts (nor tells a Retry-After) longer than its length plus the tolerance.
+        if (!startedLaterThan(now, resetAt, timeWindow)) return { current: count, ttl: Math.max(0, resetAt - now) };
+        await ephemeral.set(counted, String(count), timeWindow, now);
+        return { current: count, ttl: timeWindow };
+      }).then(
+        (result) => callback(null, result),
         (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
       );
     }
@@ -39,12 +48,13 @@ export function ephemeralRateLimitStore(ephemeral: EphemeralStore, clock: Clock)
 
 /**
  * The @fastify/rate-limit options that make a limit count where every node counts (Redis, or the
- * ephemeral store: `Stores.rateLimit`), for the main server and any listener of a door alike; none
- * (process memory, one node) without such a store.
+ * ephemeral store: `Stores.rateLimit`), for the main server and any listener of a door alike; in
+ * process memory (one node) without such a store, its windows on the monotonic clock
+ * (`monotonicRateLimitStore`: the plugin's own memory store's follow the wall clock's steps).
  */
-export function sharedRateLimitOptions(stores: Pick<Stores, 'rateLimit' | 'ephemeral'> | undefined, clock: Clock): { redis: Redis; nameSpace: string } | { store: FastifyRateLimitStoreCtor } | Record<string, never> {
+export function sharedRateLimitOptions(stores: Pick<Stores, 'rateLimit' | 'ephemeral'> | undefined, clock: Clock): { redis: Redis; nameSpace: string } | { store: FastifyRateLimitStoreCtor } {
   const shared = stores?.rateLimit;
   if (shared?.kind === 'redis') return { redis: shared.redis, nameSpace: shared.nameSpace };
   if (shared?.kind === 'ephemeral') return { store: ephemeralRateLimitStore(stores!.ephemeral, clock) };
-  return {};
+  return { store: monotonicRateLimitStore() };
 }

@@ -258,7 +258,10 @@ async function streamTo<Request, Result>(
   const send = (event: string, data: unknown): void => {
     raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   };
-  const deadline = Date.now() + maxSeconds * 1000;
+  // On the monotonic clock: a stream lasts `maxSeconds` of elapsed time. On the wall clock, one
+  // stepped forward ended every open stream at its next event, and one stepped back an hour held
+  // each (and its wait slot) an hour more.
+  const deadline = performance.now() + maxSeconds * 1000;
   let grant: Grant<Request, Result> | undefined = first;
   let closed = clientGone(request);
   request.raw.once('close', () => {
@@ -274,7 +277,7 @@ async function streamTo<Request, Result>(
       raw.write(': keep-alive\n\n');
     }
     if (isFinal(ctx.engine.stateOf(grant)) || done(grant)) break;
-    const left = deadline - Date.now();
+    const left = deadline - performance.now();
     if (left <= 0) break;
     grant = await waitInSlot<Request, Result>(ctx, request, id, Math.min(left / 1000, 25), grant.version);
   }
