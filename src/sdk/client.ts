@@ -1,43 +1,80 @@
-import { NOT_PAIRGATE_CODE, PairgateApiError, toApiError, unreachable } from './errors.js';
+import { abortedCall, cutOff, NOT_PAIRGATE_CODE, PairgateApiError, toApiError, unreachable } from './errors.js';
 import { LongPollPacer, MAX_POLL_PAUSE_MS, MIN_POLL_PAUSE_MS, longPollSeconds, sleep, waitParameter } from './long-poll.js';
 
 /** Seconds a wait for a decision goes on past the grant's lifetime, for the server to say it expired. */
 const EXPIRY_MARGIN_SECONDS = 30;
 
 /**
- * A failure that says nothing about the grant, only that the server is away for now: no answer,
- * or a proxy's or a stopping node's 502, 503, 504. Worth asking again while waiting.
+ * A failure that says nothing about the grant, only that the server is away or busy for now: no
+ * answer, a proxy's or a stopping node's 502, 503, 504, or a 408 or 429 (the rate limit counts
+ * every request of the address, so a service waiting on many grants meets it). Worth asking
+ * again while waiting, after its Retry-After when it has one.
  */
 function isPassing(error: PairgateApiError): boolean {
-  return (error.code === 'network_error' && error.status === 0) || error.status === 502 || error.status === 503 || error.status === 504;
+  return error.retryable;
 }
 
 /** A grant as the generic API shows it to its creator. */
 export interface GrantView {
+  /** The grant's id, for `getGrant`, `waitForDecision` and `redeem`. */
   id: string;
+  /** The grant's kind: `pair` for the generic API's grants. */
   kind: string;
+  /** Where it stands; `expired` only as `waitForDecision` reports a grant that is gone. */
   state: 'pending' | 'approved' | 'refused' | 'redeemed' | 'expired';
+  /** Goes up at each change: the `since` of a long-poll. */
   version: number;
+  /** What the approver is asked, as created. */
   label: string;
+  /** The facts shown to the approver, as created. */
   data: Record<string, string>;
+  /** When it was created (ISO 8601, the server's clock). */
   createdAt: string;
+  /** When it expires and is deleted (ISO 8601, the server's clock). */
   expiresAt: string;
 }
 
 /** A new grant: the code to read out and the secret to redeem it with (shown once). */
 export interface CreatedGrant extends GrantView {
+  /** The code the approver types or opens (shown once: it is stored hashed). */
   code: string;
+  /** The secret `redeem` takes (shown once: keep it with the creator only). */
   secret: string;
+  /** The grant's long-poll URL (`?wait=` the server's maximum). */
   waitUrl: string;
+  /** The grant's server-sent events URL. */
   eventsUrl: string;
 }
 
 /** What the person holding a code sees before deciding. */
 export interface CodeView {
+  /** What they are asked. */
   label: string;
+  /** The facts the creator attached. */
   data: Record<string, string>;
+  /** Where the grant stands (`pending` while a decision is awaited). */
   state: string;
+  /** When the code stops working (ISO 8601). */
   expiresAt: string;
+}
+
+/** What every call of {@link PairgateClient} takes besides its own arguments. */
+export interface CallOptions {
+  /**
+   * Cancels the call: it rejects at once with PairgateApiError code `aborted` (the signal's reason
+   * as its `cause`) and its connection is closed, a long-poll's included.
+   */
+  signal?: AbortSignal;
+}
+
+/** What {@link PairgateClient.waitForDecision} takes. */
+export interface WaitForDecisionOptions extends CallOptions {
+  /** Longest wait in seconds; default: as long as the grant can live. */
+  maxSeconds?: number;
+  /** Told of every view that differs from the one before. */
+  onChange?: (view: GrantView) => void;
+  /** Told of each passing failure (server away, 408, 429, 502, 503, 504) and the pause before asking again. */
+  onRetry?: (error: PairgateApiError, pauseMs: number) => void;
 }
 
 /** Options of the client. */
@@ -72,23 +109,43 @@ export class PairgateClient {
     this.createToken = options.createToken || undefined;
   }
 
-  /** Sends a request and parses a JSON answer; throws PairgateApiError on a non-2xx answer. */
-  async request<T>(method: string, path: string, body?: unknown, extraTimeoutMs = 0, headers: Record<string, string> = {}): Promise<T> {
+  /**
+   * Sends a request and parses a JSON answer; throws PairgateApiError on a non-2xx answer,
+   * `network_error` when no whole answer came (none, or one cut or stalled halfway) within the
+   * timeout, `aborted` when `signal` cancelled it.
+   */
+  async request<T>(method: string, path: string, body?: unknown, extraTimeoutMs = 0, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) throw abortedCall(signal);
+    const timeout = AbortSignal.timeout(this.timeoutMs + extraTimeoutMs);
     let response: Response;
     try {
       response = await this.fetchImpl(`${this.baseUrl}${path}`, {
         method,
         headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.timeoutMs + extraTimeoutMs),
+        signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
         redirect: 'manual',
       });
     } catch (error) {
+      if (signal?.aborted) throw abortedCall(signal);
       throw unreachable(this.baseUrl, error, 'Check the address and that the server runs.');
     }
-    if (!response.ok) throw await toApiError(response);
+    if (!response.ok) {
+      const refusal = await toApiError(response);
+      if (signal?.aborted) throw abortedCall(signal);
+      throw refusal;
+    }
+    // The body read apart from its parsing: losing it halfway is the network's doing, not a sign
+    // that something other than pairgate answered (and a wait asks again after the one, not the other).
+    let text: string;
     try {
-      return (await response.json()) as T;
+      text = await response.text();
+    } catch (error) {
+      if (signal?.aborted) throw abortedCall(signal);
+      throw cutOff(this.baseUrl, error);
+    }
+    try {
+      return JSON.parse(text) as T;
     } catch {
       // A success that is not JSON: a web server or a proxy's page answered, not pairgate.
       const type = response.headers.get('content-type')?.split(';')[0] ?? 'no content type';
@@ -97,24 +154,27 @@ export class PairgateClient {
   }
 
   /** Liveness of the server. */
-  health(): Promise<{ status: string }> {
-    return this.request('GET', '/healthz');
+  health(options: CallOptions = {}): Promise<{ status: string }> {
+    return this.request('GET', '/healthz', undefined, 0, {}, options.signal);
   }
 
   /** Creates a grant for a person to approve by its code. */
-  createGrant(input: { label: string; ttl?: number; data?: Record<string, string> }): Promise<CreatedGrant> {
-    return this.request('POST', '/api/v1/grants', input, 0, this.createToken ? { authorization: `Bearer ${this.createToken}` } : {});
+  createGrant(input: { label: string; ttl?: number; data?: Record<string, string> }, options: CallOptions = {}): Promise<CreatedGrant> {
+    return this.request('POST', '/api/v1/grants', input, 0, this.createToken ? { authorization: `Bearer ${this.createToken}` } : {}, options.signal);
   }
 
-  /** Reads a grant; with `waitSeconds`, answers when it changes past `since` (or its current version). */
-  getGrant(id: string, options: { waitSeconds?: number; since?: number } = {}): Promise<GrantView> {
+  /**
+   * Reads a grant; with `waitSeconds`, answers when it changes past `since` (or its current
+   * version), or when the wait ends unchanged (the server holds at most its PAIRGATE_WAIT_MAX_SECONDS).
+   */
+  getGrant(id: string, options: { waitSeconds?: number; since?: number } & CallOptions = {}): Promise<GrantView> {
     const query = new URLSearchParams();
     const wait = options.waitSeconds ? waitParameter(options.waitSeconds) : undefined;
     if (wait) query.set('wait', wait);
     if (options.since !== undefined) query.set('since', String(options.since));
     const suffix = query.size ? `?${query}` : '';
     // Whole milliseconds: a timer refuses a fraction (a wait of 2/3 s).
-    return this.request('GET', `/api/v1/grants/${encodeURIComponent(id)}${suffix}`, undefined, Math.ceil(Number(wait ?? 0) * 1000));
+    return this.request('GET', `/api/v1/grants/${encodeURIComponent(id)}${suffix}`, undefined, Math.ceil(Number(wait ?? 0) * 1000), {}, options.signal);
   }
 
   /**
@@ -124,17 +184,25 @@ export class PairgateClient {
    * every view that differs from the one before. A long-poll answered at once with nothing changed
    * (a proxy dropping `wait`) is sent again only after a pause, 1 s doubling up to 15 s, never in a
    * tight loop (the same pacing as the support SDK's `waitForState`). A server that goes away
-   * meanwhile (restarting, or a node behind a load balancer stopping: no answer, 502, 503, 504)
-   * is asked again after the same pauses, or its Retry-After, until the deadline; `onRetry` is told
-   * of each such failure, so a person waiting is not left wondering.
+   * meanwhile (restarting, or a node behind a load balancer stopping: no answer, 502, 503, 504),
+   * or that says to come back (408, 429: the rate limit), is asked again after the same pauses, or
+   * its Retry-After, until the deadline; `onRetry` is told of each such failure, so a person
+   * waiting is not left wondering. An aborted `signal` ends the
+   * wait at once, in a long-poll or a pause, with PairgateApiError code `aborted`.
    */
+  waitForDecision(id: string, options?: WaitForDecisionOptions): Promise<GrantView>;
+  /** The same with the options as arguments (no `signal`). */
+  waitForDecision(id: string, maxSeconds?: number, onChange?: (view: GrantView) => void, onRetry?: (error: PairgateApiError, pauseMs: number) => void): Promise<GrantView>;
   async waitForDecision(
     id: string,
-    maxSeconds?: number,
-    onChange?: (view: GrantView) => void,
-    onRetry?: (error: PairgateApiError, pauseMs: number) => void,
+    optionsOrMaxSeconds?: WaitForDecisionOptions | number,
+    onChangeArgument?: (view: GrantView) => void,
+    onRetryArgument?: (error: PairgateApiError, pauseMs: number) => void,
   ): Promise<GrantView> {
-    let view = await this.getGrant(id);
+    const options: WaitForDecisionOptions =
+      typeof optionsOrMaxSeconds === 'object' ? optionsOrMaxSeconds : { maxSeconds: optionsOrMaxSeconds, onChange: onChangeArgument, onRetry: onRetryArgument };
+    const { maxSeconds, onChange, onRetry, signal } = options;
+    let view = await this.getGrant(id, { signal });
     // The lifetime, not what is left of it: both dates are the server's, and an expired grant ends
     // the wait by itself (the server wakes waiters at expiry), so a little too long costs nothing.
     const seconds = maxSeconds ?? (Date.parse(view.expiresAt) - Date.parse(view.createdAt)) / 1000 + EXPIRY_MARGIN_SECONDS;
@@ -145,13 +213,14 @@ export class PairgateClient {
       const askedAt = Date.now();
       let next: GrantView;
       try {
-        next = await this.getGrant(id, { waitSeconds: longPollSeconds(deadline), since: view.version });
+        next = await this.getGrant(id, { waitSeconds: longPollSeconds(deadline), since: view.version, signal });
       } catch (error) {
         if (error instanceof PairgateApiError && error.code === 'grant_not_found') return { ...view, state: 'expired' };
         if (!(error instanceof PairgateApiError) || !isPassing(error)) throw error;
         const pauseMs = Math.min(error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : retryPauseMs, Math.max(0, deadline - Date.now()));
         onRetry?.(error, pauseMs);
-        await sleep(pauseMs);
+        await sleep(pauseMs, signal);
+        if (signal?.aborted) throw abortedCall(signal);
         retryPauseMs = Math.min(retryPauseMs * 2, MAX_POLL_PAUSE_MS);
         continue;
       }
@@ -159,28 +228,29 @@ export class PairgateClient {
       const changed = next.version !== view.version || next.state !== view.state;
       view = next;
       if (changed) onChange?.(view);
-      if (view.state === 'pending') await pacer.after(changed, Date.now() - askedAt, deadline);
+      if (view.state === 'pending') await pacer.after(changed, Date.now() - askedAt, deadline, signal);
+      if (signal?.aborted) throw abortedCall(signal);
     }
     return view;
   }
 
   /** What a code asks. */
-  lookupCode(code: string): Promise<CodeView> {
-    return this.request('GET', `/api/v1/codes/${encodeURIComponent(code)}`);
+  lookupCode(code: string, options: CallOptions = {}): Promise<CodeView> {
+    return this.request('GET', `/api/v1/codes/${encodeURIComponent(code)}`, undefined, 0, {}, options.signal);
   }
 
   /** Approves the request a code names. */
-  approveCode(code: string, note?: string): Promise<GrantView> {
-    return this.request('POST', `/api/v1/codes/${encodeURIComponent(code)}/approve`, note === undefined ? {} : { note });
+  approveCode(code: string, note?: string, options: CallOptions = {}): Promise<GrantView> {
+    return this.request('POST', `/api/v1/codes/${encodeURIComponent(code)}/approve`, note === undefined ? {} : { note }, 0, {}, options.signal);
   }
 
   /** Refuses the request a code names. */
-  refuseCode(code: string, note?: string): Promise<GrantView> {
-    return this.request('POST', `/api/v1/codes/${encodeURIComponent(code)}/refuse`, note === undefined ? {} : { note });
+  refuseCode(code: string, note?: string, options: CallOptions = {}): Promise<GrantView> {
+    return this.request('POST', `/api/v1/codes/${encodeURIComponent(code)}/refuse`, note === undefined ? {} : { note }, 0, {}, options.signal);
   }
 
   /** Redeems an approved grant with its secret; works once. */
-  redeem(id: string, secret: string): Promise<{ id: string; state: string; approvedBy: string; note: string | null }> {
-    return this.request('POST', `/api/v1/grants/${encodeURIComponent(id)}/redeem`, { secret });
+  redeem(id: string, secret: string, options: CallOptions = {}): Promise<{ id: string; state: 'redeemed'; approvedBy: string; note: string | null }> {
+    return this.request('POST', `/api/v1/grants/${encodeURIComponent(id)}/redeem`, { secret }, 0, {}, options.signal);
   }
 }

@@ -20,6 +20,26 @@ export class PairgateApiError extends Error {
     super(message);
     this.name = 'PairgateApiError';
   }
+
+  /**
+   * Whether asking again later may succeed: nothing answered (`network_error`), or the server or a
+   * proxy said to come back (408, 429, 502, 503, 504; wait `retryAfterSeconds` when set). False
+   * for a refusal about the request itself and for a call cancelled by its caller (`aborted`).
+   */
+  get retryable(): boolean {
+    if (this.status === 0) return this.code === 'network_error';
+    return this.status === 408 || this.status === 429 || this.status === 502 || this.status === 503 || this.status === 504;
+  }
+}
+
+/** Machine code of a call ended by its caller's AbortSignal (status 0). */
+export const ABORTED_CODE = 'aborted';
+
+/** The error of a call its caller's `signal` cancelled; the signal's reason is its `cause`. */
+export function abortedCall(signal: AbortSignal): PairgateApiError {
+  const error = new PairgateApiError(0, ABORTED_CODE, 'The call was cancelled by its AbortSignal.');
+  error.cause = signal.reason;
+  return error;
 }
 
 /**
@@ -50,6 +70,15 @@ export function unreachable(origin: string, error: unknown, advice: string): Pai
     return new PairgateApiError(0, PORT_BLOCKED_CODE, `Cannot call ${origin}: port ${port} is one fetch and browsers refuse to call (it belongs to another protocol). Run the server on a usual port (443, or 8080 and the like: pairgate serve --port) and give that URL.`);
   }
   return new PairgateApiError(0, 'network_error', `Cannot reach ${origin} (${reason}).${advice ? ` ${advice}` : ''}`);
+}
+
+/**
+ * The error for an answer from `origin` whose body could not be read whole (the connection cut, or
+ * the timeout reached while it came): `network_error`, as when nothing answered, since the server
+ * may well have answered in full and a proxy or the network lost it; no claim that it is not pairgate.
+ */
+export function cutOff(origin: string, error: unknown): PairgateApiError {
+  return new PairgateApiError(0, 'network_error', `Lost the answer of ${origin} halfway (${networkFailureReason(error)}). Try again; check any proxy in between if it keeps happening.`);
 }
 
 /** Reads an error body in any of the doors' shapes into a PairgateApiError. */

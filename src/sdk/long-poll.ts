@@ -12,9 +12,21 @@ export const MIN_POLL_PAUSE_MS = 1_000;
 /** Longest pause between two such long-polls. */
 export const MAX_POLL_PAUSE_MS = 15_000;
 
-/** Resolves after `ms` (at once for 0 or less). */
-export function sleep(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+/**
+ * Resolves after `ms` (at once for 0 or less), or as soon as `signal` is aborted (its timer
+ * cleared): the caller checks `signal.aborted` after it.
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /**
@@ -42,14 +54,14 @@ export class LongPollPacer {
 
   /**
    * Call after each long-poll answer with whether anything changed and how long it took (ms);
-   * resolves when the next long-poll may be sent.
+   * resolves when the next long-poll may be sent, or at once when `signal` is aborted.
    */
-  async after(changed: boolean, tookMs: number, deadline: number): Promise<void> {
+  async after(changed: boolean, tookMs: number, deadline: number, signal?: AbortSignal): Promise<void> {
     if (changed || tookMs >= this.pauseMs) {
       this.pauseMs = MIN_POLL_PAUSE_MS;
       return;
     }
-    await sleep(Math.min(this.pauseMs - tookMs, deadline - Date.now()));
+    await sleep(Math.min(this.pauseMs - tookMs, deadline - Date.now()), signal);
     this.pauseMs = Math.min(this.pauseMs * 2, MAX_POLL_PAUSE_MS);
   }
 }
