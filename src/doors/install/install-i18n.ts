@@ -44,6 +44,9 @@ const en = {
   'install.formTooOld': 'This form was shown more than a day ago and is no longer taken: nothing was made. Go back to the organizations and press "{button}" again.',
   'install.created': 'The organization was created.',
   'install.added': 'The member was added.',
+  'install.roleChanged': 'The member\'s role was changed.',
+  'install.makeAdmin': 'Make admin',
+  'install.makeMember': 'Make member',
   'install.deleteButton': 'Delete this organization',
   'install.deleteTitle': 'Delete {name}',
   'install.deleteIntro': 'Deleting the organization {name} removes, at once and for good:',
@@ -60,6 +63,8 @@ const en = {
   'install.role.member': 'member',
   'install.error.user_not_found': 'No account has this username.',
   'install.error.already_member': 'This account is already a member.',
+  'install.error.member_not_found': 'This account is not a member of the organization (any more): nothing was changed.',
+  'install.error.last_admin': 'This is the last admin of the organization: they can neither become a plain member nor leave it, or nobody could manage it. First make another member admin (or add one as admin); nothing was changed.',
   'install.error.invalid_org_name': 'The organization name must have 1 to 100 characters, without control or text-direction characters.',
   'install.error.organization_not_found': 'You are not a member of this organization.',
   'install.error.installation_not_found': 'pairgate is not installed in your chat ({connector}) for the organization {org}, so a link token would link nothing. An admin of the organization sets it up at {url} and installs it in the chat; then make the token again.',
@@ -67,8 +72,8 @@ const en = {
   'install.error.too_many_link_tokens.account': 'This account already holds the most live link tokens it may ({max}). Use one, or try again in {wait}.',
   'install.error.too_many_link_tokens.network': 'The accounts of your network already hold the most live link tokens they may ({max}). Use one, or try again in {wait}.',
   'install.error.link_tokens_waiting': 'Too many link tokens are waiting. Try again in {wait}.',
-  'install.lastAdmin.one': 'Your account was not deleted: you are the last admin of the organization {orgs}, which has other members, and once your account is gone nobody could manage or delete it. First give it another admin (add one with the role admin), or delete the organization, on the page "{page}" ({url}); then delete your account.',
-  'install.lastAdmin.many': 'Your account was not deleted: you are the last admin of the organizations {orgs}, which have other members, and once your account is gone nobody could manage or delete them. First give each another admin (add one with the role admin), or delete it, on the page "{page}" ({url}); then delete your account.',
+  'install.lastAdmin.one': 'Your account was not deleted: you are the last admin of the organization {orgs}, which has other members, and once your account is gone nobody could manage or delete it. First give it another admin (press "{button}" next to a member in its list of members), or delete the organization, on the page "{page}" ({url}); then delete your account.',
+  'install.lastAdmin.many': 'Your account was not deleted: you are the last admin of the organizations {orgs}, which have other members, and once your account is gone nobody could manage or delete them. First give each another admin (press "{button}" next to a member in its list of members), or delete it, on the page "{page}" ({url}); then delete your account.',
 } as const;
 
 type InstallKey = keyof typeof en;
@@ -113,6 +118,9 @@ const fr = frenchCatalogue<InstallKey>({
   'install.formTooOld': 'Ce formulaire a été affiché il y a plus d’un jour et n’est plus accepté : rien n’a été fait. Retournez aux organisations et appuyez de nouveau sur « {button} ».',
   'install.created': 'L’organisation a été créée.',
   'install.added': 'Le membre a été ajouté.',
+  'install.roleChanged': 'Le rôle du membre a été changé.',
+  'install.makeAdmin': 'Nommer administrateur',
+  'install.makeMember': 'Rendre simple membre',
   'install.deleteButton': 'Supprimer cette organisation',
   'install.deleteTitle': 'Supprimer {name}',
   'install.deleteIntro': 'Supprimer l’organisation {name} retire, aussitôt et pour de bon :',
@@ -129,6 +137,8 @@ const fr = frenchCatalogue<InstallKey>({
   'install.role.member': 'membre',
   'install.error.user_not_found': 'Aucun compte n’a ce nom d’utilisateur.',
   'install.error.already_member': 'Ce compte est déjà membre.',
+  'install.error.member_not_found': 'Ce compte n’est pas (ou plus) membre de l’organisation : rien n’a été changé.',
+  'install.error.last_admin': 'C’est le dernier administrateur de l’organisation : il ne peut ni devenir simple membre ni la quitter, sinon personne ne pourrait plus la gérer. Nommez d’abord un autre membre administrateur (ou ajoutez-en un comme administrateur) ; rien n’a été changé.',
   'install.error.invalid_org_name': 'Le nom de l’organisation doit avoir 1 à 100 caractères, sans caractères de contrôle ni de sens d’écriture.',
   'install.error.organization_not_found': 'Vous n’êtes pas membre de cette organisation.',
   'install.error.installation_not_found': 'pairgate n’est pas installé dans votre messagerie ({connector}) pour l’organisation {org} : un jeton de liaison ne lierait rien. Un administrateur de l’organisation le configure sur {url} et l’installe dans la messagerie ; créez ensuite le jeton à nouveau.',
@@ -136,8 +146,8 @@ const fr = frenchCatalogue<InstallKey>({
   'install.error.too_many_link_tokens.account': 'Ce compte a déjà autant de jetons de liaison en cours qu’il peut en avoir ({max}). Utilisez-en un, ou réessayez dans {wait}.',
   'install.error.too_many_link_tokens.network': 'Les comptes de votre réseau ont déjà autant de jetons de liaison en cours qu’ils peuvent en avoir ({max}). Utilisez-en un, ou réessayez dans {wait}.',
   'install.error.link_tokens_waiting': 'Trop de jetons de liaison sont en attente. Réessayez dans {wait}.',
-  'install.lastAdmin.one': 'Votre compte n’a pas été supprimé : vous êtes le dernier administrateur de l’organisation {orgs}, qui a d’autres membres, et une fois votre compte supprimé personne ne pourrait plus la gérer ni la supprimer. Donnez-lui d’abord un autre administrateur (ajoutez-en un avec le rôle administrateur), ou supprimez l’organisation, sur la page « {page} » ({url}) ; supprimez ensuite votre compte.',
-  'install.lastAdmin.many': 'Votre compte n’a pas été supprimé : vous êtes le dernier administrateur des organisations {orgs}, qui ont d’autres membres, et une fois votre compte supprimé personne ne pourrait plus les gérer ni les supprimer. Donnez d’abord à chacune un autre administrateur (ajoutez-en un avec le rôle administrateur), ou supprimez-la, sur la page « {page} » ({url}) ; supprimez ensuite votre compte.',
+  'install.lastAdmin.one': 'Votre compte n’a pas été supprimé : vous êtes le dernier administrateur de l’organisation {orgs}, qui a d’autres membres, et une fois votre compte supprimé personne ne pourrait plus la gérer ni la supprimer. Donnez-lui d’abord un autre administrateur (appuyez sur « {button} » à côté d’un membre dans sa liste de membres), ou supprimez l’organisation, sur la page « {page} » ({url}) ; supprimez ensuite votre compte.',
+  'install.lastAdmin.many': 'Votre compte n’a pas été supprimé : vous êtes le dernier administrateur des organisations {orgs}, qui ont d’autres membres, et une fois votre compte supprimé personne ne pourrait plus les gérer ni les supprimer. Donnez d’abord à chacune un autre administrateur (appuyez sur « {button} » à côté d’un membre dans sa liste de membres), ou supprimez-la, sur la page « {page} » ({url}) ; supprimez ensuite votre compte.',
 });
 
 const CATALOG: Record<Lang, Record<InstallKey, string>> = { en, fr };

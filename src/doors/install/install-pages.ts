@@ -27,7 +27,7 @@ const HtmlPage = { 200: htmlPage('An HTML page.') };
  * What `?done=` says after a form was sent, by its value. A Map, not an object: an object's
  * look-up of `?done=__proto__` or `constructor` found a function and the page answered 500.
  */
-const DONE_MESSAGES = new Map([['created', 'install.created'], ['added', 'install.added'], ['deleted', 'install.deleted']]);
+const DONE_MESSAGES = new Map([['created', 'install.created'], ['added', 'install.added'], ['deleted', 'install.deleted'], ['role', 'install.roleChanged']]);
 /** A page saying why a form's action was refused (`formAction`), under the error's status. */
 const Refused = htmlPage('A page saying what went wrong.');
 /** Every form on an organization: it did not come from this site or your role does not allow it (403), or you are not a member (404). */
@@ -121,9 +121,9 @@ export function labelOf(key: string): string {
 
 /**
  * The integrations page (`/integrations`), for signed-in people: their organizations, creating
- * one, adding members (admins), "Set up <connector>" (admins; shows the secret once), making a
- * link token (members) and deleting an organization (admins, after a page that says what goes
- * and asks them to type its name). Every form carries the CSRF token and is also checked for a
+ * one, adding members and changing their roles (admins), "Set up <connector>" (admins; shows
+ * the secret once), making a link token (members) and deleting an organization (admins, after a
+ * page that says what goes and asks them to type its name). Every form carries the CSRF token and is also checked for a
  * cross-site origin; answers that show a secret are never cached. Connectors are listed from the
  * registry, so a new one appears here without a change to the page.
  */
@@ -196,7 +196,8 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
         admin,
         canAddMembers: roleAllows(org.role, 'members:write'),
         canDelete: roleAllows(org.role, 'organization:delete'),
-        members: admin ? await kit.orgs.members(org.id) : [],
+        // Each with the role its button gives (`install.makeAdmin`, `install.makeMember`).
+        members: admin ? (await kit.orgs.members(org.id)).map((member) => ({ ...member, switchTo: member.role === 'admin' ? 'member' : 'admin' })) : [],
         installations,
         linkable: installed.map((connector) => ({ path: connector.name, ...namesOf(connector, lang) })),
         notInstalled: installed.length === 0 ? t(admin ? 'install.notInstalledAdmin' : 'install.notInstalled') : '',
@@ -289,6 +290,15 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
       await kit.orgs.addMember(request.params.org, request.body.username, role, kit.ctx.clock.now());
       return reply.redirect(`${LINK_PAGE_PATH}?done=added`, 303);
     });
+  }));
+
+  // No form nonce: giving a member the role they have changes nothing, so a re-sent form is harmless.
+  api.post(`${LINK_PAGE_PATH}/orgs/:org/members/:username/role`, {
+    schema: { tags, summary: 'Change a member\'s role in an organization you administer (form): make them admin, or a member again.', params: Type.Object({ org: Type.String({ pattern: ORG_ID_PATTERN }), username: Type.String({ maxLength: 100 }) }), body: Type.Object({ ...FormBase, role: RoleSchema }), response: { 303: Done, ...FormErrors, 404: htmlPage('You are not a member of the organization, or the account is not (or no longer) a member of it: a page saying so.'), 409: htmlPage('The member is the organization\'s last admin and cannot become a plain member: a page saying to make another member admin first.') } },
+  }, async (request, reply) => formAction(request, reply, async (user) => {
+    await kit.orgs.require(request.params.org, user.id, 'members:write');
+    await kit.orgs.setRole(request.params.org, request.params.username, request.body.role, user.id);
+    return reply.redirect(`${LINK_PAGE_PATH}?done=role`, 303);
   }));
 
   /** The confirmation page of deleting `org`: what goes, and the name to type (`error` after a wrong one). */

@@ -26,7 +26,7 @@ function refusal(organizations: readonly Organization[]): AccountDeletionRefused
   const text = (lang: Lang) => {
     const t = installTranslator(lang);
     const orgs = new Intl.ListFormat(lang, { type: 'conjunction' }).format(organizations.map((org) => org.name));
-    return t(organizations.length === 1 ? 'install.lastAdmin.one' : 'install.lastAdmin.many', { orgs, page: t('install.title'), url: LINK_PAGE_PATH });
+    return t(organizations.length === 1 ? 'install.lastAdmin.one' : 'install.lastAdmin.many', { orgs, button: t('install.makeAdmin'), page: t('install.title'), url: LINK_PAGE_PATH });
   };
   return new AccountDeletionRefused(LAST_ADMIN_OF_ORGANIZATION, text, { href: LINK_PAGE_PATH, text: (lang) => installTranslator(lang)('install.title') }, {
     organizations: organizations.map((org) => ({ id: org.id, name: org.name })),
@@ -41,19 +41,24 @@ function refusal(organizations: readonly Organization[]): AccountDeletionRefused
  * to refuse: the door's sweep deletes it once the account is gone (`deleteAbandoned`).
  *
  * It runs in the account's deleting transaction, the account's row locked (so no membership of it
- * is added meanwhile), and locks each organization the account administers, in id order (two
- * deletions lock alike, so neither waits on the other in a cycle), before reading its members:
- * every change of a membership locks its organization first, so two admins of one organization
- * deleting their accounts at once, or one removed as the other deletes, cannot both go.
+ * is added meanwhile), and locks each organization the account belongs to, in id order (two
+ * deletions lock alike, so neither waits on the other in a cycle), before reading its members and
+ * their roles: every change of a membership or a role locks its organization first, so two admins
+ * of one organization deleting their accounts at once, one removed or made a member as the other
+ * deletes, or a member made admin (and the admin before them a member) as they delete, cannot
+ * leave it without an admin. Not only the organizations it administers: its role read before the
+ * lock may be stale.
  */
 export const lastAdminGuard: AccountDeletionGuard = async (trx, userId) => {
-  const administered = await trx.selectFrom('organization_members').innerJoin('organizations', 'organizations.id', 'organization_members.org_id')
+  // Every organization the account belongs to, whatever its role read here: a member may be made
+  // admin, and the admin before them a member, before this transaction locks the organization.
+  const memberOf = await trx.selectFrom('organization_members').innerJoin('organizations', 'organizations.id', 'organization_members.org_id')
     .select(['organizations.id', 'organizations.name', 'organizations.created_at'])
-    .where('organization_members.user_id', '=', userId).where('organization_members.role', '=', 'admin')
+    .where('organization_members.user_id', '=', userId)
     .orderBy('organizations.id')
     .execute();
   const stranded: Organization[] = [];
-  for (const org of administered) {
+  for (const org of memberOf) {
     if (!(await lockOrganization(trx, org.id))) continue;
     if (await strandedWithout(trx, org.id, userId)) stranded.push({ id: org.id, name: org.name, createdAt: Number(org.created_at) });
   }

@@ -15,11 +15,12 @@ const MemberView = Type.Object({ user_id: Type.String(), username: Type.String()
 /** `MemberView` as the document describes one route's answer. */
 const memberView = (description: string) => Type.Object(MemberView.properties, { description });
 const OrgParams = Type.Object({ org: Type.String({ pattern: ORG_ID_PATTERN }) });
+const MemberParams = Type.Object({ org: Type.String({ pattern: ORG_ID_PATTERN }), username: Type.String({ maxLength: 100 }) });
 
 /**
  * Organizations over JSON for signed-in users (session cookie; a browser's cross-site request is
  * refused by `requireUser`): create one (its creator is admin), list yours, list, add and remove
- * members, delete one you administer.
+ * members, change a member's role, delete one you administer.
  */
 export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -58,13 +59,22 @@ export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): v
     return reply.code(201).send({ user_id: member.userId, username: member.username, role: member.role });
   });
 
+  api.patch('/api/v1/organizations/:org/members/:username', {
+    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Change a member\'s role (admins): make them admin, or a member again. Their chat links stay; the last admin cannot become a member.', params: MemberParams, body: Type.Object({ role: RoleSchema }), response: { 200: memberView('The member, with their role now (unchanged when they had it already).'), 401: Errors.signIn, 403: Errors.setRole403, 404: Errors.setRole404, 409: Errors.setRole409 } },
+  }, async (request) => {
+    const user = await requireUser(request);
+    await orgs.require(request.params.org, user.id, 'members:write');
+    const member = await orgs.setRole(request.params.org, request.params.username, request.body.role, user.id);
+    return { user_id: member.userId, username: member.username, role: member.role };
+  });
+
   api.delete('/api/v1/organizations/:org/members/:username', {
-    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Remove a member (admins; anyone may remove themselves). Their chat links in the organization go too.', params: Type.Object({ org: Type.String({ pattern: ORG_ID_PATTERN }), username: Type.String({ maxLength: 100 }) }), response: { 204: Type.Null({ description: 'The member was removed, with their chat links in the organization; no body.' }), 401: Errors.signIn, 403: Errors.removeMember403, 404: Errors.removeMember404, 409: Errors.removeMember409 } },
+    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Remove a member (admins; anyone may remove themselves). Their chat links in the organization go too.', params: MemberParams, response: { 204: Type.Null({ description: 'The member was removed, with their chat links in the organization; no body.' }), 401: Errors.signIn, 403: Errors.removeMember403, 404: Errors.removeMember404, 409: Errors.removeMember409 } },
   }, async (request, reply) => {
     const user = await requireUser(request);
     const self = request.params.username.trim().toLowerCase() === user.username;
     await orgs.require(request.params.org, user.id, self ? 'links:write' : 'members:write');
-    await orgs.removeMember(request.params.org, request.params.username);
+    await orgs.removeMember(request.params.org, request.params.username, user.id);
     return reply.code(204).send(null);
   });
 

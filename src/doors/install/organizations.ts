@@ -66,6 +66,43 @@ function assertAllowed(role: Role | undefined, permission: Permission): asserts 
   }
 }
 
+/** No member of the organization has the username given: 404. */
+const memberNotFound = (): NotFoundError => new NotFoundError('This account is not a member.', 'member_not_found');
+
+/** Why removing the last admin is refused, and what to do instead. */
+const LAST_ADMIN_REMOVED = 'This is the last admin of the organization, who cannot leave it: first make another member admin (or add one as admin), or delete the organization.';
+/** Why making the last admin a member is refused, and what to do instead. */
+const LAST_ADMIN_DEMOTED = 'This is the last admin of the organization, who cannot become a plain member: first make another member admin (or add one as admin).';
+
+/** The member `name` (a username, lower case) of `orgId`, as transaction `trx` reads it. */
+async function memberIn(trx: DurableDb, orgId: string, name: string): Promise<Member | undefined> {
+  const row = await trx.selectFrom('organization_members').innerJoin('users', 'users.id', 'organization_members.user_id')
+    .select(['users.id', 'users.username', 'organization_members.role'])
+    .where('organization_members.org_id', '=', orgId).where('users.username', '=', name)
+    .executeTakeFirst();
+  return row && isRole(row.role) ? { userId: row.id, username: row.username, role: row.role } : undefined;
+}
+
+/**
+ * Checks, inside transaction `trx` and under the organization's lock, that `userId` still holds
+ * `permission` in `orgId`: the check made before the lock (`require`, for the answer's sake) may
+ * be stale, an admin made a member or removed meanwhile by another.
+ */
+async function assertAllowedIn(trx: DurableDb, orgId: string, userId: string, permission: Permission): Promise<void> {
+  const caller = await trx.selectFrom('organization_members').select('role').where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();
+  assertAllowed(caller && isRole(caller.role) ? caller.role : undefined, permission);
+}
+
+/**
+ * Refuses (409 `last_admin`, saying `message`) when no admin of `orgId` but `leaving` remains,
+ * read inside `trx` under the organization's lock, so concurrent changes of its members are seen:
+ * an organization is never left with members and nobody to manage them.
+ */
+async function assertAnotherAdmin(trx: DurableDb, orgId: string, leaving: string, message: string): Promise<void> {
+  const other = await trx.selectFrom('organization_members').select('user_id').where('org_id', '=', orgId).where('role', '=', 'admin').where('user_id', '!=', leaving).executeTakeFirst();
+  if (!other) throw new ConflictError(message, 'last_admin');
+}
+
 /** Organization ids (randomId: 128 bits, base64url). Anything else is not looked up. */
 export const ORG_ID_PATTERN = '^[A-Za-z0-9_-]{22}$';
 const ORG_ID = new RegExp(ORG_ID_PATTERN);
@@ -174,21 +211,46 @@ export class Organizations {
   }
 
   /**
-   * Removes `username` from `orgId`, with their chat links in it (they no longer act for the
-   * organization). 404 when not a member; 409 `last_admin` rather than leave nobody to administer it.
+   * Gives `username` the role `role` in `orgId`, for `byUserId`, who must hold `members:write`;
+   * their chat links stay. 404 when not a member; 409 `last_admin` rather than make the
+   * organization's last admin a member. In one transaction under the organization's lock, the
+   * caller's permission, the member's role and the admins are all read there: two admins making
+   * each other members at once wait for each other, and the second sees the first's change.
+   * Giving a member the role they have changes nothing.
    */
-  async removeMember(orgId: string, username: string): Promise<void> {
+  async setRole(orgId: string, username: string, role: Role, byUserId: string): Promise<Member> {
     const name = username.trim().toLowerCase();
-    const member = (await this.members(orgId)).find((candidate) => candidate.username === name);
-    if (!member) throw new NotFoundError('This account is not a member.', 'member_not_found');
+    if (!ORG_ID.test(orgId)) throw notAMember();
+    return this.db.transaction().execute(async (trx) => {
+      if (!(await lockOrganization(trx, orgId))) throw notAMember();
+      await assertAllowedIn(trx, orgId, byUserId, 'members:write');
+      const member = await memberIn(trx, orgId, name);
+      if (!member) throw memberNotFound();
+      if (member.role === role) return member;
+      if (member.role === 'admin' && role !== 'admin') await assertAnotherAdmin(trx, orgId, member.userId, LAST_ADMIN_DEMOTED);
+      await trx.updateTable('organization_members').set({ role }).where('org_id', '=', orgId).where('user_id', '=', member.userId).execute();
+      return { ...member, role };
+    });
+  }
+
+  /**
+   * Removes `username` from `orgId`, with their chat links in it (they no longer act for the
+   * organization), for `byUserId`: anyone may remove themselves (`links:write`), admins others
+   * (`members:write`). 404 when not a member; 409 `last_admin` rather than leave nobody to
+   * administer it. The caller's permission and the member's role are read under the organization's
+   * lock: read before it, a role changed meanwhile (`setRole`) let the last admin go.
+   */
+  async removeMember(orgId: string, username: string, byUserId: string): Promise<void> {
+    const name = username.trim().toLowerCase();
+    if (!ORG_ID.test(orgId)) throw notAMember();
     await this.db.transaction().execute(async (trx) => {
       // Two admins removing each other at once must not both succeed: locking the organization
       // makes concurrent removals in it wait for each other, so the count below sees the other's.
-      if (!(await lockOrganization(trx, orgId))) throw new NotFoundError('This account is not a member.', 'member_not_found');
-      if (member.role === 'admin') {
-        const admins = await trx.selectFrom('organization_members').select('user_id').where('org_id', '=', orgId).where('role', '=', 'admin').execute();
-        if (admins.length <= 1) throw new ConflictError('This is the last admin of the organization; add another admin first.', 'last_admin');
-      }
+      if (!(await lockOrganization(trx, orgId))) throw notAMember();
+      const member = await memberIn(trx, orgId, name);
+      await assertAllowedIn(trx, orgId, byUserId, member?.userId === byUserId ? 'links:write' : 'members:write');
+      if (!member) throw memberNotFound();
+      if (member.role === 'admin') await assertAnotherAdmin(trx, orgId, member.userId, LAST_ADMIN_REMOVED);
       await trx.deleteFrom('chat_links').where('org_id', '=', orgId).where('user_id', '=', member.userId).execute();
       await trx.deleteFrom('organization_members').where('org_id', '=', orgId).where('user_id', '=', member.userId).execute();
     });

@@ -74,7 +74,7 @@ describe.each([
     expect(refused.status).toBe(409);
     expect(refused.text).toContain('data-code="last_admin_of_organization"');
     expect(refused.text).toContain('you are the last admin of the organization Acme Works, which has other members');
-    expect(refused.text).toContain('First give it another admin (add one with the role admin), or delete the organization, on the page &quot;Organizations and chat&quot; (/integrations)');
+    expect(refused.text).toContain('First give it another admin (press &quot;Make admin&quot; next to a member in its list of members), or delete the organization, on the page &quot;Organizations and chat&quot; (/integrations)');
     expect(refused.text).toContain('<a href="/integrations" id="refusal-link">Organizations and chat</a>');
     // The password was right: no field is marked wrong.
     expect(refused.text).not.toContain('aria-invalid');
