@@ -66,7 +66,9 @@ const NOT_THERE_YET = new Set(['ENOTFOUND', 'ENODATA']);
  * nothing listens on, sent people looking at the update API.
  */
 export async function waitForTxt(resolver: Resolver | typeof import('node:dns/promises'), name: string, value: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  // On the monotonic clock: on the wall clock, one stepped forward gave up at the next try (the
+  // certificate not renewed), and one stepped back kept asking for the step's length.
+  const deadline = performance.now() + timeoutMs;
   let unanswered: string | undefined;
   for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
     try {
@@ -78,7 +80,7 @@ export async function waitForTxt(resolver: Resolver | typeof import('node:dns/pr
       const code = String((error as NodeJS.ErrnoException).code ?? (error as Error).message);
       unanswered = NOT_THERE_YET.has(code) ? undefined : code;
     }
-    if (Date.now() + delay > deadline) {
+    if (performance.now() + delay > deadline) {
       const why = unanswered
         ? `: the DNS server asked gave no answer about it (${unanswered}); check --dns-server, the address of the pairgate DNS server`
         : ': check that --update-api and --dns-server (or the system resolver, without it) are the same pairgate server, or give it longer with --timeout';

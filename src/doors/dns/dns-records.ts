@@ -154,8 +154,13 @@ async function lockForWrite(trx: DurableDb, record: { type: RecordType; owner: s
  */
 export class DnsRecords {
   private lastChange = 0;
-  private serialReadAt = 0;
-  /** Look-ups of the last `cacheMs`, by name: the DNS server answers hot names without the database. */
+  /** When (monotonic ms) the serial was last read from the store; never yet at first. */
+  private serialReadAt = -Infinity;
+  /**
+   * Look-ups of the last `cacheMs`, by name: the DNS server answers hot names without the database.
+   * Their ages, and the serial's, are on the monotonic clock: on the wall clock, one stepped back an
+   * hour kept answering another node's old records (and serial) that hour more.
+   */
   private readonly cache = new Map<string, { at: number; records: DnsRecord[] }>();
   /** Reads of the database itself, uncached. */
   private readonly rows: ZoneView;
@@ -180,7 +185,7 @@ export class DnsRecords {
 
   /** Records of `name` (any type), as the DNS server answers them: reused for `cacheMs`. */
   async atName(name: string): Promise<DnsRecord[]> {
-    const now = Date.now();
+    const now = performance.now();
     const cached = this.cache.get(name);
     if (cached && now - cached.at < this.cacheMs) return cached.records;
     const records = await this.rows.atName(name);
@@ -285,7 +290,7 @@ export class DnsRecords {
    * elsewhere; it never goes down.
    */
   async serial(): Promise<number> {
-    const now = Date.now();
+    const now = performance.now();
     if (now - this.serialReadAt >= Math.max(this.cacheMs, 1)) {
       this.serialReadAt = now;
       const row = await this.db.selectFrom('dns_records').select((eb) => eb.fn.max('updated_at').as('latest')).executeTakeFirst();

@@ -41,14 +41,22 @@ export interface DnsServerOptions {
   countRefused?: (reason: ConnectionRefusal) => void;
 }
 
+/**
+ * This process's monotonic milliseconds: the rate limits' seconds and connections' idle times are
+ * elapsed time. On the wall clock, each step began a new second (a fresh budget for every network),
+ * and one stepped back an hour made every connection active since look idler than one silent for
+ * minutes before it, so the active one was closed for a newcomer.
+ */
+const monotonicNow = (): number => performance.now();
+
 /** Counts of one second, per source network: the rate limits of both transports. */
 class PerSecondCounts {
-  private second = 0;
+  private second = -1;
   private counts = new Map<string, number>();
 
   /** Counts one for `network` in the current second; returns the count so far. */
   add(network: string): number {
-    const second = Math.floor(Date.now() / 1000);
+    const second = Math.floor(monotonicNow() / 1000);
     if (second !== this.second) {
       this.second = second;
       this.counts = new Map();
@@ -214,7 +222,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     }
     let pending: Buffer = Buffer.alloc(0);
     let inFlight = 0;
-    const connection: TcpConnection = { network, lastActive: Date.now(), busy: () => inFlight > 0 };
+    const connection: TcpConnection = { network, lastActive: monotonicNow(), busy: () => inFlight > 0 };
     connections.set(socket, connection);
     const mine = perNetwork.get(network) ?? new Set<Socket>();
     mine.add(socket);
@@ -252,12 +260,12 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
           throttled = setTimeout(() => {
             throttled = undefined;
             pump();
-          }, 1_001 - (Date.now() % 1_000));
+          }, 1_001 - (monotonicNow() % 1_000));
           break;
         }
         const frame = Buffer.from(pending.subarray(2, 2 + length));
         pending = pending.subarray(2 + length);
-        connection.lastActive = Date.now();
+        connection.lastActive = monotonicNow();
         inFlight++;
         const answered = handler(frame, 'tcp').catch((error: unknown) => {
           logger?.warn({ err: error }, 'dns query failed');
@@ -267,7 +275,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
           const answer = await answered;
           inFlight--;
           if (answer && !socket.destroyed) {
-            connection.lastActive = Date.now();
+            connection.lastActive = monotonicNow();
             const prefix = Buffer.alloc(2);
             prefix.writeUInt16BE(answer.length, 0);
             socket.write(Buffer.concat([prefix, answer]));

@@ -46,6 +46,7 @@ export interface DiscoveryDialOptions {
   log: (line: string) => void;
 }
 
+/** `at`: when (monotonic ms) the dial failed. On the wall clock, one stepped back kept an unreachable announcer from being dialled again until the whole wait ended. */
 type Attempt = { state: 'dialling' } | { state: 'wrong_key' } | { state: 'unreachable'; at: number };
 
 /** Why nothing paired: the pin refused someone, or nothing reached, with what discovery heard. */
@@ -100,7 +101,7 @@ export async function dialByDiscovery(options: DiscoveryDialOptions): Promise<Pi
       if (settled || timedOut) return;
       const where = label(announcement.address, announcement.port);
       const previous = attempts.get(where);
-      if (previous && (previous.state !== 'unreachable' || Date.now() - previous.at < REDIAL_AFTER_MS)) return;
+      if (previous && (previous.state !== 'unreachable' || performance.now() - previous.at < REDIAL_AFTER_MS)) return;
       if (inFlight >= MAX_DIALS) return;
       candidates++;
       inFlight++;
@@ -118,7 +119,7 @@ export async function dialByDiscovery(options: DiscoveryDialOptions): Promise<Pi
         inFlight--;
         errors.push(error);
         const wrongKey = error instanceof PinMismatchError;
-        attempts.set(where, wrongKey ? { state: 'wrong_key' } : { state: 'unreachable', at: Date.now() });
+        attempts.set(where, wrongKey ? { state: 'wrong_key' } : { state: 'unreachable', at: performance.now() });
         if (!settled) options.log(`${wrongKey ? `${where} answered with another key than the string pins` : error.message}; still listening for "${options.name}".`);
         giveUpIfDone();
       });

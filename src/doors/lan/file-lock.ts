@@ -81,14 +81,17 @@ export async function withFileLock<T>(lockPath: string, work: () => T, options: 
   const timeoutMs = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const staleMs = options.staleMs ?? DEFAULT_STALE_LOCK_MS;
   const me = newHolder();
-  const started = Date.now();
+  // The wait is elapsed time (monotonic): on the wall clock, one stepped forward gave up at once,
+  // and one stepped back kept a command waiting the step's length. A lock's age stays the wall
+  // clock's: a file's time is all another process leaves.
+  const started = performance.now();
   while (!tryCreate(lockPath, me)) {
     // A lock released meanwhile, or stale and removed just now, is tried again at once: each of
     // those is someone's progress, so this never spins; the wait ends only while a lock is held.
     const seen = inspect(lockPath);
     if (seen === undefined) continue;
     if (isStale(seen, staleMs) && breakStale(lockPath, seen, staleMs)) continue;
-    const waited = Date.now() - started;
+    const waited = Math.round(performance.now() - started);
     if (waited >= timeoutMs) throw options.busyError(seen.holder, waited);
     // Jitter, so waiters woken together do not all try in the same instant again.
     await sleep(Math.min(5 + Math.random() * 20, Math.max(1, timeoutMs - waited)));

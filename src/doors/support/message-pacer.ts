@@ -25,7 +25,9 @@ export interface PacerLimits {
 export class MessagePacer {
   private readonly queue: RawData[] = [];
   private tokens: number;
-  private refilledAt = Date.now();
+  // On the monotonic clock: on the wall clock, one stepped back an hour left the bucket an hour's
+  // worth of tokens short, and the socket paused that hour (a step forward only refilled it).
+  private refilledAt = performance.now();
   private running = false;
 
   constructor(
@@ -71,7 +73,7 @@ export class MessagePacer {
 
   /** Takes a token: 0 when there was one, else the milliseconds until the next. */
   private takeToken(): number {
-    const now = Date.now();
+    const now = performance.now();
     this.tokens = Math.min(this.limits.burst, this.tokens + ((now - this.refilledAt) * this.limits.perSecond) / 1000);
     this.refilledAt = now;
     if (this.tokens >= 1) {
