@@ -66,7 +66,7 @@ function failure(options: DiscoveryDialOptions, errors: Error[], candidates: num
   }
   // Why each announced address failed was logged as it failed; the end names them once.
   const heard = [...attempts.keys()];
-  return new PeerUnreachableError(`Cannot reach "${options.name}"${where}. Discovery heard it at ${heard.join(', ')}, but ${heard.length === 1 ? 'that address' : 'none of those addresses'} answered${also}.`);
+  return new PeerUnreachableError(`Cannot reach "${options.name}"${where}. Discovery heard it at ${heard.join(', ')}, but ${heard.length === 1 ? 'that address did not answer' : 'none of those addresses answered'}${also}.`);
 }
 
 /**

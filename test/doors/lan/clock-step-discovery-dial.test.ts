@@ -51,4 +51,24 @@ describe('dialling by discovery when the wall clock is stepped back', () => {
     expect(connection.address).toBe('127.0.0.1');
     expect(performance.now() - started).toBeLessThan(3_000);
   }, 15_000);
+
+  it('says the one address discovery heard did not answer, when nothing ever listens there', async () => {
+    const secret = randomBytes(32);
+    const deviceId = randomBytes(16).toString('base64url');
+    const identity = await createTlsIdentity('offer', 600);
+    const announcer = await startAnnouncer({ ...loopback, announcement: { deviceId, port: await freePort() }, secret });
+    cleanups.push(() => announcer.stop());
+    const failed = await dialByDiscovery({
+      discovery: loopback,
+      secret,
+      deviceId,
+      pin: certificatePin(identity.certPem),
+      self: randomBytes(16).toString('base64url'),
+      timeoutMs: 1_500,
+      dialTimeoutMs: 500,
+      name: 'offer',
+      log: () => undefined,
+    }).catch((error: unknown) => error);
+    expect(String((failed as Error).message)).toMatch(/Discovery heard it at 127\.0\.0\.1[^,]*, but that address did not answer\.$/);
+  }, 15_000);
 });
