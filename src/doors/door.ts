@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../core/clock.js';
-import type { CodeGuard } from '../engine/code-guard.js';
+import type { CodeGuard, LookupRefusal } from '../engine/code-guard.js';
 import type { GrantEngine } from '../engine/grant-engine.js';
 import type { MigrationSet } from '../store/durable-schema.js';
 import type { Stores } from '../store/ports.js';
@@ -91,6 +91,13 @@ export interface Door {
    * cap, so a full DNS listener cannot leave the process without descriptors (`connection-cap.ts`).
    */
   descriptorsAtMost?(config: Config): number;
+  /**
+   * The code guard's scope this door looks codes up in (the `door` label of the code metrics,
+   * `pairgate_code_misses_total` and `pairgate_code_lookups_refused_total`), with the budgets of
+   * its own it adds to the guard's (`ownBudgets`): their series are shown from the start. None for
+   * a door that looks no code up.
+   */
+  codeScope?: { scope: string; ownBudgets?: readonly LookupRefusal[] };
   /** Registers routes, inside an encapsulated plugin of its own. */
   register(app: FastifyInstance, ctx: DoorContext): Promise<void>;
   /**

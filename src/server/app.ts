@@ -8,9 +8,6 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { RateLimitedError } from '../core/errors.js';
 import type { Door, DoorContext } from '../doors/door.js';
 import { CodeGuard, type LookupRefusal } from '../engine/code-guard.js';
-import { PAIR_KIND } from '../doors/grants/grant-views.js';
-import { DEVICE_KIND } from '../doors/device/device-grant.js';
-import { SUPPORT_CODE_SCOPE } from '../doors/support/relay-code.js';
 import { GrantEngine } from '../engine/grant-engine.js';
 import { CodeHasher } from '../core/codes.js';
 import { loadCodeHashKey } from './code-hash-key.js';
@@ -287,17 +284,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   return app;
 }
 
-/**
- * The code guard's scopes of the doors that look codes up (the `door` label of the code metrics),
- * with the budgets of their own each adds to the guard's: their series are shown from the start.
- */
-const CODE_SCOPES: Readonly<Record<string, { scope: string; own?: readonly LookupRefusal[] }>> = {
-  grants: { scope: PAIR_KIND },
-  device: { scope: DEVICE_KIND, own: ['misses_session'] },
-  support: { scope: SUPPORT_CODE_SCOPE },
-  'support-relay': { scope: SUPPORT_CODE_SCOPE },
-};
-
 /** What each refused code look-up's budget is set by, for the warning. */
 const LOOKUP_SETTINGS: Readonly<Record<LookupRefusal, string>> = {
   misses_5m: 'PAIRGATE_CODE_MISSES_PER_HOUR (its five-minute share)',
@@ -317,9 +303,9 @@ const LOOKUP_SETTINGS: Readonly<Record<LookupRefusal, string>> = {
 function observeCodeLookups(app: FastifyInstance, codeGuard: CodeGuard, metrics: ServerMetrics, serving: readonly Door[], clock: Clock): void {
   const scopes = new Map<string, LookupRefusal[]>();
   for (const door of serving) {
-    const entry = CODE_SCOPES[door.name];
+    const entry = door.codeScope;
     if (!entry) continue;
-    const reasons = new Set([...(scopes.get(entry.scope) ?? []), ...codeGuard.reasons(entry.scope), ...(entry.own ?? [])]);
+    const reasons = new Set([...(scopes.get(entry.scope) ?? []), ...codeGuard.reasons(entry.scope), ...(entry.ownBudgets ?? [])]);
     scopes.set(entry.scope, [...reasons]);
   }
   const warnings = new ThrottledRefusals<LookupRefusal>((door, refused, total) => {

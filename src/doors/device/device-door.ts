@@ -12,7 +12,7 @@ import { DeviceClientRegistry } from './client-registry.js';
 import { parseDeviceClients } from './clients.js';
 import { CodeBudget } from './code-budget.js';
 import { deviceConfigSchema } from './config.js';
-import { USER_CODE_FORMAT } from './device-grant.js';
+import { DEVICE_KIND, USER_CODE_FORMAT } from './device-grant.js';
 import type { DeviceEnv } from './device-env.js';
 import { DeviceTokens } from './device-tokens.js';
 import { installIntrospectionRoute } from './introspection-route.js';
@@ -38,6 +38,8 @@ import { installDevicesPage } from './devices-page.js';
  */
 export const deviceDoor: Door = {
   name: 'device',
+  // The per-browser-session budget of wrong user codes (CodeBudget) beside the guard's per network.
+  codeScope: { scope: DEVICE_KIND, ownBudgets: ['misses_session'] },
   configSchema: deviceConfigSchema,
   migrations: deviceMigrations,
   enabled: (config) => configSection(config, deviceConfigSchema).PAIRGATE_DEVICE_ENABLED,

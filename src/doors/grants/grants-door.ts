@@ -66,6 +66,7 @@ function isPair(grant: Grant<unknown, unknown> | undefined): grant is Grant<Pair
  */
 export const grantsDoor: Door = {
   name: 'grants',
+  codeScope: { scope: PAIR_KIND },
   configSchema: grantsConfigSchema,
   enabled: (config) => configSection(config, grantsConfigSchema).PAIRGATE_GRANTS_ENABLED,
   checkConfig(config) {

@@ -4,7 +4,7 @@ import { configSection, type Config } from '../../server/config.js';
 import type { Door, DoorContext } from '../door.js';
 import { attackerGuessRate } from '../shared/attacker-guess-rate.js';
 import { relayConfigSchema } from './config.js';
-import { relayCodeFormat } from './relay-code.js';
+import { relayCodeFormat, SUPPORT_CODE_SCOPE } from './relay-code.js';
 import { registerRelayRoutes } from './relay-routes.js';
 import { allowedHostEntry, splitList } from './relay-url.js';
 
@@ -21,6 +21,7 @@ export function relayPrefix(config: Config): string {
  */
 export const supportRelayDoor: Door = {
   name: 'support-relay',
+  codeScope: { scope: SUPPORT_CODE_SCOPE },
   configSchema: relayConfigSchema,
   enabled: (config) => configSection(config, relayConfigSchema).PAIRGATE_RELAY_ENABLED,
   homeLinks: (ctx) => [{ order: 10, href: `${relayPrefix(ctx.config)}/`, title: 'Enter a support code', text: 'Someone on the phone gave you a code: type it to see who is asking before you let them in.', translations: { fr: { title: 'Saisir un code d’assistance', text: 'Quelqu’un au téléphone vous a donné un code : saisissez-le pour voir qui demande avant de le laisser entrer.' } } }],

@@ -8,7 +8,7 @@ import { relayConfigSchema, supportConfigSchema } from './config.js';
 import { registerSessionRoutes, isHttpUrl, isHttpsUrl } from './origin-session-routes.js';
 import { registerPairingRoutes } from './pairing-routes.js';
 import { acceptMultipartFields } from './multipart-fields.js';
-import { relayCodeFormat } from './relay-code.js';
+import { relayCodeFormat, SUPPORT_CODE_SCOPE } from './relay-code.js';
 import { relayPrefix } from './relay-door.js';
 import { maxSessions, originGuessRate, publishesOnOwnRelay } from './code-budget.js';
 import { SessionHub } from './session-channel.js';
@@ -61,6 +61,7 @@ const MIN_ADMIN_PASSWORD = 16;
  */
 export const supportDoor: Door = {
   name: 'support',
+  codeScope: { scope: SUPPORT_CODE_SCOPE },
   configSchema: supportConfigSchema,
   enabled: originEnabled,
   configWarnings(config) {
