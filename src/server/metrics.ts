@@ -37,7 +37,9 @@ export class ThrottledRefusals<Reason extends string> {
     if (!state) this.doors.set(door, (state = { lastLogged: -Infinity, unlogged: new Map() }));
     state.unlogged.set(reason, (state.unlogged.get(reason) ?? 0) + 1);
     const at = this.now();
-    if (at - state.lastLogged < REFUSAL_LOG_INTERVAL_MS) return;
+    // `now` is the wall clock (tests step it): one stepped back (NTP) puts `at` before the last
+    // line, which is then told at once, not silenced for as long as the step.
+    if (at >= state.lastLogged && at - state.lastLogged < REFUSAL_LOG_INTERVAL_MS) return;
     state.lastLogged = at;
     let total = 0;
     for (const count of state.unlogged.values()) total += count;
