@@ -21,20 +21,29 @@ describe('monotonicRateLimitStore (one node\'s rate limits in memory)', () => {
     expect(incr('a')).toEqual({ current: 1, ttl: 60_000 });
   });
 
-  it('forgets the network whose window began first once it remembers too many', () => {
-    let now = 0;
-    const Store = monotonicRateLimitStore(() => now, 2);
+  it('forgets the network used least recently once it remembers too many', () => {
+    const Store = monotonicRateLimitStore(() => 0, 2);
     const incr = counter(new Store({}) as never);
     incr('a');
-    incr('a');
-    now = 1;
     incr('b');
-    // Counting again in a's window does not make it newer: its window still began first.
     incr('a');
-    now = 2;
+    // c comes: b, used before a's last request, goes.
     incr('c');
-    expect(incr('b').current).toBe(2);
+    expect(incr('a').current).toBe(3);
     expect(incr('c').current).toBe(2);
-    expect(incr('a').current).toBe(1);
+    expect(incr('b').current).toBe(1);
+  });
+
+  it('keeps the count of a network that keeps sending while many others come and go', () => {
+    const Store = monotonicRateLimitStore(() => 0, 40);
+    const incr = counter(new Store({}) as never);
+    let sent = 0;
+    for (let other = 0; other < 1_000; other++) {
+      incr(`other-${other}`);
+      sent = incr('busy').current;
+    }
+    expect(sent).toBe(1_000);
+    // A network that stopped sending is forgotten (the store holds 40).
+    expect(incr('other-0').current).toBe(1);
   });
 });
