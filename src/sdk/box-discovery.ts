@@ -6,13 +6,18 @@ import { X509Certificate } from 'node:crypto';
 import { discoverBoxes, type DiscoveredBox, type MdnsOptions } from '../doors/registry/mdns.js';
 import { spkiFingerprint } from '../core/fingerprint.js';
 import { replaceFileDurably } from '../server/durable-file.js';
+import { abortedCall, cutOff } from './errors.js';
+import type { CallOptions } from './http-call.js';
 
 export type { DiscoveredBox, MdnsOptions } from '../doors/registry/mdns.js';
 
 /** A pinned box: the certificate seen on first use. */
 export interface Pin {
+  /** The SPKI fingerprint of the box's key, its identity. */
   fingerprint: string;
+  /** The certificate seen on first use (PEM), trusted as the box's from then on. */
   certPem: string;
+  /** When it was first seen (ISO 8601). */
   firstSeen: string;
 }
 
@@ -89,10 +94,21 @@ function pemOf(cert: X509Certificate): string {
   return cert.toString();
 }
 
-/** The certificate a TLS server presents (not verified: the caller compares fingerprints). */
-export function fetchPeerCertificate(host: string, port: number, timeoutMs = 5000): Promise<X509Certificate> {
+/**
+ * The certificate a TLS server presents (not verified: the caller compares fingerprints). `signal`
+ * cancels it: PairgateApiError code `aborted`, the connection closed at once.
+ */
+export function fetchPeerCertificate(host: string, port: number, timeoutMs = 5000, options: CallOptions = {}): Promise<X509Certificate> {
+  const { signal } = options;
+  if (signal?.aborted) return Promise.reject(abortedCall(signal));
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, rejectUnauthorized: false, timeout: timeoutMs });
+    const onAbort = (): void => {
+      reject(abortedCall(signal!));
+      socket.destroy();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('close', () => signal?.removeEventListener('abort', onAbort));
     socket.once('secureConnect', () => {
       const cert = socket.getPeerX509Certificate();
       socket.end();
@@ -109,8 +125,8 @@ export function fetchPeerCertificate(host: string, port: number, timeoutMs = 500
  * advertised and, when the box was seen before, the pinned one; pins it the first time. Returns the
  * pin and whether it is new.
  */
-export async function trustOnFirstUse(box: Pick<DiscoveredBox, 'fingerprint' | 'addresses' | 'port'>, pins: PinStore): Promise<{ pin: Pin; firstUse: boolean }> {
-  const cert = await fetchPeerCertificate(box.addresses[0]!, box.port);
+export async function trustOnFirstUse(box: Pick<DiscoveredBox, 'fingerprint' | 'addresses' | 'port'>, pins: PinStore, options: CallOptions = {}): Promise<{ pin: Pin; firstUse: boolean }> {
+  const cert = await fetchPeerCertificate(box.addresses[0]!, box.port, undefined, options);
   const fingerprint = spkiFingerprint(cert.publicKey.export({ type: 'spki', format: 'der' }));
   if (fingerprint !== box.fingerprint) throw new PinMismatchError(`the box advertised ${box.fingerprint} but presents the key ${fingerprint}`);
   const pinned = pins.get(fingerprint);
@@ -122,25 +138,57 @@ export async function trustOnFirstUse(box: Pick<DiscoveredBox, 'fingerprint' | '
 
 /**
  * A GET to a pinned box: TLS is accepted only when the server's key has the pinned fingerprint (the
- * host name is not checked: the key is the identity).
+ * host name is not checked: the key is the identity). `timeoutMs` bounds the whole exchange, the
+ * answer's last byte included. Rejects with PinMismatchError for another key, the socket's error
+ * when nothing answered, PairgateApiError `network_error` when the answer was cut or stalled
+ * halfway, and `aborted` when `signal` cancelled it (the connection closed at once).
  */
-export function pinnedGet(url: string, pin: Pin, timeoutMs = 5000): Promise<{ status: number; body: string }> {
+export function pinnedGet(url: string, pin: Pin, timeoutMs = 5000, options: CallOptions = {}): Promise<{ status: number; body: string }> {
+  const { signal } = options;
+  if (signal?.aborted) return Promise.reject(abortedCall(signal));
   return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (outcome: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      outcome();
+    };
+    /** Why the exchange ended: its timeout's error when it was that, else what the socket said. */
+    let lastError: Error | undefined;
+    let answered = false;
+    const lost = (error: Error): void => settle(() => reject(signal?.aborted ? abortedCall(signal) : cutOff(new URL(url).origin, lastError ?? error)));
     const req = request(url, {
       ca: pin.certPem,
       agent: false,
-      timeout: timeoutMs,
       checkServerIdentity: (_host: string, cert: PeerCertificate) => {
         const key = new X509Certificate(cert.raw).publicKey.export({ type: 'spki', format: 'der' });
         return spkiFingerprint(key) === pin.fingerprint ? undefined : new PinMismatchError('the box presents another key than the pinned one');
       },
     }, (res) => {
+      answered = true;
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => settle(() => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') })));
+      res.on('error', lost);
+      res.on('close', () => {
+        if (!res.complete) lost(new Error('the connection closed'));
+      });
     });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
+    const onAbort = (): void => {
+      settle(() => reject(abortedCall(signal!)));
+      req.destroy();
+    };
+    const timer = setTimeout(() => {
+      lastError = Object.assign(new Error('timeout'), { name: 'TimeoutError' });
+      req.destroy(lastError);
+    }, timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    req.on('error', (error) => {
+      if (answered) lost(error);
+      else settle(() => reject(signal?.aborted ? abortedCall(signal) : error));
+    });
     req.end();
   });
 }

@@ -1,5 +1,6 @@
-import { abortedCall, cutOff, NOT_PAIRGATE_CODE, PairgateApiError, toApiError, unreachable } from './errors.js';
-import { LongPollPacer, MAX_POLL_PAUSE_MS, MIN_POLL_PAUSE_MS, longPollSeconds, sleep, waitParameter } from './long-poll.js';
+import { abortedCall, PairgateApiError } from './errors.js';
+import { callJson, type CallOptions } from './http-call.js';
+import { LongPollPacer, MAX_POLL_PAUSE_MS, MIN_POLL_PAUSE_MS, longPollSeconds, monotonicNow, sleep, waitParameter } from './long-poll.js';
 
 /** Seconds a wait for a decision goes on past the grant's lifetime, for the server to say it expired. */
 const EXPIRY_MARGIN_SECONDS = 30;
@@ -58,14 +59,7 @@ export interface CodeView {
   expiresAt: string;
 }
 
-/** What every call of {@link PairgateClient} takes besides its own arguments. */
-export interface CallOptions {
-  /**
-   * Cancels the call: it rejects at once with PairgateApiError code `aborted` (the signal's reason
-   * as its `cause`) and its connection is closed, a long-poll's included.
-   */
-  signal?: AbortSignal;
-}
+export type { CallOptions } from './http-call.js';
 
 /** What {@link PairgateClient.waitForDecision} takes. */
 export interface WaitForDecisionOptions extends CallOptions {
@@ -115,42 +109,17 @@ export class PairgateClient {
    * timeout, `aborted` when `signal` cancelled it.
    */
   async request<T>(method: string, path: string, body?: unknown, extraTimeoutMs = 0, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<T> {
-    if (signal?.aborted) throw abortedCall(signal);
-    const timeout = AbortSignal.timeout(this.timeoutMs + extraTimeoutMs);
-    let response: Response;
-    try {
-      response = await this.fetchImpl(`${this.baseUrl}${path}`, {
-        method,
-        headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
-        redirect: 'manual',
-      });
-    } catch (error) {
-      if (signal?.aborted) throw abortedCall(signal);
-      throw unreachable(this.baseUrl, error, 'Check the address and that the server runs.');
-    }
-    if (!response.ok) {
-      const refusal = await toApiError(response);
-      if (signal?.aborted) throw abortedCall(signal);
-      throw refusal;
-    }
-    // The body read apart from its parsing: losing it halfway is the network's doing, not a sign
-    // that something other than pairgate answered (and a wait asks again after the one, not the other).
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (error) {
-      if (signal?.aborted) throw abortedCall(signal);
-      throw cutOff(this.baseUrl, error);
-    }
-    try {
-      return JSON.parse(text) as T;
-    } catch {
-      // A success that is not JSON: a web server or a proxy's page answered, not pairgate.
-      const type = response.headers.get('content-type')?.split(';')[0] ?? 'no content type';
-      throw new PairgateApiError(response.status, NOT_PAIRGATE_CODE, `${this.baseUrl} answered ${method} ${path.split('?')[0]} with ${type}, not pairgate's JSON: check that the URL is the pairgate server (or that a proxy in front of it passes requests on).`);
-    }
+    return callJson<T>({
+      origin: this.baseUrl,
+      url: `${this.baseUrl}${path}`,
+      method,
+      headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      timeoutMs: this.timeoutMs + extraTimeoutMs,
+      ...(signal ? { signal } : {}),
+      advice: 'Check the address and that the server runs.',
+      fetch: this.fetchImpl,
+    });
   }
 
   /** Liveness of the server. */
@@ -206,18 +175,18 @@ export class PairgateClient {
     // The lifetime, not what is left of it: both dates are the server's, and an expired grant ends
     // the wait by itself (the server wakes waiters at expiry), so a little too long costs nothing.
     const seconds = maxSeconds ?? (Date.parse(view.expiresAt) - Date.parse(view.createdAt)) / 1000 + EXPIRY_MARGIN_SECONDS;
-    const deadline = Date.now() + seconds * 1000;
+    const deadline = monotonicNow() + seconds * 1000;
     const pacer = new LongPollPacer();
     let retryPauseMs = MIN_POLL_PAUSE_MS;
-    while (view.state === 'pending' && Date.now() < deadline) {
-      const askedAt = Date.now();
+    while (view.state === 'pending' && monotonicNow() < deadline) {
+      const askedAt = monotonicNow();
       let next: GrantView;
       try {
         next = await this.getGrant(id, { waitSeconds: longPollSeconds(deadline), since: view.version, signal });
       } catch (error) {
         if (error instanceof PairgateApiError && error.code === 'grant_not_found') return { ...view, state: 'expired' };
         if (!(error instanceof PairgateApiError) || !isPassing(error)) throw error;
-        const pauseMs = Math.min(error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : retryPauseMs, Math.max(0, deadline - Date.now()));
+        const pauseMs = Math.min(error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : retryPauseMs, Math.max(0, deadline - monotonicNow()));
         onRetry?.(error, pauseMs);
         await sleep(pauseMs, signal);
         if (signal?.aborted) throw abortedCall(signal);
@@ -228,7 +197,7 @@ export class PairgateClient {
       const changed = next.version !== view.version || next.state !== view.state;
       view = next;
       if (changed) onChange?.(view);
-      if (view.state === 'pending') await pacer.after(changed, Date.now() - askedAt, deadline, signal);
+      if (view.state === 'pending') await pacer.after(changed, monotonicNow() - askedAt, deadline, signal);
       if (signal?.aborted) throw abortedCall(signal);
     }
     return view;

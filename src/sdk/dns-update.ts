@@ -1,12 +1,18 @@
-import { request } from 'node:https';
-import { PairgateApiError } from './errors.js';
+import { request, type RequestOptions } from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { abortedCall, cutOff, NOT_PAIRGATE_CODE, PairgateApiError, retryAfterOf } from './errors.js';
+import type { CallOptions } from './http-call.js';
 import type { BoxKeys } from './registry.js';
 
 /** A record as the update API shows it. */
 export interface DnsRecordView {
+  /** The record's full name, without the final dot. */
   name: string;
+  /** The record's type. */
   type: 'A' | 'AAAA' | 'CNAME' | 'TXT';
+  /** Its value: an address, a full name (CNAME) or a text (TXT). */
   value: string;
+  /** Its time to live in seconds. */
   ttl: number;
 }
 
@@ -18,6 +24,10 @@ export interface DnsUpdateClientOptions {
   box: BoxKeys;
   /** PEM certificate(s) to trust for the server (default: the system roots). */
   ca?: string;
+  /**
+   * Timeout of each call in milliseconds, from sending to the answer's last byte (a server
+   * trickling its answer does not hold the call longer). Default 15 s.
+   */
   timeoutMs?: number;
 }
 
@@ -70,46 +80,106 @@ function connectionError(baseUrl: string, error: Error): PairgateApiError {
   return new PairgateApiError(0, 'network_error', `Cannot reach ${baseUrl} (${code}).`);
 }
 
+/** The error a call ended by its timeout is destroyed with: named so `networkFailureReason` says "timed out". */
+function timedOut(): Error {
+  const error = new Error('timed out');
+  error.name = 'TimeoutError';
+  return error;
+}
+
+/**
+ * Reads an answer of the update API whole into its result: a 2xx's JSON, or the refusal
+ * (`reason`, else `error`, as the code; Retry-After kept); a 2xx whose whole body is not JSON is
+ * `not_pairgate`.
+ */
+function answerOf<T>(baseUrl: string, method: string, path: string, res: IncomingMessage, text: string): T {
+  let json: Record<string, unknown> | undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed !== null && typeof parsed === 'object') json = parsed as Record<string, unknown>;
+  } catch {
+    // not JSON: said below by the status
+  }
+  const status = res.statusCode ?? 0;
+  if (status >= 200 && status < 300) {
+    if (json) return json as T;
+    const type = res.headers['content-type']?.split(';')[0] ?? 'no content type';
+    throw new PairgateApiError(status, NOT_PAIRGATE_CODE, `${baseUrl} answered ${method} ${path.split('?')[0]} with ${type}, not the update API's JSON: check that --update-api is the update API's address.`);
+  }
+  const body = json ?? {};
+  throw new PairgateApiError(status, String(body.reason ?? body.error ?? `http_${status}`), String(body.message ?? text), body, retryAfterOf(res.headers['retry-after']));
+}
+
 /**
  * Client of the DNS update API: HTTPS with the box certificate as client certificate, which is what
- * proves the box owns `<fingerprint>.<zone>`.
+ * proves the box owns `<fingerprint>.<zone>`. Every call takes a `signal` (code `aborted`, the
+ * connection closed at once); errors are PairgateApiError (status 0 and `network_error` when no
+ * whole answer came within the timeout, the connection cut or stalled halfway included).
  */
 export class DnsUpdateClient {
+  /** The update API's base URL, without a trailing slash. */
   readonly baseUrl: string;
   constructor(private readonly options: DnsUpdateClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
   }
 
-  private send<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private send<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(abortedCall(signal));
     const url = new URL(`${this.baseUrl}${path}`);
     const payload = body === undefined ? undefined : JSON.stringify(body);
+    const requestOptions: RequestOptions = {
+      method,
+      key: this.options.box.keyPem,
+      cert: this.options.box.certPem,
+      ...(this.options.ca ? { ca: this.options.ca } : {}),
+      headers: { accept: 'application/json', ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
+      agent: false,
+    };
     return new Promise<T>((resolve, reject) => {
-      const req = request(url, {
-        method,
-        key: this.options.box.keyPem,
-        cert: this.options.box.certPem,
-        ...(this.options.ca ? { ca: this.options.ca } : {}),
-        headers: { accept: 'application/json', ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
-        timeout: this.options.timeoutMs ?? 15_000,
-        agent: false,
-      }, (res) => {
+      let settled = false;
+      const settle = (outcome: () => T): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        try {
+          resolve(outcome());
+        } catch (error) {
+          reject(error);
+        }
+      };
+      const fail = (error: PairgateApiError): void => settle(() => {
+        throw error;
+      });
+      let answered = false;
+      const req = request(url, requestOptions, (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: Record<string, unknown> = {};
-          try {
-            json = JSON.parse(text) as Record<string, unknown>;
-          } catch {
-            // not JSON: reported below by status
-          }
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) resolve(json as T);
-          else reject(new PairgateApiError(status, String(json.reason ?? json.error ?? `http_${status}`), String(json.message ?? text), json));
+        res.on('end', () => settle(() => answerOf<T>(this.baseUrl, method, path, res, Buffer.concat(chunks).toString('utf8'))));
+        // Cut or stalled halfway (the timeout destroys the request): the network's doing, not a
+        // sign that something other than the update API answered.
+        res.on('error', (error) => lost(error));
+        res.on('close', () => {
+          if (!res.complete) lost(new Error('the connection closed'));
         });
       });
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', (error) => reject(connectionError(this.baseUrl, error)));
+      /** Why the call ended: its timeout's error when it was that, else what the socket said. */
+      let lastError: Error | undefined;
+      const lost = (error: Error): void => fail(signal?.aborted ? abortedCall(signal) : cutOff(this.baseUrl, lastError ?? error));
+      const onAbort = (): void => {
+        fail(abortedCall(signal!));
+        req.destroy();
+      };
+      const timer = setTimeout(() => {
+        lastError = timedOut();
+        req.destroy(lastError);
+      }, this.options.timeoutMs ?? 15_000);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      req.on('error', (error) => {
+        if (answered) lost(error);
+        else fail(signal?.aborted ? abortedCall(signal) : connectionError(this.baseUrl, lastError ?? error));
+      });
       if (payload !== undefined) req.write(payload);
       req.end();
     });
@@ -120,28 +190,28 @@ export class DnsUpdateClient {
    * a full name, its final dot optional; one label alone (`local`) is refused as ambiguous
    * (`cname_target_ambiguous`): give `local.<fp>.<zone>`, or `local.` for the top-level name.
    */
-  set(name: string, type: DnsRecordView['type'], value: string, ttl?: number): Promise<DnsRecordView> {
-    return this.send('POST', `/v1/dns/${dnsPath(name)}`, { type, value, ...(ttl === undefined ? {} : { ttl }) });
+  set(name: string, type: DnsRecordView['type'], value: string, ttl?: number, options: CallOptions = {}): Promise<DnsRecordView> {
+    return this.send('POST', `/v1/dns/${dnsPath(name)}`, { type, value, ...(ttl === undefined ? {} : { ttl }) }, options.signal);
   }
 
   /** Deletes the records of a name (only of `type`, and `value`, when given). */
-  remove(name: string, filter: { type?: DnsRecordView['type']; value?: string } = {}): Promise<{ deleted: number }> {
+  remove(name: string, filter: { type?: DnsRecordView['type']; value?: string } = {}, options: CallOptions = {}): Promise<{ deleted: number }> {
     const query = new URLSearchParams();
     if (filter.type) query.set('type', filter.type);
     if (filter.value !== undefined) query.set('value', filter.value);
-    return this.send('DELETE', `/v1/dns/${dnsPath(name)}${query.size ? `?${query}` : ''}`);
+    return this.send('DELETE', `/v1/dns/${dnsPath(name)}${query.size ? `?${query}` : ''}`, undefined, options.signal);
   }
 
   /**
    * Announces the box to the registry over this mutual-TLS connection (the alternative to a JWS):
    * the client certificate proves the fingerprint.
    */
-  register(body: { client: string; message: string } | { fingerprint: string; local_origin: string; tunnel_origin?: string | null; name?: string }): Promise<{ status: 'registered' }> {
-    return this.send('POST', '/register', body);
+  register(body: { client: string; message: string } | { fingerprint: string; local_origin: string; tunnel_origin?: string | null; name?: string }, options: CallOptions = {}): Promise<{ status: 'registered' }> {
+    return this.send('POST', '/register', body, options.signal);
   }
 
   /** The records at and under `name`. */
-  async list(name: string): Promise<DnsRecordView[]> {
-    return (await this.send<{ records: DnsRecordView[] }>('GET', `/v1/dns/${dnsPath(name)}`)).records;
+  async list(name: string, options: CallOptions = {}): Promise<DnsRecordView[]> {
+    return (await this.send<{ records: DnsRecordView[] }>('GET', `/v1/dns/${dnsPath(name)}`, undefined, options.signal)).records;
   }
 }

@@ -38,9 +38,21 @@ export function waitParameter(seconds: number): string {
   return String(Number(Math.min(Math.max(seconds, 0), 86_400).toFixed(3)));
 }
 
-/** The `wait` to ask for with `deadline` (epoch ms) ahead: at least 1 s, at most {@link MAX_LONG_POLL_SECONDS}. */
+/**
+ * Now on the monotonic clock (ms), which the waits' deadlines and elapsed times are measured on:
+ * a step of the wall clock (NTP, a suspended laptop's correction, an administrator) neither ends a
+ * wait early nor stretches it.
+ */
+export function monotonicNow(): number {
+  return performance.now();
+}
+
+/**
+ * The `wait` to ask for with `deadline` ({@link monotonicNow} ms) ahead: at least 1 s, at most
+ * {@link MAX_LONG_POLL_SECONDS}.
+ */
 export function longPollSeconds(deadline: number): number {
-  return Math.max(1, Math.min(MAX_LONG_POLL_SECONDS, Math.ceil((deadline - Date.now()) / 1000)));
+  return Math.max(1, Math.min(MAX_LONG_POLL_SECONDS, Math.ceil((deadline - monotonicNow()) / 1000)));
 }
 
 /**
@@ -54,14 +66,15 @@ export class LongPollPacer {
 
   /**
    * Call after each long-poll answer with whether anything changed and how long it took (ms);
-   * resolves when the next long-poll may be sent, or at once when `signal` is aborted.
+   * resolves when the next long-poll may be sent, or at once when `signal` is aborted. `deadline`
+   * is the wait's end in {@link monotonicNow} ms.
    */
   async after(changed: boolean, tookMs: number, deadline: number, signal?: AbortSignal): Promise<void> {
     if (changed || tookMs >= this.pauseMs) {
       this.pauseMs = MIN_POLL_PAUSE_MS;
       return;
     }
-    await sleep(Math.min(this.pauseMs - tookMs, deadline - Date.now()), signal);
+    await sleep(Math.min(this.pauseMs - tookMs, deadline - monotonicNow()), signal);
     this.pauseMs = Math.min(this.pauseMs * 2, MAX_POLL_PAUSE_MS);
   }
 }

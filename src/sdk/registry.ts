@@ -2,11 +2,15 @@ import { createPublicKey, randomBytes, createHash, X509Certificate } from 'node:
 import { networkInterfaces } from 'node:os';
 import { CompactSign, importPKCS8, type JWK } from 'jose';
 import { ANNOUNCE_PURPOSE } from '../doors/registry/announce-signature.js';
-import { PairgateApiError, toApiError, unreachable } from './errors.js';
+import { abortedCall, PairgateApiError, toApiError } from './errors.js';
+import { callJson, type CallOptions } from './http-call.js';
+import { monotonicNow } from './long-poll.js';
 
 /** The key and certificate of a box, PEM (see `pairgate box init`). */
 export interface BoxKeys {
+  /** The box's private key (PKCS#8 PEM). */
   keyPem: string;
+  /** The box's certificate (PEM), whose key's fingerprint names the box. */
   certPem: string;
 }
 
@@ -89,13 +93,18 @@ export function localIPv4(): string | undefined {
 export interface RegistryClientOptions {
   /** Base URL of the registry, e.g. `https://pair.example.com`. */
   baseUrl: string;
+  /** Timeout of each call in milliseconds, its answer's body included. Default 15 s. */
   timeoutMs?: number;
   /** A fetch implementation (default: the global one). */
   fetch?: typeof fetch;
 }
 
-/** Client of the registry: boxes announce, programs ask which boxes share their public IP. */
+/**
+ * Client of the registry: boxes announce, programs ask which boxes share their public IP. Every
+ * call takes a `signal` (code `aborted`); errors are PairgateApiError with the registry's code.
+ */
 export class RegistryClient {
+  /** The registry's base URL, without a trailing slash. */
   readonly baseUrl: string;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch;
@@ -106,49 +115,59 @@ export class RegistryClient {
     this.fetchImpl = options.fetch ?? fetch;
   }
 
-  private async send<T>(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<T> {
-    let response: Response;
-    try {
-      response = await this.fetchImpl(`${this.baseUrl}${path}`, {
-        method,
-        headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-        ...(body === undefined ? {} : { body }),
-        signal: AbortSignal.timeout(this.timeoutMs),
-        redirect: 'manual',
-      });
-    } catch (error) {
-      throw unreachable(this.baseUrl, error, '');
-    }
-    if (!response.ok) {
-      const error = await toApiError(response);
-      // The registry's shape is {code, errno, error, message, reason}: the machine code is `reason`.
-      const reason = (error.body as { reason?: unknown } | undefined)?.reason;
-      throw typeof reason === 'string' ? new PairgateApiError(error.status, reason, error.message, error.body) : error;
-    }
-    return (await response.json()) as T;
+  /**
+   * Sends a request and parses its JSON answer; throws PairgateApiError: the registry's refusal
+   * (its `reason` as the code), `network_error` when no whole answer came (none, or one cut or
+   * stalled halfway) within the timeout, `not_pairgate` for a whole answer that is not JSON,
+   * `aborted` when `signal` cancelled it.
+   */
+  private send<T>(method: string, path: string, body?: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<T> {
+    return callJson<T>({
+      origin: this.baseUrl,
+      url: `${this.baseUrl}${path}`,
+      method,
+      headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      ...(body === undefined ? {} : { body }),
+      timeoutMs: this.timeoutMs,
+      ...(signal ? { signal } : {}),
+      advice: '',
+      fetch: this.fetchImpl,
+      refusal: registryRefusal,
+    });
   }
 
   /** Announces `body`, signed by `box` (POST /register). */
-  async announce(box: BoxKeys, body: AnnouncementBody, options: { withCertificate?: boolean } = {}): Promise<{ status: 'registered' }> {
+  async announce(box: BoxKeys, body: AnnouncementBody, options: { withCertificate?: boolean } & CallOptions = {}): Promise<{ status: 'registered' }> {
+    if (options.signal?.aborted) throw abortedCall(options.signal);
     const raw = JSON.stringify(body);
-    return this.send('POST', '/register', raw, { authorization: await signAnnouncement(box, raw, { ...options, audience: new URL(this.baseUrl).origin }) });
+    const authorization = await signAnnouncement(box, raw, { ...(options.withCertificate === undefined ? {} : { withCertificate: options.withCertificate }), audience: new URL(this.baseUrl).origin });
+    return this.send('POST', '/register', raw, { authorization }, options.signal);
   }
 
   /** The boxes announced behind this caller's public IP (GET /ping). */
-  async ping(): Promise<PingEntry[]> {
-    return this.send('GET', '/ping');
+  async ping(options: CallOptions = {}): Promise<PingEntry[]> {
+    return this.send('GET', '/ping', undefined, {}, options.signal);
   }
 
   /** Like ping, with the URLs read out of each message. */
-  async findBoxes(): Promise<FoundBox[]> {
-    return (await this.ping()).map(readBoxMessage);
+  async findBoxes(options: CallOptions = {}): Promise<FoundBox[]> {
+    return (await this.ping(options)).map(readBoxMessage);
   }
+}
+
+/** A registry refusal: its shape is {code, errno, error, message, reason}, the machine code is `reason`. */
+async function registryRefusal(response: Response): Promise<PairgateApiError> {
+  const error = await toApiError(response);
+  const reason = (error.body as { reason?: unknown } | undefined)?.reason;
+  return typeof reason === 'string' ? new PairgateApiError(error.status, reason, error.message, error.body, error.retryAfterSeconds) : error;
 }
 
 /**
  * Announces a box every `intervalMs` (default 60 s, half the registry's 120 s lifetime) and at once
  * when `currentOrigin()` changes (the local IP moved), checked every `checkMs`. Returns a stop
- * function. Failures are reported to `onError` and retried on the next tick.
+ * function, which also cancels an announcement under way (nothing is reported of it). Failures
+ * are reported to `onError` and retried on the next tick. The period is measured on the monotonic
+ * clock: a step of the wall clock neither skips announcements nor sends them in a burst.
  */
 export function keepAnnouncing(
   client: RegistryClient,
@@ -159,25 +178,29 @@ export function keepAnnouncing(
   let last = '';
   let lastAt = 0;
   let busy = false;
+  const stopped = new AbortController();
   const tick = async (): Promise<void> => {
-    if (busy) return;
+    if (busy || stopped.signal.aborted) return;
     busy = true;
     try {
       const body = announcement();
       const text = JSON.stringify(body);
-      if (text !== last || Date.now() - lastAt >= (options.intervalMs ?? 60_000)) {
-        await client.announce(box, body);
+      if (text !== last || monotonicNow() - lastAt >= (options.intervalMs ?? 60_000)) {
+        await client.announce(box, body, { signal: stopped.signal });
         last = text;
-        lastAt = Date.now();
+        lastAt = monotonicNow();
         options.onAnnounce?.(body);
       }
     } catch (error) {
-      options.onError?.(error);
+      if (!stopped.signal.aborted) options.onError?.(error);
     } finally {
       busy = false;
     }
   };
   void tick();
   const timer = setInterval(() => void tick(), options.checkMs ?? 5_000);
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    stopped.abort();
+  };
 }

@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import type { IncomingMessage } from 'node:http';
-import { PairgateApiError, retryAfterOf, unreachable } from './errors.js';
-import { LongPollPacer, longPollSeconds, waitParameter } from './long-poll.js';
+import { abortedCall, PairgateApiError, retryAfterOf } from './errors.js';
+import { callJson, refusalOf as refusalOfAnswer, sendCall, type CallOptions, type HttpCall } from './http-call.js';
+import { LongPollPacer, longPollSeconds, monotonicNow, waitParameter } from './long-poll.js';
 
 /**
  * Typed clients of the support door: the origin (supporter side: sessions and the supporter's end of
@@ -133,22 +134,35 @@ function parseBody(text: string): Record<string, unknown> {
   }
 }
 
+/** A refusal of the support door in any of its shapes (a body that cannot be read leaves the status to speak). */
 async function errorOf(response: Response): Promise<PairgateApiError> {
   const body = parseBody(await response.text().catch(() => ''));
   return refusalError(response.status, body, { code: `http_${response.status}`, message: response.statusText }, response.headers.get('retry-after'));
 }
 
-async function send(url: string, init: RequestInit & { timeoutMs?: number }): Promise<Response> {
-  try {
-    return await fetch(url, { ...init, signal: AbortSignal.timeout(init.timeoutMs ?? 15_000), redirect: 'manual' });
-  } catch (error) {
-    throw unreachable(new URL(url).origin, error, 'Check the address and your connection.');
-  }
+/** What a support call needs besides where it goes: the shared call's defaults for this door. */
+type SupportCall = Omit<HttpCall, 'origin' | 'advice' | 'refusal' | 'timeoutMs'> & { timeoutMs?: number; origin?: string };
+
+/** A call of the support door (see {@link HttpCall}): its refusal shapes, a 15 s default timeout. */
+function supportCall(call: SupportCall): HttpCall {
+  const { signal, ...rest } = call;
+  return {
+    ...rest,
+    origin: call.origin ?? new URL(call.url).origin,
+    timeoutMs: call.timeoutMs ?? 15_000,
+    advice: 'Check the address and your connection.',
+    refusal: errorOf,
+    ...(signal ? { signal } : {}),
+  };
 }
 
-async function expectJson<T>(response: Response): Promise<T> {
-  if (!response.ok) throw await errorOf(response);
-  return (await response.json()) as T;
+/**
+ * Sends a support call and parses its JSON answer; PairgateApiError otherwise: the door's refusal,
+ * `network_error` (nothing, or no whole answer, within the timeout), `not_pairgate` (a whole
+ * answer that is not JSON), `aborted` (the caller's signal).
+ */
+function supportJson<T>(call: SupportCall): Promise<T> {
+  return callJson<T>(supportCall(call));
 }
 
 /**
@@ -304,13 +318,28 @@ function refusalOf(response: IncomingMessage, url: string): Promise<PairgateApiE
   });
 }
 
-async function openChannel(url: string, headers: Record<string, string> = {}): Promise<SessionChannel> {
+/**
+ * Opens a session channel. `signal` cancels the opening (the socket closed at once, code
+ * `aborted`); once open, the channel is the caller's to close.
+ */
+async function openChannel(url: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<SessionChannel> {
+  if (signal?.aborted) throw abortedCall(signal);
   const socket = new WebSocket(url, { headers, handshakeTimeout: 10_000 });
   // Listening from the start: the server's first message may come with the upgrade itself.
   const channel = new SessionChannel(socket);
   await new Promise<void>((resolve, reject) => {
     let refused = false;
-    socket.once('open', () => resolve());
+    const onAbort = (): void => {
+      refused = true; // what the socket reports as it is torn down is not the caller's concern
+      socket.terminate();
+      reject(abortedCall(signal!));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('close', () => signal?.removeEventListener('abort', onAbort));
+    socket.once('open', () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
     // With this listener, ws leaves a refused upgrade's answer to us (without it, only "Unexpected
     // server response: 429" would reach the caller, and the server's machine code would be lost).
     socket.once('unexpected-response', (_request, response) => {
@@ -362,13 +391,40 @@ export class SessionFinalStateError extends PairgateApiError {
 export interface SupportOriginOptions {
   /** Base URL of the origin, e.g. `https://support.example.com`. */
   baseUrl: string;
+  /** The origin's supporter user name (its PLEXUS_AUTH_USER), sent with Basic authentication. */
   user: string;
+  /** That user's password (its PLEXUS_AUTH_PASS). */
   password: string;
+  /** Timeout of each call in milliseconds, its answer's body included (long-polls add their wait). Default 15 s. */
   timeoutMs?: number;
+}
+
+/** How `createSession` sends its fields: JSON, an urlencoded form, or multipart (what `curl -F` sends). */
+export type SessionEncoding = 'json' | 'form' | 'multipart';
+
+/** What {@link SupportOriginClient.createSession} takes besides the session's fields. */
+export interface CreateSessionOptions extends CallOptions {
+  /** How the fields are sent; default `json`. */
+  encoding?: SessionEncoding;
+}
+
+/** What {@link SupportOriginClient.getSession} takes. */
+export interface GetSessionOptions extends CallOptions {
+  /** Hold the read (long-poll) up to this many seconds until the session changes. */
+  waitSeconds?: number;
+  /** The version the caller has seen: the long-poll answers once the session is past it. */
+  since?: number;
+}
+
+/** What {@link SupportOriginClient.waitForState} takes. */
+export interface WaitForStateOptions extends CallOptions {
+  /** Longest wait in seconds; default 600. */
+  maxSeconds?: number;
 }
 
 /** The supporter's client of an origin: sessions and the supporter's end of the session channel. */
 export class SupportOriginClient {
+  /** The origin's base URL, without a trailing slash. */
   readonly baseUrl: string;
   private readonly authorization: string;
   private readonly timeoutMs: number;
@@ -380,10 +436,11 @@ export class SupportOriginClient {
   }
 
   /**
-   * Creates a session. `encoding` picks the body: JSON (default), an urlencoded form or multipart
-   * (what `curl -F` sends).
+   * Creates a session. The second argument is the encoding, or options with it (`encoding`) and a
+   * `signal`: JSON (default), an urlencoded form or multipart (what `curl -F` sends).
    */
-  async createSession(input: CreateSessionInput, encoding: 'json' | 'form' | 'multipart' = 'json'): Promise<CreatedSession> {
+  async createSession(input: CreateSessionInput, encodingOrOptions: SessionEncoding | CreateSessionOptions = 'json'): Promise<CreatedSession> {
+    const { encoding = 'json', signal } = typeof encodingOrOptions === 'string' ? { encoding: encodingOrOptions } : encodingOrOptions;
     const fields: Record<string, string> = {};
     if (input.id !== undefined) fields.id = input.id;
     if (input.ttl !== undefined) fields.ttl = String(input.ttl);
@@ -404,23 +461,26 @@ export class SupportOriginClient {
       for (const [key, value] of Object.entries(fields)) form.append(key, value);
       body = form;
     }
-    return expectJson(await send(`${this.baseUrl}/session`, { method: 'POST', headers, body, timeoutMs: this.timeoutMs }));
+    return this.call({ path: '/session', method: 'POST', headers, body, signal });
   }
 
   /** A new pairing code (and agent token) for a session still waiting, e.g. when its code expired. */
-  async newCode(id: string): Promise<CreatedSession> {
-    return expectJson(await send(`${this.baseUrl}/session/${encodeURIComponent(id)}/code`, { method: 'POST', headers: { authorization: this.authorization, accept: 'application/json' }, timeoutMs: this.timeoutMs }));
+  async newCode(id: string, options: CallOptions = {}): Promise<CreatedSession> {
+    return this.call({ path: `/session/${encodeURIComponent(id)}/code`, method: 'POST', headers: this.jsonHeaders(), signal: options.signal });
   }
 
-  /** Reads a session; with `waitSeconds`, answers when it changes past `since` (or its current version). */
-  async getSession(id: string, options: { waitSeconds?: number; since?: number } = {}): Promise<SessionInfo> {
+  /**
+   * Reads a session; with `waitSeconds`, answers when it changes past `since` (or its current
+   * version), or when the wait ends unchanged (the server holds at most its maximum).
+   */
+  async getSession(id: string, options: GetSessionOptions = {}): Promise<SessionInfo> {
     const query = new URLSearchParams();
     const wait = options.waitSeconds ? waitParameter(options.waitSeconds) : undefined;
     if (wait) query.set('wait', wait);
     if (options.since !== undefined) query.set('since', String(options.since));
-    const url = `${this.baseUrl}/session/${encodeURIComponent(id)}${query.size ? `?${query}` : ''}`;
+    const path = `/session/${encodeURIComponent(id)}${query.size ? `?${query}` : ''}`;
     // Whole milliseconds: a timer refuses a fraction (a wait of 2/3 s).
-    return expectJson(await send(url, { headers: { authorization: this.authorization, accept: 'application/json' }, timeoutMs: this.timeoutMs + Math.ceil(Number(wait ?? 0) * 1000) }));
+    return this.call({ path, headers: this.jsonHeaders(), extraTimeoutMs: Math.ceil(Number(wait ?? 0) * 1000), signal: options.signal });
   }
 
   /**
@@ -434,36 +494,48 @@ export class SupportOriginClient {
    *   server's PairgateApiError, `session_not_found`; so do wrong credentials and the rest.
    * - After `maxSeconds`, returns the session as last seen, in whatever state it is.
    *
+   * - An aborted `signal` ends the wait at once, in a long-poll or a pause, with PairgateApiError
+   *   code `aborted` (the long-poll's connection closed).
+   *
    * A long-poll answered at once with nothing changed (a proxy dropping `wait`, a server with a
    * short maximum) is not sent again at once: the pause before the next one doubles from 1 s up to
-   * 15 s while that lasts, so a wait never turns into a stream of requests.
+   * 15 s while that lasts, so a wait never turns into a stream of requests. The wait is measured
+   * on the monotonic clock: a step of the wall clock neither ends it early nor stretches it.
    */
-  async waitForState(id: string, states: readonly SessionState[], maxSeconds = 600): Promise<SessionInfo> {
-    const deadline = Date.now() + maxSeconds * 1000;
-    let info = await this.getSession(id);
+  waitForState(id: string, states: readonly SessionState[], options?: WaitForStateOptions): Promise<SessionInfo>;
+  /** The same with the longest wait in seconds as the argument (default 600; no `signal`). */
+  waitForState(id: string, states: readonly SessionState[], maxSeconds?: number): Promise<SessionInfo>;
+  async waitForState(id: string, states: readonly SessionState[], optionsOrMaxSeconds: WaitForStateOptions | number = {}): Promise<SessionInfo> {
+    const { maxSeconds = 600, signal } = typeof optionsOrMaxSeconds === 'number' ? { maxSeconds: optionsOrMaxSeconds } : optionsOrMaxSeconds;
+    const deadline = monotonicNow() + maxSeconds * 1000;
+    let info = await this.getSession(id, { signal });
     const pacer = new LongPollPacer();
     for (;;) {
       if (states.includes(info.State)) return info;
       if (isFinalSessionState(info.State)) throw new SessionFinalStateError(info, states);
-      if (deadline - Date.now() <= 0) return info;
-      const askedAt = Date.now();
-      const next = await this.getSession(id, { waitSeconds: longPollSeconds(deadline), since: info.Version });
+      if (deadline - monotonicNow() <= 0) return info;
+      const askedAt = monotonicNow();
+      const next = await this.getSession(id, { waitSeconds: longPollSeconds(deadline), since: info.Version, signal });
       const changed = next.Version !== info.Version || next.State !== info.State;
       info = next;
-      await pacer.after(changed, Date.now() - askedAt, deadline);
+      await pacer.after(changed, monotonicNow() - askedAt, deadline, signal);
+      if (signal?.aborted) throw abortedCall(signal);
     }
   }
 
   /** Live sessions. */
-  async listSessions(): Promise<SessionInfo[]> {
-    const body = await expectJson<{ Sessions: SessionInfo[] }>(await send(`${this.baseUrl}/session`, { headers: { authorization: this.authorization, accept: 'application/json' }, timeoutMs: this.timeoutMs }));
+  async listSessions(options: CallOptions = {}): Promise<SessionInfo[]> {
+    const body = await this.call<{ Sessions: SessionInfo[] }>({ path: '/session', headers: this.jsonHeaders(), signal: options.signal });
     return body.Sessions;
   }
 
   /** Ends and removes a session; its code dies with it. */
-  async deleteSession(id: string): Promise<void> {
-    const response = await send(`${this.baseUrl}/session/${encodeURIComponent(id)}`, { method: 'DELETE', headers: { authorization: this.authorization }, timeoutMs: this.timeoutMs });
-    if (!response.ok) throw await errorOf(response);
+  async deleteSession(id: string, options: CallOptions = {}): Promise<void> {
+    const call = this.httpCall({ path: `/session/${encodeURIComponent(id)}`, method: 'DELETE', headers: { authorization: this.authorization }, signal: options.signal });
+    const { response } = await sendCall(call);
+    if (!response.ok) throw await refusalOfAnswer(call, response);
+    // The status says it all: the body (empty or not) is let go, and its connection with it.
+    await response.body?.cancel().catch(() => undefined);
   }
 
   /**
@@ -472,14 +544,38 @@ export class SupportOriginClient {
    * `history`, a `history` event follows it: the chat so far (both ways, the latest 200 messages),
    * so a supporter attaching again sees what the person wrote meanwhile.
    */
-  async attach(id: string, options: { history?: boolean } = {}): Promise<SessionChannel> {
+  async attach(id: string, options: { history?: boolean } & CallOptions = {}): Promise<SessionChannel> {
     const url = `${this.baseUrl.replace(/^http/, 'ws')}/session/${encodeURIComponent(id)}/channel${options.history ? '?history=true' : ''}`;
-    return openChannel(url, { authorization: this.authorization });
+    return openChannel(url, { authorization: this.authorization }, options.signal);
+  }
+
+  /** The headers of a call that reads JSON with this client's credentials. */
+  private jsonHeaders(): Record<string, string> {
+    return { authorization: this.authorization, accept: 'application/json' };
+  }
+
+  /** A call to `path` on the origin, with this client's timeout (plus `extraTimeoutMs`, a long-poll's wait). */
+  private httpCall(call: { path: string; method?: string; headers: Record<string, string>; body?: string | FormData; extraTimeoutMs?: number; signal?: AbortSignal | undefined }): HttpCall {
+    return supportCall({
+      origin: this.baseUrl,
+      url: `${this.baseUrl}${call.path}`,
+      headers: call.headers,
+      timeoutMs: this.timeoutMs + (call.extraTimeoutMs ?? 0),
+      ...(call.method ? { method: call.method } : {}),
+      ...(call.body === undefined ? {} : { body: call.body }),
+      ...(call.signal ? { signal: call.signal } : {}),
+    });
+  }
+
+  /** Sends a call built by {@link httpCall} and parses its JSON answer. */
+  private call<T>(call: Parameters<SupportOriginClient['httpCall']>[0]): Promise<T> {
+    return callJson<T>(this.httpCall(call));
   }
 }
 
 /** The client of a relay (the public pairing directory). */
 export class SupportRelayClient {
+  /** Where the relay is mounted, without a trailing slash. */
   readonly baseUrl: string;
 
   /** `baseUrl` is where the relay is mounted: `https://relay.example` or `http://host:8080/relay`. */
@@ -488,39 +584,52 @@ export class SupportRelayClient {
   }
 
   /** Publishes an origin's pairing URL; answers the code and its URLs. */
-  async publish(originPairingUrl: string, apiKey?: string): Promise<RelayPublication> {
-    return expectJson(await send(`${this.baseUrl}/pairing/`, {
+  async publish(originPairingUrl: string, apiKey?: string, options: CallOptions = {}): Promise<RelayPublication> {
+    return supportJson({
+      origin: this.baseUrl,
+      url: `${this.baseUrl}/pairing/`,
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
       body: JSON.stringify({ url: originPairingUrl }),
       timeoutMs: this.timeoutMs,
-    }));
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
   /** Where a code leads: the origin URL the relay redirects to. */
-  async resolve(code: string): Promise<string> {
-    const response = await send(`${this.baseUrl}/pairing/${encodeURIComponent(code)}`, { headers: { accept: 'application/json' }, timeoutMs: this.timeoutMs });
+  async resolve(code: string, options: CallOptions = {}): Promise<string> {
+    const call = supportCall({ origin: this.baseUrl, url: `${this.baseUrl}/pairing/${encodeURIComponent(code)}`, headers: { accept: 'application/json' }, timeoutMs: this.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+    const { response } = await sendCall(call);
     const location = response.headers.get('location');
-    if (response.status >= 300 && response.status < 400 && location) return new URL(location, response.url || this.baseUrl).href;
-    if (!response.ok) throw await errorOf(response);
+    if (response.status >= 300 && response.status < 400 && location) {
+      await response.body?.cancel().catch(() => undefined); // the redirect's page is not read
+      return new URL(location, response.url || this.baseUrl).href;
+    }
+    if (!response.ok) throw await refusalOfAnswer(call, response);
+    await response.body?.cancel().catch(() => undefined);
     // A 2xx page: a web server, or a pairgate server's own root given where its relay is mounted.
     throw new PairgateApiError(response.status, 'relay_bad_answer', `${this.baseUrl} answered the code with a page, not a redirect: it is not a pairgate relay there. Check the relay URL: it usually ends in /relay (https://support.example.com/relay), unless the relay runs on its own (serve --relay-only).`);
   }
 }
 
-/** What the person is shown for a code, from the origin URL the relay redirected to. */
-export async function fetchPairingInfo(pairingUrl: string, timeoutMs = 15_000): Promise<PairingInfo> {
-  return expectJson(await send(pairingUrl, { headers: { accept: 'application/json' }, timeoutMs }));
+/**
+ * What the person is shown for a code, from the origin URL the relay redirected to. `signal`
+ * cancels it (code `aborted`).
+ */
+export async function fetchPairingInfo(pairingUrl: string, timeoutMs = 15_000, options: CallOptions = {}): Promise<PairingInfo> {
+  return supportJson({ url: pairingUrl, headers: { accept: 'application/json' }, timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
 }
 
-/** Confirms (or declines) the code at `pairingUrl`. */
-export async function confirmPairing(pairingUrl: string, decision: 'accept' | 'decline' = 'accept', timeoutMs = 15_000): Promise<Confirmation> {
-  return expectJson(await send(`${pairingUrl.replace(/\/+$/, '')}/confirm`, {
+/** Confirms (or declines) the code at `pairingUrl`. `signal` cancels it (code `aborted`). */
+export async function confirmPairing(pairingUrl: string, decision: 'accept' | 'decline' = 'accept', timeoutMs = 15_000, options: CallOptions = {}): Promise<Confirmation> {
+  return supportJson({
+    url: `${pairingUrl.replace(/\/+$/, '')}/confirm`,
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json' },
     body: JSON.stringify({ Decision: decision }),
     timeoutMs,
-  }));
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
 }
 
 /**
@@ -545,8 +654,8 @@ export function sessionChannelOf(pairingUrl: string, meshServer: unknown): strin
   throw new PairgateApiError(502, 'session_channel_elsewhere', `The supporter's server (${server.origin}) named a session channel on another server${named}, where pairgate connects only to the server the code led to: nothing was connected. Tell your supporter: their server is misconfigured, or it is not who it claims to be.`);
 }
 
-/** Options of `connectAgent`. */
-export interface ConnectAgentOptions {
+/** Options of `connectAgent`; its `signal` cancels the opening and the wait for the welcome (code `aborted`). */
+export interface ConnectAgentOptions extends CallOptions {
   /**
    * Ask for the chat so far: right after the welcome, the server sends one `history` event whose
    * `messages` are the latest messages both ways, oldest first; later events are only what is said
@@ -557,10 +666,19 @@ export interface ConnectAgentOptions {
 
 /** Opens the agent's end of the session channel and presents the credential; resolves once welcomed. */
 export async function connectAgent(meshServer: string, credential: string | undefined, agentName = 'pairgate-join', options: ConnectAgentOptions = {}): Promise<SessionChannel> {
-  const channel = await openChannel(meshServer);
+  const { signal } = options;
+  const channel = await openChannel(meshServer, {}, signal);
   const welcomed = channel.next((event) => event.type === 'welcome' || event.type === 'error', 15_000);
+  // Aborted while waiting for the welcome: the socket closes, which ends `next` at once.
+  const onAbort = (): void => channel.socket.terminate();
+  signal?.addEventListener('abort', onAbort, { once: true });
   channel.socket.send(JSON.stringify({ type: 'hello', credential, agent: agentName, ...(options.history ? { history: true } : {}) }));
   const answer = await welcomed.catch((error: Error) => ({ type: 'error', code: 'network_error', message: error.message }) as ChannelEvent);
+  signal?.removeEventListener('abort', onAbort);
+  if (signal?.aborted) {
+    channel.socket.terminate();
+    throw abortedCall(signal);
+  }
   if (answer.type !== 'welcome') {
     channel.close();
     throw new PairgateApiError(401, String(answer.code ?? 'unauthorized'), String(answer.message ?? 'The session refused the agent.'));
