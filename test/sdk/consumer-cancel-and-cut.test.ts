@@ -1,25 +1,9 @@
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PairgateApiError, PairgateClient } from '../../src/sdk/index.js';
+import { PairgateClient } from '../../src/sdk/index.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-
-/** What a call rejected with, for matching (a call that resolved fails the test). */
-async function rejection(call: Promise<unknown>): Promise<PairgateApiError> {
-  const outcome = await call.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  if (!('error' in outcome)) throw new Error(`resolved with ${JSON.stringify(outcome.value)}`);
-  expect(outcome.error).toBeInstanceOf(PairgateApiError);
-  return outcome.error as PairgateApiError;
-}
-
-async function listening<S extends Server | TcpServer>(server: S): Promise<{ server: S; url: string }> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  return { server, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` };
-}
+import { listening, rejection } from './consumer-sdk-helpers.js';
 
 describe('SDK consumer: cancelling a call with an AbortSignal', () => {
   let t: TestApp;
