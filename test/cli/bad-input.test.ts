@@ -60,7 +60,8 @@ describe('the CLI on bad input: one line saying what to do, exit code 2, no stac
   }, 60_000);
 
   it('a server URL on a port fetch refuses (10080, 25) says so and what to do, for the grant, session, join and box commands', async () => {
-    const blocked = /Cannot call http:\/\/127\.0\.0\.1:(10080|25): port \1 is one fetch and browsers refuse to call .*pairgate serve --port.*\[port_blocked\]/;
+    // The URL as given: join's --relay names its path too.
+    const blocked = /Cannot call http:\/\/127\.0\.0\.1:(10080|25)(\/relay)?: port \1 is one fetch and browsers refuse to call .*pairgate serve --port.*\[port_blocked\]/;
     await expectBadInput(['grant', 'create', '--label', 'x', '--no-wait', '--server', 'http://127.0.0.1:10080'], blocked);
     await expectBadInput(['grant', 'show', 'abcd-efgh-j', '--server', 'http://127.0.0.1:25'], blocked);
     await expectBadInput(['session', 'list', '-u', 'a', '-p', 'b', '--server', 'http://127.0.0.1:10080'], blocked);
