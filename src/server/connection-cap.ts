@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
+import { RepeatedLines } from './repeated-lines.js';
 
 /**
  * A cap on the HTTP listener's connections, under the process's open-file limit. Without one, a
@@ -90,7 +91,7 @@ export interface DropLog {
  * Caps `server`'s connections at `cap` and logs the connections refused beyond it
  * (`throttledDropLog`).
  */
-export function capConnections(server: Server, cap: number, limit: number, log: DropLog, now: () => number = Date.now): void {
+export function capConnections(server: Server, cap: number, limit: number, log: DropLog, now: () => number = () => performance.now()): void {
   server.maxConnections = cap;
   const refused = throttledDropLog(
     log,
@@ -112,16 +113,13 @@ export function connections(count: number): string {
  * then at most once per `DROP_LOG_INTERVAL_MS` with how many were refused since, never once per
  * connection (a flood would fill the log as fast as it came).
  */
-export function throttledDropLog(log: DropLog, words: (count: number) => string, now: () => number = Date.now): () => void {
-  let lastLogged = -Infinity;
-  let unlogged = 0;
+export function throttledDropLog(log: DropLog, words: (count: number) => string, now: () => number = () => performance.now()): () => void {
+  // RepeatedLines times it on the monotonic clock by default: a wall clock stepped back would
+  // have silenced the warning for as long as the step.
+  const lines = new RepeatedLines(DROP_LOG_INTERVAL_MS, now);
   return () => {
-    unlogged++;
-    const at = now();
-    if (at - lastLogged < DROP_LOG_INTERVAL_MS) return;
-    lastLogged = at;
-    log.warn(words(unlogged));
-    unlogged = 0;
+    const leftOut = lines.admit('refused');
+    if (leftOut !== undefined) log.warn(words(leftOut + 1));
   };
 }
 
