@@ -6,6 +6,7 @@ import type { Clock } from '../core/clock.js';
 import type { CodeGuardObserver, LookupRefusal } from '../engine/code-guard.js';
 import type { GrantEngine } from '../engine/grant-engine.js';
 import { LatencyHistogram } from './latency-histogram.js';
+import { RepeatedLines } from './repeated-lines.js';
 
 /** Why a listener closed a connection at once: its cap, or its share for one source network. */
 export type ConnectionRefusal = 'limit' | 'network';
@@ -24,27 +25,32 @@ export interface RefusalLog {
  * per refusal (a brute force would fill the log as fast as it guesses).
  */
 export class ThrottledRefusals<Reason extends string> {
-  private readonly doors = new Map<string, { lastLogged: number; unlogged: Map<Reason, number> }>();
+  /** Refusals not yet told, by door, then reason. */
+  private readonly untold = new Map<string, Map<Reason, number>>();
+  private readonly lines: RepeatedLines;
 
+  /**
+   * @param now - milliseconds: the server's clock, which tests step (one stepped back tells the
+   * next refusal at once, `RepeatedLines`).
+   */
   constructor(
     private readonly warn: (door: string, refused: ReadonlyMap<Reason, number>, total: number) => void,
-    private readonly now: () => number,
-  ) {}
+    now: () => number,
+  ) {
+    this.lines = new RepeatedLines(REFUSAL_LOG_INTERVAL_MS, now);
+  }
 
   /** Notes one refusal of `door` for `reason`, and tells it if the door's last line is a minute old. */
   note(door: string, reason: Reason): void {
-    let state = this.doors.get(door);
-    if (!state) this.doors.set(door, (state = { lastLogged: -Infinity, unlogged: new Map() }));
-    state.unlogged.set(reason, (state.unlogged.get(reason) ?? 0) + 1);
-    const at = this.now();
-    // `now` is the wall clock (tests step it): one stepped back (NTP) puts `at` before the last
-    // line, which is then told at once, not silenced for as long as the step.
-    if (at >= state.lastLogged && at - state.lastLogged < REFUSAL_LOG_INTERVAL_MS) return;
-    state.lastLogged = at;
+    let untold = this.untold.get(door);
+    if (!untold) this.untold.set(door, (untold = new Map()));
+    untold.set(reason, (untold.get(reason) ?? 0) + 1);
+    // The counts by reason are kept here; RepeatedLines only decides when a line is due.
+    if (this.lines.admit(door) === undefined) return;
     let total = 0;
-    for (const count of state.unlogged.values()) total += count;
-    this.warn(door, state.unlogged, total);
-    state.unlogged = new Map();
+    for (const count of untold.values()) total += count;
+    this.untold.delete(door);
+    this.warn(door, untold, total);
   }
 }
 

@@ -10,7 +10,9 @@ export class RepeatedLines {
 
   /**
    * @param windowMs - how long after a written line the same kind is left out.
-   * @param now - milliseconds on a monotonic clock (`performance.now`; tests give their own).
+   * @param now - milliseconds on a monotonic clock (`performance.now`); tests, and callers that time
+   * by an injected clock, give their own. A `now` before the last line written (a wall clock stepped
+   * back) ends the window at once rather than silencing the kind for as long as the step.
    */
   constructor(
     private readonly windowMs: number,
@@ -24,7 +26,7 @@ export class RepeatedLines {
   admit(kind: string): number | undefined {
     const now = this.now();
     const seen = this.kinds.get(kind);
-    if (seen && now - seen.openedAt < this.windowMs) {
+    if (seen && now >= seen.openedAt && now - seen.openedAt < this.windowMs) {
       seen.left++;
       return undefined;
     }

@@ -19,4 +19,14 @@ describe('RepeatedLines (alike log lines, the first of each window)', () => {
     now += 60_000;
     expect(lines.admit('SQLITE_FULL')).toBe(0);
   });
+
+  it('ends the window at once when an injected clock goes back, rather than silencing the kind for the step', () => {
+    let now = 1_700_000_000_000;
+    const lines = new RepeatedLines(60_000, () => now);
+    expect(lines.admit('door')).toBe(0);
+    expect(lines.admit('door')).toBeUndefined();
+    now -= 3_600_000;
+    expect(lines.admit('door')).toBe(1);
+    expect(lines.admit('door')).toBeUndefined();
+  });
 });
