@@ -165,15 +165,18 @@ function humanBytes(n: number): string {
   return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
 
-/** A progress bar on stderr, redrawn at most every 200 ms (a line per 25% when stderr is not a terminal). */
+/**
+ * A progress bar on stderr, redrawn at most every 200 ms (a line per 25% when stderr is not a
+ * terminal). Timed on the monotonic clock: a wall clock stepped back would freeze it for the step.
+ */
 export function progressBar(): Progress {
-  let last = 0;
+  let last = -Infinity;
   let lastQuarter = -1;
   return (direction, done, total, name) => {
     const fraction = total === 0 ? 1 : done / total;
     const verb = direction === 'send' ? 'Sending' : 'Receiving';
     if (process.stderr.isTTY) {
-      const now = Date.now();
+      const now = performance.now();
       if (now - last < 200 && done < total) return;
       last = now;
       const width = 30;
