@@ -175,7 +175,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const refusal = (url: string): string => stalledBodyRefusal(app, url);
     idleCloser = setInterval(() => {
       connections.dropIdle();
-      const ended = connections.endStalledBodies(Date.now(), stallMs, refusal);
+      // Elapsed time: a wall clock stepped back during the close would hold a stalled body for the step.
+      const ended = connections.endStalledBodies(performance.now(), stallMs, refusal);
       // Said, so an operator who sees a client's 503 at a restart can tell why; the count only (a
       // request's path may hold a code).
       if (ended > 0) app.log.warn({ ended, stallMs }, `shutting down: ended ${ended} request(s) whose body made no progress for ${stallMs} ms (answered 503 shutting_down; the client may send it again)`);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Door } from '../../src/doors/door.js';
 import { allDoors } from '../../src/doors/index.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
@@ -119,6 +119,26 @@ describe('shutdown with open connections (real sockets)', () => {
     // The handler at work when the stalled body was refused still answered.
     expect(slow.received()).toMatch(/^HTTP\/1\.1 200/);
     expect(slow.received()).toContain('{"finished":true}');
+  });
+
+  it('still refuses a stalled body in its stall time when the wall clock is stepped back during the close (it held the close for the grace period)', async () => {
+    const running = await start(10);
+    const stalled = await open(running.url, 'POST /api/v1/grants HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"label":"');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = performance.now();
+    const closing = running.close();
+    // NTP steps the wall clock an hour back half a second into the close, once the server has
+    // begun watching the stalled body.
+    const realNow = Date.now.bind(Date);
+    const wall = vi.spyOn(Date, 'now').mockImplementation(() => realNow() - (performance.now() - started > 500 ? 3_600_000 : 0));
+    try {
+      await closing;
+    } finally {
+      wall.mockRestore();
+    }
+    await stalled.closed;
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(stalled.received()).toMatch(/^HTTP\/1\.1 503/);
   });
 
   it('leaves a body sent steadily while the server is not reading it yet (a slow hook before the parser), and answers it', async () => {
