@@ -478,17 +478,22 @@ function sendMissingPage(request: FastifyRequest, reply: FastifyReply, error: Pa
 }
 
 /**
- * Sends `error` in the route's wire shape, with Retry-After for 429 and 503; or, on a page refused
+ * Sends `error` in the route's wire shape, `no-store`, with Retry-After for 429 and 503; or, on a page refused
  * before its handler ran, to a browser, as the error page (see `page`). `routelessShape` is the
  * shape of an answer no route gives (the door owning the path's prefix), used when there is no route's.
  */
 export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: unknown, routelessShape?: ErrorShape): FastifyReply {
   const { error, unexpected } = toPairgateError(thrown, request);
   if (unexpected) request.log.error({ err: thrown }, 'unexpected error');
-  else if (error.status >= 500) warnOfFailure(request, error, thrown);
+  // A 501 is the client's (a transfer coding not served), not a failure of the server's to warn of.
+  else if (error.status >= 500 && error.status !== 501) warnOfFailure(request, error, thrown);
   const retryAfter = error.details?.retryAfterSeconds;
   if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   else if (error.status === 503) reply.header('retry-after', '5');
+  // Never stored, whatever the route's header set: a refusal is about this request (its rate limit,
+  // its language, JSON or a page as its Accept chose), and 404, 405 and 414 are cacheable by default
+  // (RFC 9111 4.2.2), so a shared cache could hand one client's answer to the next.
+  reply.header('cache-control', 'no-store');
   if (answersWithPage(request)) return sendErrorPage(request, reply, error, thrown);
   // What the not-found route refuses before its handler (a body too large, a rate limit) is told a
   // browser with the address's error page too, as its 404 or 405 would be; a door's prefix keeps its shape.

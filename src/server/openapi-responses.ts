@@ -46,10 +46,11 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 export const ROUTER_ANSWERS_DESCRIPTION =
   'Besides the responses each operation lists, the server answers 404 `route_not_found` for a path it does not serve, ' +
   '405 `method_not_allowed` with an `Allow` header for a path it serves under other methods (OPTIONS there: 204 with `Allow`), ' +
-  '400 `bad_url` for a malformed %-escape, 414 `uri_too_long` for a path parameter too long to be anything, ' +
+  '400 `bad_url` for a malformed %-escape, 414 `uri_too_long` for a path parameter too long to be anything (and, in pairgate\'s shape, for a request line over the 16 KiB of the head by itself), ' +
   'and 503 while it shuts down; a browser asking for HTML first gets the 404 as a page. ' +
   'Any request may also be refused 400 in pairgate\'s shape before a route reads it: `malformed_request` (not valid HTTP/1.1), ' +
-  '`missing_host` (an HTTP/1.1 request without Host), `invalid_request_target` (the target `*` with a method other than OPTIONS). ' +
+  '`missing_host` (an HTTP/1.1 request without Host), `invalid_request_target` (the target `*` with a method other than OPTIONS); ' +
+  'and 501 `unsupported_transfer_coding`, in the route\'s shape, for a body sent in a transfer coding other than chunked alone. ' +
   'The 405 is described in `components.responses.MethodNotAllowed`. ' +
   'Under `/mattermost` and `/webhook` these (the 404, `bad_url`, `uri_too_long`) come in that connector\'s own shape, as its calls\' errors do. ' +
   'On pages, the shared refusals (400, 413, 415, 429, 503) are answered to such a browser as the error page.';

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { InvalidRequestError } from '../core/errors.js';
+import { InvalidRequestError, PairgateError } from '../core/errors.js';
 
 /**
- * HTTP/1.1 requests Node's parser reads but RFC 9112 refuses, answered 400 with a stable code in
- * the route's error shape: a request without a Host header, and the request target `*` with
- * another method than OPTIONS.
+ * HTTP/1.1 requests Node's parser reads but RFC 9112 refuses, answered with a stable code in the
+ * route's error shape: a request without a Host header and the request target `*` with another
+ * method than OPTIONS (400), and a body sent in a transfer coding other than chunked (501).
  */
 
 /** Node's HTTP server option that lets a request without Host reach the app (see installRequestFraming). */
@@ -25,7 +25,21 @@ export class AsteriskTargetError extends InvalidRequestError {
 }
 
 /**
- * Refuses, before any route's work, what RFC 9112 makes a 400 and Node lets through:
+ * 501 `unsupported_transfer_coding`: a body sent with a transfer coding besides chunked
+ * (`Transfer-Encoding: gzip, chunked`), which RFC 9112 6.1 answers 501. Node takes the chunks off
+ * and hands the rest over as it came, so the body was read compressed, as if it were the JSON.
+ */
+export class TransferCodingError extends PairgateError {
+  constructor() {
+    super('unsupported_transfer_coding', 501, 'This server reads request bodies sent as they are or in chunks only (Transfer-Encoding: chunked), never compressed in transit: send the body without another transfer coding.');
+  }
+}
+
+/** A Transfer-Encoding of chunked alone, the one transfer coding Node takes off (any case, spaces around). */
+const CHUNKED_ONLY = /^[ \t]*chunked[ \t]*$/i;
+
+/**
+ * Refuses, before any route's work, what RFC 9112 refuses and Node lets through:
  *
  * - an HTTP/1.1 request without Host. Node refuses it itself (`requireHostHeader`) with an empty
  *   400, no code and none of the headers of pairgate's answers, past every handler pairgate has;
@@ -33,14 +47,21 @@ export class AsteriskTargetError extends InvalidRequestError {
  *   route's shape, and the connection closed as Node did. HTTP/1.0 has no Host requirement.
  * - the target `*` (asterisk-form) with any method but OPTIONS: Fastify's router read it as `/`,
  *   so `GET *` answered the home page. `OPTIONS *` keeps its answer: 204 with what `/` allows.
+ * - a Transfer-Encoding other than `chunked` alone (`TransferCodingError`, 501). Node refuses the
+ *   framings that are ambiguous (with Content-Length, chunked not last) itself.
  *
- * Both come from hand-made or broken clients, never a browser; the check is two comparisons per request.
+ * All come from hand-made or broken clients, never a browser; the check is three comparisons per request.
  */
 export function installRequestFraming(app: FastifyInstance): void {
   app.addHook('onRequest', (request, reply, done) => {
     const raw = request.raw;
     if (raw.url === '*' && raw.method !== 'OPTIONS') {
       done(new AsteriskTargetError(raw.method ?? 'GET'));
+      return;
+    }
+    const transferCoding = raw.headers['transfer-encoding'];
+    if (transferCoding !== undefined && !CHUNKED_ONLY.test(transferCoding)) {
+      done(new TransferCodingError());
       return;
     }
     if (raw.headers.host === undefined && raw.httpVersionMajor === 1 && raw.httpVersionMinor === 1) {

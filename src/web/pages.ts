@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -157,19 +158,46 @@ export class Pages {
       .send(this.env.render('error.njk', view));
   }
 
-  /** Serves the files of src/web/static at /static/<name> (a fixed list read at start-up). */
+  /**
+   * Serves the files of src/web/static at /static/<name> (a fixed list read at start-up), cached for
+   * an hour and then revalidated: each carries a strong ETag made from its bytes, and a request whose
+   * `If-None-Match` names it is answered 304 with no body (RFC 9110 13.1.2), so a browser whose
+   * copy has gone stale does not download the same file again. No Last-Modified: npm packs every
+   * file with the same fixed date, so an upgrade that changed a file would still say "not modified".
+   */
   installStatic(app: FastifyInstance): void {
-    const files = new Map<string, { body: Buffer; type: string }>();
+    const files = new Map<string, { body: Buffer; type: string; etag: string }>();
     for (const name of readdirSync(STATIC_DIR)) {
       const extension = name.slice(name.lastIndexOf('.'));
       const type = CONTENT_TYPES[extension];
-      if (type) files.set(name, { body: readFileSync(`${STATIC_DIR}${name}`), type });
+      if (!type) continue;
+      const body = readFileSync(`${STATIC_DIR}${name}`);
+      files.set(name, { body, type, etag: contentTag(body) });
     }
     app.get<{ Params: { name: string } }>('/static/:name', { schema: { hide: true }, config: { rateLimit: false } }, async (request, reply) => {
       const file = files.get(request.params.name);
       // Answered like every other unknown address: a machine code and a sentence, not bare text.
       if (!file) throw new NotFoundError('There is no such file among the pages\' styles and scripts. Check the link.', 'static_file_not_found');
-      return reply.header('cache-control', 'public, max-age=3600').type(file.type).send(file.body);
+      reply.header('cache-control', 'public, max-age=3600').header('etag', file.etag);
+      if (ifNoneMatchNames(request.headers['if-none-match'], file.etag)) return reply.code(304).send();
+      return reply.type(file.type).send(file.body);
     });
   }
+}
+
+/** A strong entity tag of `body`: 128 bits of its SHA-256, enough to tell versions of a file apart. */
+function contentTag(body: Buffer): string {
+  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
+}
+
+/**
+ * Whether an `If-None-Match` header names `etag` (or is `*`), compared the weak way RFC 9110 13.1.2
+ * asks for this header: `W/"x"` matches `"x"`. A list is comma-separated; entity tags hold no comma.
+ */
+function ifNoneMatchNames(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((tag) => {
+    const trimmed = tag.trim();
+    return trimmed === '*' || trimmed.replace(/^W\//, '') === etag;
+  });
 }
