@@ -26,11 +26,21 @@ export class ManualClock implements Clock {
 export const CLOCK_STEP_TOLERANCE_MS = 60_000;
 
 /**
+ * The latest end a window of `lengthMs` can have at `now` if it began by `now`, give or take the
+ * tolerance: one ending later was started by a clock later than this one (`startedLaterThan`).
+ * The ephemeral store's increment takes it and restarts such a window in the same atomic step
+ * (`EphemeralStore.increment`), so that no count made at that moment on another node is lost.
+ */
+export function latestWindowEnd(now: number, lengthMs: number): number {
+  return now + lengthMs + CLOCK_STEP_TOLERANCE_MS;
+}
+
+/**
  * True when a window of `lengthMs` that ends at `endsAt` cannot have begun by `now`: it was
  * started by a clock (this node's, before it was stepped back, or another node's, far ahead) later
  * than this one, and as stored would last the step longer than its length (an hour's budget kept
- * for a day, a Retry-After of a day). Its caller restarts it from `now`, keeping its count.
+ * for a day, a Retry-After of a day). It is restarted from `now`, keeping its count.
  */
 export function startedLaterThan(now: number, endsAt: number, lengthMs: number): boolean {
-  return endsAt - now > lengthMs + CLOCK_STEP_TOLERANCE_MS;
+  return endsAt > latestWindowEnd(now, lengthMs);
 }

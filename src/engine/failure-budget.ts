@@ -1,4 +1,4 @@
-import { startedLaterThan, type Clock } from '../core/clock.js';
+import { latestWindowEnd, startedLaterThan, type Clock } from '../core/clock.js';
 import type { EphemeralStore } from '../store/ports.js';
 
 /**
@@ -153,7 +153,12 @@ export class FailureBudget {
   /** Counts a failure on every counter without an attempt (a check made elsewhere failed). */
   async recordFailure(counters: readonly BudgetCounter[]): Promise<void> {
     const now = this.clock.now();
-    for (const counter of counters) await this.ephemeral.increment(counter.key, counter.windowMs ?? this.windowMs, now);
+    for (const counter of counters) {
+      // A window opened by a clock since stepped back (or another node's, far ahead) is restarted
+      // from now by the increment itself, its failures kept (`latestWindowEnd`).
+      const windowMs = counter.windowMs ?? this.windowMs;
+      await this.ephemeral.increment(counter.key, windowMs, now, latestWindowEnd(now, windowMs));
+    }
   }
 
   /** Counts the failure of an attempt `run` made, and tells the observer once it is counted. */
@@ -173,12 +178,23 @@ export class FailureBudget {
     // list() matches by prefix: pick the exact key for its reset time.
     const entry = (await this.ephemeral.list(counter.key, now)).find((candidate) => candidate.key === counter.key);
     let endsAt = entry?.expiresAt ?? now + windowMs;
-    if (entry && startedLaterThan(now, entry.expiresAt, windowMs)) {
-      await this.ephemeral.set(counter.key, entry.value, windowMs, now);
-      endsAt = now + windowMs;
-    }
+    if (entry && startedLaterThan(now, entry.expiresAt, windowMs)) endsAt = await this.restart(counter.key, windowMs, now);
     this.observer?.refused(counters, counter, false);
     return refuse(Math.max(1, Math.ceil((endsAt - now) / 1000)), counter);
+  }
+
+  /**
+   * Restarts from `now` the spent counter `key`, whose window a clock later than this one opened;
+   * returns its new end. The store's increment moves the end in the same atomic step as it counts,
+   * so the failures other nodes count at that moment are all kept (a read then a set of the count
+   * read lost them); the one it adds for this refused attempt is taken back at once. Meanwhile the
+   * counter reads one more, which changes nothing: spent, it refuses either way. A give-back that
+   * fails (the store gone) leaves it, which errs toward refusing.
+   */
+  private async restart(key: string, windowMs: number, now: number): Promise<number> {
+    const { resetAt } = await this.ephemeral.increment(key, windowMs, now, latestWindowEnd(now, windowMs));
+    await this.ephemeral.decrement(key, now).catch(() => undefined);
+    return resetAt;
   }
 
   /** The error `refuse` makes for `counter` (one of `counters`), full only of attempts still running: try again in a second. */

@@ -1,5 +1,5 @@
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
-import { startedLaterThan, type Clock } from '../core/clock.js';
+import { latestWindowEnd, type Clock } from '../core/clock.js';
 import type { Redis } from 'ioredis';
 import type { EphemeralStore, Stores } from '../store/ports.js';
 import { monotonicRateLimitStore } from './monotonic-rate-limit-store.js';
@@ -23,16 +23,12 @@ export function ephemeralRateLimitStore(ephemeral: EphemeralStore, clock: Clock)
 
     incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number): void {
       const now = clock.now();
-      const counted = `${this.prefix}${key}`;
-      ephemeral.increment(counted, timeWindow, now).then(async ({ count, resetAt }) => {
-        // A window ending later than its length from now was opened by a clock since stepped
-        // back, or by a node whose clock is far ahead: restarted from now, its count kept, so it
-        // never lasts (nor tells a Retry-After) longer than its length plus the tolerance.
-        if (!startedLaterThan(now, resetAt, timeWindow)) return { current: count, ttl: Math.max(0, resetAt - now) };
-        await ephemeral.set(counted, String(count), timeWindow, now);
-        return { current: count, ttl: timeWindow };
-      }).then(
-        (result) => callback(null, result),
+      // A window ending later than its length (and the tolerance) from now was opened by a clock
+      // since stepped back, or by a node whose clock is far ahead: the increment restarts it from
+      // now, its count kept, in the same atomic step (a read then a set lost the counts other
+      // nodes made meanwhile), so it never lasts, nor tells a Retry-After, longer than that.
+      ephemeral.increment(`${this.prefix}${key}`, timeWindow, now, latestWindowEnd(now, timeWindow)).then(
+        ({ count, resetAt }) => callback(null, { current: count, ttl: Math.max(0, resetAt - now) }),
         (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
       );
     }

@@ -124,6 +124,12 @@ export interface MessageBus {
   broadcast(topic: string, message: string): Promise<void>;
 }
 
+/**
+ * The `latestEnd` of an `EphemeralStore.increment` that keeps a live counter's end: later than any
+ * end a counter has, and an exact integer every store can bind (a bigint on PostgreSQL).
+ */
+export const ANY_END = Number.MAX_SAFE_INTEGER;
+
 /** Ephemeral key-value data with a lifetime: attempt counters, announcements, nonces. */
 export interface EphemeralStore {
   /**
@@ -131,8 +137,14 @@ export interface EphemeralStore {
    * node are then not seen by this one, so failure budgets reserve each attempt in the store first.
    */
   readonly shared: boolean;
-  /** Adds one to `key` (created at 0 with lifetime `ttlMs`); returns the new value and when it resets. */
-  increment(key: string, ttlMs: number, now: number): Promise<{ count: number; resetAt: number }>;
+  /**
+   * Adds one to `key` (created at 0 with lifetime `ttlMs`); returns the new value and when it
+   * resets. A live counter that ends later than `latestEnd` (a window opened by a clock since
+   * stepped back, or by another node's far ahead: `latestWindowEnd`) is restarted to end at
+   * `now + ttlMs`, its count kept, in the same atomic step as the addition, so no increment made at
+   * that moment, on any node, is lost. Without `latestEnd` a live counter keeps its end.
+   */
+  increment(key: string, ttlMs: number, now: number, latestEnd?: number): Promise<{ count: number; resetAt: number }>;
   /**
    * Takes one from the live counter `key`, keeping its end: an attempt that stops running (see
    * `FailureBudget`). Nothing when the key is absent, expired or at zero.

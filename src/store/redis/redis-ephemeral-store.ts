@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { EphemeralStore } from '../ports.js';
+import { ANY_END, type EphemeralStore } from '../ports.js';
 import { runScript } from './redis-scripts.js';
 
 /** Most expired entries one sweep removes. */
@@ -29,8 +29,9 @@ export class RedisEphemeralStore implements EphemeralStore {
     return [this.entryPrefix + key, this.keyIndex, this.expiryIndex];
   }
 
-  async increment(key: string, ttlMs: number, now: number): Promise<{ count: number; resetAt: number }> {
-    const [count, resetAt] = (await runScript(this.redis, 'increment', this.keys(key), [String(now), String(ttlMs), String(now + ttlMs), key])) as [number, string];
+  async increment(key: string, ttlMs: number, now: number, latestEnd = ANY_END): Promise<{ count: number; resetAt: number }> {
+    const args = [String(now), String(ttlMs), String(now + ttlMs), key, String(latestEnd)];
+    const [count, resetAt] = (await runScript(this.redis, 'increment', this.keys(key), args)) as [number, string];
     return { count: Number(count), resetAt: Number(resetAt) };
   }
 

@@ -191,11 +191,20 @@ end
 return n
 `;
 
-/** KEYS: entry, key index, expiry index. ARGV: now, ttlMs, expiresAt if new, key. {count, expiresAt}. */
+/**
+ * KEYS: entry, key index, expiry index. ARGV: now, ttlMs, expiresAt if new, key, latestEnd.
+ * {count, expiresAt}. A live counter ending after latestEnd (a clock since stepped back opened it)
+ * keeps its count and ends at expiresAt, in this same script: no increment at once is lost.
+ */
 const INCREMENT = `
 local x = redis.call('HGET', KEYS[1], 'x')
 if x and tonumber(x) > tonumber(ARGV[1]) then
-  return {redis.call('HINCRBY', KEYS[1], 'v', 1), x}
+  local n = redis.call('HINCRBY', KEYS[1], 'v', 1)
+  if tonumber(x) <= tonumber(ARGV[5]) then return {n, x} end
+  redis.call('HSET', KEYS[1], 'x', ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+  return {n, ARGV[3]}
 end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'v', 1, 'x', ARGV[3])

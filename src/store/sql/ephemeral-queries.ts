@@ -10,16 +10,18 @@ import type { DurableDb } from '../durable-schema.js';
 
 /**
  * Adds one to the counter `key` (starting it at `first` when absent or expired, with the end
- * `expiresAt`); returns its value and end.
+ * `expiresAt`); returns its value and end. A live counter ending later than `latestEnd` (a window
+ * opened by a clock since stepped back) takes the end `expiresAt` and keeps its count, in the same
+ * statement, so increments racing it on other connections are neither lost nor restarted twice.
  */
-export function incrementQuery(db: DurableDb, key: string, first: string, expiresAt: number, now: number) {
+export function incrementQuery(db: DurableDb, key: string, first: string, expiresAt: number, now: number, latestEnd: number) {
   return db
     .insertInto('ephemeral')
     .values({ key, value: first, expires_at: expiresAt })
     .onConflict((oc) =>
       oc.column('key').doUpdateSet({
         value: sql`CASE WHEN ephemeral.expires_at <= ${now} THEN ${first} ELSE CAST(CAST(ephemeral.value AS integer) + 1 AS text) END`,
-        expires_at: sql`CASE WHEN ephemeral.expires_at <= ${now} THEN ${expiresAt} ELSE ephemeral.expires_at END`,
+        expires_at: sql`CASE WHEN ephemeral.expires_at <= ${now} OR ephemeral.expires_at > ${latestEnd} THEN ${expiresAt} ELSE ephemeral.expires_at END`,
       } as never),
     )
     .returning(['value', 'expires_at']);

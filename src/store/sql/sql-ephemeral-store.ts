@@ -1,5 +1,5 @@
 import type { DurableDb } from '../durable-schema.js';
-import type { EphemeralStore } from '../ports.js';
+import { ANY_END, type EphemeralStore } from '../ports.js';
 import { decrementQuery, deleteEntryQuery, incrementQuery, listQuery, prefixEnd, setIfAbsentQuery, setQuery, takeQuery } from './ephemeral-queries.js';
 
 /**
@@ -12,8 +12,8 @@ export class SqlEphemeralStore implements EphemeralStore {
 
   constructor(private readonly db: DurableDb) {}
 
-  async increment(key: string, ttlMs: number, now: number): Promise<{ count: number; resetAt: number }> {
-    const row = await incrementQuery(this.db, key, '1', now + ttlMs, now).executeTakeFirstOrThrow();
+  async increment(key: string, ttlMs: number, now: number, latestEnd = ANY_END): Promise<{ count: number; resetAt: number }> {
+    const row = await incrementQuery(this.db, key, '1', now + ttlMs, now, latestEnd).executeTakeFirstOrThrow();
     return { count: Number(row.value), resetAt: Number(row.expires_at) };
   }
 

@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Compilable } from 'kysely';
 import type { DurableDb } from '../durable-schema.js';
+import { ANY_END } from '../ports.js';
 import { decrementQuery, deleteEntryQuery, incrementQuery, listQuery, prefixEnd, setIfAbsentWrite, setQuery, takeQuery } from '../sql/ephemeral-queries.js';
 import { SqlEphemeralStore } from '../sql/sql-ephemeral-store.js';
 import { CompiledStatement } from './compiled-statement.js';
@@ -13,9 +14,10 @@ const VALUE = '\u0000value';
 const EXPIRES = '\u0000expires';
 const NOW = '\u0000now';
 const END = '\u0000end';
-const SENTINELS = [KEY, VALUE, EXPIRES, NOW, END] as const;
+const LATEST = '\u0000latest';
+const SENTINELS = [KEY, VALUE, EXPIRES, NOW, END, LATEST] as const;
 /** Arguments in the order of SENTINELS; a statement uses those it names. */
-type Args = readonly [key: string, value: string, expiresAt: number, now: number, end: string];
+type Args = readonly [key: string, value: string, expiresAt: number, now: number, end: string, latestEnd: number];
 
 /** Ephemeral entries (and known absences, e.g. an address with no failed look-ups) in the read cache. */
 export const EPHEMERAL_CACHE_SIZE = 10_000;
@@ -82,9 +84,10 @@ class EphemeralStatement {
 function ephemeralStatements(db: DurableDb, sqlite: BetterSqlite3.Database) {
   const expires = EXPIRES as unknown as number;
   const now = NOW as unknown as number;
+  const latest = LATEST as unknown as number;
   const prepare = (query: Compilable) => new EphemeralStatement(sqlite, query);
   return {
-    increment: prepare(incrementQuery(db, KEY, VALUE, expires, now)),
+    increment: prepare(incrementQuery(db, KEY, VALUE, expires, now, latest)),
     decrement: prepare(decrementQuery(db, KEY, now)),
     set: prepare(setQuery(db, KEY, VALUE, expires)),
     setIfAbsent: prepare(setIfAbsentWrite(db, KEY, VALUE, expires, now)),
@@ -144,35 +147,35 @@ export class SqliteEphemeralStore extends SqlEphemeralStore {
     return entry !== null && entry.expiresAt > now ? entry.value : undefined;
   }
 
-  override async increment(key: string, ttlMs: number, now: number): Promise<{ count: number; resetAt: number }> {
+  override async increment(key: string, ttlMs: number, now: number, latestEnd = ANY_END): Promise<{ count: number; resetAt: number }> {
     return this.writing(
       key,
       () => {
-        const row = this.statements.increment.first<EphemeralRow>([key, '1', now + ttlMs, now, ''])!;
+        const row = this.statements.increment.first<EphemeralRow>([key, '1', now + ttlMs, now, '', latestEnd])!;
         return { count: Number(row.value), resetAt: Number(row.expires_at) };
       },
-      () => super.increment(key, ttlMs, now),
+      () => super.increment(key, ttlMs, now, latestEnd),
     );
   }
 
   override async decrement(key: string, now: number): Promise<void> {
-    return this.writing(key, () => void this.statements.decrement.run([key, '', 0, now, '']), () => super.decrement(key, now));
+    return this.writing(key, () => void this.statements.decrement.run([key, '', 0, now, '', 0]), () => super.decrement(key, now));
   }
 
   override async set(key: string, value: string, ttlMs: number, now: number): Promise<void> {
-    return this.writing(key, () => void this.statements.set.run([key, value, now + ttlMs, now, '']), () => super.set(key, value, ttlMs, now));
+    return this.writing(key, () => void this.statements.set.run([key, value, now + ttlMs, now, '', 0]), () => super.set(key, value, ttlMs, now));
   }
 
   override async setIfAbsent(key: string, value: string, ttlMs: number, now: number): Promise<boolean> {
     // No row changed: a live holder kept the key (the upsert's update found it unexpired).
-    return this.writing(key, () => this.statements.setIfAbsent.run([key, value, now + ttlMs, now, '']) === 1, () => super.setIfAbsent(key, value, ttlMs, now));
+    return this.writing(key, () => this.statements.setIfAbsent.run([key, value, now + ttlMs, now, '', 0]) === 1, () => super.setIfAbsent(key, value, ttlMs, now));
   }
 
   override async take(key: string, now: number): Promise<string | undefined> {
     return this.writing(
       key,
       () => {
-        const row = this.statements.take.first<EphemeralRow>([key, '', 0, now, '']);
+        const row = this.statements.take.first<EphemeralRow>([key, '', 0, now, '', 0]);
         return row && Number(row.expires_at) > now ? row.value : undefined;
       },
       () => super.take(key, now),
@@ -180,11 +183,11 @@ export class SqliteEphemeralStore extends SqlEphemeralStore {
   }
 
   override async delete(key: string): Promise<void> {
-    return this.writing(key, () => void this.statements.delete.run([key, '', 0, 0, '']), () => super.delete(key));
+    return this.writing(key, () => void this.statements.delete.run([key, '', 0, 0, '', 0]), () => super.delete(key));
   }
 
   override async list(prefix: string, now: number): Promise<{ key: string; value: string; expiresAt: number }[]> {
-    const rows = this.statements.list.all<EphemeralRow>([prefix, '', 0, now, prefixEnd(prefix)]);
+    const rows = this.statements.list.all<EphemeralRow>([prefix, '', 0, now, prefixEnd(prefix), 0]);
     return rows.map((row) => ({ key: row.key, value: row.value, expiresAt: Number(row.expires_at) }));
   }
 

@@ -1,11 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CodeFormat } from '../../../src/core/codes.js';
-import { ManualClock } from '../../../src/core/clock.js';
+import { latestWindowEnd, ManualClock } from '../../../src/core/clock.js';
 import { randomId } from '../../../src/core/ids.js';
 import { GrantEngine } from '../../../src/engine/grant-engine.js';
 import type { GrantPatch } from '../../../src/core/grant.js';
 import { CodeTakenError, type Stores } from '../../../src/store/ports.js';
 import { testCodes, hashCode } from '../../helpers/code-hasher.js';
+
+/** The window of the stepped-clock tests of the ephemeral store's counters, and a day. */
+const WINDOW_MS = 60_000;
+const DAY_MS = 24 * 3_600_000;
 
 /** Options of the contract run. */
 export interface ContractOptions {
@@ -397,6 +401,46 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
       expect(await e.setIfAbsent(`${prefix}r`, 'after', 1_000, clock.now())).toBe(true);
       expect(await e.setIfAbsent(`${prefix}r`, 'late', 1_000, clock.now())).toBe(false);
       expect(await e.get(`${prefix}r`, clock.now())).toBe('after');
+    });
+
+    // The wall clock stepped back (NTP correcting a clock that ran a day ahead), or a window opened
+    // by a node whose clock is far ahead: an increment told the latest acceptable end restarts a
+    // later one from now, keeping its count.
+    it('ephemeral store: an increment restarts a window opened by a clock since stepped back, keeping its count', async () => {
+      const key = `t:${randomId(6)}:stepped`;
+      const e = stores.ephemeral;
+      const start = clock.now();
+      const at = new ManualClock(start);
+      const count = () => e.increment(key, WINDOW_MS, at.now(), latestWindowEnd(at.now(), WINDOW_MS));
+      for (let i = 1; i <= 3; i++) expect(await count()).toEqual({ count: i, resetAt: start + WINDOW_MS });
+      // A few seconds back (or a node a few seconds behind): within the tolerance, the end holds.
+      at.advance(-5_000);
+      expect(await count()).toEqual({ count: 4, resetAt: start + WINDOW_MS });
+      at.advance(-DAY_MS);
+      const restarted = at.now() + WINDOW_MS;
+      expect(await count()).toEqual({ count: 5, resetAt: restarted });
+      expect(await e.list(key, at.now())).toEqual([{ key, value: '5', expiresAt: restarted }]);
+      // Restarted, it holds its new end; an increment told no latest end keeps any end.
+      at.advance(1_000);
+      expect(await count()).toEqual({ count: 6, resetAt: restarted });
+      const unbounded = `t:${randomId(6)}:unbounded`;
+      await e.increment(unbounded, WINDOW_MS, start);
+      expect(await e.increment(unbounded, WINDOW_MS, start - DAY_MS)).toEqual({ count: 2, resetAt: start + WINDOW_MS });
+      // The restarted window ends after its length: a new count starts.
+      at.advance(WINDOW_MS);
+      expect(await count()).toEqual({ count: 1, resetAt: at.now() + WINDOW_MS });
+    });
+
+    it('ephemeral store: of 50 increments at once at the moment a stepped-back window restarts, none is lost', async () => {
+      const key = `t:${randomId(6)}:race`;
+      const e = stores.ephemeral;
+      const start = clock.now();
+      for (let i = 0; i < 7; i++) await e.increment(key, WINDOW_MS, start, latestWindowEnd(start, WINDOW_MS));
+      const now = start - DAY_MS;
+      const counts = await Promise.all(Array.from({ length: 50 }, () => e.increment(key, WINDOW_MS, now, latestWindowEnd(now, WINDOW_MS))));
+      expect(counts.map((c) => c.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => 8 + i));
+      expect(new Set(counts.map((c) => c.resetAt))).toEqual(new Set([now + WINDOW_MS]));
+      expect(await e.get(key, now)).toBe('57');
     });
   });
 }
