@@ -1,4 +1,4 @@
-import type { Clock } from '../../core/clock.js';
+import { latestWindowEnd, type Clock } from '../../core/clock.js';
 import type { EphemeralStore } from '../../store/ports.js';
 
 /** The window of the reset-mail budget. */
@@ -23,7 +23,10 @@ export class ResetMailBudget {
 
   /** Counts a reset mail for `userId`; true when it is within the hour's budget and may be sent. */
   async take(userId: string): Promise<boolean> {
-    const { count } = await this.ephemeral.increment(`reset:mail:${userId}`, HOUR_MS, this.clock.now());
+    const now = this.clock.now();
+    // A window opened by a clock since stepped back is restarted from now, its count kept, in the
+    // same atomic step: else a day's step back held a spent budget for 25 hours.
+    const { count } = await this.ephemeral.increment(`reset:mail:${userId}`, HOUR_MS, now, latestWindowEnd(now, HOUR_MS));
     return count <= this.perHour;
   }
 }
