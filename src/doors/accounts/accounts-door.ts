@@ -12,7 +12,7 @@ import { accountsMigrations } from './migrations.js';
 import { PasswordResets } from './password-resets.js';
 import { ResetMailBudget } from './reset-mail-budget.js';
 import { Sessions } from './sessions.js';
-import { SignInLimits } from './sign-in-limits.js';
+import { SignInLimits, signInNameKey } from './sign-in-limits.js';
 import { UserStore } from './users.js';
 
 /**
@@ -39,7 +39,7 @@ export const accountsDoor: Door = {
         perAccount: cfg.PAIRGATE_SIGNIN_FAILURES_PER_ACCOUNT,
         perIp: cfg.PAIRGATE_SIGNIN_FAILURES_PER_IP,
         windowMs: cfg.PAIRGATE_SIGNIN_WINDOW_SECONDS * 1000,
-      }),
+      }, signInNameKey(ctx.engine)),
       resets: new PasswordResets(ctx.stores.db, cfg.PAIRGATE_RESET_TTL_SECONDS * 1000),
       mailer: new Mailer({ smtpUrl: cfg.PAIRGATE_SMTP_URL, from: cfg.PAIRGATE_MAIL_FROM, dataDir: ctx.config.PAIRGATE_DATA_DIR, logger: ctx.logger }),
       resetMailBudget: new ResetMailBudget(ctx.stores.ephemeral, ctx.clock, cfg.PAIRGATE_RESET_MAILS_PER_HOUR),

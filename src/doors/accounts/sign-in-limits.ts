@@ -1,6 +1,7 @@
+import { createHmac } from 'node:crypto';
 import { PairgateError } from '../../core/errors.js';
-import { hashToken } from '../../core/ids.js';
 import type { Clock } from '../../core/clock.js';
+import type { GrantEngine } from '../../engine/grant-engine.js';
 import type { EphemeralStore } from '../../store/ports.js';
 import { FailureBudget, type BudgetCounter } from '../../engine/failure-budget.js';
 
@@ -11,6 +12,25 @@ function accountKey(accountId: string): string {
 
 /** Prefix of the per-network counters. */
 const NETWORK_PREFIX = 'signin:ip:';
+
+/**
+ * What the names' key is derived under from the server's code key: a kind no door's grants have,
+ * and a "code" with spaces, which no canonical code holds, so the derived key is never a code's
+ * stored hash.
+ */
+const NAME_KEY_KIND = 'signin-name-key';
+const NAME_KEY_LABEL = 'counters of names that name no account';
+
+/**
+ * The key under which `SignInLimits` counts the names that name no account: HMAC-SHA-256 of a label
+ * under the server's code key (`code-hash-key.ts`, reached through `GrantEngine.codeHash`), so the
+ * same on every node and kept out of the store the counters live in when the code key is, yet
+ * never used for anything the code hashes are (another kind, another use). A new code key only
+ * starts those counters again.
+ */
+export function signInNameKey(codes: Pick<GrantEngine, 'codeHash'>): Buffer {
+  return Buffer.from(codes.codeHash(NAME_KEY_KIND, NAME_KEY_LABEL), 'base64url');
+}
 
 /**
  * Which budget a refused sign-in spent: the name's (an account's, or a name that names none: the
@@ -39,24 +59,37 @@ export type SignInSubject = { accountId: string } | { unknownLogin: string };
  * An existing account has one counter, keyed by its id: keyed by the name typed, its username and
  * its e-mail would each get a budget, doubling the guesses allowed. A login that names no account
  * is counted by the name typed, with the same limit, so a refusal (429) never tells an attacker
- * that an account exists. What a shared counter does tell: once one of an account's names is
+ * that an account exists; the name is kept only as a keyed hash (`signInNameKey`), since a plain one
+ * of a guessable name, or of a password typed in the name's field, gives it up to a dictionary
+ * run over a copy of the store. What a shared counter does tell: once one of an account's names is
  * spent, its other name is refused too, so someone who spends a username's budget can learn which
  * e-mail belongs to it. That is the price of one budget per account (the spec's "per account").
  */
 export class SignInLimits {
   private readonly budget: FailureBudget;
+  private readonly nameKey: Buffer;
 
+  /** `nameKey`: the key of the names' hashes, `signInNameKey` (32 bytes, the same on every node). */
   constructor(
     private readonly ephemeral: EphemeralStore,
     clock: Clock,
     private readonly options: SignInLimitOptions,
+    nameKey: Buffer,
   ) {
+    if (nameKey.length !== 32) throw new Error('a sign-in name key has 32 bytes');
     this.budget = new FailureBudget(ephemeral, clock, options.windowMs);
+    this.nameKey = Buffer.from(nameKey);
+  }
+
+  /** The counter of a login that names no account, by the name as typed (any case, spaces around). */
+  private nameKeyOf(login: string): string {
+    // Keyed: the store never holds names people typed (they may be passwords), nor a hash of one a
+    // dictionary could undo.
+    return `signin:name:${createHmac('sha256', this.nameKey).update(login.trim().toLowerCase()).digest('base64url')}`;
   }
 
   private counters(subject: SignInSubject, ip: string): BudgetCounter[] {
-    // A typed name is hashed: the store never holds names people typed (they may be passwords).
-    const account = 'accountId' in subject ? accountKey(subject.accountId) : `signin:name:${hashToken(subject.unknownLogin.trim().toLowerCase())}`;
+    const account = 'accountId' in subject ? accountKey(subject.accountId) : this.nameKeyOf(subject.unknownLogin);
     return [
       { key: account, limit: this.options.perAccount },
       { key: `${NETWORK_PREFIX}${ip}`, limit: this.options.perIp },
