@@ -19,7 +19,7 @@ export function pryvErrorView(description: string) {
   return Type.Object({ id: Type.String(), message: Type.String() }, { additionalProperties: true, description });
 }
 
-const UNKNOWN_KEY = '`unknown_key`: no live auth request has this key (unknown, a wrong secret part, expired, or answered and read longer ago than PAIRGATE_ACCESS_DECIDED_TTL_SECONDS); start a new one.';
+const UNKNOWN_KEY = '`unknown_key`: no live auth request has this key (unknown, a wrong secret part, expired, answered and read longer ago than PAIRGATE_ACCESS_DECIDED_TTL_SECONDS, or accepted for an access that has ended since: the account deleted, the access revoked or expired); start a new one.';
 
 /** The documented errors of the access door's routes. */
 export const AccessErrors = {

@@ -26,6 +26,18 @@ const unknownKey = (decidedTtlSeconds: number): NotFoundError => new NotFoundErr
 );
 
 /**
+ * Whether `view`, a poll body, hands out an accepted access whose token no longer opens it: the
+ * account was deleted since the decision (its accesses and their tokens went with it), or the
+ * access was revoked or has expired. Such a request answers as an unknown key: the username of a
+ * deleted account is not handed out by a request it accepted, and a dead token is no answer to
+ * wait for; the app starts a new request, as it does after any other `unknown_key`.
+ */
+async function acceptedAccessEnded(env: AccessEnv, view: { status: number; body: Record<string, unknown> }): Promise<boolean> {
+  const token = view.status === 200 ? view.body.token : undefined;
+  return typeof token === 'string' && (await env.accesses.findByToken(token, env.ctx.clock.now())) === undefined;
+}
+
+/**
  * `GET /access/:key`: the request's state, the HTTP status equal to the body's `code`. With
  * `?wait=<s>` or `Prefer: wait=<s>` (beyond Pryv) it answers the instant the user decides. Once a
  * decided request has been delivered (read here, streamed, or sent with the redirect), it stays
@@ -52,7 +64,7 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
       }),
       headers: PreferWaitHeaders,
       response: {
-        200: pryvStateView('ACCEPTED: the user granted the access; `username`, the app token (`token`) and `apiEndpoint`, which holds the token.'),
+        200: pryvStateView('ACCEPTED: the user granted the access; `username`, the app token (`token`) and `apiEndpoint`, which holds the token. Only while that access lives: once the account is deleted, or the access revoked or expired, the request answers 404 `unknown_key`, as an expired one, and hands out neither username nor token.'),
         201: pryvStateView(`${NEED_SIGNIN} The user has not decided yet.`),
         403: pryvStateView('The request is over, its `status` says how: `REFUSED` (`reasonID` `REFUSED_BY_USER`: the user refused), or `ERROR` with `id` `too_many_accesses` (the account holds PAIRGATE_ACCESS_MAX_PER_USER app accesses) or `internal_error` (the access could not be granted); start a new request.'),
         404: AccessErrors.unknownKey,
@@ -83,6 +95,7 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
     // First read of a decision (plain or long poll): from now on it lives only a short while.
     grant = await startDecidedLifetime(env.ctx, grant, decidedTtlMs);
     const view = pollView(grant, state, key, request.query.code);
+    if (await acceptedAccessEnded(env, view)) throw notFound();
     return reply.code(view.status as 200).header('cache-control', 'no-store').send(view.body as never);
   });
 
@@ -99,6 +112,8 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
     const key = parseAccessKey(request.params.key);
     const grant = await findAccessRequest(env.ctx.engine, key);
     if (!grant || !key || env.ctx.engine.stateOf(grant) === 'expired') throw notFound();
+    // An accepted request is streamed as its one event: not when its access has ended since.
+    if (env.ctx.engine.stateOf(grant) === 'approved' && (await acceptedAccessEnded(env, pollView(grant, 'approved', key)))) throw notFound();
     // The decided state the stream wrote, if any: its delivery starts the decision's short life,
     // as a poll's does (the stream ends with it).
     let delivered: AccessGrant | undefined;
