@@ -17,7 +17,7 @@ import { makeLinkToken, runSetup } from './integration-routes.js';
 import { FormNonces } from './form-nonces.js';
 import { lifetimeText } from './lifetime.js';
 import { confirmsName, deleteOrganization, deletionSummary } from './organization-deletion.js';
-import { OrgNameInput, ORG_ID_PATTERN, type Membership } from './organizations.js';
+import { OrgNameInput, ORG_ID_PATTERN, type Member, type Membership } from './organizations.js';
 import { refusalText, type RefusalFacts } from './page-refusals.js';
 import { roleAllows, ROLES, RoleSchema } from './roles.js';
 
@@ -59,6 +59,22 @@ interface FormAgain {
 /** A time to the minute, as the page shows times: `2026-12-02 07:24 UTC`. */
 function minuteOf(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+}
+
+/** A member as an admin's list shows them: the role their button gives, or no button (the only admin). */
+type ListedMember = Member & ({ switchTo: 'admin' | 'member' } | { onlyAdmin: true });
+
+/**
+ * The members with the role each one's button gives (`install.makeAdmin`, `install.makeMember`),
+ * except the organization's only admin, who gets a note (`install.onlyAdmin`) rather than a
+ * "Make member" the server would refuse (409 `last_admin`, which stays: the list may be stale).
+ */
+function listedMembers(members: readonly Member[]): ListedMember[] {
+  const admins = members.filter((member) => member.role === 'admin').length;
+  return members.map((member): ListedMember => {
+    if (member.role === 'admin' && admins === 1) return { ...member, onlyAdmin: true };
+    return { ...member, switchTo: member.role === 'admin' ? 'member' : 'admin' };
+  });
 }
 
 /**
@@ -196,8 +212,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
         admin,
         canAddMembers: roleAllows(org.role, 'members:write'),
         canDelete: roleAllows(org.role, 'organization:delete'),
-        // Each with the role its button gives (`install.makeAdmin`, `install.makeMember`).
-        members: admin ? (await kit.orgs.members(org.id)).map((member) => ({ ...member, switchTo: member.role === 'admin' ? 'member' : 'admin' })) : [],
+        members: admin ? listedMembers(await kit.orgs.members(org.id)) : [],
         installations,
         linkable: installed.map((connector) => ({ path: connector.name, ...namesOf(connector, lang) })),
         notInstalled: installed.length === 0 ? t(admin ? 'install.notInstalledAdmin' : 'install.notInstalled') : '',

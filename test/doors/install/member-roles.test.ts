@@ -69,6 +69,8 @@ describe.each([
   const rolesOf = async (orgId: string) => Object.fromEntries((await db().selectFrom('organization_members').innerJoin('users', 'users.id', 'organization_members.user_id')
     .select(['users.username', 'organization_members.role']).where('org_id', '=', orgId).execute()).map((row) => [row.username, row.role]));
   const adminsOf = async (orgId: string) => Object.values(await rolesOf(orgId)).filter((role) => role === 'admin').length;
+  /** The row of `username` in a page's list of members (its HTML). */
+  const rowOf = (html: string, username: string) => new RegExp(`<li data-member="${username}">[^]*?</li>`).exec(html)?.[0] ?? '';
 
   it.skipIf(Boolean(skip))('an admin makes a member admin and a member again; the member keeps their chat link', async () => {
     const admin = await person('promoter');
@@ -170,7 +172,7 @@ describe.each([
     expect(french.text).toContain('Donnez-lui d’abord un autre administrateur (appuyez sur «\u00a0Nommer administrateur\u00a0» à côté d’un membre dans sa liste de membres)');
   });
 
-  it.skipIf(Boolean(skip))('the page: an admin makes a member admin and back with the buttons next to each member; the last admin\'s is refused in French', async () => {
+  it.skipIf(Boolean(skip))('the page: an admin makes a member admin and back with the buttons next to each member; the only admin has none, and theirs sent anyway is refused in French', async () => {
     const admin = await person('page-admin');
     const member = await person('page-member');
     const orgId = await organization(admin, 'Page Org', [[member]]);
@@ -179,22 +181,37 @@ describe.each([
     const page = await admin.get('/integrations?lang=en');
     expect(page.text).toContain(`action="${action(member.username)}"`);
     expect(page.text).toMatch(new RegExp(`action="${action(member.username)}"[^]*?name="role" value="admin">[^]*?Make admin</button>`));
-    expect(page.text).toMatch(new RegExp(`action="${action(admin.username)}"[^]*?name="role" value="member">[^]*?Make member</button>`));
+    // The only admin is offered no "Make member" (the server would refuse it), but told why.
+    expect(page.text).not.toContain(`action="${action(admin.username)}"`);
+    expect(rowOf(page.text, admin.username)).toContain('You are its only admin: to become a plain member, first make another member admin.');
+    expect(rowOf(page.text, admin.username)).not.toContain('<button');
+    expect(rowOf(page.text, member.username)).not.toContain('only admin');
     // A member sees no member list and no role button.
     expect((await member.get('/integrations?lang=en')).text).not.toContain('/role"');
 
     const promoted = await admin.post(action(member.username), { role: 'admin', lang: 'en' });
     expect(promoted.status).toBe(303);
     expect(promoted.location).toBe('/integrations?done=role');
-    expect((await admin.get('/integrations?done=role&lang=en')).text).toContain('The member&#39;s role was changed.');
+    const twoAdmins = await admin.get('/integrations?done=role&lang=en');
+    expect(twoAdmins.text).toContain('The member&#39;s role was changed.');
     expect(await adminsOf(orgId)).toBe(2);
+    // Two admins: each may become a plain member, so each has the button, and no note.
+    for (const username of [admin.username, member.username]) {
+      expect(twoAdmins.text).toMatch(new RegExp(`action="${action(username)}"[^]*?name="role" value="member">[^]*?Make member</button>`));
+    }
+    expect(twoAdmins.text).not.toContain('only admin');
     // Sent again (a reload): the same role, nothing else changes.
     expect((await admin.post(action(member.username), { role: 'admin', lang: 'en' })).status).toBe(303);
     expect((await admin.post(action(member.username), { role: 'member', lang: 'en' })).status).toBe(303);
     expect(await rolesOf(orgId)).toEqual({ [admin.username]: 'admin', [member.username]: 'member' });
 
-    // The last admin's own "Make member": a page in French saying why and what to do.
-    await admin.get('/integrations?lang=fr');
+    // Alone again: in French, the note and no button.
+    const french = await admin.get('/integrations?lang=fr');
+    expect(rowOf(french.text, admin.username)).toContain('Vous en êtes le seul administrateur\u00a0: pour devenir simple membre, nommez d’abord un autre membre administrateur.');
+    expect(rowOf(french.text, admin.username)).not.toContain('Rendre simple membre');
+
+    // The last admin's own "Make member" sent all the same (a page shown while there were two
+    // admins): a page in French saying why and what to do.
     const refused = await admin.post(action(admin.username), { role: 'member', lang: 'fr' });
     expect(refused.status).toBe(409);
     expect(refused.text).toContain('C’est le dernier administrateur de l’organisation\u00a0: il ne peut ni devenir simple membre ni la quitter, sinon personne ne pourrait plus la gérer. Nommez d’abord un autre membre administrateur (ou ajoutez-en un comme administrateur)\u00a0; rien n’a été changé.');
@@ -347,7 +364,7 @@ describe.skipIf(Boolean(skipBrowser))(`install door: the role buttons in Chromiu
     },
   });
 
-  it('an admin makes a member admin, then is told in French why the last admin cannot become a member', async () => {
+  it('an admin makes a member admin and back; the only admin gets a note in place of "Make member", and one pressed on a stale page is refused in French', async () => {
     const { page, problems } = await suite.newPage();
     await page.goto(`${suite.url}/integrations`);
     await page.getByLabel('Username or e-mail').fill('roles-admin');
@@ -363,11 +380,26 @@ describe.skipIf(Boolean(skipBrowser))(`install door: the role buttons in Chromiu
     await page.locator('#done').waitFor();
     expect(await row('roles-member').textContent()).toContain('(member)');
 
+    // The only admin again: no "Make member", a note saying why.
+    expect(await row('roles-admin').getByRole('button').count()).toBe(0);
+    expect(await row('roles-admin').textContent()).toContain('You are its only admin: to become a plain member, first make another member admin.');
+
     await page.goto(`${suite.url}/integrations?lang=fr`);
+    expect(await row('roles-admin').getByRole('button').count()).toBe(0);
+    expect(await row('roles-admin').textContent()).toContain('Vous en êtes le seul administrateur');
+    // Two admins: the button is there; pressed on a page left open while the other admin was made
+    // a member again (in another tab), it is refused, in French, saying why.
+    await row('roles-member').getByRole('button', { name: 'Nommer administrateur' }).click();
+    await page.locator('#done').waitFor();
+    const other = await page.context().newPage();
+    await other.goto(`${suite.url}/integrations?lang=fr`);
+    await other.locator('ul.members li[data-member="roles-member"]').getByRole('button', { name: 'Rendre simple membre' }).click();
+    await other.locator('#done').waitFor();
     await row('roles-admin').getByRole('button', { name: 'Rendre simple membre' }).click();
     expect(await page.getByRole('alert').textContent()).toContain('C’est le dernier administrateur de l’organisation');
     await page.getByRole('link', { name: 'Retour' }).first().click();
     expect(await row('roles-admin').textContent()).toContain('(administrateur)');
+    expect(await row('roles-admin').getByRole('button').count()).toBe(0);
     expect(problems).toEqual([]);
   });
 });
