@@ -17,7 +17,8 @@ import { loadSecretKey, parseSecretKey } from './secret-box.js';
  *    the database file but not in it, nor in its backups.
  *
  * A new key (a changed setting, a removed file) only ends the codes live at that moment: they are
- * no longer found, and are asked for again.
+ * no longer found, and are asked for again. What is derived from it starts again too: the counters
+ * of failed sign-ins with names that name no account (`signInNameKey`) begin at zero.
  */
 
 /** Name of the key file in the data folder when no key is configured (embedded store). */
@@ -46,5 +47,5 @@ function sharedStoreName(config: Config): string {
 export function codeKeyWarning(config: Config): string | undefined {
   if (config.PAIRGATE_CODE_HASH_KEY || (!config.PAIRGATE_REDIS_URL && !config.PAIRGATE_DATABASE_URL)) return undefined;
   const where = sharedStoreName(config);
-  return `PAIRGATE_CODE_HASH_KEY is not set: codes are hashed under a key kept in ${where} with them, so whoever can read ${where} can recover live codes; set the same key on every node (\`openssl rand -base64 32\`).`;
+  return `PAIRGATE_CODE_HASH_KEY is not set: codes are hashed under a key kept in ${where} with them, so whoever can read ${where} can recover live codes (and the names of failed sign-ins, hashed under a key derived from it); set the same key on every node (\`openssl rand -base64 32\`).`;
 }
