@@ -18,7 +18,7 @@ import { sharedRateLimitOptions } from './ephemeral-rate-limit-store.js';
 import { startBackups, type BackupSchedule } from './backups.js';
 import { doorSweepPeriodMs, doorSweeps } from './door-sweeps.js';
 import { parseQuery } from './query-string.js';
-import { clientErrorHandler } from './client-errors.js';
+import { clientErrorHandler, installExpectationRefusal } from './client-errors.js';
 import { claimPathPrefix, installErrorHandlers, schemaErrorFormatter, sendFrameworkError } from './error-handler.js';
 import { docsPageOptions } from './docs-page.js';
 import { installHealthRoutes } from './health-routes.js';
@@ -158,6 +158,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   let idleCloser: NodeJS.Timeout | undefined;
   // `webSockets` below takes the upgrades (see OpenConnections).
   const connections = new OpenConnections(app.server);
+  installExpectationRefusal(app.server);
   app.addHook('preClose', async () => {
     shuttingDown = true;
     shutdown.abort();

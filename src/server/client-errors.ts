@@ -1,4 +1,5 @@
 import { maxHeaderSize } from 'node:http';
+import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { pairgateErrorShape } from './error-shapes.js';
@@ -67,4 +68,28 @@ export function clientErrorHandler(this: FastifyInstance, error: NodeJS.ErrnoExc
   this.log.debug({ parserCode: error.code, parserReason: (error as { reason?: unknown }).reason }, `client error: ${refusal.code}`);
   if (socket.writable) socket.write(rawJsonAnswer(refusal.status, pairgateErrorShape(refusal)));
   socket.destroy();
+}
+
+/**
+ * 417 `expectation_failed`: an `Expect` header other than `100-continue`, the one expectation
+ * HTTP/1.1 defines (RFC 9110 10.1.1).
+ */
+export function expectationRefusal(): PairgateError {
+  return new PairgateError('expectation_failed', 417, 'This server meets no expectation but "Expect: 100-continue": send the request without the Expect header, or with that one.');
+}
+
+/**
+ * Answers a request whose `Expect` header Node does not meet itself (anything but `100-continue`)
+ * in pairgate's shape, with the machine headers, and closes the connection (the body the client
+ * held back may follow). Node's own answer was an empty chunked 417 with none of them, and it
+ * reached no route nor hook.
+ */
+export function installExpectationRefusal(server: Server): void {
+  server.on('checkExpectation', (_request, response) => {
+    const answer = rawJsonAnswer(417, pairgateErrorShape(expectationRefusal()));
+    const socket = response.socket;
+    // Ended, then destroyed once written: the body the client held back is not read.
+    if (socket?.writable) socket.end(answer, () => socket.destroy());
+    else socket?.destroy();
+  });
 }
