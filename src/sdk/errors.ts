@@ -2,6 +2,51 @@
 export const NOT_PAIRGATE_CODE = 'not_pairgate';
 
 /**
+ * Why nothing (whole) answered, on a `network_error` ({@link PairgateApiError.reason}):
+ * - `refused`: nothing listens there (ECONNREFUSED): the request was never sent, so even a
+ *   creation is safe to send again;
+ * - `timeout`: no whole answer within the call's timeout: the server may have got the request and
+ *   acted on it (a slow or hung server, a proxy or firewall dropping packets);
+ * - `reset`: the connection was cut (ECONNRESET, a peer or proxy closing it): it may have acted too;
+ * - `dns`: the host name did not resolve (ENOTFOUND, EAI_AGAIN): nothing was sent;
+ * - `unreachable`: no route to the host or network (EHOSTUNREACH, ENETUNREACH): nothing was sent;
+ * - `other`: anything else (a TLS failure the SDK has no code of its own for, ...).
+ *
+ * New reasons may be added: treat one not known as `other`.
+ */
+export type NetworkFailure = 'refused' | 'timeout' | 'reset' | 'dns' | 'unreachable' | 'other';
+
+/** The {@link NetworkFailure} of the system codes (and undici's) a fetch's or socket's failure carries. */
+const FAILURE_OF_CODE: Record<string, NetworkFailure> = {
+  ECONNREFUSED: 'refused',
+  ETIMEDOUT: 'timeout',
+  UND_ERR_CONNECT_TIMEOUT: 'timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'timeout',
+  UND_ERR_BODY_TIMEOUT: 'timeout',
+  ECONNRESET: 'reset',
+  EPIPE: 'reset',
+  ECONNABORTED: 'reset',
+  UND_ERR_SOCKET: 'reset',
+  ENOTFOUND: 'dns',
+  EAI_AGAIN: 'dns',
+  EHOSTUNREACH: 'unreachable',
+  ENETUNREACH: 'unreachable',
+};
+
+/**
+ * The {@link NetworkFailure} of `error`, a fetch's rejection or a socket's error: by the system's
+ * code (its own or its cause's), else a timeout by the error's name (an AbortSignal.timeout's
+ * TimeoutError, or the SDK's own timers' errors so named), else `other`.
+ */
+export function networkFailureOf(error: unknown): NetworkFailure {
+  const own = (error as { code?: unknown } | undefined)?.code;
+  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  for (const code of [own, cause]) if (typeof code === 'string' && FAILURE_OF_CODE[code]) return FAILURE_OF_CODE[code];
+  const name = (error as { name?: unknown } | undefined)?.name;
+  return name === 'TimeoutError' ? 'timeout' : 'other';
+}
+
+/**
  * An error answer from a pairgate server, with the server's stable machine code. Programs branch on
  * `code`; people read `message`.
  */
@@ -16,6 +61,13 @@ export class PairgateApiError extends Error {
     readonly body?: unknown,
     /** Seconds to wait before trying again, from the answer's Retry-After (429, 503), when it had one. */
     readonly retryAfterSeconds?: number,
+    /**
+     * On a `network_error` from the SDK's HTTP calls, why nothing (whole) answered: a refused
+     * connection (`refused`, nothing was sent) told apart from a timeout or a cut connection
+     * (`timeout`, `reset`: the server may have acted on the request). Undefined on every other
+     * code. The code stays `network_error` for all of them, and all are {@link retryable}.
+     */
+    readonly reason?: NetworkFailure,
   ) {
     super(message);
     this.name = 'PairgateApiError';
@@ -69,7 +121,7 @@ export function unreachable(origin: string, error: unknown, advice: string): Pai
     const port = new URL(origin).port;
     return new PairgateApiError(0, PORT_BLOCKED_CODE, `Cannot call ${origin}: port ${port} is one fetch and browsers refuse to call (it belongs to another protocol). Run the server on a usual port (443, or 8080 and the like: pairgate serve --port) and give that URL.`);
   }
-  return new PairgateApiError(0, 'network_error', `Cannot reach ${origin} (${reason}).${advice ? ` ${advice}` : ''}`);
+  return new PairgateApiError(0, 'network_error', `Cannot reach ${origin} (${reason}).${advice ? ` ${advice}` : ''}`, undefined, undefined, networkFailureOf(error));
 }
 
 /**
@@ -78,7 +130,9 @@ export function unreachable(origin: string, error: unknown, advice: string): Pai
  * may well have answered in full and a proxy or the network lost it; no claim that it is not pairgate.
  */
 export function cutOff(origin: string, error: unknown): PairgateApiError {
-  return new PairgateApiError(0, 'network_error', `Lost the answer of ${origin} halfway (${networkFailureReason(error)}). Try again; check any proxy in between if it keeps happening.`);
+  // A body that stopped coming is a timeout; any other loss of it, the connection cut.
+  const reason = networkFailureOf(error);
+  return new PairgateApiError(0, 'network_error', `Lost the answer of ${origin} halfway (${networkFailureReason(error)}). Try again; check any proxy in between if it keeps happening.`, undefined, undefined, reason === 'other' ? 'reset' : reason);
 }
 
 /** Reads an error body in any of the doors' shapes into a PairgateApiError. */
