@@ -6,6 +6,7 @@ import { httpUrlOption, textOption } from '../options.js';
 import { timeOption } from '../unit-options.js';
 import { isYes, LineInput } from '../line-input.js';
 import { terminalSafe } from '../terminal-text.js';
+import { whileInterruptible, type InterruptPlan } from '../interrupt.js';
 
 // Empty counts as unset (`PAIRGATE_SERVER=$UNSET_VAR`), as with `pairgate lan` and serve's own keys.
 const BUILT_IN_SERVER = 'http://127.0.0.1:8080';
@@ -112,6 +113,30 @@ export function notApproved(state: string, note: string | null, expiresAt: strin
   return `Not approved: the request is ${state}.`;
 }
 
+/** The note a request withdrawn by Ctrl-C is refused with (the API hands it to the secret's holder only). */
+export const WITHDRAWN_NOTE = 'withdrawn by the requester (stopped waiting with Ctrl-C)';
+
+/**
+ * What Ctrl-C during `grant create`'s wait does: the secret lives in this process alone, so once it
+ * ends nobody can redeem the grant, yet the code stayed live until it expired, and an approver
+ * typing it was told "Approved" of a request nobody would act on. The requester holds the code, so
+ * it refuses its own request (the API has no other way to withdraw one): the code stops working
+ * and an approver is told the request was decided.
+ */
+function withdrawal(api: PairgateClient, created: CreatedGrant): InterruptPlan {
+  const code = created.code.toUpperCase();
+  return {
+    cleanUp: async (signal) => {
+      await api.refuseCode(created.code, WITHDRAWN_NOTE, { signal });
+      return `stopped (Ctrl-C): the request was withdrawn; its code ${code} no longer works.`;
+    },
+    fallback: (error) => {
+      const why = error instanceof PairgateApiError ? error.code : error instanceof Error ? error.message : String(error);
+      return `stopped (Ctrl-C); the request could not be withdrawn (${why}): its code ${code} works until ${created.expiresAt}, but an approval now reaches nobody.`;
+    },
+  };
+}
+
 /**
  * `pairgate grant`: the generic grant API from the shell. `create` prints the code and waits for a
  * person to decide; `show`, `approve` and `refuse` are what that person runs.
@@ -155,9 +180,12 @@ A server that sets PAIRGATE_GRANTS_CREATE_TOKEN asks for that secret: set the
 same variable here and it is sent (an environment variable, not an option, so
 that it stays out of shell history).
 
+Ctrl-C while it waits withdraws the request (it refuses its own code, which
+then no longer works) and ends the command with exit status 130.
+
 Exit code: 0 when approved (with --no-wait: when created), 1 when refused or
 expired or when the server cannot be reached, 2 for bad input or a request the
-server refused.`)
+server refused, 130 when stopped with Ctrl-C.`)
     .action(async (options: { label: string; ttl?: string; data?: string[]; wait: boolean; json?: boolean; server: string }) => {
       const ttl = timeOption(options.ttl, '--ttl', 's', 10, 86_400);
       const label = textOption(options.label, '--label', 1, 200);
@@ -180,11 +208,20 @@ server refused.`)
       }
       if (!options.wait) return;
       if (!options.json) process.stderr.write('Waiting for the decision... (Ctrl-C to stop)\n');
+      const interrupt = whileInterruptible(withdrawal(api, created));
       // A server restarting meanwhile is waited for; the person is told, on standard error.
-      const view = await api.waitForDecision(created.id, undefined, undefined, (error, pauseMs) => {
-        const why = error.status ? `${error.status} ${error.code}` : /\(([^)]+)\)/.exec(error.message)?.[1] ?? error.code;
-        process.stderr.write(`Lost the server while waiting (${why}); asking again in ${Math.ceil(pauseMs / 1000)} s... (Ctrl-C to stop)\n`);
+      const view = await api.waitForDecision(created.id, {
+        signal: interrupt.signal,
+        onRetry: (error, pauseMs) => {
+          const why = error.status ? `${error.status} ${error.code}` : /\(([^)]+)\)/.exec(error.message)?.[1] ?? error.code;
+          process.stderr.write(`Lost the server while waiting (${why}); asking again in ${Math.ceil(pauseMs / 1000)} s... (Ctrl-C to stop)\n`);
+        },
+      }).catch((error: unknown) => {
+        // Aborted by Ctrl-C: the process ends by the signal once the request is withdrawn.
+        if (interrupt.signal.aborted) return new Promise<never>(() => undefined);
+        throw error;
       });
+      interrupt.done();
       if (view.state === 'approved') {
         const redeemed = await api.redeem(created.id, created.secret);
         console.log(options.json ? JSON.stringify(redeemed) : `Approved${redeemed.note ? `: ${oneLine(redeemed.note)}` : ''}.`);

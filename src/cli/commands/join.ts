@@ -7,6 +7,7 @@ import { chatLine, terminalLine, terminalSafe } from '../terminal-text.js';
 import { eventWhenWords } from '../time-words.js';
 import { networkReport } from '../network-report.js';
 import { httpUrlOption } from '../options.js';
+import { whileInterruptible, type InterruptPlan } from '../interrupt.js';
 
 // Empty counts as unset (`PAIRGATE_RELAY_URL=` in a compose file), as with `pairgate grant` and `pairgate lan`.
 const DEFAULT_RELAY = process.env.PAIRGATE_RELAY_URL || 'http://127.0.0.1:8080/relay';
@@ -36,6 +37,16 @@ function explain(error: unknown): string {
       return `${error.message} [${error.code}]`;
   }
 }
+
+/**
+ * Ctrl-C before the person answered: nothing to undo on the server (declining would spend the
+ * code for good, and only an explicit no may), so the code keeps working and they may join again.
+ */
+const NOTHING_DECIDED: InterruptPlan = {
+  cleanUp: () => Promise.resolve(NOTHING_DECIDED_WORDS),
+  fallback: () => NOTHING_DECIDED_WORDS,
+};
+const NOTHING_DECIDED_WORDS = 'stopped (Ctrl-C): nothing was confirmed or declined, so the code still works until it expires (a few minutes after your supporter gave it): run pairgate join again to answer.';
 
 /** What the person is told when their supporter detaches from a session that goes on. */
 function supporterLeftWords(expiresAt: unknown): string {
@@ -168,8 +179,12 @@ it.
 Example:
   $ pairgate join 7auu83 --relay https://support.example.com/relay
 
+Ctrl-C before you answer decides nothing: the code still works until it
+expires, and the command ends with exit status 130.
+
 Exit code: 0 when the session ended (by either side, /quit or Ctrl-C) or you
-declined (n or no: an empty answer asks again), 2 for no valid code (after
+declined (n or no: an empty answer asks again), 130 when stopped with Ctrl-C
+before answering, 2 for no valid code (after
 three tries), no answer before the input ended (nothing is decided: the code
 still works until it expires), a code the relay or server refused (unknown,
 expired, already used) or a --relay URL where no relay answers (a page
@@ -181,6 +196,8 @@ channel on another server (it is never connected to).`)
       // The support client (and its WebSocket library) loads only for this command.
       const { confirmPairing, connectAgent, fetchPairingInfo, sessionChannelOf, SupportRelayClient } = await import('../../sdk/support.js');
       const input = new LineInput();
+      // Until the person answers, Ctrl-C decides nothing: declining would spend the code for good.
+      const interrupt = whileInterruptible(NOTHING_DECIDED);
       try {
         // The alphabet and length catch a mistyped code before any request is made.
         let code: string | undefined;
@@ -199,9 +216,11 @@ channel on another server (it is never connected to).`)
         let pairingUrl: string;
         let info;
         try {
-          pairingUrl = await relay.resolve(code);
-          info = await fetchPairingInfo(pairingUrl);
+          pairingUrl = await relay.resolve(code, { signal: interrupt.signal });
+          info = await fetchPairingInfo(pairingUrl, undefined, { signal: interrupt.signal });
         } catch (error) {
+          // Ctrl-C: the process ends by the signal once its line is out.
+          if (interrupt.signal.aborted) return new Promise<never>(() => undefined);
           return fail(explain(error), exitCodeOf(error));
         }
         // Names come from the supporter's server: printed so that they cannot drive the terminal.
@@ -212,6 +231,8 @@ channel on another server (it is never connected to).`)
         console.log(`Supporter: ${supporterName}`);
         if (companyName) console.log(`Company:   ${companyName}`);
         const answer = options.yes ? 'yes' : await askYesNo(input, `Do you really want to grant access to ${who}? [y/n] `);
+        // Answered: from here Ctrl-C is Node's again until the session's own handling (which ends it).
+        interrupt.done();
         if (answer === undefined) {
           // No answer (the input ended): nothing is decided. Declining would spend the code for good;
           // left alone, it keeps working until it expires, so the person may run join again.
@@ -238,6 +259,7 @@ channel on another server (it is never connected to).`)
           'Type a message and press Enter. /diag shares a network diagnostics report (host name, network addresses, connectivity checks) with your supporter, /quit (or Ctrl-C) ends the session.',
         ]);
       } finally {
+        interrupt.done();
         input.close();
       }
     });

@@ -160,6 +160,18 @@ function printCreated(session: CreatedSession, renewed = false): void {
   console.log(`\nWait for the agent and chat: pairgate session attach ${session.ID}`);
 }
 
+/**
+ * What Ctrl-C says: it detaches in every state, since attach did not make the session (`session
+ * create` did) and attaching again is the way back, the person's page telling them their supporter
+ * may return. While it waits for the person, the code still lets whoever types it in: said, with
+ * how to end it, so a supporter who meant to give up does not leave it open unknowingly.
+ */
+function detachedWords(session: ChatSession, state: string): string {
+  const back = `attach again with: pairgate session attach ${session.id}; end it with: pairgate session delete ${session.id}`;
+  if (state === 'waiting' && session.pairing) return `Detached; the session goes on, and its pairing code still works until it expires: ${back}.`;
+  return `Detached; the session goes on: ${back}.`;
+}
+
 /** How long `/end` waits for the server to say the session ended before giving up. */
 const END_WAIT_MS = 10_000;
 
@@ -186,6 +198,8 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
     let agentConnected = false;
     // Whether it was ever seen connected since this attach: connecting again is a return.
     let seenConnected = false;
+    // The session's last state, for what Ctrl-C says.
+    let state = '';
     const finish = (code: number, message: string): void => {
       if (done) return;
       done = true;
@@ -196,6 +210,7 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
     };
     channel.onEvent((event) => {
       if (event.type === 'state') {
+        state = String(event.state);
         const wasConnected = agentConnected;
         agentConnected = event.state === 'connected';
         if (event.state === 'connected') {
@@ -230,7 +245,7 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
     channel.on('close', ({ lost }: { lost: boolean }) => {
       if (lost) finish(1, 'Connection to the server lost.');
     });
-    process.once('SIGINT', () => finish(0, 'Detached; the session goes on.'));
+    process.once('SIGINT', () => finish(0, detachedWords(session, state)));
     input.stream((line) => {
       const text = line.trim();
       if (!text) return;
