@@ -193,7 +193,21 @@ export function pinnedGet(url: string, pin: Pin, timeoutMs = 5000, options: Call
   });
 }
 
-/** Finds boxes on the local network by mDNS (`_pairgate._tcp`), without any server. */
-export function findBoxesByMdns(timeoutMs = 2000, options: MdnsOptions = {}): Promise<DiscoveredBox[]> {
-  return discoverBoxes(timeoutMs, options);
+/** What {@link findBoxesByMdns} takes: where to ask, and the caller's signal. */
+export interface FindBoxesOptions extends MdnsOptions, CallOptions {}
+
+/**
+ * Finds boxes on the local network by mDNS (`_pairgate._tcp`), without any server, collecting
+ * answers for `timeoutMs`. An aborted `signal` ends it at once: its multicast socket closed, the
+ * promise rejected with PairgateApiError code `aborted` (the signal's reason as its `cause`).
+ */
+export async function findBoxesByMdns(timeoutMs = 2000, options: FindBoxesOptions = {}): Promise<DiscoveredBox[]> {
+  const { signal, ...where } = options;
+  if (signal?.aborted) throw abortedCall(signal);
+  try {
+    return await discoverBoxes(timeoutMs, { ...where, ...(signal ? { signal } : {}) });
+  } catch (error) {
+    if (signal?.aborted) throw abortedCall(signal);
+    throw error;
+  }
 }

@@ -91,8 +91,12 @@ function txtFields(data: unknown): Record<string, string> {
 /**
  * Asks the local network for `_pairgate._tcp` boxes and collects answers for `timeoutMs` (asking
  * again every second). Only boxes with a well-formed fingerprint, port and address are returned.
+ * An aborted `signal` ends it at once: the multicast socket closed, the promise rejected with the
+ * signal's reason.
  */
-export function discoverBoxes(timeoutMs = 2000, options: MdnsOptions = {}): Promise<DiscoveredBox[]> {
+export function discoverBoxes(timeoutMs = 2000, options: MdnsOptions & { signal?: AbortSignal } = {}): Promise<DiscoveredBox[]> {
+  const { signal } = options;
+  if (signal?.aborted) return Promise.reject(signal.reason);
   const mdns = multicastDns(socketOptions(options));
   const ptrs = new Set<string>();
   const srv = new Map<string, { port: number; target: string }>();
@@ -111,10 +115,19 @@ export function discoverBoxes(timeoutMs = 2000, options: MdnsOptions = {}): Prom
   const ask = (): void => mdns.query({ questions: [{ name: PAIRGATE_SERVICE, type: 'PTR' }] });
   mdns.on('ready', ask);
   const again = setInterval(ask, 1000);
-  return new Promise((resolve) => {
-    setTimeout(() => {
+  return new Promise((resolve, reject) => {
+    const end = (): void => {
+      clearTimeout(timer);
       clearInterval(again);
+      signal?.removeEventListener('abort', onAbort);
       mdns.destroy();
+    };
+    const onAbort = (): void => {
+      end();
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      end();
       const boxes: DiscoveredBox[] = [];
       for (const instance of ptrs) {
         const service = srv.get(instance);
@@ -125,5 +138,6 @@ export function discoverBoxes(timeoutMs = 2000, options: MdnsOptions = {}): Prom
       }
       resolve(boxes);
     }, timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
