@@ -1,6 +1,6 @@
 import { request, type RequestOptions } from 'node:https';
 import type { IncomingMessage } from 'node:http';
-import { abortedCall, cutOff, NOT_PAIRGATE_CODE, PairgateApiError, retryAfterOf } from './errors.js';
+import { abortedCall, cutOff, networkFailureOf, NOT_PAIRGATE_CODE, PairgateApiError, retryAfterOf } from './errors.js';
 import type { CallOptions } from './http-call.js';
 import type { BoxKeys } from './registry.js';
 
@@ -77,7 +77,7 @@ function connectionError(baseUrl: string, error: Error): PairgateApiError {
     const port = portOf(baseUrl);
     return new PairgateApiError(0, 'tls_not_spoken', `${baseUrl} answered, but not over TLS: ${port ? `port ${port}` : 'this port'} does not speak TLS (likely the server's plain http:// port). Give --update-api the update API's own https:// address (PAIRGATE_DNS_UPDATE_PORT, 8443 by default; \`pairgate serve\` prints it as "dns update api listening on https://..."), and check the URL.`);
   }
-  return new PairgateApiError(0, 'network_error', `Cannot reach ${baseUrl} (${code}).`);
+  return new PairgateApiError(0, 'network_error', `Cannot reach ${baseUrl} (${code}).`, undefined, undefined, networkFailureOf(error));
 }
 
 /** The error a call ended by its timeout is destroyed with: named so `networkFailureReason` says "timed out". */

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import type { IncomingMessage } from 'node:http';
-import { abortedCall, PairgateApiError, retryAfterOf } from './errors.js';
+import { abortedCall, networkFailureOf, PairgateApiError, retryAfterOf } from './errors.js';
 import { callJson, refusalOf as refusalOfAnswer, sendCall, type CallOptions, type HttpCall } from './http-call.js';
 import { LongPollPacer, longPollSeconds, monotonicNow, waitParameter } from './long-poll.js';
 
@@ -351,7 +351,7 @@ async function openChannel(url: string, headers: Record<string, string> = {}, si
     });
     socket.once('error', (error) => {
       if (refused) return; // terminate() after a refusal reports an error too; the refusal says more
-      reject(new PairgateApiError(0, 'network_error', `Cannot open the session channel at ${new URL(url).origin} (${error.message}).`));
+      reject(new PairgateApiError(0, 'network_error', `Cannot open the session channel at ${new URL(url).origin} (${error.message}).`, undefined, undefined, networkFailureOf(error)));
     });
   });
   return channel;

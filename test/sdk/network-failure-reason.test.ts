@@ -2,7 +2,10 @@ import { createServer as createTcpServer } from 'node:net';
 import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PairgateClient } from '../../src/sdk/client.js';
+import { DnsUpdateClient } from '../../src/sdk/dns-update.js';
 import { RegistryClient } from '../../src/sdk/registry.js';
+import { connectAgent } from '../../src/sdk/support.js';
+import { newBox } from '../doors/dns/dns-helpers.js';
 import { freePort } from '../helpers/ports.js';
 import { listening, rejection, silentListener } from './consumer-sdk-helpers.js';
 
@@ -24,6 +27,15 @@ describe('network_error says why nothing answered', () => {
     expect({ code: error.code, status: error.status, reason: error.reason, retryable: error.retryable }).toEqual({ code: 'network_error', status: 0, reason: 'refused', retryable: true });
     // The registry client calls through the same function.
     expect((await rejection(new RegistryClient({ baseUrl: `http://127.0.0.1:${port}` }).ping())).reason).toBe('refused');
+  });
+
+  it('the clients that call by their own sockets say it too: the DNS update API and the session channel', async () => {
+    const port = await freePort();
+    const box = await newBox();
+    const dns = await rejection(new DnsUpdateClient({ baseUrl: `https://127.0.0.1:${port}`, box }).list(`${box.fingerprint}.example.test`));
+    expect({ code: dns.code, reason: dns.reason }).toEqual({ code: 'network_error', reason: 'refused' });
+    const channel = await rejection(connectAgent(`ws://127.0.0.1:${port}/meshrelay.ashx`, 'credential'));
+    expect({ code: channel.code, reason: channel.reason }).toEqual({ code: 'network_error', reason: 'refused' });
   });
 
   it('a listener that takes the connection and never answers: timeout', async () => {
