@@ -79,7 +79,7 @@ describe.skipIf(Boolean(skip))('the packed and installed pairgate package', () =
 
   it('ships the command, the compiled code, the SDK\'s types, every template and static file', () => {
     const paths = new Set(packed.map((file) => file.path));
-    const needed = ['package.json', 'README.md', 'bin/pairgate.js', 'dist/cli/main.js', 'dist/sdk/index.js', 'dist/sdk/index.d.ts',
+    const needed = ['package.json', 'README.md', 'LICENSE', 'bin/pairgate.js', 'dist/cli/main.js', 'dist/sdk/index.js', 'dist/sdk/index.d.ts',
       ...filesUnder('src/web/templates'), ...filesUnder('src/web/static')];
     expect(needed.filter((path) => !paths.has(path))).toEqual([]);
   });
