@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { UnauthorizedError } from '../../core/errors.js';
 import { apiMeta, type AccessEnv } from './access-env.js';
+import { CORS_OPEN, openToWebApps, TOKEN_CALL } from './web-app-cors.js';
 
 /** The token of a request: `Authorization: <token>` or `Bearer <token>` (Pryv sends it raw), or `?auth=`. */
 export function tokenOf(request: FastifyRequest): string | undefined {
@@ -48,7 +49,8 @@ const InvalidTokenView = Type.Object(
 /**
  * `GET /<username>/access-info`: what a token opens, for resource servers and the `pryv` library's
  * `Connection.accessInfo()`. 401 (Pryv's `invalid-access-token`) for an unknown, revoked or
- * expired token, or one of another user, without saying which, with a Bearer challenge.
+ * expired token, or one of another user, without saying which, with a Bearer challenge. Open to
+ * web apps' pages (CORS, `Authorization` allowed): the library calls it from the app's origin.
  */
 export function installAccessInfoRoute(app: FastifyInstance, env: AccessEnv): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -56,10 +58,13 @@ export function installAccessInfoRoute(app: FastifyInstance, env: AccessEnv): vo
     schema: {
       tags: ['access'],
       summary: 'What an app token opens (Pryv access-info). Token in Authorization (raw or Bearer).',
+      description: CORS_OPEN,
       params: Type.Object({ username: Type.String({ maxLength: 60 }) }),
       querystring: Type.Object({ auth: Type.Optional(Type.String({ maxLength: 200 })) }),
       response: { 200: AccessInfoView, 401: InvalidTokenView },
     },
+    // The pryv library's Connection reads it from the app's page, the token in Authorization.
+    onRequest: openToWebApps(app, ['/:username/access-info'], TOKEN_CALL),
     onSend: bearerChallenge,
   }, async (request) => {
     const token = tokenOf(request);

@@ -14,6 +14,7 @@ import { parsePermissions, PermissionSchema } from './permissions.js';
 import { checkReturnUrl, isPinnedOrigin } from './return-url.js';
 import { checkShownText, optionalShownText, readLanguageCode } from './request-text.js';
 import { checkClientData } from './client-data.js';
+import { CORS_OPEN, CREATE_CALL, openToWebApps } from './web-app-cors.js';
 
 // Null (and false) come first in each union: a form's fields are text converted to the schema's
 // types (a JSON body is checked as sent), the first branch that converts winning, so an empty
@@ -96,15 +97,21 @@ export function readAccessRequest(env: AccessEnv, body: CreateAccessBody): Acces
   };
 }
 
-/** `POST /access` and `POST /access/` (the pryv library adds the slash): start an auth request. */
+/**
+ * `POST /access` and `POST /access/` (the pryv library adds the slash): start an auth request. Open
+ * to web apps' pages (CORS), which post it from their own origin.
+ */
 export function installCreateAccessRoute(app: FastifyInstance, env: AccessEnv): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const paths = ['/access', '/access/'];
   const options = {
-    schema: { tags: ['access'], summary: 'An app asks a user for permissions: answers NEED_SIGNIN with the auth page URL and the poll URL.', body: CreateAccessBody, response: { 201: pryvStateView(NEED_SIGNIN), 400: AccessErrors.create400, 429: AccessErrors.create429 } },
+    schema: { tags: ['access'], summary: 'An app asks a user for permissions: answers NEED_SIGNIN with the auth page URL and the poll URL.', description: CORS_OPEN, body: CreateAccessBody, response: { 201: pryvStateView(NEED_SIGNIN), 400: AccessErrors.create400, 429: AccessErrors.create429 } },
     config: { rateLimit: { max: env.cfg.PAIRGATE_ACCESS_CREATE_PER_MINUTE, timeWindow: 60_000 } },
+    // Before the rate limit's hook: its 429 is readable by the page too.
+    onRequest: openToWebApps(app, paths, CREATE_CALL),
     schemaErrorFormatter: accessValidationError,
   };
-  for (const path of ['/access', '/access/']) {
+  for (const path of paths) {
     api.post(path, options, async (request, reply) => {
       // A malformed request is a 400 before it counts against any limit.
       const accessRequest = readAccessRequest(env, request.body);

@@ -12,6 +12,7 @@ import { pollView, type AccessGrant, type AccessRequest, type AccessResult } fro
 import { startDecidedLifetime } from './decided-lifetime.js';
 import { AccessErrors, pryvStateView } from './access-responses.js';
 import { NEED_SIGNIN } from './create-access-route.js';
+import { CORS_OPEN, openToWebApps, READ_CALL } from './web-app-cors.js';
 
 /** An auth request key in a path. */
 export const KeyParams = Type.Object({ key: Type.String({ pattern: KEY_PATTERN.source }) });
@@ -53,10 +54,13 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
   const maxWait = env.ctx.config.PAIRGATE_WAIT_MAX_SECONDS;
   const decidedTtlMs = env.cfg.PAIRGATE_ACCESS_DECIDED_TTL_SECONDS * 1000;
   const notFound = (): NotFoundError => unknownKey(env.cfg.PAIRGATE_ACCESS_DECIDED_TTL_SECONDS);
+  // The app's page polls from its own origin (CORS), with the long poll's Prefer header too.
+  const onRequest = openToWebApps(app, ['/access/:key', '/access/:key/events'], READ_CALL);
   api.get('/access/:key', {
     schema: {
       tags: ['access'],
       summary: 'Poll an auth request: 201 NEED_SIGNIN, 200 ACCEPTED, 403 REFUSED or ERROR, 404 unknown.',
+      description: CORS_OPEN,
       params: KeyParams,
       querystring: Type.Object({
         wait: waitSeconds('the decision'),
@@ -71,6 +75,7 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
       },
     },
     config: { sharedAnswersAlso: { 400: '`invalid_wait`: a `wait` that is not seconds in decimal digits; `invalid_delivery_code`: a `code` that is not base64url (a wait added to the poll address with a second `?`).' } },
+    onRequest,
     schemaErrorFormatter: accessValidationError,
   }, async (request, reply) => {
     // The poll address of a pinned app's redirect has a query already: a wait added with a second
@@ -103,10 +108,12 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
     schema: {
       tags: ['access'],
       summary: 'Push (beyond Pryv): server-sent `state` events with the poll body, now and on every change, until decided.',
+      description: CORS_OPEN,
       params: KeyParams,
       response: { 200: eventStream('`state` events with the poll body, now and on every change, until decided.'), 404: AccessErrors.unknownKey },
     },
     config: { sharedAnswersAlso: { 429: '`rate_limited` too when this network holds PAIRGATE_WAITS_PER_CLIENT open waits and streams, or the server PAIRGATE_WAITS_MAX.' } },
+    onRequest,
     schemaErrorFormatter: accessValidationError,
   }, async (request, reply) => {
     const key = parseAccessKey(request.params.key);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { AccessEnv } from './access-env.js';
+import { CORS_OPEN, openToWebApps, READ_CALL } from './web-app-cors.js';
 
 /** The service info document (Pryv clients start here). */
 export const ServiceInfoView = Type.Object(
@@ -18,9 +19,13 @@ export const ServiceInfoView = Type.Object(
   { additionalProperties: true, description: 'The service info document: where auth requests are posted (`access`), the user API URL (`api`), the service\'s name, pages and version.' },
 );
 
-/** `GET /service/info` and `GET /<username>/service/info` (the Connection's default service). */
+/**
+ * `GET /service/info` and `GET /<username>/service/info` (the Connection's default service), open
+ * to web apps' pages (CORS, `openToWebApps`).
+ */
 export function installServiceInfoRoute(app: FastifyInstance, env: AccessEnv): void {
-  const schema = { tags: ['access'], summary: 'The service info document of Pryv clients.', response: { 200: ServiceInfoView } };
-  app.get('/service/info', { schema }, async () => env.serviceInfo());
-  app.get('/:username/service/info', { schema: { ...schema, params: Type.Object({ username: Type.String({ maxLength: 60 }) }) } }, async () => env.serviceInfo());
+  const onRequest = openToWebApps(app, ['/service/info', '/:username/service/info'], READ_CALL);
+  const schema = { tags: ['access'], summary: 'The service info document of Pryv clients.', description: CORS_OPEN, response: { 200: ServiceInfoView } };
+  app.get('/service/info', { schema, onRequest }, async () => env.serviceInfo());
+  app.get('/:username/service/info', { schema: { ...schema, params: Type.Object({ username: Type.String({ maxLength: 60 }) }) }, onRequest }, async () => env.serviceInfo());
 }

@@ -1,0 +1,111 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, onRequestHookHandler } from 'fastify';
+import { API_SECURITY_HEADERS } from '../../server/security-headers.js';
+
+/**
+ * CORS for the calls a third-party web app makes from its own page: the `pryv` library's browser
+ * flow fetches the service info, posts the auth request, polls it and reads `access-info` from the
+ * app's origin, as Pryv's service-register allows. Open to every origin (`*`) and never with
+ * credentials: these calls carry no cookie, and what they hand out is for whoever holds the
+ * request's key or the app's token. The pages and their form posts get none of it: they stay
+ * same-origin, behind their CSRF checks.
+ */
+export interface WebAppCall {
+  /** The methods the routes at the paths answer (Access-Control-Allow-Methods). */
+  readonly methods: readonly HTTPMethods[];
+  /** The request headers beyond the CORS-safelisted ones a page may send (Access-Control-Allow-Headers). */
+  readonly headers: readonly string[];
+  /** The answer headers a page may read beyond the safelisted ones (Access-Control-Expose-Headers). */
+  readonly exposed: readonly string[];
+}
+
+/** What the OpenAPI document says of these routes. */
+export const CORS_OPEN = 'Open to web apps\' pages (CORS): every answer, errors included, carries `Access-Control-Allow-Origin: *` and exposes `Retry-After` and `Preference-Applied`; no credentials (no cookie is read). A preflight (`OPTIONS`) answers 204 with the methods and the headers a page may send (`Content-Type`, `Prefer`, and `Authorization` where the route reads a token).';
+
+/** How long a browser may keep a preflight's answer: Chromium's cap is 2 hours, Firefox's a day. */
+const PREFLIGHT_MAX_AGE_SECONDS = 7200;
+
+/**
+ * What a page reads from any of these answers: when to try again after a 429 or 503, and how long
+ * a wait was held (RFC 7240).
+ */
+const READABLE = ['retry-after', 'preference-applied'];
+
+/** The reads: the service info, the poll and its event stream. `Prefer: wait=` asks the poll to wait. */
+export const READ_CALL: WebAppCall = { methods: ['GET', 'HEAD'], headers: ['content-type', 'prefer'], exposed: READABLE };
+
+/** The auth request: a JSON body. */
+export const CREATE_CALL: WebAppCall = { methods: ['POST'], headers: ['content-type', 'prefer'], exposed: READABLE };
+
+/** `access-info`: the app's token in Authorization, and a 401's Bearer challenge to read. */
+export const TOKEN_CALL: WebAppCall = { methods: ['GET', 'HEAD'], headers: ['authorization', 'content-type', 'prefer'], exposed: [...READABLE, 'www-authenticate'] };
+
+/** The order an Allow header lists methods in, as the server's other answers do (`allowedMethods`). */
+const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+/**
+ * The Allow header the server gives an OPTIONS no route answers (the not-found handler's
+ * `allowedMethods`): the methods routes serve `path` under, then OPTIONS. Worked out here since the
+ * preflight routes below answer OPTIONS at these paths themselves.
+ */
+function allowHeader(server: FastifyInstance, path: string): string {
+  const served = server.supportedMethods.filter((method) => method !== 'OPTIONS' && server.findRoute({ method, url: path }) !== null);
+  const rank = (method: string): number => (METHOD_ORDER.includes(method) ? METHOD_ORDER.indexOf(method) : METHOD_ORDER.length);
+  return [...served.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b)), 'OPTIONS'].join(', ');
+}
+
+/** Whether two sets of path parameters are the same (names and values). */
+function sameParams(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const names = Object.keys(a);
+  return names.length === Object.keys(b).length && names.every((name) => a[name] === b[name]);
+}
+
+/**
+ * Whether the route that serves `request`'s path under the method the preflight asks about
+ * (`Access-Control-Request-Method`, else the call's first) is the one the preflight route mirrors.
+ * A method the call does not take is another route's (`POST /access/introspect`, for resource
+ * servers, not pages). And an OPTIONS route with a parameter also takes the paths of other routes:
+ * `OPTIONS /access/:key` takes `/access/auth`, a page, whose GET route is a static one with no
+ * parameter. The same parameters, with the same values, mean the same route.
+ */
+function mirrorsCallRoute(request: FastifyRequest, call: WebAppCall, path: string): boolean {
+  const asked = request.headers['access-control-request-method'];
+  const method = typeof asked === 'string' ? asked.trim().toUpperCase() : call.methods[0]!;
+  if (!call.methods.includes(method as HTTPMethods)) return false;
+  const route = request.server.findRoute({ method: method as HTTPMethods, url: path });
+  return route !== null && sameParams(route.params as Record<string, unknown>, request.params as Record<string, unknown>);
+}
+
+/**
+ * Opens the routes at `paths` (added to `app` by the caller, with the hook this returns as their
+ * first `onRequest`) to web apps' pages: every answer carries `Access-Control-Allow-Origin: *`,
+ * errors and rate-limit refusals included (the hook runs before the route's rate limit, which
+ * @fastify/rate-limit adds after the route's own hooks), so a page can read why it was refused. A
+ * preflight (`OPTIONS`) at each path answers 204 with what the call may send; for a method the
+ * call does not take, or at a path that is another route's (a page the parameter also matches), it
+ * answers as the server does everywhere else: 204 with Allow and no CORS.
+ */
+export function openToWebApps(app: FastifyInstance, paths: readonly string[], call: WebAppCall): onRequestHookHandler {
+  const answerHeaders = { 'access-control-allow-origin': '*', 'access-control-expose-headers': call.exposed.join(', ') };
+  const preflightHeaders = {
+    ...API_SECURITY_HEADERS,
+    'access-control-allow-origin': '*',
+    'access-control-allow-methods': call.methods.join(', '),
+    'access-control-allow-headers': call.headers.join(', '),
+    'access-control-max-age': String(PREFLIGHT_MAX_AGE_SECONDS),
+  };
+  // A callback hook, not an async one: no promise per request on the busiest routes (the polls).
+  const open: onRequestHookHandler = (_request, reply, done) => {
+    reply.headers(answerHeaders);
+    done();
+  };
+  const preflight = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const path = request.url.split('?')[0] ?? '';
+    const allow = allowHeader(request.server, path);
+    if (!mirrorsCallRoute(request, call, path)) return reply.code(204).headers(API_SECURITY_HEADERS).header('allow', allow).send();
+    return reply.code(204).headers(preflightHeaders).header('allow', allow).send();
+  };
+  // Not rate-limited, as an OPTIONS answered by the not-found handler is not: a preflight costs a
+  // route look-up, and counting it would spend the page's budget on what its browser asks.
+  for (const path of paths) app.options(path, { schema: { hide: true }, config: { rateLimit: false } }, preflight);
+  return open;
+}
