@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { useListeningApp } from '../helpers/app.js';
 
 /**
  * No refusal may be stored by a cache. 404, 405 and 414 are cacheable by default (RFC 9111 4.2.2:
@@ -8,13 +8,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
  * one client's answer would be the next one's. Checked over real sockets, as a cache sees them.
  */
 describe('error answers are never stored (Cache-Control: no-store)', () => {
-  let t: TestApp;
-  let url: string;
-  beforeAll(async () => {
-    t = await createTestApp();
-    url = await t.listen();
-  });
-  afterAll(() => t.close());
+  const server = useListeningApp();
 
   const cases: { what: string; method: string; path: string; status: number; code: string }[] = [
     { what: 'an unknown address', method: 'GET', path: '/no/such/thing', status: 404, code: 'route_not_found' },
@@ -28,7 +22,7 @@ describe('error answers are never stored (Cache-Control: no-store)', () => {
 
   for (const { what, method, path, status, code } of cases) {
     it(`${what}: ${status} ${code}, no-store`, async () => {
-      const response = await fetch(`${url}${path}`, { method });
+      const response = await fetch(`${server.base}${path}`, { method });
       expect(response.status).toBe(status);
       expect(response.headers.get('cache-control')).toBe('no-store');
       expect(((await response.json()) as { error: string }).error).toBe(code);
@@ -36,13 +30,13 @@ describe('error answers are never stored (Cache-Control: no-store)', () => {
   }
 
   it('a page route\'s JSON refusal (a sign-in form with no fields, for a program) is no-store too', async () => {
-    const response = await fetch(`${url}/account/signin`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const response = await fetch(`${server.base}/account/signin`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(response.status).toBe(400);
     expect(response.headers.get('cache-control')).toBe('no-store');
   });
 
   it('the browser\'s variant of the same 404 stays no-store (the error page)', async () => {
-    const response = await fetch(`${url}/no/such/thing`, { headers: { accept: 'text/html' } });
+    const response = await fetch(`${server.base}/no/such/thing`, { headers: { accept: 'text/html' } });
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(response.headers.get('cache-control')).toBe('no-store');

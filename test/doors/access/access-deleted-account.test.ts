@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { useListeningApp } from '../../helpers/app.js';
 import { authRequest, FormClient, getJson, postJson } from './form-client.js';
 
 /**
@@ -8,19 +8,13 @@ import { authRequest, FormClient, getJson, postJson } from './form-client.js';
  * `ACCEPTED` with the deleted account's username until the request expired.
  */
 describe('an accepted auth request whose account is deleted', () => {
-  let t: TestApp;
-  let base: string;
-  beforeAll(async () => {
-    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10' });
-    base = await t.listen();
-  });
-  afterAll(() => t.close());
+  const server = useListeningApp({ PAIRGATE_SCRYPT_COST: '10' });
 
   /** A new account, signed in, and an auth request it accepted: the request's key and poll URL. */
   const accepted = async (username: string, appId: string): Promise<{ user: FormClient; key: string; poll: string }> => {
-    const user = new FormClient(base);
+    const user = new FormClient(server.base);
     await user.register(username);
-    const created = await postJson(`${base}/access`, authRequest({ requestingAppId: appId }));
+    const created = await postJson(`${server.base}/access`, authRequest({ requestingAppId: appId }));
     expect(created.status).toBe(201);
     const key = String(created.body.key);
     expect((await user.decide(key, 'accept')).status).toBe(200);
