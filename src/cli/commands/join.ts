@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { relayCodeFormat } from '../../doors/support/relay-code.js';
 import { PairgateApiError, PORT_BLOCKED_CODE } from '../../sdk/errors.js';
-import type { SessionChannel } from '../../sdk/support.js';
+import type { connectAgent as ConnectAgent, SessionChannel } from '../../sdk/support.js';
 import { isYes, LineInput } from '../line-input.js';
 import { chatLine, terminalLine, terminalSafe } from '../terminal-text.js';
 import { eventWhenWords } from '../time-words.js';
 import { networkReport } from '../network-report.js';
 import { httpUrlOption } from '../options.js';
-import { whileInterruptible, type InterruptPlan } from '../interrupt.js';
+import { whileInterruptible, type InterruptibleWait, type InterruptPlan } from '../interrupt.js';
 
 // Empty counts as unset (`PAIRGATE_RELAY_URL=` in a compose file), as with `pairgate grant` and `pairgate lan`.
 const DEFAULT_RELAY = process.env.PAIRGATE_RELAY_URL || 'http://127.0.0.1:8080/relay';
@@ -47,6 +47,79 @@ const NOTHING_DECIDED: InterruptPlan = {
   fallback: () => NOTHING_DECIDED_WORDS,
 };
 const NOTHING_DECIDED_WORDS = 'stopped (Ctrl-C): nothing was confirmed or declined, so the code still works until it expires (a few minutes after your supporter gave it): run pairgate join again to answer.';
+
+/** How far a join went after the person's "yes": what Ctrl-C has to undo (see `UNSTARTED_SESSION`). */
+interface Joining {
+  /** Who is asking, as the question named them. */
+  who: string;
+  /** Set once the server answered the confirmation: the session is confirmed, and these end it. */
+  confirmed?: { channelUrl: string; credential: string | undefined; expiresAt: unknown };
+}
+
+/**
+ * Ctrl-C between "yes" and the chat: the confirmation or the connection is aborted, and a session
+ * already confirmed is ended, as Ctrl-C in the chat ends it: left alone, it stayed open with nobody
+ * connected until it expired, the supporter waiting for someone who had gone. Before the server
+ * answered the confirmation there is no credential to end it with: the line says both outcomes.
+ */
+function unstartedSession(joining: Joining, connect: typeof ConnectAgent): InterruptPlan {
+  return {
+    cleanUp: async (signal) => {
+      const confirmed = joining.confirmed;
+      if (!confirmed) return unansweredConfirmationWords(joining.who);
+      const ended = await endSession(connect, confirmed.channelUrl, confirmed.credential, signal);
+      return ended === 'ended'
+        ? `stopped (Ctrl-C) before the chat began: the session with ${joining.who} was ended.`
+        : `stopped (Ctrl-C) before the chat began: the session with ${joining.who} had ended already.`;
+    },
+    fallback: (error) => {
+      const why = error instanceof PairgateApiError ? error.code : error instanceof Error ? error.message : String(error);
+      if (!joining.confirmed) return unansweredConfirmationWords(joining.who);
+      return `stopped (Ctrl-C) before the chat began; the session with ${joining.who} could not be ended (${why}): it stays open, with nobody connected, until your supporter ends it or it expires ${eventWhenWords(joining.confirmed.expiresAt, 'on its own')}.`;
+    },
+  };
+}
+
+/** Ctrl-C before the confirmation's answer: nothing to end it with, and no telling whether it was confirmed. */
+function unansweredConfirmationWords(who: string): string {
+  return `stopped (Ctrl-C) before the server answered your confirmation: if it had confirmed it, the session with ${who} stays open, with nobody connected, until your supporter ends it or it expires; if not, the code still works until it expires.`;
+}
+
+/** Pause between two hellos while the aborted connection still holds the agent's place on the server. */
+const AGENT_PLACE_RETRY_MS = 100;
+
+/**
+ * Ends a confirmed session by the agent's channel (the only way an agent ends one, as /quit does):
+ * connects with the credential, sends `end` and waits for the server's `ended`. The connection
+ * Ctrl-C aborted may hold the agent's place for a moment (`agent_already_connected`): asked again
+ * until `signal` ends. `gone` when the server knows no live session there any more.
+ */
+async function endSession(connect: typeof ConnectAgent, url: string, credential: string | undefined, signal: AbortSignal): Promise<'ended' | 'gone'> {
+  let channel: SessionChannel;
+  for (;;) {
+    try {
+      channel = await connect(url, credential, 'pairgate-join', { signal });
+      break;
+    } catch (error) {
+      if (!(error instanceof PairgateApiError) || signal.aborted) throw error;
+      // The right credential refused: the session has ended or expired (the server's words).
+      if (error.code === 'unauthorized') return 'gone';
+      if (error.code !== 'agent_already_connected') throw error;
+      await new Promise((resolve) => setTimeout(resolve, AGENT_PLACE_RETRY_MS));
+    }
+  }
+  try {
+    await new Promise<void>((resolve, reject) => {
+      channel.once('ended', () => resolve());
+      channel.once('close', () => reject(new Error('the connection closed before the session ended')));
+      signal.addEventListener('abort', () => reject(new Error('no answer in time')), { once: true });
+      channel.end();
+    });
+  } finally {
+    channel.socket.terminate();
+  }
+  return 'ended';
+}
 
 /** What the person is told when their supporter detaches from a session that goes on. */
 function supporterLeftWords(expiresAt: unknown): string {
@@ -180,12 +253,14 @@ Example:
   $ pairgate join 7auu83 --relay https://support.example.com/relay
 
 Ctrl-C before you answer decides nothing: the code still works until it
-expires, and the command ends with exit status 130.
+expires, and the command ends with exit status 130. Ctrl-C after a yes, before
+the chat begins, ends the session as in the chat (once the server has answered
+the confirmation: before, it cannot), with exit status 130.
 
-Exit code: 0 when the session ended (by either side, /quit or Ctrl-C) or you
-declined (n or no: an empty answer asks again), 130 when stopped with Ctrl-C
-before answering, 2 for no valid code (after
-three tries), no answer before the input ended (nothing is decided: the code
+Exit code: 0 when the session ended in the chat (by either side, /quit or
+Ctrl-C) or you declined (n or no: an empty answer asks again), 130 when
+stopped with Ctrl-C before answering or before the chat began, 2 for no valid
+code (after three tries), no answer before the input ended (nothing is decided: the code
 still works until it expires), a code the relay or server refused (unknown,
 expired, already used) or a --relay URL where no relay answers (a page
 instead), 1 when the relay or server cannot be
@@ -198,6 +273,7 @@ channel on another server (it is never connected to).`)
       const input = new LineInput();
       // Until the person answers, Ctrl-C decides nothing: declining would spend the code for good.
       const interrupt = whileInterruptible(NOTHING_DECIDED);
+      let joining: InterruptibleWait | undefined;
       try {
         // The alphabet and length catch a mistyped code before any request is made.
         let code: string | undefined;
@@ -231,7 +307,7 @@ channel on another server (it is never connected to).`)
         console.log(`Supporter: ${supporterName}`);
         if (companyName) console.log(`Company:   ${companyName}`);
         const answer = options.yes ? 'yes' : await askYesNo(input, `Do you really want to grant access to ${who}? [y/n] `);
-        // Answered: from here Ctrl-C is Node's again until the session's own handling (which ends it).
+        // Answered: the question's Ctrl-C handling is over (after a yes, `unstartedSession`'s takes over).
         interrupt.done();
         if (answer === undefined) {
           // No answer (the input ended): nothing is decided. Declining would spend the code for good;
@@ -244,14 +320,23 @@ channel on another server (it is never connected to).`)
           console.log('Declined. Nobody was given access.');
           return;
         }
+        // From "yes" to the chat, Ctrl-C aborts the call under way and ends a session already confirmed.
+        const progress: Joining = { who };
+        joining = whileInterruptible(unstartedSession(progress, connectAgent));
         let channel: SessionChannel;
         try {
-          const confirmation = await confirmPairing(pairingUrl, 'accept');
+          const confirmation = await confirmPairing(pairingUrl, 'accept', undefined, { signal: joining.signal });
+          const channelUrl = sessionChannelOf(pairingUrl, confirmation.MeshServer);
+          progress.confirmed = { channelUrl, credential: confirmation.AgentCredential, expiresAt: confirmation.ExpiresAt };
           // With the history: what the supporter wrote before the person joined is shown first.
-          channel = await connectAgent(sessionChannelOf(pairingUrl, confirmation.MeshServer), confirmation.AgentCredential, 'pairgate-join', { history: true });
+          channel = await connectAgent(channelUrl, confirmation.AgentCredential, 'pairgate-join', { history: true, signal: joining.signal });
         } catch (error) {
+          // Ctrl-C: the process ends by the signal once the clean-up's line is out.
+          if (joining.signal.aborted) return new Promise<never>(() => undefined);
           return fail(explain(error), exitCodeOf(error));
         }
+        // Handed over in the same turn, no signal handled in between: runSession's Ctrl-C ends the session.
+        joining.done();
         // The supporter's server: the pairing URL is `<server>/pairing/<code>`.
         const server = pairingUrl.replace(/\/pairing\/[^/]*$/, '');
         process.exitCode = await runSession(channel, input, supporterName, server, [
@@ -260,6 +345,7 @@ channel on another server (it is never connected to).`)
         ]);
       } finally {
         interrupt.done();
+        joining?.done();
         input.close();
       }
     });
