@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidRequestError, PairgateError } from '../../core/errors.js';
 import { createServer as createHttpsServer } from 'node:https';
+import type { TxtUpdater } from '../../doors/dns/acme-dns01.js';
 import type { AnnouncementBody } from '../../sdk/registry.js';
 import { makeFolder } from '../../server/data-dir.js';
 import { removeLeftoverTempFiles, replaceFileDurably, replaceFilesDurably } from '../../server/durable-file.js';
 import { explainListenError } from '../../server/listen-errors.js';
+import { whileInterruptible, type InterruptPlan } from '../interrupt.js';
 import { httpUrlOption, readOptionFile } from '../options.js';
 import { timeOption } from '../unit-options.js';
 import { addressesOf, collect, intOption } from './lan-cli-support.js';
@@ -198,13 +200,72 @@ function dnsServerOption(value: string): string {
  * not answer was found only when the first challenge was set, after an order the CA counts
  * against its limits.
  */
-async function checkUpdateApi(updates: { list(name: string): Promise<unknown> }, base: string): Promise<void> {
+async function checkUpdateApi(updates: { list(name: string, options: { signal: AbortSignal }): Promise<unknown> }, base: string, signal: AbortSignal): Promise<void> {
   try {
-    await updates.list(base);
+    await updates.list(base, { signal });
   } catch (error) {
     if (error instanceof Error) error.message = `before ordering, the update API was asked for ${base}: ${error.message}`;
     throw error;
   }
+}
+
+/**
+ * The challenge records `box cert` asked the update API for and has not removed: what Ctrl-C
+ * removes (a stopped order leaves them to its caller, see obtainCertificate's `signal`). Each counts
+ * from the moment it is asked for, since a write Ctrl-C aborted may have been done.
+ */
+class ChallengeRecords implements TxtUpdater {
+  private readonly left = new Map<string, { name: string; value: string }>();
+
+  constructor(private readonly updates: TxtUpdater) {}
+
+  set(...args: Parameters<TxtUpdater['set']>): Promise<unknown> {
+    const [name, , value] = args;
+    this.left.set(`${name} ${value}`, { name, value });
+    return this.updates.set(...args);
+  }
+
+  async remove(...args: Parameters<TxtUpdater['remove']>): Promise<unknown> {
+    const [name, filter] = args;
+    const removed = await this.updates.remove(...args);
+    if (filter.value !== undefined) this.left.delete(`${name} ${filter.value}`);
+    return removed;
+  }
+
+  /** How many records are left. */
+  get count(): number {
+    return this.left.size;
+  }
+
+  /** Removes every record left, all at once, within `signal`; answers how many there were. */
+  async removeAll(signal: AbortSignal): Promise<number> {
+    const records = [...this.left.values()];
+    await Promise.all(records.map(({ name, value }) => this.remove(name, { type: 'TXT', value }, { signal })));
+    return records.length;
+  }
+}
+
+/**
+ * Ctrl-C during `box cert`: the order is stopped (`signal`), the challenge records it set are
+ * removed (left, they were answered until the server's hourly sweep), and the order's own
+ * clean-up (a pending authorization given up at the CA) gets the rest of the bound.
+ */
+function stoppedOrder(records: ChallengeRecords, order: () => Promise<unknown>): InterruptPlan {
+  return {
+    cleanUp: async (signal) => {
+      const removed = await records.removeAll(signal);
+      await new Promise<void>((resolve) => {
+        signal.addEventListener('abort', () => resolve(), { once: true });
+        void order().catch(() => undefined).then(() => resolve());
+      });
+      if (removed === 0) return 'stopped (Ctrl-C): no certificate was written, and no challenge record was left in DNS.';
+      return `stopped (Ctrl-C): no certificate was written; the ${removed === 1 ? 'challenge record it had set was' : `${removed} challenge records it had set were`} removed.`;
+    },
+    fallback: (error) => {
+      const why = error instanceof Error && 'code' in error ? String(error.code) : error instanceof Error ? error.message : String(error);
+      return `stopped (Ctrl-C): no certificate was written; ${records.count === 1 ? 'a challenge record' : `${records.count} challenge records`} (_acme-challenge TXT) could not be removed (${why}): the server deletes them within an hour.`;
+    },
+  };
 }
 
 /**
@@ -343,12 +404,21 @@ end the command.`)
           stateFile: join(identity.dir, 'mirror-state.json'),
         })
         : undefined;
+      // Ctrl-C (or SIGTERM) stops the announcing, and a DNS update under way with it, from the first
+      // one on: an update the update API was slow to answer held the exit up to its 15 s timeout.
+      // With --once, Node's own Ctrl-C ends it at once.
+      const stopping = new AbortController();
+      const stop = (): void => stopping.abort(new Error('stopped'));
+      if (!options.once) {
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      }
       // With DNS, the announced origin is the mirror name holding the current address (re-published
       // when the address changes); without, the address itself.
       let origin = '';
       const refresh = async (): Promise<void> => {
         const ip = localIPv4() ?? '127.0.0.1';
-        origin = mirrors ? `https://${(await mirrors.publish(ip)).name}:${port}` : `https://${ip}:${port}`;
+        origin = mirrors ? `https://${(await mirrors.publish(ip, { signal: stopping.signal })).name}:${port}` : `https://${ip}:${port}`;
       };
       const body = (): AnnouncementBody => ({
         fingerprint: identity.fingerprint,
@@ -356,24 +426,32 @@ end the command.`)
         tunnel_origin: tunnelOrigin ?? null,
         ...(options.name ? { name: options.name } : {}),
       });
-      await refresh();
+      try {
+        await refresh();
+      } catch (error) {
+        // Stopped while the first DNS update was under way: as stopped later, exit 0.
+        if (stopping.signal.aborted) return;
+        throw error;
+      }
       if (options.once) {
         await client.announce(identity, body());
         console.log(`announced ${identity.fingerprint} to ${client.baseUrl}`);
         return;
       }
-      const watcher = setInterval(() => void refresh().catch((error: unknown) => console.error(`pairgate: DNS update failed: ${error instanceof Error ? error.message : String(error)}`)), 5_000);
-      const stop = keepAnnouncing(client, identity, body, {
+      const watcher = setInterval(() => void refresh().catch((error: unknown) => {
+        if (!stopping.signal.aborted) console.error(`pairgate: DNS update failed: ${error instanceof Error ? error.message : String(error)}`);
+      }), 5_000);
+      const stopAnnouncing = keepAnnouncing(client, identity, body, {
         intervalMs: intervalSeconds * 1000,
         onAnnounce: (announced) => console.log(`announced ${identity.fingerprint} (${'local_origin' in announced ? announced.local_origin : ''})`),
         onError: (error) => console.error(`pairgate: announce failed: ${error instanceof Error ? error.message : String(error)}`),
       });
       await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
+        if (stopping.signal.aborted) resolve();
+        else stopping.signal.addEventListener('abort', () => resolve(), { once: true });
       });
       clearInterval(watcher);
-      stop();
+      stopAnnouncing();
     });
 
   box
@@ -401,12 +479,15 @@ acme_account_refused, acme_order_refused, acme_txt_not_visible (not on
 record: check that the zone is delegated to the pairgate DNS server),
 acme_finalize_refused.
 
+Ctrl-C stops the order: the challenge records it set are removed (within a
+few seconds), one line says so, and the command ends with exit status 130.
+
 Exit code: 0 when the certificate was written (with --renew-within, also when
 none was needed); 1 for a failed step above or a server that cannot be
 reached; 2 for bad input (a malformed option, no_box_identity, an ACME server
 whose certificate this machine does not trust: acme_tls_untrusted, a URL that
 is no ACME directory: acme_not_a_directory) or a request the update API
-refused.`)
+refused; 130 when stopped with Ctrl-C.`)
     .action(async (options: DirOption & { zone: string; updateApi: string; updateCa?: string; acmeDirectory: string; acmeCa?: string; dnsServer?: string; email?: string; labels: string; timeout: string; out?: string; renewWithin?: string }) => {
       const updateApi = updateApiOption(options.updateApi);
       httpUrlOption(options.acmeDirectory, '--acme-directory', 'https://acme-v02.api.letsencrypt.org/directory');
@@ -436,15 +517,20 @@ refused.`)
         }
         process.stderr.write(`renewing: ${decision.reason}\n`);
       }
-      const updates = new DnsUpdateClient({ baseUrl: updateApi, box: identity, ...updateCaOption(options.updateCa) });
+      const client = new DnsUpdateClient({ baseUrl: updateApi, box: identity, ...updateCaOption(options.updateCa) });
+      const updates = new ChallengeRecords(client);
       const accountFile = join(identity.dir, 'acme-account.key');
       // acme-client (and its axios) loads only for this command: every other one, `serve` included, starts without it.
       const { obtainCertificate } = await import('../../doors/dns/acme-dns01.js');
-      const obtained = await obtainCertificate({
+      let order: Promise<unknown> = Promise.resolve();
+      // Until the certificate is in hand (its files are written whole or not at all, Ctrl-C or not).
+      const interrupt = whileInterruptible(stoppedOrder(updates, () => order));
+      const obtaining = obtainCertificate({
+        signal: interrupt.signal,
         directoryUrl: options.acmeDirectory,
         names,
         zone,
-        beforeOrder: () => checkUpdateApi(updates, `${identity.fingerprint}.${zone}`),
+        beforeOrder: () => checkUpdateApi(client, `${identity.fingerprint}.${zone}`, interrupt.signal),
         updates,
         ...(dnsServer ? { dnsServer } : {}),
         ...(existsSync(accountFile) ? { accountKeyPem: readFileSync(accountFile, 'utf8') } : {}),
@@ -457,6 +543,17 @@ refused.`)
         // loss could leave the key empty or cut short and the account it names lost.
         onAccountKey: (pem) => replaceFileDurably(accountFile, pem, 0o600),
       });
+      order = obtaining;
+      let obtained;
+      try {
+        obtained = await obtaining;
+      } catch (error) {
+        // Ctrl-C: the process ends by the signal once the clean-up's line is out.
+        if (interrupt.signal.aborted) return new Promise<never>(() => undefined);
+        throw error;
+      } finally {
+        interrupt.done();
+      }
       // Each file is written whole beside its final name (the key 0600 from the start, so never
       // readable by others), flushed to the disk, and only then renamed over it, the key first,
       // and the folder flushed after: a server reloading them, a crash or a power loss never

@@ -1,13 +1,14 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
 import { Resolver } from 'node:dns/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import acme from 'acme-client';
 import { BadGatewayError, InvalidRequestError, isPairgateError, PairgateError } from '../../core/errors.js';
 
 /** What the ACME flow needs to set and remove challenge TXT records (DnsUpdateClient in the SDK). */
 export interface TxtUpdater {
-  set(name: string, type: 'TXT', value: string, ttl?: number): Promise<unknown>;
-  remove(name: string, filter: { type?: 'TXT'; value?: string }): Promise<unknown>;
+  set(name: string, type: 'TXT', value: string, ttl?: number, options?: { signal?: AbortSignal }): Promise<unknown>;
+  remove(name: string, filter: { type?: 'TXT'; value?: string }, options?: { signal?: AbortSignal }): Promise<unknown>;
 }
 
 /** Options of obtainCertificate. */
@@ -39,6 +40,36 @@ export interface AcmeDns01Options {
   onAccountKey?: (accountKeyPem: string) => void;
   /** Run once the directory answered, before the account and the order (e.g. the update API's own check). */
   beforeOrder?: () => Promise<void>;
+  /**
+   * Ends every wait at once (Ctrl-C): the order is given up with the error {@link abortedOrder}
+   * makes, and the challenge records already set (or being set) are left to the caller, who
+   * removes them within its own bound (the person is waiting). A pending authorization is still
+   * given up, as on any failure; nothing more is logged.
+   */
+  signal?: AbortSignal;
+}
+
+/** The error of an order given up because its signal was aborted: code `aborted`. */
+export function abortedOrder(): PairgateError {
+  return new PairgateError('aborted', 499, 'The certificate order was stopped (its signal was aborted); no certificate was written.');
+}
+
+/**
+ * `work`'s outcome, or {@link abortedOrder}'s error as soon as `signal` is aborted: acme-client
+ * and the system resolver take no signal, so what they were doing goes on unheard until the
+ * process ends.
+ */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(abortedOrder());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortedOrder());
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** A certificate obtained: key and full chain, PEM. */
@@ -65,17 +96,18 @@ const NOT_THERE_YET = new Set(['ENOTFOUND', 'ENODATA']);
  * whether the DNS server answered at all: "did not become visible" alone, for a `--dns-server`
  * nothing listens on, sent people looking at the update API.
  */
-export async function waitForTxt(resolver: Resolver | typeof import('node:dns/promises'), name: string, value: string, timeoutMs: number): Promise<void> {
+export async function waitForTxt(resolver: Resolver | typeof import('node:dns/promises'), name: string, value: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   // On the monotonic clock: on the wall clock, one stepped forward gave up at the next try (the
   // certificate not renewed), and one stepped back kept asking for the step's length.
   const deadline = performance.now() + timeoutMs;
   let unanswered: string | undefined;
   for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
     try {
-      const records = await resolver.resolveTxt(name);
+      const records = await unlessAborted(resolver.resolveTxt(name), signal);
       unanswered = undefined;
       if (records.some((chunks) => chunks.join('') === value)) return;
     } catch (error) {
+      if (signal?.aborted) throw abortedOrder();
       // NXDOMAIN / NODATA until the record is there; anything else is a server that does not answer.
       const code = String((error as NodeJS.ErrnoException).code ?? (error as Error).message);
       unanswered = NOT_THERE_YET.has(code) ? undefined : code;
@@ -87,7 +119,8 @@ export async function waitForTxt(resolver: Resolver | typeof import('node:dns/pr
       // Nothing was asked of the CA yet: the order is given up, and no certificate written.
       throw new PairgateError('acme_txt_not_visible', 504, `the TXT record ${name} did not become visible within ${Math.round(timeoutMs / 1000)} s${why}.`);
     }
-    await new Promise((resolve) => setTimeout(resolve, delay));
+    await sleep(delay, undefined, signal ? { signal } : {}).catch(() => undefined);
+    if (signal?.aborted) throw abortedOrder();
   }
 }
 
@@ -98,10 +131,10 @@ const UNTRUSTED_CERTIFICATE = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGN
 const DIRECTORY_TIMEOUT_MS = 15_000;
 
 /** GET `url` (http or https, trusting `ca` when given): the status and body, or the connection error. */
-function getText(url: URL, ca: string | undefined): Promise<{ status: number; body: string }> {
+function getText(url: URL, ca: string | undefined, signal?: AbortSignal): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
-    const req = send(url, { ...(ca ? { ca } : {}), agent: false, timeout: DIRECTORY_TIMEOUT_MS, headers: { accept: 'application/json' } }, (res) => {
+    const req = send(url, { ...(ca ? { ca } : {}), ...(signal ? { signal } : {}), agent: false, timeout: DIRECTORY_TIMEOUT_MS, headers: { accept: 'application/json' } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -121,11 +154,12 @@ function getText(url: URL, ca: string | undefined): Promise<{ status: number; bo
  * `--acme-directory` or a missing `--acme-ca` read like a crash. Codes: `acme_unreachable` (502),
  * `acme_tls_untrusted` and `acme_not_a_directory` (400: the options are to change).
  */
-export async function checkAcmeDirectory(directoryUrl: string, ca?: string): Promise<void> {
+export async function checkAcmeDirectory(directoryUrl: string, ca?: string, signal?: AbortSignal): Promise<void> {
   let answer: { status: number; body: string };
   try {
-    answer = await getText(new URL(directoryUrl), ca);
+    answer = await getText(new URL(directoryUrl), ca, signal);
   } catch (error) {
+    if (signal?.aborted) throw abortedOrder();
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     if (UNTRUSTED_CERTIFICATE.has(code)) {
       throw new InvalidRequestError(`The ACME server ${directoryUrl} presented a TLS certificate this machine does not trust (${code}). A test CA such as pebble needs its certificate given with --acme-ca FILE.`, undefined, 'acme_tls_untrusted');
@@ -246,10 +280,14 @@ function challengeAdvice(record: string, zone: string | undefined, dnsServer: st
  * returns the key and the chain.
  */
 export async function obtainCertificate(options: AcmeDns01Options): Promise<ObtainedCertificate> {
-  const log = options.log ?? (() => undefined);
+  const { signal } = options;
+  // Once stopped, not a word more: the caller says in one line what became of the order.
+  const log = (line: string): void => {
+    if (!signal?.aborted) options.log?.(line);
+  };
   const directoryUrl = options.directoryUrl;
-  await checkAcmeDirectory(directoryUrl, options.acmeCa);
-  await options.beforeOrder?.();
+  await checkAcmeDirectory(directoryUrl, options.acmeCa, signal);
+  await unlessAborted(options.beforeOrder?.() ?? Promise.resolve(), signal);
   const watch = watchNoAnswer(options.acmeCa);
   // acme-client retries a request that got no answer (or a 5xx) 5 times, 5 to 25 s apart, and has
   // no timeout: a CA gone mid-order kept the command silent for over a minute, or for ever. Fewer,
@@ -266,23 +304,25 @@ export async function obtainCertificate(options: AcmeDns01Options): Promise<Obta
   if (options.dnsServer) {
     const own = new Resolver({ timeout: 2000, tries: 1 });
     own.setServers([options.dnsServer]);
+    signal?.addEventListener('abort', () => own.cancel(), { once: true });
     resolver = own;
   } else {
     resolver = await import('node:dns/promises');
   }
   const client = new acme.Client({ directoryUrl, accountKey, backoffAttempts: 20, backoffMin: 200, backoffMax: 3000 });
-  await step('account', directoryUrl, watch, () => account(client, options, log));
+  await step('account', directoryUrl, watch, () => unlessAborted(account(client, options, log), signal));
   if (!options.accountKeyPem) options.onAccountKey?.(accountKey);
   log(`ordering a certificate for ${options.names.join(', ')}`);
-  const order = await step('order', directoryUrl, watch, () => client.createOrder({ identifiers: options.names.map((value) => ({ type: 'dns', value })) }));
-  const authorizations = await step('order', directoryUrl, watch, () => client.getAuthorizations(order));
+  const order = await step('order', directoryUrl, watch, () => unlessAborted(client.createOrder({ identifiers: options.names.map((value) => ({ type: 'dns', value })) }), signal));
+  const authorizations = await step('order', directoryUrl, watch, () => unlessAborted(client.getAuthorizations(order), signal));
   const challenges = authorizations.map((authz) => satisfy(client, authz, options, resolver, watch, log));
   const settled = await Promise.allSettled(challenges);
+  if (signal?.aborted) throw abortedOrder();
   const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failed) throw failed.reason;
   log('every name validated: asking the CA to issue the certificate');
-  const finalized = await step('finalize', directoryUrl, watch, () => client.finalizeOrder(order, csr));
-  const chainPem = await step('finalize', directoryUrl, watch, () => client.getCertificate(finalized));
+  const finalized = await step('finalize', directoryUrl, watch, () => unlessAborted(client.finalizeOrder(order, csr), signal));
+  const chainPem = await step('finalize', directoryUrl, watch, () => unlessAborted(client.getCertificate(finalized), signal));
   return { keyPem: certKey.toString(), chainPem, accountKeyPem: accountKey };
 }
 
@@ -321,12 +361,14 @@ async function satisfy(client: acme.Client, authz: acme.Authorization, options: 
     throw new BadGatewayError(`The ACME server offers no DNS-01 challenge for ${authz.identifier.value} (only ${authz.challenges.map((c) => c.type).join(', ') || 'none'}); pairgate box cert proves names by DNS-01 only: use a CA that offers it.`, 'acme_no_dns_challenge');
   }
   const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
+  const { signal } = options;
   let completed = false;
   try {
     log(`setting TXT ${name}`);
     try {
-      await options.updates.set(name, 'TXT', keyAuthorization, CHALLENGE_TTL);
+      await options.updates.set(name, 'TXT', keyAuthorization, CHALLENGE_TTL, signal ? { signal } : {});
     } catch (error) {
+      if (signal?.aborted) throw abortedOrder();
       // Its code and status stay the update API's; the message says which step it was.
       if (toldInWords(error)) error.message = `Setting the challenge record ${name} through the update API failed: ${error.message}`;
       throw error;
@@ -335,20 +377,23 @@ async function satisfy(client: acme.Client, authz: acme.Authorization, options: 
     // Each wait is said before it starts: against a real CA these take seconds to minutes, and a
     // silent command looks hung.
     log(`waiting for TXT ${name} to show on ${options.dnsServer ?? 'the system resolver'} (up to ${Math.round(timeoutMs / 1000)} s)`);
-    await waitForTxt(resolver, name, keyAuthorization, timeoutMs);
+    await waitForTxt(resolver, name, keyAuthorization, timeoutMs, signal);
     log(`TXT ${name} is visible; asking the CA to validate it`);
-    await step('challenge', options.directoryUrl, watch, async () => {
+    await step('challenge', options.directoryUrl, watch, () => unlessAborted((async () => {
       await client.completeChallenge(challenge);
       completed = true;
       await client.waitForValidStatus(challenge);
-    }, ` ${name}`, challengeAdvice(name, options.zone, options.dnsServer));
+    })(), signal), ` ${name}`, challengeAdvice(name, options.zone, options.dnsServer));
     log(`the CA validated ${authz.identifier.value}`);
   } finally {
-    try {
-      await options.updates.remove(name, { type: 'TXT', value: keyAuthorization });
-      log(`removed TXT ${name}`);
-    } catch (error) {
-      log(`could not remove TXT ${name} (${error instanceof Error ? error.message : String(error)}); the server deletes it within an hour`);
+    // Stopped: the record is the caller's to remove (see `signal`), within its own bound.
+    if (!signal?.aborted) {
+      try {
+        await options.updates.remove(name, { type: 'TXT', value: keyAuthorization });
+        log(`removed TXT ${name}`);
+      } catch (error) {
+        log(`could not remove TXT ${name} (${error instanceof Error ? error.message : String(error)}); the server deletes it within an hour`);
+      }
     }
     // An authorization left pending would be reused, half done, by the next order: give it up.
     if (!completed) await client.deactivateAuthorization(authz).catch(() => undefined);

@@ -3,11 +3,11 @@ import { isIPv6 } from 'node:net';
 import { replaceFileDurably } from '../../server/durable-file.js';
 import { canonicalAddress, sameAddress } from './record-values.js';
 
-/** What mirror records need of an update client (DnsUpdateClient in the SDK). */
+/** What mirror records need of an update client (DnsUpdateClient in the SDK); `signal` cancels a call. */
 export interface RecordSetter {
-  set(name: string, type: 'A' | 'AAAA', value: string, ttl?: number): Promise<unknown>;
+  set(name: string, type: 'A' | 'AAAA', value: string, ttl?: number, options?: { signal?: AbortSignal }): Promise<unknown>;
   /** Removes the records at `name` of `filter.type` (none there is no error). */
-  remove(name: string, filter: { type: 'A' | 'AAAA' }): Promise<unknown>;
+  remove(name: string, filter: { type: 'A' | 'AAAA' }, options?: { signal?: AbortSignal }): Promise<unknown>;
 }
 
 /** What the box remembers between runs: the address published and the mirror in use. */
@@ -83,17 +83,19 @@ export class MirrorRecords {
    * same box pointed at a new server (or a new zone, or after its records were deleted) found its
    * address "already published" and announced a mirror name that answered nothing. Addresses are
    * compared as addresses (`sameAddress`), and remembered in their canonical spelling.
-   * Returns the name to announce and whether anything changed.
+   * Returns the name to announce and whether anything changed. `signal` cancels the calls under
+   * way (the update client's error, code `aborted`; the state is kept only once all were done).
    */
-  async publish(ip: string): Promise<{ name: string; changed: boolean }> {
+  async publish(ip: string, options: { signal?: AbortSignal } = {}): Promise<{ name: string; changed: boolean }> {
+    const call = options.signal ? { signal: options.signal } : {};
     const type = isIPv6(ip) ? 'AAAA' : 'A';
     // The address, not its text, is what changes or not: the same address read in another
     // spelling (or remembered in one by an older version) moved the box to the next mirror.
     ip = canonicalAddress(type, ip) ?? ip;
     if (this.state.ip !== null && sameAddress(this.state.ip, ip)) {
       if (this.confirmed) return { name: this.currentName, changed: false };
-      await this.client.set(this.currentName, type, ip, this.options.mirrorTtl ?? 60);
-      await this.client.set(this.mainName, type, ip);
+      await this.client.set(this.currentName, type, ip, this.options.mirrorTtl ?? 60, call);
+      await this.client.set(this.mainName, type, ip, undefined, call);
       this.confirmed = true;
       return { name: this.currentName, changed: false };
     }
@@ -103,10 +105,10 @@ export class MirrorRecords {
     // its IPv6 one, on the main name or on a mirror used two changes ago) would be answered beside
     // the new one, stale. Addresses change rarely, so the two removals cost little.
     const other = type === 'A' ? 'AAAA' : 'A';
-    await this.client.remove(nextName, { type: other });
-    await this.client.set(nextName, type, ip, this.options.mirrorTtl ?? 60);
-    await this.client.remove(this.mainName, { type: other });
-    await this.client.set(this.mainName, type, ip);
+    await this.client.remove(nextName, { type: other }, call);
+    await this.client.set(nextName, type, ip, this.options.mirrorTtl ?? 60, call);
+    await this.client.remove(this.mainName, { type: other }, call);
+    await this.client.set(this.mainName, type, ip, undefined, call);
     this.state = { ip, active: next };
     this.confirmed = true;
     // Whole or not at all (a damaged file is read as none, but then the mirror used is forgotten).
