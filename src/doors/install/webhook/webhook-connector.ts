@@ -11,7 +11,7 @@ import { jsonBodyParser } from '../../../server/json-body.js';
 import { acceptJsonOnly } from '../json-only.js';
 import { answerUnknownCalls } from '../unknown-calls.js';
 import { CallCodes, SharedAnswerNotes } from '../error-descriptions.js';
-import { MAX_SKEW_SECONDS, ReplayedCallError, SEEN_SIGNATURE_TTL_MS, SIGNATURE_HEADER, SignatureError, TIMESTAMP_HEADER, verifyWebhookSignature } from './webhook-signature.js';
+import { MAX_SKEW_SECONDS, ReplayedCallError, seenSignatureTtlMs, SIGNATURE_HEADER, SignatureError, TIMESTAMP_HEADER, verifyWebhookSignature } from './webhook-signature.js';
 
 const NAME = 'webhook';
 /** Where the connector's calls live: every answer under it is in its error shape. */
@@ -120,7 +120,9 @@ export const webhookConnector: Connector = {
     verifyWebhookSignature(secret, request.headers, request.webhookRawBody ?? '', now);
     // A captured call passes the signature check for minutes: remember each signature (one atomic
     // count, shared by every node) and refuse it the second time.
-    const seen = await kit.ctx.stores.ephemeral.increment(`webhook-seen:${installation.id}:${hashToken(String(request.headers[SIGNATURE_HEADER]))}`, SEEN_SIGNATURE_TTL_MS, now);
+    // The headers are strings here: verifyWebhookSignature refused anything else.
+    const timestamp = String(request.headers[TIMESTAMP_HEADER]);
+    const seen = await kit.ctx.stores.ephemeral.increment(`webhook-seen:${installation.id}:${hashToken(String(request.headers[SIGNATURE_HEADER]))}`, seenSignatureTtlMs(timestamp, now), now);
     if (seen.count > 1) throw new ReplayedCallError();
     if (!options.anyState) kit.assertUsable(installation, webhookConnector, options.forInstall ?? false);
     const body = request.body as { user_id?: string; user_name?: string };

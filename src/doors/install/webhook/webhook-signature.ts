@@ -10,10 +10,18 @@ export const SIGNATURE_HEADER = 'x-pairgate-signature';
 export const MAX_SKEW_SECONDS = 300;
 
 /**
- * How long a received signature is remembered, so the same call cannot be played twice: as long as
- * its timestamp can pass the skew check (up to MAX_SKEW_SECONDS either side of receipt).
+ * How long a signature received at `now` with `timestamp` is remembered, so the same call cannot be
+ * played twice: as long as that timestamp can pass the skew check, and a second more. The check
+ * compares whole seconds (`now` rounded down), so a timestamp passes until the end of the second
+ * MAX_SKEW_SECONDS after it, up to a second later than `timestamp + MAX_SKEW_SECONDS` exactly: a
+ * memory of a fixed 2 x MAX_SKEW_SECONDS from receipt ended up to a second before the signature
+ * stopped passing, and the same call went through again in that second. The extra second covers
+ * a node whose clock is a little behind the one that remembered it, as the Mattermost replay
+ * memory does. At most (2 x MAX_SKEW_SECONDS + 2) s.
  */
-export const SEEN_SIGNATURE_TTL_MS = 2 * MAX_SKEW_SECONDS * 1000;
+export function seenSignatureTtlMs(timestamp: string, now: number): number {
+  return Math.max(1000, (Number(timestamp) + MAX_SKEW_SECONDS + 2) * 1000 - now);
+}
 
 /** A call whose exact signature was already received: 409, nothing done a second time. */
 export class ReplayedCallError extends PairgateError {
