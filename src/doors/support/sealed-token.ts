@@ -31,7 +31,8 @@ export function openToken(sealed: string, codeKey: string, salt: string): string
   const [iv, tag, body] = sealed.split('.').map((part) => Buffer.from(part, 'base64url'));
   if (!iv || !tag || !body) return undefined;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', keyOf(codeKey, salt), iv);
+    // The tag's whole 16 bytes (Node accepts a tag cut to 4 bytes otherwise).
+    const decipher = createDecipheriv('aes-256-gcm', keyOf(codeKey, salt), iv, { authTagLength: 16 });
     decipher.setAuthTag(tag);
     return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
   } catch {
