@@ -260,12 +260,12 @@ the confirmation: before, it cannot), with exit status 130.
 Exit code: 0 when the session ended in the chat (by either side, /quit or
 Ctrl-C) or you declined (n or no: an empty answer asks again), 130 when
 stopped with Ctrl-C before answering or before the chat began, 2 for no valid
-code (after three tries), no answer before the input ended (nothing is decided: the code
-still works until it expires), a code the relay or server refused (unknown,
-expired, already used) or a --relay URL where no relay answers (a page
-instead), 1 when the relay or server cannot be
-reached, the connection to it was lost, or the server named a session
-channel on another server (it is never connected to).`)
+code (after three tries), no answer before the input ended (nothing is
+decided: the code still works until it expires), a code the relay or server
+refused (unknown, expired, already used) or a --relay URL where no relay
+answers (a page instead), 1 when the relay or server cannot be reached, the
+connection to it was lost, or the server named a session channel on another
+server (it is never connected to).`)
     .action(async (typed: string | undefined, options: { relay: string; yes?: boolean }) => {
       httpUrlOption(options.relay, '--relay (or PAIRGATE_RELAY_URL)', 'https://support.example.com/relay');
       // The support client (and its WebSocket library) loads only for this command.
