@@ -555,9 +555,17 @@ function methodRank(method: string): number {
  * that called `callNotFound`) is a 404: the path exists, the thing it names does not.
  */
 export function allowedMethods(server: FastifyInstance, method: string, path: string): string[] | undefined {
-  const served = (candidate: string): boolean => server.findRoute({ method: candidate as HTTPMethods, url: path }) !== null;
-  if (served(method)) return undefined;
-  const found = server.supportedMethods.filter((candidate) => candidate !== 'OPTIONS' && served(candidate));
+  if (server.findRoute({ method: method as HTTPMethods, url: path }) !== null) return undefined;
+  return methodsServing(server, path);
+}
+
+/**
+ * The methods routes serve `path` under, then OPTIONS, in the order of an Allow header; undefined
+ * when no route serves it under any method but OPTIONS. An OPTIONS route of the path's own (a
+ * door's CORS preflight) is not counted: OPTIONS is listed either way.
+ */
+export function methodsServing(server: FastifyInstance, path: string): string[] | undefined {
+  const found = server.supportedMethods.filter((candidate) => candidate !== 'OPTIONS' && server.findRoute({ method: candidate, url: path }) !== null);
   if (found.length === 0) return undefined;
   return [...found, 'OPTIONS'].sort((a, b) => methodRank(a) - methodRank(b) || a.localeCompare(b));
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, onRequestHookHandler } from 'fastify';
+import { methodsServing } from '../../server/error-handler.js';
 import { API_SECURITY_HEADERS } from '../../server/security-headers.js';
 
 /**
@@ -39,18 +40,12 @@ export const CREATE_CALL: WebAppCall = { methods: ['POST'], headers: ['content-t
 /** `access-info`: the app's token in Authorization, and a 401's Bearer challenge to read. */
 export const TOKEN_CALL: WebAppCall = { methods: ['GET', 'HEAD'], headers: ['authorization', 'content-type', 'prefer'], exposed: [...READABLE, 'www-authenticate'] };
 
-/** The order an Allow header lists methods in, as the server's other answers do (`allowedMethods`). */
-const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
-
 /**
- * The Allow header the server gives an OPTIONS no route answers (the not-found handler's
- * `allowedMethods`): the methods routes serve `path` under, then OPTIONS. Worked out here since the
- * preflight routes below answer OPTIONS at these paths themselves.
+ * The Allow header the server gives an OPTIONS no route answers (`methodsServing`, as the
+ * not-found handler does): the preflight routes below answer OPTIONS at these paths themselves.
  */
 function allowHeader(server: FastifyInstance, path: string): string {
-  const served = server.supportedMethods.filter((method) => method !== 'OPTIONS' && server.findRoute({ method, url: path }) !== null);
-  const rank = (method: string): number => (METHOD_ORDER.includes(method) ? METHOD_ORDER.indexOf(method) : METHOD_ORDER.length);
-  return [...served.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b)), 'OPTIONS'].join(', ');
+  return (methodsServing(server, path) ?? ['OPTIONS']).join(', ');
 }
 
 /** Whether two sets of path parameters are the same (names and values). */
