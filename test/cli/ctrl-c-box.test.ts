@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBoxIdentity, type BoxIdentity } from '../../src/doors/registry/box-identity.js';
 import type { DnsRuntime } from '../../src/doors/dns/dns-door.js';
 import type { TestApp } from '../helpers/app.js';
-import { CLI, ensureBuilt } from '../helpers/node-process.js';
+import { ensureBuilt } from '../helpers/node-process.js';
+import { cliChildren } from './cli-child.js';
 import { startPebble, type RunningPebble } from '../helpers/pebble.js';
 import { freePort as closedPort } from '../helpers/ports.js';
 import { missingProgram } from '../helpers/system.js';
@@ -24,22 +24,8 @@ import { silentListener, type SilentListener } from '../sdk/consumer-sdk-helpers
 
 beforeAll(() => ensureBuilt(), 120_000);
 
-const children: ChildProcess[] = [];
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
-
 /** The built CLI with its output collected. */
-function run(args: string[]) {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (chunk) => (out += String(chunk)));
-  child.stderr!.on('data', (chunk) => (err += String(chunk)));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return { child, exited, out: () => out, err: () => err };
-}
+const run = cliChildren();
 
 /** A DNS server that receives every query and answers none: a wait for a record there lasts. */
 async function silentDnsServer(): Promise<{ socket: UdpSocket; port: number; queries: () => number }> {

@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SupportOriginClient } from '../../src/sdk/support.js';
 import type { TestApp } from '../helpers/app.js';
-import { CLI, ensureBuilt } from '../helpers/node-process.js';
+import { ensureBuilt } from '../helpers/node-process.js';
+import { cliChildren } from './cli-child.js';
 import { ADMIN, startOrigin, startRelay } from '../doors/support/helpers.js';
 import { listening } from '../sdk/consumer-sdk-helpers.js';
 
@@ -19,19 +19,8 @@ import { listening } from '../sdk/consumer-sdk-helpers.js';
 beforeAll(() => ensureBuilt(), 120_000);
 
 const AVATAR = 'https://avatars.example/thorsten.png';
-const children: ChildProcess[] = [];
-
 /** The built CLI with its output collected. */
-function run(args: string[]) {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (chunk) => (out += String(chunk)));
-  child.stderr!.on('data', (chunk) => (err += String(chunk)));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return { child, exited, out: () => out, err: () => err };
-}
+const run = cliChildren();
 
 /** What the proxy holds for good instead of passing on to the origin. */
 interface Holding {
@@ -91,7 +80,6 @@ describe('pairgate join: Ctrl-C between "yes" and the chat', () => {
   }, 60_000);
 
   afterAll(async () => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     for (const socket of [...heldUpgrades, ...passedUpgrades]) socket.destroy();
     for (const answer of heldConfirmations) answer.destroy();
     await origin?.close();

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PairgateClient } from '../../src/sdk/client.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { CLI, ensureBuilt } from '../helpers/node-process.js';
+import { ensureBuilt } from '../helpers/node-process.js';
+import { cliChildren } from './cli-child.js';
 import { ADMIN, useSupportServers } from '../doors/support/helpers.js';
 import { listening } from '../sdk/consumer-sdk-helpers.js';
 
@@ -17,28 +17,8 @@ import { listening } from '../sdk/consumer-sdk-helpers.js';
 beforeAll(() => ensureBuilt(), 120_000);
 
 const AVATAR = 'https://avatars.example/thorsten.png';
-const children: ChildProcess[] = [];
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
-
 /** The built CLI with its output collected. */
-function run(args: string[]) {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (chunk) => (out += String(chunk)));
-  child.stderr!.on('data', (chunk) => (err += String(chunk)));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const waitFor = async (pattern: RegExp, stream: () => string = () => out): Promise<RegExpExecArray> => {
-    await expect.poll(() => pattern.test(stream()) || child.exitCode !== null, { timeout: 15_000, interval: 20 }).toBe(true);
-    const match = pattern.exec(stream());
-    expect(match, `${out}\n${err}`).not.toBeNull();
-    return match!;
-  };
-  return { child, exited, waitFor, out: () => out, err: () => err };
-}
+const run = cliChildren();
 
 describe('pairgate grant create: Ctrl-C while waiting for the decision', () => {
   let t: TestApp;
