@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { PAGE_FORM_FIELDS, PAGE_FORMS, PAGES } from '../helpers/hostile-requests.js';
+import type { OpenApiSchema as Schema } from '../helpers/openapi-schema.js';
 
 /**
  * Property-based fuzzing of every operation of the server's own OpenAPI document (`/docs/json`),
@@ -31,24 +32,6 @@ const ANSWER_WITHIN_MS = 8_000;
 const PASSWORD = 'correct horse battery staple';
 const ADMIN_TOKEN = 'fuzz-admin-token-0123456789-abcdefghijklmnop';
 const PLEXUS = { user: 'support', pass: 'fuzz-password' };
-
-/** The parts of a JSON schema the request builder reads. */
-interface Schema {
-  type?: string | string[];
-  const?: unknown;
-  enum?: unknown[];
-  anyOf?: Schema[];
-  oneOf?: Schema[];
-  pattern?: string;
-  format?: string;
-  minLength?: number;
-  maxLength?: number;
-  minimum?: number;
-  maximum?: number;
-  properties?: Record<string, Schema>;
-  required?: string[];
-  items?: Schema;
-}
 
 /** An operation as the fuzzer reads it off the document. */
 interface Operation {

@@ -2,6 +2,7 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { fillPath, hostileRequests, sweptOperations, type OpenApiDocument } from '../helpers/hostile-requests.js';
+import type { OpenApiSchema as Schema } from '../helpers/openapi-schema.js';
 
 /**
  * Every answer a route gives is one its OpenAPI document lists. A hook on the app sees every
@@ -67,23 +68,6 @@ function undocumented(answers: readonly Answer[], doc: OpenApiDocument): string[
     if (key && !found.has(key)) found.set(key, `${answer.method} ${answer.url.slice(0, 120)}`);
   }
   return [...found].map(([key, example]) => `${key}, e.g. ${example}`);
-}
-
-/** The parts of a JSON schema the request builder reads. */
-interface Schema {
-  type?: string;
-  const?: unknown;
-  enum?: unknown[];
-  anyOf?: Schema[];
-  oneOf?: Schema[];
-  pattern?: string;
-  format?: string;
-  minLength?: number;
-  maxLength?: number;
-  minimum?: number;
-  properties?: Record<string, Schema>;
-  required?: string[];
-  items?: Schema;
 }
 
 /** An operation of the document as the request builder reads it. */
