@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, expect } from 'vitest';
 import { CLI } from '../helpers/node-process.js';
 
@@ -7,6 +8,15 @@ export interface ChildEnd {
   code: number | null;
   signal: NodeJS.Signals | null;
 }
+
+/** Sends the child `signal` (SIGINT by default) from inside, the moment it writes a chunk matching `pattern`. */
+export interface SignalAtLine {
+  pattern: RegExp;
+  signal?: NodeJS.Signals;
+}
+
+/** The preload that does {@link SignalAtLine}'s sending. */
+const SIGNAL_AT_LINE = fileURLToPath(new URL('./fixtures/signal-at-line.cjs', import.meta.url));
 
 /** A running `pairgate` child with what it printed so far. */
 export interface CliChild {
@@ -23,13 +33,16 @@ export interface CliChild {
  * every child it starts is killed after the file's tests if it is still running, so a test that
  * failed before its signal leaves no process behind.
  */
-export function cliChildren(): (args: string[]) => CliChild {
+export function cliChildren(): (args: string[], options?: { signalAt?: SignalAtLine }) => CliChild {
   const children: ChildProcess[] = [];
   afterAll(() => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
-  return (args) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  return (args, options = {}) => {
+    const { signalAt } = options;
+    const preload = signalAt ? ['-r', SIGNAL_AT_LINE] : [];
+    const env = signalAt ? { ...process.env, PAIRGATE_TEST_SIGNAL_AT: signalAt.pattern.source, PAIRGATE_TEST_SIGNAL: signalAt.signal ?? 'SIGINT' } : process.env;
+    const child = spawn(process.execPath, [...preload, CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
     children.push(child);
     let out = '';
     let err = '';

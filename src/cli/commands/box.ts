@@ -604,13 +604,15 @@ listen on); 1 for anything else (mDNS that cannot start).`)
         { fingerprint: identity.fingerprint, port, name: options.name, ...(addresses ? { addresses } : {}) },
         { port: mdnsPort, ...(mdnsInterface ? { interface: mdnsInterface } : {}) },
       );
-      console.log(`advertising ${identity.fingerprint} on port ${port}`);
-      // With --serve and port 0 the port was said, not that (and where) HTTPS was being served.
-      if (server) console.log(`serving HTTPS with the box certificate on ${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`);
-      await new Promise<void>((resolve) => {
+      // Stopped cleanly (the advert withdrawn) from the moment the line saying it runs is out.
+      const stopped = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      console.log(`advertising ${identity.fingerprint} on port ${port}`);
+      // With --serve and port 0 the port was said, not that (and where) HTTPS was being served.
+      if (server) console.log(`serving HTTPS with the box certificate on ${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`);
+      await stopped;
       await advert.stop();
       server?.close();
     });

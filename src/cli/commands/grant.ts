@@ -207,8 +207,9 @@ server refused, 130 when stopped with Ctrl-C.`)
         console.log(capped ? `${capped}\n${approve}` : `Expires at ${created.expiresAt}. ${approve}`);
       }
       if (!options.wait) return;
-      if (!options.json) process.stderr.write('Waiting for the decision... (Ctrl-C to stop)\n');
+      // Ctrl-C is handled before the line inviting it is out: pressed as it appears, it withdraws.
       const interrupt = whileInterruptible(withdrawal(api, created));
+      if (!options.json) process.stderr.write('Waiting for the decision... (Ctrl-C to stop)\n');
       // A server restarting meanwhile is waited for; the person is told, on standard error.
       const view = await api.waitForDecision(created.id, {
         signal: interrupt.signal,

@@ -128,15 +128,8 @@ address it cannot listen on; 1 when a store cannot be reached at start-up
       ).catch((error: unknown) => {
         throw namingFlag(error, overrides);
       });
-      // The first line of standard output, always: scripts and tests read the URL from it.
-      process.stdout.write(`pairgate listening on ${server.url}\n`);
-      // Then the door's own listeners, with the ports picked for port 0.
-      const dns = dnsRuntimeOf(server.app.pairgate);
-      if (dns) {
-        const host = dns.dns.host.includes(':') ? `[${dns.dns.host}]` : dns.dns.host;
-        process.stdout.write(`dns listening on udp+tcp ${host}:${dns.dns.port}\n`);
-        if (dns.updateApi) process.stdout.write(`dns update api listening on ${dns.updateApi.url}\n`);
-      }
+      // Stopped cleanly from the moment it says where it listens: a signal sent as the URL line
+      // appears (a script's, a test's) finds the handlers in place, not Node's default death.
       const stop = (signal: string): void => {
         server.app.log.info({ signal }, 'shutting down');
         server.close().then(
@@ -149,5 +142,14 @@ address it cannot listen on; 1 when a store cannot be reached at start-up
       };
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
+      // The first line of standard output, always: scripts and tests read the URL from it.
+      process.stdout.write(`pairgate listening on ${server.url}\n`);
+      // Then the door's own listeners, with the ports picked for port 0.
+      const dns = dnsRuntimeOf(server.app.pairgate);
+      if (dns) {
+        const host = dns.dns.host.includes(':') ? `[${dns.dns.host}]` : dns.dns.host;
+        process.stdout.write(`dns listening on udp+tcp ${host}:${dns.dns.port}\n`);
+        if (dns.updateApi) process.stdout.write(`dns update api listening on ${dns.updateApi.url}\n`);
+      }
     });
 }
