@@ -3,8 +3,9 @@ import { InvalidRequestError, PairgateError } from '../core/errors.js';
 
 /**
  * HTTP/1.1 requests Node's parser reads but RFC 9112 refuses, answered with a stable code in the
- * route's error shape: a request without a Host header and the request target `*` with another
- * method than OPTIONS (400), and a body sent in a transfer coding other than chunked (501).
+ * route's error shape: a request without a Host header, the request target `*` with another
+ * method than OPTIONS and an HTTP/1.0 request with a Transfer-Encoding (400), and a body sent in a
+ * transfer coding other than chunked (501).
  */
 
 /** Node's HTTP server option that lets a request without Host reach the app (see installRequestFraming). */
@@ -21,6 +22,18 @@ export class MissingHostError extends InvalidRequestError {
 export class AsteriskTargetError extends InvalidRequestError {
   constructor(method: string) {
     super(`The request target "*" is only for OPTIONS (RFC 9112, section 3.2.4), not ${method}. Send a path, such as "${method} / HTTP/1.1".`, undefined, 'invalid_request_target');
+  }
+}
+
+/**
+ * 400 `invalid_framing`: an HTTP/1.0 request with a Transfer-Encoding header. HTTP/1.0 has no
+ * transfer codings, so RFC 9112 6.1 has the framing treated as faulty and the connection closed:
+ * Node reads the chunks as the body, where something in front reading HTTP/1.0's rules (the body
+ * runs to the close) sees other bytes: what it checked is not what pairgate would act on.
+ */
+export class HttpOneZeroTransferCodingError extends InvalidRequestError {
+  constructor() {
+    super('This HTTP/1.0 request has a Transfer-Encoding header, which HTTP/1.0 does not have (RFC 9112, section 6.1). Send the request as HTTP/1.1, or send the body with a Content-Length.', undefined, 'invalid_framing');
   }
 }
 
@@ -49,8 +62,10 @@ const CHUNKED_ONLY = /^[ \t]*chunked[ \t]*$/i;
  *   so `GET *` answered the home page. `OPTIONS *` keeps its answer: 204 with what `/` allows.
  * - a Transfer-Encoding other than `chunked` alone (`TransferCodingError`, 501). Node refuses the
  *   framings that are ambiguous (with Content-Length, chunked not last) itself.
+ * - any Transfer-Encoding in an HTTP/1.0 request (`HttpOneZeroTransferCodingError`, 400, the
+ *   connection closed): Node reads the chunks as it would in HTTP/1.1.
  *
- * All come from hand-made or broken clients, never a browser; the check is three comparisons per request.
+ * All come from hand-made or broken clients, never a browser; the check is four comparisons per request.
  */
 export function installRequestFraming(app: FastifyInstance): void {
   app.addHook('onRequest', (request, reply, done) => {
@@ -60,6 +75,11 @@ export function installRequestFraming(app: FastifyInstance): void {
       return;
     }
     const transferCoding = raw.headers['transfer-encoding'];
+    if (transferCoding !== undefined && raw.httpVersionMajor === 1 && raw.httpVersionMinor === 0) {
+      reply.header('connection', 'close');
+      done(new HttpOneZeroTransferCodingError());
+      return;
+    }
     if (transferCoding !== undefined && !CHUNKED_ONLY.test(transferCoding)) {
       done(new TransferCodingError());
       return;

@@ -27,6 +27,19 @@ describe('requests RFC 9112 refuses that Node lets through (real sockets)', () =
     expect(JSON.parse(body)).toEqual({ status: 'ok' });
   });
 
+  it('HTTP/1.0 with a Transfer-Encoding: 400 invalid_framing and the connection closed (Node read the chunks as the body, which a proxy reading HTTP/1.0 frames otherwise)', async () => {
+    const raw = 'POST /api/v1/grants HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nd\r\n{"label":"x"}\r\n0\r\n\r\n';
+    const { status, head, body } = parsed(await rawExchange(server.base, raw));
+    expect(status).toBe(400);
+    expect(JSON.parse(body)).toEqual({ error: 'invalid_framing', message: expect.stringContaining('HTTP/1.0 request has a Transfer-Encoding header') });
+    expect(head).toContain('connection: close');
+    expect(head).toContain('cache-control: no-store');
+    // HTTP/1.1 with chunked, and HTTP/1.0 with Content-Length, are read as before.
+    const framed = '{"label":"x"}';
+    expect(parsed(await rawExchange(server.base, `POST /api/v1/grants HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: ${framed.length}\r\n\r\n${framed}`)).status).toBe(201);
+    expect(parsed(await rawExchange(server.base, `POST /api/v1/grants HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nd\r\n${framed}\r\n0\r\n\r\n`)).status).toBe(201);
+  });
+
   it('the target "*" with GET, HEAD or POST: 400 invalid_request_target (GET * answered the home page); OPTIONS * keeps its 204', async () => {
     for (const method of ['GET', 'POST']) {
       const { status, body } = parsed(await rawExchange(server.base, `${method} * HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`));
