@@ -48,6 +48,9 @@ export interface AnnounceCheck {
 
 const unauthorized = (message: string, code: string): UnauthorizedError => new UnauthorizedError(message, code);
 
+/** How long a `jti` is remembered past the last instant its signature passes: whichever store's rounding. */
+const REPLAY_MEMORY_MARGIN_MS = 1_000;
+
 /** Verifies the signature of an announcement; throws 401 with a machine code when it fails. */
 export async function verifyAnnouncement(check: AnnounceCheck): Promise<void> {
   const sent = /^JWS(?:\s+(.*))?$/s.exec(check.authorization?.trim() ?? '');
@@ -116,6 +119,9 @@ export async function verifyAnnouncement(check: AnnounceCheck): Promise<void> {
   const iat = typeof claims.iat === 'number' ? claims.iat : NaN;
   if (!(Math.abs(check.now / 1000 - iat) <= check.maxSkewSeconds)) throw unauthorized('The signature is too old or from the future; check the clock.', 'signature_expired');
   if (typeof claims.jti !== 'string' || claims.jti.length < 16 || claims.jti.length > 128) throw unauthorized('The signature needs a random jti.', 'signature_invalid');
-  const fresh = await check.ephemeral.setIfAbsent(`registry-jti|${owner}|${claims.jti}`, '1', check.maxSkewSeconds * 2000, check.now);
+  // Remembered past the last millisecond the signature passes, (iat + skew) s: up to twice the
+  // skew from now for one dated ahead. A memory ending on that millisecond let a replay in on it.
+  const passesUntil = (iat + check.maxSkewSeconds) * 1000;
+  const fresh = await check.ephemeral.setIfAbsent(`registry-jti|${owner}|${claims.jti}`, '1', Math.ceil(passesUntil - check.now) + REPLAY_MEMORY_MARGIN_MS, check.now);
   if (!fresh) throw unauthorized('This announcement was already used.', 'signature_replayed');
 }
