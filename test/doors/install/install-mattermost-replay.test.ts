@@ -95,6 +95,25 @@ describe('install door: replayed Mattermost calls (real sockets, manual clock)',
     expect(await statusOf(user)).toEqual({ linked: false });
   });
 
+  it('the same unlink with its token\'s last character spelt otherwise (the bits base64url leaves unused) is the same call: 409 call_replayed', async () => {
+    const user = { id: mattermostId('replayspelling'), username: 'selma' };
+    nextSecond();
+    expect((await mm.call(inst.id, 'link', inst.secret, user, { values: { token: await tokenOf(member) } })).body.data.linked).toBe(true);
+    nextSecond();
+    const unlinkJwt = await mattermostJwt(inst.secret, user.id, clock);
+    const unlink = bodyOf('unlink', user);
+    expect((await send('unlink', unlinkJwt, unlink)).body.data).toEqual({ linked: false, unlinked: true });
+    nextSecond();
+    expect((await mm.call(inst.id, 'link', inst.secret, user, { values: { token: await tokenOf(member) } })).body.data.linked).toBe(true);
+    // An HS256 signature is 32 bytes, 43 characters: the last one's lowest two bits decode to nothing.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const respelt = unlinkJwt.slice(0, -1) + alphabet[alphabet.indexOf(unlinkJwt.at(-1)!) ^ 1];
+    expect(respelt).not.toBe(unlinkJwt);
+    expect(Buffer.from(respelt.split('.')[2]!, 'base64url')).toEqual(Buffer.from(unlinkJwt.split('.')[2]!, 'base64url'));
+    expectReplayed(await send('unlink', respelt, unlink));
+    expect((await statusOf(user)).linked).toBe(true);
+  });
+
   it('different calls under one call token (one user, one second) all go through', async () => {
     const user = { id: mattermostId('replaysame'), username: 'sam' };
     nextSecond();

@@ -41,7 +41,18 @@ export async function refuseReplayedCall(ephemeral: EphemeralStore, fingerprint:
   // jose accepts a token until `exp` plus the leeway; the entry outlives that by a second, so no
   // rounding of either clock to whole seconds can leave a gap.
   const ttlMs = Math.max(1000, fingerprint.expiresAt + (CLOCK_TOLERANCE_SECONDS + 1) * 1000 - now);
-  const digest = hashToken(`${fingerprint.jwt}\n${fingerprint.call}\n${fingerprint.rawBody}`);
+  const digest = hashToken(`${canonicalToken(fingerprint.jwt)}\n${fingerprint.call}\n${fingerprint.rawBody}`);
   const seen = await ephemeral.increment(`mattermost-seen:${fingerprint.installationId}:${digest}`, ttlMs, now);
   if (seen.count > 1) throw new CallReplayedError();
+}
+
+/**
+ * The call token with its signature spelt one way: base64url leaves the last character's lowest
+ * bits unused, and jose passes every spelling of them, so a captured token with that character
+ * changed was a new call to a byte-for-byte memory. The header and payload need no such care: they
+ * are what is signed, so another spelling of them fails the signature check.
+ */
+function canonicalToken(jwt: string): string {
+  const signatureAt = jwt.lastIndexOf('.') + 1;
+  return jwt.slice(0, signatureAt) + Buffer.from(jwt.slice(signatureAt), 'base64url').toString('base64url');
 }
