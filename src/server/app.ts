@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -19,7 +20,7 @@ import { startBackups, type BackupSchedule } from './backups.js';
 import { doorSweepPeriodMs, doorSweeps } from './door-sweeps.js';
 import { parseQuery } from './query-string.js';
 import { clientErrorHandler, installExpectationRefusal } from './client-errors.js';
-import { claimPathPrefix, installErrorHandlers, schemaErrorFormatter, sendFrameworkError } from './error-handler.js';
+import { claimPathPrefix, corsAnswerHeaders, installErrorHandlers, schemaErrorFormatter, sendFrameworkError } from './error-handler.js';
 import { docsPageOptions } from './docs-page.js';
 import { installHealthRoutes } from './health-routes.js';
 import { installJsonBodyParser } from './json-body.js';
@@ -93,9 +94,15 @@ export function bodyStallMs(requestTimeoutMs: number): number {
   return Math.min(2_000, requestTimeoutMs);
 }
 
-/** The answer to a request whose body stalled while shutting down, in the shape of the door owning its path. */
-function stalledBodyRefusal(app: FastifyInstance, url: string): string {
-  return rawJsonAnswer(503, (app.errorShapesByPrefix?.shapeOf(url) ?? pairgateErrorShape)(shuttingDownError()), { 'retry-after': '5' });
+/**
+ * The answer to a request whose body stalled while shutting down, in the shape of the door owning
+ * its path, with the CORS headers of its route where it is open to other origins: written on the
+ * socket, it has none of the headers the route's hooks put on its reply.
+ */
+function stalledBodyRefusal(app: FastifyInstance, request: IncomingMessage): string {
+  const url = request.url ?? '/';
+  const headers = { 'retry-after': '5', ...corsAnswerHeaders(app, request.method ?? 'GET', url) };
+  return rawJsonAnswer(503, (app.errorShapesByPrefix?.shapeOf(url) ?? pairgateErrorShape)(shuttingDownError()), headers);
 }
 
 /**
@@ -173,7 +180,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // which would have ended it, is no longer checked once the server closes.
     connections.dropIdle();
     const stallMs = bodyStallMs(timeouts.requestTimeout);
-    const refusal = (url: string): string => stalledBodyRefusal(app, url);
+    const refusal = (request: IncomingMessage): string => stalledBodyRefusal(app, request);
     idleCloser = setInterval(() => {
       connections.dropIdle();
       // Elapsed time: a wall clock stepped back during the close would hold a stalled body for the step.

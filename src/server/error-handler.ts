@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError, HTTPMethods, HookHandlerDoneFunction } from 'fastify';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import {
   InvalidRequestError,
   NotFoundError,
@@ -47,6 +48,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The path prefixes doors own and their error shapes, for the answers no route gives (`claimPathPrefix`). */
     errorShapesByPrefix?: PathPrefixShapes;
+    /** The routes open to pages of other origins, for the answers given before their hooks (`openCrossOrigin`). */
+    corsOpenRoutes?: CorsOpenRoutes;
   }
 }
 
@@ -114,6 +117,76 @@ interface PrefixOwner {
   prefix: string;
   shape: ErrorShape;
   pagesForBrowsers: boolean;
+}
+
+/** How a route is opened to pages of other origins (CORS): what its answers and its preflights carry. */
+export interface CorsOpening {
+  /** The headers of every answer at the route, errors included (Access-Control-Allow-Origin, -Expose-Headers). */
+  readonly answerHeaders: Readonly<Record<string, string>>;
+  /** The headers of a preflight (OPTIONS) that asks for the route's method. */
+  readonly preflightHeaders: Readonly<Record<string, string>>;
+}
+
+/**
+ * `url`'s path as the router matches it, with every %-escape it would not decode taken as text: a
+ * malformed one (`%E0%A4%A`) made the router refuse the whole address (`bad_url`), so the address
+ * is matched as the route its text reaches.
+ */
+function matchablePath(url: string): string {
+  return decodeUnreserved(url.split('?')[0] ?? '').replace(/%/g, '%25');
+}
+
+/** Whether two sets of path parameters are the same (names and values). */
+function sameParams(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const names = Object.keys(a);
+  return names.length === Object.keys(b).length && names.every((name) => a[name] === b[name]);
+}
+
+/**
+ * The routes open to pages of other origins (CORS) and how (`CorsOpening`), in one place: the door
+ * that opens them puts the headers on its routes' answers with a hook of theirs, and the answers
+ * given before any route's hooks run (a shutdown's 503, the router's `bad_url`, a stalled body's
+ * 503) and the preflights read them here, so that a page reads those errors too and the pages and
+ * form posts beside the open routes stay closed.
+ */
+export class CorsOpenRoutes {
+  /** The open routes' paths, matched as Fastify's router matches them, each with its `CorsOpening`. */
+  private readonly routes = FindMyWay();
+
+  /** Opens the routes at `paths` under `methods` (which the caller adds) as `opening` says. */
+  open(paths: readonly string[], methods: readonly HTTPMethods[], opening: CorsOpening): void {
+    for (const path of paths) this.routes.on(methods as HTTPMethod[], path, () => undefined, opening);
+  }
+
+  /**
+   * How the route `server` serves `method` at `url` under is opened, if it is one of the open
+   * routes. An address an open route's pattern takes but another route serves (`/access/auth`, a
+   * page, beside `/access/:key`) is the other route's: the same parameters with the same values
+   * mean the same route.
+   */
+  at(server: FastifyInstance, method: string, url: string): CorsOpening | undefined {
+    const path = matchablePath(url);
+    const open = this.routes.find(method as HTTPMethod, path);
+    if (!open) return undefined;
+    const served = server.findRoute({ method: method as HTTPMethods, url: path });
+    return served && sameParams(open.params, served.params as Record<string, unknown>) ? (open.store as CorsOpening) : undefined;
+  }
+}
+
+/** Opens the routes at `paths` under `methods` to other origins on the server `instance` belongs to (see `CorsOpenRoutes`). */
+export function openCrossOrigin(instance: FastifyInstance, paths: readonly string[], methods: readonly HTTPMethods[], opening: CorsOpening): void {
+  if (!instance.corsOpenRoutes) throw new Error('openCrossOrigin needs the server\'s error handlers (installErrorHandlers) first.');
+  instance.corsOpenRoutes.open(paths, methods, opening);
+}
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * The CORS headers the route serving `method` at `url` gives every answer, for an answer given
+ * before its hooks run; none where no open route serves it (`CorsOpenRoutes`).
+ */
+export function corsAnswerHeaders(server: FastifyInstance, method: string, url: string): Readonly<Record<string, string>> {
+  return server.corsOpenRoutes?.at(server, method, url)?.answerHeaders ?? NO_HEADERS;
 }
 
 /**
@@ -519,6 +592,7 @@ function markPages(app: FastifyInstance): void {
 export function installErrorHandlers(app: FastifyInstance): void {
   markPages(app);
   app.decorate('errorShapesByPrefix', new PathPrefixShapes());
+  app.decorate('corsOpenRoutes', new CorsOpenRoutes());
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
@@ -574,12 +648,15 @@ export function methodsServing(server: FastifyInstance, path: string): string[] 
  * Fastify's `frameworkErrors`: what its router refuses before any route runs (a malformed
  * %-escape in the path, a path parameter over the router's length limit) is answered like every
  * other error, with a machine code and the security headers, not in Fastify's own body: in the
- * shape of the door owning the path's prefix (`claimPathPrefix`), pairgate's elsewhere.
+ * shape of the door owning the path's prefix (`claimPathPrefix`), pairgate's elsewhere; with the
+ * CORS headers of the route the address reaches where it is open to other origins (`CorsOpenRoutes`).
  */
 export function sendFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const doorShape = prefixShapeOf(request);
   // A door's wire shape is data for programs: the machine headers, as on its routes.
   reply.headers(doorShape ? API_SECURITY_HEADERS : PAGE_SECURITY_HEADERS);
+  // At a path open to other origins, the page that called it reads why, as it reads the route's errors.
+  reply.headers(corsAnswerHeaders(request.server, request.method, request.url));
   const refusal = routerRefusal(error);
   // A person who followed a broken link in a browser reads a page, as for an unknown address, in
   // the remembered language too.

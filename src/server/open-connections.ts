@@ -1,4 +1,4 @@
-import type { Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 /** A socket of Node's HTTP server: the answer it is writing, while a request on it is answered. */
@@ -64,14 +64,14 @@ export class OpenConnections {
    * Ends every request in flight whose body is still arriving and has made no progress (no byte
    * read on its connection) for `stallMs` by `now` while the server was reading it, counted from
    * the first call that saw it so: its handler has not run (it runs once the body is read), so
-   * nothing is lost but a request the client sends again. Answered with `refusal(url)` (a whole raw answer, `connection: close`) when
+   * nothing is lost but a request the client sends again. Answered with `refusal(request)` (a whole raw answer, `connection: close`) when
    * no answer has begun and the socket can take it, then the connection destroyed, as Node does
    * with a request over its timeout; Node checks those no more once the server closes, so one
    * client that sent half a body and went silent held every shutdown for the whole grace period.
    * A request whose body is whole (a handler at work, a long-poll, a stream) is left to finish.
    * Returns how many were ended.
    */
-  endStalledBodies(now: number, stallMs: number, refusal: (url: string) => string): number {
+  endStalledBodies(now: number, stallMs: number, refusal: (request: IncomingMessage) => string): number {
     let ended = 0;
     for (const socket of this.sockets) {
       const answer = (socket as HttpSocket)._httpMessage;
@@ -92,7 +92,7 @@ export class OpenConnections {
       if (now - seen.since < stallMs) continue;
       this.bodies.delete(socket);
       this.sockets.delete(socket);
-      if (!answer.headersSent && socket.writable) socket.write(refusal(answer.req.url ?? '/'));
+      if (!answer.headersSent && socket.writable) socket.write(refusal(answer.req));
       socket.destroy();
       ended++;
     }

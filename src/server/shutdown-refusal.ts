@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { UnavailableError } from '../core/errors.js';
+import { corsAnswerHeaders } from './error-handler.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -17,14 +18,16 @@ export function shuttingDownError(): UnavailableError {
  * Refuses the requests that arrive once shutting down has begun (on a kept-alive connection, or
  * just before the listener closed): 503 `shutting_down` in the route's wire shape, with
  * Retry-After and the security headers, and `connection: close`, so that the client's next try
- * reaches another node or the restarted one. Requests already in flight are answered (the
+ * reaches another node or the restarted one; at a route open to other origins, with its CORS
+ * headers (`corsAnswerHeaders`): this hook runs before the route's own, which would have put them
+ * there, and a page that cannot read the 503 sees a network error. Requests already in flight are answered (the
  * shutdown signal ends their waits). Fastify's own refusal (`return503OnClosing`) wrote a fixed
  * body of its own, past the error handler and the headers.
  */
 export function installShutdownRefusal(app: FastifyInstance, isShuttingDown: () => boolean): void {
   app.addHook('onRequest', (request, reply, done) => {
     if (!isShuttingDown() || request.routeOptions.config?.answersWhileShuttingDown) return done();
-    reply.header('connection', 'close');
+    reply.header('connection', 'close').headers(corsAnswerHeaders(request.server, request.method, request.url));
     done(shuttingDownError());
   });
 }

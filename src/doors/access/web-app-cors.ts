@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, onRequestHookHandler } from 'fastify';
-import { methodsServing } from '../../server/error-handler.js';
+import { methodsServing, openCrossOrigin } from '../../server/error-handler.js';
 import { API_SECURITY_HEADERS } from '../../server/security-headers.js';
 
 /**
@@ -48,36 +48,25 @@ function allowHeader(server: FastifyInstance, path: string): string {
   return (methodsServing(server, path) ?? ['OPTIONS']).join(', ');
 }
 
-/** Whether two sets of path parameters are the same (names and values). */
-function sameParams(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  const names = Object.keys(a);
-  return names.length === Object.keys(b).length && names.every((name) => a[name] === b[name]);
-}
-
 /**
- * Whether the route that serves `request`'s path under the method the preflight asks about
- * (`Access-Control-Request-Method`, else the call's first) is the one the preflight route mirrors.
- * A method the call does not take is another route's (`POST /access/introspect`, for resource
- * servers, not pages). And an OPTIONS route with a parameter also takes the paths of other routes:
- * `OPTIONS /access/:key` takes `/access/auth`, a page, whose GET route is a static one with no
- * parameter. The same parameters, with the same values, mean the same route.
+ * The method a preflight asks about (`Access-Control-Request-Method`), else the call's first (an
+ * OPTIONS that is no preflight asks what a page could do).
  */
-function mirrorsCallRoute(request: FastifyRequest, call: WebAppCall, path: string): boolean {
+function askedMethod(request: FastifyRequest, call: WebAppCall): string {
   const asked = request.headers['access-control-request-method'];
-  const method = typeof asked === 'string' ? asked.trim().toUpperCase() : call.methods[0]!;
-  if (!call.methods.includes(method as HTTPMethods)) return false;
-  const route = request.server.findRoute({ method: method as HTTPMethods, url: path });
-  return route !== null && sameParams(route.params as Record<string, unknown>, request.params as Record<string, unknown>);
+  return typeof asked === 'string' ? asked.trim().toUpperCase() : call.methods[0]!;
 }
 
 /**
  * Opens the routes at `paths` (added to `app` by the caller, with the hook this returns as their
  * first `onRequest`) to web apps' pages: every answer carries `Access-Control-Allow-Origin: *`,
  * errors and rate-limit refusals included (the hook runs before the route's rate limit, which
- * @fastify/rate-limit adds after the route's own hooks), so a page can read why it was refused. A
- * preflight (`OPTIONS`) at each path answers 204 with what the call may send; for a method the
- * call does not take, or at a path that is another route's (a page the parameter also matches), it
- * answers as the server does everywhere else: 204 with Allow and no CORS.
+ * @fastify/rate-limit adds after the route's own hooks), so a page can read why it was refused;
+ * and so do the answers given before the route's hooks run (a shutdown's 503, the router's
+ * `bad_url`), which read the same opening from the server (`openCrossOrigin`, `CorsOpenRoutes`). A
+ * preflight (`OPTIONS`) at each path answers 204 with what the route it asks about may be sent;
+ * for a method no open route at the path takes, or at a path that is another route's (a page the
+ * parameter also matches), it answers as the server does everywhere else: 204 with Allow and no CORS.
  */
 export function openToWebApps(app: FastifyInstance, paths: readonly string[], call: WebAppCall): onRequestHookHandler {
   const answerHeaders = { 'access-control-allow-origin': '*', 'access-control-expose-headers': call.exposed.join(', ') };
@@ -93,11 +82,11 @@ export function openToWebApps(app: FastifyInstance, paths: readonly string[], ca
     reply.headers(answerHeaders);
     done();
   };
+  openCrossOrigin(app, paths, call.methods, { answerHeaders, preflightHeaders });
   const preflight = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const path = request.url.split('?')[0] ?? '';
-    const allow = allowHeader(request.server, path);
-    if (!mirrorsCallRoute(request, call, path)) return reply.code(204).headers(API_SECURITY_HEADERS).header('allow', allow).send();
-    return reply.code(204).headers(preflightHeaders).header('allow', allow).send();
+    const allow = allowHeader(request.server, request.url.split('?')[0] ?? '');
+    const opening = request.server.corsOpenRoutes?.at(request.server, askedMethod(request, call), request.url);
+    return reply.code(204).headers(opening?.preflightHeaders ?? API_SECURITY_HEADERS).header('allow', allow).send();
   };
   // Not rate-limited, as an OPTIONS answered by the not-found handler is not: a preflight costs a
   // route look-up, and counting it would spend the page's budget on what its browser asks.
