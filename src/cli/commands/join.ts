@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { relayCodeFormat } from '../../doors/support/relay-code.js';
 import { PairgateApiError, PORT_BLOCKED_CODE } from '../../sdk/errors.js';
-import type { connectAgent as ConnectAgent, SessionChannel } from '../../sdk/support.js';
+import type { Confirmation, confirmPairing as ConfirmPairing, connectAgent as ConnectAgent, SessionChannel } from '../../sdk/support.js';
 import { isYes, LineInput } from '../line-input.js';
 import { chatLine, terminalLine, terminalSafe } from '../terminal-text.js';
 import { eventWhenWords } from '../time-words.js';
@@ -47,6 +47,49 @@ const NOTHING_DECIDED: InterruptPlan = {
   fallback: () => NOTHING_DECIDED_WORDS,
 };
 const NOTHING_DECIDED_WORDS = 'stopped (Ctrl-C): nothing was confirmed or declined, so the code still works until it expires (a few minutes after your supporter gave it): run pairgate join again to answer.';
+
+/**
+ * Ctrl-C while the person's no is on its way: nobody was given access either way, but a no that had
+ * not reached the server spent nothing, and the supporter was not told.
+ */
+const DECLINE_UNANSWERED: InterruptPlan = {
+  cleanUp: () => Promise.resolve(DECLINE_UNANSWERED_WORDS),
+  fallback: () => DECLINE_UNANSWERED_WORDS,
+};
+const DECLINE_UNANSWERED_WORDS = 'stopped (Ctrl-C) before the server answered your no: nobody was given access, but if the no had not reached it, the code still works until it expires (a few minutes after your supporter gave it) and your supporter was not told.';
+
+/** What became of the person's no: the line that says so and the exit code (0: declined). */
+interface DeclineOutcome {
+  line: string;
+  exitCode: number;
+}
+
+const DECLINED: DeclineOutcome = { line: 'Declined. Nobody was given access.', exitCode: 0 };
+
+/**
+ * Sends the person's no. The server takes it with 403 `declined` (`code_declined` when the code
+ * was declined already, on the page). Anything else is said as it is, never as a decline: a no the
+ * server did not take left the code working, the supporter waiting to hear.
+ */
+async function decline(confirm: typeof ConfirmPairing, pairingUrl: string, signal: AbortSignal): Promise<DeclineOutcome> {
+  try {
+    await confirm(pairingUrl, 'decline', undefined, { signal });
+    // Not pairgate's answer to a decline (a 403), but the server took it all the same.
+    return DECLINED;
+  } catch (error) {
+    return declineRefusal(error);
+  }
+}
+
+/** The outcome of a no the server answered with an error (see {@link decline}). */
+function declineRefusal(error: unknown): DeclineOutcome {
+  const code = error instanceof PairgateApiError ? error.code : undefined;
+  if (code === 'declined' || code === 'code_declined') return DECLINED;
+  // Confirmed meanwhile, on the page or by another join: that session goes on, and the person should know.
+  if (code === 'code_used') return { line: 'your no came too late: the code had been confirmed already (in a browser, or by another pairgate join), and that session goes on. If that was not you, tell your supporter now: they can end it.', exitCode: 2 };
+  if (code === 'code_not_found' || code === 'code_burned') return { line: 'there was nothing left to decline: the code works no more (it expired, your supporter replaced it, or it had too many wrong tries), so nobody was given access with it.', exitCode: 2 };
+  return { line: `the server may not have taken your no: ${explain(error)} Nobody was given access, but if the no did not reach the server, the code still works until it expires (a few minutes after your supporter gave it) and your supporter was not told: run pairgate join again to decline, or tell them.`, exitCode: exitCodeOf(error) };
+}
 
 /** How far a join went after the person's "yes": what Ctrl-C has to undo (see `UNSTARTED_SESSION`). */
 interface Joining {
@@ -119,6 +162,53 @@ async function endSession(connect: typeof ConnectAgent, url: string, credential:
     channel.socket.terminate();
   }
   return 'ended';
+}
+
+/**
+ * The session channel a confirmation named on another server, moved to the server the code led
+ * to: the one that issued the credential, so the hello that ends the session tells it nothing new.
+ * Only the path and query are kept: a path starting with `//` stays a path. `undefined` when the
+ * name is no URL.
+ */
+function channelOnCodesServer(pairingUrl: string, meshServer: unknown): string | undefined {
+  if (typeof meshServer !== 'string') return undefined;
+  try {
+    const named = new URL(meshServer);
+    const server = new URL(pairingUrl);
+    const channel = new URL(`${server.protocol === 'https:' ? 'wss:' : 'ws:'}//${server.host}`);
+    channel.pathname = named.pathname;
+    channel.search = named.search;
+    return channel.href;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Longest wait for ending a session confirmed with a channel elsewhere: the SDK's for any call of the door. */
+const ELSEWHERE_END_MS = 15_000;
+
+/**
+ * The person said yes, but the confirmation named a session channel on another server, which is
+ * never connected to (`refusal`). Left alone, the confirmed session stayed open with nobody
+ * connected until it expired, the supporter waiting: it is ended on the server the code led to
+ * (see {@link channelOnCodesServer}), as Ctrl-C before the chat ends it. Answers the line that
+ * says the refusal and what became of the session; `progress` lets Ctrl-C meanwhile end it too.
+ */
+async function endSessionElsewhere(refusal: PairgateApiError, pairingUrl: string, confirmation: Confirmation, progress: Joining, connect: typeof ConnectAgent, signal: AbortSignal): Promise<string> {
+  const said = refusal.message;
+  const staysOpen = `it stays open, with nobody connected, until your supporter ends it or it expires ${eventWhenWords(confirmation.ExpiresAt, 'on its own')}`;
+  const channelUrl = channelOnCodesServer(pairingUrl, confirmation.MeshServer);
+  if (!channelUrl) return `${said} The session you confirmed could not be ended (the server named no channel to end it on): ${staysOpen}. [${refusal.code}]`;
+  progress.confirmed = { channelUrl, credential: confirmation.AgentCredential, expiresAt: confirmation.ExpiresAt };
+  try {
+    const ended = await endSession(connect, channelUrl, confirmation.AgentCredential, AbortSignal.any([signal, AbortSignal.timeout(ELSEWHERE_END_MS)]));
+    return ended === 'ended'
+      ? `${said} The session you confirmed was ended (on the server the code led to), so it does not stay open. [${refusal.code}]`
+      : `${said} The session you confirmed had ended already. [${refusal.code}]`;
+  } catch (error) {
+    const why = error instanceof PairgateApiError ? error.code : error instanceof Error ? error.message : String(error);
+    return `${said} The session you confirmed could not be ended (${why}): ${staysOpen}. [${refusal.code}]`;
+  }
 }
 
 /** What the person is told when their supporter detaches from a session that goes on. */
@@ -255,17 +345,19 @@ Example:
 Ctrl-C before you answer decides nothing: the code still works until it
 expires, and the command ends with exit status 130. Ctrl-C after a yes, before
 the chat begins, ends the session as in the chat (once the server has answered
-the confirmation: before, it cannot), with exit status 130.
+the confirmation: before, it cannot), with exit status 130. A no that does not
+reach the server (unreachable, or Ctrl-C first) spends nothing: the code still
+works until it expires, and your supporter is not told; the command says so.
 
 Exit code: 0 when the session ended in the chat (by either side, /quit or
-Ctrl-C) or you declined (n or no: an empty answer asks again), 130 when
-stopped with Ctrl-C before answering or before the chat began, 2 for no valid
-code (after three tries), no answer before the input ended (nothing is
-decided: the code still works until it expires), a code the relay or server
-refused (unknown, expired, already used) or a --relay URL where no relay
-answers (a page instead), 1 when the relay or server cannot be reached, the
-connection to it was lost, or the server named a session channel on another
-server (it is never connected to).`)
+Ctrl-C) or the server took your no (n or no: an empty answer asks again), 130
+when stopped with Ctrl-C before the chat began, 2 for no valid code (after
+three tries), no answer before the input ended (nothing is decided: the code
+still works until it expires), a code the relay or server refused (unknown,
+expired, already used, to a yes or a no) or a --relay URL where no relay
+answers (a page instead), 1 when the relay or server cannot be reached (for a
+no too), the connection to it was lost, or the server named a session channel
+on another server (it is never connected to: the session is ended instead).`)
     .action(async (typed: string | undefined, options: { relay: string; yes?: boolean }) => {
       httpUrlOption(options.relay, '--relay (or PAIRGATE_RELAY_URL)', 'https://support.example.com/relay');
       // The support client (and its WebSocket library) loads only for this command.
@@ -274,6 +366,7 @@ server (it is never connected to).`)
       // Until the person answers, Ctrl-C decides nothing: declining would spend the code for good.
       const interrupt = whileInterruptible(NOTHING_DECIDED);
       let joining: InterruptibleWait | undefined;
+      let declining: InterruptibleWait | undefined;
       try {
         // The alphabet and length catch a mistyped code before any request is made.
         let code: string | undefined;
@@ -316,16 +409,22 @@ server (it is never connected to).`)
           return fail('no answer (the input ended): nothing was confirmed or declined, so the code still works until it expires (a few minutes after your supporter gave it): run pairgate join again to answer.', 2);
         }
         if (answer === 'no') {
-          await confirmPairing(pairingUrl, 'decline').catch(() => undefined);
-          console.log('Declined. Nobody was given access.');
+          // Until the server answers, Ctrl-C says that the no may not have reached it.
+          declining = whileInterruptible(DECLINE_UNANSWERED);
+          const outcome = await decline(confirmPairing, pairingUrl, declining.signal);
+          // Ctrl-C: the process ends by the signal once its line is out.
+          if (declining.signal.aborted) return new Promise<never>(() => undefined);
+          if (outcome.exitCode !== 0) return fail(outcome.line, outcome.exitCode);
+          console.log(outcome.line);
           return;
         }
         // From "yes" to the chat, Ctrl-C aborts the call under way and ends a session already confirmed.
         const progress: Joining = { who };
         joining = whileInterruptible(unstartedSession(progress, connectAgent));
         let channel: SessionChannel;
+        let confirmation: Confirmation | undefined;
         try {
-          const confirmation = await confirmPairing(pairingUrl, 'accept', undefined, { signal: joining.signal });
+          confirmation = await confirmPairing(pairingUrl, 'accept', undefined, { signal: joining.signal });
           const channelUrl = sessionChannelOf(pairingUrl, confirmation.MeshServer);
           progress.confirmed = { channelUrl, credential: confirmation.AgentCredential, expiresAt: confirmation.ExpiresAt };
           // With the history: what the supporter wrote before the person joined is shown first.
@@ -333,7 +432,10 @@ server (it is never connected to).`)
         } catch (error) {
           // Ctrl-C: the process ends by the signal once the clean-up's line is out.
           if (joining.signal.aborted) return new Promise<never>(() => undefined);
-          return fail(explain(error), exitCodeOf(error));
+          if (!(confirmation && error instanceof PairgateApiError && error.code === 'session_channel_elsewhere')) return fail(explain(error), exitCodeOf(error));
+          const line = await endSessionElsewhere(error, pairingUrl, confirmation, progress, connectAgent, joining.signal);
+          if (joining.signal.aborted) return new Promise<never>(() => undefined);
+          return fail(line, 1);
         }
         // Handed over in the same turn, no signal handled in between: runSession's Ctrl-C ends the session.
         joining.done();
@@ -346,6 +448,7 @@ server (it is never connected to).`)
       } finally {
         interrupt.done();
         joining?.done();
+        declining?.done();
         input.close();
       }
     });

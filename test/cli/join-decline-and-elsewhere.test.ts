@@ -1,0 +1,188 @@
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SupportOriginClient } from '../../src/sdk/support.js';
+import type { TestApp } from '../helpers/app.js';
+import { ensureBuilt } from '../helpers/node-process.js';
+import { cliChildren } from './cli-child.js';
+import { ADMIN, postJson, startOrigin, startRelay } from '../doors/support/helpers.js';
+import { listening } from '../sdk/consumer-sdk-helpers.js';
+
+/**
+ * `pairgate join` when the person's no does not go through, and when the server names a session
+ * channel on another server after a yes. The no used to be sent with its errors swallowed and
+ * "Declined" printed whatever became of it; the session confirmed with a channel elsewhere was
+ * left open, with nobody connected, until it expired. The origin's public URL is a proxy that can
+ * drop or hold the confirmations and rename the channel in their answer.
+ */
+
+beforeAll(() => ensureBuilt(), 120_000);
+
+const AVATAR = 'https://avatars.example/thorsten.png';
+const QUESTION = /Do you really want to grant access to Thorsten of The great PC support\? \[y\/n\] $/;
+/** The built CLI with its output collected. */
+const run = cliChildren();
+
+/** What the proxy does with the confirmations (POST .../confirm). */
+interface Confirmations {
+  /** Pass them on, close their connection unanswered (the server unreachable), or hold them for good. */
+  mode: 'pass' | 'drop' | 'hold';
+  /** Set: the session channel of a confirmed answer is renamed to this one. */
+  channel?: (named: string) => string;
+}
+
+describe('pairgate join: a no that does not go through, a channel on another server', () => {
+  let relay: TestApp;
+  let origin: TestApp;
+  let sdk: SupportOriginClient;
+  let originPort = 0;
+  const confirmations: Confirmations = { mode: 'pass' };
+  const heldConfirmations: ServerResponse[] = [];
+  const passedUpgrades: Socket[] = [];
+  /** The other server a renamed channel points at: what reached it. */
+  const elsewhereHits: string[] = [];
+  let elsewhere: { server: Server; url: string };
+
+  /** The origin's answer to a confirmation, its session channel renamed by `confirmations.channel`. */
+  const renamed = (reply: IncomingMessage, answer: ServerResponse, rename: (named: string) => string): void => {
+    const chunks: Buffer[] = [];
+    reply.on('data', (chunk: Buffer) => chunks.push(chunk));
+    reply.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      if (typeof body.MeshServer === 'string') body.MeshServer = rename(body.MeshServer);
+      const text = JSON.stringify(body);
+      answer.writeHead(reply.statusCode ?? 502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+    });
+  };
+
+  beforeAll(async () => {
+    elsewhere = await listening(createServer((incoming, answer) => {
+      elsewhereHits.push(`${incoming.method} ${incoming.url}`);
+      answer.writeHead(404).end();
+    }));
+    elsewhere.server.on('upgrade', (incoming: IncomingMessage, socket: Duplex) => {
+      elsewhereHits.push(`UPGRADE ${incoming.url}`);
+      socket.destroy();
+    });
+    const forward = (incoming: IncomingMessage, answer: ServerResponse): void => {
+      const confirming = incoming.method === 'POST' && incoming.url?.endsWith('/confirm');
+      if (confirming && confirmations.mode === 'drop') return void answer.socket?.destroy();
+      if (confirming && confirmations.mode === 'hold') return void heldConfirmations.push(answer);
+      const upstream = request({ host: '127.0.0.1', port: originPort, path: incoming.url, method: incoming.method, headers: incoming.headers }, (reply) => {
+        const rename = confirmations.channel;
+        if (confirming && rename && reply.statusCode === 200) return renamed(reply, answer, rename);
+        answer.writeHead(reply.statusCode ?? 502, reply.headers);
+        reply.pipe(answer);
+      });
+      upstream.on('error', () => answer.destroy());
+      incoming.pipe(upstream);
+    };
+    const proxy = await listening(createServer(forward));
+    proxy.server.on('upgrade', (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => undefined);
+      const upstream = connect(originPort, '127.0.0.1', () => {
+        const headers = [];
+        for (let i = 0; i < incoming.rawHeaders.length; i += 2) headers.push(`${incoming.rawHeaders[i]}: ${incoming.rawHeaders[i + 1]}`);
+        upstream.write(`${incoming.method} ${incoming.url} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`);
+        upstream.write(head);
+        upstream.pipe(socket);
+        socket.pipe(upstream);
+      });
+      passedUpgrades.push(upstream);
+      upstream.on('error', () => socket.destroy());
+      socket.on('close', () => upstream.destroy());
+    });
+    relay = await startRelay();
+    origin = await startOrigin(relay.url, { PAIRGATE_PUBLIC_URL: proxy.url });
+    originPort = Number(new URL(origin.url).port);
+    sdk = new SupportOriginClient({ baseUrl: origin.url, ...ADMIN });
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const socket of passedUpgrades) socket.destroy();
+    for (const answer of heldConfirmations) answer.destroy();
+    elsewhere?.server.close();
+    await origin?.close();
+    await relay?.close();
+  });
+
+  /** A new session's code, and a join of it at the question. */
+  const atTheQuestion = async (id: string, args: string[] = []) => {
+    const { PairingCode } = await sdk.createSession({ id, supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    const agent = run(['join', PairingCode!, '--relay', relay.url, ...args]);
+    if (!args.includes('--yes')) await agent.waitFor(QUESTION);
+    return { agent, code: PairingCode! };
+  };
+
+  it('a no the server never got is not called a decline: exit 1, saying the code still works and the supporter was not told', async () => {
+    confirmations.mode = 'drop';
+    try {
+      const { agent } = await atTheQuestion('join-no-unreachable');
+      agent.child.stdin!.write('n\n');
+      expect(await agent.exited).toEqual({ code: 1, signal: null });
+      expect(agent.out()).not.toContain('Declined');
+      expect(agent.err()).toMatch(/^pairgate: the server may not have taken your no: .+ Nobody was given access, but if the no did not reach the server, the code still works until it expires \(a few minutes after your supporter gave it\) and your supporter was not told: run pairgate join again to decline, or tell them\.\n$/);
+      // Which is the case: nothing reached the server, so the code still works.
+      expect((await sdk.getSession('join-no-unreachable')).State).toBe('waiting');
+    } finally {
+      confirmations.mode = 'pass';
+    }
+  }, 30_000);
+
+  it('Ctrl-C while the no is on its way: one line saying what may be the case, death by SIGINT', async () => {
+    confirmations.mode = 'hold';
+    heldConfirmations.length = 0;
+    try {
+      const { agent } = await atTheQuestion('join-no-ctrl-c');
+      agent.child.stdin!.write('no\n');
+      await expect.poll(() => heldConfirmations.length, { timeout: 15_000 }).toBe(1);
+      agent.child.kill('SIGINT');
+      expect(await agent.exited).toEqual({ code: null, signal: 'SIGINT' });
+      expect(agent.err()).toBe('\npairgate: stopped (Ctrl-C) before the server answered your no: nobody was given access, but if the no had not reached it, the code still works until it expires (a few minutes after your supporter gave it) and your supporter was not told.\n');
+      expect(agent.out()).not.toContain('Declined');
+      expect((await sdk.getSession('join-no-ctrl-c')).State).toBe('waiting');
+    } finally {
+      confirmations.mode = 'pass';
+    }
+  }, 30_000);
+
+  it('a no after the code was confirmed elsewhere (the page) says it came too late, exit 2', async () => {
+    const { agent, code } = await atTheQuestion('join-no-too-late');
+    // The person confirmed in a browser meanwhile (a program's confirmation, as the page's).
+    expect((await postJson(`${origin.url}/pairing/${code}/confirm`, { Decision: 'accept' })).status).toBe(200);
+    agent.child.stdin!.write('n\n');
+    expect(await agent.exited).toEqual({ code: 2, signal: null });
+    expect(agent.out()).not.toContain('Declined');
+    expect(agent.err()).toBe('pairgate: your no came too late: the code had been confirmed already (in a browser, or by another pairgate join), and that session goes on. If that was not you, tell your supporter now: they can end it.\n');
+    expect((await sdk.getSession('join-no-too-late')).State).toBe('confirmed');
+  }, 30_000);
+
+  it('a yes whose channel the server names on another server: never connected to there, the confirmed session ended, exit 1', async () => {
+    // A misconfigured public URL: the right path, on another host.
+    confirmations.channel = (named) => `${elsewhere.url.replace('http', 'ws')}${new URL(named).pathname}`;
+    try {
+      const { agent } = await atTheQuestion('join-elsewhere-ended', ['--yes']);
+      expect(await agent.exited).toEqual({ code: 1, signal: null });
+      expect(agent.err()).toMatch(/^pairgate: The supporter's server \(http:\/\/127\.0\.0\.1:\d+\) named a session channel on another server .*nothing was connected\. Tell your supporter: .* The session you confirmed was ended \(on the server the code led to\), so it does not stay open\. \[session_channel_elsewhere\]\n$/);
+      expect(agent.out()).not.toMatch(/Connected/);
+      // Gone, as /quit leaves it, not confirmed with nobody connected until it expires.
+      await expect(sdk.getSession('join-elsewhere-ended')).rejects.toMatchObject({ status: 404 });
+      expect(elsewhereHits).toEqual([]);
+    } finally {
+      delete confirmations.channel;
+    }
+  }, 30_000);
+
+  it('a channel named with no URL at all cannot be ended: the line says the session stays open and until when', async () => {
+    confirmations.channel = () => 'not a url';
+    try {
+      const { agent } = await atTheQuestion('join-elsewhere-no-url', ['--yes']);
+      expect(await agent.exited).toEqual({ code: 1, signal: null });
+      expect(agent.err()).toMatch(/^pairgate: The supporter's server .* The session you confirmed could not be ended \(the server named no channel to end it on\): it stays open, with nobody connected, until your supporter ends it or it expires \S.*\. \[session_channel_elsewhere\]\n$/);
+      expect((await sdk.getSession('join-elsewhere-no-url')).State).toBe('confirmed');
+    } finally {
+      delete confirmations.channel;
+    }
+  }, 30_000);
+});
