@@ -194,6 +194,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onClose', async () => clearInterval(idleCloser));
 
   installErrorHandlers(app);
+  // The API is for programs, wherever nothing answers in it too: a 404, 405 or bad_url under /api
+  // is JSON with the machine headers (no-store, default-src 'none'), to browsers as well, as its
+  // routes' answers are; it had the page headers, and a browser got the 404 page.
+  claimPathPrefix(app, '/api', pairgateErrorShape);
   installSecurityHeaders(app);
   installShutdownRefusal(app, () => shuttingDown);
   installRequestFraming(app);

@@ -47,7 +47,7 @@ export const ROUTER_ANSWERS_DESCRIPTION =
   'Besides the responses each operation lists, the server answers 404 `route_not_found` for a path it does not serve, ' +
   '405 `method_not_allowed` with an `Allow` header for a path it serves under other methods (OPTIONS there: 204 with `Allow`), ' +
   '400 `bad_url` for a malformed %-escape, 414 `uri_too_long` for a path parameter too long to be anything (and, in pairgate\'s shape, for a request line over the 16 KiB of the head by itself), ' +
-  'and 503 while it shuts down; a browser asking for HTML first gets the 404 as a page. ' +
+  'and 503 while it shuts down; a browser asking for HTML first gets the 404 as a page, except under `/api`, where these are always JSON. ' +
   'Any request may also be refused 400 in pairgate\'s shape before a route reads it: `malformed_request` (not valid HTTP/1.1), ' +
   '`missing_host` (an HTTP/1.1 request without Host), `invalid_request_target` (the target `*` with a method other than OPTIONS), `invalid_framing` (an HTTP/1.0 request with a Transfer-Encoding); ' +
   '417 `expectation_failed` for an `Expect` header other than `100-continue`; ' +
