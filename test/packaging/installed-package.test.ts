@@ -3,13 +3,17 @@
  * `pairgate` command run and `pairgate/sdk` imported from JavaScript and TypeScript. What works in
  * the checkout can still break installed: a file left out of `files`, a pin that only the checkout's
  * `overrides` enforce (npm applies a package's overrides when it is the project being installed,
- * never when it is someone's dependency), types the SDK exposes from a development dependency.
+ * never when it is someone's dependency), types the SDK exposes from a development dependency, a
+ * file an incremental build left in dist/, a subpath an older TypeScript resolution cannot find.
  *
- * Slow (the install compiles better-sqlite3: about 2.5 minutes on the two-core machines); needs npm,
- * so a machine without it skips, but never under CI=true (`missingProgram`).
+ * Packed from a copy of the checkout, its `prepack` run as `npm pack` runs it, so the copy's dist/ is
+ * cleaned and rebuilt, never the one the other CLI tests run from this checkout.
+ *
+ * Slow (a full build, and the install compiles better-sqlite3: about 3 minutes on the two-core
+ * machines); needs npm, so a machine without it skips, but never under CI=true (`missingProgram`).
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,7 +22,19 @@ import { missingProgram } from '../helpers/system.js';
 
 const skip = missingProgram('npm', 'packing and installing the package');
 const repo = process.cwd();
-const { version } = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string };
+const { version, exports: packageExports } = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as {
+  version: string;
+  exports: Record<string, string | Record<string, string>>;
+};
+
+/** The checkout's entries a pack never reads: installed packages, history, runtime and test leftovers. */
+const notStaged = new Set(['node_modules', '.git', 'coverage', '.pairgate', 'data', 'tmp']);
+
+/**
+ * What an incremental build leaves for a pack to find, planted in the copy's dist/ before packing: the
+ * output of a source since removed (an incremental build only writes the outputs of sources it has).
+ */
+const removedSourceOutput = 'dist/sdk/removed-source.js';
 
 /** One file of `npm pack --json`. */
 interface PackedFile { path: string; size: number }
@@ -50,18 +66,39 @@ function filesUnder(dir: string): string[] {
     .map((entry) => relative(repo, join(entry.parentPath, entry.name)));
 }
 
+/** The subpaths of `exports` that have types, as a consumer imports them (`pairgate/sdk`). */
+function typedSubpaths(): string[] {
+  return Object.entries(packageExports)
+    .filter(([, target]) => typeof target === 'object' && 'types' in target)
+    .map(([subpath]) => `pairgate${subpath.slice(1)}`);
+}
+
+/**
+ * A copy of the checkout at `stage`, with the checkout's node_modules linked in for the build tools,
+ * and a leftover of an earlier build in its dist/.
+ */
+function stageCheckout(stage: string): void {
+  mkdirSync(stage);
+  for (const name of readdirSync(repo)) {
+    if (!notStaged.has(name)) cpSync(join(repo, name), join(stage, name), { recursive: true });
+  }
+  symlinkSync(join(repo, 'node_modules'), join(stage, 'node_modules'), 'junction');
+  mkdirSync(join(stage, 'dist/sdk'), { recursive: true });
+  writeFileSync(join(stage, removedSourceOutput), 'export {};\n');
+}
+
 describe.skipIf(Boolean(skip))('the packed and installed pairgate package', () => {
   let work: string;
+  let stage: string;
   let consumer: string;
   let packed: PackedFile[];
   let install: Ran;
 
   beforeAll(() => {
-    // The tarball is what `npm pack` makes of dist/ once built; built here, scripts off, so packing never
-    // rebuilds (or cleans) the dist/ the other CLI tests run.
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
     work = mkdtempSync(join(tmpdir(), 'pairgate-packaging-'));
-    const pack = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], repo, 120_000);
+    stage = join(work, 'checkout');
+    stageCheckout(stage);
+    const pack = run('npm', ['pack', '--json', '--pack-destination', work], stage, 600_000);
     if (pack.status !== 0) throw new Error(`npm pack failed: ${pack.stderr}`);
     const [result] = JSON.parse(pack.stdout) as [{ filename: string; files: PackedFile[] }];
     packed = result.files;
@@ -71,7 +108,7 @@ describe.skipIf(Boolean(skip))('the packed and installed pairgate package', () =
     // --engine-strict: what an operator who set it gets, and the check that nothing installed asks for
     // a newer Node than the package says it runs on.
     install = run('npm', ['install', '--engine-strict', '--prefer-offline', '--no-audit', '--no-fund', join(work, result.filename)], consumer, 600_000);
-  }, 720_000);
+  }, 1_200_000);
 
   afterAll(() => {
     if (work) rmSync(work, { recursive: true, force: true });
@@ -87,6 +124,14 @@ describe.skipIf(Boolean(skip))('the packed and installed pairgate package', () =
   it('ships no build leftovers, sources, source maps to missing sources, tests or large files', () => {
     const unwanted = packed.filter((file) => /\.map$|\.tsbuildinfo$|^src\/.*\.ts$|^(test|bench|contrib|docs|\.ci)\//.test(file.path) || file.size > 1024 * 1024);
     expect(unwanted.map((file) => file.path)).toEqual([]);
+  });
+
+  it('packs a clean build: no compiled file without its source, the one planted in dist/ included', () => {
+    expect(existsSync(join(stage, removedSourceOutput))).toBe(false);
+    const withoutSource = packed.map((file) => file.path)
+      .filter((path) => /^dist\/.*\.(js|d\.ts)$/.test(path))
+      .filter((path) => !existsSync(join(stage, path.replace(/^dist\//, 'src/').replace(/(\.d)?\.ts$|\.js$/, '.ts'))));
+    expect(withoutSource).toEqual([]);
   });
 
   it('installs with --engine-strict on this Node: no dependency asks for a newer one', () => {
@@ -156,10 +201,18 @@ describe.skipIf(Boolean(skip))('the packed and installed pairgate package', () =
     });
   });
 
+  it('exports pairgate/sdk with its types, the subpaths the consumers below import', () => {
+    expect(typedSubpaths()).toContain('pairgate/sdk');
+  });
+
+  // Node10 (TypeScript's old `node`, still the setting of many projects) reads no `exports`: each
+  // typed subpath reaches it through `typesVersions`. Its consumer interoperates with CommonJS as the
+  // configurations of that era did (`esModuleInterop`): the SDK's declarations default-import `ws`.
   it.each([
-    ['Node16', 'Node16'],
-    ['Bundler', 'ESNext'],
-  ])('pairgate/sdk type-checks in a strict TypeScript consumer (moduleResolution %s, libraries checked)', (resolution, module) => {
+    ['Node16', 'Node16', {}],
+    ['Bundler', 'ESNext', {}],
+    ['Node10', 'CommonJS', { esModuleInterop: true }],
+  ])('every typed subpath type-checks in a strict TypeScript consumer (moduleResolution %s, libraries checked)', (resolution, module, interop) => {
     // A TypeScript consumer has Node's types of its own; the checkout's stand in when the install
     // brought none, so only what pairgate's declarations need is tested.
     const nodeTypes = join(consumer, 'node_modules/@types/node');
@@ -167,12 +220,15 @@ describe.skipIf(Boolean(skip))('the packed and installed pairgate package', () =
       mkdirSync(join(consumer, 'node_modules/@types'), { recursive: true });
       symlinkSync(join(repo, 'node_modules/@types/node'), nodeTypes, 'dir');
     }
+    const everySubpath = typedSubpaths().map((subpath, index) => `import * as subpath${index} from '${subpath}';
+      console.log(subpath${index});\n`).join('');
     writeFileSync(join(consumer, 'use.ts'), `import { PairgateClient, PairgateApiError, type GrantView } from 'pairgate/sdk';
       const client: PairgateClient = new PairgateClient({ baseUrl: 'http://127.0.0.1:8080' });
       const seen: GrantView | undefined = undefined;
-      console.log(typeof client, PairgateApiError.name, seen);\n`);
+      console.log(typeof client, PairgateApiError.name, seen);
+      ${everySubpath}`);
     writeFileSync(join(consumer, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022', module, moduleResolution: resolution },
+      compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022', module, moduleResolution: resolution, ...interop },
       files: ['use.ts'],
     }));
     const result = run('node', [join(repo, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], consumer, 120_000);
