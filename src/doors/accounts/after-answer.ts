@@ -70,7 +70,7 @@ export class AfterAnswer {
 
   /**
    * Takes no more jobs and waits for those queued, at most `graceMs` (a mail server that does not
-   * answer must not hold the shutdown for nodemailer's minutes of timeouts).
+   * answer must not hold the shutdown for the SMTP timeouts, up to a minute of silence: `SMTP_TIMEOUTS`).
    */
   async close(graceMs: number): Promise<void> {
     this.closed = true;

@@ -10,6 +10,6 @@ export const accountsConfigSchema = Type.Object({
   PAIRGATE_SIGNIN_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 900, description: 'Window of the sign-in failure limits in seconds.' }),
   PAIRGATE_RESET_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 86400, default: 3600, description: 'Lifetime of a password-reset link.' }),
   PAIRGATE_RESET_MAILS_PER_HOUR: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'Password-reset mails one account may be sent per hour; requests beyond get the same answer and no mail.' }),
-  PAIRGATE_SMTP_URL: Type.String({ default: '', description: 'SMTP server for mail (smtp://user:pass@host:587); empty = write mail to <data dir>/outbox.' }),
+  PAIRGATE_SMTP_URL: Type.String({ default: '', description: 'SMTP server for mail (smtp://user:pass@host:587); empty = write mail to <data dir>/outbox. A send gives up after 30 s to connect and be greeted (20 s for the greeting, 10 s for the name) or 60 s of silence from the server; its query changes them, in ms (?connectionTimeout=, greetingTimeout=, dnsTimeout=, socketTimeout=).' }),
   PAIRGATE_MAIL_FROM: Type.String({ default: 'pairgate <no-reply@localhost>', description: 'Sender of the mail pairgate sends.' }),
 });

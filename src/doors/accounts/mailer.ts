@@ -12,6 +12,34 @@ export interface Mail {
   text: string;
 }
 
+/** How long a send to the SMTP server may take at each stage, in milliseconds (nodemailer's names). */
+export interface SmtpTimeouts {
+  /** Looking up the server's name, within `connectionTimeout`. */
+  dnsTimeout: number;
+  /** Everything before the first command: the look-up, the TCP (and TLS) connection, the greeting. */
+  connectionTimeout: number;
+  /** The server's greeting (and a STARTTLS upgrade), within what `connectionTimeout` leaves. */
+  greetingTimeout: number;
+  /** Silence from the server once talking, at any step up to its answer to the mail's end. */
+  socketTimeout: number;
+}
+
+/**
+ * The timeouts of every SMTP send, in place of nodemailer's (2 min to connect, 30 s for the greeting,
+ * 10 min of silence), which kept a connection to a stalled server open for up to ten minutes per
+ * mail. Nobody waits for a mail in a request (a reset is answered first, `AfterAnswer`), but every
+ * stalled send holds a socket and its data until then, and shutdown waits for it (up to its grace).
+ * Generous for a mail server that greets late on purpose (Postfix's postscreen waits 6 s) or scans
+ * a short message before taking it. The operator changes any of them in `PAIRGATE_SMTP_URL`'s query
+ * (`smtp://host:587/?socketTimeout=120000`), which nodemailer reads over these.
+ */
+export const SMTP_TIMEOUTS: Readonly<SmtpTimeouts> = {
+  dnsTimeout: 10_000,
+  connectionTimeout: 30_000,
+  greetingTimeout: 20_000,
+  socketTimeout: 60_000,
+};
+
 /** The outbox's file names: the time written (ms since the epoch), a random part, `.eml`. */
 const OUTBOX_FILE = /^(\d{1,15})-[A-Za-z0-9_-]+\.eml$/;
 
@@ -25,7 +53,8 @@ export class Mailer {
   private transport: Promise<Transporter> | undefined;
   private readonly outbox: string | undefined;
 
-  constructor(private readonly options: { smtpUrl: string; from: string; dataDir: string; logger: FastifyBaseLogger }) {
+  /** `timeouts` (tests) replaces `SMTP_TIMEOUTS` in part or whole; the SMTP URL's query still wins. */
+  constructor(private readonly options: { smtpUrl: string; from: string; dataDir: string; logger: FastifyBaseLogger; timeouts?: Partial<SmtpTimeouts> }) {
     if (!options.smtpUrl) this.outbox = join(options.dataDir, 'outbox');
   }
 
@@ -36,7 +65,7 @@ export class Mailer {
   private transporter(): Promise<Transporter> {
     this.transport ??= import('nodemailer').then(({ default: nodemailer }) =>
       this.options.smtpUrl
-        ? nodemailer.createTransport(this.options.smtpUrl)
+        ? nodemailer.createTransport({ ...SMTP_TIMEOUTS, ...this.options.timeouts, url: this.options.smtpUrl })
         : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }),
     );
     return this.transport;
