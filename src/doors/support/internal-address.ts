@@ -41,12 +41,17 @@ function internalIpv6(address: ipaddr.IPv6): boolean {
 }
 
 /**
- * Special-use names that never reach public DNS (RFC 6761 `localhost`, RFC 6762 `.local`, RFC 8375
- * `home.arpa`, ICANN's `.internal`), and one-label names (`intranet`, `router`), which a person's
- * machine completes with its own search domains.
+ * Names that never reach public DNS, and the machine's own names in its hosts file: RFC 6761
+ * `localhost`, RFC 6762 `.local`, RFC 8375 `home.arpa`, ICANN's `.internal`, and `.localdomain`
+ * (with `localdomain4`, `localdomain6`), no TLD of the root, where Fedora's and RHEL's hosts file
+ * puts loopback (`localhost.localdomain`, `localhost4.localdomain4`, `localhost6.localdomain6`)
+ * and where a machine given no domain names itself; and one-label
+ * names (`intranet`, `router`), which a person's machine completes with its own search domains.
  */
+const INTERNAL_SUFFIXES = ['localhost', 'local', 'internal', 'home.arpa', 'localdomain', 'localdomain4', 'localdomain6'];
+
 function isInternalName(name: string): boolean {
   const bare = name.replace(/\.$/, '');
   if (!bare.includes('.')) return true;
-  return ['localhost', 'local', 'internal', 'home.arpa'].some((suffix) => bare === suffix || bare.endsWith(`.${suffix}`));
+  return INTERNAL_SUFFIXES.some((suffix) => bare === suffix || bare.endsWith(`.${suffix}`));
 }
