@@ -49,6 +49,12 @@ describe('start-up warnings about risky settings', () => {
     for (const quiet of quietSettings) {
       expect(warningsFor({ PAIRGATE_HOST: '0.0.0.0', ...quiet }).filter((warning) => /support relay/.test(warning))).toEqual([]);
     }
+    // With http allowed, the internal-address check is off: the warning says links may lead into the opener's network.
+    const intoNetworks = /support relay \(\/relay\) publishes codes for any http or https URL from anyone \(PAIRGATE_RELAY_ALLOW_HTTP=true\), internal addresses included.*into the network of whoever opens it.*PAIRGATE_RELAY_ALLOWED_HOSTS/;
+    expect(warningsFor({ PAIRGATE_HOST: '0.0.0.0', PAIRGATE_RELAY_ALLOW_HTTP: 'true' })).toEqual(expect.arrayContaining([expect.stringMatching(intoNetworks)]));
+    expect(warningsFor({ PAIRGATE_HOST: '0.0.0.0', PAIRGATE_RELAY_ALLOW_HTTP: 'true', PAIRGATE_RELAY_ALLOWED_HOSTS: 'support.example.com' }).filter((warning) => /support relay/.test(warning))).toEqual([]);
+    // On loopback only, as every warning: the documented one-machine set-up says nothing.
+    expect(warningsFor({ PAIRGATE_RELAY_ALLOW_HTTP: 'true' })).toEqual([]);
   });
 
   it('behind a proxy on this machine (loopback, with a public URL that is not, or a trusted proxy) the same warnings, naming how it is reached', () => {

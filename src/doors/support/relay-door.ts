@@ -41,8 +41,13 @@ export const supportRelayDoor: Door = {
     if (cfg.PAIRGATE_RELAY_ALLOWED_HOSTS.trim() || cfg.PAIRGATE_RELAY_API_KEYS.trim()) return [];
     // Anyone may publish any https URL: a code on this server's name then redirects wherever
     // they like, which is what a phishing link needs.
+    // With http allowed, the internal-address check is off too (it is what lets a relay on the
+    // same machine or network send people to its origin): the link may lead into their network.
+    const reach = cfg.PAIRGATE_RELAY_ALLOW_HTTP
+      ? 'publishes codes for any http or https URL from anyone (PAIRGATE_RELAY_ALLOW_HTTP=true), internal addresses included, so anyone can make a link on this server that redirects to a site of their choosing or into the network of whoever opens it (their router, their own machine)'
+      : 'publishes codes for any https URL from anyone, so anyone can make a link on this server that redirects to a site of their choosing';
     return [
-      `The support relay (${relayPrefix(config) || '/'}) publishes codes for any https URL from anyone, so anyone can make a link on this server that redirects to a site of their choosing: ` +
+      `The support relay (${relayPrefix(config) || '/'}) ${reach}: ` +
         'set PAIRGATE_RELAY_ALLOWED_HOSTS to your origins\' hosts, or PAIRGATE_RELAY_API_KEYS and give the keys to your origins, which send one with PAIRGATE_SUPPORT_RELAY_API_KEY (or PAIRGATE_RELAY_ENABLED=false if you run no relay).',
     ];
   },
