@@ -1,19 +1,10 @@
 import { abortedCall, PairgateApiError } from './errors.js';
 import { callJson, type CallOptions } from './http-call.js';
-import { LongPollPacer, MAX_POLL_PAUSE_MS, MIN_POLL_PAUSE_MS, longPollSeconds, monotonicNow, sleep, waitParameter } from './long-poll.js';
+import { LongPollPacer, longPollSeconds, monotonicNow, waitParameter } from './long-poll.js';
+import { PassingFailureRetry } from './passing-failures.js';
 
 /** Seconds a wait for a decision goes on past the grant's lifetime, for the server to say it expired. */
 const EXPIRY_MARGIN_SECONDS = 30;
-
-/**
- * A failure that says nothing about the grant, only that the server is away or busy for now: no
- * answer, a proxy's or a stopping node's 502, 503, 504, or a 408 or 429 (the rate limit counts
- * every request of the address, so a service waiting on many grants meets it). Worth asking
- * again while waiting, after its Retry-After when it has one.
- */
-function isPassing(error: PairgateApiError): boolean {
-  return error.retryable;
-}
 
 /** A grant as the generic API shows it to its creator. */
 export interface GrantView {
@@ -69,6 +60,8 @@ export interface WaitForDecisionOptions extends CallOptions {
   onChange?: (view: GrantView) => void;
   /** Told of each passing failure (server away, 408, 429, 502, 503, 504) and the pause before asking again. */
   onRetry?: (error: PairgateApiError, pauseMs: number) => void;
+  /** First pause (ms) after a passing failure without Retry-After; it doubles up to 15 s. Default 1 s. */
+  firstRetryPauseMs?: number;
 }
 
 /** Options of the client. */
@@ -177,7 +170,7 @@ export class PairgateClient {
     const seconds = maxSeconds ?? (Date.parse(view.expiresAt) - Date.parse(view.createdAt)) / 1000 + EXPIRY_MARGIN_SECONDS;
     const deadline = monotonicNow() + seconds * 1000;
     const pacer = new LongPollPacer();
-    let retryPauseMs = MIN_POLL_PAUSE_MS;
+    const retry = new PassingFailureRetry({ onRetry, signal, firstPauseMs: options.firstRetryPauseMs });
     while (view.state === 'pending' && monotonicNow() < deadline) {
       const askedAt = monotonicNow();
       let next: GrantView;
@@ -185,15 +178,10 @@ export class PairgateClient {
         next = await this.getGrant(id, { waitSeconds: longPollSeconds(deadline), since: view.version, signal });
       } catch (error) {
         if (error instanceof PairgateApiError && error.code === 'grant_not_found') return { ...view, state: 'expired' };
-        if (!(error instanceof PairgateApiError) || !isPassing(error)) throw error;
-        const pauseMs = Math.min(error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : retryPauseMs, Math.max(0, deadline - monotonicNow()));
-        onRetry?.(error, pauseMs);
-        await sleep(pauseMs, signal);
-        if (signal?.aborted) throw abortedCall(signal);
-        retryPauseMs = Math.min(retryPauseMs * 2, MAX_POLL_PAUSE_MS);
+        await retry.pauseAfter(error, deadline);
         continue;
       }
-      retryPauseMs = MIN_POLL_PAUSE_MS;
+      retry.answered();
       const changed = next.version !== view.version || next.state !== view.state;
       view = next;
       if (changed) onChange?.(view);

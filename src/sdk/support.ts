@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
-import WebSocket from 'ws';
+import { WebSocket } from 'ws';
 import type { IncomingMessage } from 'node:http';
 import { abortedCall, networkFailureOf, PairgateApiError, retryAfterOf } from './errors.js';
 import { callJson, refusalOf as refusalOfAnswer, sendCall, type CallOptions, type HttpCall } from './http-call.js';
 import { LongPollPacer, longPollSeconds, monotonicNow, waitParameter } from './long-poll.js';
+import { PassingFailureRetry } from './passing-failures.js';
 
 /**
  * Typed clients of the support door: the origin (supporter side: sessions and the supporter's end of
@@ -420,6 +421,10 @@ export interface GetSessionOptions extends CallOptions {
 export interface WaitForStateOptions extends CallOptions {
   /** Longest wait in seconds; default 600. */
   maxSeconds?: number;
+  /** Told of each passing failure (server away, 408, 429, 502, 503, 504) and the pause before asking again. */
+  onRetry?: (error: PairgateApiError, pauseMs: number) => void;
+  /** First pause (ms) after a passing failure without Retry-After; it doubles up to 15 s. Default 1 s. */
+  firstRetryPauseMs?: number;
 }
 
 /** The supporter's client of an origin: sessions and the supporter's end of the session channel. */
@@ -496,6 +501,11 @@ export class SupportOriginClient {
    *
    * - An aborted `signal` ends the wait at once, in a long-poll or a pause, with PairgateApiError
    *   code `aborted` (the long-poll's connection closed).
+   * - A server that goes away once the session was read (restarting, or a node behind a load
+   *   balancer stopping: no answer, an answer cut, 502, 503, 504), or that says to come back (408,
+   *   429), is asked again after its Retry-After, or a pause of `firstRetryPauseMs` (1 s) doubling
+   *   up to 15 s, until `maxSeconds`; `onRetry` is told of each such failure. The first read is not
+   *   retried: it fails at once on a wrong address, as `waitForDecision`'s does.
    *
    * A long-poll answered at once with nothing changed (a proxy dropping `wait`, a server with a
    * short maximum) is not sent again at once: the pause before the next one doubles from 1 s up to
@@ -506,16 +516,26 @@ export class SupportOriginClient {
   /** The same with the longest wait in seconds as the argument (default 600; no `signal`). */
   waitForState(id: string, states: readonly SessionState[], maxSeconds?: number): Promise<SessionInfo>;
   async waitForState(id: string, states: readonly SessionState[], optionsOrMaxSeconds: WaitForStateOptions | number = {}): Promise<SessionInfo> {
-    const { maxSeconds = 600, signal } = typeof optionsOrMaxSeconds === 'number' ? { maxSeconds: optionsOrMaxSeconds } : optionsOrMaxSeconds;
+    const options: WaitForStateOptions = typeof optionsOrMaxSeconds === 'number' ? { maxSeconds: optionsOrMaxSeconds } : optionsOrMaxSeconds;
+    const { maxSeconds = 600, signal } = options;
     const deadline = monotonicNow() + maxSeconds * 1000;
     let info = await this.getSession(id, { signal });
     const pacer = new LongPollPacer();
+    const retry = new PassingFailureRetry({ onRetry: options.onRetry, signal, firstPauseMs: options.firstRetryPauseMs });
     for (;;) {
       if (states.includes(info.State)) return info;
       if (isFinalSessionState(info.State)) throw new SessionFinalStateError(info, states);
       if (deadline - monotonicNow() <= 0) return info;
       const askedAt = monotonicNow();
-      const next = await this.getSession(id, { waitSeconds: longPollSeconds(deadline), since: info.Version, signal });
+      let next: SessionInfo;
+      try {
+        next = await this.getSession(id, { waitSeconds: longPollSeconds(deadline), since: info.Version, signal });
+      } catch (error) {
+        // A refusal (404 session_not_found, 401, ...) is rethrown; after the pause, the deadline is checked again.
+        await retry.pauseAfter(error, deadline);
+        continue;
+      }
+      retry.answered();
       const changed = next.Version !== info.Version || next.State !== info.State;
       info = next;
       await pacer.after(changed, monotonicNow() - askedAt, deadline, signal);
