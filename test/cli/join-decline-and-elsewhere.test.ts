@@ -1,13 +1,11 @@
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SupportOriginClient } from '../../src/sdk/support.js';
-import type { TestApp } from '../helpers/app.js';
 import { ensureBuilt } from '../helpers/node-process.js';
 import { cliChildren } from './cli-child.js';
-import { ADMIN, postJson, startOrigin, startRelay } from '../doors/support/helpers.js';
+import { postJson } from '../doors/support/helpers.js';
 import { listening } from '../sdk/consumer-sdk-helpers.js';
+import { useProxiedSupportOrigin } from './proxied-support-origin.js';
 
 /**
  * `pairgate join` when the person's no does not go through, and when the server names a session
@@ -33,28 +31,35 @@ interface Confirmations {
 }
 
 describe('pairgate join: a no that does not go through, a channel on another server', () => {
-  let relay: TestApp;
-  let origin: TestApp;
-  let sdk: SupportOriginClient;
-  let originPort = 0;
   const confirmations: Confirmations = { mode: 'pass' };
   const heldConfirmations: ServerResponse[] = [];
-  const passedUpgrades: Socket[] = [];
   /** The other server a renamed channel points at: what reached it. */
   const elsewhereHits: string[] = [];
   let elsewhere: { server: Server; url: string };
+  const confirming = (incoming: IncomingMessage): boolean => incoming.method === 'POST' && Boolean(incoming.url?.endsWith('/confirm'));
 
-  /** The origin's answer to a confirmation, its session channel renamed by `confirmations.channel`. */
-  const renamed = (reply: IncomingMessage, answer: ServerResponse, rename: (named: string) => string): void => {
-    const chunks: Buffer[] = [];
-    reply.on('data', (chunk: Buffer) => chunks.push(chunk));
-    reply.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-      if (typeof body.MeshServer === 'string') body.MeshServer = rename(body.MeshServer);
-      const text = JSON.stringify(body);
-      answer.writeHead(reply.statusCode ?? 502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
-    });
-  };
+  const servers = useProxiedSupportOrigin({
+    request(incoming, answer) {
+      if (!confirming(incoming) || confirmations.mode === 'pass') return false;
+      if (confirmations.mode === 'drop') answer.socket?.destroy();
+      else heldConfirmations.push(answer);
+      return true;
+    },
+    // The origin's answer to a confirmation, its session channel renamed by `confirmations.channel`.
+    reply(incoming, reply, answer) {
+      const rename = confirmations.channel;
+      if (!(confirming(incoming) && rename && reply.statusCode === 200)) return false;
+      const chunks: Buffer[] = [];
+      reply.on('data', (chunk: Buffer) => chunks.push(chunk));
+      reply.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+        if (typeof body.MeshServer === 'string') body.MeshServer = rename(body.MeshServer);
+        const text = JSON.stringify(body);
+        answer.writeHead(reply.statusCode ?? 502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+      });
+      return true;
+    },
+  });
 
   beforeAll(async () => {
     elsewhere = await listening(createServer((incoming, answer) => {
@@ -65,52 +70,17 @@ describe('pairgate join: a no that does not go through, a channel on another ser
       elsewhereHits.push(`UPGRADE ${incoming.url}`);
       socket.destroy();
     });
-    const forward = (incoming: IncomingMessage, answer: ServerResponse): void => {
-      const confirming = incoming.method === 'POST' && incoming.url?.endsWith('/confirm');
-      if (confirming && confirmations.mode === 'drop') return void answer.socket?.destroy();
-      if (confirming && confirmations.mode === 'hold') return void heldConfirmations.push(answer);
-      const upstream = request({ host: '127.0.0.1', port: originPort, path: incoming.url, method: incoming.method, headers: incoming.headers }, (reply) => {
-        const rename = confirmations.channel;
-        if (confirming && rename && reply.statusCode === 200) return renamed(reply, answer, rename);
-        answer.writeHead(reply.statusCode ?? 502, reply.headers);
-        reply.pipe(answer);
-      });
-      upstream.on('error', () => answer.destroy());
-      incoming.pipe(upstream);
-    };
-    const proxy = await listening(createServer(forward));
-    proxy.server.on('upgrade', (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
-      socket.on('error', () => undefined);
-      const upstream = connect(originPort, '127.0.0.1', () => {
-        const headers = [];
-        for (let i = 0; i < incoming.rawHeaders.length; i += 2) headers.push(`${incoming.rawHeaders[i]}: ${incoming.rawHeaders[i + 1]}`);
-        upstream.write(`${incoming.method} ${incoming.url} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`);
-        upstream.write(head);
-        upstream.pipe(socket);
-        socket.pipe(upstream);
-      });
-      passedUpgrades.push(upstream);
-      upstream.on('error', () => socket.destroy());
-      socket.on('close', () => upstream.destroy());
-    });
-    relay = await startRelay();
-    origin = await startOrigin(relay.url, { PAIRGATE_PUBLIC_URL: proxy.url });
-    originPort = Number(new URL(origin.url).port);
-    sdk = new SupportOriginClient({ baseUrl: origin.url, ...ADMIN });
-  }, 60_000);
+  });
 
-  afterAll(async () => {
-    for (const socket of passedUpgrades) socket.destroy();
+  afterAll(() => {
     for (const answer of heldConfirmations) answer.destroy();
     elsewhere?.server.close();
-    await origin?.close();
-    await relay?.close();
   });
 
   /** A new session's code, and a join of it at the question. */
   const atTheQuestion = async (id: string, args: string[] = []) => {
-    const { PairingCode } = await sdk.createSession({ id, supporterName: 'Thorsten', supporterAvatar: AVATAR });
-    const agent = run(['join', PairingCode!, '--relay', relay.url, ...args]);
+    const { PairingCode } = await servers.sdk.createSession({ id, supporterName: 'Thorsten', supporterAvatar: AVATAR });
+    const agent = run(['join', PairingCode!, '--relay', servers.relay.url, ...args]);
     if (!args.includes('--yes')) await agent.waitFor(QUESTION);
     return { agent, code: PairingCode! };
   };
@@ -124,7 +94,7 @@ describe('pairgate join: a no that does not go through, a channel on another ser
       expect(agent.out()).not.toContain('Declined');
       expect(agent.err()).toMatch(/^pairgate: the server may not have taken your no: .+ Nobody was given access, but if the no did not reach the server, the code still works until it expires \(a few minutes after your supporter gave it\) and your supporter was not told: run pairgate join again to decline, or tell them\.\n$/);
       // Which is the case: nothing reached the server, so the code still works.
-      expect((await sdk.getSession('join-no-unreachable')).State).toBe('waiting');
+      expect((await servers.sdk.getSession('join-no-unreachable')).State).toBe('waiting');
     } finally {
       confirmations.mode = 'pass';
     }
@@ -141,7 +111,7 @@ describe('pairgate join: a no that does not go through, a channel on another ser
       expect(await agent.exited).toEqual({ code: null, signal: 'SIGINT' });
       expect(agent.err()).toBe('\npairgate: stopped (Ctrl-C) before the server answered your no: nobody was given access, but if the no had not reached it, the code still works until it expires (a few minutes after your supporter gave it) and your supporter was not told.\n');
       expect(agent.out()).not.toContain('Declined');
-      expect((await sdk.getSession('join-no-ctrl-c')).State).toBe('waiting');
+      expect((await servers.sdk.getSession('join-no-ctrl-c')).State).toBe('waiting');
     } finally {
       confirmations.mode = 'pass';
     }
@@ -150,12 +120,12 @@ describe('pairgate join: a no that does not go through, a channel on another ser
   it('a no after the code was confirmed elsewhere (the page) says it came too late, exit 2', async () => {
     const { agent, code } = await atTheQuestion('join-no-too-late');
     // The person confirmed in a browser meanwhile (a program's confirmation, as the page's).
-    expect((await postJson(`${origin.url}/pairing/${code}/confirm`, { Decision: 'accept' })).status).toBe(200);
+    expect((await postJson(`${servers.origin.url}/pairing/${code}/confirm`, { Decision: 'accept' })).status).toBe(200);
     agent.child.stdin!.write('n\n');
     expect(await agent.exited).toEqual({ code: 2, signal: null });
     expect(agent.out()).not.toContain('Declined');
     expect(agent.err()).toBe('pairgate: your no came too late: the code had been confirmed already (in a browser, or by another pairgate join), and that session goes on. If that was not you, tell your supporter now: they can end it.\n');
-    expect((await sdk.getSession('join-no-too-late')).State).toBe('confirmed');
+    expect((await servers.sdk.getSession('join-no-too-late')).State).toBe('confirmed');
   }, 30_000);
 
   it('a yes whose channel the server names on another server: never connected to there, the confirmed session ended, exit 1', async () => {
@@ -167,7 +137,7 @@ describe('pairgate join: a no that does not go through, a channel on another ser
       expect(agent.err()).toMatch(/^pairgate: The supporter's server \(http:\/\/127\.0\.0\.1:\d+\) named a session channel on another server .*nothing was connected\. Tell your supporter: .* The session you confirmed was ended \(on the server the code led to\), so it does not stay open\. \[session_channel_elsewhere\]\n$/);
       expect(agent.out()).not.toMatch(/Connected/);
       // Gone, as /quit leaves it, not confirmed with nobody connected until it expires.
-      await expect(sdk.getSession('join-elsewhere-ended')).rejects.toMatchObject({ status: 404 });
+      await expect(servers.sdk.getSession('join-elsewhere-ended')).rejects.toMatchObject({ status: 404 });
       expect(elsewhereHits).toEqual([]);
     } finally {
       delete confirmations.channel;
@@ -180,7 +150,7 @@ describe('pairgate join: a no that does not go through, a channel on another ser
       const { agent } = await atTheQuestion('join-elsewhere-no-url', ['--yes']);
       expect(await agent.exited).toEqual({ code: 1, signal: null });
       expect(agent.err()).toMatch(/^pairgate: The supporter's server .* The session you confirmed could not be ended \(the server named no channel to end it on\): it stays open, with nobody connected, until your supporter ends it or it expires \S.*\. \[session_channel_elsewhere\]\n$/);
-      expect((await sdk.getSession('join-elsewhere-no-url')).State).toBe('confirmed');
+      expect((await servers.sdk.getSession('join-elsewhere-no-url')).State).toBe('confirmed');
     } finally {
       delete confirmations.channel;
     }
