@@ -116,8 +116,9 @@ function listenTcp(server: Server, host: string, port: number): Promise<void> {
 /**
  * Serves DNS over UDP (dgram) and TCP (net, RFC 1035 length-prefixed frames, several queries per
  * connection). Nothing a client sends can crash it: every handler failure is caught and logged,
- * zero-length or stalled TCP frames end the connection, idle connections are closed, and a TCP
- * connection is read only as fast as its answers leave.
+ * a zero-length TCP frame ends the connection once the queries before it are answered, a stalled
+ * frame ends it at once, idle connections are closed, and a TCP connection is read only as fast as
+ * its answers leave.
  */
 export async function startDnsServer(options: DnsServerOptions): Promise<RunningDnsServer> {
   const { host, handler, logger } = options;
@@ -234,25 +235,53 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     let frameDeadline: NodeJS.Timeout | undefined;
     // Set while the network has spent its TCP queries of this second: reading resumes at the next.
     let throttled: NodeJS.Timeout | undefined;
+    // Set once our side is shut after a zero-length frame: the client has this long to close too.
+    let closeDeadline: NodeJS.Timeout | undefined;
     socket.on('close', () => {
       clearTimeout(frameDeadline);
       clearTimeout(throttled);
+      clearTimeout(closeDeadline);
       connections.delete(socket);
       mine.delete(socket);
       if (mine.size === 0 && perNetwork.get(network) === mine) perNetwork.delete(network);
     });
     // Answers go out in query order even when look-ups finish out of order.
     let queue: Promise<void> = Promise.resolve();
+    // Set once a zero-length frame is read: nothing after it is taken as a query.
+    let ending = false;
+    /**
+     * A zero-length frame is no DNS message, so the connection ends; but the queries pipelined
+     * before it are owed their answers (RFC 7766 6.2.1.1), so it ends only once they are written.
+     * Destroying it at once lost every answer still being looked up. Then our side is shut
+     * (FIN after the answers) and whatever the client still sends is read and dropped until it
+     * closes too: closing with unread bytes would reset the connection, and a reset can discard
+     * answers the client has not read yet. The idle timeout bounds the wait for the answers; the
+     * wait for the client's close has a deadline of its own, as bytes it sends would restart that
+     * timeout.
+     */
+    const endAfterAnswers = (): void => {
+      ending = true;
+      pending = Buffer.alloc(0);
+      clearTimeout(frameDeadline);
+      frameDeadline = undefined;
+      socket.pause();
+      void queue.then(() => {
+        if (socket.destroyed) return;
+        socket.end();
+        socket.resume();
+        closeDeadline = setTimeout(() => socket.destroy(), idleMs);
+      });
+    };
     // Reads only as fast as answers leave (RFC 7766 6.2.2): at most MAX_TCP_IN_FLIGHT queries are
     // being answered and MAX_TCP_UNSENT bytes of answers wait to be sent; beyond that the frames
     // stay unparsed and the socket paused. A client pipelining queries without reading the answers
     // then holds one read's worth of memory, not tens of kilobytes of answers per query it sends,
     // and its connection goes idle and is closed.
     const pump = (): void => {
-      while (!socket.destroyed && !throttled && inFlight < MAX_TCP_IN_FLIGHT && socket.writableLength <= MAX_TCP_UNSENT && pending.length >= 2) {
+      while (!socket.destroyed && !ending && !throttled && inFlight < MAX_TCP_IN_FLIGHT && socket.writableLength <= MAX_TCP_UNSENT && pending.length >= 2) {
         const length = pending.readUInt16BE(0);
         if (length === 0) {
-          socket.destroy();
+          endAfterAnswers();
           return;
         }
         if (pending.length < 2 + length) break; // a partial frame: wait for the rest (or the frame deadline)
@@ -283,7 +312,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
           pump();
         });
       }
-      if (socket.destroyed) return;
+      if (socket.destroyed || ending) return;
       const backedUp = throttled !== undefined || inFlight >= MAX_TCP_IN_FLIGHT || socket.writableLength > MAX_TCP_UNSENT;
       if (backedUp) socket.pause();
       else socket.resume();
@@ -298,6 +327,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     };
     socket.on('drain', pump);
     socket.on('data', (chunk: Buffer) => {
+      if (ending) return; // after a zero-length frame: read only to see the client close, never answered
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       pump();
     });

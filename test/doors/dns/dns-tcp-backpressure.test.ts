@@ -61,6 +61,51 @@ describe('DNS over TCP: pipelined queries and clients that do not read', () => {
     expect(answers).toBe(count);
   }, 20_000);
 
+  it('a zero-length frame after pipelined queries: their answers are sent, then the connection is closed; nothing after it is answered', async () => {
+    const asked = [
+      { id: 1, type: 'SOA' as const, name: ZONE },
+      { id: 2, type: 'TXT' as const, name },
+      { id: 3, type: 'A' as const, name: `missing.${ZONE}` },
+    ];
+    const after = { id: 4, type: 'SOA' as const, name: ZONE };
+    const wire = Buffer.concat([
+      ...asked.map(({ id, type, name: qname }) => dnsPacket.streamEncode({ type: 'query', id, questions: [{ type, name: qname }] })),
+      Buffer.from([0, 0]), // a zero-length frame: no DNS message
+      dnsPacket.streamEncode({ type: 'query', id: after.id, questions: [{ type: after.type, name: after.name }] }),
+    ]);
+    const socket = await open(runtime.dns.port);
+    const chunks: Buffer[] = [];
+    const closed = new Promise<{ endedByServer: boolean; error?: string }>((resolve) => {
+      let finished = false;
+      let error: string | undefined;
+      // Only so a server that never closes fails the test instead of hanging it.
+      const giveUp = setTimeout(() => socket.destroy(), 6_000);
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('end', () => (finished = true));
+      socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+      socket.on('close', () => {
+        clearTimeout(giveUp);
+        resolve({ endedByServer: finished, ...(error ? { error } : {}) });
+      });
+    });
+    socket.write(wire); // one write: all queries, the bad frame and the query after it
+    // Closed by the server with a FIN after its answers, not reset, not left open.
+    expect(await closed).toEqual({ endedByServer: true });
+    let received = Buffer.concat(chunks);
+    const answers: dnsPacket.Packet[] = [];
+    while (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) {
+      answers.push(dnsPacket.decode(received.subarray(2, 2 + received.readUInt16BE(0))));
+      received = received.subarray(2 + received.readUInt16BE(0));
+    }
+    expect(received.length, 'answers are whole frames').toBe(0);
+    expect(answers.map((answer) => ({ id: answer.id, question: answer.questions?.[0]?.name, type: answer.questions?.[0]?.type }))).toEqual(
+      asked.map(({ id, type, name: qname }) => ({ id, question: qname, type })),
+    );
+    expect(answers[0]!.answers?.[0]?.type).toBe('SOA');
+    expect(answers[1]!.answers).toHaveLength(8); // the eight TXT values
+    expect((answers[2]!.flags ?? 0) & 0xf).toBe(3); // NXDOMAIN
+  });
+
   it('stops reading from a client that does not read its answers, so its memory does not grow with what that client sends', async () => {
     const query = dnsPacket.streamEncode({ type: 'query', id: 1, questions: [{ type: 'TXT', name }] });
     const piece = Buffer.concat(Array.from({ length: 100 }, () => query));
