@@ -43,6 +43,19 @@ declare module 'fastify' {
 }
 
 /**
+ * The key counted for a request whose connection closed before its network was first asked for
+ * (a hook awaited meanwhile): the socket no longer has an address. Nothing is answered to it; its
+ * counts share this key rather than failing the request with a TypeError logged as unexpected.
+ */
+export const CLOSED_CONNECTION_NETWORK = 'closed-connection';
+
+/** `publicNetworkOf(request.ip)`, or {@link CLOSED_CONNECTION_NETWORK} once the socket is gone. */
+function networkOfRequest(request: FastifyRequest): string {
+  const ip = request.ip as string | undefined;
+  return ip === undefined ? CLOSED_CONNECTION_NETWORK : publicNetworkOf(ip);
+}
+
+/**
  * Gives every request its `clientNetwork`, worked out on first use and kept for the rest of the
  * request: the rate limit, the per-address caps and the code budgets each ask for it.
  */
@@ -51,7 +64,7 @@ export function decorateClientNetwork(app: FastifyInstance): void {
   app.decorateRequest('clientNetworkKnown', null);
   app.decorateRequest('clientNetwork', {
     getter(this: FastifyRequest) {
-      return (this.clientNetworkKnown ??= publicNetworkOf(this.ip));
+      return (this.clientNetworkKnown ??= networkOfRequest(this));
     },
   });
 }

@@ -15,7 +15,7 @@ import { pairgateErrorShape } from '../../server/error-shapes.js';
 import { installJsonBodyParser } from '../../server/json-body.js';
 import { addSharedResponses, errorView } from '../../server/openapi-responses.js';
 import { packageVersion } from '../../server/version.js';
-import { publicNetworkOf } from '../../server/public-network.js';
+import { decorateClientNetwork } from '../../server/public-network.js';
 import { installRequestFraming, LET_MISSING_HOST_THROUGH } from '../../server/request-framing.js';
 import { sharedRateLimitOptions } from '../../server/ephemeral-rate-limit-store.js';
 import type { Stores } from '../../store/ports.js';
@@ -206,11 +206,7 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
   // This listener is a Fastify instance of its own, without the main app's decorations: without
   // this, `request.clientNetwork` was undefined and every caller shared one rate-limit bucket, so
   // one client could lock every box out of its records.
-  app.decorateRequest('clientNetwork', {
-    getter(this: FastifyRequest) {
-      return publicNetworkOf(this.ip);
-    },
-  });
+  decorateClientNetwork(app);
   app.addHook('onRequest', async (request) => {
     const fingerprint = clientFingerprint(request);
     if (fingerprint) request.boxFingerprint = fingerprint;
