@@ -20,7 +20,7 @@ import { startBackups, type BackupSchedule } from './backups.js';
 import { doorSweepPeriodMs, doorSweeps } from './door-sweeps.js';
 import { parseQuery } from './query-string.js';
 import { clientErrorHandler, installExpectationRefusal } from './client-errors.js';
-import { claimPathPrefix, corsAnswerHeaders, installErrorHandlers, schemaErrorFormatter, sendFrameworkError } from './error-handler.js';
+import { claimPathPrefix, corsAnswerHeaders, installErrorHandlers, rawErrorPageAnswer, schemaErrorFormatter, sendFrameworkError } from './error-handler.js';
 import { docsPageOptions } from './docs-page.js';
 import { installHealthRoutes } from './health-routes.js';
 import { installJsonBodyParser } from './json-body.js';
@@ -95,14 +95,17 @@ export function bodyStallMs(requestTimeoutMs: number): number {
 }
 
 /**
- * The answer to a request whose body stalled while shutting down, in the shape of the door owning
- * its path, with the CORS headers of its route where it is open to other origins: written on the
- * socket, it has none of the headers the route's hooks put on its reply.
+ * The answer to a request whose body stalled while shutting down: at a page's form, to a browser
+ * asking for HTML first, the error page, as the page's other refusals before its handler
+ * (`rawErrorPageAnswer`); else in the shape of the door owning its path, with the CORS headers of
+ * its route where it is open to other origins: written on the socket, it has none of the headers
+ * the route's hooks put on its reply.
  */
 function stalledBodyRefusal(app: FastifyInstance, request: IncomingMessage): string {
   const url = request.url ?? '/';
   const headers = { 'retry-after': '5', ...corsAnswerHeaders(app, request.method ?? 'GET', url) };
-  return rawJsonAnswer(503, (app.errorShapesByPrefix?.shapeOf(url) ?? pairgateErrorShape)(shuttingDownError()), headers);
+  const error = shuttingDownError();
+  return rawErrorPageAnswer(request, error, headers) ?? rawJsonAnswer(503, (app.errorShapesByPrefix?.shapeOf(url) ?? pairgateErrorShape)(error), headers);
 }
 
 /**

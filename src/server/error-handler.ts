@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError, HTTPMethods, HookHandlerDoneFunction } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import {
@@ -11,10 +12,11 @@ import {
 } from '../core/errors.js';
 import { invalidWaitError } from '../doors/shared/waiting.js';
 import { isStoreUnreachable } from '../store/store-errors.js';
-import { declaresLanguage, errorPageView, prefersHtml, servesPages, type Refusal } from '../web/error-page.js';
+import { declaresLanguage, errorPageView, prefersHtml, servesPages, type ErrorPageView, type Refusal } from '../web/error-page.js';
 import { requestedLanguage, type PageLanguage } from '../web/page-language.js';
 import { Pages } from '../web/pages.js';
 import { pairgateErrorShape, type ErrorShape } from './error-shapes.js';
+import { rawAnswer } from './raw-answer.js';
 import { withCookies } from './cookies.js';
 import { API_SECURITY_HEADERS, securityHeaders } from './security-headers.js';
 import { FORM_MEDIA_TYPE } from './form-body.js';
@@ -226,6 +228,18 @@ const handled = new WeakSet<FastifyRequest>();
 
 function markHandled(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
   handled.add(request);
+  done();
+}
+
+/**
+ * The requests of the pages that take a body (a form's post), by their Node request: an answer
+ * written on the socket while the body is still arriving has only that (`rawErrorPageAnswer`).
+ * Remembered by a hook of those routes alone, so no other request pays for it.
+ */
+const pagePostsByRaw = new WeakMap<IncomingMessage, FastifyRequest>();
+
+function rememberPagePost(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  pagePostsByRaw.set(request.raw, request);
   done();
 }
 
@@ -533,14 +547,36 @@ function answersWithPage(request: FastifyRequest): boolean {
   return request.routeOptions?.config?.page === true && !handled.has(request) && prefersHtml(request);
 }
 
-/** Sends the error page for `error`, in the page's language when it is translated, with the page security headers. */
-function sendErrorPage(request: FastifyRequest, reply: FastifyReply, error: PairgateError, thrown: unknown): FastifyReply {
+/** The error page's data for `error` at a page: in the page's language when it is translated, with its way out. */
+function pageRefusalView(request: FastifyRequest, error: PairgateError, thrown: unknown): ErrorPageView {
   const translated = request.routeOptions.config.pageTranslated === true;
   const lang = translated ? requestedLanguage(request) : undefined;
   const refusal = refusalOf(error, thrown);
-  reply.headers(PAGE_SECURITY_HEADERS);
   const way = wayOutOf(request, refusal, lang);
-  return (errorPages ??= new Pages(false)).renderErrorPage(reply, errorPageView(refusal, lang ?? 'en', way?.back, way?.to), error.status);
+  return errorPageView(refusal, lang ?? 'en', way?.back, way?.to);
+}
+
+/** Sends the error page for `error`, in the page's language when it is translated, with the page security headers. */
+function sendErrorPage(request: FastifyRequest, reply: FastifyReply, error: PairgateError, thrown: unknown): FastifyReply {
+  reply.headers(PAGE_SECURITY_HEADERS);
+  return (errorPages ??= new Pages(false)).renderErrorPage(reply, pageRefusalView(request, error, thrown), error.status);
+}
+
+/**
+ * The error page of `error` as `sendError` gives it to a browser at a page's form refused before
+ * its handler (the same page and words, the page security headers, `no-store`), as a whole
+ * HTTP/1.1 answer with `headers` (Retry-After, say) and `connection: close`, to write on the socket
+ * of `raw` where no reply can be sent: a form whose body stalled while the server shuts down
+ * (OpenConnections.endStalledBodies). Undefined when `raw` is no page's post or its client does not
+ * ask for HTML first: it gets the JSON then. The page renders synchronously; its language is the
+ * one the address or the cookie names, else Accept-Language (the form's own `lang` is in the body
+ * not yet read).
+ */
+export function rawErrorPageAnswer(raw: IncomingMessage, error: PairgateError, headers: Readonly<Record<string, string>> = {}): string | undefined {
+  const request = pagePostsByRaw.get(raw);
+  if (!request || !answersWithPage(request)) return undefined;
+  const html = (errorPages ??= new Pages(false)).errorPageHtml(pageRefusalView(request, error, error));
+  return rawAnswer(error.status, 'text/html; charset=utf-8', html, { ...headers, 'cache-control': 'no-store', ...PAGE_SECURITY_HEADERS });
 }
 
 /** The error page of an address no route answers, in the language the browser asks for. */
@@ -585,6 +621,11 @@ function markPages(app: FastifyInstance): void {
     route.config = { ...(route.config ?? {}), page: true, pageTranslated: declaresLanguage(route.schema as Parameters<typeof declaresLanguage>[0]) };
     const own = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
     route.preHandler = [markHandled, ...own];
+    // A form's post may be refused while its body arrives (rawErrorPageAnswer); a GET's body is never read.
+    if ([route.method].flat().some((method) => method !== 'GET' && method !== 'HEAD')) {
+      const ownOnRequest = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+      route.onRequest = [rememberPagePost, ...ownOnRequest];
+    }
   });
 }
 

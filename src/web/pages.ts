@@ -155,7 +155,15 @@ export class Pages {
       .code(status)
       .header('cache-control', 'no-store')
       .type('text/html; charset=utf-8')
-      .send(this.env.render('error.njk', view));
+      .send(this.errorPageHtml(view));
+  }
+
+  /**
+   * The error page's HTML (error.njk) for `view`, rendered synchronously: for an answer written on
+   * the socket where no reply can be sent (a body that stalled while the server shuts down).
+   */
+  errorPageHtml(view: ErrorPageView): string {
+    return this.env.render('error.njk', view);
   }
 
   /**
