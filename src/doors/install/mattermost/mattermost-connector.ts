@@ -53,6 +53,11 @@ function unknownCallMessage(method: string, path: string): string {
   return `pairgate has no Mattermost call at ${method} ${path}. It answers POST /mattermost/<installation id>/{${CALLS.join(',')}} and GET /mattermost/<installation id>/manifest.json (the link a setup shows).`;
 }
 
+/** 400 `acting_user_missing`: a call that acts for a user names none. */
+function actingUserMissing(): InvalidRequestError {
+  return new InvalidRequestError('context.acting_user is required: expand acting_user.', { field: 'context.acting_user' }, 'acting_user_missing');
+}
+
 /** How a route wants its call checked. */
 interface CallChecks {
   /** The install callback (and ping) may use a setup not installed yet. */
@@ -66,7 +71,8 @@ interface CallChecks {
 /**
  * Checks a Mattermost call: the installation exists, the JWT (HS256 with its secret, time limits),
  * the acting user of the token against the body's, then the installation's state; for a
- * state-changing call, that the same call was not received before (`refuseReplayedCall`).
+ * state-changing call, that it names its user, and last that the same call was not received before
+ * (`refuseReplayedCall`), so only a call that passed every other check is remembered.
  */
 async function verifyMattermostCall(request: FastifyRequest, installationId: string, kit: ChatKit, options: CallChecks = {}): Promise<VerifiedCall> {
   const { installation, secret } = await kit.installationWithSecret(NAME, installationId);
@@ -88,8 +94,13 @@ async function verifyMattermostCall(request: FastifyRequest, installationId: str
   // The token names who acts; a body claiming someone else is a replay or a forgery.
   if (actingUserId !== bodyUser) throw new CallAuthError('acting_user_mismatch', 'acting_user_id of the call token differs from context.acting_user.id.');
   if (!options.anyState) kit.assertUsable(installation, mattermostConnector, options.forInstall ?? false);
+  // A link or unlink acts for a user: one without is refused before it is remembered, so the same
+  // call sent again is told what is wrong with it again, not that it was received already.
+  if (options.once && !bodyUser) throw actingUserMissing();
   // The token covers neither the body nor the route and lives 15 minutes: a captured link or
-  // unlink call could be played again. Remember each one until its token expires.
+  // unlink call could be played again. Remember each one until its token expires, only now that
+  // every refusal that leaves it undone (signature, state, body) is passed: a call refused as not
+  // installed yet is answered when sent again after the install.
   if (options.once) await refuseReplayedCall(kit.ctx.stores.ephemeral, { installationId: installation.id, jwt: token, call: options.once, rawBody: request.mattermostRawBody ?? '', expiresAt }, now);
   return { installation, caller: bodyUser ? { externalUserId: bodyUser, externalUsername: expanded !== undefined ? body.context.acting_user?.username ?? null : null } : null };
 }
@@ -157,7 +168,7 @@ export const mattermostConnector: Connector = {
       const callSchema = (summary: string, answer: string, errors: Record<number, typeof CallResponseSchema> = usableCallErrors) =>
         ({ tags, summary, params: InstallationParams, body: CallRequestSchema, response: { 200: callResponse(answer), ...errors } });
       const withCaller = (call: VerifiedCall) => {
-        if (!call.caller) throw new InvalidRequestError('context.acting_user is required: expand acting_user.', { field: 'context.acting_user' }, 'acting_user_missing');
+        if (!call.caller) throw actingUserMissing();
         return call.caller;
       };
 

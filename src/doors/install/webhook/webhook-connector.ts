@@ -46,7 +46,7 @@ const refusal = (codes: string) => Type.Object({ ok: Type.Literal(false), error:
 // Every call's signature is checked before anything else it answers (`verifyWebhookSignature`).
 const SIGNATURE_REFUSED = `\`signature_missing\`: no ${TIMESTAMP_HEADER} or ${SIGNATURE_HEADER} header; \`signature_malformed\`: the timestamp is not Unix seconds; `
   + `\`signature_expired\`: the timestamp is more than ${MAX_SKEW_SECONDS} s from pairgate's clock; \`signature_invalid\`: not the HMAC of this installation's secret over the exact body`;
-const REPLAYED = '`signature_replayed`: this exact signature was received already (sign every call afresh)';
+const REPLAYED = '`signature_replayed`: a call with this exact signature was received and accepted already (sign every call afresh; one refused for anything else may be sent again)';
 /**
  * The documented error answers of the calls: not signed, or not with this installation's secret
  * (401); an unknown installation (404); a replayed call or one before the install (409); an
@@ -76,6 +76,66 @@ function unknownCallMessage(method: string, path: string): string {
   const name = /^\/webhook\/[^/]+\/([^/]+)$/.exec(path)?.[1];
   if (name !== undefined && CALLS.includes(name)) return `Webhook calls are signed POST requests: there is nothing at ${method} ${path}.`;
   return `pairgate has no webhook call at ${method} ${path}. It answers POST /webhook/<installation id>/install, POST /webhook/<installation id>/command and POST /webhook/<installation id>/uninstall (the install_url, command_url and uninstall_url a setup shows).`;
+}
+
+/** How a route wants its call checked (`verifySignedCall`). */
+interface CallChecks {
+  /** The install call may use a setup not installed yet. */
+  forInstall?: boolean;
+  /** The uninstall call: the signature alone decides, whatever the installation's state. */
+  anyState?: boolean;
+}
+
+/**
+ * Checks a signed webhook call, in this order: the installation exists, the signature and its
+ * timestamp (`verifyWebhookSignature`), the installation's state, then what the route reads from
+ * the signed body (`readBody`: a site_url that is no URL, an unknown command are refused there);
+ * only then is the signature spent (`spendSignature`). A call refused by any of these did nothing,
+ * so it keeps its signature: a sender retrying it unchanged once the refusal no longer holds (the
+ * install done after a command came too early) is answered, and one retrying a body refusal is
+ * told the same refusal again, not that its call was replayed.
+ */
+async function verifySignedCall<Input>(request: FastifyRequest, installationId: string, kit: ChatKit, checks: CallChecks, readBody: () => Input): Promise<VerifiedCall & { input: Input }> {
+  const { installation, secret } = await kit.installationWithSecret(NAME, installationId);
+  if (secret === undefined) throw new SignatureError('signature_invalid', 'The signature does not match this installation\'s secret.');
+  const now = kit.ctx.clock.now();
+  verifyWebhookSignature(secret, request.headers, request.webhookRawBody ?? '', now);
+  if (!checks.anyState) kit.assertUsable(installation, webhookConnector, checks.forInstall ?? false);
+  const input = readBody();
+  await spendSignature(request, installation.id, kit, now);
+  const body = request.body as { user_id?: string; user_name?: string };
+  return { installation, caller: body.user_id ? { externalUserId: body.user_id, externalUsername: body.user_name ?? null } : null, input };
+}
+
+/**
+ * Accepts a verified call's signature once: a captured call passes the signature check for
+ * minutes, so each signature is counted in the ephemeral store (one atomic count, shared by every
+ * node) and refused the second time, 409 `signature_replayed`. The count is the claim: of two
+ * identical deliveries at once, on any nodes, exactly one gets 1 and goes on.
+ */
+async function spendSignature(request: FastifyRequest, installationId: string, kit: ChatKit, now: number): Promise<void> {
+  // The headers are strings here: verifyWebhookSignature refused anything else.
+  const timestamp = String(request.headers[TIMESTAMP_HEADER]);
+  const key = `webhook-seen:${installationId}:${hashToken(String(request.headers[SIGNATURE_HEADER]))}`;
+  const seen = await kit.ctx.stores.ephemeral.increment(key, seenSignatureTtlMs(timestamp, now), now);
+  if (seen.count > 1) throw new ReplayedCallError();
+}
+
+/** The origin of an install call's `site_url`, or 400 `invalid_site_url`. */
+function siteOriginOf(siteUrl: string): string {
+  if (!URL.canParse(siteUrl) || !/^https?:$/.test(new URL(siteUrl).protocol)) throw new InvalidRequestError('site_url must be an http(s) URL.', { field: 'site_url' }, 'invalid_site_url');
+  return new URL(siteUrl).origin;
+}
+
+/** The commands a webhook call's text may start with (`help` also when it is empty). */
+const COMMAND_VERBS = ['link', 'unlink', 'status', 'help'] as const;
+
+/** A command call's text split into its verb and the rest, or 404 `unknown_command`. */
+function commandOf(text: string): { verb: (typeof COMMAND_VERBS)[number]; argument: string } {
+  const [typed = '', ...rest] = text.trim().split(/\s+/);
+  const verb = COMMAND_VERBS.find((known) => known === typed.toLowerCase()) ?? (typed === '' ? 'help' : undefined);
+  if (verb === undefined) throw new NotFoundError(`Unknown command "${typed.slice(0, 20)}". Try help.`, 'unknown_command');
+  return { verb, argument: rest.join(' ') };
 }
 
 /**
@@ -114,19 +174,7 @@ export const webhookConnector: Connector = {
   },
 
   async verifyCall(request: FastifyRequest, installationId: string, kit: ChatKit, options = {}): Promise<VerifiedCall> {
-    const { installation, secret } = await kit.installationWithSecret(NAME, installationId);
-    if (secret === undefined) throw new SignatureError('signature_invalid', 'The signature does not match this installation\'s secret.');
-    const now = kit.ctx.clock.now();
-    verifyWebhookSignature(secret, request.headers, request.webhookRawBody ?? '', now);
-    // A captured call passes the signature check for minutes: remember each signature (one atomic
-    // count, shared by every node) and refuse it the second time.
-    // The headers are strings here: verifyWebhookSignature refused anything else.
-    const timestamp = String(request.headers[TIMESTAMP_HEADER]);
-    const seen = await kit.ctx.stores.ephemeral.increment(`webhook-seen:${installation.id}:${hashToken(String(request.headers[SIGNATURE_HEADER]))}`, seenSignatureTtlMs(timestamp, now), now);
-    if (seen.count > 1) throw new ReplayedCallError();
-    if (!options.anyState) kit.assertUsable(installation, webhookConnector, options.forInstall ?? false);
-    const body = request.body as { user_id?: string; user_name?: string };
-    return { installation, caller: body.user_id ? { externalUserId: body.user_id, externalUsername: body.user_name ?? null } : null };
+    return verifySignedCall(request, installationId, kit, options, () => undefined);
   },
 
   async register(app: FastifyInstance, kit: ChatKit) {
@@ -154,10 +202,8 @@ export const webhookConnector: Connector = {
         bodyLimit: BODY_LIMIT,
         config: { ...limit, sharedAnswersAlso: { 400: SharedAnswerNotes.siteUrlRefused, 415: SharedAnswerNotes.callsTakeJson } },
       }, async (request) => {
-        const call = await webhookConnector.verifyCall(request, request.params.id, kit, { forInstall: true });
-        const site = request.body.site_url;
-        if (!URL.canParse(site) || !/^https?:$/.test(new URL(site).protocol)) throw new InvalidRequestError('site_url must be an http(s) URL.', { field: 'site_url' }, 'invalid_site_url');
-        const { organization } = await kit.install(call.installation, { siteUrl: new URL(site).origin, botUserId: null, botToken: null });
+        const call = await verifySignedCall(request, request.params.id, kit, { forInstall: true }, () => siteOriginOf(request.body.site_url));
+        const { organization } = await kit.install(call.installation, { siteUrl: call.input, botUserId: null, botToken: null });
         return { ok: true, text: `Installed and linked with organization ${organization.name}` };
       });
 
@@ -173,7 +219,7 @@ export const webhookConnector: Connector = {
       }, async (request) => {
         let call: VerifiedCall;
         try {
-          call = await webhookConnector.verifyCall(request, request.params.id, kit, { anyState: true });
+          call = await verifySignedCall(request, request.params.id, kit, { anyState: true }, () => undefined);
         } catch (error) {
           // The installation is looked up before the signature is checked: one that is gone (here
           // or in a race with another removal) is nothing to remove, whoever asks.
@@ -191,16 +237,14 @@ export const webhookConnector: Connector = {
         bodyLimit: BODY_LIMIT,
         config: { ...limit, sharedAnswersAlso: { 400: SharedAnswerNotes.linkTokenRefused, 429: SharedAnswerNotes.wrongLinkTokens, 415: SharedAnswerNotes.callsTakeJson } },
       }, async (request) => {
-        const call = await webhookConnector.verifyCall(request, request.params.id, kit);
+        const call = await verifySignedCall(request, request.params.id, kit, {}, () => commandOf(request.body.text));
         const caller = call.caller!;
-        const [verb = '', ...rest] = request.body.text.trim().split(/\s+/);
         let answer;
-        switch (verb.toLowerCase()) {
-          case 'link': answer = await commands.link(call.installation, caller, rest.join(' ')); break;
+        switch (call.input.verb) {
+          case 'link': answer = await commands.link(call.installation, caller, call.input.argument); break;
           case 'unlink': answer = await commands.unlink(call.installation, caller); break;
           case 'status': answer = await commands.status(call.installation, caller); break;
-          case 'help': case '': answer = commands.help(); break;
-          default: throw new NotFoundError(`Unknown command "${verb.slice(0, 20)}". Try help.`, 'unknown_command');
+          case 'help': answer = commands.help(); break;
         }
         return { ok: true, text: answer.text, data: answer.data };
       });

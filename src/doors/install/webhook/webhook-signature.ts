@@ -23,10 +23,13 @@ export function seenSignatureTtlMs(timestamp: string, now: number): number {
   return Math.max(1000, (Number(timestamp) + MAX_SKEW_SECONDS + 2) * 1000 - now);
 }
 
-/** A call whose exact signature was already received: 409, nothing done a second time. */
+/**
+ * A call whose exact signature was already received and accepted: 409, nothing done a second time.
+ * One refused before it was accepted (not installed yet, a bad body) does not spend its signature.
+ */
 export class ReplayedCallError extends PairgateError {
   constructor() {
-    super('signature_replayed', 409, 'This signed call was already received. Sign every call afresh (a new timestamp).');
+    super('signature_replayed', 409, 'This signed call was already received and accepted; it was not run a second time. Sign every call afresh (a new timestamp).');
   }
 }
 
