@@ -193,6 +193,10 @@ server refused, 130 when stopped with Ctrl-C.`)
       const api = creatingClient(options);
       const created = await api.createGrant({ label, ...(ttl !== undefined ? { ttl } : {}), ...(data ? { data } : {}) });
       const capped = ttlCapNote(ttl, created);
+      // Ctrl-C is handled before the code is out, not only before "Waiting...": a person who reads
+      // the code and changes their mind, pressing Ctrl-C as it appears, withdraws the request. With
+      // Node's default the process died and the code stayed approvable until it expired.
+      const interrupt = options.wait ? whileInterruptible(withdrawal(api, created)) : undefined;
       if (options.json) {
         console.log(JSON.stringify(options.wait ? { id: created.id, code: created.code, expiresAt: created.expiresAt } : created));
         // Standard output stays one JSON document; the person running it still reads the note.
@@ -206,9 +210,7 @@ server refused, 130 when stopped with Ctrl-C.`)
         console.log(`Code: ${created.code.toUpperCase()}`);
         console.log(capped ? `${capped}\n${approve}` : `Expires at ${created.expiresAt}. ${approve}`);
       }
-      if (!options.wait) return;
-      // Ctrl-C is handled before the line inviting it is out: pressed as it appears, it withdraws.
-      const interrupt = whileInterruptible(withdrawal(api, created));
+      if (!interrupt) return;
       if (!options.json) process.stderr.write('Waiting for the decision... (Ctrl-C to stop)\n');
       // A server restarting meanwhile is waited for; the person is told, on standard error.
       const view = await api.waitForDecision(created.id, {

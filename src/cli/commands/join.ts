@@ -290,6 +290,9 @@ async function runSession(channel: SessionChannel, input: LineInput, supporter: 
         finish(0, 'You ended the session.');
       }, 2_000).unref();
     };
+    // Before onEvent, which prints at once what came with the welcome (the chat so far): Ctrl-C
+    // pressed as it appears ends the session, where Node's default left it open with nobody there.
+    process.once('SIGINT', quit);
     channel.onEvent((event) => {
       if (event.type === 'message' && event.from === 'supporter') console.log(chatLine(`${supporter}: `, String(event.text)));
       else if (event.type === 'history' && Array.isArray(event.messages) && event.messages.length > 0) {
@@ -308,9 +311,8 @@ async function runSession(channel: SessionChannel, input: LineInput, supporter: 
     channel.on('close', ({ lost }: { lost: boolean }) => {
       if (lost) finish(1, 'pairgate: the connection to the supporter\'s server was lost. The session is no longer live.', true);
     });
-    process.once('SIGINT', quit);
-    // Said only now: whoever reads "live" may press Ctrl-C at once, and before the listener above
-    // a SIGINT would kill the process without ending the session.
+    // Said only now: whoever reads "live" may press Ctrl-C at once, and before the listener (put
+    // in place before onEvent) a SIGINT would kill the process without ending the session.
     for (const line of greeting) console.log(line);
     if (channel.welcome?.supporterAttached === false) console.log('Your supporter is not attached right now; what you write reaches them when they attach.');
     input.stream((line) => {

@@ -208,6 +208,10 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
       channel.close();
       resolve(code);
     };
+    // Before onEvent, which prints at once the events that came with the upgrade ("Waiting for the
+    // person...", "Agent connected..."): Ctrl-C pressed as such a line appears detaches, where
+    // Node's default would end the process without a word of what became of the session.
+    process.once('SIGINT', () => finish(0, detachedWords(session, state)));
     channel.onEvent((event) => {
       if (event.type === 'state') {
         state = String(event.state);
@@ -245,7 +249,6 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
     channel.on('close', ({ lost }: { lost: boolean }) => {
       if (lost) finish(1, 'Connection to the server lost.');
     });
-    process.once('SIGINT', () => finish(0, detachedWords(session, state)));
     input.stream((line) => {
       const text = line.trim();
       if (!text) return;
