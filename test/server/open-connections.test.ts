@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -7,6 +6,7 @@ import type { Door } from '../../src/doors/door.js';
 import { allDoors } from '../../src/doors/index.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { logCollector, type LogEntry } from '../helpers/log-lines.js';
+import { openConnection as open } from '../helpers/raw-exchange.js';
 
 /**
  * Shutting down with connections that carry no request in flight: they are dropped at once, so a
@@ -29,21 +29,6 @@ describe('shutdown with open connections (real sockets)', () => {
     logged = log.entries;
     server = await startServer({ env: { PAIRGATE_DATA_DIR: dataDir, PAIRGATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'warn', PAIRGATE_SHUTDOWN_GRACE_SECONDS: String(graceSeconds) } }, [...allDoors, ...extraDoors], log.stream);
     return server;
-  }
-
-  /** A connection to `url` that has written `sent`, with what it receives and a promise of its end. */
-  async function open(url: string, sent: string): Promise<{ socket: Socket; received: () => string; closed: Promise<void> }> {
-    const socket = connect(Number(new URL(url).port), '127.0.0.1');
-    let received = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      received += chunk;
-    });
-    socket.on('error', () => undefined);
-    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-    await new Promise((resolve) => socket.once('connect', resolve));
-    if (sent) socket.write(sent);
-    return { socket, received: () => received, closed };
   }
 
   it('drops connections that are silent, halfway through headers, or kept alive with half a next request', async () => {

@@ -1,7 +1,7 @@
-import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { securityHeaders } from '../../src/server/security-headers.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { lastRawAnswer as parseAnswer, openConnection as open, waitUntil as until, type RawAnswer } from '../helpers/raw-exchange.js';
 
 /**
  * A body that stalls while the server shuts down is answered 503 `shutting_down` on the socket
@@ -15,47 +15,6 @@ const PAGE_CSP = securityHeaders()['content-security-policy'];
 
 /** What a browser sends with a form post. */
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
-
-/** One HTTP answer read off a socket: its status, lower-cased headers and body. */
-interface RawAnswer {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-function parseAnswer(received: string): RawAnswer {
-  const headEnd = received.indexOf('\r\n\r\n');
-  if (!received.startsWith('HTTP/1.1 ') || headEnd < 0) throw new Error(`no whole answer in: ${received}`);
-  const [statusLine = '', ...lines] = received.slice(0, headEnd).split('\r\n');
-  const headers = Object.fromEntries(lines.map((line) => {
-    const colon = line.indexOf(':');
-    return [line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()];
-  }));
-  return { status: Number(statusLine.split(' ')[1]), headers, body: received.slice(headEnd + 4) };
-}
-
-/** A connection that has written `sent`: what it received, and its end. */
-async function open(base: string, sent: string): Promise<{ socket: Socket; received: () => string; closed: Promise<void> }> {
-  const socket = connect(Number(new URL(base).port), '127.0.0.1');
-  let received = '';
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => {
-    received += chunk;
-  });
-  socket.on('error', () => undefined);
-  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-  await new Promise((resolve) => socket.once('connect', resolve));
-  socket.write(sent);
-  return { socket, received: () => received, closed };
-}
-
-/** Waits until `condition` holds, checking every 10 ms, for 5 s at most. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; !condition(); waited += 10) {
-    if (waited > 5_000) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** A stalled post: the head with `headers`, a Content-Length of 100 and 7 bytes of the body, then silence. */
 interface StalledPost {

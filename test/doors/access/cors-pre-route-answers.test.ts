@@ -1,8 +1,9 @@
 import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { browserSkipReason, useBrowser } from '../../helpers/browser.js';
+import { lastRawAnswer as lastAnswer, openConnection as open, waitUntil as until, type RawAnswer } from '../../helpers/raw-exchange.js';
 
 /**
  * The answers given before any route's hooks run (the router's `bad_url`, a shutdown's 503, a
@@ -17,26 +18,6 @@ const APP_ORIGIN = 'https://notes-app.example';
 /** A malformed %-escape (a UTF-8 sequence cut short, then a lone %): the router refuses it as `bad_url`. */
 const MALFORMED = '%E0%A4%A';
 
-/** One HTTP answer read off a socket: its status, lower-cased headers and body. */
-interface RawAnswer {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** The last answer in `received` (what a connection got, pipelined answers one after the other). */
-function lastAnswer(received: string): RawAnswer {
-  const start = received.lastIndexOf('HTTP/1.1 ');
-  const headEnd = received.indexOf('\r\n\r\n', start);
-  if (start < 0 || headEnd < 0) throw new Error(`no whole answer in: ${received}`);
-  const [statusLine = '', ...lines] = received.slice(start, headEnd).split('\r\n');
-  const headers = Object.fromEntries(lines.map((line) => {
-    const colon = line.indexOf(':');
-    return [line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()];
-  }));
-  return { status: Number(statusLine.split(' ')[1]), headers, body: received.slice(headEnd + 4) };
-}
-
 /** Checks that `answer` is readable by the app's page: Allow-Origin `*`, no credentials, Retry-After exposed. */
 function expectOpen(answer: RawAnswer, where: string): void {
   expect(answer.headers['access-control-allow-origin'], where).toBe('*');
@@ -48,29 +29,6 @@ function expectOpen(answer: RawAnswer, where: string): void {
 function expectClosed(answer: RawAnswer, where: string): void {
   const cors = Object.keys(answer.headers).filter((name) => name.startsWith('access-control-'));
   expect(cors, where).toEqual([]);
-}
-
-/** A connection to the server at `base` that has written `sent`: what it received, and its end. */
-async function open(base: string, sent: string): Promise<{ socket: Socket; received: () => string; closed: Promise<void> }> {
-  const socket = connect(Number(new URL(base).port), '127.0.0.1');
-  let received = '';
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => {
-    received += chunk;
-  });
-  socket.on('error', () => undefined);
-  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-  await new Promise((resolve) => socket.once('connect', resolve));
-  socket.write(sent);
-  return { socket, received: () => received, closed };
-}
-
-/** Waits until `condition` holds, checking every 10 ms, for 5 s at most. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; !condition(); waited += 10) {
-    if (waited > 5_000) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** What the shutdown's refusal says, in Pryv's shape (the access door's routes) and in pairgate's (a stalled body's, no route's). */
