@@ -1,17 +1,17 @@
 import { connect, createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import type { TestApp } from '../helpers/app.js';
 import { ensureBuilt } from '../helpers/cli.js';
 import { SupportOriginClient } from '../../src/sdk/support.js';
 import { ADMIN, startOrigin, startRelay, useSupportServers } from '../doors/support/helpers.js';
 import { cliChildren } from './cli-child.js';
 
 /**
- * Lines that tell a person or a script to act now (a code to read out, "Waiting for the person"),
- * acted on the very moment they appear: what they announce is already in place, Ctrl-C's own
- * handling included. The child signals itself from inside the write of the line
- * (fixtures/signal-at-line.cjs), the worst case of scheduling; `signal-at-ready-line.test.ts`
- * holds the cases of the lines that say "Ctrl-C to stop" or where a server listens.
+ * Lines printed from what came with a connection ("Waiting for the person", the chat so far),
+ * acted on the very moment they appear: Ctrl-C's own handling is already in place. The child
+ * signals itself from inside the write of the line (fixtures/signal-at-line.cjs), the worst case of
+ * scheduling, and a proxy hands the server's first messages over with the upgrade, in one write;
+ * `signal-at-ready-line.test.ts` holds the cases of lines printed by the command itself.
  */
 
 beforeAll(ensureBuilt, 120_000);
@@ -73,26 +73,6 @@ async function coalescingProxy(target: () => URL, { from, until }: Coalescing): 
     },
   };
 }
-
-describe('grant create', () => {
-  let t: TestApp;
-  let server: string;
-  beforeAll(async () => {
-    t = await createTestApp();
-    server = await t.listen();
-  }, 60_000);
-  afterAll(() => t.close());
-
-  it('Ctrl-C as the code appears withdraws the request (the code no longer works)', async () => {
-    const requester = run(['grant', 'create', '--label', 'Print the report', '--server', server], { signalAt: { pattern: /^Code: / } });
-    expect(await requester.exited).toEqual({ code: null, signal: 'SIGINT' });
-    const code = /^Code: (\S+)$/m.exec(requester.out())![1]!;
-    expect(requester.err()).toMatch(/\npairgate: stopped \(Ctrl-C\): the request was withdrawn; its code \S+ no longer works\.\n$/);
-    // An approver typing the code now is told it names no live request.
-    const approved = await t.app.inject({ method: 'POST', url: `/api/v1/codes/${encodeURIComponent(code)}/approve`, payload: {} });
-    expect(approved.statusCode).toBe(404);
-  }, 30_000);
-});
 
 describe('session attach', () => {
   const servers = useSupportServers();

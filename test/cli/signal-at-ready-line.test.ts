@@ -28,15 +28,18 @@ describe('the line inviting a signal is printed once the signal is handled', () 
   }, 60_000);
   afterAll(() => t.close());
 
-  it('grant create: Ctrl-C as "Waiting for the decision" appears withdraws the request', async () => {
-    const requester = run(['grant', 'create', '--label', 'Print the report', '--server', server], { signalAt: { pattern: /Waiting for the decision/ } });
-    expect(await requester.exited).toEqual({ code: null, signal: 'SIGINT' });
-    const code = /^Code: (\S+)$/m.exec(requester.out())![1]!;
-    expect(requester.err()).toMatch(/\npairgate: stopped \(Ctrl-C\): the request was withdrawn; its code \S+ no longer works\.\n$/);
-    // Refused: an approver typing the code now is told it names no live request.
-    const approved = await t.app.inject({ method: 'POST', url: `/api/v1/codes/${encodeURIComponent(code)}/approve`, payload: {} });
-    expect(approved.statusCode).toBe(404);
-  }, 30_000);
+  // The code itself invites it too: a person who reads it and changes their mind.
+  for (const [line, pattern] of [['the code', /^Code: /], ['"Waiting for the decision"', /Waiting for the decision/]] as const) {
+    it(`grant create: Ctrl-C as ${line} appears withdraws the request`, async () => {
+      const requester = run(['grant', 'create', '--label', 'Print the report', '--server', server], { signalAt: { pattern } });
+      expect(await requester.exited).toEqual({ code: null, signal: 'SIGINT' });
+      const code = /^Code: (\S+)$/m.exec(requester.out())![1]!;
+      expect(requester.err()).toMatch(/\npairgate: stopped \(Ctrl-C\): the request was withdrawn; its code \S+ no longer works\.\n$/);
+      // Refused: an approver typing the code now is told it names no live request.
+      const approved = await t.app.inject({ method: 'POST', url: `/api/v1/codes/${encodeURIComponent(code)}/approve`, payload: {} });
+      expect(approved.statusCode).toBe(404);
+    }, 30_000);
+  }
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     it(`serve: ${signal} as the URL line appears stops it cleanly (exit 0)`, async () => {
