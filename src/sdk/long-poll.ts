@@ -30,6 +30,15 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
+ * Resolves once {@link monotonicNow} reached `until`, or at once when `signal` is aborted. A timer
+ * may fire a fraction of a millisecond before the monotonic clock gets there; a pause cut at a
+ * wait's deadline must end past it, or the wait sends one more long-poll (of at least 1 s) after it.
+ */
+export async function sleepUntil(until: number, signal?: AbortSignal): Promise<void> {
+  while (!signal?.aborted && monotonicNow() < until) await sleep(Math.max(1, until - monotonicNow()), signal);
+}
+
+/**
  * `seconds` as a `?wait=` value: decimal digits, as servers take it (`invalid_wait` otherwise).
  * `String` writes a very large or very small number in exponent form (`1e+21`, `1e-7`); the
  * server bounds a wait anyway, so a day is as good as more, and a thousandth of a second the least.
@@ -74,7 +83,7 @@ export class LongPollPacer {
       this.pauseMs = MIN_POLL_PAUSE_MS;
       return;
     }
-    await sleep(Math.min(this.pauseMs - tookMs, deadline - monotonicNow()), signal);
+    await sleepUntil(Math.min(monotonicNow() + this.pauseMs - tookMs, deadline), signal);
     this.pauseMs = Math.min(this.pauseMs * 2, MAX_POLL_PAUSE_MS);
   }
 }

@@ -1,5 +1,5 @@
 import { abortedCall, PairgateApiError } from './errors.js';
-import { MAX_POLL_PAUSE_MS, MIN_POLL_PAUSE_MS, monotonicNow, sleep } from './long-poll.js';
+import { MAX_POLL_PAUSE_MS, MIN_POLL_PAUSE_MS, monotonicNow, sleepUntil } from './long-poll.js';
 
 /**
  * Riding out passing failures in the SDK's long waits (`PairgateClient.waitForDecision`,
@@ -19,15 +19,6 @@ export interface PassingFailureOptions {
   firstPauseMs?: number | undefined;
   /** Ends a pause at once (the wait then rejects with code `aborted`). */
   signal?: AbortSignal | undefined;
-}
-
-/**
- * Resolves once {@link monotonicNow} reached `until`, or at once when `signal` is aborted. A timer
- * may fire a fraction of a millisecond before the monotonic clock gets there; a pause cut at a
- * wait's deadline must end past it, or the wait sends one more long-poll (of at least 1 s) after it.
- */
-async function sleepUntil(until: number, signal?: AbortSignal): Promise<void> {
-  while (!signal?.aborted && monotonicNow() < until) await sleep(Math.max(1, until - monotonicNow()), signal);
 }
 
 /**

@@ -37,10 +37,21 @@ describe('SDK waitForDecision: a long-poll answered at once, unchanged, is not r
     const view = await proxied.waitForDecision(created.id, 3, (seen) => changes.push(seen));
     expect(view).toMatchObject({ id: created.id, state: 'pending' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(2_900);
-    // The first read, then long-polls at about 0 s, 1 s and 3 s. Before, each immediate answer was
-    // sent again at once until the deadline (or the rate limit's 429).
-    expect(readsOf(created.id)).toBeLessThanOrEqual(4);
+    // The first read, then long-polls at about 0 s and 1 s (the pause after it is cut at the 3 s
+    // deadline). Before, each immediate answer was sent again at once until the deadline (or the
+    // rate limit's 429).
+    expect(readsOf(created.id)).toBeLessThanOrEqual(3);
     expect(changes).toEqual([]);
+  }, 10_000);
+
+  it('a pause cut at the deadline ends the wait: no long-poll is sent after it (a timer firing a hair early sent one more, of 1 s)', async () => {
+    const proxied = new PairgateClient({ baseUrl: proxy.url });
+    // Several at once: a timer wakes early only now and then.
+    const created = await Promise.all(Array.from({ length: 8 }, (_, i) => sdk.createGrant({ label: `deadline ${i}` })));
+    const views = await Promise.all(created.map((grant) => proxied.waitForDecision(grant.id, 1)));
+    for (const view of views) expect(view.state).toBe('pending');
+    // The first read and one long-poll (answered at once, the pause then cut at the 1 s deadline).
+    expect(created.map((grant) => readsOf(grant.id))).toEqual(created.map(() => 2));
   }, 10_000);
 
   it('a decision while waiting behind that proxy is still seen at the next request, within the pause', async () => {
