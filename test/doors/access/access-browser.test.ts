@@ -73,7 +73,7 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
 
   it('registers with a labelled, keyboard-usable form', async () => {
     await page.goto(`${suite.url}/account/register`);
-    expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe('email'); // focus starts in the form
+    await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.id')).toBe('email'); // focus starts in the form
     await page.getByLabel('E-mail').fill('browser@example.test');
     await page.getByLabel('Username').fill('browser-user');
     await page.getByLabel('Password').fill(password);
@@ -91,7 +91,7 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
     expect(items).toEqual(['read My diary', 'contribute to all data']);
     // No returnURL: the page says nothing of going anywhere.
     expect(await page.locator('#returns-to').count()).toBe(0);
-    expect(await page.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Accept');
+    await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Accept');
     await page.keyboard.press('Enter');
     await page.waitForSelector('#outcome[data-outcome="ACCEPTED"]');
     expect(await page.textContent('#outcome')).toContain('Access granted to browser-app-1');
@@ -118,7 +118,7 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
     expect(page.url()).toBe(String(request.authUrl));
     expect((await getJson(String(request.poll))).body.status).toBe('NEED_SIGNIN');
     // One deliberate click (here the keyboard: Accept has the focus).
-    expect(await page.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Accept');
+    await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Accept');
     await page.keyboard.press('Enter');
     await page.waitForSelector('#outcome[data-outcome="ACCEPTED"]');
     expect((await getJson(String(request.poll))).body.status).toBe('ACCEPTED');
@@ -296,7 +296,7 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
     await page.getByRole('link', { name: 'Password' }).click();
     await page.waitForURL(`${suite.url}/account/password`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Change your password');
-    expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe('current');
+    await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.id')).toBe('current');
     await page.getByLabel('Current password').fill('not it');
     await page.getByLabel('New password').fill('the password after');
     await page.getByRole('button', { name: 'Change the password' }).click();
@@ -310,7 +310,7 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
     await page.waitForURL(/\/account\/delete/);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Delete your account');
     expect(await page.getByRole('button', { name: 'Delete my account' }).count()).toBe(1);
-    expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe('password');
+    await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.id')).toBe('password');
     // Still signed in on this browser, with the new password.
     await page.getByRole('link', { name: 'App accesses' }).first().click();
     await page.waitForURL(/\/account\/accesses/);

@@ -12,6 +12,9 @@ describe.skipIf(Boolean(skip))(`the sign-in page after a wrong password, with th
     await new FormClient(suite.url).register('typo-person', 'the right password');
     const { page, problems } = await suite.newPage();
     await page.goto(`${suite.url}/account/signin?lang=fr`);
+    // Chromium moves the focus to an autofocus field when it next renders, which may come after
+    // the load event: a person sees the cursor there before typing, so the test waits for it too.
+    await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.id')).toBe('login');
     await page.keyboard.type('typo-person');
     await page.keyboard.press('Tab');
     await page.keyboard.type('the rihgt password');
