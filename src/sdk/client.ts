@@ -60,7 +60,7 @@ export interface WaitForDecisionOptions extends CallOptions {
   onChange?: (view: GrantView) => void;
   /** Told of each passing failure (server away, 408, 429, 502, 503, 504) and the pause before asking again. */
   onRetry?: (error: PairgateApiError, pauseMs: number) => void;
-  /** First pause (ms) after a passing failure without Retry-After; it doubles up to 15 s. Default 1 s. */
+  /** First pause (ms) after a passing failure without a Retry-After above 0; it doubles up to 15 s. Default 1 s. */
   firstRetryPauseMs?: number;
 }
 
@@ -148,7 +148,7 @@ export class PairgateClient {
    * tight loop (the same pacing as the support SDK's `waitForState`). A server that goes away
    * meanwhile (restarting, or a node behind a load balancer stopping: no answer, 502, 503, 504),
    * or that says to come back (408, 429: the rate limit), is asked again after the same pauses, or
-   * its Retry-After, until the deadline; `onRetry` is told of each such failure, so a person
+   * its Retry-After when above 0, until the deadline; `onRetry` is told of each such failure, so a person
    * waiting is not left wondering. An aborted `signal` ends the
    * wait at once, in a long-poll or a pause, with PairgateApiError code `aborted`.
    */

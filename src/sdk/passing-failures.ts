@@ -33,8 +33,8 @@ export function isPassingFailure(error: unknown): error is PairgateApiError {
 
 /**
  * The pauses of one wait between a passing failure and the next attempt: the failure's Retry-After
- * when it has one, else the first pause doubling up to 15 s while failures follow each other (back
- * to the first once an attempt is answered); never past the wait's deadline.
+ * when it has one above 0, else the first pause doubling up to 15 s while failures follow each
+ * other (back to the first once an attempt is answered); never past the wait's deadline.
  */
 export class PassingFailureRetry {
   private readonly firstPauseMs: number;
@@ -57,7 +57,10 @@ export class PassingFailureRetry {
     if (!isPassingFailure(error)) throw error;
     const { signal, onRetry } = this.options;
     if (signal?.aborted) throw abortedCall(signal);
-    const wanted = error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : this.nextPauseMs;
+    // A Retry-After of 0 (or an HTTP date already past) says "now": honoured as it stands, each
+    // repeat of it would ask again with no pause at all, so it counts as no Retry-After.
+    const retryAfterMs = (error.retryAfterSeconds ?? 0) * 1000;
+    const wanted = retryAfterMs > 0 ? retryAfterMs : this.nextPauseMs;
     const pauseMs = Math.min(wanted, Math.max(0, deadline - monotonicNow()));
     onRetry?.(error, pauseMs);
     await sleepUntil(monotonicNow() + pauseMs, signal);

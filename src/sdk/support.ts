@@ -423,7 +423,7 @@ export interface WaitForStateOptions extends CallOptions {
   maxSeconds?: number;
   /** Told of each passing failure (server away, 408, 429, 502, 503, 504) and the pause before asking again. */
   onRetry?: (error: PairgateApiError, pauseMs: number) => void;
-  /** First pause (ms) after a passing failure without Retry-After; it doubles up to 15 s. Default 1 s. */
+  /** First pause (ms) after a passing failure without a Retry-After above 0; it doubles up to 15 s. Default 1 s. */
   firstRetryPauseMs?: number;
 }
 
@@ -503,7 +503,7 @@ export class SupportOriginClient {
    *   code `aborted` (the long-poll's connection closed).
    * - A server that goes away once the session was read (restarting, or a node behind a load
    *   balancer stopping: no answer, an answer cut, 502, 503, 504), or that says to come back (408,
-   *   429), is asked again after its Retry-After, or a pause of `firstRetryPauseMs` (1 s) doubling
+   *   429), is asked again after its Retry-After (when above 0), or a pause of `firstRetryPauseMs` (1 s) doubling
    *   up to 15 s, until `maxSeconds`; `onRetry` is told of each such failure. The first read is not
    *   retried: it fails at once on a wrong address, as `waitForDecision`'s does.
    *

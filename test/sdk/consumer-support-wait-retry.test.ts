@@ -94,6 +94,17 @@ describe('SDK waitForState rides out a server restarting (503s, cut connections)
     ]);
   });
 
+  it('503s saying Retry-After: 0 again and again are asked again after the doubling pauses, not at once', async () => {
+    const created = await servers.sdk.createSession({ id: 'retry-after-zero', supporterName: 'T', supporterAvatar: AVATAR });
+    failures = [{ kind: 'unavailable', retryAfter: 0 }, { kind: 'unavailable', retryAfter: 0 }, { kind: 'unavailable', retryAfter: 0 }];
+    const { sdk, retried, onRetry } = proxiedClient();
+    const { outcome, settled } = watched(sdk.waitForState('retry-after-zero', ['confirmed'], { maxSeconds: 60, onRetry, firstRetryPauseMs: 10 }));
+    await expect.poll(() => passedLongPolls === 1 || settled()).toBe(true);
+    await confirmPairing(`${servers.origin.url}/pairing/${created.PairingCode}`, 'accept');
+    expect(await outcome).toMatchObject({ ID: 'retry-after-zero', State: 'confirmed' });
+    expect(retried.map((r) => r.pauseMs)).toEqual([10, 20, 40]);
+  });
+
   it('an abort during the pause of a 503\'s Retry-After (30 s) ends the wait at once with code `aborted`', async () => {
     await servers.sdk.createSession({ id: 'retry-aborted', supporterName: 'T', supporterAvatar: AVATAR });
     failures = [{ kind: 'unavailable', retryAfter: 30 }];
