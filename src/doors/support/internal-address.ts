@@ -45,10 +45,17 @@ function internalIpv6(address: ipaddr.IPv6): boolean {
  * `localhost`, RFC 6762 `.local`, RFC 8375 `home.arpa`, ICANN's `.internal`, and `.localdomain`
  * (with `localdomain4`, `localdomain6`), no TLD of the root, where Fedora's and RHEL's hosts file
  * puts loopback (`localhost.localdomain`, `localhost4.localdomain4`, `localhost6.localdomain6`)
- * and where a machine given no domain names itself; and one-label
- * names (`intranet`, `router`), which a person's machine completes with its own search domains.
+ * and where a machine given no domain names itself; the suffixes home routers and company networks
+ * give their machines that no registry delegates: `.lan` (OpenWrt's and many routers' default),
+ * `.home`, `.corp` and `.mail` (which ICANN resolved in 2018 never to delegate, because internal
+ * networks use them so widely), `.intranet` and `.private`; and one-label names (`intranet`,
+ * `router`), which a person's machine completes with its own search domains. The relay resolves
+ * no name, so a public name that resolves to an internal address (`127.0.0.1.nip.io`) still passes.
  */
-const INTERNAL_SUFFIXES = ['localhost', 'local', 'internal', 'home.arpa', 'localdomain', 'localdomain4', 'localdomain6'];
+const INTERNAL_SUFFIXES = [
+  'localhost', 'local', 'internal', 'home.arpa', 'localdomain', 'localdomain4', 'localdomain6',
+  'lan', 'home', 'corp', 'mail', 'intranet', 'private',
+];
 
 function isInternalName(name: string): boolean {
   const bare = name.replace(/\.$/, '');

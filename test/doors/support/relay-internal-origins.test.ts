@@ -29,6 +29,8 @@ const INTERNAL_HOSTS = [
   '10.1', '192.168.1.1', '0xa9fea9fe', '169.254.169.254', '[fe80::1]', '[fd00::1]',
   // Fedora's and RHEL's hosts file maps these to loopback; they were taken as public names.
   'localhost.localdomain', 'LOCALHOST.LOCALDOMAIN.', 'localhost4.localdomain4', 'localhost6.localdomain6',
+  // Home routers' and company networks' own suffixes, which no registry delegates.
+  'router.lan', 'ROUTER.LAN.', 'nas.home', 'wiki.corp', 'webmail.mail', 'portal.intranet', 'box.private',
 ];
 
 /**
@@ -58,7 +60,7 @@ describe('an open https relay refuses every spelling of an address inside a netw
   });
 
   it('a public origin gets a code that redirects to it; a name under a public domain is not resolved', async () => {
-    for (const url of ['https://origin.example/pairing', 'https://localhost.example.com/pairing', 'https://[2606:4700:4700::1111]/pairing']) {
+    for (const url of ['https://origin.example/pairing', 'https://localhost.example.com/pairing', 'https://lan.example.com/pairing', 'https://[2606:4700:4700::1111]/pairing']) {
       const published = await publish(relay, url);
       expect(published.status, url).toBe(200);
       expect(await redirectOf(relay, published.body.code!)).toBe(`${url}/${published.body.code}`);
