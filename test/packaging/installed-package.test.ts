@@ -124,6 +124,9 @@ describe.skipIf(Boolean(skip))('the packed and installed pairgate package', () =
   it('ships no build leftovers, sources, source maps to missing sources, tests or large files', () => {
     const unwanted = packed.filter((file) => /\.map$|\.tsbuildinfo$|^src\/.*\.ts$|^(test|bench|contrib|docs|\.ci)\//.test(file.path) || file.size > 1024 * 1024);
     expect(unwanted.map((file) => file.path)).toEqual([]);
+    // Nor a comment sending a debugger or `--enable-source-maps` to a map that is not shipped.
+    const pointingAtMaps = packed.filter((file) => /^dist\/.*\.js$/.test(file.path) && readFileSync(join(stage, file.path), 'utf8').includes('sourceMappingURL'));
+    expect(pointingAtMaps.map((file) => file.path)).toEqual([]);
   });
 
   it('packs a clean build: no compiled file without its source, the one planted in dist/ included', () => {
