@@ -4,6 +4,16 @@ import type { ChatKit } from './chat-kit.js';
 import type { ChatCaller } from './connector.js';
 import type { Installation } from './installations.js';
 import { lifetimeText } from './lifetime.js';
+import { readLinkToken } from './link-tokens.js';
+import { changedNothing } from './unchanged-refusals.js';
+
+declare const readMark: unique symbol;
+/**
+ * What a person typed after `link`, read by `ChatCommands.readToken`: it can be a link token
+ * (nothing is looked up yet). `link` takes only this, so a route refuses a missing or malformed
+ * token before its call is remembered as received, as it must.
+ */
+export type TypedLinkToken = string & { readonly [readMark]: true };
 
 /** What a command answers: a text for the person, and facts for programs. */
 export interface CommandAnswer {
@@ -75,26 +85,44 @@ export class ChatCommands {
   }
 
   /**
-   * Links the caller to the account that made `typed`. The token must be live, unspent and made
-   * for this organization and connector; a wrong one counts against the caller's and the
-   * installation's budgets (a malformed one, told apart by its check character, does not).
+   * Reads what a person typed after `link`, looking nothing up and changing nothing: 400
+   * `link_token_missing` (nothing, or the help's placeholder) or `link_token_malformed` (it cannot
+   * be a link token: too long, a character or length no token has, a typo the check character
+   * catches), else the token for `link`. A route calls it before the call's signature is spent
+   * (the claim of a signed call): a refusal here did nothing, so the same call sent again, as a
+   * chat server or sender retrying a delivery does, is told the same refusal, not that it was
+   * replayed.
    */
-  async link(installation: Installation, caller: ChatCaller, typed: string | undefined): Promise<CommandAnswer> {
+  readToken(typed: string | undefined): TypedLinkToken {
     // Quotes or backticks around a token copied from a message are not part of it.
     const token = (typed ?? '').trim().replace(/^[`'"‘“]+|[`'"’”]+$/g, '').trim();
     if (token === '') throw new InvalidRequestError(`Give the link token: ${this.command('link <token>')}. Create one at ${this.linkPage()} first.`, { field: 'token' }, 'link_token_missing');
     // The placeholder of the help text, typed as it is: say what goes there.
     if (/^<[^>]*>$/.test(token)) throw new InvalidRequestError(`Replace ${token} with your link token: ${this.command(`link ${TOKEN_EXAMPLE}`)}, with the token pairgate showed you. Create one at ${this.linkPage()}.`, { field: 'token' }, 'link_token_missing');
     if (token.length > 64) throw this.malformed(`This is not a link token: ${TOKEN_LOOKS}.`);
+    const read = readLinkToken(token);
+    if (!read.ok) throw this.malformed(malformedText(read));
+    return token as TypedLinkToken;
+  }
+
+  /**
+   * Links the caller to the account that made `token` (read by `readToken`). The token must be
+   * live, unspent and made for this organization and connector; a wrong one counts against the
+   * caller's and the installation's budgets (a malformed one was refused by `readToken`, counted
+   * as no guess).
+   */
+  async link(installation: Installation, caller: ChatCaller, token: TypedLinkToken): Promise<CommandAnswer> {
     const outcome = await this.kit.budget.run(installation.id, caller.externalUserId,
       () => this.kit.tokens.spend(token, installation.orgId, installation.connector, { externalUserId: caller.externalUserId, installationId: installation.id }),
       // A malformed token (told apart by its check character) or a spent one guesses nothing.
       (result) => !result.ok && result.reason === 'unknown');
     if (!outcome.ok) {
-      if (outcome.reason === 'malformed') throw this.malformed(malformedText(outcome));
-      if (outcome.reason === 'used') throw new ConflictError(`This link token has already been used. Create a new one at ${this.linkPage()}.`, 'link_token_used');
-      if (outcome.reason === 'gone') throw organizationGone();
-      if (outcome.reason === 'uninstalled') throw new ExpiredError(`This link token was made while pairgate was installed here through an earlier installation, since uninstalled or replaced by a new setup, so it links nothing now. Create a new one at ${this.linkPage()}.`, 'link_token_installation_gone');
+      // These refusals only looked things up (the token left unspent, no wrong guess counted):
+      // the call's claim is given back (`runClaimed`). An unknown token counted a wrong guess.
+      if (outcome.reason === 'malformed') throw changedNothing(this.malformed(malformedText(outcome)));
+      if (outcome.reason === 'used') throw changedNothing(new ConflictError(`This link token has already been used. Create a new one at ${this.linkPage()}.`, 'link_token_used'));
+      if (outcome.reason === 'gone') throw changedNothing(organizationGone());
+      if (outcome.reason === 'uninstalled') throw changedNothing(new ExpiredError(`This link token was made while pairgate was installed here through an earlier installation, since uninstalled or replaced by a new setup, so it links nothing now. Create a new one at ${this.linkPage()}.`, 'link_token_installation_gone'));
       // A spent token is no longer found, like an expired one: say every case, so a person who
       // pastes the same token twice knows why.
       // One made for another organization or chat is not spent here and is said no differently.

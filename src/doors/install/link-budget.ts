@@ -4,6 +4,7 @@ import { hashToken } from '../../core/ids.js';
 import type { EphemeralStore } from '../../store/ports.js';
 import { FailureBudget, type BudgetCounter } from '../../engine/failure-budget.js';
 import { lifetimeText } from './lifetime.js';
+import { changedNothing } from './unchanged-refusals.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -40,7 +41,8 @@ export class LinkBudget {
    * wrong tokens (429), and counts a wrong token against both when `wrong(result)` says so.
    */
   run<T>(installationId: string, externalUserId: string, attempt: () => Promise<T>, wrong: (result: T) => boolean): Promise<T> {
+    // Refused, the attempt did not run and nothing was counted: the call's claim is given back.
     return this.budget.run(this.counters(installationId, externalUserId), attempt, wrong, (retryAfter) =>
-      new RateLimitedError(retryAfter, `Too many wrong link tokens. Try again in ${lifetimeText(Math.ceil(retryAfter / 60) * 60)}.`));
+      changedNothing(new RateLimitedError(retryAfter, `Too many wrong link tokens. Try again in ${lifetimeText(Math.ceil(retryAfter / 60) * 60)}.`)));
   }
 }

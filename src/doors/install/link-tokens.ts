@@ -46,8 +46,25 @@ export type LinkTokenGrant = Grant<LinkTokenRequest, LinkTokenResult>;
  */
 export type SpendOutcome =
   | { ok: true; grant: LinkTokenGrant }
-  | { ok: false; reason: 'malformed'; problem: CodeProblem; length: number; character?: string }
+  | MalformedLinkToken
   | { ok: false; reason: 'unknown' | 'used' | 'gone' | 'uninstalled' };
+
+/** Why typed text cannot be a link token: the problem, its length as read, the character refused. */
+export type MalformedLinkToken = { ok: false; reason: 'malformed'; problem: CodeProblem; length: number; character?: string };
+
+/**
+ * Reads `typed` as a link token, looking nothing up and changing nothing: its code, or why it
+ * cannot be one (a typo told apart by the check character, a character or a length no token has).
+ * The chat commands refuse a malformed token with it before a call is remembered as received.
+ */
+export function readLinkToken(typed: string): { ok: true; code: string } | MalformedLinkToken {
+  const parsed = LINK_TOKEN_FORMAT.parse(typed);
+  if (parsed.ok) return { ok: true, code: parsed.code };
+  // What the person typed, as read (dashes and spaces dropped): its length and the character refused.
+  const read = LINK_TOKEN_FORMAT.normalise(typed);
+  const character = parsed.position === undefined ? undefined : read[parsed.position - 1];
+  return { ok: false, reason: 'malformed', problem: parsed.problem, length: read.length, ...(character === undefined ? {} : { character }) };
+}
 
 /** 429: the account or the network asking already holds its share of the live link tokens. */
 export class TooManyLinkTokensError extends PairgateError {
@@ -166,13 +183,8 @@ export class LinkTokens {
    * made while the deletion ran would be missed), it makes them useless here.
    */
   async spend(typed: string, orgId: string, connector: string, result: LinkTokenResult): Promise<SpendOutcome> {
-    const parsed = LINK_TOKEN_FORMAT.parse(typed);
-    if (!parsed.ok) {
-      // What the person typed, as read (dashes and spaces dropped): its length and the character refused.
-      const read = LINK_TOKEN_FORMAT.normalise(typed);
-      const character = parsed.position === undefined ? undefined : read[parsed.position - 1];
-      return { ok: false, reason: 'malformed', problem: parsed.problem, length: read.length, ...(character === undefined ? {} : { character }) };
-    }
+    const parsed = readLinkToken(typed);
+    if (!parsed.ok) return parsed;
     const grant = await this.engine.findByCode<LinkTokenRequest, LinkTokenResult>(LINK_TOKEN_KIND, LINK_TOKEN_FORMAT, parsed.code);
     if (!grant) return { ok: false, reason: (await this.wasSpent(parsed.code, orgId, connector)) ? 'used' : 'unknown' };
     if (grant.request.orgId !== orgId || grant.request.connector !== connector) return { ok: false, reason: 'unknown' };

@@ -150,7 +150,8 @@ describe('install door: deleting an organization (real sockets, manual clock)', 
     // The call's checks ran: it holds the installation as it was, then the deletion commits.
     const stale = await kit.installation('mattermost', doomed.mattermost.id);
     expect((await admin.json('DELETE', `/api/v1/organizations/${doomed.orgId}`)).status).toBe(204);
-    const refusal = await new ChatCommands(kit).link(stale, { externalUserId: mattermostId('racer'), externalUsername: 'racer' }, doomed.unspentToken).catch((error: unknown) => error);
+    const commands = new ChatCommands(kit);
+    const refusal = await commands.link(stale, { externalUserId: mattermostId('racer'), externalUsername: 'racer' }, commands.readToken(doomed.unspentToken)).catch((error: unknown) => error);
     expect(isPairgateError(refusal) && [refusal.status, refusal.code]).toEqual([404, 'installation_not_found']);
     expect((await grantOf(doomed.unspentToken))?.state).toBe('pending');
     expect(await rowsOf(doomed.orgId)).toEqual({ organizations: 0, members: 0, installations: 0, links: 0 });

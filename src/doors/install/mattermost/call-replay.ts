@@ -36,14 +36,19 @@ export interface CallFingerprint {
  * under one token is a replay, or a person running the same command twice within a second, which
  * changes nothing the first run did not. Calls Mattermost may legitimately repeat identically
  * (bindings, install, ping) and those that change nothing (status, help) are not checked.
+ *
+ * The count is the claim: of two identical calls at once, exactly one gets 1 and runs. Returns
+ * how to give the claim back, for a command refused having changed nothing (`runClaimed`).
  */
-export async function refuseReplayedCall(ephemeral: EphemeralStore, fingerprint: CallFingerprint, now: number): Promise<void> {
+export async function refuseReplayedCall(ephemeral: EphemeralStore, fingerprint: CallFingerprint, now: number): Promise<() => Promise<void>> {
   // jose accepts a token until `exp` plus the leeway; the entry outlives that by a second, so no
   // rounding of either clock to whole seconds can leave a gap.
   const ttlMs = Math.max(1000, fingerprint.expiresAt + (CLOCK_TOLERANCE_SECONDS + 1) * 1000 - now);
   const digest = hashToken(`${canonicalToken(fingerprint.jwt)}\n${fingerprint.call}\n${fingerprint.rawBody}`);
-  const seen = await ephemeral.increment(`mattermost-seen:${fingerprint.installationId}:${digest}`, ttlMs, now);
+  const key = `mattermost-seen:${fingerprint.installationId}:${digest}`;
+  const seen = await ephemeral.increment(key, ttlMs, now);
   if (seen.count > 1) throw new CallReplayedError();
+  return () => ephemeral.delete(key);
 }
 
 /**

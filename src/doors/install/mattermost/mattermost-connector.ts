@@ -15,6 +15,7 @@ import { MATTERMOST_APP_ID, mattermostManifest } from './manifest.js';
 import { jsonBodyParser } from '../../../server/json-body.js';
 import { acceptJsonOnly } from '../json-only.js';
 import { answerUnknownCalls } from '../unknown-calls.js';
+import { runClaimed } from '../unchanged-refusals.js';
 
 const NAME = 'mattermost';
 /** Where the connector's calls live: every answer under it is in its error shape. */
@@ -71,10 +72,11 @@ interface CallChecks {
 /**
  * Checks a Mattermost call: the installation exists, the JWT (HS256 with its secret, time limits),
  * the acting user of the token against the body's, then the installation's state; for a
- * state-changing call, that it names its user, and last that the same call was not received before
+ * state-changing call, that it names its user, then what the route reads from the body
+ * (`readBody`: a link's token), and last that the same call was not received before
  * (`refuseReplayedCall`), so only a call that passed every other check is remembered.
  */
-async function verifyMattermostCall(request: FastifyRequest, installationId: string, kit: ChatKit, options: CallChecks = {}): Promise<VerifiedCall> {
+async function verifyMattermostCall<Input = undefined>(request: FastifyRequest, installationId: string, kit: ChatKit, options: CallChecks = {}, readBody: () => Input = () => undefined as Input): Promise<VerifiedCall & { input: Input; release: () => Promise<void> }> {
   const { installation, secret } = await kit.installationWithSecret(NAME, installationId);
   const token = bearerOf(request.headers[MATTERMOST_AUTH_HEADER]);
   if (secret === undefined) {
@@ -97,12 +99,14 @@ async function verifyMattermostCall(request: FastifyRequest, installationId: str
   // A link or unlink acts for a user: one without is refused before it is remembered, so the same
   // call sent again is told what is wrong with it again, not that it was received already.
   if (options.once && !bodyUser) throw actingUserMissing();
+  // Likewise what the route refuses in the body (a link token missing or malformed).
+  const input = readBody();
   // The token covers neither the body nor the route and lives 15 minutes: a captured link or
   // unlink call could be played again. Remember each one until its token expires, only now that
   // every refusal that leaves it undone (signature, state, body) is passed: a call refused as not
   // installed yet is answered when sent again after the install.
-  if (options.once) await refuseReplayedCall(kit.ctx.stores.ephemeral, { installationId: installation.id, jwt: token, call: options.once, rawBody: request.mattermostRawBody ?? '', expiresAt }, now);
-  return { installation, caller: bodyUser ? { externalUserId: bodyUser, externalUsername: expanded !== undefined ? body.context.acting_user?.username ?? null : null } : null };
+  const release = options.once ? await refuseReplayedCall(kit.ctx.stores.ephemeral, { installationId: installation.id, jwt: token, call: options.once, rawBody: request.mattermostRawBody ?? '', expiresAt }, now) : async () => {};
+  return { release, installation, caller: bodyUser ? { externalUserId: bodyUser, externalUsername: expanded !== undefined ? body.context.acting_user?.username ?? null : null } : null, input };
 }
 
 /**
@@ -223,8 +227,11 @@ export const mattermostConnector: Connector = {
       });
 
       api.post('/mattermost/:id/link', { schema: callSchema('/pairgate link <token>: links the acting user to the account that made the token.', '`{type: "ok"}`, its text for the person; `data`: `linked`, the `username` linked to, and `replaced`, the account it took the place of, if any.', { 401: CallErrors.token401, 403: CallErrors.link403, 404: CallErrors.link404, 409: CallErrors.link409, 410: CallErrors.link410 }), bodyLimit: BODY_LIMIT, config: { ...callLimit, sharedAnswersAlso: { 400: `${SharedAnswerNotes.actingUserMissing} ${SharedAnswerNotes.linkTokenRefused}`, 429: SharedAnswerNotes.wrongLinkTokens, 415: SharedAnswerNotes.callsTakeJson } } }, async (request) => {
-        const call = await verifyMattermostCall(request, request.params.id, kit, { once: 'link' });
-        const answer = await commands.link(call.installation, withCaller(call), request.body.values?.token ?? undefined);
+        // The token typed is read before the call is remembered: one missing or malformed is told
+        // so again when the same call comes again, not that it was replayed.
+        const call = await verifyMattermostCall(request, request.params.id, kit, { once: 'link' }, () => commands.readToken(request.body.values?.token ?? undefined));
+        // A link refused having changed nothing (a token already used, say) is forgotten (`runClaimed`).
+        const answer = await runClaimed(call.release, () => commands.link(call.installation, withCaller(call), call.input));
         return ok(answer.text, answer.data);
       });
 

@@ -5,11 +5,12 @@ import { InvalidRequestError, NotFoundError, PairgateError } from '../../../core
 import { hashToken } from '../../../core/ids.js';
 import type { ErrorShape } from '../../../server/error-shapes.js';
 import { ChatKit } from '../chat-kit.js';
-import { ChatCommands } from '../chat-commands.js';
+import { ChatCommands, type TypedLinkToken } from '../chat-commands.js';
 import type { Connector, VerifiedCall } from '../connector.js';
 import { jsonBodyParser } from '../../../server/json-body.js';
 import { acceptJsonOnly } from '../json-only.js';
 import { answerUnknownCalls } from '../unknown-calls.js';
+import { runClaimed } from '../unchanged-refusals.js';
 import { CallCodes, SharedAnswerNotes } from '../error-descriptions.js';
 import { MAX_SKEW_SECONDS, ReplayedCallError, seenSignatureTtlMs, SIGNATURE_HEADER, SignatureError, TIMESTAMP_HEADER, verifyWebhookSignature } from './webhook-signature.js';
 
@@ -95,30 +96,32 @@ interface CallChecks {
  * install done after a command came too early) is answered, and one retrying a body refusal is
  * told the same refusal again, not that its call was replayed.
  */
-async function verifySignedCall<Input>(request: FastifyRequest, installationId: string, kit: ChatKit, checks: CallChecks, readBody: () => Input): Promise<VerifiedCall & { input: Input }> {
+async function verifySignedCall<Input>(request: FastifyRequest, installationId: string, kit: ChatKit, checks: CallChecks, readBody: () => Input): Promise<VerifiedCall & { input: Input; release: () => Promise<void> }> {
   const { installation, secret } = await kit.installationWithSecret(NAME, installationId);
   if (secret === undefined) throw new SignatureError('signature_invalid', 'The signature does not match this installation\'s secret.');
   const now = kit.ctx.clock.now();
   verifyWebhookSignature(secret, request.headers, request.webhookRawBody ?? '', now);
   if (!checks.anyState) kit.assertUsable(installation, webhookConnector, checks.forInstall ?? false);
   const input = readBody();
-  await spendSignature(request, installation.id, kit, now);
+  const release = await spendSignature(request, installation.id, kit, now);
   const body = request.body as { user_id?: string; user_name?: string };
-  return { installation, caller: body.user_id ? { externalUserId: body.user_id, externalUsername: body.user_name ?? null } : null, input };
+  return { installation, caller: body.user_id ? { externalUserId: body.user_id, externalUsername: body.user_name ?? null } : null, input, release };
 }
 
 /**
  * Accepts a verified call's signature once: a captured call passes the signature check for
  * minutes, so each signature is counted in the ephemeral store (one atomic count, shared by every
  * node) and refused the second time, 409 `signature_replayed`. The count is the claim: of two
- * identical deliveries at once, on any nodes, exactly one gets 1 and goes on.
+ * identical deliveries at once, on any nodes, exactly one gets 1 and goes on. Returns how to give
+ * the claim back, for a command refused having changed nothing (`runClaimed`).
  */
-async function spendSignature(request: FastifyRequest, installationId: string, kit: ChatKit, now: number): Promise<void> {
+async function spendSignature(request: FastifyRequest, installationId: string, kit: ChatKit, now: number): Promise<() => Promise<void>> {
   // The headers are strings here: verifyWebhookSignature refused anything else.
   const timestamp = String(request.headers[TIMESTAMP_HEADER]);
   const key = `webhook-seen:${installationId}:${hashToken(String(request.headers[SIGNATURE_HEADER]))}`;
   const seen = await kit.ctx.stores.ephemeral.increment(key, seenSignatureTtlMs(timestamp, now), now);
   if (seen.count > 1) throw new ReplayedCallError();
+  return () => kit.ctx.stores.ephemeral.delete(key);
 }
 
 /** The origin of an install call's `site_url`, or 400 `invalid_site_url`. */
@@ -130,12 +133,20 @@ function siteOriginOf(siteUrl: string): string {
 /** The commands a webhook call's text may start with (`help` also when it is empty). */
 const COMMAND_VERBS = ['link', 'unlink', 'status', 'help'] as const;
 
-/** A command call's text split into its verb and the rest, or 404 `unknown_command`. */
-function commandOf(text: string): { verb: (typeof COMMAND_VERBS)[number]; argument: string } {
+/** A command as read from a call's text: its verb, and for `link` the token typed. */
+type Command = { verb: 'link'; token: TypedLinkToken } | { verb: Exclude<(typeof COMMAND_VERBS)[number], 'link'> };
+
+/**
+ * A command call's text read into its command, or 404 `unknown_command`; a link's token is read
+ * too (`ChatCommands.readToken`: 400 `link_token_missing`, `link_token_malformed`), here, before
+ * the signature is spent, so a link refused for what was typed may be sent again unchanged and is
+ * told the same again.
+ */
+function commandOf(text: string, commands: ChatCommands): Command {
   const [typed = '', ...rest] = text.trim().split(/\s+/);
   const verb = COMMAND_VERBS.find((known) => known === typed.toLowerCase()) ?? (typed === '' ? 'help' : undefined);
   if (verb === undefined) throw new NotFoundError(`Unknown command "${typed.slice(0, 20)}". Try help.`, 'unknown_command');
-  return { verb, argument: rest.join(' ') };
+  return verb === 'link' ? { verb, token: commands.readToken(rest.join(' ')) } : { verb };
 }
 
 /**
@@ -237,15 +248,18 @@ export const webhookConnector: Connector = {
         bodyLimit: BODY_LIMIT,
         config: { ...limit, sharedAnswersAlso: { 400: SharedAnswerNotes.linkTokenRefused, 429: SharedAnswerNotes.wrongLinkTokens, 415: SharedAnswerNotes.callsTakeJson } },
       }, async (request) => {
-        const call = await verifySignedCall(request, request.params.id, kit, {}, () => commandOf(request.body.text));
+        const call = await verifySignedCall(request, request.params.id, kit, {}, () => commandOf(request.body.text, commands));
         const caller = call.caller!;
-        let answer;
-        switch (call.input.verb) {
-          case 'link': answer = await commands.link(call.installation, caller, call.input.argument); break;
-          case 'unlink': answer = await commands.unlink(call.installation, caller); break;
-          case 'status': answer = await commands.status(call.installation, caller); break;
-          case 'help': answer = commands.help(); break;
-        }
+        const { input } = call;
+        // A command refused having changed nothing gives its signature back (`runClaimed`).
+        const answer = await runClaimed(call.release, async () => {
+          switch (input.verb) {
+            case 'link': return commands.link(call.installation, caller, input.token);
+            case 'unlink': return commands.unlink(call.installation, caller);
+            case 'status': return commands.status(call.installation, caller);
+            case 'help': return commands.help();
+          }
+        });
         return { ok: true, text: answer.text, data: answer.data };
       });
     });
