@@ -6,7 +6,7 @@ import { httpUrlOption, textOption } from '../options.js';
 import { timeOption } from '../unit-options.js';
 import { isYes, LineInput } from '../line-input.js';
 import { terminalSafe } from '../terminal-text.js';
-import { whileInterruptible, type InterruptPlan } from '../interrupt.js';
+import { STOP_SIGNALS, stoppedBy, whileInterruptible, type InterruptPlan } from '../interrupt.js';
 
 // Empty counts as unset (`PAIRGATE_SERVER=$UNSET_VAR`), as with `pairgate lan` and serve's own keys.
 const BUILT_IN_SERVER = 'http://127.0.0.1:8080';
@@ -113,26 +113,27 @@ export function notApproved(state: string, note: string | null, expiresAt: strin
   return `Not approved: the request is ${state}.`;
 }
 
-/** The note a request withdrawn by Ctrl-C is refused with (the API hands it to the secret's holder only). */
-export const WITHDRAWN_NOTE = 'withdrawn by the requester (stopped waiting with Ctrl-C)';
+/** The note a request withdrawn by Ctrl-C or SIGTERM is refused with (the API hands it to the secret's holder only). */
+export const WITHDRAWN_NOTE = 'withdrawn by the requester (it stopped waiting)';
 
 /**
- * What Ctrl-C during `grant create`'s wait does: the secret lives in this process alone, so once it
- * ends nobody can redeem the grant, yet the code stayed live until it expired, and an approver
- * typing it was told "Approved" of a request nobody would act on. The requester holds the code, so
- * it refuses its own request (the API has no other way to withdraw one): the code stops working
- * and an approver is told the request was decided.
+ * What Ctrl-C (or SIGTERM) during `grant create`'s wait does: the secret lives in this process
+ * alone, so once it ends nobody can redeem the grant, yet the code stayed live until it expired,
+ * and an approver typing it was told "Approved" of a request nobody would act on. The requester
+ * holds the code, so it refuses its own request (the API has no other way to withdraw one): the
+ * code stops working and an approver is told the request was decided. SIGTERM is handled alike: a
+ * script or a service manager stopping the command leaves nobody waiting either.
  */
 function withdrawal(api: PairgateClient, created: CreatedGrant): InterruptPlan {
   const code = created.code.toUpperCase();
   return {
-    cleanUp: async (signal) => {
+    cleanUp: async (signal, stop) => {
       await api.refuseCode(created.code, WITHDRAWN_NOTE, { signal });
-      return `stopped (Ctrl-C): the request was withdrawn; its code ${code} no longer works.`;
+      return `stopped (${stoppedBy(stop)}): the request was withdrawn; its code ${code} no longer works.`;
     },
-    fallback: (error) => {
+    fallback: (error, stop) => {
       const why = error instanceof PairgateApiError ? error.code : error instanceof Error ? error.message : String(error);
-      return `stopped (Ctrl-C); the request could not be withdrawn (${why}): its code ${code} works until ${created.expiresAt}, but an approval now reaches nobody.`;
+      return `stopped (${stoppedBy(stop)}); the request could not be withdrawn (${why}): its code ${code} works until ${created.expiresAt}, but an approval now reaches nobody.`;
     },
   };
 }
@@ -181,11 +182,12 @@ same variable here and it is sent (an environment variable, not an option, so
 that it stays out of shell history).
 
 Ctrl-C while it waits withdraws the request (it refuses its own code, which
-then no longer works) and ends the command with exit status 130.
+then no longer works) and ends the command with exit status 130; SIGTERM does
+the same, with exit status 143.
 
 Exit code: 0 when approved (with --no-wait: when created), 1 when refused or
 expired or when the server cannot be reached, 2 for bad input or a request the
-server refused, 130 when stopped with Ctrl-C.`)
+server refused, 130 when stopped with Ctrl-C, 143 with SIGTERM.`)
     .action(async (options: { label: string; ttl?: string; data?: string[]; wait: boolean; json?: boolean; server: string }) => {
       const ttl = timeOption(options.ttl, '--ttl', 's', 10, 86_400);
       const label = textOption(options.label, '--label', 1, 200);
@@ -195,8 +197,9 @@ server refused, 130 when stopped with Ctrl-C.`)
       const capped = ttlCapNote(ttl, created);
       // Ctrl-C is handled before the code is out, not only before "Waiting...": a person who reads
       // the code and changes their mind, pressing Ctrl-C as it appears, withdraws the request. With
-      // Node's default the process died and the code stayed approvable until it expired.
-      const interrupt = options.wait ? whileInterruptible(withdrawal(api, created)) : undefined;
+      // Node's default the process died and the code stayed approvable until it expired. SIGTERM
+      // likewise: a script or systemd stopping the wait leaves no request live with nobody waiting.
+      const interrupt = options.wait ? whileInterruptible(withdrawal(api, created), STOP_SIGNALS) : undefined;
       if (options.json) {
         console.log(JSON.stringify(options.wait ? { id: created.id, code: created.code, expiresAt: created.expiresAt } : created));
         // Standard output stays one JSON document; the person running it still reads the note.
@@ -220,7 +223,7 @@ server refused, 130 when stopped with Ctrl-C.`)
           process.stderr.write(`Lost the server while waiting (${why}); asking again in ${Math.ceil(pauseMs / 1000)} s... (Ctrl-C to stop)\n`);
         },
       }).catch((error: unknown) => {
-        // Aborted by Ctrl-C: the process ends by the signal once the request is withdrawn.
+        // Aborted by Ctrl-C or SIGTERM: the process ends by the signal once the request is withdrawn.
         if (interrupt.signal.aborted) return new Promise<never>(() => undefined);
         throw error;
       });

@@ -7,7 +7,7 @@ import { chatLine, terminalLine, terminalSafe } from '../terminal-text.js';
 import { eventWhenWords } from '../time-words.js';
 import { networkReport } from '../network-report.js';
 import { httpUrlOption } from '../options.js';
-import { whileInterruptible, type InterruptibleWait, type InterruptPlan } from '../interrupt.js';
+import { STOP_SIGNALS, stoppedBy, whileInterruptible, type InterruptibleWait, type InterruptPlan, type StopSignal } from '../interrupt.js';
 
 // Empty counts as unset (`PAIRGATE_RELAY_URL=` in a compose file), as with `pairgate grant` and `pairgate lan`.
 const DEFAULT_RELAY = process.env.PAIRGATE_RELAY_URL || 'http://127.0.0.1:8080/relay';
@@ -38,25 +38,26 @@ function explain(error: unknown): string {
   }
 }
 
-/**
- * Ctrl-C before the person answered: nothing to undo on the server (declining would spend the
- * code for good, and only an explicit no may), so the code keeps working and they may join again.
- */
-const NOTHING_DECIDED: InterruptPlan = {
-  cleanUp: () => Promise.resolve(NOTHING_DECIDED_WORDS),
-  fallback: () => NOTHING_DECIDED_WORDS,
-};
-const NOTHING_DECIDED_WORDS = 'stopped (Ctrl-C): nothing was confirmed or declined, so the code still works until it expires (a few minutes after your supporter gave it): run pairgate join again to answer.';
+/** A plan with nothing to undo: only its line, which names the stop signal received. */
+function wordsOnly(words: (stop: StopSignal) => string): InterruptPlan {
+  return {
+    cleanUp: (_signal, stop) => Promise.resolve(words(stop)),
+    fallback: (_error, stop) => words(stop),
+  };
+}
 
 /**
- * Ctrl-C while the person's no is on its way: nobody was given access either way, but a no that had
- * not reached the server spent nothing, and the supporter was not told.
+ * Ctrl-C (or SIGTERM) before the person answered: nothing to undo on the server (declining would
+ * spend the code for good, and only an explicit no may), so the code keeps working and they may
+ * join again.
  */
-const DECLINE_UNANSWERED: InterruptPlan = {
-  cleanUp: () => Promise.resolve(DECLINE_UNANSWERED_WORDS),
-  fallback: () => DECLINE_UNANSWERED_WORDS,
-};
-const DECLINE_UNANSWERED_WORDS = 'stopped (Ctrl-C) before the server answered your no: nobody was given access, but if the no had not reached it, the code still works until it expires (a few minutes after your supporter gave it) and your supporter was not told.';
+const NOTHING_DECIDED = wordsOnly((stop) => `stopped (${stoppedBy(stop)}): nothing was confirmed or declined, so the code still works until it expires (a few minutes after your supporter gave it): run pairgate join again to answer.`);
+
+/**
+ * Ctrl-C (or SIGTERM) while the person's no is on its way: nobody was given access either way, but
+ * a no that had not reached the server spent nothing, and the supporter was not told.
+ */
+const DECLINE_UNANSWERED = wordsOnly((stop) => `stopped (${stoppedBy(stop)}) before the server answered your no: nobody was given access, but if the no had not reached it, the code still works until it expires (a few minutes after your supporter gave it) and your supporter was not told.`);
 
 /** What became of the person's no: the line that says so and the exit code (0: declined). */
 interface DeclineOutcome {
@@ -100,32 +101,33 @@ interface Joining {
 }
 
 /**
- * Ctrl-C between "yes" and the chat: the confirmation or the connection is aborted, and a session
- * already confirmed is ended, as Ctrl-C in the chat ends it: left alone, it stayed open with nobody
- * connected until it expired, the supporter waiting for someone who had gone. Before the server
- * answered the confirmation there is no credential to end it with: the line says both outcomes.
+ * Ctrl-C (or SIGTERM) between "yes" and the chat: the confirmation or the connection is aborted,
+ * and a session already confirmed is ended, as Ctrl-C in the chat ends it: left alone, it stayed
+ * open with nobody connected until it expired, the supporter waiting for someone who had gone.
+ * Before the server answered the confirmation there is no credential to end it with: the line
+ * says both outcomes.
  */
 function unstartedSession(joining: Joining, connect: typeof ConnectAgent): InterruptPlan {
   return {
-    cleanUp: async (signal) => {
+    cleanUp: async (signal, stop) => {
       const confirmed = joining.confirmed;
-      if (!confirmed) return unansweredConfirmationWords(joining.who);
+      if (!confirmed) return unansweredConfirmationWords(joining.who, stop);
       const ended = await endSession(connect, confirmed.channelUrl, confirmed.credential, signal);
       return ended === 'ended'
-        ? `stopped (Ctrl-C) before the chat began: the session with ${joining.who} was ended.`
-        : `stopped (Ctrl-C) before the chat began: the session with ${joining.who} had ended already.`;
+        ? `stopped (${stoppedBy(stop)}) before the chat began: the session with ${joining.who} was ended.`
+        : `stopped (${stoppedBy(stop)}) before the chat began: the session with ${joining.who} had ended already.`;
     },
-    fallback: (error) => {
+    fallback: (error, stop) => {
       const why = error instanceof PairgateApiError ? error.code : error instanceof Error ? error.message : String(error);
-      if (!joining.confirmed) return unansweredConfirmationWords(joining.who);
-      return `stopped (Ctrl-C) before the chat began; the session with ${joining.who} could not be ended (${why}): it stays open, with nobody connected, until your supporter ends it or it expires ${eventWhenWords(joining.confirmed.expiresAt, 'on its own')}.`;
+      if (!joining.confirmed) return unansweredConfirmationWords(joining.who, stop);
+      return `stopped (${stoppedBy(stop)}) before the chat began; the session with ${joining.who} could not be ended (${why}): it stays open, with nobody connected, until your supporter ends it or it expires ${eventWhenWords(joining.confirmed.expiresAt, 'on its own')}.`;
     },
   };
 }
 
-/** Ctrl-C before the confirmation's answer: nothing to end it with, and no telling whether it was confirmed. */
-function unansweredConfirmationWords(who: string): string {
-  return `stopped (Ctrl-C) before the server answered your confirmation: if it had confirmed it, the session with ${who} stays open, with nobody connected, until your supporter ends it or it expires; if not, the code still works until it expires.`;
+/** A stop before the confirmation's answer: nothing to end it with, and no telling whether it was confirmed. */
+function unansweredConfirmationWords(who: string, stop: StopSignal): string {
+  return `stopped (${stoppedBy(stop)}) before the server answered your confirmation: if it had confirmed it, the session with ${who} stays open, with nobody connected, until your supporter ends it or it expires; if not, the code still works until it expires.`;
 }
 
 /** Pause between two hellos while the aborted connection still holds the agent's place on the server. */
@@ -292,7 +294,8 @@ async function runSession(channel: SessionChannel, input: LineInput, supporter: 
     };
     // Before onEvent, which prints at once what came with the welcome (the chat so far): Ctrl-C
     // pressed as it appears ends the session, where Node's default left it open with nobody there.
-    process.once('SIGINT', quit);
+    // SIGTERM (a script or a service manager stopping join) ends it too, for the same reason.
+    for (const signal of STOP_SIGNALS) process.once(signal, quit);
     channel.onEvent((event) => {
       if (event.type === 'message' && event.from === 'supporter') console.log(chatLine(`${supporter}: `, String(event.text)));
       else if (event.type === 'history' && Array.isArray(event.messages) && event.messages.length > 0) {
@@ -304,13 +307,20 @@ async function runSession(channel: SessionChannel, input: LineInput, supporter: 
       else if (event.type === 'peer_joined' && event.peer === 'supporter') console.log(event.first === true ? 'Your supporter has joined the session.' : 'Your supporter is back.');
       else if (event.type === 'error') console.error(`pairgate: ${terminalSafe(String(event.message))}`);
     });
-    channel.on('ended', (reason: string) => {
+    const ended = (reason: string): void => {
       const why = reason === 'supporter' || reason === 'deleted' ? 'The supporter ended the session.' : reason === 'expired' ? 'The session has expired.' : reason === 'agent' ? 'You ended the session.' : 'Session ended.';
       finish(0, why);
-    });
+    };
+    channel.on('ended', ended);
     channel.on('close', ({ lost }: { lost: boolean }) => {
       if (lost) finish(1, 'pairgate: the connection to the supporter\'s server was lost. The session is no longer live.', true);
     });
+    // An end read with the welcome (in its packet, or in the read of the history) was emitted while
+    // connectAgent still waited for the welcome, before the listener above: onEvent replays the
+    // events, not the channel's `ended`, and the chat waited forever for a session already gone.
+    if (channel.ended !== undefined) ended(channel.ended);
+    // Nothing is live to greet the person for, or to read their lines for.
+    if (done) return;
     // Said only now: whoever reads "live" may press Ctrl-C at once, and before the listener (put
     // in place before onEvent) a SIGINT would kill the process without ending the session.
     for (const line of greeting) console.log(line);
@@ -350,23 +360,25 @@ the chat begins, ends the session as in the chat (once the server has answered
 the confirmation: before, it cannot), with exit status 130. A no that does not
 reach the server (unreachable, or Ctrl-C first) spends nothing: the code still
 works until it expires, and your supporter is not told; the command says so.
+SIGTERM does as Ctrl-C does, with exit status 143 where Ctrl-C has 130.
 
-Exit code: 0 when the session ended in the chat (by either side, /quit or
-Ctrl-C) or the server took your no (n or no: an empty answer asks again), 130
-when stopped with Ctrl-C before the chat began, 2 for no valid code (after
-three tries), no answer before the input ended (nothing is decided: the code
-still works until it expires), a code the relay or server refused (unknown,
-expired, already used, to a yes or a no) or a --relay URL where no relay
-answers (a page instead), 1 when the relay or server cannot be reached (for a
-no too), the connection to it was lost, or the server named a session channel
-on another server (it is never connected to: the session is ended instead).`)
+Exit code: 0 when the session ended in the chat (by either side, /quit,
+Ctrl-C or SIGTERM) or the server took your no (n or no: an empty answer asks
+again), 130 when stopped with Ctrl-C before the chat began (143 with SIGTERM),
+2 for no valid code (after three tries), no answer before the input ended
+(nothing is decided: the code still works until it expires), a code the relay
+or server refused (unknown, expired, already used, to a yes or a no) or a
+--relay URL where no relay answers (a page instead), 1 when the relay or
+server cannot be reached (for a no too), the connection to it was lost, or the
+server named a session channel on another server (it is never connected to:
+the session is ended instead).`)
     .action(async (typed: string | undefined, options: { relay: string; yes?: boolean }) => {
       httpUrlOption(options.relay, '--relay (or PAIRGATE_RELAY_URL)', 'https://support.example.com/relay');
       // The support client (and its WebSocket library) loads only for this command.
       const { confirmPairing, connectAgent, fetchPairingInfo, sessionChannelOf, SupportRelayClient } = await import('../../sdk/support.js');
       const input = new LineInput();
       // Until the person answers, Ctrl-C decides nothing: declining would spend the code for good.
-      const interrupt = whileInterruptible(NOTHING_DECIDED);
+      const interrupt = whileInterruptible(NOTHING_DECIDED, STOP_SIGNALS);
       let joining: InterruptibleWait | undefined;
       let declining: InterruptibleWait | undefined;
       try {
@@ -412,7 +424,7 @@ on another server (it is never connected to: the session is ended instead).`)
         }
         if (answer === 'no') {
           // Until the server answers, Ctrl-C says that the no may not have reached it.
-          declining = whileInterruptible(DECLINE_UNANSWERED);
+          declining = whileInterruptible(DECLINE_UNANSWERED, STOP_SIGNALS);
           const outcome = await decline(confirmPairing, pairingUrl, declining.signal);
           // Ctrl-C: the process ends by the signal once its line is out.
           if (declining.signal.aborted) return new Promise<never>(() => undefined);
@@ -422,7 +434,7 @@ on another server (it is never connected to: the session is ended instead).`)
         }
         // From "yes" to the chat, Ctrl-C aborts the call under way and ends a session already confirmed.
         const progress: Joining = { who };
-        joining = whileInterruptible(unstartedSession(progress, connectAgent));
+        joining = whileInterruptible(unstartedSession(progress, connectAgent), STOP_SIGNALS);
         let channel: SessionChannel;
         let confirmation: Confirmation | undefined;
         try {

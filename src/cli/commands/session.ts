@@ -245,10 +245,15 @@ async function chat(channel: SessionChannel, session: ChatSession, showReport: (
     });
     // Said as the person's page says it, from this side: the supporter is "you" here.
     const endedBy: Record<string, string> = { supporter: 'You ended the session.', deleted: 'The session was deleted.', agent: 'The person ended the session.', expired: 'The session has expired.' };
-    channel.on('ended', (reason: string) => finish(0, endedBy[reason] ?? `Session ended (${reason}).`));
+    const ended = (reason: string): void => finish(0, endedBy[reason] ?? `Session ended (${reason}).`);
+    channel.on('ended', ended);
     channel.on('close', ({ lost }: { lost: boolean }) => {
       if (lost) finish(1, 'Connection to the server lost.');
     });
+    // An end read with the upgrade (in its packet, or in the read of the first state) was emitted
+    // before the listener above: onEvent replays the events, not the channel's `ended`, and attach
+    // waited forever for a session already gone.
+    if (channel.ended !== undefined) ended(channel.ended);
     input.stream((line) => {
       const text = line.trim();
       if (!text) return;
