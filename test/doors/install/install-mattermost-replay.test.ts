@@ -63,19 +63,26 @@ describe('install door: replayed Mattermost calls (real sockets, manual clock)',
     expect(answer.body).toEqual({ type: 'error', text: 'This same call was already received and run once; it was not run a second time. /pairgate status says where you stand.', data: { error: 'call_replayed' } });
   };
 
-  it('the same signed unlink twice: the second is 409 call_replayed and unlinks nothing', async () => {
-    const user = { id: mattermostId('replayunlink'), username: 'ulla' };
+  /**
+   * `user` links, unlinks by a call captured here (its token and body, returned), and links again:
+   * the captured unlink, if it ran again, would undo the second link.
+   */
+  const linkUnlinkLink = async (user: MattermostUser): Promise<{ unlinkJwt: string; unlink: string }> => {
     nextSecond();
     expect((await mm.call(inst.id, 'link', inst.secret, user, { values: { token: await tokenOf(member) } })).body.data.linked).toBe(true);
-
     nextSecond();
     const unlinkJwt = await mattermostJwt(inst.secret, user.id, clock);
     const unlink = bodyOf('unlink', user);
     expect((await send('unlink', unlinkJwt, unlink)).body.data).toEqual({ linked: false, unlinked: true });
-
-    // The person links again; the captured unlink, played again minutes later, is refused.
     nextSecond();
     expect((await mm.call(inst.id, 'link', inst.secret, user, { values: { token: await tokenOf(member) } })).body.data.linked).toBe(true);
+    return { unlinkJwt, unlink };
+  };
+
+  it('the same signed unlink twice: the second is 409 call_replayed and unlinks nothing', async () => {
+    const user = { id: mattermostId('replayunlink'), username: 'ulla' };
+    // The captured unlink, played again minutes after the person linked again, is refused.
+    const { unlinkJwt, unlink } = await linkUnlinkLink(user);
     clock.advance(5 * 60_000);
     expectReplayed(await send('unlink', unlinkJwt, unlink));
     expect(await statusOf(user)).toMatchObject({ linked: true, username: 'replay-member' });
@@ -97,14 +104,7 @@ describe('install door: replayed Mattermost calls (real sockets, manual clock)',
 
   it('the same unlink with its token\'s last character spelt otherwise (the bits base64url leaves unused) is the same call: 409 call_replayed', async () => {
     const user = { id: mattermostId('replayspelling'), username: 'selma' };
-    nextSecond();
-    expect((await mm.call(inst.id, 'link', inst.secret, user, { values: { token: await tokenOf(member) } })).body.data.linked).toBe(true);
-    nextSecond();
-    const unlinkJwt = await mattermostJwt(inst.secret, user.id, clock);
-    const unlink = bodyOf('unlink', user);
-    expect((await send('unlink', unlinkJwt, unlink)).body.data).toEqual({ linked: false, unlinked: true });
-    nextSecond();
-    expect((await mm.call(inst.id, 'link', inst.secret, user, { values: { token: await tokenOf(member) } })).body.data.linked).toBe(true);
+    const { unlinkJwt, unlink } = await linkUnlinkLink(user);
     // An HS256 signature is 32 bytes, 43 characters: the last one's lowest two bits decode to nothing.
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     const respelt = unlinkJwt.slice(0, -1) + alphabet[alphabet.indexOf(unlinkJwt.at(-1)!) ^ 1];
