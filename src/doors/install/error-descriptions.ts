@@ -67,7 +67,7 @@ export const SharedAnswerNotes = {
   callsTakeJson: 'these calls take JSON only: a form is refused too (`unsupported_media_type`).',
   siteUrlRefused: '`invalid_site_url`: the chat server\'s URL in the call is not an http(s) URL.',
   actingUserMissing: '`acting_user_missing`: the call does not carry `context.acting_user` (the bindings expand it).',
-  linkTokenRefused: '`link_token_missing` (no token after `link`) or `link_token_malformed` (what was typed cannot be a link token: the help\'s placeholder, or too long); neither counts as a wrong guess.',
+  linkTokenRefused: '`link_token_missing` (no token after `link`, or the help\'s `<token>` placeholder typed as it is) or `link_token_malformed` (what was typed cannot be a link token: too long, a character or a length no token has, a typo its check character catches); neither counts as a wrong guess, and the same call sent again is told the same.',
   wrongLinkTokens: '`rate_limited`: too many wrong link tokens this hour from this chat user, or in this installation (`Retry-After`).',
   orgIdRequired: '`org_id_required`: you are in several organizations; say which with `org_id`.',
   codeSpaceExhausted: '`code_space_exhausted`: no free link token could be drawn (the space is nearly full); try again shortly.',
