@@ -198,8 +198,11 @@ export interface FindBoxesOptions extends MdnsOptions, CallOptions {}
 
 /**
  * Finds boxes on the local network by mDNS (`_pairgate._tcp`), without any server, collecting
- * answers for `timeoutMs`. An aborted `signal` ends it at once: its multicast socket closed, the
- * promise rejected with PairgateApiError code `aborted` (the signal's reason as its `cause`).
+ * answers for `timeoutMs`. When mDNS cannot start (its UDP port held alone by another program, no
+ * interface joining the multicast group) it rejects at once with a PairgateError saying so
+ * (`mdns_port_in_use`, `mdns_interface_unusable`...: see `discoverBoxes`), never an empty list.
+ * An aborted `signal` ends it at once: its multicast socket closed, the promise rejected with
+ * PairgateApiError code `aborted` (the signal's reason as its `cause`).
  */
 export async function findBoxesByMdns(timeoutMs = 2000, options: FindBoxesOptions = {}): Promise<DiscoveredBox[]> {
   const { signal, ...where } = options;

@@ -17,8 +17,8 @@ import { addressesOf, collect, intOption } from './lan-cli-support.js';
 
 /**
  * `--mdns-interface`: an IPv4 address of this machine (mDNS here is IPv4 multicast). Checked up
- * front because multicast-dns only emits a warning for an address no interface has (ENODEV) and
- * the command would go on saying "advertising" while nothing is sent.
+ * front, as bad input (exit 2) naming the machine's addresses: mDNS would only fail to join its
+ * group there (ENODEV, `mdns_interface_unusable`, exit 1) once the box was loaded.
  */
 function mdnsInterfaceOption(value: string): string {
   const own = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address));
@@ -602,8 +602,24 @@ listen on); 1 for anything else (mDNS that cannot start).`)
       }
       const advert = advertiseBox(
         { fingerprint: identity.fingerprint, port, name: options.name, ...(addresses ? { addresses } : {}) },
-        { port: mdnsPort, ...(mdnsInterface ? { interface: mdnsInterface } : {}) },
+        {
+          port: mdnsPort,
+          ...(mdnsInterface ? { interface: mdnsInterface } : {}),
+          settings: { portSetting: '--mdns-port', interfaceSetting: '--mdns-interface' },
+          // Once advertising, a failure (an answer not sent) is said and the advert goes on: the
+          // next question may be answered, once the network is back.
+          onError: (error) => console.error(`pairgate: warning: ${error.message} [${error.code}]`),
+        },
       );
+      try {
+        // "advertising" only once it is true: the port bound, the group joined, the announcement sent.
+        await advert.ready;
+      } catch (error) {
+        // Nothing advertised: the HTTPS server of --serve goes too, so that the process ends (exit 1).
+        server?.close();
+        server?.closeAllConnections();
+        throw error;
+      }
       // Stopped cleanly (the advert withdrawn) from the moment the line saying it runs is out.
       const stopped = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);

@@ -1,6 +1,10 @@
 import { networkInterfaces } from 'node:os';
 import type { Answer } from 'dns-packet';
 import multicastDns from 'multicast-dns';
+import { PairgateError } from '../../core/errors.js';
+import { MDNS_GROUP, MDNS_OPTION_FIELDS, mdnsError, type MdnsSettings, type MdnsStep } from './mdns-errors.js';
+
+export type { MdnsSettings } from './mdns-errors.js';
 
 /** The DNS-SD service type boxes advertise. */
 export const PAIRGATE_SERVICE = '_pairgate._tcp.local';
@@ -38,7 +42,7 @@ function socketOptions(options: MdnsOptions): multicastDns.Options {
   return {
     port: options.port ?? 5353,
     ...(options.interface ? { interface: options.interface, bind: '0.0.0.0' } : {}),
-    ip: '224.0.0.251',
+    ip: MDNS_GROUP,
     multicast: true,
     loopback: true,
     reuseAddr: true,
@@ -50,13 +54,139 @@ function defaultAddresses(): string[] {
   return found.length ? found : ['127.0.0.1'];
 }
 
+/** A multicast-dns instance and the promise of its start (see {@link startMdns}). */
+interface StartedMdns {
+  mdns: multicastDns.MulticastDNS;
+  started: Promise<void>;
+  /** Closes the socket; a start still under way rejects with `mdns_stopped`. */
+  stop(): Promise<void>;
+  /** Tells `later` of a failed send after the start, once until a send succeeds again. */
+  sent(error: Error | null): void;
+}
+
+/**
+ * Starts multicast-dns and tells when it really works: `started` resolves once its UDP port is
+ * bound, the multicast group joined on at least one interface and `first` sent (a box's
+ * announcement, a discovery's first question), and rejects with the error {@link mdnsError}
+ * explains when one of those fails, the socket closed.
+ *
+ * What multicast-dns reports, and when (node_modules/multicast-dns/index.js, 7.x):
+ * - a bind failure: 'error' (EADDRINUSE and EACCES twice: from its socket's 'error' listener, then
+ *   from the bind's), and no 'ready';
+ * - the group joined on an interface: 'networkInterface'; a join that failed: 'warning' (syscall
+ *   `addMembership`). Both come from the socket's 'listening' listener, which runs before 'ready';
+ *   interfaces not joined are tried again every 5 s, warning again each time;
+ * - a send that failed: only the send's callback hears it;
+ * - a packet that does not decode (any stranger's): 'warning', of no concern here.
+ *
+ * After the start, `later` hears what goes wrong (the socket's errors, a join that failed), each
+ * error once: multicast-dns would repeat a failed join every 5 s.
+ */
+function startMdns(
+  options: MdnsOptions,
+  settings: MdnsSettings,
+  first: (mdns: multicastDns.MulticastDNS, sent: (error: Error | null) => void) => void,
+  later: (error: PairgateError) => void,
+): StartedMdns {
+  const mdns = multicastDns(socketOptions(options));
+  const failure = (step: MdnsStep, error: unknown) => ({ step, port: options.port ?? 5353, interface: options.interface, error, settings });
+  let state: 'starting' | 'started' | 'over' = 'starting';
+  let joined = false;
+  const joinWarnings: unknown[] = [];
+  const told = new Set<string>();
+  const tell = (error: PairgateError): void => {
+    const key = `${error.code} ${error.message}`;
+    if (told.has(key)) return;
+    told.add(key);
+    later(error);
+  };
+  let settle!: (error?: PairgateError) => void;
+  const started = new Promise<void>((resolve, reject) => {
+    settle = (error) => {
+      if (state !== 'starting') return;
+      if (!error) {
+        state = 'started';
+        resolve();
+        // Joined elsewhere, so started: the interfaces that could not be joined are still worth a word.
+        for (const warning of joinWarnings) tell(mdnsError(failure('join', warning), true));
+        return;
+      }
+      state = 'over';
+      mdns.destroy();
+      reject(error);
+    };
+  });
+  mdns.on('networkInterface', () => {
+    joined = true;
+  });
+  mdns.on('warning', (error: NodeJS.ErrnoException) => {
+    if (error.syscall !== 'addMembership') return;
+    if (state === 'starting') joinWarnings.push(error);
+    else if (state === 'started') tell(mdnsError(failure('join', error), true));
+  });
+  mdns.on('error', (error) => {
+    if (state === 'starting') settle(mdnsError(failure('bind', error)));
+    else if (state === 'started') tell(mdnsError(failure('socket', error), true));
+  });
+  mdns.on('ready', () => {
+    if (state !== 'starting') return;
+    // Bound but in no group: nothing asked on the network would be heard.
+    if (!joined) return settle(mdnsError(failure('join', joinWarnings[0] ?? new Error('no IPv4 interface'))));
+    first(mdns, (error) => settle(error ? mdnsError(failure('send', error)) : undefined));
+  });
+  return {
+    mdns,
+    started,
+    stop: () => {
+      settle(new PairgateError('mdns_stopped', 503, 'mDNS was stopped before it had started.'));
+      state = 'over';
+      return new Promise<void>((resolve) => mdns.destroy(() => resolve()));
+    },
+    sent: (error) => {
+      if (state !== 'started') return;
+      if (error) tell(mdnsError(failure('send', error), true));
+      // Sending works again: a later failure is news again.
+      else for (const key of told) if (key.startsWith('mdns_send_failed ')) told.delete(key);
+    },
+  };
+}
+
+/** What {@link advertiseBox} takes: where to advertise, and who hears of failures once it runs. */
+export interface AdvertiseOptions extends MdnsOptions {
+  /**
+   * Hears what goes wrong once the advert has started (`ready` resolved): an answer that could not
+   * be sent (told once until a send succeeds again), an interface whose multicast group could not
+   * be joined, an error of the socket. Each is a PairgateError (`mdns_send_failed`,
+   * `mdns_interface_unusable`, `mdns_unavailable`); the advert goes on. Default: a process
+   * warning (`process.emitWarning`, printed on stderr by Node).
+   */
+  onError?: (error: PairgateError) => void;
+  /** How its errors name the port and interface settings (default: the option fields). */
+  settings?: MdnsSettings;
+}
+
+/** A running advert: see {@link advertiseBox}. */
+export interface BoxAdvert {
+  /**
+   * Resolves once the advert works: the UDP port bound, the multicast group joined, the first
+   * announcement sent. Rejects when one of those fails (PairgateError `mdns_port_in_use`,
+   * `mdns_not_permitted`, `mdns_interface_unusable`, `mdns_send_failed`, `mdns_unavailable`, all
+   * status 503), the socket then closed; or with `mdns_stopped` when `stop()` came first.
+   */
+  ready: Promise<void>;
+  /** Stops answering and closes the socket. */
+  stop(): Promise<void>;
+}
+
 /**
  * Advertises a box as `_pairgate._tcp` (DNS-SD over multicast DNS): answers PTR questions for the
  * service with PTR, SRV, TXT (`fp=<fingerprint>`, `name=`) and A records, and announces itself once
- * at start. Returns a stop function. This is the serverless way to find a box (no registry).
+ * at start. This is the serverless way to find a box (no registry). Await `ready` before saying
+ * the box is advertised: a port another program holds alone, an interface that cannot join the
+ * multicast group, or a network that cannot carry the announcement rejects it. Failures after
+ * that go to `options.onError`.
  */
-export function advertiseBox(box: AdvertisedBox, options: MdnsOptions = {}): { stop(): Promise<void> } {
-  const mdns = multicastDns(socketOptions(options));
+export function advertiseBox(box: AdvertisedBox, options: AdvertiseOptions = {}): BoxAdvert {
   const instance = `pairgate-${box.fingerprint.slice(0, 16)}.${PAIRGATE_SERVICE}`;
   const host = `pairgate-${box.fingerprint.slice(0, 16)}.local`;
   const addresses = box.addresses ?? defaultAddresses();
@@ -66,15 +196,13 @@ export function advertiseBox(box: AdvertisedBox, options: MdnsOptions = {}): { s
     { name: instance, type: 'TXT', ttl: 120, data: [`fp=${box.fingerprint}`, `name=${box.name.slice(0, 100)}`] },
     ...addresses.map((address) => ({ name: host, type: 'A', ttl: 120, data: address }) as Answer),
   ];
-  mdns.on('query', (query) => {
+  const onError = options.onError ?? ((error: PairgateError) => process.emitWarning(error.message, { code: error.code }));
+  const advert = startMdns(options, options.settings ?? MDNS_OPTION_FIELDS, (mdns, sent) => mdns.respond({ answers: records() }, sent), onError);
+  advert.mdns.on('query', (query) => {
     const asked = (query.questions ?? []).some((q) => q.name.toLowerCase() === PAIRGATE_SERVICE && (q.type === 'PTR' || (q.type as string) === 'ANY'));
-    if (asked) mdns.respond({ answers: records() });
+    if (asked) advert.mdns.respond({ answers: records() }, advert.sent);
   });
-  mdns.on('error', () => undefined);
-  mdns.on('ready', () => mdns.respond({ answers: records() }));
-  return {
-    stop: () => new Promise<void>((resolve) => mdns.destroy(() => resolve())),
-  };
+  return { ready: advert.started, stop: advert.stop };
 }
 
 function txtFields(data: unknown): Record<string, string> {
@@ -91,18 +219,23 @@ function txtFields(data: unknown): Record<string, string> {
 /**
  * Asks the local network for `_pairgate._tcp` boxes and collects answers for `timeoutMs` (asking
  * again every second). Only boxes with a well-formed fingerprint, port and address are returned.
- * An aborted `signal` ends it at once: the multicast socket closed, the promise rejected with the
- * signal's reason.
+ * When mDNS cannot start (its port held alone by another program, no interface joining the
+ * multicast group, the first question not sent) it rejects with the PairgateError of
+ * {@link BoxAdvert.ready}, the socket closed: an empty list would say "no boxes" of a network it
+ * never heard. Once started, a later question that cannot be sent does not end it: the answers
+ * heard until `timeoutMs` are returned. An aborted `signal` ends it at once: the multicast socket
+ * closed, the promise rejected with the signal's reason.
  */
-export function discoverBoxes(timeoutMs = 2000, options: MdnsOptions & { signal?: AbortSignal } = {}): Promise<DiscoveredBox[]> {
+export function discoverBoxes(timeoutMs = 2000, options: MdnsOptions & { signal?: AbortSignal; settings?: MdnsSettings } = {}): Promise<DiscoveredBox[]> {
   const { signal } = options;
   if (signal?.aborted) return Promise.reject(signal.reason);
-  const mdns = multicastDns(socketOptions(options));
   const ptrs = new Set<string>();
   const srv = new Map<string, { port: number; target: string }>();
   const txt = new Map<string, Record<string, string>>();
   const hosts = new Map<string, Set<string>>();
-  mdns.on('error', () => undefined);
+  const question = { questions: [{ name: PAIRGATE_SERVICE, type: 'PTR' as const }] };
+  const discovery = startMdns(options, options.settings ?? MDNS_OPTION_FIELDS, (mdns, sent) => mdns.query(question, sent), () => undefined);
+  const { mdns } = discovery;
   mdns.on('response', (response) => {
     for (const rr of [...(response.answers ?? []), ...(response.additionals ?? [])]) {
       const name = rr.name.toLowerCase();
@@ -112,9 +245,7 @@ export function discoverBoxes(timeoutMs = 2000, options: MdnsOptions & { signal?
       else if (rr.type === 'A' || rr.type === 'AAAA') hosts.set(name, (hosts.get(name) ?? new Set()).add(String(rr.data)));
     }
   });
-  const ask = (): void => mdns.query({ questions: [{ name: PAIRGATE_SERVICE, type: 'PTR' }] });
-  mdns.on('ready', ask);
-  const again = setInterval(ask, 1000);
+  const again = setInterval(() => mdns.query(question), 1000);
   return new Promise((resolve, reject) => {
     const end = (): void => {
       clearTimeout(timer);
@@ -126,6 +257,10 @@ export function discoverBoxes(timeoutMs = 2000, options: MdnsOptions & { signal?
       end();
       reject(signal!.reason);
     };
+    discovery.started.catch((error: unknown) => {
+      end();
+      reject(error);
+    });
     const timer = setTimeout(() => {
       end();
       const boxes: DiscoveredBox[] = [];
