@@ -33,15 +33,16 @@ export interface CliChild {
  * every child it starts is killed after the file's tests if it is still running, so a test that
  * failed before its signal leaves no process behind.
  */
-export function cliChildren(): (args: string[], options?: { signalAt?: SignalAtLine }) => CliChild {
+export function cliChildren(): (args: string[], options?: { signalAt?: SignalAtLine; preload?: string; env?: Record<string, string> }) => CliChild {
   const children: ChildProcess[] = [];
   afterAll(() => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   return (args, options = {}) => {
     const { signalAt } = options;
-    const preload = signalAt ? ['-r', SIGNAL_AT_LINE] : [];
-    const env = signalAt ? { ...process.env, PAIRGATE_TEST_SIGNAL_AT: signalAt.pattern.source, PAIRGATE_TEST_SIGNAL: signalAt.signal ?? 'SIGINT' } : process.env;
+    // `preload`: another fixture of the test's (`-r`), with `env` on top of this process's environment.
+    const preload = [...(signalAt ? ['-r', SIGNAL_AT_LINE] : []), ...(options.preload ? ['-r', options.preload] : [])];
+    const env = { ...process.env, ...options.env, ...(signalAt ? { PAIRGATE_TEST_SIGNAL_AT: signalAt.pattern.source, PAIRGATE_TEST_SIGNAL: signalAt.signal ?? 'SIGINT' } : {}) };
     const child = spawn(process.execPath, [...preload, CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
     children.push(child);
     let out = '';

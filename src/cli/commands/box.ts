@@ -417,7 +417,13 @@ end the command.`)
       // when the address changes); without, the address itself.
       let origin = '';
       const refresh = async (): Promise<void> => {
-        const ip = localIPv4() ?? '127.0.0.1';
+        const found = localIPv4();
+        // No address for now (a Wi-Fi reconnecting, a DHCP renewal): what was published stays. The
+        // loopback address was published under the next mirror and announced, sending browsers to
+        // themselves, and the address after the gap went to the mirror after that, the one caches
+        // may still answer with the address before it. At the start there is nothing to keep.
+        if (found === undefined && origin !== '') return;
+        const ip = found ?? '127.0.0.1';
         origin = mirrors ? `https://${(await mirrors.publish(ip, { signal: stopping.signal })).name}:${port}` : `https://${ip}:${port}`;
       };
       const body = (): AnnouncementBody => ({
@@ -438,14 +444,48 @@ end the command.`)
         console.log(`announced ${identity.fingerprint} to ${client.baseUrl}`);
         return;
       }
-      const watcher = setInterval(() => void refresh().catch((error: unknown) => {
-        if (!stopping.signal.aborted) console.error(`pairgate: DNS update failed: ${error instanceof Error ? error.message : String(error)}`);
-      }), 5_000);
-      const stopAnnouncing = keepAnnouncing(client, identity, body, {
+      // A failure is said once, not again at each 5 s retry while it lasts (a server down for an
+      // hour printed 720 lines); again when its code changes (not its words: a server gone reads
+      // as one socket error, then another), or when it comes back after a success.
+      const failures = { dns: '', announce: '' };
+      const sayFailure = (what: keyof typeof failures, error: unknown): void => {
+        const message = error instanceof Error ? error.message : String(error);
+        const code = (error as { code?: unknown } | null)?.code;
+        const kind = typeof code === 'string' ? code : message;
+        if (kind !== failures[what]) console.error(`pairgate: ${what === 'dns' ? 'DNS update' : 'announce'} failed: ${message}`);
+        failures[what] = kind;
+      };
+      const startAnnouncing = (): (() => void) => keepAnnouncing(client, identity, body, {
         intervalMs: intervalSeconds * 1000,
-        onAnnounce: (announced) => console.log(`announced ${identity.fingerprint} (${'local_origin' in announced ? announced.local_origin : ''})`),
-        onError: (error) => console.error(`pairgate: announce failed: ${error instanceof Error ? error.message : String(error)}`),
+        onAnnounce: (announced) => {
+          failures.announce = '';
+          console.log(`announced ${identity.fingerprint} (${'local_origin' in announced ? announced.local_origin : ''})`);
+        },
+        onError: (error) => sayFailure('announce', error),
       });
+      let stopAnnouncing = startAnnouncing();
+      // One check at a time: setInterval does not wait, and a DNS update may outlast the 5 s period
+      // (the update client waits up to 15 s). Overlapping, each publish read the mirror state the
+      // one before had not saved yet, and they wrote the same mirror over each other.
+      let checking = false;
+      const watcher = setInterval(() => {
+        if (checking) return;
+        checking = true;
+        const before = JSON.stringify(body());
+        void refresh().then(() => {
+          failures.dns = '';
+          // A new origin is announced at once (announcing starts over), not at the next 5 s check:
+          // until then the registry sent browsers to the old mirror, whose address is gone.
+          if (JSON.stringify(body()) !== before && !stopping.signal.aborted) {
+            stopAnnouncing();
+            stopAnnouncing = startAnnouncing();
+          }
+        }, (error: unknown) => {
+          if (!stopping.signal.aborted) sayFailure('dns', error);
+        }).finally(() => {
+          checking = false;
+        });
+      }, 5_000);
       await new Promise<void>((resolve) => {
         if (stopping.signal.aborted) resolve();
         else stopping.signal.addEventListener('abort', () => resolve(), { once: true });
