@@ -17,7 +17,7 @@ import { silentListener, type SilentListener } from '../sdk/consumer-sdk-helpers
 /**
  * Ctrl-C during the box commands' waits on the network. `box cert`: the order is stopped, the
  * `_acme-challenge` TXT records it set are removed through the update API, one line says so, and
- * it ends by SIGINT (killed before, it left them answered until the server's hourly sweep).
+ * it ends by SIGINT (SIGTERM likewise) (killed before, it left them answered until the server's hourly sweep).
  * `box announce`: a DNS update under way is aborted, so the exit is at once (it waited for the
  * update client's 15 s timeout).
  */
@@ -61,7 +61,10 @@ describe.skipIf(Boolean(skipPebble))('pairgate box cert: Ctrl-C while it waits f
     await t?.close();
   });
 
-  it('removes the TXT records it set (gone from pairgate\'s DNS server), writes no certificate, says so in one line and ends by SIGINT', async () => {
+  // SIGTERM (a script or a service manager stopping it) does what Ctrl-C does: killed by its
+  // default, the command left the records answered until the sweep.
+  for (const [signal, named] of [['SIGINT', 'Ctrl-C'], ['SIGTERM', 'SIGTERM']] as const) {
+  it(`${signal}: removes the TXT records it set (gone from pairgate's DNS server), writes no certificate, says so in one line and ends by ${signal}`, async () => {
     const names = ['local', 'a'].map((label) => `_acme-challenge.${label}.${box.fingerprint}.${ZONE}`);
     const cert = run([
       'box', 'cert', '--dir', join(dir, 'box'), '--zone', ZONE,
@@ -78,15 +81,16 @@ describe.skipIf(Boolean(skipPebble))('pairgate box cert: Ctrl-C while it waits f
     for (const name of names) expect((await resolver.resolveTxt(name)).length).toBe(1);
     const before = cert.err();
     const pressed = Date.now();
-    cert.child.kill('SIGINT');
-    expect(await cert.exited).toEqual({ code: null, signal: 'SIGINT' });
+    cert.child.kill(signal);
+    expect(await cert.exited).toEqual({ code: null, signal });
     expect(Date.now() - pressed).toBeLessThan(4_000);
     // One line after the progress, nothing else.
-    expect(cert.err().slice(before.length)).toBe('\npairgate: stopped (Ctrl-C): no certificate was written; the 2 challenge records it had set were removed.\n');
+    expect(cert.err().slice(before.length)).toBe(`\npairgate: stopped (${named}): no certificate was written; the 2 challenge records it had set were removed.\n`);
     for (const name of names) await expect(resolver.resolveTxt(name)).rejects.toMatchObject({ code: 'ENOTFOUND' });
     expect(await updateClient(runtime, box).list(`${box.fingerprint}.${ZONE}`)).toEqual([]);
     expect(existsSync(join(dir, 'box', 'cert.pem'))).toBe(false);
   }, 60_000);
+  }
 });
 
 describe('pairgate box announce: Ctrl-C while a DNS update is under way', () => {

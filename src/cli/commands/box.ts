@@ -10,7 +10,7 @@ import type { AnnouncementBody } from '../../sdk/registry.js';
 import { makeFolder } from '../../server/data-dir.js';
 import { removeLeftoverTempFiles, replaceFileDurably, replaceFilesDurably } from '../../server/durable-file.js';
 import { explainListenError } from '../../server/listen-errors.js';
-import { whileInterruptible, type InterruptPlan } from '../interrupt.js';
+import { STOP_SIGNALS, stoppedBy, whileInterruptible, type InterruptPlan } from '../interrupt.js';
 import { httpUrlOption, readOptionFile } from '../options.js';
 import { timeOption } from '../unit-options.js';
 import { addressesOf, collect, intOption } from './lan-cli-support.js';
@@ -246,24 +246,24 @@ class ChallengeRecords implements TxtUpdater {
 }
 
 /**
- * Ctrl-C during `box cert`: the order is stopped (`signal`), the challenge records it set are
- * removed (left, they were answered until the server's hourly sweep), and the order's own
+ * Ctrl-C (or SIGTERM) during `box cert`: the order is stopped (`signal`), the challenge records it
+ * set are removed (left, they were answered until the server's hourly sweep), and the order's own
  * clean-up (a pending authorization given up at the CA) gets the rest of the bound.
  */
 function stoppedOrder(records: ChallengeRecords, order: () => Promise<unknown>): InterruptPlan {
   return {
-    cleanUp: async (signal) => {
+    cleanUp: async (signal, stop) => {
       const removed = await records.removeAll(signal);
       await new Promise<void>((resolve) => {
         signal.addEventListener('abort', () => resolve(), { once: true });
         void order().catch(() => undefined).then(() => resolve());
       });
-      if (removed === 0) return 'stopped (Ctrl-C): no certificate was written, and no challenge record was left in DNS.';
-      return `stopped (Ctrl-C): no certificate was written; the ${removed === 1 ? 'challenge record it had set was' : `${removed} challenge records it had set were`} removed.`;
+      if (removed === 0) return `stopped (${stoppedBy(stop)}): no certificate was written, and no challenge record was left in DNS.`;
+      return `stopped (${stoppedBy(stop)}): no certificate was written; the ${removed === 1 ? 'challenge record it had set was' : `${removed} challenge records it had set were`} removed.`;
     },
-    fallback: (error) => {
+    fallback: (error, stop) => {
       const why = error instanceof Error && 'code' in error ? String(error.code) : error instanceof Error ? error.message : String(error);
-      return `stopped (Ctrl-C): no certificate was written; ${records.count === 1 ? 'a challenge record' : `${records.count} challenge records`} (_acme-challenge TXT) could not be removed (${why}): the server deletes them within an hour.`;
+      return `stopped (${stoppedBy(stop)}): no certificate was written; ${records.count === 1 ? 'a challenge record' : `${records.count} challenge records`} (_acme-challenge TXT) could not be removed (${why}): the server deletes them within an hour.`;
     },
   };
 }
@@ -520,14 +520,15 @@ record: check that the zone is delegated to the pairgate DNS server),
 acme_finalize_refused.
 
 Ctrl-C stops the order: the challenge records it set are removed (within a
-few seconds), one line says so, and the command ends with exit status 130.
+few seconds), one line says so, and the command ends with exit status 130;
+SIGTERM does the same, with exit status 143.
 
 Exit code: 0 when the certificate was written (with --renew-within, also when
 none was needed); 1 for a failed step above or a server that cannot be
 reached; 2 for bad input (a malformed option, no_box_identity, an ACME server
 whose certificate this machine does not trust: acme_tls_untrusted, a URL that
 is no ACME directory: acme_not_a_directory) or a request the update API
-refused; 130 when stopped with Ctrl-C.`)
+refused; 130 when stopped with Ctrl-C, 143 with SIGTERM.`)
     .action(async (options: DirOption & { zone: string; updateApi: string; updateCa?: string; acmeDirectory: string; acmeCa?: string; dnsServer?: string; email?: string; labels: string; timeout: string; out?: string; renewWithin?: string }) => {
       const updateApi = updateApiOption(options.updateApi);
       httpUrlOption(options.acmeDirectory, '--acme-directory', 'https://acme-v02.api.letsencrypt.org/directory');
@@ -564,7 +565,7 @@ refused; 130 when stopped with Ctrl-C.`)
       const { obtainCertificate } = await import('../../doors/dns/acme-dns01.js');
       let order: Promise<unknown> = Promise.resolve();
       // Until the certificate is in hand (its files are written whole or not at all, Ctrl-C or not).
-      const interrupt = whileInterruptible(stoppedOrder(updates, () => order));
+      const interrupt = whileInterruptible(stoppedOrder(updates, () => order), STOP_SIGNALS);
       const obtaining = obtainCertificate({
         signal: interrupt.signal,
         directoryUrl: options.acmeDirectory,
