@@ -17,6 +17,9 @@ export interface MdnsOptions {
   interface?: string;
 }
 
+/** Longest wait for the goodbye's send when an advert stops (see `advertiseBox`). */
+const GOODBYE_WAIT_MS = 1_000;
+
 /** A box advertised on the local network. */
 export interface AdvertisedBox {
   fingerprint: string;
@@ -174,7 +177,7 @@ export interface BoxAdvert {
    * status 503), the socket then closed; or with `mdns_stopped` when `stop()` came first.
    */
   ready: Promise<void>;
-  /** Stops answering and closes the socket. */
+  /** Says goodbye (the records with TTL 0, once it had started), stops answering and closes the socket. */
   stop(): Promise<void>;
 }
 
@@ -202,7 +205,29 @@ export function advertiseBox(box: AdvertisedBox, options: AdvertiseOptions = {})
     const asked = (query.questions ?? []).some((q) => q.name.toLowerCase() === PAIRGATE_SERVICE && (q.type === 'PTR' || (q.type as string) === 'ANY'));
     if (asked) advert.mdns.respond({ answers: records() }, advert.sent);
   });
-  return { ready: advert.started, stop: advert.stop };
+  let running = false;
+  advert.started.then(() => {
+    running = true;
+  }, () => undefined);
+  return {
+    ready: advert.started,
+    stop: async () => {
+      // A goodbye (RFC 6762 10.1): the records once more with TTL 0, so that browsers and programs
+      // on the network drop the box now; without it they kept listing a stopped box until their
+      // copies expired (120 s). Best effort: a goodbye that cannot be sent changes nothing here.
+      if (running) {
+        await new Promise<void>((resolve) => {
+          // Bounded: stopping must not hang on a send the socket never reports back on.
+          const bound = setTimeout(resolve, GOODBYE_WAIT_MS);
+          advert.mdns.respond({ answers: records().map((record) => ({ ...record, ttl: 0 }) as Answer) }, () => {
+            clearTimeout(bound);
+            resolve();
+          });
+        });
+      }
+      await advert.stop();
+    },
+  };
 }
 
 function txtFields(data: unknown): Record<string, string> {
@@ -239,7 +264,11 @@ export function discoverBoxes(timeoutMs = 2000, options: MdnsOptions & { signal?
   mdns.on('response', (response) => {
     for (const rr of [...(response.answers ?? []), ...(response.additionals ?? [])]) {
       const name = rr.name.toLowerCase();
-      if (rr.type === 'PTR' && name === PAIRGATE_SERVICE) ptrs.add(String(rr.data).toLowerCase());
+      // TTL 0 is a goodbye (RFC 6762 10.1): the box stopped advertising, so it is not found.
+      if (rr.type === 'PTR' && name === PAIRGATE_SERVICE) {
+        if (rr.ttl === 0) ptrs.delete(String(rr.data).toLowerCase());
+        else ptrs.add(String(rr.data).toLowerCase());
+      }
       else if (rr.type === 'SRV') srv.set(name, { port: rr.data.port, target: rr.data.target.toLowerCase() });
       else if (rr.type === 'TXT') txt.set(name, txtFields(rr.data));
       else if (rr.type === 'A' || rr.type === 'AAAA') hosts.set(name, (hosts.get(name) ?? new Set()).add(String(rr.data)));
