@@ -7,7 +7,7 @@ import { MAX_SCOPE_PARAMETER_LENGTH } from './client-rules.js';
 import { grantedScope } from './clients.js';
 import { DEVICE_KIND, deviceCodeOf, USER_CODE_FORMAT, type DeviceRequest } from './device-grant.js';
 import { noStore, type DeviceEnv } from './device-env.js';
-import { OAUTH_BODY_TYPES, refuseRepeatedParameters } from './oauth-body.js';
+import { OAUTH_BODY_TYPES, readOAuthParameters } from './oauth-body.js';
 import { OAuthErrors } from './device-responses.js';
 import { OAuthError } from './oauth-errors.js';
 import { crowdedNetworkRefusal } from './pending-per-network.js';
@@ -68,7 +68,7 @@ export function installAuthorizationRoute(app: FastifyInstance, env: DeviceEnv):
       response: { 200: DeviceAuthorizationView, 400: OAuthErrors.authorization400, 401: OAuthErrors.authorization401, 429: OAuthErrors.authorization429 },
     },
     config: { rateLimit: { max: cfg.PAIRGATE_DEVICE_AUTHORIZATIONS_PER_MINUTE, timeWindow: 60_000 } },
-    preValidation: async (request) => refuseRepeatedParameters(request.body),
+    preValidation: async (request) => readOAuthParameters(request.body),
     onSend: [basicChallenge, noStore],
   }, async (request, reply) => {
     const client = await env.clients.require(clientIdOf(request, request.body.client_id));

@@ -6,7 +6,7 @@ import { introspectAppToken, introspectionView } from '../access/introspection-r
 import { requireIntrospectionSecret } from '../shared/introspection-auth.js';
 import { noStore, type DeviceEnv } from './device-env.js';
 import { OAuthErrors } from './device-responses.js';
-import { OAUTH_BODY_TYPES, refuseRepeatedParameters } from './oauth-body.js';
+import { OAUTH_BODY_TYPES, readOAuthParameters } from './oauth-body.js';
 
 const IntrospectionBody = Type.Object(
   {
@@ -45,7 +45,7 @@ export function installIntrospectionRoute(app: FastifyInstance, env: DeviceEnv):
     onRequest: async (request, reply) => {
       requireIntrospectionSecret(request, reply, env.cfg.PAIRGATE_DEVICE_INTROSPECTION_SECRET, 'PAIRGATE_DEVICE_INTROSPECTION_SECRET');
     },
-    preValidation: async (request) => refuseRepeatedParameters(request.body),
+    preValidation: async (request) => readOAuthParameters(request.body),
     onSend: noStore,
   }, async (request) => {
     const now = env.ctx.clock.now();

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { basicChallenge, clientIdOf } from './client-auth.js';
 import { noStore, type DeviceEnv } from './device-env.js';
 import { OAuthErrors } from './device-responses.js';
-import { OAUTH_BODY_TYPES, refuseRepeatedParameters } from './oauth-body.js';
+import { OAUTH_BODY_TYPES, readOAuthParameters } from './oauth-body.js';
 import { unknownClient } from './clients.js';
 import { OAuthError } from './oauth-errors.js';
 
@@ -47,7 +47,7 @@ export function installRevocationRoute(app: FastifyInstance, env: DeviceEnv): vo
       response: { 200: Revoked, 400: OAuthErrors.revoke400, 401: OAuthErrors.revoke401 },
     },
     config: { rateLimit: { max: 120, timeWindow: 60_000 } },
-    preValidation: async (request) => refuseRepeatedParameters(request.body),
+    preValidation: async (request) => readOAuthParameters(request.body),
     onSend: [basicChallenge, noStore],
   }, async (request, reply) => {
     const clientId = clientIdOf(request, request.body.client_id);

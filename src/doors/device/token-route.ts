@@ -12,7 +12,7 @@ import { DEVICE_GRANT_TYPE, DEVICE_KIND, parseDeviceCode, USER_CODE_FORMAT, type
 import { noStore, type DeviceEnv } from './device-env.js';
 import { OAuthErrors } from './device-responses.js';
 import { OAuthError } from './oauth-errors.js';
-import { OAUTH_BODY_TYPES, refuseRepeatedParameters } from './oauth-body.js';
+import { OAUTH_BODY_TYPES, readOAuthParameters } from './oauth-body.js';
 import { issueFamilyTokens, REFRESH_GRANT_TYPE, refreshTokens } from './refresh-grant.js';
 
 /**
@@ -121,7 +121,7 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
     // of the much larger global limit. Not per client_id across networks: client_ids are public, so
     // anyone could spend a client's quota and lock out every one of its devices.
     config: { rateLimit: { max: cfg.PAIRGATE_DEVICE_TOKEN_REQUESTS_PER_MINUTE, timeWindow: 60_000 }, sharedAnswersAlso: { 503: '`grant_busy`: the device code changed while it was being redeemed (another request at the same moment); try again.' } },
-    preValidation: async (request) => refuseRepeatedParameters(request.body),
+    preValidation: async (request) => readOAuthParameters(request.body),
     onSend: [basicChallenge, noStore],
   }, async (request, reply) => {
     const body = request.body;

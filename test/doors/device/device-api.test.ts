@@ -64,7 +64,7 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
     expect(bad.body).toMatchObject({ error: 'invalid_scope' });
     expect(String(bad.body.error_description)).toContain('admin');
     // The refusal says what the client may ask for, so its developer fixes the request at once.
-    expect(bad.body.error_description).toBe('This client may not ask for the scope "admin". It may ask for: read write (scopes are case-sensitive), or leave scope out to get all of them.');
+    expect(bad.body.error_description).toBe('This client may not ask for the scope \'admin\'. It may ask for: read write (scopes are case-sensitive), or leave scope out to get all of them.');
     expect((await authorize(t.app, 'cli', 'read "x"')).body.error).toBe('invalid_scope');
   });
 
