@@ -130,6 +130,9 @@ export class ChatCommands {
     }
     const maker = outcome.grant.request;
     const linked = await this.kit.links.link({ orgId: installation.orgId, connector: installation.connector, externalUserId: caller.externalUserId }, maker.userId, installation.id, caller.externalUsername, this.kit.ctx.clock.now());
+    // The maker deleted their account since making the token (with its memberships): the same
+    // code as a maker who left the organization, in words that say what happened.
+    if (linked === 'account_gone') throw new ForbiddenError(`The account that made this token has been deleted, so the token links nothing. Create a token with an account that is a member, at ${this.linkPage()}.`, 'not_a_member');
     if (linked === 'organization_gone') throw organizationGone();
     // Uninstalled between the call's check and the link: the link would outlive it.
     if (linked === 'installation_gone') throw this.kit.installationNotFound();

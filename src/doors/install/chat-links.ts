@@ -1,4 +1,5 @@
 import type { DurableDb } from '../../store/durable-schema.js';
+import { needsAdvisoryLocks } from '../../store/sql/advisory-lock.js';
 import { installationExists } from './installations.js';
 import { lockOrganization } from './organizations.js';
 import './install-rows.js';
@@ -15,9 +16,10 @@ export interface ChatLink {
 /**
  * What became of a link: made (with the pairgate account the chat user was linked to before, if
  * another, which the answer names so a replaced link is not a surprise), or refused because the
- * organization, the installation (uninstalled meanwhile) or the membership is gone.
+ * account (deleted meanwhile), the organization, the installation (uninstalled meanwhile) or the
+ * membership is gone.
  */
-export type LinkOutcome = { linked: true; replaced: string | null } | 'organization_gone' | 'installation_gone' | 'not_a_member';
+export type LinkOutcome = { linked: true; replaced: string | null } | 'account_gone' | 'organization_gone' | 'installation_gone' | 'not_a_member';
 
 /** Who a chat user is, within one organization's installation of one connector. */
 export interface ChatUserRef {
@@ -37,13 +39,15 @@ export class ChatLinks {
 
   /**
    * Links `ref` to `userId`, replacing any earlier link of that chat user (whose account it
-   * returns when it was another), if the organization and installation `installationId` still
-   * exist and `userId` is still its member. Decided in one transaction that locks the
-   * organization, so a link cannot outlive a removal of the member, a deletion of the
-   * organization or an uninstall (`Installations.remove`) running at the same time.
+   * returns when it was another), if the account, the organization and installation
+   * `installationId` still exist and `userId` is still its member. Decided in one transaction that
+   * holds the account's row and then locks the organization, so a link cannot outlive a deletion
+   * of the account, a removal of the member, a deletion of the organization or an uninstall
+   * (`Installations.remove`) running at the same time.
    */
   async link(ref: ChatUserRef, userId: string, installationId: string, externalUsername: string | null, now: number): Promise<LinkOutcome> {
     return this.db.transaction().execute(async (trx) => {
+      if (!(await this.holdAccount(trx, userId))) return 'account_gone';
       if (!(await lockOrganization(trx, ref.orgId))) return 'organization_gone';
       if (!(await installationExists(trx, installationId))) return 'installation_gone';
       const member = await trx.selectFrom('organization_members').select('user_id').where('org_id', '=', ref.orgId).where('user_id', '=', userId).executeTakeFirst();
@@ -63,6 +67,21 @@ export class ChatLinks {
         .execute();
       return { linked: true, replaced: before && before.user_id !== userId ? before.username : null };
     });
+  }
+
+  /**
+   * Whether account `userId` exists, its row held until `trx` ends. The account comes before the
+   * organization because a deletion of the account locks them in that order (`UserStore.delete`
+   * locks the row FOR UPDATE, then `lastAdminGuard` locks each organization it belongs to): the
+   * link's insert takes the row FOR KEY SHARE anyway (its foreign key), and taken there, after the
+   * organization, the two waited for each other and PostgreSQL ended one of them (deadlock,
+   * 40P01, a 500). FOR KEY SHARE, as the foreign key would: it keeps the account from being
+   * deleted, not from being changed. A deletion that went first is waited for, and then the row is
+   * not found. On SQLite a transaction runs alone, so reading is enough.
+   */
+  private async holdAccount(trx: DurableDb, userId: string): Promise<boolean> {
+    const account = trx.selectFrom('users').select('id').where('id', '=', userId);
+    return (await (needsAdvisoryLocks(this.db) ? account.forKeyShare() : account).executeTakeFirst()) !== undefined;
   }
 
   /** How many chat users are linked in `orgId`, every connector. */

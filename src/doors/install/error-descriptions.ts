@@ -53,7 +53,7 @@ export const CallCodes = {
   installGone: '`organization_not_found`: the installation\'s organization was deleted meanwhile',
   installConflicts: '`installation_site_mismatch`: installed already, from another chat server (set up again for this one); `installation_not_usable`: the setup was replaced or expired while it was being installed',
   /** What `link <token>` can answer once the call checked out (`ChatCommands.link`). */
-  link403: '`not_a_member`: the account that made the link token is no longer a member of the organization',
+  link403: '`not_a_member`: the account that made the link token is no longer a member of the organization (it left, was removed, or was deleted)',
   link404: '`link_token_unknown`: no live link token of this organization and chat is the one given (unknown, expired, or made for another organization or chat)',
   link409: '`link_token_used`: the link token was spent already',
   link410: '`link_token_installation_gone`: the link token was made through an earlier installation, uninstalled or replaced since',

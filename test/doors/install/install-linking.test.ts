@@ -187,7 +187,7 @@ describe('install door: linking chat users with one-time tokens (real sockets, m
     const answer = await link(body.token, { id: mattermostId('leaverchat'), username: 'leaver' });
     expect(answer.status).toBe(403);
     expect(answer.body.data.error).toBe('not_a_member');
-    expect(answer.body.text).toBe('The account that made this token is no longer a member of the organization, so the token links nothing. Create a token with an account that is a member, at https://pair.example/integrations.');
+    expect(answer.body.text).toBe('The account that made this token has been deleted, so the token links nothing. Create a token with an account that is a member, at https://pair.example/integrations.');
     expect(await t.app.pairgate.stores.db.selectFrom('chat_links').selectAll().where('external_user_id', '=', mattermostId('leaverchat')).execute()).toEqual([]);
   });
 

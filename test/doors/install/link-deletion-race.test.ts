@@ -1,0 +1,164 @@
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../../src/core/clock.js';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
+import { FakeMattermost, installConnector, INSTALL_ENV, Member, mattermostId } from './install-helpers.js';
+
+const skipPostgres = await postgresMissing();
+const PASSWORD = 'correct horse battery';
+/** How many link + delete pairs race; rounds run a few at a time. */
+const ROUNDS = 60;
+const AT_ONCE = 6;
+/** The deletion starts 0 to 15 ms after the link, a step more each round. */
+const SHIFTS = 16;
+
+/**
+ * A chat user spending a member's link token while that member deletes their account. On
+ * PostgreSQL the link locked the organization and then, by its insert's foreign key, the account
+ * row (FOR KEY SHARE), while the deletion locked the account row (FOR UPDATE) and then, in the
+ * install door's deletion guard, the organization: opposite orders, so now and then PostgreSQL
+ * broke the deadlock (40P01) and one side answered 500. Both now lock the account first. Either
+ * the link happened first and went with the account, or it is refused with a 4xx; never a 5xx,
+ * never a link to an account that is gone. Real sockets, one server per store.
+ */
+describe.each([
+  { store: 'SQLite', skip: undefined as string | undefined },
+  { store: 'PostgreSQL', skip: skipPostgres },
+])('install door: a link racing the deletion of the account that made its token ($store)', ({ store, skip }) => {
+  let t: TestApp;
+  let base: string;
+  let drop: (() => Promise<void>) | undefined;
+  let databaseUrl = '';
+  let network = 1;
+  const suffix = store === 'SQLite' ? 'sq' : 'pg';
+
+  beforeAll(async () => {
+    if (skip) return;
+    // A network per person: the deletion form is limited per network (20 an hour).
+    let env: Record<string, string> = { ...INSTALL_ENV, PAIRGATE_TRUST_PROXY: '127.0.0.1' };
+    if (store === 'PostgreSQL') {
+      const database = await createTestDatabase();
+      drop = () => database.drop();
+      databaseUrl = database.url;
+      env = { ...env, PAIRGATE_DATABASE_URL: database.url };
+    }
+    t = await createTestApp(env, {});
+    base = await t.listen();
+  });
+  afterAll(async () => {
+    await t?.close();
+    await drop?.();
+  });
+
+  const person = async (name: string): Promise<Member> => {
+    const n = network++;
+    const member = new Member(base, { 'x-forwarded-for': `10.7.${Math.floor(n / 250)}.${(n % 250) + 1}` });
+    await member.register(name);
+    return member;
+  };
+  /** A link token of `member` (from its own network: link tokens are limited per network). */
+  const linkToken = async (member: Member, orgId: string): Promise<string> => {
+    const made = await member.json('POST', '/api/v1/integrations/mattermost/link-tokens', { org_id: orgId }, member.headers);
+    expect(made.status).toBe(201);
+    return made.body.token as string;
+  };
+
+  it.skipIf(Boolean(skip))(`${ROUNDS} rounds: no 5xx; the link went with the account or was refused with a 4xx`, { timeout: 60_000 }, async () => {
+    const admin = await person(`race-admin-${suffix}`);
+    const orgId = await admin.createOrg('Racers');
+    const installation = await installConnector(base, admin, orgId);
+    const mm = new FakeMattermost(base, systemClock);
+    const db = t.app.pairgate.stores.db;
+
+    const round = async (i: number) => {
+      const username = `racer${i}-${suffix}`;
+      const member = await person(username);
+      expect((await admin.addMember(orgId, username)).status).toBe(201);
+      const token = await linkToken(member, orgId);
+      await member.get('/account/delete');
+      const chatUser = { id: mattermostId(`chatracer${i}`), username: `chat${i}` };
+      // The two requests start a little apart, shifted each round, so that their transactions
+      // meet at every point of each other. Before the fix, a fifth to a third of the rounds on
+      // PostgreSQL ended in a deadlock (the deletion answered 500).
+      const shift = i % SHIFTS;
+      const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      const [linked, deleted] = await Promise.all([
+        mm.call(installation.id, 'link', installation.secret, chatUser, { values: { token } }),
+        later(shift).then(() => member.post('/account/delete', { password: PASSWORD })),
+      ]);
+      const link = await db.selectFrom('chat_links').select('user_id').where('external_user_id', '=', chatUser.id).executeTakeFirst();
+      const account = await db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
+      return { i, link: linked.status, linkError: linked.body?.data?.error as string | undefined, linkText: linked.body?.text as string, deletion: deleted.status, linkRow: link !== undefined, accountLeft: account !== undefined };
+    };
+
+    const results: Awaited<ReturnType<typeof round>>[] = [];
+    for (let start = 0; start < ROUNDS; start += AT_ONCE) {
+      results.push(...(await Promise.all(Array.from({ length: Math.min(AT_ONCE, ROUNDS - start) }, (_, k) => round(start + k)))));
+    }
+
+    const failed = results.filter((r) => r.link >= 500 || r.deletion >= 500);
+    expect(failed, `${failed.length} of ${ROUNDS} rounds answered a 5xx`).toEqual([]);
+    for (const r of results) {
+      // The deletion is never refused: the person is a plain member of an organization with an admin.
+      expect(r.deletion, `round ${r.i}`).toBe(200);
+      expect(r.accountLeft, `round ${r.i}`).toBe(false);
+      // Linked first, the link went with the account; else the link was refused saying the account is gone.
+      expect(r.linkRow, `round ${r.i}`).toBe(false);
+      if (r.link !== 200) {
+        expect(r.link, `round ${r.i}: ${r.linkError} ${r.linkText}`).toBe(403);
+        expect(r.linkError, `round ${r.i}`).toBe('not_a_member');
+        expect(r.linkText, `round ${r.i}`).toMatch(/^The account that made this token has been deleted, so the token links nothing\./);
+      }
+    }
+    const dangling = await db.selectFrom('chat_links').leftJoin('users', 'users.id', 'chat_links.user_id').select('chat_links.user_id').where('users.id', 'is', null).execute();
+    expect(dangling).toEqual([]);
+    if (store === 'PostgreSQL') {
+      // The database is this test's own: PostgreSQL counts every deadlock it broke in it.
+      const { rows } = await sql<{ deadlocks: string }>`select deadlocks from pg_stat_database where datname = current_database()`.execute(db);
+      expect(Number(rows[0]?.deadlocks)).toBe(0);
+    }
+    // How the rounds ended, for whoever reads the run (both outcomes should occur).
+    const tally: Record<string, number> = {};
+    for (const r of results) tally[`link ${r.link}`] = (tally[`link ${r.link}`] ?? 0) + 1;
+    console.info(store, tally);
+  });
+
+  // The interleaving that deadlocked, made to happen every time: a connection of the test holds
+  // the chat user's link row (linked to another account before), so the link waits at its insert,
+  // after the organization, while the deletion starts; the row let go, the link's insert goes on.
+  it.skipIf(Boolean(skip) || store !== 'PostgreSQL')('the link held at its insert while the account is being deleted: both answer, no deadlock', async () => {
+    const admin = await person(`held-admin-${suffix}`);
+    const orgId = await admin.createOrg('Held');
+    const installation = await installConnector(base, admin, orgId);
+    const mm = new FakeMattermost(base, systemClock);
+    const chatUser = { id: mattermostId('heldchatuser'), username: 'held' };
+    expect((await mm.call(installation.id, 'link', installation.secret, chatUser, { values: { token: await linkToken(admin, orgId) } })).status).toBe(200);
+    const member = await person(`held-member-${suffix}`);
+    expect((await admin.addMember(orgId, `held-member-${suffix}`)).status).toBe(201);
+    const token = await linkToken(member, orgId);
+    await member.get('/account/delete');
+
+    const holder = new pg.Client({ connectionString: databaseUrl });
+    await holder.connect();
+    const waiting = async () => Number((await holder.query<{ n: string }>("select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")).rows[0]!.n);
+    try {
+      await holder.query('begin');
+      await holder.query('select 1 from chat_links where external_user_id = $1 for update', [chatUser.id]);
+      const linked = mm.call(installation.id, 'link', installation.secret, chatUser, { values: { token } });
+      await expect.poll(waiting).toBe(1);
+      const deleted = member.post('/account/delete', { password: PASSWORD });
+      // Fixed, the deletion waits for the link's hold on the account; before, for the organization.
+      await expect.poll(waiting).toBe(2);
+      await holder.query('commit');
+      const [link, deletion] = await Promise.all([linked, deleted]);
+      expect({ link: link.status, deletion: deletion.status }).toEqual({ link: 200, deletion: 200 });
+      expect(link.body.data).toMatchObject({ linked: true, username: `held-member-${suffix}`, replaced: `held-admin-${suffix}` });
+      // Linked first, so the link went with the account.
+      expect(await t.app.pairgate.stores.db.selectFrom('chat_links').select('user_id').where('external_user_id', '=', chatUser.id).execute()).toEqual([]);
+    } finally {
+      await holder.end();
+    }
+  });
+});
