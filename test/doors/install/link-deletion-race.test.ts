@@ -119,16 +119,13 @@ describe.each([
       const { rows } = await sql<{ deadlocks: string }>`select deadlocks from pg_stat_database where datname = current_database()`.execute(db);
       expect(Number(rows[0]?.deadlocks)).toBe(0);
     }
-    // How the rounds ended, for whoever reads the run (both outcomes should occur).
-    const tally: Record<string, number> = {};
-    for (const r of results) tally[`link ${r.link}`] = (tally[`link ${r.link}`] ?? 0) + 1;
-    console.info(store, tally);
   });
 
   // The interleaving that deadlocked, made to happen every time: a connection of the test holds
   // the chat user's link row (linked to another account before), so the link waits at its insert,
   // after the organization, while the deletion starts; the row let go, the link's insert goes on.
-  it.skipIf(Boolean(skip) || store !== 'PostgreSQL')('the link held at its insert while the account is being deleted: both answer, no deadlock', async () => {
+  // PostgreSQL only: SQLite runs one transaction at a time, so nothing can hold the row there.
+  if (store === 'PostgreSQL') it.skipIf(Boolean(skip))('the link held at its insert while the account is being deleted: both answer, no deadlock', async () => {
     const admin = await person(`held-admin-${suffix}`);
     const orgId = await admin.createOrg('Held');
     const installation = await installConnector(base, admin, orgId);
