@@ -187,6 +187,9 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   let ownAddresses: string[] = [];
   // The running pairing listener, or the test listener this run opens (and closes: `server`).
   let listener: { server?: net.Server; port: number } | undefined = options.listener ? { port: options.listener.port } : undefined;
+  // Set once the report is made: a check cut short by its time limit goes on in the background, and
+  // a test listener it opens after that is closed at once (the report's end closes only one it saw).
+  let reported = false;
 
   const run = async (name: string, title: string, body: () => Promise<CheckOutcome>) => {
     const started = performance.now();
@@ -237,6 +240,10 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     // Fronted like an offer's port, so the self-reach check below calls this port, not another one.
     const server = sniffingServer(tlsServer, () => ({ doctor: 'test listener' }));
     const port = await listenTls(server, options.port ?? 0);
+    if (reported) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      return { status: 'fail', summary: 'opened the test listener after the report was made, and closed it again' };
+    }
     listener = { server, port };
     return { status: 'ok', summary: `a TLS listener can listen on port ${port} (all addresses)`, details: { port } };
   });
@@ -321,6 +328,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     return { status: 'ok', summary: `${url} answered ${response.status}` };
   });
 
+  reported = true;
   const opened = listener?.server;
   if (opened) await new Promise<void>((resolve) => opened.close(() => resolve()));
 
