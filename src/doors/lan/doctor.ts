@@ -275,22 +275,32 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     const deviceId = randomBytes(16).toString('base64url');
     const heard: { address: string; deviceId: string; name?: string; authenticated: boolean }[] = [];
     let ownEcho = false;
-    const receiver = await listenForAnnouncements({
-      ...discovery,
-      onAnnouncement: (a) => { heard.push({ address: a.address, deviceId: a.deviceId, ...(a.name ? { name: a.name } : {}), authenticated: a.authenticated }); },
-    });
-    const own = await listenForAnnouncements({ ...discovery, secret, onAnnouncement: (a) => { if (a.deviceId === deviceId) ownEcho = true; } });
-    const announcer = await startAnnouncer({ ...discovery, announcement: { deviceId, port: listener?.port ?? 1 }, secret, intervalMs: 250 });
-    await new Promise((resolve) => setTimeout(resolve, options.multicastWaitMs ?? 1500));
-    const sent = announcer.sent();
-    const sendErrors = announcer.errors();
-    await announcer.stop();
-    await own.stop();
-    await receiver.stop();
+    // Each socket opened is closed whatever fails after it: a second listener or the announcer that
+    // could not start left the ones before it open, and the process with them.
+    const opened: { stop(): Promise<void> }[] = [];
+    let sent = 0;
+    let sendErrors: string[] = [];
+    let membershipErrors: unknown;
+    try {
+      const receiver = await listenForAnnouncements({
+        ...discovery,
+        onAnnouncement: (a) => { heard.push({ address: a.address, deviceId: a.deviceId, ...(a.name ? { name: a.name } : {}), authenticated: a.authenticated }); },
+      });
+      opened.push(receiver);
+      membershipErrors = receiver.errors;
+      opened.push(await listenForAnnouncements({ ...discovery, secret, onAnnouncement: (a) => { if (a.deviceId === deviceId) ownEcho = true; } }));
+      const announcer = await startAnnouncer({ ...discovery, announcement: { deviceId, port: listener?.port ?? 1 }, secret, intervalMs: 250 });
+      opened.push(announcer);
+      await new Promise((resolve) => setTimeout(resolve, options.multicastWaitMs ?? 1500));
+      sent = announcer.sent();
+      sendErrors = announcer.errors();
+    } finally {
+      for (const socket of opened.reverse()) await socket.stop().catch(() => undefined);
+    }
     const others = heard.filter((h) => h.deviceId !== deviceId);
     // A device announces every 250 ms or so: counted once, whatever it sent in the wait.
     const otherDevices = new Set(others.map((h) => h.deviceId)).size;
-    const details = { group, port, sent, sendErrors, membershipErrors: receiver.errors, ownAnnouncementReceived: ownEcho, othersHeard: others, otherDevices };
+    const details = { group, port, sent, sendErrors, membershipErrors, ownAnnouncementReceived: ownEcho, othersHeard: others, otherDevices };
     if (!ownEcho) return { status: 'fail', summary: `sent ${sent} announcements but received none of them back${sendErrors.length ? `: ${sendErrors.join('; ')}` : ''}`, details };
     if (otherDevices > 0) return { status: 'ok', summary: `can send and receive on ${group}:${port}; heard ${otherDevices} other device${otherDevices === 1 ? '' : 's'}`, details };
     // This device's own copy comes back through the machine itself, not the network: alone, it
