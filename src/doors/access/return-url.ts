@@ -32,16 +32,23 @@ export function parseReturnOrigins(raw: string): ReturnOrigins {
   return map;
 }
 
+/** A URL's host name as the consent screen names it, without the root's trailing dot. */
+function shownHostname(url: string): string {
+  return new URL(url).hostname.replace(/\.$/, '');
+}
+
 /**
- * Whether `returnURL`'s origin is one an app's origins are pinned to (of any app): a request
+ * Whether `returnURL` leads to a host an app's origins are pinned to (of any app): a request
  * sending the answer there is delivered as a pinned app's (`AccessRequest.pinned`) whatever app id
  * it names, since a look-alike of a pinned id (`bank-аpp`, a Cyrillic а) is another id, pinned to
- * nothing, and would otherwise have the pinned app's own origin shown on the consent screen while
- * its token went to whoever polls.
+ * nothing, and would otherwise have the pinned app's own host shown on the consent screen while
+ * its token went to whoever polls. Compared by host name, not origin: the screen names the host
+ * alone, so `http://bank.example`, `https://bank.example.` (the root's dot) and another port of a
+ * pinned `https://bank.example` read as the pinned app's there too.
  */
 export function isPinnedOrigin(returnURL: string, allowed: ReturnOrigins): boolean {
-  const origin = new URL(returnURL).origin;
-  for (const origins of allowed.values()) if (origins.has(origin)) return true;
+  const host = shownHostname(returnURL);
+  for (const origins of allowed.values()) for (const origin of origins) if (shownHostname(origin) === host) return true;
   return false;
 }
 
