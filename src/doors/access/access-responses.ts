@@ -24,7 +24,7 @@ const UNKNOWN_KEY = '`unknown_key`: no live auth request has this key (unknown, 
 /** The documented errors of the access door's routes. */
 export const AccessErrors = {
   create400: pryvErrorView(
-    '`validation_failed`: a field missing, too long or of the wrong type, or deviceName empty once trimmed or holding a character the pages cannot show; ' +
+    '`validation_failed`: a field missing, too long or of the wrong type, deviceName empty once trimmed or holding a character the pages cannot show, or serviceInfo too deep or too large; ' +
     '`invalid_json`, `body_forbidden_key`, `body_not_utf8` or `invalid_content_length`: a body that cannot be read as sent; ' +
     '`invalid_app_id`: requestingAppId not 6 to 99 characters once trimmed, or holding a character the pages cannot show; ' +
     '`invalid_permissions`: a permission without exactly one of streamId, tag or feature, or with fields that do not go with it; ' +

@@ -23,16 +23,32 @@ function depthOver(value: unknown, limit: number): boolean {
   return false;
 }
 
+/** Throws a 400 `code` naming `field` when `value` is nested deeper than MAX_CLIENT_DATA_DEPTH or larger than MAX_CLIENT_DATA as JSON. */
+function checkJsonObject(value: Record<string, unknown> | null | undefined, field: string, code: string): void {
+  if (!value) return;
+  if (depthOver(value, MAX_CLIENT_DATA_DEPTH)) {
+    throw new InvalidRequestError(`${field} must be nested at most ${MAX_CLIENT_DATA_DEPTH} levels deep.`, { field }, code);
+  }
+  if (JSON.stringify(value).length > MAX_CLIENT_DATA) {
+    throw new InvalidRequestError(`${field} must be at most ${MAX_CLIENT_DATA} bytes of JSON.`, { field }, code);
+  }
+}
+
 /**
  * Checks an auth request's clientData: at most MAX_CLIENT_DATA_DEPTH levels of nesting, then at
  * most MAX_CLIENT_DATA bytes as JSON; a 400 `invalid_client_data` that says which, otherwise.
  */
 export function checkClientData(clientData: Record<string, unknown> | null | undefined): void {
-  if (!clientData) return;
-  if (depthOver(clientData, MAX_CLIENT_DATA_DEPTH)) {
-    throw new InvalidRequestError(`clientData must be nested at most ${MAX_CLIENT_DATA_DEPTH} levels deep.`, { field: 'clientData' }, 'invalid_client_data');
-  }
-  if (JSON.stringify(clientData).length > MAX_CLIENT_DATA) {
-    throw new InvalidRequestError(`clientData must be at most ${MAX_CLIENT_DATA} bytes of JSON.`, { field: 'clientData' }, 'invalid_client_data');
-  }
+  checkJsonObject(clientData, 'clientData', 'invalid_client_data');
+}
+
+/**
+ * Checks an auth request's serviceInfo by the same bounds as clientData: it is stored with the
+ * request and answered back in every poll, and its schema bounds only its `name`. Unchecked, a
+ * serviceInfo of 5000 nested brackets overflowed the recursive JSON.stringify of the store (a
+ * 500), and one of the whole body's size was kept for every waiting request. A 400
+ * `validation_failed` naming the field: Pryv's own service info is a few flat links.
+ */
+export function checkServiceInfo(serviceInfo: Record<string, unknown> | null | undefined): void {
+  checkJsonObject(serviceInfo, 'serviceInfo', 'validation_failed');
 }

@@ -13,7 +13,7 @@ import { crowdedCapacity } from '../shared/crowded-share.js';
 import { parsePermissions, PermissionSchema } from './permissions.js';
 import { checkReturnUrl, isPinnedOrigin } from './return-url.js';
 import { checkShownText, optionalShownText, readLanguageCode } from './request-text.js';
-import { checkClientData } from './client-data.js';
+import { checkClientData, checkServiceInfo } from './client-data.js';
 import { CORS_OPEN, CREATE_CALL, openToWebApps } from './web-app-cors.js';
 
 // Null (and false) come first in each union: a form's fields are text converted to the schema's
@@ -54,6 +54,7 @@ export function readAccessRequest(env: AccessEnv, body: CreateAccessBody): Acces
   });
   const deviceName = optionalShownText(body.deviceName, 'deviceName', 'validation_failed');
   checkClientData(body.clientData);
+  checkServiceInfo(body.serviceInfo);
   if (body.returnURL === true) throw new InvalidRequestError('returnURL must be a URL, null or false.', { field: 'returnURL' }, 'invalid_return_url');
   const returnURL = typeof body.returnURL === 'string' && body.returnURL !== '' ? checkReturnUrl(body.returnURL, appId, env.returnOrigins) : null;
   // An app whose origins are pinned gets its token only at them (`AccessRequest.pinned`): without a
