@@ -26,7 +26,7 @@ export const AccessErrors = {
   create400: pryvErrorView(
     '`validation_failed`: a field missing, too long or of the wrong type, deviceName empty once trimmed or holding a character the pages cannot show, or serviceInfo too deep or too large; ' +
     '`invalid_json`, `body_forbidden_key`, `body_not_utf8` or `invalid_content_length`: a body that cannot be read as sent; ' +
-    '`invalid_app_id`: requestingAppId not 6 to 99 characters once trimmed, or holding a character the pages cannot show; ' +
+    '`invalid_app_id`: requestingAppId not 6 to 99 characters once trimmed, holding a character the pages cannot show, or mixing Latin letters with look-alike ones of another script; ' +
     '`invalid_permissions`: a permission without exactly one of streamId, tag or feature, or with fields that do not go with it; ' +
     '`invalid_language_code`: languageCode not a language tag; `invalid_client_data`: clientData too deep or too large; ' +
     '`invalid_return_url`: returnURL not an http(s) URL without credentials, with a plain host; `return_url_not_allowed`: its origin not one allowed for this app (PAIRGATE_ACCESS_RETURN_ORIGINS); `return_url_required`: none given for an app whose origins are pinned; ' +

@@ -12,7 +12,7 @@ import { countPendingFrom, crowdedAddressRefusal } from './pending-per-address.j
 import { crowdedCapacity } from '../shared/crowded-share.js';
 import { parsePermissions, PermissionSchema } from './permissions.js';
 import { checkReturnUrl, isPinnedOrigin } from './return-url.js';
-import { checkShownText, optionalShownText, readLanguageCode } from './request-text.js';
+import { checkOneLookingScript, checkShownText, optionalShownText, readLanguageCode } from './request-text.js';
 import { checkClientData, checkServiceInfo } from './client-data.js';
 import { CORS_OPEN, CREATE_CALL, openToWebApps } from './web-app-cors.js';
 
@@ -48,6 +48,7 @@ export function readAccessRequest(env: AccessEnv, body: CreateAccessBody): Acces
   const appId = body.requestingAppId.trim();
   if (appId.length < 6 || appId.length > 99) throw new InvalidRequestError('requestingAppId must have 6 to 99 characters.', { field: 'requestingAppId' }, 'invalid_app_id');
   checkShownText(appId, 'requestingAppId', 'invalid_app_id', true);
+  checkOneLookingScript(appId, 'requestingAppId', 'invalid_app_id');
   const requestedPermissions = parsePermissions(body.requestedPermissions);
   requestedPermissions.forEach((permission, index) => {
     for (const [name, value] of Object.entries(permission)) checkShownText(value as string, `requestedPermissions[${index}].${name}`, 'invalid_permissions');

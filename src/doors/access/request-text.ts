@@ -16,6 +16,25 @@ export function checkShownText(value: string | null | undefined, field: string, 
 }
 
 /**
+ * The scripts whose letters pass for Latin ones on a page (Cyrillic а, е, о, р, с; Greek ο, ν;
+ * Armenian օ; Cherokee Ꭺ): an id mixing one of them with Latin letters reads as another, all-Latin
+ * id (UTS #39 calls such a mix not even "moderately restrictive").
+ */
+const LATIN_LOOK_ALIKE_SCRIPTS = /[\p{Script=Cyrillic}\p{Script=Greek}\p{Script=Armenian}\p{Script=Cherokee}]/u;
+const LATIN_LETTER = /\p{Script=Latin}/u;
+
+/**
+ * Throws a 400 `code` naming `field` when `value` mixes Latin letters with those of a script that
+ * looks like Latin: `bank-аpp` with a Cyrillic а shows on the consent page as the `bank-app` it is
+ * not, and the person's yes goes to whoever asked. An id wholly in one script passes.
+ */
+export function checkOneLookingScript(value: string, field: string, code: string): void {
+  if (LATIN_LETTER.test(value) && LATIN_LOOK_ALIKE_SCRIPTS.test(value)) {
+    throw new InvalidRequestError(`${field} must not mix Latin letters with Cyrillic, Greek, Armenian or Cherokee ones: the consent page would show it as another app's name.`, { field }, code);
+  }
+}
+
+/**
  * An optional text field the pages show (the device name), as the app id is read: trimmed, then
  * checked as `checkShownText` checks it. Null when it is absent or null; a 400 `code` naming
  * `field` when it is given but empty once trimmed, since "" or "  " would show as no name at all

@@ -40,7 +40,7 @@ function shownHostname(url: string): string {
 /**
  * Whether `returnURL` leads to a host an app's origins are pinned to (of any app): a request
  * sending the answer there is delivered as a pinned app's (`AccessRequest.pinned`) whatever app id
- * it names, since a look-alike of a pinned id (`bank-аpp`, a Cyrillic а) is another id, pinned to
+ * it names, since a look-alike of a pinned id (`bamk-app`, an m for the n) is another id, pinned to
  * nothing, and would otherwise have the pinned app's own host shown on the consent screen while
  * its token went to whoever polls. Compared by host name, not origin: the screen names the host
  * alone, so `http://bank.example`, `https://bank.example.` (the root's dot) and another port of a
