@@ -287,14 +287,18 @@ type ValidationFailure = NonNullable<FastifyError['validation']>[number];
 const isNullBranch = (failure: ValidationFailure): boolean => failure.keyword === 'type' && (failure.params as { type?: unknown }).type === 'null';
 
 /**
- * The failure worth telling. For a field that may be a value or null, Ajv reports the null branch
- * first: "must be null" for `-5` where a positive number was meant says nothing useful, so the
- * other branch's failure at the same place ("must be >= 1") is told instead.
+ * The failure worth telling. For a field that may take values of several types (a value or null, a
+ * URL or false), Ajv reports each branch's failure in turn, the branches of other types first:
+ * "must be null" for `-5` where a positive number was meant, or "must be boolean" for a URL too
+ * long, says nothing useful. So the failure of the branch whose type the value has ("must be >=
+ * 1", "must NOT have more than 2048 characters") is told, else, after a null branch, the next
+ * branch's type ("must be integer").
  */
 function mostTelling(failures: readonly ValidationFailure[]): ValidationFailure | undefined {
   const first = failures[0];
-  if (!first || !isNullBranch(first)) return first;
-  return failures.find((failure) => failure.instancePath === first.instancePath && !isNullBranch(failure) && failure.keyword !== 'anyOf' && failure.keyword !== 'oneOf') ?? first;
+  if (!first || first.keyword !== 'type') return first;
+  const samePlace = failures.filter((failure) => failure.instancePath === first.instancePath && failure.keyword !== 'anyOf' && failure.keyword !== 'oneOf');
+  return samePlace.find((failure) => failure.keyword !== 'type') ?? (isNullBranch(first) ? samePlace.find((failure) => !isNullBranch(failure)) : undefined) ?? first;
 }
 
 /**

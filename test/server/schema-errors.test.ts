@@ -23,6 +23,10 @@ describe('validation failures', () => {
       expect(nullable.json().message).toMatch(/expireAfter must be >= 1/);
       const nullableType = await t.app.inject({ method: 'POST', url: '/access', payload: { requestingAppId: 'schema-errors-app', requestedPermissions: [{ streamId: 'notes', level: 'read' }], expireAfter: 'soon' } });
       expect(nullableType.json().message).toMatch(/expireAfter must be integer/);
+      // A URL or false, too long: its length is told, not "must be boolean".
+      const longUrl = await t.app.inject({ method: 'POST', url: '/access', payload: { requestingAppId: 'schema-errors-app', requestedPermissions: [{ streamId: 'notes', level: 'read' }], returnURL: `https://app.example/${'a'.repeat(2100)}` } });
+      expect(longUrl.statusCode).toBe(400);
+      expect(longUrl.json().message).toMatch(/returnURL must NOT have more than \d+ characters/);
       // A choice of constants names the choices, not "must be equal to constant".
       const level = await t.app.inject({ method: 'POST', url: '/access', payload: { requestingAppId: 'schema-errors-app', requestedPermissions: [{ streamId: 'notes', level: 'admin' }] } });
       expect(level.statusCode).toBe(400);
