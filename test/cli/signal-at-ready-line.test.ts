@@ -29,12 +29,13 @@ describe('the line inviting a signal is printed once the signal is handled', () 
   afterAll(() => t.close());
 
   // The code itself invites it too: a person who reads it and changes their mind.
-  for (const [line, pattern] of [['the code', /^Code: /], ['"Waiting for the decision"', /Waiting for the decision/]] as const) {
-    it(`grant create: Ctrl-C as ${line} appears withdraws the request`, async () => {
-      const requester = run(['grant', 'create', '--label', 'Print the report', '--server', server], { signalAt: { pattern } });
-      expect(await requester.exited).toEqual({ code: null, signal: 'SIGINT' });
+  // SIGTERM too (a script or a service manager stopping it), named as such in the line.
+  for (const [signal, named] of [['SIGINT', 'Ctrl-C'], ['SIGTERM', 'SIGTERM']] as const) for (const [line, pattern] of [['the code', /^Code: /], ['"Waiting for the decision"', /Waiting for the decision/]] as const) {
+    it(`grant create: ${named} as ${line} appears withdraws the request and ends by ${signal}`, async () => {
+      const requester = run(['grant', 'create', '--label', 'Print the report', '--server', server], { signalAt: { pattern, signal } });
+      expect(await requester.exited, requester.err()).toEqual({ code: null, signal });
       const code = /^Code: (\S+)$/m.exec(requester.out())![1]!;
-      expect(requester.err()).toMatch(/\npairgate: stopped \(Ctrl-C\): the request was withdrawn; its code \S+ no longer works\.\n$/);
+      expect(requester.err()).toMatch(new RegExp(`\\npairgate: stopped \\(${named}\\): the request was withdrawn; its code ${code} no longer works\\.\\n$`));
       // Refused: an approver typing the code now is told it names no live request.
       const approved = await t.app.inject({ method: 'POST', url: `/api/v1/codes/${encodeURIComponent(code)}/approve`, payload: {} });
       expect(approved.statusCode).toBe(404);

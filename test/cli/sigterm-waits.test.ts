@@ -1,15 +1,14 @@
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
 import { ensureBuilt } from '../helpers/node-process.js';
 import { cliChildren } from './cli-child.js';
 import { useProxiedSupportOrigin } from './proxied-support-origin.js';
 
 /**
  * SIGTERM (a script, `timeout`, systemd stopping the command) during a wait whose Ctrl-C cleans up
- * on the server does the same clean-up: killed by Node's default before, `grant create` left its
- * request approvable with nobody waiting, and `join` a confirmed session open with nobody
- * connected. The line names SIGTERM, and the command ends by it (exit status 143 in a shell), as
+ * on the server does the same clean-up: killed by Node's default before, `join` left a confirmed
+ * session open with nobody connected (`grant create`'s request approvable with nobody waiting:
+ * signal-at-ready-line.test.ts). The line names SIGTERM, and the command ends by it (exit status 143 in a shell), as
  * Ctrl-C's ends by SIGINT (130); in the chat, as Ctrl-C, it ends the session (exit 0). Signals
  * are sent from inside the write of a line where that is the worst case (fixtures/signal-at-line.cjs).
  */
@@ -18,28 +17,6 @@ beforeAll(() => ensureBuilt(), 120_000);
 
 const AVATAR = 'https://avatars.example/thorsten.png';
 const run = cliChildren();
-
-describe('pairgate grant create: SIGTERM while waiting for the decision', () => {
-  let t: TestApp;
-  let server: string;
-  beforeAll(async () => {
-    t = await createTestApp();
-    server = await t.listen();
-  }, 60_000);
-  afterAll(() => t.close());
-
-  for (const [line, pattern] of [['the code', /^Code: /], ['"Waiting for the decision"', /Waiting for the decision/]] as const) {
-    it(`SIGTERM as ${line} appears withdraws the request and ends by SIGTERM`, async () => {
-      const requester = run(['grant', 'create', '--label', 'Print the report', '--server', server], { signalAt: { pattern, signal: 'SIGTERM' } });
-      expect(await requester.exited, requester.err()).toEqual({ code: null, signal: 'SIGTERM' });
-      const code = /^Code: (\S+)$/m.exec(requester.out())![1]!;
-      expect(requester.err()).toMatch(new RegExp(`\\npairgate: stopped \\(SIGTERM\\): the request was withdrawn; its code ${code} no longer works\\.\\n$`));
-      // Refused: an approver typing the code now is told it names no live request.
-      const approved = await t.app.inject({ method: 'POST', url: `/api/v1/codes/${encodeURIComponent(code)}/approve`, payload: {} });
-      expect(approved.statusCode).toBe(404);
-    }, 30_000);
-  }
-});
 
 describe('pairgate join: SIGTERM', () => {
   let holdFirstUpgrade = false;
