@@ -173,8 +173,9 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     const user = await currentUser(request);
     if (!user) return reply.redirect(signInUrl('/account/password', askedLang(request)), 303);
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/password.njk');
+    let passwordHash: string;
     try {
-      await accounts.changePassword(user, request.body.current, request.body.password, request.clientNetwork);
+      passwordHash = await accounts.changePassword(user, request.body.current, request.body.password, request.clientNetwork);
     } catch (error) {
       const message = errorMessage(error, pickLang(request));
       if (!message || !isPairgateError(error)) throw error;
@@ -183,9 +184,10 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
       const invalidField = error.code === 'invalid_password' ? 'password' : 'current';
       return renderPage(pages, request, reply, 'account/password.njk', { error: message, invalidField }, { status: error.status, user });
     }
-    // Every session ended with the old password; this browser gets a fresh one.
-    await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now());
-    return renderPage(pages, request, reply, 'account/password.njk', { done: true }, { user });
+    // Every session ended with the old password; this browser gets a fresh one, unless the
+    // password changed again meanwhile (another session's change ended this one too).
+    const kept = await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now(), passwordHash);
+    return renderPage(pages, request, reply, 'account/password.njk', { done: true }, { user: kept ? user : null });
   });
 
   api.get('/account/delete', { schema: { tags, summary: 'The form to delete your account (signed in).', querystring: PageQuery, response: { ...HtmlPage, 303: SignInFirst } } }, async (request, reply) => {

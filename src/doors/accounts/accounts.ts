@@ -6,7 +6,7 @@ import type { AccountDeletionGuards } from './deletion-guards.js';
 import { translator, type Lang } from './i18n.js';
 import { waitWords } from '../../web/duration-words.js';
 import type { Mailer } from './mailer.js';
-import { dummyHash, hashPassword, verifyPassword } from './passwords.js';
+import { dummyHash, hashPassword, needsRehash, verifyPassword } from './passwords.js';
 import type { PasswordResets } from './password-resets.js';
 import type { ResetMailBudget } from './reset-mail-budget.js';
 import type { Sessions } from './sessions.js';
@@ -66,17 +66,37 @@ export class Accounts {
    * was typed) or, for a name that names none, against the name typed; and against the client IP.
    */
   async signIn(login: string, password: string, ip: string): Promise<User> {
+    return (await this.authenticate(login, password, ip)).user;
+  }
+
+  /**
+   * `signIn`, with the password hash the password was proved against, for `Sessions.start` to
+   * check that the password did not change meanwhile. A hash made at another cost than the
+   * configured one is made again at it (`needsRehash`) while the password is at hand.
+   */
+  async authenticate(login: string, password: string, ip: string): Promise<{ user: User; passwordHash: string }> {
     // Looked up before the budget, which is keyed by the account. Known or not, this is the same
     // one indexed read, so the order reveals nothing; a spent budget still refuses before scrypt.
     const found = login.length <= 254 ? await this.parts.users.findByLogin(login) : undefined;
-    const user = await this.parts.limits.check(found ? { accountId: found.id } : { unknownLogin: login }, ip, async () => {
+    const proved = await this.parts.limits.check(found ? { accountId: found.id } : { unknownLogin: login }, ip, async () => {
       this.dummy ??= dummyHash(this.parts.scryptCost);
       const matches = await verifyPassword(password.slice(0, 1024), found?.passwordHash ?? (await this.dummy));
       return found && matches && password.length <= 1024 ? found : undefined;
     });
-    if (!user) throw new UnauthorizedError('Wrong username or password.', 'signin_failed');
-    const { passwordHash: _hidden, ...visible } = user;
-    return visible;
+    if (!proved) throw new UnauthorizedError('Wrong username or password.', 'signin_failed');
+    const { passwordHash, ...user } = proved;
+    return { user, passwordHash: await this.rehashed(user.id, passwordHash, password) };
+  }
+
+  /**
+   * The hash of `password` at the configured cost: `stored` when it is at it, else a new one,
+   * written only while `stored` is still the account's (a password changed meanwhile wins; then
+   * `stored` is answered, which `Sessions.start` finds out of date).
+   */
+  private async rehashed(userId: string, stored: string, password: string): Promise<string> {
+    if (!needsRehash(stored, this.parts.scryptCost)) return stored;
+    const fresh = await hashPassword(password, this.parts.scryptCost);
+    return (await this.parts.users.rehash(userId, stored, fresh)) ? fresh : stored;
   }
 
   /**
@@ -111,14 +131,16 @@ export class Accounts {
    * Changes the password of signed-in `user` after checking `current`, which counts against the
    * same failure budgets as a sign-in (a stolen session must not become a way to guess the
    * password). Ends every session and reset link of the account; the caller starts a new session
-   * for this browser.
+   * for this browser, with the new hash this returns (see `Sessions.start`).
    */
-  async changePassword(user: User, current: string, next: string, ip: string): Promise<void> {
+  async changePassword(user: User, current: string, next: string, ip: string): Promise<string> {
     await this.confirmPassword(user, current, ip);
     validatePassword(next);
-    await this.parts.users.setPasswordHash(user.id, await hashPassword(next, this.parts.scryptCost));
+    const passwordHash = await hashPassword(next, this.parts.scryptCost);
+    await this.parts.users.setPasswordHash(user.id, passwordHash);
     await this.parts.sessions.endAll(user.id);
     await this.parts.resets.endAll(user.id);
+    return passwordHash;
   }
 
   /**
@@ -218,8 +240,9 @@ export function signInRefusalText(refusal: SignInRefusal, lang: Lang): string {
 export async function signInFromForm(request: FastifyRequest, reply: FastifyReply, login: string, password: string): Promise<SignInRefusal | undefined> {
   const accounts = accountsOf(request);
   try {
-    const user = await accounts.signIn(login, password, request.clientNetwork);
-    await accounts.parts.sessions.start(request, reply, user.id, accounts.parts.clock.now());
+    const { user, passwordHash } = await accounts.authenticate(login, password, request.clientNetwork);
+    // The password changed while it was checked: it is no longer the account's (see Sessions.start).
+    if (!(await accounts.parts.sessions.start(request, reply, user.id, accounts.parts.clock.now(), passwordHash))) throw new UnauthorizedError('Wrong username or password.', 'signin_failed');
     return undefined;
   } catch (error) {
     if (!isPairgateError(error) || (error.status !== 401 && error.status !== 429)) throw error;

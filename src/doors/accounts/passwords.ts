@@ -37,6 +37,17 @@ export async function verifyPassword(password: string, stored: string): Promise<
 }
 
 /**
+ * True when `stored` was not made at the configured cost (2^`logN`, r = 8, p = 1): an older cost, or
+ * one since lowered. The sign-in that proves the password hashes it again, so raising
+ * `PAIRGATE_SCRYPT_COST` protects every account that signs in, not only new passwords, and a
+ * known name stops costing another time than the dummy hash an unknown one is checked against.
+ */
+export function needsRehash(stored: string, logN: number): boolean {
+  const parts = stored.split('$');
+  return parts[0] !== 'scrypt' || Number(parts[1]) !== logN || Number(parts[2]) !== BLOCK_SIZE || Number(parts[3]) !== PARALLELISM;
+}
+
+/**
  * A hash of a random password at the configured cost: verified against when the account does not
  * exist, so an unknown name costs the same time as a wrong password and reveals nothing.
  */

@@ -29,13 +29,26 @@ export class Sessions {
   /**
    * Starts a session for `userId` and sets its cookie. A session the browser already had is ended
    * first: a sign-in always gets a fresh token (no session fixation).
+   *
+   * `provenHash`: the password hash the password typed was checked against. A password changed
+   * or reset while that check ran (a scrypt long) has ended every session before this one was
+   * written, so this one would outlive the password it was opened with: the hash is read again
+   * once the row is written and, when it is another, the row is deleted and no cookie set (false).
+   * Written first, read after: a change that ends sessions after writing its hash either finds this
+   * row or is seen here.
    */
-  async start(request: FastifyRequest, reply: FastifyReply, userId: string, now: number): Promise<void> {
+  async start(request: FastifyRequest, reply: FastifyReply, userId: string, now: number, provenHash?: string): Promise<boolean> {
     const previous = request.cookies?.[this.cookie];
     if (previous) await this.db.deleteFrom('account_sessions').where('token_hash', '=', hashToken(previous)).execute();
     const token = randomToken();
-    await this.db.insertInto('account_sessions').values({ token_hash: hashToken(token), user_id: userId, created_at: now, expires_at: now + this.ttlMs }).execute();
+    const tokenHash = hashToken(token);
+    await this.db.insertInto('account_sessions').values({ token_hash: tokenHash, user_id: userId, created_at: now, expires_at: now + this.ttlMs }).execute();
+    if (provenHash !== undefined && (await this.users.passwordHashOf(userId)) !== provenHash) {
+      await this.db.deleteFrom('account_sessions').where('token_hash', '=', tokenHash).execute();
+      return false;
+    }
     reply.setCookie(this.cookie, token, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.secureCookies, maxAge: Math.floor(this.ttlMs / 1000) });
+    return true;
   }
 
   /**

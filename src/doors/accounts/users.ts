@@ -137,6 +137,21 @@ export class UserStore {
     return Number(result.numDeletedRows) > 0;
   }
 
+  /**
+   * Replaces a user's password hash with `fresh` only while it is still `stored` (a rehash at a new
+   * cost must not undo a password changed meanwhile). True when it did.
+   */
+  async rehash(id: string, stored: string, fresh: string): Promise<boolean> {
+    const result = await this.db.updateTable('users').set({ password_hash: fresh }).where('id', '=', id).where('password_hash', '=', stored).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** The password hash of the user with this id, undefined when there is none. */
+  async passwordHashOf(id: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('users').select('password_hash').where('id', '=', id).executeTakeFirst();
+    return row?.password_hash;
+  }
+
   /** Replaces a user's password hash. */
   async setPasswordHash(id: string, passwordHash: string): Promise<void> {
     await this.db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute();
