@@ -5,6 +5,7 @@ import { MISSED_CHANGES } from '../../store/ports.js';
 import { holdsLoneSurrogate } from '../../server/json-body.js';
 import type { DoorContext } from '../door.js';
 import { AgentLeases } from './agent-lease.js';
+import { keepAlive } from './channel-heartbeat.js';
 import { MAX_BUFFERED, MAX_REPORT, MAX_TEXT } from './channel-limits.js';
 import { MessagePacer, type PacerLimits } from './message-pacer.js';
 import { DeliveredSeqs, LOG_KEEP, SessionLog } from './session-log.js';
@@ -151,6 +152,8 @@ export class SessionHub {
     private readonly pace: PacerLimits,
     /** How long a supporter's presence mark lasts without renewal (see SupporterPresence). */
     presenceMs?: number,
+    /** How often each socket is pinged; one that did not answer the previous ping is cut off (keepAlive). */
+    private readonly pingMs = 30_000,
   ) {
     this.leases = new AgentLeases(ctx.stores.ephemeral, ctx.clock);
     this.log = new SessionLog(ctx.stores.ephemeral);
@@ -436,6 +439,7 @@ export class SessionHub {
    */
   acceptAgent(socket: WebSocket, session: SessionGrant): void {
     let authed = false;
+    keepAlive(socket, this.pingMs);
     const timer = setTimeout(() => socket.close(CLOSE.helloTimeout, 'no hello in time'), this.helloMs);
     // One message after the other (the hello first), at the channel's pace.
     new MessagePacer(socket, this.pace, async (data) => {
@@ -554,6 +558,7 @@ export class SessionHub {
    * With `history`, the chat so far follows the state (`{"type": "history", "messages": [...]}`).
    */
   async acceptSupporter(socket: WebSocket, session: SessionGrant, options: { history?: boolean } = {}): Promise<void> {
+    keepAlive(socket, this.pingMs);
     const room = this.room(session);
     if (options.history) room.supporterBacklogs.set(socket, []);
     room.supporters.add(socket);

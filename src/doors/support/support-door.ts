@@ -113,7 +113,7 @@ export const supportDoor: Door = {
     await acceptMultipartFields(app);
     const memories = new SessionMemories(ctx.stores.ephemeral, ctx.clock);
     const perSecond = cfg.PAIRGATE_SUPPORT_CHANNEL_MESSAGES_PER_SECOND;
-    const hub = new SessionHub(ctx, cfg.PAIRGATE_SUPPORT_HELLO_SECONDS * 1000, memories, { perSecond, burst: perSecond * 5 }, cfg.PAIRGATE_SUPPORT_PRESENCE_SECONDS * 1000);
+    const hub = new SessionHub(ctx, cfg.PAIRGATE_SUPPORT_HELLO_SECONDS * 1000, memories, { perSecond, burst: perSecond * 5 }, cfg.PAIRGATE_SUPPORT_PRESENCE_SECONDS * 1000, cfg.PAIRGATE_SUPPORT_PING_SECONDS * 1000);
     await registerSessionRoutes(app, ctx, hub, memories);
     await registerPairingRoutes(app, ctx);
   },
