@@ -145,7 +145,22 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
   udpSocket.on('error', (error) => logger?.warn({ err: error }, 'dns udp socket error'));
   const udpPerSecond = options.udpPerSecond ?? 0;
   const udpCounts = new PerSecondCounts();
+  /**
+   * Sends one UDP answer. dgram throws, synchronously, what it cannot send (port 0, a socket
+   * closed while the look-up ran): thrown out of the message listener or of the look-up's promise,
+   * that ended the whole process (an uncaught exception, an unhandled rejection).
+   */
+  const reply = (answer: Buffer, remote: { port: number; address: string }): void => {
+    try {
+      udpSocket.send(answer, remote.port, remote.address, (error) => error && logger?.debug({ err: error }, 'dns udp send failed'));
+    } catch (error) {
+      logger?.debug({ err: error }, 'dns udp send failed');
+    }
+  };
   udpSocket.on('message', (message, remote) => {
+    // Source port 0 means "no reply expected" (RFC 768), and no answer can be sent to it: one
+    // datagram from it, which anyone can send, crashed the server when its answer was sent.
+    if (remote.port === 0) return;
     if (udpPerSecond > 0) {
       // Per network, not per address: a host given an IPv6 /64 may send from any of its 2^64
       // addresses, and would otherwise have as many budgets.
@@ -155,14 +170,14 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
           const slip = Buffer.alloc(12);
           message.copy(slip, 0, 0, 2);
           slip.writeUInt16BE(0x8000 | 0x0200 | (message.readUInt16BE(2) & 0x7900), 2);
-          udpSocket.send(slip, remote.port, remote.address, () => undefined);
+          reply(slip, remote);
         }
         return;
       }
     }
     handler(message, 'udp').then(
       (answer) => {
-        if (answer) udpSocket.send(answer, remote.port, remote.address, (error) => error && logger?.debug({ err: error }, 'dns udp send failed'));
+        if (answer) reply(answer, remote);
       },
       (error: unknown) => logger?.warn({ err: error }, 'dns query failed'),
     );
