@@ -109,10 +109,17 @@ export class DnsResponder {
       authorities: result.authorities,
       additionals: [...result.additionals, ...(opt ? [{ type: 'OPT', name: '.', udpPayloadSize: UDP_EDNS_MAX, flags: 0 } as Answer] : [])],
     };
+    const optOnly = opt ? [{ type: 'OPT', name: '.', udpPayloadSize: UDP_EDNS_MAX, flags: 0 } as Answer] : [];
     let wire = dnsPacket.encode(response);
+    if (wire.length > limit && result.additionals.length > 0) {
+      // Glue is extra: an answer that fits without it goes without it, and without TC (RFC 2181
+      // section 9). Truncating it cleared the NS answer itself, and sent every resolver asking
+      // without EDNS over TCP for an answer that fitted in UDP.
+      wire = dnsPacket.encode({ ...response, additionals: optOnly });
+    }
     if (wire.length > limit) {
       // Too big for this transport: say so (TC) and let the client retry over TCP.
-      wire = dnsPacket.encode({ ...response, flags: (response.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE, answers: [], authorities: [], additionals: opt ? [{ type: 'OPT', name: '.', udpPayloadSize: UDP_EDNS_MAX, flags: 0 } as Answer] : [] });
+      wire = dnsPacket.encode({ ...response, flags: (response.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE, answers: [], authorities: [], additionals: optOnly });
     }
     return wire;
   }
@@ -206,8 +213,15 @@ export class DnsResponder {
     });
   }
 
-  /** An empty non-terminal (e.g. `<fp>.<zone>` when only `local.<fp>.<zone>` exists) exists: NOERROR, not NXDOMAIN. */
+  /**
+   * An empty non-terminal (e.g. `<fp>.<zone>` when only `local.<fp>.<zone>` exists) exists: NOERROR,
+   * not NXDOMAIN. So does a name above one of the zone's own name servers (`dns.<zone>` for
+   * `ns1.dns.<zone>`, answered with its glue): NXDOMAIN there told resolvers that cut the tree at
+   * an NXDOMAIN (RFC 8020) that the name server itself does not exist.
+   */
   private async hasNamesUnder(name: string): Promise<boolean> {
+    const { nameServers, nameServerAddresses } = this.settings;
+    if (nameServerAddresses.length > 0 && nameServers.some((ns) => ns.endsWith(`.${name}`))) return true;
     const labels = name.slice(0, -this.settings.zone.length - 1).split('.');
     const owner = labels[labels.length - 1]!;
     if (!/^[a-z2-7]{52}$/.test(owner)) return false;
