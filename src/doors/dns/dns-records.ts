@@ -111,6 +111,8 @@ export interface ZoneView {
   ofOwner(owner: string): Promise<DnsRecord[]>;
   /** How many records were written from `network` (and are still there). */
   countFromNetwork(network: string): Promise<number>;
+  /** Whether the record of `type` at `name` (of that value, when given) was last written from `network`. */
+  writtenFrom(network: string, name: string, type: RecordType, value?: string): Promise<boolean>;
 }
 
 /** The zone's rows read through `db` (the database, or a transaction). */
@@ -127,6 +129,11 @@ function zoneView(db: DurableDb): ZoneView {
     async countFromNetwork(network) {
       const row = await db.selectFrom('dns_records').select((eb) => eb.fn.countAll<number | string>().as('n')).where('network', '=', network).executeTakeFirst();
       return Number(row?.n ?? 0);
+    },
+    async writtenFrom(network, name, type, value) {
+      let query = db.selectFrom('dns_records').select('id').where('name', '=', name).where('type', '=', type).where('network', '=', network);
+      if (value !== undefined) query = query.where('value', '=', value);
+      return (await query.executeTakeFirst()) !== undefined;
     },
   };
 }

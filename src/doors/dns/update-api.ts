@@ -285,8 +285,13 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
         throw new InvalidRequestError(`A box holds at most ${options.maxRecordsPerBox} records.`, undefined, 'too_many_records');
       }
       // Keys are free, so the cap per box bounds nothing alone: the records written from one network
-      // are capped too (a record replaced in place adds nothing, so a box may always update its own).
-      if (!replaces && (await held.countFromNetwork(request.clientNetwork)) >= options.maxRecordsPerNetwork) {
+      // are capped too. A record replaced in place adds nothing to the network it was written from,
+      // so a box may always update its own there; written from another network, it moves to that
+      // one (the row keeps where it was last written from) and counts there like a new one. Exempt
+      // too, two networks held any number: one wrote up to the cap, the other rewrote those records
+      // to take them over unchecked, and the first had its whole cap again.
+      const replacesHere = replaces && (await held.writtenFrom(request.clientNetwork, name, type, type === 'TXT' ? value : undefined));
+      if (!replacesHere && (await held.countFromNetwork(request.clientNetwork)) >= options.maxRecordsPerNetwork) {
         throw new InvalidRequestError(`The boxes of this network hold ${options.maxRecordsPerNetwork} records, the most they may; delete some first.`, undefined, 'too_many_records_from_network');
       }
     });
