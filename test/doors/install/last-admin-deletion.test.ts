@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
-import { INSTALL_ENV, Member } from './install-helpers.js';
+import { describe, expect, it, vi } from 'vitest';
+import { postgresMissing } from '../../helpers/services.js';
+import type { Member } from './install-helpers.js';
+import { useInstallStoreApp } from './install-store-app.js';
 
 const skipPostgres = await postgresMissing();
 const PASSWORD = 'correct horse battery';
@@ -16,53 +16,20 @@ const PASSWORD = 'correct horse battery';
  * door's sweep at once.
  */
 describe.each([
-  { store: 'SQLite', skip: undefined as string | undefined },
-  { store: 'PostgreSQL', skip: skipPostgres },
+  { store: 'SQLite' as const, skip: undefined as string | undefined },
+  { store: 'PostgreSQL' as const, skip: skipPostgres },
 ])('install door: the last admin of an organization deleting their account ($store)', ({ store, skip }) => {
-  let t: TestApp;
-  let base: string;
-  let drop: (() => Promise<void>) | undefined;
-  let nextNetwork = 1;
-  const suffix = store === 'SQLite' ? 'sq' : 'pg';
-
-  beforeAll(async () => {
-    if (skip) return;
-    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-    // Each person on a network of their own: the deletion form is limited per network (20 an hour).
-    let env: Record<string, string> = { ...INSTALL_ENV, PAIRGATE_TRUST_PROXY: '127.0.0.1' };
-    if (store === 'PostgreSQL') {
-      const database = await createTestDatabase();
-      drop = () => database.drop();
-      env = { ...env, PAIRGATE_DATABASE_URL: database.url };
-    }
-    t = await createTestApp(env, {});
-    base = await t.listen();
+  const server = useInstallStoreApp(store, skip, {
+    // Only the interval timers are faked, to run the install door's sweep at once.
+    before: () => vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] }),
+    after: () => vi.useRealTimers(),
   });
-  afterAll(async () => {
-    await t?.close();
-    vi.useRealTimers();
-    await drop?.();
-  });
-
-  const db = () => t.app.pairgate.stores.db;
-  /** Registers `name` (made unique per store) on a network of its own. */
-  const person = async (name: string): Promise<Member & { username: string }> => {
-    const network = nextNetwork++;
-    const member = new Member(base, { 'x-forwarded-for': `10.9.${Math.floor(network / 250)}.${(network % 250) + 1}` });
-    const username = `${name}-${suffix}`;
-    await member.register(username);
-    return Object.assign(member, { username });
-  };
+  const { person, organization } = server;
+  const db = () => server.app.app.pairgate.stores.db;
   const accountExists = async (username: string) => (await db().selectFrom('users').select('id').where('username', '=', username).executeTakeFirst()) !== undefined;
   const membersOf = async (orgId: string) => (await db().selectFrom('organization_members').select(['user_id', 'role']).where('org_id', '=', orgId).execute());
   const adminsOf = async (orgId: string) => (await membersOf(orgId)).filter((row) => row.role === 'admin').length;
   const deleteAccount = (member: Member, lang = 'en') => member.post('/account/delete', { password: PASSWORD, lang });
-  /** An organization made by `admin`, with `others` added (as members unless said). */
-  const organization = async (admin: Member, name: string, others: Array<[Member & { username: string }, string?]>) => {
-    const orgId = await admin.createOrg(name);
-    for (const [other, role] of others) expect((await admin.addMember(orgId, other.username, role ?? 'member')).status).toBe(201);
-    return orgId;
-  };
 
   it.skipIf(Boolean(skip))('is refused with 409 and the page\'s words in English, naming the organization and the page to go to; nothing is deleted', async () => {
     const admin = await person('lone-admin');

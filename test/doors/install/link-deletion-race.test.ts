@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/core/clock.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
-import { FakeMattermost, installConnector, INSTALL_ENV, Member, mattermostId } from './install-helpers.js';
+import { postgresMissing } from '../../helpers/services.js';
+import { FakeMattermost, installConnector, Member, mattermostId } from './install-helpers.js';
+import { useInstallStoreApp } from './install-store-app.js';
 
 const skipPostgres = await postgresMissing();
 const PASSWORD = 'correct horse battery';
@@ -24,40 +24,10 @@ const SHIFTS = 16;
  * never a link to an account that is gone. Real sockets, one server per store.
  */
 describe.each([
-  { store: 'SQLite', skip: undefined as string | undefined },
-  { store: 'PostgreSQL', skip: skipPostgres },
+  { store: 'SQLite' as const, skip: undefined as string | undefined },
+  { store: 'PostgreSQL' as const, skip: skipPostgres },
 ])('install door: a link racing the deletion of the account that made its token ($store)', ({ store, skip }) => {
-  let t: TestApp;
-  let base: string;
-  let drop: (() => Promise<void>) | undefined;
-  let databaseUrl = '';
-  let network = 1;
-  const suffix = store === 'SQLite' ? 'sq' : 'pg';
-
-  beforeAll(async () => {
-    if (skip) return;
-    // A network per person: the deletion form is limited per network (20 an hour).
-    let env: Record<string, string> = { ...INSTALL_ENV, PAIRGATE_TRUST_PROXY: '127.0.0.1' };
-    if (store === 'PostgreSQL') {
-      const database = await createTestDatabase();
-      drop = () => database.drop();
-      databaseUrl = database.url;
-      env = { ...env, PAIRGATE_DATABASE_URL: database.url };
-    }
-    t = await createTestApp(env, {});
-    base = await t.listen();
-  });
-  afterAll(async () => {
-    await t?.close();
-    await drop?.();
-  });
-
-  const person = async (name: string): Promise<Member> => {
-    const n = network++;
-    const member = new Member(base, { 'x-forwarded-for': `10.7.${Math.floor(n / 250)}.${(n % 250) + 1}` });
-    await member.register(name);
-    return member;
-  };
+  const server = useInstallStoreApp(store, skip);
   /** A link token of `member` (from its own network: link tokens are limited per network). */
   const linkToken = async (member: Member, orgId: string): Promise<string> => {
     const made = await member.json('POST', '/api/v1/integrations/mattermost/link-tokens', { org_id: orgId }, member.headers);
@@ -66,15 +36,15 @@ describe.each([
   };
 
   it.skipIf(Boolean(skip))(`${ROUNDS} rounds: no 5xx; the link went with the account or was refused with a 4xx`, { timeout: 60_000 }, async () => {
-    const admin = await person(`race-admin-${suffix}`);
+    const admin = await server.person('race-admin');
     const orgId = await admin.createOrg('Racers');
-    const installation = await installConnector(base, admin, orgId);
-    const mm = new FakeMattermost(base, systemClock);
-    const db = t.app.pairgate.stores.db;
+    const installation = await installConnector(server.base, admin, orgId);
+    const mm = new FakeMattermost(server.base, systemClock);
+    const db = server.app.app.pairgate.stores.db;
 
     const round = async (i: number) => {
-      const username = `racer${i}-${suffix}`;
-      const member = await person(username);
+      const member = await server.person(`racer${i}`);
+      const { username } = member;
       expect((await admin.addMember(orgId, username)).status).toBe(201);
       const token = await linkToken(member, orgId);
       await member.get('/account/delete');
@@ -126,18 +96,18 @@ describe.each([
   // after the organization, while the deletion starts; the row let go, the link's insert goes on.
   // PostgreSQL only: SQLite runs one transaction at a time, so nothing can hold the row there.
   if (store === 'PostgreSQL') it.skipIf(Boolean(skip))('the link held at its insert while the account is being deleted: both answer, no deadlock', async () => {
-    const admin = await person(`held-admin-${suffix}`);
+    const admin = await server.person('held-admin');
     const orgId = await admin.createOrg('Held');
-    const installation = await installConnector(base, admin, orgId);
-    const mm = new FakeMattermost(base, systemClock);
+    const installation = await installConnector(server.base, admin, orgId);
+    const mm = new FakeMattermost(server.base, systemClock);
     const chatUser = { id: mattermostId('heldchatuser'), username: 'held' };
     expect((await mm.call(installation.id, 'link', installation.secret, chatUser, { values: { token: await linkToken(admin, orgId) } })).status).toBe(200);
-    const member = await person(`held-member-${suffix}`);
-    expect((await admin.addMember(orgId, `held-member-${suffix}`)).status).toBe(201);
+    const member = await server.person('held-member');
+    expect((await admin.addMember(orgId, member.username)).status).toBe(201);
     const token = await linkToken(member, orgId);
     await member.get('/account/delete');
 
-    const holder = new pg.Client({ connectionString: databaseUrl });
+    const holder = new pg.Client({ connectionString: server.databaseUrl });
     await holder.connect();
     const waiting = async () => Number((await holder.query<{ n: string }>("select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")).rows[0]!.n);
     try {
@@ -151,9 +121,9 @@ describe.each([
       await holder.query('commit');
       const [link, deletion] = await Promise.all([linked, deleted]);
       expect({ link: link.status, deletion: deletion.status }).toEqual({ link: 200, deletion: 200 });
-      expect(link.body.data).toMatchObject({ linked: true, username: `held-member-${suffix}`, replaced: `held-admin-${suffix}` });
+      expect(link.body.data).toMatchObject({ linked: true, username: member.username, replaced: admin.username });
       // Linked first, so the link went with the account.
-      expect(await t.app.pairgate.stores.db.selectFrom('chat_links').select('user_id').where('external_user_id', '=', chatUser.id).execute()).toEqual([]);
+      expect(await server.app.app.pairgate.stores.db.selectFrom('chat_links').select('user_id').where('external_user_id', '=', chatUser.id).execute()).toEqual([]);
     } finally {
       await holder.end();
     }

@@ -4,15 +4,14 @@ import { systemClock } from '../../../src/core/clock.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { browserSkipReason } from '../../helpers/browser.js';
 import { useBrowserApp } from '../../helpers/browser-app.js';
-import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
+import { postgresMissing } from '../../helpers/services.js';
 import { FakeMattermost, INSTALL_ENV, installConnector, Member, mattermostId } from './install-helpers.js';
+import { useInstallStoreApp, type Person } from './install-store-app.js';
 
 const skipPostgres = await postgresMissing();
 const skipBrowser = browserSkipReason();
 const PASSWORD = 'correct horse battery';
 
-/** A registered person with their (store-unique) username. */
-type Person = Member & { username: string };
 
 /**
  * Changing a member's role in an organization: `PATCH /api/v1/organizations/<org>/members/<username>`
@@ -22,49 +21,12 @@ type Person = Member & { username: string };
  * on PostgreSQL. Real sockets, real SQLite and PostgreSQL.
  */
 describe.each([
-  { store: 'SQLite', skip: undefined as string | undefined },
-  { store: 'PostgreSQL', skip: skipPostgres },
+  { store: 'SQLite' as const, skip: undefined as string | undefined },
+  { store: 'PostgreSQL' as const, skip: skipPostgres },
 ])('install door: changing a member\'s role ($store)', ({ store, skip }) => {
-  let t: TestApp;
-  let base: string;
-  let databaseUrl = '';
-  let drop: (() => Promise<void>) | undefined;
-  let nextNetwork = 1;
-  const suffix = store === 'SQLite' ? 'sq' : 'pg';
-
-  beforeAll(async () => {
-    if (skip) return;
-    // Each person on a network of their own: the account deletion form is limited per network.
-    let env: Record<string, string> = { ...INSTALL_ENV, PAIRGATE_TRUST_PROXY: '127.0.0.1' };
-    if (store === 'PostgreSQL') {
-      const database = await createTestDatabase();
-      databaseUrl = database.url;
-      drop = () => database.drop();
-      env = { ...env, PAIRGATE_DATABASE_URL: database.url };
-    }
-    t = await createTestApp(env, {});
-    base = await t.listen();
-  });
-  afterAll(async () => {
-    await t?.close();
-    await drop?.();
-  });
-
-  const db = () => t.app.pairgate.stores.db;
-  /** Registers `name` (made unique per store) on a network of its own. */
-  const person = async (name: string): Promise<Person> => {
-    const network = nextNetwork++;
-    const member = new Member(base, { 'x-forwarded-for': `10.7.${Math.floor(network / 250)}.${(network % 250) + 1}` });
-    const username = `${name}-${suffix}`;
-    await member.register(username);
-    return Object.assign(member, { username });
-  };
-  /** An organization made by `admin`, with `others` added (as members unless said). */
-  const organization = async (admin: Member, name: string, others: Array<[Person, string?]>) => {
-    const orgId = await admin.createOrg(name);
-    for (const [other, role] of others) expect((await admin.addMember(orgId, other.username, role ?? 'member')).status).toBe(201);
-    return orgId;
-  };
+  const server = useInstallStoreApp(store, skip);
+  const { person, organization, suffix } = server;
+  const db = () => server.app.app.pairgate.stores.db;
   const setRole = (by: Member, orgId: string, username: string, body: unknown) => by.json('PATCH', `/api/v1/organizations/${orgId}/members/${username}`, body);
   const rolesOf = async (orgId: string) => Object.fromEntries((await db().selectFrom('organization_members').innerJoin('users', 'users.id', 'organization_members.user_id')
     .select(['users.username', 'organization_members.role']).where('org_id', '=', orgId).execute()).map((row) => [row.username, row.role]));
@@ -77,8 +39,8 @@ describe.each([
     const member = await person('promoted');
     const orgId = await organization(admin, 'Promotions', [[member]]);
     // The member links their Mattermost account: removing and adding them back would lose it.
-    const installed = await installConnector(base, admin, orgId);
-    const mm = new FakeMattermost(base, systemClock);
+    const installed = await installConnector(server.base, admin, orgId);
+    const mm = new FakeMattermost(server.base, systemClock);
     const chatUser = { id: mattermostId(`promoted${suffix}`), username: 'promoted' };
     const token = (await member.linkToken(orgId)).body.token as string;
     expect((await mm.call(installed.id, 'link', installed.secret, chatUser, { values: { token } })).status).toBe(200);
@@ -266,8 +228,8 @@ describe.each([
     type Roles = Array<[Person, 'admin' | 'member']>;
     /** Holds `orgId`'s lock and gives the roles `before`, runs `going` until it waits, then gives the roles `after` and commits. */
     const racing = async (orgId: string, before: Roles, going: () => Promise<{ status: number; body?: unknown; text?: string }>, after: Roles) => {
-      const other = new pg.Client({ connectionString: databaseUrl });
-      const watcher = new pg.Client({ connectionString: databaseUrl });
+      const other = new pg.Client({ connectionString: server.databaseUrl });
+      const watcher = new pg.Client({ connectionString: server.databaseUrl });
       await other.connect();
       await watcher.connect();
       try {
