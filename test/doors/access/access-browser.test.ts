@@ -88,7 +88,7 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
     await page.goto(String(request.url));
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Allow access?');
     const items = await page.locator('ul.permissions li').allTextContents();
-    expect(items).toEqual(['read My diary', 'contribute to all data']);
+    expect(items).toEqual(['read My diary (stream "diary")', 'contribute to all data']); // the name reads differently from the id: the id is shown too
     // No returnURL: the page says nothing of going anywhere.
     expect(await page.locator('#returns-to').count()).toBe(0);
     await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Accept');
