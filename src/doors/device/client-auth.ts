@@ -7,13 +7,22 @@ function usesBasic(request: FastifyRequest): boolean {
   return typeof header === 'string' && /^Basic(\s|$)/i.test(header.trim());
 }
 
+/** Whether the request came with an Authorization header of any scheme. */
+function sentAuthorization(request: FastifyRequest): boolean {
+  return request.headers.authorization !== undefined;
+}
+
 /**
- * A route's onSend hook: a 401 to a client that came with HTTP Basic carries a Basic challenge, as
- * RFC 6749 §5.2 requires ("MUST ... include the WWW-Authenticate response header field matching the
- * authentication scheme used by the client"); stock clients read it to tell bad credentials apart.
+ * A route's onSend hook: a 401 to a client that came with an Authorization header carries a Basic
+ * challenge, as RFC 6749 §5.2 requires ("MUST ... include the WWW-Authenticate response header
+ * field matching the authentication scheme used by the client"); stock clients read it to tell bad
+ * credentials apart. A client that came with another scheme (`Bearer`, say) is challenged with
+ * Basic, the only scheme these endpoints take: a 401 without any challenge breaks HTTP (RFC 9110
+ * §15.5.2) and tells the client nothing of how to authenticate. A client named in the form alone
+ * used no scheme and gets none.
  */
 export function basicChallenge(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void): void {
-  if (reply.statusCode === 401 && usesBasic(request) && !reply.hasHeader('www-authenticate')) reply.header('www-authenticate', 'Basic realm="pairgate", charset="UTF-8"');
+  if (reply.statusCode === 401 && sentAuthorization(request) && !reply.hasHeader('www-authenticate')) reply.header('www-authenticate', 'Basic realm="pairgate", charset="UTF-8"');
   done(null, payload);
 }
 

@@ -19,7 +19,7 @@ export function oauthErrorView(description: string) {
 const OAUTH_MALFORMED = '`invalid_request`: a parameter missing, too long, of the wrong type or sent twice, or a body that cannot be read (`pairgate_error` then names the server\'s code, such as `validation_failed` or `invalid_json`)';
 const OAUTH_CLIENT_DIFFERS = 'or client_id in the body and in HTTP Basic differ';
 const OAUTH_NO_CLIENT = '`invalid_client`: client_id missing, or a Basic header that is malformed or carries a password (these clients are public)';
-const BASIC_CHALLENGE = '`WWW-Authenticate: Basic` when the client sent HTTP Basic';
+const BASIC_CHALLENGE = '`WWW-Authenticate: Basic` when the client sent an Authorization header (Basic, or a scheme these endpoints do not take)';
 const INTROSPECTION_REFUSED = '`invalid_client`: the introspection secret is not presented as `Authorization: Bearer <secret>` (`pairgate_error` `introspection_unauthorized`), or none is configured, and introspection is closed (`introspection_not_configured`).';
 
 const ADMIN_VALIDATION = '`validation_failed`: the client_id in the path breaks its rule (the message says it in words)';

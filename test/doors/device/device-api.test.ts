@@ -104,6 +104,13 @@ describe('device door OAuth endpoints (inject, manual clock)', () => {
     const garbled = await postForm(t.app, '/oauth/device_authorization', {}, { authorization: `Basic ${Buffer.from('%zz:').toString('base64')}` });
     expect(garbled.status).toBe(401);
     expect(garbled.headers['www-authenticate']).toBe('Basic realm="pairgate", charset="UTF-8"');
+    // Another scheme at an endpoint that takes only Basic: the 401 says which one it takes.
+    for (const [url, fields] of [['/oauth/device_authorization', {}], ['/oauth/token', form], ['/oauth/revoke', { token: 'x' }]] as const) {
+      const bearer = await postForm(t.app, url, fields, { authorization: 'Bearer some-access-token' });
+      expect(bearer.status, url).toBe(401);
+      expect(bearer.body.error, url).toBe('invalid_client');
+      expect(bearer.headers['www-authenticate'], url).toBe('Basic realm="pairgate", charset="UTF-8"');
+    }
   });
 
   it('answers bad input with a clear 4xx and a stable code, never a 5xx', async () => {
