@@ -5,6 +5,7 @@ import type { DurableDb } from '../../store/durable-schema.js';
 import type { InstallationRow } from './install-rows.js';
 import { lockOrganization } from './organizations.js';
 import './install-rows.js';
+import { changedNothing } from './unchanged-refusals.js';
 
 /** Installation ids (randomId: 128 bits, base64url); anything else is not looked up. */
 export const INSTALLATION_ID_PATTERN = '^[A-Za-z0-9_-]{22}$';
@@ -165,11 +166,13 @@ export class Installations {
         ]))
         .executeTakeFirst();
       const row = await trx.selectFrom('chat_installations').selectAll().where('id', '=', id).executeTakeFirst();
+      // These refusals changed nothing (the UPDATE matched no row), so a signed call refused here
+      // may be delivered again and told the same (`changedNothing`).
       // Deleted meanwhile, with its organization or as a superseded one.
-      if (!row) throw new NotFoundError('No installation has this id.', 'installation_not_found');
+      if (!row) throw changedNothing(new NotFoundError('No installation has this id.', 'installation_not_found'));
       if (Number(result.numUpdatedRows) === 0) {
-        if (row.state === 'installed') throw new ConflictError('This installation is linked to another chat server. Run a new setup for this one.', 'installation_site_mismatch');
-        throw new ConflictError('This setup was rotated or has expired. Run the setup again in pairgate.', 'installation_not_usable');
+        if (row.state === 'installed') throw changedNothing(new ConflictError('This installation is linked to another chat server. Run a new setup for this one.', 'installation_site_mismatch'));
+        throw changedNothing(new ConflictError('This setup was rotated or has expired. Run the setup again in pairgate.', 'installation_not_usable'));
       }
       await this.takeOverLinks(trx, row.org_id, row.connector, id, facts.siteUrl);
       // Only a setup rotates the others, so every rotated one of this organization and connector is older.

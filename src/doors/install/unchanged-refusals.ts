@@ -2,7 +2,8 @@
  * Refusals a command raises after its call was accepted (its signature or fingerprint spent: the
  * claim that makes exactly one of two identical deliveries run) that changed nothing stored: a
  * link token already used, made through an earlier installation, of a deleted organization, or
- * the wrong-token budget spent. The call did nothing, so its claim is given back and the same call
+ * the wrong-token budget spent; an install from another site, or of a setup rotated or expired
+ * meanwhile (its transaction rolled back). The call did nothing, so its claim is given back and the same call
  * sent again is told the same refusal, not that it was replayed. Refusals said before anything is
  * looked up (a malformed token) need none of this: they come before the claim.
  */

@@ -92,4 +92,24 @@ describe('install door: a link refused having changed nothing may be sent again 
       });
     });
   }
+
+  it('webhook: an install from another site, refused having changed nothing, gets 409 installation_site_mismatch at every delivery; an accepted one is refused as replayed', async () => {
+    const { id, secret } = hooks.webhook;
+    const installCall = (siteUrl: string): (() => Promise<string>) => {
+      clock.advance(1000);
+      const raw = JSON.stringify({ site_url: siteUrl });
+      const timestamp = String(Math.floor(clock.now() / 1000));
+      const headers = { 'content-type': 'application/json', 'x-pairgate-timestamp': timestamp, 'x-pairgate-signature': signWebhook(secret, timestamp, raw) };
+      return async () => {
+        const response = await fetch(`${base}/webhook/${id}/install`, { method: 'POST', headers, body: raw });
+        return outcomeOf({ status: response.status, body: await response.json(), headers: response.headers });
+      };
+    };
+    const elsewhere = installCall('https://other-bot.example.test');
+    for (let delivery = 1; delivery <= 3; delivery++) expect(await elsewhere(), `delivery ${delivery}`).toBe('409 installation_site_mismatch');
+    // From its own site, an install updates it (ok), and the same call again is a replay.
+    const again = installCall('https://bot.example.test');
+    expect((await again()).startsWith('200')).toBe(true);
+    expect(await again()).toBe(replayed.webhook);
+  });
 });
