@@ -125,7 +125,16 @@ export async function proveAtAnyEndpoint(options: CodeDialOptions): Promise<Prov
     const item = connected.shift();
     if (!item) return idle();
     const where = label(item.endpoint.address, item.endpoint.port);
-    const pin = peerPin(item.socket)?.toString('base64url');
+    let pin: string | undefined;
+    try {
+      pin = peerPin(item.socket)?.toString('base64url');
+    } catch (error) {
+      // An endpoint whose certificate cannot be read is no device to prove the code to; thrown
+      // from here (a socket's event), it ended the process.
+      options.log(`${where} not tried: ${(error as Error).message}`);
+      item.socket.destroy();
+      return next();
+    }
     if (pin && wrongCodePins.has(pin)) {
       options.log(`${where} is the same listener that refused the code; not trying it again.`);
       item.socket.destroy();

@@ -3,7 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import { SRP, SrpClient, SrpServer } from 'fast-srp-hap';
 import type { FramedChannel } from './frames.js';
 import { ChannelBindingError, ProtocolError, WrongCodeError } from './lan-errors.js';
-import { certificatePin } from './tls-identity.js';
+import { peerCertificatePin } from './tls-identity.js';
 
 /**
  * Proving knowledge of the short pairing code (`lan offer --code`) over a TLS connection that no
@@ -54,11 +54,11 @@ export function bindingMac(sessionKey: Buffer, role: 'offer' | 'join', socket: T
     .digest();
 }
 
-/** The SPKI pin of the certificate the other end of `socket` presented, if any. */
-export function peerPin(socket: TLSSocket): Buffer | undefined {
-  const raw = socket.getPeerCertificate().raw as Buffer | undefined;
-  return raw && raw.length > 0 ? certificatePin(raw) : undefined;
-}
+/**
+ * The SPKI pin of the certificate the other end of `socket` presented, if any; throws
+ * BadCertificateError (`lan_bad_certificate`) for one that cannot be read (`peerCertificatePin`).
+ */
+export const peerPin: (socket: TLSSocket) => Buffer | undefined = peerCertificatePin;
 
 function field(message: Record<string, unknown>, name: string, min: number, max: number): Buffer {
   const value = message[name];

@@ -9,7 +9,7 @@ import { unfinishedConnections } from './connection-limits.js';
 import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
 import { dialFirst } from './pinned-dial.js';
 import { exchange, type ExchangeResult } from './session.js';
-import { certificatePin } from './tls-identity.js';
+import { peerCertificatePin } from './tls-identity.js';
 import { DEFAULT_CONNECT_PORT } from './discovery.js';
 import { othersWord, shortReason, type Answer } from './trust-commit.js';
 import { TrustedPeerStore, type TrustedPeer } from './trusted-peers.js';
@@ -177,8 +177,16 @@ export async function listenForTrustedPeer(options: TrustedSessionOptions & { ho
     unfinished.finished(socket);
     const address = peerAddress(socket);
     const channel = new FramedChannel(socket, 'listener');
-    const raw = socket.getPeerCertificate().raw;
-    const pin = raw ? certificatePin(raw).toString('base64url') : '';
+    let pin: string;
+    try {
+      pin = peerCertificatePin(socket)?.toString('base64url') ?? '';
+    } catch (error) {
+      // A certificate Node cannot read (lan_bad_certificate): that connection is refused, the
+      // listener waits on. Thrown from this handler, it ended the process. The other end is told
+      // lan_not_trusted, which every version knows: a key that cannot be read is no trusted peer's.
+      log(`Refused ${address}: ${(error as Error).message} [${(error as { code?: string }).code ?? 'lan_bad_certificate'}]`);
+      return channel.refuse('lan_not_trusted', 'This device cannot read your TLS certificate, so it does not trust your key.');
+    }
     const peer = pin ? peers.byKey(pin) : undefined;
     if (!peer) {
       log(`Refused ${address}: its key is not a trusted peer's.`);

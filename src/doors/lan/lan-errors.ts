@@ -20,6 +20,17 @@ export class PinMismatchError extends ForbiddenError {
 }
 
 /**
+ * A device presented a TLS certificate whose public key cannot be read, so no pin can be taken of
+ * it (`peerCertificatePin`): not a key any device here pinned. The listener logs it and refuses
+ * that connection; it used to throw out of the connection's handler and end the whole process.
+ */
+export class BadCertificateError extends ForbiddenError {
+  constructor(message: string) {
+    super(message, 'lan_bad_certificate');
+  }
+}
+
+/**
  * The pairing peer named a device key (to be trusted under) that it did not prove it holds
  * (`key-proof.ts`): it may be trying to make this device trust another device's key.
  */

@@ -1,7 +1,7 @@
 import { isIPv6 } from 'node:net';
 import tls from 'node:tls';
 import { PeerUnreachableError, PinMismatchError } from './lan-errors.js';
-import { certificatePin } from './tls-identity.js';
+import { peerCertificatePin } from './tls-identity.js';
 
 /**
  * Dialling a device pinned by its key: TLS >= 1.2 to every address at once, no CA, and only a
@@ -76,8 +76,14 @@ export function handshakeProblem(error: Error): string | undefined {
 /** Connects to one address; rejects with PinMismatchError when the key is not the pinned one. */
 export async function dialPinned(address: string, port: number, pin: Buffer, timeoutMs: number, client?: ClientCertificate): Promise<tls.TLSSocket> {
   const socket = await dialTls(address, port, timeoutMs, client);
-  const raw = socket.getPeerCertificate().raw;
-  if (!raw || !certificatePin(raw).equals(pin)) {
+  let pinned = false;
+  try {
+    pinned = peerCertificatePin(socket)?.equals(pin) ?? false;
+  } catch {
+    // A certificate that cannot be read (lan_bad_certificate) holds no pinned key; left uncaught,
+    // the socket stayed open.
+  }
+  if (!pinned) {
     socket.destroy();
     throw new PinMismatchError();
   }

@@ -1,5 +1,7 @@
 import { createHash, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import { loadX509 } from '../shared/x509-library.js';
+import { BadCertificateError } from './lan-errors.js';
 
 /**
  * TLS keys and self-signed certificates for the lan door, and the SPKI SHA-256 pin that names a
@@ -56,4 +58,20 @@ export async function createTlsIdentity(commonName: string, validSeconds: number
 export function certificatePin(certificate: Buffer | string): Buffer {
   const spki = new X509Certificate(certificate).publicKey.export({ type: 'spki', format: 'der' });
   return createHash('sha256').update(spki).digest();
+}
+
+/**
+ * The SPKI SHA-256 pin of the certificate the other end of `socket` presented, or undefined when
+ * it presented none. Throws BadCertificateError (`lan_bad_certificate`) when the certificate, or
+ * its public key, is one Node cannot read: the caller is a connection's event handler, where a
+ * parser's own error (`ERR_OSSL_...`) thrown would end the whole process, not that connection.
+ */
+export function peerCertificatePin(socket: TLSSocket): Buffer | undefined {
+  try {
+    const raw = socket.getPeerCertificate().raw as Buffer | undefined;
+    return raw && raw.length > 0 ? certificatePin(raw) : undefined;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new BadCertificateError(`Its TLS certificate cannot be read, so its key cannot be checked against a trusted peer's (${reason}).`);
+  }
 }
