@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { accessSync, closeSync, constants, createReadStream, createWriteStream, lstatSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { accessSync, closeSync, constants, copyFileSync, createReadStream, createWriteStream, linkSync, lstatSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { remoteError, type FramedChannel } from './frames.js';
 import { ConflictError, InvalidRequestError } from '../../core/errors.js';
@@ -181,6 +181,41 @@ function createPartial(dir: string, name: string): { path: string; partial: stri
   throw new InvalidRequestError(`The output folder ${dir} already holds ${name} and 999 numbered copies of it: choose another with --out.`, undefined, 'lan_bad_payload');
 }
 
+/** `link(2)` errors of a file system that has no hard links (FAT, some network shares). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/**
+ * Something, a file or a link, appeared at the payload's name while it was received (it was free
+ * when `createPartial` chose it): someone else who may write to the folder, or another program.
+ */
+function nameTaken(dir: string, path: string): Error {
+  return new InvalidRequestError(`Something else was put at ${path} while the file was being received (another program, or someone else who may write to ${dir}). It was left as it is, and the received file was not kept: receive it again, into a folder only you can write (--out).`, undefined, 'lan_bad_payload');
+}
+
+/**
+ * Gives the complete `.partial` its final name, `path`, only if nothing is there: hard-linked
+ * (link(2) fails with EEXIST on any name taken, a link or a dangling link included, and never
+ * follows one), then the `.partial` name removed. A rename replaced whatever was put at the name
+ * since it was chosen, in a folder others may write to. On a file system without hard links it
+ * is copied to a file created with O_EXCL, which refuses a taken name alike.
+ */
+function placeReceived(partial: string, path: string, dir: string): void {
+  try {
+    linkSync(partial, path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw nameTaken(dir, path);
+    if (code === undefined || !NO_HARD_LINKS.has(code)) throw writeFailure(dir, error as NodeJS.ErrnoException);
+    try {
+      copyFileSync(partial, path, constants.COPYFILE_EXCL);
+    } catch (copyError) {
+      if ((copyError as NodeJS.ErrnoException).code === 'EEXIST') throw nameTaken(dir, path);
+      throw writeFailure(dir, copyError as NodeJS.ErrnoException);
+    }
+  }
+  unlinkQuietly(partial);
+}
+
 /** Receives the other side's payload into `outDir` (never outside it). */
 export async function receivePayload(
   channel: FramedChannel,
@@ -233,7 +268,7 @@ export async function receivePayload(
     const sha256 = hash.digest('hex');
     if (end.sha256 !== sha256) throw new ProtocolError('The payload was damaged in transit (checksum mismatch).');
     await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(writeFailure(options.outDir, error)) : resolve())));
-    renameSync(partial, path);
+    placeReceived(partial, path, options.outDir);
     return { name, size, sha256, path };
   } catch (error) {
     out.destroy();

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +67,38 @@ describe('payload transfer', () => {
     expect(readFileSync(victim, 'utf8')).toBe('original');
     expect(received?.path).toBe(join(out, 'notes (2).txt'));
     expect(readFileSync(received!.path!, 'utf8')).toBe('from the peer');
+  });
+
+  it('never replaces a file or link put at the payload\'s name while it was received: lan_bad_payload, the planted one left as it is', async () => {
+    const victim = join(mkdtempSync(join(tmpdir(), 'pairgate-victim-')), 'bashrc');
+    writeFileSync(victim, 'original');
+    const plants: Array<[string, (at: string) => void, (at: string) => void]> = [
+      ['a file', (at) => writeFileSync(at, 'planted'), (at) => expect(readFileSync(at, 'utf8')).toBe('planted')],
+      ['a link', (at) => symlinkSync(victim, at), (at) => expect(readlinkSync(at)).toBe(victim)],
+      ['a dangling link', (at) => symlinkSync(join(victim, '..', 'nothing-here'), at), (at) => expect(lstatSync(at).isSymbolicLink()).toBe(true)],
+    ];
+    for (const [what, plant, unchanged] of plants) {
+      const out = mkdtempSync(join(tmpdir(), 'pairgate-out-'));
+      const [a, b] = await pair();
+      const body = Buffer.from('from the peer');
+      a.send({ t: 'payload', name: 'notes.txt', size: body.length });
+      await a.sendData(body.subarray(0, 4));
+      const receiving = receivePayload(b, { outDir: out, maxBytes: 4000, timeoutMs: 2000 });
+      receiving.catch(() => undefined);
+      // The name is free when the transfer starts, and taken (a shared folder) before it ends.
+      await expect.poll(() => existsSync(join(out, 'notes.txt.partial')), { timeout: 2000, interval: 5 }).toBe(true);
+      plant(join(out, 'notes.txt'));
+      await a.sendData(body.subarray(4));
+      a.send({ t: 'payload-end', sha256: createHash('sha256').update(body).digest('hex') });
+      await expect(receiving, what).rejects.toMatchObject({
+        code: 'lan_bad_payload',
+        message: expect.stringContaining(`Something else was put at ${join(out, 'notes.txt')} while the file was being received`),
+      });
+      unchanged(join(out, 'notes.txt'));
+      expect(readFileSync(victim, 'utf8')).toBe('original');
+      // Nothing of the received file is left behind.
+      expect(readdirSync(out), what).toEqual(['notes.txt']);
+    }
   });
 
   it('cuts off a peer that sends an oversized or unknown frame', async () => {
