@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBoxIdentity, type BoxIdentity } from '../../src/doors/registry/box-identity.js';
 import type { DnsRuntime } from '../../src/doors/dns/dns-door.js';
 import { RegistryClient } from '../../src/sdk/registry.js';
-import type { TestApp } from '../helpers/app.js';
+import { useListeningApp, type TestApp } from '../helpers/app.js';
 import { ensureBuilt } from '../helpers/node-process.js';
 import { cliChildren, type CliChild } from './cli-child.js';
 import { createDnsApp, resolverFor, ZONE } from '../doors/dns/dns-helpers.js';
@@ -18,7 +18,9 @@ import { listening } from '../sdk/consumer-sdk-helpers.js';
  * address is published under the next mirror name (and `local`), and the registry hands browsers
  * that mirror. The child's address comes from a preload that fakes os.networkInterfaces() from a
  * file the test rewrites (fixtures/fake-interfaces.cjs): the machine's real interfaces cannot be
- * changed without disturbing the other tests running on it.
+ * changed without disturbing the other tests running on it. Without DNS: which address a box
+ * announces among several interfaces (the routing table's answer, faked by the same preload), and
+ * that it announces none while it has none.
  */
 
 beforeAll(() => ensureBuilt(), 120_000);
@@ -230,5 +232,78 @@ describe('pairgate box announce --zone --update-api: the local address changes w
     expect(await addresses(mirror('a'))).toEqual([{ address: FIRST, ttl: 60 }]);
     expect(announce.out().match(/^announced /gm)).toHaveLength(2);
     await stop(announce);
+  }, 60_000);
+});
+
+describe('pairgate box announce: which local address, and none while there is none', () => {
+  const app = useListeningApp();
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'pairgate-announce-which-'));
+  });
+
+  /** A new box, its interfaces (one per line) and, when given, the address the system routes from toward the internet. */
+  async function boxWith(name: string, interfaces: string, route?: string) {
+    const box = await initBoxIdentity(join(dir, name), { name });
+    const interfacesFile = join(dir, `${name}-interfaces`);
+    writeFileSync(interfacesFile, interfaces);
+    const env: Record<string, string> = { PAIRGATE_TEST_INTERFACES_FILE: interfacesFile };
+    if (route !== undefined) {
+      env.PAIRGATE_TEST_ROUTE_FILE = join(dir, `${name}-route`);
+      writeFileSync(env.PAIRGATE_TEST_ROUTE_FILE, route);
+    }
+    const announce = (extra: string[] = []): CliChild => run(['box', 'announce', '--dir', box.dir, '--server', app.base, '--port', '4443', ...extra], { preload: FAKE_INTERFACES, env });
+    return { box, interfacesFile, announce };
+  }
+
+  async function foundOrigin(box: BoxIdentity): Promise<string | null | undefined> {
+    const found = await new RegistryClient({ baseUrl: app.base }).findBoxes();
+    return found.find((entry) => entry.client === box.fingerprint)?.localOrigin;
+  }
+
+  it('announces the address the system routes from, not a Docker bridge or VPN interface listed before it; with no route, a private-range one', async () => {
+    const docker = await boxWith('docker', 'docker0 172.17.0.1\neth0 192.168.77.10', '192.168.77.10');
+    const once = docker.announce(['--once']);
+    expect(await once.exited, once.err()).toEqual({ code: 0, signal: null });
+    expect(await foundOrigin(docker.box)).toBe('https://192.168.77.10:4443');
+
+    // No way out of the network: the route look-up fails, and a private-range address is taken
+    // over a carrier-grade NAT one (a VPN's 100.64.0.0/10) listed before it.
+    const offline = await boxWith('offline', 'tun0 100.64.0.5\neth0 192.168.77.11', '');
+    const offlineOnce = offline.announce(['--once']);
+    expect(await offlineOnce.exited, offlineOnce.err()).toEqual({ code: 0, signal: null });
+    expect(await foundOrigin(offline.box)).toBe('https://192.168.77.11:4443');
+  }, 60_000);
+
+  it('--once with no address announces nothing (not 127.0.0.1): no_local_address, exit 1', async () => {
+    const { box, announce } = await boxWith('unplugged', '');
+    const once = announce(['--once']);
+    expect(await once.exited).toEqual({ code: 1, signal: null });
+    expect(once.out()).toBe('');
+    expect(once.err()).toMatch(/^pairgate: Nothing was announced: this machine has no IPv4 address on a network .*--local-origin\. \[no_local_address\]\n$/);
+    expect(await foundOrigin(box)).toBeUndefined();
+    // A given --local-origin needs no address.
+    const given = announce(['--once', '--local-origin', 'https://192.168.77.9:4443']);
+    expect(await given.exited, given.err()).toEqual({ code: 0, signal: null });
+    expect(await foundOrigin(box)).toBe('https://192.168.77.9:4443');
+  }, 60_000);
+
+  it('announces nothing while the machine has no address (127.0.0.1 was announced), then the address at the first check that finds it', async () => {
+    const { box, interfacesFile, announce } = await boxWith('waiting', '');
+    const child = announce();
+    await child.waitFor(/nothing is announced until it has one/, child.err);
+    // A 5 s check without an address.
+    await new Promise((resolve) => setTimeout(resolve, 5_500));
+    expect(child.out()).toBe('');
+    expect(await foundOrigin(box)).toBeUndefined();
+    writeFileSync(interfacesFile, '192.168.77.30');
+    const written = Date.now();
+    await child.waitFor(new RegExp(`^announced ${box.fingerprint} \\(https://192\\.168\\.77\\.30:4443\\)$`, 'm'));
+    expect(Date.now() - written).toBeLessThan(7_000);
+    expect(await foundOrigin(box)).toBe('https://192.168.77.30:4443');
+    child.child.kill('SIGINT');
+    expect(await child.exited).toEqual({ code: 0, signal: null });
+    expect(child.out().match(/^announced /gm)).toHaveLength(1);
+    expect(child.err()).toMatch(/^pairgate: this machine has no IPv4 address on a network .*: nothing is announced until it has one \(looked for every 5 s\)\.\n$/);
   }, 60_000);
 });

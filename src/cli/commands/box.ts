@@ -34,15 +34,16 @@ function mdnsInterfaceOption(value: string): string {
  * would otherwise pay for.
  */
 async function loadBox() {
-  const [identity, registry, dnsUpdate, mirrors, renewal, mdns] = await Promise.all([
+  const [identity, registry, dnsUpdate, mirrors, renewal, mdns, address] = await Promise.all([
     import('../../doors/registry/box-identity.js'),
     import('../../sdk/registry.js'),
     import('../../sdk/dns-update.js'),
     import('../../doors/dns/mirror-records.js'),
     import('../../doors/dns/certificate-renewal.js'),
     import('../../doors/registry/mdns.js'),
+    import('../../doors/registry/box-address.js'),
   ]);
-  return { ...identity, ...registry, ...dnsUpdate, ...mirrors, ...renewal, ...mdns };
+  return { ...identity, ...registry, ...dnsUpdate, ...mirrors, ...renewal, ...mdns, ...address };
 }
 
 // Empty counts as unset (`PAIRGATE_SERVER=` in a compose file), as with `pairgate grant` and `pairgate lan`.
@@ -381,9 +382,10 @@ Examples:
 
 Exit code: 0 when announced (--once) or stopped with Ctrl-C; 2 for bad input
 (a malformed option, no_box_identity) or an announcement or DNS update a server
-refused; 1 when the registry or the update API cannot be reached. Without
+refused; 1 when the registry or the update API cannot be reached, or with --once
+when the machine has no IPv4 address on a network (no_local_address). Without
 --once, a failed announcement is said on stderr and tried again: it does not
-end the command.`)
+end the command, and nothing is announced until the machine has an address.`)
     .action(async (options: DirOption & { server: string; localOrigin?: string; port: string; tunnelOrigin?: string; name?: string; interval: string; once?: boolean; zone?: string; updateApi?: string; updateCa?: string }) => {
       const server = httpUrlOption(options.server, '--server (or PAIRGATE_SERVER)', 'https://pair.example.com');
       const port = intOption(options.port, '--port', 1, 65535)!;
@@ -394,7 +396,7 @@ end the command.`)
       // Without them it was ignored in silence, and the box announced its IP address, not a DNS name.
       if (options.updateCa && !options.updateApi) throw new InvalidRequestError('--update-ca is the certificate of the update API: it goes with --zone and --update-api (to announce a DNS name), or not at all.');
       const updateApi = options.updateApi === undefined ? undefined : updateApiOption(options.updateApi);
-      const { defaultBoxDir, loadBoxIdentity, RegistryClient, MirrorRecords, DnsUpdateClient, localIPv4, keepAnnouncing } = await loadBox();
+      const { defaultBoxDir, loadBoxIdentity, RegistryClient, MirrorRecords, DnsUpdateClient, boxLocalIPv4, keepAnnouncing } = await loadBox();
       const identity = loadBoxIdentity(boxDir(options, defaultBoxDir));
       const client = new RegistryClient({ baseUrl: server });
       const mirrors = options.zone && updateApi
@@ -414,21 +416,26 @@ end the command.`)
         process.once('SIGTERM', stop);
       }
       // With DNS, the announced origin is the mirror name holding the current address (re-published
-      // when the address changes); without, the address itself.
+      // when the address changes); without, the address itself. A given --local-origin without DNS
+      // needs no address at all.
+      const needsAddress = mirrors !== undefined || localOrigin === undefined;
       let origin = '';
       const refresh = async (): Promise<void> => {
-        const found = localIPv4();
-        // No address for now (a Wi-Fi reconnecting, a DHCP renewal): what was published stays. The
-        // loopback address was published under the next mirror and announced, sending browsers to
-        // themselves, and the address after the gap went to the mirror after that, the one caches
-        // may still answer with the address before it. At the start there is nothing to keep.
-        if (found === undefined && origin !== '') return;
-        const ip = found ?? '127.0.0.1';
-        origin = mirrors ? `https://${(await mirrors.publish(ip, { signal: stopping.signal })).name}:${port}` : `https://${ip}:${port}`;
+        if (!needsAddress) return;
+        const found = await boxLocalIPv4();
+        // No address for now (a Wi-Fi reconnecting, a DHCP renewal): what was published stays, and
+        // at the start nothing is announced until there is one. The loopback address was published
+        // under the next mirror and announced, sending browsers to themselves, and the address after
+        // the gap went to the mirror after that, the one caches may still answer with the address
+        // before it; at the start, 127.0.0.1 was announced as the box's local origin.
+        if (found === undefined) return;
+        origin = mirrors ? `https://${(await mirrors.publish(found, { signal: stopping.signal })).name}:${port}` : `https://${found}:${port}`;
       };
+      /** The local origin announced: undefined while there is none to announce (no address yet). */
+      const announcedOrigin = (): string | undefined => localOrigin ?? (origin || undefined);
       const body = (): AnnouncementBody => ({
         fingerprint: identity.fingerprint,
-        local_origin: localOrigin ?? origin,
+        local_origin: announcedOrigin() ?? '',
         tunnel_origin: tunnelOrigin ?? null,
         ...(options.name ? { name: options.name } : {}),
       });
@@ -439,7 +446,11 @@ end the command.`)
         if (stopping.signal.aborted) return;
         throw error;
       }
+      const noAddress = 'this machine has no IPv4 address on a network (no interface holds one: a Wi-Fi reconnecting, no cable)';
       if (options.once) {
+        if (announcedOrigin() === undefined) {
+          throw new PairgateError('no_local_address', 503, `Nothing was announced: ${noAddress}, so there is no local origin to announce. Run it again once the machine is on the network, or give --local-origin.`);
+        }
         await client.announce(identity, body());
         console.log(`announced ${identity.fingerprint} to ${client.baseUrl}`);
         return;
@@ -463,7 +474,9 @@ end the command.`)
         },
         onError: (error) => sayFailure('announce', error),
       });
-      let stopAnnouncing = startAnnouncing();
+      // Not before there is an origin to announce: one is announced as soon as the address comes.
+      if (announcedOrigin() === undefined) console.error(`pairgate: ${noAddress}: nothing is announced until it has one (looked for every 5 s).`);
+      let stopAnnouncing = announcedOrigin() === undefined ? undefined : startAnnouncing();
       // One check at a time: setInterval does not wait, and a DNS update may outlast the 5 s period
       // (the update client waits up to 15 s). Overlapping, each publish read the mirror state the
       // one before had not saved yet, and they wrote the same mirror over each other.
@@ -471,13 +484,15 @@ end the command.`)
       const watcher = setInterval(() => {
         if (checking) return;
         checking = true;
-        const before = JSON.stringify(body());
+        const before = announcedOrigin();
         void refresh().then(() => {
           failures.dns = '';
           // A new origin is announced at once (announcing starts over), not at the next 5 s check:
-          // until then the registry sent browsers to the old mirror, whose address is gone.
-          if (JSON.stringify(body()) !== before && !stopping.signal.aborted) {
-            stopAnnouncing();
+          // until then the registry sent browsers to the old mirror, whose address is gone. The
+          // first one, once the machine has an address, starts the announcing.
+          const now = announcedOrigin();
+          if (now !== undefined && (now !== before || stopAnnouncing === undefined) && !stopping.signal.aborted) {
+            stopAnnouncing?.();
             stopAnnouncing = startAnnouncing();
           }
         }, (error: unknown) => {
@@ -491,7 +506,7 @@ end the command.`)
         else stopping.signal.addEventListener('abort', () => resolve(), { once: true });
       });
       clearInterval(watcher);
-      stopAnnouncing();
+      stopAnnouncing?.();
     });
 
   box
