@@ -55,10 +55,18 @@ interface Room {
   /**
    * Whether the supporters here last saw the agent connected: a change is told as `peer_joined` /
    * `peer_left`. Undefined until the agent first connected (or a supporter attached here found it
-   * gone after it had). Kept while no supporter is attached here too, so one attaching later is
-   * told the next change.
+   * gone after it had). Kept while no supporter is attached here too (the room holding the agent),
+   * so one attaching later is told the next change; a room made afresh for a supporter reads it from
+   * the session (acceptSupporter).
    */
   supportersSawAgentConnected: boolean | undefined;
+  /**
+   * Agent hellos under way that will put their socket here: the room is kept for them while it
+   * holds no socket yet (see releaseIfIdle).
+   */
+  joining: number;
+  /** Set when the session's end closed the room (closeRoom), not when it was let go for holding no socket. */
+  ended: boolean;
   /** Stops listening to the session's topic on the bus and to its grant's changes. */
   stop: () => void;
 }
@@ -192,6 +200,8 @@ export class SessionHub {
         presenceCheck: Promise.resolve(),
         presenceWatch: undefined,
         supportersSawAgentConnected: undefined,
+        joining: 0,
+        ended: false,
         stop: () => (unlisten(), unsubscribe()),
       };
       // What was said before this node held a socket of the session is history, not missed.
@@ -317,6 +327,7 @@ export class SessionHub {
     const room = this.rooms.get(grantId);
     if (!room) return;
     this.rooms.delete(grantId);
+    room.ended = true;
     room.stop();
     if (room.expiry) clearTimeout(room.expiry);
     clearInterval(room.presenceWatch);
@@ -324,6 +335,23 @@ export class SessionHub {
       send(socket, { type: 'ended', reason });
       socket?.close(CLOSE.ended, `session ended (${reason})`);
     }
+  }
+
+  /**
+   * Lets go of `room` once it holds no socket (and no agent is joining it): a room stays subscribed
+   * to the session's topic and grant changes, reading the grant on every change, and keeps its
+   * expiry timer, for the session's whole life (up to PAIRGATE_SUPPORT_MAX_TTL). What a socket
+   * coming back needs is in the store (the session, its log, the presence marks, the agent's lease):
+   * a new room reads it, and no notice depends on what the old one saw (a supporter attaching reads
+   * the agent's presence afresh, see acceptSupporter). The session still ends at its TTL without it:
+   * stores never return an expired grant, and its log, marks and memory expire on their own.
+   */
+  private releaseIfIdle(grantId: string, room: Room): void {
+    if (this.rooms.get(grantId) !== room || room.agent || room.supporters.size > 0 || room.joining > 0) return;
+    this.rooms.delete(grantId);
+    room.stop();
+    if (room.expiry) clearTimeout(room.expiry);
+    clearInterval(room.presenceWatch);
   }
 
   /**
@@ -462,6 +490,7 @@ export class SessionHub {
       room.agentToldSupporterAttached = undefined;
       clearInterval(room.presenceWatch);
       room.presenceWatch = undefined;
+      this.releaseIfIdle(session.id, room);
       // Supporters, here and on other nodes, hear of it through the grant's change. The lease goes
       // only once the session says disconnected: an agent coming straight back (the session page
       // reloaded) cannot be marked connected before this agent's departure is written.
@@ -501,6 +530,18 @@ export class SessionHub {
       return refuse(CLOSE.unauthorized, 'This session cannot be joined any more.');
     }
     const room = this.room(session);
+    // Kept while this hello is under way, even with no socket in it yet (releaseIfIdle).
+    room.joining++;
+    try {
+      return await this.joinAgent(socket, session, room, hello, refuse);
+    } finally {
+      room.joining--;
+      this.releaseIfIdle(session.id, room);
+    }
+  }
+
+  /** The rest of an agent's hello, once its credential is checked: takes the session's one agent place in `room`. */
+  private async joinAgent(socket: WebSocket, session: SessionGrant, room: Room, hello: Record<string, unknown>, refuse: (code: number, message: string) => false): Promise<boolean> {
     if (room.agent && room.agent.readyState === 1) return refuse(CLOSE.duplicate, 'An agent is already connected to this session.');
     // The check above covers this node; the lease covers the others (and two hellos here at once).
     const release = await this.leases.acquire(session.id);
@@ -572,10 +613,12 @@ export class SessionHub {
     socket.on('close', () => {
       room.supporters.delete(socket);
       room.supporterBacklogs.delete(socket);
+      this.releaseIfIdle(session.id, room);
       void marked.then(async (unmark) => {
         await unmark();
-        // A room closed by the session's end told everyone `ended`: no "left" after it.
-        if (this.rooms.get(session.id) === room) await this.publish(session.id, { kind: 'supporters-changed' });
+        // A room closed by the session's end told everyone `ended`: no "left" after it. (One let go
+        // for holding no socket any more still tells the agent, wherever it is.)
+        if (!room.ended) await this.publish(session.id, { kind: 'supporters-changed' });
       }).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: could not tell the agent the supporter left'));
     });
     // One message after the other, so that they are numbered and arrive in the order sent, at the
@@ -595,8 +638,21 @@ export class SessionHub {
     // agent welcomed after that, on any node (a failed mark was logged above; the state still goes).
     await marking.catch(() => undefined);
     const current = await this.ctx.engine.get<SessionRequest, SessionResult>(session.id);
-    const state = current ? sessionState(this.ctx.engine.stateOf(current), current.result) : 'expired';
-    if (room.supportersSawAgentConnected === undefined) this.agentPresenceChange(room, state, current?.result);
+    if (!current) {
+      // The session ended between the upgrade's check and now (deleted, ended by a side, or
+      // expired): its end closed the room it found, not this one, made after it, so this socket
+      // would sit in a room of its own answering `expired` until the session's original expiry.
+      // It is ended as the others were, and the room goes with it.
+      const reason: EndReason = (await this.memories.expired(session.id).catch(() => undefined)) ? 'expired' : 'deleted';
+      this.closeRoom(session.id, reason);
+      if (socket.readyState === 1) {
+        send(socket, { type: 'ended', reason });
+        socket.close(CLOSE.ended, `session ended (${reason})`);
+      }
+      return;
+    }
+    const state = sessionState(this.ctx.engine.stateOf(current), current.result);
+    if (room.supportersSawAgentConnected === undefined) this.agentPresenceChange(room, state, current.result);
     send(socket, { type: 'state', state });
     if (options.history) await this.sendSupporterHistory(session.id, room, socket);
   }
