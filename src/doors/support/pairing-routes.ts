@@ -53,6 +53,16 @@ const SPENT_CODES: Record<SpentHow, string> = { confirmed: 'code_used', declined
 const codeNotFound = (): NotFoundError => new NotFoundError('Code not found', 'code_not_found');
 
 /**
+ * A code whose grant is gone by the time it is decided (a new code asked for meanwhile removed it,
+ * or the session was deleted) is as unknown as any replaced code: `code_not_found`, not the
+ * engine's `grant_not_found`, which says nothing to a person and is not this door's.
+ */
+const goneAsNotFound = (error: unknown): never => {
+  if (isPairgateError(error) && error.code === 'grant_not_found') throw codeNotFound();
+  throw error;
+};
+
+/**
  * A session's decision holds only while `pairing` is still its code: a new code asked for between
  * the look-up and the decision replaces it, and the replaced code then decides nothing.
  */
@@ -252,7 +262,7 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
       }
       if (decision === 'decline' || decision === 'no') {
         // The code is spent and the supporter learns at once that the person said no.
-        await ctx.engine.refuse(pairing.id, { reason: 'declined' });
+        await ctx.engine.refuse(pairing.id, { reason: 'declined' }).catch(goneAsNotFound);
         await noteSpent(code, 'declined', pairing.expiresAt);
         await ctx.engine.refuse<SessionResult, SessionRequest>(session.id, { credentialHash: null, confirmedAt: ctx.clock.now(), connected: false, connectedAt: null, declined: true }, stillPairedWith(pairing)).catch(() => undefined);
         // Post/Redirect/Get, as for a confirmation: a reload of this answer would post the spent
@@ -261,10 +271,12 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
         throw new ForbiddenError('The session was declined; nobody was given access.', 'declined');
       }
       // Approving the pairing grant spends the code (compare-and-set: one confirmation wins).
-      await ctx.engine.approve(pairing.id, { reason: 'confirmed' });
-      await noteSpent(code, 'confirmed', pairing.expiresAt);
+      await ctx.engine.approve(pairing.id, { reason: 'confirmed' }).catch(goneAsNotFound);
       const credential = randomToken();
-      const confirmed = await ctx.engine.approve<SessionResult, SessionRequest>(session.id, { credentialHash: hashToken(credential), confirmedAt: ctx.clock.now(), connected: false, connectedAt: null }, stillPairedWith(pairing));
+      const confirmed = await ctx.engine.approve<SessionResult, SessionRequest>(session.id, { credentialHash: hashToken(credential), confirmedAt: ctx.clock.now(), connected: false, connectedAt: null }, stillPairedWith(pairing)).catch(goneAsNotFound);
+      // Noted only once the session is confirmed: a code replaced by a new one between the two
+      // approvals confirmed nothing, and is told as not found (as every replaced code), not as used.
+      await noteSpent(code, 'confirmed', pairing.expiresAt);
       const channelPath = `/agent/${session.request.id}:${token}`;
       if (fromPage) {
         // Post/Redirect/Get: the session page is a GET the browser may reload (a reload of this
