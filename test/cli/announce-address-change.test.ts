@@ -247,11 +247,10 @@ describe('pairgate box announce: which local address, and none while there is no
     const box = await initBoxIdentity(join(dir, name), { name });
     const interfacesFile = join(dir, `${name}-interfaces`);
     writeFileSync(interfacesFile, interfaces);
-    const env: Record<string, string> = { PAIRGATE_TEST_INTERFACES_FILE: interfacesFile };
-    if (route !== undefined) {
-      env.PAIRGATE_TEST_ROUTE_FILE = join(dir, `${name}-route`);
-      writeFileSync(env.PAIRGATE_TEST_ROUTE_FILE, route);
-    }
+    // Set for the child (the preload reads them), never read here.
+    const routeFile = join(dir, `${name}-route`);
+    if (route !== undefined) writeFileSync(routeFile, route);
+    const env: Record<string, string> = { PAIRGATE_TEST_INTERFACES_FILE: interfacesFile, ...(route === undefined ? {} : { PAIRGATE_TEST_ROUTE_FILE: routeFile }) };
     const announce = (extra: string[] = []): CliChild => run(['box', 'announce', '--dir', box.dir, '--server', app.base, '--port', '4443', ...extra], { preload: FAKE_INTERFACES, env });
     return { box, interfacesFile, announce };
   }
