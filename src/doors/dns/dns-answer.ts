@@ -29,6 +29,15 @@ function bareReply(id: number, flags: number, rcode: number): Buffer {
   return out;
 }
 
+/** The order in which an RRset is picked for a minimal ANY answer: the smallest kinds first. */
+const ANY_PREFERENCE = ['CNAME', 'A', 'AAAA', 'TXT'];
+
+/** The records of one type among `records` (RFC 8482 section 4.1), the first of ANY_PREFERENCE present. */
+function oneRRset<T extends { type: string }>(records: T[]): T[] {
+  const type = ANY_PREFERENCE.find((candidate) => records.some((record) => record.type === candidate));
+  return records.filter((record) => record.type === type);
+}
+
 /**
  * Whether the first question's name is one this server can read as it was sent: printable ASCII
  * labels, none holding a dot, spelled on the wire as the decoded name encodes again (no
@@ -99,7 +108,7 @@ export class DnsResponder {
     }
     const limit = transport === 'tcp' ? 65535 : opt ? Math.min(UDP_EDNS_MAX, Math.max(UDP_PLAIN, opt.udpPayloadSize ?? UDP_PLAIN)) : UDP_PLAIN;
 
-    const result = await this.resolve(question);
+    const result = await this.resolve(question, transport);
     const response: Packet = {
       id,
       type: 'response',
@@ -142,11 +151,18 @@ export class DnsResponder {
     return { type: record.type, name: asked, ttl: record.ttl, data } as Answer;
   }
 
-  /** The answer sections for one question. */
-  async resolve(question: Question): Promise<{ rcode: number; authoritative: boolean; answers: Answer[]; authorities: Answer[]; additionals: Answer[] }> {
+  /**
+   * The answer sections for one question. An ANY question over UDP gets one RRset of the name, not
+   * all of them (RFC 8482 section 4.1): the apex's SOA, one name server's A (or AAAA) glue, one type
+   * of a box's records. Answered in full, the apex's SOA, three NS and twelve glue records came
+   * back about 19 times the query's size, to whatever source address the query claimed. Over TCP,
+   * where the source cannot be spoofed, ANY is answered in full as before.
+   */
+  async resolve(question: Question, transport: 'udp' | 'tcp' = 'tcp'): Promise<{ rcode: number; authoritative: boolean; answers: Answer[]; authorities: Answer[]; additionals: Answer[] }> {
     const { zone, nameServers, nameServerAddresses, ttl } = this.settings;
     const name = normaliseName(question.name);
     const qtype = question.type as string;
+    const minimalAny = qtype === 'ANY' && transport === 'udp';
     const none = { answers: [] as Answer[], authorities: [] as Answer[], additionals: [] as Answer[] };
     if ((question.class ?? 'IN') !== 'IN' && question.class !== 'ANY') return { rcode: RCODE.REFUSED, authoritative: false, ...none };
     if (!inZone(name, zone)) return { rcode: RCODE.REFUSED, authoritative: false, ...none };
@@ -160,7 +176,7 @@ export class DnsResponder {
     if (name === zone) {
       // Answers at the apex keep the question's case, as for every other name (RFC 4343).
       if (qtype === 'SOA' || qtype === 'ANY') answers.push(this.soa(serial, question.name));
-      if (qtype === 'NS' || qtype === 'ANY') {
+      if (qtype === 'NS' || (qtype === 'ANY' && !minimalAny)) {
         for (const ns of nameServers) answers.push({ type: 'NS', name: question.name, ttl, data: ns } as Answer);
         for (const ns of nameServers.filter((n) => inZone(n, zone))) additionals.push(...this.glue(ns));
       }
@@ -168,7 +184,8 @@ export class DnsResponder {
     }
     if (nameServers.includes(name) && nameServerAddresses.length > 0) {
       // Under the question's spelling, as every answer to the name asked.
-      const glue = this.glue(question.name).filter((rr) => qtype === 'ANY' || rr.type === qtype);
+      const all = this.glue(question.name);
+      const glue = minimalAny ? oneRRset(all) : all.filter((rr) => qtype === 'ANY' || rr.type === qtype);
       return { rcode: RCODE.NOERROR, authoritative: true, answers: glue, authorities: glue.length ? [] : [this.soa(serial)], additionals };
     }
 
@@ -187,7 +204,7 @@ export class DnsResponder {
         return { rcode: exists ? RCODE.NOERROR : RCODE.NXDOMAIN, authoritative: true, answers, authorities: [this.soa(serial)], additionals: [] };
       }
       const cname = records.find((r) => r.type === 'CNAME');
-      const matching = records.filter((r) => qtype === 'ANY' || r.type === qtype);
+      const matching = minimalAny ? oneRRset(records) : records.filter((r) => qtype === 'ANY' || r.type === qtype);
       if (matching.length > 0 || !cname) {
         answers.push(...matching.map((r) => this.toAnswer(asked, r)));
         negative = matching.length === 0;
