@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { Door } from '../doors/door.js';
+import { nameServersWithoutAddresses, zoneSettings } from '../doors/dns/zone-settings.js';
 import { isFetchBlockedPort } from './blocked-ports.js';
 import type { Config } from './config.js';
 
@@ -28,7 +29,8 @@ export function reachedAs(config: Config): string | undefined {
  * Settings that are allowed but risky once the server is reachable from other machines (`reachedAs`:
  * directly, or through a proxy), each said once at start-up (a warning in the log, with what to
  * set): pairgate starts anyway, as these are fine behind a proxy that guards them. Doors add theirs
- * (`Door.configWarnings`, called only then). A port browsers refuse is said wherever the server listens.
+ * (`Door.configWarnings`, called only then). A port browsers refuse, and a DNS zone whose own name
+ * servers have no address, are said wherever the server listens.
  */
 export function configWarnings(config: Config, doors: readonly Door[]): string[] {
   const warnings: string[] = [];
@@ -36,6 +38,7 @@ export function configWarnings(config: Config, doors: readonly Door[]): string[]
   if (isFetchBlockedPort(config.PAIRGATE_PORT)) {
     warnings.push(`Port ${config.PAIRGATE_PORT} is one browsers and fetch refuse to call (it belongs to another protocol): pages, the SDK and pairgate's own commands cannot reach this server there. Choose another port (443, or 8080 and the like).`);
   }
+  warnings.push(...dnsDelegationWarnings(config, doors));
   const reached = reachedAs(config);
   if (reached === undefined) return warnings;
   if (config.PAIRGATE_METRICS && !config.PAIRGATE_METRICS_TOKEN) {
@@ -51,6 +54,25 @@ export function configWarnings(config: Config, doors: readonly Door[]): string[]
     warnings.push(...(door.configWarnings?.(config) ?? []));
   }
   return warnings;
+}
+
+/**
+ * A DNS zone whose NS records name a server inside it that has no address here (the default,
+ * `ns1.<zone>`, without PAIRGATE_DNS_NS_ADDRESSES): that name is NXDOMAIN, so resolvers drop or
+ * never find the name server and the delegation cannot work. Said wherever the server listens, as
+ * the DNS server may listen elsewhere (PAIRGATE_DNS_HOST) than the HTTP one.
+ */
+function dnsDelegationWarnings(config: Config, doors: readonly Door[]): string[] {
+  const dns = doors.find((door) => door.name === 'dns');
+  if (!dns || (dns.enabled && !dns.enabled(config))) return [];
+  const settings = zoneSettings(config);
+  const missing = nameServersWithoutAddresses(settings);
+  if (missing.length === 0) return [];
+  const named = missing.join(', ');
+  return [
+    `The DNS zone's name server${missing.length > 1 ? 's' : ''} ${named} ${missing.length > 1 ? 'are' : 'is'} inside ${settings.zone} but PAIRGATE_DNS_NS_ADDRESSES is empty: this server answers NXDOMAIN for ${named} while its NS records name ${missing.length > 1 ? 'them' : 'it'}, so resolvers cannot follow the delegation. ` +
+      'Set PAIRGATE_DNS_NS_ADDRESSES to the public addresses of the DNS server (the glue given to the parent zone), or name servers outside the zone in PAIRGATE_DNS_NS.',
+  ];
 }
 
 /**

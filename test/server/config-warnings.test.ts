@@ -87,6 +87,26 @@ describe('start-up warnings about risky settings', () => {
     expect(warningsFor({ PAIRGATE_PORT: '8080' })).toEqual([]);
   });
 
+  it('a DNS zone whose own name server has no address (ns1.<zone> by default): said wherever the server listens, with what to set', () => {
+    const zone = { PAIRGATE_DNS_ZONE: 'box.example.com' };
+    const broken = /^The DNS zone's name server ns1\.box\.example\.com is inside box\.example\.com but PAIRGATE_DNS_NS_ADDRESSES is empty: this server answers NXDOMAIN for ns1\.box\.example\.com while its NS records name it, so resolvers cannot follow the delegation\. Set PAIRGATE_DNS_NS_ADDRESSES .* or name servers outside the zone in PAIRGATE_DNS_NS\.$/;
+    // On loopback too: the DNS server listens where PAIRGATE_DNS_HOST says, not where HTTP does.
+    expect(warningsFor(zone)).toEqual([expect.stringMatching(broken)]);
+    expect(warningsFor({ ...zone, PAIRGATE_HOST: '0.0.0.0' })).toEqual(expect.arrayContaining([expect.stringMatching(broken)]));
+    // Several, the apex itself among them; a name server outside the zone is not this server's to answer.
+    expect(warningsFor({ ...zone, PAIRGATE_DNS_NS: 'ns1.box.example.com,box.example.com,ns.example.net' })).toEqual([expect.stringMatching(/^The DNS zone's name servers ns1\.box\.example\.com, box\.example\.com are inside box\.example\.com .* while its NS records name them,/)]);
+    const quiet: Record<string, string>[] = [
+      { ...zone, PAIRGATE_DNS_NS_ADDRESSES: '192.0.2.53' },
+      { ...zone, PAIRGATE_DNS_NS: 'ns1.example.net,ns2.example.net' },
+      // A name under a box's own name: the box sets its records.
+      { ...zone, PAIRGATE_DNS_NS: `ns.${'a'.repeat(52)}.box.example.com` },
+      {},
+    ];
+    for (const settings of quiet) expect(warningsFor(settings)).toEqual([]);
+    // Without the DNS door (a relay-only server), nothing is said about DNS.
+    expect(configWarnings(loadConfig(sections, { env: zone }), allDoors.filter((door) => door.name !== 'dns'))).toEqual([]);
+  });
+
   it('none once those are set', () => {
     expect(warningsFor({
       PAIRGATE_HOST: '0.0.0.0',

@@ -12,9 +12,10 @@ import { createSelfSigned } from '../registry/self-signed.js';
 import type { Door, DoorContext } from '../door.js';
 import { dnsConfigSchema } from './config.js';
 import { readConfiguredTls } from './configured-tls.js';
-import { DnsResponder, type ZoneSettings } from './dns-answer.js';
+import { DnsResponder } from './dns-answer.js';
 import { ACME_CHALLENGE_LIFETIME_MS, dnsMigrations, DnsRecords } from './dns-records.js';
 import { isValidName, normaliseName } from './dns-names.js';
+import { zoneSettings } from './zone-settings.js';
 import { startDnsServer, type RunningDnsServer } from './dns-server.js';
 import { clientCertificateIds, startUpdateApi, type RunningUpdateApi } from './update-api.js';
 import { Announcements } from '../registry/announcements.js';
@@ -38,31 +39,8 @@ export function dnsRuntimeOf(services: object): DnsRuntime | undefined {
   return runtimes.get(services);
 }
 
-/**
- * The SOA RNAME of PAIRGATE_DNS_HOSTMASTER: a name (`hostmaster.example.com`), or the e-mail
- * address people write there (`hostmaster@example.com`), whose `@` becomes the first dot (RFC 1035
- * 8). It went into the SOA as a label holding an `@`, which no one could write to.
- */
-function mailboxName(value: string): string {
-  const at = value.indexOf('@');
-  return normaliseName(at < 0 ? value : `${value.slice(0, at)}.${value.slice(at + 1)}`);
-}
-
-/** Zone settings from the configuration, defaults filled in. */
-export function zoneSettings(config: Config): ZoneSettings {
-  const cfg = configSection(config, dnsConfigSchema);
-  const zone = normaliseName(cfg.PAIRGATE_DNS_ZONE);
-  const list = (value: string) => value.split(',').map((s) => normaliseName(s.trim())).filter(Boolean);
-  const nameServers = list(cfg.PAIRGATE_DNS_NS);
-  return {
-    zone,
-    nameServers: nameServers.length ? nameServers : [`ns1.${zone}`],
-    nameServerAddresses: cfg.PAIRGATE_DNS_NS_ADDRESSES.split(',').map((s) => s.trim()).filter(Boolean),
-    hostmaster: mailboxName(cfg.PAIRGATE_DNS_HOSTMASTER) || `hostmaster.${zone}`,
-    ttl: cfg.PAIRGATE_DNS_TTL,
-    negativeTtl: cfg.PAIRGATE_DNS_NEGATIVE_TTL,
-  };
-}
+/** Zone settings from the configuration (zone-settings.ts, which the start-up warnings read too). */
+export { zoneSettings };
 
 /** The registry's mutual-TLS `POST /register` on the update listener, when the registry door is on. */
 function mtlsRegistry(instance: FastifyInstance, ctx: DoorContext): void {

@@ -38,11 +38,24 @@ export interface DnsRecordRow {
   network: string | null;
 }
 
+/**
+ * The `dns_zone_serial` table: one row (`id` = `zone`), the SOA serial, raised in the transaction of
+ * every change (`bumpSerial`), deletions included.
+ */
+export interface DnsZoneSerialRow {
+  id: string;
+  serial: number | string;
+}
+
 declare module '../../store/durable-schema.js' {
   interface Database {
     dns_records: DnsRecordRow;
+    dns_zone_serial: DnsZoneSerialRow;
   }
 }
+
+/** The key of the serial's one row. */
+const SERIAL_ROW = 'zone';
 
 /** The durable table of DNS records (portable SQLite/PostgreSQL column types; times in ms). */
 export const dnsMigrations: MigrationSet = {
@@ -79,7 +92,46 @@ export const dnsMigrations: MigrationSet = {
       await db.schema.alterTable('dns_records').dropColumn('network').execute();
     },
   },
+  // The SOA serial kept in a row of its own, raised with every change: it was the newest record's
+  // updated_at, which a deletion does not raise (another node's serial stayed, and a restart after
+  // deleting the newest record lowered it). It starts at the later of that and now, so it never
+  // goes below what the servers before it answered (their serial was at most the time of their last change).
+  '2026120600_dns_zone_serial': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('dns_zone_serial')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('serial', 'bigint', (col) => col.notNull())
+        .execute();
+      const { rows } = await sql<{ latest: number | string | null }>`SELECT max(updated_at) AS latest FROM dns_records`.execute(db);
+      const serial = Math.max(1, Math.floor(Number(rows[0]?.latest ?? 0) / 1000), Math.floor(Date.now() / 1000));
+      await sql`INSERT INTO dns_zone_serial (id, serial) VALUES (${SERIAL_ROW}, ${serial})`.execute(db);
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('dns_zone_serial').execute();
+    },
+  },
 };
+
+/**
+ * Raises the zone's serial inside a write's transaction `trx`, to the seconds of `now` or one more
+ * than it was, whichever is greater (so it grows with every change, even several in a second or
+ * with a clock stepped back), and returns it. In the write's transaction, a deletion raises it as
+ * an insert does, on every node, and a write rolled back does not. Its last statement: the row is
+ * locked until the transaction ends (PostgreSQL), so it is taken after every other lock of the
+ * write, and two writes never wait on each other in a cycle.
+ */
+async function bumpSerial(trx: DurableDb, now: number): Promise<number> {
+  const seconds = Math.max(1, Math.floor(now / 1000));
+  const row = await trx.insertInto('dns_zone_serial')
+    .values({ id: SERIAL_ROW, serial: seconds })
+    .onConflict((conflict) => conflict.column('id').doUpdateSet({
+      serial: sql<number>`CASE WHEN dns_zone_serial.serial + 1 > excluded.serial THEN dns_zone_serial.serial + 1 ELSE excluded.serial END`,
+    }))
+    .returning('serial')
+    .executeTakeFirstOrThrow();
+  return Number(row.serial);
+}
 
 /** A row as a record: its value read as today's servers write it (`readValue`), old rows included. */
 function toRecord(row: Pick<DnsRecordRow, 'name' | 'type' | 'value' | 'ttl' | 'owner' | 'updated_at'>): DnsRecord {
@@ -160,7 +212,8 @@ async function lockForWrite(trx: DurableDb, record: { type: RecordType; owner: s
  * challenges at one name).
  */
 export class DnsRecords {
-  private lastChange = 0;
+  /** The highest serial this instance has read or written: what it answers never goes down. */
+  private lastSerial = 1;
   /** When (monotonic ms) the serial was last read from the store; never yet at first. */
   private serialReadAt = -Infinity;
   /**
@@ -223,7 +276,7 @@ export class DnsRecords {
    */
   async put(input: NewDnsRecord, now: number, check?: (zone: ZoneView) => Promise<void>): Promise<DnsRecord> {
     const { network, ...record } = input;
-    await this.db.transaction().execute(async (trx) => {
+    const serial = await this.db.transaction().execute(async (trx) => {
       if (this.locks) await lockForWrite(trx, record, network);
       if (check) await check(zoneView(trx));
       if (SINGLE_VALUED.has(record.type)) {
@@ -244,8 +297,9 @@ export class DnsRecords {
         updated_at: now,
         network,
       }).onConflict((conflict) => conflict.columns(['name', 'type', 'value']).doUpdateSet({ ttl: record.ttl, owner: record.owner, updated_at: now, network })).execute();
+      return bumpSerial(trx, now);
     });
-    this.touch(now);
+    this.sawSerial(serial);
     this.cache.delete(record.name);
     return { ...record, updatedAt: now };
   }
@@ -262,13 +316,14 @@ export class DnsRecords {
       const rows = await query.execute();
       const asked = filter.value;
       const ids = rows.filter((row) => asked === undefined || holdsValue({ type: row.type as RecordType, value: row.value }, asked)).map((row) => row.id);
-      if (ids.length === 0) return 0;
+      if (ids.length === 0) return { count: 0 };
       const result = await trx.deleteFrom('dns_records').where('id', 'in', ids).executeTakeFirst();
-      return Number(result.numDeletedRows);
+      const deleted = Number(result.numDeletedRows);
+      return { count: deleted, serial: deleted > 0 ? await bumpSerial(trx, now) : undefined };
     });
     this.cache.delete(name);
-    if (count > 0) this.touch(now);
-    return count;
+    if (count.serial !== undefined) this.sawSerial(count.serial);
+    return count.count;
   }
 
   /**
@@ -277,22 +332,26 @@ export class DnsRecords {
    * for ever, and a name holds at most a few TXT values, so enough leftovers block its renewals.
    */
   async removeStaleChallenges(writtenBefore: number, now: number): Promise<number> {
-    const result = await this.db.deleteFrom('dns_records')
-      .where('type', '=', 'TXT')
-      // Not LIKE: its `_` matches any character.
-      .where(sql<string>`substr(name, 1, ${ACME_CHALLENGE_LABEL.length + 1})`, '=', `${ACME_CHALLENGE_LABEL}.`)
-      .where('updated_at', '<', writtenBefore)
-      .executeTakeFirst();
-    const count = Number(result.numDeletedRows);
-    if (count > 0) {
+    const { count, serial } = await this.db.transaction().execute(async (trx) => {
+      const result = await trx.deleteFrom('dns_records')
+        .where('type', '=', 'TXT')
+        // Not LIKE: its `_` matches any character.
+        .where(sql<string>`substr(name, 1, ${ACME_CHALLENGE_LABEL.length + 1})`, '=', `${ACME_CHALLENGE_LABEL}.`)
+        .where('updated_at', '<', writtenBefore)
+        .executeTakeFirst();
+      const deleted = Number(result.numDeletedRows);
+      return { count: deleted, serial: deleted > 0 ? await bumpSerial(trx, now) : undefined };
+    });
+    if (serial !== undefined) {
       this.cache.clear();
-      this.touch(now);
+      this.sawSerial(serial);
     }
     return count;
   }
 
   /**
-   * SOA serial: seconds of the last change (so secondaries see every change), at least 1. Re-read
+   * SOA serial: the seconds of the last change, or one more than the serial before it when that is
+   * greater (`bumpSerial`), at least 1; every write and deletion, on any node, raises it. Re-read
    * from the store at most every `cacheMs`, so nodes sharing a database converge on changes made
    * elsewhere; it never goes down.
    */
@@ -300,14 +359,14 @@ export class DnsRecords {
     const now = performance.now();
     if (now - this.serialReadAt >= Math.max(this.cacheMs, 1)) {
       this.serialReadAt = now;
-      const row = await this.db.selectFrom('dns_records').select((eb) => eb.fn.max('updated_at').as('latest')).executeTakeFirst();
-      this.lastChange = Math.max(this.lastChange, Number(row?.latest ?? 0) || 1000);
+      const row = await this.db.selectFrom('dns_zone_serial').select('serial').where('id', '=', SERIAL_ROW).executeTakeFirst();
+      if (row) this.sawSerial(Number(row.serial));
     }
-    return Math.max(1, Math.floor(this.lastChange / 1000)) >>> 0;
+    return this.lastSerial >>> 0;
   }
 
-  private touch(now: number): void {
-    // The serial only grows, even if the clock steps back.
-    this.lastChange = Math.max(now, this.lastChange + 1000);
+  /** Keeps `serial` when it is above the one answered so far (a read of another node's older value never lowers it). */
+  private sawSerial(serial: number): void {
+    this.lastSerial = Math.max(this.lastSerial, serial);
   }
 }
