@@ -150,6 +150,8 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     try {
       const user = await accounts.register(request.body);
       await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now());
+      // Registering signs in: the browser is the account's first trusted device.
+      accounts.parts.devices.issue(reply, user.id, ctx.clock.now());
       return reply.redirect(next || inAskedLang(request, '/account/accesses'), 303);
     } catch (error) {
       const message = errorMessage(error, pickLang(request));

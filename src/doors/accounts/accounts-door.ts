@@ -11,6 +11,7 @@ import { Mailer } from './mailer.js';
 import { accountsMigrations } from './migrations.js';
 import { PasswordResets } from './password-resets.js';
 import { ResetMailBudget } from './reset-mail-budget.js';
+import { DeviceCookies, deviceCookieKey } from './device-cookies.js';
 import { Sessions } from './sessions.js';
 import { SignInLimits, signInNameKey } from './sign-in-limits.js';
 import { UserStore } from './users.js';
@@ -32,12 +33,15 @@ export const accountsDoor: Door = {
   async register(app: FastifyInstance, ctx: DoorContext) {
     const cfg = configSection(ctx.config, accountsConfigSchema);
     const users = new UserStore(ctx.stores.db);
+    const secureCookies = ctx.publicUrl().startsWith('https:');
     const accounts = new Accounts({
       users,
-      sessions: new Sessions(ctx.stores.db, users, cfg.PAIRGATE_SESSION_TTL_SECONDS * 1000, ctx.publicUrl().startsWith('https:')),
+      sessions: new Sessions(ctx.stores.db, users, cfg.PAIRGATE_SESSION_TTL_SECONDS * 1000, secureCookies),
+      devices: new DeviceCookies(deviceCookieKey(ctx.engine), cfg.PAIRGATE_SIGNIN_DEVICE_DAYS * 86_400_000, secureCookies),
       limits: new SignInLimits(ctx.stores.ephemeral, ctx.clock, {
         perAccount: cfg.PAIRGATE_SIGNIN_FAILURES_PER_ACCOUNT,
         perIp: cfg.PAIRGATE_SIGNIN_FAILURES_PER_IP,
+        perDevice: cfg.PAIRGATE_SIGNIN_FAILURES_PER_DEVICE,
         windowMs: cfg.PAIRGATE_SIGNIN_WINDOW_SECONDS * 1000,
       }, signInNameKey(ctx.engine)),
       resets: new PasswordResets(ctx.stores.db, cfg.PAIRGATE_RESET_TTL_SECONDS * 1000),

@@ -3,6 +3,7 @@ import type { Clock } from '../../core/clock.js';
 import { ForbiddenError, isPairgateError, UnauthorizedError } from '../../core/errors.js';
 import type { AfterAnswer } from './after-answer.js';
 import type { AccountDeletionGuards } from './deletion-guards.js';
+import type { DeviceCookies } from './device-cookies.js';
 import { translator, type Lang } from './i18n.js';
 import { waitWords } from '../../web/duration-words.js';
 import type { Mailer } from './mailer.js';
@@ -18,6 +19,8 @@ import { localPath } from '../../web/local-path.js';
 export interface AccountParts {
   users: UserStore;
   sessions: Sessions;
+  /** The device cookies a sign-in gives, which let their browser past the account's spent failure budget. */
+  devices: DeviceCookies;
   limits: SignInLimits;
   resets: PasswordResets;
   mailer: Mailer;
@@ -73,12 +76,15 @@ export class Accounts {
    * `signIn`, with the password hash the password was proved against, for `Sessions.start` to
    * check that the password did not change meanwhile. A hash made at another cost than the
    * configured one is made again at it (`needsRehash`) while the password is at hand.
+   * `deviceOf`: the trusted device the attempt comes from for an account id, if any (the request's
+   * device cookie checked against the account the login names: `DeviceCookies.deviceOf`).
    */
-  async authenticate(login: string, password: string, ip: string): Promise<{ user: User; passwordHash: string }> {
+  async authenticate(login: string, password: string, ip: string, deviceOf?: (accountId: string) => string | undefined): Promise<{ user: User; passwordHash: string }> {
     // Looked up before the budget, which is keyed by the account. Known or not, this is the same
     // one indexed read, so the order reveals nothing; a spent budget still refuses before scrypt.
     const found = login.length <= 254 ? await this.parts.users.findByLogin(login) : undefined;
-    const proved = await this.parts.limits.check(found ? { accountId: found.id } : { unknownLogin: login }, ip, async () => {
+    const device = found ? deviceOf?.(found.id) : undefined;
+    const proved = await this.parts.limits.check(found ? { accountId: found.id, ...(device !== undefined ? { device } : {}) } : { unknownLogin: login }, ip, async () => {
       this.dummy ??= dummyHash(this.parts.scryptCost);
       const matches = await verifyPassword(password.slice(0, 1024), found?.passwordHash ?? (await this.dummy));
       return found && matches && password.length <= 1024 ? found : undefined;
@@ -235,14 +241,18 @@ export function signInRefusalText(refusal: SignInRefusal, lang: Lang): string {
 /**
  * Signs in from a form (any door's sign-in form) and starts the session on `reply`. A wrong password
  * or a spent sign-in budget is a refusal for the form to show (429 also sets Retry-After), not an
- * error; anything else throws. Undefined when signed in.
+ * error; anything else throws. Undefined when signed in. A browser with a device cookie of the
+ * account is counted as that trusted device (`SignInLimits`); a sign-in gives the browser a fresh
+ * one (`DeviceCookies.issue`). Every sign-in form posts to one of `SIGN_IN_PATHS`, the cookie's paths.
  */
 export async function signInFromForm(request: FastifyRequest, reply: FastifyReply, login: string, password: string): Promise<SignInRefusal | undefined> {
   const accounts = accountsOf(request);
+  const { clock, devices, sessions } = accounts.parts;
   try {
-    const { user, passwordHash } = await accounts.authenticate(login, password, request.clientNetwork);
+    const { user, passwordHash } = await accounts.authenticate(login, password, request.clientNetwork, (accountId) => devices.deviceOf(request, accountId, clock.now()));
     // The password changed while it was checked: it is no longer the account's (see Sessions.start).
-    if (!(await accounts.parts.sessions.start(request, reply, user.id, accounts.parts.clock.now(), passwordHash))) throw new UnauthorizedError('Wrong username or password.', 'signin_failed');
+    if (!(await sessions.start(request, reply, user.id, clock.now(), passwordHash))) throw new UnauthorizedError('Wrong username or password.', 'signin_failed');
+    devices.issue(reply, user.id, clock.now());
     return undefined;
   } catch (error) {
     if (!isPairgateError(error) || (error.status !== 401 && error.status !== 429)) throw error;

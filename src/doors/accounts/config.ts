@@ -7,6 +7,8 @@ export const accountsConfigSchema = Type.Object({
   PAIRGATE_SCRYPT_COST: Type.Integer({ minimum: 10, maximum: 20, default: 15, description: 'log2 of the scrypt cost parameter N for password hashes (15 = 32768).' }),
   PAIRGATE_SIGNIN_FAILURES_PER_ACCOUNT: Type.Integer({ minimum: 1, default: 10, description: 'Failed sign-ins per account name per window before it is refused for the rest of the window.' }),
   PAIRGATE_SIGNIN_FAILURES_PER_IP: Type.Integer({ minimum: 1, default: 30, description: 'Failed sign-ins per client IP per window before that IP is refused for the rest of the window.' }),
+  PAIRGATE_SIGNIN_FAILURES_PER_DEVICE: Type.Integer({ minimum: 1, default: 10, description: 'Failed sign-ins per window of a browser holding a device cookie of the account (given at each sign-in): these count on the device\'s own budget, not the account\'s, so guesses from elsewhere that spend the account\'s do not refuse it; once spent, the browser counts as any other for the rest of the window.' }),
+  PAIRGATE_SIGNIN_DEVICE_DAYS: Type.Integer({ minimum: 1, maximum: 400, default: 365, description: 'Lifetime in days of the device cookie a sign-in gives the browser (at most 400, the longest browsers keep a cookie).' }),
   PAIRGATE_SIGNIN_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 900, description: 'Window of the sign-in failure limits in seconds.' }),
   PAIRGATE_RESET_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 86400, default: 3600, description: 'Lifetime of a password-reset link.' }),
   PAIRGATE_RESET_MAILS_PER_HOUR: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'Password-reset mails one account may be sent per hour; requests beyond get the same answer and no mail.' }),

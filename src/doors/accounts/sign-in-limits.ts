@@ -13,6 +13,15 @@ function accountKey(accountId: string): string {
 /** Prefix of the per-network counters. */
 const NETWORK_PREFIX = 'signin:ip:';
 
+/** Prefix of the counters of trusted devices (by `DeviceCookies.deviceOf`'s id, a hash of the cookie's nonce). */
+const DEVICE_PREFIX = 'signin:device:';
+
+/**
+ * What the refusal of an attempt on a trusted device's counter is, when the counter is spent: not
+ * an answer, but the sign to try the attempt again as any other browser's (`SignInLimits.check`).
+ */
+class DeviceSpent extends Error {}
+
 /**
  * What the names' key is derived under from the server's code key: a kind no door's grants have,
  * and a "code" with spaces, which no canonical code holds, so the derived key is never a code's
@@ -43,14 +52,18 @@ export type SpentBudget = 'account' | 'network';
 export interface SignInLimitOptions {
   perAccount: number;
   perIp: number;
+  /** Failures of one trusted device (a browser with a device cookie good for the account) per window. */
+  perDevice: number;
   windowMs: number;
 }
 
 /**
  * Whom a sign-in attempt counts against: an existing account by its id, whichever of its names
  * (username or e-mail, in any case) was typed, or a login that names no account, as typed.
+ * `device`: the trusted device the attempt comes from, when its device cookie is good for that
+ * very account (`DeviceCookies.deviceOf`).
  */
-export type SignInSubject = { accountId: string } | { unknownLogin: string };
+export type SignInSubject = { accountId: string; device?: string } | { unknownLogin: string };
 
 /**
  * Failed sign-in budgets, per account and per client IP, in the ephemeral store (so every node
@@ -64,6 +77,13 @@ export type SignInSubject = { accountId: string } | { unknownLogin: string };
  * run over a copy of the store. What a shared counter does tell: once one of an account's names is
  * spent, its other name is refused too, so someone who spends a username's budget can learn which
  * e-mail belongs to it. That is the price of one budget per account (the spec's "per account").
+ *
+ * A trusted device (a browser that signed in to the account before and holds its device cookie,
+ * `DeviceCookies`) is counted on a budget of its own instead of the account's, and is not refused
+ * when the account's is spent: otherwise anyone could keep the owner out for good with about ten
+ * guesses per window, sent from any networks (OWASP's device cookies). Once its own budget is spent,
+ * the device is treated as untrusted for the rest of the window: counted on, and refused by, the
+ * account's. The network's budget holds for everyone.
  */
 export class SignInLimits {
   private readonly budget: FailureBudget;
@@ -96,6 +116,14 @@ export class SignInLimits {
     ];
   }
 
+  /** The counters of an attempt from trusted `device`: the device's own in place of the account's. */
+  private deviceCounters(device: string, ip: string): BudgetCounter[] {
+    return [
+      { key: `${DEVICE_PREFIX}${device}`, limit: this.options.perDevice },
+      { key: `${NETWORK_PREFIX}${ip}`, limit: this.options.perIp },
+    ];
+  }
+
   /**
    * Forgets the failed sign-ins counted against an account, once its password has been reset: they
    * were guesses at a password that no longer exists, and the person who proved they read the
@@ -109,10 +137,27 @@ export class SignInLimits {
   /**
    * Runs `check` (a password check: what it proves, undefined when wrong) unless the subject's
    * counter or the IP's has spent its failures (429), and counts a failure against both when it
-   * fails. Look the account up before: the counter depends on whether it exists.
+   * fails. Look the account up before: the counter depends on whether it exists. An attempt from a
+   * trusted device (`subject.device`) is counted on the device's counter instead of the account's,
+   * and, that one spent, as an untrusted one's; the refusals' words are the same either way, so
+   * they tell nothing more of the account.
    */
-  check<T>(subject: SignInSubject, ip: string, check: () => Promise<T | undefined>): Promise<T | undefined> {
-    return this.budget.run(this.counters(subject, ip), check, (proved) => proved === undefined, (retryAfter, spent) => {
+  async check<T>(subject: SignInSubject, ip: string, check: () => Promise<T | undefined>): Promise<T | undefined> {
+    if ('accountId' in subject && subject.device !== undefined) {
+      try {
+        return await this.run(this.deviceCounters(subject.device, ip), check);
+      } catch (error) {
+        // Spent (not merely busy): this device is trusted no more this window.
+        if (!(error instanceof DeviceSpent)) throw error;
+      }
+    }
+    return this.run(this.counters(subject, ip), check);
+  }
+
+  private run<T>(counters: BudgetCounter[], check: () => Promise<T | undefined>): Promise<T | undefined> {
+    return this.budget.run(counters, check, (proved) => proved === undefined, (retryAfter, spent, busy) => {
+      if (spent.key.startsWith(DEVICE_PREFIX) && !busy) return new DeviceSpent();
+      // A device's budget is refused like the account's (only when busy: try again in a second).
       const budget: SpentBudget = spent.key.startsWith(NETWORK_PREFIX) ? 'network' : 'account';
       return new PairgateError('rate_limited', 429, 'Too many failed sign-ins. Try again later.', { retryAfterSeconds: retryAfter, budget });
     });
