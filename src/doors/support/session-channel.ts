@@ -564,6 +564,15 @@ export class SessionHub {
       room.agentBacklog = undefined;
       throw error;
     }
+    // The session may have ended after this hello read it (deleted, ended by the supporter, or
+    // expired): its end closed the room it found, if any, not this one, made after it, and its
+    // `ended` may have gone on the bus before this room listened; this agent would be welcomed into
+    // a room of its own. Read once the room listens: a session still there now is ended later, and
+    // that `ended` reaches this room.
+    if (!(await this.ctx.engine.get(session.id))) {
+      await this.endLate(session.id, socket);
+      return false;
+    }
     const supporterAttached = await this.presence.anyAttached(session.id).catch(() => false);
     if (supporterAttached) await this.presence.noteAgentSawSupporter(session.id, session.expiresAt - this.ctx.clock.now()).catch(() => undefined);
     // Set just before the welcome, with no wait between: a presence check may tell news only after it.
@@ -642,19 +651,29 @@ export class SessionHub {
       // The session ended between the upgrade's check and now (deleted, ended by a side, or
       // expired): its end closed the room it found, not this one, made after it, so this socket
       // would sit in a room of its own answering `expired` until the session's original expiry.
-      // It is ended as the others were, and the room goes with it.
-      const reason: EndReason = (await this.memories.expired(session.id).catch(() => undefined)) ? 'expired' : 'deleted';
-      this.closeRoom(session.id, reason);
-      if (socket.readyState === 1) {
-        send(socket, { type: 'ended', reason });
-        socket.close(CLOSE.ended, `session ended (${reason})`);
-      }
+      await this.endLate(session.id, socket);
       return;
     }
     const state = sessionState(this.ctx.engine.stateOf(current), current.result);
     if (room.supportersSawAgentConnected === undefined) this.agentPresenceChange(room, state, current.result);
     send(socket, { type: 'state', state });
     if (options.history) await this.sendSupporterHistory(session.id, room, socket);
+  }
+
+  /**
+   * Ends `socket`, taken in after its session ended (found gone once its room listened): it is told
+   * `ended` and closed as the session's other sockets were, and the room made for it goes too. The
+   * reason is `expired` while the session is remembered as expired, else `deleted` (a side's end
+   * leaves nothing to tell it from a deletion).
+   */
+  private async endLate(grantId: string, socket: WebSocket): Promise<void> {
+    const reason: EndReason = (await this.memories.expired(grantId).catch(() => undefined)) ? 'expired' : 'deleted';
+    this.closeRoom(grantId, reason);
+    // Told here too when its room was closed already (by the bus's `ended`) or is not the one it is in.
+    if (socket.readyState === 1) {
+      send(socket, { type: 'ended', reason });
+      socket.close(CLOSE.ended, `session ended (${reason})`);
+    }
   }
 
   private async setConnected(grantId: string, connected: boolean): Promise<void> {
