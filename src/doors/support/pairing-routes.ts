@@ -263,8 +263,11 @@ export async function registerPairingRoutes(app: FastifyInstance, ctx: DoorConte
       if (decision === 'decline' || decision === 'no') {
         // The code is spent and the supporter learns at once that the person said no.
         await ctx.engine.refuse(pairing.id, { reason: 'declined' }).catch(goneAsNotFound);
+        await ctx.engine.refuse<SessionResult, SessionRequest>(session.id, { credentialHash: null, confirmedAt: ctx.clock.now(), connected: false, connectedAt: null, declined: true }, stillPairedWith(pairing)).catch(goneAsNotFound);
+        // Noted only once the session is declined: a code replaced by a new one between the two
+        // refusals declined nothing (the session waits for its new code), and is told as not found,
+        // as every replaced code, not as a decline the supporter never heard of.
         await noteSpent(code, 'declined', pairing.expiresAt);
-        await ctx.engine.refuse<SessionResult, SessionRequest>(session.id, { credentialHash: null, confirmedAt: ctx.clock.now(), connected: false, connectedAt: null, declined: true }, stillPairedWith(pairing)).catch(() => undefined);
         // Post/Redirect/Get, as for a confirmation: a reload of this answer would post the spent
         // code again (the 404 page); the page it leads to may be reloaded.
         if (fromPage) return reply.redirect(`${DECLINED_PAGE_PATH}${langQuery(askedLang(request))}`, 303);
