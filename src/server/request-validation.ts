@@ -75,6 +75,46 @@ function refusingQueriesNotUtf8(check: Validate): Validate {
 }
 
 /**
+ * Whether `schema` declares a number or an integer anywhere: only then can converting text make a
+ * number, so only then does a check need `refusingNonFinite`.
+ */
+function declaresNumbers(schema: unknown): boolean {
+  return /"type":(?:"(?:number|integer)"|\[[^\]]*"(?:number|integer)")/.test(JSON.stringify(schema) ?? '');
+}
+
+/** The instance path of a number in `data` that is not finite (text converted), or undefined. */
+function nonFinitePath(data: unknown, path = ''): string | undefined {
+  if (typeof data === 'number') return Number.isFinite(data) ? undefined : path;
+  if (typeof data !== 'object' || data === null) return undefined;
+  for (const [key, value] of Object.entries(data)) {
+    const found = nonFinitePath(value, `${path}/${key}`);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * A converting validator that also refuses a number that is not finite. Ajv converts any text
+ * JavaScript reads as a number (`Infinity`, `-Infinity`, `1e400`) and then skips `minimum` and
+ * `maximum` for a number that is not finite (its `strictNumbers` type check), so such text passed
+ * every bound: a grant form's `ttl=-Infinity` reached the store and was a 500. Parts converted
+ * from text are flat (a form's fields, a query's, the headers), so the walk is short.
+ */
+function refusingNonFinite(check: Validate): Validate {
+  const validate: Validate = (data, dataCxt) => {
+    const valid = check(data, dataCxt);
+    validate.errors = check.errors;
+    if (!valid) return valid;
+    const path = nonFinitePath(data);
+    if (path === undefined) return valid;
+    validate.errors = [{ instancePath: path, schemaPath: '#', keyword: 'type', params: { type: 'number' }, message: 'must be a finite number' }];
+    return false;
+  };
+  validate.schemaEnv = check.schemaEnv;
+  return validate;
+}
+
+/**
  * Compiled checks, by request part, compiler options and schema text. Compiling is most of the time
  * an app takes to build (every route's parts, many of them alike: the same path parameters, wait
  * headers, queries), and a compiled check depends on nothing else, so each is made once per process:
@@ -102,15 +142,20 @@ export function requestValidation(): NonNullable<FastifyServerOptions['schemaCon
     const strict = pool(externalSchemas as never, { ...options, customOptions: { ...options.customOptions, coerceTypes: false } } as never);
     // What the checks compiled here depend on besides the schema (as the pool's own key).
     const compilerKey = `${JSON.stringify(externalSchemas)}${JSON.stringify(options)}`;
+    // Converting, and refusing what converts to a number that is not finite where the schema has numbers.
+    const convertingFinite = (route: RouteSchema): Validate => {
+      const check = converting(route as never) as Validate;
+      return declaresNumbers(route.schema) ? refusingNonFinite(check) : check;
+    };
     const compile = (route: RouteSchema): Validate => {
-      if (route.httpPart === 'headers') return converting({ ...route, schema: lowerCaseHeaders(route.schema) } as never) as Validate;
-      if (route.httpPart === 'querystring') return refusingQueriesNotUtf8(converting(route as never) as Validate);
-      if (route.httpPart !== 'body') return converting(route as never) as Validate;
+      if (route.httpPart === 'headers') return convertingFinite({ ...route, schema: lowerCaseHeaders(route.schema) });
+      if (route.httpPart === 'querystring') return refusingQueriesNotUtf8(convertingFinite(route));
+      if (route.httpPart !== 'body') return convertingFinite(route);
       const json = strict(route as never) as Validate;
       // A form's compilation waits for the first form: most bodies are only ever sent as JSON.
       let form: Validate | undefined;
       const validate: Validate = (data, dataCxt) => {
-        const chosen = isFormBody(data) ? (form ??= converting(route as never) as Validate) : json;
+        const chosen = isFormBody(data) ? (form ??= convertingFinite(route)) : json;
         const valid = chosen(data, dataCxt);
         validate.errors = chosen.errors;
         return valid;
