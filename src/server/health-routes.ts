@@ -6,6 +6,9 @@ const HealthReply = Type.Object({ status: Type.String() }, { description: 'The p
 const ReadyReply = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) }, { description: 'Ready: `{"status": "ready", "checks": {"stores": "ok"}}`.' });
 const NotReadyReply = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) }, { description: '`status` is `not_ready` (a store does not answer; `checks` says which and why) or `shutting_down` (the server is stopping: route traffic elsewhere).' });
 
+/** The Retry-After of a 503 from /readyz: the seconds the server's other 503s give. */
+const NOT_READY_RETRY_SECONDS = '5';
+
 /** `GET /healthz` (the process runs) and `GET /readyz` (its stores answer). */
 export function installHealthRoutes(app: FastifyInstance, stores: Pick<Stores, 'ping'>, isShuttingDown: () => boolean): void {
   app.get('/healthz', {
@@ -18,14 +21,15 @@ export function installHealthRoutes(app: FastifyInstance, stores: Pick<Stores, '
     // Says "shutting_down" itself, in the shape load balancers read.
     config: { rateLimit: false, answersWhileShuttingDown: true },
   }, async (request, reply) => {
-    if (isShuttingDown()) return reply.code(503).send({ status: 'shutting_down', checks: {} });
+    // When to ask again, as every other 503 says (and the OpenAPI document says of this one).
+    if (isShuttingDown()) return reply.code(503).header('retry-after', NOT_READY_RETRY_SECONDS).send({ status: 'shutting_down', checks: {} });
     try {
       await stores.ping();
       return { status: 'ready', checks: { stores: 'ok' } };
     } catch (error) {
       // The stores' words name no address or path (anyone may ask); the log keeps the whole cause.
       request.log.warn({ err: error }, 'readiness: the stores do not answer');
-      return reply.code(503).send({ status: 'not_ready', checks: { stores: (error as Error).message || 'unreachable' } });
+      return reply.code(503).header('retry-after', NOT_READY_RETRY_SECONDS).send({ status: 'not_ready', checks: { stores: (error as Error).message || 'unreachable' } });
     }
   });
 }
