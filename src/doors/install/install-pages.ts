@@ -302,7 +302,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
     await kit.orgs.require(request.params.org, user.id, 'members:write');
     const role = request.body.role ?? 'member';
     return orPageAgain(request, reply, lang, user, { org: request.params.org }, { username: request.body.username, role }, async () => {
-      await kit.orgs.addMember(request.params.org, request.body.username, role, kit.ctx.clock.now());
+      await kit.orgs.addMember(request.params.org, request.body.username, role, kit.ctx.clock.now(), user.id);
       return reply.redirect(`${LINK_PAGE_PATH}?done=added`, 303);
     });
   }));

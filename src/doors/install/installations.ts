@@ -3,7 +3,7 @@ import { randomId, randomToken } from '../../core/ids.js';
 import type { SecretBox } from '../../server/secret-box.js';
 import type { DurableDb } from '../../store/durable-schema.js';
 import type { InstallationRow } from './install-rows.js';
-import { lockOrganization } from './organizations.js';
+import { assertAllowedIn, lockOrganization } from './organizations.js';
 import './install-rows.js';
 import { changedNothing } from './unchanged-refusals.js';
 
@@ -80,8 +80,13 @@ const botTokenContext = (id: string): string => `chat_installations.bot_token_se
 export class Installations {
   constructor(private readonly db: DurableDb, private readonly box: SecretBox) {}
 
-  /** Creates (or rotates to) a new installation of `connector` for `orgId`, expiring un-installed after `ttlMs`. */
-  async setup(orgId: string, connector: string, ttlMs: number, now: number): Promise<CreatedSetup> {
+  /**
+   * Creates (or rotates to) a new installation of `connector` for `orgId`, expiring un-installed
+   * after `ttlMs`, for `byUserId`, who must hold `integrations:write` (checked again under the
+   * organization's lock: an admin made a member or removed while this waited neither rotates the
+   * working installation nor gets a secret).
+   */
+  async setup(orgId: string, connector: string, ttlMs: number, now: number, byUserId: string): Promise<CreatedSetup> {
     const id = randomId();
     const secret = randomToken();
     const row: InstallationRow = {
@@ -101,6 +106,7 @@ export class Installations {
     await this.db.transaction().execute(async (trx) => {
       // Not for an organization deleted meanwhile (its deletion would miss this row).
       if (!(await lockOrganization(trx, orgId))) throw new NotFoundError('This organization no longer exists.', 'organization_not_found');
+      await assertAllowedIn(trx, orgId, byUserId, 'integrations:write');
       await trx.updateTable('chat_installations').set({ state: 'rotated', rotated_at: now, bot_token_sealed: null }).where('org_id', '=', orgId).where('connector', '=', connector).where('state', '!=', 'rotated').execute();
       await trx.insertInto('chat_installations').values(row).execute();
     });

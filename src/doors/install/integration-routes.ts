@@ -18,7 +18,7 @@ const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
 /** A setup: the connector's description of the app, with the secret shown this once. */
 export async function runSetup(kit: ChatKit, connector: Connector, user: User, orgId: string | undefined): Promise<Record<string, string>> {
   const org = await chooseOrg(kit.orgs, user.id, orgId, 'integrations:write');
-  const { installation, secret } = await kit.installations.setup(org.id, connector.name, kit.cfg.PAIRGATE_INSTALL_SETUP_TTL_SECONDS * 1000, kit.ctx.clock.now());
+  const { installation, secret } = await kit.installations.setup(org.id, connector.name, kit.cfg.PAIRGATE_INSTALL_SETUP_TTL_SECONDS * 1000, kit.ctx.clock.now(), user.id);
   kit.ctx.logger.info({ org: org.id, installation: installation.id, connector: connector.name }, 'chat installation set up');
   return { ...connector.describe(installation.id, secret, kit.ctx.publicUrl()), expires_at: new Date(installation.expiresAt!).toISOString() };
 }

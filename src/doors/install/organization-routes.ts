@@ -55,7 +55,7 @@ export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): v
   }, async (request, reply) => {
     const user = await requireUser(request);
     await orgs.require(request.params.org, user.id, 'members:write');
-    const member = await orgs.addMember(request.params.org, request.body.username, request.body.role ?? 'member', kit.ctx.clock.now());
+    const member = await orgs.addMember(request.params.org, request.body.username, request.body.role ?? 'member', kit.ctx.clock.now(), user.id);
     return reply.code(201).send({ user_id: member.userId, username: member.username, role: member.role });
   });
 

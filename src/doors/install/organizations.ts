@@ -86,9 +86,10 @@ async function memberIn(trx: DurableDb, orgId: string, name: string): Promise<Me
 /**
  * Checks, inside transaction `trx` and under the organization's lock, that `userId` still holds
  * `permission` in `orgId`: the check made before the lock (`require`, for the answer's sake) may
- * be stale, an admin made a member or removed meanwhile by another.
+ * be stale, an admin made a member or removed meanwhile by another. Every write an admin's role
+ * allows (adding a member, changing a role, removing one, a setup, the deletion) makes it.
  */
-async function assertAllowedIn(trx: DurableDb, orgId: string, userId: string, permission: Permission): Promise<void> {
+export async function assertAllowedIn(trx: DurableDb, orgId: string, userId: string, permission: Permission): Promise<void> {
   const caller = await trx.selectFrom('organization_members').select('role').where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();
   assertAllowed(caller && isRole(caller.role) ? caller.role : undefined, permission);
 }
@@ -193,14 +194,20 @@ export class Organizations {
     return rows.filter((row) => isRole(row.role)).map((row) => ({ userId: row.id, username: row.username, role: row.role as Role }));
   }
 
-  /** Adds the account `username` to `orgId` with `role`; 404 for an unknown account, 409 for a member. */
-  async addMember(orgId: string, username: string, role: Role, now: number): Promise<Member> {
+  /**
+   * Adds the account `username` to `orgId` with `role`, for `byUserId`, who must hold
+   * `members:write` (checked again under the organization's lock: an admin made a member or
+   * removed while this waited adds no one, no admin of their choosing above all); 404 for an
+   * unknown account, 409 for a member.
+   */
+  async addMember(orgId: string, username: string, role: Role, now: number, byUserId: string): Promise<Member> {
     const name = username.trim().toLowerCase();
     const user = name.length <= 60 ? await this.db.selectFrom('users').select(['id', 'username']).where('username', '=', name).executeTakeFirst() : undefined;
     if (!user) throw new NotFoundError('No account has this username.', 'user_not_found');
     try {
       await this.db.transaction().execute(async (trx) => {
         if (!(await lockOrganization(trx, orgId))) throw new NotFoundError('This organization no longer exists.', 'organization_not_found');
+        await assertAllowedIn(trx, orgId, byUserId, 'members:write');
         await trx.insertInto('organization_members').values({ org_id: orgId, user_id: user.id, role, created_at: now }).execute();
       });
     } catch (error) {
