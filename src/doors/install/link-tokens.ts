@@ -186,8 +186,13 @@ export class LinkTokens {
     const parsed = readLinkToken(typed);
     if (!parsed.ok) return parsed;
     const grant = await this.engine.findByCode<LinkTokenRequest, LinkTokenResult>(LINK_TOKEN_KIND, LINK_TOKEN_FORMAT, parsed.code);
-    if (!grant) return { ok: false, reason: (await this.wasSpent(parsed.code, orgId, connector)) ? 'used' : 'unknown' };
-    if (grant.request.orgId !== orgId || grant.request.connector !== connector) return { ok: false, reason: 'unknown' };
+    // Another organization's (or connector's) live token is told as one found nowhere, after the
+    // same work (the spent note read, which says nothing of it here): answered sooner, the time
+    // alone said "someone's live token", and guesses through installations of one's own (free to
+    // make, each with its own budget) could search the others' tokens.
+    if (!grant || grant.request.orgId !== orgId || grant.request.connector !== connector) {
+      return { ok: false, reason: (await this.wasSpent(parsed.code, orgId, connector)) ? 'used' : 'unknown' };
+    }
     if (!(await this.organizationExists(grant.request.orgId))) return { ok: false, reason: 'gone' };
     if (grant.request.installationId !== undefined && grant.request.installationId !== result.installationId) return { ok: false, reason: 'uninstalled' };
     try {
