@@ -1,26 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
+import { describe, expect, it } from 'vitest';
 import { sessionGrantId } from '../../../src/doors/support/session-model.js';
 import type { TestApp } from '../../helpers/app.js';
 import { postgresMissing } from '../../helpers/services.js';
-import { ADMIN_AUTH, postJson, startOrigin, startRelay, useTwoOriginNodes } from './helpers.js';
-
-/**
- * Opens a WebSocket and records, from the start, whether it opened, what it is sent and its close
- * code; `send` sends a JSON message.
- */
-function openSocket(url: string): { opened: Promise<void>; events: Record<string, unknown>[]; closed: Promise<number>; send: (message: unknown) => void } {
-  const socket = new WebSocket(url);
-  const events: Record<string, unknown>[] = [];
-  socket.on('message', (data) => events.push(JSON.parse(String(data)) as Record<string, unknown>));
-  const opened = new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('unexpected-response', (_request, response) => reject(new Error(`upgrade refused: ${response.statusCode}`)));
-  });
-  socket.on('error', () => undefined);
-  const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
-  return { opened, events, closed, send: (message) => socket.send(JSON.stringify(message)) };
-}
+import { ADMIN_AUTH, countTopicListeners, openRecordedSocket, postJson, useSupportServers, useTwoOriginNodes } from './helpers.js';
 
 /**
  * Creates session `id` on `agentNode`, confirms it there and opens the agent's socket; its hello's
@@ -40,20 +22,9 @@ async function helloWhileDeleted(agentNode: TestApp, deleteNode: TestApp, id: st
   const { engine, stores } = agentNode.app.pairgate;
   // Who listens to the session's bus topic: a room of the channel does while it lives.
   const topic = `support:${grantId}`;
-  let listening = 0;
-  const listen = stores.bus.listen.bind(stores.bus);
-  stores.bus.listen = (key, listener) => {
-    if (key !== topic) return listen(key, listener);
-    listening++;
-    const unlisten = listen(key, listener);
-    let done = false;
-    return () => {
-      if (!done) listening--;
-      done = true;
-      unlisten();
-    };
-  };
-  const { opened, events, closed, send } = openSocket(MeshServer);
+  const listeners = countTopicListeners(stores.bus, topic);
+  const { listen } = listeners;
+  const { opened, events, closed, send } = openRecordedSocket(MeshServer);
   await opened;
   // Armed once the upgrade (which read the session too) is done: the next read is the hello's.
   const get = engine.get.bind(engine);
@@ -81,30 +52,21 @@ async function helloWhileDeleted(agentNode: TestApp, deleteNode: TestApp, id: st
     expect(deleted).toBeDefined();
     expect(code).toBe(4000);
     expect(events).toEqual([{ type: 'ended', reason: 'deleted' }]);
-    expect(listening).toBe(0);
+    expect(listeners.count()).toBe(0);
     // The agent's lease went with the socket: nothing of the session is left in the ephemeral store.
     for (let i = 0; i < 50 && (await stores.ephemeral.list(`support:agent:${grantId}`, Date.now())).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await stores.ephemeral.list(`support:agent:${grantId}`, Date.now())).toEqual([]);
   } finally {
     engine.get = get;
-    stores.bus.listen = listen;
+    listeners.restore();
   }
 }
 
 describe('support channel: an agent joining while the session is deleted', () => {
-  let relay: TestApp;
-  let origin: TestApp;
-  beforeAll(async () => {
-    relay = await startRelay();
-    origin = await startOrigin(relay.url);
-  });
-  afterAll(async () => {
-    await origin?.close();
-    await relay?.close();
-  });
+  const servers = useSupportServers();
 
   it('a hello that read the session just before it was deleted is ended (4000, `ended`), not welcomed, and no room is left listening', async () => {
-    await helloWhileDeleted(origin, origin, 'agent-deleted-while-joining');
+    await helloWhileDeleted(servers.origin, servers.origin, 'agent-deleted-while-joining');
   }, 30_000);
 });
 

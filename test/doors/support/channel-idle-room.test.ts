@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { confirmPairing, connectAgent, SupportOriginClient } from '../../../src/sdk/support.js';
 import { sessionGrantId } from '../../../src/doors/support/session-model.js';
-import type { TestApp } from '../../helpers/app.js';
 import { postgresMissing } from '../../helpers/services.js';
-import { ADMIN, connectedSession, startOrigin, startRelay, useTwoOriginNodes } from './helpers.js';
+import { ADMIN, connectedSession, useSupportServers, useTwoOriginNodes } from './helpers.js';
 
 /** Waits until `check` holds (up to 5 s), then says whether it does. */
 async function eventually(check: () => boolean): Promise<boolean> {
@@ -12,21 +11,12 @@ async function eventually(check: () => boolean): Promise<boolean> {
 }
 
 describe('support channel: a room holding no socket is let go', () => {
-  let relay: TestApp;
-  let origin: TestApp;
-  beforeAll(async () => {
-    relay = await startRelay();
-    origin = await startOrigin(relay.url);
-  });
-  afterAll(async () => {
-    await origin?.close();
-    await relay?.close();
-  });
+  const servers = useSupportServers();
 
   it('once both sides left, nothing listens for the session here; both come back to the same chat', async () => {
     const id = 'idle-room';
     const grantId = sessionGrantId(id);
-    const { stores } = origin.app.pairgate;
+    const { stores } = servers.origin.app.pairgate;
     // What a room holds for its session's life: a listener on the session's bus topic and a
     // subscription to its grant's changes (each change read from the store).
     const held = { topic: 0, grant: 0 };
@@ -44,7 +34,7 @@ describe('support channel: a room holding no socket is let go', () => {
     stores.bus.listen = (key, listener) => (key === `support:${grantId}` ? counted('topic', listen(key, listener)) : listen(key, listener));
     stores.notifier.subscribe = (key, listener) => (key === grantId ? counted('grant', subscribe(key, listener)) : subscribe(key, listener));
     try {
-      const { sdk, supporter, agent, meshServer, credential } = await connectedSession(origin, id);
+      const { sdk, supporter, agent, meshServer, credential } = await connectedSession(servers.origin, id);
       expect(held).toEqual({ topic: 1, grant: 1 });
       const heard = agent.next((e) => e.type === 'message', 5000);
       supporter.say('said before both left');

@@ -5,6 +5,7 @@ import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { createTestDatabase, createTestPrefix, REDIS_URL } from '../../helpers/services.js';
 import { supportRelayDoor } from '../../../src/doors/support/relay-door.js';
 import { confirmPairing, connectAgent, SupportOriginClient, type SessionChannel } from '../../../src/sdk/support.js';
+import type { MessageBus } from '../../../src/store/ports.js';
 export { freePort } from '../../helpers/ports.js';
 
 /** Supporter credentials of the test origins. */
@@ -227,4 +228,52 @@ export function chatTranscript(agent: SessionChannel): string[] {
     if (event.type === 'message') transcript.push(String(event.text));
   });
   return transcript;
+}
+
+/** A WebSocket recording from its start what it is sent (the first frames may come with the upgrade's answer) and how it closed. */
+export interface RecordedSocket {
+  /** Resolves when it opened; rejects when the upgrade was refused. */
+  opened: Promise<void>;
+  /** The JSON messages received so far, in order. */
+  events: Record<string, unknown>[];
+  /** Resolves with the close code. */
+  closed: Promise<number>;
+  /** Sends a JSON message. */
+  send: (message: unknown) => void;
+}
+
+/** Opens a WebSocket to `url` (with `headers`) that records what it is sent, from the start. */
+export function openRecordedSocket(url: string, headers: Record<string, string> = {}): RecordedSocket {
+  const socket = new WebSocket(url, { headers });
+  const events: Record<string, unknown>[] = [];
+  socket.on('message', (data) => events.push(JSON.parse(String(data)) as Record<string, unknown>));
+  const opened = new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('unexpected-response', (_request, response) => reject(new Error(`upgrade refused: ${response.statusCode}`)));
+  });
+  socket.on('error', () => undefined);
+  const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+  return { opened, events, closed, send: (message) => socket.send(JSON.stringify(message)) };
+}
+
+/**
+ * Counts who listens to `topic` on `bus` (a room of the session channel does while it lives):
+ * `count()` is how many listeners added from now on still listen, `listen` the bus's own listen
+ * (a listener of the test's own, not counted), `restore()` puts the bus back as it was.
+ */
+export function countTopicListeners(bus: MessageBus, topic: string): { count: () => number; listen: MessageBus['listen']; restore: () => void } {
+  let listening = 0;
+  const listen = bus.listen.bind(bus);
+  bus.listen = (key, listener) => {
+    if (key !== topic) return listen(key, listener);
+    listening++;
+    const unlisten = listen(key, listener);
+    let done = false;
+    return () => {
+      if (!done) listening--;
+      done = true;
+      unlisten();
+    };
+  };
+  return { count: () => listening, listen, restore: () => void (bus.listen = listen) };
 }
