@@ -91,6 +91,9 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
   const csrfFailed = (request: FastifyRequest, reply: FastifyReply, template: string, data: Record<string, unknown> = {}) =>
     // `csrf`: the error is the form's, not a field's (a one-field form then marks no field invalid).
     renderPage(pages, request, reply, template, { ...data, error: translator(pickLang(request))('error.csrf_failed'), csrf: true }, { status: 403 });
+  // The device this browser's cookie proves for the signed-in account, if any: its checks of the
+  // current password count on the device's budget, as its sign-ins do (`PASSWORD_CHECK_PATHS`).
+  const trustedDevice = (request: FastifyRequest, accountId: string): string | undefined => accounts.parts.devices.deviceOf(request, accountId, ctx.clock.now());
 
   api.get('/account', { schema: { tags, summary: 'Your account: the app accesses page, or sign-in.', hide: true }, config: { page: true } }, async (request, reply) =>
     reply.redirect(inAskedLang(request, (await currentUser(request)) ? '/account/accesses' : '/account/signin'), 303));
@@ -177,7 +180,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/password.njk');
     let passwordHash: string;
     try {
-      passwordHash = await accounts.changePassword(user, request.body.current, request.body.password, request.clientNetwork);
+      passwordHash = await accounts.changePassword(user, request.body.current, request.body.password, request.clientNetwork, trustedDevice(request, user.id));
     } catch (error) {
       const message = errorMessage(error, pickLang(request));
       if (!message || !isPairgateError(error)) throw error;
@@ -206,7 +209,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     if (!user) return reply.redirect(signInUrl('/account/delete', askedLang(request)), 303);
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/delete.njk');
     try {
-      await accounts.deleteAccount(user, request.body.password, request.clientNetwork);
+      await accounts.deleteAccount(user, request.body.password, request.clientNetwork, trustedDevice(request, user.id));
     } catch (error) {
       const lang = pickLang(request);
       if (error instanceof AccountDeletionRefused) {

@@ -137,10 +137,11 @@ export class Accounts {
    * Changes the password of signed-in `user` after checking `current`, which counts against the
    * same failure budgets as a sign-in (a stolen session must not become a way to guess the
    * password). Ends every session and reset link of the account; the caller starts a new session
-   * for this browser, with the new hash this returns (see `Sessions.start`).
+   * for this browser, with the new hash this returns (see `Sessions.start`). `device`: the trusted
+   * device the request comes from (`DeviceCookies.deviceOf` for `user`), counted as a sign-in's.
    */
-  async changePassword(user: User, current: string, next: string, ip: string): Promise<string> {
-    await this.confirmPassword(user, current, ip);
+  async changePassword(user: User, current: string, next: string, ip: string, device?: string): Promise<string> {
+    await this.confirmPassword(user, current, ip, device);
     validatePassword(next);
     const passwordHash = await hashPassword(next, this.parts.scryptCost);
     await this.parts.users.setPasswordHash(user.id, passwordHash);
@@ -153,16 +154,21 @@ export class Accounts {
    * Deletes the account of signed-in `user` after checking its password (budgeted like a
    * sign-in): with it go its sessions, reset links, app accesses and their tokens. Other doors'
    * guards run in the deleting transaction (`AccountDeletionGuards`): one may refuse with
-   * `AccountDeletionRefused` (409), and then nothing is deleted.
+   * `AccountDeletionRefused` (409), and then nothing is deleted. `device`: as `changePassword`'s.
    */
-  async deleteAccount(user: User, password: string, ip: string): Promise<void> {
-    await this.confirmPassword(user, password, ip);
+  async deleteAccount(user: User, password: string, ip: string, device?: string): Promise<void> {
+    await this.confirmPassword(user, password, ip, device);
     await this.parts.users.delete(user.id, (trx) => this.parts.deletionGuards.check(trx, user.id));
   }
 
-  /** Throws 401 `current_password_wrong` (counted as a failed sign-in) unless `password` is the user's. */
-  private async confirmPassword(user: User, password: string, ip: string): Promise<void> {
-    const confirmed = await this.parts.limits.check({ accountId: user.id }, ip, async () => {
+  /**
+   * Throws 401 `current_password_wrong` (counted as a failed sign-in) unless `password` is the user's.
+   * From a trusted `device` it is counted on the device's budget, as its sign-ins are (`SignInLimits`):
+   * else whoever spends the account's from elsewhere keeps its signed-in owner from changing the
+   * password, the way out of their guessing, or deleting the account.
+   */
+  private async confirmPassword(user: User, password: string, ip: string, device?: string): Promise<void> {
+    const confirmed = await this.parts.limits.check({ accountId: user.id, ...(device !== undefined ? { device } : {}) }, ip, async () => {
       const stored = await this.parts.users.findByLogin(user.username);
       return stored !== undefined && password.length <= 1024 && (await verifyPassword(password, stored.passwordHash)) ? stored : undefined;
     });
@@ -243,7 +249,7 @@ export function signInRefusalText(refusal: SignInRefusal, lang: Lang): string {
  * or a spent sign-in budget is a refusal for the form to show (429 also sets Retry-After), not an
  * error; anything else throws. Undefined when signed in. A browser with a device cookie of the
  * account is counted as that trusted device (`SignInLimits`); a sign-in gives the browser a fresh
- * one (`DeviceCookies.issue`). Every sign-in form posts to one of `SIGN_IN_PATHS`, the cookie's paths.
+ * one (`DeviceCookies.issue`). Every sign-in form posts to one of `SIGN_IN_PATHS`, among the cookie's paths.
  */
 export async function signInFromForm(request: FastifyRequest, reply: FastifyReply, login: string, password: string): Promise<SignInRefusal | undefined> {
   const accounts = accountsOf(request);

@@ -14,6 +14,17 @@ export const DEVICE_COOKIE = 'pg_device';
 export const SIGN_IN_PATHS: readonly string[] = ['/account/signin', '/access/auth/signin', '/device/signin'];
 
 /**
+ * The paths whose posts check a signed-in person's current password again (changing it, deleting
+ * the account: `Accounts.confirmPassword`), on the same failure budgets as a sign-in. The cookie
+ * goes to these too: without it, someone spending the account's budget from elsewhere kept the
+ * owner, signed in, from changing the password or deleting the account.
+ */
+export const PASSWORD_CHECK_PATHS: readonly string[] = ['/account/password', '/account/delete'];
+
+/** Every path the device cookie is sent to: the posts that check a password, and nothing else. */
+export const DEVICE_COOKIE_PATHS: readonly string[] = [...SIGN_IN_PATHS, ...PASSWORD_CHECK_PATHS];
+
+/**
  * What the device cookies' key is derived under from the server's code key, as `signInNameKey`
  * derives the names' key: a kind no door's grants have and a "code" with spaces, which no canonical
  * code holds, so the key is never a code's stored hash nor the names' key.
@@ -38,7 +49,7 @@ export function deviceCookieKey(codes: Pick<GrantEngine, 'codeHash'>): Buffer {
 
 /**
  * The cookie's name here: `__Secure-pg_device` over https, which a browser takes only from a secure
- * page (not `__Host-`, which requires `Path=/`: this cookie goes to the sign-in paths only).
+ * page (not `__Host-`, which requires `Path=/`: this cookie goes to the paths that check a password only).
  */
 export function deviceCookieName(secure: boolean): string {
   return secure ? `__Secure-${DEVICE_COOKIE}` : DEVICE_COOKIE;
@@ -46,17 +57,19 @@ export function deviceCookieName(secure: boolean): string {
 
 /**
  * Device cookies (OWASP's "Slow Down Online Guessing Attacks with Device Cookies"): a browser that
- * signed in to an account gets a cookie naming it, so that later its sign-ins to that account are
- * counted on a failure budget of its own (`SignInLimits`) and not refused when someone else's
+ * signed in to an account gets a cookie naming it, so that later its sign-ins to that account, and
+ * the checks of the current password its signed-in owner makes to change it or delete the account,
+ * are counted on a failure budget of its own (`SignInLimits`) and not refused when someone else's
  * guesses, from any number of networks, have spent the account's. Without it, about ten wrong
  * passwords per window keep the owner out for as long as someone sends them.
  *
  * The value is `<issued>.<nonce>.<mac>`, the MAC over the account id, the issue time and the nonce,
  * so a cookie is good for the one account it was issued for, until its lifetime ends, and cannot be
  * made or altered without the server's key; the account id is not in it (the MAC is checked against
- * the account the sign-in names). HttpOnly, SameSite=Strict (only this site's own sign-in forms send
- * it), Secure over https, sent to the sign-in paths only. Its value is never logged or stored: the
- * failure counter is keyed by the nonce's SHA-256.
+ * the account the sign-in names). HttpOnly, SameSite=Strict (only this site's own forms send it),
+ * Secure over https, sent only to the posts that check a password (`DEVICE_COOKIE_PATHS`): the
+ * sign-ins, and a signed-in person's change of password and deletion of the account. Its value is
+ * never logged or stored: the failure counter is keyed by the nonce's SHA-256.
  */
 export class DeviceCookies {
   private readonly key: Buffer;
@@ -81,7 +94,7 @@ export class DeviceCookies {
     const issued = Math.floor(now / 1000).toString(36);
     const nonce = randomId(16);
     const value = `${issued}.${nonce}.${this.mac(accountId, issued, nonce).toString('base64url')}`;
-    for (const path of SIGN_IN_PATHS) {
+    for (const path of DEVICE_COOKIE_PATHS) {
       reply.setCookie(this.name, value, { path, httpOnly: true, sameSite: 'strict', secure: this.secure, maxAge: Math.floor(this.lifetimeMs / 1000) });
     }
   }

@@ -85,7 +85,7 @@ describe('accounts over real sockets', () => {
   let t: TestApp;
   let base: string;
   beforeAll(async () => {
-    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '14', PAIRGATE_SIGNIN_FAILURES_PER_ACCOUNT: '3', PAIRGATE_SIGNIN_FAILURES_PER_IP: '7', PAIRGATE_TRUST_PROXY: '127.0.0.1', PAIRGATE_RESET_TTL_SECONDS: '600' }, { clock });
+    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '14', PAIRGATE_SIGNIN_FAILURES_PER_ACCOUNT: '3', PAIRGATE_SIGNIN_FAILURES_PER_DEVICE: '2', PAIRGATE_SIGNIN_FAILURES_PER_IP: '7', PAIRGATE_TRUST_PROXY: '127.0.0.1', PAIRGATE_RESET_TTL_SECONDS: '600' }, { clock });
     base = await t.listen();
   });
   afterAll(() => t.close());
@@ -310,8 +310,10 @@ describe('accounts over real sockets', () => {
     const browser = newClient();
     await browser.register('guessed-user', 'the real password');
     await browser.get('/account/password');
-    // The account allows 3 failures (PAIRGATE_SIGNIN_FAILURES_PER_ACCOUNT): a stolen session cannot guess on.
-    for (let i = 0; i < 3; i++) expect((await browser.post('/account/password', { current: `guess ${i}`, password: 'a new password' })).status).toBe(401);
+    // This browser's device cookie (from the registration) allows 2 failures of its own
+    // (PAIRGATE_SIGNIN_FAILURES_PER_DEVICE), then the account's 3 count (PAIRGATE_SIGNIN_FAILURES_PER_ACCOUNT):
+    // a stolen session cannot guess on.
+    for (let i = 0; i < 5; i++) expect((await browser.post('/account/password', { current: `guess ${i}`, password: 'a new password' })).status).toBe(401);
     const limited = await browser.post('/account/password', { current: 'the real password', password: 'a new password' });
     expect(limited.status).toBe(429);
     expect(limited.text).toContain('Too many attempts');

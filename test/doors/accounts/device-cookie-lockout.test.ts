@@ -55,13 +55,14 @@ describe('device cookies against a targeted lock-out', () => {
   });
   afterAll(() => t.close());
 
-  it('gives a signed-in browser an HttpOnly, SameSite=Strict cookie for the sign-in paths only, long-lived', async () => {
+  it('gives a signed-in browser an HttpOnly, SameSite=Strict cookie for the paths that check a password only, long-lived', async () => {
     const browser = newClient();
     await browser.get('/account/signin');
     const signedIn = await browser.post('/account/signin', { login: 'owner', password: 'the right password' });
     expect(signedIn.status).toBe(303);
     const lines = signedIn.headers.getSetCookie().filter((line) => line.startsWith('pg_device='));
-    expect(lines.map((line) => /Path=([^;]+)/i.exec(line)?.[1]).sort()).toEqual(['/access/auth/signin', '/account/signin', '/device/signin']);
+    // The sign-ins, and the signed-in forms that check the current password again.
+    expect(lines.map((line) => /Path=([^;]+)/i.exec(line)?.[1]).sort()).toEqual(['/access/auth/signin', '/account/delete', '/account/password', '/account/signin', '/device/signin']);
     for (const line of lines) {
       expect(line).toMatch(/; HttpOnly/i);
       expect(line).toMatch(/; SameSite=Strict/i);
@@ -176,7 +177,7 @@ describe('device cookies behind https', () => {
       });
       expect(registered.status).toBe(303);
       const lines = registered.headers.getSetCookie().filter((line) => line.startsWith('__Secure-pg_device='));
-      expect(lines).toHaveLength(3);
+      expect(lines).toHaveLength(5);
       for (const line of lines) expect(line).toMatch(/; Secure/i);
     } finally {
       await t.close();
