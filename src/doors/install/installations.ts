@@ -150,9 +150,21 @@ export class Installations {
    * expired setup (the call checks say which before this; here it is the race's last word). The
    * installations this one superseded (rotated, same organization and connector) are deleted in
    * the same transaction.
+   *
+   * The organization is locked first, as a link, an uninstall and a setup lock it
+   * (`lockOrganization`): a link that checked its installation under that lock commits before the
+   * links are taken over here, so none is left naming an installation deleted below; and an
+   * uninstall of this installation running at once takes the same locks in the same order (this
+   * one held the installation's row and waited for the links the uninstall held, which waited for
+   * that row: PostgreSQL broke the deadlock, one of them answering 500).
    */
   async markInstalled(id: string, facts: InstallFacts, now: number): Promise<Installation> {
     return this.db.transaction().execute(async (trx) => {
+      // An installation never changes organization, so the one read here is the one to lock.
+      const owner = await trx.selectFrom('chat_installations').select('org_id').where('id', '=', id).executeTakeFirst();
+      // Deleted meanwhile, with its organization or as a superseded one: nothing changed
+      // (`changedNothing`, as the refusals below).
+      if (!owner || !(await lockOrganization(trx, owner.org_id))) throw changedNothing(new NotFoundError('No installation has this id.', 'installation_not_found'));
       // One conditional UPDATE decides, so neither a rotation nor another site's install racing this
       // one can be overwritten: an installed row moves only for its own site, a setup only while live.
       const result = await trx
