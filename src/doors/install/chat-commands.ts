@@ -6,6 +6,7 @@ import type { Installation } from './installations.js';
 import { lifetimeText } from './lifetime.js';
 import { readLinkToken } from './link-tokens.js';
 import { changedNothing } from './unchanged-refusals.js';
+import { withoutUnshowableText } from '../shared/shown-text.js';
 
 declare const readMark: unique symbol;
 /**
@@ -49,6 +50,19 @@ function malformedText(outcome: { problem: CodeProblem; length: number; characte
 }
 
 /**
+ * The chat user's name as the member's page will show it (`install.linkedAs`): without control or
+ * text-direction characters (`withoutUnshowableText`), since the chat, not pairgate, chose it (a
+ * webhook's `user_name` is whatever its sender relays), and a U+202E in it turned the rest of the
+ * page's line around. Taken out, not refused: the person cannot always change their chat name,
+ * and the name is only shown. None when nothing is left (the page then names the chat user's id).
+ */
+function shownChatName(name: string | null): string | null {
+  if (name === null) return null;
+  const shown = withoutUnshowableText(name);
+  return shown === '' ? null : shown;
+}
+
+/**
  * The commands every connector offers (`link <token>`, `unlink`, `status`, `help`), written once
  * against the kit; connectors only map them onto their wire format. Failures are PairgateErrors
  * with stable codes, which each connector renders in its own error shape.
@@ -58,10 +72,14 @@ export class ChatCommands {
    * @param prefix what a person types before a command in this chat (`/pairgate` in Mattermost;
    *   empty for the webhook, whose sender decides): every answer that tells them what to run next
    *   names the command as they must type it, or they try `link <token>` alone and nothing answers.
+   * @param shownName how a pairgate username is written into an answer's text for this chat: a
+   *   chat that renders the text as markdown (Mattermost) escapes it, so a name is never read as
+   *   markup (`mattermost/markdown.ts`); as it is for a chat that shows plain text (the webhook).
    */
   constructor(
     private readonly kit: ChatKit,
     private readonly prefix = '',
+    private readonly shownName: (name: string) => string = (name) => name,
   ) {}
 
   /** A command as the person types it here. */
@@ -129,7 +147,7 @@ export class ChatCommands {
       throw new NotFoundError(`This link token is unknown here, already used or expired (a token works once, for ${this.lifetime()}, in the organization and chat it was made for). Create a new one at ${this.linkPage()}.`, 'link_token_unknown');
     }
     const maker = outcome.grant.request;
-    const linked = await this.kit.links.link({ orgId: installation.orgId, connector: installation.connector, externalUserId: caller.externalUserId }, maker.userId, installation.id, caller.externalUsername, this.kit.ctx.clock.now());
+    const linked = await this.kit.links.link({ orgId: installation.orgId, connector: installation.connector, externalUserId: caller.externalUserId }, maker.userId, installation.id, shownChatName(caller.externalUsername), this.kit.ctx.clock.now());
     // The maker deleted their account since making the token (with its memberships): the same
     // code as a maker who left the organization, in words that say what happened.
     if (linked === 'account_gone') throw new ForbiddenError(`The account that made this token has been deleted, so the token links nothing. Create a token with an account that is a member, at ${this.linkPage()}.`, 'not_a_member');
@@ -140,8 +158,8 @@ export class ChatCommands {
     if (linked === 'not_a_member') throw new ForbiddenError(`The account that made this token is no longer a member of the organization, so the token links nothing. Create a token with an account that is a member, at ${this.linkPage()}.`, 'not_a_member');
     // Linking again replaces the link: say so when it was to another account, or the person
     // believes both accounts are linked.
-    if (linked.replaced !== null) return { text: `Linked to the pairgate account ${maker.username}, in place of ${linked.replaced}.`, data: { linked: true, username: maker.username, replaced: linked.replaced } };
-    return { text: `Linked to the pairgate account ${maker.username}.`, data: { linked: true, username: maker.username } };
+    if (linked.replaced !== null) return { text: `Linked to the pairgate account ${this.shownName(maker.username)}, in place of ${this.shownName(linked.replaced)}.`, data: { linked: true, username: maker.username, replaced: linked.replaced } };
+    return { text: `Linked to the pairgate account ${this.shownName(maker.username)}.`, data: { linked: true, username: maker.username } };
   }
 
   /** Removes the caller's link, if any. */
@@ -154,7 +172,7 @@ export class ChatCommands {
   async status(installation: Installation, caller: ChatCaller): Promise<CommandAnswer> {
     const link = await this.kit.links.find({ orgId: installation.orgId, connector: installation.connector, externalUserId: caller.externalUserId });
     if (!link) return { text: `Not linked. Create a link token at ${this.kit.ctx.publicUrl()}${LINK_PAGE_PATH}, then run ${this.command('link <token>')}.`, data: { linked: false } };
-    return { text: `Linked to the pairgate account ${link.username} since ${new Date(link.linkedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC.`, data: { linked: true, username: link.username, linked_at: new Date(link.linkedAt).toISOString() } };
+    return { text: `Linked to the pairgate account ${this.shownName(link.username)} since ${new Date(link.linkedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC.`, data: { linked: true, username: link.username, linked_at: new Date(link.linkedAt).toISOString() } };
   }
 
   /** The list of commands, as typed in this chat. */

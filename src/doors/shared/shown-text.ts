@@ -38,6 +38,18 @@ export function hasUnshowableText(value: string, strict = false): boolean {
   return strict ? UNSHOWABLE_OR_INVISIBLE.test(value) || STACKED_MARKS.test(value) : UNSHOWABLE.test(value);
 }
 
+const UNSHOWABLE_ALL = new RegExp(`[${UNSHOWABLE_CLASS}]`, 'gu');
+
+/**
+ * `value` without the characters `hasUnshowableText` refuses (`UNSHOWABLE_CLASS`), for a name
+ * pairgate keeps though it cannot refuse it, since refusing would refuse the person behind it too
+ * (a chat user's name, relayed by their chat): an override then turns nothing around, and a
+ * line break or NUL goes.
+ */
+export function withoutUnshowableText(value: string): string {
+  return value.replace(UNSHOWABLE_ALL, '');
+}
+
 /**
  * More than three combining marks on one character: no language's writing needs more (Vietnamese
  * stacks two), and a pile of them draws over the lines around the name ("zalgo" text).

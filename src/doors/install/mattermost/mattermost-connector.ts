@@ -16,6 +16,7 @@ import { jsonBodyParser } from '../../../server/json-body.js';
 import { acceptJsonOnly } from '../json-only.js';
 import { answerUnknownCalls } from '../unknown-calls.js';
 import { runClaimed } from '../unchanged-refusals.js';
+import { escapeMarkdown } from './markdown.js';
 
 const NAME = 'mattermost';
 /** Where the connector's calls live: every answer under it is in its error shape. */
@@ -146,7 +147,8 @@ export const mattermostConnector: Connector = {
   },
 
   async register(app: FastifyInstance, kit: ChatKit) {
-    const commands = new ChatCommands(kit, '/pairgate');
+    // Mattermost renders an answer's text as markdown: the names put in it are escaped.
+    const commands = new ChatCommands(kit, '/pairgate', escapeMarkdown);
     // A wrong method or path under /mattermost is answered as a call response too, so Mattermost
     // shows its text rather than a bare failure.
     await answerUnknownCalls(app, { prefix: PREFIX, shape: mattermostErrorShape, bodyLimit: BODY_LIMIT, message: unknownCallMessage });
@@ -193,7 +195,7 @@ export const mattermostConnector: Connector = {
           botUserId: context.bot_user_id ?? context.app?.bot_user_id ?? null,
           botToken: context.bot_access_token ?? context.app?.bot_access_token ?? null,
         });
-        return ok(`Installed and linked with organization ${organization.name}`);
+        return ok(`Installed and linked with organization ${escapeMarkdown(organization.name)}`);
       });
 
       // Mattermost calls it before removing the app, and cancels the removal when it answers an error:
@@ -213,7 +215,7 @@ export const mattermostConnector: Connector = {
         const done = await kit.uninstall(call.installation);
         if (done.replaced) return ok(ChatKit.REPLACED_UNINSTALL);
         const { organization } = done;
-        return ok(organization ? `Uninstalled: pairgate no longer answers here for organization ${organization.name}. To use it again, an admin sets it up again at ${kit.ctx.publicUrl()}/integrations and installs the new setup.` : 'Uninstalled.');
+        return ok(organization ? `Uninstalled: pairgate no longer answers here for organization ${escapeMarkdown(organization.name)}. To use it again, an admin sets it up again at ${kit.ctx.publicUrl()}/integrations and installs the new setup.` : 'Uninstalled.');
       });
 
       api.post('/mattermost/:id/bindings', { schema: callSchema('Mattermost bindings: the /pairgate command.', '`{type: "ok"}`, the bindings of the /pairgate command in `data`.'), bodyLimit: BODY_LIMIT, config: { ...callLimit, sharedAnswersAlso: { 415: SharedAnswerNotes.callsTakeJson } } }, async (request) => {
