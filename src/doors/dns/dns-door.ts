@@ -21,6 +21,7 @@ import { clientCertificateIds, startUpdateApi, type RunningUpdateApi } from './u
 import { Announcements } from '../registry/announcements.js';
 import { registryConfigSchema } from '../registry/config.js';
 import { registerMtlsRoute } from '../registry/register-route.js';
+import { recordsResolve } from '../registry/private-origin.js';
 
 /** The listeners the DNS door started, for tests and diagnostics. */
 export interface DnsRuntime {
@@ -53,6 +54,7 @@ function mtlsRegistry(instance: FastifyInstance, ctx: DoorContext): void {
     allowLegacy: reg.PAIRGATE_REGISTRY_LEGACY_FINGERPRINT,
     privateMode: reg.PAIRGATE_REGISTRY_PRIVATE,
     dnsZone: configSection(ctx.config, dnsConfigSchema).PAIRGATE_DNS_ZONE,
+    nameResolves: recordsResolve(ctx.stores.db),
     clock: ctx.clock,
     certificateOf: clientCertificateIds,
   });

@@ -7,7 +7,7 @@ import { verifyAnnouncement } from './announce-signature.js';
 import { checkAnnouncementBody } from './announcement-check.js';
 import type { Announcements } from './announcements.js';
 import { fingerprintForm } from '../../core/fingerprint.js';
-import { normaliseName } from '../dns/dns-names.js';
+import { privateMessage, type NameResolves } from './private-origin.js';
 import { registryErrorShape, TooManyBoxesError } from './registry-errors.js';
 import { RegisterBody, RegisteredView, RegisterErrors } from './schemas.js';
 
@@ -29,6 +29,8 @@ export interface RegisterRouteOptions {
   privateMode: boolean;
   /** The DNS zone boxes own names under, for the registry-mediated name in privacy mode. */
   dnsZone: string;
+  /** Whether a name of the zone resolves (`recordsResolve`); undefined without the DNS door. */
+  nameResolves?: NameResolves;
   /** The origins an announcement may be signed for (`announceAudiences`); undefined: any. */
   audiences?: readonly string[];
 }
@@ -40,13 +42,6 @@ export function normaliseAnnouncement(body: RegisterBody): { client: string; mes
     client: body.fingerprint,
     message: JSON.stringify({ local_origin: body.local_origin, tunnel_origin: body.tunnel_origin ?? null, ...(body.name ? { name: body.name } : {}) }),
   };
-}
-
-/** What privacy mode keeps of an announcement: that a box is here and its name under the zone. */
-export function privateMessage(client: string, dnsZone: string): string {
-  // The zone as the DNS door serves it (PAIRGATE_DNS_ZONE may be written in any case, with a trailing dot).
-  const zone = normaliseName(dnsZone);
-  return JSON.stringify({ private: true, origin: zone && client.length === 52 ? `https://local.${client}.${zone}` : null });
 }
 
 /**
@@ -95,12 +90,12 @@ export function registerRoute(app: FastifyInstance, ctx: DoorContext, options: R
  * network: the box claims its place first (exact under concurrency, see `Announcements.claim`;
  * a box already listed may always refresh its entry).
  */
-export async function storeAnnouncement(options: Pick<RegisterRouteOptions, 'announcements' | 'maxPerIp' | 'privateMode' | 'dnsZone'>, callerIp: string, client: string, message: string, now: number): Promise<void> {
+export async function storeAnnouncement(options: Pick<RegisterRouteOptions, 'announcements' | 'maxPerIp' | 'privateMode' | 'dnsZone' | 'nameResolves'>, callerIp: string, client: string, message: string, now: number): Promise<void> {
   const claim = await options.announcements.claim(callerIp, client, options.maxPerIp, now);
   if (!claim.ok) throw new TooManyBoxesError(options.maxPerIp, Math.max(1, Math.ceil(claim.retryAfterMs / 1000)));
   await options.announcements.put(callerIp, {
     client,
-    message: options.privateMode ? privateMessage(client, options.dnsZone) : message,
+    message: options.privateMode ? await privateMessage(client, message, options.dnsZone, options.nameResolves) : message,
     timestamp: now,
   }, now);
 }

@@ -5,6 +5,7 @@ import { Announcements } from './announcements.js';
 import { boxesPage } from './boxes-page.js';
 import { announceAudiences, registryConfigSchema } from './config.js';
 import { pingRoute } from './ping-route.js';
+import { recordsResolve } from './private-origin.js';
 import { registerRoute } from './register-route.js';
 import { registryErrorShape } from './registry-errors.js';
 
@@ -24,6 +25,7 @@ export const registryDoor: Door = {
     const cfg = configSection(ctx.config, registryConfigSchema);
     ctx.useErrorShape(app, registryErrorShape);
     const announcements = new Announcements(ctx.stores.ephemeral, cfg.PAIRGATE_REGISTRY_TTL_SECONDS * 1000);
+    const dnsZone = typeof ctx.config.PAIRGATE_DNS_ZONE === 'string' ? ctx.config.PAIRGATE_DNS_ZONE : '';
     registerRoute(app, ctx, {
       announcements,
       perMinute: cfg.PAIRGATE_REGISTRY_REGISTER_PER_MINUTE,
@@ -31,7 +33,9 @@ export const registryDoor: Door = {
       maxSkewSeconds: cfg.PAIRGATE_REGISTRY_MAX_CLOCK_SKEW_SECONDS,
       allowLegacy: cfg.PAIRGATE_REGISTRY_LEGACY_FINGERPRINT,
       privateMode: cfg.PAIRGATE_REGISTRY_PRIVATE,
-      dnsZone: typeof ctx.config.PAIRGATE_DNS_ZONE === 'string' ? ctx.config.PAIRGATE_DNS_ZONE : '',
+      dnsZone,
+      // The DNS door runs exactly when a zone is set, and its records are what makes the name resolve.
+      ...(dnsZone ? { nameResolves: recordsResolve(ctx.stores.db) } : {}),
       audiences: announceAudiences(ctx.config.PAIRGATE_PUBLIC_URL, cfg.PAIRGATE_REGISTRY_ORIGINS),
     });
     pingRoute(app, ctx, announcements, cfg.PAIRGATE_REGISTRY_PING_PER_MINUTE);
