@@ -161,19 +161,6 @@ describe('access door API over real sockets', () => {
     expect(locked.status).toBe(201);
   });
 
-  it('the consent screen shows a stream\'s id beside a name that reads differently, in each language', async () => {
-    const user = new FormClient(base);
-    await user.register('stream-reader');
-    const requestedPermissions = [{ streamId: 'health', level: 'manage', name: 'Notes' }, { streamId: 'my-diary', level: 'read', defaultName: 'My Diary' }, { streamId: 'photos', level: 'read' }];
-    const english = await postJson(`${base}/access`, authRequest({ requestingAppId: 'stream-label-app', requestedPermissions }));
-    const page = (await user.get(`/access/auth?key=${String(english.body.key)}`)).text;
-    expect(page).toContain('manage Notes (stream &quot;health&quot;)');
-    expect(page).toContain('read My Diary<'); // the same words as its id: no id beside it
-    expect(page).toContain('read photos<');
-    const french = await postJson(`${base}/access`, authRequest({ requestingAppId: 'stream-label-app-fr', requestedPermissions, languageCode: 'fr' }));
-    expect((await user.get(`/access/auth?key=${String(french.body.key)}`)).text).toMatch(/gérer Notes \(flux «\shealth\s»\)/); // French spacing: a narrow no-break space inside the quotes
-  });
-
   it('accept: 200 ACCEPTED with username, token, apiEndpoint; the token works at access-info and introspection until revoked', async () => {
     const user = new FormClient(base);
     await user.register('acceptor');
@@ -719,6 +706,30 @@ describe('access door API over real sockets', () => {
     await stranger.get('/account/signin');
     expect((await stranger.post('/access/auth/decide', { key, decision: 'accept' })).status).toBe(401);
     expect((await getJson(String(created.body.poll))).status).toBe(201);
+  });
+});
+
+describe('access door: how a permission names its stream', () => {
+  // A server of its own: the API suite's registrations from one address are at their hourly limit.
+  let t: TestApp;
+  let base: string;
+  beforeAll(async () => {
+    t = await createTestApp(FAST);
+    base = await t.listen();
+  });
+  afterAll(() => t.close());
+
+  it('the consent screen shows a stream\'s id beside a name that reads differently, in each language', async () => {
+    const user = new FormClient(base);
+    await user.register('stream-reader');
+    const requestedPermissions = [{ streamId: 'health', level: 'manage', name: 'Notes' }, { streamId: 'my-diary', level: 'read', defaultName: 'My Diary' }, { streamId: 'photos', level: 'read' }];
+    const english = await postJson(`${base}/access`, authRequest({ requestingAppId: 'stream-label-app', requestedPermissions }));
+    const page = (await user.get(`/access/auth?key=${String(english.body.key)}`)).text;
+    expect(page).toContain('manage Notes (stream &quot;health&quot;)');
+    expect(page).toContain('read My Diary<'); // the same words as its id: no id beside it
+    expect(page).toContain('read photos<');
+    const french = await postJson(`${base}/access`, authRequest({ requestingAppId: 'stream-label-app-fr', requestedPermissions, languageCode: 'fr' }));
+    expect((await user.get(`/access/auth?key=${String(french.body.key)}`)).text).toMatch(/gérer Notes \(flux «\shealth\s»\)/); // French spacing: a narrow no-break space inside the quotes
   });
 });
 
