@@ -1,5 +1,6 @@
-import { configSection, type Config } from '../../server/config.js';
-import { dnsConfigSchema } from './config.js';
+import type { Static } from 'typebox';
+import type { Config } from '../../server/config.js';
+import type { dnsConfigSchema } from './config.js';
 import type { ZoneSettings } from './dns-answer.js';
 import { inZone, normaliseName, ownerOf } from './dns-names.js';
 
@@ -19,7 +20,10 @@ function mailboxName(value: string): string {
  * must not pull in the DNS listeners and their certificates.
  */
 export function zoneSettings(config: Config): ZoneSettings {
-  const cfg = configSection(config, dnsConfigSchema);
+  // The DNS door's keys read as `configSection` would, without loading the configuration's module
+  // (typebox/value and the schemas, some hundred files): every CLI command loads this through the
+  // start-up warnings, before it can say that the open-file limit is too low to load pairgate.
+  const cfg = config as unknown as Static<typeof dnsConfigSchema>;
   const zone = normaliseName(cfg.PAIRGATE_DNS_ZONE);
   const list = (value: string) => value.split(',').map((s) => normaliseName(s.trim())).filter(Boolean);
   const nameServers = list(cfg.PAIRGATE_DNS_NS);
