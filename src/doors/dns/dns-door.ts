@@ -13,7 +13,7 @@ import type { Door, DoorContext } from '../door.js';
 import { dnsConfigSchema } from './config.js';
 import { readConfiguredTls } from './configured-tls.js';
 import { DnsResponder } from './dns-answer.js';
-import { ACME_CHALLENGE_LIFETIME_MS, dnsMigrations, DnsRecords } from './dns-records.js';
+import { ACME_CHALLENGE_LIFETIME_MS, dnsMigrations, DnsRecords, zoneNameResolves } from './dns-records.js';
 import { isValidName, normaliseName } from './dns-names.js';
 import { zoneSettings } from './zone-settings.js';
 import { startDnsServer, type RunningDnsServer } from './dns-server.js';
@@ -21,7 +21,6 @@ import { clientCertificateIds, startUpdateApi, type RunningUpdateApi } from './u
 import { Announcements } from '../registry/announcements.js';
 import { registryConfigSchema } from '../registry/config.js';
 import { registerMtlsRoute } from '../registry/register-route.js';
-import { recordsResolve } from '../registry/private-origin.js';
 
 /** The listeners the DNS door started, for tests and diagnostics. */
 export interface DnsRuntime {
@@ -54,7 +53,7 @@ function mtlsRegistry(instance: FastifyInstance, ctx: DoorContext): void {
     allowLegacy: reg.PAIRGATE_REGISTRY_LEGACY_FINGERPRINT,
     privateMode: reg.PAIRGATE_REGISTRY_PRIVATE,
     dnsZone: configSection(ctx.config, dnsConfigSchema).PAIRGATE_DNS_ZONE,
-    nameResolves: recordsResolve(ctx.stores.db),
+    nameResolves: zoneNameResolves(ctx.stores.db),
     clock: ctx.clock,
     certificateOf: clientCertificateIds,
   });

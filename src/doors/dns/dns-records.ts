@@ -191,6 +191,17 @@ function zoneView(db: DurableDb): ZoneView {
 }
 
 /**
+ * Whether a name of the zone answers browsers now (an A, AAAA or CNAME record), read from the rows
+ * themselves, never the answers' one-second cache: `pairgate box announce --zone` announces right
+ * after writing its records, through any node. What other doors ask of the zone (the registry's
+ * privacy mode) goes through this, not through the zone's table.
+ */
+export function zoneNameResolves(db: DurableDb): (name: string) => Promise<boolean> {
+  const rows = zoneView(db);
+  return async (name) => (await rows.atName(name)).some((record) => record.type !== 'TXT');
+}
+
+/**
  * Takes the PostgreSQL advisory locks of a write, held until its transaction ends, in the order
  * every write takes them (so two writes never wait on each other in a cycle): the zone's CNAMEs (a
  * CNAME write only: a loop may run through any box's names; CNAME writes are rare), the owner

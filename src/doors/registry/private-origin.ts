@@ -1,6 +1,4 @@
-import type { DurableDb } from '../../store/durable-schema.js';
 import { normaliseName } from '../dns/dns-names.js';
-import { DnsRecords } from '../dns/dns-records.js';
 
 /**
  * Whether `name` answers browsers now: it holds an A, AAAA or CNAME record in the zone. Privacy
@@ -8,16 +6,6 @@ import { DnsRecords } from '../dns/dns-records.js';
  * it), browsers were sent to a name that does not resolve.
  */
 export type NameResolves = (name: string) => Promise<boolean>;
-
-/**
- * `NameResolves` over the DNS door's records in the durable store, read without the DNS server's
- * one-second reuse: `pairgate box announce --zone` announces right after writing its records (through
- * any node), and that announcement must see them.
- */
-export function recordsResolve(db: DurableDb): NameResolves {
-  const records = new DnsRecords(db, 0);
-  return async (name) => (await records.atName(name)).some((record) => record.type !== 'TXT');
-}
 
 /**
  * The port of the https `local_origin` an announcement's message gives, or undefined: none given

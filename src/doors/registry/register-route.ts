@@ -29,7 +29,7 @@ export interface RegisterRouteOptions {
   privateMode: boolean;
   /** The DNS zone boxes own names under, for the registry-mediated name in privacy mode. */
   dnsZone: string;
-  /** Whether a name of the zone resolves (`recordsResolve`); undefined without the DNS door. */
+  /** Whether a name of the zone resolves (the DNS door's `zoneNameResolves`); undefined without the DNS door. */
   nameResolves?: NameResolves;
   /** The origins an announcement may be signed for (`announceAudiences`); undefined: any. */
   audiences?: readonly string[];

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { configSection } from '../../server/config.js';
 import type { Door, DoorContext } from '../door.js';
+import { zoneNameResolves } from '../dns/dns-records.js';
 import { Announcements } from './announcements.js';
 import { boxesPage } from './boxes-page.js';
 import { announceAudiences, registryConfigSchema } from './config.js';
 import { pingRoute } from './ping-route.js';
-import { recordsResolve } from './private-origin.js';
 import { registerRoute } from './register-route.js';
 import { registryErrorShape } from './registry-errors.js';
 
@@ -35,7 +35,7 @@ export const registryDoor: Door = {
       privateMode: cfg.PAIRGATE_REGISTRY_PRIVATE,
       dnsZone,
       // The DNS door runs exactly when a zone is set, and its records are what makes the name resolve.
-      ...(dnsZone ? { nameResolves: recordsResolve(ctx.stores.db) } : {}),
+      ...(dnsZone ? { nameResolves: zoneNameResolves(ctx.stores.db) } : {}),
       audiences: announceAudiences(ctx.config.PAIRGATE_PUBLIC_URL, cfg.PAIRGATE_REGISTRY_ORIGINS),
     });
     pingRoute(app, ctx, announcements, cfg.PAIRGATE_REGISTRY_PING_PER_MINUTE);
