@@ -81,7 +81,15 @@ export function readBoxMessage(entry: PingEntry): FoundBox {
   return { ...entry, localOrigin: origin(parsed.local_origin) ?? origin(parsed.origin), tunnelOrigin: origin(parsed.tunnel_origin), name: text(parsed.name) };
 }
 
-/** The first non-internal IPv4 address of this machine (what a box announces as its local address). */
+export { boxLocalIPv4 } from '../doors/registry/box-address.js';
+
+/**
+ * The first non-internal IPv4 address in this machine's interface list.
+ *
+ * @deprecated A Docker bridge or a VPN's interface often comes first in that list, an address only
+ * this machine reaches. Use {@link boxLocalIPv4}, what `pairgate box announce` announces: the
+ * address the system sends from toward the internet when an interface holds it.
+ */
 export function localIPv4(): string | undefined {
   for (const addresses of Object.values(networkInterfaces())) {
     for (const address of addresses ?? []) if (address.family === 'IPv4' && !address.internal) return address.address;

@@ -1,4 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { keepAnnouncing, readBoxMessage, RegistryClient, type AnnouncementBody } from '../../src/sdk/registry.js';
 import { createSelfSigned } from '../../src/doors/registry/self-signed.js';
@@ -38,6 +43,26 @@ describe('SDK registry helpers', () => {
     } finally {
       stop();
       server.close();
+    }
+  });
+
+  it('boxLocalIPv4 (the package entry\'s) gives the routed address over a Docker bridge listed first, where the deprecated localIPv4 gives the bridge', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pairgate-sdk-ipv4-'));
+    try {
+      const interfaces = join(dir, 'interfaces');
+      const route = join(dir, 'route');
+      writeFileSync(interfaces, 'docker0 172.17.0.1\neth0 192.168.77.10');
+      writeFileSync(route, '192.168.77.10');
+      const sdk = new URL('../../dist/sdk/index.js', import.meta.url).href;
+      const script = `const sdk = await import(${JSON.stringify(sdk)}); console.log(JSON.stringify([await sdk.boxLocalIPv4(), sdk.localIPv4()]));`;
+      const preload = fileURLToPath(new URL('../cli/fixtures/fake-interfaces.cjs', import.meta.url));
+      const out = execFileSync(process.execPath, ['-r', preload, '--input-type=module', '-e', script], {
+        env: { ...process.env, PAIRGATE_TEST_INTERFACES_FILE: interfaces, PAIRGATE_TEST_ROUTE_FILE: route },
+        encoding: 'utf8',
+      });
+      expect(JSON.parse(out)).toEqual(['192.168.77.10', '172.17.0.1']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
