@@ -61,6 +61,19 @@ describe('registry privacy mode: the origin given is one a browser can reach', (
     expect(await privateEntry(box)).toEqual({ private: true, origin: `https://local.${box.fingerprint}.${ZONE}` });
   });
 
+  it('keeps the scheme too: a box serving plain http on 8080 is not sent to https on 443', async () => {
+    const box = await newBox('porch');
+    await publish(box, '192.168.1.49');
+    await registry.announce(box, { fingerprint: box.fingerprint, local_origin: 'http://192.168.1.49:8080', tunnel_origin: null });
+    expect(await privateEntry(box)).toEqual({ private: true, origin: `http://local.${box.fingerprint}.${ZONE}:8080` });
+    await registry.announce(box, { fingerprint: box.fingerprint, local_origin: 'http://192.168.1.49', tunnel_origin: null });
+    expect(await privateEntry(box)).toEqual({ private: true, origin: `http://local.${box.fingerprint}.${ZONE}` });
+    // Anything but http(s) (in Mozilla's opaque message) says nothing of how the box serves: https on its default port.
+    await registry.announce(box, { client: box.fingerprint, message: JSON.stringify({ local_origin: 'ftp://192.168.1.49:2121' }) });
+    expect(await privateEntry(box)).toEqual({ private: true, origin: `https://local.${box.fingerprint}.${ZONE}` });
+    expect(JSON.stringify(await registry.ping())).not.toContain('192.168.1.49');
+  });
+
   it('a box that published no record is said to be here, with no origin (the name would not resolve)', async () => {
     const box = await newBox('garage');
     await registry.announce(box, { fingerprint: box.fingerprint, local_origin: 'https://192.168.1.47:4443', tunnel_origin: null });
