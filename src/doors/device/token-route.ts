@@ -7,7 +7,7 @@ import { preferredWaitSeconds, waitForGrant } from '../shared/waiting.js';
 import { issuedKey } from './authorization-route.js';
 import { basicChallenge, clientIdOf } from './client-auth.js';
 import { MAX_SCOPE_PARAMETER_LENGTH } from './client-rules.js';
-import { assertScopeStillAllowed } from './clients.js';
+import { assertScopeStillAllowed, type DeviceClient } from './clients.js';
 import { DEVICE_GRANT_TYPE, DEVICE_KIND, parseDeviceCode, USER_CODE_FORMAT, type DeviceGrant, type DeviceRequest, type DeviceResult } from './device-grant.js';
 import { noStore, type DeviceEnv } from './device-env.js';
 import { OAuthErrors } from './device-responses.js';
@@ -98,9 +98,14 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
   };
 
   /** The answer for `grant` as it is now (never for a pending one). */
-  const settle = async (grant: DeviceGrant) => {
+  const settle = async (grant: DeviceGrant, client: Pick<DeviceClient, 'scopes'>) => {
     const state = ctx.engine.stateOf(grant);
-    if (state === 'approved') return issue(grant);
+    if (state === 'approved') {
+      // Checked here, not before the state: a person's refusal, a spent or an expired code is said
+      // as such whatever the admin changed since (a denied device was told invalid_scope).
+      assertScopeStillAllowed(client, grant.request.scope);
+      return issue(grant);
+    }
     if (state === 'refused') throw denied();
     if (state === 'redeemed') throw invalidGrant('The device code has already been used.');
     throw expired();
@@ -145,15 +150,16 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
     if (grant.request.clientId !== client.id) throw invalidGrant('This device code was issued to another client.');
     // A client deleted and registered again under the same id is a new client: older codes are not its.
     if (grant.request.clientRegistration !== client.registration) throw invalidGrant('This device code was issued to an earlier registration of this client.');
+    if (ctx.engine.stateOf(grant) !== 'pending') return settle(grant, client);
+    // A pending authorization the client may no longer be granted will never give a token: said at once.
     assertScopeStillAllowed(client, grant.request.scope);
-    if (ctx.engine.stateOf(grant) !== 'pending') return settle(grant);
     await env.pacing.check(grant.id, grant.expiresAt);
     const seconds = holdSeconds(request, reply);
     if (seconds > 0) {
       const after = (await waitForGrant<DeviceRequest, DeviceResult>(ctx, request, grant.id, seconds)) as DeviceGrant | undefined;
       if (!after) throw expired();
       grant = after;
-      if (ctx.engine.stateOf(grant) !== 'pending') return settle(grant);
+      if (ctx.engine.stateOf(grant) !== 'pending') return settle(grant, client);
     }
     throw pending();
   });

@@ -244,6 +244,22 @@ describe('device client admin API over real sockets', () => {
     await adminCall(base, 'DELETE', '/narrowed');
   });
 
+  it('narrowing a client\'s scopes after a person refused, or a code was spent: the device is told that, not invalid_scope; an approved one it lost is invalid_scope', async () => {
+    await adminCall(base, 'PUT', '/narrowed-late', { name: 'Wide app', scopes: ['read', 'admin'] });
+    const refused = (await startDevice('narrowed-late', 'read admin')).body as { device_code: string; user_code: string };
+    const approved = (await startDevice('narrowed-late', 'read admin')).body as { device_code: string; user_code: string };
+    const spent = (await startDevice('narrowed-late', 'read admin')).body as { device_code: string; user_code: string };
+    await decideInBrowser(base, refused.user_code, 'admin-api-owner', password, 'deny');
+    await decideInBrowser(base, approved.user_code, 'admin-api-owner', password);
+    await decideInBrowser(base, spent.user_code, 'admin-api-owner', password);
+    expect((await token(spent.device_code, 'narrowed-late')).body).toMatchObject({ scope: 'read admin' });
+    expect((await adminCall(base, 'PUT', '/narrowed-late', { name: 'Narrow app', scopes: ['read'] })).status).toBe(200);
+    expect((await token(refused.device_code, 'narrowed-late')).body).toMatchObject({ error: 'access_denied' });
+    expect((await token(spent.device_code, 'narrowed-late')).body).toMatchObject({ error: 'invalid_grant' });
+    expect((await token(approved.device_code, 'narrowed-late')).body).toMatchObject({ error: 'invalid_scope', error_description: expect.stringContaining('admin') });
+    await adminCall(base, 'DELETE', '/narrowed-late');
+  });
+
   it('the routes are in the OpenAPI document under the device tag', async () => {
     const doc = await (await fetch(`${base}/docs/json`)).json() as { paths: Record<string, Record<string, { tags?: string[] }>> };
     expect(Object.keys(doc.paths['/api/v1/device/clients']!)).toEqual(['get']);
