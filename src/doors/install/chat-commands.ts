@@ -36,12 +36,12 @@ const TOKEN_LOOKS = `a link token has 11 letters and digits, like ${TOKEN_EXAMPL
  * Why a typed link token cannot be one, in the words of the chat command (a link token, not the
  * "code" of the shared code reader), with what to do.
  */
-function malformedText(outcome: { problem: CodeProblem; length: number; character?: string }): string {
+function malformedText(outcome: { problem: CodeProblem; length: number; character?: string }, shown: (text: string) => string): string {
   switch (outcome.problem) {
     case 'check_failed':
       return 'This link token has a typo: a character is wrong or two are swapped. Check it against the one pairgate showed and type it again.';
     case 'bad_character':
-      return `"${outcome.character ?? '?'}" cannot appear in a link token: ${TOKEN_LOOKS}. Copy it again from pairgate.`;
+      return `"${shown(outcome.character ?? '?')}" cannot appear in a link token: ${TOKEN_LOOKS}. Copy it again from pairgate.`;
     case 'wrong_length':
       return `This has ${outcome.length} letters and digits, but ${TOKEN_LOOKS}. Copy it again from pairgate.`;
     default:
@@ -55,8 +55,10 @@ function malformedText(outcome: { problem: CodeProblem; length: number; characte
  * webhook's `user_name` is whatever its sender relays), and a U+202E in it turned the rest of the
  * page's line around. Taken out, not refused: the person cannot always change their chat name,
  * and the name is only shown. None when nothing is left (the page then names the chat user's id).
+ * The member's page cleans again at display: links stored before names were cleaned here may
+ * hold such characters.
  */
-function shownChatName(name: string | null): string | null {
+export function shownChatName(name: string | null): string | null {
   if (name === null) return null;
   const shown = withoutUnshowableText(name);
   return shown === '' ? null : shown;
@@ -72,9 +74,10 @@ export class ChatCommands {
    * @param prefix what a person types before a command in this chat (`/pairgate` in Mattermost;
    *   empty for the webhook, whose sender decides): every answer that tells them what to run next
    *   names the command as they must type it, or they try `link <token>` alone and nothing answers.
-   * @param shownName how a pairgate username is written into an answer's text for this chat: a
-   *   chat that renders the text as markdown (Mattermost) escapes it, so a name is never read as
-   *   markup (`mattermost/markdown.ts`); as it is for a chat that shows plain text (the webhook).
+   * @param shownName how a pairgate username, or a character the person typed, is written into an
+   *   answer's text for this chat: a chat that renders the text as markdown (Mattermost) escapes
+   *   it, so it is never read as markup (`mattermost/markdown.ts`); as it is for a chat that shows
+   *   plain text (the webhook).
    */
   constructor(
     private readonly kit: ChatKit,
@@ -119,7 +122,7 @@ export class ChatCommands {
     if (/^<[^>]*>$/.test(token)) throw new InvalidRequestError(`Replace ${token} with your link token: ${this.command(`link ${TOKEN_EXAMPLE}`)}, with the token pairgate showed you. Create one at ${this.linkPage()}.`, { field: 'token' }, 'link_token_missing');
     if (token.length > 64) throw this.malformed(`This is not a link token: ${TOKEN_LOOKS}.`);
     const read = readLinkToken(token);
-    if (!read.ok) throw this.malformed(malformedText(read));
+    if (!read.ok) throw this.malformed(malformedText(read, this.shownName));
     return token as TypedLinkToken;
   }
 
@@ -137,7 +140,7 @@ export class ChatCommands {
     if (!outcome.ok) {
       // These refusals only looked things up (the token left unspent, no wrong guess counted):
       // the call's claim is given back (`runClaimed`). An unknown token counted a wrong guess.
-      if (outcome.reason === 'malformed') throw changedNothing(this.malformed(malformedText(outcome)));
+      if (outcome.reason === 'malformed') throw changedNothing(this.malformed(malformedText(outcome, this.shownName)));
       if (outcome.reason === 'used') throw changedNothing(new ConflictError(`This link token has already been used. Create a new one at ${this.linkPage()}.`, 'link_token_used'));
       if (outcome.reason === 'gone') throw changedNothing(organizationGone());
       if (outcome.reason === 'uninstalled') throw changedNothing(new ExpiredError(`This link token was made while pairgate was installed here through an earlier installation, since uninstalled or replaced by a new setup, so it links nothing now. Create a new one at ${this.linkPage()}.`, 'link_token_installation_gone'));

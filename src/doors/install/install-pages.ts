@@ -10,7 +10,8 @@ import { askedLang, pickLang, type Lang, type Translate } from '../accounts/i18n
 import { renderPage } from '../accounts/page-helpers.js';
 import type { User } from '../accounts/users.js';
 import type { ChatKit } from './chat-kit.js';
-import { LINK_PAGE_PATH } from './chat-commands.js';
+import { LINK_PAGE_PATH, shownChatName } from './chat-commands.js';
+import { withoutUnshowableText } from '../shared/shown-text.js';
 import type { Connector, ConnectorNames } from './connector.js';
 import { installTranslator } from './install-i18n.js';
 import { makeLinkToken, runSetup } from './integration-routes.js';
@@ -202,7 +203,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
       // What this person has linked here: the proof that `/pairgate link` worked, and what unlink would remove.
       const links = (await kit.links.listForUser(org.id, user.id)).map((link) => {
         const connector = connectors.find((c) => c.name === link.connector);
-        return atLineStart(dated(t, 'install.linkedAs', { connector: connector ? namesOf(connector, lang).name : link.connector, name: link.externalUsername ?? link.externalUserId }, 'time', link.linkedAt));
+        return atLineStart(dated(t, 'install.linkedAs', { connector: connector ? namesOf(connector, lang).name : link.connector, name: shownChatName(link.externalUsername) ?? withoutUnshowableText(link.externalUserId) }, 'time', link.linkedAt));
       });
       const memberForm = againFor(org.id);
       return {

@@ -78,5 +78,14 @@ describe('install door: names in chat answers and chat names on pages (real sock
     await link('U-blank', '\u202E\u202C');
     expect((await rows()).find((row) => row.external_user_id === 'U-blank')).toEqual({ external_user_id: 'U-blank', external_username: null });
     expect((await admin.get('/integrations?lang=en')).text).toContain('your chat account U-blank is linked');
+
+    // A link stored before names were cleaned at linking still holds them: the page cleans at display too.
+    await t.app.pairgate.stores.db.updateTable('chat_links').set({ external_username: 'old\u202Egnp.exe\u0007' }).where('org_id', '=', orgId).where('external_user_id', '=', 'U-rlo').execute();
+    await t.app.pairgate.stores.db.updateTable('chat_links').set({ external_user_id: 'U-\u202Eold' }).where('org_id', '=', orgId).where('external_user_id', '=', 'U-blank').execute();
+    const cleaned = (await admin.get('/integrations?lang=en')).text;
+    expect(cleaned).toContain('your chat account oldgnp.exe is linked');
+    expect(cleaned).toContain('your chat account U-old is linked');
+    expect(cleaned).not.toMatch(/[\u202A-\u202E\u2066-\u2069\u200E\u200F]/u);
+    expect(cleaned).not.toContain(String.fromCharCode(7));
   });
 });
