@@ -5,7 +5,7 @@ import { isPairgateError } from '../../core/errors.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { currentUser, sessionToken, signInFromForm, signInRefusalText } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
-import { pickLang, translator, type Lang } from '../accounts/i18n.js';
+import { pickLang, translator, type Lang, type Translate } from '../accounts/i18n.js';
 import { usualLanguage } from '../../web/page-language.js';
 import { renderPage } from '../accounts/page-helpers.js';
 import type { User } from '../accounts/users.js';
@@ -18,12 +18,22 @@ import { startDecidedLifetime } from './decided-lifetime.js';
 import { descriptionOf, renderDescription } from './markdown.js';
 import { allowFormTarget } from './page-security.js';
 import { permissionLines } from './permission-lines.js';
+import { lookAlikeScriptOf } from './request-text.js';
 
 /** The pages of a key that names no pending request. */
 const NotPending = { 404: htmlPage('The key is unknown, or the request expired.'), 409: htmlPage('The request was already decided.') };
 /** The sign-in form again, saying what went wrong. */
 const SignInAgain = htmlPage('The sign-in form again, saying what went wrong.');
 const tags = ['access'];
+
+/**
+ * The consent page's warning, beside the app's name, that the name is written in a script whose
+ * letters pass for Latin ones (`lookAlikeScriptOf`); null for any other name.
+ */
+function scriptNote(appId: string, t: Translate): string | null {
+  const script = lookAlikeScriptOf(appId);
+  return script === undefined ? null : t('consent.script', { script: t(`script.${script}`) });
+}
 
 const AuthQuery = Type.Object({
   key: Type.Optional(Type.String({ maxLength: 200 })),
@@ -184,6 +194,8 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
       title: again ? t(device ? 'consent.againOnDevice' : 'consent.again', { app, device }) : t('consent.title'),
       key: key.value,
       appId: app,
+      // Said beside the name, not refused: `раураӏ` (all Cyrillic) reads as `paypal` (request-text.ts).
+      appScript: scriptNote(app, t),
       deviceName: device,
       // Where the answer sends the person (and, in Pryv mode, the token): the app names it itself,
       // so the person sees it before deciding.

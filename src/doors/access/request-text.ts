@@ -34,6 +34,28 @@ export function checkOneLookingScript(value: string, field: string, code: string
   }
 }
 
+/** The scripts of `LATIN_LOOK_ALIKE_SCRIPTS`, one at a time, in the order the consent page names them. */
+const LOOK_ALIKE_SCRIPTS = [
+  ['Cyrillic', /\p{Script=Cyrillic}/u],
+  ['Greek', /\p{Script=Greek}/u],
+  ['Armenian', /\p{Script=Armenian}/u],
+  ['Cherokee', /\p{Script=Cherokee}/u],
+] as const;
+
+/** A script whose letters pass for Latin ones. */
+export type LookAlikeScript = (typeof LOOK_ALIKE_SCRIPTS)[number][0];
+
+/**
+ * The script whose letters pass for Latin ones that `value` is written in, if any (the first, when
+ * several). `checkOneLookingScript` refuses a mix with Latin letters, but an id wholly in such a
+ * script passes, and `раураӏ` (all Cyrillic) reads as `paypal`: the consent page says the script
+ * beside the name rather than refusing ids in these scripts, which are many apps' real names.
+ */
+export function lookAlikeScriptOf(value: string): LookAlikeScript | undefined {
+  if (!LATIN_LOOK_ALIKE_SCRIPTS.test(value)) return undefined;
+  return LOOK_ALIKE_SCRIPTS.find(([, letters]) => letters.test(value))?.[0];
+}
+
 /**
  * An optional text field the pages show (the device name), as the app id is read: trimmed, then
  * checked as `checkShownText` checks it. Null when it is absent or null; a 400 `code` naming

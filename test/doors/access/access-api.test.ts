@@ -852,3 +852,27 @@ describe('access door: a look-alike of a pinned app id', () => {
     expect((await getJson(done.prYvpoll!)).body).toMatchObject({ token: done.prYvtoken });
   });
 });
+
+describe('access door: an app id wholly in a script whose letters pass for Latin ones', () => {
+  let t: TestApp;
+  let base: string;
+  beforeAll(async () => {
+    t = await createTestApp(FAST);
+    base = await t.listen();
+  });
+  afterAll(() => t.close());
+
+  it('passes (apps have such names), and the consent screen says the script beside it, in each language; a Latin id gets no such note', async () => {
+    const user = new FormClient(base);
+    await user.register('script-reader');
+    // All Cyrillic, reading as "paypal"; mixing it with Latin letters is refused (access-pinned-host.test.ts).
+    const cyrillic = await postJson(`${base}/access`, authRequest({ requestingAppId: 'раураӏ-арр' }));
+    expect(cyrillic.status).toBe(201);
+    const page = (await user.get(`/access/auth?key=${String(cyrillic.body.key)}`)).text;
+    expect(page).toMatch(/<p class="error" id="app-script" role="note">The name of this app is written in Cyrillic letters, not Latin ones/);
+    const greek = await postJson(`${base}/access`, authRequest({ requestingAppId: 'ΑΒΕΚΜΟΡΤ', languageCode: 'fr' }));
+    expect((await user.get(`/access/auth?key=${String(greek.body.key)}`)).text).toMatch(/id="app-script" role="note">Le nom de cette application est écrit en lettres grecques, pas en lettres latines/);
+    const latin = await postJson(`${base}/access`, authRequest({ requestingAppId: 'paypal-app' }));
+    expect((await user.get(`/access/auth?key=${String(latin.body.key)}`)).text).not.toContain('app-script');
+  });
+});

@@ -107,6 +107,18 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
     expect((await getJson(String(request.poll))).body).toMatchObject({ status: 'REFUSED', code: 403 });
   });
 
+  it('an app id all in Cyrillic that reads as a Latin one is shown with the script named, right under the question', async () => {
+    const request = await startRequest({ requestingAppId: 'раураӏ' });
+    await page.goto(String(request.url));
+    const note = page.getByRole('note').filter({ hasText: 'Cyrillic' });
+    expect(await note.isVisible()).toBe(true);
+    expect(await note.textContent()).toBe('The name of this app is written in Cyrillic letters, not Latin ones: it may look like the name of an app you know and be another.');
+    // Between the question and the permissions, where the eye reads the name.
+    expect(await page.evaluate('document.querySelector("#asks").nextElementSibling.id')).toBe('app-script');
+    await page.getByRole('button', { name: 'Refuse' }).click();
+    await page.waitForSelector('#outcome[data-outcome="REFUSED"]');
+  });
+
   it('a matching access asks for one click on a compact screen; the auth URL alone issues nothing', async () => {
     const request = await startRequest({ requestingAppId: 'browser-app-1', requestedPermissions: [{ streamId: '*', level: 'contribute' }, { streamId: 'diary', level: 'read' }] });
     // Opened as a link from elsewhere would be: a plain navigation carrying the session cookie.
