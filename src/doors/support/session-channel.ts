@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws';
+import { NotFoundError } from '../../core/errors.js';
 import { IllegalTransitionError } from '../../core/grant-machine.js';
 import { constantTimeEqual, hashToken } from '../../core/ids.js';
 import { MISSED_CHANGES } from '../../store/ports.js';
@@ -17,6 +18,8 @@ import { sessionState, type SessionGrant, type SessionRequest, type SessionResul
 export const CLOSE = { ended: 4000, unauthorized: 4001, helloTimeout: 4008, duplicate: 4009, badMessage: 4400 } as const;
 
 interface Room {
+  /** The session this room is for (incarnationOf): another made later under its id has a room of its own. */
+  incarnation: string;
   agent: WebSocket | undefined;
   supporters: Set<WebSocket>;
   expiry: NodeJS.Timeout | undefined;
@@ -72,12 +75,31 @@ interface Room {
 }
 
 /** What travels on a session's bus topic between the nodes holding its sockets. */
-type HubMessage = LoggedHubMessage | { kind: 'ended'; reason: EndReason } | { kind: 'supporters-changed' };
+type HubMessage = LoggedHubMessage | { kind: 'ended'; reason: EndReason; session?: string } | { kind: 'supporters-changed' };
 
 /** A message between the sides: logged and numbered (`seq`) before it is broadcast. */
 type LoggedHubMessage = { kind: 'to-supporters' | 'to-agent'; payload: Record<string, unknown>; seq?: number };
 
 type EndReason = 'supporter' | 'agent' | 'expired' | 'deleted';
+
+/**
+ * Which session, of those made one after the other under one id, `session` is. A session's id is
+ * its supporter's to choose, and deleting it and creating it again is how one starts over: the id
+ * then names another session, and a socket let in for the first (its agent link, its credential or
+ * its own login checked) must not be joined to the second. Each creation draws its mesh identity
+ * (384 random bits) afresh and nothing changes it afterwards.
+ */
+function incarnationOf(session: SessionGrant): string {
+  return session.request.meshIdHex;
+}
+
+/** Whether `found` (read again by id) is still `session`, not another made under its id since. */
+function sameSession(found: SessionGrant, session: SessionGrant): boolean {
+  return found.id === session.id && incarnationOf(found) === incarnationOf(session);
+}
+
+/** Thrown inside a compare-and-set that finds another session under the id (see sameSession). */
+class SessionReplaced extends Error {}
 
 /**
  * Sends `message` to `socket`, and cuts the socket off when it holds more than MAX_BUFFERED bytes
@@ -177,10 +199,16 @@ export class SessionHub {
     }, { once: true });
   }
 
-  private room(session: SessionGrant): Room {
+  /**
+   * The room of `session` here, made if there is none; undefined when the room here is another
+   * session's made under the same id (see roomFor).
+   */
+  private room(session: SessionGrant): Room | undefined {
     let room = this.rooms.get(session.id);
+    if (room && room.incarnation !== incarnationOf(session)) return undefined;
     if (!room) {
       const grantId = session.id;
+      const incarnation = incarnationOf(session);
       const unlisten = this.ctx.stores.bus.listen(topicOf(grantId), (message) => this.fromBus(grantId, message));
       const unsubscribe = this.ctx.stores.notifier.subscribe(grantId, (change) => {
         const work = change.version === MISSED_CHANGES ? this.recheck(grantId) : this.broadcastState(grantId);
@@ -188,6 +216,7 @@ export class SessionHub {
       });
       const delivered = new DeliveredSeqs(0);
       room = {
+        incarnation,
         agent: undefined,
         supporters: new Set(),
         expiry: undefined,
@@ -207,11 +236,28 @@ export class SessionHub {
       // What was said before this node held a socket of the session is history, not missed.
       void this.log.last(grantId, this.ctx.clock.now()).then((last) => delivered.skipTo(last), () => undefined);
       const left = Math.min(2_147_000_000, Math.max(0, session.expiresAt - this.ctx.clock.now()));
-      room.expiry = setTimeout(() => void this.end(grantId, 'expired').catch(() => undefined), left);
+      room.expiry = setTimeout(() => void this.end(grantId, 'expired', incarnation).catch(() => undefined), left);
       room.expiry.unref();
       this.rooms.set(grantId, room);
     }
     return room;
+  }
+
+  /**
+   * The room of `session` here, or undefined when `session` is no longer the one its id names (the
+   * socket joining it is then told `ended`). A room here of another session under the same id is one
+   * made for a socket of the session before, whose `ended` has not reached this node yet (or for
+   * a socket that checked the session before it was replaced, which goes on to find it replaced):
+   * when the store holds `session`, that room is closed as its session's end would have closed it.
+   */
+  private async roomFor(session: SessionGrant): Promise<Room | undefined> {
+    const room = this.room(session);
+    if (room) return room;
+    const current = await this.ctx.engine.get<SessionRequest, SessionResult>(session.id);
+    if (!current || !sameSession(current, session)) return undefined;
+    const other = this.rooms.get(session.id);
+    if (other && other.incarnation !== incarnationOf(session)) this.closeRoom(session.id, 'deleted', other.incarnation);
+    return this.room(session);
   }
 
   /** Puts `message` on the session's topic: every node holding a socket of it (this one too) acts on it. */
@@ -228,8 +274,14 @@ export class SessionHub {
   private async relay(session: SessionGrant, message: LoggedHubMessage): Promise<void> {
     const now = this.ctx.clock.now();
     const seq = await this.log.append(session.id, JSON.stringify(message), Math.max(1_000, session.expiresAt - now), now);
-    if (!(await this.ctx.engine.get(session.id))) {
+    const current = await this.ctx.engine.get<SessionRequest, SessionResult>(session.id);
+    if (!current) {
       await this.log.forget(session.id, this.ctx.clock.now());
+      return;
+    }
+    if (!sameSession(current, session)) {
+      // Another session holds the id now (its log is under the same key): this one entry goes, not its log.
+      await this.log.drop(session.id, seq);
       return;
     }
     await this.publish(session.id, { ...message, seq });
@@ -317,15 +369,18 @@ export class SessionHub {
     const room = this.rooms.get(grantId);
     const message = parse(raw) as HubMessage | undefined;
     if (!room || !message) return;
-    if (message.kind === 'ended') this.closeRoom(grantId, message.reason);
+    if (message.kind === 'ended') this.closeRoom(grantId, message.reason, message.session);
     else if (message.kind === 'supporters-changed') this.checkSupporters(grantId, room);
     else if (message.kind === 'to-supporters' || message.kind === 'to-agent') this.deliver(room, message);
   }
 
-  /** Closes the sockets of session `grantId` held here, telling them why, and forgets the room. */
-  private closeRoom(grantId: string, reason: EndReason): void {
+  /**
+   * Closes the sockets of session `grantId` held here, telling them why, and forgets the room; with
+   * `incarnation`, only a room of that session (not of another made since under its id).
+   */
+  private closeRoom(grantId: string, reason: EndReason, incarnation?: string): void {
     const room = this.rooms.get(grantId);
-    if (!room) return;
+    if (!room || (incarnation !== undefined && room.incarnation !== incarnation)) return;
     this.rooms.delete(grantId);
     room.ended = true;
     room.stop();
@@ -361,8 +416,9 @@ export class SessionHub {
    */
   private async recheck(grantId: string): Promise<void> {
     const grant = await this.ctx.engine.get<SessionRequest, SessionResult>(grantId);
-    if (!grant) {
-      this.closeRoom(grantId, 'deleted');
+    const room = this.rooms.get(grantId);
+    if (!grant || (room && room.incarnation !== incarnationOf(grant))) {
+      this.closeRoom(grantId, 'deleted', room?.incarnation);
       return;
     }
     await this.broadcastState(grantId);
@@ -376,7 +432,12 @@ export class SessionHub {
     // Read even with no supporter here: the agent's comings and goings meanwhile must be known to
     // tell a supporter attaching later of the next one (a stale "connected" hid the next leave).
     const grant = await this.ctx.engine.get<SessionRequest, SessionResult>(grantId);
-    if (!grant) return;
+    if (!grant || this.rooms.get(grantId) !== room) return;
+    // The id names another session now: this room's ended, and its `ended` has not come here yet.
+    if (room.incarnation !== incarnationOf(grant)) {
+      this.closeRoom(grantId, 'deleted', room.incarnation);
+      return;
+    }
     const state = sessionState(this.ctx.engine.stateOf(grant), grant.result);
     const left = this.agentPresenceChange(room, state, grant.result);
     for (const socket of room.supporters) {
@@ -444,20 +505,27 @@ export class SessionHub {
    * Ends session `grantId`: tells every socket why on every node, closes them, and removes the
    * session and its pairing code, so nothing of it stays usable. Only a session that reached its
    * expiry is still answered as `expired` afterwards; one ended sooner is forgotten.
+   *
+   * With `incarnation` (a socket's or a room's session, see incarnationOf), only that session ends:
+   * when its id names another session by now, that one is left alone (only rooms of the one meant close).
    */
-  async end(grantId: string, reason: EndReason): Promise<void> {
+  async end(grantId: string, reason: EndReason, incarnation?: string): Promise<void> {
     // The sockets here close at once; those of other nodes when the bus brings them the news, sent
     // once the session is gone (whoever hears "ended" finds nothing left). The session goes even
     // when the bus fails: its sockets elsewhere then close with their room's expiry.
-    this.closeRoom(grantId, reason);
+    this.closeRoom(grantId, reason, incarnation);
+    let ended = incarnation;
     try {
       const grant = await this.ctx.engine.get<SessionRequest, SessionResult>(grantId);
+      if (grant && incarnation !== undefined && incarnationOf(grant) !== incarnation) return;
+      ended ??= grant ? incarnationOf(grant) : undefined;
       if (grant?.request.pairingGrantId) await this.ctx.engine.remove(grant.request.pairingGrantId);
       await this.ctx.engine.remove(grantId);
       if (reason !== 'expired') await this.memories.forget(grantId);
       await this.log.forget(grantId, this.ctx.clock.now());
     } finally {
-      await this.publish(grantId, { kind: 'ended', reason }).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: could not tell other nodes the session ended'));
+      // Naming the session that ended: a node holding a room of another made since under its id keeps it.
+      await this.publish(grantId, { kind: 'ended', reason, ...(ended !== undefined ? { session: ended } : {}) }).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: could not tell other nodes the session ended'));
     }
   }
 
@@ -494,7 +562,7 @@ export class SessionHub {
       // Supporters, here and on other nodes, hear of it through the grant's change. The lease goes
       // only once the session says disconnected: an agent coming straight back (the session page
       // reloaded) cannot be marked connected before this agent's departure is written.
-      void this.setConnected(session.id, false).catch(() => undefined).finally(() => release?.());
+      void this.setConnected(session, false).catch(() => undefined).finally(() => release?.());
     });
     socket.once('message', () => clearTimeout(timer));
   }
@@ -509,6 +577,9 @@ export class SessionHub {
     if (hello?.type !== 'hello') return refuse(CLOSE.unauthorized, 'The first message must be a hello with the session credential.');
     let session = await this.ctx.engine.get<SessionRequest, SessionResult>(initial.id);
     if (!session) return refuse(CLOSE.unauthorized, 'This session has ended or expired.');
+    // The socket was let in for `initial` (its agent link checked): the session its id names now is
+    // another, made after that one was deleted (or expired), and this socket has nothing to do there.
+    if (!sameSession(session, initial)) return this.endReplaced(socket, initial);
     const state = this.ctx.engine.stateOf(session);
     if (session.request.pairingGrantId) {
       // Pairing is on: only the holder of the credential the confirmation returned may join.
@@ -529,7 +600,8 @@ export class SessionHub {
     } else if (state !== 'approved') {
       return refuse(CLOSE.unauthorized, 'This session cannot be joined any more.');
     }
-    const room = this.room(session);
+    const room = await this.roomFor(session);
+    if (!room) return this.endReplaced(socket, session);
     // Kept while this hello is under way, even with no socket in it yet (releaseIfIdle).
     room.joining++;
     try {
@@ -557,8 +629,9 @@ export class SessionHub {
     room.agentHistorySeqs = undefined;
     if (hello.history === true) room.agentBacklog = [];
     room.agent = socket;
+    let connected: boolean;
     try {
-      await this.setConnected(session.id, true);
+      connected = await this.setConnected(session, true);
     } catch (error) {
       // No welcome, so no history: what was held back goes nowhere.
       room.agentBacklog = undefined;
@@ -568,9 +641,12 @@ export class SessionHub {
     // expired): its end closed the room it found, if any, not this one, made after it, and its
     // `ended` may have gone on the bus before this room listened; this agent would be welcomed into
     // a room of its own. Read once the room listens: a session still there now is ended later, and
-    // that `ended` reaches this room.
-    if (!(await this.ctx.engine.get(session.id))) {
-      await this.endLate(session.id, socket);
+    // that `ended` reaches this room. The connected mark found it gone (or another under its id) too,
+    // between its read and its write: an end, not a failure.
+    const current = connected ? await this.ctx.engine.get<SessionRequest, SessionResult>(session.id) : undefined;
+    if (!current || !sameSession(current, session)) {
+      room.agentBacklog = undefined;
+      await this.endLate(session, socket);
       return false;
     }
     const supporterAttached = await this.presence.anyAttached(session.id).catch(() => false);
@@ -597,7 +673,7 @@ export class SessionHub {
     } else if (message?.type === 'diagnostics' && isReport(message.report) && reportFits(message.report)) {
       await this.relay(session, { kind: 'to-supporters', payload: { type: 'diagnostics', report: message.report, at: new Date(this.ctx.clock.now()).toISOString() } });
     } else if (message?.type === 'end') {
-      await this.end(session.id, 'agent');
+      await this.end(session.id, 'agent', incarnationOf(session));
     } else {
       send(socket, { type: 'error', code: 'bad_message', message: `Messages are JSON: message (text up to ${MAX_TEXT} characters), diagnostics (report: a JSON object, up to ${MAX_REPORT} characters) or end.` });
     }
@@ -609,7 +685,19 @@ export class SessionHub {
    */
   async acceptSupporter(socket: WebSocket, session: SessionGrant, options: { history?: boolean } = {}): Promise<void> {
     keepAlive(socket, this.pingMs);
-    const room = this.room(session);
+    let room = this.room(session);
+    if (!room) {
+      // A room of another session under this id is here: read which one the id names (roomFor),
+      // reading no message meanwhile (none is lost: the pacer below takes them once it listens).
+      socket.pause();
+      room = await this.roomFor(session);
+      if (socket.readyState !== 1) return;
+      if (!room) {
+        this.endReplaced(socket, session);
+        return;
+      }
+      socket.resume();
+    }
     if (options.history) room.supporterBacklogs.set(socket, []);
     room.supporters.add(socket);
     // The agent, here or on another node, is told this supporter attached, and later that it left.
@@ -638,7 +726,7 @@ export class SessionHub {
         const out = { type: 'message', from: 'supporter', text: message.text, at: new Date(this.ctx.clock.now()).toISOString() };
         await this.relay(session, { kind: 'to-agent', payload: out }).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: supporter message not relayed'));
       } else if (message?.type === 'end') {
-        void this.end(session.id, 'supporter').catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: end failed'));
+        void this.end(session.id, 'supporter', incarnationOf(session)).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: end failed'));
       } else {
         send(socket, { type: 'error', code: 'bad_message', message: `Messages are JSON: message (text up to ${MAX_TEXT} characters) or end.` });
       }
@@ -647,11 +735,12 @@ export class SessionHub {
     // agent welcomed after that, on any node (a failed mark was logged above; the state still goes).
     await marking.catch(() => undefined);
     const current = await this.ctx.engine.get<SessionRequest, SessionResult>(session.id);
-    if (!current) {
+    if (!current || !sameSession(current, session)) {
       // The session ended between the upgrade's check and now (deleted, ended by a side, or
       // expired): its end closed the room it found, not this one, made after it, so this socket
-      // would sit in a room of its own answering `expired` until the session's original expiry.
-      await this.endLate(session.id, socket);
+      // would sit in a room of its own answering `expired` until the session's original expiry
+      // (or, when its id names another session by now, in that one's room).
+      await this.endLate(session, socket);
       return;
     }
     const state = sessionState(this.ctx.engine.stateOf(current), current.result);
@@ -666,9 +755,10 @@ export class SessionHub {
    * reason is `expired` while the session is remembered as expired, else `deleted` (a side's end
    * leaves nothing to tell it from a deletion).
    */
-  private async endLate(grantId: string, socket: WebSocket): Promise<void> {
+  private async endLate(session: SessionGrant, socket: WebSocket): Promise<void> {
+    const grantId = session.id;
     const reason: EndReason = (await this.memories.expired(grantId).catch(() => undefined)) ? 'expired' : 'deleted';
-    this.closeRoom(grantId, reason);
+    this.closeRoom(grantId, reason, incarnationOf(session));
     // Told here too when its room was closed already (by the bus's `ended`) or is not the one it is in.
     if (socket.readyState === 1) {
       send(socket, { type: 'ended', reason });
@@ -676,11 +766,37 @@ export class SessionHub {
     }
   }
 
-  private async setConnected(grantId: string, connected: boolean): Promise<void> {
-    const grant = await this.ctx.engine.get<SessionRequest, SessionResult>(grantId);
-    if (!grant || grant.result?.connected === connected) return;
-    await this.ctx.engine.update<SessionRequest, SessionResult>(grantId, (current) => ({
-      result: { ...(current.result ?? { credentialHash: null, confirmedAt: this.ctx.clock.now(), connectedAt: null }), connected, connectedAt: connected ? this.ctx.clock.now() : (current.result?.connectedAt ?? null) },
-    }));
+  /**
+   * Tells a socket let in for `session` that it ended, when its id names another session by now
+   * (see incarnationOf), and closes it; the rooms here, which may be that other session's, are left
+   * alone. `expired` when that session's time was up, else `deleted`.
+   */
+  private endReplaced(socket: WebSocket, session: SessionGrant): false {
+    const reason: EndReason = session.expiresAt <= this.ctx.clock.now() ? 'expired' : 'deleted';
+    send(socket, { type: 'ended', reason });
+    if (socket.readyState === 1) socket.close(CLOSE.ended, `session ended (${reason})`);
+    return false;
+  }
+
+  /**
+   * Marks `session` connected or not: false when it is gone, or its id names another session, by
+   * the read or by the write (removed in between, as by another node or at its expiry).
+   */
+  private async setConnected(session: SessionGrant, connected: boolean): Promise<boolean> {
+    const grant = await this.ctx.engine.get<SessionRequest, SessionResult>(session.id);
+    if (!grant || !sameSession(grant, session)) return false;
+    if (grant.result?.connected === connected) return true;
+    try {
+      await this.ctx.engine.update<SessionRequest, SessionResult>(session.id, (current) => {
+        if (!sameSession(current, session)) throw new SessionReplaced();
+        return {
+          result: { ...(current.result ?? { credentialHash: null, confirmedAt: this.ctx.clock.now(), connectedAt: null }), connected, connectedAt: connected ? this.ctx.clock.now() : (current.result?.connectedAt ?? null) },
+        };
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof SessionReplaced || (error instanceof NotFoundError && error.code === 'grant_not_found')) return false;
+      throw error;
+    }
   }
 }

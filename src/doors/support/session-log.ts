@@ -64,6 +64,11 @@ export class SessionLog {
       .sort((a, b) => a.seq - b.seq);
   }
 
+  /** Removes the one message `seq` of session `grantId`'s log (logged for a session its id no longer names). */
+  async drop(grantId: string, seq: number): Promise<void> {
+    await this.ephemeral.delete(SessionLog.entryKey(grantId, seq));
+  }
+
   /** Deletes the session's log. */
   async forget(grantId: string, now: number): Promise<void> {
     for (const entry of await this.ephemeral.list(SessionLog.prefix(grantId), now)) await this.ephemeral.delete(entry.key);

@@ -42,7 +42,7 @@ async function helloWhileDeleted(agentNode: TestApp, deleteNode: TestApp, id: st
     });
     deleted = fetch(`${deleteNode.url}/session/${id}`, { method: 'DELETE', headers: { authorization: ADMIN_AUTH } }).then((answer) => expect(answer.status).toBe(204));
     await deleted;
-    expect(JSON.parse(await heard)).toEqual({ kind: 'ended', reason: 'deleted' });
+    expect(JSON.parse(await heard)).toMatchObject({ kind: 'ended', reason: 'deleted' });
     return found;
   }) as typeof engine.get;
   try {
