@@ -134,7 +134,8 @@ describe('configuration', () => {
     // Every key is in the file; one without a default (its value depends on others) is there empty, which reads as unset.
     const values = readConfigFile(file).values;
     const withoutDefault = Object.keys(values).filter((key) => !(key in defaults));
-    expect(withoutDefault).toEqual(['PAIRGATE_SUPPORT_MAX_SESSIONS']);
+    expect(withoutDefault).toEqual(['PAIRGATE_SESSION_IDLE_SECONDS', 'PAIRGATE_SUPPORT_MAX_SESSIONS']);
+    expect(values.PAIRGATE_SESSION_IDLE_SECONDS).toBe('');
     expect(values.PAIRGATE_SUPPORT_MAX_SESSIONS).toBe('');
     expect(Object.keys(values).length).toBe(Object.keys(defaults).length + withoutDefault.length);
   });

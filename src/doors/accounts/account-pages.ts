@@ -192,6 +192,10 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     // Every session ended with the old password; this browser gets a fresh one, unless the
     // password changed again meanwhile (another session's change ended this one too).
     const kept = await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now(), passwordHash);
+    // The password was proved as a sign-in proves it: the browser gets a fresh device cookie as a
+    // sign-in gives one (`signInFromForm`), so one that signed in without it (before device cookies,
+    // or with it cleared) is trusted from now rather than from its next sign-in.
+    if (kept) accounts.parts.devices.issue(reply, user.id, ctx.clock.now());
     return renderPage(pages, request, reply, 'account/password.njk', { done: true }, { user: kept ? user : null });
   });
 

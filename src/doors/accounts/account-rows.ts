@@ -15,6 +15,12 @@ export interface SessionRow {
   user_id: string;
   created_at: number | string;
   expires_at: number | string;
+  /**
+   * When the session was last used, refreshed at most once a minute (`Sessions.current`); it ends
+   * once unused for PAIRGATE_SESSION_IDLE_SECONDS. Null only in a row a node of an earlier version
+   * wrote, read as `created_at`.
+   */
+  last_seen_at: number | string | null;
 }
 
 /** A password-reset link; single use (`used_at`), expiring, stored hashed. */

@@ -5,7 +5,7 @@ import type { Door, DoorContext } from '../door.js';
 import { installAccountPages } from './account-pages.js';
 import { AfterAnswer } from './after-answer.js';
 import { Accounts, registerAccounts } from './accounts.js';
-import { accountsConfigSchema } from './config.js';
+import { accountsConfigSchema, sessionIdleSeconds } from './config.js';
 import { accountDeletionGuards } from './deletion-guards.js';
 import { Mailer } from './mailer.js';
 import { accountsMigrations } from './migrations.js';
@@ -27,8 +27,15 @@ export const accountsDoor: Door = {
   migrations: accountsMigrations,
   homeLinks: () => [{ order: 20, href: '/account', title: 'Your account', text: 'Sign in to see and revoke the apps you gave access to.', translations: { fr: { title: 'Votre compte', text: 'Connectez-vous pour voir et révoquer les applications auxquelles vous avez donné accès.' } } }],
   checkConfig(config) {
-    const smtp = configSection(config, accountsConfigSchema).PAIRGATE_SMTP_URL;
+    const cfg = configSection(config, accountsConfigSchema);
+    const smtp = cfg.PAIRGATE_SMTP_URL;
     if (smtp && !/^smtps?:\/\/[^/]+/.test(smtp)) throw new ConfigError('PAIRGATE_SMTP_URL', 'expected smtp://host:port or smtps://user:pass@host:port, or empty for the outbox folder');
+    // Idle longer than the lifetime would never be reached: a setting that says something the server
+    // would not do is refused rather than quietly cut (left unset, it is cut: `sessionIdleSeconds`).
+    const idle = cfg.PAIRGATE_SESSION_IDLE_SECONDS;
+    if (idle !== undefined && idle > cfg.PAIRGATE_SESSION_TTL_SECONDS) {
+      throw new ConfigError('PAIRGATE_SESSION_IDLE_SECONDS', `${idle} s is longer than a session lives (PAIRGATE_SESSION_TTL_SECONDS, ${cfg.PAIRGATE_SESSION_TTL_SECONDS} s), so it would never end one; set it to at most ${cfg.PAIRGATE_SESSION_TTL_SECONDS}, raise PAIRGATE_SESSION_TTL_SECONDS, or leave it unset (a day, or the lifetime when shorter)`);
+    }
   },
   async register(app: FastifyInstance, ctx: DoorContext) {
     const cfg = configSection(ctx.config, accountsConfigSchema);
@@ -36,7 +43,7 @@ export const accountsDoor: Door = {
     const secureCookies = ctx.publicUrl().startsWith('https:');
     const accounts = new Accounts({
       users,
-      sessions: new Sessions(ctx.stores.db, users, cfg.PAIRGATE_SESSION_TTL_SECONDS * 1000, secureCookies),
+      sessions: new Sessions(ctx.stores.db, users, { ttlMs: cfg.PAIRGATE_SESSION_TTL_SECONDS * 1000, idleMs: sessionIdleSeconds(cfg) * 1000 }, secureCookies),
       devices: new DeviceCookies(deviceCookieKey(ctx.engine), cfg.PAIRGATE_SIGNIN_DEVICE_DAYS * 86_400_000, secureCookies),
       limits: new SignInLimits(ctx.stores.ephemeral, ctx.clock, {
         perAccount: cfg.PAIRGATE_SIGNIN_FAILURES_PER_ACCOUNT,
@@ -64,7 +71,7 @@ export const accountsDoor: Door = {
     });
     // Added after the hook above, so the sweep stops first (onClose hooks run last added first)
     // and none starts while the mail is waited for.
-    // The outbox's mails go once their reset link has expired.
+    // The outbox's mails go once their reset link has expired; sessions once expired or idle.
     ctx.everySweep('account', (now) => Promise.all([accounts.parts.sessions.sweep(now), accounts.parts.resets.sweep(now), accounts.parts.mailer.sweepOutbox(now, accounts.parts.resetTtlMs)]));
   },
 };

@@ -1,9 +1,12 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 
 /** Configuration of accounts: sign-in, sessions, registration and password reset. */
 export const accountsConfigSchema = Type.Object({
   PAIRGATE_ACCOUNTS_REGISTRATION: Type.Boolean({ default: true, description: 'Let anyone register an account at /account/register.' }),
-  PAIRGATE_SESSION_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 30 * 86400, default: 7 * 86400, description: 'Lifetime of a sign-in session (cookie and server record).' }),
+  PAIRGATE_SESSION_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 30 * 86400, default: 7 * 86400, description: 'Lifetime of a sign-in session (cookie and server record), however much it is used.' }),
+  // Optional, as its default depends on the lifetime: a lifetime set below a day must not make the
+  // default refuse to start (`sessionIdleSeconds`); only a value set above the lifetime is refused.
+  PAIRGATE_SESSION_IDLE_SECONDS: Type.Optional(Type.Integer({ minimum: 60, maximum: 30 * 86400, description: 'A sign-in session not used for this long ends before its lifetime (PAIRGATE_SESSION_TTL_SECONDS), so a browser left signed in on a shared computer does not stay so for days; at most the lifetime. Default: 86400 (a day), or the lifetime when that is shorter.' })),
   PAIRGATE_SCRYPT_COST: Type.Integer({ minimum: 10, maximum: 20, default: 15, description: 'log2 of the scrypt cost parameter N for password hashes (15 = 32768).' }),
   PAIRGATE_SIGNIN_FAILURES_PER_ACCOUNT: Type.Integer({ minimum: 1, default: 10, description: 'Failed sign-ins per account name per window before it is refused for the rest of the window.' }),
   PAIRGATE_SIGNIN_FAILURES_PER_IP: Type.Integer({ minimum: 1, default: 30, description: 'Failed sign-ins per client IP per window before that IP is refused for the rest of the window.' }),
@@ -15,3 +18,15 @@ export const accountsConfigSchema = Type.Object({
   PAIRGATE_SMTP_URL: Type.String({ default: '', description: 'SMTP server for mail (smtp://user:pass@host:587); empty = write mail to <data dir>/outbox. A send gives up after 30 s to connect and be greeted (20 s for the greeting, 10 s for the name) or 60 s of silence from the server; its query changes them, in ms (?connectionTimeout=, greetingTimeout=, dnsTimeout=, socketTimeout=).' }),
   PAIRGATE_MAIL_FROM: Type.String({ default: 'pairgate <no-reply@localhost>', description: 'Sender of the mail pairgate sends.' }),
 });
+
+/** PAIRGATE_SESSION_IDLE_SECONDS when it is not set: a day, or the sessions' lifetime when that is shorter. */
+export const DEFAULT_SESSION_IDLE_SECONDS = 86400;
+
+/**
+ * Seconds a session may go unused before it ends: PAIRGATE_SESSION_IDLE_SECONDS, or its default
+ * (a day, at most the lifetime). A value set above the lifetime is refused at start-up
+ * (`accountsDoor.checkConfig`), so this never exceeds it.
+ */
+export function sessionIdleSeconds(cfg: Pick<Static<typeof accountsConfigSchema>, 'PAIRGATE_SESSION_IDLE_SECONDS' | 'PAIRGATE_SESSION_TTL_SECONDS'>): number {
+  return Math.min(cfg.PAIRGATE_SESSION_IDLE_SECONDS ?? DEFAULT_SESSION_IDLE_SECONDS, cfg.PAIRGATE_SESSION_TTL_SECONDS);
+}

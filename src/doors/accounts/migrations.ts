@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { MigrationSet } from '../../store/durable-schema.js';
 
 /** Tables of accounts: users, sessions and password resets (portable SQLite / PostgreSQL types). */
@@ -34,6 +34,20 @@ export const accountsMigrations: MigrationSet = {
       await db.schema.dropTable('password_resets').execute();
       await db.schema.dropTable('account_sessions').execute();
       await db.schema.dropTable('users').execute();
+    },
+  },
+  // Sessions end after a time without use as well as at their lifetime (`Sessions.current`). When
+  // the sessions open before this migration were last used is unknown: from now, so an upgrade signs
+  // nobody out (their lifetime still ends them). Nullable, as ADD COLUMN NOT NULL needs a default on
+  // SQLite, and a node of the earlier version, still running during a rolling upgrade, writes none:
+  // such a row is read as used at its start.
+  '2026120700_accounts_session_last_seen': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('account_sessions').addColumn('last_seen_at', 'bigint').execute();
+      await sql`update account_sessions set last_seen_at = ${Date.now()} where last_seen_at is null`.execute(db);
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('account_sessions').dropColumn('last_seen_at').execute();
     },
   },
 };

@@ -8,22 +8,50 @@ import './account-rows.js';
 /** Name of the session cookie. */
 export const SESSION_COOKIE = 'pg_session';
 
+/** The most a session's `last_seen_at` may lag behind its use: it is written at most this often. */
+export const LAST_SEEN_REFRESH_MAX_MS = 60_000;
+
+/** How long a session lives: at most `ttlMs` from its start, and `idleMs` from its last use. */
+export interface SessionLifetimes {
+  ttlMs: number;
+  /** At most `ttlMs` (`sessionIdleSeconds`). */
+  idleMs: number;
+}
+
 /**
  * Sign-in sessions: a 256-bit random token in a Secure (over https), HttpOnly, SameSite=Lax cookie;
  * the table holds only its SHA-256. Lax, not Strict, because a person arrives at the auth page by a
  * link from the app's site and must be recognised there.
+ *
+ * A session ends at the first of two limits (OWASP's Session Management cheat sheet): its lifetime
+ * from the sign-in (`expires_at`, PAIRGATE_SESSION_TTL_SECONDS), and a time without use
+ * (`last_seen_at` + PAIRGATE_SESSION_IDLE_SECONDS), so a browser left signed in on a shared
+ * computer is not signed in for the rest of the week. The cookie keeps the lifetime's Max-Age and is
+ * not set again when the session is used: the server's row decides, and a cookie that outlives its
+ * session only leads to the sign-in page saying the session has ended (`endedHere`).
  */
 export class Sessions {
   /** The cookie's name here: `__Host-pg_session` over https, so a sibling subdomain cannot plant one (see hostCookieName). */
   private readonly cookie: string;
+  private readonly ttlMs: number;
+  private readonly idleMs: number;
+  /** How stale `last_seen_at` may get before a use writes it again. */
+  private readonly refreshMs: number;
 
   constructor(
     private readonly db: DurableDb,
     private readonly users: UserStore,
-    private readonly ttlMs: number,
+    lifetimes: SessionLifetimes,
     private readonly secureCookies: boolean,
   ) {
     this.cookie = hostCookieName(SESSION_COOKIE, secureCookies);
+    this.ttlMs = lifetimes.ttlMs;
+    this.idleMs = Math.min(lifetimes.idleMs, lifetimes.ttlMs);
+    // Every page load reads the session; writing its row each time would make every page a write
+    // (and on SQLite, one at a time for the whole server). Written at most once a minute, or a tenth
+    // of the idle time when that is shorter, a session ends between 90 % of the idle time and the
+    // whole of it after its last use, and an active session costs one small write a minute.
+    this.refreshMs = Math.min(LAST_SEEN_REFRESH_MAX_MS, Math.floor(this.idleMs / 10));
   }
 
   /**
@@ -42,7 +70,7 @@ export class Sessions {
     if (previous) await this.db.deleteFrom('account_sessions').where('token_hash', '=', hashToken(previous)).execute();
     const token = randomToken();
     const tokenHash = hashToken(token);
-    await this.db.insertInto('account_sessions').values({ token_hash: tokenHash, user_id: userId, created_at: now, expires_at: now + this.ttlMs }).execute();
+    await this.db.insertInto('account_sessions').values({ token_hash: tokenHash, user_id: userId, created_at: now, expires_at: now + this.ttlMs, last_seen_at: now }).execute();
     if (provenHash !== undefined && (await this.users.passwordHashOf(userId)) !== provenHash) {
       await this.db.deleteFrom('account_sessions').where('token_hash', '=', tokenHash).execute();
       return false;
@@ -60,19 +88,35 @@ export class Sessions {
     return token && isTokenShaped(token) ? token : undefined;
   }
 
-  /** The signed-in user of this request, if any. */
+  /**
+   * The signed-in user of this request, if any: its session neither past its lifetime nor unused
+   * for the idle time. Using it marks it used (`last_seen_at`), at most once per `refreshMs`.
+   */
   async current(request: FastifyRequest, now: number): Promise<User | undefined> {
     const token = this.token(request);
     if (!token) return undefined;
-    const row = await this.db.selectFrom('account_sessions').select(['user_id', 'expires_at']).where('token_hash', '=', hashToken(token)).executeTakeFirst();
+    const tokenHash = hashToken(token);
+    const row = await this.db.selectFrom('account_sessions').select(['user_id', 'created_at', 'expires_at', 'last_seen_at']).where('token_hash', '=', tokenHash).executeTakeFirst();
     if (!row || Number(row.expires_at) <= now) return undefined;
+    // A row without one was written by a node of an earlier version, during a rolling upgrade.
+    const lastSeen = Number(row.last_seen_at ?? row.created_at);
+    if (lastSeen + this.idleMs <= now) return undefined;
+    if (now - lastSeen >= this.refreshMs) {
+      // Only forward, and only when still stale: of requests at once, one writes (another node's
+      // clock ahead, which wrote a later time, is not taken back).
+      await this.db.updateTable('account_sessions').set({ last_seen_at: now })
+        .where('token_hash', '=', tokenHash)
+        .where((eb) => eb.or([eb('last_seen_at', 'is', null), eb('last_seen_at', '<=', now - this.refreshMs)]))
+        .execute();
+    }
     return this.users.findById(row.user_id);
   }
 
   /**
    * True when the request carries a session cookie that no longer names a live session: the
    * session was ended elsewhere (a password changed or reset on another device, the account
-   * deleted) or has expired, so the person can be told why they must sign in again.
+   * deleted), has expired, or went unused for the idle time, so the person can be told why they
+   * must sign in again.
    */
   async endedHere(request: FastifyRequest, now: number): Promise<boolean> {
     const token = request.cookies?.[this.cookie];
@@ -92,8 +136,14 @@ export class Sessions {
     await this.db.deleteFrom('account_sessions').where('user_id', '=', userId).execute();
   }
 
-  /** Deletes expired sessions. */
+  /** Deletes the sessions past their lifetime or unused for the idle time (`current` no longer takes them). */
   async sweep(now: number): Promise<void> {
-    await this.db.deleteFrom('account_sessions').where('expires_at', '<=', now).execute();
+    await this.db.deleteFrom('account_sessions')
+      .where((eb) => eb.or([
+        eb('expires_at', '<=', now),
+        eb('last_seen_at', '<=', now - this.idleMs),
+        eb.and([eb('last_seen_at', 'is', null), eb('created_at', '<=', now - this.idleMs)]),
+      ]))
+      .execute();
   }
 }

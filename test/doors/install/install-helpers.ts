@@ -12,6 +12,9 @@ export const INSTALL_ENV = {
   // below the cap, they are not kept at all.
   PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS_PER_USER: '1000000',
   PAIRGATE_INSTALL_MAX_LIVE_LINK_TOKENS_PER_IP: '1000000',
+  // The manual clocks pass a day and more with the admin's session unused; sessions ending when
+  // idle are tested on their own (test/doors/accounts/session-idle-expiry.test.ts).
+  PAIRGATE_SESSION_IDLE_SECONDS: String(7 * 86400),
 };
 
 /** An answer, parsed. */
