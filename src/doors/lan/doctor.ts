@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import type net from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import tls from 'node:tls';
-import { DEFAULT_DISCOVERY_PORT, DEFAULT_GROUP, listenForAnnouncements, startAnnouncer, type DiscoveryOptions } from './discovery.js';
+import { DEFAULT_DISCOVERY_PORT, DEFAULT_GROUP, listenForAnnouncements, MAX_NEARBY_DEVICES, MAX_NEARBY_PER_ADDRESS, startAnnouncer, type DiscoveryOptions } from './discovery.js';
 import { listenTls } from './listen.js';
 import { callSelf, discoverOwnAddresses, startEchoListener } from './own-ip.js';
 import { sniffingServer } from './protocol-sniffer.js';
@@ -273,7 +273,13 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     const port = discovery.port ?? DEFAULT_DISCOVERY_PORT;
     const secret = randomBytes(32);
     const deviceId = randomBytes(16).toString('base64url');
-    const heard: { address: string; deviceId: string; name?: string; authenticated: boolean }[] = [];
+    // Other devices heard, once each (a device announces every 250 ms or so) and bounded as
+    // `lan nearby` bounds them: anyone on the network can send plain announcements as fast as the
+    // link carries them, each with a made-up id, and every one was kept (in memory, then in the
+    // report a `--json` run prints and the support agent sends).
+    const heard = new Map<string, { address: string; deviceId: string; name?: string; authenticated: boolean }>();
+    const heardPerAddress = new Map<string, number>();
+    let othersDropped = 0;
     let ownEcho = false;
     // Each socket opened is closed whatever fails after it: a second listener or the announcer that
     // could not start left the ones before it open, and the process with them.
@@ -284,7 +290,19 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     try {
       const receiver = await listenForAnnouncements({
         ...discovery,
-        onAnnouncement: (a) => { heard.push({ address: a.address, deviceId: a.deviceId, ...(a.name ? { name: a.name } : {}), authenticated: a.authenticated }); },
+        onAnnouncement: (a) => {
+          if (a.deviceId === deviceId) return;
+          const key = `${a.deviceId}@${a.address}`;
+          if (!heard.has(key)) {
+            const fromAddress = heardPerAddress.get(a.address) ?? 0;
+            if (heard.size >= MAX_NEARBY_DEVICES || fromAddress >= MAX_NEARBY_PER_ADDRESS) {
+              othersDropped++;
+              return;
+            }
+            heardPerAddress.set(a.address, fromAddress + 1);
+          }
+          heard.set(key, { address: a.address, deviceId: a.deviceId, ...(a.name ? { name: a.name } : {}), authenticated: a.authenticated });
+        },
       });
       opened.push(receiver);
       membershipErrors = receiver.errors;
@@ -297,10 +315,10 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     } finally {
       for (const socket of opened.reverse()) await socket.stop().catch(() => undefined);
     }
-    const others = heard.filter((h) => h.deviceId !== deviceId);
+    const others = [...heard.values()];
     // A device announces every 250 ms or so: counted once, whatever it sent in the wait.
     const otherDevices = new Set(others.map((h) => h.deviceId)).size;
-    const details = { group, port, sent, sendErrors, membershipErrors, ownAnnouncementReceived: ownEcho, othersHeard: others, otherDevices };
+    const details = { group, port, sent, sendErrors, membershipErrors, ownAnnouncementReceived: ownEcho, othersHeard: others, otherDevices, ...(othersDropped ? { othersDropped } : {}) };
     if (!ownEcho) return { status: 'fail', summary: `sent ${sent} announcements but received none of them back${sendErrors.length ? `: ${sendErrors.join('; ')}` : ''}`, details };
     if (otherDevices > 0) return { status: 'ok', summary: `can send and receive on ${group}:${port}; heard ${otherDevices} other device${otherDevices === 1 ? '' : 's'}`, details };
     // This device's own copy comes back through the machine itself, not the network: alone, it

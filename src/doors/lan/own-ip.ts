@@ -78,9 +78,18 @@ export function preferredOutboundAddress(family: 4 | 6 = 4): Promise<{ address?:
   });
 }
 
-/** A tiny TCP listener on all addresses that echoes a nonce: what "calling oneself" reaches. */
+/**
+ * A tiny TCP listener on all addresses that echoes a nonce: what "calling oneself" reaches. Closing
+ * it drops the connections still open: `server.close()` alone waits for them, and a caller that
+ * sent a probe line and then kept sending a byte now and then (each one restarting the idle
+ * timeout) held the doctor's own-address check, and the `pairgate doctor` process, for as long as
+ * it liked.
+ */
 export async function startEchoListener(): Promise<{ port: number; close(): Promise<void> }> {
+  const open = new Set<net.Socket>();
   const server = net.createServer((socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
     socket.setTimeout(2000, () => socket.destroy());
     socket.once('data', (data) => {
       const answer = ownIpProbeAnswer(data);
@@ -98,7 +107,13 @@ export async function startEchoListener(): Promise<{ port: number; close(): Prom
     server.listen({ port: 0, host: '::', ipv6Only: false }, () => resolve());
   });
   const port = (server.address() as net.AddressInfo).port;
-  return { port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const socket of open) socket.destroy();
+    }),
+  };
 }
 
 /**

@@ -49,10 +49,56 @@ export function removePartialPayloads(): string[] {
 /** Default limit of a received payload: 1 GiB. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 ** 3;
 
-/** A file name from the other device made harmless: no folders, no leading dot, no odd characters. */
-export function safeFileName(name: string): string {
-  const cleaned = basename(name.replace(/\\/g, '/')).replace(/[^\p{L}\p{N} ._-]/gu, '_').replace(/^[.\s]+/, '').slice(0, 100);
-  return cleaned || 'payload.bin';
+/**
+ * Most UTF-8 bytes of a received file's name: file systems take 255 (ext4, APFS, NTFS in UTF-16
+ * units), and the name gets ` (999)` and `.partial` added while it is received.
+ */
+export const MAX_FILE_NAME_BYTES = 200;
+
+/** Longest extension kept whole when a long name is shortened. */
+const MAX_KEPT_EXTENSION_BYTES = 20;
+
+/**
+ * Names Windows gives to devices, with any extension (`CON.txt`, `nul.tar.gz`): a file created
+ * there under one is the console, the printer or nothing, not a file in the folder.
+ */
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3])$/i;
+
+/** `text` cut to at most `bytes` bytes of UTF-8, between characters (never half a surrogate pair). */
+function cutUtf8(text: string, bytes: number): string {
+  let kept = '';
+  let used = 0;
+  for (const character of text) {
+    used += Buffer.byteLength(character, 'utf8');
+    if (used > bytes) break;
+    kept += character;
+  }
+  return kept;
+}
+
+/**
+ * A file name from the other device made harmless: no folders, no leading dot, no odd characters,
+ * composed (NFC: an accent sent as a separate mark is kept as the accented letter, not turned
+ * into `_`), at most MAX_FILE_NAME_BYTES bytes of UTF-8 with its extension kept (a name of 100
+ * characters of three bytes each was over the file system's 255 and failed as a write error,
+ * "free some space"), and on Windows never a device name (`_CON.txt`). Two names that differ
+ * only by case or normalisation may still name one file on some file systems: the received file
+ * then takes a numbered name (`createPartial`), never the other's place.
+ */
+export function safeFileName(name: string, platform: NodeJS.Platform = process.platform): string {
+  const cleaned = basename(name.normalize('NFC').replace(/\\/g, '/')).replace(/[^\p{L}\p{N} ._-]/gu, '_').replace(/^[.\s]+/, '');
+  let short = cleaned;
+  if (Buffer.byteLength(cleaned, 'utf8') > MAX_FILE_NAME_BYTES) {
+    const dot = cleaned.lastIndexOf('.');
+    const extension = dot > 0 && Buffer.byteLength(cleaned.slice(dot), 'utf8') <= MAX_KEPT_EXTENSION_BYTES ? cleaned.slice(dot) : '';
+    short = cutUtf8(cleaned.slice(0, cleaned.length - extension.length), MAX_FILE_NAME_BYTES - Buffer.byteLength(extension, 'utf8')) + extension;
+  }
+  if (platform === 'win32') {
+    // Windows drops trailing dots and spaces (`a.txt.` is `a.txt`), and reads the part before the first dot as a device name.
+    short = short.replace(/[.\s]+$/, '');
+    if (WINDOWS_DEVICE.test(short.split('.')[0]!.trimEnd())) short = `_${short}`;
+  }
+  return short || 'payload.bin';
 }
 
 /**
