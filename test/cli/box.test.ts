@@ -182,7 +182,7 @@ describe('pairgate box', () => {
     const certArgs = ['box', 'cert', '--dir', dir, '--zone', 'box.example.test', '--update-api', nothing, '--acme-directory', `${nothing}/dir`];
     const out = await run([...certArgs, '--out', join(file, 'certs')]);
     expect(out.status).toBe(2);
-    expect(out.stderr).toBe(`pairgate: --out: cannot make the folder ${join(file, 'certs')} (ENOTDIR). [invalid_request]\n`);
+    expect(out.stderr).toBe(`pairgate: --out: ${file} is not a folder; choose a folder this user may write to [config_invalid]\n`);
 
     // A label the CA refuses, no label, a host name as --dns-server: exit 1 with the CA's or c-ares' words, before.
     const label = await run([...certArgs, '--labels', 'local,bad!']);

@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidRequestError, PairgateError } from '../../core/errors.js';
+import { ConfigError, InvalidRequestError, PairgateError } from '../../core/errors.js';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TxtUpdater } from '../../doors/dns/acme-dns01.js';
 import type { AnnouncementBody } from '../../sdk/registry.js';
@@ -156,11 +156,16 @@ function recordLine(record: { name: string; ttl: number; type: string; value: st
  * rate limits).
  */
 function outputFolder(dir: string): string {
+  // Level by level (makeFolder): Node's recursive mkdir never returns under /proc, so a mistyped
+  // `--out /proc/...` hung the command; a file in the way is named as one.
+  makeFolder(dir, '--out');
+  // A folder there that this user may not write in let the order run, and the issued certificate was lost.
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new InvalidRequestError(`--out: cannot make the folder ${dir} (${code}).`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EROFS') throw new ConfigError('--out', `cannot write in ${dir}: it is on a read-only file system; choose a folder on a writable disk`);
+    throw new ConfigError('--out', `cannot write in ${dir} (${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code ?? String(error)}); choose a folder this user may write to`);
   }
   return dir;
 }
@@ -295,6 +300,20 @@ no_box_identity) or a request the update API refused (a name that is not the
 box's, a certificate this machine does not trust: give --update-ca); 1 when the
 update API cannot be reached.`;
 
+/**
+ * `error` told in words when it is `box init` refused a write in the identity folder `dir` (a
+ * folder of another user, a mode without write permission, a read-only file system): a
+ * ConfigError naming --dir, exit code 2, as `makeFolder` says a folder it cannot make. Node's
+ * `EACCES: permission denied, open '<dir>/box.crt.new.<hex>.tmp'` named a file the person never
+ * heard of and no way out, and exited 1. Any other error is returned as it is.
+ */
+function unwritableBoxDir(dir: string, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EROFS') return new ConfigError('--dir', `cannot write in ${dir}: it is on a read-only file system; choose a folder on a writable disk`);
+  if (code === 'EACCES' || code === 'EPERM') return new ConfigError('--dir', `cannot write in ${dir} (permission denied); run pairgate as the user who owns it, or choose a folder this user may write to`);
+  return error;
+}
+
 /** Whether the identity in `dir` is a `box init --force` stopped after its new key (which `box init` finishes). */
 async function replacementInterrupted(dir: string): Promise<boolean> {
   const { loadBoxIdentity } = await loadBox();
@@ -315,7 +334,8 @@ export function registerBoxCommand(program: Command): void {
   const box = program.command('box').description('a home box: identity (key + self-signed certificate), registry announcements, DNS zone, ACME certificate')
     .addHelpText('after', `
 Exit code: 0 on success, 2 for bad input (a malformed option, no box identity
-in the folder: no_box_identity) or a request a server refused (an untrusted
+in the folder: no_box_identity, or one this user cannot read:
+box_identity_unreadable) or a request a server refused (an untrusted
 certificate: give --update-ca), 1 when a server cannot be reached or a step
 fails (each subcommand's --help names its own).`);
   const dirOption = ['-d, --dir <dir>', 'identity folder (PAIRGATE_BOX_DIR, default: ~/.pairgate/box)'] as const;
@@ -328,8 +348,10 @@ fails (each subcommand's --help names its own).`);
     .option('--force', 'replace an existing identity (a new fingerprint: DNS names and pins of the old one stop working)')
     .option('--json', 'print JSON')
     .addHelpText('after', `
-Exit code: 0 when the identity was made or kept, 2 for a malformed option, 1
-when the folder or its files cannot be written.`)
+Exit code: 0 when the identity was made or kept; 2 for a malformed option, a
+--dir it cannot make or write in (config_invalid) or an identity there this
+user cannot read (box_identity_unreadable); 1 when its files cannot be written
+for another reason (a full disk).`)
     .action(async (options: DirOption & { name: string; force?: boolean; json?: boolean }) => {
       const { defaultBoxDir, hasBoxIdentity, initBoxIdentity } = await loadBox();
       const dir = boxDir(options, defaultBoxDir);
@@ -337,7 +359,9 @@ when the folder or its files cannot be written.`)
       const finishing = kept && await replacementInterrupted(dir);
       // Made here, so that a file in the way is said in words with the option, not as mkdir's EEXIST.
       makeFolder(dir, '--dir');
-      const identity = await initBoxIdentity(dir, { name: options.name, force: options.force ?? false });
+      const identity = await initBoxIdentity(dir, { name: options.name, force: options.force ?? false }).catch((error: unknown) => {
+        throw unwritableBoxDir(dir, error);
+      });
       // Standard output stays the fingerprint alone (scripts read it); the note goes to stderr.
       if (finishing) process.stderr.write(`finished the interrupted replacement in ${identity.dir}: the new key is the box's identity (the fingerprint below)\n`);
       else if (kept) process.stderr.write(`kept the existing identity in ${identity.dir} (pairgate box init --force makes a new one, with a new fingerprint)\n`);
@@ -353,7 +377,8 @@ when the folder or its files cannot be written.`)
     .option('--json', 'print JSON')
     .addHelpText('after', `
 Exit code: 0 when printed, 2 when the folder holds no box identity
-(no_box_identity) or for a malformed option.`)
+(no_box_identity) or one this user cannot read (box_identity_unreadable), or
+for a malformed option.`)
     .action(async (options: DirOption & { legacy?: boolean; json?: boolean }) => {
       const { defaultBoxDir, loadBoxIdentity } = await loadBox();
       const identity = loadBoxIdentity(boxDir(options, defaultBoxDir));

@@ -19,9 +19,56 @@ function subcommandNames(command: Command): string[] {
   return command.commands.map((sub) => sub.name()).filter((name) => name !== 'help').sort();
 }
 
+/** Edits (insertions, deletions, substitutions, swaps of neighbours) that turn `a` into `b`. */
+function editDistance(a: string, b: string): number {
+  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
+  for (let j = 0; j <= b.length; j++) rows[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = rows[i]!;
+      const previous = rows[i - 1]!;
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j]!, rows[i - 2]![j - 2]! + 1);
+    }
+  }
+  return rows[a.length]![b.length]!;
+}
+
+/**
+ * The names of `valid` closest to the mistyped `name` (`sevre`: serve; `crate`: create), by
+ * commander's rule for unknown options, which `--prot` gets ("Did you mean --port?"): at most 3
+ * edits and more than 40 % of the longer name kept, the fewest edits only; a name that starts one
+ * (`ses`: session) counts too. Empty when none is close.
+ */
+export function similarNames(name: string, valid: string[]): string[] {
+  const typed = name.toLowerCase();
+  if (typed.length === 0) return [];
+  let best = 4;
+  let similar: string[] = [];
+  for (const candidate of valid) {
+    const length = Math.max(typed.length, candidate.length);
+    const distance = candidate.startsWith(typed) && typed.length >= 2 ? 0 : editDistance(typed, candidate);
+    if (distance > 0 && (distance > 3 || (length - distance) / length <= 0.4)) continue;
+    if (distance < best) {
+      best = distance;
+      similar = [candidate];
+    } else if (distance === best) {
+      similar.push(candidate);
+    }
+  }
+  return similar;
+}
+
+/** ` (did you mean "serve"?)` for the names `similarNames` found, empty for none. */
+function suggestion(similar: string[]): string {
+  if (similar.length === 0) return '';
+  return ` (did you mean ${similar.map((name) => `"${name}"`).join(' or ')}?)`;
+}
+
 /**
  * The command `path` names under `root` (`['box', 'dns', 'set']`), or an InvalidRequestError
- * (`unknown_command`, exit code 2) naming the part that matches none and the ones that exist.
+ * (`unknown_command`, exit code 2) naming the part that matches none, the names close to it (a
+ * typo: `pairgate sevre`), and the ones that exist.
  */
 export function commandAt(root: Command, path: string[]): Command {
   let current = root;
@@ -31,9 +78,10 @@ export function commandAt(root: Command, path: string[]): Command {
       const valid = subcommandNames(current);
       const shown = terminalSafe(name);
       const kind = current.parent ? 'subcommand' : 'command';
+      const similar = similarNames(name, valid);
       throw new InvalidRequestError(valid.length
-        ? `"${commandLine(current)}" has no ${kind} "${shown}"; valid ${kind}s: ${valid.join(', ')}.`
-        : `"${commandLine(current)}" has no subcommands, so no "${shown}".`, { command: name }, 'unknown_command');
+        ? `"${commandLine(current)}" has no ${kind} "${shown}"${suggestion(similar)}; valid ${kind}s: ${valid.join(', ')}.`
+        : `"${commandLine(current)}" has no subcommands, so no "${shown}".`, { command: name, ...(similar.length ? { similar } : {}) }, 'unknown_command');
     }
     current = next;
   }

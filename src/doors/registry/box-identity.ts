@@ -1,8 +1,8 @@
 import { createPublicKey, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { ConflictError, NotFoundError } from '../../core/errors.js';
+import { dirname, join } from 'node:path';
+import { ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors.js';
 import { certificateFingerprints } from '../../core/fingerprint.js';
 import { renameDurably, replaceFileDurably } from '../../server/durable-file.js';
 import { createSelfSigned, type KeyAndCertificate } from './self-signed.js';
@@ -39,15 +39,50 @@ export function defaultBoxDir(env: Record<string, string | undefined> = process.
  * new key over one that may already be the box's.
  */
 export function hasBoxIdentity(dir: string): boolean {
-  return existsSync(join(dir, BOX_KEY_FILE)) || existsSync(join(dir, BOX_CERT_FILE));
+  return mayExist(join(dir, BOX_KEY_FILE)) || mayExist(join(dir, BOX_CERT_FILE));
 }
 
-/** The text of `path`, undefined when there is no such file. */
+/**
+ * False only when `path` is known not to exist: a file this user may not even look for (a folder
+ * of another user's, mode 700) may be there, and `box init` must not draw a new key over it, but
+ * read it and say it cannot (`box_identity_unreadable`).
+ */
+function mayExist(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code !== 'ENOENT' && code !== 'ENOTDIR';
+  }
+}
+
+/**
+ * A file of the identity this user cannot read (permission denied, or a folder at its name):
+ * `box_identity_unreadable`, exit code 2, naming the file and what to do, where Node's
+ * `EACCES: permission denied, open '.../box.key'` named no way out and exited 1. The files are
+ * never called damaged nor replaced: the key is the box's fingerprint, which DNS names and pins
+ * hold.
+ */
+export class BoxIdentityUnreadableError extends InvalidRequestError {
+  constructor(path: string, readonly errno: string) {
+    const dir = dirname(path);
+    super(errno === 'EACCES' || errno === 'EPERM'
+      ? `The box identity file ${path} cannot be read (permission denied). Run pairgate as the user who made the identity, or make the folder and its files yours (chown -R <your user> ${dir}; the key keeps mode 600), or point --dir (PAIRGATE_BOX_DIR) at another folder. Keep the files: the key is the box's fingerprint.`
+      : errno === 'EISDIR'
+        ? `The box identity file ${path} cannot be read (it is a folder, not a file). Move the folder out of the way, or point --dir (PAIRGATE_BOX_DIR) at another folder.`
+        : `The box identity file ${path} cannot be read (${errno}). Check the file and the disk it is on, then try again. Keep the file: the key is the box's fingerprint.`, { path, errno }, 'box_identity_unreadable');
+  }
+}
+
+/** The text of `path`, undefined when there is no such file; BoxIdentityUnreadableError when it cannot be read. */
 function readIfThere(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code !== undefined) throw new BoxIdentityUnreadableError(path, code);
     throw error;
   }
 }
@@ -159,9 +194,10 @@ function writeIdentity(dir: string, made: KeyAndCertificate): void {
  */
 function finishReplacement(dir: string): void {
   const stagedFile = join(dir, BOX_NEW_CERT_FILE);
+  // The key first: a folder this user cannot read is said of the key, not of a file they never heard of.
+  const keyPem = readIfThere(join(dir, BOX_KEY_FILE));
   const staged = readIfThere(stagedFile);
   if (staged === undefined) return;
-  const keyPem = readIfThere(join(dir, BOX_KEY_FILE));
   const certPem = readIfThere(join(dir, BOX_CERT_FILE));
   if (isPair(keyPem, certPem)) rmSync(stagedFile, { force: true });
   else if (isPair(keyPem, staged)) renameDurably(stagedFile, join(dir, BOX_CERT_FILE));
