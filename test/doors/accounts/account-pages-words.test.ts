@@ -89,7 +89,7 @@ describe('a session ended on another device', () => {
     const sent = await phone.get('/account/accesses');
     expect(sent.location).toBe('/account/signin?next=%2Faccount%2Faccesses');
     const signIn = await phone.get(sent.location!);
-    expect(notice(signIn.text)).toBe('Your session has ended, perhaps because the password of your account was changed. Sign in again.');
+    expect(notice(signIn.text)).toBe('Your session has ended: it went unused for a while, reached its time limit, or the password of your account was changed. Sign in again.');
     // Its dead cookie is dropped: said once.
     expect(phone.cookies.has('pg_session')).toBe(false);
     expect(notice((await phone.get('/account/signin')).text)).toBeUndefined();
