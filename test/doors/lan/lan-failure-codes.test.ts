@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FramedChannel } from '../../../src/doors/lan/frames.js';
 import { receivePayload, sendPayload } from '../../../src/doors/lan/payload.js';
 import { reportCliError } from '../../../src/cli/output.js';
+import { framedPair } from './lan-fixtures.js';
 
 // A disk that fills up: every write of the received file fails with ENOSPC.
 const diskFull = vi.hoisted(() => ({ on: false }));
@@ -34,16 +34,7 @@ afterEach(() => {
 });
 
 /** Two framed ends of a real loopback TCP connection. */
-async function pair(): Promise<[FramedChannel, FramedChannel]> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
-  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-  const other = await accepted;
-  server.close();
-  sockets.push(client, other);
-  return [new FramedChannel(client), new FramedChannel(other)];
-}
+const pair = () => framedPair(sockets);
 
 /** The exit code `pairgate lan` gives for `error`, its report kept off the test output. */
 function exitCodeOf(error: unknown): number {

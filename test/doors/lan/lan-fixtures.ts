@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -75,4 +76,19 @@ export function controlFrame(message: unknown): Buffer {
   head[0] = 1;
   head.writeUInt32BE(body.length, 1);
   return Buffer.concat([head, body]);
+}
+
+/**
+ * Two framed ends of a real loopback TCP connection; both sockets are put in `sockets`, for the
+ * test file's afterEach to destroy.
+ */
+export async function framedPair(sockets: net.Socket[]): Promise<[FramedChannel, FramedChannel]> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  const other = await accepted;
+  server.close();
+  sockets.push(client, other);
+  return [new FramedChannel(client), new FramedChannel(other)];
 }

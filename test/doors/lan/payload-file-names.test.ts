@@ -4,23 +4,14 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FramedChannel } from '../../../src/doors/lan/frames.js';
 import { MAX_FILE_NAME_BYTES, receivePayload, safeFileName } from '../../../src/doors/lan/payload.js';
+import { framedPair } from './lan-fixtures.js';
 
 const sockets: net.Socket[] = [];
 afterEach(() => { for (const s of sockets.splice(0)) s.destroy(); });
 
 /** Two framed ends of a real loopback TCP connection. */
-async function pair(): Promise<[FramedChannel, FramedChannel]> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
-  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-  const other = await accepted;
-  server.close();
-  sockets.push(client, other);
-  return [new FramedChannel(client), new FramedChannel(other)];
-}
+const pair = () => framedPair(sockets);
 
 describe('received file names', () => {
   it('a long name in a script of three-byte characters is received, shortened with its extension kept (was a write error: over 255 bytes)', async () => {

@@ -4,23 +4,14 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FramedChannel } from '../../../src/doors/lan/frames.js';
 import { checkPayloadOptions, receivePayload, safeFileName, sendPayload } from '../../../src/doors/lan/payload.js';
+import { framedPair } from './lan-fixtures.js';
 
 const sockets: net.Socket[] = [];
 afterEach(() => { for (const s of sockets.splice(0)) s.destroy(); });
 
 /** Two framed ends of a real loopback TCP connection. */
-async function pair(): Promise<[FramedChannel, FramedChannel]> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
-  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-  const other = await accepted;
-  server.close();
-  sockets.push(client, other);
-  return [new FramedChannel(client), new FramedChannel(other)];
-}
+const pair = () => framedPair(sockets);
 
 describe('payload transfer', () => {
   it('names from the other device cannot leave the output folder or hide', () => {

@@ -3,11 +3,12 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FramedChannel, remoteError } from '../../../src/doors/lan/frames.js';
+import { remoteError } from '../../../src/doors/lan/frames.js';
 import { PayloadWriteError, PeerTimeoutError, TrustNotSavedError } from '../../../src/doors/lan/lan-errors.js';
 import { noticeForPeer } from '../../../src/doors/lan/peer-failure.js';
 import { receivePayload, sendPayload } from '../../../src/doors/lan/payload.js';
 import { reportCliError } from '../../../src/cli/output.js';
+import { framedPair } from './lan-fixtures.js';
 
 /**
  * A device that fails on its side in the middle of an exchange (a full disk, a timeout, Ctrl-C)
@@ -22,16 +23,7 @@ afterEach(() => {
 });
 
 /** Two framed ends of a real loopback TCP connection. */
-async function pair(): Promise<[FramedChannel, FramedChannel]> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
-  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-  const other = await accepted;
-  server.close();
-  sockets.push(client, other);
-  return [new FramedChannel(client), new FramedChannel(other)];
-}
+const pair = () => framedPair(sockets);
 
 /** What `pairgate` prints for `error`, and its exit code. */
 function reported(error: unknown): { line: string; exit: number } {
