@@ -34,7 +34,10 @@ function supporterPassword(options: ServerOptions): string {
 async function client(options: ServerOptions): Promise<SupportOriginClient> {
   const user = options.user ?? process.env.PLEXUS_AUTH_USER ?? '';
   const password = supporterPassword(options);
-  if (!user || !password) throw new InvalidRequestError('give the supporter credentials: --user and --password-file (or --password, or PLEXUS_AUTH_USER and PLEXUS_AUTH_PASS).');
+  // The one missing is named: "--user and --password-file" to someone who gave --user read as if it were not taken.
+  if (!user && !password) throw new InvalidRequestError('give the supporter credentials: --user and --password-file (or --password, or PLEXUS_AUTH_USER and PLEXUS_AUTH_PASS).');
+  if (!user) throw new InvalidRequestError('give the supporter user name too: --user (or PLEXUS_AUTH_USER).');
+  if (!password) throw new InvalidRequestError(`give the password of supporter "${terminalSafe(user)}" too: --password-file (or --password, or PLEXUS_AUTH_PASS).`);
   const baseUrl = httpUrlOption(options.server, '--server (or PAIRGATE_SERVER)', 'https://support.example.com');
   const { SupportOriginClient } = await import('../../sdk/support.js');
   return new SupportOriginClient({ baseUrl, user, password });
