@@ -386,7 +386,8 @@ the session is ended instead).`)
         let code: string | undefined;
         for (let tries = 0; tries < 3 && !code; tries++) {
           const raw = typed ?? (await input.ask('Pairing code (6 characters): '));
-          if (raw === undefined) return fail('no code given.', 2);
+          // The input ended: after codes refused above, "no code given" read as if none had been typed.
+          if (raw === undefined) return fail(tries === 0 ? 'no code given.' : 'the input ended before a valid code was given.', 2);
           const parsed = relayCodeFormat.parse(raw);
           if (parsed.ok) code = parsed.code;
           // One error, the precise one: a code on the command line is not asked for again.

@@ -1,0 +1,39 @@
+import { spawnSync } from 'node:child_process';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CLI, ensureBuilt } from '../helpers/cli.js';
+
+/** `pairgate join` with `input` on its standard input (a pipe, then its end), against a relay nobody listens on. */
+function joinWith(input: string): { status: number | null; stdout: string; stderr: string } {
+  // Port 9 (discard): no request is made before a code is valid, and none of these is.
+  return spawnSync('node', [CLI, 'join', '--relay', 'http://127.0.0.1:9/relay'], { input, encoding: 'utf8', timeout: 20_000 });
+}
+
+/**
+ * The pairing code asked for on standard input: a code that cannot be one is said at once, with
+ * what it should look like, and asked again (three tries); the input ending is said as such.
+ */
+describe('pairgate join: the pairing code typed at its question', () => {
+  beforeAll(() => ensureBuilt(), 120_000);
+
+  it('nothing typed before the input ended: no code given, exit 2', () => {
+    const run = joinWith('');
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/^pairgate: no code given\.\n$/);
+  });
+
+  it('a code refused, then the input ended: says the input ended, not that no code was given', () => {
+    const run = joinWith('abc\n');
+    expect(run.status).toBe(2);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toBe('pairgate: the input ended before a valid code was given.');
+  });
+
+  it('three codes refused: no valid code after three tries, exit 2', () => {
+    const run = joinWith('abc\nabcdefgh\n!!!!!!\nk7m2x9\n');
+    expect(run.status).toBe(2);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[3]).toBe('pairgate: no valid code after three tries.');
+  });
+});
