@@ -48,6 +48,9 @@ export interface AnnounceCheck {
 
 const unauthorized = (message: string, code: string): UnauthorizedError => new UnauthorizedError(message, code);
 
+/** A `jti`: 16 to 128 visible ASCII characters (U+0021-U+007E). */
+const JTI_PATTERN = /^[\x21-\x7e]{16,128}$/;
+
 /** How long a `jti` is remembered past the last instant its signature passes: whichever store's rounding. */
 const REPLAY_MEMORY_MARGIN_MS = 1_000;
 
@@ -118,7 +121,9 @@ export async function verifyAnnouncement(check: AnnounceCheck): Promise<void> {
   if (claims.sha256 !== bodyHash) throw unauthorized('The signature covers another body.', 'body_mismatch');
   const iat = typeof claims.iat === 'number' ? claims.iat : NaN;
   if (!(Math.abs(check.now / 1000 - iat) <= check.maxSkewSeconds)) throw unauthorized('The signature is too old or from the future; check the clock.', 'signature_expired');
-  if (typeof claims.jti !== 'string' || claims.jti.length < 16 || claims.jti.length > 128) throw unauthorized('The signature needs a random jti.', 'signature_invalid');
+  // Visible ASCII only: the jti becomes a key of the ephemeral store, and a NUL in it (any string
+  // passed before) was refused by PostgreSQL, a 500; a lone surrogate was stored as U+FFFD.
+  if (typeof claims.jti !== 'string' || !JTI_PATTERN.test(claims.jti)) throw unauthorized('The signature needs a random jti: 16 to 128 visible ASCII characters (the SDK sends 22 base64url ones).', 'signature_invalid');
   // Remembered past the last millisecond the signature passes, (iat + skew) s: up to twice the
   // skew from now for one dated ahead. A memory ending on that millisecond let a replay in on it.
   const passesUntil = (iat + check.maxSkewSeconds) * 1000;

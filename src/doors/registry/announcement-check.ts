@@ -1,5 +1,6 @@
 import { Value } from 'typebox/value';
 import { InvalidRequestError } from '../../core/errors.js';
+import { hasUnshowableText, unshowableRule } from '../shared/shown-text.js';
 import { MozillaRegisterBody, StructuredRegisterBody } from './schemas.js';
 
 /** A value as quoted in a message: JSON, cut short. */
@@ -30,7 +31,7 @@ export function announcementBodyProblem(body: unknown): string | undefined {
     return 'body: give "client" and "message" (Project Link\'s form) or "fingerprint" and "local_origin" (the structured one).';
   }
   const [first] = Value.Errors('client' in fields ? MozillaRegisterBody : StructuredRegisterBody, body);
-  if (!first) return undefined;
+  if (!first) return 'client' in fields ? undefined : structuredFieldProblem(fields);
   if (first.keyword === 'required') return `body: "${String((first.params as { requiredProperties?: string[] }).requiredProperties?.[0])}" is required.`;
   if (first.keyword === 'additionalProperties' || first.keyword === 'boolean') {
     const extra = first.keyword === 'boolean' ? first.instancePath.slice(1) : String((first.params as { additionalProperties?: string[] }).additionalProperties?.[0]);
@@ -39,6 +40,27 @@ export function announcementBodyProblem(body: unknown): string | undefined {
   const field = first.instancePath.split('/')[1] ?? '';
   const rule = FIELD_RULES[field];
   if (rule && typeof fields[field] === 'string') return `body.${field}: ${quoted(fields[field])} ${rule}.`;
+  return undefined;
+}
+
+/**
+ * What the schema lets through and the structured form still refuses, since pairgate reads these
+ * fields (Mozilla's `message` is opaque, and the boxes page cleans what it shows of it): a `name`
+ * with control or text-direction characters, shown beside the box's fingerprint to people deciding
+ * which box to trust, and an origin with them or with a user name or password
+ * (`https://kitchen.local@evil.example`, which goes to evil.example).
+ */
+function structuredFieldProblem(fields: Record<string, unknown>): string | undefined {
+  if (typeof fields.name === 'string' && hasUnshowableText(fields.name)) return `body.name must not contain ${unshowableRule()}: it is shown to people beside the box's fingerprint.`;
+  for (const field of ['local_origin', 'tunnel_origin'] as const) {
+    const value = fields[field];
+    if (typeof value !== 'string') continue;
+    if (hasUnshowableText(value)) return `body.${field} must not contain ${unshowableRule()}.`;
+    if (URL.canParse(value)) {
+      const url = new URL(value);
+      if (url.username !== '' || url.password !== '') return `body.${field} holds a user name or password (not repeated here); announce the address alone (e.g. https://192.168.1.20:4443).`;
+    }
+  }
   return undefined;
 }
 

@@ -7,6 +7,7 @@ import type { DoorContext } from '../door.js';
 import type { Announcements } from './announcements.js';
 import { publicNetworkOf } from '../../server/public-network.js';
 import { htmlPage } from '../../server/openapi-responses.js';
+import { withoutUnshowableText } from '../shared/shown-text.js';
 import type { Announcement } from './schemas.js';
 
 /** The words of the boxes page. */
@@ -56,11 +57,16 @@ export interface BoxLink {
   links: { label: string; href: string }[];
 }
 
-/** Only plain http(s) URLs become links: an announced `javascript:` URL stays text. */
+/**
+ * Only plain http(s) URLs become links: an announced `javascript:` URL stays text, and so does one
+ * with a user name or password (`https://kitchen.local@evil.example/` goes to evil.example, while
+ * a person reading the link where it is shown takes it for kitchen.local).
+ */
 function safeHref(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length > 500) return undefined;
   try {
     const url = new URL(value);
+    if (url.username !== '' || url.password !== '') return undefined;
     return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : undefined;
   } catch {
     return undefined;
@@ -81,8 +87,23 @@ export function boxLinks(announcement: Announcement, t: Translate = doorTranslat
     const href = safeHref(parsed[field]);
     if (href) links.push({ label: t(`link.${field}`), href });
   }
-  const name = typeof parsed.name === 'string' && parsed.name ? parsed.name.slice(0, 100) : t('boxes.unnamed', { id: announcement.client.slice(0, 8) });
+  const name = shownName(parsed.name) || t('boxes.unnamed', { id: announcement.client.slice(0, 8) });
   return { client: announcement.client, name, links };
+}
+
+/** Longest box name shown, in characters. */
+const MAX_SHOWN_NAME = 100;
+
+/**
+ * A box's name as the page shows it, or '' when it has none worth showing. The name is the box's
+ * own words (Mozilla's message is opaque, so it cannot be refused), shown beside its fingerprint
+ * to people deciding which box to trust: without its control and text-direction characters
+ * (`withoutUnshowableText`), since an unterminated U+202E in it turned the fingerprint shown after
+ * it around, and cut between characters, never inside a surrogate pair (shown as U+FFFD).
+ */
+function shownName(value: unknown): string {
+  if (typeof value !== 'string') return '';
+  return [...withoutUnshowableText(value)].slice(0, MAX_SHOWN_NAME).join('').trim();
 }
 
 /** `GET /boxes`: the page listing the boxes on the visitor's public network (IPv4 address or IPv6 /64), with links to them, in the visitor's language. */

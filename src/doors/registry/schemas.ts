@@ -62,7 +62,7 @@ export function registryError(description: string) {
   );
 }
 
-const SCHEMA_REFUSED = '`validation_failed` (the body does not match the schema, or `client` is no box fingerprint), `invalid_json`';
+const SCHEMA_REFUSED = '`validation_failed` (the body does not match the schema, `client` is no box fingerprint, or the structured form\'s `name` or an origin holds control or text-direction characters, or an origin a user name or password), `invalid_json`';
 
 /** The documented error answers of `POST /register` (signed by the box key, or over mutual TLS). */
 export const RegisterErrors = {

@@ -1,0 +1,92 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBoxIdentity, type BoxIdentity } from '../../../src/doors/registry/box-identity.js';
+import { signAnnouncement } from '../../../src/sdk/registry.js';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { httpFrom } from '../../helpers/http-from.js';
+
+/**
+ * A box's name and addresses are its own words, shown on the boxes page to the people deciding
+ * which box behind their address to trust, beside its fingerprint. Any box on the same public
+ * network (a café's, a carrier-grade NAT's) can announce, so what it says must not change how the
+ * page reads.
+ */
+describe('the boxes page shows what a box announces without letting it rewrite the page', () => {
+  let t: TestApp;
+  let base: string;
+  let box: BoxIdentity;
+
+  beforeAll(async () => {
+    t = await createTestApp({ PAIRGATE_RATE_LIMIT_MAX: '10000', PAIRGATE_REGISTRY_REGISTER_PER_MINUTE: '100' });
+    base = await t.listen();
+    box = await initBoxIdentity(join(mkdtempSync(join(tmpdir(), 'pairgate-boxes-text-')), 'kitchen'), { name: 'kitchen' });
+  });
+  afterAll(() => t.close());
+
+  async function announce(from: string, body: unknown) {
+    const raw = JSON.stringify(body);
+    const authorization = await signAnnouncement(box, raw, { now: Date.now() });
+    return httpFrom(from, `${base}/register`, { method: 'POST', body: raw, headers: { authorization } });
+  }
+
+  /** The list of boxes on the page seen from `from`. */
+  async function listed(from: string): Promise<string> {
+    const page = await httpFrom(from, `${base}/boxes`);
+    expect(page.status).toBe(200);
+    const start = page.text.indexOf('<ul class="boxes">');
+    expect(start, page.text).toBeGreaterThan(0);
+    return page.text.slice(start, page.text.indexOf('</ul>', start));
+  }
+
+  it('a name in Project Link\'s opaque message loses its control and text-direction characters, and is cut between characters', async () => {
+    // An unterminated U+202E in the name turned the fingerprint shown after it around.
+    const message = JSON.stringify({ local_origin: 'https://192.168.1.20:4443', name: `\u202eKitchen\u0007 ${'x'.repeat(91)}\u2066\u{1F600}z` });
+    expect((await announce('127.0.0.41', { client: box.fingerprint, message })).status).toBe(200);
+    const list = await listed('127.0.0.41');
+    // 100 characters: what the name says, without the characters that say nothing but rewrite the line.
+    expect(list).toContain(`<strong>Kitchen ${'x'.repeat(91)}\u{1F600}</strong>`);
+    for (const unshown of ['\u202e', '\u0007', '\u2066']) expect(list).not.toContain(unshown);
+    expect(list).toContain(`<code>${box.fingerprint}</code>`);
+    // Cut at 100 UTF-16 units, a character beyond U+FFFF on the edge lost half and showed as U+FFFD.
+    expect((await announce('127.0.0.46', { client: box.fingerprint, message: JSON.stringify({ name: `${'y'.repeat(99)}\u{1F600}z` }) })).status).toBe(200);
+    const cut = await listed('127.0.0.46');
+    expect(cut).toContain(`<strong>${'y'.repeat(99)}\u{1F600}</strong>`);
+    expect(cut).not.toContain('\ufffd');
+  });
+
+  it('a name of nothing but such characters is shown as an unnamed box', async () => {
+    expect((await announce('127.0.0.42', { client: box.fingerprint, message: JSON.stringify({ name: '\u202e\u202c' }) })).status).toBe(200);
+    expect(await listed('127.0.0.42')).toContain(`<strong>Box ${box.fingerprint.slice(0, 8)}</strong>`);
+  });
+
+  it('an address with a user name or password in the opaque message is no link (https://kitchen.local@evil.example goes to evil.example)', async () => {
+    const message = JSON.stringify({ local_origin: 'https://kitchen.local@evil.example/', tunnel_origin: 'http://user:secret@192.168.1.2/', origin: 'https://192.168.1.20:4443' });
+    expect((await announce('127.0.0.43', { client: box.fingerprint, message })).status).toBe(200);
+    const list = await listed('127.0.0.43');
+    expect(list).not.toContain('evil.example');
+    expect(list).not.toContain('secret');
+    expect(list).toContain('href="https://192.168.1.20:4443/"');
+  });
+
+  it('the structured form refuses such a name or origin: 400 validation_failed naming the field (the password not repeated)', async () => {
+    const refused = async (body: Record<string, unknown>) => {
+      const res = await announce('127.0.0.44', { fingerprint: box.fingerprint, local_origin: 'https://192.168.1.20:4443', ...body });
+      expect(res.status, res.text).toBe(400);
+      expect(res.json).toMatchObject({ code: 400, errno: 101, reason: 'validation_failed' });
+      return (res.json as { message: string }).message;
+    };
+    expect(await refused({ name: 'Kitchen\u202e' })).toMatch(/^body\.name must not contain control or text-direction characters/);
+    expect(await refused({ name: 'Kitchen\u0000' })).toMatch(/^body\.name must not contain/);
+    expect(await refused({ local_origin: 'https://x\u0000y.example' })).toMatch(/^body\.local_origin must not contain/);
+    const withPassword = await refused({ local_origin: 'https://kitchen:hunter2@192.168.1.20' });
+    expect(withPassword).toMatch(/^body\.local_origin holds a user name or password/);
+    expect(withPassword).not.toContain('hunter2');
+    expect(await refused({ tunnel_origin: 'https://kitchen.local@evil.example' })).toMatch(/^body\.tunnel_origin holds a user name or password/);
+    // Nothing was listed from those.
+    expect((await httpFrom('127.0.0.44', `${base}/ping`)).json).toEqual([]);
+    // A plain name and origin still pass.
+    expect((await announce('127.0.0.44', { fingerprint: box.fingerprint, local_origin: 'https://192.168.1.20:4443', name: 'Küche · كوخ' })).status).toBe(200);
+  });
+});
