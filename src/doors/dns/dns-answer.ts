@@ -1,7 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import dnsPacket, { type Answer, type Packet, type Question } from 'dns-packet';
 import type { DnsRecord, DnsRecords } from './dns-records.js';
-import { inZone, normaliseName } from './dns-names.js';
+import { inZone, normaliseName, ownerOf } from './dns-names.js';
 import { characterStrings } from './txt-strings.js';
 
 /** How the zone answers: names, TTLs and where its records are. */
@@ -198,7 +198,7 @@ export class DnsResponder {
     // would ask again for a name we already know is not there.
     let negative = false;
     for (let depth = 0; depth <= MAX_CHAIN; depth++) {
-      const records = await this.records.atName(current);
+      const records = await this.recordsAt(current);
       if (records.length === 0) {
         const exists = await this.hasNamesUnder(current);
         return { rcode: exists ? RCODE.NOERROR : RCODE.NXDOMAIN, authoritative: true, answers, authorities: [this.soa(serial)], additionals: [] };
@@ -239,10 +239,19 @@ export class DnsResponder {
   private async hasNamesUnder(name: string): Promise<boolean> {
     const { nameServers, nameServerAddresses } = this.settings;
     if (nameServerAddresses.length > 0 && nameServers.some((ns) => ns.endsWith(`.${name}`))) return true;
-    const labels = name.slice(0, -this.settings.zone.length - 1).split('.');
-    const owner = labels[labels.length - 1]!;
-    if (!/^[a-z2-7]{52}$/.test(owner)) return false;
-    const records = await this.records.ofOwner(owner);
-    return records.some((r) => r.name.endsWith(`.${name}`));
+    const owner = ownerOf(name, this.settings.zone);
+    if (owner === undefined) return false;
+    return (await this.records.answering(owner)).some((r) => r.name.endsWith(`.${name}`));
   }
+
+  /**
+   * The records of `name` (a name of the zone other than the apex): those of the box whose
+   * fingerprint it is under, where every record is (`DnsRecords.answering`); none elsewhere.
+   */
+  private async recordsAt(name: string): Promise<DnsRecord[]> {
+    const owner = ownerOf(name, this.settings.zone);
+    if (owner === undefined) return [];
+    return (await this.records.answering(owner)).filter((r) => r.name === name);
+  }
+
 }

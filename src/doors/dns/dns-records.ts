@@ -228,9 +228,10 @@ export class DnsRecords {
   /** When (monotonic ms) the serial was last read from the store; never yet at first. */
   private serialReadAt = -Infinity;
   /**
-   * Look-ups of the last `cacheMs`, by name: the DNS server answers hot names without the database.
-   * Their ages, and the serial's, are on the monotonic clock: on the wall clock, one stepped back an
-   * hour kept answering another node's old records (and serial) that hour more.
+   * Boxes' records read in the last `cacheMs`, by box (owner): the DNS server answers every name
+   * under a box from them (`answering`), hot names and names that do not exist alike, without the
+   * database. Their ages, and the serial's, are on the monotonic clock: on the wall clock, one
+   * stepped back an hour kept answering another node's old records (and serial) that hour more.
    */
   private readonly cache = new Map<string, { at: number; records: DnsRecord[] }>();
   /** Reads of the database itself, uncached. */
@@ -254,15 +255,21 @@ export class DnsRecords {
     this.locks = needsAdvisoryLocks(db);
   }
 
-  /** Records of `name` (any type), as the DNS server answers them: reused for `cacheMs`. */
-  async atName(name: string): Promise<DnsRecord[]> {
+  /**
+   * Every record of box `owner`, as the DNS server answers from them: reused for `cacheMs`. Every
+   * record is under its box's fingerprint (the update API writes nothing else), so these answer any
+   * name under `<owner>.<zone>`: read by name, each query for a random name under a box (a
+   * random-subdomain flood) was two reads of the database, the name's and, to tell an empty
+   * non-terminal from a name that does not exist, the box's; now one per box per `cacheMs`.
+   */
+  async answering(owner: string): Promise<DnsRecord[]> {
     const now = performance.now();
-    const cached = this.cache.get(name);
+    const cached = this.cache.get(owner);
     if (cached && now - cached.at < this.cacheMs) return cached.records;
-    const records = await this.rows.atName(name);
-    // Bounded: queries for random names must not grow memory without limit.
+    const records = await this.rows.ofOwner(owner);
+    // Bounded: queries under random fingerprints must not grow memory without limit.
     if (this.cache.size >= 10_000) this.cache.clear();
-    if (this.cacheMs > 0) this.cache.set(name, { at: now, records });
+    if (this.cacheMs > 0) this.cache.set(owner, { at: now, records });
     return records;
   }
 
@@ -311,7 +318,7 @@ export class DnsRecords {
       return bumpSerial(trx, now);
     });
     this.sawSerial(serial);
-    this.cache.delete(record.name);
+    this.cache.delete(record.owner);
     return { ...record, updatedAt: now };
   }
 
@@ -322,17 +329,17 @@ export class DnsRecords {
    */
   async remove(name: string, filter: { type?: RecordType; value?: string }, now: number): Promise<number> {
     const count = await this.db.transaction().execute(async (trx) => {
-      let query = trx.selectFrom('dns_records').select(['id', 'type', 'value']).where('name', '=', name);
+      let query = trx.selectFrom('dns_records').select(['id', 'type', 'value', 'owner']).where('name', '=', name);
       if (filter.type) query = query.where('type', '=', filter.type);
       const rows = await query.execute();
       const asked = filter.value;
-      const ids = rows.filter((row) => asked === undefined || holdsValue({ type: row.type as RecordType, value: row.value }, asked)).map((row) => row.id);
-      if (ids.length === 0) return { count: 0 };
-      const result = await trx.deleteFrom('dns_records').where('id', 'in', ids).executeTakeFirst();
+      const named = rows.filter((row) => asked === undefined || holdsValue({ type: row.type as RecordType, value: row.value }, asked));
+      if (named.length === 0) return { count: 0, owners: [] };
+      const result = await trx.deleteFrom('dns_records').where('id', 'in', named.map((row) => row.id)).executeTakeFirst();
       const deleted = Number(result.numDeletedRows);
-      return { count: deleted, serial: deleted > 0 ? await bumpSerial(trx, now) : undefined };
+      return { count: deleted, owners: named.map((row) => row.owner), serial: deleted > 0 ? await bumpSerial(trx, now) : undefined };
     });
-    this.cache.delete(name);
+    for (const owner of count.owners) this.cache.delete(owner);
     if (count.serial !== undefined) this.sawSerial(count.serial);
     return count.count;
   }

@@ -10,7 +10,7 @@ const query = (name: string, type: string, extra: Partial<dnsPacket.Packet> = {}
 describe('DnsResponder', () => {
   it('a failing store gives SERVFAIL with the query id, and the failure is reported', async () => {
     const failures: unknown[] = [];
-    const broken = { serial: async () => 1, atName: async () => { throw new Error('database down'); }, ofOwner: async () => [] } as unknown as DnsRecords;
+    const broken = { serial: async () => 1, answering: async () => { throw new Error('database down'); } } as unknown as DnsRecords;
     const answer = await new DnsResponder(broken, settings, (e) => failures.push(e)).respond(query(`local.${'a'.repeat(52)}.z.test`, 'A'), 'udp');
     expect(answer!.readUInt16BE(0)).toBe(77);
     expect(answer!.readUInt16BE(2) & 0xf).toBe(2);
@@ -18,7 +18,7 @@ describe('DnsResponder', () => {
   });
 
   it('answers NS with glue for name servers in the zone, and echoes EDNS', async () => {
-    const empty = { serial: async () => 5, atName: async () => [], ofOwner: async () => [] } as unknown as DnsRecords;
+    const empty = { serial: async () => 5, answering: async () => [] } as unknown as DnsRecords;
     const responder = new DnsResponder(empty, settings);
     const ns = dnsPacket.decode((await responder.respond(query('z.test', 'NS', { additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 4096 } as dnsPacket.Answer] }), 'udp'))!);
     expect(ns.answers?.map((a: any) => a.data)).toEqual(['ns1.z.test']);

@@ -61,7 +61,7 @@ describe('TXT character-strings', () => {
     // ED A0 80, each read as three U+FFFD, 765 bytes in all.
     const value = '\ufffd'.repeat(255);
     const record: DnsRecord = { name, type: 'TXT', value, ttl: 60, owner: 'a'.repeat(52), updatedAt: 0 };
-    const records = { serial: async () => 1, atName: async () => [record], ofOwner: async () => [record] } as unknown as DnsRecords;
+    const records = { serial: async () => 1, answering: async () => [record] } as unknown as DnsRecords;
     const responder = new DnsResponder(records, { zone: 'z.test', nameServers: ['ns1.z.test'], nameServerAddresses: [], hostmaster: 'hostmaster.z.test', ttl: 600, negativeTtl: 60 });
     const wire = await responder.respond(Buffer.from(dnsPacket.encode({ type: 'query', id: 5, questions: [{ type: 'TXT', name }] })), 'tcp');
     const answer = dnsPacket.decode(wire!);
