@@ -329,6 +329,28 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('App accesses');
   });
 
+  it('a returnURL on an IPv6 address (which CSP cannot name) still takes the person back to the app after Accept', async () => {
+    // The app's own site on the IPv6 loopback: `checkReturnUrl` takes `http://[::1]:<port>/`.
+    const hits: string[] = [];
+    const v6 = createServer((request, response) => {
+      hits.push(request.url ?? '');
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>app</title><p>back in the app</p>');
+    });
+    await new Promise<void>((resolve) => v6.listen(0, '::1', resolve));
+    try {
+      const base = `http://[::1]:${(v6.address() as AddressInfo).port}`;
+      const request = await startRequest({ requestingAppId: 'browser-app-v6', returnURL: `${base}/cb` });
+      await page.goto(String(request.url));
+      await page.getByRole('button', { name: 'Accept' }).click();
+      // Chromium ignored a `form-action` naming `http://[::1]:<port>` and blocked the redirect: the page stayed.
+      await page.waitForURL((url) => url.href.startsWith(`${base}/cb`));
+      expect(new URL(page.url()).searchParams.get('prYvstatus')).toBe('ACCEPTED');
+      expect(hits.at(-1)).toContain('prYvstatus=ACCEPTED');
+    } finally {
+      await new Promise<void>((resolve) => v6.close(() => resolve()));
+    }
+  });
+
   it('pages cannot be framed and logged no CSP violation or script error', async () => {
     const response = await page.goto(`${suite.url}/account/accesses`);
     expect(response?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
