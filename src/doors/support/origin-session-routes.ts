@@ -17,6 +17,7 @@ import { PAIRING_KIND, SESSION_KIND } from './relay-code.js';
 import { publishOnRelay, withConsequence } from './relay-client.js';
 import { SEAL_KIND, sealToken } from './sealed-token.js';
 import type { SessionHub } from './session-channel.js';
+import { SessionIdLock } from './session-id-lock.js';
 import type { SessionMemories, SessionMemory } from './session-memory.js';
 import { assertSameOriginUpgrade } from './websocket-origin.js';
 import {
@@ -195,23 +196,33 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
 
   const tooManySessions = (): RateLimitedError => new RateLimitedError(30, 'Too many sessions are live. End one, or try again shortly.');
 
-  /** Creates the session grant; an id held by an expired, not yet swept session is reclaimed. */
+  // 400 as the spec prefers (documented in docs/support.md), with its own machine code.
+  const idTaken = (id: string): InvalidRequestError => new InvalidRequestError(`The session id ${id} is in use. Choose another id, or delete that session first.`, undefined, 'session_id_taken');
+  const idLock = new SessionIdLock(ctx.stores.ephemeral, ctx.clock);
+
+  /**
+   * Creates the session grant; an id held by an expired, not yet swept session is reclaimed. The id
+   * is held meanwhile (SessionIdLock): of creations at once under one id, on any node, exactly one
+   * gets it, and a reclaim never removes another creation's new session.
+   */
   const createSessionGrant = async (request: SessionRequest, ttlMs: number): Promise<SessionGrant> => {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const { grant } = await ctx.engine.create<SessionRequest>({ kind: SESSION_KIND, id: sessionGrantId(request.id), request, ttlMs, capacity: { max: sessionCap, refuse: tooManySessions } });
-        return grant as SessionGrant;
-      } catch (error) {
-        if (!(error instanceof IdTakenError)) throw error;
-        if (attempt === 0 && !(await ctx.engine.get(sessionGrantId(request.id)))) {
-          await ctx.engine.remove(sessionGrantId(request.id));
-          continue;
+    const grantId = sessionGrantId(request.id);
+    return idLock.hold(grantId, async () => {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          const { grant } = await ctx.engine.create<SessionRequest>({ kind: SESSION_KIND, id: grantId, request, ttlMs, capacity: { max: sessionCap, refuse: tooManySessions } });
+          return grant as SessionGrant;
+        } catch (error) {
+          if (!(error instanceof IdTakenError)) throw error;
+          if (attempt === 0 && !(await ctx.engine.get(grantId))) {
+            await ctx.engine.remove(grantId);
+            continue;
+          }
+          throw idTaken(request.id);
         }
-        // 400 as the spec prefers (documented in docs/support.md), with its own machine code.
-        throw new InvalidRequestError(`The session id ${request.id} is in use. Choose another id, or delete that session first.`, undefined, 'session_id_taken');
       }
-    }
-    throw new InvalidRequestError(`The session id ${request.id} is in use.`, undefined, 'session_id_taken');
+      throw idTaken(request.id);
+    }, () => idTaken(request.id));
   };
 
   /** Publishes the session on the relay and stores the relay's code (hashed) as its pairing grant. */

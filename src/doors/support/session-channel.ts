@@ -9,7 +9,7 @@ import { AgentLeases } from './agent-lease.js';
 import { keepAlive } from './channel-heartbeat.js';
 import { MAX_BUFFERED, MAX_REPORT, MAX_TEXT } from './channel-limits.js';
 import { MessagePacer, type PacerLimits } from './message-pacer.js';
-import { DeliveredSeqs, LOG_KEEP, SessionLog } from './session-log.js';
+import { DeliveredSeqs, LOG_KEEP, logIdOf, SessionLog } from './session-log.js';
 import type { SessionMemories } from './session-memory.js';
 import { SupporterPresence } from './supporter-presence.js';
 import { sessionState, type SessionGrant, type SessionRequest, type SessionResult } from './session-model.js';
@@ -101,16 +101,80 @@ function sameSession(found: SessionGrant, session: SessionGrant): boolean {
 /** Thrown inside a compare-and-set that finds another session under the id (see sameSession). */
 class SessionReplaced extends Error {}
 
+/** Characters of a long message written at once (sendLong): 64 Ki, at most 384 KiB of UTF-8. */
+const FRAGMENT_CHARS = 64 * 1024;
+
+/** The sockets being sent a long message: what is sent to them meanwhile (send), and a close asked for (close). */
+const longMessages = new WeakMap<WebSocket, { held: string[]; heldBytes: number; close: { code: number; reason: string } | undefined }>();
+
 /**
  * Sends `message` to `socket`, and cuts the socket off when it holds more than MAX_BUFFERED bytes
  * not yet taken by its peer: a peer that reads nothing (a stalled or suspended client, or one
  * doing it on purpose) would otherwise make the server keep everything sent to it, for the
- * session's life. It can reconnect and read on.
+ * session's life. It can reconnect and read on. While the socket is sent a long message
+ * (sendLong), what is sent to it waits after that message, at most MAX_BUFFERED bytes of it.
  */
 function send(socket: WebSocket | undefined, message: unknown): void {
   if (!socket || socket.readyState !== 1) return;
-  socket.send(JSON.stringify(message));
+  const text = JSON.stringify(message);
+  const long = longMessages.get(socket);
+  if (long) {
+    long.held.push(text);
+    long.heldBytes += Buffer.byteLength(text);
+    if (long.heldBytes > MAX_BUFFERED) socket.terminate();
+    return;
+  }
+  socket.send(text);
   if (socket.bufferedAmount > MAX_BUFFERED) socket.terminate();
+}
+
+/**
+ * Closes `socket` with `code`: once the long message it is being sent (sendLong) and what waits
+ * after it are written, so an `ended` sent just before is not lost to a history still under way.
+ */
+function close(socket: WebSocket, code: number, reason: string): void {
+  const long = longMessages.get(socket);
+  if (long) long.close = { code, reason };
+  else socket.close(code, reason);
+}
+
+/**
+ * Sends `message` as one WebSocket message however long (a history: LOG_KEEP messages of up to
+ * MAX_TEXT characters, several MB of UTF-8), in fragments (RFC 6455 5.4), each written once the one
+ * before left this process, so the server holds one fragment of it at a time and never cuts off a
+ * peer for a message the server chose to send; then `after` (the messages held back while the
+ * history was read) and what was sent meanwhile, in order. A peer that reads nothing stalls it, and
+ * the channel's pings cut it off (keepAlive), as they cut off any peer gone silent.
+ */
+async function sendLong(socket: WebSocket, message: unknown, after: Record<string, unknown>[]): Promise<void> {
+  if (socket.readyState !== 1) return;
+  const text = JSON.stringify(message);
+  const long = { held: [] as string[], heldBytes: 0, close: undefined as { code: number; reason: string } | undefined };
+  longMessages.set(socket, long);
+  for (const payload of after) send(socket, payload);
+  let onClose: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => (onClose = resolve));
+  socket.once('close', onClose);
+  try {
+    for (let start = 0; start < text.length && socket.readyState === 1;) {
+      let end = Math.min(text.length, start + FRAGMENT_CHARS);
+      // A surrogate pair stays in one fragment: each fragment is whole UTF-8.
+      const last = text.charCodeAt(end - 1);
+      if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+      const written = new Promise<void>((resolve) => socket.send(text.slice(start, end), { fin: end === text.length }, () => resolve()));
+      await Promise.race([written, closed]);
+      start = end;
+    }
+  } finally {
+    socket.off('close', onClose);
+    longMessages.delete(socket);
+  }
+  for (const held of long.held) {
+    if (socket.readyState !== 1) break;
+    socket.send(held);
+  }
+  if (socket.bufferedAmount > MAX_BUFFERED) socket.terminate();
+  if (long.close && socket.readyState === 1) socket.close(long.close.code, long.close.reason);
 }
 
 /**
@@ -234,7 +298,7 @@ export class SessionHub {
         stop: () => (unlisten(), unsubscribe()),
       };
       // What was said before this node held a socket of the session is history, not missed.
-      void this.log.last(grantId, this.ctx.clock.now()).then((last) => delivered.skipTo(last), () => undefined);
+      void this.log.last(logIdOf(grantId, incarnation), this.ctx.clock.now()).then((last) => delivered.skipTo(last), () => undefined);
       const left = Math.min(2_147_000_000, Math.max(0, session.expiresAt - this.ctx.clock.now()));
       room.expiry = setTimeout(() => void this.end(grantId, 'expired', incarnation).catch(() => undefined), left);
       room.expiry.unref();
@@ -269,19 +333,16 @@ export class SessionHub {
    * Logs a message between the sides for the session's life, then publishes it with its number.
    * A session ended meanwhile (`end` removes the session, then its log) would otherwise keep this
    * one message at rest until the session's original expiry, a day by default: so once logged, the
-   * session is looked up again, and if it is gone the log goes again and nothing is published.
+   * session is looked up again, and if it is gone (or its id names another session, whose log is
+   * another, logIdOf) its log goes again and nothing is published.
    */
   private async relay(session: SessionGrant, message: LoggedHubMessage): Promise<void> {
     const now = this.ctx.clock.now();
-    const seq = await this.log.append(session.id, JSON.stringify(message), Math.max(1_000, session.expiresAt - now), now);
+    const logId = logIdOf(session.id, incarnationOf(session));
+    const seq = await this.log.append(logId, JSON.stringify(message), Math.max(1_000, session.expiresAt - now), now);
     const current = await this.ctx.engine.get<SessionRequest, SessionResult>(session.id);
-    if (!current) {
-      await this.log.forget(session.id, this.ctx.clock.now());
-      return;
-    }
-    if (!sameSession(current, session)) {
-      // Another session holds the id now (its log is under the same key): this one entry goes, not its log.
-      await this.log.drop(session.id, seq);
+    if (!current || !sameSession(current, session)) {
+      await this.log.forget(logId, this.ctx.clock.now());
       return;
     }
     await this.publish(session.id, { ...message, seq });
@@ -305,8 +366,8 @@ export class SessionHub {
   }
 
   /** The chat messages (both ways) of the session's log, oldest first, and the numbers the log held. */
-  private async chatSoFar(grantId: string): Promise<{ messages: Record<string, unknown>[]; seqs: Set<number> }> {
-    const entries = await this.log.since(grantId, 0, this.ctx.clock.now());
+  private async chatSoFar(grantId: string, room: Room): Promise<{ messages: Record<string, unknown>[]; seqs: Set<number> }> {
+    const entries = await this.log.since(logIdOf(grantId, room.incarnation), 0, this.ctx.clock.now());
     const messages: Record<string, unknown>[] = [];
     for (const entry of entries) {
       const logged = parse(entry.message) as LoggedHubMessage | undefined;
@@ -322,11 +383,13 @@ export class SessionHub {
    */
   private async sendSupporterHistory(grantId: string, room: Room, socket: WebSocket): Promise<void> {
     try {
-      const { messages, seqs } = await this.chatSoFar(grantId);
+      const { messages, seqs } = await this.chatSoFar(grantId, room);
       if (!room.supporters.has(socket)) return;
       room.supporterHistorySeqs.set(socket, seqs);
-      send(socket, { type: 'history', messages });
-      for (const held of room.supporterBacklogs.get(socket) ?? []) if (held.seq === undefined || !seqs.has(held.seq)) send(socket, held.payload);
+      const held = (room.supporterBacklogs.get(socket) ?? []).filter((entry) => entry.seq === undefined || !seqs.has(entry.seq));
+      // Not waited for (a peer taking it slowly holds up nothing else); from here on, what comes for
+      // this socket waits after the history (sendLong), the backlog goes.
+      this.sendHistoryOf(socket, messages, held);
     } finally {
       room.supporterBacklogs.delete(socket);
     }
@@ -340,21 +403,28 @@ export class SessionHub {
    */
   private async sendHistory(grantId: string, room: Room, socket: WebSocket): Promise<void> {
     try {
-      const { messages, seqs } = await this.chatSoFar(grantId);
+      const { messages, seqs } = await this.chatSoFar(grantId, room);
       if (room.agent !== socket) return;
       room.agentHistorySeqs = seqs;
-      send(socket, { type: 'history', messages });
-      for (const held of room.agentBacklog ?? []) if (held.seq === undefined || !room.agentHistorySeqs.has(held.seq)) send(socket, held.payload);
+      const held = (room.agentBacklog ?? []).filter((entry) => entry.seq === undefined || !seqs.has(entry.seq));
+      // Not waited for (the agent's messages after its hello are read meanwhile, MessagePacer); from
+      // here on, what comes for the agent waits after the history (sendLong), the backlog goes.
+      this.sendHistoryOf(socket, messages, held);
     } finally {
       room.agentBacklog = undefined;
     }
+  }
+
+  /** Starts sending `socket` the history `messages`, then the messages `held` back meanwhile (sendLong). */
+  private sendHistoryOf(socket: WebSocket, messages: Record<string, unknown>[], held: { payload: Record<string, unknown> }[]): void {
+    sendLong(socket, { type: 'history', messages }, held.map((entry) => entry.payload)).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: history not sent'));
   }
 
   /** Hands on the logged messages of session `grantId` this node has not (it may have missed them). */
   private async replay(grantId: string): Promise<void> {
     const room = this.rooms.get(grantId);
     if (!room) return;
-    const entries = await this.log.since(grantId, room.delivered.contiguous, this.ctx.clock.now());
+    const entries = await this.log.since(logIdOf(grantId, room.incarnation), room.delivered.contiguous, this.ctx.clock.now());
     // The log keeps the latest LOG_KEEP messages: older ones missed here are gone, not a gap to wait for.
     const newest = entries.at(-1)?.seq;
     if (newest !== undefined) room.delivered.skipTo(newest - LOG_KEEP);
@@ -388,7 +458,7 @@ export class SessionHub {
     clearInterval(room.presenceWatch);
     for (const socket of [room.agent, ...room.supporters]) {
       send(socket, { type: 'ended', reason });
-      socket?.close(CLOSE.ended, `session ended (${reason})`);
+      if (socket) close(socket, CLOSE.ended, `session ended (${reason})`);
     }
   }
 
@@ -522,7 +592,7 @@ export class SessionHub {
       if (grant?.request.pairingGrantId) await this.ctx.engine.remove(grant.request.pairingGrantId);
       await this.ctx.engine.remove(grantId);
       if (reason !== 'expired') await this.memories.forget(grantId);
-      await this.log.forget(grantId, this.ctx.clock.now());
+      if (ended !== undefined) await this.log.forget(logIdOf(grantId, ended), this.ctx.clock.now());
     } finally {
       // Naming the session that ended: a node holding a room of another made since under its id keeps it.
       await this.publish(grantId, { kind: 'ended', reason, ...(ended !== undefined ? { session: ended } : {}) }).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: could not tell other nodes the session ended'));
@@ -762,7 +832,7 @@ export class SessionHub {
     // Told here too when its room was closed already (by the bus's `ended`) or is not the one it is in.
     if (socket.readyState === 1) {
       send(socket, { type: 'ended', reason });
-      socket.close(CLOSE.ended, `session ended (${reason})`);
+      close(socket, CLOSE.ended, `session ended (${reason})`);
     }
   }
 

@@ -22,20 +22,24 @@ export interface LoggedMessage {
  * it reads what it missed once it listens again (`since`), and the numbers let it drop what it had
  * already handed on. Ending a session deletes its log (`forget`): chat is not kept at rest longer
  * than the session lives.
+ *
+ * A log is the log of one session, not of its id (`logIdOf`): a session made again under the id of
+ * one that ended has a log of its own, which nothing of the one before (its end deleting its log,
+ * a message of it logged late) can touch.
  */
 export class SessionLog {
   constructor(private readonly ephemeral: EphemeralStore) {}
 
-  private static counterKey(grantId: string): string {
-    return `support:log-seq|${grantId}`;
+  private static counterKey(logId: string): string {
+    return `support:log-seq|${logId}`;
   }
 
-  private static prefix(grantId: string): string {
-    return `support:log|${grantId}|`;
+  private static prefix(logId: string): string {
+    return `support:log|${logId}|`;
   }
 
-  private static entryKey(grantId: string, seq: number): string {
-    return `${SessionLog.prefix(grantId)}${String(seq).padStart(SEQ_DIGITS, '0')}`;
+  private static entryKey(logId: string, seq: number): string {
+    return `${SessionLog.prefix(logId)}${String(seq).padStart(SEQ_DIGITS, '0')}`;
   }
 
   /**
@@ -43,37 +47,41 @@ export class SessionLog {
    * message LOG_KEEP before it goes: a session's log is bounded by its latest messages, not by how
    * much was said over the session's life (a day by default, and an agent is anyone with the code).
    */
-  async append(grantId: string, message: string, ttlMs: number, now: number): Promise<number> {
-    const { count: seq } = await this.ephemeral.increment(SessionLog.counterKey(grantId), ttlMs, now);
-    await this.ephemeral.set(SessionLog.entryKey(grantId, seq), message, ttlMs, now);
-    if (seq > LOG_KEEP) await this.ephemeral.delete(SessionLog.entryKey(grantId, seq - LOG_KEEP));
+  async append(logId: string, message: string, ttlMs: number, now: number): Promise<number> {
+    const { count: seq } = await this.ephemeral.increment(SessionLog.counterKey(logId), ttlMs, now);
+    await this.ephemeral.set(SessionLog.entryKey(logId, seq), message, ttlMs, now);
+    if (seq > LOG_KEEP) await this.ephemeral.delete(SessionLog.entryKey(logId, seq - LOG_KEEP));
     return seq;
   }
 
   /** The number of the last message logged so far (0 for none). */
-  async last(grantId: string, now: number): Promise<number> {
-    return Number((await this.ephemeral.get(SessionLog.counterKey(grantId), now)) ?? 0);
+  async last(logId: string, now: number): Promise<number> {
+    return Number((await this.ephemeral.get(SessionLog.counterKey(logId), now)) ?? 0);
   }
 
   /** The messages numbered above `after`, in order. */
-  async since(grantId: string, after: number, now: number): Promise<LoggedMessage[]> {
-    const prefix = SessionLog.prefix(grantId);
+  async since(logId: string, after: number, now: number): Promise<LoggedMessage[]> {
+    const prefix = SessionLog.prefix(logId);
     return (await this.ephemeral.list(prefix, now))
       .map((entry) => ({ seq: Number(entry.key.slice(prefix.length)), message: entry.value }))
       .filter((entry) => entry.seq > after)
       .sort((a, b) => a.seq - b.seq);
   }
 
-  /** Removes the one message `seq` of session `grantId`'s log (logged for a session its id no longer names). */
-  async drop(grantId: string, seq: number): Promise<void> {
-    await this.ephemeral.delete(SessionLog.entryKey(grantId, seq));
-  }
-
   /** Deletes the session's log. */
-  async forget(grantId: string, now: number): Promise<void> {
-    for (const entry of await this.ephemeral.list(SessionLog.prefix(grantId), now)) await this.ephemeral.delete(entry.key);
-    await this.ephemeral.delete(SessionLog.counterKey(grantId));
+  async forget(logId: string, now: number): Promise<void> {
+    for (const entry of await this.ephemeral.list(SessionLog.prefix(logId), now)) await this.ephemeral.delete(entry.key);
+    await this.ephemeral.delete(SessionLog.counterKey(logId));
   }
+}
+
+/**
+ * The id of the log of one session: its grant id and the first 128 bits of its incarnation (the
+ * mesh identity drawn at its creation, see session-channel.ts `incarnationOf`), which tell it from
+ * any other session made under the same id. Every node works it out alike from the session.
+ */
+export function logIdOf(grantId: string, incarnation: string): string {
+  return `${grantId}|${incarnation.slice(0, 32)}`;
 }
 
 /**
