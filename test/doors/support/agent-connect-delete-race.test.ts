@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { sessionGrantId } from '../../../src/doors/support/session-model.js';
 import type { TestApp } from '../../helpers/app.js';
 import { postgresMissing } from '../../helpers/services.js';
-import { ADMIN_AUTH, countTopicListeners, openRecordedSocket, postJson, useSupportServers, useTwoOriginNodes } from './helpers.js';
+import { ADMIN_AUTH, confirmedSession, countTopicListeners, expectAgentLeaseGone, openRecordedSocket, useSupportServers, useTwoOriginNodes } from './helpers.js';
 
 /**
  * Creates session `id` on `agentNode`, confirms it and sends the agent's hello. The hello passes
@@ -13,12 +13,7 @@ import { ADMIN_AUTH, countTopicListeners, openRecordedSocket, postJson, useSuppo
  * logged as a failure.
  */
 async function connectWhileDeleted(agentNode: TestApp, id: string, remove: () => Promise<void>): Promise<void> {
-  const created = await postJson(`${agentNode.url}/session`, { id, supporter_name: 'T', supporter_avatar: 'https://img.example/t.png' }, { authorization: ADMIN_AUTH });
-  expect(created.status).toBe(201);
-  const code = ((await created.json()) as { PairingCode: string }).PairingCode;
-  const confirmed = await postJson(`${agentNode.url}/pairing/${code}/confirm`, { Decision: 'accept' });
-  expect(confirmed.status).toBe(200);
-  const { MeshServer, AgentCredential } = (await confirmed.json()) as { MeshServer: string; AgentCredential: string };
+  const { MeshServer, AgentCredential } = await confirmedSession(agentNode, id);
   const grantId = sessionGrantId(id);
   const { engine, stores } = agentNode.app.pairgate;
   const listeners = countTopicListeners(stores.bus, `support:${grantId}`);
@@ -51,8 +46,7 @@ async function connectWhileDeleted(agentNode: TestApp, id: string, remove: () =>
     for (let i = 0; i < 50 && listeners.count() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(listeners.count()).toBe(0);
     // The agent's lease went with the socket.
-    for (let i = 0; i < 50 && (await stores.ephemeral.list(`support:agent:${grantId}`, Date.now())).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(await stores.ephemeral.list(`support:agent:${grantId}`, Date.now())).toEqual([]);
+    await expectAgentLeaseGone(stores.ephemeral, grantId);
   } finally {
     engine.update = update;
     listeners.restore();

@@ -1,11 +1,11 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { WebSocket } from 'ws';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { createTestDatabase, createTestPrefix, REDIS_URL } from '../../helpers/services.js';
 import { supportRelayDoor } from '../../../src/doors/support/relay-door.js';
 import { confirmPairing, connectAgent, SupportOriginClient, type SessionChannel } from '../../../src/sdk/support.js';
-import type { MessageBus } from '../../../src/store/ports.js';
+import type { EphemeralStore, MessageBus } from '../../../src/store/ports.js';
 export { freePort } from '../../helpers/ports.js';
 
 /** Supporter credentials of the test origins. */
@@ -215,6 +215,23 @@ export async function connectedSession(origin: TestApp, id: string): Promise<Con
   const agent = await connectAgent(confirmation.MeshServer, confirmation.AgentCredential);
   await connected;
   return { sdk, supporter, agent, meshServer: confirmation.MeshServer, credential: confirmation.AgentCredential };
+}
+
+/** Creates session `id` on `node` (admin credentials, over HTTP) and confirms its pairing code: where the agent joins, and its credential. */
+export async function confirmedSession(node: TestApp, id: string): Promise<{ MeshServer: string; AgentCredential: string }> {
+  const created = await postJson(`${node.url}/session`, { id, supporter_name: 'T', supporter_avatar: 'https://img.example/t.png' }, { authorization: ADMIN_AUTH });
+  expect(created.status).toBe(201);
+  const code = ((await created.json()) as { PairingCode: string }).PairingCode;
+  const confirmed = await postJson(`${node.url}/pairing/${code}/confirm`, { Decision: 'accept' });
+  expect(confirmed.status).toBe(200);
+  return (await confirmed.json()) as { MeshServer: string; AgentCredential: string };
+}
+
+/** Waits (up to a second) until no agent lease of session `grantId` is left in `ephemeral`, and checks so. */
+export async function expectAgentLeaseGone(ephemeral: EphemeralStore, grantId: string): Promise<void> {
+  const leases = () => ephemeral.list(`support:agent:${grantId}`, Date.now());
+  for (let i = 0; i < 50 && (await leases()).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(await leases()).toEqual([]);
 }
 
 /**
