@@ -33,7 +33,7 @@ describe('the boxes page in the visitor\'s language', () => {
     expect(page.text).toContain('1 boîtier annoncé derrière votre adresse publique (127.0.0.1).');
     expect(page.text).toContain('>Se connecter (local)</a>');
     expect(page.text).toContain('>Se connecter (tunnel)</a>');
-    expect(page.text).toMatch(/<strong>Boîtier [0-9a-z]{8}<\/strong>/);
+    expect(page.text).toMatch(/<strong><bdi>Boîtier [0-9a-z]{8}<\/bdi><\/strong>/);
     // The fingerprint named in words on the page, not in a tooltip a phone never shows, and what to do with it.
     expect(page.text).toMatch(/<span class="muted">Empreinte<\/span> <code>[0-9a-z]{52}<\/code>/);
     expect(page.text).toContain('L’empreinte d’un boîtier est son identité');

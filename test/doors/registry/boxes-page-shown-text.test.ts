@@ -46,19 +46,19 @@ describe('the boxes page shows what a box announces without letting it rewrite t
     expect((await announce('127.0.0.41', { client: box.fingerprint, message })).status).toBe(200);
     const list = await listed('127.0.0.41');
     // 100 characters: what the name says, without the characters that say nothing but rewrite the line.
-    expect(list).toContain(`<strong>Kitchen ${'x'.repeat(91)}\u{1F600}</strong>`);
+    expect(list).toContain(`<strong><bdi>Kitchen ${'x'.repeat(91)}\u{1F600}</bdi></strong>`);
     for (const unshown of ['\u202e', '\u0007', '\u2066']) expect(list).not.toContain(unshown);
     expect(list).toContain(`<code>${box.fingerprint}</code>`);
     // Cut at 100 UTF-16 units, a character beyond U+FFFF on the edge lost half and showed as U+FFFD.
     expect((await announce('127.0.0.46', { client: box.fingerprint, message: JSON.stringify({ name: `${'y'.repeat(99)}\u{1F600}z` }) })).status).toBe(200);
     const cut = await listed('127.0.0.46');
-    expect(cut).toContain(`<strong>${'y'.repeat(99)}\u{1F600}</strong>`);
+    expect(cut).toContain(`<strong><bdi>${'y'.repeat(99)}\u{1F600}</bdi></strong>`);
     expect(cut).not.toContain('\ufffd');
   });
 
   it('a name of nothing but such characters is shown as an unnamed box', async () => {
     expect((await announce('127.0.0.42', { client: box.fingerprint, message: JSON.stringify({ name: '\u202e\u202c' }) })).status).toBe(200);
-    expect(await listed('127.0.0.42')).toContain(`<strong>Box ${box.fingerprint.slice(0, 8)}</strong>`);
+    expect(await listed('127.0.0.42')).toContain(`<strong><bdi>Box ${box.fingerprint.slice(0, 8)}</bdi></strong>`);
   });
 
   it('an address with a user name or password in the opaque message is no link (https://kitchen.local@evil.example goes to evil.example)', async () => {
