@@ -62,6 +62,10 @@ export const accountsDoor: Door = {
       // Filled by other doors (the install door's last-admin check), before or after this one.
       deletionGuards: accountDeletionGuards(app.pairgate),
     });
+    // The dummy hash of unknown names, started now so that it is ready before the first sign-in
+    // (one scrypt on libuv's threads); not waited for: start-up, and every CLI's first line, would
+    // wait a scrypt (a sign-in in that first moment waits for the same hash, `authenticate`).
+    accounts.prepare().catch((error: unknown) => ctx.logger.warn({ err: error }, 'accounts: the dummy password hash could not be made; the first unknown name will make it'));
     registerAccounts(app.pairgate, accounts);
     installAccountPages(app, ctx, accounts, cfg.PAIRGATE_ACCOUNTS_REGISTRATION);
 

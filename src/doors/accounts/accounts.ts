@@ -56,6 +56,22 @@ export class Accounts {
 
   constructor(readonly parts: AccountParts) {}
 
+  /**
+   * Makes the dummy hash an unknown name is checked against (the accounts door starts this when
+   * the server starts). Made at the first sign-in that needed it, it made that one cost two
+   * scrypts, so the first unknown name after a start took twice a known one's time. A failure is
+   * forgotten: the first sign-in that needs the hash makes it again.
+   */
+  async prepare(): Promise<void> {
+    const made = (this.dummy ??= dummyHash(this.parts.scryptCost));
+    try {
+      await made;
+    } catch (error) {
+      if (this.dummy === made) this.dummy = undefined;
+      throw error;
+    }
+  }
+
   /** Registers a person; 400 for bad input, 409 when the name or e-mail is taken. */
   async register(input: { username: string; email: string; password: string }): Promise<User> {
     const { username, email } = validateRegistration(input);
@@ -82,7 +98,10 @@ export class Accounts {
   async authenticate(login: string, password: string, ip: string, deviceOf?: (accountId: string) => string | undefined): Promise<{ user: User; passwordHash: string }> {
     // Looked up before the budget, which is keyed by the account. Known or not, this is the same
     // one indexed read, so the order reveals nothing; a spent budget still refuses before scrypt.
-    const found = login.length <= 254 ? await this.parts.users.findByLogin(login) : undefined;
+    // The look-up reads the name as it is stored (`normaliseLogin`: trimmed, lower case, NFC), and
+    // a name that names none is counted under that same reading (`SignInLimits`): else another
+    // spelling of a spent name was refused when it named an account and tried when it did not.
+    const found = await this.parts.users.findByLogin(login);
     const device = found ? deviceOf?.(found.id) : undefined;
     const proved = await this.parts.limits.check(found ? { accountId: found.id, ...(device !== undefined ? { device } : {}) } : { unknownLogin: login }, ip, async () => {
       this.dummy ??= dummyHash(this.parts.scryptCost);

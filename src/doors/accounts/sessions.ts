@@ -63,14 +63,21 @@ export class Sessions {
    * written, so this one would outlive the password it was opened with: the hash is read again
    * once the row is written and, when it is another, the row is deleted and no cookie set (false).
    * Written first, read after: a change that ends sessions after writing its hash either finds this
-   * row or is seen here.
+   * row or is seen here. An account deleted meanwhile gets no session either (false).
    */
   async start(request: FastifyRequest, reply: FastifyReply, userId: string, now: number, provenHash?: string): Promise<boolean> {
     const previous = request.cookies?.[this.cookie];
     if (previous) await this.db.deleteFrom('account_sessions').where('token_hash', '=', hashToken(previous)).execute();
     const token = randomToken();
     const tokenHash = hashToken(token);
-    await this.db.insertInto('account_sessions').values({ token_hash: tokenHash, user_id: userId, created_at: now, expires_at: now + this.ttlMs, last_seen_at: now }).execute();
+    try {
+      await this.db.insertInto('account_sessions').values({ token_hash: tokenHash, user_id: userId, created_at: now, expires_at: now + this.ttlMs, last_seen_at: now }).execute();
+    } catch (error) {
+      // The account was deleted while the password was checked: the row's foreign key refuses it.
+      // No session, as for a password changed meanwhile (a 401 to the sign-in, not a 500).
+      if ((await this.users.findById(userId)) === undefined) return false;
+      throw error;
+    }
     if (provenHash !== undefined && (await this.users.passwordHashOf(userId)) !== provenHash) {
       await this.db.deleteFrom('account_sessions').where('token_hash', '=', tokenHash).execute();
       return false;

@@ -4,6 +4,7 @@ import type { Clock } from '../../core/clock.js';
 import type { GrantEngine } from '../../engine/grant-engine.js';
 import type { EphemeralStore } from '../../store/ports.js';
 import { FailureBudget, type BudgetCounter } from '../../engine/failure-budget.js';
+import { normaliseLogin } from './users.js';
 
 /** The failure counter of an existing account. */
 function accountKey(accountId: string): string {
@@ -59,7 +60,8 @@ export interface SignInLimitOptions {
 
 /**
  * Whom a sign-in attempt counts against: an existing account by its id, whichever of its names
- * (username or e-mail, in any case) was typed, or a login that names no account, as typed.
+ * (username or e-mail, in any case) was typed, or a login that names no account, as the look-up
+ * reads it (`normaliseLogin`).
  * `device`: the trusted device the attempt comes from, when its device cookie is good for that
  * very account (`DeviceCookies.deviceOf`).
  */
@@ -71,8 +73,8 @@ export type SignInSubject = { accountId: string; device?: string } | { unknownLo
  *
  * An existing account has one counter, keyed by its id: keyed by the name typed, its username and
  * its e-mail would each get a budget, doubling the guesses allowed. A login that names no account
- * is counted by the name typed, with the same limit, so a refusal (429) never tells an attacker
- * that an account exists; the name is kept only as a keyed hash (`signInNameKey`), since a plain one
+ * is counted by the name typed as the look-up reads it, with the same limit, so a refusal (429)
+ * never tells an attacker that an account exists; the name is kept only as a keyed hash (`signInNameKey`), since a plain one
  * of a guessable name, or of a password typed in the name's field, gives it up to a dictionary
  * run over a copy of the store. What a shared counter does tell: once one of an account's names is
  * spent, its other name is refused too, so someone who spends a username's budget can learn which
@@ -101,11 +103,15 @@ export class SignInLimits {
     this.nameKey = Buffer.from(nameKey);
   }
 
-  /** The counter of a login that names no account, by the name as typed (any case, spaces around). */
+  /**
+   * The counter of a login that names no account, by the name as the look-up reads it
+   * (`normaliseLogin`: any case, spaces around, either Unicode form), so that every spelling that
+   * would name one account shares one counter, as an existing account's do.
+   */
   private nameKeyOf(login: string): string {
     // Keyed: the store never holds names people typed (they may be passwords), nor a hash of one a
     // dictionary could undo.
-    return `signin:name:${createHmac('sha256', this.nameKey).update(login.trim().toLowerCase()).digest('base64url')}`;
+    return `signin:name:${createHmac('sha256', this.nameKey).update(normaliseLogin(login)).digest('base64url')}`;
   }
 
   private counters(subject: SignInSubject, ip: string): BudgetCounter[] {
