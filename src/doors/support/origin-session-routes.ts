@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { BadGatewayError, ConflictError, InvalidRequestError, NotFoundError, RateLimitedError } from '../../core/errors.js';
+import { BadGatewayError, ConflictError, InvalidRequestError, NotFoundError, RateLimitedError, UnavailableError } from '../../core/errors.js';
 import { hasUnshowableText, unshowableRule } from '../shared/shown-text.js';
 import { constantTimeEqual, hashToken, randomId } from '../../core/ids.js';
 import { configSection } from '../../server/config.js';
@@ -199,6 +199,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   // 400 as the spec prefers (documented in docs/support.md), with its own machine code.
   const idTaken = (id: string): InvalidRequestError => new InvalidRequestError(`The session id ${id} is in use. Choose another id, or delete that session first.`, undefined, 'session_id_taken');
   const idLock = new SessionIdLock(ctx.stores.ephemeral, ctx.clock);
+  const idBusy = (): UnavailableError => new UnavailableError('The session id is being written by another request (a creation under it). Try again shortly.');
 
   /**
    * Creates the session grant; an id held by an expired, not yet swept session is reclaimed. The id
@@ -387,9 +388,20 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     schema: { tags, security: BASIC_AUTH, summary: 'End and remove a session (basic auth); its code dies with it. An expired session is forgotten.', params: SessionIdParams, response: { 204: Type.Null({ description: 'The session is ended and forgotten; its code and agent link no longer work.' }), ...errors } },
   }, async (request, reply) => {
     const known = await authorize(request, reply, request.params.id, true);
-    if (known.grant) await hub.end(known.grant.id, 'deleted');
-    else await memories.forget(known.memory.grantId);
-    await ctx.stores.ephemeral.delete(`${INDEX_PREFIX}${request.params.id}`);
+    // Only the session authorized goes, and its list entry with it, under the id's hold (see
+    // SessionIdLock): one created again under the id meanwhile (the first expired and was
+    // reclaimed) keeps its grant, its note and its entry in the list.
+    const forgetEntry = (): Promise<void> => ctx.stores.ephemeral.delete(`${INDEX_PREFIX}${request.params.id}`);
+    if (known.grant) {
+      await hub.end(known.grant.id, 'deleted', known.grant.request.meshIdHex, forgetEntry);
+    } else {
+      const grantId = known.memory.grantId;
+      await idLock.hold(grantId, async () => {
+        if (await ctx.engine.get(grantId)) return;
+        await memories.forget(grantId);
+        await forgetEntry();
+      }, idBusy);
+    }
     return reply.code(204).send(null);
   });
 

@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import { NotFoundError } from '../../core/errors.js';
+import { NotFoundError, UnavailableError } from '../../core/errors.js';
 import { IllegalTransitionError } from '../../core/grant-machine.js';
 import { constantTimeEqual, hashToken } from '../../core/ids.js';
 import { MISSED_CHANGES } from '../../store/ports.js';
@@ -9,6 +9,7 @@ import { AgentLeases } from './agent-lease.js';
 import { keepAlive } from './channel-heartbeat.js';
 import { MAX_BUFFERED, MAX_REPORT, MAX_TEXT } from './channel-limits.js';
 import { MessagePacer, type PacerLimits } from './message-pacer.js';
+import { SessionIdLock } from './session-id-lock.js';
 import { DeliveredSeqs, LOG_KEEP, logIdOf, SessionLog } from './session-log.js';
 import type { SessionMemories } from './session-memory.js';
 import { SupporterPresence } from './supporter-presence.js';
@@ -235,6 +236,8 @@ export class SessionHub {
   private readonly leases: AgentLeases;
   private readonly log: SessionLog;
   private readonly presence: SupporterPresence;
+  /** Holds a session id while its end reads and removes what is under it (see end). */
+  private readonly idLock: SessionIdLock;
   /** The lease each accepted agent socket holds, given back when it closes. */
   private readonly agentLeases = new WeakMap<WebSocket, () => void>();
 
@@ -252,6 +255,7 @@ export class SessionHub {
     this.leases = new AgentLeases(ctx.stores.ephemeral, ctx.clock);
     this.log = new SessionLog(ctx.stores.ephemeral);
     this.presence = new SupporterPresence(ctx.stores.ephemeral, ctx.clock, presenceMs);
+    this.idLock = new SessionIdLock(ctx.stores.ephemeral, ctx.clock);
     ctx.shutdownSignal.addEventListener('abort', () => {
       for (const [grantId, room] of this.rooms) {
         room.stop();
@@ -578,21 +582,31 @@ export class SessionHub {
    *
    * With `incarnation` (a socket's or a room's session, see incarnationOf), only that session ends:
    * when its id names another session by now, that one is left alone (only rooms of the one meant close).
+   * The read and the removal hold the id (SessionIdLock), as a creation reclaiming it does: a session
+   * that expired meanwhile (the room's expiry timer ends it right then) and whose id a creation
+   * reclaimed would otherwise have the new session removed by its end, and its note forgotten.
+   * `alsoUnderId` runs under that hold once the session is removed (what else the caller keeps under
+   * the id goes there, before a session created again under it can write its own).
    */
-  async end(grantId: string, reason: EndReason, incarnation?: string): Promise<void> {
+  async end(grantId: string, reason: EndReason, incarnation?: string, alsoUnderId?: () => Promise<void>): Promise<void> {
     // The sockets here close at once; those of other nodes when the bus brings them the news, sent
     // once the session is gone (whoever hears "ended" finds nothing left). The session goes even
     // when the bus fails: its sockets elsewhere then close with their room's expiry.
     this.closeRoom(grantId, reason, incarnation);
     let ended = incarnation;
     try {
-      const grant = await this.ctx.engine.get<SessionRequest, SessionResult>(grantId);
-      if (grant && incarnation !== undefined && incarnationOf(grant) !== incarnation) return;
-      ended ??= grant ? incarnationOf(grant) : undefined;
-      if (grant?.request.pairingGrantId) await this.ctx.engine.remove(grant.request.pairingGrantId);
-      await this.ctx.engine.remove(grantId);
-      if (reason !== 'expired') await this.memories.forget(grantId);
-      if (ended !== undefined) await this.log.forget(logIdOf(grantId, ended), this.ctx.clock.now());
+      const removed = await this.idLock.hold(grantId, async () => {
+        const grant = await this.ctx.engine.get<SessionRequest, SessionResult>(grantId);
+        if (grant && incarnation !== undefined && incarnationOf(grant) !== incarnation) return false;
+        ended ??= grant ? incarnationOf(grant) : undefined;
+        if (grant?.request.pairingGrantId) await this.ctx.engine.remove(grant.request.pairingGrantId);
+        // The note before the removal: while a live session is there, no creation under its id can have left its own.
+        if (reason !== 'expired') await this.memories.forget(grantId);
+        await this.ctx.engine.remove(grantId);
+        await alsoUnderId?.();
+        return true;
+      }, () => new UnavailableError('The session id is being written by another request (a creation under it). Try again shortly.'));
+      if (removed && ended !== undefined) await this.log.forget(logIdOf(grantId, ended), this.ctx.clock.now());
     } finally {
       // Naming the session that ended: a node holding a room of another made since under its id keeps it.
       await this.publish(grantId, { kind: 'ended', reason, ...(ended !== undefined ? { session: ended } : {}) }).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: could not tell other nodes the session ended'));

@@ -28,22 +28,30 @@ describe('support channel: a session made again under the id of one ending keeps
     await first.next((e) => e.type === 'state', 5000);
 
     // Right after the end removed the first session (before it deleted its log), the supporter
-    // starts over under the same id and the person says something in the new session.
+    // starts over under the same id and the person says something in the new session. (The end
+    // holds the id while it removes the session, SessionIdLock: the new session is made once the
+    // removal is done and the hold let go, when the end goes on to list the log it deletes.)
     const { engine, stores } = origin.app.pairgate;
     const remove = engine.remove.bind(engine);
+    const list = stores.ephemeral.list.bind(stores.ephemeral);
+    let removedFirst = false;
     let recreated: Promise<void> | undefined;
     engine.remove = async (grant: string) => {
       const removed = await remove(grant);
-      if (grant === grantId && !recreated) {
+      if (grant === grantId) removedFirst = true;
+      return removed;
+    };
+    stores.ephemeral.list = async (prefix: string, now: number) => {
+      if (removedFirst && !recreated && prefix.startsWith(`support:log|${grantId}|`)) {
         recreated = (async () => {
           const created = await sdk.createSession({ id, supporterName: 'T', supporterAvatar: 'https://img.example/a.png' });
           const agent = await connectAgent(created.AgentConfig.MeshServer, undefined);
           agent.say('hello from the new session');
-          await expect.poll(async () => JSON.stringify(await stores.ephemeral.list(`support:log|${grantId}|`, Date.now())), { timeout: 5000 }).toContain('hello from the new session');
+          await expect.poll(async () => JSON.stringify(await list(`support:log|${grantId}|`, Date.now())), { timeout: 5000 }).toContain('hello from the new session');
         })();
         await recreated;
       }
-      return removed;
+      return list(prefix, now);
     };
     try {
       first.end();
@@ -53,6 +61,7 @@ describe('support channel: a session made again under the id of one ending keeps
       await recreated;
     } finally {
       engine.remove = remove;
+      stores.ephemeral.list = list;
     }
     // Let the end finish (it deletes the log after the removal).
     await new Promise((resolve) => setTimeout(resolve, 300));
