@@ -386,6 +386,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
 
   api.delete('/session/:id', {
     schema: { tags, security: BASIC_AUTH, summary: 'End and remove a session (basic auth); its code dies with it. An expired session is forgotten.', params: SessionIdParams, response: { 204: Type.Null({ description: 'The session is ended and forgotten; its code and agent link no longer work.' }), ...errors } },
+    config: { sharedAnswersAlso: { 503: '`unavailable` too when another request has held the session id for 5 s (a creation or an end under way on some node); try again.' } },
   }, async (request, reply) => {
     const known = await authorize(request, reply, request.params.id, true);
     // Only the session authorized goes, and its list entry with it, under the id's hold (see
