@@ -1,6 +1,7 @@
 import type { Door } from '../doors/door.js';
 import type { MigrationSet } from '../store/durable-schema.js';
 import { coreMigrations } from '../store/migrations/core.js';
+import type { MigrationReport } from '../store/migrate.js';
 import type { Stores } from '../store/ports.js';
 import type { RedisStores } from '../store/redis/redis-stores.js';
 import { openSqliteStores } from '../store/sqlite/sqlite-stores.js';
@@ -37,8 +38,12 @@ async function everyKnownMigration(migrations: MigrationSet): Promise<Set<string
  *   otherwise the durable database holds them: PostgreSQL wakes other nodes with LISTEN/NOTIFY and
  *   counts rate limits in its ephemeral table; SQLite (one node) wakes and counts in process.
  * A service that does not answer fails start-up with its URL, password redacted.
+ *
+ * `onMigrated` hears what the durable database's migrations did as soon as they are done: before
+ * Redis is opened, so that a start that upgraded the database and then failed (Redis away, a bad
+ * URL) still says so; the next start, finding nothing to do, would say nothing.
  */
-export async function openStores(config: Config, doors: readonly Door[]): Promise<Stores> {
+export async function openStores(config: Config, doors: readonly Door[], onMigrated?: (report: MigrationReport) => void): Promise<Stores> {
   const migrations = allMigrations(doors);
   const knownMigrations = await everyKnownMigration(migrations);
   // pg and ioredis load only when configured: the embedded default starts without them.
@@ -55,6 +60,7 @@ export async function openStores(config: Config, doors: readonly Door[]): Promis
   } else {
     durable = await openSqliteStores({ dataDir: config.PAIRGATE_DATA_DIR, migrations, knownMigrations, sync: config.PAIRGATE_SQLITE_SYNC });
   }
+  if (durable.migrated) onMigrated?.(durable.migrated);
   if (!config.PAIRGATE_REDIS_URL) return durable;
   let redis: RedisStores;
   try {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { ConfigError } from '../core/errors.js';
 import type { Door } from '../doors/door.js';
 import { buildApp } from './app.js';
@@ -12,6 +13,7 @@ import { removeLeftoverTempFiles } from './durable-file.js';
 import { loadConfig, type Config, type ConfigSources } from './config.js';
 import { capConnections, httpConnectionCap, openFileCount, openFileLimit, waitsOverCapWarning } from './connection-cap.js';
 import { explainListenError, HTTP_LISTENER } from './listen-errors.js';
+import { loggerOptions } from './logger.js';
 import { openStores } from './open-stores.js';
 import { trustedProxies } from './trust-proxy.js';
 import { migrationLogLine } from '../store/migrate.js';
@@ -84,7 +86,13 @@ export async function startServer(sources: ConfigSources, doors: readonly Door[]
   checkConfig(config, doors);
   makeDataDir(config.PAIRGATE_DATA_DIR);
   if (config.PAIRGATE_BACKUP_DIR) makeFolder(config.PAIRGATE_BACKUP_DIR, 'PAIRGATE_BACKUP_DIR');
-  const stores = await openStores(config, doors);
+  // Logged by a logger of its own, the app's not made yet: as soon as the migrations are done, so a
+  // start that upgraded the database and then failed (Redis away, the port taken) still says so.
+  // Whatever the address listened on: it is about who reads the database, not who reaches the server.
+  const stores = await openStores(config, doors, (report) => {
+    const line = migrationLogLine(report);
+    if (line) pino(loggerOptions(config.PAIRGATE_LOG_LEVEL), logStream ?? process.stdout).info(line);
+  });
   // Once the store holds the folder (SQLite's lock): a second server started on it by mistake
   // stops there, before it touches anything of the first one's.
   const leftovers = removeLeftoverFiles(config.PAIRGATE_DATA_DIR);
@@ -112,9 +120,6 @@ export async function startServer(sources: ConfigSources, doors: readonly Door[]
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   listening.url = url;
   for (const warning of configWarnings(config, doors)) app.log.warn(warning);
-  // Whatever the address listened on: it is about who reads the database, not who reaches the server.
-  const migrationLine = migrationLogLine(stores.migrated);
-  if (migrationLine) app.log.info(migrationLine);
   if (leftovers.length > 0) app.log.info(`removed ${leftovers.length} temporary file(s) a stop between writing and renaming left in the data folder: ${leftovers.join(', ')}`);
   const codeKeyHint = codeKeyWarning(config);
   if (codeKeyHint) app.log.warn(codeKeyHint);

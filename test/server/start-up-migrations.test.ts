@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import { allDoors } from '../../src/doors/index.js';
 import type { Door } from '../../src/doors/door.js';
 import { startServer } from '../../src/server/start.js';
 import { logCollector } from '../helpers/log-lines.js';
+import { createTestDatabase, postgresMissing } from '../helpers/services.js';
 
 /** Starts a server on `dataDir` with `doors`, closes it, and returns the messages it logged at info and up. */
 async function startAndStop(dataDir: string, doors: readonly Door[]): Promise<string[]> {
@@ -35,5 +37,45 @@ describe('start-up log of the database migrations (real SQLite)', () => {
     expect(upgraded[0]).toMatch(/^upgraded the database: ran \d+ migrations \(\d+_\w+(, \d+_\w+)*\) on a database that had run \d+$/);
     const again = await startAndStop(dataDir, allDoors);
     expect(again.filter((line) => /prepared a new database|upgraded the database/.test(line))).toEqual([]);
+  });
+});
+
+const pgSkip = await postgresMissing();
+
+/**
+ * A start that migrated the database and then failed still says what it did: the next start finds
+ * nothing to do and says nothing, so this start's line is the only record of the upgrade.
+ */
+describe('start-up log of the migrations of a start that then fails', () => {
+  it('says a new SQLite database was prepared when the port is taken', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-start-migrations-fail-'));
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as { port: number }).port;
+      const log = logCollector();
+      await expect(startServer({ env: { PAIRGATE_DATA_DIR: dataDir, PAIRGATE_HOST: '127.0.0.1', PAIRGATE_PORT: String(port), PAIRGATE_LOG_LEVEL: 'info' } }, [grantsDoor], log.stream)).rejects.toThrow();
+      expect(log.messages()).toContainEqual(expect.stringMatching(/^prepared a new database \(\d+ migrations?\)$/));
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(Boolean(pgSkip))(`says a new PostgreSQL database was prepared when Redis cannot be reached${pgSkip ? ` (skipped: ${pgSkip})` : ''}`, async () => {
+    const database = await createTestDatabase();
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const redisPort = (closed.address() as { port: number }).port;
+    // Nothing listens there once closed: Redis is away.
+    await new Promise((resolve) => closed.close(resolve));
+    try {
+      const log = logCollector();
+      const env = { PAIRGATE_DATABASE_URL: database.url, PAIRGATE_REDIS_URL: `redis://127.0.0.1:${redisPort}`, PAIRGATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'info' };
+      await expect(startServer({ env }, [grantsDoor], log.stream)).rejects.toMatchObject({ code: 'store_unavailable' });
+      expect(log.messages()).toContainEqual(expect.stringMatching(/^prepared a new database \(\d+ migrations?\)$/));
+    } finally {
+      await database.drop();
+    }
   });
 });
