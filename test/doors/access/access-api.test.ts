@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { ManualClock } from '../../../src/core/clock.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { createTestApp, useListeningApp, type TestApp } from '../../helpers/app.js';
 import { authRequest, FormClient, getJson, postJson } from './form-client.js';
 
 const FAST = { PAIRGATE_SCRYPT_COST: '10' };
@@ -711,24 +711,18 @@ describe('access door API over real sockets', () => {
 
 describe('access door: how a permission names its stream', () => {
   // A server of its own: the API suite's registrations from one address are at their hourly limit.
-  let t: TestApp;
-  let base: string;
-  beforeAll(async () => {
-    t = await createTestApp(FAST);
-    base = await t.listen();
-  });
-  afterAll(() => t.close());
+  const server = useListeningApp(FAST);
 
   it('the consent screen shows a stream\'s id beside a name that reads differently, in each language', async () => {
-    const user = new FormClient(base);
+    const user = new FormClient(server.base);
     await user.register('stream-reader');
     const requestedPermissions = [{ streamId: 'health', level: 'manage', name: 'Notes' }, { streamId: 'my-diary', level: 'read', defaultName: 'My Diary' }, { streamId: 'photos', level: 'read' }];
-    const english = await postJson(`${base}/access`, authRequest({ requestingAppId: 'stream-label-app', requestedPermissions }));
+    const english = await postJson(`${server.base}/access`, authRequest({ requestingAppId: 'stream-label-app', requestedPermissions }));
     const page = (await user.get(`/access/auth?key=${String(english.body.key)}`)).text;
     expect(page).toContain('manage Notes (stream &quot;health&quot;)');
     expect(page).toContain('read My Diary<'); // the same words as its id: no id beside it
     expect(page).toContain('read photos<');
-    const french = await postJson(`${base}/access`, authRequest({ requestingAppId: 'stream-label-app-fr', requestedPermissions, languageCode: 'fr' }));
+    const french = await postJson(`${server.base}/access`, authRequest({ requestingAppId: 'stream-label-app-fr', requestedPermissions, languageCode: 'fr' }));
     expect((await user.get(`/access/auth?key=${String(french.body.key)}`)).text).toMatch(/gérer Notes \(flux «\shealth\s»\)/); // French spacing: a narrow no-break space inside the quotes
   });
 });
@@ -777,18 +771,12 @@ describe('access door with an API URL template', () => {
 
 describe('access door with a controlled clock', () => {
   const clock = new ManualClock(Date.now());
-  let t: TestApp;
-  let base: string;
-  beforeAll(async () => {
-    t = await createTestApp({ ...FAST, PAIRGATE_ACCESS_TTL_SECONDS: '600', PAIRGATE_ACCESS_DECIDED_TTL_SECONDS: '120' }, { clock });
-    base = await t.listen();
-  });
-  afterAll(() => t.close());
+  const server = useListeningApp({ ...FAST, PAIRGATE_ACCESS_TTL_SECONDS: '600', PAIRGATE_ACCESS_DECIDED_TTL_SECONDS: '120' }, { clock });
 
   it('an expired key is 404 and cannot be accepted later', async () => {
-    const user = new FormClient(base);
+    const user = new FormClient(server.base);
     await user.register('late-user');
-    const created = await postJson(`${base}/access`, authRequest());
+    const created = await postJson(`${server.base}/access`, authRequest());
     const key = String(created.body.key);
     await user.get(`/access/auth?key=${key}`); // the consent screen is open...
     clock.advance(601_000); // ...while the request expires
@@ -798,9 +786,9 @@ describe('access door with a controlled clock', () => {
   });
 
   it('a decided request stays readable for a while after its first read, then is gone', async () => {
-    const user = new FormClient(base);
+    const user = new FormClient(server.base);
     await user.register('reader-user');
-    const created = await postJson(`${base}/access`, authRequest());
+    const created = await postJson(`${server.base}/access`, authRequest());
     await user.decide(String(created.body.key), 'accept');
     clock.advance(300_000); // unread decisions wait for their reader
     expect((await getJson(String(created.body.poll))).status).toBe(200);
@@ -814,34 +802,28 @@ describe('access door with a controlled clock', () => {
   });
 
   it('an access with expireAfter stops working when it expires', async () => {
-    const user = new FormClient(base);
+    const user = new FormClient(server.base);
     await user.register('expiring-user');
-    const created = await postJson(`${base}/access`, authRequest({ expireAfter: 60 }));
+    const created = await postJson(`${server.base}/access`, authRequest({ expireAfter: 60 }));
     await user.decide(String(created.body.key), 'accept');
     const token = String((await getJson(String(created.body.poll))).body.token);
-    const info = await getJson(`${base}/expiring-user/access-info`, { authorization: token });
+    const info = await getJson(`${server.base}/expiring-user/access-info`, { authorization: token });
     expect(info.status).toBe(200);
     expect(info.body.expires).toBeCloseTo(clock.now() / 1000 + 60, 0);
     clock.advance(61_000);
-    expect((await getJson(`${base}/expiring-user/access-info`, { authorization: token })).status).toBe(401);
+    expect((await getJson(`${server.base}/expiring-user/access-info`, { authorization: token })).status).toBe(401);
   });
 });
 
 describe('access door: a look-alike of a pinned app id', () => {
-  let t: TestApp;
-  let base: string;
-  beforeAll(async () => {
-    t = await createTestApp({ ...FAST, PAIRGATE_ACCESS_RETURN_ORIGINS: '{"bank-app":["https://bank.example"]}' });
-    base = await t.listen();
-  });
-  afterAll(() => t.close());
+  const server = useListeningApp({ ...FAST, PAIRGATE_ACCESS_RETURN_ORIGINS: '{"bank-app":["https://bank.example"]}' });
 
   it('pinned to nothing itself, but answered at a pinned origin: delivered as the pinned app\'s, so whoever started it gets no token', async () => {
-    const user = new FormClient(base);
+    const user = new FormClient(server.base);
     await user.register('lookalike-victim');
     // An m for the n: another app id, which reads as "bank-app" at a glance. (One with a Cyrillic а
     // is refused outright, access-pinned-host.test.ts.)
-    const started = await postJson(`${base}/access`, authRequest({ requestingAppId: 'bamk-app', returnURL: 'https://bank.example/cb?' }));
+    const started = await postJson(`${server.base}/access`, authRequest({ requestingAppId: 'bamk-app', returnURL: 'https://bank.example/cb?' }));
     expect(started.status).toBe(201);
     const done = pryvParams((await user.decide(String(started.body.key), 'accept')).location!);
     expect(done.prYvtoken).toMatch(/.{20,}/);
@@ -854,25 +836,19 @@ describe('access door: a look-alike of a pinned app id', () => {
 });
 
 describe('access door: an app id wholly in a script whose letters pass for Latin ones', () => {
-  let t: TestApp;
-  let base: string;
-  beforeAll(async () => {
-    t = await createTestApp(FAST);
-    base = await t.listen();
-  });
-  afterAll(() => t.close());
+  const server = useListeningApp(FAST);
 
   it('passes (apps have such names), and the consent screen says the script beside it, in each language; a Latin id gets no such note', async () => {
-    const user = new FormClient(base);
+    const user = new FormClient(server.base);
     await user.register('script-reader');
     // All Cyrillic, reading as "paypal"; mixing it with Latin letters is refused (access-pinned-host.test.ts).
-    const cyrillic = await postJson(`${base}/access`, authRequest({ requestingAppId: 'раураӏ-арр' }));
+    const cyrillic = await postJson(`${server.base}/access`, authRequest({ requestingAppId: 'раураӏ-арр' }));
     expect(cyrillic.status).toBe(201);
     const page = (await user.get(`/access/auth?key=${String(cyrillic.body.key)}`)).text;
     expect(page).toMatch(/<p class="error" id="app-script" role="note">The name of this app is written in Cyrillic letters, not Latin ones/);
-    const greek = await postJson(`${base}/access`, authRequest({ requestingAppId: 'ΑΒΕΚΜΟΡΤ', languageCode: 'fr' }));
+    const greek = await postJson(`${server.base}/access`, authRequest({ requestingAppId: 'ΑΒΕΚΜΟΡΤ', languageCode: 'fr' }));
     expect((await user.get(`/access/auth?key=${String(greek.body.key)}`)).text).toMatch(/id="app-script" role="note">Le nom de cette application est écrit en lettres grecques, pas en lettres latines/);
-    const latin = await postJson(`${base}/access`, authRequest({ requestingAppId: 'paypal-app' }));
+    const latin = await postJson(`${server.base}/access`, authRequest({ requestingAppId: 'paypal-app' }));
     expect((await user.get(`/access/auth?key=${String(latin.body.key)}`)).text).not.toContain('app-script');
   });
 });
