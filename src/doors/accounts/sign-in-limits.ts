@@ -18,10 +18,18 @@ const NETWORK_PREFIX = 'signin:ip:';
 const DEVICE_PREFIX = 'signin:device:';
 
 /**
- * What the refusal of an attempt on a trusted device's counter is, when the counter is spent: not
- * an answer, but the sign to try the attempt again as any other browser's (`SignInLimits.check`).
+ * What an attempt on a trusted device's counters came to: the check ran (`proved`: what it proved,
+ * undefined when wrong), or the device's counter is spent and the check did not run, so the attempt
+ * is to be tried again as any other browser's (`SignInLimits.check`).
  */
-class DeviceSpent extends Error {}
+type DeviceAttempt<T> = { outcome: 'checked'; proved: T | undefined } | { outcome: 'deviceSpent' };
+
+/**
+ * The refusal `FailureBudget` throws for a spent device counter (it refuses by throwing what its
+ * `Refusal` makes). One object, never an answer: `SignInLimits.onDevice` turns it into a
+ * `DeviceAttempt` at the budget's edge, so it goes no further as an exception.
+ */
+const DEVICE_SPENT = new Error('the trusted device\'s failure budget is spent');
 
 /**
  * What the names' key is derived under from the server's code key: a kind no door's grants have,
@@ -150,19 +158,29 @@ export class SignInLimits {
    */
   async check<T>(subject: SignInSubject, ip: string, check: () => Promise<T | undefined>): Promise<T | undefined> {
     if ('accountId' in subject && subject.device !== undefined) {
-      try {
-        return await this.run(this.deviceCounters(subject.device, ip), check);
-      } catch (error) {
-        // Spent (not merely busy): this device is trusted no more this window.
-        if (!(error instanceof DeviceSpent)) throw error;
-      }
+      const attempt = await this.onDevice(subject.device, ip, check);
+      if (attempt.outcome === 'checked') return attempt.proved;
+      // Spent (not merely busy): this device is trusted no more this window.
     }
     return this.run(this.counters(subject, ip), check);
   }
 
+  /**
+   * `check` on trusted `device`'s counters: what it proved, or that the device's counter is spent
+   * (then `check` did not run). A busy device counter, or the network's spent, is a refusal (429).
+   */
+  private async onDevice<T>(device: string, ip: string, check: () => Promise<T | undefined>): Promise<DeviceAttempt<T>> {
+    try {
+      return { outcome: 'checked', proved: await this.run(this.deviceCounters(device, ip), check) };
+    } catch (error) {
+      if (error === DEVICE_SPENT) return { outcome: 'deviceSpent' };
+      throw error;
+    }
+  }
+
   private run<T>(counters: BudgetCounter[], check: () => Promise<T | undefined>): Promise<T | undefined> {
     return this.budget.run(counters, check, (proved) => proved === undefined, (retryAfter, spent, busy) => {
-      if (spent.key.startsWith(DEVICE_PREFIX) && !busy) return new DeviceSpent();
+      if (spent.key.startsWith(DEVICE_PREFIX) && !busy) return DEVICE_SPENT;
       // A device's budget is refused like the account's (only when busy: try again in a second).
       const budget: SpentBudget = spent.key.startsWith(NETWORK_PREFIX) ? 'network' : 'account';
       return new PairgateError('rate_limited', 429, 'Too many failed sign-ins. Try again later.', { retryAfterSeconds: retryAfter, budget });
