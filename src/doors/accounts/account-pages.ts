@@ -24,7 +24,8 @@ const SignInFirst = seeOther('Not signed in: to the sign-in page, which comes ba
 const tags = ['accounts'];
 
 /**
- * A known pairgate error's message in the page's language (the catalog has one per code); a rate
+ * A known pairgate error's message in the page's language (the catalog has one per code, and one
+ * per code and `details.reason` where a code has several causes, `error.<code>.<reason>`); a rate
  * limit says when to try again.
  */
 function errorMessage(error: unknown, lang: Lang): string | undefined {
@@ -32,9 +33,12 @@ function errorMessage(error: unknown, lang: Lang): string | undefined {
   const t = translator(lang);
   const retryAfter = Number(error.details?.retryAfterSeconds);
   if (error.status === 429 && retryAfter > 0) return t('error.rate_limitedWait', { wait: waitWords(retryAfter, lang) });
-  const key = `error.${error.code}`;
-  const translated = t(key);
-  return translated === key ? error.message : translated;
+  const reason = error.details?.reason;
+  for (const key of typeof reason === 'string' ? [`error.${error.code}.${reason}`, `error.${error.code}`] : [`error.${error.code}`]) {
+    const translated = t(key);
+    if (translated !== key) return translated;
+  }
+  return error.message;
 }
 
 /**

@@ -2,6 +2,7 @@ import { ConflictError, InvalidRequestError } from '../../core/errors.js';
 import { randomId } from '../../core/ids.js';
 import type { DurableDb } from '../../store/durable-schema.js';
 import { needsAdvisoryLocks } from '../../store/sql/advisory-lock.js';
+import { hasUnshowableText, unshowableRule } from '../shared/shown-text.js';
 import type { UserRow } from './account-rows.js';
 import './account-rows.js';
 
@@ -60,7 +61,8 @@ export function validateRegistration(input: { username: string; email: string; p
   const username = input.username.trim().toLowerCase();
   const email = normaliseLogin(input.email);
   const problems: InvalidRequestError[] = [];
-  if (email.length > 254 || !EMAIL_PATTERN.test(email)) problems.push(new InvalidRequestError('The e-mail address is not valid.', { field: 'email' }, 'invalid_email'));
+  const emailProblem = emailProblemOf(email);
+  if (emailProblem) problems.push(emailProblem);
   if (!USERNAME_PATTERN.test(username) || RESERVED.has(username)) {
     problems.push(new InvalidRequestError('The username must be 5 to 60 characters of a-z, 0-9 and -, and not a reserved word.', { field: 'username' }, 'invalid_username'));
   }
@@ -74,6 +76,23 @@ export function validateRegistration(input: { username: string; email: string; p
   if (rest.length === 0) throw first;
   const also = rest.map((problem) => ({ field: problem.details?.field, error: problem.code, message: problem.message }));
   throw new InvalidRequestError(first.message, { ...first.details, also }, first.code);
+}
+
+/**
+ * Why `email` (as `normaliseLogin` reads it) cannot be an account's address, if it cannot: a 400
+ * `invalid_email` on the `email` field. An address holding a character that shows as nothing or
+ * turns text around (a zero-width space, U+202E, any other format or control character:
+ * shown-text.ts's strict rule, the one app ids follow) is refused with `reason: 'hidden_characters'`
+ * and words that say so, since "not valid" of an address that looks right on the screen leaves the
+ * person nowhere: `ali\u200bce@…` looks like `alice@…` on every page and in every mail client, and
+ * `alice\u202e@…` shows its domain reversed, so the address read is not where the mail goes.
+ */
+function emailProblemOf(email: string): InvalidRequestError | undefined {
+  if (hasUnshowableText(email, true)) {
+    return new InvalidRequestError(`The e-mail address must not contain ${unshowableRule(true)}. Type it again rather than pasting it.`, { field: 'email', reason: 'hidden_characters' }, 'invalid_email');
+  }
+  if (email.length > 254 || !EMAIL_PATTERN.test(email)) return new InvalidRequestError('The e-mail address is not valid.', { field: 'email' }, 'invalid_email');
+  return undefined;
 }
 
 /** Throws a 400 unless the password has an acceptable length. */
