@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { InvalidRequestError, isPairgateError, type PairgateError } from '../../core/errors.js';
+import { InvalidRequestError, isPairgateError, UnauthorizedError, type PairgateError } from '../../core/errors.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import type { DoorContext } from '../door.js';
 import { currentUser, safeNext, signInFromForm, signInRefusalText, signInUrl, type Accounts } from './accounts.js';
@@ -182,20 +182,27 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     const user = await currentUser(request);
     if (!user) return reply.redirect(signInUrl('/account/password', askedLang(request)), 303);
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/password.njk');
-    let passwordHash: string;
+    let kept: boolean;
     try {
-      passwordHash = await accounts.changePassword(user, request.body.current, request.body.password, request.clientNetwork, trustedDevice(request, user.id));
+      const passwordHash = await accounts.changePassword(user, request.body.current, request.body.password, request.clientNetwork, trustedDevice(request, user.id));
+      // Every session ended with the old password; this browser gets a fresh one, unless the
+      // password changed again meanwhile (another session's change ended this one too).
+      kept = await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now(), passwordHash);
+      // Or unless the account was deleted meanwhile (another tab, another device): no "changed"
+      // for an account that is gone, answered as one gone before the change (`changePassword`).
+      if (!kept && (await accounts.parts.users.findById(user.id)) === undefined) throw new UnauthorizedError('The current password is wrong.', 'current_password_wrong');
     } catch (error) {
       const message = errorMessage(error, pickLang(request));
       if (!message || !isPairgateError(error)) throw error;
       if (error.status === 429) reply.header('retry-after', String(error.details?.retryAfterSeconds ?? 60));
+      // An account deleted meanwhile took its sessions with it: this browser's cookie goes too, and
+      // the page shows nobody signed in (as a sign-in racing a deletion leaves no session).
+      const gone = error.status === 401 && (await accounts.parts.users.findById(user.id)) === undefined;
+      if (gone) await accounts.parts.sessions.end(request, reply);
       // The field at fault gets the focus and the error: a too-short new password is the new field's, a wrong (or too often wrong) current one the current field's.
       const invalidField = error.code === 'invalid_password' ? 'password' : 'current';
-      return renderPage(pages, request, reply, 'account/password.njk', { error: message, invalidField }, { status: error.status, user });
+      return renderPage(pages, request, reply, 'account/password.njk', { error: message, invalidField }, { status: error.status, user: gone ? null : user });
     }
-    // Every session ended with the old password; this browser gets a fresh one, unless the
-    // password changed again meanwhile (another session's change ended this one too).
-    const kept = await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now(), passwordHash);
     // The password was proved as a sign-in proves it: the browser gets a fresh device cookie as a
     // sign-in gives one (`signInFromForm`), so one that signed in without it (before device cookies,
     // or with it cleared) is trusted from now rather than from its next sign-in.

@@ -158,12 +158,14 @@ export class Accounts {
    * password). Ends every session and reset link of the account; the caller starts a new session
    * for this browser, with the new hash this returns (see `Sessions.start`). `device`: the trusted
    * device the request comes from (`DeviceCookies.deviceOf` for `user`), counted as a sign-in's.
+   * An account deleted while this runs (another tab, another device) is a 401
+   * `current_password_wrong`, as when it is gone before the check: nothing is changed.
    */
   async changePassword(user: User, current: string, next: string, ip: string, device?: string): Promise<string> {
     await this.confirmPassword(user, current, ip, device);
     validatePassword(next);
     const passwordHash = await hashPassword(next, this.parts.scryptCost);
-    await this.parts.users.setPasswordHash(user.id, passwordHash);
+    if (!(await this.parts.users.setPasswordHash(user.id, passwordHash))) throw currentPasswordWrong();
     await this.parts.sessions.endAll(user.id);
     await this.parts.resets.endAll(user.id);
     return passwordHash;
@@ -188,26 +190,35 @@ export class Accounts {
    */
   private async confirmPassword(user: User, password: string, ip: string, device?: string): Promise<void> {
     const confirmed = await this.parts.limits.check({ accountId: user.id, ...(device !== undefined ? { device } : {}) }, ip, async () => {
-      const stored = await this.parts.users.findByLogin(user.username);
-      return stored !== undefined && password.length <= 1024 && (await verifyPassword(password, stored.passwordHash)) ? stored : undefined;
+      // By id: by name, an account deleted meanwhile and another registered under its name would
+      // have had the newcomer's password checked.
+      const stored = await this.parts.users.passwordHashOf(user.id);
+      return stored !== undefined && password.length <= 1024 && (await verifyPassword(password, stored)) ? stored : undefined;
     });
-    if (!confirmed) throw new UnauthorizedError('The current password is wrong.', 'current_password_wrong');
+    if (!confirmed) throw currentPasswordWrong();
   }
 
   /**
    * Sets a new password with a reset token (once); ends every session and every other reset link
-   * of the account, and forgets its failed sign-ins (see `SignInLimits.forgetAccount`).
+   * of the account, and forgets its failed sign-ins (see `SignInLimits.forgetAccount`). False for
+   * a token that is unknown, spent or expired, and for one whose account was deleted meanwhile
+   * (after the token was spent, while the new password was hashed): a link to no account is dead.
    */
   async resetPassword(token: string, password: string): Promise<boolean> {
     validatePassword(password);
     const userId = await this.parts.resets.spend(token, this.parts.clock.now());
     if (!userId) return false;
-    await this.parts.users.setPasswordHash(userId, await hashPassword(password, this.parts.scryptCost));
+    if (!(await this.parts.users.setPasswordHash(userId, await hashPassword(password, this.parts.scryptCost)))) return false;
     await this.parts.sessions.endAll(userId);
     await this.parts.resets.endAll(userId);
     await this.parts.limits.forgetAccount(userId);
     return true;
   }
+}
+
+/** A current password that is not the account's, or an account that is gone: 401, as one answer. */
+function currentPasswordWrong(): UnauthorizedError {
+  return new UnauthorizedError('The current password is wrong.', 'current_password_wrong');
 }
 
 /**

@@ -171,8 +171,12 @@ export class UserStore {
     return row?.password_hash;
   }
 
-  /** Replaces a user's password hash. */
-  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
-    await this.db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute();
+  /**
+   * Replaces a user's password hash. False when there is no such user (deleted while its new
+   * password was being checked or hashed): nothing was written, and nothing is to be called done.
+   */
+  async setPasswordHash(id: string, passwordHash: string): Promise<boolean> {
+    const result = await this.db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 }
