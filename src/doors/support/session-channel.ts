@@ -9,14 +9,17 @@ import { AgentLeases } from './agent-lease.js';
 import { keepAlive } from './channel-heartbeat.js';
 import { MAX_BUFFERED, MAX_REPORT, MAX_TEXT } from './channel-limits.js';
 import { MessagePacer, type PacerLimits } from './message-pacer.js';
-import { SessionIdLock } from './session-id-lock.js';
+import { SessionIdLock, type IdLockTimings } from './session-id-lock.js';
 import { DeliveredSeqs, LOG_KEEP, logIdOf, SessionLog } from './session-log.js';
 import type { SessionMemories } from './session-memory.js';
 import { SupporterPresence } from './supporter-presence.js';
 import { sessionState, type SessionGrant, type SessionRequest, type SessionResult } from './session-model.js';
 
 /** Close codes of the session channel (4000-4999 are the application's). */
-export const CLOSE = { ended: 4000, unauthorized: 4001, helloTimeout: 4008, duplicate: 4009, badMessage: 4400 } as const;
+export const CLOSE = { ended: 4000, unauthorized: 4001, helloTimeout: 4008, duplicate: 4009, badMessage: 4400, tooManySupporters: 4429 } as const;
+
+/** Machine code (and close reason) of a supporter socket beyond the session's cap (CLOSE.tooManySupporters). */
+export const SUPPORTERS_CAP_CODE = 'too_many_supporters';
 
 interface Room {
   /** The session this room is for (incarnationOf): another made later under its id has a room of its own. */
@@ -105,6 +108,16 @@ class SessionReplaced extends Error {}
 /** Characters of a long message written at once (sendLong): 64 Ki, at most 384 KiB of UTF-8. */
 const FRAGMENT_CHARS = 64 * 1024;
 
+/**
+ * How long a history (sendLong) may take to leave the server before its socket is cut off. A peer
+ * that takes nothing stalls it, holding up to about 5 MB here, and the pings do not always catch
+ * such a peer: a socket the MessagePacer paused (its peer sends faster than the pace) is not judged
+ * by them, so one that keeps sending and reads nothing kept its history, and the socket, for ever.
+ * A minute lets the largest history (about 5 MB) through at 85 KB/s, slower than any link a live
+ * chat is held over (a usual history is a few KB), and holds a stalled one at most that long.
+ */
+export const HISTORY_DEADLINE_MS = 60_000;
+
 /** The sockets being sent a long message: what is sent to them meanwhile (send), and a close asked for (close). */
 const longMessages = new WeakMap<WebSocket, { held: string[]; heldBytes: number; close: { code: number; reason: string } | undefined }>();
 
@@ -144,10 +157,11 @@ function close(socket: WebSocket, code: number, reason: string): void {
  * MAX_TEXT characters, several MB of UTF-8), in fragments (RFC 6455 5.4), each written once the one
  * before left this process, so the server holds one fragment of it at a time and never cuts off a
  * peer for a message the server chose to send; then `after` (the messages held back while the
- * history was read) and what was sent meanwhile, in order. A peer that reads nothing stalls it, and
- * the channel's pings cut it off (keepAlive), as they cut off any peer gone silent.
+ * history was read) and what was sent meanwhile, in order. A peer that reads nothing stalls it: one
+ * that has not taken it all within `deadlineMs` is cut off (HISTORY_DEADLINE_MS), as a peer that
+ * leaves more than MAX_BUFFERED unread is; it may reconnect.
  */
-async function sendLong(socket: WebSocket, message: unknown, after: Record<string, unknown>[]): Promise<void> {
+async function sendLong(socket: WebSocket, message: unknown, after: Record<string, unknown>[], deadlineMs: number): Promise<void> {
   if (socket.readyState !== 1) return;
   const text = JSON.stringify(message);
   const long = { held: [] as string[], heldBytes: 0, close: undefined as { code: number; reason: string } | undefined };
@@ -156,6 +170,9 @@ async function sendLong(socket: WebSocket, message: unknown, after: Record<strin
   let onClose: () => void = () => undefined;
   const closed = new Promise<void>((resolve) => (onClose = resolve));
   socket.once('close', onClose);
+  // Abruptly, as for too much unread (send): a close frame would wait behind what it does not take.
+  const deadline = setTimeout(() => socket.terminate(), deadlineMs);
+  deadline.unref();
   try {
     for (let start = 0; start < text.length && socket.readyState === 1;) {
       let end = Math.min(text.length, start + FRAGMENT_CHARS);
@@ -167,6 +184,7 @@ async function sendLong(socket: WebSocket, message: unknown, after: Record<strin
       start = end;
     }
   } finally {
+    clearTimeout(deadline);
     socket.off('close', onClose);
     longMessages.delete(socket);
   }
@@ -217,6 +235,23 @@ function reportFits(report: object): boolean {
 /** The bus topic of session `grantId`. */
 const topicOf = (grantId: string): string => `support:${grantId}`;
 
+/** What the session channel takes beyond its positional settings. */
+export interface HubOptions {
+  /** Supporter sockets of one session at once, across nodes (SupporterPresence); default MAX_SUPPORTERS. */
+  maxSupporters?: number;
+  /** How long a history may take to leave the server before its socket is cut off; default HISTORY_DEADLINE_MS. */
+  historyDeadlineMs?: number;
+  /** How long the hold of a session id its end takes lasts, and the end waits for another's (SessionIdLock). */
+  idLock?: IdLockTimings;
+}
+
+/**
+ * Attempts at an end no one waits for (endEventually) while the session id stays held: a node
+ * that died holding it blocks it one hold's lifetime, so a second attempt finds it free; more
+ * failures mean other writers keep it busy, and each attempt waits for them.
+ */
+const END_ATTEMPTS = 3;
+
 /**
  * The session channel: after confirmation the agent holds a WebSocket to the session and the
  * supporter one (or more) to its supporter side. This hub relays their text messages and the
@@ -240,6 +275,8 @@ export class SessionHub {
   private readonly idLock: SessionIdLock;
   /** The lease each accepted agent socket holds, given back when it closes. */
   private readonly agentLeases = new WeakMap<WebSocket, () => void>();
+  /** How long a history may take to leave the server (sendLong). */
+  private readonly historyDeadlineMs: number;
 
   constructor(
     private readonly ctx: DoorContext,
@@ -251,11 +288,13 @@ export class SessionHub {
     presenceMs?: number,
     /** How often each socket is pinged; one that did not answer the previous ping is cut off (keepAlive). */
     private readonly pingMs = 30_000,
+    options: HubOptions = {},
   ) {
     this.leases = new AgentLeases(ctx.stores.ephemeral, ctx.clock);
     this.log = new SessionLog(ctx.stores.ephemeral);
-    this.presence = new SupporterPresence(ctx.stores.ephemeral, ctx.clock, presenceMs);
-    this.idLock = new SessionIdLock(ctx.stores.ephemeral, ctx.clock);
+    this.presence = new SupporterPresence(ctx.stores.ephemeral, ctx.clock, presenceMs, options.maxSupporters);
+    this.historyDeadlineMs = options.historyDeadlineMs ?? HISTORY_DEADLINE_MS;
+    this.idLock = new SessionIdLock(ctx.stores.ephemeral, ctx.clock, options.idLock);
     ctx.shutdownSignal.addEventListener('abort', () => {
       for (const [grantId, room] of this.rooms) {
         room.stop();
@@ -304,7 +343,7 @@ export class SessionHub {
       // What was said before this node held a socket of the session is history, not missed.
       void this.log.last(logIdOf(grantId, incarnation), this.ctx.clock.now()).then((last) => delivered.skipTo(last), () => undefined);
       const left = Math.min(2_147_000_000, Math.max(0, session.expiresAt - this.ctx.clock.now()));
-      room.expiry = setTimeout(() => void this.end(grantId, 'expired', incarnation).catch(() => undefined), left);
+      room.expiry = setTimeout(() => void this.endEventually(grantId, 'expired', incarnation), left);
       room.expiry.unref();
       this.rooms.set(grantId, room);
     }
@@ -421,7 +460,7 @@ export class SessionHub {
 
   /** Starts sending `socket` the history `messages`, then the messages `held` back meanwhile (sendLong). */
   private sendHistoryOf(socket: WebSocket, messages: Record<string, unknown>[], held: { payload: Record<string, unknown> }[]): void {
-    sendLong(socket, { type: 'history', messages }, held.map((entry) => entry.payload)).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: history not sent'));
+    sendLong(socket, { type: 'history', messages }, held.map((entry) => entry.payload), this.historyDeadlineMs).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: history not sent'));
   }
 
   /** Hands on the logged messages of session `grantId` this node has not (it may have missed them). */
@@ -614,6 +653,39 @@ export class SessionHub {
   }
 
   /**
+   * Ends session `grantId` as `end` does, for an end no one waits on (its expiry, a side's `end`
+   * message): every socket is told `ended` at the first attempt, so when the session id stays held
+   * (503 unavailable: a node died holding it, or a creation under it is stalled) the session would
+   * otherwise stay live, its sockets able to attach again, until its expiry (a day by default).
+   * It is tried again once the hold has lapsed (the hold's lifetime), up to END_ATTEMPTS times;
+   * a failure for another reason, or the last, is logged.
+   */
+  private async endEventually(grantId: string, reason: EndReason, incarnation: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.end(grantId, reason, incarnation);
+        return;
+      } catch (error) {
+        if (!(error instanceof UnavailableError) || attempt >= END_ATTEMPTS || this.ctx.shutdownSignal.aborted) {
+          this.ctx.logger.warn({ err: error, attempt }, 'session channel: end failed');
+          return;
+        }
+      }
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          clearTimeout(timer);
+          this.ctx.shutdownSignal.removeEventListener('abort', stop);
+          resolve();
+        };
+        const timer = setTimeout(stop, this.idLock.holdMs);
+        timer.unref();
+        this.ctx.shutdownSignal.addEventListener('abort', stop, { once: true });
+      });
+      if (this.ctx.shutdownSignal.aborted) return;
+    }
+  }
+
+  /**
    * Serves an agent socket: the first message must be `{"type":"hello","credential":"..."}` within
    * the hello time; then `message`, `diagnostics` and `end` messages are accepted.
    */
@@ -757,7 +829,7 @@ export class SessionHub {
     } else if (message?.type === 'diagnostics' && isReport(message.report) && reportFits(message.report)) {
       await this.relay(session, { kind: 'to-supporters', payload: { type: 'diagnostics', report: message.report, at: new Date(this.ctx.clock.now()).toISOString() } });
     } else if (message?.type === 'end') {
-      await this.end(session.id, 'agent', incarnationOf(session));
+      await this.endEventually(session.id, 'agent', incarnationOf(session));
     } else {
       send(socket, { type: 'error', code: 'bad_message', message: `Messages are JSON: message (text up to ${MAX_TEXT} characters), diagnostics (report: a JSON object, up to ${MAX_REPORT} characters) or end.` });
     }
@@ -766,71 +838,97 @@ export class SessionHub {
   /**
    * Serves a supporter socket (already authenticated): state now and on change, messages, end.
    * With `history`, the chat so far follows the state (`{"type": "history", "messages": [...]}`).
+   * A socket beyond the session's cap of supporters (SupporterPresence, across every node) is told
+   * `too_many_supporters` and closed (4429) before it joins anything.
    */
   async acceptSupporter(socket: WebSocket, session: SessionGrant, options: { history?: boolean } = {}): Promise<void> {
     keepAlive(socket, this.pingMs);
-    let room = this.room(session);
-    if (!room) {
-      // A room of another session under this id is here: read which one the id names (roomFor),
-      // reading no message meanwhile (none is lost: the pacer below takes them once it listens).
-      socket.pause();
-      room = await this.roomFor(session);
-      if (socket.readyState !== 1) return;
-      if (!room) {
-        this.endReplaced(socket, session);
-        return;
-      }
-      socket.resume();
-    }
-    if (options.history) room.supporterBacklogs.set(socket, []);
-    room.supporters.add(socket);
-    // The agent, here or on another node, is told this supporter attached, and later that it left.
-    const marking = this.presence.mark(session.id);
-    const marked = marking.then(async (unmark) => {
-      await this.publish(session.id, { kind: 'supporters-changed' });
-      return unmark;
+    // This socket's mark (and place under the cap), taken before it joins a room, so that one over
+    // the cap is sent no state, history or message. A store failing here lets it in unmarked, as
+    // before the cap (logged): the agent is then not told of it.
+    const placed = this.presence.mark(session.id).catch((error: unknown) => {
+      this.ctx.logger.warn({ err: error }, 'session channel: could not tell the agent a supporter attached');
+      return 'unmarked' as const;
     });
-    marked.catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: could not tell the agent a supporter attached'));
+    let room: Room | undefined;
+    let letIn: (joined: boolean) => void = () => undefined;
+    const admitted = new Promise<boolean>((resolve) => (letIn = resolve));
     socket.on('close', () => {
-      room.supporters.delete(socket);
-      room.supporterBacklogs.delete(socket);
-      this.releaseIfIdle(session.id, room);
-      void marked.then(async (unmark) => {
+      letIn(false);
+      if (room) {
+        room.supporters.delete(socket);
+        room.supporterBacklogs.delete(socket);
+        this.releaseIfIdle(session.id, room);
+      }
+      const joined = room;
+      void placed.then(async (unmark) => {
+        if (typeof unmark !== 'function') return;
         await unmark();
         // A room closed by the session's end told everyone `ended`: no "left" after it. (One let go
-        // for holding no socket any more still tells the agent, wherever it is.)
-        if (!room.ended) await this.publish(session.id, { kind: 'supporters-changed' });
+        // for holding no socket any more still tells the agent, wherever it is.) A socket that never
+        // joined was never told to the agent.
+        if (joined && !joined.ended) await this.publish(session.id, { kind: 'supporters-changed' });
       }).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: could not tell the agent the supporter left'));
     });
     // One message after the other, so that they are numbered and arrive in the order sent, at the
-    // channel's pace.
+    // channel's pace. Listening from the start, so none sent while the socket is let in is lost;
+    // they are handled once it is in (the pacer stops reading the socket while they wait).
     new MessagePacer(socket, this.pace, async (data) => {
+      if (!(await admitted)) return;
       const message = parse(data);
       if (message?.type === 'message' && typeof message.text === 'string' && message.text.length > 0 && message.text.length <= MAX_TEXT) {
         const out = { type: 'message', from: 'supporter', text: message.text, at: new Date(this.ctx.clock.now()).toISOString() };
         await this.relay(session, { kind: 'to-agent', payload: out }).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: supporter message not relayed'));
       } else if (message?.type === 'end') {
-        void this.end(session.id, 'supporter', incarnationOf(session)).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: end failed'));
+        void this.endEventually(session.id, 'supporter', incarnationOf(session));
       } else {
         send(socket, { type: 'error', code: 'bad_message', message: `Messages are JSON: message (text up to ${MAX_TEXT} characters) or end.` });
       }
     }, (error) => this.ctx.logger.warn({ err: error }, 'session channel: supporter message failed'));
-    // The first state is sent once the mark is stored: a supporter that has seen it is counted by an
-    // agent welcomed after that, on any node (a failed mark was logged above; the state still goes).
-    await marking.catch(() => undefined);
-    const current = await this.ctx.engine.get<SessionRequest, SessionResult>(session.id);
-    if (!current || !sameSession(current, session)) {
-      // The session ended between the upgrade's check and now (deleted, ended by a side, or
-      // expired): its end closed the room it found, not this one, made after it, so this socket
-      // would sit in a room of its own answering `expired` until the session's original expiry
-      // (or, when its id names another session by now, in that one's room).
-      await this.endLate(session, socket);
-      return;
+    try {
+      // The first state is sent once the mark is stored: a supporter that has seen it is counted by
+      // an agent welcomed after that, on any node.
+      const unmark = await placed;
+      if (unmark === undefined) {
+        const max = this.presence.maxSupporters;
+        send(socket, { type: 'error', code: SUPPORTERS_CAP_CODE, message: `This session already has ${max} supporter connection${max === 1 ? '' : 's'} attached, the most it allows. Close one of them (or wait until one drops), then attach again.` });
+        if (socket.readyState === 1) socket.close(CLOSE.tooManySupporters, SUPPORTERS_CAP_CODE);
+        return;
+      }
+      if (socket.readyState !== 1) return;
+      // A room of another session under this id may be here: roomFor reads which one the id names.
+      const found = await this.roomFor(session);
+      if (socket.readyState !== 1) {
+        if (found) this.releaseIfIdle(session.id, found);
+        return;
+      }
+      if (!found) {
+        this.endReplaced(socket, session);
+        return;
+      }
+      room = found;
+      if (options.history) room.supporterBacklogs.set(socket, []);
+      room.supporters.add(socket);
+      letIn(true);
+      // The agent, here or on another node, is told this supporter attached, and later that it left.
+      if (unmark !== 'unmarked') this.publish(session.id, { kind: 'supporters-changed' }).catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'session channel: could not tell the agent a supporter attached'));
+      const current = await this.ctx.engine.get<SessionRequest, SessionResult>(session.id);
+      if (!current || !sameSession(current, session)) {
+        // The session ended between the upgrade's check and now (deleted, ended by a side, or
+        // expired): its end closed the room it found, not this one, made after it, so this socket
+        // would sit in a room of its own answering `expired` until the session's original expiry
+        // (or, when its id names another session by now, in that one's room).
+        await this.endLate(session, socket);
+        return;
+      }
+      const state = sessionState(this.ctx.engine.stateOf(current), current.result);
+      if (room.supportersSawAgentConnected === undefined) this.agentPresenceChange(room, state, current.result);
+      send(socket, { type: 'state', state });
+      if (options.history) await this.sendSupporterHistory(session.id, room, socket);
+    } finally {
+      // Not let in (refused, closed, or the session gone): what it sent goes nowhere.
+      letIn(false);
     }
-    const state = sessionState(this.ctx.engine.stateOf(current), current.result);
-    if (room.supportersSawAgentConnected === undefined) this.agentPresenceChange(room, state, current.result);
-    send(socket, { type: 'state', state });
-    if (options.history) await this.sendSupporterHistory(session.id, room, socket);
   }
 
   /**

@@ -3,9 +3,15 @@ import type { Clock } from '../../core/clock.js';
 import type { EphemeralStore } from '../../store/ports.js';
 
 /** How long a hold lasts at most: a node that died holding it blocks the id this long. */
-const HOLD_MS = 10_000;
+export const HOLD_MS = 10_000;
 /** How long a caller waits for the id while another holds it. */
-const WAIT_MS = 5_000;
+export const WAIT_MS = 5_000;
+
+/** How long a hold lasts and a caller waits (HOLD_MS, WAIT_MS unless a test makes them short). */
+export interface IdLockTimings {
+  holdMs?: number;
+  waitMs?: number;
+}
 /** How often a waiting caller tries again. */
 const RETRY_MS = 20;
 
@@ -19,32 +25,40 @@ const RETRY_MS = 20;
  * each of them one step for the others.
  */
 export class SessionIdLock {
+  /** How long a hold lasts at most: by then, a hold of a node that died has lapsed. */
+  readonly holdMs: number;
+  private readonly waitMs: number;
+
   constructor(
     private readonly ephemeral: EphemeralStore,
     private readonly clock: Clock,
-  ) {}
+    timings: IdLockTimings = {},
+  ) {
+    this.holdMs = timings.holdMs ?? HOLD_MS;
+    this.waitMs = timings.waitMs ?? WAIT_MS;
+  }
 
   private static key(grantId: string): string {
     return `support:id-lock|${grantId}`;
   }
 
   /**
-   * Runs `work` while holding session id `grantId`, waiting up to WAIT_MS for another holder;
+   * Runs `work` while holding session id `grantId`, waiting up to `waitMs` for another holder;
    * `busy()` is thrown when it is still held then.
    */
   async hold<T>(grantId: string, work: () => Promise<T>, busy: () => Error): Promise<T> {
     const key = SessionIdLock.key(grantId);
     const holder = randomId(12);
     // Elapsed time: a wall clock stepped meanwhile neither stretches nor cuts the wait.
-    const deadline = performance.now() + WAIT_MS;
-    while (!(await this.ephemeral.setIfAbsent(key, holder, HOLD_MS, this.clock.now()))) {
+    const deadline = performance.now() + this.waitMs;
+    while (!(await this.ephemeral.setIfAbsent(key, holder, this.holdMs, this.clock.now()))) {
       if (performance.now() >= deadline) throw busy();
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
     }
     try {
       return await work();
     } finally {
-      // Only our own hold goes (after a stall past HOLD_MS another may hold the id by now).
+      // Only our own hold goes (after a stall past `holdMs` another may hold the id by now).
       if ((await this.ephemeral.get(key, this.clock.now()).catch(() => undefined)) === holder) await this.ephemeral.delete(key).catch(() => undefined);
     }
   }

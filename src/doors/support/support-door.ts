@@ -12,6 +12,7 @@ import { relayCodeFormat, SUPPORT_CODE_SCOPE } from './relay-code.js';
 import { relayPrefix } from './relay-door.js';
 import { maxSessions, originGuessRate, publishesOnOwnRelay } from './code-budget.js';
 import { SessionHub } from './session-channel.js';
+import type { IdLockTimings } from './session-id-lock.js';
 import { SessionMemories } from './session-memory.js';
 import { plexusErrorShape } from './wire-errors.js';
 
@@ -106,15 +107,35 @@ export const supportDoor: Door = {
       }
     }
   },
-  async register(app: FastifyInstance, ctx: DoorContext) {
-    const cfg = configSection(ctx.config, supportConfigSchema);
-    ctx.useErrorShape(app, plexusErrorShape, originPathPrefixes(ctx.config));
-    // The seed's curl sends multipart fields (-F); files are refused, fields become the body.
-    await acceptMultipartFields(app);
-    const memories = new SessionMemories(ctx.stores.ephemeral, ctx.clock);
-    const perSecond = cfg.PAIRGATE_SUPPORT_CHANNEL_MESSAGES_PER_SECOND;
-    const hub = new SessionHub(ctx, cfg.PAIRGATE_SUPPORT_HELLO_SECONDS * 1000, memories, { perSecond, burst: perSecond * 5 }, cfg.PAIRGATE_SUPPORT_PRESENCE_SECONDS * 1000, cfg.PAIRGATE_SUPPORT_PING_SECONDS * 1000);
-    await registerSessionRoutes(app, ctx, hub, memories);
-    await registerPairingRoutes(app, ctx);
-  },
+  register: (app, ctx) => registerOrigin(app, ctx, {}),
 };
+
+/** What tests may set on the support door that no setting does (a test waits seconds, not a minute). */
+export interface SupportDoorOptions {
+  /** How long a history may take to leave the server (see HubOptions). */
+  historyDeadlineMs?: number;
+  /** How long the session channel's hold of a session id lasts, and its end waits for another's (see HubOptions). */
+  idLock?: IdLockTimings;
+}
+
+/** The support door with `options` (for tests). */
+export function supportDoorWith(options: SupportDoorOptions): Door {
+  return { ...supportDoor, register: (app, ctx) => registerOrigin(app, ctx, options) };
+}
+
+/** Registers the origin's routes and its session channel. */
+async function registerOrigin(app: FastifyInstance, ctx: DoorContext, options: SupportDoorOptions): Promise<void> {
+  const cfg = configSection(ctx.config, supportConfigSchema);
+  ctx.useErrorShape(app, plexusErrorShape, originPathPrefixes(ctx.config));
+  // The seed's curl sends multipart fields (-F); files are refused, fields become the body.
+  await acceptMultipartFields(app);
+  const memories = new SessionMemories(ctx.stores.ephemeral, ctx.clock);
+  const perSecond = cfg.PAIRGATE_SUPPORT_CHANNEL_MESSAGES_PER_SECOND;
+  const hub = new SessionHub(ctx, cfg.PAIRGATE_SUPPORT_HELLO_SECONDS * 1000, memories, { perSecond, burst: perSecond * 5 }, cfg.PAIRGATE_SUPPORT_PRESENCE_SECONDS * 1000, cfg.PAIRGATE_SUPPORT_PING_SECONDS * 1000, {
+    maxSupporters: cfg.PAIRGATE_SUPPORT_MAX_SUPPORTERS,
+    ...(options.historyDeadlineMs !== undefined ? { historyDeadlineMs: options.historyDeadlineMs } : {}),
+    ...(options.idLock ? { idLock: options.idLock } : {}),
+  });
+  await registerSessionRoutes(app, ctx, hub, memories);
+  await registerPairingRoutes(app, ctx);
+}

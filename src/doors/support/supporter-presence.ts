@@ -1,23 +1,42 @@
 import { randomId } from '../../core/ids.js';
 import type { Clock } from '../../core/clock.js';
 import type { EphemeralStore } from '../../store/ports.js';
+import { NumberedSlots } from '../shared/numbered-slots.js';
 
 /** How long a supporter's mark lasts without renewal by default: how long a crashed node's supporters still count. */
 export const PRESENCE_MS = 30_000;
+
+/** Supporter sockets one session may have attached at once, across every node, by default. */
+export const MAX_SUPPORTERS = 8;
 
 /**
  * Which supporters are attached to a session, across every node: each supporter socket keeps a
  * mark in the ephemeral store (shared by the nodes) while it is open, renewed like an agent's
  * lease, so the node holding the agent can tell the person whether anyone is on the other side.
  * Should a node die holding supporters, their marks run out within `lifetimeMs`.
+ *
+ * The marks are also the session's cap on supporter sockets: each is a numbered slot
+ * (`NumberedSlots`, set-if-absent), so at most `maxSupporters` are attached at once, whichever
+ * nodes they reached and however many open at the same moment. Without it, one supporter
+ * credential could open any number of sockets to one session, each sent the history, every
+ * message and the pings, and each keeping a renewed mark.
  */
 export class SupporterPresence {
+  private readonly slots: NumberedSlots;
+
   constructor(
     private readonly ephemeral: EphemeralStore,
     private readonly clock: Clock,
     /** How long a mark lasts without renewal; marks are renewed three times as often. */
     readonly lifetimeMs: number = PRESENCE_MS,
-  ) {}
+    /** Supporter sockets of one session at once (the slots of its marks). */
+    readonly maxSupporters: number = MAX_SUPPORTERS,
+  ) {
+    // Slot keys are `support:supporter|<session id>|<n>`: a session id holds no `|`
+    // (SESSION_ID_PATTERN), and marks of the random-suffixed form of earlier versions, listed under
+    // the same prefix, still count as attached (and against the cap) until they lapse.
+    this.slots = new NumberedSlots(ephemeral, 'support:supporter|', maxSupporters);
+  }
 
   private static prefix(grantId: string): string {
     return `support:supporter|${grantId}|`;
@@ -27,21 +46,26 @@ export class SupporterPresence {
     return `support:agent-saw-supporter|${grantId}`;
   }
 
-  /** Marks one more supporter attached to session `grantId`; returns the function that removes the mark. */
-  async mark(grantId: string): Promise<() => Promise<void>> {
-    const key = `${SupporterPresence.prefix(grantId)}${randomId(12)}`;
-    await this.ephemeral.set(key, '1', this.lifetimeMs, this.clock.now());
+  /**
+   * Marks one more supporter attached to session `grantId`; returns the function that removes the
+   * mark, or undefined when `maxSupporters` are attached already (nothing was marked).
+   */
+  async mark(grantId: string): Promise<(() => Promise<void>) | undefined> {
+    const holder = randomId(12);
+    const taken = await this.slots.take(grantId, holder, this.lifetimeMs, this.clock.now());
+    if (!taken.ok) return undefined;
+    const key = taken.key;
     // The renewal under way, if any: the removal waits for it, or a renewal landing just after the
     // delete would bring the mark back for a whole lifetime after the supporter left.
     let renewing: Promise<void> = Promise.resolve();
     const renewal = setInterval(() => {
-      renewing = this.ephemeral.set(key, '1', this.lifetimeMs, this.clock.now()).catch(() => undefined);
+      renewing = this.slots.renew(key, holder, this.lifetimeMs, this.clock.now()).catch(() => undefined);
     }, this.lifetimeMs / 3);
     renewal.unref();
     return async () => {
       clearInterval(renewal);
       await renewing;
-      await this.ephemeral.delete(key);
+      await this.slots.release(key);
     };
   }
 

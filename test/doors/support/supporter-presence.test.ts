@@ -36,7 +36,7 @@ describe('SupporterPresence (real SQLite ephemeral store)', () => {
       },
     };
     const presence = new SupporterPresence(slow, systemClock, 300);
-    const unmark = await presence.mark('race');
+    const unmark = (await presence.mark('race'))!;
     expect(await presence.anyAttached('race')).toBe(true);
     // The renewal starts at 100 ms and writes at 250 ms; the supporter leaves in between.
     await sleep(130);
