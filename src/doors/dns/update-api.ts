@@ -25,6 +25,7 @@ import { inZone, nameFromReversedLabels, nameProblem, ownerOf } from './dns-name
 import { checkRecordFits, recordValue } from './record-validation.js';
 import { updateValidationError } from './update-validation.js';
 import { limitUpdateConnections } from './update-connections.js';
+import { clientKeyRefusal } from './client-key.js';
 import type { ConnectionRefusal } from '../../server/metrics.js';
 
 /** Settings of the update API. */
@@ -72,6 +73,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Fingerprint of the client certificate of this TLS connection (the box calling). */
     boxFingerprint?: string;
+    /** Why the client certificate's key is refused (`clientKeyRefusal`), when it is. */
+    boxKeyRefusal?: UnauthorizedError;
   }
 }
 
@@ -112,7 +115,7 @@ const Answers = {
   list400: errorView(`${BAD_NAME}; \`validation_failed\`: a query parameter (this operation takes none).`),
   put400: errorView(`${BAD_NAME}; \`invalid_ttl\` (under the zone's minimum TTL), \`invalid_ip\` (an A or AAAA value that is no such address), \`invalid_txt\`, \`txt_too_long\`, \`invalid_cname\`, \`cname_target_ambiguous\`, \`cname_loop\`, \`cname_chain_too_long\`, \`cname_conflict\` (a CNAME beside other records at a name, or a record beside a CNAME), \`too_many_records\` (the box's cap, or a name's), \`too_many_records_from_network\` (the cap of this network's boxes together); \`validation_failed\` (a field or query parameter the schema refuses), \`invalid_json\`.`),
   delete400: errorView(`${BAD_NAME}; \`validation_failed\`: a type or value the query refuses.`),
-  unauthorized: errorView('`client_certificate_required` (no TLS client certificate), `name_outside_zone` (the zone\'s apex, or a name outside the zone), `not_owner` (a name under another box\'s fingerprint).'),
+  unauthorized: errorView('`client_certificate_required` (no TLS client certificate), `client_key_too_weak` (an RSA key under 2048 bits), `client_key_unsupported` (a key the registry does not take either: EC keys other than P-256 and P-384, DSA, Ed448), `name_outside_zone` (the zone\'s apex, or a name outside the zone), `not_owner` (a name under another box\'s fingerprint).'),
 };
 
 /** Connections the update listener holds at once by default (PAIRGATE_DNS_UPDATE_MAX_CONNECTIONS). */
@@ -121,26 +124,25 @@ export const DEFAULT_UPDATE_MAX_CONNECTIONS = 256;
 /** How long an idle connection to the update listener is kept open. */
 const UPDATE_KEEP_ALIVE_MS = 10_000;
 
-/** The fingerprint of the connection's client certificate, or undefined when there is none. */
-export function clientFingerprint(request: FastifyRequest): string | undefined {
+/**
+ * The connection's client certificate, or undefined when there is none. The TLS handshake proved
+ * the client holds its key (CertificateVerify), even though the chain is not checked: a self-signed
+ * box certificate is its whole identity.
+ */
+function peerCertificate(request: FastifyRequest): X509Certificate | undefined {
   const socket = request.raw.socket as TLSSocket;
-  // The TLS handshake proved the client holds the certificate's key (CertificateVerify), even though
-  // the chain is not checked: a self-signed box certificate is its whole identity.
-  const cert = typeof socket.getPeerX509Certificate === 'function' ? socket.getPeerX509Certificate() : undefined;
-  if (!cert) return undefined;
-  return spkiFingerprint(cert.publicKey.export({ type: 'spki', format: 'der' }));
+  return typeof socket.getPeerX509Certificate === 'function' ? socket.getPeerX509Certificate() : undefined;
 }
 
 /** Both fingerprints of the connection's client certificate (for the mutual-TLS registry route). */
 export function clientCertificateIds(request: FastifyRequest): { fingerprint: string; legacy: string } | undefined {
-  const socket = request.raw.socket as TLSSocket;
-  const cert: X509Certificate | undefined = typeof socket.getPeerX509Certificate === 'function' ? socket.getPeerX509Certificate() : undefined;
+  const cert = peerCertificate(request);
   if (!cert) return undefined;
   return { fingerprint: spkiFingerprint(cert.publicKey.export({ type: 'spki', format: 'der' })), legacy: legacyFingerprint(cert.raw) };
 }
 
 /**
- * The update API: HTTPS that asks for a client certificate (any, self-signed included); the
+ * The update API: HTTPS that asks for a client certificate (self-signed included, of a key the registry takes: `clientKeyRefusal`); the
  * certificate's fingerprint owns `<fp>.<zone>` and everything under it. Mozilla-compatible paths
  * name a record by its labels reversed: `POST /v1/dns/test/example/box/<fp>/local` with
  * `{type, value}` sets it, `DELETE` the same path removes it, `GET` lists the records at and under it.
@@ -208,8 +210,13 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
   // one client could lock every box out of its records.
   decorateClientNetwork(app);
   app.addHook('onRequest', async (request) => {
-    const fingerprint = clientFingerprint(request);
-    if (fingerprint) request.boxFingerprint = fingerprint;
+    const cert = peerCertificate(request);
+    if (!cert) return;
+    // A key the registry would refuse (RSA-1024) owns no names here either; refused when a route
+    // needs the owner (ownedName), so /docs/json still answers.
+    const refusal = clientKeyRefusal(cert.publicKey);
+    if (refusal) request.boxKeyRefusal = refusal;
+    else request.boxFingerprint = spkiFingerprint(cert.publicKey.export({ type: 'spki', format: 'der' }));
   });
   // Its own OpenAPI document, at /docs/json on this listener: the routes live here, not on the main
   // server, so the main /docs cannot show them.
@@ -241,8 +248,9 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
   });
 
   /** The record name of the path, checked to be in the caller's subtree. */
-  const ownedName = (request: { boxFingerprint?: string; params: { '*': string } }): { name: string; owner: string } => {
+  const ownedName = (request: { boxFingerprint?: string; boxKeyRefusal?: UnauthorizedError; params: { '*': string } }): { name: string; owner: string } => {
     const owner = request.boxFingerprint;
+    if (request.boxKeyRefusal) throw request.boxKeyRefusal;
     if (!owner) throw new UnauthorizedError('Present the box certificate as a TLS client certificate.', 'client_certificate_required');
     const name = nameFromReversedLabels(request.params['*']);
     const problem = nameProblem(name);

@@ -1,0 +1,102 @@
+import { randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { request } from 'node:https';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadX509 } from '../../../src/doors/shared/x509-library.js';
+import { spkiFingerprint } from '../../../src/core/fingerprint.js';
+import type { DnsRuntime } from '../../../src/doors/dns/dns-door.js';
+import { dnsPath } from '../../../src/sdk/dns-update.js';
+import type { TestApp } from '../../helpers/app.js';
+import { createDnsApp, ZONE } from './dns-helpers.js';
+
+/** A client certificate made here, with its key and the fingerprint it would own names under. */
+interface ClientCert {
+  keyPem: string;
+  certPem: string;
+  fingerprint: string;
+}
+
+type KeyAlgorithm = { name: 'RSASSA-PKCS1-v1_5'; modulusLength: number } | { name: 'ECDSA'; namedCurve: string };
+
+/** A self-signed client certificate whose key is of `algorithm` (RSA of some size, or EC on a curve). */
+async function clientCert(algorithm: KeyAlgorithm): Promise<ClientCert> {
+  const x509 = await loadX509();
+  const generate = algorithm.name === 'ECDSA'
+    ? algorithm
+    : { ...algorithm, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
+  const keys = await webcrypto.subtle.generateKey(generate, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair;
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: `01${randomBytes(8).toString('hex')}`,
+    name: 'CN=client key test',
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 86_400_000),
+    signingAlgorithm: algorithm.name === 'ECDSA' ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+    keys: keys as never,
+    extensions: [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])],
+  });
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
+  const certPem = cert.toString('pem');
+  return {
+    keyPem: `-----BEGIN PRIVATE KEY-----\n${pkcs8.replace(/(.{64})/g, '$1\n')}\n-----END PRIVATE KEY-----\n`,
+    certPem,
+    fingerprint: spkiFingerprint(new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' })),
+  };
+}
+
+/** POST an A record at local.<fp>.<zone> over a real TLS connection presenting `client`. */
+function postRecord(runtime: DnsRuntime, client: ClientCert): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${runtime.updateApi!.url}/v1/dns/${dnsPath(`local.${client.fingerprint}.${ZONE}`)}`, {
+      method: 'POST',
+      key: client.keyPem,
+      cert: client.certPem,
+      ca: runtime.updateCertPem,
+      agent: false,
+      headers: { 'content-type': 'application/json' },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ type: 'A', value: '192.0.2.7' }));
+  });
+}
+
+describe('the update API\'s client certificate keys', () => {
+  let t: TestApp;
+  let runtime: DnsRuntime;
+  beforeAll(async () => {
+    ({ t, runtime } = await createDnsApp());
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('refuses an RSA-1024 client certificate with 401 client_key_too_weak, saying what key to use', async () => {
+    const weak = await clientCert({ name: 'RSASSA-PKCS1-v1_5', modulusLength: 1024 });
+    const answer = await postRecord(runtime, weak);
+    expect(answer.status).toBe(401);
+    expect(answer.json.error).toBe('client_key_too_weak');
+    expect(answer.json.message).toContain('1024 bits');
+    expect(answer.json.message).toContain('P-256');
+    expect(answer.json.message).toContain('2048');
+    expect(await runtime.records.ofOwner(weak.fingerprint)).toEqual([]);
+  });
+
+  it('refuses an EC key on a curve the registry does not take (P-521) with 401 client_key_unsupported', async () => {
+    const answer = await postRecord(runtime, await clientCert({ name: 'ECDSA', namedCurve: 'P-521' }));
+    expect(answer.status).toBe(401);
+    expect(answer.json.error).toBe('client_key_unsupported');
+    expect(answer.json.message).toContain('secp521r1');
+    expect(answer.json.message).toContain('P-256');
+  });
+
+  it('takes RSA-2048 and P-384 keys, as the registry does', async () => {
+    for (const algorithm of [{ name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048 }, { name: 'ECDSA', namedCurve: 'P-384' }] as const) {
+      const answer = await postRecord(runtime, await clientCert(algorithm));
+      expect(answer.status, algorithm.name).toBe(200);
+      expect(answer.json).toMatchObject({ type: 'A', value: '192.0.2.7' });
+    }
+  });
+});
