@@ -8,7 +8,7 @@ import { relayConfigSchema } from './config.js';
 import { RelayAddressCap } from './relay-address-cap.js';
 import { RELAY_KIND, relayCodeFormat, SUPPORT_CODE_SCOPE } from './relay-code.js';
 import { allowedHostEntry, checkOriginUrl, splitList } from './relay-url.js';
-import { PublishBody, PublishedView, RelayCodeParams, RelayErrors, RelayGoQuery, RelayPageQuery } from './relay-schemas.js';
+import { PublishBody, PublishedView, RelayCodeParams, RelayErrors, RelayGoQuery, RelayPageQuery, type relayError } from './relay-schemas.js';
 import { NumberedSlots } from '../shared/numbered-slots.js';
 import { relayErrorShape } from './wire-errors.js';
 import { languageSwitch, type PageLanguage } from '../../web/page-language.js';
@@ -26,6 +26,15 @@ function checkTypedCode(code: unknown): string {
   if (typeof code !== 'string') throw new InvalidRequestError('This is not a support code: the address gives "code" more than once. Type the 6-character code your supporter gave you on the phone.', undefined, 'code_invalid');
   if (code.length > MAX_TYPED_CODE) throw new InvalidRequestError(tooLongForACode(code.length), undefined, 'code_invalid');
   return code;
+}
+
+/**
+ * A documented refusal of the code's look-up as JSON (`answer`) or, for a browser (Accept: text/html
+ * first), as the relay's page saying so.
+ */
+function orPage(answer: ReturnType<typeof relayError>) {
+  const { description } = answer as { description?: string };
+  return { description: `${description ?? ''} A browser (Accept: text/html) gets the relay's page saying so, with its form.`, content: { 'application/json': { schema: answer }, 'text/html': { schema: { type: 'string' } } } };
 }
 
 /** What a relay entry holds: the origin's pairing base URL, nothing else about the session. */
@@ -164,6 +173,9 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
     return found;
   };
 
+  // The link a supporter sends is opened in a browser too: its refusals are documented as pages as
+  // well (so the route is a page, and what is refused before its handler, a rate limit or what
+  // cannot be a code, gets the error page in a browser too).
   api.get('/pairing/:code', {
     schema: {
       tags,
@@ -171,16 +183,24 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
       params: RelayCodeParams,
       response: {
         302: { description: 'The code is live: the origin\'s pairing URL for it is in Location.', type: 'null', headers: { location: { type: 'string', description: 'The origin URL of the code.' } } },
-        400: RelayErrors.code400,
-        404: RelayErrors.code404,
-        429: RelayErrors.code429,
+        400: orPage(RelayErrors.code400),
+        404: orPage(RelayErrors.code404),
+        429: orPage(RelayErrors.code429),
       },
     },
     config: { rateLimit: lookupLimit },
     preValidation: refuseOverlongCode,
   }, async (request, reply) => {
-    const target = await resolve(request.clientNetwork, request.params.code);
-    return (reply as FastifyReply).code(302).header('cache-control', 'no-store').redirect(target);
+    try {
+      const target = await resolve(request.clientNetwork, request.params.code);
+      return await (reply as FastifyReply).code(302).header('cache-control', 'no-store').redirect(target);
+    } catch (error) {
+      // A person who opened the link (a code expired or mistyped) reads the relay's page with the
+      // refusal and its form, as after /go; a program (Accept without text/html first) keeps the
+      // relay's JSON with the stable code.
+      if (!isPairgateError(error) || !prefersHtml(request)) throw error;
+      return refusalPage(request, reply, error, request.params.code);
+    }
   });
 
   // The page where a person types the code; a GET form (no state changes), answered with the 302.
@@ -200,6 +220,11 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
       relayUrl: publicBase(),
       ...data,
     }, status);
+  };
+  /** The page again with the refusal of `typed` (same status, Retry-After on a 429) and its form. */
+  const refusalPage = (request: FastifyRequest, reply: FastifyReply, error: PairgateError, typed: string): FastifyReply => {
+    if (error.status === 429) reply.header('retry-after', String(error.details?.retryAfterSeconds ?? 60));
+    return homePage(request, reply, { error: codeRefusalText(error, pickLang(request), 'relay.notFound'), code: typed }, error.status);
   };
   api.get('/', { schema: { tags, summary: 'The page where a person types the code.', hide: true, querystring: RelayPageQuery }, config: { page: true } }, async (request, reply) => homePage(request, reply, {}));
   api.get('/go', {
@@ -221,9 +246,7 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
       // As for what cannot be a code above: a program (Accept without text/html) gets the relay's
       // error shape with the stable code (code_not_found, code_wrong_length, ...); a person, the page.
       if (!isPairgateError(error) || !prefersHtml(request)) throw error;
-      const status = (error as PairgateError).status;
-      if (status === 429) reply.header('retry-after', String((error as PairgateError).details?.retryAfterSeconds ?? 60));
-      return homePage(request, reply, { error: codeRefusalText(error, pickLang(request), 'relay.notFound'), code: typed }, status);
+      return refusalPage(request, reply, error, typed);
     }
   });
 }
