@@ -12,7 +12,11 @@ export class LineInput {
   private listener: ((line: string) => void) | undefined;
   private endListener: (() => void) | undefined;
 
+  /** Whether the answers are echoed (typed at a terminal), which ends each prompt's line. */
+  private readonly echoed: boolean;
+
   constructor(input: NodeJS.ReadableStream = process.stdin, private readonly output: NodeJS.WritableStream = process.stdout) {
+    this.echoed = (input as { isTTY?: boolean }).isTTY === true;
     this.rl = createInterface({ input, terminal: false });
     this.rl.on('line', (line) => {
       if (this.listener) this.listener(line);
@@ -26,12 +30,16 @@ export class LineInput {
     });
   }
 
-  /** Prints `prompt` and resolves with the next line (undefined at end of input). */
-  ask(prompt: string): Promise<string | undefined> {
+  /**
+   * Prints `prompt` and resolves with the next line (undefined at end of input). An answer read from
+   * a pipe or a file is not echoed: the prompt's line is ended here, so what is printed next (an
+   * error, the next prompt) starts a line of its own.
+   */
+  async ask(prompt: string): Promise<string | undefined> {
     this.output.write(prompt);
-    if (this.queue.length) return Promise.resolve(this.queue.shift());
-    if (this.closed) return Promise.resolve(undefined);
-    return new Promise((resolve) => this.waiting.push(resolve));
+    const answer = this.queue.length ? this.queue.shift() : this.closed ? undefined : await new Promise<string | undefined>((resolve) => this.waiting.push(resolve));
+    if (!this.echoed) this.output.write('\n');
+    return answer;
   }
 
   /** From now on, hands every line to `onLine` (queued ones first) and calls `onEnd` at end of input. */

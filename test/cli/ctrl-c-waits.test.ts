@@ -102,10 +102,11 @@ describe('pairgate join: Ctrl-C at the question', () => {
   it('decides nothing: the code still works, one line says so, and it ends by SIGINT', async () => {
     const { PairingCode } = await servers.sdk.createSession({ id: 'join-ctrl-c', supporterName: 'Thorsten', supporterAvatar: AVATAR });
     const agent = run(['join', PairingCode!, '--relay', servers.relay.url]);
-    await agent.waitFor(/Do you really want to grant access to Thorsten/);
+    // The question is on standard error, where the line of the stop follows it.
+    await agent.waitFor(/Do you really want to grant access to Thorsten/, agent.err);
     agent.child.kill('SIGINT');
     expect(await agent.exited).toEqual({ code: null, signal: 'SIGINT' });
-    expect(agent.err()).toBe('\npairgate: stopped (Ctrl-C): nothing was confirmed or declined, so the code still works until it expires (a few minutes after your supporter gave it): run pairgate join again to answer.\n');
+    expect(agent.err()).toBe('Do you really want to grant access to Thorsten of The great PC support? [y/n] \npairgate: stopped (Ctrl-C): nothing was confirmed or declined, so the code still works until it expires (a few minutes after your supporter gave it): run pairgate join again to answer.\n');
     expect((await servers.sdk.getSession('join-ctrl-c')).State).toBe('waiting');
   });
 });

@@ -19,10 +19,11 @@ function join(args: string[]) {
   child.stdout!.on('data', (chunk) => (out += String(chunk)));
   child.stderr!.on('data', (chunk) => (err += String(chunk)));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const waitFor = (pattern: RegExp): Promise<void> => new Promise((resolve, reject) => {
+  // Standard output by default; the questions are on standard error (`() => err`).
+  const waitFor = (pattern: RegExp, stream: () => string = () => out): Promise<void> => new Promise((resolve, reject) => {
     const started = Date.now();
     const check = (): void => {
-      if (pattern.test(out)) return resolve();
+      if (pattern.test(stream())) return resolve();
       if (Date.now() - started > 20_000 || child.exitCode !== null) return reject(new Error(`no ${pattern} in\n${out}\n${err}`));
       setTimeout(check, 20);
     };
@@ -39,12 +40,13 @@ describe('pairgate join: the confirmation question', () => {
   it('an empty answer (a stray Enter) or anything but y/n asks again, saying what to type; then n declines', async () => {
     const code = await newCode('join-enter');
     const agent = join([code, '--relay', servers.relay.url]);
-    await agent.waitFor(QUESTION);
+    await agent.waitFor(QUESTION, agent.err);
     agent.child.stdin!.write('\n');
-    await agent.waitFor(AGAIN);
+    await agent.waitFor(AGAIN, agent.err);
     expect((await servers.sdk.getSession('join-enter')).State).toBe('waiting');
     agent.child.stdin!.write('maybe\n');
-    await agent.waitFor(new RegExp(`${AGAIN.source.slice(0, -1)}Please type y`));
+    // Each question on a line of its own: a piped answer is not echoed, so join ends the line.
+    await agent.waitFor(new RegExp(`${AGAIN.source.slice(0, -1)}\\nPlease type y`), agent.err);
     expect((await servers.sdk.getSession('join-enter')).State).toBe('waiting');
     agent.child.stdin!.write('No\n');
     expect(await agent.exited).toBe(0);
@@ -55,9 +57,9 @@ describe('pairgate join: the confirmation question', () => {
   it('after an empty answer, yes confirms', async () => {
     const code = await newCode('join-enter-yes');
     const agent = join([code, '--relay', servers.relay.url]);
-    await agent.waitFor(QUESTION);
+    await agent.waitFor(QUESTION, agent.err);
     agent.child.stdin!.write('\n');
-    await agent.waitFor(AGAIN);
+    await agent.waitFor(AGAIN, agent.err);
     agent.child.stdin!.write('yes\n');
     await agent.waitFor(/Connected: the session with Thorsten of The great PC support is live\./);
     expect((await servers.sdk.getSession('join-enter-yes')).State).toBe('connected');
@@ -70,10 +72,10 @@ describe('pairgate join: the confirmation question', () => {
   it('the input ending before an answer decides nothing: exit 2, and the code still works', async () => {
     const code = await newCode('join-eof');
     const agent = join([code, '--relay', servers.relay.url]);
-    await agent.waitFor(QUESTION);
+    await agent.waitFor(QUESTION, agent.err);
     agent.child.stdin!.end();
     expect(await agent.exited).toBe(2);
-    expect(agent.err()).toMatch(/^pairgate: no answer \(the input ended\): nothing was confirmed or declined, so the code still works until it expires \(a few minutes after your supporter gave it\): run pairgate join again to answer\.\n$/);
+    expect(agent.err()).toMatch(/^Do you really want to grant access to Thorsten of The great PC support\? \[y\/n\] \npairgate: no answer \(the input ended\): nothing was confirmed or declined, so the code still works until it expires \(a few minutes after your supporter gave it\): run pairgate join again to answer\.\n$/);
     expect(agent.out()).not.toContain('Declined');
     expect((await servers.sdk.getSession('join-eof')).State).toBe('waiting');
     // Not spent: the pairing info is still there for whoever holds the code.

@@ -8,6 +8,14 @@ function joinWith(input: string): { status: number | null; stdout: string; stder
   return spawnSync('node', [CLI, 'join', '--relay', 'http://127.0.0.1:9/relay'], { input, encoding: 'utf8', timeout: 20_000 });
 }
 
+/** The question, on standard error. */
+const PROMPT = 'Pairing code (6 characters): ';
+
+/** The lines of standard error but the questions. */
+function errorLines(stderr: string): string[] {
+  return stderr.trim().split('\n').filter((line) => line !== PROMPT);
+}
+
 /**
  * The pairing code asked for on standard input: a code that cannot be one is said at once, with
  * what it should look like, and asked again (three tries); the input ending is said as such.
@@ -18,13 +26,15 @@ describe('pairgate join: the pairing code typed at its question', () => {
   it('nothing typed before the input ended: no code given, exit 2', () => {
     const run = joinWith('');
     expect(run.status).toBe(2);
-    expect(run.stderr).toMatch(/^pairgate: no code given\.\n$/);
+    // The question is on standard error, its line ended since nothing echoes a piped answer.
+    expect(run.stderr).toBe(`${PROMPT}\npairgate: no code given.\n`);
+    expect(run.stdout).toBe('');
   });
 
   it('a code refused, then the input ended: says the input ended, not that no code was given', () => {
     const run = joinWith('abc\n');
     expect(run.status).toBe(2);
-    const lines = run.stderr.trim().split('\n');
+    const lines = errorLines(run.stderr);
     expect(lines).toHaveLength(2);
     expect(lines[1]).toBe('pairgate: the input ended before a valid code was given.');
   });
@@ -32,7 +42,8 @@ describe('pairgate join: the pairing code typed at its question', () => {
   it('three codes refused: no valid code after three tries, exit 2', () => {
     const run = joinWith('abc\nabcdefgh\n!!!!!!\nk7m2x9\n');
     expect(run.status).toBe(2);
-    const lines = run.stderr.trim().split('\n');
+    expect(run.stderr.split('\n').filter((line) => line === PROMPT)).toHaveLength(3);
+    const lines = errorLines(run.stderr);
     expect(lines).toHaveLength(4);
     expect(lines[3]).toBe('pairgate: no valid code after three tries.');
   });

@@ -22,6 +22,15 @@ const QUESTION = /Do you really want to grant access to Thorsten of The great PC
 /** The built CLI with its output collected. */
 const run = cliChildren();
 
+/** The question as standard error holds it once a piped answer (or the input's end) is read: its line ended. */
+const ASKED = 'Do you really want to grant access to Thorsten of The great PC support? [y/n] \n';
+
+/** Standard error after the question, which join asks there (its standard output is for what it says). */
+function afterQuestion(err: string): string {
+  expect(err.startsWith(ASKED), err).toBe(true);
+  return err.slice(ASKED.length);
+}
+
 /** What the proxy does with the confirmations (POST .../confirm). */
 interface Confirmations {
   /** Pass them on, close their connection unanswered (the server unreachable), or hold them for good. */
@@ -81,7 +90,7 @@ describe('pairgate join: a no that does not go through, a channel on another ser
   const atTheQuestion = async (id: string, args: string[] = []) => {
     const { PairingCode } = await servers.sdk.createSession({ id, supporterName: 'Thorsten', supporterAvatar: AVATAR });
     const agent = run(['join', PairingCode!, '--relay', servers.relay.url, ...args]);
-    if (!args.includes('--yes')) await agent.waitFor(QUESTION);
+    if (!args.includes('--yes')) await agent.waitFor(QUESTION, agent.err);
     return { agent, code: PairingCode! };
   };
 
@@ -92,7 +101,7 @@ describe('pairgate join: a no that does not go through, a channel on another ser
       agent.child.stdin!.write('n\n');
       expect(await agent.exited).toEqual({ code: 1, signal: null });
       expect(agent.out()).not.toContain('Declined');
-      expect(agent.err()).toMatch(/^pairgate: the server may not have taken your no: .+ Nobody was given access, but if the no did not reach the server, the code still works until it expires \(a few minutes after your supporter gave it\) and your supporter was not told: run pairgate join again to decline, or tell them\.\n$/);
+      expect(afterQuestion(agent.err())).toMatch(/^pairgate: the server may not have taken your no: .+ Nobody was given access, but if the no did not reach the server, the code still works until it expires \(a few minutes after your supporter gave it\) and your supporter was not told: run pairgate join again to decline, or tell them\.\n$/);
       // Which is the case: nothing reached the server, so the code still works.
       expect((await servers.sdk.getSession('join-no-unreachable')).State).toBe('waiting');
     } finally {
@@ -109,7 +118,7 @@ describe('pairgate join: a no that does not go through, a channel on another ser
       await expect.poll(() => heldConfirmations.length, { timeout: 15_000 }).toBe(1);
       agent.child.kill('SIGINT');
       expect(await agent.exited).toEqual({ code: null, signal: 'SIGINT' });
-      expect(agent.err()).toBe('\npairgate: stopped (Ctrl-C) before the server answered your no: nobody was given access, but if the no had not reached it, the code still works until it expires (a few minutes after your supporter gave it) and your supporter was not told.\n');
+      expect(afterQuestion(agent.err())).toBe('\npairgate: stopped (Ctrl-C) before the server answered your no: nobody was given access, but if the no had not reached it, the code still works until it expires (a few minutes after your supporter gave it) and your supporter was not told.\n');
       expect(agent.out()).not.toContain('Declined');
       expect((await servers.sdk.getSession('join-no-ctrl-c')).State).toBe('waiting');
     } finally {
@@ -124,7 +133,7 @@ describe('pairgate join: a no that does not go through, a channel on another ser
     agent.child.stdin!.write('n\n');
     expect(await agent.exited).toEqual({ code: 2, signal: null });
     expect(agent.out()).not.toContain('Declined');
-    expect(agent.err()).toBe('pairgate: your no came too late: the code had been confirmed already (in a browser, or by another pairgate join), and that session goes on. If that was not you, tell your supporter now: they can end it.\n');
+    expect(afterQuestion(agent.err())).toBe('pairgate: your no came too late: the code had been confirmed already (in a browser, or by another pairgate join), and that session goes on. If that was not you, tell your supporter now: they can end it.\n');
     expect((await servers.sdk.getSession('join-no-too-late')).State).toBe('confirmed');
   }, 30_000);
 

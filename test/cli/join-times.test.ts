@@ -25,16 +25,17 @@ function join(args: string[], env: Record<string, string>) {
   child.stdout!.on('data', (chunk) => (out += String(chunk)));
   child.stderr!.on('data', (chunk) => (err += String(chunk)));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const waitFor = (pattern: RegExp): Promise<void> => new Promise((resolve, reject) => {
+  // Standard output by default; the question is on standard error (`() => err`).
+  const waitFor = (pattern: RegExp, stream: () => string = () => out): Promise<void> => new Promise((resolve, reject) => {
     const started = Date.now();
     const check = (): void => {
-      if (pattern.test(out)) return resolve();
+      if (pattern.test(stream())) return resolve();
       if (Date.now() - started > 20_000 || child.exitCode !== null) return reject(new Error(`no ${pattern} in\n${out}\n${err}`));
       setTimeout(check, 20);
     };
     check();
   });
-  return { child, exited, waitFor, out: () => out };
+  return { child, exited, waitFor, out: () => out, err: () => err };
 }
 
 describe('pairgate join prints times as the session commands do', () => {
@@ -43,7 +44,7 @@ describe('pairgate join prints times as the session commands do', () => {
   it('the supporter leaving: the session\'s end in the terminal\'s zone on a 24-hour clock, with how far off it is, whatever the locale', async () => {
     const created = await servers.sdk.createSession({ id: 'join-times', ttl: 3600, supporterName: 'Thorsten', supporterAvatar: AVATAR });
     const agent = join([created.PairingCode!, '--relay', servers.relay.url], KOLKATA_US);
-    await agent.waitFor(/\[y\/n\] $/);
+    await agent.waitFor(/\[y\/n\] $/, agent.err);
     agent.child.stdin!.write('y\n');
     await agent.waitFor(/Connected: the session with Thorsten/);
     const supporter = await servers.sdk.attach('join-times');

@@ -36,10 +36,11 @@ describe('pairgate join: SIGTERM', () => {
   it('at the question decides nothing, says so naming SIGTERM, and ends by SIGTERM', async () => {
     const { PairingCode } = await servers.sdk.createSession({ id: 'join-sigterm-question', supporterName: 'Thorsten', supporterAvatar: AVATAR });
     const agent = run(['join', PairingCode!, '--relay', servers.relay.url]);
-    await agent.waitFor(/Do you really want to grant access to Thorsten/);
+    // The question is on standard error, where the line of the stop follows it.
+    await agent.waitFor(/Do you really want to grant access to Thorsten/, agent.err);
     agent.child.kill('SIGTERM');
     expect(await agent.exited).toEqual({ code: null, signal: 'SIGTERM' });
-    expect(agent.err()).toBe('\npairgate: stopped (SIGTERM): nothing was confirmed or declined, so the code still works until it expires (a few minutes after your supporter gave it): run pairgate join again to answer.\n');
+    expect(agent.err()).toBe('Do you really want to grant access to Thorsten of The great PC support? [y/n] \npairgate: stopped (SIGTERM): nothing was confirmed or declined, so the code still works until it expires (a few minutes after your supporter gave it): run pairgate join again to answer.\n');
     expect((await servers.sdk.getSession('join-sigterm-question')).State).toBe('waiting');
   }, 30_000);
 

@@ -349,7 +349,8 @@ export function registerJoinCommand(program: Command): void {
     .addHelpText('after', `
 Without a code, it asks for one. In the session, lines are messages, /diag
 shares a network diagnostics report with the supporter, /quit (or Ctrl-C) ends
-it.
+it. Its questions are on standard error: standard output holds only what it
+says (a script may pipe the code and the answer in).
 
 Example:
   $ pairgate join 7auu83 --relay https://support.example.com/relay
@@ -376,7 +377,9 @@ the session is ended instead).`)
       httpUrlOption(options.relay, '--relay (or PAIRGATE_RELAY_URL)', 'https://support.example.com/relay');
       // The support client (and its WebSocket library) loads only for this command.
       const { confirmPairing, connectAgent, fetchPairingInfo, sessionChannelOf, SupportRelayClient } = await import('../../sdk/support.js');
-      const input = new LineInput();
+      // The questions on standard error, as lan's: standard output is what join says (a script
+      // piping the code and the answer in reads it), never the questions asked of the person.
+      const input = new LineInput(process.stdin, process.stderr);
       // Until the person answers, Ctrl-C decides nothing: declining would spend the code for good.
       const interrupt = whileInterruptible(NOTHING_DECIDED, STOP_SIGNALS);
       let joining: InterruptibleWait | undefined;
