@@ -58,6 +58,22 @@ function raceNextDeletion(node: TestApp, key: string, racer: () => Promise<Respo
   return raceNextCall(node.app.pairgate.stores.ephemeral as unknown as Record<'delete', (key: string) => Promise<unknown>>, 'delete', key, 'before', racer);
 }
 
+/**
+ * Deletes session `id` on `node` while `race` is armed: DELETE answers 204; returns the racer's
+ * answer (expected 201 by the caller where it needs its body). The race is disarmed either way.
+ */
+async function deleteWhile(node: TestApp, id: string, race: { answer: () => Promise<Response>; restore: () => void }): Promise<Response> {
+  try {
+    const deleted = await fetch(`${node.url}/session/${id}`, { method: 'DELETE', headers: { authorization: ADMIN_AUTH } });
+    expect(deleted.status).toBe(204);
+    const answer = await race.answer();
+    expect(answer.status).toBe(201);
+    return answer;
+  } finally {
+    race.restore();
+  }
+}
+
 /** The ids of the session list of `node`. */
 async function listedIds(node: TestApp): Promise<string[]> {
   const list = (await (await fetch(`${node.url}/session`, { headers: { authorization: ADMIN_AUTH } })).json()) as { Sessions: { ID: string }[] };
@@ -109,14 +125,7 @@ describe('support sessions: an end racing a creation under the same id (SQLite)'
     const grantId = sessionGrantId(id);
     expect((await create(origin, id, 10)).status).toBe(201);
     // The session is created again under its id right after DELETE removed it, before DELETE is done.
-    const race = raceNextRemoval(origin, grantId, 'after', () => create(origin, id, 10));
-    try {
-      const deleted = await fetch(`${origin.url}/session/${id}`, { method: 'DELETE', headers: { authorization: ADMIN_AUTH } });
-      expect(deleted.status).toBe(204);
-      expect((await race.answer()).status).toBe(201);
-    } finally {
-      race.restore();
-    }
+    await deleteWhile(origin, id, raceNextRemoval(origin, grantId, 'after', () => create(origin, id, 10)));
     // The new session is in the list (its index entry was not deleted by the DELETE of the first).
     expect(await listedIds(origin)).toContain(id);
     // Its note was not forgotten: past its expiry it is answered as expired, not 404.
@@ -127,14 +136,7 @@ describe('support sessions: an end racing a creation under the same id (SQLite)'
   it('a creation under the id between DELETE\'s end and its list entry\'s removal stays listed', async () => {
     const id = 'end-delete-entry-race';
     expect((await create(origin, id, 10)).status).toBe(201);
-    const race = raceNextDeletion(origin, `support:session:${id}`, () => create(origin, id, 10));
-    try {
-      const deleted = await fetch(`${origin.url}/session/${id}`, { method: 'DELETE', headers: { authorization: ADMIN_AUTH } });
-      expect(deleted.status).toBe(204);
-      expect((await race.answer()).status).toBe(201);
-    } finally {
-      race.restore();
-    }
+    await deleteWhile(origin, id, raceNextDeletion(origin, `support:session:${id}`, () => create(origin, id, 10)));
     expect(await listedIds(origin)).toContain(id);
   }, 30_000);
 
@@ -144,14 +146,7 @@ describe('support sessions: an end racing a creation under the same id (SQLite)'
     clock.offset += 11_000;
     expect(await stateOf(origin, id)).toBe('expired');
     // DELETE found the expired session's note; the id is reclaimed before the note goes.
-    const race = raceNextDeletion(origin, `support:memory|${sessionGrantId(id)}`, () => create(origin, id, 10));
-    try {
-      const deleted = await fetch(`${origin.url}/session/${id}`, { method: 'DELETE', headers: { authorization: ADMIN_AUTH } });
-      expect(deleted.status).toBe(204);
-      expect((await race.answer()).status).toBe(201);
-    } finally {
-      race.restore();
-    }
+    await deleteWhile(origin, id, raceNextDeletion(origin, `support:memory|${sessionGrantId(id)}`, () => create(origin, id, 10)));
     expect(await listedIds(origin)).toContain(id);
     clock.offset += 11_000;
     expect(await stateOf(origin, id)).toBe('expired');
@@ -166,16 +161,7 @@ describe('support sessions: an end racing a creation under the same id (SQLite)'
       clock.offset += 11_000;
       return create(origin, id, 10);
     });
-    let created: { AgentConfig: { MeshName: string } };
-    try {
-      const deleted = await fetch(`${origin.url}/session/${id}`, { method: 'DELETE', headers: { authorization: ADMIN_AUTH } });
-      expect(deleted.status).toBe(204);
-      const answer = await race.answer();
-      expect(answer.status).toBe(201);
-      created = (await answer.json()) as { AgentConfig: { MeshName: string } };
-    } finally {
-      race.restore();
-    }
+    const created = (await (await deleteWhile(origin, id, race)).json()) as { AgentConfig: { MeshName: string } };
     const kept = (await origin.app.pairgate.engine.get(grantId)) as SessionGrant | undefined;
     expect(kept?.request.meshName).toBe(created.AgentConfig.MeshName);
     expect(await listedIds(origin)).toContain(id);
