@@ -27,14 +27,33 @@ export function basicChallenge(request: FastifyRequest, reply: FastifyReply, pay
 }
 
 /**
+ * The form parameters a confidential client authenticates with instead of HTTP Basic: a secret
+ * (`client_secret_post`, RFC 6749 §2.3.1) or a signed assertion (`private_key_jwt` and
+ * `client_secret_jwt`, RFC 7523 §2.2). Sent empty, a parameter is taken as omitted beforehand
+ * (`readOAuthParameters`), so a library that always sends `client_secret=` is not concerned.
+ */
+const CLIENT_CREDENTIAL_PARAMETERS = ['client_secret', 'client_assertion', 'client_assertion_type'] as const;
+
+/** The first client credential parameter the body carries, if any. */
+function credentialParameterOf(body: unknown): string | undefined {
+  if (!body || typeof body !== 'object') return undefined;
+  return CLIENT_CREDENTIAL_PARAMETERS.find((name) => Object.hasOwn(body, name) && (body as Record<string, unknown>)[name] !== undefined);
+}
+
+/**
  * The client_id of a request from a public client: the form's `client_id` (RFC 6749 §2.3.1,
  * `none` authentication), or the user part of HTTP Basic with an empty password, for clients
  * configured that way. Both present and different is a 400; none is a 401 `invalid_client`, and so
  * is a Basic header that is not well-formed, or one with a password: these clients have no secret,
  * and a client sending one believes it authenticates with it (the metadata lists `none` only), so
- * it is told rather than let through on its id alone.
+ * it is told rather than let through on its id alone. The same holds for a secret or an assertion
+ * in the form: it was passed over, so a client refused with its secret in Basic was let through
+ * as soon as it sent the secret in the form instead, which Go's golang.org/x/oauth2 does on its
+ * own after any error (AuthStyleAutoDetect, its default), and its developer never learnt.
  */
 export function clientIdOf(request: FastifyRequest, fromBody: string | undefined): string {
+  const credential = credentialParameterOf(request.body);
+  if (credential) throw new OAuthError('invalid_client', `This server's clients are public and have no secret (token_endpoint_auth_method none): send the client_id alone, without ${credential}.`, 401);
   let fromBasic: string | undefined;
   const header = request.headers.authorization;
   const basic = typeof header === 'string' ? /^Basic\s+([A-Za-z0-9+/=]{1,1000})$/i.exec(header.trim()) : null;

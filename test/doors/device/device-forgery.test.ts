@@ -77,7 +77,7 @@ describe('device door: forged and misplaced credentials', () => {
     expect((await refreshToken(t.app, refresh, 'cli')).status).toBe(200);
   });
 
-  it('clients are public: a client secret, in Basic or in the form, authenticates nothing and is refused when sent as Basic', async () => {
+  it('clients are public: a client secret, in Basic or in the form, authenticates nothing and is refused', async () => {
     const device = String((await authorize(t.app)).body.device_code);
     const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
     const withPassword = await postForm(t.app, '/oauth/token', { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: device }, basic('tv-app', 'guessed-secret'));
@@ -85,9 +85,11 @@ describe('device door: forged and misplaced credentials', () => {
     // Basic naming one client and the form another.
     const mixed = await postForm(t.app, '/oauth/token', { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: device, client_id: 'cli' }, basic('tv-app', ''));
     expect(mixed).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
-    // A client_secret in the form changes nothing: the device code is still the client's, pending.
+    // A client_secret in the form is refused as in Basic (device-client-credentials.test.ts), and
+    // spends nothing: the device code is still the client's, pending.
     const formSecret = await postForm(t.app, '/oauth/token', { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: device, client_id: 'tv-app', client_secret: 'anything' });
-    expect(formSecret.body.error).toBe('authorization_pending');
+    expect(formSecret).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
+    expect((await pollToken(t.app, device)).body.error).toBe('authorization_pending');
   });
 
   it('introspection takes its own secret exactly: not a prefix, a longer one, another case, the access door\'s secret, Basic, nor an empty one', async () => {
