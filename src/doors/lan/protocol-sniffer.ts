@@ -17,6 +17,45 @@ import { ownIpProbeAnswer } from './own-ip.js';
 
 const TLS_HANDSHAKE = 0x16;
 
+/** The most of a request's head read for `/diagnostics`: curl's and the CLI's take a few hundred bytes. */
+const MAX_HEAD_BYTES = 16 * 1024;
+/** How long the rest of a request's head may take once its first bytes came. */
+const HEAD_WAIT_MS = 5_000;
+
+/**
+ * The head of the plain HTTP request that `first` starts (up to its empty line), read to its end:
+ * the checks of `fromAWebPage` need every header, and a head comes in as many TCP segments as its
+ * sender likes (headers cut after Host, an `Origin` in the next segment, read nothing of it).
+ * Undefined when the head is over MAX_HEAD_BYTES, takes over HEAD_WAIT_MS, or the socket closes.
+ */
+function readHead(socket: net.Socket, first: Buffer): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    let head = first;
+    const done = (result: Buffer | undefined): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      resolve(result);
+    };
+    const check = (): boolean => {
+      const end = head.indexOf('\r\n\r\n');
+      if (end >= 0 && end + 4 <= MAX_HEAD_BYTES) done(head.subarray(0, end + 4));
+      else if (head.length >= MAX_HEAD_BYTES) done(undefined);
+      else return false;
+      return true;
+    };
+    const onData = (more: Buffer): void => {
+      head = Buffer.concat([head, more]);
+      check();
+    };
+    const onClose = (): void => done(undefined);
+    const timer = setTimeout(() => done(undefined), HEAD_WAIT_MS);
+    if (check()) return;
+    socket.on('data', onData);
+    socket.once('close', onClose);
+  });
+}
+
 function isLoopback(address: string | undefined): boolean {
   const a = (address ?? '').replace(/^::ffff:/, '');
   return a === '::1' || a.startsWith('127.');
@@ -42,8 +81,8 @@ export interface DiagnosticsRequest {
  * or a `Sec-Fetch-Site` other than `none` (any page could otherwise start a doctor run with a
  * plain cross-site GET). Such a request gets the plain 404 of any other path.
  */
-function fromAWebPage(first: Buffer): boolean {
-  const head = first.toString('latin1');
+function fromAWebPage(request: Buffer): boolean {
+  const head = request.toString('latin1');
   const end = head.indexOf('\r\n\r\n');
   const lines = (end < 0 ? head : head.slice(0, end)).split('\r\n').slice(1);
   const header = (name: string): string | undefined => {
@@ -85,25 +124,14 @@ export function sniffingServer(tlsServer: tls.Server, diagnostics: (request: Dia
         else socket.destroy();
         return;
       }
-      const line = first.subarray(0, 64).toString('latin1');
-      const diagnosticsPath = /^GET \/diagnostics(\?[^ ]*)? /.exec(line);
-      if (isLoopback(socket.remoteAddress) && diagnosticsPath && !fromAWebPage(first)) {
-        const doctor = !/[?&]doctor=0(&|$)/.test(diagnosticsPath[1] ?? '');
-        void (async () => {
-          let status = '200 OK';
-          let body: string;
-          try {
-            body = JSON.stringify(await diagnostics({ doctor }));
-          } catch (error) {
-            status = '500 Internal Server Error';
-            body = JSON.stringify({ error: 'lan_diagnostics_failed', message: (error as Error).message });
-          }
-          socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`);
-        })();
+      if (!/^[A-Z]/.test(first.toString('latin1', 0, 1))) {
+        socket.destroy();
         return;
       }
-      if (/^[A-Z]+ /.test(line)) socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
-      else socket.destroy();
+      void readHead(socket, first).then((head) => {
+        if (head) answerHttp(socket, head, diagnostics);
+        else socket.destroy();
+      });
     });
   });
   // close() waits for every connection to end: one left before or in its TLS handshake by someone
@@ -115,4 +143,27 @@ export function sniffingServer(tlsServer: tls.Server, diagnostics: (request: Dia
     return closing;
   };
   return front;
+}
+
+/** Answers a plain HTTP request whose whole head is `head`: `/diagnostics` to the person's own tools, 404 to anything else. */
+function answerHttp(socket: net.Socket, head: Buffer, diagnostics: (request: DiagnosticsRequest) => unknown): void {
+  const line = head.subarray(0, 64).toString('latin1');
+  const diagnosticsPath = /^GET \/diagnostics(\?[^ ]*)? /.exec(line);
+  if (isLoopback(socket.remoteAddress) && diagnosticsPath && !fromAWebPage(head)) {
+    const doctor = !/[?&]doctor=0(&|$)/.test(diagnosticsPath[1] ?? '');
+    void (async () => {
+      let status = '200 OK';
+      let body: string;
+      try {
+        body = JSON.stringify(await diagnostics({ doctor }));
+      } catch (error) {
+        status = '500 Internal Server Error';
+        body = JSON.stringify({ error: 'lan_diagnostics_failed', message: (error as Error).message });
+      }
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`);
+    })();
+    return;
+  }
+  if (/^[A-Z]+ /.test(line)) socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+  else socket.destroy();
 }

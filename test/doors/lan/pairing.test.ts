@@ -224,6 +224,31 @@ describe('lan offer and join on loopback (real TLS)', () => {
     }
   });
 
+  it('reads the whole head of GET /diagnostics before judging it: an Origin in a later TCP segment still gets the 404, a head cut after its request line still gets the answer', async () => {
+    const { offer } = await offerOnLoopback({ maxFailures: 3 });
+    /** The status line a raw loopback request sent as `segments`, 50 ms apart, gets. */
+    const statusOf = (segments: string[]): Promise<string> => new Promise((resolve, reject) => {
+      const socket = net.connect(offer.port, '127.0.0.1');
+      socket.setNoDelay(true);
+      let received = '';
+      socket.on('data', (data) => {
+        received += String(data);
+      });
+      socket.on('error', reject);
+      socket.on('close', () => resolve(received.split('\r\n')[0]!));
+      void (async () => {
+        for (const segment of segments) {
+          socket.write(segment);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      })();
+    });
+    const host = `Host: 127.0.0.1:${offer.port}\r\n`;
+    expect(await statusOf([`GET /diagnostics?doctor=0 HTTP/1.1\r\n${host}`, 'Origin: https://attacker.example\r\n\r\n'])).toBe('HTTP/1.1 404 Not Found');
+    expect(await statusOf([`GET /diagnostics?doctor=0 HTTP/1.1\r\n${host}`, 'Sec-Fetch-Site: cross-site\r\n\r\n'])).toBe('HTTP/1.1 404 Not Found');
+    expect(await statusOf(['GET /diag', `nostics?doctor=0 HTTP/1.1\r\n`, host, '\r\n'])).toBe('HTTP/1.1 200 OK');
+  });
+
   it('bounds the doctor run of GET /diagnostics: a slow check is cut at the time limit and the checks after it are skipped', async () => {
     // The multicast check listens for 1 s, longer than the 300 ms limit.
     const discovery = { interfaceAddress: '127.0.0.1', port: await freePort() };
