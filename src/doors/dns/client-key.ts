@@ -5,7 +5,8 @@ import { UnauthorizedError } from '../../core/errors.js';
  * Which client certificate keys the update API takes: the keys a registry announcement may be signed
  * with (`announce-signature.ts`: ES256, ES384, EdDSA over Ed25519, RS256 and PS256, which jose takes
  * only from RSA keys of 2048 bits or more). The TLS handshake alone took any key OpenSSL does, RSA of
- * 1024 bits included, so a box could own its names here with a key the registry refuses.
+ * 1024 bits included, so a box could own its names here with a key the registry refuses. The
+ * registry's mutual-TLS `POST /register` refuses the same keys (`register-route.ts`).
  */
 
 /** RSA moduli shorter than this are refused (jose's bound for RS256 and PS256). */
@@ -20,12 +21,20 @@ const USE_INSTEAD = `Use a certificate whose key is ECDSA P-256 (what pairgate b
 /**
  * The refusal of a client certificate's key, or undefined when the key is one the update API takes:
  * 401 `client_key_too_weak` for RSA under 2048 bits, 401 `client_key_unsupported` for any other key
- * the registry does not take (an EC key on another curve, DSA, Ed448).
+ * the registry does not take (an EC key on another curve, DSA, Ed448, an RSA-PSS key).
+ *
+ * An RSA-PSS key (SPKI algorithm id-RSASSA-PSS, not rsaEncryption) passes the TLS handshake but can
+ * sign no announcement: it has no JWK form (Node and jose refuse to export or sign with it as one),
+ * and the same numbers sent as an RSA JWK are another SPKI, so another fingerprint than the
+ * certificate's. Taken here, it owned names whose box could never announce itself with a JWS.
  */
 export function clientKeyRefusal(key: KeyObject): UnauthorizedError | undefined {
   const type = key.asymmetricKeyType;
   const details = key.asymmetricKeyDetails ?? {};
-  if (type === 'rsa' || type === 'rsa-pss') {
+  if (type === 'rsa-pss') {
+    return new UnauthorizedError(`The client certificate's key is RSA-PSS (an RSA key restricted to PSS signatures), which cannot sign registry announcements (a plain RSA key signs PS256 too): ${USE_INSTEAD}`, 'client_key_unsupported');
+  }
+  if (type === 'rsa') {
     const bits = details.modulusLength ?? 0;
     if (bits >= MIN_RSA_BITS) return undefined;
     return new UnauthorizedError(`The client certificate's key is RSA of ${bits} bits, too weak: ${USE_INSTEAD}`, 'client_key_too_weak');

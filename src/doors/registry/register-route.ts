@@ -1,8 +1,11 @@
+import type { KeyObject } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { InvalidRequestError, UnauthorizedError } from '../../core/errors.js';
 import { addJsonContentTypeParser, jsonBodyParser } from '../../server/json-body.js';
 import type { DoorContext } from '../door.js';
+import { clientKeyRefusal } from '../dns/client-key.js';
 import { verifyAnnouncement } from './announce-signature.js';
 import { checkAnnouncementBody } from './announcement-check.js';
 import type { Announcements } from './announcements.js';
@@ -106,15 +109,32 @@ export interface ClientCertificateIds {
   legacy: string;
 }
 
+/** The public key of the connection's TLS client certificate, or undefined when there is none. */
+export function peerCertificateKey(request: FastifyRequest): KeyObject | undefined {
+  const socket = request.raw.socket as TLSSocket;
+  return typeof socket.getPeerX509Certificate === 'function' ? socket.getPeerX509Certificate()?.publicKey : undefined;
+}
+
 /**
  * `POST /register` over mutual TLS (the alternative to the JWS): served on the DNS update API's
  * listener, which asks every client for its certificate; `client` must be that certificate's
  * fingerprint (or its legacy SHA-1 form where accepted). The caller's IP is the socket's.
+ *
+ * The certificate's key must be one an announcement may be signed with (`clientKeyRefusal`, as for
+ * the update API's records): the TLS handshake takes any key OpenSSL does, so an RSA-1024 box,
+ * whose JWS the other route refuses, was listed here. 401 `client_key_too_weak` (errno 160) or
+ * `client_key_unsupported` (161), saying what key to use. `keyOf` reads that key (by default from
+ * the TLS connection).
  */
 export function registerMtlsRoute(
   app: FastifyInstance,
-  options: Omit<RegisterRouteOptions, 'maxSkewSeconds'> & { clock: { now(): number }; certificateOf: (request: FastifyRequest) => ClientCertificateIds | undefined },
+  options: Omit<RegisterRouteOptions, 'maxSkewSeconds'> & {
+    clock: { now(): number };
+    certificateOf: (request: FastifyRequest) => ClientCertificateIds | undefined;
+    keyOf?: (request: FastifyRequest) => KeyObject | undefined;
+  },
 ): void {
+  const keyOf = options.keyOf ?? peerCertificateKey;
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   api.post('/register', {
     schema: { body: RegisterBody, response: { 200: RegisteredView, ...RegisterErrors } },
@@ -124,6 +144,9 @@ export function registerMtlsRoute(
     const { client, message } = normaliseAnnouncement(request.body);
     const ids = options.certificateOf(request);
     if (!ids) throw new UnauthorizedError('Present the box certificate as a TLS client certificate.', 'client_certificate_required');
+    const key = keyOf(request);
+    const refusal = key ? clientKeyRefusal(key) : undefined;
+    if (refusal) throw refusal;
     const form = fingerprintForm(client);
     if (form === 'legacy-sha1' && !options.allowLegacy) {
       throw new InvalidRequestError('Legacy (SHA-1) fingerprints are not accepted by this registry.', undefined, 'legacy_fingerprint_disabled');

@@ -62,12 +62,12 @@ export function registryError(description: string) {
   );
 }
 
-const SCHEMA_REFUSED = '`validation_failed` (the body does not match the schema, `client` is no box fingerprint, or the structured form\'s `name` or an origin holds control or text-direction characters, or an origin a user name or password), `invalid_json`';
+const SCHEMA_REFUSED = '`validation_failed` (the body does not match the schema, `client` is no box fingerprint, the box\'s name (the structured form\'s `name`, or the `name` of a JSON `message`) or a structured origin holds control, invisible or text-direction characters or more than three accents on one letter, or an origin a user name or password), `invalid_json`';
 
 /** The documented error answers of `POST /register` (signed by the box key, or over mutual TLS). */
 export const RegisterErrors = {
   400: registryError(`${SCHEMA_REFUSED}, \`legacy_fingerprint_disabled\` (a SHA-1 fingerprint where this registry takes none).`),
-  401: registryError('`signature_missing`, `signature_invalid`, `signature_expired` (outside the allowed clock skew), `signature_replayed`, `body_mismatch` (the signature covers other bytes), `fingerprint_mismatch` (the key is not the box `client` names), `wrong_audience` (signed for another registry: its `aud` is not the origin of this registry); over mutual TLS `client_certificate_required`.'),
+  401: registryError('`signature_missing`, `signature_invalid`, `signature_expired` (outside the allowed clock skew), `signature_replayed`, `body_mismatch` (the signature covers other bytes), `fingerprint_mismatch` (the key is not the box `client` names), `wrong_audience` (signed for another registry: its `aud` is not the origin of this registry); over mutual TLS `client_certificate_required`, `client_key_too_weak` (an RSA key under 2048 bits), `client_key_unsupported` (a key no announcement can be signed with: EC keys other than P-256 and P-384, RSA-PSS, DSA, Ed448).'),
   429: registryError('`rate_limited`: too many announcements from this address; `too_many_boxes`: this public network already lists PAIRGATE_REGISTRY_MAX_PER_IP boxes (`Retry-After` says when the oldest announcement expires).'),
 };
 

@@ -1,46 +1,10 @@
-import { randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadX509 } from '../../../src/doors/shared/x509-library.js';
-import { spkiFingerprint } from '../../../src/core/fingerprint.js';
 import type { DnsRuntime } from '../../../src/doors/dns/dns-door.js';
 import { dnsPath } from '../../../src/sdk/dns-update.js';
 import type { TestApp } from '../../helpers/app.js';
 import { createDnsApp, ZONE } from './dns-helpers.js';
-
-/** A client certificate made here, with its key and the fingerprint it would own names under. */
-interface ClientCert {
-  keyPem: string;
-  certPem: string;
-  fingerprint: string;
-}
-
-type KeyAlgorithm = { name: 'RSASSA-PKCS1-v1_5'; modulusLength: number } | { name: 'ECDSA'; namedCurve: string };
-
-/** A self-signed client certificate whose key is of `algorithm` (RSA of some size, or EC on a curve). */
-async function clientCert(algorithm: KeyAlgorithm): Promise<ClientCert> {
-  const x509 = await loadX509();
-  const generate = algorithm.name === 'ECDSA'
-    ? algorithm
-    : { ...algorithm, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
-  const keys = await webcrypto.subtle.generateKey(generate, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: `01${randomBytes(8).toString('hex')}`,
-    name: 'CN=client key test',
-    notBefore: new Date(Date.now() - 60_000),
-    notAfter: new Date(Date.now() + 86_400_000),
-    signingAlgorithm: algorithm.name === 'ECDSA' ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
-    keys: keys as never,
-    extensions: [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])],
-  });
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
-  const certPem = cert.toString('pem');
-  return {
-    keyPem: `-----BEGIN PRIVATE KEY-----\n${pkcs8.replace(/(.{64})/g, '$1\n')}\n-----END PRIVATE KEY-----\n`,
-    certPem,
-    fingerprint: spkiFingerprint(new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' })),
-  };
-}
+import { clientCert, type ClientCert } from '../registry/client-certificates.js';
 
 /** POST an A record at local.<fp>.<zone> over a real TLS connection presenting `client`. */
 function postRecord(runtime: DnsRuntime, client: ClientCert): Promise<{ status: number; json: any }> {
@@ -90,6 +54,16 @@ describe('the update API\'s client certificate keys', () => {
     expect(answer.json.error).toBe('client_key_unsupported');
     expect(answer.json.message).toContain('secp521r1');
     expect(answer.json.message).toContain('P-256');
+  });
+
+  it('refuses an RSA-PSS key (id-RSASSA-PSS) with 401 client_key_unsupported: it can sign no announcement, so the registry takes none', async () => {
+    const pss = await clientCert({ name: 'RSA-PSS', modulusLength: 2048 });
+    const answer = await postRecord(runtime, pss);
+    expect(answer.status).toBe(401);
+    expect(answer.json.error).toBe('client_key_unsupported');
+    expect(answer.json.message).toContain('RSA-PSS');
+    expect(answer.json.message).toContain('P-256');
+    expect(await runtime.records.ofOwner(pss.fingerprint)).toEqual([]);
   });
 
   it('takes RSA-2048 and P-384 keys, as the registry does', async () => {
