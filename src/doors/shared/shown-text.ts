@@ -31,11 +31,23 @@ const UNSHOWABLE = new RegExp(`[${UNSHOWABLE_CLASS}]`, 'u');
 const UNSHOWABLE_OR_INVISIBLE = new RegExp(`[${UNSHOWABLE_CLASS}${INVISIBLE_CLASS}]`, 'u');
 
 /**
+ * Emoji sequences, which hold invisible characters that make one picture of what they join: a
+ * zero-width joiner between two pictographs (the family 👨‍👩‍👧), the emoji or text presentation
+ * selector after one (❤️), a keycap (1️⃣). Each is taken as one visible character by the strict
+ * check, so a name may hold them; a joiner or selector anywhere else (`my\u200d-bank`, one left
+ * at the end of a name) is still refused.
+ */
+const EMOJI_SEQUENCE = /\p{Extended_Pictographic}(?:\p{Emoji_Modifier}|[\uFE0E\uFE0F])?(?:\u200D\p{Extended_Pictographic}(?:\p{Emoji_Modifier}|[\uFE0E\uFE0F])?)*|[0-9#*]\uFE0F\u20E3/gu;
+
+/**
  * Whether `value` holds a character the pages cannot show as written (`UNSHOWABLE_CLASS`);
- * `strict`, for a name that says who asks, adds the invisible ones (`INVISIBLE_CLASS`).
+ * `strict`, for a name that says who asks, adds the invisible ones (`INVISIBLE_CLASS`), outside
+ * emoji sequences (`EMOJI_SEQUENCE`).
  */
 export function hasUnshowableText(value: string, strict = false): boolean {
-  return strict ? UNSHOWABLE_OR_INVISIBLE.test(value) || STACKED_MARKS.test(value) : UNSHOWABLE.test(value);
+  if (!strict) return UNSHOWABLE.test(value);
+  const pictures = value.replace(EMOJI_SEQUENCE, '*');
+  return UNSHOWABLE_OR_INVISIBLE.test(pictures) || STACKED_MARKS.test(pictures);
 }
 
 const UNSHOWABLE_ALL = new RegExp(`[${UNSHOWABLE_CLASS}]`, 'gu');
