@@ -31,7 +31,7 @@ export function announcementBodyProblem(body: unknown): string | undefined {
     return 'body: give "client" and "message" (Project Link\'s form) or "fingerprint" and "local_origin" (the structured one).';
   }
   const [first] = Value.Errors('client' in fields ? MozillaRegisterBody : StructuredRegisterBody, body);
-  if (!first) return 'client' in fields ? undefined : structuredFieldProblem(fields);
+  if (!first) return 'client' in fields ? messageNameProblem(fields.message) : structuredFieldProblem(fields);
   if (first.keyword === 'required') return `body: "${String((first.params as { requiredProperties?: string[] }).requiredProperties?.[0])}" is required.`;
   if (first.keyword === 'additionalProperties' || first.keyword === 'boolean') {
     const extra = first.keyword === 'boolean' ? first.instancePath.slice(1) : String((first.params as { additionalProperties?: string[] }).additionalProperties?.[0]);
@@ -44,18 +44,52 @@ export function announcementBodyProblem(body: unknown): string | undefined {
 }
 
 /**
+ * Why a box's name is refused, or undefined: the name is shown on the boxes page beside the box's
+ * fingerprint to people deciding which box to trust, so it is held to the strict rule of names
+ * that say who asks (`hasUnshowableText(name, true)`): besides control and text-direction
+ * characters, invisible ones (U+200B, soft hyphen, variation selectors...), with which
+ * "Kitchen" and "Kitc\u200bhen" look alike but are two boxes, and piles of accents. Letters of any
+ * script, accents included, pass.
+ */
+function nameProblem(name: string, field: string): string | undefined {
+  if (!hasUnshowableText(name, true)) return undefined;
+  return `${field} must not contain ${unshowableRule(true)}: it is shown to people beside the box's fingerprint. Name the box with visible characters only.`;
+}
+
+/**
+ * Mozilla's `message` is opaque, but when it is a JSON object with a string `name` (what pairgate
+ * boxes send, and what the boxes page shows as the box's name), that name is held to the same rule
+ * as the structured form's. Any other message (not JSON, no name) is kept as sent.
+ */
+function messageNameProblem(message: unknown): string | undefined {
+  if (typeof message !== 'string') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const name = (parsed as Record<string, unknown>).name;
+  return typeof name === 'string' ? nameProblem(name, 'body.message\'s "name"') : undefined;
+}
+
+/**
  * What the schema lets through and the structured form still refuses, since pairgate reads these
- * fields (Mozilla's `message` is opaque, and the boxes page cleans what it shows of it): a `name`
- * with control or text-direction characters, shown beside the box's fingerprint to people deciding
- * which box to trust, and an origin with them or with a user name or password
+ * fields: a `name` the pages cannot show as written (`nameProblem`), and an origin holding such
+ * characters too (an origin is an address, where an invisible character has no place either:
+ * `https://kitc\u200bhen.example` goes to kitchen.example) or a user name or password
  * (`https://kitchen.local@evil.example`, which goes to evil.example).
  */
 function structuredFieldProblem(fields: Record<string, unknown>): string | undefined {
-  if (typeof fields.name === 'string' && hasUnshowableText(fields.name)) return `body.name must not contain ${unshowableRule()}: it is shown to people beside the box's fingerprint.`;
+  if (typeof fields.name === 'string') {
+    const problem = nameProblem(fields.name, 'body.name');
+    if (problem) return problem;
+  }
   for (const field of ['local_origin', 'tunnel_origin'] as const) {
     const value = fields[field];
     if (typeof value !== 'string') continue;
-    if (hasUnshowableText(value)) return `body.${field} must not contain ${unshowableRule()}.`;
+    if (hasUnshowableText(value, true)) return `body.${field} must not contain ${unshowableRule(true)}.`;
     if (URL.canParse(value)) {
       const url = new URL(value);
       if (url.username !== '' || url.password !== '') return `body.${field} holds a user name or password (not repeated here); announce the address alone (e.g. https://192.168.1.20:4443).`;

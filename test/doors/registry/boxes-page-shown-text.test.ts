@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Announcements } from '../../../src/doors/registry/announcements.js';
 import { initBoxIdentity, type BoxIdentity } from '../../../src/doors/registry/box-identity.js';
 import { signAnnouncement } from '../../../src/sdk/registry.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
@@ -40,10 +41,14 @@ describe('the boxes page shows what a box announces without letting it rewrite t
     return page.text.slice(start, page.text.indexOf('</ul>', start));
   }
 
-  it('a name in Project Link\'s opaque message loses its control and text-direction characters, and is cut between characters', async () => {
+  /** Stores an announcement as a registry of an earlier version took it (such names are refused now). */
+  async function stored(from: string, message: string): Promise<void> {
+    await new Announcements(t.app.pairgate.stores.ephemeral, 120_000).put(from, { client: box.fingerprint, message, timestamp: Date.now() }, Date.now());
+  }
+
+  it('a name already stored in Project Link\'s opaque message is shown without its control and text-direction characters, cut between characters', async () => {
     // An unterminated U+202E in the name turned the fingerprint shown after it around.
-    const message = JSON.stringify({ local_origin: 'https://192.168.1.20:4443', name: `\u202eKitchen\u0007 ${'x'.repeat(91)}\u2066\u{1F600}z` });
-    expect((await announce('127.0.0.41', { client: box.fingerprint, message })).status).toBe(200);
+    await stored('127.0.0.41', JSON.stringify({ local_origin: 'https://192.168.1.20:4443', name: `\u202eKitchen\u0007 ${'x'.repeat(91)}\u2066\u{1F600}z` }));
     const list = await listed('127.0.0.41');
     // 100 characters: what the name says, without the characters that say nothing but rewrite the line.
     expect(list).toContain(`<strong><bdi>Kitchen ${'x'.repeat(91)}\u{1F600}</bdi></strong>`);
@@ -57,7 +62,7 @@ describe('the boxes page shows what a box announces without letting it rewrite t
   });
 
   it('a name of nothing but such characters is shown as an unnamed box', async () => {
-    expect((await announce('127.0.0.42', { client: box.fingerprint, message: JSON.stringify({ name: '\u202e\u202c' }) })).status).toBe(200);
+    await stored('127.0.0.42', JSON.stringify({ name: '\u202e\u202c' }));
     expect(await listed('127.0.0.42')).toContain(`<strong><bdi>Box ${box.fingerprint.slice(0, 8)}</bdi></strong>`);
   });
 
@@ -77,7 +82,7 @@ describe('the boxes page shows what a box announces without letting it rewrite t
       expect(res.json).toMatchObject({ code: 400, errno: 101, reason: 'validation_failed' });
       return (res.json as { message: string }).message;
     };
-    expect(await refused({ name: 'Kitchen\u202e' })).toMatch(/^body\.name must not contain control or text-direction characters/);
+    expect(await refused({ name: 'Kitchen\u202e' })).toMatch(/^body\.name must not contain control, invisible or text-direction characters/);
     expect(await refused({ name: 'Kitchen\u0000' })).toMatch(/^body\.name must not contain/);
     expect(await refused({ local_origin: 'https://x\u0000y.example' })).toMatch(/^body\.local_origin must not contain/);
     const withPassword = await refused({ local_origin: 'https://kitchen:hunter2@192.168.1.20' });
@@ -88,5 +93,54 @@ describe('the boxes page shows what a box announces without letting it rewrite t
     expect((await httpFrom('127.0.0.44', `${base}/ping`)).json).toEqual([]);
     // A plain name and origin still pass.
     expect((await announce('127.0.0.44', { fingerprint: box.fingerprint, local_origin: 'https://192.168.1.20:4443', name: 'Küche · كوخ' })).status).toBe(200);
+  });
+
+  describe('a box\'s name holds no invisible characters (shown-text.ts\'s strict rule)', () => {
+    /** The refusal of an announcement from a network of its own: 400 validation_failed (errno 101); its message. */
+    async function refusedName(body: Record<string, unknown>): Promise<string> {
+      const res = await announce('127.0.0.47', body);
+      expect(res.status, res.text).toBe(400);
+      expect(res.json).toMatchObject({ code: 400, errno: 101, error: 'Bad Request', reason: 'validation_failed' });
+      return (res.json as { message: string }).message;
+    }
+    const structured = (name: string) => ({ fingerprint: box.fingerprint, local_origin: 'https://192.168.1.20:4443', name });
+    const projectLink = (name: string) => ({ client: box.fingerprint, message: JSON.stringify({ local_origin: 'https://192.168.1.20:4443', name }) });
+
+    it('refuses a name with U+200B in either form, saying why in words', async () => {
+      // "Kitchen" and "Kitc\u200bhen" look alike on the page, and are two boxes.
+      const inStructured = await refusedName(structured('Kitc\u200bhen'));
+      expect(inStructured).toMatch(/^body\.name must not contain control, invisible or text-direction characters \(such as U\+0000, U\+200B or U\+202E\)/);
+      expect(inStructured).toContain('beside the box\'s fingerprint');
+      expect(await refusedName(projectLink('Kitc\u200bhen'))).toMatch(/^body\.message's "name" must not contain control, invisible or text-direction characters/);
+      expect((await httpFrom('127.0.0.47', `${base}/ping`)).json).toEqual([]);
+    });
+
+    it('refuses the other invisible characters, and piled accents', async () => {
+      // Soft hyphen, word joiner, BOM, combining grapheme joiner, variation selector, Hangul filler, blank Braille, zalgo.
+      for (const name of ['Kit\u00adchen', 'Kit\u2060chen', '\ufeffKitchen', 'Kit\u034fchen', 'Kitchen\ufe0f', '\u3164', '\u2800', 'Kitche\u0301\u0302\u0303\u0304n']) {
+        expect(await refusedName(structured(name)), JSON.stringify(name)).toMatch(/^body\.name must not contain/);
+        expect(await refusedName(projectLink(name)), JSON.stringify(name)).toMatch(/^body\.message's "name" must not contain/);
+      }
+      // And what the earlier rule refused, in Project Link's message too now.
+      expect(await refusedName(projectLink('\u202eKitchen'))).toMatch(/^body\.message's "name" must not contain/);
+    });
+
+    it('takes names with accents and in other scripts, and a Project Link message that names no box', async () => {
+      for (const name of ['Küche · كوخ', 'Cuisine crème brûlée', 'Nhà bếp', '台所のボックス', '厨房盒子', '부엌 상자']) {
+        expect((await announce('127.0.0.48', structured(name))).status, name).toBe(200);
+        expect(await listed('127.0.0.48')).toContain(`<bdi>${name}</bdi>`);
+        expect((await announce('127.0.0.48', projectLink(name))).status, name).toBe(200);
+      }
+      // Mozilla's message is otherwise opaque: not JSON, or JSON without a name, is kept as sent.
+      expect((await announce('127.0.0.48', { client: box.fingerprint, message: 'the kitchen box \u200b' })).status).toBe(200);
+      expect((await announce('127.0.0.48', { client: box.fingerprint, message: JSON.stringify({ label: 'Kitc\u200bhen' }) })).status).toBe(200);
+    });
+
+    it('refuses an invisible character in a structured origin too', async () => {
+      // https://kitc\u200bhen.example goes to kitchen.example.
+      const res = await announce('127.0.0.47', { fingerprint: box.fingerprint, local_origin: 'https://kitc\u200bhen.example' });
+      expect(res.status, res.text).toBe(400);
+      expect((res.json as { message: string }).message).toMatch(/^body\.local_origin must not contain control, invisible or text-direction characters/);
+    });
   });
 });
