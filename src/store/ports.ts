@@ -160,6 +160,19 @@ export interface EphemeralStore {
   take(key: string, now: number): Promise<string | undefined>;
   /** Deletes `key`. */
   delete(key: string): Promise<void>;
+  /**
+   * Extends the live entry `key` to end `ttlMs` from `now`, its value kept, only while it holds
+   * `value`, in one atomic step; true when it did. A holder renewing its hold this way never takes
+   * back a key that lapsed and was taken by another meanwhile (a stalled process, a slow store),
+   * which `set` would: both would then believe they hold it.
+   */
+  renewIfHeld(key: string, value: string, ttlMs: number, now: number): Promise<boolean>;
+  /**
+   * Deletes the live entry `key` only while it holds `value`, in one atomic step; true when it did.
+   * A holder releasing its hold this way never frees one another took after its own lapsed, which
+   * `delete` (or a `get` then a `delete`) would.
+   */
+  deleteIfHeld(key: string, value: string, now: number): Promise<boolean>;
   /** Live entries whose key starts with `prefix`. */
   list(prefix: string, now: number): Promise<{ key: string; value: string; expiresAt: number }[]>;
 }

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { randomId } from '../../core/ids.js';
 import type { EphemeralStore } from '../../store/ports.js';
 
 /** A slot held in the ephemeral store: its key, its number, who holds it and until when. */
@@ -114,21 +115,50 @@ export class NumberedSlots {
    * scope well below its cap takes one without listing its slots). Returns the function that gives
    * it back, or, when every slot is held, the whole seconds until the oldest holder expires: what a
    * per-network cap answers in its 429's Retry-After.
+   *
+   * Each reservation holds its slot under a value of its own, and gives it back only while the
+   * slot still holds that value (`releaseIfHeld`): a release that comes after the slot lapsed and
+   * another request took it (a stalled process) leaves that request's slot alone.
    */
   async reserve(scope: string, ttlMs: number, now: number): Promise<{ ok: true; release: () => Promise<void> } | { ok: false; retryAfterSeconds: number }> {
-    const taken = await this.take(scope, '1', ttlMs, now, { randomProbes: 2 });
-    if (taken.ok) return { ok: true, release: () => this.release(taken.key) };
+    const holder = randomId(9);
+    const taken = await this.take(scope, holder, ttlMs, now, { randomProbes: 2 });
+    // The reservation's `now` is enough for the release: the value is this reservation's alone, so
+    // whether its own lapsed entry is still there does not matter (deleting it is harmless).
+    if (taken.ok) return { ok: true, release: async () => void (await this.releaseIfHeld(taken.key, holder, now)) };
     const firstFree = taken.held.length ? Math.min(...taken.held.map((slot) => slot.expiresAt)) : now + 1000;
     return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((firstFree - now) / 1000)) };
   }
 
-  /** Extends slot `key`, held by `value`, to `ttlMs` from `now` (a holder that lives on). */
+  /**
+   * Writes slot `key` as held by `value` until `ttlMs` from `now`, whoever held it: for a holder
+   * that changes its slot's value (a link token's places take the grant's id) or whose value is
+   * not its own alone. A holder with a value of its own renews with `renewIfHeld`, which never
+   * takes back a slot that lapsed and was taken meanwhile.
+   */
   renew(key: string, value: string, ttlMs: number, now: number): Promise<void> {
     return this.store.set(key, value, ttlMs, now);
   }
 
-  /** Gives slot `key` back (what it counted was not made after all, or is gone early). */
+  /**
+   * Extends slot `key` to `ttlMs` from `now` only while it is live and held by `value`; false when
+   * the holder lost it (it lapsed, and may be another's by now): it must not count as held then.
+   */
+  renewIfHeld(key: string, value: string, ttlMs: number, now: number): Promise<boolean> {
+    return this.store.renewIfHeld(key, value, ttlMs, now);
+  }
+
+  /**
+   * Gives slot `key` back, whoever holds it (what it counted was not made after all). Only for
+   * holders that give it back at once and whose value is not theirs alone; others use
+   * `releaseIfHeld`, which never frees a slot another took after theirs lapsed.
+   */
   release(key: string): Promise<void> {
     return this.store.delete(key);
+  }
+
+  /** Gives slot `key` back only while `value` holds it live; true when it did. */
+  releaseIfHeld(key: string, value: string, now: number): Promise<boolean> {
+    return this.store.deleteIfHeld(key, value, now);
   }
 }

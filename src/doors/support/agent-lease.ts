@@ -26,25 +26,47 @@ export class AgentLeases {
   /**
    * Takes the lease of session `grantId` for an agent; returns the function that gives it back
    * (call it when the agent's socket closes), or undefined when another agent holds it.
+   *
+   * Renewals and the release touch the lease only while this agent holds it: a node that stalled
+   * past the lease's lifetime (a GC pause, a stopped VM, a slow store) must neither take back a
+   * lease another agent took meanwhile (both would then count as the session's one agent) nor
+   * give that agent's lease away. A renewal that finds the lease lapsed and free takes it again;
+   * one that finds it held by another stops renewing and calls `onLost`, once: the caller should
+   * cut this agent off, as another is the session's agent now.
    */
-  async acquire(grantId: string): Promise<(() => void) | undefined> {
+  async acquire(grantId: string, onLost?: () => void): Promise<(() => void) | undefined> {
     const key = AgentLeases.key(grantId);
     const holder = randomId(12);
     if (!(await this.ephemeral.setIfAbsent(key, holder, AGENT_LEASE_MS, this.clock.now()))) return undefined;
+    let released = false;
+    // The renewal under way, if any: the release waits for it, or a renewal landing just after the
+    // release would bring the lease back for a whole lifetime after the agent left.
+    let renewing: Promise<void> = Promise.resolve();
     const renewal = setInterval(() => {
-      void this.ephemeral.set(key, holder, AGENT_LEASE_MS, this.clock.now()).catch(() => undefined);
+      renewing = this.renew(key, holder, () => !released)
+        .then((held) => {
+          if (held || released) return;
+          clearInterval(renewal);
+          onLost?.();
+        })
+        .catch(() => undefined);
     }, RENEW_MS);
     renewal.unref();
-    let released = false;
     return () => {
       if (released) return;
       released = true;
       clearInterval(renewal);
-      // Only our own lease goes (after a long stall another agent may hold it by now).
-      void this.ephemeral
-        .get(key, this.clock.now())
-        .then((current) => (current === holder ? this.ephemeral.delete(key) : undefined))
-        .catch(() => undefined);
+      // Only our own lease goes (after a long stall another agent may hold it by now), in one step.
+      void renewing.then(() => this.ephemeral.deleteIfHeld(key, holder, this.clock.now())).catch(() => undefined);
     };
+  }
+
+  /**
+   * Renews `holder`'s lease `key`, or takes it again when it lapsed and nobody took it (unless the
+   * agent left meanwhile: `wanted`); false when it is not this agent's.
+   */
+  private async renew(key: string, holder: string, wanted: () => boolean): Promise<boolean> {
+    if (await this.ephemeral.renewIfHeld(key, holder, AGENT_LEASE_MS, this.clock.now())) return true;
+    return wanted() && (await this.ephemeral.setIfAbsent(key, holder, AGENT_LEASE_MS, this.clock.now()));
   }
 }

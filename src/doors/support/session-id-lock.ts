@@ -58,8 +58,9 @@ export class SessionIdLock {
     try {
       return await work();
     } finally {
-      // Only our own hold goes (after a stall past `holdMs` another may hold the id by now).
-      if ((await this.ephemeral.get(key, this.clock.now()).catch(() => undefined)) === holder) await this.ephemeral.delete(key).catch(() => undefined);
+      // Only our own hold goes (after a stall past `holdMs` another may hold the id by now), checked
+      // and deleted in one step: between a read and a delete, ours could lapse and another take it.
+      await this.ephemeral.deleteIfHeld(key, holder, this.clock.now()).catch(() => undefined);
     }
   }
 }

@@ -54,19 +54,44 @@ export class SupporterPresence {
     const holder = randomId(12);
     const taken = await this.slots.take(grantId, holder, this.lifetimeMs, this.clock.now());
     if (!taken.ok) return undefined;
-    const key = taken.key;
+    let key = taken.key;
     // The renewal under way, if any: the removal waits for it, or a renewal landing just after the
     // delete would bring the mark back for a whole lifetime after the supporter left.
     let renewing: Promise<void> = Promise.resolve();
+    let inFlight = false;
     const renewal = setInterval(() => {
-      renewing = this.slots.renew(key, holder, this.lifetimeMs, this.clock.now()).catch(() => undefined);
+      // One renewal at a time (a slow store): two that each found the mark lost would take two slots.
+      if (inFlight) return;
+      inFlight = true;
+      renewing = this.renew(grantId, key, holder)
+        .then((held) => {
+          if (held === undefined) clearInterval(renewal);
+          else key = held;
+        })
+        .catch(() => undefined)
+        .finally(() => (inFlight = false));
     }, this.lifetimeMs / 3);
     renewal.unref();
     return async () => {
       clearInterval(renewal);
       await renewing;
-      await this.slots.release(key);
+      // Only this supporter's own mark goes: after a stall past its lifetime, the slot may be
+      // another supporter's by now, and deleting it would let one more than the cap attach.
+      await this.slots.releaseIfHeld(key, holder, this.clock.now());
     };
+  }
+
+  /**
+   * Renews the mark `key` of `holder`, only while it holds it: a renewal that wrote it whoever held
+   * it took back the slot of a supporter that took it after this mark lapsed (a stalled node), and
+   * both counted as one. A mark found lost is taken again in a free slot, as the supporter is still
+   * attached; returns the mark's key then, or undefined when every slot is taken (the supporter no
+   * longer counts, and its renewals stop).
+   */
+  private async renew(grantId: string, key: string, holder: string): Promise<string | undefined> {
+    if (await this.slots.renewIfHeld(key, holder, this.lifetimeMs, this.clock.now())) return key;
+    const again = await this.slots.take(grantId, holder, this.lifetimeMs, this.clock.now());
+    return again.ok ? again.key : undefined;
   }
 
   /** Whether any supporter, on any node, is attached to session `grantId` now. */

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { ANY_END, type EphemeralStore } from '../ports.js';
+import { runHoldScript } from './ephemeral-hold-scripts.js';
 import { runScript } from './redis-scripts.js';
 
 /** Most expired entries one sweep removes. */
@@ -59,6 +60,14 @@ export class RedisEphemeralStore implements EphemeralStore {
 
   async delete(key: string): Promise<void> {
     await this.redis.multi().del(this.entryPrefix + key).zrem(this.keyIndex, key).zrem(this.expiryIndex, key).exec();
+  }
+
+  async renewIfHeld(key: string, value: string, ttlMs: number, now: number): Promise<boolean> {
+    return runHoldScript(this.redis, 'renewIfHeld', this.keys(key), [String(now), String(ttlMs), String(now + ttlMs), key, value]);
+  }
+
+  async deleteIfHeld(key: string, value: string, now: number): Promise<boolean> {
+    return runHoldScript(this.redis, 'deleteIfHeld', this.keys(key), [String(now), key, value]);
   }
 
   async list(prefix: string, now: number): Promise<{ key: string; value: string; expiresAt: number }[]> {

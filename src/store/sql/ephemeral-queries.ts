@@ -70,6 +70,20 @@ export function takeQuery(db: DurableDb, key: string) {
   return db.deleteFrom('ephemeral').where('key', '=', key).returning(['value', 'expires_at']);
 }
 
+/**
+ * Moves the end of `key` to `expiresAt` while a live entry holds `value`; the count of rows it
+ * changed (1 or 0) says whether it did. One statement: no other writer comes between the check and
+ * the write.
+ */
+export function renewIfHeldQuery(db: DurableDb, key: string, value: string, expiresAt: number, now: number) {
+  return db.updateTable('ephemeral').set({ expires_at: expiresAt }).where('key', '=', key).where('value', '=', value).where('expires_at', '>', now);
+}
+
+/** Deletes `key` while a live entry holds `value`; the count of rows it deleted says whether it did. */
+export function deleteIfHeldQuery(db: DurableDb, key: string, value: string, now: number) {
+  return db.deleteFrom('ephemeral').where('key', '=', key).where('value', '=', value).where('expires_at', '>', now);
+}
+
 /** Deletes `key`. */
 export function deleteEntryQuery(db: DurableDb, key: string) {
   return db.deleteFrom('ephemeral').where('key', '=', key);

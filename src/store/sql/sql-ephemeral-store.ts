@@ -1,6 +1,17 @@
 import type { DurableDb } from '../durable-schema.js';
 import { ANY_END, type EphemeralStore } from '../ports.js';
-import { decrementQuery, deleteEntryQuery, incrementQuery, listQuery, prefixEnd, setIfAbsentQuery, setQuery, takeQuery } from './ephemeral-queries.js';
+import {
+  decrementQuery,
+  deleteEntryQuery,
+  deleteIfHeldQuery,
+  incrementQuery,
+  listQuery,
+  prefixEnd,
+  renewIfHeldQuery,
+  setIfAbsentQuery,
+  setQuery,
+  takeQuery,
+} from './ephemeral-queries.js';
 
 /**
  * Ephemeral key-value entries in a SQL table (`ephemeral-queries.ts`: one statement each, so
@@ -41,6 +52,16 @@ export class SqlEphemeralStore implements EphemeralStore {
 
   async delete(key: string): Promise<void> {
     await deleteEntryQuery(this.db, key).execute();
+  }
+
+  async renewIfHeld(key: string, value: string, ttlMs: number, now: number): Promise<boolean> {
+    const result = await renewIfHeldQuery(this.db, key, value, now + ttlMs, now).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async deleteIfHeld(key: string, value: string, now: number): Promise<boolean> {
+    const result = await deleteIfHeldQuery(this.db, key, value, now).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
   }
 
   async list(prefix: string, now: number): Promise<{ key: string; value: string; expiresAt: number }[]> {

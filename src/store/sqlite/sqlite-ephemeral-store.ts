@@ -2,7 +2,18 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Compilable } from 'kysely';
 import type { DurableDb } from '../durable-schema.js';
 import { ANY_END } from '../ports.js';
-import { decrementQuery, deleteEntryQuery, incrementQuery, listQuery, prefixEnd, setIfAbsentWrite, setQuery, takeQuery } from '../sql/ephemeral-queries.js';
+import {
+  decrementQuery,
+  deleteEntryQuery,
+  deleteIfHeldQuery,
+  incrementQuery,
+  listQuery,
+  prefixEnd,
+  renewIfHeldQuery,
+  setIfAbsentWrite,
+  setQuery,
+  takeQuery,
+} from '../sql/ephemeral-queries.js';
 import { SqlEphemeralStore } from '../sql/sql-ephemeral-store.js';
 import { CompiledStatement } from './compiled-statement.js';
 import { ReadCache } from './read-cache.js';
@@ -93,6 +104,8 @@ function ephemeralStatements(db: DurableDb, sqlite: BetterSqlite3.Database) {
     setIfAbsent: prepare(setIfAbsentWrite(db, KEY, VALUE, expires, now)),
     take: prepare(takeQuery(db, KEY)),
     delete: prepare(deleteEntryQuery(db, KEY)),
+    renewIfHeld: prepare(renewIfHeldQuery(db, KEY, VALUE, expires, now)),
+    deleteIfHeld: prepare(deleteIfHeldQuery(db, KEY, VALUE, now)),
     list: prepare(listQuery(db, KEY, END, now)),
   };
 }
@@ -184,6 +197,15 @@ export class SqliteEphemeralStore extends SqlEphemeralStore {
 
   override async delete(key: string): Promise<void> {
     return this.writing(key, () => void this.statements.delete.run([key, '', 0, 0, '', 0]), () => super.delete(key));
+  }
+
+  // Both go through `writing`, like every write: the cache forgets `key` once they are committed.
+  override async renewIfHeld(key: string, value: string, ttlMs: number, now: number): Promise<boolean> {
+    return this.writing(key, () => this.statements.renewIfHeld.run([key, value, now + ttlMs, now, '', 0]) === 1, () => super.renewIfHeld(key, value, ttlMs, now));
+  }
+
+  override async deleteIfHeld(key: string, value: string, now: number): Promise<boolean> {
+    return this.writing(key, () => this.statements.deleteIfHeld.run([key, value, 0, now, '', 0]) === 1, () => super.deleteIfHeld(key, value, now));
   }
 
   override async list(prefix: string, now: number): Promise<{ key: string; value: string; expiresAt: number }[]> {

@@ -26,6 +26,8 @@ describe('numbered slots: probes before listing', () => {
       get: (...args) => ephemeral.get(...args),
       take: (...args) => ephemeral.take(...args),
       delete: (...args) => ephemeral.delete(...args),
+      renewIfHeld: (...args) => ephemeral.renewIfHeld(...args),
+      deleteIfHeld: (...args) => ephemeral.deleteIfHeld(...args),
       list: (...args) => {
         lists++;
         return ephemeral.list(...args);

@@ -29,10 +29,15 @@ describe('SupporterPresence (real SQLite ephemeral store)', () => {
       get: (...args) => real.get(...args),
       take: (...args) => real.take(...args),
       delete: (...args) => real.delete(...args),
+      deleteIfHeld: (...args) => real.deleteIfHeld(...args),
       list: (...args) => real.list(...args),
       set: async (...args) => {
         await sleep(150);
         await real.set(...args);
+      },
+      renewIfHeld: async (...args) => {
+        await sleep(150);
+        return real.renewIfHeld(...args);
       },
     };
     const presence = new SupporterPresence(slow, systemClock, 300);

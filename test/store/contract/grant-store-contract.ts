@@ -431,6 +431,52 @@ export function grantStoreContract(name: string, open: () => Promise<Stores>, sk
       expect(await count()).toEqual({ count: 1, resetAt: at.now() + WINDOW_MS });
     });
 
+    // A hold (a lease, a numbered slot) renewed or released by a holder that stalled past its
+    // lifetime must not take back, nor free, what another holder took meanwhile.
+    it('ephemeral store: renewIfHeld and deleteIfHeld act only while the key is live and holds the value', async () => {
+      const prefix = `t:${randomId(6)}:hold:`;
+      const e = stores.ephemeral;
+      const start = clock.now();
+      await e.set(`${prefix}a`, 'mine', 1_000, start);
+      // Read first, so a store that caches what it read must forget it on each of these writes.
+      expect(await e.get(`${prefix}a`, start)).toBe('mine');
+      // Held: renewed to end ttlMs from now, its value kept.
+      expect(await e.renewIfHeld(`${prefix}a`, 'mine', 5_000, start + 500)).toBe(true);
+      expect(await e.list(`${prefix}a`, start + 500)).toEqual([{ key: `${prefix}a`, value: 'mine', expiresAt: start + 5_500 }]);
+      expect(await e.get(`${prefix}a`, start + 5_000)).toBe('mine');
+      // Another value: false, and nothing changes.
+      expect(await e.renewIfHeld(`${prefix}a`, 'theirs', 60_000, start + 600)).toBe(false);
+      expect(await e.deleteIfHeld(`${prefix}a`, 'theirs', start + 600)).toBe(false);
+      expect(await e.list(`${prefix}a`, start + 600)).toEqual([{ key: `${prefix}a`, value: 'mine', expiresAt: start + 5_500 }]);
+      // Held: deleted.
+      expect(await e.deleteIfHeld(`${prefix}a`, 'mine', start + 700)).toBe(true);
+      expect(await e.get(`${prefix}a`, start + 700)).toBeUndefined();
+      expect(await e.deleteIfHeld(`${prefix}a`, 'mine', start + 700)).toBe(false);
+      expect(await e.renewIfHeld(`${prefix}a`, 'mine', 1_000, start + 700)).toBe(false);
+      expect(await e.get(`${prefix}a`, start + 700)).toBeUndefined();
+      // Expired, though holding the value: neither renewed (brought back) nor counted as deleted.
+      await e.set(`${prefix}b`, 'mine', 1_000, start);
+      expect(await e.renewIfHeld(`${prefix}b`, 'mine', 5_000, start + 1_000)).toBe(false);
+      expect(await e.get(`${prefix}b`, start + 1_000)).toBeUndefined();
+      expect(await e.deleteIfHeld(`${prefix}b`, 'mine', start + 1_001)).toBe(false);
+      // Lapsed and taken by another: the first holder's renewal and release leave it to them.
+      expect(await e.setIfAbsent(`${prefix}b`, 'theirs', 1_000, start + 1_001)).toBe(true);
+      expect(await e.renewIfHeld(`${prefix}b`, 'mine', 5_000, start + 1_002)).toBe(false);
+      expect(await e.deleteIfHeld(`${prefix}b`, 'mine', start + 1_002)).toBe(false);
+      expect(await e.list(`${prefix}b`, start + 1_002)).toEqual([{ key: `${prefix}b`, value: 'theirs', expiresAt: start + 2_001 }]);
+      // Of 50 releases at once with the right value, exactly one deletes.
+      await e.set(`${prefix}c`, 'mine', 60_000, start);
+      const deletions = await Promise.all(Array.from({ length: 50 }, () => e.deleteIfHeld(`${prefix}c`, 'mine', start + 1)));
+      expect(deletions.filter(Boolean)).toHaveLength(1);
+      expect(await e.get(`${prefix}c`, start + 1)).toBeUndefined();
+      // A renewal racing a release: either the release wins (gone) or the renewal (then released).
+      await e.set(`${prefix}d`, 'mine', 1_000, start);
+      const [renewed, deleted] = await Promise.all([e.renewIfHeld(`${prefix}d`, 'mine', 5_000, start + 1), e.deleteIfHeld(`${prefix}d`, 'mine', start + 1)]);
+      expect(deleted).toBe(true);
+      expect(typeof renewed).toBe('boolean');
+      expect(await e.get(`${prefix}d`, start + 1)).toBeUndefined();
+    });
+
     it('ephemeral store: of 50 increments at once at the moment a stepped-back window restarts, none is lost', async () => {
       const key = `t:${randomId(6)}:race`;
       const e = stores.ephemeral;
