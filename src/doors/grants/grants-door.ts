@@ -27,9 +27,11 @@ import {
   CreatedGrantView,
   CreateGrantBody,
   DecisionBody,
+  EVENTS_STREAMED,
   GrantErrors,
   GrantIdParams,
   GrantView,
+  LastEventIdHeaders,
   RedeemBody,
   RedeemedView,
 } from './schemas.js';
@@ -43,6 +45,9 @@ function codeFormatOf(ctx: { config: DoorContext['config'] }): CodeFormat {
     groupSize: 4,
   });
 }
+
+// What a long-poll over the wait caps gets: an answer at once, which looks like any other.
+const READ_WAIT_DESCRIPTION = 'With `?wait=S` (or `Prefer: wait=S`), answers as soon as the version passes `since` (by default, the version it has now) or the grant expires, else after S seconds (at most PAIRGATE_WAIT_MAX_SECONDS) unchanged. A wait is not held when this address already holds PAIRGATE_WAITS_PER_CLIENT waits and streams, or the server PAIRGATE_WAITS_MAX: the grant is answered at once, unchanged (with no `Preference-Applied`). A client that gets an unchanged answer sooner than it asked should pause before asking again (the SDK waits 1 s, doubling up to 15 s), not loop.';
 
 const tooManyWaiting = (): RateLimitedError => new RateLimitedError(30, 'Too many requests are waiting for approval. Try again shortly.');
 // Expired grants are deleted, so "not found" is also what an expired one answers: say so.
@@ -163,7 +168,7 @@ export const grantsDoor: Door = {
     });
 
     api.get('/api/v1/grants/:id', {
-      schema: { tags, summary: 'Read a grant; with wait, answer when it changes.', params: GrantIdParams, querystring: WaitQuery, headers: PreferWaitHeaders, response: { 200: GrantView, 400: GrantErrors.read400, 404: GrantErrors.notFound } },
+      schema: { tags, summary: 'Read a grant; with wait, answer when it changes.', description: READ_WAIT_DESCRIPTION, params: GrantIdParams, querystring: WaitQuery, headers: PreferWaitHeaders, response: { 200: GrantView, 400: GrantErrors.read400, 404: GrantErrors.notFound } },
     }, async (request, reply) => {
       const seconds = requestedWaitSeconds(request, reply, maxWait);
       // Before waiting, so another door's grant is not waited on before it is refused.
@@ -177,14 +182,14 @@ export const grantsDoor: Door = {
     });
 
     api.get('/api/v1/grants/:id/events', {
-      schema: { tags, summary: 'Server-sent events: a `state` event now and on every change.', params: GrantIdParams, response: { 200: eventStream('`state` events: the grant now and on every change, until it is final; a `gone` event (`{"id"}`) when it expires, then the stream ends.'), 404: GrantErrors.notFound, 429: GrantErrors.events429 } },
+      schema: { tags, summary: 'Server-sent events: a `state` event now and on every change.', params: GrantIdParams, headers: LastEventIdHeaders, response: { 200: eventStream(EVENTS_STREAMED), 204: GrantErrors.eventsOver, 400: GrantErrors.events400, 404: GrantErrors.notFound, 429: GrantErrors.events429 } },
     }, async (request, reply) => {
       if (!isPair(await ctx.engine.get(request.params.id))) throw notFound();
-      await streamGrant<PairRequest, PairResult>(ctx, request, reply, request.params.id, (grant) => grantView(grant, ctx.engine.stateOf(grant)), maxWait * 5);
+      await streamGrant<PairRequest, PairResult>(ctx, request, reply, request.params.id, (grant) => grantView(grant, ctx.engine.stateOf(grant)), maxWait * 5, undefined, { eventIds: true });
     });
 
     api.post('/api/v1/grants/:id/redeem', {
-      schema: { tags, summary: 'Redeem an approved grant with its secret; works once.', params: GrantIdParams, body: RedeemBody, response: { 200: RedeemedView, 404: GrantErrors.redeem404, 409: GrantErrors.redeem409 } },
+      schema: { tags, summary: 'Redeem an approved grant with its secret; works once.', params: GrantIdParams, body: RedeemBody, response: { 200: RedeemedView, 400: GrantErrors.redeem400, 404: GrantErrors.redeem404, 409: GrantErrors.redeem409 } },
     }, async (request) => {
       const grant = await ctx.engine.findWithSecret<PairRequest, PairResult>(PAIR_KIND, request.params.id, request.body.secret);
       // The same answer for a wrong secret and a wrong id: neither is revealed.
@@ -214,7 +219,7 @@ export const grantsDoor: Door = {
 
     for (const decision of ['approve', 'refuse'] as const) {
       api.post(`/api/v1/codes/:code/${decision}`, {
-        schema: { tags, summary: `${decision === 'approve' ? 'Approve' : 'Refuse'} the request a code names; the code is spent.`, params: CodeParams, body: DecisionBody, response: { 200: GrantView, 400: GrantErrors.code400, 404: GrantErrors.code404, 409: GrantErrors.code409, 429: GrantErrors.code429 } },
+        schema: { tags, summary: `${decision === 'approve' ? 'Approve' : 'Refuse'} the request a code names; the code is spent.`, params: CodeParams, body: DecisionBody, response: { 200: GrantView, 400: GrantErrors.decision400, 404: GrantErrors.code404, 409: GrantErrors.code409, 429: GrantErrors.code429 } },
         // The note is optional, and so is the body that carries it: a bare POST decides too.
         config: { rateLimit: lookupLimit, optionalBody: true },
       }, async (request) => {

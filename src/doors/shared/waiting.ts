@@ -191,11 +191,29 @@ async function waitInSlot<Request, Result>(ctx: DoorContext, request: FastifyReq
   }
 }
 
+/** What a door's event stream adds to the plain one (`streamGrant`). */
+export interface StreamOptions {
+  /**
+   * Each `state` event carries the grant's version as its `id:`, and a client reconnecting with
+   * `Last-Event-ID` (as EventSource does by itself) resumes after it: the state it has is not sent
+   * again, and when that state is final, or `done`, the answer is 204, which tells EventSource to
+   * stop reconnecting (HTML's server-sent events). Without it, a browser reconnected ~3 s after
+   * every final event, was sent the same state and the end again, and so on until the grant expired.
+   */
+  eventIds?: boolean;
+}
+
+/** A `Last-Event-ID` header as a version (decimal digits), or undefined when there is none or it is not one. */
+function lastEventVersion(request: FastifyRequest): number | undefined {
+  const header = request.headers['last-event-id'];
+  return typeof header === 'string' && /^[0-9]{1,15}$/.test(header) ? Number(header) : undefined;
+}
+
 /**
  * Server-sent events: sends `render(grant)` as a `state` event now and on every change, and ends
  * the stream when the grant is final (or `done(grant)` says so) or gone (`gone` event), after
  * `maxSeconds`, or at shutdown. A client holding all its wait slots, or a node holding all of its
- * own (WaitSlots), is refused (429).
+ * own (WaitSlots), is refused (429). `options.eventIds`: events carry ids and a reconnection resumes.
  */
 export async function streamGrant<Request, Result>(
   ctx: DoorContext,
@@ -205,9 +223,19 @@ export async function streamGrant<Request, Result>(
   render: (grant: Grant<Request, Result>) => unknown,
   maxSeconds: number,
   done: (grant: Grant<Request, Result>) => boolean = () => false,
+  options: StreamOptions = {},
 ): Promise<void> {
   const first = await ctx.engine.get<Request, Result>(id);
   if (!first) return; // the caller answers 404 before streaming
+  // The version the client already has: one it names that the grant is not at now was never sent
+  // for this grant (versions only grow), so the grant is sent as it is.
+  const seen = options.eventIds && lastEventVersion(request) === first.version ? first.version : undefined;
+  if (seen !== undefined && (isFinal(ctx.engine.stateOf(first)) || done(first))) {
+    // Nothing will follow what it has: 204 ends EventSource's reconnecting, where a stream would
+    // only end again.
+    reply.code(204).send();
+    return;
+  }
   if (request.method === 'HEAD') {
     // The stream's headers alone, at once: a HEAD gets no events, so it neither waits nor holds a
     // wait slot (it held one, silent, for the stream's whole length).
@@ -221,7 +249,7 @@ export async function streamGrant<Request, Result>(
     throw new RateLimitedError(5, 'This address holds too many open waits and streams. Close one, or try again shortly.');
   }
   try {
-    await streamTo(ctx, request, reply, id, first, render, maxSeconds, done);
+    await streamTo(ctx, request, reply, id, first, render, maxSeconds, done, options.eventIds === true, seen ?? -1);
   } finally {
     release();
   }
@@ -252,11 +280,13 @@ async function streamTo<Request, Result>(
   render: (grant: Grant<Request, Result>) => unknown,
   maxSeconds: number,
   done: (grant: Grant<Request, Result>) => boolean,
+  eventIds: boolean,
+  seenVersion: number,
 ): Promise<void> {
   reply.hijack();
   const raw = openStream(reply);
-  const send = (event: string, data: unknown): void => {
-    raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  const send = (event: string, data: unknown, eventId?: number): void => {
+    raw.write(`${eventId === undefined ? '' : `id: ${eventId}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   };
   // On the monotonic clock: a stream lasts `maxSeconds` of elapsed time. On the wall clock, one
   // stepped forward ended every open stream at its next event, and one stepped back an hour held
@@ -267,20 +297,26 @@ async function streamTo<Request, Result>(
   request.raw.once('close', () => {
     closed = true;
   });
-  let sentVersion = -1;
-  while (grant && !closed && !ctx.shutdownSignal.aborted) {
-    if (grant.version !== sentVersion) {
-      send('state', render(grant));
-      sentVersion = grant.version;
-    } else {
-      // No change in this round: a comment keeps proxies from closing an idle stream.
-      raw.write(': keep-alive\n\n');
+  let sentVersion = seenVersion;
+  try {
+    while (grant && !closed && !ctx.shutdownSignal.aborted) {
+      if (grant.version !== sentVersion) {
+        send('state', render(grant), eventIds ? grant.version : undefined);
+        sentVersion = grant.version;
+      } else {
+        // No change in this round: a comment keeps proxies from closing an idle stream.
+        raw.write(': keep-alive\n\n');
+      }
+      if (isFinal(ctx.engine.stateOf(grant)) || done(grant)) break;
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      grant = await waitInSlot<Request, Result>(ctx, request, id, Math.min(left / 1000, 25), grant.version);
     }
-    if (isFinal(ctx.engine.stateOf(grant)) || done(grant)) break;
-    const left = deadline - performance.now();
-    if (left <= 0) break;
-    grant = await waitInSlot<Request, Result>(ctx, request, id, Math.min(left / 1000, 25), grant.version);
+    if (!grant && !closed) send('gone', { id });
+  } finally {
+    // Also when a read fails (a store away): the head is sent, so no error answer can follow, but
+    // an ended stream is reconnected to, where one left open was waited on, silent, for ever (and
+    // held the server's shutdown for its whole grace).
+    raw.end();
   }
-  if (!grant && !closed) send('gone', { id });
-  raw.end();
 }
