@@ -75,7 +75,9 @@ describe('no caller-supplied URL makes the server connect (real sockets)', () =>
     targets = [
       `http://127.0.0.1:${p}/`, `https://127.0.0.1:${p}/`, `http://localhost:${p}/`, `http://2130706433:${p}/`,
       `http://0x7f.1:${p}/`, `http://0177.0.0.1:${p}/`, `http://[::ffff:127.0.0.1]:${p}/`, `http://[::ffff:7f00:1]:${p}/`,
-      ...(v6 ? [`http://[::1]:${v6.port}/`] : []),
+      // The unspecified addresses: Linux connects them to loopback, and a check for "127." or "::1" misses them.
+      `http://0.0.0.0:${p}/`,
+      ...(v6 ? [`http://[::1]:${v6.port}/`, `http://[::]:${v6.port}/`] : []),
     ];
     t = await createTestApp({
       ...INSTALL_ENV,

@@ -90,6 +90,24 @@ function shownUrl(relayUrl: string): string {
   }
 }
 
+/** Longest part of a redirect's target that is said: the name and the start of the path are what to check. */
+const MAX_SHOWN_TARGET = 200;
+
+/**
+ * Where a relay's redirect points, as said in its refusal: scheme, host and path (no credentials,
+ * query or fragment, which may hold a key), within MAX_SHOWN_TARGET characters.
+ */
+function shownTarget(location: string | null, relayUrl: string): string {
+  if (!location) return 'nowhere (no Location)';
+  try {
+    const url = new URL(location, relayUrl);
+    const shown = `${url.protocol}//${url.host}${url.pathname}`;
+    return shown.length > MAX_SHOWN_TARGET ? `${shown.slice(0, MAX_SHOWN_TARGET)}…` : shown;
+  } catch {
+    return 'an address that is no URL';
+  }
+}
+
 /** What PLEXUS_PAIRING_URL must name, in the words of the advice. */
 const PUBLISH_ADDRESS = 'PLEXUS_PAIRING_URL (on the supporter\'s pairgate server) must be the relay\'s publishing address, ending in /pairing/ (https://relay.example/pairing/, or https://host/relay/pairing/ for a relay beside other doors)';
 
@@ -109,6 +127,15 @@ function unreachable(where: string, error: unknown, timeoutMs: number): RelayFai
     advice = `Check whether the relay speaks http or https there (PLEXUS_PAIRING_URL), and that its certificate is trusted. ${check}`;
   }
   return new RelayFailure(`The pairing relay at ${where} cannot be reached (${said})`, 'relay_unreachable', advice);
+}
+
+/** A relay whose answer (a success status) stopped before its end: too slow, or the connection cut. */
+function unfinished(where: string, error: unknown, timeoutMs: number, timedOut: boolean): RelayFailure {
+  if (timedOut) {
+    return new RelayFailure(`The pairing relay at ${where} did not finish its answer within ${timeoutMs / 1000} s`, 'relay_unreachable', `Check that the relay runs there and is not overloaded. PAIRGATE_SUPPORT_RELAY_TIMEOUT_SECONDS sets how long the server waits. ${PUBLISH_ADDRESS}.`);
+  }
+  const reason = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+  return new RelayFailure(`The pairing relay at ${where} broke off its answer (${reason})`, 'relay_unreachable', `Check that the relay runs there. ${PUBLISH_ADDRESS}.`);
 }
 
 /** The advice for a relay's refusal with HTTP `status` (and machine `code`, when it sent one). */
@@ -145,31 +172,44 @@ export function quotedRefusal(said: string): string {
 
 /**
  * The origin's client of the relay: publishes `{"url": "<origin>/pairing"}` on PLEXUS_PAIRING_URL
- * and checks the answer. Any failure (down, slow, an error status, a malformed answer) is a
- * RelayFailure (a BadGatewayError; an answer over MAX_RELAY_ANSWER_BYTES too), so the caller can
- * undo what it made and answer 502; its message says what the relay did and where (the address
- * without credentials or query), its advice what to check, and the caller adds what it means
- * (`withConsequence`).
+ * and checks the answer. Any failure (down, slow, an error status, a redirect (not followed), a
+ * malformed answer) is a RelayFailure (a BadGatewayError; an answer over MAX_RELAY_ANSWER_BYTES
+ * too), so the caller can undo what it made and answer 502; its message says what the relay did and
+ * where (the address without credentials or query), its advice what to check, and the caller adds
+ * what it means (`withConsequence`).
  */
 export async function publishOnRelay(relayUrl: string, originPairingBase: string, options: PublishOptions): Promise<Publication> {
   const where = shownUrl(relayUrl);
+  const signal = AbortSignal.timeout(options.timeoutMs);
   let response: Response;
   try {
     response = await fetch(relayUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json', ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}) },
       body: JSON.stringify({ url: originPairingBase }),
-      signal: AbortSignal.timeout(options.timeoutMs),
-      redirect: 'error',
+      signal,
+      // Not followed, and not 'error' either: that failed as "cannot be reached (TypeError)", which
+      // sent the person to check a relay that was up. The key goes to the configured address only.
+      redirect: 'manual',
     });
   } catch (error) {
     throw unreachable(where, error, options.timeoutMs);
   }
+  if (response.status >= 300 && response.status < 400) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new RelayFailure(
+      `The pairing relay at ${where} answered with a redirect (HTTP ${response.status} to ${shownTarget(response.headers.get('location'), relayUrl)}), which this server does not follow`,
+      'relay_bad_answer',
+      `If that is the relay's own address, set PLEXUS_PAIRING_URL to it. ${PUBLISH_ADDRESS}.`,
+    );
+  }
   let text: string | undefined;
   try {
     text = await readAtMost(response, MAX_RELAY_ANSWER_BYTES);
-  } catch {
-    // cut off (the timeout, the connection): handled below as an answer without JSON
+  } catch (error) {
+    // Cut off (the timeout, the connection). A success's body is what matters: said as such, not
+    // as a refusal "HTTP 200" of a relay that was still sending. An error status stays a refusal.
+    if (response.ok) throw unfinished(where, error, options.timeoutMs, signal.aborted);
     text = '';
   }
   if (text === undefined) {
