@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import editDistance from 'damerau-levenshtein';
 import type { Door } from '../doors/door.js';
 import { nameServersWithoutAddresses, zoneSettings } from '../doors/dns/zone-settings.js';
 import { isFetchBlockedPort } from './blocked-ports.js';
@@ -134,25 +135,9 @@ function closestKey(key: string, known: readonly string[]): string | undefined {
   const allowed = Math.min(3, Math.max(1, Math.floor(name.length / 4)));
   let best: { key: string; distance: number } | undefined;
   for (const candidate of [...known].sort()) {
-    const distance = editDistance(key, candidate);
+    const distance = editDistance(key, candidate).steps;
     if (distance <= allowed && (!best || distance < best.distance)) best = { key: candidate, distance };
   }
   return best?.key;
 }
 
-/**
- * Edits (insert, delete, replace, or swap two neighbours) turning `a` into `b`: the optimal string
- * alignment distance, so a swap such as PROT for PORT counts one, as people make it.
- */
-export function editDistance(a: string, b: string): number {
-  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let distance = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) distance = Math.min(distance, rows[i - 2]![j - 2]! + 1);
-      rows[i]![j] = distance;
-    }
-  }
-  return rows[a.length]![b.length]!;
-}

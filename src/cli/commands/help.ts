@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import editDistance from 'damerau-levenshtein';
 import { InvalidRequestError } from '../../core/errors.js';
 import { terminalSafe } from '../terminal-text.js';
 
@@ -19,21 +20,6 @@ function subcommandNames(command: Command): string[] {
   return command.commands.map((sub) => sub.name()).filter((name) => name !== 'help').sort();
 }
 
-/** Edits (insertions, deletions, substitutions, swaps of neighbours) that turn `a` into `b`. */
-function editDistance(a: string, b: string): number {
-  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
-  for (let j = 0; j <= b.length; j++) rows[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const row = rows[i]!;
-      const previous = rows[i - 1]!;
-      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j]!, rows[i - 2]![j - 2]! + 1);
-    }
-  }
-  return rows[a.length]![b.length]!;
-}
-
 /**
  * The names of `valid` closest to the mistyped `name` (`sevre`: serve; `crate`: create), by
  * commander's rule for unknown options, which `--prot` gets ("Did you mean --port?"): at most 3
@@ -47,7 +33,7 @@ export function similarNames(name: string, valid: string[]): string[] {
   let similar: string[] = [];
   for (const candidate of valid) {
     const length = Math.max(typed.length, candidate.length);
-    const distance = candidate.startsWith(typed) && typed.length >= 2 ? 0 : editDistance(typed, candidate);
+    const distance = candidate.startsWith(typed) && typed.length >= 2 ? 0 : editDistance(typed, candidate).steps;
     if (distance > 0 && (distance > 3 || (length - distance) / length <= 0.4)) continue;
     if (distance < best) {
       best = distance;
