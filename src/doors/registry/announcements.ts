@@ -44,6 +44,12 @@ export class Announcements {
    * at once ends with one place (`giveBackExtras`). Counting the entries and then writing, as
    * before, let a burst of new boxes all read the same count and pass.
    *
+   * The renewal writes the place only while it is still the box's (`renewIfHeld`): between the
+   * listing and the write it may have lapsed and been taken by another box (a stalled node or
+   * store), whose place a plain write took back, both boxes then counting as one; or another
+   * announcement of this box may have given it back (it saw a lower one). A place found lost is
+   * taken again like a new box's, from a fresh listing.
+   *
    * Returns, when the network is full, the milliseconds until its first place frees up.
    */
   async claim(callerIp: string, client: string, cap: number, now: number): Promise<{ ok: true } | { ok: false; retryAfterMs: number }> {
@@ -51,22 +57,22 @@ export class Announcements {
     const slots = new NumberedSlots(this.store, 'registry-slot|', cap);
     const held = await slots.held(network, now);
     const own = placesOf(held, client);
-    if (own.length > 0) {
-      await slots.renew(own[0]!.key, client, this.ttlMs, now);
-      // Looked at again after the write, not given back from what was read before it: another
-      // announcement of this box may have given this place back meanwhile (it saw a lower one),
-      // and the renewal just wrote it again; the box then held two places until they lapsed.
+    if (own.length > 0 && (await slots.renewIfHeld(own[0]!.key, client, this.ttlMs, now))) {
+      // Looked at again after the write: another announcement of this box may have taken a place
+      // meanwhile, which one of the two gives back.
       await giveBackExtras(slots, placesOf(await slots.held(network, now), client));
       return { ok: true };
     }
-    const taken = await slots.take(network, client, this.ttlMs, now, { held });
+    // The listing is stale once the box's place was found lost: the slots are listed again.
+    const taken = await slots.take(network, client, this.ttlMs, now, own.length > 0 ? {} : { held });
     if (taken.ok) {
       // Looked at again: another announcement of this box may have taken a place meanwhile.
       await giveBackExtras(slots, placesOf(await slots.held(network, now), client));
       return { ok: true };
     }
-    // Listed without a place: an entry written by a node that predates places. Refusing would drop
-    // a listed box; it takes a place at a later refresh once one frees up.
+    // Listed without a place: an entry written by a node that predates places (or a box whose
+    // place lapsed and was taken). Refusing would drop a listed box; it takes a place at a later
+    // refresh once one frees up.
     if (await this.has(callerIp, client, now)) return { ok: true };
     const firstFree = Math.min(...taken.held.map((slot) => slot.expiresAt));
     return { ok: false, retryAfterMs: Math.max(0, firstFree - now) };

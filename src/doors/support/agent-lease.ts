@@ -62,6 +62,14 @@ export class AgentLeases {
   }
 
   /**
+   * Whether some agent, on any node, holds the lease of session `grantId` now: after an agent lost
+   * it (`onLost`), whether another is the session's agent, still connected.
+   */
+  async held(grantId: string): Promise<boolean> {
+    return (await this.ephemeral.get(AgentLeases.key(grantId), this.clock.now())) !== undefined;
+  }
+
+  /**
    * Renews `holder`'s lease `key`, or takes it again when it lapsed and nobody took it (unless the
    * agent left meanwhile: `wanted`); false when it is not this agent's.
    */

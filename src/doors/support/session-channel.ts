@@ -275,6 +275,8 @@ export class SessionHub {
   private readonly idLock: SessionIdLock;
   /** The lease each accepted agent socket holds, given back when it closes. */
   private readonly agentLeases = new WeakMap<WebSocket, () => void>();
+  /** Agent sockets cut off because another agent took their session's lease (agentLost). */
+  private readonly lostAgents = new WeakSet<WebSocket>();
   /** How long a history may take to leave the server (sendLong). */
   private readonly historyDeadlineMs: number;
 
@@ -718,9 +720,35 @@ export class SessionHub {
       // Supporters, here and on other nodes, hear of it through the grant's change. The lease goes
       // only once the session says disconnected: an agent coming straight back (the session page
       // reloaded) cannot be marked connected before this agent's departure is written.
-      void this.setConnected(session, false).catch(() => undefined).finally(() => release?.());
+      void this.agentLeft(session, socket).catch(() => undefined).finally(() => release?.());
     });
     socket.once('message', () => clearTimeout(timer));
+  }
+
+  /**
+   * Writes the session disconnected once its agent `socket` closed, so supporters, on every node,
+   * are told it left. Not when the socket was cut off for losing its lease (agentLost) to an agent
+   * that still holds it: that one is the session's agent, connected, and writing "disconnected"
+   * would tell the supporters nobody is there while it talks to them (nothing would write
+   * "connected" again before it reconnects). A lease found free by then is a normal leave.
+   */
+  private async agentLeft(session: SessionGrant, socket: WebSocket): Promise<void> {
+    if (this.lostAgents.has(socket) && (await this.leases.held(session.id))) return;
+    await this.setConnected(session, false);
+  }
+
+  /**
+   * Cuts off agent `socket`, whose lease of session `grantId` another agent took after it lapsed
+   * (this node or its store stalled past the lease's lifetime): two agents would otherwise talk
+   * in one session. Told and closed as a duplicate agent (4009); its close is then handled as any
+   * agent's (agentLeft).
+   */
+  private agentLost(grantId: string, socket: WebSocket): void {
+    if (socket.readyState !== 1) return;
+    this.lostAgents.add(socket);
+    this.ctx.logger.warn({ session: grantId }, 'session channel: an agent lost its lease to another agent; closing it');
+    send(socket, { type: 'error', code: 'agent_already_connected', message: 'Another agent is connected to this session now; this connection is closed.' });
+    socket.close(CLOSE.duplicate, 'An agent is already connected to this session.');
   }
 
   private async agentHello(socket: WebSocket, initial: SessionGrant, data: unknown): Promise<boolean> {
@@ -772,7 +800,8 @@ export class SessionHub {
   private async joinAgent(socket: WebSocket, session: SessionGrant, room: Room, hello: Record<string, unknown>, refuse: (code: number, message: string) => false): Promise<boolean> {
     if (room.agent && room.agent.readyState === 1) return refuse(CLOSE.duplicate, 'An agent is already connected to this session.');
     // The check above covers this node; the lease covers the others (and two hellos here at once).
-    const release = await this.leases.acquire(session.id);
+    // Should this agent's lease lapse and another agent take it (a stall here), this one is cut off.
+    const release = await this.leases.acquire(session.id, () => this.agentLost(session.id, socket));
     if (!release) return refuse(CLOSE.duplicate, 'An agent is already connected to this session.');
     if (socket.readyState !== 1 || this.rooms.get(session.id) !== room) {
       // Gone while the lease was taken: the socket closed, or the session ended.
@@ -846,7 +875,8 @@ export class SessionHub {
     // This socket's mark (and place under the cap), taken before it joins a room, so that one over
     // the cap is sent no state, history or message. A store failing here lets it in unmarked, as
     // before the cap (logged): the agent is then not told of it.
-    const placed = this.presence.mark(session.id).catch((error: unknown) => {
+    // Should its mark lapse and every place be taken by then (a stall here), it is cut off as over the cap.
+    const placed = this.presence.mark(session.id, () => this.refuseOverCap(socket)).catch((error: unknown) => {
       this.ctx.logger.warn({ err: error }, 'session channel: could not tell the agent a supporter attached');
       return 'unmarked' as const;
     });
@@ -890,9 +920,7 @@ export class SessionHub {
       // an agent welcomed after that, on any node.
       const unmark = await placed;
       if (unmark === undefined) {
-        const max = this.presence.maxSupporters;
-        send(socket, { type: 'error', code: SUPPORTERS_CAP_CODE, message: `This session already has ${max} supporter connection${max === 1 ? '' : 's'} attached, the most it allows. Close one of them (or wait until one drops), then attach again.` });
-        if (socket.readyState === 1) socket.close(CLOSE.tooManySupporters, SUPPORTERS_CAP_CODE);
+        this.refuseOverCap(socket);
         return;
       }
       if (socket.readyState !== 1) return;
@@ -929,6 +957,17 @@ export class SessionHub {
       // Not let in (refused, closed, or the session gone): what it sent goes nowhere.
       letIn(false);
     }
+  }
+
+  /**
+   * Tells supporter `socket` the session has all the supporter sockets it allows and closes it
+   * (4429): one beyond the cap, or one whose mark lapsed and found every place taken.
+   */
+  private refuseOverCap(socket: WebSocket): void {
+    if (socket.readyState !== 1) return;
+    const max = this.presence.maxSupporters;
+    send(socket, { type: 'error', code: SUPPORTERS_CAP_CODE, message: `This session already has ${max} supporter connection${max === 1 ? '' : 's'} attached, the most it allows. Close one of them (or wait until one drops), then attach again.` });
+    socket.close(CLOSE.tooManySupporters, SUPPORTERS_CAP_CODE);
   }
 
   /**

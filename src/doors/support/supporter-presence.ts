@@ -49,8 +49,13 @@ export class SupporterPresence {
   /**
    * Marks one more supporter attached to session `grantId`; returns the function that removes the
    * mark, or undefined when `maxSupporters` are attached already (nothing was marked).
+   *
+   * A renewal that finds the mark lost (it lapsed: a stalled node or store) takes a free slot
+   * again; when every slot is taken by then, the supporter no longer counts as attached nor
+   * against the cap, its renewals stop and `onLost` is called, once: the caller should cut it off
+   * as over the cap, or one more than `maxSupporters` would stay attached.
    */
-  async mark(grantId: string): Promise<(() => Promise<void>) | undefined> {
+  async mark(grantId: string, onLost?: () => void): Promise<(() => Promise<void>) | undefined> {
     const holder = randomId(12);
     const taken = await this.slots.take(grantId, holder, this.lifetimeMs, this.clock.now());
     if (!taken.ok) return undefined;
@@ -59,20 +64,27 @@ export class SupporterPresence {
     // delete would bring the mark back for a whole lifetime after the supporter left.
     let renewing: Promise<void> = Promise.resolve();
     let inFlight = false;
+    let removed = false;
     const renewal = setInterval(() => {
       // One renewal at a time (a slow store): two that each found the mark lost would take two slots.
       if (inFlight) return;
       inFlight = true;
       renewing = this.renew(grantId, key, holder)
         .then((held) => {
-          if (held === undefined) clearInterval(renewal);
-          else key = held;
+          if (held !== undefined) {
+            key = held;
+            return;
+          }
+          clearInterval(renewal);
+          // A supporter that left meanwhile is gone already: nothing to cut off.
+          if (!removed) onLost?.();
         })
         .catch(() => undefined)
         .finally(() => (inFlight = false));
     }, this.lifetimeMs / 3);
     renewal.unref();
     return async () => {
+      removed = true;
       clearInterval(renewal);
       await renewing;
       // Only this supporter's own mark goes: after a stall past its lifetime, the slot may be

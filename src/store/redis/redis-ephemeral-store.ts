@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import { ANY_END, type EphemeralStore } from '../ports.js';
-import { runHoldScript } from './ephemeral-hold-scripts.js';
 import { runScript } from './redis-scripts.js';
 
 /** Most expired entries one sweep removes. */
@@ -63,11 +62,11 @@ export class RedisEphemeralStore implements EphemeralStore {
   }
 
   async renewIfHeld(key: string, value: string, ttlMs: number, now: number): Promise<boolean> {
-    return runHoldScript(this.redis, 'renewIfHeld', this.keys(key), [String(now), String(ttlMs), String(now + ttlMs), key, value]);
+    return Number(await runScript(this.redis, 'renewIfHeld', this.keys(key), [String(now), String(ttlMs), String(now + ttlMs), key, value])) === 1;
   }
 
   async deleteIfHeld(key: string, value: string, now: number): Promise<boolean> {
-    return runHoldScript(this.redis, 'deleteIfHeld', this.keys(key), [String(now), key, value]);
+    return Number(await runScript(this.redis, 'deleteIfHeld', this.keys(key), [String(now), key, value])) === 1;
   }
 
   async list(prefix: string, now: number): Promise<{ key: string; value: string; expiresAt: number }[]> {

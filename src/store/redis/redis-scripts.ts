@@ -247,6 +247,34 @@ if not f[1] then return false end
 return f
 `;
 
+/**
+ * KEYS: entry, key index, expiry index. ARGV: now, ttlMs, expiresAt, key, value. 1 when the live
+ * entry held the value and now ends at expiresAt (its value kept), else 0 (nothing written): the
+ * check of the holder and the renewal are one step (`EphemeralStore.renewIfHeld`).
+ */
+const RENEW_IF_HELD = `
+local f = redis.call('HMGET', KEYS[1], 'v', 'x')
+if not f[1] or not f[2] or f[1] ~= ARGV[5] or tonumber(f[2]) <= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'x', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+return 1
+`;
+
+/**
+ * KEYS: entry, key index, expiry index. ARGV: now, key, value. 1 when the live entry held the
+ * value and is deleted with its index members, else 0 (nothing deleted): the check of the holder
+ * and the delete are one step (`EphemeralStore.deleteIfHeld`).
+ */
+const DELETE_IF_HELD = `
+local f = redis.call('HMGET', KEYS[1], 'v', 'x')
+if not f[1] or not f[2] or f[1] ~= ARGV[3] or tonumber(f[2]) <= tonumber(ARGV[1]) then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('ZREM', KEYS[3], ARGV[2])
+return 1
+`;
+
 /** KEYS: key index, expiry index. ARGV: entry prefix, now, limit. Deletes expired entries; how many. */
 const SWEEP_EPHEMERAL = `
 local n = 0
@@ -278,6 +306,8 @@ export const SCRIPTS = {
   decrement: DECREMENT,
   set: SET,
   take: TAKE,
+  renewIfHeld: RENEW_IF_HELD,
+  deleteIfHeld: DELETE_IF_HELD,
   sweepEphemeral: SWEEP_EPHEMERAL,
 } as const;
 
