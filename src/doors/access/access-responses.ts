@@ -19,6 +19,14 @@ export function pryvErrorView(description: string) {
   return Type.Object({ id: Type.String(), message: Type.String() }, { additionalProperties: true, description });
 }
 
+/** What `GET /access/:key/events` streams (its 200). */
+export const ACCESS_EVENTS_STREAMED = '`state` events (`id:` the request\'s version, `data:` the poll body `GET /access/{key}` answers without a delivery code): the request now and on every change, until it is decided (`ACCEPTED`, `REFUSED` or `ERROR`), then the stream ends. A comment line (`: keep-alive`) every 25 s without a change keeps proxies from closing it. A stream ends after 5 times PAIRGATE_WAIT_MAX_SECONDS: reconnect (EventSource does, sending `Last-Event-ID`, and is then not sent the state it has again).';
+
+/** The event stream's `Last-Event-ID` (EventSource sends it when it reconnects). */
+export const AccessLastEventIdHeaders = Type.Object({
+  'last-event-id': Type.Optional(Type.String({ description: 'The `id:` of the last event the client has: the stream resumes after it (that state is not sent again), and when that state is the decision, the answer is 204. Anything else is ignored: the request is sent as it is.' })),
+});
+
 const UNKNOWN_KEY = '`unknown_key`: no live auth request has this key (unknown, a wrong secret part, expired, answered and read longer ago than PAIRGATE_ACCESS_DECIDED_TTL_SECONDS, or accepted for an access that has ended since: the account deleted, the access revoked or expired); start a new one.';
 
 /** The documented errors of the access door's routes. */
@@ -34,6 +42,7 @@ export const AccessErrors = {
   ),
   create429: pryvErrorView('`rate_limited`: too many auth requests from this network this minute (PAIRGATE_ACCESS_CREATE_PER_MINUTE), or too many alive on the server (PAIRGATE_ACCESS_MAX_PENDING); `too_many_pending`: this network has PAIRGATE_ACCESS_MAX_PENDING_PER_IP waiting. `Retry-After` says when to try again.'),
   unknownKey: pryvErrorView(UNKNOWN_KEY),
+  eventsOver: Type.Null({ description: 'No event will follow: `Last-Event-ID` names the request\'s version and the request is decided (the client has the decision). EventSource stops reconnecting on a 204.' }),
   introspect401: errorView('`introspection_unauthorized`: PAIRGATE_ACCESS_INTROSPECTION_SECRET not presented as `Authorization: Bearer <secret>`; `introspection_not_configured`: none is set, and introspection is closed. `WWW-Authenticate: Bearer` comes with it.'),
   accessesUnauthorized: errorView('`sign_in_required`: no valid session cookie; sign in first.'),
   accessesCrossSite: errorView('`csrf_failed`: the browser says the request came from another site (Sec-Fetch-Site or Origin).'),

@@ -10,9 +10,9 @@ import { accessValidationError } from './access-validation.js';
 import { findAccessRequest, KEY_PATTERN, parseAccessKey } from './access-key.js';
 import { pollView, type AccessGrant, type AccessRequest, type AccessResult } from './access-request.js';
 import { startDecidedLifetime } from './decided-lifetime.js';
-import { AccessErrors, pryvStateView } from './access-responses.js';
+import { ACCESS_EVENTS_STREAMED, AccessErrors, AccessLastEventIdHeaders, pryvStateView } from './access-responses.js';
 import { NEED_SIGNIN } from './create-access-route.js';
-import { CORS_OPEN, openToWebApps, READ_CALL } from './web-app-cors.js';
+import { CORS_OPEN, openToWebApps, READ_CALL, STREAM_CALL } from './web-app-cors.js';
 
 /** An auth request key in a path. */
 export const KeyParams = Type.Object({ key: Type.String({ pattern: KEY_PATTERN.source }) });
@@ -55,7 +55,10 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
   const decidedTtlMs = env.cfg.PAIRGATE_ACCESS_DECIDED_TTL_SECONDS * 1000;
   const notFound = (): NotFoundError => unknownKey(env.cfg.PAIRGATE_ACCESS_DECIDED_TTL_SECONDS);
   // The app's page polls from its own origin (CORS), with the long poll's Prefer header too.
-  const onRequest = openToWebApps(app, ['/access/:key', '/access/:key/events'], READ_CALL);
+  const onRequest = openToWebApps(app, ['/access/:key'], READ_CALL);
+  // The stream's page may also send Last-Event-ID (EventSource sends it with no preflight; a
+  // script's own stream client sets it as a header, which is preflighted).
+  const onStreamRequest = openToWebApps(app, ['/access/:key/events'], STREAM_CALL);
   api.get('/access/:key', {
     schema: {
       tags: ['access'],
@@ -110,10 +113,11 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
       summary: 'Push (beyond Pryv): server-sent `state` events with the poll body, now and on every change, until decided.',
       description: CORS_OPEN,
       params: KeyParams,
-      response: { 200: eventStream('`state` events with the poll body, now and on every change, until decided.'), 404: AccessErrors.unknownKey },
+      headers: AccessLastEventIdHeaders,
+      response: { 200: eventStream(ACCESS_EVENTS_STREAMED), 204: AccessErrors.eventsOver, 404: AccessErrors.unknownKey },
     },
     config: { sharedAnswersAlso: { 429: '`rate_limited` too when this network holds PAIRGATE_WAITS_PER_CLIENT open waits and streams, or the server PAIRGATE_WAITS_MAX.' } },
-    onRequest,
+    onRequest: onStreamRequest,
     schemaErrorFormatter: accessValidationError,
   }, async (request, reply) => {
     const key = parseAccessKey(request.params.key);
@@ -121,16 +125,17 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
     if (!grant || !key || env.ctx.engine.stateOf(grant) === 'expired') throw notFound();
     // An accepted request is streamed as its one event: not when its access has ended since.
     if (env.ctx.engine.stateOf(grant) === 'approved' && (await acceptedAccessEnded(env, pollView(grant, 'approved', key)))) throw notFound();
-    // The decided state the stream wrote, if any: its delivery starts the decision's short life,
-    // as a poll's does (the stream ends with it).
-    let delivered: AccessGrant | undefined;
-    await streamGrant<AccessRequest, AccessResult>(env.ctx, request, reply, grant.id, (current) => {
-      const state = env.ctx.engine.stateOf(current);
-      if (state === 'approved' || state === 'refused') delivered = current as AccessGrant;
-      return pollView(current as AccessGrant, state, key).body;
-    }, maxWait * 5,
-    // For the app, an accepted request is as final as a refused one.
-    (current) => env.ctx.engine.stateOf(current) !== 'pending');
-    if (delivered) await startDecidedLifetime(env.ctx, delivered, decidedTtlMs);
+    await streamGrant<AccessRequest, AccessResult>(env.ctx, request, reply, grant.id, (current) => pollView(current as AccessGrant, env.ctx.engine.stateOf(current), key).body, maxWait * 5,
+      // For the app, an accepted request is as final as a refused one: a reconnection naming it is
+      // answered 204, which ends EventSource's reconnecting.
+      (current) => env.ctx.engine.stateOf(current) !== 'pending',
+      {
+        eventIds: true,
+        // A decision's delivery starts its short life, as a poll's does, and that change is a new
+        // version: started before the event is written, its id is the version the app then holds,
+        // so the reconnection EventSource makes once the stream ends is answered 204. Started
+        // after (as it was), the app named the version before it and was sent the decision again.
+        beforeSend: async (current) => startDecidedLifetime(env.ctx, current as AccessGrant, decidedTtlMs),
+      });
   });
 }

@@ -20,7 +20,7 @@ export interface WebAppCall {
 }
 
 /** What the OpenAPI document says of these routes. */
-export const CORS_OPEN = 'Open to web apps\' pages (CORS): every answer, errors included, carries `Access-Control-Allow-Origin: *` and exposes `Retry-After` and `Preference-Applied`; no credentials (no cookie is read). A preflight (`OPTIONS`) answers 204 with the methods and the headers a page may send (`Content-Type`, `Prefer`, and `Authorization` where the route reads a token).';
+export const CORS_OPEN = 'Open to web apps\' pages (CORS): every answer, errors included, carries `Access-Control-Allow-Origin: *` and exposes `Retry-After` and `Preference-Applied`; no credentials (no cookie is read). A preflight (`OPTIONS`) answers 204 with the methods and the headers a page may send (`Content-Type`, `Prefer`, `Authorization` where the route reads a token, and `Last-Event-ID` on the event stream).';
 
 /** How long a browser may keep a preflight's answer: Chromium's cap is 2 hours, Firefox's a day. */
 const PREFLIGHT_MAX_AGE_SECONDS = 7200;
@@ -33,6 +33,13 @@ const READABLE = ['retry-after', 'preference-applied'];
 
 /** The reads: the service info, the poll and its event stream. `Prefer: wait=` asks the poll to wait. */
 export const READ_CALL: WebAppCall = { methods: ['GET', 'HEAD'], headers: ['content-type', 'prefer'], exposed: READABLE };
+
+/**
+ * The poll's event stream: the reads, and the `Last-Event-ID` of a reconnection. EventSource sends
+ * it with no preflight; a script's own stream client (fetch) sets it as a header, which is
+ * preflighted, and without it there the reconnection was refused.
+ */
+export const STREAM_CALL: WebAppCall = { ...READ_CALL, headers: [...READ_CALL.headers, 'last-event-id'] };
 
 /** The auth request: a JSON body. */
 export const CREATE_CALL: WebAppCall = { methods: ['POST'], headers: ['content-type', 'prefer'], exposed: READABLE };

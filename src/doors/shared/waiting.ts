@@ -192,7 +192,7 @@ async function waitInSlot<Request, Result>(ctx: DoorContext, request: FastifyReq
 }
 
 /** What a door's event stream adds to the plain one (`streamGrant`). */
-export interface StreamOptions {
+export interface StreamOptions<Request = unknown, Result = unknown> {
   /**
    * Each `state` event carries the grant's version as its `id:`, and a client reconnecting with
    * `Last-Event-ID` (as EventSource does by itself) resumes after it: the state it has is not sent
@@ -201,6 +201,14 @@ export interface StreamOptions {
    * every final event, was sent the same state and the end again, and so on until the grant expired.
    */
   eventIds?: boolean;
+  /**
+   * Called with each state about to be sent; what it returns is sent, its version the event's id.
+   * For a door whose delivery changes the grant (the access door starts a decision's short life):
+   * changed before the event is written, the id names the version the client then holds, so its
+   * reconnection resumes (204 for a final state) and is not sent the same state again under the
+   * version the change made.
+   */
+  beforeSend?: (grant: Grant<Request, Result>) => Promise<Grant<Request, Result>>;
 }
 
 /** A `Last-Event-ID` header as a version (decimal digits), or undefined when there is none or it is not one. */
@@ -213,7 +221,8 @@ function lastEventVersion(request: FastifyRequest): number | undefined {
  * Server-sent events: sends `render(grant)` as a `state` event now and on every change, and ends
  * the stream when the grant is final (or `done(grant)` says so) or gone (`gone` event), after
  * `maxSeconds`, or at shutdown. A client holding all its wait slots, or a node holding all of its
- * own (WaitSlots), is refused (429). `options.eventIds`: events carry ids and a reconnection resumes.
+ * own (WaitSlots), is refused (429). `options.eventIds`: events carry ids and a reconnection resumes;
+ * `options.beforeSend`: a change each state's delivery makes, made before it is sent.
  */
 export async function streamGrant<Request, Result>(
   ctx: DoorContext,
@@ -223,7 +232,7 @@ export async function streamGrant<Request, Result>(
   render: (grant: Grant<Request, Result>) => unknown,
   maxSeconds: number,
   done: (grant: Grant<Request, Result>) => boolean = () => false,
-  options: StreamOptions = {},
+  options: StreamOptions<Request, Result> = {},
 ): Promise<void> {
   const first = await ctx.engine.get<Request, Result>(id);
   if (!first) return; // the caller answers 404 before streaming
@@ -249,7 +258,7 @@ export async function streamGrant<Request, Result>(
     throw new RateLimitedError(5, 'This address holds too many open waits and streams. Close one, or try again shortly.');
   }
   try {
-    await streamTo(ctx, request, reply, id, first, render, maxSeconds, done, options.eventIds === true, seen ?? -1);
+    await streamTo(ctx, request, reply, id, first, render, maxSeconds, done, options, seen ?? -1);
   } finally {
     release();
   }
@@ -280,7 +289,7 @@ async function streamTo<Request, Result>(
   render: (grant: Grant<Request, Result>) => unknown,
   maxSeconds: number,
   done: (grant: Grant<Request, Result>) => boolean,
-  eventIds: boolean,
+  { eventIds = false, beforeSend }: StreamOptions<Request, Result>,
   seenVersion: number,
 ): Promise<void> {
   reply.hijack();
@@ -301,6 +310,7 @@ async function streamTo<Request, Result>(
   try {
     while (grant && !closed && !ctx.shutdownSignal.aborted) {
       if (grant.version !== sentVersion) {
+        if (beforeSend) grant = await beforeSend(grant);
         send('state', render(grant), eventIds ? grant.version : undefined);
         sentVersion = grant.version;
       } else {

@@ -81,7 +81,7 @@ describe('access door CORS: the calls a web app makes from its page', () => {
       ['/access/', 'POST', ['content-type', 'prefer']],
       [`/access/${key}`, 'GET', ['content-type', 'prefer']],
       [`/access/${key}?wait=30`, 'GET', ['content-type', 'prefer']],
-      [`/access/${key}/events`, 'GET', ['content-type', 'prefer']],
+      [`/access/${key}/events`, 'GET', ['content-type', 'prefer', 'last-event-id']],
       ['/cors-user/access-info', 'GET', ['authorization', 'content-type', 'prefer']],
     ];
     for (const [url, method, headers] of calls) {
