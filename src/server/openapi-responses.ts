@@ -1,4 +1,4 @@
-import type { FastifySchema } from 'fastify';
+import type { FastifySchema, FastifySchemaValidationError } from 'fastify';
 import { Type } from 'typebox';
 import type { SwaggerTransform } from '@fastify/swagger';
 import { InvalidRequestError, PairgateError, PayloadTooLargeError, RateLimitedError, UnavailableError } from '../core/errors.js';
@@ -6,6 +6,7 @@ import { pairgateErrorShape, type ErrorShape } from './error-shapes.js';
 import { headersTooLargeRefusal, requestTimeoutRefusal } from './client-errors.js';
 import { FORM_MEDIA_TYPE, readsForms } from './form-body.js';
 import { shuttingDownError } from './shutdown-refusal.js';
+import { toPairgateError } from './error-handler.js';
 
 /**
  * The answers a route gives without its handler deciding them, listed in the OpenAPI document
@@ -62,8 +63,10 @@ const RETRY_AFTER = { 'retry-after': { type: 'integer', description: 'Seconds to
 interface SharedResponse {
   status: number;
   applies(route: RouteFacts): boolean;
-  example(): PairgateError;
-  description: string;
+  /** An answer of this status the route gives (its example in the document). */
+  example(route: RouteFacts): PairgateError;
+  /** What it says, on `route`. */
+  description: string | ((route: RouteFacts) => string);
   headers?: Record<string, unknown>;
   /** Answered before any route is chosen (client-errors.ts): pairgate's shape and JSON on every route. */
   beforeRouting?: boolean;
@@ -75,14 +78,20 @@ interface RouteFacts {
   validates: boolean;
   rateLimited: boolean;
   answersWhileShuttingDown: boolean;
+  /** The parts the route validates (TypeBox or JSON schemas). */
+  parts: Pick<FastifySchema, 'body' | 'querystring' | 'params' | 'headers'>;
+  /** The route's own wording of schema failures, if it has one (`wordedSchemaErrors`). */
+  schemaErrorFormatter?: (errors: FastifySchemaValidationError[], where: string) => Error;
 }
 
 const SHARED: readonly SharedResponse[] = [
   {
     status: 400,
     applies: (route) => route.validates || route.readsBody,
-    example: () => new InvalidRequestError('body: "name" is required.', undefined, 'validation_failed'),
-    description: 'The request does not match this operation\'s schema (`validation_failed`), or its JSON body is malformed (`invalid_json`) or holds a `__proto__` key or a `constructor` object with a `prototype` key (`body_forbidden_key`), or its body (JSON, a form, or a multipart field that declares no other charset) is not UTF-8, or a JSON body\'s `\\u` escapes leave half a surrogate pair alone (`body_not_utf8`), or its length is not its Content-Length (`invalid_content_length`).',
+    example: validationExample,
+    description: (route) => route.readsBody
+      ? 'The request does not match this operation\'s schema (`validation_failed`: the message names the part, such as `body.label` or `params.id`, and the rule it breaks), or its JSON body is malformed (`invalid_json`) or holds a `__proto__` key or a `constructor` object with a `prototype` key (`body_forbidden_key`), or its body (JSON, a form, or a multipart field that declares no other charset) is not UTF-8, or a JSON body\'s `\\u` escapes leave half a surrogate pair alone (`body_not_utf8`), or its length is not its Content-Length (`invalid_content_length`).'
+      : 'A path parameter, the query or a header does not match this operation\'s schema (`validation_failed`: the message names the part, such as `params.id` or `querystring.since`, and the rule it breaks; a query parameter given twice where one value is taken breaks its type).',
   },
   {
     status: 413,
@@ -133,6 +142,72 @@ const SHARED: readonly SharedResponse[] = [
   },
 ];
 
+/** A JSON schema as the examples read it (TypeBox's are JSON schemas). */
+interface PartSchema {
+  type?: unknown;
+  properties?: Record<string, PartSchema>;
+  required?: readonly string[];
+  pattern?: string;
+  minLength?: number;
+  maxLength?: number;
+}
+
+/**
+ * The failure Ajv reports for a value of property `name` (of schema `schema`) that breaks its most
+ * telling rule: its pattern, its length, else its type (which a query parameter given twice breaks:
+ * the list is no single value); undefined when no value can fail (a path parameter is always one
+ * string, and a header's repetitions arrive joined into one).
+ */
+function failureOf(name: string, schema: PartSchema, lists: boolean): FastifySchemaValidationError | undefined {
+  const at = { instancePath: `/${name}`, schemaPath: `#/properties/${name}` };
+  if (typeof schema.pattern === 'string') return { ...at, keyword: 'pattern', params: { pattern: schema.pattern }, message: `must match pattern "${schema.pattern}"` };
+  if (typeof schema.minLength === 'number' && schema.minLength > 0) return { ...at, keyword: 'minLength', params: { limit: schema.minLength }, message: `must NOT have fewer than ${schema.minLength} characters` };
+  if (typeof schema.maxLength === 'number') return { ...at, keyword: 'maxLength', params: { limit: schema.maxLength }, message: `must NOT have more than ${schema.maxLength} characters` };
+  if (typeof schema.type === 'string' && schema.type !== 'array' && (lists || schema.type !== 'string')) return { ...at, keyword: 'type', params: { type: schema.type }, message: `must be ${schema.type}` };
+  return undefined;
+}
+
+/** The first property of `part` (an object schema) a value can fail, as Ajv reports it. */
+function firstFailure(part: unknown, lists: boolean): FastifySchemaValidationError | undefined {
+  for (const [name, schema] of Object.entries((part as PartSchema | undefined)?.properties ?? {})) {
+    const failure = failureOf(name, schema, lists);
+    if (failure) return failure;
+  }
+  return undefined;
+}
+
+/**
+ * The schema failure `failure` of the route's `where` as the route answers it: through its own
+ * wording when it has one, else the error handler's (the same path a real request takes).
+ */
+function answerTo(route: RouteFacts, where: string, failure: FastifySchemaValidationError): PairgateError {
+  const formatted = route.schemaErrorFormatter?.([failure], where);
+  if (formatted instanceof PairgateError) return formatted;
+  return toPairgateError(Object.assign(new Error('schema'), { validation: [failure], validationContext: where })).error;
+}
+
+/**
+ * The shared 400's example on `route`: an answer it gives. A body's first required field missing,
+ * where it reads a body that has one; else a bad `?wait=` (`invalid_wait`), a path parameter, a
+ * query parameter or a header that breaks its rule; else a body's malformed JSON. Every route was
+ * shown `body: "name" is required.`, GETs included, which never say it.
+ */
+function validationExample(route: RouteFacts): PairgateError {
+  const required = route.readsBody ? (route.parts.body as PartSchema | undefined)?.required?.[0] : undefined;
+  if (required !== undefined) {
+    return answerTo(route, 'body', { keyword: 'required', instancePath: '', schemaPath: '#/required', params: { missingProperty: required }, message: `must have required property '${required}'` });
+  }
+  const query = route.parts.querystring as PartSchema | undefined;
+  if (query?.properties?.wait) return answerTo(route, 'querystring', { keyword: 'pattern', instancePath: '/wait', schemaPath: '#/properties/wait/pattern', params: {}, message: 'must match pattern' });
+  for (const [where, lists] of [['params', false], ['querystring', true], ['headers', false]] as const) {
+    const failure = firstFailure(route.parts[where], lists);
+    if (failure) return answerTo(route, where, failure);
+  }
+  if (route.readsBody) return toPairgateError(new SyntaxError('Unexpected end of JSON input')).error;
+  // Nothing the schema declares can fail (free text alone): said in general, naming no part.
+  return new InvalidRequestError('A path parameter, the query or a header does not match this operation\'s schema.', undefined, 'validation_failed');
+}
+
 const METHOD_NOT_ALLOWED_EXAMPLE = pairgateErrorShape(new PairgateError('method_not_allowed', 405, 'PUT is not allowed at /api/v1/grants; it answers POST.'));
 
 /**
@@ -178,11 +253,12 @@ function schemaOf(value: unknown): Record<string, unknown> {
  * really renders (pairgate's, OAuth's, Plexus's, ...) with no second description of each shape
  * to keep in step with it.
  */
-function sharedResponse(shared: SharedResponse, routeShape: ErrorShape): { description: string; headers?: Record<string, unknown>; body: unknown; schema: Record<string, unknown> } {
+function sharedResponse(shared: SharedResponse, route: RouteFacts, routeShape: ErrorShape): { description: string; headers?: Record<string, unknown>; body: unknown; schema: Record<string, unknown> } {
   const shape = shared.beforeRouting ? pairgateErrorShape : routeShape;
-  const example = shared.example();
+  const example = shared.example(route);
   const body = shape(example);
-  const description = shape.documented?.(shared.description, example) ?? shared.description;
+  const said = typeof shared.description === 'string' ? shared.description : shared.description(route);
+  const description = shape.documented?.(said, example) ?? said;
   return { description, ...(shared.headers ? { headers: shared.headers } : {}), body, schema: schemaOf(body) };
 }
 
@@ -248,13 +324,15 @@ export const addSharedResponses: SwaggerTransform = ({ schema, url, route }) => 
     validates: [schema.body, schema.querystring, schema.params, schema.headers].some((part) => part !== undefined),
     rateLimited: route.config?.rateLimit !== false,
     answersWhileShuttingDown: route.config?.answersWhileShuttingDown === true,
+    parts: { body: schema.body, querystring: schema.querystring, params: schema.params, headers: schema.headers },
+    ...(route.schemaErrorFormatter ? { schemaErrorFormatter: route.schemaErrorFormatter as RouteFacts['schemaErrorFormatter'] } : {}),
   };
   const shape = route.config?.errorShape ?? pairgateErrorShape;
   const response: Record<string, unknown> = { ...((schema.response as Record<string, unknown> | undefined) ?? { 200: { description: 'Default Response' } }) };
   for (const shared of SHARED) {
     if (!shared.applies(facts)) continue;
     const own = response[shared.status] as OwnResponse | undefined;
-    const { body, schema: bodySchema, ...described } = sharedResponse(shared, shape);
+    const { body, schema: bodySchema, ...described } = sharedResponse(shared, facts, shape);
     const also = route.config?.sharedAnswersAlso?.[shared.status as 400];
     if (also) described.description = `${described.description} Here also: ${also}`;
     const page = route.config?.page === true && !shared.beforeRouting;

@@ -80,7 +80,7 @@ export const GrantErrors = {
   create401: errorView('`grants_token_required`: this server requires PAIRGATE_GRANTS_CREATE_TOKEN to create grants, and the request sent none or another (`WWW-Authenticate: Bearer`).'),
   create429: errorView('`rate_limited`: too many creations from this address, or too many grants waiting on the server; `too_many_live_grants`: this address holds PAIRGATE_GRANTS_MAX_LIVE_PER_IP live grants (`Retry-After`).'),
   notFound: errorView('`grant_not_found`: no live grant has this id (it expired and was deleted, or the id is wrong).'),
-  read400: errorView(`${VALIDATION}: an id not made of 10 to 64 letters, digits, \`-\` or \`_\`, a since that is not a whole number; \`invalid_wait\`: a wait that is not seconds in decimal digits.`),
+  read400: errorView(`${VALIDATION}: an id not made of 10 to 64 letters, digits, \`-\` or \`_\`, a since that is not a whole number or is given more than once; \`invalid_wait\`: a wait that is not seconds in decimal digits.`),
   events400: errorView(`${VALIDATION}: an id not made of 10 to 64 letters, digits, \`-\` or \`_\`.`),
   redeem400: errorView(`${VALIDATION}: the secret missing, not a string or not 10 to 200 characters, a field other than secret, an id not made of 10 to 64 letters, digits, \`-\` or \`_\`${BODY}.`),
   redeem404: errorView('`grant_not_found`: no live grant has this id and secret (the same answer for a wrong id and a wrong secret).'),
