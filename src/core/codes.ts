@@ -76,7 +76,10 @@ export interface CodeFormatOptions {
 /** Why a typed code was rejected before any look-up. */
 export type CodeProblem = 'empty' | 'wrong_length' | 'bad_character' | 'check_failed';
 
-/** Result of reading a typed code. */
+/**
+ * Result of reading a typed code. `position` (with `bad_character`) counts the normalised code's
+ * characters by code points from 1; every character before it is a symbol of the alphabet.
+ */
 export type ParsedCode =
   | { ok: true; code: string }
   | { ok: false; problem: CodeProblem; message: string; position?: number };
@@ -244,25 +247,28 @@ export class CodeFormat {
   parse(input: string): ParsedCode {
     const code = this.normalise(input);
     if (code.length === 0) return { ok: false, problem: 'empty', message: 'Enter the code.' };
+    // By code points, not UTF-16 units: an emoji is one character to whoever typed it, named
+    // whole (not half of its surrogate pair) and counted once in the positions after it.
+    const chars = [...code];
     const indexes: number[] = [];
-    for (let i = 0; i < code.length; i++) {
-      const index = this.indexOf.get(code[i]!);
+    for (const [i, char] of chars.entries()) {
+      const index = this.indexOf.get(char);
       if (index === undefined) {
         return {
           ok: false,
           problem: 'bad_character',
           position: i + 1,
-          message: `${shown(code[i]!)} (character ${i + 1}) cannot appear in a code: ${this.madeOf()}. Check the code and type it again.`,
+          message: `${shown(char)} (character ${i + 1}) cannot appear in a code: ${this.madeOf()}. Check the code and type it again.`,
         };
       }
       indexes.push(index);
     }
-    if (code.length !== this.totalLength) {
+    if (chars.length !== this.totalLength) {
       return {
         ok: false,
         problem: 'wrong_length',
-        message: `A code has ${this.totalLength} characters; this one has ${code.length}${this.groupSize ? ' (dashes and spaces not counted)' : ''}. ${
-          code.length < this.totalLength ? 'Check that you typed all of it.' : 'Check that you typed only the code, and no character twice.'
+        message: `A code has ${this.totalLength} characters; this one has ${chars.length}${this.groupSize ? ' (dashes and spaces not counted)' : ''}. ${
+          chars.length < this.totalLength ? 'Check that you typed all of it.' : 'Check that you typed only the code, and no character twice.'
         }`,
       };
     }
