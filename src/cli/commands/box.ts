@@ -13,6 +13,7 @@ import { explainListenError } from '../../server/listen-errors.js';
 import { STOP_SIGNALS, stoppedBy, whileInterruptible, type InterruptPlan } from '../interrupt.js';
 import { httpUrlOption, readOptionFile } from '../options.js';
 import { timeOption } from '../unit-options.js';
+import { boxNameOption } from './box-name.js';
 import { addressesOf, collect, intOption } from './lan-cli-support.js';
 
 /**
@@ -417,6 +418,8 @@ end the command, and nothing is announced until the machine has an address.`)
       const intervalSeconds = timeOption(options.interval, '--interval', 's', 1, 86_400)!;
       const localOrigin = originOption(options.localOrigin, '--local-origin');
       const tunnelOrigin = originOption(options.tunnelOrigin, '--tunnel-origin');
+      // Before anything is sent: a registry refuses such a name at every announcement.
+      const name = options.name === undefined ? undefined : boxNameOption(options.name, '--name');
       if (Boolean(options.zone) !== Boolean(options.updateApi)) throw new InvalidRequestError('--zone and --update-api go together: give both, or neither.');
       // Without them it was ignored in silence, and the box announced its IP address, not a DNS name.
       if (options.updateCa && !options.updateApi) throw new InvalidRequestError('--update-ca is the certificate of the update API: it goes with --zone and --update-api (to announce a DNS name), or not at all.');
@@ -462,7 +465,7 @@ end the command, and nothing is announced until the machine has an address.`)
         fingerprint: identity.fingerprint,
         local_origin: announcedOrigin() ?? '',
         tunnel_origin: tunnelOrigin ?? null,
-        ...(options.name ? { name: options.name } : {}),
+        ...(name ? { name } : {}),
       });
       try {
         await refresh();
@@ -667,6 +670,8 @@ Exit code: 0 when stopped with Ctrl-C (or SIGTERM); 2 for bad input (a
 malformed option, no_box_identity, with --serve a --port or --host it cannot
 listen on); 1 for anything else (mDNS that cannot start).`)
     .action(async (options: DirOption & { port: string; serve?: boolean; host: string; name: string; address?: string[]; mdnsInterface?: string; mdnsPort: string }) => {
+      // Held to the rule a registry's is: it is shown the same way, beside the fingerprint.
+      const name = boxNameOption(options.name, '--name', false);
       let port = intOption(options.port, '--port', options.serve ? 0 : 1, 65535)!;
       const addresses = addressesOf(options.address);
       const mdnsPort = intOption(options.mdnsPort, '--mdns-port', 1, 65535)!;
@@ -677,12 +682,12 @@ listen on); 1 for anything else (mDNS that cannot start).`)
       if (options.serve) {
         server = createHttpsServer({ key: identity.keyPem, cert: identity.certPem }, (_request, response) => {
           response.setHeader('content-type', 'application/json');
-          response.end(JSON.stringify({ fingerprint: identity.fingerprint, name: options.name }));
+          response.end(JSON.stringify({ fingerprint: identity.fingerprint, name }));
         });
         port = await listenBox(server, port, options.host);
       }
       const advert = advertiseBox(
-        { fingerprint: identity.fingerprint, port, name: options.name, ...(addresses ? { addresses } : {}) },
+        { fingerprint: identity.fingerprint, port, name, ...(addresses ? { addresses } : {}) },
         {
           port: mdnsPort,
           ...(mdnsInterface ? { interface: mdnsInterface } : {}),

@@ -57,6 +57,38 @@ function defaultAddresses(): string[] {
   return found.length ? found : ['127.0.0.1'];
 }
 
+/** The most characters (grapheme clusters) of a box's name the TXT record carries. */
+const MAX_TXT_NAME_CHARACTERS = 100;
+
+/**
+ * The most bytes of a TXT string (RFC 6763 6.1: one length byte, so 255), `name=` included.
+ * dns-packet writes a longer one's length modulo 256, and the record no longer decodes: a name of
+ * 100 CJK characters (300 bytes in UTF-8) made the box unfindable.
+ */
+const MAX_TXT_STRING_BYTES = 255;
+
+/**
+ * `name` as the TXT record's `name=` carries it: at most {@link MAX_TXT_NAME_CHARACTERS}
+ * characters and {@link MAX_TXT_STRING_BYTES} bytes of UTF-8 with its key, cut between
+ * characters (grapheme clusters). `slice(0, 100)` cut UTF-16 units: half a surrogate pair (an
+ * emoji, shown as U+FFFD), a letter from its accent, a family emoji into a lone person and a
+ * joiner; and it did not bound the bytes at all.
+ */
+export function txtName(name: string): string {
+  const room = MAX_TXT_STRING_BYTES - Buffer.byteLength('name=');
+  let kept = '';
+  let bytes = 0;
+  let count = 0;
+  for (const { segment } of new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(name)) {
+    const size = Buffer.byteLength(segment);
+    if (count === MAX_TXT_NAME_CHARACTERS || bytes + size > room) break;
+    kept += segment;
+    bytes += size;
+    count += 1;
+  }
+  return kept;
+}
+
 /** A multicast-dns instance and the promise of its start (see {@link startMdns}). */
 interface StartedMdns {
   mdns: multicastDns.MulticastDNS;
@@ -196,7 +228,7 @@ export function advertiseBox(box: AdvertisedBox, options: AdvertiseOptions = {})
   const records = (): Answer[] => [
     { name: PAIRGATE_SERVICE, type: 'PTR', ttl: 120, data: instance },
     { name: instance, type: 'SRV', ttl: 120, data: { port: box.port, target: host, priority: 0, weight: 0 } },
-    { name: instance, type: 'TXT', ttl: 120, data: [`fp=${box.fingerprint}`, `name=${box.name.slice(0, 100)}`] },
+    { name: instance, type: 'TXT', ttl: 120, data: [`fp=${box.fingerprint}`, `name=${txtName(box.name)}`] },
     ...addresses.map((address) => ({ name: host, type: 'A', ttl: 120, data: address }) as Answer),
   ];
   const onError = options.onError ?? ((error: PairgateError) => process.emitWarning(error.message, { code: error.code }));
