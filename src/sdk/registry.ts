@@ -1,6 +1,7 @@
 import { createPublicKey, randomBytes, createHash, X509Certificate } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { CompactSign, importPKCS8, type JWK } from 'jose';
+import { keyRefusal } from '../doors/registry/announce-key.js';
 import { ANNOUNCE_PURPOSE } from '../doors/registry/announce-signature.js';
 import { abortedCall, PairgateApiError, toApiError } from './errors.js';
 import { callJson, type CallOptions } from './http-call.js';
@@ -39,9 +40,16 @@ export interface FoundBox extends PingEntry {
  * the exact body bytes, with the public key embedded (`jwk`) and, with `withCertificate`, the
  * certificate (`x5c`, needed for legacy SHA-1 fingerprints); `audience` is the registry's origin
  * (`https://pair.example.com`), which binds the announcement to it (`RegistryClient` sets it).
+ * A key no registry takes is refused before signing: PairgateApiError 401 `client_key_too_weak`
+ * (RSA under 2048 bits) or `client_key_unsupported` (P-521, Ed448...), saying what key to use.
  */
 export async function signAnnouncement(box: BoxKeys, rawBody: string, options: { withCertificate?: boolean; now?: number; audience?: string } = {}): Promise<string> {
-  const jwk = createPublicKey(box.keyPem).export({ format: 'jwk' }) as JWK;
+  const publicKey = createPublicKey(box.keyPem);
+  // A key the registry refuses is said as it would say it, before signing: jose failed on it with
+  // "Named curve mismatch" (P-521) or a TypeError (RSA-1024), naming neither the key nor the fix.
+  const refusal = keyRefusal(publicKey, 'The box has a key');
+  if (refusal) throw new PairgateApiError(refusal.status, refusal.code, refusal.message);
+  const jwk = publicKey.export({ format: 'jwk' }) as JWK;
   const alg = jwk.kty === 'EC' ? (jwk.crv === 'P-384' ? 'ES384' : 'ES256') : jwk.kty === 'OKP' ? 'EdDSA' : 'RS256';
   const key = await importPKCS8(box.keyPem, alg);
   const payload = {

@@ -3,6 +3,7 @@ import { compactVerify, decodeProtectedHeader, EmbeddedJWK } from 'jose';
 import { InvalidRequestError, UnauthorizedError } from '../../core/errors.js';
 import type { EphemeralStore } from '../../store/ports.js';
 import { fingerprintForm, legacyFingerprint, spkiFingerprint } from '../../core/fingerprint.js';
+import { signingKeyRefusal } from './announce-key.js';
 
 /**
  * Authentication of an announcement (the original registry had none): the request carries
@@ -70,7 +71,7 @@ export async function verifyAnnouncement(check: AnnounceCheck): Promise<void> {
   }
 
   let payloadBytes: Uint8Array;
-  let jwk: JsonWebKey;
+  let jwk: JsonWebKey | undefined;
   let x5c: string[] | undefined;
   try {
     const header = decodeProtectedHeader(jws);
@@ -80,7 +81,10 @@ export async function verifyAnnouncement(check: AnnounceCheck): Promise<void> {
     const verified = await compactVerify(jws, EmbeddedJWK, { algorithms: ALGORITHMS });
     payloadBytes = verified.payload;
   } catch {
-    throw unauthorized('The signature of the announcement does not verify.', 'signature_invalid');
+    // A key boxes may not have (RSA-1024, P-521) that made this signature is said as the reason,
+    // with what key to use, as the mutual-TLS route says it: "does not verify" sent people
+    // looking at the signature.
+    throw (jwk && signingKeyRefusal(jws, jwk)) || unauthorized('The signature of the announcement does not verify.', 'signature_invalid');
   }
 
   let spki: Buffer;
