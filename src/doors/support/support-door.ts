@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { assertWithinBudget, maxLiveCodes } from '../../core/brute-force.js';
 import { ConfigError } from '../../core/errors.js';
 import { configSection, type Config } from '../../server/config.js';
+import { isLoopbackHost } from '../../server/config-warnings.js';
 import { countWords } from '../../web/duration-words.js';
 import type { Door, DoorContext } from '../door.js';
 import { relayConfigSchema, supportConfigSchema } from './config.js';
@@ -67,10 +68,11 @@ export const supportDoor: Door = {
   enabled: originEnabled,
   configWarnings(config) {
     const cfg = configSection(config, supportConfigSchema);
+    const warnings = relayKeyInClearWarnings(cfg.PLEXUS_PAIRING_URL, cfg.PAIRGATE_SUPPORT_RELAY_API_KEY);
     // The admin's wrong passwords are budgeted per address (PAIRGATE_SUPPORT_AUTH_FAILURES_PER_IP),
     // which someone with many addresses multiplies; the seed's example, "1234", falls at once.
-    if (cfg.PLEXUS_AUTH_PASS.length >= MIN_ADMIN_PASSWORD) return [];
-    return [`PLEXUS_AUTH_PASS has ${cfg.PLEXUS_AUTH_PASS.length} characters: anyone reaching this server may try passwords for the support admin (${cfg.PAIRGATE_SUPPORT_AUTH_FAILURES_PER_IP} every ${windowWords(cfg.PAIRGATE_SUPPORT_AUTH_WINDOW_SECONDS)} from each address). Set a random one of ${MIN_ADMIN_PASSWORD} characters or more (e.g. openssl rand -base64 24).`];
+    if (cfg.PLEXUS_AUTH_PASS.length >= MIN_ADMIN_PASSWORD) return warnings;
+    return [`PLEXUS_AUTH_PASS has ${cfg.PLEXUS_AUTH_PASS.length} characters: anyone reaching this server may try passwords for the support admin (${cfg.PAIRGATE_SUPPORT_AUTH_FAILURES_PER_IP} every ${windowWords(cfg.PAIRGATE_SUPPORT_AUTH_WINDOW_SECONDS)} from each address). Set a random one of ${MIN_ADMIN_PASSWORD} characters or more (e.g. openssl rand -base64 24).`, ...warnings];
   },
   checkConfig(config) {
     const cfg = configSection(config, supportConfigSchema);
@@ -109,6 +111,20 @@ export const supportDoor: Door = {
   },
   register: (app, ctx) => registerOrigin(app, ctx, {}),
 };
+
+/**
+ * A warning when the relay's API key would travel in clear: PAIRGATE_SUPPORT_RELAY_API_KEY is sent
+ * with every session published (`Authorization: Bearer`), and a plain http:// PLEXUS_PAIRING_URL
+ * to another machine hands it to anyone on the way, who may then publish codes on the relay as this
+ * server (a relay's keys also lift its per-address limits). A relay on this machine (loopback) is
+ * no such way; no key, nothing to copy.
+ */
+function relayKeyInClearWarnings(pairingUrl: string, apiKey: string): string[] {
+  if (!apiKey || !URL.canParse(pairingUrl)) return [];
+  const url = new URL(pairingUrl);
+  if (url.protocol !== 'http:' || isLoopbackHost(url.hostname.replace(/^\[|\]$/g, ''))) return [];
+  return [`PLEXUS_PAIRING_URL is plain http to another machine (${url.origin}): PAIRGATE_SUPPORT_RELAY_API_KEY, sent to the relay with every session, travels in clear, and whoever copies it on the way can publish codes on the relay as this server. Set PLEXUS_PAIRING_URL to the relay's https:// address (or run the relay on this machine), and change the key if it has already been sent this way.`];
+}
 
 /** What tests may set on the support door that no setting does (a test waits seconds, not a minute). */
 export interface SupportDoorOptions {
