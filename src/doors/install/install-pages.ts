@@ -375,7 +375,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
       config: { rateLimit: { max: 30, timeWindow: 60_000 } },
     }, async (request, reply) => formAction(request, reply, async (user, lang) => once(request, reply, lang, user, `${LINK_PAGE_PATH}/orgs/${request.params.org}/${connector.name}/link-token`, 'token', connector, async () => {
       const t = installTranslator(lang);
-      const made = await makeLinkToken(kit, connector, user, request.params.org, request.clientNetwork);
+      const { answer: made, siteUrl } = await makeLinkToken(kit, connector, user, request.params.org, request.clientNetwork);
       reply.header('pragma', 'no-cache');
       return render(request, reply, lang, 'install/link-token.njk', {
         title: t('install.tokenTitle'),
@@ -384,6 +384,12 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
         command: connector.linkCommand(made.token),
         lifetime: lifetimeText(made.expires_in, lang),
         orgName: made.org_name,
+        // Whoever runs the command is linked to this account, in this chat: said before the token
+        // leaves the page, so a person signed in to another account (a shared browser), or asked
+        // for the token by someone else, sees what it would give away.
+        account: user.username,
+        site: siteUrl ? withoutUnshowableText(siteUrl) : '',
+        warning: t('install.tokenWarning', { account: user.username }),
       }, user);
     }), true, async () => ({
       connector: namesOf(connector, pickLang(request)).name,

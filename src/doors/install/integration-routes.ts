@@ -23,16 +23,28 @@ export async function runSetup(kit: ChatKit, connector: Connector, user: User, o
   return { ...connector.describe(installation.id, secret, kit.ctx.publicUrl()), expires_at: new Date(installation.expiresAt!).toISOString() };
 }
 
+/** What a link token's creation answers over the API. */
+export interface MadeLinkToken {
+  token: string;
+  expires_at: string;
+  expires_in: number;
+  org_id: string;
+  org_name: string;
+}
+
 /**
  * A link token for the signed-in member, for `connector` in their organization, asked from
  * `network` (`request.clientNetwork`); only where `connector` is installed (`ChatKit.installedIn`).
+ * Also returns the chat server the token links in (`siteUrl`, the installation's, as its install
+ * call named it), which the page shows beside the account the token links to.
  */
-export async function makeLinkToken(kit: ChatKit, connector: Connector, user: User, orgId: string | undefined, network: string): Promise<{ token: string; expires_at: string; expires_in: number; org_id: string; org_name: string }> {
+export async function makeLinkToken(kit: ChatKit, connector: Connector, user: User, orgId: string | undefined, network: string): Promise<{ answer: MadeLinkToken; siteUrl: string | null }> {
   const org = await chooseOrg(kit.orgs, user.id, orgId, 'links:write');
   // Refused before any place among the live tokens is taken.
   const installation = await kit.installedIn(org, connector);
   const { token, expiresAt } = await kit.tokens.create({ orgId: org.id, connector: connector.name, userId: user.id, username: user.username, installationId: installation.id }, network);
-  return { token, expires_at: new Date(expiresAt).toISOString(), expires_in: Math.round((expiresAt - kit.ctx.clock.now()) / 1000), org_id: org.id, org_name: org.name };
+  const answer = { token, expires_at: new Date(expiresAt).toISOString(), expires_in: Math.round((expiresAt - kit.ctx.clock.now()) / 1000), org_id: org.id, org_name: org.name };
+  return { answer, siteUrl: installation.siteUrl };
 }
 
 /**
@@ -85,7 +97,7 @@ export function installIntegrationRoutes(app: FastifyInstance, kit: ChatKit, con
       config: { rateLimit: { max: 30, timeWindow: 60_000 }, optionalBody: true, sharedAnswersAlso: { 400: SharedAnswerNotes.orgIdRequired, 503: SharedAnswerNotes.codeSpaceExhausted } },
     }, async (request, reply) => {
       const user = await requireUser(request);
-      return reply.code(201).headers(NO_STORE).send(await makeLinkToken(kit, connector, user, request.body?.org_id, request.clientNetwork));
+      return reply.code(201).headers(NO_STORE).send((await makeLinkToken(kit, connector, user, request.body?.org_id, request.clientNetwork)).answer);
     });
   }
 }
