@@ -322,11 +322,25 @@ function isMissingBody(error: FastifyError, failure: ValidationFailure, request:
   return error.validationContext === 'body' && failure.instancePath === '' && failure.keyword === 'type' && request !== undefined && (request.body === undefined || request.body === null);
 }
 
+/**
+ * A query parameter given several times where the route takes one value (`?since=1&since=2`): the
+ * query parser hands the schema a list, which it refuses as of the wrong type ("must be integer"),
+ * a message that does not say what happened. Its name and how many times, or undefined.
+ */
+function repeatedInQuery(error: FastifyError, failure: ValidationFailure, request: FastifyRequest | undefined): { name: string; times: number } | undefined {
+  if (error.validationContext !== 'querystring' || failure.keyword !== 'type' || !/^\/[^/]+$/.test(failure.instancePath)) return undefined;
+  const name = failure.instancePath.slice(1).replace(/~1/g, '/').replace(/~0/g, '~');
+  const value = (request?.query as Record<string, unknown> | undefined)?.[name];
+  return Array.isArray(value) && value.length > 1 ? { name, times: value.length } : undefined;
+}
+
 function validationMessage(error: FastifyError, request?: FastifyRequest): string {
   const failures = error.validation ?? [];
   const first = mostTelling(failures);
   if (!first) return error.message;
   if (isMissingBody(error, first, request)) return `The request has no body. ${sendInstead(request)}`;
+  const repeats = repeatedInQuery(error, first, request);
+  if (repeats !== undefined) return `querystring.${repeats.name} is given ${repeats.times} times; it takes one value: give it once.`;
   const where = `${error.validationContext ?? 'request'}${first.instancePath ? first.instancePath.replace(/\//g, '.') : ''}`;
   const params = first.params as Record<string, unknown>;
   if (first.keyword === 'required') return `${where}: "${String(params.missingProperty)}" is required.`;
