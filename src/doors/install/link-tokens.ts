@@ -61,7 +61,8 @@ export function readLinkToken(typed: string): { ok: true; code: string } | Malfo
   const parsed = LINK_TOKEN_FORMAT.parse(typed);
   if (parsed.ok) return { ok: true, code: parsed.code };
   // What the person typed, as read (dashes and spaces dropped): its length and the character refused.
-  const read = LINK_TOKEN_FORMAT.normalise(typed);
+  // By characters, as the position counts them: an emoji is one, not two halves of a pair.
+  const read = [...LINK_TOKEN_FORMAT.normalise(typed)];
   const character = parsed.position === undefined ? undefined : read[parsed.position - 1];
   return { ok: false, reason: 'malformed', problem: parsed.problem, length: read.length, ...(character === undefined ? {} : { character }) };
 }
