@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readEventStream } from '../../helpers/event-stream.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { authRequest, FormClient, postJson } from './form-client.js';
 
@@ -27,22 +28,6 @@ describe('GET /access/:key/events: event ids and Last-Event-ID', () => {
   const events = (key: string, lastEventId?: string, method = 'GET'): Promise<Response> =>
     fetch(`${base}/access/${key}/events`, { method, headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId } });
 
-  /** Reads a stream until `needle` is in it (then cancels it), or to its end without one. */
-  const readStream = async (response: Response, needle?: string): Promise<string> => {
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    while (needle === undefined || !text.includes(needle)) {
-      const { value, done } = await reader.read();
-      if (done) {
-        if (needle !== undefined) throw new Error(`stream ended before ${needle}: ${text}`);
-        break;
-      }
-      text += decoder.decode(value);
-    }
-    if (needle !== undefined) await reader.cancel();
-    return text;
-  };
 
   /** The `id:` of each event in `text`, in order. */
   const ids = (text: string): string[] => [...text.matchAll(/^id: (\d+)\nevent: state\n/gm)].map((match) => match[1]!);
@@ -53,7 +38,7 @@ describe('GET /access/:key/events: event ids and Last-Event-ID', () => {
     const key = await create('resume-accept-app');
     const stream = await events(key);
     expect(stream.status).toBe(200);
-    const reading = readStream(stream);
+    const reading = readEventStream(stream);
     await expect.poll(waitingClients).toBeGreaterThanOrEqual(1);
     await user.decide(key, 'accept');
     const text = await reading;
@@ -73,7 +58,7 @@ describe('GET /access/:key/events: event ids and Last-Event-ID', () => {
   it('a stream opened on a decision already made: its one event\'s id, sent back, is answered 204 (a refusal too)', async () => {
     const key = await create('resume-refuse-app');
     await user.decide(key, 'refuse');
-    const text = await readStream(await events(key));
+    const text = await readEventStream(await events(key));
     expect(text).toContain('"status":"REFUSED"');
     expect(ids(text)).toHaveLength(1);
     expect((await events(key, ids(text)[0])).status).toBe(204);
@@ -81,10 +66,10 @@ describe('GET /access/:key/events: event ids and Last-Event-ID', () => {
 
   it('a reconnection naming the pending state gets the decision it has not seen, once, then the end', async () => {
     const key = await create('resume-missed-app');
-    const first = await readStream(await events(key), '"status":"NEED_SIGNIN"');
+    const first = await readEventStream(await events(key), '"status":"NEED_SIGNIN"');
     const [pending] = ids(first);
     await user.decide(key, 'accept');
-    const text = await readStream(await events(key, pending));
+    const text = await readEventStream(await events(key, pending));
     expect(text).not.toContain('NEED_SIGNIN');
     expect(ids(text)).toHaveLength(1);
     expect(text).toContain('"status":"ACCEPTED"');
@@ -93,10 +78,10 @@ describe('GET /access/:key/events: event ids and Last-Event-ID', () => {
 
   it('a reconnection while pending is not sent the state it has again, and gets the decision', async () => {
     const key = await create('resume-pending-app');
-    const [pending] = ids(await readStream(await events(key), '"status":"NEED_SIGNIN"'));
+    const [pending] = ids(await readEventStream(await events(key), '"status":"NEED_SIGNIN"'));
     const stream = await events(key, pending);
     expect(stream.status).toBe(200);
-    const reading = readStream(stream);
+    const reading = readEventStream(stream);
     await expect.poll(waitingClients).toBeGreaterThanOrEqual(1);
     await user.decide(key, 'accept');
     const text = await reading;
@@ -110,7 +95,7 @@ describe('GET /access/:key/events: event ids and Last-Event-ID', () => {
     for (const lastEventId of ['999', 'abc', '', '1.0', '-1']) {
       const answer = await events(key, lastEventId);
       expect(answer.status, lastEventId).toBe(200);
-      expect(await readStream(answer), lastEventId).toMatch(/^id: \d+\nevent: state\ndata: \{[^\n]*"status":"REFUSED"/);
+      expect(await readEventStream(answer), lastEventId).toMatch(/^id: \d+\nevent: state\ndata: \{[^\n]*"status":"REFUSED"/);
     }
   });
 

@@ -1,30 +1,13 @@
-import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DnsRuntime } from '../../../src/doors/dns/dns-door.js';
 import { dnsPath } from '../../../src/sdk/dns-update.js';
 import type { TestApp } from '../../helpers/app.js';
 import { createDnsApp, ZONE } from './dns-helpers.js';
-import { clientCert, type ClientCert } from '../registry/client-certificates.js';
+import { clientCert, postJsonWithCert, type ClientCert } from '../registry/client-certificates.js';
 
 /** POST an A record at local.<fp>.<zone> over a real TLS connection presenting `client`. */
 function postRecord(runtime: DnsRuntime, client: ClientCert): Promise<{ status: number; json: any }> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${runtime.updateApi!.url}/v1/dns/${dnsPath(`local.${client.fingerprint}.${ZONE}`)}`, {
-      method: 'POST',
-      key: client.keyPem,
-      cert: client.certPem,
-      ca: runtime.updateCertPem,
-      agent: false,
-      headers: { 'content-type': 'application/json' },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify({ type: 'A', value: '192.0.2.7' }));
-  });
+  return postJsonWithCert(`${runtime.updateApi!.url}/v1/dns/${dnsPath(`local.${client.fingerprint}.${ZONE}`)}`, client, runtime.updateCertPem, { type: 'A', value: '192.0.2.7' });
 }
 
 describe('the update API\'s client certificate keys', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readEventStream } from '../../helpers/event-stream.js';
 import { useListeningApp } from '../../helpers/app.js';
 
 /**
@@ -16,27 +17,11 @@ describe('GET /api/v1/grants/:id/events: event ids and Last-Event-ID', () => {
   const events = (id: string, lastEventId?: string, method = 'GET') =>
     fetch(`${server.base}/api/v1/grants/${id}/events`, { method, headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId } });
 
-  /** Reads a stream until `needle` is in it (or until it ends, when `needle` is undefined). */
-  const readStream = async (response: Response, needle?: string): Promise<string> => {
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    while (needle === undefined || !text.includes(needle)) {
-      const { value, done } = await reader.read();
-      if (done) {
-        if (needle !== undefined) throw new Error(`stream ended before ${needle}: ${text}`);
-        break;
-      }
-      text += decoder.decode(value);
-    }
-    if (needle !== undefined) await reader.cancel();
-    return text;
-  };
 
   it('each state event carries the version as its id', async () => {
     const grant = await createGrant();
     const stream = await events(grant.id);
-    const reader = readStream(stream, '"state":"approved"');
+    const reader = readEventStream(stream, '"state":"approved"');
     await expect.poll(async () => (await post(`/api/v1/codes/${grant.code}/approve`, {})).status).toBe(200);
     const text = await reader;
     expect(text).toContain('id: 1\nevent: state\ndata: {"id"');
@@ -55,7 +40,7 @@ describe('GET /api/v1/grants/:id/events: event ids and Last-Event-ID', () => {
 
     const older = await events(grant.id, '1');
     expect(older.status).toBe(200);
-    const text = await readStream(older);
+    const text = await readEventStream(older);
     expect(text).toBe(`id: 2\nevent: state\ndata: ${JSON.stringify(await (await fetch(`${server.base}/api/v1/grants/${grant.id}`)).json())}\n\n`);
   });
 
@@ -63,7 +48,7 @@ describe('GET /api/v1/grants/:id/events: event ids and Last-Event-ID', () => {
     const grant = await createGrant();
     const stream = await events(grant.id, '1');
     expect(stream.status).toBe(200);
-    const reader = readStream(stream, '"state":"approved"');
+    const reader = readEventStream(stream, '"state":"approved"');
     // Approved only once the stream has taken its place, so the approval is a change it waits for.
     await expect.poll(async () => Number(/^pairgate_waiting_clients (\d+)$/m.exec((await server.t.app.inject('/metrics')).body)?.[1])).toBe(1);
     expect((await post(`/api/v1/codes/${grant.code}/approve`, {})).status).toBe(200);
@@ -79,7 +64,7 @@ describe('GET /api/v1/grants/:id/events: event ids and Last-Event-ID', () => {
     for (const lastEventId of ['7', 'abc', '', '3.0', '-3', '99999999999999999999']) {
       const answer = await events(grant.id, lastEventId);
       expect(answer.status, lastEventId).toBe(200);
-      expect(await readStream(answer), lastEventId).toMatch(/^id: 3\nevent: state\ndata: \{[^\n]*"state":"redeemed"/);
+      expect(await readEventStream(answer), lastEventId).toMatch(/^id: 3\nevent: state\ndata: \{[^\n]*"state":"redeemed"/);
     }
   });
 

@@ -1,4 +1,5 @@
 import { generateKeyPairSync, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { request } from 'node:https';
 import { spkiFingerprint } from '../../../src/core/fingerprint.js';
 import { loadX509 } from '../../../src/doors/shared/x509-library.js';
 
@@ -63,4 +64,21 @@ export async function clientCert(kind: ClientKeyKind): Promise<ClientCert> {
     certPem = cert.toString('pem');
   }
   return { keyPem, certPem, fingerprint: spkiFingerprint(new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' })) };
+}
+
+/**
+ * POSTs `body` as JSON to `url` over TLS presenting `client` (trusting `ca`, the listener's own
+ * certificate), on a connection of its own: the answer's status and JSON body.
+ */
+export function postJsonWithCert(url: string, client: ClientCert, ca: string | undefined, body: unknown): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', key: client.keyPem, cert: client.certPem, ...(ca === undefined ? {} : { ca }), agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
 }

@@ -1,9 +1,8 @@
-import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DnsRuntime } from '../../../src/doors/dns/dns-door.js';
 import type { TestApp } from '../../helpers/app.js';
 import { createDnsApp, newBox } from '../dns/dns-helpers.js';
-import { clientCert, type ClientCert } from './client-certificates.js';
+import { clientCert, postJsonWithCert, type ClientCert } from './client-certificates.js';
 
 /**
  * The registry's mutual-TLS `POST /register` takes the keys an announcement can be signed with,
@@ -22,23 +21,7 @@ describe('the mutual-TLS announcement\'s client certificate keys', () => {
 
   /** `POST /register` on the update listener, over a real TLS connection presenting `client`. */
   function announce(client: ClientCert, name = 'Kitchen'): Promise<{ status: number; json: any }> {
-    return new Promise((resolve, reject) => {
-      const req = request(`${runtime.updateApi!.url}/register`, {
-        method: 'POST',
-        key: client.keyPem,
-        cert: client.certPem,
-        ca: runtime.updateCertPem,
-        agent: false,
-        headers: { 'content-type': 'application/json' },
-      }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
-      });
-      req.on('error', reject);
-      req.end(JSON.stringify({ fingerprint: client.fingerprint, local_origin: 'https://192.168.1.20:4443', name }));
-    });
+    return postJsonWithCert(`${runtime.updateApi!.url}/register`, client, runtime.updateCertPem, { fingerprint: client.fingerprint, local_origin: 'https://192.168.1.20:4443', name });
   }
 
   /** Whether `client` is listed for the loopback network the requests come from. */
