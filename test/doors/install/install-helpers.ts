@@ -1,5 +1,7 @@
 import { SignJWT } from 'jose';
-import { systemClock, type Clock } from '../../../src/core/clock.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { ManualClock, systemClock, type Clock } from '../../../src/core/clock.js';
+import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { signWebhook } from '../../../src/doors/install/webhook/webhook-signature.js';
 import { FormClient } from '../access/form-client.js';
 
@@ -175,4 +177,55 @@ export async function installConnector(base: string, admin: Member, orgId: strin
   const installed = await new FakeMattermost(base, clock).install(id, setup.body.jwt_secret, { id: mattermostId(`admin${orgId.toLowerCase()}`), username: 'admin' });
   if (installed.status !== 200) throw new Error(`mattermost install: ${installed.status} ${JSON.stringify(installed.body)}`);
   return { id, secret: setup.body.jwt_secret };
+}
+
+/** An install-door server on a manual clock with one organization of an admin and a member (see `useOrgOfTwo`). */
+export interface OrgOfTwo {
+  readonly t: TestApp;
+  readonly base: string;
+  readonly clock: ManualClock;
+  readonly admin: Member;
+  readonly member: Member;
+  readonly orgId: string;
+}
+
+/**
+ * Starts, in the `describe` it is called in, an install-door server on a manual clock where
+ * `<prefix>-admin` made the organization `orgName` and added `<prefix>-member`; with `mattermost`,
+ * the admin also installed the Mattermost connector. Read its fields inside the tests.
+ */
+export function useOrgOfTwo(prefix: string, orgName: string, options: { mattermost?: boolean } = {}): OrgOfTwo {
+  let made: OrgOfTwo | undefined;
+  beforeAll(async () => {
+    const clock = new ManualClock(Date.now());
+    const t = await createTestApp(INSTALL_ENV, { clock });
+    const base = await t.listen();
+    const admin = await Member.create(base, `${prefix}-admin`);
+    const member = await Member.create(base, `${prefix}-member`);
+    const orgId = await admin.createOrg(orgName);
+    expect((await admin.addMember(orgId, `${prefix}-member`)).status).toBe(201);
+    if (options.mattermost) await installConnector(base, admin, orgId, 'mattermost', clock);
+    made = { t, base, clock, admin, member, orgId };
+  });
+  afterAll(() => made?.t.close());
+  return {
+    get t() {
+      return made!.t;
+    },
+    get base() {
+      return made!.base;
+    },
+    get clock() {
+      return made!.clock;
+    },
+    get admin() {
+      return made!.admin;
+    },
+    get member() {
+      return made!.member;
+    },
+    get orgId() {
+      return made!.orgId;
+    },
+  };
 }

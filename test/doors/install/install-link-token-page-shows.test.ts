@@ -1,7 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/core/clock.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { INSTALL_ENV, installConnector, Member } from './install-helpers.js';
+import { describe, expect, it } from 'vitest';
+import { useOrgOfTwo } from './install-helpers.js';
 
 /** The text of an element of the page, by id. */
 function textOf(page: string, id: string): string | undefined {
@@ -16,42 +14,25 @@ function textOf(page: string, id: string): string | undefined {
  * someone else, sees what running it gives away.
  */
 describe('install door: the link token page says whose account the token links, in which chat', () => {
-  let t: TestApp;
-  let base: string;
-  let clock: ManualClock;
-  let admin: Member;
-  let member: Member;
-  let orgId: string;
-
-  beforeAll(async () => {
-    clock = new ManualClock(Date.now());
-    t = await createTestApp(INSTALL_ENV, { clock });
-    base = await t.listen();
-    admin = await Member.create(base, 'shows-admin');
-    member = await Member.create(base, 'shows-member');
-    orgId = await admin.createOrg('Shows Org');
-    expect((await admin.addMember(orgId, 'shows-member')).status).toBe(201);
-    await installConnector(base, admin, orgId, 'mattermost', clock);
-  });
-  afterAll(() => t.close());
+  const org = useOrgOfTwo('shows', 'Shows Org', { mattermost: true });
 
   it('names the account, the chat server, and warns not to give the token away (English and French)', async () => {
-    await member.get('/integrations');
-    const page = await member.post(`/integrations/orgs/${orgId}/mattermost/link-token`, {});
+    await org.member.get('/integrations');
+    const page = await org.member.post(`/integrations/orgs/${org.orgId}/mattermost/link-token`, {});
     expect(page.status).toBe(200);
     expect(textOf(page.text, 'link-org')).toBe('Shows Org');
     expect(textOf(page.text, 'link-account')).toBe('shows-member');
     expect(textOf(page.text, 'link-site')).toBe('https://chat.example.test');
     expect(textOf(page.text, 'link-warning')).toBe('Whoever runs this command links their chat account to your pairgate account shows-member: run it yourself, and give the token to no one.');
 
-    const french = await member.post(`/integrations/orgs/${orgId}/mattermost/link-token`, { lang: 'fr' });
+    const french = await org.member.post(`/integrations/orgs/${org.orgId}/mattermost/link-token`, { lang: 'fr' });
     expect(french.status).toBe(200);
     expect(textOf(french.text, 'link-account')).toBe('shows-member');
     expect(textOf(french.text, 'link-warning')).toMatch(/^Quiconque lance cette commande lie son compte de messagerie à votre compte pairgate shows-member\s?: lancez-la vous-même, et ne donnez le jeton à personne\.$/);
   });
 
   it('the API answer is unchanged: the token and its organization, nothing more', async () => {
-    const answer = await member.linkToken(orgId);
+    const answer = await org.member.linkToken(org.orgId);
     expect(answer.status).toBe(201);
     expect(Object.keys(answer.body).sort()).toEqual(['expires_at', 'expires_in', 'org_id', 'org_name', 'token']);
   });

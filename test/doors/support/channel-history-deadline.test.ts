@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { allDoors } from '../../../src/doors/index.js';
-import { MAX_BUFFERED, MAX_TEXT } from '../../../src/doors/support/channel-limits.js';
+import { MAX_BUFFERED } from '../../../src/doors/support/channel-limits.js';
 import { supportDoor, supportDoorWith } from '../../../src/doors/support/support-door.js';
 import { LOG_KEEP } from '../../../src/doors/support/session-log.js';
-import type { SessionChannel } from '../../../src/sdk/support.js';
 import type { TestApp } from '../../helpers/app.js';
-import { ADMIN_AUTH, connectedSession, startOrigin, startRelay } from './helpers.js';
+import { ADMIN_AUTH, connectedSession, startOrigin, startRelay, escapedText, sayAll } from './helpers.js';
 
 /*
  * A history is sent in fragments, each once the one before left the server (sendLong): a peer
@@ -18,16 +17,7 @@ import { ADMIN_AUTH, connectedSession, startOrigin, startRelay } from './helpers
 
 const DEADLINE_MS = 1500;
 
-/** A message of MAX_TEXT characters, most of them control characters (6 bytes each as a JSON escape). */
-const escaped = (n: number): string => `${n}:${'\u0001'.repeat(MAX_TEXT)}`.slice(0, MAX_TEXT);
 
-/** Says `texts` on `from`, one after the other, and waits until `to` has them all. */
-async function fill(from: SessionChannel, to: SessionChannel, texts: string[]): Promise<void> {
-  const last = texts.at(-1);
-  const heard = to.next((e) => e.type === 'message' && e.text === last, 60_000);
-  for (const text of texts) from.say(text);
-  await heard;
-}
 
 /** What a stalled socket found once it read again: whether it got its history, and whether it was cut off. */
 interface Stalled {
@@ -83,10 +73,10 @@ describe('support channel: a history not taken within its deadline has its socke
 
   it('a supporter that asked for a long history, reads nothing and keeps sending is cut off within the deadline', async () => {
     const { supporter, agent } = await connectedSession(origin, 'deadline-supporter');
-    const texts = Array.from({ length: LOG_KEEP }, (_, i) => escaped(i));
+    const texts = Array.from({ length: LOG_KEEP }, (_, i) => escapedText(i));
     // More than the kernel's buffers take on loopback, so the history stalls.
     expect(Buffer.byteLength(JSON.stringify(texts))).toBeGreaterThan(4 * MAX_BUFFERED);
-    await fill(agent, supporter, texts);
+    await sayAll(agent, supporter, texts);
     const url = `${origin.url.replace(/^http/, 'ws')}/session/deadline-supporter/channel?history=true`;
     // Before the fix: still open after the deadline and two more pings (and for ever, as long as it
     // sends), the pings never judging it; it then got the history.
@@ -97,7 +87,7 @@ describe('support channel: a history not taken within its deadline has its socke
 
   it('an agent that asked for a long history, reads nothing and keeps sending is cut off within the deadline', async () => {
     const { supporter, agent, meshServer, credential } = await connectedSession(origin, 'deadline-agent');
-    await fill(supporter, agent, Array.from({ length: LOG_KEEP }, (_, i) => escaped(i)));
+    await sayAll(supporter, agent, Array.from({ length: LOG_KEEP }, (_, i) => escapedText(i)));
     const disconnected = supporter.next((e) => e.type === 'state' && e.state === 'confirmed');
     agent.close();
     await disconnected;

@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { MAX_BUFFERED, MAX_TEXT } from '../../../src/doors/support/channel-limits.js';
 import { LOG_KEEP } from '../../../src/doors/support/session-log.js';
-import type { SessionChannel } from '../../../src/sdk/support.js';
-import { ADMIN_AUTH, connectedSession, useSupportServers } from './helpers.js';
+import { ADMIN_AUTH, connectedSession, useSupportServers, escapedText, sayAll } from './helpers.js';
 
 /*
  * A `history` is the latest LOG_KEEP messages of up to MAX_TEXT characters each: in UTF-8, a long
@@ -16,16 +15,7 @@ import { ADMIN_AUTH, connectedSession, useSupportServers } from './helpers.js';
 /** A message of MAX_TEXT characters, each 3 bytes in UTF-8 (CJK), numbered at its start. */
 const cjk = (n: number): string => `${n}:${'漢字かな'.repeat(MAX_TEXT)}`.slice(0, MAX_TEXT);
 
-/** A message of MAX_TEXT characters, most of them control characters (6 bytes each as a JSON escape). */
-const escaped = (n: number): string => `${n}:${'\u0001'.repeat(MAX_TEXT)}`.slice(0, MAX_TEXT);
 
-/** Says `texts` on `from`, one after the other, and waits until `to` has them all. */
-async function fill(from: SessionChannel, to: SessionChannel, texts: string[]): Promise<void> {
-  const last = texts.at(-1);
-  const heard = to.next((e) => e.type === 'message' && e.text === last, 60_000);
-  for (const text of texts) from.say(text);
-  await heard;
-}
 
 /** What a socket that read slowly got: the texts of its history (undefined for none), and whether it was cut off. */
 interface SlowRead {
@@ -73,7 +63,7 @@ describe('support channel: a history larger than MAX_BUFFERED still arrives', ()
   /** Fills session `id`'s log with `texts` from the agent, then attaches twice with history, reading slowly. */
   async function attachTwiceWithHistory(id: string, texts: string[]): Promise<void> {
     const { supporter, agent } = await connectedSession(servers.origin, id);
-    await fill(agent, supporter, texts);
+    await sayAll(agent, supporter, texts);
     supporter.close();
     const url = `${servers.origin.url.replace(/^http/, 'ws')}/session/${id}/channel?history=true`;
     let expected = texts;
@@ -96,16 +86,16 @@ describe('support channel: a history larger than MAX_BUFFERED still arrives', ()
   }, 120_000);
 
   it('a supporter attaching again with history gets LOG_KEEP messages of control characters (JSON escapes, over 4 MB), every time', async () => {
-    const texts = Array.from({ length: LOG_KEEP }, (_, i) => escaped(i));
+    const texts = Array.from({ length: LOG_KEEP }, (_, i) => escapedText(i));
     expect(Buffer.byteLength(JSON.stringify(texts))).toBeGreaterThan(4 * MAX_BUFFERED);
     await attachTwiceWithHistory('long-history-escaped-supporter', texts);
   }, 120_000);
 
   it('an agent joining again with history gets LOG_KEEP messages of control characters (JSON escapes)', async () => {
     const { supporter, agent, meshServer, credential } = await connectedSession(servers.origin, 'long-history-escaped-agent');
-    const texts = Array.from({ length: LOG_KEEP }, (_, i) => escaped(i));
+    const texts = Array.from({ length: LOG_KEEP }, (_, i) => escapedText(i));
     expect(Buffer.byteLength(JSON.stringify(texts))).toBeGreaterThan(4 * MAX_BUFFERED);
-    await fill(supporter, agent, texts);
+    await sayAll(supporter, agent, texts);
     const disconnected = supporter.next((e) => e.type === 'state' && e.state === 'confirmed');
     agent.close();
     await disconnected;
@@ -118,7 +108,7 @@ describe('support channel: a history larger than MAX_BUFFERED still arrives', ()
 
   it('a supporter that asked for a long history and reads nothing is still cut off once more than MAX_BUFFERED waits for it', async () => {
     const { supporter, agent } = await connectedSession(servers.origin, 'long-history-stalled');
-    await fill(agent, supporter, Array.from({ length: LOG_KEEP }, (_, i) => escaped(i)));
+    await sayAll(agent, supporter, Array.from({ length: LOG_KEEP }, (_, i) => escapedText(i)));
     const url = `${servers.origin.url.replace(/^http/, 'ws')}/session/long-history-stalled/channel?history=true`;
     const stalled = new WebSocket(url, { headers: { authorization: ADMIN_AUTH } });
     stalled.on('error', () => undefined);
@@ -142,7 +132,7 @@ describe('support channel: a history larger than MAX_BUFFERED still arrives', ()
 
   it('a session ended while a long history is on its way: the history, then `ended`, then the close (4000)', async () => {
     const { supporter, agent } = await connectedSession(servers.origin, 'long-history-ended');
-    await fill(agent, supporter, Array.from({ length: LOG_KEEP }, (_, i) => escaped(i)));
+    await sayAll(agent, supporter, Array.from({ length: LOG_KEEP }, (_, i) => escapedText(i)));
     const url = `${servers.origin.url.replace(/^http/, 'ws')}/session/long-history-ended/channel?history=true`;
     const socket = new WebSocket(url, { headers: { authorization: ADMIN_AUTH } });
     socket.on('error', () => undefined);

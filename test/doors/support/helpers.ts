@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { WebSocket } from 'ws';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { createTestDatabase, createTestPrefix, REDIS_URL } from '../../helpers/services.js';
+import { MAX_TEXT } from '../../../src/doors/support/channel-limits.js';
 import { supportRelayDoor } from '../../../src/doors/support/relay-door.js';
 import { confirmPairing, connectAgent, SupportOriginClient, type SessionChannel } from '../../../src/sdk/support.js';
 import type { EphemeralStore, MessageBus } from '../../../src/store/ports.js';
@@ -293,4 +294,15 @@ export function countTopicListeners(bus: MessageBus, topic: string): { count: ()
     };
   };
   return { count: () => listening, listen, restore: () => void (bus.listen = listen) };
+}
+
+/** A chat message of MAX_TEXT characters, most of them control characters (6 bytes each as a JSON escape), numbered `n` at its start. */
+export const escapedText = (n: number): string => `${n}:${'\u0001'.repeat(MAX_TEXT)}`.slice(0, MAX_TEXT);
+
+/** Says `texts` on `from`, one after the other, and waits until `to` has them all. */
+export async function sayAll(from: SessionChannel, to: SessionChannel, texts: string[]): Promise<void> {
+  const last = texts.at(-1);
+  const heard = to.next((e) => e.type === 'message' && e.text === last, 60_000);
+  for (const text of texts) from.say(text);
+  await heard;
 }
