@@ -426,7 +426,10 @@ export function toPairgateError(error: unknown, request?: FastifyRequest): { err
   if (isPairgateError(error)) return { error, unexpected: false };
   const fastifyError = error as FastifyError & { statusCode?: number; code?: string };
   if (fastifyError.validation) {
-    if (isWaitFailure(fastifyError)) return { error: invalidWaitError(), unexpected: false };
+    if (isWaitFailure(fastifyError)) {
+      const wait = ((request?.query ?? {}) as Record<string, unknown>).wait;
+      return { error: invalidWaitError(Array.isArray(wait) ? wait.length : undefined), unexpected: false };
+    }
     return { error: new InvalidRequestError(validationMessage(fastifyError, request), undefined, 'validation_failed'), unexpected: false };
   }
   switch (fastifyError.code) {

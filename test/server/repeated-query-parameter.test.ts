@@ -23,9 +23,10 @@ describe('a query parameter given several times', () => {
     }
   });
 
-  it('a since given once that is not a version still says so; a repeated wait is still invalid_wait', async () => {
+  it('a since given once that is not a version still says so; a repeated wait is still invalid_wait, saying it is repeated', async () => {
     expect((await t.app.inject(`/api/v1/grants/${id}?since=abc`)).json()).toEqual({ error: 'validation_failed', message: 'querystring.since must be integer.' });
     expect((await t.app.inject(`/api/v1/grants/${id}?since=1`)).statusCode).toBe(200);
-    expect((await t.app.inject(`/api/v1/grants/${id}?since=1&wait=1&wait=2`)).json()).toMatchObject({ error: 'invalid_wait' });
+    expect((await t.app.inject(`/api/v1/grants/${id}?since=1&wait=1&wait=2`)).json()).toEqual({ error: 'invalid_wait', message: 'wait is given 2 times; it takes one value: give it once, as a number of seconds written in decimal digits (wait=30, or wait=2.5).' });
+    expect((await t.app.inject(`/api/v1/grants/${id}?wait=abc`)).json()).toEqual({ error: 'invalid_wait', message: 'wait must be a number of seconds written in decimal digits (wait=30, or wait=2.5).' });
   });
 });

@@ -42,6 +42,7 @@ export function queryWaitSeconds(request: FastifyRequest): number | undefined {
   if (raw === undefined) return undefined;
   // Written as seconds are written (the routes' schema says so too): `Number` alone also reads
   // `0x10` as 16 and `1e3` as 1000.
+  if (Array.isArray(raw)) throw invalidWaitError(raw.length);
   if (typeof raw !== 'string' || !DECIMAL_SECONDS.test(raw)) throw invalidWaitError();
   const seconds = Number(raw);
   if (!Number.isFinite(seconds) || seconds < 0) throw invalidWaitError();
@@ -52,10 +53,12 @@ export function queryWaitSeconds(request: FastifyRequest): number | undefined {
  * The refusal of a `?wait=` that is not seconds in decimal digits. Every bad wait gets it,
  * whether the route's schema refused it (`NaN`, `-1`, `abc`, `0x10`: the server's error handler
  * turns that schema failure into this) or `queryWaitSeconds` did (digits too many for a finite
- * number), so a client reads one code and one message for one mistake.
+ * number), so a client reads one code and one message for one mistake. `times`: how many times
+ * the query gave it, when more than once (`?wait=1&wait=2`), which the message then says.
  */
-export function invalidWaitError(): InvalidRequestError {
-  return new InvalidRequestError('wait must be a number of seconds written in decimal digits (wait=30, or wait=2.5).', undefined, 'invalid_wait');
+export function invalidWaitError(times?: number): InvalidRequestError {
+  const given = times !== undefined && times > 1 ? `wait is given ${times} times; it takes one value: give it once, as` : 'wait must be';
+  return new InvalidRequestError(`${given} a number of seconds written in decimal digits (wait=30, or wait=2.5).`, undefined, 'invalid_wait');
 }
 
 /** The replies that say a `wait` preference was applied, so a wait that cannot be held can take it back. */
