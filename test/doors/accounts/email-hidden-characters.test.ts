@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isPairgateError } from '../../../src/core/errors.js';
 import { translator } from '../../../src/doors/accounts/i18n.js';
 import { validateRegistration } from '../../../src/doors/accounts/users.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { useListeningApp } from '../../helpers/app.js';
 import { FormClient } from '../access/form-client.js';
 
 /**
@@ -82,24 +82,18 @@ describe('an e-mail address with hidden or text-direction characters', () => {
 });
 
 describe('registering with such an address', () => {
-  let t: TestApp;
-  let base: string;
-  beforeAll(async () => {
-    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10' });
-    base = await t.listen();
-  });
-  afterAll(() => t.close());
+  const server = useListeningApp({ PAIRGATE_SCRYPT_COST: '10' });
 
   it('is a 400 on the form, which says why in the page\'s language and marks the field', async () => {
     for (const [what, email] of OVER_HTTP) {
-      const client = new FormClient(base);
+      const client = new FormClient(server.base);
       await client.get('/account/register');
       const refused = await client.post('/account/register', { username: 'hidden-form', email, password: 'correct horse battery' });
       expect(refused.status, what).toBe(400);
       expect(refused.text, what).toContain('The e-mail address must not contain control, invisible or text-direction characters');
       expect(refused.text, what).toMatch(/id="email"[^>]*aria-invalid="true"/);
     }
-    const french = new FormClient(base, { 'accept-language': 'fr' });
+    const french = new FormClient(server.base, { 'accept-language': 'fr' });
     await french.get('/account/register');
     const refused = await french.post('/account/register', { username: 'hidden-form', email: 'alice\u202e@example.test', password: 'correct horse battery' });
     expect(refused.status).toBe(400);
@@ -108,9 +102,9 @@ describe('registering with such an address', () => {
 
   it('is a 400 for a JSON body too, and no account is made', async () => {
     for (const [what, email] of OVER_HTTP) {
-      const client = new FormClient(base);
+      const client = new FormClient(server.base);
       await client.get('/account/register');
-      const response = await fetch(`${base}/account/register`, {
+      const response = await fetch(`${server.base}/account/register`, {
         method: 'POST',
         redirect: 'manual',
         headers: { 'content-type': 'application/json', cookie: [...client.cookies].map(([name, value]) => `${name}=${value}`).join('; ') },
@@ -120,6 +114,6 @@ describe('registering with such an address', () => {
       expect(await response.text(), what).toContain('The e-mail address must not contain control, invisible or text-direction characters');
     }
     // None of them was stored: the plain name is still free.
-    await new FormClient(base).register('hidden-json', 'correct horse battery', 'hidden-json@example.test');
+    await new FormClient(server.base).register('hidden-json', 'correct horse battery', 'hidden-json@example.test');
   });
 });
