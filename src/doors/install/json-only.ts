@@ -9,8 +9,8 @@ function contentTypeOf(request: FastifyRequest): string {
 }
 
 /**
- * Makes `scope` read JSON bodies only, with `parseJson` (which also keeps the exact bytes, for a
- * signature or a replay fingerprint), and refuse any other content type with 415
+ * Makes `scope` read JSON bodies only, with `parseJson` (which may also keep the exact bytes, for a
+ * signature), and refuse any other content type with 415
  * `unsupported_media_type` naming the one that came. Without this, the server's form parser reads
  * a form (curl's `-d` without a content type) into an object: the call is then refused for what it
  * lacks (a missing field, a signature that does not match), which hides what is wrong.

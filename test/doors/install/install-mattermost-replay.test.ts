@@ -6,8 +6,9 @@ import { callRequest, FakeMattermost, INSTALL_ENV, installationIdOf, Member, mat
 /**
  * Mattermost call tokens carry only `acting_user_id` and `exp` (15 minutes, whole seconds): no
  * `jti`, nothing of the body. A captured link or unlink call could be sent again while its token
- * lives; pairgate remembers each such call (token, route, exact body) until then and refuses it
- * the second time. Everything here runs on a manual clock that stands still unless advanced, so
+ * lives; pairgate remembers what each such call means (token, route, acting user, link token)
+ * until then and refuses it the second time, however it is spelt (other spellings:
+ * install-mattermost-replay-meaning.test.ts). Everything here runs on a manual clock that stands still unless advanced, so
  * calls made "in the same second" carry the same token, as they would from Mattermost.
  */
 describe('install door: replayed Mattermost calls (real sockets, manual clock)', () => {
@@ -114,18 +115,20 @@ describe('install door: replayed Mattermost calls (real sockets, manual clock)',
     expect((await statusOf(user)).linked).toBe(true);
   });
 
-  it('different calls under one call token (one user, one second) all go through', async () => {
+  it('different calls under one call token (one user, one second) all go through; the same one again does not', async () => {
     const user = { id: mattermostId('replaysame'), username: 'sam' };
     nextSecond();
     const jwt = await mattermostJwt(inst.secret, user.id, clock);
-    // Two links with two tokens, an unlink and a link again: four calls, one token, four bodies or routes.
+    // Two links with two tokens, an unlink and a link again: four calls, one token, four routes or link tokens.
     expect((await send('link', jwt, bodyOf('link', user, { token: await tokenOf(member) }))).body.data).toEqual({ linked: true, username: 'replay-member' });
     expect((await send('link', jwt, bodyOf('link', user, { token: await tokenOf(admin) }))).body.data).toEqual({ linked: true, username: 'replay-admin', replaced: 'replay-member' });
     expect((await send('unlink', jwt, bodyOf('unlink', user))).body.data).toEqual({ linked: false, unlinked: true });
     expect((await send('link', jwt, bodyOf('link', user, { token: await tokenOf(member) }))).body.data).toEqual({ linked: true, username: 'replay-member' });
-    // The same person's unlink from another channel in that second is another call.
+    // The same person's unlink from another channel in that second means the same: the channel is
+    // nothing pairgate acts on. (Unlinking, linking and unlinking again within one second is no
+    // one's typing; a captured unlink re-sent with a byte changed would be.)
     const elsewhere = JSON.stringify(callRequest(`/mattermost/${inst.id}/unlink`, user, { context: { channel_id: mattermostId('otherchannel') } }));
-    expect((await send('unlink', jwt, elsewhere)).body.data).toEqual({ linked: false, unlinked: true });
+    expectReplayed(await send('unlink', jwt, elsewhere));
     // Another user's identical-looking call carries another token.
     const other = { id: mattermostId('replayother'), username: 'otto' };
     expect((await send('unlink', await mattermostJwt(inst.secret, other.id, clock), bodyOf('unlink', other))).status).toBe(200);

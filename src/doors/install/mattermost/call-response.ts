@@ -47,7 +47,7 @@ const TOKEN_REFUSED = '`jwt_missing` or `jwt_malformed`: no `Mattermost-App-Auth
   + '`jwt_expired`, `jwt_not_yet_valid`, `jwt_too_old` or `jwt_lifetime_too_long`: outside the time limits of a Mattermost call token (or the two servers\' clocks disagree); '
   + '`jwt_audience_invalid`: its `aud` names another recipient; `jwt_invalid`: a claim missing or unacceptable; '
   + '`acting_user_mismatch`: the token\'s `acting_user_id` and the body\'s acting user differ';
-const REPLAYED = '`call_replayed`: this same call (token, route and body) was received and run once already';
+const REPLAYED = '`call_replayed`: this same call (token, route, acting user and link token, however the body is spelt) was received and run once already';
 
 /** The documented error answers of the Mattermost routes, by route and status. */
 export const CallErrors = {

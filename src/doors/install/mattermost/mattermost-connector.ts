@@ -3,7 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { InvalidRequestError, PairgateError } from '../../../core/errors.js';
 import { ChatKit } from '../chat-kit.js';
-import { ChatCommands } from '../chat-commands.js';
+import { ChatCommands, type TypedLinkToken } from '../chat-commands.js';
+import { readLinkToken } from '../link-tokens.js';
 import type { Connector, VerifiedCall } from '../connector.js';
 import { bearerOf, CallAuthError, MATTERMOST_AUTH_HEADER, verifyCallJwt, WRONG_SECRET_TEXT } from './call-jwt.js';
 import { CallRequestSchema, InstallationParams, type CallRequest } from './call-request.js';
@@ -23,13 +24,6 @@ const NAME = 'mattermost';
 const PREFIX = '/mattermost';
 const tags = ['install'];
 const BODY_LIMIT = 65_536;
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The exact bytes of a Mattermost call's body (part of a state-changing call's replay fingerprint). */
-    mattermostRawBody?: string;
-  }
-}
 
 /** The site URL Mattermost reports, checked (http or https, no credentials) and without a trailing slash. */
 function siteUrlOf(raw: string | undefined): string {
@@ -64,20 +58,43 @@ function actingUserMissing(): InvalidRequestError {
 interface CallChecks {
   /** The install callback (and ping) may use a setup not installed yet. */
   forInstall?: boolean;
-  /** A call that changes something (`link`, `unlink`): refused the second time it arrives identical. */
+  /** A call that changes something (`link`, `unlink`): refused the second time it arrives meaning the same (`refuseReplayedCall`). */
   once?: string;
   /** The uninstall callback: the signature alone decides, whatever the installation's state (a rotated or expired one may go too). */
   anyState?: boolean;
 }
 
 /**
+ * What a route reads from a call's body: `input`, what its command takes, and `target`, the
+ * canonical form of what the call acts on beyond its user, for the replay fingerprint
+ * (`CallFingerprint.target`).
+ */
+interface BodyRead<Input> {
+  input: Input;
+  target: string;
+}
+
+/**
+ * A link token `readToken` accepted, as pairgate looks it up: its code, however it was typed (case,
+ * dashes, spaces, look-alike letters), so a captured link call sent again with its token spelt
+ * another way is the same call.
+ */
+function linkTokenCode(token: TypedLinkToken): string {
+  const read = readLinkToken(token);
+  // readToken let through only tokens that read; the text typed stands in should that ever change.
+  return read.ok ? read.code : token;
+}
+
+/**
  * Checks a Mattermost call: the installation exists, the JWT (HS256 with its secret, time limits),
  * the acting user of the token against the body's, then the installation's state; for a
  * state-changing call, that it names its user, then what the route reads from the body
- * (`readBody`: a link's token), and last that the same call was not received before
- * (`refuseReplayedCall`), so only a call that passed every other check is remembered.
+ * (`readBody`: a link's token), and last that no call meaning the same was received before
+ * (`refuseReplayedCall`), so only a call that passed every other check is remembered: the memory
+ * is keyed on what a call means, so a call refused for its body or its user, remembered, would
+ * have the good call meaning the same, sent after it, refused as replayed.
  */
-async function verifyMattermostCall<Input = undefined>(request: FastifyRequest, installationId: string, kit: ChatKit, options: CallChecks = {}, readBody: () => Input = () => undefined as Input): Promise<VerifiedCall & { input: Input; release: () => Promise<void> }> {
+async function verifyMattermostCall<Input = undefined>(request: FastifyRequest, installationId: string, kit: ChatKit, options: CallChecks = {}, readBody: () => BodyRead<Input> = () => ({ input: undefined as Input, target: '' })): Promise<VerifiedCall & { input: Input; release: () => Promise<void> }> {
   const { installation, secret } = await kit.installationWithSecret(NAME, installationId);
   const token = bearerOf(request.headers[MATTERMOST_AUTH_HEADER]);
   if (secret === undefined) {
@@ -101,12 +118,15 @@ async function verifyMattermostCall<Input = undefined>(request: FastifyRequest, 
   // call sent again is told what is wrong with it again, not that it was received already.
   if (options.once && !bodyUser) throw actingUserMissing();
   // Likewise what the route refuses in the body (a link token missing or malformed).
-  const input = readBody();
+  const { input, target } = readBody();
   // The token covers neither the body nor the route and lives 15 minutes: a captured link or
-  // unlink call could be played again. Remember each one until its token expires, only now that
-  // every refusal that leaves it undone (signature, state, body) is passed: a call refused as not
-  // installed yet is answered when sent again after the install.
-  const release = options.once ? await refuseReplayedCall(kit.ctx.stores.ephemeral, { installationId: installation.id, jwt: token, call: options.once, rawBody: request.mattermostRawBody ?? '', expiresAt }, now) : async () => {};
+  // unlink call could be played again, in any spelling. Remember what each one means until its
+  // token expires, only now that every refusal that leaves it undone (signature, acting user,
+  // state, body) is passed: a call refused as not installed yet is answered when sent again after
+  // the install, and one refused for its body leaves the good one meaning the same free to run.
+  const release = options.once && bodyUser
+    ? await refuseReplayedCall(kit.ctx.stores.ephemeral, { installationId: installation.id, jwt: token, call: options.once, actingUserId: bodyUser, target, expiresAt }, now)
+    : async () => {};
   return { release, installation, caller: bodyUser ? { externalUserId: bodyUser, externalUsername: expanded !== undefined ? body.context.acting_user?.username ?? null : null } : null, input };
 }
 
@@ -157,13 +177,10 @@ export const mattermostConnector: Connector = {
       // long) is said in this shape too: the caller is the chat server, whatever the path.
       kit.ctx.useErrorShape(scope, mattermostErrorShape, { pathPrefixes: [PREFIX] });
       // The server's JSON parser (Fastify's limits and prototype-poisoning checks, a poisoned body
-      // told as such), keeping the exact bytes for the replay fingerprint of link and unlink.
-      const parseJson = jsonBodyParser(scope);
+      // told as such). The body's bytes are not kept: a link or unlink is remembered by what it
+      // means (`refuseReplayedCall`), not by how it is spelt.
       // Mattermost sends JSON only: anything else is a 415 that says so (`acceptJsonOnly`).
-      acceptJsonOnly(scope, BODY_LIMIT, 'Mattermost calls', (request, body, done) => {
-        request.mattermostRawBody = body;
-        parseJson(request, body, done);
-      });
+      acceptJsonOnly(scope, BODY_LIMIT, 'Mattermost calls', jsonBodyParser(scope));
       const api = scope.withTypeProvider<TypeBoxTypeProvider>();
       const callLimit = { rateLimit: { max: kit.cfg.PAIRGATE_INSTALL_CALLS_PER_MINUTE, timeWindow: 60_000 } };
       // Errors are call responses too (`mattermostErrorShape`) under their status: a bad call token
@@ -231,7 +248,11 @@ export const mattermostConnector: Connector = {
       api.post('/mattermost/:id/link', { schema: callSchema('/pairgate link <token>: links the acting user to the account that made the token.', '`{type: "ok"}`, its text for the person; `data`: `linked`, the `username` linked to, and `replaced`, the account it took the place of, if any.', { 401: CallErrors.token401, 403: CallErrors.link403, 404: CallErrors.link404, 409: CallErrors.link409, 410: CallErrors.link410 }), bodyLimit: BODY_LIMIT, config: { ...callLimit, sharedAnswersAlso: { 400: `${SharedAnswerNotes.actingUserMissing} ${SharedAnswerNotes.linkTokenRefused}`, 429: SharedAnswerNotes.wrongLinkTokens, 415: SharedAnswerNotes.callsTakeJson } } }, async (request) => {
         // The token typed is read before the call is remembered: one missing or malformed is told
         // so again when the same call comes again, not that it was replayed.
-        const call = await verifyMattermostCall(request, request.params.id, kit, { once: 'link' }, () => commands.readToken(request.body.values?.token ?? undefined));
+        // The token, read as pairgate looks it up, is what the call acts on: its replay fingerprint.
+        const call = await verifyMattermostCall(request, request.params.id, kit, { once: 'link' }, () => {
+          const token = commands.readToken(request.body.values?.token ?? undefined);
+          return { input: token, target: linkTokenCode(token) };
+        });
         // A link refused having changed nothing (a token already used, say) is forgotten (`runClaimed`).
         const answer = await runClaimed(call.release, () => commands.link(call.installation, withCaller(call), call.input));
         return ok(answer.text, answer.data);
