@@ -24,6 +24,40 @@ export interface Alphabet {
   readonly lookAlikes: Readonly<Record<string, string>>;
 }
 
+/**
+ * Cyrillic and Greek capitals drawn like the Latin capital they stand under, on the keyboard
+ * layouts people switch to (Russian, Ukrainian, Belarusian, Bulgarian, Serbian and Macedonian
+ * Cyrillic, Greek): someone whose keyboard is left in such a layout types a code shown as `BHKM`
+ * with the letters that look the same, and was told it was wrong. Only exact look-alikes of
+ * capitals (Unicode's confusables, UTS #39, name each of them); no letter merely close (Cyrillic
+ * П for N), and the lower case ones only as the same key without Shift (a code is shown in
+ * capitals, and case is folded before the look-up): `lookAlikesOf` keeps the letters of one alphabet.
+ */
+const CYRILLIC_GREEK_CAPITALS: Readonly<Record<string, string>> = {
+  B: '\u0412\u0392', // Cyrillic Ve, Greek Beta
+  C: '\u0421', // Cyrillic Es
+  H: '\u041d\u0397', // Cyrillic En, Greek Eta
+  J: '\u0408', // Cyrillic Je (Serbian, Macedonian)
+  K: '\u041a\u039a', // Cyrillic Ka, Greek Kappa
+  M: '\u041c\u039c', // Cyrillic Em, Greek Mu
+  N: '\u039d', // Greek Nu
+  P: '\u0420\u03a1', // Cyrillic Er, Greek Rho
+  S: '\u0405', // Cyrillic Dze (Macedonian)
+  T: '\u0422\u03a4', // Cyrillic Te, Greek Tau
+  X: '\u0425\u03a7', // Cyrillic Ha, Greek Chi
+  Z: '\u0396', // Greek Zeta
+};
+
+/**
+ * The look-alike table of an alphabet shown in capitals: each Cyrillic or Greek look-alike of one
+ * of `symbols`' letters, keyed in lower case as `CodeFormat.normalise` looks it up.
+ */
+function lookAlikesOf(symbols: string): Record<string, string> {
+  const table: Record<string, string> = {};
+  for (const symbol of symbols) for (const lookAlike of CYRILLIC_GREEK_CAPITALS[symbol] ?? '') table[lookAlike.toLowerCase()] = symbol;
+  return table;
+}
+
 /** The alphabets pairgate ships. */
 export const ALPHABETS = {
   /** Crockford's base32 in lower case: no i, l, o, u; o reads as 0, i and l read as 1. */
@@ -33,12 +67,15 @@ export const ALPHABETS = {
     caseInsensitive: true,
     lookAlikes: { o: '0', i: '1', l: '1' },
   },
-  /** RFC 8628's base-20 consonants (no vowels, so no words), upper case. */
+  /**
+   * RFC 8628's base-20 consonants (no vowels, so no words), upper case; their Cyrillic and Greek
+   * look-alikes (`CYRILLIC_GREEK_CAPITALS`) read as them.
+   */
   base20: {
     name: 'base20',
     symbols: 'BCDFGHJKLMNPQRSTVWXZ',
     caseInsensitive: true,
-    lookAlikes: {},
+    lookAlikes: lookAlikesOf('BCDFGHJKLMNPQRSTVWXZ'),
   },
   /** Decimal digits; o reads as 0, i and l read as 1. */
   digits: {

@@ -37,6 +37,29 @@ describe('codes', () => {
     expect(digits.parse('12 34 5O')).toEqual({ ok: true, code: '123450' });
   });
 
+  it('reads the Cyrillic and Greek look-alikes of base20\'s letters as those letters, in either case, and no other foreign letter', () => {
+    const base20 = new CodeFormat({ alphabet: 'base20', length: 8, groupSize: 4 });
+    // Cyrillic Ve Es En Ka, Em Er Te Ha; then Greek Beta Eta Kappa Mu, Nu Rho Tau Chi; Je, Dze, Zeta.
+    expect(base20.parse('\u0412\u0421\u041d\u041a-\u041c\u0420\u0422\u0425')).toEqual({ ok: true, code: 'BCHKMPTX' });
+    expect(base20.parse('\u0432\u0441\u043d\u043a \u043c\u0440\u0442\u0445')).toEqual({ ok: true, code: 'BCHKMPTX' });
+    expect(base20.parse('\u0392\u0397\u039a\u039c-\u039d\u03a1\u03a4\u03a7')).toEqual({ ok: true, code: 'BHKMNPTX' });
+    expect(base20.parse('\u03b2\u03b7\u03ba\u03bc\u03bd\u03c1\u03c4\u03c7')).toEqual({ ok: true, code: 'BHKMNPTX' });
+    expect(base20.parse('\u0408\u0405\u0396\u0458-\u0455\u03b6DF')).toEqual({ ok: true, code: 'JSZJSZDF' });
+    // The micro sign is Greek mu once normalised (NFKC).
+    expect(base20.parse('\u00b5BCD-FGHJ')).toEqual({ ok: true, code: 'MBCDFGHJ' });
+    // Look-alikes of letters codes do not have (Cyrillic A, O, Greek Alpha), and letters like none (Zhe, Pe, Lambda): refused as before.
+    for (const foreign of ['\u0410', '\u041e', '\u0391', '\u0416', '\u041f', '\u039b', '\u0434']) {
+      expect(base20.parse(`BCD${foreign}-GHJK`), foreign).toMatchObject({ ok: false, problem: 'bad_character', position: 4, message: expect.stringContaining('cannot appear in a code: codes are made of letters only, with no A, E, I, O, U or Y') });
+    }
+    // Other alphabets are not concerned: a Cyrillic Es is no c in base32.
+    expect(new CodeFormat({ alphabet: 'base32', length: 8 }).parse('\u0441bcdefgh')).toMatchObject({ ok: false, problem: 'bad_character', position: 1 });
+    // Every look-alike stands for a symbol of the alphabet, and none is a symbol itself.
+    for (const [lookAlike, symbol] of Object.entries(ALPHABETS.base20.lookAlikes)) {
+      expect(ALPHABETS.base20.symbols).toContain(symbol);
+      expect(lookAlike).not.toMatch(/[a-z]/i);
+    }
+  });
+
   it('reads codes typed in full-width or other compatibility forms as their ASCII symbols (NFKC)', () => {
     // Text that is not ASCII throughout takes the Unicode normalisation that plain ASCII skips.
     const base32 = new CodeFormat({ alphabet: 'base32', length: 8, groupSize: 4 });

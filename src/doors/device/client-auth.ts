@@ -26,6 +26,12 @@ export function basicChallenge(request: FastifyRequest, reply: FastifyReply, pay
   done(null, payload);
 }
 
+/** The scheme of an Authorization header that is not Basic, in words; named only when it is a plain token. */
+function otherSchemeSaid(header: string): string {
+  const scheme = /^\s*([A-Za-z][A-Za-z0-9._~+-]{0,29})(\s|$)/.exec(header)?.[1];
+  return scheme ? `The Authorization header uses the ${scheme} scheme, which these endpoints do not take` : 'The Authorization header names no scheme';
+}
+
 /**
  * The form parameters a confidential client authenticates with instead of HTTP Basic: a secret
  * (`client_secret_post`, RFC 6749 §2.3.1) or a signed assertion (`private_key_jwt` and
@@ -49,13 +55,18 @@ function credentialParameterOf(body: unknown): string | undefined {
  * it is told rather than let through on its id alone. The same holds for a secret or an assertion
  * in the form: it was passed over, so a client refused with its secret in Basic was let through
  * as soon as it sent the secret in the form instead, which Go's golang.org/x/oauth2 does on its
- * own after any error (AuthStyleAutoDetect, its default), and its developer never learnt.
+ * own after any error (AuthStyleAutoDetect, its default), and its developer never learnt. An
+ * Authorization header of any other scheme (`Bearer`, or none at all) is a 401 `invalid_client`
+ * too, whatever the form says: Basic with an empty password is the only one these endpoints take.
  */
 export function clientIdOf(request: FastifyRequest, fromBody: string | undefined): string {
   const credential = credentialParameterOf(request.body);
   if (credential) throw new OAuthError('invalid_client', `This server's clients are public and have no secret (token_endpoint_auth_method none): send the client_id alone, without ${credential}.`, 401);
   let fromBasic: string | undefined;
   const header = request.headers.authorization;
+  // Another scheme (a Bearer token, say) was passed over, the form's client_id then deciding: the
+  // client believed its header authenticated it, and went on sending it unchecked.
+  if (header !== undefined && !usesBasic(request)) throw new OAuthError('invalid_client', `${otherSchemeSaid(header)}: send the client_id alone, in the form or as HTTP Basic with an empty password, and no other Authorization header.`, 401);
   const basic = typeof header === 'string' ? /^Basic\s+([A-Za-z0-9+/=]{1,1000})$/i.exec(header.trim()) : null;
   // A Basic header that is not base64 was once passed over, the body's client_id then deciding:
   // the client meant to authenticate with it (RFC 6749 §2.3.1) and is told it failed.

@@ -91,13 +91,21 @@ function scopesAllowed(scopes: readonly string[]): string {
 }
 
 /**
+ * The tokens of `scope` the client may no longer ask for (none when its registration has no list):
+ * its scopes were narrowed through the admin API after the scope was granted or asked for.
+ */
+export function scopesWithdrawn(client: Pick<DeviceClient, 'scopes'>, scope: string): string[] {
+  const allowed = client.scopes;
+  if (!allowed) return [];
+  return scope.split(' ').filter((token) => token && !allowed.includes(token));
+}
+
+/**
  * The scope of a device authorization (or of a refresh) must still be one the client may ask for:
  * an admin who narrowed the client's scopes (PUT on the admin API) after the device asked does not
  * want the wider token issued.
  */
 export function assertScopeStillAllowed(client: Pick<DeviceClient, 'scopes'>, scope: string): void {
-  const allowed = client.scopes;
-  if (!allowed) return;
-  const dropped = scope.split(' ').filter((token) => token && !allowed.includes(token));
+  const dropped = scopesWithdrawn(client, scope);
   if (dropped.length > 0) throw new OAuthError('invalid_scope', `This client may no longer ask for the scope "${dropped[0]}": start a new device authorization.`);
 }

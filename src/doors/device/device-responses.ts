@@ -18,7 +18,7 @@ export function oauthErrorView(description: string) {
 // or `invalid_client` (401), and keeps the original in `pairgate_error`: these say so once.
 const OAUTH_MALFORMED = '`invalid_request`: a parameter missing, too long, of the wrong type or sent twice, or a body that cannot be read (`pairgate_error` then names the server\'s code, such as `validation_failed` or `invalid_json`)';
 const OAUTH_CLIENT_DIFFERS = 'or client_id in the body and in HTTP Basic differ';
-const OAUTH_NO_CLIENT = '`invalid_client`: client_id missing, or a Basic header that is malformed or carries a password, or a `client_secret` or `client_assertion` in the form (these clients are public)';
+const OAUTH_NO_CLIENT = '`invalid_client`: client_id missing, or a Basic header that is malformed or carries a password, or an Authorization header of another scheme (`Bearer`), or a `client_secret` or `client_assertion` in the form (these clients are public)';
 const BASIC_CHALLENGE = '`WWW-Authenticate: Basic` when the client sent an Authorization header (Basic, or a scheme these endpoints do not take)';
 const INTROSPECTION_REFUSED = '`invalid_client`: the introspection secret is not presented as `Authorization: Bearer <secret>` (`pairgate_error` `introspection_unauthorized`), or none is configured, and introspection is closed (`introspection_not_configured`).';
 

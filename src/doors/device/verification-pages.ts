@@ -15,6 +15,7 @@ import type { User } from '../accounts/users.js';
 import type { CodeBudget } from './code-budget.js';
 import { DEVICE_KIND, USER_CODE_FORMAT, type DeviceGrant, type DeviceRequest, type DeviceResult } from './device-grant.js';
 import type { DeviceEnv } from './device-env.js';
+import { scopesWithdrawn } from './clients.js';
 import { deviceTranslator } from './device-i18n.js';
 
 const HtmlPage = { 200: htmlPage('An HTML page.') };
@@ -22,7 +23,7 @@ const HtmlPage = { 200: htmlPage('An HTML page.') };
 const NotDecidable = {
   404: htmlPage('This browser typed no code of a live request by this id.'),
   409: htmlPage('The request was already decided.'),
-  410: htmlPage('The client that asked was deleted since.'),
+  410: htmlPage('The client that asked was deleted since, or may no longer ask for a scope the request holds (its scopes were narrowed through the admin API): a page saying which, `data-code="device_scope_withdrawn"`, with nothing to approve.'),
 };
 /** A form again, saying what went wrong. */
 const FormAgain = htmlPage('The form again, saying what went wrong.');
@@ -119,14 +120,26 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
   };
 
   /**
-   * `grant` with its client's name as registered now, or undefined when the client is gone: it may
-   * have been deleted or renamed through the admin API since the device asked, and a person must
-   * neither read a former name nor approve a client that no longer exists.
+   * `grant` with its client's name as registered now, and the scopes of the request the client may
+   * no longer ask for; undefined when the client is gone. It may have been deleted, renamed or
+   * narrowed through the admin API since the device asked, and a person must neither read a former
+   * name, nor approve a client that no longer exists, nor approve access the server would then
+   * refuse to issue (the token endpoint answers such a grant `invalid_scope`, approved or not).
    */
-  const withCurrentClient = async (grant: DeviceGrant): Promise<DeviceGrant | undefined> => {
+  const withCurrentClient = async (grant: DeviceGrant): Promise<{ grant: DeviceGrant; withdrawn: string[] } | undefined> => {
     const client = await env.clients.find(grant.request.clientId);
     if (!client || client.registration !== grant.request.clientRegistration) return undefined;
-    return { ...grant, request: { ...grant.request, clientName: client.name } };
+    return { grant: { ...grant, request: { ...grant.request, clientName: client.name } }, withdrawn: scopesWithdrawn(client, grant.request.scope) };
+  };
+
+  /**
+   * The page of a request holding scopes its client may no longer ask for: which ones, and nothing
+   * to approve. 410 as for a deleted client: the request as made can never be granted; the device
+   * is told `invalid_scope` at its next poll and may ask again for what it still may.
+   */
+  const scopeWithdrawnPage = (request: FastifyRequest, reply: FastifyReply, lang: Lang, grant: DeviceGrant, withdrawn: string[]) => {
+    const t = deviceTranslator(lang);
+    return render(request, reply, lang, 'device/scope-withdrawn.njk', { title: t('device.title'), clientName: grant.request.clientName, scopes: withdrawn, back: pathInLanguage(request, '/device', lang) }, 410);
   };
 
   /**
@@ -145,8 +158,17 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
       return undefined;
     }
     const current = await withCurrentClient(grant);
-    if (!current) await message(request, reply, lang, 'device.clientGone', 410);
-    return current;
+    if (!current) {
+      await message(request, reply, lang, 'device.clientGone', 410);
+      return undefined;
+    }
+    // Checked on every step, the decision included: the scopes may be narrowed while the consent
+    // screen is open, and an approval sent from it then would hand the device nothing but invalid_scope.
+    if (current.withdrawn.length > 0) {
+      await scopeWithdrawnPage(request, reply, lang, current.grant, current.withdrawn);
+      return undefined;
+    }
+    return current.grant;
   };
 
   // The register and reset pages reached from this door's sign-in form say which client asks, as
@@ -156,7 +178,7 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
     const grantId = consentRequestOf(next);
     const grant = grantId ? await ticketed(request, grantId) : undefined;
     const current = grant && ctx.engine.stateOf(grant) === 'pending' ? await withCurrentClient(grant) : undefined;
-    return current ? deviceTranslator(lang)('device.asks', { client: current.request.clientName }) : undefined;
+    return current && current.withdrawn.length === 0 ? deviceTranslator(lang)('device.asks', { client: current.grant.request.clientName }) : undefined;
   });
 
   const signInForm = (request: FastifyRequest, reply: FastifyReply, lang: Lang, grant: DeviceGrant, extra: Record<string, unknown> = {}, status = 200) =>

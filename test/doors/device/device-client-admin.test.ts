@@ -244,6 +244,47 @@ describe('device client admin API over real sockets', () => {
     await adminCall(base, 'DELETE', '/narrowed');
   });
 
+  it('narrowing a client\'s scopes while a request waits: its page says which access the app may no longer ask for, with nothing to approve, and an approval sent from the page shown before is refused', async () => {
+    await adminCall(base, 'PUT', '/narrowed-page', { name: 'Wide app', scopes: ['read', 'admin'] });
+    const typedLater = (await startDevice('narrowed-page', 'read admin')).body as { device_code: string; user_code: string };
+    const onScreen = (await startDevice('narrowed-page', 'read admin')).body as { device_code: string; user_code: string };
+    // A person already on the consent screen when the admin narrows the client.
+    const browser = new FormClient(base);
+    await browser.get('/device');
+    const typed = await browser.post('/device', { user_code: onScreen.user_code });
+    const key = /request=([^&]+)/.exec(typed.location!)![1]!;
+    expect((await browser.post('/device/signin', { key, login: 'admin-api-owner', password })).status).toBe(303);
+    const before = await browser.get(typed.location!);
+    expect(before.text).toContain('<li><code>admin</code></li>');
+    expect((await adminCall(base, 'PUT', '/narrowed-page', { name: 'Wide app', scopes: ['read'] })).status).toBe(200);
+
+    // Whoever types a code afterwards is told at once, before signing in, and offered nothing to approve.
+    const { stopped } = await decideInBrowser(base, typedLater.user_code, 'admin-api-owner', password);
+    expect(stopped?.status).toBe(410);
+    expect(stopped?.text).toContain('data-code="device_scope_withdrawn"');
+    expect(stopped?.text).toContain('no longer lets Wide app ask for');
+    expect(stopped?.text).toContain('<li><code>admin</code></li>');
+    expect(stopped?.text).not.toContain('<li><code>read</code></li>');
+    expect(stopped?.text).not.toContain('name="decision"');
+    // The page reloaded says the same; an approval from the page shown before is refused.
+    const reloaded = await browser.get(typed.location!);
+    expect(reloaded.status).toBe(410);
+    expect(reloaded.text).not.toContain('name="decision"');
+    const approval = await browser.post('/device/decide', { key, decision: 'approve' });
+    expect(approval.status).toBe(410);
+    expect(approval.text).toContain('data-code="device_scope_withdrawn"');
+    expect(approval.text).not.toContain('data-outcome');
+    expect((await t.app.pairgate.engine.get(key))?.state).toBe('pending');
+    // The device is told why it will get nothing, as before.
+    expect((await token(onScreen.device_code, 'narrowed-page')).body).toMatchObject({ error: 'invalid_scope', error_description: expect.stringContaining('admin') });
+    // The check reads the client as it is now: widened again, the request may be approved.
+    expect((await adminCall(base, 'PUT', '/narrowed-page', { name: 'Wide app', scopes: ['read', 'admin'] })).status).toBe(200);
+    expect((await browser.get(typed.location!)).text).toContain('name="decision"');
+    expect((await browser.post('/device/decide', { key, decision: 'approve' })).text).toContain('data-outcome="approved"');
+    expect((await token(onScreen.device_code, 'narrowed-page')).body).toMatchObject({ scope: 'read admin' });
+    await adminCall(base, 'DELETE', '/narrowed-page');
+  });
+
   it('narrowing a client\'s scopes after a person refused, or a code was spent: the device is told that, not invalid_scope; an approved one it lost is invalid_scope', async () => {
     await adminCall(base, 'PUT', '/narrowed-late', { name: 'Wide app', scopes: ['read', 'admin'] });
     const refused = (await startDevice('narrowed-late', 'read admin')).body as { device_code: string; user_code: string };

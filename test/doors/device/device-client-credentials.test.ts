@@ -56,4 +56,32 @@ describe('device door: client credentials in the form are refused like those in 
     expect((await post('/oauth/device_authorization', { client_id: 'tv-app', client_secret: '' })).status).toBe(200);
     expect((await post('/oauth/token', { grant_type: DEVICE_GRANT_TYPE, device_code: device, client_id: 'tv-app', client_secret: '' })).body.error).toBe('authorization_pending');
   });
+
+  it('an Authorization header of another scheme (Bearer) is refused with the client_id in the form, at every endpoint that names a client, with the Basic challenge', async () => {
+    const device = await deviceCode();
+    const calls: [string, Record<string, string>][] = [
+      ['/oauth/device_authorization', { client_id: 'tv-app' }],
+      ['/oauth/token', { grant_type: DEVICE_GRANT_TYPE, device_code: device, client_id: 'tv-app' }],
+      ['/oauth/token', { grant_type: 'refresh_token', refresh_token: 'a'.repeat(43), client_id: 'tv-app' }],
+      ['/oauth/revoke', { token: 'a'.repeat(43), client_id: 'tv-app' }],
+    ];
+    for (const [path, fields] of calls) {
+      // Each was answered as if the header were not there (200, authorization_pending...): the
+      // client believed its token authenticated it.
+      for (const authorization of ['Bearer some-access-token', 'Digest username="tv-app"', 'tv-app']) {
+        const answer = await post(path, fields, { authorization });
+        expect(answer.status, `${path} ${authorization}`).toBe(401);
+        expect(answer.body.error, `${path} ${authorization}`).toBe('invalid_client');
+        expect(answer.body.error_description, path).toMatch(/send the client_id alone, in the form or as HTTP Basic with an empty password, and no other Authorization header/);
+        expect(answer.headers.get('www-authenticate'), path).toBe('Basic realm="pairgate", charset="UTF-8"');
+        expect(answer.headers.get('cache-control'), path).toBe('no-store');
+      }
+    }
+    expect((await post('/oauth/revoke', { token: 'x', client_id: 'tv-app' }, { authorization: 'Bearer x' })).body.error_description).toContain('uses the Bearer scheme');
+    // Without the header, the same requests are answered as usual; the device code is untouched
+    // (its first poll: the refused ones were not counted as polls).
+    expect((await post('/oauth/device_authorization', { client_id: 'tv-app' })).status).toBe(200);
+    expect((await post('/oauth/token', { grant_type: DEVICE_GRANT_TYPE, device_code: device, client_id: 'tv-app' })).body.error).toBe('authorization_pending');
+    expect((await post('/oauth/revoke', { token: 'a'.repeat(43), client_id: 'tv-app' })).status).toBe(200);
+  });
 });

@@ -208,6 +208,39 @@ describe('device verification pages over real sockets', () => {
     expect(english.text).toContain('&quot;A&quot; (character 7) cannot be in a code. Check the code and type it again.');
   });
 
+  it('a code typed with Cyrillic or Greek look-alikes of its letters (a keyboard left in another layout) finds its request; a Cyrillic letter that is none is refused as before', async () => {
+    // Cyrillic capitals and small letters, then Greek, as the person's layout gives them.
+    const cyrillic: Record<string, string> = { B: 'в', C: 'С', H: 'н', K: 'К', M: 'м', P: 'Р', T: 'т', X: 'Х', J: 'Ј', S: 'ѕ' };
+    const greek: Record<string, string> = { B: 'Β', H: 'η', K: 'κ', M: 'Μ', N: 'ν', P: 'ρ', T: 'Τ', X: 'χ', Z: 'ζ' };
+    const retyped = (code: string, table: Record<string, string>) => [...code].map((char) => table[char] ?? char).join('');
+    // A code with letters to retype in both scripts (most have several; 12 of the 20 letters have a look-alike).
+    let device = await startDevice();
+    while (retyped(device.user_code, cyrillic) === device.user_code || retyped(device.user_code, greek) === device.user_code) device = await startDevice();
+    for (const typed of [retyped(device.user_code, cyrillic), retyped(device.user_code, greek)]) {
+      const browser = new FormClient(base);
+      await browser.get('/device');
+      const answer = await browser.post('/device', { user_code: typed });
+      expect(answer.status, typed).toBe(303);
+      expect(answer.location).toContain(`request=${device.device_code.split('.')[0]!}`);
+    }
+    // In small letters too (reachConsent lowers the code); approved from there, the device gets its token.
+    const approver = new FormClient(base);
+    const { key } = await reachConsent(approver, retyped(device.user_code, cyrillic));
+    expect(key).toBe(device.device_code.split('.')[0]!);
+    expect((await approver.post('/device/decide', { key, decision: 'approve' })).text).toContain('data-outcome="approved"');
+    expect((await token(device.device_code)).status).toBe(200);
+
+    // Cyrillic Zhe looks like no letter of a code, and Cyrillic A like a vowel, which codes have none of.
+    const browser = new FormClient(base);
+    await browser.get('/device');
+    for (const [foreign, position] of [['Ж', 3], ['А', 6]] as const) {
+      const typed = `${device.user_code.slice(0, position - 1)}${foreign}${device.user_code.slice(position)}`;
+      const refused = await browser.post('/device', { user_code: typed });
+      expect(refused.status, typed).toBe(400);
+      expect(refused.text).toContain(`&quot;${foreign}&quot; (character ${position === 6 ? 5 : position}) cannot be in a code. Check the code and type it again.`);
+    }
+  });
+
   it('malformed codes are said at once; wrong codes are counted per session, then refused with 429', async () => {
     const browser = new FormClient(base);
     await browser.get('/device');
