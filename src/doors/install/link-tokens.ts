@@ -1,10 +1,11 @@
 import type { Clock } from '../../core/clock.js';
 import { CodeFormat, type CodeProblem } from '../../core/codes.js';
 import { isPairgateError, PairgateError, RateLimitedError } from '../../core/errors.js';
+import { randomId } from '../../core/ids.js';
 import type { Grant } from '../../core/grant.js';
 import type { GrantEngine } from '../../engine/grant-engine.js';
 import type { EphemeralStore } from '../../store/ports.js';
-import { NumberedSlots } from '../shared/numbered-slots.js';
+import { NumberedSlots, secondsUntilFirstFree, type HeldSlot, type TakeOptions } from '../shared/numbered-slots.js';
 
 /** The grant kind of link tokens. */
 export const LINK_TOKEN_KIND = 'install-link';
@@ -93,6 +94,13 @@ export interface LinkTokenShares {
   perNetwork: number;
 }
 
+/** A place a token holds: the slot `key` of `scope` among `slots`. */
+interface Place {
+  slots: NumberedSlots;
+  scope: string;
+  key: string;
+}
+
 // Above this cap a creation first tries a few random slots, nearly always free, rather than list
 // up to `maxLive` slots; at or below it the listing is short.
 const LIST_FIRST_UP_TO = 64;
@@ -130,12 +138,16 @@ export class LinkTokens {
     this.networkSlots = shares.perNetwork < maxLive ? new NumberedSlots(ephemeral, 'install|link-net-slot|', shares.perNetwork) : undefined;
   }
 
-  /** Takes a place among `slots` of `scope`, or throws 429 `too_many_link_tokens` with the wait until one frees up. */
-  private async share(slots: NumberedSlots, scope: string, holder: 'account' | 'network', max: number, now: number): Promise<string> {
-    const taken = await slots.take(scope, '1', this.ttlMs + 1000, now);
-    if (taken.ok) return taken.key;
-    const firstFree = Math.min(...taken.held.map((slot) => slot.expiresAt));
-    throw new TooManyLinkTokensError(holder, max, Math.max(1, Math.ceil((firstFree - now) / 1000)));
+  /**
+   * The 429 for `slots` found full at `now` (`held`, their live slots): `too_many_link_tokens` for
+   * the account's or the network's share, `rate_limited` for the server-wide cap; each with the
+   * wait until a place frees up.
+   */
+  private refusal(slots: NumberedSlots, held: HeldSlot[], now: number): PairgateError {
+    const wait = secondsUntilFirstFree(held, now);
+    if (slots === this.userSlots) return new TooManyLinkTokensError('account', this.shares.perUser, wait);
+    if (slots === this.networkSlots) return new TooManyLinkTokensError('network', this.shares.perNetwork, wait);
+    return new LinkTokensWaitingError(wait);
   }
 
   /**
@@ -151,27 +163,52 @@ export class LinkTokens {
     // first: the server-wide cap is what everyone shares, and the brute-force budget is computed
     // with it, so without them one account (accounts are free) held every place for a token's
     // lifetime, over and over, and no other organization could link anyone.
-    const held: { slots: NumberedSlots; key: string }[] = [];
+    // Every place is held under a value of this creation's own, and renewed or given back only
+    // while it still holds it: a creation that stalled past its places' lifetime must neither take
+    // back nor free a place another token took meanwhile, or one more than the cap would live.
+    const holder = randomId(9);
+    const held: Place[] = [];
+    const take = async (slots: NumberedSlots, scope: string, options?: TakeOptions): Promise<void> => {
+      const taken = await slots.take(scope, holder, this.ttlMs + 1000, now, options);
+      if (!taken.ok) throw this.refusal(slots, taken.held, now);
+      held.push({ slots, scope, key: taken.key });
+    };
     let created;
     try {
-      if (this.userSlots) held.push({ slots: this.userSlots, key: await this.share(this.userSlots, request.userId, 'account', this.shares.perUser, now) });
-      if (this.networkSlots) held.push({ slots: this.networkSlots, key: await this.share(this.networkSlots, network, 'network', this.shares.perNetwork, now) });
-      const taken = await this.slots.take('all', '1', this.ttlMs + 1000, now, { randomProbes: this.maxLive > LIST_FIRST_UP_TO ? RANDOM_PROBES : 0 });
-      if (!taken.ok) {
-        const firstFree = Math.min(...taken.held.map((slot) => slot.expiresAt));
-        throw new LinkTokensWaitingError(Math.max(1, Math.ceil((firstFree - now) / 1000)));
-      }
-      held.push({ slots: this.slots, key: taken.key });
+      if (this.userSlots) await take(this.userSlots, request.userId);
+      if (this.networkSlots) await take(this.networkSlots, network);
+      await take(this.slots, 'all', { randomProbes: this.maxLive > LIST_FIRST_UP_TO ? RANDOM_PROBES : 0 });
       created = await this.engine.create({ kind: LINK_TOKEN_KIND, request, ttlMs: this.ttlMs, codeFormat: LINK_TOKEN_FORMAT });
     } catch (error) {
       // No token was made: its places go back (a failure here is not worth masking the first).
-      await Promise.all(held.map(({ slots, key }) => slots.release(key).catch(() => {})));
+      await Promise.all(held.map(({ slots, key }) => slots.releaseIfHeld(key, holder, now).catch(() => false)));
       throw error;
     }
     const after = this.clock.now();
     const left = Math.max(1, created.grant.expiresAt - after);
-    await Promise.all(held.map(({ slots, key }) => slots.renew(key, created.grant.id, left, after)));
+    const kept = await Promise.all(held.map((place) => this.keep(place, holder, left, after)));
+    const refused = kept.find((outcome) => outcome !== true);
+    if (refused !== undefined) {
+      // A place lapsed while the grant was made (a stall of over a second) and its scope is full
+      // now: the token would live uncounted, so it is withdrawn, refused as if asked now.
+      await this.engine.remove(created.grant.id).catch(() => false);
+      await Promise.all(held.map(({ slots, key }) => slots.releaseIfHeld(key, holder, after).catch(() => false)));
+      throw refused;
+    }
     return { token: LINK_TOKEN_FORMAT.format(created.code!), expiresAt: created.grant.expiresAt };
+  }
+
+  /**
+   * Sets `place` to end `left` from `after`, with the grant it counts; a place that lapsed
+   * meanwhile (taken by another token, or free) is taken again in its scope. True when the token
+   * holds a place there; the 429 of that scope when every place is taken.
+   */
+  private async keep(place: Place, holder: string, left: number, after: number): Promise<true | PairgateError> {
+    if (await place.slots.renewIfHeld(place.key, holder, left, after)) return true;
+    const again = await place.slots.take(place.scope, holder, left, after);
+    if (!again.ok) return this.refusal(place.slots, again.held, after);
+    place.key = again.key;
+    return true;
   }
 
   /**

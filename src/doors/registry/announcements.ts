@@ -60,21 +60,22 @@ export class Announcements {
     if (own.length > 0 && (await slots.renewIfHeld(own[0]!.key, client, this.ttlMs, now))) {
       // Looked at again after the write: another announcement of this box may have taken a place
       // meanwhile, which one of the two gives back.
-      await giveBackExtras(slots, placesOf(await slots.held(network, now), client));
+      await giveBackExtras(slots, client, placesOf(await slots.held(network, now), client), now);
       return { ok: true };
     }
     // The listing is stale once the box's place was found lost: the slots are listed again.
     const taken = await slots.take(network, client, this.ttlMs, now, own.length > 0 ? {} : { held });
     if (taken.ok) {
       // Looked at again: another announcement of this box may have taken a place meanwhile.
-      await giveBackExtras(slots, placesOf(await slots.held(network, now), client));
+      await giveBackExtras(slots, client, placesOf(await slots.held(network, now), client), now);
       return { ok: true };
     }
     // Listed without a place: an entry written by a node that predates places (or a box whose
     // place lapsed and was taken). Refusing would drop a listed box; it takes a place at a later
     // refresh once one frees up.
     if (await this.has(callerIp, client, now)) return { ok: true };
-    const firstFree = Math.min(...taken.held.map((slot) => slot.expiresAt));
+    // A take that gave up with nothing listed (every place lapsed meanwhile) says a second, not Infinity.
+    const firstFree = taken.held.length > 0 ? Math.min(...taken.held.map((slot) => slot.expiresAt)) : now + 1000;
     return { ok: false, retryAfterMs: Math.max(0, firstFree - now) };
   }
 
@@ -90,15 +91,17 @@ export class Announcements {
 }
 
 /**
- * Gives back every place of one box but the first of `places` (its lowest-numbered, `placesOf`).
+ * Gives back every place of box `client` but the first of `places` (its lowest-numbered, `placesOf`).
  * Two first announcements of one box at once (a retry racing the original, two nodes) each find no
  * place of their own and each take one; without this the box would hold two of the network's
  * places until they lapse, and another box could be refused meanwhile. Every claimer keeps the
  * same one (the lowest number among the box's places), so whichever runs last, the box is left
  * with exactly one place and never with none.
  */
-async function giveBackExtras(slots: NumberedSlots, places: readonly HeldSlot[]): Promise<void> {
-  await Promise.all(places.slice(1).map((extra) => slots.release(extra.key)));
+async function giveBackExtras(slots: NumberedSlots, client: string, places: readonly HeldSlot[], now: number): Promise<void> {
+  // Only while the place is still this box's: one that lapsed since the listing and was taken by
+  // another box stays that box's.
+  await Promise.all(places.slice(1).map((extra) => slots.releaseIfHeld(extra.key, client, now)));
 }
 
 /** The places of `client` among `held`, lowest slot number first (the one a box keeps). */

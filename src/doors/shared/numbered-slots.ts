@@ -13,6 +13,16 @@ export interface HeldSlot {
 /** What `take` found: the slot it took, or (when none was free) the slots held then. */
 export type SlotTaken = { ok: true; key: string } | { ok: false; held: HeldSlot[] };
 
+/**
+ * The whole seconds (at least 1) from `now` until the first of `held` expires: the wait a cap's 429
+ * tells. A `take` that gave up with no slot listed (every one lapsed between its tries and its last
+ * listing) says one second, not an endless wait.
+ */
+export function secondsUntilFirstFree(held: readonly HeldSlot[], now: number): number {
+  const firstFree = held.length > 0 ? Math.min(...held.map((slot) => slot.expiresAt)) : now + 1000;
+  return Math.max(1, Math.ceil((firstFree - now) / 1000));
+}
+
 /** How hard `take` tries before it believes the slots full. */
 export interface TakeOptions {
   /**
@@ -71,7 +81,12 @@ export class NumberedSlots {
     return entries.map((entry) => ({ key: entry.key, slot: Number(entry.key.slice(prefix.length)), value: entry.value, expiresAt: entry.expiresAt }));
   }
 
-  /** Takes a free slot of `scope` for `value`, alive `ttlMs` from `now`; see `SlotTaken`. */
+  /**
+   * Takes a free slot of `scope` for `value`, alive `ttlMs` from `now`; see `SlotTaken`. `value`
+   * names the holder alone (a random id of its own, or a box's name): the slot is renewed and
+   * given back only by that value (`renewIfHeld`, `releaseIfHeld`), so a holder that stalled past
+   * its slot's lifetime never takes back nor frees a slot another holder took meanwhile.
+   */
   async take(scope: string, value: string, ttlMs: number, now: number, options: TakeOptions = {}): Promise<SlotTaken> {
     for (let probe = 0; probe < (options.randomProbes ?? 0); probe++) {
       const key = this.keyOf(scope, this.probe());
@@ -126,18 +141,7 @@ export class NumberedSlots {
     // The reservation's `now` is enough for the release: the value is this reservation's alone, so
     // whether its own lapsed entry is still there does not matter (deleting it is harmless).
     if (taken.ok) return { ok: true, release: async () => void (await this.releaseIfHeld(taken.key, holder, now)) };
-    const firstFree = taken.held.length ? Math.min(...taken.held.map((slot) => slot.expiresAt)) : now + 1000;
-    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((firstFree - now) / 1000)) };
-  }
-
-  /**
-   * Writes slot `key` as held by `value` until `ttlMs` from `now`, whoever held it: for a holder
-   * that changes its slot's value (a link token's places take the grant's id) or whose value is
-   * not its own alone. A holder with a value of its own renews with `renewIfHeld`, which never
-   * takes back a slot that lapsed and was taken meanwhile.
-   */
-  renew(key: string, value: string, ttlMs: number, now: number): Promise<void> {
-    return this.store.set(key, value, ttlMs, now);
+    return { ok: false, retryAfterSeconds: secondsUntilFirstFree(taken.held, now) };
   }
 
   /**
@@ -146,15 +150,6 @@ export class NumberedSlots {
    */
   renewIfHeld(key: string, value: string, ttlMs: number, now: number): Promise<boolean> {
     return this.store.renewIfHeld(key, value, ttlMs, now);
-  }
-
-  /**
-   * Gives slot `key` back, whoever holds it (what it counted was not made after all). Only for
-   * holders that give it back at once and whose value is not theirs alone; others use
-   * `releaseIfHeld`, which never frees a slot another took after theirs lapsed.
-   */
-  release(key: string): Promise<void> {
-    return this.store.delete(key);
   }
 
   /** Gives slot `key` back only while `value` holds it live; true when it did. */

@@ -1,6 +1,7 @@
 import { randomId } from '../../core/ids.js';
 import type { Clock } from '../../core/clock.js';
 import type { EphemeralStore } from '../../store/ports.js';
+import { keepHold } from './kept-hold.js';
 
 /** How long a lease lasts without renewal: how long a crashed node's agent blocks a new one. */
 export const AGENT_LEASE_MS = 30_000;
@@ -38,26 +39,19 @@ export class AgentLeases {
     const key = AgentLeases.key(grantId);
     const holder = randomId(12);
     if (!(await this.ephemeral.setIfAbsent(key, holder, AGENT_LEASE_MS, this.clock.now()))) return undefined;
+    const hold = keepHold({
+      everyMs: RENEW_MS,
+      renew: () => this.ephemeral.renewIfHeld(key, holder, AGENT_LEASE_MS, this.clock.now()),
+      // Lapsed and taken by nobody: still this agent's to take.
+      retake: () => this.ephemeral.setIfAbsent(key, holder, AGENT_LEASE_MS, this.clock.now()),
+      onLost,
+    });
     let released = false;
-    // The renewal under way, if any: the release waits for it, or a renewal landing just after the
-    // release would bring the lease back for a whole lifetime after the agent left.
-    let renewing: Promise<void> = Promise.resolve();
-    const renewal = setInterval(() => {
-      renewing = this.renew(key, holder, () => !released)
-        .then((held) => {
-          if (held || released) return;
-          clearInterval(renewal);
-          onLost?.();
-        })
-        .catch(() => undefined);
-    }, RENEW_MS);
-    renewal.unref();
     return () => {
       if (released) return;
       released = true;
-      clearInterval(renewal);
       // Only our own lease goes (after a long stall another agent may hold it by now), in one step.
-      void renewing.then(() => this.ephemeral.deleteIfHeld(key, holder, this.clock.now())).catch(() => undefined);
+      void hold.stop().then(() => this.ephemeral.deleteIfHeld(key, holder, this.clock.now())).catch(() => undefined);
     };
   }
 
@@ -67,14 +61,5 @@ export class AgentLeases {
    */
   async held(grantId: string): Promise<boolean> {
     return (await this.ephemeral.get(AgentLeases.key(grantId), this.clock.now())) !== undefined;
-  }
-
-  /**
-   * Renews `holder`'s lease `key`, or takes it again when it lapsed and nobody took it (unless the
-   * agent left meanwhile: `wanted`); false when it is not this agent's.
-   */
-  private async renew(key: string, holder: string, wanted: () => boolean): Promise<boolean> {
-    if (await this.ephemeral.renewIfHeld(key, holder, AGENT_LEASE_MS, this.clock.now())) return true;
-    return wanted() && (await this.ephemeral.setIfAbsent(key, holder, AGENT_LEASE_MS, this.clock.now()));
   }
 }

@@ -1,7 +1,8 @@
 import type { Clock } from '../../core/clock.js';
 import { PairgateError } from '../../core/errors.js';
+import { randomId } from '../../core/ids.js';
 import type { EphemeralStore } from '../../store/ports.js';
-import { NumberedSlots } from '../shared/numbered-slots.js';
+import { NumberedSlots, secondsUntilFirstFree } from '../shared/numbered-slots.js';
 
 /** Machine code of the relay's 429 for an address that holds its most live codes. */
 export const ADDRESS_CAP_CODE = 'too_many_live_codes';
@@ -33,10 +34,12 @@ export class RelayAddressCap {
    */
   async take(address: string, ttlMs: number): Promise<() => Promise<void>> {
     const now = this.clock.now();
-    const taken = await this.slots.take(address, '1', ttlMs, now);
-    if (taken.ok) return () => this.slots.release(taken.key);
-    const firstFree = taken.held.length ? Math.min(...taken.held.map((slot) => slot.expiresAt)) : now + 1000;
-    const wait = Math.max(1, Math.ceil((firstFree - now) / 1000));
+    // A value of this code's own: the slot goes back only while it still holds it, so a release
+    // that comes after the slot lapsed and another code took it (a stalled node) leaves that one.
+    const holder = randomId(9);
+    const taken = await this.slots.take(address, holder, ttlMs, now);
+    if (taken.ok) return async () => void (await this.slots.releaseIfHeld(taken.key, holder, now));
+    const wait = secondsUntilFirstFree(taken.held, now);
     throw new PairgateError(ADDRESS_CAP_CODE, 429, `Your address holds ${this.cap} live codes, the most this relay allows. Try again in ${wait} s.`, { retryAfterSeconds: wait });
   }
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { InvalidRequestError, NotFoundError, RateLimitedError, UnauthorizedError, isPairgateError, type PairgateError } from '../../core/errors.js';
-import { constantTimeEqual, hashToken } from '../../core/ids.js';
+import { constantTimeEqual, hashToken, randomId } from '../../core/ids.js';
 import { configSection } from '../../server/config.js';
 import type { DoorContext } from '../door.js';
 import { relayConfigSchema } from './config.js';
@@ -110,7 +110,9 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
     // burst on several nodes (a slot per live code, for the code's lifetime; relay codes are never
     // removed early).
     const now = ctx.clock.now();
-    const total = await totalSlots.take('all', '1', ttlMs, now, { randomProbes: 4 });
+    // A value of this code's own, so the give-back below frees this slot only (see RelayAddressCap).
+    const holder = randomId(9);
+    const total = await totalSlots.take('all', holder, ttlMs, now, { randomProbes: 4 });
     if (!total.ok) {
       const firstFree = Math.min(...total.held.map((slot) => slot.expiresAt), now + ttlMs);
       throw new RateLimitedError(Math.max(1, Math.ceil((firstFree - now) / 1000)), 'Too many codes are live on this relay. Try again shortly.');
@@ -126,7 +128,7 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
       ({ code } = await ctx.engine.create<RelayEntry>({ kind: RELAY_KIND, request: { url }, ttlMs, codeFormat: relayCodeFormat }));
     } catch (error) {
       // No code, so no slot: the relay and the address get theirs back.
-      await totalSlots.release(total.key).catch(() => undefined);
+      await totalSlots.releaseIfHeld(total.key, holder, now).catch(() => undefined);
       await release?.().catch(() => undefined);
       throw error;
     }

@@ -2,6 +2,7 @@ import { randomId } from '../../core/ids.js';
 import type { Clock } from '../../core/clock.js';
 import type { EphemeralStore } from '../../store/ports.js';
 import { NumberedSlots } from '../shared/numbered-slots.js';
+import { keepHold } from './kept-hold.js';
 
 /** How long a supporter's mark lasts without renewal by default: how long a crashed node's supporters still count. */
 export const PRESENCE_MS = 30_000;
@@ -60,50 +61,23 @@ export class SupporterPresence {
     const taken = await this.slots.take(grantId, holder, this.lifetimeMs, this.clock.now());
     if (!taken.ok) return undefined;
     let key = taken.key;
-    // The renewal under way, if any: the removal waits for it, or a renewal landing just after the
-    // delete would bring the mark back for a whole lifetime after the supporter left.
-    let renewing: Promise<void> = Promise.resolve();
-    let inFlight = false;
-    let removed = false;
-    const renewal = setInterval(() => {
-      // One renewal at a time (a slow store): two that each found the mark lost would take two slots.
-      if (inFlight) return;
-      inFlight = true;
-      renewing = this.renew(grantId, key, holder)
-        .then((held) => {
-          if (held !== undefined) {
-            key = held;
-            return;
-          }
-          clearInterval(renewal);
-          // A supporter that left meanwhile is gone already: nothing to cut off.
-          if (!removed) onLost?.();
-        })
-        .catch(() => undefined)
-        .finally(() => (inFlight = false));
-    }, this.lifetimeMs / 3);
-    renewal.unref();
+    const hold = keepHold({
+      everyMs: this.lifetimeMs / 3,
+      renew: () => this.slots.renewIfHeld(key, holder, this.lifetimeMs, this.clock.now()),
+      // The supporter is still attached: a mark that lapsed takes a free slot again, its key from then on.
+      retake: async () => {
+        const again = await this.slots.take(grantId, holder, this.lifetimeMs, this.clock.now());
+        if (again.ok) key = again.key;
+        return again.ok;
+      },
+      onLost,
+    });
     return async () => {
-      removed = true;
-      clearInterval(renewal);
-      await renewing;
+      await hold.stop();
       // Only this supporter's own mark goes: after a stall past its lifetime, the slot may be
       // another supporter's by now, and deleting it would let one more than the cap attach.
       await this.slots.releaseIfHeld(key, holder, this.clock.now());
     };
-  }
-
-  /**
-   * Renews the mark `key` of `holder`, only while it holds it: a renewal that wrote it whoever held
-   * it took back the slot of a supporter that took it after this mark lapsed (a stalled node), and
-   * both counted as one. A mark found lost is taken again in a free slot, as the supporter is still
-   * attached; returns the mark's key then, or undefined when every slot is taken (the supporter no
-   * longer counts, and its renewals stop).
-   */
-  private async renew(grantId: string, key: string, holder: string): Promise<string | undefined> {
-    if (await this.slots.renewIfHeld(key, holder, this.lifetimeMs, this.clock.now())) return key;
-    const again = await this.slots.take(grantId, holder, this.lifetimeMs, this.clock.now());
-    return again.ok ? again.key : undefined;
   }
 
   /** Whether any supporter, on any node, is attached to session `grantId` now. */
