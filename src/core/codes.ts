@@ -114,12 +114,15 @@ export interface CodeFormatOptions {
 export type CodeProblem = 'empty' | 'wrong_length' | 'bad_character' | 'check_failed';
 
 /**
- * Result of reading a typed code. `position` (with `bad_character`) counts the normalised code's
- * characters by code points from 1; every character before it is a symbol of the alphabet.
+ * Result of reading a typed code. With `bad_character`, `character` is the one refused (a whole
+ * code point, an emoji included) and `position` counts the normalised code's characters by code
+ * points from 1; every character before it is a symbol of the alphabet. `length` is how many
+ * characters the normalised code has, counted the same way. Doors that say
+ * the problem in a page's language take these rather than count the input again.
  */
 export type ParsedCode =
   | { ok: true; code: string }
-  | { ok: false; problem: CodeProblem; message: string; position?: number };
+  | { ok: false; problem: CodeProblem; message: string; length: number; position?: number; character?: string };
 
 /**
  * `count` independent uniform draws from [0, size), size <= 256, from one read of the CSPRNG:
@@ -283,7 +286,7 @@ export class CodeFormat {
   /** Reads what a person typed: the canonical code, or why it cannot be one. */
   parse(input: string): ParsedCode {
     const code = this.normalise(input);
-    if (code.length === 0) return { ok: false, problem: 'empty', message: 'Enter the code.' };
+    if (code.length === 0) return { ok: false, problem: 'empty', length: 0, message: 'Enter the code.' };
     // By code points, not UTF-16 units: an emoji is one character to whoever typed it, named
     // whole (not half of its surrogate pair) and counted once in the positions after it.
     const chars = [...code];
@@ -295,6 +298,8 @@ export class CodeFormat {
           ok: false,
           problem: 'bad_character',
           position: i + 1,
+          character: char,
+          length: chars.length,
           message: `${shown(char)} (character ${i + 1}) cannot appear in a code: ${this.madeOf()}. Check the code and type it again.`,
         };
       }
@@ -304,6 +309,7 @@ export class CodeFormat {
       return {
         ok: false,
         problem: 'wrong_length',
+        length: chars.length,
         message: `A code has ${this.totalLength} characters; this one has ${chars.length}${this.groupSize ? ' (dashes and spaces not counted)' : ''}. ${
           chars.length < this.totalLength ? 'Check that you typed all of it.' : 'Check that you typed only the code, and no character twice.'
         }`,
@@ -313,6 +319,7 @@ export class CodeFormat {
       return {
         ok: false,
         problem: 'check_failed',
+        length: chars.length,
         message: 'This code has a typo: a character is wrong or two are swapped. Check it and type it again.',
       };
     }

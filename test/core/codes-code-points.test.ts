@@ -16,6 +16,13 @@ describe('codes: foreign characters beyond the BMP', () => {
     expect(base20.parse('BCD👍🏽FGHJ')).toMatchObject({ position: 4, message: expect.stringMatching(/^"👍" \(character 4\) /) });
   });
 
+  it('returns the refused character whole and the length in characters, so a door saying it in its own words need not count again', () => {
+    expect(base20.parse('BC😀DFGHJ')).toMatchObject({ problem: 'bad_character', character: '😀', position: 3, length: 8 });
+    expect(base20.parse('BCD👍🏽FGHJ')).toMatchObject({ character: '👍', position: 4, length: 9 });
+    expect(base20.parse('BCDFGH')).toMatchObject({ problem: 'wrong_length', length: 6 });
+    expect(base20.parse(' - ')).toMatchObject({ problem: 'empty', length: 0 });
+  });
+
   it('shows an invisible character beyond the BMP by its own code point, not half of it', () => {
     // U+1D173, a musical formatting character (Cf), prints as nothing.
     expect(base20.parse('BCDF\u{1D173}GHJ')).toMatchObject({ position: 5, message: expect.stringMatching(/^U\+1D173 \(character 5\) /) });

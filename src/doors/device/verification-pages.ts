@@ -46,11 +46,10 @@ export function malformedCodeMessage(t: (key: string, params?: Record<string, un
   const parsed = USER_CODE_FORMAT.parse(typed);
   if (parsed.ok) return undefined;
   if (parsed.problem === 'empty') return t('device.code_empty');
-  // Positions and lengths as the engine counts them (UTF-16 units of the normalised code).
-  const normalised = USER_CODE_FORMAT.normalise(typed);
-  if (parsed.problem === 'wrong_length') return t('device.code_wrong_length', { length: normalised.length });
-  if (parsed.problem === 'bad_character' && parsed.position !== undefined) {
-    return t('device.code_bad_character', { character: String.fromCodePoint(normalised.codePointAt(parsed.position - 1)!), position: parsed.position });
+  // Positions and lengths as the engine counts them: characters (code points) of the normalised code.
+  if (parsed.problem === 'wrong_length') return t('device.code_wrong_length', { length: parsed.length });
+  if (parsed.problem === 'bad_character' && parsed.character !== undefined) {
+    return t('device.code_bad_character', { character: parsed.character, position: parsed.position });
   }
   return undefined;
 }

@@ -61,11 +61,9 @@ export type MalformedLinkToken = { ok: false; reason: 'malformed'; problem: Code
 export function readLinkToken(typed: string): { ok: true; code: string } | MalformedLinkToken {
   const parsed = LINK_TOKEN_FORMAT.parse(typed);
   if (parsed.ok) return { ok: true, code: parsed.code };
-  // What the person typed, as read (dashes and spaces dropped): its length and the character refused.
-  // By characters, as the position counts them: an emoji is one, not two halves of a pair.
-  const read = [...LINK_TOKEN_FORMAT.normalise(typed)];
-  const character = parsed.position === undefined ? undefined : read[parsed.position - 1];
-  return { ok: false, reason: 'malformed', problem: parsed.problem, length: read.length, ...(character === undefined ? {} : { character }) };
+  // What the person typed, as read (dashes and spaces dropped): its length in characters (an emoji
+  // is one, not two halves of a pair) and the character refused.
+  return { ok: false, reason: 'malformed', problem: parsed.problem, length: parsed.length, ...(parsed.character === undefined ? {} : { character: parsed.character }) };
 }
 
 /** 429: the account or the network asking already holds its share of the live link tokens. */
