@@ -1,22 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connectAgent, type ChannelEvent, type SessionChannel } from '../../../src/sdk/support.js';
-import type { TestApp } from '../../helpers/app.js';
-import { chatTranscript, connectedSession, startOrigin, startRelay } from './helpers.js';
+import { chatTranscript, connectedSession, useSupportServers } from './helpers.js';
+
+/** Chat as fast as the tests send it. */
+const FAST_CHAT = { PAIRGATE_SUPPORT_CHANNEL_MESSAGES_PER_SECOND: '1000' };
 
 /** The `from` and `text` of chat events, for comparing transcripts. */
 const lines = (events: ChannelEvent[]): string[] => events.map((event) => `${event.from}: ${event.text}`);
 
 describe('support channel: the chat so far for an agent that asks (a reloaded session page)', () => {
-  let relay: TestApp;
-  let origin: TestApp;
-  beforeAll(async () => {
-    relay = await startRelay();
-    origin = await startOrigin(relay.url, { PAIRGATE_SUPPORT_CHANNEL_MESSAGES_PER_SECOND: '1000' });
-  });
-  afterAll(async () => {
-    await origin?.close();
-    await relay?.close();
-  });
+  const servers = useSupportServers(FAST_CHAT);
 
   /** Closes the agent's socket and waits until the session says it is gone (its lease is free again). */
   async function leave(supporter: SessionChannel, agent: SessionChannel): Promise<void> {
@@ -26,7 +19,7 @@ describe('support channel: the chat so far for an agent that asks (a reloaded se
   }
 
   it('after a reconnect, history holds both sides of the chat, oldest first, without diagnostics; then only new messages follow', async () => {
-    const { supporter, agent, meshServer, credential } = await connectedSession(origin, 'history-basic');
+    const { supporter, agent, meshServer, credential } = await connectedSession(servers.origin, 'history-basic');
     supporter.say('one');
     await agent.next((e) => e.type === 'message' && e.text === 'one');
     const heard = supporter.next((e) => e.type === 'diagnostics');
@@ -44,7 +37,7 @@ describe('support channel: the chat so far for an agent that asks (a reloaded se
   });
 
   it('an agent that does not ask gets no history, only what is said after it joined', async () => {
-    const { supporter, agent, meshServer, credential } = await connectedSession(origin, 'history-not-asked');
+    const { supporter, agent, meshServer, credential } = await connectedSession(servers.origin, 'history-not-asked');
     supporter.say('before');
     await agent.next((e) => e.type === 'message' && e.text === 'before');
     await leave(supporter, agent);
@@ -60,7 +53,7 @@ describe('support channel: the chat so far for an agent that asks (a reloaded se
   });
 
   it('messages said while the agent joins appear exactly once, in order, across the history and the live messages', async () => {
-    const { supporter, agent, meshServer, credential } = await connectedSession(origin, 'history-race');
+    const { supporter, agent, meshServer, credential } = await connectedSession(servers.origin, 'history-race');
     supporter.say('m0');
     await agent.next((e) => e.type === 'message' && e.text === 'm0');
     await leave(supporter, agent);
@@ -81,19 +74,10 @@ describe('support channel: the chat so far for an agent that asks (a reloaded se
 });
 
 describe('support channel: the chat so far for a supporter who attaches again', () => {
-  let relay: TestApp;
-  let origin: TestApp;
-  beforeAll(async () => {
-    relay = await startRelay();
-    origin = await startOrigin(relay.url, { PAIRGATE_SUPPORT_CHANNEL_MESSAGES_PER_SECOND: '1000' });
-  });
-  afterAll(async () => {
-    await origin?.close();
-    await relay?.close();
-  });
+  const servers = useSupportServers(FAST_CHAT);
 
   it('with history: what the person wrote while nobody was attached comes after the state, both ways, oldest first; then only new messages', async () => {
-    const { sdk, supporter, agent } = await connectedSession(origin, 'supporter-history');
+    const { sdk, supporter, agent } = await connectedSession(servers.origin, 'supporter-history');
     supporter.say('hello');
     await agent.next((e) => e.type === 'message' && e.text === 'hello');
     supporter.close();
@@ -122,7 +106,7 @@ describe('support channel: the chat so far for a supporter who attaches again', 
   });
 
   it('messages the agent sends while the supporter attaches appear exactly once, in order', async () => {
-    const { sdk, supporter, agent } = await connectedSession(origin, 'supporter-history-race');
+    const { sdk, supporter, agent } = await connectedSession(servers.origin, 'supporter-history-race');
     agent.say('m0');
     await supporter.next((e) => e.type === 'message' && e.text === 'm0');
     supporter.close();

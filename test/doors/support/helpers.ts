@@ -6,6 +6,7 @@ import { createTestDatabase, createTestPrefix, REDIS_URL } from '../../helpers/s
 import { MAX_TEXT } from '../../../src/doors/support/channel-limits.js';
 import { supportRelayDoor } from '../../../src/doors/support/relay-door.js';
 import { confirmPairing, connectAgent, SupportOriginClient, type SessionChannel } from '../../../src/sdk/support.js';
+import type { Clock } from '../../../src/core/clock.js';
 import type { EphemeralStore, MessageBus } from '../../../src/store/ports.js';
 export { freePort } from '../../helpers/ports.js';
 
@@ -305,4 +306,15 @@ export async function sayAll(from: SessionChannel, to: SessionChannel, texts: st
   const heard = to.next((e) => e.type === 'message' && e.text === last, 60_000);
   for (const text of texts) from.say(text);
   await heard;
+}
+
+/** A clock that runs with the wall clock, `offset` ahead, so a test can move past a TTL without waiting. */
+export function shiftedClock(): Clock & { offset: number } {
+  const clock = { offset: 0, now: () => Date.now() + clock.offset };
+  return clock;
+}
+
+/** Creates session `id` on `node` (no pairing: no relay needed), `ttl` seconds long if given. */
+export function createSession(node: TestApp, id: string, ttl?: number): Promise<Response> {
+  return postJson(`${node.url}/session`, { id, supporter_name: 'T', supporter_avatar: 'https://img.example/t.png', ...(ttl ? { ttl } : {}) }, { authorization: ADMIN_AUTH });
 }

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Clock } from '../../../src/core/clock.js';
 import { sessionGrantId, type SessionGrant } from '../../../src/doors/support/session-model.js';
 import type { TestApp } from '../../helpers/app.js';
-import { ADMIN_AUTH, openRecordedSocket, postJson, startOrigin } from './helpers.js';
+import { ADMIN_AUTH, createSession as create, openRecordedSocket, shiftedClock, startOrigin } from './helpers.js';
 
 /*
  * A session's end (its expiry timer, `DELETE /session/:id`, either side's `end`) reads the session
@@ -11,17 +10,6 @@ import { ADMIN_AUTH, openRecordedSocket, postJson, startOrigin } from './helpers
  * the new session, forgot its note (so it was 404, not `expired`, after its expiry) and took its
  * entry out of the session list. The end now holds the id (SessionIdLock) as creations do.
  */
-
-/** A clock that runs with the wall clock, `offset` ahead, so a test can move past a TTL without waiting. */
-function shiftedClock(): Clock & { offset: number } {
-  const clock = { offset: 0, now: () => Date.now() + clock.offset };
-  return clock;
-}
-
-/** Creates session `id` on `node` (no pairing: no relay needed). */
-function create(node: TestApp, id: string, ttl?: number): Promise<Response> {
-  return postJson(`${node.url}/session`, { id, supporter_name: 'T', supporter_avatar: 'https://img.example/t.png', ...(ttl ? { ttl } : {}) }, { authorization: ADMIN_AUTH });
-}
 
 /**
  * Arms `target[method]` (one taking a key first) so that around its first call for `key` from now on

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Clock } from '../../../src/core/clock.js';
 import { sessionGrantId, type SessionGrant } from '../../../src/doors/support/session-model.js';
 import type { TestApp } from '../../helpers/app.js';
 import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
-import { ADMIN_AUTH, postJson, startOrigin } from './helpers.js';
+import { createSession as create, shiftedClock, startOrigin } from './helpers.js';
 
 const pgMissing = await postgresMissing();
 
@@ -15,17 +14,6 @@ const pgMissing = await postgresMissing();
  * expired one, removed what was under the id (by then maybe another's new session) and made its
  * own: several 201s, all but one of whose sessions were gone.
  */
-
-/** A clock that runs with the wall clock, `offset` ahead, so a test can move past a TTL without waiting. */
-function shiftedClock(): Clock & { offset: number } {
-  const clock = { offset: 0, now: () => Date.now() + clock.offset };
-  return clock;
-}
-
-/** Creates session `id` on `node` (no pairing: no relay needed). */
-function create(node: TestApp, id: string, ttl?: number): Promise<Response> {
-  return postJson(`${node.url}/session`, { id, supporter_name: 'T', supporter_avatar: 'https://img.example/t.png', ...(ttl ? { ttl } : {}) }, { authorization: ADMIN_AUTH });
-}
 
 /**
  * Makes `node`'s reads of grant `grantId` answer up to 60 ms after they read, as a store a network
