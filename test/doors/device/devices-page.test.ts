@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { UserStore } from '../../../src/doors/accounts/users.js';
 import { DeviceClientRegistry } from '../../../src/doors/device/client-registry.js';
 import { parseDeviceClients } from '../../../src/doors/device/clients.js';
 import { DeviceTokens } from '../../../src/doors/device/device-tokens.js';
 import type { DurableDb } from '../../../src/store/durable-schema.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { useListeningApp } from '../../helpers/app.js';
 import { browserSkipReason, useBrowser } from '../../helpers/browser.js';
 import { FormClient } from '../access/form-client.js';
 import { ADMIN_TOKEN, adminCall, CLIENTS, connectDevice, DEVICE_ENV, INTROSPECTION_AUTH } from './device-helpers.js';
@@ -34,27 +34,21 @@ function deviceClient(base: string) {
  * person's devices, and the tokens themselves are never shown.
  */
 describe('connected devices of an account', () => {
-  let t: TestApp;
-  let base: string;
-  beforeAll(async () => {
-    t = await createTestApp(DEVICE_ENV);
-    base = await t.listen();
-  });
-  afterAll(() => t.close());
+  const server = useListeningApp(DEVICE_ENV);
 
   /** Starts a device for `clientId` and approves it as the account of `username`; returns its token. */
   const connected = async (username: string, clientId: string, scope: string) => {
-    const device = deviceClient(base);
+    const device = deviceClient(server.base);
     const started = await device.start(clientId, scope);
-    const user = (await new UserStore(t.app.pairgate.stores.db).findByLogin(username))!;
-    await t.app.pairgate.engine.approve(started.device_code.split('.')[0]!, { status: 'approved', userId: user.id, username: user.username });
+    const user = (await new UserStore(server.t.app.pairgate.stores.db).findByLogin(username))!;
+    await server.t.app.pairgate.engine.approve(started.device_code.split('.')[0]!, { status: 'approved', userId: user.id, username: user.username });
     return (await device.token(started.device_code, clientId)).access_token!;
   };
 
   it('lists only your own devices, by name and scope, without their tokens; DELETE disconnects one of yours, 404 for anyone else\'s', async () => {
-    const alice = new FormClient(base);
+    const alice = new FormClient(server.base);
     await alice.register('devices-alice');
-    const bob = new FormClient(base);
+    const bob = new FormClient(server.base);
     await bob.register('devices-bob');
     const aliceTv = await connected('devices-alice', 'tv-app', '');
     const aliceCli = await connected('devices-alice', 'cli', 'read write');
@@ -71,18 +65,18 @@ describe('connected devices of an account', () => {
     const [bobDevice] = await list(bob);
 
     const remove = (client: FormClient, id: string) =>
-      fetch(`${base}/api/v1/device/tokens/${id}`, { method: 'DELETE', headers: { cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ') } });
+      fetch(`${server.base}/api/v1/device/tokens/${id}`, { method: 'DELETE', headers: { cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ') } });
     expect((await remove(alice, bobDevice!.id)).status).toBe(404);
     // A malformed id is told where ids come from, not the regular expression that refused it.
     const malformed = await remove(alice, 'not%20an%20id');
     expect(malformed.status).toBe(400);
     expect(await malformed.json()).toEqual({ error: 'validation_failed', message: 'This is not a device id: use the id of one of your devices, from GET /api/v1/device/tokens.' });
-    expect(await deviceClient(base).active(bobCli)).toBe(true);
+    expect(await deviceClient(server.base).active(bobCli)).toBe(true);
     expect((await remove(alice, aliceDevices[0]!.id)).status).toBe(204);
-    expect(await deviceClient(base).active(aliceCli)).toBe(false);
-    expect(await deviceClient(base).active(aliceTv)).toBe(true);
+    expect(await deviceClient(server.base).active(aliceCli)).toBe(false);
+    expect(await deviceClient(server.base).active(aliceTv)).toBe(true);
     expect((await list(alice)).map((d) => d.clientName)).toEqual(['Living-room TV']);
-    expect((await fetch(`${base}/api/v1/device/tokens`)).status).toBe(401);
+    expect((await fetch(`${server.base}/api/v1/device/tokens`)).status).toBe(401);
   });
 
   describe.skipIf(Boolean(skip))(`in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
@@ -90,10 +84,10 @@ describe('connected devices of an account', () => {
 
     it('the account pages link to the devices; Disconnect cuts the device off at once', async () => {
       const password = 'devices page password';
-      await new FormClient(base).register('devices-carol', password);
+      await new FormClient(server.base).register('devices-carol', password);
       const token = await connected('devices-carol', 'cli', 'read write');
       const { page, problems } = await chromium.newPage();
-      await page.goto(`${base}/account/devices`);
+      await page.goto(`${server.base}/account/devices`);
       await page.getByLabel('Username or e-mail').fill('devices-carol');
       await page.getByLabel('Password').fill(password);
       await page.getByRole('button', { name: 'Sign in' }).click();
@@ -104,10 +98,10 @@ describe('connected devices of an account', () => {
       await page.getByRole('button', { name: 'Disconnect' }).click();
       await page.getByRole('status').filter({ hasText: 'The device is disconnected.' }).waitFor();
       expect(await page.getByText('No device is connected to your account.').count()).toBe(1);
-      expect(await deviceClient(base).active(token)).toBe(false);
+      expect(await deviceClient(server.base).active(token)).toBe(false);
 
       // Reached from the other account pages' navigation.
-      await page.goto(`${base}/account/accesses`);
+      await page.goto(`${server.base}/account/accesses`);
       await page.getByRole('link', { name: 'Devices' }).click();
       await page.getByRole('heading', { name: 'Connected devices' }).waitFor();
       expect(problems).toEqual([]);
@@ -122,16 +116,10 @@ describe('connected devices of an account', () => {
  * its id.
  */
 describe('connected devices of several clients', () => {
-  let t: TestApp;
-  let base: string;
-  beforeAll(async () => {
-    t = await createTestApp({ ...DEVICE_ENV, PAIRGATE_DEVICE_ADMIN_TOKEN: ADMIN_TOKEN, PAIRGATE_RATE_LIMIT_MAX: '100000', PAIRGATE_DEVICE_AUTHORIZATIONS_PER_MINUTE: '100000', PAIRGATE_DEVICE_TOKEN_REQUESTS_PER_MINUTE: '100000' });
-    base = await t.listen();
-  });
-  afterAll(() => t.close());
+  const server = useListeningApp({ ...DEVICE_ENV, PAIRGATE_DEVICE_ADMIN_TOKEN: ADMIN_TOKEN, PAIRGATE_RATE_LIMIT_MAX: '100000', PAIRGATE_DEVICE_AUTHORIZATIONS_PER_MINUTE: '100000', PAIRGATE_DEVICE_TOKEN_REQUESTS_PER_MINUTE: '100000' });
 
   it('Disconnect leads back to a bare address when the cookie carries the page\'s language, to one with ?lang= for a browser without it; so does revoking an app access', async () => {
-    const person = new FormClient(base, { 'accept-language': 'en' });
+    const person = new FormClient(server.base, { 'accept-language': 'en' });
     await person.register('devices-lang');
     await person.get('/account/devices?lang=fr');
     expect(person.cookies.get('pg_lang')).toBe('fr');
@@ -149,15 +137,15 @@ describe('connected devices of several clients', () => {
   });
 
   it('names every device of every client on the API and the page, with one registry look-up for all of them', async () => {
-    expect((await adminCall(base, 'PUT', '/set-top-box', { name: 'Set-top box' })).status).toBe(201);
-    expect((await adminCall(base, 'PUT', '/kiosk-1', { name: 'Lobby kiosk', scopes: ['read'] })).status).toBe(201);
-    const person = new FormClient(base);
+    expect((await adminCall(server.base, 'PUT', '/set-top-box', { name: 'Set-top box' })).status).toBe(201);
+    expect((await adminCall(server.base, 'PUT', '/kiosk-1', { name: 'Lobby kiosk', scopes: ['read'] })).status).toBe(201);
+    const person = new FormClient(server.base);
     await person.register('devices-many');
-    const user = (await new UserStore(t.app.pairgate.stores.db).findByLogin('devices-many'))!;
+    const user = (await new UserStore(server.t.app.pairgate.stores.db).findByLogin('devices-many'))!;
     const plan: [string, string][] = [['tv-app', 'Living-room TV'], ['tv-app', 'Living-room TV'], ['cli', 'pairgate CLI'], ['set-top-box', 'Set-top box'], ['set-top-box', 'Set-top box'], ['kiosk-1', 'Lobby kiosk']];
-    for (const [clientId] of plan) expect((await connectDevice(t.app, user, clientId)).status).toBe(200);
+    for (const [clientId] of plan) expect((await connectDevice(server.t.app, user, clientId)).status).toBe(200);
     // A token of a client that is registered nowhere (as after it left PAIRGATE_DEVICE_CLIENTS): shown by its id.
-    await new DeviceTokens(t.app.pairgate.stores.db).issue({ clientId: 'retired-app', registration: undefined, userId: user.id, scope: '', grantId: 'retired-app-grant-0001', ttlMs: 3_600_000 }, Date.now());
+    await new DeviceTokens(server.t.app.pairgate.stores.db).issue({ clientId: 'retired-app', registration: undefined, userId: user.id, scope: '', grantId: 'retired-app-grant-0001', ttlMs: 3_600_000 }, Date.now());
     const expected = [...plan, ['retired-app', 'retired-app']].sort();
 
     const find = vi.spyOn(DeviceClientRegistry.prototype, 'find');
@@ -183,7 +171,7 @@ describe('connected devices of several clients', () => {
   });
 
   it('findMany reads the stored clients in one query and answers as find does, id for id', async () => {
-    const db = t.app.pairgate.stores.db;
+    const db = server.t.app.pairgate.stores.db;
     let queries = 0;
     // Counts the statements the registry starts on the database.
     const counted = new Proxy(db, {
