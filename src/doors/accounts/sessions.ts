@@ -11,6 +11,15 @@ export const SESSION_COOKIE = 'pg_session';
 /** The most a session's `last_seen_at` may lag behind its use: it is written at most this often. */
 export const LAST_SEEN_REFRESH_MAX_MS = 60_000;
 
+/**
+ * Sessions one account holds at most; a sign-in beyond ends the oldest (`Sessions.start`). A
+ * successful sign-in spends no failure budget, so without a bound whoever holds the password (a
+ * script signing in on every call) wrote a row per sign-in, each living until its idle time, and
+ * filled the table from one network at the global rate limit. Fifty is more browsers and devices
+ * than a person signs in from within a day.
+ */
+export const MAX_SESSIONS_PER_ACCOUNT = 50;
+
 /** How long a session lives: at most `ttlMs` from its start, and `idleMs` from its last use. */
 export interface SessionLifetimes {
   ttlMs: number;
@@ -63,7 +72,8 @@ export class Sessions {
    * written, so this one would outlive the password it was opened with: the hash is read again
    * once the row is written and, when it is another, the row is deleted and no cookie set (false).
    * Written first, read after: a change that ends sessions after writing its hash either finds this
-   * row or is seen here. An account deleted meanwhile gets no session either (false).
+   * row or is seen here. An account deleted meanwhile gets no session either (false). The account
+   * keeps at most MAX_SESSIONS_PER_ACCOUNT sessions: the oldest beyond go (`endOldest`).
    */
   async start(request: FastifyRequest, reply: FastifyReply, userId: string, now: number, provenHash?: string): Promise<boolean> {
     const previous = request.cookies?.[this.cookie];
@@ -82,8 +92,28 @@ export class Sessions {
       await this.db.deleteFrom('account_sessions').where('token_hash', '=', tokenHash).execute();
       return false;
     }
+    await this.endOldest(userId, tokenHash);
     reply.setCookie(this.cookie, token, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.secureCookies, maxAge: Math.floor(this.ttlMs / 1000) });
     return true;
+  }
+
+  /**
+   * Ends the account's sessions beyond the newest MAX_SESSIONS_PER_ACCOUNT, `kept` (the one just
+   * started) among them whatever its time. One statement: sign-ins at once each keep their own and
+   * the newest others, so none ends another's new session.
+   */
+  private async endOldest(userId: string, kept: string): Promise<void> {
+    const newest = this.db.selectFrom('account_sessions').select('token_hash')
+      .where('user_id', '=', userId)
+      .where('token_hash', '!=', kept)
+      .orderBy('created_at', 'desc')
+      .orderBy('token_hash', 'desc')
+      .limit(MAX_SESSIONS_PER_ACCOUNT - 1);
+    await this.db.deleteFrom('account_sessions')
+      .where('user_id', '=', userId)
+      .where('token_hash', '!=', kept)
+      .where('token_hash', 'not in', newest)
+      .execute();
   }
 
   /**
