@@ -52,16 +52,17 @@ function matches(announcement: ReceivedAnnouncement, selector: string): boolean 
 }
 
 /**
- * Listens for plain announcements of offers that take a code. With `device`, resolves with the
- * first that matches it; without, with the only one heard (waiting a moment after the first for
- * others), or throws AmbiguousDeviceError naming them. DeviceNotFoundError after `timeoutMs`.
- */
-/**
  * What to try when no offer was heard: announcements are multicast, which a guest Wi-Fi, client
  * isolation or a firewall may drop while TCP still works; the offer's address and port sidestep it.
  */
 const NOT_HEARD = 'Check that the offer still runs on the same network (--timeout to look longer), or dial it directly with --address and --port (the offer prints both); "pairgate doctor" on each device checks that multicast works there.';
 
+/**
+ * Listens for plain announcements of offers that take a code. With `device` a full device id,
+ * resolves with the first that has it; otherwise (a name, an id prefix, or nothing) with the only
+ * device that matches, waiting a moment after the first for others, or throws AmbiguousDeviceError
+ * naming them. DeviceNotFoundError after `timeoutMs`.
+ */
 export async function findCodeOffer(options: { discovery?: DiscoveryOptions; device?: string; timeoutMs: number }): Promise<CodeOffer> {
   // Bounded as `lan nearby` is: anyone can make up announcements, as many as they like.
   const heard = new Map<string, CodeOffer>();
@@ -83,7 +84,10 @@ export async function findCodeOffer(options: { discovery?: DiscoveryOptions; dev
       } else if (endpointFits(known.endpoints, a) && !known.endpoints.some((e) => e.address === a.address && e.port === a.port)) {
         known.endpoints.push({ address: a.address, port: a.port });
       }
-      if (options.device !== undefined) finish();
+      // A name (or a prefix) may be several devices' (two "laptop"s, or one that took a name it
+      // heard): the first heard is not the one meant any more often than the other, and the code
+      // proven to it was a failed attempt on someone else's offer, told here as a wrong code.
+      if (a.deviceId === options.device) finish();
       else settle ??= setTimeout(finish, SETTLE_MS);
     },
   });
@@ -104,6 +108,11 @@ export async function findCodeOffer(options: { discovery?: DiscoveryOptions; dev
   }
   const named = found.slice(0, NAMED_IN_QUESTION).map((f) => `"${f.name}" (id ${f.deviceId})`).join(', ');
   const more = found.length > NAMED_IN_QUESTION ? ` and ${found.length - NAMED_IN_QUESTION} more (see pairgate lan nearby)` : '';
+  if (options.device !== undefined) {
+    // The offer's screen shows its port and addresses, not its id: each is named with where it was heard.
+    const where = found.slice(0, NAMED_IN_QUESTION).map((f) => `"${f.name}" (id ${f.deviceId}, at ${label(f.address, f.port)})`).join(', ');
+    throw new AmbiguousDeviceError(`Several devices offering a pairing code match "${options.device}": ${where}${more}. Name the one you mean by its id with --device (the offer that shows your code also shows its port and addresses).`);
+  }
   throw new AmbiguousDeviceError(`Several devices offer a pairing code: ${named}${more}. Pick one with --device.`);
 }
 

@@ -136,10 +136,14 @@ export interface TrustedListener {
 const LISTENER_BUSY = 'It is in a session with another trusted peer, and its listener serves one session only. '
   + 'If that session fails, it waits again: try again in a few seconds. Otherwise run "pairgate lan connect --listen" there again.';
 
+/** What a trusted peer whose handshake ended just as the listener's --timeout ran out is told. */
+const LISTENER_STOPPED = 'Its listener has just stopped: its --timeout ran out. Run "pairgate lan connect --listen" there again, then connect.';
+
 /**
  * Waits for one trusted peer to connect (others are refused and logged). Connections that have not
  * finished their TLS handshake are limited per address and in all (`connection-limits.ts`) and cut
- * after `handshakeTimeoutMs` (default 10 s).
+ * after `handshakeTimeoutMs` (default 10 s). `timeoutMs` (default 5 min) bounds the wait for a
+ * session: one under way when it runs out is let finish, and settles `result` as it ends.
  */
 export async function listenForTrustedPeer(options: TrustedSessionOptions & { host?: string; port?: number; timeoutMs?: number; handshakeTimeoutMs?: number }): Promise<TrustedListener> {
   checkPayloadOptions(options.payloadPath, options.outDir);
@@ -155,6 +159,10 @@ export async function listenForTrustedPeer(options: TrustedSessionOptions & { ho
   // Why the last session failed (the listener waits on for another): said again at the timeout,
   // which otherwise claimed that no peer had connected.
   let lastFailure: string | undefined;
+  // The timeout has passed: no new session starts. It bounds the wait for a trusted peer, not a
+  // session under way (a file on its way), which is let finish and decides the outcome; the
+  // listener used to stop in its middle, saying that no trusted peer had connected.
+  let expired = false;
   const server = tls.createServer({
     key: device.keyPem, cert: device.certPem, minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false,
     handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
@@ -192,6 +200,7 @@ export async function listenForTrustedPeer(options: TrustedSessionOptions & { ho
       log(`Refused ${address}: its key is not a trusted peer's.`);
       return channel.refuse('lan_not_trusted', 'This device does not trust your key. Pair first with "pairgate lan offer/join".');
     }
+    if (expired) return channel.refuse('lan_listener_closed', LISTENER_STOPPED);
     if (busy) return channel.refuse('lan_listener_closed', LISTENER_BUSY);
     // Its TLS key is a trusted peer's: what it says may be shown in its own words.
     channel.authenticate();
@@ -217,18 +226,28 @@ export async function listenForTrustedPeer(options: TrustedSessionOptions & { ho
         }
         busy = false;
         lastFailure = `"${peer.name}" at ${address}: ${(error as Error).message}`;
+        if (expired) {
+          settle?.reject(timedOut());
+          return;
+        }
         log(`The session with ${lastFailure} Still waiting for a trusted peer.`);
       }
     })();
   });
   const port = await listenTls(server, options.port ?? DEFAULT_CONNECT_PORT, options.host);
   const timeoutMs = options.timeoutMs ?? 300_000;
-  timeout.timer = setTimeout(() => {
-    void close();
+  const timedOut = () => {
     const seconds = Math.round(timeoutMs / 1000);
-    settle?.reject(new ListenerClosedError(lastFailure
+    return new ListenerClosedError(lastFailure
       ? `No session with a trusted peer completed within ${seconds} s, so the listener stopped. The last one failed, with ${lastFailure}`
-      : `No trusted peer connected within ${seconds} s, so the listener stopped. Run it again and, while it waits, "pairgate lan connect ${device.name}" on the other device (--timeout to wait longer).`, 'lan_listen_timeout'));
+      : `No trusted peer connected within ${seconds} s, so the listener stopped. Run it again and, while it waits, "pairgate lan connect ${device.name}" on the other device (--timeout to wait longer).`, 'lan_listen_timeout');
+  };
+  timeout.timer = setTimeout(() => {
+    expired = true;
+    // Takes no new connection; the session under way, if any, goes on and settles the result.
+    void close();
+    if (!busy) settle?.reject(timedOut());
+    else log('The --timeout ran out during a session with a trusted peer: letting it finish, then stopping.');
   }, timeoutMs);
   timeout.timer.unref();
   return {

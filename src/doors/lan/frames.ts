@@ -153,7 +153,19 @@ export function tellPeersStopped(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
 
 /** A framed, message-oriented view of a socket. */
 export class FramedChannel {
+  /** The bytes read and not yet taken as frames, joined into one buffer. */
   private buffer: Buffer = Buffer.alloc(0);
+  /**
+   * Chunks read since, not yet joined to `buffer` because `needed` bytes are not all there: a
+   * frame's bytes are joined once, when it is whole. Joining each chunk as it came copied the
+   * frame read so far again for every chunk, so a 256 KiB frame sent as one-byte TLS records
+   * (a few megabytes from anyone on the network, before any secret) cost gigabytes of copying
+   * and held the whole process for seconds.
+   */
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
+  /** How many bytes `buffer` needs before it is worth reading again: a header, or the frame it opens. */
+  private needed = HEADER;
   private readonly queue: Frame[] = [];
   private waiter: { resolve: (frame: Frame) => void; reject: (error: Error) => void } | undefined;
   private failure: Error | undefined;
@@ -350,6 +362,8 @@ export class FramedChannel {
       this.read(chunk);
     } catch (error) {
       this.buffer = Buffer.alloc(0);
+      this.parts = [];
+      this.partsBytes = 0;
       this.fail(new ProtocolError(`A message from the other device could not be read (${terminalText((error as Error | undefined)?.message, 200)}).`));
       this.socket.destroy();
     }
@@ -359,7 +373,13 @@ export class FramedChannel {
     // Stopping: nothing more is acted on (a file being received must not be finished and named
     // after its `.partial` was removed) while the notice goes out.
     if (this.stopped) return;
-    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    this.parts.push(chunk);
+    this.partsBytes += chunk.length;
+    if (this.buffer.length + this.partsBytes < this.needed) return;
+    this.buffer = this.buffer.length === 0 && this.parts.length === 1 ? chunk : Buffer.concat([this.buffer, ...this.parts]);
+    this.parts = [];
+    this.partsBytes = 0;
+    this.needed = HEADER;
     while (this.buffer.length >= HEADER) {
       const type = this.buffer[0]!;
       const length = this.buffer.readUInt32BE(1);
@@ -369,7 +389,10 @@ export class FramedChannel {
         this.socket.destroy();
         return;
       }
-      if (this.buffer.length < HEADER + length) return;
+      if (this.buffer.length < HEADER + length) {
+        this.needed = HEADER + length;
+        return;
+      }
       this.heard = true;
       const body = this.buffer.subarray(HEADER, HEADER + length);
       this.buffer = this.buffer.subarray(HEADER + length);
