@@ -16,6 +16,16 @@ const FIELD_RULES: Readonly<Record<string, string>> = {
   tunnel_origin: 'is not an http:// or https:// URL, or null',
 };
 
+/** What each string field of the two forms takes, said when it is given something else (a number, null, an object). */
+const NOT_A_STRING: Readonly<Record<string, string>> = {
+  client: 'must be a string: the box fingerprint (what `pairgate box id` prints)',
+  fingerprint: 'must be a string: the box fingerprint (what `pairgate box id` prints)',
+  message: 'must be a string (usually JSON text, such as {"local_origin": "https://192.168.1.20:4443"})',
+  local_origin: 'must be a string: an http:// or https:// URL (e.g. https://192.168.1.20:4443)',
+  tunnel_origin: 'must be a string: an http:// or https:// URL, or null',
+  name: 'must be a string (a name people recognise), or left out',
+};
+
 /**
  * Why an announcement body is refused, in words, or undefined when it is not (or when the schema's
  * own words do). The body is one of two forms (`RegisterBody`, an anyOf): the schema check reports
@@ -38,8 +48,17 @@ export function announcementBodyProblem(body: unknown): string | undefined {
     return `body: "${extra}" is not an accepted field${'client' in fields ? ' of the form {client, message}' : ' of the form {fingerprint, local_origin, tunnel_origin, name}'}.`;
   }
   const field = first.instancePath.split('/')[1] ?? '';
+  const value = fields[field];
+  // Told here, in this form's words: left to the schema check, a field of the structured form with
+  // no rule above (a name of 101 characters, a name or an origin that is no string) was refused as
+  // the other form's first failure, `body: "client" is required`; and an origin too long was told
+  // it is no URL.
+  if (first.keyword === 'maxLength' && typeof value === 'string') {
+    return `body.${field} is longer than ${String((first.params as { limit?: unknown }).limit)} characters (it has ${[...value].length}).`;
+  }
   const rule = FIELD_RULES[field];
-  if (rule && typeof fields[field] === 'string') return `body.${field}: ${quoted(fields[field])} ${rule}.`;
+  if (rule && typeof value === 'string') return `body.${field}: ${quoted(value)} ${rule}.`;
+  if (typeof value !== 'string' && Object.hasOwn(NOT_A_STRING, field)) return `body.${field} ${NOT_A_STRING[field]}.`;
   return undefined;
 }
 

@@ -20,6 +20,9 @@ export interface MdnsOptions {
 /** Longest wait for the goodbye's send when an advert stops (see `advertiseBox`). */
 const GOODBYE_WAIT_MS = 1_000;
 
+/** Least time between two answers of a box to questions (RFC 6762 section 6: a record is multicast at most once a second). */
+const MIN_ANSWER_INTERVAL_MS = 1_000;
+
 /** A box advertised on the local network. */
 export interface AdvertisedBox {
   fingerprint: string;
@@ -233,9 +236,25 @@ export function advertiseBox(box: AdvertisedBox, options: AdvertiseOptions = {})
   ];
   const onError = options.onError ?? ((error: PairgateError) => process.emitWarning(error.message, { code: error.code }));
   const advert = startMdns(options, options.settings ?? MDNS_OPTION_FIELDS, (mdns, sent) => mdns.respond({ answers: records() }, sent), onError);
+  // Answers go to the whole network (multicast), at most once a second (RFC 6762 section 6): one
+  // host asking in a loop, or anyone reaching UDP port 5353, made the box multicast its records
+  // once per question, as fast as they came, to every host of the network (on Wi-Fi, at its
+  // slowest rate). A question within the second after an answer is answered once that second
+  // ends, with every other question of that second: all of them hear the one multicast answer.
+  let answeredAt = -Infinity;
+  let nextAnswer: NodeJS.Timeout | undefined;
+  let stopping = false;
+  const answer = (): void => {
+    nextAnswer = undefined;
+    answeredAt = performance.now();
+    advert.mdns.respond({ answers: records() }, advert.sent);
+  };
   advert.mdns.on('query', (query) => {
     const asked = (query.questions ?? []).some((q) => q.name.toLowerCase() === PAIRGATE_SERVICE && (q.type === 'PTR' || (q.type as string) === 'ANY'));
-    if (asked) advert.mdns.respond({ answers: records() }, advert.sent);
+    if (!asked || stopping || nextAnswer !== undefined) return;
+    const wait = answeredAt + MIN_ANSWER_INTERVAL_MS - performance.now();
+    if (wait <= 0) answer();
+    else nextAnswer = setTimeout(answer, wait);
   });
   let running = false;
   advert.started.then(() => {
@@ -244,6 +263,10 @@ export function advertiseBox(box: AdvertisedBox, options: AdvertiseOptions = {})
   return {
     ready: advert.started,
     stop: async () => {
+      // No answer after the goodbye: it would list the box again for 120 s.
+      stopping = true;
+      clearTimeout(nextAnswer);
+      nextAnswer = undefined;
       // A goodbye (RFC 6762 10.1): the records once more with TTL 0, so that browsers and programs
       // on the network drop the box now; without it they kept listing a stopped box until their
       // copies expired (120 s). Best effort: a goodbye that cannot be sent changes nothing here.

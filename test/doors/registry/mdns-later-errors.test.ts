@@ -29,8 +29,18 @@ const box = { fingerprint: 'c'.repeat(52), port: 4443, name: 'Loft box', address
 const question = { type: 'query', questions: [{ name: '_pairgate._tcp.local', type: 'PTR' }] };
 const systemError = (code: string, syscall: string): Error => Object.assign(new Error(`${syscall} ${code}`), { code, syscall });
 
+/** The time the advert reads (`performance.now`): moved on by `ask`. */
+let now = 0;
+
+/** A question to the advert, a second after the one before: it answers at most once a second (mdns-answer-pace.test.ts). */
+function ask(): void {
+  now += 1_000;
+  fake.emit('query', question);
+}
+
 /** An advert of the fake, started: joined, bound, its announcement sent. */
 async function started(options: Parameters<typeof advertiseBox>[1]) {
+  vi.spyOn(performance, 'now').mockImplementation(() => now);
   const advert = advertiseBox(box, { port: 5353, interface: '127.0.0.1', ...options });
   fake.emit('networkInterface');
   fake.emit('ready');
@@ -48,15 +58,15 @@ describe('advertiseBox once started', () => {
     const heard: PairgateError[] = [];
     const advert = await started({ onError: (error) => heard.push(error) });
     for (let i = 0; i < 2; i++) {
-      fake.emit('query', question);
+      ask();
       fake.sends.shift()!(systemError('ENETUNREACH', 'send'));
     }
     expect(heard.map((error) => [error.code, error.message])).toEqual([
       ['mdns_send_failed', 'mDNS: sending to 224.0.0.251:5353 from 127.0.0.1 failed (ENETUNREACH). Check that the network is up and routes multicast, or give the address of another interface with the interface option.'],
     ]);
-    fake.emit('query', question);
+    ask();
     fake.sends.shift()!(null);
-    fake.emit('query', question);
+    ask();
     fake.sends.shift()!(systemError('ENETUNREACH', 'send'));
     expect(heard.map((error) => error.code)).toEqual(['mdns_send_failed', 'mdns_send_failed']);
 
@@ -75,7 +85,7 @@ describe('advertiseBox once started', () => {
   it('without onError, a failure is a process warning (printed on stderr), not dropped', async () => {
     const emitWarning = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     const advert = await started({});
-    fake.emit('query', question);
+    ask();
     fake.sends.shift()!(systemError('ENETUNREACH', 'send'));
     expect(emitWarning).toHaveBeenCalledWith(expect.stringMatching(/^mDNS: sending to 224\.0\.0\.251:5353 from 127\.0\.0\.1 failed \(ENETUNREACH\)/), { code: 'mdns_send_failed' });
     await advert.stop();
