@@ -54,7 +54,7 @@ describe('pairgate peers remove / lan connect <peer>', () => {
   }, 60_000);
 });
 
-describe('pairgate peers list', () => {
+describe('pairgate peers list and remove: names stored by an older version', () => {
   it('shows a name stored by an older version, holding what names may no longer hold, without its controls', async () => {
     ensureBuilt();
     const dir = mkdtempSync(join(tmpdir(), 'pairgate-peer-names-'));
@@ -63,5 +63,13 @@ describe('pairgate peers list', () => {
     expect(listed.status).toBe(0);
     expect(listed.stdout).toMatch(/^ev il xred {2}id AbCdEf3333333333333333 {2}key /);
     expect(listed.stdout.trim().split('\n')).toHaveLength(1);
+  }, 60_000);
+
+  it('peers remove says the name it removed without its controls, as the list shows it', async () => {
+    ensureBuilt();
+    const dir = mkdtempSync(join(tmpdir(), 'pairgate-peer-names-'));
+    await new TrustedPeerStore(dir).save({ deviceId: 'AbCdEf4444444444444444', name: 'ev\u200fil\u2028x\u001b[31mred', keySha256: `k4${'d'.repeat(41)}`, addresses: [] });
+    const removed = await runCli(['peers', 'remove', 'AbCdEf4444444444444444', '--config-dir', dir]);
+    expect(removed).toMatchObject({ status: 0, stdout: 'Removed "ev il xred" (id AbCdEf4444444444444444).\n' });
   }, 60_000);
 });

@@ -55,6 +55,6 @@ with - goes after --), a config folder that cannot be used or written
 (lan_peers_file_busy).`)
     .action(async (selector: string, options: CommonLanOptions) => {
       const removed = await new TrustedPeerStore(configDirOf(options)).remove(selector);
-      console.log(options.json ? JSON.stringify({ removed }) : `Removed "${removed.name}" (id ${removed.deviceId}).`);
+      console.log(options.json ? JSON.stringify({ removed }) : `Removed "${terminalText(removed.name, MAX_NAME_BYTES)}" (id ${removed.deviceId}).`);
     });
 }

@@ -11,6 +11,19 @@ import { callSelf, discoverOwnAddresses, startEchoListener } from './own-ip.js';
 import { sniffingServer } from './protocol-sniffer.js';
 import { createTlsIdentity } from './tls-identity.js';
 
+
+/**
+ * The server's health URL: `/healthz` under the path it was given (a server behind a proxy under
+ * `/pairgate/` has it there), its query and fragment dropped. Text appended to the URL as given
+ * put `/healthz` inside a query (`https://host/?x=y/healthz`), checking the wrong page.
+ */
+export function healthzUrlOf(server: string): string {
+  const url = new URL(server);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/healthz`;
+  url.search = '';
+  url.hash = '';
+  return url.href;
+}
 /**
  * `pairgate doctor`: network diagnostics for local pairing, after the seed's list. Every check runs
  * in series and none stops the rest: an error is caught, recorded as that check's result, logged as
@@ -343,7 +356,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   await run('server', 'pairgate server reachability', async () => {
     if (!server) return { status: 'skip', summary: 'no pairgate server configured' };
     if (withCredentials) return { status: 'fail', summary: CREDENTIALS };
-    const url = `${server.replace(/\/+$/, '')}/healthz`;
+    const url = healthzUrlOf(server);
     let response: Response;
     try {
       response = await fetch(url, { signal: AbortSignal.timeout(Math.min(checkTimeoutMs, 5000)) });
