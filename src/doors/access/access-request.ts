@@ -79,6 +79,13 @@ export type AccessResult =
   | {
     status: 'ACCEPTED';
     sealed: string;
+    /**
+     * The SHA-256 of the token issued (`hashToken`, as `app_access_tokens` keeps it), so that every
+     * accepted answer, also a pinned app's read without its delivery code (no token opened), checks
+     * the access still stands. It opens nothing: the token is 256-bit random. Absent in requests
+     * accepted before it existed.
+     */
+    tokenHash?: string;
     /** A pinned app's delivery code, sealed for the browser session that accepted (`sealDelivery`). */
     redelivery?: string;
   }

@@ -14,7 +14,10 @@ export interface AppAccessRow {
   expires_at: number | string | null;
 }
 
-/** A token of an access; several when the same app signs in from several places. Hash only. */
+/**
+ * A token of an access; several when the same app signs in again or from several places, at most
+ * `MAX_TOKENS_PER_ACCESS` (its newest: `AppAccesses.addToken`). Hash only.
+ */
 export interface AppAccessTokenRow {
   token_hash: string;
   access_id: string;

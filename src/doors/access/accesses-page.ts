@@ -11,7 +11,7 @@ import { renderPage } from '../accounts/page-helpers.js';
 import { formPageSwitchUrl, otherLanguage, pathInLanguage } from '../../web/page-language.js';
 import type { AccessEnv } from './access-env.js';
 import { AccessErrors } from './access-responses.js';
-import type { AppAccess } from './app-accesses.js';
+import { MAX_TOKENS_PER_ACCESS, type AppAccess } from './app-accesses.js';
 import { permissionLines } from './permission-lines.js';
 import { accessValidationError } from './access-validation.js';
 
@@ -41,7 +41,9 @@ function accessView(access: AppAccess) {
 /**
  * The signed-in user's app accesses: a page that lists them with a Revoke button each, and the
  * same as JSON (`GET /api/v1/accesses`, `DELETE /api/v1/accesses/:id`). Revoking deletes the access
- * and every token of it at once. An access that has ended is not listed: it opens nothing, and the
+ * and every token of it at once: at most its `MAX_TOKENS_PER_ACCESS` newest, one per Accept of the
+ * app (an older one was revoked by the Accept that made one too many), so there is no list of
+ * tokens to revoke one by one. An access that has ended is not listed: it opens nothing, and the
  * sweep deletes it (`AppAccesses.sweep`).
  */
 export function installAccessesPage(app: FastifyInstance, env: AccessEnv): void {
@@ -91,7 +93,7 @@ export function installAccessesPage(app: FastifyInstance, env: AccessEnv): void 
   });
 
   api.delete('/api/v1/accesses/:id', {
-    schema: { tags: ['access'], security: SESSION_COOKIE_AUTH, summary: 'Revoke one of your app accesses (session cookie).', params: AccessIdParams, response: { 204: Type.Null({ description: 'Revoked: the access and every token of it are deleted.' }), 401: AccessErrors.accessesUnauthorized, 403: AccessErrors.accessesCrossSite, 404: AccessErrors.accessNotFound } },
+    schema: { tags: ['access'], security: SESSION_COOKIE_AUTH, summary: 'Revoke one of your app accesses (session cookie).', params: AccessIdParams, response: { 204: Type.Null({ description: `Revoked: the access and every token of it (at most its ${MAX_TOKENS_PER_ACCESS} newest) are deleted.` }), 401: AccessErrors.accessesUnauthorized, 403: AccessErrors.accessesCrossSite, 404: AccessErrors.accessNotFound } },
     schemaErrorFormatter: accessValidationError,
   }, async (request, reply) => {
     const user = await requireUser(request);

@@ -73,6 +73,15 @@ export type Created = { access: AppAccess; token: string } | 'exists' | 'at_limi
 export type Renewed = { token: string } | 'changed' | 'at_limit';
 
 /**
+ * The most tokens one access holds. Each Accept of a request matching the access (the same app
+ * and device signing in again: a reinstall, cleared storage, a second browser) adds a token, and
+ * none is ever handed back, so the older ones pile up, every one of them still opening the
+ * account, with nothing on the accesses page to tell them apart. The one that makes an access
+ * hold more revokes its oldest in the same transaction: an app keeps its ten newest sign-ins.
+ */
+export const MAX_TOKENS_PER_ACCESS = 10;
+
+/**
  * App accesses and their tokens (durable). Tokens are 256-bit random and stored as SHA-256 only:
  * the clear token is handed out once, through the poll answer or the redirect.
  */
@@ -117,6 +126,36 @@ export class AppAccesses {
   }
 
   /**
+   * Takes the lock of an access's tokens inside `trx`, on PostgreSQL: every write that adds a token
+   * to an access that may hold others (`update`, `addToken`) takes it before it writes, so two
+   * adding at once each count the other's token among the newest, and together they never leave
+   * more than `MAX_TOKENS_PER_ACCESS`. (SQLite: its transactions are serial already.)
+   */
+  private async lockTokens(trx: DurableDb, accessId: string): Promise<void> {
+    if (this.locks) await advisoryXactLock(trx, 'pairgate.access.tokens', accessId);
+  }
+
+  /**
+   * Revokes, inside `trx`, the tokens of an access beyond its `MAX_TOKENS_PER_ACCESS` newest, the
+   * one just added (`kept`) always among them, whatever the clock says: it is the token this
+   * accept hands out. Ties of `created_at` (two accepts in one millisecond) are broken by the hash,
+   * an order of no meaning but the same on every node.
+   */
+  private async pruneTokens(trx: DurableDb, accessId: string, kept: string): Promise<void> {
+    const newestOthers = trx.selectFrom('app_access_tokens').select('token_hash')
+      .where('access_id', '=', accessId)
+      .where('token_hash', '!=', kept)
+      .orderBy('created_at', 'desc')
+      .orderBy('token_hash', 'desc')
+      .limit(MAX_TOKENS_PER_ACCESS - 1);
+    await trx.deleteFrom('app_access_tokens')
+      .where('access_id', '=', accessId)
+      .where('token_hash', '!=', kept)
+      .where('token_hash', 'not in', newestOthers)
+      .execute();
+  }
+
+  /**
    * Creates the user's access of an app (and device) with a first token, while the user holds fewer
    * than `maxLive` live accesses, counted in the insert's transaction (`Created`). An access of the
    * app that is there already comes first, whatever the count: the caller looks again and adds its
@@ -154,11 +193,14 @@ export class AppAccesses {
    * `ended` (nothing written) when the access is no longer live at `now`: it ended or was revoked
    * after the caller looked. Changed in place regardless, an access that had just ended came back
    * to life with its old tokens, and uncounted, past the user's limit; the caller looks again and
-   * grants it afresh instead (`renew`).
+   * grants it afresh instead (`renew`). The access keeps its `MAX_TOKENS_PER_ACCESS` newest tokens,
+   * the new one among them: an older one beyond is revoked in the same transaction.
    */
   async update(id: string, permissions: Permission[], expiresAt: number | null, now: number): Promise<string | 'ended'> {
     const token = randomToken();
     return this.db.transaction().execute(async (trx) => {
+      // Before the row's own lock (the update's), as `addToken` takes them: one order, no deadlock.
+      await this.lockTokens(trx, id);
       const updated = await trx.updateTable('app_accesses')
         .set({ permissions: JSON.stringify(permissions), expires_at: expiresAt, updated_at: now })
         .where('id', '=', id)
@@ -166,6 +208,7 @@ export class AppAccesses {
         .executeTakeFirst();
       if (Number(updated.numUpdatedRows) === 0) return 'ended';
       await trx.insertInto('app_access_tokens').values({ token_hash: hashToken(token), access_id: id, created_at: now }).execute();
+      await this.pruneTokens(trx, id, hashToken(token));
       return token;
     });
   }
@@ -243,18 +286,25 @@ export class AppAccesses {
   /**
    * A further token for an access that is live at `now` (the same app signing in again elsewhere);
    * `ended` (no token) when it is not: a token of an ended access opens nothing, and the caller
-   * grants the access afresh instead. One statement, so the access is live where the token is added.
+   * grants the access afresh instead. One statement, so the access is live where the token is added;
+   * in its transaction, the tokens beyond the access's `MAX_TOKENS_PER_ACCESS` newest are revoked.
    */
   async addToken(accessId: string, now: number): Promise<string | 'ended'> {
     const token = randomToken();
-    const added = await this.db.insertInto('app_access_tokens')
-      .columns(['token_hash', 'access_id', 'created_at'])
-      .expression((eb) => eb.selectFrom('app_accesses')
-        .select((inner) => [inner.val(hashToken(token)).as('token_hash'), 'id', inner.val(now).as('created_at')])
-        .where('id', '=', accessId)
-        .where(live(now)))
-      .executeTakeFirst();
-    return Number(added.numInsertedOrUpdatedRows ?? 0) > 0 ? token : 'ended';
+    const tokenHash = hashToken(token);
+    return this.db.transaction().execute(async (trx) => {
+      await this.lockTokens(trx, accessId);
+      const added = await trx.insertInto('app_access_tokens')
+        .columns(['token_hash', 'access_id', 'created_at'])
+        .expression((eb) => eb.selectFrom('app_accesses')
+          .select((inner) => [inner.val(tokenHash).as('token_hash'), 'id', inner.val(now).as('created_at')])
+          .where('id', '=', accessId)
+          .where(live(now)))
+        .executeTakeFirst();
+      if (Number(added.numInsertedOrUpdatedRows ?? 0) === 0) return 'ended';
+      await this.pruneTokens(trx, accessId, tokenHash);
+      return token;
+    });
   }
 
   /** Withdraws one token (when the request it was made for could not be completed). */
@@ -276,13 +326,22 @@ export class AppAccesses {
   /** The live access a token opens (unknown, revoked or expired: undefined). */
   async findByToken(token: string, now: number): Promise<TokenAccess | undefined> {
     if (!/^[A-Za-z0-9_-]{20,200}$/.test(token)) return undefined;
+    return this.findByTokenHash(hashToken(token), now);
+  }
+
+  /**
+   * The live access the token of SHA-256 `tokenHash` (`hashToken`) opens: for an accepted auth
+   * request read without its token (a pinned app's, polled without its delivery code), which
+   * keeps the hash only.
+   */
+  async findByTokenHash(tokenHash: string, now: number): Promise<TokenAccess | undefined> {
     const row = await this.db
       .selectFrom('app_access_tokens')
       .innerJoin('app_accesses', 'app_accesses.id', 'app_access_tokens.access_id')
       .innerJoin('users', 'users.id', 'app_accesses.user_id')
       .selectAll('app_accesses')
       .select(['users.username as username', 'app_access_tokens.created_at as token_created_at'])
-      .where('app_access_tokens.token_hash', '=', hashToken(token))
+      .where('app_access_tokens.token_hash', '=', tokenHash)
       .executeTakeFirst();
     if (!row) return undefined;
     const access = toAccess(row);

@@ -1,5 +1,5 @@
 import { IllegalTransitionError } from '../../core/grant-machine.js';
-import { randomToken } from '../../core/ids.js';
+import { hashToken, randomToken } from '../../core/ids.js';
 import type { DoorContext } from '../door.js';
 import type { User } from '../accounts/users.js';
 import type { AccessKey } from './access-key.js';
@@ -150,6 +150,7 @@ export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, key: A
   const stored: AccessResult = {
     status: 'ACCEPTED',
     sealed: sealOutcome(outcome, grant.id, deliverySecret(request, key, delivery)!),
+    tokenHash: hashToken(token),
     ...(delivery && session ? { redelivery: sealDelivery(delivery, grant.id, key.secret, session) } : {}),
   };
   try {

@@ -8,6 +8,7 @@ import { requestedWaitSeconds, streamGrant, waitForGrant, withdrawAppliedWait } 
 import type { AccessEnv } from './access-env.js';
 import { accessValidationError } from './access-validation.js';
 import { findAccessRequest, KEY_PATTERN, parseAccessKey } from './access-key.js';
+import { MAX_TOKENS_PER_ACCESS } from './app-accesses.js';
 import { pollView, type AccessGrant, type AccessRequest, type AccessResult } from './access-request.js';
 import { startDecidedLifetime } from './decided-lifetime.js';
 import { ACCESS_EVENTS_STREAMED, AccessErrors, AccessLastEventIdHeaders, pryvStateView } from './access-responses.js';
@@ -27,22 +28,32 @@ const unknownKey = (decidedTtlSeconds: number): NotFoundError => new NotFoundErr
 );
 
 /**
- * Whether `view`, a poll body, hands out an accepted access whose token no longer opens it: the
+ * Whether `view`, a poll body of `grant`, answers an accepted access that no longer stands: the
  * account was deleted since the decision (its accesses and their tokens went with it), or the
- * access was revoked or has expired. Such a request answers as an unknown key: the username of a
- * deleted account is not handed out by a request it accepted, and a dead token is no answer to
- * wait for; the app starts a new request, as it does after any other `unknown_key`.
+ * access was revoked or has expired, or its token was revoked to make room for newer ones
+ * (`MAX_TOKENS_PER_ACCESS`). Such a request answers as an unknown key: the username of a deleted
+ * account is not handed out by a request it accepted, and a dead token is no answer to wait for;
+ * the app starts a new request, as it does after any other `unknown_key`. Every accepted answer is
+ * checked, also a pinned app's read without its delivery code, which carries no token: the grant
+ * keeps the token's hash for it (`tokenHash`). A pinned request accepted before that hash was kept
+ * has nothing to check it by, and answers as ended too (it lives an hour at most, and its app
+ * holds the token from the redirect, or reads it with the code, which is checked).
  */
-async function acceptedAccessEnded(env: AccessEnv, view: { status: number; body: Record<string, unknown> }): Promise<boolean> {
-  const token = view.status === 200 ? view.body.token : undefined;
-  return typeof token === 'string' && (await env.accesses.findByToken(token, env.ctx.clock.now())) === undefined;
+async function acceptedAccessEnded(env: AccessEnv, grant: AccessGrant, view: { status: number; body: Record<string, unknown> }): Promise<boolean> {
+  if (view.status !== 200) return false;
+  const now = env.ctx.clock.now();
+  const token = view.body.token;
+  if (typeof token === 'string') return (await env.accesses.findByToken(token, now)) === undefined;
+  const tokenHash = grant.result?.status === 'ACCEPTED' ? grant.result.tokenHash : undefined;
+  return tokenHash === undefined || (await env.accesses.findByTokenHash(tokenHash, now)) === undefined;
 }
 
 /**
  * `GET /access/:key`: the request's state, the HTTP status equal to the body's `code`. With
  * `?wait=<s>` or `Prefer: wait=<s>` (beyond Pryv) it answers the instant the user decides. Once a
  * decided request has been delivered (read here, streamed, or sent with the redirect), it stays
- * readable for a short while, then is gone (`startDecidedLifetime`). The key's
+ * readable for a short while, then is gone (`startDecidedLifetime`; a HEAD, which delivers
+ * nothing, does not start it). The key's
  * secret is checked first (a wrong one is the same 404 as an unknown key), and it opens the
  * sealed token.
  */
@@ -71,7 +82,7 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
       }),
       headers: PreferWaitHeaders,
       response: {
-        200: pryvStateView('ACCEPTED: the user granted the access; `username`, the app token (`token`) and `apiEndpoint`, which holds the token. Only while that access lives: once the account is deleted, or the access revoked or expired, the request answers 404 `unknown_key`, as an expired one, and hands out neither username nor token.'),
+        200: pryvStateView('ACCEPTED: the user granted the access; `username`, the app token (`token`) and `apiEndpoint`, which holds the token. A pinned app\'s request read without its delivery code answers `{status, code, message}` only: the decision, not the token. Both, only while that access lives: once the account is deleted, the access revoked or expired, or the token revoked as one of the oldest (an access keeps its ' + String(MAX_TOKENS_PER_ACCESS) + ' newest), the request answers 404 `unknown_key`, as an expired one, and hands out neither username nor token.'),
         201: pryvStateView(`${NEED_SIGNIN} The user has not decided yet.`),
         403: pryvStateView('The request is over, its `status` says how: `REFUSED` (`reasonID` `REFUSED_BY_USER`: the user refused), or `ERROR` with `id` `too_many_accesses` (the account holds PAIRGATE_ACCESS_MAX_PER_USER app accesses) or `internal_error` (the access could not be granted); start a new request.'),
         404: AccessErrors.unknownKey,
@@ -100,10 +111,13 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
     if (!grant) throw notFound();
     const state = env.ctx.engine.stateOf(grant);
     if (state === 'expired') throw notFound();
-    // First read of a decision (plain or long poll): from now on it lives only a short while.
-    grant = await startDecidedLifetime(env.ctx, grant, decidedTtlMs);
+    // First read of a decision (plain or long poll): from now on it lives only a short while. Not
+    // on a HEAD (Fastify answers it with this route, the body dropped): nothing is delivered, and a
+    // probe of the address (a link checker, a proxy's warm-up) started the short while before the
+    // app had read anything.
+    if (request.method !== 'HEAD') grant = await startDecidedLifetime(env.ctx, grant, decidedTtlMs);
     const view = pollView(grant, state, key, request.query.code);
-    if (await acceptedAccessEnded(env, view)) throw notFound();
+    if (await acceptedAccessEnded(env, grant, view)) throw notFound();
     return reply.code(view.status as 200).header('cache-control', 'no-store').send(view.body as never);
   });
 
@@ -124,7 +138,7 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
     const grant = await findAccessRequest(env.ctx.engine, key);
     if (!grant || !key || env.ctx.engine.stateOf(grant) === 'expired') throw notFound();
     // An accepted request is streamed as its one event: not when its access has ended since.
-    if (env.ctx.engine.stateOf(grant) === 'approved' && (await acceptedAccessEnded(env, pollView(grant, 'approved', key)))) throw notFound();
+    if (env.ctx.engine.stateOf(grant) === 'approved' && (await acceptedAccessEnded(env, grant, pollView(grant, 'approved', key)))) throw notFound();
     await streamGrant<AccessRequest, AccessResult>(env.ctx, request, reply, grant.id, (current) => pollView(current as AccessGrant, env.ctx.engine.stateOf(current), key).body, maxWait * 5,
       // For the app, an accepted request is as final as a refused one: a reconnection naming it is
       // answered 204, which ends EventSource's reconnecting.

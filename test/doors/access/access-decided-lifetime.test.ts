@@ -67,6 +67,18 @@ describe('the short life of a delivered decision', () => {
     expect(await readableAfter(String(created.poll), 121)).toBe(false);
   });
 
+  it('a HEAD delivers no body, so it starts nothing: the app\'s first GET does', async () => {
+    const created = (await postJson(`${base}/access`, authRequest({ requestingAppId: 'head-probing-app' }))).body;
+    await user.decide(String(created.key), 'accept');
+    for (const url of [String(created.poll), `${String(created.poll)}?wait=5`, `${String(created.poll)}/events`]) {
+      const head = await fetch(url, { method: 'HEAD' });
+      expect(head.status, url).not.toBe(404);
+      expect(await head.text(), url).toBe('');
+    }
+    expect(await readableAfter(String(created.poll), 300)).toBe(true);
+    expect(await readableAfter(String(created.poll), 121)).toBe(false);
+  });
+
   it('in OAuth mode the redirect carries only the key as code: the app\'s first poll for the token starts it', async () => {
     const created = (await postJson(`${base}/access`, authRequest({ requestingAppId: 'oauth-mode-app', returnURL: 'https://app.example/back?', oauthState: 'xyz' }))).body;
     await user.get(`/access/auth?key=${String(created.key)}`);
