@@ -48,17 +48,17 @@ async function acceptedAccessEnded(env: AccessEnv, grant: AccessGrant, view: { s
   return tokenHash === undefined || (await env.accesses.findByTokenHash(tokenHash, now)) === undefined;
 }
 
+/** A delivery code as `randomToken` makes it: base64url. */
+const DELIVERY_CODE = /^[A-Za-z0-9_-]{16,100}$/;
+
 /**
  * `GET /access/:key`: the request's state, the HTTP status equal to the body's `code`. With
  * `?wait=<s>` or `Prefer: wait=<s>` (beyond Pryv) it answers the instant the user decides. Once a
  * decided request has been delivered (read here, streamed, or sent with the redirect), it stays
  * readable for a short while, then is gone (`startDecidedLifetime`; a HEAD, which delivers
- * nothing, does not start it). The key's
- * secret is checked first (a wrong one is the same 404 as an unknown key), and it opens the
- * sealed token.
+ * nothing, does not start it). The key's secret is checked first (a wrong one is the same 404 as
+ * an unknown key), and it opens the sealed token.
  */
-/** A delivery code as `randomToken` makes it: base64url. */
-const DELIVERY_CODE = /^[A-Za-z0-9_-]{16,100}$/;
 
 export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
