@@ -1,6 +1,6 @@
 import { request, type RequestOptions } from 'node:https';
 import type { IncomingMessage } from 'node:http';
-import { abortedCall, cutOff, networkFailureOf, NOT_PAIRGATE_CODE, PairgateApiError, retryAfterOf } from './errors.js';
+import { abortedCall, answerTooLarge, cutOff, MAX_ANSWER_BYTES, MAX_LIST_ANSWER_BYTES, networkFailureOf, NOT_PAIRGATE_CODE, PairgateApiError, retryAfterOf } from './errors.js';
 import type { CallOptions } from './http-call.js';
 import type { BoxKeys } from './registry.js';
 
@@ -114,7 +114,9 @@ function answerOf<T>(baseUrl: string, method: string, path: string, res: Incomin
  * Client of the DNS update API: HTTPS with the box certificate as client certificate, which is what
  * proves the box owns `<fingerprint>.<zone>`. Every call takes a `signal` (code `aborted`, the
  * connection closed at once); errors are PairgateApiError (status 0 and `network_error` when no
- * whole answer came within the timeout, the connection cut or stalled halfway included).
+ * whole answer came within the timeout, the connection cut or stalled halfway included;
+ * `answer_too_large` for an answer beyond {@link MAX_ANSWER_BYTES}, {@link MAX_LIST_ANSWER_BYTES}
+ * for `list`, the connection closed).
  */
 export class DnsUpdateClient {
   /** The update API's base URL, without a trailing slash. */
@@ -123,7 +125,7 @@ export class DnsUpdateClient {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
   }
 
-  private send<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  private send<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, maxAnswerBytes = MAX_ANSWER_BYTES): Promise<T> {
     if (signal?.aborted) return Promise.reject(abortedCall(signal));
     const url = new URL(`${this.baseUrl}${path}`);
     const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -154,8 +156,20 @@ export class DnsUpdateClient {
       let answered = false;
       const req = request(url, requestOptions, (res) => {
         answered = true;
+        // Read up to the cap only: a server (or an --update-api pointed at a large file) had the
+        // whole answer held in memory until the timeout.
+        const tooLarge = (): void => {
+          fail(answerTooLarge(this.baseUrl, method, path, res.statusCode ?? 0, maxAnswerBytes));
+          req.destroy();
+        };
+        if (Number(res.headers['content-length']) > maxAnswerBytes) return tooLarge();
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxAnswerBytes) tooLarge();
+          else chunks.push(chunk);
+        });
         res.on('end', () => settle(() => answerOf<T>(this.baseUrl, method, path, res, Buffer.concat(chunks).toString('utf8'))));
         // Cut or stalled halfway (the timeout destroys the request): the network's doing, not a
         // sign that something other than the update API answered.
@@ -212,6 +226,6 @@ export class DnsUpdateClient {
 
   /** The records at and under `name`. */
   async list(name: string, options: CallOptions = {}): Promise<DnsRecordView[]> {
-    return (await this.send<{ records: DnsRecordView[] }>('GET', `/v1/dns/${dnsPath(name)}`, undefined, options.signal)).records;
+    return (await this.send<{ records: DnsRecordView[] }>('GET', `/v1/dns/${dnsPath(name)}`, undefined, options.signal, MAX_LIST_ANSWER_BYTES)).records;
   }
 }

@@ -135,6 +135,41 @@ export function cutOff(origin: string, error: unknown): PairgateApiError {
   return new PairgateApiError(0, 'network_error', `Lost the answer of ${origin} halfway (${networkFailureReason(error)}). Try again; check any proxy in between if it keeps happening.`, undefined, undefined, reason === 'other' ? 'reset' : reason);
 }
 
+/** Machine code of an answer whose body is larger than the SDK reads for the call. */
+export const ANSWER_TOO_LARGE_CODE = 'answer_too_large';
+
+/**
+ * The most bytes of an answer's body the SDK's calls read (1 MiB): pairgate's answers are far
+ * smaller (a grant with its largest data, about 130 kB; a refusal, a few hundred bytes). Without a
+ * bound, a server, or an address given by mistake where a large file is served, had the caller
+ * hold all it sent in memory until the call's timeout.
+ */
+export const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/**
+ * The most bytes the SDK reads of an answer that lists what a server holds (16 MiB): the support
+ * origin's live sessions (`SupportOriginClient.listSessions`: up to about 14 kB each, and
+ * PAIRGATE_SUPPORT_MAX_SESSIONS has no upper bound) and a box's DNS records
+ * (`DnsUpdateClient.list`: up to PAIRGATE_DNS_MAX_RECORDS_PER_BOX, 10000, of under 1 kB each).
+ */
+export const MAX_LIST_ANSWER_BYTES = 16 * 1024 * 1024;
+
+/** `bytes` in words: `1 MiB`, `512 KiB`, `1000 bytes`. */
+function sizeWords(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
+/**
+ * The error for an answer (of any status) whose body is larger than `cap`, the most the SDK reads
+ * for `method` `path` on `origin`: code {@link ANSWER_TOO_LARGE_CODE}, with the answer's status.
+ * The body is not read further and its connection is closed.
+ */
+export function answerTooLarge(origin: string, method: string, path: string, status: number, cap: number): PairgateApiError {
+  return new PairgateApiError(status, ANSWER_TOO_LARGE_CODE, `${origin} answered ${method} ${path.split('?')[0] || '/'} with a body larger than ${sizeWords(cap)}, the most this client reads for it: no pairgate answer is that large. Check that the URL is the pairgate server's (not a file or another service).`);
+}
+
 /** Reads an error body in any of the doors' shapes into a PairgateApiError. */
 export async function toApiError(response: Response): Promise<PairgateApiError> {
   let body: unknown;

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { WebSocket } from 'ws';
 import type { IncomingMessage } from 'node:http';
-import { abortedCall, networkFailureOf, PairgateApiError, retryAfterOf } from './errors.js';
+import { abortedCall, MAX_LIST_ANSWER_BYTES, networkFailureOf, PairgateApiError, retryAfterOf } from './errors.js';
 import { callJson, refusalOf as refusalOfAnswer, sendCall, type CallOptions, type HttpCall } from './http-call.js';
 import { LongPollPacer, longPollSeconds, monotonicNow, waitParameter } from './long-poll.js';
 import { PassingFailureRetry } from './passing-failures.js';
@@ -545,7 +545,8 @@ export class SupportOriginClient {
 
   /** Live sessions. */
   async listSessions(options: CallOptions = {}): Promise<SessionInfo[]> {
-    const body = await this.call<{ Sessions: SessionInfo[] }>({ path: '/session', headers: this.jsonHeaders(), signal: options.signal });
+    // A list: it may legitimately be larger than a single answer's cap.
+    const body = await this.call<{ Sessions: SessionInfo[] }>({ path: '/session', headers: this.jsonHeaders(), maxAnswerBytes: MAX_LIST_ANSWER_BYTES, signal: options.signal });
     return body.Sessions;
   }
 
@@ -575,13 +576,14 @@ export class SupportOriginClient {
   }
 
   /** A call to `path` on the origin, with this client's timeout (plus `extraTimeoutMs`, a long-poll's wait). */
-  private httpCall(call: { path: string; method?: string; headers: Record<string, string>; body?: string | FormData; extraTimeoutMs?: number; signal?: AbortSignal | undefined }): HttpCall {
+  private httpCall(call: { path: string; method?: string; headers: Record<string, string>; body?: string | FormData; extraTimeoutMs?: number; maxAnswerBytes?: number; signal?: AbortSignal | undefined }): HttpCall {
     return supportCall({
       origin: this.baseUrl,
       url: `${this.baseUrl}${call.path}`,
       headers: call.headers,
       timeoutMs: this.timeoutMs + (call.extraTimeoutMs ?? 0),
       ...(call.method ? { method: call.method } : {}),
+      ...(call.maxAnswerBytes ? { maxAnswerBytes: call.maxAnswerBytes } : {}),
       ...(call.body === undefined ? {} : { body: call.body }),
       ...(call.signal ? { signal: call.signal } : {}),
     });

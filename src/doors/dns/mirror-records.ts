@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { isIPv6 } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 import { replaceFileDurably } from '../../server/durable-file.js';
 import { canonicalAddress, sameAddress } from './record-values.js';
 
@@ -14,6 +14,21 @@ export interface RecordSetter {
 export interface MirrorState {
   ip: string | null;
   active: number;
+}
+
+/**
+ * `parsed` (a state file's JSON) as a {@link MirrorState}, or undefined when it is not one: `ip` an
+ * IP address or null, `active` the index of one of the `mirrors` mirror names. JSON of another
+ * shape is as damaged as text that is not JSON, and starts the rotation over: `null` made
+ * `box announce --zone` fail with a TypeError, and an `active` of -1, 0.5 or "a" published
+ * `undefined.<fp>.<zone>`.
+ */
+function stateOf(parsed: unknown, mirrors: number): MirrorState | undefined {
+  if (parsed === null || typeof parsed !== 'object') return undefined;
+  const { ip, active } = parsed as Record<string, unknown>;
+  if (ip !== null && (typeof ip !== 'string' || isIP(ip) === 0)) return undefined;
+  if (typeof active !== 'number' || !Number.isInteger(active) || active < 0 || active >= mirrors) return undefined;
+  return { ip, active };
 }
 
 /** Settings of the mirror publisher. */
@@ -55,7 +70,7 @@ export class MirrorRecords {
     this.state = { ip: null, active: 0 };
     if (options.stateFile && existsSync(options.stateFile)) {
       try {
-        this.state = JSON.parse(readFileSync(options.stateFile, 'utf8')) as MirrorState;
+        this.state = stateOf(JSON.parse(readFileSync(options.stateFile, 'utf8')), this.mirrors.length) ?? this.state;
       } catch {
         // A damaged state file: start the rotation over.
       }

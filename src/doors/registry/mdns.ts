@@ -1,7 +1,9 @@
+import { isIPv4, isIPv6, type BlockList } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Answer } from 'dns-packet';
 import multicastDns from 'multicast-dns';
 import { PairgateError } from '../../core/errors.js';
+import { ownSubnets } from '../lan/ip-addresses.js';
 import { MDNS_GROUP, MDNS_OPTION_FIELDS, mdnsError, type MdnsSettings, type MdnsStep } from './mdns-errors.js';
 
 export type { MdnsSettings } from './mdns-errors.js';
@@ -22,6 +24,22 @@ const GOODBYE_WAIT_MS = 1_000;
 
 /** Least time between two answers of a box to questions (RFC 6762 section 6: a record is multicast at most once a second). */
 const MIN_ANSWER_INTERVAL_MS = 1_000;
+
+/**
+ * How long the subnets of this machine's interfaces are reused before they are read again: a
+ * question is checked against them (see `advertiseBox`), and a flood of questions must not read
+ * the interfaces once each; an address the network hands out anew counts within seconds.
+ */
+const SUBNETS_REREAD_MS = 5_000;
+
+/**
+ * The most boxes (`_pairgate._tcp` instances) a discovery keeps what it hears of: a host sending
+ * answers for ever new names made it hold every one until its timeout. Far more than a network has.
+ */
+export const MAX_DISCOVERED_BOXES = 256;
+
+/** The most addresses a discovery keeps of one box's host name (a box sends its own few). */
+export const MAX_ADDRESSES_PER_BOX = 16;
 
 /** A box advertised on the local network. */
 export interface AdvertisedBox {
@@ -244,14 +262,30 @@ export function advertiseBox(box: AdvertisedBox, options: AdvertiseOptions = {})
   let answeredAt = -Infinity;
   let nextAnswer: NodeJS.Timeout | undefined;
   let stopping = false;
+  // Only questions from the local link are answered (RFC 6762 section 5.5 and 11): anyone who
+  // could reach UDP port 5353 from elsewhere (a box with a public address and no firewall) made it
+  // multicast its records to its whole network at each question. The socket cannot tell a
+  // multicast question from one sent to its address, nor see the packet's IP TTL, so the source
+  // is what is checked: an address inside the subnet of one of this machine's interfaces (an IPv4
+  // address and netmask, an IPv6 prefix, the link-local fe80::/64 included). An on-link host whose
+  // address is in none of them (misconfigured) goes unanswered.
+  let subnets: { list: BlockList; readAt: number } | undefined;
+  const onLink = (source: string): boolean => {
+    const address = source.split('%')[0]!;
+    const family = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : undefined;
+    if (!family) return false;
+    const now = performance.now();
+    if (!subnets || now - subnets.readAt >= SUBNETS_REREAD_MS) subnets = { list: ownSubnets(), readAt: now };
+    return subnets.list.check(address, family);
+  };
   const answer = (): void => {
     nextAnswer = undefined;
     answeredAt = performance.now();
     advert.mdns.respond({ answers: records() }, advert.sent);
   };
-  advert.mdns.on('query', (query) => {
+  advert.mdns.on('query', (query, rinfo) => {
     const asked = (query.questions ?? []).some((q) => q.name.toLowerCase() === PAIRGATE_SERVICE && (q.type === 'PTR' || (q.type as string) === 'ANY'));
-    if (!asked || stopping || nextAnswer !== undefined) return;
+    if (!asked || stopping || nextAnswer !== undefined || !onLink(rinfo.address)) return;
     const wait = answeredAt + MIN_ANSWER_INTERVAL_MS - performance.now();
     if (wait <= 0) answer();
     else nextAnswer = setTimeout(answer, wait);
@@ -285,20 +319,35 @@ export function advertiseBox(box: AdvertisedBox, options: AdvertiseOptions = {})
   };
 }
 
-function txtFields(data: unknown): Record<string, string> {
-  const fields: Record<string, string> = {};
+/**
+ * The `fp=` and `name=` of a TXT record, the only fields a discovery reads: the others, kept, let
+ * a host's answers hold more of a discovery's memory.
+ */
+function txtFields(data: unknown): { fp?: string; name?: string } {
+  const fields: { fp?: string; name?: string } = {};
   const items = Array.isArray(data) ? data : [data];
   for (const item of items) {
     const text = Buffer.isBuffer(item) ? item.toString('utf8') : String(item);
     const eq = text.indexOf('=');
-    if (eq > 0) fields[text.slice(0, eq)] = text.slice(eq + 1);
+    if (eq < 0) continue;
+    const key = text.slice(0, eq);
+    if (key === 'fp' || key === 'name') fields[key] = text.slice(eq + 1);
   }
   return fields;
+}
+
+/** What a discovery heard of one `_pairgate._tcp` instance. */
+interface HeardInstance {
+  srv?: { port: number; target: string };
+  txt?: { fp?: string; name?: string };
 }
 
 /**
  * Asks the local network for `_pairgate._tcp` boxes and collects answers for `timeoutMs` (asking
  * again every second). Only boxes with a well-formed fingerprint, port and address are returned.
+ * What it keeps is bounded, whatever a host sends: at most {@link MAX_DISCOVERED_BOXES} instances
+ * (the first heard), the SRV and TXT records of those only, and at most
+ * {@link MAX_ADDRESSES_PER_BOX} addresses of the host names they point to.
  * When mDNS cannot start (its port held alone by another program, no interface joining the
  * multicast group, the first question not sent) it rejects with the PairgateError of
  * {@link BoxAdvert.ready}, the socket closed: an empty list would say "no boxes" of a network it
@@ -309,24 +358,44 @@ function txtFields(data: unknown): Record<string, string> {
 export function discoverBoxes(timeoutMs = 2000, options: MdnsOptions & { signal?: AbortSignal; settings?: MdnsSettings } = {}): Promise<DiscoveredBox[]> {
   const { signal } = options;
   if (signal?.aborted) return Promise.reject(signal.reason);
-  const ptrs = new Set<string>();
-  const srv = new Map<string, { port: number; target: string }>();
-  const txt = new Map<string, Record<string, string>>();
+  // Everything heard is kept until the timeout: a host flooding answers (new instance names, many
+  // addresses) grew it without bound. Only what a box's answer needs is kept, and only so much.
+  const instances = new Map<string, HeardInstance>();
   const hosts = new Map<string, Set<string>>();
+  const targets = (): Set<string> => new Set([...instances.values()].flatMap((heard) => (heard.srv ? [heard.srv.target] : [])));
   const question = { questions: [{ name: PAIRGATE_SERVICE, type: 'PTR' as const }] };
   const discovery = startMdns(options, options.settings ?? MDNS_OPTION_FIELDS, (mdns, sent) => mdns.query(question, sent), () => undefined);
   const { mdns } = discovery;
   mdns.on('response', (response) => {
-    for (const rr of [...(response.answers ?? []), ...(response.additionals ?? [])]) {
-      const name = rr.name.toLowerCase();
+    const records = [...(response.answers ?? []), ...(response.additionals ?? [])];
+    // The PTRs first, then the records of the instances they name, then the addresses of their
+    // hosts: a box's answer carries all of them, in any order, and only those are kept.
+    for (const rr of records) {
+      if (rr.type !== 'PTR' || rr.name.toLowerCase() !== PAIRGATE_SERVICE) continue;
+      const instance = String(rr.data).toLowerCase();
       // TTL 0 is a goodbye (RFC 6762 10.1): the box stopped advertising, so it is not found.
-      if (rr.type === 'PTR' && name === PAIRGATE_SERVICE) {
-        if (rr.ttl === 0) ptrs.delete(String(rr.data).toLowerCase());
-        else ptrs.add(String(rr.data).toLowerCase());
+      if (rr.ttl === 0) instances.delete(instance);
+      else if (!instances.has(instance) && instances.size < MAX_DISCOVERED_BOXES) instances.set(instance, {});
+    }
+    for (const rr of records) {
+      const heard = instances.get(rr.name.toLowerCase());
+      if (!heard) continue;
+      if (rr.type === 'SRV') heard.srv = { port: rr.data.port, target: rr.data.target.toLowerCase() };
+      else if (rr.type === 'TXT') heard.txt = txtFields(rr.data);
+    }
+    let pointedTo: Set<string> | undefined;
+    for (const rr of records) {
+      if (rr.type !== 'A' && rr.type !== 'AAAA') continue;
+      const name = rr.name.toLowerCase();
+      pointedTo ??= targets();
+      if (!pointedTo.has(name)) continue;
+      let addresses = hosts.get(name);
+      if (!addresses) {
+        // Names no instance points to any more (goodbyes, SRVs changed) make room.
+        for (const host of hosts.keys()) if (!pointedTo.has(host)) hosts.delete(host);
+        hosts.set(name, (addresses = new Set()));
       }
-      else if (rr.type === 'SRV') srv.set(name, { port: rr.data.port, target: rr.data.target.toLowerCase() });
-      else if (rr.type === 'TXT') txt.set(name, txtFields(rr.data));
-      else if (rr.type === 'A' || rr.type === 'AAAA') hosts.set(name, (hosts.get(name) ?? new Set()).add(String(rr.data)));
+      if (addresses.size < MAX_ADDRESSES_PER_BOX) addresses.add(String(rr.data));
     }
   });
   const again = setInterval(() => mdns.query(question), 1000);
@@ -348,9 +417,7 @@ export function discoverBoxes(timeoutMs = 2000, options: MdnsOptions & { signal?
     const timer = setTimeout(() => {
       end();
       const boxes: DiscoveredBox[] = [];
-      for (const instance of ptrs) {
-        const service = srv.get(instance);
-        const fields = txt.get(instance) ?? {};
+      for (const [instance, { srv: service, txt: fields = {} }] of instances) {
         const addresses = service ? [...(hosts.get(service.target) ?? [])] : [];
         if (!service || !fields.fp || !/^[a-z2-7]{52}$/.test(fields.fp) || addresses.length === 0) continue;
         boxes.push({ instance, fingerprint: fields.fp, name: fields.name ?? instance, host: service.target, port: service.port, addresses });

@@ -32,10 +32,13 @@ const systemError = (code: string, syscall: string): Error => Object.assign(new 
 /** The time the advert reads (`performance.now`): moved on by `ask`. */
 let now = 0;
 
-/** A question to the advert, a second after the one before: it answers at most once a second (mdns-answer-pace.test.ts). */
+/**
+ * A question to the advert, a second after the one before: it answers at most once a second
+ * (mdns-answer-pace.test.ts), and only questions from its own link (mdns-off-link.test.ts).
+ */
 function ask(): void {
   now += 1_000;
-  fake.emit('query', question);
+  fake.emit('query', question, { address: '127.0.0.1', family: 'IPv4', port: 5353, size: 0 });
 }
 
 /** An advert of the fake, started: joined, bound, its announcement sent. */
