@@ -6,7 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import { discoverBoxes, type DiscoveredBox, type MdnsOptions } from '../doors/registry/mdns.js';
 import { spkiFingerprint } from '../core/fingerprint.js';
 import { replaceFileDurably } from '../server/durable-file.js';
-import { abortedCall, cutOff } from './errors.js';
+import { abortedCall, answerTooLarge, cutOff, MAX_ANSWER_BYTES } from './errors.js';
 import type { CallOptions } from './http-call.js';
 
 export type { DiscoveredBox, MdnsOptions } from '../doors/registry/mdns.js';
@@ -169,7 +169,20 @@ export function pinnedGet(url: string, pin: Pin, timeoutMs = 5000, options: Call
     }, (res) => {
       answered = true;
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      let bytes = 0;
+      // Read up to the cap every SDK call keeps: a box (or whatever holds the pinned key) that
+      // answers without end held it all in memory until the timeout.
+      const tooLarge = (): void => {
+        const target = new URL(url);
+        settle(() => reject(answerTooLarge(target.origin, 'GET', target.pathname, res.statusCode ?? 0, MAX_ANSWER_BYTES)));
+        req.destroy();
+      };
+      if (Number(res.headers['content-length']) > MAX_ANSWER_BYTES) return tooLarge();
+      res.on('data', (c: Buffer) => {
+        bytes += c.length;
+        if (bytes > MAX_ANSWER_BYTES) return tooLarge();
+        chunks.push(c);
+      });
       res.on('end', () => settle(() => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') })));
       res.on('error', lost);
       res.on('close', () => {

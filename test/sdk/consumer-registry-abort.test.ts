@@ -104,4 +104,35 @@ describe('SDK RegistryClient and pinnedGet: AbortSignal, answers cut or stalled 
       box.server.close();
     }
   });
+
+  it('pinnedGet reads no more than 1 MiB of an answer: an endless one, or one whose length says more, is answer_too_large at once', async () => {
+    const pin: Pin = { fingerprint: spkiFingerprint(new X509Certificate(keys.certPem).publicKey.export({ type: 'spki', format: 'der' })), certPem: keys.certPem, firstSeen: new Date().toISOString() };
+    const box = await listening(
+      createHttpsServer({ key: keys.keyPem, cert: keys.certPem }, (request, response) => {
+        if (request.url === '/declared') {
+          response.writeHead(200, { 'content-type': 'application/json', 'content-length': String(2 * 1024 * 1024) });
+          response.write('{');
+          return;
+        }
+        response.writeHead(200, { 'content-type': 'application/json' });
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        const more = (): void => {
+          while (!response.destroyed && response.write(chunk));
+          if (!response.destroyed) response.once('drain', more);
+        };
+        more();
+      }),
+      'https',
+    );
+    try {
+      for (const path of ['/endless', '/declared']) {
+        const started = Date.now();
+        expect(await rejection(pinnedGet(`${box.url}${path}`, pin, 10_000)), path).toMatchObject({ code: 'answer_too_large', status: 200, message: expect.stringContaining(`GET ${path} with a body larger than 1 MiB`) });
+        expect(Date.now() - started, path).toBeLessThan(5_000);
+      }
+    } finally {
+      box.server.closeAllConnections();
+      box.server.close();
+    }
+  });
 });
