@@ -8,7 +8,7 @@ import type { PairingResult } from './offer.js';
 import { unfinishedConnections } from './connection-limits.js';
 import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
 import { dialFirst } from './pinned-dial.js';
-import { exchange, type ExchangeResult } from './session.js';
+import { exchange, type ExchangeResult, type PeerIdentity } from './session.js';
 import { peerCertificatePin } from './tls-identity.js';
 import { DEFAULT_CONNECT_PORT } from './discovery.js';
 import { othersWord, shortReason, type Answer } from './trust-commit.js';
@@ -34,7 +34,7 @@ export interface TrustedSessionOptions {
 /** Longest silence from the other side, in the exchange and while waiting for its word on its save. */
 const SESSION_TIMEOUT_MS = 30_000;
 
-function exchangeOptions(options: TrustedSessionOptions) {
+function exchangeOptions(options: TrustedSessionOptions, checkPeer: (peer: PeerIdentity) => void) {
   return {
     payloadPath: options.payloadPath,
     outDir: options.outDir ?? process.cwd(),
@@ -43,6 +43,7 @@ function exchangeOptions(options: TrustedSessionOptions) {
     onProgress: options.onProgress,
     // Each side says it will tell the other whether it recorded the session (`saveSession`).
     confirmTrust: true,
+    checkPeer,
   };
 }
 
@@ -113,9 +114,9 @@ function othersFailure(save: SessionSave, answer: Exclude<Answer, { kind: 'saved
   }
 }
 
-/** The peer must say it is the device whose key TLS just proved. */
-function checkClaim(exchanged: ExchangeResult, keySha256: string, deviceId: string): void {
-  if (exchanged.peer.keySha256 !== keySha256 || exchanged.peer.deviceId !== deviceId) {
+/** The peer must say it is the device whose key TLS just proved: checked before a payload goes either way (`exchange`). */
+function checkClaim(peer: PeerIdentity, keySha256: string, deviceId: string): void {
+  if (peer.keySha256 !== keySha256 || peer.deviceId !== deviceId) {
     throw new ProtocolError('The peer claimed another identity than its TLS key.');
   }
 }
@@ -207,8 +208,7 @@ export async function listenForTrustedPeer(options: TrustedSessionOptions & { ho
     busy = true;
     void (async () => {
       try {
-        const exchanged = await exchange(channel, device, [], exchangeOptions(options));
-        checkClaim(exchanged, pin, peer.deviceId);
+        const exchanged = await exchange(channel, device, [], exchangeOptions(options, (claimed) => checkClaim(claimed, pin, peer.deviceId)));
         const trusted = await saveSession(channel, {
           store: peers, exchanged,
           peer: { deviceId: peer.deviceId, name: exchanged.peer.name, keySha256: pin, addresses: [address, ...exchanged.peer.addresses, ...peer.addresses] },
@@ -285,8 +285,7 @@ export async function connectToTrustedPeer(selector: string, options: TrustedSes
   // The listener's TLS key is the one pinned at pairing: what it says may be shown in its own words.
   channel.authenticate();
   try {
-    const exchanged = await exchange(channel, device, [], exchangeOptions(options));
-    checkClaim(exchanged, peer.keySha256, peer.deviceId);
+    const exchanged = await exchange(channel, device, [], exchangeOptions(options, (claimed) => checkClaim(claimed, peer.keySha256, peer.deviceId)));
     const trusted = await saveSession(channel, {
       store: peers, exchanged,
       peer: { deviceId: peer.deviceId, name: exchanged.peer.name, keySha256: peer.keySha256, addresses: [address, ...peer.addresses] },

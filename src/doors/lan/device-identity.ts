@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InvalidRequestError } from '../../core/errors.js';
 import { checkConfigFile, explainConfigWriteError } from './config-dir.js';
-import { nameProblem, writtenName } from './connection-string.js';
+import { DEVICE_ID_BYTES, MAX_NAME_BYTES, nameProblem, writtenName } from './connection-string.js';
 import { JsonFileError, readJsonFile, writeJsonFile } from './json-file.js';
 import { BadDeviceFileError, DeviceFileUnreadableError } from './lan-errors.js';
 import { createPrivateFile } from './private-file.js';
@@ -35,9 +35,17 @@ const CREATE_ATTEMPTS = 3;
 /** What re-creating the key costs: said wherever moving the file aside is advised. */
 const NEW_KEY_COST = 'the next pairgate command makes a new key, and every device paired with this one must then pair again (they pin the old key)';
 
-/** A name for this device from the host name, made safe for the connection string. */
-export function defaultDeviceName(): string {
-  const name = hostname().replace(/[^\p{L}\p{N} ._-]/gu, '').slice(0, 48);
+/**
+ * A name for this device from `host` (the host name), made safe for the connection string: at most
+ * 48 characters and never over MAX_NAME_BYTES bytes (48 letters of another script may be 144), since
+ * `device.json` with a name over that is refused as damaged.
+ */
+export function defaultDeviceName(host = hostname()): string {
+  let name = '';
+  for (const character of [...host.replace(/[^\p{L}\p{N} ._-]/gu, '')].slice(0, 48)) {
+    if (Buffer.byteLength(name + character, 'utf8') > MAX_NAME_BYTES) break;
+    name += character;
+  }
   return name || 'pairgate device';
 }
 
@@ -51,7 +59,8 @@ export function defaultDeviceName(): string {
  * overwritten would leave its peer pinning a key this device no longer has.
  *
  * Throws BadDeviceFileError (`lan_bad_device_file`) when `device.json` is not what this code
- * writes (not JSON, a field missing, a certificate that cannot be read or that is not of the key),
+ * writes (not JSON, a field missing, an id that is not 16 bytes of base64url, a name that names may
+ * not be, a certificate that cannot be read or that is not of the key),
  * leaving it as it is: it is this device's key, which peers pin, so it is never silently replaced.
  * Throws DeviceFileUnreadableError (`lan_device_file_unreadable`) when it cannot be read at all
  * (permission denied, a folder at its name): the access is what to fix, not the key. Throws
@@ -127,7 +136,16 @@ function readIdentity(path: string): DeviceIdentity | undefined {
   // Anything but an object (null, a list, a number) lacks them all.
   const missing = (['deviceId', 'name', 'keyPem', 'certPem'] as const).filter((field) => typeof fields?.[field] !== 'string' || fields[field] === '');
   if (missing.length > 0) throw damaged(path, `${missing.join(', ')} missing or not text`);
-  const { deviceId, name, keyPem, certPem } = fields as StoredIdentity;
+  const { deviceId, name: storedName, keyPem, certPem } = fields as StoredIdentity;
+  // Checked here, not where they are used: a bad one failed later, in the middle of a command,
+  // as a RangeError (an offer's connection string) or as the other device's protocol error.
+  if (!isDeviceId(deviceId)) {
+    throw damaged(path, `its "deviceId" is not a device id (16 bytes in base64url, 22 characters of A-Z a-z 0-9 - _)`);
+  }
+  // Named by an earlier version, the name may hold what names may no longer hold (`writtenName`).
+  const name = writtenName(storedName);
+  const problem = nameProblem(name);
+  if (problem) throw badName(path, problem);
   let spkiSha256: Buffer;
   let keySpkiSha256: Buffer;
   try {
@@ -138,8 +156,22 @@ function readIdentity(path: string): DeviceIdentity | undefined {
   }
   // TLS would refuse the pair at every use; peers pin the certificate's key, so say it now.
   if (!keySpkiSha256.equals(spkiSha256)) throw damaged(path, 'its certificate is not of its key');
-  // Named by an earlier version, the name may hold what names may no longer hold (`writtenName`).
-  return { deviceId, name: writtenName(name), keyPem, certPem, spkiSha256 };
+  return { deviceId, name, keyPem, certPem, spkiSha256 };
+}
+
+/** True for a device id as pairgate makes them: 16 bytes, canonical base64url (`newDeviceId`; an older id may start with "-"). */
+function isDeviceId(value: string): boolean {
+  const bytes = Buffer.from(value, 'base64url');
+  return bytes.length === DEVICE_ID_BYTES && bytes.toString('base64url') === value;
+}
+
+/**
+ * A `device.json` whose name cannot be used (edited by hand): only the name is to fix, so the
+ * advice keeps the key, which moving the file aside would cost every paired device.
+ */
+function badName(path: string, problem: string): BadDeviceFileError {
+  return new BadDeviceFileError(`The device identity file ${path} is damaged: its "name" cannot be used (${problem}). pairgate leaves it as it is. `
+    + `Edit "name" in it to at most ${MAX_NAME_BYTES} bytes of text without control or invisible formatting characters, leaving the other fields as they are: they hold the key every paired device pins.`);
 }
 
 /**

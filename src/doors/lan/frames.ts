@@ -139,6 +139,30 @@ const SETTLED = new Set(['lan_trust_not_saved', 'lan_peer_not_saved', 'lan_trust
 const live = new Set<FramedChannel>();
 
 /**
+ * Most refused connections left open at once in this process, each for at most `REFUSED_LINGER_MS`
+ * so its refusal can be read (`refuse`). A refusal costs the other end no more than a TLS handshake
+ * with any certificate (`lan connect --listen` takes any, then looks at the key), so without a
+ * bound one machine could keep open as many as it completes handshakes in that time; past it the
+ * oldest is closed at once.
+ */
+export const MAX_REFUSED_OPEN = 64;
+/** How long a refused connection stays open for its refusal to be read, unless the other end closes first. */
+const REFUSED_LINGER_MS = 1000;
+/** The sockets of refused connections still open, oldest first (a Set keeps insertion order). */
+const refusedOpen = new Set<Duplex>();
+
+/**
+ * Bytes of the other devices' frames that open channels hold unread: their queued data frames
+ * and the part of a frame read so far. What a device that floods a connection makes this process
+ * hold; for tests.
+ */
+export function heldFrameBytes(): number {
+  let bytes = 0;
+  for (const channel of live) bytes += channel.heldBytes();
+  return bytes;
+}
+
+/**
  * Tells the device at the other end of every open channel that this command was stopped by
  * `signal`, so its person reads that (`lan_peer_failed`, "stopped (Ctrl-C)") rather than a lost
  * connection. The frame is handed to the socket at once, behind what is queued there already; the
@@ -175,6 +199,8 @@ export class FramedChannel {
   private stopSending: ((error: Error) => void) | undefined;
   /** This side said its last word (`refuse`, `tell`): it has nothing more to tell. */
   private told = false;
+  /** This side refused the connection (`refuse`): what still arrives is dropped unread. */
+  private refused = false;
   /** The command is being stopped (`stopFor`): no more payload bytes go out. */
   private stopped = false;
   /** A whole frame came from the other end: it speaks the protocol, at least so far. */
@@ -308,11 +334,25 @@ export class FramedChannel {
     return frame.message;
   }
 
-  /** Sends an error message (best effort) and closes. */
+  /**
+   * Sends an error message (best effort) and closes. From now on nothing from the other end is
+   * taken: what it still sends is read and dropped (not left unread, so that its close is seen and
+   * no reset overtakes the refusal), and frames queued already are let go. A refused device, anyone
+   * on the network with any certificate, could otherwise have a listener queue 64 frames of 256 KiB
+   * (16 MiB) on each connection for the second it stays open. Those connections are bounded too
+   * (`MAX_REFUSED_OPEN`).
+   */
   refuse(code: string, message: string): void {
     this.tell({ code, message });
+    this.refused = true;
+    this.queue.length = 0;
+    this.buffer = Buffer.alloc(0);
+    this.parts = [];
+    this.partsBytes = 0;
+    // A socket paused for a full queue must read on, to drop what comes and see the other end close.
+    this.socket.resume();
     this.socket.end();
-    setTimeout(() => this.socket.destroy(), 1000).unref();
+    lingerRefused(this.socket);
   }
 
   /** Sends an error message once (best effort), without closing. */
@@ -369,10 +409,17 @@ export class FramedChannel {
     }
   }
 
+  /** Bytes of the other end's frames this channel holds unread (`heldFrameBytes`). */
+  heldBytes(): number {
+    let bytes = this.buffer.length + this.partsBytes;
+    for (const frame of this.queue) if (frame.kind === 'data') bytes += frame.data.length;
+    return bytes;
+  }
+
   private read(chunk: Buffer): void {
     // Stopping: nothing more is acted on (a file being received must not be finished and named
-    // after its `.partial` was removed) while the notice goes out.
-    if (this.stopped) return;
+    // after its `.partial` was removed) while the notice goes out. Refused: nothing more is taken.
+    if (this.stopped || this.refused) return;
     this.parts.push(chunk);
     this.partsBytes += chunk.length;
     if (this.buffer.length + this.partsBytes < this.needed) return;
@@ -446,6 +493,22 @@ export class FramedChannel {
     const waiter = this.waiter;
     this.waiter = undefined;
     waiter?.reject(this.failure);
+  }
+}
+
+/**
+ * Leaves a refused connection open for its refusal to be read, then destroys it; the oldest such
+ * connection is destroyed at once when more than `MAX_REFUSED_OPEN` are open.
+ */
+function lingerRefused(socket: Duplex): void {
+  if (socket.destroyed || refusedOpen.has(socket)) return;
+  refusedOpen.add(socket);
+  socket.once('close', () => refusedOpen.delete(socket));
+  setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
+  if (refusedOpen.size > MAX_REFUSED_OPEN) {
+    const oldest = refusedOpen.values().next().value!;
+    refusedOpen.delete(oldest);
+    oldest.destroy();
   }
 }
 

@@ -292,11 +292,14 @@ export async function startOffer(options: OfferOptions): Promise<Offer> {
           onProgress: options.onProgress,
           confirmTrust: true,
           proveKey: { role: 'offer', binding: channelBinding(socket) },
+          // A code joiner's TLS key was bound into the PAKE: the key it asks us to trust must be
+          // that one, checked before a payload goes either way (`exchange`).
+          checkPeer: (peer) => {
+            if (codeJoinerPin && peer.keySha256 !== codeJoinerPin.toString('base64url')) {
+              throw new ProtocolError('The other device named another key than the one it proved the code with.');
+            }
+          },
         });
-        // A code joiner's TLS key was bound into the PAKE: the key it asks us to trust must be that one.
-        if (codeJoinerPin && exchanged.peer.keySha256 !== codeJoinerPin.toString('base64url')) {
-          throw new ProtocolError('The other device named another key than the one it proved the code with.');
-        }
         // Kept only if the joiner saved us too (`trust-commit.ts`): never a one-sided trust.
         const trusted = await commitTrust(channel, {
           store: peers,

@@ -53,6 +53,12 @@ export interface ExchangeOptions {
    * mutual TLS with the device keys already proved them (`lan connect`).
    */
   proveKey?: KeyProofContext;
+  /**
+   * Checks the other side's identity (its key proven, with `proveKey`) before any payload is sent
+   * or received; what it throws ends the exchange there. An offer paired by code makes sure here
+   * that the key the joiner asks to be trusted under is the one it proved the code with.
+   */
+  checkPeer?: (peer: PeerIdentity) => void;
 }
 
 /** The outcome of the exchange. */
@@ -86,7 +92,13 @@ export function readPeerIdentity(message: Record<string, unknown>): PeerIdentity
   };
 }
 
-/** Runs the exchange on an authenticated channel. */
+/**
+ * Runs the exchange on an authenticated channel. Each side sends its identity at once, and its
+ * payload only once the other's identity has passed every check (its key proof, `checkPeer`): a
+ * payload went out alongside the identity, so a peer refused for the key it named (a code joiner
+ * naming another key than the one it proved the code with) had the file already. What the peer
+ * sends meanwhile waits in the channel's bounded queue.
+ */
 export async function exchange(channel: FramedChannel, self: DeviceIdentity, selfAddresses: string[], options: ExchangeOptions): Promise<ExchangeResult> {
   channel.send({
     t: 'identity', deviceId: self.deviceId, name: self.name, keySha256: self.spkiSha256.toString('base64url'), addresses: selfAddresses, receipt: RECEIPT,
@@ -94,18 +106,19 @@ export async function exchange(channel: FramedChannel, self: DeviceIdentity, sel
     ...(options.confirmTrust ? { trust: TRUST_CONFIRMATION } : {}),
     ...(options.proveKey ? { keyProof: makeKeyProof(self, options.proveKey) } : {}),
   });
-  const sending = sendPayload(channel, options.payloadPath, options.onProgress).then((sent) => {
-    channel.send({ t: 'done' });
-    return sent;
-  });
-  // Keep a failed send from becoming an unhandled rejection while we are still reading.
-  sending.catch(() => undefined);
   const identity = await channel.expect('identity', options.timeoutMs);
   const peer = readPeerIdentity(identity);
   if (options.proveKey) {
     const { role, binding } = options.proveKey;
     checkKeyProof(identity.keyProof, peer.keySha256, { role: role === 'offer' ? 'join' : 'offer', binding });
   }
+  options.checkPeer?.(peer);
+  const sending = sendPayload(channel, options.payloadPath, options.onProgress).then((sent) => {
+    channel.send({ t: 'done' });
+    return sent;
+  });
+  // Keep a failed send from becoming an unhandled rejection while we are still reading.
+  sending.catch(() => undefined);
   const received = await receivePayload(channel, {
     outDir: options.outDir,
     maxBytes: options.maxPayloadBytes,
