@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readEventStream } from '../../helpers/event-stream.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { authRequest, FormClient, postJson } from './form-client.js';
+import { authRequest, postJson, useRegisteredUser } from './form-client.js';
 
 /**
  * The access door's event stream as EventSource uses it, over real sockets: each `state` event
@@ -13,26 +12,17 @@ import { authRequest, FormClient, postJson } from './form-client.js';
  * an older one and gets the decision a second time.
  */
 describe('GET /access/:key/events: event ids and Last-Event-ID', () => {
-  let t: TestApp;
-  let base: string;
-  let user: FormClient;
-  beforeAll(async () => {
-    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10' });
-    base = await t.listen();
-    user = new FormClient(base);
-    await user.register('resume-reader');
-  });
-  afterAll(() => t.close());
+  const served = useRegisteredUser('resume-reader', { PAIRGATE_SCRYPT_COST: '10' });
 
-  const create = async (app: string): Promise<string> => String((await postJson(`${base}/access`, authRequest({ requestingAppId: app }))).body.key);
+  const create = async (app: string): Promise<string> => String((await postJson(`${served.base}/access`, authRequest({ requestingAppId: app }))).body.key);
   const events = (key: string, lastEventId?: string, method = 'GET'): Promise<Response> =>
-    fetch(`${base}/access/${key}/events`, { method, headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId } });
+    fetch(`${served.base}/access/${key}/events`, { method, headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId } });
 
 
   /** The `id:` of each event in `text`, in order. */
   const ids = (text: string): string[] => [...text.matchAll(/^id: (\d+)\nevent: state\n/gm)].map((match) => match[1]!);
 
-  const waitingClients = async (): Promise<number> => Number(/^pairgate_waiting_clients (\d+)$/m.exec((await t.app.inject('/metrics')).body)?.[1]);
+  const waitingClients = async (): Promise<number> => Number(/^pairgate_waiting_clients (\d+)$/m.exec((await served.t.app.inject('/metrics')).body)?.[1]);
 
   it('streams NEED_SIGNIN then ACCEPTED with ids; the reconnection naming the last id is answered 204, not sent the decision again', async () => {
     const key = await create('resume-accept-app');
@@ -40,7 +30,7 @@ describe('GET /access/:key/events: event ids and Last-Event-ID', () => {
     expect(stream.status).toBe(200);
     const reading = readEventStream(stream);
     await expect.poll(waitingClients).toBeGreaterThanOrEqual(1);
-    await user.decide(key, 'accept');
+    await served.user.decide(key, 'accept');
     const text = await reading;
     expect(text).toMatch(/^id: \d+\nevent: state\ndata: \{[^\n]*"status":"NEED_SIGNIN"/);
     expect(text).toMatch(/id: \d+\nevent: state\ndata: \{[^\n]*"status":"ACCEPTED"[^\n]*"token":/);
@@ -57,7 +47,7 @@ describe('GET /access/:key/events: event ids and Last-Event-ID', () => {
 
   it('a stream opened on a decision already made: its one event\'s id, sent back, is answered 204 (a refusal too)', async () => {
     const key = await create('resume-refuse-app');
-    await user.decide(key, 'refuse');
+    await served.user.decide(key, 'refuse');
     const text = await readEventStream(await events(key));
     expect(text).toContain('"status":"REFUSED"');
     expect(ids(text)).toHaveLength(1);
@@ -68,7 +58,7 @@ describe('GET /access/:key/events: event ids and Last-Event-ID', () => {
     const key = await create('resume-missed-app');
     const first = await readEventStream(await events(key), '"status":"NEED_SIGNIN"');
     const [pending] = ids(first);
-    await user.decide(key, 'accept');
+    await served.user.decide(key, 'accept');
     const text = await readEventStream(await events(key, pending));
     expect(text).not.toContain('NEED_SIGNIN');
     expect(ids(text)).toHaveLength(1);
@@ -83,7 +73,7 @@ describe('GET /access/:key/events: event ids and Last-Event-ID', () => {
     expect(stream.status).toBe(200);
     const reading = readEventStream(stream);
     await expect.poll(waitingClients).toBeGreaterThanOrEqual(1);
-    await user.decide(key, 'accept');
+    await served.user.decide(key, 'accept');
     const text = await reading;
     expect(text).not.toContain('NEED_SIGNIN');
     expect(text).toContain('"status":"ACCEPTED"');
@@ -91,7 +81,7 @@ describe('GET /access/:key/events: event ids and Last-Event-ID', () => {
 
   it('a Last-Event-ID that is not the version the request is at, or not a version, is ignored', async () => {
     const key = await create('resume-ignored-app');
-    await user.decide(key, 'refuse');
+    await served.user.decide(key, 'refuse');
     for (const lastEventId of ['999', 'abc', '', '1.0', '-1']) {
       const answer = await events(key, lastEventId);
       expect(answer.status, lastEventId).toBe(200);
@@ -101,10 +91,10 @@ describe('GET /access/:key/events: event ids and Last-Event-ID', () => {
 
   it('the preflight lets a page send Last-Event-ID; the OpenAPI document describes the header, the ids and the 204', async () => {
     const key = await create('resume-docs-app');
-    const preflight = await fetch(`${base}/access/${key}/events`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'last-event-id' } });
+    const preflight = await fetch(`${served.base}/access/${key}/events`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'last-event-id' } });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-headers')).toContain('last-event-id');
-    const operation = (await t.app.inject('/docs/json')).json().paths['/access/{key}/events'].get;
+    const operation = (await served.t.app.inject('/docs/json')).json().paths['/access/{key}/events'].get;
     expect(operation.parameters.find((parameter: { in: string; name: string }) => parameter.in === 'header' && parameter.name === 'last-event-id')).toBeDefined();
     expect(operation.responses['200'].description).toContain('`id:`');
     expect(operation.responses['204'].description).toContain('Last-Event-ID');

@@ -1,3 +1,6 @@
+import { afterAll, beforeAll } from 'vitest';
+import { listeningTestApp, type TestApp, type TestAppEnv } from '../../helpers/app.js';
+
 /**
  * A small browser stand-in over real sockets: keeps cookies, reads the CSRF token out of each
  * page and posts forms the way the pages do, without following redirects (tests look at them).
@@ -89,5 +92,39 @@ export function authRequest(overrides: Record<string, unknown> = {}): Record<str
     requestedPermissions: [{ streamId: 'diary', level: 'read', defaultName: 'Diary' }],
     languageCode: 'en',
     ...overrides,
+  };
+}
+
+/** A listening test app and a FormClient registered (and so signed in) on it. */
+export interface RegisteredUser {
+  readonly t: TestApp;
+  readonly base: string;
+  readonly user: FormClient;
+}
+
+/**
+ * Starts a test app with `env` (and `options`, a clock say) before the tests of the calling describe block, registers
+ * `username` on it with a FormClient, and closes the app after; the fields are there from the
+ * first test on.
+ */
+export function useRegisteredUser(username: string, env: TestAppEnv = {}, options: Parameters<typeof listeningTestApp>[1] = {}): RegisteredUser {
+  let t: TestApp | undefined;
+  let user: FormClient | undefined;
+  beforeAll(async () => {
+    t = await listeningTestApp(env, options);
+    user = new FormClient(t.url);
+    await user.register(username);
+  });
+  afterAll(() => t?.close());
+  return {
+    get t() {
+      return t!;
+    },
+    get base() {
+      return t!.url;
+    },
+    get user() {
+      return user!;
+    },
   };
 }

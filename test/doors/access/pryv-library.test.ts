@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { FormClient } from './form-client.js';
+import { describe, expect, it } from 'vitest';
+import { useRegisteredUser } from './form-client.js';
 
 // The real `pryv` library, unchanged, as a third-party app would use it.
 const require = createRequire(import.meta.url);
@@ -16,31 +15,22 @@ const pryv = require('pryv') as {
 };
 
 describe('the pryv npm library against pairgate', () => {
-  let t: TestApp;
-  let base: string;
-  let user: FormClient;
-  beforeAll(async () => {
-    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10' });
-    base = await t.listen();
-    user = new FormClient(base);
-    await user.register('pryv-user');
-  });
-  afterAll(() => t.close());
+  const served = useRegisteredUser('pryv-user', { PAIRGATE_SCRYPT_COST: '10' });
 
   const permissions = [{ streamId: 'diary', level: 'read', defaultName: 'Diary' }];
 
   it('Service: info, startAccessRequest, pollAccessRequest until ACCEPTED, then Connection.accessInfo', async () => {
-    const service = new pryv.Service(`${base}/service/info`);
+    const service = new pryv.Service(`${served.base}/service/info`);
     const info = await service.info();
     expect(info.name).toBe('pairgate');
-    expect(info.access).toBe(`${base}/access/`);
+    expect(info.access).toBe(`${served.base}/access/`);
     const started = await service.startAccessRequest({ requestingAppId: 'pryv-lib-test', requestedPermissions: permissions, languageCode: 'en' });
-    expect(started.poll).toBe(`${base}/access/${started.key}`);
+    expect(started.poll).toBe(`${served.base}/access/${started.key}`);
     expect(started.pollRateMs).toBe(1000);
     expect(started.authUrl).toContain('/access/auth');
     expect((await service.pollAccessRequest(started.key)).status).toBe('NEED_SIGNIN');
 
-    await user.decide(started.key, 'accept');
+    await served.user.decide(started.key, 'accept');
     const accepted = await service.pollAccessRequest(started.poll);
     expect(accepted).toMatchObject({ status: 'ACCEPTED', username: 'pryv-user' });
 
@@ -52,14 +42,14 @@ describe('the pryv npm library against pairgate', () => {
   });
 
   it('pollAccessRequest returns the REFUSED state when the user refuses', async () => {
-    const service = new pryv.Service(`${base}/service/info`);
+    const service = new pryv.Service(`${served.base}/service/info`);
     const started = await service.startAccessRequest({ requestingAppId: 'pryv-lib-refused', requestedPermissions: permissions });
-    await user.decide(started.key, 'refuse');
+    await served.user.decide(started.key, 'refuse');
     expect(await service.pollAccessRequest(started.key)).toMatchObject({ status: 'REFUSED', reasonID: 'REFUSED_BY_USER' });
   });
 
   it('Auth.AuthController polls until ACCEPTED after the user accepts', async () => {
-    const service = new pryv.Service(`${base}/service/info`);
+    const service = new pryv.Service(`${served.base}/service/info`);
     await service.info();
     const states: Record<string, unknown>[] = [];
     const controller = new pryv.Auth.AuthController({
@@ -71,7 +61,7 @@ describe('the pryv npm library against pairgate', () => {
     const needSignin = states.find((state) => state.status === 'NEED_SIGNIN');
     expect(needSignin).toBeDefined();
     const key = String(needSignin!.key);
-    await user.decide(key, 'accept');
+    await served.user.decide(key, 'accept');
     const deadline = Date.now() + 8_000;
     while (!states.some((state) => state.status === 'ACCEPTED') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     const accepted = states.find((state) => state.status === 'ACCEPTED');
@@ -80,14 +70,14 @@ describe('the pryv npm library against pairgate', () => {
   });
 
   it('Connection.accessInfo of a revoked token fails with invalid-access-token', async () => {
-    const service = new pryv.Service(`${base}/service/info`);
+    const service = new pryv.Service(`${served.base}/service/info`);
     const started = await service.startAccessRequest({ requestingAppId: 'pryv-lib-revoked', requestedPermissions: permissions });
-    await user.decide(started.key, 'accept');
+    await served.user.decide(started.key, 'accept');
     const accepted = await service.pollAccessRequest(started.key);
-    const list = JSON.parse((await user.get('/api/v1/accesses')).text) as { accesses: { id: string; appId: string }[] };
+    const list = JSON.parse((await served.user.get('/api/v1/accesses')).text) as { accesses: { id: string; appId: string }[] };
     const access = list.accesses.find((entry) => entry.appId === 'pryv-lib-revoked')!;
-    await user.get('/account/accesses');
-    expect((await user.post(`/account/accesses/${access.id}/revoke`, {})).status).toBe(303);
+    await served.user.get('/account/accesses');
+    expect((await served.user.post(`/account/accesses/${access.id}/revoke`, {})).status).toBe(303);
     const answer = await new pryv.Connection(String(accepted.apiEndpoint)).accessInfo();
     expect(answer).toMatchObject({ error: { id: 'invalid-access-token' } });
   });
