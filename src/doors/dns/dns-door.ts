@@ -155,6 +155,8 @@ export const dnsDoor: Door = {
       maxTcpConnections: cfg.PAIRGATE_DNS_MAX_TCP_CONNECTIONS,
       udpPerSecond: cfg.PAIRGATE_DNS_UDP_PER_SECOND,
       tcpPerSecond: cfg.PAIRGATE_DNS_TCP_PER_SECOND,
+      udpLargeAnswerBytes: cfg.PAIRGATE_DNS_UDP_LARGE_ANSWER_BYTES,
+      udpLargePerSecond: cfg.PAIRGATE_DNS_UDP_LARGE_PER_SECOND,
       countRefused: app.pairgate.metrics.countRefused('dns_tcp'),
     }).catch((error: unknown) => {
       throw listenError('PAIRGATE_DNS_PORT', cfg.PAIRGATE_DNS_HOST, cfg.PAIRGATE_DNS_PORT, error);
@@ -179,6 +181,7 @@ export const dnsDoor: Door = {
           perMinute: cfg.PAIRGATE_DNS_UPDATES_PER_MINUTE,
           maxRecordsPerBox: cfg.PAIRGATE_DNS_MAX_RECORDS_PER_BOX,
           maxRecordsPerNetwork: cfg.PAIRGATE_DNS_MAX_RECORDS_PER_IP,
+          recordLifetimeDays: cfg.PAIRGATE_DNS_RECORD_LIFETIME_DAYS,
           defaultTtl: cfg.PAIRGATE_DNS_TTL,
           minTtl: cfg.PAIRGATE_DNS_MIN_TTL,
           requestTimeoutSeconds: ctx.config.PAIRGATE_REQUEST_TIMEOUT_SECONDS,
@@ -197,10 +200,17 @@ export const dnsDoor: Door = {
     runtimes.set(app.pairgate, { dns, updateApi, updateCertPem, records });
     // Its own timer rather than ctx.everySweep: it also sweeps at start-up, every
     // PAIRGATE_SWEEP_SECONDS without the doors' one-minute floor (test/doors/dns/acme-challenge-sweep.test.ts
-    // waits on a one-second sweep), and logs through the door's child logger.
+    // and record-expiry.test.ts wait on a one-second sweep), and logs through the door's child logger.
+    const lifetimeMs = cfg.PAIRGATE_DNS_RECORD_LIFETIME_DAYS * 86_400_000;
     const sweepChallenges = (): void => {
       const now = ctx.clock.now();
       records.removeStaleChallenges(now - ACME_CHALLENGE_LIFETIME_MS, now).catch((error: unknown) => logger.warn({ err: error }, 'dns: sweeping old ACME challenges failed'));
+      if (lifetimeMs > 0) {
+        records.removeUnrefreshed(now - lifetimeMs, now).then(
+          (count) => count > 0 && logger.info({ count, days: cfg.PAIRGATE_DNS_RECORD_LIFETIME_DAYS }, 'dns: removed records not written again for PAIRGATE_DNS_RECORD_LIFETIME_DAYS'),
+          (error: unknown) => logger.warn({ err: error }, 'dns: sweeping expired records failed'),
+        );
+      }
     };
     sweepChallenges();
     const sweeper = setInterval(sweepChallenges, ctx.config.PAIRGATE_SWEEP_SECONDS * 1000);

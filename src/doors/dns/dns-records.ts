@@ -111,6 +111,20 @@ export const dnsMigrations: MigrationSet = {
       await db.schema.dropTable('dns_zone_serial').execute();
     },
   },
+  // Records expire once not written for PAIRGATE_DNS_RECORD_LIFETIME_DAYS (`removeUnrefreshed`,
+  // by updated_at, which every write sets, an unchanged one included): the index keeps the sweep
+  // from reading the whole table every PAIRGATE_SWEEP_SECONDS. Rows already there are dated now:
+  // their boxes ran a `box announce` that wrote its records once per run, and would have lost
+  // them at the first sweep after the upgrade; now each has a whole lifetime to be written again.
+  '2026121200_dns_records_expiry': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createIndex('dns_records_updated_at').on('dns_records').column('updated_at').execute();
+      await sql`UPDATE dns_records SET updated_at = ${Date.now()}`.execute(db);
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropIndex('dns_records_updated_at').execute();
+    },
+  },
 };
 
 /**
@@ -285,7 +299,8 @@ export class DnsRecords {
 
   /**
    * Sets a record: replaces the value of a single-valued type, adds a TXT value (or refreshes its
-   * TTL). `check`, when given, runs first inside the write's transaction and may refuse it by
+   * TTL). Either way the row is dated `now`, the same record written again included: that is what
+   * keeps it from expiring (`removeUnrefreshed`). `check`, when given, runs first inside the write's transaction and may refuse it by
    * throwing: it reads the zone there (`ZoneView`), after locks every write of the record's owner and
    * network takes (and, for a CNAME, every CNAME write of the zone), so no write of another request
    * or node comes between what it reads and this write. Without them, two nodes under READ COMMITTED
@@ -357,6 +372,27 @@ export class DnsRecords {
         .where(sql<string>`substr(name, 1, ${ACME_CHALLENGE_LABEL.length + 1})`, '=', `${ACME_CHALLENGE_LABEL}.`)
         .where('updated_at', '<', writtenBefore)
         .executeTakeFirst();
+      const deleted = Number(result.numDeletedRows);
+      return { count: deleted, serial: deleted > 0 ? await bumpSerial(trx, now) : undefined };
+    });
+    if (serial !== undefined) {
+      this.cache.clear();
+      this.sawSerial(serial);
+    }
+    return count;
+  }
+
+  /**
+   * Deletes every record last written (set, or set again unchanged: `put` dates the row anew)
+   * before `writtenBefore`, and returns how many went. Records are free to make and capped per
+   * network (PAIRGATE_DNS_MAX_RECORDS_PER_IP): kept for ever, those of boxes gone for good (or of
+   * throwaway keys) held a network's whole cap, and no box behind that address (a carrier-grade
+   * NAT, a campus) could write one again. A running box writes its records again well within the
+   * lifetime (`MirrorRecords`), so only abandoned ones go.
+   */
+  async removeUnrefreshed(writtenBefore: number, now: number): Promise<number> {
+    const { count, serial } = await this.db.transaction().execute(async (trx) => {
+      const result = await trx.deleteFrom('dns_records').where('updated_at', '<', writtenBefore).executeTakeFirst();
       const deleted = Number(result.numDeletedRows);
       return { count: deleted, serial: deleted > 0 ? await bumpSerial(trx, now) : undefined };
     });

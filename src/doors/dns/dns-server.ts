@@ -4,6 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import { publicNetworkOf } from '../../server/public-network.js';
 import type { ConnectionRefusal } from '../../server/metrics.js';
+import { largeAnswerBlockOf, truncatedAnswer } from './large-answers.js';
 
 /** Answers one wire query (see DnsResponder). */
 export type DnsHandler = (query: Buffer, transport: 'udp' | 'tcp') => Promise<Buffer | undefined>;
@@ -30,6 +31,15 @@ export interface DnsServerOptions {
    * (response rate limiting).
    */
   udpPerSecond?: number;
+  /**
+   * UDP answers longer than `udpLargeAnswerBytes` (default 512) sent per source block (an IPv4 /24,
+   * an IPv6 /56: `largeAnswerBlockOf`) per second (0 or absent = unlimited). Beyond it each such
+   * query gets its question back with TC set and no records (`truncatedAnswer`), never dropped:
+   * no larger than the query, so a spoofer gains nothing, while a real resolver retries over TCP.
+   */
+  udpLargePerSecond?: number;
+  /** The length over which a UDP answer counts toward `udpLargePerSecond`. */
+  udpLargeAnswerBytes?: number;
   /**
    * TCP queries answered per source network per second (0 = unlimited). Beyond it the network's
    * connections are read no further until the next second: TCP's source cannot be spoofed, so
@@ -145,6 +155,18 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
   udpSocket.on('error', (error) => logger?.warn({ err: error }, 'dns udp socket error'));
   const udpPerSecond = options.udpPerSecond ?? 0;
   const udpCounts = new PerSecondCounts();
+  const largePerSecond = options.udpLargePerSecond ?? 0;
+  const largeBytes = options.udpLargeAnswerBytes ?? 512;
+  const largeCounts = new PerSecondCounts();
+  /**
+   * `answer` as it may go to `address` now: past the block's large answers of this second,
+   * truncated; empty (nothing sent) should its question not be readable, never so for ours.
+   */
+  const limitLarge = (answer: Buffer, address: string): Buffer => {
+    if (largePerSecond <= 0 || answer.length <= largeBytes) return answer;
+    if (largeCounts.add(largeAnswerBlockOf(address)) <= largePerSecond) return answer;
+    return truncatedAnswer(answer) ?? answer.subarray(0, 0);
+  };
   /**
    * Sends one UDP answer. dgram throws, synchronously, what it cannot send (port 0, a socket
    * closed while the look-up ran): thrown out of the message listener or of the look-up's promise,
@@ -177,7 +199,8 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     }
     handler(message, 'udp').then(
       (answer) => {
-        if (answer) reply(answer, remote);
+        const limited = answer && limitLarge(answer, remote.address);
+        if (limited && limited.length > 0) reply(limited, remote);
       },
       (error: unknown) => logger?.warn({ err: error }, 'dns query failed'),
     );

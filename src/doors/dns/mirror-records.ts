@@ -43,7 +43,21 @@ export interface MirrorOptions {
   mirrorTtl?: number;
   /** File the state is kept in (so a restart continues the rotation). */
   stateFile?: string;
+  /**
+   * How often the records of an unchanged address are written again (default {@link MIRROR_REFRESH_MS}):
+   * the server removes a record not written for PAIRGATE_DNS_RECORD_LIFETIME_DAYS (a day at least).
+   */
+  refreshMs?: number;
+  /** The wall clock, in ms (default `Date.now`): what the refresh period is measured on. */
+  now?: () => number;
 }
+
+/**
+ * How often a box writes its unchanged records again: 6 hours, a quarter of the shortest lifetime
+ * a server may give records (PAIRGATE_DNS_RECORD_LIFETIME_DAYS=1), so three writes may fail in a
+ * row (the server away, the box offline) before one is removed. Two requests each time.
+ */
+export const MIRROR_REFRESH_MS = 6 * 3_600_000;
 
 /**
  * Mirror records (Project Link step 6). The box keeps its main A record (`local.<fp>.<zone>`) and
@@ -57,8 +71,11 @@ export class MirrorRecords {
   private state: MirrorState;
   private readonly mirrors: string[];
   private readonly main: string;
-  /** Whether this object has written the records of the current address (once per run: see `publish`). */
-  private confirmed = false;
+  /**
+   * When (wall clock, ms) this object last wrote the records of the current address; undefined
+   * before its first write (each run writes them once: see `publish`).
+   */
+  private writtenAt: number | undefined;
 
   constructor(
     private readonly client: RecordSetter,
@@ -93,8 +110,10 @@ export class MirrorRecords {
 
   /**
    * Publishes `ip`: the next mirror and the main record when it changed; when it did not, nothing,
-   * except at the first call of this object, which writes the active mirror and the main record
-   * again with the address they should hold. The state file is the box's, not the server's: the
+   * except at the first call of this object and once `refreshMs` has passed since they were last
+   * written, which write the active mirror and the main record again with the address they should
+   * hold. The server removes records not written for PAIRGATE_DNS_RECORD_LIFETIME_DAYS: written
+   * once per run, those of a box whose address held for longer went while it was running. The state file is the box's, not the server's: the
    * same box pointed at a new server (or a new zone, or after its records were deleted) found its
    * address "already published" and announced a mirror name that answered nothing. Addresses are
    * compared as addresses (`sameAddress`), and remembered in their canonical spelling.
@@ -107,11 +126,14 @@ export class MirrorRecords {
     // The address, not its text, is what changes or not: the same address read in another
     // spelling (or remembered in one by an older version) moved the box to the next mirror.
     ip = canonicalAddress(type, ip) ?? ip;
+    const now = (this.options.now ?? Date.now)();
     if (this.state.ip !== null && sameAddress(this.state.ip, ip)) {
-      if (this.confirmed) return { name: this.currentName, changed: false };
+      // A clock stepped back (elapsed below 0) writes them again too, rather than waiting as long.
+      const elapsed = this.writtenAt === undefined ? Infinity : now - this.writtenAt;
+      if (elapsed >= 0 && elapsed < (this.options.refreshMs ?? MIRROR_REFRESH_MS)) return { name: this.currentName, changed: false };
       await this.client.set(this.currentName, type, ip, this.options.mirrorTtl ?? 60, call);
       await this.client.set(this.mainName, type, ip, undefined, call);
-      this.confirmed = true;
+      this.writtenAt = now;
       return { name: this.currentName, changed: false };
     }
     const next = this.state.ip === null ? this.state.active % this.mirrors.length : (this.state.active + 1) % this.mirrors.length;
@@ -125,7 +147,7 @@ export class MirrorRecords {
     await this.client.remove(this.mainName, { type: other }, call);
     await this.client.set(this.mainName, type, ip, undefined, call);
     this.state = { ip, active: next };
-    this.confirmed = true;
+    this.writtenAt = now;
     // Whole or not at all (a damaged file is read as none, but then the mirror used is forgotten).
     if (this.options.stateFile) replaceFileDurably(this.options.stateFile, JSON.stringify(this.state), 0o644);
     return { name: this.currentName, changed: true };

@@ -41,6 +41,8 @@ export interface UpdateApiOptions {
   maxRecordsPerBox: number;
   /** Records the boxes writing from one network (IPv4 address, IPv6 /64) may hold in all. */
   maxRecordsPerNetwork: number;
+  /** Days after which a record not written again is removed (PAIRGATE_DNS_RECORD_LIFETIME_DAYS; 0 or absent = never): said in the cap's refusal. */
+  recordLifetimeDays?: number;
   defaultTtl: number;
   minTtl: number;
   /**
@@ -300,7 +302,8 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
       // to take them over unchecked, and the first had its whole cap again.
       const replacesHere = replaces && (await held.writtenFrom(request.clientNetwork, name, type, type === 'TXT' ? value : undefined));
       if (!replacesHere && (await held.countFromNetwork(request.clientNetwork)) >= options.maxRecordsPerNetwork) {
-        throw new InvalidRequestError(`The boxes of this network hold ${options.maxRecordsPerNetwork} records, the most they may; delete some first.`, undefined, 'too_many_records_from_network');
+        const expiry = options.recordLifetimeDays ? `, or wait: a record not written again for ${options.recordLifetimeDays} days is removed` : '';
+        throw new InvalidRequestError(`The boxes of this network hold ${options.maxRecordsPerNetwork} records, the most they may; delete some first${expiry}.`, undefined, 'too_many_records_from_network');
       }
     });
     return view(written);
