@@ -38,6 +38,12 @@ describe('pairgate help <command> <subcommand>', () => {
     expect(dns!.stdout).toEqual((await runCli(['box', 'dns', 'set', '--help'])).stdout);
   });
 
+  it('box dns set says a record must be set again within the server\'s record lifetime, and how', async () => {
+    const help = (await runCli(['box', 'dns', 'set', '--help'])).stdout;
+    expect(help).toContain('PAIRGATE_DNS_RECORD_LIFETIME_DAYS, 30 days by default) is removed');
+    expect(help).toContain('setting it\nagain unchanged renews it');
+  });
+
   it('an unknown command or subcommand is said, naming the valid ones: unknown_command, exit 2, no help text', async () => {
     const [sub, top, deeper, tooDeep] = await runAll([['help', 'grant', 'nope'], ['help', 'nope'], ['help', 'box', 'dns', 'nope'], ['help', 'grant', 'create', 'extra']]);
     expect(sub).toEqual({ status: 2, stdout: '', stderr: 'pairgate: "pairgate grant" has no subcommand "nope"; valid subcommands: approve, create, refuse, show. [unknown_command]\n' });

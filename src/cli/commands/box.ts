@@ -760,6 +760,11 @@ name of the zone in full (local.<fp>.box.example.com), or @ for <fp>.<zone>.
 Any other name without its final dot (local, example.org) is refused, as it
 could be read under <fp>.<zone> or as it is.
 
+A record the box does not set again within the server's record lifetime
+(PAIRGATE_DNS_RECORD_LIFETIME_DAYS, 30 days by default) is removed: setting it
+again unchanged renews it, so run this from a timer (cron, a systemd timer)
+for records you keep. "box announce --zone" renews its own names by itself.
+
 Examples:
   $ pairgate box dns set local A 192.168.1.20 --zone box.example.com \\
       --update-api https://pair.example.com:8443 --update-ca pair-update.pem
