@@ -251,6 +251,7 @@ describe('every answer is a status its route documents in the OpenAPI document',
     t = await createTestApp({
       PAIRGATE_RATE_LIMIT_MAX: '1000000',
       PAIRGATE_CODE_LOOKUPS_PER_MINUTE: '1000000',
+      PAIRGATE_SIGNIN_ATTEMPTS_PER_MINUTE: '1000000',
       PAIRGATE_CODE_MISSES_PER_HOUR: '1000000',
       PAIRGATE_BRUTE_FORCE_BUDGET: '1',
       PAIRGATE_SCRYPT_COST: '10',

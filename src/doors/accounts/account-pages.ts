@@ -8,6 +8,7 @@ import { currentUser, safeNext, signInFromForm, signInRefusalText, signInUrl, ty
 import { AccountDeletionRefused } from './deletion-guards.js';
 import { flowIntro } from './flow-intro.js';
 import { formFromThisSite } from './form-guard.js';
+import { PASSWORD_HASHING_BUSY } from './password-hashing.js';
 import { askedLang, pickLang, translator, type Lang, type MessageKey } from './i18n.js';
 import { renderPage } from './page-helpers.js';
 import { lifetimeWords, waitWords } from '../../web/duration-words.js';
@@ -19,6 +20,8 @@ const PageQuery = Type.Object({ lang: Type.Optional(Type.String({ maxLength: 35 
 const HtmlPage = { 200: htmlPage('An HTML page.') };
 /** A form shown again with what went wrong, under the error's status. */
 const FormAgain = htmlPage('The form again, saying what went wrong.');
+/** A form refused because the server is busy hashing others' passwords (`PasswordHashing`). */
+const BusyAgain = htmlPage('Too many password checks under way on the server (`password_hashing_busy`): the form again, saying to try again in a moment (Retry-After).');
 /** A page for signed-in people, asked for by someone who is not. */
 const SignInFirst = seeOther('Not signed in: to the sign-in page, which comes back here.');
 const tags = ['accounts'];
@@ -29,8 +32,11 @@ const tags = ['accounts'];
  * limit says when to try again.
  */
 function errorMessage(error: unknown, lang: Lang): string | undefined {
-  if (!isPairgateError(error) || error.status >= 500) return undefined;
+  if (!isPairgateError(error)) return undefined;
   const t = translator(lang);
+  // The one 5xx a form says in words: the server too busy hashing passwords, gone in a moment.
+  if (error.code === PASSWORD_HASHING_BUSY) return t('error.password_hashing_busy');
+  if (error.status >= 500) return undefined;
   const retryAfter = Number(error.details?.retryAfterSeconds);
   if (error.status === 429 && retryAfter > 0) return t('error.rate_limitedWait', { wait: waitWords(retryAfter, lang) });
   const reason = error.details?.reason;
@@ -78,6 +84,11 @@ function alsoOf(error: PairgateError): Array<{ field: string; error: string; mes
   return Array.isArray(also) ? also as Array<{ field: string; error: string; message: string }> : [];
 }
 
+/** Sets Retry-After on `reply` for a refusal that says when to try again (a 429, or a busy server's 503). */
+function retryAfterOf(reply: FastifyReply, error: PairgateError): void {
+  if (error.status === 429 || error.status === 503) reply.header('retry-after', String(error.details?.retryAfterSeconds ?? 60));
+}
+
 /** `path` with `next` added to its query when there is one. */
 function withNext(path: string, next: string): string {
   return next ? `${path}${path.includes('?') ? '&' : '?'}next=${encodeURIComponent(next)}` : path;
@@ -112,14 +123,14 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
   });
 
   api.post('/account/signin', {
-    schema: { tags, summary: 'Sign in with username or e-mail and password; sets the session cookie.', body: Type.Object({ ...FormBase, login: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 303: seeOther('Signed in: to `next`, or the app accesses page.'), 401: FormAgain, 403: FormAgain, 429: FormAgain } },
+    schema: { tags, summary: 'Sign in with username or e-mail and password; sets the session cookie.', body: Type.Object({ ...FormBase, login: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 303: seeOther('Signed in: to `next`, or the app accesses page.'), 401: FormAgain, 403: FormAgain, 429: FormAgain, 503: BusyAgain } },
   }, async (request, reply) => {
     const next = safeNext(request.body.next, '');
     const intro = await introFor(request, next, 'signin.intro');
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/signin.njk', { next, intro, login: request.body.login });
     const refused = await signInFromForm(request, reply, request.body.login, request.body.password);
     if (!refused) return reply.redirect(next || inAskedLang(request, '/account/accesses'), 303);
-    return renderPage(pages, request, reply, 'account/signin.njk', { next, intro, login: request.body.login, error: signInRefusalText(refused, pickLang(request)) }, { status: refused.status, user: null });
+    return renderPage(pages, request, reply, 'account/signin.njk', { next, intro, login: request.body.login, error: signInRefusalText(refused, pickLang(request)), errorCode: refused.code }, { status: refused.status, user: null });
   });
 
   // Sign-out is a POST with the CSRF token; this page only offers its button. An address people type
@@ -146,7 +157,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
   });
 
   api.post('/account/register', {
-    schema: { tags, summary: 'Create an account, then sign in.', body: Type.Object({ ...FormBase, email: Type.String({ maxLength: 300 }), username: Type.String({ maxLength: 100 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 303: seeOther('Registered and signed in: to `next`, or the app accesses page.'), 400: FormAgain, 403: htmlPage('Registration is closed, or the form did not come from this site.'), 409: FormAgain } },
+    schema: { tags, summary: 'Create an account, then sign in.', body: Type.Object({ ...FormBase, email: Type.String({ maxLength: 300 }), username: Type.String({ maxLength: 100 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 303: seeOther('Registered and signed in: to `next`, or the app accesses page.'), 400: FormAgain, 403: htmlPage('Registration is closed, or the form did not come from this site.'), 409: FormAgain, 503: BusyAgain } },
     config: { rateLimit: { max: 20, timeWindow: 3_600_000 } },
   }, async (request, reply) => {
     const { email, username } = request.body;
@@ -165,6 +176,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
       if (!message || !isPairgateError(error)) throw error;
       // Every field at fault is said at once, each in the page's language.
       const others = alsoOf(error).map((problem) => errorMessage(new InvalidRequestError(problem.message, undefined, problem.error), pickLang(request)));
+      retryAfterOf(reply, error);
       return renderPage(pages, request, reply, 'account/register.njk', { email, username, next, intro, error: [message, ...others].join(' '), invalidFields: registrationFields(error) }, { status: error.status, user: null });
     }
   });
@@ -176,7 +188,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
   });
 
   api.post('/account/password', {
-    schema: { tags, summary: 'Change your password: the current one, then the new one; signs out every other session.', body: Type.Object({ ...FormBase, current: Type.String({ maxLength: 1024 }), password: Type.String({ maxLength: 1024 }) }), response: { 200: htmlPage('Changed: the form, saying so.'), 303: SignInFirst, 400: FormAgain, 401: FormAgain, 403: FormAgain, 429: FormAgain } },
+    schema: { tags, summary: 'Change your password: the current one, then the new one; signs out every other session.', body: Type.Object({ ...FormBase, current: Type.String({ maxLength: 1024 }), password: Type.String({ maxLength: 1024 }) }), response: { 200: htmlPage('Changed: the form, saying so.'), 303: SignInFirst, 400: FormAgain, 401: FormAgain, 403: FormAgain, 429: FormAgain, 503: BusyAgain } },
     config: { rateLimit: { max: 20, timeWindow: 3_600_000 } },
   }, async (request, reply) => {
     const user = await currentUser(request);
@@ -194,7 +206,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     } catch (error) {
       const message = errorMessage(error, pickLang(request));
       if (!message || !isPairgateError(error)) throw error;
-      if (error.status === 429) reply.header('retry-after', String(error.details?.retryAfterSeconds ?? 60));
+      retryAfterOf(reply, error);
       // An account deleted meanwhile took its sessions with it: this browser's cookie goes too, and
       // the page shows nobody signed in (as a sign-in racing a deletion leaves no session).
       const gone = error.status === 401 && (await accounts.parts.users.findById(user.id)) === undefined;
@@ -217,7 +229,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
   });
 
   api.post('/account/delete', {
-    schema: { tags, summary: 'Delete your account, its app accesses and their tokens; asks for the password.', body: Type.Object({ ...FormBase, password: Type.String({ maxLength: 1024 }) }), response: { 200: htmlPage('Deleted: a page saying so.'), 303: SignInFirst, 401: FormAgain, 403: FormAgain, 409: htmlPage('Refused, nothing deleted (e.g. `last_admin_of_organization`: the last admin of an organization that has other members): the form again, saying what to do first and where.'), 429: FormAgain } },
+    schema: { tags, summary: 'Delete your account, its app accesses and their tokens; asks for the password.', body: Type.Object({ ...FormBase, password: Type.String({ maxLength: 1024 }) }), response: { 200: htmlPage('Deleted: a page saying so.'), 303: SignInFirst, 401: FormAgain, 403: FormAgain, 409: htmlPage('Refused, nothing deleted (e.g. `last_admin_of_organization`: the last admin of an organization that has other members): the form again, saying what to do first and where.'), 429: FormAgain, 503: BusyAgain } },
     config: { rateLimit: { max: 20, timeWindow: 3_600_000 } },
   }, async (request, reply) => {
     const user = await currentUser(request);
@@ -235,8 +247,8 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
       }
       const message = errorMessage(error, lang);
       if (!message || !isPairgateError(error)) throw error;
-      if (error.status === 429) reply.header('retry-after', String(error.details?.retryAfterSeconds ?? 60));
-      return renderPage(pages, request, reply, 'account/delete.njk', { error: message }, { status: error.status, user });
+      retryAfterOf(reply, error);
+      return renderPage(pages, request, reply, 'account/delete.njk', { error: message, errorCode: error.code }, { status: error.status, user });
     }
     await accounts.parts.sessions.end(request, reply);
     return renderPage(pages, request, reply, 'account/delete.njk', { done: true }, { user: null });
@@ -281,7 +293,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
   });
 
   api.post('/account/reset/confirm', {
-    schema: { tags, summary: 'Set a new password with a reset token; the token works once.', body: Type.Object({ ...FormBase, token: Type.String({ maxLength: 100 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 200: htmlPage('Set: a page saying so.'), 400: FormAgain, 403: FormAgain, 404: htmlPage('The link is unknown, used or expired.') } },
+    schema: { tags, summary: 'Set a new password with a reset token; the token works once.', body: Type.Object({ ...FormBase, token: Type.String({ maxLength: 100 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 200: htmlPage('Set: a page saying so.'), 400: FormAgain, 403: FormAgain, 404: htmlPage('The link is unknown, used or expired.'), 503: BusyAgain } },
     config: { rateLimit: { max: 20, timeWindow: 3_600_000 } },
   }, async (request, reply) => {
     const { token } = request.body;
@@ -296,6 +308,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     } catch (error) {
       const message = errorMessage(error, pickLang(request));
       if (!message || !isPairgateError(error)) throw error;
+      retryAfterOf(reply, error);
       return renderPage(pages, request, reply, 'account/reset.njk', { token, next, error: message, username: await resetUsername(token) }, { status: error.status });
     }
   });

@@ -9,6 +9,7 @@ import { accountsConfigSchema, sessionIdleSeconds } from './config.js';
 import { accountDeletionGuards } from './deletion-guards.js';
 import { Mailer } from './mailer.js';
 import { accountsMigrations } from './migrations.js';
+import { PasswordHashing } from './password-hashing.js';
 import { PasswordResets } from './password-resets.js';
 import { ResetMailBudget } from './reset-mail-budget.js';
 import { DeviceCookies, deviceCookieKey } from './device-cookies.js';
@@ -46,6 +47,7 @@ export const accountsDoor: Door = {
       sessions: new Sessions(ctx.stores.db, users, { ttlMs: cfg.PAIRGATE_SESSION_TTL_SECONDS * 1000, idleMs: sessionIdleSeconds(cfg) * 1000 }, secureCookies),
       devices: new DeviceCookies(deviceCookieKey(ctx.engine), cfg.PAIRGATE_SIGNIN_DEVICE_DAYS * 86_400_000, secureCookies),
       limits: new SignInLimits(ctx.stores.ephemeral, ctx.clock, {
+        attemptsPerMinute: cfg.PAIRGATE_SIGNIN_ATTEMPTS_PER_MINUTE,
         perAccount: cfg.PAIRGATE_SIGNIN_FAILURES_PER_ACCOUNT,
         perIp: cfg.PAIRGATE_SIGNIN_FAILURES_PER_IP,
         perDevice: cfg.PAIRGATE_SIGNIN_FAILURES_PER_DEVICE,
@@ -56,7 +58,7 @@ export const accountsDoor: Door = {
       resetMailBudget: new ResetMailBudget(ctx.stores.ephemeral, ctx.clock, cfg.PAIRGATE_RESET_MAILS_PER_HOUR),
       afterAnswer: new AfterAnswer(ctx.logger),
       clock: ctx.clock,
-      scryptCost: cfg.PAIRGATE_SCRYPT_COST,
+      hashing: new PasswordHashing({ cost: cfg.PAIRGATE_SCRYPT_COST, atOnce: cfg.PAIRGATE_PASSWORD_HASHES_AT_ONCE, waiting: cfg.PAIRGATE_PASSWORD_HASH_QUEUE }),
       resetTtlMs: cfg.PAIRGATE_RESET_TTL_SECONDS * 1000,
       registration: cfg.PAIRGATE_ACCOUNTS_REGISTRATION,
       // Filled by other doors (the install door's last-admin check), before or after this one.

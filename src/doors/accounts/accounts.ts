@@ -7,11 +7,11 @@ import type { DeviceCookies } from './device-cookies.js';
 import { translator, type Lang } from './i18n.js';
 import { waitWords } from '../../web/duration-words.js';
 import type { Mailer } from './mailer.js';
-import { dummyHash, hashPassword, needsRehash, verifyPassword } from './passwords.js';
+import { PASSWORD_HASHING_BUSY, type PasswordHashing } from './password-hashing.js';
 import type { PasswordResets } from './password-resets.js';
 import type { ResetMailBudget } from './reset-mail-budget.js';
 import type { Sessions } from './sessions.js';
-import type { SignInLimits, SpentBudget } from './sign-in-limits.js';
+import { ATTEMPTS_LIMIT, type SignInLimits, type SpentBudget } from './sign-in-limits.js';
 import { validatePassword, validateRegistration, type User, type UserStore } from './users.js';
 import { localPath } from '../../web/local-path.js';
 
@@ -29,7 +29,8 @@ export interface AccountParts {
   /** Where reset requests do their work, after their answer. */
   afterAnswer: AfterAnswer;
   clock: Clock;
-  scryptCost: number;
+  /** Every password hash and check goes through it: a bound on those running and waiting at once. */
+  hashing: PasswordHashing;
   resetTtlMs: number;
   /** Whether anyone may register (`PAIRGATE_ACCOUNTS_REGISTRATION`): pages offer the link only then. */
   registration: boolean;
@@ -62,11 +63,12 @@ export class Accounts {
    * scrypts, so the first unknown name after a start took twice a known one's time. A failure is
    * forgotten: the first sign-in that needs the hash makes it again.
    */
-  async prepare(): Promise<void> {
-    const made = (this.dummy ??= dummyHash(this.parts.scryptCost));
+  async prepare(): Promise<string> {
+    const made = (this.dummy ??= this.parts.hashing.dummy());
     try {
-      await made;
+      return await made;
     } catch (error) {
+      // Refused by a busy gate too (`passwordHashingBusy`): the next sign-in tries again.
       if (this.dummy === made) this.dummy = undefined;
       throw error;
     }
@@ -75,7 +77,7 @@ export class Accounts {
   /** Registers a person; 400 for bad input, 409 when the name or e-mail is taken. */
   async register(input: { username: string; email: string; password: string }): Promise<User> {
     const { username, email } = validateRegistration(input);
-    const passwordHash = await hashPassword(input.password, this.parts.scryptCost);
+    const passwordHash = await this.parts.hashing.hash(input.password);
     return this.parts.users.create({ username, email, passwordHash }, this.parts.clock.now());
   }
 
@@ -83,6 +85,9 @@ export class Accounts {
    * Checks a sign-in. An unknown name costs one scrypt of a dummy hash, like a wrong password,
    * and both get the same 401; failures count against the account (by id, whichever of its names
    * was typed) or, for a name that names none, against the name typed; and against the client IP.
+   * Every attempt, right or wrong, counts against the network's attempts per minute first
+   * (`SignInLimits.admit`: 429), and its password check waits for a place among the server's
+   * password hashes (`PasswordHashing`: 503 `password_hashing_busy` when none is to be had soon).
    */
   async signIn(login: string, password: string, ip: string): Promise<User> {
     return (await this.authenticate(login, password, ip)).user;
@@ -101,11 +106,12 @@ export class Accounts {
     // The look-up reads the name as it is stored (`normaliseLogin`: trimmed, lower case, NFC), and
     // a name that names none is counted under that same reading (`SignInLimits`): else another
     // spelling of a spent name was refused when it named an account and tried when it did not.
+    // Before anything else: a refused attempt costs one counter, not a look-up and a hash.
+    await this.parts.limits.admit(ip);
     const found = await this.parts.users.findByLogin(login);
     const device = found ? deviceOf?.(found.id) : undefined;
     const proved = await this.parts.limits.check(found ? { accountId: found.id, ...(device !== undefined ? { device } : {}) } : { unknownLogin: login }, ip, async () => {
-      this.dummy ??= dummyHash(this.parts.scryptCost);
-      const matches = await verifyPassword(password.slice(0, 1024), found?.passwordHash ?? (await this.dummy));
+      const matches = await this.parts.hashing.verify(password.slice(0, 1024), found?.passwordHash ?? (await this.prepare()));
       return found && matches && password.length <= 1024 ? found : undefined;
     });
     if (!proved) throw new UnauthorizedError('Wrong username or password.', 'signin_failed');
@@ -116,11 +122,19 @@ export class Accounts {
   /**
    * The hash of `password` at the configured cost: `stored` when it is at it, else a new one,
    * written only while `stored` is still the account's (a password changed meanwhile wins; then
-   * `stored` is answered, which `Sessions.start` finds out of date).
+   * `stored` is answered, which `Sessions.start` finds out of date). When the server is too busy
+   * hashing (`PasswordHashing`), `stored` is answered too: the sign-in is proved, and the rehash
+   * waits for the account's next one rather than refusing this one.
    */
   private async rehashed(userId: string, stored: string, password: string): Promise<string> {
-    if (!needsRehash(stored, this.parts.scryptCost)) return stored;
-    const fresh = await hashPassword(password, this.parts.scryptCost);
+    if (!this.parts.hashing.needsRehash(stored)) return stored;
+    let fresh: string;
+    try {
+      fresh = await this.parts.hashing.hash(password);
+    } catch (error) {
+      if (isPairgateError(error) && error.code === PASSWORD_HASHING_BUSY) return stored;
+      throw error;
+    }
     return (await this.parts.users.rehash(userId, stored, fresh)) ? fresh : stored;
   }
 
@@ -164,7 +178,7 @@ export class Accounts {
   async changePassword(user: User, current: string, next: string, ip: string, device?: string): Promise<string> {
     await this.confirmPassword(user, current, ip, device);
     validatePassword(next);
-    const passwordHash = await hashPassword(next, this.parts.scryptCost);
+    const passwordHash = await this.parts.hashing.hash(next);
     if (!(await this.parts.users.setPasswordHash(user.id, passwordHash))) throw currentPasswordWrong();
     await this.parts.sessions.endAll(user.id);
     await this.parts.resets.endAll(user.id);
@@ -193,7 +207,7 @@ export class Accounts {
       // By id: by name, an account deleted meanwhile and another registered under its name would
       // have had the newcomer's password checked.
       const stored = await this.parts.users.passwordHashOf(user.id);
-      return stored !== undefined && password.length <= 1024 && (await verifyPassword(password, stored)) ? stored : undefined;
+      return stored !== undefined && password.length <= 1024 && (await this.parts.hashing.verify(password, stored)) ? stored : undefined;
     });
     if (!confirmed) throw currentPasswordWrong();
   }
@@ -202,13 +216,17 @@ export class Accounts {
    * Sets a new password with a reset token (once); ends every session and every other reset link
    * of the account, and forgets its failed sign-ins (see `SignInLimits.forgetAccount`). False for
    * a token that is unknown, spent or expired, and for one whose account was deleted meanwhile
-   * (after the token was spent, while the new password was hashed): a link to no account is dead.
+   * (while the new password was hashed, or after the token was spent): a link to no account is dead.
    */
   async resetPassword(token: string, password: string): Promise<boolean> {
     validatePassword(password);
+    // Hashed before the token is spent, so a hash refused for a busy server (503) leaves the link
+    // working; and only for a live token, so a dead one costs no hash.
+    if ((await this.parts.resets.liveUserId(token, this.parts.clock.now())) === undefined) return false;
+    const passwordHash = await this.parts.hashing.hash(password);
     const userId = await this.parts.resets.spend(token, this.parts.clock.now());
     if (!userId) return false;
-    if (!(await this.parts.users.setPasswordHash(userId, await hashPassword(password, this.parts.scryptCost)))) return false;
+    if (!(await this.parts.users.setPasswordHash(userId, passwordHash))) return false;
     await this.parts.sessions.endAll(userId);
     await this.parts.resets.endAll(userId);
     await this.parts.limits.forgetAccount(userId);
@@ -253,30 +271,35 @@ export function sessionToken(request: FastifyRequest): string | undefined {
   return accountsOf(request).parts.sessions.token(request);
 }
 
-/** A sign-in that a form refused: its status and the message key the form shows. */
+/** A sign-in that a form refused: its status, machine code and the message key the form shows. */
 export interface SignInRefusal {
-  status: 401 | 429;
-  messageKey: 'signin.failed' | 'signin.limited';
-  /** For a 429: how long until the budget lets this sign-in be tried again. */
+  status: 401 | 429 | 503;
+  /** `signin_failed`, `rate_limited` (a budget or the network's attempts) or `password_hashing_busy`. */
+  code: string;
+  messageKey: 'signin.failed' | 'signin.limited' | 'signin.tooMany' | 'error.password_hashing_busy';
+  /** For a 429 or 503: how long until this sign-in may be tried again. */
   retryAfterSeconds?: number;
-  /** For a 429: whether the name's budget or the network's is spent. */
+  /** For a 429 of a failure budget: whether the name's budget or the network's is spent. */
   budget?: SpentBudget;
 }
 
 /**
- * What a sign-in form says of `refusal`, in `lang`: for a spent budget, when to try again ("Try
- * again in 15 minutes."), since "later" leaves a person guessing and failing again.
+ * What a sign-in form says of `refusal`, in `lang`: for a spent budget or the network's attempts,
+ * when to try again ("Try again in 15 minutes."), since "later" leaves a person guessing and failing again.
  */
 export function signInRefusalText(refusal: SignInRefusal, lang: Lang): string {
   const t = translator(lang);
   if (refusal.status !== 429 || refusal.retryAfterSeconds === undefined) return t(refusal.messageKey);
+  const wait = waitWords(refusal.retryAfterSeconds, lang);
+  if (refusal.messageKey === 'signin.tooMany') return t('signin.tooMany', { wait });
   // A reset lifts the name's budget (SignInLimits.forgetAccount), not the network's.
-  return t(refusal.budget === 'account' ? 'signin.limitedAccount' : 'signin.limitedWait', { wait: waitWords(refusal.retryAfterSeconds, lang) });
+  return t(refusal.budget === 'account' ? 'signin.limitedAccount' : 'signin.limitedWait', { wait });
 }
 
 /**
- * Signs in from a form (any door's sign-in form) and starts the session on `reply`. A wrong password
- * or a spent sign-in budget is a refusal for the form to show (429 also sets Retry-After), not an
+ * Signs in from a form (any door's sign-in form) and starts the session on `reply`. A wrong password,
+ * a spent sign-in budget, too many sign-ins from the network or a server too busy hashing passwords
+ * is a refusal for the form to show (429 and 503 also set Retry-After), not an
  * error; anything else throws. Undefined when signed in. A browser with a device cookie of the
  * account is counted as that trusted device (`SignInLimits`); a sign-in gives the browser a fresh
  * one (`DeviceCookies.issue`). Every sign-in form posts to one of `SIGN_IN_PATHS`, among the cookie's paths.
@@ -291,14 +314,18 @@ export async function signInFromForm(request: FastifyRequest, reply: FastifyRepl
     devices.issue(reply, user.id, clock.now());
     return undefined;
   } catch (error) {
-    if (!isPairgateError(error) || (error.status !== 401 && error.status !== 429)) throw error;
-    if (error.status === 429) {
-      const retryAfterSeconds = Number(error.details?.retryAfterSeconds ?? 60);
+    if (!isPairgateError(error)) throw error;
+    if (error.status === 401) return { status: 401, code: error.code, messageKey: 'signin.failed' };
+    const retryAfterSeconds = Number(error.details?.retryAfterSeconds ?? 60);
+    if (error.status === 503 && error.code === PASSWORD_HASHING_BUSY) {
       reply.header('retry-after', String(retryAfterSeconds));
-      const budget = error.details?.budget === 'account' || error.details?.budget === 'network' ? error.details.budget : undefined;
-      return { status: 429, messageKey: 'signin.limited', retryAfterSeconds, ...(budget ? { budget } : {}) };
+      return { status: 503, code: error.code, messageKey: 'error.password_hashing_busy', retryAfterSeconds };
     }
-    return { status: 401, messageKey: 'signin.failed' };
+    if (error.status !== 429) throw error;
+    reply.header('retry-after', String(retryAfterSeconds));
+    if (error.details?.limit === ATTEMPTS_LIMIT) return { status: 429, code: error.code, messageKey: 'signin.tooMany', retryAfterSeconds };
+    const budget = error.details?.budget === 'account' || error.details?.budget === 'network' ? error.details.budget : undefined;
+    return { status: 429, code: error.code, messageKey: 'signin.limited', retryAfterSeconds, ...(budget ? { budget } : {}) };
   }
 }
 

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { PairgateError } from '../../core/errors.js';
-import type { Clock } from '../../core/clock.js';
+import { latestWindowEnd, type Clock } from '../../core/clock.js';
 import type { GrantEngine } from '../../engine/grant-engine.js';
 import type { EphemeralStore } from '../../store/ports.js';
 import { FailureBudget, type BudgetCounter } from '../../engine/failure-budget.js';
@@ -13,6 +13,12 @@ function accountKey(accountId: string): string {
 
 /** Prefix of the per-network counters. */
 const NETWORK_PREFIX = 'signin:ip:';
+
+/** Prefix of the per-network counters of every sign-in attempt, right or wrong (`SignInLimits.admit`). */
+const ATTEMPTS_PREFIX = 'signin:attempts:';
+
+/** The window of the per-network attempt limit. */
+const ATTEMPTS_WINDOW_MS = 60_000;
 
 /** Prefix of the counters of trusted devices (by `DeviceCookies.deviceOf`'s id, a hash of the cookie's nonce). */
 const DEVICE_PREFIX = 'signin:device:';
@@ -57,8 +63,16 @@ export function signInNameKey(codes: Pick<GrantEngine, 'codeHash'>): Buffer {
  */
 export type SpentBudget = 'account' | 'network';
 
-/** Limits of failed sign-ins. */
+/** The `details.limit` of the refusal of a network's sign-ins beyond `SignInLimitOptions.attemptsPerMinute`. */
+export const ATTEMPTS_LIMIT = 'attempts';
+
+/** Limits of sign-ins: of every attempt per network, and of failed ones. */
 export interface SignInLimitOptions {
+  /**
+   * Sign-in attempts, right or wrong, one client network may make per minute: each costs a password
+   * hash, and a right password spends no failure budget.
+   */
+  attemptsPerMinute: number;
   perAccount: number;
   perIp: number;
   /** Failures of one trusted device (a browser with a device cookie good for the account) per window. */
@@ -77,7 +91,8 @@ export type SignInSubject = { accountId: string; device?: string } | { unknownLo
 
 /**
  * Failed sign-in budgets, per account and per client IP, in the ephemeral store (so every node
- * shares them; a FailureBudget keeps them exact under guesses sent at once).
+ * shares them; a FailureBudget keeps them exact under guesses sent at once), and a limit of every
+ * attempt per client network, right or wrong (`admit`).
  *
  * An existing account has one counter, keyed by its id: keyed by the name typed, its username and
  * its e-mail would each get a budget, doubling the guesses allowed. A login that names no account
@@ -102,7 +117,7 @@ export class SignInLimits {
   /** `nameKey`: the key of the names' hashes, `signInNameKey` (32 bytes, the same on every node). */
   constructor(
     private readonly ephemeral: EphemeralStore,
-    clock: Clock,
+    private readonly clock: Clock,
     private readonly options: SignInLimitOptions,
     nameKey: Buffer,
   ) {
@@ -136,6 +151,23 @@ export class SignInLimits {
       { key: `${DEVICE_PREFIX}${device}`, limit: this.options.perDevice },
       { key: `${NETWORK_PREFIX}${ip}`, limit: this.options.perIp },
     ];
+  }
+
+  /**
+   * Counts a sign-in attempt of network `ip`, right or wrong, and refuses it (429 `rate_limited`,
+   * `details.limit` `attempts`) beyond `attemptsPerMinute` in the minute's window. Called before the
+   * look-up and the password check, so a refused attempt costs one counter and no hash. The failure
+   * budgets below bound guesses; this bounds hashes: whoever knows one password (registration is
+   * open) could otherwise make the server hash as fast as they can send, each sign-in right. Counted
+   * in the ephemeral store, so every node shares the count (an atomic increment: a burst sent at once
+   * gets one count each, and at most the limit pass).
+   */
+  async admit(ip: string): Promise<void> {
+    const now = this.clock.now();
+    const { count, resetAt } = await this.ephemeral.increment(`${ATTEMPTS_PREFIX}${ip}`, ATTEMPTS_WINDOW_MS, now, latestWindowEnd(now, ATTEMPTS_WINDOW_MS));
+    if (count <= this.options.attemptsPerMinute) return;
+    const retryAfterSeconds = Math.max(1, Math.ceil((resetAt - now) / 1000));
+    throw new PairgateError('rate_limited', 429, 'Too many sign-ins from this network. Try again later.', { retryAfterSeconds, limit: ATTEMPTS_LIMIT });
   }
 
   /**

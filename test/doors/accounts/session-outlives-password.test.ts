@@ -10,7 +10,7 @@ import { FormClient } from '../access/form-client.js';
  */
 describe('a sign-in racing a password change', () => {
   // A cost that makes the check long next to the change's few writes; budgets out of the way.
-  const s = useListeningApp({ PAIRGATE_SCRYPT_COST: '13', PAIRGATE_SIGNIN_FAILURES_PER_ACCOUNT: '100000', PAIRGATE_SIGNIN_FAILURES_PER_IP: '100000', PAIRGATE_RATE_LIMIT_MAX: '100000' });
+  const s = useListeningApp({ PAIRGATE_SCRYPT_COST: '13', PAIRGATE_SIGNIN_FAILURES_PER_ACCOUNT: '100000', PAIRGATE_SIGNIN_FAILURES_PER_IP: '100000', PAIRGATE_SIGNIN_ATTEMPTS_PER_MINUTE: '100000', PAIRGATE_RATE_LIMIT_MAX: '100000' });
 
   it('leaves no session opened with the old password', async () => {
     const owner = new FormClient(s.base);

@@ -10,7 +10,7 @@ import { FormClient } from '../access/form-client.js';
  * account holds at most MAX_SESSIONS_PER_ACCOUNT sessions; a sign-in beyond ends the oldest.
  */
 describe('sessions of one account', () => {
-  const server = useListeningApp({ PAIRGATE_SCRYPT_COST: '10' });
+  const server = useListeningApp({ PAIRGATE_SCRYPT_COST: '10', PAIRGATE_SIGNIN_ATTEMPTS_PER_MINUTE: '1000' });
 
   const sessionRows = async (username: string) => {
     const db = server.t.app.pairgate.stores.db;

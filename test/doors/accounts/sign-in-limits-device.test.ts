@@ -25,7 +25,7 @@ describe('SignInLimits on a trusted device (real SQLite ephemeral store)', () =>
   });
   afterAll(() => stores.close());
 
-  const limits = (): SignInLimits => new SignInLimits(stores.ephemeral, clock, { perAccount: 3, perIp: 1000, perDevice: 2, windowMs: 600_000 }, KEY);
+  const limits = (): SignInLimits => new SignInLimits(stores.ephemeral, clock, { attemptsPerMinute: 1000, perAccount: 3, perIp: 1000, perDevice: 2, windowMs: 600_000 }, KEY);
 
   it('counts on the device\'s budget, then, that one spent, on the account\'s, and is then refused as any browser', async () => {
     const budgets = limits();
