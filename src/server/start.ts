@@ -13,6 +13,7 @@ import { removeLeftoverTempFiles } from './durable-file.js';
 import { loadConfig, type Config, type ConfigSources } from './config.js';
 import { capConnections, httpConnectionCap, openFileCount, openFileLimit, waitsOverCapWarning } from './connection-cap.js';
 import { explainListenError, HTTP_LISTENER } from './listen-errors.js';
+import { probeListen } from './listen-probe.js';
 import { loggerOptions } from './logger.js';
 import { openStores } from './open-stores.js';
 import { trustedProxies } from './trust-proxy.js';
@@ -84,6 +85,8 @@ function removeLeftoverFiles(dataDir: string): string[] {
 export async function startServer(sources: ConfigSources, doors: readonly Door[], logStream?: NodeJS.WritableStream): Promise<RunningServer> {
   const config = loadConfig(doors.flatMap((door) => (door.configSchema ? [door.configSchema] : [])), sources);
   checkConfig(config, doors);
+  // Before anything is made on disk: an address it cannot listen on is a setting to change.
+  await probeListen(config.PAIRGATE_HOST, config.PAIRGATE_PORT, HTTP_LISTENER);
   makeDataDir(config.PAIRGATE_DATA_DIR);
   if (config.PAIRGATE_BACKUP_DIR) makeFolder(config.PAIRGATE_BACKUP_DIR, 'PAIRGATE_BACKUP_DIR');
   // Logged by a logger of its own, the app's not made yet: as soon as the migrations are done, so a

@@ -2,7 +2,8 @@ import { Migrator, sql, type Kysely } from 'kysely';
 import { ConflictError } from '../core/errors.js';
 import type { MigrationSet } from './durable-schema.js';
 
-const MIGRATION_TABLE = 'pairgate_migrations';
+/** The table of the migrations a database has run (Kysely's, under pairgate's name). */
+export const MIGRATION_TABLE = 'pairgate_migrations';
 
 /** Kysely's refusal of a database that ran a migration its provider does not list. */
 const MISSING_MIGRATION = /previously executed migration (\S+) is missing/;
@@ -24,7 +25,7 @@ const MISSING_MIGRATION = /previously executed migration (\S+) is missing/;
 export async function migrateToLatest(db: Kysely<unknown>, migrations: MigrationSet, known?: ReadonlySet<string>): Promise<MigrationReport> {
   const executed = await executedMigrations(db);
   const leftOut = executed.filter((name) => !(name in migrations));
-  refuseNewer(leftOut.filter((name) => !known?.has(name)));
+  refuseNewerDatabase(executed, migrations, known);
   // Already run, so never run again: listed only so that Kysely finds every name it ran.
   const placeholders: MigrationSet = Object.fromEntries(leftOut.map((name) => [name, { up: async () => undefined }]));
   const migrator = new Migrator({
@@ -78,6 +79,16 @@ async function executedMigrations(db: Kysely<unknown>): Promise<string[]> {
     if (code === '42P01' || (typeof message === 'string' && message.includes('no such table'))) return [];
     throw error;
   }
+}
+
+/**
+ * Stops a start on a database that ran a migration (of `executed`, the names it ran) that neither
+ * `migrations` nor `known` lists: a newer pairgate migrated it (`database_newer_than_server`).
+ * `migrateToLatest` checks it; the SQLite store checks it first as well, before it writes anything
+ * in the data folder, so a refused database is left exactly as it was.
+ */
+export function refuseNewerDatabase(executed: readonly string[], migrations: MigrationSet, known?: ReadonlySet<string>): void {
+  refuseNewer(executed.filter((name) => !(name in migrations) && !known?.has(name)));
 }
 
 /** Stops a start on a database a newer pairgate migrated, saying what to do. */

@@ -47,17 +47,20 @@ const pgSkip = await postgresMissing();
  * nothing to do and says nothing, so this start's line is the only record of the upgrade.
  */
 describe('start-up log of the migrations of a start that then fails', () => {
-  it('says a new SQLite database was prepared when the port is taken', async () => {
+  // A port taken no longer gets this far: it is tried before the data folder is made.
+  it('says a new SQLite database was prepared when Redis cannot be reached', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-start-migrations-fail-'));
-    const taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const redisPort = (closed.address() as { port: number }).port;
+    // Nothing listens there once closed: Redis is away.
+    await new Promise((resolve) => closed.close(resolve));
     try {
-      const port = (taken.address() as { port: number }).port;
       const log = logCollector();
-      await expect(startServer({ env: { PAIRGATE_DATA_DIR: dataDir, PAIRGATE_HOST: '127.0.0.1', PAIRGATE_PORT: String(port), PAIRGATE_LOG_LEVEL: 'info' } }, [grantsDoor], log.stream)).rejects.toThrow();
+      const env = { PAIRGATE_DATA_DIR: dataDir, PAIRGATE_REDIS_URL: `redis://127.0.0.1:${redisPort}`, PAIRGATE_PORT: '0', PAIRGATE_LOG_LEVEL: 'info' };
+      await expect(startServer({ env }, [grantsDoor], log.stream)).rejects.toMatchObject({ code: 'store_unavailable' });
       expect(log.messages()).toContainEqual(expect.stringMatching(/^prepared a new database \(\d+ migrations?\)$/));
     } finally {
-      await new Promise((resolve) => taken.close(resolve));
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -93,9 +93,11 @@ Examples:
 
 Exit code: 0 after --help-config, or when stopped by SIGINT or SIGTERM once the
 requests in flight finished; 2 for a setting it cannot use (config_invalid: a
-bad value or --config file, a store URL or credentials the store refused) or an
-address it cannot listen on; 1 when a store cannot be reached at start-up
-(store_unavailable) or the shutdown fails.`)
+bad value or --config file, a store URL or credentials the store refused), an
+address it cannot listen on, or a data folder another server holds or whose
+database it cannot use (data_dir_in_use, database_newer_than_server,
+database_unreadable, restore_unfinished); 1 when a store cannot be reached at
+start-up (store_unavailable) or the shutdown fails.`)
     .action(async (options: ServeOptions) => {
       const { allDoors, describeConfig, readConfigFile, coreConfigSchema, startServer, dnsRuntimeOf } = await loadServer();
       const sections = allDoors.flatMap((door) => (door.configSchema ? [door.configSchema] : []));

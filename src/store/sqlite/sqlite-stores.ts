@@ -1,9 +1,9 @@
 import { accessSync, constants, mkdirSync, statfsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import type { Database, MigrationSet } from '../durable-schema.js';
-import { migrateToLatest, type MigrationReport } from '../migrate.js';
+import { MIGRATION_TABLE, migrateToLatest, refuseNewerDatabase, type MigrationReport } from '../migrate.js';
 import { MemoryNotifier } from '../memory/memory-notifier.js';
 import type { Stores } from '../ports.js';
 import type { GrantRow } from '../grant-rows.js';
@@ -18,6 +18,7 @@ import { keepOwnerOnly } from './owner-only-files.js';
 import { adoptCopy, markAsCopy, refuseForeignWal } from './restored-copy.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import { StatementCache } from './statement-cache.js';
+import { TransactionalMigrationsSqliteDialect } from './transactional-migrations.js';
 
 /** Stores of the embedded default: one SQLite file (WAL) and an in-process notifier. */
 export type SqliteStores = Stores;
@@ -76,6 +77,7 @@ function onReadOnlyFileSystem(path: string): boolean {
  */
 function explainOpenError(error: unknown, filename: string): unknown {
   const code = sqliteCode(error);
+  if (code && UNREADABLE.test(code)) return unreadableFile(error, filename);
   if (!code || !UNWRITABLE.test(code)) return error;
   const remedy = code.startsWith('SQLITE_FULL')
     ? 'free space on its disk, or choose a folder on another disk'
@@ -85,6 +87,24 @@ function explainOpenError(error: unknown, filename: string): unknown {
   const reason = `${(error as Error).message} (${code})`;
   const file = basename(filename) === LOCK_FILE ? 'the lock file' : 'the database';
   return Object.assign(new ConfigError('PAIRGATE_DATA_DIR', `cannot write ${file} ${filename}: ${reason}; ${remedy}`), { cause: error });
+}
+
+/** SQLite result codes of a file that is no database (the wrong file restored) or a damaged one. */
+const UNREADABLE = /^SQLITE_(NOTADB|CORRUPT)/;
+
+/**
+ * The start-up error for a database file that is no SQLite database, or a damaged one: the wrong
+ * file restored (a compressed copy, a `.partial` one) or a disk's errors. SQLite's bare "file is not
+ * a database" exited 1, the status of a store that may answer later, so a service manager started
+ * the server again and again; only the operator can replace the file (a 4xx: `serve` exits 2).
+ */
+function unreadableFile(error: unknown, filename: string): ConflictError {
+  const reason = (error as Error).message;
+  const message =
+    basename(filename) === LOCK_FILE
+      ? `${filename} is not the lock file pairgate makes (${reason}). It holds no data: move it aside while no pairgate server runs on this folder, and start again.`
+      : `${filename} is not a SQLite database pairgate can read (${reason}). If you restored a copy, restore a whole one (a pairgate-<time>.db file of the backup folder, not a .partial one, uncompressed; docs/backups.md, Restore); or move the file aside to start with a new, empty database.`;
+  return Object.assign(new ConflictError(message, 'database_unreadable'), { cause: error });
 }
 
 /** Free space below which the data folder's disk counts as full: SQLite then fails its writes. */
@@ -196,10 +216,25 @@ function folderInUse(dataDir: string): ConflictError {
   );
 }
 
-/** Opens the database file in WAL mode, made with `NEW_DATABASE_PAGE_SIZE` pages when new. */
-function openDatabase(filename: string): BetterSqlite3.Database {
+/**
+ * The names of the migrations the database has run, read without writing anything (none on a new
+ * database).
+ */
+function executedMigrationNames(sqlite: BetterSqlite3.Database): string[] {
+  const table = sqlite.prepare("select 1 from sqlite_master where type = 'table' and name = ?").get(MIGRATION_TABLE);
+  if (!table) return [];
+  return (sqlite.prepare(`select name from "${MIGRATION_TABLE}"`).all() as { name: string }[]).map((row) => row.name);
+}
+
+/**
+ * Opens the database file in WAL mode, made with `NEW_DATABASE_PAGE_SIZE` pages when new. A
+ * database a newer pairgate migrated is refused first (`refuseNewer`), before anything is written:
+ * the change to WAL mode, a restored copy's mark cleared, the lock file beside it.
+ */
+function openDatabase(filename: string, refuseNewer: (executed: readonly string[]) => void): BetterSqlite3.Database {
   const sqlite = new BetterSqlite3(filename);
   try {
+    refuseNewer(executedMigrationNames(sqlite));
     choosePageSize(sqlite);
     sqlite.pragma('journal_mode = WAL');
     adoptCopy(sqlite);
@@ -217,13 +252,14 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     filename = join(options.dataDir, 'pairgate.db');
   }
+  const migrations = { ...options.migrations, ...sqliteMigrations };
   let sqlite: BetterSqlite3.Database;
   try {
     if (filename !== ':memory:') {
       refuseForeignWal(filename);
       keepOwnerOnly(filename);
     }
-    sqlite = openDatabase(filename);
+    sqlite = openDatabase(filename, (executed) => refuseNewerDatabase(executed, migrations, options.knownMigrations));
   } catch (error) {
     // Busy: a server of an earlier version, which held the database file itself exclusively.
     throw isBusy(error) ? folderInUse(options.dataDir) : explainOpenError(error, filename);
@@ -258,10 +294,10 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
   // see test/store/sqlite-secure-delete.test.ts.
   sqlite.pragma('secure_delete = ON');
   const statements = new StatementCache(sqlite);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: { prepare: (sql) => statements.prepare(sql), close: () => sqlite.close() } }) });
+  const db = new Kysely<Database>({ dialect: new TransactionalMigrationsSqliteDialect({ database: { prepare: (sql) => statements.prepare(sql), close: () => sqlite.close() } }) });
   let migrated: MigrationReport;
   try {
-    migrated = await migrateToLatest(db as Kysely<unknown>, { ...options.migrations, ...sqliteMigrations }, options.knownMigrations);
+    migrated = await migrateToLatest(db as Kysely<unknown>, migrations, options.knownMigrations);
   } catch (error) {
     // Closed, so that a caller that handles the failure is left holding no lock on the folder.
     await db.destroy().catch(() => undefined);
