@@ -1,4 +1,4 @@
-import { chmod, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import type { Stores } from '../store/ports.js';
@@ -63,6 +63,12 @@ export function startBackups(config: Config, stores: Stores, log: BackupLog, met
     const partial = `${final}.partial`;
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
+      // Made empty, owner-only, before SQLite writes a page into it (SQLite keeps the mode of a
+      // file it finds, and gives its journal the same): made by the copy itself it took the
+      // process's umask until the chmod below, so in a folder others may enter, a local user
+      // could open it mid-copy and read the password and token hashes.
+      await rm(partial, { force: true });
+      await writeFile(partial, '', { mode: 0o600, flag: 'wx' });
       await backup(partial);
       await chmod(partial, 0o600);
       await rename(partial, final);
