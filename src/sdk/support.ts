@@ -166,6 +166,11 @@ function supportJson<T>(call: SupportCall): Promise<T> {
   return callJson<T>(supportCall(call));
 }
 
+/** Whether a parsed frame is a JSON object, the one shape of the channel's events. */
+function isChannelEvent(value: unknown): value is ChannelEvent {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /**
  * One end of a session channel (a WebSocket). Emits `event` for every message, `ended` when the
  * session ends (with the reason) and `close` when the socket closes (with `lost` true when it
@@ -181,12 +186,15 @@ export class SessionChannel extends EventEmitter {
   constructor(readonly socket: WebSocket) {
     super();
     socket.on('message', (data) => {
-      let event: ChannelEvent;
+      let event: unknown;
       try {
-        event = JSON.parse(String(data)) as ChannelEvent;
+        event = JSON.parse(String(data));
       } catch {
         return;
       }
+      // Only objects are events: reading `type` of `null` threw inside this listener, where no
+      // caller can catch it, and a server (for an agent, whichever one a code led to) ended the process.
+      if (!isChannelEvent(event)) return;
       this.backlog.push(event);
       if (this.backlog.length > 1000) this.backlog.shift();
       if (event.type === 'ended') {

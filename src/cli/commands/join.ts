@@ -118,7 +118,8 @@ function unstartedSession(joining: Joining, connect: typeof ConnectAgent): Inter
         : `stopped (${stoppedBy(stop)}) before the chat began: the session with ${joining.who} had ended already.`;
     },
     fallback: (error, stop) => {
-      const why = error instanceof PairgateApiError ? error.code : error instanceof Error ? error.message : String(error);
+      // The server's code or words, printed by the interrupt's handler: kept from driving the terminal.
+      const why = terminalLine(error instanceof PairgateApiError ? error.code : error instanceof Error ? error.message : String(error));
       if (!joining.confirmed) return unansweredConfirmationWords(joining.who, stop);
       return `stopped (${stoppedBy(stop)}) before the chat began; the session with ${joining.who} could not be ended (${why}): it stays open, with nobody connected, until your supporter ends it or it expires ${eventWhenWords(joining.confirmed.expiresAt, 'on its own')}.`;
     },
@@ -232,8 +233,13 @@ async function askYesNo(input: LineInput, question: string): Promise<'yes' | 'no
   }
 }
 
+/**
+ * Says why join ends. The message often carries the words of the server the code led to (its
+ * refusal, its machine code, the channel it named): on an open relay that server is anyone's, so
+ * the message is printed terminal-safe, as the supporter's name and messages are.
+ */
 function fail(message: string, exitCode = 1): void {
-  console.error(`pairgate: ${message}`);
+  console.error(`pairgate: ${terminalSafe(message)}`);
   process.exitCode = exitCode;
 }
 

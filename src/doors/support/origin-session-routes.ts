@@ -20,6 +20,7 @@ import type { SessionHub } from './session-channel.js';
 import { SessionIdLock } from './session-id-lock.js';
 import type { SessionMemories, SessionMemory } from './session-memory.js';
 import { assertSameOriginUpgrade } from './websocket-origin.js';
+import { refuseCrossSiteWrite } from './cross-site-writes.js';
 import {
   agentConfig,
   agentToken,
@@ -95,6 +96,8 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   const sessionCap = maxSessions(ctx.config);
   const tags = ['support origin'];
   const errors = { 400: SupportErrors.params400, 401: SupportErrors.session401, 404: SupportErrors.notFound, 429: SupportErrors.session429 };
+  // The writes refuse a browser's post from another site's page before its credentials are read.
+  const sameSiteWrites = async (request: FastifyRequest): Promise<void> => refuseCrossSiteWrite(request, ctx.publicUrl());
 
   const view = (grant: SessionGrant) => ({
     ID: grant.request.id,
@@ -262,8 +265,9 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   };
 
   api.post('/session', {
-    schema: { tags, security: BASIC_AUTH, summary: 'Create a support session (basic auth); publishes it on the relay when pairing is on.', body: CreateSessionBody, response: { 201: CreatedSessionView, 400: SupportErrors.create400, 401: SupportErrors.adminOnly401, 413: SupportErrors.create413, 415: SupportErrors.create415, 429: SupportErrors.create429, 502: SupportErrors.create502 } },
+    schema: { tags, security: BASIC_AUTH, summary: 'Create a support session (basic auth); publishes it on the relay when pairing is on.', body: CreateSessionBody, response: { 201: CreatedSessionView, 400: SupportErrors.create400, 401: SupportErrors.adminOnly401, 403: SupportErrors.crossSite403, 413: SupportErrors.create413, 415: SupportErrors.create415, 429: SupportErrors.create429, 502: SupportErrors.create502 } },
     config: { rateLimit: { max: 60, timeWindow: 60_000 } },
+    onRequest: sameSiteWrites,
   }, async (request, reply) => {
     await requireAdmin(request, reply);
     const body = request.body ?? {};
@@ -330,8 +334,9 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   });
 
   api.post('/session/:id/code', {
-    schema: { tags, security: BASIC_AUTH, summary: 'A new pairing code (and agent token) for a session still waiting, e.g. when its code expired (basic auth).', params: SessionIdParams, response: { 201: CreatedSessionView, ...errors, 409: SupportErrors.newCode409, 502: SupportErrors.newCode502 } },
+    schema: { tags, security: BASIC_AUTH, summary: 'A new pairing code (and agent token) for a session still waiting, e.g. when its code expired (basic auth).', params: SessionIdParams, response: { 201: CreatedSessionView, ...errors, 403: SupportErrors.crossSite403, 409: SupportErrors.newCode409, 502: SupportErrors.newCode502 } },
     config: { rateLimit: { max: 60, timeWindow: 60_000 } },
+    onRequest: sameSiteWrites,
   }, async (request, reply) => {
     const session = await authorizedSession(request, reply, request.params.id);
     if (!pairingOn) throw new ConflictError('Pairing codes are off on this server (PLEXUS_PAIRING_URL is not set).', 'pairing_off');
@@ -385,8 +390,9 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   });
 
   api.delete('/session/:id', {
-    schema: { tags, security: BASIC_AUTH, summary: 'End and remove a session (basic auth); its code dies with it. An expired session is forgotten.', params: SessionIdParams, response: { 204: Type.Null({ description: 'The session is ended and forgotten; its code and agent link no longer work.' }), ...errors } },
+    schema: { tags, security: BASIC_AUTH, summary: 'End and remove a session (basic auth); its code dies with it. An expired session is forgotten.', params: SessionIdParams, response: { 204: Type.Null({ description: 'The session is ended and forgotten; its code and agent link no longer work.' }), ...errors, 403: SupportErrors.crossSite403 } },
     config: { sharedAnswersAlso: { 503: '`unavailable` too when another request has held the session id for 5 s (a creation or an end under way on some node); try again.' } },
+    onRequest: sameSiteWrites,
   }, async (request, reply) => {
     const known = await authorize(request, reply, request.params.id, true);
     // Only the session authorized goes, and its list entry with it, under the id's hold (see

@@ -1,0 +1,51 @@
+import { createServer } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
+import { connectAgent } from '../../src/sdk/support.js';
+import { listening } from './consumer-sdk-helpers.js';
+
+/**
+ * The session channel's client reads what the server sends: for `pairgate join`, whatever server
+ * a code led to (on an open relay, anyone's). A frame that is JSON but no object (`null`, a number,
+ * a list) threw a TypeError inside the socket's message listener, which no caller can catch: the
+ * process (the agent, a supporter's tool built on the SDK) ended with an uncaught exception.
+ */
+describe('SDK session channel: frames that are JSON but no object are left out', () => {
+  let server: { url: string; server: ReturnType<typeof createServer> };
+  let sockets: WebSocketServer;
+
+  beforeAll(async () => {
+    server = await listening(createServer());
+    sockets = new WebSocketServer({ server: server.server });
+    sockets.on('connection', (socket) => {
+      socket.once('message', () => {
+        for (const frame of ['null', '42', '[1,2]', '"text"', 'true']) socket.send(frame);
+        socket.send(JSON.stringify({ type: 'welcome', session: 's', supporterName: 'T', expiresAt: new Date().toISOString(), supporterAttached: true }));
+        socket.send('null');
+        socket.send(JSON.stringify({ type: 'message', from: 'supporter', text: 'still here', at: new Date().toISOString() }));
+      });
+    });
+  });
+  afterAll(async () => {
+    sockets.close();
+    await new Promise<void>((resolve) => server.server.close(() => resolve()));
+  });
+
+  it('the welcome and the messages after such frames arrive; nothing is thrown', async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown): void => {
+      uncaught.push(error);
+    };
+    process.on('uncaughtException', onUncaught);
+    try {
+      const channel = await connectAgent(`${server.url.replace('http', 'ws')}/agent/s:token`, 'credential');
+      expect(channel.welcome).toMatchObject({ type: 'welcome', supporterName: 'T' });
+      const message = await channel.next((event) => event.type === 'message', 5_000);
+      expect(message.text).toBe('still here');
+      channel.close();
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+});
