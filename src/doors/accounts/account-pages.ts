@@ -11,6 +11,7 @@ import { formFromThisSite } from './form-guard.js';
 import { PASSWORD_HASHING_BUSY } from './password-hashing.js';
 import { askedLang, pickLang, translator, type Lang, type MessageKey } from './i18n.js';
 import { renderPage } from './page-helpers.js';
+import { ResetReturn } from './reset-return.js';
 import { lifetimeWords, waitWords } from '../../web/duration-words.js';
 import { pathInLanguage } from '../../web/page-language.js';
 
@@ -89,11 +90,6 @@ function retryAfterOf(reply: FastifyReply, error: PairgateError): void {
   if (error.status === 429 || error.status === 503) reply.header('retry-after', String(error.details?.retryAfterSeconds ?? 60));
 }
 
-/** `path` with `next` added to its query when there is one. */
-function withNext(path: string, next: string): string {
-  return next ? `${path}${path.includes('?') ? '&' : '?'}next=${encodeURIComponent(next)}` : path;
-}
-
 /**
  * The account pages: sign in, sign out, register, change the password, delete the account, ask for
  * a reset link and set a new password.
@@ -108,7 +104,14 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     renderPage(pages, request, reply, template, { ...data, error: translator(pickLang(request))('error.csrf_failed'), csrf: true }, { status: 403 });
   // The device this browser's cookie proves for the signed-in account, if any: its checks of the
   // current password count on the device's budget, as its sign-ins do (`PASSWORD_CHECK_PATHS`).
-  const trustedDevice = (request: FastifyRequest, accountId: string): string | undefined => accounts.parts.devices.deviceOf(request, accountId, ctx.clock.now());
+  // The cookie is good only while the account's password is the one it was issued under: the
+  // hash is read again here, as the check itself will.
+  const trustedDevice = async (request: FastifyRequest, accountId: string): Promise<string | undefined> => {
+    const passwordHash = await accounts.parts.users.passwordHashOf(accountId);
+    return passwordHash === undefined ? undefined : accounts.parts.devices.deviceOf(request, { id: accountId, passwordHash }, ctx.clock.now());
+  };
+  // Where a reset was going: kept in the browser that asked, never in the mailed link (`ResetReturn`).
+  const resetReturn = new ResetReturn(accounts.parts.resetTtlMs, ctx.publicUrl().startsWith('https:'));
 
   api.get('/account', { schema: { tags, summary: 'Your account: the app accesses page, or sign-in.', hide: true }, config: { page: true } }, async (request, reply) =>
     reply.redirect(inAskedLang(request, (await currentUser(request)) ? '/account/accesses' : '/account/signin'), 303));
@@ -169,7 +172,8 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
       const user = await accounts.register(request.body);
       await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now());
       // Registering signs in: the browser is the account's first trusted device.
-      accounts.parts.devices.issue(reply, user.id, ctx.clock.now());
+      const passwordHash = await accounts.parts.users.passwordHashOf(user.id);
+      if (passwordHash !== undefined) accounts.parts.devices.issue(reply, { id: user.id, passwordHash }, ctx.clock.now());
       return reply.redirect(next || inAskedLang(request, '/account/accesses'), 303);
     } catch (error) {
       const message = errorMessage(error, pickLang(request));
@@ -195,8 +199,9 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     if (!user) return reply.redirect(signInUrl('/account/password', askedLang(request)), 303);
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/password.njk');
     let kept: boolean;
+    let passwordHash: string;
     try {
-      const passwordHash = await accounts.changePassword(user, request.body.current, request.body.password, request.clientNetwork, trustedDevice(request, user.id));
+      passwordHash = await accounts.changePassword(user, request.body.current, request.body.password, request.clientNetwork, await trustedDevice(request, user.id));
       // Every session ended with the old password; this browser gets a fresh one, unless the
       // password changed again meanwhile (another session's change ended this one too).
       kept = await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now(), passwordHash);
@@ -218,7 +223,8 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     // The password was proved as a sign-in proves it: the browser gets a fresh device cookie as a
     // sign-in gives one (`signInFromForm`), so one that signed in without it (before device cookies,
     // or with it cleared) is trusted from now rather than from its next sign-in.
-    if (kept) accounts.parts.devices.issue(reply, user.id, ctx.clock.now());
+    // Under the new password: the cookies of the old one are void (`DeviceCookies`).
+    if (kept) accounts.parts.devices.issue(reply, { id: user.id, passwordHash }, ctx.clock.now());
     return renderPage(pages, request, reply, 'account/password.njk', { done: true }, { user: kept ? user : null });
   });
 
@@ -236,7 +242,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     if (!user) return reply.redirect(signInUrl('/account/delete', askedLang(request)), 303);
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/delete.njk');
     try {
-      await accounts.deleteAccount(user, request.body.password, request.clientNetwork, trustedDevice(request, user.id));
+      await accounts.deleteAccount(user, request.body.password, request.clientNetwork, await trustedDevice(request, user.id));
     } catch (error) {
       const lang = pickLang(request);
       if (error instanceof AccountDeletionRefused) {
@@ -260,17 +266,20 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
   });
 
   api.post('/account/reset', {
-    schema: { tags, summary: 'Mail a reset link if the account exists; the answer is the same either way.', body: Type.Object({ ...FormBase, login: Type.String({ maxLength: 300 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 200: htmlPage('A page saying a link was mailed if the account exists.'), 403: FormAgain } },
+    schema: { tags, summary: 'Mail a reset link if the account exists; the answer is the same either way. `next` stays in this browser (an HttpOnly cookie under /account/reset for the link\'s lifetime), never in the mail.', body: Type.Object({ ...FormBase, login: Type.String({ maxLength: 300 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 200: htmlPage('A page saying a link was mailed if the account exists.'), 403: FormAgain } },
     config: { rateLimit: { max: 10, timeWindow: 3_600_000 } },
   }, async (request, reply) => {
-    // A path on this server only (safeNext): the mailed link can lead nowhere a sign-in link could not.
+    // A path on this server only (safeNext): the way back can lead nowhere a sign-in link could not.
     const next = safeNext(request.body.next, '');
     const intro = await introFor(request, next, 'reset.continue');
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/reset-request.njk', { next, intro });
     const lang = pickLang(request);
     const t = translator(lang);
+    // The way back stays in this browser (`ResetReturn`), not in the mail: a flow's `next` may hold
+    // a secret (the access door's key), which a mailbox or the outbox folder would keep.
+    resetReturn.keep(reply, next);
     accounts.requestReset(reply, request.body.login, (user, token, lifetimeSeconds) => {
-      const link = withNext(`${ctx.publicUrl()}/account/reset/confirm?token=${encodeURIComponent(token)}&lang=${lang}`, next);
+      const link = `${ctx.publicUrl()}/account/reset/confirm?token=${encodeURIComponent(token)}&lang=${lang}`;
       return { subject: t('mail.subject'), text: t('mail.body', { username: user.username, lifetime: lifetimeWords(lifetimeSeconds, lang), link }) };
     }, request.log);
     const help = t('reset.sentHelp', { lifetime: lifetimeWords(accounts.parts.resetTtlMs / 1000, lang) });
@@ -286,7 +295,8 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
   const TokenQuery = Type.Object({ token: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 35 })), next: Type.Optional(Type.String({ maxLength: 2000 })) });
   api.get('/account/reset/confirm', { schema: { tags, summary: 'The form to set a new password, from the mailed link.', querystring: TokenQuery, response: { ...HtmlPage, 404: htmlPage('The link is unknown, used or expired.') } } }, async (request, reply) => {
     const token = request.query.token ?? '';
-    const next = safeNext(request.query.next, '');
+    // A link mailed before the way back was kept in the browser still carries it in `?next=`.
+    const next = safeNext(request.query.next, '') || resetReturn.next(request);
     const username = await resetUsername(token);
     const live = username !== undefined;
     return renderPage(pages, request, reply, 'account/reset.njk', live ? { token, next, username } : { invalid: true, next }, { status: live ? 200 : 404 });
@@ -298,12 +308,15 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
   }, async (request, reply) => {
     const { token } = request.body;
     // Where the person was going before they forgot the password: the sign-in link goes back there.
-    const next = safeNext(request.body.next, '');
+    // The form carries it, or this browser kept it when the link was asked for (`ResetReturn`).
+    const next = safeNext(request.body.next, '') || resetReturn.next(request);
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/reset.njk', { token, next, username: await resetUsername(token) });
     try {
       const done = await accounts.resetPassword(token, request.body.password);
       // The accesses page is the access door's: linked only where it is served.
       const accessesPage = request.server.hasRoute({ method: 'GET', url: '/account/accesses' });
+      // Kept no longer than needed: the page below carries it to the sign-in.
+      if (done) resetReturn.forget(reply);
       return renderPage(pages, request, reply, 'account/reset.njk', done ? { done: true, next, accessesPage } : { invalid: true, next }, { status: done ? 200 : 404, user: null });
     } catch (error) {
       const message = errorMessage(error, pickLang(request));

@@ -3,7 +3,7 @@ import type { Clock } from '../../core/clock.js';
 import { ForbiddenError, isPairgateError, UnauthorizedError } from '../../core/errors.js';
 import type { AfterAnswer } from './after-answer.js';
 import type { AccountDeletionGuards } from './deletion-guards.js';
-import type { DeviceCookies } from './device-cookies.js';
+import type { DeviceAccount, DeviceCookies } from './device-cookies.js';
 import { translator, type Lang } from './i18n.js';
 import { waitWords } from '../../web/duration-words.js';
 import type { Mailer } from './mailer.js';
@@ -97,10 +97,11 @@ export class Accounts {
    * `signIn`, with the password hash the password was proved against, for `Sessions.start` to
    * check that the password did not change meanwhile. A hash made at another cost than the
    * configured one is made again at it (`needsRehash`) while the password is at hand.
-   * `deviceOf`: the trusted device the attempt comes from for an account id, if any (the request's
-   * device cookie checked against the account the login names: `DeviceCookies.deviceOf`).
+   * `deviceOf`: the trusted device the attempt comes from for an account (its id and its password
+   * hash now), if any (the request's device cookie checked against the account the login names:
+   * `DeviceCookies.deviceOf`).
    */
-  async authenticate(login: string, password: string, ip: string, deviceOf?: (accountId: string) => string | undefined): Promise<{ user: User; passwordHash: string }> {
+  async authenticate(login: string, password: string, ip: string, deviceOf?: (account: DeviceAccount) => string | undefined): Promise<{ user: User; passwordHash: string }> {
     // Looked up before the budget, which is keyed by the account. Known or not, this is the same
     // one indexed read, so the order reveals nothing; a spent budget still refuses before scrypt.
     // The look-up reads the name as it is stored (`normaliseLogin`: trimmed, lower case, NFC), and
@@ -109,7 +110,7 @@ export class Accounts {
     // Before anything else: a refused attempt costs one counter, not a look-up and a hash.
     await this.parts.limits.admit(ip);
     const found = await this.parts.users.findByLogin(login);
-    const device = found ? deviceOf?.(found.id) : undefined;
+    const device = found ? deviceOf?.({ id: found.id, passwordHash: found.passwordHash }) : undefined;
     const proved = await this.parts.limits.check(found ? { accountId: found.id, ...(device !== undefined ? { device } : {}) } : { unknownLogin: login }, ip, async () => {
       const matches = await this.parts.hashing.verify(password.slice(0, 1024), found?.passwordHash ?? (await this.prepare()));
       return found && matches && password.length <= 1024 ? found : undefined;
@@ -308,10 +309,10 @@ export async function signInFromForm(request: FastifyRequest, reply: FastifyRepl
   const accounts = accountsOf(request);
   const { clock, devices, sessions } = accounts.parts;
   try {
-    const { user, passwordHash } = await accounts.authenticate(login, password, request.clientNetwork, (accountId) => devices.deviceOf(request, accountId, clock.now()));
+    const { user, passwordHash } = await accounts.authenticate(login, password, request.clientNetwork, (account) => devices.deviceOf(request, account, clock.now()));
     // The password changed while it was checked: it is no longer the account's (see Sessions.start).
     if (!(await sessions.start(request, reply, user.id, clock.now(), passwordHash))) throw new UnauthorizedError('Wrong username or password.', 'signin_failed');
-    devices.issue(reply, user.id, clock.now());
+    devices.issue(reply, { id: user.id, passwordHash }, clock.now());
     return undefined;
   } catch (error) {
     if (!isPairgateError(error)) throw error;

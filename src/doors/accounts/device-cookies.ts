@@ -56,6 +56,15 @@ export function deviceCookieName(secure: boolean): string {
 }
 
 /**
+ * The account a device cookie is issued for or checked against: its id, and the password hash it
+ * has now, whose change voids the cookies issued under the one before.
+ */
+export interface DeviceAccount {
+  id: string;
+  passwordHash: string;
+}
+
+/**
  * Device cookies (OWASP's "Slow Down Online Guessing Attacks with Device Cookies"): a browser that
  * signed in to an account gets a cookie naming it, so that later its sign-ins to that account, and
  * the checks of the current password its signed-in owner makes to change it or delete the account,
@@ -63,10 +72,15 @@ export function deviceCookieName(secure: boolean): string {
  * guesses, from any number of networks, have spent the account's. Without it, about ten wrong
  * passwords per window keep the owner out for as long as someone sends them.
  *
- * The value is `<issued>.<nonce>.<mac>`, the MAC over the account id, the issue time and the nonce,
- * so a cookie is good for the one account it was issued for, until its lifetime ends, and cannot be
- * made or altered without the server's key; the account id is not in it (the MAC is checked against
- * the account the sign-in names). HttpOnly, SameSite=Strict (only this site's own forms send it),
+ * The value is `<issued>.<nonce>.<mac>`, the MAC over the account id, the issue time, the nonce and
+ * the SHA-256 of the account's password hash, so a cookie is good for the one account it was issued
+ * for, while its password is the one proved then, until its lifetime ends, and cannot be made or
+ * altered without the server's key; the account id is not in it (the MAC is checked against the
+ * account the sign-in names). A new password (changed or reset) voids every cookie issued under
+ * the old one: a browser that once signed in with a password someone has since had to replace
+ * must not keep a failure budget of its own to guess the new one with. A rehash at a new
+ * `PAIRGATE_SCRYPT_COST` changes the hash too: the browser that signed in gets a cookie under the
+ * new one, the account's other browsers count as any other until their next sign-in. HttpOnly, SameSite=Strict (only this site's own forms send it),
  * Secure over https, sent only to the posts that check a password (`DEVICE_COOKIE_PATHS`): the
  * sign-ins, and a signed-in person's change of password and deletion of the account. Its value is
  * never logged or stored: the failure counter is keyed by the nonce's SHA-256.
@@ -82,30 +96,33 @@ export class DeviceCookies {
     this.name = deviceCookieName(secure);
   }
 
-  private mac(accountId: string, issued: string, nonce: string): Buffer {
-    return createHmac('sha256', this.key).update(`${accountId}.${issued}.${nonce}`).digest();
+  private mac(account: DeviceAccount, issued: string, nonce: string): Buffer {
+    // The password hash's digest, fixed in length, last: the fields before it hold no dot.
+    return createHmac('sha256', this.key).update(`${account.id}.${issued}.${nonce}.${hashToken(account.passwordHash)}`).digest();
   }
 
   /**
-   * Gives this browser a fresh device cookie for `accountId` (after a sign-in that proved the
-   * password), replacing any it had: a browser trusted for one account at a time.
+   * Gives this browser a fresh device cookie for `account` (after a sign-in that proved the
+   * password, whose hash `account` carries), replacing any it had: a browser trusted for one
+   * account at a time.
    */
-  issue(reply: FastifyReply, accountId: string, now: number): void {
+  issue(reply: FastifyReply, account: DeviceAccount, now: number): void {
     const issued = Math.floor(now / 1000).toString(36);
     const nonce = randomId(16);
-    const value = `${issued}.${nonce}.${this.mac(accountId, issued, nonce).toString('base64url')}`;
+    const value = `${issued}.${nonce}.${this.mac(account, issued, nonce).toString('base64url')}`;
     for (const path of DEVICE_COOKIE_PATHS) {
       reply.setCookie(this.name, value, { path, httpOnly: true, sameSite: 'strict', secure: this.secure, maxAge: Math.floor(this.lifetimeMs / 1000) });
     }
   }
 
   /**
-   * The device this request's cookie proves for `accountId`: an opaque id (the SHA-256 of the
+   * The device this request's cookie proves for `account`: an opaque id (the SHA-256 of the
    * cookie's nonce) naming its failure counter, or undefined when the request has no cookie good for
-   * that account (none, malformed, altered, expired, or another account's). Every cookie of the name
-   * the request sent is tried, so one planted beside it (by a sibling subdomain) does not hide it.
+   * that account (none, malformed, altered, expired, another account's, or issued under a password
+   * hash the account no longer has). Every cookie of the name the request sent is tried, so one
+   * planted beside it (by a sibling subdomain) does not hide it.
    */
-  deviceOf(request: FastifyRequest, accountId: string, now: number): string | undefined {
+  deviceOf(request: FastifyRequest, account: DeviceAccount, now: number): string | undefined {
     for (const value of this.presented(request)) {
       const shape = VALUE_SHAPE.exec(value);
       if (!shape) continue;
@@ -113,7 +130,7 @@ export class DeviceCookies {
       const issuedMs = parseInt(issued, 36) * 1000;
       if (!(now < issuedMs + this.lifetimeMs)) continue;
       const given = Buffer.from(mac, 'base64url');
-      const expected = this.mac(accountId, issued, nonce);
+      const expected = this.mac(account, issued, nonce);
       if (given.length === expected.length && timingSafeEqual(given, expected)) return hashToken(nonce);
     }
     return undefined;

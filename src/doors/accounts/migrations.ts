@@ -50,4 +50,15 @@ export const accountsMigrations: MigrationSet = {
       await db.schema.alterTable('account_sessions').dropColumn('last_seen_at').execute();
     },
   },
+  // A new password deletes every reset link of the account (`PasswordResets.endAll`), and deleting
+  // an account deletes its links by the foreign key's cascade: both by `user_id`, which had no index,
+  // so each read the whole table (as long as an hour's reset requests of everyone make it).
+  '2026121300_accounts_password_resets_user': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createIndex('password_resets_user').on('password_resets').column('user_id').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropIndex('password_resets_user').execute();
+    },
+  },
 };

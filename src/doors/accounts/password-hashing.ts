@@ -69,6 +69,15 @@ export class PasswordHashing {
     return this.gated(() => dummyHash(this.options.cost));
   }
 
+  /**
+   * Runs `work`, a password hash of another door's own format (the support door's supporter
+   * passwords: `doors/support/basic-auth.ts`), through this gate as the accounts' own hashes run;
+   * 503 `password_hashing_busy` when the gate is full.
+   */
+  run<T>(work: () => Promise<T>): Promise<T> {
+    return this.gated(work);
+  }
+
   /** Whether `stored` was made at another cost than the configured one (`needsRehash`). */
   needsRehash(stored: string): boolean {
     return needsRehash(stored, this.options.cost);
@@ -97,4 +106,27 @@ export class PasswordHashing {
     if (next) next();
     else this.running--;
   }
+}
+
+/** The gates the accounts doors running in this process shared (`shareProcessGate`), newest last. */
+const processGates: PasswordHashing[] = [];
+
+/**
+ * Makes `gate` the one that password hashes of this process given no server go through (the
+ * support door's supporter passwords: `processGate`), until the function returned is called (when
+ * its server closes). scrypt holds one of libuv's threads and its memory, which are the process's,
+ * so every hash of the process belongs behind one gate; a process is one node (several servers
+ * share one only in tests, where the newest server's gate is taken).
+ */
+export function shareProcessGate(gate: PasswordHashing): () => void {
+  processGates.push(gate);
+  return () => {
+    const at = processGates.lastIndexOf(gate);
+    if (at >= 0) processGates.splice(at, 1);
+  };
+}
+
+/** The gate password hashes of this process go through (the newest shared), if an accounts door runs. */
+export function processGate(): PasswordHashing | undefined {
+  return processGates.at(-1);
 }

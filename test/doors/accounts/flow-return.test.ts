@@ -37,7 +37,7 @@ describe('the way back to an app\'s flow through the account pages', () => {
   });
   afterAll(() => t.close());
 
-  it('forgot password from an app\'s sign-in page: the reset mail and pages carry the flow, and signing in lands on the consent screen', async () => {
+  it('forgot password from an app\'s sign-in page: the reset pages carry the flow (the mail does not), and signing in lands on the consent screen', async () => {
     await newClient().register('forgot-in-flow', 'the old password');
     const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'return-app', languageCode: 'fr' }));
     // The way back is the bare auth page, which picks the app's French by itself; the account
@@ -58,23 +58,39 @@ describe('the way back to an app\'s flow through the account pages', () => {
     // How long the link works (PAIRGATE_RESET_TTL_SECONDS = 90) and what to do when no mail comes.
     expect(sent.text).toContain('Le lien fonctionne pendant 90 secondes. Pas de message après quelques minutes\u00a0? Regardez dans vos indésirables');
     expect(new URL(href(sent.text, '/account/signin?'), base).searchParams.get('next')).toBe(flow);
+    // The way back stays in this browser, for the link's lifetime, sent to the reset pages only.
+    const kept = sent.headers.getSetCookie().find((line) => line.startsWith('pg_reset_next='));
+    expect(kept).toMatch(/; Max-Age=90;/i);
+    expect(kept).toMatch(/; Path=\/account\/reset;/i);
+    expect(kept).toMatch(/; HttpOnly/i);
+    expect(kept).toMatch(/; SameSite=Lax/i);
 
     await mailsSent();
     const mail = outboxMails(t.config.PAIRGATE_DATA_DIR).at(-1)!;
     // The lifetime as it is (90 s), not rounded up to "2 minutes".
     expect(mail.replace(/=\r?\n/g, '')).toMatch(/pendant 90 secondes/);
     const link = latestResetPath(t.config.PAIRGATE_DATA_DIR, base);
-    expect(new URL(link, base).searchParams.get('next')).toBe(flow);
+    // The access key opens the app's token: a mailbox, and the outbox folder, never hold it.
+    expect(new URL(link, base).searchParams.get('next')).toBeNull();
+    const secret = String(created.body.key).split('.').at(-1)!;
+    for (const written of outboxMails(t.config.PAIRGATE_DATA_DIR)) {
+      const unfolded = written.replace(/=\r?\n/g, '');
+      for (const form of [String(created.body.key), secret, encodeURIComponent(String(created.body.key))]) expect(unfolded).not.toContain(form);
+      expect(unfolded).not.toContain('next=');
+    }
 
+    // Opened in the browser that asked, the form carries the way back again.
     const form = await person.get(link);
     expect(form.status).toBe(200);
     expect(hiddenNext(form.text)).toBe(flow);
     const token = new URL(link, base).searchParams.get('token')!;
-    const done = await person.post('/account/reset/confirm', { token, password: 'the new password', next: flow, lang: 'fr' });
+    const done = await person.post('/account/reset/confirm', { token, password: 'the new password', next: hiddenNext(form.text)!, lang: 'fr' });
     expect(done.status).toBe(200);
     expect(done.text).toContain('<h1>Mot de passe changé</h1>');
     const signInAgain = href(done.text, '/account/signin?');
     expect(new URL(signInAgain, base).searchParams.get('next')).toBe(flow);
+    // Its work done, the cookie goes.
+    expect(person.cookies.has('pg_reset_next')).toBe(false);
 
     const page = await person.get(signInAgain);
     expect(page.text).toContain('Connectez-vous pour continuer.');
@@ -84,6 +100,46 @@ describe('the way back to an app\'s flow through the account pages', () => {
     const consent = await person.get(signedIn.location!);
     expect(consent.text).toContain('/access/auth/decide');
     expect(consent.text).toContain('return-app');
+  });
+
+  it('the way back is read from the browser that asked even when the form does not carry it; another browser sets the password without it', async () => {
+    await newClient().register('forgot-elsewhere', 'the old password');
+    const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'elsewhere-app' }));
+    const flow = `/access/auth?key=${String(created.body.key)}`;
+    const person = newClient();
+    await person.get(`/account/reset?next=${encodeURIComponent(flow)}`);
+    await person.post('/account/reset', { login: 'forgot-elsewhere', next: flow });
+    await mailsSent();
+    const link = latestResetPath(t.config.PAIRGATE_DATA_DIR, base);
+    const token = new URL(link, base).searchParams.get('token')!;
+
+    // The link opened on another device: the password is set, the sign-in leads to the account.
+    const phone = newClient();
+    const phoneForm = await phone.get(link);
+    expect(phoneForm.status).toBe(200);
+    expect(hiddenNext(phoneForm.text)).toBeUndefined();
+    expect(phoneForm.text).not.toContain(String(created.body.key));
+
+    // The browser that asked, posting a form without the field: the cookie leads back to the flow.
+    await person.get(link);
+    const done = await person.post('/account/reset/confirm', { token, password: 'the new password' });
+    expect(done.status).toBe(200);
+    expect(new URL(href(done.text, '/account/signin?'), base).searchParams.get('next')).toBe(flow);
+  });
+
+  it('a kept way back off this server (a cookie planted by a sibling subdomain) is dropped as a foreign next is', async () => {
+    await newClient().register('forgot-planted', 'the old password');
+    const person = newClient();
+    await person.get('/account/reset');
+    await person.post('/account/reset', { login: 'forgot-planted' });
+    await mailsSent();
+    const link = latestResetPath(t.config.PAIRGATE_DATA_DIR, base);
+    person.cookies.set('pg_reset_next', encodeURIComponent('//evil.example/x'));
+    const form = await person.get(link);
+    expect(hiddenNext(form.text)).toBeUndefined();
+    const done = await person.post('/account/reset/confirm', { token: new URL(link, base).searchParams.get('token')!, password: 'the new password' });
+    expect(done.status).toBe(200);
+    expect(done.text).not.toContain('evil.example');
   });
 
   it('never carries an address off this server: a foreign next is dropped at every step', async () => {
