@@ -6,6 +6,7 @@ import { request as httpsRequest } from 'node:https';
 import { connect as connectTls } from 'node:tls';
 import { initBoxIdentity, type BoxIdentity } from '../../../src/doors/registry/box-identity.js';
 import { dnsRuntimeOf, type DnsRuntime } from '../../../src/doors/dns/dns-door.js';
+import type { RecordSetter } from '../../../src/doors/dns/mirror-records.js';
 import { dnsPath, DnsUpdateClient } from '../../../src/sdk/dns-update.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 
@@ -124,4 +125,17 @@ export function updateApiExchange(runtime: DnsRuntime, box: BoxIdentity, send: (
       });
     });
   });
+}
+
+/** An update client for MirrorRecords that only notes the names it is asked to set. */
+export function recorder(): RecordSetter & { names: string[] } {
+  const names: string[] = [];
+  return {
+    names,
+    set: (name) => {
+      names.push(name);
+      return Promise.resolve({});
+    },
+    remove: () => Promise.resolve({ deleted: 0 }),
+  };
 }

@@ -1,21 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { MIRROR_REFRESH_MS, MirrorRecords, type RecordSetter } from '../../../src/doors/dns/mirror-records.js';
+import { MIRROR_REFRESH_MS, MirrorRecords } from '../../../src/doors/dns/mirror-records.js';
+import { recorder } from './dns-helpers.js';
 
 const fingerprint = 'h'.repeat(52);
 const zone = 'box.example.test';
-
-/** An update client that only notes the names it is asked to set. */
-function recorder(): RecordSetter & { names: string[] } {
-  const names: string[] = [];
-  return {
-    names,
-    set: (name) => {
-      names.push(name);
-      return Promise.resolve({});
-    },
-    remove: () => Promise.resolve({ deleted: 0 }),
-  };
-}
 
 /**
  * The server removes records not written for PAIRGATE_DNS_RECORD_LIFETIME_DAYS. `box announce`

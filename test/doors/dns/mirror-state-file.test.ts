@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MirrorRecords, type RecordSetter } from '../../../src/doors/dns/mirror-records.js';
+import { MirrorRecords } from '../../../src/doors/dns/mirror-records.js';
+import { recorder } from './dns-helpers.js';
 
 /**
  * The box's mirror-state.json was read as whatever JSON it held: only text that is not JSON was
@@ -13,19 +14,6 @@ import { MirrorRecords, type RecordSetter } from '../../../src/doors/dns/mirror-
 
 const fingerprint = 'g'.repeat(52);
 const zone = 'box.example.test';
-
-/** An update client that only notes the names it is asked to set. */
-function recorder(): RecordSetter & { names: string[] } {
-  const names: string[] = [];
-  return {
-    names,
-    set: (name) => {
-      names.push(name);
-      return Promise.resolve({});
-    },
-    remove: () => Promise.resolve({ deleted: 0 }),
-  };
-}
 
 function stateFileHolding(text: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'pairgate-mirror-state-')), 'mirror-state.json');
