@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountsOf } from '../../../src/doors/accounts/accounts.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { createTestApp, type TestApp, useListeningApp } from '../../helpers/app.js';
 import { authRequest, FormClient, postJson } from '../access/form-client.js';
 import { DEVICE_ENV } from '../device/device-helpers.js';
 
@@ -125,16 +125,10 @@ describe('sign-ins per network', () => {
 });
 
 describe('a person\'s sign-ins under the default limits', () => {
-  let t: TestApp;
-  let base: string;
-  beforeAll(async () => {
-    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10' });
-    base = await t.listen();
-  });
-  afterAll(() => t.close());
+  const server = useListeningApp({ PAIRGATE_SCRYPT_COST: '10' });
 
   it('are never refused in a day\'s use (typos, a password change, signing in again), while a script\'s 31st sign-in in a minute is', async () => {
-    const person = new FormClient(base);
+    const person = new FormClient(server.base);
     await person.register('ordinary', PASSWORD);
     let attempts = 0;
     for (const typo of ['the right pasword', 'The right password']) {
@@ -147,14 +141,14 @@ describe('a person\'s sign-ins under the default limits', () => {
     expect((await person.post('/account/password', { current: PASSWORD, password: 'a new right password' })).status).toBe(200);
     for (let i = 0; i < 3; i++) {
       attempts++;
-      expect((await new FormClient(base).signIn('ordinary', 'a new right password')).status).toBe(303);
+      expect((await new FormClient(server.base).signIn('ordinary', 'a new right password')).status).toBe(303);
     }
     // A script signing in as fast as it can, right each time, meets the limit (30 a minute).
     while (attempts < 30) {
       attempts++;
-      expect((await new FormClient(base).signIn('ordinary', 'a new right password')).status).toBe(303);
+      expect((await new FormClient(server.base).signIn('ordinary', 'a new right password')).status).toBe(303);
     }
-    const refused = await new FormClient(base).signIn('ordinary', 'a new right password');
+    const refused = await new FormClient(server.base).signIn('ordinary', 'a new right password');
     expect(refused.status).toBe(429);
     expect(alertOf(refused.text)).toMatch(/^Too many sign-ins from your network\./);
   });
