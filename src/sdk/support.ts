@@ -195,6 +195,9 @@ export class SessionChannel extends EventEmitter {
       // Only objects are events: reading `type` of `null` threw inside this listener, where no
       // caller can catch it, and a server (for an agent, whichever one a code led to) ended the process.
       if (!isChannelEvent(event)) return;
+      // A history's entries are read as objects by whoever shows them (`join` reads `from` and
+      // `text` of each): one that is none (`null`) threw there, in this listener's call.
+      if (event.type === 'history' && Array.isArray(event.messages)) event.messages = event.messages.filter(isChannelEvent);
       this.backlog.push(event);
       if (this.backlog.length > 1000) this.backlog.shift();
       if (event.type === 'ended') {
@@ -328,12 +331,19 @@ function refusalOf(response: IncomingMessage, url: string): Promise<PairgateApiE
 }
 
 /**
+ * The largest frame a channel client reads, 8 MiB: the largest a pairgate server sends is a history
+ * of its 200 latest messages, about 5 MB at most. ws's default (100 MiB) let any server a code led
+ * to make the agent hold that much per frame; a larger frame closes the socket (1009).
+ */
+export const MAX_CHANNEL_FRAME_BYTES = 8 * 1024 * 1024;
+
+/**
  * Opens a session channel. `signal` cancels the opening (the socket closed at once, code
  * `aborted`); once open, the channel is the caller's to close.
  */
 async function openChannel(url: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<SessionChannel> {
   if (signal?.aborted) throw abortedCall(signal);
-  const socket = new WebSocket(url, { headers, handshakeTimeout: 10_000 });
+  const socket = new WebSocket(url, { headers, handshakeTimeout: 10_000, maxPayload: MAX_CHANNEL_FRAME_BYTES });
   // Listening from the start: the server's first message may come with the upgrade itself.
   const channel = new SessionChannel(socket);
   await new Promise<void>((resolve, reject) => {
@@ -633,7 +643,12 @@ export class SupportRelayClient {
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location) {
       await response.body?.cancel().catch(() => undefined); // the redirect's page is not read
-      return new URL(location, response.url || this.baseUrl).href;
+      const target = new URL(location, response.url || this.baseUrl);
+      // The caller goes on to that address (join opens it, a person's browser would): only a web address.
+      if (target.protocol !== 'https:' && target.protocol !== 'http:') {
+        throw new PairgateApiError(response.status, 'relay_bad_answer', `${this.baseUrl} sent the code to a ${target.protocol.replace(/:$/, '')}: address, not a web address: it is not a pairgate relay's answer. Check the relay URL.`);
+      }
+      return target.href;
     }
     if (!response.ok) throw await refusalOfAnswer(call, response);
     await response.body?.cancel().catch(() => undefined);

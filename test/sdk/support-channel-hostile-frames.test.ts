@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { connectAgent } from '../../src/sdk/support.js';
+import { connectAgent, MAX_CHANNEL_FRAME_BYTES } from '../../src/sdk/support.js';
 import { listening } from './consumer-sdk-helpers.js';
 
 /**
@@ -47,5 +47,39 @@ describe('SDK session channel: frames that are JSON but no object are left out',
     } finally {
       process.off('uncaughtException', onUncaught);
     }
+  });
+});
+
+describe('SDK session channel: a history\'s entries and a frame\'s size', () => {
+  let server: { url: string; server: ReturnType<typeof createServer> };
+  let sockets: WebSocketServer;
+
+  beforeAll(async () => {
+    server = await listening(createServer());
+    sockets = new WebSocketServer({ server: server.server });
+    sockets.on('connection', (socket) => {
+      socket.once('message', () => {
+        socket.send(JSON.stringify({ type: 'welcome', session: 's', supporterName: 'T', expiresAt: new Date().toISOString(), supporterAttached: true }));
+        socket.send(JSON.stringify({ type: 'history', messages: [null, 5, 'text', { from: 'supporter', text: 'hello' }] }));
+        socket.send(JSON.stringify({ type: 'message', from: 'supporter', text: 'x'.repeat(MAX_CHANNEL_FRAME_BYTES) }));
+      });
+    });
+  });
+  afterAll(async () => {
+    sockets.close();
+    await new Promise<void>((resolve) => server.server.close(() => resolve()));
+  });
+
+  it('keeps only the history entries that are objects (join reads from and text of each), and closes on a frame over 8 MiB, never passing it on', async () => {
+    const channel = await connectAgent(`${server.url.replace('http', 'ws')}/agent/s:token`, 'credential', 'test', { history: true });
+    const seen: string[] = [];
+    channel.on('event', (event: { type: string }) => seen.push(event.type));
+    const history = await channel.next((event) => event.type === 'history', 5_000);
+    expect(history.messages).toEqual([{ from: 'supporter', text: 'hello' }]);
+    // ws refuses the frame (WS_ERR_UNSUPPORTED_MESSAGE_LENGTH) and closes with 1009; the close this end
+    // reports is 1006 or 1009, depending on whether the server's echo of it came in time.
+    const closed = await new Promise<{ code: number }>((resolve) => channel.once('close', resolve));
+    expect([1006, 1009]).toContain(closed.code);
+    expect(seen).not.toContain('message');
   });
 });
