@@ -28,7 +28,7 @@ describe('pairgate join with its input piped: the questions on standard error, s
     const { PairingCode } = await servers.sdk.createSession({ id: 'join-piped', supporterName: 'Thorsten', supporterAvatar: AVATAR });
     const run = await joinPiped(['--relay', servers.relay.url], `${PairingCode!}\nn\n`);
     expect(run.status).toBe(0);
-    expect(run.stdout).toBe('Supporter: Thorsten\nCompany:   The great PC support\nDeclined. Nobody was given access.\n');
+    expect(run.stdout).toBe(`Supporter: Thorsten\nCompany:   The great PC support\nServer:    ${new URL(servers.origin.url).host}\nDeclined. Nobody was given access.\n`);
     expect(run.stderr).toBe('Pairing code (6 characters): \nDo you really want to grant access to Thorsten of The great PC support? [y/n] \n');
     expect((await servers.sdk.getSession('join-piped')).State).toBe('declined');
   }, 60_000);

@@ -423,6 +423,11 @@ the session is ended instead).`)
         const who = `${supporterName}${companyName ? ` of ${companyName}` : ''}`;
         console.log(`Supporter: ${supporterName}`);
         if (companyName) console.log(`Company:   ${companyName}`);
+        // The names are the server's own claim, and on an open relay a code may lead to anyone's
+        // server: where the code led is the one thing here the person can check (as a browser's
+        // address bar shows it), its host as the URL parser spells it (an international name in
+        // its xn-- form, so a look-alike shows as one).
+        console.log(`Server:    ${terminalLine(new URL(pairingUrl).host)}`);
         const answer = options.yes ? 'yes' : await askYesNo(input, `Do you really want to grant access to ${who}? [y/n] `);
         // Answered: the question's Ctrl-C handling is over (after a yes, `unstartedSession`'s takes over).
         interrupt.done();
