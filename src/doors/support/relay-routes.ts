@@ -16,6 +16,7 @@ import { prefersHtml } from '../../web/error-page.js';
 import { askedLang, pickLang } from '../accounts/i18n.js';
 import { codeRefusalText, supportTranslator } from './support-i18n.js';
 import { MAX_TYPED_CODE, refuseOverlongCode, tooLongForACode } from './code-param.js';
+import { refuseCrossSiteWrite, RELAY_PUBLISH } from './cross-site-writes.js';
 
 /**
  * Refuses what cannot be a typed code before any look-up (it counts as no miss): a text longer than
@@ -104,6 +105,8 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
   };
 
   const publish = async (request: FastifyRequest<{ Body: { url?: string } }>, reply: FastifyReply) => {
+    // First, before any key or cap: a page of another site must not spend its visitors' places.
+    refuseCrossSiteWrite(request, ctx.publicUrl(), RELAY_PUBLISH);
     const keyed = checkApiKey(request);
     const url = checkOriginUrl(request.body?.url, rules);
     // The relay's cap is what its brute-force budget was computed with: held exactly, even by a

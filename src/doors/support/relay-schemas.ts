@@ -43,7 +43,7 @@ const CODE_REFUSED = '`code_wrong_length`, `code_bad_character` or `code_invalid
 export const RelayErrors = {
   publish400: relayError('`url_missing`, `url_too_long`, `url_invalid` (not an absolute URL), `url_scheme` (not http or https), `url_not_https` (http without PAIRGATE_RELAY_ALLOW_HTTP), `url_credentials`, `url_query` (a query or fragment), `validation_failed`, `invalid_json`.'),
   publish401: relayError('`api_key_required`: this relay has PAIRGATE_RELAY_API_KEYS and the request sent none of them (`Authorization: Bearer <key>` or `X-API-Key`).'),
-  publish403: relayError('`origin_not_allowed` (the url\'s host is not in PAIRGATE_RELAY_ALLOWED_HOSTS), `origin_internal_address` (an open relay sends no one to an address or name inside a network: loopback, private, link-local, reserved; localhost, .local).'),
+  publish403: relayError('`origin_not_allowed` (the url\'s host is not in PAIRGATE_RELAY_ALLOWED_HOSTS), `origin_internal_address` (an open relay sends no one to an address or name inside a network: loopback, private, link-local, reserved; localhost, .local), `cross_site_request` (a browser said the request comes from a page of another site: codes are published by programs).'),
   publish413: relayError('`payload_too_large`: the body is larger than PAIRGATE_RELAY_BODY_LIMIT.'),
   publish415: relayError('`unsupported_media_type`: the body is neither JSON nor a form.'),
   publish429: relayError('`rate_limited`: too many publications from this network (a publisher with an API key is not held to this rate), or PAIRGATE_RELAY_MAX_LIVE_CODES codes are live; `too_many_live_codes`: this network holds PAIRGATE_RELAY_MAX_LIVE_CODES_PER_IP live codes (a publisher with an API key is not counted) (`wait_seconds`, `Retry-After`).'),

@@ -62,3 +62,23 @@ describe('support origin: the supporter\'s Basic credentials do not work from pa
     expect(read.status).toBe(200);
   });
 });
+
+describe('support relay: codes are not published from pages of other sites', () => {
+  const servers = useSupportServers();
+
+  it('POST /pairing from another site\'s page is 403 cross_site_request; a program publishes as ever', async () => {
+    const publish = (headers: Record<string, string>) => fetch(`${servers.relay.url}/pairing`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: new URLSearchParams({ url: 'https://support.example.com/pairing' }).toString(),
+    });
+    for (const headers of FOREIGN) {
+      const answer = await publish(headers);
+      expect(answer.status, JSON.stringify(headers)).toBe(403);
+      expect(await json(answer)).toMatchObject({ code: 'cross_site_request' });
+    }
+    const fromProgram = await publish({});
+    expect(fromProgram.status).toBe(200);
+    expect(await json(fromProgram)).toMatchObject({ success: true, code: expect.any(String) });
+  });
+});
