@@ -58,6 +58,16 @@ describe('start-up warnings about risky settings', () => {
     expect(warningsFor({ PAIRGATE_RELAY_ALLOW_HTTP: 'true' })).toEqual([]);
   });
 
+  it('relay API keys short enough to be guessed: said, counted, never quoted; quiet with long ones', () => {
+    const keyWarnings = (keys: string) => warningsFor({ PAIRGATE_HOST: '0.0.0.0', PAIRGATE_RELAY_API_KEYS: keys }).filter((warning) => /PAIRGATE_RELAY_API_KEYS/.test(warning));
+    expect(keyWarnings('k-origin')).toEqual([expect.stringMatching(/^One of PAIRGATE_RELAY_API_KEYS is shorter than 20 characters, short enough to be guessed.*openssl rand/)]);
+    expect(keyWarnings('k-one, relay-key-0123456789abcdefghij ,k-two')).toEqual([expect.stringMatching(/^2 of PAIRGATE_RELAY_API_KEYS are shorter than 20 characters/)]);
+    expect(keyWarnings('k-origin')[0]).not.toContain('k-origin');
+    expect(keyWarnings('relay-key-0123456789abcdefghijklmnop')).toEqual([]);
+    // Listening on loopback only, no one else can guess: nothing said.
+    expect(warningsFor({ PAIRGATE_HOST: '127.0.0.1', PAIRGATE_RELAY_API_KEYS: 'k-origin' }).filter((warning) => /PAIRGATE_RELAY_API_KEYS/.test(warning))).toEqual([]);
+  });
+
   it('behind a proxy on this machine (loopback, with a public URL that is not, or a trusted proxy) the same warnings, naming how it is reached', () => {
     const proxied = warningsFor({ PAIRGATE_PUBLIC_URL: 'https://pair.example.com' });
     expect(proxied).toEqual(expect.arrayContaining([

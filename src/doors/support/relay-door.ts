@@ -19,6 +19,9 @@ export function relayPrefix(config: Config): string {
  * code to an origin's pairing URL and knows nothing else. It is its own door so it can run alone
  * (`pairgate serve --relay-only`) or beside the origin under `/relay`.
  */
+/** The shortest relay API key said to be long enough (about 96 bits in base64, 20 random characters). */
+export const MIN_RELAY_API_KEY_LENGTH = 20;
+
 export const supportRelayDoor: Door = {
   name: 'support-relay',
   codeScope: { scope: SUPPORT_CODE_SCOPE },
@@ -38,6 +41,12 @@ export const supportRelayDoor: Door = {
   },
   configWarnings(config) {
     const cfg = configSection(config, relayConfigSchema);
+    // Keys are guessed at one try per 5 s per address, but from many addresses at once: one short
+    // enough to list (a word, a name, a few characters) is a matter of days.
+    const short = splitList(cfg.PAIRGATE_RELAY_API_KEYS).filter((key) => key.length < MIN_RELAY_API_KEY_LENGTH);
+    if (short.length > 0) {
+      return [`${short.length === 1 ? 'One of PAIRGATE_RELAY_API_KEYS is' : `${short.length} of PAIRGATE_RELAY_API_KEYS are`} shorter than ${MIN_RELAY_API_KEY_LENGTH} characters, short enough to be guessed from many addresses: make each a random key (openssl rand -base64 24) and give the new ones to your origins.`];
+    }
     if (cfg.PAIRGATE_RELAY_ALLOWED_HOSTS.trim() || cfg.PAIRGATE_RELAY_API_KEYS.trim()) return [];
     // Anyone may publish any https URL: a code on this server's name then redirects wherever
     // they like, which is what a phishing link needs.
