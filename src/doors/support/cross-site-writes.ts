@@ -27,8 +27,8 @@ export const RELAY_PUBLISH: CrossSiteRefusal = {
 /**
  * Refuses a write that a browser says comes from a page of another site, before any credential is
  * looked at (`refusal` says what it answers; by default the supporter API's: `POST /session`,
- * `POST /session/:id/code`, `DELETE /session/:id`). A browser attaches the Basic credentials it keeps for this server to a
- * form another site's page posts here (a form, urlencoded or multipart, needs no CORS preflight),
+ * `POST /session/:id/code`, `DELETE /session/:id`). A browser attaches the Basic credentials it
+ * keeps for this server to a form another site's page posts here (a form, urlencoded or multipart, needs no CORS preflight),
  * so that page could create a session in the supporter's name with a login of its own choosing,
  * then read it and take its pairing codes with that login; or replace a waiting session's code.
  *

@@ -14,14 +14,14 @@ export function relayPrefix(config: Config): string {
   return cfg.PAIRGATE_RELAY_ONLY ? '' : cfg.PAIRGATE_RELAY_PREFIX;
 }
 
+/** The shortest relay API key said to be long enough (about 96 bits in base64, 20 random characters). */
+export const MIN_RELAY_API_KEY_LENGTH = 20;
+
 /**
  * The relay of the support door (the seed's pc-assist.app): a public directory that maps a short
  * code to an origin's pairing URL and knows nothing else. It is its own door so it can run alone
  * (`pairgate serve --relay-only`) or beside the origin under `/relay`.
  */
-/** The shortest relay API key said to be long enough (about 96 bits in base64, 20 random characters). */
-export const MIN_RELAY_API_KEY_LENGTH = 20;
-
 export const supportRelayDoor: Door = {
   name: 'support-relay',
   codeScope: { scope: SUPPORT_CODE_SCOPE },
