@@ -4,7 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import { publicNetworkOf } from '../../server/public-network.js';
 import type { ConnectionRefusal } from '../../server/metrics.js';
-import { largeAnswerBlockOf, truncatedAnswer } from './large-answers.js';
+import { largeAnswerBlockOf, slipAnswer, truncatedAnswer } from './large-answers.js';
 
 /** Answers one wire query (see DnsResponder). */
 export type DnsHandler = (query: Buffer, transport: 'udp' | 'tcp') => Promise<Buffer | undefined>;
@@ -26,7 +26,7 @@ export interface DnsServerOptions {
   maxTcpPerAddress?: number;
   /**
    * UDP answers per source network (an IPv4 address, an IPv6 /64) per second (0 = unlimited).
-   * Beyond it, every second query gets a bare truncated answer (TC) so a real resolver retries
+   * Beyond it, every second query gets its question back with TC (`slipAnswer`) so a real resolver retries
    * over TCP, the rest are dropped: a spoofed source cannot turn the server into an amplifier
    * (response rate limiting).
    */
@@ -188,12 +188,8 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
       // addresses, and would otherwise have as many budgets.
       const count = udpCounts.add(publicNetworkOf(remote.address));
       if (count > udpPerSecond) {
-        if ((count - udpPerSecond) % 2 === 1 && message.length >= 12 && !(message[2]! & 0x80)) {
-          const slip = Buffer.alloc(12);
-          message.copy(slip, 0, 0, 2);
-          slip.writeUInt16BE(0x8000 | 0x0200 | (message.readUInt16BE(2) & 0x7900), 2);
-          reply(slip, remote);
-        }
+        const slip = (count - udpPerSecond) % 2 === 1 ? slipAnswer(message) : undefined;
+        if (slip) reply(slip, remote);
         return;
       }
     }

@@ -77,3 +77,24 @@ export function truncatedAnswer(answer: Buffer): Buffer | undefined {
   truncated.writeUInt16BE(opt ? 1 : 0, 10); // ARCOUNT
   return truncated;
 }
+
+/**
+ * The answer a query past the per-network UDP rate gets every second time (BIND's `slip`): its own
+ * header and question with QR and TC set, no records, no OPT; never longer than the query. Earlier
+ * it was the bare 12-byte header, which carries no question, and resolvers that match an answer to
+ * their question by it (Unbound, for one) threw it away instead of retrying over TCP. Undefined
+ * for what is not a query; the bare header where the question cannot be read.
+ */
+export function slipAnswer(query: Buffer): Buffer | undefined {
+  if (query.length < 12 || query[2]! & 0x80) return undefined;
+  const asAnswer = Buffer.from(query);
+  // QR and TC; the query's opcode and RD kept; AA, RA, Z, the checking bits and RCODE cleared.
+  asAnswer.writeUInt16BE(0x8000 | 0x0200 | (query.readUInt16BE(2) & 0x7900), 2);
+  // Not the query's own OPT: it states the client's payload size and options, not this server's.
+  asAnswer.writeUInt16BE(0, 10);
+  const withQuestion = truncatedAnswer(asAnswer);
+  if (withQuestion) return withQuestion;
+  const bare = asAnswer.subarray(0, 12);
+  bare.fill(0, 4);
+  return bare;
+}

@@ -200,7 +200,14 @@ describe('DNS response rate limiting', () => {
       const truncated = answers.filter((a) => a.readUInt16BE(2) & 0x0200);
       expect(full.length).toBe(20);
       expect(truncated.length).toBe(20);
-      expect(truncated.every((a) => a.length === 12)).toBe(true);
+      // Each carries its question (a resolver matches the answer to its question by it) and
+      // nothing more: no records, no longer than the query.
+      for (const slip of truncated) {
+        const decoded = dnsPacket.decode(slip);
+        expect(decoded.questions).toEqual([{ type: 'SOA', name: ZONE, class: 'IN' }]);
+        expect([decoded.answers, decoded.authorities, decoded.additionals].map((records) => records?.length ?? 0)).toEqual([0, 0, 0]);
+        expect(slip.length).toBe(12 + ZONE.length + 2 + 4);
+      }
       // A resolver that follows TC gets its answer over TCP.
       const tcp = await new Promise<Buffer>((resolve, reject) => {
         const conn = connect(runtime.dns.port, '127.0.0.1', () => conn.write(dnsPacket.streamEncode({ type: 'query', id: 99, questions: [{ type: 'SOA', name: ZONE }] })));
