@@ -154,6 +154,7 @@ export const dnsDoor: Door = {
       tcpIdleMs: cfg.PAIRGATE_DNS_TCP_IDLE_SECONDS * 1000,
       maxTcpConnections: cfg.PAIRGATE_DNS_MAX_TCP_CONNECTIONS,
       udpPerSecond: cfg.PAIRGATE_DNS_UDP_PER_SECOND,
+      udpPerBlockPerSecond: cfg.PAIRGATE_DNS_UDP_PER_BLOCK_PER_SECOND,
       tcpPerSecond: cfg.PAIRGATE_DNS_TCP_PER_SECOND,
       udpLargeAnswerBytes: cfg.PAIRGATE_DNS_UDP_LARGE_ANSWER_BYTES,
       udpLargePerSecond: cfg.PAIRGATE_DNS_UDP_LARGE_PER_SECOND,

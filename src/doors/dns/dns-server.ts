@@ -32,6 +32,12 @@ export interface DnsServerOptions {
    */
   udpPerSecond?: number;
   /**
+   * UDP answers per source block (an IPv4 /24, an IPv6 /56: `largeAnswerBlockOf`) per second (0 or
+   * absent = unlimited), beyond it as beyond `udpPerSecond`. That one counts per address, so a
+   * spoofer spreading its queries over a victim's /24 had 256 budgets of small answers to aim at it.
+   */
+  udpPerBlockPerSecond?: number;
+  /**
    * UDP answers longer than `udpLargeAnswerBytes` (default 512) sent per source block (an IPv4 /24,
    * an IPv6 /56: `largeAnswerBlockOf`) per second (0 or absent = unlimited). Beyond it each such
    * query gets its question back with TC set and no records (`truncatedAnswer`), never dropped:
@@ -155,6 +161,21 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
   udpSocket.on('error', (error) => logger?.warn({ err: error }, 'dns udp socket error'));
   const udpPerSecond = options.udpPerSecond ?? 0;
   const udpCounts = new PerSecondCounts();
+  const udpPerBlock = options.udpPerBlockPerSecond ?? 0;
+  const udpBlockCounts = new PerSecondCounts();
+  /**
+   * How far past its UDP budgets of this second a query from `address` is (0 within them). Each
+   * query counts in both, so the result grows by one a query once past either, and every second
+   * query past them gets the slip.
+   */
+  const pastUdpBudgets = (address: string): number => {
+    let past = 0;
+    // Per network, not per address: a host given an IPv6 /64 may send from any of its 2^64
+    // addresses, and would otherwise have as many budgets.
+    if (udpPerSecond > 0) past = udpCounts.add(publicNetworkOf(address)) - udpPerSecond;
+    if (udpPerBlock > 0) past = Math.max(past, udpBlockCounts.add(largeAnswerBlockOf(address)) - udpPerBlock);
+    return Math.max(0, past);
+  };
   const largePerSecond = options.udpLargePerSecond ?? 0;
   const largeBytes = options.udpLargeAnswerBytes ?? 512;
   const largeCounts = new PerSecondCounts();
@@ -183,15 +204,11 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
     // Source port 0 means "no reply expected" (RFC 768), and no answer can be sent to it: one
     // datagram from it, which anyone can send, crashed the server when its answer was sent.
     if (remote.port === 0) return;
-    if (udpPerSecond > 0) {
-      // Per network, not per address: a host given an IPv6 /64 may send from any of its 2^64
-      // addresses, and would otherwise have as many budgets.
-      const count = udpCounts.add(publicNetworkOf(remote.address));
-      if (count > udpPerSecond) {
-        const slip = (count - udpPerSecond) % 2 === 1 ? slipAnswer(message) : undefined;
-        if (slip) reply(slip, remote);
-        return;
-      }
+    const past = pastUdpBudgets(remote.address);
+    if (past > 0) {
+      const slip = past % 2 === 1 ? slipAnswer(message) : undefined;
+      if (slip) reply(slip, remote);
+      return;
     }
     handler(message, 'udp').then(
       (answer) => {

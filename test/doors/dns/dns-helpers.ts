@@ -1,9 +1,11 @@
+import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Resolver } from 'node:dns/promises';
 import { request as httpsRequest } from 'node:https';
 import { connect as connectTls } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { initBoxIdentity, type BoxIdentity } from '../../../src/doors/registry/box-identity.js';
 import { dnsRuntimeOf, type DnsRuntime } from '../../../src/doors/dns/dns-door.js';
 import type { RecordSetter } from '../../../src/doors/dns/mirror-records.js';
@@ -139,3 +141,15 @@ export function recorder(): RecordSetter & { names: string[] } {
     remove: () => Promise.resolve({ deleted: 0 }),
   };
 }
+
+/** A UDP socket bound to `address` (any of 127.0.0.0/8 on Linux loopback), to send from many sources. */
+export function boundUdp(address: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket('udp4');
+    socket.once('error', reject);
+    socket.bind(0, address, () => resolve(socket));
+  });
+}
+
+/** Waits for the start of the next second of this process's monotonic clock, which the DNS rate limits count by. */
+export const nextSecond = (): Promise<void> => sleep(1000 - (performance.now() % 1000) + 20);

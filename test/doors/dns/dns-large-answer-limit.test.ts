@@ -1,4 +1,4 @@
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import dnsPacket from 'dns-packet';
@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DnsRuntime } from '../../../src/doors/dns/dns-door.js';
 import { largeAnswerBlockOf } from '../../../src/doors/dns/large-answers.js';
 import type { TestApp } from '../../helpers/app.js';
-import { createDnsApp, newBox, updateClient, ZONE } from './dns-helpers.js';
+import { boundUdp, createDnsApp, newBox, nextSecond, updateClient, ZONE } from './dns-helpers.js';
 
 /** What these tests read of a decoded answer (dns-packet decodes more than it types). */
 interface Reply {
@@ -23,15 +23,6 @@ const LARGE_PER_SECOND = 5;
 /** A query with EDNS (1232 bytes), as an amplifier's spoofed one would be. */
 const query = (id: number, name: string, type: dnsPacket.RecordType): Buffer =>
   dnsPacket.encode({ id, type: 'query', questions: [{ type, name }], additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0 } as dnsPacket.Answer] });
-
-/** A UDP socket bound to `address` (any of 127.0.0.0/8 on Linux loopback). */
-function bound(address: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket('udp4');
-    socket.once('error', reject);
-    socket.bind(0, address, () => resolve(socket));
-  });
-}
 
 /** An answer as received, with the length of its query. */
 interface Received {
@@ -76,9 +67,6 @@ function askTcp(port: number, name: string, type: dnsPacket.RecordType): Promise
   });
 }
 
-/** Waits for the start of the next second of this process's monotonic clock, which the limits count by. */
-const nextSecond = () => sleep(1000 - (performance.now() % 1000) + 20);
-
 /**
  * A box's TXT values answer a 100-byte query with up to 1,232 bytes (here three of 200 bytes, about
  * 1,000: names go uncompressed): within PAIRGATE_DNS_UDP_PER_SECOND (200 per address), a spoofed
@@ -104,7 +92,7 @@ describe('DNS over UDP: large answers are limited per source /24, then truncated
   afterAll(() => t.close());
 
   it(`a burst of large answers from one /24: ${LARGE_PER_SECOND} whole, the rest truncated to the question; small answers and another /24 unaffected`, async () => {
-    const [first, neighbour, elsewhere] = await Promise.all([bound('127.0.0.1'), bound('127.0.0.2'), bound('127.0.1.1')]);
+    const [first, neighbour, elsewhere] = await Promise.all([boundUdp('127.0.0.1'), boundUdp('127.0.0.2'), boundUdp('127.0.1.1')]);
     try {
       // All within one second of the limits' clock: the first source's burst answered first.
       await nextSecond();
