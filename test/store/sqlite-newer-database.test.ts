@@ -67,4 +67,17 @@ describe('a database migrated by a newer version (real SQLite files)', () => {
     await expect(start(dataDir)).rejects.toMatchObject({ code: 'database_newer_than_server' });
     expect(readdirSync(dataDir)).toEqual(['pairgate.db']);
   });
+
+  it('the newer version running on the folder: an older server started on it says the folder is in use (stopping the other settles it), not the version', async () => {
+    const dataDir = folder();
+    const running = await newerDatabase(dataDir);
+    try {
+      await expect(start(dataDir)).rejects.toMatchObject({ code: 'data_dir_in_use' });
+    } finally {
+      await running.close();
+    }
+    // Stopped, its lock file left behind: the version is what stands in the way.
+    expect(readdirSync(dataDir)).toContain('pairgate.lock');
+    await expect(start(dataDir)).rejects.toMatchObject({ code: 'database_newer_than_server' });
+  });
 });

@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync, statfsSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statfsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
@@ -204,6 +204,28 @@ function lockDataFolder(dataDir: string): BetterSqlite3.Database {
   return lock;
 }
 
+/**
+ * Whether another process holds the data folder's lock now, found without writing anything (no
+ * lock file made, none taken): a read of a lock file another server holds exclusively is busy.
+ * Asked when the database is refused as newer, so that an older server started on the folder a
+ * newer one runs says the folder is in use, which stopping the other server settles, rather than
+ * the version, which downgrading would not.
+ */
+function heldByAnother(dataDir: string): boolean {
+  const path = join(dataDir, LOCK_FILE);
+  if (!existsSync(path)) return false;
+  let lock: BetterSqlite3.Database | undefined;
+  try {
+    lock = new BetterSqlite3(path, { readonly: true, fileMustExist: true, timeout: 0 });
+    lock.prepare('select count(*) from sqlite_master').get();
+    return false;
+  } catch (error) {
+    return isBusy(error);
+  } finally {
+    lock?.close();
+  }
+}
+
 function isBusy(error: unknown): boolean {
   return (error as { code?: string }).code?.startsWith('SQLITE_BUSY') === true;
 }
@@ -262,7 +284,9 @@ export async function openSqliteStores(options: SqliteStoreOptions): Promise<Sql
     sqlite = openDatabase(filename, (executed) => refuseNewerDatabase(executed, migrations, options.knownMigrations));
   } catch (error) {
     // Busy: a server of an earlier version, which held the database file itself exclusively.
-    throw isBusy(error) ? folderInUse(options.dataDir) : explainOpenError(error, filename);
+    if (isBusy(error)) throw folderInUse(options.dataDir);
+    if ((error as { code?: string }).code === 'database_newer_than_server' && heldByAnother(options.dataDir)) throw folderInUse(options.dataDir);
+    throw explainOpenError(error, filename);
   }
   // Taken once the database has opened, so that a folder pairgate cannot write is reported on the
   // database file, as before the lock had a file of its own. Before it is held, only what any server
