@@ -9,8 +9,8 @@ import { boundUdp, createDnsApp, nextSecond, ZONE } from './dns-helpers.js';
 const PER_BLOCK = 20;
 
 /** The answers `socket` receives, decoded, from the time of the call. */
-function answersTo(socket: Socket): dnsPacket.Packet[] {
-  const got: dnsPacket.Packet[] = [];
+function answersTo(socket: Socket): ReturnType<typeof dnsPacket.decode>[] {
+  const got: ReturnType<typeof dnsPacket.decode>[] = [];
   socket.on('message', (message: Buffer) => got.push(dnsPacket.decode(message)));
   return got;
 }
