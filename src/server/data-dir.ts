@@ -36,9 +36,21 @@ export function makeFolder(path: string, key: string): void {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') continue;
-      // No owner or mode helps there: only another folder does.
-      if (code === 'EROFS') throw new ConfigError(key, `cannot create ${dir}: it is on a read-only file system; choose a folder on a writable disk`);
-      throw new ConfigError(key, `cannot create ${dir} (${code ?? String(error)}); choose a folder this user may write to`);
+      throw new ConfigError(key, `cannot create ${dir}${whyNotMade(code, error)}`);
     }
   }
+}
+
+/**
+ * Why a folder could not be made and what to do, after its name. Only a refusal of this user's
+ * rights is settled by the owner or another folder this user may write to; a full disk (ENOSPC, no
+ * blocks or no inodes left) or a spent quota (EDQUOT) was worded the same way, sending the operator
+ * to look at permissions that were right.
+ */
+function whyNotMade(code: string | undefined, error: unknown): string {
+  // No owner or mode helps in these: only space, or another disk, does.
+  if (code === 'EROFS') return ': it is on a read-only file system; choose a folder on a writable disk';
+  if (code === 'ENOSPC') return ': its disk is full (no space or no inodes left); free space on it, or choose a folder on another disk';
+  if (code === 'EDQUOT') return ': this user\'s disk quota is spent; free space, raise the quota, or choose a folder on another disk';
+  return ` (${code ?? String(error)}); choose a folder this user may write to`;
 }

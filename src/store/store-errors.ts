@@ -92,10 +92,15 @@ export interface StoreSetting {
 }
 
 /** Why a store that answered refused us: each is a setting the operator changes, not a wait. */
-type Refusal = 'credentials' | 'database' | 'permission' | 'redis-db' | 'tls';
+type Refusal = 'credentials' | 'database' | 'permission' | 'redis-db' | 'taken' | 'tls';
 
-/** PostgreSQL SQLSTATEs of a refusal: wrong password, unknown role or pg_hba.conf rule, unknown database, no right. */
-const PG_REFUSALS: Record<string, Refusal> = { '28P01': 'credentials', '28000': 'credentials', '3D000': 'database', '42501': 'permission' };
+/**
+ * PostgreSQL SQLSTATEs of a refusal: wrong password, unknown role or pg_hba.conf rule, unknown
+ * database, no right; and a migration finding a table, index or type of the name it makes already
+ * there (duplicate_table, duplicate_object): a database another application uses, which no
+ * restart mends (it exited 1, and a supervisor restarted it forever).
+ */
+const PG_REFUSALS: Record<string, Refusal> = { '28P01': 'credentials', '28000': 'credentials', '3D000': 'database', '42501': 'permission', '42P07': 'taken', '42710': 'taken' };
 
 /** Replies of a refusal without a SQLSTATE: Redis's (6+ and older wordings), and pg's own. */
 const REDIS_REFUSALS: [RegExp, Refusal][] = [
@@ -149,6 +154,8 @@ function remedy(refusal: Refusal, { key, url }: StoreSetting): string {
       return `pairgate creates and migrates its tables at start-up: let the user of ${key} do so (GRANT CREATE ON SCHEMA public TO ${user}, or make it the database's owner)`;
     case 'tls':
       return `turn TLS on in the server, or take sslmode=require (or ssl=true) out of ${key}`;
+    case 'taken':
+      return `the database holds a table or object of that name that pairgate did not make (another application's?), and nothing was changed: give pairgate a database of its own (createdb -O ${user} pairgate) in ${key}`;
     case 'redis-db':
       return `a Redis server has databases 0 to 15 unless its "databases" setting says more: name one of them at the end of ${key}`;
   }

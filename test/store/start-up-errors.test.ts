@@ -121,6 +121,29 @@ describe('pairgate serve: stores it cannot use at start-up', () => {
       expect(stderr).toContain(`create the database (createdb -O ${url.username} pairgate_missing_database) or name one that exists in PAIRGATE_DATABASE_URL`);
     });
 
+    it('a database another application uses, with a table of the name pairgate makes: exit 2 with what to do (a restart mends nothing), its table left as it was', async () => {
+      ensureBuilt();
+      const database = await createTestDatabase();
+      cleanups.push(() => database.drop());
+      const other = new pg.Client({ connectionString: database.url });
+      await other.connect();
+      try {
+        await other.query('CREATE TABLE grants (order_id integer PRIMARY KEY, amount integer)');
+        await other.query('INSERT INTO grants VALUES (1, 100)');
+        const { code, stderr } = await failingStart({ PAIRGATE_DATABASE_URL: database.url });
+        expect(code).toBe(2);
+        expect(stderr).toContain('relation "grants" already exists');
+        expect(stderr).toContain('give pairgate a database of its own');
+        expect(stderr).toContain('[config_invalid]');
+        expect((await other.query('SELECT order_id, amount FROM grants')).rows).toEqual([{ order_id: 1, amount: 100 }]);
+        // Nothing of pairgate's left behind either: its migrations ran in one transaction.
+        const made = await other.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name LIKE 'pairgate%'");
+        expect(made.rows.map((row: { table_name: string }) => row.table_name).filter((name) => name !== 'pairgate_migrations' && name !== 'pairgate_migrations_lock')).toEqual([]);
+      } finally {
+        await other.end();
+      }
+    });
+
     it('a user that may not create tables: says which right to grant, not "database migration  failed"', async () => {
       ensureBuilt();
       const database = await createTestDatabase();
@@ -272,6 +295,21 @@ describe('pairgate serve: stores it cannot use at start-up', () => {
       const { code, stderr } = await serveOn(join(mountPoint, 'data'));
       expect(code).toBe(2);
       expect(stderr).toContain('database or disk is full (SQLITE_FULL); free space on its disk, or choose a folder on another disk [config_invalid]');
+    });
+
+    it.skipIf(!isRoot)('a disk with no inode left for the data folder: says the disk is full, not a permission', async () => {
+      ensureBuilt();
+      const mountPoint = mkdtempSync(join(tmpdir(), 'pairgate-inodes-'));
+      try {
+        // The root folder takes the only inode: making anything in it is ENOSPC.
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,nr_inodes=1', 'tmpfs', mountPoint]);
+      } catch {
+        return; // No right to mount here (a container): nothing to fill.
+      }
+      cleanups.push(async () => execFileSync('umount', [mountPoint]));
+      const { code, stderr } = await serveOn(join(mountPoint, 'data'));
+      expect(stderr).toBe(`pairgate: --data-dir: cannot create ${join(mountPoint, 'data')}: its disk is full (no space or no inodes left); free space on it, or choose a folder on another disk [config_invalid]\n`);
+      expect(code).toBe(2);
     });
 
     it('serves --relay-only on a data folder the whole server prepared, and the whole server again after it', async () => {
