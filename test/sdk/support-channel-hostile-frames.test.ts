@@ -4,25 +4,23 @@ import { WebSocketServer } from 'ws';
 import { connectAgent, MAX_CHANNEL_FRAME_BYTES } from '../../src/sdk/support.js';
 import { listening } from './consumer-sdk-helpers.js';
 
+/** The welcome a session channel's server sends first. */
+const welcome = (): string => JSON.stringify({ type: 'welcome', session: 's', supporterName: 'T', expiresAt: new Date().toISOString(), supporterAttached: true });
+
 /**
- * The session channel's client reads what the server sends: for `pairgate join`, whatever server
- * a code led to (on an open relay, anyone's). A frame that is JSON but no object (`null`, a number,
- * a list) threw a TypeError inside the socket's message listener, which no caller can catch: the
- * process (the agent, a supporter's tool built on the SDK) ended with an uncaught exception.
+ * A stand-in for a session channel's server, listening for the tests of the calling describe: on
+ * the first message of each socket it sends, in order, the frames `frames()` makes then (so the
+ * times in them are the send's). Read `url` inside the tests.
  */
-describe('SDK session channel: frames that are JSON but no object are left out', () => {
+function useFakeChannel(frames: () => readonly string[]): { readonly url: string } {
   let server: { url: string; server: ReturnType<typeof createServer> };
   let sockets: WebSocketServer;
-
   beforeAll(async () => {
     server = await listening(createServer());
     sockets = new WebSocketServer({ server: server.server });
     sockets.on('connection', (socket) => {
       socket.once('message', () => {
-        for (const frame of ['null', '42', '[1,2]', '"text"', 'true']) socket.send(frame);
-        socket.send(JSON.stringify({ type: 'welcome', session: 's', supporterName: 'T', expiresAt: new Date().toISOString(), supporterAttached: true }));
-        socket.send('null');
-        socket.send(JSON.stringify({ type: 'message', from: 'supporter', text: 'still here', at: new Date().toISOString() }));
+        for (const frame of frames()) socket.send(frame);
       });
     });
   });
@@ -30,6 +28,26 @@ describe('SDK session channel: frames that are JSON but no object are left out',
     sockets.close();
     await new Promise<void>((resolve) => server.server.close(() => resolve()));
   });
+  return {
+    get url() {
+      return server.url;
+    },
+  };
+}
+
+/**
+ * The session channel's client reads what the server sends: for `pairgate join`, whatever server
+ * a code led to (on an open relay, anyone's). A frame that is JSON but no object (`null`, a number,
+ * a list) threw a TypeError inside the socket's message listener, which no caller can catch: the
+ * process (the agent, a supporter's tool built on the SDK) ended with an uncaught exception.
+ */
+describe('SDK session channel: frames that are JSON but no object are left out', () => {
+  const server = useFakeChannel(() => [
+    'null', '42', '[1,2]', '"text"', 'true',
+    welcome(),
+    'null',
+    JSON.stringify({ type: 'message', from: 'supporter', text: 'still here', at: new Date().toISOString() }),
+  ]);
 
   it('the welcome and the messages after such frames arrive; nothing is thrown', async () => {
     const uncaught: unknown[] = [];
@@ -51,24 +69,11 @@ describe('SDK session channel: frames that are JSON but no object are left out',
 });
 
 describe('SDK session channel: a history\'s entries and a frame\'s size', () => {
-  let server: { url: string; server: ReturnType<typeof createServer> };
-  let sockets: WebSocketServer;
-
-  beforeAll(async () => {
-    server = await listening(createServer());
-    sockets = new WebSocketServer({ server: server.server });
-    sockets.on('connection', (socket) => {
-      socket.once('message', () => {
-        socket.send(JSON.stringify({ type: 'welcome', session: 's', supporterName: 'T', expiresAt: new Date().toISOString(), supporterAttached: true }));
-        socket.send(JSON.stringify({ type: 'history', messages: [null, 5, 'text', { from: 'supporter', text: 'hello' }] }));
-        socket.send(JSON.stringify({ type: 'message', from: 'supporter', text: 'x'.repeat(MAX_CHANNEL_FRAME_BYTES) }));
-      });
-    });
-  });
-  afterAll(async () => {
-    sockets.close();
-    await new Promise<void>((resolve) => server.server.close(() => resolve()));
-  });
+  const server = useFakeChannel(() => [
+    welcome(),
+    JSON.stringify({ type: 'history', messages: [null, 5, 'text', { from: 'supporter', text: 'hello' }] }),
+    JSON.stringify({ type: 'message', from: 'supporter', text: 'x'.repeat(MAX_CHANNEL_FRAME_BYTES) }),
+  ]);
 
   it('keeps only the history entries that are objects (join reads from and text of each), and closes on a frame over 8 MiB, never passing it on', async () => {
     const channel = await connectAgent(`${server.url.replace('http', 'ws')}/agent/s:token`, 'credential', 'test', { history: true });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
 import { storeSetups } from '../../helpers/services.js';
 import { listeningNodes } from '../../helpers/setup-nodes.js';
-import { authRequest, FormClient, getJson, postJson } from './form-client.js';
+import { authRequest, FormClient, getJson, postJson, signedInUser } from './form-client.js';
 
 const MAX = 3;
 const BURST = 8;
@@ -25,18 +25,6 @@ const setups = await storeSetups();
 for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`the per-user limit of app accesses under concurrency, ${setup.name}${setup.skip ? ` (skipped: ${setup.skip})` : ''}`, () => {
   const clock = new ManualClock(Date.now());
   const { nodes, bases, baseFor } = listeningNodes(setup, ENV, { clock });
-
-  /** A user signed in on every node (one session, its cookies on a client per node). */
-  async function signedInUser(username: string): Promise<FormClient[]> {
-    const first = new FormClient(baseFor(0));
-    await first.register(username);
-    return bases.map((base, i) => {
-      if (i === 0) return first;
-      const client = new FormClient(base);
-      for (const [name, value] of first.cookies) client.cookies.set(name, value);
-      return client;
-    });
-  }
 
   /**
    * Makes one auth request per app (through the nodes in turn), opens each consent screen, then
@@ -78,7 +66,7 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`the per-user l
   }
 
   it(`of ${BURST} new apps accepted at once, exactly ${MAX} get an access; the others end in ERROR too_many_accesses`, async () => {
-    const clients = await signedInUser('burst-user');
+    const clients = await signedInUser(bases, 'burst-user');
     const apps = Array.from({ length: BURST }, (_, i) => `burst-app-${i}`);
     const answers = await acceptAtOnce(clients, apps);
     expectExactlyMax(answers, apps, await liveAccesses(clients[0]!, 'burst-user'));
@@ -89,7 +77,7 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`the per-user l
   });
 
   it(`of ${BURST} ended accesses granted afresh at once, exactly ${MAX} come back; the others end in ERROR too_many_accesses`, async () => {
-    const clients = await signedInUser('renew-burst-user');
+    const clients = await signedInUser(bases, 'renew-burst-user');
     const apps = Array.from({ length: BURST }, (_, i) => `renewed-app-${i}`);
     // The limit counts live accesses only: MAX at a time, each ended before the next ones.
     for (let from = 0; from < BURST; from += MAX) {

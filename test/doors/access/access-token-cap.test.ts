@@ -3,7 +3,7 @@ import { ManualClock } from '../../../src/core/clock.js';
 import { MAX_TOKENS_PER_ACCESS } from '../../../src/doors/access/app-accesses.js';
 import { storeSetups } from '../../helpers/services.js';
 import { listeningNodes } from '../../helpers/setup-nodes.js';
-import { authRequest, FormClient, getJson, postJson } from './form-client.js';
+import { authRequest, FormClient, getJson, postJson, signedInUser } from './form-client.js';
 
 const ENV = {
   PAIRGATE_SCRYPT_COST: '10',
@@ -27,18 +27,6 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`the tokens of 
   const clock = new ManualClock(Date.now());
   const { nodes, bases, baseFor } = listeningNodes(setup, ENV, { clock });
 
-  /** A user signed in on every node (one session, its cookies on a client per node). */
-  async function signedInUser(username: string): Promise<FormClient[]> {
-    const first = new FormClient(baseFor(0));
-    await first.register(username);
-    return bases.map((base, i) => {
-      if (i === 0) return first;
-      const client = new FormClient(base);
-      for (const [name, value] of first.cookies) client.cookies.set(name, value);
-      return client;
-    });
-  }
-
   /** Makes an auth request of `appId` and has `client` accept it; the token its poll answers. */
   async function acceptOnce(client: FormClient, request: Record<string, unknown>): Promise<string> {
     const created = await postJson(`${client.base}/access`, authRequest(request));
@@ -57,7 +45,7 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`the tokens of 
   }
 
   it(`keeps the ${MAX_TOKENS_PER_ACCESS} newest: the accept that makes one more revokes the oldest, also one that changes the permissions in place`, async () => {
-    const [user] = await signedInUser('many-sign-ins');
+    const [user] = await signedInUser(bases, 'many-sign-ins');
     const ask = { requestingAppId: 'often-signed-in-app' };
     const tokens: string[] = [];
     for (let i = 0; i < MAX_TOKENS_PER_ACCESS; i++) {
@@ -84,7 +72,7 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`the tokens of 
   });
 
   it(`of ${BURST} accepts at once on an access at its ${MAX_TOKENS_PER_ACCESS} tokens, each revokes one of the oldest: ${MAX_TOKENS_PER_ACCESS} remain, the new ones among them`, async () => {
-    const clients = await signedInUser('burst-sign-ins');
+    const clients = await signedInUser(bases, 'burst-sign-ins');
     const ask = { requestingAppId: 'burst-signed-in-app' };
     const old: string[] = [];
     for (let i = 0; i < MAX_TOKENS_PER_ACCESS; i++) {

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll } from 'vitest';
-import { listeningTestApp, type TestApp, type TestAppEnv } from '../../helpers/app.js';
+import { beforeAll } from 'vitest';
+import { listeningTestApp, useListeningApp, type TestApp, type TestAppEnv } from '../../helpers/app.js';
 
 /**
  * A small browser stand-in over real sockets: keeps cookies, reads the CSRF token out of each
@@ -108,23 +108,38 @@ export interface RegisteredUser {
  * first test on.
  */
 export function useRegisteredUser(username: string, env: TestAppEnv = {}, options: Parameters<typeof listeningTestApp>[1] = {}): RegisteredUser {
-  let t: TestApp | undefined;
+  const served = useListeningApp(env, options);
   let user: FormClient | undefined;
+  // Runs after useListeningApp's beforeAll, which starts the app: hooks run in the order declared.
   beforeAll(async () => {
-    t = await listeningTestApp(env, options);
-    user = new FormClient(t.url);
+    user = new FormClient(served.base);
     await user.register(username);
   });
-  afterAll(() => t?.close());
   return {
     get t() {
-      return t!;
+      return served.t;
     },
     get base() {
-      return t!.url;
+      return served.base;
     },
     get user() {
       return user!;
     },
   };
+}
+
+/**
+ * A user registered on the first of `bases` and signed in on every one: one session, its cookies
+ * copied onto a client per base, as the nodes of one store set-up share sessions. Call it inside a
+ * test: `listeningNodes` fills `bases` once its nodes listen.
+ */
+export async function signedInUser(bases: readonly string[], username: string): Promise<FormClient[]> {
+  const first = new FormClient(bases[0]!);
+  await first.register(username);
+  return bases.map((base, i) => {
+    if (i === 0) return first;
+    const client = new FormClient(base);
+    for (const [name, value] of first.cookies) client.cookies.set(name, value);
+    return client;
+  });
 }

@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { createTestApp } from '../../helpers/app.js';
 import { authRequest, FormClient, postJson } from '../access/form-client.js';
+import { useDeviceCookieApp } from './device-cookie-helpers.js';
 
 /** The alert of a page. */
 const alertOf = (html: string): string | undefined => /role="alert"[^>]*>([^<]+)</.exec(html)?.[1];
@@ -16,44 +17,26 @@ const ACCOUNT_SPENT = 'Too many failed sign-ins with this name. Try again in 15 
  */
 describe('device cookies against a targeted lock-out', () => {
   const clock = new ManualClock(Date.now());
-  let t: TestApp;
-  let base: string;
-  let nextAddress = 1;
-  /** A browser on a network of its own (the server believes the loopback proxy's X-Forwarded-For). */
-  const newClient = (ip = `10.46.${Math.floor(nextAddress / 250)}.${(nextAddress++ % 250) + 1}`) => new FormClient(base, { 'x-forwarded-for': ip });
-  /** Spends `login`'s account budget (3) with wrong passwords, each from another network. */
+  const app = useDeviceCookieApp({
+    Client: FormClient,
+    network: '10.46',
+    env: { PAIRGATE_SIGNIN_DEVICE_DAYS: '30' },
+    clock,
+    accounts: ['owner', 'owner-two', 'owner-three', 'owner-four', 'owner-five', 'owner-six', 'someone-else'],
+  });
+  const { newClient } = app;
+  /** Spends `login`'s account budget; the refusal says so, in the words it has for everyone. */
   const lockOut = async (login: string) => {
-    for (let i = 0; i < 3; i++) expect((await newClient().signIn(login, `a guess ${i}`)).status).toBe(401);
-    const refused = await newClient().signIn(login, 'the right password');
-    expect(refused.status).toBe(429);
-    expect(alertOf(refused.text)).toBe(ACCOUNT_SPENT);
+    expect(alertOf((await app.lockOut(login)).text)).toBe(ACCOUNT_SPENT);
   };
   /** Every device cookie the server gave, to look for in its log. */
   const given = new Set<string>();
   /** A browser that signed in to `login` once: it holds the account's device cookie. */
   const trustedBrowser = async (login: string, ip?: string) => {
-    const browser = newClient(ip);
-    expect((await browser.signIn(login, 'the right password')).status).toBe(303);
-    const cookie = browser.cookies.get('pg_device');
-    expect(cookie).toBeDefined();
-    given.add(cookie!);
+    const browser = await app.signedInBrowser(login, 'the right password', ip);
+    given.add(browser.cookies.get('pg_device')!);
     return browser;
   };
-
-  beforeAll(async () => {
-    t = await createTestApp({
-      PAIRGATE_SCRYPT_COST: '10',
-      PAIRGATE_TRUST_PROXY: '127.0.0.1',
-      PAIRGATE_SIGNIN_FAILURES_PER_ACCOUNT: '3',
-      PAIRGATE_SIGNIN_FAILURES_PER_DEVICE: '2',
-      PAIRGATE_SIGNIN_FAILURES_PER_IP: '4',
-      PAIRGATE_SIGNIN_WINDOW_SECONDS: '900',
-      PAIRGATE_SIGNIN_DEVICE_DAYS: '30',
-    }, { clock });
-    base = await t.listen();
-    for (const name of ['owner', 'owner-two', 'owner-three', 'owner-four', 'owner-five', 'owner-six', 'someone-else']) await newClient().register(name, 'the right password');
-  });
-  afterAll(() => t.close());
 
   it('gives a signed-in browser an HttpOnly, SameSite=Strict cookie for the paths that check a password only, long-lived', async () => {
     const browser = newClient();
@@ -88,7 +71,7 @@ describe('device cookies against a targeted lock-out', () => {
   it('works on the auth page\'s sign-in form too', async () => {
     const phone = await trustedBrowser('owner-six');
     await lockOut('owner-six');
-    const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'device-cookie-app' }));
+    const created = await postJson(`${app.base}/access`, authRequest({ requestingAppId: 'device-cookie-app' }));
     const key = String(created.body.key);
     await phone.get(`/access/auth?key=${key}`);
     expect((await phone.post('/access/auth/signin', { key, login: 'owner-six', password: 'the right password' })).status).toBe(303);
@@ -117,7 +100,7 @@ describe('device cookies against a targeted lock-out', () => {
       expect(alertOf(refused.text), what).toBe(ACCOUNT_SPENT);
     }
     // The good one still works, even sent after a planted one (a sibling subdomain may plant one).
-    const both = await fetch(`${base}/account/signin`, {
+    const both = await fetch(`${app.base}/account/signin`, {
       method: 'POST', redirect: 'manual',
       headers: { 'x-forwarded-for': laptop.headers['x-forwarded-for']!, 'content-type': 'application/x-www-form-urlencoded', cookie: `pg_csrf=${laptop.cookies.get('pg_csrf')}; pg_device=${mine}; pg_device=${good}` },
       body: new URLSearchParams({ _csrf: laptop.lastCsrf, login: 'owner-two', password: 'the right password' }),
@@ -155,7 +138,7 @@ describe('device cookies against a targeted lock-out', () => {
 
   it('never writes a device cookie to the log', () => {
     expect(given.size).toBeGreaterThan(3);
-    const log = t.logs.join('');
+    const log = app.t.logs.join('');
     for (const cookie of given) {
       expect(log).not.toContain(cookie);
       expect(log).not.toContain(cookie.split('.')[2]);

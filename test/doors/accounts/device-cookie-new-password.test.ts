@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { accountsOf } from '../../../src/doors/accounts/accounts.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { FormClient } from '../access/form-client.js';
 import { outboxMails, resetToken } from '../access/outbox.js';
+import { ACCOUNT_FAILURES, useDeviceCookieApp } from './device-cookie-helpers.js';
 
 /**
  * A device cookie lets its browser past an account's spent failure budget, on a budget of its own.
@@ -12,36 +12,10 @@ import { outboxMails, resetToken } from '../access/outbox.js';
  * A new password voids the cookies issued under the old one.
  */
 describe('a new password voids the device cookies of the old one', () => {
-  let t: TestApp;
-  let base: string;
-  let nextAddress = 1;
-  /** A browser on a network of its own (the server believes the loopback proxy's X-Forwarded-For). */
-  const newClient = () => new FormClient(base, { 'x-forwarded-for': `10.47.${Math.floor(nextAddress / 250)}.${(nextAddress++ % 250) + 1}` });
-  /** Spends `login`'s account budget (3) with wrong passwords, each from another network. */
-  const lockOut = async (login: string) => {
-    for (let i = 0; i < 3; i++) expect((await newClient().signIn(login, `a guess ${i}`)).status).toBe(401);
-    expect((await newClient().signIn(login, `a guess 3`)).status).toBe(429);
-  };
-  /** A browser that signed in to `login` with `password`: it holds the account's device cookie. */
-  const signedInBrowser = async (login: string, password: string) => {
-    const browser = newClient();
-    expect((await browser.signIn(login, password)).status).toBe(303);
-    expect(browser.cookies.get('pg_device')).toBeDefined();
-    return browser;
-  };
-
-  beforeAll(async () => {
-    t = await createTestApp({
-      PAIRGATE_SCRYPT_COST: '10',
-      PAIRGATE_TRUST_PROXY: '127.0.0.1',
-      PAIRGATE_SIGNIN_FAILURES_PER_ACCOUNT: '3',
-      PAIRGATE_SIGNIN_FAILURES_PER_DEVICE: '2',
-      PAIRGATE_SIGNIN_FAILURES_PER_IP: '4',
-      PAIRGATE_SIGNIN_WINDOW_SECONDS: '900',
-    });
-    base = await t.listen();
-  });
-  afterAll(() => t.close());
+  const app = useDeviceCookieApp({ Client: FormClient, network: '10.47' });
+  const { newClient, signedInBrowser } = app;
+  /** Spends `login`'s account budget; a fourth wrong password is then refused too. */
+  const lockOut = (login: string) => app.lockOut(login, `a guess ${ACCOUNT_FAILURES}`);
 
   it('after a reset, a browser that signed in with the old password is counted as any other: refused while the account is locked', async () => {
     await newClient().register('reset-owner', 'the old password');
@@ -51,8 +25,8 @@ describe('a new password voids the device cookies of the old one', () => {
     const owner = newClient();
     await owner.get('/account/reset');
     await owner.post('/account/reset', { login: 'reset-owner' });
-    await accountsOf({ server: t.app }).parts.afterAnswer.idle();
-    const token = resetToken(outboxMails(t.config.PAIRGATE_DATA_DIR).at(-1)!);
+    await accountsOf({ server: app.t.app }).parts.afterAnswer.idle();
+    const token = resetToken(outboxMails(app.t.config.PAIRGATE_DATA_DIR).at(-1)!);
     await owner.get(`/account/reset/confirm?token=${token}`);
     expect((await owner.post('/account/reset/confirm', { token, password: 'the new password' })).status).toBe(200);
 

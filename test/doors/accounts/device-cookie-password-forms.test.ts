@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { describe, expect, it } from 'vitest';
 import { FormClient } from '../access/form-client.js';
+import { useDeviceCookieApp } from './device-cookie-helpers.js';
 
 /** The alert of a page. */
 const alertOf = (html: string): string | undefined => /role="alert"[^>]*>([^<]+)</.exec(html)?.[1];
@@ -20,12 +20,17 @@ class Browser extends FormClient {
   devicePaths: string[] = [];
 
   /** Signs in on the account page and notes the device cookie's paths. */
-  async signInHere(login: string, password: string): Promise<number> {
+  override async signIn(login: string, password: string): ReturnType<FormClient['signIn']> {
     await this.get('/account/signin');
     const answer = await super.post('/account/signin', { login, password });
     const lines = answer.headers.getSetCookie().filter((line) => line.startsWith('pg_device='));
     if (lines.length > 0) this.devicePaths = lines.map((line) => /Path=([^;]+)/i.exec(line)?.[1] ?? '/');
-    return answer.status;
+    return answer;
+  }
+
+  /** {@link signIn}'s status. */
+  async signInHere(login: string, password: string): Promise<number> {
+    return (await this.signIn(login, password)).status;
   }
 
   /** A form post, with the device cookie only when its path is one the cookie was set for (RFC 6265 5.1.4). */
@@ -60,37 +65,19 @@ class Browser extends FormClient {
  * delete the account; that browser's failures count on its own budget, as its sign-ins do.
  */
 describe('device cookies on the change-password and delete-account forms', () => {
-  let t: TestApp;
-  let base: string;
-  let nextAddress = 1;
-  const newBrowser = () => new Browser(base, { 'x-forwarded-for': `10.47.${Math.floor(nextAddress / 250)}.${(nextAddress++ % 250) + 1}` });
-  /** Spends `login`'s account budget (3) with wrong passwords, each from another network. */
-  const lockOut = async (login: string) => {
-    for (let i = 0; i < 3; i++) expect(await newBrowser().signInHere(login, `a guess ${i}`)).toBe(401);
-    expect(await newBrowser().signInHere(login, 'the right password')).toBe(429);
-  };
+  const app = useDeviceCookieApp({
+    Client: Browser,
+    network: '10.47',
+    env: { PAIRGATE_SIGNIN_FAILURES_PER_IP: '6' },
+    accounts: ['changer', 'deleter', 'typist', 'thief', 'other-account'],
+  });
+  const { newClient: newBrowser, lockOut } = app;
   /** A browser signed in to `login`, holding its device cookie (`withCookie`) or not. */
   const signedIn = async (login: string, withCookie: boolean) => {
-    const browser = newBrowser();
-    expect(await browser.signInHere(login, 'the right password')).toBe(303);
-    expect(browser.cookies.get('pg_device')).toBeDefined();
+    const browser = await app.signedInBrowser(login, 'the right password');
     if (!withCookie) browser.cookies.delete('pg_device');
     return browser;
   };
-
-  beforeAll(async () => {
-    t = await createTestApp({
-      PAIRGATE_SCRYPT_COST: '10',
-      PAIRGATE_TRUST_PROXY: '127.0.0.1',
-      PAIRGATE_SIGNIN_FAILURES_PER_ACCOUNT: '3',
-      PAIRGATE_SIGNIN_FAILURES_PER_DEVICE: '2',
-      PAIRGATE_SIGNIN_FAILURES_PER_IP: '6',
-      PAIRGATE_SIGNIN_WINDOW_SECONDS: '900',
-    });
-    base = await t.listen();
-    for (const name of ['changer', 'deleter', 'typist', 'thief', 'other-account']) await newBrowser().register(name, 'the right password');
-  });
-  afterAll(() => t.close());
 
   it('sends the device cookie to both forms\' posts', async () => {
     const laptop = await signedIn('other-account', true);

@@ -50,17 +50,23 @@ function answered(address: string): boolean {
   return fake.sends.length > before;
 }
 
+/** Advertises `box` on the fake multicast-dns, its clock `now`, once it reports ready. */
+async function readyAdvert(): Promise<ReturnType<typeof advertiseBox>> {
+  vi.spyOn(performance, 'now').mockImplementation(() => now);
+  const advert = advertiseBox(box, { port: 5353, interface: '192.168.1.10' });
+  fake.emit('networkInterface');
+  fake.emit('ready');
+  await advert.ready;
+  return advert;
+}
+
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
 describe('advertiseBox answers its own link only', () => {
   it('answers questions from its subnets, link-local and loopback included; not from elsewhere', async () => {
-    vi.spyOn(performance, 'now').mockImplementation(() => now);
-    const advert = advertiseBox(box, { port: 5353, interface: '192.168.1.10' });
-    fake.emit('networkInterface');
-    fake.emit('ready');
-    await advert.ready;
+    const advert = await readyAdvert();
     try {
       // Off the link: a public address, another private subnet, another IPv6 prefix.
       expect(answered('203.0.113.7')).toBe(false);
@@ -78,11 +84,7 @@ describe('advertiseBox answers its own link only', () => {
   });
 
   it('reads an interface that came up since, within seconds', async () => {
-    vi.spyOn(performance, 'now').mockImplementation(() => now);
-    const advert = advertiseBox(box, { port: 5353, interface: '192.168.1.10' });
-    fake.emit('networkInterface');
-    fake.emit('ready');
-    await advert.ready;
+    const advert = await readyAdvert();
     try {
       expect(answered('172.16.4.9')).toBe(false);
       interfaces.wlan0 = [entry('172.16.4.2', '172.16.4.2/22', 'IPv4')];
