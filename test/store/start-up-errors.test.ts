@@ -282,31 +282,34 @@ describe('pairgate serve: stores it cannot use at start-up', () => {
       expect(code).toBe(2);
     });
 
-    it.skipIf(!isRoot)('a full disk: says so with the folder', async () => {
-      ensureBuilt();
-      const mountPoint = mkdtempSync(join(tmpdir(), 'pairgate-full-'));
+    /**
+     * A tmpfs mounted with `options` on a new folder (unmounted after the test), or the test
+     * skipped, saying why, where this root may not mount (a container).
+     */
+    function smallDisk(context: { skip: (note: string) => never }, prefix: string, options: string): string {
+      const mountPoint = mkdtempSync(join(tmpdir(), prefix));
       try {
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mountPoint]);
+        execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', mountPoint], { stdio: 'ignore' });
       } catch {
-        return; // No right to mount here (a container): nothing to fill.
+        return context.skip('this machine lets no one mount a tmpfs (mount refused)');
       }
       cleanups.push(async () => execFileSync('umount', [mountPoint]));
+      return mountPoint;
+    }
+
+    it.skipIf(!isRoot)('a full disk: says so with the folder', async (context) => {
+      ensureBuilt();
+      const mountPoint = smallDisk(context, 'pairgate-full-', 'size=256k');
       writeFileSync(join(mountPoint, 'filler'), Buffer.alloc(256 * 1024));
       const { code, stderr } = await serveOn(join(mountPoint, 'data'));
       expect(code).toBe(2);
       expect(stderr).toContain('database or disk is full (SQLITE_FULL); free space on its disk, or choose a folder on another disk [config_invalid]');
     });
 
-    it.skipIf(!isRoot)('a disk with no inode left for the data folder: says the disk is full, not a permission', async () => {
+    it.skipIf(!isRoot)('a disk with no inode left for the data folder: says the disk is full, not a permission', async (context) => {
       ensureBuilt();
-      const mountPoint = mkdtempSync(join(tmpdir(), 'pairgate-inodes-'));
-      try {
-        // The root folder takes the only inode: making anything in it is ENOSPC.
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,nr_inodes=1', 'tmpfs', mountPoint]);
-      } catch {
-        return; // No right to mount here (a container): nothing to fill.
-      }
-      cleanups.push(async () => execFileSync('umount', [mountPoint]));
+      // The root folder takes the only inode: making anything in it is ENOSPC.
+      const mountPoint = smallDisk(context, 'pairgate-inodes-', 'size=256k,nr_inodes=1');
       const { code, stderr } = await serveOn(join(mountPoint, 'data'));
       expect(stderr).toBe(`pairgate: --data-dir: cannot create ${join(mountPoint, 'data')}: its disk is full (no space or no inodes left); free space on it, or choose a folder on another disk [config_invalid]\n`);
       expect(code).toBe(2);
