@@ -16,12 +16,17 @@ export interface AppAccessRow {
 
 /**
  * A token of an access; several when the same app signs in again or from several places, at most
- * `MAX_TOKENS_PER_ACCESS` (its newest: `AppAccesses.addToken`). Hash only.
+ * `MAX_TOKENS_PER_ACCESS` settled ones (its newest: `AppAccesses.settle`). Hash only.
  */
 export interface AppAccessTokenRow {
   token_hash: string;
   access_id: string;
   created_at: number | string;
+  /**
+   * 1 while the accept that wrote it may still lose (not recorded yet), 0 once it won: the cap
+   * counts and revokes settled tokens only (`AppAccesses.settle`).
+   */
+  pending: number;
 }
 
 declare module '../../store/durable-schema.js' {

@@ -77,9 +77,17 @@ export type Renewed = { token: string } | 'changed' | 'at_limit';
  * and device signing in again: a reinstall, cleared storage, a second browser) adds a token, and
  * none is ever handed back, so the older ones pile up, every one of them still opening the
  * account, with nothing on the accesses page to tell them apart. The one that makes an access
- * hold more revokes its oldest in the same transaction: an app keeps its ten newest sign-ins.
+ * hold more revokes its oldest once it has won (`AppAccesses.settle`): an app keeps its ten
+ * newest sign-ins.
  */
 export const MAX_TOKENS_PER_ACCESS = 10;
+
+/**
+ * How long after it was written a token still pending counts as settled for the cap: an accept
+ * writes its token and records its decision within a request, so one pending this long belongs to
+ * an accept the process never finished (stopped in between), whose token works all the same.
+ */
+export const STALE_PENDING_MS = 10 * 60_000;
 
 /**
  * App accesses and their tokens (durable). Tokens are 256-bit random and stored as SHA-256 only:
@@ -126,33 +134,52 @@ export class AppAccesses {
   }
 
   /**
-   * Takes the lock of an access's tokens inside `trx`, on PostgreSQL: every write that adds a token
-   * to an access that may hold others (`update`, `addToken`) takes it before it writes, so two
-   * adding at once each count the other's token among the newest, and together they never leave
-   * more than `MAX_TOKENS_PER_ACCESS`. (SQLite: its transactions are serial already.)
+   * Takes the lock of an access's tokens inside `trx`, on PostgreSQL: every settling of a token
+   * (`settle`) takes it before it counts, so two accepts winning at once each count the other's
+   * token among the newest, and together they never leave more than `MAX_TOKENS_PER_ACCESS`.
+   * (SQLite: its transactions are serial already.)
    */
   private async lockTokens(trx: DurableDb, accessId: string): Promise<void> {
     if (this.locks) await advisoryXactLock(trx, 'pairgate.access.tokens', accessId);
   }
 
   /**
-   * Revokes, inside `trx`, the tokens of an access beyond its `MAX_TOKENS_PER_ACCESS` newest, the
-   * one just added (`kept`) always among them, whatever the clock says: it is the token this
-   * accept hands out. Ties of `created_at` (two accepts in one millisecond) are broken by the hash,
-   * an order of no meaning but the same on every node.
+   * Settles the token of SHA-256 `tokenHash` (`hashToken`) on access `accessId`, once the accept
+   * that wrote it has won (its decision recorded), and revokes the settled tokens of the access
+   * beyond its `MAX_TOKENS_PER_ACCESS` newest, this one always among them, whatever the clock says:
+   * it is the token this accept hands out. Only here: a token is written pending, before its
+   * accept is recorded, and that accept may still lose (to another accept of the same request, a
+   * refusal, the request's end), its token withdrawn. Trimmed when written, a lost accept had
+   * revoked the oldest token of an access at its cap and added none; a pending token counted here,
+   * a winner had revoked one for a loser's token withdrawn a moment later. Ties of `created_at`
+   * (two accepts in one millisecond) are broken by the hash, an order of no meaning but the same on
+   * every node. Nothing when the token is gone (its access revoked meanwhile). A token still
+   * pending `STALE_PENDING_MS` after it was written counts as settled (its accept ended long ago:
+   * the process stopped between the decision and this), or it stayed outside the cap for good.
    */
-  private async pruneTokens(trx: DurableDb, accessId: string, kept: string): Promise<void> {
-    const newestOthers = trx.selectFrom('app_access_tokens').select('token_hash')
-      .where('access_id', '=', accessId)
-      .where('token_hash', '!=', kept)
-      .orderBy('created_at', 'desc')
-      .orderBy('token_hash', 'desc')
-      .limit(MAX_TOKENS_PER_ACCESS - 1);
-    await trx.deleteFrom('app_access_tokens')
-      .where('access_id', '=', accessId)
-      .where('token_hash', '!=', kept)
-      .where('token_hash', 'not in', newestOthers)
-      .execute();
+  async settle(accessId: string, tokenHash: string, now: number): Promise<void> {
+    const settledOrStale = (eb: ExpressionBuilder<Database, 'app_access_tokens'>) => eb.or([eb('pending', '=', 0), eb('created_at', '<', now - STALE_PENDING_MS)]);
+    await this.db.transaction().execute(async (trx) => {
+      await this.lockTokens(trx, accessId);
+      const settled = await trx.updateTable('app_access_tokens').set({ pending: 0 })
+        .where('token_hash', '=', tokenHash)
+        .where('access_id', '=', accessId)
+        .executeTakeFirst();
+      if (Number(settled.numUpdatedRows) === 0) return;
+      const newestOthers = trx.selectFrom('app_access_tokens').select('token_hash')
+        .where('access_id', '=', accessId)
+        .where(settledOrStale)
+        .where('token_hash', '!=', tokenHash)
+        .orderBy('created_at', 'desc')
+        .orderBy('token_hash', 'desc')
+        .limit(MAX_TOKENS_PER_ACCESS - 1);
+      await trx.deleteFrom('app_access_tokens')
+        .where('access_id', '=', accessId)
+        .where(settledOrStale)
+        .where('token_hash', '!=', tokenHash)
+        .where('token_hash', 'not in', newestOthers)
+        .execute();
+    });
   }
 
   /**
@@ -183,7 +210,7 @@ export class AppAccesses {
         .onConflict((conflict) => conflict.columns(['user_id', 'app_id', 'device_name']).doNothing())
         .returning('id').executeTakeFirst();
       if (!inserted) return 'exists';
-      await trx.insertInto('app_access_tokens').values({ token_hash: hashToken(token), access_id: row.id, created_at: now }).execute();
+      await trx.insertInto('app_access_tokens').values({ token_hash: hashToken(token), access_id: row.id, created_at: now, pending: 1 }).execute();
       return { access: toAccess(row), token };
     });
   }
@@ -193,22 +220,19 @@ export class AppAccesses {
    * `ended` (nothing written) when the access is no longer live at `now`: it ended or was revoked
    * after the caller looked. Changed in place regardless, an access that had just ended came back
    * to life with its old tokens, and uncounted, past the user's limit; the caller looks again and
-   * grants it afresh instead (`renew`). The access keeps its `MAX_TOKENS_PER_ACCESS` newest tokens,
-   * the new one among them: an older one beyond is revoked in the same transaction.
+   * grants it afresh instead (`renew`). The token is pending: the caller settles it once its accept
+   * has won (`settle`), which revokes an older one beyond the access's `MAX_TOKENS_PER_ACCESS`.
    */
   async update(id: string, permissions: Permission[], expiresAt: number | null, now: number): Promise<string | 'ended'> {
     const token = randomToken();
     return this.db.transaction().execute(async (trx) => {
-      // Before the row's own lock (the update's), as `addToken` takes them: one order, no deadlock.
-      await this.lockTokens(trx, id);
       const updated = await trx.updateTable('app_accesses')
         .set({ permissions: JSON.stringify(permissions), expires_at: expiresAt, updated_at: now })
         .where('id', '=', id)
         .where(live(now))
         .executeTakeFirst();
       if (Number(updated.numUpdatedRows) === 0) return 'ended';
-      await trx.insertInto('app_access_tokens').values({ token_hash: hashToken(token), access_id: id, created_at: now }).execute();
-      await this.pruneTokens(trx, id, hashToken(token));
+      await trx.insertInto('app_access_tokens').values({ token_hash: hashToken(token), access_id: id, created_at: now, pending: 1 }).execute();
       return token;
     });
   }
@@ -238,7 +262,7 @@ export class AppAccesses {
         .executeTakeFirst();
       if (Number(updated.numUpdatedRows) === 0) return 'changed';
       await trx.deleteFrom('app_access_tokens').where('access_id', '=', id).execute();
-      await trx.insertInto('app_access_tokens').values({ token_hash: hashToken(token), access_id: id, created_at: now }).execute();
+      await trx.insertInto('app_access_tokens').values({ token_hash: hashToken(token), access_id: id, created_at: now, pending: 1 }).execute();
       return { token };
     });
   }
@@ -286,25 +310,20 @@ export class AppAccesses {
   /**
    * A further token for an access that is live at `now` (the same app signing in again elsewhere);
    * `ended` (no token) when it is not: a token of an ended access opens nothing, and the caller
-   * grants the access afresh instead. One statement, so the access is live where the token is added;
-   * in its transaction, the tokens beyond the access's `MAX_TOKENS_PER_ACCESS` newest are revoked.
+   * grants the access afresh instead. One statement, so the access is live where the token is added.
+   * The token is pending: the caller settles it once its accept has won (`settle`), which revokes
+   * the tokens beyond the access's `MAX_TOKENS_PER_ACCESS` newest.
    */
   async addToken(accessId: string, now: number): Promise<string | 'ended'> {
     const token = randomToken();
-    const tokenHash = hashToken(token);
-    return this.db.transaction().execute(async (trx) => {
-      await this.lockTokens(trx, accessId);
-      const added = await trx.insertInto('app_access_tokens')
-        .columns(['token_hash', 'access_id', 'created_at'])
-        .expression((eb) => eb.selectFrom('app_accesses')
-          .select((inner) => [inner.val(tokenHash).as('token_hash'), 'id', inner.val(now).as('created_at')])
-          .where('id', '=', accessId)
-          .where(live(now)))
-        .executeTakeFirst();
-      if (Number(added.numInsertedOrUpdatedRows ?? 0) === 0) return 'ended';
-      await this.pruneTokens(trx, accessId, tokenHash);
-      return token;
-    });
+    const added = await this.db.insertInto('app_access_tokens')
+      .columns(['token_hash', 'access_id', 'created_at', 'pending'])
+      .expression((eb) => eb.selectFrom('app_accesses')
+        .select((inner) => [inner.val(hashToken(token)).as('token_hash'), 'id', inner.val(now).as('created_at'), inner.val(1).as('pending')])
+        .where('id', '=', accessId)
+        .where(live(now)))
+      .executeTakeFirst();
+    return Number(added.numInsertedOrUpdatedRows ?? 0) === 0 ? 'ended' : token;
   }
 
   /** Withdraws one token (when the request it was made for could not be completed). */

@@ -53,6 +53,8 @@ export interface Decided {
 /** The token an accept issues, and what it did to the user's accesses (which a lost race undoes). */
 interface Issued {
   token: string;
+  /** The access the token opens, where it is settled once the accept wins (`AppAccesses.settle`). */
+  accessId: string;
   /** The access as it was before this accept changed it in place. */
   changed?: AppAccess;
   /** The access this accept created. */
@@ -87,11 +89,11 @@ async function issueToken(deps: ConsentDeps, user: User, request: AccessRequest,
     if (!check.endedAccess) {
       const made = await accesses.create({ userId: user.id, appId: request.requestingAppId, deviceName: request.deviceName, permissions: check.checkedPermissions, expiresAt }, now, bound);
       if (made === 'at_limit') return undefined;
-      if (made !== 'exists') return { token: made.token, created: made.access };
+      if (made !== 'exists') return { token: made.token, accessId: made.access.id, created: made.access };
     } else {
       const renewed = await accesses.renew(check.endedAccess, check.checkedPermissions, expiresAt, now, bound);
       if (renewed === 'at_limit') return undefined;
-      if (renewed !== 'changed') return { token: renewed.token, changed: check.endedAccess };
+      if (renewed !== 'changed') return { token: renewed.token, accessId: check.endedAccess.id, changed: check.endedAccess };
     }
     // Made or renewed meanwhile by another accept: that access is the one to use.
     check = await checkAccess(deps, user, request);
@@ -111,15 +113,15 @@ async function issueOnLive(accesses: AppAccesses, check: AccessCheck, expiresAt:
     // token alone left the access with its old end (most often none), and the person's answer to
     // an access for 2 hours became one forever.
     const token = await accesses.update(matchingAccess.id, matchingAccess.permissions, expiresAt, now);
-    return token === 'ended' ? token : { token, changed: matchingAccess };
+    return token === 'ended' ? token : { token, accessId: matchingAccess.id, changed: matchingAccess };
   }
   if (matchingAccess) {
     const token = await accesses.addToken(matchingAccess.id, now);
-    return token === 'ended' ? token : { token };
+    return token === 'ended' ? token : { token, accessId: matchingAccess.id };
   }
   if (mismatchingAccess) {
     const token = await accesses.update(mismatchingAccess.id, check.checkedPermissions, expiresAt, now);
-    return token === 'ended' ? token : { token, changed: mismatchingAccess };
+    return token === 'ended' ? token : { token, accessId: mismatchingAccess.id, changed: mismatchingAccess };
   }
   return undefined;
 }
@@ -130,7 +132,9 @@ async function issueOnLive(accesses: AppAccesses, check: AccessCheck, expiresAt:
  * carries), so the grant never holds the token in clear. The grant is re-checked by the engine's
  * compare-and-set, so a refused or expired request cannot be accepted: the new token is withdrawn,
  * an access changed in place gets its permissions and end back, an access created for it is
- * deleted, and the engine's error goes up. Over the per-user limit the request ends in ERROR instead.
+ * deleted, and the engine's error goes up. Only an accept that wins settles its token, which revokes
+ * the access's oldest beyond its cap (`settleToken`). Over the per-user limit the request ends in
+ * ERROR instead.
  * A pinned app's delivery code is also kept sealed for the accepting browser's `session` (its
  * sign-in token), so that the same form sent again finds it (`acceptedAgain`).
  */
@@ -144,7 +148,7 @@ export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, key: A
     const outcome = { status: 'ERROR', id: 'too_many_accesses', message: 'This account has reached its number of app accesses.', detail: 'Revoke an app access you no longer use, then try again.' } satisfies AccessResult;
     return { grant: (await ctx.engine.refuse(grant.id, outcome)) as AccessGrant, outcome };
   }
-  const { token, changed, created } = issued;
+  const { token, accessId, changed, created } = issued;
   const outcome: AcceptedOutcome = { status: 'ACCEPTED', username: user.username, token, apiEndpoint: deps.apiEndpoint(user.username, token) };
   const delivery = request.pinned ? randomToken() : undefined;
   const stored: AccessResult = {
@@ -153,8 +157,9 @@ export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, key: A
     tokenHash: hashToken(token),
     ...(delivery && session ? { redelivery: sealDelivery(delivery, grant.id, key.secret, session) } : {}),
   };
+  let approved: AccessGrant;
   try {
-    return { grant: (await ctx.engine.approve(grant.id, stored)) as AccessGrant, outcome, ...(delivery ? { delivery } : {}) };
+    approved = (await ctx.engine.approve(grant.id, stored)) as AccessGrant;
   } catch (error) {
     // Lost: this accept's own token goes. Refused or expired meanwhile, the access must also be as
     // if this accept never happened, or the app's existing tokens would keep the permissions of a
@@ -166,6 +171,22 @@ export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, key: A
     if (changed && !acceptedElsewhere(error)) await accesses.restore(changed, now);
     if (created) await accesses.discardIfUnused(created.id);
     throw error;
+  }
+  await settleToken(deps, accessId, token, now);
+  return { grant: approved, outcome, ...(delivery ? { delivery } : {}) };
+}
+
+/**
+ * Settles the token of an accept that won (`AppAccesses.settle`): the access's oldest beyond its
+ * cap are revoked now, never by an accept that lost. A failure is logged, not thrown: the decision
+ * is recorded and the app reads its token, which works (left pending, outside the cap's count), so
+ * the person's page must not say the accept failed.
+ */
+async function settleToken(deps: ConsentDeps, accessId: string, token: string, now: number): Promise<void> {
+  try {
+    await deps.accesses.settle(accessId, hashToken(token), now);
+  } catch (error) {
+    deps.ctx.logger.error({ err: error }, 'settling an accepted app token (its access\'s token cap) failed');
   }
 }
 

@@ -56,8 +56,8 @@ const DELIVERY_CODE = /^[A-Za-z0-9_-]{16,100}$/;
  * `?wait=<s>` or `Prefer: wait=<s>` (beyond Pryv) it answers the instant the user decides. Once a
  * decided request has been delivered (read here, streamed, or sent with the redirect), it stays
  * readable for a short while, then is gone (`startDecidedLifetime`; a HEAD, which delivers
- * nothing, does not start it). The key's secret is checked first (a wrong one is the same 404 as
- * an unknown key), and it opens the sealed token.
+ * nothing, does not start it, and never waits). The key's secret is checked first (a wrong one is
+ * the same 404 as an unknown key), and it opens the sealed token.
  */
 
 export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): void {
@@ -106,8 +106,11 @@ export function installPollAccessRoute(app: FastifyInstance, env: AccessEnv): vo
     }
     // The secret was checked on this grant; waiting follows the same id. Only a pending request is
     // worth waiting for: to the engine an accepted one is not final yet, and the waiter would sit
-    // out its whole wait on an answer it could have at once.
-    if (seconds > 0 && env.ctx.engine.stateOf(grant) === 'pending') grant = (await waitForGrant<AccessRequest, AccessResult>(env.ctx, request, grant.id, seconds)) as AccessGrant | undefined;
+    // out its whole wait on an answer it could have at once. Nor a HEAD: it gets no body, so the
+    // state it waited for reached nobody, while it held one of the client's wait slots (and the
+    // server's) all along; it answers at once, the wait not applied.
+    if (request.method === 'HEAD') withdrawAppliedWait(request);
+    else if (seconds > 0 && env.ctx.engine.stateOf(grant) === 'pending') grant = (await waitForGrant<AccessRequest, AccessResult>(env.ctx, request, grant.id, seconds)) as AccessGrant | undefined;
     if (!grant) throw notFound();
     const state = env.ctx.engine.stateOf(grant);
     if (state === 'expired') throw notFound();

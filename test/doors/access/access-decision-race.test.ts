@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { useListeningApp } from '../../helpers/app.js';
 import { aroundApprove } from '../../helpers/engine-hooks.js';
-import { authRequest, FormClient, getJson, postJson } from './form-client.js';
+import { acceptTwiceAtOnce, authRequest, FormClient, getJson, postJson } from './form-client.js';
 
 /**
  * Accept and refuse of one auth request racing (two tabs, two people holding the link): the
@@ -59,17 +59,10 @@ describe('an accept that loses the race to another accept', () => {
     const wide = await postJson(`${base}/access`, authRequest({ requestingAppId: 'double-app', requestedPermissions: [{ streamId: '*', level: 'manage' }] }));
     const key = String(wide.body.key);
     await user.get(`/access/auth?key=${key}`);
-    // The first accept has updated the access and is about to be recorded when the second one
-    // comes and is recorded first: the first loses.
-    let second: { status: number } | undefined;
-    let calls = 0;
-    const lost = await aroundApprove(t.app.pairgate.engine, async (approve, id, result) => {
-      calls += 1;
-      if (calls === 1) second = await user.post('/access/auth/decide', { key, decision: 'accept' });
-      return approve(id, result);
-    }, () => user.post('/access/auth/decide', { key, decision: 'accept' }));
-    expect(calls).toBe(2);
-    expect(second!.status).toBeLessThan(400);
+    // The first accept has updated the access when the second is recorded first: the first loses.
+    const { lost, won, approvals } = await acceptTwiceAtOnce(t.app.pairgate.engine, user, key);
+    expect(approvals).toBe(2);
+    expect(won.status).toBeLessThan(400);
     expect(lost.status).toBe(409);
     const answer = (await getJson(String(wide.body.poll))).body;
     expect(answer.status).toBe('ACCEPTED');

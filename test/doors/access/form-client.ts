@@ -1,5 +1,7 @@
 import { beforeAll } from 'vitest';
+import type { GrantEngine } from '../../../src/engine/grant-engine.js';
 import { listeningTestApp, useListeningApp, type TestApp, type TestAppEnv } from '../../helpers/app.js';
+import { aroundApprove } from '../../helpers/engine-hooks.js';
 
 /**
  * A small browser stand-in over real sockets: keeps cookies, reads the CSRF token out of each
@@ -142,4 +144,20 @@ export async function signedInUser(bases: readonly string[], username: string): 
     for (const [name, value] of first.cookies) client.cookies.set(name, value);
     return client;
   });
+}
+
+/**
+ * Accept pressed twice on the consent screen of `key`, the second press recorded while the first
+ * is about to be: the first has written its token and changed the access, the second is recorded
+ * first, and the first then loses. The answers of both presses, first the one that lost.
+ */
+export async function acceptTwiceAtOnce(engine: GrantEngine, user: FormClient, key: string): Promise<{ lost: { status: number }; won: { status: number }; approvals: number }> {
+  let won: { status: number } | undefined;
+  let approvals = 0;
+  const lost = await aroundApprove(engine, async (approve, id, result) => {
+    approvals += 1;
+    if (approvals === 1) won = await user.post('/access/auth/decide', { key, decision: 'accept' });
+    return approve(id, result);
+  }, () => user.post('/access/auth/decide', { key, decision: 'accept' }));
+  return { lost, won: won!, approvals };
 }

@@ -1,20 +1,14 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
 import { dnsRuntimeOf, type DnsRuntime } from '../../../src/doors/dns/dns-door.js';
 import { dnsMigrations, DnsRecords } from '../../../src/doors/dns/dns-records.js';
 import type { BoxIdentity } from '../../../src/doors/registry/box-identity.js';
-import type { MigrationSet } from '../../../src/store/durable-schema.js';
 import { coreMigrations } from '../../../src/store/migrations/core.js';
-import type { Stores } from '../../../src/store/ports.js';
-import { openPostgresStores } from '../../../src/store/postgres/postgres-stores.js';
-import { openSqliteStores } from '../../../src/store/sqlite/sqlite-stores.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { createTestDatabase, postgresMissing, storeSetups } from '../../helpers/services.js';
+import { storeSetups } from '../../helpers/services.js';
 import { newBox, resolverFor, updateRequest, ZONE } from './dns-helpers.js';
+import { upgradeSetups } from '../../helpers/upgrade-setups.js';
 
 const DAY = 86_400_000;
 const PER_NETWORK = 3;
@@ -91,31 +85,15 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`DNS records ex
   }, 60_000);
 });
 
-/** The stores of each kind, opened on one database (SQLite in a folder, a PostgreSQL database) with the migrations given. */
-const upgradeSetups: { name: string; skip?: string; make(): Promise<{ open(migrations: MigrationSet): Promise<Stores>; drop(): Promise<void> }> }[] = [
-  {
-    name: 'SQLite',
-    async make() {
-      const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-dns-expiry-'));
-      return { open: (migrations) => openSqliteStores({ dataDir, migrations }), drop: async () => undefined };
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    skip: await postgresMissing(),
-    async make() {
-      const database = await createTestDatabase();
-      return { open: (migrations) => openPostgresStores({ url: database.url, migrations }), drop: () => database.drop() };
-    },
-  },
-];
+/** Each kind of durable database, opened with the migrations of each version. */
+const upgrades = await upgradeSetups('pairgate-dns-expiry-');
 
 /**
  * Rows stored before records expired were written once by `box announce` and never again while the
  * address held: dated as written, every such box lost its names at the first sweep after the
  * upgrade. The migration dates them at the upgrade, so each has a whole lifetime to be written again.
  */
-for (const setup of upgradeSetups) describe.skipIf(Boolean(setup.skip))(`records stored before the upgrade count from it, ${setup.name}`, () => {
+for (const setup of upgrades) describe.skipIf(Boolean(setup.skip))(`records stored before the upgrade count from it, ${setup.name}`, () => {
   it('a row written 90 days before the migration is dated at the migration', async () => {
     const { open, drop } = await setup.make();
     const before = Object.fromEntries(Object.entries(dnsMigrations).filter(([name]) => name < '2026121200'));
