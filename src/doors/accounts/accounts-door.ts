@@ -9,7 +9,7 @@ import { accountsConfigSchema, sessionIdleSeconds } from './config.js';
 import { accountDeletionGuards } from './deletion-guards.js';
 import { Mailer } from './mailer.js';
 import { accountsMigrations } from './migrations.js';
-import { PasswordHashing, shareProcessGate } from './password-hashing.js';
+import { PasswordHashing } from './password-hashing.js';
 import { PasswordResets } from './password-resets.js';
 import { ResetMailBudget } from './reset-mail-budget.js';
 import { DeviceCookies, deviceCookieKey } from './device-cookies.js';
@@ -69,9 +69,8 @@ export const accountsDoor: Door = {
     // wait a scrypt (a sign-in in that first moment waits for the same hash, `authenticate`).
     accounts.prepare().catch((error: unknown) => ctx.logger.warn({ err: error }, 'accounts: the dummy password hash could not be made; the first unknown name will make it'));
     registerAccounts(app.pairgate, accounts);
-    // The node's one gate: the support door's supporter passwords are hashed through it too.
-    const unshare = shareProcessGate(accounts.parts.hashing);
-    app.addHook('onClose', async () => unshare());
+    // The node's one gate: the support door's supporter passwords are hashed through it too (it
+    // takes `accounts.parts.hashing` of this server: `supporterPasswordGate`).
     installAccountPages(app, ctx, accounts, cfg.PAIRGATE_ACCOUNTS_REGISTRATION);
 
     app.addHook('onClose', async () => {

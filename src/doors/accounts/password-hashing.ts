@@ -42,6 +42,8 @@ export function passwordHashingBusy(): PairgateError {
  */
 export class PasswordHashing {
   private running = 0;
+  /** Hashes that took a place since the gate was made (`started`). */
+  private begun = 0;
   /** The hashes waiting for a place, each woken with the place of one that ended (`release`). */
   private readonly queue: Array<() => void> = [];
 
@@ -71,8 +73,9 @@ export class PasswordHashing {
 
   /**
    * Runs `work`, a password hash of another door's own format (the support door's supporter
-   * passwords: `doors/support/basic-auth.ts`), through this gate as the accounts' own hashes run;
-   * 503 `password_hashing_busy` when the gate is full.
+   * passwords: `doors/support/supporter-passwords.ts`, handed this gate when its server runs the
+   * accounts door), through this gate as the accounts' own hashes run; 503
+   * `password_hashing_busy` when the gate is full.
    */
   run<T>(work: () => Promise<T>): Promise<T> {
     return this.gated(work);
@@ -88,11 +91,20 @@ export class PasswordHashing {
     return { running: this.running, waiting: this.queue.length };
   }
 
+  /**
+   * Hashes that have taken a place (run or running) since the gate was made; refused ones are not
+   * counted. For tests and metrics: how many scrypts a series of requests cost.
+   */
+  get started(): number {
+    return this.begun;
+  }
+
   private async gated<T>(work: () => Promise<T>): Promise<T> {
     if (this.running < this.options.atOnce) this.running++;
     else if (this.queue.length < this.options.waiting) await new Promise<void>((resolve) => this.queue.push(resolve));
     else throw passwordHashingBusy();
     // Here this hash holds a place: taken above, or handed over by the one that ended (`release`).
+    this.begun++;
     try {
       return await work();
     } finally {
@@ -106,27 +118,4 @@ export class PasswordHashing {
     if (next) next();
     else this.running--;
   }
-}
-
-/** The gates the accounts doors running in this process shared (`shareProcessGate`), newest last. */
-const processGates: PasswordHashing[] = [];
-
-/**
- * Makes `gate` the one that password hashes of this process given no server go through (the
- * support door's supporter passwords: `processGate`), until the function returned is called (when
- * its server closes). scrypt holds one of libuv's threads and its memory, which are the process's,
- * so every hash of the process belongs behind one gate; a process is one node (several servers
- * share one only in tests, where the newest server's gate is taken).
- */
-export function shareProcessGate(gate: PasswordHashing): () => void {
-  processGates.push(gate);
-  return () => {
-    const at = processGates.lastIndexOf(gate);
-    if (at >= 0) processGates.splice(at, 1);
-  };
-}
-
-/** The gate password hashes of this process go through (the newest shared), if an accounts door runs. */
-export function processGate(): PasswordHashing | undefined {
-  return processGates.at(-1);
 }

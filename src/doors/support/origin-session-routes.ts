@@ -10,7 +10,7 @@ import type { DoorContext } from '../door.js';
 import { PreferWaitHeaders, WaitQuery } from '../shared/wait-schemas.js';
 import { queryWaitSeconds, requestedWaitSeconds, waitForGrant } from '../shared/waiting.js';
 import { AuthFailureBudget } from './auth-budget.js';
-import { basicCredentials, challenge, hashPassword, matchesAdmin, verifyPasswordOrDummy } from './basic-auth.js';
+import { basicCredentials, challenge, matchesAdmin } from './basic-auth.js';
 import { supportConfigSchema } from './config.js';
 import { maxSessions } from './code-budget.js';
 import { PAIRING_KIND, SESSION_KIND } from './relay-code.js';
@@ -19,6 +19,8 @@ import { SEAL_KIND, sealToken } from './sealed-token.js';
 import type { SessionHub } from './session-channel.js';
 import { SessionIdLock } from './session-id-lock.js';
 import type { SessionMemories, SessionMemory } from './session-memory.js';
+import type { SupporterPasswords } from './supporter-passwords.js';
+import { VerifiedLogins } from './verified-logins.js';
 import { assertSameOriginUpgrade } from './websocket-origin.js';
 import { refuseCrossSiteWrite } from './cross-site-writes.js';
 import {
@@ -75,8 +77,8 @@ export function splitRef(ref: string): { id: string; token: string } | undefined
 
 /** A session found for a route: live (its grant), or expired (what is remembered of it). */
 type KnownSession =
-  | { grant: SessionGrant; memory?: undefined; login: Login }
-  | { grant?: undefined; memory: SessionMemory; login: Login };
+  | { grant: SessionGrant; memory?: undefined; login: Login; grantId: string }
+  | { grant?: undefined; memory: SessionMemory; login: Login; grantId: string };
 
 /** A session's own login (the seed's `username`/`password`), password as a scrypt hash. */
 interface Login {
@@ -87,9 +89,10 @@ interface Login {
 /**
  * The origin's session routes (Plexus): create a session (publishing it on the relay when pairing
  * is on), read, list and delete sessions, the agent configuration file, and the two sides of the
- * session channel.
+ * session channel. Session passwords are hashed and checked with `passwords` (through the node's
+ * password gate).
  */
-export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorContext, hub: SessionHub, memories: SessionMemories): Promise<void> {
+export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorContext, hub: SessionHub, memories: SessionMemories, passwords: SupporterPasswords): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const cfg = configSection(ctx.config, supportConfigSchema);
   const pairingOn = cfg.PLEXUS_PAIRING_URL !== '';
@@ -160,16 +163,38 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
   /** Session `id`: live, or (with `withExpired`) expired and still remembered. */
   const lookUp = async (id: string, withExpired: boolean): Promise<KnownSession | undefined> => {
     const grant = await ctx.engine.get<SessionRequest, SessionResult>(sessionGrantId(id));
-    if (grant) return { grant, login: grant.request };
+    if (grant) return { grant, login: grant.request, grantId: grant.id };
     const memory = withExpired ? await memories.expired(sessionGrantId(id)) : undefined;
-    return memory ? { memory, login: memory } : undefined;
+    return memory ? { memory, login: memory, grantId: memory.grantId } : undefined;
+  };
+
+  // A session's own login verified in the last minute is not checked again (a supporter tool polls
+  // with it); only verified ones are kept, so wrong credentials still cost their scrypt.
+  const verifiedLogins = new VerifiedLogins(ctx.clock);
+
+  /**
+   * Whether `given` is the own login of the session `found`: its username, and its password checked
+   * with scrypt, or found among the logins verified in the last minute (`VerifiedLogins`, for this
+   * session's stored hash as read now). Anything else costs one scrypt (the session's hash, else a
+   * dummy one), whatever the username and the id.
+   */
+  const isOwnLogin = async (given: { user: string; password: string } | undefined, found: KnownSession | undefined): Promise<boolean> => {
+    const login = found?.login;
+    // The right username alone runs no cheaper path: without it the password is checked against
+    // a dummy hash, so a wrong username costs one scrypt like a wrong password.
+    const ownHash = login?.username && login.passwordHash && given && constantTimeEqual(given.user, login.username) ? login.passwordHash : undefined;
+    const claim = found && ownHash !== undefined ? { sessionGrantId: found.grantId, username: login!.username!, passwordHash: ownHash } : undefined;
+    const password = given?.password ?? '';
+    if (claim && verifiedLogins.has(claim, password)) return true;
+    const own = await passwords.verifyOrDummy(password, ownHash);
+    if (own && claim) verifiedLogins.remember(claim, password);
+    return own;
   };
 
   /**
    * Session `id` (live, or also expired with `withExpired`), for the admin or the session's own
-   * login; 401 before 404, so ids do not leak. Wrong credentials count per address and per id; a
-   * spent budget is refused before any scrypt runs. Credentials other than the admin's always cost
-   * one scrypt (the session's hash, else a dummy one), whatever the username and the id.
+   * login (`isOwnLogin`); 401 before 404, so ids do not leak. Wrong credentials count per address
+   * and per id; a spent budget is refused before any scrypt runs, or any verified login is looked up.
    */
   const authorize = async (request: FastifyRequest, reply: FastifyReply, id: string, withExpired: boolean): Promise<KnownSession> => {
     const given = basicCredentials(request);
@@ -180,12 +205,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
       if (!admin && !given) return { ok: false, known: undefined };
       const found = await lookUp(id, withExpired);
       if (admin) return { ok: true, known: found };
-      const login = found?.login;
-      // The right username alone runs no cheaper path: without it the password is checked against
-      // a dummy hash, so a wrong username costs one scrypt like a wrong password.
-      const ownHash = login?.username && login.passwordHash && given && constantTimeEqual(given.user, login.username) ? login.passwordHash : undefined;
-      const own = await verifyPasswordOrDummy(given?.password ?? '', ownHash);
-      return { ok: own, known: found };
+      return { ok: await isOwnLogin(given, found), known: found };
     });
     if (!ok) challenge(reply);
     if (!known) throw new NotFoundError(`No live session has the id ${id}.`, 'session_not_found');
@@ -311,7 +331,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
       supporterName,
       supporterAvatar,
       username: body.username ?? null,
-      passwordHash: body.password !== undefined ? await hashPassword(body.password) : null,
+      passwordHash: body.password !== undefined ? await passwords.hash(body.password) : null,
       tokenHash: hashToken(token),
       meshName: `pairgate/${id}/${randomId(4).slice(0, 5)}`,
       meshIdHex: newMeshIdHex(),
@@ -399,6 +419,8 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     // SessionIdLock): one created again under the id meanwhile (the first expired and was
     // reclaimed) keeps its grant, its note and its entry in the list.
     const forgetEntry = (): Promise<void> => ctx.stores.ephemeral.delete(`${INDEX_PREFIX}${request.params.id}`);
+    // Its login goes too (on other nodes, the session not found any more is what refuses it).
+    verifiedLogins.forgetSession(known.grantId);
     if (known.grant) {
       await hub.end(known.grant.id, 'deleted', known.grant.request.meshIdHex, forgetEntry);
     } else {

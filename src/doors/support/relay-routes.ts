@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Static } from 'typebox';
 import { InvalidRequestError, NotFoundError, RateLimitedError, UnauthorizedError, isPairgateError, type PairgateError } from '../../core/errors.js';
 import { constantTimeEqual, hashToken, randomId } from '../../core/ids.js';
 import { configSection } from '../../server/config.js';
@@ -104,11 +105,22 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
     return true;
   };
 
-  const publish = async (request: FastifyRequest<{ Body: { url?: string } }>, reply: FastifyReply) => {
-    // First, before any key or cap: a page of another site must not spend its visitors' places.
-    refuseCrossSiteWrite(request, ctx.publicUrl(), RELAY_PUBLISH);
+  /**
+   * The publish route's first hook, before the route's rate limit (whose hook @fastify/rate-limit
+   * appends after the route's own `onRequest` ones) and before the body is read: a page of another
+   * site must spend neither its visitors' places (the caps per address) nor their creation rate.
+   * It reads headers only, so it takes the request untyped, whatever the route's body.
+   */
+  const refuseCrossSitePublish = async (request: FastifyRequest): Promise<void> => refuseCrossSiteWrite(request, ctx.publicUrl(), RELAY_PUBLISH);
+
+  /**
+   * Publishes the origin URL of `body` (the route's, typed by its schema where the route is
+   * registered: the request is taken untyped, as the route's hooks take it, so that the hooks and
+   * the handler agree on the route's generic).
+   */
+  const publish = async (request: FastifyRequest, body: Static<typeof PublishBody> | undefined, reply: FastifyReply) => {
     const keyed = checkApiKey(request);
-    const url = checkOriginUrl(request.body?.url, rules);
+    const url = checkOriginUrl(body?.url, rules);
     // The relay's cap is what its brute-force budget was computed with: held exactly, even by a
     // burst on several nodes (a slot per live code, for the code's lifetime; relay codes are never
     // removed early).
@@ -140,6 +152,7 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
   const publishRoute = {
     schema: { tags, summary: 'Publish an origin: get a code that redirects to <url>/<code>.', body: PublishBody, response: { 200: PublishedView, 400: RelayErrors.publish400, 401: RelayErrors.publish401, 403: RelayErrors.publish403, 413: RelayErrors.publish413, 415: RelayErrors.publish415, 429: RelayErrors.publish429 } },
     bodyLimit: cfg.PAIRGATE_RELAY_BODY_LIMIT,
+    onRequest: refuseCrossSitePublish,
     // The creation rate per address is for anonymous publishers. One with an API key is an origin
     // the operator gave it to, which publishes every supporter's session from its one address: one
     // code per 5 s would refuse a second supporter starting a session at the same moment. Its codes
@@ -148,8 +161,8 @@ export async function registerRelayRoutes(app: FastifyInstance, ctx: DoorContext
     // wrong key is no exemption: key guesses are held to the address's rate.
     config: { rateLimit: { max: cfg.PAIRGATE_RELAY_CREATE_MAX, timeWindow: cfg.PAIRGATE_RELAY_CREATE_WINDOW_SECONDS * 1000, allowList: (request: FastifyRequest) => hasApiKey(request) } },
   };
-  api.post('/pairing/', publishRoute, publish);
-  api.post('/pairing', publishRoute, publish);
+  api.post('/pairing/', publishRoute, (request, reply) => publish(request, request.body, reply));
+  api.post('/pairing', publishRoute, (request, reply) => publish(request, request.body, reply));
 
   // An address without its code (a link cut short): a person is sent to the page where a code is
   // typed; a program is told what the address lacks, not that `params.code` is too short.

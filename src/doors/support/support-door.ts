@@ -15,6 +15,7 @@ import { maxSessions, originGuessRate, publishesOnOwnRelay } from './code-budget
 import { SessionHub } from './session-channel.js';
 import type { IdLockTimings } from './session-id-lock.js';
 import { SessionMemories } from './session-memory.js';
+import { SupporterPasswords, supporterPasswordGate } from './supporter-passwords.js';
 import { plexusErrorShape } from './wire-errors.js';
 
 /** A budget's window as a log line says it, exactly: '15 minutes', '90 seconds' (never '1.5 minutes'). */
@@ -152,6 +153,7 @@ async function registerOrigin(app: FastifyInstance, ctx: DoorContext, options: S
     ...(options.historyDeadlineMs !== undefined ? { historyDeadlineMs: options.historyDeadlineMs } : {}),
     ...(options.idLock ? { idLock: options.idLock } : {}),
   });
-  await registerSessionRoutes(app, ctx, hub, memories);
+  // The node's password gate, this server's (its accounts door's): passed, never looked up per process.
+  await registerSessionRoutes(app, ctx, hub, memories, new SupporterPasswords(supporterPasswordGate(app, ctx)));
   await registerPairingRoutes(app, ctx);
 }

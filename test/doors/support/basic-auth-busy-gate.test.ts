@@ -69,3 +69,46 @@ describe('support origin: supporter passwords go through the node\'s password ga
     expect((await call('/session/gated-two', { headers: { authorization: ADMIN_AUTH } })).status).toBe(404);
   }, 30_000);
 });
+
+/**
+ * The gate a support door's scrypts go through is its own server's (its accounts door's): taken
+ * from the process, it was the gate of the newest server started, so an older server's supporter
+ * checks ran past its own gate's limits.
+ */
+describe('support origin: the password gate is the server\'s own, not the newest server\'s of the process', () => {
+  let relay: TestApp;
+  let older: TestApp;
+  let newer: TestApp;
+
+  beforeAll(async () => {
+    relay = await startRelay();
+    older = await startOrigin(relay.url, { PAIRGATE_PASSWORD_HASHES_AT_ONCE: '1', PAIRGATE_PASSWORD_HASH_QUEUE: '0', PAIRGATE_RATE_LIMIT_MAX: '100000' });
+    newer = await startOrigin(relay.url, { PAIRGATE_RATE_LIMIT_MAX: '100000' });
+    // Each accounts door's dummy hash, started with it, is made before the gates are counted or filled.
+    await Promise.all([accountsOf({ server: older.app }).prepare(), accountsOf({ server: newer.app }).prepare()]);
+  });
+  afterAll(async () => {
+    await Promise.allSettled([older?.close(), newer?.close(), relay?.close()]);
+  });
+
+  it('the older server\'s full gate refuses its supporter checks; the newer server\'s gate is not it', async () => {
+    const created = await fetch(`${older.url}/session`, { method: 'POST', headers: { authorization: ADMIN_AUTH, 'content-type': 'application/json' }, body: JSON.stringify({ id: 'older', ttl: 600, supporter_name: 'Thorsten', supporter_avatar: 'https://avatars.example/thorsten.png', username: OWN.user, password: OWN.password }) });
+    expect(created.status).toBe(201);
+    const olderGate = accountsOf({ server: older.app }).parts.hashing;
+    const newerGate = accountsOf({ server: newer.app }).parts.hashing;
+    let release!: () => void;
+    void olderGate.run(() => new Promise<void>((resolve) => (release = resolve)));
+    try {
+      const startedOnNewer = newerGate.started;
+      const refused = await fetch(`${older.url}/session/older`, { headers: { accept: 'application/json', authorization: basicAuth(OWN.user, OWN.password) } });
+      expect(refused.status).toBe(503);
+      expect(await refused.json()).toMatchObject({ Code: 'password_hashing_busy' });
+      expect(newerGate.started).toBe(startedOnNewer);
+    } finally {
+      release();
+    }
+    const startedOnOlder = olderGate.started;
+    expect((await fetch(`${older.url}/session/older`, { headers: { accept: 'application/json', authorization: basicAuth(OWN.user, OWN.password) } })).status).toBe(200);
+    expect(olderGate.started).toBe(startedOnOlder + 1);
+  }, 30_000);
+});

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { ADMIN_AUTH, basicAuth, json, useSupportServers } from './helpers.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestApp } from '../../helpers/app.js';
+import { ADMIN_AUTH, basicAuth, json, startRelay, useSupportServers } from './helpers.js';
 
 const AVATAR = 'https://avatars.example/thorsten.png';
 
@@ -80,5 +81,36 @@ describe('support relay: codes are not published from pages of other sites', () 
     const fromProgram = await publish({});
     expect(fromProgram.status).toBe(200);
     expect(await json(fromProgram)).toMatchObject({ success: true, code: expect.any(String) });
+  });
+});
+
+describe('support relay: a cross-site publication spends none of the address\'s creation rate', () => {
+  let relay: TestApp;
+  beforeAll(async () => {
+    relay = await startRelay({ PAIRGATE_RELAY_CREATE_MAX: '2', PAIRGATE_RELAY_CREATE_WINDOW_SECONDS: '600' });
+  });
+  afterAll(async () => {
+    await relay?.close();
+  });
+
+  it('refused before the route\'s rate limit: after many cross-site posts, the address still publishes its two', async () => {
+    const publish = (headers: Record<string, string>) => fetch(`${relay.url}/pairing`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: new URLSearchParams({ url: 'https://support.example.com/pairing' }).toString(),
+    });
+    // A page of another site posted by each visitor's browser, again and again: each is refused as
+    // what it is, never as a 429 that the visitor's own publishing would then get too.
+    for (let i = 0; i < 3; i++) {
+      for (const headers of FOREIGN) {
+        const answer = await publish(headers);
+        expect(answer.status, JSON.stringify(headers)).toBe(403);
+        expect(await json(answer)).toMatchObject({ code: 'cross_site_request' });
+      }
+    }
+    expect((await publish({})).status).toBe(200);
+    expect((await publish({})).status).toBe(200);
+    // The budget is the route's still: the third from the address is over it.
+    expect((await publish({})).status).toBe(429);
   });
 });
