@@ -87,6 +87,7 @@ export function installAuthorizationRoute(app: FastifyInstance, env: DeviceEnv):
     const ttlMs = cfg.PAIRGATE_DEVICE_EXPIRES_IN_SECONDS * 1000;
     // The network's share first, so that no few addresses hold every waiting authorization.
     const place = await env.pendingPerNetwork.take(request.clientNetwork, ttlMs, now);
+    if (place.slot) deviceRequest.place = place.slot;
     const { max, crowded } = crowdedCapacity(place.held, cfg.PAIRGATE_DEVICE_MAX_PENDING);
     let created;
     try {

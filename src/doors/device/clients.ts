@@ -107,5 +107,10 @@ export function scopesWithdrawn(client: Pick<DeviceClient, 'scopes'>, scope: str
  */
 export function assertScopeStillAllowed(client: Pick<DeviceClient, 'scopes'>, scope: string): void {
   const dropped = scopesWithdrawn(client, scope);
-  if (dropped.length > 0) throw new OAuthError('invalid_scope', `This client may no longer ask for the scope "${dropped[0]}": start a new device authorization.`);
+  if (dropped.length > 0) throw scopeWithdrawnError(dropped);
+}
+
+/** 400 `invalid_scope` for an authorization or a refresh holding `dropped`, scopes its client may no longer ask for. */
+export function scopeWithdrawnError(dropped: readonly string[]): OAuthError {
+  return new OAuthError('invalid_scope', `This client may no longer ask for the scope "${dropped[0] ?? ''}": start a new device authorization.`);
 }

@@ -1,5 +1,6 @@
 import { CodeFormat } from '../../core/codes.js';
 import type { Grant } from '../../core/grant.js';
+import type { PendingSlot } from './pending-per-network.js';
 
 /** The grant kind of device authorizations. */
 export const DEVICE_KIND = 'device';
@@ -23,12 +24,18 @@ export interface DeviceRequest {
   ip: string;
   userAgent: string;
   requestedAt: number;
+  /** The per-network place it holds (PendingPerNetwork), given back if it is withdrawn. */
+  place?: PendingSlot;
 }
 
-/** The person's decision. */
+/**
+ * The person's decision; or `withdrawn`: ended by the server, since its client may no longer ask
+ * for `scopes` of it (narrowed through the admin API), once the device was told `invalid_scope`.
+ */
 export type DeviceResult =
   | { status: 'approved'; userId: string; username: string }
-  | { status: 'denied'; username: string };
+  | { status: 'denied'; username: string }
+  | { status: 'withdrawn'; scopes: string[] };
 
 /** A device authorization grant. */
 export type DeviceGrant = Grant<DeviceRequest, DeviceResult>;

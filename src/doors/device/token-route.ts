@@ -7,7 +7,7 @@ import { preferredWaitSeconds, waitForGrant } from '../shared/waiting.js';
 import { issuedKey } from './authorization-route.js';
 import { basicChallenge, clientIdOf } from './client-auth.js';
 import { MAX_SCOPE_PARAMETER_LENGTH } from './client-rules.js';
-import { assertScopeStillAllowed, type DeviceClient } from './clients.js';
+import { assertScopeStillAllowed, scopeWithdrawnError, scopesWithdrawn, type DeviceClient } from './clients.js';
 import { DEVICE_GRANT_TYPE, DEVICE_KIND, parseDeviceCode, USER_CODE_FORMAT, type DeviceGrant, type DeviceRequest, type DeviceResult } from './device-grant.js';
 import { noStore, type DeviceEnv } from './device-env.js';
 import { OAuthErrors } from './device-responses.js';
@@ -97,6 +97,28 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
     }
   };
 
+  /**
+   * Ends pending `grant` when its client may no longer ask for a scope of it (narrowed through the
+   * admin API since the device asked), and tells the device `invalid_scope`. That answer ends a
+   * device's polling (RFC 8628 §3.5: only authorization_pending and slow_down go on), so an approval
+   * given after it would reach no one, and the authorization went on holding one of the server's
+   * waiting places, and its network's, until it expired. Refused as `withdrawn`, it leaves the
+   * first; its network's place is given back; its page and the device's later polls still say why.
+   */
+  const withdrawIfLost = async (grant: DeviceGrant, client: Pick<DeviceClient, 'scopes'>): Promise<void> => {
+    const dropped = scopesWithdrawn(client, grant.request.scope);
+    if (dropped.length === 0) return;
+    try {
+      await ctx.engine.refuse<DeviceResult, DeviceRequest>(grant.id, { status: 'withdrawn', scopes: dropped });
+      await env.pendingPerNetwork.giveBack(grant.request.place, ctx.clock.now());
+    } catch (error) {
+      // Decided, ended or gone meanwhile (the person's click, another poll at the same moment): the
+      // next poll reads that state; this one is told invalid_scope all the same.
+      if (!isPairgateError(error) || ![404, 409, 410].includes(error.status)) throw error;
+    }
+    throw scopeWithdrawnError(dropped);
+  };
+
   /** The answer for `grant` as it is now (never for a pending one). */
   const settle = async (grant: DeviceGrant, client: Pick<DeviceClient, 'scopes'>) => {
     const state = ctx.engine.stateOf(grant);
@@ -106,7 +128,7 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
       assertScopeStillAllowed(client, grant.request.scope);
       return issue(grant);
     }
-    if (state === 'refused') throw denied();
+    if (state === 'refused') throw grant.result?.status === 'withdrawn' ? scopeWithdrawnError(grant.result.scopes) : denied();
     if (state === 'redeemed') throw invalidGrant('The device code has already been used.');
     throw expired();
   };
@@ -151,8 +173,8 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
     // A client deleted and registered again under the same id is a new client: older codes are not its.
     if (grant.request.clientRegistration !== client.registration) throw invalidGrant('This device code was issued to an earlier registration of this client.');
     if (ctx.engine.stateOf(grant) !== 'pending') return settle(grant, client);
-    // A pending authorization the client may no longer be granted will never give a token: said at once.
-    assertScopeStillAllowed(client, grant.request.scope);
+    // A pending authorization the client may no longer be granted will never give a token: said at once, and ended.
+    await withdrawIfLost(grant, client);
     await env.pacing.check(grant.id, grant.expiresAt);
     const seconds = holdSeconds(request, reply);
     if (seconds > 0) {

@@ -99,8 +99,13 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
    * that it was answered.
    */
   const alreadyDecided = async (request: FastifyRequest, reply: FastifyReply, lang: Lang, grant: DeviceGrant) => {
-    const user = await currentUser(request);
     const result = grant.result;
+    // Ended by the server (its device was told invalid_scope): the page says why, as before that.
+    if (result?.status === 'withdrawn') {
+      const current = await withCurrentClient(grant);
+      return scopeWithdrawnPage(request, reply, lang, current?.grant ?? grant, result.scopes);
+    }
+    const user = await currentUser(request);
     if (!user || !result || result.username !== user.username || (result.status === 'approved' && result.userId !== user.id)) {
       return message(request, reply, lang, 'device.decided', 409);
     }
