@@ -12,6 +12,8 @@ const CSRF = '`csrf_failed`: a browser says the request comes from a page of ano
 const PERMISSION = '`permission_denied`: you are a member, but your role does not allow this';
 const NOT_A_MEMBER = '`organization_not_found`: no organization has this id, or you are not one of its members';
 // Setups and link tokens act in the organization `org_id` names, or in your only one.
+// An account belongs to at most PAIRGATE_INSTALL_MAX_ORGANIZATIONS_PER_ACCOUNT organizations.
+const TOO_MANY_ORGS = (whose: string) => `\`too_many_organizations\`: ${whose} belongs to as many organizations as an account may (\`PAIRGATE_INSTALL_MAX_ORGANIZATIONS_PER_ACCOUNT\`, the answer's \`max\`) and must leave one first`;
 const CHOSEN_ORG = '`organization_not_found`: you are not a member of the organization `org_id` names (of any, when it names none), or it was deleted meanwhile';
 
 /** The documented error answers of the organization and integration routes (`{error, message}`). */
@@ -23,7 +25,8 @@ export const InstallApiErrors = {
   members404: errorView(`${NOT_A_MEMBER}.`),
   addMember403: errorView(`${CSRF}; ${PERMISSION} (admins add members).`),
   addMember404: errorView(`${NOT_A_MEMBER} (or it was deleted meanwhile); \`user_not_found\`: no account has this username.`),
-  addMember409: errorView('`already_member`: this account is a member of the organization already.'),
+  createOrg409: errorView(`${TOO_MANY_ORGS('your account')}.`),
+  addMember409: errorView(`\`already_member\`: this account is a member of the organization already; ${TOO_MANY_ORGS('the account')}.`),
   removeMember403: errorView(`${CSRF}; ${PERMISSION} (admins remove others; anyone may remove themselves).`),
   removeMember404: errorView(`${NOT_A_MEMBER}; \`member_not_found\`: no member of the organization has this username.`),
   removeMember409: errorView('`last_admin`: this is the organization\'s last admin; make another member admin first (or add one as admin), or delete the organization.'),

@@ -73,7 +73,7 @@ export const installDoor: Door = {
   async register(app: FastifyInstance, ctx: DoorContext) {
     const cfg = configSection(ctx.config, installConfigSchema);
     const box = new SecretBox(loadSecretKey(cfg.PAIRGATE_INSTALL_SECRET_KEY, ctx.config.PAIRGATE_DATA_DIR, 'PAIRGATE_INSTALL_SECRET_KEY'));
-    const orgs = new Organizations(ctx.stores.db);
+    const orgs = new Organizations(ctx.stores.db, cfg.PAIRGATE_INSTALL_MAX_ORGANIZATIONS_PER_ACCOUNT);
     const installations = new Installations(ctx.stores.db, box);
     const organizationExists = async (orgId: string) => (await orgs.find(orgId)) !== undefined;
     const kit = new ChatKit(

@@ -47,7 +47,7 @@ const SentTooLate = htmlPage('The form is too old (shown more than a day ago): a
 const OrgParams = Type.Object({ org: Type.String({ pattern: ORG_ID_PATTERN }) });
 
 /** Refusals of what was typed in a field of the integrations page, shown next to that field. */
-const FIELD_ERRORS: Record<string, 'name' | 'username'> = { invalid_org_name: 'name', user_not_found: 'username', already_member: 'username' };
+const FIELD_ERRORS: Record<string, 'name' | 'username'> = { invalid_org_name: 'name', user_not_found: 'username', already_member: 'username', too_many_organizations: 'username' };
 
 /** A form of the integrations page shown again: which one, what was typed and what went wrong. */
 interface FormAgain {
@@ -290,7 +290,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
   });
 
   api.post(`${LINK_PAGE_PATH}/orgs`, {
-    schema: { tags, summary: 'Create an organization (form).', body: Type.Object({ ...FormBase, name: OrgNameInput }), response: { 303: Done, 400: PageAgain, 403: Refused } },
+    schema: { tags, summary: 'Create an organization (form).', body: Type.Object({ ...FormBase, name: OrgNameInput }), response: { 303: Done, 400: PageAgain, 403: Refused, 409: PageAgain } },
   }, async (request, reply) => formAction(request, reply, async (user, lang) =>
     orPageAgain(request, reply, lang, user, 'create', { name: request.body.name }, async () => {
       await kit.orgs.create(request.body.name, user.id, kit.ctx.clock.now());

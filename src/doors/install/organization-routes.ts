@@ -27,7 +27,7 @@ export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): v
   const { orgs } = kit;
 
   api.post('/api/v1/organizations', {
-    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Create an organization; you become its admin.', body: Type.Object({ name: OrgNameInput }), response: { 201: Type.Object(OrgView.properties, { description: 'The organization created, with you as its admin.' }), 400: Errors.createOrg400, 401: Errors.signIn, 403: Errors.createOrg403 } },
+    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Create an organization; you become its admin.', body: Type.Object({ name: OrgNameInput }), response: { 201: Type.Object(OrgView.properties, { description: 'The organization created, with you as its admin.' }), 400: Errors.createOrg400, 401: Errors.signIn, 403: Errors.createOrg403, 409: Errors.createOrg409 } },
   }, async (request, reply) => {
     const user = await requireUser(request);
     const org = await orgs.create(request.body.name, user.id, kit.ctx.clock.now());

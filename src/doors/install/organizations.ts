@@ -3,6 +3,7 @@ import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } fro
 import { hasUnshowableText, unshowableRule } from '../shared/shown-text.js';
 import { randomId } from '../../core/ids.js';
 import type { DurableDb } from '../../store/durable-schema.js';
+import { advisoryXactLock, needsAdvisoryLocks } from '../../store/sql/advisory-lock.js';
 import { isRole, roleAllows, ROLES, type Permission, type Role } from './roles.js';
 import './install-rows.js';
 import '../accounts/account-rows.js';
@@ -104,6 +105,32 @@ async function assertAnotherAdmin(trx: DurableDb, orgId: string, leaving: string
   if (!other) throw new ConflictError(message, 'last_admin');
 }
 
+/** 409 `already_member`: the account added is a member of the organization already. */
+const alreadyMember = (): ConflictError => new ConflictError('This account is already a member.', 'already_member');
+
+/** The machine code of a membership refused because the account belongs to the most organizations it may. */
+export const TOO_MANY_ORGANIZATIONS = 'too_many_organizations';
+
+/**
+ * Refuses (409 `too_many_organizations`) a new membership of `userId` when it belongs to `max`
+ * organizations already, counted inside `trx`; on PostgreSQL after a transaction advisory lock on
+ * the account, so two memberships added at once (into different organizations, each under its
+ * own lock, on any nodes) are counted one after the other. An addition takes it after its
+ * organization's lock, a creation (which locks no existing organization) alone, and nothing else
+ * takes it, so no two transactions wait for each other in a cycle. `self`: the account is the
+ * caller's (creating an organization), not another's (being added). An admin adds any account by username, so without
+ * the cap one free account buried another in organizations (a thousand in seconds), each read
+ * on every one of its pages, each a reason its account could not be deleted.
+ */
+async function assertRoomFor(trx: DurableDb, userId: string, max: number, self: boolean): Promise<void> {
+  if (needsAdvisoryLocks(trx)) await advisoryXactLock(trx, 'pairgate.install.memberships', userId);
+  const row = await trx.selectFrom('organization_members').select((eb) => eb.fn.countAll<number | string>().as('n')).where('user_id', '=', userId).executeTakeFirst();
+  if (Number(row?.n ?? 0) < max) return;
+  throw new ConflictError(self
+    ? `Your account belongs to ${max} organizations, the most an account may: leave one (or delete one you administer) first.`
+    : `This account belongs to ${max} organizations, the most an account may: it must leave one first.`, TOO_MANY_ORGANIZATIONS, { max });
+}
+
 /** Organization ids (randomId: 128 bits, base64url). Anything else is not looked up. */
 export const ORG_ID_PATTERN = '^[A-Za-z0-9_-]{22}$';
 const ORG_ID = new RegExp(ORG_ID_PATTERN);
@@ -134,12 +161,18 @@ export function validateOrgName(name: string): string {
  * accounts.
  */
 export class Organizations {
-  constructor(private readonly db: DurableDb) {}
+  /**
+   * @param maxPerAccount how many organizations one account may belong to
+   *   (`PAIRGATE_INSTALL_MAX_ORGANIZATIONS_PER_ACCOUNT`); memberships held beyond it before it
+   *   was lowered stay, and only new ones are refused.
+   */
+  constructor(private readonly db: DurableDb, private readonly maxPerAccount = Number.MAX_SAFE_INTEGER) {}
 
-  /** Creates an organization with `creatorId` as its admin. */
+  /** Creates an organization with `creatorId` as its admin; 409 `too_many_organizations` when the creator belongs to the most it may. */
   async create(name: string, creatorId: string, now: number): Promise<Membership> {
     const org = { id: randomId(), name: validateOrgName(name), created_at: now };
     await this.db.transaction().execute(async (trx) => {
+      await assertRoomFor(trx, creatorId, this.maxPerAccount, true);
       await trx.insertInto('organizations').values(org).execute();
       await trx.insertInto('organization_members').values({ org_id: org.id, user_id: creatorId, role: 'admin', created_at: now }).execute();
     });
@@ -198,7 +231,8 @@ export class Organizations {
    * Adds the account `username` to `orgId` with `role`, for `byUserId`, who must hold
    * `members:write` (checked again under the organization's lock: an admin made a member or
    * removed while this waited adds no one, no admin of their choosing above all); 404 for an
-   * unknown account, 409 for a member.
+   * unknown account, 409 for a member, 409 `too_many_organizations` for an account that belongs
+   * to the most organizations it may.
    */
   async addMember(orgId: string, username: string, role: Role, now: number, byUserId: string): Promise<Member> {
     const name = username.trim().toLowerCase();
@@ -208,10 +242,13 @@ export class Organizations {
       await this.db.transaction().execute(async (trx) => {
         if (!(await lockOrganization(trx, orgId))) throw new NotFoundError('This organization no longer exists.', 'organization_not_found');
         await assertAllowedIn(trx, orgId, byUserId, 'members:write');
+        // A member already is told so, not that they belong to too many organizations.
+        if (await trx.selectFrom('organization_members').select('user_id').where('org_id', '=', orgId).where('user_id', '=', user.id).executeTakeFirst()) throw alreadyMember();
+        await assertRoomFor(trx, user.id, this.maxPerAccount, false);
         await trx.insertInto('organization_members').values({ org_id: orgId, user_id: user.id, role, created_at: now }).execute();
       });
     } catch (error) {
-      if (/unique|duplicate|primary key/i.test(String((error as Error).message))) throw new ConflictError('This account is already a member.', 'already_member');
+      if (/unique|duplicate|primary key/i.test(String((error as Error).message))) throw alreadyMember();
       throw error;
     }
     return { userId: user.id, username: user.username, role };
