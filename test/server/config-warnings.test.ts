@@ -58,6 +58,16 @@ describe('start-up warnings about risky settings', () => {
     expect(warningsFor({ PAIRGATE_RELAY_ALLOW_HTTP: 'true' })).toEqual([]);
   });
 
+  it('the install door on a shared database without PAIRGATE_INSTALL_SECRET_KEY: each node would seal with its own key file; quiet with the key, alone, or without the door', () => {
+    const shared = { PAIRGATE_HOST: '0.0.0.0', PAIRGATE_DATABASE_URL: 'postgres://db/pairgate' };
+    const perNode = /^PAIRGATE_INSTALL_SECRET_KEY is not set: .*another node than the one the installation was made on fails \(401 jwt_signature_invalid\)\. Set PAIRGATE_INSTALL_SECRET_KEY, the same on every node/;
+    expect(warningsFor(shared)).toEqual(expect.arrayContaining([expect.stringMatching(perNode)]));
+    const about = (env: Record<string, string>) => warningsFor(env).filter((warning) => warning.includes('PAIRGATE_INSTALL_SECRET_KEY'));
+    expect(about({ ...shared, PAIRGATE_INSTALL_SECRET_KEY: 'A'.repeat(43) + '=' })).toEqual([]);
+    expect(about({ ...shared, PAIRGATE_INSTALL_ENABLED: 'false' })).toEqual([]);
+    expect(about({ PAIRGATE_HOST: '0.0.0.0' })).toEqual([]);
+  });
+
   it('relay API keys short enough to be guessed: said, counted, never quoted; quiet with long ones', () => {
     const keyWarnings = (keys: string) => warningsFor({ PAIRGATE_HOST: '0.0.0.0', PAIRGATE_RELAY_API_KEYS: keys }).filter((warning) => /PAIRGATE_RELAY_API_KEYS/.test(warning));
     expect(keyWarnings('k-origin')).toEqual([expect.stringMatching(/^One of PAIRGATE_RELAY_API_KEYS is shorter than 20 characters, short enough to be guessed.*openssl rand/)]);

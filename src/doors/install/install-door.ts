@@ -56,6 +56,16 @@ export const installDoor: Door = {
   migrations: installMigrations,
   enabled: (config) => configSection(config, installConfigSchema).PAIRGATE_INSTALL_ENABLED,
   homeLinks: () => INTEGRATIONS_HOME_LINKS,
+  configWarnings(config) {
+    // Where one node holds the database, its key file serves; shared, each node made its own key
+    // and only the node an installation was made on could open its secret: said before any install.
+    if (!config.PAIRGATE_DATABASE_URL || configSection(config, installConfigSchema).PAIRGATE_INSTALL_SECRET_KEY) return [];
+    return [
+      'PAIRGATE_INSTALL_SECRET_KEY is not set: this node seals the chat installations\' secrets kept in PostgreSQL under a key file of its own (secret-box.key in PAIRGATE_DATA_DIR), ' +
+        'so with several nodes on PAIRGATE_DATABASE_URL a Mattermost call reaching another node than the one the installation was made on fails (401 jwt_signature_invalid). ' +
+        'Set PAIRGATE_INSTALL_SECRET_KEY, the same on every node (openssl rand -base64 32; on a node already installed, the line its secret-box.key holds), or PAIRGATE_INSTALL_ENABLED=false if no chat is installed.',
+    ];
+  },
   checkConfig(config) {
     const cfg = configSection(config, installConfigSchema);
     // A configured key is checked here; the key file, when none is, is read (or made) once, in register.
