@@ -97,7 +97,7 @@ export function installClientAdminRoutes(app: FastifyInstance, env: DeviceEnv, a
   api.delete('/api/v1/device/clients/:clientId', {
     schema: {
       tags,
-      summary: 'Delete a device client registered through the API: its pending device codes fail with invalid_client and its access tokens are revoked.',
+      summary: 'Delete a device client registered through the API: its pending device codes fail with invalid_client (each ended at its device\'s next poll, its waiting place given back) and its access tokens are revoked.',
       security: BEARER_SECRET,
       description: `${AUTH} A client of PAIRGATE_DEVICE_CLIENTS cannot be deleted here (409 device_client_in_config).`,
       params: ClientParams,

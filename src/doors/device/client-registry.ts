@@ -155,7 +155,8 @@ export class DeviceClientRegistry {
    * Deletes client `clientId` and revokes the access and refresh tokens issued to it; returns how
    * many access tokens. Its
    * pending device authorizations then fail with `invalid_client` (the token endpoint finds no
-   * client), and keep failing if a client of the same id is registered again (a new registration).
+   * client, and ends each at its device's next poll), and keep failing if a client of the same id is
+   * registered again (a new registration).
    * A configured client: 409 device_client_in_config; an unknown one: 404 device_client_not_found.
    */
   async delete(clientId: string, tokens: DeviceTokens): Promise<number> {

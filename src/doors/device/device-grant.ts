@@ -24,18 +24,20 @@ export interface DeviceRequest {
   ip: string;
   userAgent: string;
   requestedAt: number;
-  /** The per-network place it holds (PendingPerNetwork), given back if it is withdrawn. */
+  /** The per-network place it holds (PendingPerNetwork), given back if the server ends it (`withdrawn`, `client_gone`). */
   place?: PendingSlot;
 }
 
 /**
- * The person's decision; or `withdrawn`: ended by the server, since its client may no longer ask
- * for `scopes` of it (narrowed through the admin API), once the device was told `invalid_scope`.
+ * The person's decision; or ended by the server, once the device was told so: `withdrawn`, since its
+ * client may no longer ask for `scopes` of it (narrowed through the admin API); `client_gone`, since
+ * the client's registration it was made under was deleted through the admin API.
  */
 export type DeviceResult =
   | { status: 'approved'; userId: string; username: string }
   | { status: 'denied'; username: string }
-  | { status: 'withdrawn'; scopes: string[] };
+  | { status: 'withdrawn'; scopes: string[] }
+  | { status: 'client_gone' };
 
 /** A device authorization grant. */
 export type DeviceGrant = Grant<DeviceRequest, DeviceResult>;

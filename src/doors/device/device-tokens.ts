@@ -1,5 +1,6 @@
 import { hashToken, isTokenShaped, randomToken } from '../../core/ids.js';
 import type { DurableDb } from '../../store/durable-schema.js';
+import { advisoryXactLock, needsAdvisoryLocks } from '../../store/sql/advisory-lock.js';
 import { DeviceRefreshTokens } from './refresh-tokens.js';
 import './device-rows.js';
 import '../accounts/account-rows.js';
@@ -32,6 +33,17 @@ export interface ConnectedDevice {
   expiresAt: number;
 }
 
+/**
+ * The most live access tokens one family (one device) holds. Every refresh issues one, and until
+ * this cap each stayed live for its whole lifetime, so a device refreshing as fast as its network
+ * may (PAIRGATE_DEVICE_TOKEN_REQUESTS_PER_MINUTE) held thousands, each opening the account, and
+ * `/account/devices` read them all. Issuing one revokes the family's oldest beyond this many: the
+ * new one; the one before it, which requests the client sent just before it refreshed may still
+ * carry (revoked at once, they would fail for no fault of the client); and one more, for a client
+ * that keeps a token of narrower scope (a refresh may ask for less) beside its full one, or whose
+ * threads refreshed one after the other while an older call was still out.
+ */
+export const MAX_ACCESS_TOKENS_PER_FAMILY = 3;
 
 /**
  * Access tokens of the device door (durable): 256 bits from the CSPRNG, handed out once in the
@@ -43,23 +55,49 @@ export class DeviceTokens {
   /** The refresh tokens of the same families. */
   readonly refresh: DeviceRefreshTokens;
 
+  /** Whether issuing takes the family's lock (PostgreSQL, where several nodes write at once). */
+  private readonly locks: boolean;
+
   constructor(private readonly db: DurableDb) {
     this.refresh = new DeviceRefreshTokens(db);
+    this.locks = needsAdvisoryLocks(db);
   }
 
-  /** Issues a token; returns it in clear (the only time it exists outside a hash). */
+  /**
+   * Issues a token in family `input.grantId`; returns it in clear (the only time it exists outside a
+   * hash). In the same transaction, revokes the family's tokens beyond its
+   * `MAX_ACCESS_TOKENS_PER_FAMILY` newest, this one always among them whatever the clock says; ties
+   * of `created_at` broken by the hash, the same order on every node. On PostgreSQL after an
+   * advisory lock on the family, so two issues at once (two refreshes racing, of which the loser
+   * then revokes the family anyway) each count the other's token and together leave no more.
+   */
   async issue(input: { clientId: string; registration: string | undefined; userId: string; scope: string; grantId: string; ttlMs: number }, now: number): Promise<string> {
     const token = randomToken();
-    await this.db.insertInto('device_access_tokens').values({
-      token_hash: hashToken(token),
-      client_id: input.clientId,
-      user_id: input.userId,
-      scope: input.scope,
-      grant_id: input.grantId,
-      registration_id: input.registration ?? null,
-      created_at: now,
-      expires_at: now + input.ttlMs,
-    }).execute();
+    const tokenHash = hashToken(token);
+    await this.db.transaction().execute(async (trx) => {
+      if (this.locks) await advisoryXactLock(trx, 'pairgate.device.family', input.grantId);
+      await trx.insertInto('device_access_tokens').values({
+        token_hash: tokenHash,
+        client_id: input.clientId,
+        user_id: input.userId,
+        scope: input.scope,
+        grant_id: input.grantId,
+        registration_id: input.registration ?? null,
+        created_at: now,
+        expires_at: now + input.ttlMs,
+      }).execute();
+      const newestOthers = trx.selectFrom('device_access_tokens').select('token_hash')
+        .where('grant_id', '=', input.grantId)
+        .where('token_hash', '!=', tokenHash)
+        .orderBy('created_at', 'desc')
+        .orderBy('token_hash', 'desc')
+        .limit(MAX_ACCESS_TOKENS_PER_FAMILY - 1);
+      await trx.deleteFrom('device_access_tokens')
+        .where('grant_id', '=', input.grantId)
+        .where('token_hash', '!=', tokenHash)
+        .where('token_hash', 'not in', newestOthers)
+        .execute();
+    });
     return token;
   }
 

@@ -68,7 +68,9 @@ function refreshedScope(granted: string, requested: string | undefined): string 
  *
  * The new tokens are written before the presented one is claimed (compare-and-set on `used_at`),
  * so that whoever loses the claim, and revokes the family for it, deletes the winner's new tokens
- * too: every statement runs on its own, with no transaction, on SQLite and PostgreSQL alike.
+ * too: no transaction spans the refresh, on SQLite and PostgreSQL alike (only the access token's
+ * write and the trim of the family's older ones share one, `DeviceTokens.issue`, which keeps the
+ * previous token working: the client's requests still in flight with it are not refused).
  */
 export async function refreshTokens(env: DeviceEnv, client: DeviceClient, presented: string | undefined, requestedScope: string | undefined): Promise<TokenAnswer> {
   if (!presented) throw new OAuthError('invalid_request', 'refresh_token is required.');

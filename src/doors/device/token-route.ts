@@ -7,7 +7,7 @@ import { preferredWaitSeconds, waitForGrant } from '../shared/waiting.js';
 import { issuedKey } from './authorization-route.js';
 import { basicChallenge, clientIdOf } from './client-auth.js';
 import { MAX_SCOPE_PARAMETER_LENGTH } from './client-rules.js';
-import { assertScopeStillAllowed, scopeWithdrawnError, scopesWithdrawn, type DeviceClient } from './clients.js';
+import { assertScopeStillAllowed, scopeWithdrawnError, scopesWithdrawn, unknownClient, type DeviceClient } from './clients.js';
 import { DEVICE_GRANT_TYPE, DEVICE_KIND, parseDeviceCode, USER_CODE_FORMAT, type DeviceGrant, type DeviceRequest, type DeviceResult } from './device-grant.js';
 import { noStore, type DeviceEnv } from './device-env.js';
 import { OAuthErrors } from './device-responses.js';
@@ -108,15 +108,38 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
   const withdrawIfLost = async (grant: DeviceGrant, client: Pick<DeviceClient, 'scopes'>): Promise<void> => {
     const dropped = scopesWithdrawn(client, grant.request.scope);
     if (dropped.length === 0) return;
+    await endPending(grant, { status: 'withdrawn', scopes: dropped });
+    throw scopeWithdrawnError(dropped);
+  };
+
+  /**
+   * Ends pending `grant` as the server's refusal `result`, and gives back its network's place.
+   * Decided, ended or gone meanwhile (the person's click, another poll at the same moment): nothing;
+   * the next poll reads that state, and this one is told what its caller tells it all the same.
+   */
+  const endPending = async (grant: DeviceGrant, result: DeviceResult): Promise<void> => {
     try {
-      await ctx.engine.refuse<DeviceResult, DeviceRequest>(grant.id, { status: 'withdrawn', scopes: dropped });
+      await ctx.engine.refuse<DeviceResult, DeviceRequest>(grant.id, result);
       await env.pendingPerNetwork.giveBack(grant.request.place, ctx.clock.now());
     } catch (error) {
-      // Decided, ended or gone meanwhile (the person's click, another poll at the same moment): the
-      // next poll reads that state; this one is told invalid_scope all the same.
       if (!isPairgateError(error) || ![404, 409, 410].includes(error.status)) throw error;
     }
-    throw scopeWithdrawnError(dropped);
+  };
+
+  /**
+   * Ends pending `grant` (found with its device code's secret) when the client's
+   * registration it was made under is gone (deleted through the admin API, perhaps registered again
+   * since), before its device is told `invalid_client` or `invalid_grant`. Either answer ends the
+   * device's polling and no token can ever come of it, yet it went on holding one of the server's
+   * waiting places (PAIRGATE_DEVICE_MAX_PENDING), and its network's, until it expired. Ended here,
+   * by the first poll after the deletion, rather than by the deletion: the grant stores cannot list
+   * a client's authorizations, and a device polls every few seconds. One whose device stopped
+   * polling before the deletion still counts until it expires (PAIRGATE_DEVICE_EXPIRES_IN_SECONDS).
+   */
+  const endIfClientGone = async (grant: DeviceGrant | undefined): Promise<void> => {
+    if (!grant || ctx.engine.stateOf(grant) !== 'pending') return;
+    if (await env.clients.isCurrent(grant.request.clientId, grant.request.clientRegistration)) return;
+    await endPending(grant, { status: 'client_gone' });
   };
 
   /** The answer for `grant` as it is now (never for a pending one). */
@@ -157,7 +180,12 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
       return refreshTokens(env, client, body.refresh_token, body.scope);
     }
     if (body.grant_type !== DEVICE_GRANT_TYPE) throw new OAuthError('unsupported_grant_type', `This server issues tokens for grant_type=${supported}.`);
-    const client = await env.clients.require(clientIdOf(request, body.client_id));
+    const client = await env.clients.find(clientIdOf(request, body.client_id));
+    if (!client) {
+      const parsed = body.device_code ? parseDeviceCode(body.device_code) : undefined;
+      await endIfClientGone(parsed && await ctx.engine.findWithSecret<DeviceRequest, DeviceResult>(DEVICE_KIND, parsed.id, parsed.secret));
+      throw unknownClient();
+    }
     if (!body.device_code) throw new OAuthError('invalid_request', 'device_code is required.');
     const parsed = parseDeviceCode(body.device_code);
     if (!parsed) throw invalidGrant(USER_CODE_FORMAT.parse(body.device_code).ok ? USER_CODE_SENT : 'Unknown device code.');
@@ -171,7 +199,10 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
     // A device code works only for the client it was issued to (RFC 6749 §5.2).
     if (grant.request.clientId !== client.id) throw invalidGrant('This device code was issued to another client.');
     // A client deleted and registered again under the same id is a new client: older codes are not its.
-    if (grant.request.clientRegistration !== client.registration) throw invalidGrant('This device code was issued to an earlier registration of this client.');
+    if (grant.request.clientRegistration !== client.registration) {
+      await endIfClientGone(grant);
+      throw invalidGrant('This device code was issued to an earlier registration of this client.');
+    }
     if (ctx.engine.stateOf(grant) !== 'pending') return settle(grant, client);
     // A pending authorization the client may no longer be granted will never give a token: said at once, and ended.
     await withdrawIfLost(grant, client);

@@ -105,6 +105,8 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
       const current = await withCurrentClient(grant);
       return scopeWithdrawnPage(request, reply, lang, current?.grant ?? grant, result.scopes);
     }
+    // Ended by the server since its client was deleted: the page its pending state showed.
+    if (result?.status === 'client_gone') return message(request, reply, lang, 'device.clientGone', 410);
     const user = await currentUser(request);
     if (!user || !result || result.username !== user.username || (result.status === 'approved' && result.userId !== user.id)) {
       return message(request, reply, lang, 'device.decided', 409);

@@ -215,14 +215,18 @@ describe('device client admin API over real sockets', () => {
     expect(await introspect(issued)).toEqual({ active: false });
     expect(await t.app.pairgate.stores.db.selectFrom('device_access_tokens').select('token_hash').where('client_id', '=', 'doomed').execute()).toEqual([]);
     expect((await startDevice('doomed')).body.error).toBe('invalid_client');
-    const { stopped } = await decideInBrowser(base, pending.user_code, 'admin-api-owner', password);
+    // Not polled since the deletion: still waiting, and its page will not approve it.
+    const { stopped } = await decideInBrowser(base, later.user_code, 'admin-api-owner', password);
     expect(stopped?.status).toBe(410);
     expect(stopped?.text).toContain('no longer registered');
+    // Its device told invalid_client, the authorization ended (its waiting places given back): its code is spent.
+    expect((await decideInBrowser(base, pending.user_code, 'admin-api-owner', password)).stopped?.status).toBe(404);
 
     // Registered again under the same id: a new client, to which the old codes were never issued.
     await adminCall(base, 'PUT', '/doomed', { name: 'Doomed app, again' });
     expect((await token(later.device_code, 'doomed')).body).toMatchObject({ error: 'invalid_grant', error_description: expect.stringContaining('earlier registration') });
-    expect((await decideInBrowser(base, later.user_code, 'admin-api-owner', password)).stopped?.status).toBe(410);
+    expect((await decideInBrowser(base, later.user_code, 'admin-api-owner', password)).stopped?.status).toBe(404);
+    expect((await token(later.device_code, 'doomed')).body).toMatchObject({ error: 'invalid_grant', error_description: expect.stringContaining('earlier registration') });
     expect(await introspect(issued)).toEqual({ active: false });
     const fresh = (await startDevice('doomed')).body as { device_code: string; user_code: string };
     const { consent } = await decideInBrowser(base, fresh.user_code, 'admin-api-owner', password);
