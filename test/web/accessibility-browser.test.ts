@@ -11,7 +11,7 @@ import { browserSkipReason } from '../helpers/browser.js';
 import { useBrowserApp } from '../helpers/browser-app.js';
 import { authRequest, postJson } from '../doors/access/form-client.js';
 import { outboxMails, resetToken } from '../doors/access/outbox.js';
-import { DEVICE_ENV } from '../doors/device/device-helpers.js';
+import { ADMIN_TOKEN, adminCall, DEVICE_ENV } from '../doors/device/device-helpers.js';
 import { FakeMattermost, INSTALL_ENV, installationIdOf, mattermostId } from '../doors/install/install-helpers.js';
 import { ADMIN, selfRelayingOriginEnv } from '../doors/support/helpers.js';
 
@@ -134,7 +134,7 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
   const boxFolder = mkdtempSync(join(tmpdir(), 'pairgate-a11y-box-'));
   afterAll(() => rmSync(boxFolder, { recursive: true, force: true }));
   // Every door in one server: the origin also serves, at /relay, the relay it publishes on.
-  const suite = useBrowserApp((url) => ({ ...DEVICE_ENV, ...INSTALL_ENV, ...selfRelayingOriginEnv(url), PAIRGATE_RATE_LIMIT_MAX: '100000', PAIRGATE_CODE_MISSES_PER_HOUR: '1000' }), {
+  const suite = useBrowserApp((url) => ({ ...DEVICE_ENV, PAIRGATE_DEVICE_ADMIN_TOKEN: ADMIN_TOKEN, ...INSTALL_ENV, ...selfRelayingOriginEnv(url), PAIRGATE_RATE_LIMIT_MAX: '100000', PAIRGATE_CODE_MISSES_PER_HOUR: '1000' }), {
     prepare: async (t) => {
       sdk = new SupportOriginClient({ baseUrl: t.url, ...ADMIN });
       // A box on the loopback, the browser's own network: /boxes lists it once announced (for 120 s: each test announces it again).
@@ -280,7 +280,7 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
       expect(csp).toEqual([]);
     });
 
-    it('device: code entry, a wrong code, consent, done, the devices list', LONG, async () => {
+    it('device: code entry, a wrong code, consent, done, the devices list, a request whose scopes were withdrawn', LONG, async () => {
       const { context, page, csp } = await open(variant);
       const findings: Finding[] = [];
       try {
@@ -299,6 +299,20 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
         findings.push(...(await audit(page, 'device connected')));
         await page.goto(`${suite.url}/account/devices`);
         findings.push(...(await audit(page, 'devices, one')));
+
+        // A client registered through the admin API, narrowed after its device asked: the code typed
+        // then (signed in) leads to the 410 page that says which access it may no longer ask for.
+        const narrowed = `a11y-narrowed-${tag}`;
+        expect((await adminCall(suite.url, 'PUT', `/${narrowed}`, { name: 'Hallway screen', scopes: ['read', 'admin'] })).status).toBe(201);
+        const asked = await fetch(`${suite.url}/oauth/device_authorization`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ client_id: narrowed, scope: 'read admin' }) });
+        const withdrawn = (await asked.json()) as { user_code: string };
+        expect((await adminCall(suite.url, 'PUT', `/${narrowed}`, { name: 'Hallway screen', scopes: ['read'] })).status).toBe(200);
+        await page.goto(`${suite.url}/device`);
+        await page.locator('#user_code').fill(withdrawn.user_code);
+        const [shown] = await Promise.all([page.waitForNavigation(), page.locator('form[action="/device"] button[type=submit]').click()]);
+        expect(shown?.status()).toBe(410);
+        await page.locator('#scope-withdrawn').waitFor();
+        findings.push(...(await audit(page, 'device request, scopes withdrawn (410)')));
       } finally {
         await context.close();
       }

@@ -22,6 +22,12 @@ const en = {
   'access.home': 'Go to the home page',
   'access.lifetime': 'This access ends {duration} after you accept.',
   'access.about': 'about {duration}',
+  // Beside each access on the accesses page: its tokens, one per sign-in of the app (a reinstall, a
+  // second browser), and when the newest was made. No sign-in only for a moment: an accept that lost
+  // withdraws its token before it deletes the access it made.
+  'accesses.signIns.none': 'No sign-in',
+  'accesses.signIns.one': '1 sign-in, on {date} UTC',
+  'accesses.signIns.many': '{count} sign-ins, the last on {date} UTC',
 } as const;
 
 type AccessKey = keyof typeof en;
@@ -36,6 +42,9 @@ const fr = frenchCatalogue<AccessKey>({
   'access.home': 'Aller à la page d’accueil',
   'access.lifetime': 'Cet accès prend fin {duration} après votre accord.',
   'access.about': 'environ {duration}',
+  'accesses.signIns.none': 'Aucune connexion',
+  'accesses.signIns.one': '1 connexion, le {date} UTC',
+  'accesses.signIns.many': '{count} connexions, la dernière le {date} UTC',
 });
 
 const CATALOG: Record<Lang, Record<AccessKey, string>> = { en, fr };

@@ -6,12 +6,13 @@ import { NotFoundError } from '../../core/errors.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { currentUser, requireUser, signInUrl } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
-import { askedLang, pickLang, translator } from '../accounts/i18n.js';
+import { askedLang, pickLang, translator, type Translate } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
 import { formPageSwitchUrl, otherLanguage, pathInLanguage } from '../../web/page-language.js';
 import type { AccessEnv } from './access-env.js';
 import { AccessErrors } from './access-responses.js';
-import { MAX_TOKENS_PER_ACCESS, type AppAccess } from './app-accesses.js';
+import { accessTranslator } from './access-i18n.js';
+import { MAX_TOKENS_PER_ACCESS, type ListedAccess } from './app-accesses.js';
 import { permissionLines } from './permission-lines.js';
 import { accessValidationError } from './access-validation.js';
 
@@ -24,9 +25,11 @@ const AccessView = Type.Object({
   createdAt: Type.String(),
   updatedAt: Type.String(),
   expiresAt: Type.Union([Type.String(), Type.Null()]),
+  signIns: Type.Integer({ minimum: 0, description: `How many tokens the access holds: one per sign-in of the app (each Accept of a request matching the access), its ${MAX_TOKENS_PER_ACCESS} newest kept. The tokens themselves, and their hashes, are never shown.` }),
+  lastSignInAt: Type.Union([Type.String(), Type.Null()], { description: 'When the newest of those tokens was made (ISO 8601); null while the access holds none.' }),
 });
 
-function accessView(access: AppAccess) {
+function accessView(access: ListedAccess) {
   return {
     id: access.id,
     appId: access.appId,
@@ -35,7 +38,16 @@ function accessView(access: AppAccess) {
     createdAt: new Date(access.createdAt).toISOString(),
     updatedAt: new Date(access.updatedAt).toISOString(),
     expiresAt: access.expiresAt === null ? null : new Date(access.expiresAt).toISOString(),
+    signIns: access.signIns,
+    lastSignInAt: access.lastSignInAt === null ? null : new Date(access.lastSignInAt).toISOString(),
   };
+}
+
+/** "3 sign-ins, the last on 2026-12-07 10:15 UTC": the access's tokens as the page says them, to the minute in UTC. */
+function signInsText(access: ListedAccess, t: Translate): string {
+  if (access.lastSignInAt === null || access.signIns === 0) return t('accesses.signIns.none');
+  const date = new Date(access.lastSignInAt).toISOString().slice(0, 16).replace('T', ' ');
+  return t(access.signIns === 1 ? 'accesses.signIns.one' : 'accesses.signIns.many', { count: access.signIns, date });
 }
 
 /**
@@ -44,7 +56,9 @@ function accessView(access: AppAccess) {
  * and every token of it at once: at most its `MAX_TOKENS_PER_ACCESS` newest, one per Accept of the
  * app (an older one was revoked by the Accept that made one too many), so there is no list of
  * tokens to revoke one by one. An access that has ended is not listed: it opens nothing, and the
- * sweep deletes it (`AppAccesses.sweep`).
+ * sweep deletes it (`AppAccesses.sweep`). Each access says how many sign-ins (tokens) it holds and
+ * when the newest was made, read with the list in one query (`AppAccesses.listForUser`), so the
+ * person can tell an app signed in on many devices from one signed in once.
  */
 export function installAccessesPage(app: FastifyInstance, env: AccessEnv): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -56,15 +70,16 @@ export function installAccessesPage(app: FastifyInstance, env: AccessEnv): void 
     const user = await currentUser(request);
     if (!user) return reply.redirect(signInUrl('/account/accesses', askedLang(request)), 303);
     const lang = pickLang(request);
-    const t = translator(lang);
+    const t = accessTranslator(lang);
     const accesses = (await env.accesses.listForUser(user.id, env.ctx.clock.now())).map((access) => ({
       id: access.id,
       appId: access.appId,
       deviceName: access.deviceName,
       created: new Date(access.createdAt).toISOString().slice(0, 10),
+      signIns: signInsText(access, t),
       lines: permissionLines(access.permissions, t),
     }));
-    return renderPage(pages, request, reply, 'access/accesses.njk', { title: t('accesses.title'), accesses, revoked: request.query.revoked === '1' }, { lang, user });
+    return renderPage(pages, request, reply, 'access/accesses.njk', { t, title: t('accesses.title'), accesses, revoked: request.query.revoked === '1' }, { lang, user });
   });
 
   api.post('/account/accesses/:id/revoke', {

@@ -19,6 +19,15 @@ export interface AppAccess {
   expiresAt: number | null;
 }
 
+/**
+ * An access as the user's list shows it: with how many tokens it holds (one per sign-in of the app,
+ * at most `MAX_TOKENS_PER_ACCESS` settled ones) and when the newest was made (null with none).
+ */
+export interface ListedAccess extends AppAccess {
+  signIns: number;
+  lastSignInAt: number | null;
+}
+
 /** What a token opens: the access and the username it belongs to. */
 export interface TokenAccess {
   access: AppAccess;
@@ -105,12 +114,31 @@ export class AppAccesses {
   }
 
   /**
-   * The user's live accesses at `now`, newest first. One that has ended is left out: its tokens
-   * open nothing, the sweep deletes it, and the app asking again gets the whole consent screen.
+   * The user's live accesses at `now`, newest first, each with its sign-ins (`ListedAccess`), in one
+   * query for them all. One that has ended is left out: its tokens open nothing, the sweep deletes
+   * it, and the app asking again gets the whole consent screen. Every token counts, a pending one
+   * too: it opens the account as a settled one does (`findByTokenHash`), only the cap leaves it out
+   * until its accept is recorded (`settle`), so for that moment an access may show one more.
    */
-  async listForUser(userId: string, now: number): Promise<AppAccess[]> {
-    const rows = await this.db.selectFrom('app_accesses').selectAll().where('user_id', '=', userId).where(live(now)).orderBy('created_at', 'desc').execute();
-    return rows.map(toAccess);
+  async listForUser(userId: string, now: number): Promise<ListedAccess[]> {
+    const rows = await this.db.selectFrom('app_accesses')
+      .leftJoin('app_access_tokens', 'app_access_tokens.access_id', 'app_accesses.id')
+      .selectAll('app_accesses')
+      .select((eb) => [
+        eb.fn.count<number | string>('app_access_tokens.token_hash').as('sign_ins'),
+        eb.fn.max('app_access_tokens.created_at').as('last_sign_in_at'),
+      ])
+      .where('app_accesses.user_id', '=', userId)
+      .where(live(now))
+      // Grouped by the primary key: PostgreSQL then takes the access's other columns as one value each.
+      .groupBy('app_accesses.id')
+      .orderBy('app_accesses.created_at', 'desc')
+      .execute();
+    return rows.map((row) => ({
+      ...toAccess(row),
+      signIns: Number(row.sign_ins),
+      lastSignInAt: row.last_sign_in_at === null ? null : Number(row.last_sign_in_at),
+    }));
   }
 
   /**
