@@ -18,7 +18,8 @@ export interface OrganizationMemberRow {
 /**
  * An installation of one connector for one organization. Created by a setup (`pending`, with an
  * expiry), linked by the chat server's install callback (`installed`), invalidated by the next
- * setup (`rotated`), deleted once a newer setup is installed or a setup TTL after its rotation.
+ * setup (`rotated`), deleted once a newer setup is installed or a setup TTL after its rotation
+ * (one never installed: at the setup after the one that rotated it).
  * Secrets are sealed under the server key (SecretBox), never in clear.
  */
 export interface InstallationRow {

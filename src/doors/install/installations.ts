@@ -74,8 +74,10 @@ const botTokenContext = (id: string): string => `chat_installations.bot_token_se
  * sealed secret and all, as soon as a newer installation of the same organization and connector is
  * installed (the replacement works; nothing should call them), and otherwise by the sweep, once a
  * setup TTL has passed since their rotation (by then the setup that replaced them was installed or
- * has expired), the chat links made through them with them. Their bot token is dropped at
- * rotation: a rotated installation never calls its chat server.
+ * has expired), the chat links made through them with them. A never-installed one goes at the
+ * next setup already (`deleteRetiredSetups`): only the setup a new one replaces is kept, so
+ * repeated setups leave a bounded number of rows. Their bot token is dropped at rotation: a
+ * rotated installation never calls its chat server.
  */
 export class Installations {
   constructor(private readonly db: DurableDb, private readonly box: SecretBox) {}
@@ -107,6 +109,7 @@ export class Installations {
       // Not for an organization deleted meanwhile (its deletion would miss this row).
       if (!(await lockOrganization(trx, orgId))) throw new NotFoundError('This organization no longer exists.', 'organization_not_found');
       await assertAllowedIn(trx, orgId, byUserId, 'integrations:write');
+      await deleteRetiredSetups(trx, orgId, connector);
       await trx.updateTable('chat_installations').set({ state: 'rotated', rotated_at: now, bot_token_sealed: null }).where('org_id', '=', orgId).where('connector', '=', connector).where('state', '!=', 'rotated').execute();
       await trx.insertInto('chat_installations').values(row).execute();
     });
@@ -270,6 +273,30 @@ export class Installations {
     links += Number(orphans.numDeletedRows);
     return { installations, links };
   }
+}
+
+/**
+ * Deletes, in a setup's transaction (after `lockOrganization`), the organization's setups of
+ * `connector` that an earlier setup already replaced and that were never installed: a setup
+ * repeated without end kept one row (and sealed secret) per request for a setup TTL. None of them
+ * can be installed or called any more, and a never-installed one holds no link and no link token
+ * (both need an installed installation); links are checked all the same, since the sweep deletes
+ * a rotated row with its links and this must never drop one. The setup about to be replaced stays,
+ * so a chat server still installing its manifest is told 410 `installation_rotated` (install the
+ * newer setup) rather than 404; so does an installed one replaced since, whose links and site the
+ * next install takes over (`markInstalled`). What is left: at most that installed one, the one
+ * being replaced, and the new one. Under the organization's lock no install, link or uninstall of
+ * these rows runs meanwhile.
+ */
+async function deleteRetiredSetups(trx: DurableDb, orgId: string, connector: string): Promise<void> {
+  await trx.deleteFrom('chat_installations')
+    .where('org_id', '=', orgId).where('connector', '=', connector).where('state', '=', 'rotated').where('installed_at', 'is', null)
+    .where(({ not, exists, selectFrom }) => not(exists(
+      selectFrom('chat_links').select('chat_links.installation_id')
+        .where('chat_links.org_id', '=', orgId).where('chat_links.connector', '=', connector)
+        .whereRef('chat_links.installation_id', '=', 'chat_installations.id'),
+    )))
+    .execute();
 }
 
 /** Whether installation `id` still exists, read in `trx` (a link checks it under its organization's lock). */
