@@ -3,7 +3,7 @@ import { ManualClock } from '../../../src/core/clock.js';
 import { MAX_TOKENS_PER_ACCESS } from '../../../src/doors/access/app-accesses.js';
 import { storeSetups } from '../../helpers/services.js';
 import { listeningNodes } from '../../helpers/setup-nodes.js';
-import { authRequest, FormClient, getJson, postJson, signedInUser } from './form-client.js';
+import { acceptedToken, authRequest, FormClient, getJson, postJson, signedInUser } from './form-client.js';
 
 const ENV = {
   PAIRGATE_SCRYPT_COST: '10',
@@ -27,15 +27,6 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`the tokens of 
   const clock = new ManualClock(Date.now());
   const { nodes, bases, baseFor } = listeningNodes(setup, ENV, { clock });
 
-  /** Makes an auth request of `appId` and has `client` accept it; the token its poll answers. */
-  async function acceptOnce(client: FormClient, request: Record<string, unknown>): Promise<string> {
-    const created = await postJson(`${client.base}/access`, authRequest(request));
-    expect((await client.decide(String(created.body.key), 'accept')).status).toBeLessThan(400);
-    const answer = await getJson(String(created.body.poll));
-    expect(answer.body).toMatchObject({ status: 'ACCEPTED' });
-    return String(answer.body.token);
-  }
-
   const works = async (username: string, token: string): Promise<boolean> => (await getJson(`${baseFor(1)}/${username}/access-info`, { authorization: token })).status === 200;
 
   /** The token rows of the user's one access. */
@@ -49,21 +40,21 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`the tokens of 
     const ask = { requestingAppId: 'often-signed-in-app' };
     const tokens: string[] = [];
     for (let i = 0; i < MAX_TOKENS_PER_ACCESS; i++) {
-      tokens.push(await acceptOnce(user!, ask));
+      tokens.push(await acceptedToken(user!, ask));
       clock.advance(1_000);
     }
     expect(await tokenRows(user!)).toBe(MAX_TOKENS_PER_ACCESS);
     for (const token of tokens) expect(await works('many-sign-ins', token)).toBe(true);
 
     // One more sign-in: the oldest goes, the others and the new one work.
-    tokens.push(await acceptOnce(user!, ask));
+    tokens.push(await acceptedToken(user!, ask));
     clock.advance(1_000);
     expect(await tokenRows(user!)).toBe(MAX_TOKENS_PER_ACCESS);
     expect(await works('many-sign-ins', tokens[0]!)).toBe(false);
     for (const token of tokens.slice(1)) expect(await works('many-sign-ins', token)).toBe(true);
 
     // Other permissions update the access in place, and count the same way.
-    tokens.push(await acceptOnce(user!, { ...ask, requestedPermissions: [{ streamId: 'diary', level: 'contribute', defaultName: 'Diary' }] }));
+    tokens.push(await acceptedToken(user!, { ...ask, requestedPermissions: [{ streamId: 'diary', level: 'contribute', defaultName: 'Diary' }] }));
     expect(await tokenRows(user!)).toBe(MAX_TOKENS_PER_ACCESS);
     expect(await works('many-sign-ins', tokens[1]!)).toBe(false);
     for (const token of tokens.slice(2)) expect(await works('many-sign-ins', token)).toBe(true);
@@ -76,7 +67,7 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`the tokens of 
     const ask = { requestingAppId: 'burst-signed-in-app' };
     const old: string[] = [];
     for (let i = 0; i < MAX_TOKENS_PER_ACCESS; i++) {
-      old.push(await acceptOnce(clients[0]!, ask));
+      old.push(await acceptedToken(clients[0]!, ask));
       clock.advance(1_000);
     }
     const created = await Promise.all(Array.from({ length: BURST }, (_, i) => postJson(`${baseFor(i)}/access`, authRequest(ask))));

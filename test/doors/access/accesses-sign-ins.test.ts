@@ -4,7 +4,7 @@ import { hashToken } from '../../../src/core/ids.js';
 import { MAX_TOKENS_PER_ACCESS } from '../../../src/doors/access/app-accesses.js';
 import { storeSetups } from '../../helpers/services.js';
 import { listeningNodes } from '../../helpers/setup-nodes.js';
-import { authRequest, FormClient, getJson, postJson, signedInUser } from './form-client.js';
+import { acceptedToken, FormClient, signedInUser } from './form-client.js';
 
 const ENV = {
   PAIRGATE_SCRYPT_COST: '10',
@@ -32,15 +32,6 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`the sign-ins o
   const clock = new ManualClock(Date.UTC(2026, 11, 7, 10, 15, 30));
   const { bases } = listeningNodes(setup, ENV, { clock });
 
-  /** Makes an auth request and has `client` accept it (on its node); the token its poll answers. */
-  async function acceptOnce(client: FormClient, request: Record<string, unknown>): Promise<string> {
-    const created = await postJson(`${client.base}/access`, authRequest(request));
-    expect((await client.decide(String(created.body.key), 'accept')).status).toBeLessThan(400);
-    const answer = await getJson(String(created.body.poll));
-    expect(answer.body).toMatchObject({ status: 'ACCEPTED' });
-    return String(answer.body.token);
-  }
-
   /** The text of each access's entry on the page (`lang` asked), by its heading. */
   async function pageEntries(client: FormClient, lang: 'en' | 'fr'): Promise<Record<string, string>> {
     const page = await client.get(`/account/accesses?lang=${lang}`);
@@ -56,9 +47,9 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`the sign-ins o
     const [onFirst, onLast] = await signedInUser(bases, 'sign-in-counter');
     const reader = onLast ?? onFirst!;
     const kitchen = { requestingAppId: 'counted-app', deviceName: 'Kitchen tablet' };
-    const tokens = [await acceptOnce(onFirst!, kitchen)];
+    const tokens = [await acceptedToken(onFirst!, kitchen)];
     clock.advance(60_000);
-    tokens.push(await acceptOnce(onFirst!, { requestingAppId: 'other-app' }));
+    tokens.push(await acceptedToken(onFirst!, { requestingAppId: 'other-app' }));
 
     // Read on the other node (PostgreSQL): each access counts its own tokens only.
     expect(await pageEntries(reader, 'en')).toEqual({
@@ -72,7 +63,7 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`the sign-ins o
 
     // The same app signs in again, two hours later: a second token of the same access.
     clock.advance(2 * 3_600_000);
-    tokens.push(await acceptOnce(onFirst!, kitchen));
+    tokens.push(await acceptedToken(onFirst!, kitchen));
     expect((await pageEntries(reader, 'en'))['counted-app']).toBe('Granted 2026-12-07 · 2 sign-ins, the last on 2026-12-07 12:16 UTC');
     expect(await pageEntries(reader, 'fr')).toEqual({
       'counted-app': 'Accordé le 2026-12-07 · 2 connexions, la dernière le 2026-12-07 12:16 UTC',
@@ -93,7 +84,7 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`the sign-ins o
     const ask = { requestingAppId: 'capped-app' };
     for (let i = 0; i < MAX_TOKENS_PER_ACCESS + 2; i++) {
       clock.advance(60_000);
-      await acceptOnce(user!, ask);
+      await acceptedToken(user!, ask);
     }
     const last = new Date(clock.now()).toISOString().slice(0, 16).replace('T', ' ');
     expect((await pageEntries(user!, 'en'))['capped-app']).toBe(`Granted 2026-12-07 · ${MAX_TOKENS_PER_ACCESS} sign-ins, the last on ${last} UTC`);

@@ -1,4 +1,4 @@
-import { beforeAll } from 'vitest';
+import { beforeAll, expect } from 'vitest';
 import type { GrantEngine } from '../../../src/engine/grant-engine.js';
 import { listeningTestApp, useListeningApp, type TestApp, type TestAppEnv } from '../../helpers/app.js';
 import { aroundApprove } from '../../helpers/engine-hooks.js';
@@ -160,4 +160,13 @@ export async function acceptTwiceAtOnce(engine: GrantEngine, user: FormClient, k
     return approve(id, result);
   }, () => user.post('/access/auth/decide', { key, decision: 'accept' }));
   return { lost, won: won!, approvals };
+}
+
+/** Makes an auth request and has `client` accept it (on its node); the token its poll answers. */
+export async function acceptedToken(client: FormClient, request: Record<string, unknown>): Promise<string> {
+  const created = await postJson(`${client.base}/access`, authRequest(request));
+  expect((await client.decide(String(created.body.key), 'accept')).status).toBeLessThan(400);
+  const answer = await getJson(String(created.body.poll));
+  expect(answer.body).toMatchObject({ status: 'ACCEPTED' });
+  return String(answer.body.token);
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
+import { storeSetups } from '../../helpers/services.js';
+import { listeningNodes } from '../../helpers/setup-nodes.js';
 import { INSTALL_ENV, Member } from './install-helpers.js';
 
 const CAP = { PAIRGATE_INSTALL_MAX_ORGANIZATIONS_PER_ACCOUNT: '3' };
@@ -59,32 +60,15 @@ describe('organizations per account', () => {
   });
 });
 
-const skip = await postgresMissing();
+const postgres = (await storeSetups()).find((setup) => setup.name === 'two nodes sharing PostgreSQL')!;
 
 /** On PostgreSQL the memberships of one account are counted one addition at a time, across nodes. */
-describe.skipIf(Boolean(skip))(`organizations per account on PostgreSQL, two nodes${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let a: TestApp;
-  let b: TestApp;
-  let baseA: string;
-  let baseB: string;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    const env = { ...INSTALL_ENV, ...CAP, PAIRGATE_DATABASE_URL: database.url };
-    a = await createTestApp(env);
-    baseA = await a.listen();
-    b = await createTestApp(env);
-    baseB = await b.listen();
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await database?.drop();
-  });
+describe.skipIf(Boolean(postgres.skip))(`organizations per account on PostgreSQL, two nodes${postgres.skip ? ` (skipped: ${postgres.skip})` : ''}`, () => {
+  const { baseFor } = listeningNodes(postgres, { ...INSTALL_ENV, ...CAP });
 
   it('additions into many organizations at once, over both nodes, stop at the cap', async () => {
-    const admins = await Promise.all(Array.from({ length: 12 }, (_, i) => Member.create(i % 2 ? baseA : baseB, `pgcap-admin${i}`)));
-    await Member.create(baseA, 'pgcap-victim');
+    const admins = await Promise.all(Array.from({ length: 12 }, (_, i) => Member.create(baseFor(i), `pgcap-admin${i}`)));
+    await Member.create(baseFor(0), 'pgcap-victim');
     const orgs = await Promise.all(admins.map((admin, i) => admin.createOrg(`Race ${i}`)));
     const answers = await Promise.all(admins.map((admin, i) => admin.addMember(orgs[i]!, 'pgcap-victim')));
     expect(answers.every((answer) => answer.status === 201 || answer.body.error === 'too_many_organizations')).toBe(true);
