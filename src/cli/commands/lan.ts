@@ -98,6 +98,11 @@ lan_peer_not_saved, lan_trust_unconfirmed); 130 when stopped with Ctrl-C.`;
 /** --max-size of `lan offer` and `lan join`: what it limits, its units, and the payload module's default. */
 const MAX_SIZE_HELP = 'largest payload accepted from the other device, e.g. 500M or 2G; a plain number is bytes (default: 1 GiB)';
 
+/** What `lan nearby` says above its list: every name and id in it is a claim, checked only by pairing. */
+const NEARBY_CLAIMS = 'Each name and id below is what a device claims about itself (anyone on this network can announce any, '
+  + 'a real device\'s included); none is verified here. Pairing verifies the device: by the key its QR code or connection string pins, '
+  + 'or by the pairing code proven both ways, and `lan connect` later by the key saved then.';
+
 /** Options refused where they do not apply, with the verb that agrees: "--device works", "--address, --port work". */
 function optionList(names: readonly string[]): string {
   return `${names.map((name) => `--${name}`).join(', ')} ${names.length === 1 ? 'works' : 'work'}`;
@@ -392,6 +397,9 @@ for a malformed option, 1 when multicast cannot be joined on any interface.`)
       // How long it listened, and what checks the multicast itself: nothing heard may be a network
       // that drops it (Wi-Fi client isolation, a firewall), not only no offer running.
       if (devices.length === 0) console.log(`No device announced itself in ${seconds} s of listening. (Only \`pairgate lan offer --announce\` or \`--code\` does; listen longer with --duration, e.g. --duration 10s.) If one runs on this network, run \`pairgate doctor\` on both devices: it checks that multicast gets through.`);
+      // Plain announcements carry no proof: anyone on the network can announce any name and id
+      // (even a real device's). Said before the list, so nobody reads an id here as verified.
+      if (devices.length > 0) console.log(NEARBY_CLAIMS);
       for (const d of devices) console.log(`${d.name ?? '(no name)'}  ${d.address} port ${d.port}  id ${d.deviceId}${d.code ? '  takes a code: pairgate lan join --code <code> --device ' + d.deviceId : ''}`);
     });
 

@@ -4,6 +4,7 @@ import { proveCodeAsJoiner } from './code-pake.js';
 import { loadDeviceIdentity } from './device-identity.js';
 import { listenForAnnouncements, MAX_NEARBY_DEVICES, MAX_NEARBY_PER_ADDRESS, type DiscoveryOptions, type ReceivedAnnouncement } from './discovery.js';
 import { AmbiguousDeviceError, DeviceNotFoundError } from './lan-errors.js';
+import { AddressPlaces } from './nearby-places.js';
 import { finishJoin, type JoinOptions, type JoinResult } from './join.js';
 import { parsePairingCode } from './pairing-code.js';
 import { checkPayloadOptions } from './payload.js';
@@ -64,9 +65,11 @@ const NOT_HEARD = 'Check that the offer still runs on the same network (--timeou
  * naming them. DeviceNotFoundError after `timeoutMs`.
  */
 export async function findCodeOffer(options: { discovery?: DiscoveryOptions; device?: string; timeoutMs: number }): Promise<CodeOffer> {
-  // Bounded as `lan nearby` is: anyone can make up announcements, as many as they like.
+  // Bounded and shared among addresses as `lan nearby` is: anyone can make up announcements, as
+  // many as they like. The device named by its full id always gets a place: a flood must not push
+  // out the one device the join looks for.
   const heard = new Map<string, CodeOffer>();
-  const perAddress = new Map<string, number>();
+  const places = new AddressPlaces<string>(MAX_NEARBY_DEVICES, MAX_NEARBY_PER_ADDRESS);
   let finish: () => void = () => undefined;
   const done = new Promise<void>((resolve) => { finish = resolve; });
   let settle: NodeJS.Timeout | undefined;
@@ -77,9 +80,9 @@ export async function findCodeOffer(options: { discovery?: DiscoveryOptions; dev
       if (options.device !== undefined && !matches(a, options.device)) return;
       const known = heard.get(a.deviceId);
       if (!known) {
-        const fromAddress = perAddress.get(a.address) ?? 0;
-        if (heard.size >= MAX_NEARBY_DEVICES || fromAddress >= MAX_NEARBY_PER_ADDRESS) return;
-        perAddress.set(a.address, fromAddress + 1);
+        const place = places.admit(a.deviceId, a.address, a.deviceId === options.device);
+        if (!place.admitted) return;
+        if (place.evicted !== undefined) heard.delete(place.evicted);
         heard.set(a.deviceId, { deviceId: a.deviceId, name: a.name ?? '', address: a.address, port: a.port, endpoints: [{ address: a.address, port: a.port }] });
       } else if (endpointFits(known.endpoints, a) && !known.endpoints.some((e) => e.address === a.address && e.port === a.port)) {
         known.endpoints.push({ address: a.address, port: a.port });
@@ -101,19 +104,23 @@ export async function findCodeOffer(options: { discovery?: DiscoveryOptions; dev
   }
   const found = [...heard.values()];
   if (found.length === 1) return found[0]!;
+  // Asked for by its full id: devices that merely took that id as their name (anyone may name
+  // itself so) are not the one meant, and must not make the join ambiguous.
+  const named = options.device !== undefined ? heard.get(options.device) : undefined;
+  if (named) return named;
   if (found.length === 0) {
     throw new DeviceNotFoundError(options.device !== undefined
       ? `No device named or with the id "${options.device}" offered a pairing code within ${Math.round(options.timeoutMs / 1000)} s. Run "pairgate lan nearby" to see who announces itself. ${NOT_HEARD}`
       : `No device offering a pairing code (pairgate lan offer --code) announced itself within ${Math.round(options.timeoutMs / 1000)} s. ${NOT_HEARD}`);
   }
-  const named = found.slice(0, NAMED_IN_QUESTION).map((f) => `"${f.name}" (id ${f.deviceId})`).join(', ');
+  const listed = found.slice(0, NAMED_IN_QUESTION).map((f) => `"${f.name}" (id ${f.deviceId})`).join(', ');
   const more = found.length > NAMED_IN_QUESTION ? ` and ${found.length - NAMED_IN_QUESTION} more (see pairgate lan nearby)` : '';
   if (options.device !== undefined) {
     // The offer's screen shows its port and addresses, not its id: each is named with where it was heard.
     const where = found.slice(0, NAMED_IN_QUESTION).map((f) => `"${f.name}" (id ${f.deviceId}, at ${label(f.address, f.port)})`).join(', ');
     throw new AmbiguousDeviceError(`Several devices offering a pairing code match "${options.device}": ${where}${more}. Name the one you mean by its id with --device (the offer that shows your code also shows its port and addresses).`);
   }
-  throw new AmbiguousDeviceError(`Several devices offer a pairing code: ${named}${more}. Pick one with --device.`);
+  throw new AmbiguousDeviceError(`Several devices offer a pairing code: ${listed}${more}. Pick one with --device.`);
 }
 
 /** Pairs with the device offering `code` (as typed: `1234-5678`, `12345678`, `1234 5678`). */

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import dgram from 'node:dgram';
 import { networkInterfaces } from 'node:os';
+import { AddressPlaces } from './nearby-places.js';
 import { terminalText } from './terminal-text.js';
 import { discoveryKey } from './secret-proof.js';
 
@@ -402,29 +403,29 @@ export async function findPeer(options: DiscoveryOptions & { secret: Buffer; dev
 /**
  * Most devices `scanNearby` lists, and most from one source address. A plain announcement costs
  * nothing to make up (any id, any name), so a flood of them must not grow the list (and the memory
- * and output behind it) without end; devices heard first keep their place, and a flood from one
- * address leaves room for the others.
+ * and output behind it) without end; the places are shared among source addresses
+ * (`AddressPlaces`), so a flood from a few addresses, or from a few dozen, leaves room for a device
+ * announcing from its own.
  */
 export const MAX_NEARBY_DEVICES = 256;
 export const MAX_NEARBY_PER_ADDRESS = 16;
 
 /**
  * Listens for plain announcements for `durationMs` and lists the devices heard, one per device id
- * and address, at most MAX_NEARBY_DEVICES of them and MAX_NEARBY_PER_ADDRESS per address.
+ * and address, at most MAX_NEARBY_DEVICES of them and MAX_NEARBY_PER_ADDRESS per address, shared
+ * among addresses (`AddressPlaces`).
  */
 export async function scanNearby(options: DiscoveryOptions & { durationMs: number }): Promise<ReceivedAnnouncement[]> {
   const seen = new Map<string, ReceivedAnnouncement>();
-  const perAddress = new Map<string, number>();
+  const places = new AddressPlaces<string>(MAX_NEARBY_DEVICES, MAX_NEARBY_PER_ADDRESS);
   const listener = await listenForAnnouncements({
     ...options,
     onAnnouncement: (announcement) => {
       if (announcement.authenticated) return;
       const key = `${announcement.deviceId}@${announcement.address}`;
-      if (!seen.has(key)) {
-        const fromAddress = perAddress.get(announcement.address) ?? 0;
-        if (seen.size >= MAX_NEARBY_DEVICES || fromAddress >= MAX_NEARBY_PER_ADDRESS) return;
-        perAddress.set(announcement.address, fromAddress + 1);
-      }
+      const place = places.admit(key, announcement.address);
+      if (!place.admitted) return;
+      if (place.evicted !== undefined) seen.delete(place.evicted);
       seen.set(key, announcement);
     },
   });

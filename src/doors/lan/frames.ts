@@ -148,6 +148,8 @@ const live = new Set<FramedChannel>();
 export const MAX_REFUSED_OPEN = 64;
 /** How long a refused connection stays open for its refusal to be read, unless the other end closes first. */
 const REFUSED_LINGER_MS = 1000;
+/** How long a closed connection (`close`) stays half-open for this side's last frame to be read, unless the other end closes first. */
+const CLOSE_LINGER_MS = 1000;
 /** The sockets of refused connections still open, oldest first (a Set keeps insertion order). */
 const refusedOpen = new Set<Duplex>();
 
@@ -199,8 +201,11 @@ export class FramedChannel {
   private stopSending: ((error: Error) => void) | undefined;
   /** This side said its last word (`refuse`, `tell`): it has nothing more to tell. */
   private told = false;
-  /** This side refused the connection (`refuse`): what still arrives is dropped unread. */
-  private refused = false;
+  /**
+   * This side is done with the connection (`refuse`, `close`): what still arrives is dropped
+   * unread, and nothing more is queued.
+   */
+  private finished = false;
   /** The command is being stopped (`stopFor`): no more payload bytes go out. */
   private stopped = false;
   /** A whole frame came from the other end: it speaks the protocol, at least so far. */
@@ -344,14 +349,7 @@ export class FramedChannel {
    */
   refuse(code: string, message: string): void {
     this.tell({ code, message });
-    this.refused = true;
-    this.queue.length = 0;
-    this.buffer = Buffer.alloc(0);
-    this.parts = [];
-    this.partsBytes = 0;
-    // A socket paused for a full queue must read on, to drop what comes and see the other end close.
-    this.socket.resume();
-    this.socket.end();
+    this.finish();
     lingerRefused(this.socket);
   }
 
@@ -383,10 +381,34 @@ export class FramedChannel {
     this.refuse(notice.code, notice.message);
   }
 
-  /** Closes the connection. */
+  /**
+   * Closes the connection once the session is over (or ended by the other device's word). The
+   * socket is half-closed, not destroyed: this side's last frame (the trust commit's answer, a
+   * receipt) may still sit in its buffers, and destroying it, or leaving the other device's bytes
+   * unread, makes the kernel answer with a reset that can overtake that frame. So it stays open
+   * until the other end closes too, at most `CLOSE_LINGER_MS`; what arrives meanwhile is read
+   * and dropped, as for a refused connection: nobody reads this channel any more, and a device
+   * that proved the secret could otherwise have had 64 frames of 256 KiB (16 MiB) queued here, or
+   * a file's last frames acted on, after its session had ended.
+   */
   close(): void {
+    this.finish();
+    setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS).unref();
+  }
+
+  /**
+   * This side takes nothing more: frames queued or half read are let go, the socket reads on (a
+   * socket paused for a full queue too) to drop what comes and see the other end close, and is
+   * half-closed after what this side wrote.
+   */
+  private finish(): void {
+    this.finished = true;
+    this.queue.length = 0;
+    this.buffer = Buffer.alloc(0);
+    this.parts = [];
+    this.partsBytes = 0;
+    this.socket.resume();
     this.socket.end();
-    setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 
   /**
@@ -418,8 +440,9 @@ export class FramedChannel {
 
   private read(chunk: Buffer): void {
     // Stopping: nothing more is acted on (a file being received must not be finished and named
-    // after its `.partial` was removed) while the notice goes out. Refused: nothing more is taken.
-    if (this.stopped || this.refused) return;
+    // after its `.partial` was removed) while the notice goes out. Refused or closed: nothing
+    // more is taken.
+    if (this.stopped || this.finished) return;
     this.parts.push(chunk);
     this.partsBytes += chunk.length;
     if (this.buffer.length + this.partsBytes < this.needed) return;
