@@ -347,10 +347,16 @@ export class GrantEngine {
     while (!this.reserveNow(kind, capacity));
   }
 
-  /** The count of `kind` if the one read from the store is recent enough, else undefined. */
+  /**
+   * The count of `kind` if the one read from the store is recent enough, else undefined. One read
+   * "later" than now was read before the clock was stepped back: stale too, or it would pass for
+   * fresh until the clock caught up (an hour's step kept a full kind refused for the hour).
+   */
   private freshCount(counts: CountsRead, kind: string): number | undefined {
     const cached = counts.counts.get(kind);
-    if (!cached || this.clock.now() - cached.at >= LIVE_COUNT_MAX_AGE_MS) return undefined;
+    if (!cached) return undefined;
+    const age = this.clock.now() - cached.at;
+    if (age < 0 || age >= LIVE_COUNT_MAX_AGE_MS) return undefined;
     return cached.count + (this.creating.get(kind) ?? 0);
   }
 
