@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -38,5 +38,18 @@ describe('pairgate lan offer with its output redirected (not a terminal)', () =>
     expect(stderr.match(/On the other device run:/g)).toHaveLength(1);
     expect(stderr).not.toContain(code);
     expect(stderr).not.toContain('--device');
+  }, 20_000);
+
+  it('with --code and discovery, names the device for --device and gives its id for when another device nearby copies the name', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pairgate-lan-offer-out-'));
+    const child = spawn('node', [CLI, 'lan', 'offer', '--code', '--config-dir', dir, '--name', 'attic', '--address', '127.0.0.1', '--bind', '127.0.0.1', '--no-qr', '--timeout', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += String(d); });
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(stderr).toContain('On the other device run: pairgate lan join --code - --device "attic"   and type the pairing code');
+    const id = /^If another device nearby offers a code under the name "attic", name this one by its id instead: --device (\S+)$/m.exec(stderr)?.[1];
+    expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+    const stored = JSON.parse(readFileSync(join(dir, 'device.json'), 'utf8')) as { deviceId: string };
+    expect(id).toBe(stored.deviceId);
   }, 20_000);
 });

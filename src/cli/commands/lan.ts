@@ -291,6 +291,8 @@ named (lan_key_not_proven);
           ? `pairgate lan join --code - ${where}   and type the pairing code when it asks (or: pairgate lan join -   and paste the connection string)`
           : 'pairgate lan join -   and paste the connection string when it asks';
         stderrLog(`On the other device run: ${run} (waiting up to ${timeout} s; Ctrl-C to stop)`);
+        // A name is a claim any device nearby may copy; the id it is known by is chosen over such copies.
+        if (offer.code && options.discovery !== false) stderrLog(`If another device nearby offers a code under the name "${offer.description.name}", name this one by its id instead: --device ${offer.description.deviceId}`);
         stderrLog(`Diagnostics while waiting: curl http://127.0.0.1:${offer.port}/diagnostics   (with the doctor's checks, up to 10 s; ?doctor=0 for the state alone)`);
       }
       const result = await offer.result.finally(() => removeFiles(images));
