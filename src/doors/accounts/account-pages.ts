@@ -8,7 +8,7 @@ import { currentUser, safeNext, signInFromForm, signInRefusalText, signInUrl, ty
 import { AccountDeletionRefused } from './deletion-guards.js';
 import { flowIntro } from './flow-intro.js';
 import { formFromThisSite } from './form-guard.js';
-import { PASSWORD_HASHING_BUSY } from './password-hashing.js';
+import { hashRequesterOf, PASSWORD_HASHING_BUSY } from './password-hashing.js';
 import { askedLang, pickLang, translator, type Lang, type MessageKey } from './i18n.js';
 import { renderPage } from './page-helpers.js';
 import { ResetReturn } from './reset-return.js';
@@ -169,7 +169,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     if (!registration) return renderPage(pages, request, reply, 'account/register.njk', { closed: true, next, intro }, { status: 403 });
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/register.njk', { email, username, next, intro });
     try {
-      const user = await accounts.register(request.body);
+      const user = await accounts.register(request.body, hashRequesterOf(request));
       await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now());
       // Registering signs in: the browser is the account's first trusted device.
       const passwordHash = await accounts.parts.users.passwordHashOf(user.id);
@@ -201,7 +201,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     let kept: boolean;
     let passwordHash: string;
     try {
-      passwordHash = await accounts.changePassword(user, request.body.current, request.body.password, request.clientNetwork, await trustedDevice(request, user.id));
+      passwordHash = await accounts.changePassword(user, request.body.current, request.body.password, hashRequesterOf(request), await trustedDevice(request, user.id));
       // Every session ended with the old password; this browser gets a fresh one, unless the
       // password changed again meanwhile (another session's change ended this one too).
       kept = await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now(), passwordHash);
@@ -242,7 +242,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     if (!user) return reply.redirect(signInUrl('/account/delete', askedLang(request)), 303);
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/delete.njk');
     try {
-      await accounts.deleteAccount(user, request.body.password, request.clientNetwork, await trustedDevice(request, user.id));
+      await accounts.deleteAccount(user, request.body.password, hashRequesterOf(request), await trustedDevice(request, user.id));
     } catch (error) {
       const lang = pickLang(request);
       if (error instanceof AccountDeletionRefused) {
@@ -312,7 +312,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     const next = safeNext(request.body.next, '') || resetReturn.next(request);
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/reset.njk', { token, next, username: await resetUsername(token) });
     try {
-      const done = await accounts.resetPassword(token, request.body.password);
+      const done = await accounts.resetPassword(token, request.body.password, hashRequesterOf(request));
       // The accesses page is the access door's: linked only where it is served.
       const accessesPage = request.server.hasRoute({ method: 'GET', url: '/account/accesses' });
       // Kept no longer than needed: the page below carries it to the sign-in.

@@ -7,7 +7,7 @@ import type { DeviceAccount, DeviceCookies } from './device-cookies.js';
 import { translator, type Lang } from './i18n.js';
 import { waitWords } from '../../web/duration-words.js';
 import type { Mailer } from './mailer.js';
-import { PASSWORD_HASHING_BUSY, type PasswordHashing } from './password-hashing.js';
+import { hashRequesterOf, PASSWORD_HASH_CLIENT_GONE, PASSWORD_HASHING_BUSY, type HashRequester, type PasswordHashing } from './password-hashing.js';
 import type { PasswordResets } from './password-resets.js';
 import type { ResetMailBudget } from './reset-mail-budget.js';
 import type { Sessions } from './sessions.js';
@@ -74,10 +74,13 @@ export class Accounts {
     }
   }
 
-  /** Registers a person; 400 for bad input, 409 when the name or e-mail is taken. */
-  async register(input: { username: string; email: string; password: string }): Promise<User> {
+  /**
+   * Registers a person; 400 for bad input, 409 when the name or e-mail is taken. `from`: the
+   * request's client network and signal (`hashRequesterOf`), for the password gate.
+   */
+  async register(input: { username: string; email: string; password: string }, from: HashRequester): Promise<User> {
     const { username, email } = validateRegistration(input);
-    const passwordHash = await this.parts.hashing.hash(input.password);
+    const passwordHash = await this.parts.hashing.hash(input.password, from);
     return this.parts.users.create({ username, email, passwordHash }, this.parts.clock.now());
   }
 
@@ -87,10 +90,13 @@ export class Accounts {
    * was typed) or, for a name that names none, against the name typed; and against the client IP.
    * Every attempt, right or wrong, counts against the network's attempts per minute first
    * (`SignInLimits.admit`: 429), and its password check waits for a place among the server's
-   * password hashes (`PasswordHashing`: 503 `password_hashing_busy` when none is to be had soon).
+   * password hashes (`PasswordHashing`: 503 `password_hashing_busy` when none is to be had soon, or
+   * when the network already holds its share of the waiting places). `from`: the request's client
+   * network (the key of every per-network count here) and the signal of its client leaving
+   * (`hashRequesterOf`).
    */
-  async signIn(login: string, password: string, ip: string): Promise<User> {
-    return (await this.authenticate(login, password, ip)).user;
+  async signIn(login: string, password: string, from: HashRequester): Promise<User> {
+    return (await this.authenticate(login, password, from)).user;
   }
 
   /**
@@ -101,39 +107,40 @@ export class Accounts {
    * hash now), if any (the request's device cookie checked against the account the login names:
    * `DeviceCookies.deviceOf`).
    */
-  async authenticate(login: string, password: string, ip: string, deviceOf?: (account: DeviceAccount) => string | undefined): Promise<{ user: User; passwordHash: string }> {
+  async authenticate(login: string, password: string, from: HashRequester, deviceOf?: (account: DeviceAccount) => string | undefined): Promise<{ user: User; passwordHash: string }> {
     // Looked up before the budget, which is keyed by the account. Known or not, this is the same
     // one indexed read, so the order reveals nothing; a spent budget still refuses before scrypt.
     // The look-up reads the name as it is stored (`normaliseLogin`: trimmed, lower case, NFC), and
     // a name that names none is counted under that same reading (`SignInLimits`): else another
     // spelling of a spent name was refused when it named an account and tried when it did not.
     // Before anything else: a refused attempt costs one counter, not a look-up and a hash.
-    await this.parts.limits.admit(ip);
+    await this.parts.limits.admit(from.network);
     const found = await this.parts.users.findByLogin(login);
     const device = found ? deviceOf?.({ id: found.id, passwordHash: found.passwordHash }) : undefined;
-    const proved = await this.parts.limits.check(found ? { accountId: found.id, ...(device !== undefined ? { device } : {}) } : { unknownLogin: login }, ip, async () => {
-      const matches = await this.parts.hashing.verify(password.slice(0, 1024), found?.passwordHash ?? (await this.prepare()));
+    const proved = await this.parts.limits.check(found ? { accountId: found.id, ...(device !== undefined ? { device } : {}) } : { unknownLogin: login }, from.network, async () => {
+      const matches = await this.parts.hashing.verify(password.slice(0, 1024), found?.passwordHash ?? (await this.prepare()), from);
       return found && matches && password.length <= 1024 ? found : undefined;
     });
     if (!proved) throw new UnauthorizedError('Wrong username or password.', 'signin_failed');
     const { passwordHash, ...user } = proved;
-    return { user, passwordHash: await this.rehashed(user.id, passwordHash, password) };
+    return { user, passwordHash: await this.rehashed(user.id, passwordHash, password, from) };
   }
 
   /**
    * The hash of `password` at the configured cost: `stored` when it is at it, else a new one,
    * written only while `stored` is still the account's (a password changed meanwhile wins; then
    * `stored` is answered, which `Sessions.start` finds out of date). When the server is too busy
-   * hashing (`PasswordHashing`), `stored` is answered too: the sign-in is proved, and the rehash
-   * waits for the account's next one rather than refusing this one.
+   * hashing (`PasswordHashing`), or its client left while the rehash waited, `stored` is answered
+   * too: the sign-in is proved, and the rehash waits for the account's next one rather than
+   * refusing this one.
    */
-  private async rehashed(userId: string, stored: string, password: string): Promise<string> {
+  private async rehashed(userId: string, stored: string, password: string, from: HashRequester): Promise<string> {
     if (!this.parts.hashing.needsRehash(stored)) return stored;
     let fresh: string;
     try {
-      fresh = await this.parts.hashing.hash(password);
+      fresh = await this.parts.hashing.hash(password, from);
     } catch (error) {
-      if (isPairgateError(error) && error.code === PASSWORD_HASHING_BUSY) return stored;
+      if (isPairgateError(error) && (error.code === PASSWORD_HASHING_BUSY || error.code === PASSWORD_HASH_CLIENT_GONE)) return stored;
       throw error;
     }
     return (await this.parts.users.rehash(userId, stored, fresh)) ? fresh : stored;
@@ -171,15 +178,16 @@ export class Accounts {
    * Changes the password of signed-in `user` after checking `current`, which counts against the
    * same failure budgets as a sign-in (a stolen session must not become a way to guess the
    * password). Ends every session and reset link of the account; the caller starts a new session
-   * for this browser, with the new hash this returns (see `Sessions.start`). `device`: the trusted
+   * for this browser, with the new hash this returns (see `Sessions.start`). `from`: as
+   * `signIn`'s. `device`: the trusted
    * device the request comes from (`DeviceCookies.deviceOf` for `user`), counted as a sign-in's.
    * An account deleted while this runs (another tab, another device) is a 401
    * `current_password_wrong`, as when it is gone before the check: nothing is changed.
    */
-  async changePassword(user: User, current: string, next: string, ip: string, device?: string): Promise<string> {
-    await this.confirmPassword(user, current, ip, device);
+  async changePassword(user: User, current: string, next: string, from: HashRequester, device?: string): Promise<string> {
+    await this.confirmPassword(user, current, from, device);
     validatePassword(next);
-    const passwordHash = await this.parts.hashing.hash(next);
+    const passwordHash = await this.parts.hashing.hash(next, from);
     if (!(await this.parts.users.setPasswordHash(user.id, passwordHash))) throw currentPasswordWrong();
     await this.parts.sessions.endAll(user.id);
     await this.parts.resets.endAll(user.id);
@@ -190,10 +198,10 @@ export class Accounts {
    * Deletes the account of signed-in `user` after checking its password (budgeted like a
    * sign-in): with it go its sessions, reset links, app accesses and their tokens. Other doors'
    * guards run in the deleting transaction (`AccountDeletionGuards`): one may refuse with
-   * `AccountDeletionRefused` (409), and then nothing is deleted. `device`: as `changePassword`'s.
+   * `AccountDeletionRefused` (409), and then nothing is deleted. `from` and `device`: as `changePassword`'s.
    */
-  async deleteAccount(user: User, password: string, ip: string, device?: string): Promise<void> {
-    await this.confirmPassword(user, password, ip, device);
+  async deleteAccount(user: User, password: string, from: HashRequester, device?: string): Promise<void> {
+    await this.confirmPassword(user, password, from, device);
     await this.parts.users.delete(user.id, (trx) => this.parts.deletionGuards.check(trx, user.id));
   }
 
@@ -203,12 +211,12 @@ export class Accounts {
    * else whoever spends the account's from elsewhere keeps its signed-in owner from changing the
    * password, the way out of their guessing, or deleting the account.
    */
-  private async confirmPassword(user: User, password: string, ip: string, device?: string): Promise<void> {
-    const confirmed = await this.parts.limits.check({ accountId: user.id, ...(device !== undefined ? { device } : {}) }, ip, async () => {
+  private async confirmPassword(user: User, password: string, from: HashRequester, device?: string): Promise<void> {
+    const confirmed = await this.parts.limits.check({ accountId: user.id, ...(device !== undefined ? { device } : {}) }, from.network, async () => {
       // By id: by name, an account deleted meanwhile and another registered under its name would
       // have had the newcomer's password checked.
       const stored = await this.parts.users.passwordHashOf(user.id);
-      return stored !== undefined && password.length <= 1024 && (await this.parts.hashing.verify(password, stored)) ? stored : undefined;
+      return stored !== undefined && password.length <= 1024 && (await this.parts.hashing.verify(password, stored, from)) ? stored : undefined;
     });
     if (!confirmed) throw currentPasswordWrong();
   }
@@ -218,13 +226,14 @@ export class Accounts {
    * of the account, and forgets its failed sign-ins (see `SignInLimits.forgetAccount`). False for
    * a token that is unknown, spent or expired, and for one whose account was deleted meanwhile
    * (while the new password was hashed, or after the token was spent): a link to no account is dead.
+   * `from`: as `register`'s.
    */
-  async resetPassword(token: string, password: string): Promise<boolean> {
+  async resetPassword(token: string, password: string, from: HashRequester): Promise<boolean> {
     validatePassword(password);
     // Hashed before the token is spent, so a hash refused for a busy server (503) leaves the link
     // working; and only for a live token, so a dead one costs no hash.
     if ((await this.parts.resets.liveUserId(token, this.parts.clock.now())) === undefined) return false;
-    const passwordHash = await this.parts.hashing.hash(password);
+    const passwordHash = await this.parts.hashing.hash(password, from);
     const userId = await this.parts.resets.spend(token, this.parts.clock.now());
     if (!userId) return false;
     if (!(await this.parts.users.setPasswordHash(userId, passwordHash))) return false;
@@ -309,7 +318,7 @@ export async function signInFromForm(request: FastifyRequest, reply: FastifyRepl
   const accounts = accountsOf(request);
   const { clock, devices, sessions } = accounts.parts;
   try {
-    const { user, passwordHash } = await accounts.authenticate(login, password, request.clientNetwork, (account) => devices.deviceOf(request, account, clock.now()));
+    const { user, passwordHash } = await accounts.authenticate(login, password, hashRequesterOf(request), (account) => devices.deviceOf(request, account, clock.now()));
     // The password changed while it was checked: it is no longer the account's (see Sessions.start).
     if (!(await sessions.start(request, reply, user.id, clock.now(), passwordHash))) throw new UnauthorizedError('Wrong username or password.', 'signin_failed');
     devices.issue(reply, { id: user.id, passwordHash }, clock.now());

@@ -1,8 +1,13 @@
+import type { Socket } from 'node:net';
+import type { FastifyRequest } from 'fastify';
 import { PairgateError } from '../../core/errors.js';
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from './passwords.js';
 
 /** The machine code of a password check or hash refused because the server is busy with others. */
 export const PASSWORD_HASHING_BUSY = 'password_hashing_busy';
+
+/** The machine code of a hash given up while it waited, its client gone (`HashRequester.signal`). */
+export const PASSWORD_HASH_CLIENT_GONE = 'client_closed_request';
 
 /** Seconds a refused request is told to wait: a queue's worth of hashes takes about that long. */
 const BUSY_RETRY_AFTER_SECONDS = 1;
@@ -18,6 +23,72 @@ export interface PasswordHashingOptions {
 }
 
 /**
+ * Whom a hash is for: the request's client network, whose share of the waiting places it takes
+ * (`waitingShare`), and the signal that says its client has gone (`clientGoneSignal`). Undefined
+ * in its place: the node's own work (a dummy hash, made once and shared by every request), counted
+ * in no network's share and given up by no client.
+ */
+export interface HashRequester {
+  /** `request.clientNetwork` (`publicNetworkOf`: an IPv4 address, an IPv6 /64), as every per-network limit counts. */
+  network: string;
+  /** Aborted once the client has gone: a hash still waiting gives its place up; one running finishes. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The waiting places one network may hold: a quarter of the queue, at least 2, and never all of a
+ * queue of 2 or more, so that no one network (an IPv4 address, an IPv6 /64), nor a botnet of fewer
+ * than four, fills the queue by itself. 32 places give 8 each; 8 give 2; 2 give 1; 1 gives 1 (a
+ * queue of one place cannot be shared).
+ */
+export function waitingShare(waiting: number): number {
+  if (waiting <= 1) return waiting;
+  return Math.min(waiting - 1, Math.max(2, Math.floor(waiting / 4)));
+}
+
+/**
+ * The hash of a request whose client left while it waited: it never ran. 499, as nginx logs a
+ * request closed by its client: no client reads it, and the error handler logs no 4xx as a fault.
+ */
+export function passwordHashClientGone(): PairgateError {
+  return new PairgateError(PASSWORD_HASH_CLIENT_GONE, 499, 'The client closed the connection while its password waited to be checked; it was not checked.');
+}
+
+/** Each connection's signal that it closed (`clientGoneSignal`): one listener per socket, kept with it. */
+const closedSignals = new WeakMap<Socket, AbortSignal>();
+
+/**
+ * A signal aborted once the connection of `request` closes: the client has gone, nobody will read
+ * the answer. The connection's, not the request's own 'close': a POST's request (every form)
+ * closes once its body is read, client or not (as `doors/shared/waiting.ts` found). One signal per
+ * connection, its one listener added once: a keep-alive connection carries many requests, and a
+ * listener per request left on it would pile up.
+ */
+export function clientGoneSignal(request: FastifyRequest): AbortSignal {
+  const socket = request.raw.socket as Socket | null;
+  if (!socket || socket.destroyed) return AbortSignal.abort();
+  let signal = closedSignals.get(socket);
+  if (!signal) {
+    const controller = new AbortController();
+    socket.once('close', () => controller.abort());
+    signal = controller.signal;
+    closedSignals.set(socket, signal);
+  }
+  return signal;
+}
+
+/** The requester of the hashes `request` asks for: its client network and its connection's signal. */
+export function hashRequesterOf(request: FastifyRequest): HashRequester {
+  return { network: request.clientNetwork, signal: clientGoneSignal(request) };
+}
+
+/** A hash waiting for a place. */
+interface Waiter {
+  /** Hands it the place of a hash that ended (`release`). */
+  wake(): void;
+}
+
+/**
  * The refusal of a hash that found every place taken and the queue full: 503, since it is the
  * server's load, not anything this client did (RFC 9110 15.6.4: "temporary overload"); a 429 would
  * tell a person who signed in once that they asked too often. Retry-After says when to try again.
@@ -30,7 +101,12 @@ export function passwordHashingBusy(): PairgateError {
  * Every password hash of the accounts door (sign-in, registration, change, reset, deletion, the
  * dummy hash of unknown names) goes through one gate per node: at most `atOnce` scrypts run at
  * once, the next `waiting` wait their turn in order of arrival, and any more are refused at once
- * (`passwordHashingBusy`) without costing anything.
+ * (`passwordHashingBusy`) without costing anything. One client network holds at most
+ * `waitingShare(waiting)` of the waiting places, one more of its hashes refused the same way while
+ * other networks' still wait: else a few networks, each within its sign-ins a minute, filled the
+ * queue and every other person's sign-in was refused. A hash whose client has gone
+ * (`HashRequester.signal`) gives its waiting place up and never runs (`passwordHashClientGone`):
+ * else a client that sent and left cost a scrypt nobody read, and its place was kept from the next.
  *
  * Why: each scrypt holds 32 MiB (at the default cost) and one of libuv's threads (4 by default,
  * shared with file reads and DNS look-ups) for a tenth of a second or so. Unbounded, whoever sends
@@ -44,11 +120,18 @@ export class PasswordHashing {
   private running = 0;
   /** Hashes that took a place since the gate was made (`started`). */
   private begun = 0;
-  /** The hashes waiting for a place, each woken with the place of one that ended (`release`). */
-  private readonly queue: Array<() => void> = [];
+  /** Hashes given up while they waited, their clients gone (`givenUp`). */
+  private left = 0;
+  /** The hashes waiting for a place, in order of arrival. */
+  private readonly queue: Waiter[] = [];
+  /** Waiting places held by each network (none at 0: the map holds only networks waiting now). */
+  private readonly waitingOf = new Map<string, number>();
+  /** `waitingShare(options.waiting)`. */
+  private readonly share: number;
 
   constructor(private readonly options: PasswordHashingOptions) {
     if (!(options.atOnce >= 1) || !(options.waiting >= 0)) throw new Error('a password hashing gate needs a place, and no negative queue');
+    this.share = waitingShare(options.waiting);
   }
 
   /** log2 of scrypt's N for new hashes. */
@@ -56,29 +139,35 @@ export class PasswordHashing {
     return this.options.cost;
   }
 
-  /** Hashes `password` at the configured cost; 503 `password_hashing_busy` when the gate is full. */
-  hash(password: string): Promise<string> {
-    return this.gated(() => hashPassword(password, this.options.cost));
+  /**
+   * Hashes `password` at the configured cost for `from`; 503 `password_hashing_busy` when the gate
+   * is full or `from`'s network holds its share of the queue, 499 when `from`'s client leaves first.
+   */
+  hash(password: string, from: HashRequester | undefined): Promise<string> {
+    return this.gated(() => hashPassword(password, this.options.cost), from);
   }
 
-  /** Whether `password` matches `stored` (`verifyPassword`); 503 `password_hashing_busy` when the gate is full. */
-  verify(password: string, stored: string): Promise<boolean> {
-    return this.gated(() => verifyPassword(password, stored));
+  /** Whether `password` matches `stored` (`verifyPassword`), for `from`; refused as `hash` is. */
+  verify(password: string, stored: string, from: HashRequester | undefined): Promise<boolean> {
+    return this.gated(() => verifyPassword(password, stored), from);
   }
 
-  /** A hash of a random password at the configured cost (`dummyHash`), through the gate as well. */
+  /**
+   * A hash of a random password at the configured cost (`dummyHash`), through the gate as well: the
+   * node's own work (made once, shared by the requests that need it), in no network's share.
+   */
   dummy(): Promise<string> {
-    return this.gated(() => dummyHash(this.options.cost));
+    return this.gated(() => dummyHash(this.options.cost), undefined);
   }
 
   /**
    * Runs `work`, a password hash of another door's own format (the support door's supporter
    * passwords: `doors/support/supporter-passwords.ts`, handed this gate when its server runs the
-   * accounts door), through this gate as the accounts' own hashes run; 503
-   * `password_hashing_busy` when the gate is full.
+   * accounts door), through this gate as the accounts' own hashes run, for `from`; refused as
+   * `hash` is.
    */
-  run<T>(work: () => Promise<T>): Promise<T> {
-    return this.gated(work);
+  run<T>(work: () => Promise<T>, from: HashRequester | undefined): Promise<T> {
+    return this.gated(work, from);
   }
 
   /** Whether `stored` was made at another cost than the configured one (`needsRehash`). */
@@ -99,10 +188,16 @@ export class PasswordHashing {
     return this.begun;
   }
 
-  private async gated<T>(work: () => Promise<T>): Promise<T> {
+  /** Hashes given up while they waited, their clients gone, since the gate was made (for tests and metrics). */
+  get givenUp(): number {
+    return this.left;
+  }
+
+  private async gated<T>(work: () => Promise<T>, from: HashRequester | undefined): Promise<T> {
+    // A client gone already (during the look-ups before) takes no place, not even a free one.
+    if (from?.signal?.aborted) throw passwordHashClientGone();
     if (this.running < this.options.atOnce) this.running++;
-    else if (this.queue.length < this.options.waiting) await new Promise<void>((resolve) => this.queue.push(resolve));
-    else throw passwordHashingBusy();
+    else await this.wait(from);
     // Here this hash holds a place: taken above, or handed over by the one that ended (`release`).
     this.begun++;
     try {
@@ -112,10 +207,53 @@ export class PasswordHashing {
     }
   }
 
+  /**
+   * Waits for a place handed over by a hash that ended (`release`); refuses at once when the queue
+   * is full or `from`'s network holds its share of it, and gives the place up when `from`'s client
+   * goes first.
+   */
+  private wait(from: HashRequester | undefined): Promise<void> {
+    const network = from?.network;
+    if (this.queue.length >= this.options.waiting) return Promise.reject(passwordHashingBusy());
+    // The same 503 as a full queue: to a person behind that network (a household's one address, a
+    // company's NAT) the server is as busy, and the network's own hashes ahead are still coming.
+    if (network !== undefined && (this.waitingOf.get(network) ?? 0) >= this.share) return Promise.reject(passwordHashingBusy());
+    return new Promise<void>((resolve, reject) => {
+      const signal = from?.signal;
+      const leave = (): void => {
+        const at = this.queue.indexOf(waiter);
+        // Already handed a place (woken): it runs, as a running hash does.
+        if (at < 0) return;
+        this.queue.splice(at, 1);
+        this.forget(network);
+        this.left++;
+        reject(passwordHashClientGone());
+      };
+      const waiter: Waiter = {
+        wake: () => {
+          signal?.removeEventListener('abort', leave);
+          this.forget(network);
+          resolve();
+        },
+      };
+      this.queue.push(waiter);
+      if (network !== undefined) this.waitingOf.set(network, (this.waitingOf.get(network) ?? 0) + 1);
+      signal?.addEventListener('abort', leave, { once: true });
+    });
+  }
+
+  /** Counts one waiting place of `network` no longer held. */
+  private forget(network: string | undefined): void {
+    if (network === undefined) return;
+    const held = (this.waitingOf.get(network) ?? 1) - 1;
+    if (held > 0) this.waitingOf.set(network, held);
+    else this.waitingOf.delete(network);
+  }
+
   /** Hands the place of a hash that ended to the first waiting, else frees it. */
   private release(): void {
     const next = this.queue.shift();
-    if (next) next();
+    if (next) next.wake();
     else this.running--;
   }
 }

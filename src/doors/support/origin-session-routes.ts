@@ -7,6 +7,7 @@ import { constantTimeEqual, hashToken, randomId } from '../../core/ids.js';
 import { configSection } from '../../server/config.js';
 import { IdTakenError } from '../../store/ports.js';
 import type { DoorContext } from '../door.js';
+import { hashRequesterOf, type HashRequester } from '../accounts/password-hashing.js';
 import { PreferWaitHeaders, WaitQuery } from '../shared/wait-schemas.js';
 import { queryWaitSeconds, requestedWaitSeconds, waitForGrant } from '../shared/waiting.js';
 import { AuthFailureBudget } from './auth-budget.js';
@@ -176,9 +177,10 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
    * Whether `given` is the own login of the session `found`: its username, and its password checked
    * with scrypt, or found among the logins verified in the last minute (`VerifiedLogins`, for this
    * session's stored hash as read now). Anything else costs one scrypt (the session's hash, else a
-   * dummy one), whatever the username and the id.
+   * dummy one), whatever the username and the id; `from` is the request's network and signal for
+   * the password gate (`hashRequesterOf`).
    */
-  const isOwnLogin = async (given: { user: string; password: string } | undefined, found: KnownSession | undefined): Promise<boolean> => {
+  const isOwnLogin = async (given: { user: string; password: string } | undefined, found: KnownSession | undefined, from: HashRequester): Promise<boolean> => {
     const login = found?.login;
     // The right username alone runs no cheaper path: without it the password is checked against
     // a dummy hash, so a wrong username costs one scrypt like a wrong password.
@@ -186,7 +188,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
     const claim = found && ownHash !== undefined ? { sessionGrantId: found.grantId, username: login!.username!, passwordHash: ownHash } : undefined;
     const password = given?.password ?? '';
     if (claim && verifiedLogins.has(claim, password)) return true;
-    const own = await passwords.verifyOrDummy(password, ownHash);
+    const own = await passwords.verifyOrDummy(password, ownHash, from);
     if (own && claim) verifiedLogins.remember(claim, password);
     return own;
   };
@@ -205,7 +207,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
       if (!admin && !given) return { ok: false, known: undefined };
       const found = await lookUp(id, withExpired);
       if (admin) return { ok: true, known: found };
-      return { ok: await isOwnLogin(given, found), known: found };
+      return { ok: await isOwnLogin(given, found, hashRequesterOf(request)), known: found };
     });
     if (!ok) challenge(reply);
     if (!known) throw new NotFoundError(`No live session has the id ${id}.`, 'session_not_found');
@@ -331,7 +333,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: DoorConte
       supporterName,
       supporterAvatar,
       username: body.username ?? null,
-      passwordHash: body.password !== undefined ? await passwords.hash(body.password) : null,
+      passwordHash: body.password !== undefined ? await passwords.hash(body.password, hashRequesterOf(request)) : null,
       tokenHash: hashToken(token),
       meshName: `pairgate/${id}/${randomId(4).slice(0, 5)}`,
       meshIdHex: newMeshIdHex(),

@@ -22,7 +22,7 @@ describe('support origin: supporter passwords go through the node\'s password ga
   /** Holds the gate's one place, so the next hash is refused (no queue). */
   const fill = () => {
     let end!: () => void;
-    void gate.run(() => new Promise<void>((resolve) => (end = resolve)));
+    void gate.run(() => new Promise<void>((resolve) => (end = resolve)), undefined);
     release = end;
     expect(gate.load).toEqual({ running: 1, waiting: 0 });
   };
@@ -97,7 +97,7 @@ describe('support origin: the password gate is the server\'s own, not the newest
     const olderGate = accountsOf({ server: older.app }).parts.hashing;
     const newerGate = accountsOf({ server: newer.app }).parts.hashing;
     let release!: () => void;
-    void olderGate.run(() => new Promise<void>((resolve) => (release = resolve)));
+    void olderGate.run(() => new Promise<void>((resolve) => (release = resolve)), undefined);
     try {
       const startedOnNewer = newerGate.started;
       const refused = await fetch(`${older.url}/session/older`, { headers: { accept: 'application/json', authorization: basicAuth(OWN.user, OWN.password) } });
