@@ -189,4 +189,41 @@ describe('a door\'s everySweep in the app', () => {
       if (!closed) await t.close();
     }
   });
+
+  it('the server\'s own sweeps (grants, ephemeral entries) are not run again while a run is still going: skipped and said', async () => {
+    fakeIntervals();
+    const t = await createTestApp({ PAIRGATE_SWEEP_SECONDS: '1' });
+    const stores = t.app.pairgate.stores;
+    let running = 0;
+    let most = 0;
+    let calls = 0;
+    let finish: () => void = () => {};
+    const slow = new Promise<void>((resolve) => { finish = resolve; });
+    stores.sweepEphemeral = async () => {
+      calls += 1;
+      running += 1;
+      most = Math.max(most, running);
+      await slow;
+      running -= 1;
+      return 0;
+    };
+    try {
+      for (let i = 0; i < 3; i++) {
+        await vi.advanceTimersByTimeAsync(1_000);
+        await settle();
+      }
+      expect(calls).toBe(1);
+      expect(most).toBe(1);
+      const skipped = t.logs.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((line) => line.msg === 'ephemeral sweep still running after 1 s; this run skipped');
+      expect(skipped).toHaveLength(2);
+      finish();
+      await settle();
+      await vi.advanceTimersByTimeAsync(1_000);
+      await settle();
+      expect(calls).toBe(2);
+    } finally {
+      finish();
+      await t.close();
+    }
+  });
 });

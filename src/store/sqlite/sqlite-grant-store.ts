@@ -23,10 +23,10 @@ const C = '\u0000c';
  */
 export const GRANT_CACHE_SIZE = 10_000;
 
-/** Owner keys, kept: every creation looks its owner's up twice (see KeptKeys). */
 /** Expired grants one statement of the sweep deletes (some ten milliseconds' work). */
 export const SWEEP_BATCH = 1_000;
 
+/** Owner keys, kept: every creation looks its owner's up twice (see KeptKeys). */
 const OWNER_KEYS = new KeptKeys((kind, owner) => `${kind}\u0000${owner}`);
 
 /** The key of `owner`'s live grants of `kind` in the owners' counts (`\u0000` occurs in neither). */
