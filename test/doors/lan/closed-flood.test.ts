@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { heldFrameBytes, MAX_DATA_FRAME } from '../../../src/doors/lan/frames.js';
 import type { Offer } from '../../../src/doors/lan/offer.js';
-import { framedPair, loopbackOffer, provenJoiner } from './lan-fixtures.js';
+import { flood, framedPair, FULL_DATA_FRAME, loopbackOffer, provenJoiner } from './lan-fixtures.js';
 
 /**
  * Once a session is over, `FramedChannel.close()` leaves the connection half-open for up to a
@@ -20,36 +18,6 @@ afterEach(async () => {
   await Promise.all(offers.splice(0).map((offer) => offer.close()));
 });
 
-/** A full data frame as the wire carries it. */
-const DATA = (() => {
-  const head = Buffer.alloc(5);
-  head[0] = 2;
-  head.writeUInt32BE(MAX_DATA_FRAME, 1);
-  return Buffer.concat([head, randomBytes(MAX_DATA_FRAME)]);
-})();
-
-/**
- * Writes `frames` full data frames on `socket` at once and waits until they are out or the
- * connection ended, watching how many of the other devices' bytes this process holds unread.
- */
-async function flood(socket: net.Socket, frames: number): Promise<{ maxHeld: number; sent: number; closedAfterMs: number }> {
-  let maxHeld = 0;
-  const started = performance.now();
-  const watch = setInterval(() => { maxHeld = Math.max(maxHeld, heldFrameBytes()); }, 2);
-  const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(performance.now() - started)));
-  try {
-    for (let i = 0; i < frames; i++) socket.write(DATA);
-    await new Promise<void>((resolve) => {
-      socket.once('finish', () => resolve());
-      socket.once('close', () => resolve());
-    });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    return { maxHeld: Math.max(maxHeld, heldFrameBytes()), sent: frames * DATA.length - socket.writableLength, closedAfterMs: await closed };
-  } finally {
-    clearInterval(watch);
-  }
-}
-
 describe('a device that keeps sending once its session has ended', () => {
   it('an offer whose paired session ended drops what the joiner (which proved the secret) still sends, and closes within the second', async () => {
     const made = await loopbackOffer({ handshakeTimeoutMs: 5000 });
@@ -64,9 +32,9 @@ describe('a device that keeps sending once its session has ended', () => {
 
     const { maxHeld, sent, closedAfterMs } = await flood(socket, 128);
     // Enough left to have filled the old queue (64 frames), and none of it was held.
-    expect(sent).toBeGreaterThan(64 * DATA.length);
-    expect(maxHeld).toBeLessThan(2 * DATA.length);
-    expect(closedAfterMs).toBeLessThan(2500);
+    expect(sent).toBeGreaterThan(64 * FULL_DATA_FRAME.length);
+    expect(maxHeld).toBeLessThan(2 * FULL_DATA_FRAME.length);
+    expect(await closedAfterMs).toBeLessThan(2500);
   });
 
   it('close(): nothing queued after it, whatever comes', async () => {
@@ -74,7 +42,7 @@ describe('a device that keeps sending once its session has ended', () => {
     dialling.socket.on('error', () => undefined);
     listening.close();
     const { maxHeld, sent } = await flood(dialling.socket as net.Socket, 128);
-    expect(sent).toBeGreaterThan(64 * DATA.length);
-    expect(maxHeld).toBeLessThan(2 * DATA.length);
+    expect(sent).toBeGreaterThan(64 * FULL_DATA_FRAME.length);
+    expect(maxHeld).toBeLessThan(2 * FULL_DATA_FRAME.length);
   });
 });

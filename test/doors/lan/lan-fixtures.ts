@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -5,7 +6,7 @@ import { join as joinPath } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { decodeConnectionString } from '../../../src/doors/lan/connection-string.js';
 import { loadDeviceIdentity, type DeviceIdentity } from '../../../src/doors/lan/device-identity.js';
-import { FramedChannel } from '../../../src/doors/lan/frames.js';
+import { FramedChannel, heldFrameBytes, MAX_DATA_FRAME } from '../../../src/doors/lan/frames.js';
 import { startOffer, type Offer, type OfferOptions } from '../../../src/doors/lan/offer.js';
 import { dialPinned } from '../../../src/doors/lan/pinned-dial.js';
 import { channelBinding, newNonce, secretProof } from '../../../src/doors/lan/secret-proof.js';
@@ -91,4 +92,38 @@ export async function framedPair(sockets: net.Socket[]): Promise<[FramedChannel,
   server.close();
   sockets.push(client, other);
   return [new FramedChannel(client), new FramedChannel(other)];
+}
+
+/** A full data frame (the largest the protocol takes) as the wire carries it. */
+export const FULL_DATA_FRAME = (() => {
+  const head = Buffer.alloc(5);
+  head[0] = 2;
+  head.writeUInt32BE(MAX_DATA_FRAME, 1);
+  return Buffer.concat([head, randomBytes(MAX_DATA_FRAME)]);
+})();
+
+/**
+ * Writes `frames` full data frames on `socket` at once, as a device that pays no heed to the other
+ * side being done does, and waits until they are out or the connection ended, watching meanwhile
+ * how many of the other devices' bytes this process holds unread (`heldFrameBytes`: the listener
+ * runs here). The most it held, the bytes that left, and when the connection closed (ms after the
+ * flood began).
+ */
+export async function flood(socket: net.Socket, frames: number): Promise<{ maxHeld: number; sent: number; closedAfterMs: Promise<number> }> {
+  let maxHeld = 0;
+  const started = performance.now();
+  const watch = setInterval(() => { maxHeld = Math.max(maxHeld, heldFrameBytes()); }, 2);
+  const closedAfterMs = new Promise<number>((resolve) => socket.once('close', () => resolve(performance.now() - started)));
+  try {
+    for (let i = 0; i < frames; i++) socket.write(FULL_DATA_FRAME);
+    await new Promise<void>((resolve) => {
+      socket.once('finish', () => resolve());
+      socket.once('close', () => resolve());
+    });
+    // What left last is read a moment later.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  } finally {
+    clearInterval(watch);
+  }
+  return { maxHeld: Math.max(maxHeld, heldFrameBytes()), sent: frames * FULL_DATA_FRAME.length - socket.writableLength, closedAfterMs };
 }

@@ -4,12 +4,12 @@ import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenForTrustedPeer, type TrustedListener } from '../../../src/doors/lan/connect.js';
 import { decodeConnectionString } from '../../../src/doors/lan/connection-string.js';
-import { FramedChannel, heldFrameBytes, MAX_DATA_FRAME, MAX_REFUSED_OPEN } from '../../../src/doors/lan/frames.js';
+import { FramedChannel, MAX_REFUSED_OPEN } from '../../../src/doors/lan/frames.js';
 import type { Offer } from '../../../src/doors/lan/offer.js';
 import { dialPinned } from '../../../src/doors/lan/pinned-dial.js';
 import { newNonce } from '../../../src/doors/lan/secret-proof.js';
 import { createTlsIdentity } from '../../../src/doors/lan/tls-identity.js';
-import { framedPair, loopbackOffer, trustedPair } from './lan-fixtures.js';
+import { flood, framedPair, FULL_DATA_FRAME, loopbackOffer, trustedPair } from './lan-fixtures.js';
 
 /**
  * A connection the listener refused (`lan connect --listen` refuses any key it does not trust,
@@ -27,37 +27,6 @@ afterEach(async () => {
   await Promise.all(listeners.splice(0).map((listener) => listener.close()));
   await Promise.all(offers.splice(0).map((offer) => offer.close()));
 });
-
-/** A full data frame as the wire carries it. */
-const DATA = (() => {
-  const head = Buffer.alloc(5);
-  head[0] = 2;
-  head.writeUInt32BE(MAX_DATA_FRAME, 1);
-  return Buffer.concat([head, randomBytes(MAX_DATA_FRAME)]);
-})();
-
-/**
- * Queues `frames` full data frames on `socket` at once, as a device that pays no heed to the
- * refusal does, and waits until they are all out or the connection ended, watching meanwhile how
- * many of the other devices' bytes this process holds unread (`heldFrameBytes`: the listener runs
- * here). Resolves with the most it held and the bytes that left.
- */
-async function flood(socket: tls.TLSSocket, frames: number): Promise<{ maxHeld: number; sent: number }> {
-  let maxHeld = 0;
-  const watch = setInterval(() => { maxHeld = Math.max(maxHeld, heldFrameBytes()); }, 2);
-  try {
-    for (let i = 0; i < frames; i++) socket.write(DATA);
-    await new Promise<void>((resolve) => {
-      socket.once('finish', () => resolve());
-      socket.once('close', () => resolve());
-    });
-    // What left last is read a moment later.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  } finally {
-    clearInterval(watch);
-  }
-  return { maxHeld: Math.max(maxHeld, heldFrameBytes()), sent: frames * DATA.length - socket.writableLength };
-}
 
 describe('a refused device that keeps sending', () => {
   it('lan connect --listen: refused as not trusted, its flood of 256 KiB frames is dropped, never queued', async () => {
@@ -77,8 +46,8 @@ describe('a refused device that keeps sending', () => {
     const { maxHeld, sent } = await flood(socket, 128);
     // It was told why, and got 16 MiB out: enough to have filled the old queue.
     expect(await refusal).toMatchObject({ code: 'lan_not_trusted' });
-    expect(sent).toBeGreaterThan(64 * DATA.length);
-    expect(maxHeld).toBeLessThan(2 * DATA.length);
+    expect(sent).toBeGreaterThan(64 * FULL_DATA_FRAME.length);
+    expect(maxHeld).toBeLessThan(2 * FULL_DATA_FRAME.length);
   });
 
   it('an offer: refused for a wrong secret, its flood is dropped, never queued', async () => {
@@ -100,8 +69,8 @@ describe('a refused device that keeps sending', () => {
     const { maxHeld, sent } = await flood(socket, 128);
     expect(await refusal).toMatchObject({ code: 'lan_wrong_secret' });
     expect(made.offer.failures()).toBe(1);
-    expect(sent).toBeGreaterThan(64 * DATA.length);
-    expect(maxHeld).toBeLessThan(2 * DATA.length);
+    expect(sent).toBeGreaterThan(64 * FULL_DATA_FRAME.length);
+    expect(maxHeld).toBeLessThan(2 * FULL_DATA_FRAME.length);
   });
 
   it(`refused connections left open are at most ${MAX_REFUSED_OPEN}: past that the oldest is closed at once`, async () => {
