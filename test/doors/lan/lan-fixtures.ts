@@ -107,13 +107,20 @@ export const FULL_DATA_FRAME = (() => {
  * side being done does, and waits until they are out or the connection ended, watching meanwhile
  * how many of the other devices' bytes this process holds unread (`heldFrameBytes`: the listener
  * runs here). The most it held, the bytes that left, and when the connection closed (ms after the
- * flood began).
+ * flood began; Infinity if it had not 5 s after).
  */
 export async function flood(socket: net.Socket, frames: number): Promise<{ maxHeld: number; sent: number; closedAfterMs: Promise<number> }> {
   let maxHeld = 0;
   const started = performance.now();
   const watch = setInterval(() => { maxHeld = Math.max(maxHeld, heldFrameBytes()); }, 2);
-  const closedAfterMs = new Promise<number>((resolve) => socket.once('close', () => resolve(performance.now() - started)));
+  // Settles either way: Infinity for a connection still open 5 s on (the caller's bound fails then).
+  const closedAfterMs = new Promise<number>((resolve) => {
+    const giveUp = setTimeout(() => resolve(Infinity), 5000).unref();
+    socket.once('close', () => {
+      clearTimeout(giveUp);
+      resolve(performance.now() - started);
+    });
+  });
   try {
     for (let i = 0; i < frames; i++) socket.write(FULL_DATA_FRAME);
     await new Promise<void>((resolve) => {
