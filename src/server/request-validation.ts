@@ -93,21 +93,60 @@ function nonFinitePath(data: unknown, path = ''): string | undefined {
   return undefined;
 }
 
+/** How a number is written in text pairgate converts: decimal digits, a sign and a fraction at most. */
+const DECIMAL_NUMBER = /^-?\d+(?:\.\d+)?$/;
+
+/** The top-level text values of a converted part (flat: a query's, a form's, the headers), by name. */
+function textValues(data: unknown): Map<string, unknown> | undefined {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
+  let texts: Map<string, unknown> | undefined;
+  for (const [key, value] of Object.entries(data)) {
+    // An array is copied: Ajv converts its items in place.
+    if (typeof value === 'string' || Array.isArray(value)) (texts ??= new Map()).set(key, Array.isArray(value) ? [...value] : value);
+  }
+  return texts;
+}
+
 /**
- * A converting validator that also refuses a number that is not finite. Ajv converts any text
- * JavaScript reads as a number (`Infinity`, `-Infinity`, `1e400`) and then skips `minimum` and
- * `maximum` for a number that is not finite (its `strictNumbers` type check), so such text passed
- * every bound: a grant form's `ttl=-Infinity` reached the store and was a 500. Parts converted
- * from text are flat (a form's fields, a query's, the headers), so the walk is short.
+ * The instance path of a number in `data` converted from text not written in decimal (`texts`,
+ * the values before conversion), or undefined. Ajv converts whatever JavaScript's `Number` reads
+ * (`0x10`, `1e3`, ` 5`, `0b1`), so `?since=0x1` was the version 1.
+ */
+function nonDecimalPath(data: unknown, texts: Map<string, unknown>): string | undefined {
+  const converted = data as Record<string, unknown>;
+  for (const [key, text] of texts) {
+    const value = converted[key];
+    const pairs: [unknown, unknown][] = Array.isArray(value) ? value.map((item, i) => [item, Array.isArray(text) ? text[i] : text]) : [[value, text]];
+    for (const [number, written] of pairs) {
+      if (typeof number === 'number' && typeof written === 'string' && !DECIMAL_NUMBER.test(written)) return `/${key}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A converting validator that also refuses a number that is not finite, or written other than in
+ * decimal. Ajv converts any text JavaScript reads as a number (`Infinity`, `-Infinity`, `1e400`)
+ * and then skips `minimum` and `maximum` for a number that is not finite (its `strictNumbers` type
+ * check), so such text passed every bound: a grant form's `ttl=-Infinity` reached the store and
+ * was a 500. Text in hexadecimal or with an exponent is refused too: a client that sends it has
+ * a bug the answer should show. Parts converted from text are flat (a form's fields, a query's,
+ * the headers), so the walks are short.
  */
 function refusingNonFinite(check: Validate): Validate {
   const validate: Validate = (data, dataCxt) => {
+    const texts = textValues(data);
     const valid = check(data, dataCxt);
     validate.errors = check.errors;
     if (!valid) return valid;
     const path = nonFinitePath(data);
-    if (path === undefined) return valid;
-    validate.errors = [{ instancePath: path, schemaPath: '#', keyword: 'type', params: { type: 'number' }, message: 'must be a finite number' }];
+    if (path !== undefined) {
+      validate.errors = [{ instancePath: path, schemaPath: '#', keyword: 'type', params: { type: 'number' }, message: 'must be a finite number' }];
+      return false;
+    }
+    const written = texts && nonDecimalPath(data, texts);
+    if (written === undefined) return valid;
+    validate.errors = [{ instancePath: written, schemaPath: '#', keyword: 'type', params: { type: 'number' }, message: 'must be a number written in decimal digits' }];
     return false;
   };
   validate.schemaEnv = check.schemaEnv;
