@@ -18,12 +18,14 @@ export const IPV6_NETWORK_BITS = 64;
 
 /**
  * `203.0.113.9` for IPv4 (and `::ffff:203.0.113.9`), `2001:db8:1:2::/64` for any IPv6 address in
- * that /64. Anything that is not an IP address (a proxy's odd X-Forwarded-For) is kept as given,
- * so it still only matches itself.
+ * that /64; an address with a port (`203.0.113.9:51234`, `[2001:db8::1]:443`, as some proxies
+ * forward it) is that address. Anything else that is not an IP address (a proxy's odd
+ * X-Forwarded-For) is kept as given, so it still only matches itself.
  */
 export function publicNetworkOf(ip: string): string {
+  const bare = withoutPort(ip);
   // A zone (fe80::1%eth0) names the local interface, nothing public.
-  const address = ip.includes('%') ? ip.slice(0, ip.indexOf('%')) : ip;
+  const address = bare.includes('%') ? bare.slice(0, bare.indexOf('%')) : bare;
   if (isIPv4(address)) return address;
   if (!isIPv6(address)) return ip;
   const bytes = Buffer.from(encodeIp(address));
@@ -31,6 +33,25 @@ export function publicNetworkOf(ip: string): string {
   if (mapped) return decodeIp(bytes.subarray(12));
   bytes.fill(0, IPV6_NETWORK_BITS / 8);
   return `${decodeIp(bytes)}/${IPV6_NETWORK_BITS}`;
+}
+
+/** `[2001:db8::1]`, with or without `:port` after it. */
+const BRACKETED = /^\[([^\]]+)\](?::\d{1,5})?$/;
+/** `203.0.113.9:51234`. */
+const IPV4_WITH_PORT = /^([\d.]+):\d{1,5}$/;
+
+/**
+ * The address of `ip` without the port some trusted proxies write after it in X-Forwarded-For
+ * (Azure Application Gateway, IIS ARR: `203.0.113.9:51234`, `[2001:db8::1]:443`), which proxy-addr
+ * hands on as it is. Kept, the port made every connection a network of its own: each new source
+ * port a fresh budget for every per-address limit, and a box and a browser behind one router
+ * never on the same network. Anything else is returned unchanged.
+ */
+function withoutPort(ip: string): string {
+  const bracketed = BRACKETED.exec(ip);
+  if (bracketed && isIPv6(bracketed[1]!.replace(/%.*$/, ''))) return bracketed[1]!;
+  const withPort = IPV4_WITH_PORT.exec(ip);
+  return withPort && isIPv4(withPort[1]!) ? withPort[1]! : ip;
 }
 
 declare module 'fastify' {

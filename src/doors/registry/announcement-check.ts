@@ -109,10 +109,12 @@ function structuredFieldProblem(fields: Record<string, unknown>): string | undef
     const value = fields[field];
     if (typeof value !== 'string') continue;
     if (hasUnshowableText(value, true)) return `body.${field} must not contain ${unshowableRule(true)}.`;
-    if (URL.canParse(value)) {
-      const url = new URL(value);
-      if (url.username !== '' || url.password !== '') return `body.${field} holds a user name or password (not repeated here); announce the address alone (e.g. https://192.168.1.20:4443).`;
-    }
+    // The schema's pattern only looks at the scheme: a port past 65535, an IPv6 address with a
+    // zone (`https://[fe80::1%25eth0]`) or unbalanced brackets passed it and were listed, an address
+    // no browser or program reading /ping can open.
+    if (!URL.canParse(value)) return `body.${field}: ${quoted(value)} ${FIELD_RULES[field]!}.`;
+    const url = new URL(value);
+    if (url.username !== '' || url.password !== '') return `body.${field} holds a user name or password (not repeated here); announce the address alone (e.g. https://192.168.1.20:4443).`;
   }
   return undefined;
 }

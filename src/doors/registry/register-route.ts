@@ -48,6 +48,18 @@ export function normaliseAnnouncement(body: RegisterBody): { client: string; mes
 }
 
 /**
+ * The key `POST /register`'s rate limit counts a request under: the caller's network, and apart
+ * from it the requests of that network that carry no Authorization header. Any web page a person
+ * on the network opens may send /register a simple cross-site POST (text/plain, a form) without
+ * being allowed to read the answer, but never one with an Authorization header (that needs a
+ * preflight, which no CORS answers): 30 such requests a minute spent the budget every box of the
+ * network announces with, and the boxes dropped off `/ping` while the page stayed open.
+ */
+export function announcementRateKey(request: Pick<FastifyRequest, 'clientNetwork' | 'headers'>): string {
+  return request.headers.authorization === undefined ? `${request.clientNetwork}|unsigned` : request.clientNetwork;
+}
+
+/**
  * `POST /register`: a box announces its URLs to the browsers behind the same public IP. The caller's
  * IP is `request.ip`, which honours X-Forwarded-For only from PAIRGATE_TRUST_PROXY.
  */
@@ -68,7 +80,7 @@ export function registerRoute(app: FastifyInstance, ctx: DoorContext, options: R
       body: RegisterBody,
       response: { 200: RegisteredView, ...RegisterErrors },
     },
-    config: { rateLimit: { max: options.perMinute, timeWindow: 60_000 } },
+    config: { rateLimit: { max: options.perMinute, timeWindow: 60_000, keyGenerator: announcementRateKey } },
     preValidation: checkAnnouncementBody,
   }, async (request) => {
     const { client, message } = normaliseAnnouncement(request.body);

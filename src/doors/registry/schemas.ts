@@ -62,7 +62,7 @@ export function registryError(description: string) {
   );
 }
 
-const SCHEMA_REFUSED = '`validation_failed` (the body does not match the schema, `client` is no box fingerprint, the box\'s name (the structured form\'s `name`, or the `name` of a JSON `message`) or a structured origin holds control, invisible or text-direction characters or more than three accents on one letter, or an origin a user name or password), `invalid_json`';
+const SCHEMA_REFUSED = '`validation_failed` (the body does not match the schema, `client` is no box fingerprint, the box\'s name (the structured form\'s `name`, or the `name` of a JSON `message`) or a structured origin holds control, invisible or text-direction characters or more than three accents on one letter, or an origin a user name or password, or a structured origin is no URL that parses: a port past 65535, an IPv6 zone), `invalid_json`';
 
 /** The documented error answers of `POST /register` (signed by the box key, or over mutual TLS). */
 export const RegisterErrors = {

@@ -49,6 +49,16 @@ describe('a refused announcement names its own field and what it takes', () => {
     expect(await refusal({ fingerprint: 5, local_origin: 'https://10.0.0.5' })).toBe('body.fingerprint must be a string: the box fingerprint (what `pairgate box id` prints).');
   });
 
+  it('an origin the scheme pattern let through that is no URL: a port past 65535, an IPv6 zone, a broken bracket', async () => {
+    // Each was registered and listed: an address nobody reading /ping could open.
+    expect(await refusal({ fingerprint: box.fingerprint, local_origin: 'https://192.168.1.20:99999' })).toBe('body.local_origin: "https://192.168.1.20:99999" is not an http:// or https:// URL (e.g. https://192.168.1.20:4443).');
+    expect(await refusal({ fingerprint: box.fingerprint, local_origin: 'https://[fe80::1%25eth0]:4443' })).toMatch(/^body\.local_origin: "https:\/\/\[fe80::1%25eth0\]:4443" is not an http/);
+    expect(await refusal({ fingerprint: box.fingerprint, local_origin: 'https://10.0.0.5', tunnel_origin: 'https://[2001:db8::1' })).toBe('body.tunnel_origin: "https://[2001:db8::1" is not an http:// or https:// URL, or null.');
+    // What parses still passes: an IPv6 address with a port, a name.
+    const raw = JSON.stringify({ fingerprint: box.fingerprint, local_origin: 'https://[2001:db8::1]:4443', tunnel_origin: 'https://kitchen.example' });
+    expect((await httpFrom('127.0.0.1', `${base}/register`, { method: 'POST', body: raw, headers: { authorization: await signAnnouncement(box, raw) } })).status).toBe(200);
+  });
+
   it('Mozilla\'s message too long or not a string', async () => {
     expect(await refusal({ client: box.fingerprint, message: 'm'.repeat(2001) })).toBe('body.message is longer than 2000 characters (it has 2001).');
     expect(await refusal({ client: box.fingerprint, message: { local_origin: 'https://10.0.0.5' } })).toBe('body.message must be a string (usually JSON text, such as {"local_origin": "https://192.168.1.20:4443"}).');

@@ -26,6 +26,17 @@ describe('publicNetworkOf', () => {
     // Not an address (an odd forwarded header): kept as given, so it matches only itself.
     expect(publicNetworkOf('unknown')).toBe('unknown');
   });
+
+  it('reads an address with the port a proxy wrote after it (203.0.113.9:51234, [2001:db8::1]:443) as that address', () => {
+    expect(publicNetworkOf('203.0.113.9:51234')).toBe('203.0.113.9');
+    expect(publicNetworkOf('[2001:db8:1:2::1]:443')).toBe('2001:db8:1:2::/64');
+    expect(publicNetworkOf('[2001:db8:1:2::1]')).toBe('2001:db8:1:2::/64');
+    expect(publicNetworkOf('[::ffff:198.51.100.7]:80')).toBe('198.51.100.7');
+    // Not an address with a port: kept as given.
+    expect(publicNetworkOf('203.0.113.999:1')).toBe('203.0.113.999:1');
+    expect(publicNetworkOf('[nothing]:1')).toBe('[nothing]:1');
+    expect(publicNetworkOf('203.0.113.9:123456')).toBe('203.0.113.9:123456');
+  });
 });
 
 /**
@@ -93,6 +104,18 @@ describe('registry: one public network is an IPv4 address or an IPv6 /64, and ho
     clock.advance(91_000);
     expect((await announce('2001:db8:1:2::3', boxes[3]!)).status).toBe(200);
     expect((await ping('2001:db8:1:2::9')).map((e) => e.client).sort()).toEqual([boxes[0]!.fingerprint, boxes[3]!.fingerprint].sort());
+  });
+
+  it('behind a proxy that forwards the client\'s port (Azure Application Gateway, IIS ARR), a box and a browser on one network find each other, and the cap counts the network', async () => {
+    // Each connection has a source port of its own: counted by address and port, every connection
+    // was a network of its own, and the browser never saw the box.
+    expect((await announce('192.0.2.44:40001', boxes[6]!)).status).toBe(200);
+    expect(await ping('192.0.2.44:50002')).toEqual([expect.objectContaining({ public_ip: '192.0.2.44', client: boxes[6]!.fingerprint })]);
+    expect(await ping('192.0.2.44')).toHaveLength(1);
+    expect((await announce('192.0.2.44:40003', boxes[5]!)).status).toBe(200);
+    expect((await announce('192.0.2.44:40004', boxes[4]!)).json).toMatchObject({ reason: 'too_many_boxes' });
+    expect((await announce('[2001:db8:9:9::1]:40005', boxes[4]!)).status).toBe(200);
+    expect(await ping('[2001:db8:9:9::2]:40006')).toEqual([expect.objectContaining({ public_ip: '2001:db8:9:9::/64', client: boxes[4]!.fingerprint })]);
   });
 });
 

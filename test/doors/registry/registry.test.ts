@@ -202,6 +202,21 @@ describe('registry over real sockets', () => {
     expect(limited.json).toMatchObject({ code: 429, errno: 130, reason: 'rate_limited' });
     expect(limited.headers['retry-after']).toBeDefined();
   });
+
+  it('a web page on the network cannot spend its boxes\' announcements: requests without Authorization count apart', async () => {
+    // What any page a person on the network opens may send cross-site without a preflight: a
+    // text/plain or form POST, never an Authorization header. The suite allows 20 a minute.
+    const page = '127.0.0.7';
+    for (let i = 0; i < 10; i++) {
+      expect((await httpFrom(page, `${base}/register`, { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } })).status).toBe(415);
+      const form = await httpFrom(page, `${base}/register`, { method: 'POST', body: `client=${kitchen.fingerprint}&message=x`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      expect(form.status).not.toBe(429);
+    }
+    expect((await httpFrom(page, `${base}/register`, { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } })).json).toMatchObject({ reason: 'rate_limited' });
+    // The box behind the same address still announces.
+    const res = await announce(page, kitchen, { client: kitchen.fingerprint, message: 'still here' });
+    expect(res.status, res.text).toBe(200);
+  });
 });
 
 describe('registry behind a trusted proxy and in privacy mode', () => {
