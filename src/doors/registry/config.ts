@@ -6,7 +6,7 @@ export const registryConfigSchema = Type.Object({
   PAIRGATE_REGISTRY_ENABLED: Type.Boolean({ default: true, description: 'Serve the box registry (POST /register, GET /ping, /boxes).' }),
   PAIRGATE_REGISTRY_TTL_SECONDS: Type.Integer({ minimum: 10, maximum: 3600, default: 120, description: 'How long an announcement lives; keep it above the boxes\' re-announce interval (pairgate box announce --interval, 60 s by default), or boxes drop off the list between announcements.' }),
   PAIRGATE_REGISTRY_MAX_PER_IP: Type.Integer({ minimum: 1, maximum: 1000, default: 32, description: 'Boxes listed on one public network (an IPv4 address, or an IPv6 /64); announcements of further boxes are refused (429 too_many_boxes).' }),
-  PAIRGATE_REGISTRY_REGISTER_PER_MINUTE: Type.Integer({ minimum: 1, default: 30, description: 'Announcements per client IP per minute.' }),
+  PAIRGATE_REGISTRY_REGISTER_PER_MINUTE: Type.Integer({ minimum: 1, default: 100, description: 'Signed announcements per client network per minute (requests without a signature count apart, as many again). Keep it above twice PAIRGATE_REGISTRY_MAX_PER_IP: each box announces once a minute and again when its address changes.' }),
   PAIRGATE_REGISTRY_PING_PER_MINUTE: Type.Integer({ minimum: 1, default: 120, description: 'GET /ping per client IP per minute.' }),
   PAIRGATE_REGISTRY_LEGACY_FINGERPRINT: Type.Boolean({
     default: false,
