@@ -2,6 +2,7 @@ import { hashToken, randomId, randomToken } from '../../core/ids.js';
 import type { ExpressionBuilder } from 'kysely';
 import type { Database, DurableDb } from '../../store/durable-schema.js';
 import { advisoryXactLock, needsAdvisoryLocks } from '../../store/sql/advisory-lock.js';
+import { inBatches } from '../../store/sql/batched-delete.js';
 import type { AppAccessRow } from './access-rows.js';
 import type { Permission } from './permissions.js';
 import './access-rows.js';
@@ -310,15 +311,20 @@ export class AppAccesses {
   /**
    * Deletes the accesses that ended by `now`, with their tokens; returns how many. An ended access
    * is no access (`listForUser`, the count of `create` and `renew`), so nothing the person sees goes; deleting it
-   * keeps the tables from holding dead tokens for ever.
+   * keeps the tables from holding dead tokens for ever. A batch at a time (`inBatches`: a backlog
+   * in one go held SQLite's event loop, or outlasted PostgreSQL's query timeout), each batch's
+   * tokens and accesses in one transaction as the whole sweep's were, so no other statement of this
+   * process comes between them on SQLite; both statements name the batch by the same query, which
+   * reads the expiry again, as the unbatched statements did.
    */
   async sweep(now: number): Promise<number> {
-    return this.db.transaction().execute(async (trx) => {
-      const ended = trx.selectFrom('app_accesses').select('id').where('expires_at', '<=', now);
-      await trx.deleteFrom('app_access_tokens').where('access_id', 'in', ended).execute();
-      const deleted = await trx.deleteFrom('app_accesses').where('expires_at', '<=', now).executeTakeFirst();
+    return inBatches((limit) => this.db.transaction().execute(async (trx) => {
+      // Ordered, so that both statements take the same `limit` ended accesses.
+      const batch = trx.selectFrom('app_accesses').select('id').where('expires_at', '<=', now).orderBy('id').limit(limit);
+      await trx.deleteFrom('app_access_tokens').where('access_id', 'in', batch).execute();
+      const deleted = await trx.deleteFrom('app_accesses').where('id', 'in', batch).executeTakeFirst();
       return Number(deleted.numDeletedRows);
-    });
+    }));
   }
 
   /**

@@ -1,5 +1,6 @@
 import { hashToken, randomToken } from '../../core/ids.js';
 import type { DurableDb } from '../../store/durable-schema.js';
+import { deleteInBatches } from '../../store/sql/batched-delete.js';
 import './account-rows.js';
 
 /**
@@ -47,8 +48,11 @@ export class PasswordResets {
     await this.db.deleteFrom('password_resets').where('user_id', '=', userId).execute();
   }
 
-  /** Deletes expired tokens, used or not (a spent one goes at once with the others of its account: `endAll`). */
+  /**
+   * Deletes expired tokens, used or not (a spent one goes at once with the others of its account:
+   * `endAll`), a batch at a time (`deleteInBatches`).
+   */
   async sweep(now: number): Promise<void> {
-    await this.db.deleteFrom('password_resets').where('expires_at', '<=', now).execute();
+    await deleteInBatches(this.db, { table: 'password_resets', key: 'token_hash', where: (eb) => eb('expires_at', '<=', now) });
   }
 }

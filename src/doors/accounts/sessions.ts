@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hashToken, isTokenShaped, randomToken } from '../../core/ids.js';
 import type { DurableDb } from '../../store/durable-schema.js';
+import { deleteInBatches } from '../../store/sql/batched-delete.js';
 import { hostCookieName } from '../../web/pages.js';
 import type { UserStore, User } from './users.js';
 import './account-rows.js';
@@ -173,14 +174,19 @@ export class Sessions {
     await this.db.deleteFrom('account_sessions').where('user_id', '=', userId).execute();
   }
 
-  /** Deletes the sessions past their lifetime or unused for the idle time (`current` no longer takes them). */
+  /**
+   * Deletes the sessions past their lifetime or unused for the idle time (`current` no longer takes
+   * them), a batch at a time (`deleteInBatches`).
+   */
   async sweep(now: number): Promise<void> {
-    await this.db.deleteFrom('account_sessions')
-      .where((eb) => eb.or([
+    await deleteInBatches(this.db, {
+      table: 'account_sessions',
+      key: 'token_hash',
+      where: (eb) => eb.or([
         eb('expires_at', '<=', now),
         eb('last_seen_at', '<=', now - this.idleMs),
         eb.and([eb('last_seen_at', 'is', null), eb('created_at', '<=', now - this.idleMs)]),
-      ]))
-      .execute();
+      ]),
+    });
   }
 }

@@ -1,6 +1,7 @@
 import { hashToken, isTokenShaped, randomToken } from '../../core/ids.js';
 import type { DurableDb } from '../../store/durable-schema.js';
 import { advisoryXactLock, needsAdvisoryLocks } from '../../store/sql/advisory-lock.js';
+import { deleteInBatches } from '../../store/sql/batched-delete.js';
 import { DeviceRefreshTokens } from './refresh-tokens.js';
 import './device-rows.js';
 import '../accounts/account-rows.js';
@@ -191,9 +192,12 @@ export class DeviceTokens {
     return Number(access.numDeletedRows);
   }
 
-  /** Deletes expired access and refresh tokens (used refresh tokens are kept until then, to recognise reuse). */
+  /**
+   * Deletes expired access and refresh tokens (used refresh tokens are kept until then, to recognise
+   * reuse), a batch at a time (`deleteInBatches`).
+   */
   async sweep(now: number): Promise<void> {
-    await this.db.deleteFrom('device_access_tokens').where('expires_at', '<=', now).execute();
-    await this.db.deleteFrom('device_refresh_tokens').where('expires_at', '<=', now).execute();
+    await deleteInBatches(this.db, { table: 'device_access_tokens', key: 'token_hash', where: (eb) => eb('expires_at', '<=', now) });
+    await deleteInBatches(this.db, { table: 'device_refresh_tokens', key: 'token_hash', where: (eb) => eb('expires_at', '<=', now) });
   }
 }

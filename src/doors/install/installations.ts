@@ -2,6 +2,7 @@ import { ConflictError, NotFoundError } from '../../core/errors.js';
 import { randomId, randomToken } from '../../core/ids.js';
 import type { SecretBox } from '../../server/secret-box.js';
 import type { DurableDb } from '../../store/durable-schema.js';
+import { deleteInBatches } from '../../store/sql/batched-delete.js';
 import type { InstallationRow } from './install-rows.js';
 import { assertAllowedIn, lockOrganization } from './organizations.js';
 import './install-rows.js';
@@ -255,9 +256,12 @@ export class Installations {
    * Returns how many installations and links went.
    */
   async sweep(now: number, keepRotatedMs: number): Promise<{ installations: number; links: number }> {
-    // A setup is never installed, so no link names it: it goes alone.
-    const expired = await this.db.deleteFrom('chat_installations').where('state', '=', 'pending').where('expires_at', '<=', now).executeTakeFirst();
-    let installations = Number(expired.numDeletedRows);
+    // A setup is never installed, so no link names it: it goes alone (a batch at a time).
+    let installations = await deleteInBatches(this.db, {
+      table: 'chat_installations',
+      key: 'id',
+      where: (eb) => eb.and([eb('state', '=', 'pending'), eb('expires_at', '<=', now)]),
+    });
     let links = 0;
     const rotated = await this.db.selectFrom('chat_installations').select('id').where('state', '=', 'rotated').where('rotated_at', '<=', now - keepRotatedMs).execute();
     // A rotated row never changes state again: it is deleted here, or by the install of its replacement.

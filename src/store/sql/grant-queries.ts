@@ -90,15 +90,11 @@ export function failedAttemptQuery(db: DurableDb, id: string, now: number) {
     .returning('attempts');
 }
 
-/** Deletes the grants expired at `now`; returns what the stores need to forget them. */
-export function sweepQuery(db: DurableDb, now: number) {
-  return db.deleteFrom('grants').where('expires_at', '<=', now).returning(['id', 'kind', 'code_hash']);
-}
-
 /**
  * Deletes at most `limit` of the grants expired at `now` (by the index of expiry times); returns
- * what `sweepQuery` returns. For a store that runs its statements on the event loop (SQLite): one
- * statement for a whole backlog held every request for seconds (a second per 100,000 rows).
+ * what the stores need to forget them. Never the whole backlog in one statement: on SQLite it ran
+ * on the event loop and held every request for seconds (a second per 100,000 rows), on PostgreSQL
+ * it outlasted the pool's query timeout (see `SWEEP_BATCH_ROWS` in batched-delete.ts).
  */
 export function sweepBatchQuery(db: DurableDb, now: number, limit: number) {
   return db

@@ -1,4 +1,5 @@
 import type { DurableDb } from '../durable-schema.js';
+import { deleteInBatches } from './batched-delete.js';
 import { ANY_END, type EphemeralStore } from '../ports.js';
 import {
   decrementQuery,
@@ -69,9 +70,8 @@ export class SqlEphemeralStore implements EphemeralStore {
     return rows.map((row) => ({ key: row.key, value: row.value, expiresAt: Number(row.expires_at) }));
   }
 
-  /** Deletes expired entries; returns how many. */
+  /** Deletes expired entries, a batch at a time (`deleteInBatches`); returns how many. */
   async sweep(now: number): Promise<number> {
-    const result = await this.db.deleteFrom('ephemeral').where('expires_at', '<=', now).executeTakeFirst();
-    return Number(result.numDeletedRows);
+    return deleteInBatches(this.db, { table: 'ephemeral', key: 'key', where: (eb) => eb('expires_at', '<=', now) });
   }
 }

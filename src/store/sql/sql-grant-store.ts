@@ -2,7 +2,8 @@ import type { Grant, GrantPatch, NewGrant } from '../../core/grant.js';
 import type { DurableDb } from '../durable-schema.js';
 import { rowToGrant, type GrantRow } from '../grant-rows.js';
 import { CodeTakenError, IdTakenError, type GrantStore } from '../ports.js';
-import { countByKind, countLiveQuery, countPendingQuery, deleteQuery, failedAttemptQuery, liveByIdQuery, newGrantRow, redeemQuery, sweepQuery, updateQuery } from './grant-queries.js';
+import { inBatches, SWEEP_BATCH_ROWS } from './batched-delete.js';
+import { countByKind, countLiveQuery, countPendingQuery, deleteQuery, failedAttemptQuery, liveByIdQuery, newGrantRow, redeemQuery, sweepBatchQuery, updateQuery } from './grant-queries.js';
 
 /** Which unique constraint an insert broke, as told by the dialect's error. */
 export type UniqueViolation = (error: unknown) => 'code' | 'id' | undefined;
@@ -14,9 +15,16 @@ export type UniqueViolation = (error: unknown) => 'code' | 'id' | undefined;
  * across nodes without application locks.
  */
 export class SqlGrantStore implements GrantStore {
+  /**
+   * `sweepBatch`: expired grants one statement of the sweep deletes (tests make it small). Bounded
+   * because an unbounded DELETE of a backlog (a node stopped for a day, a flood of creations)
+   * outlasted the PostgreSQL pool's 10 s `query_timeout`, rolled back, and failed at every period
+   * for ever: see `SWEEP_BATCH_ROWS`.
+   */
   constructor(
     private readonly db: DurableDb,
     private readonly uniqueViolation: UniqueViolation,
+    private readonly sweepBatch: number = SWEEP_BATCH_ROWS,
   ) {}
 
   async create<Request>(grant: NewGrant<Request> & { id: string }, now: number): Promise<Grant<Request>> {
@@ -92,8 +100,18 @@ export class SqlGrantStore implements GrantStore {
     return row ? Number(row.attempts) : 0;
   }
 
+  /**
+   * Deletes the grants expired at `now`, `sweepBatch` at a time (`inBatches`); returns them
+   * counted by kind. Each batch is its own statement, so one that fails keeps the batches before.
+   */
   async sweepExpired(now: number): Promise<Record<string, number>> {
-    return countByKind(await sweepQuery(this.db, now).execute());
+    const counts: Record<string, number> = {};
+    await inBatches(async (limit) => {
+      const rows = await sweepBatchQuery(this.db, now, limit).execute();
+      for (const [kind, n] of Object.entries(countByKind(rows))) counts[kind] = (counts[kind] ?? 0) + n;
+      return rows.length;
+    }, this.sweepBatch);
+    return counts;
   }
 
   async countLive(kind: string, now: number): Promise<number> {

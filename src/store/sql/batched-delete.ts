@@ -1,0 +1,71 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { Expression, ExpressionBuilder, Kysely, SqlBool } from 'kysely';
+import type { Database, DurableDb } from '../durable-schema.js';
+
+/**
+ * Rows one statement of a periodic sweep deletes, at most. A sweep meets whatever piled up since
+ * the last one, and after a node stopped for a day or a flood of creations that is millions of
+ * rows: in one statement, SQLite (synchronous, on the event loop) held every request for seconds
+ * (a second per 100,000 grants), and PostgreSQL outlasted the pool's 10 s `query_timeout`
+ * (`postgres-stores.ts`), rolled back and failed again at every period while the backlog grew. A
+ * thousand grants found by their expiry index are some ten milliseconds' work (SQLite's grant
+ * store, `SWEEP_BATCH` there); a table with no such index is read until a batch is found.
+ */
+export const SWEEP_BATCH_ROWS = 1_000;
+
+/** A table of the durable schema. */
+type Table = keyof Database & string;
+
+/** The rows of `table` that a sweep deletes. */
+export interface SweptRows<T extends Table> {
+  table: T;
+  /** A column whose value names one row (the primary key). */
+  key: keyof Database[T] & string;
+  /** Which rows go (expired at the sweep's `now`). */
+  where: (eb: ExpressionBuilder<Database, T>) => Expression<SqlBool>;
+}
+
+/**
+ * Runs `deleteBatch(limit)` until a batch deletes fewer than `limit` rows, with a turn of the event
+ * loop between batches (the server's I/O and timers run there); returns how many it deleted in
+ * all. A batch comes back short when nothing is left, or when another node deleted the same rows
+ * first: then the next sweep goes on where this one stopped. For sweeps whose batch is more than
+ * one DELETE (a transaction); others use `deleteInBatches`.
+ */
+export async function inBatches(deleteBatch: (limit: number) => Promise<number>, limit: number = SWEEP_BATCH_ROWS): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = await deleteBatch(limit);
+    total += deleted;
+    if (deleted < limit) return total;
+    await nextTurn();
+  }
+}
+
+/**
+ * The schema as a Kysely that takes any table and column by name. Kysely cannot check a table and
+ * column left generic (its overloads do not resolve); `SweptRows` ties them together instead.
+ */
+type LooseDb = Kysely<Record<string, Record<string, unknown>>>;
+
+/**
+ * The keys of at most `limit` of `rows` (`SELECT key FROM table WHERE ... LIMIT limit`), for a
+ * `WHERE key IN (...)`: PostgreSQL's DELETE has no LIMIT of its own, and this form runs on both.
+ */
+function sweptKeys<T extends Table>(db: DurableDb, rows: SweptRows<T>, limit: number) {
+  const { table, key }: { table: string; key: string } = rows;
+  return (db as unknown as LooseDb).selectFrom(table).select(key).where(rows.where as never).limit(limit);
+}
+
+/**
+ * Deletes `rows` at most `limit` a statement (`DELETE FROM table WHERE key IN (SELECT key ... LIMIT
+ * limit)`, which SQLite and PostgreSQL both run), with a turn of the event loop between
+ * statements (`inBatches`); returns how many went.
+ */
+export async function deleteInBatches<T extends Table>(db: DurableDb, rows: SweptRows<T>, limit: number = SWEEP_BATCH_ROWS): Promise<number> {
+  return inBatches(async (n) => {
+    const { table, key }: { table: string; key: string } = rows;
+    const result = await (db as unknown as LooseDb).deleteFrom(table).where(key, 'in', sweptKeys(db, rows, n)).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }, limit);
+}
