@@ -617,6 +617,9 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: 
   if (unexpected) request.log.error({ err: thrown }, 'unexpected error');
   // A 501 is the client's (a transfer coding not served), not a failure of the server's to warn of.
   else if (error.status >= 500 && error.status !== 501) warnOfFailure(request, error, thrown);
+  // A client whose connection has closed (one that left while its password waited, 499) reads
+  // nothing: the status alone, no page or body made for it.
+  if (request.raw?.socket?.destroyed === true) return reply.code(error.status).send();
   const retryAfter = error.details?.retryAfterSeconds;
   if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   else if (error.status === 503) reply.header('retry-after', '5');

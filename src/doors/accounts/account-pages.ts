@@ -4,11 +4,11 @@ import { Type } from 'typebox';
 import { InvalidRequestError, isPairgateError, UnauthorizedError, type PairgateError } from '../../core/errors.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import type { DoorContext } from '../door.js';
-import { currentUser, safeNext, signInFromForm, signInRefusalText, signInUrl, type Accounts } from './accounts.js';
+import { busyMessageKey, currentUser, safeNext, signInFromForm, signInRefusalText, signInUrl, type Accounts } from './accounts.js';
 import { AccountDeletionRefused } from './deletion-guards.js';
 import { flowIntro } from './flow-intro.js';
 import { formFromThisSite } from './form-guard.js';
-import { hashRequesterOf, PASSWORD_HASHING_BUSY } from './password-hashing.js';
+import { hashRequesterOf, isPasswordHashClientGone, isPasswordHashingBusy } from './password-hashing.js';
 import { askedLang, pickLang, translator, type Lang, type MessageKey } from './i18n.js';
 import { renderPage } from './page-helpers.js';
 import { ResetReturn } from './reset-return.js';
@@ -22,7 +22,7 @@ const HtmlPage = { 200: htmlPage('An HTML page.') };
 /** A form shown again with what went wrong, under the error's status. */
 const FormAgain = htmlPage('The form again, saying what went wrong.');
 /** A form refused because the server is busy hashing others' passwords (`PasswordHashing`). */
-const BusyAgain = htmlPage('Too many password checks under way on the server (`password_hashing_busy`): the form again, saying to try again in a moment (Retry-After).');
+const BusyAgain = htmlPage('Too many password checks under way on the server (`password_hashing_busy`), or already waiting from the client\'s network, which holds its share of the queue (`password_hashing_network_busy`): the form again, saying which and to try again in a moment (Retry-After).');
 /** A page for signed-in people, asked for by someone who is not. */
 const SignInFirst = seeOther('Not signed in: to the sign-in page, which comes back here.');
 const tags = ['accounts'];
@@ -30,13 +30,15 @@ const tags = ['accounts'];
 /**
  * A known pairgate error's message in the page's language (the catalog has one per code, and one
  * per code and `details.reason` where a code has several causes, `error.<code>.<reason>`); a rate
- * limit says when to try again.
+ * limit says when to try again. None for a hash given up because its client left: nobody reads a
+ * form then, so the caller throws it on and no page is rendered (the error handler sends a gone
+ * client no body).
  */
 function errorMessage(error: unknown, lang: Lang): string | undefined {
-  if (!isPairgateError(error)) return undefined;
+  if (!isPairgateError(error) || isPasswordHashClientGone(error)) return undefined;
   const t = translator(lang);
-  // The one 5xx a form says in words: the server too busy hashing passwords, gone in a moment.
-  if (error.code === PASSWORD_HASHING_BUSY) return t('error.password_hashing_busy');
+  // The one 5xx a form says in words: the server (or the person's network) too busy hashing passwords, gone in a moment.
+  if (isPasswordHashingBusy(error)) return t(busyMessageKey(error));
   if (error.status >= 500) return undefined;
   const retryAfter = Number(error.details?.retryAfterSeconds);
   if (error.status === 429 && retryAfter > 0) return t('error.rate_limitedWait', { wait: waitWords(retryAfter, lang) });

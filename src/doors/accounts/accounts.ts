@@ -1,13 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../core/clock.js';
-import { ForbiddenError, isPairgateError, UnauthorizedError } from '../../core/errors.js';
+import { ForbiddenError, isPairgateError, UnauthorizedError, type PairgateError } from '../../core/errors.js';
 import type { AfterAnswer } from './after-answer.js';
 import type { AccountDeletionGuards } from './deletion-guards.js';
 import type { DeviceAccount, DeviceCookies } from './device-cookies.js';
 import { translator, type Lang } from './i18n.js';
 import { waitWords } from '../../web/duration-words.js';
 import type { Mailer } from './mailer.js';
-import { hashRequesterOf, PASSWORD_HASH_CLIENT_GONE, PASSWORD_HASHING_BUSY, type HashRequester, type PasswordHashing } from './password-hashing.js';
+import { hashRequesterOf, isPasswordHashClientGone, isPasswordHashingBusy, PASSWORD_HASHING_NETWORK_BUSY, type HashRequester, type PasswordHashing } from './password-hashing.js';
 import type { PasswordResets } from './password-resets.js';
 import type { ResetMailBudget } from './reset-mail-budget.js';
 import type { Sessions } from './sessions.js';
@@ -68,7 +68,7 @@ export class Accounts {
     try {
       return await made;
     } catch (error) {
-      // Refused by a busy gate too (`passwordHashingBusy`): the next sign-in tries again.
+      // Refused by a busy gate too (`PasswordHashingBusyError`): the next sign-in tries again.
       if (this.dummy === made) this.dummy = undefined;
       throw error;
     }
@@ -140,7 +140,7 @@ export class Accounts {
     try {
       fresh = await this.parts.hashing.hash(password, from);
     } catch (error) {
-      if (isPairgateError(error) && (error.code === PASSWORD_HASHING_BUSY || error.code === PASSWORD_HASH_CLIENT_GONE)) return stored;
+      if (isPasswordHashingBusy(error) || isPasswordHashClientGone(error)) return stored;
       throw error;
     }
     return (await this.parts.users.rehash(userId, stored, fresh)) ? fresh : stored;
@@ -284,13 +284,18 @@ export function sessionToken(request: FastifyRequest): string | undefined {
 /** A sign-in that a form refused: its status, machine code and the message key the form shows. */
 export interface SignInRefusal {
   status: 401 | 429 | 503;
-  /** `signin_failed`, `rate_limited` (a budget or the network's attempts) or `password_hashing_busy`. */
+  /** `signin_failed`, `rate_limited` (a budget or the network's attempts), `password_hashing_busy` or `password_hashing_network_busy`. */
   code: string;
-  messageKey: 'signin.failed' | 'signin.limited' | 'signin.tooMany' | 'error.password_hashing_busy';
+  messageKey: 'signin.failed' | 'signin.limited' | 'signin.tooMany' | 'error.password_hashing_busy' | 'error.password_hashing_network_busy';
   /** For a 429 or 503: how long until this sign-in may be tried again. */
   retryAfterSeconds?: number;
   /** For a 429 of a failure budget: whether the name's budget or the network's is spent. */
   budget?: SpentBudget;
+}
+
+/** What a form says of a hash the gate refused at once: the server busy, or the person's network. */
+export function busyMessageKey(error: PairgateError): 'error.password_hashing_busy' | 'error.password_hashing_network_busy' {
+  return error.code === PASSWORD_HASHING_NETWORK_BUSY ? 'error.password_hashing_network_busy' : 'error.password_hashing_busy';
 }
 
 /**
@@ -327,9 +332,9 @@ export async function signInFromForm(request: FastifyRequest, reply: FastifyRepl
     if (!isPairgateError(error)) throw error;
     if (error.status === 401) return { status: 401, code: error.code, messageKey: 'signin.failed' };
     const retryAfterSeconds = Number(error.details?.retryAfterSeconds ?? 60);
-    if (error.status === 503 && error.code === PASSWORD_HASHING_BUSY) {
+    if (isPasswordHashingBusy(error)) {
       reply.header('retry-after', String(retryAfterSeconds));
-      return { status: 503, code: error.code, messageKey: 'error.password_hashing_busy', retryAfterSeconds };
+      return { status: 503, code: error.code, messageKey: busyMessageKey(error), retryAfterSeconds };
     }
     if (error.status !== 429) throw error;
     reply.header('retry-after', String(retryAfterSeconds));

@@ -3,6 +3,7 @@ import type { Pages } from '../../web/pages.js';
 import { languageSwitchUrl } from '../../web/page-language.js';
 import { accountsOf, currentUser } from './accounts.js';
 import { pageLocals, pickLang, type Lang } from './i18n.js';
+import { clientHasGone } from './password-hashing.js';
 import type { User } from './users.js';
 
 /** Options of a page render. */
@@ -22,9 +23,12 @@ export interface PageOptions {
 /**
  * Renders an account or access page: the translator, the language switch, the signed-in user
  * (for the navigation) and whether registration is open (a closed server offers no "Create an
- * account" link that leads to a refusal) are added to `data`.
+ * account" link that leads to a refusal) are added to `data`. Nothing is rendered, nor the user
+ * looked up, for a client whose connection has closed (one that left while its password was
+ * checked): nobody reads it, so it gets the status alone, no body.
  */
 export async function renderPage(pages: Pages, request: FastifyRequest, reply: FastifyReply, template: string, data: Record<string, unknown> = {}, options: PageOptions = {}): Promise<FastifyReply> {
+  if (clientHasGone(request)) return reply.code(options.status ?? 200).send();
   const lang = options.lang ?? pickLang(request, options.preferredLang);
   const user = options.user === undefined ? await currentUser(request) : options.user;
   const locals = pageLocals(lang);

@@ -6,6 +6,9 @@ import { dummyHash, hashPassword, needsRehash, verifyPassword } from './password
 /** The machine code of a password check or hash refused because the server is busy with others. */
 export const PASSWORD_HASHING_BUSY = 'password_hashing_busy';
 
+/** The machine code of a password check or hash refused because its client network holds its share of the queue. */
+export const PASSWORD_HASHING_NETWORK_BUSY = 'password_hashing_network_busy';
+
 /** The machine code of a hash given up while it waited, its client gone (`HashRequester.signal`). */
 export const PASSWORD_HASH_CLIENT_GONE = 'client_closed_request';
 
@@ -49,9 +52,18 @@ export function waitingShare(waiting: number): number {
 /**
  * The hash of a request whose client left while it waited: it never ran. 499, as nginx logs a
  * request closed by its client: no client reads it, and the error handler logs no 4xx as a fault.
+ * Nothing is rendered for it: a form catching it throws it on (`isPasswordHashClientGone`), and the
+ * error handler sends a gone client no body.
  */
-export function passwordHashClientGone(): PairgateError {
-  return new PairgateError(PASSWORD_HASH_CLIENT_GONE, 499, 'The client closed the connection while its password waited to be checked; it was not checked.');
+export class PasswordHashClientGoneError extends PairgateError {
+  constructor() {
+    super(PASSWORD_HASH_CLIENT_GONE, 499, 'The client closed the connection while its password waited to be checked; it was not checked.');
+  }
+}
+
+/** Whether `error` is a hash given up because its client left (`PasswordHashClientGoneError`). */
+export function isPasswordHashClientGone(error: unknown): boolean {
+  return error instanceof PasswordHashClientGoneError;
 }
 
 /** Each connection's signal that it closed (`clientGoneSignal`): one listener per socket, kept with it. */
@@ -77,6 +89,14 @@ export function clientGoneSignal(request: FastifyRequest): AbortSignal {
   return signal;
 }
 
+/**
+ * Whether the connection of `request` has closed already: what `clientGoneSignal` says, read
+ * without adding a listener, for a page about to be rendered (`renderPage`) that nobody would read.
+ */
+export function clientHasGone(request: FastifyRequest): boolean {
+  return (request.raw.socket as Socket | null)?.destroyed === true;
+}
+
 /** The requester of the hashes `request` asks for: its client network and its connection's signal. */
 export function hashRequesterOf(request: FastifyRequest): HashRequester {
   return { network: request.clientNetwork, signal: clientGoneSignal(request) };
@@ -93,20 +113,44 @@ interface Waiter {
  * server's load, not anything this client did (RFC 9110 15.6.4: "temporary overload"); a 429 would
  * tell a person who signed in once that they asked too often. Retry-After says when to try again.
  */
-export function passwordHashingBusy(): PairgateError {
-  return new PairgateError(PASSWORD_HASHING_BUSY, 503, 'The server is busy checking other passwords. Try again in a moment.', { retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS });
+export class PasswordHashingBusyError extends PairgateError {
+  constructor() {
+    super(PASSWORD_HASHING_BUSY, 503, 'The server is busy checking other passwords. Try again in a moment.', { retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS });
+  }
+}
+
+/**
+ * The refusal of a hash whose client network already holds its share of the waiting places
+ * (`waitingShare`) while the queue still has room for others': 503 with Retry-After as a full
+ * queue, since to a person behind that network (a household's one address, a company's NAT) the
+ * server is as busy, but a code of its own, so that an operator or a client tells one busy network
+ * from a busy server.
+ */
+export class PasswordHashingNetworkBusyError extends PairgateError {
+  constructor() {
+    super(PASSWORD_HASHING_NETWORK_BUSY, 503, 'Many sign-ins from your network are already waiting to be checked. Try again in a moment.', { retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS });
+  }
+}
+
+/** Whether `error` is a hash refused by the gate at once (`PasswordHashingBusyError`, `PasswordHashingNetworkBusyError`): a 503 a form says in words. */
+export function isPasswordHashingBusy(error: unknown): boolean {
+  return error instanceof PasswordHashingBusyError || error instanceof PasswordHashingNetworkBusyError;
 }
 
 /**
  * Every password hash of the accounts door (sign-in, registration, change, reset, deletion, the
  * dummy hash of unknown names) goes through one gate per node: at most `atOnce` scrypts run at
- * once, the next `waiting` wait their turn in order of arrival, and any more are refused at once
- * (`passwordHashingBusy`) without costing anything. One client network holds at most
- * `waitingShare(waiting)` of the waiting places, one more of its hashes refused the same way while
- * other networks' still wait: else a few networks, each within its sign-ins a minute, filled the
- * queue and every other person's sign-in was refused. A hash whose client has gone
- * (`HashRequester.signal`) gives its waiting place up and never runs (`passwordHashClientGone`):
- * else a client that sent and left cost a scrypt nobody read, and its place was kept from the next.
+ * once, the next `waiting` wait their turn, and any more are refused at once
+ * (`PasswordHashingBusyError`) without costing anything. One client network holds at most
+ * `waitingShare(waiting)` of the waiting places, one more of its hashes refused
+ * (`PasswordHashingNetworkBusyError`) while other networks' still wait: else a few networks, each
+ * within its sign-ins a minute, filled the queue and every other person's sign-in was refused.
+ * The waiting are served round robin by client network, each network's in order of arrival: in
+ * order of arrival alone, one network's 8 places ahead of a person still held that person's
+ * sign-in for 8 scrypts; now it waits for at most one of each network ahead. A hash whose client
+ * has gone (`HashRequester.signal`) gives its waiting place up and never runs
+ * (`PasswordHashClientGoneError`): else a client that sent and left cost a scrypt nobody read, and
+ * its place was kept from the next.
  *
  * Why: each scrypt holds 32 MiB (at the default cost) and one of libuv's threads (4 by default,
  * shared with file reads and DNS look-ups) for a tenth of a second or so. Unbounded, whoever sends
@@ -122,10 +166,14 @@ export class PasswordHashing {
   private begun = 0;
   /** Hashes given up while they waited, their clients gone (`givenUp`). */
   private left = 0;
-  /** The hashes waiting for a place, in order of arrival. */
-  private readonly queue: Waiter[] = [];
-  /** Waiting places held by each network (none at 0: the map holds only networks waiting now). */
-  private readonly waitingOf = new Map<string, number>();
+  /**
+   * The hashes waiting for a place, by network (undefined: the node's own), each network's in order
+   * of arrival; only networks waiting now. The map's order is the rotation: the first network's
+   * first hash is served next, and the network goes to the end (`next`).
+   */
+  private readonly lanes = new Map<string | undefined, Waiter[]>();
+  /** Hashes in `lanes`, all networks together. */
+  private waitingCount = 0;
   /** `waitingShare(options.waiting)`. */
   private readonly share: number;
 
@@ -141,7 +189,8 @@ export class PasswordHashing {
 
   /**
    * Hashes `password` at the configured cost for `from`; 503 `password_hashing_busy` when the gate
-   * is full or `from`'s network holds its share of the queue, 499 when `from`'s client leaves first.
+   * is full, 503 `password_hashing_network_busy` when `from`'s network holds its share of the
+   * queue, 499 `client_closed_request` when `from`'s client leaves first.
    */
   hash(password: string, from: HashRequester | undefined): Promise<string> {
     return this.gated(() => hashPassword(password, this.options.cost), from);
@@ -177,7 +226,7 @@ export class PasswordHashing {
 
   /** Hashes running now and waiting (for tests and metrics). */
   get load(): { running: number; waiting: number } {
-    return { running: this.running, waiting: this.queue.length };
+    return { running: this.running, waiting: this.waitingCount };
   }
 
   /**
@@ -195,7 +244,7 @@ export class PasswordHashing {
 
   private async gated<T>(work: () => Promise<T>, from: HashRequester | undefined): Promise<T> {
     // A client gone already (during the look-ups before) takes no place, not even a free one.
-    if (from?.signal?.aborted) throw passwordHashClientGone();
+    if (from?.signal?.aborted) throw new PasswordHashClientGoneError();
     if (this.running < this.options.atOnce) this.running++;
     else await this.wait(from);
     // Here this hash holds a place: taken above, or handed over by the one that ended (`release`).
@@ -214,45 +263,54 @@ export class PasswordHashing {
    */
   private wait(from: HashRequester | undefined): Promise<void> {
     const network = from?.network;
-    if (this.queue.length >= this.options.waiting) return Promise.reject(passwordHashingBusy());
-    // The same 503 as a full queue: to a person behind that network (a household's one address, a
-    // company's NAT) the server is as busy, and the network's own hashes ahead are still coming.
-    if (network !== undefined && (this.waitingOf.get(network) ?? 0) >= this.share) return Promise.reject(passwordHashingBusy());
+    if (this.waitingCount >= this.options.waiting) return Promise.reject(new PasswordHashingBusyError());
+    const lane = this.lanes.get(network) ?? [];
+    if (network !== undefined && lane.length >= this.share) return Promise.reject(new PasswordHashingNetworkBusyError());
     return new Promise<void>((resolve, reject) => {
       const signal = from?.signal;
       const leave = (): void => {
-        const at = this.queue.indexOf(waiter);
+        const at = lane.indexOf(waiter);
         // Already handed a place (woken): it runs, as a running hash does.
         if (at < 0) return;
-        this.queue.splice(at, 1);
-        this.forget(network);
+        lane.splice(at, 1);
+        this.waitingCount--;
+        if (lane.length === 0) this.lanes.delete(network);
         this.left++;
-        reject(passwordHashClientGone());
+        reject(new PasswordHashClientGoneError());
       };
       const waiter: Waiter = {
         wake: () => {
           signal?.removeEventListener('abort', leave);
-          this.forget(network);
           resolve();
         },
       };
-      this.queue.push(waiter);
-      if (network !== undefined) this.waitingOf.set(network, (this.waitingOf.get(network) ?? 0) + 1);
+      // A network waiting already keeps its turn in the rotation; a new one joins at its end.
+      if (lane.length === 0) this.lanes.set(network, lane);
+      lane.push(waiter);
+      this.waitingCount++;
       signal?.addEventListener('abort', leave, { once: true });
     });
   }
 
-  /** Counts one waiting place of `network` no longer held. */
-  private forget(network: string | undefined): void {
-    if (network === undefined) return;
-    const held = (this.waitingOf.get(network) ?? 1) - 1;
-    if (held > 0) this.waitingOf.set(network, held);
-    else this.waitingOf.delete(network);
+  /**
+   * Takes the next waiting hash: the first of the network whose turn it is (the map's first), that
+   * network then going to the end of the rotation while it has more waiting. A network with nothing
+   * waiting thus goes ahead of another's 2nd..8th, and each step is a few map operations.
+   */
+  private next(): Waiter | undefined {
+    const first = this.lanes.entries().next();
+    if (first.done === true) return undefined;
+    const [network, lane] = first.value;
+    const waiter = lane.shift();
+    this.lanes.delete(network);
+    if (lane.length > 0) this.lanes.set(network, lane);
+    this.waitingCount--;
+    return waiter;
   }
 
-  /** Hands the place of a hash that ended to the first waiting, else frees it. */
+  /** Hands the place of a hash that ended to the next waiting (`next`), else frees it. */
   private release(): void {
-    const next = this.queue.shift();
+    const next = this.next();
     if (next) next.wake();
     else this.running--;
   }

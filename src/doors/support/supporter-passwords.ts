@@ -31,8 +31,8 @@ export function supporterPasswordGate(app: FastifyInstance, ctx: DoorContext): P
 
 /**
  * Supporter passwords (a session's own login): scrypt at a fixed N, `scrypt$<salt>$<hash>`, every
- * hash through `gate` (503 `password_hashing_busy` when it is full, or when the request's network
- * holds its share of the waiting places, with Retry-After, rather than queued without bound in
+ * hash through `gate` (503 `password_hashing_busy` when it is full, `password_hashing_network_busy`
+ * when the request's network holds its share of the waiting places, with Retry-After, rather than queued without bound in
  * front of everyone's sign-ins), for `from`: the request's client network and the signal of its
  * client leaving (`hashRequesterOf`), so a hash waiting for a client that left never runs.
  */

@@ -1,7 +1,9 @@
-import { request as httpRequest, type ClientRequest } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request as httpRequest, ServerResponse, type ClientRequest } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { isPairgateError } from '../../../src/core/errors.js';
 import { accountsOf } from '../../../src/doors/accounts/accounts.js';
-import { waitingShare, type PasswordHashing } from '../../../src/doors/accounts/password-hashing.js';
+import { PasswordHashing, waitingShare } from '../../../src/doors/accounts/password-hashing.js';
+import { Pages } from '../../../src/web/pages.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { FormClient } from '../access/form-client.js';
 
@@ -53,7 +55,7 @@ describe('password gate: one network holds at most its share of the waiting plac
     expect([0, 1, 2, 3, 4, 8, 12, 32, 10_000].map(waitingShare)).toEqual([0, 1, 1, 2, 2, 2, 3, 8, 2500]);
   });
 
-  it('refuses the crowd of one /64 beyond its 2 places (503 password_hashing_busy) while other networks still queue, and every admitted one signs in', async () => {
+  it('refuses the crowd of one /64 beyond its 2 places (503 password_hashing_network_busy) while other networks still queue, and every admitted one signs in', async () => {
     const { base, gate } = server;
     const release = holdRunningPlaces(gate, 1);
     try {
@@ -92,17 +94,19 @@ async function crowdAgainstOthers(base: string, gate: PasswordHashing, release: 
   for (const answer of refused) {
     expect(answer.status).toBe(503);
     expect(answer.headers.get('retry-after')).toBe('1');
-    expect(codeOf(answer.text)).toBe('password_hashing_busy');
+    // Its own code, told apart from a full queue's `password_hashing_busy`, and words that say why.
+    expect(codeOf(answer.text)).toBe('password_hashing_network_busy');
+    expect(answer.text).toContain('Many sign-ins from your network are already waiting to be checked. Try again in a moment.');
   }
   expect(gate.load).toEqual({ running: 0, waiting: 0 });
   // Its share given back, the network queues again.
   expect((await crowd[0]!.post('/account/signin', { login: 'fair-share', password: PASSWORD })).status).toBe(303);
 }
 
-/** Posts the sign-in form of `client` (its cookies and CSRF token) over a connection of its own, left open. */
-function postSignInRaw(client: FormClient, fields: Record<string, string>): { request: ClientRequest; answered: Promise<number | 'closed'> } {
+/** Posts the form at `path` of `client` (its cookies and CSRF token) over a connection of its own, left open. */
+function postFormRaw(client: FormClient, path: string, fields: Record<string, string>): { request: ClientRequest; answered: Promise<number | 'closed'> } {
   const body = new URLSearchParams({ _csrf: client.lastCsrf, ...fields }).toString();
-  const url = new URL('/account/signin', client.base);
+  const url = new URL(path, client.base);
   const request = httpRequest({
     host: url.hostname,
     port: url.port,
@@ -142,7 +146,7 @@ describe('password gate: a waiting hash whose client left', () => {
     try {
       const leaver = new FormClient(base, { 'x-forwarded-for': '203.0.113.10' });
       await leaver.get('/account/signin');
-      const { request, answered } = postSignInRaw(leaver, { login: 'left-early', password: PASSWORD });
+      const { request, answered } = postFormRaw(leaver, '/account/signin', { login: 'left-early', password: PASSWORD });
       await until(() => gate.load.waiting === 1, 'the leaver waiting');
       const started = gate.started;
       const givenUp = gate.givenUp;
@@ -166,6 +170,60 @@ describe('password gate: a waiting hash whose client left', () => {
     }
   }, 30_000);
 
+  /**
+   * The forms caught the 499 of a hash given up for a gone client as any refusal and rendered the
+   * form again (the sign-up, change and reset forms; the user looked up for the navigation too),
+   * and the sign-in's, thrown on, was answered in JSON by the error handler, for a socket that was
+   * gone. Now nothing is made for it: the status alone, for the log, and no body.
+   */
+  it('renders no form and sends no body to a client gone while its hash waited (sign-up, password change, sign-in), and answers it 499', async () => {
+    const { base, gate } = server;
+    const person = new FormClient(base, { 'x-forwarded-for': '203.0.113.13' });
+    await person.register('left-signed-in', PASSWORD);
+    const forms: Array<{ path: string; fields: Record<string, string> }> = [
+      { path: '/account/register', fields: { username: 'never-made', email: 'never-made@example.test', password: PASSWORD } },
+      { path: '/account/password', fields: { current: PASSWORD, password: 'another good password' } },
+      { path: '/account/signin', fields: { login: 'left-signed-in', password: PASSWORD } },
+    ];
+    const renders = vi.spyOn(Pages.prototype, 'render');
+    const errorPages = vi.spyOn(Pages.prototype, 'renderErrorPage');
+    // The server's answers as they end, with their requests: the handler's answer to a gone client is never logged.
+    const ends = vi.spyOn(ServerResponse.prototype, 'end');
+    const answeredAt = (path: string): Array<{ status: number; body: unknown }> => ends.mock.calls.flatMap((args, i) => {
+      const response = ends.mock.contexts[i] as ServerResponse;
+      return response.req.method === 'POST' && response.req.url === path ? [{ status: response.statusCode, body: args[0] }] : [];
+    });
+    try {
+      for (const { path, fields } of forms) {
+        const release = holdRunningPlaces(gate, 1);
+        try {
+          await person.get(path);
+          renders.mockClear();
+          errorPages.mockClear();
+          ends.mockClear();
+          const { request, answered } = postFormRaw(person, path, fields);
+          await until(() => gate.load.waiting === 1, `${path} waiting`);
+          request.destroy();
+          expect(await answered).toBe('closed');
+          // The handler has answered: every render it would make is made by then.
+          await until(() => answeredAt(path).length > 0, `${path} answered`);
+          const [answer] = answeredAt(path);
+          expect(answer?.status).toBe(499);
+          expect(answer?.body ? String(answer.body) : '').toBe('');
+          expect(renders).not.toHaveBeenCalled();
+          expect(errorPages).not.toHaveBeenCalled();
+        } finally {
+          release();
+        }
+        await until(() => gate.load.running === 0, 'the gate idle');
+      }
+    } finally {
+      renders.mockRestore();
+      errorPages.mockRestore();
+      ends.mockRestore();
+    }
+  }, 30_000);
+
   it('keeps a connection\'s one listener across the sign-ins it carries (keep-alive), and a hash that finishes leaves none waiting', async () => {
     const { base, gate } = server;
     const warnings: string[] = [];
@@ -182,4 +240,65 @@ describe('password gate: a waiting hash whose client left', () => {
     expect(gate.load).toEqual({ running: 0, waiting: 0 });
     expect(warnings).not.toContain('MaxListenersExceededWarning');
   }, 30_000);
+});
+
+/** Runs `count` hashes of `network` (undefined: the node's own) through `gate`, each noting its label in `order` when it runs. */
+function queueHashes(gate: PasswordHashing, order: string[], network: string, count: number): Array<Promise<void>> {
+  return Array.from({ length: count }, (_, i) => gate.run(async () => void order.push(`${network}${i + 1}`), { network }));
+}
+
+/**
+ * Once admitted, waiting hashes ran in order of arrival: one network with its 8 places ahead of a
+ * person held that person's sign-in for 8 scrypts. They are now served round robin by client
+ * network (the network key the share counts), each network's in order of arrival.
+ */
+describe('password gate: the waiting are served in turn from each network', () => {
+  it('runs a network with nothing waiting before another network\'s 2nd..nth, and a network that comes back joins the end of the turn', async () => {
+    const gate = new PasswordHashing({ cost: 10, atOnce: 1, waiting: 32 });
+    const release = holdRunningPlaces(gate, 1);
+    const order: string[] = [];
+    const done = [...queueHashes(gate, order, 'A', 4), ...queueHashes(gate, order, 'B', 1), ...queueHashes(gate, order, 'C', 2)];
+    expect(gate.load).toEqual({ running: 1, waiting: 7 });
+    release();
+    await Promise.all(done);
+    // In order of arrival this was A1 A2 A3 A4 B1 C1 C2.
+    expect(order).toEqual(['A1', 'B1', 'C1', 'A2', 'C2', 'A3', 'A4']);
+    expect(gate.load).toEqual({ running: 0, waiting: 0 });
+  });
+
+  it('keeps the turn when a waiting hash leaves (its client gone), and the node\'s own hashes take a turn of their own', async () => {
+    const gate = new PasswordHashing({ cost: 10, atOnce: 1, waiting: 32 });
+    const release = holdRunningPlaces(gate, 1);
+    const order: string[] = [];
+    const leaving = new AbortController();
+    const left = gate.run(async () => void order.push('A-left'), { network: 'A', signal: leaving.signal }).catch((error: unknown) => (isPairgateError(error) ? error.code : 'other'));
+    const done = [...queueHashes(gate, order, 'A', 2), gate.run(async () => void order.push('node'), undefined), ...queueHashes(gate, order, 'B', 1)];
+    leaving.abort();
+    expect(await left).toBe('client_closed_request');
+    expect(gate.load).toEqual({ running: 1, waiting: 4 });
+    release();
+    await Promise.all(done);
+    expect(order).toEqual(['A1', 'node', 'B1', 'A2']);
+  });
+});
+
+/**
+ * A hash refused because its network holds its share of the queue answered the same 503
+ * `password_hashing_busy` as a full queue: neither an operator nor a client could tell them apart.
+ */
+describe('password gate: a network\'s share spent is told apart from a full queue', () => {
+  it('refuses a network beyond its share with 503 password_hashing_network_busy, and a full queue with 503 password_hashing_busy, both with Retry-After', async () => {
+    const gate = new PasswordHashing({ cost: 10, atOnce: 1, waiting: 8 });
+    const release = holdRunningPlaces(gate, 1);
+    const refusal = (network: string) => gate.run(async () => undefined, { network }).then(() => undefined, (error: unknown) => error);
+    const admitted = [...queueHashes(gate, [], 'A', 2)];
+    const shareSpent = await refusal('A');
+    expect(shareSpent).toMatchObject({ code: 'password_hashing_network_busy', status: 503, details: { retryAfterSeconds: 1 } });
+    expect((shareSpent as Error).message).toBe('Many sign-ins from your network are already waiting to be checked. Try again in a moment.');
+    for (const network of ['B', 'C', 'D']) admitted.push(...queueHashes(gate, [], network, 2));
+    expect(gate.load.waiting).toBe(8);
+    expect(await refusal('E')).toMatchObject({ code: 'password_hashing_busy', status: 503, details: { retryAfterSeconds: 1 } });
+    release();
+    await Promise.all(admitted);
+  });
 });

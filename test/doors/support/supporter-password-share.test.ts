@@ -39,7 +39,7 @@ describe('support origin: supporter-password checks count against their network\
     await relay?.close();
   });
 
-  it('one network: 2 waiting, 2 more refused 503 password_hashing_busy; another network still waits, and all admitted get in', async () => {
+  it('one network: 2 waiting, 2 more refused 503 password_hashing_network_busy; another network still waits, and all admitted get in', async () => {
     let end!: () => void;
     void gate.run(() => new Promise<void>((resolve) => (end = resolve)), undefined);
     try {
@@ -56,7 +56,7 @@ describe('support origin: supporter-password checks count against their network\
       end();
       const answers = await crowd;
       expect(answers.map((answer) => answer.status).sort()).toEqual([200, 200, 503, 503]);
-      expect(answers.find((answer) => answer.status === 503)!.body).toMatchObject({ Code: 'password_hashing_busy' });
+      expect(answers.find((answer) => answer.status === 503)!.body).toMatchObject({ Code: 'password_hashing_network_busy' });
       expect((await other).status).toBe(200);
     } finally {
       end();
