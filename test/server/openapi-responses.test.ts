@@ -36,6 +36,15 @@ describe('the OpenAPI document lists the shared answers the server gives', () =>
     expect(doc.paths['/readyz']!.get!.responses['503']!.description).not.toContain('the next try reaches another node');
   });
 
+  it('503 password_hashing_busy and password_hashing_network_busy on every sign-in form, whichever door serves it', async () => {
+    const doc = await served();
+    for (const path of ['/account/signin', '/access/auth/signin', '/device/signin']) {
+      const busy = doc.paths[path]!.post!.responses['503']?.description;
+      expect(busy, path).toContain('`password_hashing_busy`');
+      expect(busy, path).toContain('`password_hashing_network_busy`');
+    }
+  });
+
   it('405 method_not_allowed with Allow, in components.responses, named in the description', async () => {
     const doc = await served();
     const notAllowed = doc.components.responses?.MethodNotAllowed;

@@ -5,6 +5,7 @@ import { isPairgateError } from '../../core/errors.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { currentUser, sessionToken, signInFromForm, signInRefusalText } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
+import { BusyAgain } from '../accounts/form-responses.js';
 import { pickLang, translator, type Lang, type Translate } from '../accounts/i18n.js';
 import { usualLanguage } from '../../web/page-language.js';
 import { renderPage } from '../accounts/page-helpers.js';
@@ -273,7 +274,7 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
   const csrfValid = (request: FastifyRequest): boolean => formFromThisSite(pages, request);
 
   api.post('/access/auth/signin', {
-    schema: { tags, summary: 'Sign in on the auth page, then continue to consent.', body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })), key: Type.String({ maxLength: 200 }), login: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 303: seeOther('Signed in: back to the auth page.'), 401: SignInAgain, 403: SignInAgain, 429: SignInAgain, ...NotPending } },
+    schema: { tags, summary: 'Sign in on the auth page, then continue to consent.', body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })), key: Type.String({ maxLength: 200 }), login: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 303: seeOther('Signed in: back to the auth page.'), 401: SignInAgain, 403: SignInAgain, 429: SignInAgain, 503: BusyAgain, ...NotPending } },
   }, async (request, reply) => {
     const found = await pendingGrant(request, reply, parseAccessKey(request.body.key));
     if (!found) return reply;

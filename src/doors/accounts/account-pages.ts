@@ -7,6 +7,7 @@ import type { DoorContext } from '../door.js';
 import { busyMessageKey, currentUser, safeNext, signInFromForm, signInRefusalText, signInUrl, type Accounts } from './accounts.js';
 import { AccountDeletionRefused } from './deletion-guards.js';
 import { flowIntro } from './flow-intro.js';
+import { BusyAgain } from './form-responses.js';
 import { formFromThisSite } from './form-guard.js';
 import { hashRequesterOf, isPasswordHashClientGone, isPasswordHashingBusy } from './password-hashing.js';
 import { askedLang, pickLang, translator, type Lang, type MessageKey } from './i18n.js';
@@ -21,8 +22,6 @@ const PageQuery = Type.Object({ lang: Type.Optional(Type.String({ maxLength: 35 
 const HtmlPage = { 200: htmlPage('An HTML page.') };
 /** A form shown again with what went wrong, under the error's status. */
 const FormAgain = htmlPage('The form again, saying what went wrong.');
-/** A form refused because the server is busy hashing others' passwords (`PasswordHashing`). */
-const BusyAgain = htmlPage('Too many password checks under way on the server (`password_hashing_busy`), or already waiting from the client\'s network, which holds its share of the queue (`password_hashing_network_busy`): the form again, saying which and to try again in a moment (Retry-After).');
 /** A page for signed-in people, asked for by someone who is not. */
 const SignInFirst = seeOther('Not signed in: to the sign-in page, which comes back here.');
 const tags = ['accounts'];

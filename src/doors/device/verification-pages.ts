@@ -8,6 +8,7 @@ import { waitWords } from '../../web/duration-words.js';
 import { currentUser, signInFromForm, signInRefusalText } from '../accounts/accounts.js';
 import { addFlowIntro } from '../accounts/flow-intro.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
+import { BusyAgain } from '../accounts/form-responses.js';
 import { pickLang, type Lang } from '../accounts/i18n.js';
 import { renderPage } from '../accounts/page-helpers.js';
 import { pathInLanguage } from '../../web/page-language.js';
@@ -272,7 +273,7 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
   });
 
   api.post('/device/signin', {
-    schema: { tags, summary: 'Sign in on the way to the consent screen (form).', body: Type.Object({ ...FormBase, key: Type.String({ maxLength: 100 }), login: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 303: seeOther('Signed in: to the consent screen.'), 401: FormAgain, 403: FormAgain, 429: FormAgain, ...NotDecidable } },
+    schema: { tags, summary: 'Sign in on the way to the consent screen (form).', body: Type.Object({ ...FormBase, key: Type.String({ maxLength: 100 }), login: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 303: seeOther('Signed in: to the consent screen.'), 401: FormAgain, 403: FormAgain, 429: FormAgain, 503: BusyAgain, ...NotDecidable } },
   }, async (request, reply) => {
     const lang = pickLang(request);
     const t = deviceTranslator(lang);
