@@ -86,6 +86,17 @@ const NODE_HANDSHAKE_TIMEOUT_MS = 120_000;
 /** Prefix of the update API's rate-limit keys, apart from the main server's in a shared store. */
 const RATE_KEY_PREFIX = 'dns-update:';
 
+/**
+ * The key the update API's rate limit counts a request under: the caller's network, and apart from
+ * it that network's requests that present no box certificate. A web page open on the network can
+ * have the browser send this listener requests (a form post, an image) but never with a box's key,
+ * so, counted together, a page left open spent every box of the network its record updates and
+ * mutual-TLS announcements (the registry's POST /register here).
+ */
+export function updateRateKey(request: Pick<FastifyRequest, 'clientNetwork' | 'boxFingerprint'>): string {
+  return `${RATE_KEY_PREFIX}${request.clientNetwork}${request.boxFingerprint === undefined ? '|anonymous' : ''}`;
+}
+
 const RecordBody = Type.Object(
   {
     type: Type.Union([Type.Literal('A'), Type.Literal('AAAA'), Type.Literal('CNAME'), Type.Literal('TXT')]),
@@ -242,7 +253,7 @@ export async function startUpdateApi(options: UpdateApiOptions): Promise<Running
     timeWindow: 60_000,
     // Per address, not per certificate: anyone can make new keys, nobody many addresses. Under a
     // prefix of its own, as the counts may be the main server's store: its limit is another.
-    keyGenerator: (request) => `${RATE_KEY_PREFIX}${request.clientNetwork}`,
+    keyGenerator: updateRateKey,
     errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
     // Counted where the main server counts (Redis, or the ephemeral store), so the limit holds
     // across every node: in process memory, each node allowed `perMinute` on its own.

@@ -247,6 +247,29 @@ describe('DNS update API rate limit', () => {
     }
   });
 
+  it('requests without a box certificate (a web page open on the network) count apart: they never spend the boxes\' budget', async () => {
+    const { t, runtime } = await createDnsApp({ PAIRGATE_DNS_UPDATES_PER_MINUTE: '3' });
+    try {
+      const anonymous = () =>
+        new Promise<number>((resolve, reject) => {
+          const req = request(`${runtime.updateApi!.url}/v1/dns/test/example/box`, { method: 'GET', ca: runtime.updateCertPem, agent: false }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      const refused: number[] = [];
+      for (let i = 0; i < 5; i++) refused.push(await anonymous());
+      expect(refused).toEqual([401, 401, 401, 429, 429]);
+      // The same network's box still has all of its own.
+      const box = await newBox('after-page');
+      for (let i = 0; i < 3; i++) await expect(updateClient(runtime, box).list(`${box.fingerprint}.${ZONE}`)).resolves.toBeDefined();
+    } finally {
+      await t.close();
+    }
+  });
+
   it('one address spending its budget leaves another address its own (the update API is a listener of its own: the key must be the caller\'s network there too)', async () => {
     const { t, runtime } = await createDnsApp({ PAIRGATE_DNS_UPDATES_PER_MINUTE: '3' });
     try {
