@@ -319,8 +319,10 @@ export class AppAccesses {
    */
   async sweep(now: number): Promise<number> {
     return inBatches((limit) => this.db.transaction().execute(async (trx) => {
-      // Ordered, so that both statements take the same `limit` ended accesses.
-      const batch = trx.selectFrom('app_accesses').select('id').where('expires_at', '<=', now).orderBy('id').limit(limit);
+      // Ordered, so that both statements take the same `limit` ended accesses; by expiry then id,
+      // the order of the index `app_accesses_expires`, so a batch is read from it alone (by `id`,
+      // SQLite read the table in its primary key's order until it found `limit` ended ones).
+      const batch = trx.selectFrom('app_accesses').select('id').where('expires_at', '<=', now).orderBy('expires_at').orderBy('id').limit(limit);
       await trx.deleteFrom('app_access_tokens').where('access_id', 'in', batch).execute();
       const deleted = await trx.deleteFrom('app_accesses').where('id', 'in', batch).executeTakeFirst();
       return Number(deleted.numDeletedRows);

@@ -59,4 +59,16 @@ export const accessMigrations: MigrationSet = {
       )`.execute(db);
     },
   },
+  // The sweep deletes ended accesses a batch at a time (`AppAccesses.sweep`), each batch the first
+  // `limit` by expiry then id: without an index every batch read the table until it found them (on
+  // SQLite, in the order of the primary key). With `id` in it, the batch is read from the index
+  // alone, already in the order asked for.
+  '2026121500_access_accesses_expiry': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createIndex('app_accesses_expires').on('app_accesses').columns(['expires_at', 'id']).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropIndex('app_accesses_expires').execute();
+    },
+  },
 };

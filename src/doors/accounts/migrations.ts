@@ -61,4 +61,23 @@ export const accountsMigrations: MigrationSet = {
       await db.schema.dropIndex('password_resets_user').execute();
     },
   },
+  // The sweeps delete a batch at a time (`deleteInBatches`), and without an index each batch read
+  // the table until it found its rows. Sessions end at the first of three conditions, an OR
+  // (`Sessions.sweep`): an index on each term lets SQLite read the union of three index ranges
+  // (its MULTI-INDEX OR) and PostgreSQL a BitmapOr of index scans, where one index on all the
+  // columns serves no term but the first. `(last_seen_at, created_at)` serves two terms: a range of
+  // `last_seen_at`, and `last_seen_at IS NULL` (a row of a node of an earlier version) with a range
+  // of `created_at`. `last_seen_at` changes at most once a minute per session in use (`refreshMs`).
+  '2026121500_accounts_sweep_indexes': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createIndex('password_resets_expires').on('password_resets').column('expires_at').execute();
+      await db.schema.createIndex('account_sessions_expires').on('account_sessions').column('expires_at').execute();
+      await db.schema.createIndex('account_sessions_last_seen').on('account_sessions').columns(['last_seen_at', 'created_at']).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropIndex('account_sessions_last_seen').execute();
+      await db.schema.dropIndex('account_sessions_expires').execute();
+      await db.schema.dropIndex('password_resets_expires').execute();
+    },
+  },
 };

@@ -1,7 +1,8 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
 import { randomId } from '../../core/ids.js';
 import { advisoryXactLock, needsAdvisoryLocks } from '../../store/sql/advisory-lock.js';
-import type { DurableDb, MigrationSet } from '../../store/durable-schema.js';
+import type { Database, DurableDb, MigrationSet } from '../../store/durable-schema.js';
+import { inBatches } from '../../store/sql/batched-delete.js';
 import { holdsValue, readValue } from './record-values.js';
 
 /** Record types a box may set. */
@@ -365,21 +366,12 @@ export class DnsRecords {
    * for ever, and a name holds at most a few TXT values, so enough leftovers block its renewals.
    */
   async removeStaleChallenges(writtenBefore: number, now: number): Promise<number> {
-    const { count, serial } = await this.db.transaction().execute(async (trx) => {
-      const result = await trx.deleteFrom('dns_records')
-        .where('type', '=', 'TXT')
-        // Not LIKE: its `_` matches any character.
-        .where(sql<string>`substr(name, 1, ${ACME_CHALLENGE_LABEL.length + 1})`, '=', `${ACME_CHALLENGE_LABEL}.`)
-        .where('updated_at', '<', writtenBefore)
-        .executeTakeFirst();
-      const deleted = Number(result.numDeletedRows);
-      return { count: deleted, serial: deleted > 0 ? await bumpSerial(trx, now) : undefined };
-    });
-    if (serial !== undefined) {
-      this.cache.clear();
-      this.sawSerial(serial);
-    }
-    return count;
+    return this.sweep((eb) => eb.and([
+      eb('type', '=', 'TXT'),
+      // Not LIKE: its `_` matches any character.
+      eb(sql<string>`substr(name, 1, ${ACME_CHALLENGE_LABEL.length + 1})`, '=', `${ACME_CHALLENGE_LABEL}.`),
+      eb('updated_at', '<', writtenBefore),
+    ]), now);
   }
 
   /**
@@ -391,16 +383,31 @@ export class DnsRecords {
    * lifetime (`MirrorRecords`), so only abandoned ones go.
    */
   async removeUnrefreshed(writtenBefore: number, now: number): Promise<number> {
-    const { count, serial } = await this.db.transaction().execute(async (trx) => {
-      const result = await trx.deleteFrom('dns_records').where('updated_at', '<', writtenBefore).executeTakeFirst();
-      const deleted = Number(result.numDeletedRows);
-      return { count: deleted, serial: deleted > 0 ? await bumpSerial(trx, now) : undefined };
+    return this.sweep((eb) => eb('updated_at', '<', writtenBefore), now);
+  }
+
+  /**
+   * Deletes the records `where` names, `SWEEP_BATCH_ROWS` at a time (`inBatches`: a backlog in
+   * one statement held SQLite's event loop, or outlasted PostgreSQL's query timeout), each batch in
+   * a transaction of its own that raises the serial when it deleted any (`bumpSerial`), so the
+   * serial rises with every change committed, as with a write. The delete names its batch by id and
+   * checks `where` again: on PostgreSQL a record written again meanwhile (`put` dates it anew) is
+   * read by the delete as it now is, and stays. Returns how many went.
+   */
+  private async sweep(where: (eb: ExpressionBuilder<Database, 'dns_records'>) => Expression<SqlBool>, now: number): Promise<number> {
+    return inBatches(async (limit) => {
+      const { count, serial } = await this.db.transaction().execute(async (trx) => {
+        const batch = trx.selectFrom('dns_records').select('id').where(where).limit(limit);
+        const result = await trx.deleteFrom('dns_records').where('id', 'in', batch).where(where).executeTakeFirst();
+        const deleted = Number(result.numDeletedRows);
+        return { count: deleted, serial: deleted > 0 ? await bumpSerial(trx, now) : undefined };
+      });
+      if (serial !== undefined) {
+        this.cache.clear();
+        this.sawSerial(serial);
+      }
+      return count;
     });
-    if (serial !== undefined) {
-      this.cache.clear();
-      this.sawSerial(serial);
-    }
-    return count;
   }
 
   /**

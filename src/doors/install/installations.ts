@@ -2,7 +2,7 @@ import { ConflictError, NotFoundError } from '../../core/errors.js';
 import { randomId, randomToken } from '../../core/ids.js';
 import type { SecretBox } from '../../server/secret-box.js';
 import type { DurableDb } from '../../store/durable-schema.js';
-import { deleteInBatches } from '../../store/sql/batched-delete.js';
+import { deleteInBatches, inBatches } from '../../store/sql/batched-delete.js';
 import type { InstallationRow } from './install-rows.js';
 import { assertAllowedIn, lockOrganization } from './organizations.js';
 import './install-rows.js';
@@ -11,6 +11,13 @@ import { changedNothing } from './unchanged-refusals.js';
 /** Installation ids (randomId: 128 bits, base64url); anything else is not looked up. */
 export const INSTALLATION_ID_PATTERN = '^[A-Za-z0-9_-]{22}$';
 const INSTALLATION_ID = new RegExp(INSTALLATION_ID_PATTERN);
+
+/**
+ * Rotated installations the sweep reads at once. Each is removed in a transaction of its own, with
+ * its links (`Installations.remove`: four statements or so), so a batch is a tenth of the rows a
+ * batch of one DELETE takes (`SWEEP_BATCH_ROWS`), and the event loop turns between batches.
+ */
+export const ROTATED_SWEEP_BATCH = 100;
 
 /** Where an installation is in its life. */
 export type InstallationState = 'pending' | 'installed' | 'rotated';
@@ -253,29 +260,76 @@ export class Installations {
    * the chat links made through it, in one transaction under its organization's lock (`remove`):
    * no replacement of it was installed to take them over, so they link through nothing. Then the
    * links naming no installation at all, which sweeps before these went with them left behind.
+   * Each a batch at a time, with the event loop free between batches: a backlog in one statement
+   * or one loop held SQLite's event loop, or outlasted PostgreSQL's query timeout.
    * Returns how many installations and links went.
    */
   async sweep(now: number, keepRotatedMs: number): Promise<{ installations: number; links: number }> {
     // A setup is never installed, so no link names it: it goes alone (a batch at a time).
-    let installations = await deleteInBatches(this.db, {
+    const setups = await deleteInBatches(this.db, {
       table: 'chat_installations',
       key: 'id',
       where: (eb) => eb.and([eb('state', '=', 'pending'), eb('expires_at', '<=', now)]),
     });
+    const rotated = await this.removeRotated(now - keepRotatedMs);
+    const orphans = await this.deleteOrphanLinks();
+    return { installations: setups + rotated.installations, links: rotated.links + orphans };
+  }
+
+  /**
+   * Removes the installations rotated at `rotatedBy` or before, with their links (`remove`, a
+   * transaction each), `ROTATED_SWEEP_BATCH` read at a time. A rotated row never changes state
+   * again: it is deleted here, or by the install of its replacement, so the next batch is read by
+   * the same query. A batch none of which could be removed would be read again for ever: the sweep
+   * stops there and the next one tries again.
+   */
+  private async removeRotated(rotatedBy: number): Promise<{ installations: number; links: number }> {
+    let installations = 0;
     let links = 0;
-    const rotated = await this.db.selectFrom('chat_installations').select('id').where('state', '=', 'rotated').where('rotated_at', '<=', now - keepRotatedMs).execute();
-    // A rotated row never changes state again: it is deleted here, or by the install of its replacement.
-    for (const { id } of rotated) {
-      const removed = await this.remove(id);
-      if (!removed) continue;
-      installations++;
-      links += removed.linksRemoved;
-    }
-    const orphans = await this.db.deleteFrom('chat_links').where(({ not, exists, selectFrom }) => not(exists(
-      selectFrom('chat_installations').select('chat_installations.id').whereRef('chat_installations.id', '=', 'chat_links.installation_id'),
-    ))).executeTakeFirst();
-    links += Number(orphans.numDeletedRows);
+    await inBatches(async (limit) => {
+      const batch = await this.db.selectFrom('chat_installations').select('id')
+        .where('state', '=', 'rotated').where('rotated_at', '<=', rotatedBy)
+        .limit(limit)
+        .execute();
+      let removedHere = 0;
+      for (const { id } of batch) {
+        const removed = await this.remove(id);
+        if (!removed) continue;
+        removedHere++;
+        links += removed.linksRemoved;
+      }
+      installations += removedHere;
+      return removedHere === 0 ? 0 : batch.length;
+    }, ROTATED_SWEEP_BATCH);
     return { installations, links };
+  }
+
+  /**
+   * Deletes the links naming no installation, a batch at a time (`inBatches`). `chat_links` has a
+   * primary key of three columns, so a batch is named by those (`(org_id, connector,
+   * external_user_id) IN (SELECT ... LIMIT n)`, row values SQLite and PostgreSQL both compare),
+   * and the delete checks each row again, so a link a relink pointed at a live installation
+   * meanwhile stays. Returns how many went.
+   */
+  private async deleteOrphanLinks(): Promise<number> {
+    return inBatches(async (limit) => {
+      const result = await this.db.deleteFrom('chat_links')
+        .where((eb) => eb(
+          eb.refTuple('org_id', 'connector', 'external_user_id'),
+          'in',
+          eb.selectFrom('chat_links as orphan').select(['orphan.org_id', 'orphan.connector', 'orphan.external_user_id'])
+            .where(({ not, exists, selectFrom }) => not(exists(
+              selectFrom('chat_installations').select('chat_installations.id').whereRef('chat_installations.id', '=', 'orphan.installation_id'),
+            )))
+            .limit(limit)
+            .$asTuple('org_id', 'connector', 'external_user_id'),
+        ))
+        .where(({ not, exists, selectFrom }) => not(exists(
+          selectFrom('chat_installations').select('chat_installations.id').whereRef('chat_installations.id', '=', 'chat_links.installation_id'),
+        )))
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    });
   }
 }
 

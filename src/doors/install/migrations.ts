@@ -71,4 +71,20 @@ export const installMigrations: MigrationSet = {
       await db.schema.alterTable('chat_installations').dropColumn('rotated_at').execute();
     },
   },
+  // The sweep takes setups expired uninstalled (`state = 'pending' AND expires_at <= now`) and
+  // installations rotated long enough ago (`state = 'rotated' AND rotated_at <= ...`) a batch at a
+  // time (`Installations.sweep`): without an index each batch read the table until it found them.
+  // Led by the state rather than partial (`WHERE state = 'pending'`): the sweep binds the state as
+  // a parameter, and a plan made for any value (PostgreSQL's generic plan of a prepared statement)
+  // cannot use a partial index.
+  '2026121500_install_installations_sweep': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createIndex('chat_installations_pending').on('chat_installations').columns(['state', 'expires_at']).execute();
+      await db.schema.createIndex('chat_installations_rotated').on('chat_installations').columns(['state', 'rotated_at']).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropIndex('chat_installations_rotated').execute();
+      await db.schema.dropIndex('chat_installations_pending').execute();
+    },
+  },
 };

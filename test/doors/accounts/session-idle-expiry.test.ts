@@ -25,11 +25,14 @@ const IDLE_MS = IDLE_SECONDS * 1000;
 const MIGRATION = '2026120700_accounts_session_last_seen';
 const ENDED = 'Your session has ended';
 
-/** Every migration of this version but the one that adds `last_seen_at`: the schema before it. */
+/**
+ * The migrations of this version named before the one that adds `last_seen_at`: the schema before
+ * it (not every other migration: a later one may build on the column, as its sweep's index does).
+ */
 function migrationsBefore(): MigrationSet {
-  const { [MIGRATION]: added, ...before } = allMigrations(allDoors);
-  expect(added).toBeDefined();
-  return before;
+  const all = allMigrations(allDoors);
+  expect(all[MIGRATION]).toBeDefined();
+  return Object.fromEntries(Object.entries(all).filter(([name]) => name < MIGRATION));
 }
 
 /** A session written as the earlier schema had it: no `last_seen_at`; signed in three days ago, lives four more. */
