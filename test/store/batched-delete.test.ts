@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { coreMigrations } from '../../src/store/migrations/core.js';
 import type { Stores } from '../../src/store/ports.js';
@@ -86,5 +87,36 @@ describe('inBatches', () => {
     }, 4);
     expect(total).toBe(13);
     expect(limits).toEqual([4, 4, 4, 4]);
+  });
+});
+
+/**
+ * A row renewed while a sweep's batch waits for it (PostgreSQL, another connection holding the
+ * row): the batch picked its keys from what was expired when it began, and a DELETE by key alone
+ * then deleted the renewed row. The condition is read again on the row the DELETE finally locks.
+ */
+describe.skipIf(Boolean(pgSkip))(`deleteInBatches and a row renewed meanwhile, PostgreSQL${pgSkip ? ` (skipped: ${pgSkip})` : ''}`, () => {
+  it('keeps a row renewed by another connection while the batch waited for its lock', async () => {
+    const database = await createTestDatabase();
+    drops.push(() => database.drop());
+    const stores = await openPostgresStores({ url: database.url, migrations: coreMigrations, notify: false });
+    const other = new pg.Client({ connectionString: database.url });
+    await other.connect();
+    try {
+      const now = 1_000_000;
+      await stores.db.insertInto('ephemeral').values([{ key: 'renewed', value: 'x', expires_at: now - 1 }, { key: 'gone', value: 'x', expires_at: now - 1 }]).execute();
+      await other.query('BEGIN');
+      await other.query('UPDATE ephemeral SET expires_at = $1 WHERE key = $2', [now + 60_000, 'renewed']);
+      const sweep = deleteInBatches(stores.db, { table: 'ephemeral', key: 'key', where: (eb) => eb('expires_at', '<=', now) }, 10);
+      // The sweep's DELETE is waiting for the renewed row's lock by now.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await other.query('COMMIT');
+      expect(await sweep).toBe(1);
+      const left = await stores.db.selectFrom('ephemeral').select(['key', 'expires_at']).execute();
+      expect(left.map((row) => [row.key, Number(row.expires_at)])).toEqual([['renewed', now + 60_000]]);
+    } finally {
+      await other.end();
+      await stores.close();
+    }
   });
 });

@@ -324,7 +324,9 @@ export class AppAccesses {
       // SQLite read the table in its primary key's order until it found `limit` ended ones).
       const batch = trx.selectFrom('app_accesses').select('id').where('expires_at', '<=', now).orderBy('expires_at').orderBy('id').limit(limit);
       await trx.deleteFrom('app_access_tokens').where('access_id', 'in', batch).execute();
-      const deleted = await trx.deleteFrom('app_accesses').where('id', 'in', batch).executeTakeFirst();
+      // The expiry again on the row the DELETE locks: on PostgreSQL the batch is the statement's
+      // snapshot, and an access renewed by another connection meanwhile was deleted by id alone.
+      const deleted = await trx.deleteFrom('app_accesses').where('id', 'in', batch).where('expires_at', '<=', now).executeTakeFirst();
       return Number(deleted.numDeletedRows);
     }));
   }

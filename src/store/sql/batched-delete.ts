@@ -65,7 +65,10 @@ function sweptKeys<T extends Table>(db: DurableDb, rows: SweptRows<T>, limit: nu
 export async function deleteInBatches<T extends Table>(db: DurableDb, rows: SweptRows<T>, limit: number = SWEEP_BATCH_ROWS): Promise<number> {
   return inBatches(async (n) => {
     const { table, key }: { table: string; key: string } = rows;
-    const result = await (db as unknown as LooseDb).deleteFrom(table).where(key, 'in', sweptKeys(db, rows, n)).executeTakeFirst();
+    // The condition again on the DELETE itself: on PostgreSQL the keys are those of the statement's
+    // snapshot, and a row renewed by another connection while this waited for its lock was deleted
+    // by key alone; the row the DELETE locks is read again against the condition.
+    const result = await (db as unknown as LooseDb).deleteFrom(table).where(key, 'in', sweptKeys(db, rows, n)).where(rows.where as never).executeTakeFirst();
     return Number(result.numDeletedRows);
   }, limit);
 }
