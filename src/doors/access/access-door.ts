@@ -4,6 +4,8 @@ import { configSection, type Config } from '../../server/config.js';
 import { assertBearerSecret } from '../../server/bearer-secret.js';
 import { packageVersion } from '../../server/version.js';
 import { addFlowIntro } from '../accounts/flow-intro.js';
+import { countWords, passwordChangeHooks } from '../accounts/password-change-hooks.js';
+import { accessTranslator } from './access-i18n.js';
 import type { Door, DoorContext } from '../door.js';
 import { accessFlowIntro } from './access-flow-intro.js';
 import { installAccessInfoRoute } from './access-info-route.js';
@@ -50,6 +52,12 @@ export const accessDoor: Door = {
   async register(app: FastifyInstance, ctx: DoorContext) {
     const cfg = configSection(ctx.config, accessConfigSchema);
     const accesses = new AppAccesses(ctx.stores.db);
+    // Whoever knew the old password may have given an app of their own access: a new password
+    // (a reset, or a change that asks it) revokes every access of the account, with its tokens.
+    passwordChangeHooks(app.pairgate).add(async (trx, userId, now) => {
+      const count = await AppAccesses.revokeAllOf(trx, userId, now);
+      return { count, words: (lang) => countWords(accessTranslator(lang), 'accesses.count', count, lang) };
+    });
     const trustedAuthUrls = parseTrustedAuthUrls(cfg.PAIRGATE_ACCESS_TRUSTED_AUTH_URLS);
     const apiTemplate = (): string => cfg.PAIRGATE_ACCESS_API_TEMPLATE || `${ctx.publicUrl()}/{username}/`;
     const env: AccessEnv = {

@@ -28,6 +28,9 @@ const en = {
   'accesses.signIns.none': 'No sign-in',
   'accesses.signIns.one': '1 sign-in, on {date} UTC',
   'accesses.signIns.many': '{count} sign-ins, the last on {date} UTC',
+  // What a new password disconnected, in the account page's sentence ("We also disconnected 3 devices and 2 apps.").
+  'accesses.count.one': '{count} app',
+  'accesses.count.other': '{count} apps',
 } as const;
 
 type AccessKey = keyof typeof en;
@@ -45,6 +48,8 @@ const fr = frenchCatalogue<AccessKey>({
   'accesses.signIns.none': 'Aucune connexion',
   'accesses.signIns.one': '1 connexion, le {date} UTC',
   'accesses.signIns.many': '{count} connexions, la dernière le {date} UTC',
+  'accesses.count.one': '{count} application',
+  'accesses.count.other': '{count} applications',
 });
 
 const CATALOG: Record<Lang, Record<AccessKey, string>> = { en, fr };

@@ -380,6 +380,20 @@ export class AppAccesses {
     });
   }
 
+  /**
+   * Revokes every access of account `userId` with its tokens (its new password ends them:
+   * `passwordChangeHooks`), through `db` (the transaction writing the password); returns how many
+   * were live at `now` (as `listForUser` counts them). An accept racing this is the person's own
+   * session's, which the new password ends too.
+   */
+  static async revokeAllOf(db: DurableDb, userId: string, now: number): Promise<number> {
+    const owned = db.selectFrom('app_accesses').select('id').where('user_id', '=', userId);
+    const live = await countLive(db, userId, now);
+    await db.deleteFrom('app_access_tokens').where('access_id', 'in', owned).execute();
+    await db.deleteFrom('app_accesses').where('user_id', '=', userId).execute();
+    return live;
+  }
+
   /** The live access a token opens (unknown, revoked or expired: undefined). */
   async findByToken(token: string, now: number): Promise<TokenAccess | undefined> {
     if (!/^[A-Za-z0-9_-]{20,200}$/.test(token)) return undefined;

@@ -4,12 +4,13 @@ import { Type } from 'typebox';
 import { InvalidRequestError, isPairgateError, UnauthorizedError, type PairgateError } from '../../core/errors.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import type { DoorContext } from '../door.js';
-import { busyMessageKey, currentUser, safeNext, signInFromForm, signInRefusalText, signInUrl, type Accounts } from './accounts.js';
+import { busyMessageKey, currentUser, safeNext, signInFromForm, signInRefusalText, signInUrl, type Accounts, type PasswordWritten } from './accounts.js';
 import { AccountDeletionRefused } from './deletion-guards.js';
 import { flowIntro } from './flow-intro.js';
 import { BusyAgain } from './form-responses.js';
 import { formFromThisSite } from './form-guard.js';
 import { hashRequesterOf, isPasswordHashClientGone, isPasswordHashingBusy } from './password-hashing.js';
+import { disconnectedText } from './password-change-hooks.js';
 import { askedLang, pickLang, translator, type Lang, type MessageKey } from './i18n.js';
 import { renderPage } from './page-helpers.js';
 import { ResetReturn } from './reset-return.js';
@@ -89,6 +90,22 @@ function alsoOf(error: PairgateError): Array<{ field: string; error: string; mes
 /** Sets Retry-After on `reply` for a refusal that says when to try again (a 429, or a busy server's 503). */
 function retryAfterOf(reply: FastifyReply, error: PairgateError): void {
   if (error.status === 429 || error.status === 503) reply.header('retry-after', String(error.details?.retryAfterSeconds ?? 60));
+}
+
+/**
+ * The fields of the password change that say whether the account's devices and apps go too:
+ * `disconnect`, true unless said false; the page's form shows it as a box, checked at first, and
+ * a browser sends nothing for a box unchecked, so the form also sends `disconnectAsked`, with
+ * which a `disconnect` left out is false.
+ */
+const DisconnectFields = {
+  disconnect: Type.Optional(Type.Boolean({ description: 'Also disconnect the devices (the device door\'s tokens) and apps (the access door\'s accesses and tokens) connected to the account. True when left out, unless `disconnectAsked` is sent.' })),
+  disconnectAsked: Type.Optional(Type.Boolean({ description: 'Sent by the page\'s form, which shows `disconnect` as a box: with it, a `disconnect` left out (the box unchecked) is false.' })),
+};
+
+/** Whether a password change disconnects the account's devices and apps (`DisconnectFields`). */
+function disconnectChosen(body: { disconnect?: boolean | undefined; disconnectAsked?: boolean | undefined }): boolean {
+  return body.disconnect ?? body.disconnectAsked !== true;
 }
 
 /**
@@ -193,16 +210,17 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
   });
 
   api.post('/account/password', {
-    schema: { tags, summary: 'Change your password: the current one, then the new one; signs out every other session.', body: Type.Object({ ...FormBase, current: Type.String({ maxLength: 1024 }), password: Type.String({ maxLength: 1024 }) }), response: { 200: htmlPage('Changed: the form, saying so.'), 303: SignInFirst, 400: FormAgain, 401: FormAgain, 403: FormAgain, 429: FormAgain, 503: BusyAgain } },
+    schema: { tags, summary: 'Change your password: the current one, then the new one; signs out every other session, and disconnects the account\'s devices and apps unless `disconnect` is false.', body: Type.Object({ ...FormBase, current: Type.String({ maxLength: 1024 }), password: Type.String({ maxLength: 1024 }), ...DisconnectFields }), response: { 200: htmlPage('Changed: the form, saying so, and how many devices and apps were disconnected.'), 303: SignInFirst, 400: FormAgain, 401: FormAgain, 403: FormAgain, 429: FormAgain, 503: BusyAgain } },
     config: { rateLimit: { max: 20, timeWindow: 3_600_000 } },
   }, async (request, reply) => {
     const user = await currentUser(request);
     if (!user) return reply.redirect(signInUrl('/account/password', askedLang(request)), 303);
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/password.njk');
     let kept: boolean;
-    let passwordHash: string;
+    let written: PasswordWritten;
     try {
-      passwordHash = await accounts.changePassword(user, request.body.current, request.body.password, hashRequesterOf(request), await trustedDevice(request, user.id));
+      written = await accounts.changePassword(user, request.body.current, request.body.password, hashRequesterOf(request), await trustedDevice(request, user.id), disconnectChosen(request.body));
+      const { passwordHash } = written;
       // Every session ended with the old password; this browser gets a fresh one, unless the
       // password changed again meanwhile (another session's change ended this one too).
       kept = await accounts.parts.sessions.start(request, reply, user.id, ctx.clock.now(), passwordHash);
@@ -225,8 +243,10 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     // sign-in gives one (`signInFromForm`), so one that signed in without it (before device cookies,
     // or with it cleared) is trusted from now rather than from its next sign-in.
     // Under the new password: the cookies of the old one are void (`DeviceCookies`).
-    if (kept) accounts.parts.devices.issue(reply, { id: user.id, passwordHash }, ctx.clock.now());
-    return renderPage(pages, request, reply, 'account/password.njk', { done: true }, { user: kept ? user : null });
+    if (kept) accounts.parts.devices.issue(reply, { id: user.id, passwordHash: written.passwordHash }, ctx.clock.now());
+    const lang = pickLang(request);
+    const disconnected = disconnectedText(written.disconnected, lang) ?? translator(lang)('password.kept');
+    return renderPage(pages, request, reply, 'account/password.njk', { done: true, disconnected }, { user: kept ? user : null, lang });
   });
 
   api.get('/account/delete', { schema: { tags, summary: 'The form to delete your account (signed in).', querystring: PageQuery, response: { ...HtmlPage, 303: SignInFirst } } }, async (request, reply) => {
@@ -304,7 +324,7 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
   });
 
   api.post('/account/reset/confirm', {
-    schema: { tags, summary: 'Set a new password with a reset token; the token works once.', body: Type.Object({ ...FormBase, token: Type.String({ maxLength: 100 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 200: htmlPage('Set: a page saying so.'), 400: FormAgain, 403: FormAgain, 404: htmlPage('The link is unknown, used or expired.'), 503: BusyAgain } },
+    schema: { tags, summary: 'Set a new password with a reset token; the token works once. Signs out every session and disconnects every device and app of the account.', body: Type.Object({ ...FormBase, token: Type.String({ maxLength: 100 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 200: htmlPage('Set: a page saying so.'), 400: FormAgain, 403: FormAgain, 404: htmlPage('The link is unknown, used or expired.'), 503: BusyAgain } },
     config: { rateLimit: { max: 20, timeWindow: 3_600_000 } },
   }, async (request, reply) => {
     const { token } = request.body;
@@ -314,11 +334,10 @@ export function installAccountPages(app: FastifyInstance, ctx: DoorContext, acco
     if (!csrfOk(request)) return csrfFailed(request, reply, 'account/reset.njk', { token, next, username: await resetUsername(token) });
     try {
       const done = await accounts.resetPassword(token, request.body.password, hashRequesterOf(request));
-      // The accesses page is the access door's: linked only where it is served.
-      const accessesPage = request.server.hasRoute({ method: 'GET', url: '/account/accesses' });
       // Kept no longer than needed: the page below carries it to the sign-in.
       if (done) resetReturn.forget(reply);
-      return renderPage(pages, request, reply, 'account/reset.njk', done ? { done: true, next, accessesPage } : { invalid: true, next }, { status: done ? 200 : 404, user: null });
+      const lang = pickLang(request);
+      return renderPage(pages, request, reply, 'account/reset.njk', done ? { done: true, next, disconnected: disconnectedText(done, lang) } : { invalid: true, next }, { status: done ? 200 : 404, user: null, lang });
     } catch (error) {
       const message = errorMessage(error, pickLang(request));
       if (!message || !isPairgateError(error)) throw error;

@@ -9,6 +9,7 @@ import { accountsConfigSchema, sessionIdleSeconds } from './config.js';
 import { accountDeletionGuards } from './deletion-guards.js';
 import { Mailer } from './mailer.js';
 import { accountsMigrations } from './migrations.js';
+import { passwordChangeHooks } from './password-change-hooks.js';
 import { PasswordHashing } from './password-hashing.js';
 import { PasswordResets } from './password-resets.js';
 import { ResetMailBudget } from './reset-mail-budget.js';
@@ -63,6 +64,8 @@ export const accountsDoor: Door = {
       registration: cfg.PAIRGATE_ACCOUNTS_REGISTRATION,
       // Filled by other doors (the install door's last-admin check), before or after this one.
       deletionGuards: accountDeletionGuards(app.pairgate),
+      // Filled by the device and access doors, which end their tokens of an account given a new password.
+      passwordChangeHooks: passwordChangeHooks(app.pairgate),
     });
     // The dummy hash of unknown names, started now so that it is ready before the first sign-in
     // (one scrypt on libuv's threads); not waited for: start-up, and every CLI's first line, would

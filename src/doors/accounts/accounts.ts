@@ -8,6 +8,7 @@ import { translator, type Lang } from './i18n.js';
 import { waitWords } from '../../web/duration-words.js';
 import type { Mailer } from './mailer.js';
 import { hashRequesterOf, isPasswordHashClientGone, isPasswordHashingBusy, PASSWORD_HASHING_NETWORK_BUSY, type HashRequester, type PasswordHashing } from './password-hashing.js';
+import type { Disconnected, PasswordChangeHooks } from './password-change-hooks.js';
 import type { PasswordResets } from './password-resets.js';
 import type { ResetMailBudget } from './reset-mail-budget.js';
 import type { Sessions } from './sessions.js';
@@ -36,6 +37,17 @@ export interface AccountParts {
   registration: boolean;
   /** What other doors check before an account goes (`accountDeletionGuards`). */
   deletionGuards: AccountDeletionGuards;
+  /** What other doors end when a new password disconnects the account's devices and apps (`passwordChangeHooks`). */
+  passwordChangeHooks: PasswordChangeHooks;
+}
+
+/**
+ * A new password written: its hash, and what the other doors ended with the old one
+ * (`PasswordChangeHooks`), or undefined when the person kept their devices and apps.
+ */
+export interface PasswordWritten {
+  passwordHash: string;
+  disconnected: Disconnected[] | undefined;
 }
 
 /** Writes the reset mail of `user` with the clear `token`, valid `lifetimeSeconds`. */
@@ -183,15 +195,31 @@ export class Accounts {
    * device the request comes from (`DeviceCookies.deviceOf` for `user`), counted as a sign-in's.
    * An account deleted while this runs (another tab, another device) is a 401
    * `current_password_wrong`, as when it is gone before the check: nothing is changed.
+   * `disconnect`: end the devices and apps connected to the account too (`writePassword`).
    */
-  async changePassword(user: User, current: string, next: string, from: HashRequester, device?: string): Promise<string> {
+  async changePassword(user: User, current: string, next: string, from: HashRequester, device?: string, disconnect = false): Promise<PasswordWritten> {
     await this.confirmPassword(user, current, from, device);
     validatePassword(next);
     const passwordHash = await this.parts.hashing.hash(next, from);
-    if (!(await this.parts.users.setPasswordHash(user.id, passwordHash))) throw currentPasswordWrong();
+    const written = await this.writePassword(user.id, passwordHash, disconnect);
+    if (!written) throw currentPasswordWrong();
     await this.parts.sessions.endAll(user.id);
     await this.parts.resets.endAll(user.id);
-    return passwordHash;
+    return written;
+  }
+
+  /**
+   * Writes `passwordHash` as the account's password; with `disconnect`, in the same transaction,
+   * every other door ends what the account connected (`PasswordChangeHooks`: the device door's
+   * token families, the access door's app accesses), since whoever knew the old password may have
+   * connected a device or an app of their own with it, which would outlive the new password.
+   * Undefined when the account is gone.
+   */
+  private async writePassword(userId: string, passwordHash: string, disconnect: boolean): Promise<PasswordWritten | undefined> {
+    if (!disconnect) return (await this.parts.users.setPasswordHash(userId, passwordHash)) ? { passwordHash, disconnected: undefined } : undefined;
+    const now = this.parts.clock.now();
+    const written = await this.parts.users.setPasswordHashAnd(userId, passwordHash, (trx) => this.parts.passwordChangeHooks.run(trx, userId, now));
+    return written && { passwordHash, disconnected: written.also };
   }
 
   /**
@@ -223,12 +251,14 @@ export class Accounts {
 
   /**
    * Sets a new password with a reset token (once); ends every session and every other reset link
-   * of the account, and forgets its failed sign-ins (see `SignInLimits.forgetAccount`). False for
+   * of the account, and every device and app connected to it (`writePassword`: a reset is what a
+   * person does who fears their password is known), and forgets its failed sign-ins (see
+   * `SignInLimits.forgetAccount`). What the other doors ended, or false for
    * a token that is unknown, spent or expired, and for one whose account was deleted meanwhile
    * (while the new password was hashed, or after the token was spent): a link to no account is dead.
    * `from`: as `register`'s.
    */
-  async resetPassword(token: string, password: string, from: HashRequester): Promise<boolean> {
+  async resetPassword(token: string, password: string, from: HashRequester): Promise<Disconnected[] | false> {
     validatePassword(password);
     // Hashed before the token is spent, so a hash refused for a busy server (503) leaves the link
     // working; and only for a live token, so a dead one costs no hash.
@@ -236,11 +266,12 @@ export class Accounts {
     const passwordHash = await this.parts.hashing.hash(password, from);
     const userId = await this.parts.resets.spend(token, this.parts.clock.now());
     if (!userId) return false;
-    if (!(await this.parts.users.setPasswordHash(userId, passwordHash))) return false;
+    const written = await this.writePassword(userId, passwordHash, true);
+    if (!written) return false;
     await this.parts.sessions.endAll(userId);
     await this.parts.resets.endAll(userId);
     await this.parts.limits.forgetAccount(userId);
-    return true;
+    return written.disconnected ?? [];
   }
 }
 

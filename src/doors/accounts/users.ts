@@ -1,5 +1,5 @@
 import { ConflictError, InvalidRequestError } from '../../core/errors.js';
-import { randomId } from '../../core/ids.js';
+import { hashToken, randomId } from '../../core/ids.js';
 import type { DurableDb } from '../../store/durable-schema.js';
 import { needsAdvisoryLocks } from '../../store/sql/advisory-lock.js';
 import { hasUnshowableText, unshowableRule } from '../shared/shown-text.js';
@@ -172,11 +172,41 @@ export class UserStore {
   }
 
   /**
+   * The stamp of the user's password now: the SHA-256 of its hash (salt included), which changes
+   * with every new password and tells nothing of it. A door that records it when the person
+   * approves something, and compares it when that is used, refuses an approval the password
+   * outlived. `settled`: on PostgreSQL, waits for a password change under way (its transaction
+   * holds the row) and reads what it wrote, so a reader that wrote its tokens first either has them
+   * deleted by the change or sees the new stamp. Undefined when there is no such user.
+   */
+  async passwordStampOf(id: string, settled = false): Promise<string | undefined> {
+    let query = this.db.selectFrom('users').select('password_hash').where('id', '=', id);
+    if (settled && needsAdvisoryLocks(this.db)) query = query.forShare();
+    const row = await query.executeTakeFirst();
+    return row === undefined ? undefined : hashToken(row.password_hash);
+  }
+
+  /**
    * Replaces a user's password hash. False when there is no such user (deleted while its new
    * password was being checked or hashed): nothing was written, and nothing is to be called done.
    */
   async setPasswordHash(id: string, passwordHash: string): Promise<boolean> {
     const result = await this.db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
+  }
+
+  /**
+   * Replaces a user's password hash and, in the same transaction, runs `also` (other doors ending
+   * what the old password let connect: `PasswordChangeHooks`), so the new password is never
+   * written without it, nor it without the password, whatever stops the process. The update comes
+   * first: on PostgreSQL it holds the user's row until the commit. Undefined (nothing written, `also`
+   * not run) when there is no such user, as `setPasswordHash`'s false.
+   */
+  async setPasswordHashAnd<T>(id: string, passwordHash: string, also: (trx: DurableDb) => Promise<T>): Promise<{ also: T } | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1) return undefined;
+      return { also: await also(trx) };
+    });
   }
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { assertWithinBudget } from '../../core/brute-force.js';
 import { configSection } from '../../server/config.js';
 import { AppAccesses } from '../access/app-accesses.js';
+import { countWords, passwordChangeHooks } from '../accounts/password-change-hooks.js';
 import type { Door, DoorContext } from '../door.js';
 import { attackerGuessRate } from '../shared/attacker-guess-rate.js';
 import { assertBearerSecret } from '../../server/bearer-secret.js';
@@ -13,6 +14,7 @@ import { parseDeviceClients } from './clients.js';
 import { CodeBudget } from './code-budget.js';
 import { deviceConfigSchema } from './config.js';
 import { DEVICE_KIND, USER_CODE_FORMAT } from './device-grant.js';
+import { deviceTranslator } from './device-i18n.js';
 import type { DeviceEnv } from './device-env.js';
 import { DeviceTokens } from './device-tokens.js';
 import { installIntrospectionRoute } from './introspection-route.js';
@@ -66,6 +68,12 @@ export const deviceDoor: Door = {
   async register(app: FastifyInstance, ctx: DoorContext) {
     const cfg = configSection(ctx.config, deviceConfigSchema);
     const tokens = new DeviceTokens(ctx.stores.db);
+    // Whoever knew the old password may have approved a device of their own: a new password (a
+    // reset, or a change that asks it) disconnects every device of the account.
+    passwordChangeHooks(app.pairgate).add(async (trx, userId, now) => {
+      const count = await DeviceTokens.disconnectAllOf(trx, userId, now);
+      return { count, words: (lang) => countWords(deviceTranslator(lang), 'devices.count', count, lang) };
+    });
     const env: DeviceEnv = {
       ctx,
       cfg,

@@ -34,7 +34,12 @@ export interface DeviceRequest {
  * the client's registration it was made under was deleted through the admin API.
  */
 export type DeviceResult =
-  | { status: 'approved'; userId: string; username: string }
+  /**
+   * `passwordStamp`: the account's password at the approval (`UserStore.passwordStampOf`); a new
+   * password before the device redeems it ends the approval. Absent from an approval an earlier
+   * version made.
+   */
+  | { status: 'approved'; userId: string; username: string; passwordStamp?: string }
   | { status: 'denied'; username: string }
   | { status: 'withdrawn'; scopes: string[] }
   | { status: 'client_gone' };

@@ -45,6 +45,9 @@ const en = {
   'devices.scopes': 'Access it has',
   'devices.revoke': 'Disconnect',
   'devices.revoked': 'The device is disconnected.',
+  // What a new password disconnected, in the account page's sentence ("We also disconnected 3 devices and 2 apps.").
+  'devices.count.one': '{count} device',
+  'devices.count.other': '{count} devices',
 } as const;
 
 type DeviceKey = keyof typeof en;
@@ -90,6 +93,8 @@ const fr = frenchCatalogue<DeviceKey>({
   'devices.scopes': 'Accès accordé',
   'devices.revoke': 'Déconnecter',
   'devices.revoked': 'L’appareil est déconnecté.',
+  'devices.count.one': '{count} appareil',
+  'devices.count.other': '{count} appareils',
 });
 
 const CATALOG: Record<Lang, Record<DeviceKey, string>> = { en, fr };

@@ -183,6 +183,26 @@ export class DeviceTokens {
     ]);
   }
 
+  /**
+   * Disconnects every device of account `userId` (its new password ends them: `passwordChangeHooks`),
+   * through `db` (the transaction writing the password): deletes its access and refresh tokens, used
+   * ones too, as `revokeFamily` does; returns how many devices were connected at `now` (as
+   * `listForUser` counts them: families with a live access token or a live unused refresh token).
+   * A refresh racing this writes its new tokens before it claims the one presented, and loses the
+   * claim once that is deleted, revoking the family (`refreshTokens`); a device code approved
+   * before and redeemed after is refused by the password stamp of its approval (`token-route.ts`).
+   */
+  static async disconnectAllOf(db: DurableDb, userId: string, now: number): Promise<number> {
+    const [access, refresh] = await Promise.all([
+      db.selectFrom('device_access_tokens').select('grant_id').where('user_id', '=', userId).where('expires_at', '>', now).execute(),
+      db.selectFrom('device_refresh_tokens').select('family').where('user_id', '=', userId).where('expires_at', '>', now).where('used_at', 'is', null).execute(),
+    ]);
+    const families = new Set([...access.map((row) => row.grant_id), ...refresh.map((row) => row.family)]);
+    await db.deleteFrom('device_access_tokens').where('user_id', '=', userId).execute();
+    await db.deleteFrom('device_refresh_tokens').where('user_id', '=', userId).execute();
+    return families.size;
+  }
+
   /** Deletes every access and refresh token issued to client `clientId`; returns how many access tokens there were. */
   async revokeForClient(clientId: string): Promise<number> {
     const [access] = await Promise.all([

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
+import { accountsOf } from '../accounts/accounts.js';
 import { preferWaitHeaders } from '../shared/wait-schemas.js';
 import { preferredWaitSeconds, waitForGrant } from '../shared/waiting.js';
 import { issuedKey } from './authorization-route.js';
@@ -13,7 +14,7 @@ import { noStore, type DeviceEnv } from './device-env.js';
 import { OAuthErrors } from './device-responses.js';
 import { OAuthError } from './oauth-errors.js';
 import { OAUTH_BODY_TYPES, readOAuthParameters } from './oauth-body.js';
-import { issueFamilyTokens, REFRESH_GRANT_TYPE, refreshTokens } from './refresh-grant.js';
+import { issueFamilyTokens, REFRESH_GRANT_TYPE, refreshTokens, type TokenAnswer } from './refresh-grant.js';
 
 /**
  * The usual slip of a client's developer: polling with the short code the person types. It is
@@ -46,6 +47,7 @@ const invalidGrant = (why: string): OAuthError => new OAuthError('invalid_grant'
 const expired = (): OAuthError => new OAuthError('expired_token', 'The device code has expired: start a new device authorization.');
 const pending = (): OAuthError => new OAuthError('authorization_pending', 'The person has not decided yet: keep polling at the interval.');
 const denied = (): OAuthError => new OAuthError('access_denied', 'The person denied the authorization request.');
+const outlived = (): OAuthError => new OAuthError('access_denied', 'The account\'s password changed after the approval, which ended it: start a new device authorization.');
 
 /**
  * `POST /oauth/token` with `grant_type=urn:ietf:params:oauth:grant-type:device_code` (RFC 8628
@@ -86,15 +88,32 @@ export function installTokenRoute(app: FastifyInstance, env: DeviceEnv): void {
     const result = redeemed.result;
     if (result?.status !== 'approved') throw denied();
     const now = ctx.clock.now();
+    let answer: TokenAnswer;
     try {
       // The device authorization starts a family: its id names every token that descends from it.
       const { request } = redeemed;
-      return await issueFamilyTokens(env, { family: redeemed.id, clientId: request.clientId, registration: request.clientRegistration, userId: result.userId, grantedScope: request.scope, accessScope: request.scope, connectedAt: now }, now);
+      answer = await issueFamilyTokens(env, { family: redeemed.id, clientId: request.clientId, registration: request.clientRegistration, userId: result.userId, grantedScope: request.scope, accessScope: request.scope, connectedAt: now }, now);
     } catch (error) {
       // The account that approved was deleted in between (the token's foreign key refuses it).
       if (!(await env.tokens.userExists(result.userId))) throw denied();
       throw error;
     }
+    await endIfPasswordOutlived(redeemed.id, result);
+    return answer;
+  };
+
+  /**
+   * Revokes the family just issued, and tells the device so, when the account's password changed
+   * since the approval (a reset, or a change that disconnects devices: whoever approved may have
+   * known only the old one). Read after the tokens are written, and on PostgreSQL once a change
+   * under way has committed (`passwordStampOf`'s `settled`): a change either deleted them or is
+   * seen here. An approval without a stamp (made by an earlier version) is taken as it is.
+   */
+  const endIfPasswordOutlived = async (family: string, result: Extract<DeviceResult, { status: 'approved' }>): Promise<void> => {
+    if (result.passwordStamp === undefined) return;
+    if ((await accountsOf({ server: app }).parts.users.passwordStampOf(result.userId, true)) === result.passwordStamp) return;
+    await env.tokens.revokeFamily(family);
+    throw outlived();
   };
 
   /**

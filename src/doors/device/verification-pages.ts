@@ -5,7 +5,7 @@ import { isPairgateError } from '../../core/errors.js';
 import { hashToken } from '../../core/ids.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
 import { waitWords } from '../../web/duration-words.js';
-import { currentUser, signInFromForm, signInRefusalText } from '../accounts/accounts.js';
+import { accountsOf, currentUser, signInFromForm, signInRefusalText } from '../accounts/accounts.js';
 import { addFlowIntro } from '../accounts/flow-intro.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
 import { BusyAgain } from '../accounts/form-responses.js';
@@ -32,6 +32,12 @@ const tags = ['device'];
 /** Grant ids as the engine makes them (creation time, then 128 random bits). */
 const GRANT_ID = /^[0-9a-f]{12}[A-Za-z0-9_-]{22}$/;
 const FormBase = { _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })) };
+
+/** The approval's `passwordStamp` (`DeviceResult`) of account `userId`, for a spread: none for an account gone meanwhile. */
+async function passwordStamp(request: FastifyRequest, userId: string): Promise<{ passwordStamp?: string }> {
+  const stamp = await accountsOf(request).parts.users.passwordStampOf(userId);
+  return stamp === undefined ? {} : { passwordStamp: stamp };
+}
 
 /** The grant id a consent screen's path (`/device/consent?request=...`, a `next`) names, if it is one. */
 export function consentRequestOf(next: string): string | undefined {
@@ -298,7 +304,8 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
     if (!csrfValid(request)) return message(request, reply, lang, 'error.csrf_failed', 403);
     const approve = request.body.decision === 'approve';
     try {
-      if (approve) await ctx.engine.approve<DeviceResult>(found.id, { status: 'approved', userId: user.id, username: user.username });
+      // With the password's stamp: a password changed or reset before the device redeems this ends it (`token-route.ts`).
+      if (approve) await ctx.engine.approve<DeviceResult>(found.id, { status: 'approved', userId: user.id, username: user.username, ...(await passwordStamp(request, user.id)) });
       else await ctx.engine.refuse<DeviceResult>(found.id, { status: 'denied', username: user.username });
     } catch (error) {
       // Decided between the page and the click (most often this very form sent twice, the first

@@ -234,9 +234,8 @@ describe('accounts over real sockets', () => {
     const done = await asker.post('/account/reset/confirm', { token, password: 'the new password' });
     expect(done.status).toBe(200);
     expect(done.text).toContain('Your password has been changed');
-    // The app accesses are kept: the page says so, and links to reviewing them after signing in.
-    expect(done.text).toContain('Apps you gave access to your account keep it.');
-    expect(done.text).toContain('href="/account/signin?next=%2Faccount%2Faccesses"');
+    // A reset disconnects the account's devices and apps (test/doors/accounts/password-disconnects.test.ts): here there were none.
+    expect(done.text).toContain('No device or app was connected to your account.');
     expect((await asker.post('/account/reset/confirm', { token, password: 'a third password' })).status).toBe(404); // single use
     expect((await newClient().signIn('forgetful', 'the old password')).status).toBe(401);
     expect((await newClient().signIn('forgetful', 'the new password')).status).toBe(303);
