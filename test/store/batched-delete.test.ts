@@ -4,9 +4,9 @@ import { coreMigrations } from '../../src/store/migrations/core.js';
 import type { Stores } from '../../src/store/ports.js';
 import { openPostgresStores } from '../../src/store/postgres/postgres-stores.js';
 import { deleteInBatches, inBatches, type SweptRows } from '../../src/store/sql/batched-delete.js';
-import { openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
 import { DeleteCounter } from '../helpers/delete-counter.js';
 import { createTestDatabase, postgresMissing } from '../helpers/services.js';
+import { sqlStoreSetups } from '../helpers/sql-store-setups.js';
 
 const pgSkip = await postgresMissing();
 const drops: (() => Promise<void>)[] = [];
@@ -14,18 +14,7 @@ afterAll(async () => {
   for (const drop of drops) await drop();
 });
 
-const setups: { name: string; skip?: string; open(): Promise<Stores> }[] = [
-  { name: 'SQLite', open: () => openSqliteStores({ dataDir: ':memory:', migrations: coreMigrations }) },
-  {
-    name: 'PostgreSQL',
-    ...(pgSkip ? { skip: pgSkip } : {}),
-    async open() {
-      const database = await createTestDatabase();
-      drops.push(() => database.drop());
-      return openPostgresStores({ url: database.url, migrations: coreMigrations, notify: false });
-    },
-  },
-];
+const setups = await sqlStoreSetups(coreMigrations);
 
 /**
  * The sweeps' batched delete: a backlog goes `limit` rows a statement, with the event loop free

@@ -1,35 +1,16 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashToken } from '../../../src/core/ids.js';
 import { AppAccesses } from '../../../src/doors/access/app-accesses.js';
 import { accessMigrations } from '../../../src/doors/access/migrations.js';
 import { accountsMigrations } from '../../../src/doors/accounts/migrations.js';
 import { coreMigrations } from '../../../src/store/migrations/core.js';
 import type { Stores } from '../../../src/store/ports.js';
-import { openPostgresStores } from '../../../src/store/postgres/postgres-stores.js';
 import { SWEEP_BATCH_ROWS } from '../../../src/store/sql/batched-delete.js';
-import { openSqliteStores } from '../../../src/store/sqlite/sqlite-stores.js';
 import { DeleteCounter } from '../../helpers/delete-counter.js';
-import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
+import { sqlStoreSetups } from '../../helpers/sql-store-setups.js';
 
 const migrations = { ...coreMigrations, ...accountsMigrations, ...accessMigrations };
-const pgSkip = await postgresMissing();
-const drops: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const drop of drops) await drop();
-});
-
-const setups: { name: string; skip?: string; open(): Promise<Stores> }[] = [
-  { name: 'SQLite', open: () => openSqliteStores({ dataDir: ':memory:', migrations }) },
-  {
-    name: 'PostgreSQL',
-    ...(pgSkip ? { skip: pgSkip } : {}),
-    async open() {
-      const database = await createTestDatabase();
-      drops.push(() => database.drop());
-      return openPostgresStores({ url: database.url, migrations, notify: false });
-    },
-  },
-];
+const setups = await sqlStoreSetups(migrations);
 
 /**
  * The access door's sweep deletes a backlog of ended accesses with their tokens a batch at a time

@@ -1,32 +1,13 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dnsMigrations, DnsRecords, type DnsRecordRow } from '../../../src/doors/dns/dns-records.js';
 import { coreMigrations } from '../../../src/store/migrations/core.js';
 import type { Stores } from '../../../src/store/ports.js';
-import { openPostgresStores } from '../../../src/store/postgres/postgres-stores.js';
 import { SWEEP_BATCH_ROWS } from '../../../src/store/sql/batched-delete.js';
-import { openSqliteStores } from '../../../src/store/sqlite/sqlite-stores.js';
 import { DeleteCounter } from '../../helpers/delete-counter.js';
-import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
+import { sqlStoreSetups } from '../../helpers/sql-store-setups.js';
 
 const migrations = { ...coreMigrations, ...dnsMigrations };
-const pgSkip = await postgresMissing();
-const drops: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const drop of drops) await drop();
-});
-
-const setups: { name: string; skip?: string; open(): Promise<Stores> }[] = [
-  { name: 'SQLite', open: () => openSqliteStores({ dataDir: ':memory:', migrations }) },
-  {
-    name: 'PostgreSQL',
-    ...(pgSkip ? { skip: pgSkip } : {}),
-    async open() {
-      const database = await createTestDatabase();
-      drops.push(() => database.drop());
-      return openPostgresStores({ url: database.url, migrations, notify: false });
-    },
-  },
-];
+const setups = await sqlStoreSetups(migrations);
 
 const ZONE = 'zone.test';
 /** The sweeps' time: in 2001, before the serial the migration started at (now's seconds), so each rise of the serial is one. */

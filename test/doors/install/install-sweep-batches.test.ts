@@ -1,36 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import type { DeleteQueryNode, KyselyPlugin, OperationNode, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, SelectQueryNode, TableNode, UnknownRow } from 'kysely';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { accountsMigrations } from '../../../src/doors/accounts/migrations.js';
 import { Installations, ROTATED_SWEEP_BATCH } from '../../../src/doors/install/installations.js';
 import { installMigrations } from '../../../src/doors/install/migrations.js';
 import { SecretBox } from '../../../src/server/secret-box.js';
 import { coreMigrations } from '../../../src/store/migrations/core.js';
 import type { Stores } from '../../../src/store/ports.js';
-import { openPostgresStores } from '../../../src/store/postgres/postgres-stores.js';
 import { SWEEP_BATCH_ROWS } from '../../../src/store/sql/batched-delete.js';
-import { openSqliteStores } from '../../../src/store/sqlite/sqlite-stores.js';
-import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
+import { sqlStoreSetups } from '../../helpers/sql-store-setups.js';
 
 const migrations = { ...coreMigrations, ...accountsMigrations, ...installMigrations };
-const pgSkip = await postgresMissing();
-const drops: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const drop of drops) await drop();
-});
-
-const setups: { name: string; skip?: string; open(): Promise<Stores> }[] = [
-  { name: 'SQLite', open: () => openSqliteStores({ dataDir: ':memory:', migrations }) },
-  {
-    name: 'PostgreSQL',
-    ...(pgSkip ? { skip: pgSkip } : {}),
-    async open() {
-      const database = await createTestDatabase();
-      drops.push(() => database.drop());
-      return openPostgresStores({ url: database.url, migrations, notify: false });
-    },
-  },
-];
+const setups = await sqlStoreSetups(migrations);
 
 /** The table a root statement names first (its FROM), if any. */
 function tableOf(node: OperationNode | undefined): string | undefined {
