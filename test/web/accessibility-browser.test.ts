@@ -331,7 +331,7 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
         await submit(page, 'form[action="/integrations/orgs"] button');
         await page.locator('#done').waitFor();
         findings.push(...(await audit(page, 'integrations, one organization')));
-        await page.locator('input[name=username]').fill('nobody-at-all');
+        await page.locator('input[name=username]').fill('nobody at all');
         await submit(page, 'form[action$="/members"] button');
         await page.locator('[aria-invalid=true]').waitFor();
         findings.push(...(await audit(page, 'integrations, member refused')));

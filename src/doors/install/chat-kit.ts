@@ -4,17 +4,21 @@ import type { DoorContext } from '../door.js';
 import type { ChatLinks } from './chat-links.js';
 import type { Connector } from './connector.js';
 import type { installConfigSchema } from './config.js';
+import { Invitations } from './invitations.js';
 import { isUsable, type InstallFacts, type Installation, type Installations } from './installations.js';
 import type { LinkBudget } from './link-budget.js';
 import type { LinkTokens } from './link-tokens.js';
 import type { Organization, Organizations } from './organizations.js';
 
 /**
- * What connectors share, built once at registration: the stores of organizations, installations,
- * links and link tokens, the budgets, and the steps every connector goes through (load an
+ * What connectors share, built once at registration: the stores of organizations (and invitations
+ * into them), installations, links and link tokens, the budgets, and the steps every connector goes through (load an
  * installation for a call, install).
  */
 export class ChatKit {
+  /** Invitations into the organizations, bounded by the door's configuration. */
+  readonly invitations: Invitations;
+
   constructor(
     readonly ctx: DoorContext,
     readonly cfg: Static<typeof installConfigSchema>,
@@ -23,7 +27,14 @@ export class ChatKit {
     readonly links: ChatLinks,
     readonly tokens: LinkTokens,
     readonly budget: LinkBudget,
-  ) {}
+  ) {
+    this.invitations = new Invitations(ctx.stores.db, {
+      ttlMs: cfg.PAIRGATE_INSTALL_INVITATION_TTL_SECONDS * 1000,
+      perOrganization: cfg.PAIRGATE_INSTALL_MAX_PENDING_INVITATIONS_PER_ORGANIZATION,
+      perAccount: cfg.PAIRGATE_INSTALL_MAX_PENDING_INVITATIONS_PER_ACCOUNT,
+      organizationsPerAccount: orgs.maxPerAccount,
+    });
+  }
 
   /**
    * 404 `installation_not_found`, said to whoever reads it in the chat (a user's command, an admin's

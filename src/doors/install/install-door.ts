@@ -13,6 +13,7 @@ import { allConnectors } from './connectors.js';
 import { installIntegrationPages } from './install-pages.js';
 import { Installations } from './installations.js';
 import { installIntegrationRoutes } from './integration-routes.js';
+import { installInvitationRoutes } from './invitation-routes.js';
 import { lastAdminGuard } from './last-admin-guard.js';
 import { LinkBudget } from './link-budget.js';
 import { LINK_TOKEN_FORMAT, LinkTokens } from './link-tokens.js';
@@ -101,6 +102,7 @@ export const installDoor: Door = {
     // The last admin of an organization with other members keeps their account until it has another admin or is deleted.
     accountDeletionGuards(app.pairgate).add(lastAdminGuard);
     installOrganizationRoutes(app, kit);
+    installInvitationRoutes(app, kit);
     installIntegrationRoutes(app, kit, allConnectors);
     installIntegrationPages(app, kit, allConnectors);
     for (const connector of allConnectors) await connector.register(app, kit);
@@ -113,5 +115,7 @@ export const installDoor: Door = {
       if (abandoned.organizations > 0) ctx.logger.info(abandoned, 'organizations with no member left deleted');
       return installations.sweep(now, keepRotatedMs);
     });
+    // Invitations nobody answered in time; an expired one is already refused and hidden, this frees its row.
+    ctx.everySweep('invitation', async (now) => ({ invitations: await kit.invitations.sweep(now) }));
   },
 };

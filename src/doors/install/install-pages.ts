@@ -28,7 +28,10 @@ const HtmlPage = { 200: htmlPage('An HTML page.') };
  * What `?done=` says after a form was sent, by its value. A Map, not an object: an object's
  * look-up of `?done=__proto__` or `constructor` found a function and the page answered 500.
  */
-const DONE_MESSAGES = new Map([['created', 'install.created'], ['added', 'install.added'], ['deleted', 'install.deleted'], ['role', 'install.roleChanged']]);
+const DONE_MESSAGES = new Map([
+  ['created', 'install.created'], ['invited', 'install.invited'], ['deleted', 'install.deleted'], ['role', 'install.roleChanged'],
+  ['joined', 'install.joined'], ['declined', 'install.declined'], ['withdrawn', 'install.withdrawn'],
+]);
 /** A page saying why a form's action was refused (`formAction`), under the error's status. */
 const Refused = htmlPage('A page saying what went wrong.');
 /** Every form on an organization: it did not come from this site or your role does not allow it (403), or you are not a member (404). */
@@ -45,9 +48,11 @@ const SentAgain = htmlPage('The form was sent already: a page saying it was made
 /** A form whose nonce is malformed or older than a day: a page saying to open the page again. */
 const SentTooLate = htmlPage('The form is too old (shown more than a day ago): a page saying to open the organizations page again.');
 const OrgParams = Type.Object({ org: Type.String({ pattern: ORG_ID_PATTERN }) });
+/** An invitation's id, drawn as an organization's is. */
+const InvitationParams = Type.Object({ id: Type.String({ pattern: ORG_ID_PATTERN }) });
 
 /** Refusals of what was typed in a field of the integrations page, shown next to that field. */
-const FIELD_ERRORS: Record<string, 'name' | 'username'> = { invalid_org_name: 'name', user_not_found: 'username', already_member: 'username', too_many_organizations: 'username' };
+const FIELD_ERRORS: Record<string, 'name' | 'username'> = { invalid_org_name: 'name', too_many_organizations: 'name', invalid_username: 'username', already_member: 'username', too_many_invitations: 'username' };
 
 /** A form of the integrations page shown again: which one, what was typed and what went wrong. */
 interface FormAgain {
@@ -137,8 +142,9 @@ export function labelOf(key: string): string {
 }
 
 /**
- * The integrations page (`/integrations`), for signed-in people: their organizations, creating
- * one, adding members and changing their roles (admins), "Set up <connector>" (admins; shows
+ * The integrations page (`/integrations`), for signed-in people: the invitations they received
+ * (accept, decline), their organizations, creating one, inviting members, withdrawing invitations
+ * and changing members' roles (admins), "Set up <connector>" (admins; shows
  * the secret once), making a link token (members) and deleting an organization (admins, after a
  * page that says what goes and asks them to type its name). Every form carries the CSRF token and is also checked for a
  * cross-site origin; answers that show a secret are never cached. Connectors are listed from the
@@ -220,6 +226,10 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
         // How each connector installs, under the admin's sentence: a Mattermost command, a webhook's signed POST.
         installSteps: admin && installed.length === 0 ? connectors.map((connector) => installStepOf(t, connector, lang)) : [],
         links,
+        invitations: roleAllows(org.role, 'members:write') ? (await kit.invitations.pendingIn(org.id, now)).map((invitation) => ({
+          username: invitation.username,
+          line: dated(t, 'install.invitedLine', { username: invitation.username, role: t(`install.role.${invitation.role}`) }, 'until', invitation.expiresAt),
+        })) : [],
         memberForm: { username: memberForm?.values.username ?? '', role: memberForm?.values.role ?? 'member', error: memberForm?.error ?? '' },
       };
     }));
@@ -227,9 +237,17 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
     const doneKey = again || query.done === undefined ? undefined : DONE_MESSAGES.get(query.done);
     const done = doneKey ? t(doneKey) : '';
     const createForm = again?.form === 'create' ? again : undefined;
+    const received = await kit.invitations.receivedBy(user.id, now);
     return render(request, reply, lang, 'install/integrations.njk', {
       title: t('install.title'),
       orgs,
+      // The organization's name set apart in bold: a stranger chose it, and the page says whose it is.
+      received: received.map((invitation) => ({
+        id: invitation.id,
+        invite: setApart(t, 'install.invitation', { org: invitation.orgName, role: t(`install.role.${invitation.role}`), by: invitation.invitedBy }, 'org'),
+        until: dated(t, 'install.invitationUntil', {}, 'until', invitation.expiresAt),
+      })),
+      receivedFull: received.length >= kit.invitations.perAccount ? t('install.invitationsFull', { max: kit.invitations.perAccount }) : '',
       connectors: connectors.map((connector) => ({ path: connector.name, ...namesOf(connector, lang) })),
       roles: ROLES,
       // One per rendering: each form's sending is recorded under its own path, so one nonce serves them all.
@@ -297,15 +315,40 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
       return reply.redirect(`${LINK_PAGE_PATH}?done=created`, 303);
     })));
 
+  // The path of the former "Add a member" form: it invites now, and says the same for any username.
   api.post(`${LINK_PAGE_PATH}/orgs/:org/members`, {
-    schema: { tags, summary: 'Add a member to an organization you administer (form).', params: OrgParams, body: Type.Object({ ...FormBase, username: Type.String({ maxLength: 100 }), role: Type.Optional(RoleSchema) }), response: { 303: Done, ...FormErrors, 404: htmlPage('You are not a member of the organization (a page saying so), or no account has the username typed (the integrations page again, the error next to the field and what was typed kept).'), 409: PageAgain } },
+    schema: { tags, summary: 'Invite a username into an organization you administer (form); its account becomes a member only by accepting.', params: OrgParams, body: Type.Object({ ...FormBase, username: Type.String({ maxLength: 100 }), role: Type.Optional(RoleSchema) }), response: { 303: Done, 400: PageAgain, ...FormErrors, 409: PageAgain } },
   }, async (request, reply) => formAction(request, reply, async (user, lang) => {
     await kit.orgs.require(request.params.org, user.id, 'members:write');
     const role = request.body.role ?? 'member';
     return orPageAgain(request, reply, lang, user, { org: request.params.org }, { username: request.body.username, role }, async () => {
-      await kit.orgs.addMember(request.params.org, request.body.username, role, kit.ctx.clock.now(), user.id);
-      return reply.redirect(`${LINK_PAGE_PATH}?done=added`, 303);
+      await kit.invitations.invite(request.params.org, request.body.username, role, user.id, kit.ctx.clock.now());
+      return reply.redirect(`${LINK_PAGE_PATH}?done=invited`, 303);
     });
+  }));
+
+  // No form nonce on these three: each acts on one invitation, which the first sending uses up; a
+  // second is refused with a page saying it is gone (404), having changed nothing.
+  api.post(`${LINK_PAGE_PATH}/orgs/:org/invitations/:username/withdraw`, {
+    schema: { tags, summary: 'Withdraw a pending invitation of an organization you administer (form).', params: Type.Object({ org: Type.String({ pattern: ORG_ID_PATTERN }), username: Type.String({ maxLength: 100 }) }), body: Type.Object(FormBase), response: { 303: Done, ...FormErrors, 404: htmlPage('You are not a member of the organization, or it has no pending invitation for this username: a page saying so.') } },
+  }, async (request, reply) => formAction(request, reply, async (user) => {
+    await kit.orgs.require(request.params.org, user.id, 'members:write');
+    await kit.invitations.withdraw(request.params.org, request.params.username, user.id);
+    return reply.redirect(`${LINK_PAGE_PATH}?done=withdrawn`, 303);
+  }));
+
+  api.post(`${LINK_PAGE_PATH}/invitations/:id/accept`, {
+    schema: { tags, summary: 'Accept an invitation of yours (form): you become a member of its organization.', params: InvitationParams, body: Type.Object(FormBase), response: { 303: Done, 403: Refused, 404: htmlPage('You have no pending invitation with this id (answered already, withdrawn, expired, or not yours): a page saying so.'), 409: htmlPage('Your account belongs to the most organizations it may: a page saying to leave one first.'), 410: htmlPage('Whoever sent the invitation no longer administers its organization: a page saying so.') } },
+  }, async (request, reply) => formAction(request, reply, async (user) => {
+    await kit.invitations.accept(request.params.id, user.id, kit.ctx.clock.now());
+    return reply.redirect(`${LINK_PAGE_PATH}?done=joined`, 303);
+  }));
+
+  api.post(`${LINK_PAGE_PATH}/invitations/:id/decline`, {
+    schema: { tags, summary: 'Decline an invitation of yours (form).', params: InvitationParams, body: Type.Object(FormBase), response: { 303: Done, 403: Refused, 404: htmlPage('You have no pending invitation with this id: a page saying so.') } },
+  }, async (request, reply) => formAction(request, reply, async (user) => {
+    await kit.invitations.decline(request.params.id, user.id);
+    return reply.redirect(`${LINK_PAGE_PATH}?done=declined`, 303);
   }));
 
   // No form nonce: giving a member the role they have changes nothing, so a re-sent form is harmless.

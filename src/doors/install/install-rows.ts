@@ -52,10 +52,32 @@ export interface ChatLinkRow {
   linked_at: number | string;
 }
 
+/**
+ * An invitation of a username into an organization, pending until its invitee accepts (a
+ * membership) or declines it, an admin withdraws it, or it expires (then swept). `user_id` is the
+ * account the username named when it was invited, null when it named none or that account already
+ * held the most pending invitations it may: such an invitation is kept and shown to the
+ * organization's admins like the others (so they learn nothing of the account), and reaches no one.
+ */
+export interface OrganizationInvitationRow {
+  /** 128 random bits (base64url): what the invitee's accept and decline name. */
+  id: string;
+  org_id: string;
+  /** The username invited, lower case, as typed. */
+  username: string;
+  user_id: string | null;
+  /** The role accepting gives. */
+  role: string;
+  invited_by: string;
+  created_at: number | string;
+  expires_at: number | string;
+}
+
 declare module '../../store/durable-schema.js' {
   interface Database {
     organizations: OrganizationRow;
     organization_members: OrganizationMemberRow;
+    organization_invitations: OrganizationInvitationRow;
     chat_installations: InstallationRow;
     chat_links: ChatLinkRow;
   }

@@ -3,7 +3,8 @@ import type { MigrationSet } from '../../store/durable-schema.js';
 
 /**
  * The install door's tables: organizations and members, chat installations, chat user links; then
- * when an installation was rotated, so that rotated ones can be deleted (they were kept forever).
+ * when an installation was rotated, so that rotated ones can be deleted (they were kept forever);
+ * then invitations into organizations.
  */
 export const installMigrations: MigrationSet = {
   '2026120113_install_organizations': {
@@ -85,6 +86,32 @@ export const installMigrations: MigrationSet = {
     async down(db: Kysely<unknown>) {
       await db.schema.dropIndex('chat_installations_rotated').execute();
       await db.schema.dropIndex('chat_installations_pending').execute();
+    },
+  },
+  '2026121500_install_invitations': {
+    // Membership by invitation: an admin invites a username, and only its account's acceptance
+    // makes a member (an admin used to add any account, unasked).
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('organization_invitations')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('org_id', 'text', (col) => col.notNull().references('organizations.id').onDelete('cascade'))
+        .addColumn('username', 'text', (col) => col.notNull())
+        // Deleting the invitee's account, or the inviter's, takes the invitation with it.
+        .addColumn('user_id', 'text', (col) => col.references('users.id').onDelete('cascade'))
+        .addColumn('role', 'text', (col) => col.notNull())
+        .addColumn('invited_by', 'text', (col) => col.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('created_at', 'bigint', (col) => col.notNull())
+        .addColumn('expires_at', 'bigint', (col) => col.notNull())
+        .execute();
+      // One invitation per organization and username: inviting again renews it.
+      await db.schema.createIndex('organization_invitations_org_username').unique().on('organization_invitations').columns(['org_id', 'username']).execute();
+      await db.schema.createIndex('organization_invitations_user').on('organization_invitations').columns(['user_id', 'expires_at']).execute();
+      await db.schema.createIndex('organization_invitations_inviter').on('organization_invitations').column('invited_by').execute();
+      await db.schema.createIndex('organization_invitations_expires_at').on('organization_invitations').column('expires_at').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('organization_invitations').execute();
     },
   },
 };

@@ -19,8 +19,9 @@ const MemberParams = Type.Object({ org: Type.String({ pattern: ORG_ID_PATTERN })
 
 /**
  * Organizations over JSON for signed-in users (session cookie; a browser's cross-site request is
- * refused by `requireUser`): create one (its creator is admin), list yours, list, add and remove
- * members, change a member's role, delete one you administer.
+ * refused by `requireUser`): create one (its creator is admin), list yours, list and remove
+ * members, change a member's role, delete one you administer. Members join by invitation
+ * (`invitation-routes.ts`).
  */
 export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -50,14 +51,7 @@ export function installOrganizationRoutes(app: FastifyInstance, kit: ChatKit): v
     return { members: (await orgs.members(request.params.org)).map((member) => ({ user_id: member.userId, username: member.username, role: member.role })) };
   });
 
-  api.post('/api/v1/organizations/:org/members', {
-    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Add an account to an organization you administer (by username).', params: OrgParams, body: Type.Object({ username: Type.String({ maxLength: 100 }), role: Type.Optional(RoleSchema) }), response: { 201: memberView('The member added, with their role.'), 401: Errors.signIn, 403: Errors.addMember403, 404: Errors.addMember404, 409: Errors.addMember409 } },
-  }, async (request, reply) => {
-    const user = await requireUser(request);
-    await orgs.require(request.params.org, user.id, 'members:write');
-    const member = await orgs.addMember(request.params.org, request.body.username, request.body.role ?? 'member', kit.ctx.clock.now(), user.id);
-    return reply.code(201).send({ user_id: member.userId, username: member.username, role: member.role });
-  });
+  // Adding a member is an invitation now: POST /api/v1/organizations/:org/members lives in invitation-routes.ts.
 
   api.patch('/api/v1/organizations/:org/members/:username', {
     schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Change a member\'s role (admins): make them admin, or a member again. Their chat links stay; the last admin cannot become a member.', params: MemberParams, body: Type.Object({ role: RoleSchema }), response: { 200: memberView('The member, with their role now (unchanged when they had it already).'), 401: Errors.signIn, 403: Errors.setRole403, 404: Errors.setRole404, 409: Errors.setRole409 } },

@@ -37,7 +37,7 @@ export interface DeletedOrganization {
 
 /**
  * Writes organization `orgId`'s row without changing it, inside transaction `trx`: every write
- * scoped to one organization (adding or removing a member, linking a chat user, a setup, deleting
+ * scoped to one organization (inviting, accepting an invitation, removing a member, linking a chat user, a setup, deleting
  * the organization) does this first, so concurrent ones wait for each other, on PostgreSQL as on
  * SQLite, and none can insert a row for an organization deleted meanwhile. False when the
  * organization no longer exists.
@@ -53,7 +53,7 @@ const notAMember = (): NotFoundError => new NotFoundError('You are not a member 
 /** What each permission lets a person do, in the words of a refusal. */
 const PERMISSION_WORDS: Record<Permission, string> = {
   'integrations:write': 'set up chat installations',
-  'members:write': 'add or remove other members',
+  'members:write': 'invite or remove other members',
   'links:write': 'link chat accounts',
   'organization:delete': 'delete the organization',
 };
@@ -105,8 +105,8 @@ async function assertAnotherAdmin(trx: DurableDb, orgId: string, leaving: string
   if (!other) throw new ConflictError(message, 'last_admin');
 }
 
-/** 409 `already_member`: the account added is a member of the organization already. */
-const alreadyMember = (): ConflictError => new ConflictError('This account is already a member.', 'already_member');
+/** 409 `already_member`: the account invited (or accepting) is a member of the organization already. */
+export const alreadyMember = (): ConflictError => new ConflictError('This account is already a member.', 'already_member');
 
 /** The machine code of a membership refused because the account belongs to the most organizations it may. */
 export const TOO_MANY_ORGANIZATIONS = 'too_many_organizations';
@@ -114,15 +114,16 @@ export const TOO_MANY_ORGANIZATIONS = 'too_many_organizations';
 /**
  * Refuses (409 `too_many_organizations`) a new membership of `userId` when it belongs to `max`
  * organizations already, counted inside `trx`; on PostgreSQL after a transaction advisory lock on
- * the account, so two memberships added at once (into different organizations, each under its
- * own lock, on any nodes) are counted one after the other. An addition takes it after its
- * organization's lock, a creation (which locks no existing organization) alone, and nothing else
- * takes it, so no two transactions wait for each other in a cycle. `self`: the account is the
- * caller's (creating an organization), not another's (being added). An admin adds any account by username, so without
- * the cap one free account buried another in organizations (a thousand in seconds), each read
- * on every one of its pages, each a reason its account could not be deleted.
+ * the account, so two memberships made at once (two invitations accepted into different
+ * organizations, each under its own lock, on any nodes) are counted one after the other. An
+ * acceptance takes it after its organization's lock, a creation (which locks no existing
+ * organization) alone, and nothing else takes it, so no two transactions wait for each other in a
+ * cycle. `self`: the account is the caller's (creating, accepting), not another's. Every
+ * organization of an account is read on each of its pages and is a reason its account may not be
+ * deleted; the cap bounds them. (Admins used to add any account unasked, so a stranger could fill
+ * another's cap: memberships now come only from the account's own acceptance, `invitations.ts`.)
  */
-async function assertRoomFor(trx: DurableDb, userId: string, max: number, self: boolean): Promise<void> {
+export async function assertRoomFor(trx: DurableDb, userId: string, max: number, self: boolean): Promise<void> {
   if (needsAdvisoryLocks(trx)) await advisoryXactLock(trx, 'pairgate.install.memberships', userId);
   const row = await trx.selectFrom('organization_members').select((eb) => eb.fn.countAll<number | string>().as('n')).where('user_id', '=', userId).executeTakeFirst();
   if (Number(row?.n ?? 0) < max) return;
@@ -157,8 +158,8 @@ export function validateOrgName(name: string): string {
 
 /**
  * Organizations and their members (durable). The first member of an organization is its creator,
- * as admin; admins add others by username, and may delete the organization. Members are pairgate
- * accounts.
+ * as admin; admins invite others by username (`Invitations`: only the invitee's acceptance makes a
+ * member), and may delete the organization. Members are pairgate accounts.
  */
 export class Organizations {
   /**
@@ -166,7 +167,7 @@ export class Organizations {
    *   (`PAIRGATE_INSTALL_MAX_ORGANIZATIONS_PER_ACCOUNT`); memberships held beyond it before it
    *   was lowered stay, and only new ones are refused.
    */
-  constructor(private readonly db: DurableDb, private readonly maxPerAccount = Number.MAX_SAFE_INTEGER) {}
+  constructor(private readonly db: DurableDb, readonly maxPerAccount = Number.MAX_SAFE_INTEGER) {}
 
   /** Creates an organization with `creatorId` as its admin; 409 `too_many_organizations` when the creator belongs to the most it may. */
   async create(name: string, creatorId: string, now: number): Promise<Membership> {
@@ -228,33 +229,6 @@ export class Organizations {
   }
 
   /**
-   * Adds the account `username` to `orgId` with `role`, for `byUserId`, who must hold
-   * `members:write` (checked again under the organization's lock: an admin made a member or
-   * removed while this waited adds no one, no admin of their choosing above all); 404 for an
-   * unknown account, 409 for a member, 409 `too_many_organizations` for an account that belongs
-   * to the most organizations it may.
-   */
-  async addMember(orgId: string, username: string, role: Role, now: number, byUserId: string): Promise<Member> {
-    const name = username.trim().toLowerCase();
-    const user = name.length <= 60 ? await this.db.selectFrom('users').select(['id', 'username']).where('username', '=', name).executeTakeFirst() : undefined;
-    if (!user) throw new NotFoundError('No account has this username.', 'user_not_found');
-    try {
-      await this.db.transaction().execute(async (trx) => {
-        if (!(await lockOrganization(trx, orgId))) throw new NotFoundError('This organization no longer exists.', 'organization_not_found');
-        await assertAllowedIn(trx, orgId, byUserId, 'members:write');
-        // A member already is told so, not that they belong to too many organizations.
-        if (await trx.selectFrom('organization_members').select('user_id').where('org_id', '=', orgId).where('user_id', '=', user.id).executeTakeFirst()) throw alreadyMember();
-        await assertRoomFor(trx, user.id, this.maxPerAccount, false);
-        await trx.insertInto('organization_members').values({ org_id: orgId, user_id: user.id, role, created_at: now }).execute();
-      });
-    } catch (error) {
-      if (/unique|duplicate|primary key/i.test(String((error as Error).message))) throw alreadyMember();
-      throw error;
-    }
-    return { userId: user.id, username: user.username, role };
-  }
-
-  /**
    * Gives `username` the role `role` in `orgId`, for `byUserId`, who must hold `members:write`;
    * their chat links stay. 404 when not a member; 409 `last_admin` rather than make the
    * organization's last admin a member. In one transaction under the organization's lock, the
@@ -303,8 +277,8 @@ export class Organizations {
   /**
    * Deletes `orgId` for `byUserId`, who must hold `organization:delete` (checked again inside the
    * transaction, after the lock, so a concurrent removal of that admin is seen). In one
-   * transaction: its chat links, its chat installations (sealed secrets and bot tokens with them),
-   * its memberships, then the organization. Everything scoped to it locks it first, so nothing can
+   * transaction: its chat links, its pending invitations, its chat installations (sealed secrets
+   * and bot tokens with them), its memberships, then the organization. Everything scoped to it locks it first, so nothing can
    * be added to it meanwhile; what was in flight and comes after finds it gone (a 404, never a
    * dangling row). Its link tokens are grants, not rows: spending one checks that the organization
    * still exists. The accounts of its members are not touched.
@@ -318,6 +292,7 @@ export class Organizations {
       assertAllowed(caller && isRole(caller.role) ? caller.role : undefined, 'organization:delete');
       // Children first: the foreign keys would cascade, but saying it here does not depend on them.
       const links = await trx.deleteFrom('chat_links').where('org_id', '=', orgId).executeTakeFirst();
+      await trx.deleteFrom('organization_invitations').where('org_id', '=', orgId).execute();
       const installations = await trx.deleteFrom('chat_installations').where('org_id', '=', orgId).executeTakeFirst();
       const members = await trx.deleteFrom('organization_members').where('org_id', '=', orgId).executeTakeFirst();
       await trx.deleteFrom('organizations').where('id', '=', orgId).execute();
@@ -327,7 +302,7 @@ export class Organizations {
 
   /**
    * Deletes every organization that has no member left, with its chat installations (sealed
-   * secrets, bot tokens, the chat site's address) and links, each in one transaction under its lock.
+   * secrets, bot tokens, the chat site's address), links and invitations, each in one transaction under its lock.
    * Deleting an account takes its memberships with it (a foreign key), so an organization whose
    * last member left that way could be reached and deleted by no one and was kept for ever.
    * Created with its first member in one transaction, an organization is never seen memberless
@@ -344,6 +319,7 @@ export class Organizations {
         // Looked at again under the lock: a member added since keeps it.
         if (!(await memberless(trx).where('organizations.id', '=', id).executeTakeFirst())) return false;
         await trx.deleteFrom('chat_links').where('org_id', '=', id).execute();
+        await trx.deleteFrom('organization_invitations').where('org_id', '=', id).execute();
         await trx.deleteFrom('chat_installations').where('org_id', '=', id).execute();
         await trx.deleteFrom('organizations').where('id', '=', id).execute();
         return true;

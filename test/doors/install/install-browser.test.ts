@@ -27,7 +27,7 @@ describe.skipIf(Boolean(skip))(`install door pages in Chromium${skip ? ` (skippe
     await page.getByRole('heading', { name: 'Organizations and chat' }).waitFor();
   };
 
-  it('the admin creates an organization, adds a member and sets up Mattermost: manifest link, secret and install command', async () => {
+  it('the admin creates an organization, invites a member and sets up Mattermost: manifest link, secret and install command', async () => {
     const { page, problems } = await open();
     await signIn(page, 'chromium-admin');
     await page.getByLabel('Organization name').fill('Chromium Org');
@@ -35,9 +35,11 @@ describe.skipIf(Boolean(skip))(`install door pages in Chromium${skip ? ` (skippe
     await page.locator('#done').waitFor();
     await page.getByRole('heading', { name: 'Chromium Org' }).waitFor();
     await page.getByLabel('Username').fill('chromium-member');
-    await page.getByRole('button', { name: 'Add a member' }).click();
+    await page.getByRole('button', { name: 'Invite a member' }).click();
     await page.locator('#done').waitFor();
-    expect(await page.locator('ul.members').textContent()).toContain('chromium-member');
+    // Invited, not yet a member: listed as pending until they accept.
+    expect(await page.locator('ul.pending-invitations').textContent()).toContain('chromium-member (member), invited until');
+    expect(await page.locator('ul.members').textContent()).not.toContain('chromium-member');
 
     await page.getByRole('button', { name: 'Set up Mattermost' }).click();
     await page.getByRole('heading', { name: 'Set up Mattermost' }).waitFor();
@@ -59,9 +61,13 @@ describe.skipIf(Boolean(skip))(`install door pages in Chromium${skip ? ` (skippe
     expect(problems).toEqual([]);
   });
 
-  it('a member makes a link token and /pairgate link with it links their Mattermost account', async () => {
+  it('the invitee accepts, then makes a link token and /pairgate link with it links their Mattermost account', async () => {
     const { page, problems } = await open();
     await signIn(page, 'chromium-member');
+    await page.locator('#invitations').getByText('Chromium Org').waitFor();
+    await page.getByRole('button', { name: 'Accept' }).click();
+    await page.locator('#done').waitFor();
+    expect(await page.locator('#invitations').count()).toBe(0);
     // A member sees no setup button, only the link token one, and no delete button.
     expect(await page.getByRole('button', { name: 'Set up Mattermost' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Delete this organization' }).count()).toBe(0);
@@ -99,9 +105,9 @@ describe.skipIf(Boolean(skip))(`install door pages in Chromium${skip ? ` (skippe
     await page.getByRole('button', { name: 'Create', exact: true }).click();
     await page.locator('#done').waitFor();
     const section = page.locator('section.org', { has: page.getByRole('heading', { name: 'Typo Org', exact: true }) });
-    await section.getByLabel('Username').fill('chromium-membr');
+    await section.getByLabel('Username').fill('chromium membr');
     await section.getByLabel('Role').selectOption('admin');
-    await section.getByRole('button', { name: 'Add a member' }).click();
+    await section.getByRole('button', { name: 'Invite a member' }).click();
     await section.getByRole('alert').waitFor();
     // The same page (no separate message page, no "Back" link), the field focused and tied to its error.
     await page.getByRole('heading', { name: 'Organizations and chat' }).waitFor();
@@ -109,13 +115,13 @@ describe.skipIf(Boolean(skip))(`install door pages in Chromium${skip ? ` (skippe
     const username = section.getByLabel('Username');
     // Polled: Chromium moves the focus to the autofocus field when it next renders, maybe after the load event.
     const usernameId = await username.getAttribute('id');
-    await expect.poll(() => focused(page)).toEqual({ id: usernameId, invalid: 'true', described: 'No account has this username.', value: 'chromium-membr' });
+    await expect.poll(() => focused(page)).toEqual({ id: usernameId, invalid: 'true', described: 'No account can have this username: 5 to 60 lower-case letters, digits and hyphens, starting and ending with a letter or digit.', value: 'chromium membr' });
     expect(await section.getByLabel('Role').inputValue()).toBe('admin');
     // Corrected, it goes through, with the role chosen before.
     await username.fill('chromium-member');
-    await section.getByRole('button', { name: 'Add a member' }).click();
+    await section.getByRole('button', { name: 'Invite a member' }).click();
     await page.locator('#done').waitFor();
-    expect(await section.locator('ul.members').textContent()).toContain('chromium-member (admin)');
+    expect(await section.locator('ul.pending-invitations').textContent()).toContain('chromium-member (admin)');
 
     // The role list is styled as the text fields are.
     const selectId = (await section.getByLabel('Role').getAttribute('id'))!;
@@ -127,7 +133,7 @@ describe.skipIf(Boolean(skip))(`install door pages in Chromium${skip ? ` (skippe
     const fr = page.locator('section.org', { has: page.getByRole('heading', { name: 'Typo Org', exact: true }) });
     expect(await fr.getByLabel('Rôle').locator('option').allTextContents()).toEqual(['administrateur', 'membre']);
     expect(await Promise.all((await fr.getByLabel('Rôle').locator('option').all()).map((option) => option.getAttribute('value')))).toEqual(['admin', 'member']);
-    expect(await fr.locator('ul.members').textContent()).toContain('chromium-member (administrateur)');
+    expect(await fr.locator('ul.pending-invitations').textContent()).toContain('chromium-member (administrateur)');
     expect(problems).toEqual([]);
   });
 

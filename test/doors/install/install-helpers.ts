@@ -26,6 +26,9 @@ export interface Answer {
   headers: Headers;
 }
 
+/** The people registered in this test file, by server and username: `addMember` accepts for its invitee. */
+const registered = new Map<string, Member>();
+
 /** A signed-in person over real sockets: pages through FormClient, JSON with the same cookies. */
 export class Member extends FormClient {
   /** Registers (and signs in) `username`. */
@@ -33,6 +36,25 @@ export class Member extends FormClient {
     const member = new Member(base);
     await member.register(username);
     return member;
+  }
+
+  /** Registers (and so signs in) an account, remembered for `addMember`. */
+  override async register(username: string, password?: string, email?: string): Promise<void> {
+    await super.register(username, password, email);
+    // By server, and by name alone for servers sharing one database (two nodes).
+    registered.set(`${this.base}|${username.toLowerCase()}`, this);
+    registered.set(username.toLowerCase(), this);
+  }
+
+  /** Invites `username` into `orgId` (`POST /api/v1/organizations/<org>/invitations`). */
+  async invite(orgId: string, username: string, role = 'member'): Promise<Answer> {
+    return this.json('POST', `/api/v1/organizations/${orgId}/invitations`, { username, role });
+  }
+
+  /** This person's pending invitation into `orgId`, if any. */
+  async invitationInto(orgId: string): Promise<{ id: string; org_id: string; role: string } | undefined> {
+    const received = await this.json('GET', '/api/v1/invitations');
+    return (received.body.invitations as Array<{ id: string; org_id: string; role: string }>).find((one) => one.org_id === orgId);
   }
 
   /** Sends JSON with this person's cookies (no Origin, as a program would). */
@@ -60,9 +82,21 @@ export class Member extends FormClient {
     return answer.body.id as string;
   }
 
-  /** Adds `username` to `orgId`. */
+  /**
+   * Makes `username` a member of `orgId` the only way there is: invites it, then accepts as its
+   * account (registered in this file). A refused invitation or acceptance is answered as it came;
+   * a joined member as the former direct add answered, 201 with `{user_id?, username, role}`.
+   */
   async addMember(orgId: string, username: string, role = 'member'): Promise<Answer> {
-    return this.json('POST', `/api/v1/organizations/${orgId}/members`, { username, role });
+    const invited = await this.invite(orgId, username, role);
+    if (invited.status !== 202) return invited;
+    const name = username.trim().toLowerCase();
+    const invitee = registered.get(`${this.base}|${name}`) ?? registered.get(name);
+    const invitation = invitee && (await invitee.invitationInto(orgId));
+    if (!invitee || !invitation) return invited;
+    const accepted = await invitee.json('POST', `/api/v1/invitations/${invitation.id}/accept`);
+    if (accepted.status !== 200) return accepted;
+    return { ...accepted, status: 201, body: { username: name, role: accepted.body.role } };
   }
 
   /** Runs the Mattermost setup for `orgId`. */

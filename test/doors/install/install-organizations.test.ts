@@ -15,14 +15,15 @@ describe('install door: organizations and roles (real sockets)', () => {
   });
   afterAll(() => t.close());
 
-  it('the creator of an organization is its admin; admins add members by username', async () => {
+  it('the creator of an organization is its admin; admins invite members by username, who join by accepting', async () => {
     const created = await admin.json('POST', '/api/v1/organizations', { name: '  Acme Ops  ' });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ name: 'Acme Ops', role: 'admin' });
     const orgId = created.body.id as string;
     expect((await admin.addMember(orgId, 'ORG-BOB')).status).toBe(201);
     expect((await admin.addMember(orgId, 'org-bob')).body.error).toBe('already_member');
-    expect((await admin.addMember(orgId, 'nobody-here')).status).toBe(404);
+    // An unknown username is answered as any other: inviting tells nobody which accounts exist.
+    expect((await admin.addMember(orgId, 'nobody-here')).status).toBe(202);
     const listed = await bob.json('GET', '/api/v1/organizations');
     expect(listed.body.organizations).toEqual([expect.objectContaining({ id: orgId, name: 'Acme Ops', role: 'member' })]);
     const members = await bob.json('GET', `/api/v1/organizations/${orgId}/members`);
@@ -36,7 +37,7 @@ describe('install door: organizations and roles (real sockets)', () => {
     expect(byMember.status).toBe(403);
     expect(byMember.body.error).toBe('permission_denied');
     // Said in words, with whom to ask.
-    expect(byMember.body.message).toBe('Your role in this organization (member) does not allow you to add or remove other members (members:write): ask one of its admins.');
+    expect(byMember.body.message).toBe('Your role in this organization (member) does not allow you to invite or remove other members (members:write): ask one of its admins.');
     expect((await bob.setup(orgId)).body.message).toBe('Your role in this organization (member) does not allow you to set up chat installations (integrations:write): ask one of its admins.');
     const stranger = await Member.create(base, 'org-stranger');
     expect((await stranger.json('GET', `/api/v1/organizations/${orgId}/members`)).status).toBe(404);
@@ -84,7 +85,7 @@ describe('install door: organizations and roles (real sockets)', () => {
     expect((await admin.json('POST', '/api/v1/organizations/AAAAAAAAAAAAAAAAAAAAAA/members', { username: 'org-bob', role: 'owner' })).status).toBe(400);
   });
 
-  it('the page: create an organization and add a member through forms with the CSRF token', async () => {
+  it('the page: create an organization, invite a member and accept the invitation through forms with the CSRF token', async () => {
     const page = await admin.get('/integrations');
     expect(page.status).toBe(200);
     const created = await admin.post('/integrations/orgs', { name: 'Form Org' });
@@ -94,6 +95,13 @@ describe('install door: organizations and roles (real sockets)', () => {
     const orgId = /data-org="([^"]+)"[^>]*>\s*<h2[^>]*>Form Org</.exec(after.text)?.[1] ?? (await admin.json('GET', '/api/v1/organizations')).body.organizations.find((o: any) => o.name === 'Form Org').id;
     const added = await admin.post(`/integrations/orgs/${orgId}/members`, { username: 'org-bob', role: 'member' });
     expect(added.status).toBe(303);
+    expect(added.location).toBe('/integrations?done=invited');
+    // Invited, not a member: bob's page offers the invitation, and only his acceptance makes him one.
+    expect((await bob.json('GET', '/api/v1/organizations')).body.organizations.map((o: any) => o.name)).not.toContain('Form Org');
+    const offered = await bob.get('/integrations');
+    const accept = /action="(\/integrations\/invitations\/[^"/]+\/accept)"/.exec(offered.text)![1]!;
+    expect(offered.text).toContain('<strong>Form Org</strong> invites you to join as member (invited by org-admin).');
+    expect((await bob.post(accept, {})).location).toBe('/integrations?done=joined');
     expect((await bob.json('GET', '/api/v1/organizations')).body.organizations.map((o: any) => o.name)).toContain('Form Org');
     // Without the CSRF token the form is refused.
     const forged = await admin.post('/integrations/orgs', { name: 'Forged', _csrf: 'x'.repeat(43) });
@@ -113,17 +121,18 @@ describe('install door: organizations and roles (real sockets)', () => {
   it('the page: a refused field shows the same page again, the error next to the field (aria-invalid, aria-describedby) and what was typed kept', async () => {
     const orgId = await admin.createOrg('Again Org');
     const section = (html: string) => html.slice(html.indexOf(`data-org="${orgId}"`), html.indexOf('</section>', html.indexOf(`data-org="${orgId}"`)));
-    const unknown = await admin.post(`/integrations/orgs/${orgId}/members`, { username: 'nobody-typed', role: 'admin' });
-    expect(unknown.status).toBe(404);
+    // A username no account could have (an unknown one that could is invited like any other).
+    const unknown = await admin.post(`/integrations/orgs/${orgId}/members`, { username: 'nobody typed', role: 'admin' });
+    expect(unknown.status).toBe(400);
     expect(unknown.text).toContain('<h1>Organizations and chat</h1>');
     expect(unknown.text).not.toContain('id="done"');
     const form = section(unknown.text);
     const input = /<input type="text" id="(member-\d+)" name="username"[^>]*>/.exec(form);
-    expect(input?.[0]).toContain('value="nobody-typed"');
+    expect(input?.[0]).toContain('value="nobody typed"');
     expect(input?.[0]).toContain('aria-invalid="true"');
     expect(input?.[0]).toContain(`aria-describedby="${input![1]}-error"`);
     expect(input?.[0]).toContain('autofocus');
-    expect(form).toContain(`<p id="${input![1]}-error" class="error" role="alert">No account has this username.</p>`);
+    expect(form).toContain(`<p id="${input![1]}-error" class="error" role="alert">No account can have this username: 5 to 60 lower-case letters, digits and hyphens, starting and ending with a letter or digit.</p>`);
     expect(form).toMatch(/<option value="admin" selected>admin<\/option><option value="member">member<\/option>/);
     // Only that form is marked: the other organizations' forms and the create form are as usual.
     expect(unknown.text.match(/aria-invalid/g)).toHaveLength(1);
@@ -140,9 +149,9 @@ describe('install door: organizations and roles (real sockets)', () => {
     expect(blank.text).toContain('<p id="org-name-error" class="error" role="alert">The organization name must have 1 to 100 characters, without control or text-direction characters.</p>');
 
     // In French, the error and the role labels too (the values stay).
-    const french = await admin.post(`/integrations/orgs/${orgId}/members`, { username: 'personne', role: 'member', lang: 'fr' });
-    expect(french.status).toBe(404);
-    expect(section(french.text)).toContain('role="alert">Aucun compte n’a ce nom d’utilisateur.</p>');
+    const french = await admin.post(`/integrations/orgs/${orgId}/members`, { username: 'per', role: 'member', lang: 'fr' });
+    expect(french.status).toBe(400);
+    expect(section(french.text)).toContain('role="alert">Aucun compte ne peut avoir ce nom d’utilisateur\u00a0: 5 à 60 lettres minuscules, chiffres et traits d’union, commençant et finissant par une lettre ou un chiffre.</p>');
     expect(section(french.text)).toMatch(/<option value="admin">administrateur<\/option><option value="member" selected>membre<\/option>/);
     // Errors that are not a field's still get their page: a member may not add anyone.
     const byMember = await bob.post(`/integrations/orgs/${orgId}/members`, { username: 'org-admin' });

@@ -101,7 +101,7 @@ describe.each([
 
     const byMember = await setRole(member, orgId, member.username, { role: 'admin' });
     expect(byMember.status).toBe(403);
-    expect(byMember.body).toEqual({ error: 'permission_denied', message: 'Your role in this organization (member) does not allow you to add or remove other members (members:write): ask one of its admins.' });
+    expect(byMember.body).toEqual({ error: 'permission_denied', message: 'Your role in this organization (member) does not allow you to invite or remove other members (members:write): ask one of its admins.' });
     expect((await setRole(outsider, orgId, member.username, { role: 'admin' })).body).toMatchObject({ error: 'organization_not_found' });
     expect((await setRole(admin, 'A'.repeat(22), member.username, { role: 'admin' })).status).toBe(404);
 

@@ -1,0 +1,257 @@
+import { ConflictError, ExpiredError, InvalidRequestError, NotFoundError } from '../../core/errors.js';
+import { randomId } from '../../core/ids.js';
+import type { DurableDb } from '../../store/durable-schema.js';
+import { advisoryXactLock, needsAdvisoryLocks } from '../../store/sql/advisory-lock.js';
+import { deleteInBatches } from '../../store/sql/batched-delete.js';
+import { USERNAME_PATTERN } from '../accounts/users.js';
+import { alreadyMember, assertAllowedIn, assertRoomFor, lockOrganization, ORG_ID_PATTERN, type Membership } from './organizations.js';
+import { isRole, roleAllows, ROLES, type Role } from './roles.js';
+import './install-rows.js';
+import '../accounts/account-rows.js';
+
+/** The bounds of invitations (`PAIRGATE_INSTALL_INVITATION_TTL_SECONDS`, `..._MAX_PENDING_INVITATIONS_PER_*`). */
+export interface InvitationLimits {
+  /** How long an invitation waits for its invitee, in ms. */
+  ttlMs: number;
+  /** Pending invitations one organization may have at once. */
+  perOrganization: number;
+  /** Pending invitations one account may receive at once. */
+  perAccount: number;
+  /** Organizations one account may belong to (checked when it accepts). */
+  organizationsPerAccount: number;
+}
+
+/** What an invitation's sending answers, the same whether its username names an account or not. */
+export interface SentInvitation {
+  username: string;
+  role: Role;
+  expiresAt: number;
+}
+
+/** A pending invitation as the organization's admins see it: by the username typed, nothing of the account. */
+export interface PendingInvitation {
+  username: string;
+  role: Role;
+  /** The inviter's username; undefined once they are no longer found. */
+  invitedBy: string | undefined;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** A pending invitation as its invitee sees it. */
+export interface ReceivedInvitation {
+  id: string;
+  orgId: string;
+  orgName: string;
+  role: Role;
+  invitedBy: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** The machine code of an invitation refused because its organization has the most pending ones it may. */
+export const TOO_MANY_INVITATIONS = 'too_many_invitations';
+
+const INVITATION_ID = new RegExp(ORG_ID_PATTERN);
+
+/** The roles that may invite: an invitation counts, and is shown to its invitee, only while its inviter holds one. */
+const INVITING_ROLES: readonly Role[] = ROLES.filter((role) => roleAllows(role, 'members:write'));
+
+/**
+ * The invitations that reach `userId` at `now` (`DurableDb` query): bound to it, unexpired, and
+ * sent by someone who still holds `members:write` in the organization. One definition for the
+ * invitee's list and its cap: an invitation hidden from the list (its inviter demoted or gone) must
+ * not hold one of the account's places, where it could be neither seen nor declined.
+ */
+function reachingInvitations(db: DurableDb, userId: string, now: number) {
+  return db.selectFrom('organization_invitations')
+    .innerJoin('organization_members as inviter_membership', (join) => join
+      .onRef('inviter_membership.org_id', '=', 'organization_invitations.org_id')
+      .onRef('inviter_membership.user_id', '=', 'organization_invitations.invited_by'))
+    .where('organization_invitations.user_id', '=', userId).where('organization_invitations.expires_at', '>', now)
+    .where('inviter_membership.role', 'in', INVITING_ROLES);
+}
+
+/** No pending invitation of the caller has this id: 404, whether it exists for someone else or not. */
+const invitationNotFound = (): NotFoundError => new NotFoundError('You have no pending invitation with this id: it was accepted, declined, withdrawn or has expired, or it is not yours.', 'invitation_not_found');
+
+/** No pending invitation of the organization names this username. */
+const notInvited = (): NotFoundError => new NotFoundError('The organization has no pending invitation for this username.', 'invitation_not_found');
+
+/**
+ * Checks and lower-cases a username to invite: the accounts' rule (`USERNAME_PATTERN`), so what
+ * is stored and shown to admins is a name an account could have. Says nothing of whether one has.
+ */
+function invitedName(username: string): string {
+  const name = username.trim().toLowerCase();
+  if (!USERNAME_PATTERN.test(name)) {
+    throw new InvalidRequestError('A username has 5 to 60 characters: lower-case letters, digits and hyphens, starting and ending with a letter or digit.', { field: 'username' }, 'invalid_username');
+  }
+  return name;
+}
+
+/** What an acceptance found under the organization's lock, refused once the transaction has committed its clean-up. */
+type Outcome = { joined: Membership } | { refused: 'withdrawn' | 'member' };
+
+/**
+ * Invitations into organizations (durable). An admin invites a username; the answer and what
+ * admins see afterwards are the same whether it names an account or not, so inviting tells
+ * nobody which usernames exist. Only the invitee's acceptance makes a member: a stranger can no
+ * longer fill another account's `PAIRGATE_INSTALL_MAX_ORGANIZATIONS_PER_ACCOUNT`, nor list
+ * organizations on its pages. Each invitation lives `ttlMs`, is counted against its organization
+ * (`perOrganization` pending) and its invitee (`perAccount`: a further one is kept unbound, seen
+ * by admins but by no one else: the newest is the one left out, so a stranger's invitations
+ * cannot push a colleague's out, and the invitee, told they are full, declines some to make room).
+ */
+export class Invitations {
+  constructor(private readonly db: DurableDb, private readonly limits: InvitationLimits) {}
+
+  /**
+   * Invites `username` into `orgId` with `role`, for `byUserId`, who must hold `members:write`
+   * (checked again under the organization's lock). Inviting a username again renews its
+   * invitation (role, inviter, lifetime). 400 `invalid_username` for a name no account could have;
+   * 409 `already_member` for a member (whom the admin sees in the list of members anyway); 409
+   * `too_many_invitations` when the organization has `perOrganization` pending ones. Nothing else
+   * differs between a username of an account and one of none.
+   */
+  async invite(orgId: string, username: string, role: Role, byUserId: string, now: number): Promise<SentInvitation> {
+    const name = invitedName(username);
+    const expiresAt = now + this.limits.ttlMs;
+    await this.db.transaction().execute(async (trx) => {
+      if (!(await lockOrganization(trx, orgId))) throw new NotFoundError('This organization no longer exists.', 'organization_not_found');
+      await assertAllowedIn(trx, orgId, byUserId, 'members:write');
+      const user = await trx.selectFrom('users').select('id').where('username', '=', name).executeTakeFirst();
+      if (user && (await trx.selectFrom('organization_members').select('user_id').where('org_id', '=', orgId).where('user_id', '=', user.id).executeTakeFirst())) throw alreadyMember();
+      // Counted under the organization's lock; renewing an invitation takes no new place.
+      const pending = await trx.selectFrom('organization_invitations').select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('org_id', '=', orgId).where('expires_at', '>', now).where('username', '!=', name).executeTakeFirst();
+      if (Number(pending?.n ?? 0) >= this.limits.perOrganization) {
+        throw new ConflictError(`This organization has ${this.limits.perOrganization} pending invitations, the most it may: withdraw some, or wait until they are accepted, declined or expired.`, TOO_MANY_INVITATIONS, { max: this.limits.perOrganization });
+      }
+      const invitee = user ? await this.roomFor(trx, user.id, orgId, now) : null;
+      const existing = await trx.selectFrom('organization_invitations').select('id').where('org_id', '=', orgId).where('username', '=', name).executeTakeFirst();
+      const fields = { user_id: invitee, role, invited_by: byUserId, created_at: now, expires_at: expiresAt };
+      if (existing) await trx.updateTable('organization_invitations').set(fields).where('id', '=', existing.id).execute();
+      else await trx.insertInto('organization_invitations').values({ id: randomId(), org_id: orgId, username: name, ...fields }).execute();
+    });
+    return { username: name, role, expiresAt };
+  }
+
+  /**
+   * `userId` when it may receive one more invitation (into `orgId`: its invitation there, if any,
+   * is not counted, being renewed), else null: the invitation is kept unbound. On PostgreSQL under
+   * an advisory lock on the account, taken after the organization's, so two organizations inviting
+   * it at once count one after the other.
+   */
+  private async roomFor(trx: DurableDb, userId: string, orgId: string, now: number): Promise<string | null> {
+    if (needsAdvisoryLocks(trx)) await advisoryXactLock(trx, 'pairgate.install.invitations', userId);
+    const row = await reachingInvitations(trx, userId, now).select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('organization_invitations.org_id', '!=', orgId).executeTakeFirst();
+    return Number(row?.n ?? 0) < this.limits.perAccount ? userId : null;
+  }
+
+  /** The pending invitations of `orgId`, oldest first, as its admins see them. */
+  async pendingIn(orgId: string, now: number): Promise<PendingInvitation[]> {
+    const rows = await this.db.selectFrom('organization_invitations')
+      .leftJoin('users as inviter', 'inviter.id', 'organization_invitations.invited_by')
+      .select(['organization_invitations.username', 'organization_invitations.role', 'inviter.username as invited_by', 'organization_invitations.created_at', 'organization_invitations.expires_at'])
+      .where('organization_invitations.org_id', '=', orgId).where('organization_invitations.expires_at', '>', now)
+      .orderBy('organization_invitations.created_at').orderBy('organization_invitations.username')
+      .execute();
+    return rows.filter((row) => isRole(row.role)).map((row) => ({
+      username: row.username, role: row.role as Role, invitedBy: row.invited_by ?? undefined, createdAt: Number(row.created_at), expiresAt: Number(row.expires_at),
+    }));
+  }
+
+  /**
+   * The pending invitations of `userId`, oldest first; those whose inviter no longer holds
+   * `members:write` in the organization are left out (accepting them is refused).
+   */
+  async receivedBy(userId: string, now: number): Promise<ReceivedInvitation[]> {
+    const rows = await reachingInvitations(this.db, userId, now)
+      .innerJoin('organizations', 'organizations.id', 'organization_invitations.org_id')
+      .innerJoin('users as inviter', 'inviter.id', 'organization_invitations.invited_by')
+      .select(['organization_invitations.id', 'organization_invitations.org_id', 'organizations.name', 'organization_invitations.role', 'inviter.username', 'organization_invitations.created_at', 'organization_invitations.expires_at'])
+      .orderBy('organization_invitations.created_at').orderBy('organization_invitations.id')
+      .execute();
+    return rows.filter((row) => isRole(row.role)).map((row) => ({
+      id: row.id, orgId: row.org_id, orgName: row.name, role: row.role as Role, invitedBy: row.username, createdAt: Number(row.created_at), expiresAt: Number(row.expires_at),
+    }));
+  }
+
+  /** How many invitations `userId` may have pending at once (`perAccount`). */
+  get perAccount(): number {
+    return this.limits.perAccount;
+  }
+
+  /**
+   * Accepts invitation `id` for `userId`, its invitee: they become a member with its role, and the
+   * invitation is gone. Under the organization's lock, in one transaction: the invitation read
+   * again (of two acceptances at once, the second finds it gone: 404), the inviter's
+   * `members:write` checked (an admin made a member or removed since invites no one: 410
+   * `invitation_withdrawn`, the invitation deleted), then the cap on organizations
+   * (`assertRoomFor`, the same check and advisory lock as a creation: 409
+   * `too_many_organizations`, the invitation kept, to accept once the account left one). 404
+   * `invitation_not_found` for an id that is not a pending invitation of `userId`.
+   */
+  async accept(id: string, userId: string, now: number): Promise<Membership> {
+    const found = await this.pendingOf(id, userId, now);
+    const outcome = await this.db.transaction().execute(async (trx): Promise<Outcome> => {
+      if (!(await lockOrganization(trx, found.org_id))) throw invitationNotFound();
+      const invitation = await trx.selectFrom('organization_invitations').select(['role', 'invited_by'])
+        .where('id', '=', id).where('user_id', '=', userId).where('expires_at', '>', now).executeTakeFirst();
+      if (!invitation || !isRole(invitation.role)) throw invitationNotFound();
+      const inviter = await trx.selectFrom('organization_members').select('role').where('org_id', '=', found.org_id).where('user_id', '=', invitation.invited_by).executeTakeFirst();
+      const member = await trx.selectFrom('organization_members').select('user_id').where('org_id', '=', found.org_id).where('user_id', '=', userId).executeTakeFirst();
+      if (!inviter || !isRole(inviter.role) || !roleAllows(inviter.role, 'members:write') || member) {
+        await trx.deleteFrom('organization_invitations').where('id', '=', id).execute();
+        return { refused: member ? 'member' : 'withdrawn' };
+      }
+      await assertRoomFor(trx, userId, this.limits.organizationsPerAccount, true);
+      const deleted = await trx.deleteFrom('organization_invitations').where('id', '=', id).executeTakeFirst();
+      if (Number(deleted.numDeletedRows) !== 1) throw invitationNotFound();
+      await trx.insertInto('organization_members').values({ org_id: found.org_id, user_id: userId, role: invitation.role, created_at: now }).execute();
+      const org = await trx.selectFrom('organizations').select(['name', 'created_at']).where('id', '=', found.org_id).executeTakeFirstOrThrow();
+      return { joined: { id: found.org_id, name: org.name, createdAt: Number(org.created_at), role: invitation.role } };
+    });
+    if ('joined' in outcome) return outcome.joined;
+    if (outcome.refused === 'member') throw alreadyMember();
+    throw new ExpiredError('The admin who sent this invitation no longer administers the organization, so it was withdrawn: ask one of its admins to invite you again.', 'invitation_withdrawn');
+  }
+
+  /** Declines (deletes) invitation `id` of `userId`; 404 `invitation_not_found` when it is not theirs or is gone. */
+  async decline(id: string, userId: string): Promise<void> {
+    if (!INVITATION_ID.test(id)) throw invitationNotFound();
+    const deleted = await this.db.deleteFrom('organization_invitations').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+    if (Number(deleted.numDeletedRows) === 0) throw invitationNotFound();
+  }
+
+  /**
+   * Withdraws the invitation of `username` into `orgId`, for `byUserId`, who must hold
+   * `members:write` (checked under the organization's lock); 404 `invitation_not_found` when none
+   * is pending.
+   */
+  async withdraw(orgId: string, username: string, byUserId: string): Promise<void> {
+    const name = username.trim().toLowerCase();
+    await this.db.transaction().execute(async (trx) => {
+      if (!(await lockOrganization(trx, orgId))) throw new NotFoundError('You are not a member of this organization.', 'organization_not_found');
+      await assertAllowedIn(trx, orgId, byUserId, 'members:write');
+      const deleted = await trx.deleteFrom('organization_invitations').where('org_id', '=', orgId).where('username', '=', name).executeTakeFirst();
+      if (Number(deleted.numDeletedRows) === 0) throw notInvited();
+    });
+  }
+
+  /** Deletes the invitations expired at `now`, a batch at a time (`deleteInBatches`); returns how many went. */
+  async sweep(now: number): Promise<number> {
+    return deleteInBatches(this.db, { table: 'organization_invitations', key: 'id', where: (eb) => eb('expires_at', '<=', now) });
+  }
+
+  /** The pending invitation `id` of `userId`, or 404 `invitation_not_found`. */
+  private async pendingOf(id: string, userId: string, now: number): Promise<{ org_id: string }> {
+    if (!INVITATION_ID.test(id)) throw invitationNotFound();
+    const row = await this.db.selectFrom('organization_invitations').select('org_id')
+      .where('id', '=', id).where('user_id', '=', userId).where('expires_at', '>', now).executeTakeFirst();
+    if (!row) throw invitationNotFound();
+    return row;
+  }
+}
