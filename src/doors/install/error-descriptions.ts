@@ -36,7 +36,7 @@ export const InstallApiErrors = {
   accept410: errorView('`invitation_withdrawn`: whoever sent it no longer administers the organization; the invitation is gone, ask an admin to invite you again.'),
   removeMember403: errorView(`${CSRF}; ${PERMISSION} (admins remove others; anyone may remove themselves).`),
   removeMember404: errorView(`${NOT_A_MEMBER}; \`member_not_found\`: no member of the organization has this username.`),
-  removeMember409: errorView('`last_admin`: this is the organization\'s last admin; make another member admin first (or add one as admin), or delete the organization.'),
+  removeMember409: errorView('`last_admin`: this is the organization\'s last admin; make another member admin first (or invite one as admin and wait for them to accept), or delete the organization.'),
   setRole403: errorView(`${CSRF}; ${PERMISSION} (admins change roles).`),
   setRole404: errorView(`${NOT_A_MEMBER} (or it was deleted meanwhile); \`member_not_found\`: no member of the organization has this username.`),
   setRole409: errorView('`last_admin`: the member is the organization\'s last admin and would become a plain member; make another member admin first.'),

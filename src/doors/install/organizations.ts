@@ -71,9 +71,9 @@ function assertAllowed(role: Role | undefined, permission: Permission): asserts 
 const memberNotFound = (): NotFoundError => new NotFoundError('This account is not a member.', 'member_not_found');
 
 /** Why removing the last admin is refused, and what to do instead. */
-const LAST_ADMIN_REMOVED = 'This is the last admin of the organization, who cannot leave it: first make another member admin (or add one as admin), or delete the organization.';
+const LAST_ADMIN_REMOVED = 'This is the last admin of the organization, who cannot leave it: first make another member admin (or invite one as admin and wait for them to accept), or delete the organization.';
 /** Why making the last admin a member is refused, and what to do instead. */
-const LAST_ADMIN_DEMOTED = 'This is the last admin of the organization, who cannot become a plain member: first make another member admin (or add one as admin).';
+const LAST_ADMIN_DEMOTED = 'This is the last admin of the organization, who cannot become a plain member: first make another member admin (or invite one as admin and wait for them to accept).';
 
 /** The member `name` (a username, lower case) of `orgId`, as transaction `trx` reads it. */
 async function memberIn(trx: DurableDb, orgId: string, name: string): Promise<Member | undefined> {

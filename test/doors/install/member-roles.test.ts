@@ -70,7 +70,7 @@ describe.each([
     const orgId = await organization(admin, 'Last Admin', [[member]]);
     const refused = await setRole(admin, orgId, admin.username, { role: 'member' });
     expect(refused.status).toBe(409);
-    expect(refused.body).toEqual({ error: 'last_admin', message: 'This is the last admin of the organization, who cannot become a plain member: first make another member admin (or add one as admin).' });
+    expect(refused.body).toEqual({ error: 'last_admin', message: 'This is the last admin of the organization, who cannot become a plain member: first make another member admin (or invite one as admin and wait for them to accept).' });
     expect(await adminsOf(orgId)).toBe(1);
     // Alone in it, the same: an organization with a member and no admin could not be managed.
     const solo = await person('solo-admin');
@@ -89,7 +89,7 @@ describe.each([
     const orgId = await organization(admin, 'No Leaving', [[member]]);
     const refused = await admin.json('DELETE', `/api/v1/organizations/${orgId}/members/${admin.username}`);
     expect(refused.status).toBe(409);
-    expect(refused.body).toEqual({ error: 'last_admin', message: 'This is the last admin of the organization, who cannot leave it: first make another member admin (or add one as admin), or delete the organization.' });
+    expect(refused.body).toEqual({ error: 'last_admin', message: 'This is the last admin of the organization, who cannot leave it: first make another member admin (or invite one as admin and wait for them to accept), or delete the organization.' });
     expect(await rolesOf(orgId)).toEqual({ [admin.username]: 'admin', [member.username]: 'member' });
   });
 
@@ -176,7 +176,7 @@ describe.each([
     // admins): a page in French saying why and what to do.
     const refused = await admin.post(action(admin.username), { role: 'member', lang: 'fr' });
     expect(refused.status).toBe(409);
-    expect(refused.text).toContain('C’est le dernier administrateur de l’organisation\u00a0: il ne peut ni devenir simple membre ni la quitter, sinon personne ne pourrait plus la gérer. Nommez d’abord un autre membre administrateur (ou ajoutez-en un comme administrateur)\u00a0; rien n’a été changé.');
+    expect(refused.text).toContain('C’est le dernier administrateur de l’organisation\u00a0: il ne peut ni devenir simple membre ni la quitter, sinon personne ne pourrait plus la gérer. Nommez d’abord un autre membre administrateur (ou invitez-en un comme administrateur et attendez qu’il accepte)\u00a0; rien n’a été changé.');
     expect(refused.text).toContain('href="/integrations"');
     const gone = await admin.post(`/integrations/orgs/${orgId}/members/nobody-here/role`, { role: 'admin', lang: 'fr' });
     expect(gone.status).toBe(404);
