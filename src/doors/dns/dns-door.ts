@@ -50,6 +50,7 @@ function mtlsRegistry(instance: FastifyInstance, ctx: DoorContext): void {
     announcements: new Announcements(ctx.stores.ephemeral, reg.PAIRGATE_REGISTRY_TTL_SECONDS * 1000),
     perMinute: reg.PAIRGATE_REGISTRY_REGISTER_PER_MINUTE,
     maxPerIp: reg.PAIRGATE_REGISTRY_MAX_PER_IP,
+    maxPerIpv6Block: reg.PAIRGATE_REGISTRY_MAX_PER_IPV6_48,
     allowLegacy: reg.PAIRGATE_REGISTRY_LEGACY_FINGERPRINT,
     privateMode: reg.PAIRGATE_REGISTRY_PRIVATE,
     dnsZone: configSection(ctx.config, dnsConfigSchema).PAIRGATE_DNS_ZONE,

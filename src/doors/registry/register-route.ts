@@ -2,14 +2,16 @@ import type { KeyObject } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { InvalidRequestError, UnauthorizedError } from '../../core/errors.js';
+import { InvalidRequestError, RateLimitedError, UnauthorizedError } from '../../core/errors.js';
 import { addJsonContentTypeParser, jsonBodyParser } from '../../server/json-body.js';
+import type { EphemeralStore } from '../../store/ports.js';
 import type { DoorContext } from '../door.js';
 import { clientKeyRefusal } from '../dns/client-key.js';
 import { verifyAnnouncement } from './announce-signature.js';
 import { checkAnnouncementBody } from './announcement-check.js';
 import type { Announcements } from './announcements.js';
 import { fingerprintForm } from '../../core/fingerprint.js';
+import { ipv6BlockOfNetwork } from './ipv6-block.js';
 import { privateMessage, type NameResolves } from './private-origin.js';
 import { registryErrorShape, TooManyBoxesError } from './registry-errors.js';
 import { RegisterBody, RegisteredView, RegisterErrors } from './schemas.js';
@@ -26,6 +28,13 @@ export interface RegisterRouteOptions {
   announcements: Announcements;
   perMinute: number;
   maxPerIp: number;
+  /** PAIRGATE_REGISTRY_MAX_PER_IPV6_48: boxes on all the /64s of one IPv6 /48 together. */
+  maxPerIpv6Block: number;
+  /**
+   * PAIRGATE_REGISTRY_REGISTER_PER_MINUTE_PER_IPV6_48: signed announcements per IPv6 /48 per minute
+   * (the JWS route's; the mutual-TLS route writes no replay memory and has none).
+   */
+  perMinutePerIpv6Block?: number;
   maxSkewSeconds: number;
   allowLegacy: boolean;
   /** Privacy mode: keep nothing of what the box said about its local addresses. */
@@ -60,6 +69,26 @@ export function announcementRateKey(request: Pick<FastifyRequest, 'clientNetwork
 }
 
 /**
+ * Counts a signed announcement from an IPv6 caller against its /48's budget of `perMinute` a
+ * minute (a fixed window in the ephemeral store, so one budget across nodes sharing it), and
+ * refuses it, 429 `rate_limited`, beyond. Each signed announcement leaves a replay-memory row (its
+ * `jti`) for up to twice the clock skew whatever its outcome, and costs a signature check; the
+ * per-network limit alone gave a /48 (free from a tunnel broker) 65,536 budgets of them. Requests
+ * without an Authorization header are not counted: they write nothing and fail at once, and a web
+ * page open on the network can send them (see `announcementRateKey`). Runs after the per-network
+ * limit, so one /64 flooding is stopped there without spending its neighbours' budget.
+ */
+export async function checkIpv6BlockRate(ephemeral: EphemeralStore, request: Pick<FastifyRequest, 'clientNetwork' | 'headers'>, perMinute: number, now: number): Promise<void> {
+  if (request.headers.authorization === undefined) return;
+  const block = ipv6BlockOfNetwork(request.clientNetwork);
+  if (block === undefined) return;
+  const { count, resetAt } = await ephemeral.increment(`registry-rate48|${block}`, 60_000, now);
+  if (count <= perMinute) return;
+  const seconds = Math.max(1, Math.ceil((resetAt - now) / 1000));
+  throw new RateLimitedError(seconds, `Too many announcements from this IPv6 /48. Try again in ${seconds} s.`);
+}
+
+/**
  * `POST /register`: a box announces its URLs to the browsers behind the same public IP. The caller's
  * IP is `request.ip`, which honours X-Forwarded-For only from PAIRGATE_TRUST_PROXY.
  */
@@ -73,6 +102,7 @@ export function registerRoute(app: FastifyInstance, ctx: DoorContext, options: R
     parseJson(request, body, done);
   });
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { perMinutePerIpv6Block } = options;
   api.post('/register', {
     schema: {
       tags: ['registry'],
@@ -82,6 +112,9 @@ export function registerRoute(app: FastifyInstance, ctx: DoorContext, options: R
     },
     config: { rateLimit: { max: options.perMinute, timeWindow: 60_000, keyGenerator: announcementRateKey } },
     preValidation: checkAnnouncementBody,
+    ...(perMinutePerIpv6Block === undefined ? {} : {
+      preHandler: async (request: FastifyRequest) => checkIpv6BlockRate(ctx.stores.ephemeral, request, perMinutePerIpv6Block, ctx.clock.now()),
+    }),
   }, async (request) => {
     const { client, message } = normaliseAnnouncement(request.body);
     const now = ctx.clock.now();
@@ -101,13 +134,16 @@ export function registerRoute(app: FastifyInstance, ctx: DoorContext, options: R
 }
 
 /**
- * Stores an authenticated announcement made from `callerIp`, within the cap of boxes per public
- * network: the box claims its place first (exact under concurrency, see `Announcements.claim`;
- * a box already listed may always refresh its entry).
+ * Stores an authenticated announcement made from `callerIp`, within the caps of boxes per public
+ * network and per IPv6 /48: the box claims its places first (exact under concurrency, see
+ * `Announcements.claim`; a box holding its places may always refresh its entry).
  */
-export async function storeAnnouncement(options: Pick<RegisterRouteOptions, 'announcements' | 'maxPerIp' | 'privateMode' | 'dnsZone' | 'nameResolves'>, callerIp: string, client: string, message: string, now: number): Promise<void> {
-  const claim = await options.announcements.claim(callerIp, client, options.maxPerIp, now);
-  if (!claim.ok) throw new TooManyBoxesError(options.maxPerIp, Math.max(1, Math.ceil(claim.retryAfterMs / 1000)));
+export async function storeAnnouncement(options: Pick<RegisterRouteOptions, 'announcements' | 'maxPerIp' | 'maxPerIpv6Block' | 'privateMode' | 'dnsZone' | 'nameResolves'>, callerIp: string, client: string, message: string, now: number): Promise<void> {
+  const claim = await options.announcements.claim(callerIp, client, { perNetwork: options.maxPerIp, perIpv6Block: options.maxPerIpv6Block }, now);
+  if (!claim.ok) {
+    const max = claim.level === 'network' ? options.maxPerIp : options.maxPerIpv6Block;
+    throw new TooManyBoxesError(max, Math.max(1, Math.ceil(claim.retryAfterMs / 1000)), claim.level);
+  }
   await options.announcements.put(callerIp, {
     client,
     message: options.privateMode ? await privateMessage(client, message, options.dnsZone, options.nameResolves) : message,

@@ -30,6 +30,8 @@ export const registryDoor: Door = {
       announcements,
       perMinute: cfg.PAIRGATE_REGISTRY_REGISTER_PER_MINUTE,
       maxPerIp: cfg.PAIRGATE_REGISTRY_MAX_PER_IP,
+      maxPerIpv6Block: cfg.PAIRGATE_REGISTRY_MAX_PER_IPV6_48,
+      perMinutePerIpv6Block: cfg.PAIRGATE_REGISTRY_REGISTER_PER_MINUTE_PER_IPV6_48,
       maxSkewSeconds: cfg.PAIRGATE_REGISTRY_MAX_CLOCK_SKEW_SECONDS,
       allowLegacy: cfg.PAIRGATE_REGISTRY_LEGACY_FINGERPRINT,
       privateMode: cfg.PAIRGATE_REGISTRY_PRIVATE,

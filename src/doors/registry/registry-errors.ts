@@ -51,12 +51,15 @@ export const registryErrorShape: ErrorShape = (error) => ({
 
 /**
  * 429 `too_many_boxes` (errno 120): the public network already lists PAIRGATE_REGISTRY_MAX_PER_IP
- * boxes. Told apart from `rate_limited` (130), which is about how often one address calls: here
- * waiting a minute does not help, a place frees up only when a box stops announcing, so
- * Retry-After says when the oldest announcement expires.
+ * boxes, or (`level` `ipv6-block`) the IPv6 /48 around it lists PAIRGATE_REGISTRY_MAX_PER_IPV6_48
+ * on all its /64s together. Told apart from `rate_limited` (130), which is about how often one
+ * address calls: here waiting a minute does not help, a place frees up only when a box stops
+ * announcing, so Retry-After says when the oldest announcement expires.
  */
 export class TooManyBoxesError extends PairgateError {
-  constructor(maxPerNetwork: number, retryAfterSeconds: number) {
-    super('too_many_boxes', 429, `This network already lists ${maxPerNetwork} boxes, the most it may; a place frees up when one stops announcing.`, { retryAfterSeconds });
+  constructor(max: number, retryAfterSeconds: number, level: 'network' | 'ipv6-block' = 'network') {
+    super('too_many_boxes', 429, level === 'network'
+      ? `This network already lists ${max} boxes, the most it may; a place frees up when one stops announcing.`
+      : `The networks of this IPv6 /48 already list ${max} boxes together, the most they may; a place frees up when one stops announcing.`, { retryAfterSeconds });
   }
 }

@@ -68,7 +68,7 @@ const SCHEMA_REFUSED = '`validation_failed` (the body does not match the schema,
 export const RegisterErrors = {
   400: registryError(`${SCHEMA_REFUSED}, \`legacy_fingerprint_disabled\` (a SHA-1 fingerprint where this registry takes none).`),
   401: registryError('`signature_missing`, `signature_invalid`, `signature_expired` (outside the allowed clock skew), `signature_replayed`, `body_mismatch` (the signature covers other bytes), `fingerprint_mismatch` (the key is not the box `client` names), `wrong_audience` (signed for another registry: its `aud` is not the origin of this registry); `client_key_too_weak` (an RSA key under 2048 bits), `client_key_unsupported` (a key no announcement can be signed with: EC keys other than P-256 and P-384, RSA-PSS, DSA, Ed448), for the JWS\'s key or the mutual-TLS certificate\'s; over mutual TLS `client_certificate_required`.'),
-  429: registryError('`rate_limited`: too many announcements from this address; `too_many_boxes`: this public network already lists PAIRGATE_REGISTRY_MAX_PER_IP boxes (`Retry-After` says when the oldest announcement expires).'),
+  429: registryError('`rate_limited`: too many announcements from this address (or, signed ones, from its IPv6 /48); `too_many_boxes`: this public network already lists PAIRGATE_REGISTRY_MAX_PER_IP boxes, or its IPv6 /48 PAIRGATE_REGISTRY_MAX_PER_IPV6_48 on all its /64s together (`Retry-After` says when the oldest announcement expires).'),
 };
 
 /** The documented error answer of `GET /ping`. */

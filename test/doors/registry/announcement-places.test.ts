@@ -57,7 +57,7 @@ describe('a box\'s place on its network, announcements of it racing (real SQLite
       await ephemeral.delete(slotKey(2));
     });
     try {
-      expect(await new Announcements(ephemeral, 60_000).claim(NETWORK, BOX, 4, now)).toEqual({ ok: true });
+      expect(await new Announcements(ephemeral, 60_000).claim(NETWORK, BOX, { perNetwork: 4, perIpv6Block: 256 }, now)).toEqual({ ok: true });
     } finally {
       undo();
     }
@@ -79,7 +79,7 @@ describe('a box\'s place on its network, announcements of it racing (real SQLite
       expect(await ephemeral.setIfAbsent(key(0), 'other-box', 60_000, at)).toBe(true);
     });
     try {
-      expect(await new Announcements(ephemeral, 60_000).claim(network, BOX, 2, now)).toEqual({ ok: true });
+      expect(await new Announcements(ephemeral, 60_000).claim(network, BOX, { perNetwork: 2, perIpv6Block: 256 }, now)).toEqual({ ok: true });
     } finally {
       undo();
     }
