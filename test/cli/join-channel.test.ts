@@ -67,7 +67,7 @@ describe('pairgate join: a session channel on another server than the code led t
     const run = await runCli(['join', relayCodeFormat.generate(), '--relay', `${origin.url}/relay`, '--yes']);
     supporterName = 'Eve';
     expect(run.stdout.split('\n').filter((line) => line.startsWith('Company:'))).toEqual(['Company:   Helpful']);
-    expect(run.stdout).toContain('Supporter: Mallory Company:   Example Bank Ltd (verified by pairgate)\n');
+    expect(run.stdout).toContain('Supporter: Mallory Company: Example Bank Ltd (verified by pairgate)\n');
   }, 60_000);
 
   it('the channel must be the pairing URL\'s own origin, ws for http and wss for https, without credentials', () => {

@@ -63,3 +63,50 @@ describe('pairgate join: a refusal\'s words from the server are printed terminal
     expect(holdsEscapes(result.err), JSON.stringify(result.err)).toBe(false);
   });
 });
+
+describe('pairgate join: the names a server claims cannot print lines of its own before the question', () => {
+  let server: { url: string; server: ReturnType<typeof createServer> };
+  /** The pairing info the fake origin answers. */
+  let info: Record<string, unknown>;
+
+  beforeAll(async () => {
+    // A relay (at /relay) that sends the code to an origin (at /) claiming `info`.
+    server = await listening(createServer((incoming, answer) => {
+      const code = /\/relay\/pairing\/(\w+)$/.exec(incoming.url ?? '')?.[1];
+      if (code) return answer.writeHead(302, { location: `/pairing/${code}` }).end();
+      const text = JSON.stringify(info);
+      answer.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+    }));
+  });
+  afterAll(() => new Promise<void>((resolve) => server.server.close(() => resolve())));
+
+  const join = async (): Promise<{ code: number | null; out: string }> => {
+    const child = run(['join', '7auu83', '--relay', `${server.url}/relay`]);
+    // No answer: nothing is confirmed, the names are printed all the same.
+    child.child.stdin!.end();
+    const end = await child.exited;
+    return { code: end.code, out: child.out() };
+  };
+
+  const base = { AgentMSH: 'http://x/config/a:b', ExpiresAt: new Date(Date.now() + 600_000).toISOString(), CompanyLogo: '', SupporterAvatar: '' };
+
+  it('a name padded to the terminal\'s width shows no second Server: line, and no invisible padding', async () => {
+    // On an 80-column terminal, "Supporter: Thorsten" and the spaces end the row; the rest wraps
+    // to a row of its own that reads as the program's. Invisible characters and ideographic
+    // spaces pad as well as spaces do.
+    info = { ...base, SupporterName: `Thorsten${' '.repeat(61)}Server:    support.microsoft.com`, CompanyName: `ACME${'\u3000\u200b'.repeat(70)}Company:   Microsoft` };
+    const result = await join();
+    expect(result.code).toBe(2);
+    expect(result.out).toContain('Supporter: Thorsten Server: support.microsoft.com');
+    expect(result.out).toContain('Company:   ACME Company: Microsoft');
+    expect(result.out).not.toMatch(/ {2,}Server:|[\u3000\u200b]/u);
+  });
+
+  it('a name longer than a line is cut', async () => {
+    info = { ...base, SupporterName: `T${'h'.repeat(5000)}`, CompanyName: 'ACME' };
+    const result = await join();
+    const line = result.out.split('\n').find((text) => text.startsWith('Supporter: '))!;
+    expect([...line].length).toBeLessThanOrEqual('Supporter: '.length + 60);
+    expect(line.endsWith('…')).toBe(true);
+  });
+});

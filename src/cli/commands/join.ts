@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { relayCodeFormat } from '../../doors/support/relay-code.js';
+import { INVISIBLE_CLASS } from '../../doors/shared/shown-text.js';
 import { PairgateApiError, PORT_BLOCKED_CODE } from '../../sdk/errors.js';
 import type { Confirmation, confirmPairing as ConfirmPairing, connectAgent as ConnectAgent, SessionChannel } from '../../sdk/support.js';
 import { isYes, LineInput } from '../line-input.js';
@@ -11,6 +12,26 @@ import { STOP_SIGNALS, stoppedBy, whileInterruptible, type InterruptibleWait, ty
 
 // Empty counts as unset (`PAIRGATE_RELAY_URL=` in a compose file), as with `pairgate grant` and `pairgate lan`.
 const DEFAULT_RELAY = process.env.PAIRGATE_RELAY_URL || 'http://127.0.0.1:8080/relay';
+
+/** The longest name (supporter, company) printed before the question, in characters; longer ones are cut with `…`. */
+export const MAX_SHOWN_NAME = 60;
+
+const INVISIBLE = new RegExp(`[${INVISIBLE_CLASS}]`, 'gu');
+const STACKED_MARKS = /(\p{M}{3})\p{M}+/gu;
+
+/**
+ * A name from the server a code led to (anyone's, on an open relay), as printed before the
+ * question: terminal-safe and on one line (`terminalLine`), without invisible characters, with
+ * every run of spaces as one and no more than three accents on a letter, and at most
+ * MAX_SHOWN_NAME characters. As sent, a name padded to the terminal's width wrapped into lines of
+ * the server's making above the real `Server:` line (`Server:    support.example.com`), and a
+ * long one pushed the real lines out of sight.
+ */
+export function shownName(text: string): string {
+  const flat = terminalLine(text).replace(INVISIBLE, '').replace(STACKED_MARKS, '$1').replace(/\s+/gu, ' ').trim();
+  const chars = [...flat];
+  return chars.length > MAX_SHOWN_NAME ? `${chars.slice(0, MAX_SHOWN_NAME - 1).join('').trimEnd()}…` : flat;
+}
 
 /** Says what went wrong with a code, for a person, by the server's machine code. */
 function explain(error: unknown): string {
@@ -418,8 +439,8 @@ the session is ended instead).`)
         }
         // Names come from the supporter's server: printed so that they cannot drive the terminal.
         // On one line each: a line break in them would add lines of the server's making at the question.
-        const supporterName = terminalLine(String(info.SupporterName));
-        const companyName = info.CompanyName ? terminalLine(String(info.CompanyName)) : '';
+        const supporterName = shownName(String(info.SupporterName));
+        const companyName = info.CompanyName ? shownName(String(info.CompanyName)) : '';
         const who = `${supporterName}${companyName ? ` of ${companyName}` : ''}`;
         console.log(`Supporter: ${supporterName}`);
         if (companyName) console.log(`Company:   ${companyName}`);
