@@ -383,8 +383,9 @@ export class AppAccesses {
   /**
    * Revokes every access of account `userId` with its tokens (its new password ends them:
    * `passwordChangeHooks`), through `db` (the transaction writing the password); returns how many
-   * were live at `now` (as `listForUser` counts them). An accept racing this is the person's own
-   * session's, which the new password ends too.
+   * were live at `now` (as `listForUser` counts them). An accept racing this writes its token
+   * after it at worst; the accept then reads the password again and withdraws that token
+   * (`AcceptingSignIn` in `consent.ts`).
    */
   static async revokeAllOf(db: DurableDb, userId: string, now: number): Promise<number> {
     const owned = db.selectFrom('app_accesses').select('id').where('user_id', '=', userId);

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { isPairgateError } from '../../core/errors.js';
 import { htmlPage, seeOther } from '../../server/openapi-responses.js';
-import { currentUser, sessionToken, signInFromForm, signInRefusalText } from '../accounts/accounts.js';
+import { accountsOf, currentUser, sessionToken, signInFromForm, signInRefusalText } from '../accounts/accounts.js';
 import { formFromThisSite } from '../accounts/form-guard.js';
 import { BusyAgain } from '../accounts/form-responses.js';
 import { pickLang, translator, type Lang, type Translate } from '../accounts/i18n.js';
@@ -14,7 +14,7 @@ import type { AccessEnv } from './access-env.js';
 import { accessTranslator, hasAccessMessage, lifetimeText } from './access-i18n.js';
 import { findAccessRequest, parseAccessKey, type AccessKey } from './access-key.js';
 import type { AccessGrant, AccessResult } from './access-request.js';
-import { acceptAccess, acceptedAgain, checkAccess, refuseAccess, returnRedirect, type Decided } from './consent.js';
+import { acceptAccess, acceptedAgain, checkAccess, refuseAccess, returnRedirect, SignInEndedError, type AcceptingSignIn, type Decided } from './consent.js';
 import { startDecidedLifetime } from './decided-lifetime.js';
 import { descriptionOf, renderDescription } from './markdown.js';
 import { allowFormTarget } from './page-security.js';
@@ -273,6 +273,23 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
 
   const csrfValid = (request: FastifyRequest): boolean => formFromThisSite(pages, request);
 
+  /**
+   * The sign-in an accept by `user`, just found signed in on `request`, is made under
+   * (`AcceptingSignIn`): the account's password stamp (`passwordStampOf`) read now, as the accept
+   * starts, and, once its token is written, the same stamp read again (on PostgreSQL `settled`:
+   * `FOR SHARE` on the account's row, which waits for a password change under way) and the session
+   * still `user`'s. Either changed: a new password came meanwhile, whose revocation of the
+   * account's accesses may have run before the token was written.
+   */
+  const acceptingSignIn = async (request: FastifyRequest, user: User): Promise<AcceptingSignIn> => {
+    const { users } = accountsOf(request).parts;
+    const stamp = await users.passwordStampOf(user.id);
+    return {
+      session: sessionToken(request),
+      stillSignedIn: async () => stamp !== undefined && (await users.passwordStampOf(user.id, true)) === stamp && (await currentUser(request))?.id === user.id,
+    };
+  };
+
   api.post('/access/auth/signin', {
     schema: { tags, summary: 'Sign in on the auth page, then continue to consent.', body: Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 100 })), lang: Type.Optional(Type.String({ maxLength: 5 })), key: Type.String({ maxLength: 200 }), login: Type.String({ maxLength: 300 }), password: Type.String({ maxLength: 1024 }), next: Type.Optional(Type.String({ maxLength: 2000 })) }), response: { 303: seeOther('Signed in: back to the auth page.'), 401: SignInAgain, 403: SignInAgain, 429: SignInAgain, 503: BusyAgain, ...NotPending } },
   }, async (request, reply) => {
@@ -297,13 +314,20 @@ export function installAuthPageRoutes(app: FastifyInstance, env: AccessEnv): voi
     const lang = langOf(request, grant);
     const user = await currentUser(request);
     if (!user) return signInForm(request, reply, found, lang, {}, 401);
+    // Read at once after the session check: what the accept's token is checked against once written.
+    const signIn = request.body.decision === 'accept' ? await acceptingSignIn(request, user) : undefined;
     if (!csrfValid(request)) return message(request, reply, lang, 'error.csrf_failed', 403, appLang(grant));
     try {
-      const decided = request.body.decision === 'accept'
-        ? await acceptAccess(env.consent, grant, key, user, await checkAccess(env.consent, user, grant.request), sessionToken(request))
+      const decided = signIn
+        ? await acceptAccess(env.consent, grant, key, user, await checkAccess(env.consent, user, grant.request), signIn)
         : await refuseAccess(env.consent, grant);
       return finish(request, reply, decided, key, lang, user);
     } catch (error) {
+      // A new password came while this accept ran (a reset, or a change, which ends this session):
+      // nothing of it was kept and the request is still pending, as when the session had ended
+      // before the click, so the person is told so on the sign-in form. The app learns nothing
+      // new: someone signed in with the new password may still decide, else the request expires.
+      if (error instanceof SignInEndedError) return signInForm(request, reply, found, lang, { notice: translator(lang)('signin.ended') }, 401);
       // Decided between the page and the click (most often this very form sent twice, the first
       // one winning): the engine's compare-and-set said no. Say what the answer was, as a reload does.
       if (isPairgateError(error) && error.status === 409) {

@@ -1,3 +1,4 @@
+import { UnauthorizedError } from '../../core/errors.js';
 import { IllegalTransitionError } from '../../core/grant-machine.js';
 import { hashToken, randomToken } from '../../core/ids.js';
 import type { DoorContext } from '../door.js';
@@ -59,6 +60,33 @@ interface Issued {
   changed?: AppAccess;
   /** The access this accept created. */
   created?: AppAccess;
+}
+
+/**
+ * The sign-in an accept is made under. `session`: the token of the browser's session
+ * (`sessionToken`), under which a pinned app's delivery code is kept (`acceptedAgain`).
+ * `stillSignedIn`: whether that sign-in still stands, asked once the accept's token is written:
+ * the session still live and the account's password still the one it had when the accept started
+ * (read on PostgreSQL behind a password change in progress). A new password revokes the account's
+ * accesses in the transaction that writes it, and ends its sessions just after; an accept that had
+ * passed its session check before could write its token after the revocation, and the app kept
+ * that token whatever the new password. Asked after the write, a change either deleted the token
+ * or is seen.
+ */
+export interface AcceptingSignIn {
+  session?: string | undefined;
+  stillSignedIn(): Promise<boolean>;
+}
+
+/**
+ * An accept whose sign-in ended while it ran (`AcceptingSignIn.stillSignedIn`: a new password, the
+ * session ended): nothing of it was kept, and the request is still pending, as if the session had
+ * ended before the person pressed Accept. 401 `session_ended`.
+ */
+export class SignInEndedError extends UnauthorizedError {
+  constructor() {
+    super('Your session has ended: sign in again.', 'session_ended');
+  }
 }
 
 /** How often an accept looks at the app's access again when a renewal finds it renewed meanwhile. */
@@ -134,28 +162,32 @@ async function issueOnLive(accesses: AppAccesses, check: AccessCheck, expiresAt:
  * an access changed in place gets its permissions and end back, an access created for it is
  * deleted, and the engine's error goes up. Only an accept that wins settles its token, which revokes
  * the access's oldest beyond its cap (`settleToken`). Over the per-user limit the request ends in
- * ERROR instead.
- * A pinned app's delivery code is also kept sealed for the accepting browser's `session` (its
- * sign-in token), so that the same form sent again finds it (`acceptedAgain`).
+ * ERROR instead. Once the token is written, and before the decision is recorded, the sign-in is
+ * asked whether it still stands (`AcceptingSignIn`): when it does not (a new password meanwhile),
+ * the token and what it did to the accesses are withdrawn, as for an accept that lost, and
+ * `SignInEndedError` goes up with the request still pending.
+ * A pinned app's delivery code is also kept sealed for the accepting browser's session (its
+ * sign-in token, `signIn.session`), so that the same form sent again finds it (`acceptedAgain`).
  */
-export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, key: AccessKey, user: User, check: AccessCheck, session?: string): Promise<Decided> {
+export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, key: AccessKey, user: User, check: AccessCheck, signIn: AcceptingSignIn): Promise<Decided> {
   const { ctx, accesses } = deps;
   const request = grant.request;
   const now = ctx.clock.now();
   const expiresAt = request.expireAfter ? now + request.expireAfter * 1000 : null;
-  const issued = await issueToken(deps, user, request, check, expiresAt, now);
+  const issued = await issuedUnlessSignedOut(signIn, () => issueToken(deps, user, request, check, expiresAt, now));
   if (!issued) {
     const outcome = { status: 'ERROR', id: 'too_many_accesses', message: 'This account has reached its number of app accesses.', detail: 'Revoke an app access you no longer use, then try again.' } satisfies AccessResult;
     return { grant: (await ctx.engine.refuse(grant.id, outcome)) as AccessGrant, outcome };
   }
-  const { token, accessId, changed, created } = issued;
+  await endIfSignedOut(accesses, issued, signIn, now);
+  const { token, accessId } = issued;
   const outcome: AcceptedOutcome = { status: 'ACCEPTED', username: user.username, token, apiEndpoint: deps.apiEndpoint(user.username, token) };
   const delivery = request.pinned ? randomToken() : undefined;
   const stored: AccessResult = {
     status: 'ACCEPTED',
     sealed: sealOutcome(outcome, grant.id, deliverySecret(request, key, delivery)!),
     tokenHash: hashToken(token),
-    ...(delivery && session ? { redelivery: sealDelivery(delivery, grant.id, key.secret, session) } : {}),
+    ...(delivery && signIn.session ? { redelivery: sealDelivery(delivery, grant.id, key.secret, signIn.session) } : {}),
   };
   let approved: AccessGrant;
   try {
@@ -167,13 +199,54 @@ export async function acceptAccess(deps: ConsentDeps, grant: AccessGrant, key: A
     // that have access, with no token. Accepted meanwhile (a second press, another tab), the winner
     // granted these very permissions and the app holds its token on this access: they stay (a
     // created access holds the winner's token, so `discardIfUnused` keeps it).
-    await accesses.dropToken(token);
-    if (changed && !acceptedElsewhere(error)) await accesses.restore(changed, now);
-    if (created) await accesses.discardIfUnused(created.id);
+    await withdraw(accesses, issued, now, !acceptedElsewhere(error));
     throw error;
   }
   await settleToken(deps, accessId, token, now);
   return { grant: approved, outcome, ...(delivery ? { delivery } : {}) };
+}
+
+/**
+ * Withdraws what `issued` wrote: its token, the access it created (unless another accept's token
+ * is on it now), and, with `restoring`, the access it changed in place put back as it was (left
+ * alone when changed again since, or gone: a new password deleted it).
+ */
+async function withdraw(accesses: AppAccesses, issued: Issued, now: number, restoring: boolean): Promise<void> {
+  await accesses.dropToken(issued.token);
+  if (issued.changed && restoring) await accesses.restore(issued.changed, now);
+  if (issued.created) await accesses.discardIfUnused(issued.created.id);
+}
+
+/**
+ * `issue()`'s token; when it fails, `SignInEndedError` if the sign-in no longer stands: on
+ * PostgreSQL a token added to an access that a password change under way is deleting waits for it,
+ * and then fails its foreign key, which is the change's doing, not the server's.
+ */
+async function issuedUnlessSignedOut(signIn: AcceptingSignIn, issue: () => Promise<Issued | undefined>): Promise<Issued | undefined> {
+  try {
+    return await issue();
+  } catch (error) {
+    if (!(await signIn.stillSignedIn().catch(() => true))) throw new SignInEndedError();
+    throw error;
+  }
+}
+
+/**
+ * Withdraws what `issued` wrote, and throws `SignInEndedError`, when the sign-in the accept was
+ * made under no longer stands now that the token is written (`AcceptingSignIn`); withdraws it too
+ * when that cannot be read (the error goes up), so no token outlives an answer that is not ACCEPTED.
+ */
+async function endIfSignedOut(accesses: AppAccesses, issued: Issued, signIn: AcceptingSignIn, now: number): Promise<void> {
+  let stands: boolean;
+  try {
+    stands = await signIn.stillSignedIn();
+  } catch (error) {
+    await withdraw(accesses, issued, now, true);
+    throw error;
+  }
+  if (stands) return;
+  await withdraw(accesses, issued, now, true);
+  throw new SignInEndedError();
 }
 
 /**

@@ -76,7 +76,7 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`an access that
     await client.decide(String(other.body.key), 'accept');
     expect((await getJson(String(other.body.poll))).body.status).toBe('ACCEPTED');
 
-    const decided = await acceptAccess(deps, grant, key, user, check);
+    const decided = await acceptAccess(deps, grant, key, user, check, { stillSignedIn: async () => true });
     expect(decided.outcome).toMatchObject({ status: 'ERROR', id: 'too_many_accesses' });
     expect(await opens('window-limit', oldToken)).toBe(false);
     expect(await listedApps(client)).toEqual(['other-app']);
@@ -90,7 +90,7 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`an access that
     expect(check.matchingAccess).toBeDefined();
 
     clock.advance(1500);
-    const decided = await acceptAccess(deps, grant, key, user, check);
+    const decided = await acceptAccess(deps, grant, key, user, check, { stillSignedIn: async () => true });
     expect(decided.outcome.status).toBe('ACCEPTED');
     const token = (decided.outcome as { token: string }).token;
     expect(await opens('window-same', token)).toBe(true);
@@ -106,7 +106,7 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`an access that
     expect(check.matchingAccess).toBeDefined();
 
     clock.advance(1500);
-    const decided = await acceptAccess(deps, grant, key, user, check);
+    const decided = await acceptAccess(deps, grant, key, user, check, { stillSignedIn: async () => true });
     expect(decided.outcome.status).toBe('ACCEPTED');
     expect(await opens('window-end', (decided.outcome as { token: string }).token)).toBe(true);
     expect(await opens('window-end', oldToken)).toBe(false);
