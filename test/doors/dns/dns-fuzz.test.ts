@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DnsRuntime } from '../../../src/doors/dns/dns-door.js';
 import type { TestApp } from '../../helpers/app.js';
-import { createDnsApp, resolverFor, ZONE } from './dns-helpers.js';
+import { createDnsApp, nextSecond, resolverFor, ZONE } from './dns-helpers.js';
 
 /** Sends one UDP datagram and waits up to `ms` for an answer (undefined when none comes). */
 function udpExchange(port: number, message: Uint8Array, ms = 300): Promise<Buffer | undefined> {
@@ -191,8 +191,10 @@ describe('DNS response rate limiting', () => {
       await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
       const answers: Buffer[] = [];
       socket.on('message', (m) => answers.push(m));
-      // Aligned to the start of a second, so the burst falls in one window.
-      await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 20));
+      // Aligned to the start of a window of the server's own clock (`performance.now()`, in this
+      // process), so the burst falls in one: aligned to the wall clock's second, it fell across two
+      // whenever the two clocks' fractions of a second differed by about the burst's duration.
+      await nextSecond();
       for (let i = 0; i < 60; i++) socket.send(dnsPacket.encode({ type: 'query', id: i + 1, questions: [{ type: 'SOA', name: ZONE }] }), runtime.dns.port, '127.0.0.1');
       await new Promise((resolve) => setTimeout(resolve, 400));
       socket.close();
