@@ -93,7 +93,7 @@ describe('device cookies on the change-password and delete-account forms', () =>
     expect(alertOf(refused.text)).toBe(LIMITED);
     const changed = await laptop.changePassword('the right password', 'a brand new password');
     expect(changed.status).toBe(200);
-    expect(statusOf(changed.text)).toBe('Your password has been changed. Every other session of your account has been signed out.');
+    expect(statusOf(changed.text)).toBe('Your password has been changed. Every other session of your account has been signed out. No device or app was connected to your account.');
     // The new password is the account's: the trusted browser signs in with it, locked or not.
     expect(await laptop.signInHere('changer', 'a brand new password')).toBe(303);
   });
