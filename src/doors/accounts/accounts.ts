@@ -203,22 +203,25 @@ export class Accounts {
     const passwordHash = await this.parts.hashing.hash(next, from);
     const written = await this.writePassword(user.id, passwordHash, disconnect);
     if (!written) throw currentPasswordWrong();
-    await this.parts.sessions.endAll(user.id);
-    await this.parts.resets.endAll(user.id);
     return written;
   }
 
   /**
-   * Writes `passwordHash` as the account's password; with `disconnect`, in the same transaction,
-   * every other door ends what the account connected (`PasswordChangeHooks`: the device door's
+   * Writes `passwordHash` as the account's password and, in the same transaction, ends every
+   * session and reset link of the account (so none still passes once the new password is written:
+   * an accept or a device approval checked in between was made under the old one) and, with
+   * `disconnect`, what every other door connected to it (`PasswordChangeHooks`: the device door's
    * token families, the access door's app accesses), since whoever knew the old password may have
    * connected a device or an app of their own with it, which would outlive the new password.
    * Undefined when the account is gone.
    */
   private async writePassword(userId: string, passwordHash: string, disconnect: boolean): Promise<PasswordWritten | undefined> {
-    if (!disconnect) return (await this.parts.users.setPasswordHash(userId, passwordHash)) ? { passwordHash, disconnected: undefined } : undefined;
     const now = this.parts.clock.now();
-    const written = await this.parts.users.setPasswordHashAnd(userId, passwordHash, (trx) => this.parts.passwordChangeHooks.run(trx, userId, now));
+    const written = await this.parts.users.setPasswordHashAnd(userId, passwordHash, async (trx) => {
+      await this.parts.sessions.endAll(userId, trx);
+      await this.parts.resets.endAll(userId, trx);
+      return disconnect ? this.parts.passwordChangeHooks.run(trx, userId, now) : undefined;
+    });
     return written && { passwordHash, disconnected: written.also };
   }
 
@@ -268,8 +271,6 @@ export class Accounts {
     if (!userId) return false;
     const written = await this.writePassword(userId, passwordHash, true);
     if (!written) return false;
-    await this.parts.sessions.endAll(userId);
-    await this.parts.resets.endAll(userId);
     await this.parts.limits.forgetAccount(userId);
     return written.disconnected ?? [];
   }

@@ -44,8 +44,8 @@ export class PasswordResets {
    * Deletes every token of `userId`, used or not: once the password has changed, a link mailed
    * for the old one (perhaps to a mailbox someone else reads) must not set it again.
    */
-  async endAll(userId: string): Promise<void> {
-    await this.db.deleteFrom('password_resets').where('user_id', '=', userId).execute();
+  async endAll(userId: string, db: DurableDb = this.db): Promise<void> {
+    await db.deleteFrom('password_resets').where('user_id', '=', userId).execute();
   }
 
   /**

@@ -169,9 +169,14 @@ export class Sessions {
     reply.clearCookie(this.cookie, { path: '/', secure: this.secureCookies });
   }
 
-  /** Ends every session of a user (after a password reset). */
-  async endAll(userId: string): Promise<void> {
-    await this.db.deleteFrom('account_sessions').where('user_id', '=', userId).execute();
+  /**
+   * Ends every session of a user (a new password), through `db`: the transaction writing the
+   * password, so no moment passes in which the new password is written and the old sessions still
+   * pass `current` (an accept or a device approval checked in that moment was made by a session
+   * the new password was meant to end).
+   */
+  async endAll(userId: string, db: DurableDb = this.db): Promise<void> {
+    await db.deleteFrom('account_sessions').where('user_id', '=', userId).execute();
   }
 
   /**

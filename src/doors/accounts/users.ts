@@ -196,8 +196,9 @@ export class UserStore {
   }
 
   /**
-   * Replaces a user's password hash and, in the same transaction, runs `also` (other doors ending
-   * what the old password let connect: `PasswordChangeHooks`), so the new password is never
+   * Replaces a user's password hash and, in the same transaction, runs `also` (the account's
+   * sessions and reset links ended, and other doors ending what the old password let connect:
+   * `PasswordChangeHooks`), so the new password is never
    * written without it, nor it without the password, whatever stops the process. The update comes
    * first: on PostgreSQL it holds the user's row until the commit. Undefined (nothing written, `also`
    * not run) when there is no such user, as `setPasswordHash`'s false.

@@ -303,9 +303,14 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
     if (!user) return signInForm(request, reply, lang, found, {}, 401);
     if (!csrfValid(request)) return message(request, reply, lang, 'error.csrf_failed', 403);
     const approve = request.body.decision === 'approve';
+    // With the password's stamp: a password changed or reset before the device redeems this ends
+    // it (`token-route.ts`). The session is looked at again once the stamp is read: a new password
+    // written between the first look and the read gave the new stamp, and ends the sessions in the
+    // same transaction, so this second look finds none.
+    const stamp = approve ? await passwordStamp(request, user.id) : {};
+    if (approve && (await currentUser(request))?.id !== user.id) return signInForm(request, reply, lang, found, {}, 401);
     try {
-      // With the password's stamp: a password changed or reset before the device redeems this ends it (`token-route.ts`).
-      if (approve) await ctx.engine.approve<DeviceResult>(found.id, { status: 'approved', userId: user.id, username: user.username, ...(await passwordStamp(request, user.id)) });
+      if (approve) await ctx.engine.approve<DeviceResult>(found.id, { status: 'approved', userId: user.id, username: user.username, ...stamp });
       else await ctx.engine.refuse<DeviceResult>(found.id, { status: 'denied', username: user.username });
     } catch (error) {
       // Decided between the page and the click (most often this very form sent twice, the first

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountsOf } from '../../../src/doors/accounts/accounts.js';
+import { passwordChangeHooks } from '../../../src/doors/accounts/password-change-hooks.js';
+import { UserStore } from '../../../src/doors/accounts/users.js';
 import { DEVICE_GRANT_TYPE } from '../../../src/doors/device/device-grant.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
@@ -178,6 +180,55 @@ describe.each(stores)('a new password and the devices and apps of the account ($
     expect(await stillWorking('change-unchecked', connected)).toEqual({ access: true, refresh: true, app: true });
     // Not a device yet (it holds no token): approved under the old password, it must start again.
     expect((await redeem(connected.heldCode)).body).toMatchObject({ error: 'access_denied' });
+  });
+
+  it.skipIf(skip)('a device approval whose sign-in a new password ends between its session check and its stamp read is refused, and the device gets nothing', async () => {
+    const owner = new FormClient(base);
+    await owner.register('stamp-window', PASSWORD);
+    const device = (await postForm(`${base}/oauth/device_authorization`, { client_id: 'cli', scope: 'read' })).body as { device_code: string; user_code: string };
+    const browser = new FormClient(base);
+    await browser.get('/device');
+    const typed = await browser.post('/device', { user_code: device.user_code });
+    const signin = await browser.get(typed.location!);
+    const key = /name="key" value="([^"]+)"/.exec(signin.text)![1]!;
+    const signedIn = await browser.post('/device/signin', { key, login: 'stamp-window', password: PASSWORD });
+    await browser.get(signedIn.location!);
+    // The reset lands once the approval has found its session, just before it reads the password's stamp.
+    const read = UserStore.prototype.passwordStampOf;
+    let armed = true;
+    UserStore.prototype.passwordStampOf = async function (this: UserStore, ...args: Parameters<UserStore['passwordStampOf']>) {
+      if (armed) {
+        armed = false;
+        await resetByMail('stamp-window');
+      }
+      return read.apply(this, args);
+    };
+    let done;
+    try {
+      done = await browser.post('/device/decide', { key, decision: 'approve' });
+    } finally {
+      UserStore.prototype.passwordStampOf = read;
+    }
+    expect(armed).toBe(false);
+    expect(done.status).toBe(401);
+    expect(done.text).not.toContain('data-outcome="approved"');
+    expect((await redeem(device.device_code)).body).toMatchObject({ error: 'authorization_pending' });
+  });
+
+  it.skipIf(skip)('the sessions and reset links end in the transaction that writes the new password', async () => {
+    const owner = new FormClient(base);
+    await owner.register('same-transaction', PASSWORD);
+    const other = new FormClient(base);
+    expect((await other.signIn('same-transaction', PASSWORD)).status).toBe(303);
+    // A hook runs in that transaction: what it sees there is what any other reader sees once it commits.
+    let seen: number | undefined;
+    passwordChangeHooks(t.app.pairgate).add(async (trx, userId) => {
+      const row = await trx.selectFrom('account_sessions').select((eb) => eb.fn.countAll<number | string>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow();
+      seen = Number(row.n);
+      return { count: 0, words: () => '' };
+    });
+    await resetByMail('same-transaction');
+    expect(seen).toBe(0);
   });
 
   it.skipIf(skip)('a change that disconnects when nothing was connected says so', async () => {

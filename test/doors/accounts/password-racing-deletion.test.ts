@@ -64,8 +64,9 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`a password cha
   it('change: the account deleted after the new password is written, before this browser\'s session, is a 401 and leaves no session', async () => {
     const { client, userId } = await signedIn('change-gone-before-session');
     await client.get('/account/password');
-    // The change's last step before the page starts the browser's new session.
-    deleteAfter(accounts(), accounts().parts.resets, 'endAll', userId);
+    // The change's last step before the page starts the browser's new session: the transaction
+    // that writes the password (and ends the account's sessions and reset links) has committed.
+    deleteAfter(accounts(), accounts().parts.users, 'setPasswordHashAnd', userId);
     const answer = await client.post('/account/password', { current: 'the old password', password: 'the new password' });
     expect(answer.status).toBe(401);
     expect(answer.text).toContain(WRONG_CURRENT);
