@@ -200,30 +200,8 @@ describe.each(stores)('an accept racing a new password ($name)', ({ skip, postgr
       const { db } = t.app.pairgate.stores;
       const userId = await idOf('race-inflight');
       const hash = await accountsOf({ server: t.app }).parts.hashing.hash(NEW_PASSWORD, { network: '192.0.2.1' });
-      let commit!: () => void;
-      const committing = new Promise<void>((resolve) => (commit = resolve));
-      let change: Promise<void> | undefined;
-      const { result, written } = await aroundCreate(async () => {
-        // The change's writes done, its commit held: the accept's token is written meanwhile.
-        let begun!: () => void;
-        const writing = new Promise<void>((resolve) => (begun = resolve));
-        change = db.transaction().execute(async (trx) => {
-          await trx.updateTable('users').set({ password_hash: hash }).where('id', '=', userId).execute();
-          await AppAccesses.revokeAllOf(trx, userId, Date.now());
-          begun();
-          await committing;
-        });
-        await writing;
-      }, async () => {
-        const accepting = intruder.post('/access/auth/decide', { key, decision: 'accept' });
-        // Committed once the accept waits on the account's row, or once it has answered (it did not wait).
-        const watch = { stopped: false };
-        await Promise.race([accepting, waitingOnALock(db, watch)]);
-        watch.stopped = true;
-        commit();
-        await change;
-        return accepting;
-      });
+      const change = heldChange(db, userId, hash);
+      const { result, written } = await aroundCreate(() => change.hold(), () => change.commitWhenWaiting(intruder.post('/access/auth/decide', { key, decision: 'accept' })));
       await expectEnded('race-inflight', result, written, poll);
     });
 
@@ -239,28 +217,8 @@ describe.each(stores)('an accept racing a new password ($name)', ({ skip, postgr
       expect((await intruder.get(`/access/auth?key=${key}`)).text).toContain('/access/auth/decide');
       const { db } = t.app.pairgate.stores;
       const userId = await idOf('race-fk');
-      let commit!: () => void;
-      const committing = new Promise<void>((resolve) => (commit = resolve));
-      let change: Promise<void> | undefined;
-      const { result, written } = await aroundWrite('addToken', async () => {
-        let begun!: () => void;
-        const writing = new Promise<void>((resolve) => (begun = resolve));
-        change = db.transaction().execute(async (trx) => {
-          await trx.updateTable('users').set({ password_hash: 'another password\'s hash' }).where('id', '=', userId).execute();
-          await AppAccesses.revokeAllOf(trx, userId, Date.now());
-          begun();
-          await committing;
-        });
-        await writing;
-      }, async () => {
-        const accepting = intruder.post('/access/auth/decide', { key, decision: 'accept' });
-        const watch = { stopped: false };
-        await Promise.race([accepting, waitingOnALock(db, watch)]);
-        watch.stopped = true;
-        commit();
-        await change;
-        return accepting;
-      });
+      const change = heldChange(db, userId, 'another password\'s hash');
+      const { result, written } = await aroundWrite('addToken', () => change.hold(), () => change.commitWhenWaiting(intruder.post('/access/auth/decide', { key, decision: 'accept' })));
       expect(written).toBeUndefined();
       expect(result.status).toBe(401);
       expect(result.text).toContain('Your session has ended');
@@ -268,6 +226,39 @@ describe.each(stores)('an accept racing a new password ($name)', ({ skip, postgr
     });
   }
 });
+
+/**
+ * A password change of account `userId` to `hash` (with its revocation of the app accesses) whose
+ * transaction is held open once its writes are done: `hold` makes those writes (an `aroundWrite`'s
+ * `before`, so the accept's token is written meanwhile); `commitWhenWaiting` commits it once
+ * `accepting` waits on the account's row, or has answered (it did not wait), and gives its answer.
+ */
+function heldChange(db: TestApp['app']['pairgate']['stores']['db'], userId: string, hash: string): { hold(): Promise<void>; commitWhenWaiting<T>(accepting: Promise<T>): Promise<T> } {
+  let commit!: () => void;
+  const committing = new Promise<void>((resolve) => (commit = resolve));
+  let change: Promise<void> | undefined;
+  return {
+    async hold() {
+      let begun!: () => void;
+      const writing = new Promise<void>((resolve) => (begun = resolve));
+      change = db.transaction().execute(async (trx) => {
+        await trx.updateTable('users').set({ password_hash: hash }).where('id', '=', userId).execute();
+        await AppAccesses.revokeAllOf(trx, userId, Date.now());
+        begun();
+        await committing;
+      });
+      await writing;
+    },
+    async commitWhenWaiting(accepting) {
+      const watch = { stopped: false };
+      await Promise.race([accepting, waitingOnALock(db, watch)]);
+      watch.stopped = true;
+      commit();
+      await change;
+      return accepting;
+    },
+  };
+}
 
 /** Resolves once a connection of this database waits for a lock (PostgreSQL's `pg_stat_activity`), or `watch` is stopped. */
 async function waitingOnALock(db: TestApp['app']['pairgate']['stores']['db'], watch: { stopped: boolean }): Promise<void> {

@@ -1,10 +1,5 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { initBoxIdentity, type BoxIdentity } from '../../../src/doors/registry/box-identity.js';
-import { signAnnouncement } from '../../../src/sdk/registry.js';
-import { httpFrom, type HttpAnswer } from '../../helpers/http-from.js';
+import { announceFrom as announce, listedFor as listed, newBoxes } from './announce-helpers.js';
 import { storeSetups } from '../../helpers/services.js';
 import { listeningNodes } from '../../helpers/setup-nodes.js';
 
@@ -17,23 +12,6 @@ const ENV = {
   PAIRGATE_REGISTRY_PING_PER_MINUTE: '10000',
   PAIRGATE_RATE_LIMIT_MAX: '100000',
 };
-
-async function newBoxes(count: number, tag: string): Promise<BoxIdentity[]> {
-  const folder = mkdtempSync(join(tmpdir(), 'pairgate-boxcap-'));
-  return Promise.all(Array.from({ length: count }, (_, i) => initBoxIdentity(join(folder, `${tag}${i}`), { name: `${tag}${i}` })));
-}
-
-/** A signed announcement of `identity` from `network` (X-Forwarded-For through the trusted proxy). */
-async function announce(base: string, network: string, identity: BoxIdentity): Promise<HttpAnswer> {
-  const raw = JSON.stringify({ client: identity.fingerprint, message: 'hi' });
-  const authorization = await signAnnouncement(identity, raw, { now: Date.now() });
-  return httpFrom('127.0.0.1', `${base}/register`, { method: 'POST', body: raw, headers: { authorization, 'x-forwarded-for': network } });
-}
-
-async function listed(base: string, network: string): Promise<string[]> {
-  const answer = await httpFrom('127.0.0.1', `${base}/ping`, { headers: { 'x-forwarded-for': network } });
-  return (answer.json as { client: string }[]).map((box) => box.client);
-}
 
 const setups = await storeSetups();
 

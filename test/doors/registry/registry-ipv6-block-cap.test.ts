@@ -1,12 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { initBoxIdentity, type BoxIdentity } from '../../../src/doors/registry/box-identity.js';
 import { ipv6BlockOfNetwork } from '../../../src/doors/registry/ipv6-block.js';
 import { publicNetworkOf } from '../../../src/server/public-network.js';
-import { signAnnouncement } from '../../../src/sdk/registry.js';
 import { httpFrom, type HttpAnswer } from '../../helpers/http-from.js';
+import { announceFrom as announce, listedFor as listed, newBoxes } from './announce-helpers.js';
 import { storeSetups } from '../../helpers/services.js';
 import { listeningNodes } from '../../helpers/setup-nodes.js';
 
@@ -25,23 +21,6 @@ const ENV = {
   PAIRGATE_REGISTRY_PING_PER_MINUTE: '10000',
   PAIRGATE_RATE_LIMIT_MAX: '100000',
 };
-
-async function newBoxes(count: number, tag: string): Promise<BoxIdentity[]> {
-  const folder = mkdtempSync(join(tmpdir(), 'pairgate-block-cap-'));
-  return Promise.all(Array.from({ length: count }, (_, i) => initBoxIdentity(join(folder, `${tag}${i}`), { name: `${tag}${i}` })));
-}
-
-/** A signed announcement of `identity` from `address` (X-Forwarded-For through the trusted proxy). */
-async function announce(base: string, address: string, identity: BoxIdentity): Promise<HttpAnswer> {
-  const raw = JSON.stringify({ client: identity.fingerprint, message: 'hi' });
-  const authorization = await signAnnouncement(identity, raw, { now: Date.now() });
-  return httpFrom('127.0.0.1', `${base}/register`, { method: 'POST', body: raw, headers: { authorization, 'x-forwarded-for': address } });
-}
-
-async function listed(base: string, address: string): Promise<string[]> {
-  const answer = await httpFrom('127.0.0.1', `${base}/ping`, { headers: { 'x-forwarded-for': address } });
-  return (answer.json as { client: string }[]).map((box) => box.client);
-}
 
 /** An address in /64 number `n` of the /48 `2001:db8:<block>::/48` (a tunnel broker's /48 has 65,536). */
 const addressIn = (block: string, n: number, host = 1): string => `2001:db8:${block}:${n.toString(16)}::${host.toString(16)}`;
