@@ -335,6 +335,23 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
         await submit(page, 'form[action$="/members"] button');
         await page.locator('[aria-invalid=true]').waitFor();
         findings.push(...(await audit(page, 'integrations, member refused')));
+        // An invitation, as its admin sees it pending and as its invitee, in a browser of their own, gets it.
+        const invitee = await open(variant);
+        try {
+          await register(invitee.page, `invitee-${tag}`);
+          await page.locator('input[name=username]').fill(`invitee-${tag}`);
+          await submit(page, 'form[action$="/members"] button');
+          await page.locator('ul.pending-invitations').waitFor();
+          findings.push(...(await audit(page, 'integrations, invitation pending')));
+          await invitee.page.goto(`${suite.url}/integrations`);
+          await invitee.page.locator('ul.invitations > li').waitFor();
+          findings.push(...(await audit(invitee.page, 'integrations, invitation received')));
+          await submit(invitee.page, 'form[action$="/accept"] button');
+          findings.push(...(await audit(invitee.page, 'integrations, invitation accepted')));
+          csp.push(...invitee.csp);
+        } finally {
+          await invitee.context.close();
+        }
         await submit(page, 'form[action$="/mattermost/setup"] button');
         await page.locator('#setup-manifest_link').waitFor();
         findings.push(...(await audit(page, 'mattermost setup')));
