@@ -55,8 +55,10 @@ const INDEX_PREFIX = 'support:session:';
  */
 export function isHttpsUrl(value: string): boolean {
   // `//` required: URL parsing takes `https:x` (and `https:/x`) for https://x/, which no one means
-  // as a picture's address, and the page would send the text as written, not as parsed.
-  return isHttpUrl(value) && /^https:\/\//i.test(value);
+  // as a picture's address, and the page would send the text as written, not as parsed. No space
+  // or control character either: the parser drops tabs and line breaks and escapes spaces, so
+  // `https://a.example/ x` passed and was kept and shown as typed, not as the address it loads.
+  return isHttpUrl(value) && /^https:\/\//i.test(value) && !/[\s\p{Cc}]/u.test(value);
 }
 
 /** True for an absolute http(s) URL. */

@@ -114,7 +114,7 @@ const CODE_REFUSED = '`code_wrong_length`, `code_bad_character` or `code_invalid
 
 /** The documented error answers of the origin's session and pairing routes. */
 export const SupportErrors = {
-  create400: plexusError(`\`supporter_required\` (pairing is on and supporter_name or supporter_avatar is missing), \`supporter_name_invalid\` (a control, invisible or text-direction character), \`supporter_avatar_invalid\` (not an https URL), \`ttl_invalid\`, \`credentials_incomplete\` (a username without a password, either empty, or a username with a \`:\`, which Basic auth cannot send), \`session_id_taken\`, ${SCHEMA_REFUSED}.`),
+  create400: plexusError(`\`supporter_required\` (pairing is on and supporter_name or supporter_avatar is missing), \`supporter_name_invalid\` (a control, invisible or text-direction character), \`supporter_avatar_invalid\` (not an https URL, or one with a space or control character inside), \`ttl_invalid\`, \`credentials_incomplete\` (a username without a password, either empty, or a username with a \`:\`, which Basic auth cannot send), \`session_id_taken\`, ${SCHEMA_REFUSED}.`),
   crossSite403: plexusError('`origin_not_allowed`: a browser said the request comes from a page of another site (`Sec-Fetch-Site` other than `same-origin` or `none`, or an `Origin` other than PAIRGATE_PUBLIC_URL\'s); refused before any credential is read. Programs send neither header.'),
   adminOnly401: plexusError('`unauthorized`: no credentials, or not the admin\'s (PLEXUS_AUTH_USER) (`WWW-Authenticate: Basic`).'),
   session401: plexusError(UNAUTHORIZED),

@@ -24,4 +24,14 @@ describe('support origin: loose session fields refused', () => {
     }
     expect((await create({ supporter_name: 'T', supporter_avatar: 'HTTPS://img.example/a.png' })).status).toBe(201);
   });
+
+  it('a supporter_avatar with a space, a tab, a line break or another control character inside is refused (it was kept as typed)', async () => {
+    for (const avatar of ['https://img.example/ a.png', 'https://img.example/a\t.png', 'https://img.example/a\n.png', 'https://img.example/a\u0000.png', 'https://img.example/a\u00a0.png']) {
+      const refused = await create({ supporter_name: 'T', supporter_avatar: avatar });
+      expect(refused.status, JSON.stringify(avatar)).toBe(400);
+      expect(await refused.json(), JSON.stringify(avatar)).toMatchObject({ Code: 'supporter_avatar_invalid' });
+    }
+    // Surrounding spaces are trimmed before the check, as before.
+    expect((await create({ supporter_name: 'T', supporter_avatar: '  https://img.example/a%20b.png ' })).status).toBe(201);
+  });
 });
