@@ -22,6 +22,7 @@ import { API_SECURITY_HEADERS, securityHeaders } from './security-headers.js';
 import { FORM_MEDIA_TYPE } from './form-body.js';
 import { isFormBody } from './request-validation.js';
 import { RepeatedLines } from './repeated-lines.js';
+import { logClientGone } from './logger.js';
 
 /** The headers of an answer no route made (its path is unknown, so it may be shown as a page). */
 const PAGE_SECURITY_HEADERS = securityHeaders();
@@ -619,7 +620,10 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: 
   else if (error.status >= 500 && error.status !== 501) warnOfFailure(request, error, thrown);
   // A client whose connection has closed (one that left while its password waited, 499) reads
   // nothing: the status alone, no page or body made for it.
-  if (request.raw?.socket?.destroyed === true) return reply.code(error.status).send();
+  if (request.raw?.socket?.destroyed === true) {
+    logClientGone(request, reply, error.status);
+    return reply.code(error.status).send();
+  }
   const retryAfter = error.details?.retryAfterSeconds;
   if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   else if (error.status === 503) reply.header('retry-after', '5');

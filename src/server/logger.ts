@@ -164,3 +164,14 @@ export class RequestLineController extends LogController {
     if (error || this.infoLines) super.requestCompleted(error, request, reply);
   }
 }
+
+/**
+ * Logs, at info, the end of a request whose client closed its connection before the answer (one
+ * that left while its password waited): status 499, as nginx logs it, and `status`, the one the
+ * answer would have had, where it differs. Fastify writes its "request completed" line when a response finishes, and
+ * one sent to a closed connection never does, so such a request left no line at all.
+ */
+export function logClientGone(request: FastifyRequest, reply: FastifyReply, status: number): void {
+  const line = { res: { statusCode: 499 }, responseTime: reply.elapsedTime };
+  request.log.info(status === 499 ? line : { ...line, wouldHaveBeen: status }, 'request ended: the client closed the connection first');
+}

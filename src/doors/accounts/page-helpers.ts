@@ -4,6 +4,7 @@ import { languageSwitchUrl } from '../../web/page-language.js';
 import { accountsOf, currentUser } from './accounts.js';
 import { pageLocals, pickLang, type Lang } from './i18n.js';
 import { clientHasGone } from './password-hashing.js';
+import { logClientGone } from '../../server/logger.js';
 import type { User } from './users.js';
 
 /** Options of a page render. */
@@ -28,7 +29,10 @@ export interface PageOptions {
  * checked): nobody reads it, so it gets the status alone, no body.
  */
 export async function renderPage(pages: Pages, request: FastifyRequest, reply: FastifyReply, template: string, data: Record<string, unknown> = {}, options: PageOptions = {}): Promise<FastifyReply> {
-  if (clientHasGone(request)) return reply.code(options.status ?? 200).send();
+  if (clientHasGone(request)) {
+    logClientGone(request, reply, options.status ?? 200);
+    return reply.code(options.status ?? 200).send();
+  }
   const lang = options.lang ?? pickLang(request, options.preferredLang);
   const user = options.user === undefined ? await currentUser(request) : options.user;
   const locals = pageLocals(lang);

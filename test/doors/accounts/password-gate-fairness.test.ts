@@ -180,6 +180,13 @@ describe('password gate: a waiting hash whose client left', () => {
     const { base, gate } = server;
     const person = new FormClient(base, { 'x-forwarded-for': '203.0.113.13' });
     await person.register('left-signed-in', PASSWORD);
+    // The 499 lines of the POSTs to `path` (a request's lines share its reqId; the first one names the route).
+    const goneLines = (path: string): unknown[] => {
+      const entries = server.t.logs.flatMap((chunk) => chunk.split('\n').filter(Boolean))
+        .map((line) => JSON.parse(line) as { reqId?: string; msg?: string; res?: { statusCode?: number }; req?: { method?: string; route?: string } });
+      const posts = new Set(entries.filter((entry) => entry.req?.method === 'POST' && entry.req.route === path).map((entry) => entry.reqId));
+      return entries.filter((entry) => posts.has(entry.reqId) && entry.res?.statusCode === 499 && entry.msg === 'request ended: the client closed the connection first');
+    };
     const forms: Array<{ path: string; fields: Record<string, string> }> = [
       { path: '/account/register', fields: { username: 'never-made', email: 'never-made@example.test', password: PASSWORD } },
       { path: '/account/password', fields: { current: PASSWORD, password: 'another good password' } },
@@ -201,6 +208,7 @@ describe('password gate: a waiting hash whose client left', () => {
           renders.mockClear();
           errorPages.mockClear();
           ends.mockClear();
+          const loggedBefore = goneLines(path).length;
           const { request, answered } = postFormRaw(person, path, fields);
           await until(() => gate.load.waiting === 1, `${path} waiting`);
           request.destroy();
@@ -212,6 +220,8 @@ describe('password gate: a waiting hash whose client left', () => {
           expect(answer?.body ? String(answer.body) : '').toBe('');
           expect(renders).not.toHaveBeenCalled();
           expect(errorPages).not.toHaveBeenCalled();
+          // Logged all the same, as 499 (Fastify writes no line for a response that never finishes).
+          await until(() => goneLines(path).length === loggedBefore + 1, `${path} logged`);
         } finally {
           release();
         }
