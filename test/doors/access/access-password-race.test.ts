@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { accountsOf } from '../../../src/doors/accounts/accounts.js';
 import { AppAccesses, type Created } from '../../../src/doors/access/app-accesses.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
+import type { TestApp } from '../../helpers/app.js';
+import { sqlAppSetups } from '../../helpers/sql-app-setups.js';
 import { authRequest, FormClient, getJson, postJson } from './form-client.js';
 import { outboxMails, resetToken } from './outbox.js';
 
@@ -25,10 +25,7 @@ import { outboxMails, resetToken } from './outbox.js';
 const PASSWORD = 'the stolen password';
 const NEW_PASSWORD = 'a brand new password';
 
-const stores = [
-  { name: 'SQLite', skip: undefined as string | undefined, postgres: false, database: async () => ({ env: {}, drop: async () => {} }) },
-  { name: 'PostgreSQL', skip: await postgresMissing(), postgres: true, database: async () => { const db = await createTestDatabase(); return { env: { PAIRGATE_DATABASE_URL: db.url }, drop: db.drop }; } },
-];
+const stores = await sqlAppSetups();
 
 /** The writes of an accept that add a token (`issueToken`'s), and what each answers. */
 type TokenWrite = 'create' | 'update' | 'addToken';
@@ -68,37 +65,24 @@ async function aroundWrite<T>(write: TokenWrite, before: () => Promise<void>, ru
 /** `aroundWrite` of the accept's first access (`AppAccesses.create`). */
 const aroundCreate = <T>(before: () => Promise<void>, run: () => Promise<T>) => aroundWrite('create', before, run);
 
-describe.each(stores)('an accept racing a new password ($name)', ({ skip, postgres, database }) => {
-  let t: TestApp;
-  let base: string;
-  let drop: () => Promise<void> = async () => {};
-  beforeAll(async () => {
-    if (skip) return;
-    const db = await database();
-    drop = db.drop;
-    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10', ...db.env });
-    base = await t.listen();
-  });
-  afterAll(async () => {
-    await t?.close();
-    await drop();
-  });
+describe.each(stores)('an accept racing a new password ($name)', ({ name, skip, useApp }) => {
+  const server = useApp({ PAIRGATE_SCRYPT_COST: '10' });
 
   /** Whether `token` opens the account of `username`. */
-  const opens = async (username: string, token: string) => (await getJson(`${base}/${username}/access-info`, { authorization: token })).status === 200;
+  const opens = async (username: string, token: string) => (await getJson(`${server.base}/${username}/access-info`, { authorization: token })).status === 200;
 
   /** The account's id. */
-  const idOf = async (username: string) => (await t.app.pairgate.stores.db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirstOrThrow()).id;
+  const idOf = async (username: string) => (await server.t.app.pairgate.stores.db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirstOrThrow()).id;
 
   /**
    * Registers `username` (its owner), signs an intruder in with the same password elsewhere, has an
    * app ask for access, and opens its consent screen in the intruder's browser: one click from Accept.
    */
   async function intruderAtConsent(username: string): Promise<{ intruder: FormClient; key: string; poll: string }> {
-    await new FormClient(base).register(username, PASSWORD);
-    const intruder = new FormClient(base);
+    await new FormClient(server.base).register(username, PASSWORD);
+    const intruder = new FormClient(server.base);
     expect((await intruder.signIn(username, PASSWORD)).status).toBe(303);
-    const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'intruder-app' }));
+    const created = await postJson(`${server.base}/access`, authRequest({ requestingAppId: 'intruder-app' }));
     const key = String(created.body.key);
     expect((await intruder.get(`/access/auth?key=${key}`)).text).toContain('/access/auth/decide');
     return { intruder, key, poll: String(created.body.poll) };
@@ -106,11 +90,11 @@ describe.each(stores)('an accept racing a new password ($name)', ({ skip, postgr
 
   /** Resets the password of `username` by the mailed link, in a browser of its own. */
   async function resetByMail(username: string): Promise<void> {
-    const browser = new FormClient(base);
+    const browser = new FormClient(server.base);
     await browser.get('/account/reset');
     await browser.post('/account/reset', { login: username });
-    await accountsOf({ server: t.app }).parts.afterAnswer.idle();
-    const token = resetToken(outboxMails(t.config.PAIRGATE_DATA_DIR).at(-1)!);
+    await accountsOf({ server: server.t.app }).parts.afterAnswer.idle();
+    const token = resetToken(outboxMails(server.t.config.PAIRGATE_DATA_DIR).at(-1)!);
     await browser.get(`/account/reset/confirm?token=${token}`);
     const done = await browser.post('/account/reset/confirm', { token, password: NEW_PASSWORD });
     expect(done.status).toBe(200);
@@ -122,7 +106,7 @@ describe.each(stores)('an accept racing a new password ($name)', ({ skip, postgr
    * moment before the door ends the account's sessions, when only the password's stamp tells.
    */
   async function writeNewPassword(username: string): Promise<void> {
-    const accounts = accountsOf({ server: t.app });
+    const accounts = accountsOf({ server: server.t.app });
     const userId = await idOf(username);
     const hash = await accounts.parts.hashing.hash(NEW_PASSWORD, { network: '192.0.2.1' });
     const written = await accounts.parts.users.setPasswordHashAnd(userId, hash, (trx) => accounts.parts.passwordChangeHooks.run(trx, userId, Date.now()));
@@ -134,7 +118,7 @@ describe.each(stores)('an accept racing a new password ($name)', ({ skip, postgr
     expect(written).toBeDefined();
     // The token written after the revocation opens nothing, and no access is left of it.
     expect(await opens(username, written!)).toBe(false);
-    if (gone) expect(await t.app.pairgate.stores.db.selectFrom('app_accesses').select('id').where('user_id', '=', await idOf(username)).execute()).toEqual([]);
+    if (gone) expect(await server.t.app.pairgate.stores.db.selectFrom('app_accesses').select('id').where('user_id', '=', await idOf(username)).execute()).toEqual([]);
     // Told as a session that ended: the sign-in form again, with the words the sign-in page uses.
     expect(answer.status).toBe(401);
     expect(answer.text).toContain('Your session has ended');
@@ -148,7 +132,7 @@ describe.each(stores)('an accept racing a new password ($name)', ({ skip, postgr
     const { result, written } = await aroundCreate(() => resetByMail('race-reset'), () => intruder.post('/access/auth/decide', { key, decision: 'accept' }));
     await expectEnded('race-reset', result, written, poll);
     // The owner, signed in with the new password, may still decide the request.
-    const owner = new FormClient(base);
+    const owner = new FormClient(server.base);
     expect((await owner.signIn('race-reset', NEW_PASSWORD)).status).toBe(303);
     expect((await owner.get(`/access/auth?key=${key}`)).text).toContain('/access/auth/decide');
   });
@@ -160,18 +144,18 @@ describe.each(stores)('an accept racing a new password ($name)', ({ skip, postgr
   });
 
   it.skipIf(skip)('a change that keeps the apps (box unchecked) ends the intruder\'s session: its accept changing the app\'s access in place is undone, the app\'s older token kept', async () => {
-    await new FormClient(base).register('race-kept', PASSWORD);
-    const owner = new FormClient(base);
+    await new FormClient(server.base).register('race-kept', PASSWORD);
+    const owner = new FormClient(server.base);
     expect((await owner.signIn('race-kept', PASSWORD)).status).toBe(303);
-    const intruder = new FormClient(base);
+    const intruder = new FormClient(server.base);
     expect((await intruder.signIn('race-kept', PASSWORD)).status).toBe(303);
-    const first = await postJson(`${base}/access`, authRequest({ requestingAppId: 'intruder-app' }));
+    const first = await postJson(`${server.base}/access`, authRequest({ requestingAppId: 'intruder-app' }));
     await intruder.decide(String(first.body.key), 'accept');
     const older = String((await getJson(String(first.body.poll))).body.token);
-    const listed = async () => (await t.app.pairgate.stores.db.selectFrom('app_accesses').select(['permissions', 'expires_at']).where('user_id', '=', await idOf('race-kept')).execute());
+    const listed = async () => (await server.t.app.pairgate.stores.db.selectFrom('app_accesses').select(['permissions', 'expires_at']).where('user_id', '=', await idOf('race-kept')).execute());
     const before = await listed();
     // The app asks again for more: Accept changes its access in place (`AppAccesses.update`).
-    const wider = await postJson(`${base}/access`, authRequest({ requestingAppId: 'intruder-app', requestedPermissions: [{ streamId: '*', level: 'manage' }], expireAfter: 3600 }));
+    const wider = await postJson(`${server.base}/access`, authRequest({ requestingAppId: 'intruder-app', requestedPermissions: [{ streamId: '*', level: 'manage' }], expireAfter: 3600 }));
     const key = String(wider.body.key);
     expect((await intruder.get(`/access/auth?key=${key}`)).text).toContain('/access/auth/decide');
     await owner.get('/account/password');
@@ -194,28 +178,28 @@ describe.each(stores)('an accept racing a new password ($name)', ({ skip, postgr
   });
 
   // Only on PostgreSQL (row locks, a change under way in another transaction): defined there alone.
-  if (postgres) {
+  if (name === 'PostgreSQL') {
     it.skipIf(skip)('PostgreSQL: a change under way (its transaction not committed) when the token is written: the check waits for it, and withdraws the token', async () => {
       const { intruder, key, poll } = await intruderAtConsent('race-inflight');
-      const { db } = t.app.pairgate.stores;
+      const { db } = server.t.app.pairgate.stores;
       const userId = await idOf('race-inflight');
-      const hash = await accountsOf({ server: t.app }).parts.hashing.hash(NEW_PASSWORD, { network: '192.0.2.1' });
+      const hash = await accountsOf({ server: server.t.app }).parts.hashing.hash(NEW_PASSWORD, { network: '192.0.2.1' });
       const change = heldChange(db, userId, hash);
       const { result, written } = await aroundCreate(() => change.hold(), () => change.commitWhenWaiting(intruder.post('/access/auth/decide', { key, decision: 'accept' })));
       await expectEnded('race-inflight', result, written, poll);
     });
 
     it.skipIf(skip)('PostgreSQL: a token added to the app\'s access while a change under way deletes it: told as a session that ended, not as a server failure', async () => {
-      await new FormClient(base).register('race-fk', PASSWORD);
-      const intruder = new FormClient(base);
+      await new FormClient(server.base).register('race-fk', PASSWORD);
+      const intruder = new FormClient(server.base);
       expect((await intruder.signIn('race-fk', PASSWORD)).status).toBe(303);
-      const first = await postJson(`${base}/access`, authRequest({ requestingAppId: 'intruder-app' }));
+      const first = await postJson(`${server.base}/access`, authRequest({ requestingAppId: 'intruder-app' }));
       await intruder.decide(String(first.body.key), 'accept');
       // The same app asking again: Accept adds a token to its access (`AppAccesses.addToken`).
-      const again = await postJson(`${base}/access`, authRequest({ requestingAppId: 'intruder-app' }));
+      const again = await postJson(`${server.base}/access`, authRequest({ requestingAppId: 'intruder-app' }));
       const key = String(again.body.key);
       expect((await intruder.get(`/access/auth?key=${key}`)).text).toContain('/access/auth/decide');
-      const { db } = t.app.pairgate.stores;
+      const { db } = server.t.app.pairgate.stores;
       const userId = await idOf('race-fk');
       const change = heldChange(db, userId, 'another password\'s hash');
       const { result, written } = await aroundWrite('addToken', () => change.hold(), () => change.commitWhenWaiting(intruder.post('/access/auth/decide', { key, decision: 'accept' })));

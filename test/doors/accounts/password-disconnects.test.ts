@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { accountsOf } from '../../../src/doors/accounts/accounts.js';
 import { passwordChangeHooks } from '../../../src/doors/accounts/password-change-hooks.js';
 import { UserStore } from '../../../src/doors/accounts/users.js';
 import { DEVICE_GRANT_TYPE } from '../../../src/doors/device/device-grant.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
+import { sqlAppSetups } from '../../helpers/sql-app-setups.js';
 import { authRequest, FormClient, getJson, postJson } from '../access/form-client.js';
 import { outboxMails, resetToken } from '../access/outbox.js';
 import { decideInBrowser, DEVICE_ENV, INTROSPECTION_AUTH } from '../device/device-helpers.js';
@@ -39,47 +38,31 @@ interface Connected {
   heldCode: string;
 }
 
-const stores = [
-  { name: 'SQLite', skip: undefined as string | undefined, database: async () => ({ env: {}, drop: async () => {} }) },
-  { name: 'PostgreSQL', skip: await postgresMissing(), database: async () => { const db = await createTestDatabase(); return { env: { PAIRGATE_DATABASE_URL: db.url }, drop: db.drop }; } },
-];
+const stores = await sqlAppSetups();
 
-describe.each(stores)('a new password and the devices and apps of the account ($name)', ({ skip, database }) => {
-  let t: TestApp;
-  let base: string;
-  let drop: () => Promise<void> = async () => {};
-  beforeAll(async () => {
-    if (skip) return;
-    const db = await database();
-    drop = db.drop;
-    t = await createTestApp({ ...DEVICE_ENV, ...db.env });
-    base = await t.listen();
-  });
-  afterAll(async () => {
-    await t?.close();
-    await drop();
-  });
+describe.each(stores)('a new password and the devices and apps of the account ($name)', ({ skip, useApp }) => {
+  const server = useApp(DEVICE_ENV);
 
   /** Starts a device authorization and approves it in a browser signed in with the password. */
   async function approvedDevice(username: string): Promise<string> {
-    const device = (await postForm(`${base}/oauth/device_authorization`, { client_id: 'cli', scope: 'read' })).body as { device_code: string; user_code: string };
-    const decided = await decideInBrowser(base, device.user_code, username, PASSWORD);
+    const device = (await postForm(`${server.base}/oauth/device_authorization`, { client_id: 'cli', scope: 'read' })).body as { device_code: string; user_code: string };
+    const decided = await decideInBrowser(server.base, device.user_code, username, PASSWORD);
     expect(decided.done).toContain('data-outcome="approved"');
     return device.device_code;
   }
 
   /** Redeems an approved device code. */
-  const redeem = (deviceCode: string) => postForm(`${base}/oauth/token`, { grant_type: DEVICE_GRANT_TYPE, device_code: deviceCode, client_id: 'cli' });
+  const redeem = (deviceCode: string) => postForm(`${server.base}/oauth/token`, { grant_type: DEVICE_GRANT_TYPE, device_code: deviceCode, client_id: 'cli' });
 
   /** Registers `username` (the owner, signed in) and connects, with the password, a device and an app of someone else's. */
   async function ownerAndIntruder(username: string): Promise<{ owner: FormClient; connected: Connected }> {
-    const owner = new FormClient(base);
+    const owner = new FormClient(server.base);
     await owner.register(username, PASSWORD);
     const redeemed = await redeem(await approvedDevice(username));
     expect(redeemed.status).toBe(200);
-    const intruder = new FormClient(base);
+    const intruder = new FormClient(server.base);
     expect((await intruder.signIn(username, PASSWORD)).status).toBe(303);
-    const created = await postJson(`${base}/access`, authRequest({ requestingAppId: 'intruder-app' }));
+    const created = await postJson(`${server.base}/access`, authRequest({ requestingAppId: 'intruder-app' }));
     await intruder.decide(String(created.body.key), 'accept');
     const polled = await getJson(String(created.body.poll));
     expect(polled.body.status).toBe('ACCEPTED');
@@ -92,9 +75,9 @@ describe.each(stores)('a new password and the devices and apps of the account ($
    * token (rotated when it works: `connected` then holds the new one, as the device would), the app's token.
    */
   async function stillWorking(username: string, connected: Connected): Promise<{ access: boolean; refresh: boolean; app: boolean }> {
-    const introspected = await postForm(`${base}/oauth/introspect`, { token: connected.accessToken }, INTROSPECTION_AUTH);
-    const info = await getJson(`${base}/${username}/access-info`, { authorization: connected.appToken });
-    const refreshed = await postForm(`${base}/oauth/token`, { grant_type: 'refresh_token', refresh_token: connected.refreshToken, client_id: 'cli' });
+    const introspected = await postForm(`${server.base}/oauth/introspect`, { token: connected.accessToken }, INTROSPECTION_AUTH);
+    const info = await getJson(`${server.base}/${username}/access-info`, { authorization: connected.appToken });
+    const refreshed = await postForm(`${server.base}/oauth/token`, { grant_type: 'refresh_token', refresh_token: connected.refreshToken, client_id: 'cli' });
     if (refreshed.status === 200) {
       connected.refreshToken = String(refreshed.body.refresh_token);
       connected.accessToken = String(refreshed.body.access_token);
@@ -104,11 +87,11 @@ describe.each(stores)('a new password and the devices and apps of the account ($
 
   /** Resets the password of `username` by the mailed link, in a browser of its own; the page once done. */
   async function resetByMail(username: string, lang = 'en'): Promise<string> {
-    const browser = new FormClient(base);
+    const browser = new FormClient(server.base);
     await browser.get('/account/reset');
     await browser.post('/account/reset', { login: username });
-    await accountsOf({ server: t.app }).parts.afterAnswer.idle();
-    const token = resetToken(outboxMails(t.config.PAIRGATE_DATA_DIR).at(-1)!);
+    await accountsOf({ server: server.t.app }).parts.afterAnswer.idle();
+    const token = resetToken(outboxMails(server.t.config.PAIRGATE_DATA_DIR).at(-1)!);
     await browser.get(`/account/reset/confirm?token=${token}&lang=${lang}`);
     const done = await browser.post('/account/reset/confirm', { token, password: NEW_PASSWORD, lang });
     expect(done.status).toBe(200);
@@ -134,7 +117,7 @@ describe.each(stores)('a new password and the devices and apps of the account ($
     expect(late.body).toMatchObject({ error: 'access_denied' });
     expect(late.body.error_description).toContain('password changed after the approval');
 
-    const owner = new FormClient(base);
+    const owner = new FormClient(server.base);
     expect((await owner.signIn('reset-victim', NEW_PASSWORD)).status).toBe(303);
     const { devices, accesses } = await pagesOf(owner);
     expect(devices).toContain('No device is connected to your account.');
@@ -183,10 +166,10 @@ describe.each(stores)('a new password and the devices and apps of the account ($
   });
 
   it.skipIf(skip)('a device approval whose sign-in a new password ends between its session check and its stamp read is refused, and the device gets nothing', async () => {
-    const owner = new FormClient(base);
+    const owner = new FormClient(server.base);
     await owner.register('stamp-window', PASSWORD);
-    const device = (await postForm(`${base}/oauth/device_authorization`, { client_id: 'cli', scope: 'read' })).body as { device_code: string; user_code: string };
-    const browser = new FormClient(base);
+    const device = (await postForm(`${server.base}/oauth/device_authorization`, { client_id: 'cli', scope: 'read' })).body as { device_code: string; user_code: string };
+    const browser = new FormClient(server.base);
     await browser.get('/device');
     const typed = await browser.post('/device', { user_code: device.user_code });
     const signin = await browser.get(typed.location!);
@@ -216,13 +199,13 @@ describe.each(stores)('a new password and the devices and apps of the account ($
   });
 
   it.skipIf(skip)('the sessions and reset links end in the transaction that writes the new password', async () => {
-    const owner = new FormClient(base);
+    const owner = new FormClient(server.base);
     await owner.register('same-transaction', PASSWORD);
-    const other = new FormClient(base);
+    const other = new FormClient(server.base);
     expect((await other.signIn('same-transaction', PASSWORD)).status).toBe(303);
     // A hook runs in that transaction: what it sees there is what any other reader sees once it commits.
     let seen: number | undefined;
-    passwordChangeHooks(t.app.pairgate).add(async (trx, userId) => {
+    passwordChangeHooks(server.t.app.pairgate).add(async (trx, userId) => {
       const row = await trx.selectFrom('account_sessions').select((eb) => eb.fn.countAll<number | string>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow();
       seen = Number(row.n);
       return { count: 0, words: () => '' };
@@ -232,7 +215,7 @@ describe.each(stores)('a new password and the devices and apps of the account ($
   });
 
   it.skipIf(skip)('a change that disconnects when nothing was connected says so', async () => {
-    const owner = new FormClient(base);
+    const owner = new FormClient(server.base);
     await owner.register('nothing-connected', PASSWORD);
     await owner.get('/account/password');
     const changed = await owner.post('/account/password', { current: PASSWORD, password: NEW_PASSWORD, disconnectAsked: 'true', disconnect: 'true' });

@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
+import { sqlAppSetups } from '../../helpers/sql-app-setups.js';
 import { FakeMattermost, INSTALL_ENV, installationIdOf, Member, mattermostId, type MattermostUser } from './install-helpers.js';
-
-const skipPostgres = await postgresMissing();
 
 /**
  * Deleting an account takes its memberships and chat links with it (foreign keys), but not the
@@ -13,38 +10,19 @@ const skipPostgres = await postgresMissing();
  * address). The install door's sweep now deletes an organization that has no member left.
  * Only the interval timers are faked, to run the door's own sweep (once a minute) at once.
  */
-describe.each([
-  { store: 'SQLite', skip: undefined as string | undefined },
-  { store: 'PostgreSQL', skip: skipPostgres },
-])('install door: an organization whose last member deleted their account ($store)', ({ store, skip }) => {
-  let t: TestApp;
-  let base: string;
-  let clock: ManualClock;
-  let mm: FakeMattermost;
-  let drop: (() => Promise<void>) | undefined;
+describe.each(await sqlAppSetups())('install door: an organization whose last member deleted their account ($name)', ({ name: store, skip, useApp }) => {
+  const clock = new ManualClock(Date.now());
   const mmAdmin: MattermostUser = { id: mattermostId('abandonadmin'), username: 'sysadmin' };
-
-  beforeAll(async () => {
-    if (skip) return;
-    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-    clock = new ManualClock(Date.now());
-    let env: Record<string, string> = { ...INSTALL_ENV };
-    if (store === 'PostgreSQL') {
-      const database = await createTestDatabase();
-      drop = () => database.drop();
-      env = { ...env, PAIRGATE_DATABASE_URL: database.url };
-    }
-    t = await createTestApp(env, { clock });
-    base = await t.listen();
-    mm = new FakeMattermost(base, clock);
+  // Faked before the server starts (its sweeps' timers), real again once it is closed (the hooks after run in reverse).
+  beforeAll(() => {
+    if (!skip) vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
   });
-  afterAll(async () => {
-    await t?.close();
+  afterAll(() => {
     vi.useRealTimers();
-    await drop?.();
   });
+  const server = useApp(INSTALL_ENV, { clock });
 
-  const db = () => t.app.pairgate.stores.db;
+  const db = () => server.t.app.pairgate.stores.db;
   const rowsOf = async (orgId: string) => ({
     organizations: (await db().selectFrom('organizations').select('id').where('id', '=', orgId).execute()).length,
     members: (await db().selectFrom('organization_members').select('user_id').where('org_id', '=', orgId).execute()).length,
@@ -52,14 +30,15 @@ describe.each([
   });
 
   it.skipIf(Boolean(skip))('is deleted by the sweep with its installations; one that still has a member is kept', async () => {
-    const solo = await Member.create(base, `solo-${store.toLowerCase()}`);
+    const mm = new FakeMattermost(server.base, clock);
+    const solo = await Member.create(server.base, `solo-${store.toLowerCase()}`);
     const abandoned = await solo.createOrg('Abandoned');
     const setup = await solo.setup(abandoned);
     const installation = { id: installationIdOf(setup.body.manifest_link), secret: setup.body.jwt_secret as string };
     expect((await mm.install(installation.id, installation.secret, mmAdmin, 'bot-token-abandoned-0123456789')).status).toBe(200);
 
-    const admin = await Member.create(base, `leaver-${store.toLowerCase()}`);
-    await Member.create(base, `stayer-${store.toLowerCase()}`);
+    const admin = await Member.create(server.base, `leaver-${store.toLowerCase()}`);
+    await Member.create(server.base, `stayer-${store.toLowerCase()}`);
     const shared = await admin.createOrg('Shared');
     // An admin too: the last admin of an organization with members left may not delete their account.
     expect((await admin.addMember(shared, `stayer-${store.toLowerCase()}`, 'admin')).status).toBe(201);
@@ -75,11 +54,11 @@ describe.each([
     // The door's sweep, as it runs every minute.
     await vi.advanceTimersByTimeAsync(60_000);
     await vi.waitFor(async () => expect(await rowsOf(abandoned)).toEqual({ organizations: 0, members: 0, installations: 0 }), { timeout: 5_000 });
-    expect(t.logs.some((line) => line.includes('organizations with no member left deleted') && line.includes('"organizations":1'))).toBe(true);
+    expect(server.t.logs.some((line) => line.includes('organizations with no member left deleted') && line.includes('"organizations":1'))).toBe(true);
     expect(await rowsOf(shared)).toEqual({ organizations: 1, members: 1, installations: 0 });
     // Its installation's calls now find nothing.
     clock.advance(1000);
     expect((await mm.call(installation.id, 'bindings', installation.secret, mmAdmin)).body.data.error).toBe('installation_not_found');
-    expect(t.logs.join('')).not.toContain('bot-token-abandoned-0123456789');
+    expect(server.t.logs.join('')).not.toContain('bot-token-abandoned-0123456789');
   });
 });
