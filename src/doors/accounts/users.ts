@@ -187,21 +187,13 @@ export class UserStore {
   }
 
   /**
-   * Replaces a user's password hash. False when there is no such user (deleted while its new
-   * password was being checked or hashed): nothing was written, and nothing is to be called done.
-   */
-  async setPasswordHash(id: string, passwordHash: string): Promise<boolean> {
-    const result = await this.db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
-  }
-
-  /**
    * Replaces a user's password hash and, in the same transaction, runs `also` (the account's
    * sessions and reset links ended, and other doors ending what the old password let connect:
    * `PasswordChangeHooks`), so the new password is never
    * written without it, nor it without the password, whatever stops the process. The update comes
    * first: on PostgreSQL it holds the user's row until the commit. Undefined (nothing written, `also`
-   * not run) when there is no such user, as `setPasswordHash`'s false.
+   * not run) when there is no such user (deleted while its new password was being checked or
+   * hashed): nothing was written, and nothing is to be called done.
    */
   async setPasswordHashAnd<T>(id: string, passwordHash: string, also: (trx: DurableDb) => Promise<T>): Promise<{ also: T } | undefined> {
     return this.db.transaction().execute(async (trx) => {
