@@ -30,7 +30,7 @@ interface Listed {
 for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`the sign-ins of each app access, ${setup.name}${setup.skip ? ` (skipped: ${setup.skip})` : ''}`, () => {
   // 2026-12-07 10:15:30 UTC: the page says it to the minute.
   const clock = new ManualClock(Date.UTC(2026, 11, 7, 10, 15, 30));
-  const { bases } = listeningNodes(setup, ENV, { clock });
+  const { nodes, bases } = listeningNodes(setup, ENV, { clock });
 
   /** The text of each access's entry on the page (`lang` asked), by its heading. */
   async function pageEntries(client: FormClient, lang: 'en' | 'fr'): Promise<Record<string, string>> {
@@ -77,6 +77,18 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`the sign-ins o
       expect(shown).not.toContain(token);
       expect(shown).not.toContain(hashToken(token));
     }
+  });
+
+  it('an access left with no token (an accept that lost withdraws its token a moment before it deletes the access) says No sign-in, in English and French', async () => {
+    const [onFirst, onLast] = await signedInUser(bases, 'token-withdrawn');
+    const reader = onLast ?? onFirst!;
+    const token = await acceptedToken(onFirst!, { requestingAppId: 'withdrawn-app' });
+    // The losing accept's first step, on its own: the token gone, the access still there.
+    const withdrawn = await nodes[0]!.app.pairgate.stores.db.deleteFrom('app_access_tokens').where('token_hash', '=', hashToken(token)).executeTakeFirst();
+    expect(Number(withdrawn.numDeletedRows)).toBe(1);
+    expect(await listed(reader)).toEqual([expect.objectContaining({ appId: 'withdrawn-app', signIns: 0, lastSignInAt: null })]);
+    expect(await pageEntries(reader, 'en')).toEqual({ 'withdrawn-app': 'Granted 2026-12-07 · No sign-in' });
+    expect(await pageEntries(reader, 'fr')).toEqual({ 'withdrawn-app': 'Accordé le 2026-12-07 · Aucune connexion' });
   });
 
   it(`an access at its cap says ${MAX_TOKENS_PER_ACCESS} sign-ins, the newest the last, however often the app signed in`, async () => {
