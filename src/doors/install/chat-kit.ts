@@ -32,6 +32,7 @@ export class ChatKit {
       ttlMs: cfg.PAIRGATE_INSTALL_INVITATION_TTL_SECONDS * 1000,
       perOrganization: cfg.PAIRGATE_INSTALL_MAX_PENDING_INVITATIONS_PER_ORGANIZATION,
       perAccount: cfg.PAIRGATE_INSTALL_MAX_PENDING_INVITATIONS_PER_ACCOUNT,
+      declineMemoryMs: cfg.PAIRGATE_INSTALL_DECLINE_MEMORY_SECONDS * 1000,
       organizationsPerAccount: orgs.maxPerAccount,
     });
   }

@@ -116,6 +116,7 @@ export const installDoor: Door = {
       return installations.sweep(now, keepRotatedMs);
     });
     // Invitations nobody answered in time; an expired one is already refused and hidden, this frees its row.
-    ctx.everySweep('invitation', async (now) => ({ invitations: await kit.invitations.sweep(now) }));
+    // Declines remembered past PAIRGATE_INSTALL_DECLINE_MEMORY_SECONDS: already ignored, this frees their rows.
+    ctx.everySweep('invitation', async (now) => ({ invitations: await kit.invitations.sweep(now), declines: await kit.invitations.sweepDeclines(now) }));
   },
 };

@@ -30,7 +30,7 @@ const HtmlPage = { 200: htmlPage('An HTML page.') };
  */
 const DONE_MESSAGES = new Map([
   ['created', 'install.created'], ['invited', 'install.invited'], ['deleted', 'install.deleted'], ['role', 'install.roleChanged'],
-  ['joined', 'install.joined'], ['declined', 'install.declined'], ['withdrawn', 'install.withdrawn'],
+  ['joined', 'install.joined'], ['declined', 'install.declined'], ['withdrawn', 'install.withdrawn'], ['allowed', 'install.allowed'],
 ]);
 /** A page saying why a form's action was refused (`formAction`), under the error's status. */
 const Refused = htmlPage('A page saying what went wrong.');
@@ -52,7 +52,7 @@ const OrgParams = Type.Object({ org: Type.String({ pattern: ORG_ID_PATTERN }) })
 const InvitationParams = Type.Object({ id: Type.String({ pattern: ORG_ID_PATTERN }) });
 
 /** Refusals of what was typed in a field of the integrations page, shown next to that field. */
-const FIELD_ERRORS: Record<string, 'name' | 'username'> = { invalid_org_name: 'name', too_many_organizations: 'name', invalid_username: 'username', already_member: 'username', too_many_invitations: 'username' };
+const FIELD_ERRORS: Record<string, 'name' | 'username'> = { invalid_org_name: 'name', too_many_organizations: 'name', invalid_username: 'username', already_member: 'username', invitation_declined: 'username', too_many_invitations: 'username' };
 
 /** A form of the integrations page shown again: which one, what was typed and what went wrong. */
 interface FormAgain {
@@ -65,6 +65,14 @@ interface FormAgain {
 /** A time to the minute, as the page shows times: `2026-12-02 07:24 UTC`. */
 function minuteOf(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+}
+
+/**
+ * The values a field's refusal names in the page's words: an ISO time of its details (a decline's
+ * `declined_at`, `invite_again_after`) to the minute, as the page shows times.
+ */
+function fieldErrorParams(details: Record<string, unknown> | undefined): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(details ?? {}).map(([key, value]) => [key, typeof value === 'string' && /^\d{4}-\d\d-\d\dT/.test(value) ? minuteOf(Date.parse(value)) : value]));
 }
 
 /** A member as an admin's list shows them: the role their button gives, or no button (the only admin). */
@@ -238,6 +246,7 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
     const done = doneKey ? t(doneKey) : '';
     const createForm = again?.form === 'create' ? again : undefined;
     const received = await kit.invitations.receivedBy(user.id, now);
+    const declined = await kit.invitations.declinedBy(user.id, now);
     return render(request, reply, lang, 'install/integrations.njk', {
       title: t('install.title'),
       orgs,
@@ -246,6 +255,12 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
         id: invitation.id,
         invite: setApart(t, 'install.invitation', { org: invitation.orgName, role: t(`install.role.${invitation.role}`), by: invitation.invitedBy }, 'org'),
         until: dated(t, 'install.invitationUntil', {}, 'until', invitation.expiresAt),
+      })),
+      // The organization's name set apart in bold as above; one deleted since is said so, its inviter still named.
+      declined: declined.map((one) => ({
+        id: one.id,
+        from: one.orgName === null ? { before: t('install.declinedFromDeleted', { by: one.invitedBy }), value: '', after: '' } : setApart(t, 'install.declinedFrom', { org: one.orgName, by: one.invitedBy }, 'org'),
+        on: dated(t, 'install.declinedOn', {}, 'time', one.declinedAt),
       })),
       receivedFull: received.length >= kit.invitations.perAccount ? t('install.invitationsFull', { max: kit.invitations.perAccount }) : '',
       connectors: connectors.map((connector) => ({ path: connector.name, ...namesOf(connector, lang) })),
@@ -268,7 +283,11 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
       if (!isPairgateError(error) || !(error.code in FIELD_ERRORS)) throw error;
       const t = installTranslator(lang);
       const key = `install.error.${error.code}`;
-      const translated = t(key);
+      // A refusal said in several ways (a decline from this organization, or one this admin sent) has a key per way.
+      const way = error.details?.declined_from;
+      const wayKey = typeof way === 'string' ? `${key}.${way}` : key;
+      const wayText = t(wayKey, fieldErrorParams(error.details));
+      const translated = wayText === wayKey ? t(key, fieldErrorParams(error.details)) : wayText;
       return integrationsPage(request, reply, lang, user, { form, values, error: translated === key ? error.message : translated }, error.status);
     }
   };
@@ -347,8 +366,15 @@ export function installIntegrationPages(app: FastifyInstance, kit: ChatKit, conn
   api.post(`${LINK_PAGE_PATH}/invitations/:id/decline`, {
     schema: { tags, summary: 'Decline an invitation of yours (form).', params: InvitationParams, body: Type.Object(FormBase), response: { 303: Done, 403: Refused, 404: htmlPage('You have no pending invitation with this id: a page saying so.') } },
   }, async (request, reply) => formAction(request, reply, async (user) => {
-    await kit.invitations.decline(request.params.id, user.id);
+    await kit.invitations.decline(request.params.id, user.id, kit.ctx.clock.now());
     return reply.redirect(`${LINK_PAGE_PATH}?done=declined`, 303);
+  }));
+
+  api.post(`${LINK_PAGE_PATH}/invitations/declined/:id/allow`, {
+    schema: { tags, summary: 'Allow invitations again from the organization and the inviter of an invitation you declined (form).', params: InvitationParams, body: Type.Object(FormBase), response: { 303: Done, 403: Refused, 404: htmlPage('You have no remembered decline with this id (allowed already, lapsed, or not yours): a page saying so.') } },
+  }, async (request, reply) => formAction(request, reply, async (user) => {
+    await kit.invitations.allowAgain(request.params.id, user.id, kit.ctx.clock.now());
+    return reply.redirect(`${LINK_PAGE_PATH}?done=allowed`, 303);
   }));
 
   // No form nonce: giving a member the role they have changes nothing, so a re-sent form is harmless.

@@ -73,11 +73,30 @@ export interface OrganizationInvitationRow {
   expires_at: number | string;
 }
 
+/**
+ * The memory of a declined invitation, kept `PAIRGATE_INSTALL_DECLINE_MEMORY_SECONDS` (then swept)
+ * unless the account that declined lifts it: while it lasts, neither the organization nor the
+ * inviter may invite that account again.
+ */
+export interface OrganizationInvitationDeclineRow {
+  /** 128 random bits (base64url): what the account's lifting names. */
+  id: string;
+  /** The account that declined. */
+  user_id: string;
+  /** The organization it declined; null once that organization was deleted (its inviter is still remembered). */
+  org_id: string | null;
+  /** Who sent the declined invitation. */
+  invited_by: string;
+  declined_at: number | string;
+  expires_at: number | string;
+}
+
 declare module '../../store/durable-schema.js' {
   interface Database {
     organizations: OrganizationRow;
     organization_members: OrganizationMemberRow;
     organization_invitations: OrganizationInvitationRow;
+    organization_invitation_declines: OrganizationInvitationDeclineRow;
     chat_installations: InstallationRow;
     chat_links: ChatLinkRow;
   }

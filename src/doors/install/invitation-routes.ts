@@ -23,12 +23,21 @@ const Invited = Type.Object({
 }, { description: 'The invitation is recorded: the same answer whether or not the username names an account. Its account, if any, sees it on its integrations page and accepts or declines it; it is a member only once it accepts.' });
 const PendingView = Type.Object({ username: Type.String(), role: RoleSchema, invited_by: Type.Union([Type.String(), Type.Null()]), created_at: Type.String(), expires_at: Type.String() });
 const ReceivedView = Type.Object({ id: Type.String(), org_id: Type.String(), org_name: Type.String(), role: RoleSchema, invited_by: Type.String(), created_at: Type.String(), expires_at: Type.String() });
+const DeclinedView = Type.Object({
+  id: Type.String({ description: 'What `DELETE /api/v1/invitations/declined/{id}` names.' }),
+  org_id: Type.Union([Type.String(), Type.Null()], { description: 'The organization; null once it was deleted (its inviter is still remembered).' }),
+  org_name: Type.Union([Type.String(), Type.Null()]),
+  invited_by: Type.String({ description: 'Who sent the invitation you declined.' }),
+  declined_at: Type.String(),
+  expires_at: Type.String({ description: 'When the memory lapses: from then the organization and the inviter may invite you again.' }),
+});
 const Joined = Type.Object({ id: Type.String(), name: Type.String(), role: RoleSchema, created_at: Type.String() }, { description: 'You are a member of the organization now, with the role the invitation gave.' });
 
 /**
  * Membership by invitation over JSON, for signed-in users (session cookie; a browser's cross-site
  * request refused by `requireUser`): admins invite a username, list and withdraw their
- * organization's pending invitations; invitees list theirs, accept or decline them. The former
+ * organization's pending invitations; invitees list theirs, accept or decline them, and list and
+ * forget the declines remembered against a new invitation. The former
  * direct add, `POST /api/v1/organizations/<org>/members`, keeps its path and invites.
  */
 export function installInvitationRoutes(app: FastifyInstance, kit: ChatKit): void {
@@ -92,7 +101,23 @@ export function installInvitationRoutes(app: FastifyInstance, kit: ChatKit): voi
     schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Decline an invitation of yours: it is gone, and its organization may invite you again.', params: InvitationParams, response: { 204: Type.Null({ description: 'The invitation was declined; no body.' }), 401: Errors.signIn, 403: Errors.answer403, 404: Errors.answer404 } },
   }, async (request, reply) => {
     const user = await requireUser(request);
-    await invitations.decline(request.params.id, user.id);
+    await invitations.decline(request.params.id, user.id, kit.ctx.clock.now());
+    return reply.code(204).send(null);
+  });
+
+  api.get('/api/v1/invitations/declined', {
+    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'The invitations you declined that are still remembered: meanwhile neither their organization nor whoever sent them may invite you again.', response: { 200: Type.Object({ declined: Type.Array(DeclinedView) }, { description: 'Your remembered declines, newest first.' }), 401: Errors.signIn } },
+  }, async (request) => {
+    const user = await requireUser(request);
+    const declined = await invitations.declinedBy(user.id, kit.ctx.clock.now());
+    return { declined: declined.map((one) => ({ id: one.id, org_id: one.orgId, org_name: one.orgName, invited_by: one.invitedBy, declined_at: iso(one.declinedAt), expires_at: iso(one.expiresAt) })) };
+  });
+
+  api.delete('/api/v1/invitations/declined/:id', {
+    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Allow invitations again from the organization and the inviter of a decline of yours: the decline is forgotten.', params: InvitationParams, response: { 204: Type.Null({ description: 'Forgotten: they may invite you again; no body.' }), 401: Errors.signIn, 403: Errors.answer403, 404: Errors.decline404 } },
+  }, async (request, reply) => {
+    const user = await requireUser(request);
+    await invitations.allowAgain(request.params.id, user.id, kit.ctx.clock.now());
     return reply.code(204).send(null);
   });
 }

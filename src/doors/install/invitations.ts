@@ -19,6 +19,8 @@ export interface InvitationLimits {
   perAccount: number;
   /** Organizations one account may belong to (checked when it accepts). */
   organizationsPerAccount: number;
+  /** How long a decline is remembered (`PAIRGATE_INSTALL_DECLINE_MEMORY_SECONDS`), in ms. */
+  declineMemoryMs: number;
 }
 
 /** What an invitation's sending answers, the same whether its username names an account or not. */
@@ -49,6 +51,19 @@ export interface ReceivedInvitation {
   expiresAt: number;
 }
 
+/** An invitation declined, as the account that declined sees it, to allow invitations again. */
+export interface DeclinedInvitation {
+  id: string;
+  /** The organization; null (with its name) once it was deleted, its inviter still remembered. */
+  orgId: string | null;
+  orgName: string | null;
+  /** Who sent the invitation. */
+  invitedBy: string;
+  declinedAt: number;
+  /** When the memory lapses: the organization and the inviter may invite again from then. */
+  expiresAt: number;
+}
+
 /** The machine code of an invitation refused because its organization has the most pending ones it may. */
 export const TOO_MANY_INVITATIONS = 'too_many_invitations';
 
@@ -74,6 +89,27 @@ function reachingInvitations(db: DurableDb, userId: string, now: number) {
 
 /** No pending invitation of the caller has this id: 404, whether it exists for someone else or not. */
 const invitationNotFound = (): NotFoundError => new NotFoundError('You have no pending invitation with this id: it was accepted, declined, withdrawn or has expired, or it is not yours.', 'invitation_not_found');
+
+/** No remembered decline of the caller has this id: 404, whether it is someone else's or none at all. */
+const declineNotFound = (): NotFoundError => new NotFoundError('You have no declined invitation with this id: invitations from it are allowed already (you allowed them, or the memory lapsed), or it is not yours.', 'decline_not_found');
+
+/** A time to the minute, in UTC, as the pages show times: `2026-12-02 07:24 UTC`. */
+const minuteUtc = (ms: number): string => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+/**
+ * 409 `invitation_declined`: the account `username` names declined an invitation from this
+ * organization (`from: 'organization'`), or one `byUserId` sent (`'inviter'`), at `declinedAt`,
+ * remembered until `until`. Tells the admin nothing new: only an existing account declines, and
+ * they saw the invitation leave the pending list.
+ */
+function declinedBefore(from: 'organization' | 'inviter', declinedAt: number, until: number): ConflictError {
+  const what = from === 'organization' ? 'an invitation from this organization' : 'an invitation you sent';
+  return new ConflictError(
+    `On ${minuteUtc(declinedAt)}, this person declined ${what}: they can be invited again after ${minuteUtc(until)}, or sooner if they allow invitations again on their own integrations page.`,
+    'invitation_declined',
+    { declined_from: from, declined_at: new Date(declinedAt).toISOString(), invite_again_after: new Date(until).toISOString() },
+  );
+}
 
 /** No pending invitation of the organization names this username. */
 const notInvited = (): NotFoundError => new NotFoundError('The organization has no pending invitation for this username.', 'invitation_not_found');
@@ -122,6 +158,7 @@ export class Invitations {
       await assertAllowedIn(trx, orgId, byUserId, 'members:write');
       const user = await trx.selectFrom('users').select('id').where('username', '=', name).executeTakeFirst();
       if (user && (await trx.selectFrom('organization_members').select('user_id').where('org_id', '=', orgId).where('user_id', '=', user.id).executeTakeFirst())) throw alreadyMember();
+      if (user) await this.assertNotDeclined(trx, user.id, orgId, byUserId, now);
       // Counted under the organization's lock; renewing an invitation takes no new place.
       const pending = await trx.selectFrom('organization_invitations').select((eb) => eb.fn.countAll<number | string>().as('n'))
         .where('org_id', '=', orgId).where('expires_at', '>', now).where('username', '!=', name).executeTakeFirst();
@@ -135,6 +172,22 @@ export class Invitations {
       else await trx.insertInto('organization_invitations').values({ id: randomId(), org_id: orgId, username: name, ...fields }).execute();
     });
     return { username: name, role, expiresAt };
+  }
+
+  /**
+   * 409 `invitation_declined` when `userId` declined, within the memory's period, an invitation
+   * from `orgId` or one sent by `byUserId` (a stranger's new organizations are free to make). Said
+   * of the latest decline, with the latest time any of them lapses.
+   */
+  private async assertNotDeclined(trx: DurableDb, userId: string, orgId: string, byUserId: string, now: number): Promise<void> {
+    const rows = await trx.selectFrom('organization_invitation_declines').select(['org_id', 'declined_at', 'expires_at'])
+      .where('user_id', '=', userId).where('expires_at', '>', now)
+      .where((eb) => eb.or([eb('org_id', '=', orgId), eb('invited_by', '=', byUserId)]))
+      .execute();
+    if (rows.length === 0) return;
+    const latest = rows.reduce((a, b) => (Number(b.declined_at) > Number(a.declined_at) ? b : a));
+    const until = Math.max(...rows.map((row) => Number(row.expires_at)));
+    throw declinedBefore(latest.org_id === orgId ? 'organization' : 'inviter', Number(latest.declined_at), until);
   }
 
   /**
@@ -219,11 +272,54 @@ export class Invitations {
     throw new ExpiredError('The admin who sent this invitation no longer administers the organization, so it was withdrawn: ask one of its admins to invite you again.', 'invitation_withdrawn');
   }
 
-  /** Declines (deletes) invitation `id` of `userId`; 404 `invitation_not_found` when it is not theirs or is gone. */
-  async decline(id: string, userId: string): Promise<void> {
+  /**
+   * Declines (deletes) invitation `id` of `userId`, and remembers it for `declineMemoryMs` under the
+   * account, the organization and the inviter (one memory per three, renewed by a decline again):
+   * meanwhile neither may invite the account again (`assertNotDeclined`). One transaction under the
+   * organization's lock; 404 `invitation_not_found` when it is not theirs or is gone.
+   */
+  async decline(id: string, userId: string, now: number): Promise<void> {
     if (!INVITATION_ID.test(id)) throw invitationNotFound();
-    const deleted = await this.db.deleteFrom('organization_invitations').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
-    if (Number(deleted.numDeletedRows) === 0) throw invitationNotFound();
+    const found = await this.db.selectFrom('organization_invitations').select('org_id').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+    if (!found) throw invitationNotFound();
+    await this.db.transaction().execute(async (trx) => {
+      // Under the organization's lock, as every write naming it: a deletion racing it leaves no memory naming a gone row.
+      if (!(await lockOrganization(trx, found.org_id))) throw invitationNotFound();
+      const invitation = await trx.selectFrom('organization_invitations').select(['org_id', 'invited_by']).where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+      const deleted = await trx.deleteFrom('organization_invitations').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+      if (!invitation || Number(deleted.numDeletedRows) === 0) throw invitationNotFound();
+      const memory = { declined_at: now, expires_at: now + this.limits.declineMemoryMs };
+      await trx.insertInto('organization_invitation_declines')
+        .values({ id: randomId(), user_id: userId, org_id: invitation.org_id, invited_by: invitation.invited_by, ...memory })
+        .onConflict((oc) => oc.columns(['user_id', 'org_id', 'invited_by']).doUpdateSet(memory))
+        .execute();
+    });
+  }
+
+  /** The invitations `userId` declined whose memory lasts at `now`, newest first, to allow again. */
+  async declinedBy(userId: string, now: number): Promise<DeclinedInvitation[]> {
+    const rows = await this.db.selectFrom('organization_invitation_declines')
+      .leftJoin('organizations', 'organizations.id', 'organization_invitation_declines.org_id')
+      .innerJoin('users as inviter', 'inviter.id', 'organization_invitation_declines.invited_by')
+      .select(['organization_invitation_declines.id', 'organization_invitation_declines.org_id', 'organizations.name', 'inviter.username', 'organization_invitation_declines.declined_at', 'organization_invitation_declines.expires_at'])
+      .where('organization_invitation_declines.user_id', '=', userId).where('organization_invitation_declines.expires_at', '>', now)
+      .orderBy('organization_invitation_declines.declined_at', 'desc').orderBy('organization_invitation_declines.id')
+      .execute();
+    return rows.map((row) => ({
+      id: row.id, orgId: row.org_id, orgName: row.org_id === null ? null : row.name, invitedBy: row.username, declinedAt: Number(row.declined_at), expiresAt: Number(row.expires_at),
+    }));
+  }
+
+  /**
+   * Forgets the decline `id` of `userId`: its organization and inviter may invite the account again
+   * (unless another of its declines names them). 404 `decline_not_found` when it is not theirs, or
+   * is gone or lapsed.
+   */
+  async allowAgain(id: string, userId: string, now: number): Promise<void> {
+    if (!INVITATION_ID.test(id)) throw declineNotFound();
+    const deleted = await this.db.deleteFrom('organization_invitation_declines')
+      .where('id', '=', id).where('user_id', '=', userId).where('expires_at', '>', now).executeTakeFirst();
+    if (Number(deleted.numDeletedRows) === 0) throw declineNotFound();
   }
 
   /**
@@ -244,6 +340,11 @@ export class Invitations {
   /** Deletes the invitations expired at `now`, a batch at a time (`deleteInBatches`); returns how many went. */
   async sweep(now: number): Promise<number> {
     return deleteInBatches(this.db, { table: 'organization_invitations', key: 'id', where: (eb) => eb('expires_at', '<=', now) });
+  }
+
+  /** Deletes the memories of declines lapsed at `now`, a batch at a time, by their `expires_at` index; returns how many went. */
+  async sweepDeclines(now: number): Promise<number> {
+    return deleteInBatches(this.db, { table: 'organization_invitation_declines', key: 'id', where: (eb) => eb('expires_at', '<=', now) });
   }
 
   /** The pending invitation `id` of `userId`, or 404 `invitation_not_found`. */

@@ -4,7 +4,7 @@ import type { MigrationSet } from '../../store/durable-schema.js';
 /**
  * The install door's tables: organizations and members, chat installations, chat user links; then
  * when an installation was rotated, so that rotated ones can be deleted (they were kept forever);
- * then invitations into organizations.
+ * then invitations into organizations; then the memory of declined invitations.
  */
 export const installMigrations: MigrationSet = {
   '2026120113_install_organizations': {
@@ -112,6 +112,36 @@ export const installMigrations: MigrationSet = {
     },
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('organization_invitations').execute();
+    },
+  },
+  '2026121600_install_invitation_declines': {
+    // A declined invitation is remembered for a while (PAIRGATE_INSTALL_DECLINE_MEMORY_SECONDS), by
+    // the account that declined, its organization and its inviter: neither may invite that account
+    // again meanwhile, so a stranger cannot keep the account's pending places filled by inviting
+    // again after each decline, from this organization or from a new one.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('organization_invitation_declines')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        // Deleting the account that declined, or the inviter's, takes the memory with it.
+        .addColumn('user_id', 'text', (col) => col.notNull().references('users.id').onDelete('cascade'))
+        // Deleting the organization keeps the memory of its inviter: organizations are free to make
+        // and delete, so one deleted and made again must not invite again.
+        .addColumn('org_id', 'text', (col) => col.references('organizations.id').onDelete('set null'))
+        .addColumn('invited_by', 'text', (col) => col.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('declined_at', 'bigint', (col) => col.notNull())
+        .addColumn('expires_at', 'bigint', (col) => col.notNull())
+        .execute();
+      // One memory per account, organization and inviter (a decline again renews it); also the
+      // look-up of an account's memories at an invitation and on its page.
+      await db.schema.createIndex('organization_invitation_declines_key').unique().on('organization_invitation_declines').columns(['user_id', 'org_id', 'invited_by']).execute();
+      await db.schema.createIndex('organization_invitation_declines_org').on('organization_invitation_declines').column('org_id').execute();
+      await db.schema.createIndex('organization_invitation_declines_inviter').on('organization_invitation_declines').column('invited_by').execute();
+      // The sweep's condition (`expires_at <= now`), a batch at a time.
+      await db.schema.createIndex('organization_invitation_declines_expires_at').on('organization_invitation_declines').column('expires_at').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('organization_invitation_declines').execute();
     },
   },
 };

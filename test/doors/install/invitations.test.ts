@@ -203,7 +203,7 @@ describe.each([
     expect((await accept(late, invitation!.id)).body.error).toBe('invitation_not_found');
     expect(await organizationsOf(late)).toEqual([]);
     // The door's sweep deletes the row (the same class, on the same database, at the same time).
-    const sweep = new Invitations(db(), { ttlMs: 2 * DAY, perOrganization: 4, perAccount: 3, organizationsPerAccount: 3 });
+    const sweep = new Invitations(db(), { ttlMs: 2 * DAY, perOrganization: 4, perAccount: 3, organizationsPerAccount: 3, declineMemoryMs: 30 * DAY });
     expect(await sweep.sweep(clock.now())).toBeGreaterThanOrEqual(1);
     expect(await db().selectFrom('organization_invitations').select('id').where('id', '=', invitation!.id).execute()).toEqual([]);
     // Sent again, it is new and lives again.
@@ -301,6 +301,9 @@ describe.each([
     expect(declined.location).toBe('/integrations?done=declined');
     expect((await guest.get('/integrations?done=declined&lang=fr')).text).toContain('L’invitation a été refusée.');
     expect((await guest.post(acceptPath, {})).status).toBe(404);
+    // A decline is remembered (invitation-declines.test.ts): the guest allows this organization again before it invites again.
+    const allowPath = /action="(\/integrations\/invitations\/declined\/[^"/]+\/allow)"/.exec((await guest.get('/integrations')).text)![1]!;
+    expect((await guest.post(allowPath, {})).location).toBe('/integrations?done=allowed');
 
     await admin.post(`/integrations/orgs/${orgId}/members`, { username: guest.username, role: 'admin' });
     const again = await guest.get('/integrations');
