@@ -1,11 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
 import { Invitations } from '../../../src/doors/install/invitations.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
+import { sqlAppSetups } from '../../helpers/sql-app-setups.js';
 import { INSTALL_ENV, Member, type Answer } from './install-helpers.js';
 
-const skipPostgres = await postgresMissing();
 const DAY = 86_400_000;
 
 /** The invitation limits these tests meet quickly; a TTL of 2 days, within the sessions' idle week. */
@@ -21,37 +19,16 @@ const LIMITS = {
  * username, the same answer whether it names an account or not; only the invitee's acceptance
  * makes a member (so a stranger can no longer fill another's cap on organizations), once.
  */
-describe.each([
-  { store: 'SQLite' as const, skip: undefined as string | undefined },
-  { store: 'PostgreSQL' as const, skip: skipPostgres },
-])('install door: invitations ($store)', ({ store, skip }) => {
-  let app: TestApp | undefined;
-  let base = '';
-  let drop: (() => Promise<void>) | undefined;
+describe.each(await sqlAppSetups())('install door: invitations ($name)', ({ name: store, skip, useApp }) => {
   let network = 1;
   const clock = new ManualClock(Date.now());
   const suffix = store === 'SQLite' ? 'sq' : 'pg';
-
-  beforeAll(async () => {
-    if (skip) return;
-    let env: Record<string, string> = { ...INSTALL_ENV, ...LIMITS, PAIRGATE_TRUST_PROXY: '127.0.0.1' };
-    if (store === 'PostgreSQL') {
-      const database = await createTestDatabase();
-      drop = () => database.drop();
-      env = { ...env, PAIRGATE_DATABASE_URL: database.url };
-    }
-    app = await createTestApp(env, { clock });
-    base = await app.listen();
-  });
-  afterAll(async () => {
-    await app?.close();
-    await drop?.();
-  });
+  const server = useApp({ ...INSTALL_ENV, ...LIMITS, PAIRGATE_TRUST_PROXY: '127.0.0.1' }, { clock });
 
   /** Registers `name` (suffixed per store) from a network of its own: the account forms are limited per network. */
   const person = async (name: string): Promise<Member & { username: string }> => {
     const n = network++;
-    const member = new Member(base, { 'x-forwarded-for': `10.9.${Math.floor(n / 250)}.${(n % 250) + 1}` });
+    const member = new Member(server.base, { 'x-forwarded-for': `10.9.${Math.floor(n / 250)}.${(n % 250) + 1}` });
     const username = `${name}-${suffix}`;
     await member.register(username);
     return Object.assign(member, { username });
@@ -59,7 +36,7 @@ describe.each([
   const organizationsOf = async (member: Member): Promise<string[]> => (await member.json('GET', '/api/v1/organizations')).body.organizations.map((org: { id: string }) => org.id);
   const received = async (member: Member): Promise<Array<{ id: string; org_id: string; org_name: string; role: string; invited_by: string }>> => (await member.json('GET', '/api/v1/invitations')).body.invitations;
   const accept = (member: Member, id: string): Promise<Answer> => member.json('POST', `/api/v1/invitations/${id}/accept`);
-  const db = () => app!.app.pairgate.stores.db;
+  const db = () => server.t.app.pairgate.stores.db;
 
   it.skipIf(Boolean(skip))('an invited account is no member until it accepts; accepting makes it one, with the role invited; declining leaves nothing', async () => {
     const admin = await person('inv-admin');
