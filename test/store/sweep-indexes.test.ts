@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { AppAccesses } from '../../src/doors/access/app-accesses.js';
 import { accessMigrations } from '../../src/doors/access/migrations.js';
 import { accountsMigrations } from '../../src/doors/accounts/migrations.js';
+import { DnsRecords, dnsMigrations } from '../../src/doors/dns/dns-records.js';
 import { PasswordResets } from '../../src/doors/accounts/password-resets.js';
 import { Sessions } from '../../src/doors/accounts/sessions.js';
 import { UserStore } from '../../src/doors/accounts/users.js';
@@ -16,8 +17,8 @@ import type { Stores } from '../../src/store/ports.js';
 import { upgradeSetups } from '../helpers/upgrade-setups.js';
 
 /** The migrations that add the sweeps' indexes. */
-const ADDED = new Set(['2026121500_access_accesses_expiry', '2026121500_accounts_sweep_indexes', '2026121500_install_installations_sweep']);
-const ALL: MigrationSet = { ...coreMigrations, ...accountsMigrations, ...accessMigrations, ...installMigrations };
+const ADDED = new Set(['2026121500_access_accesses_expiry', '2026121500_accounts_sweep_indexes', '2026121500_install_installations_sweep', '2026121600_dns_challenges_sweep']);
+const ALL: MigrationSet = { ...coreMigrations, ...accountsMigrations, ...accessMigrations, ...installMigrations, ...dnsMigrations };
 const BEFORE: MigrationSet = Object.fromEntries(Object.entries(ALL).filter(([name]) => !ADDED.has(name)));
 
 const NOW = 1_000_000_000;
@@ -39,6 +40,9 @@ const sweeps: { table: string; indexes: string[]; sweep(db: DurableDb): Promise<
     indexes: ['chat_installations_pending', 'chat_installations_rotated'],
     sweep: (db) => new Installations(db, new SecretBox(randomBytes(32))).sweep(NOW, HOUR),
   },
+  // The ACME challenges left behind, by a partial index that holds them alone (the updated_at
+  // index, which the sweep read before, holds the whole zone).
+  { table: 'dns_records', indexes: ['dns_records_challenges'], sweep: (db) => new DnsRecords(db).removeStaleChallenges(NOW - HOUR, NOW) },
 ];
 
 /** Keeps every statement run through it, to be compiled again and explained. */
