@@ -189,6 +189,37 @@ function badPortOutcome(url: string, error: unknown): CheckOutcome | undefined {
   };
 }
 
+/**
+ * What the `server` check says of a redirect from `/healthz`, which a pairgate server never sends:
+ * to another host, something else answered in its place (a captive portal's sign-in page, a
+ * proxy), so the server was not reached (fail); to the same host (http to https, say), the URL
+ * given is not the server's own (warn). The target is named by its origin only: the Location
+ * header is whatever answered's, and its path or query may carry anything, escape sequences
+ * included.
+ */
+function redirectOutcome(url: string, response: Response): CheckOutcome {
+  void response.body?.cancel();
+  let target: URL | undefined;
+  try {
+    target = new URL(response.headers.get('location') ?? '', url);
+  } catch {
+    target = undefined;
+  }
+  const where = target && /^https?:$/.test(target.protocol) ? target.origin : 'an address that is not http(s)';
+  const sameHost = target !== undefined && target.hostname === new URL(url).hostname;
+  return sameHost
+    ? {
+      status: 'warn',
+      summary: `${url} answered ${response.status}, a redirect to ${where} (not followed)`,
+      hint: `Give the server's own URL with --server (or PAIRGATE_SERVER), the one it redirects to (${where}).`,
+    }
+    : {
+      status: 'fail',
+      summary: `${url} answered ${response.status}, a redirect to ${where} (not followed): something else answered in the server's place, such as a Wi-Fi sign-in page or a proxy`,
+      hint: 'Sign in to the network (open a web page to see its sign-in page), or check the URL given with --server (or PAIRGATE_SERVER) and that no proxy is in the way.',
+    };
+}
+
 /** Runs every check, in series, and returns the report. Never throws. */
 export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
   const log = options.log ?? (() => undefined);
@@ -359,12 +390,16 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     const url = healthzUrlOf(server);
     let response: Response;
     try {
-      response = await fetch(url, { signal: AbortSignal.timeout(Math.min(checkTimeoutMs, 5000)) });
+      // Not followed: a captive portal or a proxy answering in the server's place redirects to
+      // its own page, whose 200 read as the server's health ("answered 200" for a server never
+      // reached).
+      response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(Math.min(checkTimeoutMs, 5000)) });
     } catch (error) {
       const refused = badPortOutcome(url, error);
       if (refused) return refused;
       throw error;
     }
+    if (response.status >= 300 && response.status < 400) return redirectOutcome(url, response);
     if (!response.ok) return { status: 'fail', summary: `${url} answered ${response.status}` };
     return { status: 'ok', summary: `${url} answered ${response.status}` };
   });
