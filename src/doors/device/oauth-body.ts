@@ -17,7 +17,10 @@ export const OAUTH_BODY_TYPES = ['application/x-www-form-urlencoded', 'applicati
  */
 function refuseRepeatedParameters(body: object): void {
   for (const [name, value] of Object.entries(body)) {
-    if (Array.isArray(value)) throw new OAuthError('invalid_request', `The parameter ${name.slice(0, 50)} is sent more than once: send each parameter once (RFC 6749 §3.1).`);
+    if (!Array.isArray(value)) continue;
+    // A form such as `=x&=y` repeats a parameter with no name, which "The parameter  is..." did not say.
+    const which = name === '' ? 'A parameter with no name (a "=" with nothing before it)' : `The parameter ${name.slice(0, 50)}`;
+    throw new OAuthError('invalid_request', `${which} is sent more than once: send each parameter once (RFC 6749 §3.1).`);
   }
 }
 

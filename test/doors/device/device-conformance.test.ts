@@ -54,6 +54,10 @@ describe('device door: RFC 6749 conformance details', () => {
     expect(list.status).toBe(400);
     expect(list.body).toMatchObject({ error: 'invalid_request' });
 
+    // A parameter with no name, repeated, is said to be one (the message read "The parameter  is sent...").
+    const nameless = await postRaw(t, '/oauth/revoke', 'client_id=tv-app&token=a&=x&=y');
+    expect(nameless).toMatchObject({ status: 400, body: { error: 'invalid_request', error_description: expect.stringMatching(/^A parameter with no name .* is sent more than once/) } });
+
     const revoke = await postRaw(t, '/oauth/revoke', 'client_id=tv-app&token=a&token=b');
     expect(revoke.body).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('token is sent more than once') });
     const introspect = await postRaw(t, '/oauth/introspect', 'token=a&token=b', undefined, INTROSPECTION_AUTH);
