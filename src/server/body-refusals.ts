@@ -67,20 +67,25 @@ export class UnsupportedCharsetError extends PairgateError {
 }
 
 /**
- * The value of the `charset` parameter of a Content-Type header (a token, or a quoted string with
- * its backslash escapes undone), or undefined when it has none.
+ * The values of the `charset` parameters of a Content-Type header (each a token, or a quoted
+ * string with its backslash escapes undone), in order; none when it has none. A header may name
+ * more than one, which no standard orders (RFC 9110 §5.6.6), and readers differ on which counts.
  */
-export function charsetOf(contentType: string): string | undefined {
-  const match = /;\s*charset\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))/i.exec(contentType);
-  if (!match) return undefined;
-  return match[1] !== undefined ? match[1].replace(/\\(.)/g, '$1') : match[2];
+export function charsetsOf(contentType: string): string[] {
+  return [...contentType.matchAll(/;\s*charset\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))/gi)]
+    .map((match) => (match[1] !== undefined ? match[1].replace(/\\(.)/g, '$1') : match[2] ?? ''));
 }
 
-/** The UnsupportedCharsetError for a request whose body is declared in a charset other than UTF-8, else undefined. */
+/**
+ * The UnsupportedCharsetError for a request whose body is declared in a charset other than UTF-8,
+ * else undefined. Every `charset` parameter must name UTF-8: only the first was read, so
+ * `charset=utf-8; charset=latin1` was taken, a body that a proxy or a logger reading the last
+ * would decode otherwise.
+ */
 export function charsetRefusal(request: FastifyRequest): UnsupportedCharsetError | undefined {
   const contentType = request.headers['content-type'];
   // Most bodies declare no charset: the header is searched only when it mentions one.
   if (contentType === undefined || !/charset/i.test(contentType)) return undefined;
-  const charset = charsetOf(contentType);
-  return charset === undefined || UTF8_LABELS.has(charset.trim().toLowerCase()) ? undefined : new UnsupportedCharsetError(charset);
+  const other = charsetsOf(contentType).find((charset) => !UTF8_LABELS.has(charset.trim().toLowerCase()));
+  return other === undefined ? undefined : new UnsupportedCharsetError(other);
 }

@@ -24,7 +24,8 @@ describe('a form body whose bytes are not UTF-8', () => {
 
   it('declared in another charset, is 415 unsupported_charset, even when its bytes read as UTF-8; a UTF-8 charset is taken', async () => {
     const before = await liveGrants();
-    for (const charset of ['iso-8859-1', '"windows-1252"']) {
+    // A second charset parameter is read too: only the first was, and `utf-8; charset=latin1` was taken.
+    for (const charset of ['iso-8859-1', '"windows-1252"', 'utf-8; charset=latin1', 'utf-8;charset="iso-8859-1"']) {
       const contentType = `application/x-www-form-urlencoded; charset=${charset}`;
       const response = await fetch(`${server.base}/api/v1/grants`, { method: 'POST', headers: { 'content-type': contentType }, body: 'label=plain' });
       expect(response.status, contentType).toBe(415);
