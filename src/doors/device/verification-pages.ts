@@ -226,7 +226,9 @@ export function installVerificationPages(app: FastifyInstance, env: DeviceEnv, b
     // Shown, never looked up: the person confirms by pressing Continue (RFC 8628 §5.4).
     const typed = request.query.user_code ?? '';
     const normalised = USER_CODE_FORMAT.parse(typed);
-    if (!normalised.ok) return codeForm(request, reply, lang, { userCode: typed });
+    // A link's text that cannot be a code fills nothing in: the device's own links always carry a
+    // well-formed one, and the box would otherwise show whatever words a hand-made link put there.
+    if (!normalised.ok) return codeForm(request, reply, lang, { userCode: '' });
     // A code that came with the link (verification_uri_complete, a QR code, a link someone sent):
     // the person typed nothing, so the page asks them to compare it with their device's before
     // going on (RFC 8628 §3.3.1), the check a remote phishing link (§5.4) does not survive.

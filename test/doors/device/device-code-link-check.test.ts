@@ -38,6 +38,10 @@ describe('device verification page: a code that came with the link (RFC 8628 §3
     const malformed = await new FormClient(server.base).get('/device?user_code=AEIO-UAEI');
     expect(malformed.status).toBe(200);
     expect(checkNote(malformed.text)).toBeUndefined();
-    expect(malformed.text).toContain('value="AEIO-UAEI"');
+    // Nor is it filled in: the box showed any text a hand-made link carried (up to 100 characters).
+    expect(malformed.text).not.toContain('value="AEIO-UAEI"');
+    const words = await new FormClient(server.base).get(`/device?user_code=${encodeURIComponent('Call support on 555 0100 first')}`);
+    expect(words.status).toBe(200);
+    expect(words.text).not.toMatch(/value="Call support/);
   });
 });
