@@ -352,6 +352,25 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
         } finally {
           await invitee.context.close();
         }
+        // A declined invitation, as its invitee sees it remembered, and its admin's invitation again refused.
+        const decliner = await open(variant);
+        try {
+          await register(decliner.page, `decliner-${tag}`);
+          await page.locator('input[name=username]').fill(`decliner-${tag}`);
+          await submit(page, 'form[action$="/members"] button');
+          await decliner.page.goto(`${suite.url}/integrations`);
+          await decliner.page.locator('ul.invitations > li').waitFor();
+          await submit(decliner.page, 'form[action$="/decline"] button');
+          await decliner.page.locator('ul.declined > li').waitFor();
+          findings.push(...(await audit(decliner.page, 'integrations, invitation declined')));
+          csp.push(...decliner.csp);
+          await page.locator('input[name=username]').fill(`decliner-${tag}`);
+          await submit(page, 'form[action$="/members"] button');
+          await page.locator('[aria-invalid=true]').waitFor();
+          findings.push(...(await audit(page, 'integrations, invitation refused after a decline')));
+        } finally {
+          await decliner.context.close();
+        }
         await submit(page, 'form[action$="/mattermost/setup"] button');
         await page.locator('#setup-manifest_link').waitFor();
         findings.push(...(await audit(page, 'mattermost setup')));
