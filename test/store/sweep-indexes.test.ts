@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CompiledQuery, sql, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryId, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
+import { sql, type CompiledQuery } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { AppAccesses } from '../../src/doors/access/app-accesses.js';
 import { accessMigrations } from '../../src/doors/access/migrations.js';
@@ -14,6 +14,7 @@ import { SecretBox } from '../../src/server/secret-box.js';
 import type { DurableDb, MigrationSet } from '../../src/store/durable-schema.js';
 import { coreMigrations } from '../../src/store/migrations/core.js';
 import type { Stores } from '../../src/store/ports.js';
+import { planOf, StatementCapture } from '../helpers/query-plans.js';
 import { upgradeSetups } from '../helpers/upgrade-setups.js';
 
 /** The migrations that add the sweeps' indexes. */
@@ -45,51 +46,20 @@ const sweeps: { table: string; indexes: string[]; sweep(db: DurableDb): Promise<
   { table: 'dns_records', indexes: ['dns_records_challenges'], sweep: (db) => new DnsRecords(db).removeStaleChallenges(NOW - HOUR, NOW) },
 ];
 
-/** Keeps every statement run through it, to be compiled again and explained. */
-class StatementCapture implements KyselyPlugin {
-  readonly statements: { node: RootOperationNode; queryId: QueryId }[] = [];
-
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    this.statements.push({ node: args.node, queryId: args.queryId });
-    return args.node;
-  }
-
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return args.result;
-  }
-}
-
 /** The SQL of every statement `sweep` runs (on empty tables: one of each), as the store compiles it. */
 async function sweepStatements(stores: Stores, sweep: (db: DurableDb) => Promise<unknown>): Promise<CompiledQuery[]> {
   const capture = new StatementCapture();
   await sweep(stores.db.withPlugin(capture));
-  const executor = stores.db.getExecutor();
-  return capture.statements.map(({ node, queryId }) => executor.compileQuery(node, queryId));
+  return capture.compiled(stores.db);
 }
 
-/**
- * The plan of each statement that reads `table`, in one text a statement. PostgreSQL plans a table
- * this small as a scan whatever its indexes, so it is asked to avoid scans (`enable_seqscan`): an
- * index its plan still leaves out is one it cannot use.
- */
+/** The plan of each statement that reads `table`, in one text a statement (`planOf`). */
 async function plans(stores: Stores, dialect: 'sqlite' | 'postgres', table: string, statements: CompiledQuery[]): Promise<string[]> {
   const reading = statements.filter((statement) => statement.sql.includes(`from "${table}"`));
   expect(reading.length).toBeGreaterThan(0);
-  if (dialect === 'sqlite') {
-    return Promise.all(reading.map(async (statement) => {
-      const plan = await stores.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`EXPLAIN QUERY PLAN ${statement.sql}`, [...statement.parameters]));
-      return plan.rows.map((row) => row.detail).join(' | ');
-    }));
-  }
-  return stores.db.transaction().execute(async (trx) => {
-    await sql`SET LOCAL enable_seqscan = off`.execute(trx);
-    const found: string[] = [];
-    for (const statement of reading) {
-      const plan = await trx.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`EXPLAIN ${statement.sql}`, [...statement.parameters]));
-      found.push(plan.rows.map((row) => row['QUERY PLAN']).join(' | '));
-    }
-    return found;
-  });
+  const found: string[] = [];
+  for (const statement of reading) found.push(await planOf(stores.db, dialect, statement));
+  return found;
 }
 
 /**

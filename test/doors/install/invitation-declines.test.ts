@@ -1,4 +1,3 @@
-import { CompiledQuery, sql, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryId, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/core/clock.js';
 import { randomId } from '../../../src/core/ids.js';
@@ -8,6 +7,7 @@ import { installMigrations } from '../../../src/doors/install/migrations.js';
 import { coreMigrations } from '../../../src/store/migrations/core.js';
 import type { Stores } from '../../../src/store/ports.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { planOf, StatementCapture } from '../../helpers/query-plans.js';
 import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
 import { sqlStoreSetups } from '../../helpers/sql-store-setups.js';
 import { INSTALL_ENV, Member } from './install-helpers.js';
@@ -249,20 +249,6 @@ describe.each([
   });
 });
 
-/** Keeps every statement run through it, to be compiled again and explained. */
-class StatementCapture implements KyselyPlugin {
-  readonly statements: { node: RootOperationNode; queryId: QueryId }[] = [];
-
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    this.statements.push({ node: args.node, queryId: args.queryId });
-    return args.node;
-  }
-
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return args.result;
-  }
-}
-
 const setups = await sqlStoreSetups({ ...coreMigrations, ...accountsMigrations, ...installMigrations });
 
 /** The door's sweep deletes lapsed memories a batch at a time, found by their `expires_at` index; live ones stay. */
@@ -294,23 +280,11 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`the sweep of d
     expect((await db.selectFrom('organization_invitation_declines').select('org_id').orderBy('org_id').execute()).map((row) => row.org_id)).toEqual(['org-3', 'org-4']);
     expect(await invitations.sweepDeclines(now)).toBe(0);
     // Each statement limited to a batch, and read by the index of the condition, not by a scan.
-    const executor = db.getExecutor();
-    const compiled = capture.statements.map(({ node, queryId }) => executor.compileQuery(node, queryId));
+    const compiled = capture.compiled(db);
     expect(compiled.some((statement) => /limit/i.test(statement.sql))).toBe(true);
     for (const statement of compiled) {
-      let plan: string;
-      if (setup.name === 'SQLite') {
-        const rows = await db.executeQuery<{ detail: string }>(CompiledQuery.raw(`EXPLAIN QUERY PLAN ${statement.sql}`, [...statement.parameters]));
-        plan = rows.rows.map((row) => row.detail).join(' | ');
-        expect(plan).not.toMatch(/SCAN organization_invitation_declines\b/);
-      } else {
-        plan = await db.transaction().execute(async (trx) => {
-          await sql`SET LOCAL enable_seqscan = off`.execute(trx);
-          const rows = await trx.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`EXPLAIN ${statement.sql}`, [...statement.parameters]));
-          return rows.rows.map((row) => row['QUERY PLAN']).join(' | ');
-        });
-        expect(plan).not.toMatch(/Seq Scan on organization_invitation_declines\b/);
-      }
+      const plan = await planOf(db, setup.name === 'SQLite' ? 'sqlite' : 'postgres', statement);
+      expect(plan).not.toMatch(setup.name === 'SQLite' ? /SCAN organization_invitation_declines\b/ : /Seq Scan on organization_invitation_declines\b/);
       expect(plan).toContain('organization_invitation_declines_expires_at');
     }
   });
