@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { useListeningApp } from '../../helpers/app.js';
 import { authRequest, FormClient, getJson, postJson } from './form-client.js';
 
 /**
@@ -9,30 +9,24 @@ import { authRequest, FormClient, getJson, postJson } from './form-client.js';
  * was wrong. RFC 7009 §2.2 answers an invalid token 200.
  */
 describe('access door: an app revokes its token at /oauth/revoke', () => {
-  let t: TestApp;
-  let base: string;
-  beforeAll(async () => {
-    t = await createTestApp({ PAIRGATE_SCRYPT_COST: '10' });
-    base = await t.listen();
-  });
-  afterAll(() => t.close());
+  const server = useListeningApp({ PAIRGATE_SCRYPT_COST: '10' });
 
   const revoke = async (fields: Record<string, string>): Promise<{ status: number; body: unknown }> => {
-    const answer = await fetch(`${base}/oauth/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+    const answer = await fetch(`${server.base}/oauth/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
     return { status: answer.status, body: await answer.json() };
   };
 
   async function appToken(user: FormClient, appId: string): Promise<string> {
-    const asked = await postJson(`${base}/access`, authRequest({ requestingAppId: appId, requestedPermissions: [{ streamId: 'diary', level: 'read' }] }));
+    const asked = await postJson(`${server.base}/access`, authRequest({ requestingAppId: appId, requestedPermissions: [{ streamId: 'diary', level: 'read' }] }));
     await user.decide(String(asked.body.key), 'accept');
     return String((await getJson(String(asked.body.poll))).body.token);
   }
 
   it('revokes it once (200), and again (200, not invalid_client); another app id may not revoke it', async () => {
-    const user = new FormClient(base);
+    const user = new FormClient(server.base);
     await user.register('revoking-user');
     const token = await appToken(user, 'logout-app');
-    const info = (): Promise<{ status: number }> => getJson(`${base}/revoking-user/access-info`, { authorization: token });
+    const info = (): Promise<{ status: number }> => getJson(`${server.base}/revoking-user/access-info`, { authorization: token });
     expect((await info()).status).toBe(200);
 
     // Named by another app: refused, and the token still works.
