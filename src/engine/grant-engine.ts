@@ -454,9 +454,9 @@ export class GrantEngine {
     return effectiveState(grant, this.clock.now());
   }
 
-  /** Deletes expired grants; returns how many of each kind went. */
-  async sweep(): Promise<Record<string, number>> {
-    return this.grants.sweepExpired(this.clock.now());
+  /** Deletes expired grants; returns how many of each kind went, and tells each batch's to `onBatch` as it goes (`GrantStore.sweepExpired`). */
+  async sweep(onBatch?: (counts: Record<string, number>) => void): Promise<Record<string, number>> {
+    return this.grants.sweepExpired(this.clock.now(), onBatch);
   }
 
   private async move<Request, Result>(id: string, event: GrantEvent, result?: Result, precondition?: (grant: Grant<Request, Result>) => void): Promise<Grant<Request, Result>> {

@@ -72,8 +72,12 @@ export interface GrantStore {
   redeem<Request, Result>(id: string, now: number): Promise<Grant<Request, Result> | undefined>;
   /** Adds one failed attempt to the grant and returns the new count (0 if it is gone). */
   recordFailedAttempt(id: string, now: number): Promise<number>;
-  /** Deletes every grant expired at `now`; returns how many of each kind went. */
-  sweepExpired(now: number): Promise<Record<string, number>>;
+  /**
+   * Deletes every grant expired at `now`; returns how many of each kind went. A store that deletes
+   * a batch at a time tells each batch's counts to `onBatch` as it is deleted, so a sweep that
+   * fails midway has told what it deleted before (the expired-grant metrics count them).
+   */
+  sweepExpired(now: number, onBatch?: (counts: Record<string, number>) => void): Promise<Record<string, number>>;
   /** Live grants of a kind (for capacity checks and metrics). */
   countLive(kind: string, now: number): Promise<number>;
   /**

@@ -41,4 +41,23 @@ describe.skipIf(Boolean(skip))(`postgres grant store: the sweep of a backlog${sk
       await stores.close();
     }
   });
+
+  it('tells each batch as it is deleted, so a sweep failing midway has told the batches before it', async () => {
+    const database = await createTestDatabase();
+    drops.push(() => database.drop());
+    const stores = await openPostgresStores({ url: database.url, migrations: coreMigrations, notify: false });
+    try {
+      const now = Date.now();
+      const expired = Array.from({ length: 7 }, () => newGrantRow({ id: randomId(), kind: 'pair', request: {}, ttlMs: 1_000 }, now));
+      await stores.db.insertInto('grants').values(expired).execute();
+      const grants = new SqlGrantStore(stores.db.withPlugin(new DeleteCounter(3)), () => undefined, 3);
+      const told: Record<string, number>[] = [];
+      await expect(grants.sweepExpired(now + 2_000, (counts) => told.push(counts))).rejects.toThrow('DELETE number 3 failed');
+      // Two batches of 3 went before the third failed: told, as they are gone (the metrics count them).
+      expect(told).toEqual([{ pair: 3 }, { pair: 3 }]);
+      expect(await stores.db.selectFrom('grants').select('id').execute()).toHaveLength(1);
+    } finally {
+      await stores.close();
+    }
+  });
 });

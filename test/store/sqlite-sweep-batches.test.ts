@@ -31,11 +31,15 @@ describe('sqlite grant store: the sweep of a backlog', () => {
       setImmediate(() => {
         ranDuring = !swept;
       });
-      const counts = await stores.grants.sweepExpired(now + 2_000).finally(() => {
+      const told: Record<string, number>[] = [];
+      const counts = await stores.grants.sweepExpired(now + 2_000, (batch) => told.push(batch)).finally(() => {
         swept = true;
       });
       expect(ranDuring).toBe(true);
       expect(counts).toEqual({ even: Math.ceil(expired / 2), odd: Math.floor(expired / 2) });
+      // Each batch told as it went (the metrics count them so), together the whole.
+      expect(told).toHaveLength(3);
+      expect(told.reduce((sum, batch) => sum + (batch.even ?? 0) + (batch.odd ?? 0), 0)).toBe(expired);
       expect(await stores.grants.findById(kept.id, now + 2_000)).toMatchObject({ id: kept.id });
       expect(await stores.grants.sweepExpired(now + 2_000)).toEqual({});
     } finally {

@@ -110,10 +110,12 @@ export class RedisGrantStore implements GrantStore {
     return Number(await runScript(this.redis, 'failedAttempt', [this.grantKey(id)], [String(now)]));
   }
 
-  async sweepExpired(now: number): Promise<Record<string, number>> {
+  async sweepExpired(now: number, onBatch?: (counts: Record<string, number>) => void): Promise<Record<string, number>> {
     const reply = (await runScript(this.redis, 'sweep', [`${this.prefix}kinds`], [this.prefix, String(now), SWEEP_LIMIT])) as (string | number)[];
     const counts: Record<string, number> = {};
     for (let i = 0; i + 1 < reply.length; i += 2) counts[String(reply[i])] = Number(reply[i + 1]);
+    // One script, one batch.
+    if (reply.length > 0) onBatch?.(counts);
     return counts;
   }
 

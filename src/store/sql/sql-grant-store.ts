@@ -102,13 +102,16 @@ export class SqlGrantStore implements GrantStore {
 
   /**
    * Deletes the grants expired at `now`, `sweepBatch` at a time (`inBatches`); returns them
-   * counted by kind. Each batch is its own statement, so one that fails keeps the batches before.
+   * counted by kind. Each batch is its own statement, so one that fails keeps the batches before,
+   * and each batch's counts are told to `onBatch` once it is deleted.
    */
-  async sweepExpired(now: number): Promise<Record<string, number>> {
+  async sweepExpired(now: number, onBatch?: (counts: Record<string, number>) => void): Promise<Record<string, number>> {
     const counts: Record<string, number> = {};
     await inBatches(async (limit) => {
       const rows = await sweepBatchQuery(this.db, now, limit).execute();
-      for (const [kind, n] of Object.entries(countByKind(rows))) counts[kind] = (counts[kind] ?? 0) + n;
+      const batch = countByKind(rows);
+      for (const [kind, n] of Object.entries(batch)) counts[kind] = (counts[kind] ?? 0) + n;
+      if (rows.length > 0) onBatch?.(batch);
       return rows.length;
     }, this.sweepBatch);
     return counts;

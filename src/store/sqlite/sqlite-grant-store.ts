@@ -190,7 +190,7 @@ export class SqliteGrantStore implements GrantStore {
    * between: the statement runs on the event loop, and a backlog swept at once (a busy server's
    * half minute, or what expired while it was stopped) held every request a second per 100,000.
    */
-  async sweepExpired(now: number): Promise<Record<string, number>> {
+  async sweepExpired(now: number, onBatch?: (counts: Record<string, number>) => void): Promise<Record<string, number>> {
     const counts: Record<string, number> = {};
     for (;;) {
       // Again before each batch: a group commit may have opened a transaction meanwhile.
@@ -200,7 +200,9 @@ export class SqliteGrantStore implements GrantStore {
         this.cache.invalidate(id);
         if (code_hash !== null) this.codes.release(code_hash, id);
       }
-      for (const [kind, n] of Object.entries(countByKind(rows))) counts[kind] = (counts[kind] ?? 0) + n;
+      const batch = countByKind(rows);
+      for (const [kind, n] of Object.entries(batch)) counts[kind] = (counts[kind] ?? 0) + n;
+      if (rows.length > 0) onBatch?.(batch);
       if (rows.length < SWEEP_BATCH) break;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
