@@ -272,8 +272,11 @@ describe('support origin over real sockets', () => {
     const confirmUrl = `${origin.url}/pairing/${created.PairingCode}/confirm`;
     const page = await fetch(`${origin.url}/pairing/${created.PairingCode}`, { headers: { accept: 'text/html' } });
     const html = await page.text();
-    // Keyboard users start on Confirm; a screen reader reads the question with it.
-    expect(html).toMatch(/<button type="submit" name="decision" value="accept" autofocus aria-describedby="question question-note">Confirm<\/button>/);
+    // Keyboard users start on the heading (no button has the focus: keyjacking), one Tab from
+    // Confirm; a screen reader reads the question with it.
+    expect(html).toMatch(/<h1 tabindex="-1" autofocus>/);
+    expect(html).not.toMatch(/<button[^>]*autofocus/);
+    expect(html).toMatch(/<button type="submit" name="decision" value="accept" aria-describedby="question question-note">Confirm<\/button>/);
     const cookie = /pg_csrf=[^;]+/.exec(page.headers.get('set-cookie') ?? '')?.[0];
     const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
     const post = () => fetch(confirmUrl, {
