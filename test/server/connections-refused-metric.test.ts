@@ -60,16 +60,22 @@ describe('pairgate_connections_refused_total (real sockets)', () => {
   });
 
   it('the DNS TCP listener and the update API count theirs, by reason', async () => {
-    const { t, runtime } = await createDnsApp({ PAIRGATE_DNS_MAX_TCP_CONNECTIONS: '8', PAIRGATE_DNS_UPDATE_MAX_CONNECTIONS: '8', PAIRGATE_REQUEST_TIMEOUT_SECONDS: '30' });
+    const { t, runtime } = await createDnsApp({ PAIRGATE_DNS_MAX_TCP_CONNECTIONS: '8', PAIRGATE_DNS_UPDATE_MAX_CONNECTIONS: '16', PAIRGATE_REQUEST_TIMEOUT_SECONDS: '30' });
     try {
       const read = (listener: string, reason: string) => async () => refusedIn((await t.app.inject({ method: 'GET', url: '/metrics' })).body, listener, reason);
       // One network holds an eighth of 8: one connection each, the next refused.
       sockets.push(...(await openConnectionsFrom(runtime.dns.port, '127.0.0.2', 3)));
       expect(await eventually(read('dns_tcp', 'network'), 2)).toBe(2);
-      sockets.push(...(await openConnectionsFrom(runtime.updateApi!.port, '127.0.0.2', 2)));
+      // The update API's share is an eighth of 16: two.
+      sockets.push(...(await openConnectionsFrom(runtime.updateApi!.port, '127.0.0.2', 3)));
       expect(await eventually(read('dns_update', 'network'), 1)).toBe(1);
-      // Eight networks fill the update API; a ninth is beyond its cap.
-      for (let network = 3; network <= 10; network++) sockets.push(...(await openConnectionsFrom(runtime.updateApi!.port, `127.0.0.${network}`, 1)));
+      // Eight networks holding two each fill it. A ninth network takes the place of the oldest of
+      // one of them (`update-connections.ts`), refused nothing; its second connection, where no
+      // network holds more than two, is beyond the cap.
+      for (let network = 3; network <= 9; network++) sockets.push(...(await openConnectionsFrom(runtime.updateApi!.port, `127.0.0.${network}`, 2)));
+      sockets.push(...(await openConnectionsFrom(runtime.updateApi!.port, '127.0.0.10', 1)));
+      expect(await read('dns_update', 'limit')()).toBe(0);
+      sockets.push(...(await openConnectionsFrom(runtime.updateApi!.port, '127.0.0.10', 1)));
       expect(await eventually(read('dns_update', 'limit'), 1)).toBe(1);
     } finally {
       for (const socket of sockets.splice(0)) socket.destroy();

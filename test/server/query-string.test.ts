@@ -51,8 +51,9 @@ describe('a query string whose percent-escapes are not UTF-8', () => {
     const refused = await fetch(`${server.base}/device?user_code=caf%E9`);
     expect(refused.status).toBe(400);
     expect(await refused.text()).not.toContain('caf%E9');
-    const shown = await fetch(`${server.base}/device?user_code=caf%C3%A9+1`);
+    // A query in UTF-8 is read decoded (the page fills in only a code that can be one).
+    const shown = await fetch(`${server.base}/device?user_code=%42CDF%2DGHJK`);
     expect(shown.status).toBe(200);
-    expect(await shown.text()).toContain('value="café 1"');
+    expect(await shown.text()).toContain('value="BCDF-GHJK"');
   });
 });
