@@ -24,6 +24,8 @@ export interface CodeGuardObserver {
 export interface LookupRateLimit {
   max: number;
   timeWindow: number;
+  /** One count for every route of the scope, HEADs included (the server's stores honour it: `groupedRouteLimits`). */
+  groupId: string;
   onExceeded: () => void;
 }
 
@@ -104,11 +106,13 @@ export class CodeGuard {
    * The limit of `perMinute` code look-ups per client network for a route of `scope` (its
    * `config.rateLimit`, PAIRGATE_CODE_LOOKUPS_PER_MINUTE): its refusals are counted as
    * `lookups_minute`, apart from the misses' and the server's global limit, which answer the same
-   * 429 `rate_limited`.
+   * 429 `rate_limited`. Every route of `scope` counts on one limit (`groupId`): counted per route,
+   * a door's look-up, its HEAD and its decisions each allowed `perMinute`, several times the rate
+   * the brute-force check at start-up assumes.
    */
   rateLimit(scope: string, perMinute: number): LookupRateLimit {
     this.limited.add(scope);
-    return { max: perMinute, timeWindow: 60_000, onExceeded: () => this.observer?.refused(scope, 'lookups_minute') };
+    return { max: perMinute, timeWindow: 60_000, groupId: `code-lookups:${scope}`, onExceeded: () => this.observer?.refused(scope, 'lookups_minute') };
   }
 
   /**
