@@ -98,7 +98,7 @@ export function installInvitationRoutes(app: FastifyInstance, kit: ChatKit): voi
   });
 
   api.post('/api/v1/invitations/:id/decline', {
-    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Decline an invitation of yours: it is gone, and its organization may invite you again.', params: InvitationParams, response: { 204: Type.Null({ description: 'The invitation was declined; no body.' }), 401: Errors.signIn, 403: Errors.answer403, 404: Errors.answer404 } },
+    schema: { tags, security: SESSION_COOKIE_AUTH, summary: 'Decline an invitation of yours: it is gone, with the other invitations its sender sent you, and for a while neither its organization nor its sender may invite you again.', params: InvitationParams, response: { 204: Type.Null({ description: 'The invitation was declined; no body.' }), 401: Errors.signIn, 403: Errors.answer403, 404: Errors.answer404 } },
   }, async (request, reply) => {
     const user = await requireUser(request);
     await invitations.decline(request.params.id, user.id, kit.ctx.clock.now());

@@ -206,7 +206,7 @@ export class Invitations {
    * `userId` when it may receive one more invitation (into `orgId`: its invitation there, if any,
    * is not counted, being renewed), else null: the invitation is kept unbound. On PostgreSQL under
    * an advisory lock on the account, taken after the organization's, so two organizations inviting
-   * it at once count one after the other.
+   * it at once count one after the other (a decline takes it too, `decline`).
    */
   private async roomFor(trx: DurableDb, userId: string, orgId: string, now: number): Promise<string | null> {
     if (needsAdvisoryLocks(trx)) await advisoryXactLock(trx, 'pairgate.install.invitations', userId);
@@ -253,8 +253,9 @@ export class Invitations {
    * Accepts invitation `id` for `userId`, its invitee: they become a member with its role, and the
    * invitation is gone. Under the organization's lock, in one transaction: the invitation read
    * again (of two acceptances at once, the second finds it gone: 404), the inviter's
-   * `members:write` checked (an admin made a member or removed since invites no one: 410
-   * `invitation_withdrawn`, the invitation deleted), then the cap on organizations
+   * `members:write` checked (an admin made a member or removed since invites no one: losing the
+   * role withdraws their invitations at once, so this finds none, 404; kept as a guard, should one
+   * ever be left, 410 `invitation_withdrawn`, the invitation deleted), then the cap on organizations
    * (`assertRoomFor`, the same check and advisory lock as a creation: 409
    * `too_many_organizations`, the invitation kept, to accept once the account left one). 404
    * `invitation_not_found` for an id that is not a pending invitation of `userId`.
@@ -287,8 +288,12 @@ export class Invitations {
   /**
    * Declines (deletes) invitation `id` of `userId`, and remembers it for `declineMemoryMs` under the
    * account, the organization and the inviter (one memory per three, renewed by a decline again):
-   * meanwhile neither may invite the account again (`assertNotDeclined`). One transaction under the
-   * organization's lock; 404 `invitation_not_found` when it is not theirs or is gone.
+   * meanwhile neither may invite the account again (`assertNotDeclined`). The other pending
+   * invitations the same inviter sent the account, from their other organizations, are withdrawn
+   * with it: the memory refuses that inviter's new ones anyway, and a stranger holding the
+   * account's `perAccount` places from as many organizations of their own is cleared by one decline,
+   * not one each. One transaction under the organization's lock; 404 `invitation_not_found` when it
+   * is not theirs or is gone (withdrawn meanwhile by a decline of another of the inviter's).
    */
   async decline(id: string, userId: string, now: number): Promise<void> {
     // Pending only, as an acceptance reads it: one lapsed but not yet swept is gone, not declined (nor remembered).
@@ -296,6 +301,20 @@ export class Invitations {
     await this.db.transaction().execute(async (trx) => {
       // Under the organization's lock, as every write naming it: a deletion racing it leaves no memory naming a gone row.
       if (!(await lockOrganization(trx, found.org_id))) throw invitationNotFound();
+      // Then, on PostgreSQL, the account's invitations lock (`roomFor`'s: taken after an
+      // organization's lock, never before one), before any invitation row is touched. The inviter's
+      // invitations in their other organizations are deleted below without those organizations'
+      // locks: deleting a row locks only that row (no parent row is locked by a child's deletion),
+      // and whoever else writes such a row (an acceptance, a withdrawal, a renewal, a role change,
+      // an organization's deletion, each under its own organization's lock) holds nothing this
+      // decline waits for but that row and waits for nothing it holds but that row, so no cycle.
+      // The one that could close a cycle is another decline by the same account of another of the
+      // inviter's invitations: each would hold its own row, deleted, and wait for the other's. The
+      // account's lock makes such declines run one after the other; it is taken before this
+      // decline deletes anything, so a decline waiting for it holds no invitation row, and the
+      // second, once in, finds its invitation gone (404). Rows past their lifetime are left to the
+      // sweep, which deletes them in no set order and takes no organization lock.
+      if (needsAdvisoryLocks(trx)) await advisoryXactLock(trx, 'pairgate.install.invitations', userId);
       const invitation = await trx.selectFrom('organization_invitations').select(['org_id', 'invited_by']).where('id', '=', id).where('user_id', '=', userId).where('expires_at', '>', now).executeTakeFirst();
       const deleted = await trx.deleteFrom('organization_invitations').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
       if (!invitation || Number(deleted.numDeletedRows) === 0) throw invitationNotFound();
@@ -303,6 +322,9 @@ export class Invitations {
       await trx.insertInto('organization_invitation_declines')
         .values({ id: randomId(), user_id: userId, org_id: invitation.org_id, invited_by: invitation.invited_by, ...memory })
         .onConflict((oc) => oc.columns(['user_id', 'org_id', 'invited_by']).doUpdateSet(memory))
+        .execute();
+      await trx.deleteFrom('organization_invitations')
+        .where('user_id', '=', userId).where('invited_by', '=', invitation.invited_by).where('expires_at', '>', now)
         .execute();
     });
   }

@@ -105,6 +105,17 @@ async function assertAnotherAdmin(trx: DurableDb, orgId: string, leaving: string
   if (!other) throw new ConflictError(message, 'last_admin');
 }
 
+/**
+ * Deletes the invitations `userId` sent into `orgId`, inside `trx`, under the organization's lock
+ * (taken by the caller): an admin who loses `members:write` (made a member, removed, or leaving)
+ * withdraws them at once. Kept while hidden, they came back to life when the admin was made admin
+ * again within their lifetime, and could then be accepted, as admin. (Deleting the inviter's
+ * account takes them all with it: `organization_invitations.invited_by` cascades.)
+ */
+async function withdrawInvitationsOf(trx: DurableDb, orgId: string, userId: string): Promise<void> {
+  await trx.deleteFrom('organization_invitations').where('org_id', '=', orgId).where('invited_by', '=', userId).execute();
+}
+
 /** 409 `already_member`: the account invited (or accepting) is a member of the organization already. */
 export const alreadyMember = (): ConflictError => new ConflictError('This account is already a member.', 'already_member');
 
@@ -234,7 +245,8 @@ export class Organizations {
    * organization's last admin a member. In one transaction under the organization's lock, the
    * caller's permission, the member's role and the admins are all read there: two admins making
    * each other members at once wait for each other, and the second sees the first's change.
-   * Giving a member the role they have changes nothing.
+   * Giving a member the role they have changes nothing. A member whose new role loses
+   * `members:write` loses their pending invitations in the organization too (`withdrawInvitationsOf`).
    */
   async setRole(orgId: string, username: string, role: Role, byUserId: string): Promise<Member> {
     const name = username.trim().toLowerCase();
@@ -247,6 +259,7 @@ export class Organizations {
       if (member.role === role) return member;
       if (member.role === 'admin' && role !== 'admin') await assertAnotherAdmin(trx, orgId, member.userId, LAST_ADMIN_DEMOTED);
       await trx.updateTable('organization_members').set({ role }).where('org_id', '=', orgId).where('user_id', '=', member.userId).execute();
+      if (roleAllows(member.role, 'members:write') && !roleAllows(role, 'members:write')) await withdrawInvitationsOf(trx, orgId, member.userId);
       return { ...member, role };
     });
   }
@@ -256,7 +269,8 @@ export class Organizations {
    * organization), for `byUserId`: anyone may remove themselves (`links:write`), admins others
    * (`members:write`). 404 when not a member; 409 `last_admin` rather than leave nobody to
    * administer it. The caller's permission and the member's role are read under the organization's
-   * lock: read before it, a role changed meanwhile (`setRole`) let the last admin go.
+   * lock: read before it, a role changed meanwhile (`setRole`) let the last admin go. Their pending
+   * invitations in the organization go too (`withdrawInvitationsOf`).
    */
   async removeMember(orgId: string, username: string, byUserId: string): Promise<void> {
     const name = username.trim().toLowerCase();
@@ -270,6 +284,7 @@ export class Organizations {
       if (!member) throw memberNotFound();
       if (member.role === 'admin') await assertAnotherAdmin(trx, orgId, member.userId, LAST_ADMIN_REMOVED);
       await trx.deleteFrom('chat_links').where('org_id', '=', orgId).where('user_id', '=', member.userId).execute();
+      await withdrawInvitationsOf(trx, orgId, member.userId);
       await trx.deleteFrom('organization_members').where('org_id', '=', orgId).where('user_id', '=', member.userId).execute();
     });
   }

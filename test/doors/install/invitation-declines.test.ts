@@ -134,6 +134,63 @@ describe.each([
     expect((await stranger.invite(second, `hop-nobody-${suffix}`)).status).toBe(202);
   });
 
+  it.skipIf(Boolean(skip))('one decline withdraws the other invitations the same inviter sent the account, from all their organizations; another admin\'s stay', async () => {
+    const stranger = await person('sweep-stranger');
+    const colleague = await person('sweep-colleague');
+    const victim = await person('sweep-victim');
+    const traps = [await stranger.createOrg('Trap A'), await stranger.createOrg('Trap B'), await stranger.createOrg('Trap C')];
+    for (const trap of traps) expect((await stranger.invite(trap, victim.username)).status).toBe(202);
+    const team = await colleague.createOrg('Team');
+    expect((await colleague.invite(team, victim.username)).status).toBe(202);
+    // The stranger's invitation of another account is not the victim's: kept.
+    expect((await stranger.invite(traps[1]!, colleague.username)).status).toBe(202);
+
+    // Declined on the page, whose confirmation says the others went too.
+    const page = await victim.get('/integrations');
+    const invitation = await victim.invitationInto(traps[0]!);
+    expect(page.text).toContain(`action="/integrations/invitations/${invitation!.id}/decline"`);
+    expect((await victim.post(`/integrations/invitations/${invitation!.id}/decline`, {})).location).toBe('/integrations?done=declined');
+    expect((await victim.get('/integrations?done=declined&lang=en')).text).toContain('Any other invitations the same person sent you were withdrawn too.');
+    expect((await victim.get('/integrations?done=declined&lang=fr')).text).toContain('Les autres invitations que la même personne vous a envoyées ont été retirées aussi.');
+
+    const received = (await victim.json('GET', '/api/v1/invitations')).body.invitations as Array<{ org_id: string; invited_by: string }>;
+    expect(received.map((one) => ({ org_id: one.org_id, invited_by: one.invited_by }))).toEqual([{ org_id: team, invited_by: colleague.username }]);
+    for (const trap of traps) {
+      expect((await stranger.json('GET', `/api/v1/organizations/${trap}/invitations`)).body.invitations.map((one: { username: string }) => one.username))
+        .toEqual(trap === traps[1] ? [colleague.username] : []);
+    }
+    const victimId = (await db().selectFrom('users').select('id').where('username', '=', victim.username).executeTakeFirstOrThrow()).id;
+    expect(await db().selectFrom('organization_invitations').select('org_id').where('user_id', '=', victimId).execute()).toEqual([{ org_id: team }]);
+    // One memory, of the invitation declined; it refuses the stranger from every organization.
+    expect((await declinedOf(victim)).map((one) => one.org_id)).toEqual([traps[0]]);
+    for (const trap of traps) expect((await stranger.invite(trap, victim.username)).body.error).toBe('invitation_declined');
+  });
+
+  it.skipIf(Boolean(skip))('declines at once of several invitations from one inviter: one declines them all, the others find theirs gone (404), no 5xx', async () => {
+    const stranger = await person('burst-stranger');
+    const victim = await person('burst-victim');
+    const traps = await Promise.all([0, 1, 2, 3, 4].map((i) => stranger.createOrg(`Burst ${i}`)));
+    for (const trap of traps) expect((await stranger.invite(trap, victim.username)).status).toBe(202);
+    const ids = ((await victim.json('GET', '/api/v1/invitations')).body.invitations as Array<{ id: string }>).map((one) => one.id);
+    expect(ids).toHaveLength(5);
+    for (let round = 0; round < 3; round++) {
+      const answers = await Promise.all(ids.map((id) => victim.json('POST', `/api/v1/invitations/${id}/decline`)));
+      const statuses = answers.map((answer) => answer.status);
+      if (round === 0) expect(statuses.filter((status) => status === 204).length).toBeGreaterThanOrEqual(1);
+      for (const answer of answers) {
+        expect([204, 404], JSON.stringify(answer.body)).toContain(answer.status);
+        if (answer.status === 404) expect(answer.body.error).toBe('invitation_not_found');
+      }
+      expect((await victim.json('GET', '/api/v1/invitations')).body.invitations).toEqual([]);
+      if (round === 2) break;
+      // Allowed again and invited again from every organization, for another round.
+      for (const one of await declinedOf(victim)) expect((await victim.json('DELETE', `/api/v1/invitations/declined/${one.id}`)).status).toBe(204);
+      for (const trap of traps) expect((await stranger.invite(trap, victim.username)).status).toBe(202);
+      ids.splice(0, ids.length, ...((await victim.json('GET', '/api/v1/invitations')).body.invitations as Array<{ id: string }>).map((one) => one.id));
+      expect(ids).toHaveLength(5);
+    }
+  });
+
   it.skipIf(Boolean(skip))('after the remembered period the organization invites again', async () => {
     const admin = await person('lapse-admin');
     const target = await person('lapse-target');

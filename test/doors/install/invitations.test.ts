@@ -188,32 +188,111 @@ describe.each(await sqlAppSetups())('install door: invitations ($name)', ({ name
     expect((await accept(late, (await received(late))[0]!.id)).status).toBe(200);
   });
 
-  it.skipIf(Boolean(skip))('an invitation whose admin lost the role is withdrawn (410); an organization\'s deletion takes its invitations', async () => {
+  it.skipIf(Boolean(skip))('an admin who loses the role (made a member, removed, leaving) withdraws their invitations at once; so does deleting their account or the organization', async () => {
     const owner = await person('wd-owner');
     const deputy = await person('wd-deputy');
     const guest = await person('wd-guest');
     const orgId = await owner.createOrg('Withdrawn');
+    const pending = async () => (await owner.json('GET', `/api/v1/organizations/${orgId}/invitations`)).body.invitations.map((one: { username: string }) => one.username);
+    const deputyId = (await db().selectFrom('users').select('id').where('username', '=', deputy.username).executeTakeFirstOrThrow()).id;
+    const rowsBy = async (userId: string) => db().selectFrom('organization_invitations').select('id').where('org_id', '=', orgId).where('invited_by', '=', userId).execute();
+    expect((await owner.addMember(orgId, deputy.username, 'admin')).status).toBe(201);
+
+    // Made a member: gone from the guest's list and from the admins', the row deleted; the page
+    // left open and its Accept pressed gets 404 (whose message says "withdrawn"), not a membership.
+    expect((await deputy.invite(orgId, guest.username, 'admin')).status).toBe(202);
+    const [invitation] = await received(guest);
+    expect((await owner.json('PATCH', `/api/v1/organizations/${orgId}/members/${deputy.username}`, { role: 'member' })).status).toBe(200);
+    expect(await received(guest)).toEqual([]);
+    expect(await pending()).toEqual([]);
+    expect(await rowsBy(deputyId)).toEqual([]);
+    const refused = await accept(guest, invitation!.id);
+    expect(refused.status).toBe(404);
+    expect(refused.body.error).toBe('invitation_not_found');
+    expect(refused.body.message).toContain('withdrawn');
+    expect(await organizationsOf(guest)).toEqual([]);
+
+    // Removed by another admin.
+    expect((await owner.json('PATCH', `/api/v1/organizations/${orgId}/members/${deputy.username}`, { role: 'admin' })).status).toBe(200);
+    expect((await deputy.invite(orgId, guest.username)).status).toBe(202);
+    expect(await received(guest)).toHaveLength(1);
+    expect((await owner.json('DELETE', `/api/v1/organizations/${orgId}/members/${deputy.username}`)).status).toBe(204);
+    expect(await received(guest)).toEqual([]);
+    expect(await rowsBy(deputyId)).toEqual([]);
+
+    // Leaving.
+    expect((await owner.addMember(orgId, deputy.username, 'admin')).status).toBe(201);
+    expect((await deputy.invite(orgId, guest.username)).status).toBe(202);
+    expect((await deputy.json('DELETE', `/api/v1/organizations/${orgId}/members/${deputy.username}`)).status).toBe(204);
+    expect(await received(guest)).toEqual([]);
+    expect(await rowsBy(deputyId)).toEqual([]);
+
+    // A member made admin, or an admin's role given again, withdraws nothing; another admin's invitations stay.
+    expect((await owner.invite(orgId, guest.username)).status).toBe(202);
+    expect((await owner.json('PATCH', `/api/v1/organizations/${orgId}/members/${owner.username}`, { role: 'admin' })).status).toBe(200);
+    expect(await pending()).toEqual([guest.username]);
+
+    // Deleting the inviter's account deletes their invitations (organization_invitations.invited_by cascades).
+    const leaver = await person('wd-leaver');
+    expect((await owner.addMember(orgId, leaver.username, 'admin')).status).toBe(201);
+    const other = await person('wd-other');
+    expect((await leaver.invite(orgId, other.username)).status).toBe(202);
+    expect(await received(other)).toHaveLength(1);
+    const leaverId = (await db().selectFrom('users').select('id').where('username', '=', leaver.username).executeTakeFirstOrThrow()).id;
+    await db().deleteFrom('users').where('id', '=', leaverId).execute();
+    expect(await rowsBy(leaverId)).toEqual([]);
+    expect(await received(other)).toEqual([]);
+
+    expect((await owner.json('DELETE', `/api/v1/organizations/${orgId}`)).status).toBe(204);
+    expect(await received(guest)).toEqual([]);
+    expect(await db().selectFrom('organization_invitations').select('id').where('org_id', '=', orgId).execute()).toEqual([]);
+  });
+
+  it.skipIf(Boolean(skip))('demoted and made admin again, an admin does not bring their invitations back: the invitee cannot accept one as admin', async () => {
+    const alice = await person('rev-alice');
+    const mallory = await person('rev-mallory');
+    const eve = await person('rev-eve');
+    const orgId = await alice.createOrg('Revived');
+    expect((await alice.addMember(orgId, mallory.username, 'admin')).status).toBe(201);
+    expect((await mallory.invite(orgId, eve.username, 'admin')).status).toBe(202);
+    const [invitation] = await received(eve);
+    expect(invitation).toMatchObject({ org_id: orgId, role: 'admin', invited_by: mallory.username });
+    expect((await alice.json('PATCH', `/api/v1/organizations/${orgId}/members/${mallory.username}`, { role: 'member' })).status).toBe(200);
+    clock.advance(60_000);
+    expect((await alice.json('PATCH', `/api/v1/organizations/${orgId}/members/${mallory.username}`, { role: 'admin' })).status).toBe(200);
+    // Formerly the invitation, hidden while Mallory was a member, was offered again and accepted as admin.
+    expect(await received(eve)).toEqual([]);
+    expect((await alice.json('GET', `/api/v1/organizations/${orgId}/invitations`)).body.invitations).toEqual([]);
+    const refused = await accept(eve, invitation!.id);
+    expect(refused.status).toBe(404);
+    expect(refused.body.error).toBe('invitation_not_found');
+    expect(await organizationsOf(eve)).toEqual([]);
+    expect((await alice.json('GET', `/api/v1/organizations/${orgId}/members`)).body.members.map((one: { username: string }) => one.username).sort())
+      .toEqual([alice.username, mallory.username].sort());
+  });
+
+  it.skipIf(Boolean(skip))('an invitation left behind with its inviter no longer admin (set up in the store) is hidden, holds no place, and accepting it is 410 invitation_withdrawn', async () => {
+    const owner = await person('guard-owner');
+    const deputy = await person('guard-deputy');
+    const guest = await person('guard-guest');
+    const orgId = await owner.createOrg('Guarded');
     expect((await owner.addMember(orgId, deputy.username, 'admin')).status).toBe(201);
     await deputy.invite(orgId, guest.username, 'admin');
     const [invitation] = await received(guest);
-    expect((await owner.json('PATCH', `/api/v1/organizations/${orgId}/members/${deputy.username}`, { role: 'member' })).status).toBe(200);
-    // No longer offered, and refused if sent anyway: a demoted admin makes no admin.
+    // A role changed without setRole (which would withdraw the invitation): the state a race could leave.
+    const deputyId = (await db().selectFrom('users').select('id').where('username', '=', deputy.username).executeTakeFirstOrThrow()).id;
+    await db().updateTable('organization_members').set({ role: 'member' }).where('org_id', '=', orgId).where('user_id', '=', deputyId).execute();
     expect(await received(guest)).toEqual([]);
     // Nor does it hold one of the guest's 3 places, where it could be neither seen nor declined.
-    const others = await Promise.all([0, 1, 2].map((i) => person(`wd-other${i}`)));
-    const otherOrgs = await Promise.all(others.map((other, i) => other.createOrg(`Other ${i}`)));
+    const others = await Promise.all([0, 1, 2].map((i) => person(`guard-other${i}`)));
+    const otherOrgs = await Promise.all(others.map((other, i) => other.createOrg(`Guard Other ${i}`)));
     for (let i = 0; i < 3; i++) await others[i]!.invite(otherOrgs[i]!, guest.username);
     expect((await received(guest)).map((one) => one.org_id).sort()).toEqual([...otherOrgs].sort());
-    for (const one of await received(guest)) expect((await guest.json('POST', `/api/v1/invitations/${one.id}/decline`)).status).toBe(204);
     const refused = await accept(guest, invitation!.id);
     expect(refused.status).toBe(410);
     expect(refused.body.error).toBe('invitation_withdrawn');
     expect(await organizationsOf(guest)).toEqual([]);
-
-    await owner.invite(orgId, guest.username);
-    expect((await owner.json('DELETE', `/api/v1/organizations/${orgId}`)).status).toBe(204);
-    expect(await received(guest)).toEqual([]);
-    expect(await db().selectFrom('organization_invitations').select('id').where('org_id', '=', orgId).execute()).toEqual([]);
+    expect(await db().selectFrom('organization_invitations').select('id').where('id', '=', invitation!.id).execute()).toEqual([]);
   });
 
   it.skipIf(Boolean(skip))('ten acceptances of one invitation at once make one membership', async () => {
