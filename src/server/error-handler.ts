@@ -11,7 +11,7 @@ import {
   isPairgateError,
 } from '../core/errors.js';
 import { invalidWaitError } from '../doors/shared/waiting.js';
-import { isStoreUnreachable } from '../store/store-errors.js';
+import { isStoreConflict, isStoreUnreachable } from '../store/store-errors.js';
 import { declaresLanguage, errorPageView, prefersHtml, servesPages, type ErrorPageView, type Refusal } from '../web/error-page.js';
 import { requestedLanguage, type PageLanguage } from '../web/page-language.js';
 import { Pages } from '../web/pages.js';
@@ -460,6 +460,10 @@ export function toPairgateError(error: unknown, request?: FastifyRequest): { err
   // fast): the request can be retried once it is back.
   if (isStoreUnreachable(error)) {
     return { error: new UnavailableError('A backing store is unreachable. Try again shortly.', 'store_unavailable'), unexpected: false };
+  }
+  // Ended by the database for another transaction's sake (a deadlock broken): nothing was kept.
+  if (isStoreConflict(error)) {
+    return { error: new UnavailableError('The change met another one made at the same moment and was not made. Try again.', 'store_conflict'), unexpected: false };
   }
   const status = fastifyError.statusCode;
   if (status === 429) return { error: new RateLimitedError(60), unexpected: false };

@@ -130,7 +130,7 @@ const SHARED: readonly SharedResponse[] = [
     status: 503,
     applies: (route) => route.rateLimited,
     example: () => new UnavailableError('A backing store is unreachable. Try again shortly.', 'store_unavailable'),
-    description: 'A backing store is unreachable (`store_unavailable`; service resumes by itself), or the server is shutting down (`shutting_down`; the next try reaches another node or the restarted one).',
+    description: 'A backing store is unreachable (`store_unavailable`; service resumes by itself), a change met another made at the same moment and was not made (`store_conflict`; try again), or the server is shutting down (`shutting_down`; the next try reaches another node or the restarted one).',
     headers: RETRY_AFTER,
   },
   {

@@ -52,6 +52,24 @@ export function isStoreUnreachable(error: unknown): boolean {
   return false;
 }
 
+/**
+ * PostgreSQL SQLSTATEs of a transaction ended for another's sake: a deadlock it was chosen to break
+ * (40P01), a serialization failure (40001), a lock it could not have (55P03). Nothing it did was
+ * kept, and the same request again is likely to pass: a 503 to retry, not a 500. Each is still
+ * logged (a deadlock is a lock order to mend).
+ */
+const PG_CONFLICT_CODES = new Set(['40P01', '40001', '55P03']);
+
+/** True when `error` (or its cause) is a transaction PostgreSQL ended for a conflict with another (`PG_CONFLICT_CODES`). */
+export function isStoreConflict(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 4; depth++) {
+    const { code } = current as { code?: unknown };
+    if (typeof code === 'string' && PG_CONFLICT_CODES.has(code)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** Query parameters of a connection URL that hold a secret. */
 const SECRET_PARAMETER = /pass|secret|token/i;
 

@@ -28,6 +28,7 @@ export const REGISTRY_ERRNOS: Readonly<Record<string, number>> = {
   rate_limited: 130,
   route_not_found: 140,
   store_unavailable: 150,
+  store_conflict: 151,
   // The mutual-TLS `POST /register`'s refusals of a client certificate's key (`clientKeyRefusal`),
   // the update API's codes on the same listener; numbered apart, the 11x of authentication being taken.
   client_key_too_weak: 160,
