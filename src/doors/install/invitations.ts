@@ -169,7 +169,6 @@ export class Invitations {
       const subject = user?.id ?? noAccount(name);
       const member = await trx.selectFrom('organization_members').select('user_id').where('org_id', '=', orgId).where('user_id', '=', subject).executeTakeFirst();
       if (user && member) throw alreadyMember();
-      await this.assertNotDeclined(trx, subject, orgId, byUserId, now);
       // Counted under the organization's lock; renewing an invitation takes no new place.
       const pending = await trx.selectFrom('organization_invitations').select((eb) => eb.fn.countAll<number | string>().as('n'))
         .where('org_id', '=', orgId).where('expires_at', '>', now).where('username', '!=', name).executeTakeFirst();
@@ -177,6 +176,10 @@ export class Invitations {
         throw new ConflictError(`This organization has ${this.limits.perOrganization} pending invitations, the most it may: withdraw some, or wait until they are accepted, declined or expired.`, TOO_MANY_INVITATIONS, { max: this.limits.perOrganization });
       }
       const room = await this.roomFor(trx, subject, orgId, now);
+      // Read once the account's lock is held (`roomFor`), which a decline takes too: read before
+      // it, a decline committing meanwhile (its memory, and this inviter's other invitations
+      // withdrawn) let this invitation in after all, from the inviter's other organization.
+      await this.assertNotDeclined(trx, subject, orgId, byUserId, now);
       const invitee = user ? room : null;
       const existing = await trx.selectFrom('organization_invitations').select('id').where('org_id', '=', orgId).where('username', '=', name).executeTakeFirst();
       const fields = { user_id: invitee, role, invited_by: byUserId, created_at: now, expires_at: expiresAt };
