@@ -338,7 +338,7 @@ describe('access door API over real sockets', () => {
     const page = await user.get(`/access/auth?key=${String(second.body.key)}`);
     // Not accepted on the visit: the compact screen asks for one click.
     expect(page.status).toBe(200);
-    expect(page.text).toContain('<h1>repeat-app on Work laptop asks again for the access it already has</h1>');
+    expect(page.text).toContain('<h1 tabindex="-1" autofocus>repeat-app on Work laptop asks again for the access it already has</h1>');
     expect(page.text).toContain('action="/access/auth/decide"');
     expect(page.text).not.toContain('The repeat app.'); // compact: no description
     expect(page.text).not.toContain('data-outcome');
@@ -354,7 +354,7 @@ describe('access door API over real sockets', () => {
     const noDevice = await postJson(`${base}/access`, authRequest({ requestingAppId: 'repeat-app-2', requestedPermissions: perms, languageCode: 'fr' }));
     await user.decide(String(noDevice.body.key), 'accept');
     const again = await postJson(`${base}/access`, authRequest({ requestingAppId: 'repeat-app-2', requestedPermissions: perms, languageCode: 'fr' }));
-    expect((await user.get(`/access/auth?key=${String(again.body.key)}`)).text).toContain("<h1>repeat-app-2 demande à nouveau l’accès qu’elle a déjà</h1>");
+    expect((await user.get(`/access/auth?key=${String(again.body.key)}`)).text).toContain("<h1 tabindex=\"-1\" autofocus>repeat-app-2 demande à nouveau l’accès qu’elle a déjà</h1>");
 
     const third = await postJson(`${base}/access`, authRequest({ requestingAppId: 'repeat-app', requestedPermissions: [{ streamId: 'diary', level: 'manage' }], deviceName: 'Work laptop' }));
     const consent = await user.get(`/access/auth?key=${String(third.body.key)}`);
