@@ -51,7 +51,9 @@ describe.skipIf(Boolean(skip))(`support pages in French in Chromium${skip ? ` (s
     expect(await page.locator('h1').textContent()).toBe(`Autoriser l’accès${NBSP}?`);
     expect(await page.locator('#question').textContent()).toBe(`Voulez-vous vraiment donner accès à Thorsten de The great PC support${NBSP}?`);
     expect(await page.locator('#question-note').textContent()).toMatch(/Le code expire dans [89] minutes\.$/);
-    // Focus starts on the French Confirm, as on the English page.
+    // Focus starts on the heading (never a button: keyjacking), one Tab from the French Confirm, as on the English page.
+    await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.tagName')).toBe('H1');
+    await page.keyboard.press('Tab');
     await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Confirmer');
 
     const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');

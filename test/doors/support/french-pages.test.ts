@@ -30,7 +30,7 @@ function englishLeftIn(html: string): string[] {
 
 /** The `<h1>` of a page. */
 function heading(html: string): string | undefined {
-  return /<h1>([^<]*)<\/h1>/.exec(decoded(html))?.[1];
+  return /<h1[^>]*>([^<]*)<\/h1>/.exec(decoded(html))?.[1];
 }
 
 describe('the support pages in French', () => {
