@@ -175,6 +175,15 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
   const submit = async (page: Page, selector: string): Promise<void> => {
     await Promise.all([page.waitForNavigation(), page.locator(selector).first().click()]);
   };
+  /**
+   * `submit` for a decision (Accept, Approve, Confirm, Cancel): the audit's Tab round takes the focus
+   * out of the page and back, and a page given the focus back counts no pointer gesture for 500 ms
+   * (double-clickjacking, decision-gate.js), so the click waits that out.
+   */
+  const decide = async (page: Page, selector: string): Promise<void> => {
+    await page.waitForTimeout(600);
+    await submit(page, selector);
+  };
   /** Fills `fields` (selector: value) of the form posting to `action`, sends it, and audits the refusal it gets back as `name`. */
   const auditRefused = async (page: Page, action: string, fields: Record<string, string>, name: string): Promise<Finding[]> => {
     for (const [selector, value] of Object.entries(fields)) await page.locator(selector).fill(value);
@@ -256,7 +265,7 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
         await page.goto(String(request.url));
         findings.push(...(await audit(page, 'access consent')));
         findings.push(...(await auditSent(page, 'access consent')));
-        await submit(page, 'button[name=decision][value=accept]');
+        await decide(page, 'button[name=decision][value=accept]');
         await page.locator('#outcome').waitFor();
         findings.push(...(await audit(page, 'access granted')));
         await page.goto(`${suite.url}/account/accesses`);
@@ -294,7 +303,7 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
         await submit(page, 'form[action="/device"] button[type=submit]');
         await page.locator('#client-id').waitFor();
         findings.push(...(await audit(page, 'device consent')));
-        await submit(page, 'button[name=decision][value=approve]');
+        await decide(page, 'button[name=decision][value=approve]');
         await page.locator('#outcome').waitFor();
         findings.push(...(await audit(page, 'device connected')));
         await page.goto(`${suite.url}/account/devices`);
@@ -346,7 +355,7 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
           await invitee.page.goto(`${suite.url}/integrations`);
           await invitee.page.locator('ul.invitations > li').waitFor();
           findings.push(...(await audit(invitee.page, 'integrations, invitation received')));
-          await submit(invitee.page, 'form[action$="/accept"] button');
+          await decide(invitee.page, 'form[action$="/accept"] button');
           findings.push(...(await audit(invitee.page, 'integrations, invitation accepted')));
           csp.push(...invitee.csp);
         } finally {
@@ -416,7 +425,7 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
         await page.locator('#question').waitFor();
         findings.push(...(await audit(page, 'support confirmation')));
         const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
-        await submit(page, 'button[name=decision][value=accept]');
+        await decide(page, 'button[name=decision][value=accept]');
         await connected;
         await expect.poll(() => page.locator('#message').isEnabled()).toBe(true);
         // A chat longer than its box, which then scrolls.
@@ -434,7 +443,7 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
 
         const declined = await sdk.createSession({ id: `${id}-no`, ttl: 600, supporterName: 'Thorsten', supporterAvatar: 'https://avatars.example/thorsten.svg' });
         await page.goto(`${suite.url}/pairing/${declined.PairingCode}`);
-        await submit(page, 'button[name=decision][value=decline]');
+        await decide(page, 'button[name=decision][value=decline]');
         findings.push(...(await audit(page, 'support declined')));
         await page.goto(`${suite.url}/pairing/${declined.PairingCode}`);
         findings.push(...(await audit(page, 'support code already declined')));
