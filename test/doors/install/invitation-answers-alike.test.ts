@@ -1,4 +1,3 @@
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { accountsMigrations } from '../../../src/doors/accounts/migrations.js';
 import { Invitations } from '../../../src/doors/install/invitations.js';
@@ -6,24 +5,11 @@ import { installMigrations } from '../../../src/doors/install/migrations.js';
 import { Organizations } from '../../../src/doors/install/organizations.js';
 import { coreMigrations } from '../../../src/store/migrations/core.js';
 import type { Stores } from '../../../src/store/ports.js';
+import { StatementCapture } from '../../helpers/query-plans.js';
 import { sqlStoreSetups } from '../../helpers/sql-store-setups.js';
 
 const DAY = 86_400_000;
 const LIMITS = { ttlMs: 7 * DAY, perOrganization: 100, perAccount: 20, organizationsPerAccount: 100, declineMemoryMs: 30 * DAY };
-
-/** Keeps the operation node of every statement run through it. */
-class StatementCapture implements KyselyPlugin {
-  readonly nodes: RootOperationNode[] = [];
-
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    this.nodes.push(args.node);
-    return args.node;
-  }
-
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return args.result;
-  }
-}
 
 const setups = await sqlStoreSetups({ ...coreMigrations, ...accountsMigrations, ...installMigrations });
 
@@ -54,8 +40,7 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`install door: 
     const statementsOf = async (username: string): Promise<string[]> => {
       const capture = new StatementCapture();
       await new Invitations(db.withPlugin(capture), LIMITS).invite(org.id, username, 'member', 'u-admin', now);
-      const executor = db.getExecutor();
-      return capture.nodes.map((node) => executor.compileQuery(node, { queryId: 'q' } as never).sql);
+      return capture.compiled(db).map((statement) => statement.sql);
     };
 
     const ofAccount = await statementsOf('alike-someone');
