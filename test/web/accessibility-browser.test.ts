@@ -134,7 +134,7 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
   const boxFolder = mkdtempSync(join(tmpdir(), 'pairgate-a11y-box-'));
   afterAll(() => rmSync(boxFolder, { recursive: true, force: true }));
   // Every door in one server: the origin also serves, at /relay, the relay it publishes on.
-  const suite = useBrowserApp((url) => ({ ...DEVICE_ENV, PAIRGATE_DEVICE_ADMIN_TOKEN: ADMIN_TOKEN, ...INSTALL_ENV, ...selfRelayingOriginEnv(url), PAIRGATE_RATE_LIMIT_MAX: '100000', PAIRGATE_CODE_MISSES_PER_HOUR: '1000' }), {
+  const suite = useBrowserApp((url) => ({ ...DEVICE_ENV, PAIRGATE_DEVICE_ADMIN_TOKEN: ADMIN_TOKEN, ...INSTALL_ENV, ...selfRelayingOriginEnv(url), PAIRGATE_RATE_LIMIT_MAX: '100000', PAIRGATE_CODE_MISSES_PER_HOUR: '1000', PAIRGATE_TRUST_PROXY: '127.0.0.1' }), {
     prepare: async (t) => {
       sdk = new SupportOriginClient({ baseUrl: t.url, ...ADMIN });
       // A box on the loopback, the browser's own network: /boxes lists it once announced (for 120 s: each test announces it again).
@@ -148,8 +148,10 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
    * Chromium said against the pages' CSP meanwhile (`csp`, to be empty once the flow is walked): an
    * inline script or style, a picture or a form target the policy does not name, a source it cannot read.
    */
-  const open = async (variant: Variant): Promise<{ context: BrowserContext; page: Page; csp: string[] }> => {
-    const context = await suite.browser.newContext({ locale: variant.locale, colorScheme: variant.colorScheme, viewport: variant.viewport });
+  const open = async (variant: Variant, network?: string): Promise<{ context: BrowserContext; page: Page; csp: string[] }> => {
+    // From `network` when given (X-Forwarded-For, the proxy trusted): the accounts the variants
+    // register (20 an hour per network) do not all fit in the browser's own.
+    const context = await suite.browser.newContext({ locale: variant.locale, colorScheme: variant.colorScheme, viewport: variant.viewport, ...(network ? { extraHTTPHeaders: { 'x-forwarded-for': network } } : {}) });
     const csp: string[] = [];
     context.on('console', (message) => {
       if (/Content Security Policy|Refused to/i.test(message.text())) csp.push(`${message.page()?.url() ?? '?'}: ${message.text()}`);
@@ -345,7 +347,7 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
         await page.locator('[aria-invalid=true]').waitFor();
         findings.push(...(await audit(page, 'integrations, member refused')));
         // An invitation, as its admin sees it pending and as its invitee, in a browser of their own, gets it.
-        const invitee = await open(variant);
+        const invitee = await open(variant, `198.51.100.${VARIANTS.indexOf(variant) + 10}`);
         try {
           await register(invitee.page, `invitee-${tag}`);
           await page.locator('input[name=username]').fill(`invitee-${tag}`);
@@ -362,7 +364,7 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
           await invitee.context.close();
         }
         // A declined invitation, as its invitee sees it remembered, and its admin's invitation again refused.
-        const decliner = await open(variant);
+        const decliner = await open(variant, `198.51.100.${VARIANTS.indexOf(variant) + 20}`);
         try {
           await register(decliner.page, `decliner-${tag}`);
           await page.locator('input[name=username]').fill(`decliner-${tag}`);

@@ -92,7 +92,7 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     await page.close();
   });
 
-  it('confirm with the keyboard (focus starts on Confirm) -> chat -> reload -> the same session reconnects, shows the chat so far once and chats on; once ended, the page says so', async () => {
+  it('confirm with the keyboard (focus starts on the heading, Confirm one Tab away) -> chat -> reload -> the same session reconnects, shows the chat so far once and chats on; once ended, the page says so', async () => {
     const created = await sdk.createSession({ id: 'browser-reload', ttl: 600, supporterName: 'Thorsten', supporterAvatar: AVATAR });
     const supporter = await sdk.attach('browser-reload');
     const context = await suite.browser.newContext();
@@ -100,7 +100,10 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     const problems = watchProblems(page);
     await routeImages(page);
     await page.goto(`${suite.url}/pairing/${created.PairingCode}`);
-    await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Confirm');
+    // The focus starts on the heading (never a button: keyjacking); Confirm is the first Tab stop.
+    await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.tagName')).toBe('H1');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Confirm');
     expect(await page.evaluate('document.activeElement && document.activeElement.getAttribute(\'aria-describedby\')')).toBe('question question-note');
 
     let connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
