@@ -1,4 +1,4 @@
-import { afterAll } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe } from 'vitest';
 import type { MigrationSet } from '../../src/store/durable-schema.js';
 import type { Stores } from '../../src/store/ports.js';
 import { openPostgresStores } from '../../src/store/postgres/postgres-stores.js';
@@ -36,4 +36,28 @@ export async function sqlStoreSetups(migrations: MigrationSet): Promise<SqlStore
       },
     },
   ];
+}
+
+/**
+ * Declares, for each of `setups`, a `describe` named `title` on the store's name (with why it is
+ * skipped, where it is) whose tests each run on stores of their own, opened before the test and
+ * closed after it. `body` declares the tests; inside one, `stores()` gives the test's stores.
+ */
+export function describeOnEachStore(setups: SqlStoreSetup[], title: string, body: (stores: () => Stores) => void): void {
+  for (const setup of setups) {
+    describe.skipIf(Boolean(setup.skip))(`${title} on ${setup.name}${setup.skip ? ` (skipped: ${setup.skip})` : ''}`, () => {
+      let opened: Stores | undefined;
+      beforeEach(async () => {
+        opened = await setup.open();
+      });
+      afterEach(async () => {
+        await opened?.close();
+        opened = undefined;
+      });
+      body(() => {
+        if (!opened) throw new Error('the stores are open only while a test runs');
+        return opened;
+      });
+    });
+  }
 }

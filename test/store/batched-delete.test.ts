@@ -1,12 +1,11 @@
 import pg from 'pg';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { coreMigrations } from '../../src/store/migrations/core.js';
-import type { Stores } from '../../src/store/ports.js';
 import { openPostgresStores } from '../../src/store/postgres/postgres-stores.js';
 import { deleteInBatches, inBatches, type SweptRows } from '../../src/store/sql/batched-delete.js';
 import { DeleteCounter } from '../helpers/delete-counter.js';
 import { createTestDatabase, postgresMissing } from '../helpers/services.js';
-import { sqlStoreSetups } from '../helpers/sql-store-setups.js';
+import { describeOnEachStore, sqlStoreSetups } from '../helpers/sql-store-setups.js';
 
 const pgSkip = await postgresMissing();
 const drops: (() => Promise<void>)[] = [];
@@ -21,23 +20,16 @@ const setups = await sqlStoreSetups(coreMigrations);
  * between statements (SQLite runs each on it; PostgreSQL would time one long statement out), never
  * in one statement for all.
  */
-for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`deleteInBatches on ${setup.name}${setup.skip ? ` (skipped: ${setup.skip})` : ''}`, () => {
+describeOnEachStore(setups, 'deleteInBatches', (stores) => {
   const now = 1_000_000;
   const expired: SweptRows<'ephemeral'> = { table: 'ephemeral', key: 'key', where: (eb) => eb('expires_at', '<=', now) };
-  let stores: Stores;
-  beforeEach(async () => {
-    stores = await setup.open();
-  });
-  afterEach(async () => {
-    await stores.close();
-  });
 
   it('deletes the matching rows in statements of at most `limit`, the others kept, yielding between them', async () => {
     const rows = [
       ...Array.from({ length: 25 }, (_, i) => ({ key: `old|${i}`, value: 'x', expires_at: now - i })),
       ...Array.from({ length: 3 }, (_, i) => ({ key: `live|${i}`, value: 'x', expires_at: now + 1 + i })),
     ];
-    await stores.db.insertInto('ephemeral').values(rows).execute();
+    await stores().db.insertInto('ephemeral').values(rows).execute();
     const counter = new DeleteCounter();
     let swept = false;
     let ranDuring = false;
@@ -45,23 +37,23 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`deleteInBatche
     setImmediate(() => {
       ranDuring = !swept;
     });
-    const deleted = await deleteInBatches(stores.db.withPlugin(counter), expired, 10).finally(() => {
+    const deleted = await deleteInBatches(stores().db.withPlugin(counter), expired, 10).finally(() => {
       swept = true;
     });
     expect(deleted).toBe(25);
     // 10, 10, then 5: the short batch ends the sweep.
     expect(counter.deletes).toBe(3);
     expect(ranDuring).toBe(true);
-    const left = await stores.db.selectFrom('ephemeral').select('key').orderBy('key').execute();
+    const left = await stores().db.selectFrom('ephemeral').select('key').orderBy('key').execute();
     expect(left.map((row) => row.key)).toEqual(['live|0', 'live|1', 'live|2']);
   });
 
   it('runs one more statement when the backlog is a whole number of batches, and one for none', async () => {
-    await stores.db.insertInto('ephemeral').values(Array.from({ length: 20 }, (_, i) => ({ key: `old|${i}`, value: 'x', expires_at: now }))).execute();
+    await stores().db.insertInto('ephemeral').values(Array.from({ length: 20 }, (_, i) => ({ key: `old|${i}`, value: 'x', expires_at: now }))).execute();
     const counter = new DeleteCounter();
-    expect(await deleteInBatches(stores.db.withPlugin(counter), expired, 10)).toBe(20);
+    expect(await deleteInBatches(stores().db.withPlugin(counter), expired, 10)).toBe(20);
     expect(counter.deletes).toBe(3);
-    expect(await deleteInBatches(stores.db.withPlugin(counter), expired, 10)).toBe(0);
+    expect(await deleteInBatches(stores().db.withPlugin(counter), expired, 10)).toBe(0);
     expect(counter.deletes).toBe(4);
   });
 });

@@ -1,13 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { hashToken } from '../../../src/core/ids.js';
 import { AppAccesses } from '../../../src/doors/access/app-accesses.js';
 import { accessMigrations } from '../../../src/doors/access/migrations.js';
 import { accountsMigrations } from '../../../src/doors/accounts/migrations.js';
 import { coreMigrations } from '../../../src/store/migrations/core.js';
-import type { Stores } from '../../../src/store/ports.js';
 import { SWEEP_BATCH_ROWS } from '../../../src/store/sql/batched-delete.js';
 import { DeleteCounter } from '../../helpers/delete-counter.js';
-import { sqlStoreSetups } from '../../helpers/sql-store-setups.js';
+import { describeOnEachStore, sqlStoreSetups } from '../../helpers/sql-store-setups.js';
 
 const migrations = { ...coreMigrations, ...accountsMigrations, ...accessMigrations };
 const setups = await sqlStoreSetups(migrations);
@@ -17,14 +16,7 @@ const setups = await sqlStoreSetups(migrations);
  * (each batch's tokens and accesses in one transaction), not in one pair of statements for all,
  * which held SQLite's event loop or outlasted PostgreSQL's query timeout.
  */
-for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`access sweep of a backlog on ${setup.name}${setup.skip ? ` (skipped: ${setup.skip})` : ''}`, () => {
-  let stores: Stores;
-  beforeEach(async () => {
-    stores = await setup.open();
-  });
-  afterEach(async () => {
-    await stores.close();
-  });
+describeOnEachStore(setups, `access sweep of a backlog`, (stores) => {
 
   it('deletes every ended access and its tokens in batches, and nothing live', async () => {
     const now = 1_000_000;
@@ -35,18 +27,18 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`access sweep o
       access('live', now + 1),
       access('for-ever', null),
     ];
-    await stores.db.insertInto('users').values({ id: 'u', username: 'swept', email: 'swept@example.test', password_hash: 'x', created_at: 0 }).execute();
+    await stores().db.insertInto('users').values({ id: 'u', username: 'swept', email: 'swept@example.test', password_hash: 'x', created_at: 0 }).execute();
     for (let i = 0; i < accesses.length; i += 1_000) {
       const part = accesses.slice(i, i + 1_000);
-      await stores.db.insertInto('app_accesses').values(part).execute();
-      await stores.db.insertInto('app_access_tokens').values(part.map((row) => ({ token_hash: hashToken(row.id), access_id: row.id, created_at: 0, pending: 0 }))).execute();
+      await stores().db.insertInto('app_accesses').values(part).execute();
+      await stores().db.insertInto('app_access_tokens').values(part.map((row) => ({ token_hash: hashToken(row.id), access_id: row.id, created_at: 0, pending: 0 }))).execute();
     }
     const counter = new DeleteCounter();
 
-    expect(await new AppAccesses(stores.db.withPlugin(counter)).sweep(now)).toBe(ended);
+    expect(await new AppAccesses(stores().db.withPlugin(counter)).sweep(now)).toBe(ended);
     // Three batches (1,000, 1,000, 1), two statements each: the tokens, then their accesses.
     expect(counter.deletes).toBe(6);
-    expect((await stores.db.selectFrom('app_accesses').select('id').orderBy('id').execute()).map((row) => row.id)).toEqual(['for-ever', 'live']);
-    expect((await stores.db.selectFrom('app_access_tokens').select('access_id').orderBy('access_id').execute()).map((row) => row.access_id)).toEqual(['for-ever', 'live']);
+    expect((await stores().db.selectFrom('app_accesses').select('id').orderBy('id').execute()).map((row) => row.id)).toEqual(['for-ever', 'live']);
+    expect((await stores().db.selectFrom('app_access_tokens').select('access_id').orderBy('access_id').execute()).map((row) => row.access_id)).toEqual(['for-ever', 'live']);
   });
 });

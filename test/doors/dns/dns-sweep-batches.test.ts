@@ -1,10 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { dnsMigrations, DnsRecords, type DnsRecordRow } from '../../../src/doors/dns/dns-records.js';
 import { coreMigrations } from '../../../src/store/migrations/core.js';
-import type { Stores } from '../../../src/store/ports.js';
 import { SWEEP_BATCH_ROWS } from '../../../src/store/sql/batched-delete.js';
 import { DeleteCounter } from '../../helpers/delete-counter.js';
-import { sqlStoreSetups } from '../../helpers/sql-store-setups.js';
+import { describeOnEachStore, sqlStoreSetups } from '../../helpers/sql-store-setups.js';
 
 const migrations = { ...coreMigrations, ...dnsMigrations };
 const setups = await sqlStoreSetups(migrations);
@@ -26,20 +25,13 @@ function row(id: string, name: string, type: string, updatedAt: number): DnsReco
  * failed at every sweep. Now a batch at a time, each batch in a transaction that raises the serial
  * once, so the serial still rises with every change.
  */
-for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`DNS sweeps of a backlog on ${setup.name}${setup.skip ? ` (skipped: ${setup.skip})` : ''}`, () => {
-  let stores: Stores;
-  beforeEach(async () => {
-    stores = await setup.open();
-  });
-  afterEach(async () => {
-    await stores.close();
-  });
+describeOnEachStore(setups, `DNS sweeps of a backlog`, (stores) => {
 
   const insert = async (rows: DnsRecordRow[]) => {
-    for (let i = 0; i < rows.length; i += 500) await stores.db.insertInto('dns_records').values(rows.slice(i, i + 500)).execute();
+    for (let i = 0; i < rows.length; i += 500) await stores().db.insertInto('dns_records').values(rows.slice(i, i + 500)).execute();
   };
-  const names = async () => (await stores.db.selectFrom('dns_records').select('name').orderBy('name').execute()).map((r) => r.name.split('.')[0]);
-  const storedSerial = async () => Number((await stores.db.selectFrom('dns_zone_serial').select('serial').executeTakeFirstOrThrow()).serial);
+  const names = async () => (await stores().db.selectFrom('dns_records').select('name').orderBy('name').execute()).map((r) => r.name.split('.')[0]);
+  const storedSerial = async () => Number((await stores().db.selectFrom('dns_zone_serial').select('serial').executeTakeFirstOrThrow()).serial);
 
   it('removeUnrefreshed deletes a backlog in batches, raising the serial once a batch, and yields between them', async () => {
     const now = NOW;
@@ -47,7 +39,7 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`DNS sweeps of 
     await insert([...Array.from({ length: stale }, (_, i) => row(`old${i}`, `old${i}`, 'A', now - 31 * DAY)), row('fresh', 'fresh', 'A', now)]);
     const before = await storedSerial();
     const counter = new DeleteCounter();
-    const records = new DnsRecords(stores.db.withPlugin(counter));
+    const records = new DnsRecords(stores().db.withPlugin(counter));
     let swept = false;
     let ranDuring = false;
     // Queued before the sweep starts: it runs during the sweep only if the sweep lets the loop turn.
@@ -78,12 +70,12 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`DNS sweeps of 
     const before = await storedSerial();
     const counter = new DeleteCounter();
 
-    expect(await new DnsRecords(stores.db.withPlugin(counter)).removeStaleChallenges(now - 3_600_000, now)).toBe(stale);
+    expect(await new DnsRecords(stores().db.withPlugin(counter)).removeStaleChallenges(now - 3_600_000, now)).toBe(stale);
     expect(counter.deletes).toBe(2);
     expect(await storedSerial()).toBe(before + 2);
     expect(await names()).toEqual(['_acme-challenge', 'xacme-challenge']);
     // Nothing left to sweep: no statement changes the zone, so the serial stays.
-    expect(await new DnsRecords(stores.db).removeStaleChallenges(now - 3_600_000, now)).toBe(0);
+    expect(await new DnsRecords(stores().db).removeStaleChallenges(now - 3_600_000, now)).toBe(0);
     expect(await storedSerial()).toBe(before + 2);
   });
 });

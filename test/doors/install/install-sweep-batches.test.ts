@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { DeleteQueryNode, KyselyPlugin, OperationNode, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, SelectQueryNode, TableNode, UnknownRow } from 'kysely';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { accountsMigrations } from '../../../src/doors/accounts/migrations.js';
 import { Installations, ROTATED_SWEEP_BATCH } from '../../../src/doors/install/installations.js';
 import { installMigrations } from '../../../src/doors/install/migrations.js';
 import { SecretBox } from '../../../src/server/secret-box.js';
 import { coreMigrations } from '../../../src/store/migrations/core.js';
-import type { Stores } from '../../../src/store/ports.js';
 import { SWEEP_BATCH_ROWS } from '../../../src/store/sql/batched-delete.js';
-import { sqlStoreSetups } from '../../helpers/sql-store-setups.js';
+import { describeOnEachStore, sqlStoreSetups } from '../../helpers/sql-store-setups.js';
 
 const migrations = { ...coreMigrations, ...accountsMigrations, ...installMigrations };
 const setups = await sqlStoreSetups(migrations);
@@ -49,21 +48,14 @@ class SweepStatements implements KyselyPlugin {
  * them one after another with the event loop never free, and deleted the links naming no
  * installation in one unbounded DELETE. Now both go a batch at a time, with the loop free between.
  */
-for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`install sweep of a backlog on ${setup.name}${setup.skip ? ` (skipped: ${setup.skip})` : ''}`, () => {
-  let stores: Stores;
-  beforeEach(async () => {
-    stores = await setup.open();
-  });
-  afterEach(async () => {
-    await stores.close();
-  });
+describeOnEachStore(setups, `install sweep of a backlog`, (stores) => {
 
   it('removes every rotated installation due and every orphan link in batches, yielding between, and nothing live', async () => {
     const now = 1_000_000_000;
     const keepRotatedMs = 3_600_000;
     const rotatedDue = 2 * ROTATED_SWEEP_BATCH + 1;
     const orphans = 2 * SWEEP_BATCH_ROWS + 1;
-    const db = stores.db;
+    const db = stores().db;
     await db.insertInto('users').values({ id: 'u', username: 'swept', email: 'swept@example.test', password_hash: 'x', created_at: 0 }).execute();
     await db.insertInto('organizations').values({ id: 'org', name: 'Swept', created_at: 0 }).execute();
     const installation = (id: string, state: string, fields: { expires_at?: number; rotated_at?: number; installed_at?: number }) => ({
