@@ -82,11 +82,17 @@ describe.skipIf(Boolean(skip))(`double-clickjacking, the access consent page in 
     await page.waitForTimeout(1_000);
     expect(await status(created)).toBe('NEED_SIGNIN');
     expect(page.url()).toBe(String(created.url));
-    // A second press, still without a move: nothing either.
+    // The person is told why the button did nothing, after the form (its buttons stay put).
+    const hint = page.getByRole('status');
+    await expect.poll(() => hint.textContent()).toMatch(/^That click was not counted: move the pointer a little, then click again/);
+    expect(await page.evaluate('document.querySelector("form[data-decision-gate]").nextElementSibling.hasAttribute("data-decision-gate-hint")')).toBe(true);
+    expect(await centreOf(page, 'Accept')).toEqual(at);
+    // A second press, still without a move: nothing either, and the hint is not said twice.
     await page.mouse.down();
     await page.mouse.up();
     await page.waitForTimeout(500);
     expect(await status(created)).toBe('NEED_SIGNIN');
+    expect(await page.locator('[data-decision-gate-hint]').count()).toBe(1);
     await moveAndPress(page, at);
     await page.waitForSelector('#outcome[data-outcome="ACCEPTED"]');
     expect(await status(created)).toBe('ACCEPTED');
@@ -239,6 +245,7 @@ describe.skipIf(Boolean(skip))(`double-clickjacking, the support confirmation pa
     await page.waitForTimeout(1_000);
     expect(new URL(page.url()).pathname).toBe(`/pairing/${created.PairingCode}`);
     expect((await sdk.getSession('dblclick')).State).not.toMatch(/confirmed|connected/);
+    expect(await page.getByRole('status').textContent()).toMatch(/^That click was not counted/);
     await moveAndPress(page, at);
     await page.waitForURL(/\/support\//);
     await expect.poll(async () => (await sdk.getSession('dblclick')).State).toMatch(/confirmed|connected/);

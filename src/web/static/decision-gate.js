@@ -16,6 +16,9 @@
 // marked disabled (nor aria-disabled): a screen reader in browse mode sends the page no key before
 // it presses a button, which it would announce as unavailable though its press counts.
 //
+// A press held back is told, once, with the text the form's `data-decision-gate` gives (in the
+// page's language), after the form.
+//
 // An enhancement only: without script the buttons work as they always did.
 (function () {
   'use strict';
@@ -106,5 +109,21 @@
     // Not this page's press: it does nothing (no submit; form-once.js never sees it).
     event.preventDefault();
     event.stopImmediatePropagation();
+    tell(button.form);
   }), true);
+
+  // A person whose pointer rested where the button appeared (the page loaded under it after a
+  // sign-in, say) and who pressed without moving would see a button that does not work: the form's
+  // `data-decision-gate` text, shown after it once, says what to do. Its place is after the form, so
+  // the form's own buttons do not move under the pointer.
+  function tell(form) {
+    var text = form.getAttribute('data-decision-gate');
+    if (!text || (form.nextElementSibling && form.nextElementSibling.hasAttribute('data-decision-gate-hint'))) return;
+    var hint = document.createElement('p');
+    hint.className = 'muted decision-gate-hint';
+    hint.setAttribute('data-decision-gate-hint', '');
+    hint.setAttribute('role', 'status');
+    hint.textContent = text;
+    form.insertAdjacentElement('afterend', hint);
+  }
 })();
