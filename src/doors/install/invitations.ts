@@ -2,7 +2,7 @@ import { ConflictError, ExpiredError, InvalidRequestError, NotFoundError } from 
 import { randomId } from '../../core/ids.js';
 import type { DurableDb } from '../../store/durable-schema.js';
 import { advisoryXactLock, needsAdvisoryLocks } from '../../store/sql/advisory-lock.js';
-import { deleteInBatches } from '../../store/sql/batched-delete.js';
+import { deleteInBatches, inBatches } from '../../store/sql/batched-delete.js';
 import { USERNAME_PATTERN } from '../accounts/users.js';
 import { alreadyMember, assertAllowedIn, assertRoomFor, lockOrganization, ORG_ID_PATTERN, type Membership } from './organizations.js';
 import { isRole, roleAllows, ROLES, type Role } from './roles.js';
@@ -122,6 +122,24 @@ const notInvited = (): NotFoundError => new NotFoundError('The organization has 
 const noAccount = (name: string): string => `~${name}`;
 
 /**
+ * Holds the rows of the accounts `ids` until `trx` ends and returns those found: on PostgreSQL
+ * FOR KEY SHARE (as a foreign key to them would: they cannot be deleted meanwhile, only changed),
+ * in id order, so two transactions holding several never wait for each other in a cycle. The lock
+ * order of the install door's invitations: accounts first, then the organization
+ * (`lockOrganization`), then the account's invitations advisory lock, then invitation rows. An
+ * account's deletion locks its row FOR UPDATE and then every organization it belongs to
+ * (`lastAdminGuard`), and its foreign keys reach the invitations and declines naming it: an
+ * invitation or a decline that locked the organization first and met the account's row later (its
+ * insert's foreign key) waited for the deletion while the deletion waited for it, and PostgreSQL
+ * ended one (40P01, a 503 `store_conflict`). On SQLite a transaction runs alone: a read.
+ */
+async function holdAccounts(trx: DurableDb, ids: readonly string[]): Promise<Set<string>> {
+  const query = trx.selectFrom('users').select('id').where('id', 'in', [...new Set(ids)]).orderBy('id');
+  const rows = await (needsAdvisoryLocks(trx) ? query.forKeyShare() : query).execute();
+  return new Set(rows.map((row) => row.id));
+}
+
+/**
  * Checks and lower-cases a username to invite: the accounts' rule (`USERNAME_PATTERN`), so what
  * is stored and shown to admins is a name an account could have. Says nothing of whether one has.
  */
@@ -161,9 +179,14 @@ export class Invitations {
     const name = invitedName(username);
     const expiresAt = now + this.limits.ttlMs;
     await this.db.transaction().execute(async (trx) => {
+      const found = await trx.selectFrom('users').select('id').where('username', '=', name).executeTakeFirst();
+      // The inviter's and the invitee's rows before the organization (`holdAccounts`: the order an
+      // account's deletion takes them), one statement whether or not the name has an account. An
+      // invitee deleted since the read is a name without one.
+      const held = await holdAccounts(trx, [byUserId, found?.id ?? noAccount(name)]);
+      const user = found && held.has(found.id) ? found : undefined;
       if (!(await lockOrganization(trx, orgId))) throw new NotFoundError('This organization no longer exists.', 'organization_not_found');
       await assertAllowedIn(trx, orgId, byUserId, 'members:write');
-      const user = await trx.selectFrom('users').select('id').where('username', '=', name).executeTakeFirst();
       // The same statements whether or not the name has an account (`noAccount` matches no row):
       // skipping them for a name without one answered it measurably sooner, telling which exist.
       const subject = user?.id ?? noAccount(name);
@@ -266,6 +289,9 @@ export class Invitations {
   async accept(id: string, userId: string, now: number): Promise<Membership> {
     const found = await this.pendingOf(id, userId, now);
     const outcome = await this.db.transaction().execute(async (trx): Promise<Outcome> => {
+      // The account's row before the organization (`holdAccounts`): the membership's insert reaches
+      // it, and its deletion, which deletes this invitation, locks it first.
+      if (!(await holdAccounts(trx, [userId])).has(userId)) throw invitationNotFound();
       if (!(await lockOrganization(trx, found.org_id))) throw invitationNotFound();
       const invitation = await trx.selectFrom('organization_invitations').select(['role', 'invited_by'])
         .where('id', '=', id).where('user_id', '=', userId).where('expires_at', '>', now).executeTakeFirst();
@@ -295,13 +321,34 @@ export class Invitations {
    * invitations the same inviter sent the account, from their other organizations, are withdrawn
    * with it: the memory refuses that inviter's new ones anyway, and a stranger holding the
    * account's `perAccount` places from as many organizations of their own is cleared by one decline,
-   * not one each. One transaction under the organization's lock; 404 `invitation_not_found` when it
-   * is not theirs or is gone (withdrawn meanwhile by a decline of another of the inviter's).
+   * not one each. One transaction holding the two accounts' rows and then the organization's lock
+   * (`holdAccounts`); 404 `invitation_not_found` when it is not theirs or is gone (withdrawn
+   * meanwhile by a decline of another of the inviter's, or its inviter's account deleted).
    */
   async decline(id: string, userId: string, now: number): Promise<void> {
-    // Pending only, as an acceptance reads it: one lapsed but not yet swept is gone, not declined (nor remembered).
-    const found = await this.pendingOf(id, userId, now);
-    await this.db.transaction().execute(async (trx) => {
+    // An invitation renewed by another admin between the read and the transaction names an
+    // inviter whose account this decline does not hold: read again and start over (each time
+    // another renewal committed meanwhile; a few times at most, then as gone).
+    for (let attempt = 0; attempt < 3; attempt++) {
+      // Pending only, as an acceptance reads it: one lapsed but not yet swept is gone, not declined (nor remembered).
+      const found = await this.pendingOf(id, userId, now);
+      if (await this.declineFrom(found, id, userId, now)) return;
+    }
+    throw invitationNotFound();
+  }
+
+  /**
+   * `decline`'s transaction for invitation `id` of `userId` sent by `found.invited_by`; false when
+   * another inviter renewed it meanwhile (nothing done).
+   */
+  private async declineFrom(found: { org_id: string; invited_by: string }, id: string, userId: string, now: number): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      // First the two accounts' rows (`holdAccounts`), which the memory's insert reaches through
+      // its foreign keys and an account's deletion locks before the organizations: taken after
+      // the organization, a decline and the deletion of the inviter's or the invitee's account
+      // waited for each other (40P01). An account gone took the invitation with it.
+      const held = await holdAccounts(trx, [userId, found.invited_by]);
+      if (!held.has(userId) || !held.has(found.invited_by)) throw invitationNotFound();
       // Under the organization's lock, as every write naming it: a deletion racing it leaves no memory naming a gone row.
       if (!(await lockOrganization(trx, found.org_id))) throw invitationNotFound();
       // Then, on PostgreSQL, the account's invitations lock (`roomFor`'s: taken after an
@@ -316,9 +363,10 @@ export class Invitations {
       // account's lock makes such declines run one after the other; it is taken before this
       // decline deletes anything, so a decline waiting for it holds no invitation row, and the
       // second, once in, finds its invitation gone (404). Rows past their lifetime are left to the
-      // sweep, which deletes them in no set order and takes no organization lock.
+      // sweep, which never waits for a row (`sweep`).
       if (needsAdvisoryLocks(trx)) await advisoryXactLock(trx, 'pairgate.install.invitations', userId);
       const invitation = await trx.selectFrom('organization_invitations').select(['org_id', 'invited_by']).where('id', '=', id).where('user_id', '=', userId).where('expires_at', '>', now).executeTakeFirst();
+      if (invitation && invitation.invited_by !== found.invited_by) return false;
       const deleted = await trx.deleteFrom('organization_invitations').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
       if (!invitation || Number(deleted.numDeletedRows) === 0) throw invitationNotFound();
       const memory = { declined_at: now, expires_at: now + this.limits.declineMemoryMs };
@@ -329,6 +377,7 @@ export class Invitations {
       await trx.deleteFrom('organization_invitations')
         .where('user_id', '=', userId).where('invited_by', '=', invitation.invited_by).where('expires_at', '>', now)
         .execute();
+      return true;
     });
   }
 
@@ -373,20 +422,48 @@ export class Invitations {
     });
   }
 
-  /** Deletes the invitations expired at `now`, a batch at a time (`deleteInBatches`); returns how many went. */
+  /**
+   * Deletes the invitations expired at `now`, a batch at a time (`deleteInBatches`); returns how
+   * many went. On PostgreSQL each batch locks its rows FOR UPDATE SKIP LOCKED before it deletes
+   * them, so the sweep never waits for a row: an organization's deletion, an admin's invitations
+   * withdrawn or an account's deletion deletes many of the same expired rows in the order of its
+   * own plan (by organization and username, by inviter), and the sweep's batch, in the order of
+   * its plan, waited for one of them while holding another the other statement waited for
+   * (40P01). A row skipped is being deleted or renewed by its holder; one left over goes at the
+   * next sweep.
+   */
   async sweep(now: number): Promise<number> {
-    return deleteInBatches(this.db, { table: 'organization_invitations', key: 'id', where: (eb) => eb('expires_at', '<=', now) });
+    if (!needsAdvisoryLocks(this.db)) return deleteInBatches(this.db, { table: 'organization_invitations', key: 'id', where: (eb) => eb('expires_at', '<=', now) });
+    return inBatches(async (limit) => {
+      const result = await this.db.deleteFrom('organization_invitations')
+        .where('id', 'in', (eb) => eb.selectFrom('organization_invitations').select('id').where('expires_at', '<=', now).limit(limit).forUpdate().skipLocked())
+        .where('expires_at', '<=', now)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    });
   }
 
-  /** Deletes the memories of declines lapsed at `now`, a batch at a time, by their `expires_at` index; returns how many went. */
+  /**
+   * Deletes the memories of declines lapsed at `now`, a batch at a time, by their `expires_at`
+   * index; returns how many went. On PostgreSQL skipping the rows another transaction holds, as
+   * `sweep` does (an organization's deletion sets its memories' organization to null, an
+   * account's deletion deletes its memories, many rows in their own order).
+   */
   async sweepDeclines(now: number): Promise<number> {
-    return deleteInBatches(this.db, { table: 'organization_invitation_declines', key: 'id', where: (eb) => eb('expires_at', '<=', now) });
+    if (!needsAdvisoryLocks(this.db)) return deleteInBatches(this.db, { table: 'organization_invitation_declines', key: 'id', where: (eb) => eb('expires_at', '<=', now) });
+    return inBatches(async (limit) => {
+      const result = await this.db.deleteFrom('organization_invitation_declines')
+        .where('id', 'in', (eb) => eb.selectFrom('organization_invitation_declines').select('id').where('expires_at', '<=', now).limit(limit).forUpdate().skipLocked())
+        .where('expires_at', '<=', now)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    });
   }
 
   /** The pending invitation `id` of `userId`, or 404 `invitation_not_found`. */
-  private async pendingOf(id: string, userId: string, now: number): Promise<{ org_id: string }> {
+  private async pendingOf(id: string, userId: string, now: number): Promise<{ org_id: string; invited_by: string }> {
     if (!INVITATION_ID.test(id)) throw invitationNotFound();
-    const row = await this.db.selectFrom('organization_invitations').select('org_id')
+    const row = await this.db.selectFrom('organization_invitations').select(['org_id', 'invited_by'])
       .where('id', '=', id).where('user_id', '=', userId).where('expires_at', '>', now).executeTakeFirst();
     if (!row) throw invitationNotFound();
     return row;
