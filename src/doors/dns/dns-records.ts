@@ -4,6 +4,7 @@ import { advisoryXactLock, needsAdvisoryLocks } from '../../store/sql/advisory-l
 import type { Database, DurableDb, MigrationSet } from '../../store/durable-schema.js';
 import { inBatches } from '../../store/sql/batched-delete.js';
 import { holdsValue, readValue } from './record-values.js';
+import { OWNERS_RELOAD_MS, ZoneOwners, type OwnerReads } from './zone-owners.js';
 
 /** Record types a box may set. */
 export const RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'TXT'] as const;
@@ -201,6 +202,32 @@ export interface ZoneView {
   writtenFrom(network: string, name: string, type: RecordType, value?: string): Promise<boolean>;
 }
 
+/**
+ * The boxes holding rows, as `ZoneOwners` reads them: all a page at a time by the owner index
+ * (read whole, 100,000 boxes held SQLite's event loop for a tenth of a second and more), those
+ * written since a time by the updated_at index (not DISTINCT: SQLite then scanned the owner index
+ * whole rather than sort the few rows found).
+ */
+function ownerReads(db: DurableDb): OwnerReads {
+  return {
+    async page(after, limit) {
+      const rows = await db.selectFrom('dns_records').select('owner').distinct().where('owner', '>', after).orderBy('owner').limit(limit).execute();
+      return rows.map((row) => row.owner);
+    },
+    async writtenSince(since) {
+      const rows = await db.selectFrom('dns_records').select('owner').where('updated_at', '>=', since).execute();
+      return rows.map((row) => row.owner);
+    },
+  };
+}
+
+/** Which of `owners` still hold a row, read through `db` (inside a deletion's transaction). */
+async function ownersLeft(db: DurableDb, owners: string[]): Promise<Set<string>> {
+  if (owners.length === 0) return new Set();
+  const rows = await db.selectFrom('dns_records').select('owner').distinct().where('owner', 'in', owners).execute();
+  return new Set(rows.map((row) => row.owner));
+}
+
 /** The zone's rows read through `db` (the database, or a transaction). */
 function zoneView(db: DurableDb): ZoneView {
   return {
@@ -268,6 +295,11 @@ export class DnsRecords {
    * stepped back an hour kept answering another node's old records (and serial) that hour more.
    */
   private readonly cache = new Map<string, { at: number; records: DnsRecord[] }>();
+  /**
+   * The boxes that hold records (`ZoneOwners`): a name under a fingerprint it does not hold is
+   * answered without the database. Undefined when `cacheMs` is 0 (every look-up reads).
+   */
+  private readonly owners: ZoneOwners | undefined;
   /** Reads of the database itself, uncached. */
   private readonly rows: ZoneView;
   /**
@@ -279,14 +311,17 @@ export class DnsRecords {
   /**
    * @param cacheMs how long a look-up is reused (default 1 s). Writes through this instance drop the
    *   name at once; with several nodes another node's write shows within this time (far below any
-   *   TTL). Only the DNS answers use it: a write checks the rows themselves (`put`).
+   *   TTL). Only the DNS answers use it: a write checks the rows themselves (`put`). The set of
+   *   boxes holding records (`ZoneOwners`) is refreshed as often, and read whole every `ownersReloadMs`.
    */
   constructor(
     private readonly db: DurableDb,
     private readonly cacheMs = 1000,
+    ownersReloadMs = OWNERS_RELOAD_MS,
   ) {
     this.rows = zoneView(db);
     this.locks = needsAdvisoryLocks(db);
+    this.owners = cacheMs > 0 ? new ZoneOwners(ownerReads(db), cacheMs, ownersReloadMs) : undefined;
   }
 
   /**
@@ -294,12 +329,14 @@ export class DnsRecords {
    * record is under its box's fingerprint (the update API writes nothing else), so these answer any
    * name under `<owner>.<zone>`: read by name, each query for a random name under a box (a
    * random-subdomain flood) was two reads of the database, the name's and, to tell an empty
-   * non-terminal from a name that does not exist, the box's; now one per box per `cacheMs`.
+   * non-terminal from a name that does not exist, the box's; now one per box per `cacheMs`. A box
+   * that holds no record (`ZoneOwners`: a random fingerprint) has none, and nothing is read.
    */
   async answering(owner: string): Promise<DnsRecord[]> {
     const now = performance.now();
     const cached = this.cache.get(owner);
     if (cached && now - cached.at < this.cacheMs) return cached.records;
+    if (this.owners && !(await this.owners.mayHold(owner))) return [];
     const records = await this.rows.ofOwner(owner);
     // Bounded: queries under random fingerprints must not grow memory without limit.
     if (this.cache.size >= 10_000) this.cache.clear();
@@ -354,6 +391,7 @@ export class DnsRecords {
     });
     this.sawSerial(serial);
     this.cache.delete(record.owner);
+    this.owners?.add(record.owner);
     return { ...record, updatedAt: now };
   }
 
@@ -369,12 +407,15 @@ export class DnsRecords {
       const rows = await query.execute();
       const asked = filter.value;
       const named = rows.filter((row) => asked === undefined || holdsValue({ type: row.type as RecordType, value: row.value }, asked));
-      if (named.length === 0) return { count: 0, owners: [] };
+      if (named.length === 0) return { count: 0, owners: [], emptied: [] };
       const result = await trx.deleteFrom('dns_records').where('id', 'in', named.map((row) => row.id)).executeTakeFirst();
       const deleted = Number(result.numDeletedRows);
-      return { count: deleted, owners: named.map((row) => row.owner), serial: deleted > 0 ? await bumpSerial(trx, now) : undefined };
+      const owners = [...new Set(named.map((row) => row.owner))];
+      const left = this.owners ? await ownersLeft(trx, owners) : new Set(owners);
+      return { count: deleted, owners, emptied: owners.filter((owner) => !left.has(owner)), serial: deleted > 0 ? await bumpSerial(trx, now) : undefined };
     });
     for (const owner of count.owners) this.cache.delete(owner);
+    for (const owner of count.emptied) this.owners?.forget(owner);
     if (count.serial !== undefined) this.sawSerial(count.serial);
     return count.count;
   }
@@ -406,20 +447,23 @@ export class DnsRecords {
    * a transaction of its own that raises the serial when it deleted any (`bumpSerial`), so the
    * serial rises with every change committed, as with a write. The delete names its batch by id and
    * checks `where` again: on PostgreSQL a record written again meanwhile (`put` dates it anew) is
-   * read by the delete as it now is, and stays. Returns how many went.
+   * read by the delete as it now is, and stays. The boxes a batch left without a record leave the
+   * set of boxes holding records (`ZoneOwners`). Returns how many went.
    */
   private async sweep(where: (eb: ExpressionBuilder<Database, 'dns_records'>) => Expression<SqlBool>, now: number): Promise<number> {
     return inBatches(async (limit) => {
-      const { count, serial } = await this.db.transaction().execute(async (trx) => {
+      const { count, serial, emptied } = await this.db.transaction().execute(async (trx) => {
         const batch = trx.selectFrom('dns_records').select('id').where(where).limit(limit);
-        const result = await trx.deleteFrom('dns_records').where('id', 'in', batch).where(where).executeTakeFirst();
-        const deleted = Number(result.numDeletedRows);
-        return { count: deleted, serial: deleted > 0 ? await bumpSerial(trx, now) : undefined };
+        const gone = await trx.deleteFrom('dns_records').where('id', 'in', batch).where(where).returning('owner').execute();
+        const owners = [...new Set(gone.map((row) => row.owner))];
+        const left = this.owners ? await ownersLeft(trx, owners) : new Set(owners);
+        return { count: gone.length, emptied: owners.filter((owner) => !left.has(owner)), serial: gone.length > 0 ? await bumpSerial(trx, now) : undefined };
       });
       if (serial !== undefined) {
         this.cache.clear();
         this.sawSerial(serial);
       }
+      for (const owner of emptied) this.owners?.forget(owner);
       return count;
     });
   }
