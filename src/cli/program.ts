@@ -51,6 +51,9 @@ class PairgateCommand extends Command {
    * reads as an option, and its bare "unknown option" said nothing of the way out, `--`.
    */
   override error(message: string, errorOptions?: { code?: string; exitCode?: number }): never {
+    // The hint names the command that failed: a bare "run with --help" left a person who typed
+    // `pairgate grant approve` to guess whether `pairgate --help` was meant.
+    this.showHelpAfterError(usageHint(this));
     const flag = errorOptions?.code === 'commander.unknownOption' ? /unknown option '(-[^-].*)'/.exec(message)?.[1] : undefined;
     const takesId = this.registeredArguments.some((argument) => ID_ARGUMENTS.has(argument.name()));
     if (flag !== undefined && takesId) {
@@ -58,6 +61,11 @@ class PairgateCommand extends Command {
     }
     return super.error(message, errorOptions);
   }
+}
+
+/** The line after a usage error: the exact `--help` to run. */
+function usageHint(command: Command): string {
+  return `(run \`${commandLine(command)} --help\` for usage)`;
 }
 
 /** Names of arguments that take an id (or a peer, named by its id): where the `--` hint helps. */

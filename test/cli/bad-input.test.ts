@@ -39,6 +39,18 @@ describe('the CLI on bad input: one line saying what to do, exit code 2, no stac
     expect((await run(['--version'])).status).toBe(0);
   }, 60_000);
 
+  it('a usage error names the --help to run: the command that failed, not a bare "--help"', async () => {
+    const missing = await run(['grant', 'approve']);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/missing required argument 'code'\n\(run `pairgate grant approve --help` for usage\)\n$/);
+    const unknown = await run(['lan', 'join', '--bogus']);
+    expect(unknown.stderr).toMatch(/unknown option '--bogus'\n\(run `pairgate lan join --help` for usage\)\n$/);
+    const valueless = await run(['grant', 'create', '--ttl']);
+    expect(valueless.stderr).toMatch(/\(run `pairgate grant create --help` for usage\)\n$/);
+    expect((await run(['--bogus'])).stderr).toMatch(/\(run `pairgate --help` for usage\)\n$/);
+    expect(missing.stderr).not.toMatch(/^\s+at /m);
+  }, 60_000);
+
   it('pairgate --help says what the exit codes mean and where each command\'s options are', async () => {
     const help = await run(['--help']);
     expect(help.status).toBe(0);
