@@ -17,7 +17,6 @@ const setups = await sqlStoreSetups(migrations);
  * which held SQLite's event loop or outlasted PostgreSQL's query timeout.
  */
 describeOnEachStore(setups, `access sweep of a backlog`, (stores) => {
-
   it('deletes every ended access and its tokens in batches, and nothing live', async () => {
     const now = 1_000_000;
     const ended = 2 * SWEEP_BATCH_ROWS + 1;

@@ -26,7 +26,6 @@ function row(id: string, name: string, type: string, updatedAt: number): DnsReco
  * once, so the serial still rises with every change.
  */
 describeOnEachStore(setups, `DNS sweeps of a backlog`, (stores) => {
-
   const insert = async (rows: DnsRecordRow[]) => {
     for (let i = 0; i < rows.length; i += 500) await stores().db.insertInto('dns_records').values(rows.slice(i, i + 500)).execute();
   };

@@ -49,7 +49,6 @@ class SweepStatements implements KyselyPlugin {
  * installation in one unbounded DELETE. Now both go a batch at a time, with the loop free between.
  */
 describeOnEachStore(setups, `install sweep of a backlog`, (stores) => {
-
   it('removes every rotated installation due and every orphan link in batches, yielding between, and nothing live', async () => {
     const now = 1_000_000_000;
     const keepRotatedMs = 3_600_000;

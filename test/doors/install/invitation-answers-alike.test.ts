@@ -1,12 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { accountsMigrations } from '../../../src/doors/accounts/migrations.js';
 import { Invitations } from '../../../src/doors/install/invitations.js';
 import { installMigrations } from '../../../src/doors/install/migrations.js';
 import { Organizations } from '../../../src/doors/install/organizations.js';
 import { coreMigrations } from '../../../src/store/migrations/core.js';
-import type { Stores } from '../../../src/store/ports.js';
 import { StatementCapture } from '../../helpers/query-plans.js';
-import { sqlStoreSetups } from '../../helpers/sql-store-setups.js';
+import { describeOnEachStore, sqlStoreSetups } from '../../helpers/sql-store-setups.js';
 
 const DAY = 86_400_000;
 const LIMITS = { ttlMs: 7 * DAY, perOrganization: 100, perAccount: 20, organizationsPerAccount: 100, declineMemoryMs: 30 * DAY };
@@ -20,17 +19,9 @@ const setups = await sqlStoreSetups({ ...coreMigrations, ...accountsMigrations, 
  * over hundreds of tries on one organization: renewing takes no new place), telling an admin of
  * any organization which usernames exist.
  */
-for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`install door: an invitation's work tells nothing of the account, ${setup.name}${setup.skip ? ` (skipped: ${setup.skip})` : ''}`, () => {
-  let stores: Stores;
-  beforeEach(async () => {
-    stores = await setup.open();
-  });
-  afterEach(async () => {
-    await stores.close();
-  });
-
+describeOnEachStore(setups, `install door: an invitation's work tells nothing of the account`, (stores) => {
   it('a username of an account and one of none run the same statements, first sent and renewed', async () => {
-    const db = stores.db;
+    const db = stores().db;
     const now = 100 * DAY;
     await db.insertInto('users').values([
       { id: 'u-admin', username: 'alike-admin', email: 'alike-admin@example.test', password_hash: 'x', created_at: 0 },
@@ -59,17 +50,9 @@ for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`install door: 
  * it is, and leaves no memory. It was declined (204) and remembered 30 days, refusing its
  * organization and inviter an invitation the person never saw as pending.
  */
-for (const setup of setups) describe.skipIf(Boolean(setup.skip))(`install door: a lapsed invitation is not declined, ${setup.name}${setup.skip ? ` (skipped: ${setup.skip})` : ''}`, () => {
-  let stores: Stores;
-  beforeEach(async () => {
-    stores = await setup.open();
-  });
-  afterEach(async () => {
-    await stores.close();
-  });
-
+describeOnEachStore(setups, `install door: a lapsed invitation is not declined`, (stores) => {
   it('declining it after its lifetime is 404 invitation_not_found, and nothing is remembered', async () => {
-    const db = stores.db;
+    const db = stores().db;
     const now = 100 * DAY;
     await db.insertInto('users').values([
       { id: 'u-admin', username: 'lapsed-admin', email: 'lapsed-admin@example.test', password_hash: 'x', created_at: 0 },
