@@ -377,6 +377,15 @@ export class Invitations {
       await trx.deleteFrom('organization_invitations')
         .where('user_id', '=', userId).where('invited_by', '=', invitation.invited_by).where('expires_at', '>', now)
         .execute();
+      // And those kept unbound (beyond the account's `perAccount` places: no account named, only
+      // its username; bound only if renewed once the account has room), which the inviter still
+      // saw as pending: the memory refuses that inviter's renewal anyway. Found by the inviter's index.
+      const invitee = await trx.selectFrom('users').select('username').where('id', '=', userId).executeTakeFirst();
+      if (invitee) {
+        await trx.deleteFrom('organization_invitations')
+          .where('user_id', 'is', null).where('username', '=', invitee.username).where('invited_by', '=', invitation.invited_by)
+          .execute();
+      }
       return true;
     });
   }
