@@ -315,9 +315,10 @@ export class AppAccesses {
    * in one go held SQLite's event loop, or outlasted PostgreSQL's query timeout), each batch's
    * tokens and accesses in one transaction as the whole sweep's were, so no other statement of this
    * process comes between them on SQLite; both statements name the batch by the same query, which
-   * reads the expiry again, as the unbatched statements did.
+   * reads the expiry again, as the unbatched statements did. On PostgreSQL, `sweepSkipping`.
    */
   async sweep(now: number): Promise<number> {
+    if (this.locks) return this.sweepSkipping(now);
     return inBatches((limit) => this.db.transaction().execute(async (trx) => {
       // Ordered, so that both statements take the same `limit` ended accesses; by expiry then id,
       // the order of the index `app_accesses_expires`, so a batch is read from it alone (by `id`,
@@ -327,6 +328,39 @@ export class AppAccesses {
       // The expiry again on the row the DELETE locks: on PostgreSQL the batch is the statement's
       // snapshot, and an access renewed by another connection meanwhile was deleted by id alone.
       const deleted = await trx.deleteFrom('app_accesses').where('id', 'in', batch).where('expires_at', '<=', now).executeTakeFirst();
+      return Number(deleted.numDeletedRows);
+    }));
+  }
+
+  /**
+   * The sweep on PostgreSQL, where it never waits for a row another transaction holds. An
+   * account's deletion locks its accesses and then, by their cascade, their tokens; a new password
+   * (`revokeAllOf`) and `revoke` lock the tokens and then the accesses. Deleting a batch's tokens
+   * and then its accesses, the sweep met the first the other way round, and waiting for the rows
+   * the second held while holding some of theirs met the second too (40P01, the deletion or the
+   * password change answered 503). Each batch now locks its ended accesses `FOR UPDATE SKIP
+   * LOCKED` (the ones held are being deleted or renewed by their holder), deletes those of their
+   * tokens no one holds (`SKIP LOCKED` again), and deletes the accesses left with no token: one
+   * whose token another transaction holds stays for the next sweep (its tokens are dead already:
+   * it has ended), and deleting it would have waited for that token through the cascade. No token
+   * can be added meanwhile: its insert waits for the access's row, which the batch holds.
+   */
+  private async sweepSkipping(now: number): Promise<number> {
+    return inBatches((limit) => this.db.transaction().execute(async (trx) => {
+      const batch = await trx.selectFrom('app_accesses').select('id').where('expires_at', '<=', now)
+        .orderBy('expires_at').orderBy('id').limit(limit)
+        .forUpdate().skipLocked()
+        .execute();
+      if (batch.length === 0) return 0;
+      const ids = batch.map((row) => row.id);
+      await trx.deleteFrom('app_access_tokens')
+        .where('token_hash', 'in', (eb) => eb.selectFrom('app_access_tokens').select('token_hash').where('access_id', 'in', ids).forUpdate().skipLocked())
+        .execute();
+      const deleted = await trx.deleteFrom('app_accesses')
+        .where('id', 'in', ids)
+        .where('expires_at', '<=', now)
+        .where((eb) => eb.not(eb.exists(eb.selectFrom('app_access_tokens').select('app_access_tokens.token_hash').whereRef('app_access_tokens.access_id', '=', 'app_accesses.id'))))
+        .executeTakeFirst();
       return Number(deleted.numDeletedRows);
     }));
   }

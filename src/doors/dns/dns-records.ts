@@ -2,7 +2,7 @@ import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool
 import { randomId } from '../../core/ids.js';
 import { advisoryXactLock, needsAdvisoryLocks } from '../../store/sql/advisory-lock.js';
 import type { Database, DurableDb, MigrationSet } from '../../store/durable-schema.js';
-import { inBatches } from '../../store/sql/batched-delete.js';
+import { inBatches, skippingLocked } from '../../store/sql/batched-delete.js';
 import { holdsValue, readValue } from './record-values.js';
 import { OWNERS_RELOAD_MS, ZoneOwners, type OwnerReads } from './zone-owners.js';
 
@@ -454,7 +454,13 @@ export class DnsRecords {
     return inBatches(async (limit) => {
       const { count, serial, emptied } = await this.db.transaction().execute(async (trx) => {
         const batch = trx.selectFrom('dns_records').select('id').where(where).limit(limit);
-        const gone = await trx.deleteFrom('dns_records').where('id', 'in', batch).where(where).returning('owner').execute();
+        // On PostgreSQL the batch never waits for a row another transaction holds (`skippingLocked`):
+        // a box's records deleted at a name (`remove`) or the other sweep take many of the same rows
+        // in the order of their own plan, and each waiting for a row the other held deadlocked
+        // (40P01). A row skipped is being deleted or written again by its holder; one left goes at
+        // the next sweep.
+        const named = this.locks ? trx.deleteFrom('dns_records').where('id', '=', skippingLocked(batch)) : trx.deleteFrom('dns_records').where('id', 'in', batch);
+        const gone = await named.where(where).returning('owner').execute();
         const owners = [...new Set(gone.map((row) => row.owner))];
         const left = this.owners ? await ownersLeft(trx, owners) : new Set(owners);
         return { count: gone.length, emptied: owners.filter((owner) => !left.has(owner)), serial: gone.length > 0 ? await bumpSerial(trx, now) : undefined };

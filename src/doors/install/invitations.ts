@@ -2,7 +2,7 @@ import { ConflictError, ExpiredError, InvalidRequestError, NotFoundError } from 
 import { randomId } from '../../core/ids.js';
 import type { DurableDb } from '../../store/durable-schema.js';
 import { advisoryXactLock, needsAdvisoryLocks } from '../../store/sql/advisory-lock.js';
-import { deleteInBatches, inBatches } from '../../store/sql/batched-delete.js';
+import { deleteInBatches } from '../../store/sql/batched-delete.js';
 import { USERNAME_PATTERN } from '../accounts/users.js';
 import { alreadyMember, assertAllowedIn, assertRoomFor, lockOrganization, ORG_ID_PATTERN, type Membership } from './organizations.js';
 import { isRole, roleAllows, ROLES, type Role } from './roles.js';
@@ -432,41 +432,24 @@ export class Invitations {
   }
 
   /**
-   * Deletes the invitations expired at `now`, a batch at a time (`deleteInBatches`); returns how
-   * many went. On PostgreSQL each batch locks its rows FOR UPDATE SKIP LOCKED before it deletes
-   * them, so the sweep never waits for a row: an organization's deletion, an admin's invitations
-   * withdrawn or an account's deletion deletes many of the same expired rows in the order of its
-   * own plan (by organization and username, by inviter), and the sweep's batch, in the order of
-   * its plan, waited for one of them while holding another the other statement waited for
-   * (40P01). A row skipped is being deleted or renewed by its holder; one left over goes at the
-   * next sweep.
+   * Deletes the invitations expired at `now`, a batch at a time (`deleteInBatches`, which on
+   * PostgreSQL skips the rows another transaction holds: an organization's deletion, an admin's
+   * invitations withdrawn or an account's deletion deletes many of the same expired rows in the
+   * order of its own plan, by organization and username or by inviter, and the sweep waiting for
+   * one of them while holding another deadlocked); returns how many went.
    */
   async sweep(now: number): Promise<number> {
-    if (!needsAdvisoryLocks(this.db)) return deleteInBatches(this.db, { table: 'organization_invitations', key: 'id', where: (eb) => eb('expires_at', '<=', now) });
-    return inBatches(async (limit) => {
-      const result = await this.db.deleteFrom('organization_invitations')
-        .where('id', 'in', (eb) => eb.selectFrom('organization_invitations').select('id').where('expires_at', '<=', now).limit(limit).forUpdate().skipLocked())
-        .where('expires_at', '<=', now)
-        .executeTakeFirst();
-      return Number(result.numDeletedRows);
-    });
+    return deleteInBatches(this.db, { table: 'organization_invitations', key: 'id', where: (eb) => eb('expires_at', '<=', now) });
   }
 
   /**
    * Deletes the memories of declines lapsed at `now`, a batch at a time, by their `expires_at`
-   * index; returns how many went. On PostgreSQL skipping the rows another transaction holds, as
-   * `sweep` does (an organization's deletion sets its memories' organization to null, an
-   * account's deletion deletes its memories, many rows in their own order).
+   * index (`deleteInBatches`, skipping the rows another transaction holds, as `sweep` does: an
+   * organization's deletion sets its memories' organization to null, an account's deletion deletes
+   * its memories, many rows in their own order); returns how many went.
    */
   async sweepDeclines(now: number): Promise<number> {
-    if (!needsAdvisoryLocks(this.db)) return deleteInBatches(this.db, { table: 'organization_invitation_declines', key: 'id', where: (eb) => eb('expires_at', '<=', now) });
-    return inBatches(async (limit) => {
-      const result = await this.db.deleteFrom('organization_invitation_declines')
-        .where('id', 'in', (eb) => eb.selectFrom('organization_invitation_declines').select('id').where('expires_at', '<=', now).limit(limit).forUpdate().skipLocked())
-        .where('expires_at', '<=', now)
-        .executeTakeFirst();
-      return Number(result.numDeletedRows);
-    });
+    return deleteInBatches(this.db, { table: 'organization_invitation_declines', key: 'id', where: (eb) => eb('expires_at', '<=', now) });
   }
 
   /** The pending invitation `id` of `userId`, or 404 `invitation_not_found`. */

@@ -1,6 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { Expression, ExpressionBuilder, Kysely, SqlBool } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { Database, DurableDb } from '../durable-schema.js';
+import { needsAdvisoryLocks } from './advisory-lock.js';
 
 /**
  * Rows one statement of a periodic sweep deletes, at most. A sweep meets whatever piled up since
@@ -49,8 +50,25 @@ export async function inBatches(deleteBatch: (limit: number) => Promise<number>,
 type LooseDb = Kysely<Record<string, Record<string, unknown>>>;
 
 /**
+ * On PostgreSQL, the keys `batch` selects, its rows locked `FOR UPDATE SKIP LOCKED`, as the right
+ * side of `key = ...` (`= ANY(ARRAY(batch))`): the sweep never waits for a row another transaction
+ * holds. A many-row delete over the same expired rows (an organization's deletion, an account's
+ * cascade, a box's records deleted at a name) locks them in the order of its own plan, the sweep in
+ * the order of its own, and each waited for a row the other held (40P01). A row skipped is being
+ * deleted or written by its holder; one left over goes at the next sweep. `ARRAY(...)` runs the
+ * batch once, before the DELETE: as `key IN (batch)` the planner may run it again for every row
+ * (a nested loop), and each run skips the rows the DELETE has just deleted and takes the next, so a
+ * statement deleted past its `LIMIT` (a DNS sweep's batch of 1,000 took 1,001). SQLite has one
+ * writer at a time, and no FOR UPDATE: there `key IN (batch)`.
+ */
+export function skippingLocked<O>(batch: SelectQueryBuilder<never, never, O>): RawBuilder<O[keyof O]> {
+  return sql<O[keyof O]>`any(array(${batch.forUpdate().skipLocked()}))`;
+}
+
+/**
  * The keys of at most `limit` of `rows` (`SELECT key FROM table WHERE ... LIMIT limit`), for a
- * `WHERE key IN (...)`: PostgreSQL's DELETE has no LIMIT of its own, and this form runs on both.
+ * `WHERE key IN (...)` (or on PostgreSQL `skippingLocked`): PostgreSQL's DELETE has no LIMIT of its
+ * own, and this form runs on both.
  */
 function sweptKeys<T extends Table>(db: DurableDb, rows: SweptRows<T>, limit: number) {
   const { table, key }: { table: string; key: string } = rows;
@@ -59,16 +77,20 @@ function sweptKeys<T extends Table>(db: DurableDb, rows: SweptRows<T>, limit: nu
 
 /**
  * Deletes `rows` at most `limit` a statement (`DELETE FROM table WHERE key IN (SELECT key ... LIMIT
- * limit)`, which SQLite and PostgreSQL both run), with a turn of the event loop between
- * statements (`inBatches`); returns how many went.
+ * limit)`, which SQLite and PostgreSQL both run; on PostgreSQL skipping the rows others hold,
+ * `skippingLocked`), with a turn of the event loop between statements (`inBatches`); returns how
+ * many went.
  */
 export async function deleteInBatches<T extends Table>(db: DurableDb, rows: SweptRows<T>, limit: number = SWEEP_BATCH_ROWS): Promise<number> {
   return inBatches(async (n) => {
     const { table, key }: { table: string; key: string } = rows;
-    // The condition again on the DELETE itself: on PostgreSQL the keys are those of the statement's
-    // snapshot, and a row renewed by another connection while this waited for its lock was deleted
-    // by key alone; the row the DELETE locks is read again against the condition.
-    const result = await (db as unknown as LooseDb).deleteFrom(table).where(key, 'in', sweptKeys(db, rows, n)).where(rows.where as never).executeTakeFirst();
+    // The condition again on the DELETE itself: on PostgreSQL the keys are read from the
+    // statement's snapshot, and a row renewed by another connection meanwhile was deleted by key
+    // alone; the row the DELETE deletes is read again against the condition.
+    const keys = sweptKeys(db, rows, n);
+    const batch = (db as unknown as LooseDb).deleteFrom(table);
+    const named = needsAdvisoryLocks(db) ? batch.where(key, '=', skippingLocked(keys as never)) : batch.where(key, 'in', keys);
+    const result = await named.where(rows.where as never).executeTakeFirst();
     return Number(result.numDeletedRows);
   }, limit);
 }
