@@ -14,3 +14,26 @@ export function optionDescription(option: Option): string {
   const variable = /^(.*) \(([A-Z][A-Z0-9_]*)\)$/s.exec(option.description);
   return variable ? `${variable[1]} (${variable[2]}, default: ${shown})` : `${option.description} (default: ${shown})`;
 }
+
+/** Columns of the paragraphs pairgate adds to --help: they read whole in an 80-column terminal. */
+export const HELP_TEXT_WIDTH = 80;
+
+/**
+ * `text` wrapped as one paragraph, each line as full as `width` allows: for a paragraph put
+ * together from shared pieces (the lan commands' session failures, the session commands' relay),
+ * each wrapped on its own, which left a short line where two met.
+ */
+export function helpParagraph(text: string, width = HELP_TEXT_WIDTH): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.trim().split(/\s+/)) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines.join('\n');
+}

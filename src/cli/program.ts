@@ -46,7 +46,9 @@ class PairgateCommand extends Command {
   }
 
   /**
-   * Adds a hint to commander's "unknown option" on a command that takes a peer or an id: about 1
+   * Says commander's usage errors as every other error is said (`usageSentence`: "pairgate: ",
+   * a sentence, a machine code; "error: ..." read apart from the others), then the line naming the
+   * --help to run. Also adds a hint to commander's "unknown option" on a command that takes a peer or an id: about 1
    * device id in 64 made before new ids avoided it starts with "-" (`-7N2HIah...`), which commander
    * reads as an option, and its bare "unknown option" said nothing of the way out, `--`.
    */
@@ -56,11 +58,40 @@ class PairgateCommand extends Command {
     this.showHelpAfterError(usageHint(this));
     const flag = errorOptions?.code === 'commander.unknownOption' ? /unknown option '(-[^-].*)'/.exec(message)?.[1] : undefined;
     const takesId = this.registeredArguments.some((argument) => ID_ARGUMENTS.has(argument.name()));
-    if (flag !== undefined && takesId) {
-      return super.error(`${message}\n(an id that starts with - goes after --: ${commandLine(this)} -- ${terminalSafe(flag)})`, errorOptions);
-    }
-    return super.error(message, errorOptions);
+    const idHint = flag !== undefined && takesId ? `\n(an id that starts with - goes after --: ${commandLine(this)} -- ${terminalSafe(flag)})` : '';
+    return super.error(`${usageSentence(message, errorOptions?.code)}${idHint}`, errorOptions);
   }
+}
+
+/**
+ * Machine codes of commander's usage errors, by its own codes: stable names of pairgate's, which
+ * a commander release renaming its codes does not change.
+ */
+const USAGE_ERROR_CODES: Readonly<Record<string, string>> = {
+  'commander.unknownOption': 'unknown_option',
+  'commander.missingArgument': 'missing_argument',
+  'commander.optionMissingArgument': 'missing_option_value',
+  'commander.missingMandatoryOptionValue': 'missing_option',
+  'commander.conflictingOption': 'conflicting_options',
+  'commander.excessArguments': 'too_many_arguments',
+  'commander.invalidArgument': 'invalid_argument',
+};
+
+/**
+ * A usage error of commander's ("error: unknown option '--prot'\n(Did you mean --port?)") as every
+ * other error of the CLI reads (`reportCliError`): "pairgate: ", a sentence, the machine code
+ * ("pairgate: Unknown option '--prot' (did you mean --port?). [unknown_option]"). Commander's
+ * own `outputError` writes the message as given: its "error: " is part of the message.
+ */
+export function usageSentence(message: string, commanderCode: string | undefined): string {
+  const [first = '', ...rest] = message.replace(/^error: /, '').split('\n');
+  // Commander's suggestion for a mistyped option is a line of its own; said in the sentence, as
+  // the unknown command's is.
+  const suggestion = rest.length > 0 ? /^\(Did you mean (.+)\?\)$/.exec(rest[0]!)?.[1] : undefined;
+  if (suggestion !== undefined) rest.shift();
+  const said = `${first.charAt(0).toUpperCase()}${first.slice(1)}${suggestion !== undefined ? ` (did you mean ${suggestion}?)` : ''}`;
+  const code = USAGE_ERROR_CODES[commanderCode ?? ''] ?? 'usage_error';
+  return [`pairgate: ${said}${/[.?!]$/.test(said) ? '' : '.'} [${code}]`, ...rest].join('\n');
 }
 
 /** The line after a usage error: the exact `--help` to run. */

@@ -1,10 +1,11 @@
 import { terminalSafe } from './terminal-text.js';
 
 /**
- * Times of the server's answers (UTC ISO) as the CLI prints them for people: the time of day in the
- * terminal's time zone on a 24-hour clock, and how far off it is. Written out by hand rather than
- * with `toLocaleTimeString`, whose shape follows the terminal's locale ("07:15 PM" here, "19:15"
- * there): every command (`session`, `join`) prints the same shape whatever the locale.
+ * Times (the server's answers' UTC ISO, a saved peer's) as the CLI prints them for
+ * people: the time of day in the terminal's time zone on a 24-hour clock, and how far off it is.
+ * Written out by hand rather than with `toLocaleTimeString`, whose shape follows the terminal's
+ * locale ("07:15 PM" here, "19:15" there): every command's text output (`session`, `join`,
+ * `grant`, `peers list`) prints the same shape whatever the locale; `--json` keeps ISO.
  */
 
 const pad = (n: number): string => String(n).padStart(2, '0');

@@ -29,7 +29,7 @@ describe('the CLI on bad input: one line saying what to do, exit code 2, no stac
   it('usage errors of sub-commands exit 2 (commander exited 1 from inside them)', async () => {
     const missing = await run(['grant', 'create']);
     expect(missing.status).toBe(2);
-    expect(missing.stderr).toMatch(/required option '-l, --label <text>' not specified/);
+    expect(missing.stderr).toMatch(/^pairgate: Required option '-l, --label <text>' not specified\. \[missing_option\]\n/);
     expect((await run(['grant', 'approve'])).status).toBe(2);
     expect((await run(['lan', 'join', '--bogus'])).status).toBe(2);
     expect((await run(['box', 'dns'])).status).toBe(2);
@@ -42,13 +42,29 @@ describe('the CLI on bad input: one line saying what to do, exit code 2, no stac
   it('a usage error names the --help to run: the command that failed, not a bare "--help"', async () => {
     const missing = await run(['grant', 'approve']);
     expect(missing.status).toBe(2);
-    expect(missing.stderr).toMatch(/missing required argument 'code'\n\(run `pairgate grant approve --help` for usage\)\n$/);
+    expect(missing.stderr).toMatch(/missing required argument 'code'\. \[missing_argument\]\n\(run `pairgate grant approve --help` for usage\)\n$/i);
     const unknown = await run(['lan', 'join', '--bogus']);
-    expect(unknown.stderr).toMatch(/unknown option '--bogus'\n\(run `pairgate lan join --help` for usage\)\n$/);
+    expect(unknown.stderr).toMatch(/unknown option '--bogus'\. \[unknown_option\]\n\(run `pairgate lan join --help` for usage\)\n$/i);
     const valueless = await run(['grant', 'create', '--ttl']);
     expect(valueless.stderr).toMatch(/\(run `pairgate grant create --help` for usage\)\n$/);
     expect((await run(['--bogus'])).stderr).toMatch(/\(run `pairgate --help` for usage\)\n$/);
     expect(missing.stderr).not.toMatch(/^\s+at /m);
+  }, 60_000);
+
+  it('a usage error reads as every other error: "pairgate: ", a sentence, a stable code; still exit 2, then the --help to run', async () => {
+    const cases: [string[], string][] = [
+      [['grant', 'approve'], "pairgate: Missing required argument 'code'. [missing_argument]\n(run `pairgate grant approve --help` for usage)\n"],
+      [['grant', 'create'], "pairgate: Required option '-l, --label <text>' not specified. [missing_option]\n(run `pairgate grant create --help` for usage)\n"],
+      [['grant', 'create', '--ttl'], "pairgate: Option '--ttl <time>' argument missing. [missing_option_value]\n(run `pairgate grant create --help` for usage)\n"],
+      [['grant', 'show', 'a', 'b'], "pairgate: Too many arguments for 'show'. Expected 1 argument but got 2. [too_many_arguments]\n(run `pairgate grant show --help` for usage)\n"],
+      // Commander's suggestion, a line of its own, said in the sentence as the unknown command's is.
+      [['serve', '--prot', '1'], "pairgate: Unknown option '--prot' (did you mean --port?). [unknown_option]\n(run `pairgate serve --help` for usage)\n"],
+      [['--bogus'], "pairgate: Unknown option '--bogus'. [unknown_option]\n(run `pairgate --help` for usage)\n"],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => run(args)));
+    cases.forEach(([args, stderr], index) => {
+      expect({ args, status: runs[index]!.status, stderr: runs[index]!.stderr }).toEqual({ args, status: 2, stderr });
+    });
   }, 60_000);
 
   it('pairgate --help says what the exit codes mean and where each command\'s options are', async () => {

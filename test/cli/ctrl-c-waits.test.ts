@@ -89,7 +89,7 @@ describe('pairgate grant create: Ctrl-C while waiting for the decision', () => {
       await requester.waitFor(/Waiting for the decision/, requester.err);
       requester.child.kill('SIGINT');
       expect(await requester.exited).toEqual({ code: null, signal: 'SIGINT' });
-      expect(requester.err()).toMatch(new RegExp(`\\npairgate: stopped \\(Ctrl-C\\); the request could not be withdrawn \\(aborted\\): its code ${code} works until \\S+, but an approval now reaches nobody\\.\\n$`));
+      expect(requester.err()).toMatch(new RegExp(`\\npairgate: stopped \\(Ctrl-C\\); the request could not be withdrawn \\(aborted\\): its code ${code} works until (\\d{4}-\\d\\d-\\d\\d )?\\d\\d:\\d\\d:\\d\\d \\(in 10 min\\), but an approval now reaches nobody\\.\\n$`));
     } finally {
       holdRefusals = false;
     }

@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notApproved } from '../../src/cli/commands/grant.js';
+import { whenWords } from '../../src/cli/time-words.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 
 const cli = join(process.cwd(), 'dist/cli/main.js');
@@ -20,6 +21,20 @@ const hasScript = (() => {
   }
 })();
 const exec = promisify(execFile);
+
+// A zone without daylight saving and half an hour off UTC: its times cannot pass for UTC ones.
+const KOLKATA = { env: { ...process.env, TZ: 'Asia/Kolkata' } };
+const ISO = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/;
+
+/**
+ * A time as the CLI's text output says it in Asia/Kolkata (UTC+05:30), as `session` does: the time
+ * of day, with its date first when that is not today there, then how far off it is.
+ */
+function kolkataWhen(iso: string, distance: string): string {
+  const shifted = new Date(new Date(iso).getTime() + 330 * 60_000).toISOString();
+  const today = new Date(Date.now() + 330 * 60_000).toISOString().slice(0, 10);
+  return `${shifted.slice(0, 10) === today ? '' : `${shifted.slice(0, 10)} `}${shifted.slice(11, 19)} (${distance})`;
+}
 
 describe('pairgate grant (CLI through the SDK, against a real server)', () => {
   let t: TestApp;
@@ -104,11 +119,12 @@ describe('pairgate grant (CLI through the SDK, against a real server)', () => {
     await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
     try {
       const url = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
-      const shown = await exec('node', [cli, 'grant', 'show', 'abcd-efgh-j', '--server', url]);
+      const shown = await exec('node', [cli, 'grant', 'show', 'abcd-efgh-j', '--server', url], KOLKATA);
       const lines = shown.stdout.split('\n');
       expect(lines[0]).toBe('Print a page↵State: approved by your admin\uFFFD[2K');
       expect(lines[1]).toBe('  from: x↵y: z');
-      expect(lines[2]).toMatch(/^State: pending, expires at /);
+      // The time as the session commands say it (local, with how far off), not the server's UTC ISO.
+      expect(lines[2]).toMatch(/^State: pending, expires at 2030-01-01 05:30:00 \(in \d+ days\)$/);
       const approved = await exec('node', [cli, 'grant', 'approve', 'abcd-efgh-j', '--server', url]);
       expect(approved.stdout).toBe('Approved: Print a page↵State: approved by your admin\uFFFD[2K\n');
     } finally {
@@ -132,7 +148,7 @@ describe('pairgate grant (CLI through the SDK, against a real server)', () => {
     });
     const no = await approveOnTerminal('n');
     expect(no.status).toBe(1);
-    expect(no.output).toMatch(/Let the printer in\r?\n {2}room: office\r?\nState: pending, expires at \S+\r?\nApprove this request\? \[y\/N\] /);
+    expect(no.output).toMatch(/Let the printer in\r?\n {2}room: office\r?\nState: pending, expires at (\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d \(in 10 min\)\r?\nApprove this request\? \[y\/N\] /);
     expect(no.output).toContain('Not approved: nothing was changed (the code still works until it expires).');
     expect(((await (await fetch(`${server}/api/v1/grants/${id}`)).json()) as { state: string }).state).toBe('pending');
     const yes = await approveOnTerminal('y');
@@ -171,18 +187,23 @@ describe('pairgate grant (CLI through the SDK, against a real server)', () => {
 
   it('says so when the server keeps the grant shorter than --ttl asked (the API caps it without an error)', async () => {
     // The test server keeps grants at most 600 s (PAIRGATE_GRANT_TTL_SECONDS' default).
-    const capped = await exec('node', [cli, 'grant', 'create', '--label', 'Long job', '--ttl', '3600', '--no-wait', '--server', server]);
-    const expiresAt = /expires at (\S+Z)\.$/m.exec(capped.stdout)?.[1];
-    expect(capped.stdout).toMatch(/^Asked for 3600 s; this server keeps grants at most 600 s, so this one expires at \S+Z\.\nAsk the approver to run: pairgate grant approve \S+ --server /m);
-    expect(Date.parse(expiresAt!) - Date.now()).toBeLessThanOrEqual(600_000);
-    // With --json, standard output stays one JSON document and the note goes to standard error.
-    const json = await exec('node', [cli, 'grant', 'create', '--label', 'Long job', '--ttl', '3600', '--no-wait', '--json', '--server', server]);
-    expect(JSON.parse(json.stdout)).toHaveProperty('expiresAt');
-    expect(json.stderr).toMatch(/^Asked for 3600 s; this server keeps grants at most 600 s, so this one expires at \S+Z\.$/m);
+    // Times in text as the session commands print them: local time of day and how far off it is.
+    const capped = await exec('node', [cli, 'grant', 'create', '--label', 'Long job', '--ttl', '3600', '--no-wait', '--server', server], KOLKATA);
+    expect(capped.stdout).toMatch(/^Asked for 3600 s; this server keeps grants at most 600 s, so this one expires at (\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d \(in 10 min\)\.\nAsk the approver to run: pairgate grant approve \S+ --server /m);
+    expect(capped.stdout).not.toMatch(ISO);
+    const code = /^Code: (\S+)$/m.exec(capped.stdout)![1]!;
+    const { expiresAt } = (await (await fetch(`${server}/api/v1/codes/${code}`)).json()) as { expiresAt: string };
+    expect(capped.stdout).toContain(`so this one expires at ${kolkataWhen(expiresAt, 'in 10 min')}.\n`);
+    // With --json, standard output stays one JSON document (its time UTC ISO) and the note goes to standard error.
+    const json = await exec('node', [cli, 'grant', 'create', '--label', 'Long job', '--ttl', '3600', '--no-wait', '--json', '--server', server], KOLKATA);
+    const created = JSON.parse(json.stdout) as { expiresAt: string };
+    expect(created.expiresAt).toMatch(ISO);
+    expect(json.stderr).toBe(`Asked for 3600 s; this server keeps grants at most 600 s, so this one expires at ${kolkataWhen(created.expiresAt, 'in 10 min')}.\n`);
     // Within the maximum, or without --ttl, there is nothing to say.
     for (const ttl of [['--ttl', '600'], ['--ttl', '30'], []]) {
-      const kept = await exec('node', [cli, 'grant', 'create', '--label', 'Short job', ...ttl, '--no-wait', '--server', server]);
-      expect(kept.stdout, ttl.join(' ')).toMatch(/^Expires at \S+Z\. Ask the approver to run/m);
+      const kept = await exec('node', [cli, 'grant', 'create', '--label', 'Short job', ...ttl, '--no-wait', '--server', server], KOLKATA);
+      expect(kept.stdout, ttl.join(' ')).toMatch(/^Expires at (\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d \(in (\d+ s|10 min)\)\. Ask the approver to run/m);
+      expect(kept.stdout).not.toMatch(ISO);
       expect(kept.stdout + kept.stderr).not.toMatch(/Asked for/);
     }
   });
@@ -260,7 +281,9 @@ describe('pairgate grant against a web server that answers every path with a pag
 
 describe('the line for a grant that ended without approval', () => {
   it('says an expired code expired before anyone decided, and what to do; a refusal gives its note', () => {
-    expect(notApproved('expired', null, '2026-12-02T08:20:07.831Z')).toBe('Not approved: nobody decided before the code expired (2026-12-02T08:20:07.831Z). Create a new one to ask again.');
+    const expired = new Date(Date.now() - 90_000).toISOString();
+    expect(notApproved('expired', null, expired)).toBe(`Not approved: nobody decided before the code expired at ${whenWords(expired)}. Create a new one to ask again.`);
+    expect(notApproved('expired', null, expired)).toMatch(/expired at (\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d \(2 min ago\)\. /);
     expect(notApproved('refused', 'not today', '')).toBe('Refused: not today.');
     expect(notApproved('refused', null, '')).toBe('Refused.');
   });

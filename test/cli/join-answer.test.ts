@@ -92,6 +92,13 @@ describe('pairgate join with a malformed code on the command line', () => {
     expect(result.stderr).toMatch(/^pairgate: A code has 6 characters; this one has /);
     expect(result.stderr).not.toContain('not a valid code');
   });
+
+  it('says each refusal with the machine code the server gives it, as every other error', async () => {
+    const [short, foreign] = await Promise.all([['12'], ['ab!def']].map((code) => runCli(['join', ...code, '--relay', 'http://127.0.0.1:9'])));
+    expect(short).toMatchObject({ status: 2, stderr: 'pairgate: A code has 6 characters; this one has 2. Check that you typed all of it. [code_wrong_length]\n' });
+    expect(foreign!.status).toBe(2);
+    expect(foreign!.stderr).toMatch(/^pairgate: "!" \(character 3\) cannot appear in a code: .+\. \[code_bad_character\]\n$/);
+  });
 });
 
 describe('pairgate join out of tries', () => {

@@ -36,6 +36,8 @@ describe('pairgate join: the pairing code typed at its question', () => {
     expect(run.status).toBe(2);
     const lines = errorLines(run.stderr);
     expect(lines).toHaveLength(2);
+    // With its machine code, as the same code on the command line is refused.
+    expect(lines[0]).toBe('pairgate: A code has 6 characters; this one has 3. Check that you typed all of it. [code_wrong_length]');
     expect(lines[1]).toBe('pairgate: the input ended before a valid code was given.');
   });
 

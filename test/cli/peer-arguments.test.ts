@@ -24,7 +24,7 @@ describe('pairgate peers remove / lan connect <peer>', () => {
   it('an id that starts with "-": the usage error says to put it after --, exit 2; after -- it is removed', async () => {
     const refused = await runCli(['peers', 'remove', '-7N2HIah', '--config-dir', dir]);
     expect(refused.status).toBe(2);
-    expect(refused.stderr).toContain("error: unknown option '-7N2HIah'\n(an id that starts with - goes after --: pairgate peers remove -- -7N2HIah)\n");
+    expect(refused.stderr).toContain("pairgate: Unknown option '-7N2HIah'. [unknown_option]\n(an id that starts with - goes after --: pairgate peers remove -- -7N2HIah)\n");
     const connect = await runCli(['lan', 'connect', '-7N2HIah', '--config-dir', dir]);
     expect(connect.status).toBe(2);
     expect(connect.stderr).toContain('(an id that starts with - goes after --: pairgate lan connect -- -7N2HIah)');
@@ -63,6 +63,18 @@ describe('pairgate peers list and remove: names stored by an older version', () 
     expect(listed.status).toBe(0);
     expect(listed.stdout).toMatch(/^ev il xred {2}id AbCdEf3333333333333333 {2}key /);
     expect(listed.stdout.trim().split('\n')).toHaveLength(1);
+  }, 60_000);
+
+  it('says when a peer was last seen as every command says a time: local, with how long ago, not UTC ISO', async () => {
+    ensureBuilt();
+    const dir = mkdtempSync(join(tmpdir(), 'pairgate-peer-seen-'));
+    // 10:00 UTC is 15:30 in Asia/Kolkata (UTC+05:30, no daylight saving).
+    await new TrustedPeerStore(dir).save({ deviceId: 'AbCdEf5555555555555555', name: 'attic', keySha256: `k5${'e'.repeat(41)}`, addresses: [] }, new Date('2021-03-04T10:00:00.000Z'));
+    const listed = await runCli(['peers', 'list', '--config-dir', dir], { TZ: 'Asia/Kolkata' });
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/ {2}last seen 2021-03-04 15:30:00 \(\d+ days ago\)\n$/);
+    const json = await runCli(['peers', 'list', '--json', '--config-dir', dir], { TZ: 'Asia/Kolkata' });
+    expect((JSON.parse(json.stdout) as { peers: { lastSeenAt: string }[] }).peers[0]!.lastSeenAt).toBe('2021-03-04T10:00:00.000Z');
   }, 60_000);
 
   it('peers remove says the name it removed without its controls, as the list shows it', async () => {

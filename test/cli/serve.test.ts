@@ -76,9 +76,13 @@ describe('pairgate CLI', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'pairgate-bad-'));
     const host = run(['serve', '--port', '0', '--host', '[::1]', '--data-dir', dataDir]);
     expect(host.status, host.stderr).toBe(2);
-    expect(host.stderr).toMatch(/^pairgate: --host: expected one address of this machine .*, got "\[::1\]" \[config_invalid\]$/m);
+    // A sentence, as every other refusal of a flag (`--port must be ...`), naming the flags it means.
+    expect(host.stderr).toBe('pairgate: --host must be one address of this machine (127.0.0.1, ::1, 0.0.0.0 for all of them) or its host name, alone: no brackets, scheme or port (the port is --port), not "[::1]". [config_invalid]\n');
+    const spaced = run(['serve', '--port', '0', '--host', 'bad host', '--data-dir', dataDir]);
+    expect(spaced.status, spaced.stderr).toBe(2);
+    expect(spaced.stderr).toMatch(/^pairgate: --host must be one address of this machine .*, not "bad host"\. \[config_invalid\]\n$/);
     const url = run(['serve', '--port', '0', '--public-url', 'pair.example.com', '--data-dir', dataDir]);
-    expect(url.stderr).toMatch(/^pairgate: --public-url: expected an http\(s\) URL/m);
+    expect(url.stderr).toBe('pairgate: --public-url must be an http(s) URL without query or fragment, such as https://pair.example.com, not "pair.example.com". [config_invalid]\n');
     // The same value from the environment is told under its key.
     const env = run(['serve', '--port', '0', '--data-dir', dataDir], { PAIRGATE_HOST: '[::1]' });
     expect(env.stderr).toMatch(/^pairgate: PAIRGATE_HOST: expected one address/m);
@@ -110,13 +114,13 @@ describe('pairgate CLI', () => {
       ['/proc/pairgate-test/data', /--data-dir: cannot create \/proc\/pairgate-test/],
       [join(notAFolder, 'data'), /--data-dir: .*file is not a folder/],
     ] as const) {
-      const started = Date.now();
+      // A start that hung would be killed at `run`'s timeout and fail the status (no timing here:
+      // two CLI starts took over 10 s on a loaded machine).
       const result = run(['serve', '--port', '0', '--data-dir', dir]);
       expect(result.status, result.stderr).toBe(2);
       expect(result.stderr).toMatch(said);
-      expect(Date.now() - started).toBeLessThan(10_000);
     }
-  });
+  }, 60_000);
 
   it('reads a dotenv config file with --config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pairgate-cfg-'));

@@ -6,6 +6,7 @@ import { httpUrlOption, textOption } from '../options.js';
 import { timeOption } from '../unit-options.js';
 import { isYes, LineInput } from '../line-input.js';
 import { terminalSafe } from '../terminal-text.js';
+import { whenWords } from '../time-words.js';
 import { STOP_SIGNALS, stoppedBy, whileInterruptible, type InterruptPlan } from '../interrupt.js';
 
 // Empty counts as unset (`PAIRGATE_SERVER=$UNSET_VAR`), as with `pairgate lan` and serve's own keys.
@@ -25,7 +26,7 @@ export function oneLine(text: string): string {
 /** What a code asks, for the person about to decide: the label, the facts, the state. */
 function describe(view: CodeView): string {
   const facts = Object.entries(view.data).map(([k, v]) => `\n  ${oneLine(k)}: ${oneLine(v)}`).join('');
-  return `${oneLine(view.label)}${facts}\nState: ${view.state}, expires at ${view.expiresAt}`;
+  return `${oneLine(view.label)}${facts}\nState: ${view.state}, expires at ${whenWords(view.expiresAt)}`;
 }
 
 /** Collects a repeatable option's values. */
@@ -89,7 +90,7 @@ export function ttlCapNote(askedSeconds: number | undefined, created: Pick<Creat
   if (askedSeconds === undefined) return undefined;
   const keptSeconds = Math.round((Date.parse(created.expiresAt) - Date.parse(created.createdAt)) / 1000);
   if (!(keptSeconds < askedSeconds)) return undefined;
-  return `Asked for ${askedSeconds} s; this server keeps grants at most ${keptSeconds} s, so this one expires at ${created.expiresAt}.`;
+  return `Asked for ${askedSeconds} s; this server keeps grants at most ${keptSeconds} s, so this one expires at ${whenWords(created.expiresAt)}.`;
 }
 
 /**
@@ -109,7 +110,7 @@ async function refusalNote(api: PairgateClient, created: CreatedGrant): Promise<
 /** The line for a grant that ended without approval. */
 export function notApproved(state: string, note: string | null, expiresAt: string): string {
   if (state === 'refused') return `Refused${note ? `: ${oneLine(note)}` : ''}.`;
-  if (state === 'expired') return `Not approved: nobody decided before the code expired (${expiresAt}). Create a new one to ask again.`;
+  if (state === 'expired') return `Not approved: nobody decided before the code expired at ${whenWords(expiresAt)}. Create a new one to ask again.`;
   return `Not approved: the request is ${state}.`;
 }
 
@@ -133,7 +134,7 @@ function withdrawal(api: PairgateClient, created: CreatedGrant): InterruptPlan {
     },
     fallback: (error, stop) => {
       const why = error instanceof PairgateApiError ? error.code : error instanceof Error ? error.message : String(error);
-      return `stopped (${stoppedBy(stop)}); the request could not be withdrawn (${why}): its code ${code} works until ${created.expiresAt}, but an approval now reaches nobody.`;
+      return `stopped (${stoppedBy(stop)}); the request could not be withdrawn (${why}): its code ${code} works until ${whenWords(created.expiresAt)}, but an approval now reaches nobody.`;
     },
   };
 }
@@ -211,7 +212,7 @@ server refused, 130 when stopped with Ctrl-C, 143 with SIGTERM.`)
         // The code as shown above it, in capitals (the server reads it in any case).
         const approve = `Ask the approver to run: pairgate grant approve ${created.code.toUpperCase()}${server}`;
         console.log(`Code: ${created.code.toUpperCase()}`);
-        console.log(capped ? `${capped}\n${approve}` : `Expires at ${created.expiresAt}. ${approve}`);
+        console.log(capped ? `${capped}\n${approve}` : `Expires at ${whenWords(created.expiresAt)}. ${approve}`);
       }
       if (!interrupt) return;
       if (!options.json) process.stderr.write('Waiting for the decision... (Ctrl-C to stop)\n');

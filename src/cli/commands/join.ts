@@ -420,9 +420,10 @@ the session is ended instead).`)
           if (raw === undefined) return fail(tries === 0 ? 'no code given.' : 'the input ended before a valid code was given.', 2);
           const parsed = relayCodeFormat.parse(raw);
           if (parsed.ok) code = parsed.code;
-          // One error, the precise one: a code on the command line is not asked for again.
-          else if (typed !== undefined) return fail(parsed.message, 2);
-          else console.error(`pairgate: ${parsed.message}`);
+          // One error, the precise one: a code on the command line is not asked for again. With the
+          // machine code the server gives the same refusal (code_wrong_length, code_bad_character).
+          else if (typed !== undefined) return fail(`${parsed.message} [code_${parsed.problem}]`, 2);
+          else console.error(`pairgate: ${parsed.message} [code_${parsed.problem}]`);
         }
         if (!code) return fail('no valid code after three tries.', 2);
 

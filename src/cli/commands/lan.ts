@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { InvalidRequestError } from '../../core/errors.js';
 import { LineInput } from '../line-input.js';
 import { httpUrlOption } from '../options.js';
+import { helpParagraph } from '../help-text.js';
 import { readStdinText } from '../stdin-text.js';
 import { sizeOption, timeOption } from '../unit-options.js';
 import { decodeConnectionString, describeConnection, MAX_CONNECTION_STRING_LENGTH } from '../../doors/lan/connection-string.js';
@@ -220,14 +221,13 @@ Examples:
   $ pairgate lan offer --payload wifi.conf
   $ pairgate lan offer --code --name attic
 
-Exit code: 0 when paired; 2 for bad input (a malformed option, a config folder
+${helpParagraph(`Exit code: 0 when paired; 2 for bad input (a malformed option, a config folder
 that cannot be used: lan_unsafe_config_dir, lan_config_dir_not_writable), no
 device paired within --timeout (lan_offer_timeout), --max-failures reached
 (lan_too_many_failures), a file over --max-size (lan_payload_too_large), a
 device claiming the id of a peer trusted under another key
 (lan_peer_id_conflict), a device that did not prove it holds the device key it
-named (lan_key_not_proven);
-1 ${LAN_SESSION_FAILURES}`)
+named (lan_key_not_proven); 1 ${LAN_SESSION_FAILURES}`)}`)
     .action(lanAction(async (options: OfferCliOptions) => {
       // Refused rather than ignored: without discovery nothing announces the device.
       if (options.announce && options.discovery === false) throw new InvalidRequestError('--announce needs multicast discovery: drop --no-discovery, or --announce.');
@@ -320,7 +320,7 @@ Examples:
   $ pairgate lan join -                       # paste the string shown by lan offer, then Enter
   $ pairgate lan join --code 4821-0937 --device attic
 
-Exit code: 0 when paired; 2 for bad input (a malformed option or config
+${helpParagraph(`Exit code: 0 when paired; 2 for bad input (a malformed option or config
 folder, a string or code that cannot be one: lan_bad_connection_string,
 lan_bad_code), a wrong secret or code (lan_wrong_secret, lan_wrong_code), a
 device that is not the one in the string (lan_key_mismatch) or that did not
@@ -331,7 +331,7 @@ a file over --max-size (lan_payload_too_large), an offer claiming the id of a
 peer trusted under another key (lan_peer_id_conflict); 1 when the offer cannot
 be reached or found (lan_peer_unreachable, lan_device_not_found), is busy with
 other devices trying to pair (lan_offer_busy: try again in a few seconds), or
-${LAN_SESSION_FAILURES}`)
+${LAN_SESSION_FAILURES}`)}`)
     .action(lanAction(async (value: string | undefined, options: JoinCliOptions) => {
       // Read before a "-" reads the string or code from stdin: a person who has just pasted a
       // secret should not be told only then that an option was mistyped, and paste it again.
@@ -423,14 +423,13 @@ Examples:
   $ pairgate lan connect --listen                     # on one device, first
   $ pairgate lan connect laptop --payload notes.txt   # on the other: the peer as \`pairgate peers list\` names it
 
-Exit code: 0 when connected and both devices recorded the session; 2 for bad
+${helpParagraph(`Exit code: 0 when connected and both devices recorded the session; 2 for bad
 input (a malformed option, a peer none matches: lan_unknown_peer, a name
 several match: lan_ambiguous_peer, a config folder or peers.json that cannot
 be used), a key the other device does not trust (lan_not_trusted) or not the
 one stored (lan_key_mismatch), a --listen that no session completed within
 --timeout (lan_listen_timeout); 1 when the peer cannot be reached
-(lan_peer_unreachable), or
-${LAN_SESSION_FAILURES}`)
+(lan_peer_unreachable), or ${LAN_SESSION_FAILURES}`)}`)
     .action(lanAction(async (peer: string | undefined, options: ConnectCliOptions) => {
       // Refused rather than ignored, as `lan join` refuses what it cannot use: a listener dials no one.
       if (options.listen && options.address !== undefined) {

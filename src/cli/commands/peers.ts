@@ -4,6 +4,7 @@ import { configDirPath } from '../../doors/lan/config-dir.js';
 import { MAX_NAME_BYTES } from '../../doors/lan/connection-string.js';
 import { terminalText } from '../../doors/lan/terminal-text.js';
 import { TrustedPeerStore } from '../../doors/lan/trusted-peers.js';
+import { whenWords } from '../time-words.js';
 import { configDirOf, jsonOption, withConfigDir, type CommonLanOptions } from './lan-cli-support.js';
 
 /** `pairgate peers list|remove`: the devices this one paired with over `pairgate lan`. */
@@ -38,7 +39,7 @@ cannot be read (lan_peers_file_unreadable).`)
       }
       if (list.length === 0) console.log('No trusted peers yet. Pair with "pairgate lan offer" and "pairgate lan join".');
       // A name stored by an older version may hold what names may no longer hold (a bidi mark).
-      for (const p of list) console.log(`${terminalText(p.name, MAX_NAME_BYTES)}  id ${p.deviceId}  key ${p.keySha256}  addresses ${p.addresses.join(', ') || '-'}  last seen ${p.lastSeenAt}`);
+      for (const p of list) console.log(`${terminalText(p.name, MAX_NAME_BYTES)}  id ${p.deviceId}  key ${p.keySha256}  addresses ${p.addresses.join(', ') || '-'}  last seen ${whenWords(p.lastSeenAt)}`);
     });
 
   withConfigDir(peers.command('remove'))

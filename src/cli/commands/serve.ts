@@ -64,11 +64,22 @@ const FLAG_OF: Readonly<Record<string, string>> = {
 
 /**
  * `error`, naming the flag typed rather than the key it overrode when it is about that key's value
- * (`serve --host [::1]` was told "PAIRGATE_HOST: expected ...", a key the person never wrote).
+ * (`serve --host [::1]` was told "PAIRGATE_HOST: expected ...", a key the person never wrote). A
+ * value the configuration's schema refuses ("KEY: expected X, got Y") is said as a sentence, as
+ * the CLI's own checks of a flag say it (`--port must be ...`): "--host must be X, not "Y".".
  */
 function namingFlag(error: unknown, overrides: Record<string, unknown>): unknown {
   if (!(error instanceof ConfigError) || !(error.key in overrides) || !FLAG_OF[error.key]) return error;
-  return new ConfigError(FLAG_OF[error.key]!, error.message.slice(error.key.length + 2));
+  const flag = FLAG_OF[error.key]!;
+  const said = error.message.slice(error.key.length + 2);
+  // The value given is JSON text, so ", got \"" ends the words of what is expected, whatever it holds.
+  const refused = /^expected (.+?), got (".*")$/s.exec(said);
+  if (!refused) return new ConfigError(flag, said);
+  // The other keys the words name are flags here too ("the port is PAIRGATE_PORT": --port).
+  const expected = refused[1]!.replace(/\bPAIRGATE_[A-Z_]+\b/g, (key) => FLAG_OF[key] ?? key);
+  // Still config_invalid, for the flag; its message a sentence that starts with the flag, not
+  // ConfigError's "KEY: ...".
+  return Object.assign(new ConfigError(flag, ''), { message: `${flag} must be ${expected}, not ${refused[2]!}.` });
 }
 
 /** `pairgate serve`: runs the server until SIGINT or SIGTERM. */

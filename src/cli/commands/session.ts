@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InvalidRequestError } from '../../core/errors.js';
 import { MAX_TEXT } from '../../doors/support/channel-limits.js';
 import { PairgateApiError } from '../../sdk/errors.js';
+import { helpParagraph } from '../help-text.js';
 import { httpUrlOption, readOptionFile } from '../options.js';
 import { timeOption } from '../unit-options.js';
 import type { CreatedSession, SessionChannel, SessionInfo, SupportOriginClient } from '../../sdk/support.js';
@@ -113,7 +114,7 @@ support origin there: support_origin_off); 1 when the server cannot be reached.`
 const RELAY_EXIT = 'or its relay did not give a code (relay_refused, relay_unreachable: try again)';
 
 /** The exit codes of `session code`, which asks the server's relay for a new code. */
-const SESSION_CODE_EXIT_CODES = SESSION_EXIT_CODES.replace(/\.$/, `\n${RELAY_EXIT}.`);
+const SESSION_CODE_EXIT_CODES = helpParagraph(SESSION_EXIT_CODES.replace(/\.$/, ` ${RELAY_EXIT}.`));
 
 /** What a session's state means for its supporter, in words. */
 const STATE_WORDS: Record<string, string> = {
@@ -309,12 +310,11 @@ Example:
   $ pairgate session create --supporter-name Thorsten --supporter-avatar https://example.com/me.png \\
       --server https://support.example.com --user support --password-file ~/.pairgate-support-password
 
-Exit code: 0 when created; 2 for bad input (a malformed option, a missing
+${helpParagraph(`Exit code: 0 when created; 2 for bad input (a malformed option, a missing
 supporter name or picture: supporter_required, half a session login:
 credentials_incomplete, a --ttl the server refuses: ttl_invalid) or a request
 the server refused (wrong credentials: unauthorized, no support origin there:
-support_origin_off); 1 when the server cannot be reached
-${RELAY_EXIT}.`)
+support_origin_off); 1 when the server cannot be reached ${RELAY_EXIT}.`)}`)
     .action(supportAction(async (options: ServerOptions & { id?: string; ttl?: string; supporterName?: string; supporterAvatar?: string; sessionUser?: string; sessionPassword?: string; json?: boolean }) => {
       // Checked here so the message names the flags (the server names its form fields and pattern);
       // the most is the server's own (PAIRGATE_SUPPORT_MAX_TTL), which it says in its refusal.
