@@ -6,38 +6,17 @@ import { AppAccesses } from '../../../src/doors/access/app-accesses.js';
 import { accessMigrations } from '../../../src/doors/access/migrations.js';
 import { accountsMigrations } from '../../../src/doors/accounts/migrations.js';
 import { UserStore } from '../../../src/doors/accounts/users.js';
-import { toPairgateError } from '../../../src/server/error-handler.js';
 import type { DurableDb } from '../../../src/store/durable-schema.js';
 import { coreMigrations } from '../../../src/store/migrations/core.js';
 import type { Stores } from '../../../src/store/ports.js';
 import { openPostgresStores } from '../../../src/store/postgres/postgres-stores.js';
+import { deadlocks, later, outcomeOf, RACE_ROUNDS, RACE_SHIFTS, raceRounds } from '../../helpers/lock-races.js';
 import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
 
 const skip = await postgresMissing();
 const migrations = { ...coreMigrations, ...accountsMigrations, ...accessMigrations };
 const NOW = 1_000_000_000;
-const ROUNDS = 48;
-const AT_ONCE = 8;
-const SHIFTS = 8;
 
-const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** What became of one racing call: done, or how it failed (the database's code with the error). */
-async function outcomeOf(call: Promise<unknown>): Promise<string> {
-  try {
-    await call;
-    return 'done';
-  } catch (error) {
-    const { error: answered } = toPairgateError(error);
-    return `${answered.status} ${answered.code} ${(error as { code?: string }).code ?? ''} ${String(error)}`;
-  }
-}
-
-/** The deadlocks PostgreSQL broke in the test's own database so far. */
-async function deadlocks(db: DurableDb): Promise<number> {
-  const { rows } = await sql<{ deadlocks: string }>`select deadlocks from pg_stat_database where datname = current_database()`.execute(db);
-  return Number(rows[0]?.deadlocks);
-}
 
 /**
  * The access door's sweep on PostgreSQL and the writes that delete an account's accesses with
@@ -153,22 +132,18 @@ describe.skipIf(Boolean(skip))(`access sweep racing an account's deletion and a 
     ['an account\'s deletion', deleteAccount],
     ['a new password', newPassword],
   ] as const)('the sweep racing %s', (_, write) => {
-    it(`${ROUNDS} rounds: both answer, no deadlock, nothing of the account left`, { timeout: 60_000 }, async () => {
+    it(`${RACE_ROUNDS} rounds: both answer, no deadlock, nothing of the account left`, { timeout: 60_000 }, async () => {
       const before = await deadlocks(db());
-      const results: { i: number; swept: string; written: string; left: { accesses: number; tokens: number } }[] = [];
-      for (let start = 0; start < ROUNDS; start += AT_ONCE) {
-        results.push(...(await Promise.all(Array.from({ length: AT_ONCE }, async (__, k) => {
-          const i = start + k;
-          const { userId } = await accountWithEnded(4, 5);
-          const [swept, written] = await Promise.all([
-            outcomeOf(new AppAccesses(db()).sweep(NOW)),
-            later(i % SHIFTS).then(() => outcomeOf(write(userId))),
-          ]);
-          return { i, swept, written, left: await leftOf(userId) };
-        }))));
-      }
+      const results = await raceRounds(async (i): Promise<{ i: number; swept: string; written: string; left: { accesses: number; tokens: number } }> => {
+        const { userId } = await accountWithEnded(4, 5);
+        const [swept, written] = await Promise.all([
+          outcomeOf(new AppAccesses(db()).sweep(NOW)),
+          later(i % RACE_SHIFTS).then(() => outcomeOf(write(userId))),
+        ]);
+        return { i, swept, written, left: await leftOf(userId) };
+      });
       const failed = results.filter((r) => r.swept !== 'done' || r.written !== 'done');
-      expect(failed, `${failed.length} of ${ROUNDS} rounds failed`).toEqual([]);
+      expect(failed, `${failed.length} of ${RACE_ROUNDS} rounds failed`).toEqual([]);
       for (const r of results) expect(r.left, `round ${r.i}`).toEqual({ accesses: 0, tokens: 0 });
       expect(await deadlocks(db())).toBe(before);
     });

@@ -1,13 +1,13 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomId } from '../../../src/core/ids.js';
 import { dnsMigrations, DnsRecords, type DnsRecordRow } from '../../../src/doors/dns/dns-records.js';
-import { toPairgateError } from '../../../src/server/error-handler.js';
 import type { DurableDb } from '../../../src/store/durable-schema.js';
 import { coreMigrations } from '../../../src/store/migrations/core.js';
 import type { Stores } from '../../../src/store/ports.js';
 import { openPostgresStores } from '../../../src/store/postgres/postgres-stores.js';
+import { deadlocks, later, outcomeOf, RACE_AT_ONCE, RACE_ROUNDS, RACE_SHIFTS, raceRounds } from '../../helpers/lock-races.js';
 import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
 
 const skip = await postgresMissing();
@@ -15,30 +15,9 @@ const migrations = { ...coreMigrations, ...dnsMigrations };
 const ZONE = 'zone.test';
 const NOW = 1_000_000_000_000;
 const DAY = 86_400_000;
-const ROUNDS = 48;
-const AT_ONCE = 8;
-const SHIFTS = 8;
 /** The stale records at each round's name. */
 const ROWS = 40;
 
-const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** What became of one racing call: done, or how it failed (the database's code with the error). */
-async function outcomeOf(call: Promise<unknown>): Promise<string> {
-  try {
-    await call;
-    return 'done';
-  } catch (error) {
-    const { error: answered } = toPairgateError(error);
-    return `${answered.status} ${answered.code} ${(error as { code?: string }).code ?? ''} ${String(error)}`;
-  }
-}
-
-/** The deadlocks PostgreSQL broke in the test's own database so far. */
-async function deadlocks(db: DurableDb): Promise<number> {
-  const { rows } = await sql<{ deadlocks: string }>`select deadlocks from pg_stat_database where datname = current_database()`.execute(db);
-  return Number(rows[0]?.deadlocks);
-}
 
 /**
  * The DNS door's sweeps on PostgreSQL and a box's records deleted at a name (`remove`), many rows
@@ -59,7 +38,7 @@ describe.skipIf(Boolean(skip))(`DNS sweep racing a deletion at a name, PostgreSQ
     drop = () => database.drop();
     databaseUrl = database.url;
     stores = await openPostgresStores({ url: database.url, migrations, notify: false });
-    planned = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 2 * AT_ONCE, options: '-c enable_seqscan=off -c enable_bitmapscan=off' }) }) });
+    planned = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 2 * RACE_AT_ONCE, options: '-c enable_seqscan=off -c enable_bitmapscan=off' }) }) });
   });
   afterAll(async () => {
     await planned?.destroy();
@@ -101,23 +80,19 @@ describe.skipIf(Boolean(skip))(`DNS sweep racing a deletion at a name, PostgreSQ
     expect(await sweep(db())).toBe(1);
   });
 
-  it(`${ROUNDS} rounds of the sweep racing a deletion at the name: both answer, no deadlock, nothing left`, { timeout: 60_000 }, async () => {
+  it(`${RACE_ROUNDS} rounds of the sweep racing a deletion at the name: both answer, no deadlock, nothing left`, { timeout: 60_000 }, async () => {
     const before = await deadlocks(db());
-    const results: { i: number; swept: string; removed: string; left: number }[] = [];
-    for (let start = 0; start < ROUNDS; start += AT_ONCE) {
-      results.push(...(await Promise.all(Array.from({ length: AT_ONCE }, async (_, k) => {
-        const i = start + k;
-        const { name } = await staleAtOneName(ROWS);
-        const [swept, removed] = await Promise.all([
-          outcomeOf(sweep(planned!)),
-          later(i % SHIFTS).then(() => outcomeOf(new DnsRecords(planned!, 0).remove(name, {}, NOW))),
-        ]);
-        const left = await db().selectFrom('dns_records').select('id').where('name', '=', name).execute();
-        return { i, swept, removed, left: left.length };
-      }))));
-    }
+    const results = await raceRounds(async (i): Promise<{ i: number; swept: string; removed: string; left: number }> => {
+      const { name } = await staleAtOneName(ROWS);
+      const [swept, removed] = await Promise.all([
+        outcomeOf(sweep(planned!)),
+        later(i % RACE_SHIFTS).then(() => outcomeOf(new DnsRecords(planned!, 0).remove(name, {}, NOW))),
+      ]);
+      const left = await db().selectFrom('dns_records').select('id').where('name', '=', name).execute();
+      return { i, swept, removed, left: left.length };
+    });
     const failed = results.filter((r) => r.swept !== 'done' || r.removed !== 'done');
-    expect(failed, `${failed.length} of ${ROUNDS} rounds failed`).toEqual([]);
+    expect(failed, `${failed.length} of ${RACE_ROUNDS} rounds failed`).toEqual([]);
     for (const r of results) expect(r.left, `round ${r.i}`).toBe(0);
     expect(await deadlocks(db())).toBe(before);
   });

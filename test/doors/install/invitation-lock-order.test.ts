@@ -8,12 +8,12 @@ import { Invitations } from '../../../src/doors/install/invitations.js';
 import { lastAdminGuard } from '../../../src/doors/install/last-admin-guard.js';
 import { installMigrations } from '../../../src/doors/install/migrations.js';
 import { Organizations } from '../../../src/doors/install/organizations.js';
-import { toPairgateError } from '../../../src/server/error-handler.js';
 import type { DurableDb } from '../../../src/store/durable-schema.js';
 import { coreMigrations } from '../../../src/store/migrations/core.js';
 import type { Stores } from '../../../src/store/ports.js';
 import { openPostgresStores } from '../../../src/store/postgres/postgres-stores.js';
 import { openSqliteStores } from '../../../src/store/sqlite/sqlite-stores.js';
+import { deadlocks, later, outcomeOf, RACE_AT_ONCE, RACE_ROUNDS, RACE_SHIFTS, raceRounds } from '../../helpers/lock-races.js';
 import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
 
 const skipPostgres = await postgresMissing();
@@ -22,26 +22,9 @@ const DAY = 86_400_000;
 const NOW = 100 * DAY;
 const LIMITS = { ttlMs: 7 * DAY, perOrganization: 100, perAccount: 20, organizationsPerAccount: 100, declineMemoryMs: 30 * DAY };
 
-/** How many rounds race, and how many run at once; the second starts 0 to `SHIFTS - 1` ms after the first. */
-const ROUNDS = 48;
-const AT_ONCE = 8;
-const SHIFTS = 8;
 /** The expired invitations each round of the sweep's races deletes. */
 const ROWS = 200;
 
-const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** What became of one racing call: done, refused with a 4xx (its code), or failed otherwise (5xx, with the database's code). */
-async function outcomeOf(call: Promise<unknown>): Promise<string> {
-  try {
-    await call;
-    return 'done';
-  } catch (error) {
-    const { error: answered } = toPairgateError(error);
-    if (answered.status < 500) return answered.code;
-    return `${answered.status} ${answered.code} ${(error as { code?: string }).code ?? ''} ${String(error)}`;
-  }
-}
 
 /** Numbers the rows made, so ids are unique in a database. */
 let next = 0;
@@ -93,21 +76,6 @@ class Rows {
 /** Deletes account `userId` as the accounts door does: its row locked, the install door's guard, the delete. */
 const deleteAccount = (db: DurableDb, userId: string) => new UserStore(db).delete(userId, (trx) => lastAdminGuard(trx, userId));
 
-/** The deadlocks PostgreSQL broke in the test's own database so far. */
-async function deadlocks(db: DurableDb): Promise<number> {
-  const { rows } = await sql<{ deadlocks: string }>`select deadlocks from pg_stat_database where datname = current_database()`.execute(db);
-  return Number(rows[0]?.deadlocks);
-}
-
-/** Runs `round(i)` for every round, `AT_ONCE` at a time. */
-async function rounds<T>(round: (i: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = [];
-  for (let start = 0; start < ROUNDS; start += AT_ONCE) {
-    results.push(...(await Promise.all(Array.from({ length: Math.min(AT_ONCE, ROUNDS - start) }, (_, k) => round(start + k)))));
-  }
-  return results;
-}
-
 /**
  * The install door's invitations in one lock order on PostgreSQL: the accounts' rows (FOR KEY
  * SHARE, in id order), then the organization, then the account's invitations advisory lock, then
@@ -148,11 +116,11 @@ describe.each([
   });
 
   describe.each(['inviter', 'invitee'] as const)('a decline racing the deletion of the %s\'s account', (whose) => {
-    it.skipIf(Boolean(skip))(`${ROUNDS} rounds: both answer (the decline done or 404), no 5xx, nothing left naming the account`, { timeout: 60_000 }, async () => {
+    it.skipIf(Boolean(skip))(`${RACE_ROUNDS} rounds: both answer (the decline done or 404), no 5xx, nothing left naming the account`, { timeout: 60_000 }, async () => {
       const made = rows();
       const invitations = new Invitations(db(), LIMITS);
       const before = store === 'PostgreSQL' ? await deadlocks(db()) : 0;
-      const results = await rounds(async (i) => {
+      const results = await raceRounds(async (i) => {
         const inviter = await made.user('inviter');
         const invitee = await made.user('invitee');
         // Each an admin of an organization of their own, which the deletion's guard locks.
@@ -164,7 +132,7 @@ describe.each([
         const gone = whose === 'inviter' ? inviter : invitee;
         const [decline, deletion] = await Promise.all([
           outcomeOf(invitations.decline(declined, invitee, NOW)),
-          later(i % SHIFTS).then(() => outcomeOf(deleteAccount(db(), gone))),
+          later(i % RACE_SHIFTS).then(() => outcomeOf(deleteAccount(db(), gone))),
         ]);
         const left = await db().selectFrom('organization_invitations').select('id').where((eb) => eb.or([eb('user_id', '=', gone), eb('invited_by', '=', gone)])).execute();
         const memories = await db().selectFrom('organization_invitation_declines').select('id').where((eb) => eb.or([eb('user_id', '=', gone), eb('invited_by', '=', gone)])).execute();
@@ -172,7 +140,7 @@ describe.each([
         return { i, decline, deletion, left: left.length, memories: memories.length, accountLeft: account !== undefined };
       });
       const failed = results.filter((r) => !['done', 'invitation_not_found'].includes(r.decline) || r.deletion !== 'done');
-      expect(failed, `${failed.length} of ${ROUNDS} rounds failed`).toEqual([]);
+      expect(failed, `${failed.length} of ${RACE_ROUNDS} rounds failed`).toEqual([]);
       for (const r of results) expect({ ...r, decline: undefined }, `round ${r.i}`).toEqual({ i: r.i, decline: undefined, deletion: 'done', left: 0, memories: 0, accountLeft: false });
       if (store === 'PostgreSQL') expect(await deadlocks(db())).toBe(before);
     });
@@ -263,16 +231,16 @@ describe.each([
     let planned: DurableDb | undefined;
     beforeAll(() => {
       if (skip) return;
-      planned = store === 'SQLite' ? db() : new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 2 * AT_ONCE, options: '-c enable_seqscan=off -c enable_bitmapscan=off' }) }) });
+      planned = store === 'SQLite' ? db() : new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 2 * RACE_AT_ONCE, options: '-c enable_seqscan=off -c enable_bitmapscan=off' }) }) });
     });
     afterAll(async () => {
       if (store === 'PostgreSQL') await planned?.destroy();
     });
 
-    it.skipIf(Boolean(skip))(`${ROUNDS} rounds: both answer, no 5xx, no expired invitation left`, { timeout: 60_000 }, async () => {
+    it.skipIf(Boolean(skip))(`${RACE_ROUNDS} rounds: both answer, no 5xx, no expired invitation left`, { timeout: 60_000 }, async () => {
       const made = rows();
       const before = store === 'PostgreSQL' ? await deadlocks(db()) : 0;
-      const results = await rounds(async (i) => {
+      const results = await raceRounds(async (i) => {
         const admin = await made.user('admin');
         const other = await made.user('other');
         const orgId = await made.organization(admin, other);
@@ -280,13 +248,13 @@ describe.each([
         await made.expiredInvitations(orgId, inviter, ROWS);
         const [swept, deleted] = await Promise.all([
           outcomeOf(new Invitations(planned!, LIMITS).sweep(NOW)),
-          later(i % SHIFTS).then(() => outcomeOf(what === 'deletion of the organization' ? new Organizations(planned!).delete(orgId, admin) : new Organizations(planned!).setRole(orgId, other, 'member', admin))),
+          later(i % RACE_SHIFTS).then(() => outcomeOf(what === 'deletion of the organization' ? new Organizations(planned!).delete(orgId, admin) : new Organizations(planned!).setRole(orgId, other, 'member', admin))),
         ]);
         const left = await db().selectFrom('organization_invitations').select('id').where('org_id', '=', orgId).execute();
         return { i, swept, deleted, left: left.length };
       });
       const failed = results.filter((r) => r.swept !== 'done' || r.deleted !== 'done');
-      expect(failed, `${failed.length} of ${ROUNDS} rounds failed`).toEqual([]);
+      expect(failed, `${failed.length} of ${RACE_ROUNDS} rounds failed`).toEqual([]);
       // A row a sweep skipped went with the other statement.
       for (const r of results) expect(r.left, `round ${r.i}`).toBe(0);
       if (store === 'PostgreSQL') expect(await deadlocks(db())).toBe(before);
