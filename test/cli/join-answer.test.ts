@@ -75,7 +75,7 @@ describe('pairgate join: the confirmation question', () => {
     await agent.waitFor(QUESTION, agent.err);
     agent.child.stdin!.end();
     expect(await agent.exited).toBe(2);
-    expect(agent.err()).toMatch(/^Do you really want to grant access to Thorsten of The great PC support\? \[y\/n\] \npairgate: no answer \(the input ended\): nothing was confirmed or declined, so the code still works until it expires \(a few minutes after your supporter gave it\): run pairgate join again to answer\.\n$/);
+    expect(agent.err()).toMatch(/^Do you really want to grant access to Thorsten of The great PC support\? \[y\/n\] \npairgate: No answer \(the input ended\): nothing was confirmed or declined, so the code still works until it expires \(a few minutes after your supporter gave it\): run pairgate join again to answer\. \[no_answer\]\n$/);
     expect(agent.out()).not.toContain('Declined');
     expect((await servers.sdk.getSession('join-eof')).State).toBe('waiting');
     // Not spent: the pairing info is still there for whoever holds the code.

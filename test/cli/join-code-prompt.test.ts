@@ -27,7 +27,7 @@ describe('pairgate join: the pairing code typed at its question', () => {
     const run = joinWith('');
     expect(run.status).toBe(2);
     // The question is on standard error, its line ended since nothing echoes a piped answer.
-    expect(run.stderr).toBe(`${PROMPT}\npairgate: no code given.\n`);
+    expect(run.stderr).toBe(`${PROMPT}\npairgate: No code given: run pairgate join with the code your supporter reads you, or type it at the question. [code_missing]\n`);
     expect(run.stdout).toBe('');
   });
 
@@ -38,7 +38,7 @@ describe('pairgate join: the pairing code typed at its question', () => {
     expect(lines).toHaveLength(2);
     // With its machine code, as the same code on the command line is refused.
     expect(lines[0]).toBe('pairgate: A code has 6 characters; this one has 3. Check that you typed all of it. [code_wrong_length]');
-    expect(lines[1]).toBe('pairgate: the input ended before a valid code was given.');
+    expect(lines[1]).toBe('pairgate: The input ended before a valid code was given. [code_missing]');
   });
 
   it('three codes refused: no valid code after three tries, exit 2', () => {
@@ -47,6 +47,6 @@ describe('pairgate join: the pairing code typed at its question', () => {
     expect(run.stderr.split('\n').filter((line) => line === PROMPT)).toHaveLength(3);
     const lines = errorLines(run.stderr);
     expect(lines).toHaveLength(4);
-    expect(lines[3]).toBe('pairgate: no valid code after three tries.');
+    expect(lines[3]).toBe('pairgate: No valid code after three tries: ask your supporter to read it again, then run pairgate join again. [code_invalid]');
   });
 });

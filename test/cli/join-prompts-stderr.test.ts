@@ -41,6 +41,6 @@ describe('pairgate join with its input piped: the questions on standard error, s
     const lines = run.stderr.split('\n');
     expect(lines[0]).toBe('Pairing code (6 characters): ');
     expect(lines[1]).toMatch(/^pairgate: /);
-    expect(lines.slice(2)).toEqual(['Pairing code (6 characters): ', 'pairgate: the input ended before a valid code was given.', '']);
+    expect(lines.slice(2)).toEqual(['Pairing code (6 characters): ', 'pairgate: The input ended before a valid code was given. [code_missing]', '']);
   }, 30_000);
 });

@@ -417,7 +417,7 @@ the session is ended instead).`)
         for (let tries = 0; tries < 3 && !code; tries++) {
           const raw = typed ?? (await input.ask('Pairing code (6 characters): '));
           // The input ended: after codes refused above, "no code given" read as if none had been typed.
-          if (raw === undefined) return fail(tries === 0 ? 'no code given.' : 'the input ended before a valid code was given.', 2);
+          if (raw === undefined) return fail(tries === 0 ? 'No code given: run pairgate join with the code your supporter reads you, or type it at the question. [code_missing]' : 'The input ended before a valid code was given. [code_missing]', 2);
           const parsed = relayCodeFormat.parse(raw);
           if (parsed.ok) code = parsed.code;
           // One error, the precise one: a code on the command line is not asked for again. With the
@@ -425,7 +425,7 @@ the session is ended instead).`)
           else if (typed !== undefined) return fail(`${parsed.message} [code_${parsed.problem}]`, 2);
           else console.error(`pairgate: ${parsed.message} [code_${parsed.problem}]`);
         }
-        if (!code) return fail('no valid code after three tries.', 2);
+        if (!code) return fail('No valid code after three tries: ask your supporter to read it again, then run pairgate join again. [code_invalid]', 2);
 
         const relay = new SupportRelayClient(options.relay);
         let pairingUrl: string;
@@ -457,7 +457,7 @@ the session is ended instead).`)
           // No answer (the input ended): nothing is decided. Declining would spend the code for good;
           // left alone, it keeps working until it expires, so the person may run join again.
           // (No time is given: the pairing info's ExpiresAt is the session's, and the code dies sooner.)
-          return fail('no answer (the input ended): nothing was confirmed or declined, so the code still works until it expires (a few minutes after your supporter gave it): run pairgate join again to answer.', 2);
+          return fail('No answer (the input ended): nothing was confirmed or declined, so the code still works until it expires (a few minutes after your supporter gave it): run pairgate join again to answer. [no_answer]', 2);
         }
         if (answer === 'no') {
           // Until the server answers, Ctrl-C says that the no may not have reached it.
