@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import pg from 'pg';
 import { toPairgateError } from '../../src/server/error-handler.js';
 import type { DurableDb } from '../../src/store/durable-schema.js';
 
@@ -44,4 +45,62 @@ export async function raceRounds<T>(round: (i: number) => Promise<T>): Promise<T
     results.push(...(await Promise.all(Array.from({ length: Math.min(RACE_AT_ONCE, RACE_ROUNDS - start) }, (_, k) => round(start + k)))));
   }
   return results;
+}
+
+/** How many of the current database's connections wait for a lock now (read outside any transaction). */
+export async function lockWaiters(db: DurableDb): Promise<number> {
+  const { rows } = await sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(db);
+  return Number(rows[0]?.n);
+}
+
+/** Rows a second connection holds in an open transaction until `release()`. */
+export interface HeldRows {
+  /** The holding connection, for more statements inside its transaction. */
+  client: pg.Client;
+  /** Commits the transaction and closes the connection; later calls do nothing. */
+  release(): Promise<void>;
+}
+
+/**
+ * Opens a connection of its own to `url`, begins a transaction and runs `query` in it (a `SELECT
+ * ... FOR UPDATE` of the rows to hold, say), so that a test can start a write, see it wait for
+ * those rows (`lockWaiters`), and then let it go on: a forced interleaving rather than a race.
+ * Call `release()` in a `finally`.
+ */
+export async function holdRows(url: string, query: string, params: unknown[] = []): Promise<HeldRows> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  let released = false;
+  const release = async () => {
+    if (released) return;
+    released = true;
+    try {
+      await client.query('commit');
+    } finally {
+      await client.end();
+    }
+  };
+  try {
+    await client.query('begin');
+    await client.query(query, params);
+  } catch (error) {
+    await client.end();
+    throw error;
+  }
+  return { client, release };
+}
+
+/**
+ * Polls until more than `already` of the database's connections wait for a lock (true), or until
+ * `answered()` says the call the test started has ended without waiting (false). Throws after
+ * `timeoutMs`: the call never asked for the lock the test holds.
+ */
+export async function untilWaiting(db: DurableDb, { already = 0, answered = () => false, timeoutMs = 5_000 }: { already?: number; answered?: () => boolean; timeoutMs?: number } = {}): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if ((await lockWaiters(db)) > already) return true;
+    if (answered()) return false;
+    if (Date.now() > deadline) throw new Error(`no connection waited for a lock within ${timeoutMs} ms`);
+    await later(10);
+  }
 }

@@ -1,5 +1,7 @@
-import { afterAll, afterEach, beforeEach, describe } from 'vitest';
-import type { MigrationSet } from '../../src/store/durable-schema.js';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, beforeEach, describe } from 'vitest';
+import type { DurableDb, MigrationSet } from '../../src/store/durable-schema.js';
 import type { Stores } from '../../src/store/ports.js';
 import { openPostgresStores } from '../../src/store/postgres/postgres-stores.js';
 import { openSqliteStores } from '../../src/store/sqlite/sqlite-stores.js';
@@ -60,4 +62,63 @@ export function describeOnEachStore(setups: SqlStoreSetup[], title: string, body
       });
     });
   }
+}
+
+/** A PostgreSQL database of a test file's own, open from its `beforeAll` to its `afterAll`. */
+export interface PostgresStoresInTest {
+  /** The stores on it (no cross-node notifier). */
+  stores(): Stores;
+  /** Its Kysely handle (`stores().db`). */
+  db(): DurableDb;
+  /** Its connection URL, for a second connection of the test's own (one holding rows, say). */
+  url(): string;
+  /**
+   * A second pool on it whose queries plan as on a large table (sequential and bitmap scans off):
+   * a test's few rows are otherwise read whole, in one order, and a lock-order bug needs the
+   * index's order to show. Only when `usePostgresStores` was asked for it.
+   */
+  planned(): DurableDb;
+}
+
+/**
+ * Registers, in the enclosing `describe`, a `beforeAll` that makes a fresh PostgreSQL database
+ * migrated with `migrations` and opens stores on it, and an `afterAll` that closes them and drops
+ * the database. For PostgreSQL-only tests (lock order, row locks); the caller skips the describe
+ * where `postgresMissing()` says why. `plannedPool` opens `planned()` with that many connections.
+ */
+export function usePostgresStores(migrations: MigrationSet, options: { plannedPool?: number } = {}): PostgresStoresInTest {
+  let stores: Stores | undefined;
+  let planned: DurableDb | undefined;
+  const plannedClosed: Promise<void>[] = [];
+  let url = '';
+  let drop: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const database = await createTestDatabase();
+    drop = () => database.drop();
+    url = database.url;
+    stores = await openPostgresStores({ url, migrations, notify: false });
+    if (options.plannedPool) {
+      const pool = new pg.Pool({ connectionString: url, max: options.plannedPool, options: '-c enable_seqscan=off -c enable_bitmapscan=off' });
+      // The pool's end resolves before its connections have closed: the database dropped WITH
+      // (FORCE) then ended one still open, an uncaught 57P01 failing the file. Waited for below.
+      pool.on('connect', (client) => plannedClosed.push(new Promise((resolve) => client.once('end', resolve))));
+      planned = new Kysely({ dialect: new PostgresDialect({ pool }) });
+    }
+  });
+  afterAll(async () => {
+    await planned?.destroy();
+    await Promise.all(plannedClosed);
+    await stores?.close();
+    await drop?.();
+  });
+  const open = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`${what} is open only between the file's beforeAll and afterAll`);
+    return value;
+  };
+  return {
+    stores: () => open(stores, 'the PostgreSQL store'),
+    db: () => open(stores, 'the PostgreSQL store').db,
+    url: () => open(url || undefined, 'the PostgreSQL database'),
+    planned: () => open(planned, 'the planned pool (pass plannedPool)'),
+  };
 }

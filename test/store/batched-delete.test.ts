@@ -1,17 +1,12 @@
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { coreMigrations } from '../../src/store/migrations/core.js';
-import { openPostgresStores } from '../../src/store/postgres/postgres-stores.js';
 import { deleteInBatches, inBatches, type SweptRows } from '../../src/store/sql/batched-delete.js';
 import { DeleteCounter } from '../helpers/delete-counter.js';
-import { createTestDatabase, postgresMissing } from '../helpers/services.js';
-import { describeOnEachStore, sqlStoreSetups } from '../helpers/sql-store-setups.js';
+import { holdRows, later } from '../helpers/lock-races.js';
+import { postgresMissing } from '../helpers/services.js';
+import { describeOnEachStore, sqlStoreSetups, usePostgresStores } from '../helpers/sql-store-setups.js';
 
 const pgSkip = await postgresMissing();
-const drops: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const drop of drops) await drop();
-});
 
 const setups = await sqlStoreSetups(coreMigrations);
 
@@ -78,27 +73,22 @@ describe('inBatches', () => {
  * the condition is read again on the row the DELETE deletes all the same.
  */
 describe.skipIf(Boolean(pgSkip))(`deleteInBatches and a row renewed meanwhile, PostgreSQL${pgSkip ? ` (skipped: ${pgSkip})` : ''}`, () => {
+  const { db, url } = usePostgresStores(coreMigrations);
+
   it('keeps a row renewed by another connection while the sweep ran', async () => {
-    const database = await createTestDatabase();
-    drops.push(() => database.drop());
-    const stores = await openPostgresStores({ url: database.url, migrations: coreMigrations, notify: false });
-    const other = new pg.Client({ connectionString: database.url });
-    await other.connect();
+    const now = 1_000_000;
+    await db().insertInto('ephemeral').values([{ key: 'renewed', value: 'x', expires_at: now - 1 }, { key: 'gone', value: 'x', expires_at: now - 1 }]).execute();
+    const other = await holdRows(url(), 'UPDATE ephemeral SET expires_at = $1 WHERE key = $2', [now + 60_000, 'renewed']);
     try {
-      const now = 1_000_000;
-      await stores.db.insertInto('ephemeral').values([{ key: 'renewed', value: 'x', expires_at: now - 1 }, { key: 'gone', value: 'x', expires_at: now - 1 }]).execute();
-      await other.query('BEGIN');
-      await other.query('UPDATE ephemeral SET expires_at = $1 WHERE key = $2', [now + 60_000, 'renewed']);
-      const sweep = deleteInBatches(stores.db, { table: 'ephemeral', key: 'key', where: (eb) => eb('expires_at', '<=', now) }, 10);
+      const sweep = deleteInBatches(db(), { table: 'ephemeral', key: 'key', where: (eb) => eb('expires_at', '<=', now) }, 10);
       // Before, the sweep's DELETE was waiting for the renewed row's lock by now; it skips it.
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      await other.query('COMMIT');
+      await later(300);
+      await other.release();
       expect(await sweep).toBe(1);
-      const left = await stores.db.selectFrom('ephemeral').select(['key', 'expires_at']).execute();
+      const left = await db().selectFrom('ephemeral').select(['key', 'expires_at']).execute();
       expect(left.map((row) => [row.key, Number(row.expires_at)])).toEqual([['renewed', now + 60_000]]);
     } finally {
-      await other.end();
-      await stores.close();
+      await other.release();
     }
   });
 });
@@ -111,28 +101,23 @@ describe.skipIf(Boolean(pgSkip))(`deleteInBatches and a row renewed meanwhile, P
  * LOCKED`: it never waits, and a row held is left to its holder (or to the next sweep).
  */
 describe.skipIf(Boolean(pgSkip))(`deleteInBatches and a row another connection holds, PostgreSQL${pgSkip ? ` (skipped: ${pgSkip})` : ''}`, () => {
+  const { db, url } = usePostgresStores(coreMigrations);
+
   it('does not wait for it: returns at once, the held row left, the others deleted batch after batch', async () => {
-    const database = await createTestDatabase();
-    drops.push(() => database.drop());
-    const stores = await openPostgresStores({ url: database.url, migrations: coreMigrations, notify: false });
-    const holder = new pg.Client({ connectionString: database.url });
-    await holder.connect();
+    const now = 1_000_000;
+    await db().insertInto('ephemeral').values(['a', 'b', 'held', 'c', 'd', 'e'].map((key) => ({ key, value: 'x', expires_at: now - 1 }))).execute();
+    const holder = await holdRows(url(), 'SELECT key FROM ephemeral WHERE key = $1 FOR UPDATE', ['held']);
     try {
-      const now = 1_000_000;
-      await stores.db.insertInto('ephemeral').values(['a', 'b', 'held', 'c', 'd', 'e'].map((key) => ({ key, value: 'x', expires_at: now - 1 }))).execute();
-      await holder.query('BEGIN');
-      await holder.query('SELECT key FROM ephemeral WHERE key = $1 FOR UPDATE', ['held']);
-      const sweep = deleteInBatches(stores.db, { table: 'ephemeral', key: 'key', where: (eb) => eb('expires_at', '<=', now) }, 2);
+      const sweep = deleteInBatches(db(), { table: 'ephemeral', key: 'key', where: (eb) => eb('expires_at', '<=', now) }, 2);
       // Before, the sweep waited for the held row until its holder ended.
-      const outcome = await Promise.race([sweep, new Promise((resolve) => setTimeout(() => resolve('still waiting after 3 s'), 3_000))]);
-      const left = await stores.db.selectFrom('ephemeral').select('key').execute();
-      await holder.query('ROLLBACK');
+      const outcome = await Promise.race([sweep, later(3_000).then(() => 'still waiting after 3 s')]);
+      const left = await db().selectFrom('ephemeral').select('key').execute();
+      await holder.release();
       await sweep;
       expect(outcome).toBe(5);
       expect(left.map((row) => row.key)).toEqual(['held']);
     } finally {
-      await holder.end();
-      await stores.close();
+      await holder.release();
     }
   });
 });

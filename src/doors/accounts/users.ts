@@ -1,7 +1,7 @@
 import { ConflictError, InvalidRequestError } from '../../core/errors.js';
 import { hashToken, randomId } from '../../core/ids.js';
 import type { DurableDb } from '../../store/durable-schema.js';
-import { needsAdvisoryLocks } from '../../store/sql/advisory-lock.js';
+import { supportsRowLocks } from '../../store/sql/advisory-lock.js';
 import { hasUnshowableText, unshowableRule } from '../shared/shown-text.js';
 import type { UserRow } from './account-rows.js';
 import './account-rows.js';
@@ -144,7 +144,7 @@ export class UserStore {
   async delete(id: string, guard?: (trx: DurableDb) => Promise<void>): Promise<boolean> {
     if (!guard) return this.deleteIn(this.db, id);
     return this.db.transaction().execute(async (trx) => {
-      if (needsAdvisoryLocks(this.db)) await trx.selectFrom('users').select('id').where('id', '=', id).forUpdate().execute();
+      if (supportsRowLocks(this.db)) await trx.selectFrom('users').select('id').where('id', '=', id).forUpdate().execute();
       await guard(trx);
       return this.deleteIn(trx, id);
     });
@@ -181,7 +181,7 @@ export class UserStore {
    */
   async passwordStampOf(id: string, settled = false): Promise<string | undefined> {
     let query = this.db.selectFrom('users').select('password_hash').where('id', '=', id);
-    if (settled && needsAdvisoryLocks(this.db)) query = query.forShare();
+    if (settled && supportsRowLocks(this.db)) query = query.forShare();
     const row = await query.executeTakeFirst();
     return row === undefined ? undefined : hashToken(row.password_hash);
   }

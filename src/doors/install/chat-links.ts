@@ -1,5 +1,5 @@
 import type { DurableDb } from '../../store/durable-schema.js';
-import { needsAdvisoryLocks } from '../../store/sql/advisory-lock.js';
+import { supportsRowLocks } from '../../store/sql/advisory-lock.js';
 import { installationExists } from './installations.js';
 import { lockOrganization } from './organizations.js';
 import './install-rows.js';
@@ -81,7 +81,7 @@ export class ChatLinks {
    */
   private async holdAccount(trx: DurableDb, userId: string): Promise<boolean> {
     const account = trx.selectFrom('users').select('id').where('id', '=', userId);
-    return (await (needsAdvisoryLocks(this.db) ? account.forKeyShare() : account).executeTakeFirst()) !== undefined;
+    return (await (supportsRowLocks(this.db) ? account.forKeyShare() : account).executeTakeFirst()) !== undefined;
   }
 
   /** How many chat users are linked in `orgId`, every connector. */

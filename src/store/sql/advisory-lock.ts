@@ -11,6 +11,16 @@ export function needsAdvisoryLocks(db: { readonly introspection: DatabaseIntrosp
 }
 
 /**
+ * Whether `db` takes row locks (`SELECT ... FOR UPDATE`, `FOR KEY SHARE`, `SKIP LOCKED`): true on
+ * PostgreSQL. SQLite has no such clause (it is a syntax error there) and needs none: its one writer
+ * runs transactions one at a time. The same test as `needsAdvisoryLocks`, named for what the
+ * caller is about to write into its query.
+ */
+export function supportsRowLocks(db: { readonly introspection: DatabaseIntrospector }): boolean {
+  return needsAdvisoryLocks(db);
+}
+
+/**
  * Takes a PostgreSQL transaction advisory lock (`pg_advisory_xact_lock`), held until `trx` ends.
  * The two-key form: the first names the kind of thing locked (`pairgate.<door>.<kind>`), the second
  * the key, both hashed by the server; keys that hash alike share a lock, which only serialises more.

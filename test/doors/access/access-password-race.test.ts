@@ -1,8 +1,8 @@
-import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { accountsOf } from '../../../src/doors/accounts/accounts.js';
 import { AppAccesses, type Created } from '../../../src/doors/access/app-accesses.js';
 import type { TestApp } from '../../helpers/app.js';
+import { lockWaiters } from '../../helpers/lock-races.js';
 import { sqlAppSetups } from '../../helpers/sql-app-setups.js';
 import { authRequest, FormClient, getJson, postJson } from './form-client.js';
 import { outboxMails, resetToken } from './outbox.js';
@@ -247,8 +247,7 @@ function heldChange(db: TestApp['app']['pairgate']['stores']['db'], userId: stri
 /** Resolves once a connection of this database waits for a lock (PostgreSQL's `pg_stat_activity`), or `watch` is stopped. */
 async function waitingOnALock(db: TestApp['app']['pairgate']['stores']['db'], watch: { stopped: boolean }): Promise<void> {
   while (!watch.stopped) {
-    const { rows } = await sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(db);
-    if (Number(rows[0]!.n) > 0) return;
+    if ((await lockWaiters(db)) > 0) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

@@ -1,6 +1,4 @@
-import { sql } from 'kysely';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashToken, randomId } from '../../../src/core/ids.js';
 import { AppAccesses } from '../../../src/doors/access/app-accesses.js';
 import { accessMigrations } from '../../../src/doors/access/migrations.js';
@@ -8,10 +6,9 @@ import { accountsMigrations } from '../../../src/doors/accounts/migrations.js';
 import { UserStore } from '../../../src/doors/accounts/users.js';
 import type { DurableDb } from '../../../src/store/durable-schema.js';
 import { coreMigrations } from '../../../src/store/migrations/core.js';
-import type { Stores } from '../../../src/store/ports.js';
-import { openPostgresStores } from '../../../src/store/postgres/postgres-stores.js';
-import { deadlocks, later, outcomeOf, RACE_ROUNDS, RACE_SHIFTS, raceRounds } from '../../helpers/lock-races.js';
-import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
+import { deadlocks, holdRows, later, lockWaiters, outcomeOf, RACE_ROUNDS, RACE_SHIFTS, raceRounds } from '../../helpers/lock-races.js';
+import { postgresMissing } from '../../helpers/services.js';
+import { usePostgresStores } from '../../helpers/sql-store-setups.js';
 
 const skip = await postgresMissing();
 const migrations = { ...coreMigrations, ...accountsMigrations, ...accessMigrations };
@@ -28,21 +25,7 @@ const NOW = 1_000_000_000;
  * another transaction holds for the next sweep: it never waits.
  */
 describe.skipIf(Boolean(skip))(`access sweep racing an account's deletion and a new password, PostgreSQL${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let stores: Stores | undefined;
-  let databaseUrl = '';
-  let drop: (() => Promise<void>) | undefined;
-  const db = () => stores!.db;
-
-  beforeAll(async () => {
-    const database = await createTestDatabase();
-    drop = () => database.drop();
-    databaseUrl = database.url;
-    stores = await openPostgresStores({ url: database.url, migrations, notify: false });
-  });
-  afterAll(async () => {
-    await stores?.close();
-    await drop?.();
-  });
+  const { db, url } = usePostgresStores(migrations);
 
   /**
    * An account with `accesses` ended accesses of `tokens` tokens each (written in order, in one
@@ -72,17 +55,13 @@ describe.skipIf(Boolean(skip))(`access sweep racing an account's deletion and a 
     tokens: (await db().selectFrom('app_access_tokens').innerJoin('app_accesses', 'app_accesses.id', 'app_access_tokens.access_id').select('token_hash').where('app_accesses.user_id', '=', userId).execute()).length,
   });
 
-  /** How many of the database's connections wait for a lock (read outside any transaction). */
-  const waiting = async () => Number((await sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(db())).rows[0]!.n);
+  const waiting = () => lockWaiters(db());
 
   it('the deletion held at an access\'s second token: both answer, no deadlock, nothing left', async () => {
     const { userId, hashes } = await accountWithEnded(1, 2);
     const before = await deadlocks(db());
-    const holder = new pg.Client({ connectionString: databaseUrl });
-    await holder.connect();
+    const holder = await holdRows(url(), 'select token_hash from app_access_tokens where token_hash = $1 for update', [hashes[1]]);
     try {
-      await holder.query('begin');
-      await holder.query('select token_hash from app_access_tokens where token_hash = $1 for update', [hashes[1]]);
       let sweepEnded = false;
       const swept = outcomeOf(new AppAccesses(db()).sweep(NOW)).finally(() => {
         sweepEnded = true;
@@ -92,11 +71,11 @@ describe.skipIf(Boolean(skip))(`access sweep racing an account's deletion and a 
       const deleted = outcomeOf(deleteAccount(userId));
       // The deletion holds the access, through its cascade, and waits for a token.
       await expect.poll(async () => (await waiting()) === (sweepEnded ? 1 : 2)).toBe(true);
-      await holder.query('commit');
+      await holder.release();
       // Before, the sweep then waited for the access the deletion held, which waited for the first token: a deadlock.
       expect({ swept: await swept, deleted: await deleted, sweepEndedFirst: sweepEnded }).toEqual({ swept: 'done', deleted: 'done', sweepEndedFirst: true });
     } finally {
-      await holder.end();
+      await holder.release();
     }
     expect(await leftOf(userId)).toEqual({ accesses: 0, tokens: 0 });
     expect(await deadlocks(db())).toBe(before);
@@ -105,11 +84,8 @@ describe.skipIf(Boolean(skip))(`access sweep racing an account's deletion and a 
   it('a new password held at an access\'s second token: the sweep skips that access, both answer, no deadlock', async () => {
     const { userId, hashes } = await accountWithEnded(1, 2);
     const before = await deadlocks(db());
-    const holder = new pg.Client({ connectionString: databaseUrl });
-    await holder.connect();
+    const holder = await holdRows(url(), 'select token_hash from app_access_tokens where token_hash = $1 for update', [hashes[1]]);
     try {
-      await holder.query('begin');
-      await holder.query('select token_hash from app_access_tokens where token_hash = $1 for update', [hashes[1]]);
       // The revocation deletes the first token and waits for the second.
       const revoked = outcomeOf(newPassword(userId));
       await expect.poll(waiting).toBe(1);
@@ -118,11 +94,11 @@ describe.skipIf(Boolean(skip))(`access sweep racing an account's deletion and a 
       const sweep = outcomeOf(new AppAccesses(db()).sweep(NOW));
       // Before, the sweep waited for the tokens the revocation held.
       const swept = await Promise.race([sweep, later(3_000).then(() => 'still waiting after 3 s')]);
-      await holder.query('commit');
+      await holder.release();
       await sweep;
       expect({ swept, revoked: await revoked }).toEqual({ swept: 'done', revoked: 'done' });
     } finally {
-      await holder.end();
+      await holder.release();
     }
     expect(await leftOf(userId)).toEqual({ accesses: 0, tokens: 0 });
     expect(await deadlocks(db())).toBe(before);

@@ -1,14 +1,11 @@
-import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomId } from '../../../src/core/ids.js';
 import { dnsMigrations, DnsRecords, type DnsRecordRow } from '../../../src/doors/dns/dns-records.js';
 import type { DurableDb } from '../../../src/store/durable-schema.js';
 import { coreMigrations } from '../../../src/store/migrations/core.js';
-import type { Stores } from '../../../src/store/ports.js';
-import { openPostgresStores } from '../../../src/store/postgres/postgres-stores.js';
-import { deadlocks, later, outcomeOf, RACE_AT_ONCE, RACE_ROUNDS, RACE_SHIFTS, raceRounds } from '../../helpers/lock-races.js';
-import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
+import { deadlocks, holdRows, later, outcomeOf, RACE_AT_ONCE, RACE_ROUNDS, RACE_SHIFTS, raceRounds } from '../../helpers/lock-races.js';
+import { postgresMissing } from '../../helpers/services.js';
+import { usePostgresStores } from '../../helpers/sql-store-setups.js';
 
 const skip = await postgresMissing();
 const migrations = { ...coreMigrations, ...dnsMigrations };
@@ -26,25 +23,8 @@ const ROWS = 40;
  * locks its rows `FOR UPDATE SKIP LOCKED` and never waits.
  */
 describe.skipIf(Boolean(skip))(`DNS sweep racing a deletion at a name, PostgreSQL${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let stores: Stores | undefined;
-  let databaseUrl = '';
-  let drop: (() => Promise<void>) | undefined;
-  /** Connections planning as on a large table (a test's small tables are read whole, in one order). */
-  let planned: DurableDb | undefined;
-  const db = () => stores!.db;
-
-  beforeAll(async () => {
-    const database = await createTestDatabase();
-    drop = () => database.drop();
-    databaseUrl = database.url;
-    stores = await openPostgresStores({ url: database.url, migrations, notify: false });
-    planned = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 2 * RACE_AT_ONCE, options: '-c enable_seqscan=off -c enable_bitmapscan=off' }) }) });
-  });
-  afterAll(async () => {
-    await planned?.destroy();
-    await stores?.close();
-    await drop?.();
-  });
+  // `planned()`: connections planning as on a large table (a test's small tables are read whole, in one order).
+  const { db, url, planned } = usePostgresStores(migrations, { plannedPool: 2 * RACE_AT_ONCE });
 
   /** `n` TXT records at a name of their own, unrefreshed for 31 days, their ids and their dates running opposite ways; the name and the ids. */
   async function staleAtOneName(n: number): Promise<{ name: string; ids: string[] }> {
@@ -62,20 +42,17 @@ describe.skipIf(Boolean(skip))(`DNS sweep racing a deletion at a name, PostgreSQ
 
   it('does not wait for a record another connection holds: returns at once, that record left, the others deleted', async () => {
     const { name, ids } = await staleAtOneName(3);
-    const holder = new pg.Client({ connectionString: databaseUrl });
-    await holder.connect();
+    const holder = await holdRows(url(), 'select id from dns_records where id = $1 for update', [ids[1]]);
     try {
-      await holder.query('begin');
-      await holder.query('select id from dns_records where id = $1 for update', [ids[1]]);
       const swept = sweep(db());
       // Before, the sweep waited for the held record until its holder ended.
       const outcome = await Promise.race([swept, later(3_000).then(() => 'still waiting after 3 s')]);
       const left = await db().selectFrom('dns_records').select('id').where('name', '=', name).execute();
-      await holder.query('rollback');
+      await holder.release();
       await swept;
       expect({ outcome, left: left.map((row) => row.id) }).toEqual({ outcome: 2, left: [ids[1]] });
     } finally {
-      await holder.end();
+      await holder.release();
     }
     expect(await sweep(db())).toBe(1);
   });
@@ -85,8 +62,8 @@ describe.skipIf(Boolean(skip))(`DNS sweep racing a deletion at a name, PostgreSQ
     const results = await raceRounds(async (i): Promise<{ i: number; swept: string; removed: string; left: number }> => {
       const { name } = await staleAtOneName(ROWS);
       const [swept, removed] = await Promise.all([
-        outcomeOf(sweep(planned!)),
-        later(i % RACE_SHIFTS).then(() => outcomeOf(new DnsRecords(planned!, 0).remove(name, {}, NOW))),
+        outcomeOf(sweep(planned())),
+        later(i % RACE_SHIFTS).then(() => outcomeOf(new DnsRecords(planned(), 0).remove(name, {}, NOW))),
       ]);
       const left = await db().selectFrom('dns_records').select('id').where('name', '=', name).execute();
       return { i, swept, removed, left: left.length };

@@ -1,6 +1,7 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/core/clock.js';
+import { holdRows, untilWaiting } from '../../helpers/lock-races.js';
 import { postgresMissing } from '../../helpers/services.js';
 import { installConnector, webhookCall, type Answer } from './install-helpers.js';
 import { useInstallStoreApp } from './install-store-app.js';
@@ -28,45 +29,23 @@ if (!(await postgresMissing())) {
      * be answered without it), and commits; the answers, and whether each waited for the lock.
      */
     const underLock = async (orgId: string, hold: (client: pg.Client) => Promise<void>, going: Array<() => Promise<Answer>>): Promise<{ answers: Answer[]; waited: boolean[] }> => {
-      const other = new pg.Client({ connectionString: server.databaseUrl });
-      const watcher = new pg.Client({ connectionString: server.databaseUrl });
-      await other.connect();
-      await watcher.connect();
+      const holder = await holdRows(server.databaseUrl, 'update organizations set name = name where id = $1', [orgId]);
       const answers: Array<Promise<Answer>> = [];
       const waited: boolean[] = [];
-      let waiting = 0;
       try {
-        await other.query('begin');
-        await other.query('update organizations set name = name where id = $1', [orgId]);
-        await hold(other);
+        await hold(holder.client);
         for (const go of going) {
           let settled = false;
-          const answer = go().finally(() => {
+          answers.push(go().finally(() => {
             settled = true;
-          });
-          answers.push(answer);
-          for (let i = 0; ; i++) {
-            const { rows } = await watcher.query<{ n: string }>('select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = $1 and pid <> $2', ['Lock', (other as unknown as { processID: number }).processID]);
-            if (Number(rows[0]!.n) > waiting) {
-              waiting++;
-              waited.push(true);
-              break;
-            }
-            // Answered while the lock is held: it never asked for it.
-            if (settled) {
-              waited.push(false);
-              break;
-            }
-            if (i > 500) throw new Error(`call ${answers.length} never waited for the organization's lock`);
-            await new Promise((resolve) => setTimeout(resolve, 10));
-          }
+          }));
+          // Answered while the lock is held: it never asked for it.
+          waited.push(await untilWaiting(db(), { already: waited.filter(Boolean).length, answered: () => settled }));
         }
-        await other.query('commit');
+        await holder.release();
         return { answers: await Promise.all(answers), waited };
       } finally {
-        await other.query('rollback').catch(() => {});
-        await other.end();
-        await watcher.end();
+        await holder.release();
         await Promise.allSettled(answers);
       }
     };

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomId } from '../../../src/core/ids.js';
@@ -13,7 +13,7 @@ import { coreMigrations } from '../../../src/store/migrations/core.js';
 import type { Stores } from '../../../src/store/ports.js';
 import { openPostgresStores } from '../../../src/store/postgres/postgres-stores.js';
 import { openSqliteStores } from '../../../src/store/sqlite/sqlite-stores.js';
-import { deadlocks, later, outcomeOf, RACE_AT_ONCE, RACE_ROUNDS, RACE_SHIFTS, raceRounds } from '../../helpers/lock-races.js';
+import { deadlocks, holdRows, later, lockWaiters, outcomeOf, RACE_AT_ONCE, RACE_ROUNDS, RACE_SHIFTS, raceRounds } from '../../helpers/lock-races.js';
 import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
 
 const skipPostgres = await postgresMissing();
@@ -150,7 +150,7 @@ describe.each([
    * How many of the database's connections wait for a lock. Read outside any transaction: within
    * one, PostgreSQL shows the activity it read first until the transaction ends.
    */
-  const waiting = async () => Number((await sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(db())).rows[0]!.n);
+  const waiting = () => lockWaiters(db());
   /** Waits until `n` of the database's connections wait for a lock. */
   const waitingFor = async (n: number) => {
     await expect.poll(waiting).toBe(n);
@@ -167,22 +167,19 @@ describe.each([
       const orgId = await made.organization(inviter);
       const declined = await made.invitation(orgId, invitee, inviter, NOW + DAY);
       const before = await deadlocks(db());
-      const holder = new pg.Client({ connectionString: databaseUrl });
-      await holder.connect();
+      const holder = await holdRows(databaseUrl, 'select pg_advisory_xact_lock(hashtext($1), hashtext($2))', ['pairgate.install.invitations', invitee]);
       try {
-        await holder.query('begin');
-        await holder.query('select pg_advisory_xact_lock(hashtext($1), hashtext($2))', ['pairgate.install.invitations', invitee]);
         // Before, the decline held the organization here; now the two accounts' rows and the organization.
         const decline = outcomeOf(new Invitations(db(), LIMITS).decline(declined, invitee, NOW));
         await waitingFor(1);
         // Before, the deletion locked the inviter's row and waited for the organization; now it waits for the row.
         const deletion = outcomeOf(deleteAccount(db(), inviter));
         await waitingFor(2);
-        await holder.query('commit');
+        await holder.release();
         // Before, the decline's memory then waited for the inviter's row: a deadlock.
         expect({ decline: await decline, deletion: await deletion }).toEqual({ decline: 'done', deletion: 'done' });
       } finally {
-        await holder.end();
+        await holder.release();
       }
       expect(await db().selectFrom('organization_invitation_declines').select('id').where('invited_by', '=', inviter).execute()).toEqual([]);
       expect(await deadlocks(db())).toBe(before);
@@ -196,11 +193,8 @@ describe.each([
       const orgId = await made.organization(inviter);
       const declined = await made.invitation(orgId, invitee, inviter, NOW + DAY);
       const before = await deadlocks(db());
-      const holder = new pg.Client({ connectionString: databaseUrl });
-      await holder.connect();
+      const holder = await holdRows(databaseUrl, 'select id from organizations where id = $1 for update', [own]);
       try {
-        await holder.query('begin');
-        await holder.query('select id from organizations where id = $1 for update', [own]);
         // The deletion holds the invitee's row and waits for the organization it administers.
         const deletion = outcomeOf(deleteAccount(db(), invitee));
         await waitingFor(1);
@@ -208,11 +202,11 @@ describe.each([
         // memory's insert; now it waits for the row before anything else.
         const decline = outcomeOf(new Invitations(db(), LIMITS).decline(declined, invitee, NOW));
         await waitingFor(2);
-        await holder.query('commit');
+        await holder.release();
         // Before, the deletion's cascade then waited for the invitation the decline held: a deadlock.
         expect({ decline: await decline, deletion: await deletion }).toEqual({ decline: 'invitation_not_found', deletion: 'done' });
       } finally {
-        await holder.end();
+        await holder.release();
       }
       expect(await db().selectFrom('organization_invitations').select('id').where('id', '=', declined).execute()).toEqual([]);
       expect(await deadlocks(db())).toBe(before);
@@ -272,11 +266,8 @@ describe.each([
       const orgId = await made.organization(admin, other);
       const ids = await made.expiredInvitations(orgId, what === 'deletion of the organization' ? admin : other, 20);
       const before = await deadlocks(db());
-      const holder = new pg.Client({ connectionString: databaseUrl });
-      await holder.connect();
+      const holder = await holdRows(databaseUrl, 'select id from organization_invitations where id = $1 for update', [ids[10]]);
       try {
-        await holder.query('begin');
-        await holder.query('select id from organization_invitations where id = $1 for update', [ids[10]]);
         const deleted = outcomeOf(what === 'deletion of the organization' ? new Organizations(planned!).delete(orgId, admin) : new Organizations(planned!).setRole(orgId, other, 'member', admin));
         await waitingFor(1);
         let sweepEnded = false;
@@ -285,10 +276,10 @@ describe.each([
         });
         // Before, the sweep waited for the middle row too; now it skips the rows held and ends.
         await expect.poll(async () => sweepEnded || (await waiting()) === 2).toBe(true);
-        await holder.query('commit');
+        await holder.release();
         expect({ swept: await swept, deleted: await deleted }).toEqual({ swept: 'done', deleted: 'done' });
       } finally {
-        await holder.end();
+        await holder.release();
       }
       expect(await db().selectFrom('organization_invitations').select('id').where('org_id', '=', orgId).execute()).toEqual([]);
       expect(await deadlocks(db())).toBe(before);

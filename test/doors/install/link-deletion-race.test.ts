@@ -1,7 +1,6 @@
-import { sql } from 'kysely';
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/core/clock.js';
+import { deadlocks, holdRows, lockWaiters } from '../../helpers/lock-races.js';
 import { postgresMissing } from '../../helpers/services.js';
 import { FakeMattermost, installConnector, Member, mattermostId } from './install-helpers.js';
 import { useInstallStoreApp } from './install-store-app.js';
@@ -86,8 +85,7 @@ describe.each([
     expect(dangling).toEqual([]);
     if (store === 'PostgreSQL') {
       // The database is this test's own: PostgreSQL counts every deadlock it broke in it.
-      const { rows } = await sql<{ deadlocks: string }>`select deadlocks from pg_stat_database where datname = current_database()`.execute(db);
-      expect(Number(rows[0]?.deadlocks)).toBe(0);
+      expect(await deadlocks(db)).toBe(0);
     }
   });
 
@@ -107,25 +105,23 @@ describe.each([
     const token = await linkToken(member, orgId);
     await member.get('/account/delete');
 
-    const holder = new pg.Client({ connectionString: server.databaseUrl });
-    await holder.connect();
-    const waiting = async () => Number((await holder.query<{ n: string }>("select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")).rows[0]!.n);
+    const holder = await holdRows(server.databaseUrl, 'select 1 from chat_links where external_user_id = $1 for update', [chatUser.id]);
+    // Counted outside the holder's transaction: inside one, PostgreSQL keeps showing the activity it read first.
+    const waiting = () => lockWaiters(server.app.app.pairgate.stores.db);
     try {
-      await holder.query('begin');
-      await holder.query('select 1 from chat_links where external_user_id = $1 for update', [chatUser.id]);
       const linked = mm.call(installation.id, 'link', installation.secret, chatUser, { values: { token } });
       await expect.poll(waiting).toBe(1);
       const deleted = member.post('/account/delete', { password: PASSWORD });
       // Fixed, the deletion waits for the link's hold on the account; before, for the organization.
       await expect.poll(waiting).toBe(2);
-      await holder.query('commit');
+      await holder.release();
       const [link, deletion] = await Promise.all([linked, deleted]);
       expect({ link: link.status, deletion: deletion.status }).toEqual({ link: 200, deletion: 200 });
       expect(link.body.data).toMatchObject({ linked: true, username: member.username, replaced: admin.username });
       // Linked first, so the link went with the account.
       expect(await server.app.app.pairgate.stores.db.selectFrom('chat_links').select('user_id').where('external_user_id', '=', chatUser.id).execute()).toEqual([]);
     } finally {
-      await holder.end();
+      await holder.release();
     }
   });
 });

@@ -1,9 +1,9 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/core/clock.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
 import { browserSkipReason } from '../../helpers/browser.js';
 import { useBrowserApp } from '../../helpers/browser-app.js';
+import { holdRows, untilWaiting } from '../../helpers/lock-races.js';
 import { postgresMissing } from '../../helpers/services.js';
 import { FakeMattermost, INSTALL_ENV, installConnector, Member, mattermostId } from './install-helpers.js';
 import { useInstallStoreApp, type Person } from './install-store-app.js';
@@ -228,32 +228,21 @@ describe.each([
     type Roles = Array<[Person, 'admin' | 'member']>;
     /** Holds `orgId`'s lock and gives the roles `before`, runs `going` until it waits, then gives the roles `after` and commits. */
     const racing = async (orgId: string, before: Roles, going: () => Promise<{ status: number; body?: unknown; text?: string }>, after: Roles) => {
-      const other = new pg.Client({ connectionString: server.databaseUrl });
-      const watcher = new pg.Client({ connectionString: server.databaseUrl });
-      await other.connect();
-      await watcher.connect();
+      const userId = async (username: string) => (await db().selectFrom('users').select('id').where('username', '=', username).executeTakeFirstOrThrow()).id;
+      const holder = await holdRows(server.databaseUrl, 'update organizations set name = name where id = $1', [orgId]);
       try {
-        const userId = async (username: string) => (await other.query<{ id: string }>('select id from users where username = $1', [username])).rows[0]!.id;
-        await other.query('begin');
-        await other.query('update organizations set name = name where id = $1', [orgId]);
         const give = async (roles: Roles) => {
-          for (const [whom, role] of roles) await other.query('update organization_members set role = $1 where org_id = $2 and user_id = $3', [role, orgId, await userId(whom.username)]);
+          for (const [whom, role] of roles) await holder.client.query('update organization_members set role = $1 where org_id = $2 and user_id = $3', [role, orgId, await userId(whom.username)]);
         };
         await give(before);
         const answer = going();
         // Until the request waits for a lock this transaction holds.
-        for (let i = 0; ; i++) {
-          const { rows } = await watcher.query<{ n: string }>('select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = $1 and pid <> $2', ['Lock', (other as unknown as { processID: number }).processID]);
-          if (Number(rows[0]!.n) > 0) break;
-          if (i > 500) throw new Error('the request never waited for the lock');
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
+        await untilWaiting(db());
         await give(after);
-        await other.query('commit');
+        await holder.release();
         return await answer;
       } finally {
-        await other.end();
-        await watcher.end();
+        await holder.release();
       }
     };
 

@@ -1,5 +1,5 @@
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { holdRows, untilWaiting } from '../../helpers/lock-races.js';
 import { postgresMissing } from '../../helpers/services.js';
 import { useInstallStoreApp, type Person } from './install-store-app.js';
 
@@ -19,28 +19,17 @@ describe.skipIf(Boolean(skip))('install door: an admin demoted while their chang
 
   /** Holds `orgId`'s lock, runs `going` until it waits for it, then makes `demoted` a member (or removes them) and commits. */
   const racing = async (orgId: string, demoted: Person, how: 'member' | 'removed', going: () => Promise<{ status: number; body?: unknown }>) => {
-    const other = new pg.Client({ connectionString: server.databaseUrl });
-    const watcher = new pg.Client({ connectionString: server.databaseUrl });
-    await other.connect();
-    await watcher.connect();
+    const userId = (await db().selectFrom('users').select('id').where('username', '=', demoted.username).executeTakeFirstOrThrow()).id;
+    const holder = await holdRows(server.databaseUrl, 'update organizations set name = name where id = $1', [orgId]);
     try {
-      const userId = (await other.query<{ id: string }>('select id from users where username = $1', [demoted.username])).rows[0]!.id;
-      await other.query('begin');
-      await other.query('update organizations set name = name where id = $1', [orgId]);
       const answer = going();
-      for (let i = 0; ; i++) {
-        const { rows } = await watcher.query<{ n: string }>('select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = $1 and pid <> $2', ['Lock', (other as unknown as { processID: number }).processID]);
-        if (Number(rows[0]!.n) > 0) break;
-        if (i > 500) throw new Error('the request never waited for the lock');
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      if (how === 'member') await other.query('update organization_members set role = $1 where org_id = $2 and user_id = $3', ['member', orgId, userId]);
-      else await other.query('delete from organization_members where org_id = $1 and user_id = $2', [orgId, userId]);
-      await other.query('commit');
+      await untilWaiting(db());
+      if (how === 'member') await holder.client.query('update organization_members set role = $1 where org_id = $2 and user_id = $3', ['member', orgId, userId]);
+      else await holder.client.query('delete from organization_members where org_id = $1 and user_id = $2', [orgId, userId]);
+      await holder.release();
       return await answer;
     } finally {
-      await other.end();
-      await watcher.end();
+      await holder.release();
     }
   };
 
