@@ -1,7 +1,7 @@
 import { hashToken, randomId, randomToken } from '../../core/ids.js';
-import type { ExpressionBuilder } from 'kysely';
+import type { ExpressionBuilder, SelectQueryBuilder } from 'kysely';
 import type { Database, DurableDb } from '../../store/durable-schema.js';
-import { advisoryXactLock, needsAdvisoryLocks } from '../../store/sql/advisory-lock.js';
+import { advisoryXactLock, needsAdvisoryLocks, supportsRowLocks } from '../../store/sql/advisory-lock.js';
 import { inBatches } from '../../store/sql/batched-delete.js';
 import type { AppAccessRow } from './access-rows.js';
 import type { Permission } from './permissions.js';
@@ -58,6 +58,22 @@ function live(now: number) {
 async function countLive(db: DurableDb, userId: string, now: number): Promise<number> {
   const row = await db.selectFrom('app_accesses').select((eb) => eb.fn.countAll<number | string>().as('n')).where('user_id', '=', userId).where(live(now)).executeTakeFirst();
   return Number(row?.n ?? 0);
+}
+
+/**
+ * Locks the accesses `query` (a query on `trx`) names before a write touches their tokens, in id order
+ * (PostgreSQL: `FOR UPDATE`, or `FOR SHARE` with `share`), and reads their ids. Every write that
+ * deletes or changes existing tokens takes their access's row first, as an account's deletion does
+ * (the accesses, then by their cascade the tokens) and `renew` does (it updates the access, then
+ * deletes its tokens). Deleting the tokens first, `revoke` and `revokeAllOf` held what those
+ * waited for while waiting for the access they held (40P01, answered 503 `store_conflict`); taken
+ * first, the second of two writes waits at the access, holding no token. SQLite has no such
+ * clause and needs none (`supportsRowLocks`): its transactions are serial.
+ */
+async function lockAccesses(trx: DurableDb, query: SelectQueryBuilder<Database, 'app_accesses', { id: string }>, share = false): Promise<string[]> {
+  let locking = query.orderBy('id');
+  if (supportsRowLocks(trx)) locking = share ? locking.forShare() : locking.forUpdate();
+  return (await locking.execute()).map((row) => row.id);
 }
 
 /**
@@ -190,6 +206,11 @@ export class AppAccesses {
     const settledOrStale = (eb: ExpressionBuilder<Database, 'app_access_tokens'>) => eb.or([eb('pending', '=', 0), eb('created_at', '<', now - STALE_PENDING_MS)]);
     await this.db.transaction().execute(async (trx) => {
       await this.lockTokens(trx, accessId);
+      // The access first, shared: a revocation (which takes it `FOR UPDATE`) or a renewal (which
+      // updates it) deletes the tokens in their order, the oldest first, while this took the newest
+      // and then went for the oldest: each held what the other waited for. Shared, settlings and
+      // new tokens (`addToken`, whose foreign key shares it too) do not wait for one another here.
+      if ((await lockAccesses(trx, trx.selectFrom('app_accesses').select('id').where('id', '=', accessId), true)).length === 0) return;
       const settled = await trx.updateTable('app_access_tokens').set({ pending: 0 })
         .where('token_hash', '=', tokenHash)
         .where('access_id', '=', accessId)
@@ -335,7 +356,8 @@ export class AppAccesses {
   /**
    * The sweep on PostgreSQL, where it never waits for a row another transaction holds. An
    * account's deletion locks its accesses and then, by their cascade, their tokens; a new password
-   * (`revokeAllOf`) and `revoke` lock the tokens and then the accesses. Deleting a batch's tokens
+   * (`revokeAllOf`) and `revoke` locked the tokens and then the accesses (now the accesses first:
+   * `lockAccesses`), and a token can be held by a settling (`settle`). Deleting a batch's tokens
    * and then its accesses, the sweep met the first the other way round, and waiting for the rows
    * the second held while holding some of theirs met the second too (40P01, the deletion or the
    * password change answered 503). Each batch now locks its ended accesses `FOR UPDATE SKIP
@@ -406,8 +428,9 @@ export class AppAccesses {
   /** Deletes a user's access and all its tokens; false when the user has no such access. */
   async revoke(userId: string, accessId: string): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
-      const owned = await trx.selectFrom('app_accesses').select('id').where('id', '=', accessId).where('user_id', '=', userId).executeTakeFirst();
-      if (!owned) return false;
+      // The access before its tokens (`lockAccesses`).
+      const owned = await lockAccesses(trx, trx.selectFrom('app_accesses').select('id').where('id', '=', accessId).where('user_id', '=', userId));
+      if (owned.length === 0) return false;
       await trx.deleteFrom('app_access_tokens').where('access_id', '=', accessId).execute();
       await trx.deleteFrom('app_accesses').where('id', '=', accessId).execute();
       return true;
@@ -423,6 +446,8 @@ export class AppAccesses {
    */
   static async revokeAllOf(db: DurableDb, userId: string, now: number): Promise<number> {
     const owned = db.selectFrom('app_accesses').select('id').where('user_id', '=', userId);
+    // The accesses before their tokens, in id order (`lockAccesses`).
+    await lockAccesses(db, owned);
     const live = await countLive(db, userId, now);
     await db.deleteFrom('app_access_tokens').where('access_id', 'in', owned).execute();
     await db.deleteFrom('app_accesses').where('user_id', '=', userId).execute();

@@ -94,12 +94,17 @@ export function failedAttemptQuery(db: DurableDb, id: string, now: number) {
  * Deletes at most `limit` of the grants expired at `now` (by the index of expiry times); returns
  * what the stores need to forget them. Never the whole backlog in one statement: on SQLite it ran
  * on the event loop and held every request for seconds (a second per 100,000 rows), on PostgreSQL
- * it outlasted the pool's query timeout (see `SWEEP_BATCH_ROWS` in batched-delete.ts).
+ * it outlasted the pool's query timeout (see `SWEEP_BATCH_ROWS` in batched-delete.ts). The expiry
+ * again on the row deleted: on PostgreSQL the batch is read from the statement's snapshot, and a
+ * grant whose expiry an update committed meanwhile extended (`GrantPatch.expiresAt`, live again)
+ * was deleted by its id alone once that update let go of the row. (SQLite runs the statement
+ * alone; the Redis sweep reads the expiry again too.)
  */
 export function sweepBatchQuery(db: DurableDb, now: number, limit: number) {
   return db
     .deleteFrom('grants')
     .where('id', 'in', db.selectFrom('grants').select('id').where('expires_at', '<=', now).limit(limit))
+    .where('expires_at', '<=', now)
     .returning(['id', 'kind', 'code_hash']);
 }
 
