@@ -1,8 +1,10 @@
+import { sql } from 'kysely';
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import { randomId, randomToken } from '../../core/ids.js';
 import type { SecretBox } from '../../server/secret-box.js';
 import type { DurableDb } from '../../store/durable-schema.js';
-import { deleteInBatches, inBatches } from '../../store/sql/batched-delete.js';
+import { supportsRowLocks } from '../../store/sql/advisory-lock.js';
+import { deleteInBatches, inBatches, skippingLocked } from '../../store/sql/batched-delete.js';
 import type { InstallationRow } from './install-rows.js';
 import { assertAllowedIn, lockOrganization } from './organizations.js';
 import './install-rows.js';
@@ -305,25 +307,36 @@ export class Installations {
   }
 
   /**
-   * Deletes the links naming no installation, a batch at a time (`inBatches`). `chat_links` has a
-   * primary key of three columns, so a batch is named by those (`(org_id, connector,
-   * external_user_id) IN (SELECT ... LIMIT n)`, row values SQLite and PostgreSQL both compare),
-   * and the delete checks each row again, so a link a relink pointed at a live installation
-   * meanwhile stays. Returns how many went.
+   * Deletes the links naming no installation, a batch at a time (`inBatches`), and checks each row
+   * again on the DELETE itself, so a link a relink pointed at a live installation meanwhile stays.
+   * Returns how many went.
+   *
+   * `chat_links` has a primary key of three columns, which `= ANY(ARRAY(...))` cannot name. On
+   * PostgreSQL the batch is named by `ctid` instead, `ctid = ANY(ARRAY(batch))` (`skippingLocked`):
+   * a Tid Scan of exactly the rows the batch locked `FOR UPDATE SKIP LOCKED`, read once before the
+   * DELETE, so the sweep never waits for a link another transaction holds. An organization's
+   * deletion takes its links in key order and an account's deletion cascades over its own in the
+   * order they lie in the table: as `(org_id, connector, external_user_id) IN (batch)`, which waits
+   * for each row in the order of its own plan, the sweep and either of them each waited for a row
+   * the other held (40P01, the deletion answered 503). A row's `ctid` changes only when the row is
+   * written, and the batch's rows are locked from the moment they are read until the statement
+   * ends; a row written by another transaction between the read and the lock is followed by
+   * PostgreSQL to its new version, and a `ctid` that no longer names it deletes nothing. A row
+   * skipped is being written or deleted by its holder; a link still orphaned goes at the next sweep.
+   * SQLite has one writer at a time and no FOR UPDATE: there the row values of the key, `IN (batch)`.
    */
   private async deleteOrphanLinks(): Promise<number> {
+    const locks = supportsRowLocks(this.db);
     return inBatches(async (limit) => {
+      const orphans = this.db.selectFrom('chat_links as orphan')
+        .where(({ not, exists, selectFrom }) => not(exists(
+          selectFrom('chat_installations').select('chat_installations.id').whereRef('chat_installations.id', '=', 'orphan.installation_id'),
+        )))
+        .limit(limit);
       const result = await this.db.deleteFrom('chat_links')
-        .where((eb) => eb(
-          eb.refTuple('org_id', 'connector', 'external_user_id'),
-          'in',
-          eb.selectFrom('chat_links as orphan').select(['orphan.org_id', 'orphan.connector', 'orphan.external_user_id'])
-            .where(({ not, exists, selectFrom }) => not(exists(
-              selectFrom('chat_installations').select('chat_installations.id').whereRef('chat_installations.id', '=', 'orphan.installation_id'),
-            )))
-            .limit(limit)
-            .$asTuple('org_id', 'connector', 'external_user_id'),
-        ))
+        .where((eb) => locks
+          ? eb(sql<string>`chat_links.ctid`, '=', skippingLocked(orphans.select(sql<string>`orphan.ctid`.as('ctid'))))
+          : eb(eb.refTuple('org_id', 'connector', 'external_user_id'), 'in', orphans.select(['orphan.org_id', 'orphan.connector', 'orphan.external_user_id']).$asTuple('org_id', 'connector', 'external_user_id')))
         .where(({ not, exists, selectFrom }) => not(exists(
           selectFrom('chat_installations').select('chat_installations.id').whereRef('chat_installations.id', '=', 'chat_links.installation_id'),
         )))
