@@ -1,7 +1,7 @@
 import { ConflictError, ExpiredError, InvalidRequestError, NotFoundError } from '../../core/errors.js';
 import { randomId } from '../../core/ids.js';
 import type { DurableDb } from '../../store/durable-schema.js';
-import { advisoryXactLock, needsAdvisoryLocks } from '../../store/sql/advisory-lock.js';
+import { advisoryXactLock, needsAdvisoryLocks, supportsRowLocks } from '../../store/sql/advisory-lock.js';
 import { deleteInBatches } from '../../store/sql/batched-delete.js';
 import { USERNAME_PATTERN } from '../accounts/users.js';
 import { alreadyMember, assertAllowedIn, assertRoomFor, lockOrganization, ORG_ID_PATTERN, type Membership } from './organizations.js';
@@ -135,7 +135,7 @@ const noAccount = (name: string): string => `~${name}`;
  */
 async function holdAccounts(trx: DurableDb, ids: readonly string[]): Promise<Set<string>> {
   const query = trx.selectFrom('users').select('id').where('id', 'in', [...new Set(ids)]).orderBy('id');
-  const rows = await (needsAdvisoryLocks(trx) ? query.forKeyShare() : query).execute();
+  const rows = await (supportsRowLocks(trx) ? query.forKeyShare() : query).execute();
   return new Set(rows.map((row) => row.id));
 }
 

@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { Database, DurableDb } from '../durable-schema.js';
-import { needsAdvisoryLocks } from './advisory-lock.js';
+import { supportsRowLocks } from './advisory-lock.js';
 
 /**
  * Rows one statement of a periodic sweep deletes, at most. A sweep meets whatever piled up since
@@ -89,7 +89,7 @@ export async function deleteInBatches<T extends Table>(db: DurableDb, rows: Swep
     // alone; the row the DELETE deletes is read again against the condition.
     const keys = sweptKeys(db, rows, n);
     const batch = (db as unknown as LooseDb).deleteFrom(table);
-    const named = needsAdvisoryLocks(db) ? batch.where(key, '=', skippingLocked(keys as never)) : batch.where(key, 'in', keys);
+    const named = supportsRowLocks(db) ? batch.where(key, '=', skippingLocked(keys as never)) : batch.where(key, 'in', keys);
     const result = await named.where(rows.where as never).executeTakeFirst();
     return Number(result.numDeletedRows);
   }, limit);
