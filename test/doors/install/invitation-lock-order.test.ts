@@ -3,9 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomId } from '../../../src/core/ids.js';
 import { accountsMigrations } from '../../../src/doors/accounts/migrations.js';
-import { UserStore } from '../../../src/doors/accounts/users.js';
 import { Invitations } from '../../../src/doors/install/invitations.js';
-import { lastAdminGuard } from '../../../src/doors/install/last-admin-guard.js';
 import { installMigrations } from '../../../src/doors/install/migrations.js';
 import { Organizations } from '../../../src/doors/install/organizations.js';
 import type { DurableDb } from '../../../src/store/durable-schema.js';
@@ -15,6 +13,7 @@ import { openPostgresStores } from '../../../src/store/postgres/postgres-stores.
 import { openSqliteStores } from '../../../src/store/sqlite/sqlite-stores.js';
 import { deadlocks, holdRows, later, lockWaiters, outcomeOf, RACE_AT_ONCE, RACE_ROUNDS, RACE_SHIFTS, raceRounds } from '../../helpers/lock-races.js';
 import { createTestDatabase, postgresMissing } from '../../helpers/services.js';
+import { deleteAccount, InstallRows } from './install-rows.js';
 
 const skipPostgres = await postgresMissing();
 const migrations = { ...coreMigrations, ...accountsMigrations, ...installMigrations };
@@ -26,55 +25,6 @@ const LIMITS = { ttlMs: 7 * DAY, perOrganization: 100, perAccount: 20, organizat
 const ROWS = 200;
 
 
-/** Numbers the rows made, so ids are unique in a database. */
-let next = 0;
-
-/** Rows made for a test. */
-class Rows {
-  constructor(private readonly db: DurableDb) {}
-
-  async user(name: string): Promise<string> {
-    const id = `${name}-${next++}`;
-    await this.db.insertInto('users').values({ id, username: id, email: `${id}@example.test`, password_hash: 'x', created_at: 0 }).execute();
-    return id;
-  }
-
-  /** An organization with `admins`, as admins; its id. */
-  async organization(...admins: string[]): Promise<string> {
-    const id = randomId();
-    await this.db.insertInto('organizations').values({ id, name: `Org ${next++}`, created_at: 0 }).execute();
-    for (const admin of admins) await this.db.insertInto('organization_members').values({ org_id: id, user_id: admin, role: 'admin', created_at: 0 }).execute();
-    return id;
-  }
-
-  /**
-   * `n` expired invitations into `orgId` from `inviter`, their keys running the other way from
-   * their usernames and from the order they are stored in (written last key first): the sweep's
-   * plan takes them by key, an organization's deletion by username, a withdrawal by inviter (its
-   * index then the table's order).
-   */
-  async expiredInvitations(orgId: string, inviter: string, n: number): Promise<string[]> {
-    const prefix = randomId();
-    const pad = (k: number) => String(k).padStart(4, '0');
-    const rows = Array.from({ length: n }, (_, k) => ({
-      id: `${prefix}-${pad(k)}`, org_id: orgId, username: `name-${pad(n - 1 - k)}`, user_id: null, role: 'member', invited_by: inviter, created_at: 0, expires_at: NOW - DAY + k,
-    })).reverse();
-    await this.db.insertInto('organization_invitations').values(rows).execute();
-    return rows.map((row) => row.id).reverse();
-  }
-
-  /** An invitation into `orgId` of `invitee` (by its account id, or a username of none) from `inviter`; its id. */
-  async invitation(orgId: string, invitee: string | null, inviter: string, expiresAt: number, fields: { id?: string; username?: string } = {}): Promise<string> {
-    const id = fields.id ?? randomId();
-    await this.db.insertInto('organization_invitations').values({
-      id, org_id: orgId, username: fields.username ?? invitee ?? `nobody-${next++}`, user_id: invitee, role: 'member', invited_by: inviter, created_at: 0, expires_at: expiresAt,
-    }).execute();
-    return id;
-  }
-}
-
-/** Deletes account `userId` as the accounts door does: its row locked, the install door's guard, the delete. */
-const deleteAccount = (db: DurableDb, userId: string) => new UserStore(db).delete(userId, (trx) => lastAdminGuard(trx, userId));
 
 /**
  * The install door's invitations in one lock order on PostgreSQL: the accounts' rows (FOR KEY
@@ -97,7 +47,7 @@ describe.each([
   let databaseUrl = '';
   let drop: (() => Promise<void>) | undefined;
   const db = () => stores!.db;
-  const rows = () => new Rows(db());
+  const rows = () => new InstallRows(db());
 
   beforeAll(async () => {
     if (skip) return;
@@ -239,7 +189,7 @@ describe.each([
         const other = await made.user('other');
         const orgId = await made.organization(admin, other);
         const inviter = what === 'deletion of the organization' ? admin : other;
-        await made.expiredInvitations(orgId, inviter, ROWS);
+        await made.expiredInvitations(orgId, inviter, ROWS, NOW - DAY);
         const [swept, deleted] = await Promise.all([
           outcomeOf(new Invitations(planned!, LIMITS).sweep(NOW)),
           later(i % RACE_SHIFTS).then(() => outcomeOf(what === 'deletion of the organization' ? new Organizations(planned!).delete(orgId, admin) : new Organizations(planned!).setRole(orgId, other, 'member', admin))),
@@ -264,7 +214,7 @@ describe.each([
       const admin = await made.user('held-admin');
       const other = await made.user('held-other');
       const orgId = await made.organization(admin, other);
-      const ids = await made.expiredInvitations(orgId, what === 'deletion of the organization' ? admin : other, 20);
+      const ids = await made.expiredInvitations(orgId, what === 'deletion of the organization' ? admin : other, 20, NOW - DAY);
       const before = await deadlocks(db());
       const holder = await holdRows(databaseUrl, 'select id from organization_invitations where id = $1 for update', [ids[10]]);
       try {

@@ -3,9 +3,7 @@ import { sql, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTrans
 import { beforeAll, describe, expect, it } from 'vitest';
 import { randomId } from '../../../src/core/ids.js';
 import { accountsMigrations } from '../../../src/doors/accounts/migrations.js';
-import { UserStore } from '../../../src/doors/accounts/users.js';
 import { Installations } from '../../../src/doors/install/installations.js';
-import { lastAdminGuard } from '../../../src/doors/install/last-admin-guard.js';
 import { installMigrations } from '../../../src/doors/install/migrations.js';
 import { Organizations } from '../../../src/doors/install/organizations.js';
 import { SecretBox } from '../../../src/server/secret-box.js';
@@ -15,52 +13,13 @@ import { SWEEP_BATCH_ROWS } from '../../../src/store/sql/batched-delete.js';
 import { deadlocks, holdRows, later, lockWaiters, outcomeOf, RACE_AT_ONCE, RACE_ROUNDS, RACE_SHIFTS, raceRounds } from '../../helpers/lock-races.js';
 import { postgresMissing } from '../../helpers/services.js';
 import { usePostgresStores } from '../../helpers/sql-store-setups.js';
+import { deleteAccount, InstallRows } from './install-rows.js';
 
 const skip = await postgresMissing();
 const migrations = { ...coreMigrations, ...accountsMigrations, ...installMigrations };
 /** The orphan links each round of the races holds. */
 const ROWS = 200;
 
-/** Numbers the rows made, so ids are unique in a database. */
-let next = 0;
-
-/** Rows made for a test. */
-class Rows {
-  constructor(private readonly db: DurableDb) {}
-
-  async user(name: string): Promise<string> {
-    const id = `${name}-${next++}`;
-    await this.db.insertInto('users').values({ id, username: id, email: `${id}@example.test`, password_hash: 'x', created_at: 0 }).execute();
-    return id;
-  }
-
-  /** An organization with `admin` as its only member; its id. */
-  async organization(admin: string): Promise<string> {
-    const id = randomId();
-    await this.db.insertInto('organizations').values({ id, name: `Org ${next++}`, created_at: 0 }).execute();
-    await this.db.insertInto('organization_members').values({ org_id: id, user_id: admin, role: 'admin', created_at: 0 }).execute();
-    return id;
-  }
-
-  /**
-   * `n` links of `userId` in `orgId` naming an installation that no longer exists, written last
-   * key first in one statement, so that the order they lie in the table (a sequential scan's, and
-   * that of the account's cascade through `chat_links_user`, whose entries for one account follow
-   * the table) runs against their keys' (an organization's deletion, and the planned sweep, by
-   * `chat_links_pkey`). Their external ids in key order.
-   */
-  async orphanLinks(orgId: string, userId: string, n: number): Promise<string[]> {
-    const ids = Array.from({ length: n }, (_, k) => `chat-user-${String(k).padStart(4, '0')}`);
-    const rows = ids.map((externalUserId) => ({
-      org_id: orgId, connector: 'webhook', external_user_id: externalUserId, user_id: userId, installation_id: `gone-${randomId()}`, external_username: null, linked_at: 0,
-    })).reverse();
-    await this.db.insertInto('chat_links').values(rows).execute();
-    return ids;
-  }
-}
-
-/** Deletes account `userId` as the accounts door does: its row locked, the install door's guard, the delete (which cascades over its links). */
-const deleteAccount = (db: DurableDb, userId: string) => new UserStore(db).delete(userId, (trx) => lastAdminGuard(trx, userId));
 
 /** The install door's sweep on `db`, every installation kept (only orphan links to delete here). */
 const sweep = (db: DurableDb) => new Installations(db, new SecretBox(randomBytes(32))).sweep(0, Number.MAX_SAFE_INTEGER);
@@ -95,7 +54,7 @@ class LinkDeletes implements KyselyPlugin {
  */
 describe.skipIf(Boolean(skip))(`install sweep of orphan links racing deletions, PostgreSQL${skip ? ` (skipped: ${skip})` : ''}`, () => {
   const pg = usePostgresStores(migrations, { plannedPool: 2 * RACE_AT_ONCE });
-  const rows = () => new Rows(pg.db());
+  const rows = () => new InstallRows(pg.db());
   // The plans these tests need are those of a table PostgreSQL has no statistics of (the sweep
   // reading it whole, in the order its rows lie): an automatic ANALYZE partway through the file,
   // after the first tests' writes, gave plans under which the race below never met.
@@ -124,35 +83,42 @@ describe.skipIf(Boolean(skip))(`install sweep of orphan links racing deletions, 
     expect(await sweep(pg.db())).toEqual({ installations: 0, links: 1 });
   });
 
-  // The interleavings that deadlocked, every time: a connection of the test holds the middle link,
-  // so the deletion has taken the links on its side of it when the sweep starts from the other
-  // side; the link let go, each went on into the links the other held.
+  /**
+   * The interleavings that deadlocked, every time: a connection of the test holds the middle of
+   * `orgId`'s links (`held`), so `deletion` has taken the links on its side of it when the sweep on
+   * `sweepOn` starts from the other side; the link let go, each went on into the links the other
+   * held. Now the sweep skips the links held and ends: both answer, no deadlock, no link left.
+   */
+  async function heldAtTheMiddle(orgId: string, held: string, deletion: () => Promise<unknown>, sweepOn: DurableDb): Promise<void> {
+    const before = await deadlocks(pg.db());
+    const holder = await holdRows(pg.url(), 'select 1 from chat_links where org_id = $1 and external_user_id = $2 for update', [orgId, held]);
+    try {
+      const deleted = outcomeOf(deletion());
+      await expect.poll(() => lockWaiters(pg.db())).toBe(1);
+      let sweepEnded = false;
+      const swept = outcomeOf(sweep(sweepOn)).finally(() => {
+        sweepEnded = true;
+      });
+      // Before, the sweep waited for the middle link too.
+      await expect.poll(async () => sweepEnded || (await lockWaiters(pg.db())) === 2).toBe(true);
+      await holder.release();
+      expect({ swept: await swept, deletion: await deleted }).toEqual({ swept: 'done', deletion: 'done' });
+    } finally {
+      await holder.release();
+    }
+    expect(await linksOf(orgId)).toEqual([]);
+    expect(await deadlocks(pg.db())).toBe(before);
+  }
+
   it('an account\'s deletion cascading over its links, held at the middle one, while the sweep runs: both answer, no deadlock', async () => {
     const made = rows();
     const admin = await made.user('held-admin');
     const linked = await made.user('held-linked');
     const orgId = await made.organization(admin);
     const ids = await made.orphanLinks(orgId, linked, 20);
-    const before = await deadlocks(pg.db());
-    const held = await holdRows(pg.url(), 'select 1 from chat_links where org_id = $1 and external_user_id = $2 for update', [orgId, ids[10]]);
-    try {
-      // The cascade takes the links in the order they lie in the table: the last keys first.
-      const deletion = outcomeOf(deleteAccount(pg.db(), linked));
-      await expect.poll(() => lockWaiters(pg.db())).toBe(1);
-      let sweepEnded = false;
-      // The planned sweep takes them by key: the first keys first.
-      const swept = outcomeOf(sweep(pg.planned())).finally(() => {
-        sweepEnded = true;
-      });
-      // Before, the sweep waited for the middle link too; now it skips the links held and ends.
-      await expect.poll(async () => sweepEnded || (await lockWaiters(pg.db())) === 2).toBe(true);
-      await held.release();
-      expect({ swept: await swept, deletion: await deletion }).toEqual({ swept: 'done', deletion: 'done' });
-    } finally {
-      await held.release();
-    }
-    expect(await linksOf(orgId)).toEqual([]);
-    expect(await deadlocks(pg.db())).toBe(before);
+    // The cascade takes the links in the order they lie in the table (the last keys first), the
+    // planned sweep by key (the first keys first).
+    await heldAtTheMiddle(orgId, ids[10]!, () => deleteAccount(pg.db(), linked), pg.planned());
   });
 
   it('an organization\'s deletion held at its middle link while the sweep runs: both answer, no deadlock', async () => {
@@ -160,25 +126,9 @@ describe.skipIf(Boolean(skip))(`install sweep of orphan links racing deletions, 
     const admin = await made.user('held-admin');
     const orgId = await made.organization(admin);
     const ids = await made.orphanLinks(orgId, admin, 20);
-    const before = await deadlocks(pg.db());
-    const held = await holdRows(pg.url(), 'select 1 from chat_links where org_id = $1 and external_user_id = $2 for update', [orgId, ids[10]]);
-    try {
-      // The planned deletion takes the links by key: the first keys first.
-      const deletion = outcomeOf(new Organizations(pg.planned()).delete(orgId, admin));
-      await expect.poll(() => lockWaiters(pg.db())).toBe(1);
-      let sweepEnded = false;
-      // The sweep reads the table whole, in the order its links lie: the last keys first.
-      const swept = outcomeOf(sweep(pg.db())).finally(() => {
-        sweepEnded = true;
-      });
-      await expect.poll(async () => sweepEnded || (await lockWaiters(pg.db())) === 2).toBe(true);
-      await held.release();
-      expect({ swept: await swept, deletion: await deletion }).toEqual({ swept: 'done', deletion: 'done' });
-    } finally {
-      await held.release();
-    }
-    expect(await linksOf(orgId)).toEqual([]);
-    expect(await deadlocks(pg.db())).toBe(before);
+    // The planned deletion takes the links by key (the first keys first), the sweep reads the
+    // table whole, in the order its links lie (the last keys first).
+    await heldAtTheMiddle(orgId, ids[10]!, () => new Organizations(pg.planned()).delete(orgId, admin), pg.db());
   });
 
   // An account's deletion is not raced here: on a table of a few thousand links the planned sweep
