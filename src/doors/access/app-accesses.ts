@@ -77,6 +77,16 @@ async function lockAccesses(trx: DurableDb, query: SelectQueryBuilder<Database, 
 }
 
 /**
+ * Whether `error` is PostgreSQL's refusal of a token whose access is gone: the token's foreign key
+ * (23503 on `app_access_tokens_access_id_fkey`), failed when the access was deleted between the
+ * insert's read of it and its foreign key's lock of the row. (SQLite, serial, never gets there.)
+ */
+function isAccessGone(error: unknown): boolean {
+  const { code, constraint } = error as { code?: unknown; constraint?: unknown };
+  return code === '23503' && constraint === 'app_access_tokens_access_id_fkey';
+}
+
+/**
  * The bound of a write that adds a live access (`create`, `renew`): it writes only while the user
  * holds fewer than `maxLive` live accesses.
  */
@@ -320,13 +330,23 @@ export class AppAccesses {
   /**
    * Deletes an access `create` made for a request that could not be accepted after all (refused
    * or expired meanwhile), unless it holds a token: one of another request of the same app,
-   * accepted meanwhile on this access, which must keep working. Call after `dropToken`.
+   * accepted meanwhile on this access, which must keep working. Call after `dropToken`. On
+   * PostgreSQL the access is taken `FOR UPDATE` first (`lockAccesses`), and its tokens asked about
+   * after, in a statement of their own: one DELETE read them before a token `addToken` had just
+   * written was committed, then waited for the access's row (the token's foreign key holds it `FOR
+   * KEY SHARE`), and PostgreSQL does not read a condition again for a row that was only locked, not
+   * changed: the access went, and by its cascade that token, which the app was then handed (it
+   * opened nothing). Now the new statement sees it (READ COMMITTED: a fresh snapshot); a token
+   * written once the access is held waits for it, and fails its foreign key (`addToken`: `ended`).
    */
   async discardIfUnused(id: string): Promise<void> {
-    await this.db.deleteFrom('app_accesses')
-      .where('id', '=', id)
-      .where((eb) => eb.not(eb.exists(eb.selectFrom('app_access_tokens').select('app_access_tokens.token_hash').whereRef('app_access_tokens.access_id', '=', 'app_accesses.id'))))
-      .execute();
+    await this.db.transaction().execute(async (trx) => {
+      if ((await lockAccesses(trx, trx.selectFrom('app_accesses').select('id').where('id', '=', id))).length === 0) return;
+      await trx.deleteFrom('app_accesses')
+        .where('id', '=', id)
+        .where((eb) => eb.not(eb.exists(eb.selectFrom('app_access_tokens').select('app_access_tokens.token_hash').whereRef('app_access_tokens.access_id', '=', 'app_accesses.id'))))
+        .execute();
+    });
   }
 
   /**
@@ -406,18 +426,26 @@ export class AppAccesses {
    * `ended` (no token) when it is not: a token of an ended access opens nothing, and the caller
    * grants the access afresh instead. One statement, so the access is live where the token is added.
    * The token is pending: the caller settles it once its accept has won (`settle`), which revokes
-   * the tokens beyond the access's `MAX_TOKENS_PER_ACCESS` newest.
+   * the tokens beyond the access's `MAX_TOKENS_PER_ACCESS` newest. On PostgreSQL the statement may
+   * read the access live and then find it deleted by the time its foreign key takes the row (a
+   * revocation, a new password, `discardIfUnused` committed in between): that too is `ended`, not
+   * a failure (it went up as a 500).
    */
   async addToken(accessId: string, now: number): Promise<string | 'ended'> {
     const token = randomToken();
-    const added = await this.db.insertInto('app_access_tokens')
-      .columns(['token_hash', 'access_id', 'created_at', 'pending'])
-      .expression((eb) => eb.selectFrom('app_accesses')
-        .select((inner) => [inner.val(hashToken(token)).as('token_hash'), 'id', inner.val(now).as('created_at'), inner.val(1).as('pending')])
-        .where('id', '=', accessId)
-        .where(live(now)))
-      .executeTakeFirst();
-    return Number(added.numInsertedOrUpdatedRows ?? 0) === 0 ? 'ended' : token;
+    try {
+      const added = await this.db.insertInto('app_access_tokens')
+        .columns(['token_hash', 'access_id', 'created_at', 'pending'])
+        .expression((eb) => eb.selectFrom('app_accesses')
+          .select((inner) => [inner.val(hashToken(token)).as('token_hash'), 'id', inner.val(now).as('created_at'), inner.val(1).as('pending')])
+          .where('id', '=', accessId)
+          .where(live(now)))
+        .executeTakeFirst();
+      return Number(added.numInsertedOrUpdatedRows ?? 0) === 0 ? 'ended' : token;
+    } catch (error) {
+      if (isAccessGone(error)) return 'ended';
+      throw error;
+    }
   }
 
   /** Withdraws one token (when the request it was made for could not be completed). */

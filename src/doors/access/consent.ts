@@ -218,9 +218,11 @@ async function withdraw(accesses: AppAccesses, issued: Issued, now: number, rest
 }
 
 /**
- * `issue()`'s token; when it fails, `SignInEndedError` if the sign-in no longer stands: on
- * PostgreSQL a token added to an access that a password change under way is deleting waits for it,
- * and then fails its foreign key, which is the change's doing, not the server's.
+ * `issue()`'s token; when it fails, `SignInEndedError` if the sign-in no longer stands: a failure
+ * while a password change under way ends the sign-in's accesses is the change's doing, not the
+ * server's. (On PostgreSQL a token added to an access that change is deleting waits for it and
+ * then reads as `ended`, `addToken`: the accept looks again, and `endIfSignedOut` withdraws what it
+ * made.)
  */
 async function issuedUnlessSignedOut(signIn: AcceptingSignIn, issue: () => Promise<Issued | undefined>): Promise<Issued | undefined> {
   try {
