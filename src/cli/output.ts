@@ -52,7 +52,8 @@ export function reportCliError(error: unknown): number {
     return error.status >= 400 && error.status < 500 ? 2 : error.code === 'config_invalid' ? 2 : 1;
   }
   if (error instanceof PairgateApiError) {
-    console.error(`pairgate: ${error.message}${error.code !== 'network_error' ? ` [${error.code}]` : ''}${notFromPairgate(error) ? NOT_FROM_PAIRGATE : ''}`);
+    // network_error too: a server that cannot be reached is said in the shape of every other error.
+    console.error(`pairgate: ${error.message} [${error.code}]${notFromPairgate(error) ? NOT_FROM_PAIRGATE : ''}`);
     return (error.status >= 400 && error.status < 500) || FIXED_BY_AN_OPTION.has(error.code) ? 2 : 1;
   }
   const message = error instanceof Error ? error.message : String(error);

@@ -107,8 +107,9 @@ function refuseUnknownCommand(command: Command, name: string): never {
   try {
     commandAt(command, [name]);
   } catch (error) {
-    // The words "unknown command" first, as commander said them (scripts and people look for them).
-    if (error instanceof InvalidRequestError) throw new InvalidRequestError(`unknown command: ${error.message}`, error.details, error.code);
+    // The words "unknown command" first, as commander said them (scripts and people look for them),
+    // starting a sentence as its other usage errors do (`usageSentence`: "Unknown option ...").
+    if (error instanceof InvalidRequestError) throw new InvalidRequestError(`Unknown command: ${error.message}`, error.details, error.code);
     throw error;
   }
   throw new Error(`unreachable: "${command.name()}" has the command "${name}" it called unknown`);

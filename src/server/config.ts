@@ -53,7 +53,7 @@ function describeExpected(schema: Record<string, unknown>): string {
   if (schema.type === 'integer' || schema.type === 'number') return describeNumber(schema);
   if (schema.type === 'boolean') return 'true or false';
   const parts = [schema.type === 'string' ? 'text' : 'a value'];
-  if (schema.minLength !== undefined) parts.push(`of at least ${String(schema.minLength)} characters`);
+  if (schema.minLength !== undefined) parts.push(`of at least ${String(schema.minLength)} ${schema.minLength === 1 ? 'character' : 'characters'}`);
   if (schema.pattern !== undefined) parts.push(`matching ${String(schema.pattern)}`);
   return parts.join(' ');
 }

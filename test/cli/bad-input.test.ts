@@ -113,10 +113,10 @@ describe('the CLI on bad input: one line saying what to do, exit code 2, no stac
   it('numbers, record types, option pairs and files are checked with the option named', async () => {
     await expectBadInput(['grant', 'create', '--label', 'x', '--ttl', 'abc', '--server', 'http://127.0.0.1:9'], /--ttl takes a time from 10 s to 24 h: a number with ms, s, m or h \(e\.g\. 90s or 5m\), or a plain number of seconds; "abc" is not one\./);
     await expectBadInput(['session', 'create', '-u', 'a', '-p', 'b', '--ttl', 'x'], /--ttl takes a time of at least 10 s: .* a plain number of seconds; "x" is not one\./);
-    await expectBadInput(['session', 'list'], /give the supporter credentials: --user and --password/, { PLEXUS_AUTH_USER: '', PLEXUS_AUTH_PASS: '' });
+    await expectBadInput(['session', 'list'], /Give the supporter credentials: --user and --password/, { PLEXUS_AUTH_USER: '', PLEXUS_AUTH_PASS: '' });
     // One of the two given: the missing one is named, not both.
-    await expectBadInput(['session', 'list', '--user', 'alice'], /^pairgate: give the password of supporter "alice" too: --password-file \(or --password, or PLEXUS_AUTH_PASS\)\./, { PLEXUS_AUTH_USER: '', PLEXUS_AUTH_PASS: '' });
-    await expectBadInput(['session', 'list', '--password', 'secret'], /^pairgate: give the supporter user name too: --user \(or PLEXUS_AUTH_USER\)\./, { PLEXUS_AUTH_USER: '', PLEXUS_AUTH_PASS: '' });
+    await expectBadInput(['session', 'list', '--user', 'alice'], /^pairgate: Give the password of supporter "alice" too: --password-file \(or --password, or PLEXUS_AUTH_PASS\)\./, { PLEXUS_AUTH_USER: '', PLEXUS_AUTH_PASS: '' });
+    await expectBadInput(['session', 'list', '--password', 'secret'], /^pairgate: Give the supporter user name too: --user \(or PLEXUS_AUTH_USER\)\./, { PLEXUS_AUTH_USER: '', PLEXUS_AUTH_PASS: '' });
     await expectBadInput(['box', 'announce', '--dir', boxDir, '--interval', 'abc'], /--interval takes a time from 1 s to 24 h: .*"abc" is not one/);
     await expectBadInput(['box', 'announce', '--dir', boxDir, '--once', '--zone', 'z.test'], /--zone and --update-api go together/);
     await expectBadInput(['box', 'advertise', '--dir', boxDir, '--port', 'abc'], /--port must be a whole number from 1 to 65535/);

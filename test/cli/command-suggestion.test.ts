@@ -15,11 +15,11 @@ describe('pairgate <mistyped command>', () => {
 
   it('names the command meant, at every level, with --help after it, and through pairgate help', async () => {
     const [top, swapped, grant, dns, withHelp, viaHelp] = await runAll([['sevre'], ['dcotor'], ['grant', 'crate', '--label', 'x'], ['box', 'dns', 'lsit'], ['lan', 'jion', '--help'], ['help', 'grant', 'crate']]);
-    expect(top).toEqual({ status: 2, stdout: '', stderr: `pairgate: unknown command: "pairgate" has no command "sevre" (did you mean "serve"?); valid commands: ${commands}. [unknown_command]\n` });
+    expect(top).toEqual({ status: 2, stdout: '', stderr: `pairgate: Unknown command: "pairgate" has no command "sevre" (did you mean "serve"?); valid commands: ${commands}. [unknown_command]\n` });
     expect(swapped!.stderr).toContain('has no command "dcotor" (did you mean "doctor"?);');
-    expect(grant).toEqual({ status: 2, stdout: '', stderr: 'pairgate: unknown command: "pairgate grant" has no subcommand "crate" (did you mean "create"?); valid subcommands: approve, create, refuse, show. [unknown_command]\n' });
-    expect(dns).toEqual({ status: 2, stdout: '', stderr: 'pairgate: unknown command: "pairgate box dns" has no subcommand "lsit" (did you mean "list"?); valid subcommands: delete, list, set. [unknown_command]\n' });
-    expect(withHelp).toEqual({ status: 2, stdout: '', stderr: 'pairgate: unknown command: "pairgate lan" has no subcommand "jion" (did you mean "join"?); valid subcommands: connect, inspect, join, nearby, offer. [unknown_command]\n' });
+    expect(grant).toEqual({ status: 2, stdout: '', stderr: 'pairgate: Unknown command: "pairgate grant" has no subcommand "crate" (did you mean "create"?); valid subcommands: approve, create, refuse, show. [unknown_command]\n' });
+    expect(dns).toEqual({ status: 2, stdout: '', stderr: 'pairgate: Unknown command: "pairgate box dns" has no subcommand "lsit" (did you mean "list"?); valid subcommands: delete, list, set. [unknown_command]\n' });
+    expect(withHelp).toEqual({ status: 2, stdout: '', stderr: 'pairgate: Unknown command: "pairgate lan" has no subcommand "jion" (did you mean "join"?); valid subcommands: connect, inspect, join, nearby, offer. [unknown_command]\n' });
     expect(viaHelp).toEqual({ status: 2, stdout: '', stderr: 'pairgate: "pairgate grant" has no subcommand "crate" (did you mean "create"?); valid subcommands: approve, create, refuse, show. [unknown_command]\n' });
   }, 60_000);
 
@@ -28,7 +28,7 @@ describe('pairgate <mistyped command>', () => {
     expect(short!.stderr).toContain('has no command "ses" (did you mean "session"?);');
     expect(capitals!.stderr).toContain('has no command "Serve" (did you mean "serve"?);');
     expect(both!.stderr).toContain('has no command "se" (did you mean "serve" or "session"?);');
-    expect(far!.stderr).toBe(`pairgate: unknown command: "pairgate" has no command "nope"; valid commands: ${commands}. [unknown_command]\n`);
+    expect(far!.stderr).toBe(`pairgate: Unknown command: "pairgate" has no command "nope"; valid commands: ${commands}. [unknown_command]\n`);
     for (const run of [short, capitals, both, far]) expect(run!.status).toBe(2);
   }, 60_000);
 });

@@ -14,21 +14,21 @@ describe('pairgate <unknown command>', () => {
   it('names the valid commands, the same words as pairgate help <unknown>, exit 2', async () => {
     const [direct, viaHelp] = await runAll([['nope'], ['help', 'nope']]);
     const commands = buildProgram().commands.map((c) => c.name()).filter((name) => name !== 'help').sort().join(', ');
-    expect(direct).toEqual({ status: 2, stdout: '', stderr: `pairgate: unknown command: "pairgate" has no command "nope"; valid commands: ${commands}. [unknown_command]\n` });
-    expect(direct!.stderr.replace('unknown command: ', '')).toBe(viaHelp!.stderr);
+    expect(direct).toEqual({ status: 2, stdout: '', stderr: `pairgate: Unknown command: "pairgate" has no command "nope"; valid commands: ${commands}. [unknown_command]\n` });
+    expect(direct!.stderr.replace('Unknown command: ', '')).toBe(viaHelp!.stderr);
   }, 60_000);
 
   it('an unknown subcommand names the valid subcommands, two levels deep too', async () => {
     const [grant, dns] = await runAll([['grant', 'nope', '--label', 'x'], ['box', 'dns', 'nope']]);
-    expect(grant).toEqual({ status: 2, stdout: '', stderr: 'pairgate: unknown command: "pairgate grant" has no subcommand "nope"; valid subcommands: approve, create, refuse, show. [unknown_command]\n' });
-    expect(dns).toEqual({ status: 2, stdout: '', stderr: 'pairgate: unknown command: "pairgate box dns" has no subcommand "nope"; valid subcommands: delete, list, set. [unknown_command]\n' });
+    expect(grant).toEqual({ status: 2, stdout: '', stderr: 'pairgate: Unknown command: "pairgate grant" has no subcommand "nope"; valid subcommands: approve, create, refuse, show. [unknown_command]\n' });
+    expect(dns).toEqual({ status: 2, stdout: '', stderr: 'pairgate: Unknown command: "pairgate box dns" has no subcommand "nope"; valid subcommands: delete, list, set. [unknown_command]\n' });
   }, 60_000);
 
   it('with --help (or -h) after it, an unknown command or subcommand is still unknown_command, exit 2, not the parent\'s help and 0', async () => {
     const [top, lan, short, known, helpOfKnown] = await runAll([['nope', '--help'], ['lan', 'bogus', '--help'], ['box', 'dns', 'nope', '-h'], ['lan', '--help'], ['lan', 'join', '--help']]);
-    expect(top).toEqual({ status: 2, stdout: '', stderr: expect.stringMatching(/^pairgate: unknown command: "pairgate" has no command "nope"; valid commands: .*\[unknown_command\]\n$/) as unknown as string });
-    expect(lan).toEqual({ status: 2, stdout: '', stderr: 'pairgate: unknown command: "pairgate lan" has no subcommand "bogus"; valid subcommands: connect, inspect, join, nearby, offer. [unknown_command]\n' });
-    expect(short).toEqual({ status: 2, stdout: '', stderr: 'pairgate: unknown command: "pairgate box dns" has no subcommand "nope"; valid subcommands: delete, list, set. [unknown_command]\n' });
+    expect(top).toEqual({ status: 2, stdout: '', stderr: expect.stringMatching(/^pairgate: Unknown command: "pairgate" has no command "nope"; valid commands: .*\[unknown_command\]\n$/) as unknown as string });
+    expect(lan).toEqual({ status: 2, stdout: '', stderr: 'pairgate: Unknown command: "pairgate lan" has no subcommand "bogus"; valid subcommands: connect, inspect, join, nearby, offer. [unknown_command]\n' });
+    expect(short).toEqual({ status: 2, stdout: '', stderr: 'pairgate: Unknown command: "pairgate box dns" has no subcommand "nope"; valid subcommands: delete, list, set. [unknown_command]\n' });
     // A command that exists keeps its help.
     expect(known).toMatchObject({ status: 0, stdout: expect.stringContaining('Usage: pairgate lan [options] [command]') as unknown as string });
     expect(helpOfKnown).toMatchObject({ status: 0, stdout: expect.stringContaining('Usage: pairgate lan join [options] [connection-string]') as unknown as string });

@@ -30,7 +30,7 @@ describe('serve tries its address before it makes anything', () => {
     try {
       const result = await runCli(['serve', '--port', String(port), '--data-dir', dataDir], { PAIRGATE_BACKUP_DIR: backupDir, PAIRGATE_LOG_LEVEL: 'info' });
       expect(result.status, result.stderr).toBe(2);
-      expect(result.stderr.trim()).toBe(`pairgate: cannot listen on 127.0.0.1:${port}: another program already does (another pairgate?). Stop it, or choose another port with serve --port or PAIRGATE_PORT (0 picks a free one). [address_in_use]`);
+      expect(result.stderr.trim()).toBe(`pairgate: Cannot listen on 127.0.0.1:${port}: another program already does (another pairgate?). Stop it, or choose another port with serve --port or PAIRGATE_PORT (0 picks a free one). [address_in_use]`);
       expect(existsSync(dataDir)).toBe(false);
       expect(existsSync(backupDir)).toBe(false);
     } finally {

@@ -63,7 +63,7 @@ describe('pairgate CLI', () => {
     // A flag is checked by the CLI itself and named as typed (test/cli/bad-input.test.ts).
     const result = run(['serve', '--data-dir', mkdtempSync(join(tmpdir(), 'pairgate-bad-'))], { PAIRGATE_PORT: 'eighty' });
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/PAIRGATE_PORT: expected a whole number/);
+    expect(result.stderr).toMatch(/PAIRGATE_PORT must be a whole number/);
   });
 
   it('a trusted proxy that is no address stops the start naming the key, exit 2 (was "invalid IP address: garbage", exit 1)', () => {
@@ -85,7 +85,7 @@ describe('pairgate CLI', () => {
     expect(url.stderr).toBe('pairgate: --public-url must be an http(s) URL without query or fragment, such as https://pair.example.com, not "pair.example.com". [config_invalid]\n');
     // The same value from the environment is told under its key.
     const env = run(['serve', '--port', '0', '--data-dir', dataDir], { PAIRGATE_HOST: '[::1]' });
-    expect(env.stderr).toMatch(/^pairgate: PAIRGATE_HOST: expected one address/m);
+    expect(env.stderr).toMatch(/^pairgate: PAIRGATE_HOST must be one address/m);
   });
 
   it('an empty PAIRGATE_RELAY_ONLY leaves the --config file\'s, as for every key (serve and the loaded configuration read it alike)', async () => {
@@ -111,8 +111,8 @@ describe('pairgate CLI', () => {
     writeFileSync(notAFolder, 'x');
     for (const [dir, said] of [
       // Named by the flag typed (it was PAIRGATE_DATA_DIR, a key not written anywhere).
-      ['/proc/pairgate-test/data', /--data-dir: cannot create \/proc\/pairgate-test/],
-      [join(notAFolder, 'data'), /--data-dir: .*file is not a folder/],
+      ['/proc/pairgate-test/data', /Cannot create \/proc\/pairgate-test for --data-dir/],
+      [join(notAFolder, 'data'), /Cannot use .*file for --data-dir: it is not a folder/],
     ] as const) {
       // A start that hung would be killed at `run`'s timeout and fail the status (no timing here:
       // two CLI starts took over 10 s on a loaded machine).
@@ -127,7 +127,7 @@ describe('pairgate CLI', () => {
     writeFileSync(join(dir, 'pairgate.config'), 'PAIRGATE_LOG_LEVEL=noisy\n');
     const result = run(['serve', '--config', join(dir, 'pairgate.config'), '--data-dir', dir]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/PAIRGATE_LOG_LEVEL: expected one of/);
+    expect(result.stderr).toMatch(/PAIRGATE_LOG_LEVEL must be one of/);
   });
 
   it('refuses a --config line that is not KEY=value, which silently swallowed the setting after it', () => {
@@ -157,7 +157,7 @@ describe('pairgate CLI', () => {
     writeFileSync(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('PAIRGATE_LOG_LEVEL=noisy\n')]));
     const result = run(['serve', '--config', file, '--data-dir', dir]);
     expect(result.status, result.stderr).toBe(2);
-    expect(result.stderr).toMatch(/^pairgate: PAIRGATE_LOG_LEVEL: expected one of/);
+    expect(result.stderr).toMatch(/^pairgate: PAIRGATE_LOG_LEVEL must be one of/);
   });
 
   it('refuses a --config file that is not UTF-8, naming the line and saying to save it as UTF-8 (its accented value was replaced without a word)', () => {
@@ -223,7 +223,7 @@ describe('pairgate CLI', () => {
       // The port is tried before the database is made (test/cli/serve-port-first.test.ts): the
       // error, in words, is the only line.
       const lines = result.stderr.trim().split('\n');
-      expect(lines).toEqual([`pairgate: cannot listen on 127.0.0.1:${port}: another program already does (another pairgate?). Stop it, or choose another port with serve --port or PAIRGATE_PORT (0 picks a free one). [address_in_use]`]);
+      expect(lines).toEqual([`pairgate: Cannot listen on 127.0.0.1:${port}: another program already does (another pairgate?). Stop it, or choose another port with serve --port or PAIRGATE_PORT (0 picks a free one). [address_in_use]`]);
     } finally {
       holder.close();
     }
@@ -240,6 +240,6 @@ describe('pairgate CLI', () => {
   it('says what to do on an unknown command', () => {
     const result = run(['frobnicate']);
     expect(result.status).not.toBe(0);
-    expect(result.stderr).toMatch(/unknown command/);
+    expect(result.stderr).toMatch(/Unknown command/);
   });
 });

@@ -70,7 +70,7 @@ describe('pairgate session with --password-file', () => {
     expectRefused(wrong, /refused these supporter credentials/);
     expectRefused(await runCli(['session', 'list', '--server', server.base, '--user', 'support', '--password-file', file('empty', '\n1234\n')]), /^pairgate: --password-file: .* holds no password on its first line\./m);
     expectRefused(await runCli(['session', 'list', '--server', server.base, '--user', 'support', '--password-file', join(dir, 'missing')]), /^pairgate: --password-file: cannot read .*missing \(ENOENT\)\./m);
-    expectRefused(await runCli(['session', 'list', '--server', server.base, '--user', 'support', '--password', '1234', '--password-file', file('both', '1234')]), /^pairgate: give --password or --password-file, not both\./m);
+    expectRefused(await runCli(['session', 'list', '--server', server.base, '--user', 'support', '--password', '1234', '--password-file', file('both', '1234')]), /^pairgate: Give --password or --password-file, not both\./m);
   });
 });
 

@@ -278,7 +278,7 @@ describe('pairgate serve: stores it cannot use at start-up', () => {
       }
       // A folder still to be made there: refused at its creation, in the same terms.
       const { code, stderr } = await serveOn(join(empty, 'data'), [], undefined, tmpfs);
-      expect(stderr).toBe(`pairgate: --data-dir: cannot create ${join(empty, 'data')}: it is on a read-only file system; choose a folder on a writable disk [config_invalid]\n`);
+      expect(stderr).toBe(`pairgate: Cannot create ${join(empty, 'data')} for --data-dir: it is on a read-only file system; choose a folder on a writable disk. [config_invalid]\n`);
       expect(code).toBe(2);
     });
 
@@ -311,7 +311,7 @@ describe('pairgate serve: stores it cannot use at start-up', () => {
       // The root folder takes the only inode: making anything in it is ENOSPC.
       const mountPoint = smallDisk(context, 'pairgate-inodes-', 'size=256k,nr_inodes=1');
       const { code, stderr } = await serveOn(join(mountPoint, 'data'));
-      expect(stderr).toBe(`pairgate: --data-dir: cannot create ${join(mountPoint, 'data')}: its disk is full (no space or no inodes left); free space on it, or choose a folder on another disk [config_invalid]\n`);
+      expect(stderr).toBe(`pairgate: Cannot create ${join(mountPoint, 'data')} for --data-dir: its disk is full (no space or no inodes left); free space on it, or choose a folder on another disk. [config_invalid]\n`);
       expect(code).toBe(2);
     });
 

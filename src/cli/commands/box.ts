@@ -13,6 +13,7 @@ import { explainListenError } from '../../server/listen-errors.js';
 import { STOP_SIGNALS, stoppedBy, whileInterruptible, type InterruptPlan } from '../interrupt.js';
 import { httpUrlOption, readOptionFile } from '../options.js';
 import { timeOption } from '../unit-options.js';
+import { whenWords } from '../time-words.js';
 import { boxNameOption } from './box-name.js';
 import { addressesOf, collect, intOption } from './lan-cli-support.js';
 
@@ -594,9 +595,11 @@ refused; 130 when stopped with Ctrl-C, 143 with SIGTERM.`)
         const certFile = join(out, 'cert.pem');
         const keyFile = join(out, 'cert.key');
         const readIfThere = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
-        const decision = renewalDecision({ chainPem: readIfThere(certFile), keyPem: readIfThere(keyFile) }, names, days);
+        // Its end said as every command's text output says a time: local, with how far off.
+        const timeWords = (time: Date): string => whenWords(time.toISOString());
+        const decision = renewalDecision({ chainPem: readIfThere(certFile), keyPem: readIfThere(keyFile) }, names, days, Date.now(), timeWords);
         if (!decision.renew) {
-          console.log(`certificate ${certFile} is valid until ${decision.validTo.toISOString()}, more than ${days} days: nothing to do`);
+          console.log(`certificate ${certFile} is valid until ${timeWords(decision.validTo)}, more than ${days} ${days === 1 ? 'day' : 'days'}: nothing to do`);
           return;
         }
         process.stderr.write(`renewing: ${decision.reason}\n`);

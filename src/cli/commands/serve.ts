@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { ConfigError } from '../../core/errors.js';
 import { warnOfFileKeys } from '../config-file.js';
 import { intOption } from '../options.js';
+import { startErrorSaid } from '../start-error-words.js';
 import type { ConfigSection } from '../../server/config-schema.js';
 import { TOOLING_ENV_KEYS, unknownKeyWarnings } from '../../server/config-warnings.js';
 
@@ -54,34 +54,6 @@ function inlineCommentWarnings(env: NodeJS.ProcessEnv, known: readonly string[])
     .map((key) => `${key}'s value holds " #": a comment kept in the value? (systemd's EnvironmentFile keeps one after a value; put comments on lines of their own.)`);
 }
 
-/** The flag that sets each key, to name it when a value it gave is refused. */
-const FLAG_OF: Readonly<Record<string, string>> = {
-  PAIRGATE_PORT: '--port',
-  PAIRGATE_HOST: '--host',
-  PAIRGATE_DATA_DIR: '--data-dir',
-  PAIRGATE_PUBLIC_URL: '--public-url',
-};
-
-/**
- * `error`, naming the flag typed rather than the key it overrode when it is about that key's value
- * (`serve --host [::1]` was told "PAIRGATE_HOST: expected ...", a key the person never wrote). A
- * value the configuration's schema refuses ("KEY: expected X, got Y") is said as a sentence, as
- * the CLI's own checks of a flag say it (`--port must be ...`): "--host must be X, not "Y".".
- */
-function namingFlag(error: unknown, overrides: Record<string, unknown>): unknown {
-  if (!(error instanceof ConfigError) || !(error.key in overrides) || !FLAG_OF[error.key]) return error;
-  const flag = FLAG_OF[error.key]!;
-  const said = error.message.slice(error.key.length + 2);
-  // The value given is JSON text, so ", got \"" ends the words of what is expected, whatever it holds.
-  const refused = /^expected (.+?), got (".*")$/s.exec(said);
-  if (!refused) return new ConfigError(flag, said);
-  // The other keys the words name are flags here too ("the port is PAIRGATE_PORT": --port).
-  const expected = refused[1]!.replace(/\bPAIRGATE_[A-Z_]+\b/g, (key) => FLAG_OF[key] ?? key);
-  // Still config_invalid, for the flag; its message a sentence that starts with the flag, not
-  // ConfigError's "KEY: ...".
-  return Object.assign(new ConfigError(flag, ''), { message: `${flag} must be ${expected}, not ${refused[2]!}.` });
-}
-
 /** `pairgate serve`: runs the server until SIGINT or SIGTERM. */
 export function registerServeCommand(program: Command): void {
   program
@@ -105,7 +77,8 @@ Examples:
 Exit code: 0 after --help-config, or when stopped by SIGINT or SIGTERM once the
 requests in flight finished; 2 for a setting it cannot use (config_invalid: a
 bad value or --config file, a store URL or credentials the store refused), an
-address it cannot listen on, or a data folder another server holds or whose
+address it cannot listen on (address_in_use, listen_not_permitted,
+address_not_available), or a data folder another server holds or whose
 database it cannot use (data_dir_in_use, database_newer_than_server,
 database_unreadable, restore_unfinished); 1 when a store cannot be reached at
 start-up (store_unavailable) or the shutdown fails.`)
@@ -139,7 +112,7 @@ start-up (store_unavailable) or the shutdown fails.`)
         // Logs go to standard error so that standard output starts with the URL line.
         process.stderr,
       ).catch((error: unknown) => {
-        throw namingFlag(error, overrides);
+        throw startErrorSaid(error, overrides);
       });
       // Stopped cleanly from the moment it says where it listens: a signal sent as the URL line
       // appears (a script's, a test's) finds the handlers in place, not Node's default death.

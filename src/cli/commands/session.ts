@@ -22,7 +22,7 @@ interface ServerOptions {
  * out of shell history and `ps`, as PLEXUS_AUTH_PASS does), else PLEXUS_AUTH_PASS.
  */
 function supporterPassword(options: ServerOptions): string {
-  if (options.password !== undefined && options.passwordFile !== undefined) throw new InvalidRequestError('give --password or --password-file, not both.');
+  if (options.password !== undefined && options.passwordFile !== undefined) throw new InvalidRequestError('Give --password or --password-file, not both.');
   if (options.passwordFile !== undefined) {
     const password = readOptionFile(options.passwordFile, '--password-file').split(/\r?\n/)[0] ?? '';
     if (!password) throw new InvalidRequestError(`--password-file: ${options.passwordFile} holds no password on its first line.`);
@@ -36,9 +36,9 @@ async function client(options: ServerOptions): Promise<SupportOriginClient> {
   const user = options.user ?? process.env.PLEXUS_AUTH_USER ?? '';
   const password = supporterPassword(options);
   // The one missing is named: "--user and --password-file" to someone who gave --user read as if it were not taken.
-  if (!user && !password) throw new InvalidRequestError('give the supporter credentials: --user and --password-file (or --password, or PLEXUS_AUTH_USER and PLEXUS_AUTH_PASS).');
-  if (!user) throw new InvalidRequestError('give the supporter user name too: --user (or PLEXUS_AUTH_USER).');
-  if (!password) throw new InvalidRequestError(`give the password of supporter "${terminalSafe(user)}" too: --password-file (or --password, or PLEXUS_AUTH_PASS).`);
+  if (!user && !password) throw new InvalidRequestError('Give the supporter credentials: --user and --password-file (or --password, or PLEXUS_AUTH_USER and PLEXUS_AUTH_PASS).');
+  if (!user) throw new InvalidRequestError('Give the supporter user name too: --user (or PLEXUS_AUTH_USER).');
+  if (!password) throw new InvalidRequestError(`Give the password of supporter "${terminalSafe(user)}" too: --password-file (or --password, or PLEXUS_AUTH_PASS).`);
   const baseUrl = httpUrlOption(options.server, '--server (or PAIRGATE_SERVER)', 'https://support.example.com');
   const { SupportOriginClient } = await import('../../sdk/support.js');
   return new SupportOriginClient({ baseUrl, user, password });

@@ -21,8 +21,17 @@ function dnsNames(certificate: X509Certificate): Set<string> {
  * 90); running `pairgate box cert --renew-within 30` daily does the same. The key is checked
  * because the two files are replaced one after the other: a run stopped between the two left a new
  * key beside the old certificate, which a server cannot use, and which was never renewed.
+ *
+ * `timeWords` says the certificate's end in a reason: ISO by default; the CLI passes its local
+ * time with how far off (`whenWords`), as its other commands print times for people.
  */
-export function renewalDecision(files: { chainPem: string | undefined; keyPem: string | undefined }, names: readonly string[], withinDays: number, now = Date.now()): RenewalDecision {
+export function renewalDecision(
+  files: { chainPem: string | undefined; keyPem: string | undefined },
+  names: readonly string[],
+  withinDays: number,
+  now = Date.now(),
+  timeWords: (time: Date) => string = (time) => time.toISOString(),
+): RenewalDecision {
   const { chainPem, keyPem } = files;
   if (chainPem === undefined) return { renew: true, reason: 'no certificate yet' };
   let leaf: X509Certificate;
@@ -39,7 +48,8 @@ export function renewalDecision(files: { chainPem: string | undefined; keyPem: s
   const validTo = new Date(leaf.validTo);
   const daysLeft = (validTo.getTime() - now) / DAY_MS;
   if (daysLeft < withinDays) {
-    return { renew: true, reason: daysLeft <= 0 ? `the certificate expired on ${validTo.toISOString()}` : `the certificate expires on ${validTo.toISOString()}, within ${withinDays} days` };
+    const end = timeWords(validTo);
+    return { renew: true, reason: daysLeft <= 0 ? `the certificate expired on ${end}` : `the certificate expires on ${end}, within ${withinDays} ${withinDays === 1 ? 'day' : 'days'}` };
   }
   return { renew: false, validTo };
 }
