@@ -104,3 +104,35 @@ export async function untilWaiting(db: DurableDb, { already = 0, answered = () =
     await later(10);
   }
 }
+
+/**
+ * A forced interleaving of two writes, the one a deadlock needs: a connection of the test holds a
+ * row (`hold`: its query and parameters), `first` is started and waits for it, `second` is started
+ * and waits too (for what `first` holds, before a fix), then the row is let go. What became of each
+ * (`outcomeOf`). `secondMayEnd`: `second` may also end without waiting (a sweep that skips what is
+ * held), rather than be the database's second waiter.
+ */
+export async function heldInterleaving(
+  db: DurableDb,
+  url: string,
+  hold: { query: string; params: unknown[] },
+  first: () => Promise<unknown>,
+  second: () => Promise<unknown>,
+  { secondMayEnd = false }: { secondMayEnd?: boolean } = {},
+): Promise<{ first: string; second: string }> {
+  const holder = await holdRows(url, hold.query, hold.params);
+  try {
+    const firstOutcome = outcomeOf(first());
+    await untilWaiting(db);
+    let secondEnded = false;
+    const secondOutcome = outcomeOf(second()).finally(() => {
+      secondEnded = true;
+    });
+    const waited = await untilWaiting(db, { already: 1, answered: () => secondEnded });
+    if (!waited && !secondMayEnd) throw new Error(`the second write ended without waiting: ${await secondOutcome}`);
+    await holder.release();
+    return { first: await firstOutcome, second: await secondOutcome };
+  } finally {
+    await holder.release();
+  }
+}

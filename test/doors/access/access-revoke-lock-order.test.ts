@@ -5,7 +5,7 @@ import { accessMigrations } from '../../../src/doors/access/migrations.js';
 import { accountsMigrations } from '../../../src/doors/accounts/migrations.js';
 import { UserStore } from '../../../src/doors/accounts/users.js';
 import { coreMigrations } from '../../../src/store/migrations/core.js';
-import { deadlocks, holdRows, later, lockWaiters, outcomeOf, RACE_ROUNDS, RACE_SHIFTS, raceRounds } from '../../helpers/lock-races.js';
+import { deadlocks, heldInterleaving, later, outcomeOf, RACE_ROUNDS, RACE_SHIFTS, raceRounds } from '../../helpers/lock-races.js';
 import { postgresMissing } from '../../helpers/services.js';
 import { usePostgresStores } from '../../helpers/sql-store-setups.js';
 
@@ -69,20 +69,12 @@ describe.skipIf(Boolean(skip))(`access revocation racing a renewal, an account's
     it('forced: the revocation held at the access\'s last token, the other write started: both answer, no deadlock, nothing left', async () => {
       const a = await oneAccess(2, NOW - 1);
       const before = await deadlocks(db());
-      // Holding the last token, the revocation is stopped with the tokens before it deleted (and, now, the access held).
-      const holder = await holdRows(url(), 'select token_hash from app_access_tokens where token_hash = $1 for update', [a.hashes[1]]);
-      try {
-        const revoked = outcomeOf(revoking(a));
-        await expect.poll(() => lockWaiters(db())).toBe(1);
-        // Before, the other write took the access and then waited for the first token, which the revocation held.
-        const written = outcomeOf(other(a));
-        await expect.poll(() => lockWaiters(db())).toBe(2);
-        await holder.release();
-        // Before, the revocation then waited for the access: a deadlock, one of them answered 503.
-        expect({ revoked: await revoked, written: await written }).toEqual({ revoked: 'done', written: 'done' });
-      } finally {
-        await holder.release();
-      }
+      // Holding the last token, the revocation is stopped with the tokens before it deleted (and,
+      // now, the access held). Before, the other write took the access and then waited for the
+      // first token, which the revocation held; let go, the revocation then waited for the access:
+      // a deadlock, one of them answered 503.
+      const { first: revoked, second: written } = await heldInterleaving(db(), url(), { query: 'select token_hash from app_access_tokens where token_hash = $1 for update', params: [a.hashes[1]] }, () => revoking(a), () => other(a));
+      expect({ revoked, written }).toEqual({ revoked: 'done', written: 'done' });
       expect(await leftOf(a)).toEqual({ accesses: 0, tokens: 0 });
       expect(await deadlocks(db())).toBe(before);
     });
@@ -108,19 +100,11 @@ describe.skipIf(Boolean(skip))(`access revocation racing a renewal, an account's
       // At the cap, settling the pending (newest) token deletes the oldest.
       const a = await oneAccess(MAX_TOKENS_PER_ACCESS, null, true);
       const before = await deadlocks(db());
-      const holder = await holdRows(url(), 'select token_hash from app_access_tokens where token_hash = $1 for update', [a.hashes[0]]);
-      try {
-        const revoked = outcomeOf(revoke(a));
-        await expect.poll(() => lockWaiters(db())).toBe(1);
-        // Before, the settling took the newest token and then waited for the oldest, behind the revocation.
-        const settled = outcomeOf(settleNewest(a));
-        await expect.poll(() => lockWaiters(db())).toBe(2);
-        await holder.release();
-        // Before, the revocation took the oldest and went on to the newest, which the settling held: a deadlock.
-        expect({ revoked: await revoked, settled: await settled }).toEqual({ revoked: 'done', settled: 'done' });
-      } finally {
-        await holder.release();
-      }
+      // Before, the settling took the newest token and then waited for the oldest, behind the
+      // revocation; let go, the revocation took the oldest and went on to the newest, which the
+      // settling held: a deadlock.
+      const { first: revoked, second: settled } = await heldInterleaving(db(), url(), { query: 'select token_hash from app_access_tokens where token_hash = $1 for update', params: [a.hashes[0]] }, () => revoke(a), () => settleNewest(a));
+      expect({ revoked, settled }).toEqual({ revoked: 'done', settled: 'done' });
       expect(await leftOf(a)).toEqual({ accesses: 0, tokens: 0 });
       expect(await deadlocks(db())).toBe(before);
     });

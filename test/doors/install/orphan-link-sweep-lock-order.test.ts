@@ -10,7 +10,7 @@ import { SecretBox } from '../../../src/server/secret-box.js';
 import type { DurableDb } from '../../../src/store/durable-schema.js';
 import { coreMigrations } from '../../../src/store/migrations/core.js';
 import { SWEEP_BATCH_ROWS } from '../../../src/store/sql/batched-delete.js';
-import { deadlocks, holdRows, later, lockWaiters, outcomeOf, RACE_AT_ONCE, RACE_ROUNDS, RACE_SHIFTS, raceRounds } from '../../helpers/lock-races.js';
+import { deadlocks, heldInterleaving, holdRows, later, outcomeOf, RACE_AT_ONCE, RACE_ROUNDS, RACE_SHIFTS, raceRounds } from '../../helpers/lock-races.js';
 import { postgresMissing } from '../../helpers/services.js';
 import { usePostgresStores } from '../../helpers/sql-store-setups.js';
 import { deleteAccount, InstallRows } from './install-rows.js';
@@ -91,21 +91,9 @@ describe.skipIf(Boolean(skip))(`install sweep of orphan links racing deletions, 
    */
   async function heldAtTheMiddle(orgId: string, held: string, deletion: () => Promise<unknown>, sweepOn: DurableDb): Promise<void> {
     const before = await deadlocks(pg.db());
-    const holder = await holdRows(pg.url(), 'select 1 from chat_links where org_id = $1 and external_user_id = $2 for update', [orgId, held]);
-    try {
-      const deleted = outcomeOf(deletion());
-      await expect.poll(() => lockWaiters(pg.db())).toBe(1);
-      let sweepEnded = false;
-      const swept = outcomeOf(sweep(sweepOn)).finally(() => {
-        sweepEnded = true;
-      });
-      // Before, the sweep waited for the middle link too.
-      await expect.poll(async () => sweepEnded || (await lockWaiters(pg.db())) === 2).toBe(true);
-      await holder.release();
-      expect({ swept: await swept, deletion: await deleted }).toEqual({ swept: 'done', deletion: 'done' });
-    } finally {
-      await holder.release();
-    }
+    // Before, the sweep waited for the middle link too; now it may end at once.
+    const outcomes = await heldInterleaving(pg.db(), pg.url(), { query: 'select 1 from chat_links where org_id = $1 and external_user_id = $2 for update', params: [orgId, held] }, deletion, () => sweep(sweepOn), { secondMayEnd: true });
+    expect({ swept: outcomes.second, deletion: outcomes.first }).toEqual({ swept: 'done', deletion: 'done' });
     expect(await linksOf(orgId)).toEqual([]);
     expect(await deadlocks(pg.db())).toBe(before);
   }
