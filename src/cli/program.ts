@@ -1,9 +1,8 @@
-import { Command } from 'commander';
-import { InvalidRequestError } from '../core/errors.js';
+import { Command, type HelpContext } from 'commander';
 import { registerBoxCommand } from './commands/box.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerGrantCommand } from './commands/grant.js';
-import { commandAt, commandLine, registerHelpCommands } from './commands/help.js';
+import { commandAt, commandLine, missingCommandWords, registerHelpCommands } from './commands/help.js';
 import { registerJoinCommand } from './commands/join.js';
 import { registerLanCommand } from './commands/lan.js';
 import { registerPeersCommand } from './commands/peers.js';
@@ -46,6 +45,24 @@ class PairgateCommand extends Command {
   }
 
   /**
+   * A command made of subcommands run without one (`pairgate grant`, `pairgate box dns`):
+   * commander printed its whole help on standard error and ended it (exit code 2
+   * through main()) without an error line, so the mistake read as a page of help with nothing
+   * saying what was wrong, and no code for a script. Said as every usage error instead (`error`):
+   * a sentence naming the subcommands, `missing_command`, then the --help to run. Commander calls
+   * help({ error: true }) for this alone; --help and `help` call it without, and print the help.
+   * `pairgate` alone keeps its whole help (on standard error, exit code 2): someone who types the
+   * command's name to see what it does is shown, not told off.
+   */
+  override help(context?: HelpContext): never;
+  // Commander's deprecated form, kept so that the class still is a Command.
+  override help(cb: (str: string) => string): never;
+  override help(context?: HelpContext | ((str: string) => string)): never {
+    if (typeof context === 'object' && context.error && this.parent) this.error(missingCommandWords(this), { code: MISSING_COMMAND, exitCode: 2 });
+    return super.help(context as HelpContext);
+  }
+
+  /**
    * Says commander's usage errors as every other error is said (`usageSentence`: "pairgate: ",
    * a sentence, a machine code; "error: ..." read apart from the others), then the line naming the
    * --help to run. Also adds a hint to commander's "unknown option" on a command that takes a peer or an id: about 1
@@ -63,11 +80,15 @@ class PairgateCommand extends Command {
   }
 }
 
+/** The code `PairgateCommand.help` gives its usage error, a command group run without a subcommand: not commander's. */
+const MISSING_COMMAND = 'pairgate.missingCommand';
+
 /**
  * Machine codes of commander's usage errors, by its own codes: stable names of pairgate's, which
  * a commander release renaming its codes does not change.
  */
 const USAGE_ERROR_CODES: Readonly<Record<string, string>> = {
+  [MISSING_COMMAND]: 'missing_command',
   'commander.unknownOption': 'unknown_option',
   'commander.missingArgument': 'missing_argument',
   'commander.optionMissingArgument': 'missing_option_value',
@@ -102,16 +123,13 @@ function usageHint(command: Command): string {
 /** Names of arguments that take an id (or a peer, named by its id): where the `--` hint helps. */
 const ID_ARGUMENTS = new Set(['peer', 'id']);
 
-/** `unknown_command` for `name` under `command`, as `pairgate help <name>` refuses it. */
+/**
+ * `unknown_command` for `name` under `command`, as `pairgate help <name>` refuses it: `commandAt`'s
+ * sentence, "Unknown command: ..." (the words commander said, starting a sentence as its other
+ * usage errors do: "Unknown option ...").
+ */
 function refuseUnknownCommand(command: Command, name: string): never {
-  try {
-    commandAt(command, [name]);
-  } catch (error) {
-    // The words "unknown command" first, as commander said them (scripts and people look for them),
-    // starting a sentence as its other usage errors do (`usageSentence`: "Unknown option ...").
-    if (error instanceof InvalidRequestError) throw new InvalidRequestError(`Unknown command: ${error.message}`, error.details, error.code);
-    throw error;
-  }
+  commandAt(command, [name]);
   throw new Error(`unreachable: "${command.name()}" has the command "${name}" it called unknown`);
 }
 

@@ -15,6 +15,13 @@ import { InvalidRequestError } from '../core/errors.js';
  * digits must be refused as too large, never rounded into range.
  */
 
+/**
+ * The machine code of a `--ttl` (a lifetime: `grant create`'s, `session create`'s) outside what
+ * it takes, the support server's own for a ttl it refuses: one code for the one mistake, whichever
+ * command it was typed to.
+ */
+export const TTL_INVALID_CODE = 'ttl_invalid';
+
 /** The unit an option counts in, which its plain number is: milliseconds or seconds. */
 export type TimeBase = 'ms' | 's';
 

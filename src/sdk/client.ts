@@ -1,4 +1,4 @@
-import { abortedCall, PairgateApiError } from './errors.js';
+import { abortedCall, PairgateApiError, UNREACHABLE_ADVICE } from './errors.js';
 import { callJson, type CallOptions } from './http-call.js';
 import { LongPollPacer, longPollSeconds, monotonicNow, waitParameter } from './long-poll.js';
 import { PassingFailureRetry } from './passing-failures.js';
@@ -110,7 +110,7 @@ export class PairgateClient {
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       timeoutMs: this.timeoutMs + extraTimeoutMs,
       ...(signal ? { signal } : {}),
-      advice: 'Check the address and that the server runs.',
+      advice: UNREACHABLE_ADVICE,
       fetch: this.fetchImpl,
     });
   }

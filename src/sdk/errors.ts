@@ -106,6 +106,14 @@ export function networkFailureReason(error: unknown): string {
   return name === 'TimeoutError' || name === 'AbortError' ? 'timed out' : (error as Error).message || name;
 }
 
+/**
+ * What `unreachable` advises of a pairgate server (the grant API, a support origin, a relay, the
+ * server a code led to) that did not answer: one wording for every client of one, so `pairgate
+ * grant` and `pairgate session` (and `pairgate join`, read by someone who is not technical) say
+ * the same of the same failure. The address first: a mistyped one is the likeliest cause.
+ */
+export const UNREACHABLE_ADVICE = 'Check the address, your connection, and that the server runs.';
+
 /** The machine code of a URL whose port fetch refuses to call (`unreachable`). */
 export const PORT_BLOCKED_CODE = 'port_blocked';
 

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { WebSocket } from 'ws';
 import type { IncomingMessage } from 'node:http';
-import { abortedCall, MAX_LIST_ANSWER_BYTES, networkFailureOf, PairgateApiError, retryAfterOf } from './errors.js';
+import { abortedCall, MAX_LIST_ANSWER_BYTES, networkFailureOf, PairgateApiError, retryAfterOf, UNREACHABLE_ADVICE } from './errors.js';
 import { callJson, refusalOf as refusalOfAnswer, sendCall, type CallOptions, type HttpCall } from './http-call.js';
 import { LongPollPacer, longPollSeconds, monotonicNow, waitParameter } from './long-poll.js';
 import { PassingFailureRetry } from './passing-failures.js';
@@ -151,7 +151,7 @@ function supportCall(call: SupportCall): HttpCall {
     ...rest,
     origin: call.origin ?? new URL(call.url).origin,
     timeoutMs: call.timeoutMs ?? 15_000,
-    advice: 'Check the address and your connection.',
+    advice: UNREACHABLE_ADVICE,
     refusal: errorOf,
     ...(signal ? { signal } : {}),
   };

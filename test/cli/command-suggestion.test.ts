@@ -20,7 +20,7 @@ describe('pairgate <mistyped command>', () => {
     expect(grant).toEqual({ status: 2, stdout: '', stderr: 'pairgate: Unknown command: "pairgate grant" has no subcommand "crate" (did you mean "create"?); valid subcommands: approve, create, refuse, show. [unknown_command]\n' });
     expect(dns).toEqual({ status: 2, stdout: '', stderr: 'pairgate: Unknown command: "pairgate box dns" has no subcommand "lsit" (did you mean "list"?); valid subcommands: delete, list, set. [unknown_command]\n' });
     expect(withHelp).toEqual({ status: 2, stdout: '', stderr: 'pairgate: Unknown command: "pairgate lan" has no subcommand "jion" (did you mean "join"?); valid subcommands: connect, inspect, join, nearby, offer. [unknown_command]\n' });
-    expect(viaHelp).toEqual({ status: 2, stdout: '', stderr: 'pairgate: "pairgate grant" has no subcommand "crate" (did you mean "create"?); valid subcommands: approve, create, refuse, show. [unknown_command]\n' });
+    expect(viaHelp).toEqual({ status: 2, stdout: '', stderr: 'pairgate: Unknown command: "pairgate grant" has no subcommand "crate" (did you mean "create"?); valid subcommands: approve, create, refuse, show. [unknown_command]\n' });
   }, 60_000);
 
   it('a name cut short or in capitals names what it starts; one that starts several names them all; nothing close, no guess', async () => {

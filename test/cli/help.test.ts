@@ -46,10 +46,10 @@ describe('pairgate help <command> <subcommand>', () => {
 
   it('an unknown command or subcommand is said, naming the valid ones: unknown_command, exit 2, no help text', async () => {
     const [sub, top, deeper, tooDeep] = await runAll([['help', 'grant', 'nope'], ['help', 'nope'], ['help', 'box', 'dns', 'nope'], ['help', 'grant', 'create', 'extra']]);
-    expect(sub).toEqual({ status: 2, stdout: '', stderr: 'pairgate: "pairgate grant" has no subcommand "nope"; valid subcommands: approve, create, refuse, show. [unknown_command]\n' });
+    expect(sub).toEqual({ status: 2, stdout: '', stderr: 'pairgate: Unknown command: "pairgate grant" has no subcommand "nope"; valid subcommands: approve, create, refuse, show. [unknown_command]\n' });
     expect(top!.status).toBe(2);
-    expect(top!.stderr).toBe(`pairgate: "pairgate" has no command "nope"; valid commands: ${program.commands.map((c) => c.name()).filter((name) => name !== 'help').sort().join(', ')}. [unknown_command]\n`);
-    expect(deeper).toMatchObject({ status: 2, stderr: 'pairgate: "pairgate box dns" has no subcommand "nope"; valid subcommands: delete, list, set. [unknown_command]\n' });
-    expect(tooDeep).toMatchObject({ status: 2, stderr: 'pairgate: "pairgate grant create" has no subcommands, so no "extra". [unknown_command]\n' });
+    expect(top!.stderr).toBe(`pairgate: Unknown command: "pairgate" has no command "nope"; valid commands: ${program.commands.map((c) => c.name()).filter((name) => name !== 'help').sort().join(', ')}. [unknown_command]\n`);
+    expect(deeper).toMatchObject({ status: 2, stderr: 'pairgate: Unknown command: "pairgate box dns" has no subcommand "nope"; valid subcommands: delete, list, set. [unknown_command]\n' });
+    expect(tooDeep).toMatchObject({ status: 2, stderr: 'pairgate: Unknown command: "pairgate grant create" has no subcommands, so no "extra". [unknown_command]\n' });
   });
 });

@@ -104,11 +104,11 @@ describe('pairgate join with a malformed code on the command line', () => {
 describe('pairgate join out of tries', () => {
   const servers = useSupportServers();
 
-  it('says the server\'s words once: what was too many and how long to wait, exit 2', async () => {
+  it('says the server\'s words once: what was too many and how long to wait, then its code, exit 2', async () => {
     // Unknown codes until the address's misses are spent (5 within five minutes).
     let last = await runCli(['join', relayCodeFormat.generate(), '--relay', servers.relay.url]);
     for (let tries = 0; tries < 10 && !last.stderr.includes('Try again'); tries++) last = await runCli(['join', relayCodeFormat.generate(), '--relay', servers.relay.url]);
     expect(last.status).toBe(2);
-    expect(last.stderr).toMatch(/^pairgate: Too many wrong codes from your address\. Try again in \d+ s\.\n$/);
+    expect(last.stderr).toMatch(/^pairgate: Too many wrong codes from your address\. Try again in \d+ s\. \[rate_limited\]\n$/);
   }, 120_000);
 });

@@ -101,7 +101,7 @@ describe('pairgate join: a no that does not go through, a channel on another ser
       agent.child.stdin!.write('n\n');
       expect(await agent.exited).toEqual({ code: 1, signal: null });
       expect(agent.out()).not.toContain('Declined');
-      expect(afterQuestion(agent.err())).toMatch(/^pairgate: the server may not have taken your no: .+ Nobody was given access, but if the no did not reach the server, the code still works until it expires \(a few minutes after your supporter gave it\) and your supporter was not told: run pairgate join again to decline, or tell them\.\n$/);
+      expect(afterQuestion(agent.err())).toMatch(/^pairgate: The server may not have taken your no: .+ Nobody was given access, but if the no did not reach the server, the code still works until it expires \(a few minutes after your supporter gave it\) and your supporter was not told: run pairgate join again to decline, or tell them\. \[network_error\]\n$/);
       // Which is the case: nothing reached the server, so the code still works.
       expect((await servers.sdk.getSession('join-no-unreachable')).State).toBe('waiting');
     } finally {
@@ -133,7 +133,7 @@ describe('pairgate join: a no that does not go through, a channel on another ser
     agent.child.stdin!.write('n\n');
     expect(await agent.exited).toEqual({ code: 2, signal: null });
     expect(agent.out()).not.toContain('Declined');
-    expect(afterQuestion(agent.err())).toBe('pairgate: your no came too late: the code had been confirmed already (in a browser, or by another pairgate join), and that session goes on. If that was not you, tell your supporter now: they can end it.\n');
+    expect(afterQuestion(agent.err())).toBe('pairgate: Your no came too late: the code had been confirmed already (in a browser, or by another pairgate join), and that session goes on. If that was not you, tell your supporter now: they can end it. [code_used]\n');
     expect((await servers.sdk.getSession('join-no-too-late')).State).toBe('confirmed');
   }, 30_000);
 

@@ -19,7 +19,7 @@ describe('a pairgate server that is not running', () => {
       ['grant', 'refuse', 'ABCD-EFGH-J', '--server', server],
     ].map((args) => runCli(args)));
     for (const run of runs) {
-      expect(run).toMatchObject({ status: 1, stdout: '', stderr: `pairgate: Cannot reach ${server} (ECONNREFUSED). Check the address and that the server runs. [network_error]\n` });
+      expect(run).toMatchObject({ status: 1, stdout: '', stderr: `pairgate: Cannot reach ${server} (ECONNREFUSED). Check the address, your connection, and that the server runs. [network_error]\n` });
     }
   }, 60_000);
 

@@ -54,7 +54,9 @@ function suggestion(similar: string[]): string {
 /**
  * The command `path` names under `root` (`['box', 'dns', 'set']`), or an InvalidRequestError
  * (`unknown_command`, exit code 2) naming the part that matches none, the names close to it (a
- * typo: `pairgate sevre`), and the ones that exist.
+ * typo: `pairgate sevre`), and the ones that exist. Its words are a sentence starting "Unknown
+ * command: ", run directly (`pairgate nope`) or through help (`pairgate help nope`): the words
+ * commander said (scripts and people look for them), and no line that starts with a quote.
  */
 export function commandAt(root: Command, path: string[]): Command {
   let current = root;
@@ -66,12 +68,21 @@ export function commandAt(root: Command, path: string[]): Command {
       const kind = current.parent ? 'subcommand' : 'command';
       const similar = similarNames(name, valid);
       throw new InvalidRequestError(valid.length
-        ? `"${commandLine(current)}" has no ${kind} "${shown}"${suggestion(similar)}; valid ${kind}s: ${valid.join(', ')}.`
-        : `"${commandLine(current)}" has no subcommands, so no "${shown}".`, { command: name, ...(similar.length ? { similar } : {}) }, 'unknown_command');
+        ? `Unknown command: "${commandLine(current)}" has no ${kind} "${shown}"${suggestion(similar)}; valid ${kind}s: ${valid.join(', ')}.`
+        : `Unknown command: "${commandLine(current)}" has no subcommands, so no "${shown}".`, { command: name, ...(similar.length ? { similar } : {}) }, 'unknown_command');
     }
     current = next;
   }
   return current;
+}
+
+/**
+ * What a command made of subcommands says when run without one (`pairgate grant`, `pairgate box
+ * dns`): name one, and the ones there are, as `commandAt` names them for an unknown one.
+ */
+export function missingCommandWords(command: Command): string {
+  const kind = command.parent ? 'subcommand' : 'command';
+  return `Name a ${kind} of "${commandLine(command)}": ${subcommandNames(command).join(', ')}.`;
 }
 
 /**

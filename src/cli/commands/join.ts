@@ -33,15 +33,26 @@ export function shownName(text: string): string {
   return chars.length > MAX_SHOWN_NAME ? `${chars.slice(0, MAX_SHOWN_NAME - 1).join('').trimEnd()}…` : flat;
 }
 
-/** Says what went wrong with a code, for a person, by the server's machine code. */
+/**
+ * Says what went wrong with a code, for a person, in plain words chosen by the server's machine
+ * code, that code at the end in brackets as every CLI error has it (`pairgate: <sentence> [<code>]`):
+ * the person reads the words, and whoever helps them (or a script) the code.
+ */
 function explain(error: unknown): string {
+  return withCode(explainWords(error), error);
+}
+
+/** `words` with the machine code of `error` after it in brackets; as they are when it has none. */
+function withCode(words: string, error: unknown): string {
+  return error instanceof PairgateApiError ? `${words} [${error.code}]` : words;
+}
+
+/** The words of {@link explain}, without the code. */
+function explainWords(error: unknown): string {
   if (!(error instanceof PairgateApiError)) return error instanceof Error ? error.message : String(error);
   switch (error.code) {
     case 'code_not_found':
       return 'No session has this code, or it has expired. Check the code, or ask your supporter for a new one.';
-    // The server's words say what was too many and how long to wait.
-    case 'rate_limited':
-      return error.message;
     // The server's 404 for a code decided on already says how, so the person is not told to check a code they typed right.
     case 'code_used':
       return 'This code was confirmed already, and a code works only once. If you still need help, ask your supporter for a new code.';
@@ -51,11 +62,11 @@ function explain(error: unknown): string {
     case 'grant_approved':
     case 'grant_refused':
       return 'This code can no longer be confirmed (it was used already, or too many wrong attempts). Ask your supporter for a new code.';
-    case 'network_error':
-    case 'relay_bad_answer':
-      return error.message;
+    // Anything else in its own words: the server's say what was too many and how long to wait
+    // (rate_limited), the SDK's what could not be reached (network_error) or what answered
+    // instead of a relay (relay_bad_answer).
     default:
-      return `${error.message} [${error.code}]`;
+      return error.message;
   }
 }
 
@@ -103,14 +114,17 @@ async function decline(confirm: typeof ConfirmPairing, pairingUrl: string, signa
   }
 }
 
-/** The outcome of a no the server answered with an error (see {@link decline}). */
+/**
+ * The outcome of a no the server answered with an error (see {@link decline}): a sentence, the
+ * server's machine code at its end, as {@link explain} says a refused code.
+ */
 function declineRefusal(error: unknown): DeclineOutcome {
   const code = error instanceof PairgateApiError ? error.code : undefined;
   if (code === 'declined' || code === 'code_declined') return DECLINED;
   // Confirmed meanwhile, on the page or by another join: that session goes on, and the person should know.
-  if (code === 'code_used') return { line: 'your no came too late: the code had been confirmed already (in a browser, or by another pairgate join), and that session goes on. If that was not you, tell your supporter now: they can end it.', exitCode: 2 };
-  if (code === 'code_not_found' || code === 'code_burned') return { line: 'there was nothing left to decline: the code works no more (it expired, your supporter replaced it, or it had too many wrong tries), so nobody was given access with it.', exitCode: 2 };
-  return { line: `the server may not have taken your no: ${explain(error)} Nobody was given access, but if the no did not reach the server, the code still works until it expires (a few minutes after your supporter gave it) and your supporter was not told: run pairgate join again to decline, or tell them.`, exitCode: exitCodeOf(error) };
+  if (code === 'code_used') return { line: withCode('Your no came too late: the code had been confirmed already (in a browser, or by another pairgate join), and that session goes on. If that was not you, tell your supporter now: they can end it.', error), exitCode: 2 };
+  if (code === 'code_not_found' || code === 'code_burned') return { line: withCode('There was nothing left to decline: the code works no more (it expired, your supporter replaced it, or it had too many wrong tries), so nobody was given access with it.', error), exitCode: 2 };
+  return { line: withCode(`The server may not have taken your no: ${explainWords(error)} Nobody was given access, but if the no did not reach the server, the code still works until it expires (a few minutes after your supporter gave it) and your supporter was not told: run pairgate join again to decline, or tell them.`, error), exitCode: exitCodeOf(error) };
 }
 
 /** How far a join went after the person's "yes": what Ctrl-C has to undo (see `UNSTARTED_SESSION`). */

@@ -4,7 +4,7 @@ import { MAX_TEXT } from '../../doors/support/channel-limits.js';
 import { PairgateApiError } from '../../sdk/errors.js';
 import { helpParagraph } from '../help-text.js';
 import { httpUrlOption, readOptionFile } from '../options.js';
-import { timeOption } from '../unit-options.js';
+import { timeOption, TTL_INVALID_CODE } from '../unit-options.js';
 import type { CreatedSession, SessionChannel, SessionInfo, SupportOriginClient } from '../../sdk/support.js';
 import { LineInput } from '../line-input.js';
 import { chatLine, terminalSafe } from '../terminal-text.js';
@@ -318,7 +318,7 @@ support_origin_off); 1 when the server cannot be reached ${RELAY_EXIT}.`)}`)
     .action(supportAction(async (options: ServerOptions & { id?: string; ttl?: string; supporterName?: string; supporterAvatar?: string; sessionUser?: string; sessionPassword?: string; json?: boolean }) => {
       // Checked here so the message names the flags (the server names its form fields and pattern);
       // the most is the server's own (PAIRGATE_SUPPORT_MAX_TTL), which it says in its refusal.
-      const ttl = timeOption(options.ttl, '--ttl', 's', 10, Number.MAX_SAFE_INTEGER, 'ttl_invalid');
+      const ttl = timeOption(options.ttl, '--ttl', 's', 10, Number.MAX_SAFE_INTEGER, TTL_INVALID_CODE);
       if (options.id !== undefined) await checkSessionId(options.id, '--id');
       if (Boolean(options.sessionUser) !== Boolean(options.sessionPassword)) {
         throw new InvalidRequestError('--session-user and --session-password go together (a login for this session alone), and neither may be empty.', undefined, 'credentials_incomplete');
@@ -340,7 +340,7 @@ support_origin_off); 1 when the server cannot be reached ${RELAY_EXIT}.`)}`)
         // The server names its form fields; say which flags to pass instead.
         if (error instanceof PairgateApiError && error.code === 'supporter_required') throw supporterRequired(false);
         if (error instanceof PairgateApiError && error.code === 'supporter_avatar_invalid') throw new InvalidRequestError('--supporter-avatar must be an absolute https URL (pages load pictures over https only).', undefined, error.code);
-        if (error instanceof PairgateApiError && error.code === 'ttl_invalid') throw new InvalidRequestError(error.message.replace(/^ttl\b/, '--ttl'), undefined, error.code);
+        if (error instanceof PairgateApiError && error.code === TTL_INVALID_CODE) throw new InvalidRequestError(error.message.replace(/^ttl\b/, '--ttl'), undefined, error.code);
         throw error;
       });
       // One line, as every command's --json: a script reads a line per answer.

@@ -22,7 +22,7 @@ describe('a pairing code decided on already, asked for by an agent (JSON) and by
 
     const result = await runCli(['join', code, '--relay', `${servers.relay.url}`]);
     expect(result.status, result.stderr).toBe(2);
-    expect(result.stderr).toBe('pairgate: This code was declined, so nobody was given access, and it works no more. If you do want help, ask your supporter for a new code.\n');
+    expect(result.stderr).toBe('pairgate: This code was declined, so nobody was given access, and it works no more. If you do want help, ask your supporter for a new code. [code_declined]\n');
   });
 
   it('confirmed: code_used; join says it was used, once only', async () => {
@@ -40,7 +40,7 @@ describe('a pairing code decided on already, asked for by an agent (JSON) and by
 
     const result = await runCli(['join', code.toUpperCase(), '--relay', `${servers.relay.url}`]);
     expect(result.status, result.stderr).toBe(2);
-    expect(result.stderr).toBe('pairgate: This code was confirmed already, and a code works only once. If you still need help, ask your supporter for a new code.\n');
+    expect(result.stderr).toBe('pairgate: This code was confirmed already, and a code works only once. If you still need help, ask your supporter for a new code. [code_used]\n');
   });
 
   it('a code never handed out stays code_not_found, and join still says to check it', async () => {
