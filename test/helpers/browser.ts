@@ -81,3 +81,57 @@ export function useBrowser(): BrowserForTests {
     newPage: () => newWatchedPage(launched()),
   };
 }
+
+/**
+ * decision-gate.js's SETTLE_MS: how long a decision page (a form marked `data-decision-gate`) counts
+ * no gesture once it is shown, loaded anew included (double-clickjacking). Kept equal to the
+ * script's by test/web/decision-gate-browser.test.ts.
+ */
+export const DECISION_SETTLE_MS = 500;
+
+/** When a decision page was last shown, for `decisionPageSettled` and `settledForDecision`. */
+export interface DecisionPageShown {
+  /**
+   * The page was shown again just before the call (the focus taken out of it and given back, as an
+   * audit's Tab round does): its quiet is counted from the call, not from its load.
+   */
+  readonly again?: boolean;
+}
+
+/** The page's Navigation Timing entry, read in the page (this project's TypeScript has no DOM types). */
+type NavigationEntries = { getEntriesByType(type: 'navigation'): Array<{ domContentLoadedEventEnd: number }> };
+
+/**
+ * Waits until the decision page on `page` has been shown DECISION_SETTLE_MS: the quiet of its gate,
+ * counted from when the gate's script ran (a deferred script, so before DOMContentLoaded) or, with
+ * `again`, from now, is over. Read on the page's own clock (performance.now()), the gate's; a page
+ * on Playwright's fake clock (`page.clock`), which hides the page's Navigation Timing, counts from
+ * now too.
+ */
+export async function decisionPageSettled(page: Page, shown: DecisionPageShown = {}): Promise<void> {
+  // Functions, not strings: the decision pages' CSP forbids eval.
+  const since = await page.evaluate((again) => {
+    const timed = (performance as unknown as NavigationEntries).getEntriesByType('navigation').length > 0;
+    return again || !timed ? performance.now() : 0;
+  }, Boolean(shown.again));
+  await page.waitForFunction(([settle, from]) => {
+    const entries = (performance as unknown as NavigationEntries).getEntriesByType('navigation');
+    const loaded = entries[0]?.domContentLoadedEventEnd ?? 0;
+    return (entries.length === 0 || loaded > 0) && performance.now() > Math.max(loaded, from) + settle;
+  }, [DECISION_SETTLE_MS, since] as const);
+}
+
+/**
+ * Before a pointer press on a decision page's button (Accept, Approve, Confirm, Make admin, ...):
+ * waits as a person does, who reads the page before deciding (decisionPageSettled), then moves the
+ * pointer a little over the page. decision-gate.js counts a pointer press only once the page has seen
+ * such a gesture after its quiet; a press right after the page loads is held back.
+ */
+export async function settledForDecision(page: Page, shown: DecisionPageShown = {}): Promise<void> {
+  // On the decision page itself (a popup, say, may still be on its first blank document).
+  await page.locator('form[data-decision-gate]').first().waitFor({ state: 'attached' });
+  await decisionPageSettled(page, shown);
+  // Two points, so that the pointer moves wherever it rested.
+  await page.mouse.move(2, 2);
+  await page.mouse.move(4, 3);
+}

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { initBoxIdentity } from '../../src/doors/registry/box-identity.js';
 import { RegistryClient } from '../../src/sdk/registry.js';
 import { SupportOriginClient } from '../../src/sdk/support.js';
-import { browserSkipReason } from '../helpers/browser.js';
+import { browserSkipReason, settledForDecision } from '../helpers/browser.js';
 import { useBrowserApp } from '../helpers/browser-app.js';
 import { authRequest, postJson } from '../doors/access/form-client.js';
 import { outboxMails, resetToken } from '../doors/access/outbox.js';
@@ -180,10 +180,10 @@ describe.skipIf(Boolean(skip))(`accessibility of the pages (axe-core, WCAG 2.1 A
   /**
    * `submit` for a decision (Accept, Approve, Confirm, Cancel): the audit's Tab round takes the focus
    * out of the page and back, and a page given the focus back counts no pointer gesture for 500 ms
-   * (double-clickjacking, decision-gate.js), so the click waits that out.
+   * (double-clickjacking, decision-gate.js), so the click waits that out as a person does.
    */
   const decide = async (page: Page, selector: string): Promise<void> => {
-    await page.waitForTimeout(600);
+    await settledForDecision(page, { again: true });
     await submit(page, selector);
   };
   /** Fills `fields` (selector: value) of the form posting to `action`, sends it, and audits the refusal it gets back as `name`. */

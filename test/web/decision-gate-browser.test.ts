@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SupportOriginClient } from '../../src/sdk/support.js';
-import { browserSkipReason } from '../helpers/browser.js';
+import { browserSkipReason, DECISION_SETTLE_MS, decisionPageSettled } from '../helpers/browser.js';
 import { useBrowserApp } from '../helpers/browser-app.js';
 import { authRequest, FormClient, getJson, postJson } from '../doors/access/form-client.js';
 import { DEVICE_ENV } from '../doors/device/device-helpers.js';
@@ -18,7 +19,8 @@ import { ADMIN, selfRelayingOriginEnv } from '../doors/support/helpers.js';
  *
  * Reproduced here as the attack does it: the pointer rests where the button is, the page is loaded
  * anew under it (a reload: a new document, as a swapped-in window's), and the press comes with no
- * move on that document.
+ * move on that document; or another site's page navigates the window to the decision page on the
+ * first press, and the pointer trembles on the page just loaded before the second.
  */
 const skip = browserSkipReason('the double-clickjacking browser tests of the decision pages');
 
@@ -50,6 +52,57 @@ async function moveAndPress(page: Page, at: { x: number; y: number }): Promise<v
   await page.mouse.down();
   await page.mouse.up();
 }
+
+/** Another site, served by the test: the browser never goes beyond loopback. */
+const OTHER_SITE = 'http://double-click-game.invalid';
+
+/**
+ * The other site's page at `OTHER_SITE/game`: it asks for a double click anywhere, and its first
+ * press navigates this very window to `to`. Its `/slow` answers `delayMs` late with a redirect to
+ * `to`: the other site spends the start of the navigation itself (`performance.timeOrigin` is the
+ * navigation's start, before its redirects), while its own page is still on screen under the
+ * pointer. Returns a function that takes the routes down.
+ */
+async function otherSite(page: Page, to: string, delayMs = 0): Promise<() => Promise<void>> {
+  const next = delayMs ? `${OTHER_SITE}/slow` : to;
+  const game = `<!doctype html><title>A game</title><p style="position:fixed;inset:0;margin:0">Double-click anywhere to play</p><script>addEventListener('mousedown', () => { location.href = ${JSON.stringify(next)}; });</script>`;
+  const handler = async (route: Parameters<Parameters<Page['route']>[1]>[0]) => {
+    if (new URL(route.request().url()).pathname === '/slow') {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await route.fulfill({ status: 302, headers: { location: to } });
+    } else await route.fulfill({ status: 200, contentType: 'text/html', body: game });
+  };
+  await page.route(`${OTHER_SITE}/**`, handler);
+  return () => page.unroute(`${OTHER_SITE}/**`, handler);
+}
+
+/**
+ * A double click on the other site's page at `at`, where the decision page's button will be: its
+ * first press navigates the window to the decision page `to`, the pointer trembles a pixel, and
+ * the second press lands on the page just loaded. Returns how long after the navigation's start,
+ * and after the page's parsing ended (before its deferred scripts ran), the tremble came.
+ */
+async function doubleClickThroughOtherSite(page: Page, to: string, at: { x: number; y: number }): Promise<{ sinceNavigation: number; sinceParsed: number }> {
+  await page.goto(`${OTHER_SITE}/game`);
+  await page.mouse.move(at.x, at.y);
+  await page.mouse.down();
+  await page.mouse.up();
+  await page.waitForURL(to);
+  await page.mouse.move(at.x + 1, at.y);
+  // Read before the press: a press that counts navigates away.
+  const when = await page.evaluate<{ sinceNavigation: number; sinceParsed: number }>(
+    "(() => { const now = performance.now(); return { sinceNavigation: now, sinceParsed: now - performance.getEntriesByType('navigation')[0].domInteractive }; })()",
+  );
+  await page.mouse.down();
+  await page.mouse.up();
+  return when;
+}
+
+describe(`decision-gate.js's quiet and the tests' wait for it`, () => {
+  it('are the same length', () => {
+    expect(readFileSync(new URL('../../src/web/static/decision-gate.js', import.meta.url), 'utf8')).toContain(`var SETTLE_MS = ${DECISION_SETTLE_MS};`);
+  });
+});
 
 describe.skipIf(Boolean(skip))(`double-clickjacking, the access consent page in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
   const suite = useBrowserApp({ PAIRGATE_SCRYPT_COST: '10' });
@@ -131,11 +184,53 @@ describe.skipIf(Boolean(skip))(`double-clickjacking, the access consent page in 
     await page.mouse.move(at.x, at.y);
     await page.reload();
     await page.waitForLoadState('load');
+    // A key pressed as the page is shown is no answer to it (a gesture in its first SETTLE_MS).
+    await decisionPageSettled(page);
     await page.keyboard.press('Shift');
     await page.mouse.down();
     await page.mouse.up();
     await page.waitForSelector('#outcome[data-outcome="ACCEPTED"]');
     expect(await status(created)).toBe('ACCEPTED');
+  });
+
+  it('a window navigated to the page by a double click\'s first press: the pointer\'s tremble before the second is no gesture', async () => {
+    const created = await ask('dblclick-navigated-app');
+    await page.goto(String(created.url));
+    const at = await centreOf(page, 'Accept');
+    const down = await otherSite(page, String(created.url));
+    try {
+      const pressed = await doubleClickThroughOtherSite(page, String(created.url), at);
+      // The tremble came well within the page's quiet: what this test is about.
+      expect(pressed.sinceParsed).toBeLessThan(DECISION_SETTLE_MS);
+      await page.waitForTimeout(1_000);
+      expect(await status(created)).toBe('NEED_SIGNIN');
+      expect(page.url()).toBe(String(created.url));
+      expect(await page.getByRole('status').textContent()).toMatch(/^That click was not counted/);
+      await moveAndPress(page, at);
+      await page.waitForSelector('#outcome[data-outcome="ACCEPTED"]');
+      expect(await status(created)).toBe('ACCEPTED');
+    } finally {
+      await down();
+    }
+  });
+
+  it('the quiet of a page loaded anew is counted from when it can be shown, not from the navigation\'s start, which the other site can spend', async () => {
+    const created = await ask('dblclick-slow-redirect-app');
+    await page.goto(String(created.url));
+    const at = await centreOf(page, 'Accept');
+    const down = await otherSite(page, String(created.url), DECISION_SETTLE_MS + 100);
+    try {
+      const pressed = await doubleClickThroughOtherSite(page, String(created.url), at);
+      expect(pressed.sinceNavigation).toBeGreaterThan(DECISION_SETTLE_MS + 100);
+      expect(pressed.sinceParsed).toBeLessThan(DECISION_SETTLE_MS);
+      await page.waitForTimeout(1_000);
+      expect(await status(created)).toBe('NEED_SIGNIN');
+      await moveAndPress(page, at);
+      await page.waitForSelector('#outcome[data-outcome="ACCEPTED"]');
+      expect(await status(created)).toBe('ACCEPTED');
+    } finally {
+      await down();
+    }
   });
 
   it('without JavaScript the buttons work as they always did: an unmoved press accepts', async () => {

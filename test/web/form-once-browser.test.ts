@@ -1,7 +1,7 @@
 import type { Page, Request } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { SupportOriginClient } from '../../src/sdk/support.js';
-import { browserSkipReason } from '../helpers/browser.js';
+import { browserSkipReason, settledForDecision } from '../helpers/browser.js';
 import { useBrowserApp } from '../helpers/browser-app.js';
 import { FormClient } from '../doors/access/form-client.js';
 import { DEVICE_ENV } from '../doors/device/device-helpers.js';
@@ -102,6 +102,7 @@ describe.skipIf(Boolean(skip))(`a decision pressed twice on the support confirm 
     await slowAnswers(page, '/confirm');
     const supporter = await sdk.attach(id);
     const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
+    await settledForDecision(page);
     await PRESSES[how]!(page, 'Confirm');
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/Session connected/);
     await connected;
@@ -150,6 +151,7 @@ describe.skipIf(Boolean(skip))(`a decision pressed twice on the support confirm 
       held.push(route.request());
       await route.fulfill({ status: 204 });
     });
+    await settledForDecision(page);
     await page.mouse.click(confirm.x, confirm.y);
     await expect.poll(() => held.length).toBe(1);
     await page.clock.runFor(14_000);
@@ -177,6 +179,7 @@ describe.skipIf(Boolean(skip))(`a decision pressed twice on the support confirm 
       held.push(route.request());
       await route.fulfill({ status: 204 });
     });
+    await settledForDecision(page);
     await page.mouse.click(confirm.x, confirm.y);
     await expect.poll(() => held.length).toBe(1);
     expect(await busy()).toBe('true');
@@ -218,6 +221,7 @@ describe.skipIf(Boolean(skip))(`a decision pressed twice on the device approve p
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Connect pairgate CLI?' }).waitFor();
     await slowAnswers(page, '/device/decide');
+    await settledForDecision(page);
     await PRESSES[how]!(page, 'Approve');
     await page.locator('#outcome[data-outcome="approved"]').waitFor();
     expect(await page.locator('#outcome').textContent()).toContain('pairgate CLI is connected');

@@ -4,11 +4,11 @@
 // grants something to someone else (Accept, Approve, Confirm). The page is a top-level window:
 // frame-ancestors and X-Frame-Options do not apply. So a pointer press on the buttons of a form
 // marked `data-decision-gate` counts only once this page has seen a gesture of its own since it was
-// last left (blur, hidden): the pointer moving over it, or a key pressed on it. When it comes back
-// (the focus back, visible again, restored from the back/forward cache) what comes in the first
-// SETTLE_MS is not counted, so that the pointer's tremble between a double click's two presses is
-// no gesture. A touch press, or a pen's with no hover, counts once the page has been shown
-// TOUCH_MS.
+// last left (blur, hidden): the pointer moving over it, or a key pressed on it. When it is shown
+// (loaded anew, the focus back, visible again, restored from the back/forward cache) what comes in
+// the first SETTLE_MS is not counted, so that the pointer's tremble between a double click's two
+// presses is no gesture. A touch press, or a pen's with no hover, counts once the page has been
+// shown TOUCH_MS.
 //
 // Only pointer presses are held back (a click with a `detail`, its press count): a button pressed
 // from the keyboard or by assistive technology (click.detail 0) cannot be double-clickjacked, and
@@ -28,9 +28,14 @@
 
   // Whether the page has seen a gesture of its own since it was last left.
   var gesture = false;
-  // When the page was last shown (loaded, or back), and until when gestures are not counted.
+  // When the page was last shown (loaded, or back), and until when gestures are not counted. A page
+  // loaded anew is shown too: a window navigated to it by a double click's first press (or opened
+  // focused) has the pointer trembling over it before the second, and gets no focus event. Counted
+  // from now, when this script runs, not from the navigation's start (performance.now()'s zero): the
+  // page that started the navigation stays on screen until this one replaces it, and another site
+  // can spend as long as it likes there (a slow redirect of its own) before this page shows.
   var shownAt = now();
-  var quietUntil = 0;
+  var quietUntil = shownAt + SETTLE_MS;
   // Whether the press going down may decide.
   var pressCounts = false;
 
@@ -53,8 +58,9 @@
 
   /**
    * The page is shown again (the focus back, visible again): a window uncovered or brought to the
-   * front under the pointer. A gesture seen before (the pointer moving over the page while another
-   * window had the focus) still counts; what comes in the next SETTLE_MS does not.
+   * front under the pointer, as a page loaded anew is at the start. A gesture seen before (the
+   * pointer moving over the page while another window had the focus) still counts; what comes in
+   * the next SETTLE_MS does not.
    */
   function back() {
     shownAt = now();

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserSkipReason } from '../../helpers/browser.js';
+import { browserSkipReason, settledForDecision } from '../../helpers/browser.js';
 import { useBrowserApp } from '../../helpers/browser-app.js';
 import { authRequest, getJson, postJson } from './form-client.js';
 
@@ -106,6 +106,7 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
   it('consent refuse: the app learns REFUSED', async () => {
     const request = await startRequest({ requestingAppId: 'browser-app-2' });
     await page.goto(String(request.url));
+    await settledForDecision(page);
     await page.getByRole('button', { name: 'Refuse' }).click();
     await page.waitForSelector('#outcome[data-outcome="REFUSED"]');
     expect((await getJson(String(request.poll))).body).toMatchObject({ status: 'REFUSED', code: 403 });
@@ -119,6 +120,7 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
     expect(await note.textContent()).toBe('The name of this app is written in Cyrillic letters, not Latin ones: it may look like the name of an app you know and be another.');
     // Between the question and the permissions, where the eye reads the name.
     expect(await page.evaluate('document.querySelector("#asks").nextElementSibling.id')).toBe('app-script');
+    await settledForDecision(page);
     await page.getByRole('button', { name: 'Refuse' }).click();
     await page.waitForSelector('#outcome[data-outcome="REFUSED"]');
   });
@@ -147,6 +149,7 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
     await page.goto(String(request.url));
     // The app names where the answer goes: the person sees it before deciding.
     expect(await page.textContent('#returns-to')).toBe(`After you answer, you go back to ${new URL(appBase).host}.`);
+    await settledForDecision(page);
     await page.getByRole('button', { name: 'Accept' }).click();
     await page.waitForURL((url) => url.href.startsWith(`${appBase}/cb`));
     const landed = new URL(page.url());
@@ -173,6 +176,7 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
     expect(await other.getByRole('heading', { level: 1 }).textContent()).toBe("browser-app-3 demande à nouveau l’accès qu’elle a déjà");
     expect(await other.textContent('#returns-to')).toBe(`Après votre réponse, vous revenez sur ${new URL(appBase).host}.`);
     expect((await getJson(String(request.poll))).body.status).toBe('NEED_SIGNIN');
+    await settledForDecision(other);
     await other.getByRole('button', { name: 'Accepter' }).click();
     await other.waitForURL((url) => url.href.startsWith(`${appBase}/again`));
     expect(new URL(other.url()).searchParams.get('prYvstatus')).toBe('ACCEPTED');
@@ -277,6 +281,7 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
     expect(await description.locator('a').getAttribute('rel')).toContain('noopener');
     expect(await description.locator('script, img, svg, [onerror], [onload]').count()).toBe(0);
     expect(await description.textContent()).toContain('<script>window.__xss = 1</script>'); // shown as text
+    await settledForDecision(other);
     await other.getByRole('button', { name: 'Refuse' }).click();
     await other.waitForSelector('#outcome');
     expect(await other.evaluate('window.__xss')).toBeUndefined();
@@ -294,6 +299,7 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
     // The reset disconnected every app: one accepted again to revoke.
     const request = await startRequest({ requestingAppId: 'revoked-app-id' });
     await page.goto(String(request.url));
+    await settledForDecision(page);
     await page.getByRole('button', { name: 'Accept' }).click();
     await expect.poll(async () => (await getJson(String(request.poll))).body.status).toBe('ACCEPTED');
     await page.goto(`${suite.url}/account/accesses`);
@@ -312,6 +318,7 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
       page.evaluate(`window.open(${JSON.stringify(String(request.url))}, 'pryv-auth', 'width=420,height=640') && true`),
     ]);
     watch(popup);
+    await settledForDecision(popup);
     await popup.getByRole('button', { name: 'Accept' }).click();
     await popup.waitForEvent('close', { timeout: 10_000 });
     expect(popup.isClosed()).toBe(true);
@@ -356,6 +363,7 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
       const base = `http://[::1]:${(v6.address() as AddressInfo).port}`;
       const request = await startRequest({ requestingAppId: 'browser-app-v6', returnURL: `${base}/cb` });
       await page.goto(String(request.url));
+      await settledForDecision(page);
       await page.getByRole('button', { name: 'Accept' }).click();
       // Chromium ignored a `form-action` naming `http://[::1]:<port>` and blocked the redirect: the page stayed.
       await page.waitForURL((url) => url.href.startsWith(`${base}/cb`));
@@ -377,6 +385,7 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
   it('back or reload after answering says what the answer was, not "something went wrong, start again"', async () => {
     const accepted = await startRequest({ requestingAppId: 'browser-app-back' });
     await page.goto(String(accepted.url));
+    await settledForDecision(page);
     await page.getByRole('button', { name: 'Accept' }).click();
     await page.waitForSelector('#outcome[data-outcome="ACCEPTED"]');
     const resent = await page.reload();
@@ -390,6 +399,7 @@ describe.skipIf(Boolean(skip))(`access door pages in Chromium${skip ? ` (skipped
 
     const refused = await startRequest({ requestingAppId: 'browser-app-back', languageCode: 'fr' });
     await page.goto(String(refused.url));
+    await settledForDecision(page);
     await page.getByRole('button', { name: 'Refuser' }).click();
     await page.waitForSelector('#outcome[data-outcome="REFUSED"]');
     await page.goBack();
@@ -426,6 +436,7 @@ describe.skipIf(Boolean(skip))(`access door popup when the access cannot be gran
       await page.goto(openerUrl);
       const [popup] = await Promise.all([page.waitForEvent('popup'), page.evaluate(`window.open(${JSON.stringify(String(request.url))}, 'pryv-auth', 'width=420,height=640') && true`)]);
       popup.setDefaultTimeout(15_000);
+      await settledForDecision(popup);
       await popup.getByRole('button', { name: 'Accepter' }).click();
       if (requestingAppId === 'first-app-id') {
         await popup.waitForEvent('close');

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { browserSkipReason } from '../../helpers/browser.js';
+import { browserSkipReason, settledForDecision } from '../../helpers/browser.js';
 import { authorize, DEVICE_ENV } from '../device/device-helpers.js';
 import { authRequest, getJson, postJson } from './form-client.js';
 import { launchSiteBrowser, SITE_DOMAIN } from './sibling-site.js';
@@ -83,9 +83,11 @@ describe.skipIf(Boolean(skip))(`arriving from another site, in Chromium${skip ? 
     expect((await csrfCookie(context))?.value).toBe(before?.value);
 
     // Both consent screens still accept.
+    await settledForDecision(page);
     await page.click('button[value=accept]');
     await page.waitForSelector('#outcome');
     expect((await getJson(`${t.url}/access/${first}`)).body.status).toBe('ACCEPTED');
+    await settledForDecision(tab);
     await tab.click('button[value=accept]');
     await tab.waitForSelector('#outcome');
     expect((await getJson(`${t.url}/access/${second}`)).body.status).toBe('ACCEPTED');
@@ -104,6 +106,7 @@ describe.skipIf(Boolean(skip))(`arriving from another site, in Chromium${skip ? 
     // The same screen, reached through another site's link (a mail, the device's help page).
     const tab = await followLinkFromAppSite(context, consent);
     expect(await tab.content()).toContain('value="approve"');
+    await settledForDecision(tab);
     await tab.click('button[value=approve]');
     await tab.waitForSelector('[data-outcome=approved]');
     await context.close();

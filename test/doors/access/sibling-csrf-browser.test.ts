@@ -1,7 +1,7 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { randomToken } from '../../../src/core/ids.js';
-import { browserSkipReason } from '../../helpers/browser.js';
+import { browserSkipReason, settledForDecision } from '../../helpers/browser.js';
 import { authRequest, FormClient, getJson, postJson } from './form-client.js';
 import { useSiblingAttack } from './sibling-site.js';
 
@@ -54,6 +54,7 @@ describe.skipIf(skip)('forms posted by a sibling subdomain, in Chromium', () => 
     await signedInVictim('sibling-victim-3');
     const key = String((await postJson(`${t.url}/access`, authRequest({ requestingAppId: 'real-app-id' }))).body.key);
     await page.goto(`${pairgate}/access/auth?key=${key}`);
+    await settledForDecision(page);
     await page.click('button[value=accept]');
     await page.waitForSelector('#outcome');
     expect((await getJson(`${t.url}/access/${key}`)).body.status).toBe('ACCEPTED');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { browserSkipReason } from '../../helpers/browser.js';
+import { browserSkipReason, settledForDecision } from '../../helpers/browser.js';
 import { useBrowserApp } from '../../helpers/browser-app.js';
 import { FormClient } from '../access/form-client.js';
 import { DEVICE_ENV } from './device-helpers.js';
@@ -37,6 +37,7 @@ describe.skipIf(Boolean(skip))(`device verification page in Chromium${skip ? ` (
     expect(await page.locator('#origin-agent').textContent()).toContain('KioskOS/3 (chromium test)');
     expect(await page.locator('#origin-time').textContent()).toMatch(/UTC/);
     expect((await token(device.device_code, 'cli')).body.error).toBe('authorization_pending');
+    await settledForDecision(page);
     await page.getByRole('button', { name: 'Approve' }).click();
     await page.locator('#outcome[data-outcome="approved"]').waitFor();
     expect(await page.locator('#outcome').textContent()).toContain('pairgate CLI is connected');
@@ -61,6 +62,7 @@ describe.skipIf(Boolean(skip))(`device verification page in Chromium${skip ? ` (
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Connect Living-room TV?' }).waitFor();
     expect(await page.locator('#scopes').textContent()).toContain('Basic access');
+    await settledForDecision(page);
     await page.getByRole('button', { name: 'Deny' }).click();
     await page.locator('#outcome[data-outcome="denied"]').waitFor();
     expect((await token(device.device_code, 'tv-app')).body.error).toBe('access_denied');
@@ -75,6 +77,7 @@ describe.skipIf(Boolean(skip))(`device verification page in Chromium${skip ? ` (
     await page.getByLabel('Username or e-mail').fill('chromium-owner');
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
+    await settledForDecision(page);
     await page.getByRole('button', { name: 'Approve' }).click();
     await page.locator('#outcome[data-outcome="approved"]').waitFor();
     // The form sent again (reload of the POST answer).
@@ -100,6 +103,7 @@ describe.skipIf(Boolean(skip))(`device verification page in Chromium${skip ? ` (
     await other.page.getByLabel('Username or e-mail').fill('chromium-owner');
     await other.page.getByLabel('Password').fill(password);
     await other.page.getByRole('button', { name: 'Sign in' }).click();
+    await settledForDecision(other.page);
     await other.page.getByRole('button', { name: 'Deny' }).click();
     await other.page.locator('#outcome[data-outcome="denied"]').waitFor();
     await other.page.goBack();

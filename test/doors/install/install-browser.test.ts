@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { browserSkipReason } from '../../helpers/browser.js';
+import { browserSkipReason, settledForDecision } from '../../helpers/browser.js';
 import { useBrowserApp } from '../../helpers/browser-app.js';
 import { FakeMattermost, INSTALL_ENV, installationIdOf, Member, mattermostId } from './install-helpers.js';
 
@@ -65,6 +65,7 @@ describe.skipIf(Boolean(skip))(`install door pages in Chromium${skip ? ` (skippe
     const { page, problems } = await open();
     await signIn(page, 'chromium-member');
     await page.locator('#invitations').getByText('Chromium Org').waitFor();
+    await settledForDecision(page);
     await page.getByRole('button', { name: 'Accept' }).click();
     await page.locator('#done').waitFor();
     expect(await page.locator('#invitations').count()).toBe(0);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/core/clock.js';
 import { createTestApp, type TestApp } from '../../helpers/app.js';
-import { browserSkipReason } from '../../helpers/browser.js';
+import { browserSkipReason, settledForDecision } from '../../helpers/browser.js';
 import { useBrowserApp } from '../../helpers/browser-app.js';
 import { holdRows, untilWaiting } from '../../helpers/lock-races.js';
 import { postgresMissing } from '../../helpers/services.js';
@@ -323,10 +323,12 @@ describe.skipIf(Boolean(skipBrowser))(`install door: the role buttons in Chromiu
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Organizations and chat' }).waitFor();
     const row = (username: string) => page.locator(`ul.members li[data-member="${username}"]`);
+    await settledForDecision(page);
     await row('roles-member').getByRole('button', { name: 'Make admin' }).click();
     await page.locator('#done').waitFor();
     expect(await page.locator('#done').textContent()).toBe('The member\'s role was changed.');
     expect(await row('roles-member').textContent()).toContain('(admin)');
+    await settledForDecision(page);
     await row('roles-member').getByRole('button', { name: 'Make member' }).click();
     await page.locator('#done').waitFor();
     expect(await row('roles-member').textContent()).toContain('(member)');
@@ -340,12 +342,15 @@ describe.skipIf(Boolean(skipBrowser))(`install door: the role buttons in Chromiu
     expect(await row('roles-admin').textContent()).toContain('Vous en êtes le seul administrateur');
     // Two admins: the button is there; pressed on a page left open while the other admin was made
     // a member again (in another tab), it is refused, in French, saying why.
+    await settledForDecision(page);
     await row('roles-member').getByRole('button', { name: 'Nommer administrateur' }).click();
     await page.locator('#done').waitFor();
     const other = await page.context().newPage();
     await other.goto(`${suite.url}/integrations?lang=fr`);
+    await settledForDecision(other);
     await other.locator('ul.members li[data-member="roles-member"]').getByRole('button', { name: 'Rendre simple membre' }).click();
     await other.locator('#done').waitFor();
+    await settledForDecision(page);
     await row('roles-admin').getByRole('button', { name: 'Rendre simple membre' }).click();
     expect(await page.getByRole('alert').textContent()).toContain('C’est le dernier administrateur de l’organisation');
     await page.getByRole('link', { name: 'Retour' }).first().click();

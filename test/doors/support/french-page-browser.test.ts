@@ -1,7 +1,7 @@
 import type { BrowserContext } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { SupportOriginClient } from '../../../src/sdk/support.js';
-import { browserSkipReason, watchProblems } from '../../helpers/browser.js';
+import { browserSkipReason, settledForDecision, watchProblems } from '../../helpers/browser.js';
 import { useBrowserApp } from '../../helpers/browser-app.js';
 import { ADMIN, selfRelayingOriginEnv } from './helpers.js';
 
@@ -57,6 +57,7 @@ describe.skipIf(Boolean(skip))(`support pages in French in Chromium${skip ? ` (s
     await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Confirmer');
 
     const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
+    await settledForDecision(page);
     await page.getByRole('button', { name: 'Confirmer' }).click();
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toBe('Session connectée. Votre assistant peut maintenant vous aider.');
     await connected;
@@ -109,6 +110,7 @@ describe.skipIf(Boolean(skip))(`support pages in French in Chromium${skip ? ` (s
     await page.getByLabel('Code d’appairage').fill(created.PairingCode!);
     await page.getByRole('button', { name: 'Continuer' }).click();
     await page.waitForURL(`${suite.url}/pairing/${created.PairingCode}`);
+    await settledForDecision(page);
     await page.getByRole('button', { name: 'Annuler' }).click();
     await expect.poll(() => page.locator('h1').textContent()).toBe('Refusé');
     expect(await page.locator('[role=status]').textContent()).toBe('Personne n’a reçu d’accès. Vous pouvez fermer cette page.');

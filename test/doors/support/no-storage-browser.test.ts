@@ -1,7 +1,7 @@
 import type { BrowserContext } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { SupportOriginClient } from '../../../src/sdk/support.js';
-import { browserSkipReason, watchProblems } from '../../helpers/browser.js';
+import { browserSkipReason, settledForDecision, watchProblems } from '../../helpers/browser.js';
 import { useBrowserApp } from '../../helpers/browser-app.js';
 import { ADMIN, selfRelayingOriginEnv } from './helpers.js';
 
@@ -54,6 +54,7 @@ describe.skipIf(Boolean(skip))(`support session page without sessionStorage in C
     await page.goto(`${suite.url}/pairing/${created.PairingCode}`);
     expect(await page.evaluate('(() => { try { sessionStorage; return "readable"; } catch (e) { return e.name; } })()')).toBe('SecurityError');
     const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
+    await settledForDecision(page);
     await page.getByRole('button', { name: 'Confirm' }).click();
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/^Session connected/);
     await connected;
@@ -100,6 +101,7 @@ describe.skipIf(Boolean(skip))(`support session page without sessionStorage in C
     const address = `${suite.url}/support/${created.AgentMSH.split('/config/')[1]!}`;
     await page.goto(`${suite.url}/pairing/${created.PairingCode}`);
     let connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
+    await settledForDecision(page);
     await page.getByRole('button', { name: 'Confirm' }).click();
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/^Session connected/);
     await connected;
@@ -134,6 +136,7 @@ describe.skipIf(Boolean(skip))(`support session page without sessionStorage in C
     const ref = created.AgentMSH.split('/config/')[1]!;
 
     await page.goto(`${suite.url}/pairing/${created.PairingCode}`);
+    await settledForDecision(page);
     await page.getByRole('button', { name: 'Confirm' }).click();
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/^Session connected/);
     expect(page.url()).toBe(`${suite.url}/support/${ref}`);

@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { SupportOriginClient } from '../../../src/sdk/support.js';
-import { browserSkipReason, watchProblems } from '../../helpers/browser.js';
+import { browserSkipReason, settledForDecision, watchProblems } from '../../helpers/browser.js';
 import { useBrowserApp } from '../../helpers/browser-app.js';
 import { ADMIN, selfRelayingOriginEnv } from './helpers.js';
 
@@ -57,6 +57,7 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     expect(served).toEqual(expect.arrayContaining([LOGO, AVATAR]));
 
     const connected = supporter.next((e) => e.type === 'state' && e.state === 'connected');
+    await settledForDecision(page);
     await page.getByRole('button', { name: 'Confirm' }).click();
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/Session connected/);
     await connected;
@@ -161,6 +162,7 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     const page = await suite.browser.newPage();
     await routeImages(page);
     await page.goto(`${suite.url}/pairing/${created.PairingCode}`);
+    await settledForDecision(page);
     await page.getByRole('button', { name: 'Confirm' }).click();
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/Session connected/);
     supporter.close();
@@ -176,6 +178,7 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     const page = await suite.browser.newPage();
     await routeImages(page);
     await page.goto(`${suite.url}/pairing/${created.PairingCode}`);
+    await settledForDecision(page);
     await page.getByRole('button', { name: 'Confirm' }).click();
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/^Session connected/);
     const supporter = await sdk.attach('browser-first');
@@ -190,6 +193,7 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     const page = await suite.browser.newPage();
     await routeImages(page);
     await page.goto(`${suite.url}/pairing/${created.PairingCode}`);
+    await settledForDecision(page);
     await page.getByRole('button', { name: 'Confirm' }).click();
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/Session connected/);
     const ended = new Promise<string>((resolve) => supporter.on('ended', resolve));
@@ -213,6 +217,7 @@ describe.skipIf(Boolean(skip))(`support pages in Chromium${skip ? ` (skipped: ${
     const created = await sdk.createSession({ id: 'browser-no', supporterName: 'Thorsten', supporterAvatar: AVATAR });
     await page.getByLabel('Pairing code').fill(created.PairingCode!);
     await page.getByRole('button', { name: 'Continue' }).click();
+    await settledForDecision(page);
     await page.getByRole('button', { name: 'Cancel' }).click();
     await expect.poll(() => page.locator('h1').textContent()).toBe('Declined');
     expect((await sdk.getSession('browser-no')).State).toBe('declined');
