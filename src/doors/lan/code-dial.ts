@@ -55,6 +55,11 @@ export interface CodeDialOptions {
   dialTimeoutMs: number;
   /** When every endpoint known has failed, how long to wait for another before giving up. */
   waitMoreMs: number;
+  /**
+   * The endpoints were given by the person (`--address`, `--port`), not heard announced: the final
+   * error names them so, and does not advise dialling them directly (that is what was done).
+   */
+  given?: boolean;
   /** Proves the code over one connection (PAKE and welcome); throws why not. */
   prove: (channel: FramedChannel, socket: tls.TLSSocket) => Promise<void>;
   log: (line: string) => void;
@@ -72,8 +77,18 @@ export function dialForCode(address: string, port: number, device: DeviceIdentit
   return dialTls(address, port, timeoutMs, device);
 }
 
-/** The error that says most: a wrong code, then a relay, then anything else, then unreachable. */
-function bestError(errors: Error[]): Error {
+/** A given address and port where nothing listens: a wrong port, or an offer that has ended. */
+const GIVEN_CLOSED = 'Nothing listens on that port: check that it is the port the offer shows, and that the offer still runs (it stops once it has paired, at its --timeout, or with Ctrl-C; then start a new one there and type its new code).';
+/** A given address and port that did not answer at all, or not with TLS. */
+const GIVEN_SILENT = 'Check that they are the address and port the offer shows, and that both devices are on the same network ("pairgate doctor" on each device checks that it can reach its own addresses).';
+/** Announced endpoints where nothing listens any more. */
+const HEARD_CLOSED = 'Nothing listens there any more: the offer has ended (it stops once it has paired, at its --timeout, or with Ctrl-C). Start a new one there and type its new code.';
+
+/**
+ * The error that says most: a wrong code, then a relay, then anything else, then unreachable.
+ * `given`: the endpoints were the person's `--address` and `--port`.
+ */
+function bestError(errors: Error[], given: boolean): Error {
   const rank = (e: Error) => {
     const code = (e as { code?: string }).code;
     if (code === 'lan_wrong_code') return 0;
@@ -84,7 +99,12 @@ function bestError(errors: Error[]): Error {
   const sorted = [...errors].sort((a, b) => rank(a) - rank(b));
   if (sorted.length === 0) return new PeerUnreachableError('No address of the device was heard.');
   if (rank(sorted[0]!) < 3) return sorted[0]!;
-  return new PeerUnreachableError(`No announced address of the device answered: ${errors.map((e) => e.message).join('; ')}. If the offer shows its address and port, dial them with --address and --port.`);
+  const reasons = errors.map((e) => e.message).join('; ');
+  const closed = errors.every((e) => e instanceof PeerUnreachableError && e.portClosed);
+  // Given: the person dialled that address and port already, so "dial them with --address and
+  // --port" (and "announced") would send them round in a circle.
+  if (given) return new PeerUnreachableError(`Cannot reach the offer at the address and port given: ${reasons}. ${closed ? GIVEN_CLOSED : GIVEN_SILENT}`, closed);
+  return new PeerUnreachableError(`No announced address of the device answered: ${reasons}. ${closed ? HEARD_CLOSED : 'If the offer shows its address and port, dial them with --address and --port.'}`, closed);
 }
 
 /**
@@ -118,7 +138,15 @@ export async function proveAtAnyEndpoint(options: CodeDialOptions): Promise<Prov
   // Nothing left to try: wait a moment for another announced endpoint, then give up.
   const idle = () => {
     if (settled || dialling > 0 || proving || connected.length > 0 || grace) return;
-    grace = setTimeout(() => finish(bestError(errors)), options.waitMoreMs);
+    grace = setTimeout(() => finish(bestError(errors, options.given === true)), options.waitMoreMs);
+  };
+  // Each endpoint's failure as it happens, for the person to follow several; not with an endpoint
+  // given, whose failure is the final error word for word. A wrong code, which is the final error
+  // whenever one happened (`bestError`), is said briefly: its full advice came twice.
+  const logFailure = (where: string | undefined, error: Error) => {
+    if (options.given) return;
+    const wrongCode = (error as { code?: string }).code === 'lan_wrong_code';
+    options.log(wrongCode ? `${where}: refused the code (lan_wrong_code).` : where ? `${where}: ${error.message}` : error.message);
   };
   const next = () => {
     if (settled || proving) return;
@@ -156,7 +184,7 @@ export async function proveAtAnyEndpoint(options: CodeDialOptions): Promise<Prov
       errors.push(error);
       if (pin && (error as { code?: string }).code === 'lan_wrong_code') wrongCodePins.add(pin);
       item.socket.destroy();
-      if (!settled) options.log(`${where}: ${error.message}`);
+      if (!settled) logFailure(where, error);
       next();
     });
   };
@@ -180,7 +208,7 @@ export async function proveAtAnyEndpoint(options: CodeDialOptions): Promise<Prov
     }, (error: Error) => {
       dialling--;
       errors.push(error);
-      if (!settled) options.log(error.message);
+      if (!settled) logFailure(undefined, error);
       idle();
     });
   };

@@ -136,6 +136,8 @@ export async function joinWithCode(code: string, options: CodeJoinOptions): Prom
   if (options.address !== undefined && options.port !== undefined) {
     target = { address: options.address, port: options.port, endpoints: [{ address: options.address, port: options.port }] };
     via = 'address';
+    // The only line before the dial's outcome (up to --dial-timeout): not silence meanwhile.
+    log(`Dialling ${label(options.address, options.port)}; then proving the code.`);
   } else {
     const timeoutMs = options.discoveryTimeoutMs ?? 15_000;
     log(`Looking for ${options.device !== undefined ? `"${options.device}"` : 'a device offering a pairing code'} (up to ${Math.round(timeoutMs / 1000)} s)...`);
@@ -158,6 +160,7 @@ export async function joinWithCode(code: string, options: CodeJoinOptions): Prom
       }),
     } : {}),
     device,
+    given: via === 'address',
     dialTimeoutMs: options.dialTimeoutMs ?? 5000,
     // With discovery, one more announcement round or two; an address given is all there is.
     waitMoreMs: chosen !== undefined ? SETTLE_MS : 0,

@@ -178,7 +178,7 @@ export async function listenForTrustedPeer(options: TrustedSessionOptions & { ho
     unfinished.dropAll();
   });
   server.on('tlsClientError', (error, socket) => {
-    log(handshakeFailure(peerAddress(socket), error));
+    log(handshakeFailure(peerAddress(socket), error, 'connect'));
     // Node reports a handshake timeout here but leaves the connection open: close it.
     socket.destroy();
   });

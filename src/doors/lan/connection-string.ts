@@ -126,18 +126,31 @@ export function encodeConnectionString(info: ConnectionInfo): string {
   ].join(':');
 }
 
+/**
+ * What the person can do about a string that cannot be read: almost always a copy cut short or
+ * mistyped (the offer writes only good ones). Said after each refusal but a newer version's, which
+ * says to update instead; never the string itself.
+ */
+export const COPY_AGAIN = 'Copy the whole string again from the offer running now (pairgate lan offer shows it), or scan its QR code.';
+
+/** A refusal of the string's `name` field, with what to do about it. */
+function refused(message: string, name: string): BadConnectionStringError {
+  return new BadConnectionStringError(`${message} ${COPY_AGAIN}`, name);
+}
+
 /** Decodes one base64url field strictly: only the canonical encoding of some bytes is accepted. */
 function field(text: string | undefined, name: string): Buffer {
-  if (text === undefined) throw new BadConnectionStringError(`The connection string is cut short: the ${name} is missing.`, name);
-  if (!BASE64URL.test(text)) throw new BadConnectionStringError(`The ${name} of the connection string has characters outside base64url.`, name);
+  // Empty (the string ends at the colon before it) is cut short too: it read "must be 32 bytes, not 0".
+  if (text === undefined || text === '') throw refused(`The connection string is cut short: the ${name} is missing.`, name);
+  if (!BASE64URL.test(text)) throw refused(`The ${name} of the connection string has characters outside base64url.`, name);
   const bytes = Buffer.from(text, 'base64url');
-  if (bytes.toString('base64url') !== text) throw new BadConnectionStringError(`The ${name} of the connection string is not valid base64url (cut short?).`, name);
+  if (bytes.toString('base64url') !== text) throw refused(`The ${name} of the connection string is not valid base64url (cut short?).`, name);
   return bytes;
 }
 
 function exactLength(bytes: Buffer, expected: number, name: string): Buffer {
   if (bytes.length !== expected) {
-    throw new BadConnectionStringError(`The ${name} in the connection string must be ${expected} bytes, not ${bytes.length}.`, name);
+    throw refused(`The ${name} in the connection string must be ${expected} bytes, not ${bytes.length}.`, name);
   }
   return bytes;
 }
@@ -151,7 +164,7 @@ export function decodeConnectionString(input: string): ConnectionInfo {
   // chat wrapped over lines, or broke at its colons, is read as it was meant.
   const text = input.replace(/\s+/g, '');
   if (text.length > MAX_CONNECTION_STRING_LENGTH) {
-    throw new BadConnectionStringError(`The connection string is too long (${text.length} characters; at most ${MAX_CONNECTION_STRING_LENGTH}).`, 'length');
+    throw refused(`The connection string is too long (${text.length} characters; at most ${MAX_CONNECTION_STRING_LENGTH}).`, 'length');
   }
   const parts = text.split(':');
   const version = parts[0] ?? '';
@@ -160,26 +173,27 @@ export function decodeConnectionString(input: string): ConnectionInfo {
     if (other) {
       throw new BadConnectionStringError(`This connection string has version ${other[1]}, which this pairgate does not read (it reads version 1). Update pairgate on this device.`, 'version');
     }
-    throw new BadConnectionStringError('This is not a pairgate connection string (it should start with "pg1:").', 'version');
+    throw refused('This is not a pairgate connection string (it should start with "pg1:").', 'version');
   }
   let addresses: string[];
   try {
-    addresses = unpackAddresses(field(parts[1], 'IP block'));
+    // Empty is fine here: an offer with no address of its own is found by discovery.
+    addresses = parts[1] === '' ? [] : unpackAddresses(field(parts[1], 'IP block'));
   } catch (error) {
     if (error instanceof BadConnectionStringError) throw error;
-    throw new BadConnectionStringError(`The IP block of the connection string is invalid: ${(error as Error).message}.`, 'IP block');
+    throw refused(`The IP block of the connection string is invalid: ${(error as Error).message}.`, 'IP block');
   }
   const portBytes = exactLength(field(parts[2], 'port'), 2, 'port');
   const port = portBytes.readUInt16BE(0);
-  if (port < 1) throw new BadConnectionStringError('The port in the connection string must be between 1 and 65535.', 'port');
+  if (port < 1) throw refused('The port in the connection string must be between 1 and 65535.', 'port');
   const keySha256 = exactLength(field(parts[3], 'key hash'), KEY_HASH_BYTES, 'key hash');
   const secret = exactLength(field(parts[4], 'secret'), SECRET_BYTES, 'secret');
   const deviceId = exactLength(field(parts[5], 'device id'), DEVICE_ID_BYTES, 'device id').toString('base64url');
   const nameBytes = field(parts[6], 'device name');
   const name = new TextDecoder('utf-8', { fatal: false }).decode(nameBytes);
-  if (!Buffer.from(name, 'utf8').equals(nameBytes)) throw new BadConnectionStringError('The device name in the connection string is not valid UTF-8.', 'device name');
+  if (!Buffer.from(name, 'utf8').equals(nameBytes)) throw refused('The device name in the connection string is not valid UTF-8.', 'device name');
   const problem = nameProblem(writtenName(name));
-  if (problem) throw new BadConnectionStringError(`The connection string is invalid: ${problem}.`, 'device name');
+  if (problem) throw refused(`The connection string is invalid: ${problem}.`, 'device name');
   // parts[7...] are fields of later pg1 writers: ignored on purpose.
   return { addresses, port, keySha256, secret, deviceId, name: writtenName(name) };
 }

@@ -129,9 +129,9 @@ export async function join(connection: string | ConnectionInfo, options: JoinOpt
 
 /**
  * The end of a join once the channel is authenticated (by the connection string's secret or by the
- * code): exchange identities and the payload, check the peer is the device expected (`deviceId`,
- * when known; `otherDevice` says why not), trust it once it trusts us too (`commitTrust`), and
- * close the channel.
+ * code): exchange identities, check the peer is the device expected (`deviceId`, when known;
+ * `otherDevice` says why not) before any payload goes either way, exchange the payloads, trust it
+ * once it trusts us too (`commitTrust`), and close the channel.
  */
 export async function finishJoin(
   channel: FramedChannel,
@@ -148,8 +148,13 @@ export async function finishJoin(
     confirmTrust: true,
     // Every pairing channel is TLS (pinned dial or the code's dial); the type only says Duplex.
     proveKey: { role: 'join', binding: channelBinding(channel.socket as TLSSocket) },
+    // Checked as the identity arrives, before a payload goes either way: checked after the
+    // exchange, a device that was not the one expected had this side's file already, and its
+    // own was kept in --out, while both sides said that nothing was saved.
+    checkPeer: (peer) => {
+      if (reached.deviceId !== undefined && peer.deviceId !== reached.deviceId) throw new ProtocolError(reached.otherDevice, null);
+    },
   });
-  if (reached.deviceId !== undefined && exchanged.peer.deviceId !== reached.deviceId) throw new ProtocolError(reached.otherDevice, null);
   // Kept only if the offer saved us too (`trust-commit.ts`): never a one-sided trust.
   const trusted = await commitTrust(channel, {
     store: new TrustedPeerStore(options.configDir),

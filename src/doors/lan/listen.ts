@@ -60,10 +60,17 @@ export function peerAddress(socket: TLSSocket): string {
  * The log line of a TLS handshake that failed (never counted as a failed attempt: no guess was
  * made). One that the other side cut is what a device does when our key is not the one it pins,
  * which is worth saying: its own error says "key mismatch", this side would otherwise only read
- * "socket hang up".
+ * "socket hang up". `listener` says which: an offer (a connection string pins its session key, and
+ * it counts failed attempts) or `lan connect --listen` (a trusted peer pins this device's key, and
+ * nothing is counted), whose log read of connection strings and counts it does not have.
  */
-export function handshakeFailure(address: string, error: Error): string {
+export function handshakeFailure(address: string, error: Error, listener: 'offer' | 'connect' = 'offer'): string {
   const cut = (error as NodeJS.ErrnoException).code === 'ECONNRESET' || /socket hang up/i.test(error.message);
+  if (listener === 'connect') {
+    return cut
+      ? `A device at ${address} left during the TLS handshake: a device that expects another key here does so (one that paired with another device at this address and port, or with this one before it got a new device key).`
+      : `A TLS handshake from ${address} failed: ${error.message}`;
+  }
   return cut
     ? `A device at ${address} left during the TLS handshake (not counted): a device that expects another key here does so (an old or mistyped connection string, say).`
     : `A TLS handshake from ${address} failed (not counted): ${error.message}`;
