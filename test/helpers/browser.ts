@@ -103,7 +103,7 @@ type NavigationEntries = { getEntriesByType(type: 'navigation'): Array<{ domCont
 
 /**
  * Waits until the decision page on `page` has been shown DECISION_SETTLE_MS: the quiet of its gate,
- * counted from when the gate's script ran (a deferred script, so before DOMContentLoaded) or, with
+ * counted from the page's DOMContentLoaded (the gate's script, run in the head, starts it again then) or, with
  * `again`, from now, is over. Read on the page's own clock (performance.now()), the gate's; a page
  * on Playwright's fake clock (`page.clock`), which hides the page's Navigation Timing, counts from
  * now too.

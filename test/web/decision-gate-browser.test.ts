@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SupportOriginClient } from '../../src/sdk/support.js';
-import { browserSkipReason, DECISION_SETTLE_MS, decisionPageSettled } from '../helpers/browser.js';
+import { browserSkipReason, DECISION_SETTLE_MS, decisionPageSettled, settledForDecision } from '../helpers/browser.js';
 import { useBrowserApp } from '../helpers/browser-app.js';
 import { authRequest, FormClient, getJson, postJson } from '../doors/access/form-client.js';
 import { DEVICE_ENV } from '../doors/device/device-helpers.js';
@@ -262,6 +262,46 @@ describe.skipIf(Boolean(skip))(`double-clickjacking, the access consent page in 
       expect(await status(created)).toBe('NEED_SIGNIN');
       await touch.touchscreen.tap(at.x, at.y);
       await touch.waitForSelector('#outcome[data-outcome="ACCEPTED"]');
+      expect(await status(created)).toBe('ACCEPTED');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a press before the gate\'s script has run (a slow fetch of it) finds no button; once it ran, a press follows the gate', async () => {
+    // A context of its own: its route is gone with it (a route also turns the context's cache off,
+    // so the script is fetched, slowly, however often the other tests loaded it).
+    const context = await suite.browser.newContext({ storageState: await page.context().storageState() });
+    try {
+      const slow = await context.newPage();
+      slow.setDefaultTimeout(10_000);
+      const created = await ask('dblclick-slow-script-app');
+      await slow.goto(String(created.url));
+      const at = await centreOf(slow, 'Accept');
+      let ran = false;
+      await slow.route('**/static/decision-gate.js', async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        ran = true;
+        await route.continue();
+      });
+      await slow.goto(String(created.url), { waitUntil: 'commit' });
+      // Wait for Accept as a person would (a deferred gate showed it at once), but not past the delay.
+      await slow.getByRole('button', { name: 'Accept', exact: true }).waitFor({ timeout: 900 }).catch(() => undefined);
+      // The pointer moves over the page and presses where Accept is, before the gate's script ran.
+      expect(ran).toBe(false);
+      await moveAndPress(slow, at);
+      await slow.waitForTimeout(1_000);
+      expect(await status(created)).toBe('NEED_SIGNIN');
+      expect(slow.url()).toBe(String(created.url));
+      // Chromium holds a page's input until it is first shown: the press reached it only then, in the
+      // gate's quiet, and was held back (and told).
+      expect(await slow.getByRole('status').textContent()).toMatch(/^That click was not counted/);
+      // Once it has run, the gate's rules: read, move, press.
+      await settledForDecision(slow);
+      await slow.mouse.move(at.x, at.y, { steps: 4 });
+      await slow.mouse.down();
+      await slow.mouse.up();
+      await slow.waitForSelector('#outcome[data-outcome="ACCEPTED"]');
       expect(await status(created)).toBe('ACCEPTED');
     } finally {
       await context.close();

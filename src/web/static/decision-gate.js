@@ -80,6 +80,9 @@
   window.addEventListener('blur', trusted(leave));
   window.addEventListener('pagehide', trusted(leave));
   window.addEventListener('focus', trusted(back));
+  // Run in the head, before the body is read: the buttons show once it is, so the quiet of a page
+  // loaded anew starts again then (a body that came long after its head would have spent it).
+  document.addEventListener('DOMContentLoaded', trusted(back));
   document.addEventListener('visibilitychange', trusted(function () {
     if (visible()) back();
     else leave();
