@@ -1,6 +1,6 @@
 import { request, type RequestOptions } from 'node:https';
 import type { IncomingMessage } from 'node:http';
-import { abortedCall, answerTooLarge, cutOff, MAX_ANSWER_BYTES, MAX_LIST_ANSWER_BYTES, networkFailureOf, NOT_PAIRGATE_CODE, PairgateApiError, retryAfterOf } from './errors.js';
+import { abortedCall, answerTooLarge, cutOff, MAX_ANSWER_BYTES, MAX_LIST_ANSWER_BYTES, networkFailureOf, NOT_PAIRGATE_CODE, PairgateApiError, retryAfterOf, UNREACHABLE_ADVICE } from './errors.js';
 import type { CallOptions } from './http-call.js';
 import type { BoxKeys } from './registry.js';
 
@@ -77,7 +77,8 @@ function connectionError(baseUrl: string, error: Error): PairgateApiError {
     const port = portOf(baseUrl);
     return new PairgateApiError(0, 'tls_not_spoken', `${baseUrl} answered, but not over TLS: ${port ? `port ${port}` : 'this port'} does not speak TLS (likely the server's plain http:// port). Give --update-api the update API's own https:// address (PAIRGATE_DNS_UPDATE_PORT, 8443 by default; \`pairgate serve\` prints it as "dns update api listening on https://..."), and check the URL.`);
   }
-  return new PairgateApiError(0, 'network_error', `Cannot reach ${baseUrl} (${code}).`, undefined, undefined, networkFailureOf(error));
+  // With what to check, in the words every client of a pairgate server uses.
+  return new PairgateApiError(0, 'network_error', `Cannot reach ${baseUrl} (${code}). ${UNREACHABLE_ADVICE}`, undefined, undefined, networkFailureOf(error));
 }
 
 /** The error a call ended by its timeout is destroyed with: named so `networkFailureReason` says "timed out". */

@@ -3,7 +3,7 @@ import { networkInterfaces } from 'node:os';
 import { CompactSign, importPKCS8, type JWK } from 'jose';
 import { keyRefusal } from '../doors/registry/announce-key.js';
 import { ANNOUNCE_PURPOSE } from '../doors/registry/announce-signature.js';
-import { abortedCall, PairgateApiError, toApiError } from './errors.js';
+import { abortedCall, PairgateApiError, toApiError, UNREACHABLE_ADVICE } from './errors.js';
 import { callJson, type CallOptions } from './http-call.js';
 import { monotonicNow } from './long-poll.js';
 
@@ -146,7 +146,8 @@ export class RegistryClient {
       ...(body === undefined ? {} : { body }),
       timeoutMs: this.timeoutMs,
       ...(signal ? { signal } : {}),
-      advice: '',
+      // The registry is a pairgate server too: said of it as of every other one.
+      advice: UNREACHABLE_ADVICE,
       fetch: this.fetchImpl,
       refusal: registryRefusal,
     });

@@ -305,7 +305,7 @@ describe('pairgate box', () => {
     expect(badLabel.stderr).toBe('pairgate: <label>: "bad!" is not a DNS name: labels of letters, digits, - and _ separated by dots (e.g. local, www, _acme-challenge.local), or @ for <fp>.<zone>. [invalid_request]\n');
     const ttl = await run(['box', 'dns', 'set', 'nas', 'A', '10.9.8.5', '--ttl', '999999', ...dnsArgs]);
     expect(ttl.status).toBe(2);
-    expect(ttl.stderr).toBe('pairgate: --ttl must be from 0 s to 24 h; "999999" is 999999 s. [invalid_request]\n');
+    expect(ttl.stderr).toBe('pairgate: --ttl must be from 0 s to 24 h; "999999" is 999999 s. [invalid_ttl]\n');
     expect((await run(['box', 'dns', 'list', ...dnsArgs])).stdout).not.toContain('10.9.8.5');
     const badIp = await run(['box', 'dns', 'set', 'nas', 'A', '10.9.8.700', ...dnsArgs]);
     expect(badIp.status).toBe(2);

@@ -44,6 +44,6 @@ describe('DnsUpdateClient errors without an answer', () => {
     const box = await createSelfSigned({ commonName: 'box' });
     const error = await failure(new DnsUpdateClient({ baseUrl, box, timeoutMs: 5000 }).list(`local.${'a'.repeat(52)}.box.example.test`));
     expect(error.code).toBe('network_error');
-    expect(error.message).toBe(`Cannot reach ${baseUrl} (ECONNREFUSED).`);
+    expect(error.message).toBe(`Cannot reach ${baseUrl} (ECONNREFUSED). Check the address, your connection, and that the server runs.`);
   });
 });

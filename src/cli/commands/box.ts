@@ -778,7 +778,8 @@ ${DNS_EXIT_CODES}`)
     .action(async (label: string, type: string, value: string, options: DnsOptions & { ttl?: string; json?: boolean }) => {
       const upper = recordTypeOption(type, '<type>');
       // The update API's own bounds, named as the option: it said "body.ttl must be <= 86400".
-      const ttl = timeOption(options.ttl, '--ttl', 's', 0, 86_400);
+      // With the update API's code for a TTL it refuses (invalid_ttl), not the generic invalid_request.
+      const ttl = timeOption(options.ttl, '--ttl', 's', 0, 86_400, 'invalid_ttl');
       const { client, name, base, zone } = await dnsTarget(options, label);
       const record = await client.set(name, upper, upper === 'CNAME' ? cnameTarget(value, base, zone) : value, ttl);
       console.log(options.json ? JSON.stringify(record) : recordLine(record));

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { relayCodeFormat } from '../../doors/support/relay-code.js';
 import { INVISIBLE_CLASS } from '../../doors/shared/shown-text.js';
 import { PairgateApiError, PORT_BLOCKED_CODE } from '../../sdk/errors.js';
-import type { Confirmation, confirmPairing as ConfirmPairing, connectAgent as ConnectAgent, SessionChannel } from '../../sdk/support.js';
+import type { ChannelEvent, Confirmation, confirmPairing as ConfirmPairing, connectAgent as ConnectAgent, SessionChannel } from '../../sdk/support.js';
 import { isYes, LineInput } from '../line-input.js';
 import { chatLine, terminalLine, terminalSafe } from '../terminal-text.js';
 import { eventWhenWords } from '../time-words.js';
@@ -290,6 +290,50 @@ function exitCodeOf(error: unknown): number {
 }
 
 /**
+ * Said when the chat's connection drops without the session ending. The code was spent by the
+ * confirmation, so join cannot reconnect: a new code is the way back in.
+ */
+export const CONNECTION_LOST_WORDS = 'The connection to the supporter\'s server was lost, so the session is no longer live here: check your network connection, then ask your supporter for a new code and run pairgate join again. [connection_lost]';
+
+/**
+ * Said when `/diag` could not make its report: nothing reached the supporter, and the chat goes on,
+ * so the person may try again or tell the supporter in words.
+ */
+export function diagnosticsFailedWords(error: unknown): string {
+  const why = terminalLine(error instanceof Error ? error.message : String(error));
+  return `The network diagnostics failed (${why}), so nothing was sent to your supporter: type /diag to try again, or tell your supporter what you see. [diagnostics_failed]`;
+}
+
+/**
+ * A machine code as the server may send one. The code is the server's words (anyone's, on an
+ * open relay): one of another shape (spaces, brackets, a paragraph) is said as `channel_error`, so
+ * the bracketed code at the line's end stays one a script can match.
+ */
+const SERVER_CODE = /^[a-z][a-z0-9_]{0,63}$/;
+
+/** What the person does about an `error` event of the chat, by its code; the server's own words are said before it. */
+const CHANNEL_ERROR_ADVICE: Record<string, string> = {
+  // A line longer than the server takes (its words say how long), or a report it refused.
+  bad_message: 'What you sent last did not reach your supporter: shorten it and send it again.',
+  internal_error: 'What you sent last may not have reached your supporter: send it again, and if this keeps happening, tell your supporter.',
+  // The server closes this connection next: the other join holds the session now.
+  agent_already_connected: 'This window no longer holds the session: go on in the other one, or ask your supporter for a new code.',
+};
+
+/**
+ * The line for an `error` event of the session channel: the server's words, what to do (by its
+ * code), and the code in brackets, as every CLI error has it (`pairgate: <sentence> [<code>]`).
+ * Not yet terminal-safe: the caller prints it through `terminalSafe`.
+ */
+export function channelErrorWords(event: ChannelEvent): string {
+  const code = typeof event.code === 'string' && SERVER_CODE.test(event.code) ? event.code : 'channel_error';
+  const said = terminalLine(typeof event.message === 'string' ? event.message : '').trim();
+  const saidSentence = said ? `The supporter's server said: ${/[.!?]$/.test(said) ? said : `${said}.`} ` : '';
+  const advice = CHANNEL_ERROR_ADVICE[code] ?? 'If the chat stops working, type /quit and ask your supporter for a new code.';
+  return `${saidSentence}${advice} [${code}]`;
+}
+
+/**
  * Runs the chat until the session ends, the connection is lost, the person quits or presses Ctrl-C.
  * `server` is the supporter's server, which the diagnostics also check.
  */
@@ -312,7 +356,7 @@ async function runSession(channel: SessionChannel, input: LineInput, supporter: 
           const counts = report.counts as Record<string, number> | undefined;
           console.log(`Network diagnostics sent to your supporter${counts ? ` (${counts.ok} ok, ${counts.warn} warnings, ${counts.fail} failed)` : ''}.`);
         })
-        .catch((error: unknown) => console.error(`pairgate: the network diagnostics failed: ${error instanceof Error ? error.message : String(error)}`))
+        .catch((error: unknown) => console.error(`pairgate: ${terminalSafe(diagnosticsFailedWords(error))}`))
         .finally(() => {
           diagnosing = false;
         });
@@ -346,7 +390,7 @@ async function runSession(channel: SessionChannel, input: LineInput, supporter: 
       } else if (event.type === 'peer_left' && event.peer === 'supporter') console.log(supporterLeftWords(event.expiresAt));
       // `first`: the person had never been told of a supporter, so it is no return.
       else if (event.type === 'peer_joined' && event.peer === 'supporter') console.log(event.first === true ? 'Your supporter has joined the session.' : 'Your supporter is back.');
-      else if (event.type === 'error') console.error(`pairgate: ${terminalSafe(String(event.message))}`);
+      else if (event.type === 'error') console.error(`pairgate: ${terminalSafe(channelErrorWords(event))}`);
     });
     const ended = (reason: string): void => {
       const why = reason === 'supporter' || reason === 'deleted' ? 'The supporter ended the session.' : reason === 'expired' ? 'The session has expired.' : reason === 'agent' ? 'You ended the session.' : 'Session ended.';
@@ -354,7 +398,7 @@ async function runSession(channel: SessionChannel, input: LineInput, supporter: 
     };
     channel.on('ended', ended);
     channel.on('close', ({ lost }: { lost: boolean }) => {
-      if (lost) finish(1, 'pairgate: the connection to the supporter\'s server was lost. The session is no longer live.', true);
+      if (lost) finish(1, `pairgate: ${CONNECTION_LOST_WORDS}`, true);
     });
     // An end read with the welcome (in its packet, or in the read of the history) was emitted while
     // connectAgent still waited for the welcome, before the listener above: onEvent replays the
