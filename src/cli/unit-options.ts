@@ -114,19 +114,21 @@ function tooLarge(name: string, value: string, range: string, max: number, words
 
 /**
  * A time option (`--timeout 5m`, `--dial-timeout 1500ms`, `--timeout 90`) as a whole number of
- * `base` (what a plain number is: seconds or milliseconds) from `min` to `max` of it, or an error
- * naming `name`. Units: `ms`, `s`, `m` (or `min`), `h`; a decimal when it comes to whole `base`
- * units (`1.5s` for a millisecond option, `1.5m` for a second one). Undefined when not given.
+ * `base` (seconds or milliseconds) from `min` to `max` of it, or an error naming `name`. Units:
+ * `ms`, `s`, `m` (or `min`), `h`; a decimal when it comes to whole `base` units (`1.5s` for a
+ * millisecond option, `1.5m` for a second one). A plain number is in `plain`, by default `base`:
+ * an option that once took whole seconds and now counts milliseconds (`lan nearby --duration`)
+ * keeps `10` meaning ten seconds for the scripts written then. Undefined when not given.
  * `rangeCode` is the machine code of an out-of-range refusal, where the server has its own for it.
  */
-export function timeOption(value: string | undefined, name: string, base: TimeBase, min: number, max: number, rangeCode?: string): number | undefined {
+export function timeOption(value: string | undefined, name: string, base: TimeBase, min: number, max: number, rangeCode?: string, plain: TimeBase = base): number | undefined {
   if (value === undefined) return undefined;
   const { ms: perBase, words } = BASES[base];
   const range = rangeWords(min, max, (n) => timeWords(n, base));
-  const read = scaled(value, TIME_UNITS, perBase);
+  const read = scaled(value, TIME_UNITS, BASES[plain].ms);
   if (read === undefined) {
     const example = base === 'ms' ? '1500ms or 2s' : '90s or 5m';
-    throw new InvalidRequestError(`${name} takes a time${takesWords(min, max, (n) => timeWords(n, base))}: a number with ms, s, m or h (e.g. ${example}), or a plain number of ${words}; "${value}" is not one.`);
+    throw new InvalidRequestError(`${name} takes a time${takesWords(min, max, (n) => timeWords(n, base))}: a number with ms, s, m or h (e.g. ${example}), or a plain number of ${BASES[plain].words}; "${value}" is not one.`);
   }
   if ('fraction' in read || read.whole % perBase !== 0n) {
     const example = base === 'ms' ? '1.5s' : '1.5m';

@@ -21,7 +21,7 @@ describe('pairgate lan nearby: names and ids shown as claims', () => {
       const lines = result.stdout.trimEnd().split('\n');
       expect(lines[0]).toBe('Each name and id below is what a device claims about itself (anyone on this network can announce any, a real device\'s included); none is verified here. '
         + 'Pairing verifies the device: by the key its QR code or connection string pins, or by the pairing code proven both ways, and `lan connect` later by the key saved then.');
-      expect(lines.slice(1)).toEqual([`attic  127.0.0.1 port 4242  id ${deviceId}  takes a code: pairgate lan join --code <code> --device ${deviceId}`]);
+      expect(lines.slice(1)).toEqual([`attic  127.0.0.1 port 4242  id ${deviceId}  takes a code: pairgate lan join --code - --device ${deviceId}   and type the pairing code that device shows when asked`]);
     } finally {
       await announcer.stop();
     }

@@ -4,7 +4,7 @@ import { LineInput } from '../line-input.js';
 import { httpUrlOption } from '../options.js';
 import { helpParagraph } from '../help-text.js';
 import { readStdinText } from '../stdin-text.js';
-import { sizeOption, timeOption } from '../unit-options.js';
+import { sizeOption, timeOption, timeWords } from '../unit-options.js';
 import { decodeConnectionString, describeConnection, MAX_CONNECTION_STRING_LENGTH } from '../../doors/lan/connection-string.js';
 import { BadCodeError, BadConnectionStringError } from '../../doors/lan/lan-errors.js';
 import { DEFAULT_CONNECT_PORT, scanNearby } from '../../doors/lan/discovery.js';
@@ -104,9 +104,27 @@ const NEARBY_CLAIMS = 'Each name and id below is what a device claims about itse
   + 'a real device\'s included); none is verified here. Pairing verifies the device: by the key its QR code or connection string pins, '
   + 'or by the pairing code proven both ways, and `lan connect` later by the key saved then.';
 
+/**
+ * The line `lan nearby` gives to pair with a device that takes a code: `--code -`, the code typed
+ * when asked, as the offer's own line says, since a code given as an argument shows in the
+ * process list (docs/lan.md). Its id, not its name: the name is anyone's to claim.
+ */
+function joinByCode(deviceId: string): string {
+  return `pairgate lan join --code - --device ${deviceId}   and type the pairing code that device shows when asked`;
+}
+
 /** Options refused where they do not apply, with the verb that agrees: "--device works", "--address, --port work". */
 function optionList(names: readonly string[]): string {
   return `${names.map((name) => `--${name}`).join(', ')} ${names.length === 1 ? 'works' : 'work'}`;
+}
+
+/**
+ * A lan time option (`--duration`, `--timeout`) in milliseconds, from 1 s to `maxSeconds`: what
+ * the lan modules count in (`durationMs`, `timeoutMs`), so `1500ms` and `1.5s` are taken as docs/lan.md
+ * says times are, where whole seconds alone were. A plain number is still seconds, as it was.
+ */
+function lanTimeMs(value: string | undefined, name: string, maxSeconds: number): number | undefined {
+  return timeOption(value, name, 'ms', 1000, maxSeconds * 1000, undefined, 's');
 }
 
 function emit(json: boolean | undefined, value: Record<string, unknown>, text: string): void {
@@ -232,7 +250,7 @@ named (lan_key_not_proven); 1 ${LAN_SESSION_FAILURES}`)}`)
       // Refused rather than ignored: without discovery nothing announces the device.
       if (options.announce && options.discovery === false) throw new InvalidRequestError('--announce needs multicast discovery: drop --no-discovery, or --announce.');
       const { startOffer, writeQrFile, qrForTerminal } = await loadLan();
-      const timeout = timeOption(options.timeout, '--timeout', 's', 1, 86_400)!;
+      const timeoutMs = lanTimeMs(options.timeout, '--timeout', 86_400)!;
       checkQrImagePath(options.qrPng, '--qr-png');
       checkQrImagePath(options.qrSvg, '--qr-svg');
       const offer = await startOffer({
@@ -241,7 +259,7 @@ named (lan_key_not_proven); 1 ${LAN_SESSION_FAILURES}`)}`)
         addresses: addressesOf(options.address, MAX_ADDRESSES),
         host: options.bind,
         port: intOption(options.port, '--port', 0, 65535),
-        timeoutMs: timeout * 1000,
+        timeoutMs,
         maxFailures: intOption(options.maxFailures, '--max-failures', 1, 1000),
         maxPayloadBytes: sizeOption(options.maxSize, '--max-size', 0, Number.MAX_SAFE_INTEGER),
         payloadPath: options.payload,
@@ -290,7 +308,7 @@ named (lan_key_not_proven); 1 ${LAN_SESSION_FAILURES}`)}`)
         const run = offer.code
           ? `pairgate lan join --code - ${where}   and type the pairing code when it asks (or: pairgate lan join -   and paste the connection string)`
           : 'pairgate lan join -   and paste the connection string when it asks';
-        stderrLog(`On the other device run: ${run} (waiting up to ${timeout} s; Ctrl-C to stop)`);
+        stderrLog(`On the other device run: ${run} (waiting up to ${timeWords(timeoutMs, 'ms')}; Ctrl-C to stop)`);
         // A name is a claim any device nearby may copy; the id it is known by is chosen over such copies.
         if (offer.code && options.discovery !== false) stderrLog(`If another device nearby offers a code under the name "${offer.description.name}", name this one by its id instead: --device ${offer.description.deviceId}`);
         stderrLog(`Diagnostics while waiting: curl http://127.0.0.1:${offer.port}/diagnostics   (with the doctor's checks, up to 10 s; ?doctor=0 for the state alone)`);
@@ -317,8 +335,8 @@ named (lan_key_not_proven); 1 ${LAN_SESSION_FAILURES}`)}`)
     .addOption(jsonOption)
     .addHelpText('after', `
 Examples:
-  $ pairgate lan join -                       # paste the string shown by lan offer, then Enter
-  $ pairgate lan join --code 4821-0937 --device attic
+  $ pairgate lan join -                        # paste the string shown by lan offer, then Enter
+  $ pairgate lan join --code - --device attic  # type the code lan offer --code shows, then Enter
 
 ${helpParagraph(`Exit code: 0 when paired; 2 for bad input (a malformed option or config
 folder, a string or code that cannot be one: lan_bad_connection_string,
@@ -335,7 +353,7 @@ ${LAN_SESSION_FAILURES}`)}`)
     .action(lanAction(async (value: string | undefined, options: JoinCliOptions) => {
       // Read before a "-" reads the string or code from stdin: a person who has just pasted a
       // secret should not be told only then that an option was mistyped, and paste it again.
-      const discoveryTimeoutMs = timeOption(options.timeout, '--timeout', 's', 1, 3600)! * 1000;
+      const discoveryTimeoutMs = lanTimeMs(options.timeout, '--timeout', 3600)!;
       const dialTimeoutMs = timeOption(options.dialTimeout, '--dial-timeout', 'ms', 100, 120_000);
       const maxPayloadBytes = sizeOption(options.maxSize, '--max-size', 0, Number.MAX_SAFE_INTEGER);
       // What a join by string and a join by code share.
@@ -390,19 +408,19 @@ for a malformed option, 1 when multicast cannot be joined on any interface.`)
       // Both given: whichever won would silently overrule the other (--duration has a default,
       // so only its source tells a typed one apart).
       if (options.seconds !== undefined && command.getOptionValueSource('duration') === 'cli') throw new InvalidRequestError('--seconds is the former name of --duration: give one of them.');
-      const seconds = options.seconds !== undefined ? timeOption(options.seconds, '--seconds', 's', 1, 600)! : timeOption(options.duration, '--duration', 's', 1, 600)!;
-      const devices = await scanNearby({ ...discoveryOf(options), durationMs: seconds * 1000 });
+      const durationMs = options.seconds !== undefined ? lanTimeMs(options.seconds, '--seconds', 600)! : lanTimeMs(options.duration, '--duration', 600)!;
+      const devices = await scanNearby({ ...discoveryOf(options), durationMs });
       if (options.json) {
         console.log(JSON.stringify({ devices: devices.map(({ deviceId, name, address, port, code }) => ({ deviceId, name, address, port, code: code === true })) }));
         return;
       }
       // How long it listened, and what checks the multicast itself: nothing heard may be a network
       // that drops it (Wi-Fi client isolation, a firewall), not only no offer running.
-      if (devices.length === 0) console.log(`No device announced itself in ${seconds} s of listening. (Only \`pairgate lan offer --announce\` or \`--code\` does; listen longer with --duration, e.g. --duration 10s.) If one runs on this network, run \`pairgate doctor\` on both devices: it checks that multicast gets through.`);
+      if (devices.length === 0) console.log(`No device announced itself in ${timeWords(durationMs, 'ms')} of listening. (Only \`pairgate lan offer --announce\` or \`--code\` does; listen longer with --duration, e.g. --duration 10s.) If one runs on this network, run \`pairgate doctor\` on both devices: it checks that multicast gets through.`);
       // Plain announcements carry no proof: anyone on the network can announce any name and id
       // (even a real device's). Said before the list, so nobody reads an id here as verified.
       if (devices.length > 0) console.log(NEARBY_CLAIMS);
-      for (const d of devices) console.log(`${d.name ?? '(no name)'}  ${d.address} port ${d.port}  id ${d.deviceId}${d.code ? '  takes a code: pairgate lan join --code <code> --device ' + d.deviceId : ''}`);
+      for (const d of devices) console.log(`${d.name ?? '(no name)'}  ${d.address} port ${d.port}  id ${d.deviceId}${d.code ? `  takes a code: ${joinByCode(d.deviceId)}` : ''}`);
     });
 
   withConfigDir(lan.command('connect'))
@@ -447,7 +465,7 @@ one stored (lan_key_mismatch), a --listen that no session completed within
       const port = intOption(options.port, '--port', options.listen ? 0 : 1, 65535);
       if (options.listen) {
         if (peer) throw new InvalidRequestError('Give either a peer to dial or --listen, not both.');
-        const listener = await listenForTrustedPeer({ ...common, host: options.bind, port, timeoutMs: timeOption(options.timeout ?? '5m', '--timeout', 's', 1, 86_400)! * 1000 });
+        const listener = await listenForTrustedPeer({ ...common, host: options.bind, port, timeoutMs: lanTimeMs(options.timeout ?? '5m', '--timeout', 86_400)! });
         if (options.json) console.log(JSON.stringify({ event: 'listening', port: listener.port }));
         else stderrLog(`Waiting for a trusted peer on port ${listener.port}...`);
         const result = await listener.result;

@@ -181,7 +181,7 @@ export async function joinWithCode(code: string, options: CodeJoinOptions): Prom
       via,
       authenticatedMs,
       deviceId: target.deviceId,
-      otherDevice: 'The device that proved the code is not the one that announced itself.',
+      otherDevice: 'The device that proved the code has another id than the announced device this join chose. Nothing was saved; start a new offer on the device meant, and join it again with the --device id `pairgate lan nearby` lists for it.',
     });
   } catch (error) {
     // The offer is told what failed here (a full disk, a timeout), then the connection ends.

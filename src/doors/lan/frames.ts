@@ -1,6 +1,9 @@
 import type { Duplex } from 'node:stream';
 import { terminalText } from './terminal-text.js';
-import { ChannelBindingError, ConnectionLostError, KeyNotProvenError, ListenerClosedError, OfferBusyError, PeerTimeoutError, PinMismatchError, PROTOCOL_REFUSED_STEP, ProtocolError, WrongCodeError, WrongSecretError } from './lan-errors.js';
+import {
+  ChannelBindingError, ConnectionLostError, DEVICE_ID_MISMATCH_REASON, DeviceIdMismatchError, KeyNotProvenError, ListenerClosedError, OfferBusyError, PeerTimeoutError,
+  PinMismatchError, PROTOCOL_REFUSED_STEP, ProtocolError, WrongCodeError, WrongSecretError,
+} from './lan-errors.js';
 import { interruptedNotice, noticeForPeer, PEER_FAILURE_CODES, peerFailed, type PeerNotice } from './peer-failure.js';
 
 /**
@@ -65,6 +68,15 @@ const ALREADY_PAIRED = 'The other device has just paired with another device tha
 export const WRONG_CODE = 'The other device refused the pairing code: it is not the one it shows (mistyped, or from an earlier offer: each offer shows a fresh code). '
   + 'Type the code it shows now; each wrong code counts as a failed attempt there, and the offer stops after --max-failures (default 5).';
 
+/**
+ * A device that refused this one as another device than it was told to pair with (its connection
+ * string or code's announcement named another device id): both run pairgate and spoke the protocol,
+ * so not the update advice of other protocol refusals, but what to do about the id.
+ */
+export const OTHER_DEVICE_NAMED = 'The other device refused to pair with this one: the connection string or code it was given names another device '
+  + '(a device id mistyped, or copied from another offer). Neither device saved the other. If this is the device meant, start a new offer here '
+  + 'and, on the other device, copy its connection string again whole (or scan its QR code, or join its code with the --device id `pairgate lan nearby` lists for it).';
+
 /** Errors made of the other device's word: this side does not answer them with its own. */
 const fromPeer = new WeakSet<Error>();
 
@@ -82,7 +94,7 @@ const fromPeer = new WeakSet<Error>();
  */
 export function remoteError(message: ControlMessage, authenticated = true): Error {
   const error = authenticated
-    ? refusal(message.code, `The other device refused: ${clean(message.message)}`) ?? peerFailed(message.code, message.message)
+    ? refusal(message.code, `The other device refused: ${clean(message.message)}`, message.reason) ?? peerFailed(message.code, message.message)
     : unprovenRefusal(message.code);
   fromPeer.add(error);
   return error;
@@ -109,8 +121,12 @@ const UNPROVEN_WORDS: Record<string, string> = {
   lan_listener_closed: 'The other device\'s pairing listener has closed (lan_listener_closed). Ask for a new offer there.',
 };
 
-/** The refusal `code` stands for, its message `text` where it is not said in this side's own words; undefined for any other code. */
-function refusal(code: unknown, text: string): Error | undefined {
+/**
+ * The refusal `code` stands for, its message `text` where it is not said in this side's own words;
+ * undefined for any other code. `reason` tells refusals under one code apart, once the other end is
+ * authenticated (before, nothing it says is taken but its code).
+ */
+function refusal(code: unknown, text: string, reason?: unknown): Error | undefined {
   switch (code) {
     case 'lan_wrong_secret': return new WrongSecretError(text);
     case 'lan_key_mismatch': return new PinMismatchError(text);
@@ -126,8 +142,9 @@ function refusal(code: unknown, text: string): Error | undefined {
     // In this side's words: the listener's own ("This device does not trust your key") read as
     // if this device were the one that did not trust.
     case 'lan_not_trusted': return new ListenerClosedError(NOT_TRUSTED, 'lan_not_trusted');
-    // It runs pairgate (it answered in its words), and could not read this side's: versions, most likely.
-    case 'lan_protocol_error': return new ProtocolError(text, PROTOCOL_REFUSED_STEP);
+    // It runs pairgate (it answered in its words), and could not read this side's: versions, most
+    // likely; unless it says it refused this device for its id, which no update changes.
+    case 'lan_protocol_error': return reason === DEVICE_ID_MISMATCH_REASON ? new DeviceIdMismatchError(OTHER_DEVICE_NAMED) : new ProtocolError(text, PROTOCOL_REFUSED_STEP);
     default: return undefined;
   }
 }
@@ -347,8 +364,8 @@ export class FramedChannel {
    * (16 MiB) on each connection for the second it stays open. Those connections are bounded too
    * (`MAX_REFUSED_OPEN`).
    */
-  refuse(code: string, message: string): void {
-    this.tell({ code, message });
+  refuse(code: string, message: string, reason?: string): void {
+    this.tell({ code, message, reason });
     this.finish();
     lingerRefused(this.socket);
   }
@@ -358,7 +375,7 @@ export class FramedChannel {
     if (this.told || this.socket.destroyed) return;
     this.told = true;
     try {
-      this.send({ t: 'error', code: notice.code, message: notice.message });
+      this.send({ t: 'error', code: notice.code, message: notice.message, ...(notice.reason ? { reason: notice.reason } : {}) });
     } catch {
       // The socket may already be gone; closing is what matters.
     }
@@ -378,7 +395,7 @@ export class FramedChannel {
       return;
     }
     const notice = noticeForPeer(error);
-    this.refuse(notice.code, notice.message);
+    this.refuse(notice.code, notice.message, notice.reason);
   }
 
   /**

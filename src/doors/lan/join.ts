@@ -5,7 +5,7 @@ import { dialByDiscovery, OFFER_ENDED } from './discovery-dial.js';
 import type { DiscoveryOptions } from './discovery.js';
 import { FramedChannel } from './frames.js';
 import { bySubnet } from './ip-addresses.js';
-import { PeerUnreachableError, PinMismatchError, ProtocolError, WrongSecretError } from './lan-errors.js';
+import { DeviceIdMismatchError, PeerUnreachableError, PinMismatchError, ProtocolError, WrongSecretError } from './lan-errors.js';
 import type { PairingResult } from './offer.js';
 import { checkPayloadOptions, DEFAULT_MAX_PAYLOAD_BYTES, type Progress } from './payload.js';
 import { dialFirst, label, type PinnedConnection } from './pinned-dial.js';
@@ -152,7 +152,7 @@ export async function finishJoin(
     // exchange, a device that was not the one expected had this side's file already, and its
     // own was kept in --out, while both sides said that nothing was saved.
     checkPeer: (peer) => {
-      if (reached.deviceId !== undefined && peer.deviceId !== reached.deviceId) throw new ProtocolError(reached.otherDevice, null);
+      if (reached.deviceId !== undefined && peer.deviceId !== reached.deviceId) throw new DeviceIdMismatchError(reached.otherDevice);
     },
   });
   // Kept only if the offer saved us too (`trust-commit.ts`): never a one-sided trust.

@@ -129,6 +129,29 @@ export class ProtocolError extends InvalidRequestError {
 }
 
 /**
+ * What an error message carries beside `lan_protocol_error` (`reason`) when the device that sent it
+ * refused the other device itself, not what it sent: it proved the secret or code but has another
+ * device id than the connection string, or the announcement the code was proven for, names. The
+ * code stays `lan_protocol_error`: each pairgate knows its refusal codes by name and reads any other
+ * as a failure of the other device (`frames.ts`, `peer-failure.ts`), so a new code would reach a
+ * device not yet upgraded as "the other device failed" (exit 1) instead of a refusal (exit 2).
+ * A pairgate that does not know `reason` ignores it and shows the words as before.
+ */
+export const DEVICE_ID_MISMATCH_REASON = 'device_id_mismatch';
+
+/**
+ * The device reached has another device id than the one the connection string or code's
+ * announcement named (`lan_protocol_error`). The message says what to do itself: update advice
+ * (PROTOCOL_REFUSED_STEP, NOT_LAN_PROTOCOL_STEP) would be wrong, since both ends spoke the
+ * protocol and only the id they were given was.
+ */
+export class DeviceIdMismatchError extends ProtocolError {
+  constructor(message: string) {
+    super(message, null);
+  }
+}
+
+/**
  * `error` as the person running a lan command reads it: a protocol error with its next step after
  * the precise cause (the same class and code, so the exit code stays 2); any other error as it is.
  */

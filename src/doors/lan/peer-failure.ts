@@ -1,5 +1,5 @@
 import { isPairgateError } from '../../core/errors.js';
-import { PayloadOverLimitError, PayloadWriteError, PeerFailedError, PeerTimeoutError } from './lan-errors.js';
+import { DEVICE_ID_MISMATCH_REASON, DeviceIdMismatchError, PayloadOverLimitError, PayloadWriteError, PeerFailedError, PeerTimeoutError } from './lan-errors.js';
 import { terminalText } from './terminal-text.js';
 
 /**
@@ -20,6 +20,8 @@ import { terminalText } from './terminal-text.js';
 export interface PeerNotice {
   code: string;
   message: string;
+  /** Which refusal under `code`, where the other side words it apart (`DEVICE_ID_MISMATCH_REASON`). */
+  reason?: string;
 }
 
 /** The word of a device stopped by a signal (`lan-cli-support.ts` sends it on Ctrl-C or SIGTERM). */
@@ -55,6 +57,8 @@ export function noticeForPeer(error: unknown): PeerNotice {
     return { code: error.code, message: `it accepts files of at most ${error.limit} bytes (its --max-size), and this one has ${error.size}` };
   }
   if (error instanceof PeerTimeoutError) return { code: error.code, message: `it heard nothing from this device for ${error.seconds} s and gave up` };
+  // Not the protocol but the device: the other side says so in its own words, not "update pairgate".
+  if (error instanceof DeviceIdMismatchError) return { code: error.code, message: error.message, reason: DEVICE_ID_MISMATCH_REASON };
   // Our own words about the protocol (what arrived, never a path): the other side shows them as before.
   if (code === 'lan_protocol_error') return { code, message: (error as Error).message };
   if (code === 'lan_bad_payload') return { code, message: 'it cannot write the file into its output folder' };
