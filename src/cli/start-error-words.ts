@@ -81,7 +81,8 @@ export function startErrorSaid(error: unknown, overrides: Readonly<Record<string
     // Still config_invalid, for the flag or key; its message a sentence, not ConfigError's "KEY: ...".
     return Object.assign(new ConfigError(name, ''), { message: sentenced });
   }
-  if (!isPairgateError(error)) return error;
   // "cannot listen on 127.0.0.1:8080: another program already does ... (0 picks a free one)."
+  // Only those: another refusal may start with a name that keeps its case ("pairgate.db in ...").
+  if (!isPairgateError(error) || !error.message.startsWith('cannot listen on ')) return error;
   return new PairgateError(error.code, error.status, sentence(error.message), error.details);
 }

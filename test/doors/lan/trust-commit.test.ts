@@ -5,6 +5,7 @@ import { decodeConnectionString } from '../../../src/doors/lan/connection-string
 import { loadDeviceIdentity } from '../../../src/doors/lan/device-identity.js';
 import { join } from '../../../src/doors/lan/join.js';
 import type { Offer } from '../../../src/doors/lan/offer.js';
+import { OTHER_DEVICE_NAMED } from '../../../src/doors/lan/frames.js';
 import { exchange } from '../../../src/doors/lan/session.js';
 import { TrustedPeerStore } from '../../../src/doors/lan/trusted-peers.js';
 import { deviceDir, loopbackOffer, provenJoiner } from './lan-fixtures.js';
@@ -82,8 +83,9 @@ describe('pairing keeps no one-sided trust when one side cannot save', () => {
     expect((await failure(join(info, { configDir: joinDir, deviceName: 'phone', outDir: joinDir, discovery: false }))).message).toBe('The device has another id than the connection string names: the string was mistyped (its key and secret are right, its device id is not). Nothing was saved; start the offer again and copy the string whole, or scan the QR code.');
     const offered = await failure(offer.result);
     expect(offered.code).toBe('lan_protocol_error');
-    // Refused as its identity arrived, before payloads and the save: the offer had nothing to take back.
-    expect(offered.message).toBe('The other device refused: The device has another id than the connection string names: the string was mistyped (its key and secret are right, its device id is not). Nothing was saved; start the offer again and copy the string whole, or scan the QR code.');
+    // Refused as its identity arrived, before payloads and the save: the offer had nothing to take
+    // back, and is told it was named wrongly, in its own words (OTHER_DEVICE_NAMED), not to update.
+    expect(offered.message).toBe(OTHER_DEVICE_NAMED);
     expect(peerNames(offerDir)).toEqual([]);
     expect(peerNames(joinDir)).toEqual([]);
   });
